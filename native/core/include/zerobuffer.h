@@ -1,0 +1,196 @@
+/* zerobuffer.h — the ZeroBuffer v1.0 protocol core (public API).
+ *
+ * One reader creates a ring (shared memory segment + two named semaphores +
+ * a lock file) and one writer at a time connects to it. Frames are handed to
+ * the reader as pointers into the ring: no copies on the reading side.
+ * The wire format is the public ZeroBuffer v1.0 protocol (see PROTOCOL.md).
+ *
+ * Conventions (as in libuv): functions return 0 or a negative ZB_E* code;
+ * the code's name and generic text come from zb_err_name()/zb_strerror(),
+ * and the calling thread's zb_last_error() tells the details (which ring,
+ * which size, what to do). Handles are opaque; destroy functions accept NULL.
+ * Timeouts are relative milliseconds on CLOCK_MONOTONIC: 0 means "try, do
+ * not wait", ZB_WAIT_FOREVER waits until data, peer death or zb_*_wake().
+ */
+#ifndef ZEROBUFFER_H
+#define ZEROBUFFER_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes: -errno where one fits, our own range below -4000 otherwise. */
+#define ZB_ERRNO_MAP(XX)                                                       \
+  XX(EINVAL, -EINVAL, "invalid argument")                                      \
+  XX(ENAME, -4001, "invalid ring name")                                        \
+  XX(ESIZE, -4002, "invalid size")                                             \
+  XX(EMSGSIZE, -EMSGSIZE, "frame or metadata larger than the ring can hold")   \
+  XX(ENOENT, -ENOENT, "no such ring")                                          \
+  XX(EEXIST, -EEXIST, "ring already owned by a live reader")                   \
+  XX(EBUSY, -EBUSY, "ring already has a live writer")                          \
+  XX(EAGAIN, -EAGAIN, "ring is full")                                          \
+  XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                       \
+  XX(ECANCELED, -ECANCELED, "wait interrupted by a wake call")                 \
+  XX(EPROTO, -EPROTO, "corrupted segment or protocol violation")              \
+  XX(ESEQUENCE, -4003, "frame sequence error")                                 \
+  XX(EWRITERDEAD, -4004, "writer process died")                                \
+  XX(EREADERGONE, -4005, "reader is gone")                                     \
+  XX(EMETADATA, -4006, "metadata already written and different")              \
+  XX(ESTATE, -4007, "call not valid in this state")                            \
+  XX(EACCES, -EACCES, "permission denied")                                     \
+  XX(EPERM, -EPERM, "operation not permitted")                                 \
+  XX(ENOMEM, -ENOMEM, "out of memory")                                         \
+  XX(ENOSPC, -ENOSPC, "no space left for shared memory")                       \
+  XX(EMFILE, -EMFILE, "too many open files")                                   \
+  XX(ENFILE, -ENFILE, "too many open files in system")                         \
+  XX(EIO, -EIO, "input/output error")                                          \
+  XX(EOF, -4095, "end of stream")
+
+enum zb_errno {
+#define ZB__ERR_ENUM(name, value, text) ZB_##name = (value),
+  ZB_ERRNO_MAP(ZB__ERR_ENUM)
+#undef ZB__ERR_ENUM
+};
+
+/* "EINVAL", "ESEQUENCE", ...; "EUNKNOWN" for a code not in the list. */
+const char *zb_err_name(int code);
+/* Generic text for a code (strerror() for other negative errnos). */
+const char *zb_strerror(int code);
+/* Details of the last failure on this thread: what failed and what to do. */
+const char *zb_last_error(void);
+
+#define ZB_WAIT_FOREVER (-1)
+
+/* Limits. Names become file names: "sem.sem-w-" + NAME must fit NAME_MAX. */
+#define ZB_NAME_MAX 245
+#define ZB_MAX_METADATA_SIZE (UINT64_C(64) << 20) /* 64 MiB */
+#define ZB_MAX_PAYLOAD_SIZE (UINT64_C(16) << 30)  /* 16 GiB */
+#define ZB_FRAME_HEADER_SIZE 16
+
+/* Checks a ring name; 0 or ZB_ENAME with the reason in zb_last_error(). */
+int zb_validate_name(const char *name);
+
+/* ---------------------------------------------------------------- reader */
+
+typedef struct zb_reader zb_reader;
+
+typedef struct zb_reader_options {
+  /* Permission bits of the segment, semaphores and lock file.
+   * 0 means 0600 (owner only). The process umask does not apply. */
+  unsigned mode;
+} zb_reader_options;
+
+typedef struct zb_frame {
+  const uint8_t *data; /* points into the ring; valid until released */
+  uint64_t size;       /* payload bytes (without the 16-byte header) */
+  uint64_t sequence;   /* 1, 2, 3 ... per writer connection */
+  uint64_t ticket;     /* identifies the frame to zb_reader_release() */
+} zb_frame;
+
+/* Creates the ring NAME as its reader: sweeps stale rings of dead readers,
+ * takes the lock, creates the segment (sizes rounded up to 64) and both
+ * semaphores. opts may be NULL. */
+int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
+                     uint64_t payload_size, const zb_reader_options *opts);
+
+/* Clears reader_pid and unlinks segment, semaphores and lock. Frames still
+ * held become invalid. Accepts NULL. */
+void zb_reader_destroy(zb_reader *reader);
+
+const char *zb_reader_name(const zb_reader *reader);
+
+/* The metadata content (without its length prefix), zero copy. *size is 0
+ * while no writer has written metadata yet. */
+int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
+                       uint64_t *size);
+
+/* Waits up to timeout_ms for the next frame.
+ * Returns 0 with *frame filled, or ZB_ETIMEDOUT (ZB_EAGAIN when timeout_ms
+ * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),
+ * ZB_EOF (the writer detached cleanly and every frame was read; a later call
+ * waits for a new writer), ZB_EWRITERDEAD (reported once per dead writer),
+ * ZB_ESEQUENCE or ZB_EPROTO. Several frames may be held at once. */
+int zb_reader_next(zb_reader *reader, zb_frame *frame, int timeout_ms);
+
+/* Gives a frame's bytes back to the writer. Any order, from any thread;
+ * bytes still return to the writer in ring order. */
+int zb_reader_release(zb_reader *reader, const zb_frame *frame);
+
+/* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
+ * Safe from any thread and from signal handlers. */
+void zb_reader_wake(zb_reader *reader);
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct zb_writer zb_writer;
+
+/* Connects to the ring NAME. Fails with ZB_ENOENT (no ring), ZB_EPROTO
+ * (invalid OIEB), ZB_EREADERGONE (no live reader) or ZB_EBUSY (live writer). */
+int zb_writer_connect(zb_writer **out, const char *name);
+
+/* Detaches cleanly (writer_pid = 0: the reader sees end of stream once it
+ * has drained the ring) and closes. Accepts NULL. Any reservation is dropped. */
+void zb_writer_destroy(zb_writer *writer);
+
+const char *zb_writer_name(const zb_writer *writer);
+
+/* Writes the metadata once. If the ring already holds metadata (a writer
+ * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA. */
+int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
+
+/* Reserves room for a frame of size bytes and points *data at it, inside the
+ * ring. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when full).
+ * Fails at once with ZB_EMSGSIZE when the frame can never fit, and with
+ * ZB_EREADERGONE when the reader closed or died. One reservation at a time. */
+int zb_writer_reserve(zb_writer *writer, uint64_t size, void **data,
+                      int timeout_ms);
+
+/* Publishes the reserved frame with size bytes (1..reserved size). */
+int zb_writer_commit(zb_writer *writer, uint64_t size);
+
+/* Drops the reservation; nothing becomes visible to the reader. */
+void zb_writer_cancel(zb_writer *writer);
+
+/* reserve + copy + commit. */
+int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
+                    int timeout_ms);
+
+/* Makes a pending (or the next) wait in zb_writer_reserve() return
+ * ZB_ECANCELED. Safe from any thread and from signal handlers. */
+void zb_writer_wake(zb_writer *writer);
+
+/* The largest frame (payload bytes) that this ring can ever hold. */
+uint64_t zb_writer_max_frame_size(const zb_writer *writer);
+
+/* ---------------------------------------------------------------- health */
+
+typedef struct zb_health {
+  uint8_t version[4];
+  uint64_t metadata_size;         /* block size (rounded) */
+  uint64_t metadata_written_bytes; /* 8 + length, or 0 */
+  uint64_t payload_size;          /* ring size (rounded) */
+  uint64_t payload_free_bytes;
+  uint64_t payload_used_bytes;
+  double utilisation_percent;     /* used / size * 100 */
+  uint64_t write_pos, read_pos;
+  uint64_t written_count, read_count; /* wrap markers included */
+  uint64_t writer_pid, reader_pid;    /* 0 when none */
+  bool writer_alive, reader_alive;
+} zb_health;
+
+/* Snapshot of a ring's OIEB, by name; works on rings owned by others.
+ * The segment is mapped read-only and never modified. */
+int zb_health_read(const char *name, zb_health *health);
+int zb_reader_health(zb_reader *reader, zb_health *health);
+int zb_writer_health(zb_writer *writer, zb_health *health);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZEROBUFFER_H */

@@ -1,0 +1,55 @@
+/* zb_error.c — error names, texts and the per-thread details. */
+#include "zb_error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char last_error[512];
+
+const char *zb_err_name(int code) {
+  switch (code) {
+#define ZB__ERR_NAME(name, value, text) \
+  case ZB_##name:                       \
+    return #name;
+    ZB_ERRNO_MAP(ZB__ERR_NAME)
+#undef ZB__ERR_NAME
+  }
+  return "EUNKNOWN";
+}
+
+const char *zb_strerror(int code) {
+  switch (code) {
+#define ZB__ERR_TEXT(name, value, text) \
+  case ZB_##name:                       \
+    return text;
+    ZB_ERRNO_MAP(ZB__ERR_TEXT)
+#undef ZB__ERR_TEXT
+  }
+  return code < 0 && code > -4000 ? strerror(-code) : "unknown error";
+}
+
+const char *zb_last_error(void) { return last_error; }
+
+static void format_details(const char *fmt, va_list ap) {
+  vsnprintf(last_error, sizeof last_error, fmt, ap);
+}
+
+int zb__fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  format_details(fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int zb__fail_errno(int err, const char *fmt, ...) {
+  va_list ap;
+  size_t used;
+  va_start(ap, fmt);
+  format_details(fmt, ap);
+  va_end(ap);
+  used = strlen(last_error);
+  snprintf(last_error + used, sizeof last_error - used, ": %s", strerror(err));
+  return err > 0 ? -err : ZB_EIO;
+}

@@ -1,0 +1,105 @@
+/* zb_oieb.c — validating a mapped segment before trusting any of it. */
+#include "zb_oieb.h"
+
+#include <string.h>
+
+#include "zb_atomic.h"
+#include "zb_error.h"
+#include "zb_platform.h"
+
+int zb__segment_validate(zb_segment *seg, const char *name) {
+  zb_oieb *oieb = (zb_oieb *)seg->base;
+  uint64_t meta, payload, avail = seg->map_size - ZB_OIEB_SIZE;
+
+  if (oieb->oieb_size != ZB_OIEB_SIZE)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": header size is %u, expected 128 (not a "
+                    "ZeroBuffer v1 segment)",
+                    name, oieb->oieb_size);
+  if (oieb->version[0] != ZB_VERSION_MAJOR)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": protocol version %u.%u.%u, this library "
+                    "speaks 1.x",
+                    name, oieb->version[0], oieb->version[1], oieb->version[2]);
+  meta = zb__load_relaxed(&oieb->metadata_size);
+  payload = zb__load_relaxed(&oieb->payload_size);
+  if (meta > avail || payload != avail - meta ||
+      payload <= ZB_FRAME_HEADER_SIZE)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": block sizes (metadata %llu, payload %llu) do "
+                    "not match the %llu-byte segment",
+                    name, (unsigned long long)meta, (unsigned long long)payload,
+                    (unsigned long long)seg->map_size);
+  if (zb__load_relaxed(&oieb->metadata_written_bytes) > meta ||
+      zb__load_relaxed(&oieb->payload_free_bytes) > payload ||
+      zb__load_relaxed(&oieb->payload_write_pos) > payload ||
+      zb__load_relaxed(&oieb->payload_read_pos) > payload)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": positions or counters out of range (corrupted "
+                    "segment)",
+                    name);
+  seg->oieb = oieb;
+  seg->metadata = seg->base + ZB_OIEB_SIZE;
+  seg->payload = seg->metadata + meta;
+  seg->metadata_size = meta;
+  seg->payload_size = payload;
+  return 0;
+}
+
+int zb__segment_metadata(const zb_segment *seg, const char *name,
+                         const uint8_t **data, uint64_t *size) {
+  uint64_t written = zb__load_acquire(&seg->oieb->metadata_written_bytes);
+  uint64_t length;
+
+  *data = NULL;
+  *size = 0;
+  if (written == 0)
+    return 0;
+  if (written < 8 || written > seg->metadata_size)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": metadata_written_bytes %llu is outside the "
+                    "%llu-byte metadata block",
+                    name, (unsigned long long)written,
+                    (unsigned long long)seg->metadata_size);
+  memcpy(&length, seg->metadata, sizeof length);
+  if (length == 0 || length > written - 8)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": metadata length prefix %llu does not match "
+                    "the %llu bytes written",
+                    name, (unsigned long long)length,
+                    (unsigned long long)written);
+  *data = seg->metadata + 8;
+  *size = length;
+  return 0;
+}
+
+int zb__segment_health(const zb_segment *seg, const char *name,
+                       zb_health *h) {
+  zb_oieb *oieb = seg->oieb;
+  uint64_t start;
+
+  memset(h, 0, sizeof *h);
+  memcpy(h->version, oieb->version, sizeof h->version);
+  h->metadata_size = seg->metadata_size;
+  h->metadata_written_bytes = zb__load_acquire(&oieb->metadata_written_bytes);
+  h->payload_size = seg->payload_size;
+  h->payload_free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
+  h->write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  h->read_pos = zb__load_acquire(&oieb->payload_read_pos);
+  h->written_count = zb__load_acquire(&oieb->payload_written_count);
+  h->read_count = zb__load_acquire(&oieb->payload_read_count);
+  h->writer_pid = zb__load_acquire(&oieb->writer_pid);
+  h->reader_pid = zb__load_acquire(&oieb->reader_pid);
+  if (h->payload_free_bytes > h->payload_size)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": %llu free bytes in a %llu-byte ring "
+                    "(corrupted segment)",
+                    name, (unsigned long long)h->payload_free_bytes,
+                    (unsigned long long)h->payload_size);
+  h->payload_used_bytes = h->payload_size - h->payload_free_bytes;
+  h->utilisation_percent =
+      100.0 * (double)h->payload_used_bytes / (double)h->payload_size;
+  h->writer_alive = zb__process_probe(h->writer_pid, &start);
+  h->reader_alive = zb__process_probe(h->reader_pid, &start);
+  return 0;
+}

@@ -1,0 +1,97 @@
+/* zb_oieb.h — the shared segment's layout (ZeroBuffer v1.0), one place only.
+ *
+ *   0x000  OIEB, 128 bytes
+ *   0x080  metadata block: u64 length N, then N bytes
+ *   ....   payload ring: frames {u64 size, u64 sequence} + bytes, back to back
+ *
+ * Fields written by both processes are _Atomic and touched only through the
+ * helpers in zb_atomic.h. Everything read here is bounds-checked by
+ * zb__oieb_validate() before use: the other process may be hostile or dead.
+ */
+#ifndef ZB_OIEB_H
+#define ZB_OIEB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zerobuffer.h"
+
+typedef _Atomic uint64_t zb_shared_u64;
+
+typedef struct zb_oieb {
+  uint32_t oieb_size;  /* 128 */
+  uint8_t version[4];  /* 1, 0, 0, 0 */
+  zb_shared_u64 metadata_size;
+  zb_shared_u64 metadata_free_bytes;
+  zb_shared_u64 metadata_written_bytes;
+  zb_shared_u64 payload_size;
+  zb_shared_u64 payload_free_bytes;
+  zb_shared_u64 payload_write_pos;
+  zb_shared_u64 payload_read_pos;
+  zb_shared_u64 payload_written_count;
+  zb_shared_u64 payload_read_count;
+  zb_shared_u64 writer_pid;
+  zb_shared_u64 reader_pid;
+  zb_shared_u64 reserved[4];
+} zb_oieb;
+
+typedef struct zb_frame_header {
+  uint64_t payload_size; /* 0 = wrap marker */
+  uint64_t sequence;
+} zb_frame_header;
+
+#define ZB_OIEB_SIZE 128u
+#define ZB_BLOCK_ALIGN 64u
+#define ZB_VERSION_MAJOR 1
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to live in shared memory");
+_Static_assert(sizeof(zb_shared_u64) == 8, "atomic u64 must be 8 bytes");
+_Static_assert(sizeof(zb_oieb) == ZB_OIEB_SIZE, "OIEB is 128 bytes");
+_Static_assert(offsetof(zb_oieb, version) == 0x04, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, metadata_size) == 0x08, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, metadata_free_bytes) == 0x10, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, metadata_written_bytes) == 0x18, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_size) == 0x20, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_free_bytes) == 0x28, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_write_pos) == 0x30, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_read_pos) == 0x38, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_written_count) == 0x40, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, payload_read_count) == 0x48, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, writer_pid) == 0x50, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, reader_pid) == 0x58, "OIEB layout");
+_Static_assert(offsetof(zb_oieb, reserved) == 0x60, "OIEB layout");
+_Static_assert(sizeof(zb_frame_header) == ZB_FRAME_HEADER_SIZE, "frame header is 16 bytes");
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ZeroBuffer segments are little-endian; big-endian hosts need byte swapping"
+#endif
+
+static inline uint64_t zb__align64(uint64_t n) {
+  return (n + (ZB_BLOCK_ALIGN - 1)) & ~(uint64_t)(ZB_BLOCK_ALIGN - 1);
+}
+
+/* A mapped segment and where its blocks are. */
+typedef struct zb_segment {
+  int fd;
+  uint8_t *base;
+  uint64_t map_size;
+  zb_oieb *oieb;
+  uint8_t *metadata;   /* metadata block */
+  uint8_t *payload;    /* payload ring */
+  uint64_t metadata_size;
+  uint64_t payload_size;
+} zb_segment;
+
+/* Checks the OIEB of a mapped segment of map_size bytes: size, version,
+ * block sizes matching the mapping, positions/free bytes within the ring.
+ * Fills the block pointers of seg on success. 0 or ZB_EPROTO. */
+int zb__segment_validate(zb_segment *seg, const char *name);
+
+/* The metadata content, validated; *size = 0 when none was written. */
+int zb__segment_metadata(const zb_segment *seg, const char *name,
+                         const uint8_t **data, uint64_t *size);
+
+int zb__segment_health(const zb_segment *seg, const char *name,
+                       zb_health *health);
+
+#endif /* ZB_OIEB_H */

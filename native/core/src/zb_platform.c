@@ -1,0 +1,399 @@
+/* zb_platform.c — POSIX shared memory, semaphores, locks and liveness. */
+#include "zb_platform.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zb_atomic.h"
+#include "zb_error.h"
+
+/* ------------------------------------------------------------------ names */
+
+int zb_validate_name(const char *name) {
+  size_t len;
+  if (name == NULL || name[0] == '\0')
+    return zb__fail(ZB_ENAME, "ring name is empty: give a name such as \"camera0\"");
+  len = strnlen(name, ZB_NAME_MAX + 1);
+  if (len > ZB_NAME_MAX)
+    return zb__fail(ZB_ENAME,
+                    "ring name \"%.32s...\" is too long: at most %d bytes, so "
+                    "that \"sem.sem-w-NAME\" fits a file name",
+                    name, ZB_NAME_MAX);
+  if (strchr(name, '/') != NULL)
+    return zb__fail(ZB_ENAME,
+                    "ring name \"%s\" contains '/': the name becomes a file "
+                    "name, use letters, digits, '-', '_' or '.'",
+                    name);
+  if (strstr(name, "..") != NULL)
+    return zb__fail(ZB_ENAME, "ring name \"%s\" contains \"..\"", name);
+  return 0;
+}
+
+int zb__names(const char *name, zb_names *names) {
+  int rc = zb_validate_name(name);
+  if (rc < 0)
+    return rc;
+  snprintf(names->shm, sizeof names->shm, "/%s", name);
+  snprintf(names->sem_w, sizeof names->sem_w, "/sem-w-%s", name);
+  snprintf(names->sem_r, sizeof names->sem_r, "/sem-r-%s", name);
+  snprintf(names->lock, sizeof names->lock, ZB_LOCK_DIR "/%s.lock", name);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ clock */
+
+uint64_t zb__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t zb__deadline_ns(int timeout_ms) {
+  if (timeout_ms < 0)
+    return UINT64_MAX;
+  return zb__now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/* -------------------------------------------------------------- processes */
+
+uint64_t zb__self_pid(void) { return (uint64_t)getpid(); }
+
+/* Reads state and start time (fields 3 and 22) from /proc/PID/stat.
+ * The command name (field 2) may hold spaces and ')', so parse after the
+ * last ')'. Returns -1 when the file cannot be read. */
+static int read_proc_stat(uint64_t pid, char *state, uint64_t *start_time) {
+  char path[64], buf[1024];
+  const char *p;
+  ssize_t n;
+  int fd, field;
+
+  snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  if (p == NULL || p[1] != ' ')
+    return -1;
+  p += 2;
+  *state = *p;
+  for (field = 3; field < 22 && p != NULL; field++) {
+    p = strchr(p, ' ');
+    if (p != NULL)
+      p++;
+  }
+  if (p == NULL)
+    return -1;
+  *start_time = strtoull(p, NULL, 10);
+  return 0;
+}
+
+bool zb__process_probe(uint64_t pid, uint64_t *start_time) {
+  char state;
+  *start_time = 0;
+  if (pid == 0 || pid > INT_MAX)
+    return false;
+  if (read_proc_stat(pid, &state, start_time) == 0)
+    return state != 'Z' && state != 'X';
+  /* No /proc (or another pid namespace): fall back to kill(pid, 0). */
+  return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+bool zb__process_alive(const zb_process *p) {
+  uint64_t start_time;
+  if (!zb__process_probe(p->pid, &start_time))
+    return false;
+  return p->start_time == 0 || start_time == 0 || start_time == p->start_time;
+}
+
+/* ------------------------------------------------------------- semaphores */
+
+int zb__sem_wait_until(sem_t *sem, uint64_t deadline_ns) {
+  struct timespec ts;
+  if (deadline_ns == UINT64_MAX)
+    deadline_ns = zb__now_ns() + UINT64_C(3600) * 1000000000u;
+  ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+  ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+  for (;;) {
+    if (sem_clockwait(sem, CLOCK_MONOTONIC, &ts) == 0)
+      return 0;
+    if (errno == ETIMEDOUT)
+      return ZB_ETIMEDOUT;
+    if (errno != EINTR)
+      return zb__fail_errno(errno, "sem_clockwait");
+  }
+}
+
+void zb__sem_take(sem_t *sem) {
+  while (sem_trywait(sem) != 0 && errno == EINTR) {
+  }
+}
+
+/* glibc keeps named semaphores as /dev/shm/sem.NAME; sem_open applies the
+ * umask, so set the requested mode on the file afterwards. */
+static void chmod_sem_file(const char *sem_name, unsigned mode) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "/dev/shm/sem.%s", sem_name + 1);
+  (void)chmod(path, mode);
+}
+
+int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out) {
+  sem_t *sem;
+  sem_unlink(sem_name);
+  sem = sem_open(sem_name, O_CREAT | O_EXCL, (mode_t)mode, 0);
+  if (sem == SEM_FAILED)
+    return zb__fail_errno(errno, "cannot create semaphore %s", sem_name);
+  chmod_sem_file(sem_name, mode);
+  *out = sem;
+  return 0;
+}
+
+int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
+  sem_t *sem = sem_open(sem_name, 0);
+  if (sem == SEM_FAILED) {
+    if (errno == ENOENT)
+      return zb__fail(ZB_ENOENT,
+                      "ring \"%s\" has no semaphore %s: its reader is gone or "
+                      "did not finish creating it",
+                      ring, sem_name);
+    return zb__fail_errno(errno, "cannot open semaphore %s of ring \"%s\"",
+                          sem_name, ring);
+  }
+  *out = sem;
+  return 0;
+}
+
+/* --------------------------------------------------------- shared memory */
+
+void zb__segment_close(zb_segment *seg) {
+  if (seg->base != NULL && seg->base != MAP_FAILED)
+    munmap(seg->base, seg->map_size);
+  if (seg->fd >= 0)
+    close(seg->fd);
+  memset(seg, 0, sizeof *seg);
+  seg->fd = -1;
+}
+
+int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
+                     bool writable) {
+  struct stat st;
+  int rc;
+
+  memset(seg, 0, sizeof *seg);
+  seg->fd = shm_open(names->shm, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  if (seg->fd < 0) {
+    rc = errno;
+    if (rc == ENOENT)
+      return zb__fail(ZB_ENOENT,
+                      "no ring named \"%s\" (/dev/shm/%s does not exist): "
+                      "no reader has created it; start the reader first",
+                      name, name);
+    return zb__fail_errno(rc, "cannot open ring \"%s\"", name);
+  }
+  if (fstat(seg->fd, &st) != 0) {
+    rc = zb__fail_errno(errno, "cannot stat ring \"%s\"", name);
+    goto fail;
+  }
+  if ((uint64_t)st.st_size < ZB_OIEB_SIZE) {
+    rc = zb__fail(ZB_EPROTO,
+                  "ring \"%s\" is %lld bytes, smaller than its 128-byte "
+                  "header: not a ZeroBuffer segment, or not initialised yet",
+                  name, (long long)st.st_size);
+    goto fail;
+  }
+  seg->map_size = (uint64_t)st.st_size;
+  seg->base = mmap(NULL, seg->map_size, PROT_READ | (writable ? PROT_WRITE : 0),
+                   MAP_SHARED, seg->fd, 0);
+  if (seg->base == MAP_FAILED) {
+    seg->base = NULL;
+    rc = zb__fail_errno(errno, "cannot map ring \"%s\"", name);
+    goto fail;
+  }
+  rc = zb__segment_validate(seg, name);
+  if (rc < 0)
+    goto fail;
+  return 0;
+
+fail:
+  zb__segment_close(seg);
+  return rc;
+}
+
+int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
+                       uint64_t total_size, unsigned mode) {
+  int rc;
+
+  memset(seg, 0, sizeof *seg);
+  seg->fd = shm_open(names->shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                     (mode_t)mode);
+  if (seg->fd < 0) {
+    seg->fd = -1;
+    return zb__fail_errno(errno, "cannot create /dev/shm/%s for ring \"%s\"",
+                          name, name);
+  }
+  if (fchmod(seg->fd, (mode_t)mode) != 0 ||
+      ftruncate(seg->fd, (off_t)total_size) != 0) {
+    rc = zb__fail_errno(errno, "cannot size ring \"%s\" to %llu bytes", name,
+                        (unsigned long long)total_size);
+    goto fail;
+  }
+  rc = posix_fallocate(seg->fd, 0, (off_t)total_size);
+  if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+    rc = zb__fail_errno(rc,
+                        "cannot reserve %llu bytes of shared memory for ring "
+                        "\"%s\" (is /dev/shm full? see df -h /dev/shm)",
+                        (unsigned long long)total_size, name);
+    goto fail;
+  }
+  seg->map_size = total_size;
+  seg->base = mmap(NULL, total_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   seg->fd, 0);
+  if (seg->base == MAP_FAILED) {
+    seg->base = NULL;
+    rc = zb__fail_errno(errno, "cannot map ring \"%s\"", name);
+    goto fail;
+  }
+  return 0;
+
+fail:
+  zb__segment_close(seg);
+  shm_unlink(names->shm);
+  return rc;
+}
+
+void zb__unlink_ring_objects(const zb_names *names) {
+  shm_unlink(names->shm);
+  sem_unlink(names->sem_w);
+  sem_unlink(names->sem_r);
+}
+
+/* ------------------------------------------------------------------ locks */
+
+static int ensure_lock_dir(void) {
+  struct stat st;
+  if (mkdir(ZB_LOCK_DIR, 0700) == 0 || errno == EEXIST) {
+    if (lstat(ZB_LOCK_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+      return 0;
+    return zb__fail(ZB_EACCES, ZB_LOCK_DIR " exists and is not a directory");
+  }
+  return zb__fail_errno(errno, "cannot create " ZB_LOCK_DIR);
+}
+
+/* Opens and locks path without following symlinks; retries when a sweeper
+ * unlinked the file between our open and flock (the lock would then guard
+ * nothing). 0, ZB_EEXIST when another process holds it, or an errno code. */
+static int lock_file(const char *path, unsigned mode, bool create, int *out) {
+  struct stat by_fd, by_path;
+  int attempt, fd;
+
+  for (attempt = 0; attempt < 8; attempt++) {
+    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+              (mode_t)mode);
+    if (fd < 0)
+      return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      close(fd);
+      return err == EWOULDBLOCK ? ZB_EEXIST : -err;
+    }
+    if (fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 &&
+        by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino) {
+      *out = fd;
+      return 0;
+    }
+    close(fd);
+    if (!create)
+      return -ENOENT;
+  }
+  return -EAGAIN;
+}
+
+int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
+                     int *fd) {
+  char content[64];
+  uint64_t start_time;
+  int rc, len;
+
+  rc = ensure_lock_dir();
+  if (rc < 0)
+    return rc;
+  rc = lock_file(names->lock, mode, true, fd);
+  if (rc == ZB_EEXIST)
+    return zb__fail(ZB_EEXIST,
+                    "ring \"%s\" is already owned by a live reader (it holds "
+                    "%s): close it or pick another name",
+                    name, names->lock);
+  if (rc < 0)
+    return zb__fail_errno(-rc, "cannot lock %s", names->lock);
+  /* Beside the lock: who holds it, with the start time that tells a
+   * recycled pid apart (informational; the flock is what counts). */
+  zb__process_probe(zb__self_pid(), &start_time);
+  len = snprintf(content, sizeof content, "%llu %llu\n",
+                 (unsigned long long)zb__self_pid(),
+                 (unsigned long long)start_time);
+  if (fchmod(*fd, (mode_t)mode) != 0 || ftruncate(*fd, 0) != 0 ||
+      pwrite(*fd, content, (size_t)len, 0) != len) {
+    rc = zb__fail_errno(errno, "cannot write %s", names->lock);
+    close(*fd);
+    *fd = -1;
+    return rc;
+  }
+  return 0;
+}
+
+/* A ring whose lock we could take: remove it unless a live process is still
+ * attached to its segment (a writer that has not noticed yet is left alone,
+ * as the peers do). */
+static void sweep_one(const char *name, const char *lock_path) {
+  zb_names names;
+  zb_segment seg;
+  int fd, rc;
+  bool in_use = false;
+
+  if (zb__names(name, &names) < 0 || lock_file(lock_path, 0600, false, &fd) < 0)
+    return;
+  rc = zb__segment_open(&seg, name, &names, false);
+  if (rc == 0) {
+    uint64_t start;
+    in_use = zb__process_probe(zb__load_acquire(&seg.oieb->reader_pid), &start) ||
+             zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
+    zb__segment_close(&seg);
+  }
+  if (!in_use) {
+    zb__unlink_ring_objects(&names);
+    unlink(lock_path);
+  }
+  close(fd);
+}
+
+void zb__sweep_stale_rings(void) {
+  DIR *dir = opendir(ZB_LOCK_DIR);
+  struct dirent *entry;
+
+  if (dir == NULL)
+    return;
+  while ((entry = readdir(dir)) != NULL) {
+    char name[NAME_MAX + 1], path[PATH_MAX];
+    size_t len = strlen(entry->d_name);
+    if (len <= 5 || strcmp(entry->d_name + len - 5, ".lock") != 0)
+      continue;
+    memcpy(name, entry->d_name, len - 5);
+    name[len - 5] = '\0';
+    snprintf(path, sizeof path, ZB_LOCK_DIR "/%s", entry->d_name);
+    sweep_one(name, path);
+  }
+  closedir(dir);
+}

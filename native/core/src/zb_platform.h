@@ -1,0 +1,78 @@
+/* zb_platform.h — POSIX pieces: names, clocks, process liveness, named
+ * semaphores, shared memory, the reader's lock file and the stale sweep.
+ * No protocol arithmetic lives here. */
+#ifndef ZB_PLATFORM_H
+#define ZB_PLATFORM_H
+
+#include <limits.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zb_oieb.h"
+
+#define ZB_LOCK_DIR "/tmp/zerobuffer"
+/* Waits are cut into slices this long so a dead peer is noticed. */
+#define ZB_LIVENESS_SLICE_MS 50
+
+typedef struct zb_names {
+  char shm[NAME_MAX + 2];   /* "/NAME" */
+  char sem_w[NAME_MAX + 2]; /* "/sem-w-NAME": data ready, writer posts */
+  char sem_r[NAME_MAX + 2]; /* "/sem-r-NAME": space freed, reader posts */
+  char lock[PATH_MAX];      /* "/tmp/zerobuffer/NAME.lock" */
+} zb_names;
+
+/* Validates name and builds the object names. 0 or ZB_ENAME. */
+int zb__names(const char *name, zb_names *names);
+
+uint64_t zb__now_ns(void);
+/* Absolute CLOCK_MONOTONIC deadline for a relative timeout;
+ * UINT64_MAX for ZB_WAIT_FOREVER. */
+uint64_t zb__deadline_ns(int timeout_ms);
+
+/* A process as seen at one moment: pid plus its start time, so that a
+ * recycled pid is not taken for the process we first saw. */
+typedef struct zb_process {
+  uint64_t pid;
+  uint64_t start_time; /* clock ticks after boot; 0 when unknown */
+} zb_process;
+
+uint64_t zb__self_pid(void);
+/* Fills start_time for pid; returns false when pid is not a live process
+ * (gone, zombie, or an impossible pid read from a corrupted segment). */
+bool zb__process_probe(uint64_t pid, uint64_t *start_time);
+/* True when p is still the process first seen (same start time). */
+bool zb__process_alive(const zb_process *p);
+
+/* sem_clockwait on CLOCK_MONOTONIC until deadline_ns, retried on EINTR.
+ * 0 when posted, ZB_ETIMEDOUT at the deadline. */
+int zb__sem_wait_until(sem_t *sem, uint64_t deadline_ns);
+/* Takes one post if there is one; never waits. */
+void zb__sem_take(sem_t *sem);
+
+/* Creates the semaphore, replacing a stale one; applies mode exactly. */
+int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out);
+int zb__sem_open(const char *sem_name, const char *ring, sem_t **out);
+
+/* Maps an existing segment (read-only when !writable) and validates it. */
+int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
+                     bool writable);
+/* Creates, sizes (backed by real pages, so a full /dev/shm is an error
+ * here rather than a SIGBUS later) and maps a zeroed segment. */
+int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
+                       uint64_t total_size, unsigned mode);
+void zb__segment_close(zb_segment *seg);
+
+/* Takes the reader lock of a ring: creates the lock directory and file,
+ * flock(LOCK_EX|LOCK_NB), and records our pid and start time in it.
+ * *fd is kept open for the reader's lifetime. ZB_EEXIST when held. */
+int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
+                     int *fd);
+
+/* Removes the shm segment and both semaphores of a ring (missing is fine). */
+void zb__unlink_ring_objects(const zb_names *names);
+
+/* Removes rings whose lock is free and whose reader and writer are dead. */
+void zb__sweep_stale_rings(void);
+
+#endif /* ZB_PLATFORM_H */

@@ -1,0 +1,434 @@
+/* zb_reader.c — the reading side of a ring: create, wait, hand out frames
+ * in place, release them (bytes go back in ring order), close.
+ *
+ * The reader is driven by the OIEB counters, not by semaphore counts: a
+ * frame is there when payload_written_count is ahead of payload_read_count.
+ * sem-w only wakes us, so peers that post more or less often than we expect
+ * cannot desynchronise us.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zb_atomic.h"
+#include "zb_error.h"
+#include "zb_oieb.h"
+#include "zb_platform.h"
+#include "zb_test_hooks.h"
+
+/* Bytes read from the ring but not yet given back, in ring order: frames
+ * (given back when released) and skipped tails (given back once everything
+ * before them is). */
+typedef struct zb_pending {
+  uint64_t bytes;
+  bool released;
+} zb_pending;
+
+struct zb_reader {
+  char name[ZB_NAME_MAX + 1];
+  zb_names names;
+  zb_segment seg;
+  sem_t *sem_w;
+  sem_t *sem_r;
+  int lock_fd;
+  atomic_int wake_requested;
+
+  uint64_t expected_sequence;
+  /* Writer tracking: a new writer restarts at sequence 1. */
+  zb_process writer;              /* the writer_pid last seen, as first seen */
+  uint64_t stream_writer_pid;     /* writer_pid when the current run began */
+  bool writer_changed;            /* writer_pid left stream_writer_pid since */
+  bool stream_active;             /* a writer or frame seen since last end */
+  uint64_t reported_dead_writer;  /* pid whose death was already reported */
+
+  pthread_mutex_t pending_lock;   /* release() may come from any thread */
+  zb_pending *pending;            /* circular, capacity pending_cap */
+  size_t pending_cap, pending_head, pending_count;
+  uint64_t head_ticket;           /* ticket of pending[pending_head] */
+};
+
+/* ------------------------------------------------------ pending (locked) */
+
+static int pending_push(zb_reader *r, uint64_t bytes, bool released,
+                        uint64_t *ticket) {
+  if (r->pending_count == r->pending_cap) {
+    size_t cap = r->pending_cap ? r->pending_cap * 2 : 16, i;
+    zb_pending *grown = malloc(cap * sizeof *grown);
+    if (grown == NULL)
+      return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory tracking %zu held frames",
+                      r->name, r->pending_count);
+    for (i = 0; i < r->pending_count; i++)
+      grown[i] = r->pending[(r->pending_head + i) % r->pending_cap];
+    free(r->pending);
+    r->pending = grown;
+    r->pending_cap = cap;
+    r->pending_head = 0;
+  }
+  r->pending[(r->pending_head + r->pending_count) % r->pending_cap] =
+      (zb_pending){bytes, released};
+  if (ticket != NULL)
+    *ticket = r->head_ticket + r->pending_count;
+  r->pending_count++;
+  return 0;
+}
+
+/* Gives back every released entry at the head of the queue. */
+static void pending_drain(zb_reader *r) {
+  while (r->pending_count > 0 && r->pending[r->pending_head].released) {
+    zb__add_release(&r->seg.oieb->payload_free_bytes,
+                    r->pending[r->pending_head].bytes);
+    sem_post(r->sem_r);
+    r->pending_head = (r->pending_head + 1) % r->pending_cap;
+    r->pending_count--;
+    r->head_ticket++;
+  }
+}
+
+/* A tail skipped at a wrap: returned as soon as the frames before it are. */
+static int give_back_tail(zb_reader *r, uint64_t bytes) {
+  int rc;
+  pthread_mutex_lock(&r->pending_lock);
+  rc = pending_push(r, bytes, true, NULL);
+  if (rc == 0)
+    pending_drain(r);
+  pthread_mutex_unlock(&r->pending_lock);
+  return rc;
+}
+
+int zb_reader_release(zb_reader *r, const zb_frame *frame) {
+  int rc = 0;
+  if (r == NULL || frame == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_release: reader and frame are required");
+  pthread_mutex_lock(&r->pending_lock);
+  if (frame->ticket < r->head_ticket ||
+      frame->ticket - r->head_ticket >= r->pending_count) {
+    rc = zb__fail(ZB_EINVAL,
+                  "ring \"%s\": frame %llu (ticket %llu) is not held: "
+                  "released twice?",
+                  r->name, (unsigned long long)frame->sequence,
+                  (unsigned long long)frame->ticket);
+  } else {
+    zb_pending *p = &r->pending[(r->pending_head +
+                                 (frame->ticket - r->head_ticket)) %
+                                r->pending_cap];
+    if (p->released)
+      rc = zb__fail(ZB_EINVAL, "ring \"%s\": frame %llu was already released",
+                    r->name, (unsigned long long)frame->sequence);
+    p->released = true;
+    pending_drain(r);
+  }
+  pthread_mutex_unlock(&r->pending_lock);
+  return rc;
+}
+
+/* ----------------------------------------------------------------- create */
+
+static void reader_free(zb_reader *r) {
+  if (r->sem_w != NULL)
+    sem_close(r->sem_w);
+  if (r->sem_r != NULL)
+    sem_close(r->sem_r);
+  zb__segment_close(&r->seg);
+  if (r->lock_fd >= 0)
+    close(r->lock_fd);
+  pthread_mutex_destroy(&r->pending_lock);
+  free(r->pending);
+  free(r);
+}
+
+/* Our lock is held, so an existing segment of this name is stale, unless a
+ * reader that does not use our lock directory is alive in it. */
+static int remove_stale_segment(zb_reader *r) {
+  zb_segment old;
+  uint64_t pid, start;
+  if (zb__segment_open(&old, r->name, &r->names, false) == 0) {
+    pid = zb__load_acquire(&old.oieb->reader_pid);
+    zb__segment_close(&old);
+    if (pid != zb__self_pid() && zb__process_probe(pid, &start))
+      return zb__fail(ZB_EEXIST,
+                      "ring \"%s\" exists and its reader (pid %llu) is alive",
+                      r->name, (unsigned long long)pid);
+  }
+  zb__unlink_ring_objects(&r->names);
+  return 0;
+}
+
+static int check_sizes(const char *name, uint64_t metadata_size,
+                       uint64_t payload_size) {
+  if (payload_size == 0)
+    return zb__fail(ZB_ESIZE,
+                    "ring \"%s\": payload size is 0; give the ring room for "
+                    "a few frames (each frame takes 16 bytes + its size)",
+                    name);
+  if (payload_size > ZB_MAX_PAYLOAD_SIZE)
+    return zb__fail(ZB_ESIZE,
+                    "ring \"%s\": payload size %llu is over the %llu-byte limit",
+                    name, (unsigned long long)payload_size,
+                    (unsigned long long)ZB_MAX_PAYLOAD_SIZE);
+  if (metadata_size > ZB_MAX_METADATA_SIZE)
+    return zb__fail(ZB_ESIZE,
+                    "ring \"%s\": metadata size %llu is over the %llu-byte limit",
+                    name, (unsigned long long)metadata_size,
+                    (unsigned long long)ZB_MAX_METADATA_SIZE);
+  return 0;
+}
+
+int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
+                     uint64_t payload_size, const zb_reader_options *opts) {
+  unsigned mode = opts != NULL && opts->mode != 0 ? opts->mode : 0600;
+  uint64_t meta, payload;
+  zb_oieb *oieb;
+  zb_reader *r;
+  int rc;
+
+  if (out == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_create: out is NULL");
+  *out = NULL;
+  if ((rc = zb_validate_name(name)) < 0 ||
+      (rc = check_sizes(name, metadata_size, payload_size)) < 0)
+    return rc;
+  if (mode & ~0777u)
+    return zb__fail(ZB_EINVAL, "ring \"%s\": mode %o has bits other than rwx",
+                    name, mode);
+  meta = zb__align64(metadata_size);
+  payload = zb__align64(payload_size);
+
+  r = calloc(1, sizeof *r);
+  if (r == NULL)
+    return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory", name);
+  r->lock_fd = -1;
+  r->seg.fd = -1;
+  r->expected_sequence = 1;
+  pthread_mutex_init(&r->pending_lock, NULL);
+  strcpy(r->name, name);
+  zb__names(name, &r->names);
+
+  zb__sweep_stale_rings();
+  if ((rc = zb__lock_acquire(name, &r->names, mode, &r->lock_fd)) < 0)
+    goto fail;
+  if ((rc = remove_stale_segment(r)) < 0)
+    goto fail_unlock;
+  if ((rc = zb__segment_create(&r->seg, name, &r->names,
+                               ZB_OIEB_SIZE + meta + payload, mode)) < 0)
+    goto fail_unlock;
+  /* Semaphores before reader_pid: a writer that sees a live reader finds
+   * everything in place. */
+  if ((rc = zb__sem_create(r->names.sem_w, mode, &r->sem_w)) < 0 ||
+      (rc = zb__sem_create(r->names.sem_r, mode, &r->sem_r)) < 0)
+    goto fail_unlink;
+
+  oieb = (zb_oieb *)r->seg.base;
+  oieb->oieb_size = ZB_OIEB_SIZE;
+  oieb->version[0] = ZB_VERSION_MAJOR;
+  zb__store_release(&oieb->metadata_size, meta);
+  zb__store_release(&oieb->metadata_free_bytes, meta);
+  zb__store_release(&oieb->payload_size, payload);
+  zb__store_release(&oieb->payload_free_bytes, payload);
+  if ((rc = zb__segment_validate(&r->seg, name)) < 0)
+    goto fail_unlink;
+  zb__store_release(&oieb->reader_pid, zb__self_pid());
+  *out = r;
+  return 0;
+
+fail_unlink:
+  zb__unlink_ring_objects(&r->names);
+fail_unlock:
+  unlink(r->names.lock);
+fail:
+  reader_free(r);
+  return rc;
+}
+
+void zb_reader_destroy(zb_reader *r) {
+  if (r == NULL)
+    return;
+  zb__store_release(&r->seg.oieb->reader_pid, 0);
+  sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
+  zb__unlink_ring_objects(&r->names);
+  unlink(r->names.lock); /* before the flock goes with the fd */
+  reader_free(r);
+}
+
+const char *zb_reader_name(const zb_reader *r) { return r->name; }
+
+int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
+  if (r == NULL || data == NULL || size == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_metadata: arguments are required");
+  return zb__segment_metadata(&r->seg, r->name, data, size);
+}
+
+int zb_reader_health(zb_reader *r, zb_health *health) {
+  if (r == NULL || health == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_health: arguments are required");
+  return zb__segment_health(&r->seg, r->name, health);
+}
+
+void zb_reader_wake(zb_reader *r) {
+  atomic_store(&r->wake_requested, 1);
+  sem_post(r->sem_w);
+}
+
+/* ------------------------------------------------------------------- read */
+
+static void track_writer(zb_reader *r, uint64_t pid) {
+  if (pid != r->writer.pid) {
+    r->writer.pid = pid;
+    if (!zb__process_probe(pid, &r->writer.start_time))
+      r->writer.start_time = 0;
+  }
+  if (pid != r->stream_writer_pid)
+    r->writer_changed = true;
+  if (pid != 0 && pid != r->reported_dead_writer)
+    r->stream_active = true;
+}
+
+enum { TOOK_FRAME = 0, SKIPPED = 1 };
+
+/* Consumes the entry at read_pos: a frame (TOOK_FRAME), or a wrap marker /
+ * implicit small-tail wrap (SKIPPED). Every value read from the ring is
+ * checked before it is used. */
+static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
+  zb_oieb *oieb = r->seg.oieb;
+  const uint64_t ring = r->seg.payload_size;
+  uint64_t pos = zb__load_relaxed(&oieb->payload_read_pos);
+  uint64_t space, total, next;
+  zb_frame_header h;
+  int rc;
+
+  if (pos >= ring)
+    return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past the "
+                    "%llu-byte ring (corrupted segment)",
+                    r->name, (unsigned long long)pos, (unsigned long long)ring);
+  space = ring - pos;
+  if (space < ZB_FRAME_HEADER_SIZE) {
+    /* Peers wrap without a marker when fewer than 16 bytes are left
+     * (PROTOCOL.md, peer bug 1): the next frame is at 0. */
+    if ((rc = give_back_tail(r, space)) < 0)
+      return rc;
+    zb__store_release(&oieb->payload_read_pos, 0);
+    return SKIPPED;
+  }
+  memcpy(&h, r->seg.payload + pos, sizeof h);
+  if (h.payload_size == 0) {
+    if (pos == 0)
+      return zb__fail(ZB_EPROTO, "ring \"%s\": wrap marker at offset 0 "
+                      "(corrupted segment)", r->name);
+    if ((rc = give_back_tail(r, space)) < 0)
+      return rc;
+    zb__store_release(&oieb->payload_read_pos, 0);
+    zb__store_release(&oieb->payload_read_count, read_count + 1);
+    return SKIPPED;
+  }
+  if (h.payload_size > space - ZB_FRAME_HEADER_SIZE)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": frame header at offset %llu claims %llu "
+                    "bytes, but only %llu are left before the end of the "
+                    "ring (corrupted segment)",
+                    r->name, (unsigned long long)pos,
+                    (unsigned long long)h.payload_size,
+                    (unsigned long long)(space - ZB_FRAME_HEADER_SIZE));
+  if (h.sequence != r->expected_sequence &&
+      !(h.sequence == 1 && r->writer_changed))
+    return zb__fail(ZB_ESEQUENCE,
+                    "ring \"%s\": expected frame %llu, got %llu at offset "
+                    "%llu",
+                    r->name, (unsigned long long)r->expected_sequence,
+                    (unsigned long long)h.sequence, (unsigned long long)pos);
+  if (h.sequence == 1) {
+    r->stream_writer_pid = r->writer.pid;
+    r->writer_changed = false;
+  }
+
+  total = ZB_FRAME_HEADER_SIZE + h.payload_size;
+  pthread_mutex_lock(&r->pending_lock);
+  rc = pending_push(r, total, false, &frame->ticket);
+  pthread_mutex_unlock(&r->pending_lock);
+  if (rc < 0)
+    return rc;
+  next = pos + total;
+  zb__store_release(&oieb->payload_read_pos, next == ring ? 0 : next);
+  zb__store_release(&oieb->payload_read_count, read_count + 1);
+  zb__sem_take(r->sem_w); /* keep the semaphore in step with the frames */
+
+  frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;
+  frame->size = h.payload_size;
+  frame->sequence = h.sequence;
+  r->expected_sequence = h.sequence + 1;
+  r->stream_active = true;
+  return TOOK_FRAME;
+}
+
+/* Nothing to read: has the stream ended, or its writer died? */
+static int check_writer_end(zb_reader *r, uint64_t writer_pid) {
+  if (!r->stream_active)
+    return 0;
+  if (writer_pid == 0) {
+    r->stream_active = false;
+    return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
+                    "frame was read", r->name);
+  }
+  if (!zb__process_alive(&r->writer)) {
+    r->stream_active = false;
+    r->reported_dead_writer = writer_pid;
+    return zb__fail(ZB_EWRITERDEAD,
+                    "ring \"%s\": the writer (pid %llu) died without "
+                    "detaching; every frame it committed was read",
+                    r->name, (unsigned long long)writer_pid);
+  }
+  return 0;
+}
+
+int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
+  zb_oieb *oieb;
+  uint64_t deadline, now, slice_end, max_entries;
+  int rc;
+
+  if (r == NULL || frame == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_next: reader and frame are required");
+  oieb = r->seg.oieb;
+  deadline = zb__deadline_ns(timeout_ms);
+  /* More unread entries than 16-byte headers fit in the ring is corruption. */
+  max_entries = r->seg.payload_size / ZB_FRAME_HEADER_SIZE + 1;
+
+  for (;;) {
+    uint64_t writer_pid, written, read;
+    if (atomic_exchange(&r->wake_requested, 0))
+      return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
+    /* writer_pid first: a writer that detached published its last frame
+     * before clearing it, so the counts read next include that frame. */
+    writer_pid = zb__load_acquire(&oieb->writer_pid);
+    track_writer(r, writer_pid);
+    written = zb__load_acquire(&oieb->payload_written_count);
+    read = zb__load_relaxed(&oieb->payload_read_count);
+    if (written != read) {
+      if (written - read > max_entries)
+        return zb__fail(ZB_EPROTO,
+                        "ring \"%s\": written count %llu and read count %llu "
+                        "are impossible for this ring (corrupted segment)",
+                        r->name, (unsigned long long)written,
+                        (unsigned long long)read);
+      rc = take_entry(r, read, frame);
+      if (rc == SKIPPED)
+        continue;
+      return rc;
+    }
+    if ((rc = check_writer_end(r, writer_pid)) < 0)
+      return rc;
+    if (timeout_ms == 0)
+      return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
+    now = zb__now_ns();
+    if (now >= deadline)
+      return zb__fail(ZB_ETIMEDOUT, "ring \"%s\": no frame within %d ms",
+                      r->name, timeout_ms);
+    slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    rc = zb__sem_wait_until(r->sem_w, slice_end < deadline ? slice_end : deadline);
+    if (rc < 0 && rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+}
+
+void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {
+  r->expected_sequence = sequence;
+}

@@ -1,0 +1,34 @@
+/* zb-health — prints the OIEB snapshot of a ring, owned by anyone.
+ *
+ *   zb-health NAME
+ *
+ * Exit status: 0 when the ring exists and its reader is alive, 1 otherwise. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "zerobuffer.h"
+
+int main(int argc, char **argv) {
+  zb_health h;
+  int rc;
+
+  if (argc != 2) {
+    fprintf(stderr, "usage: zb-health NAME\n");
+    return 2;
+  }
+  rc = zb_health_read(argv[1], &h);
+  if (rc < 0) {
+    fprintf(stderr, "zb-health: %s (%s)\n", zb_last_error(), zb_err_name(rc));
+    return 1;
+  }
+  printf("ring:        %s (protocol %u.%u.%u)\n", argv[1], h.version[0], h.version[1], h.version[2]);
+  printf("metadata:    %" PRIu64 " of %" PRIu64 " bytes written\n", h.metadata_written_bytes, h.metadata_size);
+  printf("payload:     %" PRIu64 " bytes, %" PRIu64 " free, %.1f%% used\n", h.payload_size, h.payload_free_bytes,
+         h.utilisation_percent);
+  printf("positions:   write %" PRIu64 ", read %" PRIu64 "\n", h.write_pos, h.read_pos);
+  printf("counts:      written %" PRIu64 ", read %" PRIu64 " (wrap markers included)\n", h.written_count,
+         h.read_count);
+  printf("reader:      pid %" PRIu64 " %s\n", h.reader_pid, h.reader_pid == 0 ? "(none)" : h.reader_alive ? "(alive)" : "(dead)");
+  printf("writer:      pid %" PRIu64 " %s\n", h.writer_pid, h.writer_pid == 0 ? "(none)" : h.writer_alive ? "(alive)" : "(dead)");
+  return h.reader_alive ? 0 : 1;
+}

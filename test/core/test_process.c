@@ -1,0 +1,2 @@
+#include "zb_test.h"
+int main(void) { return 77; }

@@ -325,12 +325,19 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                      int *fd) {
   char content[64];
   uint64_t start_time;
-  int rc, len;
+  int rc, len, attempt;
 
   rc = ensure_lock_dir();
   if (rc < 0)
     return rc;
-  rc = lock_file(names->lock, mode, true, fd);
+  /* A sweeper in another process holds a stale lock for a moment while it
+   * removes the ring; a live reader holds it for good. */
+  for (attempt = 0; attempt < 10; attempt++) {
+    rc = lock_file(names->lock, mode, true, fd);
+    if (rc != ZB_EEXIST)
+      break;
+    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+  }
   if (rc == ZB_EEXIST)
     return zb__fail(ZB_EEXIST,
                     "ring \"%s\" is already owned by a live reader (it holds "

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu checkout: the system packages that are missing,
+# node_modules, then a build. Quick and harmless to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  meson ninja-build gcc pkg-config clang)
+
+die() { echo "bootstrap: $*" >&2; exit 1; }
+
+if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=()
+    elif command -v sudo >/dev/null; then sudo=(sudo)
+    else die "need root or sudo to install: ${missing[*]}"
+    fi
+    echo "bootstrap: installing ${missing[*]}"
+    # noninteractive + -y: CI has no stdin to answer prompts.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  else
+    echo "bootstrap: system packages present"
+  fi
+else
+  echo "bootstrap: not Debian/Ubuntu; install the equivalents of these yourself: ${packages[*]}"
+fi
+
+command -v node >/dev/null || die "node >= 20.19 is required (not found)"
+command -v npm >/dev/null || die "npm is required (not found)"
+node -e '
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1);
+' || die "node >= 20.19 is required (found $(node --version))"
+
+# npm writes node_modules/.package-lock.json last, so it marks a finished install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci
+else
+  echo "bootstrap: node_modules up to date"
+fi
+
+echo "bootstrap: building"
+npm run --silent build

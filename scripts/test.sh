@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# All tests: the C suites, the same suites under ASan+UBSan, and jest.
+# Every part runs even when an earlier one fails; the last line is the totals,
+# "N passed, M failed[, K skipped]", and the exit status is non-zero if anything failed.
+# Usage: scripts/test.sh [--no-asan]    (--no-asan: quicker local runs)
+set -uo pipefail # no -e: a failing part must not stop the others
+cd "$(dirname "$0")/.."
+
+asan=1
+case "${1:-}" in
+  '') ;;
+  --no-asan) asan=0 ;;
+  *) echo "usage: $0 [--no-asan]" >&2; exit 2 ;;
+esac
+
+passed=0 failed=0 skipped=0 status=0
+
+# Prints "passed failed skipped" from meson's testlog.json (one JSON object per
+# test) or jest's --json output; "0 0 0" when the file is missing or empty.
+# node, since python may not be installed.
+count() {
+  node -e '
+    const fs = require("fs");
+    const [kind, file] = process.argv.slice(1);
+    let p = 0, f = 0, s = 0;
+    if (fs.existsSync(file) && fs.statSync(file).size > 0) {
+      const text = fs.readFileSync(file, "utf8");
+      if (kind === "jest") {
+        const r = JSON.parse(text);
+        [p, f, s] = [r.numPassedTests, r.numFailedTests, r.numPendingTests + r.numTodoTests];
+      } else {
+        for (const line of text.split("\n").filter((l) => l.trim())) {
+          const result = JSON.parse(line).result;
+          if (result === "OK" || result === "EXPECTEDFAIL") p++;
+          else if (result === "SKIP") s++;
+          else f++; // FAIL, TIMEOUT, UNEXPECTEDPASS, ERROR
+        }
+      }
+    }
+    console.log(p, f, s);
+  ' "$1" "$2"
+}
+
+# Adds one part's counts to the totals. A part that exited non-zero without a
+# failed test (build error, crash of the runner) counts as one failure, so the
+# totals never hide it.
+record() { # name exit-status "passed failed skipped"
+  local p f s
+  read -r p f s <<<"$3"
+  if [ "$2" -ne 0 ]; then
+    status=1
+    if [ "$f" -eq 0 ]; then
+      f=1
+      echo "$1: exited with status $2 before any test failed (see above)"
+    fi
+  fi
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+# Stale results from an earlier run must not be counted if a build fails now.
+rm -f builddir/meson-logs/testlog.json builddir-asan/meson-logs/testlog.json
+
+echo "== C tests (builddir/)"
+bash scripts/build.sh && meson test -C builddir --print-errorlogs
+record "C tests" $? "$(count meson builddir/meson-logs/testlog.json)"
+
+if [ "$asan" = 1 ]; then
+  echo "== C tests under ASan+UBSan (builddir-asan/)"
+  # b_lundef=false: sanitizer runtimes leave symbols undefined at link time.
+  # The timeout multiplier gives room for the sanitizers' slowdown.
+  { [ -f builddir-asan/build.ninja ] ||
+      meson setup builddir-asan -Db_sanitize=address,undefined -Db_lundef=false; } &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C builddir-asan --print-errorlogs --timeout-multiplier 3
+  record "ASan+UBSan tests" $? "$(count meson builddir-asan/meson-logs/testlog.json)"
+fi
+
+# jest has nothing to run until the TypeScript tests arrive in a later issue.
+if [ -n "$(find test -name '*.test.ts' -print -quit 2>/dev/null)" ]; then
+  echo "== jest"
+  jest_json=$(mktemp)
+  NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$jest_json"
+  record "jest" $? "$(count jest "$jest_json")"
+  rm -f "$jest_json"
+fi
+
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit "$status"

@@ -1,2 +1,1253 @@
+/* test_process.c — the core with two real processes: long randomised
+ * streams over thousands of wraps, frames held and released out of order
+ * while the writer runs, reader and writer death, end of stream and writer
+ * generations, one writer at a time, stale rings swept, a live ring
+ * refused, and wake calls from another thread.
+ *
+ * Children are forked and run plain code on the core; they report by their
+ * exit status (0 = all good, other values name the failing step) and talk
+ * to the parent over two pipes. Every child is reaped; on a failure path it
+ * is SIGKILLed first. Children also get PR_SET_PDEATHSIG so that none
+ * outlives a crashed parent. Ring names come from the parent (they hold its
+ * pid), so the final sweep check finds every object this suite made. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "zb_test.h"
-int main(void) { return 77; }
+
+/* ------------------------------------------------------------- utilities */
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static void copy_name(char *dst, const char *tag) {
+  snprintf(dst, 96, "%s", zb_test_name(tag));
+}
+
+static int path_exists(const char *fmt, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, fmt, name);
+  return access(path, F_OK) == 0;
+}
+
+/* splitmix64: sizes and contents are functions of (salt, sequence), so both
+ * processes know every frame without talking. */
+static uint64_t mix(uint64_t x) {
+  x += UINT64_C(0x9E3779B97F4A7C15);
+  x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return x ^ (x >> 31);
+}
+
+/* 1..max bytes; one frame in eight is tiny (1..32). */
+static uint64_t frame_size(uint64_t salt, uint64_t seq, uint64_t max) {
+  uint64_t r = mix(salt * UINT64_C(0x100000001B3) ^ seq);
+  if ((r & 7) == 0)
+    return 1 + (r >> 16) % (max < 32 ? max : 32);
+  return 1 + (r >> 16) % max;
+}
+
+static void fill(uint8_t *p, uint64_t size, uint64_t salt, uint64_t seq) {
+  uint64_t x = mix(seq * UINT64_C(0x2545F4914F6CDD1D) + salt) | 1, i;
+  for (i = 0; i + 8 <= size; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    memcpy(p + i, &x, 8);
+  }
+  if (i < size) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    memcpy(p + i, &x, (size_t)(size - i));
+  }
+}
+
+/* The frame is sequence seq, of the size frame_size() gives, with the
+ * content fill() gives. scratch holds at least max bytes. */
+static int frame_matches(const zb_frame *f, uint64_t salt, uint64_t seq,
+                         uint64_t max, uint8_t *scratch) {
+  uint64_t size = frame_size(salt, seq, max);
+  if (f->sequence != seq || f->size != size) {
+    fprintf(stderr, "  frame: sequence %llu size %llu, expected %llu / %llu\n",
+            (unsigned long long)f->sequence, (unsigned long long)f->size,
+            (unsigned long long)seq, (unsigned long long)size);
+    return 0;
+  }
+  fill(scratch, size, salt, seq);
+  if (memcmp(f->data, scratch, (size_t)size) != 0) {
+    fprintf(stderr, "  frame %llu (%llu bytes): content differs\n",
+            (unsigned long long)seq, (unsigned long long)size);
+    return 0;
+  }
+  return 1;
+}
+
+/* Reads frames first..last of a (salt, max) stream and releases each.
+ * Returns 1 when all were there and right. */
+static int read_stream(zb_reader *r, uint64_t salt, uint64_t first,
+                       uint64_t last, uint64_t max, int timeout_ms) {
+  uint8_t *scratch = malloc(max);
+  uint64_t seq;
+  int ok = scratch != NULL;
+  zb_frame f;
+  for (seq = first; ok && seq <= last; seq++) {
+    int rc = zb_reader_next(r, &f, timeout_ms);
+    if (rc != 0) {
+      fprintf(stderr, "  zb_reader_next for frame %llu (salt %llu): %s (%s)\n",
+              (unsigned long long)seq, (unsigned long long)salt,
+              zb_err_name(rc), zb_last_error());
+      ok = 0;
+      break;
+    }
+    if (!frame_matches(&f, salt, seq, max, scratch))
+      ok = 0;
+    if (zb_reader_release(r, &f) != 0)
+      ok = 0;
+  }
+  free(scratch);
+  return ok;
+}
+
+/* -------------------------------------------------------------- children */
+
+typedef struct child {
+  pid_t pid;      /* 0 once reaped */
+  int to_child;   /* parent writes */
+  int from_child; /* parent reads */
+} child;
+
+/* Runs in the child: in = read end from the parent, out = write end to it.
+ * The return value is the exit status. */
+typedef int (*child_fn)(void *arg, int in, int out);
+
+#define MAX_CHILDREN 16
+static child *children[MAX_CHILDREN];
+
+static void register_child(child *c) {
+  int i;
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == NULL) {
+      children[i] = c;
+      return;
+    }
+  fprintf(stderr, "too many children\n");
+  abort();
+}
+
+static void unregister_child(child *c) {
+  int i;
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == c)
+      children[i] = NULL;
+}
+
+static int spawn(child *c, child_fn fn, void *arg) {
+  int down[2], up[2], i;
+  pid_t parent = getpid(), pid;
+
+  c->pid = 0;
+  c->to_child = c->from_child = -1;
+  if (pipe(down) != 0)
+    return -1;
+  if (pipe(up) != 0) {
+    close(down[0]);
+    close(down[1]);
+    return -1;
+  }
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  if (pid < 0) {
+    close(down[0]);
+    close(down[1]);
+    close(up[0]);
+    close(up[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(99);
+    close(down[1]);
+    close(up[0]);
+    for (i = 0; i < MAX_CHILDREN; i++)
+      if (children[i] != NULL) {
+        close(children[i]->to_child);
+        close(children[i]->from_child);
+      }
+    _exit(fn(arg, down[0], up[1]));
+  }
+  close(down[0]);
+  close(up[1]);
+  c->pid = pid;
+  c->to_child = down[1];
+  c->from_child = up[0];
+  register_child(c);
+  return 0;
+}
+
+static void send_byte(int fd, char b) {
+  ssize_t n;
+  do
+    n = write(fd, &b, 1);
+  while (n < 0 && errno == EINTR);
+}
+
+/* The next byte from fd, or -1 on timeout or end of file. */
+static int wait_byte(int fd, int timeout_ms) {
+  struct pollfd p = {fd, POLLIN, 0};
+  unsigned char b;
+  ssize_t n;
+  int rc;
+  do
+    rc = poll(&p, 1, timeout_ms);
+  while (rc < 0 && errno == EINTR);
+  if (rc <= 0)
+    return -1;
+  do
+    n = read(fd, &b, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? b : -1;
+}
+
+static void close_child(child *c) {
+  if (c->to_child >= 0)
+    close(c->to_child);
+  if (c->from_child >= 0)
+    close(c->from_child);
+  c->to_child = c->from_child = -1;
+  c->pid = 0;
+  unregister_child(c);
+}
+
+/* Waits up to timeout_ms for the child to exit; kills it when it does not.
+ * Returns its wait status, or -1 when it had to be killed. */
+static int child_end(child *c, int timeout_ms) {
+  double deadline = now_ms() + timeout_ms;
+  int status = -1;
+  pid_t got;
+  if (c->pid <= 0)
+    return -1;
+  for (;;) {
+    got = waitpid(c->pid, &status, WNOHANG);
+    if (got == c->pid || (got < 0 && errno != EINTR))
+      break;
+    if (now_ms() >= deadline) {
+      fprintf(stderr, "  child %d did not exit within %d ms: killing it\n",
+              (int)c->pid, timeout_ms);
+      kill(c->pid, SIGKILL);
+      while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      status = -1;
+      break;
+    }
+    sleep_ms(2);
+  }
+  close_child(c);
+  return status;
+}
+
+/* SIGKILLs the child and reaps it; returns its wait status. */
+static int child_kill(child *c) {
+  int status = -1;
+  if (c->pid <= 0)
+    return -1;
+  kill(c->pid, SIGKILL);
+  while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  close_child(c);
+  return status;
+}
+
+/* Kills whatever a failed test left running. */
+static void kill_stray_children(void) {
+  int i;
+  for (i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] != NULL) {
+      fprintf(stderr, "  stray child %d: killing it\n", (int)children[i]->pid);
+      zb_test_failures++;
+      child_kill(children[i]);
+    }
+}
+
+#define CHECK_EXITED(status, code)                                             \
+  do {                                                                         \
+    int st_ = (status);                                                        \
+    if (!(st_ != -1 && WIFEXITED(st_) && WEXITSTATUS(st_) == (code))) {        \
+      zb_test_failures++;                                                      \
+      fprintf(stderr, "%s:%d: child status %s %d, expected exit %d\n",        \
+              __FILE__, __LINE__,                                              \
+              st_ == -1 ? "timeout" : WIFEXITED(st_) ? "exit" : "signal",      \
+              st_ == -1 ? 0 : WIFEXITED(st_) ? WEXITSTATUS(st_)              \
+                                              : WTERMSIG(st_),                 \
+              (code));                                                         \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_KILLED(status)                                                   \
+  do {                                                                         \
+    int st_ = (status);                                                        \
+    if (!(st_ != -1 && WIFSIGNALED(st_) && WTERMSIG(st_) == SIGKILL)) {        \
+      zb_test_failures++;                                                      \
+      fprintf(stderr, "%s:%d: child status %s %d, expected signal %d\n",      \
+              __FILE__, __LINE__,                                              \
+              st_ == -1 ? "timeout" : WIFEXITED(st_) ? "exit" : "signal",      \
+              st_ == -1 ? 0 : WIFEXITED(st_) ? WEXITSTATUS(st_)              \
+                                              : WTERMSIG(st_),                 \
+              SIGKILL);                                                        \
+    }                                                                          \
+  } while (0)
+
+/* ------------------------------------------------------- child programs */
+
+static void child_report(const char *what, int rc) {
+  fprintf(stderr, "  [child %d] %s: %s (%s)\n", (int)getpid(), what,
+          zb_err_name(rc), zb_last_error());
+}
+
+enum {
+  DIE_NONE = 0,       /* detach cleanly */
+  DIE_AT_ONCE = 1,    /* SIGKILL itself right after the last frame */
+  DIE_ON_BYTE = 2,    /* send 'W', wait for a byte, sleep 200 ms, SIGKILL */
+  DETACH_ON_BYTE = 3, /* send 'W', wait for a byte, then detach */
+  HOLD_ON_BYTE = 4    /* send 'C' once connected, write, send 'W', wait
+                         for a byte (normally killed meanwhile), detach */
+};
+
+typedef struct writer_args {
+  const char *name;
+  uint64_t salt, frames, max_size;
+  int end;               /* DIE_* / DETACH_ON_BYTE / HOLD_ON_BYTE */
+  int mix_reserve;       /* alternate write and reserve/commit */
+  const char *metadata;  /* set when not NULL */
+} writer_args;
+
+/* Connects, writes frames 1..frames of the (salt, max_size) stream and
+ * ends as args->end says. Exit 0 when all went well. */
+static int writer_child(void *argp, int in, int out) {
+  writer_args *a = argp;
+  uint8_t *buf = malloc(a->max_size);
+  zb_writer *w;
+  uint64_t seq;
+  int rc;
+
+  if (buf == NULL)
+    return 2;
+  if ((rc = zb_writer_connect(&w, a->name)) != 0) {
+    child_report("connect", rc);
+    return 3;
+  }
+  if (a->end == HOLD_ON_BYTE)
+    send_byte(out, 'C');
+  if (a->metadata != NULL &&
+      (rc = zb_writer_set_metadata(w, a->metadata, strlen(a->metadata))) != 0) {
+    child_report("set_metadata", rc);
+    return 4;
+  }
+  for (seq = 1; seq <= a->frames; seq++) {
+    uint64_t size = frame_size(a->salt, seq, a->max_size);
+    uint64_t r = mix(seq ^ UINT64_C(0x5EED));
+    if (a->mix_reserve && (seq & 1) == 0) {
+      /* One reservation in three is larger than what gets committed. */
+      uint64_t extra = r % 3 == 0 ? 1 + (r >> 8) % 200 : 0;
+      void *slot;
+      if ((rc = zb_writer_reserve(w, size + extra, &slot, 10000)) != 0) {
+        child_report("reserve", rc);
+        return 5;
+      }
+      fill(slot, size, a->salt, seq);
+      memset((uint8_t *)slot + size, 0xEE, (size_t)extra);
+      if ((rc = zb_writer_commit(w, size)) != 0) {
+        child_report("commit", rc);
+        return 6;
+      }
+    } else {
+      fill(buf, size, a->salt, seq);
+      if ((rc = zb_writer_write(w, buf, size, 10000)) != 0) {
+        child_report("write", rc);
+        return 7;
+      }
+    }
+  }
+  free(buf);
+  switch (a->end) {
+  case DIE_AT_ONCE:
+    raise(SIGKILL);
+    return 90;
+  case DIE_ON_BYTE:
+    send_byte(out, 'W');
+    if (wait_byte(in, 30000) < 0)
+      return 8;
+    sleep_ms(200);
+    raise(SIGKILL);
+    return 90;
+  case DETACH_ON_BYTE:
+  case HOLD_ON_BYTE:
+    send_byte(out, 'W');
+    if (wait_byte(in, 30000) < 0)
+      return 8;
+    break;
+  default:
+    break;
+  }
+  zb_writer_destroy(w);
+  return 0;
+}
+
+/* A second writer: must be refused with ZB_EBUSY. */
+static int busy_writer_child(void *argp, int in, int out) {
+  const char *name = argp;
+  zb_writer *w;
+  int rc = zb_writer_connect(&w, name);
+  if (rc == ZB_EBUSY && strstr(zb_last_error(), "live writer") != NULL)
+    return 0;
+  child_report("second writer connect", rc);
+  if (rc == 0)
+    zb_writer_destroy(w);
+  return 1;
+}
+
+typedef struct reader_args {
+  const char *name;
+  uint64_t payload_size;
+  uint64_t salt, frames, max_size; /* frames to read on 'F' */
+  unsigned close_delay_ms;         /* on 'C': sleep, then close */
+} reader_args;
+
+/* Creates the ring, sends 'R', then obeys bytes from the parent:
+ * 'F' read frames 1..frames and send 'F' back; 'C' sleep close_delay_ms
+ * and close; 'Q' (or end of file) close. Usually killed instead. */
+static int reader_child(void *argp, int in, int out) {
+  reader_args *a = argp;
+  zb_reader *r;
+  int rc, cmd;
+  if ((rc = zb_reader_create(&r, a->name, 256, a->payload_size, NULL)) != 0) {
+    child_report("reader create", rc);
+    return 2;
+  }
+  send_byte(out, 'R');
+  for (;;) {
+    cmd = wait_byte(in, 60000);
+    if (cmd == 'F') {
+      if (!read_stream(r, a->salt, 1, a->frames, a->max_size, 5000))
+        return 3;
+      send_byte(out, 'F');
+      continue;
+    }
+    if (cmd == 'C')
+      sleep_ms(a->close_delay_ms);
+    break;
+  }
+  zb_reader_destroy(r);
+  return 0;
+}
+
+/* Sleeps, then SIGKILLs a sibling. */
+typedef struct killer_args {
+  pid_t victim;
+  unsigned delay_ms;
+} killer_args;
+
+static int killer_child(void *argp, int in, int out) {
+  killer_args *a = argp;
+  sleep_ms(a->delay_ms);
+  return kill(a->victim, SIGKILL) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* 1. A long stream of random sizes (1 byte .. ring/3) over thousands of
+ * wraps, half written by copy and half by reserve/commit (sometimes
+ * committing less than reserved), every byte checked. */
+static void test_random_stream(void) {
+  enum { RING = 64 * 1024, FRAMES = 16000 };
+  const uint64_t max = RING / 3, salt = 1;
+  char name[96];
+  writer_args wa;
+  child c = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_health h;
+  zb_frame f;
+  uint8_t *scratch = malloc(max);
+  const uint8_t *prev = NULL;
+  uint64_t seq, wraps = 0;
+  int ok = 1, rc;
+
+  copy_name(name, "stream");
+  CHECK_RC(zb_reader_create(&r, name, 256, RING, NULL), 0);
+  if (r == NULL || scratch == NULL)
+    goto out;
+  wa = (writer_args){name, salt, FRAMES, max, DIE_NONE, 1, NULL};
+  CHECK(spawn(&c, writer_child, &wa) == 0);
+  for (seq = 1; ok && seq <= FRAMES; seq++) {
+    rc = zb_reader_next(r, &f, 10000);
+    if (rc != 0) {
+      CHECK_RC(rc, 0);
+      fprintf(stderr, "  at frame %llu\n", (unsigned long long)seq);
+      ok = 0;
+      break;
+    }
+    if (!frame_matches(&f, salt, seq, max, scratch)) {
+      CHECK(!"frame content");
+      ok = 0;
+    }
+    if (prev != NULL && f.data < prev)
+      wraps++;
+    prev = f.data;
+    CHECK_RC(zb_reader_release(r, &f), 0);
+  }
+  if (ok) {
+    CHECK_RC(zb_reader_next(r, &f, 10000), ZB_EOF);
+    CHECK_EXITED(child_end(&c, 10000), 0);
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    /* Markers count in written_count, so it is ahead of the frames. */
+    CHECK(h.written_count > FRAMES);
+    CHECK_EQ_U64(h.read_count, h.written_count);
+    CHECK(h.written_count - FRAMES <= wraps);
+    CHECK_EQ_U64(h.payload_free_bytes, h.payload_size);
+    CHECK_EQ_U64(h.writer_pid, 0);
+    CHECK(wraps > 2000);
+    CHECK_RC(zb_health_read(name, &h), 0);
+    CHECK(h.written_count > FRAMES);
+    fprintf(stderr, "  %d frames, %llu wraps, %llu markers\n", FRAMES,
+            (unsigned long long)wraps,
+            (unsigned long long)(h.written_count - FRAMES));
+  }
+out:
+  if (c.pid > 0)
+    child_kill(&c);
+  free(scratch);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 2. The reader holds up to K frames and releases them in a shuffled order
+ * while the writer keeps writing; each frame is checked right before its
+ * release, so a writer that overwrote a held frame is caught. */
+static void test_hold_out_of_order(void) {
+  enum { RING = 64 * 1024, FRAMES = 6000, K = 4 };
+  const uint64_t max = RING / (2 * K), salt = 2;
+  char name[96];
+  writer_args wa;
+  child c = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_frame held[K];
+  zb_health h;
+  uint8_t *scratch = malloc(max);
+  uint64_t seq = 1, rng = 12345, out_of_order = 0;
+  int ok = 1, rc, n, i, order[K];
+
+  copy_name(name, "hold");
+  CHECK_RC(zb_reader_create(&r, name, 256, RING, NULL), 0);
+  if (r == NULL || scratch == NULL)
+    goto out;
+  wa = (writer_args){name, salt, FRAMES, max, DIE_NONE, 1, NULL};
+  CHECK(spawn(&c, writer_child, &wa) == 0);
+  while (ok && seq <= FRAMES) {
+    rng = mix(rng);
+    n = 1 + (int)(rng % K);
+    for (i = 0; i < n && seq <= FRAMES; i++, seq++) {
+      rc = zb_reader_next(r, &held[i], 10000);
+      if (rc != 0) {
+        CHECK_RC(rc, 0);
+        ok = 0;
+        break;
+      }
+      if (!frame_matches(&held[i], salt, seq, max, scratch)) {
+        CHECK(!"frame content on arrival");
+        ok = 0;
+      }
+      order[i] = i;
+    }
+    n = i;
+    for (i = n - 1; i > 0; i--) { /* Fisher-Yates */
+      int j, t;
+      rng = mix(rng);
+      j = (int)(rng % (uint64_t)(i + 1));
+      t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    for (i = 0; i < n; i++) {
+      int k = order[i], earlier_held = 0, m;
+      if (!frame_matches(&held[k], salt, held[k].sequence, max, scratch)) {
+        CHECK(!"held frame was overwritten before its release");
+        ok = 0;
+      }
+      CHECK_RC(zb_reader_release(r, &held[k]), 0);
+      for (m = i + 1; m < n; m++)
+        if (order[m] < k)
+          earlier_held = 1;
+      if (earlier_held) { /* released before a predecessor: let the writer run */
+        out_of_order++;
+        sched_yield();
+      }
+    }
+  }
+  if (ok) {
+    CHECK_RC(zb_reader_next(r, &held[0], 10000), ZB_EOF);
+    CHECK_EXITED(child_end(&c, 10000), 0);
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, h.payload_size);
+    CHECK_EQ_U64(h.read_count, h.written_count);
+    CHECK(out_of_order > FRAMES / 8);
+  }
+out:
+  if (c.pid > 0)
+    child_kill(&c);
+  free(scratch);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* Fills the ring with 1000-byte frames until it is full. */
+static int fill_ring(zb_writer *w) {
+  static uint8_t buf[1000];
+  int n = 0, rc;
+  while ((rc = zb_writer_write(w, buf, sizeof buf, 0)) == 0)
+    n++;
+  CHECK_RC(rc, ZB_EAGAIN);
+  return n;
+}
+
+/* 3. The reader dies (SIGKILL) while the writer waits on a full ring: the
+ * writer gets ZB_EREADERGONE long before its timeout. Then the same for a
+ * reader that closes cleanly. */
+static void test_reader_death(void) {
+  char name[96];
+  reader_args ra;
+  killer_args ka;
+  child rc_child = {0, -1, -1}, killer = {0, -1, -1};
+  zb_writer *w = NULL;
+  uint8_t frame[1000] = {0};
+  void *slot;
+  double t0, elapsed;
+
+  /* a) killed while the writer is blocked */
+  copy_name(name, "rdeath");
+  ra = (reader_args){name, 16 * 1024, 0, 0, 1, 0};
+  CHECK(spawn(&rc_child, reader_child, &ra) == 0);
+  CHECK(wait_byte(rc_child.from_child, 5000) == 'R');
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    CHECK(fill_ring(w) > 0);
+    ka = (killer_args){rc_child.pid, 300};
+    CHECK(spawn(&killer, killer_child, &ka) == 0);
+    t0 = now_ms();
+    CHECK_RC(zb_writer_write(w, frame, sizeof frame, 2000), ZB_EREADERGONE);
+    elapsed = now_ms() - t0;
+    CHECK_MSG("gone");
+    CHECK(elapsed < 2000);
+    CHECK(elapsed < 1500); /* killed at ~300 ms, noticed within a slice */
+    fprintf(stderr, "  blocked write noticed the killed reader after %.0f ms\n",
+            elapsed);
+    CHECK_EXITED(child_end(&killer, 5000), 0);
+    CHECK_KILLED(child_end(&rc_child, 5000));
+    /* Reaped now: a new reservation fails at once. */
+    t0 = now_ms();
+    CHECK_RC(zb_writer_reserve(w, 100, &slot, 2000), ZB_EREADERGONE);
+    CHECK_MSG("gone");
+    CHECK(now_ms() - t0 < 500);
+    zb_writer_destroy(w);
+    w = NULL;
+    /* A new writer is refused too. */
+    CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+    CHECK(w == NULL);
+  }
+  if (killer.pid > 0)
+    child_kill(&killer);
+  if (rc_child.pid > 0)
+    child_kill(&rc_child);
+  zb_writer_destroy(w);
+  w = NULL;
+  zb_test_remove_ring(name);
+  CHECK(zb_test_ring_gone(name));
+
+  /* b) closes cleanly 300 ms after being told to, while the writer waits */
+  copy_name(name, "rclose");
+  ra = (reader_args){name, 16 * 1024, 0, 0, 1, 300};
+  CHECK(spawn(&rc_child, reader_child, &ra) == 0);
+  CHECK(wait_byte(rc_child.from_child, 5000) == 'R');
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    CHECK(fill_ring(w) > 0);
+    send_byte(rc_child.to_child, 'C');
+    t0 = now_ms();
+    CHECK_RC(zb_writer_reserve(w, sizeof frame, &slot, 2000), ZB_EREADERGONE);
+    elapsed = now_ms() - t0;
+    CHECK_MSG("gone");
+    CHECK(elapsed < 1500);
+    fprintf(stderr, "  blocked reserve noticed the closed reader after %.0f ms\n",
+            elapsed);
+    CHECK_EXITED(child_end(&rc_child, 5000), 0);
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  if (rc_child.pid > 0)
+    child_kill(&rc_child);
+  zb_writer_destroy(w);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 4. The writer dies without detaching: the reader gets every committed
+ * frame, then ZB_EWRITERDEAD (once), then timeouts; a new writer can take
+ * over and its stream starts at 1. */
+static void test_writer_death(void) {
+  enum { FRAMES = 40 };
+  const uint64_t max = 1000;
+  char name[96];
+  writer_args wa;
+  child c = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  zb_frame f;
+  uint8_t buf[64];
+  double t0, elapsed;
+  pid_t dead;
+
+  /* a) dead (and reaped) before the reader looks */
+  copy_name(name, "wdeath");
+  CHECK_RC(zb_reader_create(&r, name, 256, 64 * 1024, NULL), 0);
+  if (r != NULL) {
+    wa = (writer_args){name, 4, FRAMES, max, DIE_AT_ONCE, 1, NULL};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    dead = c.pid;
+    CHECK_KILLED(child_end(&c, 10000));
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.writer_pid, (uint64_t)dead);
+    CHECK(!h.writer_alive);
+    CHECK(read_stream(r, 4, 1, FRAMES, max, 2000));
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(r, &f, 2000), ZB_EWRITERDEAD);
+    CHECK_MSG("died");
+    CHECK(now_ms() - t0 < 2000);
+    CHECK_RC(zb_reader_next(r, &f, 200), ZB_ETIMEDOUT);
+    CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+    /* The dead writer's slot is free: a new writer starts again at 1. */
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+    if (w != NULL) {
+      memset(buf, 7, sizeof buf);
+      CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
+      CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+      CHECK_EQ_U64(f.sequence, 1);
+      CHECK_EQ_U64(f.size, sizeof buf);
+      CHECK(f.size == sizeof buf && memcmp(f.data, buf, sizeof buf) == 0);
+      CHECK_RC(zb_reader_release(r, &f), 0);
+      zb_writer_destroy(w);
+      w = NULL;
+      CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
+    }
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_writer_destroy(w);
+  w = NULL;
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* b) dies (unreaped: a zombie) while the reader is blocked waiting */
+  copy_name(name, "wdeath2");
+  CHECK_RC(zb_reader_create(&r, name, 256, 64 * 1024, NULL), 0);
+  if (r != NULL) {
+    wa = (writer_args){name, 5, FRAMES, max, DIE_ON_BYTE, 1, NULL};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK(wait_byte(c.from_child, 10000) == 'W');
+    CHECK(read_stream(r, 5, 1, FRAMES, max, 2000));
+    send_byte(c.to_child, 'K'); /* dies ~200 ms from now */
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(r, &f, 3000), ZB_EWRITERDEAD);
+    elapsed = now_ms() - t0;
+    CHECK_MSG("died");
+    CHECK(elapsed < 3000);
+    CHECK(elapsed < 2000);
+    fprintf(stderr, "  blocked reader noticed the dead writer after %.0f ms\n",
+            elapsed);
+    CHECK_RC(zb_reader_next(r, &f, 200), ZB_ETIMEDOUT);
+    CHECK_KILLED(child_end(&c, 5000));
+    CHECK_RC(zb_reader_next(r, &f, 100), ZB_ETIMEDOUT);
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+static const char *const META = "{\"caps\":\"video/x-raw\",\"zb\":1}";
+
+/* 5. End of stream and new writers: three writer generations in a row,
+ * each ending in ZB_EOF; then writers that reconnect before the reader saw
+ * the end of the previous stream. */
+static void test_writer_generations(void) {
+  enum { FRAMES = 300, SLOW = 20 };
+  const uint64_t max = 3000, small = 400;
+  char name[96];
+  writer_args wa;
+  child c = {0, -1, -1}, c2 = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_health h;
+  zb_frame f;
+  const uint8_t *meta;
+  uint64_t meta_size, gen;
+  int ok;
+
+  /* a) three generations, the reader draining each one */
+  copy_name(name, "gen");
+  CHECK_RC(zb_reader_create(&r, name, 256, 16 * 1024, NULL), 0);
+  for (gen = 1; r != NULL && gen <= 3; gen++) {
+    wa = (writer_args){name, 10 + gen, FRAMES, max, DIE_NONE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    ok = read_stream(r, 10 + gen, 1, FRAMES, max, 5000);
+    CHECK(ok);
+    if (!ok) {
+      fprintf(stderr, "  generation %llu\n", (unsigned long long)gen);
+      break;
+    }
+    CHECK_RC(zb_reader_next(r, &f, 5000), ZB_EOF);
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.writer_pid, 0);
+    CHECK_EQ_U64(h.payload_free_bytes, h.payload_size);
+  }
+  if (r != NULL) {
+    CHECK_RC(zb_reader_metadata(r, &meta, &meta_size), 0);
+    CHECK(meta_size == strlen(META) && memcmp(meta, META, meta_size) == 0);
+    /* After the last end of stream the reader waits for a new writer. */
+    CHECK_RC(zb_reader_next(r, &f, 100), ZB_ETIMEDOUT);
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* b) the reader is in the middle of generation 1 when it detaches and
+   * generation 2 writes: the reader never sees an end in between. */
+  copy_name(name, "genslow");
+  CHECK_RC(zb_reader_create(&r, name, 256, 64 * 1024, NULL), 0);
+  if (r != NULL) {
+    wa = (writer_args){name, 21, SLOW, small, DETACH_ON_BYTE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK(wait_byte(c.from_child, 5000) == 'W');
+    CHECK(read_stream(r, 21, 1, 5, small, 2000));
+    send_byte(c.to_child, 'D');
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    wa = (writer_args){name, 22, SLOW, small, DIE_NONE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    CHECK(read_stream(r, 21, 6, SLOW, small, 2000));
+    CHECK(read_stream(r, 22, 1, SLOW, small, 2000));
+    CHECK_RC(zb_reader_next(r, &f, 2000), ZB_EOF);
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* c) the reader has read nothing yet: generation 1 writes and detaches,
+   * generation 2 connects and writes (and stays connected) before the
+   * reader's first call. */
+  copy_name(name, "genslow2");
+  CHECK_RC(zb_reader_create(&r, name, 256, 64 * 1024, NULL), 0);
+  if (r != NULL) {
+    wa = (writer_args){name, 31, SLOW, small, DIE_NONE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    wa = (writer_args){name, 32, SLOW, small, DETACH_ON_BYTE, 1, META};
+    CHECK(spawn(&c2, writer_child, &wa) == 0);
+    CHECK(wait_byte(c2.from_child, 5000) == 'W');
+    /* PROTOCOL.md: "Our reader should accept a new writer"; zerobuffer.h:
+     * sequences run 1, 2, 3 ... per writer connection. */
+    ok = read_stream(r, 31, 1, SLOW, small, 2000) &&
+         read_stream(r, 32, 1, SLOW, small, 2000);
+    CHECK(ok && "generation 2 accepted after a quick reconnect (writer 2 "
+                "still connected)");
+    send_byte(c2.to_child, 'D');
+    CHECK_EXITED(child_end(&c2, 5000), 0);
+    if (ok)
+      CHECK_RC(zb_reader_next(r, &f, 2000), ZB_EOF);
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  if (c2.pid > 0)
+    child_kill(&c2);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* d) as c), but both generations detached before the reader's first
+   * call. */
+  copy_name(name, "genslow3");
+  CHECK_RC(zb_reader_create(&r, name, 256, 64 * 1024, NULL), 0);
+  if (r != NULL) {
+    wa = (writer_args){name, 41, SLOW, small, DIE_NONE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    wa = (writer_args){name, 42, SLOW, small, DIE_NONE, 1, META};
+    CHECK(spawn(&c, writer_child, &wa) == 0);
+    CHECK_EXITED(child_end(&c, 5000), 0);
+    ok = read_stream(r, 41, 1, SLOW, small, 2000) &&
+         read_stream(r, 42, 1, SLOW, small, 2000);
+    CHECK(ok && "generation 2 accepted after a quick reconnect (both "
+                "writers detached)");
+    if (ok)
+      CHECK_RC(zb_reader_next(r, &f, 2000), ZB_EOF);
+  }
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 6. One writer at a time: a second live writer gets ZB_EBUSY; once the
+ * first is killed, a new writer replaces its pid. */
+static void test_second_writer(void) {
+  enum { FRAMES = 3 };
+  const uint64_t max = 500;
+  char name[96];
+  writer_args wa;
+  child first = {0, -1, -1}, second = {0, -1, -1}, third = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  zb_frame f;
+  pid_t dead;
+
+  copy_name(name, "busy");
+  CHECK_RC(zb_reader_create(&r, name, 256, 16 * 1024, NULL), 0);
+  if (r == NULL)
+    goto out;
+  wa = (writer_args){name, 51, FRAMES, max, HOLD_ON_BYTE, 0, NULL};
+  CHECK(spawn(&first, writer_child, &wa) == 0);
+  CHECK(wait_byte(first.from_child, 5000) == 'C');
+  CHECK(wait_byte(first.from_child, 5000) == 'W');
+  CHECK(read_stream(r, 51, 1, FRAMES, max, 2000));
+  /* From another process and from this one. */
+  CHECK(spawn(&second, busy_writer_child, name) == 0);
+  CHECK_EXITED(child_end(&second, 5000), 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EBUSY);
+  CHECK_MSG(name);
+  CHECK(w == NULL);
+  dead = first.pid;
+  CHECK_KILLED(child_kill(&first));
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.writer_pid, (uint64_t)dead);
+  CHECK(!h.writer_alive);
+  /* A new writer takes the dead one's place; its stream starts at 1. */
+  wa = (writer_args){name, 52, 10, max, HOLD_ON_BYTE, 1, NULL};
+  CHECK(spawn(&third, writer_child, &wa) == 0);
+  CHECK(wait_byte(third.from_child, 5000) == 'C');
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.writer_pid, (uint64_t)third.pid);
+  CHECK(h.writer_alive);
+  CHECK(read_stream(r, 52, 1, 10, max, 2000));
+  CHECK(wait_byte(third.from_child, 5000) == 'W');
+  send_byte(third.to_child, 'D');
+  CHECK_RC(zb_reader_next(r, &f, 5000), ZB_EOF);
+  CHECK_EXITED(child_end(&third, 5000), 0);
+out:
+  if (first.pid > 0)
+    child_kill(&first);
+  if (second.pid > 0)
+    child_kill(&second);
+  if (third.pid > 0)
+    child_kill(&third);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* Starts a reader child on name, waits until the ring exists, kills it. */
+static int leave_stale_ring(const char *name) {
+  reader_args ra = {name, 4096, 0, 0, 1, 0};
+  child c = {0, -1, -1};
+  int ok;
+  if (spawn(&c, reader_child, &ra) != 0)
+    return 0;
+  ok = wait_byte(c.from_child, 5000) == 'R';
+  CHECK_KILLED(child_kill(&c));
+  return ok;
+}
+
+/* 7. Stale rings of killed readers: the same name can be created again,
+ * and creating any ring sweeps the stale rings of others. */
+static void test_stale_sweep(void) {
+  char name[96], other[96], unrelated[96], lockless[96], lock[512];
+  zb_reader *r = NULL;
+  zb_health h;
+
+  /* a) same name */
+  copy_name(name, "stale");
+  CHECK(leave_stale_ring(name));
+  CHECK(path_exists("/dev/shm/%s", name));
+  CHECK(path_exists("/dev/shm/sem.sem-w-%s", name));
+  CHECK(path_exists("/dev/shm/sem.sem-r-%s", name));
+  CHECK(path_exists("/tmp/zerobuffer/%s.lock", name));
+  CHECK_RC(zb_reader_create(&r, name, 256, 4096, NULL), 0);
+  if (r != NULL) {
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.reader_pid, (uint64_t)getpid());
+    CHECK_EQ_U64(h.written_count, 0);
+  }
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* b) another name, swept by an unrelated create */
+  copy_name(other, "stale-other");
+  copy_name(unrelated, "unrelated");
+  CHECK(leave_stale_ring(other));
+  CHECK(path_exists("/dev/shm/%s", other));
+  CHECK_RC(zb_reader_create(&r, unrelated, 256, 4096, NULL), 0);
+  CHECK(!path_exists("/dev/shm/%s", other));
+  CHECK(zb_test_ring_gone(other));
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(unrelated));
+  zb_test_remove_ring(other);
+  zb_test_remove_ring(unrelated);
+
+  /* c) same name, but the lock file is gone too (only the segment and
+   * semaphores are left): the create still recovers the name. */
+  copy_name(lockless, "stale-nolock");
+  CHECK(leave_stale_ring(lockless));
+  snprintf(lock, sizeof lock, "/tmp/zerobuffer/%s.lock", lockless);
+  CHECK(unlink(lock) == 0);
+  CHECK(path_exists("/dev/shm/%s", lockless));
+  CHECK_RC(zb_reader_create(&r, lockless, 256, 4096, NULL), 0);
+  if (r != NULL) {
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.reader_pid, (uint64_t)getpid());
+  }
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(lockless));
+  zb_test_remove_ring(lockless);
+}
+
+/* Writes one frame from this process and has the reader child read it. */
+static int live_ring_works(child *c, const char *name, uint64_t salt) {
+  zb_writer *w = NULL;
+  uint8_t buf[300];
+  int ok = 1;
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    return 0;
+  fill(buf, frame_size(salt, 1, sizeof buf), salt, 1);
+  CHECK_RC(zb_writer_write(w, buf, frame_size(salt, 1, sizeof buf), 1000), 0);
+  send_byte(c->to_child, 'F');
+  if (wait_byte(c->from_child, 5000) != 'F')
+    ok = 0;
+  zb_writer_destroy(w);
+  return ok;
+}
+
+/* 8. A ring whose reader is alive cannot be created again; the live ring
+ * keeps working. */
+static void test_live_ring_refused(void) {
+  char name[96], lock[512];
+  reader_args ra;
+  child c = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_health h;
+
+  /* a) through the lock */
+  copy_name(name, "live");
+  ra = (reader_args){name, 4096, 61, 1, 300, 0};
+  CHECK(spawn(&c, reader_child, &ra) == 0);
+  CHECK(wait_byte(c.from_child, 5000) == 'R');
+  CHECK_RC(zb_reader_create(&r, name, 256, 4096, NULL), ZB_EEXIST);
+  CHECK_MSG(name);
+  CHECK(r == NULL);
+  CHECK_RC(zb_health_read(name, &h), 0);
+  CHECK_EQ_U64(h.reader_pid, (uint64_t)c.pid);
+  CHECK(h.reader_alive);
+  CHECK(path_exists("/tmp/zerobuffer/%s.lock", name));
+  CHECK(live_ring_works(&c, name, 61));
+  send_byte(c.to_child, 'Q');
+  CHECK_EXITED(child_end(&c, 5000), 0);
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  /* b) lock file removed behind the live reader's back: the live segment
+   * is still recognised and left alone. */
+  copy_name(name, "live-nolock");
+  ra = (reader_args){name, 4096, 62, 1, 300, 0};
+  r = NULL;
+  CHECK(spawn(&c, reader_child, &ra) == 0);
+  CHECK(wait_byte(c.from_child, 5000) == 'R');
+  snprintf(lock, sizeof lock, "/tmp/zerobuffer/%s.lock", name);
+  CHECK(unlink(lock) == 0);
+  CHECK_RC(zb_reader_create(&r, name, 256, 4096, NULL), ZB_EEXIST);
+  CHECK_MSG(name);
+  CHECK(r == NULL);
+  CHECK(path_exists("/dev/shm/%s", name));
+  CHECK(path_exists("/dev/shm/sem.sem-w-%s", name));
+  CHECK(path_exists("/dev/shm/sem.sem-r-%s", name));
+  CHECK(live_ring_works(&c, name, 62));
+  send_byte(c.to_child, 'Q');
+  CHECK_EXITED(child_end(&c, 5000), 0);
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 9. Wake calls from another thread end blocked waits with ZB_ECANCELED. */
+typedef struct waiter {
+  zb_reader *r;
+  zb_writer *w;
+  int rc;
+  double returned_ms;
+} waiter;
+
+static void *reader_waiter(void *arg) {
+  waiter *s = arg;
+  zb_frame f;
+  s->rc = zb_reader_next(s->r, &f, ZB_WAIT_FOREVER);
+  s->returned_ms = now_ms();
+  return NULL;
+}
+
+static void *writer_waiter(void *arg) {
+  waiter *s = arg;
+  static uint8_t buf[1000];
+  s->rc = zb_writer_write(s->w, buf, sizeof buf, ZB_WAIT_FOREVER);
+  s->returned_ms = now_ms();
+  return NULL;
+}
+
+static void test_wake(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  waiter s;
+  pthread_t t;
+  zb_frame f;
+  uint8_t buf[1000] = {0};
+  double woke;
+
+  copy_name(name, "wake");
+  CHECK_RC(zb_reader_create(&r, name, 256, 8192, NULL), 0);
+  if (r == NULL)
+    goto out;
+
+  /* Reader blocked forever, no writer. */
+  s = (waiter){r, NULL, 1, 0};
+  CHECK(pthread_create(&t, NULL, reader_waiter, &s) == 0);
+  sleep_ms(200);
+  woke = now_ms();
+  zb_reader_wake(r);
+  pthread_join(t, NULL);
+  CHECK_RC(s.rc, ZB_ECANCELED);
+  CHECK(s.returned_ms >= woke);
+  CHECK(s.returned_ms - woke < 500);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN); /* the wake was consumed */
+  /* A wake before the call cancels the next one. */
+  zb_reader_wake(r);
+  CHECK_RC(zb_reader_next(r, &f, 1000), ZB_ECANCELED);
+
+  /* Writer blocked forever on a full ring. */
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    goto out;
+  CHECK(fill_ring(w) > 0);
+  s = (waiter){NULL, w, 1, 0};
+  CHECK(pthread_create(&t, NULL, writer_waiter, &s) == 0);
+  sleep_ms(200);
+  woke = now_ms();
+  zb_writer_wake(w);
+  pthread_join(t, NULL);
+  CHECK_RC(s.rc, ZB_ECANCELED);
+  CHECK(s.returned_ms >= woke);
+  CHECK(s.returned_ms - woke < 500);
+  /* Still usable: once a frame is released, a write goes through. */
+  CHECK_RC(zb_writer_write(w, buf, sizeof buf, 0), ZB_EAGAIN);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK_EQ_U64(f.sequence, 1);
+  CHECK_RC(zb_reader_release(r, &f), 0);
+  CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* Nothing named after this process is left in /dev/shm or the lock dir. */
+static void test_nothing_left(void) {
+  const char *dirs[] = {"/dev/shm", "/tmp/zerobuffer"};
+  char mine[64];
+  size_t i;
+  snprintf(mine, sizeof mine, "zbt-%d-", (int)getpid());
+  for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    DIR *d = opendir(dirs[i]);
+    struct dirent *e;
+    if (d == NULL)
+      continue;
+    while ((e = readdir(d)) != NULL)
+      if (strstr(e->d_name, mine) != NULL) {
+        zb_test_failures++;
+        fprintf(stderr, "left behind: %s/%s\n", dirs[i], e->d_name);
+      }
+    closedir(d);
+  }
+}
+
+#define RUN_CLEAN(test)                                                        \
+  do {                                                                         \
+    RUN(test);                                                                 \
+    kill_stray_children();                                                     \
+  } while (0)
+
+int main(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  signal(SIGPIPE, SIG_IGN); /* a dead child's pipe must not kill us */
+  RUN_CLEAN(test_random_stream);
+  RUN_CLEAN(test_hold_out_of_order);
+  RUN_CLEAN(test_reader_death);
+  RUN_CLEAN(test_writer_death);
+  RUN_CLEAN(test_writer_generations);
+  RUN_CLEAN(test_second_writer);
+  RUN_CLEAN(test_stale_sweep);
+  RUN_CLEAN(test_live_ring_refused);
+  RUN_CLEAN(test_wake); /* threads: after the last fork */
+  RUN(test_nothing_left);
+  return zb_test_finish("core-process");
+}

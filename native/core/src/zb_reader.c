@@ -35,11 +35,11 @@ struct zb_reader {
   int lock_fd;
   atomic_int wake_requested;
 
+  /* A new writer restarts at 1: sequence 1 is accepted at any point (a
+   * writer never sends it mid-stream), since a slow reader may meet the next
+   * writer's first frame while writer_pid already names yet another one. */
   uint64_t expected_sequence;
-  /* Writer tracking: a new writer restarts at sequence 1. */
   zb_process writer;              /* the writer_pid last seen, as first seen */
-  uint64_t stream_writer_pid;     /* writer_pid when the current run began */
-  bool writer_changed;            /* writer_pid left stream_writer_pid since */
   bool stream_active;             /* a writer or frame seen since last end */
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
 
@@ -278,8 +278,6 @@ static void track_writer(zb_reader *r, uint64_t pid) {
     if (!zb__process_probe(pid, &r->writer.start_time))
       r->writer.start_time = 0;
   }
-  if (pid != r->stream_writer_pid)
-    r->writer_changed = true;
   if (pid != 0 && pid != r->reported_dead_writer)
     r->stream_active = true;
 }
@@ -329,18 +327,12 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
                     r->name, (unsigned long long)pos,
                     (unsigned long long)h.payload_size,
                     (unsigned long long)(space - ZB_FRAME_HEADER_SIZE));
-  if (h.sequence != r->expected_sequence &&
-      !(h.sequence == 1 && r->writer_changed))
+  if (h.sequence != r->expected_sequence && h.sequence != 1)
     return zb__fail(ZB_ESEQUENCE,
                     "ring \"%s\": expected frame %llu, got %llu at offset "
                     "%llu",
                     r->name, (unsigned long long)r->expected_sequence,
                     (unsigned long long)h.sequence, (unsigned long long)pos);
-  if (h.sequence == 1) {
-    r->stream_writer_pid = r->writer.pid;
-    r->writer_changed = false;
-  }
-
   total = ZB_FRAME_HEADER_SIZE + h.payload_size;
   pthread_mutex_lock(&r->pending_lock);
   rc = pending_push(r, total, false, &frame->ticket);

@@ -1,8 +1,21 @@
 /* test_api.c — single-process behaviour of the core: placement, held
  * frames, end of stream, and every bad input with its error code. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "zb_oieb.h"
 #include "zb_test.h"
+
+/* ---------------------------------------------------------------- helpers */
 
 static void fill(uint8_t *p, uint64_t size, uint64_t seq) {
   uint64_t i;
@@ -19,6 +32,146 @@ static int frame_ok(const zb_frame *f, uint64_t size, uint64_t seq) {
       return 0;
   return 1;
 }
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+/* Writes a frame of size bytes with the fill pattern of seq. */
+static int put(zb_writer *w, uint64_t size, uint64_t seq, int timeout_ms) {
+  static uint8_t buf[4096];
+  fill(buf, size, seq);
+  return zb_writer_write(w, buf, size, timeout_ms);
+}
+
+/* Reads the next frame, checks size/sequence/content, releases it. */
+#define GET_RELEASE(r, size, seq)                                              \
+  do {                                                                         \
+    zb_frame gf_;                                                              \
+    CHECK_RC(zb_reader_next((r), &gf_, 1000), 0);                              \
+    CHECK(frame_ok(&gf_, (size), (seq)));                                      \
+    CHECK_RC(zb_reader_release((r), &gf_), 0);                                 \
+  } while (0)
+
+/* Our own read-write mapping of /dev/shm/NAME, to inspect and poke. */
+typedef struct raw_map {
+  int fd;
+  uint8_t *base;
+  size_t size;
+  zb_oieb *oieb;
+  uint8_t *meta;
+  uint8_t *payload;
+} raw_map;
+
+static int raw_open(raw_map *m, const char *name) {
+  char path[300];
+  struct stat st;
+  memset(m, 0, sizeof *m);
+  snprintf(path, sizeof path, "/%s", name);
+  m->fd = shm_open(path, O_RDWR, 0);
+  if (m->fd < 0 || fstat(m->fd, &st) != 0)
+    return -1;
+  m->size = (size_t)st.st_size;
+  m->base = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+  if (m->base == MAP_FAILED)
+    return -1;
+  m->oieb = (zb_oieb *)m->base;
+  m->meta = m->base + ZB_OIEB_SIZE;
+  m->payload = m->meta + atomic_load(&m->oieb->metadata_size);
+  return 0;
+}
+
+static void raw_close(raw_map *m) {
+  if (m->base != NULL && m->base != MAP_FAILED)
+    munmap(m->base, m->size);
+  if (m->fd >= 0)
+    close(m->fd);
+  memset(m, 0, sizeof *m);
+}
+
+static void put_header(uint8_t *at, uint64_t size, uint64_t seq) {
+  memcpy(at, &size, 8);
+  memcpy(at + 8, &seq, 8);
+}
+
+static uint64_t header_size_at(const uint8_t *at) {
+  uint64_t v;
+  memcpy(&v, at, 8);
+  return v;
+}
+
+static uint64_t header_seq_at(const uint8_t *at) {
+  uint64_t v;
+  memcpy(&v, at + 8, 8);
+  return v;
+}
+
+static int all_zero(const uint8_t *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (p[i] != 0)
+      return 0;
+  return 1;
+}
+
+static mode_t file_mode(const char *fmt, const char *name) {
+  char path[512];
+  struct stat st;
+  snprintf(path, sizeof path, fmt, name);
+  if (stat(path, &st) != 0)
+    return (mode_t)-1;
+  return st.st_mode & 07777;
+}
+
+static long long file_size(const char *name) {
+  char path[512];
+  struct stat st;
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  if (stat(path, &st) != 0)
+    return -1;
+  return (long long)st.st_size;
+}
+
+/* A pid that surely is not a live process: a reaped child. */
+static pid_t dead_pid(void) {
+  int status;
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(0);
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+/* The process is still fine: a fresh ring can be created, used, closed. */
+static void check_usable(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  snprintf(name, sizeof name, "%s", zb_test_name("usable"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL) {
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+    zb_test_remove_ring(name);
+    return;
+  }
+  CHECK_RC(put(w, 100, 1, 1000), 0);
+  GET_RELEASE(r, 100, 1);
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
+/* ------------------------------------------------------------------ tests */
 
 static void test_round_trip(void) {
   const char *name = zb_test_name("rt");
@@ -48,7 +201,1460 @@ static void test_round_trip(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
+/* 1. Names. */
+static void test_names(void) {
+  char long246[247], long245[246];
+  const char *bad[6];
+  const char *needle[6];
+  size_t i;
+  zb_health h;
+
+  memset(long246, 'n', 246);
+  long246[246] = '\0';
+  bad[0] = NULL;     needle[0] = "empty";
+  bad[1] = "";       needle[1] = "empty";
+  bad[2] = "a/b";    needle[2] = "\"a/b\"";
+  bad[3] = "..";     needle[3] = "\"..\"";
+  bad[4] = "a..b";   needle[4] = "\"a..b\"";
+  bad[5] = long246;  needle[5] = "too long";
+
+  for (i = 0; i < 6; i++) {
+    zb_reader *r = (zb_reader *)&i; /* must be reset to NULL */
+    zb_writer *w = (zb_writer *)&i;
+    CHECK_RC(zb_validate_name(bad[i]), ZB_ENAME);
+    CHECK_MSG(needle[i]);
+    CHECK_RC(zb_reader_create(&r, bad[i], 64, 1024, NULL), ZB_ENAME);
+    CHECK_MSG(needle[i]);
+    CHECK(r == NULL);
+    CHECK_RC(zb_writer_connect(&w, bad[i]), ZB_ENAME);
+    CHECK_MSG(needle[i]);
+    CHECK(w == NULL);
+    CHECK_RC(zb_health_read(bad[i], &h), ZB_ENAME);
+    CHECK_MSG(needle[i]);
+  }
+  CHECK_RC(zb_validate_name(long246), ZB_ENAME);
+  CHECK_MSG("245");
+  CHECK_RC(zb_validate_name("a/b"), ZB_ENAME);
+  CHECK_MSG("'/'");
+
+  /* "." names /dev/shm itself: it can never be a ring, so it is an invalid
+   * name (not EEXIST/EINVAL/EPROTO from the file system). */
+  {
+    zb_reader *r = NULL;
+    zb_writer *w = NULL;
+    CHECK_RC(zb_validate_name("."), ZB_ENAME);
+    CHECK_RC(zb_reader_create(&r, ".", 64, 1024, NULL), ZB_ENAME);
+    CHECK_RC(zb_writer_connect(&w, "."), ZB_ENAME);
+    CHECK_RC(zb_health_read(".", &h), ZB_ENAME);
+    zb_reader_destroy(r);
+    zb_writer_destroy(w);
+  }
+
+  /* Accepted: ordinary names, with '.', '-' and '_' inside. */
+  CHECK_RC(zb_validate_name("camera0"), 0);
+  CHECK_RC(zb_validate_name("a.b-c_d"), 0);
+
+  /* out == NULL is EINVAL, not a crash. */
+  CHECK_RC(zb_reader_create(NULL, "x", 64, 1024, NULL), ZB_EINVAL);
+  CHECK_RC(zb_writer_connect(NULL, "x"), ZB_EINVAL);
+  CHECK_RC(zb_health_read("x", NULL), ZB_EINVAL);
+
+  /* A 245-byte name is the longest that works, end to end. */
+  snprintf(long245, sizeof long245, "zbt-%d-long-", (int)getpid());
+  memset(long245 + strlen(long245), 'L', 245 - strlen(long245));
+  long245[245] = '\0';
+  CHECK_EQ_U64(strlen(long245), 245);
+  CHECK_RC(zb_validate_name(long245), 0);
+  {
+    zb_reader *r = NULL;
+    zb_writer *w = NULL;
+    CHECK_RC(zb_reader_create(&r, long245, 64, 1024, NULL), 0);
+    CHECK_RC(zb_writer_connect(&w, long245), 0);
+    CHECK_RC(zb_health_read(long245, &h), 0);
+    if (r != NULL && w != NULL) {
+      CHECK(strcmp(zb_reader_name(r), long245) == 0);
+      CHECK(strcmp(zb_writer_name(w), long245) == 0);
+      CHECK_RC(put(w, 10, 1, 1000), 0);
+      GET_RELEASE(r, 10, 1);
+    }
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+    CHECK(zb_test_ring_gone(long245));
+    zb_test_remove_ring(long245);
+  }
+  check_usable();
+}
+
+/* 2. Sizes, rounding and mode. */
+static void test_sizes(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  zb_reader_options opts;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("sizes"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 0, NULL), ZB_ESIZE);
+  CHECK_MSG(name);
+  CHECK_MSG("payload size is 0");
+  CHECK_RC(zb_reader_create(&r, name, 64, ZB_MAX_PAYLOAD_SIZE + 1, NULL),
+           ZB_ESIZE);
+  CHECK_MSG("payload size 17179869185");
+  CHECK_MSG("17179869184");
+  CHECK_RC(zb_reader_create(&r, name, ZB_MAX_METADATA_SIZE + 1, 1024, NULL),
+           ZB_ESIZE);
+  CHECK_MSG("metadata size 67108865");
+  CHECK_RC(zb_reader_create(&r, name, 64, UINT64_MAX, NULL), ZB_ESIZE);
+  CHECK_RC(zb_reader_create(&r, name, UINT64_MAX, 1024, NULL), ZB_ESIZE);
+  CHECK_RC(zb_reader_create(&r, name, UINT64_MAX, UINT64_MAX, NULL), ZB_ESIZE);
+  CHECK_RC(zb_reader_create(&r, name, UINT64_MAX - 127, UINT64_MAX - 63, NULL),
+           ZB_ESIZE);
+  CHECK(r == NULL);
+  CHECK(zb_test_ring_gone(name));
+
+  opts.mode = 01600;
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), ZB_EINVAL);
+  CHECK_MSG("mode");
+  opts.mode = 04600;
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), ZB_EINVAL);
+  opts.mode = 0x10000 | 0600;
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), ZB_EINVAL);
+  CHECK(r == NULL);
+  CHECK(zb_test_ring_gone(name));
+
+  /* Rounded up to 64: 100/1000 -> 128/1024. */
+  CHECK_RC(zb_reader_create(&r, name, 100, 1000, NULL), 0);
+  if (r != NULL) {
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.metadata_size, 128);
+    CHECK_EQ_U64(h.payload_size, 1024);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    CHECK_EQ_U64(h.version[0], 1);
+    CHECK_EQ_U64(h.version[1], 0);
+    CHECK_EQ_U64(h.version[2], 0);
+    CHECK(file_size(name) == 128 + 128 + 1024);
+    CHECK_RC(zb_health_read(name, &h), 0);
+    CHECK_EQ_U64(h.metadata_size, 128);
+    CHECK_EQ_U64(h.payload_size, 1024);
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+    if (w != NULL)
+      CHECK_EQ_U64(zb_writer_max_frame_size(w), 1008);
+    zb_writer_destroy(w);
+    w = NULL;
+    zb_reader_destroy(r);
+    r = NULL;
+  }
+  CHECK(zb_test_ring_gone(name));
+
+  /* Smallest: metadata 0, payload 1 -> 0/64, frames of up to 48 bytes. */
+  CHECK_RC(zb_reader_create(&r, name, 0, 1, NULL), 0);
+  if (r != NULL) {
+    CHECK(file_size(name) == 128 + 64);
+    CHECK_RC(zb_reader_health(r, &h), 0);
+    CHECK_EQ_U64(h.metadata_size, 0);
+    CHECK_EQ_U64(h.payload_size, 64);
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+    if (w != NULL) {
+      CHECK_EQ_U64(zb_writer_max_frame_size(w), 48);
+      CHECK_RC(zb_writer_set_metadata(w, "x", 1), ZB_EMSGSIZE);
+      CHECK_RC(put(w, 49, 1, 0), ZB_EMSGSIZE);
+      CHECK_RC(put(w, 48, 1, 0), 0);
+      GET_RELEASE(r, 48, 1);
+      CHECK_RC(put(w, 48, 2, 0), 0);
+      GET_RELEASE(r, 48, 2);
+    }
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+  }
+  CHECK(zb_test_ring_gone(name));
+  check_usable();
+}
+
+/* 3. Permissions: exact, whatever the umask. */
+static void check_modes(const char *name, mode_t want) {
+  CHECK_EQ_U64(file_mode("/dev/shm/%s", name), want);
+  CHECK_EQ_U64(file_mode("/dev/shm/sem.sem-w-%s", name), want);
+  CHECK_EQ_U64(file_mode("/dev/shm/sem.sem-r-%s", name), want);
+  CHECK_EQ_U64(file_mode("/tmp/zerobuffer/%s.lock", name), want);
+}
+
+static void test_permissions(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_reader_options opts;
+  mode_t old;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("perm"));
+  old = umask(0);
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  umask(old);
+  check_modes(name, 0600);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+
+  opts.mode = 0;
+  old = umask(0);
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), 0);
+  umask(old);
+  check_modes(name, 0600);
+  zb_reader_destroy(r);
+  r = NULL;
+
+  opts.mode = 0660;
+  old = umask(0);
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), 0);
+  umask(old);
+  check_modes(name, 0660);
+  zb_reader_destroy(r);
+  r = NULL;
+
+  /* A restrictive umask does not take bits away either. */
+  opts.mode = 0666;
+  old = umask(077);
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, &opts), 0);
+  umask(old);
+  check_modes(name, 0666);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
+/* 4. Frame sizes. */
+static void test_frame_sizes(void) {
+  char name[96], msg[64];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  raw_map m;
+  void *slot;
+  double t0, dt;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("fsize"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL || raw_open(&m, name) != 0) {
+    CHECK(!"setup failed");
+    goto out;
+  }
+  CHECK_RC(zb_writer_reserve(w, 0, &slot, 0), ZB_EINVAL);
+  CHECK_MSG("0 bytes");
+  CHECK_RC(zb_writer_write(w, "x", 0, 0), ZB_EINVAL);
+  CHECK_RC(zb_writer_write(w, NULL, 5, 0), ZB_EINVAL);
+  CHECK_RC(zb_writer_reserve(w, 5, NULL, 0), ZB_EINVAL);
+
+  CHECK_EQ_U64(zb_writer_max_frame_size(w), 1008);
+  t0 = now_ms();
+  CHECK_RC(zb_writer_reserve(w, 1009, &slot, 2000), ZB_EMSGSIZE);
+  dt = now_ms() - t0;
+  CHECK(dt < 100);
+  CHECK_MSG("1009 bytes");
+  CHECK_MSG("1024 bytes");
+  CHECK_MSG("at least 1025");
+  CHECK_MSG(name);
+  t0 = now_ms();
+  CHECK_RC(put(w, 2000, 1, 2000), ZB_EMSGSIZE);
+  CHECK(now_ms() - t0 < 100);
+  CHECK_MSG("at least 2016");
+  CHECK_RC(zb_writer_reserve(w, UINT64_MAX, &slot, 0), ZB_EMSGSIZE);
+  snprintf(msg, sizeof msg, "%llu", (unsigned long long)UINT64_MAX);
+  CHECK_MSG(msg);
+  CHECK_MSG("can never fit");
+
+  /* Exactly payload_size - 16: the frame fills the ring. */
+  CHECK_RC(zb_writer_reserve(w, 1008, &slot, 0), 0);
+  fill(slot, 1008, 1);
+  CHECK(memcmp(m.payload + 16, slot, 1008) == 0); /* in place, after 16 */
+  CHECK_RC(zb_writer_commit(w, 1008), 0);
+  CHECK_RC(zb_writer_health(w, &h), 0);
+  CHECK_EQ_U64(h.write_pos, 1024);
+  CHECK_EQ_U64(h.payload_free_bytes, 0);
+  CHECK_EQ_U64(h.utilisation_percent, 100);
+  CHECK_RC(put(w, 1, 2, 0), ZB_EAGAIN);
+  GET_RELEASE(r, 1008, 1);
+  CHECK_RC(put(w, 1008, 2, 0), 0);
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.written_count, 2); /* no marker */
+  CHECK_EQ_U64(h.write_pos, 1024);
+  CHECK_EQ_U64(header_size_at(m.payload), 1008);
+  CHECK_EQ_U64(header_seq_at(m.payload), 2);
+  GET_RELEASE(r, 1008, 2);
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.read_count, 2);
+  CHECK_EQ_U64(h.read_pos, 0);
+  CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  raw_close(&m);
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  check_usable();
+}
+
+/* 5. Full ring, reserve/commit/cancel states. */
+static void test_full_ring(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  zb_frame f;
+  void *slot;
+  double t0, dt;
+  uint64_t seq;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("full"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL)
+    goto out;
+  for (seq = 1; seq <= 4; seq++)
+    CHECK_RC(put(w, 240, seq, 0), 0);
+  CHECK_RC(zb_writer_health(w, &h), 0);
+  CHECK_EQ_U64(h.payload_free_bytes, 0);
+  t0 = now_ms();
+  CHECK_RC(put(w, 240, 5, 0), ZB_EAGAIN);
+  CHECK(now_ms() - t0 < 50);
+  CHECK_MSG("full");
+  CHECK_MSG(name);
+  t0 = now_ms();
+  CHECK_RC(put(w, 240, 5, 200), ZB_ETIMEDOUT);
+  dt = now_ms() - t0;
+  CHECK(dt >= 195 && dt < 1000);
+  CHECK_MSG("200 ms");
+
+  /* Writer wake interrupts a wait on a full ring, once. */
+  zb_writer_wake(w);
+  t0 = now_ms();
+  CHECK_RC(put(w, 240, 5, 2000), ZB_ECANCELED);
+  CHECK(now_ms() - t0 < 100);
+  CHECK_RC(put(w, 240, 5, 0), ZB_EAGAIN);
+
+  GET_RELEASE(r, 240, 1);
+  CHECK_RC(put(w, 240, 5, 0), 0); /* goes to 0 (exact end before) */
+  for (seq = 2; seq <= 5; seq++)
+    GET_RELEASE(r, 240, seq);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+
+  /* Reservation states. */
+  CHECK_RC(zb_writer_commit(w, 10), ZB_ESTATE);
+  CHECK_MSG("no reservation");
+  CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), 0);
+  CHECK_RC(zb_writer_reserve(w, 10, &slot, 0), ZB_ESTATE);
+  CHECK_MSG("already open");
+  CHECK_RC(put(w, 10, 6, 0), ZB_ESTATE);
+  CHECK_RC(zb_writer_commit(w, 0), ZB_EINVAL);
+  CHECK_RC(zb_writer_commit(w, 241), ZB_EINVAL);
+  CHECK_MSG("241");
+  CHECK_MSG("1..240");
+  zb_writer_cancel(w);
+  zb_writer_cancel(w); /* twice is harmless */
+  zb_writer_cancel(NULL);
+  CHECK_RC(zb_writer_commit(w, 10), ZB_ESTATE);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.written_count, 5);
+  CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+  /* Commit fewer bytes than reserved: the reader sees the smaller size,
+   * and the cancelled reservation did not use up a sequence number. */
+  CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), 0);
+  fill(slot, 100, 6);
+  CHECK_RC(zb_writer_commit(w, 100), 0);
+  CHECK_RC(zb_writer_health(w, &h), 0);
+  CHECK_EQ_U64(h.payload_free_bytes, 1024 - 116);
+  GET_RELEASE(r, 100, 6);
+  CHECK_RC(put(w, 50, 7, 0), 0);
+  GET_RELEASE(r, 50, 7);
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
+/* 6. Placement rules, checked in the OIEB and the ring bytes. */
+typedef struct ring_fixture {
+  char name[96];
+  zb_reader *r;
+  zb_writer *w;
+  raw_map m;
+} ring_fixture;
+
+static int fixture_open(ring_fixture *fx, const char *tag, uint64_t payload) {
+  memset(fx, 0, sizeof *fx);
+  snprintf(fx->name, sizeof fx->name, "%s", zb_test_name(tag));
+  CHECK_RC(zb_reader_create(&fx->r, fx->name, 64, payload, NULL), 0);
+  CHECK_RC(zb_writer_connect(&fx->w, fx->name), 0);
+  if (fx->r == NULL || fx->w == NULL || raw_open(&fx->m, fx->name) != 0) {
+    CHECK(!"fixture setup failed");
+    return -1;
+  }
+  return 0;
+}
+
+static void fixture_close(ring_fixture *fx) {
+  raw_close(&fx->m);
+  zb_writer_destroy(fx->w);
+  zb_reader_destroy(fx->r);
+  CHECK(zb_test_ring_gone(fx->name));
+  zb_test_remove_ring(fx->name);
+}
+
+static void test_placement_marker(void) {
+  ring_fixture fx;
+  zb_health h;
+  zb_frame f;
+  if (fixture_open(&fx, "marker", 1024) == 0) {
+    CHECK_RC(put(fx.w, 496, 1, 0), 0); /* [0, 512) */
+    GET_RELEASE(fx.r, 496, 1);
+    CHECK_RC(put(fx.w, 384, 2, 0), 0); /* [512, 912) */
+    GET_RELEASE(fx.r, 384, 2);
+    memset(fx.m.payload + 912, 0xAA, 16); /* stale bytes where the marker goes */
+    CHECK_RC(put(fx.w, 184, 3, 0), 0); /* 200 > 112 left: marker, then 0 */
+    CHECK(all_zero(fx.m.payload + 912, 16));
+    CHECK_EQ_U64(header_size_at(fx.m.payload), 184);
+    CHECK_EQ_U64(header_seq_at(fx.m.payload), 3);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 200);
+    CHECK_EQ_U64(h.written_count, 4); /* the marker counts */
+    CHECK_EQ_U64(h.read_count, 2);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 112 - 200);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), 0);
+    CHECK(frame_ok(&f, 184, 3));
+    CHECK(memcmp(f.data, fx.m.payload + 16, 184) == 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 4); /* the marker counts */
+    CHECK_EQ_U64(h.read_pos, 200);
+    /* the tail came back when the marker was met, the frame not yet */
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 200);
+    CHECK_RC(zb_reader_release(fx.r, &f), 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+static void test_placement_exact_end(void) {
+  ring_fixture fx;
+  zb_health h;
+  if (fixture_open(&fx, "exact", 1024) == 0) {
+    CHECK_RC(put(fx.w, 496, 1, 0), 0);
+    CHECK_RC(put(fx.w, 496, 2, 0), 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 1024); /* not 0 */
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 1024);
+    GET_RELEASE(fx.r, 496, 1);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_pos, 512);
+    GET_RELEASE(fx.r, 496, 2);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_pos, 0); /* the reader goes back to 0 */
+    memset(fx.m.payload, 0xAA, 16);
+    CHECK_RC(put(fx.w, 100, 3, 0), 0);
+    CHECK_EQ_U64(header_size_at(fx.m.payload), 100);
+    CHECK_EQ_U64(header_seq_at(fx.m.payload), 3);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 3); /* no marker */
+    CHECK_EQ_U64(h.write_pos, 116);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 116);
+    GET_RELEASE(fx.r, 100, 3);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 3);
+    CHECK_EQ_U64(h.read_pos, 116);
+  }
+  fixture_close(&fx);
+}
+
+static void test_placement_no_small_tail(void) {
+  ring_fixture fx;
+  zb_health h;
+  if (fixture_open(&fx, "notail", 1024) == 0) {
+    CHECK_RC(put(fx.w, 496, 1, 0), 0); /* total 512 at 0 */
+    GET_RELEASE(fx.r, 496, 1);
+    memset(fx.m.payload + 512, 0xAA, 16);
+    /* total 504 would fit at 512 but leave 8 bytes: marker + wrap. */
+    CHECK_RC(put(fx.w, 488, 2, 0), 0);
+    CHECK(all_zero(fx.m.payload + 512, 16));
+    CHECK_EQ_U64(header_size_at(fx.m.payload), 488);
+    CHECK_EQ_U64(header_seq_at(fx.m.payload), 2);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 504);
+    CHECK_EQ_U64(h.written_count, 3);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 512 - 504);
+    GET_RELEASE(fx.r, 488, 2);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 3);
+    CHECK_EQ_U64(h.read_pos, 504);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* Also a frame that would leave 1 or 15 bytes is moved to 0. */
+    CHECK_RC(put(fx.w, 1, 3, 0), 0); /* [504, 521) */
+    GET_RELEASE(fx.r, 1, 3);
+    memset(fx.m.payload + 521, 0xAA, 16);
+    CHECK_RC(put(fx.w, 486, 4, 0), 0); /* total 502 at 521 would leave 1 */
+    CHECK(all_zero(fx.m.payload + 521, 16));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 502);
+    CHECK_EQ_U64(h.written_count, 6);
+    GET_RELEASE(fx.r, 486, 4);
+    CHECK_RC(put(fx.w, 14, 5, 0), 0); /* [502, 532) */
+    GET_RELEASE(fx.r, 14, 5);
+    CHECK_RC(put(fx.w, 461, 6, 0), 0); /* total 477 at 532 would leave 15 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 477);
+    CHECK_EQ_U64(h.written_count, 9);
+    GET_RELEASE(fx.r, 461, 6);
+    /* ... but leaving 16 is fine: the frame stays where it is. */
+    CHECK_RC(put(fx.w, 515, 7, 0), 0); /* [477, 1008) leaves 16 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 1008);
+    CHECK_EQ_U64(h.written_count, 10);
+    GET_RELEASE(fx.r, 515, 7);
+    memset(fx.m.payload + 1008, 0xAA, 16);
+    CHECK_RC(put(fx.w, 10, 8, 0), 0); /* 16 left: exactly a marker */
+    CHECK(all_zero(fx.m.payload + 1008, 16));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 26);
+    CHECK_EQ_U64(h.written_count, 12);
+    GET_RELEASE(fx.r, 10, 8);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 12);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+static void test_placement_unavoidable_tail(void) {
+  ring_fixture fx;
+  zb_health h;
+  double t0;
+  if (fixture_open(&fx, "tail", 1024) == 0) {
+    CHECK_RC(put(fx.w, 1000, 1, 0), 0); /* total 1016 at 0: 8 left */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 1016);
+    CHECK_EQ_U64(h.written_count, 1);
+    GET_RELEASE(fx.r, 1000, 1);
+    memset(fx.m.payload + 1016, 0xAA, 8); /* stale bytes in the tail */
+
+    /* Larger than write_pos: fits neither after the tail nor at 0 while
+     * the tail is unaccounted -> at once, whatever the timeout. */
+    t0 = now_ms();
+    CHECK_RC(put(fx.w, 1001, 2, 2000), ZB_EMSGSIZE);
+    CHECK(now_ms() - t0 < 100);
+    CHECK_MSG("1001 bytes");
+    CHECK_MSG("cannot follow");
+    CHECK_MSG("8 bytes left");
+    CHECK_MSG(fx.name);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 1); /* nothing was published */
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* A frame that fits at 0: the tail is zeroed, no marker. */
+    CHECK_RC(put(fx.w, 1000, 2, 0), 0);
+    CHECK(all_zero(fx.m.payload + 1016, 8));
+    CHECK_EQ_U64(header_size_at(fx.m.payload), 1000);
+    CHECK_EQ_U64(header_seq_at(fx.m.payload), 2);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 2);
+    CHECK_EQ_U64(h.write_pos, 1016);
+    CHECK_EQ_U64(h.payload_free_bytes, 0);
+    GET_RELEASE(fx.r, 1000, 2); /* implicit wrap over the 8-byte tail */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 2);
+    CHECK_EQ_U64(h.read_pos, 1016);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    memset(fx.m.payload + 1016, 0xAA, 8);
+    CHECK_RC(put(fx.w, 100, 3, 0), 0);
+    CHECK(all_zero(fx.m.payload + 1016, 8));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 3);
+    CHECK_EQ_U64(h.write_pos, 116);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 8 - 116);
+    GET_RELEASE(fx.r, 100, 3);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 3);
+    CHECK_EQ_U64(h.read_pos, 116);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+/* Committing fewer bytes than a reservation that ended exactly at the end
+ * of the ring leaves a 1..15-byte tail behind a frame at offset > 0: it is
+ * at least zeroed when the next frame wraps, and our reader copes. */
+static void test_placement_shrunk_commit(void) {
+  ring_fixture fx;
+  zb_health h;
+  void *slot;
+  if (fixture_open(&fx, "shrunk", 1024) == 0) {
+    CHECK_RC(put(fx.w, 496, 1, 0), 0); /* [0, 512) */
+    GET_RELEASE(fx.r, 496, 1);
+    memset(fx.m.payload + 1010, 0xAA, 14);
+    CHECK_RC(zb_writer_reserve(fx.w, 496, &slot, 0), 0); /* [512, 1024) */
+    fill(slot, 482, 2);
+    CHECK_RC(zb_writer_commit(fx.w, 482), 0); /* [512, 1010): 14 left */
+    GET_RELEASE(fx.r, 482, 2);
+    CHECK_RC(put(fx.w, 100, 3, 0), 0);
+    CHECK(all_zero(fx.m.payload + 1010, 14));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 116);
+    GET_RELEASE(fx.r, 100, 3);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+static void test_placement_wrap_first(void) {
+  ring_fixture fx;
+  zb_health h;
+  zb_frame f;
+  void *slot;
+  if (fixture_open(&fx, "wrapfirst", 1024) == 0) {
+    CHECK_RC(put(fx.w, 384, 1, 0), 0); /* A: total 400 at 0 */
+    GET_RELEASE(fx.r, 384, 1);
+    memset(fx.m.payload + 400, 0xAA, 16);
+    /* B: total 700 > 624 left, and 624 + 700 > 1024: the marker goes
+     * alone, B waits until the reader has passed it. */
+    CHECK_RC(zb_writer_reserve(fx.w, 684, &slot, 0), ZB_EAGAIN);
+    CHECK(all_zero(fx.m.payload + 400, 16));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 2);
+    CHECK_EQ_U64(h.write_pos, 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 400);
+    /* Trying again does not publish a second marker. */
+    CHECK_RC(zb_writer_reserve(fx.w, 684, &slot, 0), ZB_EAGAIN);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 2);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN); /* eats the marker */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 2);
+    CHECK_EQ_U64(h.read_pos, 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    CHECK_RC(zb_writer_reserve(fx.w, 684, &slot, 0), 0);
+    fill(slot, 684, 2);
+    CHECK(memcmp(fx.m.payload + 16, slot, 684) == 0); /* at 0 */
+    CHECK_RC(zb_writer_commit(fx.w, 684), 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 3);
+    CHECK_EQ_U64(h.write_pos, 700);
+    GET_RELEASE(fx.r, 684, 2);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.read_count, 3);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+/* 7. Held frames, released out of order. */
+static void test_held_frames(void) {
+  ring_fixture fx;
+  zb_health h;
+  zb_frame f[5], fake;
+  const uint64_t sizes[5] = {50, 60, 70, 80, 90}; /* totals 66..106 */
+  const uint64_t used = 66 + 76 + 86 + 96 + 106;
+  int i;
+  if (fixture_open(&fx, "held", 1024) == 0) {
+    for (i = 0; i < 5; i++)
+      CHECK_RC(put(fx.w, sizes[i], (uint64_t)i + 1, 0), 0);
+    for (i = 0; i < 5; i++) {
+      CHECK_RC(zb_reader_next(fx.r, &f[i], 0), 0);
+      CHECK(frame_ok(&f[i], sizes[i], (uint64_t)i + 1));
+    }
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - used);
+
+    CHECK_RC(zb_reader_release(fx.r, &f[2]), 0); /* 3 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - used);
+    CHECK_RC(zb_reader_release(fx.r, &f[2]), ZB_EINVAL); /* 3 again */
+    CHECK_MSG("released");
+    CHECK_RC(zb_reader_release(fx.r, &f[0]), 0); /* 1 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66);
+    CHECK_RC(zb_reader_release(fx.r, &f[4]), 0); /* 5 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66);
+    /* frames still held are intact */
+    CHECK(frame_ok(&f[1], 60, 2));
+    CHECK(frame_ok(&f[3], 80, 4));
+    CHECK_RC(zb_reader_release(fx.r, &f[1]), 0); /* 2: gives back 2 and 3 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66 + 76 + 86);
+    CHECK_RC(zb_reader_release(fx.r, &f[3]), 0); /* 4: gives back 4 and 5 */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    CHECK_RC(zb_reader_release(fx.r, &f[0]), ZB_EINVAL);
+    CHECK_MSG("released");
+    CHECK_RC(zb_reader_release(fx.r, &f[4]), ZB_EINVAL);
+    CHECK_MSG("released");
+    fake = f[0];
+    fake.ticket = 123456;
+    CHECK_RC(zb_reader_release(fx.r, &fake), ZB_EINVAL);
+    CHECK_MSG("not held");
+    fake.ticket = UINT64_MAX;
+    CHECK_RC(zb_reader_release(fx.r, &fake), ZB_EINVAL);
+    CHECK_RC(zb_reader_release(fx.r, NULL), ZB_EINVAL);
+    CHECK_RC(zb_reader_release(NULL, &fake), ZB_EINVAL);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* Held frames across a wrap marker: the tail comes back in ring order
+     * (only once the frames before it are released). */
+    CHECK_RC(put(fx.w, 400, 6, 0), 0); /* [430, 846) */
+    CHECK_RC(zb_reader_next(fx.r, &f[0], 0), 0);
+    CHECK_RC(put(fx.w, 300, 7, 0), 0); /* 178 left: marker, [0, 316) */
+    CHECK_RC(zb_reader_next(fx.r, &f[1], 0), 0);
+    CHECK(frame_ok(&f[1], 300, 7));
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 416 - 178 - 316);
+    CHECK_RC(zb_reader_release(fx.r, &f[1]), 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 416 - 178 - 316);
+    CHECK(frame_ok(&f[0], 400, 6));
+    CHECK_RC(zb_reader_release(fx.r, &f[0]), 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* Many held frames (the queue grows past its first capacity). */
+    for (i = 0; i < 40; i++)
+      CHECK_RC(put(fx.w, 4, 8 + (uint64_t)i, 0), 0);
+    {
+      zb_frame many[40];
+      for (i = 0; i < 40; i++) {
+        CHECK_RC(zb_reader_next(fx.r, &many[i], 0), 0);
+        CHECK(frame_ok(&many[i], 4, 8 + (uint64_t)i));
+      }
+      for (i = 39; i >= 0; i--)
+        CHECK_RC(zb_reader_release(fx.r, &many[i]), 0);
+    }
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  fixture_close(&fx);
+}
+
+/* 8. Metadata. */
+static void test_metadata(void) {
+  ring_fixture fx;
+  zb_health h;
+  const uint8_t *data;
+  uint64_t size;
+  const char *a = "{\"caps\":\"video/x-raw\"}";
+  const char *b = "{\"caps\":\"audio/x-raw\"}";
+  static const char padded[] = "abcdXYZ";
+  if (fixture_open(&fx, "meta", 1024) == 0) {
+    data = (const uint8_t *)"junk";
+    size = 99;
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+    CHECK(data == NULL);
+    CHECK_RC(zb_reader_metadata(fx.r, NULL, &size), ZB_EINVAL);
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, 0), ZB_EINVAL);
+    CHECK_RC(zb_writer_set_metadata(fx.w, NULL, 5), ZB_EINVAL);
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, 57), ZB_EMSGSIZE);
+    CHECK_MSG("57 bytes");
+    CHECK_MSG("64 bytes");
+    CHECK_MSG("at least 65");
+    CHECK_MSG(fx.name);
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, UINT64_MAX), ZB_EMSGSIZE);
+    CHECK_MSG("does not fit");
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a)), 0);
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a)), 0);
+    CHECK_RC(zb_writer_set_metadata(fx.w, b, strlen(b)), ZB_EMETADATA);
+    CHECK_MSG(a);
+    CHECK_MSG(b);
+    CHECK_MSG(fx.name);
+    CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a) - 1), ZB_EMETADATA);
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, strlen(a));
+    CHECK(data != NULL && memcmp(data, a, strlen(a)) == 0);
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.metadata_written_bytes, 8 + strlen(a));
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->metadata_free_bytes),
+                 64 - 8 - strlen(a));
+
+    /* A writer that reconnects: identical is fine, different is not. */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    if (fx.w != NULL) {
+      CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a)), 0);
+      CHECK_RC(zb_writer_set_metadata(fx.w, b, strlen(b)), ZB_EMETADATA);
+      CHECK_MSG(a);
+      CHECK_MSG(b);
+      /* The message shows exactly the given bytes, not what follows them. */
+      CHECK_RC(zb_writer_set_metadata(fx.w, padded, 4), ZB_EMETADATA);
+      CHECK_MSG("\"abcd\"");
+    }
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, strlen(a));
+  }
+  fixture_close(&fx);
+
+  /* Metadata filling its block exactly (56 + 8 = 64). */
+  if (fixture_open(&fx, "metafull", 1024) == 0) {
+    char full[57];
+    memset(full, 'm', 56);
+    full[56] = '\0';
+    CHECK_RC(put(fx.w, 200, 1, 0), 0); /* non-zero bytes after the block */
+    CHECK_RC(zb_writer_set_metadata(fx.w, full, 56), 0);
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 56);
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->metadata_free_bytes), 0);
+    CHECK_RC(zb_writer_set_metadata(fx.w, "other", 5), ZB_EMETADATA);
+    {
+      char quoted[60];
+      snprintf(quoted, sizeof quoted, "\"%s\"", full);
+      CHECK_MSG(quoted); /* the existing metadata, and nothing after it */
+    }
+    GET_RELEASE(fx.r, 200, 1);
+  }
+  fixture_close(&fx);
+  check_usable();
+}
+
+/* 9. Writer connect checks. */
+typedef struct destroy_later {
+  zb_reader *r;
+  int delay_ms;
+} destroy_later;
+
+static void *destroy_thread(void *arg) {
+  destroy_later *d = arg;
+  sleep_ms(d->delay_ms);
+  zb_reader_destroy(d->r);
+  return NULL;
+}
+
+static void test_writer_checks(void) {
+  char name[96], path[300];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL, *w2 = NULL;
+  raw_map m;
+  zb_health h;
+  double t0;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("wcheck"));
+  w = (zb_writer *)&w;
+  CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
+  CHECK(w == NULL);
+  CHECK_MSG(name);
+  CHECK_MSG("no reader");
+
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  CHECK_RC(zb_writer_connect(&w2, name), ZB_EBUSY);
+  CHECK(w2 == NULL);
+  CHECK_MSG("live writer");
+  CHECK_MSG(name);
+  /* The first writer is untouched by the refused second one. */
+  CHECK_RC(put(w, 10, 1, 0), 0);
+  GET_RELEASE(r, 10, 1);
+  zb_writer_destroy(w);
+  w = NULL;
+  CHECK_RC(zb_reader_next(r, &(zb_frame){0}, 0), ZB_EOF);
+
+  if (raw_open(&m, name) != 0) {
+    CHECK(!"raw_open failed");
+    goto out;
+  }
+  /* reader_pid 0: the reader closed. */
+  atomic_store(&m.oieb->reader_pid, 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK(w == NULL);
+  CHECK_MSG("no reader");
+  CHECK_MSG(name);
+  /* a dead reader */
+  atomic_store(&m.oieb->reader_pid, (uint64_t)dead_pid());
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK_MSG("dead");
+  /* an impossible pid read from the segment */
+  atomic_store(&m.oieb->reader_pid, UINT64_MAX);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK_EQ_U64(atomic_load(&m.oieb->writer_pid), 0); /* not claimed */
+  atomic_store(&m.oieb->reader_pid, (uint64_t)getpid());
+
+  /* A live writer of another process holds the slot. */
+  atomic_store(&m.oieb->writer_pid, (uint64_t)getppid());
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EBUSY);
+  CHECK_EQ_U64(atomic_load(&m.oieb->writer_pid), (uint64_t)getppid());
+  /* A dead writer's slot is taken over. */
+  atomic_store(&m.oieb->writer_pid, (uint64_t)dead_pid());
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  CHECK_EQ_U64(atomic_load(&m.oieb->writer_pid), (uint64_t)getpid());
+  zb_writer_destroy(w);
+  w = NULL;
+  CHECK_EQ_U64(atomic_load(&m.oieb->writer_pid), 0);
+  raw_close(&m);
+
+  /* A missing semaphore (reader half gone). */
+  snprintf(path, sizeof path, "/sem-w-%s", name);
+  sem_unlink(path);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
+  CHECK_MSG("semaphore");
+
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
+  CHECK_MSG("no reader");
+
+  /* Waiting on a full ring when the reader closes: EREADERGONE at once. */
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r != NULL && w != NULL) {
+    pthread_t th;
+    destroy_later d = {r, 100};
+    CHECK_RC(put(w, 1008, 1, 0), 0);
+    CHECK(pthread_create(&th, NULL, destroy_thread, &d) == 0);
+    t0 = now_ms();
+    CHECK_RC(put(w, 100, 2, 5000), ZB_EREADERGONE);
+    CHECK(now_ms() - t0 < 1000);
+    CHECK_MSG("gone");
+    pthread_join(th, NULL);
+    r = NULL;
+    CHECK(zb_test_ring_gone(name));
+    /* still refused, without waiting */
+    t0 = now_ms();
+    CHECK_RC(put(w, 100, 2, 5000), ZB_EREADERGONE);
+    CHECK(now_ms() - t0 < 100);
+    CHECK_RC(zb_writer_health(w, &h), 0);
+    CHECK_EQ_U64(h.reader_pid, 0);
+    CHECK(!h.reader_alive);
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  /* ... also when there is room. */
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  zb_reader_destroy(r);
+  r = NULL;
+  if (w != NULL) {
+    CHECK_RC(put(w, 100, 1, 0), ZB_EREADERGONE);
+    CHECK_MSG("closed");
+  }
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  check_usable();
+}
+
+/* 10. Corrupted segments. */
+enum corruption {
+  C_OIEB_SIZE,
+  C_VERSION,
+  C_PAYLOAD_SIZE,
+  C_PAYLOAD_SIZE_SMALL,
+  C_METADATA_SIZE,
+  C_FREE,
+  C_WRITE_POS,
+  C_READ_POS,
+  C_META_WRITTEN,
+  C_COUNT
+};
+
+static void corrupt(raw_map *m, int what) {
+  zb_oieb *o = m->oieb;
+  switch (what) {
+  case C_OIEB_SIZE: o->oieb_size = 256; break;
+  case C_VERSION: o->version[0] = 2; break;
+  case C_PAYLOAD_SIZE: atomic_store(&o->payload_size, 2048); break;
+  case C_PAYLOAD_SIZE_SMALL: atomic_store(&o->payload_size, 512); break;
+  case C_METADATA_SIZE: atomic_store(&o->metadata_size, 128); break;
+  case C_FREE: atomic_store(&o->payload_free_bytes, 1025); break;
+  case C_WRITE_POS: atomic_store(&o->payload_write_pos, 1025); break;
+  case C_READ_POS: atomic_store(&o->payload_read_pos, 5000); break;
+  case C_META_WRITTEN: atomic_store(&o->metadata_written_bytes, 65); break;
+  }
+}
+
+static void test_corrupt_header(void) {
+  const char *needles[C_COUNT] = {"header size is 256", "version 2",
+                                  "do not match", "do not match",
+                                  "do not match", "out of range",
+                                  "out of range", "out of range",
+                                  "out of range"};
+  int what;
+  for (what = 0; what < C_COUNT; what++) {
+    ring_fixture fx;
+    zb_writer *w2 = NULL;
+    zb_health h;
+    int before = zb_test_failures;
+    if (fixture_open(&fx, "corrupt", 1024) == 0) {
+      zb_writer_destroy(fx.w); /* writer_pid back to 0 */
+      fx.w = NULL;
+      corrupt(&fx.m, what);
+      CHECK_RC(zb_writer_connect(&w2, fx.name), ZB_EPROTO);
+      CHECK(w2 == NULL);
+      CHECK_MSG(needles[what]);
+      CHECK_MSG(fx.name);
+      CHECK_RC(zb_health_read(fx.name, &h), ZB_EPROTO);
+      CHECK_MSG(needles[what]);
+      CHECK_EQ_U64(atomic_load(&fx.m.oieb->writer_pid), 0);
+      zb_writer_destroy(w2);
+    }
+    fixture_close(&fx);
+    if (zb_test_failures != before)
+      fprintf(stderr, "  (in corruption case %d)\n", what);
+  }
+  check_usable();
+}
+
+/* A shm object that is not a ZeroBuffer segment at all. */
+static void test_corrupt_not_a_segment(void) {
+  char name[96], path[300];
+  zb_writer *w = NULL;
+  zb_health h;
+  int fd;
+  snprintf(name, sizeof name, "%s", zb_test_name("tiny"));
+  snprintf(path, sizeof path, "/%s", name);
+  fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  CHECK(ftruncate(fd, 64) == 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("128-byte header");
+  CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  CHECK(ftruncate(fd, 0) == 0);
+  CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  /* Zero-filled full-sized file: oieb_size 0. */
+  CHECK(ftruncate(fd, 128 + 64 + 1024) == 0);
+  CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  close(fd);
+  shm_unlink(path);
+  check_usable();
+}
+
+/* The writer notices corrupted free bytes while connected. */
+static void test_corrupt_free_while_connected(void) {
+  ring_fixture fx;
+  zb_health h;
+  if (fixture_open(&fx, "corruptfree", 1024) == 0) {
+    atomic_store(&fx.m.oieb->payload_free_bytes, 5000);
+    CHECK_RC(put(fx.w, 10, 1, 0), ZB_EPROTO);
+    CHECK_MSG("5000 free bytes");
+    CHECK_RC(zb_reader_health(fx.r, &h), ZB_EPROTO);
+    CHECK_RC(zb_writer_health(fx.w, &h), ZB_EPROTO);
+    atomic_store(&fx.m.oieb->payload_free_bytes, 1024);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    GET_RELEASE(fx.r, 10, 1);
+  }
+  fixture_close(&fx);
+}
+
+enum frame_corruption {
+  F_TOO_LONG,
+  F_HUGE,
+  F_MARKER_AT_0,
+  F_COUNTS,
+  F_SEQUENCE,
+  F_READ_POS,
+  F_LONG_AT_END,
+  F_COUNT
+};
+
+static void test_corrupt_frames(void) {
+  int what;
+  for (what = 0; what < F_COUNT; what++) {
+    ring_fixture fx;
+    zb_frame f;
+    int expected = ZB_EPROTO;
+    const char *needle = "corrupted";
+    if (fixture_open(&fx, "cframe", 1024) == 0) {
+      zb_oieb *o = fx.m.oieb;
+      switch (what) {
+      case F_TOO_LONG:
+        put_header(fx.m.payload, 1009, 1);
+        atomic_store(&o->payload_written_count, 1);
+        needle = "claims 1009";
+        break;
+      case F_HUGE:
+        put_header(fx.m.payload, UINT64_MAX, 1);
+        atomic_store(&o->payload_written_count, 1);
+        break;
+      case F_MARKER_AT_0:
+        put_header(fx.m.payload, 0, 0);
+        atomic_store(&o->payload_written_count, 1);
+        needle = "offset 0";
+        break;
+      case F_COUNTS:
+        atomic_store(&o->payload_written_count, 1000000);
+        needle = "1000000";
+        break;
+      case F_SEQUENCE:
+        put_header(fx.m.payload, 10, 5);
+        atomic_store(&o->payload_written_count, 1);
+        expected = ZB_ESEQUENCE;
+        needle = "expected frame 1, got 5";
+        break;
+      case F_READ_POS:
+        atomic_store(&o->payload_read_pos, 5000);
+        atomic_store(&o->payload_written_count, 1);
+        needle = "5000";
+        break;
+      case F_LONG_AT_END:
+        /* a real frame, then a header near the end claiming too much */
+        CHECK_RC(put(fx.w, 984, 1, 0), 0); /* [0, 1000) */
+        GET_RELEASE(fx.r, 984, 1);
+        put_header(fx.m.payload + 1000, 9, 2); /* 24 left: 8 for data */
+        atomic_store(&o->payload_written_count, 2);
+        needle = "claims 9";
+        break;
+      }
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), expected);
+      CHECK_MSG(needle);
+      CHECK_MSG(fx.name);
+      /* still refused (no crash) on the next call */
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), expected);
+    }
+    fixture_close(&fx);
+  }
+  check_usable();
+}
+
+static void test_corrupt_metadata(void) {
+  int what;
+  for (what = 0; what < 4; what++) {
+    ring_fixture fx;
+    const uint8_t *data;
+    uint64_t size, len;
+    if (fixture_open(&fx, "cmeta", 1024) == 0) {
+      CHECK_RC(zb_writer_set_metadata(fx.w, "hello", 5), 0);
+      switch (what) {
+      case 0: /* written past the block */
+        atomic_store(&fx.m.oieb->metadata_written_bytes, 65);
+        break;
+      case 1: /* prefix larger than what was written */
+        len = 6;
+        memcpy(fx.m.meta, &len, 8);
+        break;
+      case 2: /* written smaller than the prefix itself */
+        atomic_store(&fx.m.oieb->metadata_written_bytes, 4);
+        break;
+      case 3: /* zero-length prefix */
+        len = 0;
+        memcpy(fx.m.meta, &len, 8);
+        break;
+      }
+      data = (const uint8_t *)"junk";
+      size = 99;
+      CHECK_RC(zb_reader_metadata(fx.r, &data, &size), ZB_EPROTO);
+      CHECK_MSG(fx.name);
+      CHECK_EQ_U64(size, 0);
+      CHECK(data == NULL);
+      CHECK_RC(zb_writer_set_metadata(fx.w, "hello", 5), ZB_EPROTO);
+    }
+    fixture_close(&fx);
+  }
+  check_usable();
+}
+
+/* 11. Reader timeouts and wake. */
+typedef struct wake_later {
+  zb_reader *r;
+  int delay_ms;
+} wake_later;
+
+static void *wake_thread(void *arg) {
+  wake_later *wl = arg;
+  sleep_ms(wl->delay_ms);
+  zb_reader_wake(wl->r);
+  return NULL;
+}
+
+static void test_reader_timeouts(void) {
+  ring_fixture fx;
+  zb_frame f;
+  double t0, dt;
+  if (fixture_open(&fx, "rtime", 1024) == 0) {
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK(now_ms() - t0 < 50);
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(fx.r, &f, 100), ZB_ETIMEDOUT);
+    dt = now_ms() - t0;
+    CHECK(dt >= 98 && dt < 600);
+    CHECK_MSG("100 ms");
+    CHECK_RC(zb_reader_next(NULL, &f, 0), ZB_EINVAL);
+    CHECK_RC(zb_reader_next(fx.r, NULL, 0), ZB_EINVAL);
+
+    /* wake before next: ECANCELED once, then normal */
+    zb_reader_wake(fx.r);
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_ECANCELED);
+    CHECK(now_ms() - t0 < 50);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    t0 = now_ms();
+    CHECK_RC(zb_reader_next(fx.r, &f, 100), ZB_ETIMEDOUT);
+    CHECK(now_ms() - t0 >= 98);
+    zb_reader_wake(fx.r);
+    zb_reader_wake(fx.r); /* two wakes, one ECANCELED */
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_ECANCELED);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    GET_RELEASE(fx.r, 10, 1);
+
+    /* wake from another thread during an endless wait */
+    {
+      pthread_t th;
+      wake_later wl = {fx.r, 50};
+      CHECK(pthread_create(&th, NULL, wake_thread, &wl) == 0);
+      t0 = now_ms();
+      CHECK_RC(zb_reader_next(fx.r, &f, ZB_WAIT_FOREVER), ZB_ECANCELED);
+      dt = now_ms() - t0;
+      CHECK(dt >= 40 && dt < 1000);
+      pthread_join(th, NULL);
+    }
+    /* and normal again afterwards */
+    CHECK_RC(put(fx.w, 20, 2, 0), 0);
+    GET_RELEASE(fx.r, 20, 2);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+  }
+  fixture_close(&fx);
+}
+
+/* End of stream, a dead writer, and a writer reconnecting. */
+static void test_end_of_stream(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "eos", 1024) == 0) {
+    /* a connected writer that has not written yet: not EOF, just nothing */
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    CHECK_RC(put(fx.w, 10, 2, 0), 0);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    /* frames written before the detach stay readable */
+    GET_RELEASE(fx.r, 10, 1);
+    GET_RELEASE(fx.r, 10, 2);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EOF);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN); /* EOF once */
+    /* a new writer restarts at sequence 1 */
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    if (fx.w != NULL) {
+      CHECK_RC(put(fx.w, 10, 1, 0), 0);
+      GET_RELEASE(fx.r, 10, 1);
+      CHECK_RC(put(fx.w, 10, 2, 0), 0);
+      GET_RELEASE(fx.r, 10, 2);
+    }
+    /* a writer reconnecting while the reader lags behind (no EOF seen in
+     * between): its frame 1 is accepted after the old writer's frames */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    if (fx.w != NULL) {
+      CHECK_RC(put(fx.w, 10, 1, 0), 0);
+      CHECK_RC(put(fx.w, 11, 2, 0), 0);
+      zb_writer_destroy(fx.w);
+      fx.w = NULL;
+    }
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    if (fx.w != NULL)
+      CHECK_RC(put(fx.w, 12, 1, 0), 0);
+    GET_RELEASE(fx.r, 10, 1);
+    GET_RELEASE(fx.r, 11, 2);
+    GET_RELEASE(fx.r, 12, 1);
+    /* a writer that died without detaching */
+    atomic_store(&fx.m.oieb->writer_pid, (uint64_t)dead_pid());
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EWRITERDEAD);
+    CHECK_MSG("died");
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN); /* reported once */
+    atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
+  }
+  fixture_close(&fx);
+}
+
+/* 12. Health by name. */
+static void test_health(void) {
+  ring_fixture fx;
+  zb_health h;
+  char missing[96];
+  if (fixture_open(&fx, "health", 1000) == 0) {
+    CHECK_RC(zb_writer_set_metadata(fx.w, "{}", 2), 0);
+    CHECK_RC(put(fx.w, 240, 1, 0), 0); /* total 256 */
+    CHECK_RC(zb_health_read(fx.name, &h), 0);
+    CHECK_EQ_U64(h.version[0], 1);
+    CHECK_EQ_U64(h.metadata_size, 64);
+    CHECK_EQ_U64(h.metadata_written_bytes, 10);
+    CHECK_EQ_U64(h.payload_size, 1024);
+    CHECK_EQ_U64(h.payload_free_bytes, 768);
+    CHECK_EQ_U64(h.payload_used_bytes, 256);
+    CHECK(h.utilisation_percent == 25.0);
+    CHECK_EQ_U64(h.write_pos, 256);
+    CHECK_EQ_U64(h.read_pos, 0);
+    CHECK_EQ_U64(h.written_count, 1);
+    CHECK_EQ_U64(h.read_count, 0);
+    CHECK_EQ_U64(h.writer_pid, (uint64_t)getpid());
+    CHECK_EQ_U64(h.reader_pid, (uint64_t)getpid());
+    CHECK(h.writer_alive);
+    CHECK(h.reader_alive);
+    GET_RELEASE(fx.r, 240, 1);
+    CHECK_RC(zb_health_read(fx.name, &h), 0);
+    CHECK_EQ_U64(h.read_count, 1);
+    CHECK_EQ_U64(h.read_pos, 256);
+    CHECK(h.utilisation_percent == 0.0);
+    /* read-only: health never modifies the segment */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_health_read(fx.name, &h), 0);
+    CHECK_EQ_U64(h.writer_pid, 0);
+    CHECK(!h.writer_alive);
+    CHECK(h.reader_alive);
+    /* a dead reader pid is reported as not alive */
+    atomic_store(&fx.m.oieb->reader_pid, (uint64_t)dead_pid());
+    CHECK_RC(zb_health_read(fx.name, &h), 0);
+    CHECK(!h.reader_alive);
+    atomic_store(&fx.m.oieb->reader_pid, (uint64_t)getpid());
+    CHECK_RC(zb_reader_health(fx.r, NULL), ZB_EINVAL);
+    CHECK_RC(zb_reader_health(NULL, &h), ZB_EINVAL);
+  }
+  fixture_close(&fx);
+  snprintf(missing, sizeof missing, "%s", zb_test_name("nohealth"));
+  CHECK_RC(zb_health_read(missing, &h), ZB_ENOENT);
+  CHECK_MSG(missing);
+}
+
+/* 13. Error names and texts; NULL to destroy. */
+static void test_errors(void) {
+  struct {
+    int code;
+    const char *name;
+    const char *text;
+  } all[] = {
+#define ZB__ERR_ROW(name, value, text) {ZB_##name, #name, text},
+      ZB_ERRNO_MAP(ZB__ERR_ROW)
+#undef ZB__ERR_ROW
+  };
+  size_t i, j;
+  for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+    CHECK(all[i].code < 0);
+    CHECK(strcmp(zb_err_name(all[i].code), all[i].name) == 0);
+    CHECK(strcmp(zb_strerror(all[i].code), all[i].text) == 0);
+    for (j = 0; j < i; j++)
+      CHECK(all[i].code != all[j].code); /* names are unambiguous */
+  }
+  CHECK(strcmp(zb_err_name(ZB_ESEQUENCE), "ESEQUENCE") == 0);
+  CHECK(strcmp(zb_err_name(0), "EUNKNOWN") == 0);
+  CHECK(strcmp(zb_err_name(1), "EUNKNOWN") == 0);
+  CHECK(strcmp(zb_err_name(-4050), "EUNKNOWN") == 0);
+  CHECK(strcmp(zb_err_name(-E2BIG), "EUNKNOWN") == 0);
+  CHECK(strcmp(zb_strerror(-4050), "unknown error") == 0);
+  CHECK(strcmp(zb_strerror(-E2BIG), strerror(E2BIG)) == 0);
+  CHECK(zb_strerror(12345) != NULL);
+  CHECK(zb_last_error() != NULL);
+
+  zb_reader_destroy(NULL);
+  zb_writer_destroy(NULL);
+  zb_writer_cancel(NULL);
+}
+
+/* 14. Closing removes everything; the name is free again at once. */
+static void test_close(void) {
+  char name[96];
+  zb_reader *r = NULL, *r2 = NULL;
+  zb_writer *w = NULL, *w2 = NULL;
+  zb_frame f;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("close"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  /* A second reader of a live ring is refused; the first is unharmed. */
+  CHECK_RC(zb_reader_create(&r2, name, 64, 1024, NULL), ZB_EEXIST);
+  CHECK(r2 == NULL);
+  CHECK_MSG(name);
+  CHECK(file_size(name) == 128 + 64 + 1024);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL)
+    goto out;
+  CHECK_RC(put(w, 100, 1, 0), 0);
+  CHECK_RC(put(w, 100, 2, 0), 0);
+  CHECK_RC(zb_reader_next(r, &f, 0), 0); /* held at close */
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+
+  CHECK_RC(zb_reader_create(&r, name, 64, 2048, NULL), 0);
+  if (r == NULL)
+    goto out;
+  /* The old writer belongs to the old (unlinked) segment. */
+  CHECK_RC(put(w, 100, 3, 0), ZB_EREADERGONE);
+  zb_writer_destroy(w);
+  w = NULL;
+  CHECK_RC(zb_writer_connect(&w2, name), 0);
+  if (w2 != NULL) {
+    CHECK_EQ_U64(zb_writer_max_frame_size(w2), 2032);
+    CHECK_RC(put(w2, 100, 1, 0), 0);
+    GET_RELEASE(r, 100, 1);
+  }
+  zb_writer_destroy(w2);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EOF);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  /* Stale leftovers without a lock (a zero-filled segment, a semaphore
+   * with posts) are replaced on create. */
+  {
+    char path[300];
+    sem_t *sem;
+    int fd;
+    snprintf(path, sizeof path, "/%s", name);
+    fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
+    if (fd >= 0)
+      close(fd);
+    snprintf(path, sizeof path, "/sem-w-%s", name);
+    sem = sem_open(path, O_CREAT | O_EXCL, 0600, 5);
+    CHECK(sem != SEM_FAILED);
+    if (sem != SEM_FAILED)
+      sem_close(sem);
+  }
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK(file_size(name) == 128 + 64 + 1024);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r != NULL && w != NULL) {
+    double t0 = now_ms();
+    CHECK_RC(zb_reader_next(r, &f, 100), ZB_ETIMEDOUT); /* no stale posts */
+    CHECK(now_ms() - t0 >= 98);
+    CHECK_RC(put(w, 10, 1, 0), 0);
+    GET_RELEASE(r, 10, 1);
+  }
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
 int main(void) {
   RUN(test_round_trip);
+  RUN(test_names);
+  RUN(test_sizes);
+  RUN(test_permissions);
+  RUN(test_frame_sizes);
+  RUN(test_full_ring);
+  RUN(test_placement_marker);
+  RUN(test_placement_exact_end);
+  RUN(test_placement_no_small_tail);
+  RUN(test_placement_unavoidable_tail);
+  RUN(test_placement_shrunk_commit);
+  RUN(test_placement_wrap_first);
+  RUN(test_held_frames);
+  RUN(test_metadata);
+  RUN(test_writer_checks);
+  RUN(test_corrupt_header);
+  RUN(test_corrupt_not_a_segment);
+  RUN(test_corrupt_free_while_connected);
+  RUN(test_corrupt_frames);
+  RUN(test_corrupt_metadata);
+  RUN(test_reader_timeouts);
+  RUN(test_end_of_stream);
+  RUN(test_health);
+  RUN(test_errors);
+  RUN(test_close);
   return zb_test_finish("core-api");
 }

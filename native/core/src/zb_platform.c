@@ -33,8 +33,11 @@ int zb_validate_name(const char *name) {
                     "ring name \"%s\" contains '/': the name becomes a file "
                     "name, use letters, digits, '-', '_' or '.'",
                     name);
-  if (strstr(name, "..") != NULL)
-    return zb__fail(ZB_ENAME, "ring name \"%s\" contains \"..\"", name);
+  if (strstr(name, "..") != NULL || strcmp(name, ".") == 0)
+    return zb__fail(ZB_ENAME,
+                    "ring name \"%s\" is or contains a directory name "
+                    "(\".\" or \"..\")",
+                    name);
   return 0;
 }
 

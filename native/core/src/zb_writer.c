@@ -215,6 +215,9 @@ void zb_writer_wake(zb_writer *w) {
 
 /* --------------------------------------------------------------- metadata */
 
+/* How much of a metadata blob an error message quotes (it has no NUL). */
+static int quoted_length(uint64_t size) { return size < 100 ? (int)size : 100; }
+
 int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
   zb_oieb *oieb;
   const uint8_t *existing;
@@ -232,13 +235,20 @@ int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
       return 0;
     return zb__fail(ZB_EMETADATA,
                     "ring \"%s\" already holds other metadata (%llu bytes: "
-                    "\"%.100s\") than this writer's (%llu bytes: \"%.100s\"); "
+                    "\"%.*s\") than this writer's (%llu bytes: \"%.*s\"); "
                     "metadata is written once per ring: restart the reader "
                     "to change it",
                     w->name, (unsigned long long)existing_size,
-                    (const char *)existing, (unsigned long long)size,
+                    quoted_length(existing_size), (const char *)existing,
+                    (unsigned long long)size, quoted_length(size),
                     (const char *)data);
   }
+  if (size > ZB_MAX_METADATA_SIZE)
+    return zb__fail(ZB_EMSGSIZE,
+                    "metadata of %llu bytes does not fit any ring: "
+                    "metadata blocks hold at most %llu bytes",
+                    (unsigned long long)size,
+                    (unsigned long long)ZB_MAX_METADATA_SIZE);
   if (size > w->seg.metadata_size || w->seg.metadata_size - size < 8)
     return zb__fail(ZB_EMSGSIZE,
                     "metadata of %llu bytes does not fit ring \"%s\": its "
@@ -272,6 +282,12 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, void **data,
   if (size == 0)
     return zb__fail(ZB_EINVAL, "ring \"%s\": a frame of 0 bytes is invalid",
                     w->name);
+  if (size > ZB_MAX_PAYLOAD_SIZE)
+    return zb__fail(ZB_EMSGSIZE,
+                    "a frame of %llu bytes can never fit any ring: rings "
+                    "hold at most %llu bytes",
+                    (unsigned long long)size,
+                    (unsigned long long)ZB_MAX_PAYLOAD_SIZE);
   if (size > ring - ZB_FRAME_HEADER_SIZE)
     return zb__fail(ZB_EMSGSIZE,
                     "a frame of %llu bytes can never fit ring \"%s\": its "

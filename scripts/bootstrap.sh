@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  meson ninja-build gcc pkg-config clang)
+  meson ninja-build gcc pkg-config)
 
 die() { echo "bootstrap: $*" >&2; exit 1; }
 

@@ -167,6 +167,37 @@ void zb_writer_wake(zb_writer *writer);
 /* The largest frame (payload bytes) that this ring can ever hold. */
 uint64_t zb_writer_max_frame_size(const zb_writer *writer);
 
+/* ------------------------------------------- per-frame header (opt-in) */
+
+/* Our extension (PROTOCOL.md "Per-frame header"): when the metadata JSON
+ * declares "zerobuffer": {"frame_header": 1}, every frame's payload starts
+ * with this 48-byte header, then the buffer bytes. Off unless declared: a
+ * peer reader would take the header for image bytes. */
+#define ZB_EXT_HEADER_SIZE 48
+#define ZB_EXT_MAGIC UINT32_C(0x4846425A) /* "ZBFH" */
+#define ZB_EXT_NONE UINT64_MAX            /* no PTS / DTS / duration */
+
+typedef struct zb_frame_ext {
+  uint64_t pts, dts, duration; /* nanoseconds, or ZB_EXT_NONE */
+  uint64_t commit_ns;          /* writer's CLOCK_MONOTONIC at commit */
+  uint32_t flags;              /* GstBufferFlags of the buffer */
+  const uint8_t *data;         /* parse: the buffer bytes after the header */
+  uint64_t size;               /* parse: their count */
+} zb_frame_ext;
+
+/* Writes the header to dst (ZB_EXT_HEADER_SIZE bytes, e.g. at the start of
+ * a reservation of ZB_EXT_HEADER_SIZE + buffer size). commit_ns is stamped
+ * now when ext->commit_ns is 0; data/size are ignored. */
+void zb_frame_ext_write(void *dst, const zb_frame_ext *ext);
+
+/* Decodes the header at the start of a frame's payload; ZB_EPROTO when the
+ * magic is wrong or the header does not fit the frame. */
+int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
+                       zb_frame_ext *ext);
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of commit_ns. */
+uint64_t zb_now_ns(void);
+
 /* ---------------------------------------------------------------- health */
 
 typedef struct zb_health {

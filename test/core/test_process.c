@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -1057,6 +1058,57 @@ static void test_stale_sweep(void) {
 }
 
 /* Writes one frame from this process and has the reader child read it. */
+/* Makes the stale ring NAME look as if its dead reader's pid now belonged to
+ * a live process (pid 1, which always exists): the segment's reader_pid and
+ * the lock file's "PID START" say 1, with a start time pid 1 never had. */
+static int recycle_reader_pid(const char *name) {
+  char path[512];
+  const uint64_t pid = 1;
+  FILE *lock;
+  int fd, ok;
+
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  fd = open(path, O_RDWR);
+  if (fd < 0)
+    return 0;
+  ok = pwrite(fd, &pid, sizeof pid, 0x58) == (ssize_t)sizeof pid;
+  close(fd);
+  snprintf(path, sizeof path, "/tmp/zerobuffer/%s.lock", name);
+  lock = fopen(path, "w");
+  if (lock == NULL)
+    return 0;
+  fprintf(lock, "1 987654321\n");
+  return fclose(lock) == 0 && ok;
+}
+
+/* A stale ring whose owner's pid was recycled by another (live) process is
+ * still recognised as stale: by the next create of the same name and by the
+ * sweep of an unrelated create. */
+static void test_recycled_pid(void) {
+  char name[96], other[96], unrelated[96];
+  zb_reader *r = NULL;
+
+  copy_name(name, "recycled");
+  CHECK(leave_stale_ring(name));
+  CHECK(recycle_reader_pid(name));
+  CHECK_RC(zb_reader_create(&r, name, 256, 4096, NULL), 0);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+
+  copy_name(other, "recycled-other");
+  copy_name(unrelated, "recycled-unrelated");
+  CHECK(leave_stale_ring(other));
+  CHECK(recycle_reader_pid(other));
+  CHECK_RC(zb_reader_create(&r, unrelated, 256, 4096, NULL), 0);
+  CHECK(zb_test_ring_gone(other));
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(unrelated));
+  zb_test_remove_ring(other);
+  zb_test_remove_ring(unrelated);
+}
+
 static int live_ring_works(child *c, const char *name, uint64_t salt) {
   zb_writer *w = NULL;
   uint8_t buf[300];
@@ -1246,6 +1298,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_writer_generations);
   RUN_CLEAN(test_second_writer);
   RUN_CLEAN(test_stale_sweep);
+  RUN_CLEAN(test_recycled_pid);
   RUN_CLEAN(test_live_ring_refused);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);

@@ -57,7 +57,8 @@ enum zb_errno {
 #undef ZB__ERR_ENUM
 };
 
-/* "EINVAL", "ESEQUENCE", ...; "EUNKNOWN" for a code not in the list. */
+/* "EINVAL", "ESEQUENCE", ...; "OK" for 0; "EUNKNOWN" for a code not in
+ * the list. */
 const char *zb_err_name(int code);
 /* Generic text for a code (strerror() for other negative errnos). */
 const char *zb_strerror(int code);

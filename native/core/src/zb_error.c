@@ -9,6 +9,8 @@ static _Thread_local char last_error[512];
 
 const char *zb_err_name(int code) {
   switch (code) {
+  case 0:
+    return "OK";
 #define ZB__ERR_NAME(name, value, text) \
   case ZB_##name:                       \
     return #name;

@@ -256,9 +256,11 @@ int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
   rc = posix_fallocate(seg->fd, 0, (off_t)total_size);
   if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
     rc = zb__fail_errno(rc,
-                        "cannot reserve %llu bytes of shared memory for ring "
-                        "\"%s\" (is /dev/shm full? see df -h /dev/shm)",
-                        (unsigned long long)total_size, name);
+                        "cannot reserve %llu bytes (%.1f MiB) in /dev/shm for "
+                        "ring \"%s\": free some (df -h /dev/shm) or give the "
+                        "container more (docker run --shm-size=...)",
+                        (unsigned long long)total_size,
+                        (double)total_size / (1024.0 * 1024.0), name);
     goto fail;
   }
   seg->map_size = total_size;
@@ -326,9 +328,7 @@ static int lock_file(const char *path, unsigned mode, bool create, int *out) {
 
 int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                      int *fd) {
-  char content[64];
-  uint64_t start_time;
-  int rc, len, attempt;
+  int rc, attempt;
 
   rc = ensure_lock_dir();
   if (rc < 0)
@@ -348,19 +348,41 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     name, names->lock);
   if (rc < 0)
     return zb__fail_errno(-rc, "cannot lock %s", names->lock);
-  /* Beside the lock: who holds it, with the start time that tells a
-   * recycled pid apart (informational; the flock is what counts). */
-  zb__process_probe(zb__self_pid(), &start_time);
-  len = snprintf(content, sizeof content, "%llu %llu\n",
-                 (unsigned long long)zb__self_pid(),
-                 (unsigned long long)start_time);
-  if (fchmod(*fd, (mode_t)mode) != 0 || ftruncate(*fd, 0) != 0 ||
-      pwrite(*fd, content, (size_t)len, 0) != len) {
-    rc = zb__fail_errno(errno, "cannot write %s", names->lock);
+  if (fchmod(*fd, (mode_t)mode) != 0) {
+    rc = zb__fail_errno(errno, "cannot set the mode of %s", names->lock);
     close(*fd);
     *fd = -1;
-    return rc;
   }
+  return rc;
+}
+
+/* The lock file holds "PID START_TIME" of the reader that held it last. */
+bool zb__lock_owner_alive(int lock_fd, uint64_t pid) {
+  char content[64];
+  unsigned long long recorded_pid, recorded_start;
+  uint64_t start;
+  ssize_t n = pread(lock_fd, content, sizeof content - 1, 0);
+  bool alive = zb__process_probe(pid, &start);
+
+  if (n <= 0)
+    return alive;
+  content[n] = '\0';
+  if (sscanf(content, "%llu %llu", &recorded_pid, &recorded_start) == 2 &&
+      recorded_pid == pid && recorded_start != 0 && start != 0)
+    return alive && start == recorded_start; /* else the pid was recycled */
+  return alive;
+}
+
+int zb__lock_record_owner(int lock_fd, const char *lock_path) {
+  char content[64];
+  uint64_t start;
+  int len;
+
+  zb__process_probe(zb__self_pid(), &start);
+  len = snprintf(content, sizeof content, "%llu %llu\n",
+                 (unsigned long long)zb__self_pid(), (unsigned long long)start);
+  if (ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, content, (size_t)len, 0) != len)
+    return zb__fail_errno(errno, "cannot write %s", lock_path);
   return 0;
 }
 
@@ -378,7 +400,7 @@ static void sweep_one(const char *name, const char *lock_path) {
   rc = zb__segment_open(&seg, name, &names, false);
   if (rc == 0) {
     uint64_t start;
-    in_use = zb__process_probe(zb__load_acquire(&seg.oieb->reader_pid), &start) ||
+    in_use = zb__lock_owner_alive(fd, zb__load_acquire(&seg.oieb->reader_pid)) ||
              zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
     zb__segment_close(&seg);
   }

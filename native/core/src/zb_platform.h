@@ -63,11 +63,16 @@ int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
                        uint64_t total_size, unsigned mode);
 void zb__segment_close(zb_segment *seg);
 
-/* Takes the reader lock of a ring: creates the lock directory and file,
- * flock(LOCK_EX|LOCK_NB), and records our pid and start time in it.
- * *fd is kept open for the reader's lifetime. ZB_EEXIST when held. */
+/* Takes the reader lock of a ring: creates the lock directory and file and
+ * flock(LOCK_EX|LOCK_NB)s it. *fd is kept open for the reader's lifetime.
+ * ZB_EEXIST when a live reader holds it. */
 int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                      int *fd);
+/* Whether pid, read from a ring whose lock file is lock_fd, is still the
+ * reader that recorded itself there (not a recycled pid). */
+bool zb__lock_owner_alive(int lock_fd, uint64_t pid);
+/* Records our pid and start time in the lock file we hold. */
+int zb__lock_record_owner(int lock_fd, const char *lock_path);
 
 /* Removes the shm segment and both semaphores of a ring (missing is fine). */
 void zb__unlink_ring_objects(const zb_names *names);

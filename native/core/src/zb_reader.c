@@ -142,11 +142,11 @@ static void reader_free(zb_reader *r) {
  * reader that does not use our lock directory is alive in it. */
 static int remove_stale_segment(zb_reader *r) {
   zb_segment old;
-  uint64_t pid, start;
+  uint64_t pid;
   if (zb__segment_open(&old, r->name, &r->names, false) == 0) {
     pid = zb__load_acquire(&old.oieb->reader_pid);
     zb__segment_close(&old);
-    if (pid != zb__self_pid() && zb__process_probe(pid, &start))
+    if (pid != zb__self_pid() && zb__lock_owner_alive(r->lock_fd, pid))
       return zb__fail(ZB_EEXIST,
                       "ring \"%s\" exists and its reader (pid %llu) is alive",
                       r->name, (unsigned long long)pid);
@@ -208,7 +208,8 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   zb__sweep_stale_rings();
   if ((rc = zb__lock_acquire(name, &r->names, mode, &r->lock_fd)) < 0)
     goto fail;
-  if ((rc = remove_stale_segment(r)) < 0)
+  if ((rc = remove_stale_segment(r)) < 0 ||
+      (rc = zb__lock_record_owner(r->lock_fd, r->names.lock)) < 0)
     goto fail_unlock;
   if ((rc = zb__segment_create(&r->seg, name, &r->names,
                                ZB_OIEB_SIZE + meta + payload, mode)) < 0)

@@ -1,6 +1,7 @@
 /* zb_oieb.c — validating a mapped segment before trusting any of it. */
 #include "zb_oieb.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "zb_atomic.h"
@@ -11,6 +12,12 @@ int zb__segment_validate(zb_segment *seg, const char *name) {
   zb_oieb *oieb = (zb_oieb *)seg->base;
   uint64_t meta, payload, avail = seg->map_size - ZB_OIEB_SIZE;
 
+  if (oieb->oieb_size == 0)
+    return zb__fail(ZB_ENOENT,
+                    "ring \"%s\" is still being created by its reader (its "
+                    "header is not initialised yet); try again",
+                    name);
+  atomic_thread_fence(memory_order_acquire); /* pairs with the reader's */
   if (oieb->oieb_size != ZB_OIEB_SIZE)
     return zb__fail(ZB_EPROTO,
                     "ring \"%s\": header size is %u, expected 128 (not a "

@@ -392,7 +392,7 @@ int zb__lock_record_owner(int lock_fd, const char *lock_path) {
 static void sweep_one(const char *name, const char *lock_path) {
   zb_names names;
   zb_segment seg;
-  int fd, rc;
+  int fd = -1, rc;
   bool in_use = false;
 
   if (zb__names(name, &names) < 0 || lock_file(lock_path, 0600, false, &fd) < 0)

@@ -221,12 +221,15 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
     goto fail_unlink;
 
   oieb = (zb_oieb *)r->seg.base;
-  oieb->oieb_size = ZB_OIEB_SIZE;
   oieb->version[0] = ZB_VERSION_MAJOR;
   zb__store_release(&oieb->metadata_size, meta);
   zb__store_release(&oieb->metadata_free_bytes, meta);
   zb__store_release(&oieb->payload_size, payload);
   zb__store_release(&oieb->payload_free_bytes, payload);
+  /* oieb_size last: a writer that opens the segment now sees either a
+   * zeroed header ("still being created") or a complete one. */
+  atomic_thread_fence(memory_order_release);
+  oieb->oieb_size = ZB_OIEB_SIZE;
   if ((rc = zb__segment_validate(&r->seg, name)) < 0)
     goto fail_unlink;
   zb__store_release(&oieb->reader_pid, zb__self_pid());

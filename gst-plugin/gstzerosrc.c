@@ -1,0 +1,855 @@
+/**
+ * SECTION:element-zerosrc
+ * @title: zerosrc
+ * @see_also: zerosink
+ *
+ * Creates a ZeroBuffer v1.0 shared-memory ring as its reader and pushes every
+ * frame a writer (zerosink, or any other ZeroBuffer writer) puts into it.
+ * Buffers wrap the ring memory read-only (no copy); a frame goes back to the
+ * writer when its buffer is freed, in whatever order downstream frees them.
+ *
+ * The caps come from the "caps" string of the ring's metadata, which the
+ * writer sends with its first frame, so nothing has to be typed downstream.
+ * The #GstZeroSrc:caps property overrides them (and is required when the
+ * writer sends no usable caps). zerosrc is a live source: buffers are
+ * timestamped with the running time at which they arrived.
+ *
+ * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
+ * with eos-on-writer-exit=false waits for the next writer and continues.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -e zerosrc buffer-name=cam0 ! videoconvert ! autovideosink
+ * ]|
+ * |[
+ * gst-launch-1.0 -e videotestsrc ! video/x-raw,format=RGB,width=640,height=480 ! zerosink buffer-name=cam0
+ * ]|
+ * Either pipeline can start first: zerosink waits for the ring.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/base/gstpushsrc.h>
+
+#include "gstzerobufferelements.h"
+#include "zerobuffer.h"
+
+#define GST_CAT_DEFAULT gst_zerobuffer_debug
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS_ANY);
+
+#define GST_TYPE_ZERO_SRC (gst_zero_src_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroSrc, gst_zero_src, GST, ZERO_SRC, GstPushSrc);
+
+/* The reader, shared by the element and every buffer that wraps ring
+ * memory: the ring is destroyed when the last of them lets go. */
+typedef struct
+{
+  gint refcount;
+  zb_reader *reader;
+} GstZeroSrcRing;
+
+/* What a buffer needs to give its frame back. */
+typedef struct
+{
+  GstZeroSrcRing *ring;
+  zb_frame frame;
+} GstZeroSrcFrame;
+
+struct _GstZeroSrc
+{
+  GstPushSrc parent;
+
+  /* properties, under the object lock */
+  gchar *buffer_name;
+  guint64 metadata_size;
+  guint64 payload_size;
+  gint timeout;
+  GstCaps *caps;
+  gboolean eos_on_writer_exit;
+  gboolean announce;
+
+  /* under the object lock */
+  GstZeroSrcRing *ring;
+  gboolean flushing;
+
+  /* streaming thread only */
+  GstCaps *stream_caps;         /* negotiated from the metadata */
+  gboolean discont;
+};
+
+#define DEFAULT_BUFFER_NAME NULL
+#define DEFAULT_METADATA_SIZE 4096
+/* 1080p RGB, three frames in flight: 3 * (1920 * 1080 * 3 + 16), rounded up
+ * to 64 as the ring does. */
+#define DEFAULT_PAYLOAD_SIZE 18662464
+#define DEFAULT_TIMEOUT -1
+#define DEFAULT_CAPS NULL
+#define DEFAULT_EOS_ON_WRITER_EXIT TRUE
+#define DEFAULT_ANNOUNCE FALSE
+
+enum
+{
+  PROP_0,
+  PROP_BUFFER_NAME,
+  PROP_METADATA_SIZE,
+  PROP_PAYLOAD_SIZE,
+  PROP_TIMEOUT,
+  PROP_CAPS,
+  PROP_EOS_ON_WRITER_EXIT,
+  PROP_ANNOUNCE,
+};
+
+#define gst_zero_src_parent_class parent_class
+G_DEFINE_TYPE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerosrc, "zerosrc", GST_RANK_NONE,
+    GST_TYPE_ZERO_SRC, zerobuffer_element_init (plugin));
+
+/* ------------------------------------------------------ ring lifetime */
+
+static GstZeroSrcRing *
+gst_zero_src_ring_ref (GstZeroSrcRing * ring)
+{
+  g_atomic_int_inc (&ring->refcount);
+  return ring;
+}
+
+static void
+gst_zero_src_ring_unref (GstZeroSrcRing * ring)
+{
+  if (ring != NULL && g_atomic_int_dec_and_test (&ring->refcount)) {
+    GST_DEBUG ("destroying ring %s", zb_reader_name (ring->reader));
+    zb_reader_destroy (ring->reader);
+    g_free (ring);
+  }
+}
+
+/* GDestroyNotify of a buffer's memory: any thread, any order. */
+static void
+gst_zero_src_frame_free (gpointer data)
+{
+  GstZeroSrcFrame *f = data;
+
+  zb_reader_release (f->ring->reader, &f->frame);
+  gst_zero_src_ring_unref (f->ring);
+  g_free (f);
+}
+
+/* ------------------------------------------------------- metadata JSON */
+
+static const gchar *
+json_skip_ws (const gchar * p, const gchar * end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+static gint
+json_hex4 (const gchar * p, const gchar * end)
+{
+  gint i, v = 0;
+
+  if (end - p < 4)
+    return -1;
+  for (i = 0; i < 4; i++) {
+    gint d = g_ascii_xdigit_value (p[i]);
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* Reads the string literal at *pp (which points at its opening quote) into
+ * out (when not NULL), unescaping it; *pp ends after the closing quote. */
+static gboolean
+json_read_string (const gchar ** pp, const gchar * end, GString * out)
+{
+  const gchar *p = *pp;
+
+  if (p >= end || *p != '"')
+    return FALSE;
+  for (p++; p < end; p++) {
+    gunichar c;
+    gint v, lo;
+
+    if (*p == '"') {
+      *pp = p + 1;
+      return TRUE;
+    }
+    if ((guchar) * p < 0x20)
+      return FALSE;
+    if (*p != '\\') {
+      if (out != NULL)
+        g_string_append_c (out, *p);
+      continue;
+    }
+    if (++p >= end)
+      return FALSE;
+    switch (*p) {
+      case '"':
+      case '\\':
+      case '/':
+        c = (gunichar) * p;
+        break;
+      case 'b':
+        c = '\b';
+        break;
+      case 'f':
+        c = '\f';
+        break;
+      case 'n':
+        c = '\n';
+        break;
+      case 'r':
+        c = '\r';
+        break;
+      case 't':
+        c = '\t';
+        break;
+      case 'u':
+        if ((v = json_hex4 (p + 1, end)) < 0)
+          return FALSE;
+        p += 4;
+        if (v >= 0xD800 && v <= 0xDBFF) {       /* surrogate pair */
+          if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
+              (lo = json_hex4 (p + 3, end)) < 0xDC00 || lo > 0xDFFF)
+            return FALSE;
+          p += 6;
+          v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+        } else if (v >= 0xDC00 && v <= 0xDFFF) {
+          return FALSE;
+        }
+        c = (gunichar) v;
+        break;
+      default:
+        return FALSE;
+    }
+    if (out != NULL)
+      g_string_append_unichar (out, c);
+  }
+  return FALSE;
+}
+
+/* Skips one JSON value (string, number, literal, object or array). */
+static gboolean
+json_skip_value (const gchar ** pp, const gchar * end, guint depth)
+{
+  const gchar *p = json_skip_ws (*pp, end);
+
+  if (p >= end || depth > 64)
+    return FALSE;
+  if (*p == '"') {
+    if (!json_read_string (&p, end, NULL))
+      return FALSE;
+  } else if (*p == '{' || *p == '[') {
+    gchar close = *p == '{' ? '}' : ']';
+
+    p = json_skip_ws (p + 1, end);
+    if (p < end && *p == close) {
+      p++;
+    } else {
+      for (;;) {
+        if (close == '}') {
+          p = json_skip_ws (p, end);
+          if (!json_read_string (&p, end, NULL))
+            return FALSE;
+          p = json_skip_ws (p, end);
+          if (p >= end || *p++ != ':')
+            return FALSE;
+        }
+        if (!json_skip_value (&p, end, depth + 1))
+          return FALSE;
+        p = json_skip_ws (p, end);
+        if (p < end && *p == ',') {
+          p++;
+          continue;
+        }
+        if (p < end && *p == close) {
+          p++;
+          break;
+        }
+        return FALSE;
+      }
+    }
+  } else {                      /* number, true, false, null */
+    const gchar *start = p;
+
+    while (p < end && (g_ascii_isalnum (*p) || *p == '-' || *p == '+' ||
+            *p == '.'))
+      p++;
+    if (p == start)
+      return FALSE;
+  }
+  *pp = p;
+  return TRUE;
+}
+
+/* The string value of a top-level KEY of the JSON object in DATA (from its
+ * first '{'), unescaped; NULL when absent, not a string, or malformed. */
+static gchar *
+json_get_string (const guint8 * data, gsize size, const gchar * key)
+{
+  const gchar *p = (const gchar *) data, *end = p + size;
+  GString *name = g_string_new (NULL);
+
+  p = memchr (p, '{', size);
+  if (p == NULL)
+    goto fail;
+  p = json_skip_ws (p + 1, end);
+  if (p < end && *p == '}')
+    goto fail;
+  for (;;) {
+    g_string_truncate (name, 0);
+    p = json_skip_ws (p, end);
+    if (!json_read_string (&p, end, name))
+      goto fail;
+    p = json_skip_ws (p, end);
+    if (p >= end || *p++ != ':')
+      goto fail;
+    p = json_skip_ws (p, end);
+    if (strcmp (name->str, key) == 0 && p < end && *p == '"') {
+      GString *value = g_string_new (NULL);
+
+      if (!json_read_string (&p, end, value)) {
+        g_string_free (value, TRUE);
+        goto fail;
+      }
+      g_string_free (name, TRUE);
+      return g_string_free (value, FALSE);
+    }
+    if (!json_skip_value (&p, end, 0))
+      goto fail;
+    p = json_skip_ws (p, end);
+    if (p < end && *p == ',') {
+      p++;
+      continue;
+    }
+    goto fail;                  /* '}' or garbage: the key is not there */
+  }
+fail:
+  g_string_free (name, TRUE);
+  return NULL;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+/* Sets the caps from the caps property, or else from the metadata. */
+static gboolean
+gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
+{
+  GstCaps *caps;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  gchar *caps_str;
+
+  GST_OBJECT_LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  if (caps == NULL) {
+    zb_reader_metadata (reader, &meta, &meta_size);
+    if (meta_size == 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("The writer of ring %s sent no metadata, so the caps are unknown",
+              zb_reader_name (reader)),
+          ("set the caps property of zerosrc to the format of the frames"));
+      return FALSE;
+    }
+    GST_DEBUG_OBJECT (self, "metadata: %.*s", (int) MIN (meta_size, 4096),
+        (const gchar *) meta);
+    caps_str = json_get_string (meta, meta_size, "caps");
+    if (caps_str == NULL) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("The metadata of ring %s has no \"caps\" string, so the caps are "
+              "unknown", zb_reader_name (reader)),
+          ("metadata: %.*s; set the caps property of zerosrc to the format "
+              "of the frames", (int) MIN (meta_size, 1024),
+              (const gchar *) meta));
+      return FALSE;
+    }
+    caps = gst_caps_from_string (caps_str);
+    if (caps == NULL) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot parse the caps \"%s\" from the metadata of ring %s",
+              caps_str, zb_reader_name (reader)),
+          ("set the caps property of zerosrc to the format of the frames"));
+      g_free (caps_str);
+      return FALSE;
+    }
+    g_free (caps_str);
+  }
+
+  GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
+  if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+    gchar *text = gst_caps_to_string (caps);
+
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Downstream does not accept the caps %s of ring %s", text,
+            zb_reader_name (reader)), (NULL));
+    g_free (text);
+    gst_caps_unref (caps);
+    return FALSE;
+  }
+  gst_caps_replace (&self->stream_caps, caps);
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
+static void
+gst_zero_src_announce (GstZeroSrc * self, const gchar * name,
+    guint64 metadata_size, guint64 payload_size)
+{
+  GString *line = g_string_new
+      ("> {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\",\"params\":[");
+
+  zerobuffer_json_append_string (line, name);
+  g_string_append_printf (line, ",%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+      "]}\n", metadata_size, payload_size);
+  fputs (line->str, stdout);
+  fflush (stdout);
+  GST_INFO_OBJECT (self, "announced: %s", line->str);
+  g_string_free (line, TRUE);
+}
+
+/* -------------------------------------------------- init / properties */
+
+static void
+gst_zero_src_init (GstZeroSrc * self)
+{
+  self->buffer_name = g_strdup (DEFAULT_BUFFER_NAME);
+  self->metadata_size = DEFAULT_METADATA_SIZE;
+  self->payload_size = DEFAULT_PAYLOAD_SIZE;
+  self->timeout = DEFAULT_TIMEOUT;
+  self->caps = DEFAULT_CAPS;
+  self->eos_on_writer_exit = DEFAULT_EOS_ON_WRITER_EXIT;
+  self->announce = DEFAULT_ANNOUNCE;
+
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), TRUE);
+}
+
+static void
+gst_zero_src_finalize (GObject * object)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  gst_zero_src_ring_unref (self->ring);
+  gst_caps_replace (&self->caps, NULL);
+  gst_caps_replace (&self->stream_caps, NULL);
+  g_free (self->buffer_name);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_zero_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_BUFFER_NAME:
+      g_free (self->buffer_name);
+      self->buffer_name = g_value_dup_string (value);
+      break;
+    case PROP_METADATA_SIZE:
+      self->metadata_size = g_value_get_uint64 (value);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      self->payload_size = g_value_get_uint64 (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_int (value);
+      break;
+    case PROP_CAPS:{
+      const GstCaps *caps = gst_value_get_caps (value);
+      GstCaps *copy = caps ? gst_caps_copy (caps) : NULL;
+
+      if (self->caps)
+        gst_caps_unref (self->caps);
+      self->caps = copy;
+      break;
+    }
+    case PROP_EOS_ON_WRITER_EXIT:
+      self->eos_on_writer_exit = g_value_get_boolean (value);
+      break;
+    case PROP_ANNOUNCE:
+      self->announce = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_zero_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_BUFFER_NAME:
+      g_value_set_string (value, self->buffer_name);
+      break;
+    case PROP_METADATA_SIZE:
+      g_value_set_uint64 (value, self->metadata_size);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      g_value_set_uint64 (value, self->payload_size);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_int (value, self->timeout);
+      break;
+    case PROP_CAPS:
+      gst_value_set_caps (value, self->caps);
+      break;
+    case PROP_EOS_ON_WRITER_EXIT:
+      g_value_set_boolean (value, self->eos_on_writer_exit);
+      break;
+    case PROP_ANNOUNCE:
+      g_value_set_boolean (value, self->announce);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------- vfuncs */
+
+static gboolean
+gst_zero_src_start (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  gchar *name;
+  guint64 metadata_size, payload_size;
+  gboolean announce;
+  zb_reader *reader = NULL;
+  GstZeroSrcRing *ring;
+  int rc;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->buffer_name);
+  metadata_size = self->metadata_size;
+  payload_size = self->payload_size;
+  announce = self->announce;
+  GST_OBJECT_UNLOCK (self);
+
+  if (name == NULL || name[0] == '\0') {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No ring name given: set the buffer-name property"),
+        ("buffer-name is required"));
+    g_free (name);
+    return FALSE;
+  }
+  rc = zb_reader_create (&reader, name, metadata_size, payload_size, NULL);
+  if (rc < 0) {
+    if (rc == ZB_EEXIST)
+      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+          ("Ring %s already has a live reader", name),
+          ("%s", zb_last_error ()));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Could not create ring %s: %s", name, zb_strerror (rc)),
+          ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+    g_free (name);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "created ring %s (metadata %" G_GUINT64_FORMAT
+      " bytes, payload %" G_GUINT64_FORMAT " bytes)", name, metadata_size,
+      payload_size);
+
+  ring = g_new0 (GstZeroSrcRing, 1);
+  ring->refcount = 1;
+  ring->reader = reader;
+  GST_OBJECT_LOCK (self);
+  self->ring = ring;
+  GST_OBJECT_UNLOCK (self);
+  gst_caps_replace (&self->stream_caps, NULL);
+  self->discont = TRUE;
+
+  if (announce)
+    gst_zero_src_announce (self, name, metadata_size, payload_size);
+  g_free (name);
+  return TRUE;
+}
+
+static gboolean
+gst_zero_src_stop (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstZeroSrcRing *ring;
+
+  GST_OBJECT_LOCK (self);
+  ring = self->ring;
+  self->ring = NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (ring != NULL) {
+    if (g_atomic_int_get (&ring->refcount) > 1)
+      GST_INFO_OBJECT (self, "ring %s stays until the %d buffers still "
+          "referencing it are freed", zb_reader_name (ring->reader),
+          g_atomic_int_get (&ring->refcount) - 1);
+    gst_zero_src_ring_unref (ring);
+  }
+  gst_caps_replace (&self->stream_caps, NULL);
+  return TRUE;
+}
+
+static GstCaps *
+gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstCaps *caps;
+
+  caps = gst_pad_get_current_caps (GST_BASE_SRC_PAD (bsrc));
+  if (caps == NULL) {
+    GST_OBJECT_LOCK (self);
+    if (self->caps != NULL)
+      caps = gst_caps_ref (self->caps);
+    GST_OBJECT_UNLOCK (self);
+  }
+  if (caps == NULL)
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+  if (filter != NULL) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+/* The caps are known only once the first frame arrived: negotiation happens
+ * in create(); later reconfigurations set the same caps again. */
+static gboolean
+gst_zero_src_negotiate (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  if (self->stream_caps == NULL)
+    return TRUE;
+  return gst_base_src_set_caps (bsrc, self->stream_caps);
+}
+
+static GstFlowReturn
+gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (psrc);
+  GstZeroSrcRing *ring;
+  GstZeroSrcFrame *f;
+  GstBuffer *buffer;
+  zb_frame frame;
+  gint timeout;
+  gboolean eos_on_writer_exit;
+  int rc;
+
+  GST_OBJECT_LOCK (self);
+  ring = self->ring ? gst_zero_src_ring_ref (self->ring) : NULL;
+  timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
+  eos_on_writer_exit = self->eos_on_writer_exit;
+  GST_OBJECT_UNLOCK (self);
+  if (ring == NULL)
+    return GST_FLOW_FLUSHING;
+
+  for (;;) {
+    gboolean flushing;
+
+    GST_OBJECT_LOCK (self);
+    flushing = self->flushing;
+    GST_OBJECT_UNLOCK (self);
+    if (flushing) {
+      gst_zero_src_ring_unref (ring);
+      return GST_FLOW_FLUSHING;
+    }
+
+    rc = zb_reader_next (ring->reader, &frame, timeout);
+    if (rc == 0)
+      break;
+    switch (rc) {
+      case ZB_ECANCELED:
+        continue;               /* unlock(), or a stale wake: check again */
+      case ZB_EOF:
+        if (eos_on_writer_exit) {
+          GST_INFO_OBJECT (self, "the writer of ring %s detached: EOS",
+              zb_reader_name (ring->reader));
+          gst_zero_src_ring_unref (ring);
+          return GST_FLOW_EOS;
+        }
+        GST_INFO_OBJECT (self, "the writer of ring %s detached; waiting for "
+            "the next one", zb_reader_name (ring->reader));
+        self->discont = TRUE;
+        continue;
+      case ZB_EWRITERDEAD:
+        if (eos_on_writer_exit) {
+          GST_ELEMENT_ERROR (self, RESOURCE, READ,
+              ("The writer of ring %s died without finishing its stream",
+                  zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
+          gst_zero_src_ring_unref (ring);
+          return GST_FLOW_ERROR;
+        }
+        GST_ELEMENT_WARNING (self, RESOURCE, READ,
+            ("The writer of ring %s died; waiting for the next one",
+                zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
+        self->discont = TRUE;
+        continue;
+      case ZB_ETIMEDOUT:
+        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+            ("No frame arrived on ring %s within %d ms",
+                zb_reader_name (ring->reader), timeout),
+            ("%s; raise timeout (-1 waits forever)", zb_last_error ()));
+        gst_zero_src_ring_unref (ring);
+        return GST_FLOW_ERROR;
+      default:
+        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+            ("Could not read a frame from ring %s: %s",
+                zb_reader_name (ring->reader), zb_strerror (rc)),
+            ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+        gst_zero_src_ring_unref (ring);
+        return GST_FLOW_ERROR;
+    }
+  }
+
+  if (self->stream_caps == NULL &&
+      !gst_zero_src_negotiate_from_ring (self, ring->reader)) {
+    zb_reader_release (ring->reader, &frame);
+    gst_zero_src_ring_unref (ring);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  /* The buffer takes over our reference to the ring. */
+  f = g_new (GstZeroSrcFrame, 1);
+  f->ring = ring;
+  f->frame = frame;
+  buffer = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
+      (gpointer) frame.data, frame.size, 0, frame.size, f,
+      gst_zero_src_frame_free);
+  if (self->discont || frame.sequence == 1) {
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
+  }
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+      " bytes", frame.sequence, frame.size);
+  *outbuf = buffer;
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_zero_src_unlock (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  GST_DEBUG_OBJECT (self, "unlock");
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  if (self->ring != NULL)
+    zb_reader_wake (self->ring->reader);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  GST_DEBUG_OBJECT (self, "unlock_stop");
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+gst_zero_src_class_init (GstZeroSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  zerobuffer_element_init (NULL);
+
+  gobject_class->set_property = gst_zero_src_set_property;
+  gobject_class->get_property = gst_zero_src_get_property;
+  gobject_class->finalize = gst_zero_src_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_BUFFER_NAME,
+      g_param_spec_string ("buffer-name", "Buffer name",
+          "Name of the ring to create (required); the writer (e.g. zerosink "
+          "buffer-name) connects to it. No '/', at most 245 bytes",
+          DEFAULT_BUFFER_NAME,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_METADATA_SIZE,
+      g_param_spec_uint64 ("metadata-size", "Metadata size",
+          "Size of the ring's metadata block in bytes (rounded up to 64); "
+          "it holds the writer's JSON with the caps", 1,
+          ZB_MAX_METADATA_SIZE, DEFAULT_METADATA_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PAYLOAD_SIZE,
+      g_param_spec_uint64 ("payload-size", "Payload size",
+          "Size of the ring's frame area in bytes (rounded up to 64); each "
+          "frame takes its size + 16 bytes. The default holds three 1080p "
+          "RGB frames", 64, ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_int ("timeout", "Timeout",
+          "How long to wait for the next frame, in milliseconds, before "
+          "posting an error (-1 = wait forever). A writer that dies is "
+          "detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_CAPS,
+      g_param_spec_boxed ("caps", "Caps",
+          "Caps of the frames, overriding the \"caps\" string of the ring's "
+          "metadata; needed only when the writer sends no usable caps "
+          "(default: none, the caps come from the metadata)", GST_TYPE_CAPS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_EOS_ON_WRITER_EXIT,
+      g_param_spec_boolean ("eos-on-writer-exit", "EOS on writer exit",
+          "Push EOS when the writer detaches, and post an error when it "
+          "dies (default); when false, wait for the next writer and go on",
+          DEFAULT_EOS_ON_WRITER_EXIT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ANNOUNCE,
+      g_param_spec_boolean ("announce", "Announce",
+          "Print the line > {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\","
+          "\"params\":[NAME,METADATA_SIZE,PAYLOAD_SIZE]} on stdout when the "
+          "ring is ready, so an orchestrator can start the writer "
+          "(default: false)", DEFAULT_ANNOUNCE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "ZeroBuffer source", "Source/Video",
+      "Creates a ZeroBuffer v1.0 shared-memory ring and pushes the frames "
+      "a writer puts into it, without copying them", "zerobuffer");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_src_stop);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_src_get_caps);
+  basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_src_negotiate);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_src_unlock_stop);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_zero_src_create);
+}

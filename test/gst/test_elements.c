@@ -1,0 +1,706 @@
+/* test_elements.c — zerosink and zerosrc in one process (gst-check).
+ *
+ * Pipelines appsrc ! zerosink and zerosrc ! appsink over a ring with a unique
+ * name: frames arrive byte-exact (per-buffer SHA-256), the caps arrive at
+ * zerosrc without being typed, EOS travels, the ring is gone after NULL, and
+ * the error paths post messages people can act on. A blocked zerosink stops
+ * promptly without an error.
+ *
+ * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
+ * a sanitized build does not depend on the uninstrumented plugin scanner. */
+#include <string.h>
+#include <unistd.h>
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/check/gstcheck.h>
+
+#include "zerobuffer.h"
+
+/* Bounds for waits inside a test (the runner bounds the whole test too). */
+#define WAIT (10 * GST_SECOND)
+
+static gchar *
+ring_name (const gchar * tag)
+{
+  static gint counter;
+
+  return g_strdup_printf ("zbgst-%d-%s-%d", (int) getpid (), tag,
+      g_atomic_int_add (&counter, 1));
+}
+
+static gboolean
+ring_exists (const gchar * name)
+{
+  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
+  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
+  gboolean exists = g_file_test (shm, G_FILE_TEST_EXISTS) ||
+      g_file_test (lock, G_FILE_TEST_EXISTS);
+
+  g_free (shm);
+  g_free (lock);
+  return exists;
+}
+
+static GstElement *
+launch (const gchar * description)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &err);
+
+  fail_unless (pipeline != NULL, "%s: %s", description,
+      err ? err->message : "?");
+  g_clear_error (&err);
+  return pipeline;
+}
+
+static GstElement *
+by_name (GstElement * pipeline, const gchar * name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  fail_unless (e != NULL, "no element %s", name);
+  gst_object_unref (e);         /* the pipeline keeps it alive */
+  return e;
+}
+
+static void
+set_state (GstElement * pipeline, GstState state)
+{
+  GstStateChangeReturn ret = gst_element_set_state (pipeline, state);
+
+  /* no wait for ASYNC: sinks preroll only when the first buffer arrives */
+  fail_if (ret == GST_STATE_CHANGE_FAILURE, "state change to %s failed",
+      gst_element_state_get_name (state));
+}
+
+/* Waits for EOS or ERROR; returns the message (caller unrefs). */
+static GstMessage *
+wait_eos_or_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, WAIT,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+  gst_object_unref (bus);
+  fail_unless (msg != NULL, "neither EOS nor ERROR within the bound");
+  return msg;
+}
+
+/* Waits for an ERROR and returns its text and debug detail, joined. */
+static gchar *
+wait_error (GstElement * pipeline)
+{
+  GstMessage *msg = wait_eos_or_error (pipeline);
+  GError *err = NULL;
+  gchar *debug = NULL, *text;
+
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+      "expected an ERROR, got %s", GST_MESSAGE_TYPE_NAME (msg));
+  gst_message_parse_error (msg, &err, &debug);
+  text = g_strdup_printf ("%s | %s", err->message, debug ? debug : "");
+  GST_INFO ("error: %s", text);
+  g_error_free (err);
+  g_free (debug);
+  gst_message_unref (msg);
+  return text;
+}
+
+static void
+assert_no_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg != NULL) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    fail ("unexpected ERROR: %s (%s)", err->message, debug);
+  }
+  gst_object_unref (bus);
+}
+
+/* Frame i: deterministic bytes, different for every frame. */
+static GstBuffer *
+make_frame (guint i, gsize size, gboolean two_memories)
+{
+  guint8 *data = g_malloc (size);
+  GRand *rand = g_rand_new_with_seed (0x5eed + i);
+  GstBuffer *buffer;
+  gsize j;
+
+  for (j = 0; j < size; j++)
+    data[j] = (guint8) g_rand_int (rand);
+  g_rand_free (rand);
+  if (two_memories && size > 1) {
+    gsize half = size / 2;
+
+    buffer = gst_buffer_append (gst_buffer_new_wrapped (g_memdup2 (data,
+                half), half), gst_buffer_new_wrapped (g_memdup2 (data + half,
+                size - half), size - half));
+    g_free (data);
+    fail_unless (gst_buffer_n_memory (buffer) == 2);
+  } else {
+    buffer = gst_buffer_new_wrapped (data, size);
+  }
+  GST_BUFFER_PTS (buffer) = i * 33 * GST_MSECOND;
+  GST_BUFFER_DURATION (buffer) = 33 * GST_MSECOND;
+  return buffer;
+}
+
+static gchar *
+buffer_hash (GstBuffer * buffer)
+{
+  GstMapInfo map;
+  gchar *hash;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, map.data, map.size);
+  gst_buffer_unmap (buffer, &map);
+  return hash;
+}
+
+/* ------------------------------------------------------------ round trip */
+
+static void
+round_trip (const gchar * caps_string, gsize frame_size, guint frames)
+{
+  gchar *name = ring_name ("rt");
+  gchar *desc;
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstCaps *caps = gst_caps_from_string (caps_string);
+  gchar **hashes = g_new0 (gchar *, frames + 1);
+  GstSample *sample;
+  GstMessage *msg;
+  GstStructure *stats = NULL;
+  guint64 written = 0, copied = 0;
+  guint i;
+
+  fail_unless (caps != NULL);
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! "
+      "appsink name=out sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  fail_unless (ring_exists (name));
+
+  desc = g_strdup_printf ("appsrc name=in format=time ! "
+      "zerosink name=sink buffer-name=%s sync=false", name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  appsrc = by_name (writer_pipe, "in");
+  g_object_set (appsrc, "caps", caps, NULL);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  for (i = 0; i < frames; i++) {
+    GstBuffer *buffer = make_frame (i, frame_size, i % 2 == 1);
+
+    hashes[i] = buffer_hash (buffer);
+    fail_unless (gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer) ==
+        GST_FLOW_OK);
+  }
+  fail_unless (gst_app_src_end_of_stream (GST_APP_SRC (appsrc)) ==
+      GST_FLOW_OK);
+
+  for (i = 0; i < frames; i++) {
+    GstBuffer *buffer;
+    gchar *hash;
+
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (gst_buffer_get_size (buffer), frame_size);
+    hash = buffer_hash (buffer);
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "frame %u has no PTS", i);
+    if (i == 0) {
+      GstCaps *got = gst_sample_get_caps (sample);
+
+      fail_unless (got != NULL && gst_caps_is_equal (got, caps),
+          "caps %" GST_PTR_FORMAT " != %" GST_PTR_FORMAT, got, caps);
+      fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT));
+    }
+    gst_sample_unref (sample);
+  }
+
+  /* EOS travels: the writer detached, the reader pushed EOS. */
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_eos_or_error (reader_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "reader: %s", GST_MESSAGE_TYPE_NAME (msg));
+  gst_message_unref (msg);
+  fail_unless (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+
+  g_object_get (by_name (writer_pipe, "sink"), "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "frames-written", &written));
+  fail_unless (gst_structure_get_uint64 (stats, "frames-copied", &copied));
+  fail_unless_equals_uint64 (written, frames);
+  fail_unless_equals_uint64 (copied, frames);
+  gst_structure_free (stats);
+
+  assert_no_error (writer_pipe);
+  assert_no_error (reader_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  /* appsink keeps its last pulled sample (and so one frame of the ring)
+   * until it is finalized; the ring goes when its last buffer does. */
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+  fail_if (ring_exists (name), "ring %s still exists after NULL", name);
+  gst_caps_unref (caps);
+  g_strfreev (hashes);
+  g_free (name);
+}
+
+GST_START_TEST (test_round_trip_rgb)
+{
+  round_trip ("video/x-raw, format=(string)RGB, width=(int)320, "
+      "height=(int)240, framerate=(fraction)30/1", 320 * 240 * 3, 30);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_round_trip_gray16_le)
+{
+  /* odd size: 33 x 17, rows padded to 4 bytes */
+  round_trip ("video/x-raw, format=(string)GRAY16_LE, width=(int)33, "
+      "height=(int)17, framerate=(fraction)25/1", 68 * 17, 40);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------ sink paths */
+
+/* A writer pipeline appsrc ! zerosink with extra zerosink properties. */
+static GstElement *
+writer_pipeline (const gchar * name, const gchar * sink_props,
+    const gchar * caps_string, GstElement ** appsrc)
+{
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time ! "
+      "zerosink name=sink buffer-name=%s sync=false %s", name, sink_props);
+  GstElement *pipeline = launch (desc);
+  GstCaps *caps = gst_caps_from_string (caps_string);
+
+  g_free (desc);
+  *appsrc = by_name (pipeline, "in");
+  g_object_set (*appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  return pipeline;
+}
+
+#define GRAY8_CAPS(w, h) "video/x-raw, format=(string)GRAY8, width=(int)" \
+  #w ", height=(int)" #h ", framerate=(fraction)30/1"
+
+GST_START_TEST (test_stop_blocked_sink)
+{
+  gchar *name = ring_name ("blocked");
+  zb_reader *reader = NULL;
+  zb_health health;
+  GstElement *pipeline, *appsrc;
+  gint64 start, elapsed;
+  guint i;
+
+  /* a reader that never reads: 4 frames of 1000 bytes fill the ring */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "timeout=-1", GRAY8_CAPS (40, 25),
+      &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+
+  start = g_get_monotonic_time ();
+  do {
+    g_usleep (10 * 1000);
+    fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+  } while (health.written_count < 4 &&
+      g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  fail_unless (health.written_count == 4, "written %" G_GUINT64_FORMAT,
+      health.written_count);
+  g_usleep (100 * 1000);        /* the fifth frame waits for space now */
+
+  start = g_get_monotonic_time ();
+  set_state (pipeline, GST_STATE_NULL);
+  elapsed = g_get_monotonic_time () - start;
+  fail_unless (elapsed < G_USEC_PER_SEC, "stopping took %" G_GINT64_FORMAT
+      " us", elapsed);
+  assert_no_error (pipeline);
+
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_reader)
+{
+  gchar *name = ring_name ("noreader");
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+  gint64 start = g_get_monotonic_time ();
+
+  pipeline = writer_pipeline (name, "connect-timeout=200",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, name) != NULL, "%s", text);
+  fail_unless (strstr (text, "No reader created ring") != NULL, "%s", text);
+  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_frame_too_large)
+{
+  gchar *name = ring_name ("large");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (100, 80), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 8000, FALSE));
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, "8000") != NULL, "%s", text);
+  fail_unless (strstr (text, "8016") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_reader_gone)
+{
+  gchar *name = ring_name ("gone");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  gchar *text, *expected;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "timeout=-1", GRAY8_CAPS (40, 25),
+      &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  g_usleep (200 * 1000);        /* the sink now waits for space */
+  zb_reader_destroy (reader);
+  text = wait_error (pipeline);
+  expected = g_strdup_printf ("reader of ring %s is gone", name);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_full_ring_times_out)
+{
+  gchar *name = ring_name ("fulltimeout");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+  guint i;
+
+  /* a reader that never reads; policy=block with timeout=0 must report the
+   * full ring, not spin */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "timeout=0", GRAY8_CAPS (40, 25), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, "stayed full") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_drop_policy)
+{
+  gchar *name = ring_name ("drop");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstStructure *stats = NULL;
+  guint64 written = 0, dropped = 0;
+  GstMessage *msg;
+  zb_frame frame;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "policy=drop", GRAY8_CAPS (40, 25),
+      &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  g_object_get (by_name (pipeline, "sink"), "stats", &stats, NULL);
+  gst_structure_get_uint64 (stats, "frames-written", &written);
+  gst_structure_get_uint64 (stats, "frames-dropped", &dropped);
+  gst_structure_free (stats);
+  fail_unless_equals_uint64 (written, 4);
+  fail_unless_equals_uint64 (dropped, 6);
+
+  /* the four written frames are intact, then end of stream */
+  for (i = 0; i < 4; i++) {
+    GstBuffer *expected = make_frame (i, 1000, FALSE);
+    GstMapInfo map;
+
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), 0);
+    fail_unless_equals_uint64 (frame.size, 1000);
+    gst_buffer_map (expected, &map, GST_MAP_READ);
+    fail_unless (memcmp (map.data, frame.data, 1000) == 0);
+    gst_buffer_unmap (expected, &map);
+    gst_buffer_unref (expected);
+    zb_reader_release (reader, &frame);
+  }
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_caps_change_refused)
+{
+  gchar *name = ring_name ("caps");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstCaps *caps;
+  gchar *text;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  zb_reader_release (reader, &frame);
+
+  caps = gst_caps_from_string (GRAY8_CAPS (8, 8));
+  g_object_set (appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 64, FALSE));
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, "Caps cannot change") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
+
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------- src paths */
+
+GST_START_TEST (test_metadata_without_caps)
+{
+  gchar *name = ring_name ("nocaps");
+  gchar *desc;
+  GstElement *pipeline;
+  zb_writer *writer = NULL;
+  const char meta[] = "{\"type\":\"other\"}";
+  gchar *text;
+  gint64 start = g_get_monotonic_time ();
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! fakesink", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          sizeof meta - 1), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, "no \"caps\" string") != NULL, "%s", text);
+  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  fail_if (ring_exists (name));
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_escaped_metadata)
+{
+  gchar *name = ring_name ("capsprop");
+  gchar *desc;
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  /* escaped quotes and a \u escape in the caps string */
+  const char meta[] = "{\"n\":[1,{\"x\":null}],\"caps\":\"video/x-raw, "
+      "format=(string)\\\"GRAY8\\\", width=(int)2, height=(int)2, "
+      "framerate=(fraction)1/1, x-note=(string)\\\"caf\\u00e9\\\"\"}";
+  GstSample *sample;
+  GstCaps *caps;
+  GstStructure *s;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=false", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          sizeof meta - 1), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL);
+  caps = gst_sample_get_caps (sample);
+  s = gst_caps_get_structure (caps, 0);
+  fail_unless_equals_string (gst_structure_get_string (s, "format"), "GRAY8");
+  fail_unless_equals_string (gst_structure_get_string (s, "x-note"),
+      "caf\xc3\xa9");
+  gst_sample_unref (sample);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_writer_restarts)
+{
+  gchar *name = ring_name ("restart");
+  gchar *desc;
+  GstElement *pipeline, *appsink;
+  const char meta[] = "{\"caps\":\"video/x-raw, format=(string)GRAY8, "
+      "width=(int)4, height=(int)2, framerate=(fraction)30/1\"}";
+  guint w, i;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s eos-on-writer-exit=false "
+      "! appsink name=out sync=false", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+
+  /* three writers one after the other, two frames each */
+  for (w = 0; w < 3; w++) {
+    zb_writer *writer = NULL;
+    gint64 start = g_get_monotonic_time ();
+    gint rc;
+
+    /* the previous writer's detach must be seen before a new one connects */
+    while ((rc = zb_writer_connect (&writer, name)) == ZB_EBUSY &&
+        g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC)
+      g_usleep (10 * 1000);
+    fail_unless_equals_int (rc, 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+            sizeof meta - 1), 0);
+    for (i = 0; i < 2; i++) {
+      guint8 frame[8];
+      GstSample *sample;
+      GstBuffer *buffer;
+
+      memset (frame, (int) (w * 2 + i + 1), sizeof frame);
+      fail_unless_equals_int (zb_writer_write (writer, frame, sizeof frame,
+              1000), 0);
+      sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+      fail_unless (sample != NULL, "writer %u frame %u did not arrive", w, i);
+      buffer = gst_sample_get_buffer (sample);
+      fail_unless (gst_buffer_memcmp (buffer, 0, frame, sizeof frame) == 0);
+      fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (buffer,
+              GST_BUFFER_FLAG_DISCONT), i == 0);
+      gst_sample_unref (sample);
+    }
+    zb_writer_destroy (writer);
+  }
+  fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+static Suite *
+zerobuffer_suite (void)
+{
+  Suite *s = suite_create ("zerobuffer");
+  TCase *tc = tcase_create ("elements");
+  const gchar *plugin_file = g_getenv ("ZB_GST_PLUGIN");
+  GError *err = NULL;
+  GstPlugin *plugin;
+
+  /* no fail_unless here: the check framework runs only inside tests */
+  if (plugin_file == NULL) {
+    g_printerr ("ZB_GST_PLUGIN is not set\n");
+    exit (1);
+  }
+  plugin = gst_plugin_load_file (plugin_file, &err);
+  if (plugin == NULL) {
+    g_printerr ("cannot load %s: %s\n", plugin_file,
+        err ? err->message : "?");
+    exit (1);
+  }
+  gst_object_unref (plugin);
+
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_round_trip_rgb);
+  tcase_add_test (tc, test_round_trip_gray16_le);
+  tcase_add_test (tc, test_stop_blocked_sink);
+  tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_frame_too_large);
+  tcase_add_test (tc, test_reader_gone);
+  tcase_add_test (tc, test_full_ring_times_out);
+  tcase_add_test (tc, test_drop_policy);
+  tcase_add_test (tc, test_caps_change_refused);
+  tcase_add_test (tc, test_metadata_without_caps);
+  tcase_add_test (tc, test_escaped_metadata);
+  tcase_add_test (tc, test_writer_restarts);
+  return s;
+}
+
+GST_CHECK_MAIN (zerobuffer);

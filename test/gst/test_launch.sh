@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Two real gst-launch-1.0 processes over a ring, in both start orders:
+#   gst-launch-1.0 -e videotestsrc num-buffers=N ! video/x-raw,... ! zerosink buffer-name=X
+#   gst-launch-1.0 -e zerosrc buffer-name=X ! checksumsink
+# Both exit 0, the reader sees the same buffers (checksums) as the same source
+# without the ring, the caps arrive without being typed, and the ring is gone
+# afterwards. Every process runs under `timeout`.
+# A sanitized plugin needs the sanitizer runtimes, which the uninstrumented
+# gst-launch-1.0 does not load: meson passes their paths in
+# ZB_SANITIZER_PRELOAD and they are preloaded; without them: exit 77 (skip).
+set -uo pipefail
+
+if [ "${ZB_SANITIZED:-0}" = 1 ]; then
+  if [ -z "${ZB_SANITIZER_PRELOAD:-}" ]; then
+    echo "SKIP: sanitized build and no sanitizer runtime to preload"
+    exit 77
+  fi
+  export LD_PRELOAD="$ZB_SANITIZER_PRELOAD${LD_PRELOAD:+ $LD_PRELOAD}"
+  echo "sanitized build: LD_PRELOAD=$LD_PRELOAD"
+fi
+if [ -z "${GST_PLUGIN_PATH:-}" ]; then
+  echo "GST_PLUGIN_PATH must point at the built plugin" >&2
+  exit 1
+fi
+
+N=30
+CAPS='video/x-raw,format=RGB,width=320,height=240,framerate=30/1'
+LIMIT=30 # seconds per process
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# Hashes of the reference stream (no ring), one per line.
+timeout "$LIMIT" gst-launch-1.0 -q videotestsrc num-buffers=$N ! "$CAPS" ! \
+  checksumsink >"$tmp/ref.log" 2>&1 || { cat "$tmp/ref.log"; exit 1; }
+awk 'NF == 2 { print $2 }' "$tmp/ref.log" >"$tmp/ref.sha"
+[ "$(wc -l <"$tmp/ref.sha")" -eq $N ] || { cat "$tmp/ref.log"; exit 1; }
+
+run_writer() { # name
+  timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=$N ! "$CAPS" ! \
+    zerosink buffer-name="$1" >"$tmp/writer.log" 2>&1
+}
+run_reader() { # name
+  timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$1" announce=true ! \
+    checksumsink >"$tmp/reader.log" 2>&1
+}
+
+check() { # order name writer-status reader-status
+  local order=$1 name=$2
+  if [ "$3" -ne 0 ]; then fail "$order: writer exited $3"; cat "$tmp/writer.log"; fi
+  if [ "$4" -ne 0 ]; then fail "$order: reader exited $4"; cat "$tmp/reader.log"; fi
+  awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print $2 }' "$tmp/reader.log" >"$tmp/got.sha"
+  if ! cmp -s "$tmp/ref.sha" "$tmp/got.sha"; then
+    fail "$order: the reader's buffers differ from the reference"
+    diff "$tmp/ref.sha" "$tmp/got.sha" | head
+  fi
+  if ! grep -qF "> {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\",\"params\":[\"$name\",4096,18662464]}" "$tmp/reader.log"; then
+    fail "$order: no announcement line"
+  fi
+  if [ -e "/dev/shm/$name" ] || [ -e "/tmp/zerobuffer/$name.lock" ]; then
+    fail "$order: ring $name still exists"
+  fi
+  echo "$order: writer $3, reader $4, $(wc -l <"$tmp/got.sha") buffers"
+}
+
+# Reader first: the ring exists when the writer connects.
+name="zbgst-launch-$$-a"
+run_reader "$name" &
+reader_pid=$!
+sleep 0.3
+run_writer "$name"
+w=$?
+wait $reader_pid
+check "reader first" "$name" $w $?
+
+# Writer first: zerosink waits for the ring (connect-timeout).
+name="zbgst-launch-$$-b"
+run_writer "$name" &
+writer_pid=$!
+sleep 1
+run_reader "$name"
+r=$?
+wait $writer_pid
+check "writer first" "$name" $? $r
+
+# The README's pipelines: default caps, videoconvert after zerosrc.
+name="zbgst-launch-$$-c"
+timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" ! videoconvert ! \
+  fakesink >"$tmp/reader.log" 2>&1 &
+reader_pid=$!
+timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=10 ! \
+  zerosink buffer-name="$name" >"$tmp/writer.log" 2>&1
+w=$?
+wait $reader_pid
+r=$?
+if [ $w -ne 0 ] || [ $r -ne 0 ]; then
+  fail "videoconvert: writer $w, reader $r"
+  cat "$tmp/writer.log" "$tmp/reader.log"
+else
+  echo "videoconvert: writer $w, reader $r"
+fi
+
+[ $failures -eq 0 ] && echo "PASS" && exit 0
+echo "$failures failure(s)"
+exit 1

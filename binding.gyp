@@ -1,3 +1,33 @@
 {
-  "targets": []
+  # The Node addon: native/core (C11, compiled in) + the thin C++ binding in
+  # native/addon. Built by `npm run build:addon` (npm's bundled node-gyp)
+  # into build/Release/zerobuffer.node; meson owns builddir/.
+  "targets": [
+    {
+      "target_name": "zerobuffer",
+      "sources": [
+        "<!@(ls -1 native/core/src/*.c)",
+        "native/addon/binding.cc",
+        "native/addon/reader-session.cc",
+        "native/addon/writer-session.cc",
+        "native/addon/wait-thread.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/core/include"
+      ],
+      "defines": [
+        "_GNU_SOURCE",
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_CPP_EXCEPTIONS"
+      ],
+      "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags!": ["-fno-exceptions"],
+      "defines!": ["NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-lpthread", "-lrt"]
+    }
+  ]
 }

@@ -1,0 +1,178 @@
+// writer-session.cc — see writer-session.h.
+#include "writer-session.h"
+
+#include <cstring>
+#include <utility>
+
+namespace zbnode {
+
+Status WriterSession::Connect(const char *name,
+                              std::shared_ptr<WriterSession> *out) {
+  zb_writer *writer = nullptr;
+  int rc = zb_writer_connect(&writer, name);
+  if (rc < 0) return Status::FromCore(rc);
+  std::shared_ptr<WriterSession> session(new WriterSession());
+  session->name_ = name;
+  session->writer_ = writer;
+  *out = std::move(session);
+  return Status();
+}
+
+WriterSession::~WriterSession() { Close(); }
+
+bool WriterSession::closed() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writer_ == nullptr;
+}
+
+static Status Closed(const std::string &name) {
+  return Status::Make(ZB_ESTATE, "writer of ring \"" + name + "\" is closed");
+}
+
+uint64_t WriterSession::MaxFrameSize() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writer_ != nullptr ? zb_writer_max_frame_size(writer_) : 0;
+}
+
+Status WriterSession::SetMetadata(const uint8_t *data, uint64_t size) {
+  std::lock_guard<std::mutex> op(op_mu_);
+  if (closed()) return Closed(name_);
+  return Status::FromCore(zb_writer_set_metadata(writer_, data, size));
+}
+
+// ECANCELED that nobody asked for now (a cancel that came after its wait
+// was over) is retried; true when the caller should stop with *r.
+bool WriterSession::Retry(int rc, uint64_t id, WriteResult *r) {
+  if (closing_.load()) {
+    r->closed = true;
+    return false;
+  }
+  if (rc != ZB_ECANCELED) return false;
+  if (id != 0 && cancel_id_.load() == id) {
+    r->canceled = true;
+    return false;
+  }
+  return true;
+}
+
+WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms,
+                                   uint64_t id) {
+  WriteResult r;
+  int rc;
+  do {
+    if (closing_.load()) {
+      r.closed = true;
+      return r;
+    }
+    rc = zb_writer_reserve(writer_, size, &r.slot, timeout_ms);
+  } while (rc == ZB_ECANCELED && Retry(rc, id, &r));
+  if (rc < 0) r.status = Status::FromCore(rc);
+  return r;
+}
+
+WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
+                                 uint64_t id) {
+  uint64_t header = req.ext ? ZB_EXT_HEADER_SIZE : 0;
+  WriteResult r = Reserve(header + req.size, timeout_ms, id);
+  if (!r.status.ok() || r.closed || r.canceled) return r;
+  uint8_t *slot = static_cast<uint8_t *>(r.slot);
+  if (req.ext) zb_frame_ext_write(slot, &req.header);
+  if (req.size > 0) std::memcpy(slot + header, req.data, req.size);
+  int rc = zb_writer_commit(writer_, header + req.size);
+  if (rc < 0) r.status = Status::FromCore(rc);
+  r.slot = nullptr;
+  return r;
+}
+
+WriteResult WriterSession::TryWrite(const WriteRequest &req) {
+  std::unique_lock<std::mutex> op(op_mu_, std::try_to_lock);
+  if (!op.owns_lock() || thread_.Busy() || closed()) {
+    WriteResult r;
+    r.closed = closed();
+    r.status = Status::Make(ZB_EAGAIN, "a wait is running");
+    return r;
+  }
+  return Write(req, 0, 0);
+}
+
+bool WriterSession::StartWrite(uint64_t id, const WriteRequest &req,
+                               int timeout_ms,
+                               std::function<void(WriteResult)> done) {
+  if (closed()) return false;
+  return thread_.Post([this, id, req, timeout_ms, done]() {
+    WriteResult r;
+    {
+      std::lock_guard<std::mutex> op(op_mu_);
+      r = Write(req, timeout_ms, id);
+    }
+    return WaitThread::Completion([done, r]() { done(r); });
+  });
+}
+
+WriteResult WriterSession::TryReserve(uint64_t size) {
+  std::unique_lock<std::mutex> op(op_mu_, std::try_to_lock);
+  if (!op.owns_lock() || thread_.Busy() || closed()) {
+    WriteResult r;
+    r.closed = closed();
+    r.status = Status::Make(ZB_EAGAIN, "a wait is running");
+    return r;
+  }
+  return Reserve(size, 0, 0);
+}
+
+bool WriterSession::StartReserve(uint64_t id, uint64_t size, int timeout_ms,
+                                 std::function<void(WriteResult)> done) {
+  if (closed()) return false;
+  return thread_.Post([this, id, size, timeout_ms, done]() {
+    WriteResult r;
+    {
+      std::lock_guard<std::mutex> op(op_mu_);
+      r = Reserve(size, timeout_ms, id);
+    }
+    return WaitThread::Completion([done, r]() { done(r); });
+  });
+}
+
+Status WriterSession::Commit(uint64_t size) {
+  std::lock_guard<std::mutex> op(op_mu_);
+  if (closed()) return Closed(name_);
+  return Status::FromCore(zb_writer_commit(writer_, size));
+}
+
+void WriterSession::CancelReservation() {
+  std::lock_guard<std::mutex> op(op_mu_);
+  if (!closed()) zb_writer_cancel(writer_);
+}
+
+void WriterSession::CancelWait(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (writer_ == nullptr) return;
+  cancel_id_.store(id);
+  zb_writer_wake(writer_);
+}
+
+Status WriterSession::Health(zb_health *out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (writer_ == nullptr) return Closed(name_);
+  return Status::FromCore(zb_writer_health(writer_, out));
+}
+
+void WriterSession::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writer_ == nullptr) return;
+    closing_.store(true);
+    zb_writer_wake(writer_);
+  }
+  thread_.Stop();
+  zb_writer *writer;
+  {
+    std::lock_guard<std::mutex> op(op_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    writer = writer_;
+    writer_ = nullptr;
+  }
+  zb_writer_destroy(writer);
+}
+
+}  // namespace zbnode

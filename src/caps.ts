@@ -1,0 +1,279 @@
+// A parser for GStreamer caps strings as gst_caps_to_string() prints them:
+//   video/x-raw(memory:DMABuf), format=(string){ I420, NV12 }, width=(int)[ 1, 2147483647 ],
+//   framerate=(fraction)30/1; image/jpeg, ...
+// Fields keep their type; values are strings, numbers, booleans, fractions,
+// lists { }, arrays < > and ranges [ ].
+
+/** A GStreamer fraction, e.g. framerate 30000/1001. */
+export interface Fraction {
+  numerator: number;
+  denominator: number;
+}
+
+/** `{ a, b }`: any one of the values. */
+export interface CapsList {
+  list: CapsValue[];
+}
+/** `< a, b >`: all of the values, in order. */
+export interface CapsArray {
+  array: CapsValue[];
+}
+/** `[ min, max ]` or `[ min, max, step ]`. */
+export interface CapsRange {
+  min: CapsValue;
+  max: CapsValue;
+  step?: CapsValue;
+}
+
+export type CapsValue = string | number | bigint | boolean | Fraction | CapsList | CapsArray | CapsRange;
+
+export interface CapsField {
+  /** The type as written, e.g. 'string', 'int', 'fraction', 'GstVideoMultiviewFlagsSet'; inferred when absent. */
+  type: string;
+  value: CapsValue;
+}
+
+export interface CapsStructure {
+  /** e.g. 'video/x-raw' */
+  mediaType: string;
+  /** Caps features, e.g. ['memory:DMABuf']; empty for system memory. */
+  features: string[];
+  fields: Record<string, CapsField>;
+}
+
+export interface Caps {
+  /** 'ANY' and 'EMPTY'/'NONE' caps have no structures. */
+  any: boolean;
+  structures: CapsStructure[];
+}
+
+export class CapsParseError extends Error {
+  readonly code = 'ECAPS';
+  constructor(message: string, readonly input: string, readonly position: number) {
+    super(`${message} at position ${position} of caps "${input}"`);
+    this.name = 'CapsParseError';
+  }
+}
+
+export function isFraction(v: unknown): v is Fraction {
+  return typeof v === 'object' && v !== null && 'numerator' in v && 'denominator' in v;
+}
+
+const INT_TYPES = new Set(['int', 'uint', 'gint', 'guint', 'int64', 'uint64', 'gint64', 'guint64', 'long', 'ulong']);
+const FLOAT_TYPES = new Set(['double', 'float', 'gdouble', 'gfloat', 'd', 'f']);
+const TYPE_ALIASES: Record<string, string> = { i: 'int', s: 'string', str: 'string', b: 'boolean', bool: 'boolean', d: 'double', f: 'float', fraction: 'fraction' };
+
+// What may appear in an unquoted token (GST_ASCII_IS_STRING plus what
+// numbers, fractions and flag sets use).
+const TOKEN = /[A-Za-z0-9_+\-./:*]/;
+
+class Parser {
+  pos = 0;
+  constructor(readonly s: string) {}
+
+  fail(message: string): never {
+    throw new CapsParseError(message, this.s, this.pos);
+  }
+  ws(): void {
+    while (this.pos < this.s.length && /\s/.test(this.s[this.pos]!)) this.pos++;
+  }
+  peek(): string | undefined {
+    return this.s[this.pos];
+  }
+  eat(c: string): boolean {
+    this.ws();
+    if (this.s[this.pos] === c) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+  expect(c: string): void {
+    if (!this.eat(c)) this.fail(`expected '${c}'`);
+  }
+  token(): string {
+    this.ws();
+    const start = this.pos;
+    while (this.pos < this.s.length && TOKEN.test(this.s[this.pos]!)) this.pos++;
+    return this.s.slice(start, this.pos);
+  }
+
+  quoted(): string {
+    // gst_value_serialize: "..." with \" \\ and \ooo (octal bytes) escapes.
+    this.pos++; // opening quote
+    const bytes: number[] = [];
+    const enc = new TextEncoder();
+    for (;;) {
+      if (this.pos >= this.s.length) this.fail('unterminated string');
+      const c = this.s[this.pos++]!;
+      if (c === '"') break;
+      if (c === '\\') {
+        const n = this.s[this.pos];
+        if (n === undefined) this.fail('unterminated escape');
+        const oct = /^[0-7]{3}/.exec(this.s.slice(this.pos));
+        if (oct) {
+          bytes.push(parseInt(oct[0], 8) & 0xff);
+          this.pos += 3;
+        } else {
+          bytes.push(...enc.encode(n));
+          this.pos++;
+        }
+      } else {
+        const cp = this.s.codePointAt(this.pos - 1)!;
+        if (cp > 0xffff) this.pos++;
+        bytes.push(...enc.encode(String.fromCodePoint(cp)));
+      }
+    }
+    return new TextDecoder().decode(new Uint8Array(bytes));
+  }
+
+  // A scalar written as text, converted by its declared (or inferred) type.
+  scalar(type: string | undefined): { type: string; value: CapsValue } {
+    this.ws();
+    const raw = this.peek() === '"' ? this.quoted() : this.token();
+    const quoted = this.s[this.pos - 1] === '"';
+    if (!quoted && raw === '') this.fail('expected a value');
+    const t = type === undefined ? undefined : TYPE_ALIASES[type] ?? type;
+    if (t === 'string' || quoted) return { type: t ?? 'string', value: raw };
+    if (t === undefined) return infer(raw);
+    if (INT_TYPES.has(t)) return { type: t, value: int(raw, this) };
+    if (FLOAT_TYPES.has(t)) {
+      const v = Number(raw);
+      if (Number.isNaN(v)) this.fail(`"${raw}" is not a ${t}`);
+      return { type: t, value: v };
+    }
+    if (t === 'boolean') return { type: t, value: bool(raw, this) };
+    if (t === 'fraction') return { type: t, value: fraction(raw, this) };
+    return { type: t, value: raw }; // enums, flags, bitmasks, structures: as written
+  }
+
+  value(type: string | undefined): { type: string; value: CapsValue } {
+    this.ws();
+    const c = this.peek();
+    if (c === '{' || c === '<') {
+      const close = c === '{' ? '}' : '>';
+      this.pos++;
+      const items: CapsValue[] = [];
+      let itemType = type;
+      if (!this.eat(close)) {
+        do {
+          const v = this.typedValue(itemType);
+          itemType ??= v.type;
+          items.push(v.value);
+        } while (this.eat(','));
+        this.expect(close);
+      }
+      return { type: itemType ?? 'string', value: c === '{' ? { list: items } : { array: items } };
+    }
+    if (c === '[') {
+      this.pos++;
+      const min = this.typedValue(type);
+      this.expect(',');
+      const max = this.typedValue(type ?? min.type);
+      const range: CapsRange = { min: min.value, max: max.value };
+      if (this.eat(',')) range.step = this.typedValue(type ?? min.type).value;
+      this.expect(']');
+      return { type: type ?? min.type, value: range };
+    }
+    return this.scalar(type);
+  }
+
+  // `(type)value` or `value`.
+  typedValue(type: string | undefined): { type: string; value: CapsValue } {
+    this.ws();
+    if (this.peek() === '(') {
+      this.pos++;
+      const t = this.token();
+      if (t === '') this.fail('expected a type name');
+      this.expect(')');
+      return this.value(t);
+    }
+    return this.value(type);
+  }
+
+  structure(): CapsStructure {
+    this.ws();
+    const mediaType = this.token();
+    if (mediaType === '') this.fail('expected a media type');
+    const features: string[] = [];
+    if (this.peek() === '(') {
+      this.pos++;
+      do {
+        const f = this.token();
+        if (f === '') this.fail('expected a caps feature');
+        features.push(f);
+      } while (this.eat(','));
+      this.expect(')');
+    }
+    const fields: Record<string, CapsField> = {};
+    for (;;) {
+      this.ws();
+      if (this.pos >= this.s.length || this.peek() === ';') break;
+      this.expect(',');
+      this.ws();
+      if (this.pos >= this.s.length || this.peek() === ';') break; // trailing comma
+      const name = this.token();
+      if (name === '') this.fail('expected a field name');
+      this.expect('=');
+      fields[name] = this.typedValue(undefined);
+    }
+    return { mediaType, features, fields };
+  }
+}
+
+function int(raw: string, p: Parser): number | bigint {
+  if (!/^[+-]?(0x[0-9a-fA-F]+|\d+)$/.test(raw)) p.fail(`"${raw}" is not an integer`);
+  const big = BigInt(raw.startsWith('+') ? raw.slice(1) : raw);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+function bool(raw: string, p: Parser): boolean {
+  const l = raw.toLowerCase();
+  if (['true', 'yes', 't', '1'].includes(l)) return true;
+  if (['false', 'no', 'f', '0'].includes(l)) return false;
+  return p.fail(`"${raw}" is not a boolean`);
+}
+
+function fraction(raw: string, p: Parser): Fraction {
+  const m = /^([+-]?\d+)(?:\/(\d+))?$/.exec(raw);
+  if (!m) p.fail(`"${raw}" is not a fraction`);
+  return { numerator: Number(m[1]), denominator: m[2] === undefined ? 1 : Number(m[2]) };
+}
+
+// Untyped values: what gst_value_deserialize tries, in order.
+function infer(raw: string): { type: string; value: CapsValue } {
+  if (/^[+-]?\d+$/.test(raw)) {
+    const n = Number(raw);
+    return { type: 'int', value: Number.isSafeInteger(n) ? n : BigInt(raw) };
+  }
+  if (/^[+-]?\d+\/\d+$/.test(raw)) {
+    const [a, b] = raw.split('/');
+    return { type: 'fraction', value: { numerator: Number(a), denominator: Number(b) } };
+  }
+  if (/^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/.test(raw)) return { type: 'double', value: Number(raw) };
+  if (raw === 'true' || raw === 'false') return { type: 'boolean', value: raw === 'true' };
+  return { type: 'string', value: raw };
+}
+
+/** Parses a caps string; throws CapsParseError with the position on bad input. */
+export function parseCaps(text: string): Caps {
+  if (typeof text !== 'string') throw new TypeError(`caps must be a string, received ${typeof text}`);
+  const trimmed = text.trim();
+  if (trimmed === 'ANY') return { any: true, structures: [] };
+  if (trimmed === 'EMPTY' || trimmed === 'NONE' || trimmed === '') return { any: false, structures: [] };
+  const p = new Parser(text);
+  const structures: CapsStructure[] = [];
+  do {
+    p.ws();
+    if (p.pos >= text.length) break; // trailing ';'
+    structures.push(p.structure());
+  } while (p.eat(';'));
+  p.ws();
+  if (p.pos < text.length) p.fail('unexpected text');
+  return { any: false, structures };
+}
+
+/** The value of a field of the first structure, or undefined. */
+export function capsField(caps: Caps, name: string): CapsValue | undefined {
+  return caps.structures[0]?.fields[name]?.value;
+}

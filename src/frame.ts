@@ -1,0 +1,117 @@
+// One frame read from a ring: a zero-copy view over the ring until it is
+// released (then the view reads as empty), timestamps from the optional
+// frame header, and the stream's video info.
+import type { Caps } from './caps.js';
+import { frameImage, type Image } from './image.js';
+import type { Metadata } from './metadata.js';
+import type { VideoInfo } from './video-info.js';
+
+/** What a frame needs from its reader (kept small for tests). */
+export interface FrameOwner {
+  releaseFrame(ticket: number): void;
+}
+
+export interface FrameInit {
+  ticket: number;
+  sequence: number;
+  data: Uint8Array;
+  copied: boolean;
+  arrivalNs: number;
+  pts?: number;
+  dts?: number;
+  duration?: number;
+  commitNs?: number;
+  flags?: number;
+  metadata?: Metadata;
+}
+
+export class Frame implements Disposable {
+  /** 1, 2, 3 ... per writer connection. */
+  readonly sequence: number;
+  /** Buffer PTS / DTS / duration in nanoseconds, when the writer sent them. */
+  readonly pts?: number;
+  readonly dts?: number;
+  readonly duration?: number;
+  /** GstBufferFlags, when the writer sent a frame header. */
+  readonly flags?: number;
+  /** Writer's CLOCK_MONOTONIC at commit (ns), when it sent a frame header. */
+  readonly commitNs?: number;
+  /** Our CLOCK_MONOTONIC when the frame was taken from the ring (ns). */
+  readonly arrivalNs: number;
+  /** The bytes were copied out of the ring (no external buffers allowed). */
+  readonly copied: boolean;
+  /** The ring's metadata as of this frame. */
+  readonly metadata?: Metadata;
+  readonly #owner: FrameOwner;
+  readonly #ticket: number;
+  readonly #data: Uint8Array;
+  #released = false;
+  #retained = false;
+
+  constructor(owner: FrameOwner, init: FrameInit) {
+    this.#owner = owner;
+    this.#ticket = init.ticket;
+    this.#data = init.data;
+    this.sequence = init.sequence;
+    this.copied = init.copied;
+    this.arrivalNs = init.arrivalNs;
+    this.metadata = init.metadata;
+    if (init.pts !== undefined) this.pts = init.pts;
+    if (init.dts !== undefined) this.dts = init.dts;
+    if (init.duration !== undefined) this.duration = init.duration;
+    if (init.flags !== undefined) this.flags = init.flags;
+    if (init.commitNs !== undefined) this.commitNs = init.commitNs;
+  }
+
+  /** The frame's bytes; a view over the ring, empty once released. */
+  get data(): Uint8Array {
+    return this.#data;
+  }
+  /** Bytes of the frame (0 once released). */
+  get size(): number {
+    return this.#data.byteLength;
+  }
+  get released(): boolean {
+    return this.#released;
+  }
+  get retained(): boolean {
+    return this.#retained;
+  }
+  get caps(): Caps | undefined {
+    return this.metadata?.caps;
+  }
+  get videoInfo(): VideoInfo | undefined {
+    return this.metadata?.videoInfo;
+  }
+  /** commit → arrival in ns, when the writer sent a frame header. */
+  get latencyNs(): number | undefined {
+    return this.commitNs === undefined ? undefined : this.arrivalNs - this.commitNs;
+  }
+
+  /** Keeps the frame past the iteration step that produced it; release() it later. */
+  retain(): this {
+    this.#retained = true;
+    return this;
+  }
+
+  /** Gives the bytes back to the writer; the view becomes empty. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#owner.releaseFrame(this.#ticket);
+  }
+
+  /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */
+  image(): Image {
+    return frameImage(this);
+  }
+
+  /** A copy of the bytes that outlives release(). */
+  copy(): Uint8Array {
+    return this.#data.slice();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}

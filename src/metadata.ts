@@ -1,0 +1,63 @@
+// The ring's metadata: raw bytes, the JSON object (existing readers cut
+// before the first '{' and after the last '}'), its caps and video info,
+// and our extensions (the per-frame header).
+import { parseCaps, type Caps } from './caps.js';
+import { MetadataError } from './errors.js';
+import { videoInfoFromCaps, type VideoInfo } from './video-info.js';
+
+export interface Metadata {
+  /** The metadata content as written (without the length prefix). */
+  bytes: Uint8Array;
+  /** The content as UTF-8 text. */
+  text: string;
+  /** The JSON object, or undefined when the content is not JSON. */
+  json?: Record<string, unknown>;
+  /** The caps string of the "caps" key. */
+  capsString?: string;
+  caps?: Caps;
+  /** Video layout of the caps, when they describe a supported format. */
+  videoInfo?: VideoInfo;
+  /** Frames start with the 48-byte header ("zerobuffer": {"frame_header": 1}). */
+  frameHeader: boolean;
+  /** Why caps or video info are missing, thrown by helpers that need them. */
+  problem?: MetadataError;
+}
+
+function problem(message: string, cause?: unknown): MetadataError {
+  return new MetadataError(message, { code: 'ENOCAPS', cause });
+}
+
+/** Decodes metadata bytes; never throws (see `problem`). */
+export function parseMetadata(bytes: Uint8Array): Metadata {
+  const text = new TextDecoder().decode(bytes);
+  const m: Metadata = { bytes, text, frameHeader: false };
+  const first = text.indexOf('{');
+  const last = text.lastIndexOf('}');
+  if (first < 0 || last < first) {
+    m.problem = problem(`metadata is not JSON (${bytes.length} bytes: ${JSON.stringify(text.slice(0, 60))}); no caps`);
+    return m;
+  }
+  try {
+    const json: unknown = JSON.parse(text.slice(first, last + 1));
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
+    m.json = json as Record<string, unknown>;
+  } catch (e) {
+    m.problem = problem(`metadata is not a JSON object: ${(e as Error).message}`, e);
+    return m;
+  }
+  const ext = m.json['zerobuffer'];
+  m.frameHeader = typeof ext === 'object' && ext !== null && (ext as Record<string, unknown>)['frame_header'] === 1;
+  const capsString = m.json['caps'];
+  if (typeof capsString !== 'string') {
+    m.problem = problem('metadata has no "caps" string: the writer did not describe its frames');
+    return m;
+  }
+  m.capsString = capsString;
+  try {
+    m.caps = parseCaps(capsString);
+    m.videoInfo = videoInfoFromCaps(m.caps);
+  } catch (e) {
+    m.problem = problem(`metadata caps are not usable: ${(e as Error).message}`, e);
+  }
+  return m;
+}

@@ -1,0 +1,97 @@
+// The compiled addon (build/Release/zerobuffer.node), loaded once. Only the
+// modules of this package talk to it; its shapes are described here.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** OIEB snapshot as the addon reports it (see zb_health in zerobuffer.h). */
+export interface NativeHealth {
+  version: [number, number, number, number];
+  metadataSize: number;
+  metadataWrittenBytes: number;
+  payloadSize: number;
+  payloadFreeBytes: number;
+  payloadUsedBytes: number;
+  utilisationPercent: number;
+  writePos: number;
+  readPos: number;
+  writtenCount: number;
+  readCount: number;
+  writerPid: number;
+  readerPid: number;
+  writerAlive: boolean;
+  readerAlive: boolean;
+}
+
+/** Fields of the opt-in 48-byte frame header; absent timestamps were "none". */
+export interface NativeFrameHeader {
+  pts?: number;
+  dts?: number;
+  duration?: number;
+  commitNs: number;
+  flags: number;
+}
+
+export interface NativeFrame extends Partial<NativeFrameHeader> {
+  ticket: number;
+  sequence: number;
+  /** Bytes in `buffer` (after the frame header when it was parsed). */
+  size: number;
+  /** The frame's payload_size on the wire. */
+  payloadSize: number;
+  buffer: ArrayBuffer;
+  copied: boolean;
+  arrivalNs: number;
+}
+
+/** Errors thrown by the addon: the core's code name, its number, its details. */
+export interface NativeError {
+  message: string;
+  code: string;
+  errno: number;
+  canceled?: boolean;
+}
+
+export interface NativeReader {
+  readonly name: string;
+  readonly closed: boolean;
+  metadata(): Uint8Array;
+  next(timeoutMs: number, parseHeader: boolean): Promise<NativeFrame | null>;
+  cancel(): void;
+  release(ticket: number): boolean;
+  frameHeader(ticket: number): NativeFrameHeader;
+  health(): NativeHealth;
+  heldViews(): number;
+  close(): void;
+}
+
+export interface NativeWriter {
+  readonly name: string;
+  readonly closed: boolean;
+  readonly maxFrameSize: number;
+  setMetadata(bytes: Uint8Array): void;
+  write(bytes: Uint8Array, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<void>;
+  reserve(size: number, timeoutMs: number): Promise<ArrayBuffer>;
+  commit(size: number): void;
+  cancelReservation(): void;
+  cancel(): void;
+  health(): NativeHealth;
+  close(): void;
+}
+
+export interface NativeAddon {
+  Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number) => NativeReader;
+  Writer: new (name: string) => NativeWriter;
+  validateName(name: string): void;
+  nowNs(): number;
+  healthByName(name: string): NativeHealth;
+  /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
+  forceCopy: boolean;
+  frameHeaderSize: number;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** The addon; from src/ or dist/, it sits in ../build/Release. */
+export const native: NativeAddon = require(path.join(here, '..', 'build', 'Release', 'zerobuffer.node'));

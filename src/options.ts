@@ -1,0 +1,112 @@
+// Options of readers and writers, with one validator per option: a bad
+// value is a TypeError naming the option, what it expects and what it got.
+import { randomUUID } from 'node:crypto';
+import { fromNative } from './errors.js';
+import { native } from './native.js';
+
+export interface ReaderOptions {
+  /**
+   * Ring name: /dev/shm/NAME, no '/', at most 245 bytes.
+   * @default `zb-${crypto.randomUUID()}`
+   */
+  name?: string;
+  /** Bytes for the metadata block (rounded up to 64). */
+  metadataSize: number;
+  /** Bytes for the payload ring (rounded up to 64); each frame takes 16 more than its size. */
+  payloadSize: number;
+  /**
+   * How long one read waits for a frame before it throws TimeoutError (ms).
+   * @default Infinity
+   */
+  timeoutMs?: number;
+  /**
+   * Permission bits of the segment, semaphores and lock file.
+   * @default 0o600
+   */
+  mode?: number;
+}
+
+export interface WriterOptions {
+  /**
+   * How long one write waits for room before it throws TimeoutError (ms).
+   * @default 5000
+   */
+  timeoutMs?: number;
+  /**
+   * Send the 48-byte frame header (timestamps, flags, commit time) with every
+   * frame, declared in the metadata as "zerobuffer": {"frame_header": 1}.
+   * Only with object metadata (setMetadata({ caps })). Peers' readers do not
+   * understand it.
+   * @default false
+   */
+  frameHeader?: boolean;
+}
+
+/** Per-call options of reads and writes. */
+export interface WaitOptions {
+  /** Ends the wait: the call rejects with signal.reason. */
+  signal?: AbortSignal;
+  /** Overrides the reader's or writer's timeoutMs for this call. */
+  timeoutMs?: number;
+}
+
+function received(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return String(v);
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
+export function fail(option: string, expected: string, value: unknown): never {
+  throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
+}
+
+/** The name rules are the protocol core's (zb_validate_name): asked, not copied. */
+export function validateName(name: unknown): string {
+  if (name === undefined) return `zb-${randomUUID()}`;
+  if (typeof name !== 'string') fail('name', 'a ring name (string)', name);
+  try {
+    native.validateName(name);
+  } catch (e) {
+    const reason = fromNative(e);
+    throw Object.assign(new TypeError(`option "name": ${reason instanceof Error ? reason.message : String(reason)}`),
+      { code: 'ENAME', cause: reason });
+  }
+  return name;
+}
+
+export function validateSize(option: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    fail(option, `an integer >= ${min}`, value);
+  return value;
+}
+
+export function validateTimeout(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
+    fail(option, 'a number of milliseconds >= 0 (Infinity: no limit)', value);
+  return value;
+}
+
+export function validateMode(value: unknown): number {
+  if (value === undefined) return 0o600;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 0o777)
+    fail('mode', 'permission bits between 0o001 and 0o777', value);
+  return value;
+}
+
+export function validateSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) fail('signal', 'an AbortSignal', value);
+  return value;
+}
+
+export function validateBoolean(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(option, 'a boolean', value);
+  return value;
+}
+
+/** ms for the addon: -1 waits forever. */
+export function nativeTimeout(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.ceil(ms), 2 ** 31 - 1) : -1;
+}

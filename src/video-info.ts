@@ -1,0 +1,150 @@
+// Raw video layout from caps: planes, strides, offsets and frame size as
+// GStreamer's gst_video_info_set_format() lays out a frame by default
+// (rows rounded up to 4 bytes, chroma of odd sizes rounded up).
+import { isFraction, type Caps, type Fraction } from './caps.js';
+
+export const RAW_FORMATS = [
+  'RGB', 'BGR', 'RGBA', 'BGRA', 'RGBx', 'BGRx', 'GRAY8', 'GRAY16_LE', 'GRAY16_BE', 'I420', 'NV12', 'YUY2',
+] as const;
+export type RawFormat = (typeof RAW_FORMATS)[number];
+
+export interface PlaneInfo {
+  offset: number;
+  stride: number;
+  /** Rows in this plane. */
+  height: number;
+}
+
+export interface VideoInfo {
+  mediaType: string;
+  /** Raw format, or undefined for image/jpeg. */
+  format?: RawFormat;
+  width?: number;
+  height?: number;
+  framerate?: Fraction;
+  pixelAspectRatio?: Fraction;
+  /** Raw video: the planes; empty for encoded images. */
+  planes: PlaneInfo[];
+  /** Raw video: bytes per row of plane 0 (strides[i] for all planes). */
+  strides: number[];
+  offsets: number[];
+  /** Raw video: bytes of one frame; undefined for encoded images. */
+  size?: number;
+  /** True for encoded images (image/jpeg): frames are encoded bytes. */
+  encoded: boolean;
+}
+
+const up2 = (n: number): number => (n + 1) & ~1;
+const up4 = (n: number): number => (n + 3) & ~3;
+
+/** Planes of a raw format at width × height. */
+export function planesFor(format: RawFormat, width: number, height: number): { planes: PlaneInfo[]; size: number } {
+  const one = (stride: number): { planes: PlaneInfo[]; size: number } => ({
+    planes: [{ offset: 0, stride, height }],
+    size: stride * height,
+  });
+  switch (format) {
+    case 'RGB':
+    case 'BGR':
+      return one(up4(width * 3));
+    case 'RGBA':
+    case 'BGRA':
+    case 'RGBx':
+    case 'BGRx':
+      return one(width * 4);
+    case 'GRAY8':
+      return one(up4(width));
+    case 'GRAY16_LE':
+    case 'GRAY16_BE':
+    case 'YUY2':
+      return one(up4(width * 2));
+    case 'I420': {
+      const s0 = up4(width);
+      const s1 = up4(up2(width) / 2);
+      const ch = up2(height) / 2;
+      const o1 = s0 * up2(height);
+      const o2 = o1 + s1 * ch;
+      return {
+        planes: [
+          { offset: 0, stride: s0, height },
+          { offset: o1, stride: s1, height: ch },
+          { offset: o2, stride: s1, height: ch },
+        ],
+        size: o2 + s1 * ch,
+      };
+    }
+    case 'NV12': {
+      const s0 = up4(width);
+      const o1 = s0 * up2(height);
+      return {
+        planes: [
+          { offset: 0, stride: s0, height },
+          { offset: o1, stride: s0, height: up2(height) / 2 },
+        ],
+        size: o1 + (s0 * up2(height)) / 2,
+      };
+    }
+  }
+}
+
+export class VideoInfoError extends Error {
+  readonly code = 'ECAPS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'VideoInfoError';
+  }
+}
+
+function positiveInt(caps: Caps, name: string, required: boolean): number | undefined {
+  const v = caps.structures[0]?.fields[name]?.value;
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new VideoInfoError(`caps field "${name}" must be a fixed positive integer, found ${JSON.stringify(String(v))}`);
+  return v;
+}
+
+/** Video info of fixed caps (video/x-raw in a supported format, or image/jpeg). */
+export function videoInfoFromCaps(caps: Caps): VideoInfo {
+  const s = caps.structures[0];
+  if (s === undefined) throw new VideoInfoError('caps have no structure (ANY or EMPTY)');
+  const framerate = s.fields['framerate']?.value;
+  const par = s.fields['pixel-aspect-ratio']?.value;
+  const common = {
+    mediaType: s.mediaType,
+    framerate: isFraction(framerate) ? framerate : undefined,
+    pixelAspectRatio: isFraction(par) ? par : undefined,
+  };
+  if (s.mediaType === 'image/jpeg') {
+    return {
+      ...common,
+      width: positiveInt(caps, 'width', false),
+      height: positiveInt(caps, 'height', false),
+      planes: [],
+      strides: [],
+      offsets: [],
+      encoded: true,
+    };
+  }
+  if (s.mediaType !== 'video/x-raw')
+    throw new VideoInfoError(`media type "${s.mediaType}" is not supported (video/x-raw or image/jpeg)`);
+  if (s.features.length > 0 && !s.features.every((f) => f === 'memory:SystemMemory'))
+    throw new VideoInfoError(`caps features ${s.features.join(', ')} are not system memory`);
+  const format = s.fields['format']?.value;
+  if (typeof format !== 'string') throw new VideoInfoError('caps field "format" must be a fixed string');
+  if (!(RAW_FORMATS as readonly string[]).includes(format))
+    throw new VideoInfoError(`raw format "${format}" is not supported (one of ${RAW_FORMATS.join(', ')})`);
+  const width = positiveInt(caps, 'width', true)!;
+  const height = positiveInt(caps, 'height', true)!;
+  const { planes, size } = planesFor(format as RawFormat, width, height);
+  return {
+    ...common,
+    format: format as RawFormat,
+    width,
+    height,
+    planes,
+    strides: planes.map((p) => p.stride),
+    offsets: planes.map((p) => p.offset),
+    size,
+    encoded: false,
+  };
+}

@@ -1,0 +1,156 @@
+// The writing side: connects to a reader's ring, writes the metadata once,
+// then frames (copied in, or filled in place through reserve/commit).
+import { abortable } from './abort.js';
+import { closeAtExit } from './cleanup.js';
+import { fromNative, wrapNative, ZeroBufferError } from './errors.js';
+import { parseMetadata } from './metadata.js';
+import { native, type NativeFrameHeader, type NativeHealth, type NativeWriter } from './native.js';
+import {
+  fail, nativeTimeout, validateBoolean, validateName, validateSignal, validateTimeout,
+  type WaitOptions, type WriterOptions,
+} from './options.js';
+
+/** Metadata as an object: JSON with at least the caps string. */
+export interface MetadataObject {
+  caps: string;
+  [key: string]: unknown;
+}
+
+export interface WriteOptions extends WaitOptions {
+  /** Buffer timestamps in ns (frame header only). */
+  pts?: number;
+  dts?: number;
+  duration?: number;
+  /** GstBufferFlags (frame header only). */
+  flags?: number;
+}
+
+export class ZeroBufferWriter implements AsyncDisposable {
+  readonly name: string;
+  readonly timeoutMs: number;
+  readonly #native: NativeWriter;
+  readonly #unregister: () => void;
+  readonly #wantHeader: boolean;
+  #frameHeader = false;
+  #closed = false;
+  #reserved = 0;
+
+  private constructor(w: NativeWriter, options: { timeoutMs: number; frameHeader: boolean }) {
+    this.#native = w;
+    this.name = w.name;
+    this.timeoutMs = options.timeoutMs;
+    this.#wantHeader = options.frameHeader;
+    this.#unregister = closeAtExit(this);
+  }
+
+  /** Connects to the ring NAME (its reader must be alive). */
+  static async connect(name: string, options: WriterOptions = {}): Promise<ZeroBufferWriter> {
+    if (name === undefined) fail('name', 'a ring name', name);
+    validateName(name);
+    const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
+    const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
+    const w = wrapNative(() => new native.Writer(name));
+    return new ZeroBufferWriter(w, { timeoutMs, frameHeader });
+  }
+
+  /** Frames carry the 48-byte header (declared by the metadata). */
+  get frameHeader(): boolean {
+    return this.#frameHeader;
+  }
+
+  /** Largest frame this ring can ever hold (bytes, without a frame header). */
+  get maxFrameSize(): number {
+    return this.#native.maxFrameSize - (this.#frameHeader ? native.frameHeaderSize : 0);
+  }
+
+  /**
+   * Writes the metadata once: raw bytes or text as given, or an object that
+   * becomes {"type":"gstreamer-sink", ...object} JSON (plus the frame header
+   * declaration when the writer was connected with frameHeader: true).
+   */
+  setMetadata(metadata: string | Uint8Array | MetadataObject): void {
+    let bytes: Uint8Array;
+    if (typeof metadata === 'string') bytes = new TextEncoder().encode(metadata);
+    else if (metadata instanceof Uint8Array) bytes = metadata;
+    else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
+      const json: Record<string, unknown> = { type: 'gstreamer-sink', ...metadata };
+      if (this.#wantHeader) json['zerobuffer'] = { ...(json['zerobuffer'] as object | undefined), frame_header: 1 };
+      bytes = new TextEncoder().encode(JSON.stringify(json));
+    } else {
+      fail('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
+    }
+    wrapNative(() => this.#native.setMetadata(bytes));
+    this.#frameHeader = parseMetadata(bytes).frameHeader;
+  }
+
+  /** Copies one frame into the ring, waiting up to timeoutMs for room. */
+  async write(data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
+    const signal = validateSignal(options.signal);
+    const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    this.#checkOpen();
+    let header: Partial<NativeFrameHeader> | undefined;
+    if (this.#frameHeader) header = { pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags };
+    try {
+      await abortable(signal, () => this.#native.write(data, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /**
+   * Reserves room for a frame of `size` bytes and returns it to be filled in
+   * place (zero copy); commit() publishes it, cancelReservation() drops it.
+   * The view empties at commit/cancel. Not with frame headers.
+   */
+  async reserve(size: number, options: WaitOptions = {}): Promise<Uint8Array> {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
+    const signal = validateSignal(options.signal);
+    const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    this.#checkOpen();
+    if (this.#frameHeader)
+      throw new ZeroBufferError('reserve() is not available when frames carry a header; use write()', { code: 'ESTATE' });
+    try {
+      const ab = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs)), () => this.#native.cancel());
+      this.#reserved = size;
+      return new Uint8Array(ab);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Publishes the first `size` bytes of the reservation (all of it by default). */
+  commit(size?: number): void {
+    this.#checkOpen();
+    wrapNative(() => this.#native.commit(size ?? this.#reserved));
+  }
+
+  cancelReservation(): void {
+    if (!this.#closed) this.#native.cancelReservation();
+  }
+
+  stats(): NativeHealth {
+    this.#checkOpen();
+    return wrapNative(() => this.#native.health());
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ZeroBufferError(`writer of ring "${this.name}" is closed`, { code: 'ESTATE' });
+  }
+
+  /** Detaches now: the reader sees end of stream after the frames written. */
+  closeSync(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#unregister();
+  }
+
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,112 @@
+// The caps parser on strings GStreamer 1.22 printed (gst-launch-1.0 -v and
+// GST_DEBUG caps logs), the video layout against real buffer sizes, and
+// metadata decoding.
+import { CapsParseError, parseCaps, parseMetadata, planesFor, videoInfoFromCaps, type RawFormat } from '../../src/index.js';
+
+// gst-launch-1.0 -v videotestsrc num-buffers=1 ! video/x-raw,format=I420,width=321,height=241 ! fakesink
+const I420 = 'video/x-raw, format=(string)I420, width=(int)321, height=(int)241, framerate=(fraction)30/1, ' +
+  'multiview-mode=(string)mono, pixel-aspect-ratio=(fraction)1/1, interlace-mode=(string)progressive';
+// ... videotestsrc ! jpegenc ! fakesink
+const JPEG = 'image/jpeg, sof-marker=(int)0, width=(int)320, height=(int)240, pixel-aspect-ratio=(fraction)1/1, ' +
+  'framerate=(fraction)30/1, interlace-mode=(string)progressive, colorimetry=(string)bt601, chroma-site=(string)jpeg, ' +
+  'multiview-mode=(string)mono, multiview-flags=(GstVideoMultiviewFlagsSet)0:ffffffff:/right-view-first/left-flipped/' +
+  'left-flopped/right-flipped/right-flopped/half-aspect/mixed-mono';
+// ... audiotestsrc ! fakesink
+const AUDIO = 'audio/x-raw, format=(string)S16LE, layout=(string)interleaved, rate=(int)44100, channels=(int)1';
+// ... 'video/x-raw(memory:SystemMemory),format=RGBA,...,big=(guint64)18446744073709551615,arr=(int)<1,2,3>' ! fakesink
+const ODD = 'video/x-raw, format=(string)RGBA, width=(int)8, height=(int)2, framerate=(fraction)30/1, ' +
+  'multiview-mode=(string)mono, flag=(boolean)true, ratio=(double)1.5, big=(guint64)18446744073709551615, neg=(int)-3, ' +
+  'arr=(int)< 1, 2, 3 >, pixel-aspect-ratio=(fraction)1/1, interlace-mode=(string)progressive';
+// GST_DEBUG=GST_CAPS:6: a template (lists, ranges, fraction ranges, two structures)
+const TEMPLATE = 'video/x-raw, format=(string){ RGBx, BGRx, GRAY16_LE, GRAY16_BE, GRAY8 }, width=(int)[ 1, 2147483647 ], ' +
+  'height=(int)[ 1, 2147483647 ], framerate=(fraction)[ 0/1, 2147483647/1 ], multiview-mode=(string){ mono, left, right }; ' +
+  'video/x-bayer, format=(string){ bggr, rggb, grbg, gbrg }, width=(int)[ 1, 2147483647 ], height=(int)[ 1, 2147483647 ], ' +
+  'framerate=(fraction)[ 0/1, 2147483647/1 ], multiview-mode=(string){ mono, left, right }';
+// Caps features, an escaped string (gst_value_serialize quoting: \" \\ and octal bytes), a step range.
+const FEATURES = 'video/x-raw(memory:DMABuf, meta:GstVideoOverlayComposition), format=(string)NV12, width=(int)64, ' +
+  'height=(int)64, note=(string)"a b\\"c\\\\d;e,\\303\\251", step=(int)[ 2, 100, 2 ], v=(float)0.25, bm=(bitmask)0x0000000000000003';
+
+test.each([
+  ['I420', I420, 'video/x-raw', { format: 'I420', width: 321, height: 241, framerate: { numerator: 30, denominator: 1 } }],
+  ['JPEG', JPEG, 'image/jpeg', { 'sof-marker': 0, width: 320, colorimetry: 'bt601',
+    'multiview-flags': '0:ffffffff:/right-view-first/left-flipped/left-flopped/right-flipped/right-flopped/half-aspect/mixed-mono' }],
+  ['audio', AUDIO, 'audio/x-raw', { format: 'S16LE', rate: 44100, channels: 1 }],
+  ['odd', ODD, 'video/x-raw', { flag: true, ratio: 1.5, big: 18446744073709551615n, neg: -3, arr: { array: [1, 2, 3] } }],
+  ['template', TEMPLATE, 'video/x-raw', {
+    format: { list: ['RGBx', 'BGRx', 'GRAY16_LE', 'GRAY16_BE', 'GRAY8'] },
+    width: { min: 1, max: 2147483647 },
+    framerate: { min: { numerator: 0, denominator: 1 }, max: { numerator: 2147483647, denominator: 1 } },
+  }],
+  ['features + escapes', FEATURES, 'video/x-raw', { note: 'a b"c\\d;e,é', step: { min: 2, max: 100, step: 2 }, v: 0.25,
+    bm: '0x0000000000000003' }],
+])('parses %s caps', (_, text, mediaType, values) => {
+  const caps = parseCaps(text);
+  const s = caps.structures[0]!;
+  expect(s.mediaType).toBe(mediaType);
+  for (const [k, v] of Object.entries(values)) expect(s.fields[k]?.value).toEqual(v);
+});
+
+test('types, features and several structures are kept', () => {
+  const t = parseCaps(TEMPLATE);
+  expect(t.structures.map((s) => s.mediaType)).toEqual(['video/x-raw', 'video/x-bayer']);
+  expect(t.structures[0]!.fields['framerate']!.type).toBe('fraction');
+  expect(t.structures[1]!.fields['format']!.value).toEqual({ list: ['bggr', 'rggb', 'grbg', 'gbrg'] });
+  const f = parseCaps(FEATURES).structures[0]!;
+  expect(f.features).toEqual(['memory:DMABuf', 'meta:GstVideoOverlayComposition']);
+  expect(f.fields['bm']!.type).toBe('bitmask');
+  expect(parseCaps('ANY')).toEqual({ any: true, structures: [] });
+  expect(parseCaps('EMPTY').structures).toEqual([]);
+  // untyped values are inferred like gst_value_deserialize does
+  expect(parseCaps('video/x-raw, width=320, framerate=25/1, name=cam, x=0.5').structures[0]!.fields).toEqual({
+    width: { type: 'int', value: 320 },
+    framerate: { type: 'fraction', value: { numerator: 25, denominator: 1 } },
+    name: { type: 'string', value: 'cam' },
+    x: { type: 'double', value: 0.5 },
+  });
+});
+
+test.each([
+  ['video/x-raw, width=(int)abc', /"abc" is not an integer at position 27/],
+  ['video/x-raw, format=(string)"open', /unterminated string/],
+  ['video/x-raw, format={ RGB, BGR', /expected '}'/],
+  ['video/x-raw, =1', /expected a field name/],
+])('rejects %s', (text, message) => {
+  expect(() => parseCaps(text)).toThrow(CapsParseError);
+  expect(() => parseCaps(text)).toThrow(message);
+});
+
+// Buffer sizes printed by fakesink for videotestsrc at 321x241 (GStreamer 1.22).
+test.each<[RawFormat, number]>([
+  ['RGB', 232324], ['BGR', 232324], ['RGBA', 309444], ['BGRx', 309444], ['GRAY8', 78084], ['GRAY16_LE', 155204],
+  ['I420', 118096], ['NV12', 117612], ['YUY2', 155204],
+])('%s 321x241 frames have GStreamer\'s size', (format, size) => {
+  expect(planesFor(format, 321, 241).size).toBe(size);
+});
+
+test('video info of fixed caps', () => {
+  const i420 = videoInfoFromCaps(parseCaps(I420));
+  expect(i420).toMatchObject({ format: 'I420', width: 321, height: 241, strides: [324, 164, 164], offsets: [0, 78408, 98252],
+    size: 118096, encoded: false, pixelAspectRatio: { numerator: 1, denominator: 1 } });
+  const nv12 = videoInfoFromCaps(parseCaps('video/x-raw, format=(string)NV12, width=(int)33, height=(int)17'));
+  expect(nv12.planes).toEqual([{ offset: 0, stride: 36, height: 17 }, { offset: 648, stride: 36, height: 9 }]);
+  expect(videoInfoFromCaps(parseCaps(JPEG))).toMatchObject({ mediaType: 'image/jpeg', width: 320, height: 240, encoded: true });
+  expect(() => videoInfoFromCaps(parseCaps(TEMPLATE))).toThrow(/"format" must be a fixed string/);
+  expect(() => videoInfoFromCaps(parseCaps(AUDIO))).toThrow(/audio\/x-raw" is not supported/);
+  expect(() => videoInfoFromCaps(parseCaps('video/x-raw, format=(string)P010_10LE, width=(int)2, height=(int)2'))).toThrow(
+    /"P010_10LE" is not supported/);
+  expect(() => videoInfoFromCaps(parseCaps('video/x-raw(memory:DMABuf), format=(string)NV12, width=(int)2, height=(int)2')))
+    .toThrow(/not system memory/);
+});
+
+test('metadata: the convention of GStreamer integrations, and what is wrong with bad metadata', () => {
+  const text = `{"type":"gstreamer-sink","version":"GStreamer 1.22.0","caps":${JSON.stringify(I420)},"element_name":"zerosink0"}`;
+  const m = parseMetadata(new TextEncoder().encode(`junk${text}\0\0`));
+  expect(m.capsString).toBe(I420);
+  expect(m.videoInfo?.size).toBe(118096);
+  expect(m.frameHeader).toBe(false);
+  expect(m.problem).toBeUndefined();
+  expect(parseMetadata(new TextEncoder().encode('{"caps":"video/x-raw","zerobuffer":{"frame_header":1}}')).frameHeader).toBe(true);
+  expect(parseMetadata(new TextEncoder().encode('{"type":"x"}')).problem?.message).toMatch(/no "caps" string/);
+  expect(parseMetadata(new TextEncoder().encode('{nope}')).problem?.message).toMatch(/not a JSON object/);
+  expect(parseMetadata(new TextEncoder().encode('{"caps":"video/x-raw, width=(int)[ 1, 2 ]"}')).problem?.code).toBe('ENOCAPS');
+});

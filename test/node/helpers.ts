@@ -1,0 +1,118 @@
+// Shared by the jest suites: names that belong to this run, the frame
+// generator zb-peer uses, child processes with bounded waits, and the check
+// that a suite leaves nothing in /dev/shm.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const peerPath = path.join(repoRoot, 'builddir', 'test', 'zb-peer');
+export const vectorsDir = path.resolve(repoRoot, '..', 'shared', 'vectors');
+export const nodeWriterPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'writer.mjs');
+
+/** Every ring a suite makes starts with this (per jest worker). */
+export const runPrefix = `zbjest-${process.pid}-`;
+export function ringName(tag: string): string {
+  return `${runPrefix}${tag}-${randomUUID().slice(0, 8)}`;
+}
+
+/** /dev/shm entries (segments and semaphores) of this run. */
+export function leftovers(): string[] {
+  return fs.readdirSync('/dev/shm').filter((n) => n.includes(runPrefix));
+}
+
+/** The generator of test/peer/zb-peer.c (frame size and bytes per seed/seq). */
+export function makeFrame(seed: number, seq: number, min: number, max: number): Uint8Array {
+  let x = (Math.imul(seed >>> 0, 2654435761) ^ Math.imul(seq >>> 0, 40503) ^ 0x9e3779b9) >>> 0;
+  if (x === 0) x = 1;
+  const next = (): number => {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    return x;
+  };
+  const size = min + (next() % (max - min + 1));
+  const out = new Uint8Array(size);
+  let w = 0;
+  for (let i = 0; i < size; i++) {
+    if (i % 4 === 0) w = next();
+    out[i] = (w >>> (8 * (i % 4))) & 0xff;
+  }
+  return out;
+}
+
+export function fnv1a(h: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 16777619) >>> 0;
+  return h >>> 0;
+}
+export const FNV_START = 2166136261;
+
+export interface Child {
+  proc: ChildProcess;
+  stdout: string[];
+  stderr: string;
+  /** Resolves with the first stdout line matching re (rejects after ms). */
+  line(re: RegExp, ms?: number): Promise<string>;
+  /** Resolves with the exit code (kills the child and rejects after ms). */
+  exit(ms?: number): Promise<number>;
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: Child = {
+    proc,
+    stdout: [],
+    stderr: '',
+    line(re, ms = 10000) {
+      return new Promise((resolve, reject) => {
+        const found = child.stdout.find((l) => re.test(l));
+        if (found !== undefined) return resolve(found);
+        const t = setTimeout(() => {
+          proc.stdout!.off('line', onLine);
+          reject(new Error(`no line matching ${re} within ${ms} ms; stderr: ${child.stderr}`));
+        }, ms);
+        const onLine = (l: string): void => {
+          if (re.test(l)) {
+            clearTimeout(t);
+            proc.stdout!.off('line', onLine);
+            resolve(l);
+          }
+        };
+        proc.stdout!.on('line', onLine);
+      });
+    },
+    exit(ms = 20000) {
+      return new Promise((resolve, reject) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        const t = setTimeout(() => {
+          proc.kill('SIGKILL');
+          reject(new Error(`${cmd} did not exit within ${ms} ms; stderr: ${child.stderr}`));
+        }, ms);
+        proc.once('exit', (code, signal) => {
+          clearTimeout(t);
+          resolve(code ?? (signal ? 128 : 1));
+        });
+      });
+    },
+  };
+  let buf = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (d: string) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      child.stdout.push(l);
+      proc.stdout!.emit('line', l);
+    }
+  });
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (d: string) => (child.stderr += d));
+  return child;
+}
+
+/** Resolves after ms. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,318 @@
+// The reader's lifecycle in one process: waits off the JS thread, close and
+// abort during a wait, views that empty at release, retained frames, frame
+// headers, end of stream, typed errors, the copying fallback.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  MetadataError, ProtocolError, RingError, TimeoutError, WriterGoneError, ZeroBufferReader, ZeroBufferWriter,
+  type Frame,
+} from '../../src/index.js';
+import { leftovers, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
+
+jest.setTimeout(30000);
+
+const GRAY_CAPS = 'video/x-raw, format=(string)GRAY8, width=(int)4, height=(int)2, framerate=(fraction)30/1';
+
+async function pair(tag: string, payloadSize = 4096, frameHeader = false) {
+  const reader = await ZeroBufferReader.create({ name: ringName(tag), metadataSize: 1024, payloadSize });
+  const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader });
+  return { reader, writer };
+}
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+test('the event loop keeps ticking while a read waits', async () => {
+  const { reader, writer } = await pair('tick');
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  try {
+    const pending = reader.next({ timeoutMs: 5000 });
+    await sleep(300);
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    await writer.write(new Uint8Array([1, 2, 3]));
+    const frame = await pending;
+    expect(Array.from(frame!.data)).toEqual([1, 2, 3]);
+    frame!.release();
+  } finally {
+    clearInterval(timer);
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('close() during a pending read resolves it promptly with null', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('close'), metadataSize: 0, payloadSize: 1024 });
+  const pending = reader.next(); // waits forever
+  await sleep(50);
+  const t0 = Date.now();
+  await reader.close();
+  await expect(pending).resolves.toBeNull();
+  expect(Date.now() - t0).toBeLessThan(500);
+  expect(await reader.next()).toBeNull();
+});
+
+test('an AbortSignal ends iteration; next() rejects with signal.reason', async () => {
+  const { reader, writer } = await pair('abort');
+  try {
+    const ac = new AbortController();
+    await writer.write(new Uint8Array([7]));
+    const seen: number[] = [];
+    setTimeout(() => ac.abort(new Error('stop')), 100);
+    const t0 = Date.now();
+    for await (const f of reader.frames({ signal: ac.signal })) seen.push(f.sequence);
+    expect(seen).toEqual([1]);
+    expect(Date.now() - t0).toBeLessThan(2000);
+
+    const ac2 = new AbortController();
+    const p = reader.next({ signal: ac2.signal });
+    const reason = new Error('aborted by test');
+    ac2.abort(reason);
+    await expect(p).rejects.toBe(reason);
+    // the reader still works after a cancelled wait
+    await writer.write(new Uint8Array([8]));
+    const f = await reader.next({ timeoutMs: 2000 });
+    expect(f?.sequence).toBe(2);
+    f?.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('a stale view reads as empty after release; a retained frame keeps its bytes', async () => {
+  const { reader, writer } = await pair('stale', 1024);
+  try {
+    await writer.write(new Uint8Array(100).fill(0xaa));
+    const first = (await reader.next({ timeoutMs: 2000 }))!;
+    const view = first.data;
+    expect(view.byteLength).toBe(100);
+    first.release();
+    expect(view.byteLength).toBe(0);
+    expect(first.data.byteLength).toBe(0);
+    first.release(); // idempotent
+
+    // Retain frame 2 inside a loop, then let newer frames pass through.
+    await writer.write(new Uint8Array(100).fill(0xbb));
+    let kept: Frame | undefined;
+    for await (const f of reader.frames({ timeoutMs: 2000 })) {
+      kept = f.retain();
+      break;
+    }
+    expect(kept!.sequence).toBe(2);
+    let written = 0;
+    for (let i = 0; i < 50; i++) {
+      try {
+        await writer.write(new Uint8Array(100).fill(i), { timeoutMs: 0 });
+        written++;
+      } catch (e) {
+        expect((e as RingError).code).toBe('EAGAIN'); // the ring is full up to frame 2
+        break;
+      }
+      const f = (await reader.next({ timeoutMs: 2000 }))!;
+      expect(f.data[0]).toBe(i);
+      f.release();
+    }
+    expect(written).toBeGreaterThan(5);
+    expect(kept!.data.every((b) => b === 0xbb)).toBe(true);
+    const copy = kept!.copy();
+    kept!.release();
+    expect(kept!.data.byteLength).toBe(0);
+    expect(copy.every((b) => b === 0xbb)).toBe(true);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('using / Symbol.dispose releases a frame', async () => {
+  const { reader, writer } = await pair('dispose');
+  try {
+    await writer.write(new Uint8Array([1, 2]));
+    let view: Uint8Array;
+    {
+      using frame = (await reader.next({ timeoutMs: 2000 }))!;
+      view = frame.data;
+      expect(view.byteLength).toBe(2);
+    }
+    expect(view.byteLength).toBe(0);
+    expect(reader.heldViews()).toBe(0);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('frame headers carry timestamps and flags; metadata may arrive after the read started', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('hdr'), metadataSize: 1024, payloadSize: 8192 });
+  try {
+    const pending = reader.next({ timeoutMs: 5000 }); // before any metadata
+    const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+    writer.setMetadata({ caps: GRAY_CAPS });
+    expect(writer.frameHeader).toBe(true);
+    await writer.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), { pts: 33_000_000, duration: 33_333_333, flags: 64 });
+    const f1 = (await pending)!;
+    expect(Array.from(f1.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(f1.pts).toBe(33_000_000);
+    expect(f1.dts).toBeUndefined();
+    expect(f1.duration).toBe(33_333_333);
+    expect(f1.flags).toBe(64);
+    expect(f1.latencyNs).toBeGreaterThanOrEqual(0);
+    expect(f1.latencyNs).toBeLessThan(5e9);
+    f1.release();
+    await writer.write(new Uint8Array(8).fill(9), { pts: 66_000_000 });
+    const f2 = (await reader.next({ timeoutMs: 2000 }))!;
+    expect(f2.pts).toBe(66_000_000);
+    expect(f2.size).toBe(8);
+    expect(f2.image().width).toBe(4);
+    expect(reader.metadata?.json?.['zerobuffer']).toEqual({ frame_header: 1 });
+    f2.release();
+    await writer.close();
+  } finally {
+    await reader.close();
+  }
+});
+
+test('end of stream ends the iteration; reads time out with TimeoutError', async () => {
+  const { reader, writer } = await pair('eos');
+  try {
+    writer.setMetadata({ caps: GRAY_CAPS });
+    for (let i = 0; i < 5; i++) await writer.write(new Uint8Array(8).fill(i));
+    await writer.close();
+    const seqs: number[] = [];
+    for await (const f of reader.frames({ timeoutMs: 2000 })) seqs.push(f.sequence);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    const err = await reader.next({ timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).code).toBe('ETIMEDOUT');
+    expect((err as TimeoutError).timedOut).toBe(true);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('a writer that dies is a WriterGoneError', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('dead'), metadataSize: 0, payloadSize: 4096 });
+  const child = run(peerPath, ['write', reader.name, '--frames', '1000000', '--min', '100', '--max', '100']);
+  try {
+    const first = (await reader.next({ timeoutMs: 5000 }))!;
+    first.release();
+    child.proc.kill('SIGKILL');
+    await child.exit();
+    let err: unknown;
+    for (let i = 0; i < 100 && err === undefined; i++) {
+      try {
+        const f = await reader.next({ timeoutMs: 5000 });
+        f?.release();
+      } catch (e) {
+        err = e;
+      }
+    }
+    expect(err).toBeInstanceOf(WriterGoneError);
+    expect((err as WriterGoneError).code).toBe('EWRITERDEAD');
+    expect((err as WriterGoneError).writerDied).toBe(true);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('options and ring errors are typed', async () => {
+  await expect(ZeroBufferReader.create({ metadataSize: -1, payloadSize: 10 })).rejects.toThrow(
+    'option "metadataSize" must be an integer >= 0, received -1');
+  await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 0, payloadSize: 10 })).rejects.toThrow(TypeError);
+  await expect(ZeroBufferReader.create({ metadataSize: 0, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
+    /option "timeoutMs" must be .* received -5/);
+  const reader = await ZeroBufferReader.create({ name: ringName('dup'), metadataSize: 0, payloadSize: 1024 });
+  try {
+    const dup = await ZeroBufferReader.create({ name: reader.name, metadataSize: 0, payloadSize: 1024 }).catch((e) => e);
+    expect(dup).toBeInstanceOf(RingError);
+    expect(dup.code).toBe('EEXIST');
+    const w = await ZeroBufferWriter.connect(reader.name);
+    const big = await w.write(new Uint8Array(5000)).catch((e) => e);
+    expect(big.code).toBe('EMSGSIZE');
+    expect(big.message).toContain('can never fit');
+    await w.close();
+  } finally {
+    await reader.close();
+  }
+  const missing = await ZeroBufferWriter.connect(ringName('missing')).catch((e) => e);
+  expect(missing).toBeInstanceOf(RingError);
+  expect(missing.code).toBe('ENOENT');
+  expect(new ProtocolError('x', { code: 'ESEQUENCE' }).sequenceError).toBe(true);
+});
+
+test('metadata without caps and frames of the wrong size are clear errors', async () => {
+  const { reader, writer } = await pair('nocaps');
+  try {
+    writer.setMetadata('{"type":"custom"}');
+    await writer.write(new Uint8Array(8));
+    const f = (await reader.next({ timeoutMs: 2000 }))!;
+    expect(() => f.image()).toThrow(MetadataError);
+    expect(() => f.image()).toThrow(/no "caps"/);
+    f.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const p2 = await pair('badsize');
+  try {
+    p2.writer.setMetadata({ caps: GRAY_CAPS });
+    await p2.writer.write(new Uint8Array(7));
+    const f = (await p2.reader.next({ timeoutMs: 2000 }))!;
+    let err: unknown;
+    try {
+      f.image();
+    } catch (e) {
+      err = e;
+    }
+    expect((err as MetadataError).code).toBe('EFRAMESIZE');
+    expect((err as Error).message).toContain('has 7 bytes, but GRAY8 4x2 frames have 8');
+    f.release();
+  } finally {
+    await p2.writer.close();
+    await p2.reader.close();
+  }
+});
+
+test('stats() reports the ring', async () => {
+  const { reader, writer } = await pair('stats', 1024);
+  try {
+    await writer.write(new Uint8Array(100));
+    const f = (await reader.next({ timeoutMs: 2000 }))!;
+    const s = reader.stats();
+    expect(s).toMatchObject({ name: reader.name, frames: 1, heldFrames: 1, writerAlive: true, readerAlive: true,
+      readerPid: process.pid, writerPid: process.pid, payloadSize: 1024 });
+    expect(s.utilisationPercent).toBeCloseTo((116 / 1024) * 100);
+    f.release();
+    expect(reader.stats().heldFrames).toBe(0);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('ZEROBUFFER_FORCE_COPY=1: frames are copies, released views still empty, GC returns forgotten frames', async () => {
+  const script = path.join(repoRoot, 'test', 'node', 'fixtures', 'copy-mode.mjs');
+  for (const copy of ['1', '0']) {
+    const child = run(process.execPath, ['--expose-gc', script, ringName('copy')], { ZEROBUFFER_FORCE_COPY: copy });
+    const code = await child.exit();
+    expect(child.stderr).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(child.stdout.join(''));
+    expect(result).toEqual({ forceCopy: copy === '1', copied: copy === '1', bytes: [1, 2, 3], afterRelease: 0,
+      afterGcFrames: 40, heldAfterGc: true });
+  }
+});
+
+test.each(['SIGTERM', 'SIGINT'] as const)('a process that gets %s while reading unlinks its ring', async (signal) => {
+  const name = ringName('signal');
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-ring.mjs'), name]);
+  await child.line(/^ready /);
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+  child.proc.kill(signal);
+  await child.exit();
+  expect(child.proc.signalCode).toBe(signal); // the default action still ran
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+});

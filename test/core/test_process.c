@@ -1109,6 +1109,56 @@ static void test_recycled_pid(void) {
   zb_test_remove_ring(unrelated);
 }
 
+typedef struct listed {
+  const char *name;
+  int seen;
+  zb_ring_entry entry;
+} listed;
+
+static int note_ring(const zb_ring_entry *ring, void *user) {
+  listed *wanted = user;
+  for (; wanted->name != NULL; wanted++)
+    if (strcmp(ring->name, wanted->name) == 0) {
+      wanted->seen++;
+      wanted->entry = *ring;
+    }
+  return 0;
+}
+
+/* zb_rings_list tells live rings from stale leftovers; zb_ring_remove_stale
+ * removes only the stale ones. */
+static void test_list_and_remove_stale(void) {
+  char live[96], stale[96];
+  zb_reader *r = NULL;
+  listed found[3];
+
+  copy_name(live, "list-live");
+  copy_name(stale, "list-stale");
+  memset(found, 0, sizeof found);
+  found[0].name = live;
+  found[1].name = stale;
+  CHECK(leave_stale_ring(stale));
+  CHECK_RC(zb_reader_create(&r, live, 256, 4096, NULL), 0);
+  /* the create swept the other stale ring: leave it again */
+  CHECK(leave_stale_ring(stale));
+  CHECK_RC(zb_rings_list(note_ring, found), 0);
+  CHECK(found[0].seen == 1 && found[0].entry.reader_alive &&
+        found[0].entry.has_segment && found[0].entry.has_lock);
+  CHECK(found[1].seen == 1 && !found[1].entry.reader_alive &&
+        !found[1].entry.writer_alive && found[1].entry.has_segment);
+
+  CHECK_RC(zb_ring_remove_stale(live), ZB_EBUSY);
+  CHECK_MSG("reader is alive");
+  CHECK_RC(zb_ring_remove_stale(stale), 0);
+  CHECK(zb_test_ring_gone(stale));
+  CHECK_RC(zb_ring_remove_stale(stale), ZB_ENOENT);
+  CHECK_RC(zb_ring_remove_stale("a/b"), ZB_ENAME);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(live));
+  zb_test_remove_ring(stale);
+  zb_test_remove_ring(live);
+}
+
 static int live_ring_works(child *c, const char *name, uint64_t salt) {
   zb_writer *w = NULL;
   uint8_t buf[300];
@@ -1299,6 +1349,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_second_writer);
   RUN_CLEAN(test_stale_sweep);
   RUN_CLEAN(test_recycled_pid);
+  RUN_CLEAN(test_list_and_remove_stale);
   RUN_CLEAN(test_live_ring_refused);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);

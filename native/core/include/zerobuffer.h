@@ -221,6 +221,27 @@ int zb_health_read(const char *name, zb_health *health);
 int zb_reader_health(zb_reader *reader, zb_health *health);
 int zb_writer_health(zb_writer *writer, zb_health *health);
 
+/* ----------------------------------------------------------- maintenance */
+
+typedef struct zb_ring_entry {
+  char name[ZB_NAME_MAX + 1];
+  bool has_segment;  /* /dev/shm/NAME exists */
+  bool has_lock;     /* its lock file exists */
+  bool reader_alive; /* holds the lock, or is the live process it names */
+  bool writer_alive;
+} zb_ring_entry;
+
+/* Calls visit once per ring found (lock files, and segments that have the
+ * ring's semaphores), in name order; stops at a non-zero return of visit and
+ * returns it. A ring with neither a live reader nor a live writer is stale. */
+int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
+                  void *user);
+
+/* Removes the segment, semaphores and lock file of NAME when neither its
+ * reader nor its writer is alive; ZB_EBUSY (nothing removed) when one is,
+ * ZB_ENOENT when there is no such ring. */
+int zb_ring_remove_stale(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

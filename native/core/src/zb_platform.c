@@ -386,29 +386,129 @@ int zb__lock_record_owner(int lock_fd, const char *lock_path) {
   return 0;
 }
 
-/* A ring whose lock we could take: remove it unless a live process is still
- * attached to its segment (a writer that has not noticed yet is left alone,
- * as the peers do). */
-static void sweep_one(const char *name, const char *lock_path) {
+/* What is left of ring NAME and who is alive in it. With hold_lock, a free
+ * lock file stays locked in *lock_fd (so nobody creates the ring while it
+ * is being removed); otherwise it is released at once. */
+static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
+                        int *lock_fd) {
   zb_names names;
   zb_segment seg;
-  int fd = -1, rc;
-  bool in_use = false;
+  struct stat st;
+  int rc, fd = -1;
+  uint64_t start;
 
-  if (zb__names(name, &names) < 0 || lock_file(lock_path, 0600, false, &fd) < 0)
-    return;
+  if ((rc = zb__names(name, &names)) < 0)
+    return rc;
+  memset(entry, 0, sizeof *entry);
+  strcpy(entry->name, name);
+  entry->has_lock = lstat(names.lock, &st) == 0;
+  if (entry->has_lock) {
+    rc = lock_file(names.lock, 0600, false, &fd);
+    entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
+  }
   rc = zb__segment_open(&seg, name, &names, false);
+  entry->has_segment = rc == 0 || rc == ZB_EPROTO;
   if (rc == 0) {
-    uint64_t start;
-    in_use = zb__lock_owner_alive(fd, zb__load_acquire(&seg.oieb->reader_pid)) ||
-             zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
+    uint64_t reader_pid = zb__load_acquire(&seg.oieb->reader_pid);
+    if (!entry->reader_alive)
+      entry->reader_alive = fd >= 0 ? zb__lock_owner_alive(fd, reader_pid)
+                                    : zb__process_probe(reader_pid, &start);
+    entry->writer_alive =
+        zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
     zb__segment_close(&seg);
   }
-  if (!in_use) {
+  if (hold_lock)
+    *lock_fd = fd;
+  else if (fd >= 0)
+    close(fd);
+  return 0;
+}
+
+int zb_ring_remove_stale(const char *name) {
+  zb_ring_entry entry;
+  zb_names names;
+  int rc, fd = -1;
+
+  if ((rc = zb__names(name, &names)) < 0 ||
+      (rc = inspect_ring(name, &entry, true, &fd)) < 0)
+    return rc;
+  if (!entry.has_segment && !entry.has_lock)
+    rc = zb__fail(ZB_ENOENT, "no ring named \"%s\"", name);
+  else if (entry.reader_alive || entry.writer_alive)
+    rc = zb__fail(ZB_EBUSY, "ring \"%s\" is in use: its %s is alive", name,
+                  entry.reader_alive ? "reader" : "writer");
+  else {
     zb__unlink_ring_objects(&names);
-    unlink(lock_path);
+    unlink(names.lock); /* while we hold it: no reader can be half-created */
   }
-  close(fd);
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
+/* Ring names found in one directory: entries "PREFIX NAME SUFFIX". */
+static int collect_names(const char *dir_path, const char *prefix,
+                         const char *suffix, char ***names, size_t *count,
+                         size_t *cap) {
+  size_t plen = strlen(prefix), slen = strlen(suffix);
+  DIR *dir = opendir(dir_path);
+  struct dirent *e;
+
+  if (dir == NULL)
+    return errno == ENOENT ? 0 : zb__fail_errno(errno, "cannot list %s", dir_path);
+  while ((e = readdir(dir)) != NULL) {
+    size_t len = strlen(e->d_name);
+    char *name;
+    if (len <= plen + slen || strncmp(e->d_name, prefix, plen) != 0 ||
+        strcmp(e->d_name + len - slen, suffix) != 0)
+      continue;
+    if (*count == *cap) {
+      size_t grown_cap = *cap ? *cap * 2 : 32;
+      char **grown = realloc(*names, grown_cap * sizeof *grown);
+      if (grown == NULL)
+        break;
+      *names = grown;
+      *cap = grown_cap;
+    }
+    name = strndup(e->d_name + plen, len - plen - slen);
+    if (name == NULL)
+      break;
+    (*names)[(*count)++] = name;
+  }
+  closedir(dir);
+  return 0;
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
+                  void *user) {
+  char **names = NULL;
+  size_t count = 0, cap = 0, i;
+  zb_ring_entry entry;
+  int rc = 0;
+
+  if (visit == NULL)
+    return zb__fail(ZB_EINVAL, "zb_rings_list: visit is NULL");
+  /* A ring has a lock file, or at least its semaphores (an unrelated shm
+   * object alone is never taken for a ring). */
+  if ((rc = collect_names(ZB_LOCK_DIR, "", ".lock", &names, &count, &cap)) < 0 ||
+      (rc = collect_names("/dev/shm", "sem.sem-w-", "", &names, &count, &cap)) < 0)
+    goto done;
+  qsort(names, count, sizeof *names, compare_names);
+  for (i = 0; i < count && rc == 0; i++) {
+    if ((i > 0 && strcmp(names[i], names[i - 1]) == 0) ||
+        inspect_ring(names[i], &entry, false, NULL) < 0)
+      continue;
+    rc = visit(&entry, user);
+  }
+done:
+  for (i = 0; i < count; i++)
+    free(names[i]);
+  free(names);
+  return rc;
 }
 
 void zb__sweep_stale_rings(void) {
@@ -418,14 +518,13 @@ void zb__sweep_stale_rings(void) {
   if (dir == NULL)
     return;
   while ((entry = readdir(dir)) != NULL) {
-    char name[NAME_MAX + 1], path[PATH_MAX];
+    char name[NAME_MAX + 1];
     size_t len = strlen(entry->d_name);
     if (len <= 5 || strcmp(entry->d_name + len - 5, ".lock") != 0)
       continue;
     memcpy(name, entry->d_name, len - 5);
     name[len - 5] = '\0';
-    snprintf(path, sizeof path, ZB_LOCK_DIR "/%s", entry->d_name);
-    sweep_one(name, path);
+    zb_ring_remove_stale(name);
   }
   closedir(dir);
 }

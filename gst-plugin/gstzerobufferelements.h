@@ -16,6 +16,13 @@ GST_DEBUG_CATEGORY_EXTERN (gst_zerobuffer_debug);
  * element's registration, so an element registered on its own works too. */
 void zerobuffer_element_init (GstPlugin * plugin);
 
+/* The buffer flags that travel in the per-frame header: GstBufferFlags
+ * without the mini-object flags (locking, leak tracing) and TAG_MEMORY,
+ * which describe this process's object, not the frame. */
+#define ZEROBUFFER_CARRIED_FLAGS \
+  ((guint32) ~((guint) GST_MINI_OBJECT_FLAG_LAST - 1) & \
+      (guint32) ~GST_BUFFER_FLAG_TAG_MEMORY)
+
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 

@@ -15,6 +15,22 @@
  * (policy "drop"). On EOS it detaches cleanly: the reader drains the ring and
  * then sees the end of the stream.
  *
+ * Zero copy: for raw video caps with a fixed frame size zerosink offers
+ * upstream a buffer pool whose buffers are reservations in the ring, so an
+ * element that honours it (videotestsrc, videoconvert, ...) draws straight
+ * into shared memory and zerosink only commits the frame. Other buffers are
+ * copied into the ring once. #GstZeroSink:stats counts both
+ * (frames-zero-copy, frames-copied); #GstZeroSink:zero-copy turns the pool
+ * off. The pool holds one buffer at a time (the ring has one reservation per
+ * writer), so upstream cannot keep several of its buffers around.
+ *
+ * Frame header: with #GstZeroSink:frame-header, every frame starts with a
+ * 48-byte header carrying the buffer's PTS, DTS, duration and flags and the
+ * commit time (PROTOCOL.md, "Per-frame header"), declared in the metadata as
+ * "zerobuffer":{"frame_header":1}. zerosrc and the zerobuffer Node reader
+ * understand it; other ZeroBuffer readers would take the header for image
+ * bytes, so it is off by default.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -e zerosrc buffer-name=cam0 ! videoconvert ! autovideosink
@@ -23,15 +39,23 @@
  * gst-launch-1.0 -e videotestsrc ! video/x-raw,format=RGB,width=640,height=480 ! zerosink buffer-name=cam0
  * ]|
  * Either pipeline can start first: zerosink waits for the ring.
+ * |[
+ * gst-launch-1.0 -e videotestsrc is-live=true ! video/x-raw,format=I420,width=1280,height=720 ! zerosink buffer-name=cam0 frame-header=true
+ * ]|
+ * The reader (zerosrc) then stamps the buffers with the writer's timestamps.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
+#include "gstzerosinkpool.h"
 #include "zerobuffer.h"
 
 #define GST_CAT_DEFAULT gst_zerobuffer_debug
@@ -53,6 +77,25 @@ typedef enum
 #define GST_TYPE_ZERO_SINK_POLICY (gst_zero_sink_policy_get_type ())
 static GType gst_zero_sink_policy_get_type (void);
 
+/* One connection to the ring. Referenced by the sink while connected and by
+ * every memory that wraps ring bytes (the pool's buffers), so the ring stays
+ * mapped as long as anything can touch it; the writer detaches (the reader
+ * sees end of stream) when the last reference goes. */
+typedef struct
+{
+  gint refcount;
+  zb_writer *writer;
+} GstZeroSinkConn;
+
+/* The destroy notify data of a memory wrapping a reservation. */
+typedef struct
+{
+  GstZeroSink *sink;            /* reference */
+  GstZeroSinkConn *conn;        /* reference */
+  guint64 id;                   /* the reservation */
+  guint8 *slot;                 /* its start (frame header goes there) */
+} GstZeroSinkSlot;
+
 struct _GstZeroSink
 {
   GstBaseSink parent;
@@ -62,19 +105,32 @@ struct _GstZeroSink
   gint connect_timeout;
   gint timeout;
   GstZeroSinkPolicy policy;
+  gboolean zero_copy;
+  gboolean frame_header;
 
-  /* `lock` guards `writer` (set and cleared by the streaming thread, woken
-   * and read by unlock() and the stats) and `unlocked`; `cond` breaks the
-   * wait for the reader. */
+  /* `lock` guards the connection (set by whoever connects, cleared by
+   * detach; woken by unlock(), the pool and detach; read by the stats), the
+   * state flags and the single reservation; `cond` is broadcast whenever one
+   * of them changes. */
   GMutex lock;
   GCond cond;
-  zb_writer *writer;
-  gboolean unlocked;
+  GstZeroSinkConn *conn;
+  gboolean unlocked;            /* between unlock() and unlock_stop() */
+  gboolean closing;             /* between stop() and start() */
+  gboolean eos;                 /* after EOS, until a flush or start() */
+  gboolean res_busy;            /* someone owns the ring's one reservation */
+  guint64 res_id;               /* the open pool reservation, 0 = none */
+  guint64 next_res_id;
 
-  /* streaming thread only */
-  gboolean metadata_written;    /* for the current writer connection */
+  /* `connect_lock` serialises connecting (the streaming thread's render and
+   * upstream's acquire from the pool can both connect) and guards these */
+  GMutex connect_lock;
+  gboolean metadata_written;    /* for the current connection */
   GstCaps *caps;                /* the latest caps from set_caps */
   GstCaps *metadata_caps;       /* the caps written into the metadata */
+
+  /* set in start(), read-only while streaming */
+  gsize ext_size;               /* ZB_EXT_HEADER_SIZE with frame-header, or 0 */
 
   /* statistics, under the object lock */
   guint64 frames_written;
@@ -88,6 +144,8 @@ struct _GstZeroSink
 #define DEFAULT_CONNECT_TIMEOUT 10000
 #define DEFAULT_TIMEOUT 5000
 #define DEFAULT_POLICY GST_ZERO_SINK_POLICY_BLOCK
+#define DEFAULT_ZERO_COPY TRUE
+#define DEFAULT_FRAME_HEADER FALSE
 
 /* How often a missing ring is looked for again while connecting. */
 #define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
@@ -99,8 +157,12 @@ enum
   PROP_CONNECT_TIMEOUT,
   PROP_TIMEOUT,
   PROP_POLICY,
+  PROP_ZERO_COPY,
+  PROP_FRAME_HEADER,
   PROP_STATS,
 };
+
+static GQuark slot_quark;
 
 #define gst_zero_sink_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSink, gst_zero_sink, GST_TYPE_BASE_SINK);
@@ -128,8 +190,38 @@ gst_zero_sink_policy_get_type (void)
 
 /* ------------------------------------------------------------- helpers */
 
+static GstZeroSinkConn *
+gst_zero_sink_conn_ref (GstZeroSinkConn * conn)
+{
+  g_atomic_int_inc (&conn->refcount);
+  return conn;
+}
+
+static void
+gst_zero_sink_conn_unref (GstZeroSinkConn * conn)
+{
+  if (conn != NULL && g_atomic_int_dec_and_test (&conn->refcount)) {
+    GST_INFO ("detaching from ring %s", zb_writer_name (conn->writer));
+    zb_writer_destroy (conn->writer);
+    g_free (conn);
+  }
+}
+
+/* The current connection, referenced, or NULL. */
+static GstZeroSinkConn *
+gst_zero_sink_get_conn (GstZeroSink * self)
+{
+  GstZeroSinkConn *conn;
+
+  g_mutex_lock (&self->lock);
+  conn = self->conn ? gst_zero_sink_conn_ref (self->conn) : NULL;
+  g_mutex_unlock (&self->lock);
+  return conn;
+}
+
 /* The metadata JSON: the convention of existing GStreamer integrations
- * (PROTOCOL.md), so that every ZeroBuffer reader learns the caps. */
+ * (PROTOCOL.md), so that every ZeroBuffer reader learns the caps, plus our
+ * own key when frames carry the per-frame header. */
 static gchar *
 gst_zero_sink_build_metadata (GstZeroSink * self, GstCaps * caps)
 {
@@ -148,30 +240,61 @@ gst_zero_sink_build_metadata (GstZeroSink * self, GstCaps * caps)
   GST_OBJECT_LOCK (self);
   zerobuffer_json_append_string (json, GST_OBJECT_NAME (self));
   GST_OBJECT_UNLOCK (self);
+  if (self->ext_size > 0)
+    g_string_append (json, ",\"zerobuffer\":{\"frame_header\":1}");
   g_string_append_c (json, '}');
   return g_string_free (json, FALSE);
 }
 
-/* Detaches from the ring (the reader sees end of stream after draining). */
+/* Gives up the ring's one reservation (the caller owns it). */
+static void
+gst_zero_sink_release_reservation (GstZeroSink * self)
+{
+  g_mutex_lock (&self->lock);
+  self->res_busy = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Drops the connection. The writer detaches (the reader sees end of stream
+ * after draining) once no buffer wraps ring memory any more; an open pool
+ * reservation goes with it. */
 static void
 gst_zero_sink_detach (GstZeroSink * self)
 {
-  zb_writer *writer;
+  GstZeroSinkConn *conn;
 
   g_mutex_lock (&self->lock);
-  writer = self->writer;
-  self->writer = NULL;
-  g_mutex_unlock (&self->lock);
-  if (writer != NULL) {
-    GST_INFO_OBJECT (self, "detaching from ring %s", zb_writer_name (writer));
-    zb_writer_destroy (writer);
+  conn = self->conn;
+  self->conn = NULL;
+  if (conn != NULL)
+    zb_writer_wake (conn->writer);      /* a reserve in the pool's acquire */
+  if (self->res_id != 0) {
+    self->res_id = 0;
+    self->res_busy = FALSE;
   }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  g_mutex_lock (&self->connect_lock);
   self->metadata_written = FALSE;
+  g_mutex_unlock (&self->connect_lock);
+
+  if (conn != NULL) {
+    gint refs = g_atomic_int_get (&conn->refcount);
+
+    if (refs > 1)
+      GST_INFO_OBJECT (self, "ring %s: the writer detaches when the %d "
+          "buffers or waits still using it are done",
+          zb_writer_name (conn->writer), refs - 1);
+    gst_zero_sink_conn_unref (conn);
+  }
 }
 
 /* Called when a wait was interrupted: returns GST_FLOW_OK when the wait
  * should go on (unlock_stop came, or the pipeline is PLAYING again), or the
- * flow return (FLUSHING) that render must give back. */
+ * flow return (FLUSHING) that render must give back. Streaming thread, with
+ * the preroll lock (render) only. */
 static GstFlowReturn
 gst_zero_sink_check_unlocked (GstZeroSink * self)
 {
@@ -186,19 +309,40 @@ gst_zero_sink_check_unlocked (GstZeroSink * self)
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
 }
 
-/* Connects to the ring, waiting for its reader up to connect-timeout, and
- * writes the metadata once per connection. */
+/* For a wait on behalf of the pool (upstream's thread, no preroll lock):
+ * whether it must stop, and with which flow return. With self->lock. */
 static GstFlowReturn
-gst_zero_sink_ensure_writer (GstZeroSink * self)
+gst_zero_sink_pool_check_locked (GstZeroSink * self, GstBufferPool * pool,
+    GstZeroSinkConn * conn)
 {
+  if (self->eos)
+    return GST_FLOW_EOS;
+  if (self->closing || GST_BUFFER_POOL_IS_FLUSHING (pool) ||
+      (conn != NULL && self->conn != conn))
+    return GST_FLOW_FLUSHING;
+  return GST_FLOW_OK;
+}
+
+/* Connects to the ring, waiting for its reader up to connect-timeout, and
+ * writes the metadata once per connection. Returns a reference to the
+ * connection in *out. POOL is NULL from render (the streaming thread), or
+ * the pool on whose behalf upstream's thread connects. */
+static GstFlowReturn
+gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
+    GstZeroSinkConn ** out)
+{
+  GstZeroSinkConn *conn;
   gchar *name;
   gint connect_timeout;
   gint64 start, deadline;
   gchar *metadata;
+  GstFlowReturn ret = GST_FLOW_OK;
   int rc;
 
-  if (self->writer != NULL && self->metadata_written)
-    return GST_FLOW_OK;
+  g_mutex_lock (&self->connect_lock);
+  conn = gst_zero_sink_get_conn (self);
+  if (conn != NULL && self->metadata_written)
+    goto done;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->buffer_name);
@@ -208,15 +352,24 @@ gst_zero_sink_ensure_writer (GstZeroSink * self)
   start = g_get_monotonic_time ();
   deadline = connect_timeout < 0 ? G_MAXINT64 :
       start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
-  while (self->writer == NULL) {
+  while (conn == NULL) {
     zb_writer *writer = NULL;
-    GstFlowReturn ret;
     gint64 now;
 
+    if (pool != NULL) {
+      g_mutex_lock (&self->lock);
+      ret = gst_zero_sink_pool_check_locked (self, pool, NULL);
+      g_mutex_unlock (&self->lock);
+      if (ret != GST_FLOW_OK)
+        goto out;
+    }
     rc = zb_writer_connect (&writer, name);
     if (rc == 0) {
+      conn = g_new0 (GstZeroSinkConn, 1);
+      conn->refcount = 2;       /* the sink's and ours */
+      conn->writer = writer;
       g_mutex_lock (&self->lock);
-      self->writer = writer;
+      self->conn = conn;
       if (self->unlocked)
         zb_writer_wake (writer);        /* unlock() came before the writer */
       g_mutex_unlock (&self->lock);
@@ -238,8 +391,8 @@ gst_zero_sink_ensure_writer (GstZeroSink * self)
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
             ("Could not connect to ring %s: %s", name, zb_strerror (rc)),
             ("%s (%s)", zb_last_error (), zb_err_name (rc)));
-      g_free (name);
-      return GST_FLOW_ERROR;
+      ret = GST_FLOW_ERROR;
+      goto out;
     }
     now = g_get_monotonic_time ();
     if (now >= deadline) {
@@ -248,27 +401,29 @@ gst_zero_sink_ensure_writer (GstZeroSink * self)
           ("%s (%s); start the reader first (e.g. zerosrc buffer-name=%s) "
               "or raise connect-timeout", zb_last_error (), zb_err_name (rc),
               name));
-      g_free (name);
-      return GST_FLOW_ERROR;
+      ret = GST_FLOW_ERROR;
+      goto out;
     }
     if (now == start || now - start < CONNECT_RETRY_US)
       GST_INFO_OBJECT (self, "waiting up to %d ms for a reader to create "
           "ring %s (%s)", connect_timeout, name, zb_err_name (rc));
     g_mutex_lock (&self->lock);
-    if (!self->unlocked)
+    /* render: unlock() ends the wait (then preroll decides); the pool's
+     * wait goes on through pauses and ends on flushing or stop */
+    if (pool != NULL || !self->unlocked)
       g_cond_wait_until (&self->cond, &self->lock,
           MIN (now + CONNECT_RETRY_US, deadline));
     g_mutex_unlock (&self->lock);
-    ret = gst_zero_sink_check_unlocked (self);
-    if (ret != GST_FLOW_OK) {
-      g_free (name);
-      return ret;
+    if (pool == NULL) {
+      ret = gst_zero_sink_check_unlocked (self);
+      if (ret != GST_FLOW_OK)
+        goto out;
     }
   }
 
   metadata = gst_zero_sink_build_metadata (self, self->caps);
   GST_DEBUG_OBJECT (self, "metadata: %s", metadata);
-  rc = zb_writer_set_metadata (self->writer, metadata, strlen (metadata));
+  rc = zb_writer_set_metadata (conn->writer, metadata, strlen (metadata));
   g_free (metadata);
   if (rc < 0) {
     if (rc == ZB_EMETADATA)
@@ -281,14 +436,209 @@ gst_zero_sink_ensure_writer (GstZeroSink * self)
           ("Could not write the metadata of ring %s: %s", name,
               zb_strerror (rc)), ("%s (%s)", zb_last_error (),
               zb_err_name (rc)));
-    g_free (name);
-    return GST_FLOW_ERROR;
+    ret = GST_FLOW_ERROR;
+    goto out;
   }
   self->metadata_written = TRUE;
   if (self->metadata_caps == NULL && self->caps != NULL)
     self->metadata_caps = gst_caps_ref (self->caps);
+
+out:
   g_free (name);
+done:
+  g_mutex_unlock (&self->connect_lock);
+  if (ret != GST_FLOW_OK) {
+    gst_zero_sink_conn_unref (conn);
+    conn = NULL;
+  }
+  *out = conn;
+  return ret;
+}
+
+/* Posts the error for a failed zb_writer_reserve() of a frame of SIZE bytes
+ * (buffer + frame header) and returns GST_FLOW_ERROR. */
+static GstFlowReturn
+gst_zero_sink_reserve_error (GstZeroSink * self, zb_writer * writer, int rc,
+    guint64 size, gint timeout)
+{
+  switch (rc) {
+    case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
+    case ZB_ETIMEDOUT:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Ring %s stayed full for %d ms: its reader does not read fast "
+              "enough", zb_writer_name (writer), timeout),
+          ("%s; raise timeout (-1 waits forever) or use policy=drop",
+              zb_last_error ()));
+      break;
+    case ZB_EMSGSIZE:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("A frame of %" G_GUINT64_FORMAT " bytes can never fit ring %s "
+              "(largest frame: %" G_GUINT64_FORMAT " bytes); the reader "
+              "must create it with a payload size of at least %"
+              G_GUINT64_FORMAT " bytes", size, zb_writer_name (writer),
+              zb_writer_max_frame_size (writer), size + ZB_FRAME_HEADER_SIZE),
+          ("%s", zb_last_error ()));
+      break;
+    case ZB_EREADERGONE:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("The reader of ring %s is gone", zb_writer_name (writer)),
+          ("%s", zb_last_error ()));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Could not write a frame into ring %s: %s",
+              zb_writer_name (writer), zb_strerror (rc)),
+          ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+      break;
+  }
+  return GST_FLOW_ERROR;
+}
+
+/* The per-frame header of BUFFER (PROTOCOL.md), at DST. */
+static void
+gst_zero_sink_write_ext (GstBuffer * buffer, guint8 * dst)
+{
+  zb_frame_ext ext = { 0 };
+
+  ext.pts = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) :
+      ZB_EXT_NONE;
+  ext.dts = GST_BUFFER_DTS_IS_VALID (buffer) ? GST_BUFFER_DTS (buffer) :
+      ZB_EXT_NONE;
+  ext.duration = GST_BUFFER_DURATION_IS_VALID (buffer) ?
+      GST_BUFFER_DURATION (buffer) : ZB_EXT_NONE;
+  ext.flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
+  ext.commit_ns = 0;            /* stamped now */
+  zb_frame_ext_write (dst, &ext);
+}
+
+/* Destroy notify of a memory wrapping a reservation: a reservation that was
+ * not committed is cancelled (nobody can write into it any more). */
+static void
+gst_zero_sink_slot_free (gpointer data)
+{
+  GstZeroSinkSlot *slot = data;
+  GstZeroSink *self = slot->sink;
+
+  g_mutex_lock (&self->lock);
+  if (self->res_id != 0 && self->res_id == slot->id) {
+    GST_LOG_OBJECT (self, "pool buffer returned without being rendered: "
+        "cancelling its reservation");
+    zb_writer_cancel (slot->conn->writer);
+    self->res_id = 0;
+    self->res_busy = FALSE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+  gst_zero_sink_conn_unref (slot->conn);
+  gst_object_unref (self);
+  g_free (slot);
+}
+
+GstFlowReturn
+gst_zero_sink_pool_reserve (GstZeroSink * self, GstBufferPool * pool,
+    gsize size, GstMemory ** out)
+{
+  GstZeroSinkConn *conn = NULL;
+  GstZeroSinkSlot *slot;
+  GstZeroSinkPolicy policy;
+  GstMemory *mem;
+  GstFlowReturn ret;
+  gint timeout;
+  guint64 id;
+  void *data = NULL;
+  int rc;
+
+  ret = gst_zero_sink_ensure_writer (self, pool, &conn);
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  GST_OBJECT_LOCK (self);
+  policy = self->policy;
+  timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
+  GST_OBJECT_UNLOCK (self);
+
+  /* Take the ring's one reservation: it is busy while a copy is written, or
+   * while an earlier pool buffer (or a copy of its memory) is still alive. */
+  g_mutex_lock (&self->lock);
+  while ((ret = gst_zero_sink_pool_check_locked (self, pool, conn)) ==
+      GST_FLOW_OK && self->res_busy)
+    g_cond_wait (&self->cond, &self->lock);
+  if (ret != GST_FLOW_OK) {
+    g_mutex_unlock (&self->lock);
+    gst_zero_sink_conn_unref (conn);
+    return ret;
+  }
+  self->res_busy = TRUE;
+  id = ++self->next_res_id;
+  g_mutex_unlock (&self->lock);
+
+  for (;;) {
+    rc = zb_writer_reserve (conn->writer, size + self->ext_size, &data,
+        policy == GST_ZERO_SINK_POLICY_DROP ? 0 : timeout);
+    if (rc == 0)
+      break;
+    if (rc == ZB_ECANCELED) {
+      g_mutex_lock (&self->lock);
+      ret = gst_zero_sink_pool_check_locked (self, pool, conn);
+      g_mutex_unlock (&self->lock);
+      if (ret == GST_FLOW_OK)
+        continue;               /* a pause, or a stale wake: wait again */
+      GST_DEBUG_OBJECT (self, "pool acquire interrupted: %s",
+          gst_flow_get_name (ret));
+    } else if (rc == ZB_EAGAIN && policy == GST_ZERO_SINK_POLICY_DROP) {
+      /* render drops (or copies) this one as usual */
+      GST_LOG_OBJECT (self, "ring full: a system-memory buffer instead");
+      *out = gst_allocator_alloc (NULL, size, NULL);
+      ret = GST_FLOW_OK;
+    } else {
+      ret = gst_zero_sink_reserve_error (self, conn->writer, rc,
+          size + self->ext_size, timeout);
+    }
+    gst_zero_sink_release_reservation (self);
+    gst_zero_sink_conn_unref (conn);
+    return ret;
+  }
+
+  slot = g_new (GstZeroSinkSlot, 1);
+  slot->sink = gst_object_ref (self);
+  slot->conn = conn;            /* takes our reference */
+  slot->id = id;
+  slot->slot = data;
+  mem = gst_memory_new_wrapped (0, slot->slot + self->ext_size, size, 0, size,
+      slot, gst_zero_sink_slot_free);
+  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), slot_quark, slot,
+      NULL);
+
+  g_mutex_lock (&self->lock);
+  ret = gst_zero_sink_pool_check_locked (self, pool, conn);
+  if (ret == GST_FLOW_OK) {
+    self->res_id = id;
+  } else {
+    /* stopped meanwhile: nobody has seen the memory yet */
+    if (self->conn == conn)
+      zb_writer_cancel (conn->writer);
+    self->res_busy = FALSE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+  if (ret != GST_FLOW_OK) {
+    gst_memory_unref (mem);
+    return ret;
+  }
+  GST_LOG_OBJECT (self, "reservation %" G_GUINT64_FORMAT " of %"
+      G_GSIZE_FORMAT " bytes handed to upstream", id, size);
+  *out = mem;
   return GST_FLOW_OK;
+}
+
+void
+gst_zero_sink_pool_wake (GstZeroSink * self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->conn != NULL)
+    zb_writer_wake (self->conn->writer);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 /* -------------------------------------------------- init / properties */
@@ -300,8 +650,13 @@ gst_zero_sink_init (GstZeroSink * self)
   self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   self->timeout = DEFAULT_TIMEOUT;
   self->policy = DEFAULT_POLICY;
+  self->zero_copy = DEFAULT_ZERO_COPY;
+  self->frame_header = DEFAULT_FRAME_HEADER;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_mutex_init (&self->connect_lock);
+  /* the last sample would keep a pool buffer, and so the ring, alive */
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
 static void
@@ -309,12 +664,13 @@ gst_zero_sink_finalize (GObject * object)
 {
   GstZeroSink *self = GST_ZERO_SINK (object);
 
-  zb_writer_destroy (self->writer);
+  gst_zero_sink_conn_unref (self->conn);
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->metadata_caps, NULL);
   g_free (self->buffer_name);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
+  g_mutex_clear (&self->connect_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -326,7 +682,8 @@ gst_zero_sink_get_stats (GstZeroSink * self)
   zb_health health;
 
   g_mutex_lock (&self->lock);
-  if (self->writer != NULL && zb_writer_health (self->writer, &health) == 0)
+  if (self->conn != NULL &&
+      zb_writer_health (self->conn->writer, &health) == 0)
     utilisation = health.utilisation_percent;
   g_mutex_unlock (&self->lock);
 
@@ -363,6 +720,12 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     case PROP_POLICY:
       self->policy = g_value_get_enum (value);
       break;
+    case PROP_ZERO_COPY:
+      self->zero_copy = g_value_get_boolean (value);
+      break;
+    case PROP_FRAME_HEADER:
+      self->frame_header = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -393,6 +756,12 @@ gst_zero_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_POLICY:
       g_value_set_enum (value, self->policy);
+      break;
+    case PROP_ZERO_COPY:
+      g_value_set_boolean (value, self->zero_copy);
+      break;
+    case PROP_FRAME_HEADER:
+      g_value_set_boolean (value, self->frame_header);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -428,10 +797,17 @@ gst_zero_sink_start (GstBaseSink * bsink)
   }
   g_free (name);
 
+  g_mutex_lock (&self->connect_lock);
   self->metadata_written = FALSE;
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->metadata_caps, NULL);
+  g_mutex_unlock (&self->connect_lock);
+  g_mutex_lock (&self->lock);
+  self->closing = FALSE;
+  self->eos = FALSE;
+  g_mutex_unlock (&self->lock);
   GST_OBJECT_LOCK (self);
+  self->ext_size = self->frame_header ? ZB_EXT_HEADER_SIZE : 0;
   self->frames_written = self->bytes_written = self->frames_dropped = 0;
   self->frames_copied = self->frames_zero_copy = 0;
   GST_OBJECT_UNLOCK (self);
@@ -443,11 +819,18 @@ gst_zero_sink_stop (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
+  /* upstream may still be in the pool's acquire: from now on it gets
+   * FLUSHING, and never connects again until start() */
+  g_mutex_lock (&self->lock);
+  self->closing = TRUE;
+  g_mutex_unlock (&self->lock);
   gst_zero_sink_detach (self);
   GST_OBJECT_LOCK (self);
   GST_INFO_OBJECT (self, "stopped: %" G_GUINT64_FORMAT " frames, %"
-      G_GUINT64_FORMAT " bytes written, %" G_GUINT64_FORMAT " dropped",
-      self->frames_written, self->bytes_written, self->frames_dropped);
+      G_GUINT64_FORMAT " bytes written (%" G_GUINT64_FORMAT " zero-copy, %"
+      G_GUINT64_FORMAT " copied), %" G_GUINT64_FORMAT " dropped",
+      self->frames_written, self->bytes_written, self->frames_zero_copy,
+      self->frames_copied, self->frames_dropped);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -457,6 +840,7 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
+  g_mutex_lock (&self->connect_lock);
   if (self->metadata_caps != NULL &&
       !gst_caps_is_equal (caps, self->metadata_caps)) {
     gchar *old_caps = gst_caps_to_string (self->metadata_caps);
@@ -469,10 +853,12 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
             "sides to change the format"));
     g_free (old_caps);
     g_free (new_caps);
+    g_mutex_unlock (&self->connect_lock);
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   gst_caps_replace (&self->caps, caps);
+  g_mutex_unlock (&self->connect_lock);
   return TRUE;
 }
 
@@ -481,9 +867,196 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
-    gst_zero_sink_detach (self);        /* the reader sees end of stream */
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_EOS:
+      g_mutex_lock (&self->lock);
+      self->eos = TRUE;         /* the pool hands out no more buffers */
+      g_mutex_unlock (&self->lock);
+      gst_zero_sink_detach (self);      /* the reader sees end of stream */
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      g_mutex_lock (&self->lock);
+      self->eos = FALSE;
+      g_mutex_unlock (&self->lock);
+      break;
+    default:
+      break;
+  }
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
+}
+
+/* Offers the pool of ring reservations for raw video of a fixed frame size
+ * in system memory; anything else gets no pool and is copied. No video meta:
+ * upstream keeps the default strides, so the frame bytes are exactly what
+ * the copy path would write. */
+static gboolean
+gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
+{
+  GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstCaps *caps = NULL;
+  gboolean need_pool = FALSE, zero_copy;
+  GstCapsFeatures *features;
+  GstBufferPool *pool;
+  GstStructure *config;
+  GstVideoInfo info;
+
+  GST_OBJECT_LOCK (self);
+  zero_copy = self->zero_copy;
+  GST_OBJECT_UNLOCK (self);
+  gst_query_parse_allocation (query, &caps, &need_pool);
+  if (!zero_copy || caps == NULL || gst_caps_get_size (caps) != 1) {
+    GST_DEBUG_OBJECT (self, "no pool: zero-copy=%d, caps %" GST_PTR_FORMAT,
+        zero_copy, caps);
+    return TRUE;
+  }
+  features = gst_caps_get_features (caps, 0);
+  if ((features != NULL && !gst_caps_features_is_equal (features,
+              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) ||
+      !gst_video_info_from_caps (&info, caps) ||
+      GST_VIDEO_INFO_SIZE (&info) == 0) {
+    GST_DEBUG_OBJECT (self, "no pool for caps %" GST_PTR_FORMAT
+        " (not raw video of a fixed size): buffers are copied", caps);
+    return TRUE;
+  }
+
+  pool = gst_zero_sink_pool_new (self);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps,
+      (guint) GST_VIDEO_INFO_SIZE (&info), 0, 1);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    GST_WARNING_OBJECT (self, "could not configure the pool");
+    gst_object_unref (pool);
+    return TRUE;
+  }
+  GST_DEBUG_OBJECT (self, "offering the ring pool: frames of %"
+      G_GSIZE_FORMAT " bytes, one buffer at a time",
+      GST_VIDEO_INFO_SIZE (&info));
+  gst_query_add_allocation_pool (query, pool,
+      (guint) GST_VIDEO_INFO_SIZE (&info), 0, 1);
+  gst_object_unref (pool);
+  return TRUE;
+}
+
+/* The reservation BUFFER's memory wraps, when it is the open one. */
+static GstZeroSinkSlot *
+gst_zero_sink_buffer_slot (GstZeroSink * self, GstBuffer * buffer, guint idx)
+{
+  GstMemory *mem = gst_buffer_peek_memory (buffer, idx);
+  GstZeroSinkSlot *slot = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST
+      (mem), slot_quark);
+
+  if (slot == NULL || slot->sink != self || slot->id != self->res_id)
+    return NULL;
+  return slot;
+}
+
+/* Zero copy: BUFFER is the pool buffer of the open reservation; upstream
+ * wrote the frame in place, so commit it. FALSE when it is not. */
+static gboolean
+gst_zero_sink_commit_slot (GstZeroSink * self, GstBuffer * buffer, gsize size,
+    GstFlowReturn * ret)
+{
+  GstZeroSinkSlot *slot;
+  GstMemory *mem;
+  gsize offset = 0, maxsize;
+  gboolean moved = FALSE;
+  guint8 *data;
+  int rc;
+
+  if (gst_buffer_n_memory (buffer) != 1)
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  slot = self->res_id ? gst_zero_sink_buffer_slot (self, buffer, 0) : NULL;
+  if (slot == NULL || slot->conn != self->conn) {
+    g_mutex_unlock (&self->lock);
+    return FALSE;
+  }
+  mem = gst_buffer_peek_memory (buffer, 0);
+  gst_memory_get_sizes (mem, &offset, &maxsize);
+  data = slot->slot + self->ext_size;
+  if (offset != 0) {            /* upstream trimmed the front */
+    memmove (data, data + offset, size);
+    moved = TRUE;
+  }
+  if (self->ext_size > 0)
+    gst_zero_sink_write_ext (buffer, slot->slot);
+  rc = zb_writer_commit (slot->conn->writer, size + self->ext_size);
+  self->res_id = 0;
+  self->res_busy = FALSE;
+  g_cond_broadcast (&self->cond);
+  if (rc < 0) {
+    g_mutex_unlock (&self->lock);
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not commit a frame into ring %s: %s",
+            zb_writer_name (slot->conn->writer), zb_strerror (rc)),
+        ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+    *ret = GST_FLOW_ERROR;
+    return TRUE;
+  }
+  g_mutex_unlock (&self->lock);
+
+  GST_OBJECT_LOCK (self);
+  self->frames_written++;
+  self->bytes_written += size;
+  if (moved)
+    self->frames_copied++;
+  else
+    self->frames_zero_copy++;
+  GST_OBJECT_UNLOCK (self);
+  GST_LOG_OBJECT (self, "committed a frame of %" G_GSIZE_FORMAT " bytes "
+      "written in place", size);
+  *ret = GST_FLOW_OK;
+  return TRUE;
+}
+
+/* Copy path: takes the ring's one reservation, waiting (up to timeout, or
+ * until unlock()) for a pool buffer that upstream still holds. */
+static GstFlowReturn
+gst_zero_sink_take_reservation (GstZeroSink * self, GstBuffer * buffer,
+    gint timeout)
+{
+  gint64 deadline = timeout < 0 ? G_MAXINT64 :
+      g_get_monotonic_time () + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
+  GstFlowReturn ret;
+  guint i;
+
+  g_mutex_lock (&self->lock);
+  while (self->res_busy) {
+    if (self->res_id != 0) {
+      for (i = 0; i < gst_buffer_n_memory (buffer); i++) {
+        if (gst_zero_sink_buffer_slot (self, buffer, i) != NULL) {
+          g_mutex_unlock (&self->lock);
+          GST_ELEMENT_ERROR (self, STREAM, FAILED,
+              ("A buffer joins zerosink's ring memory with other memory, "
+                  "so it cannot be written in place"),
+              ("set zero-copy=false on zerosink for this upstream"));
+          return GST_FLOW_ERROR;
+        }
+      }
+    }
+    if (self->unlocked) {
+      g_mutex_unlock (&self->lock);
+      ret = gst_zero_sink_check_unlocked (self);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      g_mutex_lock (&self->lock);
+      continue;
+    }
+    GST_LOG_OBJECT (self, "waiting for upstream to return the pool buffer");
+    if (!g_cond_wait_until (&self->cond, &self->lock, deadline) &&
+        self->res_busy && !self->unlocked) {
+      g_mutex_unlock (&self->lock);
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Upstream held zerosink's pool buffer for %d ms while pushing "
+              "other buffers; the ring has room for one such buffer at a "
+              "time", timeout),
+          ("set zero-copy=false on zerosink, or raise timeout"));
+      return GST_FLOW_ERROR;
+    }
+  }
+  self->res_busy = TRUE;
+  g_mutex_unlock (&self->lock);
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn
@@ -491,88 +1064,72 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   gsize size = gst_buffer_get_size (buffer);
+  gsize frame_size = size + self->ext_size;
+  GstZeroSinkConn *conn = NULL;
   GstZeroSinkPolicy policy;
   gint timeout;
   GstFlowReturn ret;
-  void *data = NULL;
+  guint8 *data = NULL;
   int rc;
 
   if (size == 0) {
+    /* a pool buffer emptied by upstream: its reservation is cancelled
+     * when the buffer returns to the pool */
     GST_DEBUG_OBJECT (self, "skipping an empty buffer (the protocol has no "
         "empty frames)");
     return GST_FLOW_OK;
   }
-  ret = gst_zero_sink_ensure_writer (self);
+  ret = gst_zero_sink_ensure_writer (self, NULL, &conn);
   if (ret != GST_FLOW_OK)
     return ret;
+  if (gst_zero_sink_commit_slot (self, buffer, size, &ret))
+    goto done;
 
   GST_OBJECT_LOCK (self);
   policy = self->policy;
   timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
   GST_OBJECT_UNLOCK (self);
 
+  ret = gst_zero_sink_take_reservation (self, buffer, timeout);
+  if (ret != GST_FLOW_OK)
+    goto done;
   for (;;) {
-    rc = zb_writer_reserve (self->writer, size, &data,
+    rc = zb_writer_reserve (conn->writer, frame_size, (void **) &data,
         policy == GST_ZERO_SINK_POLICY_DROP ? 0 : timeout);
     if (rc == 0)
       break;
-    switch (rc) {
-      case ZB_EAGAIN:
-        if (policy == GST_ZERO_SINK_POLICY_DROP) {
-          GST_OBJECT_LOCK (self);
-          self->frames_dropped++;
-          GST_OBJECT_UNLOCK (self);
-          GST_LOG_OBJECT (self, "ring full: dropped a buffer of %"
-              G_GSIZE_FORMAT " bytes", size);
-          return GST_FLOW_OK;
-        }
-        /* block with timeout=0: the ring stayed full for 0 ms */
-        /* fall through */
-      case ZB_ETIMEDOUT:
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("Ring %s stayed full for %d ms: its reader does not read fast "
-                "enough", zb_writer_name (self->writer), timeout),
-            ("%s; raise timeout (-1 waits forever) or use policy=drop",
-                zb_last_error ()));
-        return GST_FLOW_ERROR;
-      case ZB_ECANCELED:
-        ret = gst_zero_sink_check_unlocked (self);
-        if (ret != GST_FLOW_OK)
-          return ret;
-        break;                  /* still running: wait again */
-      case ZB_EMSGSIZE:
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("A frame of %" G_GSIZE_FORMAT " bytes can never fit ring %s "
-                "(largest frame: %" G_GUINT64_FORMAT " bytes); the reader "
-                "must create it with a payload size of at least %"
-                G_GUINT64_FORMAT " bytes", size, zb_writer_name (self->writer),
-                zb_writer_max_frame_size (self->writer),
-                (guint64) size + ZB_FRAME_HEADER_SIZE),
-            ("%s", zb_last_error ()));
-        return GST_FLOW_ERROR;
-      case ZB_EREADERGONE:
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("The reader of ring %s is gone", zb_writer_name (self->writer)),
-            ("%s", zb_last_error ()));
-        return GST_FLOW_ERROR;
-      default:
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("Could not write a frame into ring %s: %s",
-                zb_writer_name (self->writer), zb_strerror (rc)),
-            ("%s (%s)", zb_last_error (), zb_err_name (rc)));
-        return GST_FLOW_ERROR;
+    if (rc == ZB_EAGAIN && policy == GST_ZERO_SINK_POLICY_DROP) {
+      GST_OBJECT_LOCK (self);
+      self->frames_dropped++;
+      GST_OBJECT_UNLOCK (self);
+      GST_LOG_OBJECT (self, "ring full: dropped a buffer of %"
+          G_GSIZE_FORMAT " bytes", size);
+      ret = GST_FLOW_OK;
+      goto release;
     }
+    if (rc == ZB_ECANCELED) {
+      ret = gst_zero_sink_check_unlocked (self);
+      if (ret != GST_FLOW_OK)
+        goto release;
+      continue;                 /* still running: wait again */
+    }
+    ret = gst_zero_sink_reserve_error (self, conn->writer, rc, frame_size,
+        timeout);
+    goto release;
   }
 
   /* One copy into the ring; multi-memory buffers become one frame. */
-  gst_buffer_extract (buffer, 0, data, size);
-  rc = zb_writer_commit (self->writer, size);
+  if (self->ext_size > 0)
+    gst_zero_sink_write_ext (buffer, data);
+  gst_buffer_extract (buffer, 0, data + self->ext_size, size);
+  rc = zb_writer_commit (conn->writer, frame_size);
   if (rc < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Could not commit a frame into ring %s: %s",
-            zb_writer_name (self->writer), zb_strerror (rc)),
+            zb_writer_name (conn->writer), zb_strerror (rc)),
         ("%s (%s)", zb_last_error (), zb_err_name (rc)));
-    return GST_FLOW_ERROR;
+    ret = GST_FLOW_ERROR;
+    goto release;
   }
   GST_OBJECT_LOCK (self);
   self->frames_written++;
@@ -580,7 +1137,13 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   self->frames_copied++;
   GST_OBJECT_UNLOCK (self);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes", size);
-  return GST_FLOW_OK;
+  ret = GST_FLOW_OK;
+
+release:
+  gst_zero_sink_release_reservation (self);
+done:
+  gst_zero_sink_conn_unref (conn);
+  return ret;
 }
 
 static gboolean
@@ -591,8 +1154,8 @@ gst_zero_sink_unlock (GstBaseSink * bsink)
   GST_DEBUG_OBJECT (self, "unlock");
   g_mutex_lock (&self->lock);
   self->unlocked = TRUE;
-  if (self->writer != NULL)
-    zb_writer_wake (self->writer);
+  if (self->conn != NULL)
+    zb_writer_wake (self->conn->writer);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   return TRUE;
@@ -618,6 +1181,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
 
   zerobuffer_element_init (NULL);
+  slot_quark = g_quark_from_static_string ("GstZeroSinkSlot");
 
   gobject_class->set_property = gst_zero_sink_set_property;
   gobject_class->get_property = gst_zero_sink_get_property;
@@ -652,6 +1216,24 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           GST_TYPE_ZERO_SINK_POLICY, DEFAULT_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ZERO_COPY,
+      g_param_spec_boolean ("zero-copy", "Zero copy",
+          "Offer upstream a buffer pool whose buffers live in the ring, so "
+          "raw video of a fixed frame size is written in place and only "
+          "committed (counted as frames-zero-copy); false copies every "
+          "buffer once (frames-copied). Default: true", DEFAULT_ZERO_COPY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_FRAME_HEADER,
+      g_param_spec_boolean ("frame-header", "Frame header",
+          "Start every frame with a 48-byte header carrying the buffer's "
+          "PTS, DTS, duration, flags and commit time, declared in the "
+          "metadata as \"zerobuffer\":{\"frame_header\":1}. Only for zerosrc "
+          "and the zerobuffer Node reader: other ZeroBuffer readers would "
+          "misread the frames. Default: false (raw buffer bytes only)",
+          DEFAULT_FRAME_HEADER,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start: frames-written, bytes-written, "
@@ -671,6 +1253,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_zero_sink_event);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_zero_sink_render);
+  basesink_class->propose_allocation =
+      GST_DEBUG_FUNCPTR (gst_zero_sink_propose_allocation);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_sink_unlock);
   basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_sink_unlock_stop);
 

@@ -14,6 +14,18 @@
  * writer sends no usable caps). zerosrc is a live source: buffers are
  * timestamped with the running time at which they arrived.
  *
+ * When the metadata declares the per-frame header ("zerobuffer":
+ * {"frame_header":1}, written by zerosink frame-header=true), each buffer
+ * wraps only the bytes after the header (still without a copy) and carries
+ * the writer's timestamps: the first frame of each writer connection is
+ * stamped with the running time of its arrival, and every later PTS and DTS
+ * keeps the writer's spacing from it (PTS and DTS are offset by the same
+ * amount), so a live pipeline sees the writer's pacing, not the jitter of
+ * the transport. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
+ * GAP, ...) are the writer's too. Frames without a PTS, and streams without
+ * the header, get the running time of arrival. A frame whose header is
+ * invalid is a protocol error.
+ *
  * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
  * with eos-on-writer-exit=false waits for the next writer and continues.
  *
@@ -84,6 +96,9 @@ struct _GstZeroSrc
   /* streaming thread only */
   GstCaps *stream_caps;         /* negotiated from the metadata */
   gboolean discont;
+  gboolean frame_header;        /* frames start with the per-frame header */
+  gboolean ts_anchored;         /* ts_offset is set for this writer */
+  GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
 };
 
 #define DEFAULT_BUFFER_NAME NULL
@@ -294,51 +309,90 @@ json_skip_value (const gchar ** pp, const gchar * end, guint depth)
   return TRUE;
 }
 
+/* Points at the value of KEY in the JSON object at P (its '{', after
+ * optional white space); NULL when absent or malformed. */
+static const gchar *
+json_object_find (const gchar * p, const gchar * end, const gchar * key)
+{
+  GString *name = g_string_new (NULL);
+  const gchar *found = NULL;
+
+  p = json_skip_ws (p, end);
+  if (p >= end || *p != '{')
+    goto out;
+  p = json_skip_ws (p + 1, end);
+  if (p < end && *p == '}')
+    goto out;
+  for (;;) {
+    g_string_truncate (name, 0);
+    p = json_skip_ws (p, end);
+    if (!json_read_string (&p, end, name))
+      goto out;
+    p = json_skip_ws (p, end);
+    if (p >= end || *p++ != ':')
+      goto out;
+    p = json_skip_ws (p, end);
+    if (strcmp (name->str, key) == 0) {
+      found = p;
+      goto out;
+    }
+    if (!json_skip_value (&p, end, 0))
+      goto out;
+    p = json_skip_ws (p, end);
+    if (p < end && *p == ',') {
+      p++;
+      continue;
+    }
+    goto out;                   /* '}' or garbage: the key is not there */
+  }
+out:
+  g_string_free (name, TRUE);
+  return found;
+}
+
 /* The string value of a top-level KEY of the JSON object in DATA (from its
  * first '{'), unescaped; NULL when absent, not a string, or malformed. */
 static gchar *
 json_get_string (const guint8 * data, gsize size, const gchar * key)
 {
   const gchar *p = (const gchar *) data, *end = p + size;
-  GString *name = g_string_new (NULL);
+  GString *value;
 
   p = memchr (p, '{', size);
-  if (p == NULL)
-    goto fail;
-  p = json_skip_ws (p + 1, end);
-  if (p < end && *p == '}')
-    goto fail;
-  for (;;) {
-    g_string_truncate (name, 0);
-    p = json_skip_ws (p, end);
-    if (!json_read_string (&p, end, name))
-      goto fail;
-    p = json_skip_ws (p, end);
-    if (p >= end || *p++ != ':')
-      goto fail;
-    p = json_skip_ws (p, end);
-    if (strcmp (name->str, key) == 0 && p < end && *p == '"') {
-      GString *value = g_string_new (NULL);
-
-      if (!json_read_string (&p, end, value)) {
-        g_string_free (value, TRUE);
-        goto fail;
-      }
-      g_string_free (name, TRUE);
-      return g_string_free (value, FALSE);
-    }
-    if (!json_skip_value (&p, end, 0))
-      goto fail;
-    p = json_skip_ws (p, end);
-    if (p < end && *p == ',') {
-      p++;
-      continue;
-    }
-    goto fail;                  /* '}' or garbage: the key is not there */
+  if (p == NULL || (p = json_object_find (p, end, key)) == NULL ||
+      *p != '"')
+    return NULL;
+  value = g_string_new (NULL);
+  if (!json_read_string (&p, end, value)) {
+    g_string_free (value, TRUE);
+    return NULL;
   }
-fail:
-  g_string_free (name, TRUE);
-  return NULL;
+  return g_string_free (value, FALSE);
+}
+
+/* The version of the per-frame header that the metadata declares:
+ * "zerobuffer": {"frame_header": N}; 0 when absent, -1 when not a
+ * non-negative integer. */
+static gint64
+json_get_frame_header (const guint8 * data, gsize size)
+{
+  const gchar *p = (const gchar *) data, *end = p + size;
+  gint64 v = 0;
+
+  p = memchr (p, '{', size);
+  if (p == NULL || (p = json_object_find (p, end, "zerobuffer")) == NULL ||
+      (p = json_object_find (p, end, "frame_header")) == NULL)
+    return 0;
+  if (p >= end || !g_ascii_isdigit (*p))
+    return -1;
+  for (; p < end && g_ascii_isdigit (*p); p++) {
+    v = v * 10 + (*p - '0');
+    if (v > G_MAXINT32)
+      return -1;
+  }
+  if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+    return -1;
+  return v;
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -356,8 +410,26 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
 
+  zb_reader_metadata (reader, &meta, &meta_size);
+  if (meta_size > 0) {
+    gint64 version = json_get_frame_header (meta, meta_size);
+
+    if (version != 0 && version != 1) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("The metadata of ring %s declares a per-frame header this "
+              "zerosrc does not know", zb_reader_name (reader)),
+          ("metadata: %.*s; supported: \"zerobuffer\":{\"frame_header\":1}",
+              (int) MIN (meta_size, 1024), (const gchar *) meta));
+      if (caps != NULL)
+        gst_caps_unref (caps);
+      return FALSE;
+    }
+    self->frame_header = version == 1;
+    GST_INFO_OBJECT (self, "frames %s the per-frame header",
+        self->frame_header ? "carry" : "do not carry");
+  }
+
   if (caps == NULL) {
-    zb_reader_metadata (reader, &meta, &meta_size);
     if (meta_size == 0) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
           ("The writer of ring %s sent no metadata, so the caps are unknown",
@@ -419,6 +491,36 @@ gst_zero_src_announce (GstZeroSrc * self, const gchar * name,
   fflush (stdout);
   GST_INFO_OBJECT (self, "announced: %s", line->str);
   g_string_free (line, TRUE);
+}
+
+/* The writer's timestamps and flags from the per-frame header. The first
+ * frame with a PTS after a new writer anchors the time base at the running
+ * time of its arrival; later frames keep the writer's spacing. */
+static void
+gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
+    const zb_frame_ext * ext)
+{
+  if (ext->pts != ZB_EXT_NONE && !self->ts_anchored) {
+    GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
+        (self));
+
+    self->ts_offset = GST_CLOCK_TIME_IS_VALID (now) ?
+        GST_CLOCK_DIFF ((GstClockTime) ext->pts, now) : 0;
+    self->ts_anchored = TRUE;
+    GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " arrives at "
+        "running time %" GST_TIME_FORMAT ": offset %" GST_STIME_FORMAT,
+        GST_TIME_ARGS (ext->pts), GST_TIME_ARGS (now),
+        GST_STIME_ARGS (self->ts_offset));
+  }
+  if (ext->pts != ZB_EXT_NONE && self->ts_anchored &&
+      (gint64) ext->pts + self->ts_offset >= 0)
+    GST_BUFFER_PTS (buffer) = ext->pts + self->ts_offset;
+  if (ext->dts != ZB_EXT_NONE && self->ts_anchored &&
+      (gint64) ext->dts + self->ts_offset >= 0)
+    GST_BUFFER_DTS (buffer) = ext->dts + self->ts_offset;
+  if (ext->duration != ZB_EXT_NONE)
+    GST_BUFFER_DURATION (buffer) = ext->duration;
+  GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
 /* -------------------------------------------------- init / properties */
@@ -582,6 +684,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   GST_OBJECT_UNLOCK (self);
   gst_caps_replace (&self->stream_caps, NULL);
   self->discont = TRUE;
+  self->frame_header = FALSE;
+  self->ts_anchored = FALSE;
 
   if (announce)
     gst_zero_src_announce (self, name, metadata_size, payload_size);
@@ -654,6 +758,8 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstZeroSrcFrame *f;
   GstBuffer *buffer;
   zb_frame frame;
+  zb_frame_ext ext;
+  gsize offset = 0, size;
   gint timeout;
   gboolean eos_on_writer_exit;
   int rc;
@@ -730,20 +836,43 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     gst_zero_src_ring_unref (ring);
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  size = frame.size;
+
+  if (self->frame_header) {
+    rc = zb_frame_ext_parse (frame.data, frame.size, &ext);
+    if (rc < 0) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Frame %" G_GUINT64_FORMAT " of ring %s has no valid frame header "
+              "although the metadata declares one (protocol error)",
+              frame.sequence, zb_reader_name (ring->reader)),
+          ("%s (%s); frame of %" G_GUINT64_FORMAT " bytes", zb_last_error (),
+              zb_err_name (rc), frame.size));
+      zb_reader_release (ring->reader, &frame);
+      gst_zero_src_ring_unref (ring);
+      return GST_FLOW_ERROR;
+    }
+    offset = ext.data - frame.data;
+    size = ext.size;
+  }
 
   /* The buffer takes over our reference to the ring. */
   f = g_new (GstZeroSrcFrame, 1);
   f->ring = ring;
   f->frame = frame;
   buffer = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
-      (gpointer) frame.data, frame.size, 0, frame.size, f,
+      (gpointer) frame.data, frame.size, offset, size, f,
       gst_zero_src_frame_free);
+  if (self->discont || frame.sequence == 1)
+    self->ts_anchored = FALSE;  /* a new writer: a new time base */
+  if (self->frame_header)
+    gst_zero_src_apply_ext (self, buffer, &ext);
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;
   }
-  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-      " bytes", frame.sequence, frame.size);
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT
+      " bytes, pts %" GST_TIME_FORMAT, frame.sequence, size,
+      GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
   *outbuf = buffer;
   return GST_FLOW_OK;
 }

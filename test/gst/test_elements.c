@@ -4,7 +4,10 @@
  * name: frames arrive byte-exact (per-buffer SHA-256), the caps arrive at
  * zerosrc without being typed, EOS travels, the ring is gone after NULL, and
  * the error paths post messages people can act on. A blocked zerosink stops
- * promptly without an error.
+ * promptly without an error. videotestsrc writes straight into the ring
+ * through zerosink's pool (counted as zero-copy, byte-exact against the same
+ * stream without the ring); the opt-in frame header carries timestamps and
+ * flags, and is absent by default.
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
  * a sanitized build does not depend on the uninstrumented plugin scanner. */
@@ -14,6 +17,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 #include "zerobuffer.h"
 
@@ -242,6 +246,9 @@ round_trip (const gchar * caps_string, gsize frame_size, guint frames)
   fail_unless (gst_structure_get_uint64 (stats, "frames-copied", &copied));
   fail_unless_equals_uint64 (written, frames);
   fail_unless_equals_uint64 (copied, frames);
+  /* appsrc's buffers are not from zerosink's pool */
+  fail_unless (gst_structure_get_uint64 (stats, "frames-zero-copy", &written));
+  fail_unless_equals_uint64 (written, 0);
   gst_structure_free (stats);
 
   assert_no_error (writer_pipe);
@@ -664,6 +671,589 @@ GST_START_TEST (test_writer_restarts)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------- zero copy */
+
+static guint64
+stat_u64 (GstElement * sink, const gchar * field)
+{
+  GstStructure *stats = NULL;
+  guint64 v = 0;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v), "no %s", field);
+  gst_structure_free (stats);
+  return v;
+}
+
+#define VTS_RGB "videotestsrc num-buffers=%u pattern=ball is-live=false ! " \
+  "video/x-raw,format=RGB,width=320,height=240,framerate=30/1"
+#define VTS_GRAY "videotestsrc num-buffers=%u pattern=ball is-live=false ! " \
+  "video/x-raw,format=GRAY8,width=40,height=25,framerate=30/1"
+
+/* Hashes of the frames SOURCE (a launch line with %u for num-buffers)
+ * produces without any ring. */
+static gchar **
+reference_hashes (const gchar * source, guint frames)
+{
+  gchar *src = g_strdup_printf (source, frames);
+  gchar *desc = g_strdup_printf ("%s ! appsink name=out sync=false", src);
+  GstElement *pipeline = launch (desc);
+  GstElement *appsink = by_name (pipeline, "out");
+  gchar **hashes = g_new0 (gchar *, frames + 1);
+  guint i;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+
+    fail_unless (sample != NULL, "reference frame %u", i);
+    hashes[i] = buffer_hash (gst_sample_get_buffer (sample));
+    gst_sample_unref (sample);
+  }
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (src);
+  return hashes;
+}
+
+/* videotestsrc ! zerosink → zerosrc ! appsink: every frame exact, and
+ * counted as written in place (or copied with zero-copy=false). */
+static void
+videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header)
+{
+  const guint frames = 30;
+  gchar *name = ring_name ("vts");
+  gchar **hashes = reference_hashes (VTS_RGB, frames);
+  gchar *src = g_strdup_printf (VTS_RGB, frames);
+  gchar *desc;
+  GstElement *reader_pipe, *writer_pipe, *appsink, *sink;
+  GstMessage *msg;
+  guint i;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+
+  desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s sync=false "
+      "zero-copy=%d frame-header=%d", src, name, zero_copy, frame_header);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  sink = by_name (writer_pipe, "sink");
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+    gchar *hash;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (gst_buffer_get_size (buffer), 320 * 240 * 3);
+    hash = buffer_hash (buffer);
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+
+  /* EOS travels */
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_eos_or_error (reader_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), frames);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"),
+      zero_copy ? frames : 0);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"),
+      zero_copy ? 0 : frames);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 0);
+
+  assert_no_error (writer_pipe);
+  assert_no_error (reader_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+  fail_if (ring_exists (name));
+  g_strfreev (hashes);
+  g_free (src);
+  g_free (name);
+}
+
+GST_START_TEST (test_zero_copy_videotestsrc)
+{
+  videotestsrc_round_trip (TRUE, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_zero_copy_off)
+{
+  videotestsrc_round_trip (FALSE, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_zero_copy_frame_header)
+{
+  videotestsrc_round_trip (TRUE, TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_zero_copy_drop)
+{
+  gchar *name = ring_name ("zcdrop");
+  gchar **hashes = reference_hashes (VTS_GRAY, 10);
+  gchar *src = g_strdup_printf (VTS_GRAY, 10);
+  gchar *desc;
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *sink;
+  GstMessage *msg;
+  zb_frame frame;
+  guint i;
+
+  /* a reader that does not read: room for 4 frames of 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s "
+      "sync=false policy=drop", src, name);
+  pipeline = launch (desc);
+  g_free (desc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 4);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 4);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 0);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 6);
+
+  /* the four written frames are the first four, intact */
+  for (i = 0; i < 4; i++) {
+    gchar *hash;
+
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), 0);
+    fail_unless_equals_uint64 (frame.size, 1000);
+    hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, frame.data,
+        frame.size);
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    zb_reader_release (reader, &frame);
+  }
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_strfreev (hashes);
+  g_free (src);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_zero_copy_stop_blocked)
+{
+  gchar *name = ring_name ("zcblocked");
+  gchar *src = g_strdup_printf (VTS_GRAY, 100);
+  gchar *desc;
+  zb_reader *reader = NULL;
+  zb_health health;
+  GstElement *pipeline, *sink;
+  gint64 start, elapsed;
+
+  /* a reader that never reads: 4 frames fill the ring, the fifth acquire
+   * waits for space inside the pool */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s "
+      "sync=false timeout=-1", src, name);
+  pipeline = launch (desc);
+  g_free (desc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+
+  start = g_get_monotonic_time ();
+  do {
+    g_usleep (10 * 1000);
+    fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+  } while (health.written_count < 4 &&
+      g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  fail_unless_equals_uint64 (health.written_count, 4);
+  g_usleep (100 * 1000);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 4);
+
+  start = g_get_monotonic_time ();
+  set_state (pipeline, GST_STATE_NULL);
+  elapsed = g_get_monotonic_time () - start;
+  fail_unless (elapsed < G_USEC_PER_SEC, "stopping took %" G_GINT64_FORMAT
+      " us", elapsed);
+  assert_no_error (pipeline);
+  gst_object_unref (pipeline);
+
+  /* the writer detached cleanly: 4 frames, then end of stream */
+  fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+  fail_unless_equals_uint64 (health.writer_pid, 0);
+  zb_reader_destroy (reader);
+  g_free (src);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Upstream holds a pool buffer while it pushes another buffer: the copy
+ * waits until the pool buffer comes back (its reservation is cancelled),
+ * and a pool buffer pushed later is committed in place. */
+typedef struct
+{
+  GstHarness *h;
+  GstBuffer *buffer;
+  GstFlowReturn ret;
+} PushJob;
+
+static gpointer
+push_thread (gpointer data)
+{
+  PushJob *job = data;
+
+  job->ret = gst_harness_push (job->h, job->buffer);
+  return NULL;
+}
+
+static GstBuffer *
+fill_pool_buffer (GstBufferPool * pool, guint8 value)
+{
+  GstBuffer *buffer = NULL;
+  GstMapInfo map;
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_n_memory (buffer), 1);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  fail_unless_equals_uint64 (map.size, 1000);
+  memset (map.data, value, map.size);
+  gst_buffer_unmap (buffer, &map);
+  return buffer;
+}
+
+static void
+expect_frame (zb_reader * reader, guint8 value)
+{
+  zb_frame frame;
+  guint8 expected[1000];
+
+  memset (expected, value, sizeof expected);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_uint64 (frame.size, 1000);
+  fail_unless (memcmp (frame.data, expected, 1000) == 0, "frame is not %u",
+      value);
+  zb_reader_release (reader, &frame);
+}
+
+GST_START_TEST (test_pool_buffer_held)
+{
+  gchar *name = ring_name ("held");
+  gchar *desc;
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  GstHarness *h;
+  GstElement *sink;
+  GstQuery *query;
+  GstCaps *caps;
+  GstBufferPool *pool = NULL;
+  GstBuffer *held, *other;
+  PushJob job;
+  GThread *thread;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
+      "timeout=500", name);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
+
+  caps = gst_caps_from_string (GRAY8_CAPS (40, 25));
+  query = gst_query_new_allocation (caps, TRUE);
+  gst_caps_unref (caps);
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  fail_unless (pool != NULL);
+  gst_query_unref (query);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+
+  /* 1. the pool buffer is held; another buffer waits for it, then is
+   * copied once it returns unrendered (its reservation cancelled) */
+  held = fill_pool_buffer (pool, 0xAA);
+  other = gst_buffer_new_allocate (NULL, 1000, NULL);
+  gst_buffer_memset (other, 0, 0x11, 1000);
+  job.h = h;
+  job.buffer = other;
+  job.ret = GST_FLOW_ERROR;
+  thread = g_thread_new ("push", push_thread, &job);
+  g_usleep (150 * 1000);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EAGAIN);
+  gst_buffer_unref (held);
+  g_thread_join (thread);
+  fail_unless_equals_int (job.ret, GST_FLOW_OK);
+  expect_frame (reader, 0x11);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 0);
+
+  /* 2. a pool buffer pushed downstream is committed in place */
+  fail_unless_equals_int (gst_harness_push (h, fill_pool_buffer (pool,
+              0x22)), GST_FLOW_OK);
+  expect_frame (reader, 0x22);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 1);
+
+  /* 3. held longer than the timeout: an error, nothing written */
+  held = fill_pool_buffer (pool, 0xBB);
+  other = gst_buffer_new_allocate (NULL, 1000, NULL);
+  gst_buffer_memset (other, 0, 0x33, 1000);
+  fail_unless_equals_int (gst_harness_push (h, other), GST_FLOW_ERROR);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EAGAIN);
+  gst_buffer_unref (held);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* ----------------------------------------------------------- frame header */
+
+#define FLAGS_OF_INTEREST (GST_BUFFER_FLAG_DISCONT | \
+    GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_HEADER | \
+    GST_BUFFER_FLAG_MARKER)
+
+/* Frame i of the timestamp tests: PTS spaced irregularly, some with a DTS,
+ * one without a PTS, and a mix of flags. */
+static GstBuffer *
+stamped_frame (guint i, gsize size)
+{
+  GstBuffer *buffer = make_frame (i, size, FALSE);
+
+  GST_BUFFER_PTS (buffer) = 1 * GST_SECOND + i * 40 * GST_MSECOND +
+      (i % 3) * GST_MSECOND;
+  GST_BUFFER_DTS (buffer) = i % 2 ? GST_BUFFER_PTS (buffer) -
+      5 * GST_MSECOND : GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buffer) = (40 + i) * GST_MSECOND;
+  if (i == 7) {
+    GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  }
+  if (i == 0 || i == 5)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+  if (i % 4 != 0)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (i == 3)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_HEADER);
+  if (i == 6)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_MARKER);
+  return buffer;
+}
+
+GST_START_TEST (test_frame_header_round_trip)
+{
+  const guint frames = 12;
+  const gsize size = 4 * 4;
+  gchar *name = ring_name ("fh");
+  gchar *desc;
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstClockTime pts0 = GST_CLOCK_TIME_NONE;
+  GstMessage *msg;
+  guint i;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  for (i = 0; i < frames; i++)
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            stamped_frame (i, size)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *sent = stamped_frame (i, size), *got;
+    gchar *h1, *h2;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    got = gst_sample_get_buffer (sample);
+    /* the bytes after the header, exactly */
+    fail_unless_equals_uint64 (gst_buffer_get_size (got), size);
+    h1 = buffer_hash (sent);
+    h2 = buffer_hash (got);
+    fail_unless_equals_string (h1, h2);
+    g_free (h1);
+    g_free (h2);
+    /* flags as sent */
+    fail_unless_equals_int (GST_BUFFER_FLAGS (got) & FLAGS_OF_INTEREST,
+        GST_BUFFER_FLAGS (sent) & FLAGS_OF_INTEREST);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (got),
+        GST_BUFFER_DURATION (sent));
+    /* timestamps keep the writer's spacing from the first frame */
+    if (i == 0) {
+      fail_unless (GST_BUFFER_PTS_IS_VALID (got));
+      pts0 = GST_BUFFER_PTS (got);
+    } else if (GST_BUFFER_PTS_IS_VALID (sent)) {
+      fail_unless_equals_int64 (GST_BUFFER_PTS (got) - pts0,
+          GST_BUFFER_PTS (sent) - 1 * GST_SECOND);
+    }
+    if (GST_BUFFER_DTS_IS_VALID (sent))
+      fail_unless_equals_int64 (GST_BUFFER_DTS (got) - pts0,
+          GST_BUFFER_DTS (sent) - 1 * GST_SECOND);
+    fail_unless (GST_BUFFER_PTS_IS_VALID (got), "frame %u has no PTS", i);
+    gst_buffer_unref (sent);
+    gst_sample_unref (sample);
+  }
+  msg = wait_eos_or_error (reader_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  assert_no_error (writer_pipe);
+  assert_no_error (reader_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* What a plain core reader sees, with and without the frame header. */
+static void
+frame_header_on_the_wire (gboolean on)
+{
+  gchar *name = ring_name ("wire");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  gchar *json;
+  zb_frame frame;
+  zb_frame_ext ext;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pipeline = writer_pipeline (name, on ? "frame-header=true" : "",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 4; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), stamped_frame (i, 16));
+
+  for (i = 0; i < 4; i++) {
+    GstBuffer *sent = stamped_frame (i, 16);
+
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    if (!on) {
+      fail_unless_equals_uint64 (frame.size, 16);
+      fail_unless (gst_buffer_memcmp (sent, 0, frame.data, 16) == 0);
+    } else {
+      fail_unless_equals_uint64 (frame.size, ZB_EXT_HEADER_SIZE + 16);
+      fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size,
+              &ext), 0);
+      fail_unless_equals_uint64 (ext.size, 16);
+      fail_unless (gst_buffer_memcmp (sent, 0, ext.data, 16) == 0);
+      fail_unless_equals_uint64 (ext.pts, GST_BUFFER_PTS (sent));
+      fail_unless_equals_uint64 (ext.dts, GST_BUFFER_DTS_IS_VALID (sent) ?
+          GST_BUFFER_DTS (sent) : ZB_EXT_NONE);
+      fail_unless_equals_uint64 (ext.duration, GST_BUFFER_DURATION (sent));
+      fail_unless_equals_int (ext.flags & FLAGS_OF_INTEREST,
+          GST_BUFFER_FLAGS (sent) & FLAGS_OF_INTEREST);
+      fail_unless (ext.commit_ns > 0 && ext.commit_ns <= zb_now_ns ());
+    }
+    zb_reader_release (reader, &frame);
+    gst_buffer_unref (sent);
+  }
+  fail_unless_equals_int (zb_reader_metadata (reader, &meta, &meta_size), 0);
+  json = g_strndup ((const gchar *) meta, meta_size);
+  fail_unless (strstr (json, "\"caps\":") != NULL, "%s", json);
+  fail_unless (strstr (json, "\"element_name\":") != NULL, "%s", json);
+  fail_unless_equals_int (strstr (json,
+          "\"zerobuffer\":{\"frame_header\":1}") != NULL, on);
+  g_free (json);
+
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_START_TEST (test_frame_header_on_the_wire)
+{
+  frame_header_on_the_wire (TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_frame_header_off_by_default)
+{
+  frame_header_on_the_wire (FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_frame_header)
+{
+  gchar *name = ring_name ("badfh");
+  gchar *desc, *text, *expected;
+  GstElement *pipeline;
+  zb_writer *writer = NULL;
+  const char meta[] = "{\"caps\":\"video/x-raw, format=(string)GRAY8, "
+      "width=(int)4, height=(int)2, framerate=(fraction)30/1\","
+      "\"zerobuffer\":{\"frame_header\":1}}";
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! fakesink", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          sizeof meta - 1), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcdefgh", 8, 1000), 0);
+  text = wait_error (pipeline);
+  expected = g_strdup_printf ("ring %s has no valid frame header", name);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  fail_unless (strstr (text, "protocol error") != NULL, "%s", text);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerobuffer_suite (void)
 {
@@ -700,6 +1290,16 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_metadata_without_caps);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
+  tcase_add_test (tc, test_zero_copy_videotestsrc);
+  tcase_add_test (tc, test_zero_copy_off);
+  tcase_add_test (tc, test_zero_copy_frame_header);
+  tcase_add_test (tc, test_zero_copy_drop);
+  tcase_add_test (tc, test_zero_copy_stop_blocked);
+  tcase_add_test (tc, test_pool_buffer_held);
+  tcase_add_test (tc, test_frame_header_round_trip);
+  tcase_add_test (tc, test_frame_header_on_the_wire);
+  tcase_add_test (tc, test_frame_header_off_by_default);
+  tcase_add_test (tc, test_bad_frame_header);
   return s;
 }
 

@@ -7,23 +7,31 @@ cd "$(dirname "$0")/.."
 packages=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   meson ninja-build gcc pkg-config)
+# For the fuzz run of npm test (skipped there when missing): clang's libFuzzer.
+optional_packages=(clang libclang-rt-14-dev)
 
 die() { echo "bootstrap: $*" >&2; exit 1; }
 
 if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
-  missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
+  missing=() missing_optional=()
+  installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+  for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+  for p in "${optional_packages[@]}"; do installed "$p" || missing_optional+=("$p"); done
+  if [ $((${#missing[@]} + ${#missing_optional[@]})) -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then sudo=()
     elif command -v sudo >/dev/null; then sudo=(sudo)
     else die "need root or sudo to install: ${missing[*]}"
     fi
-    echo "bootstrap: installing ${missing[*]}"
+    echo "bootstrap: installing ${missing[*]} ${missing_optional[*]}"
     # noninteractive + -y: CI has no stdin to answer prompts.
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    if [ ${#missing[@]} -gt 0 ]; then
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    fi
+    if [ ${#missing_optional[@]} -gt 0 ]; then
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing_optional[@]}" ||
+        echo "bootstrap: ${missing_optional[*]} not installable here; npm test will skip fuzzing"
+    fi
   else
     echo "bootstrap: system packages present"
   fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# All tests: the C suites, the same suites under ASan+UBSan, and jest.
+# All tests: the C suites, the same suites under ASan+UBSan, a bounded fuzz run,
+# and jest.
 # Every part runs even when an earlier one fails; the last line is the totals,
 # "N passed, M failed[, K skipped]", and the exit status is non-zero if anything failed.
 # Usage: scripts/test.sh [--no-asan]    (--no-asan: quicker local runs)
@@ -76,7 +77,29 @@ if [ "$asan" = 1 ]; then
   record "ASan+UBSan tests" $? "$(count meson builddir-asan/meson-logs/testlog.json)"
 fi
 
-# jest has nothing to run until the TypeScript tests arrive in a later issue.
+# libFuzzer over a segment's contents, for a bounded time (ZB_FUZZ_SECONDS,
+# default 60, 0 skips it), seeded with the golden dumps and test/fuzz/corpus;
+# needs clang with libFuzzer.
+fuzz_seconds=${ZB_FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null &&
+    echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+      clang -x c -fsanitize=fuzzer,address -o /dev/null - 2>/dev/null; then
+  echo "== fuzzing the reader's view of a segment for ${fuzz_seconds} s (builddir-fuzz/)"
+  corpus=builddir-fuzz/corpus
+  { [ -f builddir-fuzz/build.ninja ] ||
+      CC=clang meson setup builddir-fuzz -Dfuzzing=true \
+        -Db_sanitize=address,undefined -Db_lundef=false; } &&
+    meson compile -C builddir-fuzz test/fuzz-segment && mkdir -p "$corpus" &&
+    builddir-fuzz/test/fuzz-segment -max_total_time="$fuzz_seconds" -timeout=10 \
+      -artifact_prefix=builddir-fuzz/ "$corpus" test/fuzz/corpus ../shared/vectors 2>&1 |
+      tail -n 5
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 0 ]; then record "fuzz" 0 "1 0 0"; else record "fuzz" "$rc" "0 1 0"; fi
+else
+  echo "== fuzzing skipped: clang with libFuzzer not found (scripts/bootstrap.sh installs it)"
+  record "fuzz" 0 "0 0 1"
+fi
+
 if [ -n "$(find test -name '*.test.ts' -print -quit 2>/dev/null)" ]; then
   echo "== jest"
   jest_json=$(mktemp)

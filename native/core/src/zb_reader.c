@@ -428,3 +428,5 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
 void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {
   r->expected_sequence = sequence;
 }
+
+uint8_t *zb__reader_segment(zb_reader *r) { return r->seg.base; }

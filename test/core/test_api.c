@@ -1676,9 +1676,35 @@ static void test_frame_ext(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
+/* Names are a portable charset: anything else is refused before a file is
+ * touched (the ring is never created). */
+static void test_name_charset(void) {
+  const char *bad[] = {"cam\xc3\xa9ra", "a b", "tab\there", ".hidden", "../x",
+                       "a\\b", "semi;colon", "star*"};
+  char long300[301];
+  zb_reader *r = NULL;
+  size_t i;
+
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK_RC(zb_validate_name(bad[i]), ZB_ENAME);
+    CHECK_RC(zb_reader_create(&r, bad[i], 0, 1024, NULL), ZB_ENAME);
+    CHECK(r == NULL);
+  }
+  CHECK_RC(zb_validate_name("cam\xc3\xa9ra"), ZB_ENAME);
+  CHECK_MSG("non-ASCII");
+  CHECK_RC(zb_validate_name("a b"), ZB_ENAME);
+  CHECK_MSG("0x20");
+  memset(long300, 'x', 300);
+  long300[300] = '\0';
+  CHECK_RC(zb_validate_name(long300), ZB_ENAME);
+  CHECK_MSG("too long");
+  CHECK_RC(zb_validate_name("Cam-0_front.v2"), 0);
+}
+
 int main(void) {
   RUN(test_round_trip);
   RUN(test_names);
+  RUN(test_name_charset);
   RUN(test_sizes);
   RUN(test_permissions);
   RUN(test_frame_sizes);

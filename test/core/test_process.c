@@ -16,8 +16,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1159,6 +1161,125 @@ static void test_list_and_remove_stale(void) {
   zb_test_remove_ring(live);
 }
 
+/* ------------------------------------------------------------ confinement */
+
+/* Runs in a private mount namespace with a 1 MiB tmpfs over /dev/shm. */
+static int small_shm_child(void *arg, int in, int out) {
+  const char *name = arg;
+  zb_reader *r = NULL;
+  char path[512];
+  int rc;
+  (void)in;
+  (void)out;
+  if (unshare(CLONE_NEWNS) != 0 ||
+      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m") != 0)
+    return 77;
+  rc = zb_reader_create(&r, name, 0, 4 << 20, NULL);
+  if (rc != ZB_ENOSPC || r != NULL) {
+    fprintf(stderr, "  4 MiB ring in 1 MiB: %s (%s)\n", zb_err_name(rc), zb_last_error());
+    return 1;
+  }
+  if (strstr(zb_last_error(), "4.0 MiB") == NULL ||
+      strstr(zb_last_error(), "--shm-size") == NULL) {
+    fprintf(stderr, "  message lacks the size or the hint: %s\n", zb_last_error());
+    return 2;
+  }
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  if (access(path, F_OK) == 0 || !zb_test_ring_gone(name))
+    return 3;
+  if (zb_reader_create(&r, name, 0, 64 << 10, NULL) != 0) /* one that fits */
+    return 4;
+  zb_reader_destroy(r);
+  return 0;
+}
+
+/* /dev/shm too small: creating the ring fails at once with ENOSPC, saying
+ * how much it needed and how to give a container more, instead of a SIGBUS
+ * later; nothing is left behind. Needs root for the mount (else skipped). */
+static void test_shm_too_small(void) {
+  char name[96];
+  child c = {0, -1, -1};
+  int status;
+  copy_name(name, "smallshm");
+  CHECK(spawn(&c, small_shm_child, name) == 0);
+  status = child_end(&c, 10000);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+    fprintf(stderr, "  skipped: mounting a small tmpfs needs root (CAP_SYS_ADMIN)\n");
+  else
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  zb_test_remove_ring(name);
+}
+
+/* Runs as user nobody; arg: the ring name, and whether it was shared. */
+typedef struct other_user_args {
+  const char *name;
+  int shared;
+} other_user_args;
+
+static int other_user_child(void *argp, int in, int out) {
+  other_user_args *a = argp;
+  zb_writer *w = NULL;
+  zb_reader *r = NULL;
+  zb_health h;
+  int rc;
+  (void)in;
+  (void)out;
+  if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+    return 77;
+  rc = zb_writer_connect(&w, a->name);
+  if (a->shared) {
+    if (rc != 0 || zb_writer_write(w, "hi", 2, 1000) != 0) {
+      fprintf(stderr, "  shared ring: %s (%s)\n", zb_err_name(rc), zb_last_error());
+      return 1;
+    }
+    zb_writer_destroy(w);
+    return 0;
+  }
+  if (rc != ZB_EACCES || zb_health_read(a->name, &h) != ZB_EACCES) {
+    fprintf(stderr, "  private ring opened by another user: %s\n", zb_err_name(rc));
+    return 2;
+  }
+  /* nor can it take the name over: the lock directory is the owner's */
+  if (zb_reader_create(&r, a->name, 0, 4096, NULL) == 0)
+    return 3;
+  return 0;
+}
+
+/* Same-user by default: another user's process cannot open a ring; with
+ * mode 0666 it can. Needs root to switch users (else skipped). */
+static void test_other_user(void) {
+  char name[96];
+  other_user_args a = {name, 0};
+  zb_reader_options shared = {0666};
+  zb_reader *r = NULL;
+  zb_frame f;
+  child c = {0, -1, -1};
+  int status;
+
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: switching to another user needs root\n");
+    return;
+  }
+  copy_name(name, "otheruser");
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  CHECK(spawn(&c, other_user_child, &a) == 0);
+  status = child_end(&c, 10000);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  zb_reader_destroy(r);
+
+  a.shared = 1;
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, &shared), 0);
+  CHECK(spawn(&c, other_user_child, &a) == 0);
+  CHECK_RC(zb_reader_next(r, &f, 5000), 0);
+  CHECK(f.size == 2 && memcmp(f.data, "hi", 2) == 0);
+  status = child_end(&c, 10000);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
 static int live_ring_works(child *c, const char *name, uint64_t salt) {
   zb_writer *w = NULL;
   uint8_t buf[300];
@@ -1350,6 +1471,8 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_stale_sweep);
   RUN_CLEAN(test_recycled_pid);
   RUN_CLEAN(test_list_and_remove_stale);
+  RUN_CLEAN(test_shm_too_small);
+  RUN_CLEAN(test_other_user);
   RUN_CLEAN(test_live_ring_refused);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);

@@ -73,7 +73,9 @@ const char *zb_last_error(void);
 #define ZB_MAX_PAYLOAD_SIZE (UINT64_C(16) << 30)  /* 16 GiB */
 #define ZB_FRAME_HEADER_SIZE 16
 
-/* Checks a ring name; 0 or ZB_ENAME with the reason in zb_last_error(). */
+/* Checks a ring name: 1..ZB_NAME_MAX bytes of letters, digits, '-', '_'
+ * and '.', not starting with '.', no "..". 0 or ZB_ENAME with the reason in
+ * zb_last_error(). */
 int zb_validate_name(const char *name);
 
 /* ---------------------------------------------------------------- reader */

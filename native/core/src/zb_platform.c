@@ -28,15 +28,28 @@ int zb_validate_name(const char *name) {
                     "ring name \"%.32s...\" is too long: at most %d bytes, so "
                     "that \"sem.sem-w-NAME\" fits a file name",
                     name, ZB_NAME_MAX);
-  if (strchr(name, '/') != NULL)
+  /* The name becomes file names for every peer on every platform: keep it
+   * to a portable set, so no byte needs quoting or normalising. */
+  for (const char *p = name; *p != '\0'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+      continue;
+    if (c > ' ' && c < 0x7f)
+      return zb__fail(ZB_ENAME,
+                      "ring name \"%.64s\" contains '%c': use letters, "
+                      "digits, '-', '_' or '.' (the name becomes a file name)",
+                      name, c);
     return zb__fail(ZB_ENAME,
-                    "ring name \"%s\" contains '/': the name becomes a file "
-                    "name, use letters, digits, '-', '_' or '.'",
-                    name);
-  if (strstr(name, "..") != NULL || strcmp(name, ".") == 0)
+                    "ring name contains byte 0x%02x at offset %d (a space, a "
+                    "control character or non-ASCII): use letters, digits, "
+                    "'-', '_' or '.' (the name becomes a file name)",
+                    c, (int)(p - name));
+  }
+  if (name[0] == '.' || strstr(name, "..") != NULL)
     return zb__fail(ZB_ENAME,
-                    "ring name \"%s\" is or contains a directory name "
-                    "(\".\" or \"..\")",
+                    "ring name \"%s\" starts with '.' or contains \"..\" "
+                    "(it becomes a file name)",
                     name);
   return 0;
 }

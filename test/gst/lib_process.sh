@@ -1,0 +1,178 @@
+# Helpers for the real-process gst-launch-1.0 tests (sourced, not run).
+#
+# Every process runs under `timeout -k`, every wait is bounded, the started
+# processes are tracked and killed (by pid) on exit if still there, and the
+# rings this run created (names start with $ZB_PREFIX) are checked for and
+# removed at the end.
+#
+# A sanitized plugin needs the sanitizer runtimes, which the uninstrumented
+# gst-launch-1.0 does not load: meson passes their paths in
+# ZB_SANITIZER_PRELOAD and they are preloaded into gst-launch-1.0 (only: some
+# tools hang with the ASan runtime preloaded, pgrep for one); without them:
+# exit 77 (skip).
+set -uo pipefail
+
+GST_PRELOAD=${LD_PRELOAD:-}
+if [ "${ZB_SANITIZED:-0}" = 1 ]; then
+  if [ -z "${ZB_SANITIZER_PRELOAD:-}" ]; then
+    echo "SKIP: sanitized build and no sanitizer runtime to preload"
+    exit 77
+  fi
+  GST_PRELOAD="$ZB_SANITIZER_PRELOAD${LD_PRELOAD:+ $LD_PRELOAD}"
+  echo "sanitized build: gst-launch-1.0 runs with LD_PRELOAD=$GST_PRELOAD"
+fi
+if [ -z "${GST_PLUGIN_PATH:-}" ]; then
+  echo "GST_PLUGIN_PATH must point at the built plugin" >&2
+  exit 1
+fi
+export GST_DEBUG_NO_COLOR=1
+
+LIMIT=${LIMIT:-30}   # seconds any one process may run
+# ZB_PREFIX (set by the test before sourcing) names this run's rings.
+ZB_PREFIX=${ZB_PREFIX:-zbgst-proc-$$-}
+tmp=$(mktemp -d)
+failures=0
+ZB_PIDS=()           # `timeout` processes started in the background
+T_START=$(date +%s%N)
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+now_ns() { date +%s%N; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# The process `timeout` runs (gst-launch-1.0), by parent pid; waits up to 2 s
+# for the fork to have happened.
+child_of() { # timeout-pid
+  local i c
+  for i in $(seq 40); do
+    c=$(timeout 5 pgrep -P "$1" | head -n1)
+    [ -n "$c" ] && { echo "$c"; return 0; }
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# gst-launch-1.0 in the background under timeout; its pid in $BG_PID.
+# Usage: bg_launch LOG [VAR=value...] -- gst-launch-1.0 arguments
+bg_launch() {
+  local log=$1
+  shift
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  timeout -k 5 "$LIMIT" env LD_PRELOAD="$GST_PRELOAD" "${envs[@]}" \
+    gst-launch-1.0 "$@" >"$log" 2>&1 &
+  BG_PID=$!
+  ZB_PIDS+=("$BG_PID")
+}
+
+# The same in the foreground; returns gst-launch's status (124: timed out).
+fg_launch() {
+  local log=$1
+  shift
+  local envs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  timeout -k 5 "$LIMIT" env LD_PRELOAD="$GST_PRELOAD" "${envs[@]}" \
+    gst-launch-1.0 "$@" >"$log" 2>&1
+}
+
+# Fails the test at once when an element it uses is not installed
+# (bootstrap.sh installs gst-plugins-base, -good and -bad).
+need_elements() {
+  local e
+  for e in "$@"; do
+    timeout 30 env LD_PRELOAD="$GST_PRELOAD" gst-inspect-1.0 "$e" >/dev/null 2>&1 ||
+      { echo "element $e not found (GST_PLUGIN_PATH=$GST_PLUGIN_PATH; bootstrap.sh installs gst-plugins-base/-good/-bad)"; exit 1; }
+  done
+}
+
+# Waits (bounded) until FILE has a line matching the extended regex.
+wait_for_line() { # file regex seconds
+  local deadline=$(($(date +%s%N) + $3 * 1000000000))
+  while [ "$(date +%s%N)" -lt $deadline ]; do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# Waits (bounded) until FILE has at least N checksumsink lines.
+wait_for_buffers() { # file n seconds
+  local deadline=$(($(date +%s%N) + $3 * 1000000000))
+  while [ "$(date +%s%N)" -lt $deadline ]; do
+    [ "$(checksums "$1" | wc -l)" -ge "$2" ] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# A zerosrc ready to be written to: its announce line is out.
+wait_for_ring() { # log name
+  wait_for_line "$1" "\"start-stream\",\"params\":\[\"$2\"" 10
+}
+
+# The checksums checksumsink printed ("H:MM:SS.nnnnnnnnn HASH"), one a line.
+checksums() {
+  awk 'NF == 2 && $1 ~ /^[0-9]+:[0-9][0-9]:[0-9][0-9]\.[0-9]+$/ { print $2 }' "$1"
+}
+
+# The caps that reached checksumsink's sink pad (gst-launch-1.0 -v).
+sink_caps() {
+  sed -n 's/^.*GstChecksumSink:[^ ]*\.GstPad:sink: caps = //p' "$1" | tail -n1
+}
+
+# Status of a background launch, bounded by its own timeout.
+wait_status() { # pid
+  wait "$1" 2>/dev/null
+}
+
+# The files a ring NAME is made of, if any are left.
+ring_files() { # name
+  ls -d "/dev/shm/$1" "/dev/shm/sem.sem-r-$1" "/dev/shm/sem.sem-w-$1" \
+    "/tmp/zerobuffer/$1.lock" 2>/dev/null
+}
+
+check_ring_gone() { # name what
+  local left
+  left=$(ring_files "$1")
+  [ -z "$left" ] || fail "$2: ring $1 is still there: $left"
+}
+
+# End of test: nothing of this run may be left (processes, rings).
+finish() {
+  local pid left
+  for pid in "${ZB_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      fail "process $pid ($(ps -o args= -p "$pid" | cut -c1-80)) is still running"
+    fi
+  done
+  left=$(ls /dev/shm /tmp/zerobuffer 2>/dev/null | grep -F -- "$ZB_PREFIX")
+  [ -z "$left" ] || fail "rings of this run left over: $(echo $left)"
+  echo "elapsed: $(ms_since "$T_START") ms"
+  if [ $failures -eq 0 ]; then
+    echo "PASS"
+    exit 0
+  fi
+  echo "$failures failure(s)"
+  exit 1
+}
+
+cleanup() {
+  local pid c
+  for pid in "${ZB_PIDS[@]}"; do
+    kill -0 "$pid" 2>/dev/null || continue
+    for c in $(timeout 5 pgrep -P "$pid"); do kill -CONT "$c"; kill -KILL "$c"; done 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  # Rings of this run only (the names carry our pid).
+  rm -f /dev/shm/"$ZB_PREFIX"* /dev/shm/sem.sem-[rw]-"$ZB_PREFIX"* \
+    /tmp/zerobuffer/"$ZB_PREFIX"*.lock 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+need_elements zerosrc zerosink checksumsink
+trap 'exit 143' TERM
+trap 'exit 130' INT

@@ -92,3 +92,30 @@ export function wrapNative<T>(fn: () => T): T {
     throw fromNative(e);
   }
 }
+
+export interface PipelineErrorOptions extends ZeroBufferErrorOptions {
+  rejected?: boolean;
+  exitCode?: number;
+  signal?: string;
+  output?: string;
+}
+
+/** gst-launch refused the pipeline or exited with an error (its own words in the message). */
+export class PipelineError extends ZeroBufferError {
+  /** gst-launch rejected the description itself (syntax, unknown element): restarting cannot help. */
+  readonly rejected: boolean;
+  /** gst-launch's exit status, when it exited. */
+  readonly exitCode?: number;
+  /** The signal that ended gst-launch, when one did. */
+  readonly signal?: string;
+  /** The last lines gst-launch printed. */
+  readonly output: string;
+
+  constructor(message: string, options: PipelineErrorOptions) {
+    super(message, options);
+    this.rejected = options.rejected ?? false;
+    this.exitCode = options.exitCode;
+    this.signal = options.signal;
+    this.output = options.output ?? '';
+  }
+}

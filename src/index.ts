@@ -12,3 +12,19 @@ export {
   ZeroBufferError, WriterGoneError, ReaderGoneError, ProtocolError, TimeoutError, MetadataError, FrameSizeError, RingError,
 } from './errors.js';
 export type { ReaderOptions, WriterOptions, WaitOptions } from './options.js';
+export { PipelineError } from './errors.js';
+export { startStream, Stream, type StartStreamOptions, type StreamStats } from './orchestrator/start-stream.js';
+export { watch, Watcher, type WatchOptions, type WatchResult } from './orchestrator/watch.js';
+export { defaultSizes, type RingSizes } from './orchestrator/sizes.js';
+export { ringBand, BANDS, type RingBand, type FrameCounters } from './orchestrator/stream-stats.js';
+export {
+  PipelineRunner, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,
+} from './runner/pipeline-runner.js';
+export { splitPipeline } from './runner/pipeline-tokens.js';
+export { resolvePluginPath } from './runner/plugin-path.js';
+export { formatMessage, announce, type AnnounceOptions } from './line-protocol/format.js';
+export { parseLine, isProtocolLine, type LineEvent, type LogEvent, type MessageEvent, type WarningEvent } from './line-protocol/parse-line.js';
+export { readLines, DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './line-protocol/read-lines.js';
+export { LineSplitter, type RawLine } from './line-protocol/line-splitter.js';
+export { METHODS, type StartStreamMessage, type StopStreamMessage, type StreamMessage } from './line-protocol/messages.js';
+export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntry } from './rings.js';

@@ -52,6 +52,15 @@ export interface NativeError {
   canceled?: boolean;
 }
 
+/** One ring as zb_rings_list reports it; neither peer alive means stale. */
+export interface NativeRingEntry {
+  name: string;
+  hasSegment: boolean;
+  hasLock: boolean;
+  readerAlive: boolean;
+  writerAlive: boolean;
+}
+
 export interface NativeReader {
   readonly name: string;
   readonly closed: boolean;
@@ -85,9 +94,16 @@ export interface NativeAddon {
   validateName(name: string): void;
   nowNs(): number;
   healthByName(name: string): NativeHealth;
+  /** Rings found in /dev/shm and /tmp/zerobuffer, in name order (zb_rings_list). */
+  ringsList(): NativeRingEntry[];
+  /** Removes a ring whose reader and writer are dead; throws EBUSY / ENOENT (zb_ring_remove_stale). */
+  ringRemoveStale(name: string): void;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;
   frameHeaderSize: number;
+  /** The core's limits for the sizes given to a reader (ZB_MAX_METADATA_SIZE, ZB_MAX_PAYLOAD_SIZE). */
+  maxMetadataSize: number;
+  maxPayloadSize: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -5,6 +5,7 @@
 //   Reader  create, metadata, next (a promise per frame), release, cancel,
 //           frameHeader, health, close
 //   Writer  connect, setMetadata, write, reserve/commit/cancel, health, close
+//   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale
 //
 // Frames are external ArrayBuffers over the ring (basic finalizers only:
 // they give a forgotten frame back, nothing else); release detaches them.
@@ -755,6 +756,40 @@ Napi::Value HealthByName(const Napi::CallbackInfo &info) {
   return HealthObject(info.Env(), h);
 }
 
+// ringsList() -> [{ name, hasSegment, hasLock, readerAlive, writerAlive }]
+// in name order (zb_rings_list); a ring with neither peer alive is stale.
+int CollectRing(const zb_ring_entry *ring, void *user) {
+  static_cast<std::vector<zb_ring_entry> *>(user)->push_back(*ring);
+  return 0;
+}
+
+Napi::Value RingsList(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::vector<zb_ring_entry> rings;
+  int rc = zb_rings_list(CollectRing, &rings);
+  if (rc < 0) throw MakeError(env, Status::FromCore(rc));
+  Napi::Array out = Napi::Array::New(env, rings.size());
+  for (uint32_t i = 0; i < rings.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", Napi::String::New(env, rings[i].name));
+    o.Set("hasSegment", Napi::Boolean::New(env, rings[i].has_segment));
+    o.Set("hasLock", Napi::Boolean::New(env, rings[i].has_lock));
+    o.Set("readerAlive", Napi::Boolean::New(env, rings[i].reader_alive));
+    o.Set("writerAlive", Napi::Boolean::New(env, rings[i].writer_alive));
+    out[i] = o;
+  }
+  return out;
+}
+
+// ringRemoveStale(name): removes a ring whose reader and writer are both
+// dead; throws EBUSY (nothing removed) or ENOENT (zb_ring_remove_stale).
+Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
+  std::string name = ArgString(info, 0, "name");
+  int rc = zb_ring_remove_stale(name.c_str());
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
@@ -769,8 +804,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("validateName", Napi::Function::New<ValidateName>(env, "validateName"));
   exports.Set("nowNs", Napi::Function::New<NowNs>(env, "nowNs"));
   exports.Set("healthByName", Napi::Function::New<HealthByName>(env, "healthByName"));
+  exports.Set("ringsList", Napi::Function::New<RingsList>(env, "ringsList"));
+  exports.Set("ringRemoveStale", Napi::Function::New<RingRemoveStale>(env, "ringRemoveStale"));
   exports.Set("forceCopy", Napi::Boolean::New(env, data->force_copy));
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
+  exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
+  exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   return exports;
 }
 

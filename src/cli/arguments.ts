@@ -1,0 +1,113 @@
+// The command line as data: commands, positionals and options with their
+// help. parse-args.ts turns it into a yargs parser; tests read it as is.
+
+export interface OptionSpec {
+  type: 'string' | 'number' | 'boolean';
+  describe: string;
+  default?: string | number | boolean;
+  alias?: string;
+}
+
+export interface PositionalSpec {
+  type: 'string';
+  describe: string;
+  array?: boolean;
+}
+
+export interface CommandSpec {
+  /** yargs command string: name and positionals. */
+  command: string;
+  describe: string;
+  positionals: Record<string, PositionalSpec>;
+  options: Record<string, OptionSpec>;
+  examples: [string, string][];
+  /** Extra help text (before the exit codes). */
+  notes?: string;
+}
+
+export const DEMO_PIPELINE =
+  'videotestsrc is-live=true pattern=ball ! video/x-raw,format=RGB,width=640,height=480,framerate=30/1';
+/** Frames the demo stops after when stdout is not a terminal (and no --frames/--duration). */
+export const DEMO_FRAMES_OFF_TTY = 150;
+
+const ringOptions: Record<string, OptionSpec> = {
+  name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
+  'metadata-size': { type: 'number', describe: 'Metadata block size in bytes (default: 4096)' },
+  'payload-size': {
+    type: 'number',
+    describe: 'Payload ring size in bytes (default: 3 frames of the caps at the end of the pipeline, else 3 × 1920×1080×4)',
+  },
+};
+
+const pipelineOptions: Record<string, OptionSpec> = {
+  'plugin-path': {
+    type: 'string',
+    describe: 'Directory holding libgstzerobuffer.so (default: $GST_PLUGIN_PATH, else an installed plugin, else ./builddir/gst-plugin)',
+  },
+  'sink-property': {
+    type: 'string',
+    describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop',
+  },
+};
+
+export const COMMANDS = {
+  run: {
+    command: 'run [pipeline..]',
+    describe: 'Run a source pipeline into a ring and consume its frames here, with live stats',
+    positionals: {
+      pipeline: { type: 'string', array: true, describe: 'Source pipeline in gst-launch syntax (zerosink is appended); default: a videotestsrc demo' },
+    },
+    options: {
+      frames: { type: 'number', describe: 'Stop after N frames' },
+      duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m (a bare number is seconds)' },
+      json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
+      snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
+      hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
+      restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies' },
+      interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
+      ...ringOptions,
+      ...pipelineOptions,
+    },
+    examples: [
+      ['$0 run', `the demo: ${DEMO_PIPELINE}`],
+      ['$0 run "v4l2src ! videoconvert ! video/x-raw,format=RGB" --snapshot cam.png --frames 1', 'one picture from a camera'],
+      ['$0 run "videotestsrc num-buffers=300 ! video/x-raw,format=I420,width=1280,height=720" --json', 'stats as JSON lines'],
+    ],
+    notes: `Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
+  },
+  watch: {
+    command: 'watch',
+    describe: 'Run a reader command; start the pipeline into every ring it announces with a start-stream line',
+    positionals: {},
+    options: {
+      pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended)' },
+      restart: { type: 'boolean', describe: 'Restart a pipeline that dies while its reader lives (--no-restart: do not)', default: true },
+      ...pipelineOptions,
+    },
+    examples: [
+      ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- python3 reader.py', 'feed a Python reader'],
+    ],
+    notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream). Ignored protocol lines are reported on stderr. Ctrl-C or the command\'s exit stops everything.',
+  },
+  inspect: {
+    command: 'inspect <name>',
+    describe: 'Show the health of a ring: sizes, utilisation band, counts, reader/writer pids',
+    positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
+    options: { json: { type: 'boolean', describe: 'Print JSON' } },
+    examples: [['$0 inspect cam0', 'one ring']],
+    notes: 'Utilisation bands: healthy below 50 %, degraded from 50 %, critical from 80 %.',
+  },
+  cleanup: {
+    command: 'cleanup [names..]',
+    describe: 'Remove stale rings (reader and writer dead) from /dev/shm and /tmp/zerobuffer',
+    positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found)' } },
+    options: {
+      'dry-run': { type: 'boolean', describe: 'List what would be removed, remove nothing' },
+      json: { type: 'boolean', describe: 'Print JSON' },
+    },
+    examples: [['$0 cleanup --dry-run', 'what would be removed']],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;

@@ -1,0 +1,186 @@
+// The argument table → a yargs parser → a plain result: help text, a usage
+// error, or a command with checked values. Never exits, never prints.
+import yargs, { type Argv } from 'yargs';
+import { COMMANDS, type CommandName, type CommandSpec } from './arguments.js';
+import { parseDuration } from './duration.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+
+export interface RunArgs {
+  pipeline?: string[];
+  frames?: number;
+  durationMs?: number;
+  json?: boolean;
+  snapshot?: string;
+  announce: boolean;
+  hash: boolean;
+  restart: boolean;
+  intervalMs: number;
+  name?: string;
+  metadataSize?: number;
+  payloadSize?: number;
+  pluginPath?: string;
+  sinkProperties: Record<string, string>;
+}
+
+export interface WatchArgs {
+  pipeline: string;
+  command: string[];
+  restart: boolean;
+  pluginPath?: string;
+  sinkProperties: Record<string, string>;
+}
+
+export interface InspectArgs {
+  name: string;
+  json: boolean;
+}
+
+export interface CleanupArgs {
+  names: string[];
+  dryRun: boolean;
+  json: boolean;
+}
+
+export type ParsedArgs =
+  | { kind: 'help'; text: string }
+  | { kind: 'usage'; message: string; help: string }
+  | { kind: 'run'; args: RunArgs }
+  | { kind: 'watch'; args: WatchArgs }
+  | { kind: 'inspect'; args: InspectArgs }
+  | { kind: 'cleanup'; args: CleanupArgs };
+
+class UsageError extends Error {}
+
+function addCommand(y: Argv, name: string, spec: CommandSpec): Argv {
+  return y.command(spec.command, spec.describe, (b: Argv) => {
+    for (const [p, ps] of Object.entries(spec.positionals)) b.positional(p, { type: ps.type, array: ps.array, describe: ps.describe });
+    for (const [o, os] of Object.entries(spec.options))
+      b.option(o, { type: os.type, describe: os.describe, default: os.default, alias: os.alias, array: o === 'sink-property' });
+    for (const [cmd, text] of spec.examples) b.example(cmd, text);
+    return b.epilog([spec.notes, EXIT_CODES_HELP].filter(Boolean).join('\n\n'));
+  });
+}
+
+function parser(): Argv {
+  let y = yargs()
+    .scriptName('zerobuffer')
+    .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
+    .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
+    .demandCommand(1, 'Name a command: run, watch, inspect or cleanup')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .epilog(EXIT_CODES_HELP);
+  for (const [name, spec] of Object.entries(COMMANDS)) y = addCommand(y, name, spec);
+  return y;
+}
+
+function positiveInt(option: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+    throw new UsageError(`--${option} must be a positive integer, received ${String(v)}`);
+  return v;
+}
+
+function sinkProperties(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of ((v as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
+    const m = /^([A-Za-z][\w-]*)=(.*)$/s.exec(String(item));
+    if (m === null) throw new UsageError(`--sink-property must look like name=value, received ${JSON.stringify(item)}`);
+    if (m[1] === 'buffer-name') throw new UsageError('--sink-property buffer-name is set by zerobuffer (use --name for run)');
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+type Raw = Record<string, unknown> & { _: (string | number)[] };
+
+function toCommand(command: CommandName, a: Raw): ParsedArgs {
+  switch (command) {
+    case 'run': {
+      let durationMs: number | undefined;
+      if (a['duration'] !== undefined) {
+        durationMs = parseDuration(String(a['duration']));
+        if (durationMs === undefined) throw new UsageError(`--duration must be like 10s, 500ms or 2m, received ${JSON.stringify(a['duration'])}`);
+      }
+      const interval = a['interval'] as number;
+      if (typeof interval !== 'number' || !(interval > 0)) throw new UsageError(`--interval must be a number of seconds > 0, received ${String(interval)}`);
+      const pipeline = (a['pipeline'] as unknown[] | undefined)?.map(String);
+      return {
+        kind: 'run',
+        args: {
+          pipeline: pipeline !== undefined && pipeline.length > 0 ? pipeline : undefined,
+          frames: positiveInt('frames', a['frames']),
+          durationMs,
+          json: a['json'] as boolean | undefined,
+          snapshot: a['snapshot'] as string | undefined,
+          announce: a['announce'] === true,
+          hash: a['hash'] === true,
+          restart: a['restart'] === true,
+          intervalMs: interval * 1000,
+          name: a['name'] as string | undefined,
+          metadataSize: positiveInt('metadata-size', a['metadata-size']),
+          payloadSize: positiveInt('payload-size', a['payload-size']),
+          pluginPath: a['plugin-path'] as string | undefined,
+          sinkProperties: sinkProperties(a['sink-property']),
+        },
+      };
+    }
+    case 'watch': {
+      const rest = ((a['--'] as unknown[] | undefined) ?? []).map(String);
+      if (typeof a['pipeline'] !== 'string' || a['pipeline'].trim() === '')
+        throw new UsageError('watch needs --pipeline "<source pipeline>"');
+      if (rest.length === 0) throw new UsageError('watch needs the reader command after "--", e.g. -- python3 reader.py');
+      return {
+        kind: 'watch',
+        args: {
+          pipeline: a['pipeline'], command: rest, restart: a['restart'] !== false,
+          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a['sink-property']),
+        },
+      };
+    }
+    case 'inspect':
+      return { kind: 'inspect', args: { name: String(a['name']), json: a['json'] === true } };
+    case 'cleanup':
+      return {
+        kind: 'cleanup',
+        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map(String), dryRun: a['dry-run'] === true, json: a['json'] === true },
+      };
+  }
+}
+
+/** Parses argv (without node and the script). */
+export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
+  const y = parser();
+  return new Promise<ParsedArgs>((resolve) => {
+    y.parse([...argv], {}, (err: Error | undefined, raw: unknown, output: string) => {
+      const a = raw as Raw;
+      if (err) {
+        const help = output.replace(new RegExp(`\\n*${escape(err.message)}\\s*$`), '');
+        resolve({ kind: 'usage', message: err.message, help });
+        return;
+      }
+      if (a['help'] === true || output) {
+        resolve({ kind: 'help', text: output });
+        return;
+      }
+      const command = String(a._[0]) as CommandName;
+      if (!Object.hasOwn(COMMANDS, command)) {
+        resolve({ kind: 'usage', message: `Unknown command: ${command}`, help: '' });
+        return;
+      }
+      try {
+        resolve(toCommand(command, a));
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        resolve({ kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` });
+      }
+    });
+  });
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,118 @@
+// `zerobuffer run`: startStream() with the user's (or the demo) pipeline,
+// frames consumed here, live stats, --frames / --duration / --snapshot.
+import { createHash } from 'node:crypto';
+import { PipelineError, ZeroBufferError } from '../errors.js';
+import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { say, type CliIo } from './io.js';
+import type { RunArgs } from './parse-args.js';
+import { writeSnapshot } from './snapshot.js';
+import { statsJson, statsLine } from './stats-line.js';
+
+/** The source words: one argument is a whole description, several are words already. */
+function sourceOf(args: RunArgs): string | string[] {
+  if (args.pipeline === undefined) return DEMO_PIPELINE;
+  return args.pipeline.length === 1 ? args.pipeline[0]! : args.pipeline;
+}
+
+export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
+  const tty = io.stdout.isTTY === true;
+  const json = args.json ?? !tty;
+  const demo = args.pipeline === undefined;
+  const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  io.signal.addEventListener('abort', onAbort, { once: true });
+  let stream: Stream;
+  try {
+    stream = await startStream({
+      source: sourceOf(args), name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
+      announce: args.announce ? io.stdout : false, restart: args.restart, pluginPath: args.pluginPath,
+      sinkProperties: args.sinkProperties,
+    });
+  } catch (e) {
+    io.signal.removeEventListener('abort', onAbort);
+    if (e instanceof TypeError) {
+      say(io.stderr, `zerobuffer run: ${e.message}`);
+      return EXIT.usage;
+    }
+    if (e instanceof ZeroBufferError) {
+      say(io.stderr, `zerobuffer run: cannot create the ring: ${e.message} (${e.code})`);
+      return EXIT.ring;
+    }
+    throw e;
+  }
+  if (!json) {
+    say(io.stderr, `zerobuffer: ring ${stream.name} (${stream.reader.stats().payloadSize} bytes) ← gst-launch-1.0 ${stream.pipeline.args.join(' ')}`);
+    if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
+  }
+  stream.on('state', (e) => {
+    if (json) say(io.stdout, JSON.stringify({ type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts }));
+    else if (e.state === 'restarting') say(io.stderr, `\nzerobuffer: pipeline died (${e.restarts}); restarting in ${e.delayMs} ms`);
+  });
+  const timer = args.durationMs === undefined ? undefined : setTimeout(() => stop.abort(), args.durationMs);
+  const hash = args.hash ? createHash('sha256') : undefined;
+  let snapshot: { file: string; width: number; height: number } | undefined;
+  let snapshotError: unknown;
+  const show = (): void => {
+    const s = stream.stats();
+    if (json) say(io.stdout, statsJson('stats', s));
+    else io.stdout.write(`\r\x1b[2K${statsLine(s)}`);
+  };
+  const ticker = setInterval(show, args.intervalMs);
+  let failure: unknown;
+  try {
+    for await (const frame of stream.frames({ signal: stop.signal })) {
+      hash?.update(frame.data);
+      if (args.snapshot !== undefined && snapshot === undefined && snapshotError === undefined) {
+        try {
+          snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot)) };
+        } catch (e) {
+          snapshotError = e;
+        }
+      }
+      if (frameLimit !== undefined && stream.meter.counters().frames >= frameLimit) break;
+    }
+  } catch (e) {
+    failure = e;
+  } finally {
+    clearInterval(ticker);
+    clearTimeout(timer);
+    io.signal.removeEventListener('abort', onAbort);
+  }
+  const before = stream.stats();
+  const exit = await stream.close();
+  const final = { ...before, pipeline: stream.pipeline.state };
+  const extra: Record<string, unknown> = { caps: stream.reader.metadata?.capsString ?? null };
+  if (hash !== undefined) extra['sha256'] = hash.digest('hex');
+  if (snapshot !== undefined) extra['snapshot'] = snapshot;
+  if (json) say(io.stdout, statsJson('summary', final, extra));
+  else {
+    io.stdout.write(`\r\x1b[2K${statsLine(final)}\n`);
+    if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height})`);
+    if (extra['sha256'] !== undefined) say(io.stderr, `zerobuffer: sha256 ${String(extra['sha256'])}`);
+  }
+  const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
+  if (error instanceof PipelineError) {
+    say(io.stderr, `zerobuffer run: the pipeline failed. ${error.message}`);
+    say(io.stderr, error.rejected
+      ? 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).'
+      : 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG=zerobuffer:5, to see more.');
+    return EXIT.pipeline;
+  }
+  if (error instanceof ZeroBufferError) {
+    say(io.stderr, `zerobuffer run: ring ${stream.name}: ${error.message} (${error.code})`);
+    return EXIT.ring;
+  }
+  if (error !== undefined) throw error;
+  if (snapshotError !== undefined) {
+    say(io.stderr, `zerobuffer run: no snapshot: ${(snapshotError as Error).message}`);
+    return EXIT.internal;
+  }
+  if (args.snapshot !== undefined && snapshot === undefined) {
+    say(io.stderr, 'zerobuffer run: no snapshot: no frame arrived');
+    return EXIT.pipeline;
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,26 @@
+// The announcement line (PROTOCOL.md "The announcement line"): a reader
+// prints `> ` + a JSON-RPC 2.0 notification on its stdout; an orchestrator
+// reading that stdout starts a writer into the ring it names.
+
+/** `start-stream`: the ring NAME exists, start a writer into it. */
+export interface StartStreamMessage {
+  method: 'start-stream';
+  name: string;
+  /** Bytes of the metadata block, as given to the ring's creation. */
+  metadataSize: number;
+  /** Bytes of the payload ring, as given to the ring's creation. */
+  payloadSize: number;
+}
+
+/** `stop-stream`: the reader is done with NAME, stop its writer. */
+export interface StopStreamMessage {
+  method: 'stop-stream';
+  name: string;
+}
+
+export type StreamMessage = StartStreamMessage | StopStreamMessage;
+
+export const METHODS = ['start-stream', 'stop-stream'] as const;
+
+/** Lines are protocol when their first non-blank character is this. */
+export const PROTOCOL_MARK = '>';

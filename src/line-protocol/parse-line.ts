@@ -1,0 +1,99 @@
+// One line of another process's stdout → a log line, a message or a
+// warning. Only lines whose first non-blank character is '>' are protocol;
+// a bad protocol line is a warning with the reason, never an exception.
+import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
+import { checkMessage } from './validate.js';
+
+export interface LogEvent {
+  type: 'log';
+  /** The line's text (lossy for non-UTF-8 bytes), without its line end. */
+  text: string;
+  /** The bytes exactly as read, line end included: pass these on unchanged. */
+  raw: Uint8Array;
+}
+
+export interface MessageEvent {
+  type: 'message';
+  message: StreamMessage;
+  /** The protocol line, without its line end. */
+  line: string;
+  raw: Uint8Array;
+}
+
+export interface WarningEvent {
+  type: 'warning';
+  /** Why the protocol line was ignored. */
+  reason: string;
+  /** The offending line (cut to 200 characters) for messages. */
+  line: string;
+  raw: Uint8Array;
+}
+
+export type LineEvent = LogEvent | MessageEvent | WarningEvent;
+
+const SHOWN = 200;
+const EMPTY = new Uint8Array(0);
+
+/** The line cut for messages. */
+export function shorten(line: string): string {
+  return line.length > SHOWN ? `${line.slice(0, SHOWN)}… (${line.length} characters)` : line;
+}
+
+/** True when the first non-blank character is '>'. */
+export function isProtocolLine(line: string): boolean {
+  return line.trimStart().startsWith(PROTOCOL_MARK);
+}
+
+function warning(reason: string, line: string, raw: Uint8Array): WarningEvent {
+  return { type: 'warning', reason, line: shorten(line), raw };
+}
+
+function field(params: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(params, key) ? params[key] : undefined;
+}
+
+/** Positional `[name, metadataSize, payloadSize]` or named `{name, metadataSize, payloadSize}`. */
+function toMessage(method: string, params: unknown): StreamMessage | string {
+  const start = method === 'start-stream';
+  const wanted = start ? '[name, metadataSize, payloadSize]' : '[name]';
+  if (Array.isArray(params)) {
+    if (params.length !== (start ? 3 : 1))
+      return `params of ${method} must be ${wanted} (or named), received ${params.length} value(s)`;
+    return start
+      ? { method, name: params[0], metadataSize: params[1], payloadSize: params[2] }
+      : { method: 'stop-stream', name: params[0] };
+  }
+  if (typeof params === 'object' && params !== null) {
+    const p = params as Record<string, unknown>;
+    return start
+      ? { method, name: field(p, 'name') as string, metadataSize: field(p, 'metadataSize') as number,
+        payloadSize: field(p, 'payloadSize') as number }
+      : { method: 'stop-stream', name: field(p, 'name') as string };
+  }
+  return `params of ${method} must be ${wanted} or an object with those names`;
+}
+
+/** Classifies one line (text without its line end); raw is passed along for logs. */
+export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
+  const trimmed = line.trimStart();
+  if (!trimmed.startsWith(PROTOCOL_MARK)) return { type: 'log', text: line, raw };
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed.slice(PROTOCOL_MARK.length));
+  } catch (e) {
+    return warning(`protocol line is not JSON: ${(e as Error).message}`, line, raw);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return warning('protocol line is not a JSON-RPC 2.0 notification object', line, raw);
+  const o = json as Record<string, unknown>;
+  if (o['jsonrpc'] !== '2.0')
+    return warning(`"jsonrpc" must be "2.0", received ${JSON.stringify(o['jsonrpc']) ?? 'nothing'}`, line, raw);
+  const method = o['method'];
+  if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method))
+    return warning(`unknown method ${JSON.stringify(method) ?? '(none)'} (expected ${METHODS.join(' or ')})`, line, raw);
+  const message = toMessage(method, o['params']);
+  if (typeof message === 'string') return warning(message, line, raw);
+  const problem = checkMessage(message);
+  if (problem !== undefined) return warning(`${method}: ${problem}`, line, raw);
+  return { type: 'message', message, line, raw };
+}

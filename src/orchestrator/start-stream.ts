@@ -1,0 +1,218 @@
+// startStream(): a reader created here, a gst-launch pipeline writing into
+// it, and one object to consume frames, watch state and close it all.
+import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
+import { PipelineError } from '../errors.js';
+import type { Frame } from '../frame.js';
+import { announce } from '../line-protocol/format.js';
+import { fail, validateSignal, validateSize, type WaitOptions } from '../options.js';
+import { ZeroBufferReader } from '../reader.js';
+import { splitPipeline } from '../runner/pipeline-tokens.js';
+import {
+  PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+} from '../runner/pipeline-runner.js';
+import { defaultSizes } from './sizes.js';
+import { FrameMeter, ringBand, type FrameCounters, type RingBand } from './stream-stats.js';
+
+export interface StartStreamOptions {
+  /** The source pipeline (gst-launch syntax) that zerosink is appended to. */
+  source: string | readonly string[];
+  /**
+   * Ring name.
+   * @default `zb-${crypto.randomUUID()}`
+   */
+  name?: string;
+  /**
+   * Bytes of the metadata block.
+   * @default 4096
+   */
+  metadataSize?: number;
+  /**
+   * Bytes of the payload ring.
+   * @default 3 frames of the size the source's last caps filter describes (plus headers), else 3 × 1920×1080×4
+   */
+  payloadSize?: number;
+  /**
+   * Print the start-stream line (to stdout, or to the given stream) once the ring exists.
+   * @default false
+   */
+  announce?: boolean | Writable;
+  /**
+   * Restart the pipeline when it dies (see PipelineOptions.restart).
+   * @default false
+   */
+  restart?: boolean | RestartOptions;
+  /** Extra zerosink properties. */
+  sinkProperties?: Record<string, string | number | boolean | undefined>;
+  /** @default 'gst-launch-1.0' */
+  gstLaunch?: string;
+  /** Directory of the zerobuffer plugin (see PipelineOptions.pluginPath). */
+  pluginPath?: string;
+  /**
+   * How long close() waits for the pipeline's EOS before killing it (ms).
+   * @default 5000
+   */
+  stopTimeoutMs?: number;
+  /** Aborting closes the stream. */
+  signal?: AbortSignal;
+}
+
+export interface StreamStats extends FrameCounters {
+  name: string;
+  pipeline: PipelineStateEvent['state'] | 'idle';
+  pipelinePid?: number;
+  restarts: number;
+  payloadSize: number;
+  ringUtilisationPercent: number;
+  ringBand: RingBand;
+  writerPid: number;
+  writerAlive: boolean;
+}
+
+export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> implements AsyncDisposable {
+  readonly name: string;
+  readonly reader: ZeroBufferReader;
+  readonly pipeline: PipelineRunner;
+  readonly meter = new FrameMeter();
+  /** Aborted with a PipelineError when the pipeline failed for good, or quietly when it ended with nothing left to read. */
+  readonly #ended = new AbortController();
+  #consuming = false;
+  /** frames() ended at end of stream: zerosink detached after EOS, gst-launch is exiting by itself. */
+  #endOfStream = false;
+  #closing?: Promise<PipelineExit>;
+  readonly #announceTo?: Writable;
+
+  /** @internal use startStream() */
+  constructor(reader: ZeroBufferReader, pipeline: PipelineRunner, announceTo?: Writable) {
+    super();
+    this.#announceTo = announceTo;
+    this.name = reader.name;
+    this.reader = reader;
+    this.pipeline = pipeline;
+    pipeline.on('state', (e) => this.emit('state', e));
+    pipeline.on('output', (l) => this.emit('output', l));
+    void pipeline.done.then((exit) => this.#pipelineDone(exit));
+  }
+
+  #pipelineDone(exit: PipelineExit): void {
+    if (exit.error !== undefined && !exit.stopped) {
+      this.#ended.abort(exit.error);
+      return;
+    }
+    // A clean end: the reader sees end of stream by itself when a writer
+    // detached; if none ever connected there is nothing to wait for.
+    if (this.reader.closed) return;
+    const s = this.reader.stats();
+    if (s.writerPid === 0 && s.writtenCount === s.readCount) this.#ended.abort();
+  }
+
+  /** The pipeline's failure, when it failed for good. */
+  get error(): PipelineError | undefined {
+    const r: unknown = this.#ended.signal.reason;
+    return r instanceof PipelineError ? r : undefined;
+  }
+
+  /**
+   * Frames until end of stream, close() or abort. Throws the PipelineError
+   * (gst-launch's own message) when the pipeline fails for good.
+   */
+  async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
+    const signal = validateSignal(options.signal);
+    const combined = signal === undefined ? this.#ended.signal : AbortSignal.any([signal, this.#ended.signal]);
+    this.#consuming = true;
+    try {
+      for await (const frame of this.reader.frames({ ...options, signal: combined })) {
+        this.meter.add(frame);
+        yield frame;
+      }
+      if (!combined.aborted) this.#endOfStream = true;
+    } finally {
+      this.#consuming = false;
+    }
+    const error = this.error;
+    if (error !== undefined && !(signal?.aborted ?? false)) throw error;
+  }
+
+  stats(): StreamStats {
+    const c = this.meter.counters();
+    const r = this.reader.closed ? undefined : this.reader.stats();
+    const utilisation = r?.utilisationPercent ?? 0;
+    return {
+      ...c,
+      name: this.name,
+      pipeline: this.pipeline.state,
+      pipelinePid: this.pipeline.pid,
+      restarts: this.pipeline.restarts,
+      payloadSize: r?.payloadSize ?? 0,
+      ringUtilisationPercent: utilisation,
+      ringBand: ringBand(utilisation),
+      writerPid: r?.writerPid ?? 0,
+      writerAlive: r?.writerAlive ?? false,
+    };
+  }
+
+  /**
+   * Stops the pipeline (EOS, then SIGKILL after stopTimeoutMs) while
+   * draining the ring so that EOS can reach zerosink, then closes the reader
+   * (the ring is removed), then prints the stop-stream line when the stream
+   * was announced. Call it after leaving the frames() loop.
+   */
+  close(): Promise<PipelineExit> {
+    this.#closing ??= (async () => {
+      // After EOS gst-launch exits 0 by itself within moments: a SIGINT then
+      // would only cut its shutdown short.
+      if (this.#endOfStream) await Promise.race([this.pipeline.done, new Promise((r) => setTimeout(r, 2000).unref())]);
+      const stopping = this.pipeline.stop();
+      if (!this.#consuming && !this.reader.closed) {
+        const drain = new AbortController();
+        void stopping.then(() => drain.abort());
+        try {
+          for await (const frame of this.reader.frames({ signal: drain.signal, timeoutMs: 200 })) frame.release();
+        } catch {
+          // timeouts or a dead writer while stopping: keep waiting for the pipeline
+        }
+      }
+      const exit = await stopping;
+      await this.reader.close();
+      if (this.#announceTo !== undefined)
+        await announce({ method: 'stop-stream', name: this.name }, { stream: this.#announceTo }).catch(() => {});
+      return exit;
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Creates the ring, announces it when asked, and starts the pipeline into it. */
+export async function startStream(options: StartStreamOptions): Promise<Stream> {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const signal = validateSignal(options.signal);
+  const source = typeof options.source === 'string' ? splitPipeline(options.source)
+    : Array.isArray(options.source) ? [...options.source] : fail('source', 'a pipeline description (string or string[])', options.source);
+  if (source.length === 0) fail('source', 'a non-empty pipeline description', options.source);
+  const sizes = defaultSizes(source);
+  const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
+  const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
+  signal?.throwIfAborted();
+  const reader = await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
+  try {
+    const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
+    if (announceTo !== undefined)
+      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
+    const pipeline = new PipelineRunner({
+      source, name: reader.name, sinkProperties: options.sinkProperties, gstLaunch: options.gstLaunch,
+      pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
+      shouldRestart: () => !reader.closed,
+    });
+    const stream = new Stream(reader, pipeline, announceTo);
+    signal?.addEventListener('abort', () => void stream.close(), { once: true });
+    pipeline.start();
+    return stream;
+  } catch (e) {
+    await reader.close();
+    throw e;
+  }
+}

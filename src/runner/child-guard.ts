@@ -1,0 +1,70 @@
+// Children that never outlive us: each runs in its own process group
+// (killed as a whole), under `setpriv --pdeathsig` where util-linux has it
+// (the kernel sends the signal when we die, even by SIGKILL), and every
+// group still running is killed when this process exits.
+import { execa, type Options, type ResultPromise } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const groups = new Set<number>();
+let installed = false;
+let setpriv: string | null | undefined;
+
+function killAll(): void {
+  for (const pid of groups) killGroup(pid, 'SIGKILL');
+  groups.clear();
+}
+
+/** setpriv's path, or null when there is none on PATH. */
+export function findSetpriv(): string | null {
+  if (setpriv !== undefined) return setpriv;
+  setpriv = null;
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(path.delimiter)) {
+    const candidate = path.join(dir || '.', 'setpriv');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      setpriv = candidate;
+      break;
+    } catch {
+      // not here
+    }
+  }
+  return setpriv;
+}
+
+/** Sends signal to the process group led by pid; false when it is gone. */
+export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
+
+/**
+ * Starts file with args in a new process group (no shell); the group is
+ * killed if we exit first. With setpriv, the child also gets SIGTERM when
+ * we die without running exit handlers.
+ */
+export function spawnGuarded(file: string, args: readonly string[], options: GuardedOptions = {}): ResultPromise {
+  if (!installed) {
+    process.on('exit', killAll);
+    installed = true;
+  }
+  const wrapper = findSetpriv();
+  const [cmd, argv] = wrapper === null ? [file, args] : [wrapper, ['--pdeathsig', 'TERM', '--', file, ...args]];
+  const child = execa(cmd, argv, { ...options, detached: true, cleanup: false, shell: false } as Options);
+  const pid = child.pid;
+  if (pid !== undefined) {
+    groups.add(pid);
+    // The group may hold grandchildren: kill what is left once the leader is gone.
+    child.once('exit', () => {
+      killGroup(pid, 'SIGKILL');
+      groups.delete(pid);
+    });
+  }
+  return child;
+}

@@ -1,0 +1,290 @@
+// Supervises one `gst-launch-1.0 -e <source> ! zerosink buffer-name=NAME`:
+// state events, graceful stop (SIGINT → EOS, bounded wait, SIGKILL),
+// optional restart with backoff, and no orphans (see child-guard.ts).
+import { EventEmitter } from 'node:events';
+import readline from 'node:readline';
+import { PipelineError } from '../errors.js';
+import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
+import { spawnGuarded } from './child-guard.js';
+import { OutputTail, isPlayingLine } from './pipeline-output.js';
+import { propertyWords, splitPipeline } from './pipeline-tokens.js';
+import { resolvePluginPath } from './plugin-path.js';
+
+export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
+
+export interface PipelineStateEvent {
+  state: PipelineState;
+  /** gst-launch's pid (starting, playing, stopping, exited). */
+  pid?: number;
+  /** exited: gst-launch's exit status, or undefined when a signal ended it. */
+  exitCode?: number;
+  /** exited: the signal that ended it. */
+  signal?: string;
+  /** exited: the error, when it did not end cleanly. */
+  error?: PipelineError;
+  /** restarting: how long until the next start, in ms. */
+  delayMs?: number;
+  /** Restarts so far. */
+  restarts: number;
+}
+
+export interface RestartOptions {
+  /** @default Infinity */
+  maxRestarts?: number;
+  /** First delay before a restart (ms); doubles each time. @default 250 */
+  initialDelayMs?: number;
+  /** @default 5000 */
+  maxDelayMs?: number;
+}
+
+export interface PipelineOptions {
+  /** The source part of the pipeline (words of a gst-launch description, or the description as one string). */
+  source: string | readonly string[];
+  /** The ring zerosink writes into. */
+  name: string;
+  /** Extra zerosink properties, e.g. { policy: 'drop' }. */
+  sinkProperties?: Record<string, string | number | boolean | undefined>;
+  /**
+   * The gst-launch program.
+   * @default 'gst-launch-1.0'
+   */
+  gstLaunch?: string;
+  /**
+   * Directory of the zerobuffer plugin for GST_PLUGIN_PATH.
+   * @default the user's GST_PLUGIN_PATH, else an installed plugin, else <package>/builddir/gst-plugin
+   */
+  pluginPath?: string;
+  /**
+   * Start again when gst-launch exits without stop() (not when it rejected
+   * the description), with a doubling delay.
+   * @default false
+   */
+  restart?: boolean | RestartOptions;
+  /** Asked before each restart; false ends supervision (e.g. the reader is gone). */
+  shouldRestart?: () => boolean;
+  /**
+   * How long stop() waits for EOS before SIGKILL (ms).
+   * @default 5000
+   */
+  stopTimeoutMs?: number;
+  /** Extra environment variables for gst-launch. */
+  env?: Record<string, string>;
+  /** Aborting stops the pipeline (like stop()). */
+  signal?: AbortSignal;
+}
+
+export interface PipelineExit {
+  exitCode?: number;
+  signal?: string;
+  /** stop() (or the signal) asked for the end. */
+  stopped: boolean;
+  /** The last run failed: gst-launch's words are in error.message. */
+  error?: PipelineError;
+  restarts: number;
+}
+
+function validateRestart(value: unknown): Required<RestartOptions> | undefined {
+  if (value === undefined || value === false) return undefined;
+  const o: RestartOptions = value === true ? {} : (value as RestartOptions);
+  if (typeof o !== 'object' || o === null) fail('restart', 'a boolean or { maxRestarts, initialDelayMs, maxDelayMs }', value);
+  return {
+    maxRestarts: validateTimeout('restart.maxRestarts', o.maxRestarts, Infinity),
+    initialDelayMs: validateTimeout('restart.initialDelayMs', o.initialDelayMs, 250),
+    maxDelayMs: validateTimeout('restart.maxDelayMs', o.maxDelayMs, 5000),
+  };
+}
+
+function validateSource(value: unknown): string[] {
+  const words = typeof value === 'string' ? splitPipeline(value)
+    : Array.isArray(value) && value.every((w) => typeof w === 'string') ? [...value as string[]] : fail('source', 'a pipeline description (string or string[])', value);
+  if (words.length === 0) fail('source', 'a non-empty pipeline description', value);
+  return words;
+}
+
+/** A pipeline that stayed up this long resets the restart delay (ms). */
+const STABLE_MS = 5000;
+
+export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly #options: PipelineOptions;
+  readonly #restart?: Required<RestartOptions>;
+  readonly #stopTimeoutMs: number;
+  readonly #tail = new OutputTail();
+  #child?: ReturnType<typeof spawnGuarded>;
+  #state: PipelineState | 'idle' = 'idle';
+  #stopping = false;
+  #restarts = 0;
+  #delay = 0;
+  #timer?: NodeJS.Timeout;
+  #playingSince = 0;
+  #finish!: (exit: PipelineExit) => void;
+  /** Resolves when the pipeline is over for good (stopped, or failed without restart). */
+  readonly done: Promise<PipelineExit>;
+
+  constructor(options: PipelineOptions) {
+    super();
+    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    const source = validateSource(options.source);
+    if (options.name === undefined) fail('name', 'a ring name', undefined);
+    this.name = validateName(options.name);
+    this.#restart = validateRestart(options.restart);
+    this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 5000);
+    validateSignal(options.signal);
+    this.#options = options;
+    this.#delay = this.#restart?.initialDelayMs ?? 0;
+    this.args = ['-e', ...source, '!', 'zerosink', `buffer-name=${this.name}`, ...propertyWords(options.sinkProperties ?? {})];
+    this.done = new Promise((resolve) => (this.#finish = resolve));
+    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+  }
+
+  get state(): PipelineState | 'idle' {
+    return this.#state;
+  }
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+  get restarts(): number {
+    return this.#restarts;
+  }
+  /** The last lines gst-launch printed. */
+  get output(): string {
+    return this.#tail.text;
+  }
+
+  #emit(event: Omit<PipelineStateEvent, 'restarts'>): void {
+    if (event.state !== 'exited' || this.#state !== 'exited') this.#state = event.state;
+    this.emit('state', { ...event, restarts: this.#restarts });
+  }
+
+  /** Starts gst-launch (once; restarts are the runner's business). */
+  start(): this {
+    if (this.#state !== 'idle') throw new Error(`pipeline for "${this.name}" was already started`);
+    if (this.#options.signal?.aborted) {
+      this.#stopping = true;
+      this.#finish({ stopped: true, restarts: 0 });
+      return this;
+    }
+    void this.#launch();
+    return this;
+  }
+
+  async #launch(): Promise<void> {
+    this.#tail.reset();
+    this.#state = 'starting';
+    const pluginPath = await resolvePluginPath({ pluginPath: this.#options.pluginPath });
+    if (this.#stopping) {
+      this.#end({ stopped: true, restarts: this.#restarts });
+      return;
+    }
+    const env: Record<string, string> = { ...this.#options.env };
+    if (pluginPath !== undefined) env['GST_PLUGIN_PATH'] = pluginPath;
+    const child = spawnGuarded(this.#options.gstLaunch ?? 'gst-launch-1.0', this.args, {
+      env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
+    });
+    this.#child = child;
+    this.#emit({ state: 'starting', pid: child.pid });
+    const onLine = (line: string): void => {
+      this.#tail.add(line);
+      this.emit('output', line);
+      if (isPlayingLine(line) && this.#state === 'starting') {
+        this.#playingSince = Date.now();
+        this.#emit({ state: 'playing', pid: child.pid });
+      }
+    };
+    const closed = [child.stdout!, child.stderr!].map((s) => {
+      const rl = readline.createInterface({ input: s, crlfDelay: Infinity });
+      rl.on('line', onLine);
+      return new Promise<void>((resolve) => rl.once('close', resolve));
+    });
+    const result = await child;
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 500))]);
+    this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);
+  }
+
+  #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): void {
+    const pid = this.#child?.pid;
+    this.#child = undefined;
+    clearTimeout(this.#timer);
+    const clean = exitCode === 0 || (this.#stopping && signal !== undefined);
+    let error: PipelineError | undefined;
+    if (!clean) {
+      const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
+      const how = exitCode !== undefined ? `exited with status ${exitCode}` : `was killed by ${signal}`;
+      error = new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}`, {
+        code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE',
+        rejected: this.#tail.rejected, exitCode, signal, output: this.#tail.text,
+      });
+    }
+    this.#emit({ state: 'exited', pid, exitCode, signal, error });
+    const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts };
+    if (this.#stopping || this.#restart === undefined || error?.rejected || exitCode === 0 ||
+      this.#restarts >= this.#restart.maxRestarts || (this.#options.shouldRestart?.() ?? true) === false) {
+      this.#end(exit);
+      return;
+    }
+    if (this.#playingSince > 0 && Date.now() - this.#playingSince >= STABLE_MS) this.#delay = this.#restart.initialDelayMs;
+    const delayMs = this.#delay;
+    this.#delay = Math.min(this.#delay * 2, this.#restart.maxDelayMs);
+    this.#restarts++;
+    this.#playingSince = 0;
+    this.#emit({ state: 'restarting', delayMs });
+    this.#timer = setTimeout(() => {
+      if (this.#stopping) this.#end({ ...exit, stopped: true });
+      else void this.#launch();
+    }, delayMs);
+  }
+
+  #end(exit: PipelineExit): void {
+    clearTimeout(this.#timer);
+    this.#state = 'exited';
+    this.#finish(exit);
+  }
+
+  /**
+   * Stops gracefully: SIGINT (gst-launch -e sends EOS, so the reader sees a
+   * clean end of stream), then SIGKILL to the whole group after
+   * stopTimeoutMs. Resolves when it is over; idempotent.
+   */
+  async stop(): Promise<PipelineExit> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      const child = this.#child;
+      if (this.#state === 'idle') {
+        this.#end({ stopped: true, restarts: 0 });
+      } else if (child === undefined) {
+        if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts });
+        // starting: #launch sees #stopping before it spawns
+      } else {
+        this.#emit({ state: 'stopping', pid: child.pid });
+        child.kill('SIGINT');
+        this.#timer = setTimeout(() => {
+          if (child.pid !== undefined) {
+            try {
+              process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+        }, this.#stopTimeoutMs);
+      }
+    }
+    return this.done;
+  }
+
+  /** Kills the whole group at once (no EOS); resolves when it is over. */
+  async kill(): Promise<PipelineExit> {
+    this.#stopping = true;
+    const pid = this.#child?.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    } else if (this.#state !== 'starting') {
+      this.#end({ stopped: true, restarts: this.#restarts });
+    }
+    return this.done;
+  }
+}

@@ -1,0 +1,46 @@
+// A pipeline description → gst-launch arguments, split like a POSIX shell
+// splits words (quotes and backslashes), so `zerobuffer run "<pipeline>"`
+// means what `gst-launch-1.0 <pipeline>` means at a shell prompt. No shell
+// runs: nothing is expanded.
+
+/** Words of a pipeline description; throws TypeError on an unclosed quote. */
+export function splitPipeline(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote !== undefined) throw new TypeError(`pipeline has an unclosed ${quote} quote: ${text}`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** `name=value` words for element properties (booleans as true/false). */
+export function propertyWords(properties: Record<string, string | number | boolean | undefined>): string[] {
+  return Object.entries(properties)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${String(v)}`);
+}

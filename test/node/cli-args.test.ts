@@ -1,0 +1,72 @@
+// The CLI's argument table and parser, without spawning anything.
+import { COMMANDS, DEMO_PIPELINE } from '../../src/cli/arguments.js';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { parseArgs } from '../../src/cli/parse-args.js';
+import { parseDuration } from '../../src/cli/duration.js';
+import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
+import { defaultSizes } from '../../src/orchestrator/sizes.js';
+
+test('the table has the four commands, each with help text and examples', () => {
+  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'inspect', 'run', 'watch']);
+  for (const spec of Object.values(COMMANDS)) {
+    expect(spec.describe.length).toBeGreaterThan(10);
+    expect(spec.examples.length).toBeGreaterThan(0);
+    for (const o of Object.values(spec.options)) expect(o.describe.length).toBeGreaterThan(5);
+  }
+  expect(new Set(Object.values(EXIT)).size).toBe(Object.values(EXIT).length);
+});
+
+test.each(['run', 'watch', 'inspect', 'cleanup'])('%s --help lists its options and the exit codes', async (cmd) => {
+  const r = await parseArgs([cmd, '--help']);
+  expect(r.kind).toBe('help');
+  const text = r.kind === 'help' ? r.text : '';
+  for (const o of Object.keys(COMMANDS[cmd as keyof typeof COMMANDS].options)) expect(text).toContain(`--${o}`);
+  expect(text).toContain('Exit status:');
+  expect(text).toContain(`${EXIT.pipeline}  pipeline failure`);
+});
+
+test('run: words or one description, limits, sink properties', async () => {
+  expect(await parseArgs(['run'])).toMatchObject({ kind: 'run', args: { pipeline: undefined, announce: false, intervalMs: 1000 } });
+  expect(await parseArgs(['run', 'videotestsrc ! video/x-raw,width=8', '--frames', '5', '--duration', '1.5s', '--json', '--sink-property', 'policy=drop']))
+    .toMatchObject({ kind: 'run', args: { pipeline: ['videotestsrc ! video/x-raw,width=8'], frames: 5, durationMs: 1500, json: true, sinkProperties: { policy: 'drop' } } });
+  expect(await parseArgs(['run', 'videotestsrc', '!', 'fakesink'])).toMatchObject({ args: { pipeline: ['videotestsrc', '!', 'fakesink'] } });
+});
+
+test('usage errors name what is wrong', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', '--frames', '0'], /--frames must be a positive integer/],
+    [['run', '--frames', 'x'], /--frames/],
+    [['run', '--duration', 'soon'], /--duration/],
+    [['run', '--sink-property', 'nonsense'], /name=value/],
+    [['run', '--sink-property', 'buffer-name=x'], /set by zerobuffer/],
+    [['watch', '--', 'node'], /--pipeline/],
+    [['watch', '--pipeline', 'videotestsrc'], /after "--"/],
+    [['inspect'], /Not enough/],
+    [['frobnicate'], /Unknown/],
+    [[], /Name a command/],
+    [['run', '--bogus'], /Unknown argument/],
+  ];
+  for (const [argv, re] of cases) {
+    const r = await parseArgs(argv);
+    expect(r.kind).toBe('usage');
+    expect(r.kind === 'usage' && r.message).toMatch(re);
+  }
+});
+
+test('watch takes the command after "--" as strings', async () => {
+  expect(await parseArgs(['watch', '--pipeline', 'videotestsrc', '--no-restart', '--', 'node', 'r.mjs', '0.50', '--flag']))
+    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, pluginPath: undefined, sinkProperties: {} } });
+});
+
+test('cleanup and inspect', async () => {
+  expect(await parseArgs(['cleanup', 'a', 'b', '--dry-run'])).toEqual({ kind: 'cleanup', args: { names: ['a', 'b'], dryRun: true, json: false } });
+  expect(await parseArgs(['inspect', 'cam0', '--json'])).toEqual({ kind: 'inspect', args: { name: 'cam0', json: true } });
+});
+
+test('durations, pipeline words and default sizes', () => {
+  expect([parseDuration('10'), parseDuration('500ms'), parseDuration('2m'), parseDuration('0'), parseDuration('x')]).toEqual([10000, 500, 120000, undefined, undefined]);
+  expect(splitPipeline(`videotestsrc ! textoverlay text="a b" font-desc='Sans 8' ! x\\ y`)).toEqual(['videotestsrc', '!', 'textoverlay', 'text=a b', 'font-desc=Sans 8', '!', 'x y']);
+  expect(() => splitPipeline('a "b')).toThrow(TypeError);
+  expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 3 * (640 * 480 * 3 + 64), from: 'caps' });
+  expect(defaultSizes(['v4l2src']).from).toBe('default');
+});

@@ -1,0 +1,72 @@
+// `zerobuffer inspect` and `zerobuffer cleanup` on a live ring and on the
+// leftovers of a SIGKILLed reader.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { listRings } from '../../src/rings.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+jest.setTimeout(30000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const holdRing = path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-ring.mjs');
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+const files = (name: string): boolean[] =>
+  [`/dev/shm/${name}`, `/dev/shm/sem.sem-w-${name}`, `/dev/shm/sem.sem-r-${name}`, `/tmp/zerobuffer/${name}.lock`].map((f) => fs.existsSync(f));
+
+test('a live ring: inspect shows its health, cleanup keeps it', async () => {
+  const name = ringName('live');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 256, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(name);
+  try {
+    writer.setMetadata('{"caps":"application/octet-stream"}');
+    await writer.write(new Uint8Array(3400));
+    const json = run(process.execPath, [bin, 'inspect', name, '--json']);
+    expect(await json.exit()).toBe(EXIT.ok);
+    const h = JSON.parse(json.stdout.join('\n')) as Record<string, unknown>;
+    expect(h).toMatchObject({ name, payloadSize: 4096, readerPid: process.pid, readerAlive: true, writerPid: process.pid, writerAlive: true, writtenCount: 1, band: 'critical' });
+    const text = run(process.execPath, [bin, 'inspect', name]);
+    expect(await text.exit()).toBe(EXIT.ok);
+    expect(text.stdout.join('\n')).toMatch(/utilisation: \d+\.\d% \(critical\)[\s\S]*reader: +\d+ \(alive\)/);
+    const cleanup = run(process.execPath, [bin, 'cleanup', name, '--json']);
+    expect(await cleanup.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(cleanup.stdout.join('\n'))).toMatchObject({ removed: [], live: [name] });
+    expect(files(name)).toEqual([true, true, true, true]);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const gone = run(process.execPath, [bin, 'inspect', name]);
+  expect(await gone.exit()).toBe(EXIT.ring);
+  expect(gone.stderr).toMatch(/ENOENT/);
+});
+
+test('leftovers of a SIGKILLed reader: inspect says dead, cleanup --dry-run lists them, cleanup removes them', async () => {
+  const name = ringName('stale');
+  const holder = run(process.execPath, [holdRing, name]);
+  await holder.line(/^ready /);
+  holder.proc.kill('SIGKILL');
+  await holder.exit();
+  expect(files(name)).toEqual([true, true, true, true]);
+  expect(listRings().find((r) => r.name === name)).toMatchObject({ stale: true, readerAlive: false });
+
+  const inspect = run(process.execPath, [bin, 'inspect', name]);
+  expect(await inspect.exit()).toBe(EXIT.ok);
+  expect(inspect.stdout.join('\n')).toMatch(/reader: +\d+ \(dead\)/);
+
+  const dry = run(process.execPath, [bin, 'cleanup', name, '--dry-run']);
+  expect(await dry.exit()).toBe(EXIT.ok);
+  expect(dry.stdout).toEqual([`would remove ${name}`]);
+  expect(files(name)).toEqual([true, true, true, true]);
+
+  const clean = run(process.execPath, [bin, 'cleanup', name, 'never-existed-ring', '--json']);
+  expect(await clean.exit()).toBe(EXIT.ok);
+  expect(JSON.parse(clean.stdout.join('\n'))).toMatchObject({ removed: [name], live: [], missing: ['never-existed-ring'] });
+  expect(files(name)).toEqual([false, false, false, false]);
+});

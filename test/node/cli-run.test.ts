@@ -1,0 +1,87 @@
+// `zerobuffer run` end to end with the real plugin and gst-launch:
+// byte-exact frames (hash vs the same videotestsrc stream through
+// filesink), a PNG snapshot of the right size, --json lines, and
+// gst-launch's own message for a pipeline it rejects.
+import { jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { ZeroBufferReader } from '../../src/index.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-cli-run-'));
+const SOURCE = 'videotestsrc num-buffers=40 pattern=smpte ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
+
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  expect(leftovers()).toEqual([]);
+});
+
+function jsonLines(lines: string[]): Record<string, unknown>[] {
+  return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json parses, --announce prints the lines', async () => {
+  const ref = path.join(tmp, 'ref.raw');
+  execFileSync('gst-launch-1.0', ['-q', ...SOURCE.split(' '), '!', 'filesink', `location=${ref}`], { timeout: 20000 });
+  const want = createHash('sha256').update(fs.readFileSync(ref)).digest('hex');
+  const png = path.join(tmp, 'snap.png');
+  const name = ringName('run');
+  const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--hash', '--announce', '--snapshot', png,
+    '--sink-property', 'sync=false', '--interval', '0.2']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  const lines = jsonLines(child.stdout);
+  const summary = lines.find((l) => l['type'] === 'summary')!;
+  expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, sha256: want, name, snapshot: { width: 64, height: 48 } });
+  expect(String(summary['caps'])).toContain('width=(int)64');
+  expect(lines.some((l) => l['type'] === 'pipeline' && l['state'] === 'exited' && l['exitCode'] === 0)).toBe(true);
+  const image = PNG.sync.read(fs.readFileSync(png));
+  expect([image.width, image.height]).toEqual([64, 48]);
+  const announced = child.stdout.filter((l) => l.startsWith('> '));
+  expect(announced).toEqual([
+    `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",4096,${3 * (64 * 48 * 3 + 64)}]}`,
+    `> {"jsonrpc":"2.0","method":"stop-stream","params":["${name}"]}`,
+  ]);
+});
+
+test('--frames stops a live source early; the ring and gst-launch are gone afterwards', async () => {
+  const name = ringName('frames');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '10', '--json',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=60/1']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  const summary = jsonLines(child.stdout).find((l) => l['type'] === 'summary')!;
+  expect(summary['frames']).toBe(10);
+  const pids = jsonLines(child.stdout).filter((l) => l['type'] === 'pipeline' && l['pid'] !== null).map((l) => l['pid'] as number);
+  expect(pids.length).toBeGreaterThan(0);
+  for (const pid of new Set(pids)) expect(() => process.kill(pid, 0)).toThrow();
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+});
+
+test('a pipeline gst-launch rejects: its own message, exit status "pipeline failure"', async () => {
+  const child = run(process.execPath, [bin, 'run', '--name', ringName('bad'), 'videotestsrc ! no-such-element-xyz']);
+  expect(await child.exit()).toBe(EXIT.pipeline);
+  expect(child.stderr).toContain('no element "no-such-element-xyz"');
+  expect(child.stderr).toMatch(/gst-inspect-1.0/);
+});
+
+test('a bad ring name is a usage error; a ring name that is taken is a ring error', async () => {
+  const bad = run(process.execPath, [bin, 'run', '--name', 'a/b', '--frames', '1']);
+  expect(await bad.exit()).toBe(EXIT.usage);
+  expect(bad.stderr).toMatch(/name/);
+  const name = ringName('taken');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 });
+  try {
+    const taken = run(process.execPath, [bin, 'run', '--name', name, '--frames', '1']);
+    expect(await taken.exit()).toBe(EXIT.ring);
+    expect(taken.stderr).toMatch(/cannot create the ring.*EEXIST/);
+  } finally {
+    await reader.close();
+  }
+});

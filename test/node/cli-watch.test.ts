@@ -1,0 +1,122 @@
+// `zerobuffer watch` end to end: a Node reader in a child process announces
+// its ring among log lines, the pipeline starts into it, killing the
+// pipeline restarts it, the child's exit stops everything, and nothing is
+// left running — also when watch itself is SIGKILLed.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader.mjs');
+const SOURCE = 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=60/1';
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line mentions the ring (the process table, via /proc). */
+function processesFor(name: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = /State:\s+(\w)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (cmd.includes(name) && state !== 'Z') found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function until(what: string, check: () => boolean, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function gstPids(stderr: string): number[] {
+  return [...stderr.matchAll(/playing \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+}
+
+test('start-stream among logs starts the pipeline; a killed pipeline restarts; the reader exiting stops everything', async () => {
+  const name = ringName('watch');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '2', '30']);
+  try {
+    await child.line(/^got 30 frames of generation 1$/, 20000);
+    // Logs pass through unchanged; protocol lines do not.
+    expect(child.stdout).toContain('log: a line that is not protocol > even with a mark inside');
+    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
+    expect(child.stderr).toMatch(/ignored protocol line: unknown method "bogus"/);
+    const [first] = gstPids(child.stderr);
+    expect(first).toBeDefined();
+    process.kill(first!, 'SIGKILL');
+    await child.line(/^got 30 frames of generation 2$/, 20000);
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('reader done');
+    const pids = gstPids(child.stderr);
+    expect(pids.length).toBe(2);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('stop-stream from the reader stops its pipeline cleanly', async () => {
+  const name = ringName('stop');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--stop-stream']);
+  try {
+    await child.line(/^got 10 frames of generation 1$/, 20000);
+    const [pid] = gstPids(child.stderr);
+    await until('the pipeline to stop after stop-stream', () => !alive(pid!), 8000);
+    expect(child.stderr).toMatch(/stop-stream/);
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the ring is removed', async () => {
+  const name = ringName('orphan');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);
+  try {
+    await child.line(/^got 1000000|^generation 1$/, 20000);
+    const readerPid = Number(/reader pid (\d+)/.exec(child.stdout.join('\n'))?.[1]);
+    const [gstPid] = gstPids(child.stderr);
+    expect(alive(readerPid) && alive(gstPid!)).toBe(true);
+    child.proc.kill('SIGKILL');
+    await until('the children to die with their parent', () => !alive(readerPid) && !alive(gstPid!), 8000);
+    await until('the ring to be removed', () => !fs.existsSync(`/dev/shm/${name}`), 5000);
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('a pipeline gst-launch rejects stops the reader; exit status "pipeline failure"', async () => {
+  const name = ringName('reject');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc ! no-such-element-xyz', '--', process.execPath, fixture, name, '1', '10']);
+  try {
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain('no element "no-such-element-xyz"');
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});

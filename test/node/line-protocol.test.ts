@@ -1,0 +1,181 @@
+// The line protocol: formatter, the parser's table of valid, invalid and
+// hostile lines, and the byte-level reader (chunks, CRLF, long lines,
+// partial last line, non-UTF-8).
+import { Readable, Writable } from 'node:stream';
+import { announce, formatMessage } from '../../src/line-protocol/format.js';
+import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
+import { parseLine, type LineEvent } from '../../src/line-protocol/parse-line.js';
+import { readLines } from '../../src/line-protocol/read-lines.js';
+
+const start = (params: unknown, extra: Record<string, unknown> = {}): string =>
+  `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params, ...extra })}`;
+
+describe('parseLine', () => {
+  const valid: [string, string, unknown][] = [
+    ['positional', start(['cam0', 4096, 1 << 20]), { method: 'start-stream', name: 'cam0', metadataSize: 4096, payloadSize: 1 << 20 }],
+    ['named', start({ name: 'cam0', metadataSize: 64, payloadSize: 128 }), { method: 'start-stream', name: 'cam0', metadataSize: 64, payloadSize: 128 }],
+    ['leading blanks', `  \t${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['no space after >', `>${start(['a', 1, 1]).slice(2)}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['stop-stream', '> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}', { method: 'stop-stream', name: 'cam0' }],
+    ['stop-stream named', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"name":"cam0"}}', { method: 'stop-stream', name: 'cam0' }],
+    ['max sizes', start(['x', 64 << 20, 16 * 2 ** 30]), { method: 'start-stream', name: 'x', metadataSize: 64 << 20, payloadSize: 16 * 2 ** 30 }],
+  ];
+  test.each(valid)('valid: %s', (_, line, message) => {
+    const e = parseLine(line);
+    expect(e.type).toBe('message');
+    expect(e.type === 'message' && e.message).toEqual(message);
+  });
+
+  const logs: [string, string][] = [
+    ['plain log', 'starting up'],
+    ['empty', ''],
+    ['mark not first', 'value > 3'],
+    ['json without mark', '{"jsonrpc":"2.0","method":"start-stream","params":["a",1,1]}'],
+    ['blanks only', '   \t '],
+  ];
+  test.each(logs)('log: %s', (_, line) => {
+    expect(parseLine(line)).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });
+  });
+
+  const invalid: [string, string, RegExp][] = [
+    ['bad JSON', '> {"jsonrpc":"2.0",', /not JSON/],
+    ['mark only', '>', /not JSON/],
+    ['array', '> [1,2,3]', /notification object/],
+    ['string', '> "start-stream"', /notification object/],
+    ['wrong version', start(['a', 1, 1], { jsonrpc: '1.0' }), /"jsonrpc" must be "2.0"/],
+    ['no version', '> {"method":"start-stream","params":["a",1,1]}', /"jsonrpc" must be "2.0"/],
+    ['unknown method', '> {"jsonrpc":"2.0","method":"rm-rf","params":["a"]}', /unknown method "rm-rf"/],
+    ['no method', '> {"jsonrpc":"2.0","params":["a"]}', /unknown method/],
+    ['too few params', start(['a', 1]), /received 2 value/],
+    ['too many params', start(['a', 1, 1, 1]), /received 4 value/],
+    ['params not array/object', start('a'), /params of start-stream/],
+    ['no params', '> {"jsonrpc":"2.0","method":"start-stream"}', /params of start-stream/],
+    ['negative size', start(['a', -1, 1]), /metadataSize must be a positive integer/],
+    ['zero size', start(['a', 1, 0]), /payloadSize must be a positive integer/],
+    ['fractional size', start(['a', 1.5, 1]), /metadataSize must be a positive integer/],
+    ['string size', start(['a', '64', 1]), /metadataSize must be a positive integer/],
+    ['huge payload', start(['a', 1, 2 ** 40]), /above the limit/],
+    ['huge metadata', start(['a', 2 ** 30, 1]), /above the limit/],
+    ['unsafe integer', start(['a', 1, 2 ** 60]), /positive integer/],
+    ['name with slash', start(['../etc/passwd', 1, 1]), /invalid ring name/],
+    ['name with slash 2', start(['a/b', 1, 1]), /invalid ring name/],
+    ['empty name', start(['', 1, 1]), /invalid ring name/],
+    ['dotdot name', start(['..', 1, 1]), /invalid ring name/],
+    ['NUL in name', start(['a\u0000b', 1, 1]), /invalid ring name/],
+    ['name too long', start(['n'.repeat(300), 1, 1]), /invalid ring name/],
+    ['name not a string', start([42, 1, 1]), /name must be a string/],
+    ['named missing key', start({ name: 'a', metadataSize: 1 }), /payloadSize must be a positive integer/],
+    ['stop without name', '> {"jsonrpc":"2.0","method":"stop-stream","params":[]}', /received 0 value/],
+    ['prototype key', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"__proto__":{"name":"a"}}}', /name must be a string/],
+  ];
+  test.each(invalid)('warning: %s', (_, line, reason) => {
+    const e = parseLine(line);
+    expect(e.type).toBe('warning');
+    expect(e.type === 'warning' && e.reason).toMatch(reason);
+    expect(e.type === 'warning' && e.line.length).toBeLessThanOrEqual(260);
+  });
+});
+
+describe('formatMessage and announce', () => {
+  test('start-stream and stop-stream lines parse back', () => {
+    const line = formatMessage({ method: 'start-stream', name: 'cam0', metadataSize: 4096, payloadSize: 1 << 20 });
+    expect(line).toBe('> {"jsonrpc":"2.0","method":"start-stream","params":["cam0",4096,1048576]}\n');
+    const back = parseLine(line.trimEnd());
+    expect(back.type === 'message' && back.message.name).toBe('cam0');
+    expect(formatMessage({ method: 'stop-stream', name: 'cam0' })).toBe('> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}\n');
+  });
+  test('invalid messages are TypeErrors', () => {
+    expect(() => formatMessage({ method: 'start-stream', name: 'a/b', metadataSize: 1, payloadSize: 1 })).toThrow(TypeError);
+    expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 0, payloadSize: 1 })).toThrow(/metadataSize/);
+  });
+  test('announce writes one line in one write, then resolves', async () => {
+    const writes: string[] = [];
+    const stream = new Writable({ write(chunk, _enc, cb) { writes.push(String(chunk)); setTimeout(cb, 5); } });
+    await announce({ method: 'stop-stream', name: 'cam0' }, { stream });
+    expect(writes).toEqual(['> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}\n']);
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(announce({ method: 'stop-stream', name: 'x' }, { stream, signal: ac.signal })).rejects.toThrow('stop');
+  });
+});
+
+async function collect(chunks: (string | Uint8Array)[], maxLineBytes?: number): Promise<LineEvent[]> {
+  const out: LineEvent[] = [];
+  for await (const e of readLines(Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : Buffer.from(c)))), { maxLineBytes }))
+    out.push(e);
+  return out;
+}
+const rawOf = (events: LineEvent[]): Buffer => Buffer.concat(events.map((e) => e.raw));
+
+describe('readLines', () => {
+  const announceLine = '> {"jsonrpc":"2.0","method":"start-stream","params":["cam0",4096,65536]}';
+
+  test('a protocol line split across chunks, among logs, with CRLF', async () => {
+    const text = `log one\r\n${announceLine}\r\nlog two\n`;
+    const chunks = [text.slice(0, 3), text.slice(3, 30), text.slice(30, 31), text.slice(31)];
+    const events = await collect(chunks);
+    expect(events.map((e) => e.type)).toEqual(['log', 'message', 'log']);
+    expect(events[0]!.type === 'log' && events[0]!.text).toBe('log one');
+    expect(events[1]!.type === 'message' && events[1]!.message.name).toBe('cam0');
+    expect(rawOf(events).toString()).toBe(text);
+  });
+
+  test('a partial last line at EOF is still read', async () => {
+    const events = await collect(['log\n', announceLine]);
+    expect(events.map((e) => e.type)).toEqual(['log', 'message']);
+    const cut = await collect(['log\n', announceLine.slice(0, 30)]);
+    expect(cut.map((e) => e.type)).toEqual(['log', 'warning']);
+  });
+
+  test('a long log line passes through in pieces, byte for byte; a long protocol line is dropped with a warning', async () => {
+    const long = 'x'.repeat(5000);
+    const text = `${long}\n> ${'y'.repeat(5000)}\n${announceLine}\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += 700) chunks.push(text.slice(i, i + 700));
+    const events = await collect(chunks, 1024);
+    const logs = events.filter((e) => e.type === 'log');
+    expect(Buffer.concat(logs.map((e) => e.raw)).toString()).toBe(`${long}\n`);
+    const warnings = events.filter((e) => e.type === 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.type === 'warning' && warnings[0]!.reason).toMatch(/longer than the limit/);
+    expect(events.filter((e) => e.type === 'message')).toHaveLength(1);
+  });
+
+  test('non-UTF-8: logs pass unchanged, a protocol line is a warning', async () => {
+    const bad = Buffer.from([0xff, 0xfe, 0x41, 0x0a]);
+    const badProto = Buffer.concat([Buffer.from('> {"jsonrpc":"2.0","method":"stop-stream","params":["\xff"]}'.replace('\xff', '')), Buffer.from([0xc3, 0x28, 0x0a])]);
+    const events = await collect([bad, badProto, `${announceLine}\n`]);
+    expect(events.map((e) => e.type)).toEqual(['log', 'warning', 'message']);
+    expect(Buffer.from(events[0]!.raw)).toEqual(bad);
+    expect(events[1]!.type === 'warning' && events[1]!.reason).toMatch(/UTF-8/);
+  });
+
+  test('many hostile lines never end the stream', async () => {
+    const hostile = ['>', '> null', '> {"jsonrpc":"2.0","method":"start-stream","params":["a/b",1,1]}', '\u0000\u0001', '>>>>', '> {"a":'.repeat(1000)];
+    const events = await collect([`${hostile.join('\n')}\n${announceLine}\n`]);
+    expect(events.at(-1)!.type).toBe('message');
+    expect(events.filter((e) => e.type === 'warning').length).toBe(5);
+  });
+
+  test('an abort ends the iteration even while the source is silent', async () => {
+    const source = new Readable({ read() {} });
+    source.push('log\n');
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const e of readLines(source, { signal: ac.signal })) seen.push(e.type);
+    })();
+    setTimeout(() => ac.abort(), 50);
+    await done;
+    expect(seen).toEqual(['log']);
+    source.destroy();
+  });
+
+  test('LineSplitter keeps lines split anywhere', () => {
+    const s = new LineSplitter(100);
+    const bytes = Buffer.from('ab\ncd\r\nef');
+    const lines = [...bytes].flatMap((b) => s.push(Uint8Array.of(b)));
+    lines.push(...s.end());
+    expect(lines.map((l) => Buffer.from(l.bytes).toString())).toEqual(['ab', 'cd', 'ef']);
+  });
+});

@@ -356,8 +356,10 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
   return TOOK_FRAME;
 }
 
-/* Nothing to read: has the stream ended, or its writer died? */
-static int check_writer_end(zb_reader *r, uint64_t writer_pid) {
+/* Nothing to read: has the stream ended, or (when probe_liveness) has its
+ * writer died? */
+static int check_writer_end(zb_reader *r, uint64_t writer_pid,
+                            bool probe_liveness) {
   if (!r->stream_active)
     return 0;
   if (writer_pid == 0) {
@@ -365,7 +367,7 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid) {
     return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
                     "frame was read", r->name);
   }
-  if (!zb__process_alive(&r->writer)) {
+  if (probe_liveness && !zb__process_alive(&r->writer)) {
     r->stream_active = false;
     r->reported_dead_writer = writer_pid;
     return zb__fail(ZB_EWRITERDEAD,
@@ -379,6 +381,7 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid) {
 int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
   zb_oieb *oieb;
   uint64_t deadline, now, slice_end, max_entries;
+  bool quiet_slice = false;
   int rc;
 
   if (r == NULL || frame == NULL)
@@ -410,7 +413,10 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
         continue;
       return rc;
     }
-    if ((rc = check_writer_end(r, writer_pid)) < 0)
+    /* Liveness costs a /proc read: only when a wait slice passed without a
+     * post (a dead writer posts nothing), or when the caller polls. */
+    if ((rc = check_writer_end(r, writer_pid,
+                               quiet_slice || timeout_ms == 0)) < 0)
       return rc;
     if (timeout_ms == 0)
       return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
@@ -422,6 +428,7 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
     rc = zb__sem_wait_until(r->sem_w, slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;
+    quiet_slice = rc == ZB_ETIMEDOUT;
   }
 }
 

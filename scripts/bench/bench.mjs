@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// `npm run bench` — zerobuffer against what users would pick instead, in one
+// invocation: every comparison alternates within each round, medians and
+// spreads over rounds, frames really produced and really received (every
+// consumer touches every page). Prints the tables; a full run also writes
+// docs/BENCHMARKS.md and docs/benchmarks.png.
+//
+//   npm run bench                   full run (5 rounds, a few minutes on 2 cores)
+//   npm run bench -- --quick        smoke run (1 round, tiny counts, < 60 s; writes no docs)
+//   options: --rounds N  --json FILE (all results, for tests)  --no-docs
+//            --render FILE (rewrite the docs from a saved --json run, e.g. after editing notes.md)
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildHelpers } from './lib/c-build.mjs';
+import * as lat from './lib/latency.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { run } from './lib/proc.mjs';
+import { latencyTable, sweepTable, targets, text, videoTable } from './lib/report.mjs';
+import * as sweep from './lib/sweep.mjs';
+import * as video from './lib/video.mjs';
+import { writeDocs } from './lib/write-docs.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(benchDir, '..', '..');
+const argv = process.argv.slice(2);
+const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const quick = argv.includes('--quick');
+const rounds = Number(opt('--rounds') ?? (quick ? 1 : 5));
+const latRounds = Math.min(rounds, 3); // latency runs are paced: 3 rounds pooled are plenty
+const started = Date.now();
+const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
+
+/** Rotates a list by `round`, so no contender always goes first. */
+const rotate = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
+
+/** Runs fn, files its result or error in cell (errors become table cells, not a crash). */
+async function record(cell, what, fn) {
+  try {
+    cell.runs.push(await fn());
+  } catch (e) {
+    cell.errors.push(String(e.message ?? e).split('\n')[0]);
+    log(`FAILED ${what}: ${e.message}`);
+  }
+}
+const newCell = () => ({ runs: [], errors: [] });
+
+async function main() {
+  if (opt('--render')) {
+    const saved = JSON.parse(fs.readFileSync(opt('--render'), 'utf8'));
+    const ids = new Set(saved.tables.video[0].table.rows.map((row) => row[0]));
+    writeDocs(repo, saved, saved.tables, video.METHODS.filter((m) => ids.has(m.label)));
+    log('wrote docs/BENCHMARKS.md and docs/benchmarks.png from the saved run');
+    return;
+  }
+  for (const need of ['dist/index.js', 'builddir/gst-plugin']) {
+    if (!fs.existsSync(path.join(repo, need))) throw new Error(`${need} is missing: run \`bash scripts/build.sh\` first`);
+  }
+  const { zbBench, gstRun } = await buildHelpers(repo);
+  const gstPath = [path.join(repo, 'builddir', 'gst-plugin'), process.env.GST_PLUGIN_PATH].filter(Boolean).join(':');
+  const env = { GST_PLUGIN_PATH: gstPath };
+  process.env.GST_PLUGIN_PATH = gstPath; // the Node peers' gst children too
+  const ctx = { repo, benchDir, zbBench, gstRun, env, timeoutMs: quick ? 30000 : 60000 };
+  await run('gst-inspect-1.0', ['zerosink'], { env }); // registry update outside the measurements
+
+  const hasRun = video.hasZerobufferRun(repo);
+  const r = {
+    quick, rounds, machine: describeMachine(), date: new Date().toISOString(), sizes: sweep.SIZES,
+    zerobufferRun: hasRun ? 'measured (dist/cli/bin.js)' : 'absent when this ran (no dist/cli/bin.js); that row is left out',
+    video: {}, memcpyVideo: {}, sweep: {}, latency: {},
+  };
+  const memcpyVideo = {};
+  for (const res of video.RESOLUTIONS) {
+    r.video[res.id] = Object.fromEntries(video.METHODS.map((m) => [m.id, newCell()]));
+    memcpyVideo[res.id] = newCell();
+  }
+  for (const size of sweep.SIZES) {
+    r.sweep[size] = Object.fromEntries([...sweep.TRANSPORTS, 'memcpy'].map((t) => [t, newCell()]));
+  }
+  for (const c of lat.CASES) {
+    r.latency[c.id] = {};
+    for (const mode of ['steady', 'flat']) {
+      r.latency[c.id][mode] = {};
+      for (const reader of lat.READERS) for (const t of lat.TRANSPORTS) r.latency[c.id][mode][`${reader} · ${t}`] = newCell();
+    }
+  }
+
+  const methods = video.METHODS.filter((m) => !(quick && m.optional) && !(m.needsCli && !hasRun));
+  for (let round = 0; round < rounds; round++) {
+    for (const res of video.RESOLUTIONS) {
+      log(`round ${round + 1}/${rounds}: video ${res.label}`);
+      await record(memcpyVideo[res.id], 'memcpy', () => sweep.measureMemcpy(ctx, video.frameSize(res), quick));
+      for (const m of rotate(methods, round)) {
+        await record(r.video[res.id][m.id], `${m.id} ${res.id}`, () => video.measure(ctx, m, res, quick));
+      }
+    }
+    log(`round ${round + 1}/${rounds}: size sweep`);
+    for (const size of sweep.SIZES) {
+      await record(r.sweep[size].memcpy, `memcpy ${size}`, () => sweep.measureMemcpy(ctx, size, quick));
+      for (const t of rotate(sweep.TRANSPORTS, round)) {
+        await record(r.sweep[size][t], `${t} ${size}`, () => sweep.measurePair(ctx, t, size, quick));
+      }
+    }
+    if (round < latRounds) {
+      log(`round ${round + 1}/${latRounds}: latency`);
+      const combos = lat.READERS.flatMap((reader) => lat.TRANSPORTS.map((t) => [reader, t]));
+      for (const c of lat.CASES) {
+        for (const steady of [true, false]) {
+          for (const [reader, t] of rotate(combos, round)) {
+            const cell = r.latency[c.id][steady ? 'steady' : 'flat'][`${reader} · ${t}`];
+            await record(cell, `latency ${reader} ${t} ${c.id}`, () => lat.measureRun(ctx, reader, t, c, steady, quick));
+          }
+        }
+      }
+    }
+  }
+  for (const c of lat.CASES) {
+    for (const mode of ['steady', 'flat']) {
+      for (const cell of Object.values(r.latency[c.id][mode])) cell.summary = cell.runs.length ? lat.summarize(cell.runs) : null;
+    }
+  }
+  for (const res of video.RESOLUTIONS) {
+    const g = memcpyVideo[res.id].runs.map((x) => x.gbps).sort((a, b) => a - b);
+    r.memcpyVideo[res.id] = g[g.length >> 1];
+  }
+  r.seconds = (Date.now() - started) / 1000;
+
+  const tables = {
+    video: video.RESOLUTIONS.map((res) => ({ res, table: videoTable(r.video[res.id], res, methods, r.memcpyVideo[res.id]) })),
+    sweep: sweepTable(r.sweep, sweep.SIZES, sweep.sizeLabel),
+    latency: latencyTable(r.latency, lat.CASES),
+    targets: targets(r),
+  };
+  for (const { res, table } of tables.video) {
+    console.log(`\nThroughput, ${res.label}, ${video.framesFor(res, quick)} frames per run (memcpy of one frame: ${r.memcpyVideo[res.id]?.toFixed(1)} GB/s)\n${text(table)}`);
+  }
+  console.log(`\nFrame-size sweep (C writer → C reader)\n${text(tables.sweep)}`);
+  console.log(`\nLatency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)\n${text(tables.latency)}`);
+  console.log(`\nTargets\n${text(tables.targets)}`);
+  console.log(`\nzerobuffer run: ${r.zerobufferRun}. ${rounds} round(s), ${r.seconds.toFixed(0)} s.`);
+
+  if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify({ ...r, tables }, null, 1));
+  if (!quick && !argv.includes('--no-docs')) {
+    // Kept so the docs can be re-rendered (--render) after notes.md changes.
+    fs.writeFileSync(path.join(repo, 'builddir-bench', 'last-run.json'), JSON.stringify({ ...r, tables }));
+    writeDocs(repo, r, tables, methods);
+    log('wrote docs/BENCHMARKS.md and docs/benchmarks.png');
+  }
+  // Failures are in the tables; the exit status says whether any required cell failed.
+  const required = [
+    ...Object.values(r.video).flatMap((cells) => Object.entries(cells))
+      .filter(([id]) => !video.METHODS.find((m) => m.id === id)?.optional).map(([, c]) => c),
+    ...Object.values(r.sweep).flatMap((cells) => Object.values(cells)),
+    ...Object.values(r.latency).flatMap((modes) => Object.values(modes).flatMap((cells) => Object.values(cells))),
+  ];
+  if (required.some((c) => c.errors.length)) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.stack ?? e}`);
+  process.exitCode = 1;
+});

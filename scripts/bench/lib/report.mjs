@@ -1,0 +1,154 @@
+// Tables (plain text for the terminal, Markdown for docs/BENCHMARKS.md) and
+// the targets of issue 6 checked against the medians.
+import { spreadPercent, summary } from './stats.mjs';
+
+const f = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const fps = (v) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
+const ms = (v) => (Number.isFinite(v) ? (v * 1e3).toFixed(3) : '–');
+const mb = (kb) => (Number.isFinite(kb) ? (kb / 1024).toFixed(0) : '–');
+const pct = (v) => (Number.isFinite(v) ? `${v.toFixed(0)}%` : '–');
+
+/** Median and spread of one field over a cell's rounds. */
+export function stat(cell, key) {
+  return summary((cell?.runs ?? []).map((r) => r[key]));
+}
+const med = (cell, key) => stat(cell, key).median;
+
+function cellError(cell) {
+  return cell?.errors?.length ? `${cell.errors.length}/${cell.errors.length + cell.runs.length} failed: ${cell.errors[0].slice(0, 80)}` : '';
+}
+
+/** A table: { head: [...], rows: [[...]] } as Markdown. */
+export function markdown({ head, rows }) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** The same table aligned for a terminal. */
+export function text({ head, rows }) {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(w[i])).join('  ');
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+export function videoTable(results, res, methods, memcpyGbps) {
+  const rows = methods.map((m) => {
+    const c = results[m.id];
+    const s = stat(c, 'fps');
+    const counters = c?.runs?.[0]?.zeroCopy !== undefined ? `${c.runs[0].zeroCopy} / ${c.runs[0].copied}` : '';
+    return [m.label, fps(s.median), pct(spreadPercent(s)), f(med(c, 'gbps'), 2), pct((med(c, 'gbps') / memcpyGbps) * 100),
+      ms(med(c, 'prodCpu')), ms(med(c, 'consCpu')), `${mb(med(c, 'prodRss'))} / ${mb(med(c, 'consRss'))}`,
+      counters, cellError(c)];
+  });
+  return {
+    head: ['method', 'frames/s', 'spread', 'GB/s', 'of memcpy', 'CPU ms/frame producer', 'CPU ms/frame consumer',
+      'peak RSS MB prod / cons', 'zero-copy / copied', 'errors'],
+    rows,
+  };
+}
+
+export function sweepTable(sweep, sizes, label) {
+  const rows = sizes.map((size) => {
+    const c = sweep[size];
+    const g = (t) => med(c[t], 'gbps');
+    return [label(size), f(med(c.memcpy, 'gbps'), 1), f(g('ring'), 2), fps(med(c.ring, 'fps')), pct(spreadPercent(stat(c.ring, 'gbps'))),
+      f(g('pipe'), 2), f(g('uds'), 2), `${f(g('ring') / g('pipe'), 1)}×`, pct((g('ring') / med(c.memcpy, 'gbps')) * 100),
+      ['ring', 'pipe', 'uds'].map((t) => f(med(c[t], 'consCpu') * 1e6, 1)).join(' / '),
+      ['ring', 'pipe', 'uds'].map((t) => f(med(c[t], 'prodCpu') * 1e6, 1)).join(' / '),
+      ['ring', 'pipe', 'uds'].map((t) => mb(med(c[t], 'consRss'))).join(' / '),
+      ['ring', 'pipe', 'uds', 'memcpy'].map((t) => cellError(c[t])).filter(Boolean).join('; ')];
+  });
+  return {
+    head: ['frame', 'memcpy GB/s', 'ring GB/s', 'ring frames/s', 'ring spread', 'pipe GB/s', 'uds GB/s', 'ring ÷ pipe',
+      'ring of memcpy', 'reader CPU µs/frame ring / pipe / uds', 'writer CPU µs/frame ring / pipe / uds',
+      'reader peak RSS MB ring / pipe / uds', 'errors'],
+    rows,
+  };
+}
+
+export function latencyTable(latency, cases) {
+  const rows = [];
+  for (const c of cases) {
+    for (const mode of ['steady', 'flat']) {
+      for (const [key, cell] of Object.entries(latency[c.id][mode])) {
+        const s = cell.summary;
+        rows.push([c.label, mode === 'steady' ? `${c.rate} Hz` : 'flat out', key, s ? s.n : 0, f(s?.p50, 1), f(s?.p99, 1),
+          f(s?.p999, 1), f(s?.max, 1), Number.isFinite(s?.nativeP50) ? `${f(s.nativeP50, 1)} / ${f(s.nativeP99, 1)}` : '',
+          cellError(cell)]);
+      }
+    }
+  }
+  return {
+    head: ['frame', 'rate', 'reader · transport', 'samples', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs',
+      'Node addon thread p50 / p99 µs', 'errors'],
+    rows,
+  };
+}
+
+/** Issue 6's targets, each { target, measured, verdict }. */
+export function targets(r) {
+  const out = [];
+  const v = (id, res) => med(r.video[res]?.[id], 'fps');
+  for (const res of ['1080p', '4k']) {
+    const node = v('zero-node', res);
+    const shm = v('shm', res);
+    const shmPool = v('shm-pool', res);
+    const best = Math.max(shm, Number.isFinite(shmPool) ? shmPool : -Infinity);
+    out.push({
+      target: `${res}: zerosink → Node ≥ shmsink → shmsrc (frames/s)`,
+      measured: `${fps(node)} vs ${fps(shm)} (one copy in)${Number.isFinite(shmPool) ? `, ${fps(shmPool)} (shmsink's area upstream)` : ''}`,
+      verdict: node >= best ? 'met' : `missed by ${pct((1 - node / best) * 100)} of the best shm figure`,
+    });
+    const pipe = v('pipe', res);
+    out.push({
+      target: `${res}: zerosink → Node ≥ 3× the pipe`,
+      measured: `${fps(node)} vs ${fps(pipe)} = ${f(node / pipe, 1)}×`,
+      verdict: node >= 3 * pipe ? 'met' : `missed: ${f(node / pipe, 2)}× of 3×`,
+    });
+  }
+  const zg = v('zero-gst', '1080p');
+  const ceil = v('ceiling', '1080p');
+  const zc = r.video['1080p']?.['zero-gst']?.runs?.[0];
+  out.push({
+    target: '1080p: zerosink → zerosrc → fakesink ≥ 90% of the ceiling (zero-copy pool)',
+    measured: `${fps(zg)} vs ${fps(ceil)} = ${pct((zg / ceil) * 100)}; pool counters zero-copy/copied ${zc?.zeroCopy}/${zc?.copied}`,
+    verdict: zg >= 0.9 * ceil ? 'met' : `missed by ${f(90 - (zg / ceil) * 100, 0)} points`,
+  });
+  // Consumer copies: what the ring reader spends on a 32 MiB frame next to
+  // what one memcpy of it costs; a copying reader pays at least that.
+  const big = r.sweep[r.sizes[r.sizes.length - 1]];
+  const copyS = r.sizes[r.sizes.length - 1] / (med(big.memcpy, 'gbps') * 1e9);
+  const ringCons = med(big.ring, 'consCpu');
+  const pipeCons = med(big.pipe, 'consCpu');
+  out.push({
+    target: 'consumer side: zero copies in C (CPU per frame flat next to a copy)',
+    measured: `C ring reader ${f(ringCons * 1e6, 0)} µs per 32 MiB frame (page touching) vs one memcpy ${f(copyS * 1e6, 0)} µs, pipe reader ${f(pipeCons * 1e6, 0)} µs`,
+    verdict: ringCons < 0.5 * copyS ? 'met' : 'missed',
+  });
+  const n480 = med(r.video['480p']?.['zero-node'], 'consCpu');
+  const n4k = med(r.video['4k']?.['zero-node'], 'consCpu');
+  const copy4k = (3840 * 2160 * 4) / (r.memcpyVideo['4k'] * 1e9);
+  out.push({
+    target: 'consumer side: zero copies in Node',
+    measured: `Node consumer ${ms(n480)} ms/frame at 480p, ${ms(n4k)} ms at 4K (36× the bytes); one memcpy of a 4K frame ${ms(copy4k)} ms`,
+    verdict: n4k < 0.5 * copy4k ? 'met' : 'missed',
+  });
+  out.push({
+    target: 'producer side: zero copies when upstream honours the allocation query (counters)',
+    measured: ['480p', '1080p', '4k'].map((res) => {
+      const run = r.video[res]?.['zero-gst']?.runs?.[0];
+      return `${res}: ${run?.zeroCopy} zero-copy / ${run?.copied} copied`;
+    }).join('; '),
+    verdict: ['480p', '1080p', '4k'].every((res) => r.video[res]?.['zero-gst']?.runs?.every((x) => x.copied === 0 && x.zeroCopy > 0)) ? 'met' : 'missed',
+  });
+  for (const [reader, limit] of [['C', 50], ['Node', 150]]) {
+    const s = r.latency['1k'].steady[`${reader} · ring`]?.summary;
+    out.push({
+      target: `latency, 1 KiB at 1 kHz, ${reader} reader: p50 ≤ ${limit} µs, p99 ≤ 1 ms`,
+      measured: `p50 ${f(s?.p50, 1)} µs, p99 ${f(s?.p99, 1)} µs (p99.9 ${f(s?.p999, 1)}, max ${f(s?.max, 1)})`,
+      verdict: s?.p50 <= limit && s?.p99 <= 1000 ? 'met'
+        : `missed: ${[s?.p50 > limit ? `p50 ${f(s.p50 / limit, 1)}× the target` : '', s?.p99 > 1000 ? `p99 ${f(s.p99 / 1000, 1)}× the target` : ''].filter(Boolean).join(', ')}`,
+    });
+  }
+  return { head: ['target', 'measured (medians)', 'verdict'], rows: out.map((t) => [t.target, t.measured, t.verdict]) };
+}

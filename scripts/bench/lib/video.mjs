@@ -1,0 +1,161 @@
+// Throughput of real video pipelines: the same videotestsrc source through
+// each way of getting frames from one process to another, plus the ceiling
+// (no second process at all). Every consumer touches every page.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { lastJson, readReport, start, waitForPath } from './proc.mjs';
+
+export const RESOLUTIONS = [
+  { id: '480p', label: '640x480 RGB', format: 'RGB', width: 640, height: 480, bpp: 3 },
+  { id: '1080p', label: '1920x1080 RGB', format: 'RGB', width: 1920, height: 1080, bpp: 3 },
+  { id: '4k', label: '3840x2160 BGRx', format: 'BGRx', width: 3840, height: 2160, bpp: 4 },
+];
+
+/** Frames per run: about half a second of the fastest method, a few seconds of the pipe. */
+export function framesFor(res, quick) {
+  const full = { '480p': 3000, '1080p': 800, '4k': 150 }[res.id];
+  return quick ? Math.max(10, Math.round(full / 20)) : full;
+}
+
+export const frameSize = (res) => res.width * res.height * res.bpp;
+const caps = (res) => `video/x-raw,format=${res.format},width=${res.width},height=${res.height},framerate=30/1`;
+// A cheap pattern, not live: the source runs as fast as downstream takes frames.
+const source = (res, n) => `videotestsrc pattern=black is-live=false num-buffers=${n} ! ${caps(res)}`;
+const tmp = (tag) => path.join(os.tmpdir(), `zbbench-${tag}-${randomUUID().slice(0, 8)}`);
+
+/** gst-run with a report file; resolves with the report (throws on failure). */
+async function gst(ctx, args, what) {
+  const report = tmp('report');
+  const child = start(ctx.gstRun, ['--report', report, ...args], { timeoutMs: ctx.timeoutMs, env: ctx.env });
+  const r = await child.done;
+  const rep = readReport(report, `${what}: exit ${r.code} ${r.stderr}`);
+  if (r.code !== 0 && !rep.error) rep.error = `exit ${r.code}: ${r.stderr.trim().slice(-300)}`;
+  return rep;
+}
+
+function check(what, rep, n) {
+  if (rep.error) throw new Error(`${what}: ${rep.error}`);
+  if (rep.frames !== n) throw new Error(`${what}: ${rep.frames} frames of ${n}`);
+  return rep;
+}
+
+async function ceiling(ctx, res, n) {
+  const one = check('ceiling', await gst(ctx, ['--touch', `${source(res, n)} ! fakesink name=sink sync=false`], 'ceiling'), n);
+  return { consumer: one, producer: null };
+}
+
+/**
+ * shmsink serves, shmsrc connects. copy=true puts `identity drop-allocation`
+ * before shmsink, so upstream writes into its own buffers and shmsink copies
+ * each frame once into its area: that has back-pressure and always finishes.
+ * copy=false lets videotestsrc allocate from shmsink's area (zero copy), but
+ * then its buffer pool keeps the area's blocks; once the consumer lags and the
+ * pool has taken the whole area, the next buffer comes from system memory,
+ * render waits for area space that never frees, and both sides stall (seen at
+ * 640x480 with 4 and 8 frames of shm-size: GST_DEBUG=shmsink:6 says "Not
+ * enough shared memory ... will memcpy", then nothing). That variant is
+ * measured too but may fail; its failures are reported, not fatal.
+ */
+function shm(copy) {
+  return (ctx, res, n) => shmRun(ctx, res, n, copy);
+}
+
+async function shmRun(ctx, res, n, copy) {
+  const sock = tmp('shm');
+  const size = frameSize(res);
+  // shmsink serves, shmsrc connects: start the producer, wait for its socket.
+  const prodReport = tmp('report');
+  const prod = start(ctx.gstRun, ['--report', prodReport,
+    `${source(res, n)} ! ${copy ? 'identity drop-allocation=true ! ' : ''}shmsink name=sink socket-path=${sock} shm-size=${4 * size + 4096} wait-for-connection=true sync=false`],
+  { timeoutMs: ctx.timeoutMs, env: ctx.env });
+  try {
+    await waitForPath(sock, ctx.timeoutMs);
+    // shmsrc has no caps of its own: a capsfilter after it gives them by hand.
+    const consumer = await gst(ctx, ['--touch',
+      `shmsrc socket-path=${sock} is-live=false num-buffers=${n} ! capsfilter caps=${caps(res)} ! fakesink name=sink sync=false`], 'shmsrc');
+    const pr = await prod.done;
+    const producer = readReport(prodReport, `shmsink: exit ${pr.code} ${pr.stderr}`);
+    return { consumer: check('shmsrc', consumer, n), producer: check('shmsink', producer, n) };
+  } finally {
+    prod.kill('SIGKILL');
+    fs.rmSync(sock, { force: true });
+  }
+}
+
+async function zeroGst(ctx, res, n) {
+  const name = `zbbench-${randomUUID().slice(0, 8)}`;
+  const consumer = gst(ctx, ['--touch',
+    `zerosrc buffer-name=${name} payload-size=${4 * (frameSize(res) + 64)} ! fakesink name=sink sync=false`], 'zerosrc');
+  // zerosink waits (connect-timeout) for zerosrc to create the ring.
+  const producer = gst(ctx, [`${source(res, n)} ! zerosink name=sink buffer-name=${name} sync=false`], 'zerosink');
+  return { consumer: check('zerosrc', await consumer, n), producer: check('zerosink', await producer, n) };
+}
+
+/** A Node consumer (scripts/bench/peers/video-consumer.mjs) that starts its producer. */
+function nodeConsumer(mode) {
+  return async (ctx, res, n) => {
+    const cfg = { mode, frameSize: frameSize(res), frames: n, source: source(res, n), gstRun: ctx.gstRun,
+      repo: ctx.repo, timeoutMs: ctx.timeoutMs };
+    const r = await start(process.execPath, [path.join(ctx.benchDir, 'peers', 'video-consumer.mjs'), JSON.stringify(cfg)],
+      { timeoutMs: ctx.timeoutMs, env: ctx.env }).done;
+    if (r.code !== 0) throw new Error(`Node ${mode} consumer: exit ${r.code}\n${r.stderr.trim().slice(-1500)}`);
+    const out = lastJson(r.stdout, `Node ${mode} consumer`);
+    return { consumer: check(`Node ${mode} consumer`, out.consumer, n), producer: check(`${mode} producer`, out.producer, n) };
+  };
+}
+
+/**
+ * `zerobuffer run` (the CLI, dist/cli/bin.js) as the consumer: it starts the
+ * producer itself and only counts frames (it has no page-touching mode;
+ * --hash would SHA-256 every byte, another workload). frames/s come from its
+ * JSON stats lines (every 0.1 s): first line with frames to the last one.
+ * CPU and RSS are not measured for this row (the CLI owns the processes).
+ */
+async function zeroRun(ctx, res, n) {
+  const bin = path.join(ctx.repo, 'dist', 'cli', 'bin.js');
+  const r = await start(process.execPath, [bin, 'run', source(res, n), '--json', '--interval', '0.1',
+    '--payload-size', String(4 * (frameSize(res) + 64)), '--sink-property', 'sync=false',
+    '--plugin-path', path.join(ctx.repo, 'builddir', 'gst-plugin')], { timeoutMs: ctx.timeoutMs, env: ctx.env }).done;
+  if (r.code !== 0) throw new Error(`zerobuffer run: exit ${r.code}: ${r.stderr.trim().slice(-500)}`);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const stats = lines.filter((l) => l.type === 'stats' && l.frames > 0);
+  const summary = lines.find((l) => l.type === 'summary');
+  const a = stats[0];
+  const b = stats[stats.length - 1];
+  const fps = stats.length >= 2 && b.frames > a.frames ? ((b.frames - a.frames) * 1000) / (b.elapsedMs - a.elapsedMs) : summary.fps;
+  const consumer = { frames: summary.frames, fps, cpuPerFrame: NaN, hwmKb: NaN, error: '' };
+  return { consumer: check('zerobuffer run', consumer, n), producer: { frames: n, cpuPerFrame: NaN, hwmKb: NaN } };
+}
+
+/** The CLI is another engineer's work in progress: its row exists once it is built. */
+export const hasZerobufferRun = (repo) => fs.existsSync(path.join(repo, 'dist', 'cli', 'bin.js'));
+
+export const METHODS = [
+  { id: 'ceiling', label: '1. ceiling: source → fakesink, one process', run: ceiling },
+  { id: 'shm', label: '2. shmsink → shmsrc → fakesink (one copy in)', run: shm(true) },
+  { id: 'shm-pool', label: '2b. same, upstream writes into shmsink\'s area', run: shm(false), optional: true },
+  { id: 'pipe', label: '3. fdsink → pipe → Node (stdout)', run: nodeConsumer('pipe') },
+  { id: 'zero-gst', label: '4. zerosink → zerosrc → fakesink', run: zeroGst },
+  { id: 'zero-node', label: '5. zerosink → Node frame API', run: nodeConsumer('ring') },
+  { id: 'zero-run', label: '5b. same through `zerobuffer run` (counts, no touch)', run: zeroRun, needsCli: true },
+];
+
+/** One measurement: { fps, gbps, cpu per frame each side, peak RSS each side, counters }. */
+export async function measure(ctx, method, res, quick) {
+  const n = framesFor(res, quick);
+  // A variant that may stall gets a short leash, so a stall costs seconds.
+  const runCtx = method.optional ? { ...ctx, timeoutMs: Math.min(ctx.timeoutMs, 15000) } : ctx;
+  const { consumer, producer } = await method.run(runCtx, res, n);
+  return {
+    fps: consumer.fps,
+    gbps: (consumer.fps * frameSize(res)) / 1e9,
+    prodCpu: producer ? producer.cpuPerFrame : consumer.cpuPerFrame,
+    consCpu: producer ? consumer.cpuPerFrame : NaN, // the ceiling has one process: all in "producer"
+    prodRss: producer ? producer.hwmKb : consumer.hwmKb,
+    consRss: producer ? consumer.hwmKb : NaN,
+    zeroCopy: producer?.['frames-zero-copy'],
+    copied: producer?.['frames-copied'],
+  };
+}

@@ -1,0 +1,88 @@
+// SMOKE TEST OF THE BENCHMARK (not a performance test): runs
+// `npm run bench -- --quick` (scripts/bench/bench.mjs: one round, tiny frame
+// counts) so the benchmark cannot rot, and checks that every table row is
+// there with positive numbers. It asserts no speed: the targets of issue 6
+// are judged in docs/BENCHMARKS.md from a full run. Needs the build
+// (dist/, builddir/gst-plugin) and a C compiler; takes about 15 s here.
+import { jest } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './helpers.js';
+
+jest.setTimeout(120000);
+
+interface Table { head: string[]; rows: string[][] }
+interface Results {
+  seconds: number;
+  tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; targets: Table };
+}
+
+let results: Results;
+let output = '';
+
+beforeAll(async () => {
+  const json = path.join(os.tmpdir(), `zb-bench-smoke-${process.pid}.json`);
+  const code = await new Promise<number>((resolve) => {
+    const child = execFile(process.execPath, [path.join(repoRoot, 'scripts', 'bench', 'bench.mjs'), '--quick', '--json', json],
+      { cwd: repoRoot, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        output = `${stdout}\n${stderr}`;
+        resolve(err ? Number(err.code ?? 1) : 0);
+      });
+    child.stdin?.end();
+  });
+  if (code !== 0) throw new Error(`bench --quick exited with ${code}:\n${output.slice(-4000)}`);
+  results = JSON.parse(fs.readFileSync(json, 'utf8')) as Results;
+  fs.rmSync(json, { force: true });
+});
+
+/** The numbers of the named columns in a row, all of which must be > 0. */
+function positives(table: Table, row: string[], columns: string[]): number[] {
+  return columns.map((c) => {
+    const cell = row[table.head.indexOf(c)]!;
+    return Number.parseFloat(cell);
+  });
+}
+
+test('the quick mode stays within its budget', () => {
+  expect(results.seconds).toBeLessThan(60);
+});
+
+test('throughput: every method at every resolution has frames/s, GB/s and CPU per frame', () => {
+  expect(results.tables.video.map((v) => v.res.id)).toEqual(['480p', '1080p', '4k']);
+  for (const { table } of results.tables.video) {
+    const ids = table.rows.map((r) => r[0]);
+    for (const prefix of ['1.', '2.', '3.', '4.', '5.']) expect(ids.some((id) => id!.startsWith(prefix))).toBe(true);
+    for (const row of table.rows) {
+      expect(row[table.head.indexOf('errors')]).toBe('');
+      for (const v of positives(table, row, ['frames/s', 'GB/s'])) expect(v).toBeGreaterThan(0);
+      if (!row[0]!.includes('zerobuffer run')) {
+        expect(Number.parseFloat(row[table.head.indexOf('CPU ms/frame producer')]!)).toBeGreaterThan(0);
+      }
+    }
+  }
+});
+
+test('size sweep: every size has memcpy, ring, pipe and socket figures', () => {
+  const t = results.tables.sweep;
+  expect(t.rows.map((r) => r[0])).toEqual(['1 KiB', '4 KiB', '16 KiB', '64 KiB', '256 KiB', '1 MiB', '4 MiB', '16 MiB', '32 MiB']);
+  for (const row of t.rows) {
+    expect(row[t.head.indexOf('errors')]).toBe('');
+    for (const v of positives(t, row, ['memcpy GB/s', 'ring GB/s', 'ring frames/s', 'pipe GB/s', 'uds GB/s'])) expect(v).toBeGreaterThan(0);
+  }
+});
+
+test('latency: C and Node readers, ring and socket, three sizes, steady and flat out', () => {
+  const t = results.tables.latency;
+  expect(t.rows).toHaveLength(3 * 2 * 4);
+  for (const row of t.rows) {
+    expect(row[t.head.indexOf('errors')]).toBe('');
+    for (const v of positives(t, row, ['samples', 'p50 µs', 'p99 µs', 'max µs'])) expect(v).toBeGreaterThan(0);
+  }
+});
+
+test('targets are all evaluated', () => {
+  expect(results.tables.targets.rows.length).toBeGreaterThanOrEqual(10);
+  for (const row of results.tables.targets.rows) expect(row[2]).toMatch(/^(met|missed)/);
+});

@@ -231,8 +231,11 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
     goto fail;
   }
   seg->map_size = (uint64_t)st.st_size;
+  /* The reader and writer touch every page of the ring over and over:
+   * fault it in now, not on the first frames. A health snapshot needs one
+   * page only. */
   seg->base = mmap(NULL, seg->map_size, PROT_READ | (writable ? PROT_WRITE : 0),
-                   MAP_SHARED, seg->fd, 0);
+                   MAP_SHARED | (writable ? MAP_POPULATE : 0), seg->fd, 0);
   if (seg->base == MAP_FAILED) {
     seg->base = NULL;
     rc = zb__fail_errno(errno, "cannot map ring \"%s\"", name);
@@ -277,8 +280,8 @@ int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
     goto fail;
   }
   seg->map_size = total_size;
-  seg->base = mmap(NULL, total_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                   seg->fd, 0);
+  seg->base = mmap(NULL, total_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, seg->fd, 0);
   if (seg->base == MAP_FAILED) {
     seg->base = NULL;
     rc = zb__fail_errno(errno, "cannot map ring \"%s\"", name);

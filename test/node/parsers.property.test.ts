@@ -1,0 +1,138 @@
+// Property tests (fast-check) over the two parsers that read another
+// process's text: the line protocol and GStreamer caps strings. Whatever the
+// input, they answer with an event, a value or their own typed error —
+// never a crash — and what the formatter writes parses back to itself.
+import fc from 'fast-check';
+import { CapsParseError, parseCaps } from '../../src/caps.js';
+import { formatMessage } from '../../src/line-protocol/format.js';
+import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
+import type { StreamMessage } from '../../src/line-protocol/messages.js';
+import { parseLine } from '../../src/line-protocol/parse-line.js';
+
+const RUNS = { numRuns: 2000 };
+
+// Names the core accepts: portable characters, no leading '.', no "..".
+const ringName = fc
+  .stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/)
+  .filter((n) => !n.includes('..'));
+// Within the core's limits (64 MiB of metadata, 16 GiB of payload).
+const size = fc.integer({ min: 1, max: 64 << 20 });
+const message: fc.Arbitrary<StreamMessage> = fc.oneof(
+  fc.record({ method: fc.constant('start-stream' as const), name: ringName, metadataSize: size, payloadSize: size }),
+  fc.record({ method: fc.constant('stop-stream' as const), name: ringName }),
+);
+
+// JSON values of any shape, for params and for whole messages.
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+
+describe('line protocol', () => {
+  test('what formatMessage writes parses back to the same message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const event = parseLine(formatMessage(m).replace(/\n$/, ''));
+        expect(event).toMatchObject({ type: 'message', message: m });
+      }),
+      RUNS,
+    );
+  });
+
+  test('any line is a log line, a message or a warning; never an exception', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `> ${s}`)), (line) => {
+        const event = parseLine(line);
+        expect(['log', 'message', 'warning']).toContain(event.type);
+        if (!line.trimStart().startsWith('>')) expect(event).toMatchObject({ type: 'log', text: line });
+      }),
+      RUNS,
+    );
+  });
+
+  test('protocol lines with arbitrary JSON are messages only when valid, else warnings with a reason', () => {
+    const envelope = fc.record(
+      {
+        jsonrpc: fc.oneof(fc.constant('2.0'), anyJson),
+        method: fc.oneof(fc.constantFrom('start-stream', 'stop-stream'), anyJson),
+        params: fc.oneof(
+          fc.tuple(fc.oneof(ringName, anyJson), fc.oneof(size, anyJson), fc.oneof(size, anyJson)),
+          anyJson,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(envelope, (body) => {
+        const event = parseLine(`> ${JSON.stringify(body)}`);
+        if (event.type === 'warning') expect(event.reason.length).toBeGreaterThan(0);
+        else expect(event.type).toBe('message');
+      }),
+      RUNS,
+    );
+  });
+
+  test('however a byte stream is cut into chunks, the lines are the same and no byte is lost', () => {
+    const stream = fc.uint8Array({ maxLength: 600 }).map((bytes) =>
+      // plenty of line ends, CRs and '>' so that all paths are taken
+      bytes.map((b) => [0x0a, 0x0d, 0x3e, 0x20][b % 8] ?? b));
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat({ max: 600 }), { maxLength: 12 }), (bytes, cuts) => {
+        const split = (chunks: Uint8Array[]): Uint8Array[] => {
+          const splitter = new LineSplitter(64);
+          const lines = chunks.flatMap((c) => splitter.push(c));
+          return [...lines, ...splitter.end()].map((l) => l.raw);
+        };
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...points, bytes.length].slice(1).map((end, i, ends) => bytes.subarray(i ? ends[i - 1] : 0, end));
+        const whole = split([bytes]);
+        const pieces = split(chunks);
+        expect(Buffer.concat(pieces)).toEqual(Buffer.from(bytes));
+        expect(pieces.map((p) => Buffer.from(p).toString('hex'))).toEqual(whole.map((p) => Buffer.from(p).toString('hex')));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('caps parser', () => {
+  test('any text parses or fails with CapsParseError, nothing else', () => {
+    const capsLike = fc.array(
+      fc.oneof(fc.constantFrom('video/x-raw', ', ', '=', '(int)', '(string)', '(fraction)', '{ ', ' }', '[ ', ' ]',
+        '< ', ' >', '"', '\\', ';', '/', '30/1', '-1', 'I420', ' '), fc.string({ maxLength: 4 })),
+      { maxLength: 30 },
+    ).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), capsLike), (text) => {
+        try {
+          parseCaps(text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CapsParseError);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  test('caps written the way gst_caps_to_string prints them parse back to their values', () => {
+    const fieldName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+    const value = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((v) => ({ text: `(int)${v}`, value: v })),
+      fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,10}$/).map((v) => ({ text: `(string)${v}`, value: v })),
+      fc.tuple(fc.integer({ min: 0, max: 240000 }), fc.integer({ min: 1, max: 1001 }))
+        .map(([n, d]) => ({ text: `(fraction)${n}/${d}`, value: { numerator: n, denominator: d } })),
+      fc.boolean().map((v) => ({ text: `(boolean)${v}`, value: v })),
+    );
+    const structure = fc.tuple(
+      fc.constantFrom('video/x-raw', 'image/jpeg', 'audio/x-raw'),
+      fc.uniqueArray(fc.tuple(fieldName, value), { selector: ([k]) => k, maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(structure, ([mediaType, fields]) => {
+        const text = [mediaType, ...fields.map(([k, v]) => `${k}=${v.text}`)].join(', ');
+        const caps = parseCaps(text);
+        expect(caps.structures).toHaveLength(1);
+        expect(caps.structures[0]!.mediaType).toBe(mediaType);
+        for (const [k, v] of fields) expect(caps.structures[0]!.fields[k]!.value).toEqual(v.value);
+      }),
+      RUNS,
+    );
+  });
+});

@@ -5,10 +5,9 @@
 // against one long-lived Node reader.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ReaderGoneError, WriterGoneError, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
-import { leftovers, makeFrame, nodeWriterPath, peerPath, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
+import { leftovers, makeFrame, nodeWriterPath, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(90000);
 
@@ -17,15 +16,6 @@ const idleReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'idle-reader.
 afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
-
-// Exit status of a child (128 + signal number when a signal ended it), also when
-// it has already exited: helpers.ts' exit() waits for an 'exit' event that a
-// child killed by a signal has already emitted (its exitCode stays null).
-function exitStatus(child: Child, ms = 20000): Promise<number> {
-  const { proc } = child;
-  if (proc.signalCode !== null) return Promise.resolve(128 + (os.constants.signals[proc.signalCode] ?? 0));
-  return child.exit(ms);
-}
 
 test('the reader of a Node writer is SIGKILLed: the blocked write fails within its timeout with ReaderGoneError; the next reader of that name sweeps the leftovers and works', async () => {
   const name = ringName('reader-killed');
@@ -42,7 +32,7 @@ test('the reader of a Node writer is SIGKILLed: the blocked write fails within i
     await sleep(200);
     const killedAt = Date.now();
     holder.proc.kill('SIGKILL');
-    await exitStatus(holder);
+    await holder.exit();
     const err = await blocked;
     const elapsed = Date.now() - killedAt;
     expect(err).toBeInstanceOf(ReaderGoneError);
@@ -128,10 +118,10 @@ test('200 writer restarts against one long-lived Node reader: every frame of eve
         }
       } catch (e) {
         child.proc.kill('SIGKILL');
-        await exitStatus(child);
+        await child.exit();
         throw e;
       }
-      const code = await exitStatus(child);
+      const code = await child.exit();
       if (kill) {
         expect(end).toBe('gone');
         expect(seq).toBeGreaterThanOrEqual(killAfter);

@@ -1,6 +1,7 @@
 // Shared by the jest suites: names that belong to this run, the frame
 // generator zb-peer uses, child processes with bounded waits, and the check
 // that a suite leaves nothing in /dev/shm.
+import os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -86,13 +87,15 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
     exit(ms = 20000) {
       return new Promise((resolve, reject) => {
         if (proc.exitCode !== null) return resolve(proc.exitCode);
+        // Killed by a signal before we asked: 'exit' has already fired.
+        if (proc.signalCode !== null) return resolve(128 + (os.constants.signals[proc.signalCode] ?? 0));
         const t = setTimeout(() => {
           proc.kill('SIGKILL');
           reject(new Error(`${cmd} did not exit within ${ms} ms; stderr: ${child.stderr}`));
         }, ms);
         proc.once('exit', (code, signal) => {
           clearTimeout(t);
-          resolve(code ?? (signal ? 128 : 1));
+          resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1));
         });
       });
     },

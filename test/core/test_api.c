@@ -962,7 +962,12 @@ static void test_metadata(void) {
     CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
     CHECK_EQ_U64(size, 0);
 
+    CHECK_RC(zb_writer_metadata(fx.w, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
     CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a)), 0);
+    CHECK_RC(zb_writer_metadata(fx.w, &data, &size), 0);
+    CHECK(size == strlen(a) && memcmp(data, a, size) == 0);
+    CHECK_RC(zb_writer_metadata(fx.w, NULL, &size), ZB_EINVAL);
     CHECK_RC(zb_writer_set_metadata(fx.w, a, strlen(a)), 0);
     CHECK_RC(zb_writer_set_metadata(fx.w, b, strlen(b)), ZB_EMETADATA);
     CHECK_MSG(a);

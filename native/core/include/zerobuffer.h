@@ -142,6 +142,13 @@ void zb_writer_destroy(zb_writer *writer);
 
 const char *zb_writer_name(const zb_writer *writer);
 
+/* The metadata the ring already holds (written by an earlier writer), zero
+ * copy; *size is 0 when none was written yet. A writer that reconnects
+ * compares it with what it would write (PROTOCOL.md: same caps, same
+ * extensions) before calling zb_writer_set_metadata. */
+int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
+                       uint64_t *size);
+
 /* Writes the metadata once. If the ring already holds metadata (a writer
  * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA. */
 int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);

@@ -215,6 +215,12 @@ void zb_writer_wake(zb_writer *w) {
 
 /* --------------------------------------------------------------- metadata */
 
+int zb_writer_metadata(zb_writer *w, const uint8_t **data, uint64_t *size) {
+  if (w == NULL || data == NULL || size == NULL)
+    return zb__fail(ZB_EINVAL, "zb_writer_metadata: arguments are required");
+  return zb__segment_metadata(&w->seg, w->name, data, size);
+}
+
 /* How much of a metadata blob an error message quotes (it has no NUL). */
 static int quoted_length(uint64_t size) { return size < 100 ? (int)size : 100; }
 

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -1310,6 +1311,60 @@ static void test_shm_too_small(void) {
   zb_test_remove_ring(name);
 }
 
+/* In a private mount namespace with its own /tmp: the lock directory as a
+ * symlink, then as another user's directory open to all without the sticky
+ * bit, then created by us (sticky, shared). */
+static int planted_lock_dir_child(void *arg, int in, int out) {
+  const char *name = arg;
+  zb_reader *r = NULL;
+  struct stat st;
+  int rc;
+  (void)in;
+  (void)out;
+  if (unshare(CLONE_NEWNS) != 0 ||
+      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m") != 0)
+    return 77;
+  if (mkdir("/tmp/elsewhere", 0777) != 0 || symlink("/tmp/elsewhere", "/tmp/zerobuffer") != 0)
+    return 10;
+  rc = zb_reader_create(&r, name, 0, 4096, NULL);
+  if (rc != ZB_EACCES || strstr(zb_last_error(), "symlink") == NULL) {
+    fprintf(stderr, "  symlinked lock dir: %s (%s)\n", zb_err_name(rc), zb_last_error());
+    return 1;
+  }
+  if (unlink("/tmp/zerobuffer") != 0 || mkdir("/tmp/zerobuffer", 0777) != 0 ||
+      chmod("/tmp/zerobuffer", 0777) != 0 || chown("/tmp/zerobuffer", 65534, 65534) != 0)
+    return 11;
+  rc = zb_reader_create(&r, name, 0, 4096, NULL);
+  if (rc != ZB_EACCES || strstr(zb_last_error(), "sticky") == NULL) {
+    fprintf(stderr, "  open lock dir of another user: %s (%s)\n", zb_err_name(rc), zb_last_error());
+    return 2;
+  }
+  if (rmdir("/tmp/zerobuffer") != 0 || zb_reader_create(&r, name, 0, 4096, NULL) != 0)
+    return 3;
+  zb_reader_destroy(r);
+  if (stat("/tmp/zerobuffer", &st) != 0 || (st.st_mode & 07777) != 01777)
+    return 4;
+  return 0;
+}
+
+/* The lock directory cannot be redirected: a planted symlink or another
+ * user's directory that others may write to is refused with a reason;
+ * ours is created sticky and shared. Needs root for the mount. */
+static void test_planted_lock_dir(void) {
+  char name[96];
+  child c = {0, -1, -1};
+  int status;
+  copy_name(name, "planted");
+  CHECK(spawn(&c, planted_lock_dir_child, name) == 0);
+  status = child_end(&c, 10000);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+    fprintf(stderr, "  skipped: mounting a private /tmp needs root (CAP_SYS_ADMIN)\n");
+  else
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  zb_test_remove_ring(name);
+}
+
 /* Runs as user nobody; arg: the ring name, and whether it was shared. */
 typedef struct other_user_args {
   const char *name;
@@ -1339,14 +1394,26 @@ static int other_user_child(void *argp, int in, int out) {
     fprintf(stderr, "  private ring opened by another user: %s\n", zb_err_name(rc));
     return 2;
   }
-  /* nor can it take the name over: the lock directory is the owner's */
+  /* nor can it take the name over (the lock file is the owner's) ... */
   if (zb_reader_create(&r, a->name, 0, 4096, NULL) == 0)
     return 3;
+  /* ... but the shared lock directory lets it create rings of its own */
+  {
+    char own[128];
+    snprintf(own, sizeof own, "%s-nobody", a->name);
+    if ((rc = zb_reader_create(&r, own, 0, 4096, NULL)) != 0) {
+      fprintf(stderr, "  own ring as another user: %s (%s)\n", zb_err_name(rc), zb_last_error());
+      return 4;
+    }
+    zb_reader_destroy(r);
+  }
   return 0;
 }
 
-/* Same-user by default: another user's process cannot open a ring; with
- * mode 0666 it can. Needs root to switch users (else skipped). */
+/* Same-user by default: another user's process cannot open a ring or take
+ * over its name, yet can create rings of its own (the lock directory is
+ * shared, sticky); with mode 0666 it can open it. Needs root to switch users
+ * (else skipped). */
 static void test_other_user(void) {
   char name[96];
   other_user_args a = {name, 0};
@@ -1573,6 +1640,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_writers_die_mid_frame);
   RUN_CLEAN(test_shm_too_small);
   RUN_CLEAN(test_other_user);
+  RUN_CLEAN(test_planted_lock_dir);
   RUN_CLEAN(test_live_ring_refused);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);

@@ -303,14 +303,34 @@ void zb__unlink_ring_objects(const zb_names *names) {
 
 /* ------------------------------------------------------------------ locks */
 
+/* ZB_LOCK_DIR is shared by every user of the machine, like /tmp: sticky and
+ * world-writable, so each user can lock its own rings but nobody can remove
+ * or replace another user's lock file. Refused: a symlink (it could point
+ * anywhere), and a directory another user left writable for others without
+ * the sticky bit (they could swap our lock files). */
 static int ensure_lock_dir(void) {
   struct stat st;
-  if (mkdir(ZB_LOCK_DIR, 0700) == 0 || errno == EEXIST) {
-    if (lstat(ZB_LOCK_DIR, &st) == 0 && S_ISDIR(st.st_mode))
-      return 0;
-    return zb__fail(ZB_EACCES, ZB_LOCK_DIR " exists and is not a directory");
+  if (mkdir(ZB_LOCK_DIR, 0700) == 0)
+    return chmod(ZB_LOCK_DIR, 01777) == 0
+               ? 0
+               : zb__fail_errno(errno, "cannot set the mode of " ZB_LOCK_DIR);
+  if (errno != EEXIST)
+    return zb__fail_errno(errno, "cannot create " ZB_LOCK_DIR);
+  if (lstat(ZB_LOCK_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
+    return zb__fail(ZB_EACCES, ZB_LOCK_DIR " exists and is not a directory "
+                    "(a symlink?): remove it");
+  if (st.st_uid == geteuid()) {
+    if ((st.st_mode & 07777) != 01777)
+      (void)chmod(ZB_LOCK_DIR, 01777); /* made by an older version: share it */
+    return 0;
   }
-  return zb__fail_errno(errno, "cannot create " ZB_LOCK_DIR);
+  if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0)
+    return zb__fail(ZB_EACCES,
+                    ZB_LOCK_DIR " belongs to uid %u and others may write to "
+                    "it without the sticky bit, so they could replace lock "
+                    "files: its owner should run chmod 1777 " ZB_LOCK_DIR,
+                    (unsigned)st.st_uid);
+  return 0;
 }
 
 /* Opens and locks path without following symlinks; retries when a sweeper
@@ -362,6 +382,12 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     "ring \"%s\" is already owned by a live reader (it holds "
                     "%s): close it or pick another name",
                     name, names->lock);
+  if (rc == -EACCES)
+    return zb__fail(ZB_EACCES,
+                    "cannot open %s: permission denied (another user owns "
+                    "this ring name, or " ZB_LOCK_DIR " is not shared: it "
+                    "should be mode 1777)",
+                    names->lock);
   if (rc < 0)
     return zb__fail_errno(-rc, "cannot lock %s", names->lock);
   if (fchmod(*fd, (mode_t)mode) != 0) {

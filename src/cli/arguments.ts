@@ -70,7 +70,7 @@ export const COMMANDS = {
       ...pipelineOptions,
     },
     examples: [
-      ['$0 run', `the demo: ${DEMO_PIPELINE}`],
+      ['$0 run', `the demo: ${DEMO_PIPELINE} ! zerosink frame-header=true`],
       ['$0 run "v4l2src ! videoconvert ! video/x-raw,format=RGB" --snapshot cam.png --frames 1', 'one picture from a camera'],
       ['$0 run "videotestsrc num-buffers=300 ! video/x-raw,format=I420,width=1280,height=720" --json', 'stats as JSON lines'],
     ],

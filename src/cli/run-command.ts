@@ -29,7 +29,10 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     stream = await startStream({
       source: sourceOf(args), name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
       announce: args.announce ? io.stdout : false, restart: args.restart, pluginPath: args.pluginPath,
-      sinkProperties: args.sinkProperties,
+      // The demo's frames carry the per-frame header: its stats then show
+      // latency and drops (our reader understands it; a user's pipeline
+      // keeps raw frames unless asked).
+      sinkProperties: demo ? { 'frame-header': 'true', ...args.sinkProperties } : args.sinkProperties,
     });
   } catch (e) {
     io.signal.removeEventListener('abort', onAbort);

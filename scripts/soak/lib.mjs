@@ -3,26 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
-/** Frame `seq` of seed `seed` (test/peer/zb-peer.c's generator). */
-export function makeFrame(seed, seq, min, max) {
-  let x = (Math.imul(seed >>> 0, 2654435761) ^ Math.imul(seq >>> 0, 40503) ^ 0x9e3779b9) >>> 0;
-  if (x === 0) x = 1;
-  const next = () => {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    return x;
-  };
-  const size = min + (next() % (max - min + 1));
-  const out = new Uint8Array(size);
-  const words = new Uint32Array(out.buffer, 0, size >>> 2);
-  for (let i = 0; i < words.length; i++) words[i] = next(); // little-endian host
-  for (let i = words.length * 4, w = 0; i < size; i++) {
-    if (i % 4 === 0) w = next();
-    out[i] = (w >>> (8 * (i % 4))) & 0xff;
-  }
-  return out;
-}
+export { makeFrame } from '../../test/peer/frame-content.mjs';
 
 /** A deterministic PRNG (xorshift32) for the run's choices. */
 export function prng(seed) {

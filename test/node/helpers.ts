@@ -24,30 +24,8 @@ export function leftovers(): string[] {
   return fs.readdirSync('/dev/shm').filter((n) => n.includes(runPrefix));
 }
 
-/** The generator of test/peer/zb-peer.c (frame size and bytes per seed/seq). */
-export function makeFrame(seed: number, seq: number, min: number, max: number): Uint8Array {
-  let x = (Math.imul(seed >>> 0, 2654435761) ^ Math.imul(seq >>> 0, 40503) ^ 0x9e3779b9) >>> 0;
-  if (x === 0) x = 1;
-  const next = (): number => {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    return x;
-  };
-  const size = min + (next() % (max - min + 1));
-  const out = new Uint8Array(size);
-  let w = 0;
-  for (let i = 0; i < size; i++) {
-    if (i % 4 === 0) w = next();
-    out[i] = (w >>> (8 * (i % 4))) & 0xff;
-  }
-  return out;
-}
-
-export function fnv1a(h: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 16777619) >>> 0;
-  return h >>> 0;
-}
+/** zb-peer's generator (size and bytes per seed/seq) and its FNV-1a hash. */
+export { fnv1a, makeFrame } from '../peer/frame-content.mjs';
 export const FNV_START = 2166136261;
 
 export interface Child {

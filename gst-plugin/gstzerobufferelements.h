@@ -26,6 +26,22 @@ void zerobuffer_element_init (GstPlugin * plugin);
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 
+/* Reading a ring's metadata JSON (DATA, SIZE bytes, not NUL-terminated;
+ * the object starts at its first '{'). */
+
+/* The string value of the top-level KEY, unescaped; NULL when absent, not a
+ * string, or malformed. g_free() it. */
+gchar *zerobuffer_json_get_string (const guint8 * data, gsize size,
+    const gchar * key);
+
+/* The version of the per-frame header that the metadata declares:
+ * "zerobuffer": {"frame_header": N}; 0 when absent, -1 when not a
+ * non-negative integer. */
+gint64 zerobuffer_json_get_frame_header (const guint8 * data, gsize size);
+
+/* Whether the metadata holds one well-formed JSON object. */
+gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
+
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);
 

@@ -246,6 +246,97 @@ gst_zero_sink_build_metadata (GstZeroSink * self, GstCaps * caps)
   return g_string_free (json, FALSE);
 }
 
+/* Checks that the metadata the ring already holds (written by an earlier
+ * writer) means what ours would: the same caps and the same per-frame header
+ * declaration. Byte equality is too strict: the element name and the
+ * GStreamer version may differ. Posts the error and returns FALSE
+ * otherwise. Called with connect_lock. */
+static gboolean
+gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
+    const guint8 * data, gsize size)
+{
+  gchar *their_caps_str, *our_caps_str, *their_header_str, *writer;
+  GstCaps *their_caps = NULL;
+  gint64 their_header;
+  gint64 our_header = self->ext_size > 0 ? 1 : 0;
+  gboolean caps_equal, ok = FALSE;
+  const int quoted = (int) MIN (size, 1024);
+
+  GST_DEBUG_OBJECT (self, "ring %s already has metadata: %.*s", name, quoted,
+      (const gchar *) data);
+  their_header = zerobuffer_json_get_frame_header (data, size);
+  their_caps_str = zerobuffer_json_get_string (data, size, "caps");
+  if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
+      (their_caps_str != NULL &&
+          (their_caps = gst_caps_from_string (their_caps_str)) == NULL)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Ring %s already carries metadata this zerosink cannot read, so it "
+            "cannot tell whether its stream is the same", name),
+        ("metadata: %.*s; expected a JSON object with a \"caps\" string "
+            "and optionally \"zerobuffer\":{\"frame_header\":1}", quoted,
+            (const gchar *) data));
+    g_free (their_caps_str);
+    return FALSE;
+  }
+
+  if (their_caps == NULL || self->caps == NULL)
+    caps_equal = their_caps == NULL && self->caps == NULL;
+  else
+    caps_equal = gst_caps_is_equal (their_caps, self->caps);
+
+  if (caps_equal && their_header == our_header) {
+    GST_INFO_OBJECT (self, "ring %s already carries the same metadata; "
+        "keeping it", name);
+    ok = TRUE;
+    goto out;
+  }
+
+  our_caps_str = self->caps != NULL ? gst_caps_to_string (self->caps) :
+      g_strdup ("(none)");
+  writer = zerobuffer_json_get_string (data, size, "element_name");
+  their_header_str = their_header == 0 ? g_strdup ("without the per-frame "
+      "header") : g_strdup_printf ("with the per-frame header "
+      "(\"zerobuffer\":{\"frame_header\":%" G_GINT64_FORMAT "})",
+      their_header);
+  if (!caps_equal && their_header != our_header)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Ring %s already carries the metadata of another stream: caps %s "
+            "%s, but this zerosink sends caps %s with frame-header=%s",
+            name, their_caps_str ? their_caps_str : "(none)",
+            their_header_str, our_caps_str, our_header ? "true" : "false"),
+        ("metadata written by %s: %.*s; the metadata of a ZeroBuffer ring is "
+            "written once; restart the reader to change the format",
+            writer ? writer : "an earlier writer", quoted,
+            (const gchar *) data));
+  else if (!caps_equal)
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Ring %s already carries the metadata of another stream: its caps "
+            "are %s, this zerosink sends %s", name,
+            their_caps_str ? their_caps_str : "(none)", our_caps_str),
+        ("metadata written by %s: %.*s; the metadata of a ZeroBuffer ring is "
+            "written once; restart the reader to change the format",
+            writer ? writer : "an earlier writer", quoted,
+            (const gchar *) data));
+  else
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Ring %s already carries the metadata of a stream %s, but this "
+            "zerosink has frame-header=%s (caps %s on both sides)", name,
+            their_header_str, our_header ? "true" : "false", our_caps_str),
+        ("metadata written by %s: %.*s; give this zerosink the frame-header "
+            "setting of the earlier writer, or restart the reader",
+            writer ? writer : "an earlier writer", quoted,
+            (const gchar *) data));
+  g_free (their_header_str);
+  g_free (our_caps_str);
+  g_free (writer);
+
+out:
+  g_free (their_caps_str);
+  if (their_caps != NULL)
+    gst_caps_unref (their_caps);
+  return ok;
+}
+
 /* Gives up the ring's one reservation (the caller owns it). */
 static void
 gst_zero_sink_release_reservation (GstZeroSink * self)
@@ -336,6 +427,8 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
   gint connect_timeout;
   gint64 start, deadline;
   gchar *metadata;
+  const uint8_t *existing = NULL;
+  uint64_t existing_size = 0;
   GstFlowReturn ret = GST_FLOW_OK;
   int rc;
 
@@ -421,23 +514,41 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
     }
   }
 
-  metadata = gst_zero_sink_build_metadata (self, self->caps);
-  GST_DEBUG_OBJECT (self, "metadata: %s", metadata);
-  rc = zb_writer_set_metadata (conn->writer, metadata, strlen (metadata));
-  g_free (metadata);
+  rc = zb_writer_metadata (conn->writer, &existing, &existing_size);
   if (rc < 0) {
-    if (rc == ZB_EMETADATA)
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
-          ("Ring %s already carries the metadata of another stream "
-              "(different caps); it cannot change", name),
-          ("%s", zb_last_error ()));
-    else
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-          ("Could not write the metadata of ring %s: %s", name,
-              zb_strerror (rc)), ("%s (%s)", zb_last_error (),
-              zb_err_name (rc)));
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Could not read the metadata of ring %s: %s", name,
+            zb_strerror (rc)), ("%s (%s)", zb_last_error (),
+            zb_err_name (rc)));
     ret = GST_FLOW_ERROR;
     goto out;
+  }
+  if (existing_size > 0) {
+    /* a writer reconnecting: the metadata stays as the first writer wrote
+     * it, so ours must mean the same (PROTOCOL.md, "Liveness and lifecycle")
+     * even if its bytes differ (element name, GStreamer version) */
+    if (!gst_zero_sink_check_metadata (self, name, existing, existing_size)) {
+      ret = GST_FLOW_ERROR;
+      goto out;
+    }
+  } else {
+    metadata = gst_zero_sink_build_metadata (self, self->caps);
+    GST_DEBUG_OBJECT (self, "metadata: %s", metadata);
+    rc = zb_writer_set_metadata (conn->writer, metadata, strlen (metadata));
+    g_free (metadata);
+    if (rc < 0) {
+      if (rc == ZB_EMETADATA)
+        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+            ("Ring %s already carries the metadata of another stream; it "
+                "cannot change", name), ("%s", zb_last_error ()));
+      else
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+            ("Could not write the metadata of ring %s: %s", name,
+                zb_strerror (rc)), ("%s (%s)", zb_last_error (),
+                zb_err_name (rc)));
+      ret = GST_FLOW_ERROR;
+      goto out;
+    }
   }
   self->metadata_written = TRUE;
   if (self->metadata_caps == NULL && self->caps != NULL)

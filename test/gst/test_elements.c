@@ -671,6 +671,247 @@ GST_START_TEST (test_writer_restarts)
 
 GST_END_TEST;
 
+/* ------------------------------------------------- reconnecting writers */
+
+/* Long-lived reader: zerosrc that outlives its writers. */
+static GstElement *
+lasting_reader (const gchar * name, GstElement ** appsink)
+{
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s "
+      "eos-on-writer-exit=false ! appsink name=out sync=false", name);
+  GstElement *pipeline = launch (desc);
+
+  g_free (desc);
+  *appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+  return pipeline;
+}
+
+/* appsrc ! zerosink with SINK_NAME (NULL: the automatic zerosinkN) and
+ * extra zerosink properties, PLAYING. */
+static GstElement *
+named_writer (const gchar * name, const gchar * sink_name,
+    const gchar * sink_props, const gchar * caps_string, GstElement ** appsrc)
+{
+  gchar *name_prop = sink_name ? g_strdup_printf ("name=%s", sink_name) :
+      g_strdup ("");
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time ! "
+      "zerosink %s buffer-name=%s sync=false %s", name_prop, name,
+      sink_props);
+  GstElement *pipeline = launch (desc);
+  GstCaps *caps = gst_caps_from_string (caps_string);
+
+  g_free (name_prop);
+  g_free (desc);
+  *appsrc = by_name (pipeline, "in");
+  g_object_set (*appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  set_state (pipeline, GST_STATE_PLAYING);
+  return pipeline;
+}
+
+/* Writes FRAMES frames of SIZE bytes and EOS through WRITER (from
+ * named_writer), checks that they reach APPSINK byte-exact, waits for the
+ * writer's EOS (zerosink has detached) and tears the writer down. */
+static void
+write_and_finish (GstElement * writer, GstElement * appsrc,
+    GstElement * appsink, guint from, guint frames, gsize size)
+{
+  GstMessage *msg;
+  guint i;
+
+  for (i = from; i < from + frames; i++) {
+    GstBuffer *buffer = make_frame (i, size, FALSE);
+    gchar *hash = buffer_hash (buffer), *got;
+    GstSample *sample;
+
+    fail_unless (gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer) ==
+        GST_FLOW_OK);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    got = buffer_hash (gst_sample_get_buffer (sample));
+    fail_unless_equals_string (got, hash);
+    g_free (got);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+  fail_unless (gst_app_src_end_of_stream (GST_APP_SRC (appsrc)) ==
+      GST_FLOW_OK);
+  msg = wait_eos_or_error (writer);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    fail ("writer: unexpected ERROR: %s (%s)", err->message, debug);
+  }
+  gst_message_unref (msg);
+  set_state (writer, GST_STATE_NULL);
+  gst_object_unref (writer);
+}
+
+/* Two zerosinks with different names (so their metadata bytes differ) one
+ * after the other into one reader: the second keeps the first one's
+ * metadata and its frames arrive. */
+static void
+second_writer_accepted (const gchar * sink_props)
+{
+  gchar *name = ring_name ("rewrite");
+  GstElement *reader, *appsink, *writer, *appsrc;
+
+  reader = lasting_reader (name, &appsink);
+  writer = named_writer (name, NULL, sink_props, GRAY8_CAPS (4, 4), &appsrc);
+  write_and_finish (writer, appsrc, appsink, 0, 2, 16);
+  writer = named_writer (name, "b", sink_props, GRAY8_CAPS (4, 4), &appsrc);
+  write_and_finish (writer, appsrc, appsink, 2, 3, 16);
+  writer = named_writer (name, "c", sink_props, GRAY8_CAPS (4, 4), &appsrc);
+  write_and_finish (writer, appsrc, appsink, 5, 1, 16);
+
+  fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+  assert_no_error (reader);
+  set_state (reader, GST_STATE_NULL);
+  gst_object_unref (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_START_TEST (test_second_writer_same_metadata)
+{
+  second_writer_accepted ("");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_second_writer_same_metadata_frame_header)
+{
+  second_writer_accepted ("frame-header=true");
+}
+
+GST_END_TEST;
+
+/* A first writer (FIRST_PROPS, FIRST_CAPS) writes a frame and leaves; a
+ * second one (SECOND_PROPS, SECOND_CAPS) must be refused. Returns its
+ * error text. */
+static gchar *
+second_writer_refused (const gchar * first_props, const gchar * first_caps,
+    gsize first_size, const gchar * second_props, const gchar * second_caps,
+    gsize second_size)
+{
+  gchar *name = ring_name ("refuse");
+  GstElement *reader, *appsink, *writer, *appsrc;
+  GstSample *sample;
+  gchar *text;
+
+  reader = lasting_reader (name, &appsink);
+  writer = named_writer (name, "a", first_props, first_caps, &appsrc);
+  write_and_finish (writer, appsrc, appsink, 0, 1, first_size);
+
+  writer = named_writer (name, "b", second_props, second_caps, &appsrc);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, second_size,
+          FALSE));
+  text = wait_error (writer);
+  set_state (writer, GST_STATE_NULL);
+  gst_object_unref (writer);
+
+  /* nothing of the refused writer reached the reader */
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      100 * GST_MSECOND);
+  fail_unless (sample == NULL);
+  assert_no_error (reader);
+  set_state (reader, GST_STATE_NULL);
+  gst_object_unref (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+  return text;
+}
+
+GST_START_TEST (test_second_writer_other_caps)
+{
+  gchar *text = second_writer_refused ("", GRAY8_CAPS (4, 4), 16,
+      "", GRAY8_CAPS (8, 8), 64);
+
+  fail_unless (strstr (text, "another stream") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
+  fail_if (strstr (text, "frame-header") != NULL, "%s", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_second_writer_other_frame_header)
+{
+  gchar *text = second_writer_refused ("", GRAY8_CAPS (4, 4), 16,
+      "frame-header=true", GRAY8_CAPS (4, 4), 16);
+
+  fail_unless (strstr (text, "without the per-frame header") != NULL, "%s",
+      text);
+  fail_unless (strstr (text, "frame-header=true") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
+  g_free (text);
+
+  text = second_writer_refused ("frame-header=true", GRAY8_CAPS (4, 4), 16,
+      "", GRAY8_CAPS (8, 8), 64);
+  fail_unless (strstr (text, "with the per-frame header") != NULL, "%s",
+      text);
+  fail_unless (strstr (text, "frame-header=false") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
+  fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
+  g_free (text);
+}
+
+GST_END_TEST;
+
+/* Metadata left by another (non-GStreamer) writer: compared by meaning,
+ * not by bytes; unreadable metadata is refused clearly. */
+GST_START_TEST (test_writer_after_foreign_metadata)
+{
+  const char same[] = "{\"caps\":\"video/x-raw,width=4,height=4,"
+      "framerate=30/1,format=GRAY8\",\"type\":\"other\"}";
+  const char garbage[] = "{\"caps\":\"video/x-raw\",";
+  const char bad_caps[] = "{\"caps\":\"not caps ((\"}";
+  const char *metas[] = { same, garbage, bad_caps };
+  gsize sizes[] = { sizeof same - 1, sizeof garbage - 1, sizeof bad_caps - 1 };
+  guint m;
+
+  for (m = 0; m < G_N_ELEMENTS (metas); m++) {
+    gchar *name = ring_name ("foreign");
+    zb_reader *reader = NULL;
+    zb_writer *raw = NULL;
+    GstElement *writer, *appsrc;
+    zb_frame frame;
+
+    fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+            NULL), 0);
+    fail_unless_equals_int (zb_writer_connect (&raw, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (raw, metas[m],
+            sizes[m]), 0);
+    zb_writer_destroy (raw);
+
+    writer = named_writer (name, NULL, "", GRAY8_CAPS (4, 4), &appsrc);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16,
+            FALSE));
+    if (m == 0) {
+      fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+      fail_unless_equals_uint64 (frame.size, 16);
+      zb_reader_release (reader, &frame);
+      assert_no_error (writer);
+    } else {
+      gchar *text = wait_error (writer);
+
+      fail_unless (strstr (text, "cannot read") != NULL, "%s", text);
+      fail_unless (strstr (text, metas[m]) != NULL, "%s", text);
+      g_free (text);
+    }
+    set_state (writer, GST_STATE_NULL);
+    gst_object_unref (writer);
+    zb_reader_destroy (reader);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------- zero copy */
 
 static guint64
@@ -1290,6 +1531,11 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_metadata_without_caps);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
+  tcase_add_test (tc, test_second_writer_same_metadata);
+  tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
+  tcase_add_test (tc, test_second_writer_other_caps);
+  tcase_add_test (tc, test_second_writer_other_frame_header);
+  tcase_add_test (tc, test_writer_after_foreign_metadata);
   tcase_add_test (tc, test_zero_copy_videotestsrc);
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);

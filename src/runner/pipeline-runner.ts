@@ -2,11 +2,10 @@
 // state events, graceful stop (SIGINT → EOS, bounded wait, SIGKILL),
 // optional restart with backoff, and no orphans (see child-guard.ts).
 import { EventEmitter } from 'node:events';
-import readline from 'node:readline';
 import { PipelineError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
-import { OutputTail, isPlayingLine } from './pipeline-output.js';
+import { OutputTail, eachLine, isPlayingLine } from './pipeline-output.js';
 import { propertyWords, splitPipeline } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
 
@@ -192,11 +191,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         this.#emit({ state: 'playing', pid: child.pid });
       }
     };
-    const closed = [child.stdout!, child.stderr!].map((s) => {
-      const rl = readline.createInterface({ input: s, crlfDelay: Infinity });
-      rl.on('line', onLine);
-      return new Promise<void>((resolve) => rl.once('close', resolve));
-    });
+    // Lines are cut at MAX_OUTPUT_LINE: a flood without line ends must not grow without bound.
+    const closed = [child.stdout!, child.stderr!].map((s) => eachLine(s, onLine));
     const result = await child;
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 500))]);
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);

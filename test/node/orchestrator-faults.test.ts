@@ -1,0 +1,282 @@
+// Orchestrator faults (issue 7): a gst-launch that hangs (ignores SIGINT) or
+// floods stderr, and a watched command that dies or prints garbage. Each
+// case is bounded in time and ends with no process of ours left whose
+// command line holds the case's marker, and nothing of this run in /dev/shm.
+// The fake gst-launch programs are written into a temp dir at test time and
+// passed as `gstLaunch`.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { removeStaleRing, startStream, watch, type WarningEvent } from '../../src/index.js';
+import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
+import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
+import { leftovers, repoRoot, ringName, sleep } from './helpers.js';
+
+jest.setTimeout(20000);
+
+const watchReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader.mjs');
+const garbageReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'garbage-reader.mjs');
+const SOURCE = 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=60/1';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-orch-faults-'));
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  expect(leftovers()).toEqual([]);
+});
+
+/** Our live processes (not zombies, not this one) whose command line contains marker. */
+function processesWith(marker: string): string[] {
+  const found: string[] = [];
+  const uid = process.getuid?.();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/State:\s+Z/.test(status)) continue;
+      if (uid !== undefined && Number(/Uid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(marker)) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
+  ]);
+}
+
+/** Writes an executable script into the temp dir; its path (and so its cmdline) holds marker. */
+function script(marker: string, body: string, interpreter = '/bin/bash'): string {
+  const file = path.join(tmp, `fake-gst-${marker}`);
+  fs.writeFileSync(file, `#!${interpreter}\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+
+/** A Writable that keeps what it is given. */
+function sink(): { stream: Writable; bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  return { stream, bytes: () => Buffer.concat(chunks) };
+}
+
+test('gst-launch hangs (ignores SIGINT, with a grandchild): close() SIGKILLs the group within stopTimeoutMs + margin; the ring is removed; nothing left', async () => {
+  const name = ringName('hang');
+  const marker = name;
+  // The grandchild carries the marker in its argv[0]; both ignore SIGINT.
+  const fake = script(marker, [
+    "trap '' INT",
+    'echo "Setting pipeline to PAUSED ..."',
+    'echo "Setting pipeline to PLAYING ..."',
+    `(exec -a "${marker}-grandchild" sleep 60) &`,
+    'while :; do sleep 0.05; done',
+  ].join('\n'));
+  const stopTimeoutMs = 600;
+  const stream = await startStream({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs, payloadSize: 4096 });
+  const states: PipelineStateEvent[] = [];
+  stream.on('state', (e) => states.push(e));
+  try {
+    await until('the fake pipeline to play', () => stream.pipeline.state === 'playing');
+    states.length = 0;
+    await until('the grandchild', () => processesWith(`${marker}-grandchild`).length === 1);
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+    const t0 = Date.now();
+    const exit = await within('close()', stream.close(), stopTimeoutMs + 3000);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(stopTimeoutMs - 50);
+    expect(took).toBeLessThan(stopTimeoutMs + 1500);
+    expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
+    expect(exit.error).toBeUndefined();
+    expect(states.map((s) => s.state)).toEqual(['stopping', 'exited']);
+    expect(states.at(-1)).toMatchObject({ state: 'exited', signal: 'SIGKILL', exitCode: undefined });
+    expect(processesWith(marker)).toEqual([]);
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  } finally {
+    await stream.pipeline.kill();
+    await stream.close();
+  }
+});
+
+test('gst-launch hangs while still starting (never says PLAYING): stop() is just as bounded', async () => {
+  const name = ringName('hang-start');
+  const fake = script(name, "trap '' INT TERM\nwhile :; do sleep 0.05; done");
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: 300 });
+  const states: PipelineStateEvent[] = [];
+  runner.on('state', (e) => states.push(e));
+  runner.start();
+  await until('the fake to run', () => processesWith(name).length > 0);
+  expect(runner.state).toBe('starting');
+  const t0 = Date.now();
+  const exit = await within('stop()', runner.stop(), 3000);
+  expect(Date.now() - t0).toBeLessThan(300 + 1500);
+  expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
+  expect(states.at(-1)).toMatchObject({ state: 'exited', signal: 'SIGKILL' });
+  expect(processesWith(name)).toEqual([]);
+});
+
+const FLOOD_MB = 50;
+
+test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {
+  const name = ringName('flood');
+  // 1 KiB lines, written as fast as the pipe takes them, then an ERROR line and exit 3.
+  const fake = script(name, [
+    "const line = 'x'.repeat(1023) + '\\n';",
+    'const chunk = Buffer.from(line.repeat(1024));',
+    `let left = ${FLOOD_MB};`,
+    "process.stderr.write('Setting pipeline to PLAYING ...\\n');",
+    'const more = () => {',
+    '  while (left > 0) { left--; if (!process.stderr.write(chunk)) return process.stderr.once("drain", more); }',
+    "  process.stderr.write('ERROR: from element /GstPipeline:pipeline0/GstFakeSrc:fakesrc0: flooded.\\n', () => process.exit(3));",
+    '};',
+    'more();',
+  ].join('\n'), process.execPath);
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: 500 });
+  let lines = 0;
+  runner.on('output', () => lines++);
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const t0 = Date.now();
+  runner.start();
+  const exit = await within('the flooding pipeline', runner.done, 15000).finally(() => clearInterval(sampler));
+  const took = Date.now() - t0;
+  peak = Math.max(peak, process.memoryUsage().rss);
+  expect(lines).toBeGreaterThanOrEqual(FLOOD_MB * 1024);
+  expect(exit).toMatchObject({ exitCode: 3, stopped: false });
+  expect(exit.error?.message).toMatch(/^gst-launch exited with status 3:\nERROR: from element .*flooded\./);
+  expect(exit.error!.message.length).toBeLessThan(16 * 1024);
+  expect(runner.output.length).toBeLessThan(512 * 1024);
+  expect((peak - rss0) / 2 ** 20).toBeLessThan(100);
+  expect(took).toBeLessThan(12000);
+  expect(processesWith(name)).toEqual([]);
+});
+
+test('gst-launch floods stderr with one endless line and ignores SIGINT: stop() still ends it within bounds, the kept output is bounded', async () => {
+  const name = ringName('flood-line');
+  // No line end ever: one ever-growing line (as a wedged debug dump would be).
+  const fake = script(name, [
+    "process.on('SIGINT', () => {});",
+    "process.stderr.write('Setting pipeline to PLAYING ...\\n');",
+    "const chunk = Buffer.alloc(1 << 20, 0x79);",
+    'const more = () => { while (process.stderr.write(chunk)); process.stderr.once("drain", more); };',
+    'more();',
+  ].join('\n'), process.execPath);
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: 300 });
+  let longest = 0;
+  runner.on('output', (l) => (longest = Math.max(longest, l.length)));
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  try {
+    runner.start();
+    await until('playing', () => runner.state === 'playing');
+    await sleep(1500); // let it pour
+    const t0 = Date.now();
+    const exit = await within('stop()', runner.stop(), 5000);
+    expect(Date.now() - t0).toBeLessThan(300 + 1500);
+    expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
+    // The endless line comes out once, cut (gst-launch's tail keeps 60 lines).
+    expect(runner.output).toMatch(/^Setting pipeline to PLAYING \.\.\.\ny+… \(\d+ more characters cut\)$/);
+    expect(longest).toBeLessThan(8 * 1024);
+    expect(runner.output.length).toBeLessThan(16 * 1024);
+    expect((Math.max(peak, process.memoryUsage().rss) - rss0) / 2 ** 20).toBeLessThan(100);
+    expect(processesWith(name)).toEqual([]);
+  } finally {
+    clearInterval(sampler);
+    await runner.kill();
+  }
+});
+
+test('the watched command is SIGKILLed while its pipeline plays: watch stops the pipeline and ends; no gst-launch left; the ring goes (swept if the command left it)', async () => {
+  const name = ringName('cmd-killed');
+  const out = sink();
+  const watcher = watch({
+    command: [process.execPath, watchReader, name, '1', '100000000'], pipeline: SOURCE,
+    stdout: out.stream, stopTimeoutMs: 1000,
+  });
+  const states: PipelineStateEvent[] = [];
+  watcher.on('state', (_n, e) => states.push(e));
+  try {
+    await until('the pipeline to play', () => states.some((s) => s.state === 'playing'), 10000);
+    await until('frames to flow', () => out.bytes().includes('generation 1'), 5000);
+    const gstPid = states.find((s) => s.state === 'playing')!.pid!;
+    expect(processesWith(name).some((p) => p.startsWith(`${gstPid} `))).toBe(true);
+    process.kill(watcher.pid!, 'SIGKILL');
+    const t0 = Date.now();
+    const result = await within('watch', watcher.done, 5000);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(result).toMatchObject({ signal: 'SIGKILL', exitCode: undefined, stopped: false });
+    expect(result.pipelineError).toBeUndefined();
+    expect(states.at(-1)?.state).toBe('exited');
+    expect(states.filter((s) => s.state === 'restarting')).toEqual([]);
+    expect(watcher.streams).toEqual([]);
+    await until('no process of this ring', () => processesWith(name).length === 0, 2000);
+    // A SIGKILLed reader cannot remove its ring: whatever it left is stale and swept.
+    if (leftovers().some((n) => n.includes(name))) removeStaleRing(name);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
+test('the watched command prints garbage around a valid start-stream: the pipeline starts, every bad protocol line is a warning, log bytes pass through unchanged', async () => {
+  const name = ringName('garbage');
+  const expectedFile = path.join(tmp, `${name}.expected`);
+  const out = sink();
+  const watcher = watch({
+    command: [process.execPath, garbageReader, name, '30', expectedFile], pipeline: SOURCE,
+    stdout: out.stream, stopTimeoutMs: 1000,
+  });
+  const warnings: WarningEvent[] = [];
+  const messages: unknown[] = [];
+  const states: PipelineStateEvent[] = [];
+  watcher.on('warning', (w) => warnings.push(w));
+  watcher.on('message', (m) => messages.push(m));
+  watcher.on('state', (_n, e) => states.push(e));
+  try {
+    const result = await within('watch', watcher.done, 15000);
+    expect(result).toMatchObject({ exitCode: 0, stopped: false });
+    expect(result.pipelineError).toBeUndefined();
+    expect(messages).toEqual([{ method: 'start-stream', name, metadataSize: 4096, payloadSize: 3 * (64 * 48 * 3 + 64) }]);
+    expect(states.some((s) => s.state === 'playing')).toBe(true);
+    // 9 bad '>' lines, 1 with invalid UTF-8, 1 past the limit.
+    expect(warnings.length).toBe(11);
+    expect(warnings.some((w) => /not valid UTF-8/.test(w.reason))).toBe(true);
+    expect(warnings.some((w) => /longer than the limit/.test(w.reason))).toBe(true);
+    for (const w of warnings) expect(w.line.length).toBeLessThan(400);
+    const expected = fs.readFileSync(expectedFile);
+    const got = out.bytes();
+    expect(got.length).toBe(expected.length);
+    expect(got.equals(expected)).toBe(true);
+    expect(got.includes(Buffer.from('start-stream'))).toBe(false);
+    await until('no process of this ring', () => processesWith(name).length === 0, 3000);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});

@@ -356,8 +356,10 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
   return TOOK_FRAME;
 }
 
+enum { MORE_FRAMES = 1 };
+
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
- * writer died? */
+ * writer died? MORE_FRAMES when frames arrived in the meantime. */
 static int check_writer_end(zb_reader *r, uint64_t writer_pid,
                             bool probe_liveness) {
   if (!r->stream_active)
@@ -368,6 +370,11 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
                     "frame was read", r->name);
   }
   if (probe_liveness && !zb__process_alive(&r->writer)) {
+    /* It may have committed frames after we last looked at the counts and
+     * died since: a dead process commits nothing more, so look again. */
+    if (zb__load_acquire(&r->seg.oieb->payload_written_count) !=
+        zb__load_relaxed(&r->seg.oieb->payload_read_count))
+      return MORE_FRAMES;
     r->stream_active = false;
     r->reported_dead_writer = writer_pid;
     return zb__fail(ZB_EWRITERDEAD,
@@ -415,9 +422,11 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
     }
     /* Liveness costs a /proc read: only when a wait slice passed without a
      * post (a dead writer posts nothing), or when the caller polls. */
-    if ((rc = check_writer_end(r, writer_pid,
-                               quiet_slice || timeout_ms == 0)) < 0)
+    rc = check_writer_end(r, writer_pid, quiet_slice || timeout_ms == 0);
+    if (rc < 0)
       return rc;
+    if (rc == MORE_FRAMES)
+      continue;
     if (timeout_ms == 0)
       return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
     now = zb__now_ns();

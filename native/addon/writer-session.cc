@@ -98,15 +98,9 @@ WriteResult WriterSession::TryWrite(const WriteRequest &req) {
 bool WriterSession::StartWrite(uint64_t id, const WriteRequest &req,
                                int timeout_ms,
                                std::function<void(WriteResult)> done) {
-  if (closed()) return false;
-  return thread_.Post([this, id, req, timeout_ms, done]() {
-    WriteResult r;
-    {
-      std::lock_guard<std::mutex> op(op_mu_);
-      r = Write(req, timeout_ms, id);
-    }
-    return WaitThread::Completion([done, r]() { done(r); });
-  });
+  return StartOnWaitThread(
+      [this, id, req, timeout_ms]() { return Write(req, timeout_ms, id); },
+      std::move(done));
 }
 
 WriteResult WriterSession::TryReserve(uint64_t size) {
@@ -122,12 +116,20 @@ WriteResult WriterSession::TryReserve(uint64_t size) {
 
 bool WriterSession::StartReserve(uint64_t id, uint64_t size, int timeout_ms,
                                  std::function<void(WriteResult)> done) {
+  return StartOnWaitThread(
+      [this, id, size, timeout_ms]() { return Reserve(size, timeout_ms, id); },
+      std::move(done));
+}
+
+// Runs op on the wait thread under op_mu_, then done with its result.
+bool WriterSession::StartOnWaitThread(std::function<WriteResult()> op,
+                                      std::function<void(WriteResult)> done) {
   if (closed()) return false;
-  return thread_.Post([this, id, size, timeout_ms, done]() {
+  return thread_.Post([this, op = std::move(op), done = std::move(done)]() {
     WriteResult r;
     {
-      std::lock_guard<std::mutex> op(op_mu_);
-      r = Reserve(size, timeout_ms, id);
+      std::lock_guard<std::mutex> lock(op_mu_);
+      r = op();
     }
     return WaitThread::Completion([done, r]() { done(r); });
   });

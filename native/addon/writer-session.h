@@ -62,6 +62,8 @@ class WriterSession {
   WriteResult Write(const WriteRequest &req, int timeout_ms, uint64_t id);
   WriteResult Reserve(uint64_t size, int timeout_ms, uint64_t id);
   bool Retry(int rc, uint64_t id, WriteResult *r);
+  bool StartOnWaitThread(std::function<WriteResult()> op,
+                         std::function<void(WriteResult)> done);
 
   std::string name_;
   std::mutex mu_;    // writer_ (open/closed)

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
+
 #include "zerobuffer.h"
 
 #define PAGE 4096
@@ -53,26 +55,6 @@ typedef struct side {
   int error;
   char message[200];
 } side;
-
-static double cpu_now(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static long vm_hwm_kb(void) {
-  char line[256];
-  long kb = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-      break;
-  fclose(f);
-  return kb;
-}
 
 static void fail(side *s, int code, const char *what) {
   s->error = code;

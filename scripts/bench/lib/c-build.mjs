@@ -21,13 +21,14 @@ export async function buildHelpers(repo) {
     .map((f) => path.join(coreDir, 'src', f));
   const zbBench = path.join(out, 'zb-bench');
   const zbSrc = path.join(repo, 'scripts', 'bench', 'zb-bench.c');
-  if (newer(zbBench, [zbSrc, ...core])) {
+  const measure = path.join(repo, 'scripts', 'bench', 'measure.h');
+  if (newer(zbBench, [zbSrc, measure, ...core])) {
     await run('cc', [...CFLAGS, '-I', path.join(coreDir, 'include'), '-I', path.join(coreDir, 'src'),
       ...core, zbSrc, '-o', zbBench, '-lpthread', '-lrt']);
   }
   const gstRun = path.join(out, 'gst-run');
   const gstSrc = path.join(repo, 'scripts', 'bench', 'gst-run.c');
-  if (newer(gstRun, [gstSrc])) {
+  if (newer(gstRun, [gstSrc, measure])) {
     const flags = (await run('pkg-config', ['--cflags', '--libs', 'gstreamer-1.0'])).stdout.trim().split(/\s+/);
     await run('cc', [...CFLAGS, gstSrc, '-o', gstRun, ...flags]);
   }

@@ -91,7 +91,7 @@ if [ "$fuzz_seconds" -gt 0 ] && command -v clang >/dev/null &&
         -Db_sanitize=address,undefined -Db_lundef=false; } &&
     meson compile -C builddir-fuzz test/fuzz-segment && mkdir -p "$corpus" &&
     builddir-fuzz/test/fuzz-segment -max_total_time="$fuzz_seconds" -timeout=10 \
-      -artifact_prefix=builddir-fuzz/ "$corpus" test/fuzz/corpus ../shared/vectors 2>&1 |
+      -artifact_prefix=builddir-fuzz/ "$corpus" test/fuzz/corpus test/vectors 2>&1 |
       tail -n 5
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 0 ]; then record "fuzz" 0 "1 0 0"; else record "fuzz" "$rc" "0 1 0"; fi

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const peerPath = path.join(repoRoot, 'builddir', 'test', 'zb-peer');
-export const vectorsDir = path.resolve(repoRoot, '..', 'shared', 'vectors');
+export const vectorsDir = path.join(repoRoot, 'test', 'vectors');
 export const nodeWriterPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'writer.mjs');
 
 /** Every ring a suite makes starts with this (per jest worker). */

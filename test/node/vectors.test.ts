@@ -1,4 +1,4 @@
-// The C++ peer's golden dumps (../shared/vectors): the Node writer and
+// The C++ peer's golden dumps (test/vectors): the Node writer and
 // reader replaying each scenario leave byte-identical segments (pids
 // masked; small tails zeroed by our writer, per PROTOCOL.md peer bug 1),
 // and dumps laid over a Node reader's ring decode through the Node API.
@@ -30,10 +30,7 @@ interface Checkpoint {
 }
 
 const manifestPath = path.join(vectorsDir, 'manifest.json');
-const haveVectors = fs.existsSync(manifestPath);
-if (!haveVectors) console.warn(`golden vectors not found at ${vectorsDir}: vector tests skipped`);
-const checkpoints: Checkpoint[] = haveVectors ? JSON.parse(fs.readFileSync(manifestPath, 'utf8')).checkpoints : [];
-const describeVectors = haveVectors ? describe : describe.skip;
+const checkpoints: Checkpoint[] = JSON.parse(fs.readFileSync(manifestPath, 'utf8')).checkpoints;
 
 const PIDS = [0x50, 0x60];
 const SMALL_TAIL = { offset: 1208, length: 8 };
@@ -54,7 +51,7 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-describeVectors('golden vectors', () => {
+describe('golden vectors', () => {
   test.each(checkpoints.map((c) => [`${c.scenario}/${c.checkpoint}`, c] as const))('Node replay of %s is byte-identical', async (_, c) => {
     const dump = fs.readFileSync(path.join(vectorsDir, c.file));
     const name = ringName('vec');

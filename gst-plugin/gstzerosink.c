@@ -60,10 +60,37 @@
 
 #define GST_CAT_DEFAULT gst_zerobuffer_debug
 
+/* zerosink carries any caps, but an upstream free to choose should pick
+ * what readers understand: the raw formats the readers' API describes
+ * (src/video-info.ts), then image/jpeg, then anything. GstCaps cannot list
+ * structures followed by ANY ("ANY" in a list is a media type), so the
+ * template is ANY and get_caps answers with these first. */
+static GstStaticCaps described_caps =
+    GST_STATIC_CAPS ("video/x-raw, format=(string){ RGB, BGR, RGBx, BGRx, "
+    "RGBA, BGRA, GRAY8, GRAY16_LE, GRAY16_BE, I420, NV12, YUY2 }; "
+    "image/jpeg");
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS_ANY);
+
+/* The described caps upstream can produce, in our order, then all it can
+ * produce (basesink would keep upstream's order: videotestsrc would pick
+ * ABGR64_LE). Without a filter the answer is ANY (NULL: the template). */
+static GstCaps *
+gst_zero_sink_get_caps (GstBaseSink * sink, GstCaps * filter)
+{
+  GstCaps *described, *preferred;
+
+  if (filter == NULL)
+    return NULL;
+  described = gst_static_caps_get (&described_caps);
+  preferred = gst_caps_intersect_full (described, filter,
+      GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (described);
+  return gst_caps_merge (preferred, gst_caps_ref (filter));
+}
 
 #define GST_TYPE_ZERO_SINK (gst_zero_sink_get_type ())
 G_DECLARE_FINAL_TYPE (GstZeroSink, gst_zero_sink, GST, ZERO_SINK, GstBaseSink);
@@ -1361,6 +1388,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
 
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_sink_stop);
+  basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_get_caps);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_zero_sink_event);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_zero_sink_render);

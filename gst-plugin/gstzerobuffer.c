@@ -319,7 +319,9 @@ plugin_init (GstPlugin * plugin)
   return ret;
 }
 
-GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, zerobuffer,
+/* Declares the oldest GStreamer it runs on (meson's gst_min_minor), not the
+ * headers' version: GStreamer refuses a plugin built for a newer minor. */
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, ZB_GST_MIN_MINOR, zerobuffer,
     "Moves video frames between processes through ZeroBuffer v1.0 "
     "shared-memory rings", plugin_init, ZEROBUFFER_VERSION, "MIT",
     "zerobuffer", "Unknown package origin")

@@ -24,6 +24,27 @@
 extern "C" {
 #endif
 
+/* This header's version (semantic versioning; the ring protocol's own
+ * version is in zb_health.version). The shared library's soname carries the
+ * major number: libzerobuffer.so.0 for every 0.x. meson checks that
+ * ZEROBUFFER_VERSION_STRING is the project's version. */
+#define ZEROBUFFER_VERSION_MAJOR 0
+#define ZEROBUFFER_VERSION_MINOR 1
+#define ZEROBUFFER_VERSION_PATCH 0
+#define ZEROBUFFER_VERSION_STRING "0.1.0"
+#define ZEROBUFFER_VERSION_HEX                                                 \
+  ((ZEROBUFFER_VERSION_MAJOR << 16) | (ZEROBUFFER_VERSION_MINOR << 8) |        \
+   ZEROBUFFER_VERSION_PATCH)
+/* True when this header is at least version major.minor.patch. */
+#define ZEROBUFFER_CHECK_VERSION(major, minor, patch)                          \
+  (ZEROBUFFER_VERSION_HEX >= (((major) << 16) | ((minor) << 8) | (patch)))
+
+/* The version of the library linked at run time, which may be newer than
+ * the header a program was built with (same major): ZEROBUFFER_VERSION_HEX
+ * and ZEROBUFFER_VERSION_STRING as the library was built. */
+unsigned zb_version(void);
+const char *zb_version_string(void);
+
 /* Error codes: -errno where one fits, our own range below -4000 otherwise. */
 #define ZB_ERRNO_MAP(XX)                                                       \
   XX(EINVAL, -EINVAL, "invalid argument")                                      \

@@ -1,7 +1,9 @@
 {
   # The Node addon: native/core (C11, compiled in) + the thin C++ binding in
   # native/addon. Built by `npm run build:addon` (npm's bundled node-gyp)
-  # into build/Release/zerobuffer.node; meson owns builddir/.
+  # into build/Release/zerobuffer.node; meson owns builddir/. npm pack
+  # prebuilds it (prebuildify → prebuilds/); an install where no prebuilt
+  # addon loads builds it from the packaged sources (node-gyp-build).
   "targets": [
     {
       "target_name": "zerobuffer",

@@ -1,5 +1,7 @@
-// The compiled addon (build/Release/zerobuffer.node), loaded once. Only the
-// modules of this package talk to it; its shapes are described here.
+// The compiled addon, loaded once through node-gyp-build: a checkout's (or a
+// from-source install's) build/Release/zerobuffer.node, else the prebuilt
+// prebuilds/<platform>-<arch>/zerobuffer.glibc.node that npm pack ships. Only
+// the modules of this package talk to it; its shapes are described here.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -106,8 +108,24 @@ export interface NativeAddon {
   maxPayloadSize: number;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
+const loadBinding = require('node-gyp-build') as (dir: string) => unknown;
 
-/** The addon; from src/ or dist/, it sits in ../build/Release. */
-export const native: NativeAddon = require(path.join(here, '..', 'build', 'Release', 'zerobuffer.node'));
+/** The package root: this module is in src/ or dist/. */
+const packageRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function loadAddon(): NativeAddon {
+  try {
+    return loadBinding(packageRoot) as NativeAddon;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `zerobuffer: cannot load the native addon: ${message}\n` +
+        'In a checkout run "npm run build"; in a project, "npm rebuild zerobuffer --build-from-source" ' +
+        'builds it for this machine (needs a C/C++ compiler, python3 and make).',
+      { cause: e },
+    );
+  }
+}
+
+export const native: NativeAddon = loadAddon();

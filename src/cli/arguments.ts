@@ -42,11 +42,15 @@ const ringOptions: Record<string, OptionSpec> = {
 const pipelineOptions: Record<string, OptionSpec> = {
   'plugin-path': {
     type: 'string',
-    describe: 'Directory holding libgstzerobuffer.so (default: $GST_PLUGIN_PATH, else an installed plugin, else ./builddir/gst-plugin)',
+    describe: 'Directory holding libgstzerobuffer.so (default: an installed plugin, else this package\'s own: see plugin-path; $GST_PLUGIN_PATH comes first)',
   },
   'sink-property': {
     type: 'string',
     describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop',
+  },
+  fast: {
+    type: 'boolean',
+    describe: 'As fast as the pipeline can go: zerosink sync=false (by default it plays at the caps\' framerate, like every sink)',
   },
 };
 
@@ -73,8 +77,9 @@ export const COMMANDS = {
       ['$0 run', `the demo: ${DEMO_PIPELINE} ! zerosink frame-header=true`],
       ['$0 run "v4l2src ! videoconvert ! video/x-raw,format=RGB" --snapshot cam.png --frames 1', 'one picture from a camera'],
       ['$0 run "videotestsrc num-buffers=300 ! video/x-raw,format=I420,width=1280,height=720" --json', 'stats as JSON lines'],
+      ['$0 run "videotestsrc num-buffers=1000 ! video/x-raw,format=RGB" --fast', 'as fast as possible (sync=false)'],
     ],
-    notes: `Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
+    notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
   },
   watch: {
     command: 'watch',
@@ -107,6 +112,14 @@ export const COMMANDS = {
       json: { type: 'boolean', describe: 'Print JSON' },
     },
     examples: [['$0 cleanup --dry-run', 'what would be removed']],
+  },
+  'plugin-path': {
+    command: 'plugin-path',
+    describe: 'Print the directory of the GStreamer plugin this package carries (for GST_PLUGIN_PATH)',
+    positionals: {},
+    options: {},
+    examples: [['export GST_PLUGIN_PATH=$($0 plugin-path)', 'let your own gst-launch-1.0 lines find zerosink and zerosrc']],
+    notes: 'The checkout\'s build (builddir/gst-plugin), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: install it with meson).',
   },
 } as const satisfies Record<string, CommandSpec>;
 

@@ -5,6 +5,7 @@ import { say, type CliIo } from './io.js';
 import { cleanupCommand } from './cleanup-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { parseArgs } from './parse-args.js';
+import { pluginPathCommand } from './plugin-path-command.js';
 import { runCommand } from './run-command.js';
 import { watchCommand } from './watch-command.js';
 
@@ -38,6 +39,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
         return await inspectCommand(parsed.args, full);
       case 'cleanup':
         return await cleanupCommand(parsed.args, full);
+      case 'plugin-path':
+        return await pluginPathCommand(full);
       default:
         return EXIT.usage;
     }

@@ -47,7 +47,8 @@ export type ParsedArgs =
   | { kind: 'run'; args: RunArgs }
   | { kind: 'watch'; args: WatchArgs }
   | { kind: 'inspect'; args: InspectArgs }
-  | { kind: 'cleanup'; args: CleanupArgs };
+  | { kind: 'cleanup'; args: CleanupArgs }
+  | { kind: 'plugin-path' };
 
 class UsageError extends Error {}
 
@@ -66,7 +67,7 @@ function parser(): Argv {
     .scriptName('zerobuffer')
     .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
-    .demandCommand(1, 'Name a command: run, watch, inspect or cleanup')
+    .demandCommand(1, 'Name a command: run, watch, inspect, cleanup or plugin-path')
     .strict()
     .help()
     .version(false)
@@ -84,13 +85,18 @@ function positiveInt(option: string, v: unknown): number | undefined {
   return v;
 }
 
-function sinkProperties(v: unknown): Record<string, string> {
+/** --sink-property name=value (repeatable), and --fast as sync=false. */
+function sinkProperties(a: Raw): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of ((v as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
+  for (const item of ((a['sink-property'] as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
     const m = /^([A-Za-z][\w-]*)=(.*)$/s.exec(String(item));
     if (m === null) throw new UsageError(`--sink-property must look like name=value, received ${JSON.stringify(item)}`);
     if (m[1] === 'buffer-name') throw new UsageError('--sink-property buffer-name is set by zerobuffer (use --name for run)');
     out[m[1]!] = m[2]!;
+  }
+  if (a['fast'] === true) {
+    if (out['sync'] !== undefined) throw new UsageError(`--fast sets sync=false; it contradicts --sink-property sync=${out['sync']}`);
+    out['sync'] = 'false';
   }
   return out;
 }
@@ -124,7 +130,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
           payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
-          sinkProperties: sinkProperties(a['sink-property']),
+          sinkProperties: sinkProperties(a),
         },
       };
     }
@@ -137,7 +143,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         kind: 'watch',
         args: {
           pipeline: a['pipeline'], command: rest, restart: a['restart'] !== false,
-          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a['sink-property']),
+          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a),
         },
       };
     }
@@ -148,6 +154,8 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         kind: 'cleanup',
         args: { names: ((a['names'] as unknown[] | undefined) ?? []).map(String), dryRun: a['dry-run'] === true, json: a['json'] === true },
       };
+    case 'plugin-path':
+      return { kind: 'plugin-path' };
   }
 }
 

@@ -1,14 +1,19 @@
-// Where gst-launch finds the zerobuffer plugin: the caller's choice, else
-// the user's GST_PLUGIN_PATH, else an installed plugin, else the one built
-// in this checkout (builddir/gst-plugin).
+// Where gst-launch finds the zerobuffer plugin: the caller's choice, else an
+// installed plugin (GStreamer's own directories), else this package's own
+// plugin: the checkout's build (builddir/gst-plugin) or the prebuilt one an
+// npm package ships (prebuilds/<platform>-<arch>/gstreamer-1.0). The user's
+// GST_PLUGIN_PATH is kept in front of ours.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The checkout this module runs from (src/runner or dist/runner → ../..). */
+/** The package this module runs from (src/runner or dist/runner → ../..). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const builtPluginDir = path.join(packageRoot, 'builddir', 'gst-plugin');
+export const prebuiltPluginDir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'gstreamer-1.0');
+
+const PLUGIN_FILE = 'libgstzerobuffer.so';
 
 let installed: Promise<boolean> | undefined;
 
@@ -23,6 +28,15 @@ export function pluginInstalled(gstInspect = 'gst-inspect-1.0'): Promise<boolean
   return installed;
 }
 
+/**
+ * The directory of this package's own plugin: the checkout's build, else
+ * the prebuilt one shipped in the npm package; undefined when neither exists
+ * (a platform without a prebuilt plugin: install it with meson).
+ */
+export function packagePluginDir(): string | undefined {
+  return [builtPluginDir, prebuiltPluginDir].find((dir) => fs.existsSync(path.join(dir, PLUGIN_FILE)));
+}
+
 export interface PluginPathOptions {
   /** A directory with libgstzerobuffer.so; wins over everything. */
   pluginPath?: string;
@@ -32,14 +46,14 @@ export interface PluginPathOptions {
 
 /**
  * The GST_PLUGIN_PATH to give gst-launch, or undefined to leave the
- * environment as it is (the user set GST_PLUGIN_PATH, the plugin is
- * installed, or there is no built plugin to point at).
+ * environment as it is (the plugin is installed, or this package has none).
+ * A user's GST_PLUGIN_PATH stays first, so a plugin found there wins.
  */
 export async function resolvePluginPath(options: PluginPathOptions = {}): Promise<string | undefined> {
   if (options.pluginPath !== undefined) return options.pluginPath;
-  const env = options.env ?? process.env;
-  if (env['GST_PLUGIN_PATH']) return undefined;
   if (await pluginInstalled()) return undefined;
-  if (fs.existsSync(path.join(builtPluginDir, 'libgstzerobuffer.so'))) return builtPluginDir;
-  return undefined;
+  const ours = packagePluginDir();
+  if (ours === undefined) return undefined;
+  const user = (options.env ?? process.env)['GST_PLUGIN_PATH'];
+  return user ? `${user}${path.delimiter}${ours}` : ours;
 }

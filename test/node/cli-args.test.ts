@@ -6,8 +6,8 @@ import { parseDuration } from '../../src/cli/duration.js';
 import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes } from '../../src/orchestrator/sizes.js';
 
-test('the table has the four commands, each with help text and examples', () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'inspect', 'run', 'watch']);
+test('the table has the five commands, each with help text and examples', () => {
+  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'inspect', 'plugin-path', 'run', 'watch']);
   for (const spec of Object.values(COMMANDS)) {
     expect(spec.describe.length).toBeGreaterThan(10);
     expect(spec.examples.length).toBeGreaterThan(0);
@@ -16,7 +16,7 @@ test('the table has the four commands, each with help text and examples', () => 
   expect(new Set(Object.values(EXIT)).size).toBe(Object.values(EXIT).length);
 });
 
-test.each(['run', 'watch', 'inspect', 'cleanup'])('%s --help lists its options and the exit codes', async (cmd) => {
+test.each(['run', 'watch', 'inspect', 'cleanup', 'plugin-path'])('%s --help lists its options and the exit codes', async (cmd) => {
   const r = await parseArgs([cmd, '--help']);
   expect(r.kind).toBe('help');
   const text = r.kind === 'help' ? r.text : '';
@@ -32,6 +32,15 @@ test('run: words or one description, limits, sink properties', async () => {
   expect(await parseArgs(['run', 'videotestsrc', '!', 'fakesink'])).toMatchObject({ args: { pipeline: ['videotestsrc', '!', 'fakesink'] } });
 });
 
+test('--fast is zerosink sync=false, for run and watch', async () => {
+  expect(await parseArgs(['run', '--fast', '--sink-property', 'policy=drop']))
+    .toMatchObject({ kind: 'run', args: { sinkProperties: { policy: 'drop', sync: 'false' } } });
+  expect(await parseArgs(['watch', '--fast', '--pipeline', 'videotestsrc', '--', 'node']))
+    .toMatchObject({ kind: 'watch', args: { sinkProperties: { sync: 'false' } } });
+  expect(await parseArgs(['run'])).toMatchObject({ kind: 'run', args: { sinkProperties: {} } });
+  expect(await parseArgs(['plugin-path'])).toEqual({ kind: 'plugin-path' });
+});
+
 test('usage errors name what is wrong', async () => {
   const cases: [string[], RegExp][] = [
     [['run', '--frames', '0'], /--frames must be a positive integer/],
@@ -39,6 +48,8 @@ test('usage errors name what is wrong', async () => {
     [['run', '--duration', 'soon'], /--duration/],
     [['run', '--sink-property', 'nonsense'], /name=value/],
     [['run', '--sink-property', 'buffer-name=x'], /set by zerobuffer/],
+    [['run', '--fast', '--sink-property', 'sync=true'], /--fast sets sync=false; it contradicts --sink-property sync=true/],
+    [['plugin-path', 'extra'], /Unknown argument/],
     [['watch', '--', 'node'], /--pipeline/],
     [['watch', '--pipeline', 'videotestsrc'], /after "--"/],
     [['inspect'], /Not enough/],

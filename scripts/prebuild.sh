@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm pack` / `npm publish` (the prepack script): builds what the package
+# ships besides sources, for this platform (linux-x64 glibc on the machines
+# we release from):
+#   dist/                                         tsc, rebuilt from scratch
+#   prebuilds/<platform>-<arch>/zerobuffer.glibc.node
+#                                                 the addon (prebuildify, N-API 8: any Node >= 20.19)
+#   prebuilds/<platform>-<arch>/gstreamer-1.0/libgstzerobuffer.so
+#                                                 the plugin, release build in build-prebuild/,
+#                                                 checked to need nothing newer than GStreamer 1.20
+# Nothing here is committed (.gitignore); node-gyp-build loads the addon,
+# `zerobuffer plugin-path` prints the plugin's directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+platform=$(node -p 'process.platform + "-" + process.arch')
+plugin_dir=prebuilds/$platform/gstreamer-1.0
+
+echo "prebuild: dist/ (tsc)"
+rm -rf dist
+npx tsc -p tsconfig.json
+
+echo "prebuild: the addon for $platform (prebuildify)"
+rm -rf prebuilds
+# The running Node's headers (N-API: the version does not matter), so that
+# node-gyp needs no download when nodedir is configured.
+npx prebuildify --napi --strip --tag-libc --target "node@$(node -p process.versions.node)"
+# prebuildify moved the checkout's build/Release/zerobuffer.node away; put it
+# back (the objects are current: this only copies).
+npm run --silent build:addon >/dev/null
+
+echo "prebuild: the GStreamer plugin for $platform (meson, build-prebuild/)"
+[ -f build-prebuild/build.ninja ] || meson setup build-prebuild --buildtype=release
+meson compile -C build-prebuild gst-plugin/gstzerobuffer
+mkdir -p "$plugin_dir"
+strip --strip-unneeded -o "$plugin_dir/libgstzerobuffer.so" build-prebuild/gst-plugin/libgstzerobuffer.so
+gst_min_minor=$(sed -n 's/^gst_min_minor = \([0-9]*\)$/\1/p' gst-plugin/meson.build)
+node scripts/check-gst-api.mjs "$plugin_dir/libgstzerobuffer.so" "1.${gst_min_minor:?not found in gst-plugin/meson.build}"
+
+ls -l "prebuilds/$platform" "$plugin_dir"

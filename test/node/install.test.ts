@@ -1,0 +1,159 @@
+// Installed the way users install it.
+// npm: `npm pack` in a copy of the checkout (its files as git lists them;
+// prepack builds dist/, the prebuilt addon and the plugin), `npm install` of
+// the tarball into an empty project (npm's cache or the registry, nothing
+// else from the checkout), then the README's ten-line program against a
+// gst-launch-1.0 … ! zerosink that finds the plugin only through
+// `zerobuffer plugin-path`, `npx zerobuffer run --frames 30 --json` and
+// --help. The copy keeps the packing away from the checkout's dist/ and
+// build/, which other suites use meanwhile.
+// meson: `meson install --destdir` of builddir, gst-inspect-1.0 zerosink
+// from GST_PLUGIN_SYSTEM_PATH there, and a C program built against the
+// installed zerobuffer.pc.
+import { jest } from '@jest/globals';
+import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { leftovers, repoRoot, ringName } from './helpers.js';
+
+jest.setTimeout(600000);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-install-'));
+const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const platform = `${process.platform}-${process.arch}`;
+
+/** The environment of a user's shell: no jest options, no GST_PLUGIN_PATH, a registry of our own. */
+function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GST_REGISTRY_1_0: path.join(tmp, 'registry.bin'), ...extra };
+  delete env['NODE_OPTIONS'];
+  if (extra['GST_PLUGIN_PATH'] === undefined) delete env['GST_PLUGIN_PATH'];
+  return env;
+}
+
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  expect(leftovers()).toEqual([]);
+});
+
+describe('the npm package', () => {
+  const copy = path.join(tmp, 'checkout');
+  const project = path.join(tmp, 'project');
+  let tarball: string;
+  let files: string[];
+
+  beforeAll(async () => {
+    const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\0').filter((f) => f !== '' && fs.existsSync(path.join(repoRoot, f)));
+    for (const f of listed) fs.cpSync(path.join(repoRoot, f), path.join(copy, f));
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));
+    const packed = await execa('npm', ['pack', '--pack-destination', tmp], { cwd: copy, env: userEnv(), all: true, reject: false });
+    if (packed.exitCode !== 0) throw new Error(`npm pack failed:\n${packed.all}`);
+    tarball = path.join(tmp, `zerobuffer-${version}.tgz`);
+    files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'zb-user', private: true, type: 'module' }));
+    const installed = await execa('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: project, env: userEnv(), all: true, reject: false });
+    if (installed.exitCode !== 0) throw new Error(`npm install failed:\n${installed.all}`);
+  });
+
+  test('the tarball holds what users need and nothing else', () => {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js',
+      `prebuilds/${platform}/zerobuffer.glibc.node`, `prebuilds/${platform}/gstreamer-1.0/libgstzerobuffer.so`,
+      'native/addon/binding.cc', 'native/core/include/zerobuffer.h', 'native/core/src/zb_reader.c'])
+      expect(files).toContain(f);
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
+    expect(unexpected).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);
+  });
+
+  test('it installs with no build step: the prebuilt addon is used', () => {
+    const pkg = path.join(project, 'node_modules', 'zerobuffer');
+    expect(fs.existsSync(path.join(pkg, 'prebuilds', platform, 'zerobuffer.glibc.node'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+    expect(fs.existsSync(path.join(project, 'node_modules', 'node-addon-api'))).toBe(true); // for the from-source fallback
+  });
+
+  test('the README program reads a gst-launch-1.0 … ! zerosink that finds the plugin through `zerobuffer plugin-path`', async () => {
+    const pluginPath = (await execa('npx', ['zerobuffer', 'plugin-path'], { cwd: project, env: userEnv() })).stdout.trim();
+    expect(pluginPath).toBe(path.join(project, 'node_modules', 'zerobuffer', 'prebuilds', platform, 'gstreamer-1.0'));
+    const gstEnv = userEnv({ GST_PLUGIN_PATH: pluginPath });
+    const inspect = await execa('gst-inspect-1.0', ['zerosink'], { env: gstEnv });
+    expect(inspect.stdout).toContain(path.join(pluginPath, 'libgstzerobuffer.so'));
+
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const program = /ten-line program:\n\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(program).toBeDefined();
+    const name = ringName('readme');
+    fs.writeFileSync(path.join(project, 'readme.mjs'), program!.replaceAll('cam0', name));
+    const reader = execa('node', ['readme.mjs'], { cwd: project, env: userEnv(), all: true, reject: false, timeout: 60000 });
+    const waiting = new Promise<void>((resolve) => {
+      reader.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('waiting on')) resolve();
+      });
+    });
+    await Promise.race([waiting, reader]); // a reader that died is reported below
+    const writer = await execa('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', '!', 'zerosink', `buffer-name=${name}`],
+      { env: gstEnv, all: true, reject: false, timeout: 60000 });
+    expect(writer.all).toBe('');
+    expect(writer.exitCode).toBe(0);
+    const r = await reader;
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[1]).toMatch(/^caps: video\/x-raw, format=\(string\)RGB, width=\(int\)320, height=\(int\)240/);
+    const frames = lines.filter((l) => l.startsWith('#'));
+    expect(frames).toHaveLength(30);
+    frames.forEach((l, i) => expect(l).toBe(`#${i + 1} 230400 bytes RGB 320x240 pts=-`));
+  });
+
+  test('npx zerobuffer run --frames 30 --json, and --help', async () => {
+    const run = await execa('npx', ['zerobuffer', 'run', '--frames', '30', '--json'], { cwd: project, env: userEnv(), reject: false, timeout: 60000 });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(EXIT.ok);
+    const summary = run.stdout.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['type'] === 'summary');
+    expect(summary).toMatchObject({ frames: 30, bytes: 30 * 640 * 480 * 3, pipeline: 'exited', restarts: 0 });
+    const help = await execa('npx', ['zerobuffer', '--help'], { cwd: project, env: userEnv() });
+    expect(help.stdout).toMatch(/zerobuffer run \[pipeline\.\.\]/);
+    expect(help.stdout).toMatch(/zerobuffer plugin-path/);
+  });
+});
+
+describe('meson install', () => {
+  const destdir = path.join(tmp, 'destdir');
+  const pkgconfig = (args: string[], env: NodeJS.ProcessEnv = {}): string =>
+    execFileSync('pkg-config', args, { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+
+  beforeAll(async () => {
+    const r = await execa('meson', ['install', '-C', path.join(repoRoot, 'builddir'), '--destdir', destdir], { all: true, reject: false });
+    if (r.exitCode !== 0) throw new Error(`meson install failed:\n${r.all}`);
+  });
+
+  test('the plugin lands in GStreamer\'s plugin directory: gst-inspect-1.0 finds zerosink there', async () => {
+    const pluginsDir = path.join(destdir, pkgconfig(['--variable=pluginsdir', 'gstreamer-1.0']));
+    expect(fs.existsSync(path.join(pluginsDir, 'libgstzerobuffer.so'))).toBe(true);
+    const r = await execa('gst-inspect-1.0', ['zerosink'], { env: userEnv({ GST_PLUGIN_SYSTEM_PATH: pluginsDir }), reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(path.join(pluginsDir, 'libgstzerobuffer.so'));
+    expect(r.stdout).toMatch(/Version\s+0\.1\.0/);
+  });
+
+  test('a C program builds against the installed zerobuffer.pc and moves a frame', async () => {
+    const pc = execFileSync('find', [destdir, '-name', 'zerobuffer.pc'], { encoding: 'utf8' }).trim();
+    expect(pc).not.toBe('');
+    // The .pc names the final prefix; the sysroot points pkg-config at the destdir.
+    const env = { PKG_CONFIG_PATH: path.dirname(pc), PKG_CONFIG_SYSROOT_DIR: destdir };
+    expect(pkgconfig(['--modversion', 'zerobuffer'], env)).toBe(version);
+    const flags = pkgconfig(['--cflags', '--libs', 'zerobuffer'], env).split(/\s+/);
+    const libdir = flags.find((f) => f.startsWith('-L'))!.slice(2);
+    expect(fs.readlinkSync(path.join(libdir, 'libzerobuffer.so'))).toBe('libzerobuffer.so.0');
+    expect(execFileSync('readelf', ['-d', path.join(libdir, 'libzerobuffer.so.0')], { encoding: 'utf8' })).toMatch(/SONAME.*\[libzerobuffer\.so\.0\]/);
+    const exe = path.join(tmp, 'ring-roundtrip');
+    execFileSync('cc', ['-std=c11', '-Wall', '-Werror', '-o', exe, path.join(repoRoot, 'test', 'install', 'ring-roundtrip.c'), ...flags]);
+    const out = execFileSync(exe, [ringName('c')], { encoding: 'utf8', env: { ...process.env, LD_LIBRARY_PATH: libdir } });
+    expect(out).toBe(`${version} ${version} hello #1\n`);
+  });
+});

@@ -35,7 +35,7 @@ function infoOf(frame: Frame): VideoInfo {
     throw new MetadataError(`frame ${frame.sequence}: the ring has no metadata, so its picture format is unknown`, {
       code: 'ENOCAPS',
     });
-  if (m.videoInfo === undefined)
+  if (m.videoInfo === undefined || !m.videoInfo.described)
     throw m.problem ?? new MetadataError(`frame ${frame.sequence}: metadata has no usable caps`, { code: 'ENOCAPS' });
   return m.videoInfo;
 }
@@ -59,7 +59,7 @@ export function frameImage(frame: Frame): Image {
       mimeType: info.mediaType,
     };
   }
-  const format = info.format!;
+  const format = info.format as RawFormat;
   if (frame.size !== info.size)
     throw new FrameSizeError(
       `frame ${frame.sequence} has ${frame.size} bytes, but ${format} ${info.width}x${info.height} ` +
@@ -88,6 +88,9 @@ const RGB_LAYOUT: Partial<Record<RawFormat, [number, number, number, number]>> =
   BGRA: [2, 1, 0, 4],
   BGRx: [2, 1, 0, 4],
 };
+
+/** The raw formats toRGB converts. */
+export const TO_RGB_FORMATS: readonly RawFormat[] = [...(Object.keys(RGB_LAYOUT) as RawFormat[]), 'GRAY8', 'GRAY16_LE', 'GRAY16_BE'];
 
 /**
  * Packed 8-bit RGB (height × width × 3, no row padding) of a frame (or of an

@@ -3,7 +3,7 @@
 // and our extensions (the per-frame header).
 import { parseCaps, type Caps } from './caps.js';
 import { MetadataError } from './errors.js';
-import { videoInfoFromCaps, type VideoInfo } from './video-info.js';
+import { undescribedVideoInfo, videoInfoFromCaps, type VideoInfo } from './video-info.js';
 
 export interface Metadata {
   /** The metadata content as written (without the length prefix). */
@@ -15,7 +15,10 @@ export interface Metadata {
   /** The caps string of the "caps" key. */
   capsString?: string;
   caps?: Caps;
-  /** Video layout of the caps, when they describe a supported format. */
+  /**
+   * Video layout of the caps; for caps the API does not describe,
+   * `described` is false and `reason` says so. Undefined only without caps.
+   */
   videoInfo?: VideoInfo;
   /** Frames start with the 48-byte header ("zerobuffer": {"frame_header": 1}). */
   frameHeader: boolean;
@@ -57,7 +60,8 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
     m.caps = parseCaps(capsString);
     m.videoInfo = videoInfoFromCaps(m.caps);
   } catch (e) {
-    m.problem = problem(`metadata caps are not usable: ${(e as Error).message}`, e);
+    if (m.caps !== undefined) m.videoInfo = undescribedVideoInfo(m.caps, (e as Error).message);
+    m.problem = problem(`metadata caps are not usable: ${m.videoInfo?.reason ?? (e as Error).message}`, e);
   }
   return m;
 }

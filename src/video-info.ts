@@ -17,8 +17,11 @@ export interface PlaneInfo {
 
 export interface VideoInfo {
   mediaType: string;
-  /** Raw format, or undefined for image/jpeg. */
-  format?: RawFormat;
+  /**
+   * Raw format, or undefined for image/jpeg. A format the API does not
+   * describe keeps its caps name (e.g. 'ABGR64_LE'), with `described` false.
+   */
+  format?: RawFormat | (string & {});
   width?: number;
   height?: number;
   framerate?: Fraction;
@@ -32,6 +35,13 @@ export interface VideoInfo {
   size?: number;
   /** True for encoded images (image/jpeg): frames are encoded bytes. */
   encoded: boolean;
+  /**
+   * The API describes these caps (a raw format of RAW_FORMATS, or
+   * image/jpeg). When false, only mediaType, format, width, height and
+   * framerate are filled in, and `reason` says "<FORMAT> not described".
+   */
+  described: boolean;
+  reason?: string;
 }
 
 const up2 = (n: number): number => (n + 1) & ~1;
@@ -123,6 +133,7 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
       strides: [],
       offsets: [],
       encoded: true,
+      described: true,
     };
   }
   if (s.mediaType !== 'video/x-raw')
@@ -146,5 +157,40 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
     offsets: planes.map((p) => p.offset),
     size,
     encoded: false,
+    described: true,
+  };
+}
+
+const integer = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+
+/**
+ * What caps the API does not describe still tell (media type, format name,
+ * size, framerate), with `reason`: "<FORMAT> not described" and how to get
+ * a described format. `why` is videoInfoFromCaps's complaint.
+ */
+export function undescribedVideoInfo(caps: Caps, why: string): VideoInfo | undefined {
+  const s = caps.structures[0];
+  if (s === undefined) return undefined;
+  const format = s.fields['format']?.value;
+  const framerate = s.fields['framerate']?.value;
+  const name = typeof format === 'string' ? format : s.mediaType;
+  const unknownFormat = s.mediaType === 'video/x-raw' && typeof format === 'string' && !(RAW_FORMATS as readonly string[]).includes(format);
+  const unknownType = s.mediaType !== 'video/x-raw' && s.mediaType !== 'image/jpeg';
+  const reason = unknownFormat || unknownType
+    ? `${name} not described (described: video/x-raw in ${RAW_FORMATS.join(', ')}, and image/jpeg; ` +
+      'convert with ! videoconvert ! video/x-raw,format=RGB)'
+    : `${name} not described: ${why}`;
+  return {
+    mediaType: s.mediaType,
+    format: typeof format === 'string' ? format : undefined,
+    width: integer(s.fields['width']?.value),
+    height: integer(s.fields['height']?.value),
+    framerate: isFraction(framerate) ? framerate : undefined,
+    planes: [],
+    strides: [],
+    offsets: [],
+    encoded: false,
+    described: false,
+    reason,
   };
 }

@@ -1,13 +1,16 @@
 // `zerobuffer run`: startStream() with the user's (or the demo) pipeline,
 // frames consumed here, live stats, --frames / --duration / --snapshot.
 import { createHash } from 'node:crypto';
+import type { Caps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
+import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
-import { writeSnapshot } from './snapshot.js';
+import { snapshotProblem, writeSnapshot } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
 /** The source words: one argument is a whole description, several are words already. */
@@ -16,18 +19,33 @@ function sourceOf(args: RunArgs): string | string[] {
   return args.pipeline.length === 1 ? args.pipeline[0]! : args.pipeline;
 }
 
+/** The caps filter the source ends with, if any (a bad description is startStream's to report). */
+function lastCaps(source: string | string[]): Caps | undefined {
+  try {
+    return capsFromSource(typeof source === 'string' ? splitPipeline(source) : source);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const tty = io.stdout.isTTY === true;
   const json = args.json ?? !tty;
   const demo = args.pipeline === undefined;
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
+  const source = sourceOf(args);
+  const refused = args.snapshot === undefined ? undefined : snapshotProblem(lastCaps(source));
+  if (refused !== undefined) {
+    say(io.stderr, `zerobuffer run: ${refused}`);
+    return EXIT.usage;
+  }
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   io.signal.addEventListener('abort', onAbort, { once: true });
   let stream: Stream;
   try {
     stream = await startStream({
-      source: sourceOf(args), name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
+      source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
       announce: args.announce ? io.stdout : false, restart: args.restart, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
@@ -58,6 +76,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const hash = args.hash ? createHash('sha256') : undefined;
   let snapshot: { file: string; width: number; height: number } | undefined;
   let snapshotError: unknown;
+  let snapshotRefused: string | undefined;
   const show = (): void => {
     const s = stream.stats();
     if (json) say(io.stdout, statsJson('stats', s));
@@ -68,11 +87,15 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   try {
     for await (const frame of stream.frames({ signal: stop.signal })) {
       hash?.update(frame.data);
-      if (args.snapshot !== undefined && snapshot === undefined && snapshotError === undefined) {
+      if (args.snapshot !== undefined && snapshot === undefined) {
+        // The first frame: its caps decide; a failed snapshot ends the run at once.
+        snapshotRefused = snapshotProblem(frame.metadata?.caps);
+        if (snapshotRefused !== undefined) break;
         try {
           snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot)) };
         } catch (e) {
           snapshotError = e;
+          break;
         }
       }
       if (frameLimit !== undefined && stream.meter.counters().frames >= frameLimit) break;
@@ -109,6 +132,10 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     return EXIT.ring;
   }
   if (error !== undefined) throw error;
+  if (snapshotRefused !== undefined) {
+    say(io.stderr, `zerobuffer run: ${snapshotRefused}`);
+    return EXIT.usage;
+  }
   if (snapshotError !== undefined) {
     say(io.stderr, `zerobuffer run: no snapshot: ${(snapshotError as Error).message}`);
     return EXIT.internal;

@@ -21,11 +21,12 @@ const LF = 0x0a;
 const CR = 0x0d;
 const MARK = 0x3e; // '>'
 
-/** The first non-blank byte is '>'. */
+/** The first non-blank byte is '>', not followed by another (isProtocolLine). */
 function startsAsProtocol(bytes: Uint8Array): boolean {
-  for (const b of bytes) {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
     if (b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR) continue;
-    return b === MARK;
+    return b === MARK && bytes[i + 1] !== MARK;
   }
   return false;
 }

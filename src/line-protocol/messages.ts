@@ -22,5 +22,5 @@ export type StreamMessage = StartStreamMessage | StopStreamMessage;
 
 export const METHODS = ['start-stream', 'stop-stream'] as const;
 
-/** Lines are protocol when their first non-blank character is this. */
+/** Lines are protocol when their first non-blank character is this, once ('>>' is output). */
 export const PROTOCOL_MARK = '>';

@@ -1,6 +1,7 @@
 // One line of another process's stdout → a log line, a message or a
-// warning. Only lines whose first non-blank character is '>' are protocol;
-// a bad protocol line is a warning with the reason, never an exception.
+// warning. Only lines whose first non-blank character is a single '>' are
+// protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A bad
+// protocol line is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
 import { checkMessage } from './validate.js';
 
@@ -39,9 +40,10 @@ export function shorten(line: string): string {
   return line.length > SHOWN ? `${line.slice(0, SHOWN)}… (${line.length} characters)` : line;
 }
 
-/** True when the first non-blank character is '>'. */
+/** True when the first non-blank character is '>' and the next is not another '>'. */
 export function isProtocolLine(line: string): boolean {
-  return line.trimStart().startsWith(PROTOCOL_MARK);
+  const trimmed = line.trimStart();
+  return trimmed.startsWith(PROTOCOL_MARK) && !trimmed.startsWith(PROTOCOL_MARK, PROTOCOL_MARK.length);
 }
 
 function warning(reason: string, line: string, raw: Uint8Array): WarningEvent {
@@ -75,8 +77,8 @@ function toMessage(method: string, params: unknown): StreamMessage | string {
 
 /** Classifies one line (text without its line end); raw is passed along for logs. */
 export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
+  if (!isProtocolLine(line)) return { type: 'log', text: line, raw };
   const trimmed = line.trimStart();
-  if (!trimmed.startsWith(PROTOCOL_MARK)) return { type: 'log', text: line, raw };
   let json: unknown;
   try {
     json = JSON.parse(trimmed.slice(PROTOCOL_MARK.length));

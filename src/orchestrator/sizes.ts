@@ -1,7 +1,7 @@
 // Ring sizes for a source: from the caps filter at its end when it says
 // enough (3 frames of that size plus headers), else room for 3 frames of
 // 1920×1080 with 4 bytes per pixel.
-import { parseCaps } from '../caps.js';
+import { parseCaps, type Caps } from '../caps.js';
 import { videoInfoFromCaps } from '../video-info.js';
 
 export const DEFAULT_METADATA_SIZE = 4096;
@@ -13,19 +13,30 @@ const FALLBACK_FRAME = 1920 * 1080 * 4;
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
-/** Bytes of one frame as the source's last caps filter describes it, or undefined. */
-export function frameSizeFromSource(words: readonly string[]): number | undefined {
+/** The source's last caps filter (e.g. video/x-raw,format=RGB), parsed; undefined when none or unparsable. */
+export function capsFromSource(words: readonly string[]): Caps | undefined {
   const elements = words.join(' ').split('!').map((e) => e.trim());
   for (let i = elements.length - 1; i >= 0; i--) {
     const element = elements[i]!;
     if (!/^[a-z]+\/[a-z0-9.+-]+(\s*,|$)/i.test(element)) continue;
     try {
-      return videoInfoFromCaps(parseCaps(element)).size;
+      return parseCaps(element);
     } catch {
       return undefined;
     }
   }
   return undefined;
+}
+
+/** Bytes of one frame as the source's last caps filter describes it, or undefined. */
+export function frameSizeFromSource(words: readonly string[]): number | undefined {
+  const caps = capsFromSource(words);
+  if (caps === undefined) return undefined;
+  try {
+    return videoInfoFromCaps(caps).size;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RingSizes {

@@ -7,7 +7,7 @@ import type { Frame } from '../frame.js';
 import { announce } from '../line-protocol/format.js';
 import { fail, validateSignal, validateSize, type WaitOptions } from '../options.js';
 import { ZeroBufferReader } from '../reader.js';
-import { splitPipeline } from '../runner/pipeline-tokens.js';
+import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
   PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
@@ -190,9 +190,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const signal = validateSignal(options.signal);
-  const source = typeof options.source === 'string' ? splitPipeline(options.source)
-    : Array.isArray(options.source) ? [...options.source] : fail('source', 'a pipeline description (string or string[])', options.source);
-  if (source.length === 0) fail('source', 'a non-empty pipeline description', options.source);
+  const source = sourceWords('source', options.source);
   const sizes = defaultSizes(source);
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);

@@ -10,7 +10,7 @@ import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
 import { killGroup, spawnGuarded } from '../runner/child-guard.js';
-import { splitPipeline } from '../runner/pipeline-tokens.js';
+import { sourceWords } from '../runner/pipeline-tokens.js';
 import { PipelineRunner, type PipelineStateEvent, type RestartOptions } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -72,6 +72,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   readonly #options: WatchOptions;
   readonly #source: string[];
   readonly #pipelines = new Map<string, PipelineRunner>();
+  /** Every ring a start-stream named, so that a stop-stream for another is reported. */
+  readonly #announced = new Set<string>();
   readonly #child: ReturnType<typeof spawnGuarded>;
   #stopped = false;
   #pipelineError?: PipelineError;
@@ -84,9 +86,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     if (!Array.isArray(options.command) || options.command.length === 0 || !options.command.every((w) => typeof w === 'string'))
       fail('command', 'a non-empty array of strings (program and arguments)', options.command);
-    this.#source = typeof options.pipeline === 'string' ? splitPipeline(options.pipeline)
-      : Array.isArray(options.pipeline) ? [...options.pipeline] : fail('pipeline', 'a pipeline description', options.pipeline);
-    if (this.#source.length === 0) fail('pipeline', 'a non-empty pipeline description', options.pipeline);
+    this.#source = sourceWords('pipeline', options.pipeline);
     const signal = validateSignal(options.signal);
     this.#options = options;
     const [file, ...args] = options.command;
@@ -117,6 +117,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
           if (!out.write(event.raw)) await new Promise((r) => out.once('drain', r));
         } else if (event.type === 'warning') {
           this.emit('warning', event);
+        } else if (event.message.method === 'stop-stream' && !this.#announced.has(event.message.name)) {
+          this.emit('warning', {
+            type: 'warning', reason: `stop-stream for ring "${event.message.name}", which no start-stream announced: ignored`,
+            line: event.line, raw: event.raw,
+          });
         } else {
           this.emit('message', event.message);
           if (event.message.method === 'start-stream') this.#start(event.message);
@@ -136,6 +141,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
   }
 
   #start(message: StartStreamMessage): void {
+    this.#announced.add(message.name);
     if (this.#stopped) return;
     if (this.#pipelines.has(message.name)) {
       this.emit('warning', { type: 'warning', reason: `ring "${message.name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });

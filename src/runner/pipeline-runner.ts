@@ -6,7 +6,7 @@ import { PipelineError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isPlayingLine } from './pipeline-output.js';
-import { propertyWords, splitPipeline } from './pipeline-tokens.js';
+import { propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
@@ -93,13 +93,6 @@ function validateRestart(value: unknown): Required<RestartOptions> | undefined {
   };
 }
 
-function validateSource(value: unknown): string[] {
-  const words = typeof value === 'string' ? splitPipeline(value)
-    : Array.isArray(value) && value.every((w) => typeof w === 'string') ? [...value as string[]] : fail('source', 'a pipeline description (string or string[])', value);
-  if (words.length === 0) fail('source', 'a non-empty pipeline description', value);
-  return words;
-}
-
 /** A pipeline that stayed up this long resets the restart delay (ms). */
 const STABLE_MS = 5000;
 
@@ -124,7 +117,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   constructor(options: PipelineOptions) {
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-    const source = validateSource(options.source);
+    const source = sourceWords('source', options.source);
     if (options.name === undefined) fail('name', 'a ring name', undefined);
     this.name = validateName(options.name);
     this.#restart = validateRestart(options.restart);

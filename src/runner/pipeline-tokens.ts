@@ -2,6 +2,7 @@
 // splits words (quotes and backslashes), so `zerobuffer run "<pipeline>"`
 // means what `gst-launch-1.0 <pipeline>` means at a shell prompt. No shell
 // runs: nothing is expanded.
+import { fail } from '../options.js';
 
 /** Words of a pipeline description; throws TypeError on an unclosed quote. */
 export function splitPipeline(text: string): string[] {
@@ -43,4 +44,24 @@ export function propertyWords(properties: Record<string, string | number | boole
   return Object.entries(properties)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${String(v)}`);
+}
+
+/**
+ * The words of a source pipeline given as a description or as words; a
+ * TypeError (naming `option`) when it is empty or already ends in zerosink,
+ * which run, watch and PipelineRunner append themselves.
+ */
+export function sourceWords(option: string, value: unknown): string[] {
+  const words = typeof value === 'string' ? splitPipeline(value)
+    : Array.isArray(value) && value.every((w) => typeof w === 'string') ? [...value as string[]]
+    : fail(option, 'a pipeline description (string or string[])', value);
+  if (words.length === 0) fail(option, 'a non-empty pipeline description', value);
+  const last = words.join(' ').split('!').at(-1)!.trim();
+  if (/^zerosink(\s|$)/.test(last))
+    throw new TypeError(
+      'the pipeline already ends in zerosink, but zerobuffer run and watch add "! zerosink buffer-name=<ring>" ' +
+        "themselves: end it before zerosink and give zerosink's properties with --sink-property name=value " +
+        '(sinkProperties in the API)',
+    );
+  return words;
 }

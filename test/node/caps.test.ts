@@ -110,3 +110,19 @@ test('metadata: the convention of GStreamer integrations, and what is wrong with
   expect(parseMetadata(new TextEncoder().encode('{nope}')).problem?.message).toMatch(/not a JSON object/);
   expect(parseMetadata(new TextEncoder().encode('{"caps":"video/x-raw, width=(int)[ 1, 2 ]"}')).problem?.code).toBe('ENOCAPS');
 });
+
+test('metadata: caps the API does not describe give a videoInfo that says "<FORMAT> not described"', () => {
+  const meta = (caps: string) => parseMetadata(new TextEncoder().encode(JSON.stringify({ caps })));
+  const abgr = meta('video/x-raw, format=(string)ABGR64_LE, width=(int)320, height=(int)240, framerate=(fraction)30/1');
+  expect(abgr.videoInfo).toMatchObject({ mediaType: 'video/x-raw', format: 'ABGR64_LE', width: 320, height: 240,
+    framerate: { numerator: 30, denominator: 1 }, described: false, planes: [] });
+  expect(abgr.videoInfo?.size).toBeUndefined();
+  expect(abgr.videoInfo?.reason).toMatch(/^ABGR64_LE not described \(described: video\/x-raw in RGB, BGR, .*, and image\/jpeg; convert with ! videoconvert ! video\/x-raw,format=RGB\)$/);
+  expect(abgr.problem?.message).toMatch(/ABGR64_LE not described/);
+  expect(meta(AUDIO).videoInfo).toMatchObject({ mediaType: 'audio/x-raw', described: false, reason: expect.stringMatching(/^S16LE not described/) });
+  expect(meta('video/x-h264, width=(int)8').videoInfo?.reason).toMatch(/^video\/x-h264 not described/);
+  expect(meta('video/x-raw, format=(string)RGB, width=(int)[ 1, 2 ], height=(int)2').videoInfo?.reason)
+    .toMatch(/^RGB not described: caps field "width" must be a fixed positive integer/);
+  expect(meta(I420).videoInfo).toMatchObject({ format: 'I420', described: true });
+  expect(meta(I420).videoInfo?.reason).toBeUndefined();
+});

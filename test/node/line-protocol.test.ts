@@ -32,6 +32,9 @@ describe('parseLine', () => {
     ['mark not first', 'value > 3'],
     ['json without mark', '{"jsonrpc":"2.0","method":"start-stream","params":["a",1,1]}'],
     ['blanks only', '   \t '],
+    ['double mark: a quote', '>> quoted text'],
+    ['double mark before protocol JSON', `>${start(['a', 1, 1])}`],
+    ['indented merge marker', '  >>>>>>> branch'],
   ];
   test.each(logs)('log: %s', (_, line) => {
     expect(parseLine(line)).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });
@@ -128,7 +131,7 @@ describe('readLines', () => {
   });
 
   test('a long log line passes through in pieces, byte for byte; a long protocol line is dropped with a warning', async () => {
-    const long = 'x'.repeat(5000);
+    const long = `${'x'.repeat(5000)}\n>> ${'z'.repeat(5000)}`;
     const text = `${long}\n> ${'y'.repeat(5000)}\n${announceLine}\n`;
     const chunks: string[] = [];
     for (let i = 0; i < text.length; i += 700) chunks.push(text.slice(i, i + 700));
@@ -154,7 +157,7 @@ describe('readLines', () => {
     const hostile = ['>', '> null', '> {"jsonrpc":"2.0","method":"start-stream","params":["a/b",1,1]}', '\u0000\u0001', '>>>>', '> {"a":'.repeat(1000)];
     const events = await collect([`${hostile.join('\n')}\n${announceLine}\n`]);
     expect(events.at(-1)!.type).toBe('message');
-    expect(events.filter((e) => e.type === 'warning').length).toBe(5);
+    expect(events.filter((e) => e.type === 'warning').length).toBe(4); // '>>>>' is output
   });
 
   test('an abort ends the iteration even while the source is silent', async () => {

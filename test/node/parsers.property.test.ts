@@ -41,7 +41,8 @@ describe('line protocol', () => {
       fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `> ${s}`)), (line) => {
         const event = parseLine(line);
         expect(['log', 'message', 'warning']).toContain(event.type);
-        if (!line.trimStart().startsWith('>')) expect(event).toMatchObject({ type: 'log', text: line });
+        if (!line.trimStart().startsWith('>') || line.trimStart().startsWith('>>'))
+          expect(event).toMatchObject({ type: 'log', text: line });
       }),
       RUNS,
     );

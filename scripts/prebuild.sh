@@ -8,6 +8,7 @@
 #   prebuilds/<platform>-<arch>/gstreamer-1.0/libgstzerobuffer.so
 #                                                 the plugin, release build in build-prebuild/,
 #                                                 checked to need nothing newer than GStreamer 1.20
+# Both prebuilt files are checked to need no glibc newer than 2.34.
 # Nothing here is committed (.gitignore); node-gyp-build loads the addon,
 # `zerobuffer plugin-path` prints the plugin's directory.
 set -euo pipefail
@@ -36,5 +37,15 @@ mkdir -p "$plugin_dir"
 strip --strip-unneeded -o "$plugin_dir/libgstzerobuffer.so" build-prebuild/gst-plugin/libgstzerobuffer.so
 gst_min_minor=$(sed -n 's/^gst_min_minor = \([0-9]*\)$/\1/p' gst-plugin/meson.build)
 node scripts/check-gst-api.mjs "$plugin_dir/libgstzerobuffer.so" "1.${gst_min_minor:?not found in gst-plugin/meson.build}"
+
+# What the prebuilt files promise: glibc 2.34 (Debian 12, Ubuntu 22.04) is
+# enough. Building on a newer distribution must not raise that silently.
+for f in "prebuilds/$platform/zerobuffer.glibc.node" "$plugin_dir/libgstzerobuffer.so"; do
+  newest=$(objdump -T "$f" | grep -o 'GLIBC_2\.[0-9]*' | sort -uV | tail -n 1)
+  if [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" != GLIBC_2.34 ]; then
+    echo "prebuild: $f needs $newest; the package promises glibc 2.34 (build on an older distribution)" >&2
+    exit 1
+  fi
+done
 
 ls -l "prebuilds/$platform" "$plugin_dir"

@@ -6,7 +6,8 @@ import { native } from './native.js';
 
 export interface ReaderOptions {
   /**
-   * Ring name: /dev/shm/NAME, no '/', at most 245 bytes.
+   * Ring name: /dev/shm/NAME; letters, digits, '-', '_', '.', not starting
+   * with '.' or 'sem.', at most 245 bytes.
    * @default `zb-${crypto.randomUUID()}`
    */
   name?: string;

@@ -1706,10 +1706,68 @@ static void test_name_charset(void) {
   CHECK_RC(zb_validate_name("Cam-0_front.v2"), 0);
 }
 
+/* The two collisions of issue 12: a ring named "sem.sem-w-X" would have
+ * ring X's write semaphore as its segment. Both orders are refused before
+ * any file is touched, and ring X keeps working (its semaphore is still a
+ * semaphore: a write and a read go through). */
+static void test_name_collisions(void) {
+  char x[96], sem_w[128], sem_r[128], other_sem[128], sem_path[300];
+  zb_reader *rx = NULL, *r = NULL;
+  zb_writer *w = NULL;
+  struct stat before, after;
+
+  snprintf(x, sizeof x, "%s", zb_test_name("collide"));
+  snprintf(sem_w, sizeof sem_w, "sem.sem-w-%s", x);
+  snprintf(sem_r, sizeof sem_r, "sem.sem-r-%s", x);
+  snprintf(other_sem, sizeof other_sem, "sem.%s", x);
+
+  /* a) "sem.sem-w-X" first, then X: the first create is refused, so it
+   * cannot lose its segment to X. */
+  CHECK_RC(zb_reader_create(&r, sem_w, 64, 1024, NULL), ZB_ENAME);
+  CHECK_MSG("semaphore of ring");
+  CHECK_MSG(x);
+  CHECK(r == NULL);
+  CHECK(file_size(sem_w) == -1);
+
+  /* b) X live, then "sem.sem-w-X" / "sem.sem-r-X": refused, and X's
+   * semaphore files are untouched (same inode). */
+  CHECK_RC(zb_reader_create(&rx, x, 64, 1024, NULL), 0);
+  snprintf(sem_path, sizeof sem_path, "/dev/shm/%s", sem_w);
+  CHECK(stat(sem_path, &before) == 0);
+  CHECK_RC(zb_reader_create(&r, sem_w, 64, 1024, NULL), ZB_ENAME);
+  CHECK(r == NULL);
+  CHECK_RC(zb_reader_create(&r, sem_r, 64, 1024, NULL), ZB_ENAME);
+  CHECK(r == NULL);
+  CHECK_RC(zb_writer_connect(&w, sem_w), ZB_ENAME);
+  CHECK(w == NULL);
+  CHECK_RC(zb_reader_create(&r, other_sem, 64, 1024, NULL), ZB_ENAME);
+  CHECK_MSG("named semaphore");
+  CHECK(stat(sem_path, &after) == 0);
+  CHECK(before.st_ino == after.st_ino);
+  if (rx != NULL) {
+    CHECK_RC(zb_writer_connect(&w, x), 0);
+    if (w != NULL) {
+      CHECK_RC(put(w, 100, 1, 1000), 0);
+      GET_RELEASE(rx, 100, 1);
+    }
+  }
+  zb_writer_destroy(w);
+  zb_reader_destroy(rx);
+  CHECK(zb_test_ring_gone(x));
+  zb_test_remove_ring(x);
+
+  /* Names merely containing "sem." or starting "sem" otherwise are fine. */
+  CHECK_RC(zb_validate_name("cam.sem.0"), 0);
+  CHECK_RC(zb_validate_name("sem-w-cam"), 0);
+  CHECK_RC(zb_validate_name("semaphore"), 0);
+  CHECK_RC(zb_validate_name("sem.x"), ZB_ENAME);
+}
+
 int main(void) {
   RUN(test_round_trip);
   RUN(test_names);
   RUN(test_name_charset);
+  RUN(test_name_collisions);
   RUN(test_sizes);
   RUN(test_permissions);
   RUN(test_frame_sizes);

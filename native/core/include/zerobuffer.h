@@ -95,8 +95,11 @@ const char *zb_last_error(void);
 #define ZB_FRAME_HEADER_SIZE 16
 
 /* Checks a ring name: 1..ZB_NAME_MAX bytes of letters, digits, '-', '_'
- * and '.', not starting with '.', no "..". 0 or ZB_ENAME with the reason in
- * zb_last_error(). */
+ * and '.', not starting with '.' or "sem.", no "..". Every file of a valid
+ * name (/dev/shm/NAME, /dev/shm/sem.sem-w-NAME, /dev/shm/sem.sem-r-NAME,
+ * /tmp/zerobuffer/NAME.lock) belongs to that name alone: "sem." is refused
+ * because /dev/shm/sem.X is the file of semaphore X. 0 or ZB_ENAME with the
+ * reason in zb_last_error(). */
 int zb_validate_name(const char *name);
 
 /* ---------------------------------------------------------------- reader */

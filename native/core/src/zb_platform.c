@@ -51,6 +51,23 @@ int zb_validate_name(const char *name) {
                     "ring name \"%s\" starts with '.' or contains \"..\" "
                     "(it becomes a file name)",
                     name);
+  /* glibc keeps every named semaphore as /dev/shm/sem.X: the segment of a
+   * ring named "sem.sem-w-B" would be ring B's semaphore, and any "sem."
+   * name may be some program's semaphore. The lock files live in their own
+   * directory, so this is the only place two rings' files could meet. */
+  if (strncmp(name, "sem.", 4) == 0) {
+    if (strncmp(name + 4, "sem-w-", 6) == 0 || strncmp(name + 4, "sem-r-", 6) == 0)
+      return zb__fail(ZB_ENAME,
+                      "ring name \"%.64s\" starts with \"sem.\": /dev/shm/%.64s "
+                      "is the file of a semaphore of ring \"%.64s\", so the "
+                      "two rings would destroy each other; pick another name",
+                      name, name, name + 10);
+    return zb__fail(ZB_ENAME,
+                    "ring name \"%.64s\" starts with \"sem.\": /dev/shm/%.64s "
+                    "is where the named semaphore \"/%.64s\" lives (ours or "
+                    "any program's); pick another name",
+                    name, name, name + 4);
+  }
   return 0;
 }
 

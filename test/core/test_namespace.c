@@ -1,0 +1,397 @@
+/* test_namespace.c — what ring names do to the file system, each test in a
+ * private mount namespace with its own /dev/shm and /tmp (so it sees only
+ * its own files and leaves nothing behind):
+ *
+ * - no two rings ever share a file: a property test over generated names
+ *   (random, and derived from each other the ways that once collided, e.g.
+ *   "sem.sem-w-" + NAME), observing the files each create really makes.
+ *
+ * Mounting needs root (CAP_SYS_ADMIN); without it each test says it is
+ * skipped. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zb_test.h"
+
+#define SKIP 77
+
+/* ------------------------------------------------------------ harness */
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Waits up to timeout_ms for pid; SIGKILLs it when it does not end.
+ * Returns its wait status, or -1 when it had to be killed. */
+static int reap(pid_t pid, int timeout_ms) {
+  int status, waited;
+  for (waited = 0; waited < timeout_ms; waited += 5) {
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid)
+      return status;
+    if (got < 0 && errno != EINTR)
+      return -1;
+    sleep_ms(5);
+  }
+  fprintf(stderr, "  child %d did not end within %d ms: killing it\n",
+          (int)pid, timeout_ms);
+  kill(pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return -1;
+}
+
+/* Runs fn(arg) in a child with a private mount namespace, /dev/shm and /tmp
+ * fresh tmpfs (shm_options: the mount options of /dev/shm). The child's
+ * failed checks are its exit status. */
+static void run_confined(const char *what, int (*fn)(void *), void *arg,
+                         const char *shm_options, int timeout_ms) {
+  int status;
+  pid_t pid;
+
+  fflush(stderr);
+  pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, shm_options) != 0 ||
+        mount("tmpfs", "/tmp", "tmpfs", 0, "size=16m") != 0)
+      _exit(SKIP);
+    zb_test_failures = 0;
+    fn(arg);
+    _exit(zb_test_failures > 100 ? 100 : zb_test_failures);
+  }
+  CHECK(pid > 0);
+  if (pid <= 0)
+    return;
+  status = reap(pid, timeout_ms);
+  if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == SKIP) {
+    fprintf(stderr, "  skipped %s: a private mount namespace needs root "
+            "(CAP_SYS_ADMIN)\n", what);
+    return;
+  }
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    zb_test_failures++;
+    fprintf(stderr, "  %s: child %s %d\n", what,
+            status == -1 ? "timed out" : WIFEXITED(status) ? "failed checks:"
+                                                           : "died of signal",
+            status == -1 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status)
+                                                 : WTERMSIG(status));
+  }
+}
+
+/* -------------------------------------------- the name space, as files */
+
+/* A file as seen at one moment: its path and inode (a file replaced under
+ * the same name is another file). */
+typedef struct seen_file {
+  char path[300];
+  ino_t ino;
+} seen_file;
+
+typedef struct snapshot {
+  seen_file *files;
+  size_t count, cap;
+} snapshot;
+
+static int compare_seen(const void *a, const void *b) {
+  const seen_file *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  return c != 0 ? c : (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* Every file in /dev/shm and /tmp/zerobuffer, sorted; the core's own
+ * bookkeeping there (dot files, such as the sweep's time stamp) aside. */
+static void take_snapshot(snapshot *s) {
+  const char *dirs[] = {"/dev/shm", "/tmp/zerobuffer"};
+  size_t i;
+  s->count = 0;
+  for (i = 0; i < 2; i++) {
+    DIR *d = opendir(dirs[i]);
+    struct dirent *e;
+    if (d == NULL)
+      continue;
+    while ((e = readdir(d)) != NULL) {
+      if (e->d_name[0] == '.')
+        continue;
+      if (s->count == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 256;
+        s->files = realloc(s->files, s->cap * sizeof *s->files);
+      }
+      snprintf(s->files[s->count].path, sizeof s->files[0].path, "%s/%s",
+               dirs[i], e->d_name);
+      s->files[s->count].ino = e->d_ino;
+      s->count++;
+    }
+    closedir(d);
+  }
+  if (s->count > 1)
+    qsort(s->files, s->count, sizeof *s->files, compare_seen);
+}
+
+/* Files in a but not in b (same path and inode); copied to out (cap 8). */
+static size_t only_in(const snapshot *a, const snapshot *b, seen_file *out) {
+  size_t i = 0, j = 0, n = 0;
+  while (i < a->count) {
+    int c = j < b->count ? compare_seen(&a->files[i], &b->files[j]) : -1;
+    if (c == 0) {
+      i++;
+      j++;
+    } else if (c < 0) {
+      if (n < 8)
+        out[n] = a->files[i];
+      n++;
+      i++;
+    } else {
+      j++;
+    }
+  }
+  return n;
+}
+
+typedef struct ring_files {
+  char *name;
+  char paths[4][300];
+} ring_files;
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+static uint64_t rnd(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static const char *const TOKENS[] = {"sem.", "sem-w-", "sem-r-", "sem", ".",
+                                     "-", "_", ".lock", "lock", "a", "Z", "0",
+                                     "x.y", "w-", "r-", "shm"};
+static const char *const PREFIXES[] = {"sem.", "sem.sem-w-", "sem.sem-r-",
+                                       "sem-w-", "sem-r-", "sem.sem.", "a",
+                                       "sem"};
+static const char *const SUFFIXES[] = {".lock", ".", "-", ".lock.lock", "0"};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A candidate name: random tokens, or a name derived from an earlier one the
+ * ways that can make two rings' files meet (a semaphore's prefix, the lock
+ * file's suffix, stripped back again), now and then at the length limit. */
+static void candidate(char *out, size_t cap, ring_files *pool, size_t pooled) {
+  const char *base = pooled > 0 ? pool[rnd() % pooled].name : "a";
+  uint64_t kind = rnd() % 6;
+  size_t len, i, n;
+
+  out[0] = '\0';
+  if (kind == 0 || pooled == 0) {
+    for (n = 1 + rnd() % 6, i = 0; i < n; i++)
+      strncat(out, TOKENS[rnd() % COUNT(TOKENS)], cap - strlen(out) - 1);
+  } else if (kind <= 2) {
+    snprintf(out, cap, "%s%s", PREFIXES[rnd() % COUNT(PREFIXES)], base);
+  } else if (kind == 3) {
+    snprintf(out, cap, "%s%s", base, SUFFIXES[rnd() % COUNT(SUFFIXES)]);
+  } else if (kind == 4) {
+    const char *p = base;
+    for (i = 0; i < COUNT(PREFIXES); i++)
+      if (strncmp(p, PREFIXES[i], strlen(PREFIXES[i])) == 0 &&
+          strlen(p) > strlen(PREFIXES[i]))
+        p += strlen(PREFIXES[i]);
+    snprintf(out, cap, "%s", p);
+    len = strlen(out);
+    if (len > 5 && strcmp(out + len - 5, ".lock") == 0)
+      out[len - 5] = '\0';
+  } else {
+    snprintf(out, cap, "%s", base);
+  }
+  if (rnd() % 40 == 0) { /* at (or just past) the length limit */
+    size_t want = ZB_NAME_MAX - 3 + rnd() % 6;
+    len = strlen(out);
+    while (len < want && len + 1 < cap)
+      out[len++] = 'L';
+    out[len < want ? len : want] = '\0';
+  }
+}
+
+/* A frame whose bytes depend on the ring's name. */
+static void name_frame(const char *name, uint8_t *buf, size_t size) {
+  uint32_t h = 2166136261u;
+  size_t i;
+  for (i = 0; name[i] != '\0'; i++)
+    h = (h ^ (uint8_t)name[i]) * 16777619u;
+  for (i = 0; i < size; i++) {
+    h = h * 1103515245u + 12345u;
+    buf[i] = (uint8_t)(h >> 16);
+  }
+}
+
+/* Each live ring of the batch passes a frame of its own, byte-exact. */
+static void check_batch_works(ring_files *batch, zb_reader **readers, size_t n) {
+  uint8_t out[97];
+  size_t i;
+  for (i = 0; i < n; i++) {
+    zb_writer *w = NULL;
+    zb_frame f;
+    name_frame(batch[i].name, out, sizeof out);
+    CHECK_RC(zb_writer_connect(&w, batch[i].name), 0);
+    if (w == NULL)
+      continue;
+    CHECK_RC(zb_writer_write(w, out, sizeof out, 1000), 0);
+    CHECK_RC(zb_reader_next(readers[i], &f, 1000), 0);
+    if (f.data != NULL) {
+      CHECK(f.size == sizeof out && memcmp(f.data, out, sizeof out) == 0);
+      CHECK_RC(zb_reader_release(readers[i], &f), 0);
+    }
+    zb_writer_destroy(w);
+  }
+}
+
+static int compare_paths(const void *a, const void *b) {
+  return strcmp(((const char *const *)a)[0], ((const char *const *)b)[0]);
+}
+
+#define CANDIDATES 3000
+#define BATCH 8
+
+/* Property: for any two rings A and B, no file of A is ever a file of B.
+ * For each generated name: a refused name touches nothing; an accepted one
+ * creates exactly 4 new files and no file of the rings alive beside it
+ * disappears or is replaced; BATCH rings live together and each passes its
+ * own frame; destroying a ring removes exactly its own 4 files. Finally the
+ * files of all accepted names are compared pairwise (sorted): none shared. */
+static int name_space_child(void *arg) {
+  ring_files *all = calloc(CANDIDATES, sizeof *all);
+  const char **paths;
+  zb_reader *readers[BATCH];
+  ring_files batch[BATCH];
+  snapshot before = {0}, after = {0};
+  seen_file diff[8];
+  size_t valid = 0, refused = 0, in_batch = 0, i, j, k, n_paths, shared = 0;
+  size_t made;
+  char name[300];
+  int c;
+  (void)arg;
+
+  for (c = 0; c < CANDIDATES; c++) {
+    int accepted, rc;
+    zb_reader *r = NULL;
+
+    candidate(name, sizeof name, all, valid);
+    for (i = 0; i < valid && strcmp(all[i].name, name) != 0; i++) {
+    }
+    if (i < valid || name[0] == '\0')
+      continue; /* seen */
+    accepted = zb_validate_name(name) == 0;
+    take_snapshot(&before);
+    rc = zb_reader_create(&r, name, 0, 256, NULL);
+    take_snapshot(&after);
+    if (!accepted) {
+      refused++;
+      if (rc != ZB_ENAME || r != NULL ||
+          only_in(&after, &before, diff) + only_in(&before, &after, diff) != 0) {
+        zb_test_failures++;
+        fprintf(stderr, "  refused name \"%s\": create gave %s and touched "
+                "files\n", name, zb_err_name(rc));
+      }
+      zb_reader_destroy(r);
+      continue;
+    }
+    if (rc != 0) {
+      zb_test_failures++;
+      fprintf(stderr, "  valid name \"%s\": create failed: %s (%s)\n", name,
+              zb_err_name(rc), zb_last_error());
+      continue;
+    }
+    if (only_in(&before, &after, diff) != 0) {
+      zb_test_failures++;
+      fprintf(stderr, "  creating \"%s\" removed or replaced %s\n", name,
+              diff[0].path);
+    }
+    made = only_in(&after, &before, diff);
+    if (made != 4) {
+      zb_test_failures++;
+      fprintf(stderr, "  creating \"%s\" made %zu files, not 4\n", name, made);
+    }
+    all[valid].name = strdup(name);
+    for (k = 0; k < 4 && k < made; k++)
+      memcpy(all[valid].paths[k], diff[k].path, sizeof diff[k].path);
+    batch[in_batch] = all[valid];
+    readers[in_batch++] = r;
+    valid++;
+    if (in_batch < BATCH && c < CANDIDATES - 1)
+      continue;
+
+    check_batch_works(batch, readers, in_batch);
+    for (i = 0; i < in_batch; i++) {
+      size_t gone;
+      take_snapshot(&before);
+      zb_reader_destroy(readers[i]);
+      take_snapshot(&after);
+      gone = only_in(&before, &after, diff);
+      for (k = 0; k < gone && k < 8; k++)
+        for (j = 0; j < 4 && strcmp(diff[k].path, batch[i].paths[j]) != 0; j++) {
+        }
+      if (gone != 4 || only_in(&after, &before, diff) != 0 || j == 4) {
+        zb_test_failures++;
+        fprintf(stderr, "  destroying \"%s\" removed %zu files, not its own 4\n",
+                batch[i].name, gone);
+      }
+    }
+    in_batch = 0;
+  }
+  if (in_batch > 0) {
+    check_batch_works(batch, readers, in_batch);
+    for (i = 0; i < in_batch; i++)
+      zb_reader_destroy(readers[i]);
+  }
+
+  /* Pairwise, over everything observed: no path belongs to two names. */
+  paths = malloc(valid * 4 * 2 * sizeof *paths);
+  for (i = 0, n_paths = 0; i < valid; i++)
+    for (k = 0; k < 4; k++)
+      if (all[i].paths[k][0] != '\0') {
+        paths[2 * n_paths] = all[i].paths[k];
+        paths[2 * n_paths + 1] = all[i].name;
+        n_paths++;
+      }
+  if (n_paths > 1)
+    qsort(paths, n_paths, 2 * sizeof *paths, compare_paths);
+  for (i = 1; i < n_paths; i++)
+    if (strcmp(paths[2 * i], paths[2 * i - 2]) == 0) {
+      if (shared++ < 5)
+        fprintf(stderr, "  %s is a file of \"%s\" and of \"%s\"\n", paths[2 * i],
+                paths[2 * i - 1], paths[2 * i + 1]);
+    }
+  CHECK(shared == 0);
+  fprintf(stderr, "  %zu names accepted (%zu files, %zu shared), %zu refused\n",
+          valid, n_paths, shared, refused);
+  CHECK(valid > 300 && refused > 300);
+  take_snapshot(&after);
+  CHECK(after.count == 0);
+  for (i = 0; i < valid; i++)
+    free(all[i].name);
+  free(all);
+  free(paths);
+  free(before.files);
+  free(after.files);
+  return 0;
+}
+
+static void test_name_space_disjoint(void) {
+  run_confined("name space", name_space_child, NULL, "size=64m", 240000);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  RUN(test_name_space_disjoint);
+  return zb_test_finish("core-namespace");
+}

@@ -1603,11 +1603,14 @@ static void test_close(void) {
   zb_reader_destroy(r);
   r = NULL;
   CHECK(zb_test_ring_gone(name));
-  /* Stale leftovers without a lock (a zero-filled segment, a semaphore
-   * with posts) are replaced on create. */
+  /* The leftovers of a reader killed while creating the ring (a zero-filled
+   * segment, a semaphore with posts, its lock file naming it) are replaced
+   * on create. Without that lock file, a zero-filled segment is nobody's
+   * ring that we know of: it is refused and left alone. */
   {
     char path[300];
     sem_t *sem;
+    FILE *lock;
     int fd;
     snprintf(path, sizeof path, "/%s", name);
     fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -1619,6 +1622,17 @@ static void test_close(void) {
     CHECK(sem != SEM_FAILED);
     if (sem != SEM_FAILED)
       sem_close(sem);
+    CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), ZB_EPROTO);
+    CHECK_MSG("is not a ZeroBuffer ring");
+    CHECK(r == NULL);
+    CHECK(file_size(name) == 4096);
+    snprintf(path, sizeof path, "/tmp/zerobuffer/%s.lock", name);
+    lock = fopen(path, "w");
+    CHECK(lock != NULL);
+    if (lock != NULL) {
+      fprintf(lock, "%d 12345\n", (int)dead_pid());
+      fclose(lock);
+    }
   }
   CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
   CHECK(file_size(name) == 128 + 64 + 1024);

@@ -4,13 +4,16 @@
  *
  * - no two rings ever share a file: a property test over generated names
  *   (random, and derived from each other the ways that once collided, e.g.
- *   "sem.sem-w-" + NAME), observing the files each create really makes.
+ *   "sem.sem-w-" + NAME), observing the files each create really makes;
+ * - another user's file, or a file that is not a ring, under a ring's name
+ *   is never removed, and the error names its owner.
  *
- * Mounting needs root (CAP_SYS_ADMIN); without it each test says it is
- * skipped. */
+ * Mounting needs root (CAP_SYS_ADMIN), as do the other-user cases; without
+ * it each test says it is skipped. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 
 #include "zb_test.h"
 
+#define NOBODY 65534
 #define SKIP 77
 
 /* ------------------------------------------------------------ harness */
@@ -91,6 +95,44 @@ static void run_confined(const char *what, int (*fn)(void *), void *arg,
             status == -1 ? 0 : WIFEXITED(status) ? WEXITSTATUS(status)
                                                  : WTERMSIG(status));
   }
+}
+
+/* A pipe-synchronised child: runs fn(arg), writes 'R', then waits to be
+ * killed. Returns its pid once it wrote 'R' (0 when it failed). */
+static pid_t start_holder(int (*fn)(void *), void *arg) {
+  int p[2];
+  char b = 0;
+  pid_t pid;
+
+  if (pipe(p) != 0)
+    return 0;
+  pid = fork();
+  if (pid == 0) {
+    int rc;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(p[0]);
+    rc = fn(arg);
+    if (rc == 0 && write(p[1], "R", 1) == 1)
+      for (;;)
+        pause();
+    _exit(rc == 0 ? 1 : rc);
+  }
+  close(p[1]);
+  if (pid < 0 || read(p[0], &b, 1) != 1 || b != 'R') {
+    close(p[0]);
+    if (pid > 0)
+      reap(pid, 5000);
+    return 0;
+  }
+  close(p[0]);
+  return pid;
+}
+
+static void kill_holder(pid_t pid) {
+  if (pid <= 0)
+    return;
+  kill(pid, SIGKILL);
+  reap(pid, 5000);
 }
 
 /* -------------------------------------------- the name space, as files */
@@ -390,8 +432,142 @@ static void test_name_space_disjoint(void) {
   run_confined("name space", name_space_child, NULL, "size=64m", 240000);
 }
 
+/* --------------------------------------------- other people's files */
+
+static int create_ring_as(uid_t uid, const char *name) {
+  zb_reader *r = NULL;
+  if (uid != 0 && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+    return SKIP;
+  if (zb_reader_create(&r, name, 0, 256, NULL) != 0) {
+    fprintf(stderr, "  [holder] %s\n", zb_last_error());
+    return 2;
+  }
+  return 0; /* killed while it holds the ring: a stale ring of uid */
+}
+
+static int stale_ring_of_nobody(void *name) { return create_ring_as(NOBODY, name); }
+static int stale_ring_of_root(void *name) { return create_ring_as(0, name); }
+
+static int write_file(const char *path, const char *text, uid_t owner, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+  int ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+           fchown(fd, owner, owner) == 0 && fchmod(fd, mode) == 0;
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+
+static int exists(const char *fmt, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, fmt, name);
+  return access(path, F_OK) == 0;
+}
+
+/* Another user's leftovers seen by a user who is not root. */
+static int stranger_as_nobody(void *arg) {
+  zb_reader *r = NULL;
+  int rc;
+  (void)arg;
+  if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+    return SKIP;
+  rc = zb_reader_create(&r, "strange", 0, 256, NULL);
+  if (rc != ZB_EACCES || r != NULL ||
+      strstr(zb_last_error(), "/dev/shm/strange belongs to user root (uid 0)") == NULL ||
+      strstr(zb_last_error(), "Pick another name") == NULL ||
+      strstr(zb_last_error(), "live reader") != NULL) {
+    fprintf(stderr, "  root's file, seen by nobody: %s (%s)\n", zb_err_name(rc),
+            zb_last_error());
+    return 1;
+  }
+  return 0;
+}
+
+static int stranger_child(void *arg) {
+  zb_reader *r = NULL;
+  pid_t holder;
+  int rc, status;
+  pid_t pid;
+  (void)arg;
+
+  /* a) /dev/shm/NAME of another user, no lock: refused, naming the owner
+   * (not "a live reader"), and left alone; as root too. */
+  CHECK(write_file("/dev/shm/strange", "not a ring", NOBODY, 0600));
+  rc = zb_reader_create(&r, "strange", 0, 256, NULL);
+  CHECK_RC(rc, ZB_EACCES);
+  CHECK_MSG("/dev/shm/strange belongs to user nobody (uid 65534), not to "
+            "this user (uid 0)");
+  CHECK_MSG("Pick another name");
+  CHECK(strstr(zb_last_error(), "live reader") == NULL);
+  CHECK(r == NULL);
+  CHECK(exists("/dev/shm/%s", "strange"));
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "strange"));
+  CHECK(unlink("/dev/shm/strange") == 0);
+
+  /* ... and the same seen by a user who is not root (the file is root's) */
+  CHECK(write_file("/dev/shm/strange", "not a ring", 0, 0600));
+  CHECK(chmod("/tmp", 01777) == 0);
+  pid = fork();
+  if (pid == 0)
+    _exit(stranger_as_nobody(NULL));
+  status = reap(pid, 10000);
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(exists("/dev/shm/%s", "strange"));
+  CHECK(unlink("/dev/shm/strange") == 0);
+
+  /* b) our own file that is not a ring: refused with the reason, kept */
+  CHECK(write_file("/dev/shm/notaring", "hello, I am someone's data\n", 0, 0644));
+  CHECK_RC(zb_reader_create(&r, "notaring", 0, 256, NULL), ZB_EPROTO);
+  CHECK_MSG("/dev/shm/notaring exists and is not a ZeroBuffer ring");
+  CHECK_MSG("smaller than its 128-byte header");
+  CHECK(exists("/dev/shm/%s", "notaring"));
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "notaring"));
+  /* the sweep and cleanup leave it alone too, even with a stale lock */
+  CHECK(write_file("/tmp/zerobuffer/notaring.lock", "1 1\n", 0, 0600));
+  CHECK_RC(zb_ring_remove_stale("notaring"), ZB_EPROTO);
+  CHECK(exists("/dev/shm/%s", "notaring"));
+  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* sweeps */
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(exists("/dev/shm/%s", "notaring"));
+
+  /* c) a stale ZeroBuffer ring of another user (valid header, dead reader,
+   * its own lock file): root neither takes the name over nor sweeps it */
+  holder = start_holder(stale_ring_of_nobody, "theirs");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK(exists("/dev/shm/%s", "theirs") && exists("/tmp/zerobuffer/%s.lock", "theirs"));
+  CHECK_RC(zb_reader_create(&r, "theirs", 0, 256, NULL), ZB_EACCES);
+  CHECK_MSG("belongs to user nobody (uid 65534)");
+  CHECK(r == NULL);
+  CHECK_RC(zb_ring_remove_stale("theirs"), ZB_EACCES);
+  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* sweeps */
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(exists("/dev/shm/%s", "theirs") && exists("/dev/shm/sem.sem-w-%s", "theirs") &&
+        exists("/tmp/zerobuffer/%s.lock", "theirs"));
+
+  /* d) a stale ring of our own is still taken over */
+  holder = start_holder(stale_ring_of_root, "mine");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK(exists("/dev/shm/%s", "mine"));
+  CHECK_RC(zb_reader_create(&r, "mine", 0, 256, NULL), 0);
+  zb_reader_destroy(r);
+  CHECK(!exists("/dev/shm/%s", "mine"));
+  return 0;
+}
+
+static void test_stranger_files(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: other users' files need root\n");
+    return;
+  }
+  run_confined("stranger's files", stranger_child, NULL, "size=16m", 60000);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   RUN(test_name_space_disjoint);
+  RUN(test_stranger_files);
   return zb_test_finish("core-namespace");
 }

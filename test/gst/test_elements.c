@@ -1495,6 +1495,48 @@ GST_START_TEST (test_bad_frame_header)
 
 GST_END_TEST;
 
+/* Another user's file under the ring's name (no lock, not a ring): zerosrc
+ * says whose it is and what to do, not "already has a live reader", and
+ * leaves it alone. Needs root to make another user's file. */
+GST_START_TEST (test_stranger_file)
+{
+  gchar *name = ring_name ("stranger");
+  gchar *path = g_strdup_printf ("/dev/shm/%s", name);
+  gchar *desc, *text, *contents = NULL;
+  GstElement *pipeline;
+
+  if (getuid () != 0) {
+    g_printerr ("test_stranger_file skipped: another user's file needs root\n");
+    g_free (path);
+    g_free (name);
+    return;
+  }
+  fail_unless (g_file_set_contents (path, "their data", -1, NULL));
+  fail_unless (chown (path, 65534, 65534) == 0);
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! fakesink", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  text = wait_error (pipeline);
+  fail_if (strstr (text, "live reader") != NULL, "%s", text);
+  fail_unless (strstr (text, "belongs to user nobody (uid 65534)") != NULL,
+      "%s", text);
+  fail_unless (strstr (text, "Pick another name") != NULL, "%s", text);
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  fail_unless_equals_string (contents, "their data");
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless (unlink (path) == 0);
+  fail_if (ring_exists (name));
+  g_free (contents);
+  g_free (text);
+  g_free (path);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerobuffer_suite (void)
 {
@@ -1546,6 +1588,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);
+  tcase_add_test (tc, test_stranger_file);
   return s;
 }
 

@@ -121,7 +121,11 @@ typedef struct zb_frame {
 
 /* Creates the ring NAME as its reader: sweeps stale rings of dead readers,
  * takes the lock, creates the segment (sizes rounded up to 64) and both
- * semaphores. opts may be NULL. */
+ * semaphores. opts may be NULL. What is left under NAME is replaced only
+ * when it is a dead reader's ring of this user; ZB_EEXIST when its reader
+ * is alive, ZB_EACCES (naming the owner) when a file under the name belongs
+ * to another user, ZB_EPROTO when /dev/shm/NAME is not a ZeroBuffer ring:
+ * such files are left alone. */
 int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
                      uint64_t payload_size, const zb_reader_options *opts);
 
@@ -272,7 +276,9 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
 
 /* Removes the segment, semaphores and lock file of NAME when neither its
  * reader nor its writer is alive; ZB_EBUSY (nothing removed) when one is,
- * ZB_ENOENT when there is no such ring. */
+ * ZB_ENOENT when there is no such ring, ZB_EACCES / ZB_EPROTO (nothing
+ * removed) when its files belong to another user or /dev/shm/NAME is not a
+ * ZeroBuffer ring. */
 int zb_ring_remove_stale(const char *name);
 
 #ifdef __cplusplus

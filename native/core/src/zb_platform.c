@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,103 @@ void zb__unlink_ring_objects(const zb_names *names) {
   sem_unlink(names->sem_r);
 }
 
+/* ----------------------------------------------------------- ownership */
+
+/* "user nobody (uid 65534)", or "uid 1234" when it has no passwd entry. */
+static void describe_uid(uid_t uid, char *out, size_t cap) {
+  struct passwd pw, *found = NULL;
+  char buf[1024];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
+    snprintf(out, cap, "user %s (uid %u)", found->pw_name, (unsigned)uid);
+  else
+    snprintf(out, cap, "uid %u", (unsigned)uid);
+}
+
+/* path belongs to another user: never ours to remove or take over, even
+ * for root (which the sticky directories would not stop). */
+static int refuse_foreign(const char *name, const char *path, uid_t owner) {
+  char who[128];
+  describe_uid(owner, who, sizeof who);
+  return zb__fail(ZB_EACCES,
+                  "ring \"%.64s\": %s belongs to %s, not to this user (uid %u): "
+                  "the name is taken by that user's ring (live or left "
+                  "over) or file, which is not ours to take over or remove. "
+                  "Pick another name, or ask that user to close or remove it "
+                  "(zerobuffer cleanup, or rm %s)",
+                  name, path, who, (unsigned)geteuid(), path);
+}
+
+/* A reader killed while creating its ring leaves a segment whose header is
+ * still zero (maybe of size 0), next to its lock file naming it. */
+static bool half_created_by_dead_reader(const char *path, int lock_fd) {
+  uint8_t header[ZB_OIEB_SIZE];
+  char content[64];
+  unsigned long long pid, start;
+  ssize_t n;
+  int fd;
+
+  if (lock_fd < 0 || (n = pread(lock_fd, content, sizeof content - 1, 0)) <= 0)
+    return false;
+  content[n] = '\0';
+  if (sscanf(content, "%llu %llu", &pid, &start) != 2 ||
+      zb__lock_owner_alive(lock_fd, pid))
+    return false;
+  if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    return false;
+  n = pread(fd, header, sizeof header, 0);
+  close(fd);
+  if (n < 0)
+    return false;
+  while (n > 0)
+    if (header[--n] != 0)
+      return false;
+  return true;
+}
+
+int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
+                        uint64_t *reader_pid, uint64_t *writer_pid) {
+  char path[3][PATH_MAX + 16], reason[256];
+  zb_segment seg;
+  struct stat st;
+  int i, rc;
+
+  *reader_pid = *writer_pid = 0;
+  snprintf(path[0], sizeof path[0], "/dev/shm%s", names->shm);
+  snprintf(path[1], sizeof path[1], "/dev/shm/sem.%s", names->sem_w + 1);
+  snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
+  for (i = 2; i >= 0; i--)
+    if (lstat(path[i], &st) == 0 && st.st_uid != geteuid())
+      return refuse_foreign(name, path[i], st.st_uid);
+  if (lstat(path[0], &st) != 0)
+    return 0; /* no segment: nothing of value can be lost */
+  rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)
+                           : zb__fail(ZB_EPROTO, "it is not a regular file");
+  /* A zero header (ENOENT, "still being created"): we hold the lock, so its
+   * creator is dead, or it is not a ring at all. */
+  if ((rc == ZB_EPROTO || rc == ZB_ENOENT) &&
+      half_created_by_dead_reader(path[0], lock_fd))
+    return 0;
+  if (rc == ZB_ENOENT) {
+    if (lstat(path[0], &st) != 0)
+      return 0; /* gone meanwhile */
+    rc = zb__fail(ZB_EPROTO, "its header is all zero");
+  }
+  if (rc == ZB_EPROTO) {
+    snprintf(reason, sizeof reason, "%s", zb_last_error());
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%.64s\": %s exists and is not a ZeroBuffer ring "
+                    "(%s), so it is not ours to remove. Pick another name, or "
+                    "remove the file if you know it is garbage (rm %s)",
+                    name, path[0], reason, path[0]);
+  }
+  if (rc < 0)
+    return rc;
+  *reader_pid = zb__load_acquire(&seg.oieb->reader_pid);
+  *writer_pid = zb__load_acquire(&seg.oieb->writer_pid);
+  zb__segment_close(&seg);
+  return 0;
+}
+
 /* ------------------------------------------------------------------ locks */
 
 /* ZB_LOCK_DIR is shared by every user of the machine, like /tmp: sticky and
@@ -399,14 +497,25 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     "ring \"%s\" is already owned by a live reader (it holds "
                     "%s): close it or pick another name",
                     name, names->lock);
-  if (rc == -EACCES)
+  if (rc == -EACCES) {
+    struct stat st;
+    if (lstat(names->lock, &st) == 0 && st.st_uid != geteuid())
+      return refuse_foreign(name, names->lock, st.st_uid);
     return zb__fail(ZB_EACCES,
-                    "cannot open %s: permission denied (another user owns "
-                    "this ring name, or " ZB_LOCK_DIR " is not shared: it "
-                    "should be mode 1777)",
+                    "cannot open %s: permission denied (" ZB_LOCK_DIR " is "
+                    "not shared: it should be mode 1777)",
                     names->lock);
+  }
   if (rc < 0)
     return zb__fail_errno(-rc, "cannot lock %s", names->lock);
+  {
+    struct stat st; /* root opens anyone's lock file: it must not take it */
+    if (fstat(*fd, &st) == 0 && st.st_uid != geteuid()) {
+      close(*fd);
+      *fd = -1;
+      return refuse_foreign(name, names->lock, st.st_uid);
+    }
+  }
   if (fchmod(*fd, (mode_t)mode) != 0) {
     rc = zb__fail_errno(errno, "cannot set the mode of %s", names->lock);
     close(*fd);
@@ -483,9 +592,17 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
   return 0;
 }
 
+static int check_lock_owner(const char *name, const zb_names *names) {
+  struct stat st;
+  if (lstat(names->lock, &st) == 0 && st.st_uid != geteuid())
+    return refuse_foreign(name, names->lock, st.st_uid);
+  return 0;
+}
+
 int zb_ring_remove_stale(const char *name) {
   zb_ring_entry entry;
   zb_names names;
+  uint64_t reader_pid, writer_pid;
   int rc, fd = -1;
 
   if ((rc = zb__names(name, &names)) < 0 ||
@@ -496,6 +613,9 @@ int zb_ring_remove_stale(const char *name) {
   else if (entry.reader_alive || entry.writer_alive)
     rc = zb__fail(ZB_EBUSY, "ring \"%s\" is in use: its %s is alive", name,
                   entry.reader_alive ? "reader" : "writer");
+  else if ((rc = zb__check_leftovers(name, &names, fd, &reader_pid, &writer_pid)) < 0 ||
+           (entry.has_lock && (rc = check_lock_owner(name, &names)) < 0))
+    ; /* another user's, or not a ring: not ours to remove */
   else {
     zb__unlink_ring_objects(&names);
     unlink(names.lock); /* while we hold it: no reader can be half-created */

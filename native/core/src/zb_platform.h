@@ -77,6 +77,18 @@ int zb__lock_record_owner(int lock_fd, const char *lock_path);
 /* Removes the shm segment and both semaphores of a ring (missing is fine). */
 void zb__unlink_ring_objects(const zb_names *names);
 
+/* Whether what is under NAME may be removed as a dead reader's leftovers
+ * (the caller holds the ring's lock as lock_fd, -1 when there is no lock
+ * file): 0 when nothing is there, or everything (segment, semaphores)
+ * belongs to this user and the segment is a valid ZeroBuffer ring (its
+ * reader and writer pids are returned, 0 without a segment, for the caller's
+ * liveness check) or a ring whose reader died while creating it (zero
+ * header, and the lock file names that dead reader). ZB_EACCES naming the
+ * owner when any of it is another user's, ZB_EPROTO when the segment is not
+ * a ring: a stranger's file is never removed. */
+int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
+                        uint64_t *reader_pid, uint64_t *writer_pid);
+
 /* Removes rings whose lock is free and whose reader and writer are dead. */
 void zb__sweep_stale_rings(void);
 

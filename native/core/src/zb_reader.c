@@ -138,19 +138,21 @@ static void reader_free(zb_reader *r) {
   free(r);
 }
 
-/* Our lock is held, so an existing segment of this name is stale, unless a
- * reader that does not use our lock directory is alive in it. */
+/* Our lock is held, so what is left under this name is a dead reader's
+ * leftovers, unless a reader that does not use our lock directory is alive
+ * in it. It is removed only when it is provably a stale ring of ours
+ * (zb__check_leftovers): never a stranger's file. */
 static int remove_stale_segment(zb_reader *r) {
-  zb_segment old;
-  uint64_t pid;
-  if (zb__segment_open(&old, r->name, &r->names, false) == 0) {
-    pid = zb__load_acquire(&old.oieb->reader_pid);
-    zb__segment_close(&old);
-    if (pid != zb__self_pid() && zb__lock_owner_alive(r->lock_fd, pid))
-      return zb__fail(ZB_EEXIST,
-                      "ring \"%s\" exists and its reader (pid %llu) is alive",
-                      r->name, (unsigned long long)pid);
-  }
+  uint64_t pid, writer_pid;
+  int rc;
+
+  if ((rc = zb__check_leftovers(r->name, &r->names, r->lock_fd, &pid,
+                                 &writer_pid)) < 0)
+    return rc;
+  if (pid != 0 && pid != zb__self_pid() && zb__lock_owner_alive(r->lock_fd, pid))
+    return zb__fail(ZB_EEXIST,
+                    "ring \"%s\" exists and its reader (pid %llu) is alive",
+                    r->name, (unsigned long long)pid);
   zb__unlink_ring_objects(&r->names);
   return 0;
 }

@@ -6,7 +6,10 @@
  *   (random, and derived from each other the ways that once collided, e.g.
  *   "sem.sem-w-" + NAME), observing the files each create really makes;
  * - another user's file, or a file that is not a ring, under a ring's name
- *   is never removed, and the error names its owner.
+ *   is never removed, and the error names its owner;
+ * - a create's cost does not grow with the stale rings on the machine (a
+ *   count of the rings it inspects);
+ * - a /dev/shm too full for a semaphore says so, with the hint.
  *
  * Mounting needs root (CAP_SYS_ADMIN), as do the other-user cases; without
  * it each test says it is skipped. */
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "zb_test.h"
+#include "zb_test_hooks.h"
 
 #define NOBODY 65534
 #define SKIP 77
@@ -133,6 +137,20 @@ static void kill_holder(pid_t pid) {
     return;
   kill(pid, SIGKILL);
   reap(pid, 5000);
+}
+
+static int lock_files(void) {
+  DIR *d = opendir("/tmp/zerobuffer");
+  struct dirent *e;
+  int n = 0;
+  if (d == NULL)
+    return 0;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    n += len > 5 && strcmp(e->d_name + len - 5, ".lock") == 0;
+  }
+  closedir(d);
+  return n;
 }
 
 /* -------------------------------------------- the name space, as files */
@@ -484,6 +502,7 @@ static int stranger_as_nobody(void *arg) {
 
 static int stranger_child(void *arg) {
   zb_reader *r = NULL;
+  uint64_t visited;
   pid_t holder;
   int rc, status;
   pid_t pid;
@@ -525,7 +544,8 @@ static int stranger_child(void *arg) {
   CHECK(write_file("/tmp/zerobuffer/notaring.lock", "1 1\n", 0, 0600));
   CHECK_RC(zb_ring_remove_stale("notaring"), ZB_EPROTO);
   CHECK(exists("/dev/shm/%s", "notaring"));
-  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* sweeps */
+  zb__set_sweep_interval_ms(0);
+  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0);
   zb_reader_destroy(r);
   r = NULL;
   CHECK(exists("/dev/shm/%s", "notaring"));
@@ -540,7 +560,9 @@ static int stranger_child(void *arg) {
   CHECK_MSG("belongs to user nobody (uid 65534)");
   CHECK(r == NULL);
   CHECK_RC(zb_ring_remove_stale("theirs"), ZB_EACCES);
-  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* sweeps */
+  visited = zb__rings_visited();
+  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* full sweep */
+  CHECK(zb__rings_visited() - visited >= 2);
   zb_reader_destroy(r);
   r = NULL;
   CHECK(exists("/dev/shm/%s", "theirs") && exists("/dev/shm/sem.sem-w-%s", "theirs") &&
@@ -565,9 +587,139 @@ static void test_stranger_files(void) {
   run_confined("stranger's files", stranger_child, NULL, "size=16m", 60000);
 }
 
+/* ------------------------------------------------ cost of the sweep */
+
+typedef struct stale_batch {
+  int first, count;
+} stale_batch;
+
+static int make_stale_rings(void *arg) {
+  stale_batch *b = arg;
+  char name[64];
+  int i;
+  for (i = b->first; i < b->first + b->count; i++) {
+    zb_reader *r = NULL;
+    snprintf(name, sizeof name, "stale-%04d", i);
+    if (zb_reader_create(&r, name, 0, 64, NULL) != 0) {
+      fprintf(stderr, "  [holder] %s\n", zb_last_error());
+      return 2;
+    }
+  }
+  return 0; /* killed while it holds them all */
+}
+
+/* The rings one create in a new process inspects (its own name, plus a full
+ * sweep when one is due). */
+static int visits_of_one_create(const char *name) {
+  int status;
+  pid_t pid = fork();
+  if (pid == 0) {
+    zb_reader *r = NULL;
+    uint64_t before = zb__rings_visited();
+    if (zb_reader_create(&r, name, 0, 64, NULL) != 0)
+      _exit(255);
+    zb_reader_destroy(r);
+    _exit((int)(zb__rings_visited() - before > 254 ? 254 : zb__rings_visited() - before));
+  }
+  status = reap(pid, 30000);
+  return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define STALE 1000
+#define CREATES 100
+
+static int sweep_cost_child(void *arg) {
+  stale_batch batches[4];
+  char name[64];
+  uint64_t before;
+  FILE *stamp;
+  int i;
+  (void)arg;
+
+  /* 1000 stale rings, left by 4 readers SIGKILLed while they held them */
+  for (i = 0; i < 4; i++) {
+    pid_t holder;
+    batches[i] = (stale_batch){i * STALE / 4, STALE / 4};
+    holder = start_holder(make_stale_rings, &batches[i]);
+    CHECK(holder > 0);
+    kill_holder(holder);
+  }
+  CHECK(lock_files() == STALE);
+
+  /* 100 creates inspect 100 rings, their own: no sweep is due */
+  before = zb__rings_visited();
+  for (i = 0; i < CREATES; i++) {
+    zb_reader *r = NULL;
+    snprintf(name, sizeof name, "fresh-%d", i);
+    CHECK_RC(zb_reader_create(&r, name, 0, 64, NULL), 0);
+    zb_reader_destroy(r);
+  }
+  fprintf(stderr, "  %d creates beside %d stale rings inspected %llu rings\n",
+          CREATES, STALE, (unsigned long long)(zb__rings_visited() - before));
+  CHECK(zb__rings_visited() - before == CREATES);
+  CHECK(lock_files() == STALE);
+  /* the same in another process: the rate limit is the user's, not the
+   * process's */
+  CHECK(visits_of_one_create("other-process") == 1);
+
+  /* once the interval has passed, one create sweeps them all */
+  stamp = fopen("/tmp/zerobuffer/.sweep-0", "w"); /* its last sweep: long ago */
+  CHECK(stamp != NULL && fputs("1\n", stamp) >= 0 && fclose(stamp) == 0);
+  before = zb__rings_visited();
+  {
+    zb_reader *r = NULL;
+    CHECK_RC(zb_reader_create(&r, "due", 0, 64, NULL), 0);
+    zb_reader_destroy(r);
+  }
+  CHECK(zb__rings_visited() - before >= STALE);
+  CHECK(lock_files() == 0);
+  {
+    DIR *d = opendir("/dev/shm");
+    struct dirent *e;
+    int left = 0;
+    while (d != NULL && (e = readdir(d)) != NULL)
+      left += e->d_name[0] != '.';
+    if (d != NULL)
+      closedir(d);
+    CHECK(left == 0);
+  }
+  /* and the next one does not sweep again */
+  CHECK(visits_of_one_create("after") == 1);
+  return 0;
+}
+
+/* A create costs the same with 1000 stale rings beside it: only a full
+ * sweep (at most one per ZB_SWEEP_INTERVAL_MS per user) visits them. */
+static void test_sweep_cost(void) {
+  run_confined("sweep cost", sweep_cost_child, NULL, "size=64m", 120000);
+}
+
+/* ----------------------------------------------- a full /dev/shm */
+
+/* /dev/shm is 1 MiB: a segment of exactly 1 MiB fits, its semaphore not. */
+static int semaphore_full_child(void *arg) {
+  zb_reader *r = NULL;
+  (void)arg;
+  CHECK_RC(zb_reader_create(&r, "fills", 0, (1 << 20) - 128, NULL), ZB_ENOSPC);
+  CHECK_MSG("semaphore");
+  CHECK_MSG("df -h /dev/shm");
+  CHECK_MSG("--shm-size");
+  CHECK(r == NULL);
+  CHECK(zb_test_ring_gone("fills"));
+  CHECK_RC(zb_reader_create(&r, "fits", 0, (1 << 20) - 128 - 3 * 4096, NULL), 0);
+  zb_reader_destroy(r);
+  return 0;
+}
+
+static void test_semaphore_enospc(void) {
+  run_confined("full /dev/shm", semaphore_full_child, NULL, "size=1m", 30000);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   RUN(test_name_space_disjoint);
   RUN(test_stranger_files);
+  RUN(test_sweep_cost);
+  RUN(test_semaphore_enospc);
   return zb_test_finish("core-namespace");
 }

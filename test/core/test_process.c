@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "zb_test.h"
+#include "zb_test_hooks.h"
 
 /* ------------------------------------------------------------- utilities */
 
@@ -1010,6 +1011,7 @@ static void test_stale_sweep(void) {
   char name[96], other[96], unrelated[96], lockless[96], lock[512];
   zb_reader *r = NULL;
   zb_health h;
+  int interval;
 
   /* a) same name */
   copy_name(name, "stale");
@@ -1029,7 +1031,9 @@ static void test_stale_sweep(void) {
   CHECK(zb_test_ring_gone(name));
   zb_test_remove_ring(name);
 
-  /* b) another name, swept by an unrelated create */
+  /* b) another name, swept by an unrelated create (full sweeps are
+   * rate-limited: allow one at every create here) */
+  interval = zb__set_sweep_interval_ms(0);
   copy_name(other, "stale-other");
   copy_name(unrelated, "unrelated");
   CHECK(leave_stale_ring(other));
@@ -1042,6 +1046,7 @@ static void test_stale_sweep(void) {
   CHECK(zb_test_ring_gone(unrelated));
   zb_test_remove_ring(other);
   zb_test_remove_ring(unrelated);
+  zb__set_sweep_interval_ms(interval);
 
   /* c) same name, but the lock file is gone too (only the segment and
    * semaphores are left): the create still recovers the name. */
@@ -1090,6 +1095,7 @@ static int recycle_reader_pid(const char *name) {
 static void test_recycled_pid(void) {
   char name[96], other[96], unrelated[96];
   zb_reader *r = NULL;
+  int interval;
 
   copy_name(name, "recycled");
   CHECK(leave_stale_ring(name));
@@ -1104,7 +1110,9 @@ static void test_recycled_pid(void) {
   copy_name(unrelated, "recycled-unrelated");
   CHECK(leave_stale_ring(other));
   CHECK(recycle_reader_pid(other));
+  interval = zb__set_sweep_interval_ms(0); /* a full sweep at this create */
   CHECK_RC(zb_reader_create(&r, unrelated, 256, 4096, NULL), 0);
+  zb__set_sweep_interval_ms(interval);
   CHECK(zb_test_ring_gone(other));
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(unrelated));

@@ -47,8 +47,8 @@ test('the reader of a Node writer is SIGKILLed: the blocked write fails within i
     await expect(writer.write(frame)).rejects.toThrow(ReaderGoneError);
     expect(Date.now() - t0).toBeLessThan(1000);
     // The dead reader left its segment behind (not stale yet: our writer is
-    // attached). Once the writer detaches, any reader being created sweeps it;
-    // the next reader of this name does so at the latest, and works.
+    // attached). Once the writer detaches, a full sweep (at most every 10 s)
+    // may remove it; the next reader of this name does so at the latest, and works.
     expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
     writer.closeSync();
     writer = undefined;

@@ -119,8 +119,9 @@ typedef struct zb_frame {
   uint64_t ticket;     /* identifies the frame to zb_reader_release() */
 } zb_frame;
 
-/* Creates the ring NAME as its reader: sweeps stale rings of dead readers,
- * takes the lock, creates the segment (sizes rounded up to 64) and both
+/* Creates the ring NAME as its reader: takes the lock, removes the stale
+ * leftovers of NAME (and, at most once per 10 s per user, those of every
+ * ring), creates the segment (sizes rounded up to 64) and both
  * semaphores. opts may be NULL. What is left under NAME is replaced only
  * when it is a dead reader's ring of this user; ZB_EEXIST when its reader
  * is alive, ZB_EACCES (naming the owner) when a file under the name belongs

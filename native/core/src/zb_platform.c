@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "zb_atomic.h"
 #include "zb_error.h"
+#include "zb_test_hooks.h"
 
 /* ------------------------------------------------------------------ names */
 
@@ -188,6 +190,12 @@ int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out) {
   sem_t *sem;
   sem_unlink(sem_name);
   sem = sem_open(sem_name, O_CREAT | O_EXCL, (mode_t)mode, 0);
+  if (sem == SEM_FAILED && errno == ENOSPC)
+    return zb__fail(ZB_ENOSPC,
+                    "cannot create semaphore %s: /dev/shm is full (a "
+                    "semaphore takes one page): free some (df -h /dev/shm) "
+                    "or give the container more (docker run --shm-size=...)",
+                    sem_name);
   if (sem == SEM_FAILED)
     return zb__fail_errno(errno, "cannot create semaphore %s", sem_name);
   chmod_sem_file(sem_name, mode);
@@ -690,12 +698,57 @@ done:
   return rc;
 }
 
-void zb__sweep_stale_rings(void) {
-  DIR *dir = opendir(ZB_LOCK_DIR);
-  struct dirent *entry;
+/* How often one user's creates sweep every stale ring (the name being
+ * created is always checked); 0 sweeps at every create. */
+static int sweep_interval_ms = ZB_SWEEP_INTERVAL_MS;
+static atomic_uint_fast64_t rings_visited;
 
-  if (dir == NULL)
+void zb__note_ring_visit(void) { atomic_fetch_add(&rings_visited, 1); }
+uint64_t zb__rings_visited(void) { return atomic_load(&rings_visited); }
+int zb__set_sweep_interval_ms(int ms) {
+  int previous = sweep_interval_ms;
+  sweep_interval_ms = ms;
+  return previous;
+}
+
+/* The time of this user's last full sweep lives in ZB_LOCK_DIR/.sweep-UID
+ * (a name no ring's lock file can have), so that the rate limit holds
+ * across processes; its flock lets one sweeper run at a time. */
+static bool full_sweep_due(int stamp_fd) {
+  char text[32];
+  struct timespec ts;
+  uint64_t now_ms, last_ms = 0;
+  ssize_t n = pread(stamp_fd, text, sizeof text - 1, 0);
+  int len;
+
+  if (n > 0) {
+    text[n] = '\0';
+    last_ms = strtoull(text, NULL, 10);
+  }
+  clock_gettime(CLOCK_REALTIME, &ts);
+  now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  if (last_ms != 0 && last_ms <= now_ms &&
+      now_ms - last_ms < (uint64_t)sweep_interval_ms)
+    return false;
+  len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)now_ms);
+  return ftruncate(stamp_fd, 0) == 0 && pwrite(stamp_fd, text, (size_t)len, 0) == len;
+}
+
+void zb__sweep_stale_rings(void) {
+  char stamp[64];
+  struct dirent *entry;
+  DIR *dir;
+  int fd;
+
+  snprintf(stamp, sizeof stamp, ZB_LOCK_DIR "/.sweep-%u", (unsigned)geteuid());
+  fd = open(stamp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
     return;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !full_sweep_due(fd) ||
+      (dir = opendir(ZB_LOCK_DIR)) == NULL) {
+    close(fd);
+    return;
+  }
   while ((entry = readdir(dir)) != NULL) {
     char name[NAME_MAX + 1];
     size_t len = strlen(entry->d_name);
@@ -703,7 +756,9 @@ void zb__sweep_stale_rings(void) {
       continue;
     memcpy(name, entry->d_name, len - 5);
     name[len - 5] = '\0';
+    zb__note_ring_visit();
     zb_ring_remove_stale(name);
   }
   closedir(dir);
+  close(fd);
 }

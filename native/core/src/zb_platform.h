@@ -89,7 +89,14 @@ void zb__unlink_ring_objects(const zb_names *names);
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                         uint64_t *reader_pid, uint64_t *writer_pid);
 
-/* Removes rings whose lock is free and whose reader and writer are dead. */
+/* Full sweeps are rate-limited per user to one per this many ms. */
+#define ZB_SWEEP_INTERVAL_MS 10000
+
+/* Removes rings whose lock is free and whose reader and writer are dead, at
+ * most once per ZB_SWEEP_INTERVAL_MS for this user (across processes):
+ * with many rings on the machine a create must not pay for all of them. */
 void zb__sweep_stale_rings(void);
+/* Counts a ring inspected by a create (zb__rings_visited, for tests). */
+void zb__note_ring_visit(void);
 
 #endif /* ZB_PLATFORM_H */

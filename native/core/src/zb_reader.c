@@ -146,6 +146,7 @@ static int remove_stale_segment(zb_reader *r) {
   uint64_t pid, writer_pid;
   int rc;
 
+  zb__note_ring_visit();
   if ((rc = zb__check_leftovers(r->name, &r->names, r->lock_fd, &pid,
                                  &writer_pid)) < 0)
     return rc;
@@ -207,9 +208,9 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   strcpy(r->name, name);
   zb__names(name, &r->names);
 
-  zb__sweep_stale_rings();
   if ((rc = zb__lock_acquire(name, &r->names, mode, &r->lock_fd)) < 0)
     goto fail;
+  zb__sweep_stale_rings();
   if ((rc = remove_stale_segment(r)) < 0 ||
       (rc = zb__lock_record_owner(r->lock_fd, r->names.lock)) < 0)
     goto fail_unlock;

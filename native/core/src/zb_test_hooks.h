@@ -12,4 +12,14 @@ void zb__reader_expect_sequence(zb_reader *reader, uint64_t sequence);
  * over it and checks every pointer the reader hands out against it). */
 uint8_t *zb__reader_segment(zb_reader *reader);
 
+/* Rings inspected by creates so far in this process: the one being created
+ * and each one a full sweep visited (so a test can show that a create's cost
+ * does not grow with the rings on the machine). */
+uint64_t zb__rings_visited(void);
+
+/* Sets the minimum time between two full sweeps of this user's stale rings
+ * (default ZB_SWEEP_INTERVAL_MS; 0: a full sweep at every create); returns
+ * the previous value. */
+int zb__set_sweep_interval_ms(int ms);
+
 #endif /* ZB_TEST_HOOKS_H */

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "gstzerobufferelements.h"
 
 #ifndef PACKAGE
@@ -68,245 +70,277 @@ zerobuffer_json_append_string (GString * out, const gchar * s)
   g_string_append_c (out, '"');
 }
 
-/* ------------------------------------------------ metadata JSON reader */
+/* ------------------------------------- peer data, read within bounds */
 
-static const gchar *
-json_skip_ws (const gchar * p, const gchar * end)
+/* Deepest nesting of objects and arrays in JSON text, or G_MAXUINT when the
+ * text has what could hide brackets from this count: JSON has neither
+ * comments nor single-quoted strings, but json-glib accepts both. */
+static guint
+json_depth (const gchar * p, gsize len)
 {
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-    p++;
-  return p;
-}
+  guint depth = 0, deepest = 0;
+  gboolean in_string = FALSE;
+  gsize i;
 
-static gint
-json_hex4 (const gchar * p, const gchar * end)
-{
-  gint i, v = 0;
+  for (i = 0; i < len; i++) {
+    gchar c = p[i];
 
-  if (end - p < 4)
-    return -1;
-  for (i = 0; i < 4; i++) {
-    gint d = g_ascii_xdigit_value (p[i]);
-    if (d < 0)
-      return -1;
-    v = v * 16 + d;
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      depth++;
+      deepest = MAX (deepest, depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      depth--;
+    } else if (c == '/' || c == '\'') {
+      return G_MAXUINT;
+    }
   }
-  return v;
+  return deepest;
 }
 
-/* Reads the string literal at *pp (which points at its opening quote) into
- * out (when not NULL), unescaping it; *pp ends after the closing quote. */
-static gboolean
-json_read_string (const gchar ** pp, const gchar * end, GString * out)
+/* The metadata's JSON object, parsed by json-glib once it is known to be
+ * within bounds (json-glib recurses once per level: a peer's 64 MiB of '['
+ * would overflow the stack). Existing readers take the text from the first
+ * '{' to the last '}'. NULL with the reason in *why (when not NULL). */
+static JsonParser *
+metadata_parse (const guint8 * data, gsize size, gchar ** why)
 {
-  const gchar *p = *pp;
+  const gchar *text = (const gchar *) data, *first, *last;
+  JsonParser *parser;
+  JsonNode *root;
+  GError *err = NULL;
+  gsize len;
+  guint depth;
 
-  if (p >= end || *p != '"')
+  first = memchr (text, '{', size);
+  for (last = text + size; last > text && last[-1] != '}'; last--) {
+  }
+  if (first == NULL || last <= first) {
+    if (why)
+      *why = g_strdup ("it holds no JSON object");
+    return NULL;
+  }
+  len = (gsize) (last - first);
+  if (len > ZEROBUFFER_METADATA_MAX_LENGTH) {
+    if (why)
+      *why = g_strdup_printf ("its JSON object is %" G_GSIZE_FORMAT " bytes, "
+          "over the %d this element reads", len,
+          ZEROBUFFER_METADATA_MAX_LENGTH);
+    return NULL;
+  }
+  depth = json_depth (first, len);
+  if (depth == G_MAXUINT) {
+    if (why)
+      *why = g_strdup ("it has comments or single quotes outside strings, "
+          "which JSON does not allow");
+    return NULL;
+  }
+  if (depth > ZEROBUFFER_JSON_MAX_DEPTH) {
+    if (why)
+      *why = g_strdup_printf ("its JSON nests %u levels deep, over the %d "
+          "this element reads", depth, ZEROBUFFER_JSON_MAX_DEPTH);
+    return NULL;
+  }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, first, (gssize) len, &err) ||
+      (root = json_parser_get_root (parser)) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (root)) {
+    if (why)
+      *why = g_strdup_printf ("it is not a JSON object (%s)",
+          err ? err->message : "another JSON value");
+    g_clear_error (&err);
+    g_object_unref (parser);
+    return NULL;
+  }
+  return parser;
+}
+
+static JsonObject *
+metadata_root (JsonParser * parser)
+{
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+gboolean
+zerobuffer_metadata_check (const guint8 * data, gsize size, gchar ** why)
+{
+  JsonParser *parser = metadata_parse (data, size, why);
+
+  if (parser == NULL)
     return FALSE;
-  for (p++; p < end; p++) {
-    gunichar c;
-    gint v, lo;
-
-    if (*p == '"') {
-      *pp = p + 1;
-      return TRUE;
-    }
-    if ((guchar) * p < 0x20)
-      return FALSE;
-    if (*p != '\\') {
-      if (out != NULL)
-        g_string_append_c (out, *p);
-      continue;
-    }
-    if (++p >= end)
-      return FALSE;
-    switch (*p) {
-      case '"':
-      case '\\':
-      case '/':
-        c = (gunichar) * p;
-        break;
-      case 'b':
-        c = '\b';
-        break;
-      case 'f':
-        c = '\f';
-        break;
-      case 'n':
-        c = '\n';
-        break;
-      case 'r':
-        c = '\r';
-        break;
-      case 't':
-        c = '\t';
-        break;
-      case 'u':
-        if ((v = json_hex4 (p + 1, end)) < 0)
-          return FALSE;
-        p += 4;
-        if (v >= 0xD800 && v <= 0xDBFF) {       /* surrogate pair */
-          if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
-              (lo = json_hex4 (p + 3, end)) < 0xDC00 || lo > 0xDFFF)
-            return FALSE;
-          p += 6;
-          v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
-        } else if (v >= 0xDC00 && v <= 0xDFFF) {
-          return FALSE;
-        }
-        c = (gunichar) v;
-        break;
-      default:
-        return FALSE;
-    }
-    if (out != NULL)
-      g_string_append_unichar (out, c);
-  }
-  return FALSE;
-}
-
-/* Skips one JSON value (string, number, literal, object or array). */
-static gboolean
-json_skip_value (const gchar ** pp, const gchar * end, guint depth)
-{
-  const gchar *p = json_skip_ws (*pp, end);
-
-  if (p >= end || depth > 64)
-    return FALSE;
-  if (*p == '"') {
-    if (!json_read_string (&p, end, NULL))
-      return FALSE;
-  } else if (*p == '{' || *p == '[') {
-    gchar close = *p == '{' ? '}' : ']';
-
-    p = json_skip_ws (p + 1, end);
-    if (p < end && *p == close) {
-      p++;
-    } else {
-      for (;;) {
-        if (close == '}') {
-          p = json_skip_ws (p, end);
-          if (!json_read_string (&p, end, NULL))
-            return FALSE;
-          p = json_skip_ws (p, end);
-          if (p >= end || *p++ != ':')
-            return FALSE;
-        }
-        if (!json_skip_value (&p, end, depth + 1))
-          return FALSE;
-        p = json_skip_ws (p, end);
-        if (p < end && *p == ',') {
-          p++;
-          continue;
-        }
-        if (p < end && *p == close) {
-          p++;
-          break;
-        }
-        return FALSE;
-      }
-    }
-  } else {                      /* number, true, false, null */
-    const gchar *start = p;
-
-    while (p < end && (g_ascii_isalnum (*p) || *p == '-' || *p == '+' ||
-            *p == '.'))
-      p++;
-    if (p == start)
-      return FALSE;
-  }
-  *pp = p;
+  g_object_unref (parser);
   return TRUE;
-}
-
-/* Points at the value of KEY in the JSON object at P (its '{', after
- * optional white space); NULL when absent or malformed. */
-static const gchar *
-json_object_find (const gchar * p, const gchar * end, const gchar * key)
-{
-  GString *name = g_string_new (NULL);
-  const gchar *found = NULL;
-
-  p = json_skip_ws (p, end);
-  if (p >= end || *p != '{')
-    goto out;
-  p = json_skip_ws (p + 1, end);
-  if (p < end && *p == '}')
-    goto out;
-  for (;;) {
-    g_string_truncate (name, 0);
-    p = json_skip_ws (p, end);
-    if (!json_read_string (&p, end, name))
-      goto out;
-    p = json_skip_ws (p, end);
-    if (p >= end || *p++ != ':')
-      goto out;
-    p = json_skip_ws (p, end);
-    if (strcmp (name->str, key) == 0) {
-      found = p;
-      goto out;
-    }
-    if (!json_skip_value (&p, end, 0))
-      goto out;
-    p = json_skip_ws (p, end);
-    if (p < end && *p == ',') {
-      p++;
-      continue;
-    }
-    goto out;                   /* '}' or garbage: the key is not there */
-  }
-out:
-  g_string_free (name, TRUE);
-  return found;
-}
-
-gchar *
-zerobuffer_json_get_string (const guint8 * data, gsize size, const gchar * key)
-{
-  const gchar *p = (const gchar *) data, *end = p + size;
-  GString *value;
-
-  p = memchr (p, '{', size);
-  if (p == NULL || (p = json_object_find (p, end, key)) == NULL ||
-      *p != '"')
-    return NULL;
-  value = g_string_new (NULL);
-  if (!json_read_string (&p, end, value)) {
-    g_string_free (value, TRUE);
-    return NULL;
-  }
-  return g_string_free (value, FALSE);
-}
-
-gint64
-zerobuffer_json_get_frame_header (const guint8 * data, gsize size)
-{
-  const gchar *p = (const gchar *) data, *end = p + size;
-  gint64 v = 0;
-
-  p = memchr (p, '{', size);
-  if (p == NULL || (p = json_object_find (p, end, "zerobuffer")) == NULL ||
-      (p = json_object_find (p, end, "frame_header")) == NULL)
-    return 0;
-  if (p >= end || !g_ascii_isdigit (*p))
-    return -1;
-  for (; p < end && g_ascii_isdigit (*p); p++) {
-    v = v * 10 + (*p - '0');
-    if (v > G_MAXINT32)
-      return -1;
-  }
-  if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
-    return -1;
-  return v;
 }
 
 gboolean
 zerobuffer_json_is_object (const guint8 * data, gsize size)
 {
-  const gchar *p = (const gchar *) data, *end = p + size;
+  return zerobuffer_metadata_check (data, size, NULL);
+}
 
-  p = memchr (p, '{', size);
-  return p != NULL && json_skip_value (&p, end, 0);
+gchar *
+zerobuffer_json_get_string (const guint8 * data, gsize size, const gchar * key)
+{
+  JsonParser *parser = metadata_parse (data, size, NULL);
+  JsonNode *member;
+  gchar *value = NULL;
+
+  if (parser == NULL)
+    return NULL;
+  member = json_object_get_member (metadata_root (parser), key);
+  if (member != NULL && JSON_NODE_HOLDS_VALUE (member) &&
+      json_node_get_value_type (member) == G_TYPE_STRING)
+    value = g_strdup (json_node_get_string (member));
+  g_object_unref (parser);
+  return value;
+}
+
+gint64
+zerobuffer_json_get_frame_header (const guint8 * data, gsize size)
+{
+  JsonParser *parser = metadata_parse (data, size, NULL);
+  JsonNode *ext, *version;
+  gint64 v = 0;
+
+  if (parser == NULL)
+    return 0;
+  ext = json_object_get_member (metadata_root (parser), "zerobuffer");
+  if (ext != NULL && JSON_NODE_HOLDS_OBJECT (ext) &&
+      (version = json_object_get_member (json_node_get_object (ext),
+              "frame_header")) != NULL) {
+    v = -1;
+    if (JSON_NODE_HOLDS_VALUE (version) &&
+        json_node_get_value_type (version) == G_TYPE_INT64 &&
+        json_node_get_int (version) >= 0 &&
+        json_node_get_int (version) <= G_MAXINT32)
+      v = json_node_get_int (version);
+  }
+  g_object_unref (parser);
+  return v;
+}
+
+/* The unescaped content of the caps string literal at s (its opening quote)
+ * as gst_value's parser reads it: \ooo is an octal byte, \X is X. Its end
+ * (after the closing quote) in *end; NULL when unterminated. */
+static gchar *
+caps_unquote (const gchar * s, const gchar * limit, const gchar ** end)
+{
+  GString *out = g_string_new (NULL);
+
+  for (s++; s < limit; s++) {
+    if (*s == '"') {
+      *end = s + 1;
+      return g_string_free (out, FALSE);
+    }
+    if (*s == '\\' && s + 1 < limit) {
+      s++;
+      if (*s >= '0' && *s <= '3' && s + 2 < limit &&
+          s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7') {
+        g_string_append_c (out, (gchar) (((*s - '0') << 6) |
+                ((s[1] - '0') << 3) | (s[2] - '0')));
+        s += 2;
+        continue;
+      }
+    }
+    g_string_append_c (out, *s);
+  }
+  g_string_free (out, TRUE);
+  return NULL;
+}
+
+/* Deepest nesting in caps text: lists, arrays, ranges and parentheses, and
+ * quoted strings, which GStreamer parses again when a field is typed as a
+ * structure or caps (each one a level deeper, their content counted too).
+ * Stops counting once past limit. */
+static guint
+caps_depth (const gchar * s, gsize len, guint limit)
+{
+  const gchar *p, *end = s + len;
+  guint depth = 0, deepest = 0;
+
+  for (p = s; p < end && deepest <= limit; p++) {
+    if (*p == '{' || *p == '[' || *p == '<' || *p == '(') {
+      depth++;
+      deepest = MAX (deepest, depth);
+    } else if ((*p == '}' || *p == ']' || *p == '>' || *p == ')') &&
+        depth > 0) {
+      depth--;
+    } else if (*p == '"') {
+      const gchar *after;
+      gchar *inner;
+
+      if (depth + 1 > limit)
+        return depth + 1;
+      if ((inner = caps_unquote (p, end, &after)) == NULL)
+        break;                  /* unterminated: GStreamer stops there too */
+      deepest = MAX (deepest, depth + 1 + caps_depth (inner, strlen (inner),
+              limit - depth - 1));
+      g_free (inner);
+      p = after - 1;
+    }
+  }
+  return deepest;
+}
+
+GstCaps *
+zerobuffer_caps_from_peer (const gchar * text, gchar ** why)
+{
+  gsize len = strlen (text);
+  guint depth;
+  GstCaps *caps;
+
+  if (len > ZEROBUFFER_CAPS_MAX_LENGTH) {
+    if (why)
+      *why = g_strdup_printf ("the caps string is %" G_GSIZE_FORMAT " bytes, "
+          "over the %d this element parses", len, ZEROBUFFER_CAPS_MAX_LENGTH);
+    return NULL;
+  }
+  depth = caps_depth (text, len, ZEROBUFFER_CAPS_MAX_DEPTH);
+  if (depth > ZEROBUFFER_CAPS_MAX_DEPTH) {
+    if (why)
+      *why = g_strdup_printf ("the caps string nests more than %d levels "
+          "deep (lists, ranges, arrays, nested structures)",
+          ZEROBUFFER_CAPS_MAX_DEPTH);
+    return NULL;
+  }
+  caps = gst_caps_from_string (text);
+  if (caps == NULL && why)
+    *why = g_strdup ("GStreamer cannot parse the caps string");
+  return caps;
+}
+
+gchar *
+zerobuffer_quote_peer_bytes (const guint8 * data, gsize size, gsize max_chars)
+{
+  GString *out = g_string_new (NULL);
+  gsize i;
+
+  for (i = 0; i < size && out->len < max_chars; i++) {
+    guint8 c = data[i];
+
+    if (c == '\\')
+      g_string_append (out, "\\\\");
+    else if (c == '\n')
+      g_string_append (out, "\\n");
+    else if (c == '\r')
+      g_string_append (out, "\\r");
+    else if (c == '\t')
+      g_string_append (out, "\\t");
+    else if (c >= 0x20 && c < 0x7f)
+      g_string_append_c (out, (gchar) c);
+    else
+      g_string_append_printf (out, "\\x%02x", c);
+  }
+  if (i < size)
+    g_string_append_printf (out, "... (%" G_GSIZE_FORMAT " bytes in all)",
+        size);
+  return g_string_free (out, FALSE);
 }
 
 static gboolean

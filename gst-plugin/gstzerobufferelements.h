@@ -26,21 +26,45 @@ void zerobuffer_element_init (GstPlugin * plugin);
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 
-/* Reading a ring's metadata JSON (DATA, SIZE bytes, not NUL-terminated;
- * the object starts at its first '{'). */
+/* Reading what a peer wrote: a ring's metadata JSON (DATA, SIZE bytes, not
+ * NUL-terminated; the object runs from its first '{' to its last '}') and
+ * the caps string in it. Both come from another process, so what reaches
+ * json-glib and GStreamer's caps parser is bounded first: both parsers
+ * recurse once per nesting level, and a 64 MiB metadata block holds enough
+ * brackets to overflow any stack. */
+#define ZEROBUFFER_METADATA_MAX_LENGTH (1 << 20)
+#define ZEROBUFFER_JSON_MAX_DEPTH 64
+#define ZEROBUFFER_CAPS_MAX_LENGTH 65536
+#define ZEROBUFFER_CAPS_MAX_DEPTH 32
 
-/* The string value of the top-level KEY, unescaped; NULL when absent, not a
- * string, or malformed. g_free() it. */
+/* Whether the metadata holds one JSON object within those bounds; FALSE with
+ * the reason in *WHY (g_free() it; WHY may be NULL). */
+gboolean zerobuffer_metadata_check (const guint8 * data, gsize size,
+    gchar ** why);
+
+/* zerobuffer_metadata_check without the reason. */
+gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
+
+/* The string value of the top-level KEY; NULL when absent, not a string, or
+ * the metadata is not a JSON object within bounds. g_free() it. */
 gchar *zerobuffer_json_get_string (const guint8 * data, gsize size,
     const gchar * key);
 
 /* The version of the per-frame header that the metadata declares:
- * "zerobuffer": {"frame_header": N}; 0 when absent, -1 when not a
- * non-negative integer. */
+ * "zerobuffer": {"frame_header": N}; 0 when absent (or the metadata is not
+ * a JSON object within bounds), -1 when not an integer 0..G_MAXINT32. */
 gint64 zerobuffer_json_get_frame_header (const guint8 * data, gsize size);
 
-/* Whether the metadata holds one well-formed JSON object. */
-gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
+/* Caps from a caps string a peer wrote: refused before parsing when longer
+ * than ZEROBUFFER_CAPS_MAX_LENGTH or nested deeper than
+ * ZEROBUFFER_CAPS_MAX_DEPTH. NULL with the reason in *WHY (may be NULL). */
+GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
+
+/* Peer bytes fit for a message: printable ASCII as is, anything else
+ * escaped (\n, \t, \xHH), at most about MAX_CHARS characters, then how
+ * many bytes there were in all. g_free() it. */
+gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
+    gsize max_chars);
 
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);

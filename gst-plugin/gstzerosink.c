@@ -295,7 +295,8 @@ gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
   their_caps_str = zerobuffer_json_get_string (data, size, "caps");
   if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
       (their_caps_str != NULL &&
-          (their_caps = gst_caps_from_string (their_caps_str)) == NULL)) {
+          (their_caps = zerobuffer_caps_from_peer (their_caps_str,
+                  NULL)) == NULL)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Ring %s already carries metadata this zerosink cannot read, so it "
             "cannot tell whether its stream is the same", name),

@@ -160,20 +160,37 @@ gst_zero_src_frame_free (gpointer data)
 
 /* ------------------------------------------------------------- helpers */
 
-/* Sets the caps from the caps property, or else from the metadata. */
+/* "its writer (pid 1234)", for messages about what a writer sent. */
+static gchar *
+gst_zero_src_describe_writer (zb_reader * reader)
+{
+  zb_health health;
+
+  if (zb_reader_health (reader, &health) == 0 && health.writer_pid != 0)
+    return g_strdup_printf ("its writer (pid %" G_GUINT64_FORMAT ")",
+        health.writer_pid);
+  return g_strdup ("its writer (which has left)");
+}
+
+/* Sets the caps from the caps property, or else from the metadata. What a
+ * writer sent reaches json-glib and GStreamer's caps parser only within
+ * bounds (see zerobuffer_caps_from_peer), and is quoted back escaped and cut
+ * short. */
 static gboolean
 gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
 {
   GstCaps *caps;
   const uint8_t *meta = NULL;
   uint64_t meta_size = 0;
-  gchar *caps_str;
+  gchar *caps_str, *quoted, *writer, *why = NULL;
 
   GST_OBJECT_LOCK (self);
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
 
   zb_reader_metadata (reader, &meta, &meta_size);
+  quoted = zerobuffer_quote_peer_bytes (meta, meta_size, 256);
+  writer = gst_zero_src_describe_writer (reader);
   if (meta_size > 0) {
     gint64 version = zerobuffer_json_get_frame_header (meta, meta_size);
 
@@ -181,11 +198,9 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
           ("The metadata of ring %s declares a per-frame header this "
               "zerosrc does not know", zb_reader_name (reader)),
-          ("metadata: %.*s; supported: \"zerobuffer\":{\"frame_header\":1}",
-              (int) MIN (meta_size, 1024), (const gchar *) meta));
-      if (caps != NULL)
-        gst_caps_unref (caps);
-      return FALSE;
+          ("metadata from %s: %s; supported: \"zerobuffer\":"
+              "{\"frame_header\":1}", writer, quoted));
+      goto fail;
     }
     self->frame_header = version == 1;
     GST_INFO_OBJECT (self, "frames %s the per-frame header",
@@ -198,31 +213,44 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
           ("The writer of ring %s sent no metadata, so the caps are unknown",
               zb_reader_name (reader)),
           ("set the caps property of zerosrc to the format of the frames"));
-      return FALSE;
+      goto fail;
     }
-    GST_DEBUG_OBJECT (self, "metadata: %.*s", (int) MIN (meta_size, 4096),
-        (const gchar *) meta);
+    GST_DEBUG_OBJECT (self, "metadata: %s", quoted);
+    if (!zerobuffer_metadata_check (meta, meta_size, &why)) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Cannot read the metadata %s wrote into ring %s: %s", writer,
+              zb_reader_name (reader), why),
+          ("metadata (%" G_GUINT64_FORMAT " bytes): %s; set the caps property "
+              "of zerosrc to the format of the frames", meta_size, quoted));
+      goto fail;
+    }
     caps_str = zerobuffer_json_get_string (meta, meta_size, "caps");
     if (caps_str == NULL) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
           ("The metadata of ring %s has no \"caps\" string, so the caps are "
               "unknown", zb_reader_name (reader)),
-          ("metadata: %.*s; set the caps property of zerosrc to the format "
-              "of the frames", (int) MIN (meta_size, 1024),
-              (const gchar *) meta));
-      return FALSE;
+          ("metadata from %s: %s; set the caps property of zerosrc to the "
+              "format of the frames", writer, quoted));
+      goto fail;
     }
-    caps = gst_caps_from_string (caps_str);
+    caps = zerobuffer_caps_from_peer (caps_str, &why);
     if (caps == NULL) {
+      gchar *quoted_caps = zerobuffer_quote_peer_bytes ((const guint8 *)
+          caps_str, strlen (caps_str), 128);
+
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Cannot parse the caps \"%s\" from the metadata of ring %s",
-              caps_str, zb_reader_name (reader)),
-          ("set the caps property of zerosrc to the format of the frames"));
+          ("Cannot use the caps %s sent in the metadata of ring %s: %s",
+              writer, zb_reader_name (reader), why),
+          ("caps \"%s\"; set the caps property of zerosrc to the format of "
+              "the frames", quoted_caps));
+      g_free (quoted_caps);
       g_free (caps_str);
-      return FALSE;
+      goto fail;
     }
     g_free (caps_str);
   }
+  g_free (quoted);
+  g_free (writer);
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
@@ -238,6 +266,14 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   gst_caps_replace (&self->stream_caps, caps);
   gst_caps_unref (caps);
   return TRUE;
+
+fail:
+  g_free (why);
+  g_free (quoted);
+  g_free (writer);
+  if (caps != NULL)
+    gst_caps_unref (caps);
+  return FALSE;
 }
 
 static void

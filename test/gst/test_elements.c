@@ -1495,6 +1495,215 @@ GST_START_TEST (test_bad_frame_header)
 
 GST_END_TEST;
 
+/* ------------------------------------------------ hostile metadata */
+
+/* "{\"caps\":\"video/x-raw, a=(int)" + levels '{' + "1" + levels '}' + "\"}"
+ * (lists nested LEVELS deep), or with the lists inside a quoted nested
+ * structure when IN_STRUCTURE. */
+static gchar *
+nested_caps_metadata (guint levels, gboolean in_structure)
+{
+  GString *s = g_string_new (in_structure ?
+      "{\"caps\":\"video/x-raw, s=(structure)\\\"inner, a=(int)" :
+      "{\"caps\":\"video/x-raw, a=(int)");
+  guint i;
+
+  for (i = 0; i < levels; i++)
+    g_string_append_c (s, '{');
+  g_string_append_c (s, '1');
+  for (i = 0; i < levels; i++)
+    g_string_append_c (s, '}');
+  g_string_append (s, in_structure ? "\\\"\"}" : "\"}");
+  return g_string_free (s, FALSE);
+}
+
+/* The text of the error zerosrc posts for metadata META (SIZE bytes, in a
+ * block of BLOCK bytes), with CAPS_PROP as its caps property (NULL: none).
+ * NULL when the frame arrived instead. */
+static gchar *
+zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
+    const gchar * caps_prop)
+{
+  gchar *name = ring_name ("hostile");
+  gchar *desc, *text = NULL;
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstMessage *msg;
+  GstSample *sample;
+  GstBus *bus;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s metadata-size=%"
+      G_GUINT64_FORMAT " %s%s%s ! appsink name=out sync=false", name, block,
+      caps_prop ? "caps=\"" : "", caps_prop ? caps_prop : "",
+      caps_prop ? "\"" : "");
+  pipeline = launch (desc);
+  g_free (desc);
+  appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta, size), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+  bus = gst_element_get_bus (pipeline);
+  sample = NULL;
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) == NULL &&
+      (sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+              50 * GST_MSECOND)) == NULL) {
+  }
+  gst_object_unref (bus);
+  if (msg != NULL) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    text = g_strdup_printf ("%s | %s", err->message, debug ? debug : "");
+    g_error_free (err);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  if (sample != NULL)
+    gst_sample_unref (sample);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (name));
+  g_free (name);
+  return text;
+}
+
+/* Error texts quote what the writer sent escaped and cut short (the one
+ * line break is GStreamer's, after the location in the debug detail). */
+static void
+assert_printable_and_short (const gchar * text)
+{
+  const guchar *p;
+  gboolean location = strstr (text, " | ") != NULL;
+
+  for (p = (const guchar *) text; *p != '\0'; p++) {
+    if (*p == '\n' && location) {
+      location = FALSE;
+      continue;
+    }
+    fail_if (*p < 0x20 || *p == 0x7f, "control byte 0x%02x in: %s", *p, text);
+  }
+  fail_unless (strlen (text) < 1200, "%" G_GSIZE_FORMAT " characters: %.300s",
+      strlen (text), text);
+}
+
+/* The issue's case: ~32,000 nested '{' in the caps string of a 64 KiB
+ * metadata block overflowed zerosrc's stack inside gst_caps_from_string.
+ * Now the depth is checked first: an element error naming the writer's pid
+ * (this process), not a crash; also for lists hidden in a quoted nested
+ * structure, which GStreamer parses again. */
+GST_START_TEST (test_nested_caps_metadata)
+{
+  gchar *pid = g_strdup_printf ("(pid %d)", (int) getpid ());
+  gboolean in_structure;
+
+  for (in_structure = FALSE; in_structure <= TRUE; in_structure++) {
+    gchar *meta = nested_caps_metadata (in_structure ? 40 : 32000,
+        in_structure);
+    gchar *text = zerosrc_error_for_metadata (meta, strlen (meta), 65536,
+        NULL);
+
+    fail_unless (text != NULL, "no error for %.80s", meta);
+    fail_unless (strstr (text, "nests more than 32 levels") != NULL, "%s",
+        text);
+    fail_unless (strstr (text, pid) != NULL, "%s", text);
+    assert_printable_and_short (text);
+    g_free (text);
+    g_free (meta);
+  }
+  g_free (pid);
+}
+
+GST_END_TEST;
+
+/* JSON nested deeper than json-glib should recurse, a caps string over the
+ * length limit, and raw control bytes: errors that say why, quote the bytes
+ * escaped and cut short. With the caps property set, metadata this zerosrc
+ * cannot read does not stop the stream. */
+GST_START_TEST (test_bounded_metadata)
+{
+  GString *deep = g_string_new ("{\"caps\":\"video/x-raw, format=GRAY8, "
+      "width=2, height=2\",\"x\":");
+  GString *long_caps = g_string_new ("{\"caps\":\"video/x-raw, note=(string)");
+  GString *junk = g_string_new ("\x01\x02 no JSON here\n\x1b[31m");
+  gchar *text;
+  guint i;
+
+  for (i = 0; i < 300000; i++)
+    g_string_append_c (deep, '[');
+  for (i = 0; i < 300000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+  text = zerosrc_error_for_metadata (deep->str, deep->len, 1 << 20, NULL);
+  fail_unless (text != NULL && strstr (text, "its JSON nests 300001 levels "
+          "deep, over the 64") != NULL, "%s", text);
+  assert_printable_and_short (text);
+  g_free (text);
+  text = zerosrc_error_for_metadata (deep->str, deep->len, 1 << 20,
+      "video/x-raw, format=GRAY8, width=2, height=2");
+  fail_unless (text == NULL, "%s", text);
+
+  for (i = 0; i < 70000; i++)
+    g_string_append_c (long_caps, 'x');
+  g_string_append (long_caps, "\"}");
+  text = zerosrc_error_for_metadata (long_caps->str, long_caps->len, 1 << 17,
+      NULL);
+  fail_unless (text != NULL && strstr (text, "over the 65536 this element "
+          "parses") != NULL, "%s", text);
+  assert_printable_and_short (text);
+  g_free (text);
+
+  for (i = 0; i < 2000; i++)
+    g_string_append_c (junk, (gchar) (i % 32));
+  text = zerosrc_error_for_metadata (junk->str, junk->len, 4096, NULL);
+  fail_unless (text != NULL && strstr (text, "holds no JSON object") != NULL,
+      "%s", text);
+  fail_unless (strstr (text, "\\x01\\x02 no JSON here\\n\\x1b[31m") != NULL,
+      "%s", text);
+  fail_unless (strstr (text, "bytes in all)") != NULL, "%s", text);
+  assert_printable_and_short (text);
+  g_free (text);
+
+  g_string_free (deep, TRUE);
+  g_string_free (long_caps, TRUE);
+  g_string_free (junk, TRUE);
+}
+
+GST_END_TEST;
+
+/* A zerosink reconnecting to a ring whose metadata (written by an earlier
+ * writer) holds the nested caps: refused as unreadable, not a crash. */
+GST_START_TEST (test_writer_after_hostile_metadata)
+{
+  gchar *name = ring_name ("hostile-sink");
+  gchar *meta = nested_caps_metadata (32000, FALSE);
+  zb_reader *reader = NULL;
+  zb_writer *raw = NULL;
+  GstElement *writer, *appsrc;
+  gchar *text;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 65536, 65536,
+          NULL), 0);
+  fail_unless_equals_int (zb_writer_connect (&raw, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (raw, meta, strlen (meta)),
+      0);
+  zb_writer_destroy (raw);
+  writer = named_writer (name, NULL, "", GRAY8_CAPS (4, 4), &appsrc);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  text = wait_error (writer);
+  fail_unless (strstr (text, "cannot read") != NULL, "%.300s", text);
+  set_state (writer, GST_STATE_NULL);
+  gst_object_unref (writer);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (meta);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Another user's file under the ring's name (no lock, not a ring): zerosrc
  * says whose it is and what to do, not "already has a live reader", and
  * leaves it alone. Needs root to make another user's file. */
@@ -1589,6 +1798,9 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);
   tcase_add_test (tc, test_stranger_file);
+  tcase_add_test (tc, test_nested_caps_metadata);
+  tcase_add_test (tc, test_bounded_metadata);
+  tcase_add_test (tc, test_writer_after_hostile_metadata);
   return s;
 }
 

@@ -46,8 +46,8 @@ echo "reader killed: writer exited $w after $elapsed ms (reader $r)"
 [ "$elapsed" -lt $BOUND ] || fail "(a) the writer took $elapsed ms (bound $BOUND)"
 grep -qF "The reader of ring $name is gone" "$tmp/writer.log" ||
   { fail "(a) no 'reader is gone' error"; cat "$tmp/writer.log"; }
-# (Any zerosrc starting anywhere sweeps every stale ring, so another test
-# running at the same time may have removed it already.)
+# (A zerosrc starting anywhere sweeps every stale ring at most every 10 s,
+# so another test running at the same time may have removed it already.)
 if [ -n "$(ring_files "$name")" ]; then
   echo "the killed reader's ring is still there (stale)"
 else

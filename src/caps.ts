@@ -47,10 +47,29 @@ export interface Caps {
   structures: CapsStructure[];
 }
 
+/**
+ * Caps strings often come from another process (a ring's metadata): longer
+ * ones are refused before parsing, and values nested deeper are refused while
+ * parsing (the parser recurses once per level). The plugin's limits.
+ */
+export const CAPS_MAX_LENGTH = 65536;
+export const CAPS_MAX_DEPTH = 32;
+
+/** At most this much of the input is quoted in a message. */
+const QUOTED_INPUT = 200;
+
+/** The input for a message: control characters escaped, long input cut short. */
+function quote(input: string): string {
+  const shown = input
+    .slice(0, QUOTED_INPUT)
+    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return input.length > QUOTED_INPUT ? `"${shown}..." (${input.length} characters)` : `"${shown}"`;
+}
+
 export class CapsParseError extends Error {
   readonly code = 'ECAPS';
   constructor(message: string, readonly input: string, readonly position: number) {
-    super(`${message} at position ${position} of caps "${input}"`);
+    super(`${message} at position ${position} of caps ${quote(input)}`);
     this.name = 'CapsParseError';
   }
 }
@@ -69,6 +88,8 @@ const TOKEN = /[A-Za-z0-9_+\-./:*]/;
 
 class Parser {
   pos = 0;
+  /** Lists, arrays and ranges open around the current position. */
+  depth = 0;
   constructor(readonly s: string) {}
 
   fail(message: string): never {
@@ -150,6 +171,15 @@ class Parser {
   value(type: string | undefined): { type: string; value: CapsValue } {
     this.ws();
     const c = this.peek();
+    if (c !== '{' && c !== '<' && c !== '[') return this.scalar(type);
+    if (++this.depth > CAPS_MAX_DEPTH) this.fail(`values nest more than ${CAPS_MAX_DEPTH} levels deep`);
+    const v = this.nested(c, type);
+    this.depth--;
+    return v;
+  }
+
+  // A list `{ }`, an array `< >` or a range `[ ]` (c is its opening bracket).
+  nested(c: string, type: string | undefined): { type: string; value: CapsValue } {
     if (c === '{' || c === '<') {
       const close = c === '{' ? '}' : '>';
       this.pos++;
@@ -165,17 +195,14 @@ class Parser {
       }
       return { type: itemType ?? 'string', value: c === '{' ? { list: items } : { array: items } };
     }
-    if (c === '[') {
-      this.pos++;
-      const min = this.typedValue(type);
-      this.expect(',');
-      const max = this.typedValue(type ?? min.type);
-      const range: CapsRange = { min: min.value, max: max.value };
-      if (this.eat(',')) range.step = this.typedValue(type ?? min.type).value;
-      this.expect(']');
-      return { type: type ?? min.type, value: range };
-    }
-    return this.scalar(type);
+    this.pos++;
+    const min = this.typedValue(type);
+    this.expect(',');
+    const max = this.typedValue(type ?? min.type);
+    const range: CapsRange = { min: min.value, max: max.value };
+    if (this.eat(',')) range.step = this.typedValue(type ?? min.type).value;
+    this.expect(']');
+    return { type: type ?? min.type, value: range };
   }
 
   // `(type)value` or `value`.
@@ -255,9 +282,13 @@ function infer(raw: string): { type: string; value: CapsValue } {
   return { type: 'string', value: raw };
 }
 
-/** Parses a caps string; throws CapsParseError with the position on bad input. */
+/**
+ * Parses a caps string; throws CapsParseError with the position on bad input,
+ * and on input longer than CAPS_MAX_LENGTH or nested deeper than CAPS_MAX_DEPTH.
+ */
 export function parseCaps(text: string): Caps {
   if (typeof text !== 'string') throw new TypeError(`caps must be a string, received ${typeof text}`);
+  if (text.length > CAPS_MAX_LENGTH) throw new CapsParseError(`caps of ${text.length} characters are over the ${CAPS_MAX_LENGTH} parsed`, text, 0);
   const trimmed = text.trim();
   if (trimmed === 'ANY') return { any: true, structures: [] };
   if (trimmed === 'EMPTY' || trimmed === 'NONE' || trimmed === '') return { any: false, structures: [] };

@@ -30,6 +30,31 @@ function problem(message: string, cause?: unknown): MetadataError {
   return new MetadataError(message, { code: 'ENOCAPS', cause });
 }
 
+/**
+ * The metadata comes from another process: its JSON object is parsed only
+ * when at most this long and this deeply nested (the plugin's limits), so
+ * nothing downstream meets a value nested thousands deep.
+ */
+export const METADATA_JSON_MAX_LENGTH = 1 << 20;
+export const METADATA_JSON_MAX_DEPTH = 64;
+
+/** Deepest nesting of objects and arrays in JSON text (strings skipped). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if ((c === 0x7d || c === 0x5d) && depth > 0) depth--;
+  }
+  return deepest;
+}
+
 /** Decodes metadata bytes; never throws (see `problem`). */
 export function parseMetadata(bytes: Uint8Array): Metadata {
   const text = new TextDecoder().decode(bytes);
@@ -40,8 +65,18 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
     m.problem = problem(`metadata is not JSON (${bytes.length} bytes: ${JSON.stringify(text.slice(0, 60))}); no caps`);
     return m;
   }
+  const object = text.slice(first, last + 1);
+  if (object.length > METADATA_JSON_MAX_LENGTH) {
+    m.problem = problem(`metadata JSON of ${object.length} characters is over the ${METADATA_JSON_MAX_LENGTH} parsed; no caps`);
+    return m;
+  }
+  const depth = jsonDepth(object);
+  if (depth > METADATA_JSON_MAX_DEPTH) {
+    m.problem = problem(`metadata JSON nests ${depth} levels deep, over the ${METADATA_JSON_MAX_DEPTH} parsed; no caps`);
+    return m;
+  }
   try {
-    const json: unknown = JSON.parse(text.slice(first, last + 1));
+    const json: unknown = JSON.parse(object);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
     m.json = json as Record<string, unknown>;
   } catch (e) {

@@ -2,6 +2,7 @@
 // GStreamer's gst_video_info_set_format() lays out a frame by default
 // (rows rounded up to 4 bytes, chroma of odd sizes rounded up).
 import { isFraction, type Caps, type Fraction } from './caps.js';
+import { native } from './native.js';
 
 export const RAW_FORMATS = [
   'RGB', 'BGR', 'RGBA', 'BGRA', 'RGBx', 'BGRx', 'GRAY8', 'GRAY16_LE', 'GRAY16_BE', 'I420', 'NV12', 'YUY2',
@@ -44,8 +45,13 @@ export interface VideoInfo {
   reason?: string;
 }
 
-const up2 = (n: number): number => (n + 1) & ~1;
-const up4 = (n: number): number => (n + 3) & ~3;
+// Arithmetic, not bit operations: those cut to 32 bits, and a width near
+// 2^31 times 4 bytes per pixel is past that.
+const up2 = (n: number): number => Math.ceil(n / 2) * 2;
+const up4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/** GStreamer's int: caps widths and heights, and its strides, fit in it. */
+const INT_MAX = 2147483647;
 
 /** Planes of a raw format at width × height. */
 export function planesFor(format: RawFormat, width: number, height: number): { planes: PlaneInfo[]; size: number } {
@@ -108,9 +114,32 @@ export class VideoInfoError extends Error {
 function positiveInt(caps: Caps, name: string, required: boolean): number | undefined {
   const v = caps.structures[0]?.fields[name]?.value;
   if (v === undefined && !required) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new VideoInfoError(`caps field "${name}" must be a fixed positive integer, found ${JSON.stringify(String(v))}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > INT_MAX) {
+    const found = String(v);
+    throw new VideoInfoError(
+      `caps field "${name}" must be a fixed positive integer (at most ${INT_MAX}), found ` +
+        JSON.stringify(found.length > 40 ? `${found.slice(0, 40)}...` : found),
+    );
+  }
   return v;
+}
+
+/**
+ * The layout, when GStreamer could lay it out (strides within its int) and a
+ * ring could ever hold such a frame: absurd sizes from another process's caps
+ * are an error, not a negative or inexact byte count.
+ */
+function checkedPlanes(format: RawFormat, width: number, height: number): { planes: PlaneInfo[]; size: number } {
+  const layout = planesFor(format, width, height);
+  const stride = Math.max(...layout.planes.map((p) => p.stride));
+  if (stride > INT_MAX)
+    throw new VideoInfoError(`${format} ${width}x${height}: rows of ${stride} bytes are over GStreamer's ${INT_MAX}`);
+  if (layout.size > native.maxPayloadSize)
+    throw new VideoInfoError(
+      `${format} ${width}x${height}: frames of ${(layout.size / 2 ** 30).toFixed(1)} GiB are over the ` +
+        `${native.maxPayloadSize / 2 ** 30} GiB a ring can hold`,
+    );
+  return layout;
 }
 
 /** Video info of fixed caps (video/x-raw in a supported format, or image/jpeg). */
@@ -146,7 +175,7 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
     throw new VideoInfoError(`raw format "${format}" is not supported (one of ${RAW_FORMATS.join(', ')})`);
   const width = positiveInt(caps, 'width', true)!;
   const height = positiveInt(caps, 'height', true)!;
-  const { planes, size } = planesFor(format as RawFormat, width, height);
+  const { planes, size } = checkedPlanes(format as RawFormat, width, height);
   return {
     ...common,
     format: format as RawFormat,

@@ -91,16 +91,13 @@ wait_eos_or_error (GstElement * pipeline)
   return msg;
 }
 
-/* Waits for an ERROR and returns its text and debug detail, joined. */
+/* An ERROR message's text and debug detail, joined; takes the message. */
 static gchar *
-wait_error (GstElement * pipeline)
+error_text (GstMessage * msg)
 {
-  GstMessage *msg = wait_eos_or_error (pipeline);
   GError *err = NULL;
   gchar *debug = NULL, *text;
 
-  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
-      "expected an ERROR, got %s", GST_MESSAGE_TYPE_NAME (msg));
   gst_message_parse_error (msg, &err, &debug);
   text = g_strdup_printf ("%s | %s", err->message, debug ? debug : "");
   GST_INFO ("error: %s", text);
@@ -108,6 +105,17 @@ wait_error (GstElement * pipeline)
   g_free (debug);
   gst_message_unref (msg);
   return text;
+}
+
+/* Waits for an ERROR and returns its text and debug detail, joined. */
+static gchar *
+wait_error (GstElement * pipeline)
+{
+  GstMessage *msg = wait_eos_or_error (pipeline);
+
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+      "expected an ERROR, got %s", GST_MESSAGE_TYPE_NAME (msg));
+  return error_text (msg);
 }
 
 static void
@@ -1531,6 +1539,7 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
   GstMessage *msg;
   GstSample *sample;
   GstBus *bus;
+  gint64 deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
 
   desc = g_strdup_printf ("zerosrc buffer-name=%s metadata-size=%"
       G_GUINT64_FORMAT " %s%s%s ! appsink name=out sync=false", name, block,
@@ -1547,19 +1556,12 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
   sample = NULL;
   while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) == NULL &&
       (sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-              50 * GST_MSECOND)) == NULL) {
-  }
+              50 * GST_MSECOND)) == NULL)
+    fail_unless (g_get_monotonic_time () < deadline,
+        "neither an error nor the frame within the bound");
   gst_object_unref (bus);
-  if (msg != NULL) {
-    GError *err = NULL;
-    gchar *debug = NULL;
-
-    gst_message_parse_error (msg, &err, &debug);
-    text = g_strdup_printf ("%s | %s", err->message, debug ? debug : "");
-    g_error_free (err);
-    g_free (debug);
-    gst_message_unref (msg);
-  }
+  if (msg != NULL)
+    text = error_text (msg);
   if (sample != NULL)
     gst_sample_unref (sample);
   zb_writer_destroy (writer);

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstzerobufferelements.h"
+#include "zerobuffer.h"
 
 #ifndef PACKAGE
 #define PACKAGE "zerobuffer"
@@ -68,6 +69,96 @@ zerobuffer_json_append_string (GString * out, const gchar * s)
     }
   }
   g_string_append_c (out, '"');
+}
+
+/* ------------------------------------------------ classified errors */
+
+typedef struct
+{
+  int code;
+  gboolean permanent;
+  GQuark (*domain) (void);
+  gint gst_code;
+} ZerobufferErrorKind;
+
+/* The one table of error kinds. Permanent: the ring or the pipeline is
+ * wrong and stays wrong (a frame that can never fit, no ring after
+ * connect-timeout, caps or metadata that differ from the ring's, a bad name,
+ * permission denied, misuse). Transient: the other side or the system may
+ * change (the reader went away, the ring stayed full, the writer died, the
+ * ring is busy, resources ran out). A code not listed is transient. */
+static const ZerobufferErrorKind error_kinds[] = {
+  {ZB_EMSGSIZE, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
+  {ZB_ENOENT, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_NOT_FOUND},
+  {ZB_EMETADATA, TRUE, gst_core_error_quark, GST_CORE_ERROR_NEGOTIATION},
+  {ZB_ENAME, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
+  {ZB_EACCES, TRUE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NOT_AUTHORIZED},
+  {ZB_EPERM, TRUE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NOT_AUTHORIZED},
+  {ZB_EINVAL, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
+  {ZB_ESIZE, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
+  {ZB_EPROTO, TRUE, gst_stream_error_quark, GST_STREAM_ERROR_DECODE},
+  {ZB_ESTATE, TRUE, gst_core_error_quark, GST_CORE_ERROR_FAILED},
+  {ZB_EREADERGONE, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_WRITE},
+  {ZB_EWRITERDEAD, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_READ},
+  {ZB_ESEQUENCE, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_READ},
+  {ZB_ETIMEDOUT, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_BUSY},
+  {ZB_EAGAIN, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_BUSY},
+  {ZB_EBUSY, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_BUSY},
+  {ZB_EEXIST, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_BUSY},
+  {ZB_ENOMEM, FALSE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NO_SPACE_LEFT},
+  {ZB_ENOSPC, FALSE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NO_SPACE_LEFT},
+  {ZB_EMFILE, FALSE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NO_SPACE_LEFT},
+  {ZB_ENFILE, FALSE, gst_resource_error_quark,
+      GST_RESOURCE_ERROR_NO_SPACE_LEFT},
+};
+
+static const ZerobufferErrorKind *
+zerobuffer_error_kind (int code)
+{
+  static const ZerobufferErrorKind other = { 0, FALSE,
+    gst_resource_error_quark, GST_RESOURCE_ERROR_FAILED
+  };
+  gsize i;
+
+  for (i = 0; i < G_N_ELEMENTS (error_kinds); i++)
+    if (error_kinds[i].code == code)
+      return &error_kinds[i];
+  return &other;
+}
+
+gboolean
+zerobuffer_error_is_permanent (int code)
+{
+  return zerobuffer_error_kind (code)->permanent;
+}
+
+void
+zerobuffer_post_message (GstElement * element, GstMessageType type,
+    int code, const gchar * ring, gchar * text, gchar * debug,
+    const gchar * file, const gchar * function, gint line)
+{
+  const ZerobufferErrorKind *kind = zerobuffer_error_kind (code);
+  const gchar *name = zb_err_name (code);
+  const gchar *how = kind->permanent ? "permanent" : "transient";
+  GstStructure *details;
+  gchar *full_debug;
+
+  details = gst_structure_new (ZEROBUFFER_ERROR_DETAILS,
+      "name", G_TYPE_STRING, name,
+      "permanent", G_TYPE_BOOLEAN, kind->permanent, NULL);
+  if (ring != NULL)
+    gst_structure_set (details, "ring", G_TYPE_STRING, ring, NULL);
+  full_debug = debug != NULL && debug[0] != '\0' ?
+      g_strdup_printf ("%s\n" ZEROBUFFER_ERROR_DETAILS "=%s (%s)", debug, name,
+      how) : g_strdup_printf (ZEROBUFFER_ERROR_DETAILS "=%s (%s)", name, how);
+  g_free (debug);
+  gst_element_message_full_with_details (element, type, kind->domain (),
+      kind->gst_code, text, full_debug, file, function, line, details);
 }
 
 /* ------------------------------------- peer data, read within bounds */

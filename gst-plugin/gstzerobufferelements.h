@@ -66,6 +66,55 @@ GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
 gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
     gsize max_chars);
 
+/* Errors a supervisor can classify without reading the text.
+ *
+ * Every error (and warning) zerosink and zerosrc post names the kind of
+ * failure by the core's error name (zb_err_name: "EMSGSIZE", "ENOENT", ...)
+ * and says whether it is permanent (the same pipeline against the same ring
+ * fails the same way again: do not restart) or transient (a restart can
+ * succeed: the reader came back, the ring drained, a new writer came). The
+ * kind decides the GError domain and code, and the message carries it twice:
+ * - details (gst_message_parse_error_details): a GstStructure named
+ *   "zerobuffer-error" with "name" (string), "permanent" (boolean) and
+ *   "ring" (string, when the ring's name is known);
+ * - the last line of the debug text, for supervisors that only see what
+ *   gst-launch prints: "zerobuffer-error=NAME (permanent)" or
+ *   "zerobuffer-error=NAME (transient)".
+ * The table of kinds is in gstzerobuffer.c. */
+#define ZEROBUFFER_ERROR_DETAILS "zerobuffer-error"
+
+/* Whether the core error CODE is permanent (see above). */
+gboolean zerobuffer_error_is_permanent (int code);
+
+/* Posts a message of TYPE (GST_MESSAGE_ERROR or GST_MESSAGE_WARNING) from
+ * ELEMENT about ring RING (NULL when unknown), of the kind CODE (a ZB_E*
+ * code). Takes TEXT and DEBUG (g_malloc'd, DEBUG may be NULL). Use the
+ * macros below. */
+void zerobuffer_post_message (GstElement * element, GstMessageType type,
+    int code, const gchar * ring, gchar * text, gchar * debug,
+    const gchar * file, const gchar * function, gint line);
+
+/* Like GST_ELEMENT_ERROR, with the kind instead of a domain and code:
+ * ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, name, ("text %s", x),
+ * ("debug %s", y)). */
+#define ZEROBUFFER_ELEMENT_ERROR(el, code, ring, text, debug)          \
+  G_STMT_START {                                                        \
+    gchar *__zb_txt = _gst_element_error_printf text;                   \
+    gchar *__zb_dbg = _gst_element_error_printf debug;                  \
+    zerobuffer_post_message (GST_ELEMENT (el), GST_MESSAGE_ERROR,       \
+        (code), (ring), __zb_txt, __zb_dbg, __FILE__, GST_FUNCTION,     \
+        __LINE__);                                                      \
+  } G_STMT_END
+
+#define ZEROBUFFER_ELEMENT_WARNING(el, code, ring, text, debug)        \
+  G_STMT_START {                                                        \
+    gchar *__zb_txt = _gst_element_error_printf text;                   \
+    gchar *__zb_dbg = _gst_element_error_printf debug;                  \
+    zerobuffer_post_message (GST_ELEMENT (el), GST_MESSAGE_WARNING,     \
+        (code), (ring), __zb_txt, __zb_dbg, __FILE__, GST_FUNCTION,     \
+        __LINE__);                                                      \
+  } G_STMT_END
+
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);
 

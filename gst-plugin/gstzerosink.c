@@ -31,6 +31,14 @@
  * understand it; other ZeroBuffer readers would take the header for image
  * bytes, so it is off by default.
  *
+ * Errors name their kind, so a supervisor can tell the permanent ones (a
+ * frame that can never fit, no ring after connect-timeout, other caps than
+ * the ring's, a bad name, permission denied) from the transient ones (the
+ * reader went away, the ring stayed full): "zerobuffer-error" details on the
+ * message and a last debug line "zerobuffer-error=NAME (permanent)" or
+ * "(transient)". Before its EOS or error zerosink posts its counters in an
+ * INFO message ("zerobuffer-stats frames-written=N ...").
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -e zerosrc buffer-name=cam0 ! videoconvert ! autovideosink
@@ -297,7 +305,7 @@ gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
       (their_caps_str != NULL &&
           (their_caps = zerobuffer_caps_from_peer (their_caps_str,
                   NULL)) == NULL)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
         ("Ring %s already carries metadata this zerosink cannot read, so it "
             "cannot tell whether its stream is the same", name),
         ("metadata: %.*s; expected a JSON object with a \"caps\" string "
@@ -327,7 +335,7 @@ gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
       "(\"zerobuffer\":{\"frame_header\":%" G_GINT64_FORMAT "})",
       their_header);
   if (!caps_equal && their_header != our_header)
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
         ("Ring %s already carries the metadata of another stream: caps %s "
             "%s, but this zerosink sends caps %s with frame-header=%s",
             name, their_caps_str ? their_caps_str : "(none)",
@@ -337,7 +345,7 @@ gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
             writer ? writer : "an earlier writer", quoted,
             (const gchar *) data));
   else if (!caps_equal)
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
         ("Ring %s already carries the metadata of another stream: its caps "
             "are %s, this zerosink sends %s", name,
             their_caps_str ? their_caps_str : "(none)", our_caps_str),
@@ -346,7 +354,7 @@ gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
             writer ? writer : "an earlier writer", quoted,
             (const gchar *) data));
   else
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
         ("Ring %s already carries the metadata of a stream %s, but this "
             "zerosink has frame-header=%s (caps %s on both sides)", name,
             their_header_str, our_header ? "true" : "false", our_caps_str),
@@ -505,19 +513,19 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
      * again until the deadline. */
     if (rc != ZB_ENOENT && rc != ZB_EREADERGONE) {
       if (rc == ZB_EBUSY)
-        GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
             ("Ring %s already has a writer; only one zerosink can write "
                 "to a ring at a time", name), ("%s", zb_last_error ()));
       else
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
             ("Could not connect to ring %s: %s", name, zb_strerror (rc)),
-            ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+            ("%s", zb_last_error ()));
       ret = GST_FLOW_ERROR;
       goto out;
     }
     now = g_get_monotonic_time ();
     if (now >= deadline) {
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENOENT, name,
           ("No reader created ring %s within %d ms", name, connect_timeout),
           ("%s (%s); start the reader first (e.g. zerosrc buffer-name=%s) "
               "or raise connect-timeout", zb_last_error (), zb_err_name (rc),
@@ -544,10 +552,9 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
 
   rc = zb_writer_metadata (conn->writer, &existing, &existing_size);
   if (rc < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+    ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
         ("Could not read the metadata of ring %s: %s", name,
-            zb_strerror (rc)), ("%s (%s)", zb_last_error (),
-            zb_err_name (rc)));
+            zb_strerror (rc)), ("%s", zb_last_error ()));
     ret = GST_FLOW_ERROR;
     goto out;
   }
@@ -566,14 +573,13 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
     g_free (metadata);
     if (rc < 0) {
       if (rc == ZB_EMETADATA)
-        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
             ("Ring %s already carries the metadata of another stream; it "
                 "cannot change", name), ("%s", zb_last_error ()));
       else
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
             ("Could not write the metadata of ring %s: %s", name,
-                zb_strerror (rc)), ("%s (%s)", zb_last_error (),
-                zb_err_name (rc)));
+                zb_strerror (rc)), ("%s", zb_last_error ()));
       ret = GST_FLOW_ERROR;
       goto out;
     }
@@ -603,14 +609,14 @@ gst_zero_sink_reserve_error (GstZeroSink * self, zb_writer * writer, int rc,
   switch (rc) {
     case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
     case ZB_ETIMEDOUT:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
           ("Ring %s stayed full for %d ms: its reader does not read fast "
               "enough", zb_writer_name (writer), timeout),
           ("%s; raise timeout (-1 waits forever) or use policy=drop",
               zb_last_error ()));
       break;
     case ZB_EMSGSIZE:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, zb_writer_name (writer),
           ("A frame of %" G_GUINT64_FORMAT " bytes can never fit ring %s "
               "(largest frame: %" G_GUINT64_FORMAT " bytes); the reader "
               "must create it with a payload size of at least %"
@@ -619,15 +625,15 @@ gst_zero_sink_reserve_error (GstZeroSink * self, zb_writer * writer, int rc,
           ("%s", zb_last_error ()));
       break;
     case ZB_EREADERGONE:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
           ("The reader of ring %s is gone", zb_writer_name (writer)),
           ("%s", zb_last_error ()));
       break;
     default:
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
           ("Could not write a frame into ring %s: %s",
               zb_writer_name (writer), zb_strerror (rc)),
-          ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+          ("%s", zb_last_error ()));
       break;
   }
   return GST_FLOW_ERROR;
@@ -922,14 +928,14 @@ gst_zero_sink_start (GstBaseSink * bsink)
   GST_OBJECT_UNLOCK (self);
 
   if (name == NULL || name[0] == '\0') {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
         ("No ring name given: set the buffer-name property"),
         ("buffer-name is required"));
     g_free (name);
     return FALSE;
   }
   if (zb_validate_name (name) < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, name,
         ("Invalid ring name \"%s\"", name), ("%s", zb_last_error ()));
     g_free (name);
     return FALSE;
@@ -984,12 +990,17 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       !gst_caps_is_equal (caps, self->metadata_caps)) {
     gchar *old_caps = gst_caps_to_string (self->metadata_caps);
     gchar *new_caps = gst_caps_to_string (caps);
+    gchar *ring;
 
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    GST_OBJECT_LOCK (self);
+    ring = g_strdup (self->buffer_name);
+    GST_OBJECT_UNLOCK (self);
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, ring,
         ("Caps cannot change after the first frame: the ring's metadata "
             "says %s, upstream now sends %s", old_caps, new_caps),
         ("the metadata of a ZeroBuffer ring is written once; restart both "
             "sides to change the format"));
+    g_free (ring);
     g_free (old_caps);
     g_free (new_caps);
     g_mutex_unlock (&self->connect_lock);
@@ -1125,10 +1136,10 @@ gst_zero_sink_commit_slot (GstZeroSink * self, GstBuffer * buffer, gsize size,
   g_cond_broadcast (&self->cond);
   if (rc < 0) {
     g_mutex_unlock (&self->lock);
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+    ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (slot->conn->writer),
         ("Could not commit a frame into ring %s: %s",
             zb_writer_name (slot->conn->writer), zb_strerror (rc)),
-        ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+        ("%s", zb_last_error ()));
     *ret = GST_FLOW_ERROR;
     return TRUE;
   }
@@ -1165,7 +1176,7 @@ gst_zero_sink_take_reservation (GstZeroSink * self, GstBuffer * buffer,
       for (i = 0; i < gst_buffer_n_memory (buffer); i++) {
         if (gst_zero_sink_buffer_slot (self, buffer, i) != NULL) {
           g_mutex_unlock (&self->lock);
-          GST_ELEMENT_ERROR (self, STREAM, FAILED,
+          ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, NULL,
               ("A buffer joins zerosink's ring memory with other memory, "
                   "so it cannot be written in place"),
               ("set zero-copy=false on zerosink for this upstream"));
@@ -1185,7 +1196,7 @@ gst_zero_sink_take_reservation (GstZeroSink * self, GstBuffer * buffer,
     if (!g_cond_wait_until (&self->cond, &self->lock, deadline) &&
         self->res_busy && !self->unlocked) {
       g_mutex_unlock (&self->lock);
-      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, NULL,
           ("Upstream held zerosink's pool buffer for %d ms while pushing "
               "other buffers; the ring has room for one such buffer at a "
               "time", timeout),
@@ -1263,10 +1274,10 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   gst_buffer_extract (buffer, 0, data + self->ext_size, size);
   rc = zb_writer_commit (conn->writer, frame_size);
   if (rc < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+    ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (conn->writer),
         ("Could not commit a frame into ring %s: %s",
             zb_writer_name (conn->writer), zb_strerror (rc)),
-        ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+        ("%s", zb_last_error ()));
     ret = GST_FLOW_ERROR;
     goto release;
   }
@@ -1310,6 +1321,42 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
   self->unlocked = FALSE;
   g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+/* Before its EOS or its error, zerosink tells how many frames reached the
+ * ring, in an INFO message: details are the stats structure, and the debug
+ * text (which gst-launch prints) ends with the line "zerobuffer-stats
+ * frames-written=N bytes-written=N frames-dropped=N", so a supervisor that
+ * only sees gst-launch's output can count frames too. */
+static gboolean
+gst_zero_sink_post_message (GstElement * element, GstMessage * message)
+{
+  GstZeroSink *self = GST_ZERO_SINK (element);
+
+  if (GST_MESSAGE_SRC (message) == GST_OBJECT_CAST (self) &&
+      (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS ||
+          GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)) {
+    GstStructure *stats = gst_zero_sink_get_stats (self);
+    guint64 written = 0, bytes = 0, dropped = 0;
+    gchar *name, *text, *debug;
+
+    gst_structure_get_uint64 (stats, "frames-written", &written);
+    gst_structure_get_uint64 (stats, "bytes-written", &bytes);
+    gst_structure_get_uint64 (stats, "frames-dropped", &dropped);
+    GST_OBJECT_LOCK (self);
+    name = g_strdup (self->buffer_name);
+    GST_OBJECT_UNLOCK (self);
+    text = g_strdup_printf ("Wrote %" G_GUINT64_FORMAT " frames into ring %s",
+        written, name ? name : "(none)");
+    debug = g_strdup_printf ("zerobuffer-stats frames-written=%"
+        G_GUINT64_FORMAT " bytes-written=%" G_GUINT64_FORMAT
+        " frames-dropped=%" G_GUINT64_FORMAT, written, bytes, dropped);
+    g_free (name);
+    gst_element_message_full_with_details (element, GST_MESSAGE_INFO,
+        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, text, debug, __FILE__,
+        GST_FUNCTION, __LINE__, stats);
+  }
+  return GST_ELEMENT_CLASS (parent_class)->post_message (element, message);
 }
 
 static void
@@ -1386,6 +1433,9 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "ZeroBuffer sink", "Sink/Video",
       "Writes buffers as frames into a ZeroBuffer v1.0 shared-memory ring "
       "created by a reader", "zerobuffer");
+
+  element_class->post_message =
+      GST_DEBUG_FUNCPTR (gst_zero_sink_post_message);
 
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_sink_stop);

@@ -195,7 +195,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
     gint64 version = zerobuffer_json_get_frame_header (meta, meta_size);
 
     if (version != 0 && version != 1) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("The metadata of ring %s declares a per-frame header this "
               "zerosrc does not know", zb_reader_name (reader)),
           ("metadata from %s: %s; supported: \"zerobuffer\":"
@@ -209,7 +209,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
 
   if (caps == NULL) {
     if (meta_size == 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("The writer of ring %s sent no metadata, so the caps are unknown",
               zb_reader_name (reader)),
           ("set the caps property of zerosrc to the format of the frames"));
@@ -217,7 +217,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
     }
     GST_DEBUG_OBJECT (self, "metadata: %s", quoted);
     if (!zerobuffer_metadata_check (meta, meta_size, &why)) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("Cannot read the metadata %s wrote into ring %s: %s", writer,
               zb_reader_name (reader), why),
           ("metadata (%" G_GUINT64_FORMAT " bytes): %s; set the caps property "
@@ -226,7 +226,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
     }
     caps_str = zerobuffer_json_get_string (meta, meta_size, "caps");
     if (caps_str == NULL) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("The metadata of ring %s has no \"caps\" string, so the caps are "
               "unknown", zb_reader_name (reader)),
           ("metadata from %s: %s; set the caps property of zerosrc to the "
@@ -238,7 +238,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
       gchar *quoted_caps = zerobuffer_quote_peer_bytes ((const guint8 *)
           caps_str, strlen (caps_str), 128);
 
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("Cannot use the caps %s sent in the metadata of ring %s: %s",
               writer, zb_reader_name (reader), why),
           ("caps \"%s\"; set the caps property of zerosrc to the format of "
@@ -256,7 +256,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
     gchar *text = gst_caps_to_string (caps);
 
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
         ("Downstream does not accept the caps %s of ring %s", text,
             zb_reader_name (reader)), (NULL));
     g_free (text);
@@ -452,7 +452,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   GST_OBJECT_UNLOCK (self);
 
   if (name == NULL || name[0] == '\0') {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
         ("No ring name given: set the buffer-name property"),
         ("buffer-name is required"));
     g_free (name);
@@ -461,13 +461,13 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   rc = zb_reader_create (&reader, name, metadata_size, payload_size, NULL);
   if (rc < 0) {
     if (rc == ZB_EEXIST)
-      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+      ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
           ("Ring %s already has a live reader", name),
           ("%s", zb_last_error ()));
     else
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+      ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
           ("Could not create ring %s: %s", name, zb_strerror (rc)),
-          ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+          ("%s", zb_last_error ()));
     g_free (name);
     return FALSE;
   }
@@ -601,29 +601,29 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         continue;
       case ZB_EWRITERDEAD:
         if (eos_on_writer_exit) {
-          GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
               ("The writer of ring %s died without finishing its stream",
                   zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
           gst_zero_src_ring_unref (ring);
           return GST_FLOW_ERROR;
         }
-        GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ZEROBUFFER_ELEMENT_WARNING (self, rc, zb_reader_name (ring->reader),
             ("The writer of ring %s died; waiting for the next one",
                 zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
         self->discont = TRUE;
         continue;
       case ZB_ETIMEDOUT:
-        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
             ("No frame arrived on ring %s within %d ms",
                 zb_reader_name (ring->reader), timeout),
             ("%s; raise timeout (-1 waits forever)", zb_last_error ()));
         gst_zero_src_ring_unref (ring);
         return GST_FLOW_ERROR;
       default:
-        GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
             ("Could not read a frame from ring %s: %s",
                 zb_reader_name (ring->reader), zb_strerror (rc)),
-            ("%s (%s)", zb_last_error (), zb_err_name (rc)));
+            ("%s", zb_last_error ()));
         gst_zero_src_ring_unref (ring);
         return GST_FLOW_ERROR;
     }
@@ -640,12 +640,12 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   if (self->frame_header) {
     rc = zb_frame_ext_parse (frame.data, frame.size, &ext);
     if (rc < 0) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (ring->reader),
           ("Frame %" G_GUINT64_FORMAT " of ring %s has no valid frame header "
               "although the metadata declares one (protocol error)",
               frame.sequence, zb_reader_name (ring->reader)),
-          ("%s (%s); frame of %" G_GUINT64_FORMAT " bytes", zb_last_error (),
-              zb_err_name (rc), frame.size));
+          ("%s; frame of %" G_GUINT64_FORMAT " bytes", zb_last_error (),
+              frame.size));
       zb_reader_release (ring->reader, &frame);
       gst_zero_src_ring_unref (ring);
       return GST_FLOW_ERROR;

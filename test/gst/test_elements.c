@@ -91,31 +91,56 @@ wait_eos_or_error (GstElement * pipeline)
   return msg;
 }
 
-/* An ERROR message's text and debug detail, joined; takes the message. */
+/* An ERROR message's text and debug detail, joined; takes the message. The
+ * error must be classified as KIND, e.g. "EMSGSIZE (permanent)": in its
+ * "zerobuffer-error" details (name, permanent, ring) and in the last line of
+ * its debug text, "zerobuffer-error=EMSGSIZE (permanent)". RING is the ring
+ * the details must name, or NULL when they name none. */
 static gchar *
-error_text (GstMessage * msg)
+error_text (GstMessage * msg, const gchar * kind, const gchar * ring)
 {
+  const GstStructure *details = NULL;
   GError *err = NULL;
-  gchar *debug = NULL, *text;
+  gchar *debug = NULL, *text, *token, *expected_name;
+  const gchar *name;
+  gboolean permanent = FALSE;
 
   gst_message_parse_error (msg, &err, &debug);
   text = g_strdup_printf ("%s | %s", err->message, debug ? debug : "");
   GST_INFO ("error: %s", text);
+
+  token = g_strdup_printf ("\nzerobuffer-error=%s", kind);
+  fail_unless (debug != NULL && g_str_has_suffix (debug, token),
+      "debug text does not end with %s: %s", token + 1, text);
+  gst_message_parse_error_details (msg, &details);
+  fail_unless (details != NULL && gst_structure_has_name (details,
+          "zerobuffer-error"), "no zerobuffer-error details: %s", text);
+  name = gst_structure_get_string (details, "name");
+  expected_name = g_strndup (kind, strcspn (kind, " "));
+  fail_unless_equals_string (name, expected_name);
+  fail_unless (gst_structure_get_boolean (details, "permanent", &permanent));
+  fail_unless_equals_int (permanent, strstr (kind, "(permanent)") != NULL);
+  fail_unless_equals_string (gst_structure_get_string (details, "ring"),
+      ring);
+
+  g_free (expected_name);
+  g_free (token);
   g_error_free (err);
   g_free (debug);
   gst_message_unref (msg);
   return text;
 }
 
-/* Waits for an ERROR and returns its text and debug detail, joined. */
+/* Waits for an ERROR of the kind KIND about RING (see error_text) and
+ * returns its text and debug detail, joined. */
 static gchar *
-wait_error (GstElement * pipeline)
+wait_error (GstElement * pipeline, const gchar * kind, const gchar * ring)
 {
   GstMessage *msg = wait_eos_or_error (pipeline);
 
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
       "expected an ERROR, got %s", GST_MESSAGE_TYPE_NAME (msg));
-  return error_text (msg);
+  return error_text (msg, kind, ring);
 }
 
 static void
@@ -366,7 +391,7 @@ GST_START_TEST (test_no_reader)
       GRAY8_CAPS (4, 4), &appsrc);
   set_state (pipeline, GST_STATE_PLAYING);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "ENOENT (permanent)", name);
   fail_unless (strstr (text, name) != NULL, "%s", text);
   fail_unless (strstr (text, "No reader created ring") != NULL, "%s", text);
   fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
@@ -374,6 +399,36 @@ GST_START_TEST (test_no_reader)
   gst_object_unref (pipeline);
   g_free (text);
   g_free (name);
+}
+
+GST_END_TEST;
+
+/* A name the core refuses, and no name at all: permanent ENAME errors from
+ * both elements, before any ring is touched. */
+GST_START_TEST (test_bad_name)
+{
+  const gchar *descs[] = {
+    "appsrc ! zerosink buffer-name=bad/name",
+    "appsrc ! zerosink",
+    "zerosrc buffer-name=..bad ! fakesink",
+    "zerosrc ! fakesink",
+  };
+  const gchar *rings[] = { "bad/name", NULL, "..bad", NULL };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (descs); i++) {
+    GstElement *pipeline = launch (descs[i]);
+    gchar *text;
+
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    text = wait_error (pipeline, "ENAME (permanent)", rings[i]);
+    fail_unless (strstr (text, i % 2 ? "No ring name given" :
+            "ring name") != NULL, "%s", text);
+    g_free (text);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+  }
 }
 
 GST_END_TEST;
@@ -390,7 +445,7 @@ GST_START_TEST (test_frame_too_large)
   pipeline = writer_pipeline (name, "", GRAY8_CAPS (100, 80), &appsrc);
   set_state (pipeline, GST_STATE_PLAYING);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 8000, FALSE));
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EMSGSIZE (permanent)", name);
   fail_unless (strstr (text, "8000") != NULL, "%s", text);
   fail_unless (strstr (text, "8016") != NULL, "%s", text);
   set_state (pipeline, GST_STATE_NULL);
@@ -420,7 +475,7 @@ GST_START_TEST (test_reader_gone)
             FALSE));
   g_usleep (200 * 1000);        /* the sink now waits for space */
   zb_reader_destroy (reader);
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EREADERGONE (transient)", name);
   expected = g_strdup_printf ("reader of ring %s is gone", name);
   fail_unless (strstr (text, expected) != NULL, "%s", text);
   set_state (pipeline, GST_STATE_NULL);
@@ -449,7 +504,7 @@ GST_START_TEST (test_full_ring_times_out)
   for (i = 0; i < 10; i++)
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
             FALSE));
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EAGAIN (transient)", name);
   fail_unless (strstr (text, "stayed full") != NULL, "%s", text);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
@@ -535,7 +590,7 @@ GST_START_TEST (test_caps_change_refused)
   g_object_set (appsrc, "caps", caps, NULL);
   gst_caps_unref (caps);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 64, FALSE));
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EMETADATA (permanent)", name);
   fail_unless (strstr (text, "Caps cannot change") != NULL, "%s", text);
   fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
   fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
@@ -569,7 +624,7 @@ GST_START_TEST (test_metadata_without_caps)
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
           sizeof meta - 1), 0);
   fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EMETADATA (permanent)", name);
   fail_unless (strstr (text, "no \"caps\" string") != NULL, "%s", text);
   fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
   zb_writer_destroy (writer);
@@ -817,7 +872,7 @@ second_writer_refused (const gchar * first_props, const gchar * first_caps,
   writer = named_writer (name, "b", second_props, second_caps, &appsrc);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, second_size,
           FALSE));
-  text = wait_error (writer);
+  text = wait_error (writer, "EMETADATA (permanent)", name);
   set_state (writer, GST_STATE_NULL);
   gst_object_unref (writer);
 
@@ -905,7 +960,7 @@ GST_START_TEST (test_writer_after_foreign_metadata)
       zb_reader_release (reader, &frame);
       assert_no_error (writer);
     } else {
-      gchar *text = wait_error (writer);
+      gchar *text = wait_error (writer, "EMETADATA (permanent)", name);
 
       fail_unless (strstr (text, "cannot read") != NULL, "%s", text);
       fail_unless (strstr (text, metas[m]) != NULL, "%s", text);
@@ -1489,7 +1544,7 @@ GST_START_TEST (test_bad_frame_header)
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
           sizeof meta - 1), 0);
   fail_unless_equals_int (zb_writer_write (writer, "abcdefgh", 8, 1000), 0);
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EPROTO (permanent)", name);
   expected = g_strdup_printf ("ring %s has no valid frame header", name);
   fail_unless (strstr (text, expected) != NULL, "%s", text);
   fail_unless (strstr (text, "protocol error") != NULL, "%s", text);
@@ -1561,7 +1616,7 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
         "neither an error nor the frame within the bound");
   gst_object_unref (bus);
   if (msg != NULL)
-    text = error_text (msg);
+    text = error_text (msg, "EMETADATA (permanent)", name);
   if (sample != NULL)
     gst_sample_unref (sample);
   zb_writer_destroy (writer);
@@ -1572,16 +1627,18 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
   return text;
 }
 
-/* Error texts quote what the writer sent escaped and cut short (the one
- * line break is GStreamer's, after the location in the debug detail). */
+/* Error texts quote what the writer sent escaped and cut short (the line
+ * breaks are GStreamer's, after the location in the debug detail, and ours,
+ * before the "zerobuffer-error=" line that ends it). */
 static void
 assert_printable_and_short (const gchar * text)
 {
   const guchar *p;
   gboolean location = strstr (text, " | ") != NULL;
+  const gchar *kind = strstr (text, "\nzerobuffer-error=");
 
   for (p = (const guchar *) text; *p != '\0'; p++) {
-    if (*p == '\n' && location) {
+    if (*p == '\n' && (location || (const gchar *) p == kind)) {
       location = FALSE;
       continue;
     }
@@ -1694,7 +1751,7 @@ GST_START_TEST (test_writer_after_hostile_metadata)
   zb_writer_destroy (raw);
   writer = named_writer (name, NULL, "", GRAY8_CAPS (4, 4), &appsrc);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
-  text = wait_error (writer);
+  text = wait_error (writer, "EMETADATA (permanent)", name);
   fail_unless (strstr (text, "cannot read") != NULL, "%.300s", text);
   set_state (writer, GST_STATE_NULL);
   gst_object_unref (writer);
@@ -1729,7 +1786,7 @@ GST_START_TEST (test_stranger_file)
   g_free (desc);
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
-  text = wait_error (pipeline);
+  text = wait_error (pipeline, "EACCES (permanent)", name);
   fail_if (strstr (text, "live reader") != NULL, "%s", text);
   fail_unless (strstr (text, "belongs to user nobody (uid 65534)") != NULL,
       "%s", text);
@@ -1776,6 +1833,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_round_trip_gray16_le);
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);
   tcase_add_test (tc, test_reader_gone);
   tcase_add_test (tc, test_full_ring_times_out);

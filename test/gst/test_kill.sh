@@ -3,11 +3,14 @@
 #   reader: gst-launch-1.0 -e zerosrc buffer-name=X ! checksumsink
 #   writer: gst-launch-1.0 -e videotestsrc is-live=true ! CAPS ! zerosink buffer-name=X
 # (a) The reader is killed while the writer writes: the writer posts "The
-#     reader of ring X is gone" and exits non-zero within its timeout. The
+#     reader of ring X is gone" (classified: "zerobuffer-error=EREADERGONE
+#     (transient)", after its frame count) and exits non-zero within its
+#     timeout. The
 #     killed reader left its ring behind; the next zerosrc with the same name
 #     sweeps it and a full round trip over it works.
 # (b) The writer is killed: the reader (eos-on-writer-exit=true, the default)
-#     posts "The writer of ring X died" and exits non-zero within a bound.
+#     posts "The writer of ring X died" (EWRITERDEAD, transient) and exits
+#     non-zero within a bound.
 # Nothing hangs: every process runs under timeout and must end well before it.
 ZB_PREFIX="zbgst-kill-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -46,6 +49,11 @@ echo "reader killed: writer exited $w after $elapsed ms (reader $r)"
 [ "$elapsed" -lt $BOUND ] || fail "(a) the writer took $elapsed ms (bound $BOUND)"
 grep -qF "The reader of ring $name is gone" "$tmp/writer.log" ||
   { fail "(a) no 'reader is gone' error"; cat "$tmp/writer.log"; }
+# What a supervisor reads: the kind of error, and the frames that got through.
+grep -qx "zerobuffer-error=EREADERGONE (transient)" "$tmp/writer.log" ||
+  { fail "(a) no classified error line"; cat "$tmp/writer.log"; }
+grep -qE "^zerobuffer-stats frames-written=[1-9][0-9]* " "$tmp/writer.log" ||
+  { fail "(a) no frame count before the error"; cat "$tmp/writer.log"; }
 # (A zerosrc starting anywhere sweeps every stale ring at most every 10 s,
 # so another test running at the same time may have removed it already.)
 if [ -n "$(ring_files "$name")" ]; then
@@ -89,6 +97,8 @@ echo "writer killed: reader exited $r after $elapsed ms"
 [ "$elapsed" -lt $BOUND ] || fail "(b) the reader took $elapsed ms (bound $BOUND)"
 grep -qF "The writer of ring $name died" "$tmp/reader.log" ||
   { fail "(b) no 'writer died' error"; cat "$tmp/reader.log"; }
+grep -qx "zerobuffer-error=EWRITERDEAD (transient)" "$tmp/reader.log" ||
+  { fail "(b) no classified error line"; cat "$tmp/reader.log"; }
 check_ring_gone "$name" "(b)"
 
 finish

@@ -131,12 +131,6 @@ zerobuffer_error_kind (int code)
   return &other;
 }
 
-gboolean
-zerobuffer_error_is_permanent (int code)
-{
-  return zerobuffer_error_kind (code)->permanent;
-}
-
 void
 zerobuffer_post_message (GstElement * element, GstMessageType type,
     int code, const gchar * ring, gchar * text, gchar * debug,

@@ -83,9 +83,6 @@ gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
  * The table of kinds is in gstzerobuffer.c. */
 #define ZEROBUFFER_ERROR_DETAILS "zerobuffer-error"
 
-/* Whether the core error CODE is permanent (see above). */
-gboolean zerobuffer_error_is_permanent (int code);
-
 /* Posts a message of TYPE (GST_MESSAGE_ERROR or GST_MESSAGE_WARNING) from
  * ELEMENT about ring RING (NULL when unknown), of the kind CODE (a ZB_E*
  * code). Takes TEXT and DEBUG (g_malloc'd, DEBUG may be NULL). Use the
@@ -94,26 +91,21 @@ void zerobuffer_post_message (GstElement * element, GstMessageType type,
     int code, const gchar * ring, gchar * text, gchar * debug,
     const gchar * file, const gchar * function, gint line);
 
-/* Like GST_ELEMENT_ERROR, with the kind instead of a domain and code:
- * ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, name, ("text %s", x),
- * ("debug %s", y)). */
+/* Like GST_ELEMENT_ERROR / GST_ELEMENT_WARNING, with the kind instead of a
+ * domain and code: ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, name,
+ * ("text %s", x), ("debug %s", y)). */
+#define ZEROBUFFER_ELEMENT_MESSAGE(type, el, code, ring, text, debug)  \
+  G_STMT_START {                                                        \
+    gchar *__zb_txt = _gst_element_error_printf text;                   \
+    gchar *__zb_dbg = _gst_element_error_printf debug;                  \
+    zerobuffer_post_message (GST_ELEMENT (el), (type), (code), (ring),  \
+        __zb_txt, __zb_dbg, __FILE__, GST_FUNCTION, __LINE__);          \
+  } G_STMT_END
 #define ZEROBUFFER_ELEMENT_ERROR(el, code, ring, text, debug)          \
-  G_STMT_START {                                                        \
-    gchar *__zb_txt = _gst_element_error_printf text;                   \
-    gchar *__zb_dbg = _gst_element_error_printf debug;                  \
-    zerobuffer_post_message (GST_ELEMENT (el), GST_MESSAGE_ERROR,       \
-        (code), (ring), __zb_txt, __zb_dbg, __FILE__, GST_FUNCTION,     \
-        __LINE__);                                                      \
-  } G_STMT_END
-
+  ZEROBUFFER_ELEMENT_MESSAGE (GST_MESSAGE_ERROR, el, code, ring, text, debug)
 #define ZEROBUFFER_ELEMENT_WARNING(el, code, ring, text, debug)        \
-  G_STMT_START {                                                        \
-    gchar *__zb_txt = _gst_element_error_printf text;                   \
-    gchar *__zb_dbg = _gst_element_error_printf debug;                  \
-    zerobuffer_post_message (GST_ELEMENT (el), GST_MESSAGE_WARNING,     \
-        (code), (ring), __zb_txt, __zb_dbg, __FILE__, GST_FUNCTION,     \
-        __LINE__);                                                      \
-  } G_STMT_END
+  ZEROBUFFER_ELEMENT_MESSAGE (GST_MESSAGE_WARNING, el, code, ring, text,  \
+      debug)
 
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);

@@ -527,9 +527,9 @@ gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
     if (now >= deadline) {
       ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENOENT, name,
           ("No reader created ring %s within %d ms", name, connect_timeout),
-          ("%s (%s); start the reader first (e.g. zerosrc buffer-name=%s) "
-              "or raise connect-timeout", zb_last_error (), zb_err_name (rc),
-              name));
+          ("%s (%s); a reader such as zerosrc buffer-name=%s creates "
+              "it; or raise connect-timeout", zb_last_error (),
+              zb_err_name (rc), name));
       ret = GST_FLOW_ERROR;
       goto out;
     }

@@ -1,5 +1,9 @@
-// Runs a native wait that an AbortSignal can end: abort calls cancel(), the
-// wait rejects with signal.reason, and the listener is removed either way.
+// Bounded and abortable waits.
+
+/**
+ * Runs a native wait that an AbortSignal can end: abort calls cancel(), the
+ * wait rejects with signal.reason, and the listener is removed either way.
+ */
 export async function abortable<T>(signal: AbortSignal | undefined, wait: () => Promise<T>, cancel: () => void): Promise<T> {
   if (signal === undefined) return wait();
   signal.throwIfAborted();
@@ -13,4 +17,14 @@ export async function abortable<T>(signal: AbortSignal | undefined, wait: () => 
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Waits for p (its rejection ignored), at most ms. The timer is cleared
+ * when p settles first, so it never keeps the process alive after the wait.
+ */
+export async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

@@ -93,17 +93,48 @@ export function wrapNative<T>(fn: () => T): T {
   }
 }
 
+/**
+ * An error zerosink or zerosrc posted, as gst-launch printed it: the
+ * element's message, its debug text, and the kind the plugin gave it (the
+ * last debug line "zerobuffer-error=NAME (permanent|transient)"; the table
+ * of kinds is the plugin's, see gst-plugin/README.md).
+ */
+export interface ElementError {
+  /** The core's error name: 'EMSGSIZE', 'ENOENT', 'EREADERGONE', ... */
+  name: string;
+  /** Restarting the same pipeline against the same ring cannot help. */
+  permanent: boolean;
+  /** The element's message (what follows "ERROR: from element …: "). */
+  message: string;
+  /** The debug text: details and what to do (may be empty). */
+  hint: string;
+  /** The element's path, e.g. /GstPipeline:pipeline0/GstZeroSink:zerosink0. */
+  element: string;
+}
+
 export interface PipelineErrorOptions extends ZeroBufferErrorOptions {
   rejected?: boolean;
+  permanent?: boolean;
+  element?: ElementError;
   exitCode?: number;
   signal?: string;
   output?: string;
 }
 
-/** gst-launch refused the pipeline or exited with an error (its own words in the message). */
+/**
+ * gst-launch refused the pipeline or exited with an error. When zerosink
+ * (or zerosrc) posted the error, the message is its own message and hint,
+ * `code` is the core's error name ('EMSGSIZE', 'ENOENT', ...) and `element`
+ * has the parts; otherwise the message is gst-launch's words and `code` is
+ * 'EPIPELINE' ('EPIPELINE_REJECTED' when it refused the description).
+ */
 export class PipelineError extends ZeroBufferError {
   /** gst-launch rejected the description itself (syntax, unknown element): restarting cannot help. */
   readonly rejected: boolean;
+  /** Restarting cannot help: rejected, or the element said its error is permanent. */
+  readonly permanent: boolean;
+  /** The classified error zerosink or zerosrc posted, when it did. */
+  readonly element?: ElementError;
   /** gst-launch's exit status, when it exited. */
   readonly exitCode?: number;
   /** The signal that ended gst-launch, when one did. */
@@ -114,6 +145,8 @@ export class PipelineError extends ZeroBufferError {
   constructor(message: string, options: PipelineErrorOptions) {
     super(message, options);
     this.rejected = options.rejected ?? false;
+    this.permanent = this.rejected || (options.permanent ?? false);
+    this.element = options.element;
     this.exitCode = options.exitCode;
     this.signal = options.signal;
     this.output = options.output ?? '';

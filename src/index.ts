@@ -12,13 +12,15 @@ export {
   ZeroBufferError, WriterGoneError, ReaderGoneError, ProtocolError, TimeoutError, MetadataError, FrameSizeError, RingError,
 } from './errors.js';
 export type { ReaderOptions, WriterOptions, WaitOptions } from './options.js';
-export { PipelineError } from './errors.js';
+export { PipelineError, type ElementError } from './errors.js';
 export { startStream, Stream, type StartStreamOptions, type StreamStats } from './orchestrator/start-stream.js';
-export { watch, Watcher, type WatchOptions, type WatchResult } from './orchestrator/watch.js';
+export {
+  watch, Watcher, ANNOUNCED_RING_CONNECT_TIMEOUT_MS, type WatchOptions, type WatchResult, type RingSummary,
+} from './orchestrator/watch.js';
 export { defaultSizes, type RingSizes } from './orchestrator/sizes.js';
 export { ringBand, BANDS, type RingBand, type FrameCounters } from './orchestrator/stream-stats.js';
 export {
-  PipelineRunner, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, DEFAULT_MAX_RESTARTS, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,
 } from './runner/pipeline-runner.js';
 export { splitPipeline } from './runner/pipeline-tokens.js';
 export { resolvePluginPath } from './runner/plugin-path.js';

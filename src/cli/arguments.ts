@@ -1,5 +1,6 @@
 // The command line as data: commands, positionals and options with their
 // help. parse-args.ts turns it into a yargs parser; tests read it as is.
+import { DEFAULT_MAX_RESTARTS } from '../runner/pipeline-runner.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean';
@@ -68,7 +69,8 @@ export const COMMANDS = {
       snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file' },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
-      restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies' },
+      restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
+      'max-restarts': { type: 'number', describe: 'With --restart: restarts allowed in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
       interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
       ...ringOptions,
       ...pipelineOptions,
@@ -87,13 +89,17 @@ export const COMMANDS = {
     positionals: {},
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended)' },
-      restart: { type: 'boolean', describe: 'Restart a pipeline that dies while its reader lives (--no-restart: do not)', default: true },
+      restart: {
+        type: 'boolean', default: true,
+        describe: 'Restart a pipeline that dies of a transient error while its reader lives (--no-restart: do not); a permanent error stops the watch (exit 3)',
+      },
+      'max-restarts': { type: 'number', describe: 'Restarts allowed per announced ring in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
       ...pipelineOptions,
     },
     examples: [
       ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- python3 reader.py', 'feed a Python reader'],
     ],
-    notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream). Ignored protocol lines are reported on stderr. Ctrl-C or the command\'s exit stops everything.',
+    notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything. A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
   },
   inspect: {
     command: 'inspect <name>',

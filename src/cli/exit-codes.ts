@@ -7,11 +7,17 @@ export const EXIT = {
   internal: 1,
   /** Bad command line: see --help. */
   usage: 2,
-  /** gst-launch rejected the pipeline or it failed (its own message is printed). */
+  /**
+   * The pipeline failed for good (the message is printed once): gst-launch
+   * rejected it, zerosink reported a permanent error (a frame that can never
+   * fit, no such ring, other caps than the ring's, a bad name, permission
+   * denied), it kept dying (--max-restarts used up), or it died without a
+   * restart while its reader waited.
+   */
   pipeline: 3,
   /** A ring could not be created, found or removed (name taken, no such ring, /dev/shm full, ...). */
   ring: 4,
-  /** watch: the command exited with a non-zero status or was killed. */
+  /** watch: the command exited with a non-zero status or was killed (and no pipeline failed). */
   command: 5,
 } as const;
 
@@ -22,7 +28,8 @@ export const EXIT_CODES_HELP = [
   `  ${EXIT.ok}  success (stream ended, --frames/--duration reached, or stopped with Ctrl-C)`,
   `  ${EXIT.internal}  unexpected error`,
   `  ${EXIT.usage}  usage error (bad option or argument)`,
-  `  ${EXIT.pipeline}  pipeline failure (gst-launch rejected it or it failed)`,
+  `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
+  '     for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
   `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,
-  `  ${EXIT.command}  watch: the watched command failed`,
+  `  ${EXIT.command}  watch: the watched command failed (exited non-zero or was killed; no pipeline failed)`,
 ].join('\n');

@@ -14,6 +14,8 @@ export interface RunArgs {
   announce: boolean;
   hash: boolean;
   restart: boolean;
+  /** Infinity: no limit. */
+  maxRestarts: number;
   intervalMs: number;
   name?: string;
   metadataSize?: number;
@@ -26,6 +28,8 @@ export interface WatchArgs {
   pipeline: string;
   command: string[];
   restart: boolean;
+  /** Infinity: no limit. */
+  maxRestarts: number;
   pluginPath?: string;
   sinkProperties: Record<string, string>;
 }
@@ -85,6 +89,13 @@ function positiveInt(option: string, v: unknown): number | undefined {
   return v;
 }
 
+function maxRestarts(v: unknown): number {
+  if (v === -1) return Infinity;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new UsageError(`--max-restarts must be an integer >= 0, or -1 for no limit, received ${String(v)}`);
+  return v;
+}
+
 /** --sink-property name=value (repeatable), and --fast as sync=false. */
 function sinkProperties(a: Raw): Record<string, string> {
   const out: Record<string, string> = {};
@@ -125,6 +136,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           announce: a['announce'] === true,
           hash: a['hash'] === true,
           restart: a['restart'] === true,
+          maxRestarts: maxRestarts(a['max-restarts']),
           intervalMs: interval * 1000,
           name: a['name'] as string | undefined,
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
@@ -142,7 +154,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'watch',
         args: {
-          pipeline: a['pipeline'], command: rest, restart: a['restart'] !== false,
+          pipeline: a['pipeline'], command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a),
         },
       };

@@ -10,6 +10,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
+import { briefFailure, failureText } from './pipeline-failure.js';
 import { snapshotProblem, writeSnapshot } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -46,7 +47,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   try {
     stream = await startStream({
       source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
-      announce: args.announce ? io.stdout : false, restart: args.restart, pluginPath: args.pluginPath,
+      announce: args.announce ? io.stdout : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
       // keeps raw frames unless asked).
@@ -69,8 +70,14 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
   stream.on('state', (e) => {
-    if (json) say(io.stdout, JSON.stringify({ type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts }));
-    else if (e.state === 'restarting') say(io.stderr, `\nzerobuffer: pipeline died (${e.restarts}); restarting in ${e.delayMs} ms`);
+    if (json) {
+      say(io.stdout, JSON.stringify({
+        type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts,
+        error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
+      }));
+    } else if (e.state === 'restarting') {
+      say(io.stderr, `\nzerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
+    }
   });
   const timer = args.durationMs === undefined ? undefined : setTimeout(() => stop.abort(), args.durationMs);
   const hash = args.hash ? createHash('sha256') : undefined;
@@ -110,7 +117,10 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const before = stream.stats();
   const exit = await stream.close();
   const final = { ...before, pipeline: stream.pipeline.state };
-  const extra: Record<string, unknown> = { caps: stream.reader.metadata?.capsString ?? null };
+  const lastError = stream.pipeline.lastError;
+  const extra: Record<string, unknown> = {
+    caps: stream.reader.metadata?.capsString ?? null, lastError: lastError?.code ?? null, lastErrorPermanent: lastError?.permanent ?? null,
+  };
   if (hash !== undefined) extra['sha256'] = hash.digest('hex');
   if (snapshot !== undefined) extra['snapshot'] = snapshot;
   if (json) say(io.stdout, statsJson('summary', final, extra));
@@ -121,10 +131,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   }
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
   if (error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer run: the pipeline failed. ${error.message}`);
-    say(io.stderr, error.rejected
-      ? 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).'
-      : 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG=zerobuffer:5, to see more.');
+    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts })}`);
+    if (error.rejected) say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
+    else if (error.element === undefined) say(io.stderr, 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG=zerobuffer:5, to see more.');
     return EXIT.pipeline;
   }
   if (error instanceof ZeroBufferError) {

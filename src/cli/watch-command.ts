@@ -1,16 +1,19 @@
 // `zerobuffer watch --pipeline "<source>" -- <command...>`: the command's
-// output passes through; its start-stream lines start the pipeline.
-import { watch } from '../orchestrator/watch.js';
-import { inspectRing } from '../rings.js';
+// output passes through; its start-stream lines start the pipeline. A
+// pipeline that fails for good is reported once and ends the watch (exit 3);
+// at the end one summary line per announced ring.
+import { watch, type RingSummary } from '../orchestrator/watch.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
+import { briefFailure, errorKind, failureText } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
   try {
     watcher = watch({
-      command: args.command, pipeline: args.pipeline, restart: args.restart, pluginPath: args.pluginPath,
+      command: args.command, pipeline: args.pipeline, pluginPath: args.pluginPath,
+      restart: args.restart && { maxRestarts: args.maxRestarts },
       sinkProperties: args.sinkProperties, stdout: io.stdout, signal: io.signal,
     });
   } catch (e) {
@@ -24,15 +27,29 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   watcher.on('message', (m) => say(io.stderr, `zerobuffer watch: ${m.method} ${m.name}`));
   watcher.on('state', (name, e) => {
     if (e.state === 'playing') say(io.stderr, `zerobuffer watch: pipeline into ${name} playing (pid ${e.pid})`);
-    else if (e.state === 'restarting') say(io.stderr, `zerobuffer watch: pipeline into ${name} died; restart ${e.restarts} in ${e.delayMs} ms`);
-    else if (e.state === 'exited' && e.error !== undefined) {
-      if (ringExists(name)) say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${e.error.message}`);
-      else say(io.stderr, `zerobuffer watch: pipeline into ${name} ended: the reader closed its ring`);
-    }
+    else if (e.state === 'restarting')
+      say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
+  });
+  watcher.on('ended', (name, exit, fatal) => {
+    // A fatal failure is told once, below; this is a pipeline that ended without ending the watch.
+    if (fatal || exit.stopped || exit.error === undefined) return;
+    say(io.stderr, exit.error.code === 'EREADERGONE'
+      ? `zerobuffer watch: pipeline into ${name} ended: the reader closed its ring (EREADERGONE)`
+      : `zerobuffer watch: pipeline into ${name} ended (${briefFailure(exit.error)}); not restarted: its reader is gone`);
   });
   const result = await watcher.done;
   if (result.pipelineError !== undefined) {
-    say(io.stderr, `zerobuffer watch: the pipeline failed and the command was stopped. ${result.pipelineError.message}`);
+    const ring = result.rings.find((r) => r.name === result.failedRing);
+    say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
+      ? `zerobuffer watch: no pipeline can write into the announced ring: ${result.pipelineError.message}`
+      : `zerobuffer watch: ${failureText(result.pipelineError, {
+        ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: ring?.restarts ?? 0,
+      })}`);
+  }
+  for (const ring of result.rings) say(io.stderr, `zerobuffer watch: ${summaryLine(ring)}`);
+  if (result.rings.length === 0) say(io.stderr, 'zerobuffer watch: no ring was announced (the command printed no start-stream line)');
+  if (result.pipelineError !== undefined) {
+    say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
     return EXIT.pipeline;
   }
   if (result.stopped) return EXIT.ok;
@@ -43,10 +60,9 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   return EXIT.ok;
 }
 
-function ringExists(name: string): boolean {
-  try {
-    return inspectRing(name).readerAlive;
-  } catch {
-    return false;
-  }
+/** "ring X: 20 frames written, 1 restart, last error: EREADERGONE (transient)". */
+function summaryLine(ring: RingSummary): string {
+  const frames = `${ring.framesWrittenExact ? '' : 'at least '}${ring.framesWritten} frame${ring.framesWritten === 1 ? '' : 's'} written`;
+  const restarts = `${ring.restarts} restart${ring.restarts === 1 ? '' : 's'}`;
+  return `ring ${ring.name}: ${frames}, ${restarts}, last error: ${ring.lastError === undefined ? 'none' : errorKind(ring.lastError)}`;
 }

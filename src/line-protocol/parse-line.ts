@@ -3,7 +3,7 @@
 // protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A bad
 // protocol line is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
-import { checkMessage } from './validate.js';
+import { checkMessage, checkName } from './validate.js';
 
 export interface LogEvent {
   type: 'log';
@@ -28,6 +28,14 @@ export interface WarningEvent {
   /** The offending line (cut to 200 characters) for messages. */
   line: string;
   raw: Uint8Array;
+  /**
+   * 'ENAME' (the core's error name) when the line is a start-stream or
+   * stop-stream whose ring name the core refuses: no writer can ever open
+   * that ring, so an orchestrator may take it as a failure, not a mere
+   * warning. `message` is then the request as read.
+   */
+  code?: 'ENAME';
+  message?: StreamMessage;
 }
 
 export type LineEvent = LogEvent | MessageEvent | WarningEvent;
@@ -96,6 +104,9 @@ export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
   const message = toMessage(method, o['params']);
   if (typeof message === 'string') return warning(message, line, raw);
   const problem = checkMessage(message);
-  if (problem !== undefined) return warning(`${method}: ${problem}`, line, raw);
+  if (problem !== undefined) {
+    const event = warning(`${method}: ${problem}`, line, raw);
+    return checkName(message.name) === undefined ? event : { ...event, code: 'ENAME', message };
+  }
   return { type: 'message', message, line, raw };
 }

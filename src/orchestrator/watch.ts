@@ -1,9 +1,11 @@
 // watch(): runs a reader written in any language, passes its output on,
 // and starts `<pipeline> ! zerosink` into every ring it announces; its
-// stop-stream or its exit stops the pipeline.
+// stop-stream or its exit stops the pipeline. A pipeline that fails for good
+// (a permanent error, or out of restarts) stops the command too.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { PipelineError } from '../errors.js';
+import { settledWithin } from '../abort.js';
+import { PipelineError } from '../errors.js';
 import { readLines } from '../line-protocol/read-lines.js';
 import type { StartStreamMessage } from '../line-protocol/messages.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
@@ -11,7 +13,9 @@ import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
 import { killGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
-import { PipelineRunner, type PipelineStateEvent, type RestartOptions } from '../runner/pipeline-runner.js';
+import {
+  PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+} from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
   /** The reader to run: program and arguments (no shell). */
@@ -19,11 +23,15 @@ export interface WatchOptions {
   /** The source pipeline started into each announced ring. */
   pipeline: string | readonly string[];
   /**
-   * Restart a pipeline that dies while its reader lives.
+   * Restart a pipeline that dies of a transient error while its reader
+   * lives, within the budget (RestartOptions.maxRestarts, default 10).
    * @default true
    */
   restart?: boolean | RestartOptions;
-  /** Extra zerosink properties. */
+  /**
+   * Extra zerosink properties. connect-timeout defaults to
+   * ANNOUNCED_RING_CONNECT_TIMEOUT_MS: an announced ring exists already.
+   */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /** @default 'gst-launch-1.0' */
   gstLaunch?: string;
@@ -45,15 +53,45 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+/** What happened to one announced ring, over every pipeline started into it. */
+export interface RingSummary {
+  name: string;
+  /** Frames zerosink wrote into the ring (a lower bound when framesWrittenExact is false: a run was killed before it told). */
+  framesWritten: number;
+  framesWrittenExact: boolean;
+  restarts: number;
+  /** The latest failure of a pipeline into it, also when a restart followed. */
+  lastError?: PipelineError;
+}
+
 export interface WatchResult {
   /** The command's exit status (undefined when a signal ended it). */
   exitCode?: number;
   signal?: string;
-  /** A pipeline that failed for good (rejected by gst-launch, or out of restarts). */
+  /**
+   * The failure that ended the watch (the command was stopped): a permanent
+   * error (zerosink's, or gst-launch rejected the pipeline), a pipeline that
+   * kept dying (outOfRestarts), or one that died without restart while its
+   * reader lived.
+   */
   pipelineError?: PipelineError;
+  /** The ring of pipelineError. */
+  failedRing?: string;
+  /** pipelineError is the last of a pipeline that used up its restarts. */
+  outOfRestarts: boolean;
   /** stop() or the signal ended the watch. */
   stopped: boolean;
+  /** Every ring announced, in the order of their first announcement. */
+  rings: RingSummary[];
 }
+
+/**
+ * zerosink's connect-timeout for announced rings (ms), unless the caller
+ * sets one: the reader creates its ring before it announces it, so a ring
+ * still missing after this long was never created (zerosink's permanent
+ * ENOENT), and the watch need not wait zerosink's default 10 s to say so.
+ */
+export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
 
 export interface WatchEvents {
   /** A valid start-stream / stop-stream line. */
@@ -62,6 +100,11 @@ export interface WatchEvents {
   warning: [WarningEvent];
   /** A pipeline's state. */
   state: [string, PipelineStateEvent];
+  /**
+   * A pipeline is over for good (stopped, ended, or failed); fatal: its
+   * failure ends the watch (it is WatchResult.pipelineError).
+   */
+  ended: [string, PipelineExit, boolean];
   /** A line gst-launch printed. */
   output: [string, string];
   /** The command started (its pid). */
@@ -72,11 +115,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
   readonly #options: WatchOptions;
   readonly #source: string[];
   readonly #pipelines = new Map<string, PipelineRunner>();
-  /** Every ring a start-stream named, so that a stop-stream for another is reported. */
-  readonly #announced = new Set<string>();
+  /**
+   * Every ring a start-stream named (so that a stop-stream for another is
+   * reported): the runners started into it, or why none could start.
+   */
+  readonly #history = new Map<string, { runners: PipelineRunner[]; refused?: PipelineError }>();
   readonly #child: ReturnType<typeof spawnGuarded>;
   #stopped = false;
-  #pipelineError?: PipelineError;
+  #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
   /** Resolves when the command has exited and every pipeline is stopped. */
   readonly done: Promise<WatchResult>;
 
@@ -116,8 +162,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
         if (event.type === 'log') {
           if (!out.write(event.raw)) await new Promise((r) => out.once('drain', r));
         } else if (event.type === 'warning') {
-          this.emit('warning', event);
-        } else if (event.message.method === 'stop-stream' && !this.#announced.has(event.message.name)) {
+          if (event.code === 'ENAME' && event.message?.method === 'start-stream') this.#refuse(event.message.name, event.reason);
+          else this.emit('warning', event);
+        } else if (event.message.method === 'stop-stream' && !this.#history.has(event.message.name)) {
           this.emit('warning', {
             type: 'warning', reason: `stop-stream for ring "${event.message.name}", which no start-stream announced: ignored`,
             line: event.line, raw: event.raw,
@@ -130,18 +177,43 @@ export class Watcher extends EventEmitter<WatchEvents> {
       }
     })();
     const result = await this.#child;
-    await Promise.race([reading.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     return {
       exitCode: result.exitCode,
       signal: result.signal ?? undefined,
-      pipelineError: this.#pipelineError,
+      pipelineError: this.#failure?.error,
+      failedRing: this.#failure?.name,
+      outOfRestarts: this.#failure?.outOfRestarts ?? false,
       stopped: this.#stopped,
+      rings: this.summary(),
     };
   }
 
+  /** What happened to each announced ring so far. */
+  summary(): RingSummary[] {
+    return [...this.#history].map(([name, { runners, refused }]) => ({
+      name,
+      framesWritten: runners.reduce((n, r) => n + r.framesWritten, 0),
+      framesWrittenExact: runners.every((r) => r.framesWrittenExact),
+      restarts: runners.reduce((n, r) => n + r.restarts, 0),
+      lastError: refused ?? runners.map((r) => r.lastError).filter((e) => e !== undefined).at(-1),
+    }));
+  }
+
+  /** A start-stream for a ring no writer can open (a name the core refuses): a permanent failure. */
+  #refuse(name: unknown, reason: string): void {
+    if (this.#stopped || this.#failure !== undefined) return;
+    const shown = typeof name === 'string' ? name : JSON.stringify(name) ?? String(name);
+    const error = new PipelineError(reason, { code: 'ENAME', permanent: true });
+    this.#history.set(shown, { runners: this.#history.get(shown)?.runners ?? [], refused: error });
+    this.#failure = { name: shown, error, outOfRestarts: false };
+    void this.stop();
+  }
+
   #start(message: StartStreamMessage): void {
-    this.#announced.add(message.name);
+    const record = this.#history.get(message.name) ?? { runners: [] };
+    this.#history.set(message.name, record);
     if (this.#stopped) return;
     if (this.#pipelines.has(message.name)) {
       this.emit('warning', { type: 'warning', reason: `ring "${message.name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });
@@ -149,22 +221,24 @@ export class Watcher extends EventEmitter<WatchEvents> {
     }
     const name = message.name;
     const runner = new PipelineRunner({
-      source: this.#source, name, restart: this.#options.restart ?? true, sinkProperties: this.#options.sinkProperties,
+      source: this.#source, name, restart: this.#options.restart ?? true,
+      sinkProperties: { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...this.#options.sinkProperties },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
       shouldRestart: () => !this.#stopped && this.#child.exitCode === null && readerAlive(name),
     });
     this.#pipelines.set(name, runner);
+    record.runners.push(runner);
     runner.on('state', (e) => this.emit('state', name, e));
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
-      if (exit.error !== undefined && !exit.stopped && !this.#stopped && this.#child.exitCode === null) {
-        // It can never write into this ring: the reader would wait forever.
-        if (exit.error.rejected || readerAlive(name)) {
-          this.#pipelineError ??= exit.error;
-          void this.stop();
-        }
-      }
+      // Fatal: it can never write into this ring (permanent), keeps dying,
+      // or died for good while the reader waits for it.
+      const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
+        (exit.error.permanent || exit.outOfRestarts || (this.#child.exitCode === null && readerAlive(name)));
+      if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
+      this.emit('ended', name, exit, fatal);
+      if (fatal) void this.stop();
     });
     runner.start();
   }

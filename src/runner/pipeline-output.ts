@@ -1,6 +1,9 @@
-// What gst-launch prints, read for the runner: when the pipeline plays, and
-// gst-launch's own words when it fails (kept for the error message).
+// What gst-launch prints, read for the runner: when the pipeline plays,
+// gst-launch's own words when it fails (kept for the error message), and
+// what zerosink says for supervisors: the kind of its error and its frame
+// count (gst-plugin/README.md, "Errors a supervisor can classify").
 import type { Readable } from 'node:stream';
+import type { ElementError } from '../errors.js';
 
 /** gst-launch printed this when the pipeline reached PLAYING. */
 export function isPlayingLine(line: string): boolean {
@@ -12,34 +15,82 @@ export function isRejection(line: string): boolean {
   return /^WARNING: erroneous pipeline/.test(line) || /^ERROR: pipeline could not be constructed/.test(line);
 }
 
-/** Keeps the last lines printed, and the error lines among them. */
+const ERROR_LINE = /^ERROR: from element (\S+): (.*)$/;
+const KIND_LINE = /^zerobuffer-error=([A-Z0-9_]+) \((permanent|transient)\)$/;
+const STATS_LINE = /^zerobuffer-stats frames-written=(\d+)\b/;
+/** Debug lines kept per error (zerobuffer's are one or two). */
+const MAX_DEBUG_LINES = 8;
+
+type Block = { element: string; message: string; stage: 'header' | 'location' | 'debug'; debug: string[] };
+
+/**
+ * Keeps the last lines printed, gst-launch's error lines among them, the
+ * first classified error of zerosink/zerosrc, and zerosink's frame count.
+ * Lines of stdout and stderr are told apart (`from`) because an error block
+ * spans several stderr lines that stdout lines may come between.
+ */
 export class OutputTail {
   readonly #limit: number;
   #lines: string[] = [];
   #errors: string[] = [];
-  #debugNext = false;
+  #blocks = new Map<string, Block>();
   rejected = false;
+  /** The first classified error of this run (the cause; later ones follow from it). */
+  elementError?: ElementError;
+  /** Frames zerosink said it wrote (its INFO before EOS or error), if it said so. */
+  framesWritten?: number;
 
   constructor(limit = 60) {
     this.#limit = limit;
   }
 
-  add(line: string): void {
+  add(line: string, from = 'stderr'): void {
     this.#lines.push(line);
     if (this.#lines.length > this.#limit) this.#lines.shift();
     if (isRejection(line)) this.rejected = true;
-    if (this.#debugNext) {
-      this.#errors.push(`  ${line.trim()}`);
-      this.#debugNext = false;
-    } else if (/^(ERROR|WARNING: erroneous|setpriv:)/.test(line)) {
-      this.#errors.push(line);
-    } else if (line.startsWith('Additional debug info:') && this.#errors.length > 0) {
-      this.#debugNext = true;
+    const stats = STATS_LINE.exec(line);
+    if (stats !== null) this.framesWritten = Number(stats[1]);
+    const block = this.#blocks.get(from);
+    const error = ERROR_LINE.exec(line);
+    if (error !== null || /^(ERROR|WARNING|INFO)[: ]|^setpriv:/.test(line)) {
+      this.#blocks.delete(from);
+      if (error !== null) this.#blocks.set(from, { element: error[1]!, message: error[2]!, stage: 'header', debug: [] });
+      if (/^(ERROR|WARNING: erroneous|setpriv:)/.test(line)) this.#keepError(line);
+    } else if (block !== undefined) {
+      this.#blockLine(from, block, line);
     }
+  }
+
+  #blockLine(from: string, block: Block, line: string): void {
+    if (block.stage === 'header') {
+      if (line === 'Additional debug info:') block.stage = 'location';
+      else this.#blocks.delete(from);
+      return;
+    }
+    if (block.stage === 'location') {
+      block.stage = 'debug'; // "file(line): function (): element:"
+      return;
+    }
+    const kind = KIND_LINE.exec(line);
+    if (kind !== null) {
+      this.#blocks.delete(from);
+      this.elementError ??= {
+        name: kind[1]!, permanent: kind[2] === 'permanent', message: block.message,
+        hint: block.debug.join('\n'), element: block.element,
+      };
+      return;
+    }
+    if (block.debug.length === 0) this.#keepError(`  ${line.trim()}`);
+    if (block.debug.length < MAX_DEBUG_LINES) block.debug.push(line);
+    else this.#blocks.delete(from);
+  }
+
+  #keepError(line: string): void {
+    this.#errors.push(line);
     if (this.#errors.length > 12) this.#errors.shift();
   }
 
-  /** The error lines gst-launch printed (empty when none). */
+  /** The error lines gst-launch printed, each with the first line of its debug text (empty when none). */
   get errors(): string {
     return this.#errors.join('\n');
   }
@@ -51,8 +102,10 @@ export class OutputTail {
   reset(): void {
     this.#lines = [];
     this.#errors = [];
-    this.#debugNext = false;
+    this.#blocks.clear();
     this.rejected = false;
+    this.elementError = undefined;
+    this.framesWritten = undefined;
   }
 }
 

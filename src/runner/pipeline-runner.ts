@@ -1,8 +1,11 @@
 // Supervises one `gst-launch-1.0 -e <source> ! zerosink buffer-name=NAME`:
 // state events, graceful stop (SIGINT → EOS, bounded wait, SIGKILL),
-// optional restart with backoff, and no orphans (see child-guard.ts).
+// optional restart with capped backoff and a budget, only after transient
+// failures (zerosink says which are permanent), and no orphans (see
+// child-guard.ts).
 import { EventEmitter } from 'node:events';
-import { PipelineError } from '../errors.js';
+import { settledWithin } from '../abort.js';
+import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isPlayingLine } from './pipeline-output.js';
@@ -19,7 +22,7 @@ export interface PipelineStateEvent {
   exitCode?: number;
   /** exited: the signal that ended it. */
   signal?: string;
-  /** exited: the error, when it did not end cleanly. */
+  /** exited: the error, when it did not end cleanly; restarting: the failure being retried. */
   error?: PipelineError;
   /** restarting: how long until the next start, in ms. */
   delayMs?: number;
@@ -28,11 +31,16 @@ export interface PipelineStateEvent {
 }
 
 export interface RestartOptions {
-  /** @default Infinity */
+  /**
+   * The budget: restarts allowed over the runner's life (Infinity: no
+   * limit). When it is used up the pipeline is reported as one that keeps
+   * dying (PipelineExit.outOfRestarts).
+   * @default 10
+   */
   maxRestarts?: number;
-  /** First delay before a restart (ms); doubles each time. @default 250 */
+  /** First delay before a restart (ms); doubles each time, back to this after a run that stayed up 5 s. @default 250 */
   initialDelayMs?: number;
-  /** @default 5000 */
+  /** The cap of the delay (ms). @default 5000 */
   maxDelayMs?: number;
 }
 
@@ -54,8 +62,12 @@ export interface PipelineOptions {
    */
   pluginPath?: string;
   /**
-   * Start again when gst-launch exits without stop() (not when it rejected
-   * the description), with a doubling delay.
+   * Start again when gst-launch fails without stop(), with a doubling
+   * delay, but only after a transient failure: not when gst-launch rejected
+   * the description or zerosink reported a permanent error (a frame that can
+   * never fit, no ring, other caps than the ring's, a bad name, permission
+   * denied). Failures that zerosink did not classify (another element's
+   * error, a crash) count as transient.
    * @default false
    */
   restart?: boolean | RestartOptions;
@@ -77,17 +89,25 @@ export interface PipelineExit {
   signal?: string;
   /** stop() (or the signal) asked for the end. */
   stopped: boolean;
-  /** The last run failed: gst-launch's words are in error.message. */
+  /** The last run failed: zerosink's (or gst-launch's) words are in error.message. */
   error?: PipelineError;
   restarts: number;
+  /** The last run failed transiently but the restart budget (maxRestarts) was used up: the pipeline keeps dying. */
+  outOfRestarts: boolean;
 }
+
+/** Restarts allowed when RestartOptions.maxRestarts is not given. */
+export const DEFAULT_MAX_RESTARTS = 10;
 
 function validateRestart(value: unknown): Required<RestartOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   const o: RestartOptions = value === true ? {} : (value as RestartOptions);
   if (typeof o !== 'object' || o === null) fail('restart', 'a boolean or { maxRestarts, initialDelayMs, maxDelayMs }', value);
+  const max = o.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  if (typeof max !== 'number' || !(Number.isSafeInteger(max) || max === Infinity) || max < 0)
+    fail('restart.maxRestarts', 'an integer >= 0 (Infinity: no limit)', max);
   return {
-    maxRestarts: validateTimeout('restart.maxRestarts', o.maxRestarts, Infinity),
+    maxRestarts: max,
     initialDelayMs: validateTimeout('restart.initialDelayMs', o.initialDelayMs, 250),
     maxDelayMs: validateTimeout('restart.maxDelayMs', o.maxDelayMs, 5000),
   };
@@ -110,6 +130,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #delay = 0;
   #timer?: NodeJS.Timeout;
   #playingSince = 0;
+  #framesWritten = 0;
+  #framesWrittenExact = true;
+  #lastError?: PipelineError;
   #finish!: (exit: PipelineExit) => void;
   /** Resolves when the pipeline is over for good (stopped, or failed without restart). */
   readonly done: Promise<PipelineExit>;
@@ -143,6 +166,18 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   get output(): string {
     return this.#tail.text;
   }
+  /** Frames zerosink wrote into the ring, over every run (see framesWrittenExact). */
+  get framesWritten(): number {
+    return this.#framesWritten;
+  }
+  /** False when a run that had played ended without zerosink telling its count (killed): framesWritten is then a lower bound. */
+  get framesWrittenExact(): boolean {
+    return this.#framesWrittenExact;
+  }
+  /** The failure of the latest run that failed, also when it was restarted since. */
+  get lastError(): PipelineError | undefined {
+    return this.#lastError;
+  }
 
   #emit(event: Omit<PipelineStateEvent, 'restarts'>): void {
     if (event.state !== 'exited' || this.#state !== 'exited') this.#state = event.state;
@@ -154,7 +189,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     if (this.#state !== 'idle') throw new Error(`pipeline for "${this.name}" was already started`);
     if (this.#options.signal?.aborted) {
       this.#stopping = true;
-      this.#finish({ stopped: true, restarts: 0 });
+      this.#finish({ stopped: true, restarts: 0, outOfRestarts: false });
       return this;
     }
     void this.#launch();
@@ -166,7 +201,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#state = 'starting';
     const pluginPath = await resolvePluginPath({ pluginPath: this.#options.pluginPath });
     if (this.#stopping) {
-      this.#end({ stopped: true, restarts: this.#restarts });
+      this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
       return;
     }
     const env: Record<string, string> = { ...this.#options.env };
@@ -176,8 +211,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     });
     this.#child = child;
     this.#emit({ state: 'starting', pid: child.pid });
-    const onLine = (line: string): void => {
-      this.#tail.add(line);
+    const onLine = (line: string, from: string): void => {
+      this.#tail.add(line, from);
       this.emit('output', line);
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
@@ -185,9 +220,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       }
     };
     // Lines are cut at MAX_OUTPUT_LINE: a flood without line ends must not grow without bound.
-    const closed = [child.stdout!, child.stderr!].map((s) => eachLine(s, onLine));
+    const closed = [child.stdout!, child.stderr!].map((s, i) => eachLine(s, (l) => onLine(l, i === 0 ? 'stdout' : 'stderr')));
     const result = await child;
-    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 500))]);
+    await settledWithin(Promise.all(closed), 500);
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);
   }
 
@@ -195,21 +230,20 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
+    if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
+    else if (this.#playingSince > 0) this.#framesWrittenExact = false;
     const clean = exitCode === 0 || (this.#stopping && signal !== undefined);
-    let error: PipelineError | undefined;
-    if (!clean) {
-      const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
-      const how = exitCode !== undefined ? `exited with status ${exitCode}` : `was killed by ${signal}`;
-      error = new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}`, {
-        code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE',
-        rejected: this.#tail.rejected, exitCode, signal, output: this.#tail.text,
-      });
-    }
+    const error = clean ? undefined : this.#failure(exitCode, signal, spawnError);
+    if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
-    const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts };
-    if (this.#stopping || this.#restart === undefined || error?.rejected || exitCode === 0 ||
-      this.#restarts >= this.#restart.maxRestarts || (this.#options.shouldRestart?.() ?? true) === false) {
+    const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
+    if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent ||
+      (this.#options.shouldRestart?.() ?? true) === false) {
       this.#end(exit);
+      return;
+    }
+    if (this.#restarts >= this.#restart.maxRestarts) {
+      this.#end({ ...exit, outOfRestarts: true });
       return;
     }
     if (this.#playingSince > 0 && Date.now() - this.#playingSince >= STABLE_MS) this.#delay = this.#restart.initialDelayMs;
@@ -217,11 +251,28 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#delay = Math.min(this.#delay * 2, this.#restart.maxDelayMs);
     this.#restarts++;
     this.#playingSince = 0;
-    this.#emit({ state: 'restarting', delayMs });
+    this.#emit({ state: 'restarting', delayMs, error });
     this.#timer = setTimeout(() => {
       if (this.#stopping) this.#end({ ...exit, stopped: true });
       else void this.#launch();
     }, delayMs);
+  }
+
+  /** The error of a run that did not end cleanly: zerosink's classified error when it posted one, else gst-launch's words. */
+  #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): PipelineError {
+    const how = exitCode !== undefined ? `exited with status ${exitCode}` : `was killed by ${signal}`;
+    const options = { exitCode, signal, output: this.#tail.text };
+    const element: ElementError | undefined = this.#tail.elementError;
+    if (element !== undefined) {
+      const hint = element.hint === '' ? '' : `\n${element.hint.split('\n').map((l) => `  ${l}`).join('\n')}`;
+      return new PipelineError(`${element.message}${hint}`, {
+        ...options, code: element.name, permanent: element.permanent, element,
+      });
+    }
+    const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
+    return new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}`, {
+      ...options, code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE', rejected: this.#tail.rejected,
+    });
   }
 
   #end(exit: PipelineExit): void {
@@ -240,9 +291,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       this.#stopping = true;
       const child = this.#child;
       if (this.#state === 'idle') {
-        this.#end({ stopped: true, restarts: 0 });
+        this.#end({ stopped: true, restarts: 0, outOfRestarts: false });
       } else if (child === undefined) {
-        if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts });
+        if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
         // starting: #launch sees #stopping before it spawns
       } else {
         this.#emit({ state: 'stopping', pid: child.pid });
@@ -272,7 +323,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         // already gone
       }
     } else if (this.#state !== 'starting') {
-      this.#end({ stopped: true, restarts: this.#restarts });
+      this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
     }
     return this.done;
   }

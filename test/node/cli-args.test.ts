@@ -56,6 +56,8 @@ test('usage errors name what is wrong', async () => {
     [['frobnicate'], /Unknown/],
     [[], /Name a command/],
     [['run', '--bogus'], /Unknown argument/],
+    [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /--max-restarts must be an integer >= 0, or -1/],
+    [['run', '--max-restarts', '1.5'], /--max-restarts must be an integer/],
   ];
   for (const [argv, re] of cases) {
     const r = await parseArgs(argv);
@@ -66,7 +68,14 @@ test('usage errors name what is wrong', async () => {
 
 test('watch takes the command after "--" as strings', async () => {
   expect(await parseArgs(['watch', '--pipeline', 'videotestsrc', '--no-restart', '--', 'node', 'r.mjs', '0.50', '--flag']))
-    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, pluginPath: undefined, sinkProperties: {} } });
+    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, pluginPath: undefined, sinkProperties: {} } });
+});
+
+test('--max-restarts: a count, -1 for no limit', async () => {
+  const watch = await parseArgs(['watch', '--pipeline', 'v', '--max-restarts', '3', '--', 'x']);
+  expect(watch.kind === 'watch' && watch.args.maxRestarts).toBe(3);
+  const run = await parseArgs(['run', '--restart', '--max-restarts', '-1']);
+  expect(run.kind === 'run' && run.args.maxRestarts).toBe(Infinity);
 });
 
 test('cleanup and inspect', async () => {

@@ -76,6 +76,10 @@ describe('parseLine', () => {
     expect(e.type).toBe('warning');
     expect(e.type === 'warning' && e.reason).toMatch(reason);
     expect(e.type === 'warning' && e.line.length).toBeLessThanOrEqual(260);
+    // Only a name no ring can have is ENAME (an orchestrator takes it as a failure); the rest are mere warnings.
+    const enamed = /invalid ring name|name must be a string/.test(String(reason));
+    expect(e.type === 'warning' && e.code).toBe(enamed ? 'ENAME' : undefined);
+    if (enamed && e.type === 'warning') expect(e.message?.method).toBe(line.includes('stop-stream') ? 'stop-stream' : 'start-stream');
   });
 });
 

@@ -1,0 +1,44 @@
+// How run and watch tell a pipeline's failures: one line per failure that is
+// retried, and the whole message (zerosink's, with its hint, or gst-launch's
+// words) once for the failure that ends the command.
+import type { PipelineError } from '../errors.js';
+
+/** "EREADERGONE, transient: The reader of ring X is gone" or gst-launch's first error line. */
+export function briefFailure(error: PipelineError | undefined): string {
+  if (error === undefined) return 'no error';
+  const first = error.message.split('\n')[0]!;
+  if (error.element !== undefined) return `${error.code}, ${kind(error)}: ${first}`;
+  const cause = error.message.split('\n').find((l) => l.startsWith('ERROR: from element'));
+  return cause === undefined ? first : `${first}: ${cause.replace(/^ERROR: from element \S+: /, '')}`;
+}
+
+/** "EMSGSIZE (permanent)", or the code and gst-launch's first line for failures zerosink did not classify. */
+export function errorKind(error: PipelineError): string {
+  return error.element !== undefined || error.code === 'ENAME' ? `${error.code} (${kind(error)})`
+    : `${error.code} (${error.message.split('\n')[0]})`;
+}
+
+function kind(error: PipelineError): string {
+  return error.permanent ? 'permanent' : 'transient';
+}
+
+export interface FailureContext {
+  /** The ring the pipeline wrote into. */
+  ring: string;
+  /** The budget was used up (PipelineExit.outOfRestarts). */
+  outOfRestarts: boolean;
+  /** Restarts made before the last failure. */
+  restarts: number;
+}
+
+/** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
+export function failureText(error: PipelineError, { ring, outOfRestarts, restarts }: FailureContext): string {
+  const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
+  if (outOfRestarts)
+    return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;
+  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}`;
+  if (error.code === 'ENOENT' && error.element !== undefined)
+    return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${error.message}`;
+  if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${error.message}`;
+  return `pipeline into ${ring} failed (${error.element !== undefined ? `${error.code}, transient` : 'not restarted'}); ${who}:\n${error.message}`;
+}

@@ -1,0 +1,154 @@
+// Permanent and transient pipeline failures (issue 17), end to end with the
+// real plugin, gst-launch and reader processes: a permanent error ends
+// `watch` (and `run`) promptly with status 3 and zerosink's message printed
+// once; a transient one is restarted and the stream goes on; the restart
+// budget is enforced; the summary line tells frames written, restarts and
+// the last error.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { OutputTail } from '../../src/runner/pipeline-output.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'failing-reader.mjs');
+const SOURCE = 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=60/1';
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+/** `zerobuffer watch` over the fixture in MODE; resolves with its status, stderr and how long it took (ms). */
+async function watchFixture(mode: string, name: string, extra: string[] = [], fixtureArgs: string[] = []) {
+  const t0 = Date.now();
+  const child = run(process.execPath, [bin, 'watch', ...extra, '--pipeline', SOURCE, '--', process.execPath, fixture, mode, name, ...fixtureArgs]);
+  const status = await child.exit(30000);
+  return { status, stderr: child.stderr, stdout: child.stdout, ms: Date.now() - t0 };
+}
+
+test('the protocol README example (ring of 1024/2048 bytes, 20 buffers of videotestsrc): exit 3 within moments, zerosink\'s message once, no restart', async () => {
+  const name = ringName('issue17');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc num-buffers=20', '--',
+    process.execPath, fixture, 'too-small', name]);
+  const announcedAt = Number((await child.line(/^announced at \d+$/, 20000)).split(' ')[2]);
+  expect(await child.exit(20000)).toBe(EXIT.pipeline);
+  // From the announcement: one gst-launch run (start-up included), the reader stopped; no backoff.
+  // The bound has slack for a loaded 2-core machine; it takes about 0.6 s.
+  expect(Date.now() - announcedAt).toBeLessThan(2500);
+  const message = `can never fit ring ${name}`;
+  expect(count(child.stderr, message)).toBe(1);
+  expect(child.stderr).toMatch(new RegExp(`A frame of \\d+ bytes can never fit ring ${name} \\(largest frame: 2032 bytes\\); the reader must create it with a payload size of at least \\d+ bytes`));
+  expect(child.stderr).toContain(`pipeline into ${name} failed for good (EMSGSIZE, permanent)`);
+  expect(child.stderr).toContain(`ring ${name}: 0 frames written, 0 restarts, last error: EMSGSIZE (permanent)`);
+  expect(child.stderr).not.toMatch(/restart \d+ in/);
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+});
+
+test('a ring announced but never created (issue 11): "does not exist" with zerosink\'s message once, exit 3, not "the reader closed its ring"', async () => {
+  const name = ringName('missing');
+  const r = await watchFixture('missing', name);
+  expect(r.status).toBe(EXIT.pipeline);
+  expect(r.stderr).toContain(`ring ${name} does not exist: it was announced but never created`);
+  expect(count(r.stderr, `No reader created ring ${name} within 2000 ms`)).toBe(1);
+  expect(r.stderr).not.toContain('the reader closed its ring');
+  expect(r.stderr).toContain(`ring ${name}: 0 frames written, 0 restarts, last error: ENOENT (permanent)`);
+  // zerosink waits 2 s for an announced ring, then the watch ends at once.
+  expect(r.ms).toBeLessThan(10000);
+});
+
+test('caps other than the ring\'s metadata: exit 3, zerosink\'s message once naming both caps', async () => {
+  const name = ringName('caps');
+  const r = await watchFixture('caps', name);
+  expect(r.status).toBe(EXIT.pipeline);
+  expect(count(r.stderr, `Ring ${name} already carries the metadata of another stream`)).toBe(1);
+  expect(r.stderr).toMatch(/its caps are video\/x-raw, format=\(string\)GRAY8, width=\(int\)8.*this zerosink sends video\/x-raw, format=\(string\)RGB, width=\(int\)64/);
+  expect(r.stderr).toContain(`failed for good (EMETADATA, permanent)`);
+  expect(r.stderr).toContain(`ring ${name}: 0 frames written, 0 restarts, last error: EMETADATA (permanent)`);
+  expect(r.stderr).not.toMatch(/restart \d+ in/);
+  expect(r.ms).toBeLessThan(10000);
+});
+
+test('a start-stream whose ring name is invalid: exit 3 with the reason once, no pipeline started', async () => {
+  const r = await watchFixture('bad-name', 'bad/name');
+  expect(r.status).toBe(EXIT.pipeline);
+  expect(count(r.stderr, 'ring name "bad/name" contains \'/\'')).toBe(1);
+  expect(r.stderr).toContain('no pipeline can write into the announced ring');
+  expect(r.stderr).toContain('ring bad/name: 0 frames written, 0 restarts, last error: ENAME (permanent)');
+  expect(r.stderr).not.toContain('playing');
+  expect(r.ms).toBeLessThan(10000);
+});
+
+test('transient: the reader creates its ring again; the pipeline is restarted once and the stream goes on', async () => {
+  const name = ringName('recreate');
+  const r = await watchFixture('recreate', name, [], ['30']);
+  expect(r.status).toBe(EXIT.ok);
+  expect(r.stdout.filter((l) => l === 'got 30 frames')).toHaveLength(2);
+  expect(r.stdout).toContain('reader done');
+  // The second ring's frames come from a new writer: sequence 1 again.
+  expect(r.stdout.filter((l) => l === 'first frame: sequence 1')).toHaveLength(2);
+  expect(r.stderr).toContain(`pipeline into ${name} died (EREADERGONE, transient: The reader of ring ${name} is gone); restart 1 in 250 ms`);
+  const summary = new RegExp(`ring ${name}: (\\d+) frames written, 1 restart, last error: EREADERGONE \\(transient\\)`).exec(r.stderr);
+  expect(summary).not.toBeNull();
+  expect(Number(summary![1])).toBeGreaterThanOrEqual(60);
+});
+
+test('the restart budget: a ring that stays full kills the pipeline again and again; after --max-restarts 2 it "keeps dying", exit 3', async () => {
+  const name = ringName('budget');
+  const r = await watchFixture('stuck', name, ['--max-restarts', '2', '--sink-property', 'timeout=100']);
+  expect(r.status).toBe(EXIT.pipeline);
+  expect([...r.stderr.matchAll(/restart (\d+) in (\d+) ms/g)].map((m) => [Number(m[1]), Number(m[2])])).toEqual([[1, 250], [2, 500]]);
+  expect(r.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts (--max-restarts)`);
+  expect(count(r.stderr, `stayed full for 100 ms (`)).toBe(1); // the whole message, once
+  // The ring holds 3 frames: the first run fills it, the later ones write nothing.
+  expect(r.stderr).toContain(`ring ${name}: 3 frames written, 2 restarts, last error: ETIMEDOUT (transient)`);
+});
+
+test('run: a ring too small for the frames is permanent: exit 3, the message once, not restarted even with --restart', async () => {
+  const name = ringName('run-small');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--payload-size', '2048', '--restart', '--json',
+    'videotestsrc num-buffers=20 ! video/x-raw,format=RGB,width=64,height=48']);
+  expect(await child.exit(20000)).toBe(EXIT.pipeline);
+  expect(count(child.stderr, `can never fit ring ${name}`)).toBe(1);
+  expect(child.stderr).toContain('failed for good (EMSGSIZE, permanent)');
+  const events = child.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
+  expect(events.find((e) => e['state'] === 'exited')).toMatchObject({ error: 'EMSGSIZE', permanent: true });
+  expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EMSGSIZE', lastErrorPermanent: true });
+});
+
+test('gst-launch output is read as the plugin writes it: the first classified error, its hint, the frame count; stdout lines between do not break an error block', () => {
+  const tail = new OutputTail();
+  const lines: [string, string][] = [
+    ['stdout', 'Setting pipeline to PAUSED ...'],
+    ['stdout', 'INFO:'],
+    ['stdout', '../gst-plugin/gstzerosink.c(1): gst_zero_sink_post_message (): /GstPipeline:pipeline0/GstZeroSink:zerosink0:'],
+    ['stdout', 'zerobuffer-stats frames-written=7 bytes-written=70 frames-dropped=0'],
+    ['stderr', 'ERROR: from element /GstPipeline:pipeline0/GstZeroSink:zerosink0: The reader of ring r is gone'],
+    ['stderr', 'Additional debug info:'],
+    ['stdout', 'Redistribute latency...'],
+    ['stderr', '../gst-plugin/gstzerosink.c(2): gst_zero_sink_reserve_error (): /GstPipeline:pipeline0/GstZeroSink:zerosink0:'],
+    ['stderr', 'reader of ring "r" is gone: it closed the ring'],
+    ['stderr', 'zerobuffer-error=EREADERGONE (transient)'],
+    ['stderr', 'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.'],
+    ['stderr', 'Additional debug info:'],
+    ['stderr', '../libs/gst/base/gstbasesrc.c(3132): gst_base_src_loop (): /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0:'],
+    ['stderr', 'streaming stopped, reason error (-5)'],
+  ];
+  for (const [from, line] of lines) tail.add(line, from);
+  expect(tail.framesWritten).toBe(7);
+  expect(tail.elementError).toEqual({
+    name: 'EREADERGONE', permanent: false, message: 'The reader of ring r is gone',
+    hint: 'reader of ring "r" is gone: it closed the ring', element: '/GstPipeline:pipeline0/GstZeroSink:zerosink0',
+  });
+  expect(tail.errors).toContain('  streaming stopped, reason error (-5)');
+  tail.reset();
+  expect(tail.elementError).toBeUndefined();
+  expect(tail.framesWritten).toBeUndefined();
+});

@@ -6,7 +6,7 @@ import type { PipelineError } from '../errors.js';
 /** "EREADERGONE, transient: The reader of ring X is gone" or gst-launch's first error line. */
 export function briefFailure(error: PipelineError | undefined): string {
   if (error === undefined) return 'no error';
-  const first = error.message.split('\n')[0]!;
+  const first = firstLine(error);
   if (error.element !== undefined) return `${error.code}, ${kind(error)}: ${first}`;
   const cause = error.message.split('\n').find((l) => l.startsWith('ERROR: from element'));
   return cause === undefined ? first : `${first}: ${cause.replace(/^ERROR: from element \S+: /, '')}`;
@@ -15,7 +15,12 @@ export function briefFailure(error: PipelineError | undefined): string {
 /** "EMSGSIZE (permanent)", or the code and gst-launch's first line for failures zerosink did not classify. */
 export function errorKind(error: PipelineError): string {
   return error.element !== undefined || error.code === 'ENAME' ? `${error.code} (${kind(error)})`
-    : `${error.code} (${error.message.split('\n')[0]})`;
+    : `${error.code} (${firstLine(error)})`;
+}
+
+/** The message's first line, without the colon that introduces gst-launch's words. */
+function firstLine(error: PipelineError): string {
+  return error.message.split('\n')[0]!.replace(/:$/, '');
 }
 
 function kind(error: PipelineError): string {
@@ -40,5 +45,5 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   if (error.code === 'ENOENT' && error.element !== undefined)
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${error.message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${error.message}`;
-  return `pipeline into ${ring} failed (${error.element !== undefined ? `${error.code}, transient` : 'not restarted'}); ${who}:\n${error.message}`;
+  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${error.message}`;
 }

@@ -71,6 +71,12 @@ test('start-stream among logs starts the pipeline; a killed pipeline restarts; t
     expect(child.stdout).toContain('reader done');
     const pids = gstPids(child.stderr);
     expect(pids.length).toBe(2);
+    // A kill is not classified by zerosink: transient, restarted; the killed run never told its frame count.
+    // The last error is the kill, or EREADERGONE when zerosink saw the reader close before watch stopped it.
+    expect(child.stderr).toMatch(/died \(gst-launch was killed by SIGKILL\); restart 1 in \d+ ms/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: at least (\\d+) frames written, 1 restart, ` +
+      'last error: (EPIPELINE \\(gst-launch was killed by SIGKILL\\)|EREADERGONE \\(transient\\))'));
+    expect(Number(new RegExp(`at least (\\d+) frames written`).exec(child.stderr)![1])).toBeGreaterThanOrEqual(30);
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(processesFor(name)).toEqual([]);
   } finally {

@@ -10,6 +10,16 @@ export function isPlayingLine(line: string): boolean {
   return line.startsWith('Setting pipeline to PLAYING');
 }
 
+/** An element posted an error (gst-launch prints it from the posting thread, then quits its main loop). */
+export function isElementErrorLine(line: string): boolean {
+  return line.startsWith('ERROR: from element ');
+}
+
+/** gst-launch left its main loop and is shutting the pipeline down. */
+export function isShutdownLine(line: string): boolean {
+  return line.startsWith('Setting pipeline to NULL');
+}
+
 /** gst-launch refused the description itself (it never ran). */
 export function isRejection(line: string): boolean {
   return /^WARNING: erroneous pipeline/.test(line) || /^ERROR: pipeline could not be constructed/.test(line);

@@ -8,7 +8,7 @@ import { settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
-import { OutputTail, eachLine, isPlayingLine } from './pipeline-output.js';
+import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
 
@@ -116,6 +116,16 @@ function validateRestart(value: unknown): Required<RestartOptions> | undefined {
 /** A pipeline that stayed up this long resets the restart delay (ms). */
 const STABLE_MS = 5000;
 
+/**
+ * How long gst-launch may take, after printing an element's error, to leave
+ * its main loop ("Setting pipeline to NULL ...") before it is taken as hung
+ * and killed (ms). gst-launch 1.22 quits its main loop from the thread that
+ * posts the error; when that happens before the loop runs (an error during
+ * preroll, e.g. zerosink's "can never fit"), the quit is lost and it would
+ * wait forever.
+ */
+export const HUNG_AFTER_ERROR_MS = 500;
+
 export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> {
   readonly name: string;
   readonly args: readonly string[];
@@ -129,6 +139,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
+  #hungTimer?: NodeJS.Timeout;
+  #killedHung = false;
   #playingSince = 0;
   #framesWritten = 0;
   #framesWrittenExact = true;
@@ -211,9 +223,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     });
     this.#child = child;
     this.#emit({ state: 'starting', pid: child.pid });
+    this.#killedHung = false;
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
+      if (isElementErrorLine(line) && this.#hungTimer === undefined && !this.#stopping)
+        this.#hungTimer = setTimeout(() => this.#killHung(child.pid), HUNG_AFTER_ERROR_MS);
+      else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
         this.#emit({ state: 'playing', pid: child.pid });
@@ -226,10 +242,23 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);
   }
 
+  /** gst-launch printed an element's error but did not leave its main loop (see HUNG_AFTER_ERROR_MS). */
+  #killHung(pid: number | undefined): void {
+    if (this.#stopping || pid === undefined || this.#child?.pid !== pid) return;
+    this.#killedHung = true;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
   #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): void {
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
+    clearTimeout(this.#hungTimer);
+    this.#hungTimer = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
     else if (this.#playingSince > 0) this.#framesWrittenExact = false;
     const clean = exitCode === 0 || (this.#stopping && signal !== undefined);
@@ -260,7 +289,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
 
   /** The error of a run that did not end cleanly: zerosink's classified error when it posted one, else gst-launch's words. */
   #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): PipelineError {
-    const how = exitCode !== undefined ? `exited with status ${exitCode}` : `was killed by ${signal}`;
+    const how = exitCode !== undefined ? `exited with status ${exitCode}`
+      : this.#killedHung ? `hung after an error and was killed` : `was killed by ${signal}`;
     const options = { exitCode, signal, output: this.#tail.text };
     const element: ElementError | undefined = this.#tail.elementError;
     if (element !== undefined) {

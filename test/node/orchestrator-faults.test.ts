@@ -1,7 +1,9 @@
-// Orchestrator faults (issue 7): a gst-launch that hangs (ignores SIGINT) or
-// floods stderr, and a watched command that dies or prints garbage. Each
-// case is bounded in time and ends with no process of ours left whose
-// command line holds the case's marker, and nothing of this run in /dev/shm.
+// Orchestrator faults (issue 7): a gst-launch that hangs (ignores SIGINT),
+// hangs after printing an element's error (gst-launch 1.22 loses its quit:
+// issue 17) or floods stderr, a pipeline that keeps dying, and a watched
+// command that dies or prints garbage. Each case is bounded in time and
+// ends with no process of ours left whose command line holds the case's
+// marker, and nothing of this run in /dev/shm.
 // The fake gst-launch programs are written into a temp dir at test time and
 // passed as `gstLaunch`.
 import { jest } from '@jest/globals';
@@ -11,7 +13,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { removeStaleRing, startStream, watch, type WarningEvent } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
-import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
+import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, repoRoot, ringName, sleep } from './helpers.js';
 
 jest.setTimeout(20000);
@@ -134,6 +136,53 @@ test('gst-launch hangs while still starting (never says PLAYING): stop() is just
   expect(Date.now() - t0).toBeLessThan(300 + 1500);
   expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
   expect(states.at(-1)).toMatchObject({ state: 'exited', signal: 'SIGKILL' });
+  expect(processesWith(name)).toEqual([]);
+});
+
+/** A fake gst-launch that prints an element error as gst-launch 1.22 does when its quit is lost (issue 17), then waits forever. */
+function hungAfterError(name: string, kind: string): string {
+  return script(name, [
+    "trap '' INT TERM",
+    'echo "Setting pipeline to PAUSED ..."',
+    `echo "ERROR: from element /GstPipeline:pipeline0/GstZeroSink:zerosink0: zerosink's message for ${kind}" >&2`,
+    'echo "Additional debug info:" >&2',
+    'echo "../gst-plugin/gstzerosink.c(1): f (): /GstPipeline:pipeline0/GstZeroSink:zerosink0:" >&2',
+    'echo "the hint" >&2',
+    `echo "zerobuffer-error=${kind}" >&2`,
+    'echo "ERROR: pipeline doesn\'t want to preroll." >&2',
+    'echo "Pipeline is PREROLLING ..."',
+    'while :; do sleep 0.05; done',
+  ].join('\n'));
+}
+
+test('gst-launch prints an element error but never leaves its main loop: killed after HUNG_AFTER_ERROR_MS; permanent: not restarted', async () => {
+  const name = ringName('hung-error');
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: hungAfterError(name, 'EMSGSIZE (permanent)'), restart: true });
+  const t0 = Date.now();
+  runner.start();
+  const exit = await within('the hung pipeline', runner.done, 5000);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(HUNG_AFTER_ERROR_MS);
+  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL', restarts: 0, outOfRestarts: false });
+  expect(exit.error).toMatchObject({ code: 'EMSGSIZE', permanent: true, message: "zerosink's message for EMSGSIZE (permanent)\n  the hint" });
+  expect(processesWith(name)).toEqual([]);
+});
+
+test('a transient error is restarted with a doubling delay until the budget is used up: outOfRestarts', async () => {
+  const name = ringName('hung-transient');
+  const runner = new PipelineRunner({
+    source: 'fakesrc', name, gstLaunch: hungAfterError(name, 'EREADERGONE (transient)'),
+    restart: { maxRestarts: 2, initialDelayMs: 50 },
+  });
+  const delays: number[] = [];
+  runner.on('state', (e) => {
+    if (e.state === 'restarting') delays.push(e.delayMs!);
+  });
+  runner.start();
+  const exit = await within('the pipeline that keeps dying', runner.done, 10000);
+  expect(delays).toEqual([50, 100]);
+  expect(exit).toMatchObject({ restarts: 2, outOfRestarts: true });
+  expect(exit.error).toMatchObject({ code: 'EREADERGONE', permanent: false });
+  expect(runner.lastError?.code).toBe('EREADERGONE');
   expect(processesWith(name)).toEqual([]);
 });
 

@@ -131,6 +131,19 @@ zerobuffer_error_kind (int code)
   return &other;
 }
 
+gchar *
+zerobuffer_stats_line (const GstStructure * stats)
+{
+  guint64 written = 0, bytes = 0, dropped = 0;
+
+  gst_structure_get_uint64 (stats, "frames-written", &written);
+  gst_structure_get_uint64 (stats, "bytes-written", &bytes);
+  gst_structure_get_uint64 (stats, "frames-dropped", &dropped);
+  return g_strdup_printf ("zerobuffer-stats frames-written=%" G_GUINT64_FORMAT
+      " bytes-written=%" G_GUINT64_FORMAT " frames-dropped=%" G_GUINT64_FORMAT,
+      written, bytes, dropped);
+}
+
 void
 zerobuffer_post_message (GstElement * element, GstMessageType type,
     int code, const gchar * ring, gchar * text, gchar * debug,
@@ -138,21 +151,40 @@ zerobuffer_post_message (GstElement * element, GstMessageType type,
 {
   const ZerobufferErrorKind *kind = zerobuffer_error_kind (code);
   const gchar *name = zb_err_name (code);
-  const gchar *how = kind->permanent ? "permanent" : "transient";
-  GstStructure *details;
-  gchar *full_debug;
+  GString *full_debug = g_string_new (debug);
+  GstStructure *details, *stats = NULL;
+  guint64 written;
 
   details = gst_structure_new (ZEROBUFFER_ERROR_DETAILS,
       "name", G_TYPE_STRING, name,
       "permanent", G_TYPE_BOOLEAN, kind->permanent, NULL);
   if (ring != NULL)
     gst_structure_set (details, "ring", G_TYPE_STRING, ring, NULL);
-  full_debug = debug != NULL && debug[0] != '\0' ?
-      g_strdup_printf ("%s\n" ZEROBUFFER_ERROR_DETAILS "=%s (%s)", debug, name,
-      how) : g_strdup_printf (ZEROBUFFER_ERROR_DETAILS "=%s (%s)", name, how);
+  /* A writer's count goes into its error itself: gst-launch prints an error
+   * at once from the posting thread, but may quit before it prints an
+   * earlier INFO message. */
+  if (type == GST_MESSAGE_ERROR &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (element), "stats"))
+    g_object_get (element, "stats", &stats, NULL);
+  if (stats != NULL && gst_structure_get_uint64 (stats, "frames-written",
+          &written)) {
+    gchar *stats_line = zerobuffer_stats_line (stats);
+
+    gst_structure_set (details, "frames-written", G_TYPE_UINT64, written,
+        NULL);
+    g_string_append_printf (full_debug, "%s%s", full_debug->len ? "\n" : "",
+        stats_line);
+    g_free (stats_line);
+  }
+  if (stats != NULL)
+    gst_structure_free (stats);
+  g_string_append_printf (full_debug, "%s" ZEROBUFFER_ERROR_DETAILS "=%s (%s)",
+      full_debug->len ? "\n" : "", name,
+      kind->permanent ? "permanent" : "transient");
   g_free (debug);
   gst_element_message_full_with_details (element, type, kind->domain (),
-      kind->gst_code, text, full_debug, file, function, line, details);
+      kind->gst_code, text, g_string_free (full_debug, FALSE), file, function,
+      line, details);
 }
 
 /* ------------------------------------- peer data, read within bounds */

@@ -80,8 +80,16 @@ gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
  * - the last line of the debug text, for supervisors that only see what
  *   gst-launch prints: "zerobuffer-error=NAME (permanent)" or
  *   "zerobuffer-error=NAME (transient)".
+ * An element with a "stats" property that counts "frames-written" (zerosink)
+ * adds that count to its errors: "frames-written" in the details, and the
+ * line before the last, "zerobuffer-stats frames-written=N ..." (see
+ * zerobuffer_stats_line).
  * The table of kinds is in gstzerobuffer.c. */
 #define ZEROBUFFER_ERROR_DETAILS "zerobuffer-error"
+
+/* "zerobuffer-stats frames-written=N bytes-written=N frames-dropped=N" from
+ * zerosink's stats structure: the line supervisors read. g_free() it. */
+gchar *zerobuffer_stats_line (const GstStructure * stats);
 
 /* Posts a message of TYPE (GST_MESSAGE_ERROR or GST_MESSAGE_WARNING) from
  * ELEMENT about ring RING (NULL when unknown), of the kind CODE (a ZB_E*

@@ -36,8 +36,8 @@
  * the ring's, a bad name, permission denied) from the transient ones (the
  * reader went away, the ring stayed full): "zerobuffer-error" details on the
  * message and a last debug line "zerobuffer-error=NAME (permanent)" or
- * "(transient)". Before its EOS or error zerosink posts its counters in an
- * INFO message ("zerobuffer-stats frames-written=N ...").
+ * "(transient)". Its errors, and an INFO message before its EOS, carry its
+ * count in a line "zerobuffer-stats frames-written=N ...".
  *
  * ## Example launch lines
  * |[
@@ -1323,38 +1323,33 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* Before its EOS or its error, zerosink tells how many frames reached the
- * ring, in an INFO message: details are the stats structure, and the debug
- * text (which gst-launch prints) ends with the line "zerobuffer-stats
- * frames-written=N bytes-written=N frames-dropped=N", so a supervisor that
- * only sees gst-launch's output can count frames too. */
+/* Before its EOS, zerosink tells how many frames reached the ring, in an
+ * INFO message: details are the stats structure, and the debug text (which
+ * gst-launch prints) is zerobuffer_stats_line(), so a supervisor that only
+ * sees gst-launch's output can count frames too. (Its errors carry the same
+ * line: zerobuffer_post_message.) */
 static gboolean
 gst_zero_sink_post_message (GstElement * element, GstMessage * message)
 {
   GstZeroSink *self = GST_ZERO_SINK (element);
 
   if (GST_MESSAGE_SRC (message) == GST_OBJECT_CAST (self) &&
-      (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS ||
-          GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)) {
+      GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS) {
     GstStructure *stats = gst_zero_sink_get_stats (self);
-    guint64 written = 0, bytes = 0, dropped = 0;
-    gchar *name, *text, *debug;
+    guint64 written = 0;
+    gchar *name, *text;
 
     gst_structure_get_uint64 (stats, "frames-written", &written);
-    gst_structure_get_uint64 (stats, "bytes-written", &bytes);
-    gst_structure_get_uint64 (stats, "frames-dropped", &dropped);
     GST_OBJECT_LOCK (self);
     name = g_strdup (self->buffer_name);
     GST_OBJECT_UNLOCK (self);
     text = g_strdup_printf ("Wrote %" G_GUINT64_FORMAT " frames into ring %s",
         written, name ? name : "(none)");
-    debug = g_strdup_printf ("zerobuffer-stats frames-written=%"
-        G_GUINT64_FORMAT " bytes-written=%" G_GUINT64_FORMAT
-        " frames-dropped=%" G_GUINT64_FORMAT, written, bytes, dropped);
     g_free (name);
     gst_element_message_full_with_details (element, GST_MESSAGE_INFO,
-        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, text, debug, __FILE__,
-        GST_FUNCTION, __LINE__, stats);
+        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, text,
+        zerobuffer_stats_line (stats), __FILE__, GST_FUNCTION, __LINE__,
+        stats);
   }
   return GST_ELEMENT_CLASS (parent_class)->post_message (element, message);
 }

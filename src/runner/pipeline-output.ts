@@ -90,6 +90,7 @@ export class OutputTail {
       };
       return;
     }
+    if (STATS_LINE.test(line)) return; // zerosink's count in its error: not part of the hint
     if (block.debug.length === 0) this.#keepError(`  ${line.trim()}`);
     if (block.debug.length < MAX_DEBUG_LINES) block.debug.push(line);
     else this.#blocks.delete(from);

@@ -478,6 +478,9 @@ GST_START_TEST (test_reader_gone)
   text = wait_error (pipeline, "EREADERGONE (transient)", name);
   expected = g_strdup_printf ("reader of ring %s is gone", name);
   fail_unless (strstr (text, expected) != NULL, "%s", text);
+  /* the frames that reached the ring (4 fill it), in the error itself */
+  fail_unless (strstr (text, "\nzerobuffer-stats frames-written=4 ") != NULL,
+      "%s", text);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   g_free (expected);
@@ -1629,16 +1632,18 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
 
 /* Error texts quote what the writer sent escaped and cut short (the line
  * breaks are GStreamer's, after the location in the debug detail, and ours,
- * before the "zerobuffer-error=" line that ends it). */
+ * before the "zerobuffer-stats" and "zerobuffer-error=" lines that end it). */
 static void
 assert_printable_and_short (const gchar * text)
 {
   const guchar *p;
   gboolean location = strstr (text, " | ") != NULL;
+  const gchar *stats = strstr (text, "\nzerobuffer-stats ");
   const gchar *kind = strstr (text, "\nzerobuffer-error=");
 
   for (p = (const guchar *) text; *p != '\0'; p++) {
-    if (*p == '\n' && (location || (const gchar *) p == kind)) {
+    if (*p == '\n' && (location || (const gchar *) p == kind ||
+            (const gchar *) p == stats)) {
       location = FALSE;
       continue;
     }

@@ -124,12 +124,15 @@ test('gst-launch hangs (ignores SIGINT, with a grandchild): close() SIGKILLs the
 
 test('gst-launch hangs while still starting (never says PLAYING): stop() is just as bounded', async () => {
   const name = ringName('hang-start');
-  const fake = script(name, "trap '' INT TERM\nwhile :; do sleep 0.05; done");
+  const fake = script(name, "trap '' INT TERM\necho 'signals ignored'\nwhile :; do sleep 0.05; done");
   const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: 300 });
   const states: PipelineStateEvent[] = [];
   runner.on('state', (e) => states.push(e));
+  let ready = false;
+  runner.on('output', (l) => (ready ||= l === 'signals ignored'));
   runner.start();
-  await until('the fake to run', () => processesWith(name).length > 0);
+  // Its trap is set (a SIGINT before that would end it at once).
+  await until('the fake to ignore SIGINT', () => ready);
   expect(runner.state).toBe('starting');
   const t0 = Date.now();
   const exit = await within('stop()', runner.stop(), 3000);

@@ -12,7 +12,9 @@
         "native/addon/binding.cc",
         "native/addon/reader-session.cc",
         "native/addon/writer-session.cc",
-        "native/addon/wait-thread.cc"
+        "native/addon/wait-thread.cc",
+        "native/addon/convert.c",
+        "native/addon/convert-binding.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,7 +1,9 @@
 export { ZeroBufferReader, type ReaderStats } from './reader.js';
 export { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 export { Frame } from './frame.js';
-export { toRGB, frameImage, type Image } from './image.js';
+export { frameImage, type Image } from './image.js';
+export { toRGB, toRGBA, toGray } from './convert.js';
+export { yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';
 export { parseMetadata, type Metadata } from './metadata.js';
 export {
   parseCaps, capsField, isFraction, CapsParseError,

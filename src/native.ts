@@ -90,6 +90,21 @@ export interface NativeWriter {
   close(): void;
 }
 
+/** A raw frame's layout for convert() (native/addon/convert-binding.cc). */
+export interface NativeConvertLayout {
+  format: string;
+  width: number;
+  height: number;
+  offsets: number[];
+  strides: number[];
+  /** YUV only: luma coefficients, range and chroma siting. */
+  kr?: number;
+  kb?: number;
+  fullRange?: boolean;
+  hCosited?: boolean;
+  vCosited?: boolean;
+}
+
 export interface NativeAddon {
   Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number) => NativeReader;
   Writer: new (name: string) => NativeWriter;
@@ -106,6 +121,8 @@ export interface NativeAddon {
   /** The core's limits for the sizes given to a reader (ZB_MAX_METADATA_SIZE, ZB_MAX_PAYLOAD_SIZE). */
   maxMetadataSize: number;
   maxPayloadSize: number;
+  /** Writes the frame as packed gray (1), RGB (3) or RGBA (4) into dst, rows dstStride apart (convert.c). */
+  convert(src: Uint8Array, layout: NativeConvertLayout, dst: Uint8Array, dstStride: number, channels: 1 | 3 | 4): void;
 }
 
 const require = createRequire(import.meta.url);

@@ -5,7 +5,8 @@ import { isFraction, type Caps, type Fraction } from './caps.js';
 import { native } from './native.js';
 
 export const RAW_FORMATS = [
-  'RGB', 'BGR', 'RGBA', 'BGRA', 'RGBx', 'BGRx', 'GRAY8', 'GRAY16_LE', 'GRAY16_BE', 'I420', 'NV12', 'YUY2',
+  'RGB', 'BGR', 'RGBA', 'BGRA', 'RGBx', 'BGRx', 'xRGB', 'xBGR', 'ARGB', 'ABGR', 'GRAY8', 'GRAY16_LE', 'GRAY16_BE',
+  'I420', 'YV12', 'NV12', 'NV21', 'YUY2', 'UYVY',
 ] as const;
 export type RawFormat = (typeof RAW_FORMATS)[number];
 
@@ -19,8 +20,8 @@ export interface PlaneInfo {
 export interface VideoInfo {
   mediaType: string;
   /**
-   * Raw format, or undefined for image/jpeg. A format the API does not
-   * describe keeps its caps name (e.g. 'ABGR64_LE'), with `described` false.
+   * Raw format, or undefined for image/jpeg and image/png. A format the API
+   * does not describe keeps its caps name (e.g. 'ABGR64_LE'), with `described` false.
    */
   format?: RawFormat | (string & {});
   width?: number;
@@ -34,11 +35,11 @@ export interface VideoInfo {
   offsets: number[];
   /** Raw video: bytes of one frame; undefined for encoded images. */
   size?: number;
-  /** True for encoded images (image/jpeg): frames are encoded bytes. */
+  /** True for encoded images (image/jpeg, image/png): frames are encoded bytes. */
   encoded: boolean;
   /**
-   * The API describes these caps (a raw format of RAW_FORMATS, or
-   * image/jpeg). When false, only mediaType, format, width, height and
+   * The API describes these caps (a raw format of RAW_FORMATS, image/jpeg
+   * or image/png). When false, only mediaType, format, width, height and
    * framerate are filled in, and `reason` says "<FORMAT> not described".
    */
   described: boolean;
@@ -67,14 +68,21 @@ export function planesFor(format: RawFormat, width: number, height: number): { p
     case 'BGRA':
     case 'RGBx':
     case 'BGRx':
+    case 'xRGB':
+    case 'xBGR':
+    case 'ARGB':
+    case 'ABGR':
       return one(width * 4);
     case 'GRAY8':
       return one(up4(width));
     case 'GRAY16_LE':
     case 'GRAY16_BE':
-    case 'YUY2':
       return one(up4(width * 2));
-    case 'I420': {
+    case 'YUY2':
+    case 'UYVY':
+      return one(up4(up2(width) * 2));
+    case 'I420':
+    case 'YV12': { // YV12: the same planes, V before U
       const s0 = up4(width);
       const s1 = up4(up2(width) / 2);
       const ch = up2(height) / 2;
@@ -89,7 +97,8 @@ export function planesFor(format: RawFormat, width: number, height: number): { p
         size: o2 + s1 * ch,
       };
     }
-    case 'NV12': {
+    case 'NV12':
+    case 'NV21': {
       const s0 = up4(width);
       const o1 = s0 * up2(height);
       return {
@@ -142,7 +151,7 @@ function checkedPlanes(format: RawFormat, width: number, height: number): { plan
   return layout;
 }
 
-/** Video info of fixed caps (video/x-raw in a supported format, or image/jpeg). */
+/** Video info of fixed caps (video/x-raw in a supported format, image/jpeg or image/png). */
 export function videoInfoFromCaps(caps: Caps): VideoInfo {
   const s = caps.structures[0];
   if (s === undefined) throw new VideoInfoError('caps have no structure (ANY or EMPTY)');
@@ -153,7 +162,7 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
     framerate: isFraction(framerate) ? framerate : undefined,
     pixelAspectRatio: isFraction(par) ? par : undefined,
   };
-  if (s.mediaType === 'image/jpeg') {
+  if (s.mediaType === 'image/jpeg' || s.mediaType === 'image/png') {
     return {
       ...common,
       width: positiveInt(caps, 'width', false),
@@ -166,7 +175,7 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
     };
   }
   if (s.mediaType !== 'video/x-raw')
-    throw new VideoInfoError(`media type "${s.mediaType}" is not supported (video/x-raw or image/jpeg)`);
+    throw new VideoInfoError(`media type "${s.mediaType}" is not supported (video/x-raw, image/jpeg or image/png)`);
   if (s.features.length > 0 && !s.features.every((f) => f === 'memory:SystemMemory'))
     throw new VideoInfoError(`caps features ${s.features.join(', ')} are not system memory`);
   const format = s.fields['format']?.value;
@@ -204,9 +213,9 @@ export function undescribedVideoInfo(caps: Caps, why: string): VideoInfo | undef
   const framerate = s.fields['framerate']?.value;
   const name = typeof format === 'string' ? format : s.mediaType;
   const unknownFormat = s.mediaType === 'video/x-raw' && typeof format === 'string' && !(RAW_FORMATS as readonly string[]).includes(format);
-  const unknownType = s.mediaType !== 'video/x-raw' && s.mediaType !== 'image/jpeg';
+  const unknownType = s.mediaType !== 'video/x-raw' && s.mediaType !== 'image/jpeg' && s.mediaType !== 'image/png';
   const reason = unknownFormat || unknownType
-    ? `${name} not described (described: video/x-raw in ${RAW_FORMATS.join(', ')}, and image/jpeg; ` +
+    ? `${name} not described (described: video/x-raw in ${RAW_FORMATS.join(', ')}, image/jpeg and image/png; ` +
       'convert with ! videoconvert ! video/x-raw,format=RGB)'
     : `${name} not described: ${why}`;
   return {

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "convert-binding.h"
 #include "reader-session.h"
 #include "writer-session.h"
 
@@ -810,6 +811,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
+  RegisterConvert(env, exports);
   return exports;
 }
 

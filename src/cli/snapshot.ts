@@ -1,12 +1,12 @@
-// A frame → a PNG file (pngjs: pure JS), through toRGB for the formats it
-// knows; 16-bit gray is reduced to 8 bits by toRGB. A stream in another
-// format is refused as early as it is known: from the pipeline's last caps
-// filter before anything starts, else from the ring's caps at the first frame.
+// A frame → a PNG file (pngjs: pure JS), through toRGB, which converts every
+// raw format. A stream in another format is refused as early as it is known:
+// from the pipeline's last caps filter before anything starts, else from the
+// ring's caps at the first frame.
 import fs from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import type { Caps } from '../caps.js';
+import { TO_RGB_FORMATS, toRGB } from '../convert.js';
 import type { Frame } from '../frame.js';
-import { TO_RGB_FORMATS, toRGB } from '../image.js';
 
 /** Why a stream with these caps cannot be snapshotted (naming the fix), or undefined when it can or cannot be told yet. */
 export function snapshotProblem(caps: Caps | undefined): string | undefined {

@@ -78,7 +78,8 @@ test.each([
 // Buffer sizes printed by fakesink for videotestsrc at 321x241 (GStreamer 1.22).
 test.each<[RawFormat, number]>([
   ['RGB', 232324], ['BGR', 232324], ['RGBA', 309444], ['BGRx', 309444], ['GRAY8', 78084], ['GRAY16_LE', 155204],
-  ['I420', 118096], ['NV12', 117612], ['YUY2', 155204],
+  ['I420', 118096], ['NV12', 117612], ['YUY2', 155204], ['xRGB', 309444], ['ABGR', 309444], ['YV12', 118096],
+  ['NV21', 117612], ['UYVY', 155204],
 ])('%s 321x241 frames have GStreamer\'s size', (format, size) => {
   expect(planesFor(format, 321, 241).size).toBe(size);
 });

@@ -49,7 +49,7 @@ test('GRAY8 with padded rows (3x2: stride 4)', () => {
   expect(Array.from(toRGB(f).data)).toEqual([10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40, 50, 50, 50, 60, 60, 60]);
 });
 
-test('GRAY16 keeps the high byte in either byte order (stride 4 for width 1)', () => {
+test('GRAY16 is rounded to 8 bits in either byte order (stride 4 for width 1)', () => {
   // width 1: 2 bytes per pixel, rows padded to 4
   const le = frame('GRAY16_LE', 1, 2, [0x34, 0x12, 0, 0, 0xff, 0xab, 0, 0]);
   expect(le.image()).toMatchObject({ stride: 4, bitsPerSample: 16 });
@@ -58,11 +58,12 @@ test('GRAY16 keeps the high byte in either byte order (stride 4 for width 1)', (
   expect(Array.from(toRGB(be).data)).toEqual([0x12, 0x12, 0x12, 0xab, 0xab, 0xab]);
 });
 
-test('planar and YUV formats describe their planes; toRGB says it does not convert them', () => {
-  const i420 = frame('I420', 2, 2, [1, 2, 0, 0, 3, 4, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0]);
+test('planar and YUV formats describe their planes and colorimetry; toRGB converts them', () => {
+  const i420 = frame('I420', 2, 2, [128, 128, 0, 0, 128, 128, 0, 0, 128, 0, 0, 0, 128, 0, 0, 0]);
   expect(i420.image().planes).toEqual([
     { offset: 0, stride: 4, height: 2 }, { offset: 8, stride: 4, height: 1 }, { offset: 12, stride: 4, height: 1 }]);
-  expect(() => toRGB(i420)).toThrow(/does not convert I420/);
+  expect(i420.image().colorimetry).toMatchObject({ matrix: 'bt601', range: 'limited' });
+  expect(Array.from(toRGB(i420).data)).toEqual(new Array(12).fill(128));
   const yuy2 = frame('YUY2', 2, 1, [1, 2, 3, 4]);
   expect(yuy2.image()).toMatchObject({ channels: 2, stride: 4 });
 });

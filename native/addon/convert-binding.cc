@@ -1,0 +1,99 @@
+// convert-binding.cc — the JS face of convert.c: convert(src, layout, dst,
+// dstStride, channels). Runs on the calling thread (a 1080p frame takes a
+// few milliseconds); every plane and the destination are bounds-checked
+// here, so convert.c can trust its pointers.
+#include "convert-binding.h"
+
+#include <string>
+
+#include "convert.h"
+
+namespace zbnode {
+namespace {
+
+Napi::Error ConvertError(Napi::Env env, const std::string &message) {
+  Napi::Error e = Napi::TypeError::New(env, "convert: " + message);
+  e.Set("code", Napi::String::New(env, "EINVAL"));
+  return e;
+}
+
+double Number(Napi::Env env, const Napi::Object &o, const char *key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw ConvertError(env, std::string(key) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+size_t Size(Napi::Env env, double v, const char *what) {
+  if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<uint64_t>(v)))
+    throw ConvertError(env, std::string(what) + " must be an integer >= 0");
+  return static_cast<size_t>(v);
+}
+
+// convert(src: Uint8Array, layout, dst: Uint8Array, dstStride, channels)
+// layout: { format, width, height, offsets: number[], strides: number[],
+//           kr?, kb?, fullRange?, hCosited?, vCosited? }
+Napi::Value Convert(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[1].IsObject())
+    throw ConvertError(env, "expected (src: Uint8Array, layout: object, dst: Uint8Array, dstStride, channels)");
+  Napi::Uint8Array src = info[0].As<Napi::Uint8Array>();
+  Napi::Uint8Array dst = info[2].As<Napi::Uint8Array>();
+  Napi::Object layout = info[1].As<Napi::Object>();
+  size_t dst_stride = Size(env, info[3].ToNumber().DoubleValue(), "dstStride");
+  int channels = info[4].ToNumber().Int32Value();
+  if (channels != 1 && channels != 3 && channels != 4) throw ConvertError(env, "channels must be 1, 3 or 4");
+
+  zbc_source s{};
+  Napi::Value name = layout.Get("format");
+  s.format = name.IsString() ? zbc_format_from_name(name.As<Napi::String>().Utf8Value().c_str()) : ZBC_UNKNOWN;
+  if (s.format == ZBC_UNKNOWN) throw ConvertError(env, "unknown format");
+  size_t width = Size(env, Number(env, layout, "width"), "width");
+  size_t height = Size(env, Number(env, layout, "height"), "height");
+  if (width == 0 || height == 0 || width > 1u << 20 || height > 1u << 20)
+    throw ConvertError(env, "width and height must be within 1..1048576");
+  s.width = static_cast<int>(width);
+  s.height = static_cast<int>(height);
+
+  Napi::Value offsets = layout.Get("offsets"), strides = layout.Get("strides");
+  if (!offsets.IsArray() || !strides.IsArray()) throw ConvertError(env, "offsets and strides must be arrays");
+  Napi::Array off = offsets.As<Napi::Array>(), str = strides.As<Napi::Array>();
+  int planes = zbc_planes(s.format);
+  if (off.Length() < static_cast<uint32_t>(planes) || str.Length() < static_cast<uint32_t>(planes))
+    throw ConvertError(env, "the format has " + std::to_string(planes) + " planes");
+  const uint8_t *base = src.Data();
+  size_t length = src.ByteLength();
+  for (int i = 0; i < planes; i++) {
+    size_t o = Size(env, off.Get(i).ToNumber().DoubleValue(), "offset");
+    size_t st = Size(env, str.Get(i).ToNumber().DoubleValue(), "stride");
+    size_t rows = zbc_plane_rows(s.format, i, s.height), row = zbc_plane_row_bytes(s.format, i, s.width);
+    // The last row needs only its own bytes; sizes stay far below 2^64.
+    if (st < row || o > length || (rows - 1) * st + row > length - o)
+      throw ConvertError(env, "plane " + std::to_string(i) + " (offset " + std::to_string(o) + ", stride " +
+                                  std::to_string(st) + ", " + std::to_string(rows) +
+                                  " rows) does not fit in the " + std::to_string(length) + " source bytes");
+    s.plane[i] = base + o;
+    s.stride[i] = st;
+  }
+  if (dst_stride < width * static_cast<size_t>(channels) ||
+      (height - 1) * dst_stride + width * static_cast<size_t>(channels) > dst.ByteLength())
+    throw ConvertError(env, "the destination is too small");
+
+  Napi::Value kr = layout.Get("kr"), kb = layout.Get("kb");
+  s.kr = kr.IsNumber() ? kr.As<Napi::Number>().DoubleValue() : 0.299;
+  s.kb = kb.IsNumber() ? kb.As<Napi::Number>().DoubleValue() : 0.114;
+  if (!(s.kr > 0 && s.kb > 0 && s.kr + s.kb < 1)) throw ConvertError(env, "kr and kb must be luma coefficients");
+  s.full_range = layout.Get("fullRange").ToBoolean();
+  s.h_cosited = layout.Get("hCosited").ToBoolean();
+  s.v_cosited = layout.Get("vCosited").ToBoolean();
+
+  if (zbc_convert(&s, channels, dst.Data(), dst_stride) != 0) throw ConvertError(env, "out of memory");
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterConvert(Napi::Env env, Napi::Object exports) {
+  exports.Set("convert", Napi::Function::New<Convert>(env, "convert"));
+}
+
+}  // namespace zbnode

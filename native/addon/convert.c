@@ -1,0 +1,348 @@
+/* convert.c — see convert.h. Written for the compiler: byte loops over rows,
+ * lookup tables for the YUV products, no allocation on the fast path. */
+#include "convert.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  zbc_format format;
+} NAMES[] = {
+    {"RGB", ZBC_RGB},       {"BGR", ZBC_BGR},       {"RGBA", ZBC_RGBA},
+    {"BGRA", ZBC_BGRA},     {"RGBx", ZBC_RGBX},     {"BGRx", ZBC_BGRX},
+    {"xRGB", ZBC_XRGB},     {"xBGR", ZBC_XBGR},     {"ARGB", ZBC_ARGB},
+    {"ABGR", ZBC_ABGR},     {"GRAY8", ZBC_GRAY8},   {"GRAY16_LE", ZBC_GRAY16_LE},
+    {"GRAY16_BE", ZBC_GRAY16_BE}, {"I420", ZBC_I420}, {"YV12", ZBC_YV12},
+    {"NV12", ZBC_NV12},     {"NV21", ZBC_NV21},     {"YUY2", ZBC_YUY2},
+    {"UYVY", ZBC_UYVY},
+};
+
+zbc_format zbc_format_from_name(const char *name) {
+  for (size_t i = 0; name != NULL && i < sizeof NAMES / sizeof NAMES[0]; i++)
+    if (strcmp(NAMES[i].name, name) == 0) return NAMES[i].format;
+  return ZBC_UNKNOWN;
+}
+
+/* Byte offsets of R, G, B and alpha (-1: none) in a packed RGB pixel, and its size. */
+typedef struct {
+  int r, g, b, a, size;
+} rgb_layout;
+
+static int rgb_layout_of(zbc_format f, rgb_layout *l) {
+  static const rgb_layout L[] = {
+      [ZBC_RGB] = {0, 1, 2, -1, 3},  [ZBC_BGR] = {2, 1, 0, -1, 3},
+      [ZBC_RGBA] = {0, 1, 2, 3, 4},  [ZBC_BGRA] = {2, 1, 0, 3, 4},
+      [ZBC_RGBX] = {0, 1, 2, -1, 4}, [ZBC_BGRX] = {2, 1, 0, -1, 4},
+      [ZBC_XRGB] = {1, 2, 3, -1, 4}, [ZBC_XBGR] = {3, 2, 1, -1, 4},
+      [ZBC_ARGB] = {1, 2, 3, 0, 4},  [ZBC_ABGR] = {3, 2, 1, 0, 4},
+  };
+  if (f < ZBC_RGB || f > ZBC_ABGR) return 0;
+  *l = L[f];
+  return 1;
+}
+
+int zbc_planes(zbc_format f) {
+  switch (f) {
+    case ZBC_I420:
+    case ZBC_YV12:
+      return 3;
+    case ZBC_NV12:
+    case ZBC_NV21:
+      return 2;
+    case ZBC_UNKNOWN:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+size_t zbc_plane_rows(zbc_format f, int plane, int height) {
+  size_t h = (size_t)height;
+  if (plane == 0) return h;
+  return (h + 1) / 2; /* the chroma planes of the 4:2:0 formats */
+}
+
+size_t zbc_plane_row_bytes(zbc_format f, int plane, int width) {
+  size_t w = (size_t)width, half = (w + 1) / 2;
+  rgb_layout l;
+  if (rgb_layout_of(f, &l)) return w * (size_t)l.size;
+  switch (f) {
+    case ZBC_GRAY8:
+      return w;
+    case ZBC_GRAY16_LE:
+    case ZBC_GRAY16_BE:
+      return 2 * w;
+    case ZBC_YUY2:
+    case ZBC_UYVY:
+      return 4 * half;
+    case ZBC_I420:
+    case ZBC_YV12:
+      return plane == 0 ? w : half;
+    case ZBC_NV12:
+    case ZBC_NV21:
+      return plane == 0 ? w : 2 * half;
+    default:
+      return 0;
+  }
+}
+
+static inline void put(uint8_t *d, int channels, uint8_t r, uint8_t g, uint8_t b, uint8_t a) {
+  if (channels == 1) {
+    d[0] = (uint8_t)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16); /* BT.601 luma */
+  } else {
+    d[0] = r;
+    d[1] = g;
+    d[2] = b;
+    if (channels == 4) d[3] = a;
+  }
+}
+
+/* ------------------------------------------------------------ packed RGB */
+
+static void rgb_rows(const zbc_source *s, const rgb_layout l, int channels, uint8_t *dst,
+                     size_t dst_stride) {
+  for (int y = 0; y < s->height; y++) {
+    const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0];
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    for (int x = 0; x < s->width; x++, p += l.size, d += channels)
+      put(d, channels, p[l.r], p[l.g], p[l.b], l.a >= 0 ? p[l.a] : 255);
+  }
+}
+
+/* ------------------------------------------------------------------ gray */
+
+static void gray_rows(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stride) {
+  int bytes = s->format == ZBC_GRAY8 ? 1 : 2;
+  int hi = s->format == ZBC_GRAY16_LE ? 1 : 0; /* offset of the high byte */
+  for (int y = 0; y < s->height; y++) {
+    const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0];
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    for (int x = 0; x < s->width; x++, p += bytes, d += channels) {
+      uint8_t v;
+      if (bytes == 1) {
+        v = p[0];
+      } else { /* 16 → 8 bits, rounded: v16 × 255 / 65535 */
+        uint32_t v16 = (uint32_t)p[hi] << 8 | p[1 - hi];
+        v = (uint8_t)((v16 * 255 + 32767) / 65535);
+      }
+      d[0] = v;
+      if (channels > 1) d[1] = d[2] = v;
+      if (channels == 4) d[3] = 255;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------- YUV */
+
+/* videoconvert's AYUV → ARGB ORC kernel (video_orc_convert_I420_ARGB and
+ * video_orc_convert_AYUV_ARGB): each sample s becomes the signed 16-bit
+ * word of the byte s - 128 repeated, (s - 128) * 256 + (s ^ 0x80); products
+ * keep their high 16 bits; the sums saturate to a signed byte; 128 is added
+ * back. Tabulated here per sample value. */
+#define CLAMP_OFFSET 1024
+typedef struct {
+  int16_t y[256], rv[256], gu[256], gv[256], bu[256];
+  uint8_t clamp[2 * CLAMP_OFFSET];
+} yuv_tables;
+
+static int mulhsw(int word, int coeff) {
+  long p = (long)word * coeff;
+  return (int)(p >= 0 ? p >> 16 : -((-p + 65535) >> 16)); /* floor, as pmulhw */
+}
+
+static void yuv_tables_init(yuv_tables *t, const zbc_source *s) {
+  double kr = s->kr, kb = s->kb, kg = 1.0 - kr - kb;
+  double ys = s->full_range ? 1.0 : 255.0 / 219.0, cs = s->full_range ? 1.0 : 255.0 / 224.0;
+  /* the matrix in 8.8 fixed point, as color_matrix_convert() rounds it */
+  int p1 = (int)lrint(ys * 256);
+  int p2 = (int)lrint(cs * 2 * (1 - kr) * 256);
+  int p3 = (int)lrint(cs * 2 * (1 - kb) * 256);
+  int p4 = (int)lrint(-cs * 2 * (1 - kb) * kb / kg * 256);
+  int p5 = (int)lrint(-cs * 2 * (1 - kr) * kr / kg * 256);
+  for (int v = 0; v < 256; v++) {
+    int w = (v - 128) * 256 + (v ^ 0x80);
+    t->y[v] = (int16_t)mulhsw(w, p1);
+    t->rv[v] = (int16_t)mulhsw(w, p2);
+    t->bu[v] = (int16_t)mulhsw(w, p3);
+    t->gu[v] = (int16_t)mulhsw(w, p4);
+    t->gv[v] = (int16_t)mulhsw(w, p5);
+  }
+  for (int i = 0; i < 2 * CLAMP_OFFSET; i++) {
+    int v = i - CLAMP_OFFSET;
+    t->clamp[i] = (uint8_t)((v < -128 ? -128 : v > 127 ? 127 : v) + 128);
+  }
+}
+
+static inline void yuv_put(const yuv_tables *t, uint8_t *d, int channels, uint8_t Y, int cr,
+                           int cg, int cb) {
+  int yy = t->y[Y] + CLAMP_OFFSET;
+  d[0] = t->clamp[yy + cr];
+  d[1] = t->clamp[yy + cg];
+  d[2] = t->clamp[yy + cb];
+  if (channels == 4) d[3] = 255;
+}
+
+/* I420 / YV12: videoconvert's fast path takes the nearest chroma sample. */
+static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, uint8_t *dst,
+                        size_t dst_stride) {
+  int u_plane = s->format == ZBC_YV12 ? 2 : 1, v_plane = 3 - u_plane;
+  for (int y = 0; y < s->height; y++) {
+    const uint8_t *py = s->plane[0] + (size_t)y * s->stride[0];
+    const uint8_t *pu = s->plane[u_plane] + (size_t)(y >> 1) * s->stride[u_plane];
+    const uint8_t *pv = s->plane[v_plane] + (size_t)(y >> 1) * s->stride[v_plane];
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    int x = 0;
+    for (; x + 1 < s->width; x += 2, d += 2 * channels) {
+      uint8_t u = pu[x >> 1], v = pv[x >> 1];
+      int cr = t->rv[v], cg = t->gu[u] + t->gv[v], cb = t->bu[u];
+      yuv_put(t, d, channels, py[x], cr, cg, cb);
+      yuv_put(t, d + channels, channels, py[x + 1], cr, cg, cb);
+    }
+    if (x < s->width) {
+      uint8_t u = pu[x >> 1], v = pv[x >> 1];
+      yuv_put(t, d, channels, py[x], t->rv[v], t->gu[u] + t->gv[v], t->bu[u]);
+    }
+  }
+}
+
+/* Chroma of one source row, one sample per pixel: the nearest sample, then
+ * video-chroma.c's 2× horizontal upsampling (cosited: odd pixels average
+ * their neighbours; centred: 3:1 and 1:3 blends of the two nearest). */
+static void chroma_row(const zbc_source *s, int row, uint8_t *u, uint8_t *v) {
+  int w = s->width;
+  const uint8_t *p;
+  int uo, vo, step;
+  switch (s->format) {
+    case ZBC_NV12:
+    case ZBC_NV21:
+      p = s->plane[1] + (size_t)(row >> 1) * s->stride[1];
+      uo = s->format == ZBC_NV12 ? 0 : 1;
+      vo = 1 - uo;
+      step = 2;
+      break;
+    default: /* YUY2, UYVY */
+      p = s->plane[0] + (size_t)row * s->stride[0];
+      uo = s->format == ZBC_YUY2 ? 1 : 0;
+      vo = uo + 2;
+      step = 4;
+      break;
+  }
+  for (int x = 0; x < w; x++) {
+    u[x] = p[(x >> 1) * step + uo];
+    v[x] = p[(x >> 1) * step + vo];
+  }
+  for (int c = 0; c < 2; c++) {
+    uint8_t *q = c == 0 ? u : v;
+    if (s->h_cosited) {
+      for (int i = 1; i < w - 1; i += 2) q[i] = (uint8_t)((q[i - 1] + q[i + 1] + 1) >> 1);
+    } else {
+      int t1 = q[0];
+      for (int i = 1; i < w - 1; i += 2) {
+        int t0 = t1;
+        t1 = q[i + 1];
+        q[i] = (uint8_t)((3 * t0 + t1 + 2) >> 2);
+        q[i + 1] = (uint8_t)((t0 + 3 * t1 + 2) >> 2);
+      }
+    }
+  }
+}
+
+/* NV12 / NV21 / YUY2 / UYVY: videoconvert's generic path. Rows of 4:2:0
+ * chroma are blended in pairs (-1, 0), (1, 2), ... with 3:1 / 1:3 weights
+ * unless the chroma is cosited vertically; rows outside the frame repeat
+ * the edge. */
+static int interpolated_rows(const zbc_source *s, const yuv_tables *t, int channels, uint8_t *dst,
+                             size_t dst_stride) {
+  int w = s->width, h = s->height;
+  int vertical = (s->format == ZBC_NV12 || s->format == ZBC_NV21) && !s->v_cosited;
+  uint8_t *buf = malloc((size_t)w * 6);
+  if (buf == NULL) return -1;
+  uint8_t *ua = buf, *va = buf + w, *ub = buf + 2 * (size_t)w, *vb = buf + 3 * (size_t)w;
+  uint8_t *uo = buf + 4 * (size_t)w, *vo = buf + 5 * (size_t)w;
+  int have_a = -1, have_b = -1; /* the chroma rows ua/va and ub/vb hold */
+  int yo = s->format == ZBC_YUY2 ? 0 : s->format == ZBC_UYVY ? 1 : -1;
+  for (int y = 0; y < h; y++) {
+    const uint8_t *py = s->plane[0] + (size_t)y * s->stride[0];
+    const uint8_t *u = ua, *v = va;
+    if (vertical) {
+      int a = (y & 1) ? y : y - 1, b = a + 1;
+      int ca = (a < 0 ? 0 : a) >> 1, cb = (b >= h ? h - 1 : b) >> 1;
+      if (have_b == ca) { /* this pair starts on the chroma row the last one ended on */
+        uint8_t *tu = ua, *tv = va;
+        ua = ub, va = vb, ub = tu, vb = tv;
+        have_a = have_b, have_b = -1;
+      }
+      if (have_a != ca) chroma_row(s, 2 * ca, ua, va), have_a = ca;
+      if (have_b != cb) chroma_row(s, 2 * cb, ub, vb), have_b = cb;
+      for (int x = 0; x < w; x++) {
+        uo[x] = (uint8_t)((y & 1) ? (3 * ua[x] + ub[x] + 2) >> 2 : (ua[x] + 3 * ub[x] + 2) >> 2);
+        vo[x] = (uint8_t)((y & 1) ? (3 * va[x] + vb[x] + 2) >> 2 : (va[x] + 3 * vb[x] + 2) >> 2);
+      }
+      u = uo, v = vo;
+    } else {
+      chroma_row(s, y, ua, va);
+    }
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    for (int x = 0; x < w; x++, d += channels) {
+      uint8_t Y = yo < 0 ? py[x] : py[2 * x + yo];
+      yuv_put(t, d, channels, Y, t->rv[v[x]], t->gu[u[x]] + t->gv[v[x]], t->bu[u[x]]);
+    }
+  }
+  free(buf);
+  return 0;
+}
+
+/* Gray from YUV: the luma samples as stored (what OpenCV's YUV2GRAY gives). */
+static void luma_rows(const zbc_source *s, uint8_t *dst, size_t dst_stride) {
+  int step = (s->format == ZBC_YUY2 || s->format == ZBC_UYVY) ? 2 : 1;
+  int off = s->format == ZBC_UYVY ? 1 : 0;
+  for (int y = 0; y < s->height; y++) {
+    const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0] + off;
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    if (step == 1) {
+      memcpy(d, p, (size_t)s->width);
+    } else {
+      for (int x = 0; x < s->width; x++) d[x] = p[2 * x];
+    }
+  }
+}
+
+int zbc_convert(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stride) {
+  rgb_layout l;
+  if (channels != 1 && channels != 3 && channels != 4) return -1;
+  if (rgb_layout_of(s->format, &l)) {
+    rgb_rows(s, l, channels, dst, dst_stride);
+    return 0;
+  }
+  switch (s->format) {
+    case ZBC_GRAY8:
+    case ZBC_GRAY16_LE:
+    case ZBC_GRAY16_BE:
+      gray_rows(s, channels, dst, dst_stride);
+      return 0;
+    case ZBC_I420:
+    case ZBC_YV12:
+    case ZBC_NV12:
+    case ZBC_NV21:
+    case ZBC_YUY2:
+    case ZBC_UYVY:
+      break;
+    default:
+      return -1;
+  }
+  if (channels == 1) {
+    luma_rows(s, dst, dst_stride);
+    return 0;
+  }
+  yuv_tables t;
+  yuv_tables_init(&t, s);
+  if (s->format == ZBC_I420 || s->format == ZBC_YV12) {
+    if (channels == 3) planar_rows(s, &t, 3, dst, dst_stride);
+    else planar_rows(s, &t, 4, dst, dst_stride);
+    return 0;
+  }
+  return channels == 3 ? interpolated_rows(s, &t, 3, dst, dst_stride)
+                       : interpolated_rows(s, &t, 4, dst, dst_stride);
+}

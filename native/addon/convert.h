@@ -1,0 +1,59 @@
+/* convert.h — raw video frames to packed RGB, RGBA or GRAY8, computed the
+ * way GStreamer 1.22's videoconvert computes them (plain C, no Node-API).
+ *
+ * YUV → RGB reproduces videoconvert's integer arithmetic (the ORC kernels of
+ * video-converter.c: 8.8 fixed-point coefficients, the offsets folded into
+ * the 128 bias) and its chroma handling: I420/YV12 take the nearest chroma
+ * sample (videoconvert's fast path); NV12/NV21/YUY2/UYVY are upsampled
+ * linearly as video-chroma.c does (its generic path), cosited or centred as
+ * the chroma siting says. Everything else is a byte shuffle or a scale. */
+#ifndef ZEROBUFFER_ADDON_CONVERT_H
+#define ZEROBUFFER_ADDON_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum zbc_format {
+  ZBC_UNKNOWN = 0,
+  ZBC_RGB, ZBC_BGR, ZBC_RGBA, ZBC_BGRA, ZBC_RGBX, ZBC_BGRX,
+  ZBC_XRGB, ZBC_XBGR, ZBC_ARGB, ZBC_ABGR,
+  ZBC_GRAY8, ZBC_GRAY16_LE, ZBC_GRAY16_BE,
+  ZBC_I420, ZBC_YV12, ZBC_NV12, ZBC_NV21, ZBC_YUY2, ZBC_UYVY,
+} zbc_format;
+
+typedef struct zbc_source {
+  zbc_format format;
+  int width, height;
+  const uint8_t *plane[3]; /* Y, U, V (I420/YV12), Y, UV (NV12/NV21) or the one plane */
+  size_t stride[3];
+  /* YUV formats only */
+  double kr, kb;  /* luma coefficients of the matrix (BT.601: 0.299, 0.114) */
+  int full_range; /* 0: Y 16–235, chroma 16–240; 1: 0–255 */
+  int h_cosited;  /* chroma samples sit on even columns (else between two) */
+  int v_cosited;  /* chroma samples sit on even rows (else between two) */
+} zbc_source;
+
+/* The format called NAME by GStreamer ("I420", "BGRx", ...), or ZBC_UNKNOWN. */
+zbc_format zbc_format_from_name(const char *name);
+
+/* Planes of the format (1, 2 or 3), and for plane i the rows it has at
+ * `height` and the fewest bytes one of its rows holds at `width`. */
+int zbc_planes(zbc_format format);
+size_t zbc_plane_rows(zbc_format format, int plane, int height);
+size_t zbc_plane_row_bytes(zbc_format format, int plane, int width);
+
+/* Writes width × height pixels of `channels` bytes (1 gray, 3 RGB, 4 RGBA)
+ * at dst, rows dst_stride apart. Gray from YUV is the luma as stored; from
+ * RGB, BT.601 luma. Alpha is the source's, else 255. Returns 0, or -1 for
+ * an unknown format or channel count (the caller checked the sizes). */
+int zbc_convert(const zbc_source *src, int channels, uint8_t *dst, size_t dst_stride);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,84 @@
+// Frames to the pictures vision code expects: packed 8-bit RGB (H×W×3),
+// RGBA (H×W×4) or gray (H×W), no row padding. Pixels are computed by the
+// addon (native/addon/convert.c) as GStreamer 1.22's videoconvert computes
+// them; a frame that already is in the wanted layout is handed over as is.
+import { yuvColorimetry } from './colorimetry.js';
+import { MetadataError } from './errors.js';
+import type { Frame } from './frame.js';
+import { frameImage, isYuv, type Image } from './image.js';
+import { native } from './native.js';
+import { RAW_FORMATS, type RawFormat } from './video-info.js';
+
+/** The raw formats toRGB, toRGBA and toGray convert: all of them. */
+export const TO_RGB_FORMATS: readonly RawFormat[] = RAW_FORMATS;
+
+type Target = 'RGB' | 'RGBA' | 'GRAY8';
+const CHANNELS: Record<Target, 1 | 3 | 4> = { RGB: 3, RGBA: 4, GRAY8: 1 };
+
+function imageOf(source: Frame | Image): Image {
+  return 'release' in source ? frameImage(source) : source;
+}
+
+function result(img: Image, target: Target, data: Uint8Array): Image {
+  const stride = img.width * CHANNELS[target];
+  return {
+    width: img.width, height: img.height, channels: CHANNELS[target], format: target, stride, bitsPerSample: 8,
+    planes: [{ offset: 0, stride, height: img.height }], data, encoded: false,
+    ...(img.sequence === undefined ? {} : { sequence: img.sequence }),
+  };
+}
+
+// The frame's bytes already are the packed picture asked for.
+function asIs(img: Image, target: Target): Uint8Array | undefined {
+  const bytes = img.width * img.height * CHANNELS[target];
+  const plane0 = img.planes[0];
+  if (plane0 === undefined || plane0.offset !== 0 || plane0.stride !== img.width * CHANNELS[target]) return undefined;
+  const same = img.format === target || (target === 'GRAY8' && isYuv(img.format) && img.format !== 'YUY2' && img.format !== 'UYVY');
+  return same && img.data.byteLength >= bytes ? img.data.subarray(0, bytes) : undefined;
+}
+
+function convert(source: Frame | Image, target: Target): Image {
+  const img = imageOf(source);
+  if (img.encoded)
+    throw new MetadataError(
+      `${img.sequence === undefined ? 'image' : `frame ${img.sequence}`}: ${img.mimeType} frames are encoded; ` +
+        'decode them with decodeImage()',
+      { code: 'EFORMAT' },
+    );
+  const view = asIs(img, target);
+  if (view !== undefined) return result(img, target, view);
+  const out = new Uint8Array(img.width * img.height * CHANNELS[target]);
+  const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height)) : undefined;
+  native.convert(img.data, {
+    format: img.format as RawFormat, width: img.width, height: img.height,
+    offsets: img.planes.map((p) => p.offset), strides: img.planes.map((p) => p.stride),
+    ...(c === undefined ? {} : { kr: c.kr, kb: c.kb, fullRange: c.range === 'full', hCosited: c.hCosited, vCosited: c.vCosited }),
+  }, out, img.width * CHANNELS[target], CHANNELS[target]);
+  return result(img, target, out);
+}
+
+/**
+ * Packed 8-bit RGB, height × width × 3, of a frame (or of frame.image()),
+ * as videoconvert would make it: YUV with the caps' colorimetry, 16-bit gray
+ * rounded to 8 bits, alpha dropped. No copy when the frame already is
+ * packed RGB. Throws MetadataError for encoded frames (see decodeImage) and
+ * FrameSizeError when the frame's size does not match its caps.
+ */
+export function toRGB(source: Frame | Image): Image {
+  return convert(source, 'RGB');
+}
+
+/** Like toRGB with a fourth byte: the frame's alpha, or 255. */
+export function toRGBA(source: Frame | Image): Image {
+  return convert(source, 'RGBA');
+}
+
+/**
+ * 8-bit gray, height × width: GRAY8 as is, GRAY16 rounded to 8 bits, BT.601
+ * luma of RGB, and of YUV the luma samples as stored (what OpenCV's
+ * YUV2GRAY gives: no range expansion). No copy for GRAY8 and for the Y plane
+ * of I420/YV12/NV12/NV21 when its rows are not padded.
+ */
+export function toGray(source: Frame | Image): Image {
+  return convert(source, 'GRAY8');
+}

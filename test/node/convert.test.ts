@@ -1,0 +1,162 @@
+// toRGB / toRGBA / toGray against GStreamer's own videoconvert on the same
+// bytes: random frames (every byte value, out-of-range YUV included) of every
+// raw format, odd and HD sizes, with and without colorimetry and chroma-site
+// in the caps. Every pixel must be within ±2 of what videoconvert makes; the
+// largest difference seen is asserted too, so a drift shows.
+import { jest } from '@jest/globals';
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps, type RawFormat,
+} from '../../src/index.js';
+
+jest.setTimeout(120000);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-convert-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+// xorshift32: the same frames on every run.
+function randomBytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function frameOf(caps: string, data: Uint8Array): Frame {
+  return new Frame({ releaseFrame: () => {} }, {
+    ticket: 1, sequence: 7, data, copied: true, arrivalNs: 0,
+    metadata: parseMetadata(new TextEncoder().encode(JSON.stringify({ caps }))),
+  });
+}
+
+let files = 0;
+/** videoconvert's output (rows as GStreamer pads them) for `data` described by `caps`. */
+async function videoconvert(caps: string, data: Uint8Array, out: 'RGB' | 'RGBA' | 'GRAY8'): Promise<Buffer> {
+  const n = files++;
+  const input = path.join(dir, `in-${n}.raw`);
+  const output = path.join(dir, `out-${n}.raw`);
+  fs.writeFileSync(input, data);
+  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${input}`, `blocksize=${data.length}`, '!', caps.replace(/\(\w+\)/g, ''),
+    '!', 'videoconvert', '!', `video/x-raw,format=${out}`, '!', 'filesink', `location=${output}`], { timeout: 30000 });
+  return fs.readFileSync(output);
+}
+
+/** Largest |ours − theirs| over the picture (theirs has GStreamer's row padding). */
+function maxDiff(ours: Uint8Array, theirs: Buffer, width: number, height: number, channels: number): number {
+  const row = width * channels;
+  const theirStride = (row + 3) & ~3;
+  expect(theirs.length).toBe(theirStride * height);
+  let max = 0;
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < row; i++) max = Math.max(max, Math.abs(ours[y * row + i]! - theirs[y * theirStride + i]!));
+  }
+  return max;
+}
+
+function capsFor(format: RawFormat, width: number, height: number, extra = ''): string {
+  return `video/x-raw, format=(string)${format}, width=(int)${width}, height=(int)${height}, framerate=(fraction)1/1${extra}`;
+}
+
+// Exact where we reproduce videoconvert's arithmetic; GRAY16 differs by
+// videoconvert's dithering (±1).
+const EXPECTED_MAX: Partial<Record<RawFormat, number>> = { GRAY16_LE: 1, GRAY16_BE: 1 };
+
+test.each(RAW_FORMATS.map((f) => [f]))('%s 67x35 random frame → RGB as videoconvert makes it', async (format) => {
+  const [w, h] = [67, 35];
+  const data = randomBytes(planesFor(format, w, h).size, 1000 + RAW_FORMATS.indexOf(format));
+  const caps = capsFor(format, w, h);
+  const theirs = await videoconvert(caps, data, 'RGB');
+  const ours = toRGB(frameOf(caps, data));
+  expect(ours).toMatchObject({ width: w, height: h, channels: 3, stride: w * 3, format: 'RGB', sequence: 7 });
+  const max = maxDiff(ours.data, theirs, w, h, 3);
+  expect(max).toBeLessThanOrEqual(2);
+  expect(max).toBe(EXPECTED_MAX[format] ?? 0);
+});
+
+// Colorimetry in the caps (matrix, range) and chroma siting; without
+// colorimetry, GStreamer's defaults by frame height (BT.709 and cosited chroma
+// above 576 rows) win over chroma-site.
+test.each<[RawFormat, number, number, string]>([
+  ['I420', 64, 48, ', colorimetry=(string)bt709'],
+  ['I420', 64, 48, ', colorimetry=(string)bt2020'],
+  ['I420', 64, 48, ', colorimetry=(string)1:4:16:4'],
+  ['YV12', 64, 48, ', colorimetry=(string)1:3:5:1'],
+  ['I420', 320, 720, ''],
+  ['NV12', 320, 720, ''],
+  ['NV12', 320, 720, ', chroma-site=(string)jpeg'],
+  ['NV12', 64, 48, ', colorimetry=(string)bt709, chroma-site=(string)mpeg2'],
+  ['NV12', 64, 48, ', colorimetry=(string)bt601, chroma-site=(string)dv'],
+  ['NV21', 64, 48, ', colorimetry=(string)1:6:13:7'],
+  ['YUY2', 320, 577, ''],
+  ['UYVY', 64, 48, ', colorimetry=(string)bt2020, chroma-site=(string)mpeg2'],
+])('%s %dx%d%s → RGB as videoconvert makes it', async (format, w, h, extra) => {
+  const data = randomBytes(planesFor(format, w, h).size, w * h);
+  const caps = capsFor(format, w, h, extra);
+  const theirs = await videoconvert(caps, data, 'RGB');
+  expect(maxDiff(toRGB(frameOf(caps, data)).data, theirs, w, h, 3)).toBe(0);
+});
+
+// Alpha is the source's, else 255. videoconvert copies the padding byte of
+// BGRx into alpha; with padding 0xff the two agree.
+test.each<[RawFormat]>([['I420'], ['NV12'], ['ARGB'], ['BGRx'], ['GRAY8']])('%s → RGBA as videoconvert makes it', async (format) => {
+  const [w, h] = [33, 17];
+  const data = randomBytes(planesFor(format, w, h).size, 77);
+  if (format === 'BGRx') for (let i = 3; i < data.length; i += 4) data[i] = 0xff;
+  const caps = capsFor(format, w, h);
+  const theirs = await videoconvert(caps, data, 'RGBA');
+  const ours = toRGBA(frameOf(caps, data));
+  expect(ours).toMatchObject({ channels: 4, stride: w * 4, format: 'RGBA' });
+  expect(maxDiff(ours.data, theirs, w, h, 4)).toBe(0);
+  if (format === 'BGRx') expect(toRGBA(frameOf(caps, data.map((v, i) => (i % 4 === 3 ? 7 : v)))).data[3]).toBe(255);
+});
+
+test('toGray: BT.601 luma of RGB within ±2 of videoconvert; YUV luma as stored (videoconvert copies it at SD sizes)', async () => {
+  const [w, h] = [33, 17];
+  for (const format of ['RGB', 'BGRA', 'I420', 'NV12'] as const) {
+    const data = randomBytes(planesFor(format, w, h).size, 5);
+    const caps = capsFor(format, w, h);
+    const theirs = await videoconvert(caps, data, 'GRAY8');
+    const ours = toGray(frameOf(caps, data));
+    expect(ours).toMatchObject({ channels: 1, stride: w, format: 'GRAY8' });
+    expect(maxDiff(ours.data, theirs, w, h, 1)).toBeLessThanOrEqual(format === 'I420' ? 0 : 2);
+  }
+});
+
+test('no copy when the frame already is the picture asked for', () => {
+  const rgb = frameOf(capsFor('RGB', 4, 2), randomBytes(24, 3));
+  expect(toRGB(rgb).data.buffer).toBe(rgb.data.buffer);
+  const rgba = frameOf(capsFor('RGBA', 3, 2), randomBytes(24, 3));
+  expect(toRGBA(rgba).data.buffer).toBe(rgba.data.buffer);
+  const i420 = frameOf(capsFor('I420', 8, 4), randomBytes(planesFor('I420', 8, 4).size, 3));
+  const gray = toGray(i420);
+  expect(gray.data.buffer).toBe(i420.data.buffer);
+  expect(Array.from(gray.data)).toEqual(Array.from(i420.data.subarray(0, 32)));
+  // padded rows (width 3: stride 12 for RGB) are repacked
+  const padded = frameOf(capsFor('RGB', 3, 2), randomBytes(24, 4));
+  expect(toRGB(padded).data.buffer).not.toBe(padded.data.buffer);
+});
+
+test('the colorimetry GStreamer 1.22 would use', () => {
+  const c = (caps: string, h: number) => yuvColorimetry(parseCaps(caps), h);
+  expect(c('video/x-raw', 480)).toMatchObject({ matrix: 'bt601', range: 'limited', hCosited: false, source: 'default' });
+  expect(c('video/x-raw, chroma-site=jpeg', 1080)).toMatchObject({ matrix: 'bt709', hCosited: true, vCosited: false });
+  expect(c('video/x-raw, colorimetry=bt709', 1080)).toMatchObject({ matrix: 'bt709', hCosited: false, source: 'caps' });
+  expect(c('video/x-raw, colorimetry=1:6:13:7, chroma-site=dv', 100)).toMatchObject(
+    { matrix: 'bt2020', kr: 0.2627, range: 'full', hCosited: true, vCosited: true });
+  expect(c('video/x-raw, colorimetry=nonsense, chroma-site=mpeg2', 100)).toMatchObject({ matrix: 'bt601', hCosited: false });
+  expect(toRGB(frameOf(capsFor('NV12', 2, 2), new Uint8Array(12))).data.length).toBe(12);
+});
+
+test('a frame shorter than its caps say is an error, not a zero image', () => {
+  const f = frameOf(capsFor('I420', 8, 4), new Uint8Array(40));
+  expect(() => toRGB(f)).toThrow('frame 7 has 40 bytes, but I420 8x4 frames have 48');
+  expect(() => toGray(f)).toThrow(expect.objectContaining({ code: 'EFRAMESIZE' }));
+});

@@ -152,3 +152,14 @@ export class PipelineError extends ZeroBufferError {
     this.output = options.output ?? '';
   }
 }
+
+/** An encoded frame (JPEG, PNG) that cannot be decoded: corrupt, truncated or not what its caps say. */
+export class ImageDecodeError extends ZeroBufferError {
+  /** The frame's sequence number, when the bytes came from a frame. */
+  readonly sequence?: number;
+
+  constructor(message: string, options: ZeroBufferErrorOptions & { sequence?: number }) {
+    super(message, options);
+    this.sequence = options.sequence;
+  }
+}

@@ -3,6 +3,7 @@ export { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writ
 export { Frame } from './frame.js';
 export { frameImage, type Image } from './image.js';
 export { toRGB, toRGBA, toGray } from './convert.js';
+export { decodeImage, encodePng } from './decode.js';
 export { yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';
 export { parseMetadata, type Metadata } from './metadata.js';
 export {
@@ -12,6 +13,7 @@ export {
 export { videoInfoFromCaps, planesFor, RAW_FORMATS, VideoInfoError, type VideoInfo, type PlaneInfo, type RawFormat } from './video-info.js';
 export {
   ZeroBufferError, WriterGoneError, ReaderGoneError, ProtocolError, TimeoutError, MetadataError, FrameSizeError, RingError,
+  ImageDecodeError,
 } from './errors.js';
 export type { ReaderOptions, WriterOptions, WaitOptions } from './options.js';
 export { PipelineError, type ElementError } from './errors.js';

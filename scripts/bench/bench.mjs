@@ -49,7 +49,7 @@ async function main() {
   if (opt('--render')) {
     const saved = JSON.parse(fs.readFileSync(opt('--render'), 'utf8'));
     const ids = new Set(saved.tables.video[0].table.rows.map((row) => row[0]));
-    writeDocs(repo, saved, saved.tables, video.METHODS.filter((m) => ids.has(m.label)));
+    await writeDocs(repo, saved, saved.tables, video.METHODS.filter((m) => ids.has(m.label)));
     log('wrote docs/BENCHMARKS.md and docs/benchmarks.png from the saved run');
     return;
   }
@@ -143,7 +143,7 @@ async function main() {
   if (!quick && !argv.includes('--no-docs')) {
     // Kept so the docs can be re-rendered (--render) after notes.md changes.
     fs.writeFileSync(path.join(repo, 'builddir-bench', 'last-run.json'), JSON.stringify({ ...r, tables }));
-    writeDocs(repo, r, tables, methods);
+    await writeDocs(repo, r, tables, methods);
     log('wrote docs/BENCHMARKS.md and docs/benchmarks.png');
   }
   // Failures are in the tables; the exit status says whether any required cell failed.

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PNG } from 'pngjs';
+import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
@@ -42,8 +42,8 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, sha256: want, name, snapshot: { width: 64, height: 48 } });
   expect(String(summary['caps'])).toContain('width=(int)64');
   expect(lines.some((l) => l['type'] === 'pipeline' && l['state'] === 'exited' && l['exitCode'] === 0)).toBe(true);
-  const image = PNG.sync.read(fs.readFileSync(png));
-  expect([image.width, image.height]).toEqual([64, 48]);
+  const image = await sharp(png).metadata();
+  expect([image.width, image.height, image.format, image.channels]).toEqual([64, 48, 'png', 3]);
   const announced = child.stdout.filter((l) => l.startsWith('> '));
   expect(announced).toEqual([
     `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",4096,${3 * (64 * 48 * 3 + 64)}]}`,

@@ -1,6 +1,6 @@
 // What a new user meets in the first hour, each once: an unconstrained
 // source negotiates a format the API describes; one it does not describe
-// says so; --snapshot of an unconvertible stream fails at once naming the
+// says so; --snapshot of a stream it can neither convert nor decode fails at once naming the
 // fix; a pipeline ending in zerosink is refused with the reason; watch warns
 // about a stop-stream for a ring never started and passes '>>' lines on;
 // --fast is sync=false; plugin-path prints the plugin's directory.
@@ -64,18 +64,18 @@ test('an unconstrained encoder output negotiates image/jpeg', async () => {
   expect(first).toMatchObject({ mediaType: 'image/jpeg', encoded: true, described: true });
 });
 
-test('--snapshot of an I420 caps filter fails before anything starts, naming the fix', async () => {
-  const child = run(process.execPath, [bin, 'run', 'videotestsrc ! video/x-raw,format=I420', '--snapshot', '/nonexistent/x.png', '--json']);
+test('--snapshot of a caps filter it cannot convert fails before anything starts, naming the fix', async () => {
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc ! video/x-raw,format=ABGR64_LE', '--snapshot', '/nonexistent/x.png', '--json']);
   expect(await child.exit()).toBe(EXIT.usage);
-  expect(child.stderr).toMatch(/--snapshot writes PNG files from RGB, .* and this stream has I420 frames: end the pipeline with "! videoconvert ! video\/x-raw,format=RGB"/);
+  expect(child.stderr).toMatch(/--snapshot writes PNG files from RGB, .*, JPEG and PNG frames, and this stream has ABGR64_LE frames: end the pipeline with "! videoconvert ! video\/x-raw,format=RGB"/);
   expect(jsonLines(child.stdout)).toEqual([]); // no ring, no pipeline
 });
 
 test('--snapshot of a stream whose caps show up with the first frame stops at that frame', async () => {
-  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=200 ! jpegenc', '--snapshot', '/nonexistent/x.png', '--json',
-    '--fast', '--name', ringName('snapjpeg')]);
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=200 ! jpegenc ! multipartmux', '--snapshot', '/nonexistent/x.png',
+    '--json', '--fast', '--name', ringName('snapmux')]);
   expect(await child.exit()).toBe(EXIT.usage);
-  expect(child.stderr).toMatch(/this stream has image\/jpeg frames: end the pipeline with "! jpegdec ! videoconvert ! video\/x-raw,format=RGB"/);
+  expect(child.stderr).toMatch(/this stream has multipart\/x-mixed-replace frames: end the pipeline with "! decodebin ! videoconvert ! video\/x-raw,format=RGB"/);
   expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 1 });
 });
 

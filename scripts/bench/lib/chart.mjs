@@ -1,8 +1,7 @@
 // The chart image: plain bars on a white canvas rasterized by hand and
-// written with pngjs (already a dependency), so no SVG converter or browser
-// is needed on a CI machine.
-import fs from 'node:fs';
-import { PNG } from 'pngjs';
+// encoded by sharp (already a dependency, for frames), so no SVG converter or
+// browser is needed on a CI machine.
+import sharp from 'sharp';
 import { drawText, textWidth } from './font.mjs';
 
 const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#9c755f'];
@@ -10,8 +9,7 @@ const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 
 class Canvas {
   constructor(w, h) {
-    this.png = new PNG({ width: w, height: h });
-    this.png.data.fill(255);
+    this.data = Buffer.alloc(w * h * 4, 255); // RGBA
     this.w = w;
     this.h = h;
   }
@@ -20,9 +18,9 @@ class Canvas {
     for (let j = Math.max(0, Math.round(y)); j < Math.min(this.h, Math.round(y + h)); j++) {
       for (let i = Math.max(0, Math.round(x)); i < Math.min(this.w, Math.round(x + w)); i++) {
         const o = (j * this.w + i) * 4;
-        this.png.data[o] = r;
-        this.png.data[o + 1] = g;
-        this.png.data[o + 2] = b;
+        this.data[o] = r;
+        this.data[o + 1] = g;
+        this.data[o + 2] = b;
       }
     }
   }
@@ -91,11 +89,11 @@ function logBars(cv, top, height, title, categories, series, unit) {
 }
 
 /** Writes the PNG: throughput per method (top), the size sweep (bottom). */
-export function writeChart(file, { title, groups, sweep }) {
+export async function writeChart(file, { title, groups, sweep }) {
   const groupsH = 60 + groups.reduce((h, g) => h + 38 + g.bars.length * 26, 0);
   const cv = new Canvas(1400, 60 + groupsH + 480);
   cv.text(20, 16, title, '#000000', 3);
   const y = barGroups(cv, 60, 'Frames per second (median of rounds; longer is better)', groups);
   logBars(cv, y + 10, 460, 'Frame-size sweep: GB/s, C writer to C reader (log scale)', sweep.categories, sweep.series, 'GB/S BY FRAME SIZE');
-  fs.writeFileSync(file, PNG.sync.write(cv.png));
+  await sharp(cv.data, { raw: { width: cv.w, height: cv.h, channels: 4 } }).png().toFile(file);
 }

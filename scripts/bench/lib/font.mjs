@@ -1,6 +1,6 @@
 // A 5x7 bitmap font (the classic column-major glcdfont, bit 0 = top row) for
 // the chart's labels: upper case, digits and a little punctuation are enough,
-// and keep the PNG writer free of dependencies beyond pngjs.
+// and keep the PNG writer free of dependencies beyond sharp.
 const G = {
   ' ': [0, 0, 0, 0, 0], '.': [0, 0x60, 0x60, 0, 0], ',': [0, 0x50, 0x30, 0, 0], '-': [8, 8, 8, 8, 8],
   '+': [8, 8, 0x3e, 8, 8], '/': [0x20, 0x10, 8, 4, 2], ':': [0, 0x36, 0x36, 0, 0], '%': [0x23, 0x13, 8, 0x64, 0x62],

@@ -9,7 +9,7 @@ import { markdown, stat } from './report.mjs';
 import { SIZES, sizeLabel } from './sweep.mjs';
 import { RESOLUTIONS, framesFor } from './video.mjs';
 
-export function writeDocs(repo, r, tables, methods) {
+export async function writeDocs(repo, r, tables, methods) {
   const docs = path.join(repo, 'docs');
   const m = r.machine;
   const chartGroups = ['1080p', '4k'].map((id) => ({
@@ -20,7 +20,7 @@ export function writeDocs(repo, r, tables, methods) {
     }),
   }));
   const med = (cell) => stat(cell, 'gbps').median;
-  writeChart(path.join(docs, 'benchmarks.png'), {
+  await writeChart(path.join(docs, 'benchmarks.png'), {
     title: `zerobuffer benchmarks, ${m.nproc} cores, ${r.date.slice(0, 10)}`,
     groups: chartGroups,
     sweep: {

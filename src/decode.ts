@@ -1,0 +1,76 @@
+// Encoded frames (image/jpeg, image/png) to packed 8-bit RGB through sharp
+// (libvips with libjpeg-turbo/mozjpeg and libpng, prebuilt from the npm
+// registry), loaded on first use. Raw frames go through toRGB, so
+// decodeImage() gives RGB for any frame. Bad bytes are an ImageDecodeError
+// naming the frame, never a zero image.
+import { toRGB } from './convert.js';
+import { ImageDecodeError, ZeroBufferError } from './errors.js';
+import type { Frame } from './frame.js';
+import { frameImage, type Image } from './image.js';
+
+type Sharp = (typeof import('sharp'))['default'];
+let loading: Promise<Sharp> | undefined;
+
+/** sharp, loaded once; a clear error when it is not installed for this platform. */
+export function loadSharp(): Promise<Sharp> {
+  loading ??= import('sharp').then(
+    (m) => m.default,
+    (e: unknown) => {
+      loading = undefined;
+      throw new ZeroBufferError(
+        `decoding and PNG encoding need the "sharp" package and its prebuilt libvips for ${process.platform}-${process.arch} ` +
+          `(npm install sharp): ${(e as Error).message}`,
+        { code: 'ENODECODER', cause: e },
+      );
+    },
+  );
+  return loading!;
+}
+
+function describe(img: Image): string {
+  return `${img.sequence === undefined ? 'image' : `frame ${img.sequence}`} (${img.mimeType}, ${img.data.byteLength} bytes)`;
+}
+
+/**
+ * Packed 8-bit RGB (height × width × 3) of any frame: encoded frames are
+ * decoded (a copy of their bytes, so releasing the frame meanwhile is safe),
+ * raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
+ * for corrupt or truncated data and for a picture whose size is not the one
+ * its caps give.
+ */
+export async function decodeImage(source: Frame | Image): Promise<Image> {
+  const img = 'release' in source ? frameImage(source) : source;
+  if (!img.encoded) return toRGB(img);
+  const sharp = await loadSharp();
+  const what = describe(img);
+  const fail = (message: string, cause?: unknown): ImageDecodeError =>
+    new ImageDecodeError(`${what}: ${message}`, { code: 'EDECODE', cause, sequence: img.sequence });
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(Buffer.from(img.data), { failOn: 'warning' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw fail(`cannot decode: ${(e as Error).message.split('\n')[0]}`, e);
+  }
+  const { width, height, channels } = decoded.info;
+  if (channels !== 3) throw fail(`decodes to ${channels} channels, not RGB`);
+  if ((img.width > 0 && img.width !== width) || (img.height > 0 && img.height !== height))
+    throw fail(`decodes to ${width}x${height}, but its caps say ${img.width}x${img.height}`);
+  const stride = width * 3;
+  const data = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  return {
+    width, height, channels: 3, format: 'RGB', stride, bitsPerSample: 8, planes: [{ offset: 0, stride, height }], data,
+    encoded: false, ...(img.sequence === undefined ? {} : { sequence: img.sequence }),
+  };
+}
+
+/** PNG file bytes of a frame's picture (any format decodeImage takes). */
+export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
+  const rgb = await decodeImage(source);
+  const sharp = await loadSharp();
+  const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).png().toBuffer();
+  return { png, width: rgb.width, height: rgb.height };
+}

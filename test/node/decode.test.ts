@@ -1,0 +1,107 @@
+// decodeImage: JPEG and PNG frames made by GStreamer's encoders, decoded by
+// sharp and compared with GStreamer's own decoders on the same bytes; JPEG
+// frames through a real ring; corrupt, truncated and mis-sized pictures are
+// ImageDecodeErrors naming the frame; raw frames come back as toRGB gives them.
+import { jest } from '@jest/globals';
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB } from '../../src/index.js';
+import { leftovers, ringName } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-decode-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function frameOf(caps: string, data: Uint8Array, sequence = 3): Frame {
+  return new Frame({ releaseFrame: () => {} }, {
+    ticket: 1, sequence, data, copied: true, arrivalNs: 0,
+    metadata: parseMetadata(new TextEncoder().encode(JSON.stringify({ caps }))),
+  });
+}
+
+/** One encoded picture of videotestsrc, and GStreamer's own decode of it as packed RGB. */
+async function encoded(encoder: 'jpegenc' | 'pngenc', decoder: 'jpegdec' | 'pngdec', w: number, h: number) {
+  const file = path.join(dir, `${encoder}-${w}x${h}`);
+  await execa('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', 'pattern=smpte', '!', `video/x-raw,width=${w},height=${h}`,
+    '!', encoder, '!', 'filesink', `location=${file}`], { timeout: 30000 });
+  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', decoder, '!', 'videoconvert', '!',
+    'video/x-raw,format=RGB', '!', 'filesink', `location=${file}.rgb`], { timeout: 30000 });
+  return { bytes: new Uint8Array(fs.readFileSync(file)), rgb: fs.readFileSync(`${file}.rgb`) };
+}
+
+/** Mean |a − b| and the share of samples within ±4. */
+function compare(a: Uint8Array, b: Uint8Array): { mean: number; within4: number } {
+  let sum = 0;
+  let near = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    sum += d;
+    if (d <= 4) near++;
+  }
+  return { mean: sum / a.length, within4: near / a.length };
+}
+
+test('a JPEG frame decodes to the RGB picture jpegdec makes (same size, same content)', async () => {
+  const { bytes, rgb } = await encoded('jpegenc', 'jpegdec', 320, 240);
+  const img = await decodeImage(frameOf('image/jpeg, width=(int)320, height=(int)240', bytes));
+  expect(img).toMatchObject({ width: 320, height: 240, channels: 3, stride: 960, format: 'RGB', encoded: false, sequence: 3 });
+  expect(img.data.length).toBe(rgb.length); // 960 is a multiple of 4: no padding on either side
+  // libjpeg turns YCbCr into RGB itself, upsampling chroma smoothly; jpegdec
+  // hands I420 to videoconvert, which takes the nearest chroma sample and
+  // its fixed-point matrix: the two differ by a level or two, more at the
+  // edges of the colour bars.
+  const { mean, within4 } = compare(img.data, rgb);
+  expect(mean).toBeLessThan(2.5);
+  expect(within4).toBeGreaterThan(0.95);
+});
+
+test('a PNG frame decodes to exactly the pixels pngdec gives', async () => {
+  const { bytes, rgb } = await encoded('pngenc', 'pngdec', 64, 48);
+  const img = await decodeImage(frameOf('image/png, width=(int)64, height=(int)48', bytes));
+  expect(img).toMatchObject({ width: 64, height: 48, format: 'RGB' });
+  expect(Buffer.from(img.data).equals(rgb)).toBe(true);
+});
+
+test('corrupt, truncated and mis-sized JPEGs are ImageDecodeErrors naming the frame', async () => {
+  const { bytes } = await encoded('jpegenc', 'jpegdec', 320, 240);
+  const caps = 'image/jpeg, width=(int)320, height=(int)240';
+  const truncated = decodeImage(frameOf(caps, bytes.slice(0, bytes.length >> 1), 41));
+  await expect(truncated).rejects.toThrow(ImageDecodeError);
+  await expect(truncated).rejects.toMatchObject({ code: 'EDECODE', sequence: 41 });
+  await expect(truncated).rejects.toThrow(/^frame 41 \(image\/jpeg, \d+ bytes\): cannot decode: .*premature end/);
+  const corrupt = bytes.slice();
+  for (let i = 600; i < 4000; i++) corrupt[i]! ^= 0x5a;
+  await expect(decodeImage(frameOf(caps, corrupt, 42))).rejects.toThrow(/^frame 42 .*cannot decode: .*Corrupt JPEG/);
+  await expect(decodeImage(frameOf(caps, new TextEncoder().encode('not a picture'), 43)))
+    .rejects.toThrow(/^frame 43 \(image\/jpeg, 13 bytes\): cannot decode: .*unsupported image format/);
+  await expect(decodeImage(frameOf('image/jpeg, width=(int)640, height=(int)480', bytes, 44)))
+    .rejects.toThrow('frame 44 (image/jpeg, ' + bytes.length + ' bytes): decodes to 320x240, but its caps say 640x480');
+});
+
+test('raw frames come back as toRGB gives them; encodePng writes any frame', async () => {
+  const raw = frameOf('video/x-raw, format=(string)BGRx, width=(int)2, height=(int)1', Uint8Array.from([1, 2, 3, 0, 4, 5, 6, 0]));
+  expect(Array.from((await decodeImage(raw)).data)).toEqual(Array.from(toRGB(raw).data));
+  const { png, width, height } = await encodePng(raw);
+  const back = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  expect([width, height, back.info.channels]).toEqual([2, 1, 3]);
+  expect(Array.from(back.data)).toEqual([3, 2, 1, 6, 5, 4]);
+});
+
+test('JPEG frames from a real pipeline (jpegenc ! zerosink) decode while the frame is held', async () => {
+  const stream = await startStream({
+    source: 'videotestsrc num-buffers=3 pattern=ball ! video/x-raw,width=160,height=120 ! jpegenc', name: ringName('jpeg'),
+    payloadSize: 1 << 20,
+  });
+  const sizes: string[] = [];
+  for await (const frame of stream.frames({ timeoutMs: 20000 })) {
+    const img = await decodeImage(frame);
+    sizes.push(`${img.width}x${img.height}x${img.channels}`);
+  }
+  await stream.close();
+  expect(sizes).toEqual(['160x120x3', '160x120x3', '160x120x3']);
+  expect(leftovers()).toEqual([]);
+});

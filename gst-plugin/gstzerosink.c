@@ -142,6 +142,7 @@ struct _GstZeroSink
   GstZeroSinkPolicy policy;
   gboolean zero_copy;
   gboolean frame_header;
+  gchar *camera_id;
 
   /* `lock` guards the connection (set by whoever connects, cleared by
    * detach; woken by unlock(), the pool and detach; read by the stats), the
@@ -181,6 +182,7 @@ struct _GstZeroSink
 #define DEFAULT_POLICY GST_ZERO_SINK_POLICY_BLOCK
 #define DEFAULT_ZERO_COPY TRUE
 #define DEFAULT_FRAME_HEADER FALSE
+#define DEFAULT_CAMERA_ID NULL
 
 /* How often a missing ring is looked for again while connecting. */
 #define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
@@ -195,6 +197,7 @@ enum
   PROP_ZERO_COPY,
   PROP_FRAME_HEADER,
   PROP_STATS,
+  PROP_CAMERA_ID,
 };
 
 static GQuark slot_quark;
@@ -274,6 +277,10 @@ gst_zero_sink_build_metadata (GstZeroSink * self, GstCaps * caps)
   g_string_append (json, ",\"element_name\":");
   GST_OBJECT_LOCK (self);
   zerobuffer_json_append_string (json, GST_OBJECT_NAME (self));
+  if (self->camera_id != NULL) {
+    g_string_append (json, ",\"camera_id\":");
+    zerobuffer_json_append_string (json, self->camera_id);
+  }
   GST_OBJECT_UNLOCK (self);
   if (self->ext_size > 0)
     g_string_append (json, ",\"zerobuffer\":{\"frame_header\":1}");
@@ -813,6 +820,7 @@ gst_zero_sink_finalize (GObject * object)
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->metadata_caps, NULL);
   g_free (self->buffer_name);
+  g_free (self->camera_id);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_mutex_clear (&self->connect_lock);
@@ -871,6 +879,10 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     case PROP_FRAME_HEADER:
       self->frame_header = g_value_get_boolean (value);
       break;
+    case PROP_CAMERA_ID:
+      g_free (self->camera_id);
+      self->camera_id = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -907,6 +919,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_FRAME_HEADER:
       g_value_set_boolean (value, self->frame_header);
+      break;
+    case PROP_CAMERA_ID:
+      g_value_set_string (value, self->camera_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1413,6 +1428,14 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "and the zerobuffer Node reader: other ZeroBuffer readers would "
           "misread the frames. Default: false (raw buffer bytes only)",
           DEFAULT_FRAME_HEADER,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CAMERA_ID,
+      g_param_spec_string ("camera-id", "Camera id",
+          "Written into the metadata next to the caps as \"camera_id\", so "
+          "readers know which camera the frames come from (the Node "
+          "reader's frame.imageMeta.camera_id). Default: none (no key)",
+          DEFAULT_CAMERA_ID,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,

@@ -3,6 +3,7 @@
 // frame header, and the stream's video info.
 import type { Caps } from './caps.js';
 import { frameImage, type Image } from './image.js';
+import { imageMetaOf, type ImageMeta } from './image-meta.js';
 import type { Metadata } from './metadata.js';
 import type { VideoInfo } from './video-info.js';
 
@@ -104,6 +105,11 @@ export class Frame implements Disposable {
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */
   image(): Image {
     return frameImage(this);
+  }
+
+  /** width, height, timestamp_ms (+ its source), camera_id, color_space: what vision platforms pass with an image. */
+  get imageMeta(): ImageMeta {
+    return imageMetaOf(this);
   }
 
   /** A copy of the bytes that outlives release(). */

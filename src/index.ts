@@ -2,6 +2,7 @@ export { ZeroBufferReader, type ReaderStats } from './reader.js';
 export { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 export { Frame } from './frame.js';
 export { frameImage, type Image } from './image.js';
+export type { ImageMeta } from './image-meta.js';
 export { toRGB, toRGBA, toGray } from './convert.js';
 export { decodeImage, encodePng } from './decode.js';
 export { yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';

@@ -71,6 +71,7 @@ export const COMMANDS = {
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
       'max-restarts': { type: 'number', describe: 'With --restart: restarts allowed in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
+      'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata (zerosink camera-id; frame.imageMeta.camera_id)' },
       interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
       ...ringOptions,
       ...pipelineOptions,

@@ -17,6 +17,7 @@ export interface RunArgs {
   /** Infinity: no limit. */
   maxRestarts: number;
   intervalMs: number;
+  cameraId?: string;
   name?: string;
   metadataSize?: number;
   payloadSize?: number;
@@ -138,6 +139,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           restart: a['restart'] === true,
           maxRestarts: maxRestarts(a['max-restarts']),
           intervalMs: interval * 1000,
+          cameraId: a['camera-id'] as string | undefined,
           name: a['name'] as string | undefined,
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
           payloadSize: positiveInt('payload-size', a['payload-size']),

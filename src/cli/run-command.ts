@@ -51,7 +51,11 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
       // keeps raw frames unless asked).
-      sinkProperties: demo ? { 'frame-header': 'true', ...args.sinkProperties } : args.sinkProperties,
+      sinkProperties: {
+        ...(demo ? { 'frame-header': 'true' } : {}),
+        ...(args.cameraId === undefined ? {} : { 'camera-id': args.cameraId }),
+        ...args.sinkProperties,
+      },
     });
   } catch (e) {
     io.signal.removeEventListener('abort', onAbort);

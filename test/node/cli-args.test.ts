@@ -30,6 +30,7 @@ test('run: words or one description, limits, sink properties', async () => {
   expect(await parseArgs(['run', 'videotestsrc ! video/x-raw,width=8', '--frames', '5', '--duration', '1.5s', '--json', '--sink-property', 'policy=drop']))
     .toMatchObject({ kind: 'run', args: { pipeline: ['videotestsrc ! video/x-raw,width=8'], frames: 5, durationMs: 1500, json: true, sinkProperties: { policy: 'drop' } } });
   expect(await parseArgs(['run', 'videotestsrc', '!', 'fakesink'])).toMatchObject({ args: { pipeline: ['videotestsrc', '!', 'fakesink'] } });
+  expect(await parseArgs(['run', '--camera-id', 'dock-3'])).toMatchObject({ args: { cameraId: 'dock-3' } });
 });
 
 test('--fast is zerosink sync=false, for run and watch', async () => {

@@ -35,3 +35,6 @@ export { readLines, DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './line
 export { LineSplitter, type RawLine } from './line-protocol/line-splitter.js';
 export { METHODS, type StartStreamMessage, type StopStreamMessage, type StreamMessage } from './line-protocol/messages.js';
 export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntry } from './rings.js';
+export { parseImgMessages, ImgParser, type ImgParserOptions } from './img-stream/parse.js';
+export { formatImgMessage, formatImgParts, type ImgPixels } from './img-stream/format.js';
+export { ImgStreamError, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';

@@ -1,0 +1,47 @@
+// The 16-bit `img=` wire format of scientific camera servers, one image per
+// message:
+//   img=<SOH>u16[HEIGHT,WIDTH] key=value …<STX><HEIGHT×WIDTH×2 bytes><ETX>\n
+// SOH 0x01, STX 0x02, ETX 0x03. Pixels are row-major, each pixel's two bytes
+// swapped from the little-endian order of the machine that made them: big
+// endian, which is GStreamer's GRAY16_BE. Attribute values are tokens without
+// spaces, or {…} (e.g. timestamp={2024-04-25T12:34:56.789}).
+import { ZeroBufferError } from '../errors.js';
+
+export const SOH = 0x01;
+export const STX = 0x02;
+export const ETX = 0x03;
+export const LF = 0x0a;
+export const PREFIX = 'img=';
+
+export interface ImgMessage {
+  height: number;
+  width: number;
+  /** Attributes in the order sent; braced values keep their braces. */
+  attributes: Record<string, string>;
+  /** height × width × 2 bytes, big endian (GRAY16_BE); a view of the input when it arrived in one chunk. */
+  pixels: Uint8Array;
+}
+
+export type ImgStreamProblem = 'shape' | 'header' | 'short-read' | 'etx' | 'size';
+
+/** A stream that is not (or stops being) `img=` messages; `problem` says how, `offset` where. */
+export class ImgStreamError extends ZeroBufferError {
+  readonly problem: ImgStreamProblem;
+  /** Byte offset in the stream where the problem was seen. */
+  readonly offset: number;
+  constructor(message: string, problem: ImgStreamProblem, offset: number) {
+    super(`${message} (img= stream, byte ${offset})`, { code: 'EIMGSTREAM' });
+    this.problem = problem;
+    this.offset = offset;
+  }
+}
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const VALUE = /^(\{[^{}]*\}|[^\s{}]+)$/;
+
+/** Throws a TypeError unless `key=value` would be read back as it is. */
+export function checkAttribute(key: string, value: string): void {
+  if (!KEY.test(key)) throw new TypeError(`img= attribute name ${JSON.stringify(key)} must match ${KEY.source}`);
+  if (!VALUE.test(value) || /[\x00-\x1f]/.test(value))
+    throw new TypeError(`img= attribute ${key}: value ${JSON.stringify(value)} must be a token without spaces or {…}`);
+}

@@ -2,6 +2,7 @@
 // released (then the view reads as empty), timestamps from the optional
 // frame header, and the stream's video info.
 import type { Caps } from './caps.js';
+import { decodeAttributes } from './frame-attributes.js';
 import { frameImage, type Image } from './image.js';
 import { imageMetaOf, type ImageMeta } from './image-meta.js';
 import type { Metadata } from './metadata.js';
@@ -23,6 +24,8 @@ export interface FrameInit {
   duration?: number;
   commitNs?: number;
   flags?: number;
+  /** The frame header's attribute bytes (JSON), when it has some. */
+  attributeBytes?: Uint8Array;
   metadata?: Metadata;
 }
 
@@ -46,6 +49,8 @@ export class Frame implements Disposable {
   readonly #owner: FrameOwner;
   readonly #ticket: number;
   readonly #data: Uint8Array;
+  readonly #attributeBytes?: Uint8Array;
+  #attributes?: Record<string, unknown>;
   #released = false;
   #retained = false;
 
@@ -62,6 +67,7 @@ export class Frame implements Disposable {
     if (init.duration !== undefined) this.duration = init.duration;
     if (init.flags !== undefined) this.flags = init.flags;
     if (init.commitNs !== undefined) this.commitNs = init.commitNs;
+    this.#attributeBytes = init.attributeBytes;
   }
 
   /** The frame's bytes; a view over the ring, empty once released. */
@@ -83,6 +89,16 @@ export class Frame implements Disposable {
   }
   get videoInfo(): VideoInfo | undefined {
     return this.metadata?.videoInfo;
+  }
+  /**
+   * Per-frame attributes the writer sent in the frame header (e.g. the img=
+   * attributes of `zerobuffer ingest`), or undefined. Throws ProtocolError
+   * when they are not a JSON object.
+   */
+  get attributes(): Record<string, unknown> | undefined {
+    if (this.#attributeBytes === undefined) return undefined;
+    this.#attributes ??= decodeAttributes(this.#attributeBytes, this.sequence);
+    return this.#attributes;
   }
   /** commit → arrival in ns, when the writer sent a frame header. */
   get latencyNs(): number | undefined {

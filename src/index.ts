@@ -1,6 +1,7 @@
 export { ZeroBufferReader, type ReaderStats } from './reader.js';
 export { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 export { Frame } from './frame.js';
+export type { FrameAttributes } from './frame-attributes.js';
 export { frameImage, type Image } from './image.js';
 export type { ImageMeta } from './image-meta.js';
 export { toRGB, toRGBA, toGray } from './convert.js';

@@ -32,6 +32,8 @@ export interface NativeFrameHeader {
   duration?: number;
   commitNs: number;
   flags: number;
+  /** Bytes after the fixed 48 (per-frame attributes), when there are some. */
+  attributes?: Uint8Array;
 }
 
 export interface NativeFrame extends Partial<NativeFrameHeader> {

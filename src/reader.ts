@@ -128,7 +128,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     if (!headerKnown && this.#loadMetadata()?.frameHeader) {
       try {
         header = { ...raw, ...this.#native.frameHeader(raw.ticket) };
-        data = data.subarray(native.frameHeaderSize);
+        data = data.subarray(native.frameHeaderSize + (header.attributes?.byteLength ?? 0));
       } catch (e) {
         this.releaseFrame(raw.ticket);
         throw fromNative(e);
@@ -146,6 +146,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       duration: header.duration,
       commitNs: header.commitNs,
       flags: header.flags,
+      attributeBytes: header.attributes,
       metadata: this.#metadata,
     });
   }

@@ -3,6 +3,7 @@
 import { abortable } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, wrapNative, ZeroBufferError } from './errors.js';
+import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import { native, type NativeFrameHeader, type NativeHealth, type NativeWriter } from './native.js';
 import {
@@ -23,6 +24,8 @@ export interface WriteOptions extends WaitOptions {
   duration?: number;
   /** GstBufferFlags (frame header only). */
   flags?: number;
+  /** Per-frame attributes, read back as frame.attributes (frame header only). */
+  attributes?: FrameAttributes;
 }
 
 export class ZeroBufferWriter implements AsyncDisposable {
@@ -90,7 +93,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
     let header: Partial<NativeFrameHeader> | undefined;
+    if (options.attributes !== undefined && !this.#frameHeader)
+      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
     if (this.#frameHeader) header = { pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags };
+    if (header !== undefined && options.attributes !== undefined) header.attributes = encodeAttributes(options.attributes);
     try {
       await abortable(signal, () => this.#native.write(data, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
     } catch (e) {

@@ -150,6 +150,7 @@ void SetExt(Napi::Env env, Napi::Object o, const zb_frame_ext &ext) {
   if (ext.duration != ZB_EXT_NONE) o.Set("duration", U64(env, ext.duration));
   o.Set("commitNs", U64(env, ext.commit_ns));
   o.Set("flags", Napi::Number::New(env, ext.flags));
+  if (ext.attrs_size > 0) o.Set("attributes", Napi::Buffer<uint8_t>::Copy(env, ext.attrs, ext.attrs_size));
 }
 
 // Weak references to the ArrayBuffers handed out, so they can be detached.
@@ -559,7 +560,8 @@ class Writer : public Napi::ObjectWrap<Writer> {
   }
 
   // write(bytes, timeoutMs, header?) -> Promise<void>. header: { pts?, dts?,
-  // duration?, flags? } writes the 48-byte frame header first.
+  // duration?, flags?, attributes? } writes the frame header (48 bytes, then
+  // the attribute bytes) first.
   Napi::Value Write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
@@ -583,6 +585,12 @@ class Writer : public Napi::ObjectWrap<Writer> {
         Napi::Value flags = h.Get("flags");
         req.header.flags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
         req.header.commit_ns = 0;
+        Napi::Value attrs = h.Get("attributes");
+        if (attrs.IsTypedArray()) {
+          Napi::Uint8Array a = attrs.As<Napi::Uint8Array>();
+          if (a.ByteLength() > ZB_EXT_MAX_ATTRS_SIZE) throw UsageError(env, "frame attributes exceed 65487 bytes");
+          req.attributes.assign(reinterpret_cast<const char *>(a.Data()), a.ByteLength());
+        }
       }
       WriteResult now = session_->TryWrite(req);
       if (now.status.code != ZB_EAGAIN || timeout == 0 || now.closed) {

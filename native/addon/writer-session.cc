@@ -72,11 +72,16 @@ WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms,
 
 WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
                                  uint64_t id) {
-  uint64_t header = req.ext ? ZB_EXT_HEADER_SIZE : 0;
+  uint64_t header = req.ext ? ZB_EXT_HEADER_SIZE + req.attributes.size() : 0;
   WriteResult r = Reserve(header + req.size, timeout_ms, id);
   if (!r.status.ok() || r.closed || r.canceled) return r;
   uint8_t *slot = static_cast<uint8_t *>(r.slot);
-  if (req.ext) zb_frame_ext_write(slot, &req.header);
+  if (req.ext) {
+    zb_frame_ext ext = req.header;
+    ext.attrs = reinterpret_cast<const uint8_t *>(req.attributes.data());
+    ext.attrs_size = req.attributes.size();
+    zb_frame_ext_write(slot, &ext);
+  }
   if (req.size > 0) std::memcpy(slot + header, req.data, req.size);
   int rc = zb_writer_commit(writer_, header + req.size);
   if (rc < 0) r.status = Status::FromCore(rc);

@@ -23,6 +23,7 @@ struct WriteRequest {
   uint64_t size = 0;
   bool ext = false;
   zb_frame_ext header{};  // pts, dts, duration, flags (commit_ns: now)
+  std::string attributes;  // with ext: written after the 48 header bytes
 };
 
 struct WriteResult {

@@ -1656,7 +1656,7 @@ out:
 static void test_frame_ext(void) {
   const char *name = zb_test_name("ext");
   const uint8_t body[5] = {1, 2, 3, 4, 5};
-  zb_frame_ext ext = {1000, ZB_EXT_NONE, 33333333, 0, 0x40, NULL, 0}, got;
+  zb_frame_ext ext = {1000, ZB_EXT_NONE, 33333333, 0, 0x40, NULL, 0, NULL, 0}, got;
   uint8_t bad[ZB_EXT_HEADER_SIZE + 4];
   zb_reader *r;
   zb_writer *w;
@@ -1679,7 +1679,28 @@ static void test_frame_ext(void) {
   CHECK(got.commit_ns >= before && got.commit_ns <= zb_now_ns());
   CHECK_EQ_U64(got.size, sizeof body);
   CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE && memcmp(got.data, body, sizeof body) == 0);
+  CHECK(got.attrs == NULL && got.attrs_size == 0);
   CHECK_RC(zb_reader_release(r, &f), 0);
+
+  /* attributes after the fixed 48 bytes: header_size grows, the body follows them */
+  {
+    static const char attrs[16] = "{\"imageId\":\"7\"} ";
+    zb_frame_ext with = ext;
+    with.attrs = (const uint8_t *)attrs;
+    with.attrs_size = sizeof attrs;
+    CHECK_RC(zb_writer_reserve(w, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body, (void **)&slot, 100), 0);
+    zb_frame_ext_write(slot, &with);
+    memcpy(slot + ZB_EXT_HEADER_SIZE + sizeof attrs, body, sizeof body);
+    CHECK_RC(zb_writer_commit(w, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body), 0);
+    CHECK_RC(zb_reader_next(r, &f, 100), 0);
+    CHECK_RC(zb_frame_ext_parse(f.data, f.size, &got), 0);
+    CHECK_EQ_U64(got.attrs_size, sizeof attrs);
+    CHECK(got.attrs == f.data + ZB_EXT_HEADER_SIZE && memcmp(got.attrs, attrs, sizeof attrs) == 0);
+    CHECK_EQ_U64(got.size, sizeof body);
+    CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE + sizeof attrs && memcmp(got.data, body, sizeof body) == 0);
+    CHECK_EQ_U64(got.pts, 1000);
+    CHECK_RC(zb_reader_release(r, &f), 0);
+  }
 
   CHECK_RC(zb_frame_ext_parse(body, sizeof body, &got), ZB_EPROTO);
   CHECK_MSG("too short");

@@ -216,20 +216,31 @@ uint64_t zb_writer_max_frame_size(const zb_writer *writer);
 #define ZB_EXT_MAGIC UINT32_C(0x4846425A) /* "ZBFH" */
 #define ZB_EXT_NONE UINT64_MAX            /* no PTS / DTS / duration */
 
+/* Per-frame attributes (e.g. an image id) may follow the fixed 48 bytes:
+ * header_size is then 48 + their count, and readers that do not know them
+ * skip them with the rest of the header. Their bytes are opaque here; the
+ * Node API writes a UTF-8 JSON object padded with spaces to a multiple of 8
+ * (so the buffer bytes stay 8-byte aligned). */
+#define ZB_EXT_MAX_ATTRS_SIZE (UINT16_MAX - ZB_EXT_HEADER_SIZE)
+
 typedef struct zb_frame_ext {
   uint64_t pts, dts, duration; /* nanoseconds, or ZB_EXT_NONE */
   uint64_t commit_ns;          /* writer's CLOCK_MONOTONIC at commit */
   uint32_t flags;              /* GstBufferFlags of the buffer */
   const uint8_t *data;         /* parse: the buffer bytes after the header */
   uint64_t size;               /* parse: their count */
+  const uint8_t *attrs;        /* attributes after the fixed 48 bytes (or NULL) */
+  uint64_t attrs_size;         /* their count, at most ZB_EXT_MAX_ATTRS_SIZE */
 } zb_frame_ext;
 
-/* Writes the header to dst (ZB_EXT_HEADER_SIZE bytes, e.g. at the start of
- * a reservation of ZB_EXT_HEADER_SIZE + buffer size). commit_ns is stamped
- * now when ext->commit_ns is 0; data/size are ignored. */
+/* Writes the header to dst (ZB_EXT_HEADER_SIZE + ext->attrs_size bytes, e.g.
+ * at the start of a reservation of that + buffer size), attributes
+ * included. commit_ns is stamped now when ext->commit_ns is 0; data/size are
+ * ignored. The caller keeps attrs_size within ZB_EXT_MAX_ATTRS_SIZE. */
 void zb_frame_ext_write(void *dst, const zb_frame_ext *ext);
 
-/* Decodes the header at the start of a frame's payload; ZB_EPROTO when the
+/* Decodes the header at the start of a frame's payload (attrs/attrs_size:
+ * what lies between the fixed 48 bytes and header_size); ZB_EPROTO when the
  * magic is wrong or the header does not fit the frame. */
 int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
                        zb_frame_ext *ext);

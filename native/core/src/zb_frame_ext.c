@@ -1,5 +1,6 @@
 /* zb_frame_ext.c — the opt-in 48-byte per-frame header (PROTOCOL.md, "Our
- * extensions"): PTS, DTS, duration, commit time and buffer flags. */
+ * extensions"): PTS, DTS, duration, commit time and buffer flags, then the
+ * frame's attributes when it has some. */
 #include <string.h>
 
 #include "zb_error.h"
@@ -22,11 +23,13 @@ _Static_assert(offsetof(zb_ext_wire, pts) == 8 && offsetof(zb_ext_wire, commit_n
 uint64_t zb_now_ns(void) { return zb__now_ns(); }
 
 void zb_frame_ext_write(void *dst, const zb_frame_ext *ext) {
-  zb_ext_wire h = {ZB_EXT_MAGIC, ZB_EXT_HEADER_SIZE, 1,
+  uint64_t attrs = ext->attrs != NULL ? ext->attrs_size : 0;
+  zb_ext_wire h = {ZB_EXT_MAGIC, (uint16_t)(ZB_EXT_HEADER_SIZE + attrs), 1,
                    ext->pts, ext->dts, ext->duration,
                    ext->commit_ns != 0 ? ext->commit_ns : zb__now_ns(),
                    ext->flags, 0};
   memcpy(dst, &h, sizeof h);
+  if (attrs > 0) memcpy((uint8_t *)dst + sizeof h, ext->attrs, (size_t)attrs);
 }
 
 int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
@@ -54,5 +57,7 @@ int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
   ext->flags = h.flags;
   ext->data = payload + h.header_size;
   ext->size = size - h.header_size;
+  ext->attrs = h.header_size > ZB_EXT_HEADER_SIZE ? payload + ZB_EXT_HEADER_SIZE : NULL;
+  ext->attrs_size = h.header_size - ZB_EXT_HEADER_SIZE;
   return 0;
 }

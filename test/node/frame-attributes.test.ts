@@ -1,0 +1,63 @@
+// Per-frame attributes in the frame header: written with write({ attributes }),
+// read back as frame.attributes (also copied out of the ring), the picture
+// after them byte-exact and 8-byte aligned; refused without a frame header
+// or past the header's size.
+import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { leftovers, repoRoot, ringName } from './helpers.js';
+
+jest.setTimeout(30000);
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+const CAPS = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
+
+test('attributes travel with their frame; frames without them have none', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('attrs'), metadataSize: 1024, payloadSize: 8192 });
+  await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  writer.setMetadata({ caps: CAPS });
+  const pixels = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  await writer.write(pixels, { pts: 5, attributes: { imageId: '1', timestamp: '{2024-04-25T12:34:56.789}', exposure: 0.5 } });
+  await writer.write(pixels, { pts: 6 });
+  const a = (await reader.next({ timeoutMs: 1000 }))!;
+  expect(a.attributes).toEqual({ imageId: '1', timestamp: '{2024-04-25T12:34:56.789}', exposure: 0.5 });
+  expect(Array.from(a.data)).toEqual(Array.from(pixels));
+  expect(a.data.byteOffset % 8).toBe(0);
+  expect(a.pts).toBe(5);
+  a.release();
+  const b = (await reader.next({ timeoutMs: 1000 }))!;
+  expect(b.attributes).toBeUndefined();
+  expect(Array.from(b.data)).toEqual(Array.from(pixels));
+  b.release();
+});
+
+test('the copying fallback carries them too', () => {
+  const script = `
+    import { ZeroBufferReader, ZeroBufferWriter } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};
+    const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(ringName('attrs-copy'))}, metadataSize: 1024, payloadSize: 8192 });
+    const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+    writer.setMetadata({ caps: 'video/x-raw, format=(string)GRAY8, width=(int)4, height=(int)1' });
+    await writer.write(Uint8Array.of(9, 8, 7, 6), { attributes: { k: 'v' } });
+    const f = await reader.next({ timeoutMs: 1000 });
+    console.log(JSON.stringify({ copied: f.copied, attributes: f.attributes, data: Array.from(f.data) }));
+    f.release(); await writer.close(); await reader.close();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ZEROBUFFER_FORCE_COPY: '1' }, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(JSON.parse(r.stdout)).toEqual({ copied: true, attributes: { k: 'v' }, data: [9, 8, 7, 6] });
+});
+
+test('refused without a frame header, past the header size, or when not plain values', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('attrs-plain'), metadataSize: 1024, payloadSize: 8192 });
+  await using plain = await ZeroBufferWriter.connect(reader.name);
+  plain.setMetadata({ caps: CAPS });
+  await expect(plain.write(new Uint8Array(8), { attributes: { a: '1' } })).rejects.toThrow(/frameHeader: true/);
+  await using headed = await ZeroBufferReader.create({ name: ringName('attrs-bad'), metadataSize: 1024, payloadSize: 1 << 20 });
+  await using writer = await ZeroBufferWriter.connect(headed.name, { frameHeader: true });
+  writer.setMetadata({ caps: CAPS });
+  await expect(writer.write(new Uint8Array(8), { attributes: { big: 'x'.repeat(70000) } })).rejects.toThrow(/holds at most 65480/);
+  await expect(writer.write(new Uint8Array(8), { attributes: { o: {} as never } })).rejects.toThrow(TypeError);
+});

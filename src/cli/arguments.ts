@@ -102,6 +102,45 @@ export const COMMANDS = {
     ],
     notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything. A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
   },
+  ingest: {
+    command: 'ingest <kind> <source>',
+    describe: 'Write an img= image stream (tcp:HOST:PORT, a file or -) into a ring its reader created, one frame per image',
+    positionals: {
+      kind: { type: 'string', describe: 'Stream format: img (16-bit img=<SOH>u16[H,W] k=v…<STX>pixels<ETX>)' },
+      source: { type: 'string', describe: 'tcp:HOST:PORT (connect to the camera server), a file, or - (stdin)' },
+    },
+    options: {
+      name: { type: 'string', describe: 'Ring to write into (required; created by its reader)' },
+      format: { type: 'string', describe: 'Frame format in the ring: GRAY16_BE (the bytes as sent) or GRAY16_LE (swapped)', default: 'GRAY16_BE' },
+      'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata' },
+      'connect-timeout': { type: 'number', describe: 'Milliseconds to wait for the ring to exist', default: 10000 },
+    },
+    examples: [
+      ['$0 ingest img tcp:camera.local:9000 --name cam0', 'a camera server into ring cam0 (e.g. gst-launch-1.0 zerosrc buffer-name=cam0 ! ...)'],
+      ['$0 ingest img recording.img --name cam0', 'a recorded stream'],
+    ],
+    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them). The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
+  },
+  serve: {
+    command: 'serve <kind> <target>',
+    describe: 'Create a ring and send its GRAY16 frames as an img= stream to one TCP client, a file or stdout',
+    positionals: {
+      kind: { type: 'string', describe: 'Stream format: img' },
+      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given; port 0 picks one), a file, or - (stdout)' },
+    },
+    options: {
+      pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended); else wait for any writer' },
+      frames: { type: 'number', describe: 'Stop after N images' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
+      ...ringOptions,
+      ...pipelineOptions,
+    },
+    examples: [
+      ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 (e.g. fed by zerobuffer ingest) back out to a client on port 9000'],
+      ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
+    ],
+    notes: 'Frames keep their attributes (key=value); frames from GStreamer have none. GRAY16_LE frames are swapped to the wire\'s order.',
+  },
   inspect: {
     command: 'inspect <name>',
     describe: 'Show the health of a ring: sizes, utilisation band, counts, reader/writer pids',

@@ -19,6 +19,8 @@ export const EXIT = {
   ring: 4,
   /** watch: the command exited with a non-zero status or was killed (and no pipeline failed). */
   command: 5,
+  /** ingest / serve: the img= stream is malformed, or its connection or file failed. */
+  stream: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -32,4 +34,5 @@ export const EXIT_CODES_HELP = [
   '     for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
   `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,
   `  ${EXIT.command}  watch: the watched command failed (exited non-zero or was killed; no pipeline failed)`,
+  `  ${EXIT.stream}  ingest / serve: bad img= stream, or its connection or file failed`,
 ].join('\n');

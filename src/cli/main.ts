@@ -3,10 +3,12 @@
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import { cleanupCommand } from './cleanup-command.js';
+import { ingestCommand } from './ingest-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { parseArgs } from './parse-args.js';
 import { pluginPathCommand } from './plugin-path-command.js';
 import { runCommand } from './run-command.js';
+import { serveCommand } from './serve-command.js';
 import { watchCommand } from './watch-command.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -35,6 +37,10 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
         return await runCommand(parsed.args, full);
       case 'watch':
         return await watchCommand(parsed.args, full);
+      case 'ingest':
+        return await ingestCommand(parsed.args, full);
+      case 'serve':
+        return await serveCommand(parsed.args, full);
       case 'inspect':
         return await inspectCommand(parsed.args, full);
       case 'cleanup':

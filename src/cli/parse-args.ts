@@ -3,6 +3,7 @@
 import yargs, { type Argv } from 'yargs';
 import { COMMANDS, type CommandName, type CommandSpec } from './arguments.js';
 import { parseDuration } from './duration.js';
+import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 export interface RunArgs {
@@ -35,6 +36,27 @@ export interface WatchArgs {
   sinkProperties: Record<string, string>;
 }
 
+export interface IngestArgs {
+  source: Endpoint;
+  sourceText: string;
+  name: string;
+  format: 'GRAY16_BE' | 'GRAY16_LE';
+  cameraId?: string;
+  connectTimeoutMs: number;
+}
+
+export interface ServeArgs {
+  target: Endpoint;
+  pipeline?: string[];
+  frames?: number;
+  announce: boolean;
+  name?: string;
+  metadataSize?: number;
+  payloadSize?: number;
+  pluginPath?: string;
+  sinkProperties: Record<string, string>;
+}
+
 export interface InspectArgs {
   name: string;
   json: boolean;
@@ -51,6 +73,8 @@ export type ParsedArgs =
   | { kind: 'usage'; message: string; help: string }
   | { kind: 'run'; args: RunArgs }
   | { kind: 'watch'; args: WatchArgs }
+  | { kind: 'ingest'; args: IngestArgs }
+  | { kind: 'serve'; args: ServeArgs }
   | { kind: 'inspect'; args: InspectArgs }
   | { kind: 'cleanup'; args: CleanupArgs }
   | { kind: 'plugin-path' };
@@ -72,7 +96,7 @@ function parser(): Argv {
     .scriptName('zerobuffer')
     .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
-    .demandCommand(1, 'Name a command: run, watch, inspect, cleanup or plugin-path')
+    .demandCommand(1, 'Name a command: run, watch, ingest, serve, inspect, cleanup or plugin-path')
     .strict()
     .help()
     .version(false)
@@ -114,6 +138,14 @@ function sinkProperties(a: Raw): Record<string, string> {
 }
 
 type Raw = Record<string, unknown> & { _: (string | number)[] };
+
+function endpoint(text: string, listen: boolean): Endpoint {
+  try {
+    return parseEndpoint(text === DASH ? '-' : text, listen);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 function toCommand(command: CommandName, a: Raw): ParsedArgs {
   switch (command) {
@@ -161,6 +193,40 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         },
       };
     }
+    case 'ingest': {
+      if (a['kind'] !== 'img') throw new UsageError(`ingest reads img streams: zerobuffer ingest img SOURCE, received ${JSON.stringify(a['kind'])}`);
+      if (typeof a['name'] !== 'string' || a['name'] === '') throw new UsageError('ingest needs --name RING (the ring its reader created)');
+      const format = a['format'];
+      if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new UsageError(`--format must be GRAY16_BE or GRAY16_LE, received ${JSON.stringify(format)}`);
+      const timeout = a['connect-timeout'];
+      if (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout < 0)
+        throw new UsageError(`--connect-timeout must be milliseconds >= 0, received ${String(timeout)}`);
+      return {
+        kind: 'ingest',
+        args: {
+          source: endpoint(String(a['source']), false), sourceText: String(a['source']).replace(DASH, '-'), name: a['name'], format,
+          cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
+        },
+      };
+    }
+    case 'serve': {
+      if (a['kind'] !== 'img') throw new UsageError(`serve writes img streams: zerobuffer serve img TARGET, received ${JSON.stringify(a['kind'])}`);
+      const pipeline = a['pipeline'];
+      return {
+        kind: 'serve',
+        args: {
+          target: endpoint(String(a['target']), true),
+          pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
+          frames: positiveInt('frames', a['frames']),
+          announce: a['announce'] === true,
+          name: a['name'] as string | undefined,
+          metadataSize: positiveInt('metadata-size', a['metadata-size']),
+          payloadSize: positiveInt('payload-size', a['payload-size']),
+          pluginPath: a['plugin-path'] as string | undefined,
+          sinkProperties: sinkProperties(a['sink-property']),
+        },
+      };
+    }
     case 'inspect':
       return { kind: 'inspect', args: { name: String(a['name']), json: a['json'] === true } };
     case 'cleanup':
@@ -173,11 +239,17 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
   }
 }
 
+// yargs reads a lone "-" (stdin / stdout for ingest and serve) as an empty
+// string: it goes through as this, up to the first "--".
+const DASH = '\u0000-';
+
 /** Parses argv (without node and the script). */
 export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const y = parser();
+  const end = argv.indexOf('--');
+  const words = argv.map((w, i) => (w === '-' && (end < 0 || i < end) ? DASH : w));
   return new Promise<ParsedArgs>((resolve) => {
-    y.parse([...argv], {}, (err: Error | undefined, raw: unknown, output: string) => {
+    y.parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => {
       const a = raw as Raw;
       if (err) {
         const help = output.replace(new RegExp(`\\n*${escape(err.message)}\\s*$`), '');

@@ -1,0 +1,57 @@
+// Where an img= stream comes from or goes to: tcp:HOST:PORT (ingest
+// connects; serve listens, [HOST:]PORT, 127.0.0.1 by default, for one
+// client), a file, or "-" (stdin / stdout).
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+
+export type Endpoint = { kind: 'tcp'; host?: string; port: number } | { kind: 'file'; path: string } | { kind: 'stdio' };
+
+/** Parses the endpoint text; throws a TypeError naming what is wrong. */
+export function parseEndpoint(text: string, listen: boolean): Endpoint {
+  if (text === '-') return { kind: 'stdio' };
+  if (!text.startsWith('tcp:')) return { kind: 'file', path: text };
+  const m = listen ? /^tcp:(?:(.+):)?(\d+)$/.exec(text) : /^tcp:(.+):(\d+)$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 0 && port <= 65535) || (!listen && port === 0))
+    throw new TypeError(`${JSON.stringify(text)} is not ${listen ? 'tcp:[HOST:]PORT' : 'tcp:HOST:PORT'}`);
+  return { kind: 'tcp', host: m[1], port };
+}
+
+/** Opens a source: connects to tcp:HOST:PORT, or opens the file / stdin. */
+export async function openSource(e: Endpoint): Promise<Readable> {
+  if (e.kind === 'stdio') return process.stdin;
+  if (e.kind === 'file') {
+    const s = fs.createReadStream(e.path);
+    await new Promise<void>((resolve, reject) => s.once('open', () => resolve()).once('error', reject));
+    return s;
+  }
+  const socket = net.connect({ host: e.host, port: e.port });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return socket;
+}
+
+/**
+ * Opens a sink: for tcp, listens and resolves with the first client (the
+ * server then closes: one client); `listening` learns the address first.
+ */
+export async function openSink(e: Endpoint, stdout: Writable, listening: (address: string) => void, signal: AbortSignal): Promise<Writable> {
+  if (e.kind === 'stdio') return stdout;
+  if (e.kind === 'file') {
+    const s = fs.createWriteStream(e.path);
+    await new Promise<void>((resolve, reject) => s.once('open', () => resolve()).once('error', reject));
+    return s;
+  }
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(e.port, e.host ?? '127.0.0.1', resolve));
+  const a = server.address() as net.AddressInfo;
+  listening(`${a.address}:${a.port}`);
+  try {
+    return await new Promise<net.Socket>((resolve, reject) => {
+      server.once('connection', resolve);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+  } finally {
+    server.close();
+  }
+}

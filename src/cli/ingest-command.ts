@@ -1,0 +1,54 @@
+// `zerobuffer ingest img SOURCE --name RING`: an img= stream (tcp:HOST:PORT,
+// a file, stdin) into a ring its reader created (zerosrc, zerobuffer serve,
+// a Node reader), one frame per image.
+import type { Readable } from 'node:stream';
+import { ZeroBufferError } from '../errors.js';
+import { ingestImg } from '../img-stream/ingest.js';
+import { ImgStreamError } from '../img-stream/message.js';
+import { openSource } from './endpoint.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { say, type CliIo } from './io.js';
+import type { IngestArgs } from './parse-args.js';
+
+export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCode> {
+  let source: Readable;
+  try {
+    source = await openSource(args.source);
+  } catch (e) {
+    say(io.stderr, `zerobuffer ingest: cannot open ${args.sourceText}: ${(e as Error).message}`);
+    return EXIT.stream;
+  }
+  const stop = (): void => void source.destroy();
+  io.signal.addEventListener('abort', stop, { once: true });
+  try {
+    const r = await ingestImg(source, {
+      name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,
+    });
+    say(io.stderr, `zerobuffer ingest: ${r.frames} images${r.width === undefined ? '' : ` of ${r.width}x${r.height}`} into ring ${args.name}`);
+    return EXIT.ok;
+  } catch (e) {
+    if (io.signal.aborted) {
+      say(io.stderr, 'zerobuffer ingest: stopped');
+      return EXIT.ok;
+    }
+    if (e instanceof ImgStreamError) {
+      say(io.stderr, `zerobuffer ingest: ${args.sourceText}: ${e.message}; the images before it are in ring ${args.name}`);
+      return EXIT.stream;
+    }
+    if (e instanceof ZeroBufferError) {
+      const hint = e.code === 'ENOENT'
+        ? ` (the ring's reader creates it: e.g. gst-launch-1.0 zerosrc buffer-name=${args.name} ! ..., or zerobuffer serve img tcp:PORT --name ${args.name})`
+        : '';
+      say(io.stderr, `zerobuffer ingest: ring ${args.name}: ${e.message} (${e.code})${hint}`);
+      return EXIT.ring;
+    }
+    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+      say(io.stderr, `zerobuffer ingest: ${args.sourceText}: ${e.message}`); // the connection failed
+      return EXIT.stream;
+    }
+    throw e;
+  } finally {
+    io.signal.removeEventListener('abort', stop);
+    source.destroy();
+  }
+}

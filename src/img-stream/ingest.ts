@@ -1,0 +1,91 @@
+// An img= stream into a ring: each message becomes one frame (GRAY16_BE, the
+// wire's byte order, as is; GRAY16_LE swapped), its attributes the frame's
+// attributes. The ring belongs to its reader (zerosrc, a Node reader): the
+// writer connects to it, waiting for it like zerosink does.
+import { ZeroBufferError } from '../errors.js';
+import { validateName } from '../options.js';
+import { ZeroBufferWriter } from '../writer.js';
+import { ImgStreamError } from './message.js';
+import { parseImgMessages, type ImgParserOptions } from './parse.js';
+
+export interface IngestOptions extends ImgParserOptions {
+  /** The ring to write into (created by its reader). */
+  name: string;
+  /** Frame format in the ring. @default 'GRAY16_BE' (the bytes as they arrive) */
+  format?: 'GRAY16_BE' | 'GRAY16_LE';
+  /** Written into the metadata as "camera_id". */
+  cameraId?: string;
+  /** How long to wait for the ring to exist (ms). @default 10000 */
+  connectTimeoutMs?: number;
+  /** How long one frame may wait for room in the ring (ms). @default 5000 */
+  timeoutMs?: number;
+  /** Aborting stops after the frame being written; the writer detaches cleanly. */
+  signal?: AbortSignal;
+  /** Called after each frame is written. */
+  onFrame?: (info: { frames: number; width: number; height: number }) => void;
+}
+
+export interface IngestResult {
+  frames: number;
+  width?: number;
+  height?: number;
+}
+
+async function connect(name: string, timeoutMs: number, signal?: AbortSignal): Promise<ZeroBufferWriter> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await ZeroBufferWriter.connect(name, { frameHeader: true });
+    } catch (e) {
+      if (!(e instanceof ZeroBufferError) || e.code !== 'ENOENT' || Date.now() >= deadline || signal?.aborted) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function swapped(be: Uint8Array): Uint8Array {
+  const le = new Uint8Array(be.length);
+  for (let i = 0; i < be.length; i += 2) {
+    le[i] = be[i + 1]!;
+    le[i + 1] = be[i]!;
+  }
+  return le;
+}
+
+/**
+ * Writes the img= messages of `stream` into the ring `options.name` until the
+ * stream ends (the writer then detaches: the reader sees end of stream).
+ * Throws ImgStreamError for bad input (frames before it stay in the ring),
+ * and ZeroBufferError subclasses for ring trouble.
+ */
+export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, options: IngestOptions): Promise<IngestResult> {
+  validateName(options.name);
+  const format = options.format ?? 'GRAY16_BE';
+  if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
+  const writer = await connect(options.name, options.connectTimeoutMs ?? 10000, options.signal);
+  const result: IngestResult = { frames: 0 };
+  try {
+    for await (const m of parseImgMessages(stream, options)) {
+      if (result.width === undefined) {
+        writer.setMetadata({
+          caps: `video/x-raw, format=(string)${format}, width=(int)${m.width}, height=(int)${m.height}, framerate=(fraction)0/1`,
+          ...(options.cameraId === undefined ? {} : { camera_id: options.cameraId }),
+        });
+        [result.width, result.height] = [m.width, m.height];
+      } else if (m.width !== result.width || m.height !== result.height) {
+        throw new ImgStreamError(
+          `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
+            '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
+      }
+      await writer.write(format === 'GRAY16_BE' ? m.pixels : swapped(m.pixels), {
+        attributes: m.attributes, timeoutMs: options.timeoutMs, signal: options.signal,
+      });
+      result.frames++;
+      options.onFrame?.({ frames: result.frames, width: m.width, height: m.height });
+      if (options.signal?.aborted) break;
+    }
+  } finally {
+    await writer.close();
+  }
+  return result;
+}

@@ -1,0 +1,151 @@
+// zerobuffer ingest / serve end to end: a camera server written here (TCP)
+// and a recorded stream file feed `ingest`; the images cross rings, zerosrc
+// and zerosink, and come back out of `serve` to a TCP client. Pixels are
+// byte-exact everywhere; attributes survive the rings (not GStreamer).
+import { jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { formatImgMessage, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
+import { leftovers, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-img-'));
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  expect(leftovers()).toEqual([]);
+});
+
+const [W, H] = [64, 48];
+const images = Array.from({ length: 5 }, (_, i) => ({
+  pixels: new Uint8Array(randomBytes(W * H * 2)),
+  attributes: { imageId: String(i + 1), timestamp: `{2024-04-25T12:34:56.${String(100 + i)}}` },
+}));
+const wire = Buffer.concat(images.map((m) => formatImgMessage({ width: W, height: H, data: m.pixels }, m.attributes)));
+const allPixels = Buffer.concat(images.map((m) => m.pixels));
+const recording = path.join(dir, 'camera.img');
+fs.writeFileSync(recording, wire);
+
+/** A camera server: sends `bytes` to each client in 1000-byte pieces, then closes. */
+async function cameraServer(bytes: Uint8Array): Promise<{ port: number; close: () => void }> {
+  const server = net.createServer(async (socket) => {
+    for (let i = 0; i < bytes.length; i += 1000) {
+      socket.write(bytes.subarray(i, i + 1000));
+      await sleep(1);
+    }
+    socket.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | null, ms = 15000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Connects to serve's port (read from its stderr) and collects everything until it closes. */
+async function client(serve: Child): Promise<{ received: Promise<Buffer> }> {
+  const address = await until('serve to listen', () => /listening on tcp 127\.0\.0\.1:(\d+)/.exec(serve.stderr)?.[1]);
+  const socket = net.connect({ host: '127.0.0.1', port: Number(address) });
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  // wrapped: an async function returning a bare promise would wait for it
+  return { received: new Promise((resolve, reject) => socket.on('end', () => resolve(Buffer.concat(chunks))).on('error', reject)) };
+}
+
+async function parsed(bytes: Buffer): Promise<ImgMessage[]> {
+  const out: ImgMessage[] = [];
+  for await (const m of parseImgMessages(Readable.from([bytes]))) out.push(m);
+  return out;
+}
+
+test('a camera server on TCP → ingest → zerosrc: the pixels come out of zerosrc byte-exact as GRAY16_BE', async () => {
+  const camera = await cameraServer(wire);
+  const name = ringName('img-src');
+  const out = path.join(dir, 'zerosrc.raw');
+  const gst = run('gst-launch-1.0', ['-e', '-v', 'zerosrc', `buffer-name=${name}`, '!', 'filesink', `location=${out}`], gstEnv);
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', `tcp:127.0.0.1:${camera.port}`, '--name', name, '--camera-id', 'lab-1']);
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  expect(ingest.stderr).toContain(`5 images of 64x48 into ring ${name}`);
+  expect(await gst.exit()).toBe(0);
+  camera.close();
+  expect(fs.readFileSync(out).equals(allPixels)).toBe(true);
+  expect(gst.stdout.join('\n')).toMatch(/zerosrc.*caps = video\/x-raw, format=\(string\)GRAY16_BE, width=\(int\)64, height=\(int\)48/);
+});
+
+test('and back: a recorded stream → ingest → ring → serve → TCP client, byte for byte, attributes included', async () => {
+  const name = ringName('img-back');
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name, '--payload-size', String(1 << 20)]);
+  const { received } = await client(serve);
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', name]);
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  expect((await received).equals(wire)).toBe(true);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr).toContain('5 images served');
+});
+
+test('through GStreamer both ways: ingest (GRAY16_LE) → zerosrc ! zerosink → serve: the same pixels on the wire', async () => {
+  const upstream = ringName('img-up');
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--pipeline', `zerosrc buffer-name=${upstream}`,
+    '--payload-size', String(1 << 20)], gstEnv);
+  const { received } = await client(serve);
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', upstream, '--format', 'GRAY16_LE']);
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  const messages = await parsed(await received);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(messages.map((m) => [m.height, m.width])).toEqual(images.map(() => [H, W]));
+  expect(Buffer.concat(messages.map((m) => m.pixels)).equals(allPixels)).toBe(true);
+  expect(messages[0]!.attributes).toEqual({}); // GStreamer buffers do not carry them
+});
+
+test('frame attributes reach a Node reader; a picture of another size ends the ingest, the ones before it stay', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('img-size'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const other = formatImgMessage({ width: 8, height: 8, data: new Uint8Array(128) }, { imageId: '3' });
+  const file = path.join(dir, 'resized.img');
+  fs.writeFileSync(file, Buffer.concat([wire.subarray(0, wire.length * 2 / 5), other]));
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', file, '--name', reader.name]);
+  const got: unknown[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) got.push({ attributes: f.attributes, same: Buffer.from(f.data).equals(images[got.length]!.pixels) });
+  expect(await ingest.exit()).toBe(EXIT.stream);
+  expect(ingest.stderr).toMatch(/image 3 is u16\[8,8\], but the ring's caps say 48x64.*the images before it are in ring/);
+  expect(got).toEqual(images.slice(0, 2).map((m) => ({ attributes: m.attributes, same: true })));
+  await reader.close();
+});
+
+test('bad input and missing peers: exit codes and messages that say what is wrong', async () => {
+  const bad = path.join(dir, 'bad.img');
+  fs.writeFileSync(bad, 'img=\x01u8[2,2]\x02');
+  const reader = await ZeroBufferReader.create({ name: ringName('img-bad'), metadataSize: 4096, payloadSize: 65536 });
+  const shape = run(process.execPath, [bin, 'ingest', 'img', bad, '--name', reader.name]);
+  expect(await shape.exit()).toBe(EXIT.stream);
+  expect(shape.stderr).toContain('bad shape "u8[2,2]": expected u16[HEIGHT,WIDTH]');
+  await reader.close();
+  const noRing = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', ringName('img-none'), '--connect-timeout', '200']);
+  expect(await noRing.exit()).toBe(EXIT.ring);
+  expect(noRing.stderr).toMatch(/ENOENT.*the ring's reader creates it/);
+  const closed = await cameraServer(wire);
+  closed.close();
+  await sleep(50);
+  const refused = run(process.execPath, [bin, 'ingest', 'img', `tcp:127.0.0.1:${closed.port}`, '--name', 'x']);
+  expect(await refused.exit()).toBe(EXIT.stream);
+  expect(refused.stderr).toMatch(/cannot open tcp:127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  const usage = run(process.execPath, [bin, 'ingest', 'jpeg', recording, '--name', 'x']);
+  expect(await usage.exit()).toBe(EXIT.usage);
+  const notGray = run(process.execPath, [bin, 'serve', 'img', '-', '--frames', '1', '--pipeline',
+    'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=8,height=8']);
+  expect(await notGray.exit()).toBe(EXIT.stream);
+  expect(notGray.stderr).toContain('img= messages carry GRAY16 pictures; this one is GRAY8');
+});

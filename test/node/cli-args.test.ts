@@ -6,8 +6,8 @@ import { parseDuration } from '../../src/cli/duration.js';
 import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes } from '../../src/orchestrator/sizes.js';
 
-test('the table has the five commands, each with help text and examples', () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'inspect', 'plugin-path', 'run', 'watch']);
+test('the table has the seven commands, each with help text and examples', () => {
+  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'ingest', 'inspect', 'plugin-path', 'run', 'serve', 'watch']);
   for (const spec of Object.values(COMMANDS)) {
     expect(spec.describe.length).toBeGreaterThan(10);
     expect(spec.examples.length).toBeGreaterThan(0);
@@ -16,7 +16,7 @@ test('the table has the five commands, each with help text and examples', () => 
   expect(new Set(Object.values(EXIT)).size).toBe(Object.values(EXIT).length);
 });
 
-test.each(['run', 'watch', 'inspect', 'cleanup', 'plugin-path'])('%s --help lists its options and the exit codes', async (cmd) => {
+test.each(['run', 'watch', 'ingest', 'serve', 'inspect', 'cleanup', 'plugin-path'])('%s --help lists its options and the exit codes', async (cmd) => {
   const r = await parseArgs([cmd, '--help']);
   expect(r.kind).toBe('help');
   const text = r.kind === 'help' ? r.text : '';
@@ -40,6 +40,21 @@ test('--fast is zerosink sync=false, for run and watch', async () => {
     .toMatchObject({ kind: 'watch', args: { sinkProperties: { sync: 'false' } } });
   expect(await parseArgs(['run'])).toMatchObject({ kind: 'run', args: { sinkProperties: {} } });
   expect(await parseArgs(['plugin-path'])).toEqual({ kind: 'plugin-path' });
+});
+
+test('ingest and serve: endpoints, "-" for stdin / stdout, usage errors', async () => {
+  expect(await parseArgs(['ingest', 'img', 'tcp:cam.local:9000', '--name', 'cam0'])).toMatchObject({ kind: 'ingest',
+    args: { source: { kind: 'tcp', host: 'cam.local', port: 9000 }, name: 'cam0', format: 'GRAY16_BE', connectTimeoutMs: 10000 } });
+  expect(await parseArgs(['ingest', 'img', '-', '--name', 'cam0', '--format', 'GRAY16_LE']))
+    .toMatchObject({ args: { source: { kind: 'stdio' }, sourceText: '-', format: 'GRAY16_LE' } });
+  expect(await parseArgs(['serve', 'img', 'tcp:9000', '--pipeline', 'zerosrc buffer-name=cam0']))
+    .toMatchObject({ kind: 'serve', args: { target: { kind: 'tcp', port: 9000 }, pipeline: ['zerosrc buffer-name=cam0'] } });
+  expect(await parseArgs(['serve', 'img', '-'])).toMatchObject({ args: { target: { kind: 'stdio' } } });
+  expect(await parseArgs(['serve', 'img', 'out.img'])).toMatchObject({ args: { target: { kind: 'file', path: 'out.img' } } });
+  expect(await parseArgs(['ingest', 'img', 'x.img'])).toMatchObject({ kind: 'usage', message: expect.stringContaining('--name RING') });
+  expect(await parseArgs(['ingest', 'img', 'tcp:9000', '--name', 'a'])).toMatchObject({ kind: 'usage', message: expect.stringContaining('tcp:HOST:PORT') });
+  expect(await parseArgs(['ingest', 'png', 'x', '--name', 'a'])).toMatchObject({ kind: 'usage' });
+  expect(await parseArgs(['ingest', 'img', 'x', '--name', 'a', '--format', 'RGB'])).toMatchObject({ kind: 'usage' });
 });
 
 test('usage errors name what is wrong', async () => {

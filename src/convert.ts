@@ -37,7 +37,17 @@ function asIs(img: Image, target: Target): Uint8Array | undefined {
   return same && img.data.byteLength >= bytes ? img.data.subarray(0, bytes) : undefined;
 }
 
-function convert(source: Frame | Image, target: Target): Image {
+export interface ConvertOptions {
+  /**
+   * Write the pixels here (at least width × height × channels bytes; the
+   * result's data is a view of it) instead of a new buffer per frame: saves
+   * the allocation and its page faults in a loop. Unused when the frame
+   * already is the picture asked for.
+   */
+  out?: Uint8Array;
+}
+
+function convert(source: Frame | Image, target: Target, options: ConvertOptions): Image {
   const img = imageOf(source);
   if (img.encoded)
     throw new MetadataError(
@@ -47,7 +57,10 @@ function convert(source: Frame | Image, target: Target): Image {
     );
   const view = asIs(img, target);
   if (view !== undefined) return result(img, target, view);
-  const out = new Uint8Array(img.width * img.height * CHANNELS[target]);
+  const bytes = img.width * img.height * CHANNELS[target];
+  if (options.out !== undefined && (!(options.out instanceof Uint8Array) || options.out.byteLength < bytes))
+    throw new TypeError(`out must be a Uint8Array of at least ${bytes} bytes for ${img.width}x${img.height} ${target}`);
+  const out = options.out?.subarray(0, bytes) ?? new Uint8Array(bytes);
   const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height)) : undefined;
   native.convert(img.data, {
     format: img.format as RawFormat, width: img.width, height: img.height,
@@ -64,13 +77,13 @@ function convert(source: Frame | Image, target: Target): Image {
  * packed RGB. Throws MetadataError for encoded frames (see decodeImage) and
  * FrameSizeError when the frame's size does not match its caps.
  */
-export function toRGB(source: Frame | Image): Image {
-  return convert(source, 'RGB');
+export function toRGB(source: Frame | Image, options: ConvertOptions = {}): Image {
+  return convert(source, 'RGB', options);
 }
 
 /** Like toRGB with a fourth byte: the frame's alpha, or 255. */
-export function toRGBA(source: Frame | Image): Image {
-  return convert(source, 'RGBA');
+export function toRGBA(source: Frame | Image, options: ConvertOptions = {}): Image {
+  return convert(source, 'RGBA', options);
 }
 
 /**
@@ -79,6 +92,6 @@ export function toRGBA(source: Frame | Image): Image {
  * YUV2GRAY gives: no range expansion). No copy for GRAY8 and for the Y plane
  * of I420/YV12/NV12/NV21 when its rows are not padded.
  */
-export function toGray(source: Frame | Image): Image {
-  return convert(source, 'GRAY8');
+export function toGray(source: Frame | Image, options: ConvertOptions = {}): Image {
+  return convert(source, 'GRAY8', options);
 }

@@ -4,7 +4,7 @@ export { Frame } from './frame.js';
 export type { FrameAttributes } from './frame-attributes.js';
 export { frameImage, type Image } from './image.js';
 export type { ImageMeta } from './image-meta.js';
-export { toRGB, toRGBA, toGray } from './convert.js';
+export { toRGB, toRGBA, toGray, type ConvertOptions } from './convert.js';
 export { decodeImage, encodePng } from './decode.js';
 export { yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';
 export { parseMetadata, type Metadata } from './metadata.js';

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHelpers } from './lib/c-build.mjs';
+import * as conv from './lib/convert.mjs';
 import * as lat from './lib/latency.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { run } from './lib/proc.mjs';
@@ -67,7 +68,7 @@ async function main() {
   const r = {
     quick, rounds, machine: describeMachine(), date: new Date().toISOString(), sizes: sweep.SIZES,
     zerobufferRun: hasRun ? 'measured (dist/cli/bin.js)' : 'absent when this ran (no dist/cli/bin.js); that row is left out',
-    video: {}, memcpyVideo: {}, sweep: {}, latency: {},
+    video: {}, memcpyVideo: {}, sweep: {}, latency: {}, convert: Object.fromEntries(conv.CASES.map((c) => [c.id, newCell()])),
   };
   const memcpyVideo = {};
   for (const res of video.RESOLUTIONS) {
@@ -101,6 +102,8 @@ async function main() {
         await record(r.sweep[size][t], `${t} ${size}`, () => sweep.measurePair(ctx, t, size, quick));
       }
     }
+    log(`round ${round + 1}/${rounds}: pixel conversion`);
+    for (const c of conv.CASES) await record(r.convert[c.id], `convert ${c.id}`, () => conv.measure(ctx, c, quick));
     if (round < latRounds) {
       log(`round ${round + 1}/${latRounds}: latency`);
       const combos = lat.READERS.flatMap((reader) => lat.TRANSPORTS.map((t) => [reader, t]));
@@ -129,6 +132,7 @@ async function main() {
     video: video.RESOLUTIONS.map((res) => ({ res, table: videoTable(r.video[res.id], res, methods, r.memcpyVideo[res.id]) })),
     sweep: sweepTable(r.sweep, sweep.SIZES, sweep.sizeLabel),
     latency: latencyTable(r.latency, lat.CASES),
+    convert: conv.convertTable(r.convert),
     targets: targets(r),
   };
   for (const { res, table } of tables.video) {
@@ -136,6 +140,7 @@ async function main() {
   }
   console.log(`\nFrame-size sweep (C writer → C reader)\n${text(tables.sweep)}`);
   console.log(`\nLatency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)\n${text(tables.latency)}`);
+  console.log(`\nPixel conversion, one 1080p frame in this Node process\n${text(tables.convert)}`);
   console.log(`\nTargets\n${text(tables.targets)}`);
   console.log(`\nzerobuffer run: ${r.zerobufferRun}. ${rounds} round(s), ${r.seconds.toFixed(0)} s.`);
 
@@ -152,6 +157,7 @@ async function main() {
       .filter(([id]) => !video.METHODS.find((m) => m.id === id)?.optional).map(([, c]) => c),
     ...Object.values(r.sweep).flatMap((cells) => Object.values(cells)),
     ...Object.values(r.latency).flatMap((modes) => Object.values(modes).flatMap((cells) => Object.values(cells))),
+    ...Object.values(r.convert),
   ];
   if (required.some((c) => c.errors.length)) process.exitCode = 1;
 }

@@ -16,7 +16,7 @@ jest.setTimeout(120000);
 interface Table { head: string[]; rows: string[][] }
 interface Results {
   seconds: number;
-  tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; targets: Table };
+  tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; convert: Table; targets: Table };
 }
 
 let results: Results;
@@ -71,6 +71,16 @@ test('size sweep: every size has memcpy, ring, pipe and socket figures', () => {
     expect(row[t.head.indexOf('errors')]).toBe('');
     for (const v of positives(t, row, ['memcpy GB/s', 'ring GB/s', 'ring frames/s', 'pipe GB/s', 'uds GB/s'])) expect(v).toBeGreaterThan(0);
   }
+});
+
+test('pixel conversion: every case has a time per frame', () => {
+  const t = results.tables.convert;
+  expect(t.rows.length).toBeGreaterThanOrEqual(8);
+  for (const row of t.rows) {
+    expect(row[t.head.indexOf('errors')]).toBe('');
+    expect(Number.parseFloat(row[t.head.indexOf('ms/frame (median)')]!)).toBeGreaterThan(0);
+  }
+  expect(t.rows.map((r) => r[0])).toContain('1080p I420 → RGB');
 });
 
 test('latency: C and Node readers, ring and socket, three sizes, steady and flat out', () => {

@@ -70,13 +70,13 @@
 
 /* zerosink carries any caps, but an upstream free to choose should pick
  * what readers understand: the raw formats the readers' API describes
- * (src/video-info.ts), then image/jpeg, then anything. GstCaps cannot list
+ * (src/video-info.ts), then image/jpeg and image/png, then anything. GstCaps cannot list
  * structures followed by ANY ("ANY" in a list is a media type), so the
  * template is ANY and get_caps answers with these first. */
 static GstStaticCaps described_caps =
     GST_STATIC_CAPS ("video/x-raw, format=(string){ RGB, BGR, RGBx, BGRx, "
-    "RGBA, BGRA, GRAY8, GRAY16_LE, GRAY16_BE, I420, NV12, YUY2 }; "
-    "image/jpeg");
+    "RGBA, BGRA, GRAY8, GRAY16_LE, GRAY16_BE, I420, NV12, YUY2, xRGB, xBGR, "
+    "ARGB, ABGR, YV12, NV21, UYVY }; image/jpeg; image/png");
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,

@@ -139,6 +139,13 @@ test('no copy when the frame already is the picture asked for', () => {
   const gray = toGray(i420);
   expect(gray.data.buffer).toBe(i420.data.buffer);
   expect(Array.from(gray.data)).toEqual(Array.from(i420.data.subarray(0, 32)));
+  // { out }: the pixels land in the caller's buffer
+  const nv12 = frameOf(capsFor('NV12', 4, 2), randomBytes(planesFor('NV12', 4, 2).size, 3));
+  const out = new Uint8Array(64);
+  const into = toRGB(nv12, { out });
+  expect(into.data.buffer).toBe(out.buffer);
+  expect(Array.from(into.data)).toEqual(Array.from(toRGB(nv12).data));
+  expect(() => toRGB(nv12, { out: new Uint8Array(23) })).toThrow(/at least 24 bytes/);
   // padded rows (width 3: stride 12 for RGB) are repacked
   const padded = frameOf(capsFor('RGB', 3, 2), randomBytes(24, 4));
   expect(toRGB(padded).data.buffer).not.toBe(padded.data.buffer);

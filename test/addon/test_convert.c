@@ -1,0 +1,110 @@
+/* test_convert.c — the addon's pixel conversion (native/addon/convert.c) on
+ * planes and destinations allocated to exactly the bytes it may touch, every
+ * format, odd and tiny sizes, all three outputs: the sanitizer build catches
+ * a byte read or written past them. A few known pixels besides; the values
+ * themselves are checked against videoconvert in test/node/convert.test.ts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+
+static int failures;
+
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                        \
+    }                                                                    \
+  } while (0)
+
+static const char *const FORMATS[] = {"RGB",  "BGR",  "RGBA", "BGRA", "RGBx", "BGRx", "xRGB",
+                                      "xBGR", "ARGB", "ABGR", "GRAY8", "GRAY16_LE", "GRAY16_BE",
+                                      "I420", "YV12", "NV12", "NV21", "YUY2", "UYVY"};
+
+/* Converts a frame of random bytes whose planes are separate allocations of
+ * exactly rows × row_bytes (stride = row_bytes). */
+static void convert_tight(const char *name, int w, int h, int channels, int cosited) {
+  zbc_source s;
+  uint8_t *planes[3] = {NULL, NULL, NULL};
+  uint8_t *dst;
+  int i, n;
+
+  memset(&s, 0, sizeof s);
+  s.format = zbc_format_from_name(name);
+  CHECK(s.format != ZBC_UNKNOWN);
+  s.width = w;
+  s.height = h;
+  s.kr = 0.2126;
+  s.kb = 0.0722;
+  s.h_cosited = cosited;
+  s.v_cosited = cosited > 1;
+  n = zbc_planes(s.format);
+  for (i = 0; i < n; i++) {
+    size_t row = zbc_plane_row_bytes(s.format, i, w), rows = zbc_plane_rows(s.format, i, h), k;
+    planes[i] = malloc(row * rows);
+    for (k = 0; k < row * rows; k++) planes[i][k] = (uint8_t)(rand() & 0xff);
+    s.plane[i] = planes[i];
+    s.stride[i] = row;
+  }
+  dst = malloc((size_t)w * (size_t)h * (size_t)channels);
+  CHECK(zbc_convert(&s, channels, dst, (size_t)w * (size_t)channels) == 0);
+  free(dst);
+  for (i = 0; i < n; i++) free(planes[i]);
+}
+
+static void known_pixels(void) {
+  /* I420 2x2 of mid-grey: 128 everywhere */
+  uint8_t y[4] = {128, 128, 128, 128}, u = 128, v = 128, rgb[12], gray[4];
+  uint8_t bgrx[8] = {1, 2, 3, 99, 4, 5, 6, 99}, rgba[8];
+  uint8_t g16[4] = {0x12, 0x34, 0xff, 0xff}; /* BE: 0x1234, 0xffff */
+  zbc_source s;
+  int i;
+
+  memset(&s, 0, sizeof s);
+  s.format = ZBC_I420;
+  s.width = s.height = 2;
+  s.plane[0] = y, s.plane[1] = &u, s.plane[2] = &v;
+  s.stride[0] = 2, s.stride[1] = s.stride[2] = 1;
+  s.kr = 0.299, s.kb = 0.114;
+  CHECK(zbc_convert(&s, 3, rgb, 6) == 0);
+  for (i = 0; i < 12; i++) CHECK(rgb[i] == 128);
+  CHECK(zbc_convert(&s, 1, gray, 2) == 0);
+  for (i = 0; i < 4; i++) CHECK(gray[i] == 128);
+
+  memset(&s, 0, sizeof s);
+  s.format = ZBC_BGRX;
+  s.width = 2, s.height = 1;
+  s.plane[0] = bgrx, s.stride[0] = 8;
+  CHECK(zbc_convert(&s, 4, rgba, 8) == 0);
+  CHECK(rgba[0] == 3 && rgba[1] == 2 && rgba[2] == 1 && rgba[3] == 255);
+  CHECK(rgba[4] == 6 && rgba[5] == 5 && rgba[6] == 4 && rgba[7] == 255);
+
+  s.format = ZBC_GRAY16_BE;
+  s.plane[0] = g16, s.stride[0] = 4;
+  CHECK(zbc_convert(&s, 1, gray, 2) == 0);
+  CHECK(gray[0] == 18 && gray[1] == 255); /* round(0x1234 / 257) = 18 */
+
+  CHECK(zbc_format_from_name("P010_10LE") == ZBC_UNKNOWN);
+  CHECK(zbc_convert(&s, 2, gray, 2) == -1);
+}
+
+int main(void) {
+  static const int sizes[][2] = {{1, 1}, {2, 1}, {1, 2}, {3, 3}, {67, 35}, {64, 48}};
+  size_t f, k;
+  int channels[3] = {1, 3, 4}, c, cosited;
+
+  srand(1);
+  known_pixels();
+  for (f = 0; f < sizeof FORMATS / sizeof FORMATS[0]; f++)
+    for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+      for (c = 0; c < 3; c++)
+        for (cosited = 0; cosited < 3; cosited++) convert_tight(FORMATS[f], sizes[k][0], sizes[k][1], channels[c], cosited);
+  if (failures) {
+    fprintf(stderr, "%d checks failed\n", failures);
+    return 1;
+  }
+  printf("convert: all formats, sizes and outputs within their buffers\n");
+  return 0;
+}

@@ -223,7 +223,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
           payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
-          sinkProperties: sinkProperties(a['sink-property']),
+          sinkProperties: sinkProperties(a),
         },
       };
     }

@@ -118,7 +118,7 @@ test('metadata: caps the API does not describe give a videoInfo that says "<FORM
   expect(abgr.videoInfo).toMatchObject({ mediaType: 'video/x-raw', format: 'ABGR64_LE', width: 320, height: 240,
     framerate: { numerator: 30, denominator: 1 }, described: false, planes: [] });
   expect(abgr.videoInfo?.size).toBeUndefined();
-  expect(abgr.videoInfo?.reason).toMatch(/^ABGR64_LE not described \(described: video\/x-raw in RGB, BGR, .*, and image\/jpeg; convert with ! videoconvert ! video\/x-raw,format=RGB\)$/);
+  expect(abgr.videoInfo?.reason).toMatch(/^ABGR64_LE not described \(described: video\/x-raw in RGB, BGR, .*, image\/jpeg and image\/png; convert with ! videoconvert ! video\/x-raw,format=RGB\)$/);
   expect(abgr.problem?.message).toMatch(/ABGR64_LE not described/);
   expect(meta(AUDIO).videoInfo).toMatchObject({ mediaType: 'audio/x-raw', described: false, reason: expect.stringMatching(/^S16LE not described/) });
   expect(meta('video/x-h264, width=(int)8').videoInfo?.reason).toMatch(/^video\/x-h264 not described/);

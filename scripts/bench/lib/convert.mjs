@@ -110,12 +110,12 @@ async function prepare(repo) {
 
 let prepared;
 
-/** One round of one case: the median ms per frame over `n` frames (after 3 warm-up frames). */
+/** One round of one case: the median ms per frame over `n` frames (after warm-up frames). */
 export async function measure(ctx, c, quick) {
   prepared ??= await prepare(ctx.repo);
   const fn = prepared[c.id];
-  const n = quick ? 5 : (c.id.endsWith('-js') ? 15 : 60);
-  for (let i = 0; i < 3; i++) await fn();
+  const n = quick ? 2 : (c.id.endsWith('-js') ? 15 : 60);
+  for (let i = 0; i < (quick ? 1 : 3); i++) await fn();
   const times = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();

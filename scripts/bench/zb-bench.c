@@ -134,13 +134,13 @@ static void writer_ring(const opts *o, zb_writer *w, side *s) {
   uint64_t start = zb_now_ns(), i = 0;
   double cpu0 = 0;
   for (; more(o, i, start); i++) {
-    void *p;
+    zb_reservation p;
     int rc;
     pace(o, start, i);
     if ((rc = zb_writer_reserve(w, HDR + o->size, &p, 10000)) < 0)
       { fail(s, rc, "reserve"); return; }
-    produce(p, o->size, i + 1);
-    if ((rc = zb_writer_commit(w, HDR + o->size)) < 0)
+    produce(p.data, o->size, i + 1);
+    if ((rc = zb_reservation_commit(&p, HDR + o->size)) < 0)
       { fail(s, rc, "commit"); return; }
     if (i == 0) {
       s->first_ns = zb_now_ns();
@@ -242,7 +242,7 @@ static void reader_ring(const opts *o, zb_reader *r, side *s, lat *l) {
     if (rc < 0)
       { fail(s, rc, "next"); return; }
     int ok = receive(s, l, f.data, f.size, o->size, now, &cpu0, &sink);
-    zb_reader_release(r, &f);
+    zb_frame_release(&f);
     if (!ok)
       return;
   }

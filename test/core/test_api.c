@@ -58,7 +58,7 @@ static int put(zb_writer *w, uint64_t size, uint64_t seq, int timeout_ms) {
     zb_frame gf_;                                                              \
     CHECK_RC(zb_reader_next((r), &gf_, 1000), 0);                              \
     CHECK(frame_ok(&gf_, (size), (seq)));                                      \
-    CHECK_RC(zb_reader_release((r), &gf_), 0);                                 \
+    CHECK_RC(zb_frame_release(&gf_), 0);                                          \
   } while (0)
 
 /* Our own read-write mapping of /dev/shm/NAME, to inspect and poke. */
@@ -193,7 +193,7 @@ static void test_round_trip(void) {
     CHECK_RC(zb_writer_write(w, buf, size, 1000), 0);
     CHECK_RC(zb_reader_next(r, &f, 1000), 0);
     CHECK(frame_ok(&f, size, seq));
-    CHECK_RC(zb_reader_release(r, &f), 0);
+    CHECK_RC(zb_frame_release(&f), 0);
   }
   zb_writer_destroy(w);
   CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
@@ -426,7 +426,7 @@ static void test_frame_sizes(void) {
   zb_writer *w = NULL;
   zb_health h;
   raw_map m;
-  void *slot;
+  zb_reservation slot;
   double t0, dt;
 
   snprintf(name, sizeof name, "%s", zb_test_name("fsize"));
@@ -462,9 +462,9 @@ static void test_frame_sizes(void) {
 
   /* Exactly payload_size - 16: the frame fills the ring. */
   CHECK_RC(zb_writer_reserve(w, 1008, &slot, 0), 0);
-  fill(slot, 1008, 1);
-  CHECK(memcmp(m.payload + 16, slot, 1008) == 0); /* in place, after 16 */
-  CHECK_RC(zb_writer_commit(w, 1008), 0);
+  fill(slot.data, 1008, 1);
+  CHECK(memcmp(m.payload + 16, slot.data, 1008) == 0); /* in place, after 16 */
+  CHECK_RC(zb_reservation_commit(&slot, 1008), 0);
   CHECK_RC(zb_writer_health(w, &h), 0);
   CHECK_EQ_U64(h.write_pos, 1024);
   CHECK_EQ_U64(h.payload_free_bytes, 0);
@@ -497,7 +497,7 @@ static void test_full_ring(void) {
   zb_writer *w = NULL;
   zb_health h;
   zb_frame f;
-  void *slot;
+  zb_reservation slot;
   double t0, dt;
   uint64_t seq;
 
@@ -535,20 +535,19 @@ static void test_full_ring(void) {
   CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
 
   /* Reservation states. */
-  CHECK_RC(zb_writer_commit(w, 10), ZB_ESTATE);
-  CHECK_MSG("no reservation");
+  memset(&slot, 0, sizeof slot);
+  CHECK_RC(zb_reservation_commit(&slot, 10), ZB_ESTATE);
+  CHECK_MSG("not open");
+  CHECK_RC(zb_reservation_commit(NULL, 10), ZB_ESTATE);
   CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), 0);
-  CHECK_RC(zb_writer_reserve(w, 10, &slot, 0), ZB_ESTATE);
-  CHECK_MSG("already open");
-  CHECK_RC(put(w, 10, 6, 0), ZB_ESTATE);
-  CHECK_RC(zb_writer_commit(w, 0), ZB_EINVAL);
-  CHECK_RC(zb_writer_commit(w, 241), ZB_EINVAL);
+  CHECK_RC(zb_reservation_commit(&slot, 0), ZB_EINVAL);
+  CHECK_RC(zb_reservation_commit(&slot, 241), ZB_EINVAL);
   CHECK_MSG("241");
   CHECK_MSG("1..240");
-  zb_writer_cancel(w);
-  zb_writer_cancel(w); /* twice is harmless */
-  zb_writer_cancel(NULL);
-  CHECK_RC(zb_writer_commit(w, 10), ZB_ESTATE);
+  zb_reservation_cancel(&slot);
+  zb_reservation_cancel(&slot); /* twice is harmless */
+  zb_reservation_cancel(NULL);
+  CHECK_RC(zb_reservation_commit(&slot, 10), ZB_ESTATE);
   CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
   CHECK_RC(zb_reader_health(r, &h), 0);
   CHECK_EQ_U64(h.written_count, 5);
@@ -557,8 +556,8 @@ static void test_full_ring(void) {
   /* Commit fewer bytes than reserved: the reader sees the smaller size,
    * and the cancelled reservation did not use up a sequence number. */
   CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), 0);
-  fill(slot, 100, 6);
-  CHECK_RC(zb_writer_commit(w, 100), 0);
+  fill(slot.data, 100, 6);
+  CHECK_RC(zb_reservation_commit(&slot, 100), 0);
   CHECK_RC(zb_writer_health(w, &h), 0);
   CHECK_EQ_U64(h.payload_free_bytes, 1024 - 116);
   GET_RELEASE(r, 100, 6);
@@ -625,7 +624,7 @@ static void test_placement_marker(void) {
     CHECK_EQ_U64(h.read_pos, 200);
     /* the tail came back when the marker was met, the frame not yet */
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - 200);
-    CHECK_RC(zb_reader_release(fx.r, &f), 0);
+    CHECK_RC(zb_frame_release(&f), 0);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
   }
@@ -784,14 +783,14 @@ static void test_placement_unavoidable_tail(void) {
 static void test_placement_shrunk_commit(void) {
   ring_fixture fx;
   zb_health h;
-  void *slot;
+  zb_reservation slot;
   if (fixture_open(&fx, "shrunk", 1024) == 0) {
     CHECK_RC(put(fx.w, 496, 1, 0), 0); /* [0, 512) */
     GET_RELEASE(fx.r, 496, 1);
     memset(fx.m.payload + 1010, 0xAA, 14);
     CHECK_RC(zb_writer_reserve(fx.w, 496, &slot, 0), 0); /* [512, 1024) */
-    fill(slot, 482, 2);
-    CHECK_RC(zb_writer_commit(fx.w, 482), 0); /* [512, 1010): 14 left */
+    fill(slot.data, 482, 2);
+    CHECK_RC(zb_reservation_commit(&slot, 482), 0); /* [512, 1010): 14 left */
     GET_RELEASE(fx.r, 482, 2);
     CHECK_RC(put(fx.w, 100, 3, 0), 0);
     CHECK(all_zero(fx.m.payload + 1010, 14));
@@ -808,7 +807,7 @@ static void test_placement_wrap_first(void) {
   ring_fixture fx;
   zb_health h;
   zb_frame f;
-  void *slot;
+  zb_reservation slot;
   if (fixture_open(&fx, "wrapfirst", 1024) == 0) {
     CHECK_RC(put(fx.w, 384, 1, 0), 0); /* A: total 400 at 0 */
     GET_RELEASE(fx.r, 384, 1);
@@ -831,9 +830,9 @@ static void test_placement_wrap_first(void) {
     CHECK_EQ_U64(h.read_pos, 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
     CHECK_RC(zb_writer_reserve(fx.w, 684, &slot, 0), 0);
-    fill(slot, 684, 2);
-    CHECK(memcmp(fx.m.payload + 16, slot, 684) == 0); /* at 0 */
-    CHECK_RC(zb_writer_commit(fx.w, 684), 0);
+    fill(slot.data, 684, 2);
+    CHECK(memcmp(fx.m.payload + 16, slot.data, 684) == 0); /* at 0 */
+    CHECK_RC(zb_reservation_commit(&slot, 684), 0);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.written_count, 3);
     CHECK_EQ_U64(h.write_pos, 700);
@@ -863,39 +862,40 @@ static void test_held_frames(void) {
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - used);
 
-    CHECK_RC(zb_reader_release(fx.r, &f[2]), 0); /* 3 */
+    CHECK_RC(zb_frame_release(&f[2]), 0); /* 3 */
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - used);
-    CHECK_RC(zb_reader_release(fx.r, &f[2]), ZB_EINVAL); /* 3 again */
+    CHECK_RC(zb_frame_release(&f[2]), ZB_EINVAL); /* 3 again */
     CHECK_MSG("released");
-    CHECK_RC(zb_reader_release(fx.r, &f[0]), 0); /* 1 */
+    CHECK_RC(zb_frame_release(&f[0]), 0); /* 1 */
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66);
-    CHECK_RC(zb_reader_release(fx.r, &f[4]), 0); /* 5 */
+    CHECK_RC(zb_frame_release(&f[4]), 0); /* 5 */
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66);
     /* frames still held are intact */
     CHECK(frame_ok(&f[1], 60, 2));
     CHECK(frame_ok(&f[3], 80, 4));
-    CHECK_RC(zb_reader_release(fx.r, &f[1]), 0); /* 2: gives back 2 and 3 */
+    CHECK_RC(zb_frame_release(&f[1]), 0); /* 2: gives back 2 and 3 */
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - used + 66 + 76 + 86);
-    CHECK_RC(zb_reader_release(fx.r, &f[3]), 0); /* 4: gives back 4 and 5 */
+    CHECK_RC(zb_frame_release(&f[3]), 0); /* 4: gives back 4 and 5 */
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
 
-    CHECK_RC(zb_reader_release(fx.r, &f[0]), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(&f[0]), ZB_EINVAL);
     CHECK_MSG("released");
-    CHECK_RC(zb_reader_release(fx.r, &f[4]), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(&f[4]), ZB_EINVAL);
     CHECK_MSG("released");
-    fake = f[0];
+    memset(&fake, 0, sizeof fake);
+    fake.reader = fx.r;
     fake.ticket = 123456;
-    CHECK_RC(zb_reader_release(fx.r, &fake), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(&fake), ZB_EINVAL);
     CHECK_MSG("not held");
     fake.ticket = UINT64_MAX;
-    CHECK_RC(zb_reader_release(fx.r, &fake), ZB_EINVAL);
-    CHECK_RC(zb_reader_release(fx.r, NULL), ZB_EINVAL);
-    CHECK_RC(zb_reader_release(NULL, &fake), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(&fake), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(NULL), ZB_EINVAL);
+    CHECK_RC(zb_frame_release(&fake), ZB_EINVAL);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
 
@@ -908,11 +908,11 @@ static void test_held_frames(void) {
     CHECK(frame_ok(&f[1], 300, 7));
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - 416 - 178 - 316);
-    CHECK_RC(zb_reader_release(fx.r, &f[1]), 0);
+    CHECK_RC(zb_frame_release(&f[1]), 0);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - 416 - 178 - 316);
     CHECK(frame_ok(&f[0], 400, 6));
-    CHECK_RC(zb_reader_release(fx.r, &f[0]), 0);
+    CHECK_RC(zb_frame_release(&f[0]), 0);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
 
@@ -926,7 +926,7 @@ static void test_held_frames(void) {
         CHECK(frame_ok(&many[i], 4, 8 + (uint64_t)i));
       }
       for (i = 39; i >= 0; i--)
-        CHECK_RC(zb_reader_release(fx.r, &many[i]), 0);
+        CHECK_RC(zb_frame_release(&many[i]), 0);
     }
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
@@ -1558,7 +1558,8 @@ static void test_errors(void) {
 
   zb_reader_destroy(NULL);
   zb_writer_destroy(NULL);
-  zb_writer_cancel(NULL);
+  zb_reservation_cancel(NULL);
+  CHECK_RC(zb_frame_release(NULL), ZB_EINVAL);
 }
 
 /* 14. Closing removes everything; the name is free again at once. */
@@ -1661,15 +1662,15 @@ static void test_frame_ext(void) {
   zb_reader *r;
   zb_writer *w;
   zb_frame f;
-  uint8_t *slot;
+  zb_reservation slot;
   uint64_t before = zb_now_ns();
 
   CHECK_RC(zb_reader_create(&r, name, 0, 1024, NULL), 0);
   CHECK_RC(zb_writer_connect(&w, name), 0);
-  CHECK_RC(zb_writer_reserve(w, ZB_EXT_HEADER_SIZE + sizeof body, (void **)&slot, 100), 0);
-  zb_frame_ext_write(slot, &ext);
-  memcpy(slot + ZB_EXT_HEADER_SIZE, body, sizeof body);
-  CHECK_RC(zb_writer_commit(w, ZB_EXT_HEADER_SIZE + sizeof body), 0);
+  CHECK_RC(zb_writer_reserve(w, ZB_EXT_HEADER_SIZE + sizeof body, &slot, 100), 0);
+  zb_frame_ext_write(slot.data, &ext);
+  memcpy(slot.data + ZB_EXT_HEADER_SIZE, body, sizeof body);
+  CHECK_RC(zb_reservation_commit(&slot, ZB_EXT_HEADER_SIZE + sizeof body), 0);
   CHECK_RC(zb_reader_next(r, &f, 100), 0);
   CHECK_RC(zb_frame_ext_parse(f.data, f.size, &got), 0);
   CHECK_EQ_U64(got.pts, 1000);
@@ -1680,7 +1681,7 @@ static void test_frame_ext(void) {
   CHECK_EQ_U64(got.size, sizeof body);
   CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE && memcmp(got.data, body, sizeof body) == 0);
   CHECK(got.attrs == NULL && got.attrs_size == 0);
-  CHECK_RC(zb_reader_release(r, &f), 0);
+  CHECK_RC(zb_frame_release(&f), 0);
 
   /* attributes after the fixed 48 bytes: header_size grows, the body follows them */
   {
@@ -1688,10 +1689,10 @@ static void test_frame_ext(void) {
     zb_frame_ext with = ext;
     with.attrs = (const uint8_t *)attrs;
     with.attrs_size = sizeof attrs;
-    CHECK_RC(zb_writer_reserve(w, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body, (void **)&slot, 100), 0);
-    zb_frame_ext_write(slot, &with);
-    memcpy(slot + ZB_EXT_HEADER_SIZE + sizeof attrs, body, sizeof body);
-    CHECK_RC(zb_writer_commit(w, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body), 0);
+    CHECK_RC(zb_writer_reserve(w, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body, &slot, 100), 0);
+    zb_frame_ext_write(slot.data, &with);
+    memcpy(slot.data + ZB_EXT_HEADER_SIZE + sizeof attrs, body, sizeof body);
+    CHECK_RC(zb_reservation_commit(&slot, ZB_EXT_HEADER_SIZE + sizeof attrs + sizeof body), 0);
     CHECK_RC(zb_reader_next(r, &f, 100), 0);
     CHECK_RC(zb_frame_ext_parse(f.data, f.size, &got), 0);
     CHECK_EQ_U64(got.attrs_size, sizeof attrs);
@@ -1699,7 +1700,7 @@ static void test_frame_ext(void) {
     CHECK_EQ_U64(got.size, sizeof body);
     CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE + sizeof attrs && memcmp(got.data, body, sizeof body) == 0);
     CHECK_EQ_U64(got.pts, 1000);
-    CHECK_RC(zb_reader_release(r, &f), 0);
+    CHECK_RC(zb_frame_release(&f), 0);
   }
 
   CHECK_RC(zb_frame_ext_parse(body, sizeof body, &got), ZB_EPROTO);

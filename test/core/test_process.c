@@ -126,7 +126,7 @@ static int read_stream(zb_reader *r, uint64_t salt, uint64_t first,
     }
     if (!frame_matches(&f, salt, seq, max, scratch))
       ok = 0;
-    if (zb_reader_release(r, &f) != 0)
+    if (zb_frame_release(&f) != 0)
       ok = 0;
   }
   free(scratch);
@@ -375,14 +375,14 @@ static int writer_child(void *argp, int in, int out) {
     if (a->mix_reserve && (seq & 1) == 0) {
       /* One reservation in three is larger than what gets committed. */
       uint64_t extra = r % 3 == 0 ? 1 + (r >> 8) % 200 : 0;
-      void *slot;
+      zb_reservation slot;
       if ((rc = zb_writer_reserve(w, size + extra, &slot, 10000)) != 0) {
         child_report("reserve", rc);
         return 5;
       }
-      fill(slot, size, a->salt, seq);
-      memset((uint8_t *)slot + size, 0xEE, (size_t)extra);
-      if ((rc = zb_writer_commit(w, size)) != 0) {
+      fill(slot.data, size, a->salt, seq);
+      memset(slot.data + size, 0xEE, (size_t)extra);
+      if ((rc = zb_reservation_commit(&slot, size)) != 0) {
         child_report("commit", rc);
         return 6;
       }
@@ -519,7 +519,7 @@ static void test_random_stream(void) {
     if (prev != NULL && f.data < prev)
       wraps++;
     prev = f.data;
-    CHECK_RC(zb_reader_release(r, &f), 0);
+    CHECK_RC(zb_frame_release(&f), 0);
   }
   if (ok) {
     CHECK_RC(zb_reader_next(r, &f, 10000), ZB_EOF);
@@ -600,7 +600,7 @@ static void test_hold_out_of_order(void) {
         CHECK(!"held frame was overwritten before its release");
         ok = 0;
       }
-      CHECK_RC(zb_reader_release(r, &held[k]), 0);
+      CHECK_RC(zb_frame_release(&held[k]), 0);
       for (m = i + 1; m < n; m++)
         if (order[m] < k)
           earlier_held = 1;
@@ -647,7 +647,7 @@ static void test_reader_death(void) {
   child rc_child = {0, -1, -1}, killer = {0, -1, -1};
   zb_writer *w = NULL;
   uint8_t frame[1000] = {0};
-  void *slot;
+  zb_reservation slot;
   double t0, elapsed;
 
   /* a) killed while the writer is blocked */
@@ -761,7 +761,7 @@ static void test_writer_death(void) {
       CHECK_EQ_U64(f.sequence, 1);
       CHECK_EQ_U64(f.size, sizeof buf);
       CHECK(f.size == sizeof buf && memcmp(f.data, buf, sizeof buf) == 0);
-      CHECK_RC(zb_reader_release(r, &f), 0);
+      CHECK_RC(zb_frame_release(&f), 0);
       zb_writer_destroy(w);
       w = NULL;
       CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
@@ -1186,7 +1186,7 @@ typedef struct doomed_args {
 static int doomed_writer_child(void *argp, int in, int out) {
   doomed_args *a = argp;
   zb_writer *w;
-  void *slot;
+  zb_reservation slot;
   uint64_t seq, size;
   (void)in;
   (void)out;
@@ -1196,8 +1196,8 @@ static int doomed_writer_child(void *argp, int in, int out) {
     size = frame_size(a->salt, seq, a->max_size);
     if (zb_writer_reserve(w, size, &slot, 10000) != 0)
       return 5;
-    fill(slot, size, a->salt, seq);
-    if (zb_writer_commit(w, size) != 0)
+    fill(slot.data, size, a->salt, seq);
+    if (zb_reservation_commit(&slot, size) != 0)
       return 6;
   }
   if (a->fate == DETACH) {
@@ -1206,7 +1206,7 @@ static int doomed_writer_child(void *argp, int in, int out) {
   }
   size = frame_size(a->salt, seq, a->max_size);
   if (zb_writer_reserve(w, size, &slot, 10000) == 0 && a->fate != DIE_AFTER_RESERVE)
-    fill(slot, a->fate == DIE_MID_COPY ? size / 2 : size, a->salt, seq);
+    fill(slot.data, a->fate == DIE_MID_COPY ? size / 2 : size, a->salt, seq);
   raise(SIGKILL);
   return 90;
 }
@@ -1249,7 +1249,7 @@ static void test_writers_die_mid_frame(void) {
         zb_test_failures++;
       expected++;
       received++;
-      CHECK_RC(zb_reader_release(r, &f), 0);
+      CHECK_RC(zb_frame_release(&f), 0);
       if (a.fate == DIE_ANYWHERE && expected - 1 == kill_after)
         kill(c.pid, SIGKILL); /* frames it committed since must still come */
     }
@@ -1429,7 +1429,7 @@ static int other_user_child(void *argp, int in, int out) {
 static void test_other_user(void) {
   char name[96];
   other_user_args a = {name, 0};
-  zb_reader_options shared = {0666};
+  zb_reader_options shared = {.mode = 0666};
   zb_reader *r = NULL;
   zb_frame f;
   child c = {0, -1, -1};
@@ -1601,7 +1601,7 @@ static void test_wake(void) {
   CHECK_RC(zb_writer_write(w, buf, sizeof buf, 0), ZB_EAGAIN);
   CHECK_RC(zb_reader_next(r, &f, 1000), 0);
   CHECK_EQ_U64(f.sequence, 1);
-  CHECK_RC(zb_reader_release(r, &f), 0);
+  CHECK_RC(zb_frame_release(&f), 0);
   CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
 out:
   zb_writer_destroy(w);

@@ -1279,7 +1279,7 @@ static void release_seq(zb_reader *r, held_frames *h, uint64_t seq,
   size_t i;
   for (i = 0; i < h->n; i++)
     if (h->frames[i].sequence == seq) {
-      expect_rc(ctx, "zb_reader_release", zb_reader_release(r, &h->frames[i]), 0);
+      expect_rc(ctx, "zb_frame_release", zb_frame_release(&h->frames[i]), 0);
       h->frames[i] = h->frames[--h->n];
       return;
     }

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 0: /* next: hold the frame */
     case 1:
       if (nheld == MAX_HELD) {
-        zb_reader_release(r, &held[0]);
+        zb_frame_release(&held[0]);
         memmove(held, held + 1, --nheld * sizeof *held);
       }
       if (zb_reader_next(r, &held[nheld], 0) == 0)
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 2: /* release a held frame, any of them */
       if (nheld > 0) {
         size_t k = (op >> 2) % nheld;
-        check(zb_reader_release(r, &held[k]) == 0, "release of a held frame failed");
+        check(zb_frame_release(&held[k]) == 0, "release of a held frame failed");
         memmove(held + k, held + k + 1, (--nheld - k) * sizeof *held);
       }
       break;
@@ -126,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   while (nheld > 0)
-    zb_reader_release(r, &held[--nheld]);
+    zb_frame_release(&held[--nheld]);
   zb_reader_destroy(r);
   return 0;
 }

@@ -560,7 +560,7 @@ GST_START_TEST (test_drop_policy)
     fail_unless (memcmp (map.data, frame.data, 1000) == 0);
     gst_buffer_unmap (expected, &map);
     gst_buffer_unref (expected);
-    zb_reader_release (reader, &frame);
+    zb_frame_release (&frame);
   }
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
 
@@ -587,7 +587,7 @@ GST_START_TEST (test_caps_change_refused)
   set_state (pipeline, GST_STATE_PLAYING);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
   fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
-  zb_reader_release (reader, &frame);
+  zb_frame_release (&frame);
 
   caps = gst_caps_from_string (GRAY8_CAPS (8, 8));
   g_object_set (appsrc, "caps", caps, NULL);
@@ -960,7 +960,7 @@ GST_START_TEST (test_writer_after_foreign_metadata)
     if (m == 0) {
       fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
       fail_unless_equals_uint64 (frame.size, 16);
-      zb_reader_release (reader, &frame);
+      zb_frame_release (&frame);
       assert_no_error (writer);
     } else {
       gchar *text = wait_error (writer, "EMETADATA (permanent)", name);
@@ -1156,7 +1156,7 @@ GST_START_TEST (test_zero_copy_drop)
         frame.size);
     fail_unless_equals_string (hash, hashes[i]);
     g_free (hash);
-    zb_reader_release (reader, &frame);
+    zb_frame_release (&frame);
   }
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
 
@@ -1266,7 +1266,7 @@ expect_frame (zb_reader * reader, guint8 value)
   fail_unless_equals_uint64 (frame.size, 1000);
   fail_unless (memcmp (frame.data, expected, 1000) == 0, "frame is not %u",
       value);
-  zb_reader_release (reader, &frame);
+  zb_frame_release (&frame);
 }
 
 GST_START_TEST (test_pool_buffer_held)
@@ -1497,7 +1497,7 @@ frame_header_on_the_wire (gboolean on)
           GST_BUFFER_FLAGS (sent) & FLAGS_OF_INTEREST);
       fail_unless (ext.commit_ns > 0 && ext.commit_ns <= zb_now_ns ());
     }
-    zb_reader_release (reader, &frame);
+    zb_frame_release (&frame);
     gst_buffer_unref (sent);
   }
   fail_unless_equals_int (zb_reader_metadata (reader, &meta, &meta_size), 0);

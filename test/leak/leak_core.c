@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
       CHECK(zb_writer_set_metadata(w, "{\"caps\":\"application/x-leak\"}", 29));
       EXPECT_RC(zb_writer_set_metadata(w, "other", 5), ZB_EMETADATA);
       {
-        void *p;
+        zb_reservation p;
         EXPECT_RC(zb_writer_reserve(w, zb_writer_max_frame_size(w) + 1, &p, 0), ZB_EMSGSIZE);
       }
       for (int k = 0; k < 200 && written < frames; k++) {
@@ -116,15 +116,15 @@ int main(int argc, char **argv) {
         zb_frame f;
         int rc;
         if (rnd() % 3 == 0) {
-          void *p;
+          zb_reservation p;
           rc = zb_writer_reserve(w, size, &p, 0);
           if (rc == 0) {
-            memcpy(p, src, size);
+            memcpy(p.data, src, size);
             if (rnd() % 8 == 0) {
-              zb_writer_cancel(w);
+              zb_reservation_cancel(&p);
               rc = ZB_EAGAIN; /* nothing published */
             } else {
-              CHECK(zb_writer_commit(w, size));
+              CHECK(zb_reservation_commit(&p, size));
             }
           }
         } else {
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
           held[nheld++] = f;
           if (nheld == 4 || rc == ZB_EAGAIN) {
             for (int j = nheld - 1; j >= 0; j--)
-              CHECK(zb_reader_release(r, &held[j]));
+              CHECK(zb_frame_release(&held[j]));
             nheld = 0;
             rc = 0;
           }
@@ -166,12 +166,12 @@ int main(int argc, char **argv) {
         held[nheld++] = f;
         if (nheld == 4) {
           for (int j = 0; j < nheld; j++)
-            CHECK(zb_reader_release(r, &held[j]));
+            CHECK(zb_frame_release(&held[j]));
           nheld = 0;
         }
       }
       for (int j = 0; j < nheld; j++)
-        CHECK(zb_reader_release(r, &held[j]));
+        CHECK(zb_frame_release(&held[j]));
     }
     CHECK(zb_reader_health(r, &h));
     CHECK(zb_health_read(name, &h));

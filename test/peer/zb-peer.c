@@ -216,7 +216,7 @@ static int do_read(const args *a) {
       goto out;
     }
     hash = fnv1a(hash, f.data, f.size);
-    zb_reader_release(r, &f);
+    zb_frame_release(&f);
   }
   rc = zb_reader_next(r, &f, a->timeout_ms);
   if (rc == 0) {

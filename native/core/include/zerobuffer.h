@@ -110,13 +110,29 @@ typedef struct zb_reader_options {
   /* Permission bits of the segment, semaphores and lock file.
    * 0 means 0600 (owner only). The process umask does not apply. */
   unsigned mode;
+  /* Overwrite every released frame's bytes with ZB_POISON_BYTE, so that
+   * code still reading them after release (against the rules) reads
+   * obvious garbage instead of a plausible later frame. For debugging. */
+  bool poison_released;
+  /* When the last lease is gone after zb_reader_destroy, replace the
+   * mapping with read-only zero pages instead of unmapping it: native code
+   * that kept a frame's pointer past its release (e.g. an asynchronous
+   * call given the bytes) reads zeros instead of faulting. The shared
+   * memory is freed either way; only the address range stays taken. */
+  bool keep_address_range;
 } zb_reader_options;
 
+#define ZB_POISON_BYTE 0xDB
+
+/* A frame handed out by zb_reader_next: a lease on ring bytes, given back
+ * with zb_frame_release (any order, any thread). The lease keeps the
+ * reader's mapping alive, also after zb_reader_destroy. */
 typedef struct zb_frame {
   const uint8_t *data; /* points into the ring; valid until released */
   uint64_t size;       /* payload bytes (without the 16-byte header) */
   uint64_t sequence;   /* 1, 2, 3 ... per writer connection */
-  uint64_t ticket;     /* identifies the frame to zb_reader_release() */
+  uint64_t ticket;     /* its place among the frames held */
+  zb_reader *reader;   /* the lease's owner; NULL once released */
 } zb_frame;
 
 /* Creates the ring NAME as its reader: takes the lock, removes the stale
@@ -130,8 +146,10 @@ typedef struct zb_frame {
 int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
                      uint64_t payload_size, const zb_reader_options *opts);
 
-/* Clears reader_pid and unlinks segment, semaphores and lock. Frames still
- * held become invalid. Accepts NULL. */
+/* Clears reader_pid and unlinks segment, semaphores and lock now (the
+ * writer sees "reader gone"). Frames still held stay valid until released;
+ * the mapping goes with the last of them. Must not race a zb_reader_next
+ * in another thread (wake it and let it return first). Accepts NULL. */
 void zb_reader_destroy(zb_reader *reader);
 
 const char *zb_reader_name(const zb_reader *reader);
@@ -146,12 +164,17 @@ int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
  * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),
  * ZB_EOF (the writer detached cleanly and every frame was read; a later call
  * waits for a new writer), ZB_EWRITERDEAD (reported once per dead writer),
- * ZB_ESEQUENCE or ZB_EPROTO. Several frames may be held at once. */
+ * ZB_ESEQUENCE or ZB_EPROTO. Several frames may be held at once. One thread
+ * at a time. */
 int zb_reader_next(zb_reader *reader, zb_frame *frame, int timeout_ms);
 
-/* Gives a frame's bytes back to the writer. Any order, from any thread;
- * bytes still return to the writer in ring order. */
-int zb_reader_release(zb_reader *reader, const zb_frame *frame);
+/* Gives a frame's bytes back to the writer and ends the lease (clears
+ * *frame). Any order, from any thread; bytes still return to the writer in
+ * ring order. ZB_EINVAL when the frame is not held (released already). */
+int zb_frame_release(zb_frame *frame);
+
+/* Frames handed out and not released yet. */
+uint64_t zb_reader_held_frames(zb_reader *reader);
 
 /* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
  * Safe from any thread and from signal handlers. */
@@ -161,12 +184,27 @@ void zb_reader_wake(zb_reader *reader);
 
 typedef struct zb_writer zb_writer;
 
+/* Room for one frame inside the ring, filled in place and then committed
+ * (or cancelled). A writer has any number of them in flight; they may be
+ * filled, committed and cancelled in any order and from any thread, and
+ * frames become visible in the order they were reserved. Cancelling one
+ * leaves the others valid. Each holds the writer's mapping alive. */
+typedef struct zb_reservation {
+  uint8_t *data;      /* where the frame's bytes go, inside the ring */
+  uint64_t size;      /* bytes reserved */
+  zb_writer *writer;  /* the owner; NULL once committed or cancelled */
+  uint64_t id;
+} zb_reservation;
+
 /* Connects to the ring NAME. Fails with ZB_ENOENT (no ring), ZB_EPROTO
  * (invalid OIEB), ZB_EREADERGONE (no live reader) or ZB_EBUSY (live writer). */
 int zb_writer_connect(zb_writer **out, const char *name);
 
-/* Detaches cleanly (writer_pid = 0: the reader sees end of stream once it
- * has drained the ring) and closes. Accepts NULL. Any reservation is dropped. */
+/* Detaches now (writer_pid = 0: the reader sees end of stream once it has
+ * drained the ring). Frames committed before the first reservation still
+ * open were published; reservations still open are abandoned: their commit
+ * fails with ZB_ESTATE, and their memory stays mapped until they are ended.
+ * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
 const char *zb_writer_name(const zb_writer *writer);
@@ -182,29 +220,50 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
  * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA. */
 int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 
-/* Reserves room for a frame of size bytes and points *data at it, inside the
- * ring. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when full).
- * Fails at once with ZB_EMSGSIZE when the frame can never fit, and with
- * ZB_EREADERGONE when the reader closed or died. One reservation at a time. */
-int zb_writer_reserve(zb_writer *writer, uint64_t size, void **data,
+/* Reserves room for a frame of size bytes after the reservations already
+ * in flight. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when
+ * full). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
+ * with ZB_EREADERGONE when the reader closed or died. Any thread. */
+int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
                       int timeout_ms);
 
-/* Publishes the reserved frame with size bytes (1..reserved size). */
-int zb_writer_commit(zb_writer *writer, uint64_t size);
+/* Commits a reservation with size bytes (1..res->size) and clears *res.
+ * The frame is published as soon as every reservation before it is
+ * committed or cancelled. ZB_EINVAL (reservation left open) for a bad
+ * size; ZB_ESTATE when it is not open, or was abandoned by
+ * zb_writer_destroy (then it is ended). */
+int zb_reservation_commit(zb_reservation *res, uint64_t size);
 
-/* Drops the reservation; nothing becomes visible to the reader. */
-void zb_writer_cancel(zb_writer *writer);
+/* Drops a reservation (nothing becomes visible) and clears *res; no effect
+ * when it is not open. */
+void zb_reservation_cancel(zb_reservation *res);
 
 /* reserve + copy + commit. */
 int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
                     int timeout_ms);
 
-/* Makes a pending (or the next) wait in zb_writer_reserve() return
- * ZB_ECANCELED. Safe from any thread and from signal handlers. */
+/* Makes every wait pending in zb_writer_reserve() (or, when none is, the
+ * next one) return ZB_ECANCELED. Safe from any thread and from signal
+ * handlers. */
 void zb_writer_wake(zb_writer *writer);
 
 /* The largest frame (payload bytes) that this ring can ever hold. */
 uint64_t zb_writer_max_frame_size(const zb_writer *writer);
+
+/* ---------------------------------------------------------------- sizing */
+
+/* Payload ring bytes that hold `frames` frames of frame_size bytes each
+ * (+ ZB_EXT_HEADER_SIZE with the per-frame header): frames × (16 + size),
+ * rounded up to 64 as the ring is, plus room for a wrap marker where the
+ * rounding would leave a 1..15-byte tail. 0 when an argument is 0 or the
+ * result exceeds ZB_MAX_PAYLOAD_SIZE. */
+uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
+                             bool frame_header);
+
+/* The frames in flight a ring of frames of this size holds by default:
+ * as many as keep the writer's working set within the CPU cache (32 MiB),
+ * 2 to 4 (see docs/BENCHMARKS.md). */
+unsigned zb_default_frames_in_flight(uint64_t frame_size);
 
 /* ------------------------------------------- per-frame header (opt-in) */
 
@@ -245,6 +304,20 @@ void zb_frame_ext_write(void *dst, const zb_frame_ext *ext);
 int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
                        zb_frame_ext *ext);
 
+/* The per-frame header version that metadata (as written by a writer)
+ * declares: 0 when none (also when it is not a JSON object), N >= 1, or
+ * ZB_EPROTO when its "zerobuffer" member cannot be read. */
+int zb_metadata_frame_header(const uint8_t *metadata, uint64_t size);
+
+/* Copies the metadata JSON object `json` to out with the per-frame header
+ * declared (version 1), and its length to *out_size; out may be NULL to
+ * learn the length. Unchanged when it declares version 1 already;
+ * ZB_EINVAL when it is not a JSON object or out is too small, ZB_EMETADATA
+ * when it declares another version. */
+int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
+                                     uint8_t *out, uint64_t cap,
+                                     uint64_t *out_size);
+
 /* CLOCK_MONOTONIC in nanoseconds: the clock of commit_ns. */
 uint64_t zb_now_ns(void);
 
@@ -262,6 +335,9 @@ typedef struct zb_health {
   uint64_t written_count, read_count; /* wrap markers included */
   uint64_t writer_pid, reader_pid;    /* 0 when none */
   bool writer_alive, reader_alive;
+  /* The reader's backlog, from the frame headers: frames it has not read
+   * yet, and frames it has read but not given back (it holds them). */
+  uint64_t frames_unread, frames_held;
 } zb_health;
 
 /* Snapshot of a ring's OIEB, by name; works on rings owned by others.

@@ -80,6 +80,49 @@ int zb__segment_metadata(const zb_segment *seg, const char *name,
   return 0;
 }
 
+/* Walks the frame headers of the used part of the ring, from the oldest
+ * byte not given back to write_pos: frames before read_pos are held by the
+ * reader, frames after it unread. Leaves both counts 0 when the walk does
+ * not add up (the ring moved under us, or it is corrupt): this is a
+ * diagnostic, never trusted for more. */
+static void count_backlog(const zb_segment *seg, zb_health *h) {
+  const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
+  uint64_t pos, walked = 0, held = 0, unread = 0, steps;
+  bool reached;
+
+  if (h->write_pos > ring || h->read_pos >= ring || used > ring)
+    return;
+  pos = (h->write_pos + ring - used) % ring;
+  reached = pos == h->read_pos;
+  for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; walked < used; steps--) {
+    zb_frame_header fh;
+    if (steps == 0)
+      return;
+    if (ring - pos < ZB_FRAME_HEADER_SIZE) { /* tail skipped implicitly */
+      walked += ring - pos;
+      pos = 0;
+    } else {
+      memcpy(&fh, seg->payload + pos, sizeof fh);
+      if (fh.payload_size == 0) { /* wrap marker */
+        walked += ring - pos;
+        pos = 0;
+      } else if (fh.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE) {
+        return;
+      } else {
+        *(reached ? &unread : &held) += 1;
+        walked += ZB_FRAME_HEADER_SIZE + fh.payload_size;
+        pos += ZB_FRAME_HEADER_SIZE + fh.payload_size;
+      }
+    }
+    if (pos == h->read_pos || (pos == ring && h->read_pos == 0))
+      reached = true;
+  }
+  if (walked == used && reached) {
+    h->frames_held = held;
+    h->frames_unread = unread;
+  }
+}
+
 int zb__segment_health(const zb_segment *seg, const char *name,
                        zb_health *h) {
   zb_oieb *oieb = seg->oieb;
@@ -106,6 +149,7 @@ int zb__segment_health(const zb_segment *seg, const char *name,
   h->payload_used_bytes = h->payload_size - h->payload_free_bytes;
   h->utilisation_percent =
       100.0 * (double)h->payload_used_bytes / (double)h->payload_size;
+  count_backlog(seg, h);
   h->writer_alive = zb__process_probe(h->writer_pid, &start);
   h->reader_alive = zb__process_probe(h->reader_pid, &start);
   return 0;

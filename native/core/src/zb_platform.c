@@ -220,6 +220,14 @@ int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
 
 /* --------------------------------------------------------- shared memory */
 
+void zb__segment_retire(zb_segment *seg) {
+  if (seg->base != NULL && seg->base != MAP_FAILED &&
+      mmap(seg->base, seg->map_size, PROT_READ,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+           0) != MAP_FAILED)
+    seg->base = NULL; /* the zero pages stay: nothing to unmap */
+}
+
 void zb__segment_close(zb_segment *seg) {
   if (seg->base != NULL && seg->base != MAP_FAILED)
     munmap(seg->base, seg->map_size);

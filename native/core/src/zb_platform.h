@@ -62,6 +62,11 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
 int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
                        uint64_t total_size, unsigned mode);
 void zb__segment_close(zb_segment *seg);
+/* Replaces the segment's mapping with read-only zero pages instead of
+ * unmapping it (the shared pages are freed; the address range stays taken),
+ * so a stale pointer into it reads zeros instead of faulting. Then
+ * zb__segment_close() closes the rest. */
+void zb__segment_retire(zb_segment *seg);
 
 /* Takes the reader lock of a ring: creates the lock directory and file and
  * flock(LOCK_EX|LOCK_NB)s it. *fd is kept open for the reader's lifetime.

@@ -1,10 +1,15 @@
 /* zb_reader.c — the reading side of a ring: create, wait, hand out frames
- * in place, release them (bytes go back in ring order), close.
+ * in place as leases, release them (bytes go back in ring order), close.
  *
  * The reader is driven by the OIEB counters, not by semaphore counts: a
  * frame is there when payload_written_count is ahead of payload_read_count.
  * sem-w only wakes us, so peers that post more or less often than we expect
  * cannot desynchronise us.
+ *
+ * The reader is reference counted: the handle and every frame handed out
+ * (a lease) hold it. zb_reader_destroy() unlinks the ring at once; the
+ * mapping, and so every frame still held, stays valid until the last lease
+ * is released.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +21,7 @@
 #include "zb_error.h"
 #include "zb_oieb.h"
 #include "zb_platform.h"
+#include "zb_ring.h"
 #include "zb_test_hooks.h"
 
 /* Bytes read from the ring but not yet given back, in ring order: frames
@@ -23,6 +29,7 @@
  * before them is). */
 typedef struct zb_pending {
   uint64_t bytes;
+  uint64_t data_pos; /* frames: where the payload starts (for poisoning) */
   bool released;
 } zb_pending;
 
@@ -34,6 +41,9 @@ struct zb_reader {
   sem_t *sem_r;
   int lock_fd;
   atomic_int wake_requested;
+  atomic_int refs;                /* the handle + one per frame held */
+  bool poison_released;           /* options, fixed at create */
+  bool keep_address_range;
 
   /* A new writer restarts at 1: sequence 1 is accepted at any point (a
    * writer never sends it mid-stream), since a slow reader may meet the next
@@ -44,15 +54,24 @@ struct zb_reader {
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
 
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
+  bool closed;                    /* destroyed: nothing goes back any more */
   zb_pending *pending;            /* circular, capacity pending_cap */
   size_t pending_cap, pending_head, pending_count;
   uint64_t head_ticket;           /* ticket of pending[pending_head] */
+  uint64_t held;                  /* frames handed out, not released */
 };
+
+static void reader_free(zb_reader *r);
+
+static void reader_unref(zb_reader *r) {
+  if (atomic_fetch_sub(&r->refs, 1) == 1)
+    reader_free(r);
+}
 
 /* ------------------------------------------------------ pending (locked) */
 
-static int pending_push(zb_reader *r, uint64_t bytes, bool released,
-                        uint64_t *ticket) {
+static int pending_push(zb_reader *r, uint64_t bytes, uint64_t data_pos,
+                        bool released, uint64_t *ticket) {
   if (r->pending_count == r->pending_cap) {
     size_t cap = r->pending_cap ? r->pending_cap * 2 : 16, i;
     zb_pending *grown = malloc(cap * sizeof *grown);
@@ -67,7 +86,7 @@ static int pending_push(zb_reader *r, uint64_t bytes, bool released,
     r->pending_head = 0;
   }
   r->pending[(r->pending_head + r->pending_count) % r->pending_cap] =
-      (zb_pending){bytes, released};
+      (zb_pending){bytes, data_pos, released};
   if (ticket != NULL)
     *ticket = r->head_ticket + r->pending_count;
   r->pending_count++;
@@ -90,37 +109,54 @@ static void pending_drain(zb_reader *r) {
 static int give_back_tail(zb_reader *r, uint64_t bytes) {
   int rc;
   pthread_mutex_lock(&r->pending_lock);
-  rc = pending_push(r, bytes, true, NULL);
+  rc = pending_push(r, bytes, 0, true, NULL);
   if (rc == 0)
     pending_drain(r);
   pthread_mutex_unlock(&r->pending_lock);
   return rc;
 }
 
-int zb_reader_release(zb_reader *r, const zb_frame *frame) {
+int zb_frame_release(zb_frame *frame) {
+  zb_reader *r;
+  zb_pending *p = NULL;
   int rc = 0;
-  if (r == NULL || frame == NULL)
-    return zb__fail(ZB_EINVAL, "zb_reader_release: reader and frame are required");
+  if (frame == NULL || frame->reader == NULL)
+    return zb__fail(ZB_EINVAL, "zb_frame_release: the frame is not held "
+                    "(released already?)");
+  r = frame->reader;
   pthread_mutex_lock(&r->pending_lock);
-  if (frame->ticket < r->head_ticket ||
-      frame->ticket - r->head_ticket >= r->pending_count) {
+  if (frame->ticket >= r->head_ticket &&
+      frame->ticket - r->head_ticket < r->pending_count)
+    p = &r->pending[(r->pending_head + (frame->ticket - r->head_ticket)) %
+                    r->pending_cap];
+  if (p == NULL || p->released) {
     rc = zb__fail(ZB_EINVAL,
                   "ring \"%s\": frame %llu (ticket %llu) is not held: "
                   "released twice?",
                   r->name, (unsigned long long)frame->sequence,
                   (unsigned long long)frame->ticket);
-  } else {
-    zb_pending *p = &r->pending[(r->pending_head +
-                                 (frame->ticket - r->head_ticket)) %
-                                r->pending_cap];
-    if (p->released)
-      rc = zb__fail(ZB_EINVAL, "ring \"%s\": frame %llu was already released",
-                    r->name, (unsigned long long)frame->sequence);
-    p->released = true;
-    pending_drain(r);
+    pthread_mutex_unlock(&r->pending_lock);
+    return rc;
   }
+  if (r->poison_released && !r->closed)
+    memset(r->seg.payload + p->data_pos, ZB_POISON_BYTE,
+           p->bytes - ZB_FRAME_HEADER_SIZE);
+  p->released = true;
+  r->held--;
+  if (!r->closed)
+    pending_drain(r);
   pthread_mutex_unlock(&r->pending_lock);
-  return rc;
+  memset(frame, 0, sizeof *frame);
+  reader_unref(r);
+  return 0;
+}
+
+uint64_t zb_reader_held_frames(zb_reader *r) {
+  uint64_t held;
+  pthread_mutex_lock(&r->pending_lock);
+  held = r->held;
+  pthread_mutex_unlock(&r->pending_lock);
+  return held;
 }
 
 /* ----------------------------------------------------------------- create */
@@ -130,6 +166,8 @@ static void reader_free(zb_reader *r) {
     sem_close(r->sem_w);
   if (r->sem_r != NULL)
     sem_close(r->sem_r);
+  if (r->keep_address_range)
+    zb__segment_retire(&r->seg);
   zb__segment_close(&r->seg);
   if (r->lock_fd >= 0)
     close(r->lock_fd);
@@ -204,6 +242,9 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   r->lock_fd = -1;
   r->seg.fd = -1;
   r->expected_sequence = 1;
+  atomic_init(&r->refs, 1);
+  r->poison_released = opts != NULL && opts->poison_released;
+  r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
   strcpy(r->name, name);
   zb__names(name, &r->names);
@@ -251,11 +292,16 @@ fail:
 void zb_reader_destroy(zb_reader *r) {
   if (r == NULL)
     return;
+  pthread_mutex_lock(&r->pending_lock);
+  r->closed = true;
+  pthread_mutex_unlock(&r->pending_lock);
   zb__store_release(&r->seg.oieb->reader_pid, 0);
   sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
   zb__unlink_ring_objects(&r->names);
   unlink(r->names.lock); /* before the flock goes with the fd */
-  reader_free(r);
+  close(r->lock_fd);
+  r->lock_fd = -1;
+  reader_unref(r);
 }
 
 const char *zb_reader_name(const zb_reader *r) { return r->name; }
@@ -340,12 +386,16 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
                     "%llu",
                     r->name, (unsigned long long)r->expected_sequence,
                     (unsigned long long)h.sequence, (unsigned long long)pos);
-  total = ZB_FRAME_HEADER_SIZE + h.payload_size;
+  total = zb__frame_total(h.payload_size);
   pthread_mutex_lock(&r->pending_lock);
-  rc = pending_push(r, total, false, &frame->ticket);
+  rc = pending_push(r, total, pos + ZB_FRAME_HEADER_SIZE, false,
+                    &frame->ticket);
+  if (rc == 0)
+    r->held++;
   pthread_mutex_unlock(&r->pending_lock);
   if (rc < 0)
     return rc;
+  atomic_fetch_add(&r->refs, 1); /* the frame's lease */
   next = pos + total;
   zb__store_release(&oieb->payload_read_pos, next == ring ? 0 : next);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
@@ -354,6 +404,7 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
   frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;
   frame->size = h.payload_size;
   frame->sequence = h.sequence;
+  frame->reader = r;
   r->expected_sequence = h.sequence + 1;
   r->stream_active = true;
   return TOOK_FRAME;

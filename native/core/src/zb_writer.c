@@ -1,12 +1,22 @@
-/* zb_writer.c — the writing side of a ring: connect, metadata once, frames
- * placed by reserve/commit (zero copy) or by copy, clean detach.
+/* zb_writer.c — the writing side of a ring: connect, metadata once,
+ * reservations (several in flight, filled and committed in any order from
+ * any thread, published in ring order), copies, clean detach.
  *
- * Placement rules (PROTOCOL.md): a frame is never split across the end of
- * the ring; when it does not fit before the end, the tail is skipped (with a
- * {0,0} wrap marker when it holds >= 16 bytes) and the frame goes to 0. We
- * never leave a 1..15-byte tail behind a frame placed after 0 (peers
- * misread it), and zero such a tail where it cannot be avoided.
+ * Reservations form a queue in ring order. Committing one publishes every
+ * committed reservation at the head of the queue, so a frame becomes
+ * visible only after the frames reserved before it. A cancelled (or shrunk)
+ * reservation leaves a gap that the protocol cannot express: the committed
+ * frames after it are moved down to close it when they are published, and
+ * the gap is absorbed into the next wrap (or vanishes when the queue
+ * empties), so the copying stops within one lap of the ring.
+ *
+ * The writer is reference counted: the handle, every open reservation and
+ * every call in progress hold it, so zb_writer_destroy() from one thread
+ * never pulls the mapping from under a reservation another thread is still
+ * filling; such a reservation is abandoned (its commit fails) and the
+ * mapping goes with the last reference.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +25,22 @@
 #include "zb_error.h"
 #include "zb_oieb.h"
 #include "zb_platform.h"
+#include "zb_ring.h"
+#include "zb_test_hooks.h"
+
+enum { SLOT_OPEN, SLOT_COMMITTED, SLOT_CANCELLED, SLOT_WRAP };
+
+/* One reservation (or a wrap published on its own), in ring order. */
+typedef struct zb_slot {
+  uint64_t id;           /* what zb_reservation.id names */
+  uint64_t pos;          /* where its frame header goes, as placed */
+  uint64_t reserved;     /* payload bytes reserved */
+  uint64_t committed;    /* payload bytes committed */
+  uint64_t booked;       /* bytes it took from the free space: tail + frame */
+  uint64_t alloc_before; /* the allocation position before it */
+  bool wraps;            /* a wrap goes before it */
+  int state;
+} zb_slot;
 
 struct zb_writer {
   char name[ZB_NAME_MAX + 1];
@@ -23,66 +49,98 @@ struct zb_writer {
   sem_t *sem_w;
   sem_t *sem_r;
   zb_process reader;      /* the reader as seen at connect */
-  uint64_t next_sequence;
-  uint64_t write_pos;     /* ours alone; mirrored to the OIEB at commit */
-  uint64_t next_liveness_check_ns;
-  atomic_int wake_requested;
+  bool wrap_early;
 
-  bool reserved;          /* a reservation is open: */
-  uint64_t reserved_size;
-  uint64_t frame_pos;     /* where its header goes */
-  uint64_t skipped_tail;  /* bytes skipped at write_pos to wrap, or 0 */
+  pthread_mutex_t lock;   /* everything below */
+  int refs;               /* handle + open reservations + calls in progress */
+  bool closed;            /* destroyed: detached, reservations abandoned */
+  uint64_t next_sequence;
+  uint64_t pub_pos;       /* where the next published entry goes (OIEB) */
+  uint64_t alloc_pos;     /* where the next reservation goes */
+  uint64_t booked;        /* bytes from pub_pos to alloc_pos (unpublished) */
+  zb_slot *queue;         /* circular, capacity cap */
+  size_t cap, head, count;
+  uint64_t next_id;
+  uint64_t next_liveness_check_ns;
+  uint64_t wake_handled;  /* the wake_seq the last cancelled wait saw */
+  atomic_uint_fast64_t wake_seq;
+  atomic_int waiters;
 };
 
-/* Where the next frame goes, from write_pos. */
-typedef struct zb_placement {
-  uint64_t frame_pos;
-  uint64_t skipped_tail;  /* [write_pos, ring) skipped to place at 0 */
-  uint64_t needed;        /* free bytes required: tail + frame */
-  bool wrap_first;        /* the frame cannot follow the wrap in one step */
-  bool impossible;        /* ... and the wrap cannot stand alone either */
-} zb_placement;
+/* ------------------------------------------------------- lifetime (locked) */
 
-static zb_placement place_frame(uint64_t ring, uint64_t write_pos,
-                                uint64_t total) {
-  uint64_t space = ring - write_pos;
-  zb_placement p = {0, space, space + total, false, false};
-  if (total <= space) {
-    uint64_t left = space - total;
-    if (write_pos == 0 || left == 0 || left >= ZB_FRAME_HEADER_SIZE)
-      return (zb_placement){write_pos, 0, total, false, false};
-  }
-  /* Wrapping: the skipped tail and the frame at 0 must not overlap. When
-   * they would, publish the wrap alone (a marker) and place the frame once
-   * the reader has passed it. A tail too small for a marker is only given
-   * back when the reader meets the next frame: that frame cannot wait. */
-  if (space + total > ring) {
-    p.needed = space;
-    p.wrap_first = true;
-    p.impossible = space < ZB_FRAME_HEADER_SIZE;
-  }
-  return p;
+static void writer_free(zb_writer *w) {
+  if (w->sem_w != NULL)
+    sem_close(w->sem_w);
+  if (w->sem_r != NULL)
+    sem_close(w->sem_r);
+  zb__segment_close(&w->seg);
+  pthread_mutex_destroy(&w->lock);
+  free(w->queue);
+  free(w);
 }
 
-/* Skips [write_pos, ring): a marker when it fits, else zeros so that a
- * peer reader that looks there finds size 0. Counted and posted only for a
- * marker, as the peers do. */
-static uint64_t write_wrap(zb_writer *w, uint64_t tail) {
-  uint8_t *at = w->seg.payload + w->write_pos;
+/* Drops one reference and the lock; frees the writer after the last. */
+static void unref_unlock(zb_writer *w) {
+  bool last = --w->refs == 0;
+  pthread_mutex_unlock(&w->lock);
+  if (last)
+    writer_free(w);
+}
+
+/* ----------------------------------------------------------- queue (locked) */
+
+static zb_slot *slot_at(zb_writer *w, size_t i) {
+  return &w->queue[(w->head + i) % w->cap];
+}
+
+static zb_slot *slot_push(zb_writer *w) {
+  if (w->count == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 8, i;
+    zb_slot *grown = malloc(cap * sizeof *grown);
+    if (grown == NULL)
+      return NULL;
+    for (i = 0; i < w->count; i++)
+      grown[i] = *slot_at(w, i);
+    free(w->queue);
+    w->queue = grown;
+    w->cap = cap;
+    w->head = 0;
+  }
+  w->count++;
+  return slot_at(w, w->count - 1);
+}
+
+static zb_slot *slot_find(zb_writer *w, uint64_t id) {
+  size_t i;
+  for (i = 0; i < w->count; i++)
+    if (slot_at(w, i)->id == id)
+      return slot_at(w, i);
+  return NULL;
+}
+
+/* ------------------------------------------------------ publishing (locked) */
+
+/* Skips [at, ring) to continue at 0: a marker when it fits, else zeros so
+ * that a peer reader that looks there finds size 0. Returns the entries it
+ * counts (1 for a marker). */
+static uint64_t write_wrap(zb_writer *w, uint64_t at) {
+  uint64_t tail = w->seg.payload_size - at;
   if (tail >= ZB_FRAME_HEADER_SIZE) {
-    memset(at, 0, ZB_FRAME_HEADER_SIZE);
+    memset(w->seg.payload + at, 0, ZB_FRAME_HEADER_SIZE);
     return 1;
   }
-  memset(at, 0, tail);
+  memset(w->seg.payload + at, 0, tail);
   return 0;
 }
 
-static void publish(zb_writer *w, uint64_t new_write_pos, uint64_t consumed,
-                    uint64_t entries) {
+/* Makes entries visible: positions, free bytes, counts, then one post (one
+ * per logical frame, its wrap included, as the peers do). */
+static void publish(zb_writer *w, uint64_t consumed, uint64_t entries) {
   zb_oieb *oieb = w->seg.oieb;
-  w->write_pos = new_write_pos;
-  zb__store_release(&oieb->payload_write_pos, new_write_pos);
+  zb__store_release(&oieb->payload_write_pos, w->pub_pos);
   zb__sub_release(&oieb->payload_free_bytes, consumed);
+  w->booked -= consumed;
   if (entries > 0) {
     zb__store_release(&oieb->payload_written_count,
                       zb__load_relaxed(&oieb->payload_written_count) + entries);
@@ -90,6 +148,55 @@ static void publish(zb_writer *w, uint64_t new_write_pos, uint64_t consumed,
     zb__sem_take(w->sem_r); /* keep the space semaphore in step */
   }
 }
+
+/* Publishes every settled slot at the head of the queue. */
+static void publish_ready(zb_writer *w) {
+  const uint64_t ring = w->seg.payload_size;
+  while (w->count > 0) {
+    zb_slot *s = slot_at(w, 0);
+    uint64_t consumed = 0, entries = 0;
+    if (s->state == SLOT_OPEN)
+      break;
+    if (s->wraps) {
+      entries = write_wrap(w, w->pub_pos);
+      consumed = ring - w->pub_pos;
+      w->pub_pos = 0;
+    }
+    if (s->state == SLOT_COMMITTED) {
+      uint8_t *at = w->seg.payload + w->pub_pos;
+      zb_frame_header h = {s->committed, w->next_sequence++};
+      if (s->pos != w->pub_pos) /* close the gap an earlier slot left */
+        memmove(at + ZB_FRAME_HEADER_SIZE,
+                w->seg.payload + s->pos + ZB_FRAME_HEADER_SIZE, s->committed);
+      memcpy(at, &h, sizeof h);
+      w->pub_pos += zb__frame_total(s->committed);
+      consumed += zb__frame_total(s->committed);
+      entries++;
+    }
+    publish(w, consumed, entries);
+    w->head = (w->head + 1) % w->cap;
+    w->count--;
+  }
+  if (w->count == 0) { /* a gap left by cancelled slots is free again */
+    w->alloc_pos = w->pub_pos;
+    w->booked = 0;
+  }
+}
+
+/* Rolls the allocation back over cancelled slots (and the wraps placed for
+ * them) at the end of the queue. */
+static void drop_cancelled_tail(zb_writer *w) {
+  while (w->count > 0) {
+    zb_slot *s = slot_at(w, w->count - 1);
+    if (s->state != SLOT_CANCELLED && s->state != SLOT_WRAP)
+      break;
+    w->alloc_pos = s->alloc_before;
+    w->booked -= s->booked;
+    w->count--;
+  }
+}
+
+/* ------------------------------------------------------------- liveness */
 
 static int reader_gone(zb_writer *w, uint64_t now) {
   uint64_t pid = zb__load_acquire(&w->seg.oieb->reader_pid);
@@ -108,15 +215,6 @@ static int reader_gone(zb_writer *w, uint64_t now) {
 }
 
 /* ---------------------------------------------------------------- connect */
-
-static void writer_free(zb_writer *w) {
-  if (w->sem_w != NULL)
-    sem_close(w->sem_w);
-  if (w->sem_r != NULL)
-    sem_close(w->sem_r);
-  zb__segment_close(&w->seg);
-  free(w);
-}
 
 static int claim_writer_slot(zb_writer *w) {
   zb_oieb *oieb = w->seg.oieb;
@@ -152,6 +250,9 @@ int zb_writer_connect(zb_writer **out, const char *name) {
     return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory", name);
   w->seg.fd = -1;
   w->next_sequence = 1;
+  w->refs = 1;
+  w->wrap_early = false;
+  pthread_mutex_init(&w->lock, NULL);
   strcpy(w->name, name);
   zb__names(name, &w->names);
 
@@ -177,7 +278,7 @@ int zb_writer_connect(zb_writer **out, const char *name) {
       (rc = zb__sem_open(w->names.sem_r, name, &w->sem_r)) < 0 ||
       (rc = claim_writer_slot(w)) < 0)
     goto fail;
-  w->write_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
+  w->pub_pos = w->alloc_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
   *out = w;
   return 0;
 
@@ -188,12 +289,22 @@ fail:
 
 void zb_writer_destroy(zb_writer *w) {
   uint64_t self;
+  int waiters;
   if (w == NULL)
     return;
+  pthread_mutex_lock(&w->lock);
+  /* What is committed before the first open reservation was published at
+   * its commit. The rest is dropped: open reservations may still be written
+   * by their holders, so nothing may be moved into them, and frames after
+   * the detach below would come after the reader's end of stream. */
+  w->closed = true;
+  w->count = 0;
   self = zb__self_pid();
   zb__cas(&w->seg.oieb->writer_pid, &self, 0);
   sem_post(w->sem_w); /* the reader sees the end of the stream now */
-  writer_free(w);
+  for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
+    sem_post(w->sem_r); /* waits in other threads end */
+  unref_unlock(w);
 }
 
 const char *zb_writer_name(const zb_writer *w) { return w->name; }
@@ -209,9 +320,14 @@ int zb_writer_health(zb_writer *w, zb_health *health) {
 }
 
 void zb_writer_wake(zb_writer *w) {
-  atomic_store(&w->wake_requested, 1);
-  sem_post(w->sem_r);
+  int n = atomic_load(&w->waiters);
+  atomic_fetch_add(&w->wake_seq, 1);
+  do
+    sem_post(w->sem_r);
+  while (--n > 0);
 }
+
+void zb__writer_set_wrap_early(zb_writer *w, bool on) { w->wrap_early = on; }
 
 /* --------------------------------------------------------------- metadata */
 
@@ -273,18 +389,8 @@ int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
 
 /* ----------------------------------------------------------------- frames */
 
-int zb_writer_reserve(zb_writer *w, uint64_t size, void **data,
-                      int timeout_ms) {
-  const uint64_t ring = w != NULL ? w->seg.payload_size : 0;
-  uint64_t deadline, now, total, free_bytes;
-  zb_placement p;
-  int rc;
-
-  if (w == NULL || data == NULL)
-    return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and data are required");
-  if (w->reserved)
-    return zb__fail(ZB_ESTATE, "ring \"%s\": a reservation is already open; "
-                    "commit or cancel it first", w->name);
+static int check_frame_size(const zb_writer *w, uint64_t size) {
+  const uint64_t ring = w->seg.payload_size;
   if (size == 0)
     return zb__fail(ZB_EINVAL, "ring \"%s\": a frame of 0 bytes is invalid",
                     w->name);
@@ -301,15 +407,29 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, void **data,
                     "than its size; create the ring with a payload size of "
                     "at least %llu",
                     (unsigned long long)size, w->name, (unsigned long long)ring,
-                    (unsigned long long)(size + ZB_FRAME_HEADER_SIZE));
-  total = size + ZB_FRAME_HEADER_SIZE;
-  deadline = zb__deadline_ns(timeout_ms);
+                    (unsigned long long)zb__frame_total(size));
+  return 0;
+}
+
+/* One step of reserve (locked): places the frame when there is room (0),
+ * or says why not (ZB_EAGAIN: wait for space; other codes: fail). */
+static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
+                     uint64_t *avail_out, uint64_t *needed_out) {
+  const uint64_t ring = w->seg.payload_size;
+  const uint64_t total = zb__frame_total(size);
+  uint64_t free_bytes, avail;
+  zb_placement p;
+  zb_slot *s;
 
   for (;;) {
-    now = zb__now_ns();
-    if ((rc = reader_gone(w, now)) < 0)
-      return rc;
-    p = place_frame(ring, w->write_pos, total);
+    free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
+    if (free_bytes > ring || free_bytes < w->booked)
+      return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
+                      "ring with %llu bytes reserved (corrupted segment)",
+                      w->name, (unsigned long long)free_bytes,
+                      (unsigned long long)ring, (unsigned long long)w->booked);
+    avail = free_bytes - w->booked;
+    p = zb__place_frame(ring, w->alloc_pos, total, avail, w->wrap_early);
     if (p.impossible)
       return zb__fail(ZB_EMSGSIZE,
                       "a frame of %llu bytes cannot follow the previous one in "
@@ -317,85 +437,176 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, void **data,
                       "%llu-byte ring it fits neither there nor at 0; give "
                       "the ring room for two frames (payload size >= %llu)",
                       (unsigned long long)size, w->name,
-                      (unsigned long long)(ring - w->write_pos),
+                      (unsigned long long)(ring - w->alloc_pos),
                       (unsigned long long)ring,
                       (unsigned long long)(2 * total));
-    free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
-    if (free_bytes > ring)
-      return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
-                      "ring (corrupted segment)", w->name,
-                      (unsigned long long)free_bytes, (unsigned long long)ring);
-    if (free_bytes >= p.needed) {
-      if (p.wrap_first) {
-        publish(w, 0, p.skipped_tail, write_wrap(w, p.skipped_tail));
-        continue;
-      }
-      w->reserved = true;
-      w->reserved_size = size;
-      w->frame_pos = p.frame_pos;
-      w->skipped_tail = p.skipped_tail;
-      *data = w->seg.payload + p.frame_pos + ZB_FRAME_HEADER_SIZE;
-      return 0;
-    }
-    if (atomic_exchange(&w->wake_requested, 0))
-      return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
-    if (timeout_ms == 0)
+    *avail_out = avail;
+    *needed_out = p.needed;
+    if (avail < p.needed)
       return zb__fail(ZB_EAGAIN,
                       "ring \"%s\" is full: %llu bytes free, the frame needs "
-                      "%llu",
-                      w->name, (unsigned long long)free_bytes,
+                      "%llu", w->name, (unsigned long long)avail,
                       (unsigned long long)p.needed);
-    if (now >= deadline)
-      return zb__fail(ZB_ETIMEDOUT,
-                      "ring \"%s\" stayed full for %d ms (%llu bytes free, "
-                      "the frame needs %llu): the reader is not releasing "
-                      "frames",
-                      w->name, timeout_ms, (unsigned long long)free_bytes,
-                      (unsigned long long)p.needed);
-    now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    rc = zb__sem_wait_until(w->sem_r, now < deadline ? now : deadline);
-    if (rc < 0 && rc != ZB_ETIMEDOUT)
-      return rc;
+    if ((s = slot_push(w)) == NULL)
+      return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory tracking %zu "
+                      "reservations", w->name, w->count);
+    *s = (zb_slot){w->next_id++, p.frame_pos, size, 0, p.needed, w->alloc_pos,
+                   p.wraps, p.wrap_first ? SLOT_WRAP : SLOT_OPEN};
+    w->booked += p.needed;
+    if (p.wrap_first) { /* the wrap on its own, then the frame at 0 */
+      w->alloc_pos = 0;
+      publish_ready(w);
+      continue;
+    }
+    w->alloc_pos = p.frame_pos + total;
+    res->data = w->seg.payload + p.frame_pos + ZB_FRAME_HEADER_SIZE;
+    res->size = size;
+    res->writer = w;
+    res->id = s->id;
+    return 0;
   }
 }
 
-int zb_writer_commit(zb_writer *w, uint64_t size) {
-  zb_frame_header h;
-  uint64_t markers = 0;
+int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
+                      int timeout_ms) {
+  uint64_t deadline, now, start_wake, wake, avail = 0, needed = 0;
+  int rc;
 
-  if (w == NULL || !w->reserved)
-    return zb__fail(ZB_ESTATE, "zb_writer_commit: no reservation is open");
-  if (size == 0 || size > w->reserved_size)
-    return zb__fail(ZB_EINVAL,
-                    "ring \"%s\": commit of %llu bytes, the reservation holds "
-                    "1..%llu",
-                    w->name, (unsigned long long)size,
-                    (unsigned long long)w->reserved_size);
-  if (w->skipped_tail > 0)
-    markers = write_wrap(w, w->skipped_tail);
-  h.payload_size = size;
-  h.sequence = w->next_sequence++;
-  memcpy(w->seg.payload + w->frame_pos, &h, sizeof h);
-  w->reserved = false;
-  publish(w, w->frame_pos + ZB_FRAME_HEADER_SIZE + size,
-          w->skipped_tail + ZB_FRAME_HEADER_SIZE + size, markers + 1);
+  if (w == NULL || res == NULL)
+    return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
+                    "are required");
+  memset(res, 0, sizeof *res);
+  if ((rc = check_frame_size(w, size)) < 0)
+    return rc;
+  deadline = zb__deadline_ns(timeout_ms);
+
+  pthread_mutex_lock(&w->lock);
+  if (w->closed) {
+    pthread_mutex_unlock(&w->lock);
+    return zb__fail(ZB_ESTATE, "writer of ring \"%s\" is closed", w->name);
+  }
+  w->refs++; /* this call's; the reservation keeps it */
+  start_wake = w->wake_handled;
+  atomic_fetch_add(&w->waiters, 1);
+  for (;;) {
+    now = zb__now_ns();
+    if ((rc = reader_gone(w, now)) < 0 ||
+        (rc = try_place(w, size, res, &avail, &needed)) != ZB_EAGAIN)
+      break;
+    wake = atomic_load(&w->wake_seq);
+    if (w->closed || wake != start_wake) {
+      w->wake_handled = wake;
+      rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
+      break;
+    }
+    if (timeout_ms == 0)
+      break; /* ZB_EAGAIN from try_place */
+    if (now >= deadline) {
+      rc = zb__fail(ZB_ETIMEDOUT,
+                    "ring \"%s\" stayed full for %d ms (%llu bytes free, "
+                    "the frame needs %llu): the reader is not releasing "
+                    "frames",
+                    w->name, timeout_ms, (unsigned long long)avail,
+                    (unsigned long long)needed);
+      break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    rc = zb__sem_wait_until(w->sem_r, now < deadline ? now : deadline);
+    pthread_mutex_lock(&w->lock);
+    if (rc < 0 && rc != ZB_ETIMEDOUT)
+      break;
+  }
+  atomic_fetch_sub(&w->waiters, 1);
+  if (rc == 0) {
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+  }
+  unref_unlock(w);
+  return rc;
+}
+
+/* The open slot of a reservation, locked; NULL (unlocked, with the error in
+ * *rc) when there is none. An abandoned one (the writer was destroyed) is
+ * ended here. */
+static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
+  zb_writer *w;
+  zb_slot *s;
+  if (res == NULL || res->writer == NULL) {
+    *rc = zb__fail(ZB_ESTATE, "%s: the reservation is not open", what);
+    return NULL;
+  }
+  w = res->writer;
+  pthread_mutex_lock(&w->lock);
+  s = slot_find(w, res->id);
+  if (s != NULL && s->state == SLOT_OPEN)
+    return s;
+  memset(res, 0, sizeof *res);
+  if (!w->closed) { /* a copy of a reservation that was ended */
+    pthread_mutex_unlock(&w->lock);
+    *rc = zb__fail(ZB_ESTATE, "%s: the reservation is not open", what);
+    return NULL;
+  }
+  *rc = zb__fail(ZB_ESTATE, "%s: the writer of ring \"%s\" was closed; the "
+                 "reservation was dropped", what, w->name);
+  unref_unlock(w);
+  return NULL;
+}
+
+int zb_reservation_commit(zb_reservation *res, uint64_t size) {
+  zb_writer *w;
+  zb_slot *s;
+  int rc;
+
+  if ((s = open_slot(res, "commit", &rc)) == NULL)
+    return rc;
+  w = res->writer;
+  if (size == 0 || size > s->reserved) {
+    rc = zb__fail(ZB_EINVAL,
+                  "ring \"%s\": commit of %llu bytes, the reservation holds "
+                  "1..%llu",
+                  w->name, (unsigned long long)size,
+                  (unsigned long long)s->reserved);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+  }
+  s->committed = size;
+  s->state = SLOT_COMMITTED;
+  if (s == slot_at(w, w->count - 1)) { /* shrunk at the end: no gap */
+    w->alloc_pos -= s->reserved - size;
+    w->booked -= s->reserved - size;
+    s->booked -= s->reserved - size;
+  }
+  publish_ready(w);
+  memset(res, 0, sizeof *res);
+  unref_unlock(w);
   return 0;
 }
 
-void zb_writer_cancel(zb_writer *w) {
-  if (w != NULL)
-    w->reserved = false;
+void zb_reservation_cancel(zb_reservation *res) {
+  zb_writer *w;
+  zb_slot *s;
+  int rc;
+
+  if ((s = open_slot(res, "cancel", &rc)) == NULL)
+    return;
+  w = res->writer;
+  s->state = SLOT_CANCELLED;
+  drop_cancelled_tail(w);
+  publish_ready(w);
+  memset(res, 0, sizeof *res);
+  unref_unlock(w);
 }
 
 int zb_writer_write(zb_writer *w, const void *data, uint64_t size,
                     int timeout_ms) {
-  void *slot;
+  zb_reservation res;
   int rc;
   if (data == NULL && size > 0)
     return zb__fail(ZB_EINVAL, "zb_writer_write: data is NULL");
-  rc = zb_writer_reserve(w, size, &slot, timeout_ms);
+  rc = zb_writer_reserve(w, size, &res, timeout_ms);
   if (rc < 0)
     return rc;
-  memcpy(slot, data, size);
-  return zb_writer_commit(w, size);
+  memcpy(res.data, data, size);
+  return zb_reservation_commit(&res, size);
 }

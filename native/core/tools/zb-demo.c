@@ -3,7 +3,7 @@
  *
  *   zb-demo [--frames N] [--width W] [--height H] [--ring-frames K]
  *
- * The writer fills frames in place (zb_writer_reserve/commit); the reader
+ * The writer fills frames in place (zb_writer_reserve, zb_reservation_commit); the reader
  * checks them in place (zero copy on both sides). Exit status 0 when every
  * frame arrived intact and in order. */
 #include <getopt.h>
@@ -51,15 +51,15 @@ static int run_writer(const char *name, uint64_t frames, uint64_t frame_size) {
     return fail("metadata", rc);
   }
   for (seq = 1; seq <= frames; seq++) {
-    uint64_t *words;
-    rc = zb_writer_reserve(w, frame_size, (void **)&words, TIMEOUT_MS);
+    zb_reservation res;
+    rc = zb_writer_reserve(w, frame_size, &res, TIMEOUT_MS);
     if (rc < 0) {
       zb_writer_destroy(w);
       return fail("reserve", rc);
     }
     for (i = 0; i < frame_size / 8; i++)
-      memcpy(&words[i], &(uint64_t){pattern(seq, i)}, 8);
-    zb_writer_commit(w, frame_size);
+      memcpy(res.data + 8 * i, &(uint64_t){pattern(seq, i)}, 8);
+    zb_reservation_commit(&res, frame_size);
   }
   zb_writer_destroy(w); /* clean detach: the reader sees end of stream */
   return 0;
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
         }
       }
     }
-    zb_reader_release(reader, &frame);
+    zb_frame_release(&frame);
   }
   elapsed = now_s() - start;
   waitpid(child, &status, 0);

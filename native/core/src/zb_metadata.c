@@ -1,0 +1,209 @@
+/* zb_metadata.c — the project's metadata conventions, in one place: the
+ * metadata is a JSON object (readers cut before its first '{'), and our
+ * per-frame header is declared by its member "zerobuffer":{"frame_header":1}
+ * (PROTOCOL.md, "Our extensions").
+ *
+ * The metadata comes from another process: the scanner below never recurses
+ * (nesting only moves a counter), never reads past `end`, and turns
+ * anything malformed into "not declared" or an error code. */
+#include <string.h>
+
+#include "zb_error.h"
+#include "zerobuffer.h"
+
+#define DECLARED_KEY "zerobuffer"
+#define VERSION_KEY "frame_header"
+#define DECLARATION "\"" DECLARED_KEY "\":{\"" VERSION_KEY "\":1}"
+
+typedef struct scan {
+  const uint8_t *p, *end;
+} scan;
+
+static void skip_ws(scan *s) {
+  while (s->p < s->end &&
+         (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+static bool eat(scan *s, uint8_t c) {
+  skip_ws(s);
+  if (s->p < s->end && *s->p == c) {
+    s->p++;
+    return true;
+  }
+  return false;
+}
+
+/* A string at p: its raw bytes between the quotes (escapes left as they
+ * are) in *start and *len. */
+static bool string_token(scan *s, const uint8_t **start, size_t *len) {
+  skip_ws(s);
+  if (s->p >= s->end || *s->p != '"')
+    return false;
+  *start = ++s->p;
+  while (s->p < s->end && *s->p != '"') {
+    if (*s->p < 0x20)
+      return false;
+    s->p += *s->p == '\\' ? 2 : 1;
+  }
+  if (s->p >= s->end)
+    return false;
+  *len = (size_t)(s->p - *start);
+  s->p++;
+  return true;
+}
+
+static bool key_is(const uint8_t *k, size_t len, const char *want) {
+  return len == strlen(want) && memcmp(k, want, len) == 0;
+}
+
+/* Skips one value: a string, or anything up to the next ',' / '}' / ']' at
+ * its own level (objects and arrays by counting brackets outside strings). */
+static bool skip_value(scan *s) {
+  uint64_t depth = 0;
+  const uint8_t *k;
+  size_t len;
+  skip_ws(s);
+  while (s->p < s->end) {
+    uint8_t c = *s->p;
+    if (c == '"') {
+      if (!string_token(s, &k, &len))
+        return false;
+      if (depth == 0)
+        return true;
+      continue;
+    }
+    if (c == '{' || c == '[')
+      depth++;
+    else if (c == '}' || c == ']') {
+      if (depth == 0)
+        return true; /* the end of the enclosing object */
+      if (--depth == 0) {
+        s->p++;
+        return true;
+      }
+    } else if (c == ',' && depth == 0)
+      return true;
+    s->p++;
+  }
+  return false;
+}
+
+/* Positions s after the '{' of the top-level object. */
+static bool open_object(scan *s) {
+  while (s->p < s->end && *s->p != '{')
+    s->p++;
+  return eat(s, '{');
+}
+
+/* Finds the member KEY of the object s is in (just after its '{' or a
+ * ','); s is then at its value. False when absent or malformed. */
+static bool find_member(scan *s, const char *key, bool *malformed) {
+  const uint8_t *k;
+  size_t len;
+  *malformed = false;
+  if (eat(s, '}'))
+    return false;
+  for (;;) {
+    if (!string_token(s, &k, &len) || !eat(s, ':')) {
+      *malformed = true;
+      return false;
+    }
+    if (key_is(k, len, key)) {
+      skip_ws(s);
+      return true;
+    }
+    if (!skip_value(s)) {
+      *malformed = true;
+      return false;
+    }
+    if (eat(s, ','))
+      continue;
+    *malformed = !eat(s, '}');
+    return false;
+  }
+}
+
+/* The non-negative integer at s (digits only, at most 9 of them). */
+static int small_integer(scan *s) {
+  int v = 0, digits = 0;
+  skip_ws(s);
+  while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && digits < 9) {
+    v = v * 10 + (*s->p++ - '0');
+    digits++;
+  }
+  if (digits == 0 || (s->p < s->end && (*s->p == '.' || *s->p == 'e' ||
+                                        *s->p == 'E' || (*s->p >= '0' &&
+                                                         *s->p <= '9'))))
+    return -1;
+  return v;
+}
+
+int zb_metadata_frame_header(const uint8_t *metadata, uint64_t size) {
+  scan s = {metadata, metadata + size};
+  bool malformed;
+  int version;
+  if (metadata == NULL || size == 0 || !open_object(&s))
+    return 0;
+  if (!find_member(&s, DECLARED_KEY, &malformed))
+    return 0;
+  if (!eat(&s, '{'))
+    malformed = true;
+  else if (!find_member(&s, VERSION_KEY, &malformed) && !malformed)
+    return 0; /* our member, without a frame header */
+  if (malformed || (version = small_integer(&s)) < 0)
+    return zb__fail(ZB_EPROTO,
+                    "the metadata's \"" DECLARED_KEY "\" member is not "
+                    "{\"" VERSION_KEY "\": N} with N a non-negative integer");
+  return version;
+}
+
+int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
+                                     uint8_t *out, uint64_t cap,
+                                     uint64_t *out_size) {
+  scan s = {json, json + size};
+  const uint8_t *at;
+  const char *insert;
+  bool malformed, empty;
+  int declared;
+
+  if (json == NULL || out_size == NULL || !open_object(&s))
+    return zb__fail(ZB_EINVAL, "metadata to declare the frame header in is "
+                    "not a JSON object");
+  declared = zb_metadata_frame_header(json, size);
+  if (declared == 1) {
+    insert = ""; /* declared already: unchanged */
+    at = json + size;
+  } else if (declared != 0) {
+    return zb__fail(declared < 0 ? ZB_EINVAL : ZB_EMETADATA,
+                    "the metadata declares another frame header (\"" DECLARED_KEY
+                    "\" member): cannot declare version 1");
+  } else if (find_member(&s, DECLARED_KEY, &malformed)) {
+    if (!eat(&s, '{'))
+      return zb__fail(ZB_EINVAL, "the metadata's \"" DECLARED_KEY "\" member "
+                      "is not an object");
+    at = s.p;
+    empty = eat(&s, '}');
+    insert = empty ? "\"" VERSION_KEY "\":1" : "\"" VERSION_KEY "\":1,";
+  } else {
+    if (malformed)
+      return zb__fail(ZB_EINVAL, "metadata to declare the frame header in "
+                      "is not a well-formed JSON object");
+    s.p = json;
+    open_object(&s);
+    at = s.p;
+    empty = eat(&s, '}');
+    insert = empty ? DECLARATION : DECLARATION ",";
+  }
+  *out_size = size + strlen(insert);
+  if (out == NULL)
+    return 0;
+  if (cap < *out_size)
+    return zb__fail(ZB_EINVAL, "zb_metadata_declare_frame_header: %llu "
+                    "bytes of room, %llu needed",
+                    (unsigned long long)cap, (unsigned long long)*out_size);
+  memcpy(out, json, (size_t)(at - json));
+  memcpy(out + (at - json), insert, strlen(insert));
+  memcpy(out + (at - json) + strlen(insert), at, (size_t)(json + size - at));
+  return 0;
+}

@@ -1,0 +1,71 @@
+/* zb_ring.c — ring arithmetic (see zb_ring.h) and the sizing helpers of the
+ * public API.
+ *
+ * Placement rules (PROTOCOL.md): a frame is never split across the end of
+ * the ring; when it does not fit before the end, the tail is skipped (with a
+ * {0,0} wrap marker when it holds >= 16 bytes) and the frame goes to 0. We
+ * never leave a 1..15-byte tail behind a frame placed after 0 (peers
+ * misread it); the writer zeroes such a tail where it cannot be avoided.
+ */
+#include "zb_ring.h"
+
+zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
+                             uint64_t available, bool wrap_early) {
+  uint64_t space = ring - pos;
+  zb_placement p = {0, space, space + total, pos != 0, false, false};
+  if (total <= space) {
+    uint64_t left = space - total;
+    bool fits_here = pos == 0 || left == 0 || left >= ZB_FRAME_HEADER_SIZE;
+    /* Early wrap: only with room for a marker, and when the wrap costs no
+     * wait (the tail and the frame's bytes at 0 are free already). */
+    bool early = wrap_early && pos != 0 && space >= ZB_FRAME_HEADER_SIZE &&
+                 space + total <= ring && available >= space + total;
+    if (fits_here && !early)
+      return (zb_placement){pos, 0, total, false, false, false};
+  }
+  /* Wrapping: the skipped tail and the frame at 0 must not overlap. When
+   * they would, publish the wrap alone (a marker) and place the frame once
+   * the reader has passed it. A tail too small for a marker is only given
+   * back when the reader meets the next frame: that frame cannot wait. */
+  if (space + total > ring) {
+    p.needed = space;
+    p.wrap_first = true;
+    p.impossible = space < ZB_FRAME_HEADER_SIZE;
+  }
+  return p;
+}
+
+uint64_t zb__ring_size_for(uint64_t total, uint64_t frames) {
+  uint64_t bytes, ring;
+  if (total == 0 || frames == 0 || total > ZB_MAX_PAYLOAD_SIZE / frames)
+    return 0;
+  bytes = total * frames;
+  ring = zb__align64(bytes);
+  /* Rounding up may leave a 1..15-byte tail after the last frame: the
+   * writer would then place that frame at 0, and the ring would hold one
+   * frame less per lap. Room for a marker instead. */
+  if (ring - bytes > 0 && ring - bytes < ZB_FRAME_HEADER_SIZE)
+    ring += ZB_BLOCK_ALIGN;
+  return ring > ZB_MAX_PAYLOAD_SIZE ? 0 : ring;
+}
+
+uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
+                             bool frame_header) {
+  uint64_t payload = frame_size + (frame_header ? ZB_EXT_HEADER_SIZE : 0);
+  if (frame_size == 0 || payload > ZB_MAX_PAYLOAD_SIZE)
+    return 0;
+  return zb__ring_size_for(zb__frame_total(payload), frames);
+}
+
+/* The working set a writer cycles through is frames × frame size: beyond
+ * the last-level cache every frame is written to cold memory (at 4K BGRx,
+ * 33 MB frames, the ring then ran at 0.53–0.56 of shmsink with 3–4 frames
+ * and 0.91 with 2: docs/BENCHMARKS.md). So: as many frames as fit in
+ * ZB_CACHE_BUDGET, at least 2 (one written while one is read), at most 4
+ * (slack for a reader's hiccups). */
+#define ZB_CACHE_BUDGET (UINT64_C(32) << 20)
+
+unsigned zb_default_frames_in_flight(uint64_t frame_size) {
+  uint64_t fit = frame_size == 0 ? 4 : ZB_CACHE_BUDGET / frame_size;
+  return fit < 2 ? 2 : fit > 4 ? 4 : (unsigned)fit;
+}

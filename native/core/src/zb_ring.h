@@ -1,0 +1,43 @@
+/* zb_ring.h — ring arithmetic, in one place: how many bytes a frame takes,
+ * where the next frame goes (PROTOCOL.md, "Frames in the payload ring"),
+ * and how large a ring must be to hold N frames. The writer places frames
+ * with it and the public sizing helpers (zb_payload_size_for) are built on
+ * it; nobody else computes positions. */
+#ifndef ZB_RING_H
+#define ZB_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zb_oieb.h"
+
+/* Bytes a frame of `size` payload bytes takes in the ring. */
+static inline uint64_t zb__frame_total(uint64_t size) {
+  return size + ZB_FRAME_HEADER_SIZE;
+}
+
+/* Where the next frame goes when the writer's position is `pos`. */
+typedef struct zb_placement {
+  uint64_t frame_pos;    /* where its 16-byte header goes */
+  uint64_t skipped_tail; /* [pos, ring) skipped to place the frame at 0 */
+  uint64_t needed;       /* free bytes it needs from pos on: tail + frame */
+  bool wraps;            /* placed at 0 after pos (a wrap before it) */
+  bool wrap_first;       /* the frame cannot follow the wrap in one step:
+                            publish the wrap alone, then place the frame */
+  bool impossible;       /* ... and the wrap cannot stand alone either */
+} zb_placement;
+
+/* The placement of a frame of `total` bytes (zb__frame_total) in a ring of
+ * `ring` bytes when the writer is at `pos` and `available` bytes from pos on
+ * are free. With wrap_early, a frame that would fit at pos goes to 0 instead
+ * when the reader has already given back [pos, ring) and [0, total): frames
+ * then keep reusing the first slots, which stay in the CPU cache, while the
+ * rest of the ring is slack for a reader's hiccups. */
+zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
+                             uint64_t available, bool wrap_early);
+
+/* Ring bytes that hold `frames` frames of `total` bytes each, placed by
+ * zb__place_frame from 0; 0 when that exceeds ZB_MAX_PAYLOAD_SIZE. */
+uint64_t zb__ring_size_for(uint64_t total, uint64_t frames);
+
+#endif /* ZB_RING_H */

@@ -1,0 +1,670 @@
+/* test_handles.c — the core's handles: reservations (several in flight,
+ * committed and cancelled in any order and from any thread, published in
+ * ring order), frame leases (their own release, the mapping kept while one
+ * is held, poisoning, zero pages after close), the metadata and sizing
+ * conventions, and the reader's backlog in the health snapshot. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "zb_oieb.h"
+#include "zb_test.h"
+#include "zb_test_hooks.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint8_t pattern(uint64_t key, uint64_t i) {
+  return (uint8_t)((i * 131 + key * 29 + (i >> 8)) & 0xFF);
+}
+
+static void fill(uint8_t *p, uint64_t size, uint64_t key) {
+  uint64_t i;
+  for (i = 0; i < size; i++)
+    p[i] = pattern(key, i);
+}
+
+static int holds(const zb_frame *f, uint64_t size, uint64_t key) {
+  uint64_t i;
+  if (f->size != size)
+    return 0;
+  for (i = 0; i < size; i++)
+    if (f->data[i] != pattern(key, i))
+      return 0;
+  return 1;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+typedef struct pair {
+  char name[96];
+  zb_reader *r;
+  zb_writer *w;
+} pair;
+
+static int pair_open(pair *p, const char *tag, uint64_t payload,
+                     const zb_reader_options *opts) {
+  memset(p, 0, sizeof *p);
+  snprintf(p->name, sizeof p->name, "%s", zb_test_name(tag));
+  CHECK_RC(zb_reader_create(&p->r, p->name, 64, payload, opts), 0);
+  CHECK_RC(zb_writer_connect(&p->w, p->name), 0);
+  return p->r != NULL && p->w != NULL ? 0 : -1;
+}
+
+static void pair_close(pair *p) {
+  zb_writer_destroy(p->w);
+  zb_reader_destroy(p->r);
+  CHECK(zb_test_ring_gone(p->name));
+  zb_test_remove_ring(p->name);
+}
+
+/* Reads the next frame and checks it holds `size` bytes of `key`. */
+#define EXPECT_FRAME(r, size, key, seq)                                        \
+  do {                                                                         \
+    zb_frame f_;                                                               \
+    CHECK_RC(zb_reader_next((r), &f_, 1000), 0);                               \
+    CHECK(holds(&f_, (size), (key)));                                          \
+    CHECK_EQ_U64(f_.sequence, (seq));                                          \
+    CHECK_RC(zb_frame_release(&f_), 0);                                        \
+  } while (0)
+
+/* ----------------------------------------------------------- reservations */
+
+/* Committed in reverse order, visible in the order reserved. */
+static void test_published_in_ring_order(void) {
+  pair p;
+  zb_reservation res[3];
+  zb_frame f;
+  int i;
+  if (pair_open(&p, "order", 1024, NULL) == 0) {
+    for (i = 0; i < 3; i++) {
+      CHECK_RC(zb_writer_reserve(p.w, 100, &res[i], 0), 0);
+      CHECK(res[i].writer == p.w);
+      CHECK_EQ_U64(res[i].size, 100);
+    }
+    CHECK(res[1].data == res[0].data + 116 && res[2].data == res[1].data + 116);
+    for (i = 2; i >= 0; i--)
+      fill(res[i].data, 100, (uint64_t)i + 10);
+    CHECK_RC(zb_reservation_commit(&res[2], 100), 0);
+    CHECK(res[2].writer == NULL);
+    CHECK_RC(zb_reservation_commit(&res[1], 100), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), ZB_EAGAIN); /* the first is open */
+    CHECK_RC(zb_reservation_commit(&res[0], 100), 0);
+    for (i = 0; i < 3; i++)
+      EXPECT_FRAME(p.r, 100, (uint64_t)i + 10, (uint64_t)i + 1);
+    CHECK_RC(zb_reservation_commit(&res[0], 100), ZB_ESTATE); /* ended */
+  }
+  pair_close(&p);
+}
+
+/* Cancelling an earlier reservation leaves the later ones valid: they are
+ * published where it was, and the ring's accounting stays exact. */
+static void test_cancel_earlier(void) {
+  pair p;
+  zb_reservation a, b, c, d;
+  zb_health h;
+  if (pair_open(&p, "cancel", 1024, NULL) == 0) {
+    CHECK_RC(zb_writer_reserve(p.w, 100, &a, 0), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 100, &b, 0), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 100, &c, 0), 0);
+    fill(b.data, 100, 2);
+    fill(c.data, 100, 3);
+    zb_reservation_cancel(&a);
+    CHECK(a.writer == NULL);
+    CHECK_RC(zb_reservation_commit(&c, 100), 0);
+    CHECK_RC(zb_reservation_commit(&b, 100), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 232); /* the gap is closed */
+    CHECK_EQ_U64(h.written_count, 2);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024 - 232);
+    EXPECT_FRAME(p.r, 100, 2, 1);
+    EXPECT_FRAME(p.r, 100, 3, 2);
+    /* The queue emptied: the next reservation follows the published ones. */
+    CHECK_RC(zb_writer_reserve(p.w, 50, &d, 0), 0);
+    fill(d.data, 50, 4);
+    CHECK_RC(zb_reservation_commit(&d, 50), 0);
+    EXPECT_FRAME(p.r, 50, 4, 3);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 232 + 66);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* Cancelling the last one gives its room back at once; a shrunk
+     * commit in the middle leaves a gap that the next frame closes. */
+    CHECK_RC(zb_writer_reserve(p.w, 200, &a, 0), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 200, &b, 0), 0);
+    zb_reservation_cancel(&b);
+    CHECK_RC(zb_writer_reserve(p.w, 200, &c, 0), 0);
+    CHECK(c.data == a.data + 216);
+    fill(a.data, 150, 5);
+    fill(c.data, 200, 6);
+    CHECK_RC(zb_reservation_commit(&a, 150), 0);
+    CHECK_RC(zb_reservation_commit(&c, 200), 0);
+    EXPECT_FRAME(p.r, 150, 5, 4);
+    EXPECT_FRAME(p.r, 200, 6, 5);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, 298 + 166 + 216);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+  }
+  pair_close(&p);
+}
+
+/* Random reserve / fill / commit / cancel in random order over many laps
+ * of a small ring, with and without the early wrap, and a reader that
+ * checks every frame: every committed frame arrives once, intact, in
+ * reservation order; the free space comes back exactly. */
+enum { OPEN, COMMITTED, CANCELLED };
+typedef struct tracked {
+  zb_reservation res;
+  uint64_t key, size, committed;
+  int state;
+} tracked;
+
+static void drain(pair *p, tracked *expect, size_t *nexpect, uint64_t *seq,
+                  uint64_t *frames) {
+  zb_frame f;
+  while (*nexpect > 0 && zb_reader_next(p->r, &f, 0) == 0) {
+    CHECK(holds(&f, expect[0].committed, expect[0].key));
+    CHECK_EQ_U64(f.sequence, ++*seq);
+    CHECK_RC(zb_frame_release(&f), 0);
+    ++*frames;
+    memmove(&expect[0], &expect[1], (*nexpect - 1) * sizeof expect[0]);
+    --*nexpect;
+  }
+}
+
+static void test_random_order(void) {
+  enum { ROUNDS = 4000, MAX_OPEN = 4 };
+  pair p;
+  tracked open[MAX_OPEN], expect[64];
+  size_t nopen, nexpect;
+  uint64_t next_key = 1, seq, frames = 0, round;
+  zb_health h;
+  zb_frame f;
+  int early;
+
+  for (early = 0; early <= 1; early++) {
+    if (pair_open(&p, early ? "randomearly" : "random", 1600, NULL) != 0) {
+      pair_close(&p);
+      return;
+    }
+    zb__writer_set_wrap_early(p.w, early);
+    seq = 0;
+    nexpect = nopen = 0;
+    for (round = 0; round < ROUNDS; round++) {
+      uint64_t op = rnd() % 10;
+      if (op < 4 && nopen < MAX_OPEN) {
+        tracked *t = &open[nopen];
+        t->size = 1 + rnd() % 300;
+        if (zb_writer_reserve(p.w, t->size, &t->res, 0) == 0) {
+          t->key = next_key++;
+          t->state = OPEN;
+          fill(t->res.data, t->size, t->key);
+          nopen++;
+        }
+      } else if (op < 8 && nopen > 0) {
+        tracked *t = &open[rnd() % nopen];
+        if (t->state == OPEN && rnd() % 4 == 0) {
+          zb_reservation_cancel(&t->res);
+          t->state = CANCELLED;
+        } else if (t->state == OPEN) {
+          t->committed = rnd() % 5 == 0 ? 1 + rnd() % t->size : t->size;
+          CHECK_RC(zb_reservation_commit(&t->res, t->committed), 0);
+          t->state = COMMITTED;
+        }
+        while (nopen > 0 && open[0].state != OPEN) {
+          if (open[0].state == COMMITTED)
+            expect[nexpect++] = open[0];
+          memmove(&open[0], &open[1], (nopen - 1) * sizeof open[0]);
+          nopen--;
+        }
+      } else {
+        drain(&p, expect, &nexpect, &seq, &frames);
+      }
+    }
+    while (nopen > 0) {
+      if (open[0].state == OPEN)
+        zb_reservation_cancel(&open[0].res);
+      else if (open[0].state == COMMITTED)
+        expect[nexpect++] = open[0];
+      memmove(&open[0], &open[1], (nopen - 1) * sizeof open[0]);
+      nopen--;
+    }
+    drain(&p, expect, &nexpect, &seq, &frames);
+    CHECK_EQ_U64(nexpect, 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), ZB_EAGAIN);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1600);
+    pair_close(&p);
+  }
+  CHECK(frames > 1000);
+}
+
+/* Threads that reserve, fill and commit concurrently on one writer; a
+ * reader checks every frame and that each thread's frames keep its order. */
+enum { THREADS = 4, PER_THREAD = 400 };
+
+typedef struct filler {
+  zb_writer *w;
+  int id;
+  int failures;
+} filler;
+
+static void *fill_frames(void *arg) {
+  filler *f = arg;
+  uint64_t i;
+  for (i = 0; i < PER_THREAD; i++) {
+    zb_reservation res;
+    uint64_t size = 8 + (i * 37 + (uint64_t)f->id * 11) % 500;
+    if (zb_writer_reserve(f->w, size, &res, 10000) != 0) {
+      f->failures++;
+      return NULL;
+    }
+    fill(res.data, size, (uint64_t)f->id << 32 | i);
+    memcpy(res.data, &(uint32_t){(uint32_t)f->id}, 4);
+    memcpy(res.data + 4, &(uint32_t){(uint32_t)i}, 4);
+    if (zb_reservation_commit(&res, size) != 0)
+      f->failures++;
+  }
+  return NULL;
+}
+
+static void test_threads(void) {
+  pair p;
+  pthread_t t[THREADS];
+  filler f[THREADS];
+  uint32_t next[THREADS] = {0};
+  uint64_t frames = 0;
+  int i, bad = 0;
+  if (pair_open(&p, "threads", 4096, NULL) == 0) {
+    for (i = 0; i < THREADS; i++) {
+      f[i] = (filler){p.w, i, 0};
+      pthread_create(&t[i], NULL, fill_frames, &f[i]);
+    }
+    while (frames < THREADS * PER_THREAD) {
+      zb_frame fr;
+      uint32_t id, n;
+      if (zb_reader_next(p.r, &fr, 5000) != 0)
+        break;
+      memcpy(&id, fr.data, 4);
+      memcpy(&n, fr.data + 4, 4);
+      if (id >= THREADS || n != next[id] ||
+          fr.size != 8 + ((uint64_t)n * 37 + (uint64_t)id * 11) % 500)
+        bad++;
+      else {
+        uint64_t k;
+        for (k = 8; k < fr.size; k++)
+          if (fr.data[k] != pattern((uint64_t)id << 32 | n, k))
+            bad++;
+        next[id]++;
+      }
+      CHECK_EQ_U64(fr.sequence, frames + 1);
+      CHECK_RC(zb_frame_release(&fr), 0);
+      frames++;
+    }
+    for (i = 0; i < THREADS; i++) {
+      pthread_join(t[i], NULL);
+      CHECK(f[i].failures == 0);
+    }
+    CHECK_EQ_U64(frames, THREADS * PER_THREAD);
+    CHECK(bad == 0);
+  }
+  pair_close(&p);
+}
+
+/* Destroying the writer with a reservation open: what came before it was
+ * published, the rest is dropped; the open one stays writable and its
+ * commit reports the close. */
+static void test_destroy_with_open_reservation(void) {
+  pair p;
+  zb_reservation a, b, c;
+  zb_frame f;
+  if (pair_open(&p, "destroyopen", 1024, NULL) == 0) {
+    CHECK_RC(zb_writer_reserve(p.w, 100, &a, 0), 0);
+    fill(a.data, 100, 1);
+    CHECK_RC(zb_reservation_commit(&a, 100), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 100, &b, 0), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 100, &c, 0), 0);
+    CHECK_RC(zb_reservation_commit(&c, 100), 0); /* behind b: not visible */
+    zb_writer_destroy(p.w);
+    p.w = NULL;
+    fill(b.data, 100, 2); /* still mapped */
+    CHECK_RC(zb_reservation_commit(&b, 100), ZB_ESTATE);
+    CHECK_MSG("closed");
+    CHECK(b.writer == NULL);
+    EXPECT_FRAME(p.r, 100, 1, 1);
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), ZB_EOF);
+    /* reserve on a closed writer is not possible: the handle is gone; a new
+     * writer starts at 1 */
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    CHECK_RC(zb_writer_write(p.w, "x", 1, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), 0);
+    CHECK_EQ_U64(f.sequence, 1);
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  pair_close(&p);
+}
+
+typedef struct waiter {
+  zb_writer *w;
+  int rc;
+  double ms;
+} waiter;
+
+static void *wait_for_space(void *arg) {
+  waiter *a = arg;
+  zb_reservation res;
+  double t0 = now_ms();
+  a->rc = zb_writer_reserve(a->w, 400, &res, 5000);
+  a->ms = now_ms() - t0;
+  if (a->rc == 0)
+    zb_reservation_cancel(&res);
+  return NULL;
+}
+
+/* One wake ends every pending wait, in every thread. */
+static void test_wake_all_waiters(void) {
+  pair p;
+  pthread_t t[2];
+  waiter a[2];
+  int i;
+  if (pair_open(&p, "wakeall", 1024, NULL) == 0) {
+    CHECK_RC(zb_writer_write(p.w, (uint8_t[900]){0}, 900, 0), 0);
+    for (i = 0; i < 2; i++) {
+      a[i] = (waiter){p.w, 1, 0};
+      pthread_create(&t[i], NULL, wait_for_space, &a[i]);
+    }
+    {
+      struct timespec ts = {0, 100 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+    zb_writer_wake(p.w);
+    for (i = 0; i < 2; i++) {
+      pthread_join(t[i], NULL);
+      CHECK_RC(a[i].rc, ZB_ECANCELED);
+      CHECK(a[i].ms < 1000);
+    }
+  }
+  pair_close(&p);
+}
+
+/* With the early wrap, frames reuse the start of the ring while the reader
+ * keeps up, and the stream is unchanged for the reader. */
+static void test_wrap_early(void) {
+  pair p;
+  zb_health h;
+  uint8_t buf[200];
+  int i;
+  if (pair_open(&p, "early", 2048, NULL) == 0) {
+    zb__writer_set_wrap_early(p.w, true);
+    for (i = 0; i < 20; i++) {
+      fill(buf, 200, (uint64_t)i);
+      CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
+      EXPECT_FRAME(p.r, 200, (uint64_t)i, (uint64_t)i + 1);
+      CHECK_RC(zb_reader_health(p.r, &h), 0);
+      CHECK(h.write_pos == 216); /* always the first slot */
+    }
+    /* A reader that holds the first slot: the next frame goes after it. */
+    {
+      zb_frame f;
+      fill(buf, 200, 100);
+      CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
+      CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+      fill(buf, 200, 101);
+      CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
+      CHECK_RC(zb_reader_health(p.r, &h), 0);
+      CHECK_EQ_U64(h.write_pos, 432);
+      CHECK(holds(&f, 200, 100));
+      CHECK_RC(zb_frame_release(&f), 0);
+      EXPECT_FRAME(p.r, 200, 101, 22);
+    }
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 2048);
+  }
+  pair_close(&p);
+}
+
+/* ----------------------------------------------------------------- leases */
+
+/* A frame held across zb_reader_destroy stays valid until released. */
+static void test_lease_outlives_reader(void) {
+  pair p;
+  zb_frame f, copy;
+  uint8_t buf[300];
+  if (pair_open(&p, "lease", 1024, NULL) == 0) {
+    fill(buf, 300, 7);
+    CHECK_RC(zb_writer_write(p.w, buf, 300, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    CHECK(f.reader == p.r);
+    CHECK_EQ_U64(zb_reader_held_frames(p.r), 1);
+    copy = f;
+    zb_reader_destroy(p.r);
+    p.r = NULL;
+    CHECK(zb_test_ring_gone(p.name)); /* unlinked at once */
+    CHECK(holds(&f, 300, 7));         /* still mapped */
+    CHECK_RC(zb_writer_write(p.w, buf, 10, 0), ZB_EREADERGONE);
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK(f.reader == NULL && f.data == NULL);
+    CHECK_RC(zb_frame_release(&f), ZB_EINVAL);
+    (void)copy; /* releasing the copy now would touch a freed reader */
+  }
+  pair_close(&p);
+}
+
+static void test_poison(void) {
+  pair p;
+  zb_reader_options opts = {.poison_released = true};
+  zb_frame f;
+  const uint8_t *bytes;
+  uint8_t buf[64];
+  int i, poisoned = 1;
+  if (pair_open(&p, "poison", 1024, &opts) == 0) {
+    fill(buf, 64, 9);
+    CHECK_RC(zb_writer_write(p.w, buf, 64, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    CHECK(holds(&f, 64, 9));
+    bytes = f.data;
+    CHECK_RC(zb_frame_release(&f), 0);
+    for (i = 0; i < 64; i++)
+      poisoned &= bytes[i] == ZB_POISON_BYTE;
+    CHECK(poisoned);
+  }
+  pair_close(&p);
+}
+
+/* keep_address_range: a pointer kept past the last release reads zeros. */
+static void test_keep_address_range(void) {
+  pair p;
+  zb_reader_options opts = {.keep_address_range = true};
+  zb_frame f;
+  const uint8_t *bytes;
+  uint8_t buf[64];
+  int i, zero = 1;
+  if (pair_open(&p, "keep", 1024, &opts) == 0) {
+    fill(buf, 64, 3);
+    CHECK_RC(zb_writer_write(p.w, buf, 64, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    bytes = f.data;
+    zb_reader_destroy(p.r);
+    p.r = NULL;
+    CHECK(holds(&f, 64, 3));
+    CHECK_RC(zb_frame_release(&f), 0); /* the last lease */
+    for (i = 0; i < 64; i++)
+      zero &= bytes[i] == 0; /* no fault */
+    CHECK(zero);
+  }
+  pair_close(&p);
+}
+
+/* --------------------------------------------------- conventions, health */
+
+static void test_metadata_frame_header(void) {
+  static const struct {
+    const char *json;
+    int version;
+  } cases[] = {
+      {"{\"caps\":\"x\",\"zerobuffer\":{\"frame_header\":1}}", 1},
+      {"  junk {\"zerobuffer\" : { \"other\":[1,{\"a\":\"}\"}], \"frame_header\" : 2 } }", 2},
+      {"{\"caps\":\"\\\"zerobuffer\\\":{\\\"frame_header\\\":1}\"}", 0},
+      {"{\"nested\":{\"zerobuffer\":{\"frame_header\":1}}}", 0},
+      {"{\"caps\":\"x\"}", 0},
+      {"not json", 0},
+      {"{}", 0},
+      {"{\"zerobuffer\":{}}", 0},
+      {"{\"zerobuffer\":{\"later\":true}}", 0},
+      {"{\"zerobuffer\":{\"frame_header\":\"1\"}}", ZB_EPROTO},
+      {"{\"zerobuffer\":{\"frame_header\":1.5}}", ZB_EPROTO},
+      {"{\"zerobuffer\":{\"frame_header\":-1}}", ZB_EPROTO},
+      {"{\"zerobuffer\":1}", ZB_EPROTO},
+  };
+  static char deep[70000];
+  size_t i;
+  uint8_t out[256];
+  uint64_t n;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int v = zb_metadata_frame_header((const uint8_t *)cases[i].json,
+                                     strlen(cases[i].json));
+    if (v != cases[i].version)
+      fprintf(stderr, "  %s -> %d, expected %d\n", cases[i].json, v,
+              cases[i].version);
+    CHECK(v == cases[i].version);
+  }
+  /* deep nesting and a truncated object: bounded, no crash */
+  deep[0] = '{';
+  memcpy(deep + 1, "\"a\":", 4);
+  memset(deep + 5, '[', sizeof deep - 6);
+  CHECK(zb_metadata_frame_header((const uint8_t *)deep, sizeof deep - 1) == 0);
+  CHECK(zb_metadata_frame_header((const uint8_t *)"{\"zerobuffer\":{\"fra", 19) ==
+        ZB_EPROTO);
+  CHECK(zb_metadata_frame_header(NULL, 0) == 0);
+
+  /* declaring */
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{\"caps\":\"x\"}", 12,
+                                            out, sizeof out, &n), 0);
+  CHECK(n == 12 + 32 && memcmp(out, "{\"zerobuffer\":{\"frame_header\":1},\"caps\":\"x\"}", n) == 0);
+  CHECK(zb_metadata_frame_header(out, n) == 1);
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)" {}", 3, out, sizeof out, &n), 0);
+  CHECK(n == 3 + 31 && memcmp(out, " {\"zerobuffer\":{\"frame_header\":1}}", n) == 0);
+  CHECK_RC(zb_metadata_declare_frame_header(
+               (const uint8_t *)"{\"zerobuffer\":{\"x\":2}}", 22, out, sizeof out, &n), 0);
+  CHECK(n == 22 + 17 && memcmp(out, "{\"zerobuffer\":{\"frame_header\":1,\"x\":2}}", n) == 0);
+  CHECK_RC(zb_metadata_declare_frame_header(
+               (const uint8_t *)"{\"zerobuffer\":{\"frame_header\":1}}", 33, NULL, 0, &n), 0);
+  CHECK_EQ_U64(n, 33);
+  CHECK_RC(zb_metadata_declare_frame_header(
+               (const uint8_t *)"{\"zerobuffer\":{\"frame_header\":2}}", 33, out, sizeof out, &n),
+           ZB_EMETADATA);
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"[1]", 3, out, sizeof out, &n),
+           ZB_EINVAL);
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{\"a\":", 5, out, sizeof out, &n),
+           ZB_EINVAL);
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{}", 2, out, 10, &n), ZB_EINVAL);
+}
+
+/* The sizing rule, and that a ring of that size holds exactly N frames. */
+static void test_sizing(void) {
+  pair p;
+  uint64_t sizes[] = {1, 100, 1000, 4000, 6220800};
+  unsigned frames;
+  size_t i;
+  CHECK_EQ_U64(zb_payload_size_for(1000, 3, false), 3072); /* 3048 → 3072 */
+  CHECK_EQ_U64(zb_payload_size_for(1000, 3, true), 3264);  /* 3192 → 3200: 8 left */
+  CHECK_EQ_U64(zb_payload_size_for(6220800, 3, false), 18662464);
+  CHECK_EQ_U64(zb_payload_size_for(0, 3, false), 0);
+  CHECK_EQ_U64(zb_payload_size_for(100, 0, false), 0);
+  CHECK_EQ_U64(zb_payload_size_for(UINT64_MAX / 2, 3, false), 0);
+  CHECK_EQ_U64(zb_default_frames_in_flight(1024), 4);
+  CHECK_EQ_U64(zb_default_frames_in_flight(1920 * 1080 * 3), 4);
+  CHECK_EQ_U64(zb_default_frames_in_flight(1920 * 1080 * 4), 4);
+  CHECK_EQ_U64(zb_default_frames_in_flight(10 << 20), 3);
+  CHECK_EQ_U64(zb_default_frames_in_flight(3840 * 2160 * 4), 2);
+  CHECK_EQ_U64(zb_default_frames_in_flight(UINT64_C(1) << 33), 2);
+  for (i = 0; i < 4; i++) {
+    for (frames = 1; frames <= 4; frames++) {
+      uint64_t payload = zb_payload_size_for(sizes[i], frames, false), k;
+      zb_frame f;
+      uint8_t *buf = calloc(1, sizes[i]);
+      if (pair_open(&p, "sizing", payload, NULL) == 0 && buf != NULL) {
+        /* two laps: N frames fit; one more does not when the rounding
+         * (< 128 bytes) cannot hold it */
+        for (k = 0; k < 2; k++) {
+          unsigned n;
+          for (n = 0; n < frames; n++)
+            CHECK_RC(zb_writer_write(p.w, buf, sizes[i], 0), 0);
+          if (sizes[i] + 16 >= 128)
+            CHECK_RC(zb_writer_write(p.w, buf, sizes[i], 0), ZB_EAGAIN);
+          for (n = 0; n < frames; n++) {
+            CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+            CHECK_RC(zb_frame_release(&f), 0);
+          }
+        }
+      }
+      pair_close(&p);
+      free(buf);
+    }
+  }
+}
+
+static void test_health_backlog(void) {
+  pair p;
+  zb_health h;
+  zb_frame f[3];
+  uint8_t buf[100] = {0};
+  int i;
+  if (pair_open(&p, "backlog", 1024, NULL) == 0) {
+    for (i = 0; i < 7; i++) { /* past a wrap: 7 × 116 > 1024 */
+      CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+      if (i < 5) {
+        CHECK_RC(zb_reader_next(p.r, &f[0], 0), 0);
+        CHECK_RC(zb_frame_release(&f[0]), 0);
+      }
+    }
+    CHECK_RC(zb_reader_next(p.r, &f[0], 0), 0);
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0); /* wraps */
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f[1], 0), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 2);
+    CHECK_EQ_U64(h.frames_unread, 2);
+    CHECK_RC(zb_health_read(p.name, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 2);
+    CHECK_RC(zb_reader_next(p.r, &f[2], 0), 0);
+    CHECK_RC(zb_writer_health(p.w, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 3);
+    CHECK_EQ_U64(h.frames_unread, 1);
+    for (i = 0; i < 3; i++)
+      CHECK_RC(zb_frame_release(&f[i]), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 0);
+    CHECK_EQ_U64(h.frames_unread, 1);
+  }
+  pair_close(&p);
+}
+
+int main(void) {
+  RUN(test_published_in_ring_order);
+  RUN(test_cancel_earlier);
+  RUN(test_random_order);
+  RUN(test_threads);
+  RUN(test_destroy_with_open_reservation);
+  RUN(test_wake_all_waiters);
+  RUN(test_wrap_early);
+  RUN(test_lease_outlives_reader);
+  RUN(test_poison);
+  RUN(test_keep_address_range);
+  RUN(test_metadata_frame_header);
+  RUN(test_sizing);
+  RUN(test_health_backlog);
+  return zb_test_finish("core-handles");
+}

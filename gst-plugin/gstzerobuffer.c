@@ -318,30 +318,6 @@ zerobuffer_json_get_string (const guint8 * data, gsize size, const gchar * key)
   return value;
 }
 
-gint64
-zerobuffer_json_get_frame_header (const guint8 * data, gsize size)
-{
-  JsonParser *parser = metadata_parse (data, size, NULL);
-  JsonNode *ext, *version;
-  gint64 v = 0;
-
-  if (parser == NULL)
-    return 0;
-  ext = json_object_get_member (metadata_root (parser), "zerobuffer");
-  if (ext != NULL && JSON_NODE_HOLDS_OBJECT (ext) &&
-      (version = json_object_get_member (json_node_get_object (ext),
-              "frame_header")) != NULL) {
-    v = -1;
-    if (JSON_NODE_HOLDS_VALUE (version) &&
-        json_node_get_value_type (version) == G_TYPE_INT64 &&
-        json_node_get_int (version) >= 0 &&
-        json_node_get_int (version) <= G_MAXINT32)
-      v = json_node_get_int (version);
-  }
-  g_object_unref (parser);
-  return v;
-}
-
 /* The unescaped content of the caps string literal at s (its opening quote)
  * as gst_value's parser reads it: \ooo is an octal byte, \X is X. Its end
  * (after the closing quote) in *end; NULL when unterminated. */

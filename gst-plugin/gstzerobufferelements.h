@@ -9,8 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* The "zerobuffer" debug category, shared by zerosink and zerosrc. */
+/* The "zerobuffer" debug category, for what the elements share (the
+ * plugin, the metadata JSON); each element has its own as well. */
 GST_DEBUG_CATEGORY_EXTERN (gst_zerobuffer_debug);
+/* "zerosink": zerosink and its pool. */
+GST_DEBUG_CATEGORY_EXTERN (gst_zero_sink_debug);
 
 /* Initialises what the elements share (the debug category); called by each
  * element's registration, so an element registered on its own works too. */
@@ -26,7 +29,8 @@ void zerobuffer_element_init (GstPlugin * plugin);
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 
-/* Reading what a peer wrote: a ring's metadata JSON (DATA, SIZE bytes, not
+/* Reading what a peer wrote (the per-frame header's declaration is read by
+ * the core: zb_metadata_frame_header): a ring's metadata JSON (DATA, SIZE bytes, not
  * NUL-terminated; the object runs from its first '{' to its last '}') and
  * the caps string in it. Both come from another process, so what reaches
  * json-glib and GStreamer's caps parser is bounded first: both parsers
@@ -49,11 +53,6 @@ gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
  * the metadata is not a JSON object within bounds. g_free() it. */
 gchar *zerobuffer_json_get_string (const guint8 * data, gsize size,
     const gchar * key);
-
-/* The version of the per-frame header that the metadata declares:
- * "zerobuffer": {"frame_header": N}; 0 when absent (or the metadata is not
- * a JSON object within bounds), -1 when not an integer 0..G_MAXINT32. */
-gint64 zerobuffer_json_get_frame_header (const guint8 * data, gsize size);
 
 /* Caps from a caps string a peer wrote: refused before parsing when longer
  * than ZEROBUFFER_CAPS_MAX_LENGTH or nested deeper than

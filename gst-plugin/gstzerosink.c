@@ -18,11 +18,13 @@
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
  * element that honours it (videotestsrc, videoconvert, ...) draws straight
- * into shared memory and zerosink only commits the frame. Other buffers are
- * copied into the ring once. #GstZeroSink:stats counts both
- * (frames-zero-copy, frames-copied); #GstZeroSink:zero-copy turns the pool
- * off. The pool holds one buffer at a time (the ring has one reservation per
- * writer), so upstream cannot keep several of its buffers around.
+ * into shared memory and zerosink only commits the frame. Up to
+ * #GstZeroSink:max-buffers pool buffers are in flight at once, so an
+ * upstream that keeps a few buffers (a queue, an encoder's references)
+ * stays zero copy; frames reach the reader in the order upstream took the
+ * buffers. Other buffers are copied into the ring once. #GstZeroSink:stats
+ * counts both (frames-zero-copy, frames-copied); #GstZeroSink:zero-copy
+ * turns the pool off.
  *
  * Frame header: with #GstZeroSink:frame-header, every frame starts with a
  * 48-byte header carrying the buffer's PTS, DTS, duration and flags and the
@@ -63,10 +65,12 @@
 #include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
+#include "gstzerolink.h"
 #include "gstzerosinkpool.h"
 #include "zerobuffer.h"
 
-#define GST_CAT_DEFAULT gst_zerobuffer_debug
+GST_DEBUG_CATEGORY (gst_zero_sink_debug);
+#define GST_CAT_DEFAULT gst_zero_sink_debug
 
 /* zerosink carries any caps, but an upstream free to choose should pick
  * what readers understand: the raw formats the readers' API describes
@@ -112,25 +116,6 @@ typedef enum
 #define GST_TYPE_ZERO_SINK_POLICY (gst_zero_sink_policy_get_type ())
 static GType gst_zero_sink_policy_get_type (void);
 
-/* One connection to the ring. Referenced by the sink while connected and by
- * every memory that wraps ring bytes (the pool's buffers), so the ring stays
- * mapped as long as anything can touch it; the writer detaches (the reader
- * sees end of stream) when the last reference goes. */
-typedef struct
-{
-  gint refcount;
-  zb_writer *writer;
-} GstZeroSinkConn;
-
-/* The destroy notify data of a memory wrapping a reservation. */
-typedef struct
-{
-  GstZeroSink *sink;            /* reference */
-  GstZeroSinkConn *conn;        /* reference */
-  guint64 id;                   /* the reservation */
-  guint8 *slot;                 /* its start (frame header goes there) */
-} GstZeroSinkSlot;
-
 struct _GstZeroSink
 {
   GstBaseSink parent;
@@ -142,31 +127,11 @@ struct _GstZeroSink
   GstZeroSinkPolicy policy;
   gboolean zero_copy;
   gboolean frame_header;
+  guint max_buffers;
   gchar *camera_id;
 
-  /* `lock` guards the connection (set by whoever connects, cleared by
-   * detach; woken by unlock(), the pool and detach; read by the stats), the
-   * state flags and the single reservation; `cond` is broadcast whenever one
-   * of them changes. */
-  GMutex lock;
-  GCond cond;
-  GstZeroSinkConn *conn;
-  gboolean unlocked;            /* between unlock() and unlock_stop() */
-  gboolean closing;             /* between stop() and start() */
-  gboolean eos;                 /* after EOS, until a flush or start() */
-  gboolean res_busy;            /* someone owns the ring's one reservation */
-  guint64 res_id;               /* the open pool reservation, 0 = none */
-  guint64 next_res_id;
-
-  /* `connect_lock` serialises connecting (the streaming thread's render and
-   * upstream's acquire from the pool can both connect) and guards these */
-  GMutex connect_lock;
-  gboolean metadata_written;    /* for the current connection */
-  GstCaps *caps;                /* the latest caps from set_caps */
-  GstCaps *metadata_caps;       /* the caps written into the metadata */
-
-  /* set in start(), read-only while streaming */
-  gsize ext_size;               /* ZB_EXT_HEADER_SIZE with frame-header, or 0 */
+  GstZeroLink *link;            /* the ring, shared with the pool */
+  GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
 
   /* statistics, under the object lock */
   guint64 frames_written;
@@ -182,10 +147,8 @@ struct _GstZeroSink
 #define DEFAULT_POLICY GST_ZERO_SINK_POLICY_BLOCK
 #define DEFAULT_ZERO_COPY TRUE
 #define DEFAULT_FRAME_HEADER FALSE
+#define DEFAULT_MAX_BUFFERS 3
 #define DEFAULT_CAMERA_ID NULL
-
-/* How often a missing ring is looked for again while connecting. */
-#define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
 
 enum
 {
@@ -196,11 +159,10 @@ enum
   PROP_POLICY,
   PROP_ZERO_COPY,
   PROP_FRAME_HEADER,
+  PROP_MAX_BUFFERS,
   PROP_STATS,
   PROP_CAMERA_ID,
 };
-
-static GQuark slot_quark;
 
 #define gst_zero_sink_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSink, gst_zero_sink, GST_TYPE_BASE_SINK);
@@ -228,427 +190,39 @@ gst_zero_sink_policy_get_type (void)
 
 /* ------------------------------------------------------------- helpers */
 
-static GstZeroSinkConn *
-gst_zero_sink_conn_ref (GstZeroSinkConn * conn)
-{
-  g_atomic_int_inc (&conn->refcount);
-  return conn;
-}
-
+/* Posts E (and frees it) as an error of its kind (zerobuffer_post_message:
+ * the kind, the ring and the frame count go into the message). */
 static void
-gst_zero_sink_conn_unref (GstZeroSinkConn * conn)
+gst_zero_sink_post (GstZeroSink * self, GstZeroError * e)
 {
-  if (conn != NULL && g_atomic_int_dec_and_test (&conn->refcount)) {
-    GST_INFO ("detaching from ring %s", zb_writer_name (conn->writer));
-    zb_writer_destroy (conn->writer);
-    g_free (conn);
-  }
-}
+  gchar *ring;
 
-/* The current connection, referenced, or NULL. */
-static GstZeroSinkConn *
-gst_zero_sink_get_conn (GstZeroSink * self)
-{
-  GstZeroSinkConn *conn;
-
-  g_mutex_lock (&self->lock);
-  conn = self->conn ? gst_zero_sink_conn_ref (self->conn) : NULL;
-  g_mutex_unlock (&self->lock);
-  return conn;
-}
-
-/* The metadata JSON: the convention of existing GStreamer integrations
- * (PROTOCOL.md), so that every ZeroBuffer reader learns the caps, plus our
- * own key when frames carry the per-frame header. */
-static gchar *
-gst_zero_sink_build_metadata (GstZeroSink * self, GstCaps * caps)
-{
-  GString *json = g_string_new ("{\"type\":\"gstreamer-sink\",\"version\":");
-  gchar *text = gst_version_string ();
-
-  zerobuffer_json_append_string (json, text);
-  g_free (text);
-  if (caps != NULL) {
-    text = gst_caps_to_string (caps);
-    g_string_append (json, ",\"caps\":");
-    zerobuffer_json_append_string (json, text);
-    g_free (text);
-  }
-  g_string_append (json, ",\"element_name\":");
   GST_OBJECT_LOCK (self);
-  zerobuffer_json_append_string (json, GST_OBJECT_NAME (self));
-  if (self->camera_id != NULL) {
-    g_string_append (json, ",\"camera_id\":");
-    zerobuffer_json_append_string (json, self->camera_id);
-  }
+  ring = g_strdup (self->buffer_name);
   GST_OBJECT_UNLOCK (self);
-  if (self->ext_size > 0)
-    g_string_append (json, ",\"zerobuffer\":{\"frame_header\":1}");
-  g_string_append_c (json, '}');
-  return g_string_free (json, FALSE);
+  zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_ERROR, e->code,
+      ring, e->text, e->debug, __FILE__, GST_FUNCTION, __LINE__);
+  e->text = e->debug = NULL;    /* taken */
+  gst_zero_error_free (e);
+  g_free (ring);
 }
 
-/* Checks that the metadata the ring already holds (written by an earlier
- * writer) means what ours would: the same caps and the same per-frame header
- * declaration. Byte equality is too strict: the element name and the
- * GStreamer version may differ. Posts the error and returns FALSE
- * otherwise. Called with connect_lock. */
-static gboolean
-gst_zero_sink_check_metadata (GstZeroSink * self, const gchar * name,
-    const guint8 * data, gsize size)
-{
-  gchar *their_caps_str, *our_caps_str, *their_header_str, *writer;
-  GstCaps *their_caps = NULL;
-  gint64 their_header;
-  gint64 our_header = self->ext_size > 0 ? 1 : 0;
-  gboolean caps_equal, ok = FALSE;
-  const int quoted = (int) MIN (size, 1024);
-
-  GST_DEBUG_OBJECT (self, "ring %s already has metadata: %.*s", name, quoted,
-      (const gchar *) data);
-  their_header = zerobuffer_json_get_frame_header (data, size);
-  their_caps_str = zerobuffer_json_get_string (data, size, "caps");
-  if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
-      (their_caps_str != NULL &&
-          (their_caps = zerobuffer_caps_from_peer (their_caps_str,
-                  NULL)) == NULL)) {
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
-        ("Ring %s already carries metadata this zerosink cannot read, so it "
-            "cannot tell whether its stream is the same", name),
-        ("metadata: %.*s; expected a JSON object with a \"caps\" string "
-            "and optionally \"zerobuffer\":{\"frame_header\":1}", quoted,
-            (const gchar *) data));
-    g_free (their_caps_str);
-    return FALSE;
-  }
-
-  if (their_caps == NULL || self->caps == NULL)
-    caps_equal = their_caps == NULL && self->caps == NULL;
-  else
-    caps_equal = gst_caps_is_equal (their_caps, self->caps);
-
-  if (caps_equal && their_header == our_header) {
-    GST_INFO_OBJECT (self, "ring %s already carries the same metadata; "
-        "keeping it", name);
-    ok = TRUE;
-    goto out;
-  }
-
-  our_caps_str = self->caps != NULL ? gst_caps_to_string (self->caps) :
-      g_strdup ("(none)");
-  writer = zerobuffer_json_get_string (data, size, "element_name");
-  their_header_str = their_header == 0 ? g_strdup ("without the per-frame "
-      "header") : g_strdup_printf ("with the per-frame header "
-      "(\"zerobuffer\":{\"frame_header\":%" G_GINT64_FORMAT "})",
-      their_header);
-  if (!caps_equal && their_header != our_header)
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
-        ("Ring %s already carries the metadata of another stream: caps %s "
-            "%s, but this zerosink sends caps %s with frame-header=%s",
-            name, their_caps_str ? their_caps_str : "(none)",
-            their_header_str, our_caps_str, our_header ? "true" : "false"),
-        ("metadata written by %s: %.*s; the metadata of a ZeroBuffer ring is "
-            "written once; restart the reader to change the format",
-            writer ? writer : "an earlier writer", quoted,
-            (const gchar *) data));
-  else if (!caps_equal)
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
-        ("Ring %s already carries the metadata of another stream: its caps "
-            "are %s, this zerosink sends %s", name,
-            their_caps_str ? their_caps_str : "(none)", our_caps_str),
-        ("metadata written by %s: %.*s; the metadata of a ZeroBuffer ring is "
-            "written once; restart the reader to change the format",
-            writer ? writer : "an earlier writer", quoted,
-            (const gchar *) data));
-  else
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
-        ("Ring %s already carries the metadata of a stream %s, but this "
-            "zerosink has frame-header=%s (caps %s on both sides)", name,
-            their_header_str, our_header ? "true" : "false", our_caps_str),
-        ("metadata written by %s: %.*s; give this zerosink the frame-header "
-            "setting of the earlier writer, or restart the reader",
-            writer ? writer : "an earlier writer", quoted,
-            (const gchar *) data));
-  g_free (their_header_str);
-  g_free (our_caps_str);
-  g_free (writer);
-
-out:
-  g_free (their_caps_str);
-  if (their_caps != NULL)
-    gst_caps_unref (their_caps);
-  return ok;
-}
-
-/* Gives up the ring's one reservation (the caller owns it). */
-static void
-gst_zero_sink_release_reservation (GstZeroSink * self)
-{
-  g_mutex_lock (&self->lock);
-  self->res_busy = FALSE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-}
-
-/* Drops the connection. The writer detaches (the reader sees end of stream
- * after draining) once no buffer wraps ring memory any more; an open pool
- * reservation goes with it. */
-static void
-gst_zero_sink_detach (GstZeroSink * self)
-{
-  GstZeroSinkConn *conn;
-
-  g_mutex_lock (&self->lock);
-  conn = self->conn;
-  self->conn = NULL;
-  if (conn != NULL)
-    zb_writer_wake (conn->writer);      /* a reserve in the pool's acquire */
-  if (self->res_id != 0) {
-    self->res_id = 0;
-    self->res_busy = FALSE;
-  }
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-
-  g_mutex_lock (&self->connect_lock);
-  self->metadata_written = FALSE;
-  g_mutex_unlock (&self->connect_lock);
-
-  if (conn != NULL) {
-    gint refs = g_atomic_int_get (&conn->refcount);
-
-    if (refs > 1)
-      GST_INFO_OBJECT (self, "ring %s: the writer detaches when the %d "
-          "buffers or waits still using it are done",
-          zb_writer_name (conn->writer), refs - 1);
-    gst_zero_sink_conn_unref (conn);
-  }
-}
-
-/* Called when a wait was interrupted: returns GST_FLOW_OK when the wait
- * should go on (unlock_stop came, or the pipeline is PLAYING again), or the
- * flow return (FLUSHING) that render must give back. Streaming thread, with
- * the preroll lock (render) only. */
+/* A wait was interrupted: GST_FLOW_OK when it should go on (unlock_stop
+ * came, or a wake meant for the pool), else the flow return render gives
+ * back. Streaming thread, with the preroll lock. */
 static GstFlowReturn
-gst_zero_sink_check_unlocked (GstZeroSink * self)
+gst_zero_sink_resume (GstZeroSink * self, GstFlowReturn interrupted)
 {
-  gboolean unlocked;
-
-  g_mutex_lock (&self->lock);
-  unlocked = self->unlocked;
-  g_mutex_unlock (&self->lock);
-  if (!unlocked)
-    return GST_FLOW_OK;
+  if (interrupted != GST_FLOW_FLUSHING ||
+      !g_cancellable_is_cancelled (self->unlocked))
+    return interrupted;
   GST_DEBUG_OBJECT (self, "unlocked: waiting for preroll");
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
 }
 
-/* For a wait on behalf of the pool (upstream's thread, no preroll lock):
- * whether it must stop, and with which flow return. With self->lock. */
-static GstFlowReturn
-gst_zero_sink_pool_check_locked (GstZeroSink * self, GstBufferPool * pool,
-    GstZeroSinkConn * conn)
-{
-  if (self->eos)
-    return GST_FLOW_EOS;
-  if (self->closing || GST_BUFFER_POOL_IS_FLUSHING (pool) ||
-      (conn != NULL && self->conn != conn))
-    return GST_FLOW_FLUSHING;
-  return GST_FLOW_OK;
-}
-
-/* Connects to the ring, waiting for its reader up to connect-timeout, and
- * writes the metadata once per connection. Returns a reference to the
- * connection in *out. POOL is NULL from render (the streaming thread), or
- * the pool on whose behalf upstream's thread connects. */
-static GstFlowReturn
-gst_zero_sink_ensure_writer (GstZeroSink * self, GstBufferPool * pool,
-    GstZeroSinkConn ** out)
-{
-  GstZeroSinkConn *conn;
-  gchar *name;
-  gint connect_timeout;
-  gint64 start, deadline;
-  gchar *metadata;
-  const uint8_t *existing = NULL;
-  uint64_t existing_size = 0;
-  GstFlowReturn ret = GST_FLOW_OK;
-  int rc;
-
-  g_mutex_lock (&self->connect_lock);
-  conn = gst_zero_sink_get_conn (self);
-  if (conn != NULL && self->metadata_written)
-    goto done;
-
-  GST_OBJECT_LOCK (self);
-  name = g_strdup (self->buffer_name);
-  connect_timeout = self->connect_timeout;
-  GST_OBJECT_UNLOCK (self);
-
-  start = g_get_monotonic_time ();
-  deadline = connect_timeout < 0 ? G_MAXINT64 :
-      start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
-  while (conn == NULL) {
-    zb_writer *writer = NULL;
-    gint64 now;
-
-    if (pool != NULL) {
-      g_mutex_lock (&self->lock);
-      ret = gst_zero_sink_pool_check_locked (self, pool, NULL);
-      g_mutex_unlock (&self->lock);
-      if (ret != GST_FLOW_OK)
-        goto out;
-    }
-    rc = zb_writer_connect (&writer, name);
-    if (rc == 0) {
-      conn = g_new0 (GstZeroSinkConn, 1);
-      conn->refcount = 2;       /* the sink's and ours */
-      conn->writer = writer;
-      g_mutex_lock (&self->lock);
-      self->conn = conn;
-      if (self->unlocked)
-        zb_writer_wake (writer);        /* unlock() came before the writer */
-      g_mutex_unlock (&self->lock);
-      GST_INFO_OBJECT (self, "connected to ring %s after %" G_GINT64_FORMAT
-          " ms; largest frame %" G_GUINT64_FORMAT " bytes", name,
-          (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND,
-          zb_writer_max_frame_size (writer));
-      break;
-    }
-    /* ENOENT: no ring yet, or its reader is still initialising it;
-     * EREADERGONE: a stale ring, or its reader is still starting. Both: try
-     * again until the deadline. */
-    if (rc != ZB_ENOENT && rc != ZB_EREADERGONE) {
-      if (rc == ZB_EBUSY)
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
-            ("Ring %s already has a writer; only one zerosink can write "
-                "to a ring at a time", name), ("%s", zb_last_error ()));
-      else
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
-            ("Could not connect to ring %s: %s", name, zb_strerror (rc)),
-            ("%s", zb_last_error ()));
-      ret = GST_FLOW_ERROR;
-      goto out;
-    }
-    now = g_get_monotonic_time ();
-    if (now >= deadline) {
-      ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENOENT, name,
-          ("No reader created ring %s within %d ms", name, connect_timeout),
-          ("%s (%s); a reader such as zerosrc buffer-name=%s creates "
-              "it; or raise connect-timeout", zb_last_error (),
-              zb_err_name (rc), name));
-      ret = GST_FLOW_ERROR;
-      goto out;
-    }
-    if (now == start || now - start < CONNECT_RETRY_US)
-      GST_INFO_OBJECT (self, "waiting up to %d ms for a reader to create "
-          "ring %s (%s)", connect_timeout, name, zb_err_name (rc));
-    g_mutex_lock (&self->lock);
-    /* render: unlock() ends the wait (then preroll decides); the pool's
-     * wait goes on through pauses and ends on flushing or stop */
-    if (pool != NULL || !self->unlocked)
-      g_cond_wait_until (&self->cond, &self->lock,
-          MIN (now + CONNECT_RETRY_US, deadline));
-    g_mutex_unlock (&self->lock);
-    if (pool == NULL) {
-      ret = gst_zero_sink_check_unlocked (self);
-      if (ret != GST_FLOW_OK)
-        goto out;
-    }
-  }
-
-  rc = zb_writer_metadata (conn->writer, &existing, &existing_size);
-  if (rc < 0) {
-    ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
-        ("Could not read the metadata of ring %s: %s", name,
-            zb_strerror (rc)), ("%s", zb_last_error ()));
-    ret = GST_FLOW_ERROR;
-    goto out;
-  }
-  if (existing_size > 0) {
-    /* a writer reconnecting: the metadata stays as the first writer wrote
-     * it, so ours must mean the same (PROTOCOL.md, "Liveness and lifecycle")
-     * even if its bytes differ (element name, GStreamer version) */
-    if (!gst_zero_sink_check_metadata (self, name, existing, existing_size)) {
-      ret = GST_FLOW_ERROR;
-      goto out;
-    }
-  } else {
-    metadata = gst_zero_sink_build_metadata (self, self->caps);
-    GST_DEBUG_OBJECT (self, "metadata: %s", metadata);
-    rc = zb_writer_set_metadata (conn->writer, metadata, strlen (metadata));
-    g_free (metadata);
-    if (rc < 0) {
-      if (rc == ZB_EMETADATA)
-        ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, name,
-            ("Ring %s already carries the metadata of another stream; it "
-                "cannot change", name), ("%s", zb_last_error ()));
-      else
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
-            ("Could not write the metadata of ring %s: %s", name,
-                zb_strerror (rc)), ("%s", zb_last_error ()));
-      ret = GST_FLOW_ERROR;
-      goto out;
-    }
-  }
-  self->metadata_written = TRUE;
-  if (self->metadata_caps == NULL && self->caps != NULL)
-    self->metadata_caps = gst_caps_ref (self->caps);
-
-out:
-  g_free (name);
-done:
-  g_mutex_unlock (&self->connect_lock);
-  if (ret != GST_FLOW_OK) {
-    gst_zero_sink_conn_unref (conn);
-    conn = NULL;
-  }
-  *out = conn;
-  return ret;
-}
-
-/* Posts the error for a failed zb_writer_reserve() of a frame of SIZE bytes
- * (buffer + frame header) and returns GST_FLOW_ERROR. */
-static GstFlowReturn
-gst_zero_sink_reserve_error (GstZeroSink * self, zb_writer * writer, int rc,
-    guint64 size, gint timeout)
-{
-  switch (rc) {
-    case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
-    case ZB_ETIMEDOUT:
-      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
-          ("Ring %s stayed full for %d ms: its reader does not read fast "
-              "enough", zb_writer_name (writer), timeout),
-          ("%s; raise timeout (-1 waits forever) or use policy=drop",
-              zb_last_error ()));
-      break;
-    case ZB_EMSGSIZE:
-      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, zb_writer_name (writer),
-          ("A frame of %" G_GUINT64_FORMAT " bytes can never fit ring %s "
-              "(largest frame: %" G_GUINT64_FORMAT " bytes); the reader "
-              "must create it with a payload size of at least %"
-              G_GUINT64_FORMAT " bytes", size, zb_writer_name (writer),
-              zb_writer_max_frame_size (writer), size + ZB_FRAME_HEADER_SIZE),
-          ("%s", zb_last_error ()));
-      break;
-    case ZB_EREADERGONE:
-      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
-          ("The reader of ring %s is gone", zb_writer_name (writer)),
-          ("%s", zb_last_error ()));
-      break;
-    default:
-      ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (writer),
-          ("Could not write a frame into ring %s: %s",
-              zb_writer_name (writer), zb_strerror (rc)),
-          ("%s", zb_last_error ()));
-      break;
-  }
-  return GST_FLOW_ERROR;
-}
-
 /* The per-frame header of BUFFER (PROTOCOL.md), at DST. */
 static void
-gst_zero_sink_write_ext (GstBuffer * buffer, guint8 * dst)
+gst_zero_sink_write_header (GstBuffer * buffer, guint8 * dst)
 {
   zb_frame_ext ext = { 0 };
 
@@ -663,134 +237,98 @@ gst_zero_sink_write_ext (GstBuffer * buffer, guint8 * dst)
   zb_frame_ext_write (dst, &ext);
 }
 
-/* Destroy notify of a memory wrapping a reservation: a reservation that was
- * not committed is cancelled (nobody can write into it any more). */
 static void
-gst_zero_sink_slot_free (gpointer data)
+gst_zero_sink_count (GstZeroSink * self, gsize size, gboolean zero_copy)
 {
-  GstZeroSinkSlot *slot = data;
-  GstZeroSink *self = slot->sink;
-
-  g_mutex_lock (&self->lock);
-  if (self->res_id != 0 && self->res_id == slot->id) {
-    GST_LOG_OBJECT (self, "pool buffer returned without being rendered: "
-        "cancelling its reservation");
-    zb_writer_cancel (slot->conn->writer);
-    self->res_id = 0;
-    self->res_busy = FALSE;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-  gst_zero_sink_conn_unref (slot->conn);
-  gst_object_unref (self);
-  g_free (slot);
+  GST_OBJECT_LOCK (self);
+  self->frames_written++;
+  self->bytes_written += size;
+  if (zero_copy)
+    self->frames_zero_copy++;
+  else
+    self->frames_copied++;
+  GST_OBJECT_UNLOCK (self);
 }
 
-GstFlowReturn
-gst_zero_sink_pool_reserve (GstZeroSink * self, GstBufferPool * pool,
-    gsize size, GstMemory ** out)
+/* Zero copy: BUFFER is one pool memory over reservation RES, which
+ * upstream filled in place: commit it. Returns FALSE (nothing done) when
+ * the reservation was abandoned (the sink reconnected since): then the
+ * bytes are copied like any other buffer's. */
+static gboolean
+gst_zero_sink_commit_in_place (GstZeroSink * self, GstBuffer * buffer,
+    zb_reservation * res, gsize size, GstFlowReturn * ret)
 {
-  GstZeroSinkConn *conn = NULL;
-  GstZeroSinkSlot *slot;
-  GstZeroSinkPolicy policy;
-  GstMemory *mem;
-  GstFlowReturn ret;
-  gint timeout;
-  guint64 id;
-  void *data = NULL;
+  gsize header = gst_zero_link_header_size (self->link), offset = 0, maxsize;
+  guint8 *data = res->data + header;
   int rc;
 
-  ret = gst_zero_sink_ensure_writer (self, pool, &conn);
-  if (ret != GST_FLOW_OK)
-    return ret;
-
-  GST_OBJECT_LOCK (self);
-  policy = self->policy;
-  timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
-  GST_OBJECT_UNLOCK (self);
-
-  /* Take the ring's one reservation: it is busy while a copy is written, or
-   * while an earlier pool buffer (or a copy of its memory) is still alive. */
-  g_mutex_lock (&self->lock);
-  while ((ret = gst_zero_sink_pool_check_locked (self, pool, conn)) ==
-      GST_FLOW_OK && self->res_busy)
-    g_cond_wait (&self->cond, &self->lock);
-  if (ret != GST_FLOW_OK) {
-    g_mutex_unlock (&self->lock);
-    gst_zero_sink_conn_unref (conn);
-    return ret;
+  gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
+      &maxsize);
+  if (offset != 0)              /* upstream trimmed the front */
+    memmove (data, data + offset, size);
+  if (header > 0)
+    gst_zero_sink_write_header (buffer, res->data);
+  rc = zb_reservation_commit (res, size + header);
+  if (rc == ZB_ESTATE)
+    return FALSE;
+  if (rc < 0) {
+    gst_zero_sink_post (self, gst_zero_error_new (rc,
+            g_strdup_printf ("Could not commit a frame: %s", zb_strerror (rc)),
+            g_strdup (zb_last_error ())));
+    *ret = GST_FLOW_ERROR;
+    return TRUE;
   }
-  self->res_busy = TRUE;
-  id = ++self->next_res_id;
-  g_mutex_unlock (&self->lock);
-
-  for (;;) {
-    rc = zb_writer_reserve (conn->writer, size + self->ext_size, &data,
-        policy == GST_ZERO_SINK_POLICY_DROP ? 0 : timeout);
-    if (rc == 0)
-      break;
-    if (rc == ZB_ECANCELED) {
-      g_mutex_lock (&self->lock);
-      ret = gst_zero_sink_pool_check_locked (self, pool, conn);
-      g_mutex_unlock (&self->lock);
-      if (ret == GST_FLOW_OK)
-        continue;               /* a pause, or a stale wake: wait again */
-      GST_DEBUG_OBJECT (self, "pool acquire interrupted: %s",
-          gst_flow_get_name (ret));
-    } else if (rc == ZB_EAGAIN && policy == GST_ZERO_SINK_POLICY_DROP) {
-      /* render drops (or copies) this one as usual */
-      GST_LOG_OBJECT (self, "ring full: a system-memory buffer instead");
-      *out = gst_allocator_alloc (NULL, size, NULL);
-      ret = GST_FLOW_OK;
-    } else {
-      ret = gst_zero_sink_reserve_error (self, conn->writer, rc,
-          size + self->ext_size, timeout);
-    }
-    gst_zero_sink_release_reservation (self);
-    gst_zero_sink_conn_unref (conn);
-    return ret;
-  }
-
-  slot = g_new (GstZeroSinkSlot, 1);
-  slot->sink = gst_object_ref (self);
-  slot->conn = conn;            /* takes our reference */
-  slot->id = id;
-  slot->slot = data;
-  mem = gst_memory_new_wrapped (0, slot->slot + self->ext_size, size, 0, size,
-      slot, gst_zero_sink_slot_free);
-  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), slot_quark, slot,
-      NULL);
-
-  g_mutex_lock (&self->lock);
-  ret = gst_zero_sink_pool_check_locked (self, pool, conn);
-  if (ret == GST_FLOW_OK) {
-    self->res_id = id;
-  } else {
-    /* stopped meanwhile: nobody has seen the memory yet */
-    if (self->conn == conn)
-      zb_writer_cancel (conn->writer);
-    self->res_busy = FALSE;
-    g_cond_broadcast (&self->cond);
-  }
-  g_mutex_unlock (&self->lock);
-  if (ret != GST_FLOW_OK) {
-    gst_memory_unref (mem);
-    return ret;
-  }
-  GST_LOG_OBJECT (self, "reservation %" G_GUINT64_FORMAT " of %"
-      G_GSIZE_FORMAT " bytes handed to upstream", id, size);
-  *out = mem;
-  return GST_FLOW_OK;
+  gst_zero_sink_count (self, size, offset == 0);
+  GST_LOG_OBJECT (self, "committed a frame of %" G_GSIZE_FORMAT " bytes "
+      "written in place", size);
+  *ret = GST_FLOW_OK;
+  return TRUE;
 }
 
-void
-gst_zero_sink_pool_wake (GstZeroSink * self)
+/* Copy path: one copy of BUFFER (any number of memories) into a fresh
+ * reservation on WRITER. */
+static GstFlowReturn
+gst_zero_sink_copy (GstZeroSink * self, zb_writer * writer,
+    GstBuffer * buffer, gsize size)
 {
-  g_mutex_lock (&self->lock);
-  if (self->conn != NULL)
-    zb_writer_wake (self->conn->writer);
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+  gsize header = gst_zero_link_header_size (self->link);
+  GstZeroError *e = NULL;
+  zb_reservation res;
+  GstFlowReturn ret;
+  int rc;
+
+  do {
+    ret = gst_zero_link_reserve (self->link, writer, size + header,
+        self->unlocked, &res, &e);
+  } while (ret == GST_FLOW_FLUSHING &&
+      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
+  if (ret == GST_FLOW_CUSTOM_SUCCESS) {
+    GST_OBJECT_LOCK (self);
+    self->frames_dropped++;
+    GST_OBJECT_UNLOCK (self);
+    GST_LOG_OBJECT (self, "ring full: dropped a buffer of %" G_GSIZE_FORMAT
+        " bytes", size);
+    return GST_FLOW_OK;
+  }
+  if (ret != GST_FLOW_OK) {
+    if (e != NULL)
+      gst_zero_sink_post (self, e);
+    return ret;
+  }
+  if (header > 0)
+    gst_zero_sink_write_header (buffer, res.data);
+  gst_buffer_extract (buffer, 0, res.data + header, size);
+  rc = zb_reservation_commit (&res, size + header);
+  if (rc < 0) {
+    gst_zero_sink_post (self, gst_zero_error_new (rc,
+            g_strdup_printf ("Could not commit a frame into ring %s: %s",
+                zb_writer_name (writer), zb_strerror (rc)),
+            g_strdup (zb_last_error ())));
+    return GST_FLOW_ERROR;
+  }
+  gst_zero_sink_count (self, size, FALSE);
+  GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes", size);
+  return GST_FLOW_OK;
 }
 
 /* -------------------------------------------------- init / properties */
@@ -804,10 +342,11 @@ gst_zero_sink_init (GstZeroSink * self)
   self->policy = DEFAULT_POLICY;
   self->zero_copy = DEFAULT_ZERO_COPY;
   self->frame_header = DEFAULT_FRAME_HEADER;
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
-  g_mutex_init (&self->connect_lock);
-  /* the last sample would keep a pool buffer, and so the ring, alive */
+  self->max_buffers = DEFAULT_MAX_BUFFERS;
+  self->link = gst_zero_link_new (gst_zero_sink_debug);
+  self->unlocked = g_cancellable_new ();
+  gst_zero_link_set_policy (self->link, DEFAULT_TIMEOUT, FALSE);
+  /* the last sample would keep a pool buffer, and so a reservation, alive */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
@@ -816,14 +355,10 @@ gst_zero_sink_finalize (GObject * object)
 {
   GstZeroSink *self = GST_ZERO_SINK (object);
 
-  gst_zero_sink_conn_unref (self->conn);
-  gst_caps_replace (&self->caps, NULL);
-  gst_caps_replace (&self->metadata_caps, NULL);
+  gst_zero_link_unref (self->link);
+  g_object_unref (self->unlocked);
   g_free (self->buffer_name);
   g_free (self->camera_id);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
-  g_mutex_clear (&self->connect_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -831,14 +366,9 @@ static GstStructure *
 gst_zero_sink_get_stats (GstZeroSink * self)
 {
   GstStructure *s;
-  gdouble utilisation = 0.0;
   zb_health health;
-
-  g_mutex_lock (&self->lock);
-  if (self->conn != NULL &&
-      zb_writer_health (self->conn->writer, &health) == 0)
-    utilisation = health.utilisation_percent;
-  g_mutex_unlock (&self->lock);
+  gdouble utilisation = gst_zero_link_health (self->link, &health) ?
+      health.utilisation_percent : 0.0;
 
   GST_OBJECT_LOCK (self);
   s = gst_structure_new ("application/x-zerosink-stats",
@@ -857,6 +387,9 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstZeroSink *self = GST_ZERO_SINK (object);
+  gboolean policy_changed = FALSE;
+  gint timeout;
+  gboolean drop;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -869,15 +402,20 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int (value);
+      policy_changed = TRUE;
       break;
     case PROP_POLICY:
       self->policy = g_value_get_enum (value);
+      policy_changed = TRUE;
       break;
     case PROP_ZERO_COPY:
       self->zero_copy = g_value_get_boolean (value);
       break;
     case PROP_FRAME_HEADER:
       self->frame_header = g_value_get_boolean (value);
+      break;
+    case PROP_MAX_BUFFERS:
+      self->max_buffers = g_value_get_uint (value);
       break;
     case PROP_CAMERA_ID:
       g_free (self->camera_id);
@@ -887,7 +425,11 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  timeout = self->timeout;
+  drop = self->policy == GST_ZERO_SINK_POLICY_DROP;
   GST_OBJECT_UNLOCK (self);
+  if (policy_changed)
+    gst_zero_link_set_policy (self->link, timeout, drop);
 }
 
 static void
@@ -920,6 +462,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_FRAME_HEADER:
       g_value_set_boolean (value, self->frame_header);
       break;
+    case PROP_MAX_BUFFERS:
+      g_value_set_uint (value, self->max_buffers);
+      break;
     case PROP_CAMERA_ID:
       g_value_set_string (value, self->camera_id);
       break;
@@ -936,10 +481,17 @@ static gboolean
 gst_zero_sink_start (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
-  gchar *name;
+  gchar *name, *camera_id;
+  gint connect_timeout;
+  gboolean frame_header;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->buffer_name);
+  camera_id = g_strdup (self->camera_id);
+  connect_timeout = self->connect_timeout;
+  frame_header = self->frame_header;
+  self->frames_written = self->bytes_written = self->frames_dropped = 0;
+  self->frames_copied = self->frames_zero_copy = 0;
   GST_OBJECT_UNLOCK (self);
 
   if (name == NULL || name[0] == '\0') {
@@ -947,30 +499,20 @@ gst_zero_sink_start (GstBaseSink * bsink)
         ("No ring name given: set the buffer-name property"),
         ("buffer-name is required"));
     g_free (name);
+    g_free (camera_id);
     return FALSE;
   }
   if (zb_validate_name (name) < 0) {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, name,
         ("Invalid ring name \"%s\"", name), ("%s", zb_last_error ()));
     g_free (name);
+    g_free (camera_id);
     return FALSE;
   }
+  gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), camera_id,
+      connect_timeout, frame_header);
   g_free (name);
-
-  g_mutex_lock (&self->connect_lock);
-  self->metadata_written = FALSE;
-  gst_caps_replace (&self->caps, NULL);
-  gst_caps_replace (&self->metadata_caps, NULL);
-  g_mutex_unlock (&self->connect_lock);
-  g_mutex_lock (&self->lock);
-  self->closing = FALSE;
-  self->eos = FALSE;
-  g_mutex_unlock (&self->lock);
-  GST_OBJECT_LOCK (self);
-  self->ext_size = self->frame_header ? ZB_EXT_HEADER_SIZE : 0;
-  self->frames_written = self->bytes_written = self->frames_dropped = 0;
-  self->frames_copied = self->frames_zero_copy = 0;
-  GST_OBJECT_UNLOCK (self);
+  g_free (camera_id);
   return TRUE;
 }
 
@@ -980,11 +522,8 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
   /* upstream may still be in the pool's acquire: from now on it gets
-   * FLUSHING, and never connects again until start() */
-  g_mutex_lock (&self->lock);
-  self->closing = TRUE;
-  g_mutex_unlock (&self->lock);
-  gst_zero_sink_detach (self);
+   * FLUSHING; its open reservations are abandoned */
+  gst_zero_link_close (self->link);
   GST_OBJECT_LOCK (self);
   GST_INFO_OBJECT (self, "stopped: %" G_GUINT64_FORMAT " frames, %"
       G_GUINT64_FORMAT " bytes written (%" G_GUINT64_FORMAT " zero-copy, %"
@@ -999,31 +538,13 @@ static gboolean
 gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstZeroError *e = NULL;
 
-  g_mutex_lock (&self->connect_lock);
-  if (self->metadata_caps != NULL &&
-      !gst_caps_is_equal (caps, self->metadata_caps)) {
-    gchar *old_caps = gst_caps_to_string (self->metadata_caps);
-    gchar *new_caps = gst_caps_to_string (caps);
-    gchar *ring;
-
-    GST_OBJECT_LOCK (self);
-    ring = g_strdup (self->buffer_name);
-    GST_OBJECT_UNLOCK (self);
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, ring,
-        ("Caps cannot change after the first frame: the ring's metadata "
-            "says %s, upstream now sends %s", old_caps, new_caps),
-        ("the metadata of a ZeroBuffer ring is written once; restart both "
-            "sides to change the format"));
-    g_free (ring);
-    g_free (old_caps);
-    g_free (new_caps);
-    g_mutex_unlock (&self->connect_lock);
+  if (!gst_zero_link_set_caps (self->link, caps, &e)) {
+    gst_zero_sink_post (self, e);
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
-  gst_caps_replace (&self->caps, caps);
-  g_mutex_unlock (&self->connect_lock);
   return TRUE;
 }
 
@@ -1034,15 +555,11 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_EOS:
-      g_mutex_lock (&self->lock);
-      self->eos = TRUE;         /* the pool hands out no more buffers */
-      g_mutex_unlock (&self->lock);
-      gst_zero_sink_detach (self);      /* the reader sees end of stream */
+      /* the reader sees end of stream; the pool hands out no more */
+      gst_zero_link_finish (self->link);
       break;
     case GST_EVENT_FLUSH_STOP:
-      g_mutex_lock (&self->lock);
-      self->eos = FALSE;
-      g_mutex_unlock (&self->lock);
+      gst_zero_link_resume (self->link);
       break;
     default:
       break;
@@ -1064,9 +581,11 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   GstBufferPool *pool;
   GstStructure *config;
   GstVideoInfo info;
+  guint max_buffers, size;
 
   GST_OBJECT_LOCK (self);
   zero_copy = self->zero_copy;
+  max_buffers = self->max_buffers;
   GST_OBJECT_UNLOCK (self);
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (!zero_copy || caps == NULL || gst_caps_get_size (caps) != 1) {
@@ -1084,144 +603,20 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     return TRUE;
   }
 
-  pool = gst_zero_sink_pool_new (self);
+  size = (guint) GST_VIDEO_INFO_SIZE (&info);
+  pool = gst_zero_sink_pool_new (self->link, max_buffers);
   config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, caps,
-      (guint) GST_VIDEO_INFO_SIZE (&info), 0, 1);
+  gst_buffer_pool_config_set_params (config, caps, size, 0, max_buffers);
   if (!gst_buffer_pool_set_config (pool, config)) {
     GST_WARNING_OBJECT (self, "could not configure the pool");
     gst_object_unref (pool);
     return TRUE;
   }
-  GST_DEBUG_OBJECT (self, "offering the ring pool: frames of %"
-      G_GSIZE_FORMAT " bytes, one buffer at a time",
-      GST_VIDEO_INFO_SIZE (&info));
-  gst_query_add_allocation_pool (query, pool,
-      (guint) GST_VIDEO_INFO_SIZE (&info), 0, 1);
+  GST_DEBUG_OBJECT (self, "offering the ring pool: frames of %u bytes, up "
+      "to %u in flight", size, max_buffers);
+  gst_query_add_allocation_pool (query, pool, size, 0, max_buffers);
   gst_object_unref (pool);
   return TRUE;
-}
-
-/* The reservation BUFFER's memory wraps, when it is the open one. */
-static GstZeroSinkSlot *
-gst_zero_sink_buffer_slot (GstZeroSink * self, GstBuffer * buffer, guint idx)
-{
-  GstMemory *mem = gst_buffer_peek_memory (buffer, idx);
-  GstZeroSinkSlot *slot = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST
-      (mem), slot_quark);
-
-  if (slot == NULL || slot->sink != self || slot->id != self->res_id)
-    return NULL;
-  return slot;
-}
-
-/* Zero copy: BUFFER is the pool buffer of the open reservation; upstream
- * wrote the frame in place, so commit it. FALSE when it is not. */
-static gboolean
-gst_zero_sink_commit_slot (GstZeroSink * self, GstBuffer * buffer, gsize size,
-    GstFlowReturn * ret)
-{
-  GstZeroSinkSlot *slot;
-  GstMemory *mem;
-  gsize offset = 0, maxsize;
-  gboolean moved = FALSE;
-  guint8 *data;
-  int rc;
-
-  if (gst_buffer_n_memory (buffer) != 1)
-    return FALSE;
-  g_mutex_lock (&self->lock);
-  slot = self->res_id ? gst_zero_sink_buffer_slot (self, buffer, 0) : NULL;
-  if (slot == NULL || slot->conn != self->conn) {
-    g_mutex_unlock (&self->lock);
-    return FALSE;
-  }
-  mem = gst_buffer_peek_memory (buffer, 0);
-  gst_memory_get_sizes (mem, &offset, &maxsize);
-  data = slot->slot + self->ext_size;
-  if (offset != 0) {            /* upstream trimmed the front */
-    memmove (data, data + offset, size);
-    moved = TRUE;
-  }
-  if (self->ext_size > 0)
-    gst_zero_sink_write_ext (buffer, slot->slot);
-  rc = zb_writer_commit (slot->conn->writer, size + self->ext_size);
-  self->res_id = 0;
-  self->res_busy = FALSE;
-  g_cond_broadcast (&self->cond);
-  if (rc < 0) {
-    g_mutex_unlock (&self->lock);
-    ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (slot->conn->writer),
-        ("Could not commit a frame into ring %s: %s",
-            zb_writer_name (slot->conn->writer), zb_strerror (rc)),
-        ("%s", zb_last_error ()));
-    *ret = GST_FLOW_ERROR;
-    return TRUE;
-  }
-  g_mutex_unlock (&self->lock);
-
-  GST_OBJECT_LOCK (self);
-  self->frames_written++;
-  self->bytes_written += size;
-  if (moved)
-    self->frames_copied++;
-  else
-    self->frames_zero_copy++;
-  GST_OBJECT_UNLOCK (self);
-  GST_LOG_OBJECT (self, "committed a frame of %" G_GSIZE_FORMAT " bytes "
-      "written in place", size);
-  *ret = GST_FLOW_OK;
-  return TRUE;
-}
-
-/* Copy path: takes the ring's one reservation, waiting (up to timeout, or
- * until unlock()) for a pool buffer that upstream still holds. */
-static GstFlowReturn
-gst_zero_sink_take_reservation (GstZeroSink * self, GstBuffer * buffer,
-    gint timeout)
-{
-  gint64 deadline = timeout < 0 ? G_MAXINT64 :
-      g_get_monotonic_time () + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
-  GstFlowReturn ret;
-  guint i;
-
-  g_mutex_lock (&self->lock);
-  while (self->res_busy) {
-    if (self->res_id != 0) {
-      for (i = 0; i < gst_buffer_n_memory (buffer); i++) {
-        if (gst_zero_sink_buffer_slot (self, buffer, i) != NULL) {
-          g_mutex_unlock (&self->lock);
-          ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, NULL,
-              ("A buffer joins zerosink's ring memory with other memory, "
-                  "so it cannot be written in place"),
-              ("set zero-copy=false on zerosink for this upstream"));
-          return GST_FLOW_ERROR;
-        }
-      }
-    }
-    if (self->unlocked) {
-      g_mutex_unlock (&self->lock);
-      ret = gst_zero_sink_check_unlocked (self);
-      if (ret != GST_FLOW_OK)
-        return ret;
-      g_mutex_lock (&self->lock);
-      continue;
-    }
-    GST_LOG_OBJECT (self, "waiting for upstream to return the pool buffer");
-    if (!g_cond_wait_until (&self->cond, &self->lock, deadline) &&
-        self->res_busy && !self->unlocked) {
-      g_mutex_unlock (&self->lock);
-      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, NULL,
-          ("Upstream held zerosink's pool buffer for %d ms while pushing "
-              "other buffers; the ring has room for one such buffer at a "
-              "time", timeout),
-          ("set zero-copy=false on zerosink, or raise timeout"));
-      return GST_FLOW_ERROR;
-    }
-  }
-  self->res_busy = TRUE;
-  g_mutex_unlock (&self->lock);
-  return GST_FLOW_OK;
 }
 
 static GstFlowReturn
@@ -1229,13 +624,11 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   gsize size = gst_buffer_get_size (buffer);
-  gsize frame_size = size + self->ext_size;
-  GstZeroSinkConn *conn = NULL;
-  GstZeroSinkPolicy policy;
-  gint timeout;
+  GstMemory *first;
+  GstZeroError *e = NULL;
+  zb_reservation *res;
+  zb_writer *writer = NULL;
   GstFlowReturn ret;
-  guint8 *data = NULL;
-  int rc;
 
   if (size == 0) {
     /* a pool buffer emptied by upstream: its reservation is cancelled
@@ -1244,70 +637,27 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "empty frames)");
     return GST_FLOW_OK;
   }
-  ret = gst_zero_sink_ensure_writer (self, NULL, &conn);
-  if (ret != GST_FLOW_OK)
+  first = gst_buffer_peek_memory (buffer, 0);
+  if ((e = gst_zero_sink_pool_failure (first)) != NULL) {
+    /* the pool met it upstream; posted here, from the streaming thread */
+    gst_zero_sink_post (self, gst_zero_error_new (e->code,
+            g_strdup (e->text), g_strdup (e->debug)));
+    return GST_FLOW_ERROR;
+  }
+  res = gst_zero_sink_pool_reservation (first);
+  if (res != NULL && gst_buffer_n_memory (buffer) == 1 &&
+      gst_zero_sink_commit_in_place (self, buffer, res, size, &ret))
     return ret;
-  if (gst_zero_sink_commit_slot (self, buffer, size, &ret))
-    goto done;
 
-  GST_OBJECT_LOCK (self);
-  policy = self->policy;
-  timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
-  GST_OBJECT_UNLOCK (self);
-
-  ret = gst_zero_sink_take_reservation (self, buffer, timeout);
-  if (ret != GST_FLOW_OK)
-    goto done;
-  for (;;) {
-    rc = zb_writer_reserve (conn->writer, frame_size, (void **) &data,
-        policy == GST_ZERO_SINK_POLICY_DROP ? 0 : timeout);
-    if (rc == 0)
-      break;
-    if (rc == ZB_EAGAIN && policy == GST_ZERO_SINK_POLICY_DROP) {
-      GST_OBJECT_LOCK (self);
-      self->frames_dropped++;
-      GST_OBJECT_UNLOCK (self);
-      GST_LOG_OBJECT (self, "ring full: dropped a buffer of %"
-          G_GSIZE_FORMAT " bytes", size);
-      ret = GST_FLOW_OK;
-      goto release;
-    }
-    if (rc == ZB_ECANCELED) {
-      ret = gst_zero_sink_check_unlocked (self);
-      if (ret != GST_FLOW_OK)
-        goto release;
-      continue;                 /* still running: wait again */
-    }
-    ret = gst_zero_sink_reserve_error (self, conn->writer, rc, frame_size,
-        timeout);
-    goto release;
-  }
-
-  /* One copy into the ring; multi-memory buffers become one frame. */
-  if (self->ext_size > 0)
-    gst_zero_sink_write_ext (buffer, data);
-  gst_buffer_extract (buffer, 0, data + self->ext_size, size);
-  rc = zb_writer_commit (conn->writer, frame_size);
-  if (rc < 0) {
-    ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_writer_name (conn->writer),
-        ("Could not commit a frame into ring %s: %s",
-            zb_writer_name (conn->writer), zb_strerror (rc)),
-        ("%s", zb_last_error ()));
-    ret = GST_FLOW_ERROR;
-    goto release;
-  }
-  GST_OBJECT_LOCK (self);
-  self->frames_written++;
-  self->bytes_written += size;
-  self->frames_copied++;
-  GST_OBJECT_UNLOCK (self);
-  GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes", size);
-  ret = GST_FLOW_OK;
-
-release:
-  gst_zero_sink_release_reservation (self);
-done:
-  gst_zero_sink_conn_unref (conn);
+  do {
+    ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+  } while (ret == GST_FLOW_FLUSHING &&
+      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
+  if (ret == GST_FLOW_OK)
+    ret = gst_zero_sink_copy (self, writer, buffer, size);
+  else if (e != NULL)
+    gst_zero_sink_post (self, e);
+  zb_writer_unref (writer);
   return ret;
 }
 
@@ -1317,12 +667,8 @@ gst_zero_sink_unlock (GstBaseSink * bsink)
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
   GST_DEBUG_OBJECT (self, "unlock");
-  g_mutex_lock (&self->lock);
-  self->unlocked = TRUE;
-  if (self->conn != NULL)
-    zb_writer_wake (self->conn->writer);
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+  g_cancellable_cancel (self->unlocked);
+  gst_zero_link_wake (self->link);
   return TRUE;
 }
 
@@ -1332,9 +678,7 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
   GST_DEBUG_OBJECT (self, "unlock_stop");
-  g_mutex_lock (&self->lock);
-  self->unlocked = FALSE;
-  g_mutex_unlock (&self->lock);
+  g_cancellable_reset (self->unlocked);
   return TRUE;
 }
 
@@ -1377,7 +721,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
 
   zerobuffer_element_init (NULL);
-  slot_quark = g_quark_from_static_string ("GstZeroSinkSlot");
+  GST_DEBUG_CATEGORY_INIT (gst_zero_sink_debug, "zerosink", 0,
+      "zerosink: writes buffers into a ZeroBuffer ring (also its pool)");
 
   gobject_class->set_property = gst_zero_sink_set_property;
   gobject_class->get_property = gst_zero_sink_get_property;
@@ -1428,6 +773,15 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "and the zerobuffer Node reader: other ZeroBuffer readers would "
           "misread the frames. Default: false (raw buffer bytes only)",
           DEFAULT_FRAME_HEADER,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_BUFFERS,
+      g_param_spec_uint ("max-buffers", "Max buffers",
+          "How many buffers of the zero-copy pool upstream may hold at once, "
+          "each a frame reserved in the ring; upstream elements that keep "
+          "buffers (queues, encoders) need this many to stay zero copy. "
+          "The ring must hold at least as many frames to use them all",
+          1, G_MAXUINT, DEFAULT_MAX_BUFFERS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CAMERA_ID,

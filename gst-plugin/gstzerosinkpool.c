@@ -1,12 +1,10 @@
 /* gstzerosinkpool.c — zerosink's buffer pool (see gstzerosinkpool.h).
  *
- * Every acquire gets a fresh reservation in the ring from zerosink, wrapped
- * in one read-write GstMemory; zerosink's render commits it when the buffer
- * comes back downstream. A buffer returned without being rendered drops its
- * memory, and dropping that memory cancels the reservation (the memory's
- * destroy notify, in zerosink), so nothing upstream can write into the ring
- * afterwards. The core allows one reservation per writer, so the pool is
- * offered with max-buffers 1 and zerosink serialises reservations. */
+ * The base class keeps the buffers (without memory) and counts them
+ * against max-buffers, waiting and flushing as every pool does. An acquire
+ * then reserves room in the ring and appends one memory over it; the
+ * release drops that memory, whose destroy notify cancels a reservation
+ * nobody committed, so nothing upstream can write into the ring after. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,29 +12,81 @@
 #include "gstzerobufferelements.h"
 #include "gstzerosinkpool.h"
 
-#define GST_CAT_DEFAULT gst_zerobuffer_debug
+#define GST_CAT_DEFAULT gst_zero_sink_debug
 
 struct _GstZeroSinkPool
 {
   GstBufferPool parent;
 
-  GstZeroSink *sink;            /* owned reference */
+  GstZeroLink *link;            /* owned reference */
+  guint max_buffers;
   gsize size;                   /* from the configuration */
+  GCancellable *flushing;       /* cancelled between flush start and stop */
 };
+
+static GQuark reservation_quark;
+static GQuark failure_quark;
 
 #define gst_zero_sink_pool_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST_TYPE_BUFFER_POOL);
 
 GstBufferPool *
-gst_zero_sink_pool_new (GstZeroSink * sink)
+gst_zero_sink_pool_new (GstZeroLink * link, guint max_buffers)
 {
   GstZeroSinkPool *pool = g_object_new (GST_TYPE_ZERO_SINK_POOL, NULL);
 
   gst_object_ref_sink (pool);
-  pool->sink = gst_object_ref (sink);
+  pool->link = gst_zero_link_ref (link);
+  pool->max_buffers = max_buffers;
   return GST_BUFFER_POOL (pool);
 }
 
+/* The quarks are needed before any pool exists (render asks every
+ * buffer's memory). */
+static void
+quarks_init (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    reservation_quark = g_quark_from_static_string ("zerosink-reservation");
+    failure_quark = g_quark_from_static_string ("zerosink-failure");
+    g_once_init_leave (&done, 1);
+  }
+}
+
+zb_reservation *
+gst_zero_sink_pool_reservation (GstMemory * mem)
+{
+  quarks_init ();
+  return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem),
+      reservation_quark);
+}
+
+GstZeroError *
+gst_zero_sink_pool_failure (GstMemory * mem)
+{
+  quarks_init ();
+  return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem),
+      failure_quark);
+}
+
+/* Destroy notify of a memory over a reservation: cancels it when it was
+ * not committed (a no-op otherwise), which also lets the writer go. */
+static void
+reservation_free (gpointer data)
+{
+  zb_reservation *res = data;
+
+  if (res->writer != NULL)
+    GST_LOG ("pool buffer returned without being rendered: cancelling its "
+        "reservation");
+  zb_reservation_cancel (res);
+  g_free (res);
+}
+
+/* The configuration upstream chose, with max-buffers kept within ours (a
+ * reservation each: an unbounded count could hold the whole ring). */
 static gboolean
 gst_zero_sink_pool_set_config (GstBufferPool * bpool, GstStructure * config)
 {
@@ -50,17 +100,24 @@ gst_zero_sink_pool_set_config (GstBufferPool * bpool, GstStructure * config)
         config);
     return FALSE;
   }
+  if (max == 0 || max > pool->max_buffers)
+    max = pool->max_buffers;
+  min = MIN (min, max);
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
   pool->size = size;
-  GST_DEBUG_OBJECT (pool, "frames of %u bytes (min %u, max %u buffers)",
-      size, min, max);
+  GST_DEBUG_OBJECT (pool, "frames of %u bytes, at most %u in flight", size,
+      max);
   return GST_BUFFER_POOL_CLASS (parent_class)->set_config (bpool, config);
 }
 
-/* No preallocation: a buffer exists only while it holds a reservation. */
-static gboolean
-gst_zero_sink_pool_start (GstBufferPool * bpool)
+/* Buffers are kept without memory: a buffer points into the ring only
+ * while it holds a reservation. */
+static GstFlowReturn
+gst_zero_sink_pool_alloc_buffer (GstBufferPool * bpool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
 {
-  return TRUE;
+  *buffer = gst_buffer_new ();
+  return GST_FLOW_OK;
 }
 
 static GstFlowReturn
@@ -68,26 +125,63 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     GstBuffer ** buffer, GstBufferPoolAcquireParams * params)
 {
   GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (bpool);
-  GstMemory *mem = NULL;
+  gsize header = gst_zero_link_header_size (pool->link);
+  GstZeroError *failure = NULL;
+  zb_reservation *res = g_new0 (zb_reservation, 1);
+  zb_writer *writer = NULL;
+  GstMemory *mem;
   GstFlowReturn ret;
 
-  if (GST_BUFFER_POOL_IS_FLUSHING (bpool))
-    return GST_FLOW_FLUSHING;
-  ret = gst_zero_sink_pool_reserve (pool->sink, bpool, pool->size, &mem);
-  if (ret != GST_FLOW_OK)
+  ret = GST_BUFFER_POOL_CLASS (parent_class)->acquire_buffer (bpool, buffer,
+      params);
+  if (ret != GST_FLOW_OK) {
+    g_free (res);
     return ret;
-  *buffer = gst_buffer_new ();
+  }
+  ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
+      &failure);
+  if (ret == GST_FLOW_OK)
+    ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
+        pool->flushing, res, &failure);
+  zb_writer_unref (writer);
+
+  if (ret == GST_FLOW_OK) {
+    mem = gst_memory_new_wrapped (0, res->data + header, pool->size, 0,
+        pool->size, res, reservation_free);
+    gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), reservation_quark,
+        res, NULL);
+    GST_LOG_OBJECT (pool, "reserved %" G_GSIZE_FORMAT " bytes in the ring",
+        pool->size);
+  } else if (ret == GST_FLOW_ERROR || ret == GST_FLOW_CUSTOM_SUCCESS) {
+    /* a plain buffer: the sink drops or copies it (ring full with
+     * policy=drop), or posts the failure it carries */
+    g_free (res);
+    mem = gst_allocator_alloc (NULL, pool->size, NULL);
+    if (failure != NULL) {
+      GST_DEBUG_OBJECT (pool, "the ring refused a reservation: %s",
+          failure->text);
+      gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), failure_quark,
+          failure, (GDestroyNotify) gst_zero_error_free);
+    }
+  } else {                      /* flushing, or end of stream */
+    g_free (res);
+    gst_buffer_pool_release_buffer (bpool, *buffer);
+    *buffer = NULL;
+    return ret;
+  }
   gst_buffer_append_memory (*buffer, mem);
   return GST_FLOW_OK;
 }
 
 /* The buffer came back (rendered or not): drop its memory, which cancels
- * the reservation when it was not committed, and free the buffer. */
+ * the reservation when it was not committed; the base class then frees the
+ * empty buffer and counts it against max-buffers no more. */
 static void
 gst_zero_sink_pool_release_buffer (GstBufferPool * bpool, GstBuffer * buffer)
 {
   gst_buffer_remove_all_memory (buffer);
-  gst_buffer_unref (buffer);    /* buffer->pool is NULL now: really freed */
+  GST_MINI_OBJECT_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  GST_BUFFER_POOL_CLASS (parent_class)->release_buffer (bpool, buffer);
 }
 
 static void
@@ -96,12 +190,23 @@ gst_zero_sink_pool_flush_start (GstBufferPool * bpool)
   GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (bpool);
 
   GST_DEBUG_OBJECT (pool, "flush start");
-  gst_zero_sink_pool_wake (pool->sink);
+  g_cancellable_cancel (pool->flushing);
+  gst_zero_link_wake (pool->link);
+}
+
+static void
+gst_zero_sink_pool_flush_stop (GstBufferPool * bpool)
+{
+  GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (bpool);
+
+  GST_DEBUG_OBJECT (pool, "flush stop");
+  g_cancellable_reset (pool->flushing);
 }
 
 static void
 gst_zero_sink_pool_init (GstZeroSinkPool * pool)
 {
+  pool->flushing = g_cancellable_new ();
 }
 
 static void
@@ -109,7 +214,8 @@ gst_zero_sink_pool_finalize (GObject * object)
 {
   GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (object);
 
-  gst_object_unref (pool->sink);
+  gst_zero_link_unref (pool->link);
+  g_object_unref (pool->flushing);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -119,10 +225,12 @@ gst_zero_sink_pool_class_init (GstZeroSinkPoolClass * klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
+  quarks_init ();
   gobject_class->finalize = gst_zero_sink_pool_finalize;
   pool_class->set_config = gst_zero_sink_pool_set_config;
-  pool_class->start = gst_zero_sink_pool_start;
+  pool_class->alloc_buffer = gst_zero_sink_pool_alloc_buffer;
   pool_class->acquire_buffer = gst_zero_sink_pool_acquire_buffer;
   pool_class->release_buffer = gst_zero_sink_pool_release_buffer;
   pool_class->flush_start = gst_zero_sink_pool_flush_start;
+  pool_class->flush_stop = gst_zero_sink_pool_flush_stop;
 }

@@ -1,40 +1,36 @@
 /* gstzerosinkpool.h — zerosink's buffer pool: buffers whose memory is a
  * reservation in the ring, so upstream writes straight into shared memory.
  *
- * The pool is thin: it asks zerosink for the memory (zerosink owns the
- * writer, its one reservation and the error messages) and gives buffers back
- * without their memory, so that a buffer never points into the ring while it
- * sits unused. */
+ * The pool is a thin wrapper over the core's reservations, taken through
+ * the sink's GstZeroLink: each acquire reserves room for one frame (up to
+ * the pool's max-buffers at a time, in flight in any order), the sink
+ * commits the reservation when the buffer is rendered, and a buffer that
+ * comes back unrendered cancels it. The pool never posts an error: when
+ * the ring refuses, it hands out a plain buffer that carries the failure,
+ * and the sink posts it when that buffer arrives. */
 #ifndef GST_ZERO_SINK_POOL_H
 #define GST_ZERO_SINK_POOL_H
 
 #include <gst/gst.h>
 
-G_BEGIN_DECLS
+#include "gstzerolink.h"
 
-typedef struct _GstZeroSink GstZeroSink;
+G_BEGIN_DECLS
 
 #define GST_TYPE_ZERO_SINK_POOL (gst_zero_sink_pool_get_type ())
 G_DECLARE_FINAL_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST,
     ZERO_SINK_POOL, GstBufferPool);
 
-/* A new pool that takes its memory from SINK (which it keeps a reference
- * to). */
-GstBufferPool *gst_zero_sink_pool_new (GstZeroSink * sink);
+/* A pool that reserves through LINK (it keeps a reference), at most
+ * MAX_BUFFERS buffers at a time. */
+GstBufferPool *gst_zero_sink_pool_new (GstZeroLink * link, guint max_buffers);
 
-/* Implemented by zerosink (gstzerosink.c). */
+/* The reservation MEM wraps, when it is one (its data starts the frame
+ * header's bytes earlier when frames carry one). */
+zb_reservation *gst_zero_sink_pool_reservation (GstMemory * mem);
 
-/* Connects if needed and reserves SIZE bytes in the ring for POOL's next
- * buffer; *mem wraps the reservation, or (policy=drop with a full ring)
- * plain system memory. GST_FLOW_FLUSHING when POOL flushes or the sink
- * stops; GST_FLOW_ERROR (with an element error posted) when the ring
- * refuses. */
-GstFlowReturn gst_zero_sink_pool_reserve (GstZeroSink * sink,
-    GstBufferPool * pool, gsize size, GstMemory ** mem);
-
-/* Breaks a wait of gst_zero_sink_pool_reserve() (the pool starts
- * flushing). */
-void gst_zero_sink_pool_wake (GstZeroSink * sink);
+/* The failure a fallback MEM carries, when it is one. */
+GstZeroError *gst_zero_sink_pool_failure (GstMemory * mem);
 
 G_END_DECLS
 

@@ -47,11 +47,13 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstpushsrc.h>
+#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
 #include "zerobuffer.h"
 
-#define GST_CAT_DEFAULT gst_zerobuffer_debug
+GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
+#define GST_CAT_DEFAULT gst_zero_src_debug
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
@@ -60,21 +62,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 
 #define GST_TYPE_ZERO_SRC (gst_zero_src_get_type ())
 G_DECLARE_FINAL_TYPE (GstZeroSrc, gst_zero_src, GST, ZERO_SRC, GstPushSrc);
-
-/* The reader, shared by the element and every buffer that wraps ring
- * memory: the ring is destroyed when the last of them lets go. */
-typedef struct
-{
-  gint refcount;
-  zb_reader *reader;
-} GstZeroSrcRing;
-
-/* What a buffer needs to give its frame back. */
-typedef struct
-{
-  GstZeroSrcRing *ring;
-  zb_frame frame;
-} GstZeroSrcFrame;
 
 struct _GstZeroSrc
 {
@@ -89,8 +76,9 @@ struct _GstZeroSrc
   gboolean eos_on_writer_exit;
   gboolean announce;
 
-  /* under the object lock */
-  GstZeroSrcRing *ring;
+  /* under the object lock; every buffer holds a lease on its frame, which
+   * keeps the ring mapped after stop() until the buffer is freed */
+  zb_reader *reader;
   gboolean flushing;
 
   /* streaming thread only */
@@ -103,9 +91,8 @@ struct _GstZeroSrc
 
 #define DEFAULT_BUFFER_NAME NULL
 #define DEFAULT_METADATA_SIZE 4096
-/* 1080p RGB, three frames in flight: 3 * (1920 * 1080 * 3 + 16), rounded up
- * to 64 as the ring does. */
-#define DEFAULT_PAYLOAD_SIZE 18662464
+/* 0: sized for the frames the caps describe (zb_default_payload_size) */
+#define DEFAULT_PAYLOAD_SIZE 0
 #define DEFAULT_TIMEOUT -1
 #define DEFAULT_CAPS NULL
 #define DEFAULT_EOS_ON_WRITER_EXIT TRUE
@@ -128,34 +115,16 @@ G_DEFINE_TYPE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerosrc, "zerosrc", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC, zerobuffer_element_init (plugin));
 
-/* ------------------------------------------------------ ring lifetime */
-
-static GstZeroSrcRing *
-gst_zero_src_ring_ref (GstZeroSrcRing * ring)
-{
-  g_atomic_int_inc (&ring->refcount);
-  return ring;
-}
-
-static void
-gst_zero_src_ring_unref (GstZeroSrcRing * ring)
-{
-  if (ring != NULL && g_atomic_int_dec_and_test (&ring->refcount)) {
-    GST_DEBUG ("destroying ring %s", zb_reader_name (ring->reader));
-    zb_reader_destroy (ring->reader);
-    g_free (ring);
-  }
-}
+/* ------------------------------------------------------ frame leases */
 
 /* GDestroyNotify of a buffer's memory: any thread, any order. */
 static void
 gst_zero_src_frame_free (gpointer data)
 {
-  GstZeroSrcFrame *f = data;
+  zb_frame *frame = data;
 
-  zb_reader_release (f->ring->reader, &f->frame);
-  gst_zero_src_ring_unref (f->ring);
-  g_free (f);
+  zb_frame_release (frame);
+  g_free (frame);
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -192,7 +161,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   quoted = zerobuffer_quote_peer_bytes (meta, meta_size, 256);
   writer = gst_zero_src_describe_writer (reader);
   if (meta_size > 0) {
-    gint64 version = zerobuffer_json_get_frame_header (meta, meta_size);
+    gint version = zb_metadata_frame_header (meta, meta_size);
 
     if (version != 0 && version != 1) {
       ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
@@ -345,7 +314,7 @@ gst_zero_src_finalize (GObject * object)
 {
   GstZeroSrc *self = GST_ZERO_SRC (object);
 
-  gst_zero_src_ring_unref (self->ring);
+  zb_reader_destroy (self->reader);
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->stream_caps, NULL);
   g_free (self->buffer_name);
@@ -433,6 +402,40 @@ gst_zero_src_get_property (GObject * object, guint prop_id, GValue * value,
 
 /* ------------------------------------------------------------- vfuncs */
 
+/* The size of the frames the caps property, or else downstream's fixed
+ * raw video caps (e.g. a caps filter right after zerosrc), describe; 0
+ * when neither says (the writer's caps come later, with its metadata). */
+static gsize
+gst_zero_src_expected_frame_size (GstZeroSrc * self)
+{
+  GstCaps *caps;
+  GstStructure *s;
+  GstVideoInfo info;
+  gsize size = 0;
+
+  GST_OBJECT_LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (caps == NULL)
+    caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (self), NULL);
+  if (caps != NULL && gst_caps_get_size (caps) == 1 &&
+      !gst_caps_is_any (caps)) {
+    s = gst_caps_get_structure (caps, 0);
+    /* fixating a range would invent a size: only fixed fields count */
+    if (gst_structure_has_name (s, "video/x-raw") &&
+        gst_structure_has_field_typed (s, "format", G_TYPE_STRING) &&
+        gst_structure_has_field_typed (s, "width", G_TYPE_INT) &&
+        gst_structure_has_field_typed (s, "height", G_TYPE_INT)) {
+      caps = gst_caps_fixate (caps);
+      if (gst_video_info_from_caps (&info, caps))
+        size = GST_VIDEO_INFO_SIZE (&info);
+    }
+  }
+  if (caps != NULL)
+    gst_caps_unref (caps);
+  return size;
+}
+
 static gboolean
 gst_zero_src_start (GstBaseSrc * bsrc)
 {
@@ -441,7 +444,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   guint64 metadata_size, payload_size;
   gboolean announce;
   zb_reader *reader = NULL;
-  GstZeroSrcRing *ring;
+  gsize frame_size = 0;
   int rc;
 
   GST_OBJECT_LOCK (self);
@@ -458,6 +461,10 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     g_free (name);
     return FALSE;
   }
+  if (payload_size == 0) {
+    frame_size = gst_zero_src_expected_frame_size (self);
+    payload_size = zb_default_payload_size (frame_size);
+  }
   rc = zb_reader_create (&reader, name, metadata_size, payload_size, NULL);
   if (rc < 0) {
     if (rc == ZB_EEXIST)
@@ -471,15 +478,18 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     g_free (name);
     return FALSE;
   }
-  GST_INFO_OBJECT (self, "created ring %s (metadata %" G_GUINT64_FORMAT
-      " bytes, payload %" G_GUINT64_FORMAT " bytes)", name, metadata_size,
-      payload_size);
+  if (frame_size > 0)
+    GST_INFO_OBJECT (self, "created ring %s: metadata %" G_GUINT64_FORMAT
+        " bytes, payload %" G_GUINT64_FORMAT " bytes (%u frames of %"
+        G_GSIZE_FORMAT " bytes)", name, metadata_size, payload_size,
+        zb_default_frames_in_flight (frame_size), frame_size);
+  else
+    GST_INFO_OBJECT (self, "created ring %s: metadata %" G_GUINT64_FORMAT
+        " bytes, payload %" G_GUINT64_FORMAT " bytes", name, metadata_size,
+        payload_size);
 
-  ring = g_new0 (GstZeroSrcRing, 1);
-  ring->refcount = 1;
-  ring->reader = reader;
   GST_OBJECT_LOCK (self);
-  self->ring = ring;
+  self->reader = reader;
   GST_OBJECT_UNLOCK (self);
   gst_caps_replace (&self->stream_caps, NULL);
   self->discont = TRUE;
@@ -496,18 +506,20 @@ static gboolean
 gst_zero_src_stop (GstBaseSrc * bsrc)
 {
   GstZeroSrc *self = GST_ZERO_SRC (bsrc);
-  GstZeroSrcRing *ring;
+  zb_reader *reader;
 
   GST_OBJECT_LOCK (self);
-  ring = self->ring;
-  self->ring = NULL;
+  reader = self->reader;
+  self->reader = NULL;
   GST_OBJECT_UNLOCK (self);
-  if (ring != NULL) {
-    if (g_atomic_int_get (&ring->refcount) > 1)
-      GST_INFO_OBJECT (self, "ring %s stays until the %d buffers still "
-          "referencing it are freed", zb_reader_name (ring->reader),
-          g_atomic_int_get (&ring->refcount) - 1);
-    gst_zero_src_ring_unref (ring);
+  if (reader != NULL) {
+    guint64 held = zb_reader_held_frames (reader);
+
+    if (held > 0)
+      GST_INFO_OBJECT (self, "ring %s is unlinked; its mapping stays until "
+          "the %" G_GUINT64_FORMAT " buffers still wrapping it are freed",
+          zb_reader_name (reader), held);
+    zb_reader_destroy (reader);
   }
   gst_caps_replace (&self->stream_caps, NULL);
   return TRUE;
@@ -553,8 +565,8 @@ static GstFlowReturn
 gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstZeroSrc *self = GST_ZERO_SRC (psrc);
-  GstZeroSrcRing *ring;
-  GstZeroSrcFrame *f;
+  zb_reader *reader;
+  zb_frame *lease;
   GstBuffer *buffer;
   zb_frame frame;
   zb_frame_ext ext;
@@ -563,12 +575,13 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gboolean eos_on_writer_exit;
   int rc;
 
+  /* stop() comes only after this thread has left create() */
   GST_OBJECT_LOCK (self);
-  ring = self->ring ? gst_zero_src_ring_ref (self->ring) : NULL;
+  reader = self->reader;
   timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
   eos_on_writer_exit = self->eos_on_writer_exit;
   GST_OBJECT_UNLOCK (self);
-  if (ring == NULL)
+  if (reader == NULL)
     return GST_FLOW_FLUSHING;
 
   for (;;) {
@@ -577,12 +590,10 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_OBJECT_LOCK (self);
     flushing = self->flushing;
     GST_OBJECT_UNLOCK (self);
-    if (flushing) {
-      gst_zero_src_ring_unref (ring);
+    if (flushing)
       return GST_FLOW_FLUSHING;
-    }
 
-    rc = zb_reader_next (ring->reader, &frame, timeout);
+    rc = zb_reader_next (reader, &frame, timeout);
     if (rc == 0)
       break;
     switch (rc) {
@@ -591,48 +602,43 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       case ZB_EOF:
         if (eos_on_writer_exit) {
           GST_INFO_OBJECT (self, "the writer of ring %s detached: EOS",
-              zb_reader_name (ring->reader));
-          gst_zero_src_ring_unref (ring);
+              zb_reader_name (reader));
           return GST_FLOW_EOS;
         }
         GST_INFO_OBJECT (self, "the writer of ring %s detached; waiting for "
-            "the next one", zb_reader_name (ring->reader));
+            "the next one", zb_reader_name (reader));
         self->discont = TRUE;
         continue;
       case ZB_EWRITERDEAD:
         if (eos_on_writer_exit) {
-          ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
+          ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
               ("The writer of ring %s died without finishing its stream",
-                  zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
-          gst_zero_src_ring_unref (ring);
+                  zb_reader_name (reader)), ("%s", zb_last_error ()));
           return GST_FLOW_ERROR;
         }
-        ZEROBUFFER_ELEMENT_WARNING (self, rc, zb_reader_name (ring->reader),
+        ZEROBUFFER_ELEMENT_WARNING (self, rc, zb_reader_name (reader),
             ("The writer of ring %s died; waiting for the next one",
-                zb_reader_name (ring->reader)), ("%s", zb_last_error ()));
+                zb_reader_name (reader)), ("%s", zb_last_error ()));
         self->discont = TRUE;
         continue;
       case ZB_ETIMEDOUT:
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
             ("No frame arrived on ring %s within %d ms",
-                zb_reader_name (ring->reader), timeout),
+                zb_reader_name (reader), timeout),
             ("%s; raise timeout (-1 waits forever)", zb_last_error ()));
-        gst_zero_src_ring_unref (ring);
         return GST_FLOW_ERROR;
       default:
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (ring->reader),
+        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
             ("Could not read a frame from ring %s: %s",
-                zb_reader_name (ring->reader), zb_strerror (rc)),
+                zb_reader_name (reader), zb_strerror (rc)),
             ("%s", zb_last_error ()));
-        gst_zero_src_ring_unref (ring);
         return GST_FLOW_ERROR;
     }
   }
 
   if (self->stream_caps == NULL &&
-      !gst_zero_src_negotiate_from_ring (self, ring->reader)) {
-    zb_reader_release (ring->reader, &frame);
-    gst_zero_src_ring_unref (ring);
+      !gst_zero_src_negotiate_from_ring (self, reader)) {
+    zb_frame_release (&frame);
     return GST_FLOW_NOT_NEGOTIATED;
   }
   size = frame.size;
@@ -640,26 +646,24 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   if (self->frame_header) {
     rc = zb_frame_ext_parse (frame.data, frame.size, &ext);
     if (rc < 0) {
-      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (ring->reader),
+      ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (reader),
           ("Frame %" G_GUINT64_FORMAT " of ring %s has no valid frame header "
               "although the metadata declares one (protocol error)",
-              frame.sequence, zb_reader_name (ring->reader)),
+              frame.sequence, zb_reader_name (reader)),
           ("%s; frame of %" G_GUINT64_FORMAT " bytes", zb_last_error (),
               frame.size));
-      zb_reader_release (ring->reader, &frame);
-      gst_zero_src_ring_unref (ring);
+      zb_frame_release (&frame);
       return GST_FLOW_ERROR;
     }
     offset = ext.data - frame.data;
     size = ext.size;
   }
 
-  /* The buffer takes over our reference to the ring. */
-  f = g_new (GstZeroSrcFrame, 1);
-  f->ring = ring;
-  f->frame = frame;
+  /* The buffer's memory holds the frame's lease. */
+  lease = g_new (zb_frame, 1);
+  *lease = frame;
   buffer = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
-      (gpointer) frame.data, frame.size, offset, size, f,
+      (gpointer) frame.data, frame.size, offset, size, lease,
       gst_zero_src_frame_free);
   if (self->discont || frame.sequence == 1)
     self->ts_anchored = FALSE;  /* a new writer: a new time base */
@@ -684,8 +688,8 @@ gst_zero_src_unlock (GstBaseSrc * bsrc)
   GST_DEBUG_OBJECT (self, "unlock");
   GST_OBJECT_LOCK (self);
   self->flushing = TRUE;
-  if (self->ring != NULL)
-    zb_reader_wake (self->ring->reader);
+  if (self->reader != NULL)
+    zb_reader_wake (self->reader);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -711,6 +715,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
 
   zerobuffer_element_init (NULL);
+  GST_DEBUG_CATEGORY_INIT (gst_zero_src_debug, "zerosrc", 0,
+      "zerosrc: pushes the frames of a ZeroBuffer ring");
 
   gobject_class->set_property = gst_zero_src_set_property;
   gobject_class->get_property = gst_zero_src_get_property;
@@ -733,8 +739,12 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_PAYLOAD_SIZE,
       g_param_spec_uint64 ("payload-size", "Payload size",
           "Size of the ring's frame area in bytes (rounded up to 64); each "
-          "frame takes its size + 16 bytes. The default holds three 1080p "
-          "RGB frames", 64, ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
+          "frame takes its size + 16 bytes (+ 48 with the per-frame "
+          "header). 0 (default): room for the frames the caps property, or "
+          "else fixed raw video caps right downstream, describe: 4 frames, "
+          "fewer when 4 would not fit in 32 MiB (the CPU cache), at least 2; "
+          "3 frames of 1080p RGB when neither describes them", 0,
+          ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,

@@ -2,7 +2,7 @@
 # Drop policy with a slow consumer.
 #   reader: gst-launch-1.0 -e zerosrc buffer-name=X payload-size=P (2 frames)
 #             ! identity sleep-time=20000 ! checksumsink           (50 frames/s)
-#   writer: GST_DEBUG=zerobuffer:4 gst-launch-1.0 -e videotestsrc num-buffers=60
+#   writer: GST_DEBUG=zerosink:4 gst-launch-1.0 -e videotestsrc num-buffers=60
 #             pattern=ball ! CAPS (120 frames/s) ! zerosink policy=drop
 # zerosink logs its counters when it stops ("stopped: W frames, B bytes
 # written[ (Z zero-copy, C copied)], D dropped"). Then: D > 0, W + D == 60, B == W * frame size, the
@@ -29,7 +29,7 @@ bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" payload-size=$PAYL
 reader=$BG_PID
 wait_for_ring "$tmp/reader.log" "$name" ||
   { fail "zerosrc did not announce the ring"; cat "$tmp/reader.log"; }
-fg_launch "$tmp/writer.log" GST_DEBUG=zerobuffer:4 -- -e videotestsrc \
+fg_launch "$tmp/writer.log" GST_DEBUG=zerosink:4 -- -e videotestsrc \
   num-buffers=$N pattern=ball ! "$CAPS" ! zerosink buffer-name="$name" policy=drop
 w=$?
 wait_status $reader

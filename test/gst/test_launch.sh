@@ -56,7 +56,7 @@ check() { # order name writer-status reader-status
     fail "$order: the reader's buffers differ from the reference"
     diff "$tmp/ref.sha" "$tmp/got.sha" | head
   fi
-  if ! grep -qF "> {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\",\"params\":[\"$name\",4096,18662464]}" "$tmp/reader.log"; then
+  if ! grep -qF "> {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\",\"params\":[\"$name\",4096,18662592]}" "$tmp/reader.log"; then
     fail "$order: no announcement line"
   fi
   if [ -e "/dev/shm/$name" ] || [ -e "/tmp/zerobuffer/$name.lock" ]; then

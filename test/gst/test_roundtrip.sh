@@ -68,7 +68,7 @@ roundtrip() { # mode label format width height [encoder]
   if ! wait_for_ring "$tmp/reader.log" "$name"; then
     fail "$label: zerosrc did not announce the ring"; cat "$tmp/reader.log"
   fi
-  fg_launch "$tmp/writer.log" GST_DEBUG=zerobuffer:4 -- -e "${stream[@]}" ! \
+  fg_launch "$tmp/writer.log" GST_DEBUG=zerosink:4 -- -e "${stream[@]}" ! \
     zerosink buffer-name="$name" sync=false
   w=$?
   wait_status $reader

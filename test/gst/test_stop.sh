@@ -56,7 +56,7 @@ check_ring_gone "$name" "(a)"
 
 # (b) zerosink without a reader.
 name="${ZB_PREFIX}b"
-bg_launch "$tmp/b.log" GST_DEBUG=zerobuffer:4 -- videotestsrc ! "$CAPS" ! \
+bg_launch "$tmp/b.log" GST_DEBUG=zerosink:4 -- videotestsrc ! "$CAPS" ! \
   zerosink buffer-name="$name" connect-timeout=-1
 pid=$BG_PID
 wait_for_line "$tmp/b.log" "waiting .* for a reader" 10 ||
@@ -68,7 +68,7 @@ check_ring_gone "$name" "(b)"
 
 # (b2) zerosink without a reader, -e.
 name="${ZB_PREFIX}b2"
-bg_launch "$tmp/b2.log" GST_DEBUG=zerobuffer:4 -- -e videotestsrc ! "$CAPS" ! \
+bg_launch "$tmp/b2.log" GST_DEBUG=zerosink:4 -- -e videotestsrc ! "$CAPS" ! \
   zerosink buffer-name="$name" connect-timeout=-1
 pid=$BG_PID
 wait_for_line "$tmp/b2.log" "waiting .* for a reader" 10 ||
@@ -90,7 +90,7 @@ blocked() { # label [element before zerosink]
   local reader=$BG_PID
   wait_for_ring "$tmp/$label-reader.log" "$name" ||
     fail "($label) zerosrc did not announce the ring"
-  bg_launch "$tmp/$label-writer.log" GST_DEBUG=zerobuffer:4 -- videotestsrc is-live=true ! \
+  bg_launch "$tmp/$label-writer.log" GST_DEBUG=zerosink:4 -- videotestsrc is-live=true ! \
     "$CAPS" "${extra[@]}" ! zerosink buffer-name="$name" timeout=-1
   local writer=$BG_PID
   wait_for_buffers "$tmp/$label-reader.log" 3 10 || fail "($label) no frames arrived"

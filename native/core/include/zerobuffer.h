@@ -207,6 +207,12 @@ int zb_writer_connect(zb_writer **out, const char *name);
  * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
+/* Another reference to the writer, for a thread that uses it while another
+ * may destroy it; zb_writer_unref drops it. A destroyed writer stays
+ * mapped while referenced; its calls then fail (reserve: ZB_ESTATE). */
+zb_writer *zb_writer_ref(zb_writer *writer);
+void zb_writer_unref(zb_writer *writer);
+
 const char *zb_writer_name(const zb_writer *writer);
 
 /* The metadata the ring already holds (written by an earlier writer), zero
@@ -264,6 +270,12 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
  * as many as keep the writer's working set within the CPU cache (32 MiB),
  * 2 to 4 (see docs/BENCHMARKS.md). */
 unsigned zb_default_frames_in_flight(uint64_t frame_size);
+
+/* The payload size a reader picks by default for frames of frame_size
+ * bytes: zb_default_frames_in_flight of them, with room for the per-frame
+ * header (a writer may add it). frame_size 0 (unknown): 3 frames of 1080p
+ * RGB. 0 when frames that large cannot fit any ring. */
+uint64_t zb_default_payload_size(uint64_t frame_size);
 
 /* ------------------------------------------- per-frame header (opt-in) */
 

@@ -69,3 +69,15 @@ unsigned zb_default_frames_in_flight(uint64_t frame_size) {
   uint64_t fit = frame_size == 0 ? 4 : ZB_CACHE_BUDGET / frame_size;
   return fit < 2 ? 2 : fit > 4 ? 4 : (unsigned)fit;
 }
+
+/* Unknown frames: what the default used to hold, 3 frames of 1080p RGB. */
+#define ZB_FALLBACK_FRAME_SIZE (UINT64_C(1920) * 1080 * 3)
+#define ZB_FALLBACK_FRAMES 3
+
+uint64_t zb_default_payload_size(uint64_t frame_size) {
+  if (frame_size == 0)
+    return zb_payload_size_for(ZB_FALLBACK_FRAME_SIZE, ZB_FALLBACK_FRAMES,
+                               true);
+  return zb_payload_size_for(frame_size,
+                             zb_default_frames_in_flight(frame_size), true);
+}

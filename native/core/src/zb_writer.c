@@ -307,6 +307,20 @@ void zb_writer_destroy(zb_writer *w) {
   unref_unlock(w);
 }
 
+zb_writer *zb_writer_ref(zb_writer *w) {
+  pthread_mutex_lock(&w->lock);
+  w->refs++;
+  pthread_mutex_unlock(&w->lock);
+  return w;
+}
+
+void zb_writer_unref(zb_writer *w) {
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->lock);
+  unref_unlock(w);
+}
+
 const char *zb_writer_name(const zb_writer *w) { return w->name; }
 
 uint64_t zb_writer_max_frame_size(const zb_writer *w) {
@@ -407,7 +421,7 @@ static int check_frame_size(const zb_writer *w, uint64_t size) {
                     "than its size; create the ring with a payload size of "
                     "at least %llu",
                     (unsigned long long)size, w->name, (unsigned long long)ring,
-                    (unsigned long long)zb__frame_total(size));
+                    (unsigned long long)zb_payload_size_for(size, 1, false));
   return 0;
 }
 

@@ -1,0 +1,583 @@
+/* gstzerolink.c — the writing end of a ring for an element (see
+ * gstzerolink.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "gstzerobufferelements.h"
+#include "gstzerolink.h"
+
+#define GST_CAT_DEFAULT (link->category)
+
+/* How often a missing ring is looked for again while connecting. */
+#define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
+
+struct _GstZeroLink
+{
+  gint refcount;
+  GstDebugCategory *category;
+
+  /* `lock` guards everything below; `cond` is broadcast when the writer,
+   * `connecting`, `closed` or `eos` change, and by gst_zero_link_wake */
+  GMutex lock;
+  GCond cond;
+  gchar *name;
+  gchar *owner;
+  gchar *camera_id;
+  gint connect_timeout;
+  gboolean frame_header;
+  gint timeout;
+  gboolean drop;
+  gboolean closed;              /* between close and open */
+  gboolean eos;                 /* after finish, until resume or open */
+  gboolean connecting;          /* a thread is connecting */
+  zb_writer *writer;            /* connected, metadata in place */
+  GstCaps *caps;                /* the latest from set_caps */
+  GstCaps *metadata_caps;       /* the caps the metadata was written with */
+};
+
+GstZeroError *
+gst_zero_error_new (int code, gchar * text, gchar * debug)
+{
+  GstZeroError *e = g_new (GstZeroError, 1);
+
+  e->code = code;
+  e->text = text;
+  e->debug = debug;
+  return e;
+}
+
+void
+gst_zero_error_free (GstZeroError * e)
+{
+  if (e != NULL) {
+    g_free (e->text);
+    g_free (e->debug);
+    g_free (e);
+  }
+}
+
+GstZeroLink *
+gst_zero_link_new (GstDebugCategory * category)
+{
+  GstZeroLink *link = g_new0 (GstZeroLink, 1);
+
+  link->refcount = 1;
+  link->category = category;
+  link->closed = TRUE;
+  g_mutex_init (&link->lock);
+  g_cond_init (&link->cond);
+  return link;
+}
+
+GstZeroLink *
+gst_zero_link_ref (GstZeroLink * link)
+{
+  g_atomic_int_inc (&link->refcount);
+  return link;
+}
+
+void
+gst_zero_link_unref (GstZeroLink * link)
+{
+  if (link == NULL || !g_atomic_int_dec_and_test (&link->refcount))
+    return;
+  zb_writer_destroy (link->writer);
+  gst_caps_replace (&link->caps, NULL);
+  gst_caps_replace (&link->metadata_caps, NULL);
+  g_free (link->name);
+  g_free (link->owner);
+  g_free (link->camera_id);
+  g_mutex_clear (&link->lock);
+  g_cond_clear (&link->cond);
+  g_free (link);
+}
+
+/* Drops the writer (with the lock): the reader sees end of stream once it
+ * has drained the ring. Reservations still open upstream are abandoned. */
+static void
+detach_locked (GstZeroLink * link)
+{
+  if (link->writer != NULL) {
+    GST_INFO ("detaching from ring %s", link->name);
+    zb_writer_wake (link->writer);
+    zb_writer_destroy (link->writer);
+    link->writer = NULL;
+  }
+  gst_caps_replace (&link->metadata_caps, NULL);
+  g_cond_broadcast (&link->cond);
+}
+
+void
+gst_zero_link_open (GstZeroLink * link, const gchar * name,
+    const gchar * owner, const gchar * camera_id, gint connect_timeout,
+    gboolean frame_header)
+{
+  g_mutex_lock (&link->lock);
+  detach_locked (link);
+  g_free (link->name);
+  g_free (link->owner);
+  g_free (link->camera_id);
+  link->name = g_strdup (name);
+  link->owner = g_strdup (owner);
+  link->camera_id = g_strdup (camera_id);
+  link->connect_timeout = connect_timeout;
+  link->frame_header = frame_header;
+  link->closed = FALSE;
+  link->eos = FALSE;
+  gst_caps_replace (&link->caps, NULL);
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_close (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  link->closed = TRUE;
+  detach_locked (link);
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_finish (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  link->eos = TRUE;
+  detach_locked (link);
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_resume (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  link->eos = FALSE;
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop)
+{
+  g_mutex_lock (&link->lock);
+  link->timeout = timeout;
+  link->drop = drop;
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_wake (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  if (link->writer != NULL)
+    zb_writer_wake (link->writer);
+  g_cond_broadcast (&link->cond);
+  g_mutex_unlock (&link->lock);
+}
+
+gsize
+gst_zero_link_header_size (GstZeroLink * link)
+{
+  gboolean header;
+
+  g_mutex_lock (&link->lock);
+  header = link->frame_header;
+  g_mutex_unlock (&link->lock);
+  return header ? ZB_EXT_HEADER_SIZE : 0;
+}
+
+gboolean
+gst_zero_link_health (GstZeroLink * link, zb_health * health)
+{
+  gboolean ok;
+
+  g_mutex_lock (&link->lock);
+  ok = link->writer != NULL && zb_writer_health (link->writer, health) == 0;
+  g_mutex_unlock (&link->lock);
+  return ok;
+}
+
+gboolean
+gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
+    GstZeroError ** error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&link->lock);
+  if (link->metadata_caps != NULL &&
+      !gst_caps_is_equal (caps, link->metadata_caps)) {
+    gchar *old_caps = gst_caps_to_string (link->metadata_caps);
+    gchar *new_caps = gst_caps_to_string (caps);
+
+    *error = gst_zero_error_new (ZB_EMETADATA,
+        g_strdup_printf ("Caps cannot change after the first frame: the "
+            "ring's metadata says %s, upstream now sends %s", old_caps,
+            new_caps), g_strdup ("the metadata of a ZeroBuffer ring is "
+            "written once; restart both sides to change the format"));
+    g_free (old_caps);
+    g_free (new_caps);
+    ok = FALSE;
+  } else {
+    gst_caps_replace (&link->caps, caps);
+  }
+  g_mutex_unlock (&link->lock);
+  return ok;
+}
+
+/* ------------------------------------------------------------ metadata */
+
+/* The metadata JSON: the convention of existing GStreamer integrations
+ * (PROTOCOL.md), so that every ZeroBuffer reader learns the caps, with the
+ * per-frame header declared (by the core) when frames carry it. */
+static gchar *
+build_metadata (GstZeroLink * link, gsize * size)
+{
+  GString *json = g_string_new ("{\"type\":\"gstreamer-sink\",\"version\":");
+  gchar *text = gst_version_string ();
+  uint64_t declared;
+
+  zerobuffer_json_append_string (json, text);
+  g_free (text);
+  if (link->caps != NULL) {
+    text = gst_caps_to_string (link->caps);
+    g_string_append (json, ",\"caps\":");
+    zerobuffer_json_append_string (json, text);
+    g_free (text);
+  }
+  g_string_append (json, ",\"element_name\":");
+  zerobuffer_json_append_string (json, link->owner);
+  if (link->camera_id != NULL) {
+    g_string_append (json, ",\"camera_id\":");
+    zerobuffer_json_append_string (json, link->camera_id);
+  }
+  g_string_append_c (json, '}');
+  if (link->frame_header &&
+      zb_metadata_declare_frame_header ((const uint8_t *) json->str,
+          json->len, NULL, 0, &declared) == 0) {
+    gchar *out = g_malloc (declared + 1);
+
+    zb_metadata_declare_frame_header ((const uint8_t *) json->str, json->len,
+        (uint8_t *) out, declared, &declared);
+    out[declared] = '\0';
+    g_string_free (json, TRUE);
+    *size = declared;
+    return out;
+  }
+  *size = json->len;
+  return g_string_free (json, FALSE);
+}
+
+/* Whether the metadata an earlier writer left means what ours would: the
+ * same caps and the same per-frame header declaration. Byte equality is
+ * too strict: the element name and the GStreamer version may differ. */
+static GstZeroError *
+check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
+{
+  const int quoted = (int) MIN (size, 1024);
+  gint their_header = zb_metadata_frame_header (data, size);
+  gint our_header = link->frame_header ? 1 : 0;
+  gchar *their_caps_str = zerobuffer_json_get_string (data, size, "caps");
+  GstCaps *their_caps = NULL;
+  gchar *our_caps_str, *writer, *their_header_str, *text, *debug;
+  gboolean caps_equal;
+
+  GST_DEBUG ("ring %s already has metadata: %.*s", link->name, quoted,
+      (const gchar *) data);
+  if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
+      (their_caps_str != NULL &&
+          (their_caps = zerobuffer_caps_from_peer (their_caps_str,
+                  NULL)) == NULL)) {
+    g_free (their_caps_str);
+    return gst_zero_error_new (ZB_EMETADATA,
+        g_strdup_printf ("Ring %s already carries metadata this zerosink "
+            "cannot read, so it cannot tell whether its stream is the same",
+            link->name),
+        g_strdup_printf ("metadata: %.*s; expected a JSON object with a "
+            "\"caps\" string and optionally \"zerobuffer\":"
+            "{\"frame_header\":1}", quoted, (const gchar *) data));
+  }
+  if (their_caps == NULL || link->caps == NULL)
+    caps_equal = their_caps == NULL && link->caps == NULL;
+  else
+    caps_equal = gst_caps_is_equal (their_caps, link->caps);
+  if (their_caps != NULL)
+    gst_caps_unref (their_caps);
+  if (caps_equal && their_header == our_header) {
+    GST_INFO ("ring %s already carries the same metadata; keeping it",
+        link->name);
+    g_free (their_caps_str);
+    return NULL;
+  }
+
+  our_caps_str = link->caps != NULL ? gst_caps_to_string (link->caps) :
+      g_strdup ("(none)");
+  writer = zerobuffer_json_get_string (data, size, "element_name");
+  their_header_str = their_header == 0 ? g_strdup ("without the per-frame "
+      "header") : g_strdup_printf ("with the per-frame header "
+      "(\"zerobuffer\":{\"frame_header\":%d})", their_header);
+  if (!caps_equal && their_header != our_header)
+    text = g_strdup_printf ("Ring %s already carries the metadata of another "
+        "stream: caps %s %s, but this zerosink sends caps %s with "
+        "frame-header=%s", link->name,
+        their_caps_str ? their_caps_str : "(none)", their_header_str,
+        our_caps_str, our_header ? "true" : "false");
+  else if (!caps_equal)
+    text = g_strdup_printf ("Ring %s already carries the metadata of another "
+        "stream: its caps are %s, this zerosink sends %s", link->name,
+        their_caps_str ? their_caps_str : "(none)", our_caps_str);
+  else
+    text = g_strdup_printf ("Ring %s already carries the metadata of a stream "
+        "%s, but this zerosink has frame-header=%s (caps %s on both sides)",
+        link->name, their_header_str, our_header ? "true" : "false",
+        our_caps_str);
+  debug = g_strdup_printf ("metadata written by %s: %.*s; %s",
+      writer ? writer : "an earlier writer", quoted, (const gchar *) data,
+      caps_equal ? "give this zerosink the frame-header setting of the "
+      "earlier writer, or restart the reader" : "the metadata of a "
+      "ZeroBuffer ring is written once; restart the reader to change the "
+      "format");
+  g_free (their_header_str);
+  g_free (our_caps_str);
+  g_free (writer);
+  g_free (their_caps_str);
+  return gst_zero_error_new (ZB_EMETADATA, text, debug);
+}
+
+/* Writes our metadata into a fresh ring, or checks a reconnected one's. */
+static GstZeroError *
+put_metadata (GstZeroLink * link, zb_writer * writer)
+{
+  const uint8_t *existing = NULL;
+  uint64_t existing_size = 0;
+  gchar *metadata;
+  gsize size;
+  int rc;
+
+  rc = zb_writer_metadata (writer, &existing, &existing_size);
+  if (rc < 0)
+    return gst_zero_error_new (rc,
+        g_strdup_printf ("Could not read the metadata of ring %s: %s",
+            link->name, zb_strerror (rc)), g_strdup (zb_last_error ()));
+  /* a writer reconnecting: the metadata stays as the first writer wrote
+   * it (PROTOCOL.md, "Liveness and lifecycle") */
+  if (existing_size > 0)
+    return check_metadata (link, existing, existing_size);
+  metadata = build_metadata (link, &size);
+  GST_DEBUG ("metadata of ring %s: %s", link->name, metadata);
+  rc = zb_writer_set_metadata (writer, metadata, size);
+  g_free (metadata);
+  if (rc == ZB_EMETADATA)
+    return gst_zero_error_new (rc,
+        g_strdup_printf ("Ring %s already carries the metadata of another "
+            "stream; it cannot change", link->name),
+        g_strdup (zb_last_error ()));
+  if (rc < 0)
+    return gst_zero_error_new (rc,
+        g_strdup_printf ("Could not write the metadata of ring %s: %s",
+            link->name, zb_strerror (rc)), g_strdup (zb_last_error ()));
+  return NULL;
+}
+
+/* ----------------------------------------------------------- connecting */
+
+static GstFlowReturn
+interrupted_locked (GstZeroLink * link, GCancellable * cancellable)
+{
+  if (link->closed || g_cancellable_is_cancelled (cancellable))
+    return GST_FLOW_FLUSHING;
+  if (link->eos)
+    return GST_FLOW_EOS;
+  return GST_FLOW_OK;
+}
+
+/* Connects, waiting for the reader up to connect-timeout, and puts the
+ * metadata in place. With the lock, which it releases while connecting. */
+static GstFlowReturn
+connect_locked (GstZeroLink * link, GCancellable * cancellable,
+    GstZeroError ** error)
+{
+  gchar *name = g_strdup (link->name);
+  gint connect_timeout = link->connect_timeout;
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = connect_timeout < 0 ? G_MAXINT64 :
+      start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
+  GstFlowReturn ret = GST_FLOW_OK;
+  zb_writer *writer = NULL;
+  gboolean told = FALSE;
+  int rc;
+
+  link->connecting = TRUE;
+  for (;;) {
+    gint64 now;
+
+    g_mutex_unlock (&link->lock);
+    rc = zb_writer_connect (&writer, name);
+    g_mutex_lock (&link->lock);
+    if (rc == 0)
+      break;
+    /* ENOENT: no ring yet, or its reader is still initialising it;
+     * EREADERGONE: a stale ring, or its reader is still starting. Both:
+     * try again until the deadline. */
+    if (rc == ZB_EBUSY) {
+      *error = gst_zero_error_new (rc, g_strdup_printf ("Ring %s already "
+              "has a writer; only one zerosink can write to a ring at a time",
+              name), g_strdup (zb_last_error ()));
+    } else if (rc != ZB_ENOENT && rc != ZB_EREADERGONE) {
+      *error = gst_zero_error_new (rc, g_strdup_printf ("Could not connect "
+              "to ring %s: %s", name, zb_strerror (rc)),
+          g_strdup (zb_last_error ()));
+    } else if ((now = g_get_monotonic_time ()) >= deadline) {
+      *error = gst_zero_error_new (ZB_ENOENT, g_strdup_printf ("No reader "
+              "created ring %s within %d ms", name, connect_timeout),
+          g_strdup_printf ("%s (%s); a reader such as zerosrc buffer-name=%s "
+              "creates it; or raise connect-timeout", zb_last_error (),
+              zb_err_name (rc), name));
+    } else {
+      if (!told)
+        GST_INFO ("waiting up to %d ms for a reader to create ring %s (%s)",
+            connect_timeout, name, zb_err_name (rc));
+      told = TRUE;
+      if ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK)
+        g_cond_wait_until (&link->cond, &link->lock,
+            MIN (now + CONNECT_RETRY_US, deadline));
+      if (ret == GST_FLOW_OK &&
+          (ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK)
+        continue;
+      goto out;
+    }
+    ret = GST_FLOW_ERROR;
+    goto out;
+  }
+  if ((ret = interrupted_locked (link, cancellable)) != GST_FLOW_OK ||
+      (*error = put_metadata (link, writer)) != NULL) {
+    ret = ret != GST_FLOW_OK ? ret : GST_FLOW_ERROR;
+    zb_writer_destroy (writer);
+    goto out;
+  }
+  GST_INFO ("connected to ring %s after %" G_GINT64_FORMAT " ms; largest "
+      "frame %" G_GUINT64_FORMAT " bytes", name,
+      (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND,
+      zb_writer_max_frame_size (writer));
+  link->writer = writer;
+  if (link->caps != NULL)
+    gst_caps_replace (&link->metadata_caps, link->caps);
+out:
+  link->connecting = FALSE;
+  g_cond_broadcast (&link->cond);
+  g_free (name);
+  return ret;
+}
+
+GstFlowReturn
+gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
+    zb_writer ** writer, GstZeroError ** error)
+{
+  GstFlowReturn ret;
+
+  *writer = NULL;
+  g_mutex_lock (&link->lock);
+  while ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK) {
+    if (link->writer != NULL) {
+      *writer = zb_writer_ref (link->writer);
+      break;
+    }
+    if (!link->connecting) {
+      ret = connect_locked (link, cancellable, error);
+      if (ret != GST_FLOW_OK)
+        break;
+    } else {
+      g_cond_wait (&link->cond, &link->lock);   /* another thread connects */
+    }
+  }
+  g_mutex_unlock (&link->lock);
+  return ret;
+}
+
+/* ------------------------------------------------------------ reserving */
+
+/* Why a reservation of SIZE bytes (frame header included) failed. */
+static GstZeroError *
+reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
+    gint timeout)
+{
+  const gchar *name = zb_writer_name (writer);
+  gchar *detail = g_strdup (zb_last_error ());
+  zb_health h;
+  GstZeroError *e;
+
+  switch (rc) {
+    case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
+    case ZB_ETIMEDOUT:
+      /* a reader that has read every frame but gives none back holds the
+       * ring: say so, it is the reader's fault, not its speed */
+      if (zb_writer_health (writer, &h) == 0 && h.frames_unread == 0 &&
+          h.frames_held > 0)
+        e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
+                "for %d ms: its reader holds %" G_GUINT64_FORMAT " frames "
+                "and gives none back", name, timeout, h.frames_held),
+            g_strdup_printf ("%s; the reader must release the frames it has "
+                "read (or copy them), or create a larger ring; raise timeout "
+                "(-1 waits forever) or use policy=drop", detail));
+      else
+        e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
+                "for %d ms: its reader does not read fast enough", name,
+                timeout), g_strdup_printf ("%s; raise timeout (-1 waits "
+                "forever) or use policy=drop", detail));
+      break;
+    case ZB_EMSGSIZE:
+      e = gst_zero_error_new (rc, g_strdup_printf ("A frame of %"
+              G_GUINT64_FORMAT " bytes can never fit ring %s (largest frame: "
+              "%" G_GUINT64_FORMAT " bytes); the reader must create it with "
+              "a payload size of at least %" G_GUINT64_FORMAT " bytes", size,
+              name, zb_writer_max_frame_size (writer),
+              zb_payload_size_for (size, 1, FALSE)), g_strdup (detail));
+      break;
+    case ZB_EREADERGONE:
+      e = gst_zero_error_new (rc, g_strdup_printf ("The reader of ring %s is "
+              "gone", name), g_strdup (detail));
+      break;
+    default:
+      e = gst_zero_error_new (rc, g_strdup_printf ("Could not write a frame "
+              "into ring %s: %s", name, zb_strerror (rc)),
+          g_strdup (detail));
+      break;
+  }
+  g_free (detail);
+  return e;
+}
+
+GstFlowReturn
+gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
+    GCancellable * cancellable, zb_reservation * res, GstZeroError ** error)
+{
+  GstFlowReturn ret;
+  gboolean drop;
+  gint timeout;
+  int rc;
+
+  g_mutex_lock (&link->lock);
+  timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
+  drop = link->drop;
+  g_mutex_unlock (&link->lock);
+  for (;;) {
+    rc = zb_writer_reserve (writer, size, res, drop ? 0 : timeout);
+    if (rc == 0)
+      return GST_FLOW_OK;
+    if (rc == ZB_EAGAIN && drop)
+      return GST_FLOW_CUSTOM_SUCCESS;
+    if (rc != ZB_ECANCELED && rc != ZB_ESTATE)
+      break;
+    /* a wake: ours (stop, flush, unlock) or one meant for another waiter
+     * of this writer; a destroyed writer: the link closed or finished */
+    g_mutex_lock (&link->lock);
+    ret = interrupted_locked (link, cancellable);
+    if (ret == GST_FLOW_OK && link->writer != writer)
+      ret = GST_FLOW_FLUSHING;
+    g_mutex_unlock (&link->lock);
+    if (ret != GST_FLOW_OK)
+      return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
+  }
+  *error = reserve_error (link, writer, rc, size, timeout);
+  return GST_FLOW_ERROR;
+}

@@ -1,0 +1,93 @@
+/* gstzerolink.h — the writing end of a ring for an element.
+ *
+ * A link connects when it is first needed (waiting up to connect-timeout
+ * for the reader to create the ring), writes the ring's metadata (the caps
+ * and, with the per-frame header, its declaration) or checks that an
+ * earlier writer's means the same, and hands out references to its
+ * zb_writer to any thread: zerosink's streaming thread and upstream's
+ * thread inside zerosink's pool both write through it. It reserves room
+ * for frames the same way for both (timeout, drop policy, interruption).
+ *
+ * A link posts nothing: whoever gets a GstZeroError posts it from its own
+ * thread (zerosink's render), so an error met inside the pool during
+ * preroll reaches the bus the same way as one met while rendering. */
+#ifndef GST_ZERO_LINK_H
+#define GST_ZERO_LINK_H
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include "zerobuffer.h"
+
+G_BEGIN_DECLS
+
+/* A failure for the element to post: the core's code and the texts. */
+typedef struct
+{
+  int code;                     /* ZB_E* */
+  gchar *text;                  /* for the user */
+  gchar *debug;                 /* details */
+} GstZeroError;
+
+GstZeroError *gst_zero_error_new (int code, gchar * text, gchar * debug);
+void gst_zero_error_free (GstZeroError * error);
+
+typedef struct _GstZeroLink GstZeroLink;
+
+/* A link that logs to CATEGORY. */
+GstZeroLink *gst_zero_link_new (GstDebugCategory * category);
+GstZeroLink *gst_zero_link_ref (GstZeroLink * link);
+void gst_zero_link_unref (GstZeroLink * link);
+
+/* Starts a session with these settings (the element's start()): the next
+ * get_writer connects to ring NAME. OWNER names the writer in the
+ * metadata ("element_name"), CAMERA_ID (NULL: no key) the camera
+ * ("camera_id"). */
+void gst_zero_link_open (GstZeroLink * link, const gchar * name,
+    const gchar * owner, const gchar * camera_id, gint connect_timeout,
+    gboolean frame_header);
+/* Ends the session (stop()): detaches, and every wait returns
+ * GST_FLOW_FLUSHING until the next open. */
+void gst_zero_link_close (GstZeroLink * link);
+/* End of stream: detaches (the reader sees the end once it has drained
+ * the ring); get_writer returns GST_FLOW_EOS until gst_zero_link_resume. */
+void gst_zero_link_finish (GstZeroLink * link);
+void gst_zero_link_resume (GstZeroLink * link);
+
+/* How long reserve waits for space (ms, -1: forever) and whether a full
+ * ring drops the frame instead. */
+void gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop);
+
+/* The caps the metadata describes. FALSE, with *error, when the metadata
+ * was written already with other caps: they cannot change. */
+gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
+    GstZeroError ** error);
+
+/* The writer (a reference: zb_writer_unref), connected and with the
+ * metadata in place. GST_FLOW_FLUSHING when the link is closed or
+ * CANCELLABLE is cancelled, GST_FLOW_EOS after finish, GST_FLOW_ERROR with
+ * *error. Any thread; interrupted by gst_zero_link_wake. */
+GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
+    GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
+
+/* Reserves SIZE bytes on WRITER with the link's policy. GST_FLOW_OK,
+ * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops,
+ * GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled), GST_FLOW_ERROR
+ * with *error. */
+GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
+    gsize size, GCancellable * cancellable, zb_reservation * res,
+    GstZeroError ** error);
+
+/* Makes every wait of the link (connecting, reserving) look at its
+ * cancellable again. Any thread. */
+void gst_zero_link_wake (GstZeroLink * link);
+
+/* Bytes of the per-frame header in front of every frame (0 or 48). */
+gsize gst_zero_link_header_size (GstZeroLink * link);
+
+/* Fills *health from the connected ring; FALSE when not connected. */
+gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);
+
+G_END_DECLS
+
+#endif /* GST_ZERO_LINK_H */

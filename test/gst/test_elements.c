@@ -1025,10 +1025,11 @@ reference_hashes (const gchar * source, guint frames)
   return hashes;
 }
 
-/* videotestsrc ! zerosink → zerosrc ! appsink: every frame exact, and
- * counted as written in place (or copied with zero-copy=false). */
+/* videotestsrc [BETWEEN] ! zerosink → zerosrc ! appsink: every frame exact,
+ * and counted as written in place (or copied with zero-copy=false). */
 static void
-videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header)
+videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header,
+    const gchar * between)
 {
   const guint frames = 30;
   gchar *name = ring_name ("vts");
@@ -1046,8 +1047,9 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header)
   appsink = by_name (reader_pipe, "out");
   set_state (reader_pipe, GST_STATE_PLAYING);
 
-  desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s sync=false "
-      "zero-copy=%d frame-header=%d", src, name, zero_copy, frame_header);
+  desc = g_strdup_printf ("%s%s ! zerosink name=sink buffer-name=%s "
+      "sync=false zero-copy=%d frame-header=%d", src, between, name,
+      zero_copy, frame_header);
   writer_pipe = launch (desc);
   g_free (desc);
   sink = by_name (writer_pipe, "sink");
@@ -1097,21 +1099,130 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header)
 
 GST_START_TEST (test_zero_copy_videotestsrc)
 {
-  videotestsrc_round_trip (TRUE, FALSE);
+  videotestsrc_round_trip (TRUE, FALSE, "");
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_zero_copy_off)
 {
-  videotestsrc_round_trip (FALSE, FALSE);
+  videotestsrc_round_trip (FALSE, FALSE, "");
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_zero_copy_frame_header)
 {
-  videotestsrc_round_trip (TRUE, TRUE);
+  videotestsrc_round_trip (TRUE, TRUE, "");
+}
+
+GST_END_TEST;
+
+/* Upstream elements that keep buffers stay zero copy: several pool buffers
+ * are in flight at once. videorate holds each buffer until the next one
+ * arrives (with one pool buffer at a time, upstream waited for it forever);
+ * a queue lets upstream fill the next one while the sink commits. */
+GST_START_TEST (test_zero_copy_queue)
+{
+  videotestsrc_round_trip (TRUE, FALSE, " ! videorate");
+  videotestsrc_round_trip (TRUE, FALSE, " ! queue max-size-buffers=2");
+  videotestsrc_round_trip (TRUE, TRUE, " ! queue max-size-buffers=2");
+}
+
+GST_END_TEST;
+
+/* A reader that has read every frame but gives none back: zerosink's
+ * error names the cause, with the number of frames it holds. */
+GST_START_TEST (test_reader_holds_frames)
+{
+  gchar *name = ring_name ("holds");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  zb_frame held[8];
+  guint n = 0, i;
+  gchar *text;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "timeout=300", GRAY8_CAPS (40, 25),
+      &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 6; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  while (n < 4 && zb_reader_next (reader, &held[n], 2000) == 0)
+    n++;                        /* read, never released */
+  fail_unless_equals_int (n, 4);
+  text = wait_error (pipeline);
+  fail_unless (strstr (text, "its reader holds 4 frames") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  for (i = 0; i < n; i++)
+    zb_frame_release (&held[i]);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* payload-size=0 (the default): zerosrc sizes the ring for the frames the
+ * caps right downstream describe, or the caps property, or else 3 frames
+ * of 1080p RGB. */
+static guint64
+zerosrc_ring_size (const gchar * downstream)
+{
+  gchar *name = ring_name ("srcsize");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s %s ! fakesink",
+      name, downstream);
+  GstElement *pipeline = launch (desc);
+  zb_health health;
+  guint64 size = 0;
+
+  set_state (pipeline, GST_STATE_PAUSED);
+  if (zb_health_read (name, &health) == 0)
+    size = health.payload_size;
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (name);
+  return size;
+}
+
+GST_START_TEST (test_zerosrc_sizes_ring)
+{
+  guint64 uhd = 3840 * 2160 * 4, hd = 1920 * 1080 * 3;
+
+  fail_unless_equals_uint64 (zerosrc_ring_size ("! video/x-raw,format=BGRx,"
+          "width=3840,height=2160"), zb_default_payload_size (uhd));
+  fail_unless_equals_uint64 (zb_default_frames_in_flight (uhd), 2);
+  fail_unless_equals_uint64 (zerosrc_ring_size ("caps=video/x-raw,"
+          "format=RGB,width=1920,height=1080,framerate=30/1"),
+      zb_default_payload_size (hd));
+  fail_unless_equals_uint64 (zerosrc_ring_size (""),
+      zb_default_payload_size (0));
+  /* a range is not a frame size: the fallback */
+  fail_unless_equals_uint64 (zerosrc_ring_size ("! video/x-raw,format=RGB,"
+          "width=[16,4096],height=480"), zb_default_payload_size (0));
+  fail_unless_equals_uint64 (zerosrc_ring_size ("payload-size=100000"),
+      100032);
+}
+
+GST_END_TEST;
+
+/* Each element logs to its own category (GST_DEBUG=zerosink:6), and both
+ * to the shared one. */
+GST_START_TEST (test_debug_categories)
+{
+  GstElement *e = gst_element_factory_make ("zerosink", NULL);
+  GstElement *src = gst_element_factory_make ("zerosrc", NULL);
+
+  fail_unless (e != NULL && src != NULL);
+  fail_unless (_gst_debug_get_category ("zerosink") != NULL);
+  fail_unless (_gst_debug_get_category ("zerosrc") != NULL);
+  fail_unless (_gst_debug_get_category ("zerobuffer") != NULL);
+  gst_object_unref (e);
+  gst_object_unref (src);
 }
 
 GST_END_TEST;
@@ -1905,6 +2016,10 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_videotestsrc);
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);
+  tcase_add_test (tc, test_zero_copy_queue);
+  tcase_add_test (tc, test_reader_holds_frames);
+  tcase_add_test (tc, test_zerosrc_sizes_ring);
+  tcase_add_test (tc, test_debug_categories);
   tcase_add_test (tc, test_zero_copy_drop);
   tcase_add_test (tc, test_zero_copy_stop_blocked);
   tcase_add_test (tc, test_pool_reservations);

@@ -10,7 +10,7 @@ import type { VideoInfo } from './video-info.js';
 
 /** What a frame needs from its reader (kept small for tests). */
 export interface FrameOwner {
-  releaseFrame(ticket: number): void;
+  releaseFrame(ticket: number, buffer: ArrayBuffer): void;
 }
 
 export interface FrameInit {
@@ -70,7 +70,17 @@ export class Frame implements Disposable {
     this.#attributeBytes = init.attributeBytes;
   }
 
-  /** The frame's bytes; a view over the ring, empty once released. */
+  /**
+   * The frame's bytes: a view over the ring, valid until release(), empty
+   * after it (the writer may reuse the bytes at once). Code that reads
+   * them later, asynchronously, must keep the frame until it is done:
+   * native calls that take the bytes and return before reading them
+   * (zlib, fs.write, crypto, worker postMessage) need `frame.retain()`
+   * until their callback, then `release()`, or get `frame.copy()`.
+   * In frames() a frame is released when the loop moves on.
+   * With ZEROBUFFER_DEBUG=1 released bytes are overwritten (0xDB), so such
+   * a mistake shows as garbage instead of as a plausible other frame.
+   */
   get data(): Uint8Array {
     return this.#data;
   }
@@ -105,7 +115,7 @@ export class Frame implements Disposable {
     return this.commitNs === undefined ? undefined : this.arrivalNs - this.commitNs;
   }
 
-  /** Keeps the frame past the iteration step that produced it; release() it later. */
+  /** Keeps the frame (and its data) past the iteration step that produced it; release() it later. */
   retain(): this {
     this.#retained = true;
     return this;
@@ -115,7 +125,7 @@ export class Frame implements Disposable {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#owner.releaseFrame(this.#ticket);
+    this.#owner.releaseFrame(this.#ticket, this.#data.buffer as ArrayBuffer);
   }
 
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */

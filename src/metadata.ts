@@ -3,6 +3,7 @@
 // and our extensions (the per-frame header).
 import { parseCaps, type Caps } from './caps.js';
 import { MetadataError } from './errors.js';
+import { native } from './native.js';
 import { undescribedVideoInfo, videoInfoFromCaps, type VideoInfo } from './video-info.js';
 
 export interface Metadata {
@@ -83,8 +84,11 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
     m.problem = problem(`metadata is not a JSON object: ${(e as Error).message}`, e);
     return m;
   }
-  const ext = m.json['zerobuffer'];
-  m.frameHeader = typeof ext === 'object' && ext !== null && (ext as Record<string, unknown>)['frame_header'] === 1;
+  try {
+    m.frameHeader = native.metadataFrameHeader(bytes) === 1; // the core's convention, as the readers see it
+  } catch {
+    m.frameHeader = false; // an unreadable declaration: the reader reports each frame
+  }
   const capsString = m.json['caps'];
   if (typeof capsString !== 'string') {
     m.problem = problem('metadata has no "caps" string: the writer did not describe its frames');

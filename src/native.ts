@@ -23,6 +23,9 @@ export interface NativeHealth {
   readerPid: number;
   writerAlive: boolean;
   readerAlive: boolean;
+  /** Frames the reader has not read yet / has read and not given back (from the frame headers). */
+  framesUnread: number;
+  framesHeld: number;
 }
 
 /** Fields of the opt-in 48-byte frame header; absent timestamps were "none". */
@@ -36,16 +39,33 @@ export interface NativeFrameHeader {
   attributes?: Uint8Array;
 }
 
-export interface NativeFrame extends Partial<NativeFrameHeader> {
-  ticket: number;
+/**
+ * Where a frame's numbers sit in the batch's Float64Array (`count` numbers a
+ * frame): its lease (-1 for a copy), sequence, payload size on the wire,
+ * arrival time, whether the frame header was parsed (1) and its fields
+ * (timestamps -1 when "none"), whether the bytes were copied (1), and how
+ * many bytes of per-frame attributes start the view (the data follows).
+ */
+export interface NativeFrameFields {
+  lease: number;
   sequence: number;
-  /** Bytes in `buffer` (after the frame header when it was parsed). */
-  size: number;
-  /** The frame's payload_size on the wire. */
   payloadSize: number;
+  arrivalNs: number;
+  hasHeader: number;
+  pts: number;
+  dts: number;
+  duration: number;
+  commitNs: number;
+  flags: number;
+  copied: number;
+  attrsSize: number;
+  count: number;
+}
+
+/** A reservation: a view over the ring, or a scratch buffer (copied) that commit copies in. */
+export interface NativeReservation {
   buffer: ArrayBuffer;
   copied: boolean;
-  arrivalNs: number;
 }
 
 /** Errors thrown by the addon: the core's code name, its number, its details. */
@@ -69,10 +89,13 @@ export interface NativeReader {
   readonly name: string;
   readonly closed: boolean;
   metadata(): Uint8Array;
-  next(timeoutMs: number, parseHeader: boolean): Promise<NativeFrame | null>;
+  /** Takes up to max frames ready now into the batch: their count (0: none), null once closed; throws what ended the stream (EOF, ...). */
+  take(max: number): number | null;
+  /** Waits for a frame on the reader's thread, then takes up to max ready ones into the batch: their count, null once closed. */
+  wait(timeoutMs: number, max: number): Promise<number | null>;
   cancel(): void;
-  release(ticket: number): boolean;
-  frameHeader(ticket: number): NativeFrameHeader;
+  /** Ends a frame's lease (-1: a copy) and detaches its view. */
+  release(lease: number, buffer: ArrayBuffer): boolean;
   health(): NativeHealth;
   heldViews(): number;
   close(): void;
@@ -84,9 +107,9 @@ export interface NativeWriter {
   readonly maxFrameSize: number;
   setMetadata(bytes: Uint8Array): void;
   write(bytes: Uint8Array, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<void>;
-  reserve(size: number, timeoutMs: number): Promise<ArrayBuffer>;
-  commit(size: number): void;
-  cancelReservation(): void;
+  reserve(size: number, timeoutMs: number): Promise<NativeReservation>;
+  commit(size: number, buffer: ArrayBuffer, copied: boolean): void;
+  cancelReservation(buffer?: ArrayBuffer): void;
   cancel(): void;
   health(): NativeHealth;
   close(): void;
@@ -108,7 +131,9 @@ export interface NativeConvertLayout {
 }
 
 export interface NativeAddon {
-  Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number) => NativeReader;
+  /** A batch holds fields.length / frameFields.count frames; their views go into `views`. */
+  Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number,
+    fields: Float64Array, views: (ArrayBuffer | undefined)[]) => NativeReader;
   Writer: new (name: string) => NativeWriter;
   validateName(name: string): void;
   nowNs(): number;
@@ -117,8 +142,22 @@ export interface NativeAddon {
   ringsList(): NativeRingEntry[];
   /** Removes a ring whose reader and writer are dead; throws EBUSY / ENOENT (zb_ring_remove_stale). */
   ringRemoveStale(name: string): void;
+  /** The core's sizing rule (zb_payload_size_for): ring bytes for `frames` frames of frameSize bytes. */
+  payloadSizeFor(frameSize: number, frames: number, frameHeader: boolean): number;
+  /** Frames in flight a ring holds by default for frames of this size (zb_default_frames_in_flight). */
+  defaultFramesInFlight(frameSize: number): number;
+  /** The payload size readers pick by default (zb_default_payload_size; 0: frame size unknown). */
+  defaultPayloadSize(frameSize: number): number;
+  /** The per-frame header version metadata declares (0: none); throws EPROTO when unreadable. */
+  metadataFrameHeader(bytes: Uint8Array): number;
+  /** The metadata JSON object with the per-frame header declared. */
+  declareFrameHeader(bytes: Uint8Array): Uint8Array;
+  frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;
+  /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte. */
+  debug: boolean;
+  poisonByte: number;
   frameHeaderSize: number;
   /** The core's limits for the sizes given to a reader (ZB_MAX_METADATA_SIZE, ZB_MAX_PAYLOAD_SIZE). */
   maxMetadataSize: number;

@@ -1,11 +1,13 @@
 // The reading side: creates a ring, hands out frames as zero-copy views,
-// ends at end of stream, and unlinks the ring on close or exit.
+// ends at end of stream, and unlinks the ring on close or exit. Frames come
+// from the addon in batches (every frame ready when it looks, in one hop);
+// next() hands them out one at a time.
 import { abortable } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
-import { native, type NativeFrame, type NativeReader } from './native.js';
+import { native, type NativeReader } from './native.js';
 import {
   nativeTimeout, validateMode, validateName, validateSignal, validateSize, validateTimeout,
   type ReaderOptions, type WaitOptions,
@@ -31,17 +33,29 @@ export interface ReaderStats {
   heldFrames: number;
 }
 
+/** Frames one hop from the addon can bring. */
+const BATCH = 64;
+const F = native.frameFields;
+
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
   readonly #native: NativeReader;
   readonly #unregister: () => void;
+  /** The batch: the addon fills them, next() hands out [#next, #taken). */
+  readonly #fields: Float64Array;
+  readonly #views: (ArrayBuffer | undefined)[];
+  #taken = 0;
+  #next = 0;
   #metadata?: Metadata;
   #frames = 0;
   #closed = false;
 
-  private constructor(nativeReader: NativeReader, timeoutMs: number) {
+  private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
+    timeoutMs: number) {
     this.#native = nativeReader;
+    this.#fields = fields;
+    this.#views = views;
     this.name = nativeReader.name;
     this.timeoutMs = timeoutMs;
     this.#unregister = closeAtExit(this);
@@ -56,8 +70,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const payloadSize = validateSize('payloadSize', options.payloadSize, 1);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, Infinity);
     const mode = validateMode(options.mode);
-    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode));
-    return new ZeroBufferReader(r, timeoutMs);
+    const fields = new Float64Array(F.count * BATCH);
+    const views: (ArrayBuffer | undefined)[] = [];
+    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views));
+    return new ZeroBufferReader(r, fields, views, timeoutMs);
   }
 
   get closed(): boolean {
@@ -71,10 +87,6 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       if (bytes.byteLength > 0) this.#metadata = parseMetadata(new Uint8Array(bytes));
     }
     return this.#metadata;
-  }
-
-  #loadMetadata(): Metadata | undefined {
-    return this.metadata;
   }
 
   /** Waits until a writer has written the metadata (polls every 5 ms). */
@@ -105,56 +117,70 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * The next frame, or null at end of stream (the writer detached and every
    * frame was read) or once the reader is closed. Throws TimeoutError,
    * WriterGoneError, ProtocolError; rejects with signal.reason on abort.
-   * The caller releases the frame (frames() does it for you).
+   * The caller releases the frame (frames() does it for you): its `data` is
+   * valid until then.
    */
   async next(options: WaitOptions = {}): Promise<Frame | null> {
+    return this.#nextFrame(options, 1);
+  }
+
+  /** The next frame of the batch, taking up to `max` more frames when it is empty. */
+  async #nextFrame(options: WaitOptions, max: number): Promise<Frame | null> {
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    signal?.throwIfAborted();
     if (this.#closed) return null;
-    const headerKnown = this.metadata !== undefined;
-    let raw: NativeFrame | null;
-    try {
-      raw = await abortable(signal, () => this.#native.next(nativeTimeout(timeoutMs), this.#metadata?.frameHeader ?? false),
-        () => this.#native.cancel());
-    } catch (e) {
-      const err = fromNative(e);
-      if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
-      throw err;
-    }
-    if (raw === null) return null;
-    let data = new Uint8Array(raw.buffer);
-    let header = raw;
-    // Metadata that arrived with this frame may declare the frame header.
-    if (!headerKnown && this.#loadMetadata()?.frameHeader) {
+    if (this.#next === this.#taken) {
+      let taken: number | null;
       try {
-        header = { ...raw, ...this.#native.frameHeader(raw.ticket) };
-        data = data.subarray(native.frameHeaderSize + (header.attributes?.byteLength ?? 0));
+        taken = this.#native.take(max);
+        if (taken === 0)
+          taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), max),
+            () => this.#native.cancel());
       } catch (e) {
-        this.releaseFrame(raw.ticket);
-        throw fromNative(e);
+        const err = fromNative(e);
+        if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
+        throw err;
       }
+      if (taken === null || this.#closed) return null;
+      this.#taken = taken;
+      this.#next = 0;
     }
+    return this.#frameAt(this.#next++);
+  }
+
+  /** Frame i of the batch, as a Frame (its view leaves the batch). */
+  #frameAt(i: number): Frame {
+    const x = this.#fields;
+    const o = i * F.count;
+    const buffer = this.#views[i]!;
+    this.#views[i] = undefined;
+    const header = x[o + F.hasHeader] === 1;
+    const attrsSize = x[o + F.attrsSize]!;
+    const time = (field: number): number | undefined => (header && x[o + field]! >= 0 ? x[o + field] : undefined);
     this.#frames++;
     return new Frame(this, {
-      ticket: raw.ticket,
-      sequence: raw.sequence,
-      data,
-      copied: raw.copied,
-      arrivalNs: raw.arrivalNs,
-      pts: header.pts,
-      dts: header.dts,
-      duration: header.duration,
-      commitNs: header.commitNs,
-      flags: header.flags,
-      attributeBytes: header.attributes,
-      metadata: this.#metadata,
+      ticket: x[o + F.lease]!,
+      sequence: x[o + F.sequence]!,
+      data: attrsSize > 0 ? new Uint8Array(buffer, attrsSize) : new Uint8Array(buffer),
+      copied: x[o + F.copied] === 1,
+      arrivalNs: x[o + F.arrivalNs]!,
+      pts: time(F.pts),
+      dts: time(F.dts),
+      duration: time(F.duration),
+      commitNs: header ? x[o + F.commitNs] : undefined,
+      flags: header ? x[o + F.flags] : undefined,
+      // a copy: frame.attributes may be read after release
+      attributeBytes: attrsSize > 0 ? new Uint8Array(buffer, 0, attrsSize).slice() : undefined,
+      metadata: this.metadata,
     });
   }
 
   /**
    * Iterates frames until end of stream, close() or abort (which end the
    * loop quietly). Each frame is released when the loop moves on, unless
-   * frame.retain() was called.
+   * frame.retain() was called. When several frames are ready, one hop to
+   * the addon takes them all (next() takes one at a time).
    */
   async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     const signal = validateSignal(options.signal);
@@ -164,7 +190,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       for (;;) {
         if (signal?.aborted) return;
         try {
-          current = await this.next(options);
+          current = await this.#nextFrame(options, BATCH);
         } catch (e) {
           if (signal?.aborted) return;
           throw e;
@@ -179,9 +205,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     }
   }
 
-  /** Gives a frame back (Frame.release() calls this). */
-  releaseFrame(ticket: number): void {
-    if (!this.#closed) this.#native.release(ticket);
+  /** Gives a frame back and empties its view (Frame.release() calls this). */
+  releaseFrame(ticket: number, buffer: ArrayBuffer): void {
+    this.#native.release(ticket, buffer);
   }
 
   /** Health snapshot of the ring. */
@@ -206,15 +232,24 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     };
   }
 
-  /** Views not yet released or collected (for leak checks). */
+  /** Frames handed out and neither released nor garbage-collected yet (for leak checks). */
   heldViews(): number {
-    return this.#closed ? 0 : this.#native.heldViews();
+    return this.#native.heldViews();
   }
 
-  /** Closes now: a pending read resolves null, views empty, the ring is unlinked. */
+  /**
+   * Closes now: a pending read resolves null and the ring is unlinked (the
+   * writer sees the reader gone). Frames you still hold stay readable until
+   * you release them; their memory is never unmapped under native code that
+   * may still read it.
+   */
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (; this.#next < this.#taken; this.#next++) { // taken, never handed out
+      this.#native.release(this.#fields[this.#next * F.count + F.lease]!, this.#views[this.#next]!);
+      this.#views[this.#next] = undefined;
+    }
     this.#native.close();
     this.#unregister();
   }

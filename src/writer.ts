@@ -5,7 +5,9 @@ import { closeAtExit } from './cleanup.js';
 import { fromNative, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
-import { native, type NativeFrameHeader, type NativeHealth, type NativeWriter } from './native.js';
+import {
+  native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
+} from './native.js';
 import {
   fail, nativeTimeout, validateBoolean, validateName, validateSignal, validateTimeout,
   type WaitOptions, type WriterOptions,
@@ -36,7 +38,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
   readonly #wantHeader: boolean;
   #frameHeader = false;
   #closed = false;
-  #reserved = 0;
+  #reservation?: NativeReservation;
 
   private constructor(w: NativeWriter, options: { timeoutMs: number; frameHeader: boolean }) {
     this.#native = w;
@@ -76,9 +78,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
     if (typeof metadata === 'string') bytes = new TextEncoder().encode(metadata);
     else if (metadata instanceof Uint8Array) bytes = metadata;
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
-      const json: Record<string, unknown> = { type: 'gstreamer-sink', ...metadata };
-      if (this.#wantHeader) json['zerobuffer'] = { ...(json['zerobuffer'] as object | undefined), frame_header: 1 };
-      bytes = new TextEncoder().encode(JSON.stringify(json));
+      bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
+      if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
     } else {
       fail('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
     }
@@ -117,9 +118,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
     if (this.#frameHeader)
       throw new ZeroBufferError('reserve() is not available when frames carry a header; use write()', { code: 'ESTATE' });
     try {
-      const ab = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs)), () => this.#native.cancel());
-      this.#reserved = size;
-      return new Uint8Array(ab);
+      this.#reservation = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs)),
+        () => this.#native.cancel());
+      return new Uint8Array(this.#reservation.buffer);
     } catch (e) {
       throw fromNative(e);
     }
@@ -128,11 +129,15 @@ export class ZeroBufferWriter implements AsyncDisposable {
   /** Publishes the first `size` bytes of the reservation (all of it by default). */
   commit(size?: number): void {
     this.#checkOpen();
-    wrapNative(() => this.#native.commit(size ?? this.#reserved));
+    const r = this.#reservation;
+    if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });
+    wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
+    this.#reservation = undefined;
   }
 
   cancelReservation(): void {
-    if (!this.#closed) this.#native.cancelReservation();
+    if (!this.#closed) this.#native.cancelReservation(this.#reservation?.buffer);
+    this.#reservation = undefined;
   }
 
   stats(): NativeHealth {

@@ -2,16 +2,21 @@
 // Everything below it (reader-session, writer-session, wait-thread) has no
 // napi.h; the protocol itself is native/core.
 //
-//   Reader  create, metadata, next (a promise per frame), release, cancel,
-//           frameHeader, health, close
+//   Reader  create, metadata, take / wait (every ready frame in one hop),
+//           release, cancel, health, heldViews, close
 //   Writer  connect, setMetadata, write, reserve/commit/cancel, health, close
-//   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale
+//   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
+//           the sizing rule and the frame-header convention of the core
 //
-// Frames are external ArrayBuffers over the ring (basic finalizers only:
-// they give a forgotten frame back, nothing else); release detaches them.
-// Where external buffers are refused (napi_no_external_buffers_allowed, the
-// Electron sandbox) or ZEROBUFFER_FORCE_COPY=1 is set at load, the bytes are
-// copied instead and the ring frame is given back at once.
+// Frames reach JS in batches: a wait resolves with the number of frames it
+// took, whose views go into an array and whose fields into a Float64Array,
+// both given once by the caller and reused, so a frame costs no object or
+// promise beyond its view. A view is an external ArrayBuffer over the ring
+// whose basic finalizer only ends the frame's lease if JS did not; release
+// detaches it. Where external buffers are refused
+// (napi_no_external_buffers_allowed, the Electron sandbox) or
+// ZEROBUFFER_FORCE_COPY=1 is set at load, the bytes are copied instead and
+// the ring frame is given back at once.
 #include <napi.h>
 
 #include <algorithm>
@@ -19,7 +24,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "convert-binding.h"
@@ -32,9 +36,8 @@ namespace {
 // ------------------------------------------------------------- instance data
 
 struct AddonData {
-  Napi::FunctionReference reader_ctor;
-  Napi::FunctionReference writer_ctor;
   bool force_copy = false;
+  bool debug = false;  // ZEROBUFFER_DEBUG=1: poison released frames
   std::mutex mu;
   std::vector<std::weak_ptr<ReaderSession>> readers;
   std::vector<std::weak_ptr<WriterSession>> writers;
@@ -141,149 +144,157 @@ Napi::Value HealthObject(Napi::Env env, const zb_health &h) {
   o.Set("readerPid", U64(env, h.reader_pid));
   o.Set("writerAlive", Napi::Boolean::New(env, h.writer_alive));
   o.Set("readerAlive", Napi::Boolean::New(env, h.reader_alive));
+  o.Set("framesUnread", U64(env, h.frames_unread));
+  o.Set("framesHeld", U64(env, h.frames_held));
   return o;
 }
 
-void SetExt(Napi::Env env, Napi::Object o, const zb_frame_ext &ext) {
-  if (ext.pts != ZB_EXT_NONE) o.Set("pts", U64(env, ext.pts));
-  if (ext.dts != ZB_EXT_NONE) o.Set("dts", U64(env, ext.dts));
-  if (ext.duration != ZB_EXT_NONE) o.Set("duration", U64(env, ext.duration));
-  o.Set("commitNs", U64(env, ext.commit_ns));
-  o.Set("flags", Napi::Number::New(env, ext.flags));
-  if (ext.attrs_size > 0) o.Set("attributes", Napi::Buffer<uint8_t>::Copy(env, ext.attrs, ext.attrs_size));
+// ------------------------------------------------------------ pending waits
+
+// A promise settled from a session's wait thread. The thread-safe function
+// is referenced only while a wait is in flight, so an idle reader or writer
+// never keeps the process alive. Shared by the reader and the writer: the
+// state `Js` is owned jointly by the JS object and the wait in flight.
+template <typename Js>
+struct PendingWait {
+  std::shared_ptr<Js> js;
+  Napi::Promise::Deferred deferred;
+  uint64_t id;
+};
+
+// Marks the wait in flight over (JS thread).
+template <typename Js>
+void EndWait(Napi::Env env, Js &js, uint64_t id) {
+  if (id != 0 && js.pending_wait == id) {
+    js.pending_wait = 0;
+    napi_unref_threadsafe_function(env, js.tsfn);
+  }
 }
 
-// Weak references to the ArrayBuffers handed out, so they can be detached.
-class Views {
- public:
-  void Add(Napi::Env env, uint64_t key, Napi::ArrayBuffer ab) {
-    napi_ref ref;
-    NAPI_THROW_IF_FAILED_VOID(env, napi_create_reference(env, ab, 0, &ref));
-    refs_[key] = ref;
-    if (++added_ % 256 == 0) Sweep(env);
-  }
-  // Detaches the view of `key` (a stale view then reads as empty).
-  void Detach(Napi::Env env, uint64_t key) {
-    auto it = refs_.find(key);
-    if (it == refs_.end()) return;
-    DetachRef(env, it->second);
-    refs_.erase(it);
-  }
-  void DetachAll(Napi::Env env) {
-    for (auto &kv : refs_) DetachRef(env, kv.second);
-    refs_.clear();
-  }
-  // Drops references whose ArrayBuffer was collected.
-  void Sweep(Napi::Env env) {
-    for (auto it = refs_.begin(); it != refs_.end();) {
-      napi_value v = nullptr;
-      napi_get_reference_value(env, it->second, &v);
-      if (v == nullptr) {
-        napi_delete_reference(env, it->second);
-        it = refs_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  size_t size() const { return refs_.size(); }
-
- private:
-  static void DetachRef(Napi::Env env, napi_ref ref) {
-    napi_value v = nullptr;
-    napi_get_reference_value(env, ref, &v);
-    if (v != nullptr) {
-      Napi::ArrayBuffer ab(env, v);
-      if (!ab.IsDetached()) ab.Detach();
-    }
-    napi_delete_reference(env, ref);
-  }
-  std::unordered_map<uint64_t, napi_ref> refs_;
-  uint64_t added_ = 0;
-};
+Status ClosedStatus(const std::string &what) { return Status::Make(ZB_ESTATE, what + " is closed"); }
 
 // ------------------------------------------------------------------ reader
 
-// State shared by a Reader and the results on their way to it.
+// The fields of a frame in the batch's Float64Array, FRAME_FIELDS a frame
+// (exported as `frameFields`, so JS reads them by name).
+enum FrameField {
+  kLease, kSequence, kPayloadSize, kArrivalNs, kHasHeader, kPts, kDts, kDuration, kCommitNs, kFlags,
+  kCopied, kAttrsSize, kFrameFields
+};
+
 struct ReaderJs {
   std::shared_ptr<ReaderSession> session;
-  Views views;
   bool force_copy = false;
   uint64_t next_wait_id = 0;
   uint64_t pending_wait = 0;  // id of the wait in flight, 0 when none
-  // Referenced only while a wait is in flight: an idle reader never keeps
-  // the process alive.
   napi_threadsafe_function tsfn = nullptr;
+  Napi::Reference<Napi::Float64Array> fields;  // kFrameFields per frame
+  Napi::Reference<Napi::Array> views;          // one ArrayBuffer per frame
+  size_t max = 1;                              // frames per batch
 };
 
-struct ViewHint {
-  std::weak_ptr<ReaderSession> session;
-  uint64_t ticket;
-};
-
-// Basic finalizer: a frame whose view was collected without release() goes
-// back to the writer. No JS here.
-void FinalizeFrameView(napi_env, void *, void *hint) {
-  ViewHint *h = static_cast<ViewHint *>(hint);
-  if (auto s = h->session.lock()) s->Release(h->ticket);
-  delete h;
+// Basic finalizer of a view: its lease ends here if JS did not release it.
+// No JS here.
+void FinalizeView(napi_env, void *, void *hint) {
+  LeaseTable::Finalize(static_cast<LeaseTable::Slot *>(hint));
 }
 
-// The JS frame: { ticket, sequence, size, buffer, copied, arrivalNs, [ext] }.
-Napi::Value FrameObject(Napi::Env env, ReaderJs &js, const FrameResult &r) {
-  const uint8_t *bytes = r.has_ext ? r.ext.data : r.frame.data;
-  size_t size = static_cast<size_t>(r.has_ext ? r.ext.size : r.frame.size);
-  napi_value ab = nullptr;
-  bool copied = js.force_copy;
-  if (!copied) {
-    ViewHint *hint = new ViewHint{js.session, r.frame.ticket};
-    napi_status st = napi_create_external_arraybuffer(
-        env, const_cast<uint8_t *>(bytes), size, FinalizeFrameView, hint, &ab);
-    if (st != napi_ok) {
-      delete hint;
-      // napi_no_external_buffers_allowed (sandboxed V8) or any other refusal:
-      // fall back to a copy, transparently.
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      copied = true;
+double OrNone(uint64_t v) { return v == ZB_EXT_NONE ? -1 : static_cast<double>(v); }
+
+// Hands the session's batch to JS: views and fields; returns the count.
+uint32_t Deliver(Napi::Env env, ReaderJs &js) {
+  Batch &b = js.session->batch();
+  Napi::Float64Array fields = js.fields.Value();
+  Napi::Array views = js.views.Value();
+  double *f = fields.Data();
+  uint32_t n = 0;
+  for (TakenFrame &t : b.frames) {
+    napi_value ab = nullptr;
+    double lease = -1;
+    LeaseTable::Slot *slot = nullptr;
+    if (!js.force_copy) {
+      slot = js.session->leases().Hold(t.lease);
+      if (napi_create_external_arraybuffer(env, const_cast<uint8_t *>(t.bytes), static_cast<size_t>(t.size),
+                                           FinalizeView, slot, &ab) == napi_ok) {
+        lease = js.session->leases().Id(slot);
+        slot = nullptr;
+      } else {
+        // napi_no_external_buffers_allowed (sandboxed V8) or any other
+        // refusal: fall back to a copy, transparently.
+        napi_value ignored;
+        napi_get_and_clear_last_exception(env, &ignored);
+      }
     }
+    if (lease < 0) {  // a copy: the ring frame goes back at once
+      Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(t.size));
+      if (t.size > 0) std::memcpy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
+      zb_frame done = t.lease;
+      if (slot != nullptr)
+        LeaseTable::Finalize(slot);  // ends the lease it holds
+      else
+        zb_frame_release(&done);
+      ab = copy;
+    }
+    views.Set(n, Napi::Value(env, ab));
+    double *x = f + n * kFrameFields;
+    x[kLease] = lease;
+    x[kSequence] = static_cast<double>(t.lease.sequence);
+    x[kPayloadSize] = static_cast<double>(t.lease.size);
+    x[kArrivalNs] = static_cast<double>(t.arrival_ns);
+    x[kHasHeader] = t.has_ext ? 1 : 0;
+    x[kPts] = OrNone(t.ext.pts);
+    x[kDts] = OrNone(t.ext.dts);
+    x[kDuration] = OrNone(t.ext.duration);
+    x[kCommitNs] = static_cast<double>(t.ext.commit_ns);
+    x[kFlags] = t.ext.flags;
+    x[kCopied] = lease < 0 ? 1 : 0;
+    x[kAttrsSize] = t.has_ext ? static_cast<double>(t.ext.attrs_size) : 0;
+    n++;
   }
-  if (copied) {
-    Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, size);
-    if (size > 0) std::memcpy(copy.Data(), bytes, size);
-    js.session->Release(r.frame.ticket);  // the copy does not need the ring
-    ab = copy;
-  }
-  Napi::ArrayBuffer buffer(env, ab);
-  js.views.Add(env, r.frame.ticket, buffer);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("ticket", U64(env, r.frame.ticket));
-  o.Set("sequence", U64(env, r.frame.sequence));
-  o.Set("size", U64(env, size));
-  o.Set("payloadSize", U64(env, r.frame.size));
-  o.Set("buffer", buffer);
-  o.Set("copied", Napi::Boolean::New(env, copied));
-  o.Set("arrivalNs", U64(env, r.arrival_ns));
-  if (r.has_ext) SetExt(env, o, r.ext);
-  return o;
+  b.frames.clear();
+  return n;
 }
 
-struct WaitItem {
-  std::shared_ptr<ReaderJs> js;
-  Napi::Promise::Deferred deferred;
-  uint64_t id;
-  FrameResult result;
-};
-
-void SettleWait(Napi::Env env, WaitItem *item);
-
-void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WaitItem *item) {
-  std::unique_ptr<WaitItem> owned(item);  // always freed, env or not
-  if (env == nullptr) return;
-  SettleWait(env, item);
+// A batch the JS side will not take (the reader closed): its leases end.
+void Discard(Batch &b) {
+  for (TakenFrame &t : b.frames) zb_frame_release(&t.lease);
+  b.frames.clear();
 }
 
-using ReaderTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, WaitItem, ReaderCallJs>;
+using ReaderWait = PendingWait<ReaderJs>;
+
+// Settles a wait or a take with the session's batch: the count, null once
+// closed, or the error.
+void SettleBatch(Napi::Env env, ReaderJs &js, Napi::Promise::Deferred deferred) {
+  Batch &b = js.session->batch();
+  if (b.closed || js.session->closed()) {
+    Discard(b);
+    deferred.Resolve(env.Null());
+  } else if (!b.frames.empty()) {
+    deferred.Resolve(Napi::Number::New(env, Deliver(env, js)));
+  } else {
+    Napi::Error e = MakeError(env, b.status);
+    if (b.canceled) e.Set("canceled", Napi::Boolean::New(env, true));
+    deferred.Reject(e.Value());
+  }
+}
+
+void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, ReaderWait *item) {
+  std::unique_ptr<ReaderWait> owned(item);  // always freed, env or not
+  if (env == nullptr) {
+    Discard(item->js->session->batch());
+    return;
+  }
+  Napi::HandleScope scope(env);
+  EndWait(env, *item->js, item->id);
+  try {
+    SettleBatch(env, *item->js, item->deferred);
+  } catch (const Napi::Error &e) {
+    item->deferred.Reject(e.Value());
+  }
+}
+
+using ReaderTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, ReaderWait, ReaderCallJs>;
 
 class Reader : public Napi::ObjectWrap<Reader> {
  public:
@@ -292,25 +303,32 @@ class Reader : public Napi::ObjectWrap<Reader> {
                        {InstanceAccessor<&Reader::Name>("name"),
                         InstanceAccessor<&Reader::Closed>("closed"),
                         InstanceMethod<&Reader::Metadata>("metadata"),
-                        InstanceMethod<&Reader::Next>("next"),
+                        InstanceMethod<&Reader::Take>("take"),
+                        InstanceMethod<&Reader::Wait>("wait"),
                         InstanceMethod<&Reader::Cancel>("cancel"),
                         InstanceMethod<&Reader::Release>("release"),
-                        InstanceMethod<&Reader::FrameHeader>("frameHeader"),
                         InstanceMethod<&Reader::Health>("health"),
                         InstanceMethod<&Reader::HeldViews>("heldViews"),
                         InstanceMethod<&Reader::Close>("close")});
   }
 
-  // new Reader(name, metadataSize, payloadSize, mode)
+  // new Reader(name, metadataSize, payloadSize, mode, fields, views): a batch
+  // holds fields.length / frameFields.count frames.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
     uint64_t meta = ArgSize(info, 1, "metadataSize");
     uint64_t payload = ArgSize(info, 2, "payloadSize");
     unsigned mode = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
+    if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[4].As<Napi::Float64Array>().ElementLength() < kFrameFields || !info[5].IsArray())
+      throw UsageError(env, "Reader needs a Float64Array for the frame fields and an array for the views");
     js_ = std::make_shared<ReaderJs>();
     js_->force_copy = Data(env)->force_copy;
-    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, &js_->session);
+    js_->fields = Napi::Persistent(info[4].As<Napi::Float64Array>());
+    js_->views = Napi::Persistent(info[5].As<Napi::Array>());
+    js_->max = info[4].As<Napi::Float64Array>().ElementLength() / kFrameFields;
+    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, Data(env)->debug, &js_->session);
     if (!s.ok()) throw MakeError(env, s);
     AddonData::Track(Data(env)->readers, Data(env)->mu, js_->session);
     tsfn_ = ReaderTsfn::New(env, "zerobuffer-reader", 0, 1, nullptr);
@@ -324,12 +342,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
   }
 
  private:
-  Napi::Value Name(const Napi::CallbackInfo &info) {
-    return Napi::String::New(info.Env(), js_->session->name());
-  }
-  Napi::Value Closed(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), js_->session->closed());
-  }
+  Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->session->name()); }
+  Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), js_->session->closed()); }
 
   // metadata() -> Uint8Array (a copy; empty while none was written)
   Napi::Value Metadata(const Napi::CallbackInfo &info) {
@@ -339,69 +353,80 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  // next(timeoutMs, parseHeader) -> Promise<frame | null>; null once the
-  // reader is closed. Rejects with code ECANCELED after cancel().
-  Napi::Value Next(const Napi::CallbackInfo &info) {
+  void CheckIdle(Napi::Env env) {
+    if (js_->pending_wait != 0)
+      throw MakeError(env, Status::Make(ZB_ESTATE, "ring \"" + js_->session->name() + "\": a read is already pending"));
+  }
+
+  // Frames a batch may take: the argument, within the batch's capacity.
+  size_t Max(const Napi::CallbackInfo &info, size_t i) {
+    uint64_t max = info[i].IsUndefined() ? js_->max : ArgSize(info, i, "max");
+    return static_cast<size_t>(std::max<uint64_t>(1, std::min<uint64_t>(max, js_->max)));
+  }
+
+  // take(max) -> the number of frames ready now (0 when none), or null once
+  // closed; throws the error that ended the stream (EOF, EWRITERDEAD, ...).
+  Napi::Value Take(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    CheckIdle(env);
+    if (js_->session->closed()) return env.Null();
+    js_->session->TakeReady(Max(info, 0));
+    Batch &b = js_->session->batch();
+    if (b.frames.empty() && b.status.code == ZB_EAGAIN) return Napi::Number::New(env, 0);
+    if (!b.frames.empty()) return Napi::Number::New(env, Deliver(env, *js_));
+    if (b.closed) return env.Null();
+    throw MakeError(env, b.status);
+  }
+
+  // wait(timeoutMs, max) -> Promise<number | null>: waits on the reader's
+  // thread for the next frame, then takes every frame ready (up to max);
+  // null once closed. Rejects with code ECANCELED (canceled: true) after
+  // cancel().
+  Napi::Value Wait(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     int timeout = ArgTimeout(info, 0);
-    bool parse_header = info[1].ToBoolean();
+    size_t max = Max(info, 1);
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-    if (js_->pending_wait != 0) {
-      deferred.Reject(MakeError(env, Status::Make(ZB_ESTATE, "ring \"" + js_->session->name() +
-                                                               "\": a read is already pending"))
-                          .Value());
-      return deferred.Promise();
+    try {
+      CheckIdle(env);
+      uint64_t id = ++js_->next_wait_id;
+      ReaderWait *item = new ReaderWait{js_, deferred, id};
+      ReaderTsfn tsfn = tsfn_;
+      bool started = js_->session->StartWait(id, timeout, max, [tsfn, item]() mutable {
+        if (tsfn.BlockingCall(item) != napi_ok) {  // torn down
+          Discard(item->js->session->batch());
+          delete item;
+        }
+      });
+      if (!started) {
+        delete item;
+        deferred.Resolve(env.Null());  // closed meanwhile
+        return deferred.Promise();
+      }
+      js_->pending_wait = id;
+      tsfn_.Ref(env);
+    } catch (const Napi::Error &e) {
+      deferred.Reject(e.Value());
     }
-    FrameResult now = js_->session->TryNext(parse_header);
-    if (now.closed) {
-      deferred.Resolve(env.Null());
-      return deferred.Promise();
-    }
-    if (now.status.code != ZB_EAGAIN || timeout == 0) {
-      WaitItem item{js_, deferred, 0, std::move(now)};
-      SettleWait(env, &item);
-      return deferred.Promise();
-    }
-    uint64_t id = ++js_->next_wait_id;
-    WaitItem *item = new WaitItem{js_, deferred, id, FrameResult()};
-    ReaderTsfn tsfn = tsfn_;
-    bool started = js_->session->StartWait(id, timeout, parse_header, [tsfn, item](FrameResult r) mutable {
-      item->result = std::move(r);
-      if (tsfn.BlockingCall(item) != napi_ok) delete item;  // torn down
-    });
-    if (!started) {
-      delete item;
-      deferred.Resolve(env.Null());  // closed meanwhile
-      return deferred.Promise();
-    }
-    js_->pending_wait = id;
-    tsfn_.Ref(env);
     return deferred.Promise();
   }
 
-  // cancel(): the pending next() rejects with ECANCELED.
+  // cancel(): the pending wait rejects with ECANCELED.
   Napi::Value Cancel(const Napi::CallbackInfo &info) {
     if (js_->pending_wait != 0) js_->session->CancelWait(js_->pending_wait);
     return info.Env().Undefined();
   }
 
-  // release(ticket) -> boolean: detaches the frame's view, gives it back.
+  // release(lease, buffer) -> boolean: detaches the frame's view (a stale
+  // view reads as empty) and ends its lease (-1: a copy, no lease).
   Napi::Value Release(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    uint64_t ticket = ArgSize(info, 0, "ticket");
-    js_->views.Detach(env, ticket);
-    return Napi::Boolean::New(env, js_->session->Release(ticket));
-  }
-
-  // frameHeader(ticket) -> { headerSize, pts?, dts?, duration?, commitNs, flags }
-  Napi::Value FrameHeader(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    zb_frame_ext ext{};
-    Status s = js_->session->ParseHeader(ArgSize(info, 0, "ticket"), &ext);
-    if (!s.ok()) throw MakeError(env, s);
-    Napi::Object o = Napi::Object::New(env);
-    SetExt(env, o, ext);
-    return o;
+    bool released = js_->session->leases().Release(ArgNumber(info, 0, "lease"));
+    if (info[1].IsArrayBuffer()) {
+      Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+      if (!ab.IsDetached()) ab.Detach();
+    }
+    return Napi::Boolean::New(env, released);
   }
 
   Napi::Value Health(const Napi::CallbackInfo &info) {
@@ -411,68 +436,97 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return HealthObject(info.Env(), h);
   }
 
-  // heldViews() -> number of views not yet released (tests, leak checks).
+  // heldViews() -> frames handed to JS, neither released nor collected.
   Napi::Value HeldViews(const Napi::CallbackInfo &info) {
-    js_->views.Sweep(info.Env());
-    return Napi::Number::New(info.Env(), static_cast<double>(js_->views.size()));
+    return Napi::Number::New(info.Env(), static_cast<double>(js_->session->leases().Held()));
   }
 
-  // close(): detaches every view, ends a pending next() (it resolves null),
-  // joins the wait thread and unlinks the ring. Idempotent.
+  // close(): ends a pending wait (it resolves null), joins the wait thread
+  // and unlinks the ring. Frames still held stay readable until released.
+  // Idempotent.
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    js_->views.DetachAll(env);
     js_->session->Close();
     if (!tsfn_released_) {
       tsfn_released_ = true;
       tsfn_.Release();
     }
-    return env.Undefined();
+    return info.Env().Undefined();
   }
 
   std::shared_ptr<ReaderJs> js_;
   ReaderTsfn tsfn_;
   bool tsfn_released_ = false;
-
-  friend void SettleWait(Napi::Env env, WaitItem *item);
 };
 
-void SettleWait(Napi::Env env, WaitItem *item) {
-  Napi::HandleScope scope(env);
-  ReaderJs &js = *item->js;
-  FrameResult &r = item->result;
-  if (item->id != 0 && js.pending_wait == item->id) {
-    js.pending_wait = 0;
-    napi_unref_threadsafe_function(env, js.tsfn);
+// ------------------------------------------------------------------ writer
+
+struct WriterJs {
+  std::shared_ptr<WriterSession> session;
+  bool force_copy = false;
+  uint64_t next_wait_id = 0;
+  uint64_t pending_wait = 0;
+  napi_threadsafe_function tsfn = nullptr;
+};
+
+struct WriteWait : PendingWait<WriterJs> {
+  WriteWait(std::shared_ptr<WriterJs> js, Napi::Promise::Deferred deferred, uint64_t id, bool reserve,
+            uint64_t size, WriteResult result)
+      : PendingWait<WriterJs>{std::move(js), deferred, id}, reserve(reserve), size(size), result(result) {}
+  Napi::Reference<Napi::Value> keep;  // the bytes being written
+  bool reserve;
+  uint64_t size;
+  WriteResult result;
+};
+
+// A reservation as a view over the ring (a scratch buffer where external
+// buffers are refused: commit copies it in).
+Napi::Value ReservationView(Napi::Env env, WriterJs &js, uint8_t *slot, uint64_t size) {
+  napi_value ab = nullptr;
+  if (js.force_copy ||
+      napi_create_external_arraybuffer(env, slot, static_cast<size_t>(size), nullptr, nullptr, &ab) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("buffer", Napi::ArrayBuffer::New(env, static_cast<size_t>(size)));
+    o.Set("copied", Napi::Boolean::New(env, true));
+    return o;
   }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("buffer", Napi::Value(env, ab));
+  o.Set("copied", Napi::Boolean::New(env, false));
+  return o;
+}
+
+void SettleWrite(Napi::Env env, WriteWait &w) {
+  WriteResult &r = w.result;
+  if (r.closed) {
+    w.deferred.Reject(MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + w.js->session->name() +
+                                                              "\" was closed during the wait"))
+                          .Value());
+  } else if (!r.status.ok()) {
+    Napi::Error e = MakeError(env, r.status);
+    if (r.canceled) e.Set("canceled", Napi::Boolean::New(env, true));
+    w.deferred.Reject(e.Value());
+  } else if (w.reserve) {
+    w.deferred.Resolve(ReservationView(env, *w.js, r.slot, w.size));
+  } else {
+    w.deferred.Resolve(env.Undefined());
+  }
+}
+
+void WriterCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WriteWait *item) {
+  std::unique_ptr<WriteWait> owned(item);
+  if (env == nullptr) return;
+  Napi::HandleScope scope(env);
+  EndWait(env, *item->js, item->id);
   try {
-    if (r.closed || (r.status.ok() && !js.session->IsHeld(r.frame.ticket))) {
-      item->deferred.Resolve(env.Null());
-    } else if (!r.status.ok()) {
-      Napi::Error e = MakeError(env, r.status);
-      if (r.canceled) e.Set("canceled", Napi::Boolean::New(env, true));
-      item->deferred.Reject(e.Value());
-    } else {
-      item->deferred.Resolve(FrameObject(env, js, r));
-    }
+    SettleWrite(env, *item);
   } catch (const Napi::Error &e) {
     item->deferred.Reject(e.Value());
   }
 }
 
-// ------------------------------------------------------------------ writer
-
-struct WriteItem {
-  Napi::Promise::Deferred deferred;
-  Napi::Reference<Napi::Value> keep;  // the bytes being written
-  bool reserve;
-  uint64_t size;
-  class Writer *writer;
-  WriteResult result;
-};
-
-void WriterCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WriteItem *item);
-using WriterTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, WriteItem, WriterCallJs>;
+using WriterTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, WriteWait, WriterCallJs>;
 
 class Writer : public Napi::ObjectWrap<Writer> {
  public:
@@ -495,68 +549,68 @@ class Writer : public Napi::ObjectWrap<Writer> {
   Writer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Writer>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
-    force_copy_ = Data(env)->force_copy;
-    Status s = WriterSession::Connect(name.c_str(), &session_);
+    js_ = std::make_shared<WriterJs>();
+    js_->force_copy = Data(env)->force_copy;
+    Status s = WriterSession::Connect(name.c_str(), &js_->session);
     if (!s.ok()) throw MakeError(env, s);
-    AddonData::Track(Data(env)->writers, Data(env)->mu, session_);
+    AddonData::Track(Data(env)->writers, Data(env)->mu, js_->session);
     tsfn_ = WriterTsfn::New(env, "zerobuffer-writer", 0, 1, nullptr);
     tsfn_.Unref(env);
+    js_->tsfn = tsfn_;
   }
 
   ~Writer() override {
-    if (session_) session_->Close();
+    if (js_ && js_->session) js_->session->Close();
     if (!tsfn_released_) tsfn_.Release();
   }
 
-  // Runs on the JS thread when a wait on the thread is over.
-  void Settle(Napi::Env env, WriteItem *item) {
-    Napi::HandleScope scope(env);
-    if (pending_wait_ != 0) {
-      pending_wait_ = 0;
-      tsfn_.Unref(env);
-    }
-    WriteResult &r = item->result;
-    try {
-      if (r.closed) {
-        item->deferred.Reject(MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + session_->name() +
-                                                                         "\" was closed during the wait"))
-                                  .Value());
-      } else if (!r.status.ok()) {
-        Napi::Error e = MakeError(env, r.status);
-        if (r.canceled) e.Set("canceled", Napi::Boolean::New(env, true));
-        item->deferred.Reject(e.Value());
-      } else if (item->reserve) {
-        item->deferred.Resolve(ReservationView(env, r.slot, item->size));
-      } else {
-        item->deferred.Resolve(env.Undefined());
-      }
-    } catch (const Napi::Error &e) {
-      item->deferred.Reject(e.Value());
-    }
-  }
-
  private:
-  Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), session_->name()); }
-  Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), session_->closed()); }
-  Napi::Value MaxFrameSize(const Napi::CallbackInfo &info) { return U64(info.Env(), session_->MaxFrameSize()); }
+  WriterSession &session() { return *js_->session; }
+  Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), session().name()); }
+  Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), session().closed()); }
+  Napi::Value MaxFrameSize(const Napi::CallbackInfo &info) { return U64(info.Env(), session().MaxFrameSize()); }
 
   // setMetadata(bytes)
   Napi::Value SetMetadata(const Napi::CallbackInfo &info) {
     const uint8_t *data;
     size_t size;
     ArgBytes(info, 0, &data, &size);
-    Status s = session_->SetMetadata(data, size);
+    Status s = session().SetMetadata(data, size);
     if (!s.ok()) throw MakeError(info.Env(), s);
     return info.Env().Undefined();
   }
 
   void CheckIdle(Napi::Env env) {
-    if (pending_wait_ != 0)
-      throw MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + session_->name() +
+    if (js_->pending_wait != 0)
+      throw MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + session().name() +
                                                        "\": a write is already pending"));
-    if (reservation_)
-      throw MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + session_->name() +
-                                                       "\": a reservation is open; commit or cancel it first"));
+  }
+
+  // Settles at once what was done on the JS thread, or hands the wait to
+  // the writer's thread (`start` posts it there).
+  template <typename Start>
+  Napi::Value Run(Napi::Env env, Napi::Promise::Deferred deferred, WriteResult now, int timeout,
+                  Napi::Value keep, bool reserve, uint64_t size, Start start) {
+    if (now.status.code != ZB_EAGAIN || timeout == 0 || now.closed) {
+      WriteWait w(js_, deferred, 0, reserve, size, now);
+      SettleWrite(env, w);
+      return deferred.Promise();
+    }
+    uint64_t id = ++js_->next_wait_id;
+    WriteWait *item = new WriteWait(js_, deferred, id, reserve, size, WriteResult());
+    if (!keep.IsUndefined()) item->keep = Napi::Persistent(keep);
+    WriterTsfn tsfn = tsfn_;
+    bool started = start(id, [tsfn, item](WriteResult r) mutable {
+      item->result = r;
+      if (tsfn.BlockingCall(item) != napi_ok) delete item;
+    });
+    if (!started) {
+      delete item;
+      throw MakeError(env, ClosedStatus("writer of ring \"" + session().name() + "\""));
+    }
+    js_->pending_wait = id;
+    tsfn_.Ref(env);
+    return deferred.Promise();
   }
 
   // write(bytes, timeoutMs, header?) -> Promise<void>. header: { pts?, dts?,
@@ -592,23 +646,18 @@ class Writer : public Napi::ObjectWrap<Writer> {
           req.attributes.assign(reinterpret_cast<const char *>(a.Data()), a.ByteLength());
         }
       }
-      WriteResult now = session_->TryWrite(req);
-      if (now.status.code != ZB_EAGAIN || timeout == 0 || now.closed) {
-        WriteItem item{deferred, Napi::Reference<Napi::Value>(), false, 0, this, now};
-        Settle(env, &item);
-        return deferred.Promise();
-      }
-      StartWait(env, deferred, info[0], false, req.size, [&](uint64_t id, std::function<void(WriteResult)> done) {
-        return session_->StartWrite(id, req, timeout, done);
-      });
+      return Run(env, deferred, session().TryWrite(req), timeout, info[0], false, 0,
+                 [&](uint64_t id, std::function<void(WriteResult)> done) {
+                   return session().StartWrite(id, req, timeout, done);
+                 });
     } catch (const Napi::Error &e) {
       deferred.Reject(e.Value());
     }
     return deferred.Promise();
   }
 
-  // reserve(size, timeoutMs) -> Promise<ArrayBuffer> over the ring (a copy
-  // buffer where external buffers are refused); commit(n) publishes it.
+  // reserve(size, timeoutMs) -> Promise<{ buffer, copied }>: an ArrayBuffer
+  // over the ring (copied: a scratch buffer that commit copies in).
   Napi::Value Reserve(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
@@ -616,101 +665,53 @@ class Writer : public Napi::ObjectWrap<Writer> {
       CheckIdle(env);
       uint64_t size = ArgSize(info, 0, "size");
       int timeout = ArgTimeout(info, 1);
-      WriteResult now = session_->TryReserve(size);
-      if (now.status.code != ZB_EAGAIN || timeout == 0 || now.closed) {
-        WriteItem item{deferred, Napi::Reference<Napi::Value>(), true, size, this, now};
-        Settle(env, &item);
-        return deferred.Promise();
-      }
-      StartWait(env, deferred, env.Undefined(), true, size, [&](uint64_t id, std::function<void(WriteResult)> done) {
-        return session_->StartReserve(id, size, timeout, done);
-      });
+      return Run(env, deferred, session().TryReserve(size), timeout, env.Undefined(), true, size,
+                 [&](uint64_t id, std::function<void(WriteResult)> done) {
+                   return session().StartReserve(id, size, timeout, done);
+                 });
     } catch (const Napi::Error &e) {
       deferred.Reject(e.Value());
     }
     return deferred.Promise();
   }
 
-  template <typename Start>
-  void StartWait(Napi::Env env, Napi::Promise::Deferred deferred, Napi::Value keep, bool reserve, uint64_t size,
-                 Start start) {
-    uint64_t id = ++next_wait_id_;
-    WriteItem *item = new WriteItem{deferred, Napi::Reference<Napi::Value>(), reserve, size, this, WriteResult()};
-    if (!keep.IsUndefined()) item->keep = Napi::Persistent(keep);
-    WriterTsfn tsfn = tsfn_;
-    bool started = start(id, [tsfn, item](WriteResult r) mutable {
-      item->result = r;
-      if (tsfn.BlockingCall(item) != napi_ok) delete item;
-    });
-    if (!started) {
-      delete item;
-      throw MakeError(env, Status::Make(ZB_ESTATE, "writer of ring \"" + session_->name() + "\" is closed"));
-    }
-    pending_wait_ = id;
-    tsfn_.Ref(env);
-  }
-
-  Napi::Value ReservationView(Napi::Env env, void *slot, uint64_t size) {
-    napi_value ab = nullptr;
-    bool copied = force_copy_;
-    if (!copied &&
-        napi_create_external_arraybuffer(env, slot, static_cast<size_t>(size), nullptr, nullptr, &ab) != napi_ok) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      copied = true;
-    }
-    if (copied) ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(size));
-    reservation_ = true;
-    reservation_slot_ = slot;
-    reservation_copied_ = copied;
-    reservation_view_ = Napi::Persistent(Napi::ArrayBuffer(env, ab));
-    return Napi::ArrayBuffer(env, ab);
-  }
-
-  void EndReservation() {
-    if (!reservation_view_.IsEmpty()) {
-      Napi::ArrayBuffer ab = reservation_view_.Value();
-      if (!ab.IsDetached()) ab.Detach();
-      reservation_view_.Reset();
-    }
-    reservation_ = false;
-    reservation_slot_ = nullptr;
-  }
-
-  // commit(size): publishes the first `size` bytes of the reservation.
+  // commit(size, view, copied): publishes the first `size` bytes of the
+  // reservation (copying them in from a scratch view) and detaches the view.
   Napi::Value Commit(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     uint64_t size = ArgSize(info, 0, "size");
-    if (!reservation_) throw MakeError(env, Status::Make(ZB_ESTATE, "commit: no reservation is open"));
-    if (reservation_copied_) {
-      Napi::ArrayBuffer ab = reservation_view_.Value();
-      if (size > ab.ByteLength())
-        throw UsageError(env, "commit: size is larger than the reservation");
-      std::memcpy(reservation_slot_, ab.Data(), static_cast<size_t>(size));
+    const uint8_t *scratch = nullptr;
+    if (info[2].ToBoolean() && info[1].IsArrayBuffer()) {
+      Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+      if (size > ab.ByteLength()) throw UsageError(env, "commit: size is larger than the reservation");
+      scratch = static_cast<const uint8_t *>(ab.Data());
     }
-    Status s = session_->Commit(size);
+    Status s = session().Commit(size, scratch);
     if (!s.ok()) throw MakeError(env, s);  // reservation stays open (bad size)
-    EndReservation();
+    Detach(info[1]);
     return env.Undefined();
   }
 
+  // cancelReservation(view): drops the open reservation, detaches its view.
   Napi::Value CancelReservation(const Napi::CallbackInfo &info) {
-    if (reservation_) {
-      session_->CancelReservation();
-      EndReservation();
-    }
+    session().CancelReservation();
+    Detach(info[0]);
     return info.Env().Undefined();
+  }
+
+  static void Detach(Napi::Value v) {
+    if (v.IsArrayBuffer() && !v.As<Napi::ArrayBuffer>().IsDetached()) v.As<Napi::ArrayBuffer>().Detach();
   }
 
   // cancel(): the pending write/reserve rejects with ECANCELED.
   Napi::Value Cancel(const Napi::CallbackInfo &info) {
-    if (pending_wait_ != 0) session_->CancelWait(pending_wait_);
+    if (js_->pending_wait != 0) session().CancelWait(js_->pending_wait);
     return info.Env().Undefined();
   }
 
   Napi::Value Health(const Napi::CallbackInfo &info) {
     zb_health h{};
-    Status s = session_->Health(&h);
+    Status s = session().Health(&h);
     if (!s.ok()) throw MakeError(info.Env(), s);
     return HealthObject(info.Env(), h);
   }
@@ -718,8 +719,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
   // close(): drops a reservation, ends a pending wait (it rejects), and
   // detaches from the ring (the reader sees end of stream). Idempotent.
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    EndReservation();
-    session_->Close();
+    session().Close();
     if (!tsfn_released_) {
       tsfn_released_ = true;
       tsfn_.Release();
@@ -727,23 +727,10 @@ class Writer : public Napi::ObjectWrap<Writer> {
     return info.Env().Undefined();
   }
 
-  std::shared_ptr<WriterSession> session_;
+  std::shared_ptr<WriterJs> js_;
   WriterTsfn tsfn_;
   bool tsfn_released_ = false;
-  bool force_copy_ = false;
-  uint64_t next_wait_id_ = 0;
-  uint64_t pending_wait_ = 0;
-  bool reservation_ = false;
-  bool reservation_copied_ = false;
-  void *reservation_slot_ = nullptr;
-  Napi::Reference<Napi::ArrayBuffer> reservation_view_;
 };
-
-void WriterCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WriteItem *item) {
-  std::unique_ptr<WriteItem> owned(item);
-  if (env == nullptr) return;
-  item->writer->Settle(env, item);
-}
 
 // ------------------------------------------------------------------ module
 
@@ -799,27 +786,83 @@ Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// payloadSizeFor(frameSize, frames, frameHeader) -> bytes (0: too large)
+Napi::Value PayloadSizeFor(const Napi::CallbackInfo &info) {
+  return U64(info.Env(), zb_payload_size_for(ArgSize(info, 0, "frameSize"),
+                                             static_cast<unsigned>(ArgSize(info, 1, "frames")),
+                                             info[2].ToBoolean()));
+}
+
+// defaultFramesInFlight(frameSize), defaultPayloadSize(frameSize or 0)
+Napi::Value DefaultFramesInFlight(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), zb_default_frames_in_flight(ArgSize(info, 0, "frameSize")));
+}
+
+Napi::Value DefaultPayloadSize(const Napi::CallbackInfo &info) {
+  return U64(info.Env(), zb_default_payload_size(ArgSize(info, 0, "frameSize")));
+}
+
+// metadataFrameHeader(bytes) -> the per-frame header version declared (0:
+// none); throws EPROTO when the declaration cannot be read.
+Napi::Value MetadataFrameHeader(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t size;
+  ArgBytes(info, 0, &data, &size);
+  int v = zb_metadata_frame_header(data, size);
+  if (v < 0) throw MakeError(info.Env(), Status::FromCore(v));
+  return Napi::Number::New(info.Env(), v);
+}
+
+// declareFrameHeader(bytes) -> Uint8Array: the JSON object with the
+// per-frame header declared.
+Napi::Value DeclareFrameHeader(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t size;
+  uint64_t n = 0;
+  ArgBytes(info, 0, &data, &size);
+  int rc = zb_metadata_declare_frame_header(data, size, nullptr, 0, &n);
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(n));
+  rc = zb_metadata_declare_frame_header(data, size, out.Data(), n, &n);
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
+  const char *debug = std::getenv("ZEROBUFFER_DEBUG");
   data->force_copy = force != nullptr && std::strcmp(force, "1") == 0;
+  data->debug = debug != nullptr && std::strcmp(debug, "1") == 0;
   env.SetInstanceData<AddonData>(data);
-  Napi::Function reader = Reader::Init(env);
-  Napi::Function writer = Writer::Init(env);
-  data->reader_ctor = Napi::Persistent(reader);
-  data->writer_ctor = Napi::Persistent(writer);
-  exports.Set("Reader", reader);
-  exports.Set("Writer", writer);
-  exports.Set("validateName", Napi::Function::New<ValidateName>(env, "validateName"));
-  exports.Set("nowNs", Napi::Function::New<NowNs>(env, "nowNs"));
-  exports.Set("healthByName", Napi::Function::New<HealthByName>(env, "healthByName"));
-  exports.Set("ringsList", Napi::Function::New<RingsList>(env, "ringsList"));
-  exports.Set("ringRemoveStale", Napi::Function::New<RingRemoveStale>(env, "ringRemoveStale"));
+  exports.Set("Reader", Reader::Init(env));
+  exports.Set("Writer", Writer::Init(env));
+  const std::pair<const char *, Napi::Function::Callback> functions[] = {
+      {"validateName", ValidateName},
+      {"nowNs", NowNs},
+      {"healthByName", HealthByName},
+      {"ringsList", RingsList},
+      {"ringRemoveStale", RingRemoveStale},
+      {"payloadSizeFor", PayloadSizeFor},
+      {"defaultFramesInFlight", DefaultFramesInFlight},
+      {"defaultPayloadSize", DefaultPayloadSize},
+      {"metadataFrameHeader", MetadataFrameHeader},
+      {"declareFrameHeader", DeclareFrameHeader},
+  };
+  for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
+  Napi::Object fields = Napi::Object::New(env);
+  const char *field_names[] = {"lease", "sequence", "payloadSize", "arrivalNs", "hasHeader", "pts",
+                               "dts", "duration", "commitNs", "flags", "copied", "attrsSize"};
+  for (int i = 0; i < kFrameFields; i++) fields.Set(field_names[i], Napi::Number::New(env, i));
+  fields.Set("count", Napi::Number::New(env, kFrameFields));
+  exports.Set("frameFields", fields);
   exports.Set("forceCopy", Napi::Boolean::New(env, data->force_copy));
+  exports.Set("debug", Napi::Boolean::New(env, data->debug));
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   RegisterConvert(env, exports);
+  exports.Set("poisonByte", Napi::Number::New(env, ZB_POISON_BYTE));
   return exports;
 }
 

@@ -5,11 +5,99 @@
 
 namespace zbnode {
 
+// ----------------------------------------------------------------- leases
+
+LeaseTable::Slot *LeaseTable::Hold(const zb_frame &lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (free_ == nullptr) {
+    std::unique_ptr<Slot[]> chunk(new Slot[kChunk]);
+    uint32_t base = static_cast<uint32_t>(chunks_.size() * kChunk);
+    for (int i = kChunk - 1; i >= 0; i--) {
+      chunk[i].table = this;
+      chunk[i].index = base + static_cast<uint32_t>(i);
+      chunk[i].next_free = free_;
+      free_ = &chunk[i];
+    }
+    chunks_.push_back(std::move(chunk));
+  }
+  Slot *slot = free_;
+  free_ = slot->next_free;
+  slot->lease = lease;
+  slot->held = true;
+  slot->generation++;
+  live_++;
+  held_++;
+  return slot;
+}
+
+double LeaseTable::Id(const Slot *slot) const {
+  return static_cast<double>(slot->generation) * (1 << kIndexBits) + slot->index;
+}
+
+bool LeaseTable::Release(double id) {
+  if (!(id >= 0)) return false;
+  uint64_t n = static_cast<uint64_t>(id);
+  uint64_t index = n & ((1u << kIndexBits) - 1), generation = n >> kIndexBits;
+  zb_frame lease;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (index >= chunks_.size() * kChunk) return false;
+    Slot &slot = chunks_[index / kChunk][index % kChunk];
+    if (slot.generation != generation || !slot.held) return false;
+    slot.held = false;
+    held_--;
+    lease = slot.lease;
+  }
+  zb_frame_release(&lease);
+  return true;
+}
+
+void LeaseTable::Finalize(Slot *slot) {
+  LeaseTable *t = slot->table;
+  zb_frame lease{};
+  bool held, last;
+  {
+    std::lock_guard<std::mutex> lock(t->mu_);
+    held = slot->held;
+    if (held) {
+      lease = slot->lease;
+      slot->held = false;
+      t->held_--;
+    }
+    slot->next_free = t->free_;
+    t->free_ = slot;
+    last = --t->live_ == 0 && t->orphaned_;
+  }
+  if (held) zb_frame_release(&lease);  // collected without a release
+  if (last) delete t;
+}
+
+size_t LeaseTable::Held() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return held_;
+}
+
+void LeaseTable::Orphan() {
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    orphaned_ = true;
+    last = live_ == 0;
+  }
+  if (last) delete this;
+}
+
+// ---------------------------------------------------------------- session
+
 Status ReaderSession::Create(const char *name, uint64_t metadata_size,
-                             uint64_t payload_size, unsigned mode,
+                             uint64_t payload_size, unsigned mode, bool poison,
                              std::shared_ptr<ReaderSession> *out) {
   zb_reader_options opts{};
   opts.mode = mode;
+  opts.poison_released = poison;
+  // A frame's bytes may still be read by native code (zlib, fs) after JS
+  // let go of them: never unmap them under it.
+  opts.keep_address_range = true;
   zb_reader *reader = nullptr;
   int rc = zb_reader_create(&reader, name, metadata_size, payload_size, &opts);
   if (rc < 0) return Status::FromCore(rc);
@@ -20,83 +108,126 @@ Status ReaderSession::Create(const char *name, uint64_t metadata_size,
   return Status();
 }
 
-ReaderSession::~ReaderSession() { Close(); }
+ReaderSession::~ReaderSession() {
+  Close();
+  leases_->Orphan();
+}
 
 bool ReaderSession::closed() {
   std::lock_guard<std::mutex> lock(mu_);
   return reader_ == nullptr;
 }
 
-// One zb_reader_next under next_mu_. A wake-up that nobody asked for now
-// (a cancel that came after its wait was over) is retried.
-FrameResult ReaderSession::Take(int timeout_ms, bool parse_header,
-                                uint64_t wait_id) {
-  FrameResult r;
+// The per-frame header version the metadata declares, once it is written
+// (0 none, 1, or another version / ZB_EPROTO that this reader refuses).
+int ReaderSession::FrameHeaderVersion() {
+  if (header_version_ == -1) {
+    const uint8_t *data = nullptr;
+    uint64_t size = 0;
+    if (zb_reader_metadata(reader_, &data, &size) == 0 && size > 0)
+      header_version_ = zb_metadata_frame_header(data, size);
+  }
+  return header_version_ == -1 ? 0 : header_version_;
+}
+
+// One zb_reader_next, retried after a wake-up that nobody asked for now (a
+// cancel that came after its wait was over).
+int ReaderSession::TakeOne(int timeout_ms, uint64_t wait_id, TakenFrame *out) {
   int rc;
   for (;;) {
-    if (closing_.load()) {
-      r.closed = true;
-      return r;
-    }
-    rc = zb_reader_next(reader_, &r.frame, timeout_ms);
-    if (rc != ZB_ECANCELED) break;
-    if (closing_.load()) {
-      r.closed = true;
-      return r;
-    }
-    if (wait_id != 0 && cancel_id_.load() == wait_id) {
-      r.canceled = true;
-      r.status = Status::FromCore(rc);
-      return r;
-    }
+    if (closing_.load()) return ZB_ESTATE;
+    rc = zb_reader_next(reader_, &out->lease, timeout_ms);
+    if (rc != ZB_ECANCELED || closing_.load()) break;
+    if (wait_id != 0 && cancel_id_.load() == wait_id) return rc;
   }
-  if (rc < 0) {
-    r.status = Status::FromCore(rc);
-    return r;
+  if (closing_.load()) {
+    if (rc == 0) zb_frame_release(&out->lease);
+    return ZB_ESTATE;
   }
-  r.arrival_ns = zb_now_ns();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    held_.emplace(r.frame.ticket, r.frame);
+  if (rc < 0) return rc;
+  out->arrival_ns = zb_now_ns();
+  out->bytes = out->lease.data;
+  out->size = out->lease.size;
+  out->has_ext = false;
+  int version = FrameHeaderVersion();
+  if (version == 0) return 0;
+  Status bad;
+  if (version < 0)
+    bad = Status::Make(ZB_EPROTO, "the metadata's \"zerobuffer\" member cannot be read");
+  else if (version > 1)
+    bad = Status::Make(ZB_EPROTO, "the metadata declares per-frame header version " +
+                                      std::to_string(version) + "; this reader knows version 1");
+  else if ((rc = zb_frame_ext_parse(out->lease.data, out->lease.size, &out->ext)) < 0)
+    bad = Status::FromCore(rc);
+  if (!bad.ok()) {
+    // A protocol error for this frame only: give it back, report it.
+    pending_ = Status::Make(bad.code, "ring \"" + name_ + "\": frame " +
+                                          std::to_string(out->lease.sequence) + ": " + bad.message);
+    zb_frame_release(&out->lease);
+    return ZB_EPROTO;
   }
-  if (parse_header) {
-    rc = zb_frame_ext_parse(r.frame.data, r.frame.size, &r.ext);
-    if (rc < 0) {
-      // A protocol error for this frame only: give it back, report it.
-      r.status = Status::FromCore(rc);
-      r.status.message = "ring \"" + name_ + "\": frame " +
-                         std::to_string(r.frame.sequence) + ": " +
-                         r.status.message;
-      Release(r.frame.ticket);
-      return r;
-    }
-    r.has_ext = true;
-  }
-  return r;
+  out->has_ext = true;
+  // The view starts at the attributes (if any): JS splits them off.
+  out->bytes = out->ext.attrs_size > 0 ? out->ext.attrs : out->ext.data;
+  out->size = out->ext.size + out->ext.attrs_size;
+  return 0;
 }
 
-FrameResult ReaderSession::TryNext(bool parse_header) {
+void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id) {
+  Batch &b = batch_;
+  b.frames.clear();
+  b.status = Status();
+  b.closed = b.canceled = false;
+  if (!pending_.ok()) {  // met after the frames of the previous batch
+    b.status = std::move(pending_);
+    pending_ = Status();
+    return;
+  }
+  while (b.frames.size() < max) {
+    TakenFrame t;
+    int rc = TakeOne(b.frames.empty() ? timeout_ms : 0, wait_id, &t);
+    if (rc == 0) {
+      b.frames.push_back(t);
+      continue;
+    }
+    if (rc == ZB_ESTATE) {
+      b.closed = true;
+    } else if (rc == ZB_EPROTO && !pending_.ok()) {
+      if (b.frames.empty()) {  // else reported by the next call
+        b.status = std::move(pending_);
+        pending_ = Status();
+      }
+    } else if (b.frames.empty()) {
+      b.status = Status::FromCore(rc);
+      b.canceled = rc == ZB_ECANCELED;
+    } else if (rc != ZB_EAGAIN && rc != ZB_ECANCELED) {
+      pending_ = Status::FromCore(rc);
+    }
+    break;
+  }
+}
+
+void ReaderSession::TakeReady(size_t max) {
   std::unique_lock<std::mutex> lock(next_mu_, std::try_to_lock);
   if (!lock.owns_lock() || thread_.Busy() || closed()) {
-    FrameResult r;
-    r.closed = closed();
-    r.status = Status::Make(ZB_EAGAIN, "a wait is running");
-    return r;
+    batch_.frames.clear();
+    batch_.closed = closed();
+    batch_.canceled = false;
+    batch_.status = Status::Make(ZB_EAGAIN, "a wait is running");
+    return;
   }
-  return Take(0, parse_header, 0);
+  Take(0, max, 0);
 }
 
-bool ReaderSession::StartWait(uint64_t id, int timeout_ms, bool parse_header,
-                              std::function<void(FrameResult)> done) {
+bool ReaderSession::StartWait(uint64_t id, int timeout_ms, size_t max,
+                              std::function<void()> done) {
   if (closed()) return false;
-  return thread_.Post([this, id, timeout_ms, parse_header, done]() {
-    FrameResult r;
+  return thread_.Post([this, id, timeout_ms, max, done]() {
     {
       std::lock_guard<std::mutex> lock(next_mu_);
-      r = Take(timeout_ms, parse_header, id);
+      Take(timeout_ms, max, id);
     }
-    return WaitThread::Completion(
-        [done, r]() mutable { done(std::move(r)); });
+    return done;
   });
 }
 
@@ -105,31 +236,6 @@ void ReaderSession::CancelWait(uint64_t id) {
   if (reader_ == nullptr) return;
   cancel_id_.store(id);
   zb_reader_wake(reader_);
-}
-
-bool ReaderSession::Release(uint64_t ticket) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = held_.find(ticket);
-  if (it == held_.end() || reader_ == nullptr) return false;
-  zb_frame frame = it->second;
-  held_.erase(it);
-  zb_reader_release(reader_, &frame);
-  return true;
-}
-
-bool ReaderSession::IsHeld(uint64_t ticket) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return reader_ != nullptr && held_.count(ticket) != 0;
-}
-
-Status ReaderSession::ParseHeader(uint64_t ticket, zb_frame_ext *ext) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = held_.find(ticket);
-  if (it == held_.end() || reader_ == nullptr)
-    return Status::Make(ZB_ESTATE, "ring \"" + name_ +
-                                       "\": the frame was released");
-  int rc = zb_frame_ext_parse(it->second.data, it->second.size, ext);
-  return Status::FromCore(rc);
 }
 
 Status ReaderSession::Metadata(std::vector<uint8_t> *out) {
@@ -161,9 +267,8 @@ void ReaderSession::Close() {
   thread_.Stop();
   zb_reader *reader;
   {
-    std::lock_guard<std::mutex> lock(next_mu_);  // no TryNext in flight
+    std::lock_guard<std::mutex> lock(next_mu_);  // no TakeReady in flight
     std::lock_guard<std::mutex> lock2(mu_);
-    held_.clear();
     reader = reader_;
     reader_ = nullptr;
   }

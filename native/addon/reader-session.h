@@ -1,7 +1,8 @@
 // reader-session.h — a native/core reader as the binding uses it: frames
-// held until released (from any thread, e.g. a GC finalizer), waits on a
+// taken in batches (every frame that is ready, in one go), waits on a
 // dedicated thread, wake-ups that tell closing, cancelling and stale wakes
-// apart. No Node-API include here.
+// apart, and the slots that tie a frame's core lease to the JS view over
+// it. No Node-API include here.
 #ifndef ZEROBUFFER_ADDON_READER_SESSION_H
 #define ZEROBUFFER_ADDON_READER_SESSION_H
 
@@ -10,7 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
+#include <string>
 #include <vector>
 
 #include "status.h"
@@ -19,61 +20,113 @@
 
 namespace zbnode {
 
-struct FrameResult {
-  Status status;        // ZB_EAGAIN from TryNext: nothing ready
-  bool closed = false;  // the session closed while waiting
-  bool canceled = false;  // CancelWait() ended the wait
-  zb_frame frame{};
-  bool has_ext = false;   // the 48-byte frame header was parsed
-  zb_frame_ext ext{};     // when has_ext: ext.data/ext.size = buffer bytes
+// One frame taken from the ring for JS: its core lease and the bytes JS
+// sees (after the per-frame header when the metadata declares one).
+struct TakenFrame {
+  zb_frame lease{};
+  const uint8_t *bytes = nullptr;  // the frame's attributes (ext.attrs_size), then its data
+  uint64_t size = 0;
+  bool has_ext = false;
+  zb_frame_ext ext{};
   uint64_t arrival_ns = 0;  // CLOCK_MONOTONIC when the frame was taken
+};
+
+// Frames taken in one go, and the error that ended the taking (ZB_EAGAIN:
+// nothing more was ready). The vector keeps its capacity between batches.
+struct Batch {
+  std::vector<TakenFrame> frames;
+  Status status;
+  bool closed = false;    // the session closed while waiting
+  bool canceled = false;  // CancelWait() ended the wait
+};
+
+// The slots of the frames whose bytes JS holds, so that a JS release and
+// the view's finalizer (after a release, or when the view is collected
+// unreleased) end each lease exactly once. Slots come from chunks that are
+// reused, not allocated per frame. A slot's id (index + generation) is what
+// JS passes back to release. It outlives its session while views remain.
+class LeaseTable {
+ public:
+  struct Slot;
+  // A slot holding `lease` (which it releases when asked or finalized).
+  Slot *Hold(const zb_frame &lease);
+  double Id(const Slot *slot) const;
+  // JS released the frame: ends the lease now; the slot stays until the
+  // view's finalizer runs. False when `id` holds no lease.
+  bool Release(double id);
+  // The view over the slot's bytes is gone: ends the lease if JS did not,
+  // frees the slot. May delete the table (see Orphan).
+  static void Finalize(Slot *slot);
+  // Frames held by JS (neither released nor finalized).
+  size_t Held();
+  // The session is gone: the table deletes itself after the last slot.
+  void Orphan();
+
+ private:
+  enum { kChunk = 64, kIndexBits = 24 };
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  Slot *free_ = nullptr;
+  size_t live_ = 0, held_ = 0;
+  bool orphaned_ = false;
+};
+
+struct LeaseTable::Slot {
+  LeaseTable *table = nullptr;
+  zb_frame lease{};
+  uint32_t index = 0;
+  uint32_t generation = 0;
+  bool held = false;
+  Slot *next_free = nullptr;
 };
 
 class ReaderSession {
  public:
+  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1).
   static Status Create(const char *name, uint64_t metadata_size,
-                       uint64_t payload_size, unsigned mode,
+                       uint64_t payload_size, unsigned mode, bool poison,
                        std::shared_ptr<ReaderSession> *out);
   ~ReaderSession();
 
   const std::string &name() const { return name_; }
   bool closed();
+  LeaseTable &leases() { return *leases_; }
 
-  // Takes a frame that is ready now, on the calling thread (ZB_EAGAIN in
-  // status when none is, or when a wait is running on the thread).
-  FrameResult TryNext(bool parse_header);
-  // Waits up to timeout_ms on the dedicated thread; done runs there. False
-  // when a wait is already running.
-  bool StartWait(uint64_t id, int timeout_ms, bool parse_header,
-                 std::function<void(FrameResult)> done);
+  // Takes up to `max` frames that are ready now, on the calling thread,
+  // into batch() (status ZB_EAGAIN when none is, or a wait is running).
+  void TakeReady(size_t max);
+  // Waits up to timeout_ms on the dedicated thread for the first frame,
+  // then takes the others that are ready, up to `max`, into batch(); `done`
+  // runs there. False when a wait is already running.
+  bool StartWait(uint64_t id, int timeout_ms, size_t max,
+                 std::function<void()> done);
   // Ends wait `id` with canceled=true (no effect when it is over).
   void CancelWait(uint64_t id);
-  bool Waiting() { return thread_.Busy(); }
-
-  // Gives a held frame back; false when it was not held (already released,
-  // or the session closed). Any thread.
-  bool Release(uint64_t ticket);
-  bool IsHeld(uint64_t ticket);
-  // Parses the frame header of a held frame.
-  Status ParseHeader(uint64_t ticket, zb_frame_ext *ext);
+  // The frames of the last TakeReady or wait; JS thread, between them.
+  Batch &batch() { return batch_; }
 
   Status Metadata(std::vector<uint8_t> *out);
   Status Health(zb_health *out);
 
-  // Ends any wait, joins the thread, drops held frames and destroys the
-  // ring (unlinks it). Idempotent. Frames' memory is gone afterwards: the
-  // caller detaches every view first.
+  // Ends any wait, joins the thread and destroys the ring (unlinks it).
+  // Frames still held stay readable until released (the core's leases);
+  // after the last, their addresses read zeros. Idempotent.
   void Close();
 
  private:
   ReaderSession() = default;
-  FrameResult Take(int timeout_ms, bool parse_header, uint64_t wait_id);
+  void Take(int timeout_ms, size_t max, uint64_t wait_id);
+  int TakeOne(int timeout_ms, uint64_t wait_id, TakenFrame *out);
+  int FrameHeaderVersion();
 
   std::string name_;
-  std::mutex mu_;       // reader_ (open/closed) and held_
-  std::mutex next_mu_;  // one zb_reader_next at a time
+  std::mutex mu_;       // reader_ (open/closed)
+  std::mutex next_mu_;  // one taker at a time; guards batch_ while taking
   zb_reader *reader_ = nullptr;
-  std::unordered_map<uint64_t, zb_frame> held_;
+  int header_version_ = -1;  // from the metadata, once written
+  Status pending_;           // an error met after frames, for the next call
+  Batch batch_;
+  LeaseTable *leases_ = new LeaseTable();
   std::atomic<bool> closing_{false};
   std::atomic<uint64_t> cancel_id_{0};
   WaitThread thread_;

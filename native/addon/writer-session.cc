@@ -55,8 +55,9 @@ bool WriterSession::Retry(int rc, uint64_t id, WriteResult *r) {
   return true;
 }
 
-WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms,
-                                   uint64_t id) {
+// Reserves into *res (under op_mu_).
+WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms, uint64_t id,
+                                   zb_reservation *res) {
   WriteResult r;
   int rc;
   do {
@@ -64,29 +65,41 @@ WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms,
       r.closed = true;
       return r;
     }
-    rc = zb_writer_reserve(writer_, size, &r.slot, timeout_ms);
+    rc = zb_writer_reserve(writer_, size, res, timeout_ms);
   } while (rc == ZB_ECANCELED && Retry(rc, id, &r));
   if (rc < 0) r.status = Status::FromCore(rc);
+  r.slot = res->data;
   return r;
 }
 
 WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
                                  uint64_t id) {
   uint64_t header = req.ext ? ZB_EXT_HEADER_SIZE + req.attributes.size() : 0;
-  WriteResult r = Reserve(header + req.size, timeout_ms, id);
+  zb_reservation res;
+  WriteResult r = Reserve(header + req.size, timeout_ms, id, &res);
   if (!r.status.ok() || r.closed || r.canceled) return r;
-  uint8_t *slot = static_cast<uint8_t *>(r.slot);
   if (req.ext) {
     zb_frame_ext ext = req.header;
     ext.attrs = reinterpret_cast<const uint8_t *>(req.attributes.data());
     ext.attrs_size = req.attributes.size();
-    zb_frame_ext_write(slot, &ext);
+    zb_frame_ext_write(res.data, &ext);
   }
-  if (req.size > 0) std::memcpy(slot + header, req.data, req.size);
-  int rc = zb_writer_commit(writer_, header + req.size);
+  if (req.size > 0) std::memcpy(res.data + header, req.data, req.size);
+  int rc = zb_reservation_commit(&res, header + req.size);
   if (rc < 0) r.status = Status::FromCore(rc);
   r.slot = nullptr;
   return r;
+}
+
+WriteResult WriterSession::ReserveOpen(uint64_t size, int timeout_ms,
+                                       uint64_t id) {
+  if (open_.writer != nullptr) {
+    WriteResult r;
+    r.status = Status::Make(ZB_ESTATE, "writer of ring \"" + name_ +
+                                           "\": a reservation is open; commit or cancel it first");
+    return r;
+  }
+  return Reserve(size, timeout_ms, id, &open_);
 }
 
 WriteResult WriterSession::TryWrite(const WriteRequest &req) {
@@ -116,13 +129,13 @@ WriteResult WriterSession::TryReserve(uint64_t size) {
     r.status = Status::Make(ZB_EAGAIN, "a wait is running");
     return r;
   }
-  return Reserve(size, 0, 0);
+  return ReserveOpen(size, 0, 0);
 }
 
 bool WriterSession::StartReserve(uint64_t id, uint64_t size, int timeout_ms,
                                  std::function<void(WriteResult)> done) {
   return StartOnWaitThread(
-      [this, id, size, timeout_ms]() { return Reserve(size, timeout_ms, id); },
+      [this, id, size, timeout_ms]() { return ReserveOpen(size, timeout_ms, id); },
       std::move(done));
 }
 
@@ -140,15 +153,18 @@ bool WriterSession::StartOnWaitThread(std::function<WriteResult()> op,
   });
 }
 
-Status WriterSession::Commit(uint64_t size) {
+Status WriterSession::Commit(uint64_t size, const uint8_t *bytes) {
   std::lock_guard<std::mutex> op(op_mu_);
   if (closed()) return Closed(name_);
-  return Status::FromCore(zb_writer_commit(writer_, size));
+  if (open_.writer == nullptr)
+    return Status::Make(ZB_ESTATE, "commit: no reservation is open");
+  if (bytes != nullptr && size > 0 && size <= open_.size) std::memcpy(open_.data, bytes, size);
+  return Status::FromCore(zb_reservation_commit(&open_, size));
 }
 
 void WriterSession::CancelReservation() {
   std::lock_guard<std::mutex> op(op_mu_);
-  if (!closed()) zb_writer_cancel(writer_);
+  zb_reservation_cancel(&open_);
 }
 
 void WriterSession::CancelWait(uint64_t id) {
@@ -176,6 +192,7 @@ void WriterSession::Close() {
   {
     std::lock_guard<std::mutex> op(op_mu_);
     std::lock_guard<std::mutex> lock(mu_);
+    zb_reservation_cancel(&open_);
     writer = writer_;
     writer_ = nullptr;
   }

@@ -30,7 +30,7 @@ struct WriteResult {
   Status status;
   bool closed = false;
   bool canceled = false;
-  void *slot = nullptr;  // reservations: where the bytes go
+  uint8_t *slot = nullptr;  // reservations: where the bytes go
 };
 
 class WriterSession {
@@ -47,10 +47,14 @@ class WriterSession {
   WriteResult TryWrite(const WriteRequest &req);
   bool StartWrite(uint64_t id, const WriteRequest &req, int timeout_ms,
                   std::function<void(WriteResult)> done);
+  // One reservation at a time (the open one is the core's handle, kept
+  // here): ZB_ESTATE while one is open.
   WriteResult TryReserve(uint64_t size);
   bool StartReserve(uint64_t id, uint64_t size, int timeout_ms,
                     std::function<void(WriteResult)> done);
-  Status Commit(uint64_t size);
+  // Commits the open reservation; with `bytes`, copies them in first (the
+  // copying fallback's scratch buffer). It stays open on a bad size.
+  Status Commit(uint64_t size, const uint8_t *bytes);
   void CancelReservation();
   void CancelWait(uint64_t id);
   bool Waiting() { return thread_.Busy(); }
@@ -61,7 +65,9 @@ class WriterSession {
  private:
   WriterSession() = default;
   WriteResult Write(const WriteRequest &req, int timeout_ms, uint64_t id);
-  WriteResult Reserve(uint64_t size, int timeout_ms, uint64_t id);
+  WriteResult Reserve(uint64_t size, int timeout_ms, uint64_t id,
+                      zb_reservation *res);
+  WriteResult ReserveOpen(uint64_t size, int timeout_ms, uint64_t id);
   bool Retry(int rc, uint64_t id, WriteResult *r);
   bool StartOnWaitThread(std::function<WriteResult()> op,
                          std::function<void(WriteResult)> done);
@@ -70,6 +76,7 @@ class WriterSession {
   std::mutex mu_;    // writer_ (open/closed)
   std::mutex op_mu_; // one writer call at a time
   zb_writer *writer_ = nullptr;
+  zb_reservation open_{};  // under op_mu_
   std::atomic<bool> closing_{false};
   std::atomic<uint64_t> cancel_id_{0};
   WaitThread thread_;

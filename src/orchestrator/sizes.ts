@@ -1,17 +1,13 @@
-// Ring sizes for a source: from the caps filter at its end when it says
-// enough (3 frames of that size plus headers), else room for 3 frames of
-// 1920×1080 with 4 bytes per pixel.
+// Ring sizes for a source: for the frames the caps filter at its end
+// describes when it says enough, else the readers' fallback, by the core's
+// rule (zb_default_payload_size: 2 to 4 frames, as many as fit in the CPU
+// cache, up to 16 of small frames, with room for the per-frame header; 3
+// frames of 1080p RGB when the frame size is unknown).
 import { parseCaps, type Caps } from '../caps.js';
+import { native } from '../native.js';
 import { videoInfoFromCaps } from '../video-info.js';
 
 export const DEFAULT_METADATA_SIZE = 4096;
-/** Frames the ring holds by default. */
-export const RING_FRAMES = 3;
-/** Per frame: the ring's 16-byte header and our optional 48-byte frame header. */
-const FRAME_OVERHEAD = 16 + 48;
-const FALLBACK_FRAME = 1920 * 1080 * 4;
-
-const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
 /** The source's last caps filter (e.g. video/x-raw,format=RGB), parsed; undefined when none or unparsable. */
 export function capsFromSource(words: readonly string[]): Caps | undefined {
@@ -44,14 +40,18 @@ export interface RingSizes {
   payloadSize: number;
   /** Where payloadSize came from. */
   from: 'caps' | 'default';
+  /** Frames of the caps' size the ring holds (from: 'caps'). */
+  frames?: number;
 }
 
 export function defaultSizes(words: readonly string[]): RingSizes {
   const frame = frameSizeFromSource(words);
-  const from = frame === undefined ? 'default' : 'caps';
+  if (frame === undefined || native.defaultPayloadSize(frame) === 0)
+    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: native.defaultPayloadSize(0), from: 'default' };
   return {
     metadataSize: DEFAULT_METADATA_SIZE,
-    payloadSize: align64(RING_FRAMES * ((frame ?? FALLBACK_FRAME) + FRAME_OVERHEAD)),
-    from,
+    payloadSize: native.defaultPayloadSize(frame),
+    from: 'caps',
+    frames: native.defaultFramesInFlight(frame),
   };
 }

@@ -103,6 +103,10 @@ test('durations, pipeline words and default sizes', () => {
   expect([parseDuration('10'), parseDuration('500ms'), parseDuration('2m'), parseDuration('0'), parseDuration('x')]).toEqual([10000, 500, 120000, undefined, undefined]);
   expect(splitPipeline(`videotestsrc ! textoverlay text="a b" font-desc='Sans 8' ! x\\ y`)).toEqual(['videotestsrc', '!', 'textoverlay', 'text=a b', 'font-desc=Sans 8', '!', 'x y']);
   expect(() => splitPipeline('a "b')).toThrow(TypeError);
-  expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 3 * (640 * 480 * 3 + 64), from: 'caps' });
+  // 640×480 RGB: 4 frames (4 × 0.9 MB fit the cache), each with room for both headers
+  expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 4 * (640 * 480 * 3 + 64), from: 'caps', frames: 4 });
+  // 4K BGRx: 2 frames; unknown: 3 frames of 1080p RGB
+  expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'])).toMatchObject({ payloadSize: 2 * (3840 * 2160 * 4 + 64), frames: 2 });
+  expect(defaultSizes(['v4l2src']).payloadSize).toBe(3 * (1920 * 1080 * 3 + 64));
   expect(defaultSizes(['v4l2src']).from).toBe('default');
 });

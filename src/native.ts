@@ -94,8 +94,10 @@ export interface NativeReader {
   /** Waits for a frame on the reader's thread, then takes up to max ready ones into the batch: their count, null once closed. */
   wait(timeoutMs: number, max: number): Promise<number | null>;
   cancel(): void;
-  /** Ends a frame's lease (-1: a copy) and detaches its view. */
-  release(lease: number, buffer: ArrayBuffer): boolean;
+  /** Detaches a frame's view and ends its lease (-1: a copy), now or (later) at the next take, wait, giveBack or close. */
+  release(lease: number, buffer: ArrayBuffer, later?: boolean): boolean;
+  /** Gives the released frames' bytes back to the writer now. */
+  giveBack(): void;
   health(): NativeHealth;
   heldViews(): number;
   close(): void;

@@ -50,6 +50,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #metadata?: Metadata;
   #frames = 0;
   #closed = false;
+  /** frames() releases the frames of a batch as it goes: their bytes go back together, once per batch. */
+  #releaseLater = false;
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
     timeoutMs: number) {
@@ -197,17 +199,22 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         }
         if (current === null) return;
         yield current;
-        if (!current.retained) current.release();
+        if (!current.retained) {
+          this.#releaseLater = this.#next < this.#taken; // given back when the batch is done
+          current.release();
+          this.#releaseLater = false;
+        }
         current = null;
       }
     } finally {
       if (current !== null && !current.retained) current.release();
+      if (!this.#closed) this.#native.giveBack();
     }
   }
 
   /** Gives a frame back and empties its view (Frame.release() calls this). */
   releaseFrame(ticket: number, buffer: ArrayBuffer): void {
-    this.#native.release(ticket, buffer);
+    this.#native.release(ticket, buffer, this.#releaseLater);
   }
 
   /** Health snapshot of the ring. */

@@ -185,6 +185,7 @@ enum FrameField {
 struct ReaderJs {
   std::shared_ptr<ReaderSession> session;
   bool force_copy = false;
+  bool debug = false;
   uint64_t next_wait_id = 0;
   uint64_t pending_wait = 0;  // id of the wait in flight, 0 when none
   napi_threadsafe_function tsfn = nullptr;
@@ -307,6 +308,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
                         InstanceMethod<&Reader::Wait>("wait"),
                         InstanceMethod<&Reader::Cancel>("cancel"),
                         InstanceMethod<&Reader::Release>("release"),
+                        InstanceMethod<&Reader::GiveBack>("giveBack"),
                         InstanceMethod<&Reader::Health>("health"),
                         InstanceMethod<&Reader::HeldViews>("heldViews"),
                         InstanceMethod<&Reader::Close>("close")});
@@ -325,6 +327,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
       throw UsageError(env, "Reader needs a Float64Array for the frame fields and an array for the views");
     js_ = std::make_shared<ReaderJs>();
     js_->force_copy = Data(env)->force_copy;
+    js_->debug = Data(env)->debug;
     js_->fields = Napi::Persistent(info[4].As<Napi::Float64Array>());
     js_->views = Napi::Persistent(info[5].As<Napi::Array>());
     js_->max = info[4].As<Napi::Float64Array>().ElementLength() / kFrameFields;
@@ -369,6 +372,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
   Napi::Value Take(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     CheckIdle(env);
+    js_->session->leases().GiveBack();
     if (js_->session->closed()) return env.Null();
     js_->session->TakeReady(Max(info, 0));
     Batch &b = js_->session->batch();
@@ -389,6 +393,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
     try {
       CheckIdle(env);
+      js_->session->leases().GiveBack();
       uint64_t id = ++js_->next_wait_id;
       ReaderWait *item = new ReaderWait{js_, deferred, id};
       ReaderTsfn tsfn = tsfn_;
@@ -417,11 +422,14 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return info.Env().Undefined();
   }
 
-  // release(lease, buffer) -> boolean: detaches the frame's view (a stale
-  // view reads as empty) and ends its lease (-1: a copy, no lease).
+  // release(lease, buffer, later) -> boolean: detaches the frame's view (a
+  // stale view reads as empty) and ends its lease (-1: a copy, no lease),
+  // now or with `later` at the next take, wait, giveBack or close (a loop
+  // that releases frame after frame then wakes a waiting writer once).
   Napi::Value Release(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     bool released = js_->session->leases().Release(ArgNumber(info, 0, "lease"));
+    if (!info[2].ToBoolean() || js_->debug) js_->session->leases().GiveBack();  // debug: poisoned now
     if (info[1].IsArrayBuffer()) {
       Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
       if (!ab.IsDetached()) ab.Detach();
@@ -429,8 +437,15 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return Napi::Boolean::New(env, released);
   }
 
+  // giveBack(): ends the leases of the frames released since.
+  Napi::Value GiveBack(const Napi::CallbackInfo &info) {
+    js_->session->leases().GiveBack();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Health(const Napi::CallbackInfo &info) {
     zb_health h{};
+    js_->session->leases().GiveBack();
     Status s = js_->session->Health(&h);
     if (!s.ok()) throw MakeError(info.Env(), s);
     return HealthObject(info.Env(), h);
@@ -445,6 +460,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
   // and unlinks the ring. Frames still held stay readable until released.
   // Idempotent.
   Napi::Value Close(const Napi::CallbackInfo &info) {
+    js_->session->leases().GiveBack();
     js_->session->Close();
     if (!tsfn_released_) {
       tsfn_released_ = true;

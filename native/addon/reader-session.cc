@@ -38,18 +38,22 @@ bool LeaseTable::Release(double id) {
   if (!(id >= 0)) return false;
   uint64_t n = static_cast<uint64_t>(id);
   uint64_t index = n & ((1u << kIndexBits) - 1), generation = n >> kIndexBits;
-  zb_frame lease;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (index >= chunks_.size() * kChunk) return false;
-    Slot &slot = chunks_[index / kChunk][index % kChunk];
-    if (slot.generation != generation || !slot.held) return false;
-    slot.held = false;
-    held_--;
-    lease = slot.lease;
-  }
-  zb_frame_release(&lease);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index >= chunks_.size() * kChunk) return false;
+  Slot &slot = chunks_[index / kChunk][index % kChunk];
+  if (slot.generation != generation || !slot.held) return false;
+  slot.held = false;
+  held_--;
+  released_.push_back(slot.lease);
   return true;
+}
+
+bool LeaseTable::GiveBack() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (zb_frame &lease : released_) zb_frame_release(&lease);
+  bool any = !released_.empty();
+  released_.clear();
+  return any;
 }
 
 void LeaseTable::Finalize(Slot *slot) {
@@ -78,6 +82,7 @@ size_t LeaseTable::Held() {
 }
 
 void LeaseTable::Orphan() {
+  GiveBack();
   bool last;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -131,12 +136,14 @@ int ReaderSession::FrameHeaderVersion() {
 }
 
 // One zb_reader_next, retried after a wake-up that nobody asked for now (a
-// cancel that came after its wait was over).
-int ReaderSession::TakeOne(int timeout_ms, uint64_t wait_id, TakenFrame *out) {
+// cancel that came after its wait was over); more_only: a frame only if one
+// is ready (the rest of a batch), without looking at the writer.
+int ReaderSession::TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, TakenFrame *out) {
   int rc;
   for (;;) {
     if (closing_.load()) return ZB_ESTATE;
-    rc = zb_reader_next(reader_, &out->lease, timeout_ms);
+    rc = more_only ? zb_reader_take_ready(reader_, &out->lease)
+                   : zb_reader_next(reader_, &out->lease, timeout_ms);
     if (rc != ZB_ECANCELED || closing_.load()) break;
     if (wait_id != 0 && cancel_id_.load() == wait_id) return rc;
   }
@@ -173,7 +180,7 @@ int ReaderSession::TakeOne(int timeout_ms, uint64_t wait_id, TakenFrame *out) {
   return 0;
 }
 
-void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id) {
+void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id, bool ready_only) {
   Batch &b = batch_;
   b.frames.clear();
   b.status = Status();
@@ -185,7 +192,7 @@ void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id) {
   }
   while (b.frames.size() < max) {
     TakenFrame t;
-    int rc = TakeOne(b.frames.empty() ? timeout_ms : 0, wait_id, &t);
+    int rc = TakeOne(timeout_ms, ready_only || !b.frames.empty(), wait_id, &t);
     if (rc == 0) {
       b.frames.push_back(t);
       continue;
@@ -216,7 +223,7 @@ void ReaderSession::TakeReady(size_t max) {
     batch_.status = Status::Make(ZB_EAGAIN, "a wait is running");
     return;
   }
-  Take(0, max, 0);
+  Take(0, max, 0, true);
 }
 
 bool ReaderSession::StartWait(uint64_t id, int timeout_ms, size_t max,
@@ -225,7 +232,7 @@ bool ReaderSession::StartWait(uint64_t id, int timeout_ms, size_t max,
   return thread_.Post([this, id, timeout_ms, max, done]() {
     {
       std::lock_guard<std::mutex> lock(next_mu_);
-      Take(timeout_ms, max, id);
+      Take(timeout_ms, max, id, false);
     }
     return done;
   });

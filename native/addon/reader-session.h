@@ -51,9 +51,11 @@ class LeaseTable {
   // A slot holding `lease` (which it releases when asked or finalized).
   Slot *Hold(const zb_frame &lease);
   double Id(const Slot *slot) const;
-  // JS released the frame: ends the lease now; the slot stays until the
-  // view's finalizer runs. False when `id` holds no lease.
+  // JS released the frame: its lease ends at the next GiveBack; the slot
+  // stays until the view's finalizer runs. False when `id` holds no lease.
   bool Release(double id);
+  // Ends the leases JS released since the last call; true when there were.
+  bool GiveBack();
   // The view over the slot's bytes is gone: ends the lease if JS did not,
   // frees the slot. May delete the table (see Orphan).
   static void Finalize(Slot *slot);
@@ -66,6 +68,7 @@ class LeaseTable {
   enum { kChunk = 64, kIndexBits = 24 };
   std::mutex mu_;
   std::vector<std::unique_ptr<Slot[]>> chunks_;
+  std::vector<zb_frame> released_;  // released by JS, not given back yet
   Slot *free_ = nullptr;
   size_t live_ = 0, held_ = 0;
   bool orphaned_ = false;
@@ -93,7 +96,9 @@ class ReaderSession {
   LeaseTable &leases() { return *leases_; }
 
   // Takes up to `max` frames that are ready now, on the calling thread,
-  // into batch() (status ZB_EAGAIN when none is, or a wait is running).
+  // into batch() (status ZB_EAGAIN when none is, or a wait is running). It
+  // does not look at the writer: the end of the stream or a dead writer is
+  // reported by the next wait.
   void TakeReady(size_t max);
   // Waits up to timeout_ms on the dedicated thread for the first frame,
   // then takes the others that are ready, up to `max`, into batch(); `done`
@@ -115,8 +120,8 @@ class ReaderSession {
 
  private:
   ReaderSession() = default;
-  void Take(int timeout_ms, size_t max, uint64_t wait_id);
-  int TakeOne(int timeout_ms, uint64_t wait_id, TakenFrame *out);
+  void Take(int timeout_ms, size_t max, uint64_t wait_id, bool ready_only);
+  int TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, TakenFrame *out);
   int FrameHeaderVersion();
 
   std::string name_;

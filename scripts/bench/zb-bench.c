@@ -4,7 +4,10 @@
  *   zb-bench memcpy SIZE SECONDS
  *       memcpy bandwidth between two pre-faulted buffers of SIZE bytes.
  *   zb-bench pair ring|pipe|uds SIZE [--seconds S | --frames N] [--rate HZ]
- *       forks: the child writes, the parent reads (two processes).
+ *                [--ring-bytes B]
+ *       forks: the child writes, the parent reads (two processes). The ring
+ *       holds 4 frames, at least 1 MiB (room to overlap the two sides), or
+ *       B bytes.
  *   zb-bench write ring|uds TARGET SIZE [--seconds S | --frames N] [--rate HZ]
  *       a writer alone, for a Node reader (TARGET: ring name or socket path).
  *
@@ -45,6 +48,7 @@ typedef struct opts {
   const char *transport, *target;
   uint64_t size, frames; /* frames 0: run for `seconds` */
   double seconds, rate;  /* rate 0: flat out */
+  uint64_t ring_bytes;   /* 0: ring_size() */
 } opts;
 
 /* What one side measured; the writer's copy lives in shared memory in pair. */
@@ -306,8 +310,10 @@ static void print_lat(lat *l) {
 /* ------------------------------------------------------------- modes */
 
 /* The ring holds 4 frames, at least 1 MiB: room to overlap the two sides. */
-static uint64_t ring_size(uint64_t size) {
-  uint64_t four = 4 * (HDR + size + ZB_FRAME_HEADER_SIZE + 64);
+static uint64_t ring_size(const opts *o) {
+  uint64_t four = zb_payload_size_for(HDR + o->size, 4, false);
+  if (o->ring_bytes != 0)
+    return o->ring_bytes;
   return four < (1u << 20) ? (1u << 20) : four;
 }
 
@@ -328,7 +334,7 @@ static int run_pair(const opts *o) {
   memset(ws, 0, sizeof *ws);
   snprintf(name, sizeof name, "zbbench-%d", (int)getpid());
   if (ring) {
-    int rc = zb_reader_create(&reader, name, 4096, ring_size(o->size), NULL);
+    int rc = zb_reader_create(&reader, name, 4096, ring_size(o), NULL);
     if (rc < 0) {
       fprintf(stderr, "zb-bench: %s\n", zb_last_error());
       return 1;
@@ -413,7 +419,7 @@ static int run_write(const opts *o) {
 
 static int usage(void) {
   fprintf(stderr, "usage: zb-bench memcpy SIZE SECONDS\n"
-                  "       zb-bench pair ring|pipe|uds SIZE [--seconds S|--frames N] [--rate HZ]\n"
+                  "       zb-bench pair ring|pipe|uds SIZE [--seconds S|--frames N] [--rate HZ] [--ring-bytes B]\n"
                   "       zb-bench write ring|uds TARGET SIZE [--seconds S|--frames N] [--rate HZ]\n");
   return 2;
 }
@@ -442,6 +448,8 @@ int main(int argc, char **argv) {
       o.frames = strtoull(argv[i + 1], NULL, 0);
     else if (strcmp(argv[i], "--rate") == 0)
       o.rate = atof(argv[i + 1]);
+    else if (strcmp(argv[i], "--ring-bytes") == 0)
+      o.ring_bytes = strtoull(argv[i + 1], NULL, 0);
     else
       return usage();
   }

@@ -584,7 +584,10 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_payload_size_for(0, 3, false), 0);
   CHECK_EQ_U64(zb_payload_size_for(100, 0, false), 0);
   CHECK_EQ_U64(zb_payload_size_for(UINT64_MAX / 2, 3, false), 0);
-  CHECK_EQ_U64(zb_default_frames_in_flight(1024), 4);
+  CHECK_EQ_U64(zb_default_frames_in_flight(1024), 16);
+  CHECK_EQ_U64(zb_default_frames_in_flight(128 << 10), 8);
+  CHECK_EQ_U64(zb_default_frames_in_flight(256 << 10), 4);
+  CHECK_EQ_U64(zb_default_frames_in_flight(0), 4);
   CHECK_EQ_U64(zb_default_frames_in_flight(1920 * 1080 * 3), 4);
   CHECK_EQ_U64(zb_default_frames_in_flight(1920 * 1080 * 4), 4);
   CHECK_EQ_U64(zb_default_frames_in_flight(10 << 20), 3);

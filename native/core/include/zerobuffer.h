@@ -168,6 +168,12 @@ int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
  * at a time. */
 int zb_reader_next(zb_reader *reader, zb_frame *frame, int timeout_ms);
 
+/* Takes a frame only if one is ready now: 0, or ZB_EAGAIN (also when the
+ * stream ended: the next zb_reader_next reports that). Never waits, never
+ * consumes a wake-up and never looks at the writer's liveness (no /proc
+ * read): for taking every ready frame after a zb_reader_next, in a batch. */
+int zb_reader_take_ready(zb_reader *reader, zb_frame *frame);
+
 /* Gives a frame's bytes back to the writer and ends the lease (clears
  * *frame). Any order, from any thread; bytes still return to the writer in
  * ring order. ZB_EINVAL when the frame is not held (released already). */
@@ -266,9 +272,11 @@ uint64_t zb_writer_max_frame_size(const zb_writer *writer);
 uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
                              bool frame_header);
 
-/* The frames in flight a ring of frames of this size holds by default:
- * as many as keep the writer's working set within the CPU cache (32 MiB),
- * 2 to 4 (see docs/BENCHMARKS.md). */
+/* The frames in flight a ring of frames of this size holds by default
+ * (see docs/BENCHMARKS.md): frames from 256 KiB on, as many as keep the
+ * writer's working set within the CPU cache (32 MiB), 2 to 4; smaller
+ * frames, a ring of about 1 MiB, 4 to 16, so that a reader takes many per
+ * wake-up. */
 unsigned zb_default_frames_in_flight(uint64_t frame_size);
 
 /* The payload size a reader picks by default for frames of frame_size

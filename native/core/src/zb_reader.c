@@ -439,7 +439,10 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
   return 0;
 }
 
-int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
+/* zb_reader_next, or with ready_only zb_reader_take_ready: a frame only
+ * when one is there, without waiting, wake-ups or looking at the writer. */
+static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
+                       bool ready_only) {
   zb_oieb *oieb;
   uint64_t deadline, now, slice_end, max_entries;
   bool quiet_slice = false;
@@ -454,7 +457,7 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
 
   for (;;) {
     uint64_t writer_pid, written, read;
-    if (atomic_exchange(&r->wake_requested, 0))
+    if (!ready_only && atomic_exchange(&r->wake_requested, 0))
       return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
     /* writer_pid first: a writer that detached published its last frame
      * before clearing it, so the counts read next include that frame. */
@@ -474,6 +477,8 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
         continue;
       return rc;
     }
+    if (ready_only)
+      return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
     /* Liveness costs a /proc read: only when a wait slice passed without a
      * post (a dead writer posts nothing), or when the caller polls. */
     rc = check_writer_end(r, writer_pid, quiet_slice || timeout_ms == 0);
@@ -493,6 +498,14 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
       return rc;
     quiet_slice = rc == ZB_ETIMEDOUT;
   }
+}
+
+int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
+  return reader_next(r, frame, timeout_ms, false);
+}
+
+int zb_reader_take_ready(zb_reader *r, zb_frame *frame) {
+  return reader_next(r, frame, 0, true);
 }
 
 void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {

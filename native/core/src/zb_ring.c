@@ -57,17 +57,30 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
   return zb__ring_size_for(zb__frame_total(payload), frames);
 }
 
-/* The working set a writer cycles through is frames × frame size: beyond
- * the last-level cache every frame is written to cold memory (at 4K BGRx,
- * 33 MB frames, the ring then ran at 0.53–0.56 of shmsink with 3–4 frames
- * and 0.91 with 2: docs/BENCHMARKS.md). So: as many frames as fit in
- * ZB_CACHE_BUDGET, at least 2 (one written while one is read), at most 4
- * (slack for a reader's hiccups). */
+/* Frames in flight by frame size (docs/BENCHMARKS.md has the runs):
+ * - Large frames: the working set a writer cycles through is frames × frame
+ *   size, and beyond the last-level cache every frame is written to cold
+ *   memory (4K BGRx, 33 MB frames: the ring ran at 0.53–0.56 of shmsink
+ *   with 3–4 frames and 0.91 with 2). So as many as fit in ZB_CACHE_BUDGET,
+ *   at least 2 (one written while one is read), at most 4.
+ * - Small frames: a reader pays a wake-up per batch of ready frames, so a
+ *   ring of a few frames throttles both sides (1 KiB frames, Node reader:
+ *   20–40 k frames/s with 4 in flight, 53–63 k with 16, latency still
+ *   ~50 µs). So about ZB_SMALL_RING_BUDGET of them, 4 to 16. */
 #define ZB_CACHE_BUDGET (UINT64_C(32) << 20)
+#define ZB_SMALL_RING_BUDGET (UINT64_C(1) << 20)
+#define ZB_SMALL_FRAME (ZB_SMALL_RING_BUDGET / 4)
+
+static unsigned clamp_frames(uint64_t n, unsigned lo, unsigned hi) {
+  return n < lo ? lo : n > hi ? hi : (unsigned)n;
+}
 
 unsigned zb_default_frames_in_flight(uint64_t frame_size) {
-  uint64_t fit = frame_size == 0 ? 4 : ZB_CACHE_BUDGET / frame_size;
-  return fit < 2 ? 2 : fit > 4 ? 4 : (unsigned)fit;
+  if (frame_size == 0)
+    return 4;
+  if (frame_size < ZB_SMALL_FRAME)
+    return clamp_frames(ZB_SMALL_RING_BUDGET / frame_size, 4, 16);
+  return clamp_frames(ZB_CACHE_BUDGET / frame_size, 2, 4);
 }
 
 /* Unknown frames: what the default used to hold, 3 frames of 1080p RGB. */

@@ -2,8 +2,11 @@
 // CLOCK_MONOTONIC: the writer stamps commit_ns into the core's 48-byte frame
 // header; the C reader (zb-bench pair) or the Node reader
 // (peers/latency-reader.mjs) subtracts it from its own clock. Same writer,
-// same frames, over the ring and over a Unix domain socket.
+// same frames, over the ring and over a Unix domain socket. Rings are the
+// size readers pick by default for the frame (zb_default_payload_size), so
+// a flat-out writer queues what it would in real use.
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { lastJson, run } from './proc.mjs';
 import { latencySummary } from './stats.mjs';
 
@@ -27,13 +30,16 @@ export function framesFor(c, steady, quick) {
 export async function measureRun(ctx, reader, transport, c, steady, quick) {
   const frames = framesFor(c, steady, quick);
   const rate = steady ? c.rate : 0;
+  const { native } = await import(pathToFileURL(path.join(ctx.repo, 'dist', 'native.js')).href);
+  const ringBytes = native.defaultPayloadSize(c.size);
   let out;
   if (reader === 'C') {
-    const args = ['pair', transport, String(c.size), '--frames', String(frames)];
+    const args = ['pair', transport, String(c.size), '--frames', String(frames), '--ring-bytes', String(ringBytes)];
     if (rate) args.push('--rate', String(rate));
     out = lastJson((await run(ctx.zbBench, args, { timeoutMs: ctx.timeoutMs })).stdout, 'zb-bench pair');
   } else {
-    const cfg = { transport, size: c.size, frames, rate, zbBench: ctx.zbBench, repo: ctx.repo, timeoutMs: ctx.timeoutMs };
+    const cfg = { transport, size: c.size, frames, rate, ringBytes, zbBench: ctx.zbBench, repo: ctx.repo,
+      timeoutMs: ctx.timeoutMs };
     const r = await run(process.execPath, [path.join(ctx.benchDir, 'peers', 'latency-reader.mjs'), JSON.stringify(cfg)],
       { timeoutMs: ctx.timeoutMs });
     out = lastJson(r.stdout, 'Node latency reader');

@@ -7,7 +7,7 @@
 // (taken on its wait thread) to show how much the hop to JS costs.
 //
 //   node latency-reader.mjs '{"transport":"ring|uds","size":N,"frames":N,
-//     "seconds":S,"rate":HZ,"zbBench":PATH,"repo":PATH,"timeoutMs":MS}'
+//     "seconds":S,"rate":HZ,"ringBytes":N,"zbBench":PATH,"repo":PATH,"timeoutMs":MS}'
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -46,9 +46,8 @@ function got(now, commitNs, bytes, seq) {
 
 async function viaRing() {
   const { ZeroBufferReader } = await import(pathToFileURL(path.join(cfg.repo, 'dist', 'index.js')).href);
-  const four = 4 * (HDR + cfg.size + 16 + 64); // the same ring as zb-bench pair
   const reader = await ZeroBufferReader.create({
-    name: `zbbench-${randomUUID().slice(0, 8)}`, metadataSize: 4096, payloadSize: Math.max(four, 1 << 20),
+    name: `zbbench-${randomUUID().slice(0, 8)}`, metadataSize: 4096, payloadSize: cfg.ringBytes, // as zb-bench pair
   });
   const writer = start(cfg.zbBench, writerArgs(reader.name), { timeoutMs: cfg.timeoutMs });
   try {

@@ -3,10 +3,15 @@
  * ring order), frame leases (their own release, the mapping kept while one
  * is held, poisoning, zero pages after close), the metadata and sizing
  * conventions, and the reader's backlog in the health snapshot. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zb_oieb.h"
 #include "zb_test.h"
@@ -435,6 +440,61 @@ static void test_wrap_early(void) {
   pair_close(&p);
 }
 
+/* A writer killed in the middle of publishing (it moved write_pos past a
+ * frame and took its bytes, but never counted it): the reader repairs the
+ * free bytes when it reports the death, and the next writer starts where
+ * the frame was, so the reader never takes it for the new writer's. */
+static void test_writer_died_mid_publish(void) {
+  pair p;
+  uint8_t buf[100], *base;
+  struct stat st;
+  zb_oieb *oieb;
+  zb_health h;
+  zb_frame f;
+  uint64_t wp;
+  pid_t dead;
+  int fd;
+  char path[128];
+  if (pair_open(&p, "midpublish", 1024, NULL) == 0) {
+    fill(buf, 100, 1);
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    EXPECT_FRAME(p.r, 100, 1, 1);
+    snprintf(path, sizeof path, "/%s", p.name);
+    fd = shm_open(path, O_RDWR, 0);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0);
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(base != MAP_FAILED);
+    oieb = (zb_oieb *)base;
+    /* the ghost: frame 2 of 5 bytes after frame 1, not counted */
+    wp = atomic_load(&oieb->payload_write_pos);
+    memcpy(base + 128 + 64 + wp, &(zb_frame_header){5, 2}, 16);
+    memset(base + 128 + 64 + wp + 16, 0xEE, 5);
+    atomic_store(&oieb->payload_write_pos, wp + 21);
+    atomic_fetch_sub(&oieb->payload_free_bytes, 21);
+    /* its writer is dead */
+    if ((dead = fork()) == 0)
+      _exit(0);
+    waitpid(dead, NULL, 0);
+    atomic_store(&oieb->writer_pid, (uint64_t)dead);
+    zb_writer_destroy(p.w);
+    p.w = NULL;
+    CHECK_RC(zb_reader_next(p.r, &f, 2000), ZB_EWRITERDEAD);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024); /* the 21 bytes came back */
+    /* the next writer's first frame is its own, where the ghost was */
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    fill(buf, 50, 3);
+    CHECK_RC(zb_writer_write(p.w, buf, 50, 0), 0);
+    EXPECT_FRAME(p.r, 50, 3, 1);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, wp + 66);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    munmap(base, (size_t)st.st_size);
+    close(fd);
+  }
+  pair_close(&p);
+}
+
 /* ----------------------------------------------------------------- leases */
 
 /* A frame held across zb_reader_destroy stays valid until released. */
@@ -663,6 +723,7 @@ int main(void) {
   RUN(test_destroy_with_open_reservation);
   RUN(test_wake_all_waiters);
   RUN(test_wrap_early);
+  RUN(test_writer_died_mid_publish);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);
   RUN(test_keep_address_range);

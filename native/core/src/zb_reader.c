@@ -59,6 +59,7 @@ struct zb_reader {
   size_t pending_cap, pending_head, pending_count;
   uint64_t head_ticket;           /* ticket of pending[pending_head] */
   uint64_t held;                  /* frames handed out, not released */
+  uint64_t unreturned;            /* bytes in `pending` */
 };
 
 static void reader_free(zb_reader *r);
@@ -87,6 +88,7 @@ static int pending_push(zb_reader *r, uint64_t bytes, uint64_t data_pos,
   }
   r->pending[(r->pending_head + r->pending_count) % r->pending_cap] =
       (zb_pending){bytes, data_pos, released};
+  r->unreturned += bytes;
   if (ticket != NULL)
     *ticket = r->head_ticket + r->pending_count;
   r->pending_count++;
@@ -98,6 +100,7 @@ static void pending_drain(zb_reader *r) {
   while (r->pending_count > 0 && r->pending[r->pending_head].released) {
     zb__add_release(&r->seg.oieb->payload_free_bytes,
                     r->pending[r->pending_head].bytes);
+    r->unreturned -= r->pending[r->pending_head].bytes;
     sem_post(r->sem_r);
     r->pending_head = (r->pending_head + 1) % r->pending_cap;
     r->pending_count--;
@@ -414,6 +417,21 @@ enum { MORE_FRAMES = 1 };
 
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
  * writer died? MORE_FRAMES when frames arrived in the meantime. */
+/* The writer died and every frame it counted was read: no bytes are in use
+ * but those we have not given back. A writer killed between taking bytes
+ * from payload_free_bytes and counting its frame (peers' order: write_pos,
+ * free bytes, count) leaked them; put them back, unless a new writer has
+ * changed the count meanwhile (then it is no longer ours to say). */
+static void repair_free_bytes(zb_reader *r) {
+  zb_oieb *oieb = r->seg.oieb;
+  uint64_t free_bytes = zb__load_acquire(&oieb->payload_free_bytes), expected;
+  pthread_mutex_lock(&r->pending_lock);
+  expected = r->seg.payload_size - r->unreturned;
+  pthread_mutex_unlock(&r->pending_lock);
+  if (free_bytes != expected)
+    zb__cas(&oieb->payload_free_bytes, &free_bytes, expected);
+}
+
 static int check_writer_end(zb_reader *r, uint64_t writer_pid,
                             bool probe_liveness) {
   if (!r->stream_active)
@@ -431,6 +449,7 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
       return MORE_FRAMES;
     r->stream_active = false;
     r->reported_dead_writer = writer_pid;
+    repair_free_bytes(r);
     return zb__fail(ZB_EWRITERDEAD,
                     "ring \"%s\": the writer (pid %llu) died without "
                     "detaching; every frame it committed was read",

@@ -21,8 +21,9 @@ uint64_t zb__rings_visited(void);
  * (default ZB_SWEEP_INTERVAL_MS; 0: a full sweep at every create); returns
  * the previous value. */
 int zb__set_sweep_interval_ms(int ms);
-/* Turns the writer's early wrap (zb_ring.h) on or off; on by default. The
- * golden dumps were made by a writer that never wraps early. */
+
+/* The writer's early wrap (zb_ring.h) for every frame, or for none; by
+ * default it is for frames of ZB_WRAP_EARLY_FROM bytes and more. */
 void zb__writer_set_wrap_early(zb_writer *writer, bool on);
 
 #endif /* ZB_TEST_HOOKS_H */

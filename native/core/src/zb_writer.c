@@ -49,7 +49,7 @@ struct zb_writer {
   sem_t *sem_w;
   sem_t *sem_r;
   zb_process reader;      /* the reader as seen at connect */
-  bool wrap_early;
+  uint64_t wrap_early_from; /* frames of this many bytes or more wrap early */
 
   pthread_mutex_t lock;   /* everything below */
   int refs;               /* handle + open reservations + calls in progress */
@@ -216,6 +216,63 @@ static int reader_gone(zb_writer *w, uint64_t now) {
 
 /* ---------------------------------------------------------------- connect */
 
+/* Where the entries at `pos` end after `n` of them, as the reader will
+ * take them (a 1..15-byte tail is skipped without counting); UINT64_MAX
+ * when the ring does not hold such entries. */
+static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n) {
+  const uint64_t ring = w->seg.payload_size;
+  zb_frame_header h;
+  if (n > ring / ZB_FRAME_HEADER_SIZE + 1)
+    return UINT64_MAX;
+  while (n > 0) {
+    if (pos > ring)
+      return UINT64_MAX;
+    if (ring - pos < ZB_FRAME_HEADER_SIZE) {
+      pos = 0;
+      continue;
+    }
+    memcpy(&h, w->seg.payload + pos, sizeof h);
+    if (h.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE)
+      return UINT64_MAX;
+    pos = h.payload_size == 0 ? 0 : pos + zb__frame_total(h.payload_size);
+    n--;
+  }
+  return pos;
+}
+
+/* Where this writer starts: the end of the last frame the reader can see.
+ * That is the OIEB's write_pos, unless the last writer died in the middle
+ * of publishing a frame: it moved write_pos past the frame but never
+ * counted it (the peers' order: write_pos, free bytes, count). Starting
+ * after such a frame would make the reader take it for ours; starting at
+ * it overwrites it. The count's end is only trusted when the write_pos is
+ * exactly one frame (or a wrap and a frame) further. */
+static uint64_t start_position(const zb_writer *w) {
+  const uint64_t ring = w->seg.payload_size;
+  zb_oieb *oieb = w->seg.oieb;
+  uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  int tries;
+  for (tries = 0; tries < 3; tries++) {
+    uint64_t read = zb__load_acquire(&oieb->payload_read_count);
+    uint64_t read_pos = zb__load_acquire(&oieb->payload_read_pos);
+    uint64_t written = zb__load_acquire(&oieb->payload_written_count);
+    uint64_t end, ghost;
+    if (zb__load_acquire(&oieb->payload_read_count) != read)
+      continue; /* the reader moved: look again */
+    end = walk_entries(w, read_pos, written - read);
+    if (end == UINT64_MAX || end % ring == write_pos % ring)
+      return write_pos;
+    ghost = walk_entries(w, end, 1);
+    if (ghost != UINT64_MAX && ghost % ring == write_pos % ring)
+      return end;
+    ghost = walk_entries(w, end, 2); /* a wrap marker, then the frame */
+    if (ghost != UINT64_MAX && ghost % ring == write_pos % ring)
+      return end;
+  }
+  return write_pos;
+}
+
+
 static int claim_writer_slot(zb_writer *w) {
   zb_oieb *oieb = w->seg.oieb;
   uint64_t self = zb__self_pid(), current = zb__load_acquire(&oieb->writer_pid);
@@ -251,7 +308,7 @@ int zb_writer_connect(zb_writer **out, const char *name) {
   w->seg.fd = -1;
   w->next_sequence = 1;
   w->refs = 1;
-  w->wrap_early = false;
+  w->wrap_early_from = ZB_WRAP_EARLY_FROM;
   pthread_mutex_init(&w->lock, NULL);
   strcpy(w->name, name);
   zb__names(name, &w->names);
@@ -278,7 +335,7 @@ int zb_writer_connect(zb_writer **out, const char *name) {
       (rc = zb__sem_open(w->names.sem_r, name, &w->sem_r)) < 0 ||
       (rc = claim_writer_slot(w)) < 0)
     goto fail;
-  w->pub_pos = w->alloc_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
+  w->pub_pos = w->alloc_pos = start_position(w);
   *out = w;
   return 0;
 
@@ -341,7 +398,9 @@ void zb_writer_wake(zb_writer *w) {
   while (--n > 0);
 }
 
-void zb__writer_set_wrap_early(zb_writer *w, bool on) { w->wrap_early = on; }
+void zb__writer_set_wrap_early(zb_writer *w, bool on) {
+  w->wrap_early_from = on ? 0 : UINT64_MAX;
+}
 
 /* --------------------------------------------------------------- metadata */
 
@@ -443,7 +502,8 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                       w->name, (unsigned long long)free_bytes,
                       (unsigned long long)ring, (unsigned long long)w->booked);
     avail = free_bytes - w->booked;
-    p = zb__place_frame(ring, w->alloc_pos, total, avail, w->wrap_early);
+    p = zb__place_frame(ring, w->alloc_pos, total, avail,
+                        total >= w->wrap_early_from);
     if (p.impossible)
       return zb__fail(ZB_EMSGSIZE,
                       "a frame of %llu bytes cannot follow the previous one in "

@@ -14,6 +14,9 @@ import {
 import { defaultSizes } from './sizes.js';
 import { FrameMeter, ringBand, type FrameCounters, type RingBand } from './stream-stats.js';
 
+/** How long frames() waits, at end of stream, for gst-launch to exit and say whether it failed. */
+const END_GRACE_MS = 2000;
+
 export interface StartStreamOptions {
   /** The source pipeline (gst-launch syntax) that zerosink is appended to. */
   source: string | readonly string[];
@@ -114,7 +117,9 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
 
   /**
    * Frames until end of stream, close() or abort. Throws the PipelineError
-   * (gst-launch's own message) when the pipeline fails for good.
+   * (gst-launch's own message) when the pipeline fails for good, also when
+   * its zerosink gave up and detached first (the reader then sees the end
+   * of the stream): the error says why, e.g. "its reader holds 4 frames".
    */
   async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     const signal = validateSignal(options.signal);
@@ -125,7 +130,12 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
         this.meter.add(frame);
         yield frame;
       }
-      if (!combined.aborted) this.#endOfStream = true;
+      if (!combined.aborted) {
+        this.#endOfStream = true;
+        // A writer that failed detaches before gst-launch exits: wait for
+        // the exit (briefly) to tell an end from a failure.
+        await Promise.race([this.pipeline.done, new Promise((r) => setTimeout(r, END_GRACE_MS).unref())]);
+      }
     } finally {
       this.#consuming = false;
     }

@@ -713,6 +713,27 @@ static void test_health_backlog(void) {
     CHECK_EQ_U64(h.frames_unread, 1);
   }
   pair_close(&p);
+  /* a full lap: the oldest byte in use is where the reader reads next */
+  if (pair_open(&p, "backlogfull", 4 * 116, NULL) == 0) {
+    for (i = 0; i < 4; i++)
+      CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.frames_unread, 4);
+    CHECK_EQ_U64(h.frames_held, 0);
+    for (i = 0; i < 3; i++)
+      CHECK_RC(zb_reader_next(p.r, &f[i], 0), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 3);
+    CHECK_EQ_U64(h.frames_unread, 1);
+    CHECK_RC(zb_frame_release(&f[0]), 0);
+    CHECK_RC(zb_reader_next(p.r, &f[0], 0), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.frames_held, 3);
+    CHECK_EQ_U64(h.frames_unread, 0);
+    for (i = 0; i < 3; i++)
+      CHECK_RC(zb_frame_release(&f[i]), 0);
+  }
+  pair_close(&p);
 }
 
 int main(void) {

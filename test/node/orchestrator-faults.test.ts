@@ -189,6 +189,25 @@ test('a transient error is restarted with a doubling delay until the budget is u
   expect(processesWith(name)).toEqual([]);
 });
 
+test('a reader that holds every frame: frames() ends with zerosink\'s reason, not a quiet end of stream', async () => {
+  const stream = await startStream({
+    source: 'videotestsrc num-buffers=30 ! video/x-raw,format=GRAY8,width=64,height=48',
+    name: ringName('holds'), payloadSize: 4 * (64 * 48 + 16), sinkProperties: { timeout: 300 },
+  });
+  const held = [];
+  let error: unknown;
+  try {
+    for await (const frame of stream.frames({ timeoutMs: 10000 })) held.push(frame.retain());
+  } catch (e) {
+    error = e;
+  } finally {
+    for (const f of held) f.release();
+    await stream.close();
+  }
+  expect(held.length).toBe(4);
+  expect((error as Error).message).toContain('its reader holds 4 frames');
+});
+
 const FLOOD_MB = 50;
 
 test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {

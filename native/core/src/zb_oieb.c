@@ -80,47 +80,56 @@ int zb__segment_metadata(const zb_segment *seg, const char *name,
   return 0;
 }
 
-/* Walks the frame headers of the used part of the ring, from the oldest
- * byte not given back to write_pos: frames before read_pos are held by the
- * reader, frames after it unread. Leaves both counts 0 when the walk does
- * not add up (the ring moved under us, or it is corrupt): this is a
- * diagnostic, never trusted for more. */
-static void count_backlog(const zb_segment *seg, zb_health *h) {
+/* Walks the used part of the ring, from the oldest byte not given back to
+ * write_pos, calling back for each entry (frame or marker) in order; the
+ * number of entries, or -1 when the walk does not add up (the ring moved
+ * under us, or it is corrupt). */
+static int64_t walk_used(const zb_segment *seg, const zb_health *h,
+                         uint64_t held_entries, uint64_t *frames_held,
+                         uint64_t *frames_unread) {
   const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
-  uint64_t pos, walked = 0, held = 0, unread = 0, steps;
-  bool reached;
+  uint64_t pos, walked = 0, steps, entries = 0;
 
   if (h->write_pos > ring || h->read_pos >= ring || used > ring)
-    return;
+    return -1;
   pos = (h->write_pos + ring - used) % ring;
-  reached = pos == h->read_pos;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; walked < used; steps--) {
     zb_frame_header fh;
     if (steps == 0)
-      return;
+      return -1;
     if (ring - pos < ZB_FRAME_HEADER_SIZE) { /* tail skipped implicitly */
       walked += ring - pos;
       pos = 0;
-    } else {
-      memcpy(&fh, seg->payload + pos, sizeof fh);
-      if (fh.payload_size == 0) { /* wrap marker */
-        walked += ring - pos;
-        pos = 0;
-      } else if (fh.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE) {
-        return;
-      } else {
-        *(reached ? &unread : &held) += 1;
-        walked += ZB_FRAME_HEADER_SIZE + fh.payload_size;
-        pos += ZB_FRAME_HEADER_SIZE + fh.payload_size;
-      }
+      continue;
     }
-    if (pos == h->read_pos || (pos == ring && h->read_pos == 0))
-      reached = true;
+    memcpy(&fh, seg->payload + pos, sizeof fh);
+    if (fh.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE)
+      return -1;
+    if (fh.payload_size == 0) { /* wrap marker */
+      walked += ring - pos;
+      pos = 0;
+    } else {
+      if (frames_held != NULL)
+        *(entries < held_entries ? frames_held : frames_unread) += 1;
+      walked += ZB_FRAME_HEADER_SIZE + fh.payload_size;
+      pos += ZB_FRAME_HEADER_SIZE + fh.payload_size;
+    }
+    entries++;
   }
-  if (walked == used && reached) {
-    h->frames_held = held;
-    h->frames_unread = unread;
-  }
+  return walked == used ? (int64_t)entries : -1;
+}
+
+/* The reader's backlog: of the entries in use, the last written - read are
+ * unread, the others it has read and not given back. A diagnostic, never
+ * trusted for more: left 0 when the walk does not add up. */
+static void count_backlog(const zb_segment *seg, zb_health *h) {
+  uint64_t unread = h->written_count - h->read_count, held = 0, waiting = 0;
+  int64_t entries = walk_used(seg, h, 0, NULL, NULL);
+  if (entries < 0 || unread > (uint64_t)entries ||
+      walk_used(seg, h, (uint64_t)entries - unread, &held, &waiting) != entries)
+    return;
+  h->frames_held = held;
+  h->frames_unread = waiting;
 }
 
 int zb__segment_health(const zb_segment *seg, const char *name,

@@ -49,7 +49,7 @@ export async function measureRun(ctx, reader, transport, c, steady, quick) {
   }
   if (out.reader.frames !== frames || !out.samples) throw new Error(`${reader} ${transport} ${c.id}: ${out.reader.frames} frames of ${frames}`);
   return { samples: out.samples.slice(WARMUP), nativeSamples: (out.nativeSamples ?? []).slice(WARMUP),
-    consCpu: out.reader.cpuPerFrame };
+    consCpu: out.reader.cpuPerFrame, fps: out.reader.fps };
 }
 
 /** Pools the rounds' samples into percentiles (µs). */
@@ -59,6 +59,7 @@ export function summarize(runs) {
   const nat = runs.flatMap((r) => r.nativeSamples);
   const n = nat.length ? latencySummary(nat) : null;
   const us = (x) => x / 1000;
+  const fps = runs.map((r) => r.fps).filter(Number.isFinite).sort((a, b) => a - b);
   return { n: s.n, p50: us(s.p50), p99: us(s.p99), p999: us(s.p999), max: us(s.max),
-    nativeP50: n ? us(n.p50) : NaN, nativeP99: n ? us(n.p99) : NaN };
+    nativeP50: n ? us(n.p50) : NaN, nativeP99: n ? us(n.p99) : NaN, fps: fps.length ? fps[fps.length >> 1] : NaN };
 }

@@ -1,5 +1,5 @@
 // Tables (plain text for the terminal, Markdown for docs/BENCHMARKS.md) and
-// the targets of issue 6 checked against the medians.
+// the targets of issues 6 and 13 checked against the medians.
 import { spreadPercent, summary } from './stats.mjs';
 
 const f = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -72,20 +72,20 @@ export function latencyTable(latency, cases) {
     for (const mode of ['steady', 'flat']) {
       for (const [key, cell] of Object.entries(latency[c.id][mode])) {
         const s = cell.summary;
-        rows.push([c.label, mode === 'steady' ? `${c.rate} Hz` : 'flat out', key, s ? s.n : 0, f(s?.p50, 1), f(s?.p99, 1),
-          f(s?.p999, 1), f(s?.max, 1), Number.isFinite(s?.nativeP50) ? `${f(s.nativeP50, 1)} / ${f(s.nativeP99, 1)}` : '',
-          cellError(cell)]);
+        rows.push([c.label, mode === 'steady' ? `${c.rate} Hz` : 'flat out', key, s ? s.n : 0, fps(s?.fps), f(s?.p50, 1),
+          f(s?.p99, 1), f(s?.p999, 1), f(s?.max, 1),
+          Number.isFinite(s?.nativeP50) ? `${f(s.nativeP50, 1)} / ${f(s.nativeP99, 1)}` : '', cellError(cell)]);
       }
     }
   }
   return {
-    head: ['frame', 'rate', 'reader · transport', 'samples', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs',
+    head: ['frame', 'rate', 'reader · transport', 'samples', 'reader frames/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs',
       'Node addon thread p50 / p99 µs', 'errors'],
     rows,
   };
 }
 
-/** Issue 6's targets, each { target, measured, verdict }. */
+/** Issue 6's and issue 13's targets, each { target, measured, verdict }. */
 export function targets(r) {
   const out = [];
   const v = (id, res) => med(r.video[res]?.[id], 'fps');
@@ -156,5 +156,54 @@ export function targets(r) {
     measured: `${f(i420.median, 2)} ms (the same arithmetic in JS: ${f(stat(r.convert?.['i420-js'], 'ms').median, 1)} ms)`,
     verdict: i420.median < 5 ? 'met' : `missed: ${f(i420.median / 5, 2)}× the target`,
   });
+  out.push(...handleTargets(r, v));
   return { head: ['target', 'measured (medians)', 'verdict'], rows: out.map((t) => [t.target, t.measured, t.verdict]) };
+}
+
+/** Issue 13: batches to Node, frames in flight by frame size, a deeper pool. */
+function handleTargets(r, v) {
+  const out = [];
+  const lat = (mode, key) => r.latency['1k']?.[mode]?.[`${key}`]?.summary;
+  const ringS = lat('steady', 'Node · ring');
+  const udsS = lat('steady', 'Node · uds');
+  out.push({
+    target: '1 KiB at 1 kHz: Node ring reader p50 ≤ Node Unix-socket reader p50 (same run)',
+    measured: `p50 ${f(ringS?.p50, 1)} vs ${f(udsS?.p50, 1)} µs`,
+    verdict: ringS?.p50 <= udsS?.p50 ? 'met' : `missed: ${f(ringS?.p50 / udsS?.p50, 1)}× the socket's`,
+  });
+  const ringF = lat('flat', 'Node · ring');
+  const udsF = lat('flat', 'Node · uds');
+  out.push({
+    target: '1 KiB flat out: Node ring reader frames/s ≥ the Unix-socket reader\'s, p50 < 1 ms',
+    measured: `${fps(ringF?.fps)} vs ${fps(udsF?.fps)} frames/s; p50 ${f(ringF?.p50, 1)} µs (socket ${f(udsF?.p50, 1)} µs)`,
+    verdict: ringF?.fps >= udsF?.fps && ringF?.p50 < 1000 ? 'met'
+      : `missed: ${[!(ringF?.fps >= udsF?.fps) ? `${pct((ringF?.fps / udsF?.fps) * 100)} of the socket's frames/s` : '',
+        !(ringF?.p50 < 1000) ? `p50 ${f(ringF?.p50 / 1000, 1)} ms` : ''].filter(Boolean).join(', ')}`,
+  });
+  const shmPool = v('shm-pool', '4k');
+  for (const id of ['zero-gst', 'zero-node']) {
+    const z = v(id, '4k');
+    out.push({
+      target: `4K BGRx, 4 frames of memory on both sides: ${id === 'zero-gst' ? 'zerosink → zerosrc' : 'zerosink → Node'} ≥ shmsink → shmsrc zero copy (2b)`,
+      measured: `${fps(z)} vs ${fps(shmPool)} frames/s`,
+      verdict: z >= shmPool ? 'met' : `missed by ${pct((1 - z / shmPool) * 100)}`,
+    });
+  }
+  const zg = v('zero-gst', '1080p');
+  const ceil = v('ceiling', '1080p');
+  out.push({
+    target: '1080p: zerosink → zerosrc ≥ 95% of the one-process ceiling',
+    measured: `${fps(zg)} vs ${fps(ceil)} = ${pct((zg / ceil) * 100)}`,
+    verdict: zg >= 0.95 * ceil ? 'met' : `missed by ${f(95 - (zg / ceil) * 100, 0)} points`,
+  });
+  const runs = ['480p', '1080p', '4k'].flatMap((res) => r.video[res]?.['zero-queue']?.runs ?? []);
+  out.push({
+    target: 'upstream keeps 2 buffers (queue max-size-buffers=2 ! zerosink): fully zero copy by the pool counters',
+    measured: ['480p', '1080p', '4k'].map((res) => {
+      const run = r.video[res]?.['zero-queue']?.runs?.[0];
+      return `${res}: ${run?.zeroCopy} zero-copy / ${run?.copied} copied`;
+    }).join('; '),
+    verdict: runs.length > 0 && runs.every((x) => x.copied === 0 && x.zeroCopy > 0) ? 'met' : 'missed',
+  });
+  return out;
 }

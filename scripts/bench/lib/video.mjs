@@ -84,13 +84,17 @@ async function shmRun(ctx, res, n, copy) {
   }
 }
 
-async function zeroGst(ctx, res, n) {
-  const name = `zbbench-${randomUUID().slice(0, 8)}`;
-  const consumer = gst(ctx, ['--touch',
-    `zerosrc buffer-name=${name} payload-size=${4 * (frameSize(res) + 64)} ! fakesink name=sink sync=false`], 'zerosrc');
-  // zerosink waits (connect-timeout) for zerosrc to create the ring.
-  const producer = gst(ctx, [`${source(res, n)} ! zerosink name=sink buffer-name=${name} sync=false`], 'zerosink');
-  return { consumer: check('zerosrc', await consumer, n), producer: check('zerosink', await producer, n) };
+/** zerosink → zerosrc with a 4-frame ring (shmsink's memory); `between` goes before zerosink. */
+function zeroGst(between = '') {
+  return async (ctx, res, n) => {
+    const name = `zbbench-${randomUUID().slice(0, 8)}`;
+    const consumer = gst(ctx, ['--touch',
+      `zerosrc buffer-name=${name} payload-size=${4 * (frameSize(res) + 64)} ! fakesink name=sink sync=false`], 'zerosrc');
+    // zerosink waits (connect-timeout) for zerosrc to create the ring.
+    const producer = gst(ctx, [`${source(res, n)}${between} ! zerosink name=sink buffer-name=${name} sync=false`],
+      'zerosink');
+    return { consumer: check('zerosrc', await consumer, n), producer: check('zerosink', await producer, n) };
+  };
 }
 
 /** A Node consumer (scripts/bench/peers/video-consumer.mjs) that starts its producer. */
@@ -137,7 +141,9 @@ export const METHODS = [
   { id: 'shm', label: '2. shmsink → shmsrc → fakesink (one copy in)', run: shm(true) },
   { id: 'shm-pool', label: '2b. same, upstream writes into shmsink\'s area', run: shm(false), optional: true },
   { id: 'pipe', label: '3. fdsink → pipe → Node (stdout)', run: nodeConsumer('pipe') },
-  { id: 'zero-gst', label: '4. zerosink → zerosrc → fakesink', run: zeroGst },
+  { id: 'zero-gst', label: '4. zerosink → zerosrc → fakesink', run: zeroGst() },
+  { id: 'zero-queue', label: '4b. same, upstream keeps 2 buffers (queue max-size-buffers=2)',
+    run: zeroGst(' ! queue max-size-buffers=2') },
   { id: 'zero-node', label: '5. zerosink → Node frame API', run: nodeConsumer('ring') },
   { id: 'zero-run', label: '5b. same through `zerobuffer run` (counts, no touch)', run: zeroRun, needsCli: true },
 ];

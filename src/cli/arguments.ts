@@ -36,7 +36,8 @@ const ringOptions: Record<string, OptionSpec> = {
   'metadata-size': { type: 'number', describe: 'Metadata block size in bytes (default: 4096)' },
   'payload-size': {
     type: 'number',
-    describe: 'Payload ring size in bytes (default: 3 frames of the caps at the end of the pipeline, else 3 × 1920×1080×4)',
+    describe: 'Payload ring size in bytes (default: frames of the size the caps at the end of the pipeline describe, ' +
+      '2 to 4 of them by the CPU cache (16 of small frames), with room for the frame header; else 3 × 1920×1080 RGB)',
   },
 };
 

@@ -32,7 +32,9 @@ export interface StartStreamOptions {
   metadataSize?: number;
   /**
    * Bytes of the payload ring.
-   * @default 3 frames of the size the source's last caps filter describes (plus headers), else 3 × 1920×1080×4
+   * @default frames of the size the source's last caps filter describes (plus headers), as many as the
+   * core's rule picks (zb_default_frames_in_flight: 2 to 4 by the CPU cache, up to 16 of small frames),
+   * else 3 × 1920×1080 RGB
    */
   payloadSize?: number;
   /**

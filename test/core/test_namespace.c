@@ -309,7 +309,7 @@ static void check_batch_works(ring_files *batch, zb_reader **readers, size_t n) 
     CHECK_RC(zb_reader_next(readers[i], &f, 1000), 0);
     if (f.data != NULL) {
       CHECK(f.size == sizeof out && memcmp(f.data, out, sizeof out) == 0);
-      CHECK_RC(zb_reader_release(readers[i], &f), 0);
+      CHECK_RC(zb_frame_release(&f), 0);
     }
     zb_writer_destroy(w);
   }

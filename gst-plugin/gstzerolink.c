@@ -549,7 +549,8 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
 
 GstFlowReturn
 gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
-    GCancellable * cancellable, zb_reservation * res, GstZeroError ** error)
+    gboolean dontwait, GCancellable * cancellable, zb_reservation * res,
+    GstZeroError ** error)
 {
   GstFlowReturn ret;
   gboolean drop;
@@ -558,7 +559,7 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
 
   g_mutex_lock (&link->lock);
   timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
-  drop = link->drop;
+  drop = link->drop || dontwait;
   g_mutex_unlock (&link->lock);
   for (;;) {
     rc = zb_writer_reserve (writer, size, res, drop ? 0 : timeout);

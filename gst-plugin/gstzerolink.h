@@ -70,13 +70,14 @@ gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
-/* Reserves SIZE bytes on WRITER with the link's policy. GST_FLOW_OK,
- * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops,
- * GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled), GST_FLOW_ERROR
- * with *error. */
+/* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
+ * full ring does not wait whatever the policy). GST_FLOW_OK,
+ * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
+ * DONTWAIT), GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled),
+ * GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
-    gsize size, GCancellable * cancellable, zb_reservation * res,
-    GstZeroError ** error);
+    gsize size, gboolean dontwait, GCancellable * cancellable,
+    zb_reservation * res, GstZeroError ** error);
 
 /* Makes every wait of the link (connecting, reserving) look at its
  * cancellable again. Any thread. */

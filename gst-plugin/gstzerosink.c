@@ -298,7 +298,7 @@ gst_zero_sink_copy (GstZeroSink * self, zb_writer * writer,
   int rc;
 
   do {
-    ret = gst_zero_link_reserve (self->link, writer, size + header,
+    ret = gst_zero_link_reserve (self->link, writer, size + header, FALSE,
         self->unlocked, &res, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);

@@ -126,6 +126,8 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
 {
   GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (bpool);
   gsize header = gst_zero_link_header_size (pool->link);
+  gboolean dontwait = params != NULL &&
+      (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
   GstZeroError *failure = NULL;
   zb_reservation *res = g_new0 (zb_reservation, 1);
   zb_writer *writer = NULL;
@@ -142,8 +144,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
       &failure);
   if (ret == GST_FLOW_OK)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        pool->flushing, res, &failure);
+        dontwait, pool->flushing, res, &failure);
   zb_writer_unref (writer);
+  if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
+    ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 
   if (ret == GST_FLOW_OK) {
     mem = gst_memory_new_wrapped (0, res->data + header, pool->size, 0,

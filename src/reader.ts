@@ -50,8 +50,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #metadata?: Metadata;
   #frames = 0;
   #closed = false;
-  /** frames() releases the frames of a batch as it goes: their bytes go back together, once per batch. */
+  /**
+   * frames() releases the frames of a batch as it goes: their bytes go back
+   * together, when the batch is done or the event loop turns (a waiting
+   * writer is woken once, not per frame).
+   */
   #releaseLater = false;
+  #givingBack = false;
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
     timeoutMs: number) {
@@ -200,7 +205,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         if (current === null) return;
         yield current;
         if (!current.retained) {
-          this.#releaseLater = this.#next < this.#taken; // given back when the batch is done
+          this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
           current.release();
           this.#releaseLater = false;
         }
@@ -215,6 +220,14 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /** Gives a frame back and empties its view (Frame.release() calls this). */
   releaseFrame(ticket: number, buffer: ArrayBuffer): void {
     this.#native.release(ticket, buffer, this.#releaseLater);
+    // A loop that awaits between frames gives the bytes back as it waits.
+    if (this.#releaseLater && !this.#givingBack) {
+      this.#givingBack = true;
+      setImmediate(() => {
+        this.#givingBack = false;
+        if (!this.#closed) this.#native.giveBack();
+      });
+    }
   }
 
   /** Health snapshot of the ring. */

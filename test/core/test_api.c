@@ -291,7 +291,7 @@ static void test_sizes(void) {
   zb_reader *r = NULL;
   zb_writer *w = NULL;
   zb_health h;
-  zb_reader_options opts;
+  zb_reader_options opts = {0};
 
   snprintf(name, sizeof name, "%s", zb_test_name("sizes"));
   CHECK_RC(zb_reader_create(&r, name, 64, 0, NULL), ZB_ESIZE);
@@ -381,7 +381,7 @@ static void check_modes(const char *name, mode_t want) {
 static void test_permissions(void) {
   char name[96];
   zb_reader *r = NULL;
-  zb_reader_options opts;
+  zb_reader_options opts = {0};
   mode_t old;
 
   snprintf(name, sizeof name, "%s", zb_test_name("perm"));
@@ -1585,6 +1585,8 @@ static void test_close(void) {
   zb_reader_destroy(r);
   r = NULL;
   CHECK(zb_test_ring_gone(name));
+  CHECK(f.size == 100);                 /* still mapped until released */
+  CHECK_RC(zb_frame_release(&f), 0);    /* the last lease frees the reader */
 
   CHECK_RC(zb_reader_create(&r, name, 64, 2048, NULL), 0);
   if (r == NULL)

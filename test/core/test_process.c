@@ -1451,6 +1451,7 @@ static void test_other_user(void) {
   CHECK(spawn(&c, other_user_child, &a) == 0);
   CHECK_RC(zb_reader_next(r, &f, 5000), 0);
   CHECK(f.size == 2 && memcmp(f.data, "hi", 2) == 0);
+  CHECK_RC(zb_frame_release(&f), 0);
   status = child_end(&c, 10000);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   zb_reader_destroy(r);

@@ -37,6 +37,9 @@ one_run() { # i
   elif ! grep -q "zerosink0: A frame of 24883200 bytes can never fit" "$tmp/writer-$1.log"; then
     echo "FAIL: run $1: zerosink's error is missing"
     cat "$tmp/writer-$1.log"
+  elif ! grep -q "^zerobuffer-error=EMSGSIZE (permanent)" "$tmp/writer-$1.log"; then
+    echo "FAIL: run $1: zerosink's error is not classified as permanent"
+    cat "$tmp/writer-$1.log"
   fi
   kill -INT $reader 2>/dev/null
   wait_status $reader

@@ -6,7 +6,7 @@
 // docs/BENCHMARKS.md and docs/benchmarks.png.
 //
 //   npm run bench                   full run (5 rounds, a few minutes on 2 cores)
-//   npm run bench -- --quick        smoke run (1 round, tiny counts, < 60 s; writes no docs)
+//   npm run bench -- --quick        smoke run (1 round, tiny counts, about a minute; writes no docs)
 //   options: --rounds N  --json FILE (all results, for tests)  --no-docs
 //            --render FILE (rewrite the docs from a saved --json run, e.g. after editing notes.md)
 import fs from 'node:fs';

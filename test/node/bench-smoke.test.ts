@@ -3,7 +3,8 @@
 // counts) so the benchmark cannot rot, and checks that every table row is
 // there with positive numbers. It asserts no speed: the targets of issues 6
 // and 13 are judged in docs/BENCHMARKS.md from a full run. Needs the build
-// (dist/, builddir/gst-plugin) and a C compiler; takes about 15 s here.
+// (dist/, builddir/gst-plugin) and a C compiler; takes about a minute on an idle
+// 2-core machine, longer while other builds share it (hence the loose budget).
 import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './helpers.js';
 
-jest.setTimeout(120000);
+jest.setTimeout(240000);
 
 interface Table { head: string[]; rows: string[][] }
 interface Results {
@@ -46,7 +47,7 @@ function positives(table: Table, row: string[], columns: string[]): number[] {
 }
 
 test('the quick mode stays within its budget', () => {
-  expect(results.seconds).toBeLessThan(60);
+  expect(results.seconds).toBeLessThan(150);
 });
 
 test('throughput: every method at every resolution has frames/s, GB/s and CPU per frame', () => {

@@ -1,87 +1,61 @@
-/* zb-peer — a C writer or reader for other languages' interop tests.
+/* zb-peer — writers and readers for other languages' interop tests: ours
+ * (the core) and ones that behave like the other implementations
+ * (emulated.h).
  *
- *   zb-peer write NAME [--frames N] [--seed S] [--min A] [--max B]
- *                      [--metadata TEXT] [--timeout MS]
- *   zb-peer read NAME  [--frames N] [--seed S] [--min A] [--max B]
- *                      [--metadata-size M] [--payload-size P] [--timeout MS]
+ *   zb-peer write|write-cpp|write-python NAME [--frames N] [--seed S]
+ *           [--min A] [--max B] [--sizes uniform|edge] [--metadata TEXT]
+ *           [--timeout MS]
+ *   zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B]
+ *           [--sizes uniform|edge] [--metadata-size M] [--payload-size P]
+ *           [--hold H] [--timeout MS]
  *
- * Frames are made by a generator both sides (and the jest tests) share:
- * frame `seq` of seed S has a size in [A, B] and bytes from xorshift32
- * seeded with (S * 2654435761) ^ (seq * 40503) ^ 0x9E3779B9 (0 -> 1); the
- * first draw picks the size (A + x % (B - A + 1)), then each draw gives 4
- * bytes, little-endian.
+ * write uses our writer, write-cpp and write-python the emulated C++ and
+ * Python writers (wait only on sem-r, their wrap counting); read uses our
+ * reader, read-cpp the emulated C++ reader (holds up to H frames).
+ * Frames come from frame-gen.h: frame `seq` of seed S, its size uniform in
+ * [A, B], or with --sizes edge chosen by the writer to end frames exactly
+ * at the end of the ring, leave small tails and wrap; a reader then checks
+ * the bytes of whatever size arrives.
  *
- * write connects to an existing ring, optionally writes the metadata, writes
- * N frames, detaches and prints "wrote N fnv1a=HEX".
- * read creates the ring, prints "ready NAME" (stdout, flushed), reads N
- * frames checking each against the generator (sequence 1..N, size, bytes),
- * waits for the end of stream and prints "read N fnv1a=HEX"; then closes the
- * ring. The hash is FNV-1a 32 over every frame's bytes in order.
+ * Writers connect to an existing ring, optionally write the metadata, write
+ * N frames, detach and print
+ *   wrote N fnv1a=HEX sizes=HEX markers=M small_tails=T exact_ends=E phantoms=P waits=W
+ * (markers ... waits: what the emulated writers did; our writer prints its
+ * markers and exact ends). Readers create the ring, print "ready NAME"
+ * (flushed), read N frames checking each (sequence 1..N, size, bytes), wait
+ * for the end of stream, print
+ *   read N fnv1a=HEX sizes=HEX markers=M small_tails=T exact_ends=E
+ * and close the ring. fnv1a hashes every frame's bytes in order, sizes every
+ * frame's size (8 bytes, little-endian).
  *
- * Exit status: 0 ok, 1 a core error (message on stderr), 2 usage,
- * 3 content or sequence mismatch, 4 end of stream before N frames.
+ * Exit status: 0 ok, 1 an error (message on stderr), 2 usage, 3 content or
+ * sequence mismatch, 4 end of stream before N frames; the emulated peers'
+ * own failures: 6 buffer full (timeout), 7 the Python writer's exact-end
+ * failure, 8 sequence/size/content error, 9 a small tail the C++ reader
+ * cannot read.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "emulated.h"
+#include "frame-gen.h"
 #include "zerobuffer.h"
 
 typedef struct args {
   const char *mode, *name, *metadata;
-  unsigned long long frames, seed, min, max, metadata_size, payload_size;
-  int timeout_ms;
+  unsigned long long frames, seed, min, max, metadata_size, payload_size, hold;
+  int timeout_ms, edge;
 } args;
-
-typedef struct gen {
-  uint32_t x;
-} gen;
-
-static uint32_t gen_next(gen *g) {
-  g->x ^= g->x << 13;
-  g->x ^= g->x >> 17;
-  g->x ^= g->x << 5;
-  return g->x;
-}
-
-static void gen_init(gen *g, uint64_t seed, uint64_t seq) {
-  g->x = ((uint32_t)seed * 2654435761u) ^ ((uint32_t)seq * 40503u) ^ 0x9E3779B9u;
-  if (g->x == 0)
-    g->x = 1;
-}
-
-/* Size of frame seq, then its bytes into buf (size bytes). */
-static uint64_t frame_size(const args *a, uint64_t seq, gen *g) {
-  gen_init(g, a->seed, seq);
-  return a->min + gen_next(g) % (a->max - a->min + 1);
-}
-
-static void frame_fill(gen *g, uint8_t *buf, uint64_t size) {
-  uint64_t i;
-  uint32_t w = 0;
-  for (i = 0; i < size; i++) {
-    if (i % 4 == 0)
-      w = gen_next(g);
-    buf[i] = (uint8_t)(w >> (8 * (i % 4)));
-  }
-}
-
-static uint32_t fnv1a(uint32_t h, const uint8_t *p, uint64_t n) {
-  uint64_t i;
-  for (i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 16777619u;
-  }
-  return h;
-}
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: zb-peer write NAME [--frames N] [--seed S] [--min A] [--max B] "
-          "[--metadata TEXT] [--timeout MS]\n"
-          "       zb-peer read NAME [--frames N] [--seed S] [--min A] [--max B] "
-          "[--metadata-size M] [--payload-size P] [--timeout MS]\n");
+          "usage: zb-peer write|write-cpp|write-python NAME [--frames N] [--seed S] "
+          "[--min A] [--max B] [--sizes uniform|edge] [--metadata TEXT] [--timeout MS]\n"
+          "       zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B] "
+          "[--sizes uniform|edge] [--metadata-size M] [--payload-size P] [--hold H] "
+          "[--timeout MS]\n");
   return 2;
 }
 
@@ -114,6 +88,13 @@ static int parse_args(int argc, char **argv, args *a) {
       a->metadata = argv[++i];
       continue;
     }
+    if (strcmp(opt, "--sizes") == 0) {
+      const char *kind = argv[++i];
+      if (strcmp(kind, "edge") != 0 && strcmp(kind, "uniform") != 0)
+        return -1;
+      a->edge = strcmp(kind, "edge") == 0;
+      continue;
+    }
     v = strtoull(argv[++i], &end, 10);
     if (*end != '\0')
       return -1;
@@ -129,6 +110,8 @@ static int parse_args(int argc, char **argv, args *a) {
       a->metadata_size = v;
     else if (strcmp(opt, "--payload-size") == 0)
       a->payload_size = v;
+    else if (strcmp(opt, "--hold") == 0)
+      a->hold = v;
     else if (strcmp(opt, "--timeout") == 0)
       a->timeout_ms = (int)v;
     else
@@ -139,14 +122,24 @@ static int parse_args(int argc, char **argv, args *a) {
   return 0;
 }
 
+static void print_stats(const char *verb, const emu_stats *s) {
+  printf("%s %llu fnv1a=%08x sizes=%08x markers=%llu small_tails=%llu "
+         "exact_ends=%llu phantoms=%llu waits=%llu\n",
+         verb, (unsigned long long)s->frames, s->hash, s->sizes_hash,
+         (unsigned long long)s->markers, (unsigned long long)s->small_tails,
+         (unsigned long long)s->exact_ends, (unsigned long long)s->phantoms,
+         (unsigned long long)s->waits);
+}
+
 static int do_write(const args *a) {
   zb_writer *w = NULL;
   uint8_t *buf = malloc(a->max);
-  uint32_t hash = 2166136261u;
+  emu_stats s;
   uint64_t seq;
   int rc, status = 0;
-  gen g;
+  zb_health h;
 
+  emu_stats_init(&s);
   if (buf == NULL)
     return 1;
   if ((rc = zb_writer_connect(&w, a->name)) < 0) {
@@ -159,30 +152,76 @@ static int do_write(const args *a) {
     goto out;
   }
   for (seq = 1; seq <= a->frames; seq++) {
-    uint64_t size = frame_size(a, seq, &g);
-    frame_fill(&g, buf, size);
+    uint64_t size, count_before;
+    zb_gen g;
+    uint32_t draw = zb_gen_start(&g, a->seed, seq);
+    zb_writer_health(w, &h);
+    count_before = h.written_count;
+    size = a->edge ? zb_gen_edge_size(draw, a->min, a->max, h.payload_size, h.write_pos)
+                   : zb_gen_uniform(draw, a->min, a->max);
+    zb_gen_fill(&g, buf, size);
     if ((rc = zb_writer_write(w, buf, size, a->timeout_ms)) < 0) {
       status = core_error("write", rc);
       goto out;
     }
-    hash = fnv1a(hash, buf, size);
+    zb_writer_health(w, &h);
+    s.markers += h.written_count - count_before - 1;
+    s.exact_ends += h.write_pos == h.payload_size;
+    emu_stats_frame(&s, buf, size);
   }
-  printf("wrote %llu fnv1a=%08x\n", (unsigned long long)a->frames, hash);
+  print_stats("wrote", &s);
 out:
   zb_writer_destroy(w);
   free(buf);
   return status;
 }
 
+static int do_emulated_write(const args *a, emu_kind kind) {
+  emu_write_opts o = {kind, a->frames, a->seed, a->min, a->max, a->edge,
+                      a->metadata, a->timeout_ms};
+  emu_stats s;
+  char err[512];
+  int rc = emu_write(a->name, &o, &s, err, sizeof err);
+  if (rc != EMU_OK) {
+    fprintf(stderr, "zb-peer: %s writer, after %llu frames: %s\n",
+            kind == EMU_CPP ? "C++-like" : "Python-like",
+            (unsigned long long)s.frames, err);
+    return rc;
+  }
+  print_stats("wrote", &s);
+  return 0;
+}
+
+/* Checks frame f against the generator; 0 or the exit status. */
+static int check_frame(const args *a, uint64_t seq, const zb_frame *f, uint8_t *want) {
+  zb_gen g;
+  uint32_t draw = zb_gen_start(&g, a->seed, seq);
+  uint64_t size = a->edge ? f->size : zb_gen_uniform(draw, a->min, a->max);
+  if (f->sequence != seq || f->size != size || size > a->max) {
+    fprintf(stderr, "zb-peer: frame %llu: got sequence %llu, %llu bytes; expected %llu bytes\n",
+            (unsigned long long)seq, (unsigned long long)f->sequence,
+            (unsigned long long)f->size, (unsigned long long)size);
+    return 3;
+  }
+  zb_gen_fill(&g, want, size);
+  if (memcmp(f->data, want, size) != 0) {
+    fprintf(stderr, "zb-peer: frame %llu of %llu bytes: content differs\n",
+            (unsigned long long)seq, (unsigned long long)size);
+    return 3;
+  }
+  return 0;
+}
+
 static int do_read(const args *a) {
   zb_reader *r = NULL;
   uint8_t *want = malloc(a->max);
-  uint32_t hash = 2166136261u;
+  emu_stats s;
   uint64_t seq;
   int rc, status = 0;
   zb_frame f;
-  gen g;
+  zb_health h;
 
+  emu_stats_init(&s);
   if (want == NULL)
     return 1;
   if ((rc = zb_reader_create(&r, a->name, a->metadata_size, a->payload_size, NULL)) < 0) {
@@ -192,7 +231,6 @@ static int do_read(const args *a) {
   printf("ready %s\n", a->name);
   fflush(stdout);
   for (seq = 1; seq <= a->frames; seq++) {
-    uint64_t size = frame_size(a, seq, &g);
     rc = zb_reader_next(r, &f, a->timeout_ms);
     if (rc == ZB_EOF) {
       fprintf(stderr, "zb-peer: end of stream after %llu of %llu frames\n",
@@ -204,18 +242,11 @@ static int do_read(const args *a) {
       status = core_error("read", rc);
       goto out;
     }
-    frame_fill(&g, want, size);
-    if (f.sequence != seq || f.size != size || memcmp(f.data, want, size) != 0) {
-      fprintf(stderr,
-              "zb-peer: frame %llu: got sequence %llu, %llu bytes; expected "
-              "%llu bytes%s\n",
-              (unsigned long long)seq, (unsigned long long)f.sequence,
-              (unsigned long long)f.size, (unsigned long long)size,
-              f.size == size ? " (content differs)" : "");
-      status = 3;
+    if ((status = check_frame(a, seq, &f, want)) != 0)
       goto out;
-    }
-    hash = fnv1a(hash, f.data, f.size);
+    emu_stats_frame(&s, f.data, f.size);
+    zb_reader_health(r, &h);
+    s.exact_ends += h.read_pos == h.payload_size;
     zb_frame_release(&f);
   }
   rc = zb_reader_next(r, &f, a->timeout_ms);
@@ -228,12 +259,33 @@ static int do_read(const args *a) {
     status = core_error("end of stream", rc);
     goto out;
   }
-  printf("read %llu fnv1a=%08x\n", (unsigned long long)a->frames, hash);
+  print_stats("read", &s);
 out:
   fflush(stdout);
   zb_reader_destroy(r);
   free(want);
   return status;
+}
+
+static void announce(const char *name, void *user) {
+  (void)user;
+  printf("ready %s\n", name);
+  fflush(stdout);
+}
+
+static int do_emulated_read(const args *a) {
+  emu_read_opts o = {a->frames, a->seed, a->metadata_size, a->payload_size,
+                     (unsigned)a->hold, a->timeout_ms, announce, NULL};
+  emu_stats s;
+  char err[512];
+  int rc = emu_read_cpp(a->name, &o, &s, err, sizeof err);
+  if (rc != EMU_OK) {
+    fprintf(stderr, "zb-peer: C++-like reader, after %llu frames: %s\n",
+            (unsigned long long)s.frames, err);
+    return rc;
+  }
+  print_stats("read", &s);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -242,7 +294,13 @@ int main(int argc, char **argv) {
     return usage();
   if (strcmp(a.mode, "write") == 0)
     return do_write(&a);
+  if (strcmp(a.mode, "write-cpp") == 0)
+    return do_emulated_write(&a, EMU_CPP);
+  if (strcmp(a.mode, "write-python") == 0)
+    return do_emulated_write(&a, EMU_PYTHON);
   if (strcmp(a.mode, "read") == 0)
     return do_read(&a);
+  if (strcmp(a.mode, "read-cpp") == 0)
+    return do_emulated_read(&a);
   return usage();
 }

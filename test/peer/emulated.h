@@ -1,0 +1,92 @@
+/* emulated.h — writers and a reader that behave like the other ZeroBuffer
+ * implementations (docs/PROTOCOL.md, "Peer quirks"), for our tests.
+ *
+ * They are written from the documented behaviour, on raw shared memory and
+ * semaphores, without the core: what they do wrong is what the peers do
+ * wrong, and what our core must survive.
+ *
+ * EMU_CPP writer     places frames like the C++ peer: a {0,0} marker when
+ *                    the frame does not fit before the end and >= 16 bytes
+ *                    are left (counted), a wrap without marker or count
+ *                    when 0..15 are left; the marker is counted before
+ *                    write_pos moves to 0.
+ * EMU_PYTHON writer  the same placement, but every wrap is counted, also a
+ *                    1..15-byte tail and an exact end where it wrote no
+ *                    marker (a phantom), and the count comes before the
+ *                    frame at 0 is written; after a frame that ends exactly
+ *                    at the end of the ring it fails if the reader's
+ *                    read_pos is 0 (it would write past the ring).
+ * Both               wait for space only on sem-r (one post, one look at
+ *                    the free bytes), give up after the timeout (5 s by
+ *                    default) with "buffer is full", post sem-w once per
+ *                    frame after its counts, and detach with writer_pid = 0
+ *                    and no post.
+ * EMU_CPP reader     creates the ring, takes one sem-w post per frame, reads
+ *                    at read_pos: a marker sends it to 0 without waiting; a
+ *                    1..15-byte tail is a failure (the peer decodes a header
+ *                    there and reports a sequence error); sets read_pos to
+ *                    0 after a frame that ends exactly at the end; gives a
+ *                    frame's bytes back and posts sem-r at release.
+ */
+#ifndef ZB_EMULATED_H
+#define ZB_EMULATED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum emu_kind { EMU_CPP, EMU_PYTHON } emu_kind;
+
+/* What a run did; counted by the emulated side. */
+typedef struct emu_stats {
+  uint64_t frames;      /* frames written or read */
+  uint64_t markers;     /* wrap markers written or met */
+  uint64_t small_tails; /* wraps that skipped 1..15 bytes */
+  uint64_t exact_ends;  /* frames that ended exactly at the end of the ring */
+  uint64_t phantoms;    /* wraps counted without a marker (Python) */
+  uint64_t waits;       /* times the writer waited on sem-r */
+  uint32_t hash;        /* FNV-1a of every frame's bytes, in order */
+  uint32_t sizes_hash;  /* FNV-1a of every frame's size (8 bytes LE) */
+} emu_stats;
+
+typedef struct emu_write_opts {
+  emu_kind kind;
+  uint64_t frames, seed, min, max;
+  int edge_sizes;       /* frame-gen.h "edge" sizes, else uniform */
+  const char *metadata; /* written first when not NULL */
+  int timeout_ms;       /* wait for space at most this long (0: 5000) */
+} emu_write_opts;
+
+typedef struct emu_read_opts {
+  uint64_t frames, seed, metadata_size, payload_size;
+  unsigned max_held;    /* frames held before the oldest is released */
+  int timeout_ms;       /* no frame for this long is a failure (0: 5000) */
+  void (*ready)(const char *name, void *user); /* ring created */
+  void *user;
+} emu_read_opts;
+
+void emu_stats_init(emu_stats *stats);
+/* Counts one frame into frames, hash and sizes_hash. */
+void emu_stats_frame(emu_stats *stats, const uint8_t *data, uint64_t size);
+
+/* Exit statuses of the emulated peers (zb-peer uses them too). */
+enum {
+  EMU_OK = 0,
+  EMU_ERROR = 1,        /* no ring, no reader, bad segment, ... */
+  EMU_FULL = 6,         /* waited for space until the timeout */
+  EMU_EXACT_END = 7,    /* the Python writer's exact-end failure */
+  EMU_SEQUENCE = 8,     /* reader: wrong sequence, size or bytes */
+  EMU_SMALL_TAIL = 9,   /* reader: a 1..15-byte tail it cannot read */
+};
+
+/* Connects to the ring NAME, writes opts->frames frames, detaches.
+ * Returns an EMU_* status; err gets the reason. */
+int emu_write(const char *name, const emu_write_opts *opts, emu_stats *stats,
+              char *err, size_t errlen);
+
+/* Creates the ring NAME as the C++ peer's reader does, reads until the
+ * writer detached after opts->frames frames, checks each against the
+ * generator, removes the ring. Returns an EMU_* status. */
+int emu_read_cpp(const char *name, const emu_read_opts *opts,
+                 emu_stats *stats, char *err, size_t errlen);
+
+#endif /* ZB_EMULATED_H */

@@ -440,57 +440,109 @@ static void test_wrap_early(void) {
   pair_close(&p);
 }
 
-/* A writer killed in the middle of publishing (it moved write_pos past a
- * frame and took its bytes, but never counted it): the reader repairs the
- * free bytes when it reports the death, and the next writer starts where
- * the frame was, so the reader never takes it for the new writer's. */
-static void test_writer_died_mid_publish(void) {
-  pair p;
-  uint8_t buf[100], *base;
+/* Leaves the state of a writer killed in the middle of publishing frame 2
+ * (5 bytes of 0xEE) after frame 1: write_pos moved past it and its bytes
+ * taken, but not counted and not posted; writer_pid names a dead process.
+ * Returns the write_pos before the ghost. */
+static uint64_t leave_ghost(pair *p) {
+  uint8_t *base;
   struct stat st;
   zb_oieb *oieb;
+  uint64_t wp;
+  pid_t dead;
+  char path[128];
+  int fd;
+  snprintf(path, sizeof path, "/%s", p->name);
+  fd = shm_open(path, O_RDWR, 0);
+  CHECK(fd >= 0 && fstat(fd, &st) == 0);
+  base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHECK(base != MAP_FAILED);
+  oieb = (zb_oieb *)base;
+  wp = atomic_load(&oieb->payload_write_pos);
+  memcpy(base + 128 + 64 + wp, &(zb_frame_header){5, 2}, 16);
+  memset(base + 128 + 64 + wp + 16, 0xEE, 5);
+  atomic_store(&oieb->payload_write_pos, wp + 21);
+  atomic_fetch_sub(&oieb->payload_free_bytes, 21);
+  if ((dead = fork()) == 0)
+    _exit(0);
+  waitpid(dead, NULL, 0);
+  atomic_store(&oieb->writer_pid, (uint64_t)dead);
+  zb_writer_destroy(p->w);
+  p->w = NULL;
+  munmap(base, (size_t)st.st_size);
+  close(fd);
+  return wp;
+}
+
+static void expect_ghost(zb_reader *r) {
+  static const uint8_t ee[5] = {0xEE, 0xEE, 0xEE, 0xEE, 0xEE};
+  zb_frame f;
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK_EQ_U64(f.sequence, 2);
+  CHECK(f.size == 5 && memcmp(f.data, ee, 5) == 0);
+  CHECK_RC(zb_frame_release(&f), 0);
+}
+
+/* A writer killed in the middle of publishing: its frame is whole (every
+ * writer moves write_pos last of its bytes), so the reader, which goes by
+ * position, takes it; reporting the death it puts the free bytes and the
+ * written count right, and the next writer starts after the frame. */
+static void test_writer_died_mid_publish(void) {
+  pair p;
+  uint8_t buf[100];
   zb_health h;
   zb_frame f;
   uint64_t wp;
-  pid_t dead;
-  int fd;
-  char path[128];
   if (pair_open(&p, "midpublish", 1024, NULL) == 0) {
     fill(buf, 100, 1);
     CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
     EXPECT_FRAME(p.r, 100, 1, 1);
-    snprintf(path, sizeof path, "/%s", p.name);
-    fd = shm_open(path, O_RDWR, 0);
-    CHECK(fd >= 0 && fstat(fd, &st) == 0);
-    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    CHECK(base != MAP_FAILED);
-    oieb = (zb_oieb *)base;
-    /* the ghost: frame 2 of 5 bytes after frame 1, not counted */
-    wp = atomic_load(&oieb->payload_write_pos);
-    memcpy(base + 128 + 64 + wp, &(zb_frame_header){5, 2}, 16);
-    memset(base + 128 + 64 + wp + 16, 0xEE, 5);
-    atomic_store(&oieb->payload_write_pos, wp + 21);
-    atomic_fetch_sub(&oieb->payload_free_bytes, 21);
-    /* its writer is dead */
-    if ((dead = fork()) == 0)
-      _exit(0);
-    waitpid(dead, NULL, 0);
-    atomic_store(&oieb->writer_pid, (uint64_t)dead);
-    zb_writer_destroy(p.w);
-    p.w = NULL;
+    wp = leave_ghost(&p);
+    expect_ghost(p.r);
     CHECK_RC(zb_reader_next(p.r, &f, 2000), ZB_EWRITERDEAD);
     CHECK_RC(zb_reader_health(p.r, &h), 0);
-    CHECK_EQ_U64(h.payload_free_bytes, 1024); /* the 21 bytes came back */
-    /* the next writer's first frame is its own, where the ghost was */
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    CHECK_EQ_U64(h.written_count, 2); /* the ghost counted */
+    CHECK_EQ_U64(h.read_count, 2);
     CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
     fill(buf, 50, 3);
     CHECK_RC(zb_writer_write(p.w, buf, 50, 0), 0);
     EXPECT_FRAME(p.r, 50, 3, 1);
     CHECK_RC(zb_reader_health(p.r, &h), 0);
-    CHECK_EQ_U64(h.write_pos, wp + 66);
+    CHECK_EQ_U64(h.write_pos, wp + 21 + 66);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
-    munmap(base, (size_t)st.st_size);
-    close(fd);
+    CHECK_EQ_U64(h.written_count, h.read_count);
+  }
+  pair_close(&p);
+}
+
+/* The same, but the next writer connects before the reader has looked: it
+ * completes the dead writer's publish (counts the frame and posts once), so
+ * a reader that goes by the counts (the peers') sees the frame too, and
+ * ours is not posted one frame short. */
+static void test_next_writer_completes_torn_publish(void) {
+  pair p;
+  uint8_t buf[100];
+  zb_health h;
+  uint64_t wp;
+  if (pair_open(&p, "tornpublish", 1024, NULL) == 0) {
+    fill(buf, 100, 1);
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    EXPECT_FRAME(p.r, 100, 1, 1);
+    wp = leave_ghost(&p);
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 2);
+    CHECK_EQ_U64(h.read_count, 1);
+    fill(buf, 50, 3);
+    CHECK_RC(zb_writer_write(p.w, buf, 50, 0), 0);
+    expect_ghost(p.r);
+    EXPECT_FRAME(p.r, 50, 3, 1);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.write_pos, wp + 21 + 66);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    CHECK_EQ_U64(h.written_count, 3);
+    CHECK_EQ_U64(h.read_count, 3);
   }
   pair_close(&p);
 }
@@ -745,6 +797,7 @@ int main(void) {
   RUN(test_wake_all_waiters);
   RUN(test_wrap_early);
   RUN(test_writer_died_mid_publish);
+  RUN(test_next_writer_completes_torn_publish);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);
   RUN(test_keep_address_range);

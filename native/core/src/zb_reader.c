@@ -1,10 +1,17 @@
 /* zb_reader.c — the reading side of a ring: create, wait, hand out frames
  * in place as leases, release them (bytes go back in ring order), close.
  *
- * The reader is driven by the OIEB counters, not by semaphore counts: a
- * frame is there when payload_written_count is ahead of payload_read_count.
- * sem-w only wakes us, so peers that post more or less often than we expect
- * cannot desynchronise us.
+ * When is the entry at our position published? (docs/PROTOCOL.md §5, "How our
+ * reader knows a frame is there".) The writer's position decides: every
+ * writer (C++, Python, ours) moves payload_write_pos only after the bytes
+ * before it are written, so anything between our position and the writer's
+ * is there to read. The counts cannot decide: the Python writer counts a
+ * wrap marker it never wrote, the C++ writer does not, and either count
+ * comes before or after the position depending on the writer. Only when
+ * the writer's position equals ours is the ring either empty or full; then
+ * a sem-w post that no frame has used up yet (every writer posts once per
+ * frame, after everything else), with more entries written than read, says
+ * full. Sequence numbers check each frame once it is read.
  *
  * The reader is reference counted: the handle and every frame handed out
  * (a lease) hold it. zb_reader_destroy() unlinks the ring at once; the
@@ -40,7 +47,16 @@ struct zb_reader {
   sem_t *sem_w;
   sem_t *sem_r;
   int lock_fd;
-  atomic_int wake_requested;
+
+  /* sem-w posts: each writer posts once per frame; zb_reader_wake posts
+   * too. Posts taken are told apart by count, not by order: a wake-up
+   * taken for a frame post only delays the frame's turn to the next take. */
+  atomic_uint wakes_requested;    /* zb_reader_wake calls */
+  unsigned wakes_taken;           /* of their posts, taken */
+  unsigned wakes_reported;        /* of them, answered with ZB_ECANCELED */
+  uint64_t frame_posts;           /* posts taken that were not wake-ups */
+  uint64_t frames_taken;          /* frames handed out */
+
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
   bool keep_address_range;
@@ -322,7 +338,7 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
 }
 
 void zb_reader_wake(zb_reader *r) {
-  atomic_store(&r->wake_requested, 1);
+  atomic_fetch_add(&r->wakes_requested, 1);
   sem_post(r->sem_w);
 }
 
@@ -338,32 +354,79 @@ static void track_writer(zb_reader *r, uint64_t pid) {
     r->stream_active = true;
 }
 
-enum { TOOK_FRAME = 0, SKIPPED = 1 };
+static void count_post(zb_reader *r) {
+  if (r->wakes_taken != atomic_load(&r->wakes_requested))
+    r->wakes_taken++;
+  else
+    r->frame_posts++;
+}
 
-/* Consumes the entry at read_pos: a frame (TOOK_FRAME), or a wrap marker /
- * implicit small-tail wrap (SKIPPED). Every value read from the ring is
- * checked before it is used. */
-static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
+/* Takes every sem-w post there is, without waiting. */
+static void take_posts(zb_reader *r) {
+  while (sem_trywait(r->sem_w) == 0)
+    count_post(r);
+}
+
+/* Frames posted by the writer and not handed out yet (negative while we
+ * have read frames whose posts are still to come). */
+static int64_t posted_unread(const zb_reader *r) {
+  return (int64_t)(r->frame_posts - r->frames_taken);
+}
+
+/* Whether the entry at read position pos is published (docs/PROTOCOL.md §5,
+ * "How our reader knows a frame is there"). At a tail shorter than a frame
+ * header (or pos == ring, after a frame that ended exactly at the end),
+ * the entry is the writer's next frame, at 0. */
+static int entry_published(zb_reader *r, uint64_t pos, bool *published) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
-  uint64_t pos = zb__load_relaxed(&oieb->payload_read_pos);
-  uint64_t space, total, next;
+  uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  bool in_tail = pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE;
+
+  *published = false;
+  if (write_pos > ring)
+    return zb__fail(ZB_EPROTO, "ring \"%s\": write position %llu is past the "
+                    "%llu-byte ring (corrupted segment)",
+                    r->name, (unsigned long long)write_pos,
+                    (unsigned long long)ring);
+  if (in_tail && write_pos == 0)
+    return 0; /* the writer wrapped and has not placed a frame at 0 yet; it
+                 cannot be a lap ahead: the tail we stand on is not back.
+                 (After an exact end there is no tail and it can.) */
+  if (write_pos != pos) {
+    *published = true;
+    return 0;
+  }
+  /* Positions equal: empty, or the writer went a whole lap round. */
+  take_posts(r);
+  *published = posted_unread(r) > 0 &&
+               zb__load_acquire(&oieb->payload_written_count) !=
+                   zb__load_relaxed(&oieb->payload_read_count);
+  return 0;
+}
+
+enum { TOOK_FRAME = 0, SKIPPED = 1 };
+
+/* Consumes the published entry at pos: a frame (TOOK_FRAME), or a wrap
+ * marker / a tail too short for one (SKIPPED). Every value read from the
+ * ring is checked before it is used. */
+static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
+  zb_oieb *oieb = r->seg.oieb;
+  const uint64_t ring = r->seg.payload_size;
+  uint64_t space = ring - pos, total, read_count;
   zb_frame_header h;
   int rc;
 
-  if (pos >= ring)
-    return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past the "
-                    "%llu-byte ring (corrupted segment)",
-                    r->name, (unsigned long long)pos, (unsigned long long)ring);
-  space = ring - pos;
   if (space < ZB_FRAME_HEADER_SIZE) {
-    /* Peers wrap without a marker when fewer than 16 bytes are left
-     * (PROTOCOL.md, peer bug 1): the next frame is at 0. */
-    if ((rc = give_back_tail(r, space)) < 0)
+    /* Writers wrap without a marker when fewer than 16 bytes are left
+     * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
+     * the writer counted. */
+    if (space > 0 && (rc = give_back_tail(r, space)) < 0)
       return rc;
     zb__store_release(&oieb->payload_read_pos, 0);
     return SKIPPED;
   }
+  read_count = zb__load_relaxed(&oieb->payload_read_count);
   memcpy(&h, r->seg.payload + pos, sizeof h);
   if (h.payload_size == 0) {
     if (pos == 0)
@@ -399,10 +462,13 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
   if (rc < 0)
     return rc;
   atomic_fetch_add(&r->refs, 1); /* the frame's lease */
-  next = pos + total;
-  zb__store_release(&oieb->payload_read_pos, next == ring ? 0 : next);
+  /* After a frame that ends exactly at the end, read_pos stays at the end
+   * (as the writer's write_pos does), never 0: docs/PROTOCOL.md §7,
+   * "Peer quirks". */
+  zb__store_release(&oieb->payload_read_pos, pos + total);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
-  zb__sem_take(r->sem_w); /* keep the semaphore in step with the frames */
+  r->frames_taken++;
+  take_posts(r); /* keeps sem-w from growing while frames are found by position */
 
   frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;
   frame->size = h.payload_size;
@@ -413,43 +479,85 @@ static int take_entry(zb_reader *r, uint64_t read_count, zb_frame *frame) {
   return TOOK_FRAME;
 }
 
-enum { MORE_FRAMES = 1 };
+/* The next published entry, if any: TOOK_FRAME with *frame filled, or
+ * NOTHING_YET. */
+enum { NOTHING_YET = 2 };
+static int take_published(zb_reader *r, zb_frame *frame) {
+  const uint64_t ring = r->seg.payload_size;
+  bool published;
+  int rc;
+  for (;;) {
+    uint64_t pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
+    if (pos > ring)
+      return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past "
+                      "the %llu-byte ring (corrupted segment)",
+                      r->name, (unsigned long long)pos,
+                      (unsigned long long)ring);
+    if ((rc = entry_published(r, pos, &published)) < 0)
+      return rc;
+    if (!published)
+      return NOTHING_YET;
+    rc = take_entry(r, pos, frame);
+    if (rc != SKIPPED)
+      return rc;
+  }
+}
 
-/* Nothing to read: has the stream ended, or (when probe_liveness) has its
- * writer died? MORE_FRAMES when frames arrived in the meantime. */
-/* The writer died and every frame it counted was read: no bytes are in use
- * but those we have not given back. A writer killed between taking bytes
- * from payload_free_bytes and counting its frame (peers' order: write_pos,
- * free bytes, count) leaked them; put them back, unless a new writer has
- * changed the count meanwhile (then it is no longer ours to say). */
-static void repair_free_bytes(zb_reader *r) {
+/* The stream ended or its writer died: posts of frames we found by
+ * position alone may still come (or never will, from a dead writer); start
+ * the next writer's count from here. */
+static void end_stream(zb_reader *r) {
+  take_posts(r);
+  if (posted_unread(r) < 0)
+    r->frame_posts = r->frames_taken;
+  r->stream_active = false;
+}
+
+/* The writer died and we took everything it published (up to its
+ * write_pos): no bytes are in use but those we have not given back, and
+ * it wrote as many entries as we read. A writer killed between moving
+ * write_pos and counting its frame (the peers' order, and ours: write_pos,
+ * free bytes, count) left the free bytes and the count short; put both
+ * right, each only if no new writer has changed it meanwhile (then it is
+ * no longer ours to say). docs/PROTOCOL.md §5, "A writer killed while
+ * publishing". */
+static void repair_after_death(zb_reader *r) {
   zb_oieb *oieb = r->seg.oieb;
   uint64_t free_bytes = zb__load_acquire(&oieb->payload_free_bytes), expected;
+  uint64_t written = zb__load_acquire(&oieb->payload_written_count);
+  uint64_t read = zb__load_relaxed(&oieb->payload_read_count);
   pthread_mutex_lock(&r->pending_lock);
   expected = r->seg.payload_size - r->unreturned;
   pthread_mutex_unlock(&r->pending_lock);
   if (free_bytes != expected)
     zb__cas(&oieb->payload_free_bytes, &free_bytes, expected);
+  if (written != read)
+    zb__cas(&oieb->payload_written_count, &written, read);
 }
 
+/* Nothing to read: has the stream ended, or (when probe_liveness) has its
+ * writer died? MORE_FRAMES when a frame arrived in the meantime (then
+ * *frame holds it). */
+enum { MORE_FRAMES = 1 };
 static int check_writer_end(zb_reader *r, uint64_t writer_pid,
-                            bool probe_liveness) {
+                            bool probe_liveness, zb_frame *frame) {
+  int rc;
   if (!r->stream_active)
     return 0;
   if (writer_pid == 0) {
-    r->stream_active = false;
+    end_stream(r);
     return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
                     "frame was read", r->name);
   }
   if (probe_liveness && !zb__process_alive(&r->writer)) {
-    /* It may have committed frames after we last looked at the counts and
-     * died since: a dead process commits nothing more, so look again. */
-    if (zb__load_acquire(&r->seg.oieb->payload_written_count) !=
-        zb__load_relaxed(&r->seg.oieb->payload_read_count))
-      return MORE_FRAMES;
-    r->stream_active = false;
+    /* It may have published frames after we last looked and died since: a
+     * dead process publishes nothing more, so look again. */
+    rc = take_published(r, frame);
+    if (rc != NOTHING_YET)
+      return rc == TOOK_FRAME ? MORE_FRAMES : rc;
+    end_stream(r);
     r->reported_dead_writer = writer_pid;
-    repair_free_bytes(r);
+    repair_after_death(r);
     return zb__fail(ZB_EWRITERDEAD,
                     "ring \"%s\": the writer (pid %llu) died without "
                     "detaching; every frame it committed was read",
@@ -462,49 +570,37 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
  * when one is there, without waiting, wake-ups or looking at the writer. */
 static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
                        bool ready_only) {
-  zb_oieb *oieb;
-  uint64_t deadline, now, slice_end, max_entries;
+  uint64_t deadline, now, slice_end;
   bool quiet_slice = false;
   int rc;
 
   if (r == NULL || frame == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_next: reader and frame are required");
-  oieb = r->seg.oieb;
   deadline = zb__deadline_ns(timeout_ms);
-  /* More unread entries than 16-byte headers fit in the ring is corruption. */
-  max_entries = r->seg.payload_size / ZB_FRAME_HEADER_SIZE + 1;
 
   for (;;) {
-    uint64_t writer_pid, written, read;
-    if (!ready_only && atomic_exchange(&r->wake_requested, 0))
+    uint64_t writer_pid;
+    unsigned wakes = atomic_load(&r->wakes_requested);
+    if (!ready_only && wakes != r->wakes_reported) {
+      r->wakes_reported = wakes;
       return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
-    /* writer_pid first: a writer that detached published its last frame
-     * before clearing it, so the counts read next include that frame. */
-    writer_pid = zb__load_acquire(&oieb->writer_pid);
-    track_writer(r, writer_pid);
-    written = zb__load_acquire(&oieb->payload_written_count);
-    read = zb__load_relaxed(&oieb->payload_read_count);
-    if (written != read) {
-      if (written - read > max_entries)
-        return zb__fail(ZB_EPROTO,
-                        "ring \"%s\": written count %llu and read count %llu "
-                        "are impossible for this ring (corrupted segment)",
-                        r->name, (unsigned long long)written,
-                        (unsigned long long)read);
-      rc = take_entry(r, read, frame);
-      if (rc == SKIPPED)
-        continue;
-      return rc;
     }
+    /* writer_pid first: a writer that detached published its last frame
+     * before clearing it, so the positions read next include that frame. */
+    writer_pid = zb__load_acquire(&r->seg.oieb->writer_pid);
+    track_writer(r, writer_pid);
+    rc = take_published(r, frame);
+    if (rc != NOTHING_YET)
+      return rc;
     if (ready_only)
       return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
     /* Liveness costs a /proc read: only when a wait slice passed without a
      * post (a dead writer posts nothing), or when the caller polls. */
-    rc = check_writer_end(r, writer_pid, quiet_slice || timeout_ms == 0);
+    rc = check_writer_end(r, writer_pid, quiet_slice || timeout_ms == 0, frame);
     if (rc < 0)
       return rc;
     if (rc == MORE_FRAMES)
-      continue;
+      return 0;
     if (timeout_ms == 0)
       return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
     now = zb__now_ns();
@@ -515,6 +611,8 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
     rc = zb__sem_wait_until(r->sem_w, slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;
+    if (rc == 0)
+      count_post(r);
     quiet_slice = rc == ZB_ETIMEDOUT;
   }
 }

@@ -134,16 +134,20 @@ static uint64_t write_wrap(zb_writer *w, uint64_t at) {
   return 0;
 }
 
-/* Makes entries visible: positions, free bytes, counts, then one post (one
- * per logical frame, its wrap included, as the peers do). */
-static void publish(zb_writer *w, uint64_t consumed, uint64_t entries) {
+/* Makes entries visible (a frame and the wrap before it, or a wrap alone):
+ * position, free bytes, count, then, for a frame, one sem-w post after
+ * everything else. Never a post for a wrap alone: readers take one post
+ * per frame (docs/PROTOCOL.md §3, "sem-w"). */
+static void publish(zb_writer *w, uint64_t consumed, uint64_t entries,
+                    bool frame) {
   zb_oieb *oieb = w->seg.oieb;
   zb__store_release(&oieb->payload_write_pos, w->pub_pos);
   zb__sub_release(&oieb->payload_free_bytes, consumed);
   w->booked -= consumed;
-  if (entries > 0) {
+  if (entries > 0)
     zb__store_release(&oieb->payload_written_count,
                       zb__load_relaxed(&oieb->payload_written_count) + entries);
+  if (frame) {
     sem_post(w->sem_w);
     zb__sem_take(w->sem_r); /* keep the space semaphore in step */
   }
@@ -173,7 +177,7 @@ static void publish_ready(zb_writer *w) {
       consumed += zb__frame_total(s->committed);
       entries++;
     }
-    publish(w, consumed, entries);
+    publish(w, consumed, entries, s->state == SLOT_COMMITTED);
     w->head = (w->head + 1) % w->cap;
     w->count--;
   }
@@ -218,10 +222,13 @@ static int reader_gone(zb_writer *w, uint64_t now) {
 
 /* Where the entries at `pos` end after `n` of them, as the reader will
  * take them (a 1..15-byte tail is skipped without counting); UINT64_MAX
- * when the ring does not hold such entries. */
-static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n) {
+ * when the ring does not hold such entries. *frames counts the frames
+ * among them (the rest are wrap markers). */
+static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n,
+                             uint64_t *frames) {
   const uint64_t ring = w->seg.payload_size;
   zb_frame_header h;
+  *frames = 0;
   if (n > ring / ZB_FRAME_HEADER_SIZE + 1)
     return UINT64_MAX;
   while (n > 0) {
@@ -234,44 +241,55 @@ static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n) {
     memcpy(&h, w->seg.payload + pos, sizeof h);
     if (h.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE)
       return UINT64_MAX;
+    *frames += h.payload_size != 0;
     pos = h.payload_size == 0 ? 0 : pos + zb__frame_total(h.payload_size);
     n--;
   }
   return pos;
 }
 
-/* Where this writer starts: the end of the last frame the reader can see.
- * That is the OIEB's write_pos, unless the last writer died in the middle
- * of publishing a frame: it moved write_pos past the frame but never
- * counted it (the peers' order: write_pos, free bytes, count). Starting
- * after such a frame would make the reader take it for ours; starting at
- * it overwrites it. The count's end is only trusted when the write_pos is
- * exactly one frame (or a wrap and a frame) further. */
-static uint64_t start_position(const zb_writer *w) {
+/* The last writer may have died in the middle of publishing: it moved
+ * write_pos past a frame (or a wrap and a frame) but never counted it (the
+ * order of every writer: write_pos, free bytes, count, post). Its bytes
+ * are all there, and a reader that goes by position (ours) takes it as it
+ * is; a reader that goes by the counts (the peers') would not see it until
+ * our first frame is counted, and then take every frame of ours one late.
+ * So complete that publish: count it and post once for its frame. Only
+ * when write_pos is exactly one such entry past where the counted entries
+ * end, and not where the reader stands (then the counts are not behind: a
+ * Python writer's phantom wrap, or a full lap); once our reader has taken
+ * the frame, its count is ahead and it puts the count right itself when it
+ * reports the death (docs/PROTOCOL.md §5, "A writer killed while
+ * publishing"). Every writer starts at write_pos. */
+static void complete_torn_publish(zb_writer *w) {
   const uint64_t ring = w->seg.payload_size;
   zb_oieb *oieb = w->seg.oieb;
-  uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos) % ring;
   int tries;
   for (tries = 0; tries < 3; tries++) {
     uint64_t read = zb__load_acquire(&oieb->payload_read_count);
     uint64_t read_pos = zb__load_acquire(&oieb->payload_read_pos);
     uint64_t written = zb__load_acquire(&oieb->payload_written_count);
-    uint64_t end, ghost;
+    uint64_t end, ghost, frames, n;
     if (zb__load_acquire(&oieb->payload_read_count) != read)
       continue; /* the reader moved: look again */
-    end = walk_entries(w, read_pos, written - read);
-    if (end == UINT64_MAX || end % ring == write_pos % ring)
-      return write_pos;
-    ghost = walk_entries(w, end, 1);
-    if (ghost != UINT64_MAX && ghost % ring == write_pos % ring)
-      return end;
-    ghost = walk_entries(w, end, 2); /* a wrap marker, then the frame */
-    if (ghost != UINT64_MAX && ghost % ring == write_pos % ring)
-      return end;
+    if (read_pos % ring == write_pos)
+      return;
+    end = walk_entries(w, read_pos, written - read, &frames);
+    if (end == UINT64_MAX || end % ring == write_pos)
+      return;
+    for (n = 1; n <= 2; n++) { /* a frame, or a wrap marker and a frame */
+      ghost = walk_entries(w, end, n, &frames);
+      if (ghost != UINT64_MAX && ghost % ring == write_pos) {
+        if (zb__cas(&oieb->payload_written_count, &written, written + n) &&
+            frames > 0)
+          sem_post(w->sem_w);
+        return;
+      }
+    }
+    return;
   }
-  return write_pos;
 }
-
 
 static int claim_writer_slot(zb_writer *w) {
   zb_oieb *oieb = w->seg.oieb;
@@ -335,7 +353,8 @@ int zb_writer_connect(zb_writer **out, const char *name) {
       (rc = zb__sem_open(w->names.sem_r, name, &w->sem_r)) < 0 ||
       (rc = claim_writer_slot(w)) < 0)
     goto fail;
-  w->pub_pos = w->alloc_pos = start_position(w);
+  complete_torn_publish(w);
+  w->pub_pos = w->alloc_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
   *out = w;
   return 0;
 
@@ -357,8 +376,9 @@ void zb_writer_destroy(zb_writer *w) {
   w->closed = true;
   w->count = 0;
   self = zb__self_pid();
+  /* No sem-w post: readers take one per frame. A waiting reader looks at
+   * writer_pid after each wait slice. */
   zb__cas(&w->seg.oieb->writer_pid, &self, 0);
-  sem_post(w->sem_w); /* the reader sees the end of the stream now */
   for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
     sem_post(w->sem_r); /* waits in other threads end */
   unref_unlock(w);

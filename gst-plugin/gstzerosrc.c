@@ -7,6 +7,9 @@
  * frame a writer (zerosink, or any other ZeroBuffer writer) puts into it.
  * Buffers wrap the ring memory read-only (no copy); a frame goes back to the
  * writer when its buffer is freed, in whatever order downstream frees them.
+ * When downstream keeps so many buffers that the writer has no room left
+ * (filesink gathers 64 KiB before it writes), the ones not mapped at that
+ * moment are copied out of the ring and their frames given back.
  *
  * The caps come from the "caps" string of the ring's metadata, which the
  * writer sends with its first frame, so nothing has to be typed downstream.
@@ -50,6 +53,7 @@
 #include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
+#include "gstzerosrcring.h"
 #include "zerobuffer.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
@@ -76,9 +80,9 @@ struct _GstZeroSrc
   gboolean eos_on_writer_exit;
   gboolean announce;
 
-  /* under the object lock; every buffer holds a lease on its frame, which
-   * keeps the ring mapped after stop() until the buffer is freed */
-  zb_reader *reader;
+  /* under the object lock; every buffer's memory holds a lease on its
+   * frame, which keeps the ring mapped after stop() until it is freed */
+  GstZeroSrcRing *ring;
   gboolean flushing;
 
   /* streaming thread only */
@@ -97,6 +101,9 @@ struct _GstZeroSrc
 #define DEFAULT_CAPS NULL
 #define DEFAULT_EOS_ON_WRITER_EXIT TRUE
 #define DEFAULT_ANNOUNCE FALSE
+/* How long create() waits for a frame before it looks again whether
+ * downstream holds the room the writer needs. */
+#define ZEROSRC_ROOM_SLICE_MS 100
 
 enum
 {
@@ -114,18 +121,6 @@ enum
 G_DEFINE_TYPE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerosrc, "zerosrc", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC, zerobuffer_element_init (plugin));
-
-/* ------------------------------------------------------ frame leases */
-
-/* GDestroyNotify of a buffer's memory: any thread, any order. */
-static void
-gst_zero_src_frame_free (gpointer data)
-{
-  zb_frame *frame = data;
-
-  zb_frame_release (frame);
-  g_free (frame);
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -314,7 +309,7 @@ gst_zero_src_finalize (GObject * object)
 {
   GstZeroSrc *self = GST_ZERO_SRC (object);
 
-  zb_reader_destroy (self->reader);
+  gst_zero_src_ring_close (self->ring);
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->stream_caps, NULL);
   g_free (self->buffer_name);
@@ -489,7 +484,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
         payload_size);
 
   GST_OBJECT_LOCK (self);
-  self->reader = reader;
+  self->ring = gst_zero_src_ring_new (reader);
   GST_OBJECT_UNLOCK (self);
   gst_caps_replace (&self->stream_caps, NULL);
   self->discont = TRUE;
@@ -506,20 +501,21 @@ static gboolean
 gst_zero_src_stop (GstBaseSrc * bsrc)
 {
   GstZeroSrc *self = GST_ZERO_SRC (bsrc);
-  zb_reader *reader;
+  GstZeroSrcRing *ring;
 
   GST_OBJECT_LOCK (self);
-  reader = self->reader;
-  self->reader = NULL;
+  ring = self->ring;
+  self->ring = NULL;
   GST_OBJECT_UNLOCK (self);
-  if (reader != NULL) {
+  if (ring != NULL) {
+    zb_reader *reader = gst_zero_src_ring_reader (ring);
     guint64 held = zb_reader_held_frames (reader);
 
     if (held > 0)
       GST_INFO_OBJECT (self, "ring %s is unlinked; its mapping stays until "
           "the %" G_GUINT64_FORMAT " buffers still wrapping it are freed",
           zb_reader_name (reader), held);
-    zb_reader_destroy (reader);
+    gst_zero_src_ring_close (ring);
   }
   gst_caps_replace (&self->stream_caps, NULL);
   return TRUE;
@@ -565,24 +561,29 @@ static GstFlowReturn
 gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstZeroSrc *self = GST_ZERO_SRC (psrc);
+  GstZeroSrcRing *ring;
   zb_reader *reader;
-  zb_frame *lease;
   GstBuffer *buffer;
   zb_frame frame;
   zb_frame_ext ext;
   gsize offset = 0, size;
   gint timeout;
+  gint64 deadline;
   gboolean eos_on_writer_exit;
+  guint moved;
   int rc;
 
   /* stop() comes only after this thread has left create() */
   GST_OBJECT_LOCK (self);
-  reader = self->reader;
+  ring = self->ring;
   timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
   eos_on_writer_exit = self->eos_on_writer_exit;
   GST_OBJECT_UNLOCK (self);
-  if (reader == NULL)
+  if (ring == NULL)
     return GST_FLOW_FLUSHING;
+  reader = gst_zero_src_ring_reader (ring);
+  deadline = timeout < 0 ? G_MAXINT64 :
+      g_get_monotonic_time () + (gint64) timeout * 1000;
 
   for (;;) {
     gboolean flushing;
@@ -593,9 +594,21 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (flushing)
       return GST_FLOW_FLUSHING;
 
-    rc = zb_reader_next (reader, &frame, timeout);
+    /* Before waiting: if the writer waits for room that buffers held
+     * downstream take, move them out of the ring. In slices, since
+     * downstream may map or let go of them meanwhile. */
+    moved = gst_zero_src_ring_make_room (ring);
+    if (moved > 0)
+      GST_INFO_OBJECT (self, "the ring is full of buffers held downstream: "
+          "copied %u of them out of it so that the writer can go on (a "
+          "larger payload-size avoids the copies)", moved);
+    rc = zb_reader_next (reader, &frame, (gint) MIN (ZEROSRC_ROOM_SLICE_MS,
+            MAX (0, (deadline - g_get_monotonic_time ()) / 1000)));
     if (rc == 0)
       break;
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
+        g_get_monotonic_time () < deadline)
+      continue;
     switch (rc) {
       case ZB_ECANCELED:
         continue;               /* unlock(), or a stale wake: check again */
@@ -622,10 +635,11 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         self->discont = TRUE;
         continue;
       case ZB_ETIMEDOUT:
-        ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
+      case ZB_EAGAIN:           /* timeout 0 */
+        ZEROBUFFER_ELEMENT_ERROR (self, ZB_ETIMEDOUT, zb_reader_name (reader),
             ("No frame arrived on ring %s within %d ms",
                 zb_reader_name (reader), timeout),
-            ("%s; raise timeout (-1 waits forever)", zb_last_error ()));
+            ("raise timeout (-1 waits forever)"));
         return GST_FLOW_ERROR;
       default:
         ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
@@ -660,11 +674,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   }
 
   /* The buffer's memory holds the frame's lease. */
-  lease = g_new (zb_frame, 1);
-  *lease = frame;
-  buffer = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
-      (gpointer) frame.data, frame.size, offset, size, lease,
-      gst_zero_src_frame_free);
+  buffer = gst_buffer_new ();
+  gst_buffer_append_memory (buffer, gst_zero_src_ring_wrap (ring, &frame,
+          offset, size));
   if (self->discont || frame.sequence == 1)
     self->ts_anchored = FALSE;  /* a new writer: a new time base */
   if (self->frame_header)
@@ -688,8 +700,8 @@ gst_zero_src_unlock (GstBaseSrc * bsrc)
   GST_DEBUG_OBJECT (self, "unlock");
   GST_OBJECT_LOCK (self);
   self->flushing = TRUE;
-  if (self->reader != NULL)
-    zb_reader_wake (self->reader);
+  if (self->ring != NULL)
+    zb_reader_wake (gst_zero_src_ring_reader (self->ring));
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }

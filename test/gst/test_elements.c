@@ -7,7 +7,8 @@
  * promptly without an error. videotestsrc writes straight into the ring
  * through zerosink's pool (counted as zero-copy, byte-exact against the same
  * stream without the ring); the opt-in frame header carries timestamps and
- * flags, and is absent by default.
+ * flags, and is absent by default. Buffers an application keeps are moved
+ * out of zerosrc's ring so the writer can go on.
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
  * a sanitized build does not depend on the uninstrumented plugin scanner. */
@@ -1968,6 +1969,153 @@ GST_START_TEST (test_stranger_file)
 
 GST_END_TEST;
 
+/* ------------------------------------------------- buffers held downstream */
+
+typedef struct
+{
+  gchar *name;
+  guint frames;
+  gsize size;
+  int rc;
+} held_writer;
+
+/* Frame i of the held-buffers test: its bytes. */
+static void
+held_frame_fill (guint i, guint8 * data, gsize size)
+{
+  gsize j;
+
+  for (j = 0; j < size; j++)
+    data[j] = (guint8) (i * 31 + j * 7);
+}
+
+static gpointer
+held_writer_thread (gpointer data)
+{
+  held_writer *hw = data;
+  static const char meta[] = "{\"caps\":\"application/octet-stream\"}";
+  guint8 *frame = g_malloc (hw->size);
+  zb_writer *w = NULL;
+  guint i;
+
+  hw->rc = zb_writer_connect (&w, hw->name);
+  if (hw->rc == 0)
+    hw->rc = zb_writer_set_metadata (w, meta, sizeof meta - 1);
+  for (i = 0; hw->rc == 0 && i < hw->frames; i++) {
+    held_frame_fill (i, frame, hw->size);
+    hw->rc = zb_writer_write (w, frame, hw->size, 10000);
+  }
+  zb_writer_destroy (w);
+  g_free (frame);
+  return NULL;
+}
+
+static gboolean
+buffer_is_frame (GstBuffer * buffer, guint i, gsize size)
+{
+  guint8 *want = g_malloc (size);
+  GstMapInfo map;
+  gboolean same;
+
+  held_frame_fill (i, want, size);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  same = map.size == size && memcmp (map.data, want, size) == 0;
+  gst_buffer_unmap (buffer, &map);
+  g_free (want);
+  return same;
+}
+
+/* The application keeps every buffer zerosrc gives it, in a ring of four
+ * frames: zerosrc moves them out of the ring so the writer goes on, and
+ * they keep their bytes; a sub-buffer made before the move too. A buffer
+ * that stays mapped is not moved: the writer waits behind it until it is
+ * unmapped. */
+GST_START_TEST (test_held_buffers_move_out_of_the_ring)
+{
+  const guint frames = 60;
+  const gsize size = 1000;
+  held_writer hw = { ring_name ("held"), frames, size, 0 };
+  GstBuffer **held = g_new0 (GstBuffer *, frames);
+  GstBuffer *region = NULL;
+  GstElement *pipeline, *appsink;
+  GstMapInfo pinned;
+  GstMessage *msg;
+  GThread *thread;
+  gchar *desc;
+  guint i, got = 0;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s payload-size=4096 ! "
+      "appsink name=out sync=false", hw.name);
+  pipeline = launch (desc);
+  g_free (desc);
+  appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (ring_exists (hw.name));
+  thread = g_thread_new ("writer", held_writer_thread, &hw);
+
+  /* Frame 0 stays mapped: the writer gets at most one lap ahead of it. */
+  for (;;) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        got == 0 ? WAIT : 500 * GST_MSECOND);
+
+    if (sample == NULL)
+      break;
+    held[got] = gst_buffer_ref (gst_sample_get_buffer (sample));
+    gst_sample_unref (sample);
+    if (got == 0)
+      fail_unless (gst_buffer_map (held[0], &pinned, GST_MAP_READ));
+    if (got == 1)
+      region = gst_buffer_copy_region (held[1], GST_BUFFER_COPY_ALL, 10, 100);
+    got++;
+  }
+  fail_unless (got > 1 && got < 6, "%u frames arrived while frame 0 was "
+      "mapped in a ring of four", got);
+  fail_unless (buffer_is_frame (held[0], 0, size));
+  gst_buffer_unmap (held[0], &pinned);
+
+  /* Unmapped: the rest arrives, every buffer still held. */
+  for (; got < frames; got++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+
+    fail_unless (sample != NULL, "frame %u did not arrive", got);
+    held[got] = gst_buffer_ref (gst_sample_get_buffer (sample));
+    gst_sample_unref (sample);
+  }
+  g_thread_join (thread);
+  fail_unless_equals_int (hw.rc, 0);
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  for (i = 0; i < frames; i++)
+    fail_unless (buffer_is_frame (held[i], i, size), "frame %u changed", i);
+  {
+    guint8 want[1000];
+    GstMapInfo map;
+
+    held_frame_fill (1, want, size);
+    fail_unless (gst_buffer_map (region, &map, GST_MAP_READ));
+    fail_unless (map.size == 100 && memcmp (map.data, want + 10, 100) == 0);
+    gst_buffer_unmap (region, &map);
+  }
+
+  /* Stopped: the ring is unlinked, the held buffers keep their bytes (the
+   * ones still in the ring through their frames' leases). */
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (hw.name), "ring %s still exists", hw.name);
+  for (i = 0; i < frames; i++) {
+    fail_unless (buffer_is_frame (held[i], i, size), "frame %u changed", i);
+    gst_buffer_unref (held[i]);
+  }
+  gst_buffer_unref (region);
+  g_free (held);
+  g_free (hw.name);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerobuffer_suite (void)
 {
@@ -2029,6 +2177,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_nested_caps_metadata);
   tcase_add_test (tc, test_bounded_metadata);
   tcase_add_test (tc, test_writer_after_hostile_metadata);
+  tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   return s;
 }
 

@@ -8,6 +8,7 @@
  *   zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B]
  *           [--sizes uniform|edge] [--metadata-size M] [--payload-size P]
  *           [--hold H] [--timeout MS]
+ *   zb-peer fnv FILE
  *
  * write uses our writer, write-cpp and write-python the emulated C++ and
  * Python writers (wait only on sem-r, their wrap counting); read uses our
@@ -26,7 +27,8 @@
  * for the end of stream, print
  *   read N fnv1a=HEX sizes=HEX markers=M small_tails=T exact_ends=E
  * and close the ring. fnv1a hashes every frame's bytes in order, sizes every
- * frame's size (8 bytes, little-endian).
+ * frame's size (8 bytes, little-endian). fnv prints the fnv1a of a file's
+ * bytes (a stream a reader wrote out, to compare with the writer's).
  *
  * Exit status: 0 ok, 1 an error (message on stderr), 2 usage, 3 content or
  * sequence mismatch, 4 end of stream before N frames; the emulated peers'
@@ -55,7 +57,8 @@ static int usage(void) {
           "[--min A] [--max B] [--sizes uniform|edge] [--metadata TEXT] [--timeout MS]\n"
           "       zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B] "
           "[--sizes uniform|edge] [--metadata-size M] [--payload-size P] [--hold H] "
-          "[--timeout MS]\n");
+          "[--timeout MS]\n"
+          "       zb-peer fnv FILE\n");
   return 2;
 }
 
@@ -288,8 +291,26 @@ static int do_emulated_read(const args *a) {
   return 0;
 }
 
+static int do_fnv(const char *path) {
+  uint8_t buf[1 << 16];
+  uint32_t hash = 2166136261u;
+  size_t n;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    perror(path);
+    return 1;
+  }
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    hash = zb_fnv1a(hash, buf, n);
+  fclose(f);
+  printf("fnv1a=%08x\n", hash);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   args a;
+  if (argc == 3 && strcmp(argv[1], "fnv") == 0)
+    return do_fnv(argv[2]);
   if (parse_args(argc, argv, &a) < 0)
     return usage();
   if (strcmp(a.mode, "write") == 0)

@@ -182,6 +182,16 @@ int zb_frame_release(zb_frame *frame);
 /* Frames handed out and not released yet. */
 uint64_t zb_reader_held_frames(zb_reader *reader);
 
+/* Where the ring's bytes are, seen by its reader, without a system call:
+ * free for the writer, held by us (read and not given back yet: frames
+ * held, frames released behind an older held one, skipped tails), and the
+ * rest, written and not read yet. */
+typedef struct zb_reader_room_info {
+  uint64_t size, free, held, unread;
+} zb_reader_room_info;
+
+int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);
+
 /* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
  * Safe from any thread and from signal handlers. */
 void zb_reader_wake(zb_reader *reader);

@@ -331,6 +331,25 @@ int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
   return zb__segment_metadata(&r->seg, r->name, data, size);
 }
 
+int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
+  if (r == NULL || room == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_room: arguments are required");
+  room->size = r->seg.payload_size;
+  pthread_mutex_lock(&r->pending_lock);
+  room->held = r->unreturned;
+  room->free = zb__load_acquire(&r->seg.oieb->payload_free_bytes);
+  pthread_mutex_unlock(&r->pending_lock);
+  if (room->free > room->size)
+    return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
+                    "ring (corrupted segment)", r->name,
+                    (unsigned long long)room->free,
+                    (unsigned long long)room->size);
+  room->unread = room->size - room->free > room->held
+                     ? room->size - room->free - room->held
+                     : 0;
+  return 0;
+}
+
 int zb_reader_health(zb_reader *r, zb_health *health) {
   if (r == NULL || health == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_health: arguments are required");

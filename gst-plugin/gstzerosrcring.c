@@ -1,0 +1,298 @@
+/* gstzerosrcring.c — zerosrc's ring and the memory it lends (see the
+ * header). The memory is a GstMemory of our own allocator: its mapping goes
+ * through us, so we know when nobody holds a pointer into the ring and can
+ * move the bytes. Shares (sub-regions) map through their root. Each root
+ * in the ring holds its frame's lease, which keeps the ring mapped after
+ * zerosrc has closed it; this struct only keeps the bookkeeping alive. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "gstzerobufferelements.h"
+#include "gstzerosrcring.h"
+
+#define GST_CAT_DEFAULT gst_zerobuffer_debug
+
+struct _GstZeroSrcRing
+{
+  gint refcount;                /* zerosrc's + one per lent memory */
+  zb_reader *reader;            /* zerosrc's handle, until close */
+
+  GMutex lock;                  /* guards the lent memories' data and maps */
+  GQueue lent;                  /* roots still in the ring, oldest first */
+  guint64 largest;              /* largest frame lent, header included */
+};
+
+typedef struct
+{
+  GstMemory mem;
+  GstZeroSrcRing *ring;         /* a reference */
+  /* roots only, under ring->lock: */
+  guint8 *data;                 /* the frame's bytes: in the ring, or a copy */
+  gboolean in_ring;
+  zb_frame frame;               /* its lease while in_ring */
+  gint maps;
+  GList link;                   /* in ring->lent while in_ring */
+} GstZeroSrcMemory;
+
+#define ROOT(m) ((GstZeroSrcMemory *) ((m)->parent ? (m)->parent : (m)))
+
+/* ------------------------------------------------------------ allocator */
+
+#define GST_TYPE_ZERO_SRC_ALLOCATOR (gst_zero_src_allocator_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST,
+    ZERO_SRC_ALLOCATOR, GstAllocator);
+
+struct _GstZeroSrcAllocator
+{
+  GstAllocator parent;
+};
+
+G_DEFINE_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST_TYPE_ALLOCATOR);
+
+static gpointer
+zero_src_mem_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
+{
+  GstZeroSrcMemory *root = ROOT (mem);
+  gpointer data;
+
+  g_mutex_lock (&root->ring->lock);
+  root->maps++;
+  data = root->data;
+  g_mutex_unlock (&root->ring->lock);
+  return data;
+}
+
+static void
+zero_src_mem_unmap (GstMemory * mem)
+{
+  GstZeroSrcMemory *root = ROOT (mem);
+
+  g_mutex_lock (&root->ring->lock);
+  root->maps--;
+  g_mutex_unlock (&root->ring->lock);
+}
+
+static GstMemory *
+zero_src_mem_share (GstMemory * mem, gssize offset, gssize size)
+{
+  GstZeroSrcMemory *root = ROOT (mem);
+  GstZeroSrcMemory *sub = g_new0 (GstZeroSrcMemory, 1);
+
+  if (size == -1)
+    size = mem->size - offset;
+  gst_memory_init (GST_MEMORY_CAST (sub),
+      GST_MINI_OBJECT_FLAGS (mem) | GST_MEMORY_FLAG_READONLY,
+      mem->allocator, GST_MEMORY_CAST (root), mem->maxsize, mem->align,
+      mem->offset + offset, size);
+  sub->ring = gst_zero_src_ring_ref (root->ring);
+  return GST_MEMORY_CAST (sub);
+}
+
+static GstMemory *
+zero_src_mem_copy (GstMemory * mem, gssize offset, gssize size)
+{
+  GstMapInfo in, out;
+  GstMemory *copy;
+
+  if (size == -1)
+    size = mem->size > (gsize) offset ? mem->size - offset : 0;
+  copy = gst_allocator_alloc (NULL, size, NULL);
+  if (!gst_memory_map (mem, &in, GST_MAP_READ))
+    goto fail;
+  if (!gst_memory_map (copy, &out, GST_MAP_WRITE)) {
+    gst_memory_unmap (mem, &in);
+    goto fail;
+  }
+  memcpy (out.data, in.data + offset, size);
+  gst_memory_unmap (copy, &out);
+  gst_memory_unmap (mem, &in);
+  return copy;
+fail:
+  gst_memory_unref (copy);
+  return NULL;
+}
+
+static gboolean
+zero_src_mem_is_span (GstMemory * mem1, GstMemory * mem2, gsize * offset)
+{
+  return FALSE;
+}
+
+static GstMemory *
+gst_zero_src_allocator_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  return NULL;                  /* only gst_zero_src_ring_wrap makes ours */
+}
+
+/* Any thread: gives the frame back (or frees the copy). */
+static void
+gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
+{
+  GstZeroSrcMemory *m = (GstZeroSrcMemory *) mem;
+  GstZeroSrcRing *ring = m->ring;
+
+  if (mem->parent == NULL) {
+    gboolean in_ring;
+
+    g_mutex_lock (&ring->lock);
+    in_ring = m->in_ring;
+    if (in_ring)
+      g_queue_unlink (&ring->lent, &m->link);
+    g_mutex_unlock (&ring->lock);
+    if (in_ring)
+      zb_frame_release (&m->frame);
+    else
+      g_free (m->data);
+  }
+  g_free (m);
+  gst_zero_src_ring_unref (ring);
+}
+
+static void
+gst_zero_src_allocator_class_init (GstZeroSrcAllocatorClass * klass)
+{
+  GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
+
+  allocator_class->alloc = gst_zero_src_allocator_alloc;
+  allocator_class->free = gst_zero_src_allocator_free;
+}
+
+static void
+gst_zero_src_allocator_init (GstZeroSrcAllocator * self)
+{
+  GstAllocator *allocator = GST_ALLOCATOR_CAST (self);
+
+  allocator->mem_type = "ZeroBufferRing";
+  allocator->mem_map = zero_src_mem_map;
+  allocator->mem_unmap = zero_src_mem_unmap;
+  allocator->mem_share = zero_src_mem_share;
+  allocator->mem_copy = zero_src_mem_copy;
+  allocator->mem_is_span = zero_src_mem_is_span;
+  GST_OBJECT_FLAG_SET (self, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
+}
+
+static GstAllocator *
+gst_zero_src_allocator_get (void)
+{
+  static GstAllocator *allocator;
+
+  if (g_once_init_enter (&allocator)) {
+    GstAllocator *made = g_object_new (GST_TYPE_ZERO_SRC_ALLOCATOR, NULL);
+
+    gst_object_ref_sink (made);
+    /* lives as long as the process, like the allocators GStreamer keeps */
+    GST_OBJECT_FLAG_SET (made, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave (&allocator, made);
+  }
+  return allocator;
+}
+
+/* ----------------------------------------------------------------- ring */
+
+GstZeroSrcRing *
+gst_zero_src_ring_new (zb_reader * reader)
+{
+  GstZeroSrcRing *ring = g_new0 (GstZeroSrcRing, 1);
+
+  ring->refcount = 1;
+  ring->reader = reader;
+  g_mutex_init (&ring->lock);
+  g_queue_init (&ring->lent);
+  return ring;
+}
+
+GstZeroSrcRing *
+gst_zero_src_ring_ref (GstZeroSrcRing * ring)
+{
+  g_atomic_int_inc (&ring->refcount);
+  return ring;
+}
+
+void
+gst_zero_src_ring_unref (GstZeroSrcRing * ring)
+{
+  if (ring != NULL && g_atomic_int_dec_and_test (&ring->refcount)) {
+    g_mutex_clear (&ring->lock);
+    g_free (ring);
+  }
+}
+
+void
+gst_zero_src_ring_close (GstZeroSrcRing * ring)
+{
+  if (ring == NULL)
+    return;
+  GST_DEBUG ("closing ring %s", zb_reader_name (ring->reader));
+  zb_reader_destroy (ring->reader);
+  ring->reader = NULL;
+  gst_zero_src_ring_unref (ring);
+}
+
+zb_reader *
+gst_zero_src_ring_reader (GstZeroSrcRing * ring)
+{
+  return ring->reader;
+}
+
+GstMemory *
+gst_zero_src_ring_wrap (GstZeroSrcRing * ring, const zb_frame * frame,
+    gsize offset, gsize size)
+{
+  GstZeroSrcMemory *m = g_new0 (GstZeroSrcMemory, 1);
+
+  gst_memory_init (GST_MEMORY_CAST (m), GST_MEMORY_FLAG_READONLY,
+      gst_zero_src_allocator_get (), NULL, frame->size, 0, offset, size);
+  m->ring = gst_zero_src_ring_ref (ring);
+  m->data = (guint8 *) frame->data;
+  m->in_ring = TRUE;
+  m->frame = *frame;
+  m->link.data = m;
+  g_mutex_lock (&ring->lock);
+  g_queue_push_tail_link (&ring->lent, &m->link);
+  ring->largest = MAX (ring->largest, frame->size + ZB_FRAME_HEADER_SIZE);
+  g_mutex_unlock (&ring->lock);
+  return GST_MEMORY_CAST (m);
+}
+
+guint
+gst_zero_src_ring_make_room (GstZeroSrcRing * ring)
+{
+  zb_reader_room_info room;
+  GArray *moved;
+  GList *l;
+  guint i, n;
+
+  if (zb_reader_room (ring->reader, &room) < 0)
+    return 0;
+  g_mutex_lock (&ring->lock);
+  if (room.unread > 0 || room.free >= 2 * ring->largest ||
+      g_queue_is_empty (&ring->lent)) {
+    g_mutex_unlock (&ring->lock);
+    return 0;
+  }
+  moved = g_array_new (FALSE, FALSE, sizeof (zb_frame));
+  for (l = ring->lent.head; l != NULL;) {
+    GstZeroSrcMemory *m = l->data;
+    guint8 *copy;
+
+    l = l->next;
+    if (m->maps > 0)
+      continue;
+    copy = g_malloc (m->frame.size);
+    memcpy (copy, m->data, m->frame.size);
+    m->data = copy;
+    m->in_ring = FALSE;
+    g_queue_unlink (&ring->lent, &m->link);
+    g_array_append_val (moved, m->frame);
+  }
+  g_mutex_unlock (&ring->lock);
+  n = moved->len;
+  for (i = 0; i < n; i++)
+    zb_frame_release (&g_array_index (moved, zb_frame, i));
+  g_array_free (moved, TRUE);
+  return n;
+}

@@ -1,0 +1,48 @@
+/* gstzerosrcring.h — zerosrc's ring and the memory it lends downstream.
+ *
+ * zerosrc's buffers point into the ring (no copy). A ring is a queue: its
+ * bytes go back to the writer in order, so one buffer held downstream stops
+ * the writer once it has gone round to it. Elements that collect buffers
+ * before they let any go (filesink gathers 64 KiB, queues, aggregators)
+ * would then wait for frames that cannot come. So a lent frame can be moved
+ * out of the ring: its bytes are copied to memory of its own and the frame
+ * is given back to the writer, while the GstMemory downstream holds stays
+ * valid. zerosrc does that only when it has read everything and the ring
+ * has no room left for the writer's next frame; a frame that is mapped at
+ * that moment stays (its pointer is in use). */
+#ifndef GST_ZERO_SRC_RING_H
+#define GST_ZERO_SRC_RING_H
+
+#include <gst/gst.h>
+
+#include "zerobuffer.h"
+
+G_BEGIN_DECLS
+
+typedef struct _GstZeroSrcRing GstZeroSrcRing;
+
+/* Takes ownership of reader. */
+GstZeroSrcRing *gst_zero_src_ring_new (zb_reader * reader);
+GstZeroSrcRing *gst_zero_src_ring_ref (GstZeroSrcRing * ring);
+void gst_zero_src_ring_unref (GstZeroSrcRing * ring);
+/* zerosrc is done with it: the reader is destroyed (the ring unlinked) and
+ * zerosrc's reference dropped; lent memory stays valid, each holding its
+ * frame's lease, until it is freed. NULL is allowed. */
+void gst_zero_src_ring_close (GstZeroSrcRing * ring);
+zb_reader *gst_zero_src_ring_reader (GstZeroSrcRing * ring);
+
+/* Read-only memory over frame, taking over its lease (released when the
+ * memory is freed or moved out of the ring): offset and size select the bytes the
+ * buffer shows (after a per-frame header). */
+GstMemory *gst_zero_src_ring_wrap (GstZeroSrcRing * ring,
+    const zb_frame * frame, gsize offset, gsize size);
+
+/* When we have read everything the writer wrote and it has less room than
+ * two frames like the largest lent so far (its next frame may need a tail
+ * and the frame), copies every lent frame that is not mapped out of the
+ * ring, oldest first, and gives it back. Returns how many moved. */
+guint gst_zero_src_ring_make_room (GstZeroSrcRing * ring);
+
+G_END_DECLS
+
+#endif /* GST_ZERO_SRC_RING_H */

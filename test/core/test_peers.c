@@ -1,0 +1,354 @@
+/* test_peers.c — our core against writers and a reader that behave like the
+ * other implementations (test/peer/emulated.h, docs/PROTOCOL.md "Peer
+ * quirks"), as property tests: random rings of 4 KiB..1 MiB, random frame
+ * sizes up to half the ring, chosen so that frames end exactly at the end
+ * of the ring, leave 1..15-byte tails and wrap, thousands of times a run.
+ *
+ *   writers  the C++-like and the Python-like writer (a child process)
+ *            into our reader, which holds up to 2 frames (when they are
+ *            small enough for that) and releases them in any order: every frame once, in order, byte-exact (hash of the
+ *            bytes and of the sizes), no error, no stall; the run must have
+ *            hit exact ends, small tails and markers (and, Python, phantom
+ *            counts).
+ *   reader   our writer into the C++-like reader (a child process) holding
+ *            0 or 1 frames: the same, with exact ends and markers (our
+ *            writer leaves no small tail behind a frame).
+ *   issue    the Python writer's case that broke our reader: sizes 1..5000,
+ *            a 64 KiB ring, 30000 frames; and the C++ writer likewise.
+ *
+ * Runs are seeded; each prints its seed. ZB_PEERS_SEED=N reruns from seed
+ * N, ZB_PEERS_RUNS=K sets the runs per pairing (default 6). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../peer/emulated.h"
+#include "../peer/frame-gen.h"
+#include "zb_test.h"
+#include "zerobuffer.h"
+
+#define WAIT_MS 10000
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) { /* splitmix64 */
+  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static uint64_t rnd_between(uint64_t lo, uint64_t hi) {
+  return lo + rnd() % (hi - lo + 1);
+}
+
+/* A ring of 4 KiB..1 MiB, sizes favouring the small end (log-uniform). */
+static uint64_t random_ring(void) {
+  unsigned shift = (unsigned)rnd_between(12, 19);
+  return ((uint64_t)1 << shift) + rnd_between(0, ((uint64_t)1 << shift) - 1) / 64 * 64;
+}
+
+/* Frames for a run: hundreds of laps of small rings, fewer of big ones (at
+ * most 48 MiB a run); about one frame in four wraps either way. */
+static uint64_t frames_for(uint64_t ring, uint64_t max) {
+  uint64_t mean = max / 2 + 16, frames = ((uint64_t)48 << 20) / mean;
+  (void)ring;
+  if (frames > 4000)
+    frames = 4000;
+  return frames < 200 ? 200 : frames;
+}
+
+typedef struct shared_result {
+  int status;
+  emu_stats stats;
+  char err[512];
+} shared_result;
+
+static shared_result *shared_page(void) {
+  void *p = mmap(NULL, sizeof(shared_result), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    perror("mmap");
+    exit(1);
+  }
+  memset(p, 0, sizeof(shared_result));
+  return p;
+}
+
+static int wait_child(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static const char *kind_name(emu_kind kind) {
+  return kind == EMU_CPP ? "C++-like" : "Python-like";
+}
+
+/* ------------------------------------------- emulated writer -> our reader */
+
+typedef struct held {
+  zb_frame frames[3]; /* up to 2 held, and the one just read */
+  unsigned n;
+} held;
+
+/* Releases one held frame, picked at random: bytes still go back in ring
+ * order (the core's job), whatever the order of releases. */
+static void release_one(held *h) {
+  unsigned k = (unsigned)rnd_between(0, h->n - 1);
+  CHECK_RC(zb_frame_release(&h->frames[k]), 0);
+  h->frames[k] = h->frames[--h->n];
+}
+
+static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
+                       uint64_t frames, int edge, uint64_t seed) {
+  const char *name = zb_test_name("peerw");
+  shared_result *res = shared_page();
+  unsigned max_held = max * 8 <= ring ? 2 : 0; /* held + tail + next fit */
+  uint8_t *want = malloc(max);
+  emu_stats ours;
+  zb_reader *r = NULL;
+  held h = {{{0}}, 0};
+  uint64_t seq;
+  pid_t pid;
+  int rc, status, failures = zb_test_failures;
+
+  emu_stats_init(&ours);
+  CHECK_RC(zb_reader_create(&r, name, 256, ring, NULL), 0);
+  if (r == NULL || want == NULL)
+    goto out;
+  pid = fork();
+  if (pid == 0) {
+    emu_write_opts o = {kind, frames, seed, min, max, edge, "{}", 5000};
+    res->status = emu_write(name, &o, &res->stats, res->err, sizeof res->err);
+    _exit(0);
+  }
+  for (seq = 1; seq <= frames; seq++) {
+    zb_frame f;
+    zb_gen g;
+    rc = zb_reader_next(r, &f, WAIT_MS);
+    if (rc != 0) {
+      CHECK_RC(rc, 0);
+      fprintf(stderr, "  frame %llu of %llu\n", (unsigned long long)seq,
+              (unsigned long long)frames);
+      break;
+    }
+    zb_gen_start(&g, seed, seq);
+    zb_gen_fill(&g, want, f.size <= max ? f.size : 0);
+    if (f.sequence != seq || f.size > max || f.size < min ||
+        memcmp(f.data, want, f.size) != 0) {
+      zb_test_failures++;
+      fprintf(stderr, "  frame %llu: sequence %llu, %llu bytes, content %s\n",
+              (unsigned long long)seq, (unsigned long long)f.sequence,
+              (unsigned long long)f.size,
+              f.size <= max && memcmp(f.data, want, f.size) == 0 ? "ok" : "differs");
+      break;
+    }
+    emu_stats_frame(&ours, f.data, f.size);
+    h.frames[h.n++] = f;
+    while (h.n > max_held || (h.n > 0 && rnd() % 2 == 0))
+      release_one(&h);
+  }
+  while (h.n > 0)
+    release_one(&h);
+  if (seq > frames) {
+    zb_frame f;
+    CHECK_RC(zb_reader_next(r, &f, WAIT_MS), ZB_EOF);
+  } else {
+    kill(pid, SIGKILL);
+  }
+  status = wait_child(pid);
+  CHECK(status == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  writer: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, frames);
+  CHECK_EQ_U64(ours.hash, res->stats.hash);
+  CHECK_EQ_U64(ours.sizes_hash, res->stats.sizes_hash);
+  if (edge) {
+    CHECK(res->stats.markers > 0);
+    CHECK(res->stats.small_tails > 0);
+    CHECK(res->stats.exact_ends > 0);
+    CHECK(kind == EMU_CPP ? res->stats.phantoms == 0 : res->stats.phantoms > 0);
+  }
+  {
+    zb_health hl;
+    CHECK_RC(zb_reader_health(r, &hl), 0);
+    /* the Python writer counts a wrap without a marker; we do not */
+    CHECK_EQ_U64(hl.written_count - hl.read_count, res->stats.phantoms);
+    CHECK_EQ_U64(hl.payload_free_bytes, hl.payload_size);
+  }
+out:
+  fprintf(stderr, "  %s %s writer -> core reader: ring %llu, sizes %llu..%llu, "
+          "%llu frames, seed %llu, held <= %u: markers %llu, small tails %llu, "
+          "exact ends %llu, phantoms %llu, waits %llu\n",
+          zb_test_failures == failures ? "ok  " : "FAIL", kind_name(kind),
+          (unsigned long long)ring, (unsigned long long)min,
+          (unsigned long long)max, (unsigned long long)frames,
+          (unsigned long long)seed, max_held,
+          (unsigned long long)res->stats.markers,
+          (unsigned long long)res->stats.small_tails,
+          (unsigned long long)res->stats.exact_ends,
+          (unsigned long long)res->stats.phantoms,
+          (unsigned long long)res->stats.waits);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  munmap(res, sizeof *res);
+  free(want);
+}
+
+/* --------------------------------------------- our writer -> emulated reader */
+
+static int ready_fd;
+
+static void announce_ready(const char *name, void *user) {
+  (void)name;
+  (void)user;
+  if (write(ready_fd, "r", 1) != 1)
+    _exit(EMU_ERROR);
+}
+
+static void reader_run(uint64_t ring, uint64_t max, uint64_t frames,
+                       unsigned max_held, uint64_t seed) {
+  const char *name = zb_test_name("peerr");
+  shared_result *res = shared_page();
+  uint8_t *buf = malloc(max);
+  emu_stats ours;
+  zb_writer *w = NULL;
+  uint64_t seq;
+  int pipe_fds[2], failures = zb_test_failures, status;
+  char c;
+  pid_t pid;
+
+  emu_stats_init(&ours);
+  if (buf == NULL || pipe(pipe_fds) != 0) {
+    zb_test_failures++;
+    free(buf);
+    return;
+  }
+  pid = fork();
+  if (pid == 0) {
+    emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL};
+    close(pipe_fds[0]);
+    ready_fd = pipe_fds[1];
+    res->status = emu_read_cpp(name, &o, &res->stats, res->err, sizeof res->err);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  if (read(pipe_fds[0], &c, 1) != 1) {
+    zb_test_failures++;
+    fprintf(stderr, "  the emulated reader did not start\n");
+  } else {
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+  }
+  close(pipe_fds[0]);
+  for (seq = 1; w != NULL && seq <= frames; seq++) {
+    zb_health h;
+    zb_gen g;
+    uint32_t draw = zb_gen_start(&g, seed, seq);
+    uint64_t size;
+    int rc;
+    zb_writer_health(w, &h);
+    size = zb_gen_edge_size(draw, 1, max, h.payload_size, h.write_pos);
+    zb_gen_fill(&g, buf, size);
+    rc = zb_writer_write(w, buf, size, WAIT_MS);
+    if (rc != 0) {
+      CHECK_RC(rc, 0);
+      fprintf(stderr, "  frame %llu of %llu\n", (unsigned long long)seq,
+              (unsigned long long)frames);
+      break;
+    }
+    emu_stats_frame(&ours, buf, size);
+  }
+  zb_writer_destroy(w);
+  if (seq <= frames)
+    kill(pid, SIGKILL);
+  status = wait_child(pid);
+  CHECK(status == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, frames);
+  CHECK_EQ_U64(res->stats.hash, ours.hash);
+  CHECK_EQ_U64(res->stats.sizes_hash, ours.sizes_hash);
+  CHECK(res->stats.markers > 0);
+  CHECK(res->stats.exact_ends > 0);
+  CHECK_EQ_U64(res->stats.small_tails, 0); /* the reader fails on one anyway */
+  fprintf(stderr, "  %s core writer -> C++-like reader: ring %llu, sizes 1..%llu, "
+          "%llu frames, seed %llu, held <= %u: markers %llu, exact ends %llu\n",
+          zb_test_failures == failures ? "ok  " : "FAIL",
+          (unsigned long long)ring, (unsigned long long)max,
+          (unsigned long long)frames, (unsigned long long)seed, max_held,
+          (unsigned long long)res->stats.markers,
+          (unsigned long long)res->stats.exact_ends);
+  zb_test_remove_ring(name); /* the child was killed if it failed */
+  munmap(res, sizeof *res);
+  free(buf);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static unsigned runs = 6;
+static uint64_t base_seed = 20261202;
+
+/* Frames plus their header stay within half the ring: with bigger ones the
+ * peers' own writers can wait for room that never comes (their wrap would
+ * overlap its own tail), and so can a reader holding one frame. */
+static uint64_t peer_max(uint64_t ring) { return ring / 2 - 32; }
+
+static void test_emulated_writers(void) {
+  unsigned i;
+  /* every other run with frames of up to an eighth of the ring, which our
+   * reader holds up to two of and releases in any order */
+  for (i = 0; i < runs; i++) {
+    uint64_t ring = random_ring(), max = i % 2 ? ring / 8 : peer_max(ring);
+    writer_run(EMU_CPP, ring, 1, max, frames_for(ring, max), 1, base_seed + i);
+    ring = random_ring();
+    max = i % 2 ? ring / 8 : peer_max(ring);
+    writer_run(EMU_PYTHON, ring, 1, max, frames_for(ring, max), 1, base_seed + 100 + i);
+  }
+}
+
+static void test_emulated_reader(void) {
+  unsigned i;
+  for (i = 0; i < runs; i++) {
+    uint64_t ring = random_ring(), max = peer_max(ring);
+    unsigned hold = i % 2;
+    if (hold)
+      max = ring / 4 - 32; /* a held frame, the tail and the next one fit */
+    reader_run(ring, max, frames_for(ring, max), hold, base_seed + 200 + i);
+  }
+}
+
+/* The case of issue 10: Python's Writer.write_frame, random sizes
+ * 1..5000, a 64 KiB ring; our reader stopped with EPROTO after 314 frames. */
+static void test_python_writer_64k(void) {
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 0, 314);
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 1, 315);
+  writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316);
+}
+
+int main(int argc, char **argv) {
+  const char *env;
+  (void)argc;
+  (void)argv;
+  if ((env = getenv("ZB_PEERS_SEED")) != NULL)
+    base_seed = strtoull(env, NULL, 10);
+  if ((env = getenv("ZB_PEERS_RUNS")) != NULL)
+    runs = (unsigned)strtoul(env, NULL, 10);
+  rng_state = base_seed;
+  signal(SIGPIPE, SIG_IGN);
+  RUN(test_python_writer_64k);
+  RUN(test_emulated_writers);
+  RUN(test_emulated_reader);
+  return zb_test_finish("core-peers");
+}

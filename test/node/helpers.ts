@@ -25,7 +25,7 @@ export function leftovers(): string[] {
 }
 
 /** zb-peer's generator (size and bytes per seed/seq) and its FNV-1a hash. */
-export { fnv1a, makeFrame } from '../peer/frame-content.mjs';
+export { fnv1a, fnv1aSize, makeEdgeFrame, makeFrame } from '../peer/frame-content.mjs';
 export const FNV_START = 2166136261;
 
 export interface Child {

@@ -8,6 +8,8 @@
  *   zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B]
  *           [--sizes uniform|edge] [--metadata-size M] [--payload-size P]
  *           [--hold H] [--timeout MS]
+ *   zb-peer check [--frames N] [--seed S] [--min A] [--max B]
+ *           [--sizes uniform|edge]
  *   zb-peer fnv FILE
  *
  * write uses our writer, write-cpp and write-python the emulated C++ and
@@ -27,8 +29,15 @@
  * for the end of stream, print
  *   read N fnv1a=HEX sizes=HEX markers=M small_tails=T exact_ends=E
  * and close the ring. fnv1a hashes every frame's bytes in order, sizes every
- * frame's size (8 bytes, little-endian). fnv prints the fnv1a of a file's
- * bytes (a stream a reader wrote out, to compare with the writer's).
+ * frame's size (8 bytes, little-endian).
+ *
+ * check is the frame checker of readers in other languages (JS loops are
+ * slow under jest): it reads records {u64 sequence, u64 size, bytes}
+ * (little-endian) from stdin, checks each like read does and prints
+ *   checked N fnv1a=HEX sizes=HEX
+ * at the end of its input (exit 3 at the first bad frame, 4 when fewer than
+ * N arrived). fnv prints the fnv1a of a file's bytes (a stream a reader wrote
+ * out, to compare with the writer's).
  *
  * Exit status: 0 ok, 1 an error (message on stderr), 2 usage, 3 content or
  * sequence mismatch, 4 end of stream before N frames; the emulated peers'
@@ -58,6 +67,8 @@ static int usage(void) {
           "       zb-peer read|read-cpp NAME [--frames N] [--seed S] [--min A] [--max B] "
           "[--sizes uniform|edge] [--metadata-size M] [--payload-size P] [--hold H] "
           "[--timeout MS]\n"
+          "       zb-peer check [--frames N] [--seed S] [--min A] [--max B] "
+          "[--sizes uniform|edge]\n"
           "       zb-peer fnv FILE\n");
   return 2;
 }
@@ -270,6 +281,54 @@ out:
   return status;
 }
 
+static int do_check(const args *a) {
+  uint8_t *data = malloc(a->max);
+  uint8_t *want = malloc(a->max);
+  uint64_t header[2], seq = 0;
+  emu_stats s;
+  int status = 0;
+
+  emu_stats_init(&s);
+  if (data == NULL || want == NULL) {
+    status = 1;
+    goto out;
+  }
+  while (fread(header, sizeof header, 1, stdin) == 1) {
+    zb_frame f;
+    seq++;
+    if (header[1] == 0 || header[1] > a->max) {
+      fprintf(stderr, "zb-peer: frame %llu: %llu bytes, more than --max %llu\n",
+              (unsigned long long)seq, (unsigned long long)header[1],
+              (unsigned long long)a->max);
+      status = 3;
+      goto out;
+    }
+    if (fread(data, header[1], 1, stdin) != 1) {
+      fprintf(stderr, "zb-peer: frame %llu: input ends inside it\n", (unsigned long long)seq);
+      status = 3;
+      goto out;
+    }
+    f.data = data;
+    f.size = header[1];
+    f.sequence = header[0];
+    if ((status = check_frame(a, seq, &f, want)) != 0)
+      goto out;
+    emu_stats_frame(&s, data, header[1]);
+  }
+  if (seq < a->frames) {
+    fprintf(stderr, "zb-peer: %llu of %llu frames\n", (unsigned long long)seq,
+            (unsigned long long)a->frames);
+    status = 4;
+    goto out;
+  }
+  printf("checked %llu fnv1a=%08x sizes=%08x\n", (unsigned long long)s.frames,
+         s.hash, s.sizes_hash);
+out:
+  free(data);
+  free(want);
+  return status;
+}
+
 static void announce(const char *name, void *user) {
   (void)user;
   printf("ready %s\n", name);
@@ -311,6 +370,21 @@ int main(int argc, char **argv) {
   args a;
   if (argc == 3 && strcmp(argv[1], "fnv") == 0)
     return do_fnv(argv[2]);
+  if (argc >= 2 && strcmp(argv[1], "check") == 0) {
+    /* no ring: parse the options as if one were named */
+    char *with_name[64];
+    int i;
+    if (argc > 62)
+      return usage();
+    with_name[0] = argv[0];
+    with_name[1] = argv[1];
+    with_name[2] = "-";
+    for (i = 2; i < argc; i++)
+      with_name[i + 1] = argv[i];
+    if (parse_args(argc + 1, with_name, &a) < 0)
+      return usage();
+    return do_check(&a);
+  }
   if (parse_args(argc, argv, &a) < 0)
     return usage();
   if (strcmp(a.mode, "write") == 0)

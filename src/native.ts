@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+/** A ring's utilisation band (zb_band in zerobuffer.h). */
+export type RingBand = 'healthy' | 'degraded' | 'critical';
+
 /** OIEB snapshot as the addon reports it (see zb_health in zerobuffer.h). */
 export interface NativeHealth {
   version: [number, number, number, number];
@@ -15,6 +18,8 @@ export interface NativeHealth {
   payloadFreeBytes: number;
   payloadUsedBytes: number;
   utilisationPercent: number;
+  /** Its band (zb_band_of): healthy below 80 %, degraded to 95 %, critical above. */
+  band: RingBand;
   writePos: number;
   readPos: number;
   writtenCount: number;
@@ -166,6 +171,10 @@ export interface NativeAddon {
   maxPayloadSize: number;
   /** Writes the frame as packed gray (1), RGB (3) or RGBA (4) into dst, rows dstStride apart (convert.c). */
   convert(src: Uint8Array, layout: NativeConvertLayout, dst: Uint8Array, dstStride: number, channels: 1 | 3 | 4): void;
+  /** Where the bands start, in percent (ZB_BAND_DEGRADED_PERCENT, ZB_BAND_CRITICAL_PERCENT). */
+  healthBands: Readonly<{ degraded: number; critical: number }>;
+  /** The band of a utilisation in percent (zb_band_of). */
+  bandOf(utilisationPercent: number): RingBand;
 }
 
 const require = createRequire(import.meta.url);

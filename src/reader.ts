@@ -7,7 +7,7 @@ import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
-import { native, type NativeReader } from './native.js';
+import { native, type NativeReader, type RingBand } from './native.js';
 import {
   nativeTimeout, validateMode, validateName, validateSignal, validateSize, validateTimeout,
   type ReaderOptions, type WaitOptions,
@@ -19,6 +19,8 @@ export interface ReaderStats {
   frames: number;
   /** Payload ring in use, percent. */
   utilisationPercent: number;
+  /** Its band: healthy below 80 %, degraded to 95 %, critical above (the core's). */
+  band: RingBand;
   payloadSize: number;
   payloadFreeBytes: number;
   writePos: number;
@@ -238,6 +240,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       name: this.name,
       frames: this.#frames,
       utilisationPercent: h.utilisationPercent,
+      band: h.band,
       payloadSize: h.payloadSize,
       payloadFreeBytes: h.payloadFreeBytes,
       writePos: h.writePos,

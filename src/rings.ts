@@ -3,12 +3,10 @@
 import { wrapNative } from './errors.js';
 import { native, type NativeHealth, type NativeRingEntry } from './native.js';
 import { validateName } from './options.js';
-import { ringBand, type RingBand } from './orchestrator/stream-stats.js';
 
+/** band: healthy below 80 % utilisation, degraded to 95 %, critical above (the core's bands). */
 export interface RingHealth extends NativeHealth {
   name: string;
-  /** healthy below 50 % utilisation, degraded from 50 %, critical from 80 %. */
-  band: RingBand;
 }
 
 export type RingEntry = NativeRingEntry & {
@@ -21,7 +19,7 @@ export function inspectRing(name: string): RingHealth {
   if (name === undefined) throw new TypeError('option "name" must be a ring name, received undefined');
   const checked = validateName(name);
   const h = wrapNative(() => native.healthByName(checked));
-  return { name: checked, ...h, band: ringBand(h.utilisationPercent) };
+  return { name: checked, ...h };
 }
 
 /** Every ring found in /dev/shm and /tmp/zerobuffer, in name order. */

@@ -6,7 +6,8 @@
 //           release, cancel, health, heldViews, close
 //   Writer  connect, setMetadata, write, reserve/commit/cancel, health, close
 //   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
-//           the sizing rule and the frame-header convention of the core
+//           the sizing rule and the frame-header convention of the core,
+//           healthBands, bandOf (the core's utilisation bands)
 //
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,
@@ -136,6 +137,7 @@ Napi::Value HealthObject(Napi::Env env, const zb_health &h) {
   o.Set("payloadFreeBytes", U64(env, h.payload_free_bytes));
   o.Set("payloadUsedBytes", U64(env, h.payload_used_bytes));
   o.Set("utilisationPercent", Napi::Number::New(env, h.utilisation_percent));
+  o.Set("band", zb_band_name(h.band));
   o.Set("writePos", U64(env, h.write_pos));
   o.Set("readPos", U64(env, h.read_pos));
   o.Set("writtenCount", U64(env, h.written_count));
@@ -844,6 +846,11 @@ Napi::Value DeclareFrameHeader(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// bandOf(utilisation percent) -> "healthy" | "degraded" | "critical"
+Napi::Value BandOf(const Napi::CallbackInfo &info) {
+  return Napi::String::New(info.Env(), zb_band_name(zb_band_of(ArgNumber(info, 0, "utilisation"))));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
@@ -879,6 +886,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   RegisterConvert(env, exports);
   exports.Set("poisonByte", Napi::Number::New(env, ZB_POISON_BYTE));
+  Napi::Object bands = Napi::Object::New(env);
+  bands.Set("degraded", ZB_BAND_DEGRADED_PERCENT);
+  bands.Set("critical", ZB_BAND_CRITICAL_PERCENT);
+  bands.Freeze();
+  exports.Set("healthBands", bands);
+  exports.Set("bandOf", Napi::Function::New<BandOf>(env, "bandOf"));
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // The command line as data: commands, positionals and options with their
 // help. parse-args.ts turns it into a yargs parser; tests read it as is.
+import { BANDS } from '../orchestrator/stream-stats.js';
 import { DEFAULT_MAX_RESTARTS } from '../runner/pipeline-runner.js';
 
 export interface OptionSpec {
@@ -148,7 +149,7 @@ export const COMMANDS = {
     positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
-    notes: 'Utilisation bands: healthy below 50 %, degraded from 50 %, critical from 80 %.',
+    notes: `Utilisation bands (the protocol's capacity guidance): healthy below ${BANDS.degraded} %, degraded from ${BANDS.degraded} % to ${BANDS.critical} %, critical above ${BANDS.critical} % (frames are about to be lost).`,
   },
   cleanup: {
     command: 'cleanup [names..]',

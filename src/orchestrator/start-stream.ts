@@ -149,6 +149,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     const c = this.meter.counters();
     const r = this.reader.closed ? undefined : this.reader.stats();
     const utilisation = r?.utilisationPercent ?? 0;
+    const band = r?.band ?? ringBand(utilisation);
     return {
       ...c,
       name: this.name,
@@ -157,7 +158,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       restarts: this.pipeline.restarts,
       payloadSize: r?.payloadSize ?? 0,
       ringUtilisationPercent: utilisation,
-      ringBand: ringBand(utilisation),
+      ringBand: band,
       writerPid: r?.writerPid ?? 0,
       writerAlive: r?.writerAlive ?? false,
     };

@@ -2,19 +2,21 @@
 // use with its health band, latency (frames with the frame header) and
 // drops seen as gaps in PTS.
 import type { Frame } from '../frame.js';
+import { native, type RingBand } from '../native.js';
 
-export type RingBand = 'healthy' | 'degraded' | 'critical';
+export type { RingBand };
 
 /**
- * Ring utilisation bands: below 50 % the reader keeps up; from 50 % it is
- * falling behind; from 80 % the writer is about to block or drop.
+ * Ring utilisation bands in percent, as the core defines them (the
+ * protocol's capacity guidance, docs/PROTOCOL.md "Health bands"): healthy
+ * below `degraded` (80), degraded up to `critical` (95), critical above
+ * (frames are about to be lost).
  */
-export const BANDS = { degraded: 50, critical: 80 } as const;
+export const BANDS = native.healthBands;
 
+/** The band of a utilisation in percent (the core's zb_band_of). */
 export function ringBand(utilisationPercent: number): RingBand {
-  if (utilisationPercent >= BANDS.critical) return 'critical';
-  if (utilisationPercent >= BANDS.degraded) return 'degraded';
-  return 'healthy';
+  return native.bandOf(utilisationPercent);
 }
 
 export interface FrameCounters {

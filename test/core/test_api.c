@@ -1496,6 +1496,20 @@ static void test_end_of_stream(void) {
   fixture_close(&fx);
 }
 
+/* The protocol's utilisation bands: healthy < 80 %, degraded 80..95 %,
+ * critical > 95 %. */
+static void test_bands(void) {
+  CHECK(zb_band_of(0) == ZB_BAND_HEALTHY);
+  CHECK(zb_band_of(79.99) == ZB_BAND_HEALTHY);
+  CHECK(zb_band_of(80) == ZB_BAND_DEGRADED);
+  CHECK(zb_band_of(95) == ZB_BAND_DEGRADED);
+  CHECK(zb_band_of(95.01) == ZB_BAND_CRITICAL);
+  CHECK(zb_band_of(100) == ZB_BAND_CRITICAL);
+  CHECK(strcmp(zb_band_name(ZB_BAND_HEALTHY), "healthy") == 0);
+  CHECK(strcmp(zb_band_name(ZB_BAND_DEGRADED), "degraded") == 0);
+  CHECK(strcmp(zb_band_name(ZB_BAND_CRITICAL), "critical") == 0);
+}
+
 /* 12. Health by name. */
 static void test_health(void) {
   ring_fixture fx;
@@ -1512,6 +1526,7 @@ static void test_health(void) {
     CHECK_EQ_U64(h.payload_free_bytes, 768);
     CHECK_EQ_U64(h.payload_used_bytes, 256);
     CHECK(h.utilisation_percent == 25.0);
+    CHECK(h.band == ZB_BAND_HEALTHY);
     CHECK_EQ_U64(h.write_pos, 256);
     CHECK_EQ_U64(h.read_pos, 0);
     CHECK_EQ_U64(h.written_count, 1);
@@ -1846,6 +1861,7 @@ int main(void) {
   RUN(test_reader_timeouts);
   RUN(test_end_of_stream);
   RUN(test_health);
+  RUN(test_bands);
   RUN(test_errors);
   RUN(test_close);
   RUN(test_frame_ext);

@@ -4,7 +4,7 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { BANDS, ringBand, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { listRings } from '../../src/rings.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
@@ -26,14 +26,19 @@ test('a live ring: inspect shows its health, cleanup keeps it', async () => {
   const writer = await ZeroBufferWriter.connect(name);
   try {
     writer.setMetadata('{"caps":"application/octet-stream"}');
-    await writer.write(new Uint8Array(3400));
+    await writer.write(new Uint8Array(3400)); // 3416 of 4096 bytes: 83 %
     const json = run(process.execPath, [bin, 'inspect', name, '--json']);
     expect(await json.exit()).toBe(EXIT.ok);
     const h = JSON.parse(json.stdout.join('\n')) as Record<string, unknown>;
-    expect(h).toMatchObject({ name, payloadSize: 4096, readerPid: process.pid, readerAlive: true, writerPid: process.pid, writerAlive: true, writtenCount: 1, band: 'critical' });
+    expect(h).toMatchObject({ name, payloadSize: 4096, readerPid: process.pid, readerAlive: true, writerPid: process.pid, writerAlive: true, writtenCount: 1, band: 'degraded' });
     const text = run(process.execPath, [bin, 'inspect', name]);
     expect(await text.exit()).toBe(EXIT.ok);
-    expect(text.stdout.join('\n')).toMatch(/utilisation: \d+\.\d% \(critical\)[\s\S]*reader: +\d+ \(alive\)/);
+    expect(text.stdout.join('\n')).toMatch(/utilisation: 83\.4% \(degraded\)[\s\S]*reader: +\d+ \(alive\)/);
+    await writer.write(new Uint8Array(500)); // 3932: 96 %
+    const full = run(process.execPath, [bin, 'inspect', name]);
+    expect(await full.exit()).toBe(EXIT.ok);
+    expect(full.stdout.join('\n')).toMatch(/utilisation: 96\.0% \(critical\)/);
+    expect(reader.stats()).toMatchObject({ band: 'critical' });
     const cleanup = run(process.execPath, [bin, 'cleanup', name, '--json']);
     expect(await cleanup.exit()).toBe(EXIT.ok);
     expect(JSON.parse(cleanup.stdout.join('\n'))).toMatchObject({ removed: [], live: [name] });
@@ -45,6 +50,12 @@ test('a live ring: inspect shows its health, cleanup keeps it', async () => {
   const gone = run(process.execPath, [bin, 'inspect', name]);
   expect(await gone.exit()).toBe(EXIT.ring);
   expect(gone.stderr).toMatch(/ENOENT/);
+});
+
+test("the bands are the protocol's (one definition, in the core): healthy < 80 %, degraded 80..95 %, critical > 95 %", () => {
+  expect(BANDS).toEqual({ degraded: 80, critical: 95 });
+  expect([0, 79.9, 80, 90, 95, 95.01, 100].map(ringBand)).toEqual(
+    ['healthy', 'healthy', 'degraded', 'degraded', 'degraded', 'critical', 'critical']);
 });
 
 // Any create of the same user may sweep a stale ring at any moment (at most

@@ -353,6 +353,25 @@ uint64_t zb_now_ns(void);
 
 /* ---------------------------------------------------------------- health */
 
+/* Utilisation bands of a ring, from the protocol's capacity guidance
+ * (docs/PROTOCOL.md, "Health bands"): healthy below 80 % of the payload
+ * ring in use, degraded from 80 % to 95 % (the reader falls behind: worth a
+ * warning), critical above 95 % (frames are about to be lost). Defined here
+ * only; the addon, the CLI and the stats lines take them from here. */
+#define ZB_BAND_DEGRADED_PERCENT 80.0
+#define ZB_BAND_CRITICAL_PERCENT 95.0
+
+typedef enum zb_band {
+  ZB_BAND_HEALTHY,
+  ZB_BAND_DEGRADED,
+  ZB_BAND_CRITICAL
+} zb_band;
+
+/* The band of a utilisation (percent of the payload ring in use). */
+zb_band zb_band_of(double utilisation_percent);
+/* "healthy", "degraded", "critical". */
+const char *zb_band_name(zb_band band);
+
 typedef struct zb_health {
   uint8_t version[4];
   uint64_t metadata_size;         /* block size (rounded) */
@@ -368,6 +387,7 @@ typedef struct zb_health {
   /* The reader's backlog, from the frame headers: frames it has not read
    * yet, and frames it has read but not given back (it holds them). */
   uint64_t frames_unread, frames_held;
+  zb_band band;                       /* of utilisation_percent */
 } zb_health;
 
 /* Snapshot of a ring's OIEB, by name; works on rings owned by others.

@@ -159,6 +159,7 @@ int zb__segment_health(const zb_segment *seg, const char *name,
   h->utilisation_percent =
       100.0 * (double)h->payload_used_bytes / (double)h->payload_size;
   count_backlog(seg, h);
+  h->band = zb_band_of(h->utilisation_percent);
   h->writer_alive = zb__process_probe(h->writer_pid, &start);
   h->reader_alive = zb__process_probe(h->reader_pid, &start);
   return 0;

@@ -23,8 +23,8 @@ int main(int argc, char **argv) {
   }
   printf("ring:        %s (protocol %u.%u.%u)\n", argv[1], h.version[0], h.version[1], h.version[2]);
   printf("metadata:    %" PRIu64 " of %" PRIu64 " bytes written\n", h.metadata_written_bytes, h.metadata_size);
-  printf("payload:     %" PRIu64 " bytes, %" PRIu64 " free, %.1f%% used\n", h.payload_size, h.payload_free_bytes,
-         h.utilisation_percent);
+  printf("payload:     %" PRIu64 " bytes, %" PRIu64 " free, %.1f%% used (%s)\n", h.payload_size,
+         h.payload_free_bytes, h.utilisation_percent, zb_band_name(h.band));
   printf("positions:   write %" PRIu64 ", read %" PRIu64 "\n", h.write_pos, h.read_pos);
   printf("counts:      written %" PRIu64 ", read %" PRIu64 " (wrap markers included)\n", h.written_count,
          h.read_count);

@@ -228,7 +228,7 @@ gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
 /* ------------------------------------------------------------ metadata */
 
 /* The metadata JSON: the convention of existing GStreamer integrations
- * (PROTOCOL.md), so that every ZeroBuffer reader learns the caps, with the
+ * (docs/PROTOCOL.md §2.2), so that every ZeroBuffer reader learns the caps, with the
  * per-frame header declared (by the core) when frames carry it. */
 static gchar *
 build_metadata (GstZeroLink * link, gsize * size)
@@ -360,7 +360,7 @@ put_metadata (GstZeroLink * link, zb_writer * writer)
         g_strdup_printf ("Could not read the metadata of ring %s: %s",
             link->name, zb_strerror (rc)), g_strdup (zb_last_error ()));
   /* a writer reconnecting: the metadata stays as the first writer wrote
-   * it (PROTOCOL.md, "Liveness and lifecycle") */
+   * it (docs/PROTOCOL.md §4, "Lifecycle") */
   if (existing_size > 0)
     return check_metadata (link, existing, existing_size);
   metadata = build_metadata (link, &size);

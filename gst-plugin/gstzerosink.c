@@ -28,7 +28,7 @@
  *
  * Frame header: with #GstZeroSink:frame-header, every frame starts with a
  * 48-byte header carrying the buffer's PTS, DTS, duration and flags and the
- * commit time (PROTOCOL.md, "Per-frame header"), declared in the metadata as
+ * commit time (docs/PROTOCOL.md §9.1, "Per-frame header"), declared in the metadata as
  * "zerobuffer":{"frame_header":1}. zerosrc and the zerobuffer Node reader
  * understand it; other ZeroBuffer readers would take the header for image
  * bytes, so it is off by default.
@@ -220,7 +220,7 @@ gst_zero_sink_resume (GstZeroSink * self, GstFlowReturn interrupted)
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
 }
 
-/* The per-frame header of BUFFER (PROTOCOL.md), at DST. */
+/* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST. */
 static void
 gst_zero_sink_write_header (GstBuffer * buffer, guint8 * dst)
 {

@@ -1,4 +1,4 @@
-// The announcement line (PROTOCOL.md "The announcement line"): a reader
+// The announcement line (docs/PROTOCOL.md §9.3, "The announcement line"): a reader
 // prints `> ` + a JSON-RPC 2.0 notification on its stdout; an orchestrator
 // reading that stdout starts a writer into the ring it names.
 

@@ -8,7 +8,7 @@ export type { RingBand };
 
 /**
  * Ring utilisation bands in percent, as the core defines them (the
- * protocol's capacity guidance, docs/PROTOCOL.md "Health bands"): healthy
+ * protocol's capacity guidance, docs/PROTOCOL.md §8, "Health bands"): healthy
  * below `degraded` (80), degraded up to `critical` (95), critical above
  * (frames are about to be lost).
  */

@@ -646,8 +646,8 @@ static void test_placement_exact_end(void) {
     GET_RELEASE(fx.r, 496, 2);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     /* The reader stays at the end, as the writer does: a peer writer that
-     * finds read_pos at 0 here sees no room (docs/PROTOCOL.md, "Exact
-     * end"). */
+     * finds read_pos at 0 here sees no room (docs/PROTOCOL.md §7,
+     * "Peer quirks"). */
     CHECK_EQ_U64(h.read_pos, 1024);
     CHECK_RC(zb_reader_next(fx.r, &(zb_frame){0}, 0), ZB_EAGAIN);
     memset(fx.m.payload, 0xAA, 16);

@@ -1,5 +1,5 @@
 /* test_peers.c — our core against writers and a reader that behave like the
- * other implementations (test/peer/emulated.h, docs/PROTOCOL.md "Peer
+ * other implementations (test/peer/emulated.h, docs/PROTOCOL.md §7, "Peer
  * quirks"), as property tests: random rings of 4 KiB..1 MiB, random frame
  * sizes up to half the ring, chosen so that frames end exactly at the end
  * of the ring, leave 1..15-byte tails and wrap, thousands of times a run.

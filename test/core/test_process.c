@@ -890,7 +890,7 @@ static void test_writer_generations(void) {
     wa = (writer_args){name, 32, SLOW, small, DETACH_ON_BYTE, 1, META};
     CHECK(spawn(&c2, writer_child, &wa) == 0);
     CHECK(wait_byte(c2.from_child, 5000) == 'W');
-    /* PROTOCOL.md: "Our reader should accept a new writer"; zerobuffer.h:
+    /* docs/PROTOCOL.md §4: our reader accepts a new writer; zerobuffer.h:
      * sequences run 1, 2, 3 ... per writer connection. */
     ok = read_stream(r, 31, 1, SLOW, small, 2000) &&
          read_stream(r, 32, 1, SLOW, small, 2000);

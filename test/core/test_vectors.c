@@ -10,7 +10,7 @@
  *   writer  our reader and writer, replaying a scenario's operations, leave
  *           segments byte-identical to the dumps (pids masked).
  *
- * The deliberate differences (docs/PROTOCOL.md, "Peer quirks"): in
+ * The deliberate differences (docs/PROTOCOL.md §6 and §7): in
  * scenario "small-tail" our writer zeroes the 1..15-byte tail the peer leaves
  * stale when it wraps, and our reader reads the frame behind such a tail,
  * where the C++ reader fails with a sequence error; after a frame that ends
@@ -41,7 +41,7 @@
 #define MAX_REPORTED_DIFFS 8
 #define MAX_HELD 64
 
-/* The wire layout (PROTOCOL.md), spelled out here rather than taken from the
+/* The wire layout (docs/PROTOCOL.md §2), spelled out here rather than taken from the
  * core's headers: the dumps, not our structs, are the authority. */
 #define OIEB_BYTES 128u
 #define OFF_METADATA_WRITTEN 0x18u
@@ -956,7 +956,7 @@ static bool same_read_pos(const checkpoint *cp, uint64_t ours, uint64_t peer) {
 /* Compares our segment with an expected image of checkpoint cp, pids
  * masked. With zeroed_tails, the bytes of cp's skipped small tails must be
  * zero in ours whatever the image holds: our writer clears such a tail where
- * the peer leaves stale bytes (PROTOCOL.md, peer bug 1). */
+ * the peer leaves stale bytes (docs/PROTOCOL.md §6). */
 static bool segment_matches(const char *ctx, const checkpoint *cp,
                             const uint8_t *ours, size_t ours_size,
                             const uint8_t *expected, bool zeroed_tails) {
@@ -1580,7 +1580,7 @@ static void replay_write(replay *rp, const vec_op *op) {
 
 /* A read the peer failed (small-tail: the C++ reader decodes a header in
  * the 8-byte tail, "Sequence error: expected 3, got 0"). Ours must read
- * the frame at 0 (PROTOCOL.md, peer bug 1); from here on the rings
+ * the frame at 0 (docs/PROTOCOL.md §5, §7); from here on the rings
  * legitimately differ, so the remaining dumps are not compared. */
 static void replay_failed_read(replay *rp, const checkpoint *cp,
                                const vec_op *op) {

@@ -11,6 +11,7 @@
  *
  * Built with -fsanitize=fuzzer (clang, meson -Dfuzzing=true), or linked with
  * replay_main.c to run a corpus as a plain test. */
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,20 @@ static void try_writer(const char *name, uint8_t size_byte) {
   zb_writer_destroy(w);
 }
 
+/* A sem-w post, as a writer makes once per frame: with the writer's
+ * position equal to the reader's, a full ring is told from an empty one by
+ * such a post. */
+static void post_frame(const char *name) {
+  char sem_name[96];
+  sem_t *sem;
+  snprintf(sem_name, sizeof sem_name, "/sem-w-%s", name);
+  sem = sem_open(sem_name, 0);
+  if (sem != SEM_FAILED) {
+    sem_post(sem);
+    sem_close(sem);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static char name[64];
   zb_frame held[MAX_HELD];
@@ -121,6 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     default:
       if (op & 4)
         try_writer(name, op >> 3);
+      else if (op & 8)
+        post_frame(name); /* what a writer does after each frame */
       else
         try_metadata(r, segment);
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # zerosrc under writers that behave like the other implementations'
-# (zb-peer write-cpp / write-python, docs/PROTOCOL.md "Peer quirks"): they
+# (zb-peer write-cpp / write-python, docs/PROTOCOL.md §7, "Peer quirks"): they
 # wait for room only on sem-r, and the Python one counts wraps it never
 # wrote. Each writes 20000 frames of 1..2032 bytes into a 4096-byte ring
 # (thousands of laps; sizes chosen to end frames exactly at the end of the

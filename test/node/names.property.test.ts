@@ -3,7 +3,7 @@
 // made two rings share a file ("sem.sem-w-" + B is ring B's write semaphore),
 // either A is refused before any file is touched, or both rings live side by
 // side, each with its own four files, each passing its own frames, and
-// closing one leaves the other whole. The files are those PROTOCOL.md names
+// closing one leaves the other whole. The files are those docs/PROTOCOL.md §1 names
 // (the test's oracle); the C suite core-namespace observes them instead.
 import fc from 'fast-check';
 import fs from 'node:fs';

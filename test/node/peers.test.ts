@@ -1,5 +1,5 @@
 // The other implementations, emulated (zb-peer write-cpp / write-python /
-// read-cpp, test/peer/emulated.h, docs/PROTOCOL.md "Peer quirks"), against
+// read-cpp, test/peer/emulated.h, docs/PROTOCOL.md §7, "Peer quirks"), against
 // the Node reader, the Node writer and zerosrc, as fast-check properties:
 // random rings of 4 KiB..1 MiB, frame sizes up to half the ring, chosen so
 // that frames end exactly at the end of the ring, leave 1..15-byte tails and

@@ -1,4 +1,4 @@
-/* emulated.c — the peers' writers and reader as docs/PROTOCOL.md describes
+/* emulated.c — the peers' writers and reader as docs/PROTOCOL.md (§3, §7) describes
  * them (see emulated.h). Deliberately independent of native/core: the
  * layout is spelled out here, the shared fields are plain loads and stores
  * (the peers' fields are not atomics), except payload_free_bytes, which the

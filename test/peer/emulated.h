@@ -1,5 +1,5 @@
 /* emulated.h — writers and a reader that behave like the other ZeroBuffer
- * implementations (docs/PROTOCOL.md, "Peer quirks"), for our tests.
+ * implementations (docs/PROTOCOL.md §7, "Peer quirks"), for our tests.
  *
  * They are written from the documented behaviour, on raw shared memory and
  * semaphores, without the core: what they do wrong is what the peers do

@@ -3,7 +3,7 @@
  * One reader creates a ring (shared memory segment + two named semaphores +
  * a lock file) and one writer at a time connects to it. Frames are handed to
  * the reader as pointers into the ring: no copies on the reading side.
- * The wire format is the public ZeroBuffer v1.0 protocol (see PROTOCOL.md).
+ * The wire format is the public ZeroBuffer v1.0 protocol (docs/PROTOCOL.md).
  *
  * Conventions (as in libuv): functions return 0 or a negative ZB_E* code;
  * the code's name and generic text come from zb_err_name()/zb_strerror(),
@@ -233,7 +233,7 @@ const char *zb_writer_name(const zb_writer *writer);
 
 /* The metadata the ring already holds (written by an earlier writer), zero
  * copy; *size is 0 when none was written yet. A writer that reconnects
- * compares it with what it would write (PROTOCOL.md: same caps, same
+ * compares it with what it would write (docs/PROTOCOL.md §4: same caps, same
  * extensions) before calling zb_writer_set_metadata. */
 int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
                        uint64_t *size);
@@ -297,7 +297,7 @@ uint64_t zb_default_payload_size(uint64_t frame_size);
 
 /* ------------------------------------------- per-frame header (opt-in) */
 
-/* Our extension (PROTOCOL.md "Per-frame header"): when the metadata JSON
+/* Our extension (docs/PROTOCOL.md §9.1, "Per-frame header"): when the metadata JSON
  * declares "zerobuffer": {"frame_header": 1}, every frame's payload starts
  * with this 48-byte header, then the buffer bytes. Off unless declared: a
  * peer reader would take the header for image bytes. */
@@ -354,7 +354,7 @@ uint64_t zb_now_ns(void);
 /* ---------------------------------------------------------------- health */
 
 /* Utilisation bands of a ring, from the protocol's capacity guidance
- * (docs/PROTOCOL.md, "Health bands"): healthy below 80 % of the payload
+ * (docs/PROTOCOL.md §8, "Health bands"): healthy below 80 % of the payload
  * ring in use, degraded from 80 % to 95 % (the reader falls behind: worth a
  * warning), critical above 95 % (frames are about to be lost). Defined here
  * only; the addon, the CLI and the stats lines take them from here. */

@@ -1,6 +1,6 @@
 /* zb_atomic.h — the only way shared OIEB counters are read and written.
  *
- * Publication order (PROTOCOL.md): the writer fills a frame, then publishes
+ * Publication order (docs/PROTOCOL.md §3, "Visibility"): the writer fills a frame, then publishes
  * positions and counts with release stores; the reader loads counts with
  * acquire before it looks at frame bytes, and the other way round for free
  * bytes. payload_free_bytes is changed by both sides: atomic add/sub only.

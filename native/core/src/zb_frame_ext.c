@@ -1,6 +1,6 @@
-/* zb_frame_ext.c — the opt-in 48-byte per-frame header (PROTOCOL.md, "Our
- * extensions"): PTS, DTS, duration, commit time and buffer flags, then the
- * frame's attributes when it has some. */
+/* zb_frame_ext.c — the opt-in 48-byte per-frame header (docs/PROTOCOL.md
+ * §9.1, "Per-frame header"): PTS, DTS, duration, commit time and buffer
+ * flags, then the frame's attributes when it has some. */
 #include <string.h>
 
 #include "zb_error.h"

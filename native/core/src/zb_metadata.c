@@ -1,7 +1,7 @@
 /* zb_metadata.c — the project's metadata conventions, in one place: the
  * metadata is a JSON object (readers cut before its first '{'), and our
  * per-frame header is declared by its member "zerobuffer":{"frame_header":1}
- * (PROTOCOL.md, "Our extensions").
+ * (docs/PROTOCOL.md §9, "Our extensions").
  *
  * The metadata comes from another process: the scanner below never recurses
  * (nesting only moves a counter), never reads past `end`, and turns

@@ -1,7 +1,7 @@
 /* zb_ring.c — ring arithmetic (see zb_ring.h) and the sizing helpers of the
  * public API.
  *
- * Placement rules (PROTOCOL.md): a frame is never split across the end of
+ * Placement rules (docs/PROTOCOL.md §2.3 and §6): a frame is never split across the end of
  * the ring; when it does not fit before the end, the tail is skipped (with a
  * {0,0} wrap marker when it holds >= 16 bytes) and the frame goes to 0. We
  * never leave a 1..15-byte tail behind a frame placed after 0 (peers

@@ -1,5 +1,5 @@
 /* zb_ring.h — ring arithmetic, in one place: how many bytes a frame takes,
- * where the next frame goes (PROTOCOL.md, "Frames in the payload ring"),
+ * where the next frame goes (docs/PROTOCOL.md §2.3 and §6),
  * and how large a ring must be to hold N frames. The writer places frames
  * with it and the public sizing helpers (zb_payload_size_for) are built on
  * it; nobody else computes positions. */

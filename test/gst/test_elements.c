@@ -2025,6 +2025,27 @@ buffer_is_frame (GstBuffer * buffer, guint i, gsize size)
   return same;
 }
 
+/* The first buffer zerosrc pushes, mapped in the streaming thread before
+ * zerosrc reads on (mapped later, it could already have been moved). */
+typedef struct
+{
+  GstBuffer *buffer;
+  GstMapInfo map;
+  gboolean mapped;
+} pinned_frame;
+
+static GstPadProbeReturn
+pin_first_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  pinned_frame *pin = data;
+
+  if (pin->buffer == NULL) {
+    pin->buffer = gst_buffer_ref (GST_PAD_PROBE_INFO_BUFFER (info));
+    pin->mapped = gst_buffer_map (pin->buffer, &pin->map, GST_MAP_READ);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* The application keeps every buffer zerosrc gives it, in a ring of four
  * frames: zerosrc moves them out of the ring so the writer goes on, and
  * they keep their bytes; a sub-buffer made before the move too. A buffer
@@ -2038,17 +2059,22 @@ GST_START_TEST (test_held_buffers_move_out_of_the_ring)
   GstBuffer **held = g_new0 (GstBuffer *, frames);
   GstBuffer *region = NULL;
   GstElement *pipeline, *appsink;
-  GstMapInfo pinned;
+  pinned_frame pin = { NULL };
+  GstPad *src_pad;
   GstMessage *msg;
   GThread *thread;
   gchar *desc;
   guint i, got = 0;
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s payload-size=4096 ! "
-      "appsink name=out sync=false", hw.name);
+  desc = g_strdup_printf ("zerosrc name=src buffer-name=%s payload-size=4096 "
+      "! appsink name=out sync=false", hw.name);
   pipeline = launch (desc);
   g_free (desc);
   appsink = by_name (pipeline, "out");
+  src_pad = gst_element_get_static_pad (by_name (pipeline, "src"), "src");
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, pin_first_buffer,
+      &pin, NULL);
+  gst_object_unref (src_pad);
   set_state (pipeline, GST_STATE_PLAYING);
   fail_unless (ring_exists (hw.name));
   thread = g_thread_new ("writer", held_writer_thread, &hw);
@@ -2062,16 +2088,16 @@ GST_START_TEST (test_held_buffers_move_out_of_the_ring)
       break;
     held[got] = gst_buffer_ref (gst_sample_get_buffer (sample));
     gst_sample_unref (sample);
-    if (got == 0)
-      fail_unless (gst_buffer_map (held[0], &pinned, GST_MAP_READ));
     if (got == 1)
       region = gst_buffer_copy_region (held[1], GST_BUFFER_COPY_ALL, 10, 100);
     got++;
   }
+  fail_unless (pin.mapped && pin.buffer == held[0]);
   fail_unless (got > 1 && got < 6, "%u frames arrived while frame 0 was "
       "mapped in a ring of four", got);
   fail_unless (buffer_is_frame (held[0], 0, size));
-  gst_buffer_unmap (held[0], &pinned);
+  gst_buffer_unmap (pin.buffer, &pin.map);
+  gst_buffer_unref (pin.buffer);
 
   /* Unmapped: the rest arrives, every buffer still held. */
   for (; got < frames; got++) {

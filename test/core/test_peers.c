@@ -12,7 +12,10 @@
  *            counts).
  *   reader   our writer into the C++-like reader (a child process) holding
  *            0 or 1 frames: the same, with exact ends and markers (our
- *            writer leaves no small tail behind a frame).
+ *            writer leaves no small tail behind a frame); and with our
+ *            writer's early wrap (docs/PROTOCOL.md §6), by default for
+ *            frames of 256 KiB and more and forced for small ones: the
+ *            run must have wrapped early.
  *   issue    the Python writer's case that broke our reader: sizes 1..5000,
  *            a 64 KiB ring, 30000 frames; and the C++ writer likewise.
  *
@@ -30,6 +33,7 @@
 #include "../peer/emulated.h"
 #include "../peer/frame-gen.h"
 #include "zb_test.h"
+#include "zb_test_hooks.h"
 #include "zerobuffer.h"
 
 #define WAIT_MS 10000
@@ -216,14 +220,28 @@ static void announce_ready(const char *name, void *user) {
     _exit(EMU_ERROR);
 }
 
-static void reader_run(uint64_t ring, uint64_t max, uint64_t frames,
-                       unsigned max_held, uint64_t seed) {
+/* How our writer placed a frame of `size` bytes that it was to put at
+ * `pos`, now that its write_pos is `after`: early when it went to 0 though
+ * it fitted at pos (docs/PROTOCOL.md §6, "Early wrap"). */
+static bool wrapped_early(uint64_t ring, uint64_t pos, uint64_t size,
+                          uint64_t after) {
+  uint64_t total = size + 16;
+  bool fits = pos > 0 && pos < ring && total <= ring - pos &&
+              (ring - pos - total == 0 || ring - pos - total >= 16);
+  return fits && after == total;
+}
+
+enum { WRAP_DEFAULT, WRAP_EARLY_ALWAYS };
+
+static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
+                       uint64_t frames, unsigned max_held, uint64_t seed,
+                       int wrap) {
   const char *name = zb_test_name("peerr");
   shared_result *res = shared_page();
   uint8_t *buf = malloc(max);
   emu_stats ours;
   zb_writer *w = NULL;
-  uint64_t seq;
+  uint64_t seq, early = 0;
   int pipe_fds[2], failures = zb_test_failures, status;
   char c;
   pid_t pid;
@@ -248,6 +266,8 @@ static void reader_run(uint64_t ring, uint64_t max, uint64_t frames,
     fprintf(stderr, "  the emulated reader did not start\n");
   } else {
     CHECK_RC(zb_writer_connect(&w, name), 0);
+    if (w != NULL && wrap == WRAP_EARLY_ALWAYS)
+      zb__writer_set_wrap_early(w, true);
   }
   close(pipe_fds[0]);
   for (seq = 1; w != NULL && seq <= frames; seq++) {
@@ -257,9 +277,14 @@ static void reader_run(uint64_t ring, uint64_t max, uint64_t frames,
     uint64_t size;
     int rc;
     zb_writer_health(w, &h);
-    size = zb_gen_edge_size(draw, 1, max, h.payload_size, h.write_pos);
+    size = zb_gen_edge_size(draw, min, max, h.payload_size, h.write_pos);
     zb_gen_fill(&g, buf, size);
     rc = zb_writer_write(w, buf, size, WAIT_MS);
+    if (rc == 0) {
+      uint64_t pos = h.write_pos;
+      zb_writer_health(w, &h);
+      early += wrapped_early(h.payload_size, pos, size, h.write_pos);
+    }
     if (rc != 0) {
       CHECK_RC(rc, 0);
       fprintf(stderr, "  frame %llu of %llu\n", (unsigned long long)seq,
@@ -281,15 +306,21 @@ static void reader_run(uint64_t ring, uint64_t max, uint64_t frames,
   CHECK_EQ_U64(res->stats.hash, ours.hash);
   CHECK_EQ_U64(res->stats.sizes_hash, ours.sizes_hash);
   CHECK(res->stats.markers > 0);
-  CHECK(res->stats.exact_ends > 0);
+  if (wrap == WRAP_DEFAULT && max < (UINT64_C(256) << 10))
+    CHECK(res->stats.exact_ends > 0);
+  else
+    CHECK(early > 0);
   CHECK_EQ_U64(res->stats.small_tails, 0); /* the reader fails on one anyway */
-  fprintf(stderr, "  %s core writer -> C++-like reader: ring %llu, sizes 1..%llu, "
-          "%llu frames, seed %llu, held <= %u: markers %llu, exact ends %llu\n",
+  fprintf(stderr, "  %s core writer%s -> C++-like reader: ring %llu, sizes "
+          "%llu..%llu, %llu frames, seed %llu, held <= %u: markers %llu, "
+          "exact ends %llu, early wraps %llu\n",
           zb_test_failures == failures ? "ok  " : "FAIL",
-          (unsigned long long)ring, (unsigned long long)max,
-          (unsigned long long)frames, (unsigned long long)seed, max_held,
+          wrap == WRAP_EARLY_ALWAYS ? " (early wrap forced)" : "",
+          (unsigned long long)ring, (unsigned long long)min,
+          (unsigned long long)max, (unsigned long long)frames,
+          (unsigned long long)seed, max_held,
           (unsigned long long)res->stats.markers,
-          (unsigned long long)res->stats.exact_ends);
+          (unsigned long long)res->stats.exact_ends, (unsigned long long)early);
   zb_test_remove_ring(name); /* the child was killed if it failed */
   munmap(res, sizeof *res);
   free(buf);
@@ -325,7 +356,24 @@ static void test_emulated_reader(void) {
     unsigned hold = i % 2;
     if (hold)
       max = ring / 4 - 32; /* a held frame, the tail and the next one fit */
-    reader_run(ring, max, frames_for(ring, max), hold, base_seed + 200 + i);
+    reader_run(ring, 1, max, frames_for(ring, max), hold, base_seed + 200 + i,
+               WRAP_DEFAULT);
+  }
+}
+
+/* Our writer's early wrap (a marker where the frame would still have fit,
+ * the frame at 0) read by the C++-like reader: frames of 256 KiB and more
+ * in a 2 MiB ring, where it is the default, and small frames with it
+ * forced. */
+static void test_emulated_reader_early_wrap(void) {
+  const uint64_t big = UINT64_C(256) << 10, ring = UINT64_C(2) << 20;
+  unsigned i;
+  reader_run(ring, big, peer_max(ring), 200, 0, base_seed + 300, WRAP_DEFAULT);
+  reader_run(ring, big, ring / 4 - 32, 200, 1, base_seed + 301, WRAP_DEFAULT);
+  for (i = 0; i < runs; i++) {
+    uint64_t r = random_ring(), max = i % 2 ? r / 4 - 32 : peer_max(r);
+    reader_run(r, 1, max, frames_for(r, max), i % 2, base_seed + 310 + i,
+               WRAP_EARLY_ALWAYS);
   }
 }
 
@@ -350,5 +398,6 @@ int main(int argc, char **argv) {
   RUN(test_python_writer_64k);
   RUN(test_emulated_writers);
   RUN(test_emulated_reader);
+  RUN(test_emulated_reader_early_wrap);
   return zb_test_finish("core-peers");
 }

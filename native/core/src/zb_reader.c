@@ -538,7 +538,7 @@ static void end_stream(zb_reader *r) {
  * write_pos and counting its frame (the peers' order, and ours: write_pos,
  * free bytes, count) left the free bytes and the count short; put both
  * right, each only if no new writer has changed it meanwhile (then it is
- * no longer ours to say). docs/PROTOCOL.md §5, "A writer killed while
+ * no longer ours to say). docs/PROTOCOL.md §4, "A writer killed while
  * publishing". */
 static void repair_after_death(zb_reader *r) {
   zb_oieb *oieb = r->seg.oieb;

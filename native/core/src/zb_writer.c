@@ -259,7 +259,7 @@ static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n,
  * end, and not where the reader stands (then the counts are not behind: a
  * Python writer's phantom wrap, or a full lap); once our reader has taken
  * the frame, its count is ahead and it puts the count right itself when it
- * reports the death (docs/PROTOCOL.md §5, "A writer killed while
+ * reports the death (docs/PROTOCOL.md §4, "A writer killed while
  * publishing"). Every writer starts at write_pos. */
 static void complete_torn_publish(zb_writer *w) {
   const uint64_t ring = w->seg.payload_size;

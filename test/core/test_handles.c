@@ -786,6 +786,23 @@ static void test_health_backlog(void) {
       CHECK_RC(zb_frame_release(&f[i]), 0);
   }
   pair_close(&p);
+  /* every frame held, the last ending exactly at the end of the ring: the
+   * reader's position stays at the end (docs/PROTOCOL.md §7, exact end) */
+  if (pair_open(&p, "backlogend", 1024, NULL) == 0) {
+    zb_frame all[4];
+    uint8_t big[240] = {0};
+    for (i = 0; i < 4; i++) {
+      CHECK_RC(zb_writer_write(p.w, big, 240, 0), 0);
+      CHECK_RC(zb_reader_next(p.r, &all[i], 0), 0);
+    }
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.read_pos, 1024);
+    CHECK_EQ_U64(h.frames_held, 4);
+    CHECK_EQ_U64(h.frames_unread, 0);
+    for (i = 0; i < 4; i++)
+      CHECK_RC(zb_frame_release(&all[i]), 0);
+  }
+  pair_close(&p);
 }
 
 int main(void) {

@@ -90,7 +90,7 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
   const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
   uint64_t pos, walked = 0, steps, entries = 0;
 
-  if (h->write_pos > ring || h->read_pos >= ring || used > ring)
+  if (h->write_pos > ring || h->read_pos > ring || used > ring)
     return -1;
   pos = (h->write_pos + ring - used) % ring;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; walked < used; steps--) {

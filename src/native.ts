@@ -137,6 +137,23 @@ export interface NativeConvertLayout {
   vCosited?: boolean;
 }
 
+/** The addon's live native objects (process-wide) and glibc's malloc figures, for leak checks. */
+export interface NativeLiveCounts {
+  readerObjects: number;
+  writerObjects: number;
+  readerSessions: number;
+  writerSessions: number;
+  /** A reader's frame slots; one outlives its reader while views over its frames remain. */
+  leaseTables: number;
+  /** External views over ring frames not finalized yet. */
+  views: number;
+  /** Views neither released nor finalized: their frames are still held. */
+  heldLeases: number;
+  threadSafeFunctions: number;
+  /** mallinfo2(): bytes in the arenas, in separately mmap'ed chunks, allocated, free in the arenas, free at the top of the main heap. */
+  malloc: { arenaBytes: number; mmapBytes: number; inUseBytes: number; freeBytes: number; releasableBytes: number };
+}
+
 export interface NativeAddon {
   /** A batch holds fields.length / frameFields.count frames; their views go into `views`. */
   Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number,
@@ -159,6 +176,7 @@ export interface NativeAddon {
   metadataFrameHeader(bytes: Uint8Array): number;
   /** The metadata JSON object with the per-frame header declared. */
   declareFrameHeader(bytes: Uint8Array): Uint8Array;
+  liveCounts(): NativeLiveCounts;
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;

@@ -23,11 +23,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "convert-binding.h"
+#include "live-counts.h"
 #include "reader-session.h"
 #include "writer-session.h"
 
@@ -171,6 +173,16 @@ void EndWait(Napi::Env env, Js &js, uint64_t id) {
     js.pending_wait = 0;
     napi_unref_threadsafe_function(env, js.tsfn);
   }
+}
+
+// Releases a reader's or writer's thread-safe function, once (close() and
+// the destructor both ask).
+template <typename Tsfn>
+void ReleaseOnce(Tsfn &tsfn, bool &released) {
+  if (released) return;
+  released = true;
+  tsfn.Release();
+  CountDown(live_counts.tsfns);
 }
 
 Status ClosedStatus(const std::string &what) { return Status::Make(ZB_ESTATE, what + " is closed"); }
@@ -337,13 +349,14 @@ class Reader : public Napi::ObjectWrap<Reader> {
     if (!s.ok()) throw MakeError(env, s);
     AddonData::Track(Data(env)->readers, Data(env)->mu, js_->session);
     tsfn_ = ReaderTsfn::New(env, "zerobuffer-reader", 0, 1, nullptr);
+    CountUp(live_counts.tsfns);
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
   }
 
   ~Reader() override {
     if (js_ && js_->session) js_->session->Close();
-    if (!tsfn_released_) tsfn_.Release();
+    ReleaseOnce(tsfn_, tsfn_released_);
   }
 
  private:
@@ -464,13 +477,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
   Napi::Value Close(const Napi::CallbackInfo &info) {
     js_->session->leases().GiveBack();
     js_->session->Close();
-    if (!tsfn_released_) {
-      tsfn_released_ = true;
-      tsfn_.Release();
-    }
+    ReleaseOnce(tsfn_, tsfn_released_);
     return info.Env().Undefined();
   }
 
+  Counted<&LiveCounts::reader_objects> counted_;
   std::shared_ptr<ReaderJs> js_;
   ReaderTsfn tsfn_;
   bool tsfn_released_ = false;
@@ -573,13 +584,14 @@ class Writer : public Napi::ObjectWrap<Writer> {
     if (!s.ok()) throw MakeError(env, s);
     AddonData::Track(Data(env)->writers, Data(env)->mu, js_->session);
     tsfn_ = WriterTsfn::New(env, "zerobuffer-writer", 0, 1, nullptr);
+    CountUp(live_counts.tsfns);
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
   }
 
   ~Writer() override {
     if (js_ && js_->session) js_->session->Close();
-    if (!tsfn_released_) tsfn_.Release();
+    ReleaseOnce(tsfn_, tsfn_released_);
   }
 
  private:
@@ -738,13 +750,11 @@ class Writer : public Napi::ObjectWrap<Writer> {
   // detaches from the ring (the reader sees end of stream). Idempotent.
   Napi::Value Close(const Napi::CallbackInfo &info) {
     session().Close();
-    if (!tsfn_released_) {
-      tsfn_released_ = true;
-      tsfn_.Release();
-    }
+    ReleaseOnce(tsfn_, tsfn_released_);
     return info.Env().Undefined();
   }
 
+  Counted<&LiveCounts::writer_objects> counted_;
   std::shared_ptr<WriterJs> js_;
   WriterTsfn tsfn_;
   bool tsfn_released_ = false;
@@ -851,6 +861,29 @@ Napi::Value BandOf(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), zb_band_name(zb_band_of(ArgNumber(info, 0, "utilisation"))));
 }
 
+// liveCounts() -> the addon's live native objects (process-wide, see
+// live-counts.h) and glibc's malloc figures (mallinfo2), for leak checks.
+Napi::Value LiveCountsObject(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  const std::pair<const char *, const std::atomic<int64_t> *> counts[] = {
+      {"readerObjects", &live_counts.reader_objects}, {"writerObjects", &live_counts.writer_objects},
+      {"readerSessions", &live_counts.reader_sessions}, {"writerSessions", &live_counts.writer_sessions},
+      {"leaseTables", &live_counts.lease_tables}, {"views", &live_counts.views},
+      {"heldLeases", &live_counts.held_leases}, {"threadSafeFunctions", &live_counts.tsfns},
+  };
+  for (const auto &c : counts) o.Set(c.first, Napi::Number::New(env, static_cast<double>(c.second->load())));
+  struct mallinfo2 m = mallinfo2();
+  Napi::Object malloc = Napi::Object::New(env);
+  malloc.Set("arenaBytes", U64(env, m.arena));        // from the main heap (brk) and other arenas
+  malloc.Set("mmapBytes", U64(env, m.hblkhd));        // in chunks mmap'ed one by one
+  malloc.Set("inUseBytes", U64(env, m.uordblks));     // allocated, in the arenas
+  malloc.Set("freeBytes", U64(env, m.fordblks));      // free, kept in the arenas
+  malloc.Set("releasableBytes", U64(env, m.keepcost));  // free at the top of the main heap
+  o.Set("malloc", malloc);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
@@ -871,6 +904,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"defaultPayloadSize", DefaultPayloadSize},
       {"metadataFrameHeader", MetadataFrameHeader},
       {"declareFrameHeader", DeclareFrameHeader},
+      {"liveCounts", LiveCountsObject},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);

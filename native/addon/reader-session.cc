@@ -27,6 +27,8 @@ LeaseTable::Slot *LeaseTable::Hold(const zb_frame &lease) {
   slot->generation++;
   live_++;
   held_++;
+  CountUp(live_counts.views);
+  CountUp(live_counts.held_leases);
   return slot;
 }
 
@@ -44,6 +46,7 @@ bool LeaseTable::Release(double id) {
   if (slot.generation != generation || !slot.held) return false;
   slot.held = false;
   held_--;
+  CountDown(live_counts.held_leases);
   released_.push_back(slot.lease);
   return true;
 }
@@ -67,11 +70,13 @@ void LeaseTable::Finalize(Slot *slot) {
       lease = slot->lease;
       slot->held = false;
       t->held_--;
+      CountDown(live_counts.held_leases);
     }
     slot->next_free = t->free_;
     t->free_ = slot;
     last = --t->live_ == 0 && t->orphaned_;
   }
+  CountDown(live_counts.views);
   if (held) zb_frame_release(&lease);  // collected without a release
   if (last) delete t;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "live-counts.h"
 #include "status.h"
 #include "wait-thread.h"
 #include "zerobuffer.h"
@@ -66,6 +67,7 @@ class LeaseTable {
 
  private:
   enum { kChunk = 64, kIndexBits = 24 };
+  Counted<&LiveCounts::lease_tables> counted_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   std::vector<zb_frame> released_;  // released by JS, not given back yet
@@ -124,6 +126,7 @@ class ReaderSession {
   int TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, TakenFrame *out);
   int FrameHeaderVersion();
 
+  Counted<&LiveCounts::reader_sessions> counted_;
   std::string name_;
   std::mutex mu_;       // reader_ (open/closed)
   std::mutex next_mu_;  // one taker at a time; guards batch_ while taking

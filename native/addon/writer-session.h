@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "live-counts.h"
 #include "status.h"
 #include "wait-thread.h"
 #include "zerobuffer.h"
@@ -72,6 +73,7 @@ class WriterSession {
   bool StartOnWaitThread(std::function<WriteResult()> op,
                          std::function<void(WriteResult)> done);
 
+  Counted<&LiveCounts::writer_sessions> counted_;
   std::string name_;
   std::mutex mu_;    // writer_ (open/closed)
   std::mutex op_mu_; // one writer call at a time

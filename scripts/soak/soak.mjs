@@ -2,9 +2,9 @@
 // Soak run: frames of random sizes through two rings for --minutes, with
 // writer restarts (a share of them SIGKILLed mid-stream) and reader restarts,
 // every frame checked byte for byte, and the RSS and open fds of the
-// long-lived processes sampled and required flat after a warm-up.
+// long-lived processes sampled and required flat over the last half.
 //
-//   node scripts/soak/soak.mjs [--minutes 60] [--seed S] [--fps 400]
+//   node --expose-gc scripts/soak/soak.mjs [--minutes 60] [--seed S] [--fps 400]
 //       [--kill 0.3] [--reader-restart 0.08] [--no-gst] [--prefix P] [--json]
 //
 // Lane "node": this process is the reader (ZeroBufferReader from dist/);
@@ -16,15 +16,20 @@
 //   ! identity ! checksumsink; zb-peer writers one after another, some
 //   SIGKILLed after a random time; the SHA-1 of every buffer must be the
 //   writers' frames in order.
-// Long-lived processes sampled: this one (Node reader) and the zerosrc
-// gst-launch. Exit status 0 when no error and both are flat, else 1.
+// Long-lived processes sampled: this one (Node reader; after a full GC, with
+// the V8 heap, external memory and the addon's live objects) and the zerosrc
+// gst-launch; their memory trend over the last half of the run must be flat
+// (lib.mjs flatness), and no addon object may be left after the run. Exit
+// status 0 when no error and all that holds, else 1. Needs --expose-gc.
 // The report goes to stdout at the end (with --json, one JSON line last).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { inspectRing, removeStaleRing, WriterGoneError, ZeroBufferReader } from '../../dist/index.js';
+import { native } from '../../dist/native.js';
 import { alive, finish, flatness, makeFrame, prng, sample, sleep, start } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,10 +46,12 @@ const OPTIONS = {
   kill: { value: 0.3, help: 'share of writers SIGKILLed mid-stream' },
   'reader-restart': { value: 0.08, help: 'share of node-lane writers under which the reader closes and re-creates the ring' },
   'sample-seconds': { value: 0, help: 'seconds between RSS/fd samples (0: the run / 120, 1..30)' },
-  warmup: { value: 0.25, help: 'share of the run (at least 20 s) before RSS/fd must be flat' },
+  warmup: { value: 0.5, help: 'share of the run (at least 20 s) before the judged window, in which memory and fds must be flat' },
   gst: { value: true, help: 'run the gst lane and gst writers (--no-gst: without)' },
   prefix: { value: `zbsoak-${process.pid}-`, help: 'prefix of the ring names' },
   json: { value: false, help: 'print the report as JSON as the last line too' },
+  samples: { value: '', help: 'write every sample to this file, one JSON line each' },
+  'heap-snapshots': { value: '', help: 'write V8 heap snapshots of the soak process at the start and the end into this directory' },
 };
 
 function parseArgs(argv) {
@@ -71,6 +78,12 @@ function parseArgs(argv) {
 }
 
 const opt = parseArgs(process.argv.slice(2));
+// Memory is sampled after a full collection, so that what is judged is what
+// is still alive, not where the collector happened to be.
+if (typeof globalThis.gc !== 'function') {
+  console.error('soak: run it as "node --expose-gc scripts/soak/soak.mjs" (npm run soak does)');
+  process.exit(2);
+}
 const rnd = prng(opt.seed);
 const runMs = opt.minutes * 60000;
 const t0 = Date.now();
@@ -343,29 +356,83 @@ async function gstLane() {
 
 // ---------------------------------------------------------------- samples
 const samples = { node: [], gst: [] };
+const samplesFile = opt.samples ? fs.openSync(opt.samples, 'w') : null;
+// The soak process after a full GC: its RSS and parts (lib.mjs sample), the
+// V8 heap, memory outside it held by JS objects (external, of which
+// ArrayBuffers), malloc's bytes in use and free (all of the process's native
+// allocations: V8's, Node's, the addon's), the rings mapped, and the addon's
+// live native objects.
+function nodeSample(t) {
+  globalThis.gc();
+  const m = process.memoryUsage();
+  const kib = (b) => Math.round(b / 1024);
+  const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  const live = native.liveCounts();
+  return {
+    t, ...sample(process.pid), heapUsedKiB: kib(m.heapUsed), heapTotalKiB: kib(m.heapTotal),
+    externalKiB: kib(m.external), arrayBuffersKiB: kib(m.arrayBuffers),
+    mallocInUseKiB: kib(live.malloc.inUseBytes + live.malloc.mmapBytes), mallocFreeKiB: kib(live.malloc.freeBytes),
+    shmMaps: maps.split('\n').filter((l) => l.includes('/dev/shm/')).length, live,
+  };
+}
+
 function takeSamples() {
   const t = Date.now();
   try {
-    samples.node.push({ t, ...sample(process.pid) });
-    if (gstReader && alive(gstReader)) samples.gst.push({ t, ...sample(gstReader.proc.pid) });
+    samples.node.push(nodeSample(t));
+    if (samplesFile) fs.writeSync(samplesFile, `${JSON.stringify({ process: 'node', ...samples.node.at(-1) })}\n`);
+    if (gstReader && alive(gstReader)) {
+      samples.gst.push({ t, ...sample(gstReader.proc.pid) });
+      if (samplesFile) fs.writeSync(samplesFile, `${JSON.stringify({ process: 'gst', ...samples.gst.at(-1) })}\n`);
+    }
   } catch {
     // the gst reader exited between the checks
   }
 }
 
+// The addon's live objects once the collector and the finalizers it queued
+// have run.
+async function settledLiveCounts() {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  const { malloc, ...objects } = native.liveCounts();
+  const left = Object.entries(objects).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`);
+  if (left.length > 0) error('node', `addon objects left after the reader closed: ${left.join(', ')}`);
+  return { ...objects, malloc };
+}
+
+// V8's heap figures (KiB), and a heap snapshot with --heap-snapshots.
+function heapState(label) {
+  globalThis.gc();
+  const h = v8.getHeapStatistics();
+  const snapshot = opt['heap-snapshots'] ? v8.writeHeapSnapshot(path.join(opt['heap-snapshots'], `soak-${label}.heapsnapshot`)) : undefined;
+  return {
+    totalHeapKiB: Math.round(h.total_heap_size / 1024), usedHeapKiB: Math.round(h.used_heap_size / 1024),
+    mallocedKiB: Math.round(h.malloced_memory / 1024), externalKiB: Math.round(h.external_memory / 1024),
+    nativeContexts: h.number_of_native_contexts, detachedContexts: h.number_of_detached_contexts, snapshot,
+  };
+}
+
 // ----------------------------------------------------------------- report
+const BREAKDOWN = ['rssAnonKiB', 'rssFileKiB', 'rssShmemKiB', 'vmSizeKiB', 'heapUsedKiB', 'heapTotalKiB', 'externalKiB',
+  'arrayBuffersKiB', 'mallocInUseKiB', 'mallocFreeKiB', 'shmMaps'];
+
 function summary(series) {
   if (series.length === 0) return null;
   const pick = (k) => ({ first: series[0][k], last: series.at(-1)[k], max: Math.max(...series.map((s) => s[k])) });
-  return { samples: series.length, rssKiB: pick('rssKiB'), fds: pick('fds'), ringFds: pick('ringFds'), flat: flatness(series, warmupMs) };
+  const breakdown = Object.fromEntries(BREAKDOWN.filter((k) => series[0][k] !== undefined).map((k) => [k, pick(k)]));
+  return { samples: series.length, rssKiB: pick('rssKiB'), fds: pick('fds'), ringFds: pick('ringFds'), ...breakdown,
+    flat: flatness(series, warmupMs) };
 }
 
-function report() {
+function report(heap, live) {
   const r = {
     ok: false,
     seed: opt.seed,
     minutes: Number(((Date.now() - t0) / 60000).toFixed(2)),
-    node: { ...stats.node, process: summary(samples.node) },
+    node: { ...stats.node, process: summary(samples.node), heap: heap, live: live },
     gst: opt.gst ? { ...stats.gst, process: summary(samples.gst) } : null,
     errorCount: stats.errorCount,
     errors: stats.errors,
@@ -383,8 +450,23 @@ function report() {
       lines.push(`    ${lane === 'node' ? 'soak process (Node reader)' : 'gst-launch zerosrc'}: ${p.samples} samples; ` +
         `RSS first/last/max ${mib(p.rssKiB.first)}/${mib(p.rssKiB.last)}/${mib(p.rssKiB.max)} MiB; ` +
         `fds ${p.fds.first}/${p.fds.last}/${p.fds.max}; ring fds ${p.ringFds.first}/${p.ringFds.last}/${p.ringFds.max}; ` +
-        (p.flat.checked ? `after the warm-up RSS ${mib(p.flat.rssFirst)} -> ${mib(p.flat.rssLast)} MiB, fds ${p.flat.fdFirst} -> ${p.flat.fdLast}: ` +
+        (p.flat.checked ? `from ${p.flat.fromS} s on (${p.flat.samples} samples): trend ` +
+          Object.keys(p.flat.growth).map((k) => `${{ rssKiB: 'RSS', heapUsedKiB: 'heap used', externalKiB: 'external', mallocInUseKiB: 'malloc in use' }[k]} ` +
+            `${p.flat.growth[k] >= 0 ? '+' : ''}${mib(p.flat.growth[k])} MiB (at most +${mib(p.flat.bound[k])})`).join(', ') +
+          `, RSS median ${mib(p.flat.rssMedianKiB)} MiB, fds ${p.flat.fdFirst} -> ${p.flat.fdLast}: ` +
           (p.flat.ok ? 'flat' : `NOT flat: ${p.flat.problems.join('; ')}`) : `flatness not checked: ${p.flat.reason}`));
+    if (p?.heapUsedKiB) {
+      const fl = (k) => `${mib(p[k].first)}/${mib(p[k].last)}/${mib(p[k].max)}`;
+      lines.push(`      after GC, first/last/max MiB: RSS anon ${fl('rssAnonKiB')}, file ${fl('rssFileKiB')}, shmem ${fl('rssShmemKiB')}; ` +
+        `V8 heap used ${fl('heapUsedKiB')} of ${fl('heapTotalKiB')}; external ${fl('externalKiB')} (ArrayBuffers ${fl('arrayBuffersKiB')}); ` +
+        `malloc in use ${fl('mallocInUseKiB')}, free in its arenas ${fl('mallocFreeKiB')}`);
+      lines.push(`      V8 heap start -> end: used ${mib(s.heap.start.usedHeapKiB)} -> ${mib(s.heap.end.usedHeapKiB)} MiB, ` +
+        `total ${mib(s.heap.start.totalHeapKiB)} -> ${mib(s.heap.end.totalHeapKiB)} MiB, external ${mib(s.heap.start.externalKiB)} -> ` +
+        `${mib(s.heap.end.externalKiB)} MiB; address space ${mib(p.vmSizeKiB.first)} -> ${mib(p.vmSizeKiB.last)} MiB`);
+      const { malloc, ...objects } = s.live;
+      lines.push(`      addon objects live after the run: ${Object.entries(objects).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+        `malloc in use ${mib((malloc.inUseBytes + malloc.mmapBytes) / 1024)} MiB, free in its arenas ${mib(malloc.freeBytes / 1024)} MiB`);
+    }
   }
   lines.push(`  errors: ${r.errorCount}`);
   for (const e of r.errors.slice(0, 20)) lines.push(`    ${e}`);
@@ -419,13 +501,15 @@ for (const sig of ['SIGINT', 'SIGTERM'])
     stopping = true;
   });
 
-log(`soak: ${opt.minutes} min, seed ${opt.seed}, ${opt.fps || 'unlimited'} fps per lane, samples every ${sampleMs / 1000} s, warm-up ${warmupMs / 1000} s`);
+log(`soak: ${opt.minutes} min, seed ${opt.seed}, ${opt.fps || 'unlimited'} fps per lane, samples every ${sampleMs / 1000} s, judged from ${warmupMs / 1000} s on`);
+const heap = { start: heapState('start') };
 takeSamples();
 const sampler = setInterval(() => {
   takeSamples();
   const n = samples.node.at(-1);
   if (samples.node.length % Math.max(1, Math.round(60000 / sampleMs)) === 0)
-    log(`node ${stats.node.frames} frames, ${stats.node.writers} writers, RSS ${n.rssKiB} KiB, ${n.fds} fds; ` +
+    log(`node ${stats.node.frames} frames, ${stats.node.writers} writers, RSS ${n.rssKiB} KiB (anon ${n.rssAnonKiB}, ` +
+      `heap ${n.heapUsedKiB}/${n.heapTotalKiB}, external ${n.externalKiB}), ${n.fds} fds; ` +
       `gst ${stats.gst.frames} frames, ${stats.gst.writers} writers; ${stats.errors.length} errors`);
 }, sampleMs);
 try {
@@ -438,4 +522,7 @@ try {
   clearInterval(sampler);
   await cleanup();
 }
-process.exitCode = report().ok ? 0 : 1;
+const live = await settledLiveCounts();
+heap.end = heapState('end');
+if (samplesFile) fs.closeSync(samplesFile);
+process.exitCode = report(heap, live).ok ? 0 : 1;

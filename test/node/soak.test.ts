@@ -1,7 +1,9 @@
 // The CI version of the soak run (scripts/soak/soak.mjs, docs/SOAK.md):
 // two minutes of random-size frames through a Node reader and a zerosrc
 // reader, writer restarts (some SIGKILLed) and reader restarts, every frame
-// checked, RSS and fds of both long-lived readers flat after the warm-up.
+// checked; memory (RSS; for the Node reader after GC also the V8 heap and
+// external memory) flat over the last half, fds flat, and no addon object
+// left after the run.
 import { jest } from '@jest/globals';
 import path from 'node:path';
 import { leftovers, repoRoot, run, runPrefix } from './helpers.js';
@@ -13,8 +15,8 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-test(`soak, ${MINUTES} minutes: no error, every frame byte-exact, writer and reader restarts, RSS and fds flat`, async () => {
-  const child = run(process.execPath, [path.join(repoRoot, 'scripts', 'soak', 'soak.mjs'),
+test(`soak, ${MINUTES} minutes: no error, every frame byte-exact, writer and reader restarts, memory and fds flat`, async () => {
+  const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'scripts', 'soak', 'soak.mjs'),
     '--minutes', String(MINUTES), '--json', '--prefix', `${runPrefix}soak-`]);
   const code = await child.exit((MINUTES * 60 + 90) * 1000);
   const report = JSON.parse(child.stdout.at(-1) ?? 'null');
@@ -32,4 +34,9 @@ test(`soak, ${MINUTES} minutes: no error, every frame byte-exact, writer and rea
     expect(p.flat.checked).toBe(true);
     expect(p.flat.problems).toEqual([]);
   }
+  expect(Object.keys(report.node.process.flat.growth)).toEqual(['rssKiB', 'heapUsedKiB', 'externalKiB', 'mallocInUseKiB']);
+  const { malloc, ...live } = report.node.live;
+  expect(malloc.inUseBytes).toBeGreaterThan(0);
+  expect(Object.values(live).every((v) => v === 0)).toBe(true);
+  expect(Object.keys(live)).toHaveLength(8);
 });

@@ -7,7 +7,8 @@
 //   Writer  connect, setMetadata, write, reserve/commit/cancel, health, close
 //   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
 //           the sizing rule and the frame-header convention of the core,
-//           healthBands, bandOf (the core's utilisation bands)
+//           healthBands, bandOf (the core's utilisation bands),
+//           liveCounts (live native objects and malloc figures, for leak checks)
 //
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,

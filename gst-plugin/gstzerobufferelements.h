@@ -7,6 +7,8 @@
 
 #include <gst/gst.h>
 
+#include "zerobuffer.h"
+
 G_BEGIN_DECLS
 
 /* The "zerobuffer" debug category, for what the elements share (the
@@ -114,8 +116,15 @@ void zerobuffer_post_message (GstElement * element, GstMessageType type,
   ZEROBUFFER_ELEMENT_MESSAGE (GST_MESSAGE_WARNING, el, code, ring, text,  \
       debug)
 
+/* A read-only buffer over FRAME's bytes OFFSET .. OFFSET + SIZE that holds
+ * the frame's lease: the frame is released when the buffer's memory goes
+ * (any thread). Takes the lease (clears *FRAME). */
+GstBuffer *zerobuffer_buffer_from_frame (zb_frame * frame, gsize offset,
+    gsize size);
+
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);
+GST_ELEMENT_REGISTER_DECLARE (zerofilter);
 
 G_END_DECLS
 

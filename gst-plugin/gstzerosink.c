@@ -62,7 +62,6 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
-#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
 #include "gstzerolink.h"
@@ -220,23 +219,6 @@ gst_zero_sink_resume (GstZeroSink * self, GstFlowReturn interrupted)
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
 }
 
-/* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST. */
-static void
-gst_zero_sink_write_header (GstBuffer * buffer, guint8 * dst)
-{
-  zb_frame_ext ext = { 0 };
-
-  ext.pts = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) :
-      ZB_EXT_NONE;
-  ext.dts = GST_BUFFER_DTS_IS_VALID (buffer) ? GST_BUFFER_DTS (buffer) :
-      ZB_EXT_NONE;
-  ext.duration = GST_BUFFER_DURATION_IS_VALID (buffer) ?
-      GST_BUFFER_DURATION (buffer) : ZB_EXT_NONE;
-  ext.flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
-  ext.commit_ns = 0;            /* stamped now */
-  zb_frame_ext_write (dst, &ext);
-}
-
 static void
 gst_zero_sink_count (GstZeroSink * self, gsize size, gboolean zero_copy)
 {
@@ -248,87 +230,6 @@ gst_zero_sink_count (GstZeroSink * self, gsize size, gboolean zero_copy)
   else
     self->frames_copied++;
   GST_OBJECT_UNLOCK (self);
-}
-
-/* Zero copy: BUFFER is one pool memory over reservation RES, which
- * upstream filled in place: commit it. Returns FALSE (nothing done) when
- * the reservation was abandoned (the sink reconnected since): then the
- * bytes are copied like any other buffer's. */
-static gboolean
-gst_zero_sink_commit_in_place (GstZeroSink * self, GstBuffer * buffer,
-    zb_reservation * res, gsize size, GstFlowReturn * ret)
-{
-  gsize header = gst_zero_link_header_size (self->link), offset = 0, maxsize;
-  guint8 *data = res->data + header;
-  int rc;
-
-  gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
-      &maxsize);
-  if (offset != 0)              /* upstream trimmed the front */
-    memmove (data, data + offset, size);
-  if (header > 0)
-    gst_zero_sink_write_header (buffer, res->data);
-  rc = zb_reservation_commit (res, size + header);
-  if (rc == ZB_ESTATE)
-    return FALSE;
-  if (rc < 0) {
-    gst_zero_sink_post (self, gst_zero_error_new (rc,
-            g_strdup_printf ("Could not commit a frame: %s", zb_strerror (rc)),
-            g_strdup (zb_last_error ())));
-    *ret = GST_FLOW_ERROR;
-    return TRUE;
-  }
-  gst_zero_sink_count (self, size, offset == 0);
-  GST_LOG_OBJECT (self, "committed a frame of %" G_GSIZE_FORMAT " bytes "
-      "written in place", size);
-  *ret = GST_FLOW_OK;
-  return TRUE;
-}
-
-/* Copy path: one copy of BUFFER (any number of memories) into a fresh
- * reservation on WRITER. */
-static GstFlowReturn
-gst_zero_sink_copy (GstZeroSink * self, zb_writer * writer,
-    GstBuffer * buffer, gsize size)
-{
-  gsize header = gst_zero_link_header_size (self->link);
-  GstZeroError *e = NULL;
-  zb_reservation res;
-  GstFlowReturn ret;
-  int rc;
-
-  do {
-    ret = gst_zero_link_reserve (self->link, writer, size + header, FALSE,
-        self->unlocked, &res, &e);
-  } while (ret == GST_FLOW_FLUSHING &&
-      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
-  if (ret == GST_FLOW_CUSTOM_SUCCESS) {
-    GST_OBJECT_LOCK (self);
-    self->frames_dropped++;
-    GST_OBJECT_UNLOCK (self);
-    GST_LOG_OBJECT (self, "ring full: dropped a buffer of %" G_GSIZE_FORMAT
-        " bytes", size);
-    return GST_FLOW_OK;
-  }
-  if (ret != GST_FLOW_OK) {
-    if (e != NULL)
-      gst_zero_sink_post (self, e);
-    return ret;
-  }
-  if (header > 0)
-    gst_zero_sink_write_header (buffer, res.data);
-  gst_buffer_extract (buffer, 0, res.data + header, size);
-  rc = zb_reservation_commit (&res, size + header);
-  if (rc < 0) {
-    gst_zero_sink_post (self, gst_zero_error_new (rc,
-            g_strdup_printf ("Could not commit a frame into ring %s: %s",
-                zb_writer_name (writer), zb_strerror (rc)),
-            g_strdup (zb_last_error ())));
-    return GST_FLOW_ERROR;
-  }
-  gst_zero_sink_count (self, size, FALSE);
-  GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes", size);
-  return GST_FLOW_OK;
 }
 
 /* -------------------------------------------------- init / properties */
@@ -567,55 +468,24 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }
 
-/* Offers the pool of ring reservations for raw video of a fixed frame size
- * in system memory; anything else gets no pool and is copied. No video meta:
- * upstream keeps the default strides, so the frame bytes are exactly what
- * the copy path would write. */
+/* Offers the pool of ring reservations (gst_zero_sink_pool_propose). */
 static gboolean
 gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
-  GstCaps *caps = NULL;
-  gboolean need_pool = FALSE, zero_copy;
-  GstCapsFeatures *features;
-  GstBufferPool *pool;
-  GstStructure *config;
-  GstVideoInfo info;
-  guint max_buffers, size;
+  gboolean zero_copy;
+  guint max_buffers;
 
   GST_OBJECT_LOCK (self);
   zero_copy = self->zero_copy;
   max_buffers = self->max_buffers;
   GST_OBJECT_UNLOCK (self);
-  gst_query_parse_allocation (query, &caps, &need_pool);
-  if (!zero_copy || caps == NULL || gst_caps_get_size (caps) != 1) {
-    GST_DEBUG_OBJECT (self, "no pool: zero-copy=%d, caps %" GST_PTR_FORMAT,
-        zero_copy, caps);
+  if (!zero_copy) {
+    GST_DEBUG_OBJECT (self, "no pool: zero-copy=false");
     return TRUE;
   }
-  features = gst_caps_get_features (caps, 0);
-  if ((features != NULL && !gst_caps_features_is_equal (features,
-              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) ||
-      !gst_video_info_from_caps (&info, caps) ||
-      GST_VIDEO_INFO_SIZE (&info) == 0) {
-    GST_DEBUG_OBJECT (self, "no pool for caps %" GST_PTR_FORMAT
-        " (not raw video of a fixed size): buffers are copied", caps);
-    return TRUE;
-  }
-
-  size = (guint) GST_VIDEO_INFO_SIZE (&info);
-  pool = gst_zero_sink_pool_new (self->link, max_buffers);
-  config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, caps, size, 0, max_buffers);
-  if (!gst_buffer_pool_set_config (pool, config)) {
-    GST_WARNING_OBJECT (self, "could not configure the pool");
-    gst_object_unref (pool);
-    return TRUE;
-  }
-  GST_DEBUG_OBJECT (self, "offering the ring pool: frames of %u bytes, up "
-      "to %u in flight", size, max_buffers);
-  gst_query_add_allocation_pool (query, pool, size, 0, max_buffers);
-  gst_object_unref (pool);
+  gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
+      max_buffers);
   return TRUE;
 }
 
@@ -624,10 +494,8 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   gsize size = gst_buffer_get_size (buffer);
-  GstMemory *first;
+  GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
   GstZeroError *e = NULL;
-  zb_reservation *res;
-  zb_writer *writer = NULL;
   GstFlowReturn ret;
 
   if (size == 0) {
@@ -637,28 +505,28 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "empty frames)");
     return GST_FLOW_OK;
   }
-  first = gst_buffer_peek_memory (buffer, 0);
-  if ((e = gst_zero_sink_pool_failure (first)) != NULL) {
-    /* the pool met it upstream; posted here, from the streaming thread */
-    gst_zero_sink_post (self, gst_zero_error_new (e->code,
-            g_strdup (e->text), g_strdup (e->debug)));
-    return GST_FLOW_ERROR;
-  }
-  res = gst_zero_sink_pool_reservation (first);
-  if (res != NULL && gst_buffer_n_memory (buffer) == 1 &&
-      gst_zero_sink_commit_in_place (self, buffer, res, size, &ret))
-    return ret;
-
   do {
-    ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+    ret = gst_zero_sink_pool_write (self->link, buffer, size, self->unlocked,
+        &kind, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
-  if (ret == GST_FLOW_OK)
-    ret = gst_zero_sink_copy (self, writer, buffer, size);
-  else if (e != NULL)
-    gst_zero_sink_post (self, e);
-  zb_writer_unref (writer);
-  return ret;
+  if (ret != GST_FLOW_OK) {
+    if (e != NULL)
+      gst_zero_sink_post (self, e);
+    return ret;
+  }
+  if (kind == GST_ZERO_WRITE_DROPPED) {
+    GST_OBJECT_LOCK (self);
+    self->frames_dropped++;
+    GST_OBJECT_UNLOCK (self);
+    GST_LOG_OBJECT (self, "ring full: dropped a buffer of %" G_GSIZE_FORMAT
+        " bytes", size);
+    return GST_FLOW_OK;
+  }
+  gst_zero_sink_count (self, size, kind == GST_ZERO_WRITE_IN_PLACE);
+  GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
+      kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
+  return GST_FLOW_OK;
 }
 
 static gboolean

@@ -9,6 +9,10 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
+#include <gst/video/video.h>
+
 #include "gstzerobufferelements.h"
 #include "gstzerosinkpool.h"
 
@@ -237,4 +241,153 @@ gst_zero_sink_pool_class_init (GstZeroSinkPoolClass * klass)
   pool_class->release_buffer = gst_zero_sink_pool_release_buffer;
   pool_class->flush_start = gst_zero_sink_pool_flush_start;
   pool_class->flush_stop = gst_zero_sink_pool_flush_stop;
+}
+
+/* ------------------------------------------- writing buffers as frames */
+
+/* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST. */
+static void
+write_header (GstBuffer * buffer, guint8 * dst)
+{
+  zb_frame_ext ext = { 0 };
+
+  ext.pts = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) :
+      ZB_EXT_NONE;
+  ext.dts = GST_BUFFER_DTS_IS_VALID (buffer) ? GST_BUFFER_DTS (buffer) :
+      ZB_EXT_NONE;
+  ext.duration = GST_BUFFER_DURATION_IS_VALID (buffer) ?
+      GST_BUFFER_DURATION (buffer) : ZB_EXT_NONE;
+  ext.flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
+  ext.commit_ns = 0;            /* stamped now */
+  zb_frame_ext_write (dst, &ext);
+}
+
+/* Zero copy: BUFFER is one pool memory over reservation RES, which
+ * upstream filled in place: commit it. FALSE (nothing done) when the
+ * reservation was abandoned (the link reconnected since): then the bytes
+ * are copied like any other buffer's. */
+static gboolean
+commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
+    gsize size, GstFlowReturn * ret, gboolean * moved, GstZeroError ** error)
+{
+  gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
+  guint8 *data = res->data + header;
+  int rc;
+
+  gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
+      &maxsize);
+  if (offset != 0)              /* upstream trimmed the front */
+    memmove (data, data + offset, size);
+  if (header > 0)
+    write_header (buffer, res->data);
+  rc = zb_reservation_commit (res, size + header);
+  if (rc == ZB_ESTATE)
+    return FALSE;
+  if (rc < 0) {
+    *error = gst_zero_error_new (rc,
+        g_strdup_printf ("Could not commit a frame: %s", zb_strerror (rc)),
+        g_strdup (zb_last_error ()));
+    *ret = GST_FLOW_ERROR;
+    return TRUE;
+  }
+  *moved = offset != 0;
+  *ret = GST_FLOW_OK;
+  return TRUE;
+}
+
+GstFlowReturn
+gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
+    GCancellable * cancellable, GstZeroWriteKind * kind, GstZeroError ** error)
+{
+  GstMemory *first = gst_buffer_peek_memory (buffer, 0);
+  gsize header = gst_zero_link_header_size (link);
+  zb_reservation *pooled, res;
+  zb_writer *writer = NULL;
+  GstZeroError *failure;
+  GstFlowReturn ret;
+  gboolean moved = FALSE;
+  int rc;
+
+  if ((failure = gst_zero_sink_pool_failure (first)) != NULL) {
+    /* the pool met it upstream; reported from the caller's thread */
+    *error = gst_zero_error_new (failure->code, g_strdup (failure->text),
+        g_strdup (failure->debug));
+    return GST_FLOW_ERROR;
+  }
+  pooled = gst_zero_sink_pool_reservation (first);
+  if (pooled != NULL && gst_buffer_n_memory (buffer) == 1 &&
+      commit_in_place (link, buffer, pooled, size, &ret, &moved, error)) {
+    /* bytes moved to the front count as a copy */
+    *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
+    return ret;
+  }
+
+  ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  ret = gst_zero_link_reserve (link, writer, size + header, FALSE,
+      cancellable, &res, error);
+  if (ret == GST_FLOW_CUSTOM_SUCCESS) {
+    *kind = GST_ZERO_WRITE_DROPPED;
+    ret = GST_FLOW_OK;
+    goto done;
+  }
+  if (ret != GST_FLOW_OK)
+    goto done;
+  if (header > 0)
+    write_header (buffer, res.data);
+  gst_buffer_extract (buffer, 0, res.data + header, size);
+  rc = zb_reservation_commit (&res, size + header);
+  if (rc < 0) {
+    *error = gst_zero_error_new (rc,
+        g_strdup_printf ("Could not commit a frame into ring %s: %s",
+            zb_writer_name (writer), zb_strerror (rc)),
+        g_strdup (zb_last_error ()));
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
+  *kind = GST_ZERO_WRITE_COPIED;
+done:
+  zb_writer_unref (writer);
+  return ret;
+}
+
+void
+gst_zero_sink_pool_propose (GstObject * owner, GstZeroLink * link,
+    GstQuery * query, guint max_buffers)
+{
+  GstCaps *caps = NULL;
+  gboolean need_pool = FALSE;
+  GstCapsFeatures *features;
+  GstBufferPool *pool;
+  GstStructure *config;
+  GstVideoInfo info;
+  guint size;
+
+  gst_query_parse_allocation (query, &caps, &need_pool);
+  if (caps == NULL || gst_caps_get_size (caps) != 1)
+    return;
+  features = gst_caps_get_features (caps, 0);
+  if ((features != NULL && !gst_caps_features_is_equal (features,
+              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) ||
+      !gst_video_info_from_caps (&info, caps) ||
+      GST_VIDEO_INFO_SIZE (&info) == 0) {
+    GST_DEBUG_OBJECT (owner, "no pool for caps %" GST_PTR_FORMAT
+        " (not raw video of a fixed size): buffers are copied", caps);
+    return;
+  }
+
+  size = (guint) GST_VIDEO_INFO_SIZE (&info);
+  pool = gst_zero_sink_pool_new (link, max_buffers);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, 0, max_buffers);
+  if (!gst_buffer_pool_set_config (pool, config)) {
+    GST_WARNING_OBJECT (owner, "could not configure the pool");
+    gst_object_unref (pool);
+    return;
+  }
+  GST_DEBUG_OBJECT (owner, "offering the ring pool: frames of %u bytes, up "
+      "to %u in flight", size, max_buffers);
+  gst_query_add_allocation_pool (query, pool, size, 0, max_buffers);
+  gst_object_unref (pool);
 }

@@ -32,6 +32,32 @@ zb_reservation *gst_zero_sink_pool_reservation (GstMemory * mem);
 /* The failure a fallback MEM carries, when it is one. */
 GstZeroError *gst_zero_sink_pool_failure (GstMemory * mem);
 
+/* Offers upstream, in the allocation QUERY, a pool of MAX_BUFFERS ring
+ * reservations through LINK when the caps are raw video of a fixed frame
+ * size in system memory (anything else gets no pool and is copied). No
+ * video meta: upstream keeps the default strides, so the frame bytes are
+ * exactly what a copy would write. OWNER is for logging. */
+void gst_zero_sink_pool_propose (GstObject * owner, GstZeroLink * link,
+    GstQuery * query, guint max_buffers);
+
+/* How gst_zero_sink_pool_write went. */
+typedef enum
+{
+  GST_ZERO_WRITE_IN_PLACE,      /* a pool buffer, committed where it lay */
+  GST_ZERO_WRITE_COPIED,        /* copied once into a fresh reservation */
+  GST_ZERO_WRITE_DROPPED,       /* the ring was full and the policy drops */
+} GstZeroWriteKind;
+
+/* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the
+ * per-frame header when the link has one: a pool buffer's reservation is
+ * committed in place, anything else is copied into a fresh reservation.
+ * GST_FLOW_OK with *KIND, GST_FLOW_FLUSHING (closed, or CANCELLABLE
+ * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
+ * *ERROR (also the failure a fallback buffer of the pool carries). */
+GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
+    GstBuffer * buffer, gsize size, GCancellable * cancellable,
+    GstZeroWriteKind * kind, GstZeroError ** error);
+
 G_END_DECLS
 
 #endif /* GST_ZERO_SINK_POOL_H */

@@ -177,6 +177,10 @@ export interface NativeAddon {
   /** The metadata JSON object with the per-frame header declared. */
   declareFrameHeader(bytes: Uint8Array): Uint8Array;
   liveCounts(): NativeLiveCounts;
+  /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
+  duplexRingNames(channel: string): { request: string; response: string };
+  /** How often a duplex server looks for the response ring (ZB_DUPLEX_CONNECT_RETRY_MS). */
+  duplexConnectRetryMs: number;
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;

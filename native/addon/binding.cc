@@ -883,6 +883,20 @@ Napi::Value LiveCountsObject(const Napi::CallbackInfo &info) {
   malloc.Set("releasableBytes", U64(env, m.keepcost));  // free at the top of the main heap
   o.Set("malloc", malloc);
   return o;
+// duplexRingNames(channel) -> { request, response }: the names of a duplex
+// channel's two rings (zb_duplex_ring_name); throws ENAME.
+Napi::Value DuplexRingNames(const Napi::CallbackInfo &info) {
+  std::string channel = ArgString(info, 0, "channel");
+  if (channel.find('\0') != std::string::npos) throw MakeError(info.Env(), Status::Make(ZB_ENAME, "channel name contains NUL"));
+  Napi::Object out = Napi::Object::New(info.Env());
+  const std::pair<const char *, zb_duplex_ring> rings[] = {{"request", ZB_DUPLEX_REQUEST}, {"response", ZB_DUPLEX_RESPONSE}};
+  for (const auto &r : rings) {
+    char name[ZB_NAME_MAX + 1];
+    int rc = zb_duplex_ring_name(channel.c_str(), r.second, name, sizeof name);
+    if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+    out.Set(r.first, Napi::String::New(info.Env(), name));
+  }
+  return out;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -906,6 +920,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"metadataFrameHeader", MetadataFrameHeader},
       {"declareFrameHeader", DeclareFrameHeader},
       {"liveCounts", LiveCountsObject},
+      {"duplexRingNames", DuplexRingNames},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);
@@ -927,6 +942,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   bands.Freeze();
   exports.Set("healthBands", bands);
   exports.Set("bandOf", Napi::Function::New<BandOf>(env, "bandOf"));
+  exports.Set("duplexConnectRetryMs", Napi::Number::New(env, ZB_DUPLEX_CONNECT_RETRY_MS));
   return exports;
 }
 

@@ -351,6 +351,43 @@ int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
 /* CLOCK_MONOTONIC in nanoseconds: the clock of commit_ns. */
 uint64_t zb_now_ns(void);
 
+/* --------------------------------------------------------------- duplex */
+
+/* A duplex channel NAME (the peers' request/response pair, docs/DUPLEX.md)
+ * is two ordinary rings: NAME_request, created and read by the server,
+ * written by the client; NAME_response, created and read by the client,
+ * written by the server once it exists. Response N answers request N. */
+typedef enum zb_duplex_ring {
+  ZB_DUPLEX_REQUEST = 0,
+  ZB_DUPLEX_RESPONSE = 1,
+} zb_duplex_ring;
+
+/* How often the peers' servers look for NAME_response after creating
+ * NAME_request, and how long the C++ one keeps looking before it gives up
+ * (a client creates NAME_response as soon as it finds NAME_request). */
+#define ZB_DUPLEX_CONNECT_RETRY_MS 100
+#define ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS 5000
+
+/* Writes the name of the channel's ring to out (cap bytes, NUL included):
+ * ZB_EINVAL when it does not fit, ZB_ENAME when the result is not a valid
+ * ring name. */
+int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
+                        size_t cap);
+
+/* Pairing by order: a client counts the requests it published
+ * (requests++ after each commit) and hands every response's sequence
+ * number (as its reader saw it, per server connection) to zb_duplex_pair,
+ * which accepts it only as the answer to the oldest unanswered request:
+ * 0, or ZB_ESEQUENCE when no request waits or the sequence is not the
+ * next (a lost, repeated or restarted response stream). Start both
+ * counts at 0 for each server connection. */
+typedef struct zb_duplex_pairing {
+  uint64_t requests;  /* published */
+  uint64_t responses; /* answered */
+} zb_duplex_pairing;
+
+int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence);
+
 /* ---------------------------------------------------------------- health */
 
 /* Utilisation bands of a ring, from the protocol's capacity guidance

@@ -1,0 +1,1268 @@
+/**
+ * SECTION:element-zerofilter
+ * @title: zerofilter
+ * @see_also: zerosink, zerosrc
+ *
+ * A filter whose work is done by another process: the client side of a
+ * ZeroBuffer duplex channel (docs/DUPLEX.md). Each input buffer is written
+ * as a request into the ring CHANNEL_request (created by the server), and
+ * the server's response, read from CHANNEL_response (created here as soon
+ * as the request ring is found), goes downstream with the input's PTS,
+ * DTS, duration and flags. Response N answers request N.
+ *
+ * Requests are written like zerosink writes frames (the same ring-backed
+ * pool is offered upstream, so raw video is drawn straight into the
+ * request ring); responses are zero-copy buffers over the response ring,
+ * like zerosrc's. The output caps are the input caps unless the server
+ * declares others in the response ring's metadata ("caps", the same JSON
+ * convention as zerosink's).
+ *
+ * Up to #GstZeroFilter:depth requests may wait for their responses (a
+ * pipelined server). When that many wait: policy=block waits for the
+ * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
+ * buffer and passes it on unprocessed or drops it
+ * (#GstZeroFilter:skipped). A server that is missing, dies, ends its
+ * responses early, or answers later than the timeout is an element error,
+ * or, with on-error=pass, a warning after which buffers pass through
+ * unprocessed. A response is only ever pushed as the answer to the request
+ * of the same rank (zb_duplex_pair).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=RGB ! zerofilter channel=x ! videoconvert ! autovideosink
+ * ]|
+ * with a duplex server on channel x (zerobuffer filter, ZeroBufferDuplexServer,
+ * or a Python / C++ ZeroBuffer duplex server).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include "gstzerobufferelements.h"
+#include "gstzerolink.h"
+#include "gstzerosinkpool.h"
+#include "zerobuffer.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zero_filter_debug);
+#define GST_CAT_DEFAULT gst_zero_filter_debug
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+#define GST_TYPE_ZERO_FILTER (gst_zero_filter_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroFilter, gst_zero_filter, GST, ZERO_FILTER,
+    GstElement);
+
+typedef enum
+{
+  GST_ZERO_FILTER_POLICY_BLOCK,
+  GST_ZERO_FILTER_POLICY_DROP,
+} GstZeroFilterPolicy;
+
+typedef enum
+{
+  GST_ZERO_FILTER_SKIPPED_PASS,
+  GST_ZERO_FILTER_SKIPPED_DROP,
+} GstZeroFilterSkipped;
+
+typedef enum
+{
+  GST_ZERO_FILTER_ON_ERROR_ERROR,
+  GST_ZERO_FILTER_ON_ERROR_PASS,
+} GstZeroFilterOnError;
+
+/* An input buffer on its way: a request waiting for its response, or a
+ * buffer skipped by policy=drop that passes when its turn comes. */
+typedef struct
+{
+  GstBuffer *pass;              /* NULL for a request */
+  GstClockTime pts, dts, duration;
+  guint32 flags;
+  guint64 sent_ns;              /* zb_now_ns at the request's commit */
+  gboolean discard;             /* flushed: its response is thrown away */
+} Pending;
+
+/* Round trips remembered for the percentiles. */
+#define RTT_SAMPLES 1024
+
+struct _GstZeroFilter
+{
+  GstElement parent;
+  GstPad *sinkpad, *srcpad;
+
+  /* properties, under the object lock */
+  gchar *channel;
+  gint connect_timeout;
+  gint timeout;
+  guint depth;
+  GstZeroFilterPolicy policy;
+  GstZeroFilterSkipped skipped;
+  GstZeroFilterOnError on_error;
+  gboolean frame_header;
+  guint max_buffers;
+  guint64 metadata_size;
+  guint64 payload_size;
+
+  GstZeroLink *link;            /* the request ring (shared with the pool) */
+  GCancellable *flushing;       /* cancelled from flush start to flush stop */
+
+  /* under the object lock (woken from other threads) */
+  zb_reader *responses;         /* CHANNEL_response, ours */
+
+  /* streaming thread */
+  GQueue pending;               /* of Pending, oldest first */
+  guint requests_waiting;       /* requests in `pending`, discarded included */
+  zb_duplex_pairing pairing;
+  gboolean response_header;     /* responses carry the per-frame header */
+  GstCaps *in_caps;
+  GstCaps *out_caps;            /* pushed downstream */
+  gboolean bypass;              /* on-error=pass after a failure */
+
+  /* statistics, under the object lock */
+  guint64 frames_in, requests, responses_pushed, passed, dropped;
+  guint64 requests_zero_copy;
+  guint64 rtt_us[RTT_SAMPLES];
+  guint rtt_count;
+};
+
+#define DEFAULT_CONNECT_TIMEOUT 10000
+#define DEFAULT_TIMEOUT 5000
+#define DEFAULT_DEPTH 2
+#define DEFAULT_POLICY GST_ZERO_FILTER_POLICY_BLOCK
+#define DEFAULT_SKIPPED GST_ZERO_FILTER_SKIPPED_PASS
+#define DEFAULT_ON_ERROR GST_ZERO_FILTER_ON_ERROR_ERROR
+#define DEFAULT_FRAME_HEADER FALSE
+#define DEFAULT_MAX_BUFFERS 3
+#define DEFAULT_METADATA_SIZE 4096
+#define DEFAULT_PAYLOAD_SIZE 0
+/* How long the caps event waits for the server to take the response ring
+ * and say which caps it answers with (it looks for the ring every
+ * ZB_DUPLEX_CONNECT_RETRY_MS). */
+#define SERVER_CAPS_WAIT_MS (3 * ZB_DUPLEX_CONNECT_RETRY_MS)
+/* Slices of a response wait, to look at flushing between them. */
+#define WAIT_SLICE_MS 100
+
+enum
+{
+  PROP_0,
+  PROP_CHANNEL,
+  PROP_CONNECT_TIMEOUT,
+  PROP_TIMEOUT,
+  PROP_DEPTH,
+  PROP_POLICY,
+  PROP_SKIPPED,
+  PROP_ON_ERROR,
+  PROP_FRAME_HEADER,
+  PROP_MAX_BUFFERS,
+  PROP_METADATA_SIZE,
+  PROP_PAYLOAD_SIZE,
+  PROP_STATS,
+};
+
+#define gst_zero_filter_parent_class parent_class
+G_DEFINE_TYPE (GstZeroFilter, gst_zero_filter, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerofilter, "zerofilter",
+    GST_RANK_NONE, GST_TYPE_ZERO_FILTER, zerobuffer_element_init (plugin));
+
+static GType
+enum_type (const gchar * name, const GEnumValue * values, GType * type)
+{
+  if (g_once_init_enter (type)) {
+    GType t = g_enum_register_static (name, values);
+    g_once_init_leave (type, t);
+  }
+  return *type;
+}
+
+static GType
+gst_zero_filter_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_FILTER_POLICY_BLOCK, "Wait for the oldest response (up to "
+          "the timeout) when depth requests wait", "block"},
+    {GST_ZERO_FILTER_POLICY_DROP, "Do not send the buffer when depth "
+          "requests wait (see skipped), and count it", "drop"},
+    {0, NULL, NULL},
+  };
+  return enum_type ("GstZeroFilterPolicy", values, &type);
+}
+
+static GType
+gst_zero_filter_skipped_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_FILTER_SKIPPED_PASS, "Push it unprocessed, in its place",
+        "pass"},
+    {GST_ZERO_FILTER_SKIPPED_DROP, "Drop it", "drop"},
+    {0, NULL, NULL},
+  };
+  return enum_type ("GstZeroFilterSkipped", values, &type);
+}
+
+static GType
+gst_zero_filter_on_error_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_FILTER_ON_ERROR_ERROR, "Post an error", "error"},
+    {GST_ZERO_FILTER_ON_ERROR_PASS, "Post a warning and pass buffers "
+          "through unprocessed from then on", "pass"},
+    {0, NULL, NULL},
+  };
+  return enum_type ("GstZeroFilterOnError", values, &type);
+}
+
+/* ---------------------------------------------------------- statistics */
+
+static int
+compare_u64 (const void *a, const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* With the object lock. */
+static void
+rtt_percentiles (GstZeroFilter * self, guint64 * p50, guint64 * p99)
+{
+  guint n = MIN (self->rtt_count, RTT_SAMPLES);
+  guint64 sorted[RTT_SAMPLES];
+
+  *p50 = *p99 = 0;
+  if (n == 0)
+    return;
+  memcpy (sorted, self->rtt_us, n * sizeof sorted[0]);
+  qsort (sorted, n, sizeof sorted[0], compare_u64);
+  *p50 = sorted[(n - 1) / 2];
+  *p99 = sorted[(n - 1) * 99 / 100];
+}
+
+static GstStructure *
+gst_zero_filter_get_stats (GstZeroFilter * self)
+{
+  GstStructure *s;
+  guint64 p50, p99;
+
+  GST_OBJECT_LOCK (self);
+  rtt_percentiles (self, &p50, &p99);
+  s = gst_structure_new ("application/x-zerofilter-stats",
+      "frames-in", G_TYPE_UINT64, self->frames_in,
+      "requests", G_TYPE_UINT64, self->requests,
+      "requests-zero-copy", G_TYPE_UINT64, self->requests_zero_copy,
+      "responses", G_TYPE_UINT64, self->responses_pushed,
+      "frames-passed", G_TYPE_UINT64, self->passed,
+      "frames-dropped", G_TYPE_UINT64, self->dropped,
+      "round-trip-p50-us", G_TYPE_UINT64, p50,
+      "round-trip-p99-us", G_TYPE_UINT64, p99, NULL);
+  GST_OBJECT_UNLOCK (self);
+  return s;
+}
+
+/* "zerofilter-stats requests=N responses=N ..." for the INFO message
+ * before EOS (gst-launch prints its debug text). g_free() it. */
+static gchar *
+stats_line (const GstStructure * s)
+{
+  GString *line = g_string_new ("zerofilter-stats");
+  static const gchar *fields[] = { "frames-in", "requests",
+    "requests-zero-copy", "responses", "frames-passed", "frames-dropped",
+    "round-trip-p50-us", "round-trip-p99-us"
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (fields); i++) {
+    guint64 v = 0;
+
+    gst_structure_get_uint64 (s, fields[i], &v);
+    g_string_append_printf (line, " %s=%" G_GUINT64_FORMAT, fields[i], v);
+  }
+  return g_string_free (line, FALSE);
+}
+
+#define COUNT(self, field) G_STMT_START { \
+    GST_OBJECT_LOCK (self); (self)->field++; GST_OBJECT_UNLOCK (self); \
+  } G_STMT_END
+
+/* At EOS, the counts and round trips in an INFO message whose debug text
+ * (printed by gst-launch) is the "zerofilter-stats ..." line. */
+static void
+gst_zero_filter_post_stats (GstZeroFilter * self)
+{
+  GstStructure *stats = gst_zero_filter_get_stats (self);
+  guint64 responses = 0;
+  gchar *text;
+
+  gst_structure_get_uint64 (stats, "responses", &responses);
+  text = g_strdup_printf ("%" G_GUINT64_FORMAT " responses from channel %s",
+      responses, self->channel ? self->channel : "(none)");
+  gst_element_message_full_with_details (GST_ELEMENT (self),
+      GST_MESSAGE_INFO, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ, text,
+      stats_line (stats), __FILE__, GST_FUNCTION, __LINE__, stats);
+}
+
+/* ------------------------------------------------------------ pending */
+
+static void
+pending_free (Pending * p)
+{
+  gst_clear_buffer (&p->pass);
+  g_free (p);
+}
+
+static void
+pending_clear (GstZeroFilter * self)
+{
+  Pending *p;
+
+  while ((p = g_queue_pop_head (&self->pending)) != NULL)
+    pending_free (p);
+  self->requests_waiting = 0;
+}
+
+static gboolean
+is_flushing (GstZeroFilter * self)
+{
+  return g_cancellable_is_cancelled (self->flushing);
+}
+
+/* ------------------------------------------------------------ failure */
+
+/* The server failed us (missing, dead, late, wrong): an element error, or
+ * with on-error=pass a warning and pass-through from now on (requests
+ * still waiting are lost and counted as dropped; skipped buffers waiting
+ * pass). Takes TEXT and DEBUG. */
+static GstFlowReturn
+gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
+    gchar * debug)
+{
+  gboolean pass;
+  gchar *channel;
+  zb_reader *responses;
+  GQueue passing = G_QUEUE_INIT;
+  Pending *p;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  GST_OBJECT_LOCK (self);
+  pass = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
+  channel = g_strdup (self->channel);
+  GST_OBJECT_UNLOCK (self);
+  if (!pass) {
+    zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_ERROR, code,
+        channel, text, debug, __FILE__, GST_FUNCTION, __LINE__);
+    g_free (channel);
+    return GST_FLOW_ERROR;
+  }
+  zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_WARNING, code,
+      channel, g_strdup_printf ("%s; passing buffers through unprocessed",
+          text), debug, __FILE__, GST_FUNCTION, __LINE__);
+  g_free (text);
+  g_free (channel);
+
+  /* The link stays: upstream may still hold pool buffers (passed as
+   * copies); it asks for an allocation again, and gets no pool. */
+  self->bypass = TRUE;
+  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
+  GST_OBJECT_LOCK (self);
+  responses = self->responses;
+  self->responses = NULL;
+  GST_OBJECT_UNLOCK (self);
+  zb_reader_destroy (responses);        /* buffers downstream keep leases */
+  while ((p = g_queue_pop_head (&self->pending)) != NULL) {
+    if (p->pass != NULL) {
+      g_queue_push_tail (&passing, p);
+    } else {
+      if (!p->discard)
+        COUNT (self, dropped);
+      pending_free (p);
+    }
+  }
+  self->requests_waiting = 0;
+  if (self->out_caps != NULL && self->in_caps != NULL &&
+      !gst_caps_is_equal (self->out_caps, self->in_caps)) {
+    gst_caps_replace (&self->out_caps, self->in_caps);
+    gst_pad_push_event (self->srcpad, gst_event_new_caps (self->in_caps));
+  }
+  while ((p = g_queue_pop_head (&passing)) != NULL) {
+    GstBuffer *b = p->pass;
+
+    p->pass = NULL;
+    pending_free (p);
+    if (ret == GST_FLOW_OK) {
+      COUNT (self, passed);
+      ret = gst_pad_push (self->srcpad, b);
+    } else {
+      gst_buffer_unref (b);
+    }
+  }
+  return ret;
+}
+
+/* ------------------------------------------------------------ connect */
+
+/* The caps the server declares in the response ring's metadata: NULL when
+ * it wrote none (or no "caps"); sets response_header. */
+static GstCaps *
+server_caps (GstZeroFilter * self, gchar ** why)
+{
+  const uint8_t *meta = NULL;
+  uint64_t size = 0;
+  gchar *text;
+  GstCaps *caps;
+  gint version;
+
+  zb_reader_metadata (self->responses, &meta, &size);
+  if (size == 0 || !zerobuffer_json_is_object (meta, size))
+    return NULL;                /* a peer server that writes no JSON */
+  version = zb_metadata_frame_header (meta, size);
+  if (version != 0 && version != 1) {
+    *why = g_strdup ("the response metadata declares a per-frame header "
+        "this zerofilter does not know");
+    return NULL;
+  }
+  self->response_header = version == 1;
+  text = zerobuffer_json_get_string (meta, size, "caps");
+  if (text == NULL)
+    return NULL;
+  caps = zerobuffer_caps_from_peer (text, why);
+  g_free (text);
+  return caps;
+}
+
+/* Connects to CHANNEL_request (waiting up to connect-timeout for the
+ * server), then creates CHANNEL_response at once (the peers' servers look
+ * for it for a few seconds only). */
+static GstFlowReturn
+gst_zero_filter_connect (GstZeroFilter * self)
+{
+  char name[ZB_NAME_MAX + 1];
+  GstZeroError *e = NULL;
+  zb_writer *writer = NULL;
+  zb_reader *reader = NULL;
+  zb_reader_options opts = { 0 };
+  GstVideoInfo info;
+  guint64 metadata_size, payload_size, frame_size = 0;
+  guint depth;
+  gchar *channel;
+  GstFlowReturn ret;
+  int rc;
+
+  ret = gst_zero_link_get_writer (self->link, self->flushing, &writer, &e);
+  if (ret != GST_FLOW_OK) {
+    if (e == NULL)
+      return ret;
+    ret = gst_zero_filter_fail (self, e->code, g_strdup_printf
+        ("No duplex server on the channel: %s", e->text),
+        g_strdup (e->debug));
+    gst_zero_error_free (e);
+    return ret;
+  }
+  zb_writer_unref (writer);
+
+  GST_OBJECT_LOCK (self);
+  channel = g_strdup (self->channel);
+  metadata_size = self->metadata_size;
+  payload_size = self->payload_size;
+  depth = self->depth;
+  GST_OBJECT_UNLOCK (self);
+  if (payload_size == 0) {
+    /* the responses waiting, and a few that downstream keeps */
+    if (self->in_caps != NULL && gst_video_info_from_caps (&info,
+            self->in_caps))
+      frame_size = GST_VIDEO_INFO_SIZE (&info);
+    payload_size = frame_size > 0 ?
+        zb_payload_size_for (frame_size, MAX (depth + 3,
+            zb_default_frames_in_flight (frame_size)), TRUE) :
+        zb_default_payload_size (0);
+  }
+  zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE, name, sizeof name);
+  g_free (channel);
+  rc = zb_reader_create (&reader, name, metadata_size, payload_size, &opts);
+  if (rc < 0)
+    return gst_zero_filter_fail (self, rc, g_strdup_printf
+        ("Could not create the response ring %s: %s", name, zb_strerror (rc)),
+        g_strdup (zb_last_error ()));
+  GST_INFO_OBJECT (self, "created %s (%" G_GUINT64_FORMAT " payload bytes)",
+      name, payload_size);
+  GST_OBJECT_LOCK (self);
+  self->responses = reader;
+  GST_OBJECT_UNLOCK (self);
+  self->pairing.requests = self->pairing.responses = 0;
+  return GST_FLOW_OK;
+}
+
+/* Waits (bounded) for the server to take the response ring, then pushes
+ * its caps, or the input's when it declares none. */
+static gboolean
+gst_zero_filter_push_caps (GstZeroFilter * self)
+{
+  GstCaps *caps = NULL;
+  gchar *why = NULL;
+  gint64 deadline = g_get_monotonic_time () +
+      SERVER_CAPS_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  if (!self->bypass && self->responses != NULL) {
+    zb_health h;
+
+    while (zb_reader_health (self->responses, &h) == 0 &&
+        (h.writer_pid == 0 || h.metadata_written_bytes == 0) &&
+        g_get_monotonic_time () < deadline && !is_flushing (self))
+      g_usleep (2 * G_TIME_SPAN_MILLISECOND);
+    caps = server_caps (self, &why);
+    if (why != NULL) {
+      gst_zero_filter_fail (self, ZB_EMETADATA, g_strdup_printf
+          ("Cannot use the caps the duplex server declares: %s", why),
+          NULL);
+      g_free (why);
+      if (!self->bypass)
+        return FALSE;
+    }
+  }
+  if (caps == NULL)
+    caps = gst_caps_ref (self->in_caps);
+  GST_INFO_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
+  gst_caps_replace (&self->out_caps, caps);
+  if (!gst_pad_push_event (self->srcpad, gst_event_new_caps (caps))) {
+    gst_caps_unref (caps);
+    return FALSE;
+  }
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------- responses */
+
+/* Pushes RESPONSE as the answer to the oldest request, stamped like its
+ * input. */
+static GstFlowReturn
+gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
+{
+  Pending *p = g_queue_pop_head (&self->pending);
+  GstBuffer *out;
+  zb_frame_ext ext;
+  gsize offset = 0, size = frame->size;
+  gboolean discard = p->discard;
+  guint64 rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
+  int rc;
+
+  self->requests_waiting--;
+  rc = zb_duplex_pair (&self->pairing, frame->sequence);
+  if (rc < 0) {
+    zb_frame_release (frame);
+    pending_free (p);
+    return gst_zero_filter_fail (self, rc, g_strdup
+        ("The duplex server's responses do not pair with the requests"),
+        g_strdup (zb_last_error ()));
+  }
+  if (self->response_header) {
+    rc = zb_frame_ext_parse (frame->data, frame->size, &ext);
+    if (rc < 0) {
+      zb_frame_release (frame);
+      pending_free (p);
+      return gst_zero_filter_fail (self, ZB_EPROTO, g_strdup
+          ("A response has no valid frame header although the response "
+              "metadata declares one"), g_strdup (zb_last_error ()));
+    }
+    offset = ext.data - frame->data;
+    size = ext.size;
+  }
+  if (discard) {
+    GST_DEBUG_OBJECT (self, "discarding the response to a flushed request");
+    zb_frame_release (frame);
+    pending_free (p);
+    return GST_FLOW_OK;
+  }
+  out = zerobuffer_buffer_from_frame (frame, offset, size);
+  GST_BUFFER_PTS (out) = p->pts;
+  GST_BUFFER_DTS (out) = p->dts;
+  GST_BUFFER_DURATION (out) = p->duration;
+  GST_BUFFER_FLAG_SET (out, p->flags);
+  pending_free (p);
+  GST_OBJECT_LOCK (self);
+  self->responses_pushed++;
+  self->rtt_us[self->rtt_count++ % RTT_SAMPLES] = rtt_us;
+  GST_OBJECT_UNLOCK (self);
+  return gst_pad_push (self->srcpad, out);
+}
+
+/* Pushes what is at the head of the queue and ready: skipped buffers, and
+ * responses already in the ring. With WAIT, waits (up to the timeout) for
+ * the oldest response when a request is at the head, once. */
+static GstFlowReturn
+gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
+{
+  Pending *p;
+  zb_frame frame;
+  gint timeout;
+  gint64 deadline;
+  int rc;
+
+  GST_OBJECT_LOCK (self);
+  timeout = self->timeout;
+  GST_OBJECT_UNLOCK (self);
+
+  while ((p = g_queue_peek_head (&self->pending)) != NULL) {
+    GstFlowReturn ret;
+
+    if (p->pass != NULL) {
+      GstBuffer *b = p->pass;
+
+      p->pass = NULL;
+      pending_free (g_queue_pop_head (&self->pending));
+      COUNT (self, passed);
+      ret = gst_pad_push (self->srcpad, b);
+      if (ret != GST_FLOW_OK)
+        return ret;
+      continue;
+    }
+    if (self->responses == NULL)
+      return GST_FLOW_FLUSHING;
+    rc = zb_reader_take_ready (self->responses, &frame);
+    if (rc == ZB_EAGAIN && wait) {
+      deadline = g_get_monotonic_time () + (gint64) timeout *
+          G_TIME_SPAN_MILLISECOND;
+      for (;;) {
+        gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+        if (is_flushing (self))
+          return GST_FLOW_FLUSHING;
+        rc = zb_reader_next (self->responses, &frame, timeout < 0 ?
+            WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
+        if ((rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED)
+            || (timeout >= 0 && left <= 0))
+          break;
+      }
+      wait = FALSE;             /* one response per call */
+    }
+    if (rc == ZB_EAGAIN)
+      return GST_FLOW_OK;
+    if (rc == ZB_ETIMEDOUT)
+      return gst_zero_filter_fail (self, ZB_ETIMEDOUT, g_strdup_printf
+          ("The duplex server did not answer within %d ms (%u requests "
+              "waiting)", timeout, self->requests_waiting),
+          g_strdup ("raise timeout, or use policy=drop or on-error=pass"));
+    if (rc == ZB_EOF)
+      return gst_zero_filter_fail (self, ZB_EOF, g_strdup_printf
+          ("The duplex server stopped answering with %u requests waiting",
+              self->requests_waiting), g_strdup ("its response writer "
+              "detached"));
+    if (rc == ZB_EWRITERDEAD)
+      return gst_zero_filter_fail (self, rc, g_strdup_printf
+          ("The duplex server died with %u requests waiting",
+              self->requests_waiting), g_strdup (zb_last_error ()));
+    if (rc < 0)
+      return gst_zero_filter_fail (self, rc, g_strdup_printf
+          ("Could not read a response: %s", zb_strerror (rc)),
+          g_strdup (zb_last_error ()));
+    ret = gst_zero_filter_push_response (self, &frame);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  return GST_FLOW_OK;
+}
+
+/* ---------------------------------------------------------------- chain */
+
+static Pending *
+pending_new (GstBuffer * buffer)
+{
+  Pending *p = g_new0 (Pending, 1);
+
+  p->pts = GST_BUFFER_PTS (buffer);
+  p->dts = GST_BUFFER_DTS (buffer);
+  p->duration = GST_BUFFER_DURATION (buffer);
+  p->flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
+  return p;
+}
+
+/* Buffer skipped by policy=drop: passed in its turn (copied out of the
+ * request ring when it is one of the pool's reservations, which must not
+ * stay open), or dropped. */
+static void
+gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
+    gboolean pass)
+{
+  Pending *p;
+
+  if (!pass || self->requests_waiting == 0) {
+    COUNT (self, dropped);
+    gst_buffer_unref (buffer);
+    return;
+  }
+  p = pending_new (buffer);
+  if (gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0))) {
+    p->pass = gst_buffer_copy_deep (buffer);
+    gst_buffer_unref (buffer);
+  } else {
+    p->pass = buffer;
+  }
+  g_queue_push_tail (&self->pending, p);
+}
+
+/* Pushes BUFFER unprocessed; a pool buffer as a copy, so that its
+ * reservation in the request ring does not stay open downstream. */
+static GstFlowReturn
+gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
+{
+  if (gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0))) {
+    GstBuffer *copy = gst_buffer_copy_deep (buffer);
+
+    gst_buffer_unref (buffer);
+    buffer = copy;
+  }
+  COUNT (self, passed);
+  return gst_pad_push (self->srcpad, buffer);
+}
+
+static GstFlowReturn
+gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (parent);
+  gsize size = gst_buffer_get_size (buffer);
+  GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
+  GstZeroError *e = NULL;
+  GstFlowReturn ret;
+  guint depth;
+  gboolean drop, pass_skipped;
+  Pending *p;
+
+  COUNT (self, frames_in);
+  if (self->bypass || size == 0)
+    return gst_zero_filter_pass (self, buffer);
+  if (self->responses == NULL) {
+    gst_buffer_unref (buffer);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before the first "
+            "buffer"), (NULL));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  GST_OBJECT_LOCK (self);
+  depth = self->depth;
+  drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
+  pass_skipped = self->skipped == GST_ZERO_FILTER_SKIPPED_PASS;
+  GST_OBJECT_UNLOCK (self);
+
+  ret = gst_zero_filter_drain (self, FALSE);
+  while (ret == GST_FLOW_OK && !self->bypass &&
+      self->requests_waiting >= depth) {
+    if (drop) {
+      /* a stuck server still fails after the timeout */
+      Pending *oldest = NULL;
+      GList *l;
+      gint timeout;
+
+      for (l = self->pending.head; l != NULL && oldest == NULL; l = l->next)
+        if (((Pending *) l->data)->pass == NULL)
+          oldest = l->data;
+      GST_OBJECT_LOCK (self);
+      timeout = self->timeout;
+      GST_OBJECT_UNLOCK (self);
+      if (timeout >= 0 && oldest != NULL &&
+          zb_now_ns () - oldest->sent_ns > (guint64) timeout * 1000000) {
+        ret = gst_zero_filter_drain (self, TRUE);
+        continue;
+      }
+      if (g_queue_get_length (&self->pending) >= 2 * depth + 1)
+        pass_skipped = FALSE;   /* bounded: the skipped wait in memory */
+      gst_zero_filter_skip (self, buffer, pass_skipped);
+      return gst_zero_filter_drain (self, FALSE);
+    }
+    ret = gst_zero_filter_drain (self, TRUE);
+  }
+  if (ret != GST_FLOW_OK || self->bypass) {
+    if (ret == GST_FLOW_OK)
+      return gst_zero_filter_pass (self, buffer);
+    gst_buffer_unref (buffer);
+    return ret;
+  }
+
+  p = pending_new (buffer);
+  ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
+      &kind, &e);
+  gst_buffer_unref (buffer);
+  if (ret == GST_FLOW_OK && kind == GST_ZERO_WRITE_DROPPED) {
+    /* the link's policy always blocks; kept for completeness */
+    pending_free (p);
+    COUNT (self, dropped);
+    return GST_FLOW_OK;
+  }
+  if (ret != GST_FLOW_OK) {
+    pending_free (p);
+    if (e == NULL)
+      return ret;
+    ret = gst_zero_filter_fail (self, e->code, g_strdup_printf
+        ("Could not send a request: %s", e->text), g_strdup (e->debug));
+    gst_zero_error_free (e);
+    return ret;
+  }
+  p->sent_ns = zb_now_ns ();
+  g_queue_push_tail (&self->pending, p);
+  self->requests_waiting++;
+  self->pairing.requests++;
+  GST_OBJECT_LOCK (self);
+  self->requests++;
+  if (kind == GST_ZERO_WRITE_IN_PLACE)
+    self->requests_zero_copy++;
+  GST_OBJECT_UNLOCK (self);
+  return gst_zero_filter_drain (self, FALSE);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static gboolean
+gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (parent);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:{
+      GstCaps *caps;
+      GstZeroError *e = NULL;
+      GstFlowReturn ret = GST_FLOW_OK;
+
+      gst_event_parse_caps (event, &caps);
+      gst_caps_replace (&self->in_caps, caps);
+      gst_event_unref (event);
+      if (!self->bypass && !gst_zero_link_set_caps (self->link, caps, &e)) {
+        ret = gst_zero_filter_fail (self, e->code, g_strdup (e->text),
+            g_strdup (e->debug));
+        gst_zero_error_free (e);
+      }
+      if (ret == GST_FLOW_OK && !self->bypass && self->responses == NULL)
+        ret = gst_zero_filter_connect (self);
+      if (ret != GST_FLOW_OK)
+        return FALSE;
+      if (self->out_caps != NULL && !self->bypass)
+        return TRUE;            /* the server's caps stay */
+      return gst_zero_filter_push_caps (self);
+    }
+    case GST_EVENT_EOS:
+      /* every request answered, then the server sees the end */
+      while (!self->bypass && self->requests_waiting > 0 &&
+          gst_zero_filter_drain (self, TRUE) == GST_FLOW_OK);
+      gst_zero_filter_drain (self, FALSE);      /* skipped ones left */
+      gst_zero_link_finish (self->link);
+      gst_zero_filter_post_stats (self);
+      break;
+    case GST_EVENT_FLUSH_START:
+      g_cancellable_cancel (self->flushing);
+      gst_zero_link_wake (self->link);
+      GST_OBJECT_LOCK (self);
+      if (self->responses != NULL)
+        zb_reader_wake (self->responses);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case GST_EVENT_FLUSH_STOP:{
+      GList *l;
+
+      /* requests already sent are still answered: their responses are
+       * thrown away when they come, so the pairing stays */
+      for (l = self->pending.head; l != NULL;) {
+        GList *next = l->next;
+        Pending *p = l->data;
+
+        if (p->pass != NULL) {
+          pending_free (p);
+          g_queue_delete_link (&self->pending, l);
+        } else {
+          p->discard = TRUE;
+        }
+        l = next;
+      }
+      g_cancellable_reset (self->flushing);
+      gst_zero_link_resume (self->link);
+      break;
+    }
+    default:
+      break;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
+gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION) {
+    guint max_buffers;
+
+    GST_OBJECT_LOCK (self);
+    max_buffers = self->max_buffers;
+    GST_OBJECT_UNLOCK (self);
+    if (max_buffers > 0 && !self->bypass)
+      gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
+          max_buffers);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+static gboolean
+gst_zero_filter_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->out_caps != NULL &&
+      !gst_caps_is_equal (self->out_caps, self->in_caps)) {
+    GstCaps *filter, *caps;
+
+    gst_query_parse_caps (query, &filter);
+    caps = filter ? gst_caps_intersect (filter, self->out_caps) :
+        gst_caps_ref (self->out_caps);
+    gst_query_set_caps_result (query, caps);
+    gst_caps_unref (caps);
+    return TRUE;
+  }
+  return gst_pad_query_default (pad, parent, query);
+}
+
+/* -------------------------------------------------------- state changes */
+
+static void
+gst_zero_filter_start (GstZeroFilter * self)
+{
+  gchar *channel;
+  gint connect_timeout, timeout;
+  gboolean frame_header;
+  char name[ZB_NAME_MAX + 1];
+
+  GST_OBJECT_LOCK (self);
+  channel = g_strdup (self->channel);
+  connect_timeout = self->connect_timeout;
+  timeout = self->timeout;
+  frame_header = self->frame_header;
+  self->frames_in = self->requests = self->responses_pushed = 0;
+  self->passed = self->dropped = self->requests_zero_copy = 0;
+  self->rtt_count = 0;
+  GST_OBJECT_UNLOCK (self);
+  zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST, name, sizeof name);
+  gst_zero_link_set_policy (self->link, timeout, FALSE);
+  gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), NULL,
+      connect_timeout, frame_header);
+  g_cancellable_reset (self->flushing);
+  self->bypass = FALSE;
+  self->response_header = FALSE;
+  g_free (channel);
+}
+
+static void
+gst_zero_filter_stop (GstZeroFilter * self)
+{
+  zb_reader *responses;
+
+  gst_zero_link_close (self->link);
+  GST_OBJECT_LOCK (self);
+  responses = self->responses;
+  self->responses = NULL;
+  GST_OBJECT_UNLOCK (self);
+  zb_reader_destroy (responses);
+  pending_clear (self);
+  gst_caps_replace (&self->in_caps, NULL);
+  gst_caps_replace (&self->out_caps, NULL);
+}
+
+static GstStateChangeReturn
+gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (element);
+  GstStateChangeReturn ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:{
+      gchar *channel;
+      char name[ZB_NAME_MAX + 1];
+      gboolean ok;
+
+      GST_OBJECT_LOCK (self);
+      channel = g_strdup (self->channel);
+      GST_OBJECT_UNLOCK (self);
+      ok = channel != NULL && zb_duplex_ring_name (channel,
+          ZB_DUPLEX_RESPONSE, name, sizeof name) == 0;
+      if (!ok) {
+        ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, channel,
+            ("%s", channel ? "Invalid duplex channel name" :
+                "No channel given: set the channel property"),
+            ("%s", channel ? zb_last_error () : "channel is required"));
+        g_free (channel);
+        return GST_STATE_CHANGE_FAILURE;
+      }
+      g_free (channel);
+      gst_zero_filter_start (self);
+      break;
+    }
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      /* the streaming thread may wait for a response or for room */
+      g_cancellable_cancel (self->flushing);
+      gst_zero_link_close (self->link);
+      GST_OBJECT_LOCK (self);
+      if (self->responses != NULL)
+        zb_reader_wake (self->responses);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      break;
+  }
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_zero_filter_stop (self);
+  return ret;
+}
+
+/* ---------------------------------------------------------- properties */
+
+static void
+gst_zero_filter_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      g_free (self->channel);
+      self->channel = g_value_dup_string (value);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      self->connect_timeout = g_value_get_int (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_int (value);
+      break;
+    case PROP_DEPTH:
+      self->depth = g_value_get_uint (value);
+      break;
+    case PROP_POLICY:
+      self->policy = g_value_get_enum (value);
+      break;
+    case PROP_SKIPPED:
+      self->skipped = g_value_get_enum (value);
+      break;
+    case PROP_ON_ERROR:
+      self->on_error = g_value_get_enum (value);
+      break;
+    case PROP_FRAME_HEADER:
+      self->frame_header = g_value_get_boolean (value);
+      break;
+    case PROP_MAX_BUFFERS:
+      self->max_buffers = g_value_get_uint (value);
+      break;
+    case PROP_METADATA_SIZE:
+      self->metadata_size = g_value_get_uint64 (value);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      self->payload_size = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_zero_filter_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, gst_zero_filter_get_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_CHANNEL:
+      g_value_set_string (value, self->channel);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_int (value, self->connect_timeout);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_int (value, self->timeout);
+      break;
+    case PROP_DEPTH:
+      g_value_set_uint (value, self->depth);
+      break;
+    case PROP_POLICY:
+      g_value_set_enum (value, self->policy);
+      break;
+    case PROP_SKIPPED:
+      g_value_set_enum (value, self->skipped);
+      break;
+    case PROP_ON_ERROR:
+      g_value_set_enum (value, self->on_error);
+      break;
+    case PROP_FRAME_HEADER:
+      g_value_set_boolean (value, self->frame_header);
+      break;
+    case PROP_MAX_BUFFERS:
+      g_value_set_uint (value, self->max_buffers);
+      break;
+    case PROP_METADATA_SIZE:
+      g_value_set_uint64 (value, self->metadata_size);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      g_value_set_uint64 (value, self->payload_size);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---------------------------------------------------------------- class */
+
+static void
+gst_zero_filter_init (GstZeroFilter * self)
+{
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_zero_filter_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_zero_filter_sink_event));
+  gst_pad_set_query_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_zero_filter_sink_query));
+  GST_PAD_SET_PROXY_CAPS (self->sinkpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  gst_pad_set_query_function (self->srcpad,
+      GST_DEBUG_FUNCPTR (gst_zero_filter_src_query));
+  gst_pad_use_fixed_caps (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+
+  self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  self->timeout = DEFAULT_TIMEOUT;
+  self->depth = DEFAULT_DEPTH;
+  self->policy = DEFAULT_POLICY;
+  self->skipped = DEFAULT_SKIPPED;
+  self->on_error = DEFAULT_ON_ERROR;
+  self->frame_header = DEFAULT_FRAME_HEADER;
+  self->max_buffers = DEFAULT_MAX_BUFFERS;
+  self->metadata_size = DEFAULT_METADATA_SIZE;
+  self->payload_size = DEFAULT_PAYLOAD_SIZE;
+  self->link = gst_zero_link_new (gst_zero_filter_debug);
+  self->flushing = g_cancellable_new ();
+  g_queue_init (&self->pending);
+}
+
+static void
+gst_zero_filter_finalize (GObject * object)
+{
+  GstZeroFilter *self = GST_ZERO_FILTER (object);
+
+  gst_zero_filter_stop (self);
+  gst_zero_link_unref (self->link);
+  g_object_unref (self->flushing);
+  g_free (self->channel);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_zero_filter_class_init (GstZeroFilterClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  const GParamFlags ready = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  const GParamFlags playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING;
+
+  zerobuffer_element_init (NULL);
+  GST_DEBUG_CATEGORY_INIT (gst_zero_filter_debug, "zerofilter", 0,
+      "zerofilter: the client of a ZeroBuffer duplex channel");
+
+  gobject_class->set_property = gst_zero_filter_set_property;
+  gobject_class->get_property = gst_zero_filter_get_property;
+  gobject_class->finalize = gst_zero_filter_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_CHANNEL,
+      g_param_spec_string ("channel", "Channel",
+          "Name of the duplex channel (required): requests go into the ring "
+          "CHANNEL_request, which the server creates; responses come from "
+          "CHANNEL_response, which zerofilter creates", NULL, ready));
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_int ("connect-timeout", "Connect timeout",
+          "How long to wait for the server to create CHANNEL_request, in "
+          "milliseconds (0 = do not wait, -1 = forever)", -1, G_MAXINT,
+          DEFAULT_CONNECT_TIMEOUT, ready));
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_int ("timeout", "Timeout",
+          "How long a request may wait for its response (and for room in "
+          "the request ring), in milliseconds (-1 = forever)", -1, G_MAXINT,
+          DEFAULT_TIMEOUT, playing));
+  g_object_class_install_property (gobject_class, PROP_DEPTH,
+      g_param_spec_uint ("depth", "Depth",
+          "Requests that may wait for their responses at once (a pipelined "
+          "server keeps them all busy)", 1, 64, DEFAULT_DEPTH, playing));
+  g_object_class_install_property (gobject_class, PROP_POLICY,
+      g_param_spec_enum ("policy", "Policy",
+          "When depth requests wait: block (wait for the oldest response, "
+          "up to timeout) or drop (do not send the buffer; see skipped)",
+          gst_zero_filter_policy_get_type (), DEFAULT_POLICY, playing));
+  g_object_class_install_property (gobject_class, PROP_SKIPPED,
+      g_param_spec_enum ("skipped", "Skipped",
+          "What policy=drop does with a buffer it does not send: pass it "
+          "unprocessed, in order (frames-passed), or drop it "
+          "(frames-dropped)", gst_zero_filter_skipped_get_type (),
+          DEFAULT_SKIPPED, playing));
+  g_object_class_install_property (gobject_class, PROP_ON_ERROR,
+      g_param_spec_enum ("on-error", "On error",
+          "When the server is missing, dies, stops answering or answers "
+          "later than timeout: post an error, or post a warning and pass "
+          "buffers through unprocessed from then on",
+          gst_zero_filter_on_error_get_type (), DEFAULT_ON_ERROR, playing));
+  g_object_class_install_property (gobject_class, PROP_FRAME_HEADER,
+      g_param_spec_boolean ("frame-header", "Frame header",
+          "Start every request with the 48-byte per-frame header (PTS, DTS, "
+          "duration, flags, commit time), as zerosink frame-header=true. "
+          "Only for servers that read it (the zerobuffer Node API); peer "
+          "servers would take it for image bytes", DEFAULT_FRAME_HEADER,
+          ready));
+  g_object_class_install_property (gobject_class, PROP_MAX_BUFFERS,
+      g_param_spec_uint ("max-buffers", "Max buffers",
+          "Buffers of the zero-copy request pool upstream may hold at once "
+          "(0: no pool, requests are copied)", 0, G_MAXUINT,
+          DEFAULT_MAX_BUFFERS, ready));
+  g_object_class_install_property (gobject_class, PROP_METADATA_SIZE,
+      g_param_spec_uint64 ("metadata-size", "Metadata size",
+          "Metadata bytes of the response ring", 0, ZB_MAX_METADATA_SIZE,
+          DEFAULT_METADATA_SIZE, ready));
+  g_object_class_install_property (gobject_class, PROP_PAYLOAD_SIZE,
+      g_param_spec_uint64 ("payload-size", "Payload size",
+          "Payload bytes of the response ring (0: depth + 3 frames of the "
+          "input's size, or the readers' default when it has none); raise "
+          "it when responses are larger than requests", 0,
+          ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Counters since start (guint64): frames-in, requests, "
+          "requests-zero-copy, responses, frames-passed, frames-dropped, "
+          "round-trip-p50-us and round-trip-p99-us (request commit to "
+          "response, over the last 1024 responses)", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "ZeroBuffer duplex filter", "Filter/Video",
+      "Sends every buffer to a server process over a ZeroBuffer duplex "
+      "channel and pushes its response in the buffer's place", "zerobuffer");
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_zero_filter_change_state);
+
+  gst_type_mark_as_plugin_api (gst_zero_filter_policy_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_zero_filter_skipped_get_type (), 0);
+  gst_type_mark_as_plugin_api (gst_zero_filter_on_error_get_type (), 0);
+}

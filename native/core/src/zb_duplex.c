@@ -1,0 +1,63 @@
+/* zb_duplex.c — the duplex channel's conventions (see zerobuffer.h and
+ * docs/DUPLEX.md): the names of its two rings and the pairing of
+ * responses with requests. */
+#include <stdio.h>
+#include <string.h>
+
+#include "zb_error.h"
+#include "zerobuffer.h"
+
+int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
+                        size_t cap) {
+  const char *suffix;
+  size_t n;
+  int rc;
+
+  if (channel == NULL || out == NULL)
+    return zb__fail(ZB_EINVAL, "zb_duplex_ring_name: NULL argument");
+  switch (ring) {
+  case ZB_DUPLEX_REQUEST:
+    suffix = "_request";
+    break;
+  case ZB_DUPLEX_RESPONSE:
+    suffix = "_response";
+    break;
+  default:
+    return zb__fail(ZB_EINVAL, "zb_duplex_ring_name: unknown ring %d",
+                    (int)ring);
+  }
+  n = strlen(channel) + strlen(suffix);
+  if (n >= cap)
+    return zb__fail(ZB_EINVAL,
+                    "zb_duplex_ring_name: %zu bytes needed for the name of "
+                    "channel \"%.64s\"'s %s ring",
+                    n + 1, channel, suffix + 1);
+  snprintf(out, cap, "%s%s", channel, suffix);
+  rc = zb_validate_name(out);
+  if (rc < 0)
+    return zb__fail(ZB_ENAME,
+                    "invalid duplex channel name \"%.64s\": its ring \"%.80s\" "
+                    "is not a valid ring name (%s)",
+                    channel, out, zb_last_error());
+  return 0;
+}
+
+int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence) {
+  if (pairing == NULL)
+    return zb__fail(ZB_EINVAL, "zb_duplex_pair: NULL pairing");
+  if (pairing->responses >= pairing->requests)
+    return zb__fail(ZB_ESEQUENCE,
+                    "a response arrived with no request waiting for it (%llu "
+                    "requests sent, %llu answered)",
+                    (unsigned long long)pairing->requests,
+                    (unsigned long long)pairing->responses);
+  if (response_sequence != pairing->responses + 1)
+    return zb__fail(ZB_ESEQUENCE,
+                    "response sequence %llu where request %llu was next to "
+                    "be answered: the server lost or repeated a response, "
+                    "or restarted mid-stream",
+                    (unsigned long long)response_sequence,
+                    (unsigned long long)(pairing->responses + 1));
+  pairing->responses++;
+  return 0;
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# zerofilter against zb-duplex-server (a server that behaves like the
+# peers': it creates CHANNEL_request, looks for CHANNEL_response every
+# 100 ms, answers in order), between real processes:
+# - echo: frame-exact for RGB (videotestsrc drawing into the request ring
+#   through the pool), I420 of odd size and variable-size JPEG (recorded,
+#   copied); checksums, caps and timestamps equal the stream's without the
+#   filter;
+# - invert twice (two filters, two servers) is the stream again, invert once
+#   is not;
+# - RGB in, GRAY8 out (the server declares the caps in the response ring);
+# - the server killed mid-stream: an error naming it within the timeout, or
+#   with on-error=pass every frame arrives;
+# - a slow server: policy=block processes every frame; policy=drop passes
+#   (or drops) what it cannot send, and counts it;
+# - no server: an error after connect-timeout, or pass-through.
+ZB_PREFIX="zbgst-fl-$$-"
+. "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
+
+need_elements rawvideoparse jpegenc identity filesrc filesink checksumsink
+N=30
+
+# zb-duplex-server in the background (bounded like gst-launch); $SV_PID.
+bg_server() { # log channel [options]
+  local log=$1
+  shift
+  timeout -k 5 "$LIMIT" "$ZB_DUPLEX_SERVER" "$@" >"$log" 2>&1 &
+  SV_PID=$!
+  ZB_PIDS+=("$SV_PID")
+  wait_for_line "$log" "^ready " 10 || fail "server $2 did not start: $(cat "$log")"
+}
+
+# PTS of the buffers checksumsink saw, one a line.
+timestamps() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print $1 }' "$1"; }
+
+stats_of() { # log field
+  sed -n "s/.*zerofilter-stats.* $2=\([0-9]*\).*/\1/p" "$1" | tail -n1
+}
+
+echo_roundtrip() { # label caps [encoder] (recorded unless label ends in -zc)
+  local label=$1 caps=$2 ch="${ZB_PREFIX}$1" stream enc=() w s
+  [ $# -gt 2 ] && enc=(! "$3")
+  if [[ $label == *-zc ]]; then
+    stream=(videotestsrc num-buffers=$N pattern=ball ! "$caps" "${enc[@]}")
+  else
+    local width height format
+    width=$(echo "$caps" | sed -n 's/.*width=\([0-9]*\).*/\1/p')
+    height=$(echo "$caps" | sed -n 's/.*height=\([0-9]*\).*/\1/p')
+    format=$(echo "$caps" | sed -n 's/.*format=\([A-Za-z0-9_]*\).*/\1/p')
+    fg_launch "$tmp/record.log" -- -q videotestsrc num-buffers=$N pattern=ball ! \
+      "$caps" ! filesink location="$tmp/$label.raw" || { fail "$label: recording"; return; }
+    stream=(filesrc location="$tmp/$label.raw" ! rawvideoparse width=$width
+      height=$height format="$(echo "$format" | tr 'A-Z_' 'a-z-')" framerate=30/1 "${enc[@]}")
+  fi
+  fg_launch "$tmp/ref.log" -- -v "${stream[@]}" ! checksumsink ||
+    { fail "$label: reference failed"; return; }
+  bg_server "$tmp/server.log" "$ch" --mode echo
+  fg_launch "$tmp/got.log" -- -v "${stream[@]}" ! zerofilter channel="$ch" ! checksumsink
+  w=$?
+  wait_status $SV_PID
+  s=$?
+  [ $w -eq 0 ] || { fail "$label: gst-launch exited $w"; tail -5 "$tmp/got.log"; }
+  [ $s -eq 0 ] || { fail "$label: server exited $s"; cat "$tmp/server.log"; }
+  grep -q "^served $N " "$tmp/server.log" || fail "$label: server: $(cat "$tmp/server.log")"
+  cmp -s <(checksums "$tmp/ref.log") <(checksums "$tmp/got.log") ||
+    fail "$label: the filtered buffers differ from the stream"
+  cmp -s <(timestamps "$tmp/ref.log") <(timestamps "$tmp/got.log") ||
+    fail "$label: timestamps differ"
+  [ "$(sink_caps "$tmp/ref.log")" = "$(sink_caps "$tmp/got.log")" ] ||
+    fail "$label: caps differ: $(sink_caps "$tmp/got.log")"
+  [ "$(checksums "$tmp/got.log" | wc -l)" -eq $N ] || fail "$label: $(checksums "$tmp/got.log" | wc -l) buffers"
+  check_ring_gone "${ch}_request" "$label"
+  check_ring_gone "${ch}_response" "$label"
+  echo "$label: $N frames echoed exactly ($(grep -c . <(checksums "$tmp/got.log" | sort -u)) distinct)"
+  cp "$tmp/got.log" "$tmp/$label.got.log"
+}
+
+echo_roundtrip rgb-zc "video/x-raw,format=RGB,width=320,height=240,framerate=30/1"
+echo_roundtrip i420-odd "video/x-raw,format=I420,width=321,height=241,framerate=30/1"
+echo_roundtrip jpeg "video/x-raw,format=I420,width=320,height=240,framerate=30/1" jpegenc
+# the request pool: videotestsrc drew every RGB frame into the request ring
+zc=$(stats_of "$tmp/rgb-zc.got.log" requests-zero-copy)
+[ "${zc:-0}" -eq $N ] || fail "rgb-zc: $zc of $N requests zero-copy"
+
+# Invert twice = the stream; invert once differs from it.
+RGB="video/x-raw,format=RGB,width=320,height=240,framerate=30/1"
+fg_launch "$tmp/ref.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! checksumsink
+bg_server "$tmp/inv1.log" "${ZB_PREFIX}inv1" --mode invert
+s1=$SV_PID
+bg_server "$tmp/inv2.log" "${ZB_PREFIX}inv2" --mode invert
+s2=$SV_PID
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}inv1" ! tee name=t ! queue ! checksumsink name=once \
+  t. ! queue ! zerofilter channel="${ZB_PREFIX}inv2" ! checksumsink name=twice ||
+  fail "invert: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $s1; wait_status $s2
+twice=$(awk '/^[0-9]+:/ && NF == 2' "$tmp/got.log" | wc -l)
+[ "$twice" -eq $((2 * N)) ] || fail "invert: $twice buffers at the two sinks"
+# checksumsink prints without its name: the inverted-once hashes are those
+# not in the reference, the twice-inverted ones are exactly the reference's
+ref=$(checksums "$tmp/ref.log" | sort)
+inter=$(comm -12 <(echo "$ref") <(checksums "$tmp/got.log" | sort) | wc -l)
+[ "$inter" -eq $N ] || fail "invert: $inter of $N hashes equal the stream's (want $N: invert twice)"
+echo "invert: twice is the stream ($inter/$N), once differs"
+
+# RGB in, GRAY8 out: the server declares its caps.
+bg_server "$tmp/gray.log" "${ZB_PREFIX}gray" --mode gray \
+  --caps "video/x-raw, format=(string)GRAY8, width=(int)320, height=(int)240, framerate=(fraction)30/1"
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}gray" ! identity silent=false ! checksumsink ||
+  fail "gray: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+sink_caps "$tmp/got.log" | grep -q 'format=(string)GRAY8' ||
+  fail "gray: caps at the sink: $(sink_caps "$tmp/got.log")"
+grep -q "chain .*(76800 bytes" "$tmp/got.log" || fail "gray: buffers are not 320x240 bytes"
+[ "$(checksums "$tmp/got.log" | wc -l)" -eq $N ] || fail "gray: $(checksums "$tmp/got.log" | wc -l) buffers"
+echo "gray: RGB in, GRAY8 out ($(sink_caps "$tmp/got.log" | cut -c1-40)...)"
+
+# Server killed mid-stream (no detach): an error naming it, soon.
+bg_server "$tmp/die.log" "${ZB_PREFIX}die" --die-after 10
+t0=$(now_ns)
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=300 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}die" timeout=3000 ! fakesink
+w=$?
+ms=$(ms_since "$t0")
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "killed: gst-launch exited $w"
+grep -Eq "duplex server (died|stopped answering)|zerobuffer-error=E(WRITERDEAD|READERGONE)" "$tmp/got.log" ||
+  fail "killed: no error about the server: $(grep -i error "$tmp/got.log" | head -3)"
+[ "$ms" -lt 8000 ] || fail "killed: took $ms ms"
+echo "killed: error after $ms ms: $(grep -m1 -o 'duplex server [a-z ]*' "$tmp/got.log")"
+rm -f /dev/shm/"${ZB_PREFIX}die_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die_request" \
+  /tmp/zerobuffer/"${ZB_PREFIX}die_request.lock"
+
+bg_server "$tmp/die.log" "${ZB_PREFIX}die2" --die-after 10
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=60 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}die2" timeout=3000 on-error=pass ! checksumsink
+w=$?
+n=$(checksums "$tmp/got.log" | wc -l)
+[ $w -eq 0 ] || fail "killed, on-error=pass: gst-launch exited $w"
+[ "$n" -ge 55 ] || fail "killed, on-error=pass: only $n of 60 buffers"
+grep -q "passing buffers through" "$tmp/got.log" || fail "killed, on-error=pass: no warning"
+echo "killed, on-error=pass: $n of 60 buffers (those in flight lost), a warning"
+rm -f /dev/shm/"${ZB_PREFIX}die2_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die2_request" \
+  /tmp/zerobuffer/"${ZB_PREFIX}die2_request.lock"
+
+# A slow server (40 ms a frame) behind a live 100 fps source.
+LIVE="videotestsrc num-buffers=60 is-live=true"
+RGB100="video/x-raw,format=RGB,width=160,height=120,framerate=100/1"
+bg_server "$tmp/slow.log" "${ZB_PREFIX}slow" --delay-ms 40
+fg_launch "$tmp/got.log" -- -v $LIVE ! "$RGB100" ! zerofilter channel="${ZB_PREFIX}slow" ! \
+  checksumsink
+w=$?
+wait_status $SV_PID
+[ $w -eq 0 ] && [ "$(checksums "$tmp/got.log" | wc -l)" -eq 60 ] ||
+  fail "slow, block: exit $w, $(checksums "$tmp/got.log" | wc -l) buffers"
+[ "$(stats_of "$tmp/got.log" responses)" = 60 ] || fail "slow, block: $(grep zerofilter-stats "$tmp/got.log")"
+echo "slow, policy=block: 60 of 60 processed"
+
+for skipped in pass drop; do
+  bg_server "$tmp/slow.log" "${ZB_PREFIX}slow-$skipped" --delay-ms 40
+  fg_launch "$tmp/got.log" -- -v $LIVE ! "$RGB100" ! \
+    zerofilter channel="${ZB_PREFIX}slow-$skipped" policy=drop skipped=$skipped ! checksumsink
+  w=$?
+  wait_status $SV_PID
+  resp=$(stats_of "$tmp/got.log" responses)
+  passed=$(stats_of "$tmp/got.log" frames-passed)
+  dropped=$(stats_of "$tmp/got.log" frames-dropped)
+  n=$(checksums "$tmp/got.log" | wc -l)
+  [ $w -eq 0 ] || fail "slow, drop/$skipped: exit $w"
+  [ "${resp:-0}" -lt 60 ] && [ $((resp + passed + dropped)) -eq 60 ] && [ "$n" -eq $((resp + passed)) ] ||
+    fail "slow, drop/$skipped: responses $resp passed $passed dropped $dropped, $n buffers"
+  if [ $skipped = pass ]; then [ "$passed" -gt 0 ] || fail "slow, drop/pass: nothing passed"
+  else [ "$dropped" -gt 0 ] && [ "$passed" -eq 0 ] || fail "slow, drop/drop: passed $passed dropped $dropped"; fi
+  cmp -s <(timestamps "$tmp/got.log") <(timestamps "$tmp/got.log" | sort) ||
+    fail "slow, drop/$skipped: timestamps out of order"
+  echo "slow, policy=drop skipped=$skipped: $resp processed, $passed passed, $dropped dropped"
+done
+
+# No server at all.
+t0=$(now_ns)
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}none" connect-timeout=500 ! fakesink
+w=$?
+ms=$(ms_since "$t0")
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "missing: gst-launch exited $w"
+grep -q "zerobuffer-error=ENOENT" "$tmp/got.log" || fail "missing: $(grep -i error "$tmp/got.log" | head -3)"
+echo "missing: error after $ms ms"
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=10 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}none" connect-timeout=200 on-error=pass ! checksumsink
+w=$?
+[ $w -eq 0 ] && [ "$(checksums "$tmp/got.log" | wc -l)" -eq 10 ] ||
+  fail "missing, on-error=pass: exit $w, $(checksums "$tmp/got.log" | wc -l) buffers"
+echo "missing, on-error=pass: 10 of 10 passed"
+
+finish

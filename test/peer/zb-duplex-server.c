@@ -1,0 +1,166 @@
+/* zb-duplex-server — a duplex server that behaves like the peers' (C++ /
+ * Python) servers, for tests of zerofilter and the Node duplex client:
+ *
+ *   zb-duplex-server CHANNEL [--mode echo|invert|gray] [--delay-ms D]
+ *                    [--die-after N] [--payload-size P] [--caps CAPS]
+ *                    [--connect-timeout MS] [--timeout MS]
+ *
+ * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
+ * print "ready CHANNEL" (stdout, flushed), then try to connect to
+ * CHANNEL_response as its writer every ZB_DUPLEX_CONNECT_RETRY_MS until
+ * --connect-timeout (default ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS, the C++
+ * server's 5 s) and give up after that. Then answer every request, in
+ * order, with exactly one response:
+ *   echo    the request's bytes;
+ *   invert  255 - every byte (RGB frames: the inverted image);
+ *   gray    RGB to GRAY8, one byte per 3 (Y = (77 R + 150 G + 29 B) >> 8),
+ *           with --caps declaring the output caps in the response metadata.
+ * Without --caps the response ring gets no metadata, as with the peers.
+ * --delay-ms sleeps before each response (a slow server); --die-after N
+ * calls _exit(9) after N responses without detaching (a crash). At the end
+ * of the request stream it detaches from the response ring and prints
+ * "served N fnv1a=HEX" (FNV-1a 32 over the responses' bytes).
+ *
+ * Exit status: 0 ok, 1 a core error (message on stderr), 2 usage,
+ * 4 no client created the response ring in time. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zerobuffer.h"
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int core_error(const char *what, int rc) {
+  fprintf(stderr, "zb-duplex-server: %s: %s (%s): %s\n", what,
+          zb_err_name(rc), zb_strerror(rc), zb_last_error());
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  const char *channel, *mode = "echo", *caps = NULL;
+  long delay_ms = 0, die_after = -1, connect_timeout =
+      ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS, timeout = 30000;
+  uint64_t payload_size = 0, served = 0;
+  uint32_t hash = 2166136261u;
+  char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  zb_writer *responses = NULL;
+  long waited;
+  int rc, i;
+
+  if (argc < 2) {
+    fprintf(stderr, "usage: zb-duplex-server CHANNEL [--mode echo|invert|"
+                    "gray] [--delay-ms D] [--die-after N] [--payload-size "
+                    "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS]\n");
+    return 2;
+  }
+  channel = argv[1];
+  for (i = 2; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--mode") == 0)
+      mode = argv[i + 1];
+    else if (strcmp(argv[i], "--delay-ms") == 0)
+      delay_ms = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--die-after") == 0)
+      die_after = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--payload-size") == 0)
+      payload_size = strtoull(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--caps") == 0)
+      caps = argv[i + 1];
+    else if (strcmp(argv[i], "--connect-timeout") == 0)
+      connect_timeout = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--timeout") == 0)
+      timeout = atol(argv[i + 1]);
+    else {
+      fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (i != argc || (strcmp(mode, "echo") && strcmp(mode, "invert") &&
+                    strcmp(mode, "gray"))) {
+    fprintf(stderr, "zb-duplex-server: bad arguments\n");
+    return 2;
+  }
+  if (payload_size == 0)
+    payload_size = zb_default_payload_size(0);
+  if ((rc = zb_duplex_ring_name(channel, ZB_DUPLEX_REQUEST, request_name,
+                                sizeof request_name)) < 0 ||
+      (rc = zb_duplex_ring_name(channel, ZB_DUPLEX_RESPONSE, response_name,
+                                sizeof response_name)) < 0)
+    return core_error("channel name", rc);
+
+  rc = zb_reader_create(&requests, request_name, 4096, payload_size, NULL);
+  if (rc < 0)
+    return core_error("creating the request ring", rc);
+  printf("ready %s\n", channel);
+  fflush(stdout);
+
+  for (waited = 0;; waited += ZB_DUPLEX_CONNECT_RETRY_MS) {
+    rc = zb_writer_connect(&responses, response_name);
+    if (rc == 0)
+      break;
+    if (waited >= connect_timeout) {
+      fprintf(stderr, "zb-duplex-server: no response ring %s after %ld ms\n",
+              response_name, connect_timeout);
+      zb_reader_destroy(requests);
+      return 4;
+    }
+    sleep_ms(ZB_DUPLEX_CONNECT_RETRY_MS);
+  }
+  if (caps != NULL) {
+    char meta[1024];
+    int n = snprintf(meta, sizeof meta,
+                     "{\"type\":\"zb-duplex-server\",\"caps\":\"%s\"}", caps);
+    rc = zb_writer_set_metadata(responses, meta, (uint64_t)n);
+    if (rc < 0)
+      return core_error("writing the response metadata", rc);
+  }
+
+  for (;;) {
+    zb_frame request;
+    zb_reservation res;
+    uint64_t size, k;
+
+    rc = zb_reader_next(requests, &request, (int)timeout);
+    if (rc == ZB_EOF)
+      break;
+    if (rc < 0)
+      return core_error("reading a request", rc);
+    size = strcmp(mode, "gray") == 0 ? request.size / 3 : request.size;
+    rc = zb_writer_reserve(responses, size, &res, (int)timeout);
+    if (rc < 0)
+      return core_error("reserving a response", rc);
+    if (strcmp(mode, "echo") == 0) {
+      memcpy(res.data, request.data, size);
+    } else if (strcmp(mode, "invert") == 0) {
+      for (k = 0; k < size; k++)
+        res.data[k] = (uint8_t)(255 - request.data[k]);
+    } else {
+      for (k = 0; k < size; k++) {
+        const uint8_t *p = request.data + 3 * k;
+        res.data[k] = (uint8_t)((77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8);
+      }
+    }
+    for (k = 0; k < size; k++)
+      hash = (hash ^ res.data[k]) * 16777619u;
+    zb_frame_release(&request);
+    if (delay_ms > 0)
+      sleep_ms(delay_ms);
+    rc = zb_reservation_commit(&res, size);
+    if (rc < 0)
+      return core_error("committing a response", rc);
+    served++;
+    if (die_after >= 0 && (long)served >= die_after)
+      _exit(9); /* a crash: no detach, no cleanup */
+  }
+  zb_writer_destroy(responses);
+  zb_reader_destroy(requests);
+  printf("served %llu fnv1a=%08x\n", (unsigned long long)served, hash);
+  return 0;
+}

@@ -1134,7 +1134,6 @@ gst_zero_filter_init (GstZeroFilter * self)
       GST_DEBUG_FUNCPTR (gst_zero_filter_sink_event));
   gst_pad_set_query_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_zero_filter_sink_query));
-  GST_PAD_SET_PROXY_CAPS (self->sinkpad);
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_set_query_function (self->srcpad,

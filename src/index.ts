@@ -41,3 +41,7 @@ export { formatImgMessage, formatImgParts, type ImgPixels } from './img-stream/f
 export { ImgStreamError, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';
 export { ingestImg, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
 export { serveImg, type ServeOptions } from './img-stream/serve.js';
+export {
+  ZeroBufferDuplexServer, ZeroBufferDuplexClient, DuplexHandlerError, duplexRingNames,
+  type DuplexServerOptions, type DuplexClientOptions, type DuplexHandler, type DuplexReply, type DuplexServerStats,
+} from './duplex.js';

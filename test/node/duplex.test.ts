@@ -1,0 +1,170 @@
+// The duplex channel from Node: ZeroBufferDuplexServer serving zerofilter in
+// a real gst-launch-1.0 (echo frame-exact for RGB, odd-size I420 and
+// variable-size JPEG; invert against a reference computed here; RGB in,
+// GRAY8 out; handler errors under both policies; reply.reserve), and the
+// Node duplex client against the C server that behaves like the peers'.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import {
+  DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, duplexRingNames, type DuplexHandler,
+} from '../../src/index.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
+const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+const N = 20;
+
+/** checksumsink's hashes, in order. */
+function checksums(lines: string[]): string[] {
+  return lines.map((l) => /^\d+:\d\d:\d\d\.\d+ ([0-9a-f]{40})$/.exec(l)?.[1]).filter((h): h is string => h !== undefined);
+}
+
+/** Runs `source ! zerofilter channel=… ! sink` against a server serving with handler; the requests' hashes, in order. */
+async function filter(source: string, handler: DuplexHandler, options: {
+  outputCaps?: string; onError?: 'pass' | 'stop'; filterArgs?: string; sink?: string;
+} = {}): Promise<{ code: number; out: string[]; requests: string[]; server: ZeroBufferDuplexServer; errors: DuplexHandlerError[] }> {
+  const channel = ringName('dx');
+  const server = await ZeroBufferDuplexServer.create({ name: channel, outputCaps: options.outputCaps, onError: options.onError });
+  const errors: DuplexHandlerError[] = [];
+  server.on('handlerError', (e: DuplexHandlerError) => errors.push(e));
+  const requests: string[] = [];
+  const serving = server.serve(async (frame, reply) => {
+    requests.push(sha(frame.data));
+    return handler(frame, reply);
+  }).catch((e: unknown) => e);
+  const gst = run('gst-launch-1.0', ['-q', ...`${source} ! zerofilter channel=${channel} ${options.filterArgs ?? ''} ! ${options.sink ?? 'checksumsink'}`
+    .split(' ').filter((s) => s !== '')], gstEnv);
+  const code = await gst.exit(30000);
+  await Promise.race([serving, new Promise((r) => setTimeout(r, 3000))]);
+  await server.close();
+  return { code, out: gst.stdout, requests, server, errors };
+}
+
+const RGB = `videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1`;
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+test('ring names come from the core', () => {
+  expect(duplexRingNames('cam')).toEqual({ request: 'cam_request', response: 'cam_response' });
+  expect(() => duplexRingNames('a/b')).toThrow(expect.objectContaining({ code: 'ENAME' }));
+});
+
+test.each([
+  ['RGB', RGB],
+  ['I420 321x241', `videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=I420,width=321,height=241,framerate=30/1`],
+  ['JPEG', `videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=I420,width=320,height=240 ! jpegenc`],
+])('echo server: %s frames come back byte for byte, in order', async (_label, source) => {
+  const sizes = new Set<number>();
+  const r = await filter(source, (frame) => {
+    sizes.add(frame.data.byteLength);
+    return frame; // unchanged
+  });
+  expect(r.code).toBe(0);
+  expect(r.requests).toHaveLength(N);
+  expect(checksums(r.out)).toEqual(r.requests);
+  if (_label === 'JPEG') expect(sizes.size).toBeGreaterThan(1);
+  expect(r.server.stats()).toMatchObject({ requests: N, responses: N, errors: 0 });
+}, 60000);
+
+test('invert server: the output is 255 - the input, byte for byte (reply.reserve)', async () => {
+  const expected: string[] = [];
+  const r = await filter(RGB, async (frame, reply) => {
+    const out = await reply.reserve(frame.data.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = 255 - frame.data[i]!;
+    const reference = Uint8Array.from(frame.data, (v) => 255 - v);
+    expected.push(sha(reference));
+  });
+  expect(r.code).toBe(0);
+  expect(checksums(r.out)).toEqual(expected);
+  expect(new Set(expected).size).toBeGreaterThan(1);
+  expect(expected).not.toEqual(r.requests);
+}, 60000);
+
+test('RGB in, GRAY8 out: the server declares its caps', async () => {
+  const expected: string[] = [];
+  const r = await filter(RGB, (frame) => {
+    const rgb = frame.data;
+    const gray = new Uint8Array(rgb.length / 3);
+    for (let i = 0; i < gray.length; i++) gray[i] = (77 * rgb[3 * i]! + 150 * rgb[3 * i + 1]! + 29 * rgb[3 * i + 2]!) >> 8;
+    expected.push(sha(gray));
+    return gray;
+  }, {
+    outputCaps: 'video/x-raw, format=(string)GRAY8, width=(int)320, height=(int)240, framerate=(fraction)30/1',
+    sink: 'capsfilter caps=video/x-raw,format=GRAY8 ! checksumsink',
+  });
+  expect(r.code).toBe(0);
+  expect(checksums(r.out)).toEqual(expected);
+}, 60000);
+
+test("handler errors: onError 'pass' answers with the request unchanged and emits a typed event", async () => {
+  const r = await filter(RGB, (frame) => {
+    if (frame.sequence % 5 === 0) throw new Error(`no ${frame.sequence}`);
+    return Uint8Array.from(frame.data, (v) => 255 - v);
+  }, { onError: 'pass' });
+  expect(r.code).toBe(0);
+  expect(r.errors.map((e) => e.sequence)).toEqual([5, 10, 15, 20]);
+  expect(r.errors[0]).toBeInstanceOf(DuplexHandlerError);
+  expect(r.errors[0]!.code).toBe('EHANDLER');
+  const out = checksums(r.out);
+  expect(out).toHaveLength(N);
+  for (let i = 0; i < N; i++) {
+    if ((i + 1) % 5 === 0) expect(out[i]).toBe(r.requests[i]);
+    else expect(out[i]).not.toBe(r.requests[i]);
+  }
+  expect(r.server.stats()).toMatchObject({ errors: 4, passed: 4, responses: N });
+}, 60000);
+
+test("handler errors: onError 'stop' stops serving and the pipeline fails with a clear error, soon", async () => {
+  const t0 = Date.now();
+  const r = await filter(RGB, (frame) => {
+    if (frame.sequence === 3) throw new Error('boom');
+    return frame;
+  }, { onError: 'stop', filterArgs: 'timeout=3000' });
+  expect(r.code).not.toBe(0);
+  expect(r.errors.map((e) => e.sequence)).toEqual([3]);
+  expect(Date.now() - t0).toBeLessThan(15000);
+}, 60000);
+
+test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo and invert, paired by order', async () => {
+  for (const mode of ['echo', 'invert']) {
+    const channel = ringName('dxc');
+    const server = run(duplexServerPath, [channel, '--mode', mode]);
+    await server.line(/^ready /);
+    const client = await ZeroBufferDuplexClient.connect({ name: channel });
+    const hashes: string[] = [];
+    for (let i = 1; i <= 50; i++) {
+      const req = new Uint8Array(1000 + i * 37).map((_, k) => (k * i) & 255);
+      const res = await client.request(req);
+      const want = mode === 'echo' ? req : req.map((v) => 255 - v);
+      expect(res.sequence).toBe(i);
+      expect(sha(res.data)).toBe(sha(want));
+      hashes.push(sha(res.data));
+      res.release();
+    }
+    await client.close();
+    expect(await server.exit(10000)).toBe(0);
+    expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
+  }
+}, 60000);
+
+test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
+  const channel = ringName('dxn');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+  const client = await ZeroBufferDuplexClient.connect({ name: channel });
+  for (let i = 1; i <= 20; i++) {
+    const res = await client.request(new Uint8Array(64).fill(i));
+    expect([...res.data]).toEqual(new Array(64).fill(i ^ 0x5a));
+    res.release();
+  }
+  await client.close();
+  await serving;
+  await server.close();
+  const t0 = Date.now();
+  await expect(ZeroBufferDuplexClient.connect({ name: ringName('dxnone'), connectTimeoutMs: 300 }))
+    .rejects.toMatchObject({ code: 'ENOENT' });
+  expect(Date.now() - t0).toBeLessThan(2000);
+}, 30000);

@@ -86,12 +86,38 @@ export const COMMANDS = {
     ],
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
   },
+  filter: {
+    command: 'filter <source> <sink>',
+    describe: 'Run <source> ! zerofilter ! <sink> with a Node script answering every frame (a duplex channel), with live stats',
+    positionals: {
+      source: { type: 'string', describe: 'Source pipeline in gst-launch syntax (zerofilter follows it)' },
+      sink: { type: 'string', describe: 'Sink pipeline in gst-launch syntax (it follows zerofilter)' },
+    },
+    options: {
+      script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },
+      'output-caps': { type: 'string', describe: 'Caps of the answers when they differ from the input (the script may also export outputCaps)' },
+      'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame unchanged) or stop', default: 'pass' },
+      frames: { type: 'number', describe: 'Stop after N answers' },
+      json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
+      interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
+      name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },
+      'payload-size': { type: 'number', describe: 'Request ring payload bytes (default: 3 × 1920×1080 RGB; raise it for larger frames)' },
+      'plugin-path': pipelineOptions['plugin-path'],
+      'sink-property': { type: 'string', describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },
+    },
+    examples: [
+      ['$0 filter "videotestsrc ! video/x-raw,format=RGB" --script ./invert.mjs "videoconvert ! autovideosink"', 'a Node filter between two pipelines'],
+      ['$0 filter "videotestsrc num-buffers=300 ! video/x-raw,format=RGB" --script ./mask.mjs --output-caps "video/x-raw,format=GRAY8,width=320,height=240" "fakesink" --json', 'RGB in, GRAY8 out'],
+    ],
+    notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer) and the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
+  },
   watch: {
     command: 'watch',
     describe: 'Run a reader command; start the pipeline into every ring it announces with a start-stream line',
     positionals: {},
     options: {
-      pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended)' },
+      pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended, or zerofilter for a start-duplex)' },
+      'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink' },
       restart: {
         type: 'boolean', default: true,
         describe: 'Restart a pipeline that dies of a transient error while its reader lives (--no-restart: do not); a permanent error stops the watch (exit 3)',
@@ -102,7 +128,7 @@ export const COMMANDS = {
     examples: [
       ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- python3 reader.py', 'feed a Python reader'],
     ],
-    notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything. A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
+    notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream, start-duplex: a duplex server asking for "<pipeline> ! zerofilter channel=NAME ! <--filter-sink>"). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything. A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
   },
   ingest: {
     command: 'ingest <kind> <source>',

@@ -3,6 +3,7 @@
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import { cleanupCommand } from './cleanup-command.js';
+import { filterCommand } from './filter-command.js';
 import { ingestCommand } from './ingest-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { parseArgs } from './parse-args.js';
@@ -35,6 +36,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     switch (parsed.kind) {
       case 'run':
         return await runCommand(parsed.args, full);
+      case 'filter':
+        return await filterCommand(parsed.args, full);
       case 'watch':
         return await watchCommand(parsed.args, full);
       case 'ingest':

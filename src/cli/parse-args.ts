@@ -26,8 +26,25 @@ export interface RunArgs {
   sinkProperties: Record<string, string>;
 }
 
+export interface FilterArgs {
+  source: string;
+  sink: string;
+  script: string;
+  outputCaps?: string;
+  onError: 'pass' | 'stop';
+  frames?: number;
+  json?: boolean;
+  intervalMs: number;
+  name?: string;
+  payloadSize?: number;
+  pluginPath?: string;
+  sinkProperties: Record<string, string>;
+}
+
 export interface WatchArgs {
   pipeline: string;
+  /** What follows zerofilter for a start-duplex line. */
+  filterSink: string;
   command: string[];
   restart: boolean;
   /** Infinity: no limit. */
@@ -73,6 +90,7 @@ export type ParsedArgs =
   | { kind: 'usage'; message: string; help: string }
   | { kind: 'run'; args: RunArgs }
   | { kind: 'watch'; args: WatchArgs }
+  | { kind: 'filter'; args: FilterArgs }
   | { kind: 'ingest'; args: IngestArgs }
   | { kind: 'serve'; args: ServeArgs }
   | { kind: 'inspect'; args: InspectArgs }
@@ -96,7 +114,7 @@ function parser(): Argv {
     .scriptName('zerobuffer')
     .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
-    .demandCommand(1, 'Name a command: run, watch, ingest, serve, inspect, cleanup or plugin-path')
+    .demandCommand(1, 'Name a command: run, filter, watch, ingest, serve, inspect, cleanup or plugin-path')
     .strict()
     .help()
     .version(false)
@@ -180,6 +198,24 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         },
       };
     }
+    case 'filter': {
+      if (typeof a['script'] !== 'string' || a['script'] === '') throw new UsageError('filter needs --script ./handler.mjs');
+      const onError = a['on-error'];
+      if (onError !== 'pass' && onError !== 'stop') throw new UsageError(`--on-error must be pass or stop, received ${JSON.stringify(onError)}`);
+      const interval = a['interval'] as number;
+      if (typeof interval !== 'number' || !(interval > 0)) throw new UsageError(`--interval must be a number of seconds > 0, received ${String(interval)}`);
+      const properties = sinkProperties(a);
+      if (properties['channel'] !== undefined) throw new UsageError('--sink-property channel is set by zerobuffer (use --name)');
+      return {
+        kind: 'filter',
+        args: {
+          source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: a['output-caps'] as string | undefined,
+          onError, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
+          name: a['name'] as string | undefined, payloadSize: positiveInt('payload-size', a['payload-size']),
+          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
+        },
+      };
+    }
     case 'watch': {
       const rest = ((a['--'] as unknown[] | undefined) ?? []).map(String);
       if (typeof a['pipeline'] !== 'string' || a['pipeline'].trim() === '')
@@ -188,7 +224,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'watch',
         args: {
-          pipeline: a['pipeline'], command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
+          pipeline: a['pipeline'], filterSink: typeof a['filter-sink'] === 'string' ? a['filter-sink'] : 'fakesink', command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a),
         },
       };

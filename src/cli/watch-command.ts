@@ -14,7 +14,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     watcher = watch({
       command: args.command, pipeline: args.pipeline, pluginPath: args.pluginPath,
       restart: args.restart && { maxRestarts: args.maxRestarts },
-      sinkProperties: args.sinkProperties, stdout: io.stdout, signal: io.signal,
+      sinkProperties: args.sinkProperties, filterSink: args.filterSink, stdout: io.stdout, signal: io.signal,
     });
   } catch (e) {
     if (e instanceof TypeError) {

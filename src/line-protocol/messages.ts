@@ -18,9 +18,19 @@ export interface StopStreamMessage {
   name: string;
 }
 
-export type StreamMessage = StartStreamMessage | StopStreamMessage;
+/**
+ * `start-duplex`: a duplex server created NAME_request (docs/DUPLEX.md);
+ * start a filter pipeline `... ! zerofilter channel=NAME ! ...` for it.
+ * `stop-stream` with the same NAME stops it.
+ */
+export interface StartDuplexMessage {
+  method: 'start-duplex';
+  name: string;
+}
 
-export const METHODS = ['start-stream', 'stop-stream'] as const;
+export type StreamMessage = StartStreamMessage | StopStreamMessage | StartDuplexMessage;
+
+export const METHODS = ['start-stream', 'stop-stream', 'start-duplex'] as const;
 
 /** Lines are protocol when their first non-blank character is this, once ('>>' is output). */
 export const PROTOCOL_MARK = '>';

@@ -71,14 +71,14 @@ function toMessage(method: string, params: unknown): StreamMessage | string {
       return `params of ${method} must be ${wanted} (or named), received ${params.length} value(s)`;
     return start
       ? { method, name: params[0], metadataSize: params[1], payloadSize: params[2] }
-      : { method: 'stop-stream', name: params[0] };
+      : { method: method as 'stop-stream' | 'start-duplex', name: params[0] };
   }
   if (typeof params === 'object' && params !== null) {
     const p = params as Record<string, unknown>;
     return start
       ? { method, name: field(p, 'name') as string, metadataSize: field(p, 'metadataSize') as number,
         payloadSize: field(p, 'payloadSize') as number }
-      : { method: 'stop-stream', name: field(p, 'name') as string };
+      : { method: method as 'stop-stream' | 'start-duplex', name: field(p, 'name') as string };
   }
   return `params of ${method} must be ${wanted} or an object with those names`;
 }

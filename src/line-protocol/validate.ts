@@ -28,6 +28,13 @@ export function checkMessage(message: StreamMessage): string | undefined {
     return `unknown method ${JSON.stringify(message.method)} (expected ${METHODS.join(' or ')})`;
   const bad = checkName(message.name);
   if (bad !== undefined) return bad;
+  if (message.method === 'start-duplex') {
+    try {
+      native.duplexRingNames(message.name);
+    } catch (e) {
+      return `invalid duplex channel name: ${(e as Error).message}`;
+    }
+  }
   if (message.method === 'start-stream') {
     return checkSize('metadataSize', message.metadataSize, native.maxMetadataSize) ??
       checkSize('payloadSize', message.payloadSize, native.maxPayloadSize);

@@ -7,7 +7,8 @@ import type { Writable } from 'node:stream';
 import { settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
 import { readLines } from '../line-protocol/read-lines.js';
-import type { StartStreamMessage } from '../line-protocol/messages.js';
+import type { StartDuplexMessage, StartStreamMessage } from '../line-protocol/messages.js';
+import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
@@ -33,6 +34,13 @@ export interface WatchOptions {
    * ANNOUNCED_RING_CONNECT_TIMEOUT_MS: an announced ring exists already.
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
+  /**
+   * What follows zerofilter for a start-duplex line: the pipeline is then
+   * `<pipeline> ! zerofilter channel=NAME ! <filterSink>` (sinkProperties
+   * are not zerofilter's).
+   * @default 'fakesink'
+   */
+  filterSink?: string | readonly string[];
   /** @default 'gst-launch-1.0' */
   gstLaunch?: string;
   /** Directory of the zerobuffer plugin (see PipelineOptions.pluginPath). */
@@ -95,7 +103,7 @@ export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
 
 export interface WatchEvents {
   /** A valid start-stream / stop-stream line. */
-  message: [StartStreamMessage | { method: 'stop-stream'; name: string }];
+  message: [StartStreamMessage | StartDuplexMessage | { method: 'stop-stream'; name: string }];
   /** A protocol line that was ignored, and why. */
   warning: [WarningEvent];
   /** A pipeline's state. */
@@ -171,7 +179,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
           });
         } else {
           this.emit('message', event.message);
-          if (event.message.method === 'start-stream') this.#start(event.message);
+          if (event.message.method !== 'stop-stream') this.#start(event.message);
           else void this.#stopPipeline(event.message.name);
         }
       }
@@ -211,7 +219,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     void this.stop();
   }
 
-  #start(message: StartStreamMessage): void {
+  #start(message: StartStreamMessage | StartDuplexMessage): void {
     const record = this.#history.get(message.name) ?? { runners: [] };
     this.#history.set(message.name, record);
     if (this.#stopped) return;
@@ -220,11 +228,17 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const name = message.name;
+    const duplex = message.method === 'start-duplex';
+    // the ring whose reader the pipeline serves: a duplex server reads NAME_request
+    const served = duplex ? duplexRingNames(name).request : name;
     const runner = new PipelineRunner({
       source: this.#source, name, restart: this.#options.restart ?? true,
-      sinkProperties: { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...this.#options.sinkProperties },
+      sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
+      sinkProperties: duplex
+        ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
+        : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...this.#options.sinkProperties },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
-      shouldRestart: () => !this.#stopped && this.#child.exitCode === null && readerAlive(name),
+      shouldRestart: () => !this.#stopped && this.#child.exitCode === null && readerAlive(served),
     });
     this.#pipelines.set(name, runner);
     record.runners.push(runner);
@@ -235,7 +249,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       // Fatal: it can never write into this ring (permanent), keeps dying,
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
-        (exit.error.permanent || exit.outOfRestarts || (this.#child.exitCode === null && readerAlive(name)));
+        (exit.error.permanent || exit.outOfRestarts || (this.#child.exitCode === null && readerAlive(served)));
       if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
       this.emit('ended', name, exit, fatal);
       if (fatal) void this.stop();

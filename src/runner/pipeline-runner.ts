@@ -49,8 +49,13 @@ export interface PipelineOptions {
   source: string | readonly string[];
   /** The ring zerosink writes into. */
   name: string;
-  /** Extra zerosink properties, e.g. { policy: 'drop' }. */
+  /** Extra zerosink properties, e.g. { policy: 'drop' } (zerofilter's with `sink`). */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
+  /**
+   * A filter pipeline instead: `<source> ! zerofilter channel=NAME ! <sink>`,
+   * NAME being a duplex channel whose server created NAME_request.
+   */
+  sink?: string | readonly string[];
   /**
    * The gst-launch program.
    * @default 'gst-launch-1.0'
@@ -160,7 +165,10 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     validateSignal(options.signal);
     this.#options = options;
     this.#delay = this.#restart?.initialDelayMs ?? 0;
-    this.args = ['-e', ...source, '!', 'zerosink', `buffer-name=${this.name}`, ...propertyWords(options.sinkProperties ?? {})];
+    const properties = propertyWords(options.sinkProperties ?? {});
+    this.args = options.sink === undefined
+      ? ['-e', ...source, '!', 'zerosink', `buffer-name=${this.name}`, ...properties]
+      : ['-e', ...source, '!', 'zerofilter', `channel=${this.name}`, ...properties, '!', ...sourceWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
     options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }

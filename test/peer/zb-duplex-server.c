@@ -3,10 +3,12 @@
  *
  *   zb-duplex-server CHANNEL [--mode echo|invert|gray] [--delay-ms D]
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
- *                    [--connect-timeout MS] [--timeout MS]
+ *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
- * print "ready CHANNEL" (stdout, flushed), then try to connect to
+ * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
+ * `> {"jsonrpc":"2.0","method":"start-duplex","params":["CHANNEL"]}` that
+ * asks `zerobuffer watch` for a filter pipeline), then try to connect to
  * CHANNEL_response as its writer every ZB_DUPLEX_CONNECT_RETRY_MS until
  * --connect-timeout (default ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS, the C++
  * server's 5 s) and give up after that. Then answer every request, in
@@ -52,7 +54,7 @@ int main(int argc, char **argv) {
   char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
-  long waited;
+  long waited, announce = 0;
   int rc, i;
 
   if (argc < 2) {
@@ -75,6 +77,8 @@ int main(int argc, char **argv) {
       caps = argv[i + 1];
     else if (strcmp(argv[i], "--connect-timeout") == 0)
       connect_timeout = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--announce") == 0)
+      announce = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--timeout") == 0)
       timeout = atol(argv[i + 1]);
     else {
@@ -99,6 +103,9 @@ int main(int argc, char **argv) {
   if (rc < 0)
     return core_error("creating the request ring", rc);
   printf("ready %s\n", channel);
+  if (announce) /* a valid ring name needs no JSON escaping */
+    printf("> {\"jsonrpc\":\"2.0\",\"method\":\"start-duplex\","
+           "\"params\":[\"%s\"]}\n", channel);
   fflush(stdout);
 
   for (waited = 0;; waited += ZB_DUPLEX_CONNECT_RETRY_MS) {

@@ -1,0 +1,135 @@
+// `zerobuffer filter "<source>" --script ./x.mjs "<sink>"`: a duplex server
+// here answering with the script's default export, and
+// `gst-launch-1.0 <source> ! zerofilter channel=NAME ! <sink>` supervised,
+// with live stats.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ZeroBufferDuplexServer, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats } from '../duplex.js';
+import { PipelineError, ZeroBufferError } from '../errors.js';
+import { PipelineRunner } from '../runner/pipeline-runner.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { say, type CliIo } from './io.js';
+import type { FilterArgs } from './parse-args.js';
+import { failureText } from './pipeline-failure.js';
+
+interface Script {
+  handler: DuplexHandler;
+  outputCaps?: string;
+}
+
+async function loadScript(file: string): Promise<Script> {
+  const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { default?: unknown; outputCaps?: unknown };
+  if (typeof mod.default !== 'function')
+    throw new TypeError(`${file} must export a default function (frame, reply) => bytes | frame | void`);
+  if (mod.outputCaps !== undefined && typeof mod.outputCaps !== 'string')
+    throw new TypeError(`${file}: its outputCaps export must be a caps string`);
+  return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
+}
+
+/** zerofilter's counts from its EOS message (gst-launch prints the line). */
+function elementStats(output: string): Record<string, number> | undefined {
+  const line = output.split('\n').reverse().find((l) => l.startsWith('zerofilter-stats '));
+  if (line === undefined) return undefined;
+  return Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)]));
+}
+
+function statsText(s: DuplexServerStats, fps: number): string {
+  const ms = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)} ms`);
+  return [
+    `${s.responses} frames`, `${fps.toFixed(1)} fps`, `service p50 ${ms(s.serviceP50Ms)} p99 ${ms(s.serviceP99Ms)}`,
+    `round trip p50 ${ms(s.requestToResponseP50Ms)} p99 ${ms(s.requestToResponseP99Ms)}`, `errors ${s.errors}`,
+  ].join('  ');
+}
+
+export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
+  const json = args.json ?? io.stdout.isTTY !== true;
+  let script: Script;
+  try {
+    script = await loadScript(args.script);
+  } catch (e) {
+    say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${(e as Error).message}`);
+    return EXIT.usage;
+  }
+  const name = args.name ?? `zb-filter-${randomUUID().slice(0, 8)}`;
+  let server: ZeroBufferDuplexServer;
+  try {
+    server = await ZeroBufferDuplexServer.create({
+      name, payloadSize: args.payloadSize, outputCaps: args.outputCaps ?? script.outputCaps, onError: args.onError,
+    });
+  } catch (e) {
+    if (e instanceof ZeroBufferError) {
+      say(io.stderr, `zerobuffer filter: cannot create the channel ${name}: ${e.message} (${e.code})`);
+      return EXIT.ring;
+    }
+    throw e;
+  }
+  server.on('handlerError', (e: DuplexHandlerError) => {
+    if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message }));
+    else say(io.stderr, `\nzerobuffer filter: ${e.message}`);
+  });
+  let runner: PipelineRunner;
+  try {
+    runner = new PipelineRunner({
+      source: args.source, sink: args.sink, name, pluginPath: args.pluginPath,
+      // the requests carry the frame header: the round trip is measured here
+      sinkProperties: { 'frame-header': 'true', ...args.sinkProperties },
+      signal: io.signal,
+    });
+  } catch (e) {
+    await server.close();
+    if (e instanceof TypeError) {
+      say(io.stderr, `zerobuffer filter: ${e.message}`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  if (!json) say(io.stderr, `zerobuffer: channel ${name} ⇄ gst-launch-1.0 ${runner.args.join(' ')}`);
+
+  const started = Date.now();
+  let last = { t: started, n: 0 };
+  const show = (): void => {
+    const s = server.stats();
+    const now = Date.now();
+    const fps = ((s.responses - last.n) * 1000) / Math.max(1, now - last.t);
+    last = { t: now, n: s.responses };
+    if (json) say(io.stdout, JSON.stringify({ type: 'stats', name, fps: Number(fps.toFixed(2)), ...s }));
+    else io.stdout.write(`\r\x1b[2K${statsText(s, fps)}`);
+  };
+  const ticker = setInterval(show, args.intervalMs);
+  const limit = args.frames;
+  let failure: unknown;
+  const serving = server.serve(async (frame, reply) => {
+    const answer = await script.handler(frame, reply);
+    if (limit !== undefined && server.stats().responses + 1 >= limit) setImmediate(() => void runner.stop());
+    return answer;
+  }).catch((e: unknown) => {
+    failure = e;
+    void runner.stop();
+  });
+  runner.start();
+  const exit = await runner.done;
+  // the filter's end of stream ends serve(); a pipeline that died leaves it waiting
+  await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
+  clearInterval(ticker);
+  const s = server.stats();
+  await server.close();
+  const element = elementStats(runner.output);
+  const summary = { type: 'summary', name, elapsedMs: Date.now() - started, ...s, zerofilter: element ?? null };
+  if (json) say(io.stdout, JSON.stringify(summary));
+  else {
+    io.stdout.write(`\r\x1b[2K${statsText(s, (s.responses * 1000) / Math.max(1, Date.now() - started))}\n`);
+    if (element !== undefined)
+      say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
+        `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);
+  }
+  if (failure !== undefined) {
+    say(io.stderr, `zerobuffer filter: the script failed: ${(failure as Error).message}`);
+    return EXIT.pipeline;
+  }
+  if (exit.error instanceof PipelineError && !exit.stopped) {
+    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts })}`);
+    return EXIT.pipeline;
+  }
+  return EXIT.ok;
+}

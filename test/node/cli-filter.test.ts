@@ -1,0 +1,61 @@
+// `zerobuffer filter` end to end (a Node script answering zerofilter in a
+// real gst-launch-1.0; the answers checked byte for byte against a
+// reference), and `zerobuffer watch` starting a filter pipeline for a C
+// duplex server that announces its channel with a start-duplex line.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
+const SRC = 'videotestsrc num-buffers=25 pattern=ball ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1';
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+
+test('zerobuffer filter: the script inverts every frame; JSON stats and a summary with zerofilter\'s counts', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
+  try {
+    const input = path.join(dir, 'in.raw');
+    const output = path.join(dir, 'out.raw');
+    const ref = run('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
+    expect(await ref.exit(20000)).toBe(0);
+    const name = ringName('clif');
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'),
+      `filesink location=${output}`, '--json', '--name', name], gstEnv);
+    expect(await cli.exit(40000)).toBe(0);
+    const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
+    expect(summary).toMatchObject({ requests: 25, responses: 25, errors: 0, zerofilter: { responses: 25, 'frames-passed': 0 } });
+    expect(summary.requestToResponseP50Ms).toBeGreaterThan(0);
+    const want = fs.readFileSync(input).map((v) => 255 - v);
+    expect(want.length).toBe(25 * 160 * 120 * 3);
+    expect(sha(fs.readFileSync(output))).toBe(sha(want));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 90000);
+
+test('zerobuffer filter: usage errors', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
+  expect(await cli.exit(20000)).toBe(2);
+  expect(cli.stderr).toMatch(/--script/);
+  const bad = run(process.execPath, [bin, 'filter', SRC, '--script', '/nonexistent.mjs', 'fakesink'], gstEnv);
+  expect(await bad.exit(20000)).toBe(2);
+  expect(bad.stderr).toMatch(/cannot load/);
+});
+
+test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {
+  const name = ringName('wdx');
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'fakesink', '--',
+    duplexServerPath, name, '--mode', 'invert', '--announce', '1'], gstEnv);
+  expect(await cli.exit(40000)).toBe(0);
+  expect(cli.stdout.join('\n')).toMatch(new RegExp(`^ready ${name}$`, 'm'));
+  expect(cli.stdout.join('\n')).toMatch(/^served 25 fnv1a=/m);
+  expect(cli.stdout.join('\n')).not.toMatch(/start-duplex/); // protocol lines are not passed through
+}, 60000);

@@ -7,7 +7,7 @@ import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes } from '../../src/orchestrator/sizes.js';
 
 test('the table has the seven commands, each with help text and examples', () => {
-  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'ingest', 'inspect', 'plugin-path', 'run', 'serve', 'watch']);
+  expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'filter', 'ingest', 'inspect', 'plugin-path', 'run', 'serve', 'watch']);
   for (const spec of Object.values(COMMANDS)) {
     expect(spec.describe.length).toBeGreaterThan(10);
     expect(spec.examples.length).toBeGreaterThan(0);
@@ -84,7 +84,7 @@ test('usage errors name what is wrong', async () => {
 
 test('watch takes the command after "--" as strings', async () => {
   expect(await parseArgs(['watch', '--pipeline', 'videotestsrc', '--no-restart', '--', 'node', 'r.mjs', '0.50', '--flag']))
-    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, pluginPath: undefined, sinkProperties: {} } });
+    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', filterSink: 'fakesink', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, pluginPath: undefined, sinkProperties: {} } });
 });
 
 test('--max-restarts: a count, -1 for no limit', async () => {
@@ -109,4 +109,12 @@ test('durations, pipeline words and default sizes', () => {
   expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'])).toMatchObject({ payloadSize: 2 * (3840 * 2160 * 4 + 64), frames: 2 });
   expect(defaultSizes(['v4l2src']).payloadSize).toBe(3 * (1920 * 1080 * 3 + 64));
   expect(defaultSizes(['v4l2src']).from).toBe('default');
+});
+
+test('filter: source, sink, --script and zerofilter properties', async () => {
+  expect(await parseArgs(['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--sink-property', 'depth=4']))
+    .toMatchObject({ kind: 'filter', args: { source: 'videotestsrc', sink: 'fakesink', script: 'x.mjs', onError: 'pass', sinkProperties: { depth: '4' } } });
+  expect(await parseArgs(['filter', 'videotestsrc', 'fakesink'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/--script/) });
+  expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--on-error', 'maybe'])).toMatchObject({ kind: 'usage' });
+  expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--sink-property', 'channel=x'])).toMatchObject({ kind: 'usage' });
 });

@@ -6,7 +6,7 @@
 // docs/BENCHMARKS.md and docs/benchmarks.png.
 //
 //   npm run bench                   full run (5 rounds, a few minutes on 2 cores)
-//   npm run bench -- --quick        smoke run (1 round, tiny counts, about a minute; writes no docs)
+//   npm run bench -- --quick        smoke run (1 round, tiny counts, about a minute; writes no docs; duplex at 480p only)
 //   options: --rounds N  --json FILE (all results, for tests)  --no-docs
 //            --render FILE (rewrite the docs from a saved --json run, e.g. after editing notes.md)
 import fs from 'node:fs';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildHelpers } from './lib/c-build.mjs';
 import * as conv from './lib/convert.mjs';
+import * as duplex from './lib/duplex.mjs';
 import * as lat from './lib/latency.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { run } from './lib/proc.mjs';
@@ -68,13 +69,14 @@ async function main() {
   const r = {
     quick, rounds, machine: describeMachine(), date: new Date().toISOString(), sizes: sweep.SIZES,
     zerobufferRun: hasRun ? 'measured (dist/cli/bin.js)' : 'absent when this ran (no dist/cli/bin.js); that row is left out',
-    video: {}, memcpyVideo: {}, sweep: {}, latency: {}, convert: Object.fromEntries(conv.CASES.map((c) => [c.id, newCell()])),
+    video: {}, memcpyVideo: {}, sweep: {}, latency: {}, duplex: {}, convert: Object.fromEntries(conv.CASES.map((c) => [c.id, newCell()])),
   };
   const memcpyVideo = {};
   for (const res of video.RESOLUTIONS) {
     r.video[res.id] = Object.fromEntries(video.METHODS.map((m) => [m.id, newCell()]));
     memcpyVideo[res.id] = newCell();
   }
+  for (const res of duplex.RESOLUTIONS) r.duplex[res.id] = Object.fromEntries(duplex.METHODS.map((m) => [m.id, newCell()]));
   for (const size of sweep.SIZES) {
     r.sweep[size] = Object.fromEntries([...sweep.TRANSPORTS, 'memcpy'].map((t) => [t, newCell()]));
   }
@@ -93,6 +95,13 @@ async function main() {
       await record(memcpyVideo[res.id], 'memcpy', () => sweep.measureMemcpy(ctx, video.frameSize(res), quick));
       for (const m of rotate(methods, round)) {
         await record(r.video[res.id][m.id], `${m.id} ${res.id}`, () => video.measure(ctx, m, res, quick));
+      }
+    }
+    // the quick run keeps to 480p: the larger frames cost it seconds each
+    for (const res of duplex.RESOLUTIONS.filter((x) => !quick || x.id === '480p')) {
+      log(`round ${round + 1}/${rounds}: duplex round trip ${res.label}`);
+      for (const m of rotate(duplex.METHODS, round)) {
+        await record(r.duplex[res.id][m.id], `duplex ${m.id} ${res.id}`, () => duplex.measure(ctx, m, res, quick));
       }
     }
     log(`round ${round + 1}/${rounds}: size sweep`);
@@ -133,11 +142,13 @@ async function main() {
     sweep: sweepTable(r.sweep, sweep.SIZES, sweep.sizeLabel),
     latency: latencyTable(r.latency, lat.CASES),
     convert: conv.convertTable(r.convert),
+    duplex: duplex.duplexTable(r.duplex, r.video),
     targets: targets(r),
   };
   for (const { res, table } of tables.video) {
     console.log(`\nThroughput, ${res.label}, ${video.framesFor(res, quick)} frames per run (memcpy of one frame: ${r.memcpyVideo[res.id]?.toFixed(1)} GB/s)\n${text(table)}`);
   }
+  console.log(`\nRound trip through a Node process (zerofilter, issue 15)\n${text(tables.duplex)}`);
   console.log(`\nFrame-size sweep (C writer → C reader)\n${text(tables.sweep)}`);
   console.log(`\nLatency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)\n${text(tables.latency)}`);
   console.log(`\nPixel conversion, one 1080p frame in this Node process\n${text(tables.convert)}`);
@@ -158,6 +169,7 @@ async function main() {
     ...Object.values(r.sweep).flatMap((cells) => Object.values(cells)),
     ...Object.values(r.latency).flatMap((modes) => Object.values(modes).flatMap((cells) => Object.values(cells))),
     ...Object.values(r.convert),
+    ...Object.values(r.duplex).map((cells) => cells.zerofilter).filter((c) => !quick || c.runs.length || c.errors.length),
   ];
   if (required.some((c) => c.errors.length)) process.exitCode = 1;
 }

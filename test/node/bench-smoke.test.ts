@@ -17,7 +17,7 @@ jest.setTimeout(240000);
 interface Table { head: string[]; rows: string[][] }
 interface Results {
   seconds: number;
-  tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; convert: Table; targets: Table };
+  tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; convert: Table; targets: Table; duplex: Table };
 }
 
 let results: Results;
@@ -96,4 +96,11 @@ test('latency: C and Node readers, ring and socket, three sizes, steady and flat
 test('targets are all evaluated', () => {
   expect(results.tables.targets.rows.length).toBeGreaterThanOrEqual(16);
   for (const row of results.tables.targets.rows) expect(row[2]).toMatch(/^(met|missed)/);
+});
+
+test('duplex round trip: zerofilter and the by-hand pipe relay at 480p have frames/s, zerofilter its round trip', () => {
+  const t = results.tables.duplex;
+  expect(t.rows.map((r) => r[1])).toEqual(['zerofilter ⇄ Node echo server', 'fdsink → Node → fdsrc (by hand)']);
+  for (const row of t.rows) expect(Number.parseFloat(row[t.head.indexOf('frames/s')]!)).toBeGreaterThan(0);
+  expect(Number.parseFloat(t.rows[0]![t.head.indexOf('p50 ms')]!)).toBeGreaterThan(0);
 });

@@ -642,6 +642,8 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
           break;
       }
       wait = FALSE;             /* one response per call */
+      if (rc == ZB_EAGAIN)      /* the last slice was a 0 ms look */
+        rc = ZB_ETIMEDOUT;
     }
     if (rc == ZB_EAGAIN)
       return GST_FLOW_OK;

@@ -12,7 +12,8 @@
 # - the server killed mid-stream: an error naming it within the timeout, or
 #   with on-error=pass every frame arrives;
 # - a slow server: policy=block processes every frame; policy=drop passes
-#   (or drops) what it cannot send, and counts it;
+#   (or drops) what it cannot send, and counts it; a server later than the
+#   timeout: ETIMEDOUT;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -175,6 +176,19 @@ for skipped in pass drop; do
     fail "slow, drop/$skipped: timestamps out of order"
   echo "slow, policy=drop skipped=$skipped: $resp processed, $passed passed, $dropped dropped"
 done
+
+# A server later than the timeout (1.5 s a frame, timeout=500): ETIMEDOUT soon.
+bg_server "$tmp/late.log" "${ZB_PREFIX}late" --delay-ms 1500
+t0=$(now_ns)
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}late" timeout=500 ! fakesink
+w=$?
+ms=$(ms_since "$t0")
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "late: gst-launch exited $w"
+grep -q "zerobuffer-error=ETIMEDOUT" "$tmp/got.log" || fail "late: $(grep -i error "$tmp/got.log" | head -3)"
+[ "$ms" -lt 5000 ] || fail "late: took $ms ms"
+echo "late: ETIMEDOUT after $ms ms"
+wait_status $SV_PID
 
 # No server at all.
 t0=$(now_ns)

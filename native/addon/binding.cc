@@ -8,7 +8,8 @@
 //   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
 //           the sizing rule and the frame-header convention of the core,
 //           healthBands, bandOf (the core's utilisation bands),
-//           liveCounts (live native objects and malloc figures, for leak checks)
+//           liveCounts (live native objects and malloc figures, for leak checks),
+//           duplexRingNames (a duplex channel's two rings)
 //
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,
@@ -883,6 +884,8 @@ Napi::Value LiveCountsObject(const Napi::CallbackInfo &info) {
   malloc.Set("releasableBytes", U64(env, m.keepcost));  // free at the top of the main heap
   o.Set("malloc", malloc);
   return o;
+}
+
 // duplexRingNames(channel) -> { request, response }: the names of a duplex
 // channel's two rings (zb_duplex_ring_name); throws ENAME.
 Napi::Value DuplexRingNames(const Napi::CallbackInfo &info) {

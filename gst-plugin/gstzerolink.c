@@ -268,34 +268,53 @@ build_metadata (GstZeroLink * link, gsize * size)
   return g_string_free (json, FALSE);
 }
 
+/* A string member of peer JSON, fit for a message (escaped, cut short);
+ * NULL when absent. */
+static gchar *
+quote_json_string (const guint8 * data, gsize size, const gchar * member)
+{
+  gchar *value = zerobuffer_json_get_string (data, size, member);
+  gchar *quoted;
+
+  if (value == NULL)
+    return NULL;
+  quoted = zerobuffer_quote_peer_bytes ((const guint8 *) value, strlen (value),
+      256);
+  g_free (value);
+  return quoted;
+}
+
 /* Whether the metadata an earlier writer left means what ours would: the
  * same caps and the same per-frame header declaration. Byte equality is
  * too strict: the element name and the GStreamer version may differ. */
 static GstZeroError *
 check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
 {
-  const int quoted = (int) MIN (size, 1024);
+  gchar *quoted = zerobuffer_quote_peer_bytes (data, size, 256);
   gint their_header = zb_metadata_frame_header (data, size);
   gint our_header = link->frame_header ? 1 : 0;
   gchar *their_caps_str = zerobuffer_json_get_string (data, size, "caps");
   GstCaps *their_caps = NULL;
-  gchar *our_caps_str, *writer, *their_header_str, *text, *debug;
+  gchar *our_caps_str, *writer, *their_caps_quoted, *their_header_str, *text,
+      *debug;
+  GstZeroError *mismatch;
   gboolean caps_equal;
 
-  GST_DEBUG ("ring %s already has metadata: %.*s", link->name, quoted,
-      (const gchar *) data);
+  GST_DEBUG ("ring %s already has metadata: %s", link->name, quoted);
   if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
       (their_caps_str != NULL &&
           (their_caps = zerobuffer_caps_from_peer (their_caps_str,
                   NULL)) == NULL)) {
     g_free (their_caps_str);
-    return gst_zero_error_new (ZB_EMETADATA,
+    mismatch = gst_zero_error_new (ZB_EMETADATA,
         g_strdup_printf ("Ring %s already carries metadata this zerosink "
             "cannot read, so it cannot tell whether its stream is the same",
             link->name),
-        g_strdup_printf ("metadata: %.*s; expected a JSON object with a "
+        g_strdup_printf ("metadata: %s; expected a JSON object with a "
             "\"caps\" string and optionally \"zerobuffer\":"
-            "{\"frame_header\":1}", quoted, (const gchar *) data));
+            "{\"frame_header\":1}", quoted));
+    g_free (quoted);
+    return mismatch;
   }
   if (their_caps == NULL || link->caps == NULL)
     caps_equal = their_caps == NULL && link->caps == NULL;
@@ -307,12 +326,14 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
     GST_INFO ("ring %s already carries the same metadata; keeping it",
         link->name);
     g_free (their_caps_str);
+    g_free (quoted);
     return NULL;
   }
 
   our_caps_str = link->caps != NULL ? gst_caps_to_string (link->caps) :
       g_strdup ("(none)");
-  writer = zerobuffer_json_get_string (data, size, "element_name");
+  writer = quote_json_string (data, size, "element_name");
+  their_caps_quoted = quote_json_string (data, size, "caps");
   their_header_str = their_header == 0 ? g_strdup ("without the per-frame "
       "header") : g_strdup_printf ("with the per-frame header "
       "(\"zerobuffer\":{\"frame_header\":%d})", their_header);
@@ -320,19 +341,19 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
     text = g_strdup_printf ("Ring %s already carries the metadata of another "
         "stream: caps %s %s, but this zerosink sends caps %s with "
         "frame-header=%s", link->name,
-        their_caps_str ? their_caps_str : "(none)", their_header_str,
+        their_caps_quoted ? their_caps_quoted : "(none)", their_header_str,
         our_caps_str, our_header ? "true" : "false");
   else if (!caps_equal)
     text = g_strdup_printf ("Ring %s already carries the metadata of another "
         "stream: its caps are %s, this zerosink sends %s", link->name,
-        their_caps_str ? their_caps_str : "(none)", our_caps_str);
+        their_caps_quoted ? their_caps_quoted : "(none)", our_caps_str);
   else
     text = g_strdup_printf ("Ring %s already carries the metadata of a stream "
         "%s, but this zerosink has frame-header=%s (caps %s on both sides)",
         link->name, their_header_str, our_header ? "true" : "false",
         our_caps_str);
-  debug = g_strdup_printf ("metadata written by %s: %.*s; %s",
-      writer ? writer : "an earlier writer", quoted, (const gchar *) data,
+  debug = g_strdup_printf ("metadata written by %s: %s; %s",
+      writer ? writer : "an earlier writer", quoted,
       caps_equal ? "give this zerosink the frame-header setting of the "
       "earlier writer, or restart the reader" : "the metadata of a "
       "ZeroBuffer ring is written once; restart the reader to change the "
@@ -341,6 +362,8 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
   g_free (our_caps_str);
   g_free (writer);
   g_free (their_caps_str);
+  g_free (their_caps_quoted);
+  g_free (quoted);
   return gst_zero_error_new (ZB_EMETADATA, text, debug);
 }
 

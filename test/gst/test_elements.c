@@ -937,8 +937,13 @@ GST_START_TEST (test_writer_after_foreign_metadata)
       "framerate=30/1,format=GRAY8\",\"type\":\"other\"}";
   const char garbage[] = "{\"caps\":\"video/x-raw\",";
   const char bad_caps[] = "{\"caps\":\"not caps ((\"}";
-  const char *metas[] = { same, garbage, bad_caps };
-  gsize sizes[] = { sizeof same - 1, sizeof garbage - 1, sizeof bad_caps - 1 };
+  /* control bytes and 2 KiB: quoted back escaped and cut short */
+  gchar *hostile = g_strdup_printf ("{\"caps\":\"x\n\x01\x1b[2J%02000d",
+      0);
+  const char *metas[] = { same, garbage, bad_caps, hostile };
+  gsize sizes[] = { sizeof same - 1, sizeof garbage - 1, sizeof bad_caps - 1,
+    strlen (hostile)
+  };
   guint m;
 
   for (m = 0; m < G_N_ELEMENTS (metas); m++) {
@@ -967,7 +972,15 @@ GST_START_TEST (test_writer_after_foreign_metadata)
       gchar *text = wait_error (writer, "EMETADATA (permanent)", name);
 
       fail_unless (strstr (text, "cannot read") != NULL, "%s", text);
-      fail_unless (strstr (text, metas[m]) != NULL, "%s", text);
+      if (metas[m] == hostile) {
+        fail_unless (strstr (text, "x\\n\\x01\\x1b[2J000") != NULL, "%s",
+            text);
+        fail_unless (strstr (text, "(2016 bytes in all)") != NULL, "%s", text);
+        fail_if (strchr (text, '\x1b') != NULL, "%s", text);
+        fail_unless (strlen (text) < 1024, "%s", text);
+      } else {
+        fail_unless (strstr (text, metas[m]) != NULL, "%s", text);
+      }
       g_free (text);
     }
     set_state (writer, GST_STATE_NULL);
@@ -975,6 +988,7 @@ GST_START_TEST (test_writer_after_foreign_metadata)
     zb_reader_destroy (reader);
     g_free (name);
   }
+  g_free (hostile);
 }
 
 GST_END_TEST;

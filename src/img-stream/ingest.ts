@@ -1,6 +1,6 @@
 // An img= stream into a ring: each message becomes one frame (GRAY16_BE, the
 // wire's byte order, as is; GRAY16_LE swapped), its attributes the frame's
-// attributes. The ring belongs to its reader (zerosrc, a Node reader): the
+// attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
 import { ZeroBufferError } from '../errors.js';
 import { validateName } from '../options.js';
@@ -43,6 +43,39 @@ async function connect(name: string, timeoutMs: number, signal?: AbortSignal): P
   }
 }
 
+// timestamp={2024-04-25T12:34:56.789}: a date and time, any number of
+// fraction digits, optionally Z or ±HH:MM (without one, the difference of two
+// timestamps is what counts, so their zone does not matter).
+const TIMESTAMP = /^\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?\}$/;
+
+/** Nanoseconds since 1970 of an img= `timestamp` attribute, or undefined when it is absent or not a date. */
+function imgTimestampNs(value: string | undefined): bigint | undefined {
+  const m = value === undefined ? null : TIMESTAMP.exec(value);
+  if (m === null) return undefined;
+  const ms = Date.parse(`${m[1]}${m[3] ?? 'Z'}`);
+  if (Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/**
+ * The PTS of each image: the camera's time since the first image's
+ * `timestamp`, so that zerosrc (which stamps the first frame with its arrival
+ * and keeps the writer's spacing) replays the camera's pacing. An image whose
+ * timestamp is missing, not a date, or earlier than the one before gets none
+ * (zerosrc stamps it with its arrival).
+ */
+function cameraClock(): (attributes: Record<string, string>) => number | undefined {
+  let first: bigint | undefined;
+  let last: bigint | undefined;
+  return (attributes) => {
+    const t = imgTimestampNs(attributes.timestamp);
+    if (t === undefined || (last !== undefined && t < last)) return undefined;
+    first ??= t;
+    last = t;
+    return Number(t - first);
+  };
+}
+
 function swapped(be: Uint8Array): Uint8Array {
   const le = new Uint8Array(be.length);
   for (let i = 0; i < be.length; i += 2) {
@@ -64,6 +97,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
   const writer = await connect(options.name, options.connectTimeoutMs ?? 10000, options.signal);
   const result: IngestResult = { frames: 0 };
+  const ptsOf = cameraClock();
   try {
     for await (const m of parseImgMessages(stream, options)) {
       if (result.width === undefined) {
@@ -78,7 +112,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
       }
       await writer.write(format === 'GRAY16_BE' ? m.pixels : swapped(m.pixels), {
-        attributes: m.attributes, timeoutMs: options.timeoutMs, signal: options.signal,
+        attributes: m.attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
       });
       result.frames++;
       options.onFrame?.({ frames: result.frames, width: m.width, height: m.height });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { formatImgMessage, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
+import { formatImgMessage, ingestImg, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
 import { leftovers, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -122,6 +122,20 @@ test('frame attributes reach a Node reader; a picture of another size ends the i
   expect(await ingest.exit()).toBe(EXIT.stream);
   expect(ingest.stderr).toMatch(/image 3 is u16\[8,8\], but the ring's caps say 48x64.*the images before it are in ring/);
   expect(got).toEqual(images.slice(0, 2).map((m) => ({ attributes: m.attributes, same: true })));
+  await reader.close();
+});
+
+test('timestamp= becomes the PTS, relative to the first image; one missing, not a date or going back gets none', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('img-pts'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const stamps = ['{2024-04-25T23:59:59.9}', '{2024-04-26T00:00:00.000000123}', undefined, '{yesterday}',
+    '{2024-04-25T23:59:59.5}', '{2024-04-26T02:00:01+02:00}'];
+  const bytes = Buffer.concat(stamps.map((t, i) => formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4).fill(i) },
+    t === undefined ? {} : { timestamp: t })));
+  const done = ingestImg(Readable.from([bytes]), { name: reader.name });
+  const pts: (number | undefined)[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) pts.push(f.pts);
+  expect(await done).toMatchObject({ frames: 6 });
+  expect(pts).toEqual([0, 100_000_123, undefined, undefined, undefined, 1_100_000_000]);
   await reader.close();
 });
 

@@ -1,22 +1,27 @@
 /* gst-run — gst-launch-1.0 for the benchmarks: runs one pipeline (same
  * gst_parse_launch syntax) to EOS and measures it where gst-launch cannot.
  *
- *   gst-run [--report FILE] [--touch] PIPELINE
+ *   gst-run [--report FILE] [--touch] [--pool-max N] PIPELINE
  *
  * The element named "sink" gets a probe on its sink pad: frames and bytes
  * seen, the time of the first and the last one, CPU seconds (getrusage)
  * from the first frame to EOS. --touch reads one byte per 4 KiB page of every
  * buffer there, as a consumer that looks at its frames must (fakesink alone
- * would never fault the pages in). At the end one JSON line goes to FILE
- * (default stderr; stdout may be fdsink's): those figures, VmHWM, the sink's
- * "stats" structure when it has one (zerosink: frames-zero-copy /
- * frames-copied say whether the pool was used), and the error if any.
+ * would never fault the pages in). --pool-max N: when the sink offers upstream
+ * an allocator but no pool (shmsink), add a pool of at most N buffers from
+ * that allocator to its answer (see on_query). At the end one JSON line goes
+ * to FILE (default stderr; stdout may be fdsink's): those figures, VmHWM, the
+ * sink's "stats" structure when it has one (zerosink: frames-zero-copy /
+ * frames-copied say whether the pool was used; for a sink that offered an
+ * allocator without such counters, the probe counts buffers in that
+ * allocator's memory under the same names), and the error if any.
  * Exit status 0 at EOS, 1 on an error message, 2 on bad usage.
  */
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -25,6 +30,9 @@
 
 typedef struct run {
   gboolean touch;
+  guint pool_max;
+  GstAllocator *sink_allocator; /* what the sink offered upstream, if anything */
+  guint64 in_sink_memory;
   guint64 frames, bytes, first_ns, last_ns;
   double cpu_first, cpu_end;
   volatile unsigned sink; /* touched bytes go here so the reads stay */
@@ -59,9 +67,37 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
       gst_buffer_unmap(buf, &map);
     }
   }
+  if (r->sink_allocator != NULL && gst_buffer_n_memory(buf) == 1 &&
+      gst_buffer_peek_memory(buf, 0)->allocator == r->sink_allocator)
+    r->in_sink_memory++;
   r->frames++;
   r->bytes += gst_buffer_get_size(buf);
   r->last_ns = now_ns();
+  return GST_PAD_PROBE_OK;
+}
+
+/* The sink's answer to the allocation query. Its allocator is remembered:
+ * buffers that arrive in its memory were written there by upstream (zero
+ * copy; shmsink copies any other). --pool-max N: when the sink offered an
+ * allocator but no pool (shmsink), offer upstream a pool of at most N buffers
+ * from it, as an application can; upstream then waits for a buffer to come
+ * back instead of allocating past the sink's memory. */
+static GstPadProbeReturn on_query(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  run *r = data;
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+  GstBufferPool *pool;
+  (void)pad;
+  if (GST_QUERY_TYPE(query) != GST_QUERY_ALLOCATION || !(info->type & GST_PAD_PROBE_TYPE_PULL) ||
+      gst_query_get_n_allocation_params(query) == 0)
+    return GST_PAD_PROBE_OK;
+  g_clear_object(&r->sink_allocator);
+  gst_query_parse_nth_allocation_param(query, 0, &r->sink_allocator, NULL);
+  if (r->pool_max == 0 || gst_query_get_n_allocation_pools(query) > 0)
+    return GST_PAD_PROBE_OK;
+  pool = gst_buffer_pool_new();
+  /* size 0: the source sets its frame size in the pool's config */
+  gst_query_add_allocation_pool(query, pool, 0, 0, r->pool_max);
+  gst_object_unref(pool);
   return GST_PAD_PROBE_OK;
 }
 
@@ -127,6 +163,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
       report = argv[++i];
+    else if (strcmp(argv[i], "--pool-max") == 0 && i + 1 < argc)
+      r.pool_max = (guint)strtoul(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--touch") == 0)
       r.touch = TRUE;
     else if (desc == NULL)
@@ -135,7 +173,7 @@ int main(int argc, char **argv) {
       desc = NULL, i = argc; /* one pipeline string only */
   }
   if (desc == NULL) {
-    g_printerr("usage: gst-run [--report FILE] [--touch] PIPELINE\n");
+    g_printerr("usage: gst-run [--report FILE] [--touch] [--pool-max N] PIPELINE\n");
     return 2;
   }
   pipeline = gst_parse_launch(desc, &err);
@@ -149,6 +187,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &r, NULL);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_query, &r, NULL);
   r.loop = g_main_loop_new(NULL, FALSE);
   gst_bus_add_watch(GST_ELEMENT_BUS(pipeline), on_message, &r);
   g_unix_signal_add(SIGINT, on_signal, &r);
@@ -160,6 +199,14 @@ int main(int argc, char **argv) {
     g_main_loop_run(r.loop);
   r.cpu_end = cpu_now();
   stats = sink_stats(sink); /* before NULL: zerosink resets its counters at start */
+  if (r.sink_allocator != NULL && strstr(stats, "\"frames-zero-copy\"") == NULL) {
+    /* a sink without zerosink's counters (shmsink): the probe's count */
+    char *more = g_strdup_printf("%s,\"frames-zero-copy\":%" G_GUINT64_FORMAT
+                                 ",\"frames-copied\":%" G_GUINT64_FORMAT,
+                                 stats, r.in_sink_memory, r.frames - r.in_sink_memory);
+    g_free(stats);
+    stats = more;
+  }
   gst_element_set_state(pipeline, GST_STATE_NULL);
 
   if (report != NULL && (out = fopen(report, "w")) == NULL)

@@ -85,6 +85,16 @@ export function latencyTable(latency, cases) {
   };
 }
 
+/** shmsink's zero-copy rows (2b–2d: pools of 4, 3, 2 buffers in the same 4-frame area). */
+const SHM_ZERO_COPY = [['shm-pool', '2b', 4], ['shm-pool3', '2c', 3], ['shm-pool2', '2d', 2]];
+
+/** The best median frames/s of shmsink's zero-copy rows at res: { fps, row, pool } (row '' and fps -Infinity if none ran). */
+function bestShmZeroCopy(v, res) {
+  return SHM_ZERO_COPY.map(([id, row, pool]) => ({ fps: v(id, res), row, pool }))
+    .filter((x) => Number.isFinite(x.fps)).reduce((a, b) => (b.fps > a.fps ? b : a), { fps: -Infinity, row: '', pool: 0 });
+}
+const shmZeroCopyText = (b) => (b.row ? `${fps(b.fps)} (${b.row}, pool of ${b.pool}: the best zero-copy row)` : '– (zero copy not measured)');
+
 /** Issue 6's and issue 13's targets, each { target, measured, verdict }. */
 export function targets(r) {
   const out = [];
@@ -92,11 +102,11 @@ export function targets(r) {
   for (const res of ['1080p', '4k']) {
     const node = v('zero-node', res);
     const shm = v('shm', res);
-    const shmPool = v('shm-pool', res);
-    const best = Math.max(shm, Number.isFinite(shmPool) ? shmPool : -Infinity);
+    const zc = bestShmZeroCopy(v, res);
+    const best = Math.max(shm, zc.fps);
     out.push({
       target: `${res}: zerosink → Node ≥ shmsink → shmsrc (frames/s)`,
-      measured: `${fps(node)} vs ${fps(shm)} (one copy in)${Number.isFinite(shmPool) ? `, ${fps(shmPool)} (shmsink's area upstream)` : ''}`,
+      measured: `${fps(node)} vs ${fps(shm)} (one copy in), ${shmZeroCopyText(zc)}`,
       verdict: node >= best ? 'met' : `missed by ${pct((1 - node / best) * 100)} of the best shm figure`,
     });
     const pipe = v('pipe', res);
@@ -180,13 +190,13 @@ function handleTargets(r, v) {
       : `missed: ${[!(ringF?.fps >= udsF?.fps) ? `${pct((ringF?.fps / udsF?.fps) * 100)} of the socket's frames/s` : '',
         !(ringF?.p50 < 1000) ? `p50 ${f(ringF?.p50 / 1000, 1)} ms` : ''].filter(Boolean).join(', ')}`,
   });
-  const shmPool = v('shm-pool', '4k');
+  const zc = bestShmZeroCopy(v, '4k');
   for (const id of ['zero-gst', 'zero-node']) {
     const z = v(id, '4k');
     out.push({
-      target: `4K BGRx, 4 frames of memory on both sides: ${id === 'zero-gst' ? 'zerosink → zerosrc' : 'zerosink → Node'} ≥ shmsink → shmsrc zero copy (2b)`,
-      measured: `${fps(z)} vs ${fps(shmPool)} frames/s`,
-      verdict: z >= shmPool ? 'met' : `missed by ${pct((1 - z / shmPool) * 100)}`,
+      target: `4K BGRx, 4 frames of memory on both sides: ${id === 'zero-gst' ? 'zerosink → zerosrc' : 'zerosink → Node'} ≥ shmsink → shmsrc zero copy (best of 2b–2d)`,
+      measured: `${fps(z)} vs ${shmZeroCopyText(zc)} frames/s`,
+      verdict: !zc.row ? 'missed: shmsink\'s zero-copy rows have no figure' : z >= zc.fps ? 'met' : `missed by ${pct((1 - z / zc.fps) * 100)}`,
     });
   }
   const zg = v('zero-gst', '1080p');

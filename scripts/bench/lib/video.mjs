@@ -20,13 +20,13 @@ export function framesFor(res, quick) {
 }
 
 export const frameSize = (res) => res.width * res.height * res.bpp;
-const caps = (res) => `video/x-raw,format=${res.format},width=${res.width},height=${res.height},framerate=30/1`;
+export const caps = (res) => `video/x-raw,format=${res.format},width=${res.width},height=${res.height},framerate=30/1`;
 // A cheap pattern, not live: the source runs as fast as downstream takes frames.
-const source = (res, n) => `videotestsrc pattern=black is-live=false num-buffers=${n} ! ${caps(res)}`;
-const tmp = (tag) => path.join(os.tmpdir(), `zbbench-${tag}-${randomUUID().slice(0, 8)}`);
+export const source = (res, n) => `videotestsrc pattern=black is-live=false num-buffers=${n} ! ${caps(res)}`;
+export const tmp = (tag) => path.join(os.tmpdir(), `zbbench-${tag}-${randomUUID().slice(0, 8)}`);
 
 /** gst-run with a report file; resolves with the report (throws on failure). */
-async function gst(ctx, args, what) {
+export async function gst(ctx, args, what) {
   const report = tmp('report');
   const child = start(ctx.gstRun, ['--report', report, ...args], { timeoutMs: ctx.timeoutMs, env: ctx.env });
   const r = await child.done;
@@ -35,7 +35,7 @@ async function gst(ctx, args, what) {
   return rep;
 }
 
-function check(what, rep, n) {
+export function check(what, rep, n) {
   if (rep.error) throw new Error(`${what}: ${rep.error}`);
   if (rep.frames !== n) throw new Error(`${what}: ${rep.frames} frames of ${n}`);
   return rep;
@@ -47,41 +47,79 @@ async function ceiling(ctx, res, n) {
 }
 
 /**
- * shmsink serves, shmsrc connects. copy=true puts `identity drop-allocation`
- * before shmsink, so upstream writes into its own buffers and shmsink copies
- * each frame once into its area: that has back-pressure and always finishes.
- * copy=false lets videotestsrc allocate from shmsink's area (zero copy), but
- * then its buffer pool keeps the area's blocks; once the consumer lags and the
- * pool has taken the whole area, the next buffer comes from system memory,
- * render waits for area space that never frees, and both sides stall (seen at
- * 640x480 with 4 and 8 frames of shm-size: GST_DEBUG=shmsink:6 says "Not
- * enough shared memory ... will memcpy", then nothing). That variant is
- * measured too but may fail; its failures are reported, not fatal.
+ * shmsink → shmsrc with the rings' memory budget: shm-size = 4 frames + 4096
+ * (shmsink aligns each block, 7 bytes each). shmsink serves and shmsrc
+ * connects, so the producer starts first and the consumer once the socket
+ * exists; `wait-for-connection=true` holds the first frame until then, and at
+ * EOS it also makes shmsink wait until the consumer has released every frame,
+ * so the producer exits only after the consumer has read them all. shmsrc
+ * gets no EOS over the socket: `num-buffers=N` ends it.
+ *
+ * Without poolMax (row 2): `identity drop-allocation` before shmsink, so upstream
+ * writes into its own buffers and shmsink copies each frame once into its
+ * area, waiting for space there: back-pressure, always finishes.
+ *
+ * poolMax (rows 2b–2d, zero copy): videotestsrc writes into shmsink's area.
+ * shmsink offers upstream its allocator but no pool, so videotestsrc's own
+ * pool has no limit. Left alone, once the consumer is 4 frames behind, the
+ * pool's 5th buffer comes from system memory (the area is full), render waits
+ * for area space to copy it, and none ever frees: the pool keeps the area's
+ * blocks until it stops. Both sides stall, and the consumer said "Failed to
+ * read from shmsrc" when the stalled producer was killed at the timeout (every
+ * round, every size on the 2-vCPU EPYC). So `gst-run --pool-max N` adds to
+ * shmsink's answer a pool of at most N buffers from its allocator, as an
+ * application can: videotestsrc then waits for a frame to come back, which is
+ * shmsink's zero-copy mode with back-pressure. N is measured at 4 (the whole
+ * area), 3 and 2: GstBufferPool hands its buffers out in turn, so N is the
+ * producer's working set, and the best N depends on the frame size (fewer
+ * for frames that do not fit the cache N times, more for small frames, where
+ * 2 serialises producer and consumer). The targets take the best of them.
+ * gst-run counts the frames that arrive in shmsink's memory ("zero-copy /
+ * copied"); a copied one fails the row.
  */
-function shm(copy) {
-  return (ctx, res, n) => shmRun(ctx, res, n, copy);
+function shm(poolMax) {
+  return async (ctx, res, n) => {
+    const sock = tmp('shm');
+    const producer = shmProducer(ctx, res, n, sock, poolMax);
+    try {
+      await waitForPath(sock, ctx.timeoutMs);
+      // shmsrc has no caps of its own: a capsfilter after it gives them by hand.
+      const consumer = await gst(ctx, ['--touch',
+        `shmsrc socket-path=${sock} is-live=false num-buffers=${n} ! capsfilter caps=${caps(res)} ! fakesink name=sink sync=false`], 'shmsrc');
+      return { consumer: check('shmsrc', consumer, n), producer: await producer.done };
+    } finally {
+      producer.kill();
+    }
+  };
 }
 
-async function shmRun(ctx, res, n, copy) {
-  const sock = tmp('shm');
-  const size = frameSize(res);
-  // shmsink serves, shmsrc connects: start the producer, wait for its socket.
-  const prodReport = tmp('report');
-  const prod = start(ctx.gstRun, ['--report', prodReport,
-    `${source(res, n)} ! ${copy ? 'identity drop-allocation=true ! ' : ''}shmsink name=sink socket-path=${sock} shm-size=${4 * size + 4096} wait-for-connection=true sync=false`],
+/**
+ * `source ! shmsink socket-path=SOCK` with 4 frames of area in a gst-run:
+ * with poolMax, in the zero-copy mode described above; without, one copy in.
+ * Returns { done: promise of the checked report, kill() }. Also the duplex
+ * bench's shm round trip.
+ */
+export function shmProducer(ctx, res, n, sock, poolMax) {
+  const report = tmp('report');
+  const child = start(ctx.gstRun, ['--report', report, ...(poolMax ? ['--pool-max', String(poolMax)] : []),
+    `${source(res, n)} ! ${poolMax ? '' : 'identity drop-allocation=true ! '}shmsink name=sink socket-path=${sock} ` +
+    `shm-size=${4 * frameSize(res) + 4096} wait-for-connection=true sync=false`],
   { timeoutMs: ctx.timeoutMs, env: ctx.env });
-  try {
-    await waitForPath(sock, ctx.timeoutMs);
-    // shmsrc has no caps of its own: a capsfilter after it gives them by hand.
-    const consumer = await gst(ctx, ['--touch',
-      `shmsrc socket-path=${sock} is-live=false num-buffers=${n} ! capsfilter caps=${caps(res)} ! fakesink name=sink sync=false`], 'shmsrc');
-    const pr = await prod.done;
-    const producer = readReport(prodReport, `shmsink: exit ${pr.code} ${pr.stderr}`);
-    return { consumer: check('shmsrc', consumer, n), producer: check('shmsink', producer, n) };
-  } finally {
-    prod.kill('SIGKILL');
-    fs.rmSync(sock, { force: true });
-  }
+  const done = child.done.then((r) => {
+    const rep = check('shmsink', readReport(report, `shmsink: exit ${r.code} ${r.stderr}`), n);
+    if (poolMax && rep['frames-copied'] !== 0) {
+      throw new Error(`shmsink: ${rep['frames-copied']} of ${n} frames not in its area (copied), not zero copy`);
+    }
+    return rep;
+  });
+  done.catch(() => {}); // awaited by the caller; no unhandled rejection if it fails first
+  return {
+    done,
+    kill: () => {
+      child.kill('SIGKILL');
+      fs.rmSync(sock, { force: true });
+    },
+  };
 }
 
 /** zerosink → zerosrc with a 4-frame ring (shmsink's memory); `between` goes before zerosink. */
@@ -138,8 +176,10 @@ export const hasZerobufferRun = (repo) => fs.existsSync(path.join(repo, 'dist', 
 
 export const METHODS = [
   { id: 'ceiling', label: '1. ceiling: source → fakesink, one process', run: ceiling },
-  { id: 'shm', label: '2. shmsink → shmsrc → fakesink (one copy in)', run: shm(true) },
-  { id: 'shm-pool', label: '2b. same, upstream writes into shmsink\'s area', run: shm(false), optional: true },
+  { id: 'shm', label: '2. shmsink → shmsrc → fakesink (one copy in)', run: shm() },
+  { id: 'shm-pool', label: '2b. same, zero copy: upstream writes into shmsink\'s area, pool of 4', run: shm(4) },
+  { id: 'shm-pool3', label: '2c. same, zero copy, pool of 3', run: shm(3) },
+  { id: 'shm-pool2', label: '2d. same, zero copy, pool of 2', run: shm(2) },
   { id: 'pipe', label: '3. fdsink → pipe → Node (stdout)', run: nodeConsumer('pipe') },
   { id: 'zero-gst', label: '4. zerosink → zerosrc → fakesink', run: zeroGst() },
   { id: 'zero-queue', label: '4b. same, upstream keeps 2 buffers (queue max-size-buffers=2)',
@@ -150,10 +190,7 @@ export const METHODS = [
 
 /** One measurement: { fps, gbps, cpu per frame each side, peak RSS each side, counters }. */
 export async function measure(ctx, method, res, quick) {
-  const n = framesFor(res, quick);
-  // A variant that may stall gets a short leash, so a stall costs seconds.
-  const runCtx = method.optional ? { ...ctx, timeoutMs: Math.min(ctx.timeoutMs, 15000) } : ctx;
-  const { consumer, producer } = await method.run(runCtx, res, n);
+  const { consumer, producer } = await method.run(ctx, res, framesFor(res, quick));
   return {
     fps: consumer.fps,
     gbps: (consumer.fps * frameSize(res)) / 1e9,

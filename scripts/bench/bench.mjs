@@ -9,6 +9,12 @@
 //   npm run bench -- --quick        smoke run (1 round, tiny counts, about a minute; writes no docs; duplex at 480p only)
 //   options: --rounds N  --json FILE (all results, for tests)  --no-docs
 //            --render FILE (rewrite the docs from a saved --json run, e.g. after editing notes.md)
+//            --only ID,ID  run only these parts, and write no docs. IDs: sections (video, duplex,
+//              sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
+//              shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section with
+//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:pipe);
+//              resolutions (480p, 1080p, 4k: video and duplex at those only; given alone,
+//              video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +39,32 @@ const latRounds = Math.min(rounds, 3); // latency runs are paced: 3 rounds poole
 const started = Date.now();
 const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
 
+const SECTIONS = ['video', 'duplex', 'sweep', 'convert', 'latency'];
+
+/** What --only selects: sections, video and duplex rows, resolutions (everything without it). */
+function selection(only) {
+  const all = { sections: new Set(SECTIONS), video: video.METHODS, duplex: duplex.METHODS, res: video.RESOLUTIONS };
+  if (!only) return all;
+  const ids = only.split(',').map((x) => x.trim()).filter(Boolean);
+  const duplexId = (m) => `duplex:${m.id}`;
+  const known = [...SECTIONS, ...video.METHODS.map((m) => m.id), ...duplex.METHODS.map(duplexId), ...video.RESOLUTIONS.map((x) => x.id)];
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length) throw Object.assign(new Error(`--only: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`), { usage: true });
+  const videoRows = video.METHODS.filter((m) => ids.includes(m.id));
+  const duplexRows = duplex.METHODS.filter((m) => ids.includes(duplexId(m)));
+  const res = video.RESOLUTIONS.filter((x) => ids.includes(x.id));
+  const sections = new Set(ids.filter((id) => SECTIONS.includes(id)));
+  if (videoRows.length) sections.add('video');
+  if (duplexRows.length) sections.add('duplex');
+  if (!sections.size && res.length) ['video', 'duplex'].forEach((x) => sections.add(x));
+  return {
+    sections,
+    video: videoRows.length ? videoRows : video.METHODS,
+    duplex: duplexRows.length ? duplexRows : duplex.METHODS,
+    res: res.length ? res : video.RESOLUTIONS,
+  };
+}
+
 /** Rotates a list by `round`, so no contender always goes first. */
 const rotate = (list, round) => list.map((_, i) => list[(i + round) % list.length]);
 
@@ -55,6 +87,7 @@ async function main() {
     log('wrote docs/BENCHMARKS.md and docs/benchmarks.png from the saved run');
     return;
   }
+  const sel = selection(opt('--only'));
   for (const need of ['dist/index.js', 'builddir/gst-plugin']) {
     if (!fs.existsSync(path.join(repo, need))) throw new Error(`${need} is missing: run \`bash scripts/build.sh\` first`);
   }
@@ -88,32 +121,35 @@ async function main() {
     }
   }
 
-  const methods = video.METHODS.filter((m) => !(m.needsCli && !hasRun));
+  const methods = sel.video.filter((m) => !(m.needsCli && !hasRun));
+  const videoRes = sel.sections.has('video') ? sel.res : [];
+  // the quick run keeps duplex to 480p (the larger frames cost it seconds each) unless --only names sizes
+  const duplexRes = !sel.sections.has('duplex') ? []
+    : sel.res.filter((x) => !quick || opt('--only') || x.id === '480p');
   for (let round = 0; round < rounds; round++) {
-    for (const res of video.RESOLUTIONS) {
+    for (const res of videoRes) {
       log(`round ${round + 1}/${rounds}: video ${res.label}`);
       await record(memcpyVideo[res.id], 'memcpy', () => sweep.measureMemcpy(ctx, video.frameSize(res), quick));
       for (const m of rotate(methods, round)) {
         await record(r.video[res.id][m.id], `${m.id} ${res.id}`, () => video.measure(ctx, m, res, quick));
       }
     }
-    // the quick run keeps to 480p: the larger frames cost it seconds each
-    for (const res of duplex.RESOLUTIONS.filter((x) => !quick || x.id === '480p')) {
+    for (const res of duplexRes) {
       log(`round ${round + 1}/${rounds}: duplex round trip ${res.label}`);
-      for (const m of rotate(duplex.METHODS, round)) {
+      for (const m of rotate(sel.duplex, round)) {
         await record(r.duplex[res.id][m.id], `duplex ${m.id} ${res.id}`, () => duplex.measure(ctx, m, res, quick));
       }
     }
-    log(`round ${round + 1}/${rounds}: size sweep`);
-    for (const size of sweep.SIZES) {
+    if (sel.sections.has('sweep')) log(`round ${round + 1}/${rounds}: size sweep`);
+    for (const size of sel.sections.has('sweep') ? sweep.SIZES : []) {
       await record(r.sweep[size].memcpy, `memcpy ${size}`, () => sweep.measureMemcpy(ctx, size, quick));
       for (const t of rotate(sweep.TRANSPORTS, round)) {
         await record(r.sweep[size][t], `${t} ${size}`, () => sweep.measurePair(ctx, t, size, quick));
       }
     }
-    log(`round ${round + 1}/${rounds}: pixel conversion`);
-    for (const c of conv.CASES) await record(r.convert[c.id], `convert ${c.id}`, () => conv.measure(ctx, c, quick));
-    if (round < latRounds) {
+    if (sel.sections.has('convert')) log(`round ${round + 1}/${rounds}: pixel conversion`);
+    for (const c of sel.sections.has('convert') ? conv.CASES : []) await record(r.convert[c.id], `convert ${c.id}`, () => conv.measure(ctx, c, quick));
+    if (round < latRounds && sel.sections.has('latency')) {
       log(`round ${round + 1}/${latRounds}: latency`);
       const combos = lat.READERS.flatMap((reader) => lat.TRANSPORTS.map((t) => [reader, t]));
       for (const c of lat.CASES) {
@@ -145,18 +181,21 @@ async function main() {
     duplex: duplex.duplexTable(r.duplex, r.video),
     targets: targets(r),
   };
-  for (const { res, table } of tables.video) {
+  for (const { res, table } of tables.video.filter((t) => videoRes.includes(t.res))) {
     console.log(`\nThroughput, ${res.label}, ${video.framesFor(res, quick)} frames per run (memcpy of one frame: ${r.memcpyVideo[res.id]?.toFixed(1)} GB/s)\n${text(table)}`);
   }
-  console.log(`\nRound trip through a Node process (zerofilter, issue 15)\n${text(tables.duplex)}`);
-  console.log(`\nFrame-size sweep (C writer → C reader)\n${text(tables.sweep)}`);
-  console.log(`\nLatency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)\n${text(tables.latency)}`);
-  console.log(`\nPixel conversion, one 1080p frame in this Node process\n${text(tables.convert)}`);
-  console.log(`\nTargets\n${text(tables.targets)}`);
+  const shown = (section, title, table) => sel.sections.has(section) && console.log(`\n${title}\n${text(table)}`);
+  shown('duplex', 'Round trip through another process (zerofilter, issue 15)', tables.duplex);
+  shown('sweep', 'Frame-size sweep (C writer → C reader)', tables.sweep);
+  shown('latency', `Latency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)`, tables.latency);
+  shown('convert', 'Pixel conversion, one 1080p frame in this Node process', tables.convert);
+  // a partial run shows the targets it has the numbers for
+  const judged = opt('--only') ? { ...tables.targets, rows: tables.targets.rows.filter((row) => !/–|undefined/.test(row[1])) } : tables.targets;
+  console.log(`\nTargets${opt('--only') ? ' (those this partial run measured)' : ''}\n${text(judged)}`);
   console.log(`\nzerobuffer run: ${r.zerobufferRun}. ${rounds} round(s), ${r.seconds.toFixed(0)} s.`);
 
   if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify({ ...r, tables }, null, 1));
-  if (!quick && !argv.includes('--no-docs')) {
+  if (!quick && !argv.includes('--no-docs') && !opt('--only')) {
     // Kept so the docs can be re-rendered (--render) after notes.md changes.
     fs.writeFileSync(path.join(repo, 'builddir-bench', 'last-run.json'), JSON.stringify({ ...r, tables }));
     await writeDocs(repo, r, tables, methods);
@@ -174,6 +213,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`bench: ${e.stack ?? e}`);
+  console.error(`bench: ${e.usage ? e.message : e.stack ?? e}`);
   process.exitCode = 1;
 });

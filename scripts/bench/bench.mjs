@@ -12,9 +12,9 @@
 //            --only ID,ID  run only these parts, and write no docs. IDs: sections (video, duplex,
 //              sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
 //              shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section with
-//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:pipe);
-//              resolutions (480p, 1080p, 4k: video and duplex at those only; given alone,
-//              video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
+//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:shm,
+//              duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and duplex at
+//              those only; given alone, video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -98,9 +98,10 @@ test('targets are all evaluated', () => {
   for (const row of results.tables.targets.rows) expect(row[2]).toMatch(/^(met|missed)/);
 });
 
-test('duplex round trip: zerofilter and the by-hand pipe relay at 480p have frames/s, zerofilter its round trip', () => {
+test('duplex round trip: zerofilter, the shm relays and the by-hand pipe relay at 480p have frames/s, zerofilter its round trip', () => {
   const t = results.tables.duplex;
-  expect(t.rows.map((r) => r[1])).toEqual(['zerofilter ⇄ Node echo server', 'fdsink → Node → fdsrc (by hand)']);
+  expect(t.rows.map((r) => r[1])).toEqual(['zerofilter ⇄ Node echo server',
+    'shmsink → shmsrc ! shmsink → shmsrc (GStreamer relay), pool of 4', 'same, pool of 2', 'fdsink → Node → fdsrc (by hand)']);
   for (const row of t.rows) expect(Number.parseFloat(row[t.head.indexOf('frames/s')]!)).toBeGreaterThan(0);
   expect(Number.parseFloat(t.rows[0]![t.head.indexOf('p50 ms')]!)).toBeGreaterThan(0);
 });

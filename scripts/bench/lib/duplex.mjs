@@ -1,27 +1,45 @@
 // The duplex round trip (issue 15): every frame of a videotestsrc leaves the
-// pipeline, goes through a Node process that answers it unchanged, and comes
-// back, at 480p, 1080p and 4K:
+// pipeline, goes through another process that answers it unchanged, and comes
+// back, at 480p, 1080p and 4K. frames/s are counted where the frames come
+// back, and every frame must arrive (frame count). The zerofilter and shm
+// rows have 4 frames of shared memory each way and copy each frame once, in
+// the middle process.
 // - zerofilter ⇄ ZeroBufferDuplexServer (peers/duplex-echo.mjs, `return
-//   frame`: one copy from the request ring into the response ring); frames/s
-//   at zerofilter (named "sink" for gst-run: its stats carry the round trip
-//   p50/p99, request commit to response);
-// - by hand: fdsink → pipe → Node (peers/pipe-relay.mjs) → pipe → fdsrc !
-//   rawvideoparse ! fakesink, what a Node filter built from GStreamer's
-//   stdout and stdin does (no round-trip timing: the pipe carries none).
-// Nobody touches the pages (both sides copy every byte once anyway).
+//   frame`: one copy from the request ring into the response ring, 4 frames
+//   each); zerofilter writes its requests zero-copy (its pool). frames/s at
+//   zerofilter (named "sink" for gst-run); its stats carry the round trip
+//   p50/p99, request commit to response.
+// - shm round trip, GStreamer only, three processes: `source ! shmsink S1`
+//   in shmsink's zero-copy mode (video.mjs shmProducer: 4 frames of area, a
+//   pool of 4 or of 2 buffers, as rows 2b and 2d there), a relay `shmsrc S1 !
+//   shmsink S2` (copies each frame once into S2's 4-frame area, as the echo
+//   server does) and `shmsrc S2 ! fakesink`, started in that order (each
+//   shmsrc needs its shmsink's socket). Issue 15's named fallback; no
+//   round-trip timing (shm carries none).
+// - by hand through pipes: fdsink → pipe → Node (peers/pipe-relay.mjs) →
+//   pipe → fdsrc ! rawvideoparse ! fakesink, a Node filter built from
+//   GStreamer's stdout and stdin (no round-trip timing either).
+// Not measured: appsink → Node → appsrc, which issue 15 names first. The
+// binding on npm that has appsink/appsrc (gstreamer-superficial 1.7.4, nan)
+// builds here in seconds, but npm leaves its install script (node-gyp rebuild) unrun until
+// allowed by hand, its appsrc push ignores the flow return, and each frame
+// is copied twice inside it (Nan::CopyBuffer on pull, gst_buffer_fill on
+// push) and hops through libuv's thread pool: a row would measure that
+// binding. The shm rows stand for it instead (issue 15's fallback).
+// Nobody touches the pages (each row copies every byte once anyway).
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
-import { lastJson, readReport, start } from './proc.mjs';
-import { RESOLUTIONS, frameSize, framesFor } from './video.mjs';
+import { lastJson, readReport, start, waitForPath } from './proc.mjs';
+import { RESOLUTIONS, caps, check, frameSize, framesFor, gst, shmProducer, source, tmp } from './video.mjs';
 
 export { RESOLUTIONS };
 export const METHODS = [
   { id: 'zerofilter', label: 'zerofilter ⇄ Node echo server' },
+  { id: 'shm', label: 'shmsink → shmsrc ! shmsink → shmsrc (GStreamer relay), pool of 4', poolMax: 4 },
+  { id: 'shm2', label: 'same, pool of 2', poolMax: 2 },
   { id: 'pipe', label: 'fdsink → Node → fdsrc (by hand)' },
 ];
-
-const caps = (res) => `video/x-raw,format=${res.format},width=${res.width},height=${res.height},framerate=30/1`;
-const source = (res, n) => `videotestsrc pattern=black is-live=false num-buffers=${n} ! ${caps(res)}`;
 
 async function zerofilter(ctx, res, n) {
   const name = `zbbench-dx-${randomUUID().slice(0, 8)}`;
@@ -41,6 +59,31 @@ async function zerofilter(ctx, res, n) {
   return { fps: rep.fps, p50Ms: rep['round-trip-p50-us'] / 1000, p99Ms: rep['round-trip-p99-us'] / 1000, zeroCopy: rep['requests-zero-copy'] };
 }
 
+async function shmRoundTrip(ctx, res, n, poolMax) {
+  const [s1, s2] = [tmp('dx-shm1'), tmp('dx-shm2')];
+  const producer = shmProducer(ctx, res, n, s1, poolMax);
+  let relay;
+  try {
+    await waitForPath(s1, ctx.timeoutMs);
+    const relayReport = tmp('report');
+    relay = start(ctx.gstRun, ['--report', relayReport, `shmsrc socket-path=${s1} is-live=false num-buffers=${n} ! ` +
+      `shmsink name=sink socket-path=${s2} shm-size=${4 * frameSize(res) + 4096} wait-for-connection=true sync=false`],
+    { timeoutMs: ctx.timeoutMs, env: ctx.env });
+    await waitForPath(s2, ctx.timeoutMs);
+    const consumer = check('shm round trip: shmsrc', await gst(ctx,
+      [`shmsrc socket-path=${s2} is-live=false num-buffers=${n} ! capsfilter caps=${caps(res)} ! fakesink name=sink sync=false`],
+      'shm round trip: shmsrc'), n);
+    const r = await relay.done;
+    check('shm relay', readReport(relayReport, `shm relay: exit ${r.code} ${r.stderr}`), n);
+    const prod = await producer.done;
+    return { fps: consumer.fps, p50Ms: NaN, p99Ms: NaN, zeroCopy: prod['frames-zero-copy'] };
+  } finally {
+    producer.kill();
+    relay?.kill('SIGKILL');
+    fs.rmSync(s2, { force: true });
+  }
+}
+
 async function pipe(ctx, res, n) {
   const consumer = `fdsrc fd=0 ! rawvideoparse format=${res.format.toLowerCase()} width=${res.width} height=${res.height} ` +
     'framerate=30/1 ! fakesink name=sink sync=false';
@@ -55,6 +98,7 @@ async function pipe(ctx, res, n) {
 /** One measurement of a method at a resolution. */
 export async function measure(ctx, method, res, quick) {
   const n = framesFor(res, quick);
+  if (method.poolMax) return shmRoundTrip(ctx, res, n, method.poolMax);
   return method.id === 'zerofilter' ? zerofilter(ctx, res, n) : pipe(ctx, res, n);
 }
 
@@ -77,5 +121,5 @@ export function duplexTable(cells, video) {
         m.id === 'zerofilter' && Number.isFinite(alone) ? `${f((100 * fps) / alone, 0)} %` : '–']);
     }
   }
-  return { head: ['video', 'round trip through Node', 'frames/s', 'p50 ms', 'p99 ms', 'of zerosink → Node'], rows };
+  return { head: ['video', 'round trip through another process', 'frames/s', 'p50 ms', 'p99 ms', 'of zerosink → Node'], rows };
 }

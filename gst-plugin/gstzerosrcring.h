@@ -37,10 +37,16 @@ zb_reader *gst_zero_src_ring_reader (GstZeroSrcRing * ring);
 GstMemory *gst_zero_src_ring_wrap (GstZeroSrcRing * ring,
     const zb_frame * frame, gsize offset, gsize size);
 
-/* When we have read everything the writer wrote and it has less room than
- * two frames like the largest lent so far (its next frame may need a tail
- * and the frame), copies every lent frame that is not mapped out of the
- * ring, oldest first, and gives it back. Returns how many moved. */
+/* When we have read everything the writer wrote and it waits for room
+ * that lent frames take, copies every lent frame that is not mapped out of
+ * the ring, oldest first, and gives it back. Returns how many moved. The
+ * writer waits at once when it cannot place a frame like the largest read
+ * so far (zb_reader_room's fits_largest); when it can but has less room
+ * than two of them (its next frame may be larger, or it may be waiting for
+ * a second reservation while filling one) only once no frame has come for
+ * GST_ZERO_SRC_RING_PATIENCE_MS. A ring of two frames whose sink keeps the
+ * last buffer thus goes round without a copy. Call it before each wait. */
+#define GST_ZERO_SRC_RING_PATIENCE_MS 100
 guint gst_zero_src_ring_make_room (GstZeroSrcRing * ring);
 
 G_END_DECLS

@@ -938,6 +938,43 @@ static void test_held_frames(void) {
   fixture_close(&fx);
 }
 
+/* The reader's view of the writer's room: whether a frame like the largest
+ * read so far fits at the writer's position, wrap included. */
+static void test_room(void) {
+  ring_fixture fx;
+  zb_reader_room_info room;
+  zb_frame a, b, c;
+  if (fixture_open(&fx, "room", 1024) == 0) {
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(room.fits_largest && room.largest == 0 && room.free == 1024);
+    CHECK_RC(put(fx.w, 400, 1, 0), 0); /* [0, 416) */
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK_EQ_U64(room.unread, 416);
+    CHECK_RC(zb_reader_next(fx.r, &a, 0), 0);
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(room.fits_largest && room.largest == 400 && room.unread == 0);
+    CHECK_EQ_U64(room.held, 416);
+    CHECK_RC(put(fx.w, 400, 2, 0), 0); /* [416, 832) */
+    CHECK_RC(zb_reader_next(fx.r, &b, 0), 0);
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(!room.fits_largest); /* 192 left at the end, the start held */
+    CHECK_EQ_U64(room.free, 192);
+    CHECK_RC(zb_frame_release(&a), 0);
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(room.fits_largest); /* a marker over the tail, then [0, 416) */
+    CHECK_RC(put(fx.w, 400, 3, 0), 0);
+    CHECK_RC(zb_reader_next(fx.r, &c, 0), 0);
+    CHECK(frame_ok(&c, 400, 3));
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(!room.fits_largest && room.unread == 0);
+    CHECK_RC(zb_frame_release(&b), 0);
+    CHECK_RC(zb_frame_release(&c), 0);
+    CHECK_RC(zb_reader_room(fx.r, &room), 0);
+    CHECK(room.fits_largest && room.free == 1024 && room.held == 0);
+  }
+  fixture_close(&fx);
+}
+
 /* 8. Metadata. */
 static void test_metadata(void) {
   ring_fixture fx;
@@ -1851,6 +1888,7 @@ int main(void) {
   RUN(test_placement_shrunk_commit);
   RUN(test_placement_wrap_first);
   RUN(test_held_frames);
+  RUN(test_room);
   RUN(test_metadata);
   RUN(test_writer_checks);
   RUN(test_corrupt_header);

@@ -2156,6 +2156,56 @@ GST_START_TEST (test_held_buffers_move_out_of_the_ring)
 
 GST_END_TEST;
 
+/* zerosrc's INFO lines that say it copied held buffers out of the ring. */
+static void
+count_copy_outs (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer data)
+{
+  if (g_str_equal (gst_debug_category_get_name (category), "zerosrc") &&
+      strstr (gst_debug_message_get (message), "copied") != NULL)
+    g_atomic_int_inc ((gint *) data);
+}
+
+/* A ring of two frames into a sink that keeps the last buffer (fakesink's
+ * last-sample): the writer fills one slot while the other is held, so it
+ * never waits for room that a copy would free, and zerosrc copies nothing.
+ * (It used to copy every frame: it copied as soon as the writer had less
+ * room than two frames.) */
+GST_START_TEST (test_two_frame_ring_goes_round_without_copies)
+{
+  const gsize size = 100000;
+  held_writer hw = { ring_name ("two"), 300, size, 0 };
+  gint copy_outs = 0;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GThread *thread;
+  gchar *desc;
+
+  gst_debug_set_threshold_for_name ("zerosrc", GST_LEVEL_INFO);
+  gst_debug_add_log_function (count_copy_outs, &copy_outs, NULL);
+  desc = g_strdup_printf ("zerosrc buffer-name=%s payload-size=%"
+      G_GUINT64_FORMAT " ! fakesink enable-last-sample=true sync=false",
+      hw.name, zb_payload_size_for (size, 2, false));
+  pipeline = launch (desc);
+  g_free (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  thread = g_thread_new ("writer", held_writer_thread, &hw);
+  g_thread_join (thread);
+  fail_unless_equals_int (hw.rc, 0);
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  gst_debug_remove_log_function (count_copy_outs);
+  gst_debug_set_threshold_for_name ("zerosrc", GST_LEVEL_NONE);
+  fail_unless_equals_int (g_atomic_int_get (&copy_outs), 0);
+  g_free (hw.name);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerobuffer_suite (void)
 {
@@ -2218,6 +2268,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_bounded_metadata);
   tcase_add_test (tc, test_writer_after_hostile_metadata);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
+  tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;
 }
 

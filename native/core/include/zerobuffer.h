@@ -185,9 +185,15 @@ uint64_t zb_reader_held_frames(zb_reader *reader);
 /* Where the ring's bytes are, seen by its reader, without a system call:
  * free for the writer, held by us (read and not given back yet: frames
  * held, frames released behind an older held one, skipped tails), and the
- * rest, written and not read yet. */
+ * rest, written and not read yet. fits_largest: whether the writer could
+ * place a frame as large as the largest read so far (`largest` payload
+ * bytes; true before the first) at the position it has published, with the
+ * wrap rules: when it is false and nothing is unread, a writer with such a
+ * frame waits for us to give bytes back. */
 typedef struct zb_reader_room_info {
   uint64_t size, free, held, unread;
+  uint64_t largest;
+  bool fits_largest;
 } zb_reader_room_info;
 
 int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);

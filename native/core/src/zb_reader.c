@@ -56,6 +56,7 @@ struct zb_reader {
   unsigned wakes_reported;        /* of them, answered with ZB_ECANCELED */
   uint64_t frame_posts;           /* posts taken that were not wake-ups */
   uint64_t frames_taken;          /* frames handed out */
+  uint64_t largest_taken;         /* payload bytes of the largest of them */
 
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
@@ -347,6 +348,17 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
   room->unread = room->size - room->free > room->held
                      ? room->size - room->free - room->held
                      : 0;
+  room->largest = r->largest_taken;
+  /* Placed the way the writer places frames, from the position it
+   * published: only a writer that is filling a reservation is further on,
+   * and that one is not waiting for room. */
+  room->fits_largest =
+      room->largest == 0 ||
+      zb__place_frame(room->size,
+                      zb__load_acquire(&r->seg.oieb->payload_write_pos) %
+                          (room->size ? room->size : 1),
+                      zb__frame_total(room->largest), room->free, false)
+              .needed <= room->free;
   return 0;
 }
 
@@ -487,6 +499,8 @@ static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
   zb__store_release(&oieb->payload_read_pos, pos + total);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
   r->frames_taken++;
+  if (h.payload_size > r->largest_taken)
+    r->largest_taken = h.payload_size;
   take_posts(r); /* keeps sem-w from growing while frames are found by position */
 
   frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;

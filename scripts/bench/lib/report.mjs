@@ -194,7 +194,7 @@ function handleTargets(r, v) {
   for (const id of ['zero-gst', 'zero-node']) {
     const z = v(id, '4k');
     out.push({
-      target: `4K BGRx, 4 frames of memory on both sides: ${id === 'zero-gst' ? 'zerosink → zerosrc' : 'zerosink → Node'} ≥ shmsink → shmsrc zero copy (best of 2b–2d)`,
+      target: `4K BGRx, at most 4 frames of memory on each side: ${id === 'zero-gst' ? 'zerosink → zerosrc' : 'zerosink → Node'} ≥ shmsink → shmsrc zero copy (best of 2b–2d)`,
       measured: `${fps(z)} vs ${shmZeroCopyText(zc)} frames/s`,
       verdict: !zc.row ? 'missed: shmsink\'s zero-copy rows have no figure' : z >= zc.fps ? 'met' : `missed by ${pct((1 - z / zc.fps) * 100)}`,
     });

@@ -122,12 +122,16 @@ export function shmProducer(ctx, res, n, sock, poolMax) {
   };
 }
 
-/** zerosink → zerosrc with a 4-frame ring (shmsink's memory); `between` goes before zerosink. */
+/**
+ * zerosink → zerosrc; `between` goes before zerosink. zerosrc sizes its ring
+ * itself from the caps right after it, as users write it (the core's rule:
+ * 4 frames at 480p and 1080p, 2 at 4K; never more than shmsink's 4).
+ */
 function zeroGst(between = '') {
   return async (ctx, res, n) => {
     const name = `zbbench-${randomUUID().slice(0, 8)}`;
     const consumer = gst(ctx, ['--touch',
-      `zerosrc buffer-name=${name} payload-size=${4 * (frameSize(res) + 64)} ! fakesink name=sink sync=false`], 'zerosrc');
+      `zerosrc buffer-name=${name} ! ${caps(res)} ! fakesink name=sink sync=false`], 'zerosrc');
     // zerosink waits (connect-timeout) for zerosrc to create the ring.
     const producer = gst(ctx, [`${source(res, n)}${between} ! zerosink name=sink buffer-name=${name} sync=false`],
       'zerosink');
@@ -157,8 +161,9 @@ function nodeConsumer(mode) {
  */
 async function zeroRun(ctx, res, n) {
   const bin = path.join(ctx.repo, 'dist', 'cli', 'bin.js');
+  // No --payload-size: run sizes the ring from the source's caps filter.
   const r = await start(process.execPath, [bin, 'run', source(res, n), '--json', '--interval', '0.1',
-    '--payload-size', String(4 * (frameSize(res) + 64)), '--sink-property', 'sync=false',
+    '--sink-property', 'sync=false',
     '--plugin-path', path.join(ctx.repo, 'builddir', 'gst-plugin')], { timeoutMs: ctx.timeoutMs, env: ctx.env }).done;
   if (r.code !== 0) throw new Error(`zerobuffer run: exit ${r.code}: ${r.stderr.trim().slice(-500)}`);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

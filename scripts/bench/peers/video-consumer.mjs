@@ -32,11 +32,10 @@ function got(bytes) {
 }
 
 async function viaRing() {
-  const { ZeroBufferReader } = await import(pathToFileURL(path.join(cfg.repo, 'dist', 'index.js')).href);
-  // Four frames in flight: the producer fills one while we read another.
-  const reader = await ZeroBufferReader.create({
-    name: `zbbench-${randomUUID().slice(0, 8)}`, metadataSize: 4096, payloadSize: 4 * (cfg.frameSize + 64),
-  });
+  const { ZeroBufferReader, defaultSizes } = await import(pathToFileURL(path.join(cfg.repo, 'dist', 'index.js')).href);
+  // The ring startStream and `zerobuffer run` would create for this source.
+  const { metadataSize, payloadSize } = defaultSizes(cfg.source.split(' '));
+  const reader = await ZeroBufferReader.create({ name: `zbbench-${randomUUID().slice(0, 8)}`, metadataSize, payloadSize });
   const producer = start(cfg.gstRun, ['--report', report,
     `${cfg.source} ! zerosink name=sink buffer-name=${reader.name} sync=false`], { timeoutMs: cfg.timeoutMs });
   try {

@@ -35,6 +35,11 @@ export interface ReaderStats {
   heldFrames: number;
 }
 
+/** A frame header's time, or undefined for "none" (-1 from the addon). */
+function orNone(v: number): number | undefined {
+  return v >= 0 ? v : undefined;
+}
+
 /** Frames one hop from the addon can bring. */
 const BATCH = 64;
 const F = native.frameFields;
@@ -130,11 +135,6 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * valid until then.
    */
   async next(options: WaitOptions = {}): Promise<Frame | null> {
-    return this.#nextFrame(options, 1);
-  }
-
-  /** The next frame of the batch, taking up to `max` more frames when it is empty. */
-  async #nextFrame(options: WaitOptions, max: number): Promise<Frame | null> {
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     signal?.throwIfAborted();
@@ -142,20 +142,30 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     if (this.#next === this.#taken) {
       let taken: number | null;
       try {
-        taken = this.#native.take(max);
+        taken = this.#native.take(1);
         if (taken === 0)
-          taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), max),
-            () => this.#native.cancel());
+          taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), 1), () => this.#native.cancel());
       } catch (e) {
-        const err = fromNative(e);
-        if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
-        throw err;
+        return this.#endOf(e);
       }
-      if (taken === null || this.#closed) return null;
-      this.#taken = taken;
-      this.#next = 0;
+      if (!this.#startBatch(taken)) return null;
     }
     return this.#frameAt(this.#next++);
+  }
+
+  /** A read's error: null for the end of the stream (EOF), else thrown as a ZeroBufferError. */
+  #endOf(e: unknown): null {
+    const err = fromNative(e);
+    if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
+    throw err;
+  }
+
+  /** The addon took `taken` frames into the batch; false at the end (null: closed). */
+  #startBatch(taken: number | null): boolean {
+    if (taken === null || this.#closed) return false;
+    this.#taken = taken;
+    this.#next = 0;
+    return true;
   }
 
   /** Frame i of the batch, as a Frame (its view leaves the batch). */
@@ -166,7 +176,6 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     this.#views[i] = undefined;
     const header = x[o + F.hasHeader] === 1;
     const attrsSize = x[o + F.attrsSize]!;
-    const time = (field: number): number | undefined => (header && x[o + field]! >= 0 ? x[o + field] : undefined);
     this.#frames++;
     return new Frame(this, {
       ticket: x[o + F.lease]!,
@@ -174,9 +183,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       data: attrsSize > 0 ? new Uint8Array(buffer, attrsSize) : new Uint8Array(buffer),
       copied: x[o + F.copied] === 1,
       arrivalNs: x[o + F.arrivalNs]!,
-      pts: time(F.pts),
-      dts: time(F.dts),
-      duration: time(F.duration),
+      pts: header ? orNone(x[o + F.pts]!) : undefined,
+      dts: header ? orNone(x[o + F.dts]!) : undefined,
+      duration: header ? orNone(x[o + F.duration]!) : undefined,
       commitNs: header ? x[o + F.commitNs] : undefined,
       flags: header ? x[o + F.flags] : undefined,
       // a copy: frame.attributes may be read after release
@@ -193,18 +202,29 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    */
   async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     const signal = validateSignal(options.signal);
-    validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    const timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
+    // The loop awaits the addon's promise itself, with no async wrapper per
+    // batch: fewer promise hops between the addon and the loop's body. One
+    // abort listener for the whole loop ends the wait in flight (cancel()
+    // does nothing between waits).
+    const cancel = (): void => this.#native.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
     let current: Frame | null = null;
     try {
       for (;;) {
-        if (signal?.aborted) return;
-        try {
-          current = await this.#nextFrame(options, BATCH);
-        } catch (e) {
-          if (signal?.aborted) return;
-          throw e;
+        if (signal?.aborted || this.#closed) return;
+        if (this.#next === this.#taken) {
+          let taken: number | null;
+          try {
+            taken = this.#native.take(BATCH);
+            if (taken === 0) taken = await this.#native.wait(timeoutMs, BATCH);
+          } catch (e) {
+            if (signal?.aborted) return;
+            taken = this.#endOf(e);
+          }
+          if (!this.#startBatch(taken)) return;
         }
-        if (current === null) return;
+        current = this.#frameAt(this.#next++);
         yield current;
         if (!current.retained) {
           this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
@@ -214,6 +234,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         current = null;
       }
     } finally {
+      signal?.removeEventListener('abort', cancel);
       if (current !== null && !current.retained) current.release();
       if (!this.#closed) this.#native.giveBack();
     }

@@ -10,6 +10,8 @@
       "sources": [
         "<!@(ls -1 native/core/src/*.c)",
         "native/addon/binding.cc",
+        "native/addon/binding-common.cc",
+        "native/addon/writer-binding.cc",
         "native/addon/reader-session.cc",
         "native/addon/writer-session.cc",
         "native/addon/wait-thread.cc",

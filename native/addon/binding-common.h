@@ -1,0 +1,104 @@
+// binding-common.h — what the JS-facing files share (binding.cc and
+// writer-binding.cc): the per-environment state, errors, argument checks,
+// health objects and the pending-wait plumbing of the reader and the writer.
+#ifndef ZEROBUFFER_ADDON_BINDING_COMMON_H
+#define ZEROBUFFER_ADDON_BINDING_COMMON_H
+
+#include <napi.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "live-counts.h"
+#include "reader-session.h"
+#include "status.h"
+#include "writer-session.h"
+
+namespace zbnode {
+
+// ------------------------------------------------------------- instance data
+
+struct AddonData {
+  bool force_copy = false;
+  bool debug = false;  // ZEROBUFFER_DEBUG=1: poison released frames
+  std::mutex mu;
+  std::vector<std::weak_ptr<ReaderSession>> readers;
+  std::vector<std::weak_ptr<WriterSession>> writers;
+
+  // The environment is going away (process exit, worker end): no ring
+  // outlives it.
+  ~AddonData() {
+    for (auto &w : readers)
+      if (auto s = w.lock()) s->Close();
+    for (auto &w : writers)
+      if (auto s = w.lock()) s->Close();
+  }
+  template <typename T>
+  static void Track(std::vector<std::weak_ptr<T>> &list, std::mutex &mu,
+                    const std::shared_ptr<T> &s) {
+    std::lock_guard<std::mutex> lock(mu);
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [](const std::weak_ptr<T> &w) { return w.expired(); }),
+               list.end());
+    list.push_back(s);
+  }
+};
+
+inline AddonData *Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+// ------------------------------------------------------ errors, arguments
+
+// An error with code = zb_err_name, errno and the core's message.
+Napi::Error MakeError(Napi::Env env, const Status &s);
+Napi::Error UsageError(Napi::Env env, const std::string &message);
+Status ClosedStatus(const std::string &what);
+
+std::string ArgString(const Napi::CallbackInfo &info, size_t i, const char *what);
+double ArgNumber(const Napi::CallbackInfo &info, size_t i, const char *what);
+uint64_t ArgSize(const Napi::CallbackInfo &info, size_t i, const char *what);
+// timeoutMs: undefined or negative waits forever.
+int ArgTimeout(const Napi::CallbackInfo &info, size_t i);
+// Bytes of a TypedArray, DataView or ArrayBuffer argument.
+void ArgBytes(const Napi::CallbackInfo &info, size_t i, const uint8_t **data, size_t *size);
+
+Napi::Value U64(Napi::Env env, uint64_t v);
+Napi::Value HealthObject(Napi::Env env, const zb_health &h);
+
+// ------------------------------------------------------------ pending waits
+
+// A promise settled from a session's wait thread. The thread-safe function
+// is referenced only while a wait is in flight, so an idle reader or writer
+// never keeps the process alive. Shared by the reader and the writer: the
+// state `Js` is owned jointly by the JS object and the wait in flight.
+template <typename Js>
+struct PendingWait {
+  std::shared_ptr<Js> js;
+  Napi::Promise::Deferred deferred;
+  uint64_t id;
+};
+
+// Marks the wait in flight over (JS thread).
+template <typename Js>
+void EndWait(Napi::Env env, Js &js, uint64_t id) {
+  if (id != 0 && js.pending_wait == id) {
+    js.pending_wait = 0;
+    napi_unref_threadsafe_function(env, js.tsfn);
+  }
+}
+
+// Releases a reader's or writer's thread-safe function, once (close() and
+// the destructor both ask).
+template <typename Tsfn>
+void ReleaseOnce(Tsfn &tsfn, bool &released) {
+  if (released) return;
+  released = true;
+  tsfn.Release();
+  CountDown(live_counts.tsfns);
+}
+
+}  // namespace zbnode
+
+#endif

@@ -436,28 +436,6 @@ zerobuffer_quote_peer_bytes (const guint8 * data, gsize size, gsize max_chars)
   return g_string_free (out, FALSE);
 }
 
-/* GDestroyNotify of a frame buffer's memory: any thread, any order. */
-static void
-frame_lease_free (gpointer data)
-{
-  zb_frame *frame = data;
-
-  zb_frame_release (frame);
-  g_free (frame);
-}
-
-GstBuffer *
-zerobuffer_buffer_from_frame (zb_frame * frame, gsize offset, gsize size)
-{
-  zb_frame *lease = g_new (zb_frame, 1);
-
-  *lease = *frame;
-  memset (frame, 0, sizeof *frame);
-  return gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY,
-      (gpointer) lease->data, lease->size, offset, size, lease,
-      frame_lease_free);
-}
-
 static gboolean
 plugin_init (GstPlugin * plugin)
 {

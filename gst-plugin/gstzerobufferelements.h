@@ -116,12 +116,6 @@ void zerobuffer_post_message (GstElement * element, GstMessageType type,
   ZEROBUFFER_ELEMENT_MESSAGE (GST_MESSAGE_WARNING, el, code, ring, text,  \
       debug)
 
-/* A read-only buffer over FRAME's bytes OFFSET .. OFFSET + SIZE that holds
- * the frame's lease: the frame is released when the buffer's memory goes
- * (any thread). Takes the lease (clears *FRAME). */
-GstBuffer *zerobuffer_buffer_from_frame (zb_frame * frame, gsize offset,
-    gsize size);
-
 GST_ELEMENT_REGISTER_DECLARE (zerosink);
 GST_ELEMENT_REGISTER_DECLARE (zerosrc);
 GST_ELEMENT_REGISTER_DECLARE (zerofilter);

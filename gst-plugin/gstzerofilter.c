@@ -13,7 +13,8 @@
  * Requests are written like zerosink writes frames (the same ring-backed
  * pool is offered upstream, so raw video is drawn straight into the
  * request ring); responses are zero-copy buffers over the response ring,
- * like zerosrc's. The output caps are the input caps unless the server
+ * like zerosrc's (copied out of it when downstream keeps so many that the
+ * server has no room left). The output caps are the input caps unless the server
  * declares others in the response ring's metadata ("caps", the same JSON
  * convention as zerosink's).
  *
@@ -47,6 +48,7 @@
 #include "gstzerobufferelements.h"
 #include "gstzerolink.h"
 #include "gstzerosinkpool.h"
+#include "gstzerosrcring.h"
 #include "zerobuffer.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_filter_debug);
@@ -115,7 +117,7 @@ struct _GstZeroFilter
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
 
   /* under the object lock (woken from other threads) */
-  zb_reader *responses;         /* CHANNEL_response, ours */
+  GstZeroSrcRing *responses;    /* CHANNEL_response, ours, lent like zerosrc's */
 
   /* streaming thread */
   GQueue pending;               /* of Pending, oldest first */
@@ -335,6 +337,30 @@ is_flushing (GstZeroFilter * self)
   return g_cancellable_is_cancelled (self->flushing);
 }
 
+/* The response ring goes (unlinked); buffers downstream keep their
+ * frames' leases. */
+static void
+responses_close (GstZeroFilter * self)
+{
+  GstZeroSrcRing *responses;
+
+  GST_OBJECT_LOCK (self);
+  responses = self->responses;
+  self->responses = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_zero_src_ring_close (responses);
+}
+
+/* Ends a response wait of the streaming thread (flushing, stopping). */
+static void
+responses_wake (GstZeroFilter * self)
+{
+  GST_OBJECT_LOCK (self);
+  if (self->responses != NULL)
+    zb_reader_wake (gst_zero_src_ring_reader (self->responses));
+  GST_OBJECT_UNLOCK (self);
+}
+
 /* ------------------------------------------------------------ failure */
 
 /* The server failed us (missing, dead, late, wrong): an element error, or
@@ -347,7 +373,6 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
 {
   gboolean pass;
   gchar *channel;
-  zb_reader *responses;
   GQueue passing = G_QUEUE_INIT;
   Pending *p;
   GstFlowReturn ret = GST_FLOW_OK;
@@ -372,11 +397,7 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
    * copies); it asks for an allocation again, and gets no pool. */
   self->bypass = TRUE;
   gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
-  GST_OBJECT_LOCK (self);
-  responses = self->responses;
-  self->responses = NULL;
-  GST_OBJECT_UNLOCK (self);
-  zb_reader_destroy (responses);        /* buffers downstream keep leases */
+  responses_close (self);
   while ((p = g_queue_pop_head (&self->pending)) != NULL) {
     if (p->pass != NULL) {
       g_queue_push_tail (&passing, p);
@@ -420,7 +441,8 @@ server_caps (GstZeroFilter * self, gchar ** why)
   GstCaps *caps;
   gint version;
 
-  zb_reader_metadata (self->responses, &meta, &size);
+  zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
+      &size);
   if (size == 0 || !zerobuffer_json_is_object (meta, size))
     return NULL;                /* a peer server that writes no JSON */
   version = zb_metadata_frame_header (meta, size);
@@ -494,7 +516,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   GST_INFO_OBJECT (self, "created %s (%" G_GUINT64_FORMAT " payload bytes)",
       name, payload_size);
   GST_OBJECT_LOCK (self);
-  self->responses = reader;
+  self->responses = gst_zero_src_ring_new (reader);
   GST_OBJECT_UNLOCK (self);
   self->pairing.requests = self->pairing.responses = 0;
   return GST_FLOW_OK;
@@ -513,7 +535,8 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
   if (!self->bypass && self->responses != NULL) {
     zb_health h;
 
-    while (zb_reader_health (self->responses, &h) == 0 &&
+    while (zb_reader_health (gst_zero_src_ring_reader (self->responses),
+            &h) == 0 &&
         (h.writer_pid == 0 || h.metadata_written_bytes == 0) &&
         g_get_monotonic_time () < deadline && !is_flushing (self))
       g_usleep (2 * G_TIME_SPAN_MILLISECOND);
@@ -581,7 +604,9 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
     pending_free (p);
     return GST_FLOW_OK;
   }
-  out = zerobuffer_buffer_from_frame (frame, offset, size);
+  out = gst_buffer_new ();
+  gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
+          frame, offset, size));
   GST_BUFFER_PTS (out) = p->pts;
   GST_BUFFER_DTS (out) = p->dts;
   GST_BUFFER_DURATION (out) = p->duration;
@@ -602,8 +627,10 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
 {
   Pending *p;
   zb_frame frame;
+  zb_reader *reader;
   gint timeout;
   gint64 deadline;
+  guint moved;
   int rc;
 
   GST_OBJECT_LOCK (self);
@@ -626,7 +653,8 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
     }
     if (self->responses == NULL)
       return GST_FLOW_FLUSHING;
-    rc = zb_reader_take_ready (self->responses, &frame);
+    reader = gst_zero_src_ring_reader (self->responses);
+    rc = zb_reader_take_ready (reader, &frame);
     if (rc == ZB_EAGAIN && wait) {
       deadline = g_get_monotonic_time () + (gint64) timeout *
           G_TIME_SPAN_MILLISECOND;
@@ -635,7 +663,15 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
 
         if (is_flushing (self))
           return GST_FLOW_FLUSHING;
-        rc = zb_reader_next (self->responses, &frame, timeout < 0 ?
+        /* the server may wait for room that responses held downstream
+         * take: move them out of the ring (as zerosrc does) */
+        moved = gst_zero_src_ring_make_room (self->responses);
+        if (moved > 0)
+          GST_INFO_OBJECT (self, "the response ring is full of buffers held "
+              "downstream: copied %u of them out of it so that the server "
+              "can answer on (a larger payload-size avoids the copies)",
+              moved);
+        rc = zb_reader_next (reader, &frame, timeout < 0 ?
             WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
         if ((rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED)
             || (timeout >= 0 && left <= 0))
@@ -858,10 +894,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
     case GST_EVENT_FLUSH_START:
       g_cancellable_cancel (self->flushing);
       gst_zero_link_wake (self->link);
-      GST_OBJECT_LOCK (self);
-      if (self->responses != NULL)
-        zb_reader_wake (self->responses);
-      GST_OBJECT_UNLOCK (self);
+      responses_wake (self);
       break;
     case GST_EVENT_FLUSH_STOP:{
       GList *l;
@@ -961,14 +994,8 @@ gst_zero_filter_start (GstZeroFilter * self)
 static void
 gst_zero_filter_stop (GstZeroFilter * self)
 {
-  zb_reader *responses;
-
   gst_zero_link_close (self->link);
-  GST_OBJECT_LOCK (self);
-  responses = self->responses;
-  self->responses = NULL;
-  GST_OBJECT_UNLOCK (self);
-  zb_reader_destroy (responses);
+  responses_close (self);
   pending_clear (self);
   gst_caps_replace (&self->in_caps, NULL);
   gst_caps_replace (&self->out_caps, NULL);
@@ -1007,10 +1034,7 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
       /* the streaming thread may wait for a response or for room */
       g_cancellable_cancel (self->flushing);
       gst_zero_link_close (self->link);
-      GST_OBJECT_LOCK (self);
-      if (self->responses != NULL)
-        zb_reader_wake (self->responses);
-      GST_OBJECT_UNLOCK (self);
+      responses_wake (self);
       break;
     default:
       break;

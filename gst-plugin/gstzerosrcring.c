@@ -1,9 +1,9 @@
-/* gstzerosrcring.c — zerosrc's ring and the memory it lends (see the
+/* gstzerosrcring.c — a ring we read from and the memory it lends (see the
  * header). The memory is a GstMemory of our own allocator: its mapping goes
  * through us, so we know when nobody holds a pointer into the ring and can
  * move the bytes. Shares (sub-regions) map through their root. Each root
  * in the ring holds its frame's lease, which keeps the ring mapped after
- * zerosrc has closed it; this struct only keeps the bookkeeping alive. */
+ * the element has closed it; this struct only keeps the bookkeeping alive. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -17,8 +17,8 @@
 
 struct _GstZeroSrcRing
 {
-  gint refcount;                /* zerosrc's + one per lent memory */
-  zb_reader *reader;            /* zerosrc's handle, until close */
+  gint refcount;                /* the element's + one per lent memory */
+  zb_reader *reader;            /* the element's handle, until close */
 
   GMutex lock;                  /* guards the lent memories' data and maps */
   GQueue lent;                  /* roots still in the ring, oldest first */

@@ -1,15 +1,17 @@
-/* gstzerosrcring.h — zerosrc's ring and the memory it lends downstream.
+/* gstzerosrcring.h — a ring we read from and the memory it lends
+ * downstream: zerosrc's ring, and zerofilter's response ring.
  *
- * zerosrc's buffers point into the ring (no copy). A ring is a queue: its
+ * The element's buffers point into the ring (no copy). A ring is a queue: its
  * bytes go back to the writer in order, so one buffer held downstream stops
  * the writer once it has gone round to it. Elements that collect buffers
  * before they let any go (filesink gathers 64 KiB, queues, aggregators)
  * would then wait for frames that cannot come. So a lent frame can be moved
  * out of the ring: its bytes are copied to memory of its own and the frame
  * is given back to the writer, while the GstMemory downstream holds stays
- * valid. zerosrc does that only when it has read everything and the ring
- * has no room left for the writer's next frame; a frame that is mapped at
- * that moment stays (its pointer is in use). */
+ * valid. The element does that only when it has read everything and the
+ * ring has no room left for the writer's next frame (zerosrc before each
+ * wait for a frame, zerofilter before each wait for a response); a frame
+ * that is mapped at that moment stays (its pointer is in use). */
 #ifndef GST_ZERO_SRC_RING_H
 #define GST_ZERO_SRC_RING_H
 
@@ -25,8 +27,8 @@ typedef struct _GstZeroSrcRing GstZeroSrcRing;
 GstZeroSrcRing *gst_zero_src_ring_new (zb_reader * reader);
 GstZeroSrcRing *gst_zero_src_ring_ref (GstZeroSrcRing * ring);
 void gst_zero_src_ring_unref (GstZeroSrcRing * ring);
-/* zerosrc is done with it: the reader is destroyed (the ring unlinked) and
- * zerosrc's reference dropped; lent memory stays valid, each holding its
+/* The element is done with it: the reader is destroyed (the ring unlinked)
+ * and the element's reference dropped; lent memory stays valid, each holding its
  * frame's lease, until it is freed. NULL is allowed. */
 void gst_zero_src_ring_close (GstZeroSrcRing * ring);
 zb_reader *gst_zero_src_ring_reader (GstZeroSrcRing * ring);

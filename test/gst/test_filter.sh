@@ -144,6 +144,23 @@ echo "killed, on-error=pass: $n of 60 buffers (those in flight lost), a warning"
 rm -f /dev/shm/"${ZB_PREFIX}die2_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die2_request" \
   /tmp/zerobuffer/"${ZB_PREFIX}die2_request.lock"
 
+# Downstream holds more responses than the response ring has room for (a
+# queue that lets nothing out before it has 12 buffers; the ring holds
+# depth + 3 = 5): zerofilter copies held responses out of the ring so that
+# the server can answer on, and they keep their bytes.
+bg_server "$tmp/held.log" "${ZB_PREFIX}held" --mode echo --timeout 3000
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}held" timeout=2000 ! \
+  queue min-threshold-buffers=12 max-size-buffers=0 max-size-bytes=0 max-size-time=0 ! checksumsink
+w=$?
+wait_status $SV_PID
+s=$?
+[ $w -eq 0 ] || fail "held: gst-launch exited $w: $(grep -i -m2 error "$tmp/got.log")"
+[ $s -eq 0 ] || fail "held: server exited $s: $(cat "$tmp/held.log")"
+cmp -s <(checksums "$tmp/ref.log") <(checksums "$tmp/got.log") ||
+  fail "held: the held responses differ from the stream ($(checksums "$tmp/got.log" | wc -l) buffers)"
+echo "held: 12 responses held downstream, $N of $N arrive intact"
+
 # A slow server (40 ms a frame) behind a live 100 fps source.
 LIVE="videotestsrc num-buffers=60 is-live=true"
 RGB100="video/x-raw,format=RGB,width=160,height=120,framerate=100/1"

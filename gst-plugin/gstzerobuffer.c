@@ -131,6 +131,22 @@ zerobuffer_error_kind (int code)
   return &other;
 }
 
+GParamSpec *
+zerobuffer_param_spec_mode (const gchar * what)
+{
+  gchar *blurb = g_strdup_printf ("Permission bits of %s: its shared "
+      "memory, semaphores and lock file get them whatever the umask (octal "
+      "on the command line: mode=0660 lets the file group's users in, 0666 "
+      "everyone, e.g. a peer running as another user); default 0600, this "
+      "user only", what);
+  GParamSpec *spec = g_param_spec_uint ("mode", "Mode", blurb, 1, 0777,
+      ZEROBUFFER_DEFAULT_MODE, G_PARAM_READWRITE | G_PARAM_STATIC_NAME |
+      G_PARAM_STATIC_NICK | GST_PARAM_MUTABLE_READY);
+
+  g_free (blurb);
+  return spec;
+}
+
 gchar *
 zerobuffer_stats_line (const GstStructure * stats)
 {

@@ -28,6 +28,13 @@ void zerobuffer_element_init (GstPlugin * plugin);
   ((guint32) ~((guint) GST_MINI_OBJECT_FLAG_LAST - 1) & \
       (guint32) ~GST_BUFFER_FLAG_TAG_MEMORY)
 
+/* The "mode" property of an element that creates a ring (zerosrc, and
+ * zerofilter for its response ring): the permission bits of the ring's
+ * segment, semaphores and lock file (zb_reader_options.mode), whatever the
+ * umask. WHAT names the ring in the description. */
+#define ZEROBUFFER_DEFAULT_MODE 0600
+GParamSpec *zerobuffer_param_spec_mode (const gchar * what);
+
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 

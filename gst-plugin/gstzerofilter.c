@@ -112,6 +112,7 @@ struct _GstZeroFilter
   guint max_buffers;
   guint64 metadata_size;
   guint64 payload_size;
+  guint mode;
 
   GstZeroLink *link;            /* the request ring (shared with the pool) */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
@@ -166,6 +167,7 @@ enum
   PROP_MAX_BUFFERS,
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
+  PROP_MODE,
   PROP_STATS,
 };
 
@@ -494,6 +496,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   channel = g_strdup (self->channel);
   metadata_size = self->metadata_size;
   payload_size = self->payload_size;
+  opts.mode = self->mode;
   depth = self->depth;
   GST_OBJECT_UNLOCK (self);
   if (payload_size == 0) {
@@ -1089,6 +1092,9 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
     case PROP_PAYLOAD_SIZE:
       self->payload_size = g_value_get_uint64 (value);
       break;
+    case PROP_MODE:
+      self->mode = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1141,6 +1147,9 @@ gst_zero_filter_get_property (GObject * object, guint prop_id,
     case PROP_PAYLOAD_SIZE:
       g_value_set_uint64 (value, self->payload_size);
       break;
+    case PROP_MODE:
+      g_value_set_uint (value, self->mode);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1177,6 +1186,7 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->max_buffers = DEFAULT_MAX_BUFFERS;
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
+  self->mode = ZEROBUFFER_DEFAULT_MODE;
   self->link = gst_zero_link_new (gst_zero_filter_debug);
   self->flushing = g_cancellable_new ();
   g_queue_init (&self->pending);
@@ -1270,6 +1280,8 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "input's size, or the readers' default when it has none); raise "
           "it when responses are larger than requests", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start (guint64): frames-in, requests, "

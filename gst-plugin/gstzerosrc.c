@@ -75,6 +75,7 @@ struct _GstZeroSrc
   gchar *buffer_name;
   guint64 metadata_size;
   guint64 payload_size;
+  guint mode;
   gint timeout;
   GstCaps *caps;
   gboolean eos_on_writer_exit;
@@ -111,6 +112,7 @@ enum
   PROP_BUFFER_NAME,
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
+  PROP_MODE,
   PROP_TIMEOUT,
   PROP_CAPS,
   PROP_EOS_ON_WRITER_EXIT,
@@ -294,6 +296,7 @@ gst_zero_src_init (GstZeroSrc * self)
   self->buffer_name = g_strdup (DEFAULT_BUFFER_NAME);
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
+  self->mode = ZEROBUFFER_DEFAULT_MODE;
   self->timeout = DEFAULT_TIMEOUT;
   self->caps = DEFAULT_CAPS;
   self->eos_on_writer_exit = DEFAULT_EOS_ON_WRITER_EXIT;
@@ -333,6 +336,9 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_PAYLOAD_SIZE:
       self->payload_size = g_value_get_uint64 (value);
+      break;
+    case PROP_MODE:
+      self->mode = g_value_get_uint (value);
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int (value);
@@ -375,6 +381,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_PAYLOAD_SIZE:
       g_value_set_uint64 (value, self->payload_size);
+      break;
+    case PROP_MODE:
+      g_value_set_uint (value, self->mode);
       break;
     case PROP_TIMEOUT:
       g_value_set_int (value, self->timeout);
@@ -439,6 +448,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   guint64 metadata_size, payload_size;
   gboolean announce;
   zb_reader *reader = NULL;
+  zb_reader_options opts = { 0 };
   gsize frame_size = 0;
   int rc;
 
@@ -446,6 +456,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   name = g_strdup (self->buffer_name);
   metadata_size = self->metadata_size;
   payload_size = self->payload_size;
+  opts.mode = self->mode;
   announce = self->announce;
   GST_OBJECT_UNLOCK (self);
 
@@ -460,7 +471,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     frame_size = gst_zero_src_expected_frame_size (self);
     payload_size = zb_default_payload_size (frame_size);
   }
-  rc = zb_reader_create (&reader, name, metadata_size, payload_size, NULL);
+  rc = zb_reader_create (&reader, name, metadata_size, payload_size, &opts);
   if (rc < 0) {
     if (rc == ZB_EEXIST)
       ZEROBUFFER_ELEMENT_ERROR (self, rc, name,
@@ -759,6 +770,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      zerobuffer_param_spec_mode ("the ring"));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_int ("timeout", "Timeout",
           "How long to wait for the next frame, in milliseconds, before "

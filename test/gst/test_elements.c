@@ -13,6 +13,7 @@
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
  * a sanitized build does not depend on the uninstrumented plugin scanner. */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gst/app/gstappsink.h>
@@ -1225,6 +1226,52 @@ GST_START_TEST (test_zerosrc_sizes_ring)
 
 GST_END_TEST;
 
+/* The permission bits of every file of ring NAME (segment, semaphores,
+ * lock file) are MODE. */
+static void
+check_ring_mode (const gchar * name, guint mode)
+{
+  const gchar *formats[] = { "/dev/shm/%s", "/dev/shm/sem.sem-w-%s",
+    "/dev/shm/sem.sem-r-%s", "/tmp/zerobuffer/%s.lock"
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    gchar *path = g_strdup_printf (formats[i], name);
+    struct stat st;
+
+    fail_unless (stat (path, &st) == 0, "%s: %s", path, g_strerror (errno));
+    fail_unless ((st.st_mode & 07777) == mode, "%s has mode %o, not %o", path,
+        st.st_mode & 07777, mode);
+    g_free (path);
+  }
+}
+
+/* zerosrc's ring is 0600 unless mode says otherwise, whatever the umask. */
+GST_START_TEST (test_zerosrc_mode)
+{
+  gchar *name = ring_name ("mode");
+  mode_t old = umask (022);
+  guint i;
+
+  for (i = 0; i < 2; i++) {
+    gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s %s ! fakesink",
+        name, i == 0 ? "" : "mode=0666");
+    GstElement *pipeline = launch (desc);
+
+    set_state (pipeline, GST_STATE_PAUSED);
+    check_ring_mode (name, i == 0 ? 0600 : 0666);
+    set_state (pipeline, GST_STATE_NULL);
+    fail_if (ring_exists (name));
+    gst_object_unref (pipeline);
+    g_free (desc);
+  }
+  umask (old);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Each element logs to its own category (GST_DEBUG=zerosink:6), and both
  * to the shared one. */
 GST_START_TEST (test_debug_categories)
@@ -2254,6 +2301,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_queue);
   tcase_add_test (tc, test_reader_holds_frames);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
+  tcase_add_test (tc, test_zerosrc_mode);
   tcase_add_test (tc, test_debug_categories);
   tcase_add_test (tc, test_zero_copy_drop);
   tcase_add_test (tc, test_zero_copy_stop_blocked);

@@ -161,6 +161,52 @@ cmp -s <(checksums "$tmp/ref.log") <(checksums "$tmp/got.log") ||
   fail "held: the held responses differ from the stream ($(checksums "$tmp/got.log" | wc -l) buffers)"
 echo "held: 12 responses held downstream, $N of $N arrive intact"
 
+# The response ring is 0600 unless mode says otherwise (a server of another
+# user): its segment, semaphores and lock file, whatever the umask.
+for mode in 600 666; do
+  ch="${ZB_PREFIX}mode$mode"
+  bg_server "$tmp/mode.log" "$ch" --delay-ms 50
+  prop=()
+  [ $mode = 600 ] || prop=(mode=0$mode)
+  umask_was=$(umask)
+  umask 022
+  bg_launch "$tmp/got.log" -- videotestsrc num-buffers=20 ! "$RGB" ! \
+    zerofilter channel="$ch" "${prop[@]}" ! fakesink
+  umask "$umask_was"
+  for i in $(seq 100); do [ "$(ring_files "${ch}_response" | wc -l)" -eq 4 ] && break; sleep 0.05; done
+  got=$(stat -c %a $(ring_files "${ch}_response") | sort -u | tr '\n' ' ')
+  [ "$got" = "$mode " ] && [ "$(ring_files "${ch}_response" | wc -l)" -eq 4 ] ||
+    fail "mode $mode: the response ring's files have modes $got"
+  wait_status $BG_PID || fail "mode $mode: gst-launch failed: $(tail -3 "$tmp/got.log")"
+  wait_status $SV_PID
+  echo "mode $mode: the response ring's segment, semaphores and lock file are $got"
+done
+# What it is for: a server running as another user answers with mode=0666,
+# and cannot connect to a 0600 response ring (needs root to switch users).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+  for mode in 666 600; do
+    ch="${ZB_PREFIX}user$mode"
+    timeout -k 5 "$LIMIT" setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+      "$ZB_DUPLEX_SERVER" "$ch" --connect-timeout 1500 >"$tmp/user.log" 2>&1 &
+    SV_PID=$!
+    ZB_PIDS+=("$SV_PID")
+    wait_for_line "$tmp/user.log" "^ready " 10 || fail "user: server did not start: $(cat "$tmp/user.log")"
+    fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+      zerofilter channel="$ch" mode=0$mode timeout=3000 ! fakesink
+    w=$?
+    wait_status $SV_PID
+    s=$?
+    if [ $mode = 666 ]; then
+      [ $w -eq 0 ] && [ $s -eq 0 ] || fail "user, mode 666: gst-launch $w, server $s: $(cat "$tmp/user.log")"
+    else
+      [ $w -ne 0 ] && [ $s -eq 4 ] || fail "user, mode 600: gst-launch $w, server $s (want a failure, 4)"
+    fi
+  done
+  echo "another user's server: answers with mode=0666, cannot connect with 0600"
+else
+  echo "another user's server: not tried (needs root, setpriv and the user nobody)"
+fi
+
 # A slow server (40 ms a frame) behind a live 100 fps source.
 LIVE="videotestsrc num-buffers=60 is-live=true"
 RGB100="video/x-raw,format=RGB,width=160,height=120,framerate=100/1"

@@ -14,9 +14,10 @@
  * pool is offered upstream, so raw video is drawn straight into the
  * request ring); responses are zero-copy buffers over the response ring,
  * like zerosrc's (copied out of it when downstream keeps so many that the
- * server has no room left). The output caps are the input caps unless the server
- * declares others in the response ring's metadata ("caps", the same JSON
- * convention as zerosink's).
+ * server has no room left). The output caps are the input caps unless the
+ * server declares others in the response ring's metadata ("caps", the same
+ * JSON convention as zerosink's). When the input caps change, the responses
+ * to the requests before the change go out first, then the new caps.
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server). When that many wait: policy=block waits for the
@@ -127,6 +128,7 @@ struct _GstZeroFilter
   gboolean response_header;     /* responses carry the per-frame header */
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
+  gboolean server_declared_caps;        /* out_caps are the server's */
   gboolean bypass;              /* on-error=pass after a failure */
 
   /* statistics, under the object lock */
@@ -363,6 +365,17 @@ responses_wake (GstZeroFilter * self)
   GST_OBJECT_UNLOCK (self);
 }
 
+/* Pushes CAPS downstream unless they are the output caps already. */
+static gboolean
+gst_zero_filter_set_out_caps (GstZeroFilter * self, GstCaps * caps)
+{
+  if (self->out_caps != NULL && gst_caps_is_equal (caps, self->out_caps))
+    return TRUE;
+  GST_INFO_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
+  gst_caps_replace (&self->out_caps, caps);
+  return gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
+}
+
 /* ------------------------------------------------------------ failure */
 
 /* The server failed us (missing, dead, late, wrong): an element error, or
@@ -410,11 +423,8 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
     }
   }
   self->requests_waiting = 0;
-  if (self->out_caps != NULL && self->in_caps != NULL &&
-      !gst_caps_is_equal (self->out_caps, self->in_caps)) {
-    gst_caps_replace (&self->out_caps, self->in_caps);
-    gst_pad_push_event (self->srcpad, gst_event_new_caps (self->in_caps));
-  }
+  if (self->out_caps != NULL && self->in_caps != NULL)
+    gst_zero_filter_set_out_caps (self, self->in_caps);
   while ((p = g_queue_pop_head (&passing)) != NULL) {
     GstBuffer *b = p->pass;
 
@@ -525,8 +535,8 @@ gst_zero_filter_connect (GstZeroFilter * self)
   return GST_FLOW_OK;
 }
 
-/* Waits (bounded) for the server to take the response ring, then pushes
- * its caps, or the input's when it declares none. */
+/* At the first caps: waits (bounded) for the server to take the response
+ * ring, then pushes its caps, or the input's when it declares none. */
 static gboolean
 gst_zero_filter_push_caps (GstZeroFilter * self)
 {
@@ -534,6 +544,7 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
   gchar *why = NULL;
   gint64 deadline = g_get_monotonic_time () +
       SERVER_CAPS_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gboolean ok;
 
   if (!self->bypass && self->responses != NULL) {
     zb_health h;
@@ -553,16 +564,12 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
         return FALSE;
     }
   }
+  self->server_declared_caps = caps != NULL;
   if (caps == NULL)
-    caps = gst_caps_ref (self->in_caps);
-  GST_INFO_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
-  gst_caps_replace (&self->out_caps, caps);
-  if (!gst_pad_push_event (self->srcpad, gst_event_new_caps (caps))) {
-    gst_caps_unref (caps);
-    return FALSE;
-  }
+    return gst_zero_filter_set_out_caps (self, self->in_caps);
+  ok = gst_zero_filter_set_out_caps (self, caps);
   gst_caps_unref (caps);
-  return TRUE;
+  return ok;
 }
 
 /* ---------------------------------------------------------- responses */
@@ -709,6 +716,16 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
       return ret;
   }
   return GST_FLOW_OK;
+}
+
+/* Every request answered (each wait bounded by the timeout) and the
+ * skipped buffers passed, in order. */
+static void
+gst_zero_filter_drain_all (GstZeroFilter * self)
+{
+  while (!self->bypass && self->requests_waiting > 0 &&
+      gst_zero_filter_drain (self, TRUE) == GST_FLOW_OK);
+  gst_zero_filter_drain (self, FALSE);
 }
 
 /* ---------------------------------------------------------------- chain */
@@ -871,6 +888,16 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       GstFlowReturn ret = GST_FLOW_OK;
 
       gst_event_parse_caps (event, &caps);
+      if (self->in_caps != NULL) {      /* renegotiated mid-stream */
+        if (!gst_caps_is_equal (caps, self->in_caps))
+          gst_zero_filter_drain_all (self);     /* the older ones first */
+        gst_caps_replace (&self->in_caps, caps);
+        gst_event_unref (event);
+        /* the request ring's metadata keeps the first caps (written once) */
+        if (self->server_declared_caps && !self->bypass)
+          return TRUE;          /* the server's caps stay */
+        return gst_zero_filter_set_out_caps (self, self->in_caps);
+      }
       gst_caps_replace (&self->in_caps, caps);
       gst_event_unref (event);
       if (!self->bypass && !gst_zero_link_set_caps (self->link, caps, &e)) {
@@ -882,15 +909,11 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
         ret = gst_zero_filter_connect (self);
       if (ret != GST_FLOW_OK)
         return FALSE;
-      if (self->out_caps != NULL && !self->bypass)
-        return TRUE;            /* the server's caps stay */
       return gst_zero_filter_push_caps (self);
     }
     case GST_EVENT_EOS:
       /* every request answered, then the server sees the end */
-      while (!self->bypass && self->requests_waiting > 0 &&
-          gst_zero_filter_drain (self, TRUE) == GST_FLOW_OK);
-      gst_zero_filter_drain (self, FALSE);      /* skipped ones left */
+      gst_zero_filter_drain_all (self);
       gst_zero_link_finish (self->link);
       gst_zero_filter_post_stats (self);
       break;
@@ -921,6 +944,9 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       break;
     }
     default:
+      /* what came before a serialized event goes out before it */
+      if (GST_EVENT_IS_SERIALIZED (event))
+        gst_zero_filter_drain_all (self);
       break;
   }
   return gst_pad_event_default (pad, parent, event);
@@ -951,8 +977,8 @@ gst_zero_filter_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   GstZeroFilter *self = GST_ZERO_FILTER (parent);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->out_caps != NULL &&
-      !gst_caps_is_equal (self->out_caps, self->in_caps)) {
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->server_declared_caps
+      && !self->bypass && self->out_caps != NULL) {
     GstCaps *filter, *caps;
 
     gst_query_parse_caps (query, &filter);
@@ -1002,6 +1028,7 @@ gst_zero_filter_stop (GstZeroFilter * self)
   pending_clear (self);
   gst_caps_replace (&self->in_caps, NULL);
   gst_caps_replace (&self->out_caps, NULL);
+  self->server_declared_caps = FALSE;
 }
 
 static GstStateChangeReturn

@@ -67,7 +67,10 @@ export interface DuplexServerOptions {
   /** Request ring sizes (bytes); the payload defaults to the readers' default (3 frames of 1080p RGB). */
   metadataSize?: number;
   payloadSize?: number;
-  /** Caps of the responses when they differ from the requests' (declared in the response ring's metadata). */
+  /**
+   * Caps of the responses when they differ from the requests' (declared in the response ring's
+   * metadata; they stay when the requests' caps change). Without, each response has its request's caps.
+   */
   outputCaps?: string;
   /**
    * A handler error: 'stop' (default) ends serving (serve() rejects, the
@@ -158,9 +161,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         w.closeSync();
         return null;
       }
-      // the client reads the caps of the responses from here; a peer client ignores it
-      const caps = this.#outputCaps ?? this.#requests.metadata?.capsString;
-      if (caps !== undefined) w.setMetadata({ type: 'zerobuffer-duplex-server', caps } as MetadataObject);
+      // The client reads the caps of the responses from here (a peer client ignores it). Without
+      // outputCaps none: each response has its request's caps, which may change mid-stream (the
+      // request ring's metadata keeps the first ones).
+      const type = 'zerobuffer-duplex-server';
+      w.setMetadata(JSON.stringify(this.#outputCaps !== undefined ? { type, caps: this.#outputCaps } : { type }));
       this.#responses = w;
       this.emit('client', this.responseRing);
       return w;

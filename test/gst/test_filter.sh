@@ -144,6 +144,35 @@ echo "killed, on-error=pass: $n of 60 buffers (those in flight lost), a warning"
 rm -f /dev/shm/"${ZB_PREFIX}die2_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die2_request" \
   /tmp/zerobuffer/"${ZB_PREFIX}die2_request.lock"
 
+# The input caps change mid-stream (concat: 320x240 then 160x120 RGB) and
+# the server declares no caps: the output caps follow, each response labelled
+# with the caps of its own request (identity sees every buffer's size under
+# the caps in force), bytes and order as without the filter.
+caps_sizes() { # log: "WxH:bytes" per buffer identity saw, under the caps before it
+  awk 'function num(re) { match($0, re); v = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", v); return v }
+       /identity0: last-message = event .*type: caps/ { w = num("width[^0-9]*[0-9]+"); h = num("height[^0-9]*[0-9]+") }
+       /identity0: last-message = chain/ { print w "x" h ":" num("[0-9]+ bytes") }' "$1"
+}
+two_sizes() { # log element [properties]: 320x240 then 160x120 through the element
+  local log=$1
+  shift
+  fg_launch "$log" -- -v concat name=c ! "$@" ! identity silent=false ! checksumsink \
+    videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! c. \
+    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=160,height=120,framerate=30/1" ! c.
+}
+two_sizes "$tmp/recaps-ref.log" queue || fail "recaps: reference failed: $(tail -3 "$tmp/recaps-ref.log")"
+bg_server "$tmp/recaps.log" "${ZB_PREFIX}recaps" --mode echo
+two_sizes "$tmp/got.log" zerofilter channel="${ZB_PREFIX}recaps"
+w=$?
+wait_status $SV_PID
+want=$(for i in $(seq $N); do echo 320x240:230400; done; for i in $(seq $N); do echo 160x120:57600; done)
+[ $w -eq 0 ] || fail "recaps: gst-launch exited $w: $(grep -i -m2 error "$tmp/got.log")"
+[ "$(caps_sizes "$tmp/got.log")" = "$want" ] ||
+  fail "recaps: buffers under the wrong caps: $(caps_sizes "$tmp/got.log" | uniq -c | tr '\n' ' ')"
+[ "$(caps_sizes "$tmp/recaps-ref.log")" = "$want" ] || fail "recaps: the reference is $(caps_sizes "$tmp/recaps-ref.log" | uniq -c)"
+cmp -s <(checksums "$tmp/recaps-ref.log") <(checksums "$tmp/got.log") || fail "recaps: bytes differ from the stream"
+echo "recaps: $N buffers as 320x240, then $N as 160x120, each under its request's caps"
+
 # Downstream holds more responses than the response ring has room for (a
 # queue that lets nothing out before it has 12 buffers; the ring holds
 # depth + 3 = 5): zerofilter copies held responses out of the ring so that

@@ -1,7 +1,8 @@
 // The duplex channel from Node: ZeroBufferDuplexServer serving zerofilter in
 // a real gst-launch-1.0 (echo frame-exact for RGB, odd-size I420 and
 // variable-size JPEG; invert against a reference computed here; RGB in,
-// GRAY8 out; handler errors under both policies; reply.reserve), and the
+// GRAY8 out; input caps changed mid-stream; handler errors under both
+// policies; reply.reserve), and the
 // Node duplex client against the C server that behaves like the peers'.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -22,7 +23,7 @@ function checksums(lines: string[]): string[] {
 
 /** Runs `source ! zerofilter channel=… ! sink` against a server serving with handler; the requests' hashes, in order. */
 async function filter(source: string, handler: DuplexHandler, options: {
-  outputCaps?: string; onError?: 'pass' | 'stop'; filterArgs?: string; sink?: string;
+  outputCaps?: string; onError?: 'pass' | 'stop'; filterArgs?: string; sink?: string; verbose?: boolean;
 } = {}): Promise<{ code: number; out: string[]; requests: string[]; server: ZeroBufferDuplexServer; errors: DuplexHandlerError[] }> {
   const channel = ringName('dx');
   const server = await ZeroBufferDuplexServer.create({ name: channel, outputCaps: options.outputCaps, onError: options.onError });
@@ -33,7 +34,7 @@ async function filter(source: string, handler: DuplexHandler, options: {
     requests.push(sha(frame.data));
     return handler(frame, reply);
   }).catch((e: unknown) => e);
-  const gst = run('gst-launch-1.0', ['-q', ...`${source} ! zerofilter channel=${channel} ${options.filterArgs ?? ''} ! ${options.sink ?? 'checksumsink'}`
+  const gst = run('gst-launch-1.0', [options.verbose ? '-v' : '-q', ...`${source} ! zerofilter channel=${channel} ${options.filterArgs ?? ''} ! ${options.sink ?? 'checksumsink'}`
     .split(' ').filter((s) => s !== '')], gstEnv);
   const code = await gst.exit(30000);
   await Promise.race([serving, new Promise((r) => setTimeout(r, 3000))]);
@@ -97,6 +98,33 @@ test('RGB in, GRAY8 out: the server declares its caps', async () => {
   });
   expect(r.code).toBe(0);
   expect(checksums(r.out)).toEqual(expected);
+}, 60000);
+
+test('the input caps change mid-stream: each response goes out under its request\'s caps', async () => {
+  // concat: 320x240, then 160x120 RGB; identity prints the caps and every buffer's size, in order
+  const sizes = new Set<number>();
+  const r = await filter('concat name=c', (frame) => {
+    sizes.add(frame.data.byteLength);
+    return frame;
+  }, {
+    verbose: true,
+    sink: `identity silent=false ! checksumsink videotestsrc num-buffers=${N} pattern=ball ! ` +
+      `video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! c. videotestsrc num-buffers=${N} pattern=ball ! ` +
+      'video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! c.',
+  });
+  expect(r.code).toBe(0);
+  const seen: string[] = [];
+  let caps = '';
+  for (const line of r.out) {
+    if (!line.includes('identity0: last-message')) continue;
+    const w = /type: caps.*width[^0-9]*(\d+).*height[^0-9]*(\d+)/.exec(line);
+    if (w) caps = `${w[1]}x${w[2]}`;
+    const b = /chain .*\((\d+) bytes/.exec(line);
+    if (b) seen.push(`${caps}:${b[1]}`);
+  }
+  expect(seen).toEqual([...Array(N).fill('320x240:230400'), ...Array(N).fill('160x120:57600')]);
+  expect(checksums(r.out)).toEqual(r.requests);
+  expect([...sizes]).toEqual([230400, 57600]);
 }, 60000);
 
 test("handler errors: onError 'pass' answers with the request unchanged and emits a typed event", async () => {

@@ -16,14 +16,19 @@
  * like zerosrc's (copied out of it when downstream keeps so many that the
  * server has no room left). The output caps are the input caps unless the
  * server declares others in the response ring's metadata ("caps", the same
- * JSON convention as zerosink's). When the input caps change, the responses
- * to the requests before the change go out first, then the new caps.
+ * JSON convention as zerosink's), so upstream is offered what downstream
+ * accepts (until the server has declared caps of its own). When the input
+ * caps change, the responses to the requests before the change go out
+ * first, then the new caps.
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server). When that many wait: policy=block waits for the
  * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
  * buffer and passes it on unprocessed or drops it
- * (#GstZeroFilter:skipped). A server that is missing, dies, ends its
+ * (#GstZeroFilter:skipped). Responses go out from the chain calls of the
+ * next buffers; from a live source, the chain call that sent a request also
+ * waits up to #GstZeroFilter:live-wait for its response, so that it leaves
+ * at once rather than one frame interval later. A server that is missing, dies, ends its
  * responses early, or answers later than the timeout is an element error,
  * or, with on-error=pass, a warning after which buffers pass through
  * unprocessed. A response is only ever pushed as the answer to the request
@@ -114,6 +119,7 @@ struct _GstZeroFilter
   guint64 metadata_size;
   guint64 payload_size;
   guint mode;
+  gint live_wait;
 
   GstZeroLink *link;            /* the request ring (shared with the pool) */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
@@ -130,6 +136,7 @@ struct _GstZeroFilter
   GstCaps *out_caps;            /* pushed downstream */
   gboolean server_declared_caps;        /* out_caps are the server's */
   gboolean bypass;              /* on-error=pass after a failure */
+  gboolean upstream_live;       /* asked at the first caps */
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
@@ -148,6 +155,9 @@ struct _GstZeroFilter
 #define DEFAULT_MAX_BUFFERS 3
 #define DEFAULT_METADATA_SIZE 4096
 #define DEFAULT_PAYLOAD_SIZE 0
+#define DEFAULT_LIVE_WAIT (-1)
+/* live-wait=-1 without a buffer duration or a framerate */
+#define DEFAULT_LIVE_WAIT_FALLBACK_MS 10
 /* How long the caps event waits for the server to take the response ring
  * and say which caps it answers with (it looks for the ring every
  * ZB_DUPLEX_CONNECT_RETRY_MS). */
@@ -170,6 +180,7 @@ enum
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
   PROP_MODE,
+  PROP_LIVE_WAIT,
   PROP_STATS,
 };
 
@@ -631,9 +642,12 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
 
 /* Pushes what is at the head of the queue and ready: skipped buffers, and
  * responses already in the ring. With WAIT, waits (up to the timeout) for
- * the oldest response when a request is at the head, once. */
+ * the oldest response when a request is at the head, once. With UNTIL (a
+ * monotonic time, 0: none), also waits for every response up to then,
+ * and reaching it is no failure. */
 static GstFlowReturn
-gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
+gst_zero_filter_drain_until (GstZeroFilter * self, gboolean wait,
+    gint64 until)
 {
   Pending *p;
   zb_frame frame;
@@ -665,9 +679,14 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
       return GST_FLOW_FLUSHING;
     reader = gst_zero_src_ring_reader (self->responses);
     rc = zb_reader_take_ready (reader, &frame);
-    if (rc == ZB_EAGAIN && wait) {
+    if (rc == ZB_EAGAIN && (wait || until > 0)) {
+      gboolean soft;
+
       deadline = g_get_monotonic_time () + (gint64) timeout *
           G_TIME_SPAN_MILLISECOND;
+      soft = until > 0 && (timeout < 0 || until < deadline);
+      if (soft)
+        deadline = until;
       for (;;) {
         gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
 
@@ -681,15 +700,17 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
               "downstream: copied %u of them out of it so that the server "
               "can answer on (a larger payload-size avoids the copies)",
               moved);
-        rc = zb_reader_next (reader, &frame, timeout < 0 ?
+        rc = zb_reader_next (reader, &frame, timeout < 0 && !soft ?
             WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
         if ((rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED)
-            || (timeout >= 0 && left <= 0))
+            || ((timeout >= 0 || soft) && left <= 0))
           break;
       }
       wait = FALSE;             /* one response per call */
       if (rc == ZB_EAGAIN)      /* the last slice was a 0 ms look */
         rc = ZB_ETIMEDOUT;
+      if (soft && rc == ZB_ETIMEDOUT)
+        return GST_FLOW_OK;     /* the next input takes it on */
     }
     if (rc == ZB_EAGAIN)
       return GST_FLOW_OK;
@@ -716,6 +737,12 @@ gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
       return ret;
   }
   return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
+{
+  return gst_zero_filter_drain_until (self, wait, 0);
 }
 
 /* Every request answered (each wait bounded by the timeout) and the
@@ -779,6 +806,36 @@ gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
   }
   COUNT (self, passed);
   return gst_pad_push (self->srcpad, buffer);
+}
+
+/* From a live source, a buffer's response goes out in the chain call that
+ * sent it when it comes within live-wait (otherwise it would wait for the
+ * next input buffer, a whole frame interval later): the monotonic time
+ * until which to wait for it, 0 for no wait. */
+static gint64
+gst_zero_filter_live_deadline (GstZeroFilter * self, GstClockTime duration)
+{
+  gint live_wait;
+  gint64 wait_us;
+  GstVideoInfo info;
+
+  GST_OBJECT_LOCK (self);
+  live_wait = self->live_wait;
+  GST_OBJECT_UNLOCK (self);
+  if (!self->upstream_live || live_wait == 0)
+    return 0;
+  if (live_wait > 0) {
+    wait_us = (gint64) live_wait * 1000;
+  } else {
+    if (!GST_CLOCK_TIME_IS_VALID (duration) && self->in_caps != NULL &&
+        gst_video_info_from_caps (&info, self->in_caps) &&
+        GST_VIDEO_INFO_FPS_N (&info) > 0)
+      duration = gst_util_uint64_scale_int (GST_SECOND,
+          GST_VIDEO_INFO_FPS_D (&info), GST_VIDEO_INFO_FPS_N (&info));
+    wait_us = GST_CLOCK_TIME_IS_VALID (duration) ? (gint64) (duration / 2000)
+        : DEFAULT_LIVE_WAIT_FALLBACK_MS * 1000;
+  }
+  return g_get_monotonic_time () + MAX (wait_us, 1);
 }
 
 static GstFlowReturn
@@ -870,10 +927,24 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_IN_PLACE)
     self->requests_zero_copy++;
   GST_OBJECT_UNLOCK (self);
-  return gst_zero_filter_drain (self, FALSE);
+  return gst_zero_filter_drain_until (self, FALSE,
+      gst_zero_filter_live_deadline (self, p->duration));
 }
 
 /* ---------------------------------------------------------------- events */
+
+static gboolean
+upstream_is_live (GstZeroFilter * self)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live = FALSE;
+
+  if (gst_pad_peer_query (self->sinkpad, query))
+    gst_query_parse_latency (query, &live, NULL, NULL);
+  gst_query_unref (query);
+  GST_INFO_OBJECT (self, "upstream is %slive", live ? "" : "not ");
+  return live;
+}
 
 static gboolean
 gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
@@ -900,6 +971,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       }
       gst_caps_replace (&self->in_caps, caps);
       gst_event_unref (event);
+      self->upstream_live = upstream_is_live (self);
       if (!self->bypass && !gst_zero_link_set_caps (self->link, caps, &e)) {
         ret = gst_zero_filter_fail (self, e->code, g_strdup (e->text),
             g_strdup (e->debug));
@@ -952,6 +1024,36 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
   return gst_pad_event_default (pad, parent, event);
 }
 
+/* The output caps are the input caps unless the server declares its own:
+ * upstream may send what downstream accepts. When downstream accepts none
+ * of what upstream offers, the answer is the template (ANY): the server
+ * (not known before the first caps) may declare caps of its own. */
+static gboolean
+gst_zero_filter_sink_caps_query (GstZeroFilter * self, GstQuery * query)
+{
+  GstCaps *filter, *caps, *tmpl;
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS)
+    gst_query_parse_accept_caps (query, &filter);
+  else
+    gst_query_parse_caps (query, &filter);
+  caps = gst_pad_peer_query_caps (self->srcpad, filter);
+  if (gst_caps_is_empty (caps)) {
+    gst_caps_unref (caps);
+    tmpl = gst_pad_get_pad_template_caps (self->sinkpad);
+    caps = filter ? gst_caps_intersect_full (filter, tmpl,
+        GST_CAPS_INTERSECT_FIRST) : gst_caps_ref (tmpl);
+    gst_caps_unref (tmpl);
+  }
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS)
+    gst_query_set_accept_caps_result (query, gst_caps_is_subset (filter,
+            caps));
+  else
+    gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
 static gboolean
 gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
     GstQuery * query)
@@ -969,6 +1071,10 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
           max_buffers);
     return TRUE;
   }
+  if ((GST_QUERY_TYPE (query) == GST_QUERY_CAPS ||
+          GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) &&
+      (!self->server_declared_caps || self->bypass))
+    return gst_zero_filter_sink_caps_query (self, query);
   return gst_pad_query_default (pad, parent, query);
 }
 
@@ -1122,6 +1228,9 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_uint (value);
       break;
+    case PROP_LIVE_WAIT:
+      self->live_wait = g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1177,6 +1286,9 @@ gst_zero_filter_get_property (GObject * object, guint prop_id,
     case PROP_MODE:
       g_value_set_uint (value, self->mode);
       break;
+    case PROP_LIVE_WAIT:
+      g_value_set_int (value, self->live_wait);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1214,6 +1326,7 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
   self->mode = ZEROBUFFER_DEFAULT_MODE;
+  self->live_wait = DEFAULT_LIVE_WAIT;
   self->link = gst_zero_link_new (gst_zero_filter_debug);
   self->flushing = g_cancellable_new ();
   g_queue_init (&self->pending);
@@ -1309,6 +1422,13 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));
+  g_object_class_install_property (gobject_class, PROP_LIVE_WAIT,
+      g_param_spec_int ("live-wait", "Live wait",
+          "From a live source: how long a buffer waits for its own response "
+          "before zerofilter takes the next buffer (the response then goes "
+          "out with it), in milliseconds; -1: half the buffer's duration, "
+          "0: no wait. Not live, responses go out as the next buffers come",
+          -1, G_MAXINT, DEFAULT_LIVE_WAIT, playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start (guint64): frames-in, requests, "

@@ -9,8 +9,10 @@
 # - invert twice (two filters, two servers) is the stream again, invert once
 #   is not;
 # - RGB in, GRAY8 out (the server declares the caps in the response ring);
+# - caps from downstream: an unconstrained source takes the sink's format;
 # - the server killed mid-stream: an error naming it within the timeout, or
 #   with on-error=pass every frame arrives;
+# - a live source: each response leaves at once, not with the next input;
 # - a slow server: policy=block processes every frame; policy=drop passes
 #   (or drops) what it cannot send, and counts it; a server later than the
 #   timeout: ETIMEDOUT;
@@ -116,6 +118,19 @@ sink_caps "$tmp/got.log" | grep -q 'format=(string)GRAY8' ||
 grep -q "chain .*(76800 bytes" "$tmp/got.log" || fail "gray: buffers are not 320x240 bytes"
 [ "$(checksums "$tmp/got.log" | wc -l)" -eq $N ] || fail "gray: $(checksums "$tmp/got.log" | wc -l) buffers"
 echo "gray: RGB in, GRAY8 out ($(sink_caps "$tmp/got.log" | cut -c1-40)...)"
+
+# Caps from downstream: videotestsrc, with no caps of its own, negotiates
+# the RGB the caps filter after zerofilter wants (the server declares none;
+# before the fix it picked a format of its own: not-negotiated).
+bg_server "$tmp/neg.log" "${ZB_PREFIX}neg" --mode echo
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! zerofilter channel="${ZB_PREFIX}neg" ! \
+  video/x-raw,format=RGB,width=160,height=120 ! checksumsink ||
+  fail "negotiate: gst-launch failed: $(grep -m1 -i 'error\|not-negotiated' "$tmp/got.log")"
+wait_status $SV_PID
+sink_caps "$tmp/got.log" | grep -q 'format=(string)RGB, width=(int)160' ||
+  fail "negotiate: caps at the sink: $(sink_caps "$tmp/got.log")"
+[ "$(checksums "$tmp/got.log" | wc -l)" -eq $N ] || fail "negotiate: $(checksums "$tmp/got.log" | wc -l) buffers"
+echo "negotiate: videotestsrc took RGB 160x120 from downstream through zerofilter"
 
 # Server killed mid-stream (no detach): an error naming it, soon.
 bg_server "$tmp/die.log" "${ZB_PREFIX}die" --die-after 10
@@ -235,6 +250,30 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
 else
   echo "another user's server: not tried (needs root, setpriv and the user nobody)"
 fi
+
+# A live source (10 fps, depth 2): each response leaves in the chain call of
+# its request (live-wait), not with the next input 100 ms later. The round
+# trip (request commit to response pushed) is ~the server's time (< 1 ms);
+# 50 ms leaves room for a loaded machine (before the fix: 100 ms).
+bg_server "$tmp/live.log" "${ZB_PREFIX}live" --mode echo
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=10 is-live=true ! \
+  video/x-raw,format=RGB,width=320,height=240,framerate=10/1 ! \
+  zerofilter channel="${ZB_PREFIX}live" depth=2 ! checksumsink ||
+  fail "live: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
+[ "$(stats_of "$tmp/got.log" responses)" = 10 ] || fail "live: $(grep zerofilter-stats "$tmp/got.log")"
+[ -n "$p50" ] && [ "$p50" -lt 50000 ] || fail "live: round trip p50 $p50 us at 10 fps (want < 50000)"
+# live-wait=0: as before, the response waits for the next buffer
+bg_server "$tmp/live.log" "${ZB_PREFIX}live0" --mode echo
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=10 is-live=true ! \
+  video/x-raw,format=RGB,width=320,height=240,framerate=10/1 ! \
+  zerofilter channel="${ZB_PREFIX}live0" depth=2 live-wait=0 ! checksumsink ||
+  fail "live-wait=0: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+p50_0=$(stats_of "$tmp/got.log" round-trip-p50-us)
+[ -n "$p50_0" ] && [ "$p50_0" -gt 50000 ] || fail "live-wait=0: round trip p50 $p50_0 us (want the frame interval)"
+echo "live, 10 fps: round trip p50 $p50 us (live-wait=0: $p50_0 us)"
 
 # A slow server (40 ms a frame) behind a live 100 fps source.
 LIVE="videotestsrc num-buffers=60 is-live=true"

@@ -25,13 +25,12 @@
  * pipelined server). When that many wait: policy=block waits for the
  * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
  * buffer and passes it on unprocessed or drops it
- * (#GstZeroFilter:skipped). Responses go out from the chain calls of the
- * next buffers; from a live source, the chain call that sent a request also
- * waits up to #GstZeroFilter:live-wait for its response, so that it leaves
- * at once rather than one frame interval later. A server that is missing, dies, ends its
- * responses early, or answers later than the timeout is an element error,
- * or, with on-error=pass, a warning after which buffers pass through
- * unprocessed. A response is only ever pushed as the answer to the request
+ * (#GstZeroFilter:skipped). Responses are pushed by a streaming task of
+ * the src pad as soon as they come, so each result leaves at the server's
+ * pace, as from a queue (the chain function only writes requests). A
+ * server that is missing, dies, ends its responses early, or answers later
+ * than the timeout is an element error, or, with on-error=pass, a warning
+ * after which buffers pass through unprocessed. A response is only ever pushed as the answer to the request
  * of the same rank (zb_duplex_pair).
  *
  * ## Example launch line
@@ -119,7 +118,6 @@ struct _GstZeroFilter
   guint64 metadata_size;
   guint64 payload_size;
   guint mode;
-  gint live_wait;
 
   GstZeroLink *link;            /* the request ring (shared with the pool) */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
@@ -127,16 +125,22 @@ struct _GstZeroFilter
   /* under the object lock (woken from other threads) */
   GstZeroSrcRing *responses;    /* CHANNEL_response, ours, lent like zerosrc's */
 
-  /* streaming thread */
+  /* The chain writes requests; the src pad's task reads the responses
+   * and pushes them. Whoever pushes downstream holds push_lock, so that
+   * buffers and events leave in the order they came. */
+  GRecMutex push_lock;
+  GMutex qlock;                 /* the fields below, and bypass */
+  GCond qcond;                  /* any of them changed, or flushing */
   GQueue pending;               /* of Pending, oldest first */
   guint requests_waiting;       /* requests in `pending`, discarded included */
   zb_duplex_pairing pairing;
+  GstFlowReturn task_ret;       /* downstream's, for the next chain call */
+
   gboolean response_header;     /* responses carry the per-frame header */
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
   gboolean server_declared_caps;        /* out_caps are the server's */
-  gboolean bypass;              /* on-error=pass after a failure */
-  gboolean upstream_live;       /* asked at the first caps */
+  gboolean bypass;              /* on-error=pass after a failure (qlock) */
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
@@ -155,9 +159,6 @@ struct _GstZeroFilter
 #define DEFAULT_MAX_BUFFERS 3
 #define DEFAULT_METADATA_SIZE 4096
 #define DEFAULT_PAYLOAD_SIZE 0
-#define DEFAULT_LIVE_WAIT (-1)
-/* live-wait=-1 without a buffer duration or a framerate */
-#define DEFAULT_LIVE_WAIT_FALLBACK_MS 10
 /* How long the caps event waits for the server to take the response ring
  * and say which caps it answers with (it looks for the ring every
  * ZB_DUPLEX_CONNECT_RETRY_MS). */
@@ -180,7 +181,6 @@ enum
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
   PROP_MODE,
-  PROP_LIVE_WAIT,
   PROP_STATS,
 };
 
@@ -392,7 +392,7 @@ gst_zero_filter_set_out_caps (GstZeroFilter * self, GstCaps * caps)
 /* The server failed us (missing, dead, late, wrong): an element error, or
  * with on-error=pass a warning and pass-through from now on (requests
  * still waiting are lost and counted as dropped; skipped buffers waiting
- * pass). Takes TEXT and DEBUG. */
+ * pass). With the push lock. Takes TEXT and DEBUG. */
 static GstFlowReturn
 gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
     gchar * debug)
@@ -420,10 +420,10 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
   g_free (channel);
 
   /* The link stays: upstream may still hold pool buffers (passed as
-   * copies); it asks for an allocation again, and gets no pool. */
+   * copies); it asks for an allocation again, and gets no pool. The
+   * response ring goes when the task sees bypass (its only reader). */
+  g_mutex_lock (&self->qlock);
   self->bypass = TRUE;
-  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
-  responses_close (self);
   while ((p = g_queue_pop_head (&self->pending)) != NULL) {
     if (p->pass != NULL) {
       g_queue_push_tail (&passing, p);
@@ -434,6 +434,9 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
     }
   }
   self->requests_waiting = 0;
+  g_cond_broadcast (&self->qcond);
+  g_mutex_unlock (&self->qlock);
+  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
   if (self->out_caps != NULL && self->in_caps != NULL)
     gst_zero_filter_set_out_caps (self, self->in_caps);
   while ((p = g_queue_pop_head (&passing)) != NULL) {
@@ -586,20 +589,26 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
 /* ---------------------------------------------------------- responses */
 
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
- * input. */
+ * input. With the push lock. */
 static GstFlowReturn
 gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
 {
-  Pending *p = g_queue_pop_head (&self->pending);
+  Pending *p;
   GstBuffer *out;
   zb_frame_ext ext;
   gsize offset = 0, size = frame->size;
-  gboolean discard = p->discard;
-  guint64 rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
+  gboolean discard;
+  guint64 rtt_us;
   int rc;
 
+  g_mutex_lock (&self->qlock);
+  p = g_queue_pop_head (&self->pending);
   self->requests_waiting--;
   rc = zb_duplex_pair (&self->pairing, frame->sequence);
+  g_cond_broadcast (&self->qcond);
+  g_mutex_unlock (&self->qlock);
+  discard = p->discard;
+  rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
   if (rc < 0) {
     zb_frame_release (frame);
     pending_free (p);
@@ -640,119 +649,169 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   return gst_pad_push (self->srcpad, out);
 }
 
-/* Pushes what is at the head of the queue and ready: skipped buffers, and
- * responses already in the ring. With WAIT, waits (up to the timeout) for
- * the oldest response when a request is at the head, once. With UNTIL (a
- * monotonic time, 0: none), also waits for every response up to then,
- * and reaching it is no failure. */
-static GstFlowReturn
-gst_zero_filter_drain_until (GstZeroFilter * self, gboolean wait,
-    gint64 until)
+static gboolean
+is_bypass (GstZeroFilter * self)
 {
-  Pending *p;
+  gboolean bypass;
+
+  g_mutex_lock (&self->qlock);
+  bypass = self->bypass;
+  g_mutex_unlock (&self->qlock);
+  return bypass;
+}
+
+/* The task: waits (up to the timeout, in slices) for the response to the
+ * oldest request and pushes it as soon as it is there. */
+static GstFlowReturn
+gst_zero_filter_take_response (GstZeroFilter * self)
+{
+  zb_reader *reader = gst_zero_src_ring_reader (self->responses);
   zb_frame frame;
-  zb_reader *reader;
   gint timeout;
   gint64 deadline;
-  guint moved;
+  guint moved, waiting;
+  GstFlowReturn ret;
   int rc;
 
   GST_OBJECT_LOCK (self);
   timeout = self->timeout;
   GST_OBJECT_UNLOCK (self);
+  deadline = g_get_monotonic_time () + (gint64) timeout *
+      G_TIME_SPAN_MILLISECOND;
+  rc = zb_reader_take_ready (reader, &frame);
+  while (rc == ZB_EAGAIN || rc == ZB_ETIMEDOUT || rc == ZB_ECANCELED) {
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
 
-  while ((p = g_queue_peek_head (&self->pending)) != NULL) {
-    GstFlowReturn ret;
-
-    if (p->pass != NULL) {
-      GstBuffer *b = p->pass;
-
-      p->pass = NULL;
-      pending_free (g_queue_pop_head (&self->pending));
-      COUNT (self, passed);
-      ret = gst_pad_push (self->srcpad, b);
-      if (ret != GST_FLOW_OK)
-        return ret;
-      continue;
-    }
-    if (self->responses == NULL)
+    if (is_flushing (self))
       return GST_FLOW_FLUSHING;
-    reader = gst_zero_src_ring_reader (self->responses);
-    rc = zb_reader_take_ready (reader, &frame);
-    if (rc == ZB_EAGAIN && (wait || until > 0)) {
-      gboolean soft;
-
-      deadline = g_get_monotonic_time () + (gint64) timeout *
-          G_TIME_SPAN_MILLISECOND;
-      soft = until > 0 && (timeout < 0 || until < deadline);
-      if (soft)
-        deadline = until;
-      for (;;) {
-        gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-
-        if (is_flushing (self))
-          return GST_FLOW_FLUSHING;
-        /* the server may wait for room that responses held downstream
-         * take: move them out of the ring (as zerosrc does) */
-        moved = gst_zero_src_ring_make_room (self->responses);
-        if (moved > 0)
-          GST_INFO_OBJECT (self, "the response ring is full of buffers held "
-              "downstream: copied %u of them out of it so that the server "
-              "can answer on (a larger payload-size avoids the copies)",
-              moved);
-        rc = zb_reader_next (reader, &frame, timeout < 0 && !soft ?
-            WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
-        if ((rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED)
-            || ((timeout >= 0 || soft) && left <= 0))
-          break;
-      }
-      wait = FALSE;             /* one response per call */
-      if (rc == ZB_EAGAIN)      /* the last slice was a 0 ms look */
-        rc = ZB_ETIMEDOUT;
-      if (soft && rc == ZB_ETIMEDOUT)
-        return GST_FLOW_OK;     /* the next input takes it on */
+    if (is_bypass (self))
+      return GST_FLOW_OK;       /* the chain failed meanwhile */
+    if (timeout >= 0 && left <= 0) {
+      rc = ZB_ETIMEDOUT;
+      break;
     }
-    if (rc == ZB_EAGAIN)
-      return GST_FLOW_OK;
-    if (rc == ZB_ETIMEDOUT)
-      return gst_zero_filter_fail (self, ZB_ETIMEDOUT, g_strdup_printf
-          ("The duplex server did not answer within %d ms (%u requests "
-              "waiting)", timeout, self->requests_waiting),
-          g_strdup ("raise timeout, or use policy=drop or on-error=pass"));
-    if (rc == ZB_EOF)
-      return gst_zero_filter_fail (self, ZB_EOF, g_strdup_printf
-          ("The duplex server stopped answering with %u requests waiting",
-              self->requests_waiting), g_strdup ("its response writer "
-              "detached"));
-    if (rc == ZB_EWRITERDEAD)
-      return gst_zero_filter_fail (self, rc, g_strdup_printf
-          ("The duplex server died with %u requests waiting",
-              self->requests_waiting), g_strdup (zb_last_error ()));
-    if (rc < 0)
-      return gst_zero_filter_fail (self, rc, g_strdup_printf
-          ("Could not read a response: %s", zb_strerror (rc)),
-          g_strdup (zb_last_error ()));
-    ret = gst_zero_filter_push_response (self, &frame);
-    if (ret != GST_FLOW_OK)
-      return ret;
+    /* the server may wait for room that responses held downstream take:
+     * move them out of the ring (as zerosrc does) */
+    moved = gst_zero_src_ring_make_room (self->responses);
+    if (moved > 0)
+      GST_INFO_OBJECT (self, "the response ring is full of buffers held "
+          "downstream: copied %u of them out of it so that the server "
+          "can answer on (a larger payload-size avoids the copies)", moved);
+    rc = zb_reader_next (reader, &frame, timeout < 0 ?
+        WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
   }
-  return GST_FLOW_OK;
+
+  g_rec_mutex_lock (&self->push_lock);
+  g_mutex_lock (&self->qlock);
+  waiting = self->requests_waiting;
+  g_mutex_unlock (&self->qlock);
+  if (is_bypass (self) || waiting == 0) {
+    if (rc >= 0)
+      zb_frame_release (&frame);
+    ret = GST_FLOW_OK;
+  } else if (rc == ZB_ETIMEDOUT) {
+    ret = gst_zero_filter_fail (self, ZB_ETIMEDOUT, g_strdup_printf
+        ("The duplex server did not answer within %d ms (%u requests "
+            "waiting)", timeout, waiting),
+        g_strdup ("raise timeout, or use policy=drop or on-error=pass"));
+  } else if (rc == ZB_EOF) {
+    ret = gst_zero_filter_fail (self, ZB_EOF, g_strdup_printf
+        ("The duplex server stopped answering with %u requests waiting",
+            waiting), g_strdup ("its response writer detached"));
+  } else if (rc == ZB_EWRITERDEAD) {
+    ret = gst_zero_filter_fail (self, rc, g_strdup_printf
+        ("The duplex server died with %u requests waiting", waiting),
+        g_strdup (zb_last_error ()));
+  } else if (rc < 0) {
+    ret = gst_zero_filter_fail (self, rc, g_strdup_printf
+        ("Could not read a response: %s", zb_strerror (rc)),
+        g_strdup (zb_last_error ()));
+  } else {
+    ret = gst_zero_filter_push_response (self, &frame);
+  }
+  g_rec_mutex_unlock (&self->push_lock);
+  return ret;
 }
 
-static GstFlowReturn
-gst_zero_filter_drain (GstZeroFilter * self, gboolean wait)
-{
-  return gst_zero_filter_drain_until (self, wait, 0);
-}
-
-/* Every request answered (each wait bounded by the timeout) and the
- * skipped buffers passed, in order. */
+/* The src pad's task: pushes each response as soon as it comes, and the
+ * skipped buffers in their turn. Pauses on flushing, bypass (closing the
+ * response ring, of which it is the only reader) and a flow error, which
+ * the next chain call returns upstream. */
 static void
-gst_zero_filter_drain_all (GstZeroFilter * self)
+gst_zero_filter_loop (gpointer user_data)
 {
-  while (!self->bypass && self->requests_waiting > 0 &&
-      gst_zero_filter_drain (self, TRUE) == GST_FLOW_OK);
-  gst_zero_filter_drain (self, FALSE);
+  GstZeroFilter *self = GST_ZERO_FILTER (user_data);
+  GstFlowReturn ret;
+  Pending *p;
+  gboolean bypass;
+
+  g_mutex_lock (&self->qlock);
+  while (!is_flushing (self) && !self->bypass &&
+      self->task_ret == GST_FLOW_OK && g_queue_is_empty (&self->pending))
+    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
+        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+  bypass = self->bypass;
+  if (is_flushing (self) || bypass || self->task_ret != GST_FLOW_OK) {
+    g_mutex_unlock (&self->qlock);
+    if (bypass)
+      responses_close (self);
+    gst_pad_pause_task (self->srcpad);
+    return;
+  }
+  p = g_queue_peek_head (&self->pending);
+  if (p->pass == NULL) {
+    g_mutex_unlock (&self->qlock);
+    ret = gst_zero_filter_take_response (self);
+  } else {
+    GstBuffer *b;
+
+    g_mutex_unlock (&self->qlock);
+    g_rec_mutex_lock (&self->push_lock);
+    g_mutex_lock (&self->qlock);
+    p = g_queue_pop_head (&self->pending);
+    g_cond_broadcast (&self->qcond);
+    g_mutex_unlock (&self->qlock);
+    b = p->pass;
+    p->pass = NULL;
+    pending_free (p);
+    COUNT (self, passed);
+    ret = gst_pad_push (self->srcpad, b);
+    g_rec_mutex_unlock (&self->push_lock);
+  }
+  if (ret != GST_FLOW_OK) {
+    GST_DEBUG_OBJECT (self, "pausing the task: %s", gst_flow_get_name (ret));
+    g_mutex_lock (&self->qlock);
+    if (self->task_ret == GST_FLOW_OK)
+      self->task_ret = ret;
+    g_cond_broadcast (&self->qcond);
+    g_mutex_unlock (&self->qlock);
+    gst_pad_pause_task (self->srcpad);
+  }
+}
+
+static void
+gst_zero_filter_start_task (GstZeroFilter * self)
+{
+  if (self->responses != NULL && !is_bypass (self))
+    gst_pad_start_task (self->srcpad, gst_zero_filter_loop, self, NULL);
+}
+
+/* Waits until every buffer before now has gone downstream (each response
+ * wait of the task bounded by the timeout); the flow return to give
+ * upstream. */
+static GstFlowReturn
+gst_zero_filter_wait_sent (GstZeroFilter * self)
+{
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->qlock);
+  while (!is_flushing (self) && self->task_ret == GST_FLOW_OK &&
+      !g_queue_is_empty (&self->pending))
+    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
+        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+  ret = is_flushing (self) ? GST_FLOW_FLUSHING : self->task_ret;
+  g_mutex_unlock (&self->qlock);
+  return ret;
 }
 
 /* ---------------------------------------------------------------- chain */
@@ -769,9 +828,9 @@ pending_new (GstBuffer * buffer)
   return p;
 }
 
-/* Buffer skipped by policy=drop: passed in its turn (copied out of the
- * request ring when it is one of the pool's reservations, which must not
- * stay open), or dropped. */
+/* Buffer skipped by policy=drop: passed in its turn by the task (copied
+ * out of the request ring when it is one of the pool's reservations, which
+ * must not stay open), or dropped. With the queue lock. */
 static void
 gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
     gboolean pass)
@@ -791,13 +850,21 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
     p->pass = buffer;
   }
   g_queue_push_tail (&self->pending, p);
+  g_cond_broadcast (&self->qcond);
 }
 
-/* Pushes BUFFER unprocessed; a pool buffer as a copy, so that its
- * reservation in the request ring does not stay open downstream. */
+/* Pushes BUFFER unprocessed after what came before it; a pool buffer as a
+ * copy, so that its reservation in the request ring does not stay open
+ * downstream. */
 static GstFlowReturn
 gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
 {
+  GstFlowReturn ret = gst_zero_filter_wait_sent (self);
+
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (buffer);
+    return ret;
+  }
   if (gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0))) {
     GstBuffer *copy = gst_buffer_copy_deep (buffer);
 
@@ -805,39 +872,14 @@ gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
     buffer = copy;
   }
   COUNT (self, passed);
-  return gst_pad_push (self->srcpad, buffer);
+  g_rec_mutex_lock (&self->push_lock);
+  ret = gst_pad_push (self->srcpad, buffer);
+  g_rec_mutex_unlock (&self->push_lock);
+  return ret;
 }
 
-/* From a live source, a buffer's response goes out in the chain call that
- * sent it when it comes within live-wait (otherwise it would wait for the
- * next input buffer, a whole frame interval later): the monotonic time
- * until which to wait for it, 0 for no wait. */
-static gint64
-gst_zero_filter_live_deadline (GstZeroFilter * self, GstClockTime duration)
-{
-  gint live_wait;
-  gint64 wait_us;
-  GstVideoInfo info;
-
-  GST_OBJECT_LOCK (self);
-  live_wait = self->live_wait;
-  GST_OBJECT_UNLOCK (self);
-  if (!self->upstream_live || live_wait == 0)
-    return 0;
-  if (live_wait > 0) {
-    wait_us = (gint64) live_wait * 1000;
-  } else {
-    if (!GST_CLOCK_TIME_IS_VALID (duration) && self->in_caps != NULL &&
-        gst_video_info_from_caps (&info, self->in_caps) &&
-        GST_VIDEO_INFO_FPS_N (&info) > 0)
-      duration = gst_util_uint64_scale_int (GST_SECOND,
-          GST_VIDEO_INFO_FPS_D (&info), GST_VIDEO_INFO_FPS_N (&info));
-    wait_us = GST_CLOCK_TIME_IS_VALID (duration) ? (gint64) (duration / 2000)
-        : DEFAULT_LIVE_WAIT_FALLBACK_MS * 1000;
-  }
-  return g_get_monotonic_time () + MAX (wait_us, 1);
-}
-
+/* Writes each buffer as a request (the task pushes its response); waits
+ * while depth requests wait (policy=block) or skips it (policy=drop). */
 static GstFlowReturn
 gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
@@ -847,57 +889,47 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   GstZeroError *e = NULL;
   GstFlowReturn ret;
   guint depth;
-  gboolean drop, pass_skipped;
+  gboolean drop, pass_skipped, connected;
   Pending *p;
 
   COUNT (self, frames_in);
-  if (self->bypass || size == 0)
+  if (is_bypass (self) || size == 0)
     return gst_zero_filter_pass (self, buffer);
-  if (self->responses == NULL) {
+  GST_OBJECT_LOCK (self);
+  connected = self->responses != NULL;
+  depth = self->depth;
+  drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
+  pass_skipped = self->skipped == GST_ZERO_FILTER_SKIPPED_PASS;
+  GST_OBJECT_UNLOCK (self);
+  if (!connected) {
     gst_buffer_unref (buffer);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before the first "
             "buffer"), (NULL));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  GST_OBJECT_LOCK (self);
-  depth = self->depth;
-  drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
-  pass_skipped = self->skipped == GST_ZERO_FILTER_SKIPPED_PASS;
-  GST_OBJECT_UNLOCK (self);
 
-  ret = gst_zero_filter_drain (self, FALSE);
-  while (ret == GST_FLOW_OK && !self->bypass &&
-      self->requests_waiting >= depth) {
+  g_mutex_lock (&self->qlock);
+  while (!is_flushing (self) && self->task_ret == GST_FLOW_OK &&
+      !self->bypass && self->requests_waiting >= depth) {
     if (drop) {
-      /* a stuck server still fails after the timeout */
-      Pending *oldest = NULL;
-      GList *l;
-      gint timeout;
-
-      for (l = self->pending.head; l != NULL && oldest == NULL; l = l->next)
-        if (((Pending *) l->data)->pass == NULL)
-          oldest = l->data;
-      GST_OBJECT_LOCK (self);
-      timeout = self->timeout;
-      GST_OBJECT_UNLOCK (self);
-      if (timeout >= 0 && oldest != NULL &&
-          zb_now_ns () - oldest->sent_ns > (guint64) timeout * 1000000) {
-        ret = gst_zero_filter_drain (self, TRUE);
-        continue;
-      }
+      /* the task still fails a request older than the timeout */
       if (g_queue_get_length (&self->pending) >= 2 * depth + 1)
         pass_skipped = FALSE;   /* bounded: the skipped wait in memory */
       gst_zero_filter_skip (self, buffer, pass_skipped);
-      return gst_zero_filter_drain (self, FALSE);
+      g_mutex_unlock (&self->qlock);
+      return GST_FLOW_OK;
     }
-    ret = gst_zero_filter_drain (self, TRUE);
+    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
+        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
   }
-  if (ret != GST_FLOW_OK || self->bypass) {
-    if (ret == GST_FLOW_OK)
-      return gst_zero_filter_pass (self, buffer);
+  ret = is_flushing (self) ? GST_FLOW_FLUSHING : self->task_ret;
+  g_mutex_unlock (&self->qlock);
+  if (ret != GST_FLOW_OK) {
     gst_buffer_unref (buffer);
     return ret;
   }
+  if (is_bypass (self))
+    return gst_zero_filter_pass (self, buffer);
 
   p = pending_new (buffer);
   ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
@@ -913,37 +945,57 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     pending_free (p);
     if (e == NULL)
       return ret;
+    g_rec_mutex_lock (&self->push_lock);
     ret = gst_zero_filter_fail (self, e->code, g_strdup_printf
         ("Could not send a request: %s", e->text), g_strdup (e->debug));
+    g_rec_mutex_unlock (&self->push_lock);
     gst_zero_error_free (e);
     return ret;
   }
   p->sent_ns = zb_now_ns ();
-  g_queue_push_tail (&self->pending, p);
-  self->requests_waiting++;
-  self->pairing.requests++;
+  g_mutex_lock (&self->qlock);
+  if (self->bypass) {           /* failed meanwhile: nobody reads it */
+    pending_free (p);
+    COUNT (self, dropped);
+  } else {
+    g_queue_push_tail (&self->pending, p);
+    self->requests_waiting++;
+    self->pairing.requests++;
+    g_cond_broadcast (&self->qcond);
+  }
+  g_mutex_unlock (&self->qlock);
   GST_OBJECT_LOCK (self);
   self->requests++;
   if (kind == GST_ZERO_WRITE_IN_PLACE)
     self->requests_zero_copy++;
   GST_OBJECT_UNLOCK (self);
-  return gst_zero_filter_drain_until (self, FALSE,
-      gst_zero_filter_live_deadline (self, p->duration));
+  return GST_FLOW_OK;
 }
-
 /* ---------------------------------------------------------------- events */
 
+/* The first caps: connects, then pushes the output caps and starts the
+ * task. With the push lock. */
 static gboolean
-upstream_is_live (GstZeroFilter * self)
+gst_zero_filter_first_caps (GstZeroFilter * self, GstCaps * caps)
 {
-  GstQuery *query = gst_query_new_latency ();
-  gboolean live = FALSE;
+  GstZeroError *e = NULL;
+  GstFlowReturn ret = GST_FLOW_OK;
 
-  if (gst_pad_peer_query (self->sinkpad, query))
-    gst_query_parse_latency (query, &live, NULL, NULL);
-  gst_query_unref (query);
-  GST_INFO_OBJECT (self, "upstream is %slive", live ? "" : "not ");
-  return live;
+  gst_caps_replace (&self->in_caps, caps);
+  if (!is_bypass (self) && !gst_zero_link_set_caps (self->link, caps, &e)) {
+    ret = gst_zero_filter_fail (self, e->code, g_strdup (e->text),
+        g_strdup (e->debug));
+    gst_zero_error_free (e);
+  }
+  if (ret == GST_FLOW_OK && !is_bypass (self) && self->responses == NULL)
+    ret = gst_zero_filter_connect (self);
+  if (ret != GST_FLOW_OK || !gst_zero_filter_push_caps (self))
+    return FALSE;
+  if (is_bypass (self))
+    responses_close (self);     /* no task reads it */
+  else
+    gst_zero_filter_start_task (self);
+  return TRUE;
 }
 
 static gboolean
@@ -951,54 +1003,58 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
     GstEvent * event)
 {
   GstZeroFilter *self = GST_ZERO_FILTER (parent);
+  gboolean ok;
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
-      GstZeroError *e = NULL;
-      GstFlowReturn ret = GST_FLOW_OK;
 
       gst_event_parse_caps (event, &caps);
-      if (self->in_caps != NULL) {      /* renegotiated mid-stream */
-        if (!gst_caps_is_equal (caps, self->in_caps))
-          gst_zero_filter_drain_all (self);     /* the older ones first */
-        gst_caps_replace (&self->in_caps, caps);
+      if (self->in_caps == NULL) {
+        g_rec_mutex_lock (&self->push_lock);
+        ok = gst_zero_filter_first_caps (self, caps);
+        g_rec_mutex_unlock (&self->push_lock);
         gst_event_unref (event);
-        /* the request ring's metadata keeps the first caps (written once) */
-        if (self->server_declared_caps && !self->bypass)
-          return TRUE;          /* the server's caps stay */
-        return gst_zero_filter_set_out_caps (self, self->in_caps);
+        return ok;
       }
+      /* renegotiated mid-stream: the older responses first */
+      if (!gst_caps_is_equal (caps, self->in_caps))
+        gst_zero_filter_wait_sent (self);
+      g_rec_mutex_lock (&self->push_lock);
       gst_caps_replace (&self->in_caps, caps);
+      /* the request ring's metadata keeps the first caps (written once);
+       * the server's own caps stay */
+      ok = (self->server_declared_caps && !is_bypass (self)) ||
+          gst_zero_filter_set_out_caps (self, self->in_caps);
+      g_rec_mutex_unlock (&self->push_lock);
       gst_event_unref (event);
-      self->upstream_live = upstream_is_live (self);
-      if (!self->bypass && !gst_zero_link_set_caps (self->link, caps, &e)) {
-        ret = gst_zero_filter_fail (self, e->code, g_strdup (e->text),
-            g_strdup (e->debug));
-        gst_zero_error_free (e);
-      }
-      if (ret == GST_FLOW_OK && !self->bypass && self->responses == NULL)
-        ret = gst_zero_filter_connect (self);
-      if (ret != GST_FLOW_OK)
-        return FALSE;
-      return gst_zero_filter_push_caps (self);
+      return ok;
     }
     case GST_EVENT_EOS:
       /* every request answered, then the server sees the end */
-      gst_zero_filter_drain_all (self);
+      gst_zero_filter_wait_sent (self);
+      g_rec_mutex_lock (&self->push_lock);     /* the last push done */
       gst_zero_link_finish (self->link);
       gst_zero_filter_post_stats (self);
-      break;
+      ok = gst_pad_event_default (pad, parent, event);
+      g_rec_mutex_unlock (&self->push_lock);
+      return ok;
     case GST_EVENT_FLUSH_START:
       g_cancellable_cancel (self->flushing);
       gst_zero_link_wake (self->link);
       responses_wake (self);
-      break;
+      g_mutex_lock (&self->qlock);
+      g_cond_broadcast (&self->qcond);
+      g_mutex_unlock (&self->qlock);
+      ok = gst_pad_event_default (pad, parent, event);
+      gst_pad_pause_task (self->srcpad);
+      return ok;
     case GST_EVENT_FLUSH_STOP:{
       GList *l;
 
       /* requests already sent are still answered: their responses are
        * thrown away when they come, so the pairing stays */
+      g_mutex_lock (&self->qlock);
       for (l = self->pending.head; l != NULL;) {
         GList *next = l->next;
         Pending *p = l->data;
@@ -1011,14 +1067,23 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
         }
         l = next;
       }
+      self->task_ret = GST_FLOW_OK;
+      g_mutex_unlock (&self->qlock);
       g_cancellable_reset (self->flushing);
       gst_zero_link_resume (self->link);
-      break;
+      ok = gst_pad_event_default (pad, parent, event);
+      gst_zero_filter_start_task (self);
+      return ok;
     }
     default:
       /* what came before a serialized event goes out before it */
-      if (GST_EVENT_IS_SERIALIZED (event))
-        gst_zero_filter_drain_all (self);
+      if (GST_EVENT_IS_SERIALIZED (event)) {
+        gst_zero_filter_wait_sent (self);
+        g_rec_mutex_lock (&self->push_lock);
+        ok = gst_pad_event_default (pad, parent, event);
+        g_rec_mutex_unlock (&self->push_lock);
+        return ok;
+      }
       break;
   }
   return gst_pad_event_default (pad, parent, event);
@@ -1122,6 +1187,7 @@ gst_zero_filter_start (GstZeroFilter * self)
       connect_timeout, frame_header);
   g_cancellable_reset (self->flushing);
   self->bypass = FALSE;
+  self->task_ret = GST_FLOW_OK;
   self->response_header = FALSE;
   g_free (channel);
 }
@@ -1167,10 +1233,15 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
       break;
     }
     case GST_STATE_CHANGE_PAUSED_TO_READY:
-      /* the streaming thread may wait for a response or for room */
+      /* the chain may wait for room or for the task, the task for a
+       * response */
       g_cancellable_cancel (self->flushing);
       gst_zero_link_close (self->link);
       responses_wake (self);
+      g_mutex_lock (&self->qlock);
+      g_cond_broadcast (&self->qcond);
+      g_mutex_unlock (&self->qlock);
+      gst_pad_stop_task (self->srcpad);
       break;
     default:
       break;
@@ -1228,9 +1299,6 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_uint (value);
       break;
-    case PROP_LIVE_WAIT:
-      self->live_wait = g_value_get_int (value);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1286,9 +1354,6 @@ gst_zero_filter_get_property (GObject * object, guint prop_id,
     case PROP_MODE:
       g_value_set_uint (value, self->mode);
       break;
-    case PROP_LIVE_WAIT:
-      g_value_set_int (value, self->live_wait);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1326,9 +1391,11 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
   self->mode = ZEROBUFFER_DEFAULT_MODE;
-  self->live_wait = DEFAULT_LIVE_WAIT;
   self->link = gst_zero_link_new (gst_zero_filter_debug);
   self->flushing = g_cancellable_new ();
+  g_rec_mutex_init (&self->push_lock);
+  g_mutex_init (&self->qlock);
+  g_cond_init (&self->qcond);
   g_queue_init (&self->pending);
 }
 
@@ -1340,6 +1407,9 @@ gst_zero_filter_finalize (GObject * object)
   gst_zero_filter_stop (self);
   gst_zero_link_unref (self->link);
   g_object_unref (self->flushing);
+  g_rec_mutex_clear (&self->push_lock);
+  g_mutex_clear (&self->qlock);
+  g_cond_clear (&self->qcond);
   g_free (self->channel);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1422,13 +1492,6 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));
-  g_object_class_install_property (gobject_class, PROP_LIVE_WAIT,
-      g_param_spec_int ("live-wait", "Live wait",
-          "From a live source: how long a buffer waits for its own response "
-          "before zerofilter takes the next buffer (the response then goes "
-          "out with it), in milliseconds; -1: half the buffer's duration, "
-          "0: no wait. Not live, responses go out as the next buffers come",
-          -1, G_MAXINT, DEFAULT_LIVE_WAIT, playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start (guint64): frames-in, requests, "

@@ -333,6 +333,7 @@ int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
 }
 
 int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
+  uint64_t write_pos;
   if (r == NULL || room == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_room: arguments are required");
   room->size = r->seg.payload_size;
@@ -349,15 +350,19 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
                      ? room->size - room->free - room->held
                      : 0;
   room->largest = r->largest_taken;
+  write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
+  if (write_pos > room->size)
+    return zb__fail(ZB_EPROTO, "ring \"%s\": write position %llu is past "
+                    "the %llu-byte ring (corrupted segment)", r->name,
+                    (unsigned long long)write_pos,
+                    (unsigned long long)room->size);
   /* Placed the way the writer places frames, from the position it
    * published: only a writer that is filling a reservation is further on,
    * and that one is not waiting for room. */
   room->fits_largest =
       room->largest == 0 ||
-      zb__place_frame(room->size,
-                      zb__load_acquire(&r->seg.oieb->payload_write_pos) %
-                          (room->size ? room->size : 1),
-                      zb__frame_total(room->largest), room->free, false)
+      zb__place_frame(room->size, write_pos, zb__frame_total(room->largest),
+                      room->free, false)
               .needed <= room->free;
   return 0;
 }

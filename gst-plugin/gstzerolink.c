@@ -333,7 +333,9 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
   our_caps_str = link->caps != NULL ? gst_caps_to_string (link->caps) :
       g_strdup ("(none)");
   writer = quote_json_string (data, size, "element_name");
-  their_caps_quoted = quote_json_string (data, size, "caps");
+  their_caps_quoted = their_caps_str == NULL ? NULL :
+      zerobuffer_quote_peer_bytes ((const guint8 *) their_caps_str,
+      strlen (their_caps_str), 256);
   their_header_str = their_header == 0 ? g_strdup ("without the per-frame "
       "header") : g_strdup_printf ("with the per-frame header "
       "(\"zerobuffer\":{\"frame_header\":%d})", their_header);

@@ -22,8 +22,9 @@ struct _GstZeroSrcRing
 
   GMutex lock;                  /* guards the lent memories' data and maps */
   GQueue lent;                  /* roots still in the ring, oldest first */
-  gint64 tight_since;           /* monotonic µs: since when the writer has
-                                   little room and no frame came (0: not) */
+  gint64 idle_since;            /* monotonic µs: since when we hold lent
+                                   frames, have read all and no frame came
+                                   (0: not) */
 };
 
 typedef struct
@@ -254,7 +255,7 @@ gst_zero_src_ring_wrap (GstZeroSrcRing * ring, const zb_frame * frame,
   m->link.data = m;
   g_mutex_lock (&ring->lock);
   g_queue_push_tail_link (&ring->lent, &m->link);
-  ring->tight_since = 0;        /* the writer goes on */
+  ring->idle_since = 0;         /* the writer goes on */
   g_mutex_unlock (&ring->lock);
   return GST_MEMORY_CAST (m);
 }
@@ -267,23 +268,23 @@ gst_zero_src_ring_make_room (GstZeroSrcRing * ring)
   GList *l;
   guint i, n;
   gint64 now = g_get_monotonic_time ();
-  gboolean tight;
 
   if (zb_reader_room (ring->reader, &room) < 0)
     return 0;
-  tight = room.free < 2 * (room.largest + ZB_FRAME_HEADER_SIZE);
   g_mutex_lock (&ring->lock);
-  if (!tight)
-    ring->tight_since = 0;
-  else if (ring->tight_since == 0)
-    ring->tight_since = now;
-  if (room.unread > 0 || g_queue_is_empty (&ring->lent) ||
-      (room.fits_largest && (!tight || now - ring->tight_since <
-              GST_ZERO_SRC_RING_PATIENCE_MS * G_TIME_SPAN_MILLISECOND))) {
+  if (room.unread > 0 || g_queue_is_empty (&ring->lent)) {
+    ring->idle_since = 0;
     g_mutex_unlock (&ring->lock);
     return 0;
   }
-  ring->tight_since = 0;
+  if (ring->idle_since == 0)
+    ring->idle_since = now;
+  if (room.fits_largest && now - ring->idle_since <
+      GST_ZERO_SRC_RING_PATIENCE_MS * G_TIME_SPAN_MILLISECOND) {
+    g_mutex_unlock (&ring->lock);
+    return 0;
+  }
+  ring->idle_since = 0;
   moved = g_array_new (FALSE, FALSE, sizeof (zb_frame));
   for (l = ring->lent.head; l != NULL;) {
     GstZeroSrcMemory *m = l->data;

@@ -43,11 +43,12 @@ GstMemory *gst_zero_src_ring_wrap (GstZeroSrcRing * ring,
  * that lent frames take, copies every lent frame that is not mapped out of
  * the ring, oldest first, and gives it back. Returns how many moved. The
  * writer waits at once when it cannot place a frame like the largest read
- * so far (zb_reader_room's fits_largest); when it can but has less room
- * than two of them (its next frame may be larger, or it may be waiting for
- * a second reservation while filling one) only once no frame has come for
- * GST_ZERO_SRC_RING_PATIENCE_MS. A ring of two frames whose sink keeps the
- * last buffer thus goes round without a copy. Call it before each wait. */
+ * so far (zb_reader_room's fits_largest). When it can, it may still be
+ * waiting (its next frame may be larger, or it may want a second
+ * reservation while filling one), but we cannot see that: the copy waits
+ * until no frame has come for GST_ZERO_SRC_RING_PATIENCE_MS. A ring of two
+ * frames whose sink keeps the last buffer thus goes round without a copy.
+ * Call it before each wait, and in slices while waiting. */
 #define GST_ZERO_SRC_RING_PATIENCE_MS 100
 guint gst_zero_src_ring_make_room (GstZeroSrcRing * ring);
 

@@ -32,7 +32,8 @@ export interface Child {
   proc: ChildProcess;
   stdout: string[];
   stderr: string;
-  /** Resolves with the first stdout line matching re (rejects after ms). */
+  /** Resolves with the first stdout line matching re (rejects after ms, or
+   * as soon as stdout ends without it: a child that failed is not waited for). */
   line(re: RegExp, ms?: number): Promise<string>;
   /** Resolves with the exit code (kills the child and rejects after ms). */
   exit(ms?: number): Promise<number>;
@@ -48,18 +49,26 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
       return new Promise((resolve, reject) => {
         const found = child.stdout.find((l) => re.test(l));
         if (found !== undefined) return resolve(found);
-        const t = setTimeout(() => {
+        const fail = (why: string): void => {
+          clearTimeout(t);
           proc.stdout!.off('line', onLine);
-          reject(new Error(`no line matching ${re} within ${ms} ms; stderr: ${child.stderr}`));
-        }, ms);
+          proc.stdout!.off('end', onEnd);
+          reject(new Error(`no line matching ${re} ${why}; stderr: ${child.stderr}`));
+        };
+        const t = setTimeout(() => fail(`within ${ms} ms`), ms);
         const onLine = (l: string): void => {
           if (re.test(l)) {
             clearTimeout(t);
             proc.stdout!.off('line', onLine);
+            proc.stdout!.off('end', onEnd);
             resolve(l);
           }
         };
+        // stderr may still be arriving when stdout ends: give it a moment.
+        const onEnd = (): void => void setTimeout(() => fail(`before ${path.basename(cmd)} closed its stdout`), 100);
+        if (proc.stdout!.readableEnded) return onEnd();
         proc.stdout!.on('line', onLine);
+        proc.stdout!.once('end', onEnd);
       });
     },
     exit(ms = 20000) {

@@ -118,6 +118,7 @@ struct _GstZeroFilter
   guint64 metadata_size;
   guint64 payload_size;
   guint mode;
+  guint latency;                /* ms, added to upstream's */
 
   GstZeroLink *link;            /* the request ring (shared with the pool) */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
@@ -159,6 +160,7 @@ struct _GstZeroFilter
 #define DEFAULT_MAX_BUFFERS 3
 #define DEFAULT_METADATA_SIZE 4096
 #define DEFAULT_PAYLOAD_SIZE 0
+#define DEFAULT_LATENCY 0
 /* How long the caps event waits for the server to take the response ring
  * and say which caps it answers with (it looks for the ring every
  * ZB_DUPLEX_CONNECT_RETRY_MS). */
@@ -181,6 +183,7 @@ enum
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
   PROP_MODE,
+  PROP_LATENCY,
   PROP_STATS,
 };
 
@@ -1143,10 +1146,53 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
   return gst_pad_query_default (pad, parent, query);
 }
 
+/* Upstream's latency plus the round trip: `latency` on the minimum (a
+ * response leaves that much after its input came); on the maximum too,
+ * and depth frames, which zerofilter holds as requests before it blocks
+ * upstream (as a queue adds what it can hold). */
+static gboolean
+gst_zero_filter_latency_query (GstZeroFilter * self, GstQuery * query)
+{
+  gboolean live;
+  GstClockTime min, max, round_trip, frame = GST_CLOCK_TIME_NONE;
+  GstVideoInfo info;
+  GstCaps *caps;
+  guint depth;
+
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_OBJECT_LOCK (self);
+  round_trip = self->latency * GST_MSECOND;
+  depth = self->depth;
+  GST_OBJECT_UNLOCK (self);
+  /* not in_caps: the push lock may be held by a push that waits for
+   * PLAYING, which this query is part of */
+  caps = gst_pad_get_current_caps (self->sinkpad);
+  if (caps != NULL && gst_video_info_from_caps (&info, caps) &&
+      GST_VIDEO_INFO_FPS_N (&info) > 0)
+    frame = gst_util_uint64_scale_int (GST_SECOND, GST_VIDEO_INFO_FPS_D
+        (&info), GST_VIDEO_INFO_FPS_N (&info));
+  gst_clear_caps (&caps);
+  min += round_trip;
+  if (GST_CLOCK_TIME_IS_VALID (max)) {
+    max += round_trip;
+    if (GST_CLOCK_TIME_IS_VALID (frame))
+      max += depth * frame;
+  }
+  GST_DEBUG_OBJECT (self, "latency: live %d, min %" GST_TIME_FORMAT ", max %"
+      GST_TIME_FORMAT, live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
 static gboolean
 gst_zero_filter_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   GstZeroFilter *self = GST_ZERO_FILTER (parent);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
+    return gst_zero_filter_latency_query (self, query);
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->server_declared_caps
       && !self->bypass && self->out_caps != NULL) {
@@ -1299,6 +1345,13 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_uint (value);
       break;
+    case PROP_LATENCY:
+      self->latency = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      /* the pipeline asks every element again */
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_latency (GST_OBJECT (self)));
+      return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1354,6 +1407,9 @@ gst_zero_filter_get_property (GObject * object, guint prop_id,
     case PROP_MODE:
       g_value_set_uint (value, self->mode);
       break;
+    case PROP_LATENCY:
+      g_value_set_uint (value, self->latency);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1391,6 +1447,7 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
   self->mode = ZEROBUFFER_DEFAULT_MODE;
+  self->latency = DEFAULT_LATENCY;
   self->link = gst_zero_link_new (gst_zero_filter_debug);
   self->flushing = g_cancellable_new ();
   g_rec_mutex_init (&self->push_lock);
@@ -1492,6 +1549,14 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint ("latency", "Latency",
+          "The server's round trip to report in the LATENCY query, in "
+          "milliseconds: added to upstream's minimum and maximum (the "
+          "maximum also grows by depth frames). Set it to about the "
+          "round-trip p99 (stats) in a live pipeline whose sink syncs, so "
+          "that responses are not late", 0, G_MAXINT, DEFAULT_LATENCY,
+          playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start (guint64): frames-in, requests, "

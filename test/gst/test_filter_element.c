@@ -1,0 +1,599 @@
+/* test_filter_element.c — zerofilter in one process (gst-check), against a
+ * duplex server on a thread of the test (real rings, the core's API, as the
+ * peers' servers do: no metadata, 100 ms retries aside).
+ *
+ * The server answers each request with its bytes, the first 8 of them
+ * replaced by the request's PTS (from the per-frame header): so every
+ * buffer zerofilter pushes says which request it answers, and a response
+ * pushed with another request's timestamps shows.
+ *
+ * - a flushing seek with requests in flight: the pipeline goes on, the
+ *   buffers after it are the new segment's, in order, each paired with its
+ *   own request (none answering a request from before the flush);
+ * - PLAYING → PAUSED → PLAYING → NULL cycles with requests in flight: no
+ *   hang, nothing of the response ring left in /dev/shm;
+ * - the LATENCY query of a live pipeline: zerofilter adds its `latency`
+ *   to the minimum and depth frames (+ latency) to the maximum;
+ * - a caps change mid-stream with frame-header=true: the server sees each
+ *   request's caps (the metadata's, then the new ones in the frame header's
+ *   attributes).
+ *
+ * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process. */
+#include <string.h>
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/check/gstcheck.h>
+
+#include "zerobuffer.h"
+
+#define WAIT (10 * GST_SECOND)
+#define RESPONSE_WAIT_MS 1000
+
+static gchar *
+channel_name (const gchar * tag)
+{
+  static gint counter;
+
+  return g_strdup_printf ("zbgstf-%d-%s-%d", (int) getpid (), tag,
+      g_atomic_int_add (&counter, 1));
+}
+
+/* Any file of the ring NAME (its segment, its lock) still there. */
+static gboolean
+ring_exists (const gchar * name)
+{
+  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
+  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
+  gboolean exists = g_file_test (shm, G_FILE_TEST_EXISTS) ||
+      g_file_test (lock, G_FILE_TEST_EXISTS);
+
+  g_free (shm);
+  g_free (lock);
+  return exists;
+}
+
+/* Entries of /dev/shm whose name contains TEXT (semaphores included). */
+static guint
+shm_entries_with (const gchar * text)
+{
+  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  const gchar *entry;
+  guint n = 0;
+
+  fail_unless (dir != NULL);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    if (strstr (entry, text) != NULL)
+      n++;
+  g_dir_close (dir);
+  return n;
+}
+
+static GstElement *
+launch (const gchar * description)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &err);
+
+  fail_unless (pipeline != NULL, "%s: %s", description,
+      err ? err->message : "?");
+  g_clear_error (&err);
+  return pipeline;
+}
+
+static GstElement *
+by_name (GstElement * pipeline, const gchar * name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  fail_unless (e != NULL, "no element %s", name);
+  gst_object_unref (e);         /* the pipeline keeps it alive */
+  return e;
+}
+
+/* Changes state and waits (bounded) for it: a hang fails the test. */
+static void
+reach_state (GstElement * pipeline, GstState state)
+{
+  GstStateChangeReturn ret = gst_element_set_state (pipeline, state);
+
+  fail_if (ret == GST_STATE_CHANGE_FAILURE, "state change to %s failed",
+      gst_element_state_get_name (state));
+  ret = gst_element_get_state (pipeline, NULL, NULL, WAIT);
+  fail_unless (ret == GST_STATE_CHANGE_SUCCESS ||
+      ret == GST_STATE_CHANGE_NO_PREROLL, "%s not reached within 10 s: %s",
+      gst_element_state_get_name (state),
+      gst_element_state_change_return_get_name (ret));
+}
+
+static void
+assert_no_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg != NULL) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    fail ("unexpected ERROR: %s (%s)", err->message, debug);
+  }
+  gst_object_unref (bus);
+}
+
+/* ------------------------------------------------------------- server */
+
+typedef struct
+{
+  gchar *request_name, *response_name;
+  zb_reader *requests;
+  gint delay_ms;
+  gint stop;                    /* atomic */
+  gint clients;                 /* atomic: clients served to their end */
+  GThread *thread;
+  GMutex lock;
+  GPtrArray *caps_seen;         /* per request, the caps the server sees */
+} Server;
+
+/* The JSON string member KEY of TEXT (SIZE bytes), unescaped; NULL when
+ * none. Enough for the caps strings of these tests. */
+static gchar *
+json_string (const guint8 * text, gsize size, const gchar * key)
+{
+  gchar *s = g_strndup ((const gchar *) text, size);
+  gchar *pattern = g_strdup_printf ("\"%s\":\"", key);
+  gchar *start = strstr (s, pattern), *out = NULL;
+
+  if (start != NULL) {
+    GString *v = g_string_new (NULL);
+    const gchar *p;
+
+    for (p = start + strlen (pattern); *p != '\0' && *p != '"'; p++) {
+      if (*p == '\\' && p[1] != '\0')
+        p++;
+      g_string_append_c (v, *p);
+    }
+    out = g_string_free (v, FALSE);
+  }
+  g_free (pattern);
+  g_free (s);
+  return out;
+}
+
+/* The caps a server sees for REQUEST: the frame header's "caps" attribute,
+ * else the request ring's metadata's. */
+static gchar *
+caps_seen (Server * s, const zb_frame_ext * ext)
+{
+  const uint8_t *meta = NULL;
+  uint64_t size = 0;
+  gchar *caps = NULL;
+
+  if (ext->attrs_size > 0)
+    caps = json_string (ext->attrs, ext->attrs_size, "caps");
+  if (caps == NULL) {
+    zb_reader_metadata (s->requests, &meta, &size);
+    caps = size > 0 ? json_string (meta, size, "caps") : NULL;
+  }
+  return caps != NULL ? caps : g_strdup ("(none)");
+}
+
+/* Answers REQUEST into RESPONSES: its bytes, the first 8 replaced by its
+ * PTS. FALSE when the client went. */
+static gboolean
+answer (Server * s, zb_writer * responses, zb_frame * request)
+{
+  zb_frame_ext ext = { 0 };
+  zb_reservation res;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  guint64 pts;
+
+  zb_reader_metadata (s->requests, &meta, &meta_size);
+  fail_unless (zb_metadata_frame_header (meta, meta_size) == 1,
+      "the tests run zerofilter with frame-header=true");
+  fail_unless_equals_int (zb_frame_ext_parse (request->data, request->size,
+          &ext), 0);
+  g_mutex_lock (&s->lock);
+  g_ptr_array_add (s->caps_seen, caps_seen (s, &ext));
+  g_mutex_unlock (&s->lock);
+  fail_unless (ext.size >= sizeof pts);
+  if (zb_writer_reserve (responses, ext.size, &res, RESPONSE_WAIT_MS) < 0)
+    return FALSE;
+  memcpy (res.data, ext.data, ext.size);
+  pts = ext.pts;
+  memcpy (res.data, &pts, sizeof pts);
+  if (s->delay_ms > 0)
+    g_usleep (s->delay_ms * G_TIME_SPAN_MILLISECOND);
+  return zb_reservation_commit (&res, ext.size) == 0;
+}
+
+/* Serves one client after another. A client creates its response ring
+ * (under the same name each time) before its first request, so the server
+ * connects to it at that request: never to the ring of a client that is
+ * going. */
+/* Serves one client after another. A client creates its response ring
+ * (under the same name each time) before its first request, so the server
+ * connects to it at that request: never to the ring of a client that is
+ * going. A client that went (its response ring gone) gets no answers to
+ * the requests it left. */
+static gpointer
+server_loop (gpointer data)
+{
+  Server *s = data;
+  zb_writer *responses = NULL;
+  gboolean client_gone = FALSE;
+
+  while (!g_atomic_int_get (&s->stop)) {
+    zb_frame request;
+    gint waited;
+    int rc = zb_reader_next (s->requests, &request, 50);
+
+    if (rc == ZB_ETIMEDOUT)
+      continue;
+    /* the end of this client's requests; or the first request of the
+     * next one (sequence 1) when it came back before this reader saw the
+     * end (the same process: a state cycle) */
+    if (rc < 0 || request.sequence == 1) {
+      if (responses != NULL || client_gone)
+        g_atomic_int_inc (&s->clients);
+      if (responses != NULL)
+        zb_writer_destroy (responses);
+      responses = NULL;
+      client_gone = FALSE;
+    }
+    if (rc < 0)
+      continue;
+    if (!client_gone) {
+      for (waited = 0; responses == NULL && waited < 2000; waited += 5)
+        if (zb_writer_connect (&responses, s->response_name) < 0)
+          g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+      fail_unless (responses != NULL, "no response ring %s",
+          s->response_name);
+      if (!answer (s, responses, &request)) {
+        zb_writer_destroy (responses);
+        responses = NULL;
+        client_gone = TRUE;
+      }
+    }
+    zb_frame_release (&request);
+  }
+  if (responses != NULL)
+    zb_writer_destroy (responses);
+  return NULL;
+}
+
+static Server *
+server_start (const gchar * channel, gint delay_ms)
+{
+  Server *s = g_new0 (Server, 1);
+  char name[ZB_NAME_MAX + 1];
+
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          name, sizeof name), 0);
+  s->request_name = g_strdup (name);
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE,
+          name, sizeof name), 0);
+  s->response_name = g_strdup (name);
+  fail_unless_equals_int (zb_reader_create (&s->requests, s->request_name,
+          4096, 1 << 20, NULL), 0);
+  s->delay_ms = delay_ms;
+  g_mutex_init (&s->lock);
+  s->caps_seen = g_ptr_array_new_with_free_func (g_free);
+  s->thread = g_thread_new ("duplex-server", server_loop, s);
+  return s;
+}
+
+/* Stops the server once it has seen the end of EXPECTED clients (waiting
+ * up to 2 s); the count it saw. */
+static gint
+server_stop (Server * s, gint expected)
+{
+  gint clients, waited;
+
+  for (waited = 0; g_atomic_int_get (&s->clients) < expected &&
+      waited < 2000; waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  g_atomic_int_set (&s->stop, 1);
+  g_thread_join (s->thread);
+  zb_reader_destroy (s->requests);
+  fail_if (ring_exists (s->request_name));
+  clients = g_atomic_int_get (&s->clients);
+  g_ptr_array_unref (s->caps_seen);
+  g_mutex_clear (&s->lock);
+  g_free (s->request_name);
+  g_free (s->response_name);
+  g_free (s);
+  return clients;
+}
+
+/* ---------------------------------------------------------- pipelines */
+
+#define GRAY_CAPS "video/x-raw,format=GRAY8,width=64,height=48,framerate=50/1"
+#define FRAME_NS (GST_SECOND / 50)
+
+static GstElement *
+filter_pipeline (const gchar * channel, const gchar * source,
+    const gchar * filter_props, const gchar * sink_props)
+{
+  gchar *desc = g_strdup_printf ("%s ! zerofilter name=f channel=%s "
+      "frame-header=true connect-timeout=5000 %s ! appsink name=out %s",
+      source, channel, filter_props, sink_props);
+  GstElement *pipeline = launch (desc);
+
+  g_free (desc);
+  return pipeline;
+}
+
+/* Pulls a buffer; fails unless it answers the request with its own PTS
+ * (the server wrote that PTS into its first bytes). Returns the PTS; the
+ * sample's segment start in *segment_start when not NULL. */
+static GstClockTime
+pull_paired (GstElement * appsink, GstClockTime * segment_start)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *buffer;
+  guint64 answered = 0;
+  GstClockTime pts;
+
+  fail_unless (sample != NULL, "no buffer within 10 s");
+  buffer = gst_sample_get_buffer (sample);
+  fail_unless_equals_int (gst_buffer_extract (buffer, 0, &answered,
+          sizeof answered), sizeof answered);
+  pts = GST_BUFFER_PTS (buffer);
+  fail_unless (answered == pts, "a response answering the request of PTS %"
+      GST_TIME_FORMAT " was pushed with PTS %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (answered), GST_TIME_ARGS (pts));
+  if (segment_start != NULL)
+    *segment_start = gst_sample_get_segment (sample)->start;
+  gst_sample_unref (sample);
+  return pts;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+GST_START_TEST (test_flushing_seek)
+{
+  gchar *channel = channel_name ("seek");
+  Server *server = server_start (channel, 5);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "depth=3", "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstClockTime pts, start = 0, seek_to = 10 * GST_SECOND;
+  guint i, round;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    fail_unless_equals_uint64 (pull_paired (appsink, NULL), i * FRAME_NS);
+
+  for (round = 0; round < 3; round++) {
+    /* the sink full, zerofilter blocked pushing, requests waiting */
+    g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+    fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+            GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, seek_to));
+    /* every buffer from now on: the new segment's, in order, none lost */
+    for (i = 0; i < 15; i++) {
+      pts = pull_paired (appsink, &start);
+      fail_unless_equals_uint64 (start, seek_to);
+      fail_unless (pts == seek_to + i * FRAME_NS, "buffer %u after the seek "
+          "to %" GST_TIME_FORMAT " has PTS %" GST_TIME_FORMAT, i,
+          GST_TIME_ARGS (seek_to), GST_TIME_ARGS (pts));
+    }
+    seek_to += 7 * GST_SECOND;
+  }
+  assert_no_error (pipeline);
+
+  reach_state (pipeline, GST_STATE_NULL);
+  fail_if (ring_exists (server->response_name));
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_state_cycles_with_frames_in_flight)
+{
+  gchar *channel = channel_name ("cycles");
+  gchar *response_tag = g_strdup_printf ("%s_response", channel);
+  Server *server = server_start (channel, 8);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc is-live=true ! " GRAY_CAPS, "depth=2",
+      "sync=true max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstClockTime last, pts;
+  guint cycle, i;
+
+  for (cycle = 0; cycle < 4; cycle++) {
+    reach_state (pipeline, GST_STATE_PLAYING);
+    last = pull_paired (appsink, NULL);
+    for (i = 0; i < 3; i++)
+      last = pull_paired (appsink, NULL);
+    /* paused with requests waiting for the 8 ms server */
+    reach_state (pipeline, GST_STATE_PAUSED);
+    g_usleep (30 * G_TIME_SPAN_MILLISECOND);
+    reach_state (pipeline, GST_STATE_PLAYING);
+    for (i = 0; i < 4; i++) {
+      pts = pull_paired (appsink, NULL);
+      fail_unless (pts > last, "PTS %" GST_TIME_FORMAT " after %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (pts), GST_TIME_ARGS (last));
+      last = pts;
+    }
+    assert_no_error (pipeline);
+    /* the next stop with responses still coming */
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    reach_state (pipeline, GST_STATE_NULL);
+    fail_if (ring_exists (server->response_name),
+        "cycle %u: the response ring is left", cycle);
+    fail_unless_equals_int (shm_entries_with (response_tag), 0);
+  }
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 4), 4);
+  g_free (response_tag);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* The latency a query at zerofilter's src pad gets, and upstream's. */
+static void
+query_latency (GstElement * filter, gboolean * live, GstClockTime * min,
+    GstClockTime * max, gboolean * up_live, GstClockTime * up_min,
+    GstClockTime * up_max)
+{
+  GstPad *src = gst_element_get_static_pad (filter, "src");
+  GstPad *sink = gst_element_get_static_pad (filter, "sink");
+  GstQuery *q = gst_query_new_latency ();
+
+  fail_unless (gst_pad_peer_query (sink, q));
+  gst_query_parse_latency (q, up_live, up_min, up_max);
+  gst_query_unref (q);
+  q = gst_query_new_latency ();
+  fail_unless (gst_pad_query (src, q));
+  gst_query_parse_latency (q, live, min, max);
+  gst_query_unref (q);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+}
+
+GST_START_TEST (test_latency_query)
+{
+  gchar *channel = channel_name ("latency");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc is-live=true ! " GRAY_CAPS, "depth=3 latency=40",
+      "sync=true");
+  GstElement *filter = by_name (pipeline, "f");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstClockTime min, max, up_min, up_max, pipeline_min, pipeline_max;
+  gboolean live, up_live;
+  GstQuery *q;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  pull_paired (appsink, NULL);
+  query_latency (filter, &live, &min, &max, &up_live, &up_min, &up_max);
+  fail_unless (live && up_live);
+  /* the round trip on both; depth frames of 20 ms more on the maximum */
+  fail_unless_equals_uint64 (min, up_min + 40 * GST_MSECOND);
+  /* videotestsrc can wait for ever: so can the pipeline */
+  fail_unless_equals_uint64 (up_max, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_uint64 (max, GST_CLOCK_TIME_NONE);
+
+  /* changed while playing: the pipeline is told (a LATENCY message) and
+   * configures the new latency */
+  g_object_set (filter, "latency", 100, NULL);
+  query_latency (filter, &live, &min, &max, &up_live, &up_min, &up_max);
+  fail_unless_equals_uint64 (min, up_min + 100 * GST_MSECOND);
+  q = gst_query_new_latency ();
+  fail_unless (gst_element_query (pipeline, q));
+  gst_query_parse_latency (q, &live, &pipeline_min, &pipeline_max);
+  gst_query_unref (q);
+  fail_unless (pipeline_min >= min, "the pipeline's minimum %"
+      GST_TIME_FORMAT " lacks zerofilter's %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pipeline_min), GST_TIME_ARGS (min));
+  pull_paired (appsink, NULL);
+  assert_no_error (pipeline);
+
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* Not live: zerofilter says so too, and adds the round trip all the same. */
+GST_START_TEST (test_latency_query_not_live)
+{
+  gchar *channel = channel_name ("latency-nl");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "latency=15", "sync=false");
+  GstClockTime min, max, up_min, up_max;
+  gboolean live, up_live;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  query_latency (by_name (pipeline, "f"), &live, &min, &max, &up_live,
+      &up_min, &up_max);
+  fail_if (live || up_live);
+  fail_unless_equals_uint64 (min, up_min + 15 * GST_MSECOND);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* An upstream that can wait a bounded time (appsrc max-latency): the
+ * maximum grows by the round trip and depth frames. */
+GST_START_TEST (test_latency_query_bounded_maximum)
+{
+  gchar *channel = channel_name ("latency-max");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "appsrc name=src "
+      "is-live=true format=time min-latency=10000000 max-latency=50000000 "
+      "caps=" GRAY_CAPS, "depth=3 latency=40", "sync=false");
+  GstElement *appsrc = by_name (pipeline, "src");
+  GstClockTime min, max, up_min, up_max;
+  gboolean live, up_live;
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+
+  gst_buffer_memset (buffer, 0, 0, 64 * 48);
+  GST_BUFFER_PTS (buffer) = 0;
+  /* PLAYING comes with the first buffer */
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          buffer), GST_FLOW_OK);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  query_latency (by_name (pipeline, "f"), &live, &min, &max, &up_live,
+      &up_min, &up_max);
+  fail_unless (live && up_live);
+  fail_unless_equals_uint64 (up_min, 10 * GST_MSECOND);
+  fail_unless_equals_uint64 (up_max, 50 * GST_MSECOND);
+  fail_unless_equals_uint64 (min, 50 * GST_MSECOND);
+  fail_unless_equals_uint64 (max, (50 + 40) * GST_MSECOND + 3 * FRAME_NS);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static Suite *
+zerofilter_suite (void)
+{
+  Suite *s = suite_create ("zerofilter");
+  TCase *tc = tcase_create ("element");
+  const gchar *plugin_file = g_getenv ("ZB_GST_PLUGIN");
+  GError *err = NULL;
+  GstPlugin *plugin;
+
+  if (plugin_file == NULL) {
+    g_printerr ("ZB_GST_PLUGIN is not set\n");
+    exit (1);
+  }
+  plugin = gst_plugin_load_file (plugin_file, &err);
+  if (plugin == NULL) {
+    g_printerr ("cannot load %s: %s\n", plugin_file,
+        err ? err->message : "?");
+    exit (1);
+  }
+  gst_object_unref (plugin);
+
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_flushing_seek);
+  tcase_add_test (tc, test_state_cycles_with_frames_in_flight);
+  tcase_add_test (tc, test_latency_query);
+  tcase_add_test (tc, test_latency_query_not_live);
+  tcase_add_test (tc, test_latency_query_bounded_maximum);
+  return s;
+}
+
+GST_CHECK_MAIN (zerofilter);

@@ -527,14 +527,10 @@ gst_zero_filter_connect (GstZeroFilter * self)
   depth = self->depth;
   GST_OBJECT_UNLOCK (self);
   if (payload_size == 0) {
-    /* the responses waiting, and a few that downstream keeps */
     if (self->in_caps != NULL && gst_video_info_from_caps (&info,
             self->in_caps))
       frame_size = GST_VIDEO_INFO_SIZE (&info);
-    payload_size = frame_size > 0 ?
-        zb_payload_size_for (frame_size, MAX (depth + 3,
-            zb_default_frames_in_flight (frame_size)), TRUE) :
-        zb_default_payload_size (0);
+    payload_size = zb_duplex_response_payload_size (frame_size, depth);
   }
   zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE, name, sizeof name);
   g_free (channel);
@@ -1543,9 +1539,11 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           DEFAULT_METADATA_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_PAYLOAD_SIZE,
       g_param_spec_uint64 ("payload-size", "Payload size",
-          "Payload bytes of the response ring (0: depth + 3 frames of the "
-          "input's size, or the readers' default when it has none); raise "
-          "it when responses are larger than requests", 0,
+          "Payload bytes of the response ring (0: as many frames of the "
+          "input's size as a reader's ring holds by default, at least "
+          "depth + 3; the readers' default when the input has no size); "
+          "raise it when responses are larger than requests, or when "
+          "downstream keeps responses", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));

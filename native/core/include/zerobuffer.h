@@ -394,6 +394,18 @@ typedef struct zb_duplex_pairing {
 
 int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence);
 
+/* The payload size a client gives NAME_response by default, for responses
+ * of frame_size bytes (per-frame header room included) with up to depth
+ * requests in flight: the readers' frames in flight for that size
+ * (zb_default_frames_in_flight), and at least depth + 3: the responses to
+ * the depth requests waiting, the one being pushed downstream, the one a
+ * sink keeps as its last sample, and one the server reserves meanwhile
+ * (with depth + 1, 1080p and 4K round trips lost 20-60 %,
+ * scripts/bench/notes.md). frame_size 0: the readers' default
+ * (zb_default_payload_size). 0 when frames that large cannot fit any
+ * ring. */
+uint64_t zb_duplex_response_payload_size(uint64_t frame_size, unsigned depth);
+
 /* ---------------------------------------------------------------- health */
 
 /* Utilisation bands of a ring, from the protocol's capacity guidance

@@ -1,6 +1,7 @@
 /* zb_duplex.c — the duplex channel's conventions (see zerobuffer.h and
  * docs/DUPLEX.md): the names of its two rings and the pairing of
  * responses with requests. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,4 +61,14 @@ int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence) {
                     (unsigned long long)(pairing->responses + 1));
   pairing->responses++;
   return 0;
+}
+
+uint64_t zb_duplex_response_payload_size(uint64_t frame_size, unsigned depth) {
+  unsigned frames;
+  if (frame_size == 0)
+    return zb_default_payload_size(0);
+  frames = zb_default_frames_in_flight(frame_size);
+  if (depth <= UINT_MAX - 3 && frames < depth + 3)
+    frames = depth + 3;
+  return zb_payload_size_for(frame_size, frames, true);
 }

@@ -19,7 +19,9 @@
  * JSON convention as zerosink's), so upstream is offered what downstream
  * accepts (until the server has declared caps of its own). When the input
  * caps change, the responses to the requests before the change go out
- * first, then the new caps.
+ * first, then the new caps; with frame-header=true each later request
+ * carries its caps in the frame header (the request ring's metadata keeps
+ * the first ones).
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server). When that many wait: policy=block waits for the
@@ -972,6 +974,34 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 }
 /* ---------------------------------------------------------------- events */
 
+/* After a caps change: the request ring's metadata keeps the first caps
+ * (a ring's metadata is written once), so with frame-header=true every
+ * request whose caps differ carries its own in the frame header's
+ * attributes ({"caps":"..."}; the Node server's frame.caps and image()
+ * follow them). Without the header a server cannot learn them: a warning
+ * (a server that does not look at caps, an echo, is served on). */
+static void
+gst_zero_filter_request_caps (GstZeroFilter * self, GstCaps * caps)
+{
+  gchar *channel, *text;
+
+  if (is_bypass (self) || gst_zero_link_set_frame_caps (self->link, caps))
+    return;
+  GST_OBJECT_LOCK (self);
+  channel = g_strdup (self->channel);
+  GST_OBJECT_UNLOCK (self);
+  text = gst_caps_to_string (caps);
+  zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_WARNING,
+      ZB_EMETADATA, channel, g_strdup_printf ("The input caps changed to "
+          "%s, but the duplex server only knows the first caps (the "
+          "request ring's metadata)", text), g_strdup ("set frame-header="
+          "true (with a server that reads it, such as the zerobuffer Node "
+          "server) so that each request carries its caps"), __FILE__,
+      GST_FUNCTION, __LINE__);
+  g_free (text);
+  g_free (channel);
+}
+
 /* The first caps: connects, then pushes the output caps and starts the
  * task. With the push lock. */
 static gboolean
@@ -1021,8 +1051,8 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
         gst_zero_filter_wait_sent (self);
       g_rec_mutex_lock (&self->push_lock);
       gst_caps_replace (&self->in_caps, caps);
-      /* the request ring's metadata keeps the first caps (written once);
-       * the server's own caps stay */
+      gst_zero_filter_request_caps (self, caps);
+      /* the server's own caps stay */
       ok = (self->server_declared_caps && !is_bypass (self)) ||
           gst_zero_filter_set_out_caps (self, self->in_caps);
       g_rec_mutex_unlock (&self->push_lock);
@@ -1126,13 +1156,18 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION) {
     guint max_buffers;
+    GBytes *attributes = gst_zero_link_ref_attributes (self->link);
 
     GST_OBJECT_LOCK (self);
     max_buffers = self->max_buffers;
     GST_OBJECT_UNLOCK (self);
-    if (max_buffers > 0 && !self->bypass)
+    /* requests that carry their caps in the frame header do not fit the
+     * pool's buffers */
+    if (max_buffers > 0 && !self->bypass && attributes == NULL)
       gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
           max_buffers);
+    if (attributes != NULL)
+      g_bytes_unref (attributes);
     return TRUE;
   }
   if ((GST_QUERY_TYPE (query) == GST_QUERY_CAPS ||
@@ -1524,9 +1559,11 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_FRAME_HEADER,
       g_param_spec_boolean ("frame-header", "Frame header",
           "Start every request with the 48-byte per-frame header (PTS, DTS, "
-          "duration, flags, commit time), as zerosink frame-header=true. "
-          "Only for servers that read it (the zerobuffer Node API); peer "
-          "servers would take it for image bytes", DEFAULT_FRAME_HEADER,
+          "duration, flags, commit time), as zerosink frame-header=true; "
+          "after a caps change, a request whose caps differ from the first "
+          "carries them there too. Only for servers that read it (the "
+          "zerobuffer Node API); peer servers would take it for image "
+          "bytes", DEFAULT_FRAME_HEADER,
           ready));
   g_object_class_install_property (gobject_class, PROP_MAX_BUFFERS,
       g_param_spec_uint ("max-buffers", "Max buffers",

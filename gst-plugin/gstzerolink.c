@@ -36,6 +36,7 @@ struct _GstZeroLink
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the latest from set_caps */
   GstCaps *metadata_caps;       /* the caps the metadata was written with */
+  GBytes *attributes;           /* after every frame's header, or NULL */
 };
 
 GstZeroError *
@@ -87,6 +88,7 @@ gst_zero_link_unref (GstZeroLink * link)
   zb_writer_destroy (link->writer);
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->metadata_caps, NULL);
+  g_clear_pointer (&link->attributes, g_bytes_unref);
   g_free (link->name);
   g_free (link->owner);
   g_free (link->camera_id);
@@ -128,6 +130,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->closed = FALSE;
   link->eos = FALSE;
   gst_caps_replace (&link->caps, NULL);
+  g_clear_pointer (&link->attributes, g_bytes_unref);
   g_mutex_unlock (&link->lock);
 }
 
@@ -185,6 +188,50 @@ gst_zero_link_header_size (GstZeroLink * link)
   header = link->frame_header;
   g_mutex_unlock (&link->lock);
   return header ? ZB_EXT_HEADER_SIZE : 0;
+}
+
+gboolean
+gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
+{
+  GBytes *attributes = NULL;
+  gboolean differ, ok = TRUE;
+
+  g_mutex_lock (&link->lock);
+  differ = caps != NULL && link->metadata_caps != NULL &&
+      !gst_caps_is_equal (caps, link->metadata_caps);
+  if (differ && link->frame_header) {
+    GString *json = g_string_new ("{\"caps\":");
+    gchar *text = gst_caps_to_string (caps);
+
+    zerobuffer_json_append_string (json, text);
+    g_free (text);
+    g_string_append_c (json, '}');
+    /* spaces up to a multiple of 8: the buffer bytes stay aligned */
+    while (json->len % 8 != 0)
+      g_string_append_c (json, ' ');
+    if (json->len <= ZB_EXT_MAX_ATTRS_SIZE)
+      attributes = g_bytes_new (json->str, json->len);
+    else
+      ok = FALSE;
+    g_string_free (json, TRUE);
+  } else if (differ) {
+    ok = FALSE;
+  }
+  g_clear_pointer (&link->attributes, g_bytes_unref);
+  link->attributes = attributes;
+  g_mutex_unlock (&link->lock);
+  return ok;
+}
+
+GBytes *
+gst_zero_link_ref_attributes (GstZeroLink * link)
+{
+  GBytes *attributes;
+
+  g_mutex_lock (&link->lock);
+  attributes = link->attributes ? g_bytes_ref (link->attributes) : NULL;
+  g_mutex_unlock (&link->lock);
+  return attributes;
 }
 
 gboolean

@@ -86,6 +86,17 @@ void gst_zero_link_wake (GstZeroLink * link);
 /* Bytes of the per-frame header in front of every frame (0 or 48). */
 gsize gst_zero_link_header_size (GstZeroLink * link);
 
+/* The caps of the frames written from now on, when they may differ from
+ * the metadata's (zerofilter after a caps change): with the per-frame
+ * header, every frame whose caps differ from the metadata's carries them
+ * in its attributes, {"caps":"..."} (docs/PROTOCOL.md §9.1). FALSE when
+ * they differ and cannot travel so (no frame header; caps too long). */
+gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
+
+/* The attribute bytes every frame's header carries now (a reference), or
+ * NULL. */
+GBytes *gst_zero_link_ref_attributes (GstZeroLink * link);
+
 /* Fills *health from the connected ring; FALSE when not connected. */
 gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);
 

@@ -245,12 +245,18 @@ gst_zero_sink_pool_class_init (GstZeroSinkPoolClass * klass)
 
 /* ------------------------------------------- writing buffers as frames */
 
-/* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST. */
+/* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST, with
+ * ATTRIBUTES (or none) after its fixed 48 bytes. */
 static void
-write_header (GstBuffer * buffer, guint8 * dst)
+write_header (GstBuffer * buffer, GBytes * attributes, guint8 * dst)
 {
   zb_frame_ext ext = { 0 };
+  gsize attrs_size = 0;
 
+  if (attributes != NULL) {
+    ext.attrs = g_bytes_get_data (attributes, &attrs_size);
+    ext.attrs_size = attrs_size;
+  }
   ext.pts = GST_BUFFER_PTS_IS_VALID (buffer) ? GST_BUFFER_PTS (buffer) :
       ZB_EXT_NONE;
   ext.dts = GST_BUFFER_DTS_IS_VALID (buffer) ? GST_BUFFER_DTS (buffer) :
@@ -279,7 +285,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
   if (header > 0)
-    write_header (buffer, res->data);
+    write_header (buffer, NULL, res->data);
   rc = zb_reservation_commit (res, size + header);
   if (rc == ZB_ESTATE)
     return FALSE;
@@ -301,6 +307,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link);
+  GBytes *attributes = NULL;
   zb_reservation *pooled, res;
   zb_writer *writer = NULL;
   GstZeroError *failure;
@@ -314,17 +321,24 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
         g_strdup (failure->debug));
     return GST_FLOW_ERROR;
   }
+  if (header > 0)
+    attributes = gst_zero_link_ref_attributes (link);
   pooled = gst_zero_sink_pool_reservation (first);
-  if (pooled != NULL && gst_buffer_n_memory (buffer) == 1 &&
+  /* a pool buffer has room for the fixed header only: with attributes it
+   * is copied (zerofilter offers no pool while frames carry them) */
+  if (pooled != NULL && attributes == NULL &&
+      gst_buffer_n_memory (buffer) == 1 &&
       commit_in_place (link, buffer, pooled, size, &ret, &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
   }
+  if (attributes != NULL)
+    header += g_bytes_get_size (attributes);
 
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
   if (ret != GST_FLOW_OK)
-    return ret;
+    goto done;
   ret = gst_zero_link_reserve (link, writer, size + header, FALSE,
       cancellable, &res, error);
   if (ret == GST_FLOW_CUSTOM_SUCCESS) {
@@ -335,7 +349,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   if (ret != GST_FLOW_OK)
     goto done;
   if (header > 0)
-    write_header (buffer, res.data);
+    write_header (buffer, attributes, res.data);
   gst_buffer_extract (buffer, 0, res.data + header, size);
   rc = zb_reservation_commit (&res, size + header);
   if (rc < 0) {
@@ -349,6 +363,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   *kind = GST_ZERO_WRITE_COPIED;
 done:
   zb_writer_unref (writer);
+  if (attributes != NULL)
+    g_bytes_unref (attributes);
   return ret;
 }
 

@@ -38,3 +38,22 @@ export function decodeAttributes(bytes: Uint8Array, sequence: number): Record<st
     });
   return value as Record<string, unknown>;
 }
+
+const CAPS_KEY = new TextEncoder().encode('"caps"');
+
+/**
+ * The "caps" attribute (zerofilter frame-header=true after the input caps
+ * changed: the frame's caps, where the ring's metadata has the first ones),
+ * or undefined when there is none (or the attributes are not JSON: then
+ * frame.attributes reports it).
+ */
+export function capsAttribute(bytes: Uint8Array): string | undefined {
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(CAPS_KEY) < 0) return undefined;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const caps = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['caps'] : undefined;
+    return typeof caps === 'string' ? caps : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,6 +5,7 @@
 import { abortable } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { capsAttribute } from './frame-attributes.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
 import { native, type NativeReader, type RingBand } from './native.js';
@@ -55,6 +56,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #taken = 0;
   #next = 0;
   #metadata?: Metadata;
+  /** The metadata with the caps of the last frame that carried its own (capsAttribute). */
+  #framesCaps?: { caps: string; metadata: Metadata };
   #frames = 0;
   #closed = false;
   /**
@@ -176,6 +179,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     this.#views[i] = undefined;
     const header = x[o + F.hasHeader] === 1;
     const attrsSize = x[o + F.attrsSize]!;
+    // a copy: frame.attributes may be read after release
+    const attributeBytes = attrsSize > 0 ? new Uint8Array(buffer, 0, attrsSize).slice() : undefined;
     this.#frames++;
     return new Frame(this, {
       ticket: x[o + F.lease]!,
@@ -188,10 +193,26 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       duration: header ? orNone(x[o + F.duration]!) : undefined,
       commitNs: header ? x[o + F.commitNs] : undefined,
       flags: header ? x[o + F.flags] : undefined,
-      // a copy: frame.attributes may be read after release
-      attributeBytes: attrsSize > 0 ? new Uint8Array(buffer, 0, attrsSize).slice() : undefined,
-      metadata: this.metadata,
+      attributeBytes,
+      metadata: attributeBytes === undefined ? this.metadata : this.#metadataOf(attributeBytes),
     });
+  }
+
+  /**
+   * The metadata as of a frame with attributes: the ring's, with the
+   * frame's own caps when it carries them (a writer whose caps changed after
+   * the metadata was written once: zerofilter frame-header=true), so that
+   * frame.caps, videoInfo and image() describe that frame.
+   */
+  #metadataOf(attributeBytes: Uint8Array): Metadata | undefined {
+    const ring = this.metadata;
+    const caps = capsAttribute(attributeBytes);
+    if (caps === undefined || ring?.json === undefined) return ring;
+    if (this.#framesCaps?.caps !== caps) {
+      const json = JSON.stringify({ ...ring.json, caps });
+      this.#framesCaps = { caps, metadata: parseMetadata(new TextEncoder().encode(json)) };
+    }
+    return this.#framesCaps.metadata;
   }
 
   /**

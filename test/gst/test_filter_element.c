@@ -565,6 +565,88 @@ GST_START_TEST (test_latency_query_bounded_maximum)
 
 GST_END_TEST;
 
+/* Pulls a buffer and checks it: paired with its request, its size what
+ * its caps say, and the server saw the same caps for that request (*index:
+ * the rank among the responses, counted here). Returns its width. */
+static gint
+pull_checked (GstElement * appsink, guint * index, Server * server)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *buffer;
+  GstStructure *st;
+  gint width = 0;
+  const gchar *seen;
+  gchar *want;
+  guint64 answered = 0;
+
+  fail_unless (sample != NULL, "no buffer within 10 s");
+  buffer = gst_sample_get_buffer (sample);
+  gst_buffer_extract (buffer, 0, &answered, sizeof answered);
+  fail_unless (answered == GST_BUFFER_PTS (buffer));
+  st = gst_caps_get_structure (gst_sample_get_caps (sample), 0);
+  fail_unless (gst_structure_get_int (st, "width", &width));
+  fail_unless_equals_int (gst_buffer_get_size (buffer), width * width * 3 / 4);
+  g_mutex_lock (&server->lock);
+  fail_unless (*index < server->caps_seen->len);
+  seen = g_ptr_array_index (server->caps_seen, *index);
+  want = g_strdup_printf ("width=(int)%d,", width);
+  fail_unless (strstr (seen, want) != NULL, "request %u (%d pixels wide) "
+      "reached the server as %s", *index, width, seen);
+  g_mutex_unlock (&server->lock);
+  g_free (want);
+  gst_sample_unref (sample);
+  (*index)++;
+  return width;
+}
+
+/* Changes the caps filter to CAPS (WIDTH wide): buffers of the old width
+ * until the change arrives, then N of the new one. */
+static void
+change_caps (GstElement * cf, const gchar * caps_string, gint width,
+    GstElement * appsink, guint * index, Server * server)
+{
+  GstCaps *caps = gst_caps_from_string (caps_string);
+  guint i, old = 0;
+
+  g_object_set (cf, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  while (pull_checked (appsink, index, server) != width)
+    fail_unless (++old < 50, "the caps change did not reach the sink");
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (pull_checked (appsink, index, server), width);
+}
+
+#define GRAY_CAPS_SMALL "video/x-raw,format=GRAY8,width=32,height=24,framerate=50/1"
+
+/* The input caps change (64x48, 32x24, 64x48 again): with frame-header
+ * the server sees each request's own caps, the changed ones in the frame
+ * header's attributes, the first ones from the metadata. */
+GST_START_TEST (test_caps_change_reaches_the_server)
+{
+  gchar *channel = channel_name ("caps");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      "capsfilter name=cf caps=" GRAY_CAPS, "", "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstElement *cf = by_name (pipeline, "cf");
+  guint index = 0, i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (pull_checked (appsink, &index, server), 64);
+  change_caps (cf, GRAY_CAPS_SMALL, 32, appsink, &index, server);
+  change_caps (cf, GRAY_CAPS, 64, appsink, &index, server);
+  assert_no_error (pipeline);
+
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerofilter_suite (void)
 {
@@ -593,6 +675,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
+  tcase_add_test (tc, test_caps_change_reaches_the_server);
   return s;
 }
 

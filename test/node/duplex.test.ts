@@ -1,13 +1,14 @@
 // The duplex channel from Node: ZeroBufferDuplexServer serving zerofilter in
 // a real gst-launch-1.0 (echo frame-exact for RGB, odd-size I420 and
 // variable-size JPEG; invert against a reference computed here; RGB in,
-// GRAY8 out; input caps changed mid-stream; handler errors under both
+// GRAY8 out; input caps changed mid-stream, also as the handler sees them
+// with frame-header=true; handler errors under both
 // policies; reply.reserve), and the
 // Node duplex client against the C server that behaves like the peers'.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
-  DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, duplexRingNames, type DuplexHandler,
+  DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
@@ -125,6 +126,25 @@ test('the input caps change mid-stream: each response goes out under its request
   expect(seen).toEqual([...Array(N).fill('320x240:230400'), ...Array(N).fill('160x120:57600')]);
   expect(checksums(r.out)).toEqual(r.requests);
   expect([...sizes]).toEqual([230400, 57600]);
+}, 60000);
+
+test('the input caps change mid-stream with frame-header=true: the handler\'s frame.caps and image() follow each request', async () => {
+  // the request ring's metadata keeps the first caps; zerofilter sends the others in each request's frame header
+  const seen: string[] = [];
+  const r = await filter('concat name=c', (frame) => {
+    const image = frame.image(); // throws when the caps do not describe the bytes
+    seen.push(`${image.width}x${image.height}:${frame.caps === undefined ? '' : String(capsField(frame.caps, 'width'))}:${frame.data.byteLength}`);
+    return frame;
+  }, {
+    filterArgs: 'frame-header=true',
+    sink: `checksumsink videotestsrc num-buffers=${N} pattern=ball ! ` +
+      `video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! c. videotestsrc num-buffers=${N} pattern=ball ! ` +
+      'video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! c.',
+  });
+  expect(r.errors).toEqual([]);
+  expect(r.code).toBe(0);
+  expect(seen).toEqual([...Array(N).fill('320x240:320:230400'), ...Array(N).fill('160x120:160:57600')]);
+  expect(checksums(r.out)).toEqual(r.requests);
 }, 60000);
 
 test("handler errors: onError 'pass' answers with the request unchanged and emits a typed event", async () => {

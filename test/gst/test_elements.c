@@ -22,6 +22,7 @@
 #include <gst/check/gstharness.h>
 
 #include "zerobuffer.h"
+#include "gst_test_common.h"
 
 /* Bounds for waits inside a test (the runner bounds the whole test too). */
 #define WAIT (10 * GST_SECOND)
@@ -33,41 +34,6 @@ ring_name (const gchar * tag)
 
   return g_strdup_printf ("zbgst-%d-%s-%d", (int) getpid (), tag,
       g_atomic_int_add (&counter, 1));
-}
-
-static gboolean
-ring_exists (const gchar * name)
-{
-  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
-  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
-  gboolean exists = g_file_test (shm, G_FILE_TEST_EXISTS) ||
-      g_file_test (lock, G_FILE_TEST_EXISTS);
-
-  g_free (shm);
-  g_free (lock);
-  return exists;
-}
-
-static GstElement *
-launch (const gchar * description)
-{
-  GError *err = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &err);
-
-  fail_unless (pipeline != NULL, "%s: %s", description,
-      err ? err->message : "?");
-  g_clear_error (&err);
-  return pipeline;
-}
-
-static GstElement *
-by_name (GstElement * pipeline, const gchar * name)
-{
-  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
-
-  fail_unless (e != NULL, "no element %s", name);
-  gst_object_unref (e);         /* the pipeline keeps it alive */
-  return e;
 }
 
 static void
@@ -143,22 +109,6 @@ wait_error (GstElement * pipeline, const gchar * kind, const gchar * ring)
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
       "expected an ERROR, got %s", GST_MESSAGE_TYPE_NAME (msg));
   return error_text (msg, kind, ring);
-}
-
-static void
-assert_no_error (GstElement * pipeline)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-
-  if (msg != NULL) {
-    GError *err = NULL;
-    gchar *debug = NULL;
-
-    gst_message_parse_error (msg, &err, &debug);
-    fail ("unexpected ERROR: %s (%s)", err->message, debug);
-  }
-  gst_object_unref (bus);
 }
 
 /* Frame i: deterministic bytes, different for every frame. */
@@ -2258,23 +2208,8 @@ zerobuffer_suite (void)
 {
   Suite *s = suite_create ("zerobuffer");
   TCase *tc = tcase_create ("elements");
-  const gchar *plugin_file = g_getenv ("ZB_GST_PLUGIN");
-  GError *err = NULL;
-  GstPlugin *plugin;
 
-  /* no fail_unless here: the check framework runs only inside tests */
-  if (plugin_file == NULL) {
-    g_printerr ("ZB_GST_PLUGIN is not set\n");
-    exit (1);
-  }
-  plugin = gst_plugin_load_file (plugin_file, &err);
-  if (plugin == NULL) {
-    g_printerr ("cannot load %s: %s\n", plugin_file,
-        err ? err->message : "?");
-    exit (1);
-  }
-  gst_object_unref (plugin);
-
+  load_plugin ();
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_round_trip_rgb);

@@ -26,6 +26,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "zerobuffer.h"
+#include "gst_test_common.h"
 
 #define WAIT (10 * GST_SECOND)
 #define RESPONSE_WAIT_MS 1000
@@ -37,20 +38,6 @@ channel_name (const gchar * tag)
 
   return g_strdup_printf ("zbgstf-%d-%s-%d", (int) getpid (), tag,
       g_atomic_int_add (&counter, 1));
-}
-
-/* Any file of the ring NAME (its segment, its lock) still there. */
-static gboolean
-ring_exists (const gchar * name)
-{
-  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
-  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
-  gboolean exists = g_file_test (shm, G_FILE_TEST_EXISTS) ||
-      g_file_test (lock, G_FILE_TEST_EXISTS);
-
-  g_free (shm);
-  g_free (lock);
-  return exists;
 }
 
 /* Entries of /dev/shm whose name contains TEXT (semaphores included). */
@@ -69,28 +56,6 @@ shm_entries_with (const gchar * text)
   return n;
 }
 
-static GstElement *
-launch (const gchar * description)
-{
-  GError *err = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &err);
-
-  fail_unless (pipeline != NULL, "%s: %s", description,
-      err ? err->message : "?");
-  g_clear_error (&err);
-  return pipeline;
-}
-
-static GstElement *
-by_name (GstElement * pipeline, const gchar * name)
-{
-  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
-
-  fail_unless (e != NULL, "no element %s", name);
-  gst_object_unref (e);         /* the pipeline keeps it alive */
-  return e;
-}
-
 /* Changes state and waits (bounded) for it: a hang fails the test. */
 static void
 reach_state (GstElement * pipeline, GstState state)
@@ -104,22 +69,6 @@ reach_state (GstElement * pipeline, GstState state)
       ret == GST_STATE_CHANGE_NO_PREROLL, "%s not reached within 10 s: %s",
       gst_element_state_get_name (state),
       gst_element_state_change_return_get_name (ret));
-}
-
-static void
-assert_no_error (GstElement * pipeline)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-
-  if (msg != NULL) {
-    GError *err = NULL;
-    gchar *debug = NULL;
-
-    gst_message_parse_error (msg, &err, &debug);
-    fail ("unexpected ERROR: %s (%s)", err->message, debug);
-  }
-  gst_object_unref (bus);
 }
 
 /* ------------------------------------------------------------- server */
@@ -352,6 +301,18 @@ pull_paired (GstElement * appsink, GstClockTime * segment_start)
   return pts;
 }
 
+/* Stops PIPELINE (its response ring gone), then SERVER, which served it
+ * to the end; frees CHANNEL. */
+static void
+finish (GstElement * pipeline, Server * server, gchar * channel)
+{
+  reach_state (pipeline, GST_STATE_NULL);
+  fail_if (ring_exists (server->response_name));
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 GST_START_TEST (test_flushing_seek)
@@ -496,10 +457,7 @@ GST_START_TEST (test_latency_query)
   pull_paired (appsink, NULL);
   assert_no_error (pipeline);
 
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_unless_equals_int (server_stop (server, 1), 1);
-  g_free (channel);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -520,10 +478,7 @@ GST_START_TEST (test_latency_query_not_live)
       &up_min, &up_max);
   fail_if (live || up_live);
   fail_unless_equals_uint64 (min, up_min + 15 * GST_MSECOND);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_unless_equals_int (server_stop (server, 1), 1);
-  g_free (channel);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -557,10 +512,7 @@ GST_START_TEST (test_latency_query_bounded_maximum)
   fail_unless_equals_uint64 (up_max, 50 * GST_MSECOND);
   fail_unless_equals_uint64 (min, 50 * GST_MSECOND);
   fail_unless_equals_uint64 (max, (50 + 40) * GST_MSECOND + 3 * FRAME_NS);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_unless_equals_int (server_stop (server, 1), 1);
-  g_free (channel);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -639,10 +591,7 @@ GST_START_TEST (test_caps_change_reaches_the_server)
   change_caps (cf, GRAY_CAPS, 64, appsink, &index, server);
   assert_no_error (pipeline);
 
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_unless_equals_int (server_stop (server, 1), 1);
-  g_free (channel);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -652,22 +601,8 @@ zerofilter_suite (void)
 {
   Suite *s = suite_create ("zerofilter");
   TCase *tc = tcase_create ("element");
-  const gchar *plugin_file = g_getenv ("ZB_GST_PLUGIN");
-  GError *err = NULL;
-  GstPlugin *plugin;
 
-  if (plugin_file == NULL) {
-    g_printerr ("ZB_GST_PLUGIN is not set\n");
-    exit (1);
-  }
-  plugin = gst_plugin_load_file (plugin_file, &err);
-  if (plugin == NULL) {
-    g_printerr ("cannot load %s: %s\n", plugin_file,
-        err ? err->message : "?");
-    exit (1);
-  }
-  gst_object_unref (plugin);
-
+  load_plugin ();
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_flushing_seek);

@@ -1,0 +1,85 @@
+/* gst_test_common.h — helpers shared by the in-process GStreamer tests
+ * (test_elements.c, test_filter_element.c): gst-check assertions on
+ * pipelines and ring files. Included once per test program. */
+#ifndef GST_TEST_COMMON_H
+#define GST_TEST_COMMON_H
+
+#include <gst/check/gstcheck.h>
+
+/* Any file of the ring NAME (its segment, its lock) still there. */
+static gboolean
+ring_exists (const gchar * name)
+{
+  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
+  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
+  gboolean exists = g_file_test (shm, G_FILE_TEST_EXISTS) ||
+      g_file_test (lock, G_FILE_TEST_EXISTS);
+
+  g_free (shm);
+  g_free (lock);
+  return exists;
+}
+
+static GstElement *
+launch (const gchar * description)
+{
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &err);
+
+  fail_unless (pipeline != NULL, "%s: %s", description,
+      err ? err->message : "?");
+  g_clear_error (&err);
+  return pipeline;
+}
+
+static GstElement *
+by_name (GstElement * pipeline, const gchar * name)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  fail_unless (e != NULL, "no element %s", name);
+  gst_object_unref (e);         /* the pipeline keeps it alive */
+  return e;
+}
+
+static void
+assert_no_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg != NULL) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    fail ("unexpected ERROR: %s (%s)", err->message, debug);
+  }
+  gst_object_unref (bus);
+}
+
+/* Loads the plugin under test from ZB_GST_PLUGIN (set by meson), in
+ * process, so that a sanitized build does not depend on the
+ * uninstrumented plugin scanner. Exits when it cannot (no fail_unless:
+ * the check framework runs only inside tests). */
+static void
+load_plugin (void)
+{
+  const gchar *plugin_file = g_getenv ("ZB_GST_PLUGIN");
+  GError *err = NULL;
+  GstPlugin *plugin;
+
+  if (plugin_file == NULL) {
+    g_printerr ("ZB_GST_PLUGIN is not set\n");
+    exit (1);
+  }
+  plugin = gst_plugin_load_file (plugin_file, &err);
+  if (plugin == NULL) {
+    g_printerr ("cannot load %s: %s\n", plugin_file,
+        err ? err->message : "?");
+    exit (1);
+  }
+  gst_object_unref (plugin);
+}
+
+#endif

@@ -118,6 +118,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   readonly #timeoutMs: number;
   #responses?: ZeroBufferWriter;
   #connecting?: Promise<ZeroBufferWriter | null>;
+  #looks = 0;
   #closed = false;
   #stats = { requests: 0, responses: 0, errors: 0, passed: 0 };
   #service: number[] = [];
@@ -155,9 +156,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
 
   /** Looks for the client's response ring until it is there or the server closes. */
   #lookForClient(): void {
-    this.#connecting = connectWhenThere(this.responseRing, Infinity, () => this.#closed).then((w) => {
+    const look = ++this.#looks;
+    this.#connecting = connectWhenThere(this.responseRing, Infinity, () => this.#closed || look !== this.#looks).then((w) => {
       if (w === null) return null;
-      if (this.#closed) {
+      if (this.#closed || look !== this.#looks) { // closed, or a later look replaced this one
         w.closeSync();
         return null;
       }
@@ -176,23 +178,35 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   /**
    * Answers every request of the client's stream with the handler's
    * response, in request order, until the client ends its stream (resolves)
-   * or the server closes. Call it again for the next client.
+   * or the server closes. Call it again for the next client. A client that
+   * comes back before the end of its stream was seen (its requests start
+   * again at sequence 1) is served on without returning.
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
     try {
+      let previous = 0;
       for await (const frame of this.#requests.frames()) {
         this.#stats.requests++;
+        // A client that came back before our reader saw it leave (a pipeline set to NULL and
+        // back in one process) starts again at sequence 1, into a new response ring.
+        if (frame.sequence <= previous) this.#dropClient();
+        previous = frame.sequence;
         const writer = this.#responses ?? await this.#connecting;
         if (writer == null) return; // closed
         await this.#answer(writer, frame, handler);
       }
     } finally {
       // the client ended its requests: the responses end too
-      this.#responses?.closeSync();
-      this.#responses = undefined;
-      if (!this.#closed) this.#lookForClient();
+      this.#dropClient();
     }
+  }
+
+  /** Detaches from the client's response ring and looks for the next client's. */
+  #dropClient(): void {
+    this.#responses?.closeSync();
+    this.#responses = undefined;
+    if (!this.#closed) this.#lookForClient();
   }
 
   async #answer(writer: ZeroBufferWriter, frame: Frame, handler: DuplexHandler): Promise<void> {

@@ -216,3 +216,29 @@ test('Node client ↔ Node server, and a client with no server fails within its 
     .rejects.toMatchObject({ code: 'ENOENT' });
   expect(Date.now() - t0).toBeLessThan(2000);
 }, 30000);
+
+test('a client that comes back before the server saw it leave (same process, at once) gets its own responses', async () => {
+  const channel = ringName('dxback');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  let stopped = false;
+  let serves = 0;
+  const serving = (async () => {
+    while (!stopped) {
+      await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+      serves++;
+    }
+  })();
+  for (let cycle = 0; cycle < 10; cycle++) {
+    const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+    for (let i = 1; i <= 3; i++) {
+      const res = await client.request(new Uint8Array(64).fill(cycle * 10 + i));
+      expect([...res.data]).toEqual(new Array(64).fill((cycle * 10 + i) ^ 0x5a));
+      res.release();
+    }
+    client.closeSync();
+  }
+  stopped = true;
+  await server.close();
+  await serving;
+  console.log(`serve() ended ${serves} times for 10 clients`);
+}, 60000);

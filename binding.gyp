@@ -15,6 +15,7 @@
         "native/addon/reader-session.cc",
         "native/addon/writer-session.cc",
         "native/addon/wait-thread.cc",
+        "native/addon/uring-waiter.cc",
         "native/addon/convert.c",
         "native/addon/convert-binding.cc"
       ],

@@ -93,10 +93,12 @@ export interface NativeRingEntry {
 export interface NativeReader {
   readonly name: string;
   readonly closed: boolean;
+  /** Where wait() sleeps: "io_uring" (the event loop, on the ring's semaphore) or "thread" (the fallback). */
+  readonly waitPath: 'io_uring' | 'thread';
   metadata(): Uint8Array;
   /** Takes up to max frames ready now into the batch: their count (0: none), null once closed; throws what ended the stream (EOF, ...). */
   take(max: number): number | null;
-  /** Waits for a frame on the reader's thread, then takes up to max ready ones into the batch: their count, null once closed. */
+  /** Waits for a frame (on the event loop or the reader's thread), then takes up to max ready ones into the batch: their count, null once closed. */
   wait(timeoutMs: number, max: number): Promise<number | null>;
   cancel(): void;
   /** Detaches a frame's view and ends its lease (-1: a copy), now or (later) at the next take, wait, giveBack or close. */
@@ -155,9 +157,12 @@ export interface NativeLiveCounts {
 }
 
 export interface NativeAddon {
-  /** A batch holds fields.length / frameFields.count frames; their views go into `views`. */
+  /**
+   * A batch holds fields.length / frameFields.count frames; their views go into `views`. loopWait false:
+   * wait() sleeps on the reader's thread even where the event loop could sleep on the ring (io_uring).
+   */
   Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number,
-    fields: Float64Array, views: (ArrayBuffer | undefined)[]) => NativeReader;
+    fields: Float64Array, views: (ArrayBuffer | undefined)[], loopWait: boolean) => NativeReader;
   Writer: new (name: string) => NativeWriter;
   validateName(name: string): void;
   nowNs(): number;

@@ -89,12 +89,23 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const mode = validateMode(options.mode);
     const fields = new Float64Array(F.count * BATCH);
     const views: (ArrayBuffer | undefined)[] = [];
-    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views));
+    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views,
+      process.env.ZEROBUFFER_NO_URING !== '1'));
     return new ZeroBufferReader(r, fields, views, timeoutMs);
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Where a read sleeps while no frame is there: `'io_uring'` (the event loop
+   * itself waits on the ring's semaphore, Linux 6.7 and later: one wake-up
+   * less per frame) or `'thread'` (the reader's wait thread: where io_uring
+   * is refused, or ZEROBUFFER_NO_URING=1).
+   */
+  get waitPath(): 'io_uring' | 'thread' {
+    return this.#native.waitPath;
   }
 
   /** The metadata, once a writer has written it (undefined before). */

@@ -24,6 +24,10 @@ namespace zbnode {
 struct AddonData {
   bool force_copy = false;
   bool debug = false;  // ZEROBUFFER_DEBUG=1: poison released frames
+  // Set by an environment cleanup hook: Node then frees the readers' and
+  // writers' thread-safe functions itself, possibly before their objects'
+  // finalizers run, which must not release them again.
+  bool tearing_down = false;
   std::mutex mu;
   std::vector<std::weak_ptr<ReaderSession>> readers;
   std::vector<std::weak_ptr<WriterSession>> writers;

@@ -32,6 +32,7 @@
 
 #include "binding-common.h"
 #include "convert-binding.h"
+#include "uring-waiter.h"
 #include "writer-binding.h"
 
 namespace zbnode {
@@ -46,7 +47,18 @@ enum FrameField {
   kCopied, kAttrsSize, kFrameFields
 };
 
-struct ReaderJs {
+// A wait() on the event loop (uring-waiter.h): the loop sleeps on the
+// ring's data semaphore itself, a uv_timer keeps the timeout and the writer's
+// liveness checks of the wait thread.
+struct LoopWait {
+  Napi::Promise::Deferred deferred;
+  uint64_t id;
+  int timeout_ms;
+  size_t max;
+  uint64_t started_ns;
+};
+
+struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   std::shared_ptr<ReaderSession> session;
   bool force_copy = false;
   bool debug = false;
@@ -56,6 +68,9 @@ struct ReaderJs {
   Napi::Reference<Napi::Float64Array> fields;  // kFrameFields per frame
   Napi::Reference<Napi::Array> views;          // one ArrayBuffer per frame
   size_t max = 1;                              // frames per batch
+  UringWaiter *uring = nullptr;                // waits on the loop; nullptr: on the wait thread
+  std::unique_ptr<LoopWait> loop_wait;         // the one in flight
+  const char *wait_path = "thread";            // "io_uring" while uring is used
 };
 
 // Basic finalizer of a view: its lease ends here if JS did not release it.
@@ -161,12 +176,95 @@ void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, ReaderWait *i
 
 using ReaderTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, ReaderWait, ReaderCallJs>;
 
+// Runs wait `id` on the session's thread; false when the session closed.
+bool StartThreadWait(Napi::Env env, ReaderJs &js, Napi::Promise::Deferred deferred, uint64_t id,
+                     int timeout, size_t max) {
+  ReaderWait *item = new ReaderWait{js.shared_from_this(), deferred, id};
+  ReaderTsfn tsfn(js.tsfn);
+  bool started = js.session->StartWait(id, timeout, max, [tsfn, item]() mutable {
+    if (tsfn.BlockingCall(item) != napi_ok) {  // torn down
+      Discard(item->js->session->batch());
+      delete item;
+    }
+  });
+  if (!started) {
+    delete item;
+    return false;
+  }
+  js.pending_wait = id;
+  napi_ref_threadsafe_function(env, js.tsfn);
+  return true;
+}
+
+// Settles the loop wait in flight with the session's batch.
+void SettleLoopWait(Napi::Env env, ReaderJs &js) {
+  js.session->Disarm();
+  std::unique_ptr<LoopWait> w = std::move(js.loop_wait);
+  js.pending_wait = 0;
+  try {
+    SettleBatch(env, js, w->deferred);
+  } catch (const Napi::Error &e) {
+    w->deferred.Reject(e.Value());
+  }
+}
+
+// io_uring refused: the reader waits on its thread from now on, starting
+// with the rest of the wait in flight.
+void LeaveLoop(Napi::Env env, ReaderJs &js) {
+  js.session->Disarm();
+  js.uring->Destroy();
+  js.uring = nullptr;
+  js.wait_path = "thread";
+  if (!js.loop_wait) return;
+  std::unique_ptr<LoopWait> w = std::move(js.loop_wait);
+  js.pending_wait = 0;
+  int timeout = w->timeout_ms;
+  if (timeout > 0) {
+    uint64_t spent_ms = (zb_now_ns() - w->started_ns) / 1000000u;
+    timeout = spent_ms >= static_cast<uint64_t>(timeout) ? 0 : timeout - static_cast<int>(spent_ms);
+  }
+  if (!StartThreadWait(env, js, w->deferred, w->id, timeout, w->max)) w->deferred.Resolve(env.Null());
+}
+
+// One look of the loop wait in flight (at its start, on a post, on its
+// timer): it settles, or sleeps again.
+void LoopWaitStep(Napi::Env env, ReaderJs &js) {
+  const uint32_t *word = nullptr;
+  Status armed = js.session->Arm(&word);
+  if (!armed.ok() && armed.code != ZB_ESTATE) return LeaveLoop(env, js);
+  if (armed.ok()) {
+    LoopWait &w = *js.loop_wait;
+    js.session->Poll(w.id, w.timeout_ms, w.started_ns, w.max);
+    int sleep_ms = js.session->batch().sleep_ms;
+    if (sleep_ms >= 0) {
+      if (!js.uring->Sleep(word, sleep_ms)) LeaveLoop(env, js);
+      return;
+    }
+  } else {
+    Batch &b = js.session->batch();  // closed
+    b.frames.clear();
+    b.closed = true;
+  }
+  js.uring->Stop();
+  SettleLoopWait(env, js);
+}
+
+void OnLoopWake(Napi::Env env, ReaderJs &js, UringWaiter::Wake why) {
+  if (!js.loop_wait) return;
+  Napi::HandleScope scope(env);
+  if (why == UringWaiter::Wake::kFailed)
+    LeaveLoop(env, js);
+  else
+    LoopWaitStep(env, js);
+}
+
 class Reader : public Napi::ObjectWrap<Reader> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Reader",
                        {InstanceAccessor<&Reader::Name>("name"),
                         InstanceAccessor<&Reader::Closed>("closed"),
+                        InstanceAccessor<&Reader::WaitPath>("waitPath"),
                         InstanceMethod<&Reader::Metadata>("metadata"),
                         InstanceMethod<&Reader::Take>("take"),
                         InstanceMethod<&Reader::Wait>("wait"),
@@ -178,8 +276,9 @@ class Reader : public Napi::ObjectWrap<Reader> {
                         InstanceMethod<&Reader::Close>("close")});
   }
 
-  // new Reader(name, metadataSize, payloadSize, mode, fields, views): a batch
-  // holds fields.length / frameFields.count frames.
+  // new Reader(name, metadataSize, payloadSize, mode, fields, views,
+  // loopWait): a batch holds fields.length / frameFields.count frames;
+  // loopWait false: wait on the thread even where io_uring works.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
@@ -202,16 +301,23 @@ class Reader : public Napi::ObjectWrap<Reader> {
     CountUp(live_counts.tsfns);
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
+    ReaderJs *js = js_.get();  // the waiter goes before it (Close, ~Reader)
+    if (!info[6].IsBoolean() || info[6].As<Napi::Boolean>().Value())
+      js_->uring = UringWaiter::Create(env, [env, js](UringWaiter::Wake why) { OnLoopWake(env, *js, why); });
+    if (js_->uring != nullptr) js_->wait_path = "io_uring";
   }
 
   ~Reader() override {
     if (js_ && js_->session) js_->session->Close();
-    ReleaseOnce(tsfn_, tsfn_released_);
+    if (js_ && js_->uring) js_->uring->Destroy();
+    if (!Data(Env())->tearing_down) ReleaseOnce(tsfn_, tsfn_released_);
   }
 
  private:
   Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->session->name()); }
   Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), js_->session->closed()); }
+  // "io_uring" (the loop sleeps on the ring's semaphore) or "thread".
+  Napi::Value WaitPath(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->wait_path); }
 
   // metadata() -> Uint8Array (a copy; empty while none was written)
   Napi::Value Metadata(const Napi::CallbackInfo &info) {
@@ -247,10 +353,10 @@ class Reader : public Napi::ObjectWrap<Reader> {
     throw MakeError(env, b.status);
   }
 
-  // wait(timeoutMs, max) -> Promise<number | null>: waits on the reader's
-  // thread for the next frame, then takes every frame ready (up to max);
-  // null once closed. Rejects with code ECANCELED (canceled: true) after
-  // cancel().
+  // wait(timeoutMs, max) -> Promise<number | null>: waits for the next
+  // frame on the event loop (io_uring) or on the reader's thread, then
+  // takes every frame ready (up to max); null once closed. Rejects with
+  // code ECANCELED (canceled: true) after cancel().
   Napi::Value Wait(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     int timeout = ArgTimeout(info, 0);
@@ -260,21 +366,13 @@ class Reader : public Napi::ObjectWrap<Reader> {
       CheckIdle(env);
       js_->session->leases().GiveBack();
       uint64_t id = ++js_->next_wait_id;
-      ReaderWait *item = new ReaderWait{js_, deferred, id};
-      ReaderTsfn tsfn = tsfn_;
-      bool started = js_->session->StartWait(id, timeout, max, [tsfn, item]() mutable {
-        if (tsfn.BlockingCall(item) != napi_ok) {  // torn down
-          Discard(item->js->session->batch());
-          delete item;
-        }
-      });
-      if (!started) {
-        delete item;
+      if (js_->uring != nullptr) {
+        js_->loop_wait.reset(new LoopWait{deferred, id, timeout, max, zb_now_ns()});
+        js_->pending_wait = id;
+        LoopWaitStep(env, *js_);
+      } else if (!StartThreadWait(env, *js_, deferred, id, timeout, max)) {
         deferred.Resolve(env.Null());  // closed meanwhile
-        return deferred.Promise();
       }
-      js_->pending_wait = id;
-      tsfn_.Ref(env);
     } catch (const Napi::Error &e) {
       deferred.Reject(e.Value());
     }
@@ -327,6 +425,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
   Napi::Value Close(const Napi::CallbackInfo &info) {
     js_->session->leases().GiveBack();
     js_->session->Close();
+    if (js_->uring != nullptr) {
+      js_->uring->Destroy();
+      js_->uring = nullptr;  // later waits: the thread's path, which answers null
+      if (js_->loop_wait) SettleLoopWait(info.Env(), *js_);  // null, as the thread's wait
+    }
     ReleaseOnce(tsfn_, tsfn_released_);
     return info.Env().Undefined();
   }
@@ -484,6 +587,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->force_copy = force != nullptr && std::strcmp(force, "1") == 0;
   data->debug = debug != nullptr && std::strcmp(debug, "1") == 0;
   env.SetInstanceData<AddonData>(data);
+  napi_add_env_cleanup_hook(env, [](void *d) { static_cast<AddonData *>(d)->tearing_down = true; }, data);
   exports.Set("Reader", Reader::Init(env));
   exports.Set("Writer", WriterClass(env));
   const std::pair<const char *, Napi::Function::Callback> functions[] = {

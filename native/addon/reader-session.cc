@@ -147,8 +147,9 @@ int ReaderSession::TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, Tak
   int rc;
   for (;;) {
     if (closing_.load()) return ZB_ESTATE;
-    rc = more_only ? zb_reader_take_ready(reader_, &out->lease)
-                   : zb_reader_next(reader_, &out->lease, timeout_ms);
+    rc = more_only  ? zb_reader_take_ready(reader_, &out->lease)
+         : polling_ ? zb_reader_poll(reader_, &out->lease, timeout_ms, poll_started_ns_, &poll_again_ms_)
+                    : zb_reader_next(reader_, &out->lease, timeout_ms);
     if (rc != ZB_ECANCELED || closing_.load()) break;
     if (wait_id != 0 && cancel_id_.load() == wait_id) return rc;
   }
@@ -156,7 +157,7 @@ int ReaderSession::TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, Tak
     if (rc == 0) zb_frame_release(&out->lease);
     return ZB_ESTATE;
   }
-  if (rc < 0) return rc;
+  if (rc < 0 || rc == ZB_POLL_SLEEP) return rc;
   out->arrival_ns = zb_now_ns();
   out->bytes = out->lease.data;
   out->size = out->lease.size;
@@ -190,6 +191,7 @@ void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id, bool read
   b.frames.clear();
   b.status = Status();
   b.closed = b.canceled = false;
+  b.sleep_ms = -1;
   if (!pending_.ok()) {  // met after the frames of the previous batch
     b.status = std::move(pending_);
     pending_ = Status();
@@ -202,7 +204,9 @@ void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id, bool read
       b.frames.push_back(t);
       continue;
     }
-    if (rc == ZB_ESTATE) {
+    if (rc == ZB_POLL_SLEEP) {  // only for the first frame
+      b.sleep_ms = poll_again_ms_;
+    } else if (rc == ZB_ESTATE) {
       b.closed = true;
     } else if (rc == ZB_EPROTO && !pending_.ok()) {
       if (b.frames.empty()) {  // else reported by the next call
@@ -241,6 +245,31 @@ bool ReaderSession::StartWait(uint64_t id, int timeout_ms, size_t max,
     }
     return done;
   });
+}
+
+Status ReaderSession::Arm(const uint32_t **word) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reader_ == nullptr) return Status::Make(ZB_ESTATE, "ring \"" + name_ + "\" is closed");
+  return Status::FromCore(zb_reader_arm(reader_, word));
+}
+
+void ReaderSession::Disarm() {
+  std::lock_guard<std::mutex> lock(mu_);
+  zb_reader_disarm(reader_);  // accepts NULL
+}
+
+void ReaderSession::Poll(uint64_t id, int timeout_ms, uint64_t started_ns, size_t max) {
+  std::lock_guard<std::mutex> lock(next_mu_);  // Close waits for it
+  if (closed()) {
+    batch_.frames.clear();
+    batch_.closed = true;
+    batch_.sleep_ms = -1;
+    return;
+  }
+  polling_ = true;
+  poll_started_ns_ = started_ns;
+  Take(timeout_ms, max, id, false);
+  polling_ = false;
 }
 
 void ReaderSession::CancelWait(uint64_t id) {

@@ -39,6 +39,7 @@ struct Batch {
   Status status;
   bool closed = false;    // the session closed while waiting
   bool canceled = false;  // CancelWait() ended the wait
+  int sleep_ms = -1;      // >= 0: nothing yet (Poll): sleep on the word that long at most
 };
 
 // The slots of the frames whose bytes JS holds, so that a JS release and
@@ -109,6 +110,16 @@ class ReaderSession {
                  std::function<void()> done);
   // Ends wait `id` with canceled=true (no effect when it is over).
   void CancelWait(uint64_t id);
+  // The event-loop wait (zb_reader_arm, zb_reader_poll), instead of
+  // StartWait: JS thread, never while the wait thread runs. Arm counts the
+  // reader as a sleeper on the data semaphore and gives its futex word
+  // (ZB_ENOTSUP on an unknown sem_t layout, ZB_ESTATE once closed); Disarm
+  // undoes it (Close does too).
+  Status Arm(const uint32_t **word);
+  void Disarm();
+  // One look of wait `id` begun at started_ns, into batch() (sleep_ms >= 0:
+  // nothing yet).
+  void Poll(uint64_t id, int timeout_ms, uint64_t started_ns, size_t max);
   // The frames of the last TakeReady or wait; JS thread, between them.
   Batch &batch() { return batch_; }
 
@@ -133,6 +144,9 @@ class ReaderSession {
   zb_reader *reader_ = nullptr;
   int header_version_ = -1;  // from the metadata, once written
   Status pending_;           // an error met after frames, for the next call
+  bool polling_ = false;     // Poll: zb_reader_poll instead of zb_reader_next
+  uint64_t poll_started_ns_ = 0;
+  int poll_again_ms_ = -1;
   Batch batch_;
   LeaseTable *leases_ = new LeaseTable();
   std::atomic<bool> closing_{false};

@@ -117,7 +117,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
 
   ~Writer() override {
     if (js_ && js_->session) js_->session->Close();
-    ReleaseOnce(tsfn_, tsfn_released_);
+    if (!Data(Env())->tearing_down) ReleaseOnce(tsfn_, tsfn_released_);
   }
 
  private:

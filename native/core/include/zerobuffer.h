@@ -70,6 +70,7 @@ const char *zb_version_string(void);
   XX(EMFILE, -EMFILE, "too many open files")                                   \
   XX(ENFILE, -ENFILE, "too many open files in system")                         \
   XX(EIO, -EIO, "input/output error")                                          \
+  XX(ENOTSUP, -ENOTSUP, "not supported on this platform")                      \
   XX(EOF, -4095, "end of stream")
 
 enum zb_errno {
@@ -201,6 +202,39 @@ int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);
 /* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
  * Safe from any thread and from signal handlers. */
 void zb_reader_wake(zb_reader *reader);
+
+/* Waiting on an event loop instead of in zb_reader_next: the reader sleeps
+ * on the ring's data semaphore itself, as one more sem_wait sleeper, e.g.
+ * with an io_uring FUTEX_WAIT that the loop polls; the writer's post (from
+ * any implementation: they all use POSIX named semaphores) wakes it.
+ *
+ * zb_reader_arm counts the caller as a sleeper on that semaphore and gives
+ * its futex word (32 bits, process-shared: no FUTEX_PRIVATE_FLAG), which
+ * reads 0 while nothing is posted: sleep while it is 0, with a bitset of
+ * all ones. Idempotent. ZB_ENOTSUP where the layout of sem_t is not glibc's
+ * known one (Linux, x86-64 or aarch64): then use zb_reader_next on a
+ * thread. zb_reader_disarm undoes it (idempotent; zb_reader_destroy does it
+ * too): disarm once the wait is over, or every post of the writer costs it
+ * a futex wake. */
+int zb_reader_arm(zb_reader *reader, const uint32_t **word);
+void zb_reader_disarm(zb_reader *reader);
+
+/* zb_reader_poll returns it: nothing yet, sleep on the word. */
+#define ZB_POLL_SLEEP 1
+
+/* One look of zb_reader_next(reader, frame, timeout_ms) begun at
+ * started_ns (zb_now_ns()), never sleeping: first it takes every post the
+ * word holds (as the sem wait of zb_reader_next takes its post), then it
+ * returns what zb_reader_next would (0 with *frame filled, ZB_ETIMEDOUT
+ * with the same message once the timeout has passed, ZB_ECANCELED after
+ * zb_reader_wake, ZB_EOF, ZB_EWRITERDEAD, ...), or ZB_POLL_SLEEP: sleep
+ * until the word is not 0 or *again_ms passed, then call it again. The
+ * writer's liveness is checked (a /proc read) when 50 ms (a liveness
+ * slice) passed without a post, as zb_reader_next does;
+ * *again_ms is at most that. Spurious wake-ups are fine. Same thread rules
+ * as zb_reader_next. */
+int zb_reader_poll(zb_reader *reader, zb_frame *frame, int timeout_ms,
+                   uint64_t started_ns, int *again_ms);
 
 /* ---------------------------------------------------------------- writer */
 

@@ -178,6 +178,37 @@ void zb__sem_take(sem_t *sem) {
   }
 }
 
+/* glibc's sem_t where its layout is known (64-bit atomics, little endian):
+ * one 64-bit word, the value in its low 32 bits (the futex word, first),
+ * the number of sleepers in its high 32; sem_post does a FUTEX_WAKE only
+ * when that number is not 0. Elsewhere zb__sem_count_waiter refuses. */
+#if defined(__linux__) && defined(__GLIBC__) &&                                \
+    (defined(__x86_64__) || defined(__aarch64__)) &&                           \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && ATOMIC_LLONG_LOCK_FREE == 2
+#define ZB_GLIBC_SEM_LAYOUT 1
+_Static_assert(sizeof(sem_t) == 32 && _Alignof(sem_t) >= 8,
+               "unexpected glibc sem_t");
+#endif
+
+int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word) {
+#ifdef ZB_GLIBC_SEM_LAYOUT
+  _Atomic uint64_t *data = (_Atomic uint64_t *)(void *)sem;
+  if (delta > 0)
+    atomic_fetch_add(data, UINT64_C(1) << 32);
+  else if (delta < 0)
+    atomic_fetch_sub(data, UINT64_C(1) << 32);
+  if (word != NULL)
+    *word = (const uint32_t *)(const void *)sem;
+  return 0;
+#else
+  (void)sem;
+  (void)delta;
+  (void)word;
+  return zb__fail(ZB_ENOTSUP, "waiting on a semaphore's futex word needs "
+                  "glibc's 64-bit sem_t layout (Linux, x86-64 or aarch64)");
+#endif
+}
+
 /* glibc keeps named semaphores as /dev/shm/sem.NAME; sem_open applies the
  * umask, so set the requested mode on the file afterwards. */
 static void chmod_sem_file(const char *sem_name, unsigned mode) {

@@ -50,6 +50,13 @@ int zb__sem_wait_until(sem_t *sem, uint64_t deadline_ns);
 /* Takes one post if there is one; never waits. */
 void zb__sem_take(sem_t *sem);
 
+/* Counts one more (delta 1) or one less (delta -1) sleeper on a named
+ * (process-shared) semaphore without sleeping in sem_wait, so that
+ * sem_post wakes a futex wait on *word (its value: 0 while nothing is
+ * posted); delta 0 only gives the word. ZB_ENOTSUP where the layout of
+ * sem_t is not glibc's known one. */
+int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word);
+
 /* Creates the semaphore, replacing a stale one; applies mode exactly. */
 int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out);
 int zb__sem_open(const char *sem_name, const char *ring, sem_t **out);

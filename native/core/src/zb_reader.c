@@ -55,6 +55,8 @@ struct zb_reader {
   unsigned wakes_taken;           /* of their posts, taken */
   unsigned wakes_reported;        /* of them, answered with ZB_ECANCELED */
   uint64_t frame_posts;           /* posts taken that were not wake-ups */
+  bool armed;                     /* counted as a sem-w sleeper (zb_reader_arm) */
+  uint64_t last_post_ns;          /* zb_reader_poll: when it last took a post */
   uint64_t frames_taken;          /* frames handed out */
   uint64_t largest_taken;         /* payload bytes of the largest of them */
 
@@ -315,6 +317,7 @@ void zb_reader_destroy(zb_reader *r) {
   pthread_mutex_lock(&r->pending_lock);
   r->closed = true;
   pthread_mutex_unlock(&r->pending_lock);
+  zb_reader_disarm(r);
   zb__store_release(&r->seg.oieb->reader_pid, 0);
   sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
   zb__unlink_ring_objects(&r->names);
@@ -604,8 +607,46 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
   return 0;
 }
 
-/* zb_reader_next, or with ready_only zb_reader_take_ready: a frame only
- * when one is there, without waiting, wake-ups or looking at the writer. */
+/* One look of zb_reader_next (or with ready_only zb_reader_take_ready: a
+ * frame only when one is there, without wake-ups or looking at the writer):
+ * a result, or NOTHING_YET when it would sleep. probe_liveness: check that
+ * the writer process is alive (a /proc read). */
+static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
+                       bool probe_liveness, bool ready_only) {
+  uint64_t writer_pid;
+  unsigned wakes = atomic_load(&r->wakes_requested);
+  int rc;
+  if (!ready_only && wakes != r->wakes_reported) {
+    r->wakes_reported = wakes;
+    return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
+  }
+  /* writer_pid first: a writer that detached published its last frame
+   * before clearing it, so the positions read next include that frame. */
+  writer_pid = zb__load_acquire(&r->seg.oieb->writer_pid);
+  track_writer(r, writer_pid);
+  rc = take_published(r, frame);
+  if (rc != NOTHING_YET)
+    return rc;
+  if (ready_only)
+    return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
+  /* Liveness costs a /proc read: only when a wait slice passed without a
+   * post (a dead writer posts nothing), or when the caller polls. */
+  rc = check_writer_end(r, writer_pid, probe_liveness || timeout_ms == 0,
+                        frame);
+  if (rc < 0)
+    return rc;
+  if (rc == MORE_FRAMES)
+    return 0;
+  if (timeout_ms == 0)
+    return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
+  return NOTHING_YET;
+}
+
+static int timed_out(zb_reader *r, int timeout_ms) {
+  return zb__fail(ZB_ETIMEDOUT, "ring \"%s\": no frame within %d ms",
+                  r->name, timeout_ms);
+}
+
 static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
                        bool ready_only) {
   uint64_t deadline, now, slice_end;
@@ -617,34 +658,12 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
   deadline = zb__deadline_ns(timeout_ms);
 
   for (;;) {
-    uint64_t writer_pid;
-    unsigned wakes = atomic_load(&r->wakes_requested);
-    if (!ready_only && wakes != r->wakes_reported) {
-      r->wakes_reported = wakes;
-      return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
-    }
-    /* writer_pid first: a writer that detached published its last frame
-     * before clearing it, so the positions read next include that frame. */
-    writer_pid = zb__load_acquire(&r->seg.oieb->writer_pid);
-    track_writer(r, writer_pid);
-    rc = take_published(r, frame);
+    rc = reader_look(r, frame, timeout_ms, quiet_slice, ready_only);
     if (rc != NOTHING_YET)
       return rc;
-    if (ready_only)
-      return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
-    /* Liveness costs a /proc read: only when a wait slice passed without a
-     * post (a dead writer posts nothing), or when the caller polls. */
-    rc = check_writer_end(r, writer_pid, quiet_slice || timeout_ms == 0, frame);
-    if (rc < 0)
-      return rc;
-    if (rc == MORE_FRAMES)
-      return 0;
-    if (timeout_ms == 0)
-      return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
     now = zb__now_ns();
     if (now >= deadline)
-      return zb__fail(ZB_ETIMEDOUT, "ring \"%s\": no frame within %d ms",
-                      r->name, timeout_ms);
+      return timed_out(r, timeout_ms);
     slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
     rc = zb__sem_wait_until(r->sem_w, slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
@@ -661,6 +680,61 @@ int zb_reader_next(zb_reader *r, zb_frame *frame, int timeout_ms) {
 
 int zb_reader_take_ready(zb_reader *r, zb_frame *frame) {
   return reader_next(r, frame, 0, true);
+}
+
+/* ------------------------------------------------- waiting on an event loop */
+
+int zb_reader_arm(zb_reader *r, const uint32_t **word) {
+  int rc;
+  if (r == NULL || word == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_arm: reader and word are required");
+  rc = zb__sem_count_waiter(r->sem_w, r->armed ? 0 : 1, word);
+  if (rc == 0)
+    r->armed = true;
+  return rc;
+}
+
+void zb_reader_disarm(zb_reader *r) {
+  if (r != NULL && r->armed) {
+    zb__sem_count_waiter(r->sem_w, -1, NULL);
+    r->armed = false;
+  }
+}
+
+int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
+                   uint64_t started_ns, int *again_ms) {
+  uint64_t now, deadline, quiet_since, slice_end;
+  unsigned posts = 0;
+  int rc;
+
+  if (r == NULL || frame == NULL || again_ms == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_poll: reader, frame and again_ms "
+                    "are required");
+  /* The post that woke the caller, as the sem wait of zb_reader_next takes
+   * it, and any other: the word reads 0 again before the caller sleeps. */
+  while (sem_trywait(r->sem_w) == 0) {
+    count_post(r);
+    posts++;
+  }
+  now = zb__now_ns();
+  if (posts > 0 || r->last_post_ns < started_ns)
+    r->last_post_ns = posts > 0 ? now : started_ns;
+  quiet_since = r->last_post_ns;
+  slice_end = quiet_since + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+  rc = reader_look(r, frame, timeout_ms, now >= slice_end, false);
+  if (rc != NOTHING_YET)
+    return rc;
+  if (now >= slice_end)  /* probed: the next slice starts now */
+    slice_end = (r->last_post_ns = now) + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+  deadline = timeout_ms < 0 ? UINT64_MAX
+                            : started_ns + (uint64_t)timeout_ms * 1000000u;
+  if (now >= deadline)
+    return timed_out(r, timeout_ms);
+  if (deadline < slice_end)
+    slice_end = deadline;
+  /* Rounded up: called back early, it would only come again. */
+  *again_ms = (int)((slice_end - now + 999999u) / 1000000u);
+  return ZB_POLL_SLEEP;
 }
 
 void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {

@@ -1,0 +1,182 @@
+// Both places a read can sleep behave the same: the event loop itself on
+// the ring's semaphore (io_uring FUTEX_WAIT) and the reader's wait thread
+// (the fallback, forced here with ZEROBUFFER_NO_URING=1). Real writer
+// processes: frames byte-exact, a writer killed during a wait, timeouts,
+// close and abort during a wait, the process exiting on its own, a worker
+// ended during a wait.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { jest } from '@jest/globals';
+import { TimeoutError, WriterGoneError, ZeroBufferReader } from '../../src/index.js';
+import { FNV_START, fnv1a, leftovers, makeFrame, nodeWriterPath, repoRoot, ringName, run, sleep } from './helpers.js';
+
+jest.setTimeout(30000);
+
+const dist = path.join(repoRoot, 'dist', 'index.js');
+
+// io_uring's FUTEX_WAIT came with Linux 6.7; a sysctl may turn io_uring off.
+function uringExpected(): boolean {
+  const [major = 0, minor = 0] = os.release().split('.').map(Number);
+  let disabled = '0';
+  try {
+    disabled = fs.readFileSync('/proc/sys/kernel/io_uring_disabled', 'utf8').trim();
+  } catch {
+    // no such sysctl before Linux 6.6: io_uring is on
+  }
+  return (major > 6 || (major === 6 && minor >= 7)) && disabled === '0';
+}
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+describe.each(['io_uring', 'thread'] as const)('reads that sleep on the %s path', (wait) => {
+  const env = { ZEROBUFFER_NO_URING: wait === 'thread' ? '1' : '0' };
+  const saved = process.env.ZEROBUFFER_NO_URING;
+  beforeEach(() => {
+    process.env.ZEROBUFFER_NO_URING = env.ZEROBUFFER_NO_URING;
+  });
+  afterEach(() => {
+    process.env.ZEROBUFFER_NO_URING = saved;
+  });
+
+  const create = (tag: string, payloadSize = 64 * 1024) =>
+    ZeroBufferReader.create({ name: ringName(`${wait}-${tag}`), metadataSize: 256, payloadSize });
+
+  test('it is the path used (io_uring on this kernel unless forced off)', async () => {
+    const reader = await create('path');
+    try {
+      expect(reader.waitPath).toBe(wait === 'thread' || !uringExpected() ? 'thread' : 'io_uring');
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('frames from a writer process arrive byte-exact, one wake-up at a time and in batches', async () => {
+    const reader = await create('frames');
+    const frames = 400;
+    const child = run(process.execPath, [nodeWriterPath, reader.name, String(frames), '5', '1', '3000'], env);
+    try {
+      let hash = FNV_START;
+      let count = 0;
+      // next() sleeps whenever the writer is behind; frames() takes batches.
+      for (; count < frames / 2; ) {
+        const f = (await reader.next({ timeoutMs: 10000 }))!;
+        count++;
+        expect(f.sequence).toBe(count);
+        expect(Buffer.compare(Buffer.from(f.data), Buffer.from(makeFrame(5, count, 1, 3000)))).toBe(0);
+        hash = fnv1a(hash, f.data);
+        f.release();
+      }
+      for await (const f of reader.frames({ timeoutMs: 10000 })) {
+        count++;
+        expect(f.sequence).toBe(count);
+        hash = fnv1a(hash, f.data);
+      }
+      expect(count).toBe(frames);
+      expect(await child.exit()).toBe(0);
+      expect(child.stdout.join('\n')).toContain(`wrote ${frames} fnv1a=${hash.toString(16).padStart(8, '0')}`);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('a writer killed during a wait ends it with WriterGoneError', async () => {
+    const reader = await create('dead');
+    const script = `import { ZeroBufferWriter } from ${JSON.stringify(dist)};
+      const w = await ZeroBufferWriter.connect(${JSON.stringify(reader.name)});
+      await w.write(new Uint8Array([42]));
+      console.log('wrote');
+      setInterval(() => {}, 1000);`;
+    const child = run(process.execPath, ['--input-type=module', '-e', script], env);
+    try {
+      const f = (await reader.next({ timeoutMs: 10000 }))!;
+      expect(Array.from(f.data)).toEqual([42]);
+      f.release();
+      await child.line(/^wrote$/);
+      const pending = reader.next({ timeoutMs: 10000 }).catch((e: unknown) => e);
+      await sleep(100); // asleep, the writer alive
+      child.proc.kill('SIGKILL');
+      await child.exit();
+      const err = await pending;
+      expect(err).toBeInstanceOf(WriterGoneError);
+      expect((err as WriterGoneError).code).toBe('EWRITERDEAD');
+      expect((err as Error).message).toMatch(/the writer \(pid \d+\) died without detaching/);
+    } finally {
+      child.proc.kill('SIGKILL');
+      await reader.close();
+    }
+  });
+
+  test('a wait times out with the same error, not before its time', async () => {
+    const reader = await create('timeout');
+    try {
+      const t0 = Date.now();
+      const err = await reader.next({ timeoutMs: 120 }).catch((e: unknown) => e);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(115);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect((err as TimeoutError).code).toBe('ETIMEDOUT');
+      expect((err as Error).message).toContain(`ring "${reader.name}": no frame within 120 ms`);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('close() and abort during a wait settle it as before, and the reader reads on after an abort', async () => {
+    const reader = await create('close');
+    const child = run(process.execPath, [nodeWriterPath, reader.name, '1', '3', '10', '10'], env);
+    try {
+      const ac = new AbortController();
+      const aborted = reader.next({ signal: ac.signal });
+      await sleep(50);
+      const reason = new Error('stop');
+      ac.abort(reason);
+      await expect(aborted).rejects.toBe(reason);
+      const f = (await reader.next({ timeoutMs: 10000 }))!;
+      expect(f.sequence).toBe(1);
+      f.release();
+      expect(await child.exit()).toBe(0);
+      await expect(reader.next({ timeoutMs: 5000 })).resolves.toBeNull(); // the writer detached: end of stream
+      const pending = reader.next();
+      await sleep(50);
+      await reader.close();
+      await expect(pending).resolves.toBeNull();
+      await expect(reader.next()).resolves.toBeNull();
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('an idle reader does not keep the process alive; a worker ended during a wait cleans up', async () => {
+    const name = ringName(`${wait}-idle`);
+    // After its reads the script returns without closing anything: the
+    // process must still exit (the exit hook unlinks the rings). A worker
+    // whose reader sleeps is terminated first.
+    const script = `import { ZeroBufferReader, ZeroBufferWriter } from ${JSON.stringify(dist)};
+      import { Worker } from 'node:worker_threads';
+      const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 0, payloadSize: 4096 });
+      const w = await ZeroBufferWriter.connect(r.name);
+      setTimeout(() => w.write(new Uint8Array([1])), 20);
+      const f = await r.next({ timeoutMs: 5000 });
+      f.release();
+      await w.close();
+      const worker = new Worker(\`const { parentPort } = require('node:worker_threads');
+        import(\${JSON.stringify(${JSON.stringify(pathToFileURL(dist).href)})}).then(async ({ ZeroBufferReader }) => {
+          const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name + '-w')}, metadataSize: 0, payloadSize: 4096 });
+          parentPort.postMessage(r.waitPath);
+          await r.next();
+        });\`, { eval: true, execArgv: [] });
+      const path = await new Promise((resolve) => worker.once('message', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await worker.terminate();
+      console.log('done', r.waitPath, path);`;
+    const child = run(process.execPath, ['--input-type=module', '-e', script], env);
+    const code = await child.exit(15000);
+    expect(child.stderr).toBe('');
+    expect(code).toBe(0);
+    const want = wait === 'thread' || !uringExpected() ? 'thread' : 'io_uring';
+    expect(child.stdout).toEqual([`done ${want} ${want}`]);
+  });
+});

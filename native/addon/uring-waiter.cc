@@ -161,7 +161,10 @@ bool UringWaiter::Sleep(const uint32_t *word, int ms) {
     return false;
   }
   sleeping_ = true;
-  uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  // Watched from the first sleep on (starting and stopping it would cost
+  // two epoll_ctl calls a wait); referenced only while sleeping.
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&poll_))) uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  uv_ref(reinterpret_cast<uv_handle_t *>(&poll_));
   if (ms >= 0) uv_timer_start(&timer_, OnTimer, static_cast<uint64_t>(ms), 0);
   return true;
 }
@@ -169,7 +172,7 @@ bool UringWaiter::Sleep(const uint32_t *word, int ms) {
 void UringWaiter::Stop() {
   sleeping_ = false;
   if (handles_ == Handles::kOpen) {
-    uv_poll_stop(&poll_);
+    uv_unref(reinterpret_cast<uv_handle_t *>(&poll_));
     uv_timer_stop(&timer_);
   }
 }

@@ -34,8 +34,9 @@ class UringWaiter {
   // keep the loop alive. False (nothing started) when io_uring refused the
   // wait.
   bool Sleep(const uint32_t *word, int ms);
-  // No on_wake until the next Sleep; the loop may exit. A FUTEX_WAIT in
-  // flight stays (the next Sleep reuses it).
+  // No on_wake until the next Sleep; the loop may exit (the ring's fd stays
+  // watched, unreferenced). A FUTEX_WAIT in flight stays (the next Sleep
+  // reuses it).
   void Stop();
   // Stops and frees the waiter (later, once libuv is done with its
   // handles). The ring's fd closes, which ends a FUTEX_WAIT in flight.

@@ -78,7 +78,7 @@ export async function writeDocs(repo, r, tables, methods) {
     '  memsets every byte of every frame, then stamps `commit_ns` in the core\'s 48-byte frame header right before',
     '  committing (ring) or writing (pipe / socket); the reader takes CLOCK_MONOTONIC as soon as it has the whole',
     '  frame. The Node latency reader (scripts/bench/peers/latency-reader.mjs) takes `process.hrtime.bigint()` in its',
-    '  `for await` body (the addon\'s own arrival time, on its wait thread, is shown next to it). The sweep\'s rings hold',
+    '  `for await` body (the addon\'s own arrival time, where it takes the frame, is shown next to it). The sweep\'s rings hold',
     '  4 frames (at least 1 MiB); latency rings are what a reader picks by default for the frame size',
     '  (`zb_default_payload_size`: 16 frames of 1 KiB or 64 KiB, 4 of 1080p RGB). The pipe is Linux\'s default 64 KiB.',
     `  Latency pools ${Math.min(r.rounds, 3)} rounds and drops each run's first ${WARMUP} frames; "reader frames/s" is the median run's.`,

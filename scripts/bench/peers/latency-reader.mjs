@@ -4,7 +4,9 @@
 // writer stamps commit_ns in the 48-byte frame header just before it commits
 // (ring) or writes (socket); we read process.hrtime.bigint() when the frame
 // reaches our code. For the ring we also keep the addon's own arrival time
-// (taken on its wait thread) to show how much the hop to JS costs.
+// (taken where the addon takes the frame: on the event loop when it sleeps
+// through io_uring, on its wait thread with ZEROBUFFER_NO_URING=1) to show
+// what the way to JS costs.
 //
 //   node latency-reader.mjs '{"transport":"ring|uds","size":N,"frames":N,
 //     "seconds":S,"rate":HZ,"ringBytes":N,"zbBench":PATH,"repo":PATH,"timeoutMs":MS}'

@@ -108,12 +108,17 @@ bool UringWaiter::Setup(napi_env env) {
 #endif
 }
 
-UringWaiter::~UringWaiter() {
+UringWaiter::~UringWaiter() { CloseRing(); }
+
+// Closing the fd ends a FUTEX_WAIT in flight.
+void UringWaiter::CloseRing() {
 #ifdef ZB_HAVE_IO_URING
   if (sqes_ != nullptr) munmap(sqes_, sqes_size_);
   if (rings_ != nullptr) munmap(rings_, rings_size_);
   if (fd_ >= 0) close(fd_);
 #endif
+  sqes_ = rings_ = nullptr;
+  fd_ = -1;
 }
 
 bool UringWaiter::Submit(const uint32_t *word) {
@@ -215,10 +220,7 @@ void UringWaiter::CloseHandles() {
   closes_left_ = 2;
   uv_close(reinterpret_cast<uv_handle_t *>(&poll_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t *>(&timer_), OnClosed);
-#ifdef ZB_HAVE_IO_URING
-  close(fd_);  // ends the FUTEX_WAIT in flight; poll_ is no longer watching it
-  fd_ = -1;
-#endif
+  CloseRing();  // poll_ no longer watches the fd
   on_wake_ = nullptr;
 }
 

@@ -46,6 +46,7 @@ class UringWaiter {
   UringWaiter() = default;
   ~UringWaiter();
   bool Setup(napi_env env);
+  void CloseRing();
   bool Submit(const uint32_t *word);
   // Takes the completions: false when one says the wait is unusable.
   bool Reap();

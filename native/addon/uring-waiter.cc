@@ -161,7 +161,8 @@ bool UringWaiter::Reap() {
 }
 
 bool UringWaiter::Sleep(const uint32_t *word, int ms) {
-  if (destroyed_ || handles_ != Handles::kOpen || (!in_flight_ && !Submit(word))) {
+  if (destroyed_ || handles_ != Handles::kOpen) return false;
+  if (!in_flight_ && !Submit(word)) {
     refused.store(true);
     return false;
   }

@@ -53,10 +53,10 @@ bool LeaseTable::Release(double id) {
 
 bool LeaseTable::GiveBack() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (zb_frame &lease : released_) zb_frame_release(&lease);
-  bool any = !released_.empty();
+  if (released_.empty()) return false;
+  zb_frames_release(released_.data(), released_.size());  // one wake of the writer
   released_.clear();
-  return any;
+  return true;
 }
 
 void LeaseTable::Finalize(Slot *slot) {

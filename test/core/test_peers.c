@@ -98,8 +98,10 @@ static const char *kind_name(emu_kind kind) {
 
 /* ------------------------------------------- emulated writer -> our reader */
 
+#define BATCH_MAX 8
+
 typedef struct held {
-  zb_frame frames[3]; /* up to 2 held, and the one just read */
+  zb_frame frames[BATCH_MAX]; /* up to 2 held and the one just read, or a batch */
   unsigned n;
 } held;
 
@@ -111,8 +113,11 @@ static void release_one(held *h) {
   h->frames[k] = h->frames[--h->n];
 }
 
+/* batch 0: the reader holds up to 2 frames and releases them one by one in
+ * any order; batch N: it holds N and releases them with one
+ * zb_frames_release (one post of sem-r for all of them). */
 static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
-                       uint64_t frames, int edge, uint64_t seed) {
+                       uint64_t frames, int edge, uint64_t seed, unsigned batch) {
   const char *name = zb_test_name("peerw");
   shared_result *res = shared_page();
   unsigned max_held = max * 8 <= ring ? 2 : 0; /* held + tail + next fit */
@@ -157,10 +162,17 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
     }
     emu_stats_frame(&ours, f.data, f.size);
     h.frames[h.n++] = f;
-    while (h.n > max_held || (h.n > 0 && rnd() % 2 == 0))
+    if (batch > 0 && h.n == batch) {
+      CHECK_RC(zb_frames_release(h.frames, h.n), 0);
+      CHECK(h.frames[0].reader == NULL && h.frames[h.n - 1].reader == NULL);
+      h.n = 0;
+    }
+    while (batch == 0 && (h.n > max_held || (h.n > 0 && rnd() % 2 == 0)))
       release_one(&h);
   }
-  while (h.n > 0)
+  if (batch > 0 && h.n > 0)
+    CHECK_RC(zb_frames_release(h.frames, h.n), 0);
+  while (h.n > 0 && batch == 0)
     release_one(&h);
   if (seq > frames) {
     zb_frame f;
@@ -192,12 +204,12 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
   }
 out:
   fprintf(stderr, "  %s %s writer -> core reader: ring %llu, sizes %llu..%llu, "
-          "%llu frames, seed %llu, held <= %u: markers %llu, small tails %llu, "
+          "%llu frames, seed %llu, held <= %u, batch %u: markers %llu, small tails %llu, "
           "exact ends %llu, phantoms %llu, waits %llu\n",
           zb_test_failures == failures ? "ok  " : "FAIL", kind_name(kind),
           (unsigned long long)ring, (unsigned long long)min,
           (unsigned long long)max, (unsigned long long)frames,
-          (unsigned long long)seed, max_held,
+          (unsigned long long)seed, max_held, batch,
           (unsigned long long)res->stats.markers,
           (unsigned long long)res->stats.small_tails,
           (unsigned long long)res->stats.exact_ends,
@@ -342,10 +354,24 @@ static void test_emulated_writers(void) {
    * reader holds up to two of and releases in any order */
   for (i = 0; i < runs; i++) {
     uint64_t ring = random_ring(), max = i % 2 ? ring / 8 : peer_max(ring);
-    writer_run(EMU_CPP, ring, 1, max, frames_for(ring, max), 1, base_seed + i);
+    writer_run(EMU_CPP, ring, 1, max, frames_for(ring, max), 1, base_seed + i, 0);
     ring = random_ring();
     max = i % 2 ? ring / 8 : peer_max(ring);
-    writer_run(EMU_PYTHON, ring, 1, max, frames_for(ring, max), 1, base_seed + 100 + i);
+    writer_run(EMU_PYTHON, ring, 1, max, frames_for(ring, max), 1, base_seed + 100 + i, 0);
+  }
+}
+
+/* The Node reader gives a batch of frames back at once, with one post of
+ * sem-r: the peers' writers, which wait for room only on sem-r and look at
+ * the free bytes once per post, must still go on (they wait on a full ring
+ * while the batch is held). A batch, a wrap's tail and the next frame fit. */
+static void test_emulated_writers_batched_release(void) {
+  unsigned i;
+  for (i = 0; i < runs; i++) {
+    unsigned batch = 2 + i % (BATCH_MAX - 1);
+    uint64_t ring = random_ring(), max = ring / (2 * (batch + 1));
+    writer_run(i % 2 ? EMU_PYTHON : EMU_CPP, ring, 1, max, frames_for(ring, max), 1,
+               base_seed + 400 + i, batch);
   }
 }
 
@@ -380,9 +406,9 @@ static void test_emulated_reader_early_wrap(void) {
 /* The case of issue 10: Python's Writer.write_frame, random sizes
  * 1..5000, a 64 KiB ring; our reader stopped with EPROTO after 314 frames. */
 static void test_python_writer_64k(void) {
-  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 0, 314);
-  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 1, 315);
-  writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316);
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 0, 314, 0);
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 1, 315, 0);
+  writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316, 0);
 }
 
 int main(int argc, char **argv) {
@@ -397,6 +423,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   RUN(test_python_writer_64k);
   RUN(test_emulated_writers);
+  RUN(test_emulated_writers_batched_release);
   RUN(test_emulated_reader);
   RUN(test_emulated_reader_early_wrap);
   return zb_test_finish("core-peers");

@@ -32,6 +32,7 @@ interface PeerLine {
   small_tails: number;
   exact_ends: number;
   phantoms: number;
+  waits: number;
 }
 
 /** zb-peer's "wrote|read N fnv1a=... sizes=... markers=..." line. */
@@ -47,6 +48,7 @@ function peerLine(lines: string[], verb: 'wrote' | 'read'): PeerLine {
     small_tails: Number(field('small_tails')),
     exact_ends: Number(field('exact_ends')),
     phantoms: Number(field('phantoms')),
+    waits: Number(field('waits')),
   };
 }
 
@@ -146,6 +148,9 @@ test('the C++- and Python-like writers into the Node reader: every frame, every 
 test('issue 10: the Python-like writer, sizes 1..5000 into a 64 KiB ring, 20000 frames, into the Node reader', async () => {
   const wrote = await emulatedWriterIntoNode('write-python', 65536, 5000, 20000, 314, false);
   expect(wrote.frames).toBe(20000);
+  // It waited on the full ring (only on sem-r, one look per post) and went
+  // on each time frames() gave a batch back with one post.
+  expect(wrote.waits).toBeGreaterThan(0);
 });
 
 test('the Node writer into the C++-like reader: markers where they must be, no small tail, one post per frame', async () => {

@@ -180,6 +180,12 @@ int zb_reader_take_ready(zb_reader *reader, zb_frame *frame);
  * ring order. ZB_EINVAL when the frame is not held (released already). */
 int zb_frame_release(zb_frame *frame);
 
+/* zb_frame_release for `count` frames of one reader at once: the writer
+ * gets their bytes back together, with one post of sem-r (one wake-up)
+ * instead of one per frame. Releases every frame it can; ZB_EINVAL when one
+ * was not held or belongs to another reader. */
+int zb_frames_release(zb_frame *frames, size_t count);
+
 /* Frames handed out and not released yet. */
 uint64_t zb_reader_held_frames(zb_reader *reader);
 

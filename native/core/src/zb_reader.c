@@ -114,17 +114,23 @@ static int pending_push(zb_reader *r, uint64_t bytes, uint64_t data_pos,
   return 0;
 }
 
-/* Gives back every released entry at the head of the queue. */
+/* Gives back every released entry at the head of the queue, then posts
+ * sem-r once: a writer waiting for room wakes once and finds all of it
+ * (every writer looks at the free bytes again after a post, PROTOCOL.md
+ * section 3), instead of waking per frame and finding one frame's room. */
 static void pending_drain(zb_reader *r) {
+  uint64_t bytes = 0;
   while (r->pending_count > 0 && r->pending[r->pending_head].released) {
-    zb__add_release(&r->seg.oieb->payload_free_bytes,
-                    r->pending[r->pending_head].bytes);
-    r->unreturned -= r->pending[r->pending_head].bytes;
-    sem_post(r->sem_r);
+    bytes += r->pending[r->pending_head].bytes;
     r->pending_head = (r->pending_head + 1) % r->pending_cap;
     r->pending_count--;
     r->head_ticket++;
   }
+  if (bytes == 0)
+    return;
+  zb__add_release(&r->seg.oieb->payload_free_bytes, bytes);
+  r->unreturned -= bytes;
+  sem_post(r->sem_r);
 }
 
 /* A tail skipped at a wrap: returned as soon as the frames before it are. */
@@ -138,39 +144,63 @@ static int give_back_tail(zb_reader *r, uint64_t bytes) {
   return rc;
 }
 
-int zb_frame_release(zb_frame *frame) {
-  zb_reader *r;
+/* Marks a held frame of r released (poisoned if asked); locked.
+ * ZB_EINVAL when it is not held. */
+static int mark_released(zb_reader *r, const zb_frame *frame) {
   zb_pending *p = NULL;
-  int rc = 0;
-  if (frame == NULL || frame->reader == NULL)
-    return zb__fail(ZB_EINVAL, "zb_frame_release: the frame is not held "
-                    "(released already?)");
-  r = frame->reader;
-  pthread_mutex_lock(&r->pending_lock);
   if (frame->ticket >= r->head_ticket &&
       frame->ticket - r->head_ticket < r->pending_count)
     p = &r->pending[(r->pending_head + (frame->ticket - r->head_ticket)) %
                     r->pending_cap];
-  if (p == NULL || p->released) {
-    rc = zb__fail(ZB_EINVAL,
-                  "ring \"%s\": frame %llu (ticket %llu) is not held: "
-                  "released twice?",
-                  r->name, (unsigned long long)frame->sequence,
-                  (unsigned long long)frame->ticket);
-    pthread_mutex_unlock(&r->pending_lock);
-    return rc;
-  }
+  if (p == NULL || p->released)
+    return zb__fail(ZB_EINVAL,
+                    "ring \"%s\": frame %llu (ticket %llu) is not held: "
+                    "released twice?",
+                    r->name, (unsigned long long)frame->sequence,
+                    (unsigned long long)frame->ticket);
   if (r->poison_released && !r->closed)
     memset(r->seg.payload + p->data_pos, ZB_POISON_BYTE,
            p->bytes - ZB_FRAME_HEADER_SIZE);
   p->released = true;
   r->held--;
+  return 0;
+}
+
+int zb_frame_release(zb_frame *frame) {
+  return zb_frames_release(frame, 1);
+}
+
+int zb_frames_release(zb_frame *frames, size_t count) {
+  zb_reader *r = NULL;
+  size_t i, released = 0;
+  int rc = 0, one;
+  for (i = 0; frames != NULL && i < count && r == NULL; i++)
+    r = frames[i].reader;
+  if (r == NULL)
+    return count == 0 ? 0 : zb__fail(ZB_EINVAL, "zb_frame_release: the frame is not held "
+                                     "(released already?)");
+  pthread_mutex_lock(&r->pending_lock);
+  for (i = 0; i < count; i++) {
+    if (frames[i].reader == r)
+      one = mark_released(r, &frames[i]);
+    else
+      one = zb__fail(ZB_EINVAL, "zb_frames_release: frame %llu is %s",
+                     (unsigned long long)frames[i].sequence,
+                     frames[i].reader == NULL ? "not held (released already?)"
+                                              : "another reader's");
+    if (one == 0) {
+      memset(&frames[i], 0, sizeof frames[i]);
+      released++;
+    } else if (rc == 0) {
+      rc = one;
+    }
+  }
   if (!r->closed)
     pending_drain(r);
   pthread_mutex_unlock(&r->pending_lock);
-  memset(frame, 0, sizeof *frame);
-  reader_unref(r);
-  return 0;
+  while (released-- > 0)
+    reader_unref(r); /* the last may free r */
+  return rc;
 }
 
 uint64_t zb_reader_held_frames(zb_reader *r) {

@@ -13,6 +13,7 @@
         "native/addon/binding-common.cc",
         "native/addon/writer-binding.cc",
         "native/addon/reader-session.cc",
+        "native/addon/ring-view.cc",
         "native/addon/writer-session.cc",
         "native/addon/wait-thread.cc",
         "native/addon/uring-waiter.cc",

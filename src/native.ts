@@ -189,6 +189,8 @@ export interface NativeAddon {
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;
+  /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (external ArrayBuffers, under V8's sandbox). */
+  ringViews: 'v8' | 'napi';
   /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte. */
   debug: boolean;
   poisonByte: number;

@@ -16,9 +16,11 @@
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,
 // both given once by the caller and reused, so a frame costs no object or
-// promise beyond its view. A view is an external ArrayBuffer over the ring
-// whose basic finalizer only ends the frame's lease if JS did not; release
-// detaches it. Where external buffers are refused
+// promise beyond its view. A view is an ArrayBuffer over the ring
+// (ring-view.cc: a V8 backing store, napi's external ArrayBuffer under the
+// V8 sandbox) whose end only ends the frame's lease if JS did not; release
+// detaches it. Released frames go back to the writer together (one wake)
+// when the batch is done. Where external buffers are refused
 // (napi_no_external_buffers_allowed, the Electron sandbox) or
 // ZEROBUFFER_FORCE_COPY=1 is set at load, the bytes are copied instead and
 // the ring frame is given back at once.
@@ -33,6 +35,7 @@
 #include "binding-common.h"
 #include "convert-binding.h"
 #include "uring-waiter.h"
+#include "ring-view.h"
 #include "writer-binding.h"
 
 namespace zbnode {
@@ -73,12 +76,6 @@ struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   const char *wait_path = "thread";            // "io_uring" while uring is used
 };
 
-// Basic finalizer of a view: its lease ends here if JS did not release it.
-// No JS here.
-void FinalizeView(napi_env, void *, void *hint) {
-  LeaseTable::Finalize(static_cast<LeaseTable::Slot *>(hint));
-}
-
 double OrNone(uint64_t v) { return v == ZB_EXT_NONE ? -1 : static_cast<double>(v); }
 
 // Hands the session's batch to JS: views and fields; returns the count.
@@ -94,8 +91,7 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     LeaseTable::Slot *slot = nullptr;
     if (!js.force_copy) {
       slot = js.session->leases().Hold(t.lease);
-      if (napi_create_external_arraybuffer(env, const_cast<uint8_t *>(t.bytes), static_cast<size_t>(t.size),
-                                           FinalizeView, slot, &ab) == napi_ok) {
+      if (NewRingView(env, t.bytes, static_cast<size_t>(t.size), slot, &ab) == napi_ok) {
         lease = js.session->leases().Id(slot);
         slot = nullptr;
       } else {
@@ -612,6 +608,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fields.Set("count", Napi::Number::New(env, kFrameFields));
   exports.Set("frameFields", fields);
   exports.Set("forceCopy", Napi::Boolean::New(env, data->force_copy));
+  exports.Set("ringViews", Napi::String::New(env, ChooseRingViews(env)));
   exports.Set("debug", Napi::Boolean::New(env, data->debug));
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));

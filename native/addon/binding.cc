@@ -23,7 +23,7 @@
 // when the batch is done. Where external buffers are refused
 // (napi_no_external_buffers_allowed, the Electron sandbox) or
 // ZEROBUFFER_FORCE_COPY=1 is set at load, the bytes are copied instead and
-// the ring frame is given back at once.
+// the ring frames go back as soon as their batch is copied.
 #include <napi.h>
 
 #include <algorithm>
@@ -31,6 +31,7 @@
 #include <cstring>
 #include <malloc.h>
 #include <memory>
+#include <vector>
 
 #include "binding-common.h"
 #include "convert-binding.h"
@@ -63,7 +64,7 @@ struct LoopWait {
 
 struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   std::shared_ptr<ReaderSession> session;
-  bool force_copy = false;
+  bool force_copy = false;  // also once the runtime refused a view
   bool debug = false;
   uint64_t next_wait_id = 0;
   uint64_t pending_wait = 0;  // id of the wait in flight, 0 when none
@@ -74,6 +75,7 @@ struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   UringWaiter *uring = nullptr;                // waits on the loop; nullptr: on the wait thread
   std::unique_ptr<LoopWait> loop_wait;         // the one in flight
   const char *wait_path = "thread";            // "io_uring" while uring is used
+  std::vector<zb_frame> copied;                // a batch's copied frames, given back together
 };
 
 double OrNone(uint64_t v) { return v == ZB_EXT_NONE ? -1 : static_cast<double>(v); }
@@ -91,24 +93,25 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     LeaseTable::Slot *slot = nullptr;
     if (!js.force_copy) {
       slot = js.session->leases().Hold(t.lease);
-      if (NewRingView(env, t.bytes, static_cast<size_t>(t.size), slot, &ab) == napi_ok) {
+      napi_status st = NewRingView(env, t.bytes, static_cast<size_t>(t.size), slot, &ab);
+      if (st == napi_ok) {
         lease = js.session->leases().Id(slot);
         slot = nullptr;
       } else {
-        // napi_no_external_buffers_allowed (sandboxed V8) or any other
-        // refusal: fall back to a copy, transparently.
+        // napi_no_external_buffers_allowed (sandboxed V8, for good) or any
+        // other refusal: fall back to a copy, transparently.
+        if (st == napi_no_external_buffers_allowed) js.force_copy = true;
         napi_value ignored;
         napi_get_and_clear_last_exception(env, &ignored);
       }
     }
-    if (lease < 0) {  // a copy: the ring frame goes back at once
+    if (lease < 0) {  // a copy: the ring frame goes back with this batch's
       Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(t.size));
       if (t.size > 0) std::memcpy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
-      zb_frame done = t.lease;
       if (slot != nullptr)
         LeaseTable::Finalize(slot);  // ends the lease it holds
       else
-        zb_frame_release(&done);
+        js.copied.push_back(t.lease);
       ab = copy;
     }
     views.Set(n, Napi::Value(env, ab));
@@ -128,6 +131,10 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     n++;
   }
   b.frames.clear();
+  if (!js.copied.empty()) {
+    zb_frames_release(js.copied.data(), js.copied.size());  // one wake of the writer
+    js.copied.clear();
+  }
   return n;
 }
 

@@ -934,6 +934,36 @@ static void test_held_frames(void) {
     }
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);
+
+    /* Released together: all their bytes back, then one post of sem-r. A
+     * frame not held among them is reported; the others still go back. */
+    {
+      char sem_name[128];
+      sem_t *sem_r;
+      int before = -1, after = -1;
+      snprintf(sem_name, sizeof sem_name, "/sem-r-%s", fx.name);
+      sem_r = sem_open(sem_name, 0);
+      CHECK(sem_r != SEM_FAILED);
+      for (i = 0; i < 4; i++)
+        CHECK_RC(put(fx.w, 100, 48 + (uint64_t)i, 0), 0);
+      for (i = 0; i < 4; i++)
+        CHECK_RC(zb_reader_next(fx.r, &f[i], 0), 0);
+      CHECK_RC(zb_frame_release(&f[1]), 0); /* waits for frame 1 */
+      if (sem_r != SEM_FAILED)
+        sem_getvalue(sem_r, &before);
+      CHECK_RC(zb_frames_release(f, 4), ZB_EINVAL); /* f[1]: released */
+      CHECK_MSG("released");
+      if (sem_r != SEM_FAILED) {
+        sem_getvalue(sem_r, &after);
+        sem_close(sem_r);
+      }
+      CHECK_EQ_U64((uint64_t)(after - before), 1);
+      CHECK(f[0].reader == NULL && f[2].reader == NULL && f[3].reader == NULL);
+      CHECK_RC(zb_reader_health(fx.r, &h), 0);
+      CHECK_EQ_U64(h.payload_free_bytes, 1024);
+      CHECK_RC(zb_frames_release(f, 0), 0);
+      CHECK_RC(zb_frames_release(NULL, 1), ZB_EINVAL);
+    }
   }
   fixture_close(&fx);
 }

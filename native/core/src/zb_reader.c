@@ -176,9 +176,11 @@ int zb_frames_release(zb_frame *frames, size_t count) {
   int rc = 0, one;
   for (i = 0; frames != NULL && i < count && r == NULL; i++)
     r = frames[i].reader;
+  if (r == NULL && count == 0)
+    return 0;
   if (r == NULL)
-    return count == 0 ? 0 : zb__fail(ZB_EINVAL, "zb_frame_release: the frame is not held "
-                                     "(released already?)");
+    return zb__fail(ZB_EINVAL, "zb_frame_release: the frame is not held "
+                    "(released already?)");
   pthread_mutex_lock(&r->pending_lock);
   for (i = 0; i < count; i++) {
     if (frames[i].reader == r)

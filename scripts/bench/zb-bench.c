@@ -116,7 +116,7 @@ static int more(const opts *o, uint64_t i, uint64_t start_ns) {
 
 /* Fills a frame: its header last, so commit_ns is as late as possible. */
 static void produce(uint8_t *frame, uint64_t size, uint64_t seq) {
-  zb_frame_ext ext = {ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0, NULL, 0, NULL, 0};
+  zb_frame_ext ext = {ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0, 0, NULL, 0, NULL, 0};
   memset(frame + HDR, (int)(seq & 0xff), size);
   zb_frame_ext_write(frame, &ext);
 }

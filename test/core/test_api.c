@@ -1760,7 +1760,7 @@ out:
 static void test_frame_ext(void) {
   const char *name = zb_test_name("ext");
   const uint8_t body[5] = {1, 2, 3, 4, 5};
-  zb_frame_ext ext = {1000, ZB_EXT_NONE, 33333333, 0, 0x40, NULL, 0, NULL, 0}, got;
+  zb_frame_ext ext = {1000, ZB_EXT_NONE, 33333333, 0, 0x40, 0, NULL, 0, NULL, 0}, got;
   uint8_t bad[ZB_EXT_HEADER_SIZE + 4];
   zb_reader *r;
   zb_writer *w;
@@ -1780,6 +1780,7 @@ static void test_frame_ext(void) {
   CHECK_EQ_U64(got.dts, ZB_EXT_NONE);
   CHECK_EQ_U64(got.duration, 33333333);
   CHECK_EQ_U64(got.flags, 0x40);
+  CHECK_EQ_U64(got.zb_flags, 0);
   CHECK(got.commit_ns >= before && got.commit_ns <= zb_now_ns());
   CHECK_EQ_U64(got.size, sizeof body);
   CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE && memcmp(got.data, body, sizeof body) == 0);
@@ -1804,6 +1805,18 @@ static void test_frame_ext(void) {
     CHECK(got.data == f.data + ZB_EXT_HEADER_SIZE + sizeof attrs && memcmp(got.data, body, sizeof body) == 0);
     CHECK_EQ_U64(got.pts, 1000);
     CHECK_RC(zb_frame_release(&f), 0);
+  }
+
+  /* an in-place answer: our flag at offset 44, no bytes after the header */
+  {
+    zb_frame_ext answer = ext;
+    uint32_t at44;
+    answer.zb_flags = ZB_EXT_IN_PLACE;
+    zb_frame_ext_write(bad, &answer);
+    memcpy(&at44, bad + 44, sizeof at44);
+    CHECK_EQ_U64(at44, 1);
+    CHECK_RC(zb_frame_ext_parse(bad, ZB_EXT_HEADER_SIZE, &got), 0);
+    CHECK(got.zb_flags == ZB_EXT_IN_PLACE && got.size == 0 && got.flags == 0x40);
   }
 
   CHECK_RC(zb_frame_ext_parse(body, sizeof body, &got), ZB_EPROTO);

@@ -682,6 +682,22 @@ static void test_metadata_frame_header(void) {
   CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{\"a\":", 5, out, sizeof out, &n),
            ZB_EINVAL);
   CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{}", 2, out, 10, &n), ZB_EINVAL);
+
+  /* in-place answers: their own key in the same member, declared beside the header */
+  CHECK(zb_metadata_in_place((const uint8_t *)"{\"zerobuffer\":{\"frame_header\":1}}", 33) == 0);
+  CHECK(zb_metadata_in_place((const uint8_t *)"{\"zerobuffer\":{\"in_place\":x}}", 29) == ZB_EPROTO);
+  CHECK_RC(zb_metadata_declare_in_place((const uint8_t *)"{\"caps\":\"x\"}", 12, out,
+                                        sizeof out, &n), 0);
+  CHECK(n == 12 + 28 && memcmp(out, "{\"zerobuffer\":{\"in_place\":1},\"caps\":\"x\"}", n) == 0);
+  CHECK(zb_metadata_in_place(out, n) == 1 && zb_metadata_frame_header(out, n) == 0);
+  {
+    uint8_t both[256];
+    uint64_t m;
+    CHECK_RC(zb_metadata_declare_frame_header(out, n, both, sizeof both, &m), 0);
+    CHECK(m == n + 17 &&
+          memcmp(both, "{\"zerobuffer\":{\"frame_header\":1,\"in_place\":1},\"caps\":\"x\"}", m) == 0);
+    CHECK(zb_metadata_in_place(both, m) == 1 && zb_metadata_frame_header(both, m) == 1);
+  }
 }
 
 /* The sizing rule, and that a ring of that size holds exactly N frames. */

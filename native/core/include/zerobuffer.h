@@ -358,10 +358,18 @@ uint64_t zb_default_payload_size(uint64_t frame_size);
  * (so the buffer bytes stay 8-byte aligned). */
 #define ZB_EXT_MAX_ATTRS_SIZE (UINT16_MAX - ZB_EXT_HEADER_SIZE)
 
+/* zb_frame_ext.zb_flags. ZB_EXT_IN_PLACE: a duplex response that answers
+ * its request in place: the answer is the request's bytes as the server
+ * left them in the request ring, and the response has no bytes after its
+ * header. Only sent to a client whose request metadata declares
+ * "zerobuffer": {"in_place": 1} (docs/PROTOCOL.md §9.4). */
+#define ZB_EXT_IN_PLACE UINT32_C(1)
+
 typedef struct zb_frame_ext {
   uint64_t pts, dts, duration; /* nanoseconds, or ZB_EXT_NONE */
   uint64_t commit_ns;          /* writer's CLOCK_MONOTONIC at commit */
   uint32_t flags;              /* GstBufferFlags of the buffer */
+  uint32_t zb_flags;           /* ours: ZB_EXT_IN_PLACE */
   const uint8_t *data;         /* parse: the buffer bytes after the header */
   uint64_t size;               /* parse: their count */
   const uint8_t *attrs;        /* attributes after the fixed 48 bytes (or NULL) */
@@ -393,6 +401,17 @@ int zb_metadata_frame_header(const uint8_t *metadata, uint64_t size);
 int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
                                      uint8_t *out, uint64_t cap,
                                      uint64_t *out_size);
+
+/* Whether metadata (as written by a duplex client into its request ring)
+ * accepts in-place answers, "zerobuffer": {"in_place": 1}: its version, 0
+ * when not declared (also when it is not a JSON object), N >= 1, or
+ * ZB_EPROTO when its "zerobuffer" member cannot be read. */
+int zb_metadata_in_place(const uint8_t *metadata, uint64_t size);
+
+/* As zb_metadata_declare_frame_header, for "in_place": 1. */
+int zb_metadata_declare_in_place(const uint8_t *json, uint64_t size,
+                                 uint8_t *out, uint64_t cap,
+                                 uint64_t *out_size);
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of commit_ns. */
 uint64_t zb_now_ns(void);

@@ -12,7 +12,7 @@ typedef struct zb_ext_wire {
   uint16_t version;
   uint64_t pts, dts, duration, commit_ns;
   uint32_t flags;
-  uint32_t reserved;
+  uint32_t zb_flags; /* ours (ZB_EXT_IN_PLACE); 0 before it existed */
 } zb_ext_wire;
 
 _Static_assert(sizeof(zb_ext_wire) == ZB_EXT_HEADER_SIZE, "frame header is 48 bytes");
@@ -27,7 +27,7 @@ void zb_frame_ext_write(void *dst, const zb_frame_ext *ext) {
   zb_ext_wire h = {ZB_EXT_MAGIC, (uint16_t)(ZB_EXT_HEADER_SIZE + attrs), 1,
                    ext->pts, ext->dts, ext->duration,
                    ext->commit_ns != 0 ? ext->commit_ns : zb__now_ns(),
-                   ext->flags, 0};
+                   ext->flags, ext->zb_flags};
   memcpy(dst, &h, sizeof h);
   if (attrs > 0) memcpy((uint8_t *)dst + sizeof h, ext->attrs, (size_t)attrs);
 }
@@ -55,6 +55,7 @@ int zb_frame_ext_parse(const uint8_t *payload, uint64_t size,
   ext->duration = h.duration;
   ext->commit_ns = h.commit_ns;
   ext->flags = h.flags;
+  ext->zb_flags = h.zb_flags;
   ext->data = payload + h.header_size;
   ext->size = size - h.header_size;
   ext->attrs = h.header_size > ZB_EXT_HEADER_SIZE ? payload + ZB_EXT_HEADER_SIZE : NULL;

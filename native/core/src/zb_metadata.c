@@ -1,19 +1,21 @@
 /* zb_metadata.c — the project's metadata conventions, in one place: the
  * metadata is a JSON object (readers cut before its first '{'), and our
- * per-frame header is declared by its member "zerobuffer":{"frame_header":1}
- * (docs/PROTOCOL.md §9, "Our extensions").
+ * extensions are declared in its member "zerobuffer": the per-frame header
+ * by {"frame_header":1}, a duplex client's acceptance of in-place answers by
+ * {"in_place":1} (docs/PROTOCOL.md §9, "Our extensions").
  *
  * The metadata comes from another process: the scanner below never recurses
  * (nesting only moves a counter), never reads past `end`, and turns
  * anything malformed into "not declared" or an error code. */
+#include <stdio.h>
 #include <string.h>
 
 #include "zb_error.h"
 #include "zerobuffer.h"
 
 #define DECLARED_KEY "zerobuffer"
-#define VERSION_KEY "frame_header"
-#define DECLARATION "\"" DECLARED_KEY "\":{\"" VERSION_KEY "\":1}"
+#define FRAME_HEADER_KEY "frame_header"
+#define IN_PLACE_KEY "in_place"
 
 typedef struct scan {
   const uint8_t *p, *end;
@@ -139,71 +141,96 @@ static int small_integer(scan *s) {
   return v;
 }
 
-int zb_metadata_frame_header(const uint8_t *metadata, uint64_t size) {
+/* The value N of the member "zerobuffer":{KEY:N}: 0 when absent (also when
+ * the metadata is not a JSON object), ZB_EPROTO when malformed. */
+static int declared_value(const uint8_t *metadata, uint64_t size,
+                          const char *key) {
   scan s = {metadata, metadata + size};
   bool malformed;
-  int version;
+  int value;
   if (metadata == NULL || size == 0 || !open_object(&s))
     return 0;
   if (!find_member(&s, DECLARED_KEY, &malformed))
     return 0;
   if (!eat(&s, '{'))
     malformed = true;
-  else if (!find_member(&s, VERSION_KEY, &malformed) && !malformed)
-    return 0; /* our member, without a frame header */
-  if (malformed || (version = small_integer(&s)) < 0)
+  else if (!find_member(&s, key, &malformed) && !malformed)
+    return 0; /* our member, without this key */
+  if (malformed || (value = small_integer(&s)) < 0)
     return zb__fail(ZB_EPROTO,
-                    "the metadata's \"" DECLARED_KEY "\" member is not "
-                    "{\"" VERSION_KEY "\": N} with N a non-negative integer");
-  return version;
+                    "the metadata's \"" DECLARED_KEY "\" member is not an "
+                    "object whose \"%s\" is a non-negative integer", key);
+  return value;
 }
 
-int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
-                                     uint8_t *out, uint64_t cap,
-                                     uint64_t *out_size) {
+/* Copies json to out with "zerobuffer":{KEY:1} declared (inserted in our
+ * member when there is one, else as the object's first member). */
+static int declare_value(const uint8_t *json, uint64_t size, const char *key,
+                         uint8_t *out, uint64_t cap, uint64_t *out_size) {
   scan s = {json, json + size};
   const uint8_t *at;
-  const char *insert;
+  char insert[64];
   bool malformed, empty;
   int declared;
 
   if (json == NULL || out_size == NULL || !open_object(&s))
-    return zb__fail(ZB_EINVAL, "metadata to declare the frame header in is "
-                    "not a JSON object");
-  declared = zb_metadata_frame_header(json, size);
+    return zb__fail(ZB_EINVAL, "metadata to declare \"%s\" in is not a JSON "
+                    "object", key);
+  declared = declared_value(json, size, key);
   if (declared == 1) {
-    insert = ""; /* declared already: unchanged */
+    insert[0] = '\0'; /* declared already: unchanged */
     at = json + size;
   } else if (declared != 0) {
     return zb__fail(declared < 0 ? ZB_EINVAL : ZB_EMETADATA,
-                    "the metadata declares another frame header (\"" DECLARED_KEY
-                    "\" member): cannot declare version 1");
+                    "the metadata declares another \"%s\" (\"" DECLARED_KEY
+                    "\" member): cannot declare version 1", key);
   } else if (find_member(&s, DECLARED_KEY, &malformed)) {
     if (!eat(&s, '{'))
       return zb__fail(ZB_EINVAL, "the metadata's \"" DECLARED_KEY "\" member "
                       "is not an object");
     at = s.p;
     empty = eat(&s, '}');
-    insert = empty ? "\"" VERSION_KEY "\":1" : "\"" VERSION_KEY "\":1,";
+    snprintf(insert, sizeof insert, "\"%s\":1%s", key, empty ? "" : ",");
   } else {
     if (malformed)
-      return zb__fail(ZB_EINVAL, "metadata to declare the frame header in "
-                      "is not a well-formed JSON object");
+      return zb__fail(ZB_EINVAL, "metadata to declare \"%s\" in is not a "
+                      "well-formed JSON object", key);
     s.p = json;
     open_object(&s);
     at = s.p;
     empty = eat(&s, '}');
-    insert = empty ? DECLARATION : DECLARATION ",";
+    snprintf(insert, sizeof insert, "\"" DECLARED_KEY "\":{\"%s\":1}%s", key,
+             empty ? "" : ",");
   }
   *out_size = size + strlen(insert);
   if (out == NULL)
     return 0;
   if (cap < *out_size)
-    return zb__fail(ZB_EINVAL, "zb_metadata_declare_frame_header: %llu "
-                    "bytes of room, %llu needed",
-                    (unsigned long long)cap, (unsigned long long)*out_size);
+    return zb__fail(ZB_EINVAL, "declaring \"%s\" in the metadata: %llu bytes "
+                    "of room, %llu needed", key, (unsigned long long)cap,
+                    (unsigned long long)*out_size);
   memcpy(out, json, (size_t)(at - json));
   memcpy(out + (at - json), insert, strlen(insert));
   memcpy(out + (at - json) + strlen(insert), at, (size_t)(json + size - at));
   return 0;
+}
+
+int zb_metadata_frame_header(const uint8_t *metadata, uint64_t size) {
+  return declared_value(metadata, size, FRAME_HEADER_KEY);
+}
+
+int zb_metadata_declare_frame_header(const uint8_t *json, uint64_t size,
+                                     uint8_t *out, uint64_t cap,
+                                     uint64_t *out_size) {
+  return declare_value(json, size, FRAME_HEADER_KEY, out, cap, out_size);
+}
+
+int zb_metadata_in_place(const uint8_t *metadata, uint64_t size) {
+  return declared_value(metadata, size, IN_PLACE_KEY);
+}
+
+int zb_metadata_declare_in_place(const uint8_t *json, uint64_t size,
+                                 uint8_t *out, uint64_t cap,
+                                 uint64_t *out_size) {
+  return declare_value(json, size, IN_PLACE_KEY, out, cap, out_size);
 }

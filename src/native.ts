@@ -90,11 +90,16 @@ export interface NativeRingEntry {
   writerAlive: boolean;
 }
 
+export type WaitPath = 'io_uring' | 'io_uring-signal' | 'thread';
+
 export interface NativeReader {
   readonly name: string;
   readonly closed: boolean;
-  /** Where wait() sleeps: "io_uring" (the event loop, on the ring's semaphore) or "thread" (the fallback). */
-  readonly waitPath: 'io_uring' | 'thread';
+  /**
+   * Where wait() sleeps: "io_uring" (the event loop, on the ring's semaphore, woken through an eventfd),
+   * "io_uring-signal" (the same, woken by signalled task work) or "thread" (the fallback).
+   */
+  readonly waitPath: WaitPath;
   metadata(): Uint8Array;
   /** Takes up to max frames ready now into the batch: their count (0: none), null once closed; throws what ended the stream (EOF, ...). */
   take(max: number): number | null;
@@ -158,11 +163,12 @@ export interface NativeLiveCounts {
 
 export interface NativeAddon {
   /**
-   * A batch holds fields.length / frameFields.count frames; their views go into `views`. loopWait false:
-   * wait() sleeps on the reader's thread even where the event loop could sleep on the ring (io_uring).
+   * A batch holds fields.length / frameFields.count frames; their views go into `views`. waitPath: the
+   * path wanted, taken where the kernel allows, else the next one down ("io_uring", "io_uring-signal",
+   * "thread").
    */
   Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number,
-    fields: Float64Array, views: (ArrayBuffer | undefined)[], loopWait: boolean) => NativeReader;
+    fields: Float64Array, views: (ArrayBuffer | undefined)[], waitPath: WaitPath) => NativeReader;
   Writer: new (name: string) => NativeWriter;
   validateName(name: string): void;
   nowNs(): number;

@@ -8,7 +8,7 @@ import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.
 import { capsAttribute } from './frame-attributes.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
-import { native, type NativeReader, type RingBand } from './native.js';
+import { native, type NativeReader, type RingBand, type WaitPath } from './native.js';
 import {
   nativeTimeout, validateMode, validateName, validateSignal, validateSize, validateTimeout,
   type ReaderOptions, type WaitOptions,
@@ -89,8 +89,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const mode = validateMode(options.mode);
     const fields = new Float64Array(F.count * BATCH);
     const views: (ArrayBuffer | undefined)[] = [];
-    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views,
-      process.env.ZEROBUFFER_NO_URING !== '1'));
+    const wanted: WaitPath = process.env.ZEROBUFFER_NO_URING === '1' ? 'thread'
+      : process.env.ZEROBUFFER_URING_SIGNAL === '1' ? 'io_uring-signal' : 'io_uring';
+    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views, wanted));
     return new ZeroBufferReader(r, fields, views, timeoutMs);
   }
 
@@ -101,10 +102,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /**
    * Where a read sleeps while no frame is there: `'io_uring'` (the event loop
    * itself waits on the ring's semaphore, Linux 6.7 and later: one wake-up
-   * less per frame) or `'thread'` (the reader's wait thread: where io_uring
-   * is refused, or ZEROBUFFER_NO_URING=1).
+   * less per frame; the writer's post wakes it through an eventfd),
+   * `'io_uring-signal'` (the same, woken by task work signalled to the loop:
+   * a second epoll_wait per frame; where the kernel refuses the eventfd way,
+   * or ZEROBUFFER_URING_SIGNAL=1) or `'thread'` (the reader's wait thread:
+   * where io_uring is refused, or ZEROBUFFER_NO_URING=1).
    */
-  get waitPath(): 'io_uring' | 'thread' {
+  get waitPath(): WaitPath {
     return this.#native.waitPath;
   }
 

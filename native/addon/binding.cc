@@ -74,7 +74,7 @@ struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   size_t max = 1;                              // frames per batch
   UringWaiter *uring = nullptr;                // waits on the loop; nullptr: on the wait thread
   std::unique_ptr<LoopWait> loop_wait;         // the one in flight
-  const char *wait_path = "thread";            // "io_uring" while uring is used
+  const char *wait_path = "thread";            // "io_uring" or "io_uring-signal" while uring is used
   std::vector<zb_frame> copied;                // a batch's copied frames, given back together
 };
 
@@ -280,8 +280,9 @@ class Reader : public Napi::ObjectWrap<Reader> {
   }
 
   // new Reader(name, metadataSize, payloadSize, mode, fields, views,
-  // loopWait): a batch holds fields.length / frameFields.count frames;
-  // loopWait false: wait on the thread even where io_uring works.
+  // waitPath): a batch holds fields.length / frameFields.count frames;
+  // waitPath is the path wanted ("io_uring", "io_uring-signal", "thread"),
+  // taken where the kernel allows, else the next one down.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
@@ -305,9 +306,14 @@ class Reader : public Napi::ObjectWrap<Reader> {
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
     ReaderJs *js = js_.get();  // the waiter goes before it (Close, ~Reader)
-    if (!info[6].IsBoolean() || info[6].As<Napi::Boolean>().Value())
-      js_->uring = UringWaiter::Create(env, [env, js](UringWaiter::Wake why) { OnLoopWake(env, *js, why); });
-    if (js_->uring != nullptr) js_->wait_path = "io_uring";
+    std::string wanted = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "io_uring";
+    if (wanted != "thread") {
+      UringWaiter::Notify notify =
+          wanted == "io_uring-signal" ? UringWaiter::Notify::kSignal : UringWaiter::Notify::kEventfd;
+      js_->uring = UringWaiter::Create(env, notify, [env, js](UringWaiter::Wake why) { OnLoopWake(env, *js, why); });
+    }
+    if (js_->uring != nullptr)
+      js_->wait_path = js_->uring->notify() == UringWaiter::Notify::kEventfd ? "io_uring" : "io_uring-signal";
   }
 
   ~Reader() override {
@@ -319,7 +325,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
  private:
   Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->session->name()); }
   Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), js_->session->closed()); }
-  // "io_uring" (the loop sleeps on the ring's semaphore) or "thread".
+  // "io_uring" / "io_uring-signal" (the loop sleeps on the ring's
+  // semaphore, woken through an eventfd / task work) or "thread".
   Napi::Value WaitPath(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->wait_path); }
 
   // metadata() -> Uint8Array (a copy; empty while none was written)

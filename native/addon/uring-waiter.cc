@@ -1,6 +1,14 @@
 // uring-waiter.cc — see uring-waiter.h. Raw io_uring system calls (liburing
 // is not a dependency): one ring of two entries per waiter, one FUTEX_WAIT
 // in flight at most.
+//
+// Two ways the loop learns of the wake. kEventfd (the default):
+// IORING_SETUP_DEFER_TASKRUN keeps the completion as task work until the
+// loop asks for it, and the futex wake queueing it signals the registered
+// eventfd from the writer's own sem_post: one wake of epoll_wait, as a
+// socket's. kSignal (flags 0): the completion is task work signalled to
+// the loop's thread (TWA_SIGNAL), so epoll_wait returns EINTR, the task
+// work posts the CQE and a second epoll_wait reports the ring's fd.
 #include "uring-waiter.h"
 
 #include <atomic>
@@ -10,6 +18,7 @@
 
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
 #include <linux/io_uring.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +30,9 @@ namespace {
 
 // Set once io_uring refused here: later readers do not try again.
 std::atomic<bool> refused{false};
+// Set once IORING_SETUP_DEFER_TASKRUN or the eventfd was refused here
+// (EINVAL before Linux 6.1): later readers take kSignal at once.
+std::atomic<bool> eventfd_refused{false};
 
 #ifdef ZB_HAVE_IO_URING
 // Not in the kernel headers of older distributions (Linux 6.7 added them).
@@ -28,9 +40,9 @@ constexpr uint8_t kOpFutexWait = 51;        // IORING_OP_FUTEX_WAIT
 constexpr uint32_t kFutex2SizeU32 = 0x02;   // FUTEX2_SIZE_U32, no FUTEX2_PRIVATE: shared
 constexpr uint64_t kFutexMatchAny = 0xffffffffu;  // FUTEX_BITSET_MATCH_ANY
 
-int Enter(int fd, unsigned to_submit) {
+int Enter(int fd, unsigned to_submit, unsigned flags = 0) {
   long rc;
-  do rc = syscall(__NR_io_uring_enter, fd, to_submit, 0, 0, nullptr, 0);
+  do rc = syscall(__NR_io_uring_enter, fd, to_submit, 0, flags, nullptr, 0);
   while (rc < 0 && errno == EINTR);
   return static_cast<int>(rc);
 }
@@ -50,10 +62,18 @@ bool SupportsFutexWait(int fd) {
 
 }  // namespace
 
-UringWaiter *UringWaiter::Create(napi_env env, OnWake on_wake) {
+UringWaiter *UringWaiter::Create(napi_env env, Notify notify, OnWake on_wake) {
   if (refused.load()) return nullptr;
   UringWaiter *w = new UringWaiter();
-  if (!w->Setup(env)) {
+  bool ok = false;
+  if (notify == Notify::kEventfd && !eventfd_refused.load()) {
+    ok = w->Setup(env, Notify::kEventfd);
+    if (!ok) {
+      eventfd_refused.store(true);
+      w->CloseRing();
+    }
+  }
+  if (!ok && !w->Setup(env, Notify::kSignal)) {
     refused.store(true);
     delete w;
     return nullptr;
@@ -62,11 +82,17 @@ UringWaiter *UringWaiter::Create(napi_env env, OnWake on_wake) {
   return w;
 }
 
-bool UringWaiter::Setup(napi_env env) {
+bool UringWaiter::Setup(napi_env env, Notify notify) {
 #ifdef ZB_HAVE_IO_URING
   env_ = env;
+  notify_ = notify;
   io_uring_params p;
   std::memset(&p, 0, sizeof p);
+  // SINGLE_ISSUER: every submission and GETEVENTS comes from the loop's
+  // thread, the one creating the ring. TASKRUN_FLAG: the kernel raises
+  // IORING_SQ_TASKRUN while task work waits (see Reap).
+  if (notify == Notify::kEventfd)
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
   fd_ = static_cast<int>(syscall(__NR_io_uring_setup, 2, &p));
   if (fd_ < 0 || !(p.features & IORING_FEAT_SINGLE_MMAP) || !SupportsFutexWait(fd_)) return false;
   size_t sq = p.sq_off.array + p.sq_entries * sizeof(unsigned);
@@ -82,6 +108,7 @@ bool UringWaiter::Setup(napi_env env) {
   if (sqes == MAP_FAILED) return false;
   sqes_ = sqes;
   char *base = static_cast<char *>(rings_);
+  sq_flags_ = reinterpret_cast<unsigned *>(base + p.sq_off.flags);
   sq_tail_ = reinterpret_cast<unsigned *>(base + p.sq_off.tail);
   sq_mask_ = reinterpret_cast<unsigned *>(base + p.sq_off.ring_mask);
   sq_array_ = reinterpret_cast<unsigned *>(base + p.sq_off.array);
@@ -90,8 +117,15 @@ bool UringWaiter::Setup(napi_env env) {
   cq_mask_ = reinterpret_cast<unsigned *>(base + p.cq_off.ring_mask);
   cqes_ = base + p.cq_off.cqes;
 
+  if (notify == Notify::kEventfd) {
+    event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event_fd_ < 0 || syscall(__NR_io_uring_register, fd_, IORING_REGISTER_EVENTFD, &event_fd_, 1) != 0)
+      return false;
+  }
   uv_loop_t *loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &poll_, fd_) != 0) return false;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      uv_poll_init(loop, &poll_, notify == Notify::kEventfd ? event_fd_ : fd_) != 0)
+    return false;
   uv_timer_init(loop, &timer_);
   poll_.data = timer_.data = this;
   handles_ = Handles::kOpen;
@@ -116,9 +150,10 @@ void UringWaiter::CloseRing() {
   if (sqes_ != nullptr) munmap(sqes_, sqes_size_);
   if (rings_ != nullptr) munmap(rings_, rings_size_);
   if (fd_ >= 0) close(fd_);
+  if (event_fd_ >= 0) close(event_fd_);
 #endif
   sqes_ = rings_ = nullptr;
-  fd_ = -1;
+  fd_ = event_fd_ = -1;
 }
 
 bool UringWaiter::Submit(const uint32_t *word) {
@@ -144,6 +179,18 @@ bool UringWaiter::Submit(const uint32_t *word) {
 
 bool UringWaiter::Reap() {
 #ifdef ZB_HAVE_IO_URING
+  if (notify_ == Notify::kEventfd) {
+    // The completion waits as our task work: GETEVENTS runs it (posting
+    // the CQE counts on the eventfd once more), then the eventfd is emptied,
+    // so it wakes the loop once per wake. Work queued between the two
+    // raised IORING_SQ_TASKRUN: run again (bounded: the flag only helps).
+    for (int pass = 0; pass < 3; pass++) {
+      if (Enter(fd_, 0, IORING_ENTER_GETEVENTS) < 0) return false;
+      uint64_t count;
+      if (read(event_fd_, &count, sizeof count) < 0 && errno != EAGAIN) return false;
+      if (!(__atomic_load_n(sq_flags_, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN)) break;
+    }
+  }
   bool usable = true;
   unsigned head = *cq_head_, tail = __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE);
   for (; head != tail; head++) {

@@ -4,6 +4,11 @@
 // sem_post directly, without the hop from a wait thread to the loop (75-110
 // µs on a 2-vCPU guest; scripts/bench/notes.md). The io_uring system calls
 // of the addon live in uring-waiter.cc alone.
+//
+// How the completion reaches the loop (Notify): through an eventfd the
+// kernel signals from the writer's futex wake (DEFER_TASKRUN, Linux 6.1+:
+// one wake of epoll_wait), or as task work signalled to the loop's thread
+// (an interrupted epoll_wait, then a second one for the ring's fd).
 #ifndef ZEROBUFFER_ADDON_URING_WAITER_H
 #define ZEROBUFFER_ADDON_URING_WAITER_H
 
@@ -18,6 +23,7 @@ namespace zbnode {
 class UringWaiter {
  public:
   enum class Wake { kWord, kTimer, kFailed };
+  enum class Notify { kEventfd, kSignal };
   // Runs on the loop's thread inside a callback scope (promises settled in
   // it run their reactions when it returns). kFailed: io_uring refused the
   // wait; the waiter is unusable and the caller waits another way.
@@ -26,8 +32,11 @@ class UringWaiter {
   // A waiter on env's loop, or nullptr where it cannot work: io_uring
   // refused (ENOSYS, EPERM: seccomp, containers, the io_uring_disabled
   // sysctl), FUTEX_WAIT unsupported (Linux < 6.7) or a failure before.
-  // Once refused, never tried again in this process.
-  static UringWaiter *Create(napi_env env, OnWake on_wake);
+  // Once refused, never tried again in this process. kEventfd falls back
+  // to kSignal where the kernel refuses it (and is not tried again).
+  // Must be called on the loop's thread, which alone uses the waiter.
+  static UringWaiter *Create(napi_env env, Notify notify, OnWake on_wake);
+  Notify notify() const { return notify_; }
 
   // Sleeps until the 32-bit process-shared futex word is not 0 or ms passed
   // (-1: no timer), then calls on_wake once. While sleeping, the handles
@@ -45,7 +54,7 @@ class UringWaiter {
  private:
   UringWaiter() = default;
   ~UringWaiter();
-  bool Setup(napi_env env);
+  bool Setup(napi_env env, Notify notify);
   void CloseRing();
   bool Submit(const uint32_t *word);
   // Takes the completions: false when one says the wait is unusable.
@@ -62,11 +71,14 @@ class UringWaiter {
   napi_async_context context_ = nullptr;
   napi_ref resource_ = nullptr;
   napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  Notify notify_ = Notify::kSignal;
   int fd_ = -1;
+  int event_fd_ = -1;  // kEventfd: what poll_ watches (else the ring's fd)
   void *rings_ = nullptr;  // SQ and CQ rings, one mapping
   size_t rings_size_ = 0;
   void *sqes_ = nullptr;
   size_t sqes_size_ = 0;
+  unsigned *sq_flags_ = nullptr;
   unsigned *sq_tail_ = nullptr, *sq_mask_ = nullptr, *sq_array_ = nullptr;
   unsigned *cq_head_ = nullptr, *cq_tail_ = nullptr, *cq_mask_ = nullptr;
   void *cqes_ = nullptr;

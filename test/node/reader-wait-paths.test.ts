@@ -1,9 +1,11 @@
-// Both places a read can sleep behave the same: the event loop itself on
-// the ring's semaphore (io_uring FUTEX_WAIT) and the reader's wait thread
-// (the fallback, forced here with ZEROBUFFER_NO_URING=1). Real writer
-// processes: frames byte-exact, a writer killed during a wait, timeouts,
-// close and abort during a wait, the process exiting on its own, a worker
-// ended during a wait.
+// Every place a read can sleep behaves the same: the event loop itself on
+// the ring's semaphore (io_uring FUTEX_WAIT), woken through an eventfd
+// (DEFER_TASKRUN) or by signalled task work (forced here with
+// ZEROBUFFER_URING_SIGNAL=1), and the reader's wait thread (the fallback,
+// forced with ZEROBUFFER_NO_URING=1). Real writer processes: frames
+// byte-exact, each woken by the writer's post, a writer killed during a wait,
+// timeouts, close and abort during a wait, the process exiting on its own, a
+// worker ended during a wait.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,34 +34,73 @@ function uringExpected(): boolean | undefined {
   return /^Seccomp:\s*0$/m.test(read('/proc/self/status', '')) ? true : undefined;
 }
 
-// The path a reader made with this ZEROBUFFER_NO_URING must use.
-function expectedPaths(wait: 'io_uring' | 'thread'): string[] {
+type Wait = 'io_uring' | 'io_uring-signal' | 'thread';
+
+// The path a reader asked for `wait` must use (the eventfd way needs Linux
+// 6.1, so where FUTEX_WAIT works it does too).
+function expectedPaths(wait: Wait): string[] {
   const uring = uringExpected();
   if (wait === 'thread' || uring === false) return ['thread'];
-  return uring ? ['io_uring'] : ['io_uring', 'thread'];
+  return uring ? [wait] : [wait, 'io_uring-signal', 'thread'];
 }
 
 afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-describe.each(['io_uring', 'thread'] as const)('reads that sleep on the %s path', (wait) => {
-  const env = { ZEROBUFFER_NO_URING: wait === 'thread' ? '1' : '0' };
-  const saved = process.env.ZEROBUFFER_NO_URING;
-  beforeEach(() => {
-    process.env.ZEROBUFFER_NO_URING = env.ZEROBUFFER_NO_URING;
-  });
-  afterEach(() => {
-    process.env.ZEROBUFFER_NO_URING = saved;
-  });
+describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sleep on the %s path', (wait) => {
+  const env = {
+    ZEROBUFFER_NO_URING: wait === 'thread' ? '1' : '0',
+    ZEROBUFFER_URING_SIGNAL: wait === 'io_uring-signal' ? '1' : '0',
+  };
+  const saved = { ZEROBUFFER_NO_URING: process.env.ZEROBUFFER_NO_URING,
+    ZEROBUFFER_URING_SIGNAL: process.env.ZEROBUFFER_URING_SIGNAL };
+  const setEnv = (values: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  beforeEach(() => setEnv(env));
+  afterEach(() => setEnv(saved));
 
   const create = (tag: string, payloadSize = 64 * 1024) =>
     ZeroBufferReader.create({ name: ringName(`${wait}-${tag}`), metadataSize: 256, payloadSize });
 
-  test('it is the path used (io_uring on this kernel unless forced off)', async () => {
+  test('it is the path used (io_uring on this kernel unless forced otherwise)', async () => {
     const reader = await create('path');
     try {
       expect(expectedPaths(wait)).toContain(reader.waitPath);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test("the writer's post wakes the sleeping reader, not its liveness timer", async () => {
+    // Frames 20 ms apart into an idle process: a wake that went missing
+    // would leave each frame to the timer 50 ms after the previous post,
+    // about 30 ms late; woken by the post it takes well under a millisecond.
+    const reader = await create('wake');
+    const script = `import { ZeroBufferWriter } from ${JSON.stringify(dist)};
+      const w = await ZeroBufferWriter.connect(${JSON.stringify(reader.name)}, { frameHeader: true });
+      w.setMetadata({ caps: 'application/x-test' });
+      for (let i = 1; i <= 12; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await w.write(new Uint8Array([i]));
+      }
+      await w.close();`;
+    const child = run(process.execPath, ['--input-type=module', '-e', script], env);
+    try {
+      const late: number[] = [];
+      for (let i = 1; i <= 12; i++) {
+        const f = (await reader.next({ timeoutMs: 10000 }))!;
+        expect(f.data[0]).toBe(i);
+        late.push(f.latencyNs! / 1e6);
+        f.release();
+      }
+      expect(await child.exit()).toBe(0);
+      late.sort((a, b) => a - b);
+      expect(late[6]).toBeLessThan(15); // ms, the median
     } finally {
       await reader.close();
     }

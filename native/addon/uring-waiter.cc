@@ -213,6 +213,7 @@ bool UringWaiter::Sleep(const uint32_t *word, int ms) {
     refused.store(true);
     return false;
   }
+  word_ = word;
   sleeping_ = true;
   // Watched from the first sleep on (starting and stopping it would cost
   // two epoll_ctl calls a wait); referenced only while sleeping.
@@ -247,12 +248,30 @@ void UringWaiter::Fire(Wake why) {
 
 void UringWaiter::OnPoll(uv_poll_t *h, int status, int) {
   UringWaiter *w = static_cast<UringWaiter *>(h->data);
+  if (status == 0 && w->notify_ == Notify::kEventfd) return w->LookThenReap();
   bool usable = status == 0 && w->Reap();
   if (!usable) {
     refused.store(true);
     w->Fire(Wake::kFailed);
   } else if (w->sleeping_) {
     w->Fire(Wake::kWord);
+  }
+}
+
+// The eventfd counts the futex wake itself, before its completion exists:
+// the reader looks at the ring first, and only then runs the completion
+// (GETEVENTS, a system call with the task work in it) and empties the
+// eventfd, off the frame's way to JS. A wait started meanwhile found the
+// FUTEX_WAIT still in flight; it is submitted again here.
+void UringWaiter::LookThenReap() {
+  if (sleeping_) Fire(Wake::kWord);
+  if (handles_ != Handles::kOpen) return;  // closed while JS ran: the ring is gone
+  if (!Reap()) {
+    refused.store(true);
+    Fire(Wake::kFailed);
+  } else if (sleeping_ && !in_flight_ && !Submit(word_)) {
+    refused.store(true);
+    Fire(Wake::kFailed);
   }
 }
 

@@ -60,6 +60,7 @@ class UringWaiter {
   // Takes the completions: false when one says the wait is unusable.
   bool Reap();
   void Fire(Wake why);
+  void LookThenReap();
   void CloseHandles();
   static void OnPoll(uv_poll_t *h, int status, int events);
   static void OnTimer(uv_timer_t *t);
@@ -88,6 +89,7 @@ class UringWaiter {
   Handles handles_ = Handles::kNone;
   int closes_left_ = 0;
   bool in_flight_ = false;  // a FUTEX_WAIT submitted, its completion not taken
+  const uint32_t *word_ = nullptr;  // the word of the last Sleep
   bool sleeping_ = false;
   bool destroyed_ = false;  // the owner let go
 };

@@ -9,7 +9,7 @@ import type { Frame } from './frame.js';
 import { native } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
 import { ZeroBufferReader } from './reader.js';
-import { ZeroBufferWriter, type MetadataObject } from './writer.js';
+import { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
 /** The names of a duplex channel's rings. */
 export function duplexRingNames(channel: string): { request: string; response: string } {
@@ -46,7 +46,11 @@ export interface DuplexReply {
 
 /**
  * Answers a request: return the response bytes, the request frame itself
- * (answered unchanged), or nothing after filling reply.reserve(size).
+ * (answered unchanged, or as drawn on in place: frame.data is writable
+ * shared memory; sent as an in-place answer when the client takes them,
+ * see DuplexServerOptions.inPlace), or nothing after filling
+ * reply.reserve(size). Do not release the frame: the server does, after
+ * the answer went out.
  */
 export type DuplexHandler = (frame: Frame, reply: DuplexReply) =>
   Uint8Array | Frame | void | Promise<Uint8Array | Frame | void>;
@@ -80,6 +84,16 @@ export interface DuplexServerOptions {
   onError?: 'stop' | 'pass';
   /** How long a response may wait for room in the response ring (ms, default 5000). */
   timeoutMs?: number;
+  /**
+   * Answer in place (docs/PROTOCOL.md §9.4, default true) when the client's
+   * request metadata accepts it (zerofilter does): a handler that returns
+   * the request frame (unchanged, or drawn on in place) is answered with a
+   * 48-byte header and no copy; the client takes the answer from its
+   * request ring. Then every response carries the per-frame header (the
+   * request's timestamps and flags). false: every answer is copied into the
+   * response ring, as for a client that does not accept in-place answers.
+   */
+  inPlace?: boolean;
 }
 
 export interface DuplexServerStats {
@@ -88,6 +102,13 @@ export interface DuplexServerStats {
   /** Handler errors, and the requests answered unchanged because of them. */
   errors: number;
   passed: number;
+  /**
+   * Answers in place (a header alone, no bytes copied), and answers whose
+   * bytes went into the response ring (copied there, or filled there through
+   * reply.reserve()): inPlace + copied = responses.
+   */
+  inPlace: number;
+  copied: number;
   /** Request arrival to response commit, over the last 1024 responses (ms). */
   serviceP50Ms: number;
   serviceP99Ms: number;
@@ -104,9 +125,18 @@ function percentile(samples: number[], p: number): number {
   return s[Math.floor((s.length - 1) * p)]!;
 }
 
+/** The response ring of the client being served, and whether it takes in-place answers. */
+interface Client {
+  writer: ZeroBufferWriter;
+  inPlace: boolean;
+}
+
+const HEADER_ONLY = new Uint8Array(0);
+
 /**
  * The server side of a duplex channel. Events: 'handlerError'
- * (DuplexHandlerError), 'client' (a client's response ring was found).
+ * (DuplexHandlerError), 'client' (a client's response ring was found:
+ * its name, and { inPlace }: whether its answers may be in place).
  */
 export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposable {
   readonly name: string;
@@ -116,11 +146,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   readonly #outputCaps?: string;
   readonly #onError: 'stop' | 'pass';
   readonly #timeoutMs: number;
-  #responses?: ZeroBufferWriter;
-  #connecting?: Promise<ZeroBufferWriter | null>;
+  readonly #inPlace: boolean;
+  #client?: Client;
+  #connecting?: Promise<Client | null>;
   #looks = 0;
   #closed = false;
-  #stats = { requests: 0, responses: 0, errors: 0, passed: 0 };
+  #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0 };
   #service: number[] = [];
   #endToEnd: number[] = [];
   #sample = 0;
@@ -135,6 +166,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     this.#outputCaps = options.outputCaps;
     this.#onError = options.onError ?? 'stop';
     this.#timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
+    this.#inPlace = options.inPlace ?? true;
   }
 
   /** Creates NAME_request and starts looking for NAME_response (every 100 ms, like the peers). */
@@ -144,6 +176,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'pass')
       fail('onError', "'stop' or 'pass'", options.onError);
     if (options.outputCaps !== undefined && typeof options.outputCaps !== 'string') fail('outputCaps', 'a caps string', options.outputCaps);
+    if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') fail('inPlace', 'a boolean', options.inPlace);
     const requests = await ZeroBufferReader.create({
       name: rings.request,
       metadataSize: validateSize('metadataSize', options.metadataSize ?? 4096, 0),
@@ -165,14 +198,38 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       }
       // The client reads the caps of the responses from here (a peer client ignores it). Without
       // outputCaps none: each response has its request's caps, which may change mid-stream (the
-      // request ring's metadata keeps the first ones).
+      // request ring's metadata keeps the first ones). With in-place answers, the frame header
+      // is declared too: it carries their flag.
       const type = 'zerobuffer-duplex-server';
-      w.setMetadata(JSON.stringify(this.#outputCaps !== undefined ? { type, caps: this.#outputCaps } : { type }));
-      this.#responses = w;
-      this.emit('client', this.responseRing);
-      return w;
+      const inPlace = this.#inPlace && this.#clientTakesInPlace();
+      const json = JSON.stringify(this.#outputCaps !== undefined ? { type, caps: this.#outputCaps } : { type });
+      try {
+        w.setMetadata(inPlace ? native.declareFrameHeader(new TextEncoder().encode(json)) : json);
+      } catch (e) {
+        w.closeSync();
+        throw e;
+      }
+      this.#client = { writer: w, inPlace };
+      this.emit('client', this.responseRing, { inPlace });
+      return this.#client;
     });
     this.#connecting.catch(() => undefined); // reported by serve()
+  }
+
+  /**
+   * Whether the client being served declares in-place answers in its request
+   * ring's metadata (written before it creates the response ring: zerofilter
+   * and our client do). Read for each client, through the core; a
+   * declaration it cannot read, or of a version it does not know, is none.
+   */
+  #clientTakesInPlace(): boolean {
+    const bytes = this.#requests.metadata?.bytes;
+    if (bytes === undefined) return false;
+    try {
+      return native.metadataInPlace(bytes) === 1;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -192,9 +249,9 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         // back in one process) starts again at sequence 1, into a new response ring.
         if (frame.sequence <= previous) this.#dropClient();
         previous = frame.sequence;
-        const writer = this.#responses ?? await this.#connecting;
-        if (writer == null) return; // closed
-        await this.#answer(writer, frame, handler);
+        const client = this.#client ?? await this.#connecting;
+        if (client == null) return; // closed
+        await this.#answer(client, frame, handler);
       }
     } finally {
       // the client ended its requests: the responses end too
@@ -204,17 +261,28 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
 
   /** Detaches from the client's response ring and looks for the next client's. */
   #dropClient(): void {
-    this.#responses?.closeSync();
-    this.#responses = undefined;
+    this.#client?.writer.closeSync();
+    this.#client = undefined;
     if (!this.#closed) this.#lookForClient();
   }
 
-  async #answer(writer: ZeroBufferWriter, frame: Frame, handler: DuplexHandler): Promise<void> {
+  /**
+   * Sends the handler's answer to `frame`. The caller (serve()'s loop)
+   * releases the request only after this returned: an in-place answer is
+   * committed while the server still holds its request (§9.4).
+   */
+  async #answer(client: Client, frame: Frame, handler: DuplexHandler): Promise<void> {
+    const { writer } = client;
+    // With in-place answers every response carries the frame header, with the request's fields
+    // (none / 0 when the request has no header of its own).
+    const header: WriteOptions = client.inPlace
+      ? { pts: frame.pts, dts: frame.dts, duration: frame.duration, flags: frame.flags, timeoutMs: this.#timeoutMs }
+      : { timeoutMs: this.#timeoutMs };
     let reserved: Uint8Array | undefined;
     const reply: DuplexReply = {
       reserve: async (size: number) => {
         if (reserved !== undefined) throw new ZeroBufferError('reply.reserve() was called already for this request', { code: 'ESTATE' });
-        reserved = await writer.reserve(size, { timeoutMs: this.#timeoutMs });
+        reserved = await writer.reserve(size, header);
         return reserved;
       },
     };
@@ -223,19 +291,41 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       result = await handler(frame, reply);
       if (reserved === undefined && !(result instanceof Uint8Array) && result !== frame)
         throw new TypeError('the handler returned neither bytes nor the frame, and did not fill reply.reserve()');
+      if (result === frame && frame.released)
+        throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
     } catch (e) {
       if (reserved !== undefined) writer.cancelReservation();
       const err = new DuplexHandlerError(frame.sequence, e);
       this.#stats.errors++;
       this.emit('handlerError', err);
-      if (this.#onError === 'stop') throw err;
+      if (this.#onError === 'stop' || frame.released) throw err;
       this.#stats.passed++;
-      await writer.write(frame.data, { timeoutMs: this.#timeoutMs });
-      this.#count(frame);
+      await this.#send(client, frame, frame, header);
       return;
     }
-    if (reserved !== undefined) writer.commit();
-    else await writer.write(result === frame ? frame.data : (result as Uint8Array), { timeoutMs: this.#timeoutMs });
+    if (reserved !== undefined) {
+      writer.commit();
+      this.#stats.copied++;
+      this.#count(frame);
+    } else {
+      await this.#send(client, frame, result as Uint8Array | Frame, header);
+    }
+  }
+
+  /**
+   * Writes an answer: the request frame itself goes in place when the client
+   * takes it and the frame's bytes are the ring's (a copied frame, the
+   * copying fallback, was given back to the client already, and a drawing
+   * on it is only in the copy: it is answered by copy).
+   */
+  async #send(client: Client, frame: Frame, answer: Uint8Array | Frame, header: WriteOptions): Promise<void> {
+    if (answer === frame && client.inPlace && !frame.copied) {
+      await client.writer.write(HEADER_ONLY, { ...header, zbFlags: native.extInPlace });
+      this.#stats.inPlace++;
+    } else {
+      await client.writer.write(answer === frame ? frame.data : (answer as Uint8Array), header);
+      this.#stats.copied++;
+    }
     this.#count(frame);
   }
 
@@ -264,8 +354,8 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#responses?.closeSync();
-    this.#responses = undefined;
+    this.#client?.writer.closeSync();
+    this.#client = undefined;
     this.#requests.closeSync();
   }
 
@@ -293,7 +383,12 @@ export interface DuplexClientOptions {
   timeoutMs?: number;
 }
 
-/** The client side: requests one at a time, each answered by the next response. */
+/**
+ * The client side: requests one at a time, each answered by the next
+ * response. It does not declare in-place answers (a Node writer cannot keep
+ * its requests' bytes from being written over once the server released
+ * them), so servers always copy its answers.
+ */
 export class ZeroBufferDuplexClient implements AsyncDisposable {
   readonly name: string;
   readonly #requests: ZeroBufferWriter;

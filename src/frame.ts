@@ -24,6 +24,9 @@ export interface FrameInit {
   duration?: number;
   commitNs?: number;
   flags?: number;
+  zbFlags?: number;
+  /** zbFlags has ZB_EXT_IN_PLACE (the reader tells, with the core's constant). */
+  inPlace?: boolean;
   /** The frame header's attribute bytes (JSON), when it has some. */
   attributeBytes?: Uint8Array;
   metadata?: Metadata;
@@ -38,6 +41,18 @@ export class Frame implements Disposable {
   readonly duration?: number;
   /** GstBufferFlags, when the writer sent a frame header. */
   readonly flags?: number;
+  /**
+   * The frame header's zerobuffer flags (docs/PROTOCOL.md §9.1), when the
+   * writer sent a frame header: bit 0 is ZB_EXT_IN_PLACE (see inPlace).
+   */
+  readonly zbFlags?: number;
+  /**
+   * A duplex response that answers its request in place (ZB_EXT_IN_PLACE,
+   * docs/PROTOCOL.md §9.4): it has no bytes of its own; the answer is the
+   * request's bytes as the server left them in the request ring, which only
+   * a client that keeps its requests' bytes (zerofilter) can read.
+   */
+  readonly inPlace: boolean;
   /** Writer's CLOCK_MONOTONIC at commit (ns), when it sent a frame header. */
   readonly commitNs?: number;
   /** Our CLOCK_MONOTONIC when the frame was taken from the ring (ns). */
@@ -66,6 +81,8 @@ export class Frame implements Disposable {
     if (init.dts !== undefined) this.dts = init.dts;
     if (init.duration !== undefined) this.duration = init.duration;
     if (init.flags !== undefined) this.flags = init.flags;
+    if (init.zbFlags !== undefined) this.zbFlags = init.zbFlags;
+    this.inPlace = init.inPlace ?? false;
     if (init.commitNs !== undefined) this.commitNs = init.commitNs;
     this.#attributeBytes = init.attributeBytes;
   }

@@ -40,6 +40,8 @@ export interface NativeFrameHeader {
   duration?: number;
   commitNs: number;
   flags: number;
+  /** Our flags at offset 44 (ZB_EXT_IN_PLACE: a duplex answer in place); 0 when absent. */
+  zbFlags?: number;
   /** Bytes after the fixed 48 (per-frame attributes), when there are some. */
   attributes?: Uint8Array;
 }
@@ -48,8 +50,9 @@ export interface NativeFrameHeader {
  * Where a frame's numbers sit in the batch's Float64Array (`count` numbers a
  * frame): its lease (-1 for a copy), sequence, payload size on the wire,
  * arrival time, whether the frame header was parsed (1) and its fields
- * (timestamps -1 when "none"), whether the bytes were copied (1), and how
- * many bytes of per-frame attributes start the view (the data follows).
+ * (timestamps -1 when "none"), whether the bytes were copied (1), how
+ * many bytes of per-frame attributes start the view (the data follows), and
+ * the header's zerobuffer flags (0 without a header).
  */
 export interface NativeFrameFields {
   lease: number;
@@ -64,6 +67,7 @@ export interface NativeFrameFields {
   flags: number;
   copied: number;
   attrsSize: number;
+  zbFlags: number;
   count: number;
 }
 
@@ -121,7 +125,8 @@ export interface NativeWriter {
   readonly maxFrameSize: number;
   setMetadata(bytes: Uint8Array): void;
   write(bytes: Uint8Array, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<void>;
-  reserve(size: number, timeoutMs: number): Promise<NativeReservation>;
+  /** With header, the frame header goes before the reserved bytes (written at commit). */
+  reserve(size: number, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<NativeReservation>;
   commit(size: number, buffer: ArrayBuffer, copied: boolean): void;
   cancelReservation(buffer?: ArrayBuffer): void;
   cancel(): void;
@@ -187,6 +192,12 @@ export interface NativeAddon {
   metadataFrameHeader(bytes: Uint8Array): number;
   /** The metadata JSON object with the per-frame header declared. */
   declareFrameHeader(bytes: Uint8Array): Uint8Array;
+  /** The in-place answer version a duplex client's request metadata declares (0: none); throws EPROTO when unreadable. */
+  metadataInPlace(bytes: Uint8Array): number;
+  /** The metadata JSON object with in-place answers declared ("zerobuffer": {"in_place": 1}). */
+  declareInPlace(bytes: Uint8Array): Uint8Array;
+  /** ZB_EXT_IN_PLACE: the frame header's zerobuffer flag of a duplex answer in place (docs/PROTOCOL.md §9.4). */
+  extInPlace: number;
   liveCounts(): NativeLiveCounts;
   /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
   duplexRingNames(channel: string): { request: string; response: string };

@@ -208,6 +208,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       duration: header ? orNone(x[o + F.duration]!) : undefined,
       commitNs: header ? x[o + F.commitNs] : undefined,
       flags: header ? x[o + F.flags] : undefined,
+      zbFlags: header ? x[o + F.zbFlags] : undefined,
+      inPlace: header && (x[o + F.zbFlags]! & native.extInPlace) !== 0,
       attributeBytes,
       metadata: attributeBytes === undefined ? this.metadata : this.#metadataOf(attributeBytes),
     });

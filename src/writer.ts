@@ -26,6 +26,12 @@ export interface WriteOptions extends WaitOptions {
   duration?: number;
   /** GstBufferFlags (frame header only). */
   flags?: number;
+  /**
+   * The header's zerobuffer flags, read back as frame.zbFlags (frame header
+   * only): ZB_EXT_IN_PLACE marks a duplex answer in place (docs/PROTOCOL.md
+   * §9.4; ZeroBufferDuplexServer sends them, write nothing else there).
+   */
+  zbFlags?: number;
   /** Per-frame attributes, read back as frame.attributes (frame header only). */
   attributes?: FrameAttributes;
 }
@@ -93,11 +99,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
-    let header: Partial<NativeFrameHeader> | undefined;
-    if (options.attributes !== undefined && !this.#frameHeader)
-      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
-    if (this.#frameHeader) header = { pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags };
-    if (header !== undefined && options.attributes !== undefined) header.attributes = encodeAttributes(options.attributes);
+    const header = this.#header(options);
     try {
       await abortable(signal, () => this.#native.write(data, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
     } catch (e) {
@@ -105,20 +107,32 @@ export class ZeroBufferWriter implements AsyncDisposable {
     }
   }
 
+  /** The frame header of a write or reservation, when frames carry one. */
+  #header(options: WriteOptions): Partial<NativeFrameHeader> | undefined {
+    if (options.attributes !== undefined && !this.#frameHeader)
+      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
+    if (!this.#frameHeader) return undefined;
+    const header: Partial<NativeFrameHeader> = {
+      pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags, zbFlags: options.zbFlags,
+    };
+    if (options.attributes !== undefined) header.attributes = encodeAttributes(options.attributes);
+    return header;
+  }
+
   /**
    * Reserves room for a frame of `size` bytes and returns it to be filled in
    * place (zero copy); commit() publishes it, cancelReservation() drops it.
-   * The view empties at commit/cancel. Not with frame headers.
+   * The view empties at commit/cancel. When frames carry a header, it goes
+   * before the view with the options' fields, stamped at commit.
    */
-  async reserve(size: number, options: WaitOptions = {}): Promise<Uint8Array> {
+  async reserve(size: number, options: WriteOptions = {}): Promise<Uint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
-    if (this.#frameHeader)
-      throw new ZeroBufferError('reserve() is not available when frames carry a header; use write()', { code: 'ESTATE' });
+    const header = this.#header(options);
     try {
-      this.#reservation = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs)),
+      this.#reservation = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs), header),
         () => this.#native.cancel());
       return new Uint8Array(this.#reservation.buffer);
     } catch (e) {

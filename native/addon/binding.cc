@@ -8,7 +8,8 @@
 //           release, cancel, health, heldViews, close
 //   Writer  (writer-binding.cc) registered here
 //   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
-//           the sizing rule and the frame-header convention of the core,
+//           the sizing rule, the frame-header and in-place answer
+//           conventions of the core,
 //           healthBands, bandOf (the core's utilisation bands),
 //           liveCounts (live native objects and malloc figures, for leak checks),
 //           duplexRingNames (a duplex channel's two rings)
@@ -48,7 +49,7 @@ namespace {
 // (exported as `frameFields`, so JS reads them by name).
 enum FrameField {
   kLease, kSequence, kPayloadSize, kArrivalNs, kHasHeader, kPts, kDts, kDuration, kCommitNs, kFlags,
-  kCopied, kAttrsSize, kFrameFields
+  kCopied, kAttrsSize, kZbFlags, kFrameFields
 };
 
 // A wait() on the event loop (uring-waiter.h): the loop sleeps on the
@@ -128,6 +129,7 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     x[kFlags] = t.ext.flags;
     x[kCopied] = lease < 0 ? 1 : 0;
     x[kAttrsSize] = t.has_ext ? static_cast<double>(t.ext.attrs_size) : 0;
+    x[kZbFlags] = t.has_ext ? t.ext.zb_flags : 0;
     n++;
   }
   b.frames.clear();
@@ -546,6 +548,32 @@ Napi::Value DeclareFrameHeader(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// metadataInPlace(bytes) -> the in-place answer version a duplex client's
+// request metadata declares (0: none); throws EPROTO when unreadable.
+Napi::Value MetadataInPlace(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t size;
+  ArgBytes(info, 0, &data, &size);
+  int v = zb_metadata_in_place(data, size);
+  if (v < 0) throw MakeError(info.Env(), Status::FromCore(v));
+  return Napi::Number::New(info.Env(), v);
+}
+
+// declareInPlace(bytes) -> Uint8Array: the JSON object with in-place
+// answers declared (what a duplex client that takes them writes).
+Napi::Value DeclareInPlace(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t size;
+  uint64_t n = 0;
+  ArgBytes(info, 0, &data, &size);
+  int rc = zb_metadata_declare_in_place(data, size, nullptr, 0, &n);
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(n));
+  rc = zb_metadata_declare_in_place(data, size, out.Data(), n, &n);
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return out;
+}
+
 // bandOf(utilisation percent) -> "healthy" | "degraded" | "critical"
 Napi::Value BandOf(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), zb_band_name(zb_band_of(ArgNumber(info, 0, "utilisation"))));
@@ -611,13 +639,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"defaultPayloadSize", DefaultPayloadSize},
       {"metadataFrameHeader", MetadataFrameHeader},
       {"declareFrameHeader", DeclareFrameHeader},
+      {"metadataInPlace", MetadataInPlace},
+      {"declareInPlace", DeclareInPlace},
       {"liveCounts", LiveCountsObject},
       {"duplexRingNames", DuplexRingNames},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);
   const char *field_names[] = {"lease", "sequence", "payloadSize", "arrivalNs", "hasHeader", "pts",
-                               "dts", "duration", "commitNs", "flags", "copied", "attrsSize"};
+                               "dts", "duration", "commitNs", "flags", "copied", "attrsSize", "zbFlags"};
   for (int i = 0; i < kFrameFields; i++) fields.Set(field_names[i], Napi::Number::New(env, i));
   fields.Set("count", Napi::Number::New(env, kFrameFields));
   exports.Set("frameFields", fields);
@@ -625,6 +655,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ringViews", Napi::String::New(env, ChooseRingViews(env)));
   exports.Set("debug", Napi::Boolean::New(env, data->debug));
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
+  exports.Set("extInPlace", Napi::Number::New(env, ZB_EXT_IN_PLACE));
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   RegisterConvert(env, exports);

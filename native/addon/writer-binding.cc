@@ -169,9 +169,37 @@ class Writer : public Napi::ObjectWrap<Writer> {
     return deferred.Promise();
   }
 
-  // write(bytes, timeoutMs, header?) -> Promise<void>. header: { pts?, dts?,
-  // duration?, flags?, attributes? } writes the frame header (48 bytes, then
-  // the attribute bytes) first.
+  // header: { pts?, dts?, duration?, flags?, zbFlags?, attributes? } (absent:
+  // no frame header) into req.
+  static void FrameHeaderArg(Napi::Env env, Napi::Value arg, WriteRequest *req) {
+    if (!arg.IsObject()) return;
+    Napi::Object h = arg.As<Napi::Object>();
+    auto field = [&](const char *key) -> uint64_t {
+      Napi::Value v = h.Get(key);
+      return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : ZB_EXT_NONE;
+    };
+    auto u32 = [&](const char *key) -> uint32_t {
+      Napi::Value v = h.Get(key);
+      return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+    };
+    req->ext = true;
+    req->header.pts = field("pts");
+    req->header.dts = field("dts");
+    req->header.duration = field("duration");
+    req->header.flags = u32("flags");
+    req->header.zb_flags = u32("zbFlags");
+    req->header.commit_ns = 0;
+    Napi::Value attrs = h.Get("attributes");
+    if (attrs.IsTypedArray()) {
+      Napi::Uint8Array a = attrs.As<Napi::Uint8Array>();
+      if (a.ByteLength() > ZB_EXT_MAX_ATTRS_SIZE) throw UsageError(env, "frame attributes exceed 65487 bytes");
+      req->attributes.assign(reinterpret_cast<const char *>(a.Data()), a.ByteLength());
+    }
+  }
+
+  // write(bytes, timeoutMs, header?) -> Promise<void>: the frame header (48
+  // bytes, then the attribute bytes) first when header is given (bytes may
+  // then be empty: a frame of the header alone).
   Napi::Value Write(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
@@ -182,26 +210,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
       ArgBytes(info, 0, &req.data, &size);
       req.size = size;
       int timeout = ArgTimeout(info, 1);
-      if (info[2].IsObject()) {
-        Napi::Object h = info[2].As<Napi::Object>();
-        auto field = [&](const char *key) -> uint64_t {
-          Napi::Value v = h.Get(key);
-          return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : ZB_EXT_NONE;
-        };
-        req.ext = true;
-        req.header.pts = field("pts");
-        req.header.dts = field("dts");
-        req.header.duration = field("duration");
-        Napi::Value flags = h.Get("flags");
-        req.header.flags = flags.IsNumber() ? flags.As<Napi::Number>().Uint32Value() : 0;
-        req.header.commit_ns = 0;
-        Napi::Value attrs = h.Get("attributes");
-        if (attrs.IsTypedArray()) {
-          Napi::Uint8Array a = attrs.As<Napi::Uint8Array>();
-          if (a.ByteLength() > ZB_EXT_MAX_ATTRS_SIZE) throw UsageError(env, "frame attributes exceed 65487 bytes");
-          req.attributes.assign(reinterpret_cast<const char *>(a.Data()), a.ByteLength());
-        }
-      }
+      FrameHeaderArg(env, info[2], &req);
       return Run(env, deferred, session().TryWrite(req), timeout, info[0], false, 0,
                  [&](uint64_t id, std::function<void(WriteResult)> done) {
                    return session().StartWrite(id, req, timeout, done);
@@ -212,8 +221,10 @@ class Writer : public Napi::ObjectWrap<Writer> {
     return deferred.Promise();
   }
 
-  // reserve(size, timeoutMs) -> Promise<{ buffer, copied }>: an ArrayBuffer
-  // over the ring (copied: a scratch buffer that commit copies in).
+  // reserve(size, timeoutMs, header?) -> Promise<{ buffer, copied }>: an
+  // ArrayBuffer over the ring (copied: a scratch buffer that commit copies
+  // in); with header (as write's), the frame header goes before it, written
+  // at commit.
   Napi::Value Reserve(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
@@ -221,9 +232,11 @@ class Writer : public Napi::ObjectWrap<Writer> {
       CheckIdle(env);
       uint64_t size = ArgSize(info, 0, "size");
       int timeout = ArgTimeout(info, 1);
-      return Run(env, deferred, session().TryReserve(size), timeout, env.Undefined(), true, size,
+      WriteRequest header;
+      FrameHeaderArg(env, info[2], &header);
+      return Run(env, deferred, session().TryReserve(size, header), timeout, env.Undefined(), true, size,
                  [&](uint64_t id, std::function<void(WriteResult)> done) {
-                   return session().StartReserve(id, size, timeout, done);
+                   return session().StartReserve(id, size, header, timeout, done);
                  });
     } catch (const Napi::Error &e) {
       deferred.Reject(e.Value());
@@ -232,7 +245,8 @@ class Writer : public Napi::ObjectWrap<Writer> {
   }
 
   // commit(size, view, copied): publishes the first `size` bytes of the
-  // reservation (copying them in from a scratch view) and detaches the view.
+  // reservation (after its frame header, if any; copying them in from a
+  // scratch view) and detaches the view.
   Napi::Value Commit(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     uint64_t size = ArgSize(info, 0, "size");

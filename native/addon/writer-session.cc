@@ -72,18 +72,25 @@ WriteResult WriterSession::Reserve(uint64_t size, int timeout_ms, uint64_t id,
   return r;
 }
 
+static uint64_t HeaderSize(const WriteRequest &req) {
+  return req.ext ? ZB_EXT_HEADER_SIZE + req.attributes.size() : 0;
+}
+
+// Writes req's frame header (commit time: now) at dst.
+static void WriteHeader(uint8_t *dst, const WriteRequest &req) {
+  zb_frame_ext ext = req.header;
+  ext.attrs = reinterpret_cast<const uint8_t *>(req.attributes.data());
+  ext.attrs_size = req.attributes.size();
+  zb_frame_ext_write(dst, &ext);
+}
+
 WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
                                  uint64_t id) {
-  uint64_t header = req.ext ? ZB_EXT_HEADER_SIZE + req.attributes.size() : 0;
+  uint64_t header = HeaderSize(req);
   zb_reservation res;
   WriteResult r = Reserve(header + req.size, timeout_ms, id, &res);
   if (!r.status.ok() || r.closed || r.canceled) return r;
-  if (req.ext) {
-    zb_frame_ext ext = req.header;
-    ext.attrs = reinterpret_cast<const uint8_t *>(req.attributes.data());
-    ext.attrs_size = req.attributes.size();
-    zb_frame_ext_write(res.data, &ext);
-  }
+  if (req.ext) WriteHeader(res.data, req);
   if (req.size > 0) std::memcpy(res.data + header, req.data, req.size);
   int rc = zb_reservation_commit(&res, header + req.size);
   if (rc < 0) r.status = Status::FromCore(rc);
@@ -91,15 +98,21 @@ WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
   return r;
 }
 
-WriteResult WriterSession::ReserveOpen(uint64_t size, int timeout_ms,
-                                       uint64_t id) {
+WriteResult WriterSession::ReserveOpen(uint64_t size, const WriteRequest &header,
+                                       int timeout_ms, uint64_t id) {
   if (open_.writer != nullptr) {
     WriteResult r;
     r.status = Status::Make(ZB_ESTATE, "writer of ring \"" + name_ +
                                            "\": a reservation is open; commit or cancel it first");
     return r;
   }
-  return Reserve(size, timeout_ms, id, &open_);
+  uint64_t skip = HeaderSize(header);
+  WriteResult r = Reserve(skip + size, timeout_ms, id, &open_);
+  if (r.slot != nullptr) {
+    open_header_ = header;
+    r.slot += skip;
+  }
+  return r;
 }
 
 WriteResult WriterSession::TryWrite(const WriteRequest &req) {
@@ -121,7 +134,7 @@ bool WriterSession::StartWrite(uint64_t id, const WriteRequest &req,
       std::move(done));
 }
 
-WriteResult WriterSession::TryReserve(uint64_t size) {
+WriteResult WriterSession::TryReserve(uint64_t size, const WriteRequest &header) {
   std::unique_lock<std::mutex> op(op_mu_, std::try_to_lock);
   if (!op.owns_lock() || thread_.Busy() || closed()) {
     WriteResult r;
@@ -129,13 +142,13 @@ WriteResult WriterSession::TryReserve(uint64_t size) {
     r.status = Status::Make(ZB_EAGAIN, "a wait is running");
     return r;
   }
-  return ReserveOpen(size, 0, 0);
+  return ReserveOpen(size, header, 0, 0);
 }
 
-bool WriterSession::StartReserve(uint64_t id, uint64_t size, int timeout_ms,
-                                 std::function<void(WriteResult)> done) {
+bool WriterSession::StartReserve(uint64_t id, uint64_t size, const WriteRequest &header,
+                                 int timeout_ms, std::function<void(WriteResult)> done) {
   return StartOnWaitThread(
-      [this, id, size, timeout_ms]() { return ReserveOpen(size, timeout_ms, id); },
+      [this, id, size, header, timeout_ms]() { return ReserveOpen(size, header, timeout_ms, id); },
       std::move(done));
 }
 
@@ -158,8 +171,12 @@ Status WriterSession::Commit(uint64_t size, const uint8_t *bytes) {
   if (closed()) return Closed(name_);
   if (open_.writer == nullptr)
     return Status::Make(ZB_ESTATE, "commit: no reservation is open");
-  if (bytes != nullptr && size > 0 && size <= open_.size) std::memcpy(open_.data, bytes, size);
-  return Status::FromCore(zb_reservation_commit(&open_, size));
+  uint64_t skip = HeaderSize(open_header_);
+  if (size > open_.size - skip)
+    return Status::Make(ZB_EINVAL, "commit: size is larger than the reservation");
+  if (bytes != nullptr && size > 0) std::memcpy(open_.data + skip, bytes, size);
+  if (open_header_.ext) WriteHeader(open_.data, open_header_);
+  return Status::FromCore(zb_reservation_commit(&open_, skip + size));
 }
 
 void WriterSession::CancelReservation() {

@@ -49,12 +49,15 @@ class WriterSession {
   bool StartWrite(uint64_t id, const WriteRequest &req, int timeout_ms,
                   std::function<void(WriteResult)> done);
   // One reservation at a time (the open one is the core's handle, kept
-  // here): ZB_ESTATE while one is open.
-  WriteResult TryReserve(uint64_t size);
-  bool StartReserve(uint64_t id, uint64_t size, int timeout_ms,
-                    std::function<void(WriteResult)> done);
-  // Commits the open reservation; with `bytes`, copies them in first (the
-  // copying fallback's scratch buffer). It stays open on a bad size.
+  // here): ZB_ESTATE while one is open. With `header.ext`, the frame
+  // header (written at commit) goes before the `size` bytes, and the slot
+  // is after it.
+  WriteResult TryReserve(uint64_t size, const WriteRequest &header);
+  bool StartReserve(uint64_t id, uint64_t size, const WriteRequest &header,
+                    int timeout_ms, std::function<void(WriteResult)> done);
+  // Commits the first `size` bytes after the header (if any) of the open
+  // reservation; with `bytes`, copies them in first (the copying fallback's
+  // scratch buffer). It stays open on a bad size.
   Status Commit(uint64_t size, const uint8_t *bytes);
   void CancelReservation();
   void CancelWait(uint64_t id);
@@ -68,7 +71,8 @@ class WriterSession {
   WriteResult Write(const WriteRequest &req, int timeout_ms, uint64_t id);
   WriteResult Reserve(uint64_t size, int timeout_ms, uint64_t id,
                       zb_reservation *res);
-  WriteResult ReserveOpen(uint64_t size, int timeout_ms, uint64_t id);
+  WriteResult ReserveOpen(uint64_t size, const WriteRequest &header,
+                          int timeout_ms, uint64_t id);
   bool Retry(int rc, uint64_t id, WriteResult *r);
   bool StartOnWaitThread(std::function<WriteResult()> op,
                          std::function<void(WriteResult)> done);
@@ -79,6 +83,7 @@ class WriterSession {
   std::mutex op_mu_; // one writer call at a time
   zb_writer *writer_ = nullptr;
   zb_reservation open_{};  // under op_mu_
+  WriteRequest open_header_;  // its frame header (ext), under op_mu_
   std::atomic<bool> closing_{false};
   std::atomic<uint64_t> cancel_id_{0};
   WaitThread thread_;

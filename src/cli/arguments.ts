@@ -97,6 +97,10 @@ export const COMMANDS = {
       script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },
       'output-caps': { type: 'string', describe: 'Caps of the answers when they differ from the input (the script may also export outputCaps)' },
       'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame unchanged) or stop', default: 'pass' },
+      'in-place': {
+        type: 'boolean', default: true,
+        describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place: zerofilter pushes its request\'s bytes, nothing is copied (--no-in-place: copy every answer)',
+      },
       frames: { type: 'number', describe: 'Stop after N answers' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
@@ -109,7 +113,7 @@ export const COMMANDS = {
       ['$0 filter "videotestsrc ! video/x-raw,format=RGB" --script ./invert.mjs "videoconvert ! autovideosink"', 'a Node filter between two pipelines'],
       ['$0 filter "videotestsrc num-buffers=300 ! video/x-raw,format=RGB" --script ./mask.mjs --output-caps "video/x-raw,format=GRAY8,width=320,height=240" "fakesink" --json', 'RGB in, GRAY8 out'],
     ],
-    notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer) and the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
+    notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer), the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set) and how many answers went in place (no copy) and by copy. At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
   },
   watch: {
     command: 'watch',

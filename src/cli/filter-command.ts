@@ -38,7 +38,8 @@ function statsText(s: DuplexServerStats, fps: number): string {
   const ms = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)} ms`);
   return [
     `${s.responses} frames`, `${fps.toFixed(1)} fps`, `service p50 ${ms(s.serviceP50Ms)} p99 ${ms(s.serviceP99Ms)}`,
-    `round trip p50 ${ms(s.requestToResponseP50Ms)} p99 ${ms(s.requestToResponseP99Ms)}`, `errors ${s.errors}`,
+    `round trip p50 ${ms(s.requestToResponseP50Ms)} p99 ${ms(s.requestToResponseP99Ms)}`,
+    `in place ${s.inPlace} copied ${s.copied}`, `errors ${s.errors}`,
   ].join('  ');
 }
 
@@ -56,6 +57,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   try {
     server = await ZeroBufferDuplexServer.create({
       name, payloadSize: args.payloadSize, outputCaps: args.outputCaps ?? script.outputCaps, onError: args.onError,
+      inPlace: args.inPlace,
     });
   } catch (e) {
     if (e instanceof ZeroBufferError) {

@@ -32,6 +32,8 @@ export interface FilterArgs {
   script: string;
   outputCaps?: string;
   onError: 'pass' | 'stop';
+  /** Answers in place when zerofilter takes them (--no-in-place: false). */
+  inPlace: boolean;
   frames?: number;
   json?: boolean;
   intervalMs: number;
@@ -210,7 +212,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         kind: 'filter',
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: a['output-caps'] as string | undefined,
-          onError, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
+          onError, inPlace: a['in-place'] !== false, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
           name: a['name'] as string | undefined, payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
         },

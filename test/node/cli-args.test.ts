@@ -113,7 +113,8 @@ test('durations, pipeline words and default sizes', () => {
 
 test('filter: source, sink, --script and zerofilter properties', async () => {
   expect(await parseArgs(['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--sink-property', 'depth=4']))
-    .toMatchObject({ kind: 'filter', args: { source: 'videotestsrc', sink: 'fakesink', script: 'x.mjs', onError: 'pass', sinkProperties: { depth: '4' } } });
+    .toMatchObject({ kind: 'filter', args: { source: 'videotestsrc', sink: 'fakesink', script: 'x.mjs', onError: 'pass', inPlace: true, sinkProperties: { depth: '4' } } });
+  expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--no-in-place'])).toMatchObject({ kind: 'filter', args: { inPlace: false } });
   expect(await parseArgs(['filter', 'videotestsrc', 'fakesink'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/--script/) });
   expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--on-error', 'maybe'])).toMatchObject({ kind: 'usage' });
   expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--sink-property', 'channel=x'])).toMatchObject({ kind: 'usage' });

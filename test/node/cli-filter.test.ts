@@ -31,11 +31,31 @@ test('zerobuffer filter: the script inverts every frame; JSON stats and a summar
       `filesink location=${output}`, '--json', '--name', name], gstEnv);
     expect(await cli.exit(40000)).toBe(0);
     const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
-    expect(summary).toMatchObject({ requests: 25, responses: 25, errors: 0, zerofilter: { responses: 25, 'frames-passed': 0 } });
+    expect(summary).toMatchObject({ requests: 25, responses: 25, errors: 0, inPlace: 0, copied: 25, zerofilter: { responses: 25, 'frames-passed': 0 } });
     expect(summary.requestToResponseP50Ms).toBeGreaterThan(0);
     const want = fs.readFileSync(input).map((v) => 255 - v);
     expect(want.length).toBe(25 * 160 * 120 * 3);
     expect(sha(fs.readFileSync(output))).toBe(sha(want));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 90000);
+
+test.each([[[]], [['--no-in-place']]])('zerobuffer filter %j: a script that draws on frame.data and returns the frame', async (extra) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
+  try {
+    const input = path.join(dir, 'in.raw');
+    const output = path.join(dir, 'out.raw');
+    const ref = run('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
+    expect(await ref.exit(20000)).toBe(0);
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-in-place-filter.mjs'),
+      `filesink location=${output}`, '--json', '--name', ringName('clifip'), ...extra], gstEnv);
+    expect(await cli.exit(40000)).toBe(0);
+    const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
+    expect(summary.inPlace + summary.copied).toBe(25);
+    // in place only when zerofilter takes it (the inplace zerofilter), never with --no-in-place
+    if (extra.length > 0) expect(summary.inPlace).toBe(0);
+    expect(sha(fs.readFileSync(output))).toBe(sha(fs.readFileSync(input).map((v) => 255 - v)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

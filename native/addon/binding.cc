@@ -522,54 +522,31 @@ Napi::Value DefaultPayloadSize(const Napi::CallbackInfo &info) {
   return U64(info.Env(), zb_default_payload_size(ArgSize(info, 0, "frameSize")));
 }
 
-// metadataFrameHeader(bytes) -> the per-frame header version declared (0:
+// metadataFrameHeader(bytes) / metadataInPlace(bytes) -> the version of
+// the per-frame header / of in-place answers the metadata declares (0:
 // none); throws EPROTO when the declaration cannot be read.
-Napi::Value MetadataFrameHeader(const Napi::CallbackInfo &info) {
+template <int (*Declared)(const uint8_t *, uint64_t)>
+Napi::Value MetadataDeclared(const Napi::CallbackInfo &info) {
   const uint8_t *data;
   size_t size;
   ArgBytes(info, 0, &data, &size);
-  int v = zb_metadata_frame_header(data, size);
+  int v = Declared(data, size);
   if (v < 0) throw MakeError(info.Env(), Status::FromCore(v));
   return Napi::Number::New(info.Env(), v);
 }
 
-// declareFrameHeader(bytes) -> Uint8Array: the JSON object with the
-// per-frame header declared.
-Napi::Value DeclareFrameHeader(const Napi::CallbackInfo &info) {
+// declareFrameHeader(bytes) / declareInPlace(bytes) -> Uint8Array: the
+// JSON object with the per-frame header / in-place answers declared.
+template <int (*Declare)(const uint8_t *, uint64_t, uint8_t *, uint64_t, uint64_t *)>
+Napi::Value MetadataDeclare(const Napi::CallbackInfo &info) {
   const uint8_t *data;
   size_t size;
   uint64_t n = 0;
   ArgBytes(info, 0, &data, &size);
-  int rc = zb_metadata_declare_frame_header(data, size, nullptr, 0, &n);
+  int rc = Declare(data, size, nullptr, 0, &n);
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(n));
-  rc = zb_metadata_declare_frame_header(data, size, out.Data(), n, &n);
-  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
-  return out;
-}
-
-// metadataInPlace(bytes) -> the in-place answer version a duplex client's
-// request metadata declares (0: none); throws EPROTO when unreadable.
-Napi::Value MetadataInPlace(const Napi::CallbackInfo &info) {
-  const uint8_t *data;
-  size_t size;
-  ArgBytes(info, 0, &data, &size);
-  int v = zb_metadata_in_place(data, size);
-  if (v < 0) throw MakeError(info.Env(), Status::FromCore(v));
-  return Napi::Number::New(info.Env(), v);
-}
-
-// declareInPlace(bytes) -> Uint8Array: the JSON object with in-place
-// answers declared (what a duplex client that takes them writes).
-Napi::Value DeclareInPlace(const Napi::CallbackInfo &info) {
-  const uint8_t *data;
-  size_t size;
-  uint64_t n = 0;
-  ArgBytes(info, 0, &data, &size);
-  int rc = zb_metadata_declare_in_place(data, size, nullptr, 0, &n);
-  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(info.Env(), static_cast<size_t>(n));
-  rc = zb_metadata_declare_in_place(data, size, out.Data(), n, &n);
+  rc = Declare(data, size, out.Data(), n, &n);
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
   return out;
 }
@@ -637,10 +614,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"payloadSizeFor", PayloadSizeFor},
       {"defaultFramesInFlight", DefaultFramesInFlight},
       {"defaultPayloadSize", DefaultPayloadSize},
-      {"metadataFrameHeader", MetadataFrameHeader},
-      {"declareFrameHeader", DeclareFrameHeader},
-      {"metadataInPlace", MetadataInPlace},
-      {"declareInPlace", DeclareInPlace},
+      {"metadataFrameHeader", MetadataDeclared<zb_metadata_frame_header>},
+      {"declareFrameHeader", MetadataDeclare<zb_metadata_declare_frame_header>},
+      {"metadataInPlace", MetadataDeclared<zb_metadata_in_place>},
+      {"declareInPlace", MetadataDeclare<zb_metadata_declare_in_place>},
       {"liveCounts", LiveCountsObject},
       {"duplexRingNames", DuplexRingNames},
   };

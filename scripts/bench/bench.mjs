@@ -12,7 +12,7 @@
 //            --only ID,ID  run only these parts, and write no docs. IDs: sections (video, duplex,
 //              sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
 //              shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section with
-//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:shm,
+//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:zerofilter-copy, duplex:shm,
 //              duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and duplex at
 //              those only; given alone, video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
 import fs from 'node:fs';
@@ -207,7 +207,8 @@ async function main() {
     ...Object.values(r.sweep).flatMap((cells) => Object.values(cells)),
     ...Object.values(r.latency).flatMap((modes) => Object.values(modes).flatMap((cells) => Object.values(cells))),
     ...Object.values(r.convert),
-    ...Object.values(r.duplex).map((cells) => cells.zerofilter).filter((c) => !quick || c.runs.length || c.errors.length),
+    ...Object.values(r.duplex).flatMap((cells) => [cells.zerofilter, cells['zerofilter-copy']])
+      .filter((c) => !quick || c.runs.length || c.errors.length),
   ];
   if (required.some((c) => c.errors.length)) process.exitCode = 1;
 }

@@ -19,46 +19,37 @@ afterAll(() => {
 
 const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 
-test('zerobuffer filter: the script inverts every frame; JSON stats and a summary with zerofilter\'s counts', async () => {
+/** Runs `zerobuffer filter SRC --script <fixture> filesink` (+ extra); its JSON summary, after checking that every byte came back inverted. */
+async function invertingFilter(fixture: string, extra: string[] = []): Promise<Record<string, unknown> & { inPlace: number; copied: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
   try {
     const input = path.join(dir, 'in.raw');
     const output = path.join(dir, 'out.raw');
     const ref = run('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
     expect(await ref.exit(20000)).toBe(0);
-    const name = ringName('clif');
-    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'),
-      `filesink location=${output}`, '--json', '--name', name], gstEnv);
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', fixture),
+      `filesink location=${output}`, '--json', '--name', ringName('clif'), ...extra], gstEnv);
     expect(await cli.exit(40000)).toBe(0);
-    const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
-    expect(summary).toMatchObject({ requests: 25, responses: 25, errors: 0, inPlace: 0, copied: 25, zerofilter: { responses: 25, 'frames-passed': 0 } });
-    expect(summary.requestToResponseP50Ms).toBeGreaterThan(0);
     const want = fs.readFileSync(input).map((v) => 255 - v);
     expect(want.length).toBe(25 * 160 * 120 * 3);
     expect(sha(fs.readFileSync(output))).toBe(sha(want));
+    return JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('zerobuffer filter: the script inverts every frame; JSON stats and a summary with zerofilter\'s counts', async () => {
+  const summary = await invertingFilter('invert-filter.mjs');
+  expect(summary).toMatchObject({ requests: 25, responses: 25, errors: 0, inPlace: 0, copied: 25, zerofilter: { responses: 25, 'frames-passed': 0 } });
+  expect(summary['requestToResponseP50Ms']).toBeGreaterThan(0);
 }, 90000);
 
 test.each([[[]], [['--no-in-place']]])('zerobuffer filter %j: a script that draws on frame.data and returns the frame', async (extra) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
-  try {
-    const input = path.join(dir, 'in.raw');
-    const output = path.join(dir, 'out.raw');
-    const ref = run('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
-    expect(await ref.exit(20000)).toBe(0);
-    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-in-place-filter.mjs'),
-      `filesink location=${output}`, '--json', '--name', ringName('clifip'), ...extra], gstEnv);
-    expect(await cli.exit(40000)).toBe(0);
-    const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
-    expect(summary.inPlace + summary.copied).toBe(25);
-    // in place only when zerofilter takes it (the inplace zerofilter), never with --no-in-place
-    if (extra.length > 0) expect(summary.inPlace).toBe(0);
-    expect(sha(fs.readFileSync(output))).toBe(sha(fs.readFileSync(input).map((v) => 255 - v)));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const summary = await invertingFilter('invert-in-place-filter.mjs', extra);
+  expect(summary.inPlace + summary.copied).toBe(25);
+  // in place only when zerofilter takes it (the inplace zerofilter), never with --no-in-place
+  if (extra.length > 0) expect(summary.inPlace).toBe(0);
 }, 90000);
 
 test('zerobuffer filter: usage errors', async () => {

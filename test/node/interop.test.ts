@@ -3,6 +3,7 @@
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { native } from '../../src/native.js';
 import { FNV_START, fnv1a, leftovers, makeFrame, nodeWriterPath, peerPath, ringName, run } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -91,6 +92,29 @@ peerTest('Node writer → C reader (zb-peer)', async () => {
   } finally {
     child.proc.kill();
   }
+});
+
+test('reserve/commit with a frame header: the header goes before the view, stamped at commit; a shorter commit', async () => {
+  const name = ringName('reservehdr');
+  await using reader = await ZeroBufferReader.create({ name, metadataSize: 1024, payloadSize: 1 << 16 });
+  await using writer = await ZeroBufferWriter.connect(name, { frameHeader: true });
+  writer.setMetadata({ caps: 'application/octet-stream' });
+  for (let i = 1; i <= 20; i++) {
+    const want = makeFrame(4, i, 1, 1000);
+    const slot = await writer.reserve(want.length + 10, { pts: i * 40, duration: 40, flags: i, timeoutMs: 5000 });
+    slot.set(want);
+    const before = native.nowNs(); // after the reservation: the header's commit time is later
+    writer.commit(want.length);
+    const frame = (await reader.next({ timeoutMs: 5000 }))!;
+    expect([frame.sequence, frame.pts, frame.dts, frame.duration, frame.flags, frame.zbFlags]).toEqual([i, i * 40, undefined, 40, i, 0]);
+    expect(Buffer.from(frame.data).equals(Buffer.from(want))).toBe(true);
+    expect(frame.commitNs).toBeGreaterThanOrEqual(before);
+    frame.release();
+  }
+  const slot = await writer.reserve(8);
+  expect(() => writer.commit(9)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  writer.cancelReservation();
+  expect(slot.byteLength).toBe(0);
 });
 
 test('zero-copy reserve/commit from Node reaches a reader byte-exact', async () => {

@@ -5,10 +5,14 @@
 // rows have 4 frames of shared memory each way and copy each frame once, in
 // the middle process.
 // - zerofilter ⇄ ZeroBufferDuplexServer (peers/duplex-echo.mjs, `return
-//   frame`: one copy from the request ring into the response ring, 4 frames
-//   each); zerofilter writes its requests zero-copy (its pool). frames/s at
-//   zerofilter (named "sink" for gst-run); its stats carry the round trip
-//   p50/p99, request commit to response.
+//   frame`), 4 frames each way; zerofilter writes its requests zero-copy
+//   (its pool). Two rows: the server as it comes (an in-place answer, a
+//   48-byte header and no copy, when zerofilter declares in_place:
+//   docs/PROTOCOL.md §9.4; else a copy), and with inPlace: false (one copy
+//   from the request ring into the response ring). The server's own count
+//   of answers in place is shown. frames/s at zerofilter (named "sink" for
+//   gst-run); its stats carry the round trip p50/p99, request commit to
+//   response.
 // - shm round trip, GStreamer only, three processes: `source ! shmsink S1`
 //   in shmsink's zero-copy mode (video.mjs shmProducer: 4 frames of area, a
 //   pool of 4 or of 2 buffers, as rows 2b and 2d there), a relay `shmsrc S1 !
@@ -35,17 +39,18 @@ import { RESOLUTIONS, caps, check, frameSize, framesFor, gst, shmProducer, sourc
 
 export { RESOLUTIONS };
 export const METHODS = [
-  { id: 'zerofilter', label: 'zerofilter ⇄ Node echo server' },
+  { id: 'zerofilter', label: 'zerofilter ⇄ Node echo server (return frame: in place if declared)', inPlace: true },
+  { id: 'zerofilter-copy', label: 'zerofilter ⇄ Node echo server, inPlace: false (copied)', inPlace: false },
   { id: 'shm', label: 'shmsink → shmsrc ! shmsink → shmsrc (GStreamer relay), pool of 4', poolMax: 4 },
   { id: 'shm2', label: 'same, pool of 2', poolMax: 2 },
   { id: 'pipe', label: 'fdsink → Node → fdsrc (by hand)' },
 ];
 
-async function zerofilter(ctx, res, n) {
+async function zerofilter(ctx, res, n, inPlace) {
   const name = `zbbench-dx-${randomUUID().slice(0, 8)}`;
   const size = frameSize(res);
   const server = start(process.execPath, [path.join(ctx.benchDir, 'peers', 'duplex-echo.mjs'),
-    JSON.stringify({ repo: ctx.repo, name, payloadSize: 4 * (size + 128) })], { timeoutMs: ctx.timeoutMs, env: ctx.env });
+    JSON.stringify({ repo: ctx.repo, name, payloadSize: 4 * (size + 128), inPlace })], { timeoutMs: ctx.timeoutMs, env: ctx.env });
   const report = path.join(ctx.tmpDir ?? '/tmp', `zbbench-dx-${randomUUID().slice(0, 8)}.json`);
   const client = start(ctx.gstRun, ['--report', report,
     `${source(res, n)} ! zerofilter name=sink channel=${name} connect-timeout=10000 payload-size=${4 * (size + 128)} ! fakesink sync=false`],
@@ -56,7 +61,12 @@ async function zerofilter(ctx, res, n) {
   if (c.code !== 0 || rep.error) throw new Error(`zerofilter: exit ${c.code} ${rep.error ?? ''} ${c.stderr.slice(-300)}`);
   if (s.code !== 0) throw new Error(`duplex-echo: exit ${s.code} ${s.stderr.slice(-300)}`);
   if (rep.frames !== n || rep.responses !== n) throw new Error(`zerofilter: ${rep.frames} frames in, ${rep.responses} answered of ${n}`);
-  return { fps: rep.fps, p50Ms: rep['round-trip-p50-us'] / 1000, p99Ms: rep['round-trip-p99-us'] / 1000, zeroCopy: rep['requests-zero-copy'] };
+  const stats = lastJson(s.stdout, `duplex-echo: no stats in ${s.stdout.slice(-300)}`);
+  if (!inPlace && stats.inPlace !== 0) throw new Error(`duplex-echo inPlace: false answered ${stats.inPlace} in place`);
+  return {
+    fps: rep.fps, p50Ms: rep['round-trip-p50-us'] / 1000, p99Ms: rep['round-trip-p99-us'] / 1000, zeroCopy: rep['requests-zero-copy'],
+    inPlacePercent: (100 * stats.inPlace) / n,
+  };
 }
 
 async function shmRoundTrip(ctx, res, n, poolMax) {
@@ -99,7 +109,7 @@ async function pipe(ctx, res, n) {
 export async function measure(ctx, method, res, quick) {
   const n = framesFor(res, quick);
   if (method.poolMax) return shmRoundTrip(ctx, res, n, method.poolMax);
-  return method.id === 'zerofilter' ? zerofilter(ctx, res, n) : pipe(ctx, res, n);
+  return method.inPlace !== undefined ? zerofilter(ctx, res, n, method.inPlace) : pipe(ctx, res, n);
 }
 
 const med = (xs) => {
@@ -108,7 +118,10 @@ const med = (xs) => {
 };
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
-/** Rows: resolution, method, frames/s, round trip p50/p99 (medians over rounds), and zerosink → Node frames/s for scale. */
+/**
+ * Rows: resolution, method, frames/s, round trip p50/p99 (medians over rounds), the answers the Node server
+ * sent in place, and zerosink → Node frames/s for scale.
+ */
 export function duplexTable(cells, video) {
   const rows = [];
   for (const res of RESOLUTIONS.filter((x) => Object.values(cells[x.id]).some((c) => c.runs.length || c.errors.length))) {
@@ -118,8 +131,9 @@ export function duplexTable(cells, video) {
       const fps = med(c.runs.map((r) => r.fps));
       rows.push([res.label, m.label, c.errors.length && !c.runs.length ? `failed: ${c.errors[0].slice(0, 60)}` : f(fps),
         f(med(c.runs.map((r) => r.p50Ms)), 2), f(med(c.runs.map((r) => r.p99Ms)), 2),
-        m.id === 'zerofilter' && Number.isFinite(alone) ? `${f((100 * fps) / alone, 0)} %` : '–']);
+        m.inPlace !== undefined && c.runs.length ? `${f(med(c.runs.map((r) => r.inPlacePercent)), 0)} %` : '–',
+        m.inPlace !== undefined && Number.isFinite(alone) ? `${f((100 * fps) / alone, 0)} %` : '–']);
     }
   }
-  return { head: ['video', 'round trip through another process', 'frames/s', 'p50 ms', 'p99 ms', 'of zerosink → Node'], rows };
+  return { head: ['video', 'round trip through another process', 'frames/s', 'p50 ms', 'p99 ms', 'answers in place', 'of zerosink → Node'], rows };
 }

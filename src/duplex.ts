@@ -246,8 +246,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       for await (const frame of this.#requests.frames()) {
         this.#stats.requests++;
         // A client that came back before our reader saw it leave (a pipeline set to NULL and
-        // back in one process) starts again at sequence 1, into a new response ring.
-        if (frame.sequence <= previous) this.#dropClient();
+        // back in one process) starts again at sequence 1, into a new response ring. A new
+        // client may find us attached to its predecessor's response ring, found again after
+        // that one's end of stream and before it went: its reader is gone by now.
+        if (frame.sequence <= previous || (previous === 0 && this.#client !== undefined && !this.#clientThere(this.#client)))
+          this.#dropClient();
         previous = frame.sequence;
         const client = this.#client ?? await this.#connecting;
         if (client == null) return; // closed
@@ -256,6 +259,15 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     } finally {
       // the client ended its requests: the responses end too
       this.#dropClient();
+    }
+  }
+
+  /** The reader of the client's response ring is still there. */
+  #clientThere(client: Client): boolean {
+    try {
+      return client.writer.stats().readerAlive;
+    } catch {
+      return false;
     }
   }
 

@@ -99,7 +99,7 @@ export const COMMANDS = {
       'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame unchanged) or stop', default: 'pass' },
       'in-place': {
         type: 'boolean', default: true,
-        describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place: zerofilter pushes its request\'s bytes, nothing is copied (--no-in-place: copy every answer)',
+        describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place when zerofilter takes it: its request\'s bytes go downstream, nothing is copied (--no-in-place: copy every answer)',
       },
       frames: { type: 'number', describe: 'Stop after N answers' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },

@@ -306,6 +306,49 @@ int zb_reservation_commit(zb_reservation *res, uint64_t size);
  * when it is not open. */
 void zb_reservation_cancel(zb_reservation *res);
 
+/* A committed frame whose bytes the writer's process keeps using after
+ * the reader released them (e.g. a duplex client that pushes an in-place
+ * answer over its request's bytes, docs/PROTOCOL.md §9.4). The writer never
+ * places a frame over held bytes: the room ahead of it ends at the oldest
+ * held frame, as well as at the reader's free bytes, so holds kept too long
+ * stop the writer (zb_writer_reserve waits for a release, then times out
+ * saying so). A hold keeps the writer's mapping alive, also after
+ * zb_writer_destroy. */
+typedef struct zb_hold {
+  const uint8_t *data; /* the published frame's payload; NULL until then */
+  uint64_t size;       /* payload bytes committed */
+  zb_writer *writer;   /* the owner; NULL once released */
+  uint64_t id;
+} zb_hold;
+
+/* zb_reservation_commit, and *hold on the frame's bytes. hold->data is set
+ * when the frame is published by this commit; when a reservation before it
+ * is still open, the frame is published later (moved down when an earlier
+ * one is cancelled): then zb_hold_data tells where once it is. On failure
+ * *hold is cleared. */
+int zb_reservation_commit_hold(zb_reservation *res, uint64_t size,
+                               zb_hold *hold);
+
+/* Where a held frame's payload is (sets hold->data): NULL while it is not
+ * published yet, or when the hold is released. */
+const uint8_t *zb_hold_data(zb_hold *hold);
+
+/* Ends a hold and clears *hold: the writer may place frames over its bytes
+ * (a reserve waiting for them wakes at once). Any order, any thread; no
+ * effect on a released hold. */
+void zb_hold_release(zb_hold *hold);
+
+/* The writer's holds: how many, their bytes (frame headers included), the
+ * room ahead of the allocation position before the first held frame (the
+ * payload size when none limits it), and how many reserves in progress
+ * the holds block right now (an adapter then moves held bytes out and
+ * releases their holds). */
+typedef struct zb_writer_holds_info {
+  uint64_t holds, bytes, room, blocked;
+} zb_writer_holds_info;
+
+int zb_writer_holds(zb_writer *writer, zb_writer_holds_info *info);
+
 /* reserve + copy + commit. */
 int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
                     int timeout_ms);

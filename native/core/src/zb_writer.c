@@ -15,6 +15,15 @@
  * never pulls the mapping from under a reservation another thread is still
  * filling; such a reservation is abandoned (its commit fails) and the
  * mapping goes with the last reference.
+ *
+ * Holds (zb_reservation_commit_hold): a committed frame whose bytes the
+ * writer's process still uses after the reader released them (zerofilter
+ * pushes an in-place answer downstream over its request's bytes). The
+ * writer never places a frame over held bytes: the room ahead of the
+ * allocation position ends at the first held frame, as well as at the
+ * reader's free bytes. A reserve blocked by holds waits on a semaphore of
+ * this process (sem-r belongs to the protocol), which each release posts.
+ * A hold keeps a writer reference, like a reservation.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,7 +49,16 @@ typedef struct zb_slot {
   uint64_t alloc_before; /* the allocation position before it */
   bool wraps;            /* a wrap goes before it */
   int state;
+  uint64_t hold_id;      /* its hold, or 0 */
 } zb_slot;
+
+/* A held frame. Until published, its bytes are still booked by its slot. */
+typedef struct zb_held {
+  uint64_t id;
+  uint64_t pos;          /* its frame header, once published */
+  uint64_t total;        /* header + payload bytes */
+  bool published;
+} zb_held;
 
 struct zb_writer {
   char name[ZB_NAME_MAX + 1];
@@ -65,6 +83,13 @@ struct zb_writer {
   uint64_t wake_handled;  /* the wake_seq the last cancelled wait saw */
   atomic_uint_fast64_t wake_seq;
   atomic_int waiters;
+  zb_held *holds;         /* in no order */
+  size_t nholds, holds_cap;
+  uint64_t next_hold_id;
+  uint64_t held_bytes;    /* sum of their totals */
+  sem_t hold_sem;         /* posted by releases (and wakes) for... */
+  atomic_int hold_waiters; /* ...the reserves waiting on holds */
+  atomic_int hold_blocked; /* reserves in progress that holds block */
 };
 
 /* ------------------------------------------------------- lifetime (locked) */
@@ -76,7 +101,9 @@ static void writer_free(zb_writer *w) {
     sem_close(w->sem_r);
   zb__segment_close(&w->seg);
   pthread_mutex_destroy(&w->lock);
+  sem_destroy(&w->hold_sem);
   free(w->queue);
+  free(w->holds);
   free(w);
 }
 
@@ -153,6 +180,47 @@ static void publish(zb_writer *w, uint64_t consumed, uint64_t entries,
   }
 }
 
+/* ----------------------------------------------------------- holds (locked) */
+
+static zb_held *held_find(zb_writer *w, uint64_t id) {
+  size_t i;
+  for (i = 0; i < w->nholds; i++)
+    if (w->holds[i].id == id)
+      return &w->holds[i];
+  return NULL;
+}
+
+static void hold_published(zb_writer *w, uint64_t id, uint64_t pos) {
+  zb_held *h = held_find(w, id);
+  if (h != NULL) {
+    h->pos = pos;
+    h->published = true;
+  }
+}
+
+/* The bytes ahead of the allocation position up to the first published
+ * held frame (cyclic), UINT64_MAX when none is held. */
+static uint64_t hold_room(const zb_writer *w) {
+  const uint64_t ring = w->seg.payload_size;
+  uint64_t room = UINT64_MAX, d;
+  size_t i;
+  for (i = 0; i < w->nholds; i++) {
+    if (!w->holds[i].published)
+      continue;
+    d = (w->holds[i].pos + ring - w->alloc_pos % ring) % ring;
+    if (d < room)
+      room = d;
+  }
+  return room;
+}
+
+/* Wakes the reserves waiting on holds (async-signal-safe). */
+static void wake_hold_waiters(zb_writer *w) {
+  int n = atomic_load(&w->hold_waiters);
+  while (n-- > 0)
+    sem_post(&w->hold_sem);
+}
+
 /* Publishes every settled slot at the head of the queue. */
 static void publish_ready(zb_writer *w) {
   const uint64_t ring = w->seg.payload_size;
@@ -173,6 +241,8 @@ static void publish_ready(zb_writer *w) {
         memmove(at + ZB_FRAME_HEADER_SIZE,
                 w->seg.payload + s->pos + ZB_FRAME_HEADER_SIZE, s->committed);
       memcpy(at, &h, sizeof h);
+      if (s->hold_id != 0)
+        hold_published(w, s->hold_id, w->pub_pos);
       w->pub_pos += zb__frame_total(s->committed);
       consumed += zb__frame_total(s->committed);
       entries++;
@@ -327,7 +397,9 @@ int zb_writer_connect(zb_writer **out, const char *name) {
   w->next_sequence = 1;
   w->refs = 1;
   w->wrap_early_from = ZB_WRAP_EARLY_FROM;
+  w->next_hold_id = 1;
   pthread_mutex_init(&w->lock, NULL);
+  sem_init(&w->hold_sem, 0, 0);
   strcpy(w->name, name);
   zb__names(name, &w->names);
 
@@ -381,6 +453,7 @@ void zb_writer_destroy(zb_writer *w) {
   zb__cas(&w->seg.oieb->writer_pid, &self, 0);
   for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
     sem_post(w->sem_r); /* waits in other threads end */
+  wake_hold_waiters(w);
   unref_unlock(w);
 }
 
@@ -416,6 +489,7 @@ void zb_writer_wake(zb_writer *w) {
   do
     sem_post(w->sem_r);
   while (--n > 0);
+  wake_hold_waiters(w);
 }
 
 void zb__writer_set_wrap_early(zb_writer *w, bool on) {
@@ -507,10 +581,10 @@ static int check_frame_size(const zb_writer *w, uint64_t size) {
 /* One step of reserve (locked): places the frame when there is room (0),
  * or says why not (ZB_EAGAIN: wait for space; other codes: fail). */
 static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
-                     uint64_t *avail_out, uint64_t *needed_out) {
+                     uint64_t *avail_out, uint64_t *needed_out, bool *held) {
   const uint64_t ring = w->seg.payload_size;
   const uint64_t total = zb__frame_total(size);
-  uint64_t free_bytes, avail;
+  uint64_t free_bytes, avail, room;
   zb_placement p;
   zb_slot *s;
 
@@ -522,6 +596,10 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                       w->name, (unsigned long long)free_bytes,
                       (unsigned long long)ring, (unsigned long long)w->booked);
     avail = free_bytes - w->booked;
+    room = hold_room(w);
+    *held = room < avail;
+    if (*held)
+      avail = room;
     p = zb__place_frame(ring, w->alloc_pos, total, avail,
                         total >= w->wrap_early_from);
     if (p.impossible)
@@ -536,6 +614,13 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                       (unsigned long long)(2 * total));
     *avail_out = avail;
     *needed_out = p.needed;
+    *held = *held && avail < p.needed;
+    if (*held)
+      return zb__fail(ZB_EAGAIN,
+                      "ring \"%s\" is full: %zu frames held by the writer "
+                      "(zb_hold) leave %llu bytes, the frame needs %llu",
+                      w->name, w->nholds, (unsigned long long)avail,
+                      (unsigned long long)p.needed);
     if (avail < p.needed)
       return zb__fail(ZB_EAGAIN,
                       "ring \"%s\" is full: %llu bytes free, the frame needs "
@@ -545,7 +630,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
       return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory tracking %zu "
                       "reservations", w->name, w->count);
     *s = (zb_slot){w->next_id++, p.frame_pos, size, 0, p.needed, w->alloc_pos,
-                   p.wraps, p.wrap_first ? SLOT_WRAP : SLOT_OPEN};
+                   p.wraps, p.wrap_first ? SLOT_WRAP : SLOT_OPEN, 0};
     w->booked += p.needed;
     if (p.wrap_first) { /* the wrap on its own, then the frame at 0 */
       w->alloc_pos = 0;
@@ -564,6 +649,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
   uint64_t deadline, now, start_wake, wake, avail = 0, needed = 0;
+  bool held = false, blocked = false;
   int rc;
 
   if (w == NULL || res == NULL)
@@ -585,8 +671,12 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   for (;;) {
     now = zb__now_ns();
     if ((rc = reader_gone(w, now)) < 0 ||
-        (rc = try_place(w, size, res, &avail, &needed)) != ZB_EAGAIN)
+        (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
       break;
+    if (held != blocked) {
+      blocked = held;
+      atomic_fetch_add(&w->hold_blocked, held ? 1 : -1);
+    }
     wake = atomic_load(&w->wake_seq);
     if (w->closed || wake != start_wake) {
       w->wake_handled = wake;
@@ -595,6 +685,17 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     }
     if (timeout_ms == 0)
       break; /* ZB_EAGAIN from try_place */
+    if (now >= deadline && held) {
+      rc = zb__fail(ZB_ETIMEDOUT,
+                    "ring \"%s\" stayed full for %d ms because of frames "
+                    "held by its writer: %zu holds (%llu bytes) leave %llu "
+                    "bytes before the oldest held frame, the frame needs "
+                    "%llu; release holds (zb_hold_release)",
+                    w->name, timeout_ms, w->nholds,
+                    (unsigned long long)w->held_bytes,
+                    (unsigned long long)avail, (unsigned long long)needed);
+      break;
+    }
     if (now >= deadline) {
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms (%llu bytes free, "
@@ -604,14 +705,21 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     (unsigned long long)needed);
       break;
     }
+    if (held) /* a release posts hold_sem, the reader's releases do not help */
+      atomic_fetch_add(&w->hold_waiters, 1);
     pthread_mutex_unlock(&w->lock);
     now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    rc = zb__sem_wait_until(w->sem_r, now < deadline ? now : deadline);
+    rc = zb__sem_wait_until(held ? &w->hold_sem : w->sem_r,
+                            now < deadline ? now : deadline);
     pthread_mutex_lock(&w->lock);
+    if (held)
+      atomic_fetch_sub(&w->hold_waiters, 1);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       break;
   }
   atomic_fetch_sub(&w->waiters, 1);
+  if (blocked)
+    atomic_fetch_sub(&w->hold_blocked, 1);
   if (rc == 0) {
     pthread_mutex_unlock(&w->lock);
     return 0;
@@ -647,12 +755,15 @@ static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
   return NULL;
 }
 
-int zb_reservation_commit(zb_reservation *res, uint64_t size) {
+static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
   zb_writer *w;
   zb_slot *s;
+  zb_held *h;
   int rc;
 
-  if ((s = open_slot(res, "commit", &rc)) == NULL)
+  if (hold != NULL)
+    memset(hold, 0, sizeof *hold);
+  if ((s = open_slot(res, hold ? "commit_hold" : "commit", &rc)) == NULL)
     return rc;
   w = res->writer;
   if (size == 0 || size > s->reserved) {
@@ -664,8 +775,27 @@ int zb_reservation_commit(zb_reservation *res, uint64_t size) {
     pthread_mutex_unlock(&w->lock);
     return rc;
   }
+  if (hold != NULL && w->nholds == w->holds_cap) {
+    size_t cap = w->holds_cap ? w->holds_cap * 2 : 8;
+    zb_held *grown = realloc(w->holds, cap * sizeof *grown);
+    if (grown == NULL) {
+      rc = zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory tracking %zu "
+                    "holds", w->name, w->nholds);
+      pthread_mutex_unlock(&w->lock);
+      return rc;
+    }
+    w->holds = grown;
+    w->holds_cap = cap;
+  }
   s->committed = size;
   s->state = SLOT_COMMITTED;
+  if (hold != NULL) {
+    h = &w->holds[w->nholds++];
+    *h = (zb_held){w->next_hold_id++, 0, zb__frame_total(size), false};
+    s->hold_id = h->id;
+    w->held_bytes += h->total;
+    *hold = (zb_hold){NULL, size, w, h->id};
+  }
   if (s == slot_at(w, w->count - 1)) { /* shrunk at the end: no gap */
     w->alloc_pos -= s->reserved - size;
     w->booked -= s->reserved - size;
@@ -673,7 +803,75 @@ int zb_reservation_commit(zb_reservation *res, uint64_t size) {
   }
   publish_ready(w);
   memset(res, 0, sizeof *res);
+  if (hold != NULL) { /* the reservation's writer reference is the hold's */
+    h = held_find(w, hold->id);
+    if (h->published)
+      hold->data = w->seg.payload + h->pos + ZB_FRAME_HEADER_SIZE;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+  }
   unref_unlock(w);
+  return 0;
+}
+
+int zb_reservation_commit(zb_reservation *res, uint64_t size) {
+  return commit(res, size, NULL);
+}
+
+int zb_reservation_commit_hold(zb_reservation *res, uint64_t size,
+                               zb_hold *hold) {
+  if (hold == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reservation_commit_hold: hold is NULL");
+  return commit(res, size, hold);
+}
+
+const uint8_t *zb_hold_data(zb_hold *hold) {
+  zb_writer *w;
+  zb_held *h;
+  if (hold == NULL || hold->writer == NULL)
+    return NULL;
+  if (hold->data != NULL)
+    return hold->data;
+  w = hold->writer;
+  pthread_mutex_lock(&w->lock);
+  h = held_find(w, hold->id);
+  if (h != NULL && h->published)
+    hold->data = w->seg.payload + h->pos + ZB_FRAME_HEADER_SIZE;
+  pthread_mutex_unlock(&w->lock);
+  return hold->data;
+}
+
+void zb_hold_release(zb_hold *hold) {
+  zb_writer *w;
+  zb_held *h;
+  if (hold == NULL || hold->writer == NULL)
+    return;
+  w = hold->writer;
+  pthread_mutex_lock(&w->lock);
+  h = held_find(w, hold->id);
+  if (h == NULL) { /* a copy of a hold released already */
+    pthread_mutex_unlock(&w->lock);
+    memset(hold, 0, sizeof *hold);
+    return;
+  }
+  w->held_bytes -= h->total;
+  *h = w->holds[--w->nholds];
+  memset(hold, 0, sizeof *hold);
+  wake_hold_waiters(w);
+  unref_unlock(w);
+}
+
+int zb_writer_holds(zb_writer *w, zb_writer_holds_info *info) {
+  uint64_t room;
+  if (w == NULL || info == NULL)
+    return zb__fail(ZB_EINVAL, "zb_writer_holds: arguments are required");
+  pthread_mutex_lock(&w->lock);
+  room = hold_room(w);
+  info->holds = w->nholds;
+  info->bytes = w->held_bytes;
+  info->room = room == UINT64_MAX ? w->seg.payload_size : room;
+  info->blocked = (uint64_t)atomic_load(&w->hold_blocked);
+  pthread_mutex_unlock(&w->lock);
   return 0;
 }
 

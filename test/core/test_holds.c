@@ -98,10 +98,11 @@ static void test_hold_never_overwritten(void) {
     CHECK_RC(write_frame(p.w, 100, 7, &h), 0);
     CHECK(h.data != NULL && h.size == 100 && h.writer == p.w);
     read_frame(p.r, 100, 7); /* the reader is done with it */
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.holds, 1);
     CHECK_EQ_U64(info.bytes, 116);
     CHECK_EQ_U64(info.room, 1024 - 116); /* all but the held frame */
+    CHECK(!info.blocks_size);
     for (;;) {
       rc = write_frame(p.w, 100, key, NULL);
       if (rc < 0)
@@ -121,7 +122,7 @@ static void test_hold_never_overwritten(void) {
       CHECK_RC(write_frame(p.w, 100, key, NULL), 0);
       read_frame(p.r, 100, key++);
     }
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.holds, 0);
     CHECK_EQ_U64(info.room, 1024);
   }
@@ -141,16 +142,16 @@ static void test_hold_release_out_of_order(void) {
     }
     CHECK(h[1].data == h[0].data + 116 && h[2].data == h[1].data + 116);
     /* the allocation position is 348: the room ends at h[0] (0) */
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.holds, 3);
     CHECK_EQ_U64(info.bytes, 3 * 116);
     CHECK_EQ_U64(info.room, 1024 - 348);
     zb_hold_release(&h[1]);
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.holds, 2);
     CHECK_EQ_U64(info.room, 1024 - 348);
     zb_hold_release(&h[0]);
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.room, 1024 - 348 + 232); /* up to h[2] */
     /* Go round up to h[2]: 5 frames from 348 to 928, a wrap, 2 frames at
      * 0 and 116; the 8th would cover h[2] at 232. */
@@ -159,11 +160,13 @@ static void test_hold_release_out_of_order(void) {
       read_frame(p.r, 100, 50 + (uint64_t)i);
       CHECK(has_pattern(h[2].data, 100, 2));
     }
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
+    CHECK(info.blocks_size); /* 100 bytes would wait for h[2] */
     CHECK_RC(write_frame(p.w, 100, 60, NULL), ZB_EAGAIN);
     zb_hold_release(&h[2]);
     CHECK_RC(write_frame(p.w, 100, 60, NULL), 0);
     read_frame(p.r, 100, 60);
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.holds, 0);
     CHECK_EQ_U64(info.bytes, 0);
   }
@@ -214,7 +217,7 @@ static void test_hold_release_wakes_reserve(void) {
       a = (waiter){p.w, 5000, 1, 0};
       pthread_create(&t, NULL, reserve_thread, &a);
       for (i = 0; i < 200; i++) { /* until it waits */
-        CHECK_RC(zb_writer_holds(p.w, &info), 0);
+        CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
         if (info.blocked == 1)
           break;
         sleep_ms(1);
@@ -238,7 +241,7 @@ static void test_hold_release_wakes_reserve(void) {
     if (worst >= 20)
       fprintf(stderr, "slowest wake-up after a release: %.1f ms\n", worst);
     CHECK(worst < 20);
-    CHECK_RC(zb_writer_holds(p.w, &info), 0);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
     CHECK_EQ_U64(info.blocked, 0);
   }
   pair_close(&p);

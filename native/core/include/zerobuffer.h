@@ -340,14 +340,18 @@ void zb_hold_release(zb_hold *hold);
 
 /* The writer's holds: how many, their bytes (frame headers included), the
  * room ahead of the allocation position before the first held frame (the
- * payload size when none limits it), and how many reserves in progress
- * the holds block right now (an adapter then moves held bytes out and
- * releases their holds). */
+ * payload size when none limits it), how many reserves in progress the
+ * holds block right now, and whether a frame of `size` payload bytes
+ * (0: not asked) would wait for holds now (the reader's free bytes would
+ * do). An adapter that sees holds block moves held bytes out (copies them)
+ * and releases their holds. */
 typedef struct zb_writer_holds_info {
   uint64_t holds, bytes, room, blocked;
+  bool blocks_size;
 } zb_writer_holds_info;
 
-int zb_writer_holds(zb_writer *writer, zb_writer_holds_info *info);
+int zb_writer_holds(zb_writer *writer, uint64_t size,
+                    zb_writer_holds_info *info);
 
 /* reserve + copy + commit. */
 int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,

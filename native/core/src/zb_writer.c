@@ -861,7 +861,22 @@ void zb_hold_release(zb_hold *hold) {
   unref_unlock(w);
 }
 
-int zb_writer_holds(zb_writer *w, zb_writer_holds_info *info) {
+/* Whether a frame of size bytes would wait for holds now (locked): try_place's
+ * test without placing it. */
+static bool holds_block(zb_writer *w, uint64_t size) {
+  const uint64_t ring = w->seg.payload_size, total = zb__frame_total(size);
+  uint64_t free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
+  uint64_t avail = free_bytes > w->booked ? free_bytes - w->booked : 0;
+  uint64_t room = hold_room(w);
+  zb_placement p;
+  if (room >= avail || total > ring)
+    return false;
+  p = zb__place_frame(ring, w->alloc_pos, total, room,
+                      total >= w->wrap_early_from);
+  return room < p.needed || (p.wrap_first && room - p.needed < total);
+}
+
+int zb_writer_holds(zb_writer *w, uint64_t size, zb_writer_holds_info *info) {
   uint64_t room;
   if (w == NULL || info == NULL)
     return zb__fail(ZB_EINVAL, "zb_writer_holds: arguments are required");
@@ -871,6 +886,7 @@ int zb_writer_holds(zb_writer *w, zb_writer_holds_info *info) {
   info->bytes = w->held_bytes;
   info->room = room == UINT64_MAX ? w->seg.payload_size : room;
   info->blocked = (uint64_t)atomic_load(&w->hold_blocked);
+  info->blocks_size = size > 0 && w->nholds > 0 && holds_block(w, size);
   pthread_mutex_unlock(&w->lock);
   return 0;
 }

@@ -35,6 +35,16 @@
  * after which buffers pass through unprocessed. A response is only ever pushed as the answer to the request
  * of the same rank (zb_duplex_pair).
  *
+ * With #GstZeroFilter:in-place (our extension, docs/PROTOCOL.md §9.4), the
+ * request metadata tells the server it may answer a request in place: the
+ * answer is then the request's bytes as the server left them in the
+ * request ring (an echo, an overlay drawn where the request lies), and the
+ * buffer pushed downstream points at them, with no copy on either side.
+ * Each request is committed with a hold (the request ring's writer does
+ * not write over its bytes after the server released them) until that
+ * buffer is freed; when downstream keeps so many that the next request
+ * waits for their room, they are copied out of the ring.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc ! video/x-raw,format=RGB ! zerofilter channel=x ! videoconvert ! autovideosink
@@ -97,6 +107,7 @@ typedef struct
   guint32 flags;
   guint64 sent_ns;              /* zb_now_ns at the request's commit */
   gboolean discard;             /* flushed: its response is thrown away */
+  zb_hold hold;                 /* in-place: its bytes, until answered */
 } Pending;
 
 /* Round trips remembered for the percentiles. */
@@ -116,6 +127,7 @@ struct _GstZeroFilter
   GstZeroFilterSkipped skipped;
   GstZeroFilterOnError on_error;
   gboolean frame_header;
+  gboolean in_place;
   guint max_buffers;
   guint64 metadata_size;
   guint64 payload_size;
@@ -123,6 +135,7 @@ struct _GstZeroFilter
   guint latency;                /* ms, added to upstream's */
 
   GstZeroLink *link;            /* the request ring (shared with the pool) */
+  GstZeroSrcRing *held;         /* requests answered in place, lent */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
 
   /* under the object lock (woken from other threads) */
@@ -147,7 +160,8 @@ struct _GstZeroFilter
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
-  guint64 requests_zero_copy;
+  guint64 requests_zero_copy, responses_in_place;
+  guint64 moved_before;         /* the held ring's moves before start */
   guint64 rtt_us[RTT_SAMPLES];
   guint rtt_count;
 };
@@ -159,6 +173,7 @@ struct _GstZeroFilter
 #define DEFAULT_SKIPPED GST_ZERO_FILTER_SKIPPED_PASS
 #define DEFAULT_ON_ERROR GST_ZERO_FILTER_ON_ERROR_ERROR
 #define DEFAULT_FRAME_HEADER FALSE
+#define DEFAULT_IN_PLACE TRUE
 #define DEFAULT_MAX_BUFFERS 3
 #define DEFAULT_METADATA_SIZE 4096
 #define DEFAULT_PAYLOAD_SIZE 0
@@ -181,6 +196,7 @@ enum
   PROP_SKIPPED,
   PROP_ON_ERROR,
   PROP_FRAME_HEADER,
+  PROP_IN_PLACE,
   PROP_MAX_BUFFERS,
   PROP_METADATA_SIZE,
   PROP_PAYLOAD_SIZE,
@@ -282,6 +298,9 @@ gst_zero_filter_get_stats (GstZeroFilter * self)
       "requests", G_TYPE_UINT64, self->requests,
       "requests-zero-copy", G_TYPE_UINT64, self->requests_zero_copy,
       "responses", G_TYPE_UINT64, self->responses_pushed,
+      "responses-in-place", G_TYPE_UINT64, self->responses_in_place,
+      "in-place-copied", G_TYPE_UINT64,
+      gst_zero_src_ring_moved (self->held) - self->moved_before,
       "frames-passed", G_TYPE_UINT64, self->passed,
       "frames-dropped", G_TYPE_UINT64, self->dropped,
       "round-trip-p50-us", G_TYPE_UINT64, p50,
@@ -297,7 +316,8 @@ stats_line (const GstStructure * s)
 {
   GString *line = g_string_new ("zerofilter-stats");
   static const gchar *fields[] = { "frames-in", "requests",
-    "requests-zero-copy", "responses", "frames-passed", "frames-dropped",
+    "requests-zero-copy", "responses", "responses-in-place",
+    "in-place-copied", "frames-passed", "frames-dropped",
     "round-trip-p50-us", "round-trip-p99-us"
   };
   guint i;
@@ -337,6 +357,7 @@ gst_zero_filter_post_stats (GstZeroFilter * self)
 static void
 pending_free (Pending * p)
 {
+  zb_hold_release (&p->hold);
   gst_clear_buffer (&p->pass);
   g_free (p);
 }
@@ -589,6 +610,43 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
 
 /* ---------------------------------------------------------- responses */
 
+/* Why the server may not answer request P in place, with a response
+ * carrying SIZE bytes after its header (g_free it), or NULL. */
+static gchar *
+in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
+{
+  if (p->hold.writer == NULL)
+    return g_strdup ("The duplex server answered in place, but this "
+        "zerofilter does not accept it (in-place=false)");
+  if (size != 0)
+    return g_strdup_printf ("The duplex server answered in place with %"
+        G_GSIZE_FORMAT " bytes after the response's header (an in-place "
+        "answer has none)", size);
+  if (self->server_declared_caps && !gst_caps_is_equal (self->out_caps,
+          self->in_caps))
+    return g_strdup ("The duplex server answered in place, but declares "
+        "output caps other than the input's: the request's bytes cannot be "
+        "its answer");
+  return NULL;
+}
+
+/* The memory of an in-place answer: the request's bytes in the request
+ * ring (after the request's frame header), lent with its hold. */
+static GstMemory *
+in_place_memory (GstZeroFilter * self, Pending * p)
+{
+  const uint8_t *data = zb_hold_data (&p->hold);
+  gsize offset = 0, size = p->hold.size;
+  zb_frame_ext ext;
+
+  if (gst_zero_link_header_size (self->link) > 0 &&
+      zb_frame_ext_parse (data, p->hold.size, &ext) == 0) {
+    offset = ext.data - data;
+    size = ext.size;
+  }
+  return gst_zero_src_ring_wrap_hold (self->held, &p->hold, offset, size);
+}
+
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
  * input. With the push lock. */
 static GstFlowReturn
@@ -598,7 +656,8 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   GstBuffer *out;
   zb_frame_ext ext;
   gsize offset = 0, size = frame->size;
-  gboolean discard;
+  gboolean discard, in_place = FALSE;
+  gchar *why;
   guint64 rtt_us;
   int rc;
 
@@ -628,6 +687,14 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
     }
     offset = ext.data - frame->data;
     size = ext.size;
+    in_place = (ext.zb_flags & ZB_EXT_IN_PLACE) != 0;
+  }
+  if (!in_place)                /* the request's bytes are not the answer */
+    zb_hold_release (&p->hold);
+  else if ((why = in_place_refused (self, p, size)) != NULL) {
+    zb_frame_release (frame);
+    pending_free (p);
+    return gst_zero_filter_fail (self, ZB_EPROTO, why, NULL);
   }
   if (discard) {
     GST_DEBUG_OBJECT (self, "discarding the response to a flushed request");
@@ -636,8 +703,13 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
     return GST_FLOW_OK;
   }
   out = gst_buffer_new ();
-  gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
-          frame, offset, size));
+  if (in_place) {
+    gst_buffer_append_memory (out, in_place_memory (self, p));
+    zb_frame_release (frame);
+  } else {
+    gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
+            frame, offset, size));
+  }
   GST_BUFFER_PTS (out) = p->pts;
   GST_BUFFER_DTS (out) = p->dts;
   GST_BUFFER_DURATION (out) = p->duration;
@@ -645,6 +717,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   pending_free (p);
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;
+  self->responses_in_place += in_place;
   self->rtt_us[self->rtt_count++ % RTT_SAMPLES] = rtt_us;
   GST_OBJECT_UNLOCK (self);
   return gst_pad_push (self->srcpad, out);
@@ -890,7 +963,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   GstZeroError *e = NULL;
   GstFlowReturn ret;
   guint depth;
-  gboolean drop, pass_skipped, connected;
+  gboolean drop, pass_skipped, connected, in_place;
   Pending *p;
 
   COUNT (self, frames_in);
@@ -901,6 +974,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   depth = self->depth;
   drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
   pass_skipped = self->skipped == GST_ZERO_FILTER_SKIPPED_PASS;
+  in_place = self->in_place;
   GST_OBJECT_UNLOCK (self);
   if (!connected) {
     gst_buffer_unref (buffer);
@@ -934,7 +1008,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 
   p = pending_new (buffer);
   ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
-      &kind, &e);
+      in_place ? &p->hold : NULL, &kind, &e);
   gst_buffer_unref (buffer);
   if (ret == GST_FLOW_OK && kind == GST_ZERO_WRITE_DROPPED) {
     /* the link's policy always blocks; kept for completeness */
@@ -1254,8 +1328,11 @@ gst_zero_filter_start (GstZeroFilter * self)
   connect_timeout = self->connect_timeout;
   timeout = self->timeout;
   frame_header = self->frame_header;
+  gst_zero_link_set_in_place (self->link, self->in_place);
   self->frames_in = self->requests = self->responses_pushed = 0;
   self->passed = self->dropped = self->requests_zero_copy = 0;
+  self->responses_in_place = 0;
+  self->moved_before = gst_zero_src_ring_moved (self->held);
   self->rtt_count = 0;
   GST_OBJECT_UNLOCK (self);
   zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST, name, sizeof name);
@@ -1364,6 +1441,9 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
     case PROP_FRAME_HEADER:
       self->frame_header = g_value_get_boolean (value);
       break;
+    case PROP_IN_PLACE:
+      self->in_place = g_value_get_boolean (value);
+      break;
     case PROP_MAX_BUFFERS:
       self->max_buffers = g_value_get_uint (value);
       break;
@@ -1426,6 +1506,9 @@ gst_zero_filter_get_property (GObject * object, guint prop_id,
     case PROP_FRAME_HEADER:
       g_value_set_boolean (value, self->frame_header);
       break;
+    case PROP_IN_PLACE:
+      g_value_set_boolean (value, self->in_place);
+      break;
     case PROP_MAX_BUFFERS:
       g_value_set_uint (value, self->max_buffers);
       break;
@@ -1474,12 +1557,18 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->skipped = DEFAULT_SKIPPED;
   self->on_error = DEFAULT_ON_ERROR;
   self->frame_header = DEFAULT_FRAME_HEADER;
+  self->in_place = DEFAULT_IN_PLACE;
   self->max_buffers = DEFAULT_MAX_BUFFERS;
   self->metadata_size = DEFAULT_METADATA_SIZE;
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
   self->mode = ZEROBUFFER_DEFAULT_MODE;
   self->latency = DEFAULT_LATENCY;
   self->link = gst_zero_link_new (gst_zero_filter_debug);
+  self->held = gst_zero_src_ring_new (NULL);
+  gst_zero_link_set_make_room (self->link,
+      (GstZeroLinkMakeRoom) gst_zero_src_ring_move_out,
+      gst_zero_src_ring_ref (self->held),
+      (GDestroyNotify) gst_zero_src_ring_unref);
   self->flushing = g_cancellable_new ();
   g_rec_mutex_init (&self->push_lock);
   g_mutex_init (&self->qlock);
@@ -1494,6 +1583,7 @@ gst_zero_filter_finalize (GObject * object)
 
   gst_zero_filter_stop (self);
   gst_zero_link_unref (self->link);
+  gst_zero_src_ring_close (self->held);
   g_object_unref (self->flushing);
   g_rec_mutex_clear (&self->push_lock);
   g_mutex_clear (&self->qlock);
@@ -1565,6 +1655,15 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "zerobuffer Node API); peer servers would take it for image "
           "bytes", DEFAULT_FRAME_HEADER,
           ready));
+  g_object_class_install_property (gobject_class, PROP_IN_PLACE,
+      g_param_spec_boolean ("in-place", "In place",
+          "Let the server answer a request in place (our extension, "
+          "declared in the request ring's metadata): the answer is then the "
+          "request's bytes as the server left them in the request ring, "
+          "pushed downstream without a copy (responses-in-place); buffers "
+          "downstream keeps are copied out when the next request needs "
+          "their room. Servers that do not know it answer as always",
+          DEFAULT_IN_PLACE, ready));
   g_object_class_install_property (gobject_class, PROP_MAX_BUFFERS,
       g_param_spec_uint ("max-buffers", "Max buffers",
           "Buffers of the zero-copy request pool upstream may hold at once "
@@ -1595,7 +1694,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start (guint64): frames-in, requests, "
-          "requests-zero-copy, responses, frames-passed, frames-dropped, "
+          "requests-zero-copy, responses, responses-in-place (answered "
+          "in place), in-place-copied (of those, copied out of the request "
+          "ring because downstream kept them while it was full), "
+          "frames-passed, frames-dropped, "
           "round-trip-p50-us and round-trip-p99-us (request commit to "
           "response, over the last 1024 responses)", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

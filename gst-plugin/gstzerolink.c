@@ -13,6 +13,9 @@
 
 /* How often a missing ring is looked for again while connecting. */
 #define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
+/* How long a reservation that held frames block waits before they are
+ * moved out (gst_zero_link_set_make_room), and again between moves. */
+#define HOLD_PATIENCE_MS 10
 
 struct _GstZeroLink
 {
@@ -28,6 +31,7 @@ struct _GstZeroLink
   gchar *camera_id;
   gint connect_timeout;
   gboolean frame_header;
+  gboolean in_place;            /* declares in-place answers (duplex) */
   gint timeout;
   gboolean drop;
   gboolean closed;              /* between close and open */
@@ -37,6 +41,9 @@ struct _GstZeroLink
   GstCaps *caps;                /* the latest from set_caps */
   GstCaps *metadata_caps;       /* the caps the metadata was written with */
   GBytes *attributes;           /* after every frame's header, or NULL */
+  GstZeroLinkMakeRoom make_room;        /* set once, before use */
+  gpointer make_room_data;
+  GDestroyNotify make_room_notify;
 };
 
 GstZeroError *
@@ -86,6 +93,8 @@ gst_zero_link_unref (GstZeroLink * link)
   if (link == NULL || !g_atomic_int_dec_and_test (&link->refcount))
     return;
   zb_writer_destroy (link->writer);
+  if (link->make_room_notify != NULL)
+    link->make_room_notify (link->make_room_data);
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->metadata_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -158,6 +167,23 @@ gst_zero_link_resume (GstZeroLink * link)
   g_mutex_lock (&link->lock);
   link->eos = FALSE;
   g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place)
+{
+  g_mutex_lock (&link->lock);
+  link->in_place = in_place;
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_set_make_room (GstZeroLink * link, GstZeroLinkMakeRoom func,
+    gpointer data, GDestroyNotify notify)
+{
+  link->make_room = func;
+  link->make_room_data = data;
+  link->make_room_notify = notify;
 }
 
 void
@@ -274,6 +300,28 @@ gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
 
 /* ------------------------------------------------------------ metadata */
 
+typedef int (*Declare) (const uint8_t * json, uint64_t size, uint8_t * out,
+    uint64_t cap, uint64_t * out_size);
+
+/* Adds one of our extensions' declarations to the metadata JSON (by the
+ * core, which knows the "zerobuffer" member). */
+static void
+declare (GString * json, Declare declare_it)
+{
+  uint64_t declared;
+  gchar *out;
+
+  if (declare_it ((const uint8_t *) json->str, json->len, NULL, 0,
+          &declared) != 0)
+    return;
+  out = g_malloc (declared);
+  declare_it ((const uint8_t *) json->str, json->len, (uint8_t *) out,
+      declared, &declared);
+  g_string_truncate (json, 0);
+  g_string_append_len (json, out, declared);
+  g_free (out);
+}
+
 /* The metadata JSON: the convention of existing GStreamer integrations
  * (docs/PROTOCOL.md §2.2), so that every ZeroBuffer reader learns the caps, with the
  * per-frame header declared (by the core) when frames carry it. */
@@ -282,7 +330,6 @@ build_metadata (GstZeroLink * link, gsize * size)
 {
   GString *json = g_string_new ("{\"type\":\"gstreamer-sink\",\"version\":");
   gchar *text = gst_version_string ();
-  uint64_t declared;
 
   zerobuffer_json_append_string (json, text);
   g_free (text);
@@ -299,18 +346,10 @@ build_metadata (GstZeroLink * link, gsize * size)
     zerobuffer_json_append_string (json, link->camera_id);
   }
   g_string_append_c (json, '}');
-  if (link->frame_header &&
-      zb_metadata_declare_frame_header ((const uint8_t *) json->str,
-          json->len, NULL, 0, &declared) == 0) {
-    gchar *out = g_malloc (declared + 1);
-
-    zb_metadata_declare_frame_header ((const uint8_t *) json->str, json->len,
-        (uint8_t *) out, declared, &declared);
-    out[declared] = '\0';
-    g_string_free (json, TRUE);
-    *size = declared;
-    return out;
-  }
+  if (link->frame_header)
+    declare (json, zb_metadata_declare_frame_header);
+  if (link->in_place)
+    declare (json, zb_metadata_declare_in_place);
   *size = json->len;
   return g_string_free (json, FALSE);
 }
@@ -369,6 +408,17 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
     caps_equal = gst_caps_is_equal (their_caps, link->caps);
   if (their_caps != NULL)
     gst_caps_unref (their_caps);
+  if (caps_equal && their_header == our_header &&
+      zb_metadata_in_place (data, size) != (link->in_place ? 1 : 0)) {
+    g_free (their_caps_str);
+    mismatch = gst_zero_error_new (ZB_EMETADATA,
+        g_strdup_printf ("Ring %s already carries metadata that %s in-place "
+            "answers, unlike this writer's; it cannot change", link->name,
+            link->in_place ? "does not declare" : "declares"),
+        g_strdup_printf ("metadata: %s; restart the duplex server", quoted));
+    g_free (quoted);
+    return mismatch;
+  }
   if (caps_equal && their_header == our_header) {
     GST_INFO ("ring %s already carries the same metadata; keeping it",
         link->name);
@@ -576,14 +626,23 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
   const gchar *name = zb_writer_name (writer);
   gchar *detail = g_strdup (zb_last_error ());
   zb_health h;
+  zb_writer_holds_info holds;
   GstZeroError *e;
 
   switch (rc) {
     case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
     case ZB_ETIMEDOUT:
       /* a reader that has read every frame but gives none back holds the
-       * ring: say so, it is the reader's fault, not its speed */
-      if (zb_writer_health (writer, &h) == 0 && h.frames_unread == 0 &&
+       * ring: say so, it is the reader's fault, not its speed; so are
+       * our own held frames that could not be moved out */
+      if (zb_writer_holds (writer, size, &holds) == 0 && holds.blocks_size)
+        e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
+                "for %d ms: %" G_GUINT64_FORMAT " frames answered in place "
+                "and still held downstream take its room", name, timeout,
+                holds.holds), g_strdup_printf ("%s; downstream keeps "
+                "buffers mapped (they cannot be moved out meanwhile)",
+                detail));
+      else if (zb_writer_health (writer, &h) == 0 && h.frames_unread == 0 &&
           h.frames_held > 0)
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
                 "for %d ms: its reader holds %" G_GUINT64_FORMAT " frames "
@@ -627,16 +686,42 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   GstFlowReturn ret;
   gboolean drop;
   gint timeout;
+  gint64 deadline;
   int rc;
 
   g_mutex_lock (&link->lock);
   timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
   drop = link->drop || dontwait;
   g_mutex_unlock (&link->lock);
+  deadline = g_get_monotonic_time () + (gint64) timeout *
+      G_TIME_SPAN_MILLISECOND;
   for (;;) {
-    rc = zb_writer_reserve (writer, size, res, drop ? 0 : timeout);
+    gint wait = drop ? 0 : timeout;
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+    /* with held frames that may be moved out: in slices, moving them
+     * when they are what the reservation waits for */
+    if (!drop && link->make_room != NULL &&
+        (timeout < 0 || left > HOLD_PATIENCE_MS))
+      wait = HOLD_PATIENCE_MS;
+    else if (!drop && timeout >= 0)
+      wait = (gint) CLAMP (left, 0, timeout);
+    rc = zb_writer_reserve (writer, size, res, wait);
     if (rc == 0)
       return GST_FLOW_OK;
+    if (rc == ZB_ETIMEDOUT && wait == HOLD_PATIENCE_MS) {
+      zb_writer_holds_info holds;
+
+      if (zb_writer_holds (writer, size, &holds) == 0 && holds.blocks_size) {
+        guint moved = link->make_room (link->make_room_data);
+
+        if (moved > 0)
+          GST_INFO ("ring %s: the writer waited for %" G_GUINT64_FORMAT
+              " frames held downstream: copied %u of them out of it",
+              link->name, holds.holds, moved);
+      }
+      continue;
+    }
     if (rc == ZB_EAGAIN && drop)
       return GST_FLOW_CUSTOM_SUCCESS;
     if (rc != ZB_ECANCELED && rc != ZB_ESTATE)

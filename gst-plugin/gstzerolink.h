@@ -54,6 +54,21 @@ void gst_zero_link_close (GstZeroLink * link);
 void gst_zero_link_finish (GstZeroLink * link);
 void gst_zero_link_resume (GstZeroLink * link);
 
+/* Whether the metadata declares in-place answers ("zerobuffer":
+ * {"in_place": 1}, docs/PROTOCOL.md §9.4): zerofilter's request ring. Before
+ * open. */
+void gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place);
+
+/* Moves frames held by the writer (zb_reservation_commit_hold) out of the
+ * ring: copies them and releases their holds; returns how many. */
+typedef guint (*GstZeroLinkMakeRoom) (gpointer data);
+
+/* When reserve waits because held frames take the room the frame needs,
+ * it calls FUNC (after 10 ms, then every 10 ms while it waits).
+ * Set once, before the link is used; NOTIFY frees DATA with the link. */
+void gst_zero_link_set_make_room (GstZeroLink * link,
+    GstZeroLinkMakeRoom func, gpointer data, GDestroyNotify notify);
+
 /* How long reserve waits for space (ms, -1: forever) and whether a full
  * ring drops the frame instead. */
 void gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop);

@@ -268,13 +268,22 @@ write_header (GstBuffer * buffer, GBytes * attributes, guint8 * dst)
   zb_frame_ext_write (dst, &ext);
 }
 
+/* Commits RES with SIZE bytes, and a hold on them when HOLD is not NULL. */
+static int
+commit (zb_reservation * res, uint64_t size, zb_hold * hold)
+{
+  return hold != NULL ? zb_reservation_commit_hold (res, size, hold) :
+      zb_reservation_commit (res, size);
+}
+
 /* Zero copy: BUFFER is one pool memory over reservation RES, which
  * upstream filled in place: commit it. FALSE (nothing done) when the
  * reservation was abandoned (the link reconnected since): then the bytes
  * are copied like any other buffer's. */
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
-    gsize size, GstFlowReturn * ret, gboolean * moved, GstZeroError ** error)
+    gsize size, zb_hold * hold, GstFlowReturn * ret, gboolean * moved,
+    GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
   guint8 *data = res->data + header;
@@ -286,7 +295,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
     memmove (data, data + offset, size);
   if (header > 0)
     write_header (buffer, NULL, res->data);
-  rc = zb_reservation_commit (res, size + header);
+  rc = commit (res, size + header, hold);
   if (rc == ZB_ESTATE)
     return FALSE;
   if (rc < 0) {
@@ -303,7 +312,8 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
 
 GstFlowReturn
 gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
-    GCancellable * cancellable, GstZeroWriteKind * kind, GstZeroError ** error)
+    GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
+    GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link);
@@ -328,7 +338,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
    * is copied (zerofilter offers no pool while frames carry them) */
   if (pooled != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, pooled, size, &ret, &moved, error)) {
+      commit_in_place (link, buffer, pooled, size, hold, &ret, &moved,
+          error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
@@ -351,7 +362,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   if (header > 0)
     write_header (buffer, attributes, res.data);
   gst_buffer_extract (buffer, 0, res.data + header, size);
-  rc = zb_reservation_commit (&res, size + header);
+  rc = commit (&res, size + header, hold);
   if (rc < 0) {
     *error = gst_zero_error_new (rc,
         g_strdup_printf ("Could not commit a frame into ring %s: %s",

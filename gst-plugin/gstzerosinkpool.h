@@ -51,12 +51,14 @@ typedef enum
 /* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the
  * per-frame header when the link has one: a pool buffer's reservation is
  * committed in place, anything else is copied into a fresh reservation.
- * GST_FLOW_OK with *KIND, GST_FLOW_FLUSHING (closed, or CANCELLABLE
+ * With HOLD (not NULL), the frame is committed with a hold on its bytes
+ * (zb_reservation_commit_hold), which the caller releases. GST_FLOW_OK
+ * with *KIND, GST_FLOW_FLUSHING (closed, or CANCELLABLE
  * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
  * *ERROR (also the failure a fallback buffer of the pool carries). */
 GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
     GstBuffer * buffer, gsize size, GCancellable * cancellable,
-    GstZeroWriteKind * kind, GstZeroError ** error);
+    zb_hold * hold, GstZeroWriteKind * kind, GstZeroError ** error);
 
 G_END_DECLS
 

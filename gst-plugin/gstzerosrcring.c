@@ -1,9 +1,10 @@
-/* gstzerosrcring.c — a ring we read from and the memory it lends (see the
- * header). The memory is a GstMemory of our own allocator: its mapping goes
- * through us, so we know when nobody holds a pointer into the ring and can
- * move the bytes. Shares (sub-regions) map through their root. Each root
- * in the ring holds its frame's lease, which keeps the ring mapped after
- * the element has closed it; this struct only keeps the bookkeeping alive. */
+/* gstzerosrcring.c — a ring we read from and the memory it lends, or the
+ * held frames of a ring we write (see the header). The memory is a
+ * GstMemory of our own allocator: its mapping goes through us, so we know
+ * when nobody holds a pointer into the ring and can move the bytes. Shares
+ * (sub-regions) map through their root. Each root in the ring holds its
+ * frame's lease or hold, which keeps the ring mapped after the element has
+ * closed it; this struct only keeps the bookkeeping alive. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -18,14 +19,23 @@
 struct _GstZeroSrcRing
 {
   gint refcount;                /* the element's + one per lent memory */
-  zb_reader *reader;            /* the element's handle, until close */
+  zb_reader *reader;            /* the element's handle, until close;
+                                   NULL for holds */
 
   GMutex lock;                  /* guards the lent memories' data and maps */
   GQueue lent;                  /* roots still in the ring, oldest first */
+  gsize moved;                  /* frames moved out so far (atomic) */
   gint64 idle_since;            /* monotonic µs: since when we hold lent
                                    frames, have read all and no frame came
                                    (0: not) */
 };
+
+/* A frame's claim on the ring: the reader's lease or the writer's hold. */
+typedef struct
+{
+  zb_frame frame;
+  zb_hold hold;                 /* hold.writer set for a hold */
+} Lease;
 
 typedef struct
 {
@@ -34,7 +44,8 @@ typedef struct
   /* roots only, under ring->lock: */
   guint8 *data;                 /* the frame's bytes: in the ring, or a copy */
   gboolean in_ring;
-  zb_frame frame;               /* its lease while in_ring */
+  Lease lease;                  /* while in_ring */
+  gsize bytes;                  /* the frame's payload bytes */
   gint maps;
   GList link;                   /* in ring->lent while in_ring */
 } GstZeroSrcMemory;
@@ -130,6 +141,16 @@ gst_zero_src_allocator_alloc (GstAllocator * allocator, gsize size,
   return NULL;                  /* only gst_zero_src_ring_wrap makes ours */
 }
 
+/* Gives the frame back to its ring. */
+static void
+lease_release (Lease * lease)
+{
+  if (lease->hold.writer != NULL)
+    zb_hold_release (&lease->hold);
+  else
+    zb_frame_release (&lease->frame);
+}
+
 /* Any thread: gives the frame back (or frees the copy). */
 static void
 gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
@@ -146,7 +167,7 @@ gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
       g_queue_unlink (&ring->lent, &m->link);
     g_mutex_unlock (&ring->lock);
     if (in_ring)
-      zb_frame_release (&m->frame);
+      lease_release (&m->lease);
     else
       g_free (m->data);
   }
@@ -228,10 +249,18 @@ gst_zero_src_ring_close (GstZeroSrcRing * ring)
 {
   if (ring == NULL)
     return;
-  GST_DEBUG ("closing ring %s", zb_reader_name (ring->reader));
-  zb_reader_destroy (ring->reader);
+  if (ring->reader != NULL) {
+    GST_DEBUG ("closing ring %s", zb_reader_name (ring->reader));
+    zb_reader_destroy (ring->reader);
+  }
   ring->reader = NULL;
   gst_zero_src_ring_unref (ring);
+}
+
+guint64
+gst_zero_src_ring_moved (GstZeroSrcRing * ring)
+{
+  return (guint64) g_atomic_pointer_get (&ring->moved);
 }
 
 zb_reader *
@@ -240,24 +269,105 @@ gst_zero_src_ring_reader (GstZeroSrcRing * ring)
   return ring->reader;
 }
 
-GstMemory *
-gst_zero_src_ring_wrap (GstZeroSrcRing * ring, const zb_frame * frame,
+/* A root memory lent over DATA (BYTES long), in the ring. */
+static GstZeroSrcMemory *
+lent_new (GstZeroSrcRing * ring, const uint8_t * data, gsize bytes,
     gsize offset, gsize size)
 {
   GstZeroSrcMemory *m = g_new0 (GstZeroSrcMemory, 1);
 
   gst_memory_init (GST_MEMORY_CAST (m), GST_MEMORY_FLAG_READONLY,
-      gst_zero_src_allocator_get (), NULL, frame->size, 0, offset, size);
+      gst_zero_src_allocator_get (), NULL, bytes, 0, offset, size);
   m->ring = gst_zero_src_ring_ref (ring);
-  m->data = (guint8 *) frame->data;
+  m->data = (guint8 *) data;
+  m->bytes = bytes;
   m->in_ring = TRUE;
-  m->frame = *frame;
   m->link.data = m;
+  return m;
+}
+
+static void
+lent_push (GstZeroSrcRing * ring, GstZeroSrcMemory * m)
+{
   g_mutex_lock (&ring->lock);
   g_queue_push_tail_link (&ring->lent, &m->link);
   ring->idle_since = 0;         /* the writer goes on */
   g_mutex_unlock (&ring->lock);
+}
+
+GstMemory *
+gst_zero_src_ring_wrap (GstZeroSrcRing * ring, const zb_frame * frame,
+    gsize offset, gsize size)
+{
+  GstZeroSrcMemory *m = lent_new (ring, frame->data, frame->size, offset,
+      size);
+
+  m->lease.frame = *frame;
+  lent_push (ring, m);
   return GST_MEMORY_CAST (m);
+}
+
+GstMemory *
+gst_zero_src_ring_wrap_hold (GstZeroSrcRing * ring, zb_hold * hold,
+    gsize offset, gsize size)
+{
+  GstZeroSrcMemory *m = lent_new (ring, zb_hold_data (hold), hold->size,
+      offset, size);
+
+  m->lease.hold = *hold;
+  memset (hold, 0, sizeof *hold);
+  lent_push (ring, m);
+  return GST_MEMORY_CAST (m);
+}
+
+/* With the lock: copies every lent frame that is not mapped out of the
+ * ring, oldest first, and appends it to MOVED (to give back unlocked). */
+static void
+move_out_locked (GstZeroSrcRing * ring, GArray * moved)
+{
+  GList *l;
+
+  ring->idle_since = 0;
+  for (l = ring->lent.head; l != NULL;) {
+    GstZeroSrcMemory *m = l->data;
+    guint8 *copy;
+
+    l = l->next;
+    if (m->maps > 0)
+      continue;
+    copy = g_malloc (m->bytes);
+    memcpy (copy, m->data, m->bytes);
+    m->data = copy;
+    m->in_ring = FALSE;
+    g_queue_unlink (&ring->lent, &m->link);
+    g_array_append_val (moved, m->lease);
+  }
+}
+
+/* Gives back the frames move_out_locked moved (their memories no longer
+ * look at the lease). */
+static guint
+release_moved (GstZeroSrcRing * ring, GArray * moved)
+{
+  guint i, n = moved->len;
+
+  if (n > 0)
+    g_atomic_pointer_add (&ring->moved, n);
+  for (i = 0; i < n; i++)
+    lease_release (&g_array_index (moved, Lease, i));
+  g_array_free (moved, TRUE);
+  return n;
+}
+
+guint
+gst_zero_src_ring_move_out (GstZeroSrcRing * ring)
+{
+  GArray *moved = g_array_new (FALSE, FALSE, sizeof (Lease));
+
+  g_mutex_lock (&ring->lock);
+  move_out_locked (ring, moved);
+  g_mutex_unlock (&ring->lock);
+  return release_moved (ring, moved);
 }
 
 guint
@@ -265,8 +375,6 @@ gst_zero_src_ring_make_room (GstZeroSrcRing * ring)
 {
   zb_reader_room_info room;
   GArray *moved;
-  GList *l;
-  guint i, n;
   gint64 now = g_get_monotonic_time ();
 
   if (zb_reader_room (ring->reader, &room) < 0)
@@ -284,26 +392,8 @@ gst_zero_src_ring_make_room (GstZeroSrcRing * ring)
     g_mutex_unlock (&ring->lock);
     return 0;
   }
-  ring->idle_since = 0;
-  moved = g_array_new (FALSE, FALSE, sizeof (zb_frame));
-  for (l = ring->lent.head; l != NULL;) {
-    GstZeroSrcMemory *m = l->data;
-    guint8 *copy;
-
-    l = l->next;
-    if (m->maps > 0)
-      continue;
-    copy = g_malloc (m->frame.size);
-    memcpy (copy, m->data, m->frame.size);
-    m->data = copy;
-    m->in_ring = FALSE;
-    g_queue_unlink (&ring->lent, &m->link);
-    g_array_append_val (moved, m->frame);
-  }
+  moved = g_array_new (FALSE, FALSE, sizeof (Lease));
+  move_out_locked (ring, moved);
   g_mutex_unlock (&ring->lock);
-  n = moved->len;
-  for (i = 0; i < n; i++)
-    zb_frame_release (&g_array_index (moved, zb_frame, i));
-  g_array_free (moved, TRUE);
-  return n;
+  return release_moved (ring, moved);
 }

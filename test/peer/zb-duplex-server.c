@@ -4,6 +4,7 @@
  *   zb-duplex-server CHANNEL [--mode echo|invert|gray] [--delay-ms D]
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
+ *                    [--in-place 1]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -18,10 +19,22 @@
  *   gray    RGB to GRAY8, one byte per 3 (Y = (77 R + 150 G + 29 B) >> 8),
  *           with --caps declaring the output caps in the response metadata.
  * Without --caps the response ring gets no metadata, as with the peers.
+ * --in-place 1 is OUR extension (docs/PROTOCOL.md §9.4), not a peer
+ * behaviour: when the request metadata declares "zerobuffer":
+ * {"in_place": 1}, echo and invert answer in place: invert turns the
+ * request's bytes (after its frame header, if the request metadata declares
+ * one) into the answer where they lie, echo leaves them, and the response
+ * is a per-frame header alone with ZB_EXT_IN_PLACE set (the response
+ * metadata declares the header, and the caps with --caps: a client must
+ * refuse in-place answers under other caps). The request is released
+ * before the response is committed: the client's hold must keep its bytes.
+ * Its request ring is twice the default (room for the requests whose bytes
+ * the client keeps downstream).
  * --delay-ms sleeps before each response (a slow server); --die-after N
  * calls _exit(9) after N responses without detaching (a crash). At the end
  * of the request stream it detaches from the response ring and prints
- * "served N fnv1a=HEX" (FNV-1a 32 over the responses' bytes).
+ * "served N fnv1a=HEX" (FNV-1a 32 over the answers' bytes) and, with
+ * --in-place 1, "in-place N" (answers given in place).
  *
  * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
  * removed all the same), 2 usage,
@@ -34,6 +47,19 @@
 #include <unistd.h>
 
 #include "zerobuffer.h"
+
+/* Inverts every byte of [p, p + n). */
+static void invert(uint8_t *dst, const uint8_t *src, uint64_t n) {
+  uint64_t k;
+  for (k = 0; k < n; k++)
+    dst[k] = (uint8_t)(255 - src[k]);
+}
+
+/* Answers a request in place: the answer's bytes where the request's are
+ * (after its header), a response of a frame header alone. */
+static int answer_in_place(zb_writer *responses, zb_frame *request,
+                           bool request_header, bool inverting,
+                           uint32_t *hash, long delay_ms, int timeout);
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -55,13 +81,16 @@ int main(int argc, char **argv) {
   char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
-  long waited, announce = 0;
+  long waited, announce = 0, in_place_opt = 0;
+  uint64_t in_place_answers = 0;
+  bool in_place = false, request_header = false;
   int rc, i, status = 0;
 
   if (argc < 2) {
     fprintf(stderr, "usage: zb-duplex-server CHANNEL [--mode echo|invert|"
                     "gray] [--delay-ms D] [--die-after N] [--payload-size "
-                    "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS]\n");
+                    "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
+                    "[--announce 1] [--in-place 1]\n");
     return 2;
   }
   channel = argv[1];
@@ -82,6 +111,8 @@ int main(int argc, char **argv) {
       announce = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--timeout") == 0)
       timeout = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--in-place") == 0)
+      in_place_opt = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -93,7 +124,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (payload_size == 0)
-    payload_size = zb_default_payload_size(0);
+    payload_size = zb_default_payload_size(0) * (in_place_opt ? 2 : 1);
   if ((rc = zb_duplex_ring_name(channel, ZB_DUPLEX_REQUEST, request_name,
                                 sizeof request_name)) < 0 ||
       (rc = zb_duplex_ring_name(channel, ZB_DUPLEX_RESPONSE, response_name,
@@ -121,10 +152,22 @@ int main(int argc, char **argv) {
     }
     sleep_ms(ZB_DUPLEX_CONNECT_RETRY_MS);
   }
-  if (caps != NULL) {
+  /* the client wrote the request metadata before it created the response
+   * ring */
+  if (in_place_opt && strcmp(mode, "gray") != 0) {
+    const uint8_t *meta;
+    uint64_t meta_size;
+    if (zb_reader_metadata(requests, &meta, &meta_size) == 0) {
+      in_place = zb_metadata_in_place(meta, meta_size) == 1;
+      request_header = zb_metadata_frame_header(meta, meta_size) == 1;
+    }
+  }
+  if (caps != NULL || in_place) {
     char meta[1024];
-    int n = snprintf(meta, sizeof meta,
-                     "{\"type\":\"zb-duplex-server\",\"caps\":\"%s\"}", caps);
+    int n = snprintf(meta, sizeof meta, "{\"type\":\"zb-duplex-server\"%s%s%s%s}",
+                     caps ? ",\"caps\":\"" : "", caps ? caps : "",
+                     caps ? "\"" : "",
+                     in_place ? ",\"zerobuffer\":{\"frame_header\":1}" : "");
     rc = zb_writer_set_metadata(responses, meta, (uint64_t)n);
     if (rc < 0) {
       status = core_error("writing the response metadata", rc);
@@ -144,6 +187,20 @@ int main(int argc, char **argv) {
       status = core_error("reading a request", rc);
       goto out;
     }
+    if (in_place) {
+      rc = answer_in_place(responses, &request, request_header,
+                           strcmp(mode, "invert") == 0, &hash, delay_ms,
+                           (int)timeout);
+      if (rc < 0) {
+        status = core_error("answering in place", rc);
+        goto out;
+      }
+      in_place_answers++;
+      served++;
+      if (die_after >= 0 && (long)served >= die_after)
+        _exit(9);
+      continue;
+    }
     size = strcmp(mode, "gray") == 0 ? request.size / 3 : request.size;
     rc = zb_writer_reserve(responses, size, &res, (int)timeout);
     if (rc < 0) {
@@ -153,8 +210,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "echo") == 0) {
       memcpy(res.data, request.data, size);
     } else if (strcmp(mode, "invert") == 0) {
-      for (k = 0; k < size; k++)
-        res.data[k] = (uint8_t)(255 - request.data[k]);
+      invert(res.data, request.data, size);
     } else {
       for (k = 0; k < size; k++) {
         const uint8_t *p = request.data + 3 * k;
@@ -176,8 +232,48 @@ int main(int argc, char **argv) {
       _exit(9); /* a crash: no detach, no cleanup */
   }
   printf("served %llu fnv1a=%08x\n", (unsigned long long)served, hash);
+  if (in_place_opt)
+    printf("in-place %llu\n", (unsigned long long)in_place_answers);
 out: /* like a real server, leave no ring behind, also after an error */
   zb_writer_destroy(responses);
   zb_reader_destroy(requests);
   return status;
+}
+
+static int answer_in_place(zb_writer *responses, zb_frame *request,
+                           bool request_header, bool inverting,
+                           uint32_t *hash, long delay_ms, int timeout) {
+  /* the request ring is ours to write while we hold the request */
+  uint8_t *body = (uint8_t *)request->data;
+  uint64_t size = request->size, k;
+  zb_frame_ext ext = {ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0,
+                      ZB_EXT_IN_PLACE, NULL, 0, NULL, 0};
+  zb_frame_ext in;
+  zb_reservation res;
+  int rc;
+
+  if (request_header) {
+    if ((rc = zb_frame_ext_parse(request->data, request->size, &in)) < 0) {
+      zb_frame_release(request);
+      return rc;
+    }
+    body = (uint8_t *)in.data;
+    size = in.size;
+    ext.pts = in.pts;
+    ext.dts = in.dts;
+    ext.duration = in.duration;
+    ext.flags = in.flags;
+  }
+  if (inverting)
+    invert(body, body, size);
+  for (k = 0; k < size; k++)
+    *hash = (*hash ^ body[k]) * 16777619u;
+  zb_frame_release(request); /* before the answer: the client keeps them */
+  if ((rc = zb_writer_reserve(responses, ZB_EXT_HEADER_SIZE, &res, timeout)) <
+      0)
+    return rc;
+  if (delay_ms > 0)
+    sleep_ms(delay_ms);
+  zb_frame_ext_write(res.data, &ext);
+  return zb_reservation_commit(&res, ZB_EXT_HEADER_SIZE);
 }

@@ -153,6 +153,7 @@ struct _GstZeroFilter
   GstFlowReturn task_ret;       /* downstream's, for the next chain call */
 
   gboolean response_header;     /* responses carry the per-frame header */
+  gboolean response_metadata;   /* the server's metadata was read */
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
   gboolean server_declared_caps;        /* out_caps are the server's */
@@ -495,6 +496,7 @@ server_caps (GstZeroFilter * self, gchar ** why)
 
   zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
       &size);
+  self->response_metadata = size > 0;
   if (size == 0 || !zerobuffer_json_is_object (meta, size))
     return NULL;                /* a peer server that writes no JSON */
   version = zb_metadata_frame_header (meta, size);
@@ -568,6 +570,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   self->responses = gst_zero_src_ring_new (reader);
   GST_OBJECT_UNLOCK (self);
   self->pairing.requests = self->pairing.responses = 0;
+  self->response_metadata = FALSE;
   return GST_FLOW_OK;
 }
 
@@ -669,6 +672,18 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   g_mutex_unlock (&self->qlock);
   discard = p->discard;
   rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
+  if (!self->response_metadata) {
+    /* a server that connected after the first caps (it wrote its
+     * metadata before this response): whether responses carry the
+     * header; its caps came too late to be used */
+    const uint8_t *meta = NULL;
+    uint64_t meta_size = 0;
+
+    zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
+        &meta_size);
+    self->response_metadata = TRUE;
+    self->response_header = zb_metadata_frame_header (meta, meta_size) == 1;
+  }
   if (rc < 0) {
     zb_frame_release (frame);
     pending_free (p);

@@ -16,7 +16,13 @@
  *   to the minimum and depth frames (+ latency) to the maximum;
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
- *   attributes).
+ *   attributes);
+ * - in-place answers (our extension; the server writes the PTS into the
+ *   request's bytes where they lie, gives the request back, then answers
+ *   with a frame header alone): a flushing seek with answers held
+ *   downstream goes on paired and in order; a server that stops answering
+ *   with answers held downstream is an error, and once the pipeline is
+ *   gone no hold is left (the request ring is no longer mapped).
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process. */
 #include <string.h>
@@ -78,6 +84,8 @@ typedef struct
   gchar *request_name, *response_name;
   zb_reader *requests;
   gint delay_ms;
+  gboolean in_place;            /* answers in place (when declared) */
+  gint answers_left;            /* then stops answering (-1: never) */
   gint stop;                    /* atomic */
   gint clients;                 /* atomic: clients served to their end */
   GThread *thread;
@@ -148,6 +156,27 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
   g_ptr_array_add (s->caps_seen, caps_seen (s, &ext));
   g_mutex_unlock (&s->lock);
   fail_unless (ext.size >= sizeof pts);
+  if (s->answers_left == 0)
+    return FALSE;
+  if (s->answers_left > 0)
+    s->answers_left--;
+  if (s->in_place) {
+    zb_frame_ext out = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0,
+      ZB_EXT_IN_PLACE, NULL, 0, NULL, 0
+    };
+
+    fail_unless_equals_int (zb_metadata_in_place (meta, meta_size), 1);
+    pts = ext.pts;
+    memcpy ((uint8_t *) ext.data, &pts, sizeof pts);
+    zb_frame_release (request);       /* before the answer: held by the client */
+    if (zb_writer_reserve (responses, ZB_EXT_HEADER_SIZE, &res,
+            RESPONSE_WAIT_MS) < 0)
+      return FALSE;
+    if (s->delay_ms > 0)
+      g_usleep (s->delay_ms * G_TIME_SPAN_MILLISECOND);
+    zb_frame_ext_write (res.data, &out);
+    return zb_reservation_commit (&res, ZB_EXT_HEADER_SIZE) == 0;
+  }
   if (zb_writer_reserve (responses, ext.size, &res, RESPONSE_WAIT_MS) < 0)
     return FALSE;
   memcpy (res.data, ext.data, ext.size);
@@ -158,10 +187,8 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
   return zb_reservation_commit (&res, ext.size) == 0;
 }
 
-/* Serves one client after another. A client creates its response ring
- * (under the same name each time) before its first request, so the server
- * connects to it at that request: never to the ring of a client that is
- * going. */
+#define HEADER_METADATA "{\"zerobuffer\":{\"frame_header\":1}}"
+
 /* Serves one client after another. A client creates its response ring
  * (under the same name each time) before its first request, so the server
  * connects to it at that request: never to the ring of a client that is
@@ -176,6 +203,8 @@ server_loop (gpointer data)
 
   while (!g_atomic_int_get (&s->stop)) {
     zb_frame request;
+    const uint8_t *meta;
+    uint64_t meta_size;
     gint waited;
     int rc = zb_reader_next (s->requests, &request, 50);
 
@@ -200,13 +229,18 @@ server_loop (gpointer data)
           g_usleep (5 * G_TIME_SPAN_MILLISECOND);
       fail_unless (responses != NULL, "no response ring %s",
           s->response_name);
+      if (s->in_place && zb_writer_metadata (responses, &meta, &meta_size)
+          == 0 && meta_size == 0)
+        fail_unless_equals_int (zb_writer_set_metadata (responses,
+                HEADER_METADATA, strlen (HEADER_METADATA)), 0);
       if (!answer (s, responses, &request)) {
         zb_writer_destroy (responses);
         responses = NULL;
         client_gone = TRUE;
       }
     }
-    zb_frame_release (&request);
+    if (request.reader != NULL)
+      zb_frame_release (&request);
   }
   if (responses != NULL)
     zb_writer_destroy (responses);
@@ -228,6 +262,7 @@ server_start (const gchar * channel, gint delay_ms)
   fail_unless_equals_int (zb_reader_create (&s->requests, s->request_name,
           4096, 1 << 20, NULL), 0);
   s->delay_ms = delay_ms;
+  s->answers_left = -1;
   g_mutex_init (&s->lock);
   s->caps_seen = g_ptr_array_new_with_free_func (g_free);
   s->thread = g_thread_new ("duplex-server", server_loop, s);
@@ -596,6 +631,114 @@ GST_START_TEST (test_caps_change_reaches_the_server)
 
 GST_END_TEST;
 
+/* Whether this process maps the shared memory of ring NAME (a hold left
+ * keeps its writer's mapping). */
+static gboolean
+mapped (const gchar * name)
+{
+  gchar *maps = NULL, *path = g_strdup_printf ("/dev/shm/%s", name);
+  gboolean found;
+
+  fail_unless (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  found = strstr (maps, path) != NULL;
+  g_free (maps);
+  g_free (path);
+  return found;
+}
+
+static guint64
+stat_of (GstElement * filter, const gchar * field)
+{
+  GstStructure *stats = NULL;
+  guint64 v = 0;
+
+  g_object_get (filter, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v));
+  gst_structure_free (stats);
+  return v;
+}
+
+/* In-place answers, held downstream (the appsink keeps 2, zerofilter
+ * blocks pushing the next) while flushing seeks discard the requests in
+ * flight: every buffer after each seek is the new segment's, paired with
+ * its own request (the PTS the server wrote where its bytes lie). */
+GST_START_TEST (test_in_place_flushing_seek)
+{
+  gchar *channel = channel_name ("ip-seek");
+  Server *server = server_start (channel, 5);
+  GstElement *pipeline, *appsink;
+  GstClockTime pts, start = 0, seek_to = 10 * GST_SECOND;
+  guint i, round;
+
+  server->in_place = TRUE;
+  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS,
+      "depth=3", "sync=false max-buffers=2");
+  appsink = by_name (pipeline, "out");
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    fail_unless_equals_uint64 (pull_paired (appsink, NULL), i * FRAME_NS);
+  for (round = 0; round < 3; round++) {
+    g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+    fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+            GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, seek_to));
+    for (i = 0; i < 15; i++) {
+      pts = pull_paired (appsink, &start);
+      fail_unless_equals_uint64 (start, seek_to);
+      fail_unless_equals_uint64 (pts, seek_to + i * FRAME_NS);
+    }
+    seek_to += 7 * GST_SECOND;
+  }
+  assert_no_error (pipeline);
+  fail_unless (stat_of (by_name (pipeline, "f"), "responses-in-place") >= 55);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"),
+          "responses-in-place"), stat_of (by_name (pipeline, "f"),
+          "responses"));
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
+/* A server that stops answering (its response ring detached) after 10
+ * in-place answers, which the appsink keeps (nobody pulls): an error that
+ * says so within the timeout; and once the pipeline is gone, no hold is
+ * left: nothing maps the request ring any more. */
+GST_START_TEST (test_in_place_server_gone_with_holds)
+{
+  gchar *channel = channel_name ("ip-gone");
+  Server *server = server_start (channel, 0);
+  gchar *request_name = g_strdup (server->request_name);
+  GstElement *pipeline;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  server->in_place = TRUE;
+  server->answers_left = 10;
+  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS,
+      "timeout=1000", "sync=false max-buffers=0 emit-signals=false");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (strstr (error->message, "did not answer") != NULL ||
+      strstr (error->message, "stopped answering") != NULL,
+      "error: %s", error->message);
+  fail_unless (stat_of (by_name (pipeline, "f"), "responses-in-place") == 10);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  server_stop (server, 0);
+  fail_if (mapped (request_name), "a hold keeps %s mapped", request_name);
+  g_free (request_name);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerofilter_suite (void)
 {
@@ -611,6 +754,8 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
+  tcase_add_test (tc, test_in_place_flushing_seek);
+  tcase_add_test (tc, test_in_place_server_gone_with_holds);
   return s;
 }
 

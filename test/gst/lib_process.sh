@@ -128,6 +128,24 @@ wait_status() { # pid
   wait "$1" 2>/dev/null
 }
 
+# zb-duplex-server in the background (bounded like gst-launch); $SV_PID.
+bg_server() { # log channel [options]
+  local log=$1
+  shift
+  timeout -k 5 "$LIMIT" "$ZB_DUPLEX_SERVER" "$@" >"$log" 2>&1 &
+  SV_PID=$!
+  ZB_PIDS+=("$SV_PID")
+  wait_for_line "$log" "^ready " 10 || fail "server $2 did not start: $(cat "$log")"
+}
+
+# PTS of the buffers checksumsink saw, one a line.
+timestamps() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print $1 }' "$1"; }
+
+# A field of the last zerofilter-stats line (gst-launch -v or -m).
+stats_of() { # log field
+  sed -n "s/.*zerofilter-stats.* $2=\([0-9]*\).*/\1/p" "$1" | tail -n1
+}
+
 # The files a ring NAME is made of, if any are left.
 ring_files() { # name
   ls -d "/dev/shm/$1" "/dev/shm/sem.sem-r-$1" "/dev/shm/sem.sem-w-$1" \

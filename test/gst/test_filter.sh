@@ -23,23 +23,6 @@ ZB_PREFIX="zbgst-fl-$$-"
 need_elements rawvideoparse jpegenc identity filesrc filesink checksumsink
 N=30
 
-# zb-duplex-server in the background (bounded like gst-launch); $SV_PID.
-bg_server() { # log channel [options]
-  local log=$1
-  shift
-  timeout -k 5 "$LIMIT" "$ZB_DUPLEX_SERVER" "$@" >"$log" 2>&1 &
-  SV_PID=$!
-  ZB_PIDS+=("$SV_PID")
-  wait_for_line "$log" "^ready " 10 || fail "server $2 did not start: $(cat "$log")"
-}
-
-# PTS of the buffers checksumsink saw, one a line.
-timestamps() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print $1 }' "$1"; }
-
-stats_of() { # log field
-  sed -n "s/.*zerofilter-stats.* $2=\([0-9]*\).*/\1/p" "$1" | tail -n1
-}
-
 echo_roundtrip() { # label caps [encoder] (recorded unless label ends in -zc)
   local label=$1 caps=$2 ch="${ZB_PREFIX}$1" stream enc=() w s
   [ $# -gt 2 ] && enc=(! "$3")

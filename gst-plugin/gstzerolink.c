@@ -697,15 +697,15 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
       G_TIME_SPAN_MILLISECOND;
   for (;;) {
     gint wait = drop ? 0 : timeout;
-    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
 
     /* with held frames that may be moved out: in slices, moving them
      * when they are what the reservation waits for */
-    if (!drop && link->make_room != NULL &&
-        (timeout < 0 || left > HOLD_PATIENCE_MS))
-      wait = HOLD_PATIENCE_MS;
-    else if (!drop && timeout >= 0)
-      wait = (gint) CLAMP (left, 0, timeout);
+    if (!drop && link->make_room != NULL) {
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+      wait = timeout < 0 || left > HOLD_PATIENCE_MS ? HOLD_PATIENCE_MS :
+          (gint) CLAMP (left, 0, timeout);
+    }
     rc = zb_writer_reserve (writer, size, res, wait);
     if (rc == 0)
       return GST_FLOW_OK;

@@ -12,10 +12,9 @@
 G_BEGIN_DECLS
 
 /* The "zerobuffer" debug category, for what the elements share (the
- * plugin, the metadata JSON); each element has its own as well. */
+ * plugin, the metadata JSON, the ring-backed pool, lent ring memory); each
+ * element has its own as well. */
 GST_DEBUG_CATEGORY_EXTERN (gst_zerobuffer_debug);
-/* "zerosink": zerosink and its pool. */
-GST_DEBUG_CATEGORY_EXTERN (gst_zero_sink_debug);
 
 /* Initialises what the elements share (the debug category); called by each
  * element's registration, so an element registered on its own works too. */

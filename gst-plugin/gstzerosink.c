@@ -68,7 +68,7 @@
 #include "gstzerosinkpool.h"
 #include "zerobuffer.h"
 
-GST_DEBUG_CATEGORY (gst_zero_sink_debug);
+GST_DEBUG_CATEGORY_STATIC (gst_zero_sink_debug);
 #define GST_CAT_DEFAULT gst_zero_sink_debug
 
 /* zerosink carries any caps, but an upstream free to choose should pick

@@ -16,7 +16,9 @@
 #include "gstzerobufferelements.h"
 #include "gstzerosinkpool.h"
 
-#define GST_CAT_DEFAULT gst_zero_sink_debug
+/* the shared category: zerofilter uses the pool too, and zerosink's category
+ * is only set up with its class */
+#define GST_CAT_DEFAULT gst_zerobuffer_debug
 
 struct _GstZeroSinkPool
 {

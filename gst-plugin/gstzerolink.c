@@ -703,8 +703,10 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     if (!drop && link->make_room != NULL) {
       gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
 
+      /* the last slice waits at least 1 ms, so that the end of the
+       * timeout is ZB_ETIMEDOUT (not the ZB_EAGAIN of a wait of 0) */
       wait = timeout < 0 || left > HOLD_PATIENCE_MS ? HOLD_PATIENCE_MS :
-          (gint) CLAMP (left, 0, timeout);
+          (gint) CLAMP (left, MIN (timeout, 1), timeout);
     }
     rc = zb_writer_reserve (writer, size, res, wait);
     if (rc == 0)

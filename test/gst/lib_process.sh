@@ -152,6 +152,13 @@ ring_files() { # name
     "/tmp/zerobuffer/$1.lock" 2>/dev/null
 }
 
+# Removes what a killed reader left of ring NAME (it could not unlink it).
+remove_ring() { # name
+  local files
+  files=$(ring_files "$1")
+  [ -z "$files" ] || rm -f $files
+}
+
 check_ring_gone() { # name what
   local left
   left=$(ring_files "$1")

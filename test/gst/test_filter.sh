@@ -127,8 +127,7 @@ grep -Eq "duplex server (died|stopped answering)|zerobuffer-error=E(WRITERDEAD|R
   fail "killed: no error about the server: $(grep -i error "$tmp/got.log" | head -3)"
 [ "$ms" -lt 8000 ] || fail "killed: took $ms ms"
 echo "killed: error after $ms ms: $(grep -m1 -o 'duplex server [a-z ]*' "$tmp/got.log")"
-rm -f /dev/shm/"${ZB_PREFIX}die_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die_request" \
-  /tmp/zerobuffer/"${ZB_PREFIX}die_request.lock"
+remove_ring "${ZB_PREFIX}die_request"
 
 bg_server "$tmp/die.log" "${ZB_PREFIX}die2" --die-after 10
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=60 ! "$RGB" ! \
@@ -139,8 +138,7 @@ n=$(checksums "$tmp/got.log" | wc -l)
 [ "$n" -ge 55 ] || fail "killed, on-error=pass: only $n of 60 buffers"
 grep -q "passing buffers through" "$tmp/got.log" || fail "killed, on-error=pass: no warning"
 echo "killed, on-error=pass: $n of 60 buffers (those in flight lost), a warning"
-rm -f /dev/shm/"${ZB_PREFIX}die2_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die2_request" \
-  /tmp/zerobuffer/"${ZB_PREFIX}die2_request.lock"
+remove_ring "${ZB_PREFIX}die2_request"
 
 # The input caps change mid-stream (concat: 320x240 then 160x120 RGB) and
 # the server declares no caps: the output caps follow, each response labelled

@@ -125,8 +125,7 @@ grep -Eq "duplex server (died|stopped answering)" "$tmp/die.log" ||
   fail "killed: no error about the server: $(grep -i -m3 error "$tmp/die.log")"
 [ "$ms" -lt 8000 ] || fail "killed: took $ms ms"
 echo "killed with 10 answers held: error after $ms ms: $(grep -m1 -o 'duplex server [a-z ]*' "$tmp/die.log")"
-rm -f /dev/shm/"${ZB_PREFIX}die_request" /dev/shm/sem.sem-[rw]-"${ZB_PREFIX}die_request" \
-  /tmp/zerobuffer/"${ZB_PREFIX}die_request.lock"
+remove_ring "${ZB_PREFIX}die_request"
 
 # In place under other caps than the input's: a protocol error, or with
 # on-error=pass the stream unprocessed.

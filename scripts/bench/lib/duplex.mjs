@@ -2,8 +2,8 @@
 // pipeline, goes through another process that answers it unchanged, and comes
 // back, at 480p, 1080p and 4K. frames/s are counted where the frames come
 // back, and every frame must arrive (frame count). The zerofilter and shm
-// rows have 4 frames of shared memory each way and copy each frame once, in
-// the middle process.
+// rows have 4 frames of shared memory each way; the middle process copies
+// each frame once, except in the in-place row.
 // - zerofilter ⇄ ZeroBufferDuplexServer (peers/duplex-echo.mjs, `return
 //   frame`), 4 frames each way; zerofilter writes its requests zero-copy
 //   (its pool). Two rows: the server as it comes (an in-place answer, a

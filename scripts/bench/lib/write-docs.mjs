@@ -114,8 +114,10 @@ export async function writeDocs(repo, r, tables, methods) {
     ...(tables.duplex ? [
       '## Round trip through another process (zerofilter, issue 15)',
       '',
-      '`videotestsrc ! zerofilter ! fakesink` with a Node echo server (ZeroBufferDuplexServer, `return frame`: one copy',
-      'from the request ring into the response ring, 4 frames each). Against it: a GStreamer-only round trip over shm in',
+      '`videotestsrc ! zerofilter ! fakesink` with a Node echo server (ZeroBufferDuplexServer, `return frame`), rings of',
+      '4 frames each way, zerofilter\'s requests written zero-copy through its pool. As it comes the server answers in',
+      'place (a 48-byte header, no copy: docs/PROTOCOL.md §9.4, declared by zerofilter); with `inPlace: false` it copies',
+      'each frame from the request ring into the response ring. Against it: a GStreamer-only round trip over shm in',
       'three processes, `videotestsrc ! shmsink` (zero copy as rows 2b / 2d, pool of 4 or 2) → relay `shmsrc ! shmsink`',
       '(one copy into a second 4-frame area) → `shmsrc ! fakesink`; and the same by hand through pipes (fdsink → Node',
       '→ fdsrc ! rawvideoparse). Every frame must come back (frame count). Not measured: appsink → Node → appsrc, which',

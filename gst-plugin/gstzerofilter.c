@@ -147,6 +147,7 @@ struct _GstZeroFilter
   GRecMutex push_lock;
   GMutex qlock;                 /* the fields below, and bypass */
   GCond qcond;                  /* any of them changed, or flushing */
+  guint qwaiters;               /* threads waiting on qcond */
   GQueue pending;               /* of Pending, oldest first */
   guint requests_waiting;       /* requests in `pending`, discarded included */
   zb_duplex_pairing pairing;
@@ -157,7 +158,8 @@ struct _GstZeroFilter
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
   gboolean server_declared_caps;        /* out_caps are the server's */
-  gboolean bypass;              /* on-error=pass after a failure (qlock) */
+  gint bypass;                  /* on-error=pass after a failure: set under
+                                 * qlock, read atomically without it */
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
@@ -373,6 +375,25 @@ pending_clear (GstZeroFilter * self)
   self->requests_waiting = 0;
 }
 
+/* With qlock held: waits on qcond for at most a slice. */
+static void
+qwait (GstZeroFilter * self)
+{
+  self->qwaiters++;
+  g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
+      WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+  self->qwaiters--;
+}
+
+/* With qlock held: wakes the waiters on qcond, if any (GLib's broadcast
+ * is a futex syscall even when nobody waits, twice per frame here). */
+static void
+qwake (GstZeroFilter * self)
+{
+  if (self->qwaiters > 0)
+    g_cond_broadcast (&self->qcond);
+}
+
 static gboolean
 is_flushing (GstZeroFilter * self)
 {
@@ -450,7 +471,7 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
    * copies); it asks for an allocation again, and gets no pool. The
    * response ring goes when the task sees bypass (its only reader). */
   g_mutex_lock (&self->qlock);
-  self->bypass = TRUE;
+  g_atomic_int_set (&self->bypass, TRUE);
   while ((p = g_queue_pop_head (&self->pending)) != NULL) {
     if (p->pass != NULL) {
       g_queue_push_tail (&passing, p);
@@ -461,7 +482,7 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
     }
   }
   self->requests_waiting = 0;
-  g_cond_broadcast (&self->qcond);
+  qwake (self);
   g_mutex_unlock (&self->qlock);
   gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
   if (self->out_caps != NULL && self->in_caps != NULL)
@@ -668,7 +689,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   p = g_queue_pop_head (&self->pending);
   self->requests_waiting--;
   rc = zb_duplex_pair (&self->pairing, frame->sequence);
-  g_cond_broadcast (&self->qcond);
+  qwake (self);
   g_mutex_unlock (&self->qlock);
   discard = p->discard;
   rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
@@ -741,12 +762,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
 static gboolean
 is_bypass (GstZeroFilter * self)
 {
-  gboolean bypass;
-
-  g_mutex_lock (&self->qlock);
-  bypass = self->bypass;
-  g_mutex_unlock (&self->qlock);
-  return bypass;
+  return g_atomic_int_get (&self->bypass);
 }
 
 /* The task: waits (up to the timeout, in slices) for the response to the
@@ -837,8 +853,7 @@ gst_zero_filter_loop (gpointer user_data)
   g_mutex_lock (&self->qlock);
   while (!is_flushing (self) && !self->bypass &&
       self->task_ret == GST_FLOW_OK && g_queue_is_empty (&self->pending))
-    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
-        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+    qwait (self);
   bypass = self->bypass;
   if (is_flushing (self) || bypass || self->task_ret != GST_FLOW_OK) {
     g_mutex_unlock (&self->qlock);
@@ -858,7 +873,7 @@ gst_zero_filter_loop (gpointer user_data)
     g_rec_mutex_lock (&self->push_lock);
     g_mutex_lock (&self->qlock);
     p = g_queue_pop_head (&self->pending);
-    g_cond_broadcast (&self->qcond);
+    qwake (self);
     g_mutex_unlock (&self->qlock);
     b = p->pass;
     p->pass = NULL;
@@ -872,7 +887,7 @@ gst_zero_filter_loop (gpointer user_data)
     g_mutex_lock (&self->qlock);
     if (self->task_ret == GST_FLOW_OK)
       self->task_ret = ret;
-    g_cond_broadcast (&self->qcond);
+    qwake (self);
     g_mutex_unlock (&self->qlock);
     gst_pad_pause_task (self->srcpad);
   }
@@ -896,8 +911,7 @@ gst_zero_filter_wait_sent (GstZeroFilter * self)
   g_mutex_lock (&self->qlock);
   while (!is_flushing (self) && self->task_ret == GST_FLOW_OK &&
       !g_queue_is_empty (&self->pending))
-    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
-        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+    qwait (self);
   ret = is_flushing (self) ? GST_FLOW_FLUSHING : self->task_ret;
   g_mutex_unlock (&self->qlock);
   return ret;
@@ -939,7 +953,7 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
     p->pass = buffer;
   }
   g_queue_push_tail (&self->pending, p);
-  g_cond_broadcast (&self->qcond);
+  qwake (self);
 }
 
 /* Pushes BUFFER unprocessed after what came before it; a pool buffer as a
@@ -1009,8 +1023,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
       g_mutex_unlock (&self->qlock);
       return GST_FLOW_OK;
     }
-    g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
-        WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
+    qwait (self);
   }
   ret = is_flushing (self) ? GST_FLOW_FLUSHING : self->task_ret;
   g_mutex_unlock (&self->qlock);
@@ -1051,7 +1064,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     g_queue_push_tail (&self->pending, p);
     self->requests_waiting++;
     self->pairing.requests++;
-    g_cond_broadcast (&self->qcond);
+    qwake (self);
   }
   g_mutex_unlock (&self->qlock);
   GST_OBJECT_LOCK (self);
@@ -1162,7 +1175,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       gst_zero_link_wake (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);
-      g_cond_broadcast (&self->qcond);
+      qwake (self);
       g_mutex_unlock (&self->qlock);
       ok = gst_pad_event_default (pad, parent, event);
       gst_pad_pause_task (self->srcpad);
@@ -1355,7 +1368,7 @@ gst_zero_filter_start (GstZeroFilter * self)
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), NULL,
       connect_timeout, frame_header);
   g_cancellable_reset (self->flushing);
-  self->bypass = FALSE;
+  g_atomic_int_set (&self->bypass, FALSE);
   self->task_ret = GST_FLOW_OK;
   self->response_header = FALSE;
   g_free (channel);
@@ -1408,7 +1421,7 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
       gst_zero_link_close (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);
-      g_cond_broadcast (&self->qcond);
+      qwake (self);
       g_mutex_unlock (&self->qlock);
       gst_pad_stop_task (self->srcpad);
       break;

@@ -153,6 +153,12 @@ struct _GstZeroFilter
   zb_duplex_pairing pairing;
   GstFlowReturn task_ret;       /* downstream's, for the next chain call */
 
+  /* the task's own: what a response wait gave while no request was
+   * pending yet (a frame when early_rc is 0, else the error to report) */
+  gboolean has_early;
+  gint early_rc;
+  zb_frame early;
+
   gboolean response_header;     /* responses carry the per-frame header */
   gboolean response_metadata;   /* the server's metadata was read */
   GstCaps *in_caps;
@@ -407,6 +413,9 @@ responses_close (GstZeroFilter * self)
 {
   GstZeroSrcRing *responses;
 
+  if (self->has_early && self->early_rc >= 0)
+    zb_frame_release (&self->early);
+  self->has_early = FALSE;
   GST_OBJECT_LOCK (self);
   responses = self->responses;
   self->responses = NULL;
@@ -783,7 +792,14 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   GST_OBJECT_UNLOCK (self);
   deadline = g_get_monotonic_time () + (gint64) timeout *
       G_TIME_SPAN_MILLISECOND;
-  rc = zb_reader_take_ready (reader, &frame);
+  if (self->has_early) {
+    rc = self->early_rc;
+    if (rc >= 0)
+      frame = self->early;
+    self->has_early = FALSE;
+  } else {
+    rc = zb_reader_take_ready (reader, &frame);
+  }
   while (rc == ZB_EAGAIN || rc == ZB_ETIMEDOUT || rc == ZB_ECANCELED) {
     gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
 
@@ -838,6 +854,26 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   return ret;
 }
 
+/* With no request pending, the task waits on the response ring rather
+ * than for the chain: a request's answer then wakes it once, and the
+ * chain need not wake it (the request is pending by the time its answer
+ * comes, or a moment later). For a slice at most. A frame or an error is
+ * kept for the next response wait (the core reports a writer's end once). */
+static void
+gst_zero_filter_wait_early (GstZeroFilter * self)
+{
+  int rc;
+
+  if (is_flushing (self) || is_bypass (self))
+    return;
+  rc = zb_reader_next (gst_zero_src_ring_reader (self->responses),
+      &self->early, WAIT_SLICE_MS);
+  if (rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED) {
+    self->early_rc = rc;
+    self->has_early = TRUE;
+  }
+}
+
 /* The src pad's task: pushes each response as soon as it comes, and the
  * skipped buffers in their turn. Pauses on flushing, bypass (closing the
  * response ring, of which it is the only reader) and a flow error, which
@@ -851,6 +887,11 @@ gst_zero_filter_loop (gpointer user_data)
   gboolean bypass;
 
   g_mutex_lock (&self->qlock);
+  if (!self->has_early && g_queue_is_empty (&self->pending)) {
+    g_mutex_unlock (&self->qlock);
+    gst_zero_filter_wait_early (self);
+    g_mutex_lock (&self->qlock);
+  }
   while (!is_flushing (self) && !self->bypass &&
       self->task_ret == GST_FLOW_OK && g_queue_is_empty (&self->pending))
     qwait (self);

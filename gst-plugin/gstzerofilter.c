@@ -493,6 +493,7 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
   self->requests_waiting = 0;
   qwake (self);
   g_mutex_unlock (&self->qlock);
+  responses_wake (self);        /* the task may wait on the ring, not qcond */
   gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
   if (self->out_caps != NULL && self->in_caps != NULL)
     gst_zero_filter_set_out_caps (self, self->in_caps);

@@ -145,19 +145,20 @@ struct _GstZeroFilter
    * and pushes them. Whoever pushes downstream holds push_lock, so that
    * buffers and events leave in the order they came. */
   GRecMutex push_lock;
-  GMutex qlock;                 /* the fields below, and bypass */
+
+  /* the task's own, no lock: what a response wait gave while no request
+   * was pending yet (a frame when early_rc is 0, else the error to report) */
+  gboolean has_early;
+  gint early_rc;
+  zb_frame early;
+
+  GMutex qlock;                 /* the fields below, and setting bypass */
   GCond qcond;                  /* any of them changed, or flushing */
   guint qwaiters;               /* threads waiting on qcond */
   GQueue pending;               /* of Pending, oldest first */
   guint requests_waiting;       /* requests in `pending`, discarded included */
   zb_duplex_pairing pairing;
   GstFlowReturn task_ret;       /* downstream's, for the next chain call */
-
-  /* the task's own: what a response wait gave while no request was
-   * pending yet (a frame when early_rc is 0, else the error to report) */
-  gboolean has_early;
-  gint early_rc;
-  zb_frame early;
 
   gboolean response_header;     /* responses carry the per-frame header */
   gboolean response_metadata;   /* the server's metadata was read */
@@ -193,6 +194,10 @@ struct _GstZeroFilter
 #define SERVER_CAPS_WAIT_MS (3 * ZB_DUPLEX_CONNECT_RETRY_MS)
 /* Slices of a response wait, to look at flushing between them. */
 #define WAIT_SLICE_MS 100
+/* Slices of the task's wait on the response ring while no request is
+ * pending, to see a request written meanwhile within this: its response
+ * wait then starts (and may move held responses out for the server). */
+#define IDLE_SLICE_MS 10
 
 enum
 {
@@ -401,6 +406,12 @@ qwake (GstZeroFilter * self)
 }
 
 static gboolean
+is_bypass (GstZeroFilter * self)
+{
+  return g_atomic_int_get (&self->bypass);
+}
+
+static gboolean
 is_flushing (GstZeroFilter * self)
 {
   return g_cancellable_is_cancelled (self->flushing);
@@ -423,7 +434,7 @@ responses_close (GstZeroFilter * self)
   gst_zero_src_ring_close (responses);
 }
 
-/* Ends a response wait of the streaming thread (flushing, stopping). */
+/* Ends the task's wait on the response ring (flushing, stopping, bypass). */
 static void
 responses_wake (GstZeroFilter * self)
 {
@@ -616,7 +627,7 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
       SERVER_CAPS_WAIT_MS * G_TIME_SPAN_MILLISECOND;
   gboolean ok;
 
-  if (!self->bypass && self->responses != NULL) {
+  if (!is_bypass (self) && self->responses != NULL) {
     zb_health h;
 
     while (zb_reader_health (gst_zero_src_ring_reader (self->responses),
@@ -630,7 +641,7 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
           ("Cannot use the caps the duplex server declares: %s", why),
           NULL);
       g_free (why);
-      if (!self->bypass)
+      if (!is_bypass (self))
         return FALSE;
     }
   }
@@ -769,12 +780,6 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   return gst_pad_push (self->srcpad, out);
 }
 
-static gboolean
-is_bypass (GstZeroFilter * self)
-{
-  return g_atomic_int_get (&self->bypass);
-}
-
 /* The task: waits (up to the timeout, in slices) for the response to the
  * oldest request and pushes it as soon as it is there. */
 static GstFlowReturn
@@ -856,22 +861,35 @@ gst_zero_filter_take_response (GstZeroFilter * self)
 }
 
 /* With no request pending, the task waits on the response ring rather
- * than for the chain: a request's answer then wakes it once, and the
- * chain need not wake it (the request is pending by the time its answer
- * comes, or a moment later). For a slice at most. A frame or an error is
- * kept for the next response wait (the core reports a writer's end once). */
+ * than on qcond: the answer to the next request then wakes it once, and
+ * the chain need not wake it (the request is pending by the time its
+ * answer comes, or a moment later). In idle slices, each ending early
+ * when a request is pending, for a slice in all; then the loop waits on
+ * qcond (a server's end meanwhile is seen at the next request). A frame
+ * or an error is kept for the next response wait (the core reports a
+ * writer's end once). */
 static void
 gst_zero_filter_wait_early (GstZeroFilter * self)
 {
+  zb_reader *reader = gst_zero_src_ring_reader (self->responses);
+  gboolean idle = TRUE;
+  gint waited;
   int rc;
 
-  if (is_flushing (self) || is_bypass (self))
-    return;
-  rc = zb_reader_next (gst_zero_src_ring_reader (self->responses),
-      &self->early, WAIT_SLICE_MS);
-  if (rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN && rc != ZB_ECANCELED) {
-    self->early_rc = rc;
-    self->has_early = TRUE;
+  for (waited = 0; waited < WAIT_SLICE_MS && idle; waited += IDLE_SLICE_MS) {
+    if (is_flushing (self) || is_bypass (self))
+      return;
+    rc = zb_reader_next (reader, &self->early, IDLE_SLICE_MS);
+    if (rc == ZB_ECANCELED)
+      return;
+    if (rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN) {
+      self->early_rc = rc;
+      self->has_early = TRUE;
+      return;
+    }
+    g_mutex_lock (&self->qlock);
+    idle = g_queue_is_empty (&self->pending);
+    g_mutex_unlock (&self->qlock);
   }
 }
 
@@ -1307,7 +1325,7 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
     GST_OBJECT_UNLOCK (self);
     /* requests that carry their caps in the frame header do not fit the
      * pool's buffers */
-    if (max_buffers > 0 && !self->bypass && attributes == NULL)
+    if (max_buffers > 0 && !is_bypass (self) && attributes == NULL)
       gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
           max_buffers);
     if (attributes != NULL)
@@ -1316,7 +1334,7 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
   }
   if ((GST_QUERY_TYPE (query) == GST_QUERY_CAPS ||
           GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) &&
-      (!self->server_declared_caps || self->bypass))
+      (!self->server_declared_caps || is_bypass (self)))
     return gst_zero_filter_sink_caps_query (self, query);
   return gst_pad_query_default (pad, parent, query);
 }
@@ -1370,7 +1388,7 @@ gst_zero_filter_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
     return gst_zero_filter_latency_query (self, query);
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->server_declared_caps
-      && !self->bypass && self->out_caps != NULL) {
+      && !is_bypass (self) && self->out_caps != NULL) {
     GstCaps *filter, *caps;
 
     gst_query_parse_caps (query, &filter);

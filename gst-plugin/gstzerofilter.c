@@ -178,7 +178,7 @@ struct _GstZeroFilter
 
 #define DEFAULT_CONNECT_TIMEOUT 10000
 #define DEFAULT_TIMEOUT 5000
-#define DEFAULT_DEPTH 2
+#define DEFAULT_DEPTH ZB_DUPLEX_DEFAULT_DEPTH
 #define DEFAULT_POLICY GST_ZERO_FILTER_POLICY_BLOCK
 #define DEFAULT_SKIPPED GST_ZERO_FILTER_SKIPPED_PASS
 #define DEFAULT_ON_ERROR GST_ZERO_FILTER_ON_ERROR_ERROR
@@ -597,7 +597,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
     if (self->in_caps != NULL && gst_video_info_from_caps (&info,
             self->in_caps))
       frame_size = GST_VIDEO_INFO_SIZE (&info);
-    payload_size = zb_duplex_response_payload_size (frame_size, depth);
+    payload_size = zb_duplex_payload_size (frame_size, depth);
   }
   zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE, name, sizeof name);
   g_free (channel);

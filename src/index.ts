@@ -24,7 +24,7 @@ export { startStream, Stream, type StartStreamOptions, type StreamStats } from '
 export {
   watch, Watcher, ANNOUNCED_RING_CONNECT_TIMEOUT_MS, type WatchOptions, type WatchResult, type RingSummary,
 } from './orchestrator/watch.js';
-export { defaultSizes, type RingSizes } from './orchestrator/sizes.js';
+export { defaultSizes, duplexSizes, type RingSizes } from './orchestrator/sizes.js';
 export { ringBand, BANDS, type RingBand, type FrameCounters } from './orchestrator/stream-stats.js';
 export {
   PipelineRunner, DEFAULT_MAX_RESTARTS, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,

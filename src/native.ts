@@ -188,6 +188,8 @@ export interface NativeAddon {
   defaultFramesInFlight(frameSize: number): number;
   /** The payload size readers pick by default (zb_default_payload_size; 0: frame size unknown). */
   defaultPayloadSize(frameSize: number): number;
+  /** Either ring of a duplex channel by default, with depth requests waiting (zb_duplex_payload_size; 0: too large). */
+  duplexPayloadSize(frameSize: number, depth: number): number;
   /** The per-frame header version metadata declares (0: none); throws EPROTO when unreadable. */
   metadataFrameHeader(bytes: Uint8Array): number;
   /** The metadata JSON object with the per-frame header declared. */
@@ -203,6 +205,8 @@ export interface NativeAddon {
   duplexRingNames(channel: string): { request: string; response: string };
   /** How often a duplex server looks for the response ring (ZB_DUPLEX_CONNECT_RETRY_MS). */
   duplexConnectRetryMs: number;
+  /** zerofilter's default depth, what a server sizes its request ring for (ZB_DUPLEX_DEFAULT_DEPTH). */
+  duplexDefaultDepth: number;
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;

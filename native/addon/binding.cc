@@ -522,6 +522,12 @@ Napi::Value DefaultPayloadSize(const Napi::CallbackInfo &info) {
   return U64(info.Env(), zb_default_payload_size(ArgSize(info, 0, "frameSize")));
 }
 
+// duplexPayloadSize(frameSize or 0, depth) -> either ring of a duplex channel
+Napi::Value DuplexPayloadSize(const Napi::CallbackInfo &info) {
+  return U64(info.Env(), zb_duplex_payload_size(ArgSize(info, 0, "frameSize"),
+                                                static_cast<unsigned>(ArgSize(info, 1, "depth"))));
+}
+
 // metadataFrameHeader(bytes) / metadataInPlace(bytes) -> the version of
 // the per-frame header / of in-place answers the metadata declares (0:
 // none); throws EPROTO when the declaration cannot be read.
@@ -614,6 +620,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"payloadSizeFor", PayloadSizeFor},
       {"defaultFramesInFlight", DefaultFramesInFlight},
       {"defaultPayloadSize", DefaultPayloadSize},
+      {"duplexPayloadSize", DuplexPayloadSize},
       {"metadataFrameHeader", MetadataDeclared<zb_metadata_frame_header>},
       {"declareFrameHeader", MetadataDeclare<zb_metadata_declare_frame_header>},
       {"metadataInPlace", MetadataDeclared<zb_metadata_in_place>},
@@ -644,6 +651,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("healthBands", bands);
   exports.Set("bandOf", Napi::Function::New<BandOf>(env, "bandOf"));
   exports.Set("duplexConnectRetryMs", Napi::Number::New(env, ZB_DUPLEX_CONNECT_RETRY_MS));
+  exports.Set("duplexDefaultDepth", Napi::Number::New(env, ZB_DUPLEX_DEFAULT_DEPTH));
   return exports;
 }
 

@@ -105,7 +105,10 @@ export const COMMANDS = {
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },
-      'payload-size': { type: 'number', describe: 'Request ring payload bytes (default: 3 × 1920×1080 RGB; raise it for larger frames)' },
+      'payload-size': {
+        type: 'number',
+        describe: 'Request ring payload bytes (default: for the frame size the source\'s last caps filter describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
+      },
       'plugin-path': pipelineOptions['plugin-path'],
       'sink-property': { type: 'string', describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },
     },

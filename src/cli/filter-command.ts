@@ -7,7 +7,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ZeroBufferDuplexServer, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats } from '../duplex.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
+import { duplexSizes } from '../orchestrator/sizes.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
+import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
@@ -53,10 +55,15 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     return EXIT.usage;
   }
   const name = args.name ?? `zb-filter-${randomUUID().slice(0, 8)}`;
+  // zerofilter's depth as given, else its default: the request ring also holds the answered requests
+  // downstream keeps (in-place answers), so it is sized for the source's frames like zerofilter's
+  // response ring
+  const depth = /^[1-9][0-9]*$/.test(args.sinkProperties['depth'] ?? '') ? Number(args.sinkProperties['depth']) : undefined;
+  const payloadSize = args.payloadSize ?? duplexSizes(splitPipeline(args.source), depth).payloadSize;
   let server: ZeroBufferDuplexServer;
   try {
     server = await ZeroBufferDuplexServer.create({
-      name, payloadSize: args.payloadSize, outputCaps: args.outputCaps ?? script.outputCaps, onError: args.onError,
+      name, payloadSize, outputCaps: args.outputCaps ?? script.outputCaps, onError: args.onError,
       inPlace: args.inPlace,
     });
   } catch (e) {
@@ -86,7 +93,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     }
     throw e;
   }
-  if (!json) say(io.stderr, `zerobuffer: channel ${name} ⇄ gst-launch-1.0 ${runner.args.join(' ')}`);
+  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${runner.args.join(' ')}`);
 
   const started = Date.now();
   let last = { t: started, n: 0 };

@@ -44,6 +44,19 @@ export interface RingSizes {
   frames?: number;
 }
 
+/**
+ * A duplex server's request ring for the source's frames with `depth` requests waiting (zerofilter's
+ * depth), by the core's rule for either ring of a channel (zb_duplex_payload_size: the frames in flight,
+ * at least depth + 3, for in-place answers held downstream); the readers' fallback when the caps do not say.
+ */
+export function duplexSizes(words: readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
+  const frame = frameSizeFromSource(words);
+  const payloadSize = frame === undefined ? 0 : native.duplexPayloadSize(frame, depth);
+  if (payloadSize === 0)
+    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: native.defaultPayloadSize(0), from: 'default' };
+  return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize, from: 'caps' };
+}
+
 export function defaultSizes(words: readonly string[]): RingSizes {
   const frame = frameSizeFromSource(words);
   if (frame === undefined || native.defaultPayloadSize(frame) === 0)

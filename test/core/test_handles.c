@@ -727,18 +727,18 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_default_frames_in_flight(10 << 20), 3);
   CHECK_EQ_U64(zb_default_frames_in_flight(3840 * 2160 * 4), 2);
   CHECK_EQ_U64(zb_default_frames_in_flight(UINT64_C(1) << 33), 2);
-  /* a duplex response ring: the frames in flight, at least depth + 3 */
-  CHECK_EQ_U64(zb_duplex_response_payload_size(1920 * 1080 * 3, 2),
+  /* a duplex ring: the frames in flight, at least depth + 3 */
+  CHECK_EQ_U64(zb_duplex_payload_size(1920 * 1080 * 3, 2),
                zb_payload_size_for(1920 * 1080 * 3, 5, true));
-  CHECK_EQ_U64(zb_duplex_response_payload_size(3840 * 2160 * 4, 1),
+  CHECK_EQ_U64(zb_duplex_payload_size(3840 * 2160 * 4, 1),
                zb_payload_size_for(3840 * 2160 * 4, 4, true));
-  CHECK_EQ_U64(zb_duplex_response_payload_size(1024, 2),
+  CHECK_EQ_U64(zb_duplex_payload_size(1024, 2),
                zb_payload_size_for(1024, 16, true));
-  CHECK_EQ_U64(zb_duplex_response_payload_size(1024, 32),
+  CHECK_EQ_U64(zb_duplex_payload_size(1024, 32),
                zb_payload_size_for(1024, 35, true));
-  CHECK_EQ_U64(zb_duplex_response_payload_size(0, 2),
+  CHECK_EQ_U64(zb_duplex_payload_size(0, 2),
                zb_default_payload_size(0));
-  CHECK_EQ_U64(zb_duplex_response_payload_size(UINT64_C(1) << 62, 2), 0);
+  CHECK_EQ_U64(zb_duplex_payload_size(UINT64_C(1) << 62, 2), 0);
   for (i = 0; i < 4; i++) {
     for (frames = 1; frames <= 4; frames++) {
       uint64_t payload = zb_payload_size_for(sizes[i], frames, false), k;

@@ -4,7 +4,7 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { parseArgs } from '../../src/cli/parse-args.js';
 import { parseDuration } from '../../src/cli/duration.js';
 import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
-import { defaultSizes } from '../../src/orchestrator/sizes.js';
+import { defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
 
 test('the table has the seven commands, each with help text and examples', () => {
   expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'filter', 'ingest', 'inspect', 'plugin-path', 'run', 'serve', 'watch']);
@@ -109,6 +109,11 @@ test('durations, pipeline words and default sizes', () => {
   expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'])).toMatchObject({ payloadSize: 2 * (3840 * 2160 * 4 + 64), frames: 2 });
   expect(defaultSizes(['v4l2src']).payloadSize).toBe(3 * (1920 * 1080 * 3 + 64));
   expect(defaultSizes(['v4l2src']).from).toBe('default');
+  // a duplex request ring: the frames in flight, at least zerofilter's depth (default 2) + 3
+  expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });
+  expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'], 4).payloadSize).toBe(7 * (3840 * 2160 * 4 + 64));
+  expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=GRAY8,width=32,height=32']).payloadSize).toBe(16 * (32 * 32 + 64));
+  expect(duplexSizes(['v4l2src'])).toEqual(defaultSizes(['v4l2src']));
 });
 
 test('filter: source, sink, --script and zerofilter properties', async () => {

@@ -52,6 +52,17 @@ test.each([[[]], [['--no-in-place']]])('zerobuffer filter %j: a script that draw
   if (extra.length > 0) expect(summary.inPlace).toBe(0);
 }, 90000);
 
+test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440 BGRx frames all answered in place, none copied out', async () => {
+  // 3 of these frames are 44 MB: the fallback ring (3 × 1080p RGB) holds one, and the one fakesink keeps
+  // would have to be copied out of it for every next request
+  const src = 'videotestsrc num-buffers=6 pattern=ball ! video/x-raw,format=BGRx,width=2560,height=1440,framerate=30/1';
+  const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+    'fakesink', '--json', '--name', ringName('clif')], gstEnv);
+  expect(await cli.exit(60000)).toBe(0);
+  const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
+  expect(summary).toMatchObject({ responses: 6, inPlace: 6, copied: 0, zerofilter: { responses: 6, 'responses-in-place': 6, 'in-place-copied': 0 } });
+}, 90000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

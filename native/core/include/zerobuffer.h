@@ -480,6 +480,10 @@ typedef enum zb_duplex_ring {
 #define ZB_DUPLEX_CONNECT_RETRY_MS 100
 #define ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS 5000
 
+/* Requests a client (zerofilter's `depth`) lets wait for their answers by
+ * default; what a server sizes NAME_request for when it does not know. */
+#define ZB_DUPLEX_DEFAULT_DEPTH 2
+
 /* Writes the name of the channel's ring to out (cap bytes, NUL included):
  * ZB_EINVAL when it does not fit, ZB_ENAME when the result is not a valid
  * ring name. */
@@ -500,17 +504,19 @@ typedef struct zb_duplex_pairing {
 
 int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence);
 
-/* The payload size a client gives NAME_response by default, for responses
- * of frame_size bytes (per-frame header room included) with up to depth
+/* The payload size of either ring of a channel by default, for frames of
+ * frame_size bytes (per-frame header room included) with up to depth
  * requests in flight: the readers' frames in flight for that size
- * (zb_default_frames_in_flight), and at least depth + 3: the responses to
- * the depth requests waiting, the one being pushed downstream, the one a
- * sink keeps as its last sample, and one the server reserves meanwhile
- * (with depth + 1, 1080p and 4K round trips lost 20-60 %,
- * scripts/bench/notes.md). frame_size 0: the readers' default
- * (zb_default_payload_size). 0 when frames that large cannot fit any
- * ring. */
-uint64_t zb_duplex_response_payload_size(uint64_t frame_size, unsigned depth);
+ * (zb_default_frames_in_flight), and at least depth + 3. NAME_response
+ * (the client's) holds the responses to the depth requests waiting, the
+ * one being pushed downstream, the one a sink keeps as its last sample,
+ * and one the server reserves meanwhile (with depth + 1, 1080p and 4K
+ * round trips lost 20-60 %, scripts/bench/notes.md). NAME_request (the
+ * server's) holds as many when answers are in place: the requests
+ * waiting, the two downstream keeps of the answered ones, the one being
+ * written. frame_size 0: the readers' default (zb_default_payload_size).
+ * 0 when frames that large cannot fit any ring. */
+uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth);
 
 /* ---------------------------------------------------------------- health */
 

@@ -63,7 +63,7 @@ int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence) {
   return 0;
 }
 
-uint64_t zb_duplex_response_payload_size(uint64_t frame_size, unsigned depth) {
+uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth) {
   unsigned frames;
   if (frame_size == 0)
     return zb_default_payload_size(0);

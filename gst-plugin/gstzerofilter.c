@@ -1787,7 +1787,8 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "ring because downstream kept them while it was full), "
           "frames-passed, frames-dropped, "
           "round-trip-p50-us and round-trip-p99-us (request commit to "
-          "response, over the last 1024 responses)", GST_TYPE_STRUCTURE,
+          "response pushed, over the last 1024 responses; a sink that syncs "
+          "adds its waits)", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
-import { native } from './native.js';
+import { native, type NativeHealthPids } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
 import { ZeroBufferReader } from './reader.js';
 import { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
@@ -23,10 +23,20 @@ export function duplexRingNames(channel: string): { request: string; response: s
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Connects as writer to `name`; null while it is not there (or its reader went meanwhile). */
+async function connectIfThere(name: string): Promise<ZeroBufferWriter | null> {
+  try {
+    return await ZeroBufferWriter.connect(name);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'ENOENT' && code !== 'EREADERGONE') throw e;
+    return null;
+  }
+}
+
 /** Connects as writer to `name`, looking for it every ZB_DUPLEX_CONNECT_RETRY_MS until the deadline. */
-async function connectWhenThere(name: string, deadline: number, stopped: () => boolean): Promise<ZeroBufferWriter | null> {
+async function connectWhenThere(name: string, deadline: number): Promise<ZeroBufferWriter> {
   for (;;) {
-    if (stopped()) return null;
     try {
       return await ZeroBufferWriter.connect(name);
     } catch (e) {
@@ -190,9 +200,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   /** Looks for the client's response ring until it is there or the server closes. */
   #lookForClient(): void {
     const look = ++this.#looks;
-    this.#connecting = connectWhenThere(this.responseRing, Infinity, () => this.#closed || look !== this.#looks).then((w) => {
+    const stopped = (): boolean => this.#closed || look !== this.#looks;
+    this.#connecting = this.#findClientRing(stopped).then((w) => {
       if (w === null) return null;
-      if (this.#closed || look !== this.#looks) { // closed, or a later look replaced this one
+      if (stopped()) { // closed, or a later look replaced this one
         w.closeSync();
         return null;
       }
@@ -214,6 +225,49 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       return this.#client;
     });
     this.#connecting.catch(() => undefined); // reported by serve()
+  }
+
+  /**
+   * Connects to the response ring of the client that writes the request
+   * ring, looking every ZB_DUPLEX_CONNECT_RETRY_MS until it is there (null
+   * once stopped). A ring under that name that does not pair with the
+   * request ring's writer (#sameClient) is left alone: a predecessor's whose
+   * reader has not gone yet, or any while no client writes requests. It is
+   * checked by name first, so such a ring never sees us connect, and again
+   * once connected (the name may have changed hands in between).
+   */
+  async #findClientRing(stopped: () => boolean): Promise<ZeroBufferWriter | null> {
+    for (;;) {
+      if (stopped()) return null;
+      let byName: NativeHealthPids | undefined;
+      try {
+        byName = native.healthByName(this.responseRing);
+      } catch { /* not there, or not readable: connecting says which */ }
+      const found = byName;
+      if (found === undefined || this.#sameClient(() => found)) {
+        const w = await connectIfThere(this.responseRing);
+        if (w !== null) {
+          if (!stopped() && this.#sameClient(() => w.stats())) return w;
+          w.closeSync();
+        }
+      }
+      await sleep(native.duplexConnectRetryMs);
+    }
+  }
+
+  /**
+   * Whether the response ring of this snapshot (by name, or the one we
+   * write) belongs to the client now writing the request ring: its reader
+   * is that writer's process (zb_duplex_same_client). Not while no client
+   * writes requests, nor once the server closed.
+   */
+  #sameClient(response: () => NativeHealthPids): boolean {
+    if (this.#closed) return false;
+    try {
+      return native.duplexSameClient(this.#requests.stats(), response());
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -246,14 +300,13 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       for await (const frame of this.#requests.frames()) {
         this.#stats.requests++;
         // A client that came back before our reader saw it leave (a pipeline set to NULL and
-        // back in one process) starts again at sequence 1, into a new response ring. A new
-        // client may find us attached to its predecessor's response ring, found again after
-        // that one's end of stream and before it went: its reader is gone by now.
-        if (frame.sequence <= previous || (previous === 0 && this.#client !== undefined && !this.#clientThere(this.#client)))
-          this.#dropClient();
+        // back in one process) starts again at sequence 1, into a new response ring.
+        const restarted = frame.sequence <= previous;
+        if (restarted) this.#dropClient();
+        const first = restarted || previous === 0;
         previous = frame.sequence;
-        const client = this.#client ?? await this.#connecting;
-        if (client == null) return; // closed
+        const client = await this.#clientFor(first);
+        if (client === null) return; // closed
         await this.#answer(client, frame, handler);
       }
     } finally {
@@ -262,12 +315,19 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     }
   }
 
-  /** The reader of the client's response ring is still there. */
-  #clientThere(client: Client): boolean {
-    try {
-      return client.writer.stats().readerAlive;
-    } catch {
-      return false;
+  /**
+   * The response ring to answer into. At a client's first request it must
+   * be that client's (#sameClient): one found earlier may be its
+   * predecessor's, found again after that one's end of stream while its
+   * reader was still there; then it is dropped and the client's looked for.
+   */
+  async #clientFor(first: boolean): Promise<Client | null> {
+    for (;;) {
+      if (this.#closed) return null;
+      const client = this.#client ?? await this.#connecting;
+      if (client == null) return null;
+      if (!first || this.#sameClient(() => client.writer.stats())) return client;
+      this.#dropClient();
     }
   }
 
@@ -422,8 +482,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const rings = duplexRingNames(options.name);
     const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
-    const requests = await connectWhenThere(rings.request, Date.now() + connectTimeoutMs, () => false);
-    if (requests === null) throw new ZeroBufferError('not connected', { code: 'ESTATE' });
+    const requests = await connectWhenThere(rings.request, Date.now() + connectTimeoutMs);
     try {
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({

@@ -33,6 +33,9 @@ export interface NativeHealth {
   framesHeld: number;
 }
 
+/** The pids of a health snapshot, what the duplex pairing compares (a NativeHealth, or a reader's stats()). */
+export type NativeHealthPids = Pick<NativeHealth, 'writerPid' | 'readerPid'>;
+
 /** Fields of the opt-in 48-byte frame header; absent timestamps were "none". */
 export interface NativeFrameHeader {
   pts?: number;
@@ -203,6 +206,12 @@ export interface NativeAddon {
   liveCounts(): NativeLiveCounts;
   /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
   duplexRingNames(channel: string): { request: string; response: string };
+  /**
+   * Whether a duplex server's response ring (its writer's health) belongs to the client writing its
+   * request ring (its reader's health): the response ring's reader pid is the request ring's writer
+   * pid (zb_duplex_same_client).
+   */
+  duplexSameClient(requestHealth: NativeHealthPids, responseHealth: NativeHealthPids): boolean;
   /** How often a duplex server looks for the response ring (ZB_DUPLEX_CONNECT_RETRY_MS). */
   duplexConnectRetryMs: number;
   /** zerofilter's default depth, what a server sizes its request ring for (ZB_DUPLEX_DEFAULT_DEPTH). */

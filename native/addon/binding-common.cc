@@ -27,11 +27,17 @@ double ArgNumber(const Napi::CallbackInfo &info, size_t i, const char *what) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-uint64_t ArgSize(const Napi::CallbackInfo &info, size_t i, const char *what) {
-  double v = ArgNumber(info, i, what);
+// A non-negative integer JS can hold exactly.
+static uint64_t SizeOf(Napi::Env env, Napi::Value value, const std::string &what) {
+  double v = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
   if (!(v >= 0) || v > 9007199254740991.0 || v != static_cast<double>(static_cast<uint64_t>(v)))
-    throw UsageError(info.Env(), std::string(what) + " must be a non-negative integer");
+    throw UsageError(env, what + " must be a non-negative integer");
   return static_cast<uint64_t>(v);
+}
+
+uint64_t ArgSize(const Napi::CallbackInfo &info, size_t i, const char *what) {
+  ArgNumber(info, i, what);
+  return SizeOf(info.Env(), info[i], what);
 }
 
 int ArgTimeout(const Napi::CallbackInfo &info, size_t i) {
@@ -85,6 +91,15 @@ Napi::Value HealthObject(Napi::Env env, const zb_health &h) {
   o.Set("framesUnread", U64(env, h.frames_unread));
   o.Set("framesHeld", U64(env, h.frames_held));
   return o;
+}
+
+zb_health ArgHealthPids(const Napi::CallbackInfo &info, size_t i, const char *what) {
+  zb_health h{};
+  if (!info[i].IsObject()) throw UsageError(info.Env(), std::string(what) + " must be a health object");
+  Napi::Object o = info[i].As<Napi::Object>();
+  const std::pair<const char *, uint64_t *> pids[] = {{"writerPid", &h.writer_pid}, {"readerPid", &h.reader_pid}};
+  for (const auto &p : pids) *p.second = SizeOf(info.Env(), o.Get(p.first), std::string(what) + "." + p.first);
+  return h;
 }
 
 }  // namespace zbnode

@@ -601,6 +601,17 @@ Napi::Value DuplexRingNames(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// duplexSameClient(requestHealth, responseHealth) -> whether the response
+// ring's reader is the request ring's writer, one client
+// (zb_duplex_same_client), from the two rings' health() snapshots.
+Napi::Value DuplexSameClient(const Napi::CallbackInfo &info) {
+  zb_health request = ArgHealthPids(info, 0, "requestHealth");
+  zb_health response = ArgHealthPids(info, 1, "responseHealth");
+  int rc = zb_duplex_same_client(&request, &response);
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return Napi::Boolean::New(info.Env(), rc == 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
@@ -627,6 +638,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"declareInPlace", MetadataDeclare<zb_metadata_declare_in_place>},
       {"liveCounts", LiveCountsObject},
       {"duplexRingNames", DuplexRingNames},
+      {"duplexSameClient", DuplexSameClient},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);

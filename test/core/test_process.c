@@ -1,7 +1,8 @@
 /* test_process.c — the core with two real processes: long randomised
  * streams over thousands of wraps, frames held and released out of order
  * while the writer runs, reader and writer death, end of stream and writer
- * generations, one writer at a time, stale rings swept, a live ring
+ * generations, one writer at a time, the duplex pairing of a response
+ * ring with its request ring by process, stale rings swept, a live ring
  * refused, and wake calls from another thread.
  *
  * Children are forked and run plain code on the core; they report by their
@@ -993,6 +994,143 @@ out:
   zb_test_remove_ring(name);
 }
 
+typedef struct duplex_client_args {
+  const char *channel;
+  int late; /* create NAME_response only on 'R' */
+} duplex_client_args;
+
+/* A duplex client: connects to NAME_request as writer, creates
+ * NAME_response (at once, or when the parent sends 'R': then answers 'R'),
+ * sends 'C'; then obeys bytes from the parent: 'E' ends its requests
+ * (detaches) and keeps reading its response ring, answers 'E'; 'Q' (or end
+ * of file) closes what it has, answers 'Q', exits. */
+static int duplex_client_child(void *argp, int in, int out) {
+  duplex_client_args *a = argp;
+  char request[ZB_NAME_MAX + 1], response[ZB_NAME_MAX + 1];
+  zb_writer *w = NULL;
+  zb_reader *r = NULL;
+  int rc, cmd;
+  zb_duplex_ring_name(a->channel, ZB_DUPLEX_REQUEST, request, sizeof request);
+  zb_duplex_ring_name(a->channel, ZB_DUPLEX_RESPONSE, response, sizeof response);
+  if ((rc = zb_writer_connect(&w, request)) != 0) {
+    child_report("request connect", rc);
+    return 2;
+  }
+  if (!a->late && (rc = zb_reader_create(&r, response, 256, 4096, NULL)) != 0) {
+    child_report("response create", rc);
+    return 3;
+  }
+  send_byte(out, 'C');
+  while ((cmd = wait_byte(in, 30000)) == 'E' || cmd == 'R') {
+    if (cmd == 'E') {
+      zb_writer_destroy(w);
+      w = NULL;
+    } else if ((rc = zb_reader_create(&r, response, 256, 4096, NULL)) != 0) {
+      child_report("response create", rc);
+      return 3;
+    }
+    send_byte(out, (char)cmd);
+  }
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  send_byte(out, 'Q');
+  return cmd == 'Q' ? 0 : 4;
+}
+
+/* Whether the server's writer of NAME_response and its reader of
+ * NAME_request belong to the same client now (zb_duplex_same_client on
+ * both rings' health, and on NAME_response's by name when it is there). */
+static int same_client(zb_reader *requests, zb_writer *responses,
+                       const char *response_name) {
+  zb_health req, res, by_name;
+  int rc, rc_name;
+  if (zb_reader_health(requests, &req) != 0 ||
+      zb_writer_health(responses, &res) != 0)
+    return -1;
+  rc = zb_duplex_same_client(&req, &res);
+  if (response_name != NULL && zb_health_read(response_name, &by_name) == 0 &&
+      (rc_name = zb_duplex_same_client(&req, &by_name)) != rc) {
+    fprintf(stderr, "  by name %d, through the writer %d\n", rc_name, rc);
+    return -1;
+  }
+  return rc;
+}
+
+/* 6b. The duplex pairing of rings by process: a response ring is its
+ * client's while its reader is the request ring's writer; not once that
+ * client ended its requests, and never for the next client (another
+ * process), even while the predecessor still reads its response ring. */
+static void test_duplex_same_client(void) {
+  char channel[96], request[ZB_NAME_MAX + 1], response[ZB_NAME_MAX + 1];
+  duplex_client_args first = {channel, 0}, next = {channel, 1};
+  child a = {0, -1, -1}, b = {0, -1, -1};
+  zb_reader *requests = NULL;
+  zb_writer *responses = NULL;
+  zb_health x = {0}, y = {0};
+
+  copy_name(channel, "duplex");
+  zb_duplex_ring_name(channel, ZB_DUPLEX_REQUEST, request, sizeof request);
+  zb_duplex_ring_name(channel, ZB_DUPLEX_RESPONSE, response, sizeof response);
+  CHECK_RC(zb_duplex_same_client(NULL, &y), ZB_EINVAL);
+  CHECK_RC(zb_duplex_same_client(&x, NULL), ZB_EINVAL);
+  CHECK(zb_duplex_same_client(&x, &y) == 0); /* no writer, no reader */
+  x.writer_pid = y.reader_pid = 1234;
+  CHECK(zb_duplex_same_client(&x, &y) == 1);
+  y.reader_pid = 1235;
+  CHECK(zb_duplex_same_client(&x, &y) == 0);
+  x.reader_pid = y.writer_pid = 1234; /* the other pids do not count */
+  CHECK(zb_duplex_same_client(&x, &y) == 0);
+
+  CHECK_RC(zb_reader_create(&requests, request, 256, 4096, NULL), 0);
+  if (requests == NULL)
+    goto out;
+  CHECK(spawn(&a, duplex_client_child, &first) == 0);
+  CHECK(wait_byte(a.from_child, 5000) == 'C');
+  CHECK_RC(zb_writer_connect(&responses, response), 0);
+  if (responses == NULL)
+    goto out;
+  CHECK(same_client(requests, responses, response) == 1);
+  /* A ends its requests and still reads its response ring: no client now. */
+  send_byte(a.to_child, 'E');
+  CHECK(wait_byte(a.from_child, 5000) == 'E');
+  CHECK(same_client(requests, responses, response) == 0);
+  /* B, another process, writes requests: A's response ring is not B's. */
+  CHECK(spawn(&b, duplex_client_child, &next) == 0);
+  CHECK(wait_byte(b.from_child, 5000) == 'C');
+  CHECK_RC(zb_reader_health(requests, &x), 0);
+  CHECK_EQ_U64(x.writer_pid, (uint64_t)b.pid);
+  CHECK(same_client(requests, responses, response) == 0);
+  /* A goes (its reader_pid 0); B creates its own response ring: B's. */
+  send_byte(a.to_child, 'Q');
+  CHECK(wait_byte(a.from_child, 5000) == 'Q');
+  CHECK_EXITED(child_end(&a, 5000), 0);
+  CHECK(same_client(requests, responses, NULL) == 0);
+  zb_writer_destroy(responses);
+  responses = NULL;
+  send_byte(b.to_child, 'R');
+  CHECK(wait_byte(b.from_child, 5000) == 'R');
+  CHECK_RC(zb_writer_connect(&responses, response), 0);
+  if (responses == NULL)
+    goto out;
+  CHECK(same_client(requests, responses, response) == 1);
+  zb_writer_destroy(responses);
+  responses = NULL;
+  send_byte(b.to_child, 'Q');
+  CHECK(wait_byte(b.from_child, 5000) == 'Q');
+  CHECK_EXITED(child_end(&b, 5000), 0);
+out:
+  if (a.pid > 0)
+    child_kill(&a);
+  if (b.pid > 0)
+    child_kill(&b);
+  zb_writer_destroy(responses);
+  zb_reader_destroy(requests);
+  CHECK(zb_test_ring_gone(request));
+  CHECK(zb_test_ring_gone(response));
+  zb_test_remove_ring(request);
+  zb_test_remove_ring(response);
+}
+
 /* Starts a reader child on name, waits until the ring exists, kills it. */
 static int leave_stale_ring(const char *name) {
   reader_args ra = {name, 4096, 0, 0, 1, 0};
@@ -1647,6 +1785,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_writer_death);
   RUN_CLEAN(test_writer_generations);
   RUN_CLEAN(test_second_writer);
+  RUN_CLEAN(test_duplex_same_client);
   RUN_CLEAN(test_stale_sweep);
   RUN_CLEAN(test_recycled_pid);
   RUN_CLEAN(test_list_and_remove_stale);

@@ -3,17 +3,20 @@
 // variable-size JPEG; invert against a reference computed here; RGB in,
 // GRAY8 out; input caps changed mid-stream, also as the handler sees them
 // with frame-header=true; handler errors under both
-// policies; reply.reserve), and the
-// Node duplex client against the C server that behaves like the peers'.
+// policies; reply.reserve), the
+// Node duplex client against the C server that behaves like the peers', and
+// a next client answered in its own response ring while its predecessor's
+// is still read (the server pairs the rings by the client's pid).
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
   DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
+const duplexClientPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-client.mjs');
 const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 const N = 20;
 
@@ -241,4 +244,48 @@ test('a client that comes back before the server saw it leave (same process, at 
   await server.close();
   await serving;
   console.log(`serve() ended ${serves} times for 10 clients`);
+}, 60000);
+
+test("a next client is answered in its own response ring while its predecessor's is still read: the server pairs the rings by the client's pid", async () => {
+  // Client A (a process) ends its requests but keeps reading its response ring; a server that takes
+  // that ring again after A's end of stream, as it took any ring under the name, answered client B
+  // (another process) into it while A's reader was alive: B got nothing. The server takes only the
+  // response ring whose reader is the request ring's writer.
+  const xorHash = (seed: number, frames: number): string => {
+    let h = FNV_START;
+    for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v: number) => v ^ 0x5a));
+    return h.toString(16).padStart(8, '0');
+  };
+  const channel = ringName('dxpid');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const clients: string[] = [];
+  server.on('client', (ring: string) => clients.push(ring));
+  let stopped = false;
+  let failure: unknown;
+  const serving = (async () => {
+    while (!stopped) await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+  })().catch((e: unknown) => { failure = e; });
+  const a = run(process.execPath, [duplexClientPath, channel, '5', '1', 'linger']);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    expect(await a.line(/^(answered|failed)/, 15000)).toBe(`answered 5 fnv1a=${xorHash(1, 5)}`);
+    const reattached = await a.line(/^(not )?reattached$/, 10000);
+    await a.line(/^lingering$/, 5000);
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const bCode = await b.exit(30000);
+    a.proc.kill('SIGTERM');
+    const stray = await a.line(/^stray \d+$/, 5000);
+    expect(await a.exit(5000)).toBe(0);
+    expect({ b: b.stdout, bCode, stray }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0, stray: 'stray 0' });
+    expect(reattached).toBe('not reattached'); // A's ring, once A wrote no more requests, was left alone
+  } finally {
+    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    stopped = true;
+    await server.close();
+    await serving;
+  }
+  expect(failure).toBeUndefined();
+  expect(clients).toHaveLength(2);
+  expect(server.stats()).toMatchObject({ requests: 25, responses: 25 });
 }, 60000);

@@ -504,6 +504,23 @@ typedef struct zb_duplex_pairing {
 
 int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence);
 
+/* Whether a server's response ring and its request ring belong to the same
+ * client, from health snapshots of both (zb_writer_health of the server's
+ * writer of NAME_response, zb_reader_health of its reader of NAME_request,
+ * or zb_health_read): a client is one process that writes NAME_request and
+ * creates and reads NAME_response (ours, and the C++, C# and Python ones),
+ * so the response ring's reader_pid is the request ring's writer_pid. A
+ * server takes a response ring only when they pair: the one it finds may be
+ * a predecessor's whose reader has not gone yet. Both pids are the client's
+ * own, each as it sees itself, so the comparison holds in a pid namespace
+ * other than the server's (a container), where probing the pid would not.
+ * 1 when they pair; 0 when not: no writer on the request ring (yet or any
+ * more), the response ring's reader gone (reader_pid 0), or another
+ * process's ring; ZB_EINVAL on NULL. */
+struct zb_health; /* below */
+int zb_duplex_same_client(const struct zb_health *request,
+                          const struct zb_health *response);
+
 /* The payload size of either ring of a channel by default, for frames of
  * frame_size bytes (per-frame header room included) with up to depth
  * requests in flight: the readers' frames in flight for that size

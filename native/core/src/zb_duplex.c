@@ -72,3 +72,9 @@ uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth) {
     frames = depth + 3;
   return zb_payload_size_for(frame_size, frames, true);
 }
+
+int zb_duplex_same_client(const zb_health *request, const zb_health *response) {
+  if (request == NULL || response == NULL)
+    return zb__fail(ZB_EINVAL, "zb_duplex_same_client: NULL health");
+  return request->writer_pid != 0 && response->reader_pid == request->writer_pid;
+}

@@ -17,11 +17,12 @@
  * server has no room left). The output caps are the input caps unless the
  * server declares others in the response ring's metadata ("caps", the same
  * JSON convention as zerosink's), so upstream is offered what downstream
- * accepts (until the server has declared caps of its own). When the input
- * caps change, the responses to the requests before the change go out
- * first, then the new caps; with frame-header=true each later request
- * carries its caps in the frame header (the request ring's metadata keeps
- * the first ones).
+ * accepts (until the server has declared caps of its own). A server that
+ * connects after the 300 ms zerofilter waits for it at the first caps has
+ * its caps pushed before its first response. When the input caps change,
+ * the responses to the requests before the change go out first, then the
+ * new caps; with frame-header=true each later request carries its caps in
+ * the frame header (the request ring's metadata keeps the first ones).
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server). When that many wait: policy=block waits for the
@@ -190,7 +191,8 @@ struct _GstZeroFilter
 #define DEFAULT_LATENCY 0
 /* How long the caps event waits for the server to take the response ring
  * and say which caps it answers with (it looks for the ring every
- * ZB_DUPLEX_CONNECT_RETRY_MS). */
+ * ZB_DUPLEX_CONNECT_RETRY_MS); a later server's caps go out before its
+ * first response. */
 #define SERVER_CAPS_WAIT_MS (3 * ZB_DUPLEX_CONNECT_RETRY_MS)
 /* Slices of a response wait, to look at flushing between them. */
 #define WAIT_SLICE_MS 100
@@ -616,13 +618,35 @@ gst_zero_filter_connect (GstZeroFilter * self)
   return GST_FLOW_OK;
 }
 
+/* The caps the server declares in the response ring's metadata
+ * (server_caps), which are then the output caps (server_declared_caps),
+ * or NULL. Caps that cannot be used fail us (*RET: an error, or with
+ * on-error=pass bypass and GST_FLOW_OK). With the push lock. */
+static GstCaps *
+gst_zero_filter_take_server_caps (GstZeroFilter * self, GstFlowReturn * ret)
+{
+  gchar *why = NULL;
+  GstCaps *caps = server_caps (self, &why);
+
+  *ret = GST_FLOW_OK;
+  if (why != NULL) {
+    *ret = gst_zero_filter_fail (self, ZB_EMETADATA, g_strdup_printf
+        ("Cannot use the caps the duplex server declares: %s", why), NULL);
+    g_free (why);
+  }
+  self->server_declared_caps = caps != NULL;
+  return caps;
+}
+
 /* At the first caps: waits (bounded) for the server to take the response
- * ring, then pushes its caps, or the input's when it declares none. */
+ * ring, then pushes its caps, or the input's when it declares none (a
+ * server that connects later has its caps pushed before its first
+ * response, gst_zero_filter_push_response). */
 static gboolean
 gst_zero_filter_push_caps (GstZeroFilter * self)
 {
   GstCaps *caps = NULL;
-  gchar *why = NULL;
+  GstFlowReturn ret;
   gint64 deadline = g_get_monotonic_time () +
       SERVER_CAPS_WAIT_MS * G_TIME_SPAN_MILLISECOND;
   gboolean ok;
@@ -635,17 +659,10 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
         (h.writer_pid == 0 || h.metadata_written_bytes == 0) &&
         g_get_monotonic_time () < deadline && !is_flushing (self))
       g_usleep (2 * G_TIME_SPAN_MILLISECOND);
-    caps = server_caps (self, &why);
-    if (why != NULL) {
-      gst_zero_filter_fail (self, ZB_EMETADATA, g_strdup_printf
-          ("Cannot use the caps the duplex server declares: %s", why),
-          NULL);
-      g_free (why);
-      if (!is_bypass (self))
-        return FALSE;
-    }
+    caps = gst_zero_filter_take_server_caps (self, &ret);
+    if (ret != GST_FLOW_OK)
+      return FALSE;
   }
-  self->server_declared_caps = caps != NULL;
   if (caps == NULL)
     return gst_zero_filter_set_out_caps (self, self->in_caps);
   ok = gst_zero_filter_set_out_caps (self, caps);
@@ -715,16 +732,23 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   discard = p->discard;
   rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
   if (!self->response_metadata) {
-    /* a server that connected after the first caps (it wrote its
-     * metadata before this response): whether responses carry the
-     * header; its caps came too late to be used */
-    const uint8_t *meta = NULL;
-    uint64_t meta_size = 0;
+    /* a server that connected after the first caps wrote its metadata
+     * (once) before this response: its caps go out before it, as they
+     * would have at the first caps (caps downstream refuses: the push
+     * says so) */
+    GstFlowReturn ret;
+    GstCaps *caps = gst_zero_filter_take_server_caps (self, &ret);
 
-    zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
-        &meta_size);
     self->response_metadata = TRUE;
-    self->response_header = zb_metadata_frame_header (meta, meta_size) == 1;
+    if (ret != GST_FLOW_OK || is_bypass (self)) {
+      zb_frame_release (frame);
+      pending_free (p);
+      return ret;
+    }
+    if (caps != NULL) {
+      gst_zero_filter_set_out_caps (self, caps);
+      gst_caps_unref (caps);
+    }
   }
   if (rc < 0) {
     zb_frame_release (frame);

@@ -8,7 +8,10 @@
 #   filter;
 # - invert twice (two filters, two servers) is the stream again, invert once
 #   is not;
-# - RGB in, GRAY8 out (the server declares the caps in the response ring);
+# - RGB in, GRAY8 out (the server declares the caps in the response ring),
+#   also from a server that connects after zerofilter's setup wait (its
+#   caps before its first response; unusable caps: the setup's error or
+#   bypass);
 # - caps from downstream: an unconstrained source takes the sink's format;
 # - the server killed mid-stream: an error naming it within the timeout, or
 #   with on-error=pass every frame arrives;
@@ -90,8 +93,8 @@ inter=$(comm -12 <(echo "$ref") <(checksums "$tmp/got.log" | sort) | wc -l)
 echo "invert: twice is the stream ($inter/$N), once differs"
 
 # RGB in, GRAY8 out: the server declares its caps.
-bg_server "$tmp/gray.log" "${ZB_PREFIX}gray" --mode gray \
-  --caps "video/x-raw, format=(string)GRAY8, width=(int)320, height=(int)240, framerate=(fraction)30/1"
+GRAY="video/x-raw, format=(string)GRAY8, width=(int)320, height=(int)240, framerate=(fraction)30/1"
+bg_server "$tmp/gray.log" "${ZB_PREFIX}gray" --mode gray --caps "$GRAY"
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}gray" ! identity silent=false ! checksumsink ||
   fail "gray: gst-launch failed: $(tail -3 "$tmp/got.log")"
@@ -101,6 +104,62 @@ sink_caps "$tmp/got.log" | grep -q 'format=(string)GRAY8' ||
 grep -q "chain .*(76800 bytes" "$tmp/got.log" || fail "gray: buffers are not 320x240 bytes"
 [ "$(checksums "$tmp/got.log" | wc -l)" -eq $N ] || fail "gray: $(checksums "$tmp/got.log" | wc -l) buffers"
 echo "gray: RGB in, GRAY8 out ($(sink_caps "$tmp/got.log" | cut -c1-40)...)"
+cp "$tmp/got.log" "$tmp/gray.got.log"
+
+# The format of the caps in force at each buffer identity saw.
+buffer_formats() { # log
+  awk '/identity0: last-message = event .*type: caps/ {
+         gsub(/\\/, ""); match($0, /format=\(string\)[A-Za-z0-9_]+/); f = substr($0, RSTART + 15, RLENGTH - 15) }
+       /identity0: last-message = chain/ { print f }' "$1"
+}
+# The caps zerofilter's src pad had, in order.
+filter_caps() { sed -n 's/^.*GstZeroFilter:zerofilter0\.GstPad:src: caps = //p' "$1"; }
+
+# The same server connecting late (1 s after the response ring appeared,
+# as one loading a model; zerofilter waits 300 ms at setup): the input caps
+# go out first, then the server's, before its first response; every buffer
+# is GRAY8 and its bytes are the in-time run's.
+bg_server "$tmp/gray-late.log" "${ZB_PREFIX}gray-late" --mode gray --caps "$GRAY" --connect-delay 1000
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}gray-late" ! identity silent=false ! checksumsink ||
+  fail "gray, late: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
+wait_status $SV_PID || fail "gray, late: server: $(cat "$tmp/gray-late.log")"
+filter_caps "$tmp/got.log" | head -n1 | grep -q 'format=(string)RGB' ||
+  fail "gray, late: the server was not late (first output caps: $(filter_caps "$tmp/got.log" | head -n1))"
+[ "$(buffer_formats "$tmp/got.log" | sort | uniq -c | awk '{ print $1 " " $2 }')" = "$N GRAY8" ] ||
+  fail "gray, late: buffers under the caps: $(buffer_formats "$tmp/got.log" | uniq -c | tr '\n' ' ')"
+sink_caps "$tmp/got.log" | grep -q 'format=(string)GRAY8' ||
+  fail "gray, late: caps at the sink: $(sink_caps "$tmp/got.log")"
+cmp -s <(checksums "$tmp/gray.got.log") <(checksums "$tmp/got.log") ||
+  fail "gray, late: $(checksums "$tmp/got.log" | wc -l) buffers whose bytes differ from the in-time run's"
+echo "gray, late: the server's GRAY8 before its first response, $N of $N buffers as in time"
+
+# A late server whose caps cannot be used: the error of the setup, or with
+# on-error=pass a warning and the stream unprocessed (the requests in
+# flight lost).
+BAD="video/x-raw, width=(int)wide"
+bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late" --mode gray --caps "$BAD" --connect-delay 1000
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=$N ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}bad-late" ! fakesink
+w=$?
+wait_status $SV_PID
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "bad caps, late: gst-launch exited $w"
+grep -q "Cannot use the caps the duplex server declares: GStreamer cannot parse" "$tmp/got.log" &&
+  grep -q "zerobuffer-error=EMETADATA" "$tmp/got.log" ||
+  fail "bad caps, late: $(grep -i -m3 error "$tmp/got.log")"
+bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass" --mode gray --caps "$BAD" --connect-delay 1000
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}bad-late-pass" on-error=pass ! checksumsink ||
+  fail "bad caps, late, on-error=pass: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
+wait_status $SV_PID
+n=$(checksums "$tmp/got.log" | wc -l)
+grep -q "Cannot use the caps the duplex server declares.*passing buffers through" "$tmp/got.log" ||
+  fail "bad caps, late, on-error=pass: no warning"
+[ "$n" -ge $((N - 5)) ] && [ -z "$(comm -13 <(checksums "$tmp/ref.log" | sort) <(checksums "$tmp/got.log" | sort))" ] ||
+  fail "bad caps, late, on-error=pass: $n buffers, or not the stream's"
+sink_caps "$tmp/got.log" | grep -q 'format=(string)RGB' ||
+  fail "bad caps, late, on-error=pass: caps at the sink: $(sink_caps "$tmp/got.log")"
+echo "bad caps, late: EMETADATA; with on-error=pass $n of $N buffers pass unprocessed"
 
 # Caps from downstream: videotestsrc, with no caps of its own, negotiates
 # the RGB the caps filter after zerofilter wants (the server declares none;

@@ -13,7 +13,8 @@
 # - the server killed with answers held downstream: an error naming it soon;
 # - in-place=false: the server copies (responses-in-place=0);
 # - an in-place answer while the server declares caps other than the
-#   input's: EPROTO; with on-error=pass every buffer passes.
+#   input's: EPROTO; with on-error=pass every buffer passes; from a server
+#   that connects after zerofilter's setup wait: EPROTO too.
 ZB_PREFIX="zbgst-ip-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -149,5 +150,17 @@ grep -q "passing buffers through" "$tmp/caps-pass.log" || fail "caps, on-error=p
 [ -z "$(comm -13 <(checksums "$tmp/ref-rgb.log" | sort) <(checksums "$tmp/caps-pass.log" | sort))" ] ||
   fail "caps, on-error=pass: buffers that are not the stream's"
 echo "caps: in place under other caps is EPROTO; with on-error=pass $n of $N buffers pass unprocessed"
+
+# The same from a server that connects after zerofilter's setup wait (1 s
+# after the response ring appeared): its caps, read before its first
+# answer, still forbid answers in place.
+bg_server "$tmp/caps-late.srv" "${ZB_PREFIX}caps-late" --mode echo --in-place 1 --caps "$GRAY" --connect-delay 1000
+fg_launch "$tmp/caps-late.log" -- "${STREAM[@]}" ! zerofilter channel="${ZB_PREFIX}caps-late" ! fakesink
+w=$?
+wait_status $SV_PID
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "caps, late: gst-launch exited $w"
+grep -q "zerobuffer-error=EPROTO" "$tmp/caps-late.log" && grep -q "declares output caps other" "$tmp/caps-late.log" ||
+  fail "caps, late: $(grep -i -m3 error "$tmp/caps-late.log")"
+echo "caps, late: in place under the late server's other caps is EPROTO too"
 
 finish

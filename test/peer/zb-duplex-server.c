@@ -4,7 +4,7 @@
  *   zb-duplex-server CHANNEL [--mode echo|invert|gray] [--delay-ms D]
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
- *                    [--in-place 1] [--hash 0]
+ *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -12,8 +12,10 @@
  * asks `zerobuffer watch` for a filter pipeline), then try to connect to
  * CHANNEL_response as its writer every ZB_DUPLEX_CONNECT_RETRY_MS until
  * --connect-timeout (default ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS, the C++
- * server's 5 s) and give up after that. Then answer every request, in
- * order, with exactly one response:
+ * server's 5 s) and give up after that; with --connect-delay, connect MS
+ * after the response ring appeared (a late server, loading a model: later
+ * than the 300 ms zerofilter waits for the server's caps at setup). Then
+ * answer every request, in order, with exactly one response:
  *   echo    the request's bytes;
  *   invert  255 - every byte (RGB frames: the inverted image);
  *   gray    RGB to GRAY8, one byte per 3 (Y = (77 R + 150 G + 29 B) >> 8),
@@ -82,7 +84,7 @@ int main(int argc, char **argv) {
   char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
-  long waited, announce = 0, in_place_opt = 0;
+  long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -91,7 +93,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: zb-duplex-server CHANNEL [--mode echo|invert|"
                     "gray] [--delay-ms D] [--die-after N] [--payload-size "
                     "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
-                    "[--announce 1] [--in-place 1] [--hash 0]\n");
+                    "[--announce 1] [--in-place 1] [--hash 0] "
+                    "[--connect-delay MS]\n");
     return 2;
   }
   channel = argv[1];
@@ -116,6 +119,8 @@ int main(int argc, char **argv) {
       in_place_opt = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--hash") == 0)
       hashing = atol(argv[i + 1]) != 0;
+    else if (strcmp(argv[i], "--connect-delay") == 0)
+      connect_delay = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -144,6 +149,12 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   for (waited = 0;; waited += ZB_DUPLEX_CONNECT_RETRY_MS) {
+    zb_health health;
+
+    if (connect_delay > 0 && zb_health_read(response_name, &health) == 0) {
+      sleep_ms(connect_delay); /* the ring is there: connect late */
+      connect_delay = 0;
+    }
     rc = zb_writer_connect(&responses, response_name);
     if (rc == 0)
       break;

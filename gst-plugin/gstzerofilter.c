@@ -968,6 +968,10 @@ gst_zero_filter_loop (gpointer user_data)
   }
   if (ret != GST_FLOW_OK) {
     GST_DEBUG_OBJECT (self, "pausing the task: %s", gst_flow_get_name (ret));
+    /* downstream refused (the server's caps, say): an error here, as
+     * upstream, which gets it at its next buffer, may have sent its last */
+    if (ret == GST_FLOW_NOT_NEGOTIATED || ret == GST_FLOW_NOT_LINKED)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
     g_mutex_lock (&self->qlock);
     if (self->task_ret == GST_FLOW_OK)
       self->task_ret = ret;

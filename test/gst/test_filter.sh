@@ -11,7 +11,7 @@
 # - RGB in, GRAY8 out (the server declares the caps in the response ring),
 #   also from a server that connects after zerofilter's setup wait (its
 #   caps before its first response; unusable caps: the setup's error or
-#   bypass);
+#   bypass); caps downstream refuses: an error, also after the last buffer;
 # - caps from downstream: an unconstrained source takes the sink's format;
 # - the server killed mid-stream: an error naming it within the timeout, or
 #   with on-error=pass every frame arrives;
@@ -160,6 +160,20 @@ grep -q "Cannot use the caps the duplex server declares.*passing buffers through
 sink_caps "$tmp/got.log" | grep -q 'format=(string)RGB' ||
   fail "bad caps, late, on-error=pass: caps at the sink: $(sink_caps "$tmp/got.log")"
 echo "bad caps, late: EMETADATA; with on-error=pass $n of $N buffers pass unprocessed"
+
+# The server's caps refused downstream, in time or late, while upstream
+# has sent its last buffer already: an error, not an EOS without buffers.
+for delay in 0 1000; do
+  bg_server "$tmp/refused.log" "${ZB_PREFIX}refused$delay" --mode gray --caps "$GRAY" --connect-delay $delay
+  fg_launch "$tmp/got.log" -- videotestsrc num-buffers=2 ! "$RGB" ! \
+    zerofilter channel="${ZB_PREFIX}refused$delay" ! "$RGB" ! fakesink
+  w=$?
+  wait_status $SV_PID
+  [ $w -ne 0 ] && [ $w -ne 124 ] || fail "refused, delay $delay: gst-launch exited $w"
+  grep -A3 "^ERROR: from element .*zerofilter0" "$tmp/got.log" | grep -q "reason not-negotiated" ||
+    fail "refused, delay $delay: $(grep -i -m3 error "$tmp/got.log")"
+done
+echo "refused: downstream's refusal of the server's caps is an error, in time and late"
 
 # Caps from downstream: videotestsrc, with no caps of its own, negotiates
 # the RGB the caps filter after zerofilter wants (the server declares none;

@@ -165,7 +165,8 @@ struct _GstZeroFilter
   gboolean response_metadata;   /* the server's metadata was read */
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
-  gboolean server_declared_caps;        /* out_caps are the server's */
+  gint server_declared_caps;    /* out_caps are the server's: set with the
+                                 * push lock, read atomically without it */
   gint bypass;                  /* on-error=pass after a failure: set under
                                  * qlock, read atomically without it */
 
@@ -634,7 +635,7 @@ gst_zero_filter_take_server_caps (GstZeroFilter * self, GstFlowReturn * ret)
         ("Cannot use the caps the duplex server declares: %s", why), NULL);
     g_free (why);
   }
-  self->server_declared_caps = caps != NULL;
+  g_atomic_int_set (&self->server_declared_caps, caps != NULL);
   return caps;
 }
 
@@ -1362,7 +1363,7 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
   }
   if ((GST_QUERY_TYPE (query) == GST_QUERY_CAPS ||
           GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) &&
-      (!self->server_declared_caps || is_bypass (self)))
+      (!g_atomic_int_get (&self->server_declared_caps) || is_bypass (self)))
     return gst_zero_filter_sink_caps_query (self, query);
   return gst_pad_query_default (pad, parent, query);
 }
@@ -1411,19 +1412,23 @@ static gboolean
 gst_zero_filter_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   GstZeroFilter *self = GST_ZERO_FILTER (parent);
+  GstCaps *current;
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY)
     return gst_zero_filter_latency_query (self, query);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS && self->server_declared_caps
-      && !is_bypass (self) && self->out_caps != NULL) {
+  /* the pad's caps, not out_caps: the task may replace those meanwhile */
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS &&
+      g_atomic_int_get (&self->server_declared_caps) && !is_bypass (self) &&
+      (current = gst_pad_get_current_caps (pad)) != NULL) {
     GstCaps *filter, *caps;
 
     gst_query_parse_caps (query, &filter);
-    caps = filter ? gst_caps_intersect (filter, self->out_caps) :
-        gst_caps_ref (self->out_caps);
+    caps = filter ? gst_caps_intersect (filter, current) : gst_caps_ref
+        (current);
     gst_query_set_caps_result (query, caps);
     gst_caps_unref (caps);
+    gst_caps_unref (current);
     return TRUE;
   }
   return gst_pad_query_default (pad, parent, query);

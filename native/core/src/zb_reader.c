@@ -403,9 +403,18 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
 }
 
 int zb_reader_health(zb_reader *r, zb_health *health) {
+  int rc;
   if (r == NULL || health == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_health: arguments are required");
-  return zb__segment_health(&r->seg, r->name, health);
+  /* Locked: the backlog walk reads frame headers where its snapshot of the
+   * counters says they are; when the writer moved meanwhile that may be
+   * inside a held frame, which a release on another thread poisons
+   * (ThreadSanitizer's report; test_threads.c). Releases poison under
+   * this lock. */
+  pthread_mutex_lock(&r->pending_lock);
+  rc = zb__segment_health(&r->seg, r->name, health);
+  pthread_mutex_unlock(&r->pending_lock);
+  return rc;
 }
 
 void zb_reader_wake(zb_reader *r) {

@@ -69,7 +69,7 @@ struct zb_writer {
   zb_process reader;      /* the reader as seen at connect */
   uint64_t wrap_early_from; /* frames of this many bytes or more wrap early */
 
-  pthread_mutex_t lock;   /* everything below */
+  pthread_mutex_t lock;   /* everything below, and writing the metadata */
   int refs;               /* handle + open reservations + calls in progress */
   bool closed;            /* destroyed: detached, reservations abandoned */
   uint64_t next_sequence;
@@ -478,9 +478,19 @@ uint64_t zb_writer_max_frame_size(const zb_writer *w) {
 }
 
 int zb_writer_health(zb_writer *w, zb_health *health) {
+  int rc;
   if (w == NULL || health == NULL)
     return zb__fail(ZB_EINVAL, "zb_writer_health: arguments are required");
-  return zb__segment_health(&w->seg, w->name, health);
+  /* Locked: the backlog walk reads the frame headers of the used bytes as
+   * its snapshot of the counters saw them; bytes the reader gave back since
+   * may be reserved and filled by another thread, and publishing writes
+   * headers. With the lock no reserve or publish runs, and the free bytes
+   * it reads can only grow: what it walks is what no thread of ours writes
+   * (ThreadSanitizer's report; test_threads.c). */
+  pthread_mutex_lock(&w->lock);
+  rc = zb__segment_health(&w->seg, w->name, health);
+  pthread_mutex_unlock(&w->lock);
+  return rc;
 }
 
 void zb_writer_wake(zb_writer *w) {
@@ -507,15 +517,13 @@ int zb_writer_metadata(zb_writer *w, const uint8_t **data, uint64_t *size) {
 /* How much of a metadata blob an error message quotes (it has no NUL). */
 static int quoted_length(uint64_t size) { return size < 100 ? (int)size : 100; }
 
-int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
-  zb_oieb *oieb;
+/* zb_writer_set_metadata under the writer's lock. */
+static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
+  zb_oieb *oieb = w->seg.oieb;
   const uint8_t *existing;
   uint64_t existing_size;
   int rc;
 
-  if (w == NULL || data == NULL || size == 0)
-    return zb__fail(ZB_EINVAL, "zb_writer_set_metadata: empty metadata");
-  oieb = w->seg.oieb;
   if ((rc = zb__segment_metadata(&w->seg, w->name, &existing,
                                  &existing_size)) < 0)
     return rc;
@@ -552,6 +560,20 @@ int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
                     w->seg.metadata_size - 8 - size);
   zb__store_release(&oieb->metadata_written_bytes, 8 + size);
   return 0;
+}
+
+int zb_writer_set_metadata(zb_writer *w, const void *data, uint64_t size) {
+  int rc;
+  if (w == NULL || data == NULL || size == 0)
+    return zb__fail(ZB_EINVAL, "zb_writer_set_metadata: empty metadata");
+  /* Locked: a writer's calls may come from any thread, and two threads
+   * that both found the block empty would both write it, plain stores
+   * racing (ThreadSanitizer's report; test_threads.c) and leaving one's
+   * length prefix over the other's bytes. */
+  pthread_mutex_lock(&w->lock);
+  rc = set_metadata_locked(w, data, size);
+  pthread_mutex_unlock(&w->lock);
+  return rc;
 }
 
 /* ----------------------------------------------------------------- frames */

@@ -4,7 +4,8 @@
 // GRAY8 out; input caps changed mid-stream, also as the handler sees them
 // with frame-header=true; handler errors under both
 // policies; reply.reserve), the
-// Node duplex client against the C server that behaves like the peers', and
+// Node duplex client against the C server that behaves like the peers' (also
+// one that connects late and declares GRAY8 for RGB requests), and
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid).
 import { createHash } from 'node:crypto';
@@ -198,6 +199,43 @@ test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo a
     await client.close();
     expect(await server.exit(10000)).toBe(0);
     expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
+  }
+}, 60000);
+
+test('Node client ↔ a C server that connects late (--connect-delay 1000, after the first request was sent) and declares GRAY8 for RGB requests: every response carries GRAY8, bytes exact', async () => {
+  const W = 64, H = 48;
+  const gray = `video/x-raw,format=GRAY8,width=${W},height=${H},framerate=30/1`;
+  const toGray = (rgb: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(rgb.length / 3);
+    for (let k = 0; k < out.length; k++) out[k] = (77 * rgb[3 * k]! + 150 * rgb[3 * k + 1]! + 29 * rgb[3 * k + 2]!) >> 8;
+    return out;
+  };
+  const channel = ringName('dxlate');
+  const server = run(duplexServerPath, [channel, '--mode', 'gray', '--caps', gray, '--connect-delay', '1000']);
+  try {
+    await server.line(/^ready /);
+    const client = await ZeroBufferDuplexClient.connect({
+      name: channel, metadata: { caps: `video/x-raw,format=RGB,width=${W},height=${H},framerate=30/1` }, timeoutMs: 10000,
+    });
+    expect(client.responseMetadata).toBeUndefined(); // the server has not connected yet
+    const t0 = Date.now();
+    const got: { caps?: string; format?: string; hash: string }[] = [];
+    const want: { caps?: string; format?: string; hash: string }[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const req = new Uint8Array(W * H * 3).map((_, k) => (k * 7 + i * 13) & 255);
+      const res = await client.request(req);
+      if (i === 1) expect(Date.now() - t0).toBeGreaterThanOrEqual(800); // answered only once the late server came
+      got.push({ caps: res.metadata?.capsString, format: res.videoInfo?.format, hash: sha(res.data) });
+      want.push({ caps: gray, format: 'GRAY8', hash: sha(toGray(req)) });
+      res.release();
+    }
+    expect(got).toEqual(want);
+    expect(client.responseMetadata?.capsString).toBe(gray);
+    await client.close();
+    expect(await server.exit(10000)).toBe(0);
+    expect(server.stdout.join('\n')).toMatch(/^served 10 /m);
+  } finally {
+    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
   }
 }, 60000);
 

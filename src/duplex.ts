@@ -119,6 +119,12 @@ export interface DuplexServerStats {
    */
   inPlace: number;
   copied: number;
+  /**
+   * Requests not answered because their client left before its response
+   * ring was found: requests = responses + dropped (+ 1 when a handler
+   * error under onError 'stop' ended serving).
+   */
+  dropped: number;
   /** Request arrival to response commit, over the last 1024 responses (ms). */
   serviceP50Ms: number;
   serviceP99Ms: number;
@@ -143,6 +149,9 @@ interface Client {
 
 const HEADER_ONLY = new Uint8Array(0);
 
+/** #clientFor's answer for a request whose client left before it could be answered. */
+const DEPARTED = Symbol('departed');
+
 /**
  * The server side of a duplex channel. Events: 'handlerError'
  * (DuplexHandlerError), 'client' (a client's response ring was found:
@@ -161,7 +170,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   #connecting?: Promise<Client | null>;
   #looks = 0;
   #closed = false;
-  #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0 };
+  #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0 };
   #service: number[] = [];
   #endToEnd: number[] = [];
   #sample = 0;
@@ -291,22 +300,38 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * response, in request order, until the client ends its stream (resolves)
    * or the server closes. Call it again for the next client. A client that
    * comes back before the end of its stream was seen (its requests start
-   * again at sequence 1) is served on without returning.
+   * again at sequence 1) is served on without returning. The requests of a
+   * client that left before its response ring was found are dropped
+   * (stats().dropped), never answered into the next client's ring.
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
     try {
       let previous = 0;
+      // The client of the requests being read left before it could be answered: its further
+      // requests are dropped too, up to the next client's first (sequence 1 again).
+      let departed = false;
       for await (const frame of this.#requests.frames()) {
         this.#stats.requests++;
         // A client that came back before our reader saw it leave (a pipeline set to NULL and
         // back in one process) starts again at sequence 1, into a new response ring.
         const restarted = frame.sequence <= previous;
-        if (restarted) this.#dropClient();
         const first = restarted || previous === 0;
         previous = frame.sequence;
-        const client = await this.#clientFor(first);
+        if (departed && !first) {
+          this.#stats.dropped++;
+          continue;
+        }
+        // After a departed client the ring held, if any, was found for the next one: #clientFor checks it.
+        if (restarted && !departed) this.#dropClient();
+        departed = false;
+        const client = await this.#clientFor(first ? this.#requestWriter() : undefined);
         if (client === null) return; // closed
+        if (client === DEPARTED) {
+          departed = true;
+          this.#stats.dropped++;
+          continue;
+        }
         await this.#answer(client, frame, handler);
       }
     } finally {
@@ -316,18 +341,72 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   }
 
   /**
-   * The response ring to answer into. At a client's first request it must
-   * be that client's (#sameClient): one found earlier may be its
-   * predecessor's, found again after that one's end of stream while its
-   * reader was still there; then it is dropped and the client's looked for.
+   * The response ring to answer into (null once closed). At a client's
+   * first request, `writer` is the pid writing the request ring when the
+   * server took it (0: none), and the ring must be that client's
+   * (#sameClient): one found earlier may be its predecessor's, found again
+   * after that one's end of stream while its reader was still there; then
+   * it is dropped and the client's looked for. While it is looked for, the
+   * client may leave (the request ring's writer is no longer that live
+   * process): then DEPARTED, and any ring held whose reader is that pid is
+   * dropped; another client's ring found meanwhile stays, for its own first
+   * request. Otherwise the next client's ring, whose reader writes the
+   * request ring by then, would get the departed client's answer.
    */
-  async #clientFor(first: boolean): Promise<Client | null> {
+  async #clientFor(writer: number | undefined): Promise<Client | null | typeof DEPARTED> {
     for (;;) {
       if (this.#closed) return null;
-      const client = this.#client ?? await this.#connecting;
-      if (client == null) return null;
-      if (!first || this.#sameClient(() => client.writer.stats())) return client;
+      if (writer !== undefined && !this.#stillWriting(writer)) {
+        if (this.#client !== undefined && this.#readerPid(this.#client) === writer) this.#dropClient();
+        return DEPARTED;
+      }
+      const client = this.#client ?? await this.#clientOrRetry();
+      if (client === null) return null;
+      if (client === undefined) continue;
+      if (writer === undefined) return client;
+      if (!this.#stillWriting(writer)) continue; // DEPARTED, above; a ring found for the next client stays
+      if (this.#sameClient(() => client.writer.stats())) return client;
       this.#dropClient();
+    }
+  }
+
+  /** The client found by the look in progress, null once closed, or undefined after a retry interval without one. */
+  async #clientOrRetry(): Promise<Client | null | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const retry = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), native.duplexConnectRetryMs); });
+    try {
+      return await Promise.race([this.#connecting!, retry]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The pid writing the request ring (0: none). */
+  #requestWriter(): number {
+    try {
+      return this.#requests.stats().writerPid;
+    } catch {
+      return 0; // closed
+    }
+  }
+
+  /** Whether `writer` (a pid, 0: none) still writes the request ring and lives. */
+  #stillWriting(writer: number): boolean {
+    if (writer === 0 || this.#closed) return false;
+    try {
+      const s = this.#requests.stats();
+      return s.writerPid === writer && s.writerAlive;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The reader pid of a client's response ring (0 when it cannot be read). */
+  #readerPid(client: Client): number {
+    try {
+      return client.writer.stats().readerPid;
+    } catch {
+      return 0;
     }
   }
 

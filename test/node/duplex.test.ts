@@ -7,7 +7,8 @@
 // Node duplex client against the C server that behaves like the peers' (also
 // one that connects late and declares GRAY8 for RGB requests), and
 // a next client answered in its own response ring while its predecessor's
-// is still read (the server pairs the rings by the client's pid).
+// is still read (the server pairs the rings by the client's pid), and after
+// a client that left before its response ring was found.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
@@ -326,4 +327,41 @@ test("a next client is answered in its own response ring while its predecessor's
   expect(failure).toBeUndefined();
   expect(clients).toHaveLength(2);
   expect(server.stats()).toMatchObject({ requests: 25, responses: 25 });
+}, 60000);
+
+test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
+  const xorHash = (seed: number, frames: number): string => {
+    let h = FNV_START;
+    for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v: number) => v ^ 0x5a));
+    return h.toString(16).padStart(8, '0');
+  };
+  const channel = ringName('dxleft');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const clients: string[] = [];
+  server.on('client', (ring: string) => clients.push(ring));
+  let stopped = false;
+  let failure: unknown;
+  const serving = (async () => {
+    while (!stopped) await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+  })().catch((e: unknown) => { failure = e; });
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    const a = run(process.execPath, [duplexClientPath, channel, '1', '1', 'leave']);
+    expect(await a.exit(15000)).toBe(0);
+    expect(a.stdout).toEqual(['left']);
+    const deadline = Date.now() + 5000; // the server has taken A's request
+    while (server.stats().requests < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(server.stats().requests).toBe(1);
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const bCode = await b.exit(30000);
+    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
+  } finally {
+    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    stopped = true;
+    await server.close();
+    await serving;
+  }
+  expect(failure).toBeUndefined();
+  expect(clients).toHaveLength(1);
+  expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
 }, 60000);

@@ -18,7 +18,7 @@ import {
   type DuplexHandler, type Frame,
 } from '../../src/index.js';
 import { native } from '../../src/native.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { leftovers, repoRoot, ringName, run, settledWithin } from './helpers.js';
 
 const SIZE = 4096;
 const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -278,7 +278,7 @@ test.each([
   });
   const gst = run('gst-launch-1.0', ['-q', ...`videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! zerofilter channel=${channel} ! checksumsink`.split(' ')], gstEnv);
   expect(await gst.exit(30000)).toBe(0);
-  await Promise.race([serving, new Promise((r) => setTimeout(r, 3000))]);
+  await settledWithin(serving, 3000);
   await server.close();
   const out = gst.stdout.map((l) => /^\d+:\d\d:\d\d\.\d+ ([0-9a-f]{40})$/.exec(l)?.[1]).filter((h) => h !== undefined);
   expect(out).toEqual(expected);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import {
   DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
-import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run } from './helpers.js';
+import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
@@ -43,7 +43,7 @@ async function filter(source: string, handler: DuplexHandler, options: {
   const gst = run('gst-launch-1.0', [options.verbose ? '-v' : '-q', ...`${source} ! zerofilter channel=${channel} ${options.filterArgs ?? ''} ! ${options.sink ?? 'checksumsink'}`
     .split(' ').filter((s) => s !== '')], gstEnv);
   const code = await gst.exit(30000);
-  await Promise.race([serving, new Promise((r) => setTimeout(r, 3000))]);
+  await settledWithin(serving, 3000);
   await server.close();
   return { code, out: gst.stdout, requests, server, errors };
 }

@@ -106,3 +106,17 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
 
 /** Resolves after ms. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits for `promise`, at most `ms` (then resolves all the same; a rejection
+ * within them is thrown). The timer is cleared once it settles: a pending
+ * one would keep jest from exiting after the last test.
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -14,7 +14,7 @@ import path from 'node:path';
 import {
   DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
-import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin } from './helpers.js';
+import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
@@ -285,17 +285,15 @@ test('a client that comes back before the server saw it leave (same process, at 
   console.log(`serve() ended ${serves} times for 10 clients`);
 }, 60000);
 
-test("a next client is answered in its own response ring while its predecessor's is still read: the server pairs the rings by the client's pid", async () => {
-  // Client A (a process) ends its requests but keeps reading its response ring; a server that takes
-  // that ring again after A's end of stream, as it took any ring under the name, answered client B
-  // (another process) into it while A's reader was alive: B got nothing. The server takes only the
-  // response ring whose reader is the request ring's writer.
-  const xorHash = (seed: number, frames: number): string => {
-    let h = FNV_START;
-    for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v: number) => v ^ 0x5a));
-    return h.toString(16).padStart(8, '0');
-  };
-  const channel = ringName('dxpid');
+/** The hash of duplex-client.mjs's answers: its requests (makeFrame(seed, n, 1, 4096)) XOR 0x5a. */
+function xorHash(seed: number, frames: number): string {
+  let h = FNV_START;
+  for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v: number) => v ^ 0x5a));
+  return h.toString(16).padStart(8, '0');
+}
+
+/** A Node server answering every client with its request XOR 0x5a, serve() after serve(); stop() closes it and says why serving failed, if it did. */
+async function xorServer(channel: string): Promise<{ server: ZeroBufferDuplexServer; clients: string[]; stop: () => Promise<unknown> }> {
   const server = await ZeroBufferDuplexServer.create({ name: channel });
   const clients: string[] = [];
   server.on('client', (ring: string) => clients.push(ring));
@@ -304,6 +302,24 @@ test("a next client is answered in its own response ring while its predecessor's
   const serving = (async () => {
     while (!stopped) await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
   })().catch((e: unknown) => { failure = e; });
+  return {
+    server, clients, stop: async () => {
+      stopped = true;
+      await server.close();
+      await serving;
+      return failure;
+    },
+  };
+}
+
+test("a next client is answered in its own response ring while its predecessor's is still read: the server pairs the rings by the client's pid", async () => {
+  // Client A (a process) ends its requests but keeps reading its response ring; a server that takes
+  // that ring again after A's end of stream, as it took any ring under the name, answered client B
+  // (another process) into it while A's reader was alive: B got nothing. The server takes only the
+  // response ring whose reader is the request ring's writer.
+  const channel = ringName('dxpid');
+  const { server, clients, stop } = await xorServer(channel);
+  let failure: unknown;
   const a = run(process.execPath, [duplexClientPath, channel, '5', '1', 'linger']);
   let b: ReturnType<typeof run> | undefined;
   try {
@@ -320,9 +336,7 @@ test("a next client is answered in its own response ring while its predecessor's
   } finally {
     if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
     if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
-    stopped = true;
-    await server.close();
-    await serving;
+    failure = await stop();
   }
   expect(failure).toBeUndefined();
   expect(clients).toHaveLength(2);
@@ -330,36 +344,23 @@ test("a next client is answered in its own response ring while its predecessor's
 }, 60000);
 
 test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
-  const xorHash = (seed: number, frames: number): string => {
-    let h = FNV_START;
-    for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v: number) => v ^ 0x5a));
-    return h.toString(16).padStart(8, '0');
-  };
   const channel = ringName('dxleft');
-  const server = await ZeroBufferDuplexServer.create({ name: channel });
-  const clients: string[] = [];
-  server.on('client', (ring: string) => clients.push(ring));
-  let stopped = false;
+  const { server, clients, stop } = await xorServer(channel);
   let failure: unknown;
-  const serving = (async () => {
-    while (!stopped) await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
-  })().catch((e: unknown) => { failure = e; });
   let b: ReturnType<typeof run> | undefined;
   try {
     const a = run(process.execPath, [duplexClientPath, channel, '1', '1', 'leave']);
     expect(await a.exit(15000)).toBe(0);
     expect(a.stdout).toEqual(['left']);
     const deadline = Date.now() + 5000; // the server has taken A's request
-    while (server.stats().requests < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (server.stats().requests < 1 && Date.now() < deadline) await sleep(10);
     expect(server.stats().requests).toBe(1);
     b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
     const bCode = await b.exit(30000);
     expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
   } finally {
     if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
-    stopped = true;
-    await server.close();
-    await serving;
+    failure = await stop();
   }
   expect(failure).toBeUndefined();
   expect(clients).toHaveLength(1);

@@ -11,7 +11,7 @@ import { duplexSizes } from '../orchestrator/sizes.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { say, type CliIo } from './io.js';
+import { rewriteLine, say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
 import { failureText } from './pipeline-failure.js';
 
@@ -103,7 +103,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     const fps = ((s.responses - last.n) * 1000) / Math.max(1, now - last.t);
     last = { t: now, n: s.responses };
     if (json) say(io.stdout, JSON.stringify({ type: 'stats', name, fps: Number(fps.toFixed(2)), ...s }));
-    else io.stdout.write(`\r\x1b[2K${statsText(s, fps)}`);
+    else rewriteLine(io.stdout, statsText(s, fps));
   };
   const ticker = setInterval(show, args.intervalMs);
   const limit = args.frames;

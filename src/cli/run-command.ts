@@ -8,7 +8,7 @@ import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { say, type CliIo } from './io.js';
+import { rewriteLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText } from './pipeline-failure.js';
 import { snapshotProblem, writeSnapshot } from './snapshot.js';
@@ -91,7 +91,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const show = (): void => {
     const s = stream.stats();
     if (json) say(io.stdout, statsJson('stats', s));
-    else io.stdout.write(`\r\x1b[2K${statsLine(s)}`);
+    else rewriteLine(io.stdout, statsLine(s));
   };
   const ticker = setInterval(show, args.intervalMs);
   let failure: unknown;

@@ -1,6 +1,9 @@
 // The argument table → a yargs parser → a plain result: help text, a usage
 // error, or a command with checked values. Never exits, never prints.
+import fs from 'node:fs';
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
+import { packageRoot } from '../runner/plugin-path.js';
 import { COMMANDS, type CommandName, type CommandSpec } from './arguments.js';
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
@@ -101,6 +104,9 @@ export type ParsedArgs =
 
 class UsageError extends Error {}
 
+/** This package's version, for --version. */
+const VERSION = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
 function addCommand(y: Argv, name: string, spec: CommandSpec): Argv {
   return y.command(spec.command, spec.describe, (b: Argv) => {
     for (const [p, ps] of Object.entries(spec.positionals)) b.positional(p, { type: ps.type, array: ps.array, describe: ps.describe });
@@ -119,7 +125,7 @@ function parser(): Argv {
     .demandCommand(1, 'Name a command: run, filter, watch, ingest, serve, inspect, cleanup or plugin-path')
     .strict()
     .help()
-    .version(false)
+    .version(VERSION)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .epilog(EXIT_CODES_HELP);

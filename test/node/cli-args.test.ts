@@ -1,12 +1,15 @@
 // The CLI's argument table and parser, without spawning anything.
+import fs from 'node:fs';
+import path from 'node:path';
 import { COMMANDS, DEMO_PIPELINE } from '../../src/cli/arguments.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { parseArgs } from '../../src/cli/parse-args.js';
 import { parseDuration } from '../../src/cli/duration.js';
 import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
+import { repoRoot } from './helpers.js';
 
-test('the table has the seven commands, each with help text and examples', () => {
+test('the table has the eight commands, each with help text and examples', () => {
   expect(Object.keys(COMMANDS).sort()).toEqual(['cleanup', 'filter', 'ingest', 'inspect', 'plugin-path', 'run', 'serve', 'watch']);
   for (const spec of Object.values(COMMANDS)) {
     expect(spec.describe.length).toBeGreaterThan(10);
@@ -16,13 +19,20 @@ test('the table has the seven commands, each with help text and examples', () =>
   expect(new Set(Object.values(EXIT)).size).toBe(Object.values(EXIT).length);
 });
 
-test.each(['run', 'watch', 'ingest', 'serve', 'inspect', 'cleanup', 'plugin-path'])('%s --help lists its options and the exit codes', async (cmd) => {
+test.each(['run', 'filter', 'watch', 'ingest', 'serve', 'inspect', 'cleanup', 'plugin-path'])('%s --help lists its options and the exit codes', async (cmd) => {
   const r = await parseArgs([cmd, '--help']);
   expect(r.kind).toBe('help');
   const text = r.kind === 'help' ? r.text : '';
   for (const o of Object.keys(COMMANDS[cmd as keyof typeof COMMANDS].options)) expect(text).toContain(`--${o}`);
   expect(text).toContain('Exit status:');
   expect(text).toContain(`${EXIT.pipeline}  pipeline failure`);
+});
+
+test('--version prints the package.json version, alone or after a command', async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  expect(version).toMatch(/^\d+\.\d+\.\d+/);
+  expect(await parseArgs(['--version'])).toEqual({ kind: 'help', text: version });
+  expect(await parseArgs(['run', '--version'])).toEqual({ kind: 'help', text: version });
 });
 
 test('run: words or one description, limits, sink properties', async () => {

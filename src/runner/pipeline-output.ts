@@ -27,7 +27,8 @@ export function isRejection(line: string): boolean {
 
 const ERROR_LINE = /^ERROR: from element (\S+): (.*)$/;
 const KIND_LINE = /^zerobuffer-error=([A-Z0-9_]+) \((permanent|transient)\)$/;
-const STATS_LINE = /^zerobuffer-stats frames-written=(\d+)\b/;
+// zerosink's count, or zerofilter's: its requests are the frames it wrote into NAME_request.
+const STATS_LINE = /^zerobuffer-stats frames-written=(\d+)\b|^zerofilter-stats\b.*?\brequests=(\d+)\b/;
 /** Debug lines kept per error (zerobuffer's are one or two). */
 const MAX_DEBUG_LINES = 8;
 
@@ -35,7 +36,7 @@ type Block = { element: string; message: string; stage: 'header' | 'location' | 
 
 /**
  * Keeps the last lines printed, gst-launch's error lines among them, the
- * first classified error of zerosink/zerosrc, and zerosink's frame count.
+ * first classified error of zerosink/zerosrc, and zerosink's (or zerofilter's) frame count.
  * Lines of stdout and stderr are told apart (`from`) because an error block
  * spans several stderr lines that stdout lines may come between.
  */
@@ -47,7 +48,7 @@ export class OutputTail {
   rejected = false;
   /** The first classified error of this run (the cause; later ones follow from it). */
   elementError?: ElementError;
-  /** Frames zerosink said it wrote (its INFO before EOS or error), if it said so. */
+  /** Frames zerosink (or zerofilter: requests) said it wrote (its INFO before EOS or error), if it said so. */
   framesWritten?: number;
 
   constructor(limit = 60) {
@@ -59,7 +60,7 @@ export class OutputTail {
     if (this.#lines.length > this.#limit) this.#lines.shift();
     if (isRejection(line)) this.rejected = true;
     const stats = STATS_LINE.exec(line);
-    if (stats !== null) this.framesWritten = Number(stats[1]);
+    if (stats !== null) this.framesWritten = Number(stats[1] ?? stats[2]);
     const block = this.#blocks.get(from);
     const error = ERROR_LINE.exec(line);
     if (error !== null || /^(ERROR|WARNING|INFO)[: ]|^setpriv:/.test(line)) {

@@ -154,3 +154,10 @@ test('gst-launch output is read as the plugin writes it: the first classified er
   expect(tail.elementError).toBeUndefined();
   expect(tail.framesWritten).toBeUndefined();
 });
+
+test("zerofilter's stats line counts its requests as the frames written (watch's start-duplex summary)", () => {
+  const tail = new OutputTail();
+  tail.add('zerofilter-stats frames-in=12 requests=11 requests-zero-copy=11 responses=11 responses-in-place=0 in-place-copied=0 ' +
+    'frames-passed=0 frames-dropped=1 round-trip-p50-us=900 round-trip-p99-us=2000', 'stdout');
+  expect(tail.framesWritten).toBe(11);
+});

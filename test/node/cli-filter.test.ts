@@ -80,4 +80,5 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stdout.join('\n')).toMatch(new RegExp(`^ready ${name}$`, 'm'));
   expect(cli.stdout.join('\n')).toMatch(/^served 25 fnv1a=/m);
   expect(cli.stdout.join('\n')).not.toMatch(/start-duplex/); // protocol lines are not passed through
+  expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
 }, 60000);

@@ -41,9 +41,17 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
   if (outOfRestarts)
     return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;
-  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}`;
+  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}${pluginMissing(error)}`;
   if (error.code === 'ENOENT' && error.element !== undefined)
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${error.message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${error.message}`;
   return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${error.message}`;
+}
+
+/** A rejection for want of our own elements: where the plugin comes from, not the user's pipeline, is at fault. */
+export function pluginMissing(error: PipelineError): string {
+  const element = /no element "(zerosink|zerosrc|zerofilter)"/.exec(error.message)?.[1];
+  return element === undefined ? ''
+    : `\nGStreamer did not find the zerobuffer plugin (${element}): give its directory with --plugin-path DIR, or install it ` +
+      '(zerobuffer plugin-path prints the one this package carries; where there is none, meson install: README, "Installing").';
 }

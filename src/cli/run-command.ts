@@ -10,7 +10,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { rewriteLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
-import { briefFailure, failureText } from './pipeline-failure.js';
+import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
 import { snapshotProblem, writeSnapshot } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -136,7 +136,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
   if (error instanceof PipelineError) {
     say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts })}`);
-    if (error.rejected) say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
+    if (error.rejected && pluginMissing(error) === '') say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
     else if (error.element === undefined) say(io.stderr, 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG="zero*:5", to see more.');
     return EXIT.pipeline;
   }

@@ -8,6 +8,8 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { failureText } from '../../src/cli/pipeline-failure.js';
+import { PipelineError } from '../../src/errors.js';
 import { OutputTail } from '../../src/runner/pipeline-output.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
@@ -160,4 +162,16 @@ test("zerofilter's stats line counts its requests as the frames written (watch's
   tail.add('zerofilter-stats frames-in=12 requests=11 requests-zero-copy=11 responses=11 responses-in-place=0 in-place-copied=0 ' +
     'frames-passed=0 frames-dropped=1 round-trip-p50-us=900 round-trip-p99-us=2000', 'stdout');
   expect(tail.framesWritten).toBe(11);
+});
+
+test('a pipeline rejected for want of zerosink, zerosrc or zerofilter says the plugin was not found and how to give it; other rejections do not', () => {
+  const context = { ring: 'r', outOfRestarts: false, restarts: 0 };
+  const rejected = (said: string): PipelineError =>
+    new PipelineError(`gst-launch exited with status 1:\nWARNING: erroneous pipeline: ${said}`, { code: 'EPIPELINE_REJECTED', rejected: true });
+  for (const element of ['zerosink', 'zerosrc', 'zerofilter']) {
+    const text = failureText(rejected(`no element "${element}"`), context);
+    expect(text).toContain(`GStreamer did not find the zerobuffer plugin (${element})`);
+    expect(text).toContain('--plugin-path');
+  }
+  expect(failureText(rejected('no element "nosuch"'), context)).not.toContain('zerobuffer plugin');
 });

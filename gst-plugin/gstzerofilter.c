@@ -33,8 +33,9 @@
  * pace, as from a queue (the chain function only writes requests). A
  * server that is missing, dies, ends its responses early, or answers later
  * than the timeout is an element error, or, with on-error=pass, a warning
- * after which buffers pass through unprocessed. A response is only ever pushed as the answer to the request
- * of the same rank (zb_duplex_pair).
+ * after which buffers pass through unprocessed (the request whose response
+ * failed first). A response is only ever pushed as the answer to the
+ * request of the same rank (zb_duplex_pair).
  *
  * With #GstZeroFilter:in-place (our extension, docs/PROTOCOL.md §9.4), the
  * request metadata tells the server it may answer a request in place: the
@@ -108,7 +109,10 @@ typedef struct
   guint32 flags;
   guint64 sent_ns;              /* zb_now_ns at the request's commit */
   gboolean discard;             /* flushed: its response is thrown away */
-  zb_hold hold;                 /* in-place: its bytes, until answered */
+  gboolean in_place;            /* the server may answer it in place */
+  zb_hold hold;                 /* its bytes, until answered: with in-place
+                                 * (the answer may be them) and with
+                                 * on-error=pass (they pass if it fails) */
 } Pending;
 
 /* Round trips remembered for the percentiles. */
@@ -458,15 +462,59 @@ gst_zero_filter_set_out_caps (GstZeroFilter * self, GstCaps * caps)
   return gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
 }
 
+/* The memory of request P's bytes in the request ring (after the
+ * request's frame header), lent with its hold: an in-place answer, or the
+ * request passed after a failure. */
+static GstMemory *
+held_request_memory (GstZeroFilter * self, Pending * p)
+{
+  const uint8_t *data = zb_hold_data (&p->hold);
+  gsize offset = 0, size = p->hold.size;
+  zb_frame_ext ext;
+
+  if (gst_zero_link_header_size (self->link) > 0 &&
+      zb_frame_ext_parse (data, p->hold.size, &ext) == 0) {
+    offset = ext.data - data;
+    size = ext.size;
+  }
+  return gst_zero_src_ring_wrap_hold (self->held, &p->hold, offset, size);
+}
+
+/* OUT gets the timestamps and flags of P's input. */
+static void
+stamp (GstBuffer * out, const Pending * p)
+{
+  GST_BUFFER_PTS (out) = p->pts;
+  GST_BUFFER_DTS (out) = p->dts;
+  GST_BUFFER_DURATION (out) = p->duration;
+  GST_BUFFER_FLAG_SET (out, p->flags);
+}
+
+/* Request P as it came in: a buffer over its bytes, held in the request
+ * ring, stamped like its input. */
+static GstBuffer *
+held_request_buffer (GstZeroFilter * self, Pending * p)
+{
+  GstBuffer *b = gst_buffer_new ();
+
+  gst_buffer_append_memory (b, held_request_memory (self, p));
+  stamp (b, p);
+  return b;
+}
+
 /* ------------------------------------------------------------ failure */
 
 /* The server failed us (missing, dead, late, wrong): an element error, or
- * with on-error=pass a warning and pass-through from now on (requests
- * still waiting are lost and counted as dropped; skipped buffers waiting
- * pass). With the push lock. Takes TEXT and DEBUG. */
+ * with on-error=pass a warning and pass-through from now on: ANSWERED, the
+ * request whose response failed us (taken out of pending by the caller;
+ * taken, may be NULL), passes first, from its bytes held in the request
+ * ring (counted as dropped if they were not held: sent while on-error was
+ * error); requests still waiting are lost and counted as dropped;
+ * skipped buffers waiting pass. The input caps go out again before the
+ * first buffer that passes. With the push lock. Takes TEXT and DEBUG. */
 static GstFlowReturn
-gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
-    gchar * debug)
+gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
+    gchar * text, gchar * debug)
 {
   gboolean pass;
   gchar *channel;
@@ -478,6 +526,10 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
   pass = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
   channel = g_strdup (self->channel);
   GST_OBJECT_UNLOCK (self);
+  if (answered != NULL && (!pass || answered->discard)) {
+    pending_free (answered);
+    answered = NULL;
+  }
   if (!pass) {
     zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_ERROR, code,
         channel, text, debug, __FILE__, GST_FUNCTION, __LINE__);
@@ -490,6 +542,13 @@ gst_zero_filter_fail (GstZeroFilter * self, int code, gchar * text,
   g_free (text);
   g_free (channel);
 
+  if (answered != NULL && answered->hold.writer != NULL) {
+    answered->pass = held_request_buffer (self, answered);
+    g_queue_push_tail (&passing, answered);
+  } else if (answered != NULL) {
+    COUNT (self, dropped);
+    pending_free (answered);
+  }
   /* The link stays: upstream may still hold pool buffers (passed as
    * copies); it asks for an allocation again, and gets no pool. The
    * response ring goes when the task sees bypass (its only reader). */
@@ -581,7 +640,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   if (ret != GST_FLOW_OK) {
     if (e == NULL)
       return ret;
-    ret = gst_zero_filter_fail (self, e->code, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
         ("No duplex server on the channel: %s", e->text),
         g_strdup (e->debug));
     gst_zero_error_free (e);
@@ -606,7 +665,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   g_free (channel);
   rc = zb_reader_create (&reader, name, metadata_size, payload_size, &opts);
   if (rc < 0)
-    return gst_zero_filter_fail (self, rc, g_strdup_printf
+    return gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("Could not create the response ring %s: %s", name, zb_strerror (rc)),
         g_strdup (zb_last_error ()));
   GST_INFO_OBJECT (self, "created %s (%" G_GUINT64_FORMAT " payload bytes)",
@@ -622,20 +681,24 @@ gst_zero_filter_connect (GstZeroFilter * self)
 /* The caps the server declares in the response ring's metadata
  * (server_caps), which are then the output caps (server_declared_caps),
  * or NULL. Caps that cannot be used fail us (*RET: an error, or with
- * on-error=pass bypass and GST_FLOW_OK). With the push lock. */
+ * on-error=pass bypass and GST_FLOW_OK), ANSWERED (then taken; may be
+ * NULL) being the request whose response came with them. With the push
+ * lock. */
 static GstCaps *
-gst_zero_filter_take_server_caps (GstZeroFilter * self, GstFlowReturn * ret)
+gst_zero_filter_take_server_caps (GstZeroFilter * self, Pending * answered,
+    GstFlowReturn * ret)
 {
   gchar *why = NULL;
   GstCaps *caps = server_caps (self, &why);
 
   *ret = GST_FLOW_OK;
+  g_atomic_int_set (&self->server_declared_caps, caps != NULL);
   if (why != NULL) {
-    *ret = gst_zero_filter_fail (self, ZB_EMETADATA, g_strdup_printf
-        ("Cannot use the caps the duplex server declares: %s", why), NULL);
+    *ret = gst_zero_filter_fail (self, answered, ZB_EMETADATA,
+        g_strdup_printf ("Cannot use the caps the duplex server declares: "
+            "%s", why), NULL);
     g_free (why);
   }
-  g_atomic_int_set (&self->server_declared_caps, caps != NULL);
   return caps;
 }
 
@@ -660,7 +723,7 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
         (h.writer_pid == 0 || h.metadata_written_bytes == 0) &&
         g_get_monotonic_time () < deadline && !is_flushing (self))
       g_usleep (2 * G_TIME_SPAN_MILLISECOND);
-    caps = gst_zero_filter_take_server_caps (self, &ret);
+    caps = gst_zero_filter_take_server_caps (self, NULL, &ret);
     if (ret != GST_FLOW_OK)
       return FALSE;
   }
@@ -678,7 +741,7 @@ gst_zero_filter_push_caps (GstZeroFilter * self)
 static gchar *
 in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
 {
-  if (p->hold.writer == NULL)
+  if (!p->in_place)
     return g_strdup ("The duplex server answered in place, but this "
         "zerofilter does not accept it (in-place=false)");
   if (size != 0)
@@ -693,25 +756,9 @@ in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
   return NULL;
 }
 
-/* The memory of an in-place answer: the request's bytes in the request
- * ring (after the request's frame header), lent with its hold. */
-static GstMemory *
-in_place_memory (GstZeroFilter * self, Pending * p)
-{
-  const uint8_t *data = zb_hold_data (&p->hold);
-  gsize offset = 0, size = p->hold.size;
-  zb_frame_ext ext;
-
-  if (gst_zero_link_header_size (self->link) > 0 &&
-      zb_frame_ext_parse (data, p->hold.size, &ext) == 0) {
-    offset = ext.data - data;
-    size = ext.size;
-  }
-  return gst_zero_src_ring_wrap_hold (self->held, &p->hold, offset, size);
-}
-
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
- * input. With the push lock. */
+ * input; a response that fails us fails that request (with on-error=pass
+ * it passes, gst_zero_filter_fail). With the push lock. */
 static GstFlowReturn
 gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
 {
@@ -738,12 +785,11 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
      * would have at the first caps (caps downstream refuses: the push
      * says so) */
     GstFlowReturn ret;
-    GstCaps *caps = gst_zero_filter_take_server_caps (self, &ret);
+    GstCaps *caps = gst_zero_filter_take_server_caps (self, p, &ret);
 
     self->response_metadata = TRUE;
-    if (ret != GST_FLOW_OK || is_bypass (self)) {
+    if (ret != GST_FLOW_OK || is_bypass (self)) {       /* p was taken */
       zb_frame_release (frame);
-      pending_free (p);
       return ret;
     }
     if (caps != NULL) {
@@ -753,8 +799,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   }
   if (rc < 0) {
     zb_frame_release (frame);
-    pending_free (p);
-    return gst_zero_filter_fail (self, rc, g_strdup
+    return gst_zero_filter_fail (self, p, rc, g_strdup
         ("The duplex server's responses do not pair with the requests"),
         g_strdup (zb_last_error ()));
   }
@@ -762,8 +807,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
     rc = zb_frame_ext_parse (frame->data, frame->size, &ext);
     if (rc < 0) {
       zb_frame_release (frame);
-      pending_free (p);
-      return gst_zero_filter_fail (self, ZB_EPROTO, g_strdup
+      return gst_zero_filter_fail (self, p, ZB_EPROTO, g_strdup
           ("A response has no valid frame header although the response "
               "metadata declares one"), g_strdup (zb_last_error ()));
     }
@@ -775,8 +819,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
     zb_hold_release (&p->hold);
   else if ((why = in_place_refused (self, p, size)) != NULL) {
     zb_frame_release (frame);
-    pending_free (p);
-    return gst_zero_filter_fail (self, ZB_EPROTO, why, NULL);
+    return gst_zero_filter_fail (self, p, ZB_EPROTO, why, NULL);
   }
   if (discard) {
     GST_DEBUG_OBJECT (self, "discarding the response to a flushed request");
@@ -786,16 +829,13 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   }
   out = gst_buffer_new ();
   if (in_place) {
-    gst_buffer_append_memory (out, in_place_memory (self, p));
+    gst_buffer_append_memory (out, held_request_memory (self, p));
     zb_frame_release (frame);
   } else {
     gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
             frame, offset, size));
   }
-  GST_BUFFER_PTS (out) = p->pts;
-  GST_BUFFER_DTS (out) = p->dts;
-  GST_BUFFER_DURATION (out) = p->duration;
-  GST_BUFFER_FLAG_SET (out, p->flags);
+  stamp (out, p);
   pending_free (p);
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;
@@ -862,20 +902,20 @@ gst_zero_filter_take_response (GstZeroFilter * self)
       zb_frame_release (&frame);
     ret = GST_FLOW_OK;
   } else if (rc == ZB_ETIMEDOUT) {
-    ret = gst_zero_filter_fail (self, ZB_ETIMEDOUT, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
         ("The duplex server did not answer within %d ms (%u requests "
             "waiting)", timeout, waiting),
         g_strdup ("raise timeout, or use policy=drop or on-error=pass"));
   } else if (rc == ZB_EOF) {
-    ret = gst_zero_filter_fail (self, ZB_EOF, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, ZB_EOF, g_strdup_printf
         ("The duplex server stopped answering with %u requests waiting",
             waiting), g_strdup ("its response writer detached"));
   } else if (rc == ZB_EWRITERDEAD) {
-    ret = gst_zero_filter_fail (self, rc, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("The duplex server died with %u requests waiting", waiting),
         g_strdup (zb_last_error ()));
   } else if (rc < 0) {
-    ret = gst_zero_filter_fail (self, rc, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("Could not read a response: %s", zb_strerror (rc)),
         g_strdup (zb_last_error ()));
   } else {
@@ -1081,7 +1121,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   GstZeroError *e = NULL;
   GstFlowReturn ret;
   guint depth;
-  gboolean drop, pass_skipped, connected, in_place;
+  gboolean drop, pass_skipped, connected, in_place, pass_on_error;
+  GstBuffer *passing;
   Pending *p;
 
   COUNT (self, frames_in);
@@ -1093,6 +1134,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
   pass_skipped = self->skipped == GST_ZERO_FILTER_SKIPPED_PASS;
   in_place = self->in_place;
+  pass_on_error = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
   GST_OBJECT_UNLOCK (self);
   if (!connected) {
     gst_buffer_unref (buffer);
@@ -1123,37 +1165,49 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (is_bypass (self))
     return gst_zero_filter_pass (self, buffer);
 
+  /* held with on-error=pass too: if its response fails us, it passes */
   p = pending_new (buffer);
+  p->in_place = in_place;
   ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
-      in_place ? &p->hold : NULL, &kind, &e);
-  gst_buffer_unref (buffer);
+      in_place || pass_on_error ? &p->hold : NULL, &kind, &e);
   if (ret == GST_FLOW_OK && kind == GST_ZERO_WRITE_DROPPED) {
     /* the link's policy always blocks; kept for completeness */
+    gst_buffer_unref (buffer);
     pending_free (p);
     COUNT (self, dropped);
     return GST_FLOW_OK;
   }
   if (ret != GST_FLOW_OK) {
     pending_free (p);
-    if (e == NULL)
+    if (e == NULL) {
+      gst_buffer_unref (buffer);
       return ret;
+    }
     g_rec_mutex_lock (&self->push_lock);
-    ret = gst_zero_filter_fail (self, e->code, g_strdup_printf
+    ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
         ("Could not send a request: %s", e->text), g_strdup (e->debug));
     g_rec_mutex_unlock (&self->push_lock);
     gst_zero_error_free (e);
+    /* on-error=pass: the buffer passes, unless it is a reservation of the
+     * request ring the write failed to commit (its bytes are not sure) */
+    if (ret == GST_FLOW_OK && is_bypass (self) &&
+        !gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0)))
+      return gst_zero_filter_pass (self, buffer);
+    if (ret == GST_FLOW_OK)
+      COUNT (self, dropped);
+    gst_buffer_unref (buffer);
     return ret;
   }
+  gst_buffer_unref (buffer);
   p->sent_ns = zb_now_ns ();
+  passing = NULL;
   g_mutex_lock (&self->qlock);
-  if (self->bypass) {           /* failed meanwhile: nobody reads it */
-    pending_free (p);
-    COUNT (self, dropped);
-  } else {
+  if (!self->bypass) {
     g_queue_push_tail (&self->pending, p);
     self->requests_waiting++;
     self->pairing.requests++;
     qwake (self);
+    p = NULL;
   }
   g_mutex_unlock (&self->qlock);
   GST_OBJECT_LOCK (self);
@@ -1161,7 +1215,15 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_IN_PLACE)
     self->requests_zero_copy++;
   GST_OBJECT_UNLOCK (self);
-  return GST_FLOW_OK;
+  if (p != NULL) {              /* failed meanwhile: nobody reads it */
+    if (p->hold.writer != NULL)
+      passing = held_request_buffer (self, p);
+    else
+      COUNT (self, dropped);
+    pending_free (p);
+  }
+  return passing != NULL ? gst_zero_filter_pass (self, passing) :
+      GST_FLOW_OK;
 }
 /* ---------------------------------------------------------------- events */
 
@@ -1203,7 +1265,7 @@ gst_zero_filter_first_caps (GstZeroFilter * self, GstCaps * caps)
 
   gst_caps_replace (&self->in_caps, caps);
   if (!is_bypass (self) && !gst_zero_link_set_caps (self->link, caps, &e)) {
-    ret = gst_zero_filter_fail (self, e->code, g_strdup (e->text),
+    ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup (e->text),
         g_strdup (e->debug));
     gst_zero_error_free (e);
   }
@@ -1763,9 +1825,12 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           DEFAULT_SKIPPED, playing));
   g_object_class_install_property (gobject_class, PROP_ON_ERROR,
       g_param_spec_enum ("on-error", "On error",
-          "When the server is missing, dies, stops answering or answers "
-          "later than timeout: post an error, or post a warning and pass "
-          "buffers through unprocessed from then on",
+          "When the server is missing, dies, stops answering, answers "
+          "later than timeout or wrongly: post an error, or post a warning "
+          "and pass buffers through unprocessed, under the input caps, from "
+          "then on (the request whose response failed first: with pass, "
+          "requests are held in the request ring until answered; those "
+          "waiting behind it are dropped)",
           gst_zero_filter_on_error_get_type (), DEFAULT_ON_ERROR, playing));
   g_object_class_install_property (gobject_class, PROP_FRAME_HEADER,
       g_param_spec_boolean ("frame-header", "Frame header",

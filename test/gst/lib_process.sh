@@ -146,6 +146,21 @@ stats_of() { # log field
   sed -n "s/.*zerofilter-stats.* $2=\([0-9]*\).*/\1/p" "$1" | tail -n1
 }
 
+# zerofilter's counts at EOS: N buffers came in and each is counted once,
+# as a response, passed or dropped.
+check_counts() { # label log n
+  local fin resp passed dropped
+  fin=$(stats_of "$2" frames-in)
+  resp=$(stats_of "$2" responses)
+  passed=$(stats_of "$2" frames-passed)
+  dropped=$(stats_of "$2" frames-dropped)
+  [ "${fin:-none}" = "$3" ] && [ $((${resp:-0} + ${passed:-0} + ${dropped:-0})) -eq "$3" ] ||
+    fail "$1: frames-in ${fin:-none}, responses ${resp:-none} + frames-passed ${passed:-none} + frames-dropped ${dropped:-none} (want $3 both)"
+}
+
+# The first buffer checksumsink saw: "PTS HASH".
+first_buffer() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print; exit }' "$1"; }
+
 # The files a ring NAME is made of, if any are left.
 ring_files() { # name
   ls -d "/dev/shm/$1" "/dev/shm/sem.sem-r-$1" "/dev/shm/sem.sem-w-$1" \

@@ -28,9 +28,11 @@
  * pipelined server). When that many wait: policy=block waits for the
  * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
  * buffer and passes it on unprocessed or drops it
- * (#GstZeroFilter:skipped). Responses are pushed by a streaming task of
- * the src pad as soon as they come, so each result leaves at the server's
- * pace, as from a queue (the chain function only writes requests). A
+ * (#GstZeroFilter:skipped; it cannot pass while the server's output caps
+ * are not the input's: dropped, with one warning). Responses are pushed by
+ * a streaming task of the src pad as soon as they come, so each result
+ * leaves at the server's pace, as from a queue (the chain function only
+ * writes requests). A
  * server that is missing, dies, ends its responses early, or answers later
  * than the timeout is an element error, or, with on-error=pass, a warning
  * after which buffers pass through unprocessed (the request whose response
@@ -173,6 +175,7 @@ struct _GstZeroFilter
                                  * push lock, read atomically without it */
   gint bypass;                  /* on-error=pass after a failure: set under
                                  * qlock, read atomically without it */
+  gboolean warned_skipped_caps; /* with the push lock */
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
@@ -260,7 +263,8 @@ gst_zero_filter_skipped_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_ZERO_FILTER_SKIPPED_PASS, "Push it unprocessed, in its place",
+    {GST_ZERO_FILTER_SKIPPED_PASS, "Push it unprocessed, in its place "
+          "(dropped while the server's output caps are not the input's)",
         "pass"},
     {GST_ZERO_FILTER_SKIPPED_DROP, "Drop it", "drop"},
     {0, NULL, NULL},
@@ -958,6 +962,32 @@ gst_zero_filter_wait_early (GstZeroFilter * self)
   }
 }
 
+/* A buffer skipped by policy=drop skipped=pass while the output caps are
+ * the server's, not the input's: it cannot go out unprocessed (RGB bytes
+ * under GRAY8 caps, say), nor the input caps for it (downstream would
+ * renegotiate twice a buffer), so it is dropped, with one warning. With
+ * the push lock. */
+static void
+gst_zero_filter_drop_skipped (GstZeroFilter * self, GstBuffer * buffer)
+{
+  gchar *in, *out;
+
+  gst_buffer_unref (buffer);
+  COUNT (self, dropped);
+  if (self->warned_skipped_caps)
+    return;
+  self->warned_skipped_caps = TRUE;
+  in = gst_caps_to_string (self->in_caps);
+  out = gst_caps_to_string (self->out_caps);
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("The duplex server's output "
+          "caps are not the input's: skipped buffers cannot pass "
+          "unprocessed, they are dropped (skipped=pass under policy=drop)"),
+      ("input caps %s, output caps %s; the dropped buffers are counted in "
+          "frames-dropped", in, out));
+  g_free (in);
+  g_free (out);
+}
+
 /* The src pad's task: pushes each response as soon as it comes, and the
  * skipped buffers in their turn. Pauses on flushing, bypass (closing the
  * response ring, of which it is the only reader) and a flow error, which
@@ -1003,8 +1033,15 @@ gst_zero_filter_loop (gpointer user_data)
     b = p->pass;
     p->pass = NULL;
     pending_free (p);
-    COUNT (self, passed);
-    ret = gst_pad_push (self->srcpad, b);
+    /* in_caps are this buffer's: a caps change waits for what is pending */
+    if (self->out_caps != NULL && !gst_caps_is_equal (self->out_caps,
+            self->in_caps)) {
+      gst_zero_filter_drop_skipped (self, b);
+      ret = GST_FLOW_OK;
+    } else {
+      COUNT (self, passed);
+      ret = gst_pad_push (self->srcpad, b);
+    }
     g_rec_mutex_unlock (&self->push_lock);
   }
   if (ret != GST_FLOW_OK) {
@@ -1524,6 +1561,7 @@ gst_zero_filter_start (GstZeroFilter * self)
       connect_timeout, frame_header);
   g_cancellable_reset (self->flushing);
   g_atomic_int_set (&self->bypass, FALSE);
+  self->warned_skipped_caps = FALSE;
   self->task_ret = GST_FLOW_OK;
   self->response_header = FALSE;
   g_free (channel);
@@ -1821,7 +1859,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_enum ("skipped", "Skipped",
           "What policy=drop does with a buffer it does not send: pass it "
           "unprocessed, in order (frames-passed), or drop it "
-          "(frames-dropped)", gst_zero_filter_skipped_get_type (),
+          "(frames-dropped). pass drops it too while the server's output "
+          "caps are not the input's (RGB in, GRAY8 out: its bytes are not "
+          "of those caps), with one warning",
+          gst_zero_filter_skipped_get_type (),
           DEFAULT_SKIPPED, playing));
   g_object_class_install_property (gobject_class, PROP_ON_ERROR,
       g_param_spec_enum ("on-error", "On error",

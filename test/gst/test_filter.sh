@@ -14,10 +14,12 @@
 #   bypass); caps downstream refuses: an error, also after the last buffer;
 # - caps from downstream: an unconstrained source takes the sink's format;
 # - the server killed mid-stream: an error naming it within the timeout, or
-#   with on-error=pass every frame arrives;
+#   with on-error=pass every frame arrives (after a GRAY8 server, under the
+#   input caps again);
 # - a live source: each response leaves at once, not with the next input;
 # - a slow server: policy=block processes every frame; policy=drop passes
-#   (or drops) what it cannot send, and counts it; a server later than the
+#   (or drops) what it cannot send, and counts it (behind a GRAY8 server
+#   skipped=pass drops, with one warning); a server later than the
 #   timeout: ETIMEDOUT;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
@@ -396,6 +398,28 @@ for skipped in pass drop; do
     fail "slow, drop/$skipped: timestamps out of order"
   echo "slow, policy=drop skipped=$skipped: $resp processed, $passed passed, $dropped dropped"
 done
+
+# The same behind a slow server whose caps are not the input's (RGB in,
+# GRAY8 out): a skipped RGB buffer cannot go out under GRAY8, so
+# skipped=pass drops it (frames-dropped), with one warning; every buffer
+# downstream is GRAY8 of GRAY8's size.
+GRAY100="video/x-raw, format=(string)GRAY8, width=(int)160, height=(int)120, framerate=(fraction)100/1"
+bg_server "$tmp/slow.log" "${ZB_PREFIX}slow-gray" --mode gray --caps "$GRAY100" --delay-ms 40
+fg_launch "$tmp/got.log" -- -v $LIVE ! "$RGB100" ! \
+  zerofilter channel="${ZB_PREFIX}slow-gray" policy=drop skipped=pass ! identity silent=false ! checksumsink
+w=$?
+wait_status $SV_PID
+resp=$(stats_of "$tmp/got.log" responses)
+dropped=$(stats_of "$tmp/got.log" frames-dropped)
+[ $w -eq 0 ] || fail "slow, gray, drop/pass: exit $w: $(grep -i -m2 error "$tmp/got.log")"
+check_counts "slow, gray, drop/pass" "$tmp/got.log" 60
+[ "$(stats_of "$tmp/got.log" frames-passed)" = 0 ] && [ "${dropped:-0}" -gt 0 ] ||
+  fail "slow, gray, drop/pass: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
+[ "$(format_sizes "$tmp/got.log" | sort | uniq -c | awk '{ print $1 " " $2 }')" = "$resp GRAY8:19200" ] ||
+  fail "slow, gray, drop/pass: buffers under the caps: $(format_sizes "$tmp/got.log" | uniq -c | tr '\n' ' ')"
+[ "$(grep -c "skipped buffers cannot pass" "$tmp/got.log")" = 1 ] ||
+  fail "slow, gray, drop/pass: $(grep -c "skipped buffers cannot pass" "$tmp/got.log") warnings (want 1)"
+echo "slow, gray, policy=drop skipped=pass: $resp GRAY8 responses, $dropped skipped RGB buffers dropped, one warning"
 
 # A server later than the timeout (1.5 s a frame, timeout=500): ETIMEDOUT soon.
 bg_server "$tmp/late.log" "${ZB_PREFIX}late" --delay-ms 1500

@@ -153,26 +153,30 @@ wait_status $SV_PID
 grep -q "Cannot use the caps the duplex server declares: GStreamer cannot parse" "$tmp/got.log" &&
   grep -q "zerobuffer-error=EMETADATA" "$tmp/got.log" ||
   fail "bad caps, late: $(grep -i -m3 error "$tmp/got.log")"
-bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass" --mode gray --caps "$BAD" --connect-delay 1000
-fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
-  zerofilter channel="${ZB_PREFIX}bad-late-pass" on-error=pass ! checksumsink ||
-  fail "bad caps, late, on-error=pass: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
-wait_status $SV_PID
-n=$(checksums "$tmp/got.log" | wc -l)
-grep -q "Cannot use the caps the duplex server declares.*passing buffers through" "$tmp/got.log" ||
-  fail "bad caps, late, on-error=pass: no warning"
-[ "$n" -ge $((N - 2)) ] && [ -z "$(comm -13 <(checksums "$tmp/ref-rgb.log" | sort) <(checksums "$tmp/got.log" | sort))" ] ||
-  fail "bad caps, late, on-error=pass: $n buffers, or not the stream's"
-sink_caps "$tmp/got.log" | grep -q 'format=(string)RGB' ||
-  fail "bad caps, late, on-error=pass: caps at the sink: $(sink_caps "$tmp/got.log")"
-# the request the first response answered passes first (its bytes held in
-# the request ring); those waiting behind it are dropped, and counted
-check_counts "bad caps, late, on-error=pass" "$tmp/got.log" $N
-[ "$(stats_of "$tmp/got.log" frames-passed)" = "$n" ] ||
-  fail "bad caps, late, on-error=pass: $n buffers, $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
-[ "$(first_buffer "$tmp/got.log")" = "$(first_buffer "$tmp/ref-rgb.log")" ] ||
-  fail "bad caps, late, on-error=pass: the request answered with the unusable caps did not pass first"
-echo "bad caps, late: EMETADATA; with on-error=pass $n of $N buffers pass unprocessed, the answered one first"
+# (with in-place=false too: with on-error=pass a request is held all the same)
+for inplace in true false; do
+  label="bad caps, late, on-error=pass, in-place=$inplace"
+  bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass-$inplace" --mode gray --caps "$BAD" --connect-delay 1000
+  fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
+    zerofilter channel="${ZB_PREFIX}bad-late-pass-$inplace" on-error=pass in-place=$inplace ! checksumsink ||
+    fail "$label: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
+  wait_status $SV_PID
+  n=$(checksums "$tmp/got.log" | wc -l)
+  grep -q "Cannot use the caps the duplex server declares.*passing buffers through" "$tmp/got.log" ||
+    fail "$label: no warning"
+  [ "$n" -ge $((N - 2)) ] && [ -z "$(comm -13 <(checksums "$tmp/ref-rgb.log" | sort) <(checksums "$tmp/got.log" | sort))" ] ||
+    fail "$label: $n buffers, or not the stream's"
+  sink_caps "$tmp/got.log" | grep -q 'format=(string)RGB' ||
+    fail "$label: caps at the sink: $(sink_caps "$tmp/got.log")"
+  # the request the first response answered passes first (its bytes held in
+  # the request ring); those waiting behind it are dropped, and counted
+  check_counts "$label" "$tmp/got.log" $N
+  [ "$(stats_of "$tmp/got.log" frames-passed)" = "$n" ] ||
+    fail "$label: $n buffers, $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
+  [ "$(first_buffer "$tmp/got.log")" = "$(first_buffer "$tmp/ref-rgb.log")" ] ||
+    fail "$label: the request answered with the unusable caps did not pass first"
+  echo "$label: EMETADATA; $n of $N buffers pass unprocessed, the answered one first"
+done
 
 # The server's caps refused downstream, in time or late, while upstream
 # has sent its last buffer already: an error, not an EOS without buffers.

@@ -48,6 +48,15 @@ async function connectWhenThere(name: string, deadline: number): Promise<ZeroBuf
   }
 }
 
+/** The reader pid of the ring a writer writes (0 when it cannot be read). */
+function readerPid(writer: ZeroBufferWriter): number {
+  try {
+    return writer.stats().readerPid;
+  } catch {
+    return 0;
+  }
+}
+
 /** Where a handler may write its answer in place. */
 export interface DuplexReply {
   /** Room for a response of `size` bytes in the response ring, to fill in place; sent when the handler returns. */
@@ -120,9 +129,10 @@ export interface DuplexServerStats {
   inPlace: number;
   copied: number;
   /**
-   * Requests not answered because their client left before its response
-   * ring was found: requests = responses + dropped (+ 1 when a handler
-   * error under onError 'stop' ended serving).
+   * Requests not answered because their client left or died first (before
+   * its response ring was found, or while its answers were due: see
+   * 'clientGone'): requests = responses + dropped (+ 1 when an error ended
+   * serving: a handler error under onError 'stop', a response timeout).
    */
   dropped: number;
   /** Request arrival to response commit, over the last 1024 responses (ms). */
@@ -133,6 +143,24 @@ export interface DuplexServerStats {
   requestToResponseP99Ms?: number;
 }
 
+/** The 'clientGone' event's argument: a client left or died with answers due. */
+export interface DuplexClientGone {
+  /**
+   * The client's process: its response ring's reader, or the request ring's
+   * writer (0 when it had left already when the server took its first request).
+   */
+  pid: number;
+  /**
+   * 'readerGone': its response ring's reader closed or died while an answer
+   * was due; 'writerDied': it died writing requests (every answer it had
+   * asked for was written); 'leftBeforeRing': it left (or died) before its
+   * response ring was found.
+   */
+  reason: 'readerGone' | 'writerDied' | 'leftBeforeRing';
+  /** The error that showed it (ReaderGoneError, WriterGoneError); none for 'leftBeforeRing'. */
+  error?: ZeroBufferError;
+}
+
 const SAMPLES = 1024;
 
 function percentile(samples: number[], p: number): number {
@@ -141,10 +169,15 @@ function percentile(samples: number[], p: number): number {
   return s[Math.floor((s.length - 1) * p)]!;
 }
 
-/** The response ring of the client being served, and whether it takes in-place answers. */
+/**
+ * The response ring of the client being served, whether it takes in-place
+ * answers, its reader's pid, and the error that showed its reader gone.
+ */
 interface Client {
   writer: ZeroBufferWriter;
   inPlace: boolean;
+  pid: number;
+  gone?: ZeroBufferError;
 }
 
 const HEADER_ONLY = new Uint8Array(0);
@@ -155,7 +188,9 @@ const DEPARTED = Symbol('departed');
 /**
  * The server side of a duplex channel. Events: 'handlerError'
  * (DuplexHandlerError), 'client' (a client's response ring was found:
- * its name, and { inPlace }: whether its answers may be in place).
+ * its name, and { inPlace }: whether its answers may be in place),
+ * 'clientGone' (DuplexClientGone: a client left or died with answers due,
+ * or died writing requests; serving goes on, once per client).
  */
 export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposable {
   readonly name: string;
@@ -227,9 +262,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         w.setMetadata(inPlace ? native.declareFrameHeader(new TextEncoder().encode(json)) : json);
       } catch (e) {
         w.closeSync();
-        throw e;
+        if ((e as { code?: string }).code !== 'EREADERGONE') throw e;
+        // the client went as it was found: its requests are dropped (serve()), the next one's ring looked for
+        this.#lookForClient();
+        return this.#connecting!;
       }
-      this.#client = { writer: w, inPlace };
+      this.#client = { writer: w, inPlace, pid: readerPid(w) };
       this.emit('client', this.responseRing, { inPlace });
       return this.#client;
     });
@@ -300,18 +338,45 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * response, in request order, until the client ends its stream (resolves)
    * or the server closes. Call it again for the next client. A client that
    * comes back before the end of its stream was seen (its requests start
-   * again at sequence 1) is served on without returning. The requests of a
-   * client that left before its response ring was found are dropped
-   * (stats().dropped), never answered into the next client's ring.
+   * again at sequence 1) is served on without returning. A client that
+   * leaves or dies with answers due does not make it reject: the requests
+   * that can no longer be answered are dropped (stats().dropped), never answered
+   * into the next client's ring, 'clientGone' is emitted, and serving goes
+   * on: it resolves as at an end of stream when the client died writing
+   * requests (or left so), else with the next client's requests. It
+   * rejects on a handler error under onError 'stop', a response that finds
+   * no room within timeoutMs while the client lives, or a protocol error.
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
+    const frames = this.#requests.frames();
     try {
       let previous = 0;
       // The client of the requests being read left before it could be answered: its further
       // requests are dropped too, up to the next client's first (sequence 1 again).
       let departed = false;
-      for await (const frame of this.#requests.frames()) {
+      // The pid writing the requests at the client's first, and whether its going was reported.
+      let streamPid = 0;
+      let reported = false;
+      const gone = (pid: number, reason: DuplexClientGone['reason'], error?: ZeroBufferError): void => {
+        if (reported) return;
+        reported = true;
+        const event: DuplexClientGone = { pid, reason };
+        if (error !== undefined) event.error = error;
+        this.emit('clientGone', event);
+      };
+      for (;;) {
+        let next: IteratorResult<Frame>;
+        try {
+          next = await frames.next();
+        } catch (e) {
+          // Reported once, after every request it committed was read: the end of its stream.
+          if ((e as { code?: string }).code !== 'EWRITERDEAD') throw e;
+          gone(streamPid || (this.#client?.pid ?? 0), 'writerDied', e as ZeroBufferError);
+          return;
+        }
+        if (next.done === true) return;
+        const frame = next.value;
         this.#stats.requests++;
         // A client that came back before our reader saw it leave (a pipeline set to NULL and
         // back in one process) starts again at sequence 1, into a new response ring.
@@ -325,16 +390,31 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         // After a departed client the ring held, if any, was found for the next one: #clientFor checks it.
         if (restarted && !departed) this.#dropClient();
         departed = false;
-        const client = await this.#clientFor(first ? this.#requestWriter() : undefined);
+        const writer = first ? this.#requestWriter() : undefined;
+        if (writer !== undefined) {
+          streamPid = writer;
+          reported = false;
+        }
+        const client = await this.#clientFor(writer);
         if (client === null) return; // closed
         if (client === DEPARTED) {
           departed = true;
           this.#stats.dropped++;
+          gone(streamPid, 'leftBeforeRing');
           continue;
         }
-        await this.#answer(client, frame, handler);
+        try {
+          await this.#answer(client, frame, handler);
+        } catch (e) {
+          if (client.gone === undefined || e !== client.gone) throw e;
+          departed = true;
+          this.#stats.dropped++;
+          gone(client.pid, 'readerGone', client.gone);
+          this.#dropClient();
+        }
       }
     } finally {
+      await frames.return();
       // the client ended its requests: the responses end too
       this.#dropClient();
     }
@@ -357,7 +437,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     for (;;) {
       if (this.#closed) return null;
       if (writer !== undefined && !this.#stillWriting(writer)) {
-        if (this.#client !== undefined && this.#readerPid(this.#client) === writer) this.#dropClient();
+        if (this.#client !== undefined && readerPid(this.#client.writer) === writer) this.#dropClient();
         return DEPARTED;
       }
       const client = this.#client ?? await this.#clientOrRetry();
@@ -401,15 +481,6 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     }
   }
 
-  /** The reader pid of a client's response ring (0 when it cannot be read). */
-  #readerPid(client: Client): number {
-    try {
-      return client.writer.stats().readerPid;
-    } catch {
-      return 0;
-    }
-  }
-
   /** Detaches from the client's response ring and looks for the next client's. */
   #dropClient(): void {
     this.#client?.writer.closeSync();
@@ -433,7 +504,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     const reply: DuplexReply = {
       reserve: async (size: number) => {
         if (reserved !== undefined) throw new ZeroBufferError('reply.reserve() was called already for this request', { code: 'ESTATE' });
-        reserved = await writer.reserve(size, header);
+        reserved = await this.#toClient(client, () => writer.reserve(size, header));
         return reserved;
       },
     };
@@ -445,6 +516,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
     } catch (e) {
+      if (client.gone !== undefined) throw client.gone; // reply.reserve() found the client gone
       if (reserved !== undefined) writer.cancelReservation();
       const err = new DuplexHandlerError(frame.sequence, e);
       this.#stats.errors++;
@@ -455,7 +527,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       return;
     }
     if (reserved !== undefined) {
-      writer.commit();
+      await this.#toClient(client, () => writer.commit());
       this.#stats.copied++;
       this.#count(frame);
     } else {
@@ -471,13 +543,27 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    */
   async #send(client: Client, frame: Frame, answer: Uint8Array | Frame, header: WriteOptions): Promise<void> {
     if (answer === frame && client.inPlace && !frame.copied) {
-      await client.writer.write(HEADER_ONLY, { ...header, zbFlags: native.extInPlace });
+      await this.#toClient(client, () => client.writer.write(HEADER_ONLY, { ...header, zbFlags: native.extInPlace }));
       this.#stats.inPlace++;
     } else {
-      await client.writer.write(answer === frame ? frame.data : (answer as Uint8Array), header);
+      await this.#toClient(client, () => client.writer.write(answer === frame ? frame.data : (answer as Uint8Array), header));
       this.#stats.copied++;
     }
     this.#count(frame);
+  }
+
+  /**
+   * Runs a call on the client's response ring. Its reader gone (closed or
+   * died: EREADERGONE) is the client gone: recorded on the client, by which
+   * serve() tells it from a handler's or another ring's error.
+   */
+  async #toClient<T>(client: Client, call: () => T | Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof ZeroBufferError && e.code === 'EREADERGONE') client.gone = e;
+      throw e;
+    }
   }
 
   #count(frame: Frame): void {

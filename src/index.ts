@@ -45,4 +45,5 @@ export { serveImg, type ServeOptions } from './img-stream/serve.js';
 export {
   ZeroBufferDuplexServer, ZeroBufferDuplexClient, DuplexHandlerError, duplexRingNames,
   type DuplexServerOptions, type DuplexClientOptions, type DuplexHandler, type DuplexReply, type DuplexServerStats,
+  type DuplexClientGone,
 } from './duplex.js';

@@ -8,11 +8,12 @@
 // one that connects late and declares GRAY8 for RGB requests), and
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid), and after
-// a client that left before its response ring was found.
+// a client that left before its response ring was found, or that was
+// killed (SIGKILL) or left with answers due (serving goes on, 'clientGone').
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
-  DuplexHandlerError, ZeroBufferDuplexClient, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
+  DuplexHandlerError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
@@ -292,15 +293,22 @@ function xorHash(seed: number, frames: number): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** A Node server answering every client with its request XOR 0x5a, serve() after serve(); stop() closes it and says why serving failed, if it did. */
-async function xorServer(channel: string): Promise<{ server: ZeroBufferDuplexServer; clients: string[]; stop: () => Promise<unknown> }> {
+/**
+ * A Node server answering every client with its request XOR 0x5a (returned, or with `reserve`
+ * filled in reply.reserve()), serve() after serve(); stop() closes it and says why serving failed, if it did.
+ */
+async function xorServer(channel: string, reserve = false): Promise<{ server: ZeroBufferDuplexServer; clients: string[]; stop: () => Promise<unknown> }> {
   const server = await ZeroBufferDuplexServer.create({ name: channel });
   const clients: string[] = [];
   server.on('client', (ring: string) => clients.push(ring));
   let stopped = false;
   let failure: unknown;
   const serving = (async () => {
-    while (!stopped) await server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    while (!stopped) {
+      await server.serve(reserve
+        ? async (frame, reply) => { (await reply.reserve(frame.data.length)).set(frame.data.map((v) => v ^ 0x5a)); }
+        : (frame) => frame.data.map((v) => v ^ 0x5a));
+    }
   })().catch((e: unknown) => { failure = e; });
   return {
     server, clients, stop: async () => {
@@ -346,6 +354,8 @@ test("a next client is answered in its own response ring while its predecessor's
 test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
   const channel = ringName('dxleft');
   const { server, clients, stop } = await xorServer(channel);
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
   let failure: unknown;
   let b: ReturnType<typeof run> | undefined;
   try {
@@ -365,4 +375,66 @@ test('a client that leaves after its first request, before any response ring of 
   expect(failure).toBeUndefined();
   expect(clients).toHaveLength(1);
   expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
+  expect(gone).toEqual([{ pid: expect.any(Number), reason: 'leftBeforeRing' }]);
+}, 60000);
+
+test.each([
+  // [label, FRAMES, response ring bytes (a few answers of 4096 fill 10000), how A ends, the handler answers through reply.reserve()]
+  ['killed (SIGKILL) while the server waits for room for an answer', 10, 10000, 'kill', false],
+  ['killed (SIGKILL) while the handler waits in reply.reserve() for room', 10, 10000, 'kill', true],
+  ['killed (SIGKILL) between requests, every answer written', 5, 1 << 20, 'kill', false],
+  ['exits without reading its answers', 10, 10000, 'exit', false],
+] as const)('a client %s: its unanswered requests are dropped and counted, one clientGone event, serve() goes on and the next client gets its own answers', async (_label, frames, room, end, reserve) => {
+  const channel = ringName('dxgone');
+  const { server, clients, stop } = await xorServer(channel, reserve);
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  let failure: unknown;
+  let answered = 0;
+  const a = run(process.execPath, [duplexClientPath, channel, String(frames), '1', 'unread', String(room), ...(end === 'exit' ? ['exit'] : [])]);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    expect(await a.line(/^(sent \d+|failed.*)$/, 15000)).toBe(`sent ${frames}`);
+    if (end === 'kill') {
+      // Every answer written, or the server waiting for room for one (the request taken, its answer
+      // not): killed then, before that wait times out (5 s).
+      const deadline = Date.now() + 4000;
+      const settled = (): boolean => server.stats().responses === frames || server.stats().requests === server.stats().responses + 1;
+      while (!settled() && Date.now() < deadline) await sleep(10);
+      await sleep(200);
+      expect(settled()).toBe(true);
+      answered = server.stats().responses;
+      a.proc.kill('SIGKILL');
+      await a.exit(5000).catch(() => undefined);
+      expect(a.proc.signalCode).toBe('SIGKILL');
+    } else {
+      expect(await a.exit(5000)).toBe(0);
+    }
+    const deadline = Date.now() + 5000;
+    while (gone.length === 0 && Date.now() < deadline) await sleep(10);
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const bCode = await b.exit(30000);
+    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
+  } finally {
+    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    failure = await stop();
+  }
+  expect(failure).toBeUndefined();
+  const s = server.stats();
+  expect(s.requests).toBe(frames + 20);
+  expect(s.requests).toBe(s.responses + s.dropped);
+  expect(gone).toHaveLength(1);
+  // 0: it had left when the server took its first request
+  expect(gone[0]!.pid).toBe(gone[0]!.reason === 'leftBeforeRing' && gone[0]!.pid === 0 ? 0 : a.proc.pid);
+  if (end === 'kill') {
+    expect(s).toMatchObject({ responses: answered + 20, dropped: frames - answered });
+    expect(gone[0]!.reason).toBe(room > 10000 ? 'writerDied' : 'readerGone');
+    if (room > 10000) expect(answered).toBe(frames);
+    else expect(answered).toBeLessThan(frames);
+    expect(clients).toHaveLength(2);
+  } else {
+    // A may leave before its response ring was found: all its requests dropped then
+    expect(['readerGone', 'leftBeforeRing']).toContain(gone[0]!.reason);
+  }
 }, 60000);

@@ -118,7 +118,8 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   });
   runner.start();
   const exit = await runner.done;
-  // the filter's end of stream ends serve(); a pipeline that died leaves it waiting
+  // the filter's end of stream ends serve(), and so does a pipeline that died once
+  // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
   const s = server.stats();

@@ -12,8 +12,8 @@
 //            --only ID,ID  run only these parts, and write no docs. IDs: sections (video, duplex,
 //              sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
 //              shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section with
-//              those rows only); duplex rows as duplex:ID (duplex:zerofilter, duplex:zerofilter-copy, duplex:shm,
-//              duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and duplex at
+//              those rows only); duplex rows as duplex:ID (duplex:zero-node, the reference the zerofilter
+//              rows' share needs, duplex:zerofilter, duplex:zerofilter-copy, duplex:shm, duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and duplex at
 //              those only; given alone, video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
 import fs from 'node:fs';
 import path from 'node:path';
@@ -136,8 +136,17 @@ async function main() {
     }
     for (const res of duplexRes) {
       log(`round ${round + 1}/${rounds}: duplex round trip ${res.label}`);
-      for (const m of rotate(sel.duplex, round)) {
-        await record(r.duplex[res.id][m.id], `duplex ${m.id} ${res.id}`, () => duplex.measure(ctx, m, res, quick));
+      const cells = r.duplex[res.id];
+      const measured = (m) => record(cells[m.id], `duplex ${m.id} ${res.id}`, async () => ({ ...await duplex.measure(ctx, m, res, quick), round }));
+      const reference = sel.duplex.find((m) => m.reference);
+      const rest = sel.duplex.filter((m) => !m.reference);
+      // The reference brackets the in-place row (before and after it), so their ratio sees the same host.
+      const bracketed = reference && rest.some((m) => m.id === 'zerofilter');
+      if (reference && !bracketed) await measured(reference);
+      for (const m of rotate(rest, round)) {
+        if (bracketed && m.id === 'zerofilter') await measured(reference);
+        await measured(m);
+        if (bracketed && m.id === 'zerofilter') await measured(reference);
       }
     }
     if (sel.sections.has('sweep')) log(`round ${round + 1}/${rounds}: size sweep`);
@@ -178,7 +187,7 @@ async function main() {
     sweep: sweepTable(r.sweep, sweep.SIZES, sweep.sizeLabel),
     latency: latencyTable(r.latency, lat.CASES),
     convert: conv.convertTable(r.convert),
-    duplex: duplex.duplexTable(r.duplex, r.video),
+    duplex: duplex.duplexTable(r.duplex, quick),
     targets: targets(r),
   };
   for (const { res, table } of tables.video.filter((t) => videoRes.includes(t.res))) {

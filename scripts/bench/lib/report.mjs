@@ -1,5 +1,6 @@
 // Tables (plain text for the terminal, Markdown for docs/BENCHMARKS.md) and
-// the targets of issues 6 and 13 checked against the medians.
+// the targets of issues 6, 13 and 15 checked against the medians.
+import { pairedShare } from './duplex.mjs';
 import { spreadPercent, summary } from './stats.mjs';
 
 const f = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -167,6 +168,7 @@ export function targets(r) {
     verdict: i420.median < 5 ? 'met' : `missed: ${f(i420.median / 5, 2)}× the target`,
   });
   out.push(...handleTargets(r, v));
+  out.push(filterTarget(r));
   return { head: ['target', 'measured (medians)', 'verdict'], rows: out.map((t) => [t.target, t.measured, t.verdict]) };
 }
 
@@ -216,4 +218,17 @@ function handleTargets(r, v) {
     verdict: runs.length > 0 && runs.every((x) => x.copied === 0 && x.zeroCopy > 0) ? 'met' : 'missed',
   });
   return out;
+}
+
+/** Issue 15 at 1080p: the in-place echo's share of zerosink → Node alone, paired by round (duplex.mjs). */
+function filterTarget(r) {
+  const cells = r.duplex?.['1080p'];
+  const share = cells ? pairedShare(cells.zerofilter, cells['zero-node']) : NaN;
+  const p50 = stat(cells?.zerofilter, 'p50Ms').median;
+  return {
+    target: '1080p: zerofilter ⇄ Node echo server ≥ 90% of zerosink → Node alone (paired by round), round trip p50 < 1 ms',
+    measured: `${pct(share)} (${fps(stat(cells?.zerofilter, 'fps').median)} vs ${fps(stat(cells?.['zero-node'], 'fps').median)} frames/s), p50 ${f(p50, 2)} ms`,
+    verdict: share >= 90 && p50 < 1 ? 'met'
+      : `missed: ${[!(share >= 90) ? `${pct(share)} of the reference` : '', !(p50 < 1) ? `p50 ${f(p50, 2)} ms` : ''].filter(Boolean).join(', ')}`,
+  };
 }

@@ -140,7 +140,7 @@ function zeroGst(between = '') {
 }
 
 /** A Node consumer (scripts/bench/peers/video-consumer.mjs) that starts its producer. */
-function nodeConsumer(mode) {
+export function nodeConsumer(mode) {
   return async (ctx, res, n) => {
     const cfg = { mode, frameSize: frameSize(res), frames: n, source: source(res, n), gstRun: ctx.gstRun,
       repo: ctx.repo, timeoutMs: ctx.timeoutMs };

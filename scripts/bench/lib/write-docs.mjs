@@ -88,7 +88,7 @@ export async function writeDocs(repo, r, tables, methods) {
     '',
     '![throughput per method and frame-size sweep](benchmarks.png)',
     '',
-    '## Targets (issues 6 and 13)',
+    '## Targets (issues 6, 13 and 15)',
     '',
     markdown(tables.targets),
     '',

@@ -5,6 +5,7 @@
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
+ *                    [--out-of-turn N] [--bad-header N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -39,6 +40,13 @@
  * --in-place 1, "in-place N" (answers given in place). --hash 0 skips the
  * hash (it costs more than an echo's copy: for timing by hand), "fnv1a=0".
  *
+ * Faults, for the client's pairing and header checks (a peer server cannot
+ * be made to commit them): --out-of-turn N gives the response to request N
+ * sequence 1, as from a server that restarted mid-stream (the ring's reader
+ * takes it, the pairing refuses it); --bad-header N answers request N in
+ * place (with --in-place 1, when the client accepts it) with a per-frame
+ * header whose magic is wrong, its bytes left as they came.
+ *
  * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
  * removed all the same), 2 usage,
  * 4 no client created the response ring in time. */
@@ -49,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zb_test_hooks.h" /* zb__writer_set_next_sequence: a fault */
 #include "zerobuffer.h"
 
 /* Inverts every byte of [p, p + n). */
@@ -59,10 +68,12 @@ static void invert(uint8_t *dst, const uint8_t *src, uint64_t n) {
 }
 
 /* Answers a request in place: the answer's bytes where the request's are
- * (after its header), a response of a frame header alone. */
+ * (after its header), a response of a frame header alone; with bad_header,
+ * one whose magic is wrong, the request's bytes untouched. */
 static int answer_in_place(zb_writer *responses, zb_frame *request,
                            bool request_header, bool inverting,
-                           uint32_t *hash, long delay_ms, int timeout);
+                           bool bad_header, uint32_t *hash, long delay_ms,
+                           int timeout);
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -85,6 +96,7 @@ int main(int argc, char **argv) {
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
+  long out_of_turn = -1, bad_header = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -94,7 +106,8 @@ int main(int argc, char **argv) {
                     "gray] [--delay-ms D] [--die-after N] [--payload-size "
                     "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
                     "[--announce 1] [--in-place 1] [--hash 0] "
-                    "[--connect-delay MS]\n");
+                    "[--connect-delay MS] [--out-of-turn N] "
+                    "[--bad-header N]\n");
     return 2;
   }
   channel = argv[1];
@@ -121,6 +134,10 @@ int main(int argc, char **argv) {
       hashing = atol(argv[i + 1]) != 0;
     else if (strcmp(argv[i], "--connect-delay") == 0)
       connect_delay = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--out-of-turn") == 0)
+      out_of_turn = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--bad-header") == 0)
+      bad_header = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -201,9 +218,12 @@ int main(int argc, char **argv) {
       status = core_error("reading a request", rc);
       goto out;
     }
+    if ((long)served + 1 == out_of_turn) /* published at its commit */
+      zb__writer_set_next_sequence(responses, 1);
     if (in_place) {
       rc = answer_in_place(responses, &request, request_header,
                            strcmp(mode, "invert") == 0,
+                           (long)served + 1 == bad_header,
                            hashing ? &hash : NULL, delay_ms, (int)timeout);
       if (rc < 0) {
         status = core_error("answering in place", rc);
@@ -257,7 +277,8 @@ out: /* like a real server, leave no ring behind, also after an error */
 
 static int answer_in_place(zb_writer *responses, zb_frame *request,
                            bool request_header, bool inverting,
-                           uint32_t *hash, long delay_ms, int timeout) {
+                           bool bad_header, uint32_t *hash, long delay_ms,
+                           int timeout) {
   /* the request ring is ours to write while we hold the request */
   uint8_t *body = (uint8_t *)request->data;
   uint64_t size = request->size, k;
@@ -279,7 +300,7 @@ static int answer_in_place(zb_writer *responses, zb_frame *request,
     ext.duration = in.duration;
     ext.flags = in.flags;
   }
-  if (inverting)
+  if (inverting && !bad_header)
     invert(body, body, size);
   for (k = 0; hash != NULL && k < size; k++)
     *hash = (*hash ^ body[k]) * 16777619u;
@@ -290,5 +311,7 @@ static int answer_in_place(zb_writer *responses, zb_frame *request,
   if (delay_ms > 0)
     sleep_ms(delay_ms);
   zb_frame_ext_write(res.data, &ext);
+  if (bad_header)
+    res.data[0] ^= 0xff; /* the magic's first byte */
   return zb_reservation_commit(&res, ZB_EXT_HEADER_SIZE);
 }

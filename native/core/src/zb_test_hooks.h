@@ -26,4 +26,8 @@ int zb__set_sweep_interval_ms(int ms);
  * default it is for frames of ZB_WRAP_EARLY_FROM bytes and more. */
 void zb__writer_set_wrap_early(zb_writer *writer, bool on);
 
+/* The sequence number the writer's next published frame carries (a faulty
+ * duplex server, test/peer/zb-duplex-server: a response out of turn). */
+void zb__writer_set_next_sequence(zb_writer *writer, uint64_t sequence);
+
 #endif /* ZB_TEST_HOOKS_H */

@@ -506,6 +506,10 @@ void zb__writer_set_wrap_early(zb_writer *w, bool on) {
   w->wrap_early_from = on ? 0 : UINT64_MAX;
 }
 
+void zb__writer_set_next_sequence(zb_writer *w, uint64_t sequence) {
+  w->next_sequence = sequence;
+}
+
 /* --------------------------------------------------------------- metadata */
 
 int zb_writer_metadata(zb_writer *w, const uint8_t **data, uint64_t *size) {

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# zerofilter against a faulty zb-duplex-server, between real processes: a
+# response that does not pair with its request (--out-of-turn K: sequence 1
+# where K was next, as from a server that restarted mid-stream) and an
+# in-place answer with an invalid per-frame header (--bad-header K), each
+# at request K of N:
+# - default on-error: an element error that names the fault (ESEQUENCE /
+#   EPROTO and its text), gst-launch exits non-zero well within its limit;
+# - on-error=pass: a warning; the K-1 answers before it (inverted), then
+#   buffer K with the input's bytes (its request, held in the request
+#   ring), then the rest of the stream unprocessed (those waiting behind K
+#   are dropped), each buffer's checksum and timestamp as the stream's;
+#   frames-in = responses + frames-passed + frames-dropped.
+ZB_PREFIX="zbgst-ff-$$-"
+. "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
+
+N=30
+K=10
+STREAM=(videotestsrc num-buffers=$N pattern=ball
+  ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1)
+fg_launch "$tmp/ref.log" -- -v "${STREAM[@]}" ! checksumsink ||
+  fail "reference: gst-launch failed"
+# "PTS HASH" of every buffer, one a line
+buffers() { awk 'NF == 2 && $1 ~ /^[0-9]+:/' "$1"; }
+buffers "$tmp/ref.log" >"$tmp/ref.lines"
+[ "$(wc -l <"$tmp/ref.lines")" -eq $N ] || fail "reference: $(wc -l <"$tmp/ref.lines") buffers"
+[ "$(cut -d' ' -f2 "$tmp/ref.lines" | sort -u | wc -l)" -eq $N ] ||
+  fail "reference: frames are not all distinct"
+pts_k=$(sed -n "${K}p" "$tmp/ref.lines" | cut -d' ' -f1)
+
+# Default on-error: an error naming the fault. Usage: fault_error label
+# "server opts" "error regex"
+fault_error() {
+  local label=$1 sopts=$2 regex=$3 ch="${ZB_PREFIX}$1-err" w t0
+  # shellcheck disable=SC2086
+  bg_server "$tmp/$label-err.srv" "$ch" $sopts
+  t0=$(now_ns)
+  fg_launch "$tmp/$label-err.log" -- "${STREAM[@]}" ! zerofilter channel="$ch" ! fakesink
+  w=$?
+  wait_status $SV_PID
+  [ $w -ne 0 ] && [ $w -ne 124 ] && [ $w -ne 137 ] || fail "$label: gst-launch exited $w"
+  [ "$(ms_since "$t0")" -lt 10000 ] || fail "$label: the error took $(ms_since "$t0") ms"
+  grep -A2 "^ERROR: from element .*zerofilter0" "$tmp/$label-err.log" | grep -qE -- "$regex" ||
+    fail "$label: no error naming the fault: $(grep -A2 -m1 '^ERROR' "$tmp/$label-err.log")"
+  check_ring_gone "${ch}_request" "$label"
+  check_ring_gone "${ch}_response" "$label"
+  echo "$label: error in $(ms_since "$t0") ms: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/$label-err.log" | head -n1)"
+}
+
+# on-error=pass: K-1 answers, buffer K as it came in, the rest unprocessed.
+fault_pass() {
+  local label=$1 sopts=$2 ch="${ZB_PREFIX}$1-pass" w n
+  # shellcheck disable=SC2086
+  bg_server "$tmp/$label-pass.srv" "$ch" $sopts
+  fg_launch "$tmp/$label-pass.log" -- -v "${STREAM[@]}" ! zerofilter channel="$ch" on-error=pass ! checksumsink
+  w=$?
+  wait_status $SV_PID
+  [ $w -eq 0 ] || fail "$label, on-error=pass: gst-launch exited $w: $(grep -i -m3 error "$tmp/$label-pass.log")"
+  grep -q "passing buffers through" "$tmp/$label-pass.log" || fail "$label, on-error=pass: no warning"
+  buffers "$tmp/$label-pass.log" >"$tmp/$label.lines"
+  n=$(wc -l <"$tmp/$label.lines")
+  # the first K-1: answered (inverted), at the stream's timestamps
+  cmp -s <(head -n $((K - 1)) "$tmp/$label.lines" | cut -d' ' -f1) <(head -n $((K - 1)) "$tmp/ref.lines" | cut -d' ' -f1) ||
+    fail "$label, on-error=pass: the first $((K - 1)) timestamps are not the stream's"
+  [ -z "$(comm -12 <(head -n $((K - 1)) "$tmp/$label.lines" | sort) <(sort "$tmp/ref.lines"))" ] ||
+    fail "$label, on-error=pass: an answer before request $K is the stream's own frame"
+  # buffer K: the input's bytes and timestamp
+  [ "$(sed -n "${K}p" "$tmp/$label.lines")" = "$(sed -n "${K}p" "$tmp/ref.lines")" ] ||
+    fail "$label, on-error=pass: buffer $K is '$(sed -n "${K}p" "$tmp/$label.lines")', the stream's '$(sed -n "${K}p" "$tmp/ref.lines")'"
+  # after it: the stream's buffers (pts and bytes), in order
+  [ -z "$(tail -n +$((K + 1)) "$tmp/$label.lines" | grep -vxFf "$tmp/ref.lines")" ] ||
+    fail "$label, on-error=pass: buffers after $K that are not the stream's"
+  [ "$(tail -n +$((K + 1)) "$tmp/$label.lines" | cut -d' ' -f1 | sort -c 2>&1)" = "" ] ||
+    fail "$label, on-error=pass: buffers after $K out of order"
+  [ "$n" -ge $((N - 2)) ] || fail "$label, on-error=pass: $n of $N buffers"
+  check_counts "$label, on-error=pass" "$tmp/$label-pass.log" $N
+  [ "$(stats_of "$tmp/$label-pass.log" responses)" = $((K - 1)) ] ||
+    fail "$label, on-error=pass: $(grep -o 'zerofilter-stats.*' "$tmp/$label-pass.log")"
+  check_ring_gone "${ch}_request" "$label, on-error=pass"
+  check_ring_gone "${ch}_response" "$label, on-error=pass"
+  echo "$label, on-error=pass: $((K - 1)) answers, buffer $K (pts $pts_k) as it came in, $((n - K)) of $((N - K)) after it unprocessed"
+}
+
+fault_error out-of-turn "--mode invert --out-of-turn $K" \
+  "ESEQUENCE|response sequence 1 where request $K was next|do not pair"
+grep -q "do not pair with the requests" "$tmp/out-of-turn-err.log" &&
+  grep -q "response sequence 1 where request $K was next" "$tmp/out-of-turn-err.log" &&
+  grep -q "zerobuffer-error=ESEQUENCE" "$tmp/out-of-turn-err.log" ||
+  fail "out-of-turn: the error does not say what went wrong: $(grep -A2 -m1 '^ERROR' "$tmp/out-of-turn-err.log")"
+fault_pass out-of-turn "--mode invert --out-of-turn $K"
+
+fault_error bad-header "--mode invert --in-place 1 --bad-header $K" \
+  "no valid frame header|frame header invalid"
+grep -q "no valid frame header although the response metadata declares one" "$tmp/bad-header-err.log" &&
+  grep -q "zerobuffer-error=EPROTO" "$tmp/bad-header-err.log" ||
+  fail "bad-header: the error does not say what went wrong: $(grep -A2 -m1 '^ERROR' "$tmp/bad-header-err.log")"
+fault_pass bad-header "--mode invert --in-place 1 --bad-header $K"
+[ "$(stats_of "$tmp/bad-header-pass.log" responses-in-place)" = $((K - 1)) ] ||
+  fail "bad-header, on-error=pass: not answered in place: $(grep -o 'zerofilter-stats.*' "$tmp/bad-header-pass.log")"
+
+finish

@@ -117,7 +117,9 @@ typedef struct
                                  * on-error=pass (they pass if it fails) */
 } Pending;
 
-/* Round trips remembered for the percentiles. */
+/* Round trips remembered for the percentiles: request commit to the
+ * response's arrival, timed only when the task saw it arrive (it was not
+ * downstream, pushing an earlier one, since the request's commit). */
 #define RTT_SAMPLES 1024
 
 struct _GstZeroFilter
@@ -154,10 +156,13 @@ struct _GstZeroFilter
   GRecMutex push_lock;
 
   /* the task's own, no lock: what a response wait gave while no request
-   * was pending yet (a frame when early_rc is 0, else the error to report) */
+   * was pending yet (a frame when early_rc is 0, else the error to report;
+   * early_ns: when the wait returned it) */
   gboolean has_early;
   gint early_rc;
   zb_frame early;
+  guint64 early_ns;
+  guint64 pushed_ns;            /* zb_now_ns when its last push returned */
 
   GMutex qlock;                 /* the fields below, and setting bypass */
   GCond qcond;                  /* any of them changed, or flushing */
@@ -329,7 +334,8 @@ gst_zero_filter_get_stats (GstZeroFilter * self)
       "frames-passed", G_TYPE_UINT64, self->passed,
       "frames-dropped", G_TYPE_UINT64, self->dropped,
       "round-trip-p50-us", G_TYPE_UINT64, p50,
-      "round-trip-p99-us", G_TYPE_UINT64, p99, NULL);
+      "round-trip-p99-us", G_TYPE_UINT64, p99,
+      "round-trip-samples", G_TYPE_UINT64, (guint64) self->rtt_count, NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
 }
@@ -343,7 +349,7 @@ stats_line (const GstStructure * s)
   static const gchar *fields[] = { "frames-in", "requests",
     "requests-zero-copy", "responses", "responses-in-place",
     "in-place-copied", "frames-passed", "frames-dropped",
-    "round-trip-p50-us", "round-trip-p99-us"
+    "round-trip-p50-us", "round-trip-p99-us", "round-trip-samples"
   };
   guint i;
 
@@ -762,17 +768,23 @@ in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
 
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
  * input; a response that fails us fails that request (with on-error=pass
- * it passes, gst_zero_filter_fail). With the push lock. */
+ * it passes, gst_zero_filter_fail). ARRIVAL_NS: when the task got it;
+ * SEEN: the task was waiting for it then (else it was ready when the task
+ * looked, and came when it did only if the task pushed nothing downstream
+ * since the request's commit: otherwise its round trip is not known, and
+ * not timed). With the push lock. */
 static GstFlowReturn
-gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
+gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
+    guint64 arrival_ns, gboolean seen)
 {
   Pending *p;
   GstBuffer *out;
   zb_frame_ext ext;
   gsize offset = 0, size = frame->size;
-  gboolean discard, in_place = FALSE;
+  gboolean discard, in_place = FALSE, timed;
   gchar *why;
   guint64 rtt_us;
+  GstFlowReturn ret;
   int rc;
 
   g_mutex_lock (&self->qlock);
@@ -782,13 +794,14 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   qwake (self);
   g_mutex_unlock (&self->qlock);
   discard = p->discard;
-  rtt_us = (zb_now_ns () - p->sent_ns) / 1000;
+  timed = seen || self->pushed_ns <= p->sent_ns;
+  /* a fast server may answer before the chain took the commit's time */
+  rtt_us = arrival_ns > p->sent_ns ? (arrival_ns - p->sent_ns) / 1000 : 0;
   if (!self->response_metadata) {
     /* a server that connected after the first caps wrote its metadata
      * (once) before this response: its caps go out before it, as they
      * would have at the first caps (caps downstream refuses: the push
      * says so) */
-    GstFlowReturn ret;
     GstCaps *caps = gst_zero_filter_take_server_caps (self, p, &ret);
 
     self->response_metadata = TRUE;
@@ -844,9 +857,12 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame)
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;
   self->responses_in_place += in_place;
-  self->rtt_us[self->rtt_count++ % RTT_SAMPLES] = rtt_us;
+  if (timed)
+    self->rtt_us[self->rtt_count++ % RTT_SAMPLES] = rtt_us;
   GST_OBJECT_UNLOCK (self);
-  return gst_pad_push (self->srcpad, out);
+  ret = gst_pad_push (self->srcpad, out);
+  self->pushed_ns = zb_now_ns ();
+  return ret;
 }
 
 /* The task: waits (up to the timeout, in slices) for the response to the
@@ -859,6 +875,8 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   gint timeout;
   gint64 deadline;
   guint moved, waiting;
+  guint64 arrival_ns;
+  gboolean seen;
   GstFlowReturn ret;
   int rc;
 
@@ -872,8 +890,12 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     if (rc >= 0)
       frame = self->early;
     self->has_early = FALSE;
+    arrival_ns = self->early_ns;
+    seen = TRUE;                /* it came while the task waited, idle */
   } else {
     rc = zb_reader_take_ready (reader, &frame);
+    arrival_ns = zb_now_ns ();
+    seen = FALSE;
   }
   while (rc == ZB_EAGAIN || rc == ZB_ETIMEDOUT || rc == ZB_ECANCELED) {
     gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
@@ -895,6 +917,8 @@ gst_zero_filter_take_response (GstZeroFilter * self)
           "can answer on (a larger payload-size avoids the copies)", moved);
     rc = zb_reader_next (reader, &frame, timeout < 0 ?
         WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
+    arrival_ns = zb_now_ns ();
+    seen = TRUE;
   }
 
   g_rec_mutex_lock (&self->push_lock);
@@ -923,7 +947,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
         ("Could not read a response: %s", zb_strerror (rc)),
         g_strdup (zb_last_error ()));
   } else {
-    ret = gst_zero_filter_push_response (self, &frame);
+    ret = gst_zero_filter_push_response (self, &frame, arrival_ns, seen);
   }
   g_rec_mutex_unlock (&self->push_lock);
   return ret;
@@ -953,6 +977,7 @@ gst_zero_filter_wait_early (GstZeroFilter * self)
       return;
     if (rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN) {
       self->early_rc = rc;
+      self->early_ns = zb_now_ns ();
       self->has_early = TRUE;
       return;
     }
@@ -1041,6 +1066,7 @@ gst_zero_filter_loop (gpointer user_data)
     } else {
       COUNT (self, passed);
       ret = gst_pad_push (self->srcpad, b);
+      self->pushed_ns = zb_now_ns ();
     }
     g_rec_mutex_unlock (&self->push_lock);
   }
@@ -1554,6 +1580,7 @@ gst_zero_filter_start (GstZeroFilter * self)
   self->responses_in_place = 0;
   self->moved_before = gst_zero_src_ring_moved (self->held);
   self->rtt_count = 0;
+  self->pushed_ns = 0;
   GST_OBJECT_UNLOCK (self);
   zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST, name, sizeof name);
   gst_zero_link_set_policy (self->link, timeout, FALSE);
@@ -1925,9 +1952,11 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "in place), in-place-copied (of those, copied out of the request "
           "ring because downstream kept them while it was full), "
           "frames-passed, frames-dropped, "
-          "round-trip-p50-us and round-trip-p99-us (request commit to "
-          "response pushed, over the last 1024 responses; a sink that syncs "
-          "adds its waits)", GST_TYPE_STRUCTURE,
+          "round-trip-p50-us and round-trip-p99-us (request commit to the "
+          "response's arrival, over the last 1024 responses timed; "
+          "downstream's waits are not in it: a response that came while an "
+          "earlier one was being pushed is not timed), round-trip-samples "
+          "(responses timed)", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -17,6 +17,8 @@
 #   with on-error=pass every frame arrives (after a GRAY8 server, under the
 #   input caps again);
 # - a live source: each response leaves at once, not with the next input;
+# - a slow downstream: the round trip is not its waits (request commit to
+#   the response's arrival); with a slower server, the server's time;
 # - a slow server: policy=block processes every frame; policy=drop passes
 #   (or drops) what it cannot send, and counts it (behind a GRAY8 server
 #   skipped=pass drops, with one warning); a server later than the
@@ -369,6 +371,37 @@ p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
 [ "$(stats_of "$tmp/got.log" responses)" = 10 ] || fail "live: $(grep zerofilter-stats "$tmp/got.log")"
 [ -n "$p50" ] && [ "$p50" -lt 50000 ] || fail "live: round trip p50 $p50 us at 10 fps (want < 50000)"
 echo "live, 10 fps: round trip p50 $p50 us"
+
+# A slow downstream (identity sleeps 20 ms a buffer) behind a fast echo
+# server: the round trip is request commit to the response's arrival, not
+# the time a response waited in the ring while the task pushed the ones
+# before it (before: p50 ~40 ms, depth x 20 ms). A response that arrived
+# while the task was downstream is not timed (round-trip-samples); the
+# first ones are. A server slower than downstream (30 ms a frame): every
+# arrival is seen, the round trip is at least the server's 30 ms.
+bg_server "$tmp/slowsink.log" "${ZB_PREFIX}slowsink" --mode echo
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=30 ! \
+  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
+  zerofilter channel="${ZB_PREFIX}slowsink" ! identity sleep-time=20000 ! fakesink ||
+  fail "slow sink: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
+samples=$(stats_of "$tmp/got.log" round-trip-samples)
+[ "$(stats_of "$tmp/got.log" responses)" = 30 ] || fail "slow sink: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
+[ "${samples:-0}" -ge 1 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
+  fail "slow sink: round trip p50 ${p50:-none} us over ${samples:-no} samples behind a 20 ms sink (want < 10000 us, at least 1 sample)"
+echo "slow sink (20 ms a buffer): round trip p50 $p50 us over $samples samples"
+bg_server "$tmp/slowboth.log" "${ZB_PREFIX}slowboth" --mode echo --delay-ms 30
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=20 ! \
+  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
+  zerofilter channel="${ZB_PREFIX}slowboth" ! identity sleep-time=20000 ! fakesink ||
+  fail "slow server and sink: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
+samples=$(stats_of "$tmp/got.log" round-trip-samples)
+[ "${samples:-0}" -ge 15 ] && [ -n "$p50" ] && [ "$p50" -ge 30000 ] ||
+  fail "slow server and sink: round trip p50 ${p50:-none} us over ${samples:-no} samples (want >= 30000 us, the server's delay, over at least 15 of 20)"
+echo "slow server (30 ms) and sink (20 ms): round trip p50 $p50 us over $samples samples"
 
 # A slow server (40 ms a frame) behind a live 100 fps source.
 LIVE="videotestsrc num-buffers=60 is-live=true"

@@ -942,6 +942,21 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("The duplex server died with %u requests waiting", waiting),
         g_strdup (zb_last_error ()));
+  } else if (rc == ZB_ESEQUENCE || rc == ZB_EPROTO) {
+    /* the response to the oldest request came wrong (lost, repeated,
+     * malformed): that request fails, and with on-error=pass passes */
+    gchar *debug = g_strdup (zb_last_error ());
+    Pending *p;
+
+    g_mutex_lock (&self->qlock);
+    p = g_queue_pop_head (&self->pending);
+    self->requests_waiting--;
+    qwake (self);
+    g_mutex_unlock (&self->qlock);
+    ret = gst_zero_filter_fail (self, p, rc, rc == ZB_ESEQUENCE ?
+        g_strdup ("The duplex server's responses do not pair with the "
+            "requests") : g_strdup_printf ("Could not read a response: %s",
+            zb_strerror (rc)), debug);
   } else if (rc < 0) {
     ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("Could not read a response: %s", zb_strerror (rc)),

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # zerofilter against a faulty zb-duplex-server, between real processes: a
 # response that does not pair with its request (--out-of-turn K: sequence 1
-# where K was next, as from a server that restarted mid-stream) and an
-# in-place answer with an invalid per-frame header (--bad-header K), each
-# at request K of N:
+# where K was next, as from a server that restarted mid-stream), one with
+# sequence K + 1 (--skip K: response K lost; the ring's reader refuses it)
+# and an in-place answer with an invalid per-frame header (--bad-header
+# K), each at request K of N:
 # - default on-error: an element error that names the fault (ESEQUENCE /
 #   EPROTO and its text), gst-launch exits non-zero well within its limit;
 # - on-error=pass: a warning; the K-1 answers before it (inverted), then
@@ -40,7 +41,7 @@ fault_error() {
   wait_status $SV_PID
   [ $w -ne 0 ] && [ $w -ne 124 ] && [ $w -ne 137 ] || fail "$label: gst-launch exited $w"
   [ "$(ms_since "$t0")" -lt 10000 ] || fail "$label: the error took $(ms_since "$t0") ms"
-  grep -A2 "^ERROR: from element .*zerofilter0" "$tmp/$label-err.log" | grep -qE -- "$regex" ||
+  grep -A4 "^ERROR: from element .*zerofilter0" "$tmp/$label-err.log" | grep -qE -- "$regex" ||
     fail "$label: no error naming the fault: $(grep -A2 -m1 '^ERROR' "$tmp/$label-err.log")"
   check_ring_gone "${ch}_request" "$label"
   check_ring_gone "${ch}_response" "$label"
@@ -88,6 +89,12 @@ grep -q "do not pair with the requests" "$tmp/out-of-turn-err.log" &&
   grep -q "zerobuffer-error=ESEQUENCE" "$tmp/out-of-turn-err.log" ||
   fail "out-of-turn: the error does not say what went wrong: $(grep -A2 -m1 '^ERROR' "$tmp/out-of-turn-err.log")"
 fault_pass out-of-turn "--mode invert --out-of-turn $K"
+
+fault_error skip "--mode invert --skip $K" "ESEQUENCE"
+grep -q "do not pair with the requests" "$tmp/skip-err.log" &&
+  grep -q "expected frame $K, got $((K + 1))" "$tmp/skip-err.log" ||
+  fail "skip: the error does not say what went wrong: $(grep -A3 -m1 '^ERROR' "$tmp/skip-err.log")"
+fault_pass skip "--mode invert --skip $K"
 
 fault_error bad-header "--mode invert --in-place 1 --bad-header $K" \
   "no valid frame header|frame header invalid"

@@ -5,7 +5,7 @@
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
- *                    [--out-of-turn N] [--bad-header N]
+ *                    [--out-of-turn N] [--skip N] [--bad-header N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -43,7 +43,8 @@
  * Faults, for the client's pairing and header checks (a peer server cannot
  * be made to commit them): --out-of-turn N gives the response to request N
  * sequence 1, as from a server that restarted mid-stream (the ring's reader
- * takes it, the pairing refuses it); --bad-header N answers request N in
+ * takes it, the pairing refuses it); --skip N gives it sequence N + 1,
+ * as if response N was lost (the ring's reader refuses it); --bad-header N answers request N in
  * place (with --in-place 1, when the client accepts it) with a per-frame
  * header whose magic is wrong, its bytes left as they came.
  *
@@ -96,7 +97,7 @@ int main(int argc, char **argv) {
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
-  long out_of_turn = -1, bad_header = -1;
+  long out_of_turn = -1, skip = -1, bad_header = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -106,7 +107,7 @@ int main(int argc, char **argv) {
                     "gray] [--delay-ms D] [--die-after N] [--payload-size "
                     "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
                     "[--announce 1] [--in-place 1] [--hash 0] "
-                    "[--connect-delay MS] [--out-of-turn N] "
+                    "[--connect-delay MS] [--out-of-turn N] [--skip N] "
                     "[--bad-header N]\n");
     return 2;
   }
@@ -136,6 +137,8 @@ int main(int argc, char **argv) {
       connect_delay = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--out-of-turn") == 0)
       out_of_turn = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--skip") == 0)
+      skip = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--bad-header") == 0)
       bad_header = atol(argv[i + 1]);
     else {
@@ -218,8 +221,11 @@ int main(int argc, char **argv) {
       status = core_error("reading a request", rc);
       goto out;
     }
-    if ((long)served + 1 == out_of_turn) /* published at its commit */
+    /* the sequence is published at the commit */
+    if ((long)served + 1 == out_of_turn)
       zb__writer_set_next_sequence(responses, 1);
+    else if ((long)served + 1 == skip)
+      zb__writer_set_next_sequence(responses, served + 2);
     if (in_place) {
       rc = answer_in_place(responses, &request, request_header,
                            strcmp(mode, "invert") == 0,

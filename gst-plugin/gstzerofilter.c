@@ -768,11 +768,12 @@ in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
 
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
  * input; a response that fails us fails that request (with on-error=pass
- * it passes, gst_zero_filter_fail). ARRIVAL_NS: when the task got it;
- * SEEN: the task was waiting for it then (else it was ready when the task
- * looked, and came when it did only if the task pushed nothing downstream
- * since the request's commit: otherwise its round trip is not known, and
- * not timed). With the push lock. */
+ * it passes, gst_zero_filter_fail). The round trip ends at the response's
+ * commit time from its frame header when it has one; else at ARRIVAL_NS,
+ * when the task got it, and SEEN says the task was waiting for it then
+ * (else it was ready when the task looked, and came when it did only if
+ * the task pushed nothing downstream since the request's commit: otherwise
+ * its round trip is not known, and not timed). With the push lock. */
 static GstFlowReturn
 gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
     guint64 arrival_ns, gboolean seen)
@@ -831,6 +832,13 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
     offset = ext.data - frame->data;
     size = ext.size;
     in_place = (ext.zb_flags & ZB_EXT_IN_PLACE) != 0;
+    if (ext.commit_ns != 0) {
+      /* the server's commit (same CLOCK_MONOTONIC): the arrival, known
+       * even when the task was pushing an earlier response then */
+      timed = TRUE;
+      rtt_us = ext.commit_ns > p->sent_ns ?
+          (ext.commit_ns - p->sent_ns) / 1000 : 0;
+    }
   }
   if (!in_place)                /* the request's bytes are not the answer */
     zb_hold_release (&p->hold);
@@ -1968,10 +1976,12 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "ring because downstream kept them while it was full), "
           "frames-passed, frames-dropped, "
           "round-trip-p50-us and round-trip-p99-us (request commit to the "
-          "response's arrival, over the last 1024 responses timed; "
-          "downstream's waits are not in it: a response that came while an "
-          "earlier one was being pushed is not timed), round-trip-samples "
-          "(responses timed)", GST_TYPE_STRUCTURE,
+          "response's commit, from its frame header (answers in place, the "
+          "zerobuffer Node server), else to its arrival; over the last 1024 "
+          "responses timed; downstream's waits are not in it: a response "
+          "without a header that came while an earlier one was being pushed "
+          "is not timed), round-trip-samples (responses timed)",
+          GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -377,7 +377,8 @@ echo "live, 10 fps: round trip p50 $p50 us"
 # the time a response waited in the ring while the task pushed the ones
 # before it (before: p50 ~40 ms, depth x 20 ms). A response that arrived
 # while the task was downstream is not timed (round-trip-samples); the
-# first ones are. A server slower than downstream (30 ms a frame): every
+# first ones are (answered in place, all are: the header's commit time).
+# A server slower than downstream (30 ms a frame): every
 # arrival is seen, the round trip is at least the server's 30 ms.
 bg_server "$tmp/slowsink.log" "${ZB_PREFIX}slowsink" --mode echo
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=30 ! \
@@ -391,6 +392,20 @@ samples=$(stats_of "$tmp/got.log" round-trip-samples)
 [ "${samples:-0}" -ge 1 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
   fail "slow sink: round trip p50 ${p50:-none} us over ${samples:-no} samples behind a 20 ms sink (want < 10000 us, at least 1 sample)"
 echo "slow sink (20 ms a buffer): round trip p50 $p50 us over $samples samples"
+# Answered in place, every response carries the server's commit time in its
+# frame header: all are timed, also those that waited behind the push.
+bg_server "$tmp/slowsink-ip.log" "${ZB_PREFIX}slowsinkip" --mode echo --in-place 1
+fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=30 ! \
+  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
+  zerofilter channel="${ZB_PREFIX}slowsinkip" ! identity sleep-time=20000 ! fakesink ||
+  fail "slow sink, in place: gst-launch failed: $(tail -3 "$tmp/got.log")"
+wait_status $SV_PID
+p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
+samples=$(stats_of "$tmp/got.log" round-trip-samples)
+[ "$(stats_of "$tmp/got.log" responses-in-place)" = 30 ] || fail "slow sink, in place: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
+[ "${samples:-0}" = 30 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
+  fail "slow sink, in place: round trip p50 ${p50:-none} us over ${samples:-no} samples (want < 10000 us over all 30: the headers' commit times)"
+echo "slow sink, answers in place: round trip p50 $p50 us over $samples samples"
 bg_server "$tmp/slowboth.log" "${ZB_PREFIX}slowboth" --mode echo --delay-ms 30
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=20 ! \
   video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \

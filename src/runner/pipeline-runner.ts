@@ -94,7 +94,10 @@ export interface PipelineExit {
   signal?: string;
   /** stop() (or the signal) asked for the end. */
   stopped: boolean;
-  /** The last run failed: zerosink's (or gst-launch's) words are in error.message. */
+  /**
+   * The last run failed: zerosink's (or gst-launch's) words are in error.message.
+   * Not after stop() when it ended by a signal or because the reader closed its ring (EREADERGONE).
+   */
   error?: PipelineError;
   restarts: number;
   /** The last run failed transiently but the restart budget (maxRestarts) was used up: the pipeline keeps dying. */
@@ -269,7 +272,11 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#hungTimer = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
     else if (this.#playingSince > 0) this.#framesWrittenExact = false;
-    const clean = exitCode === 0 || (this.#stopping && signal !== undefined);
+    // Once stop() asked for the end, a reader that closed its ring meanwhile
+    // (it said stop-stream and went; close() closing ours) only ended the run
+    // sooner: zerosink's EREADERGONE then is no failure.
+    const clean = exitCode === 0 ||
+      (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE'));
     const error = clean ? undefined : this.#failure(exitCode, signal, spawnError);
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });

@@ -98,6 +98,25 @@ test('stop-stream from the reader stops its pipeline cleanly', async () => {
   }
 });
 
+test('a reader that says stop-stream and closes its ring at once: a clean stop, no error, every time', async () => {
+  // Before, zerosink could see the ring closed while its stop (SIGINT, EOS)
+  // was under way and the summary said "last error: EREADERGONE" (1 run in 4).
+  const once = async (i: number): Promise<void> => {
+    const name = ringName(`stopclose${i}`);
+    const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--stop-stream-close']);
+    try {
+      expect(await child.exit(15000)).toBe(EXIT.ok);
+      expect(child.stdout).toContain('reader done');
+      expect(child.stderr).toMatch(/stop-stream/);
+      expect(child.stderr).not.toMatch(/EREADERGONE/);
+      expect(child.stderr).toMatch(new RegExp(`ring ${name}: \\d+ frames written, 0 restarts, last error: none`));
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+  };
+  for (let i = 0; i < 12; i += 2) await Promise.all([once(i), once(i + 1)]);
+}, 40000);
+
 test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the ring is removed', async () => {
   const name = ringName('orphan');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

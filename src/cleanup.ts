@@ -1,8 +1,14 @@
 // Rings must not outlive their process: open readers and writers are closed
-// on exit, and on SIGINT/SIGTERM/SIGHUP (after which the signal's default
-// action runs, unless someone else listens for it).
+// on exit, and on a signal that ends it (SIGINT, SIGTERM, SIGHUP, ...; one
+// that nothing else listens for), whose default action then still runs.
+// signal-exit does the listening: every library cleaning up on signals its
+// way shares one listener, which re-raises once they are all done. Our own
+// listener beside it deadlocked: each left the re-raise to the other, and
+// the first SIGINT only closed the rings under a program that went on.
+import { onExit } from 'signal-exit';
+
 const open = new Set<{ closeSync(): void }>();
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let removeHandler: (() => void) | undefined;
 
 function closeAll(): void {
   for (const handle of [...open]) {
@@ -15,27 +21,14 @@ function closeAll(): void {
   open.clear();
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  closeAll();
-  uninstall();
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-}
-
-function install(): void {
-  process.on('exit', closeAll);
-  for (const s of SIGNALS) process.on(s, onSignal);
-}
-
-function uninstall(): void {
-  process.off('exit', closeAll);
-  for (const s of SIGNALS) process.off(s, onSignal);
-}
-
 /** Registers a handle to close at exit; the returned function unregisters it. */
 export function closeAtExit(handle: { closeSync(): void }): () => void {
-  if (open.size === 0) install();
+  removeHandler ??= onExit(closeAll);
   open.add(handle);
   return () => {
-    if (open.delete(handle) && open.size === 0) uninstall();
+    if (open.delete(handle) && open.size === 0) {
+      removeHandler?.();
+      removeHandler = undefined;
+    }
   };
 }

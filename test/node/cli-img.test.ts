@@ -163,3 +163,24 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   expect(await notGray.exit()).toBe(EXIT.stream);
   expect(notGray.stderr).toContain('img= messages carry GRAY16 pictures; this one is GRAY8');
 });
+
+test.each(['SIGINT', 'SIGTERM'] as const)('serve started by a script (SIGINT ignored at start), waiting for a writer: one %s ends it, status 0, the ring is gone', async (signal) => {
+  const name = ringName('servesig');
+  const child = run('/bin/bash', ['-c', 'trap "" INT; exec "$0" "$@"', process.execPath, bin, 'serve', 'img', path.join(dir, `${name}.img`), '--name', name]);
+  try {
+    const end = Date.now() + 10000;
+    while (!child.stderr.includes('is waiting for a writer')) {
+      if (Date.now() > end) throw new Error(`serve did not wait for a writer; stderr: ${child.stderr}`);
+      await sleep(25);
+    }
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+    child.proc.kill(signal);
+    const started = Date.now();
+    expect(await child.exit(3000)).toBe(EXIT.ok);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(child.stderr).toMatch(/0 images served/);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});

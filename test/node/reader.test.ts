@@ -321,3 +321,24 @@ test.each(['SIGTERM', 'SIGINT'] as const)('a process that gets %s while reading 
   expect(child.proc.signalCode).toBe(signal); // the default action still ran
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
+
+// Started in the background by a script (`cmd &`: SIGINT ignored at start),
+// waiting for its writer, with a signal-exit user loaded first: before, both
+// cleanups left the default action to the other, so the first SIGINT only
+// closed the ring under the waiting program and it went on (the second
+// ended it).
+test.each(['SIGINT', 'SIGTERM'] as const)('one %s ends a waiting reader that SIGINT-ignoring shell started, beside a signal-exit user; the ring is gone', async (signal) => {
+  const name = ringName('ign');
+  const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'wait-for-writer.mjs');
+  const child = run('/bin/bash', ['-c', 'trap "" INT; exec "$0" "$@"', process.execPath, fixture, name]);
+  await child.line(/^waiting /);
+  expect(fs.readFileSync(`/proc/${child.proc.pid}/cmdline`, 'utf8')).toContain('wait-for-writer.mjs'); // bash exec'd node
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+  child.proc.kill(signal);
+  const started = Date.now();
+  await child.exit(3000);
+  expect(Date.now() - started).toBeLessThan(3000);
+  expect(child.proc.signalCode).toBe(signal); // ended by the signal's default action
+  expect(child.stdout.filter((l) => l.startsWith('wait ended'))).toEqual([]); // not left running with a closed ring
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+});

@@ -390,7 +390,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         // After a departed client the ring held, if any, was found for the next one: #clientFor checks it.
         if (restarted && !departed) this.#dropClient();
         departed = false;
-        const writer = first ? this.#requestWriter() : undefined;
+        const writer = first ? this.#requestWriter()?.writerPid ?? 0 : undefined;
         if (writer !== undefined) {
           streamPid = writer;
           reported = false;
@@ -461,24 +461,20 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     }
   }
 
-  /** The pid writing the request ring (0: none). */
-  #requestWriter(): number {
+  /** The request ring's writer pid and whether it lives; undefined once closed. */
+  #requestWriter(): { writerPid: number; writerAlive: boolean } | undefined {
     try {
-      return this.#requests.stats().writerPid;
+      return this.#requests.stats();
     } catch {
-      return 0; // closed
+      return undefined;
     }
   }
 
   /** Whether `writer` (a pid, 0: none) still writes the request ring and lives. */
   #stillWriting(writer: number): boolean {
     if (writer === 0 || this.#closed) return false;
-    try {
-      const s = this.#requests.stats();
-      return s.writerPid === writer && s.writerAlive;
-    } catch {
-      return false;
-    }
+    const s = this.#requestWriter();
+    return s !== undefined && s.writerPid === writer && s.writerAlive;
   }
 
   /** Detaches from the client's response ring and looks for the next client's. */

@@ -4,7 +4,7 @@
 // NAME_response (the client creates and reads it, the server writes it).
 // Ring names and the retry interval come from the core.
 import { EventEmitter } from 'node:events';
-import { ZeroBufferError } from './errors.js';
+import { TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
@@ -101,7 +101,11 @@ export interface DuplexServerOptions {
    * unchanged and goes on. Either way a 'handlerError' event is emitted.
    */
   onError?: 'stop' | 'pass';
-  /** How long a response may wait for room in the response ring (ms, default 5000). */
+  /**
+   * How long an answer may wait for room in the response ring (ms, default
+   * 5000); a client that reads none for that long is dropped ('clientGone',
+   * reason 'stalled').
+   */
   timeoutMs?: number;
   /**
    * Answer in place (docs/PROTOCOL.md §9.4, default true) when the client's
@@ -129,10 +133,10 @@ export interface DuplexServerStats {
   inPlace: number;
   copied: number;
   /**
-   * Requests not answered because their client left or died first (before
-   * its response ring was found, or while its answers were due: see
+   * Requests not answered because their client left, died or stalled first
+   * (before its response ring was found, or while its answers were due: see
    * 'clientGone'): requests = responses + dropped (+ 1 when an error ended
-   * serving: a handler error under onError 'stop', a response timeout).
+   * serving: a handler error under onError 'stop').
    */
   dropped: number;
   /** Request arrival to response commit, over the last 1024 responses (ms). */
@@ -143,7 +147,7 @@ export interface DuplexServerStats {
   requestToResponseP99Ms?: number;
 }
 
-/** The 'clientGone' event's argument: a client left or died with answers due. */
+/** The 'clientGone' event's argument: a client left, died or stalled with answers due. */
 export interface DuplexClientGone {
   /**
    * The client's process: its response ring's reader, or the request ring's
@@ -154,11 +158,24 @@ export interface DuplexClientGone {
    * 'readerGone': its response ring's reader closed or died while an answer
    * was due; 'writerDied': it died writing requests (every answer it had
    * asked for was written); 'leftBeforeRing': it left (or died) before its
-   * response ring was found.
+   * response ring was found; 'stalled': it lives but read no answer for
+   * timeoutMs while one waited for room (the server let its response ring
+   * go and never writes there again: it reads the answers it had, then the
+   * end of the responses).
    */
-  reason: 'readerGone' | 'writerDied' | 'leftBeforeRing';
-  /** The error that showed it (ReaderGoneError, WriterGoneError); none for 'leftBeforeRing'. */
+  reason: 'readerGone' | 'writerDied' | 'leftBeforeRing' | 'stalled';
+  /**
+   * The error that showed it (ReaderGoneError, WriterGoneError, or for
+   * 'stalled' a TimeoutError naming the pid, the request and the ring);
+   * none for 'leftBeforeRing'.
+   */
   error?: ZeroBufferError;
+  /**
+   * The first request dropped (its sequence number in the client's stream):
+   * it and every later request of that stream go unanswered. None for
+   * 'writerDied': every request it sent was answered.
+   */
+  sequence?: number;
 }
 
 const SAMPLES = 1024;
@@ -171,13 +188,14 @@ function percentile(samples: number[], p: number): number {
 
 /**
  * The response ring of the client being served, whether it takes in-place
- * answers, its reader's pid, and the error that showed its reader gone.
+ * answers, its reader's pid, and the error that showed it lost: its reader
+ * gone, or no room for an answer within timeoutMs.
  */
 interface Client {
   writer: ZeroBufferWriter;
   inPlace: boolean;
   pid: number;
-  gone?: ZeroBufferError;
+  lost?: { reason: 'readerGone' | 'stalled'; error: ZeroBufferError };
 }
 
 const HEADER_ONLY = new Uint8Array(0);
@@ -189,8 +207,8 @@ const DEPARTED = Symbol('departed');
  * The server side of a duplex channel. Events: 'handlerError'
  * (DuplexHandlerError), 'client' (a client's response ring was found:
  * its name, and { inPlace }: whether its answers may be in place),
- * 'clientGone' (DuplexClientGone: a client left or died with answers due,
- * or died writing requests; serving goes on, once per client).
+ * 'clientGone' (DuplexClientGone: a client left, died or stalled with
+ * answers due, or died writing requests; serving goes on, once per client).
  */
 export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposable {
   readonly name: string;
@@ -204,6 +222,8 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   #client?: Client;
   #connecting?: Promise<Client | null>;
   #looks = 0;
+  /** The pid of a client dropped as stalled, while its stream may go on: its response ring is not taken again. */
+  #stalledPid = 0;
   #closed = false;
   #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0 };
   #service: number[] = [];
@@ -306,12 +326,15 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * Whether the response ring of this snapshot (by name, or the one we
    * write) belongs to the client now writing the request ring: its reader
    * is that writer's process (zb_duplex_same_client). Not while no client
-   * writes requests, nor once the server closed.
+   * writes requests, nor once the server closed, nor the ring of a client
+   * dropped as stalled while its stream goes on (#stalledPid): an answer
+   * there would pair with a request it was never meant for.
    */
   #sameClient(response: () => NativeHealthPids): boolean {
     if (this.#closed) return false;
     try {
-      return native.duplexSameClient(this.#requests.stats(), response());
+      const pids = response();
+      return pids.readerPid !== this.#stalledPid && native.duplexSameClient(this.#requests.stats(), pids);
     } catch {
       return false;
     }
@@ -343,9 +366,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * that can no longer be answered are dropped (stats().dropped), never answered
    * into the next client's ring, 'clientGone' is emitted, and serving goes
    * on: it resolves as at an end of stream when the client died writing
-   * requests (or left so), else with the next client's requests. It
-   * rejects on a handler error under onError 'stop', a response that finds
-   * no room within timeoutMs while the client lives, or a protocol error.
+   * requests (or left so), else with the next client's requests. So does
+   * a client that lives but leaves an answer without room for timeoutMs
+   * (stalled): its response ring is let go for good, so when it reads
+   * again it finds the answers it had and then the end of the responses,
+   * never an answer to another request. It rejects on a handler error
+   * under onError 'stop', or a protocol error.
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
@@ -358,11 +384,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       // The pid writing the requests at the client's first, and whether its going was reported.
       let streamPid = 0;
       let reported = false;
-      const gone = (pid: number, reason: DuplexClientGone['reason'], error?: ZeroBufferError): void => {
+      const gone = (pid: number, reason: DuplexClientGone['reason'], error?: ZeroBufferError, sequence?: number): void => {
         if (reported) return;
         reported = true;
         const event: DuplexClientGone = { pid, reason };
         if (error !== undefined) event.error = error;
+        if (sequence !== undefined) event.sequence = sequence;
         this.emit('clientGone', event);
       };
       for (;;) {
@@ -392,6 +419,14 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         departed = false;
         const writer = first ? this.#requestWriter()?.writerPid ?? 0 : undefined;
         if (writer !== undefined) {
+          // A stalled client's stream going on into a later serve() call (after one that
+          // rejected) is still dropped: sequence 1 or another pid starts a new one.
+          if (writer === this.#stalledPid && writer !== 0 && frame.sequence !== 1) {
+            departed = true;
+            this.#stats.dropped++;
+            continue;
+          }
+          this.#stalledPid = 0;
           streamPid = writer;
           reported = false;
         }
@@ -400,16 +435,23 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         if (client === DEPARTED) {
           departed = true;
           this.#stats.dropped++;
-          gone(streamPid, 'leftBeforeRing');
+          gone(streamPid, 'leftBeforeRing', undefined, frame.sequence);
           continue;
         }
         try {
           await this.#answer(client, frame, handler);
         } catch (e) {
-          if (client.gone === undefined || e !== client.gone) throw e;
+          if (client.lost === undefined || e !== client.lost.error) throw e;
           departed = true;
           this.#stats.dropped++;
-          gone(client.pid, 'readerGone', client.gone);
+          if (client.lost.reason === 'stalled') {
+            this.#stalledPid = client.pid;
+            gone(client.pid, 'stalled', new TimeoutError(`duplex channel "${this.name}": client ${client.pid} stalled: ` +
+              `the answer to its request ${frame.sequence} found no room in ${this.responseRing} for ${this.#timeoutMs} ms ` +
+              `(${client.lost.error.message})`, { code: 'ETIMEDOUT', cause: client.lost.error }), frame.sequence);
+          } else {
+            gone(client.pid, 'readerGone', client.lost.error, frame.sequence);
+          }
           this.#dropClient();
         }
       }
@@ -512,7 +554,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
     } catch (e) {
-      if (client.gone !== undefined) throw client.gone; // reply.reserve() found the client gone
+      if (client.lost !== undefined) throw client.lost.error; // reply.reserve() found the client gone or stalled
       if (reserved !== undefined) writer.cancelReservation();
       const err = new DuplexHandlerError(frame.sequence, e);
       this.#stats.errors++;
@@ -550,14 +592,16 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
 
   /**
    * Runs a call on the client's response ring. Its reader gone (closed or
-   * died: EREADERGONE) is the client gone: recorded on the client, by which
-   * serve() tells it from a handler's or another ring's error.
+   * died: EREADERGONE) is the client gone, no room within timeoutMs
+   * (ETIMEDOUT) the client stalled: recorded on the client, by which serve()
+   * tells them from a handler's or another ring's error.
    */
   async #toClient<T>(client: Client, call: () => T | Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (e) {
-      if (e instanceof ZeroBufferError && e.code === 'EREADERGONE') client.gone = e;
+      if (e instanceof ZeroBufferError && e.code === 'EREADERGONE') client.lost = { reason: 'readerGone', error: e };
+      if (e instanceof ZeroBufferError && e.code === 'ETIMEDOUT') client.lost = { reason: 'stalled', error: e };
       throw e;
     }
   }

@@ -9,11 +9,13 @@
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid), and after
 // a client that left before its response ring was found, or that was
-// killed (SIGKILL) or left with answers due (serving goes on, 'clientGone').
+// killed (SIGKILL) or left with answers due (serving goes on, 'clientGone'),
+// or stopped (SIGSTOP) with an answer waiting for room: dropped as stalled,
+// and when it resumes it reads its own answers, then the end.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
-  DuplexHandlerError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
+  DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
@@ -297,8 +299,8 @@ function xorHash(seed: number, frames: number): string {
  * A Node server answering every client with its request XOR 0x5a (returned, or with `reserve`
  * filled in reply.reserve()), serve() after serve(); stop() closes it and says why serving failed, if it did.
  */
-async function xorServer(channel: string, reserve = false): Promise<{ server: ZeroBufferDuplexServer; clients: string[]; stop: () => Promise<unknown> }> {
-  const server = await ZeroBufferDuplexServer.create({ name: channel });
+async function xorServer(channel: string, reserve = false, timeoutMs?: number): Promise<{ server: ZeroBufferDuplexServer; clients: string[]; stop: () => Promise<unknown> }> {
+  const server = await ZeroBufferDuplexServer.create({ name: channel, timeoutMs });
   const clients: string[] = [];
   server.on('client', (ring: string) => clients.push(ring));
   let stopped = false;
@@ -375,7 +377,7 @@ test('a client that leaves after its first request, before any response ring of 
   expect(failure).toBeUndefined();
   expect(clients).toHaveLength(1);
   expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
-  expect(gone).toEqual([{ pid: expect.any(Number), reason: 'leftBeforeRing' }]);
+  expect(gone).toEqual([{ pid: expect.any(Number), reason: 'leftBeforeRing', sequence: 1 }]);
 }, 60000);
 
 test.each([
@@ -430,6 +432,7 @@ test.each([
   if (end === 'kill') {
     expect(s).toMatchObject({ responses: answered + 20, dropped: frames - answered });
     expect(gone[0]!.reason).toBe(room > 10000 ? 'writerDied' : 'readerGone');
+    expect(gone[0]!.sequence).toBe(room > 10000 ? undefined : answered + 1); // the first request dropped
     if (room > 10000) expect(answered).toBe(frames);
     else expect(answered).toBeLessThan(frames);
     expect(clients).toHaveLength(2);
@@ -437,4 +440,57 @@ test.each([
     // A may leave before its response ring was found: all its requests dropped then
     expect(['readerGone', 'leftBeforeRing']).toContain(gone[0]!.reason);
   }
+}, 60000);
+
+test.each([
+  ['resumes (SIGCONT)', 'resume', false],
+  ['resumes (SIGCONT), the handler having waited in reply.reserve()', 'resume', true],
+  ['is killed (SIGKILL) while stopped', 'kill', false],
+] as const)('a client stopped (SIGSTOP) with an answer waiting for room, that %s: dropped as stalled after timeoutMs, never answered again, serve() goes on and the next client gets its own answers', async (_label, end, reserve) => {
+  // Before: serve() rejected with ETIMEDOUT; a serve() called again took the stopped client's
+  // response ring again and answered its next request there, in the place of the one that timed out.
+  const channel = ringName('dxstall');
+  const { server, clients, stop } = await xorServer(channel, reserve, 1000);
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  let failure: unknown;
+  let answered = 0;
+  // 10 requests of up to 4096 bytes; a response ring of 10000 bytes holds a few answers
+  const a = run(process.execPath, [duplexClientPath, channel, '10', '1', 'stall', '10000']);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    expect(await a.line(/^(sent \d+|failed.*)$/, 15000)).toBe('sent 10');
+    a.proc.kill('SIGSTOP');
+    const deadline = Date.now() + 5000;
+    while (gone.length === 0 && Date.now() < deadline) await sleep(10);
+    answered = server.stats().responses;
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThan(10);
+    expect(gone).toEqual([{ pid: a.proc.pid, reason: 'stalled', sequence: answered + 1, error: expect.any(TimeoutError) }]);
+    expect(gone[0]!.error!.code).toBe('ETIMEDOUT');
+    expect(gone[0]!.error!.message).toContain(
+      `duplex channel "${channel}": client ${a.proc.pid} stalled: the answer to its request ${answered + 1} found no room in ${channel}_response for 1000 ms`);
+    await sleep(500); // the server looks for a response ring every 100 ms: it must not take the stopped client's again
+    if (end === 'resume') {
+      a.proc.kill('SIGUSR2'); // pending until SIGCONT: then it reads
+      a.proc.kill('SIGCONT');
+      expect(await a.line(/^(answered|failed)/, 10000)).toBe(`answered ${answered} then end`);
+      expect(await a.exit(5000)).toBe(0);
+    } else {
+      a.proc.kill('SIGKILL');
+      await a.exit(5000).catch(() => undefined);
+      expect(a.proc.signalCode).toBe('SIGKILL');
+    }
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const bCode = await b.exit(30000);
+    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
+  } finally {
+    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    failure = await stop();
+  }
+  expect(failure).toBeUndefined();
+  expect(server.stats()).toMatchObject({ requests: 30, responses: answered + 20, dropped: 10 - answered, errors: 0 });
+  expect(gone).toHaveLength(1);
+  expect(clients).toHaveLength(2); // the stopped client's ring once, the next client's
 }, 60000);

@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ZeroBufferDuplexServer, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats } from '../duplex.js';
+import {
+  ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats,
+} from '../duplex.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
@@ -45,6 +47,21 @@ function statsText(s: DuplexServerStats, fps: number): string {
   ].join('  ');
 }
 
+const CLIENT_GONE: Record<DuplexClientGone['reason'], string> = {
+  readerGone: 'went while an answer was due (its response ring\'s reader closed or died)',
+  writerDied: 'died writing requests',
+  leftBeforeRing: 'left before its response ring was found',
+  stalled: 'stopped reading its answers (one found no room in its response ring within the timeout): ' +
+    'its ring is let go, it gets no further answer',
+};
+
+/** A 'clientGone' event for people: who, why, and which requests go unanswered. */
+function clientGoneText(g: DuplexClientGone): string {
+  const dropped = g.sequence === undefined ? 'none of its requests dropped'
+    : `its request ${g.sequence} and any later ones dropped (not answered)`;
+  return `zerobuffer filter: client pid ${g.pid} ${CLIENT_GONE[g.reason]} [${g.reason}]; ${dropped}`;
+}
+
 export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
   const json = args.json ?? io.stdout.isTTY !== true;
   let script: Script;
@@ -76,6 +93,10 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   server.on('handlerError', (e: DuplexHandlerError) => {
     if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message }));
     else say(io.stderr, `\nzerobuffer filter: ${e.message}`);
+  });
+  server.on('clientGone', (g: DuplexClientGone) => {
+    if (json) say(io.stdout, JSON.stringify({ type: 'clientGone', pid: g.pid, reason: g.reason, sequence: g.sequence ?? null, message: g.error?.message ?? null }));
+    say(io.stderr, `${json ? '' : '\n'}${clientGoneText(g)}`);
   });
   let runner: PipelineRunner;
   try {

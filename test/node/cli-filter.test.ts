@@ -1,12 +1,14 @@
 // `zerobuffer filter` end to end (a Node script answering zerofilter in a
 // real gst-launch-1.0; the answers checked byte for byte against a
-// reference), and `zerobuffer watch` starting a filter pipeline for a C
-// duplex server that announces its channel with a start-duplex line.
+// reference), its line for a pipeline that stalls (SIGSTOP) or dies
+// (SIGKILL) mid-stream, and `zerobuffer watch` starting a filter pipeline
+// for a C duplex server that announces its channel with a start-duplex line.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { removeStaleRing } from '../../src/index.js';
+import { leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -61,6 +63,69 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
   expect(await cli.exit(60000)).toBe(0);
   const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
   expect(summary).toMatchObject({ responses: 6, inPlace: 6, copied: 0, zerofilter: { responses: 6, 'responses-in-place': 6, 'in-place-copied': 0 } });
+}, 90000);
+
+/** The pid of the gst-launch-1.0 whose zerofilter uses `channel` (waits up to 10 s for it). */
+async function filterPipelinePid(channel: string): Promise<number> {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let words: string[];
+      try {
+        words = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (path.basename(words[0] ?? '') === 'gst-launch-1.0' && words.includes(`channel=${channel}`)) return Number(pid);
+    }
+    if (Date.now() > deadline) throw new Error(`no gst-launch-1.0 with channel=${channel}`);
+    await sleep(50);
+  }
+}
+
+test.each([
+  ['stopped (SIGSTOP) with answers due, then resumed', 'stall'],
+  ['killed (SIGKILL) mid-stream', 'kill'],
+] as const)('zerobuffer filter: a pipeline %s gets one stderr line: its pid, why, what was dropped', async (_label, how) => {
+  // depth 4 and a response ring of one answer: a stopped pipeline leaves answers without room
+  const name = ringName('clifgone');
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc num-buffers=100000 ! video/x-raw,format=RGB,width=160,height=120',
+    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink', '--json', '--name', name,
+    '--sink-property', 'depth=4', '--sink-property', 'payload-size=60000'], gstEnv);
+  let pid = 0;
+  try {
+    pid = await filterPipelinePid(name);
+    await cli.line(/"type":"stats".*"responses":[1-9]/, 10000);
+    if (how === 'stall') {
+      process.kill(pid, 'SIGSTOP');
+      await cli.line(/"type":"clientGone"/, 15000); // the server's timeout: 5 s
+      process.kill(pid, 'SIGCONT'); // zerofilter finds its responses ended: never an answer to another request
+    } else {
+      process.kill(pid, 'SIGKILL');
+    }
+    expect(await cli.exit(30000)).toBe(3);
+  } finally {
+    if (pid !== 0 && cli.proc.exitCode === null) process.kill(pid, 'SIGKILL');
+  }
+  const lines = cli.stderr.split('\n').filter((l) => l.includes('zerobuffer filter: client pid'));
+  const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
+  const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
+  expect(lines).toHaveLength(1);
+  expect(events).toHaveLength(1);
+  expect(summary.requests).toBe(summary.responses + summary.dropped);
+  if (how === 'stall') {
+    expect(events[0]).toMatchObject({ pid, reason: 'stalled', sequence: summary.responses + 1 });
+    expect(events[0].message).toContain(`client ${pid} stalled: the answer to its request ${summary.responses + 1} found no room in ${name}_response`);
+    expect(lines[0]).toBe(`zerobuffer filter: client pid ${pid} stopped reading its answers (one found no room in its response ring within the timeout): ` +
+      `its ring is let go, it gets no further answer [stalled]; its request ${summary.responses + 1} and any later ones dropped (not answered)`);
+    expect(summary.dropped).toBeGreaterThan(0);
+    expect(cli.stderr).toMatch(/stopped answering/); // zerofilter's own error, once resumed
+  } else {
+    removeStaleRing(`${name}_response`); // the killed zerofilter's
+    expect(['readerGone', 'writerDied']).toContain(events[0].reason);
+    expect(lines[0]).toMatch(new RegExp(`^zerobuffer filter: client pid ${pid} (went while an answer was due|died writing requests).* \\[${events[0].reason}\\]; ` +
+      (events[0].reason === 'writerDied' ? 'none of its requests dropped$' : `its request ${events[0].sequence} and any later ones dropped \\(not answered\\)$`)));
+  }
 }, 90000);
 
 test('zerobuffer filter: usage errors', async () => {

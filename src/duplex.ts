@@ -222,8 +222,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   #client?: Client;
   #connecting?: Promise<Client | null>;
   #looks = 0;
-  /** The pid of a client dropped as stalled, while its stream may go on: its response ring is not taken again. */
-  #stalledPid = 0;
+  /**
+   * The pid of a client whose answers the server gave up on (it stalled, or
+   * an error ended serve() mid-stream) while its stream may go on: its
+   * response ring is not taken again and the rest of that stream is dropped.
+   */
+  #abandonedPid = 0;
   #closed = false;
   #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0 };
   #service: number[] = [];
@@ -327,14 +331,14 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * write) belongs to the client now writing the request ring: its reader
    * is that writer's process (zb_duplex_same_client). Not while no client
    * writes requests, nor once the server closed, nor the ring of a client
-   * dropped as stalled while its stream goes on (#stalledPid): an answer
+   * given up on while its stream goes on (#abandonedPid): an answer
    * there would pair with a request it was never meant for.
    */
   #sameClient(response: () => NativeHealthPids): boolean {
     if (this.#closed) return false;
     try {
       const pids = response();
-      return pids.readerPid !== this.#stalledPid && native.duplexSameClient(this.#requests.stats(), pids);
+      return pids.readerPid !== this.#abandonedPid && native.duplexSameClient(this.#requests.stats(), pids);
     } catch {
       return false;
     }
@@ -371,7 +375,9 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * (stalled): its response ring is let go for good, so when it reads
    * again it finds the answers it had and then the end of the responses,
    * never an answer to another request. It rejects on a handler error
-   * under onError 'stop', or a protocol error.
+   * under onError 'stop', or a protocol error; that client is given up on
+   * as a stalled one is (a serve() called again drops the rest of its
+   * stream).
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
@@ -398,7 +404,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
           next = await frames.next();
         } catch (e) {
           // Reported once, after every request it committed was read: the end of its stream.
-          if ((e as { code?: string }).code !== 'EWRITERDEAD') throw e;
+          if ((e as { code?: string }).code !== 'EWRITERDEAD') {
+            this.#abandonedPid = streamPid;
+            throw e;
+          }
           gone(streamPid || (this.#client?.pid ?? 0), 'writerDied', e as ZeroBufferError);
           return;
         }
@@ -419,14 +428,14 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         departed = false;
         const writer = first ? this.#requestWriter()?.writerPid ?? 0 : undefined;
         if (writer !== undefined) {
-          // A stalled client's stream going on into a later serve() call (after one that
-          // rejected) is still dropped: sequence 1 or another pid starts a new one.
-          if (writer === this.#stalledPid && writer !== 0 && frame.sequence !== 1) {
+          // The stream of a client given up on, going on into a later serve() call (after one
+          // that rejected), is still dropped: sequence 1 or another pid starts a new one.
+          if (writer === this.#abandonedPid && writer !== 0 && frame.sequence !== 1) {
             departed = true;
             this.#stats.dropped++;
             continue;
           }
-          this.#stalledPid = 0;
+          this.#abandonedPid = 0;
           streamPid = writer;
           reported = false;
         }
@@ -441,11 +450,14 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         try {
           await this.#answer(client, frame, handler);
         } catch (e) {
-          if (client.lost === undefined || e !== client.lost.error) throw e;
+          if (client.lost === undefined || e !== client.lost.error) {
+            this.#abandonedPid = client.pid; // serving ends here: no later answer may pair with its requests
+            throw e;
+          }
           departed = true;
           this.#stats.dropped++;
           if (client.lost.reason === 'stalled') {
-            this.#stalledPid = client.pid;
+            this.#abandonedPid = client.pid;
             gone(client.pid, 'stalled', new TimeoutError(`duplex channel "${this.name}": client ${client.pid} stalled: ` +
               `the answer to its request ${frame.sequence} found no room in ${this.responseRing} for ${this.#timeoutMs} ms ` +
               `(${client.lost.error.message})`, { code: 'ETIMEDOUT', cause: client.lost.error }), frame.sequence);

@@ -494,3 +494,46 @@ test.each([
   expect(gone).toHaveLength(1);
   expect(clients).toHaveLength(2); // the stopped client's ring once, the next client's
 }, 60000);
+
+test("onError 'stop' and serve() called again: the client whose request failed gets no later answer (it reads its answers before, then the end), the next client gets its own", async () => {
+  // Before: the serve() called again took the client's response ring again and answered its
+  // request 4 there, read as the answer to request 3.
+  const channel = ringName('dxstop');
+  const server = await ZeroBufferDuplexServer.create({ name: channel, onError: 'stop' });
+  const failures: unknown[] = [];
+  let stopped = false;
+  let thrown = false;
+  const serving = (async () => {
+    while (!stopped) {
+      await server.serve((frame) => {
+        if (frame.sequence === 3 && !thrown) { // A's request 3
+          thrown = true;
+          throw new Error('boom');
+        }
+        return frame.data.map((v) => v ^ 0x5a);
+      }).catch((e: unknown) => { failures.push(e); });
+    }
+  })();
+  const a = run(process.execPath, [duplexClientPath, channel, '6', '1', 'stall', String(1 << 20)]);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    expect(await a.line(/^(sent \d+|failed.*)$/, 15000)).toBe('sent 6');
+    const deadline = Date.now() + 5000; // every request taken: 1, 2 answered, 3 failed, 4-6 dropped
+    while (server.stats().requests < 6 && Date.now() < deadline) await sleep(10);
+    await sleep(300); // the server looks for a response ring every 100 ms: it must not take A's again
+    a.proc.kill('SIGUSR2');
+    expect(await a.line(/^(answered|failed)/, 10000)).toBe('answered 2 then end');
+    expect(await a.exit(5000)).toBe(0);
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    expect({ b: b.stdout, bCode: await b.exit(30000) }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
+  } finally {
+    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    stopped = true;
+    await server.close();
+    await serving;
+  }
+  expect(failures).toHaveLength(1);
+  expect(failures[0]).toMatchObject({ code: 'EHANDLER', sequence: 3 });
+  expect(server.stats()).toMatchObject({ requests: 26, responses: 22, errors: 1, dropped: 3 });
+}, 60000);

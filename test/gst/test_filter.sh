@@ -380,40 +380,33 @@ echo "live, 10 fps: round trip p50 $p50 us"
 # first ones are (answered in place, all are: the header's commit time).
 # A server slower than downstream (30 ms a frame): every
 # arrival is seen, the round trip is at least the server's 30 ms.
-bg_server "$tmp/slowsink.log" "${ZB_PREFIX}slowsink" --mode echo
-fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=30 ! \
-  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
-  zerofilter channel="${ZB_PREFIX}slowsink" ! identity sleep-time=20000 ! fakesink ||
-  fail "slow sink: gst-launch failed: $(tail -3 "$tmp/got.log")"
-wait_status $SV_PID
-p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
-samples=$(stats_of "$tmp/got.log" round-trip-samples)
+# behind_slow_sink WHAT CHANNEL FRAMES SERVER-ARGS...: FRAMES through
+# zerofilter and a 20 ms identity, against a C server; sets p50 and samples.
+behind_slow_sink() {
+  local what=$1 channel=$2 frames=$3
+  shift 3
+  bg_server "$tmp/$channel.log" "${ZB_PREFIX}$channel" "$@"
+  fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers="$frames" ! \
+    video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
+    zerofilter channel="${ZB_PREFIX}$channel" ! identity sleep-time=20000 ! fakesink ||
+    fail "$what: gst-launch failed: $(tail -3 "$tmp/got.log")"
+  wait_status $SV_PID
+  p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
+  samples=$(stats_of "$tmp/got.log" round-trip-samples)
+}
+behind_slow_sink "slow sink" slowsink 30 --mode echo
 [ "$(stats_of "$tmp/got.log" responses)" = 30 ] || fail "slow sink: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
 [ "${samples:-0}" -ge 1 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
   fail "slow sink: round trip p50 ${p50:-none} us over ${samples:-no} samples behind a 20 ms sink (want < 10000 us, at least 1 sample)"
 echo "slow sink (20 ms a buffer): round trip p50 $p50 us over $samples samples"
 # Answered in place, every response carries the server's commit time in its
 # frame header: all are timed, also those that waited behind the push.
-bg_server "$tmp/slowsink-ip.log" "${ZB_PREFIX}slowsinkip" --mode echo --in-place 1
-fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=30 ! \
-  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
-  zerofilter channel="${ZB_PREFIX}slowsinkip" ! identity sleep-time=20000 ! fakesink ||
-  fail "slow sink, in place: gst-launch failed: $(tail -3 "$tmp/got.log")"
-wait_status $SV_PID
-p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
-samples=$(stats_of "$tmp/got.log" round-trip-samples)
+behind_slow_sink "slow sink, in place" slowsinkip 30 --mode echo --in-place 1
 [ "$(stats_of "$tmp/got.log" responses-in-place)" = 30 ] || fail "slow sink, in place: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
 [ "${samples:-0}" = 30 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
   fail "slow sink, in place: round trip p50 ${p50:-none} us over ${samples:-no} samples (want < 10000 us over all 30: the headers' commit times)"
 echo "slow sink, answers in place: round trip p50 $p50 us over $samples samples"
-bg_server "$tmp/slowboth.log" "${ZB_PREFIX}slowboth" --mode echo --delay-ms 30
-fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=20 ! \
-  video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! \
-  zerofilter channel="${ZB_PREFIX}slowboth" ! identity sleep-time=20000 ! fakesink ||
-  fail "slow server and sink: gst-launch failed: $(tail -3 "$tmp/got.log")"
-wait_status $SV_PID
-p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
-samples=$(stats_of "$tmp/got.log" round-trip-samples)
+behind_slow_sink "slow server and sink" slowboth 20 --mode echo --delay-ms 30
 [ "${samples:-0}" -ge 15 ] && [ -n "$p50" ] && [ "$p50" -ge 30000 ] ||
   fail "slow server and sink: round trip p50 ${p50:-none} us over ${samples:-no} samples (want >= 30000 us, the server's delay, over at least 15 of 20)"
 echo "slow server (30 ms) and sink (20 ms): round trip p50 $p50 us over $samples samples"

@@ -17,7 +17,7 @@ import path from 'node:path';
 import {
   DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
-import { fnv1a, FNV_START, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
+import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
@@ -239,7 +239,7 @@ test('Node client ↔ a C server that connects late (--connect-delay 1000, after
     expect(await server.exit(10000)).toBe(0);
     expect(server.stdout.join('\n')).toMatch(/^served 10 /m);
   } finally {
-    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
+    killIfRunning(server);
   }
 }, 60000);
 
@@ -344,8 +344,8 @@ test("a next client is answered in its own response ring while its predecessor's
     expect({ b: b.stdout, bCode, stray }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0, stray: 'stray 0' });
     expect(reattached).toBe('not reattached'); // A's ring, once A wrote no more requests, was left alone
   } finally {
-    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    killIfRunning(a);
+    killIfRunning(b);
     failure = await stop();
   }
   expect(failure).toBeUndefined();
@@ -371,7 +371,7 @@ test('a client that leaves after its first request, before any response ring of 
     const bCode = await b.exit(30000);
     expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
   } finally {
-    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    killIfRunning(b);
     failure = await stop();
   }
   expect(failure).toBeUndefined();
@@ -418,8 +418,8 @@ test.each([
     const bCode = await b.exit(30000);
     expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
   } finally {
-    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    killIfRunning(a);
+    killIfRunning(b);
     failure = await stop();
   }
   expect(failure).toBeUndefined();
@@ -485,8 +485,8 @@ test.each([
     const bCode = await b.exit(30000);
     expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
   } finally {
-    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    killIfRunning(a);
+    killIfRunning(b);
     failure = await stop();
   }
   expect(failure).toBeUndefined();
@@ -527,8 +527,8 @@ test("onError 'stop' and serve() called again: the client whose request failed g
     b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
     expect({ b: b.stdout, bCode: await b.exit(30000) }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
   } finally {
-    if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
-    if (b !== undefined && b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill('SIGKILL');
+    killIfRunning(a);
+    killIfRunning(b);
     stopped = true;
     await server.close();
     await serving;

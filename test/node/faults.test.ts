@@ -7,7 +7,7 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ReaderGoneError, WriterGoneError, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
-import { leftovers, makeFrame, nodeWriterPath, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
+import { killIfRunning, leftovers, makeFrame, nodeWriterPath, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(90000);
 
@@ -68,7 +68,7 @@ test('the reader of a Node writer is SIGKILLed: the blocked write fails within i
     expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
   } finally {
     writer?.closeSync();
-    if (holder.proc.exitCode === null && holder.proc.signalCode === null) holder.proc.kill('SIGKILL');
+    killIfRunning(holder);
   }
 });
 

@@ -39,6 +39,11 @@ export interface Child {
   exit(ms?: number): Promise<number>;
 }
 
+/** Kills a child that is still running (a test's cleanup; undefined: never started). */
+export function killIfRunning(child: Child | undefined): void {
+  if (child !== undefined && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
+}
+
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = {

@@ -1976,8 +1976,9 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "ring because downstream kept them while it was full), "
           "frames-passed, frames-dropped, "
           "round-trip-p50-us and round-trip-p99-us (request commit to the "
-          "response's commit, from its frame header (answers in place, the "
-          "zerobuffer Node server), else to its arrival; over the last 1024 "
+          "response's commit, from its frame header (answers in place, and "
+          "every answer of a zerobuffer Node server that may answer in "
+          "place), else to its arrival; over the last 1024 "
           "responses timed; downstream's waits are not in it: a response "
           "without a header that came while an earlier one was being pushed "
           "is not timed), round-trip-samples (responses timed)",

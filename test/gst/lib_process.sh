@@ -124,6 +124,16 @@ sink_caps() {
 }
 
 # Status of a background launch, bounded by its own timeout.
+# SIGINT to the gst-launch-1.0 that bg_launch started, and to it alone: a
+# signalled timeout(1) passes the signal to its child and again to its
+# process group, so gst-launch-1.0 got two; it handles the first and stops
+# listening, and the second killed it mid-shutdown (exit 130; now and then
+# before zerosrc had unlinked its ring).
+interrupt_launch() { # pid (bg_launch's BG_PID)
+  local c
+  if c=$(child_of "$1"); then kill -INT "$c" 2>/dev/null; else kill -INT "$1" 2>/dev/null; fi
+}
+
 wait_status() { # pid
   wait "$1" 2>/dev/null
 }

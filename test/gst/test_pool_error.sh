@@ -22,7 +22,7 @@ one_run() { # i
     payload-size=1048576 announce=true ! fakesink
   reader=$BG_PID
   wait_for_ring "$tmp/reader-$1.log" "$name" ||
-    { echo "FAIL: run $1: zerosrc did not announce the ring"; kill -INT $reader; return; }
+    { echo "FAIL: run $1: zerosrc did not announce the ring"; interrupt_launch $reader; return; }
   start=$(now_ns)
   fg_launch "$tmp/writer-$1.log" -- videotestsrc num-buffers=5 ! "$CAPS" ! \
     zerosink buffer-name="$name"
@@ -41,7 +41,7 @@ one_run() { # i
     echo "FAIL: run $1: zerosink's error is not classified as permanent"
     cat "$tmp/writer-$1.log"
   fi
-  kill -INT $reader 2>/dev/null
+  interrupt_launch $reader
   wait_status $reader
 }
 

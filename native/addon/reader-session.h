@@ -134,6 +134,7 @@ class ReaderSession {
  private:
   ReaderSession() = default;
   void Take(int timeout_ms, size_t max, uint64_t wait_id, bool ready_only);
+  bool HoldsHalfTheRing();
   int TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, TakenFrame *out);
   int FrameHeaderVersion();
 

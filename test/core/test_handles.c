@@ -718,7 +718,9 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_payload_size_for(0, 3, false), 0);
   CHECK_EQ_U64(zb_payload_size_for(100, 0, false), 0);
   CHECK_EQ_U64(zb_payload_size_for(UINT64_MAX / 2, 3, false), 0);
-  CHECK_EQ_U64(zb_default_frames_in_flight(1024), 16);
+  CHECK_EQ_U64(zb_default_frames_in_flight(1024), 64);
+  CHECK_EQ_U64(zb_default_frames_in_flight(16 << 10), 64);
+  CHECK_EQ_U64(zb_default_frames_in_flight(64 << 10), 16);
   CHECK_EQ_U64(zb_default_frames_in_flight(128 << 10), 8);
   CHECK_EQ_U64(zb_default_frames_in_flight(256 << 10), 4);
   CHECK_EQ_U64(zb_default_frames_in_flight(0), 4);

@@ -43,6 +43,8 @@ function orNone(v: number): number | undefined {
 
 /** Frames one hop from the addon can bring. */
 const BATCH = 64;
+/** What async generators inherit ([Symbol.asyncIterator] and, where the runtime has it, [Symbol.asyncDispose]). */
+const AsyncIteratorPrototype: object = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype);
 const F = native.frameFields;
 
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
@@ -238,44 +240,109 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * frame.retain() was called. When several frames are ready, one hop to
    * the addon takes them all (next() takes one at a time).
    */
-  async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
-    const signal = validateSignal(options.signal);
-    const timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
-    // The loop awaits the addon's promise itself, with no async wrapper per
-    // batch: fewer promise hops between the addon and the loop's body. One
-    // abort listener for the whole loop ends the wait in flight (cancel()
-    // does nothing between waits).
-    const cancel = (): void => this.#native.cancel();
-    signal?.addEventListener('abort', cancel, { once: true });
+  frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
+    // Hand-written rather than an async generator: a frame already in the
+    // batch costs one resolved promise, not the generator's request queue
+    // and awaits (1 KiB frames read in one process: 2.0-2.3 µs a frame
+    // instead of 2.4-3.0). It keeps a generator's behaviour: the options
+    // are read on the first next(), one read runs at a time (a next() made
+    // meanwhile waits for it), return() and throw() end it, and the frame
+    // the loop holds is released when the loop moves on or ends. The loop
+    // awaits the addon's promise itself; one abort listener for the whole
+    // loop ends the wait in flight (cancel() does nothing between waits).
+    let signal: AbortSignal | undefined;
+    let timeoutMs = 0;
+    let started = false;
+    let finished = false;
     let current: Frame | null = null;
-    try {
-      for (;;) {
-        if (signal?.aborted || this.#closed) return;
-        if (this.#next === this.#taken) {
-          let taken: number | null;
-          try {
-            taken = this.#native.take(BATCH);
-            if (taken === 0) taken = await this.#native.wait(timeoutMs, BATCH);
-          } catch (e) {
-            if (signal?.aborted) return;
-            taken = this.#endOf(e);
-          }
-          if (!this.#startBatch(taken)) return;
-        }
-        current = this.#frameAt(this.#next++);
-        yield current;
-        if (!current.retained) {
-          this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
-          current.release();
-          this.#releaseLater = false;
-        }
+    let reading: Promise<IteratorResult<Frame, void>> | null = null;
+    const cancel = (): void => this.#native.cancel();
+    const finish = (): IteratorResult<Frame, void> => {
+      if (!finished) {
+        finished = true;
+        signal?.removeEventListener('abort', cancel);
+        if (current !== null && !current.retained) current.release();
         current = null;
+        if (!this.#closed) this.#native.giveBack();
       }
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-      if (current !== null && !current.retained) current.release();
-      if (!this.#closed) this.#native.giveBack();
-    }
+      return { value: undefined, done: true };
+    };
+    const moveOn = (): void => {
+      const frame = current;
+      current = null;
+      if (frame === null || frame.retained) return;
+      this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
+      frame.release();
+      this.#releaseLater = false;
+    };
+    const handOut = (): IteratorResult<Frame, void> => {
+      current = this.#frameAt(this.#next++);
+      return { value: current, done: false };
+    };
+    // The error that ended the read: the end of the stream or an abort end the loop quietly.
+    const ended = (e: unknown): IteratorResult<Frame, void> => {
+      try {
+        if (!signal?.aborted) this.#endOf(e);
+      } finally {
+        finish();
+      }
+      return { value: undefined, done: true };
+    };
+    const waited = (taken: number | null): IteratorResult<Frame, void> => {
+      reading = null;
+      return this.#startBatch(taken) ? handOut() : finish();
+    };
+    const step = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {
+      moveOn();
+      if (finished || signal?.aborted || this.#closed) return finish();
+      if (this.#next === this.#taken) {
+        let taken: number | null;
+        try {
+          taken = this.#native.take(BATCH);
+        } catch (e) {
+          return ended(e);
+        }
+        if (taken === 0) {
+          reading = this.#native.wait(timeoutMs, BATCH).then(waited, (e: unknown) => {
+            reading = null;
+            return ended(e);
+          });
+          return reading;
+        }
+        if (!this.#startBatch(taken)) return finish();
+      }
+      return handOut();
+    };
+    const afterRead = <T>(then: () => Promise<T>): Promise<T> => reading!.then(then, then);
+    const loop: AsyncGenerator<Frame, void, undefined> = Object.setPrototypeOf({
+      next: (): Promise<IteratorResult<Frame, void>> => {
+        if (reading !== null) return afterRead(loop.next);
+        if (finished) return Promise.resolve({ value: undefined, done: true });
+        try {
+          if (!started) {
+            started = true;
+            signal = validateSignal(options.signal);
+            timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
+            signal?.addEventListener('abort', cancel, { once: true });
+          }
+          return Promise.resolve(step());
+        } catch (e) {
+          finish();
+          return Promise.reject(e);
+        }
+      },
+      return: (value?: void | PromiseLike<void>): Promise<IteratorResult<Frame, void>> => {
+        if (reading !== null) return afterRead(() => loop.return(value));
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      throw: (e: unknown): Promise<IteratorResult<Frame, void>> => {
+        if (reading !== null) return afterRead(() => loop.throw(e));
+        finish();
+        return Promise.reject(e);
+      },
+    }, AsyncIteratorPrototype);
+    return loop;
   }
 
   /** Gives a frame back and empties its view (Frame.release() calls this). */

@@ -145,6 +145,46 @@ test('using / Symbol.dispose releases a frame', async () => {
   }
 });
 
+test('frames() behaves as an async generator: reads in order, options on the first next(), return() and throw() end it', async () => {
+  const { reader, writer } = await pair('loop', 4096);
+  try {
+    const bad = reader.frames({ timeoutMs: -1 }); // read on the first next(), as a generator's body would
+    await expect(bad.next()).rejects.toThrow('option "timeoutMs" must be a number of milliseconds');
+    expect(await bad.next()).toEqual({ value: undefined, done: true });
+
+    // Two reads asked for at once, before any frame exists: served one after the other.
+    const loop = reader.frames({ timeoutMs: 2000 });
+    const both = Promise.all([loop.next(), loop.next()]);
+    await sleep(50);
+    await writer.write(new Uint8Array([1]));
+    await writer.write(new Uint8Array([2]));
+    const [a, b] = await both;
+    expect([a.value!.sequence, b.value!.sequence]).toEqual([1, 2]);
+    expect(a.value!.released).toBe(true); // released when the loop moved on
+    expect(Array.from(b.value!.data)).toEqual([2]);
+    // return() while a read is pending: it ends the loop once that read is done.
+    const third = loop.next();
+    const ended = loop.return();
+    await writer.write(new Uint8Array([3]));
+    expect((await third).value!.sequence).toBe(3);
+    expect(await ended).toEqual({ value: undefined, done: true });
+    expect(b.value!.released).toBe(true);
+    expect(reader.heldViews()).toBe(0);
+    expect(await loop.next()).toEqual({ value: undefined, done: true });
+
+    await writer.write(new Uint8Array([4]));
+    const thrown = reader.frames({ timeoutMs: 2000 });
+    const fourth = (await thrown.next()).value!;
+    await expect(thrown.throw(new Error('stop here'))).rejects.toThrow('stop here');
+    expect(fourth.released).toBe(true);
+    expect(await thrown.next()).toEqual({ value: undefined, done: true });
+    expect(thrown[Symbol.asyncIterator]()).toBe(thrown);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('frame headers carry timestamps and flags; metadata may arrive after the read started', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('hdr'), metadataSize: 1024, payloadSize: 8192 });
   try {

@@ -6,6 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__ /* every x86-64 CPU has SSE2: the prebuilt addon may use it unchecked */
+#include <emmintrin.h>
+#define ZBC_HAVE_SSE2 1
+#else
+#define ZBC_HAVE_SSE2 0
+#endif
+
+static int simd_on = ZBC_HAVE_SSE2;
+
+int zbc_set_simd(int on) {
+  simd_on = ZBC_HAVE_SSE2 && on;
+  return ZBC_HAVE_SSE2;
+}
+
 static const struct {
   const char *name;
   zbc_format format;
@@ -145,6 +159,9 @@ static void gray_rows(const zbc_source *s, int channels, uint8_t *dst, size_t ds
 typedef struct {
   int16_t y[256], rv[256], gu[256], gv[256], bu[256];
   uint8_t clamp[2 * CLAMP_OFFSET];
+  /* the coefficients of y, rv, bu, gu, gv; simd: whether the SIMD rows may
+   * run (each fits 16 bits with room for the sum of three products) */
+  int p[5], simd;
 } yuv_tables;
 
 static int mulhsw(int word, int coeff) {
@@ -161,6 +178,12 @@ static void yuv_tables_init(yuv_tables *t, const zbc_source *s) {
   int p3 = (int)lrint(cs * 2 * (1 - kb) * 256);
   int p4 = (int)lrint(-cs * 2 * (1 - kb) * kb / kg * 256);
   int p5 = (int)lrint(-cs * 2 * (1 - kr) * kr / kg * 256);
+  int p[5] = {p1, p2, p3, p4, p5};
+  t->simd = simd_on;
+  for (int i = 0; i < 5; i++) {
+    t->p[i] = p[i];
+    if (p[i] < -16384 || p[i] > 16383) t->simd = 0; /* so each product is within ±8193: three add up within 16 bits */
+  }
   for (int v = 0; v < 256; v++) {
     int w = (v - 128) * 256 + (v ^ 0x80);
     t->y[v] = (int16_t)mulhsw(w, p1);
@@ -184,6 +207,92 @@ static inline void yuv_put(const yuv_tables *t, uint8_t *d, int channels, uint8_
   if (channels == 4) d[3] = 255;
 }
 
+#if ZBC_HAVE_SSE2
+/* The same arithmetic on 16 pixels at once, bit for bit: x = s ^ 0x80 is the
+ * signed byte s - 128, so the word of x repeated, (x << 8) | (uint8_t)x, is
+ * the table's (s - 128) * 256 + (s ^ 0x80); pmulhw keeps the floor of the
+ * high half as mulhsw does; the sums fit 16 bits (yuv_tables.simd), packsswb
+ * saturates to a signed byte as the clamp table does, and ^ 0x80 adds 128. */
+typedef struct {
+  __m128i y, rv, bu, gu, gv, bias;
+} yuv_coeffs;
+
+static yuv_coeffs yuv_coeffs_of(const yuv_tables *t) {
+  yuv_coeffs c = {_mm_set1_epi16((short)t->p[0]), _mm_set1_epi16((short)t->p[1]),
+                  _mm_set1_epi16((short)t->p[2]), _mm_set1_epi16((short)t->p[3]),
+                  _mm_set1_epi16((short)t->p[4]), _mm_set1_epi8((char)0x80)};
+  return c;
+}
+
+/* The words of the 8 low (lo) or 8 high samples of s. */
+static inline __m128i words_lo(const yuv_coeffs *c, __m128i s) {
+  __m128i x = _mm_xor_si128(s, c->bias);
+  return _mm_unpacklo_epi8(x, x);
+}
+static inline __m128i words_hi(const yuv_coeffs *c, __m128i s) {
+  __m128i x = _mm_xor_si128(s, c->bias);
+  return _mm_unpackhi_epi8(x, x);
+}
+
+/* Four vectors of 4 pixels R,G,B,x each → their 48 bytes R,G,B at d. */
+static inline void store_rgb48(uint8_t *d, __m128i p0, __m128i p1, __m128i p2, __m128i p3) {
+  const __m128i first = _mm_set_epi32(0, 0x00ffffff, 0, 0x00ffffff);
+  const __m128i second = _mm_set_epi32(0x0000ffff, (int)0xff000000, 0x0000ffff, (int)0xff000000);
+  __m128i q[4] = {p0, p1, p2, p3};
+  for (int i = 0; i < 4; i++) {
+    /* each 64-bit half: its two pixels' 6 bytes at its bottom */
+    __m128i v = _mm_or_si128(_mm_and_si128(q[i], first), _mm_and_si128(_mm_srli_epi64(q[i], 8), second));
+    /* the high half's 6 bytes right after the low half's: 12 bytes, 4 zero */
+    q[i] = _mm_or_si128(_mm_move_epi64(v), _mm_srli_si128(_mm_unpackhi_epi64(_mm_setzero_si128(), v), 2));
+  }
+  _mm_storeu_si128((__m128i *)d, _mm_or_si128(q[0], _mm_slli_si128(q[1], 12)));
+  _mm_storeu_si128((__m128i *)(d + 16), _mm_or_si128(_mm_srli_si128(q[1], 4), _mm_slli_si128(q[2], 8)));
+  _mm_storeu_si128((__m128i *)(d + 32), _mm_or_si128(_mm_srli_si128(q[2], 8), _mm_slli_si128(q[3], 4)));
+}
+
+/* 16 pixels from their luma bytes and the chroma sums of pixels 0-7 (lo)
+ * and 8-15 (hi), as `channels`-byte pixels at d. */
+static inline void yuv_put16(const yuv_coeffs *c, uint8_t *d, int channels, __m128i luma,
+                             __m128i cr_lo, __m128i cr_hi, __m128i cg_lo, __m128i cg_hi,
+                             __m128i cb_lo, __m128i cb_hi) {
+  __m128i y_lo = _mm_mulhi_epi16(words_lo(c, luma), c->y);
+  __m128i y_hi = _mm_mulhi_epi16(words_hi(c, luma), c->y);
+  __m128i r = _mm_xor_si128(_mm_packs_epi16(_mm_add_epi16(y_lo, cr_lo), _mm_add_epi16(y_hi, cr_hi)), c->bias);
+  __m128i g = _mm_xor_si128(_mm_packs_epi16(_mm_add_epi16(y_lo, cg_lo), _mm_add_epi16(y_hi, cg_hi)), c->bias);
+  __m128i b = _mm_xor_si128(_mm_packs_epi16(_mm_add_epi16(y_lo, cb_lo), _mm_add_epi16(y_hi, cb_hi)), c->bias);
+  __m128i a = _mm_set1_epi8((char)0xff);
+  __m128i rg_lo = _mm_unpacklo_epi8(r, g), rg_hi = _mm_unpackhi_epi8(r, g);
+  __m128i ba_lo = _mm_unpacklo_epi8(b, a), ba_hi = _mm_unpackhi_epi8(b, a);
+  __m128i p0 = _mm_unpacklo_epi16(rg_lo, ba_lo), p1 = _mm_unpackhi_epi16(rg_lo, ba_lo);
+  __m128i p2 = _mm_unpacklo_epi16(rg_hi, ba_hi), p3 = _mm_unpackhi_epi16(rg_hi, ba_hi);
+  if (channels == 4) {
+    _mm_storeu_si128((__m128i *)d, p0);
+    _mm_storeu_si128((__m128i *)(d + 16), p1);
+    _mm_storeu_si128((__m128i *)(d + 32), p2);
+    _mm_storeu_si128((__m128i *)(d + 48), p3);
+  } else {
+    store_rgb48(d, p0, p1, p2, p3);
+  }
+}
+
+/* I420 / YV12 row: each chroma sample serves two pixels. Returns the pixels
+ * done (a multiple of 16); the caller does the rest. */
+static int planar_row_sse2(const yuv_coeffs *c, int channels, const uint8_t *py, const uint8_t *pu,
+                           const uint8_t *pv, int width, uint8_t *d) {
+  int x = 0;
+  for (; x + 16 <= width; x += 16, d += 16 * channels) {
+    __m128i u = words_lo(c, _mm_loadl_epi64((const __m128i *)(pu + x / 2)));
+    __m128i v = words_lo(c, _mm_loadl_epi64((const __m128i *)(pv + x / 2)));
+    __m128i cr = _mm_mulhi_epi16(v, c->rv), cb = _mm_mulhi_epi16(u, c->bu);
+    __m128i cg = _mm_add_epi16(_mm_mulhi_epi16(u, c->gu), _mm_mulhi_epi16(v, c->gv));
+    yuv_put16(c, d, channels, _mm_loadu_si128((const __m128i *)(py + x)), _mm_unpacklo_epi16(cr, cr),
+              _mm_unpackhi_epi16(cr, cr), _mm_unpacklo_epi16(cg, cg), _mm_unpackhi_epi16(cg, cg),
+              _mm_unpacklo_epi16(cb, cb), _mm_unpackhi_epi16(cb, cb));
+  }
+  return x;
+}
+#endif
+
 /* I420 / YV12: videoconvert's fast path takes the nearest chroma sample. */
 static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, uint8_t *dst,
                         size_t dst_stride) {
@@ -194,6 +303,13 @@ static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, 
     const uint8_t *pv = s->plane[v_plane] + (size_t)(y >> 1) * s->stride[v_plane];
     uint8_t *d = dst + (size_t)y * dst_stride;
     int x = 0;
+#if ZBC_HAVE_SSE2
+    if (t->simd) {
+      yuv_coeffs c = yuv_coeffs_of(t);
+      x = planar_row_sse2(&c, channels, py, pu, pv, s->width, d);
+      d += (size_t)x * channels;
+    }
+#endif
     for (; x + 1 < s->width; x += 2, d += 2 * channels) {
       uint8_t u = pu[x >> 1], v = pv[x >> 1];
       int cr = t->rv[v], cg = t->gu[u] + t->gv[v], cb = t->bu[u];

@@ -52,6 +52,12 @@ size_t zbc_plane_row_bytes(zbc_format format, int plane, int width);
  * an unknown format or channel count (the caller checked the sizes). */
 int zbc_convert(const zbc_source *src, int channels, uint8_t *dst, size_t dst_stride);
 
+/* Whether YUV → RGB/RGBA may take the SIMD rows this build has (SSE2 on
+ * x86-64; on by default) or only the scalar ones, which give the same bytes.
+ * For the test that proves they do (test/addon/test_convert.c); not safe
+ * while another thread converts. Returns 1 if this build has SIMD rows. */
+int zbc_set_simd(int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,8 +74,10 @@ function convert(source: Frame | Image, target: Target, options: ConvertOptions)
  * Packed 8-bit RGB, height × width × 3, of a frame (or of frame.image()),
  * as videoconvert would make it: YUV with the caps' colorimetry, 16-bit gray
  * rounded to 8 bits, alpha dropped. No copy when the frame already is
- * packed RGB. Throws MetadataError for encoded frames (see decodeImage) and
- * FrameSizeError when the frame's size does not match its caps.
+ * packed RGB. Throws MetadataError for encoded frames (see decodeImage),
+ * FrameSizeError when the frame's size does not match its caps, and a
+ * TypeError (code EINVAL) for an image whose own colorimetry's kr and kb
+ * make no usable matrix (1 - kr - kb near 0).
  */
 export function toRGB(source: Frame | Image, options: ConvertOptions = {}): Image {
   return convert(source, 'RGB', options);

@@ -4,6 +4,7 @@
 // here, so convert.c can trust its pointers.
 #include "convert-binding.h"
 
+#include <cstdio>
 #include <string>
 
 #include "convert.h"
@@ -86,7 +87,14 @@ Napi::Value Convert(const Napi::CallbackInfo &info) {
   s.h_cosited = layout.Get("hCosited").ToBoolean();
   s.v_cosited = layout.Get("vCosited").ToBoolean();
 
-  if (zbc_convert(&s, channels, dst.Data(), dst_stride) != 0) throw ConvertError(env, "out of memory");
+  int r = zbc_convert(&s, channels, dst.Data(), dst_stride);
+  if (r == -2) {
+    char k[96];
+    snprintf(k, sizeof k, "kr %.9g and kb %.9g leave too little green (1 - kr - kb = %.3g)", s.kr, s.kb,
+             1 - s.kr - s.kb);
+    throw ConvertError(env, std::string(k) + " for a YUV matrix in 16-bit arithmetic");
+  }
+  if (r != 0) throw ConvertError(env, "out of memory");
   return env.Undefined();
 }
 

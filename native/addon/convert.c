@@ -159,9 +159,8 @@ static void gray_rows(const zbc_source *s, int channels, uint8_t *dst, size_t ds
 typedef struct {
   int16_t y[256], rv[256], gu[256], gv[256], bu[256];
   uint8_t clamp[2 * CLAMP_OFFSET];
-  /* the coefficients of y, rv, bu, gu, gv; simd: whether the SIMD rows may
-   * run (each fits 16 bits with room for the sum of three products) */
-  int p[5], simd;
+  int p[5];  /* the coefficients of y, rv, bu, gu and gv */
+  int simd;  /* whether the SIMD rows run */
 } yuv_tables;
 
 static int mulhsw(int word, int coeff) {
@@ -169,33 +168,37 @@ static int mulhsw(int word, int coeff) {
   return (int)(p >= 0 ? p >> 16 : -((-p + 65535) >> 16)); /* floor, as pmulhw */
 }
 
-static void yuv_tables_init(yuv_tables *t, const zbc_source *s) {
+static int max_abs(const int16_t *v) {
+  int m = 0;
+  for (int i = 0; i < 256; i++) m = abs(v[i]) > m ? abs(v[i]) : m;
+  return m;
+}
+
+/* -1 if a sum can leave the clamp table (and the SIMD rows' 16 bits): only
+ * when 1 - kr - kb is so small that the green coefficients explode; every
+ * real matrix's sums stay within ±450. */
+static int yuv_tables_init(yuv_tables *t, const zbc_source *s) {
   double kr = s->kr, kb = s->kb, kg = 1.0 - kr - kb;
   double ys = s->full_range ? 1.0 : 255.0 / 219.0, cs = s->full_range ? 1.0 : 255.0 / 224.0;
-  /* the matrix in 8.8 fixed point, as color_matrix_convert() rounds it */
-  int p1 = (int)lrint(ys * 256);
-  int p2 = (int)lrint(cs * 2 * (1 - kr) * 256);
-  int p3 = (int)lrint(cs * 2 * (1 - kb) * 256);
-  int p4 = (int)lrint(-cs * 2 * (1 - kb) * kb / kg * 256);
-  int p5 = (int)lrint(-cs * 2 * (1 - kr) * kr / kg * 256);
-  int p[5] = {p1, p2, p3, p4, p5};
-  t->simd = simd_on;
+  double m[5] = {ys, cs * 2 * (1 - kr), cs * 2 * (1 - kb), -cs * 2 * (1 - kb) * kb / kg,
+                 -cs * 2 * (1 - kr) * kr / kg};
+  int16_t *table[5] = {t->y, t->rv, t->bu, t->gu, t->gv};
   for (int i = 0; i < 5; i++) {
-    t->p[i] = p[i];
-    if (p[i] < -16384 || p[i] > 16383) t->simd = 0; /* so each product is within ±8193: three add up within 16 bits */
+    if (!(fabs(m[i]) < 64)) return -1; /* keeps lrint within int16 */
+    t->p[i] = (int)lrint(m[i] * 256);   /* 8.8 fixed point, as color_matrix_convert() rounds it */
+    for (int v = 0; v < 256; v++)
+      table[i][v] = (int16_t)mulhsw((v - 128) * 256 + (v ^ 0x80), t->p[i]);
   }
-  for (int v = 0; v < 256; v++) {
-    int w = (v - 128) * 256 + (v ^ 0x80);
-    t->y[v] = (int16_t)mulhsw(w, p1);
-    t->rv[v] = (int16_t)mulhsw(w, p2);
-    t->bu[v] = (int16_t)mulhsw(w, p3);
-    t->gu[v] = (int16_t)mulhsw(w, p4);
-    t->gv[v] = (int16_t)mulhsw(w, p5);
-  }
+  int chroma = max_abs(t->rv), cb = max_abs(t->bu), cg = max_abs(t->gu) + max_abs(t->gv);
+  chroma = cb > chroma ? cb : chroma;
+  chroma = cg > chroma ? cg : chroma;
+  if (max_abs(t->y) + chroma >= CLAMP_OFFSET) return -1;
+  t->simd = simd_on;
   for (int i = 0; i < 2 * CLAMP_OFFSET; i++) {
     int v = i - CLAMP_OFFSET;
     t->clamp[i] = (uint8_t)((v < -128 ? -128 : v > 127 ? 127 : v) + 128);
   }
+  return 0;
 }
 
 static inline void yuv_put(const yuv_tables *t, uint8_t *d, int channels, uint8_t Y, int cr,
@@ -211,7 +214,7 @@ static inline void yuv_put(const yuv_tables *t, uint8_t *d, int channels, uint8_
 /* The same arithmetic on 16 pixels at once, bit for bit: x = s ^ 0x80 is the
  * signed byte s - 128, so the word of x repeated, (x << 8) | (uint8_t)x, is
  * the table's (s - 128) * 256 + (s ^ 0x80); pmulhw keeps the floor of the
- * high half as mulhsw does; the sums fit 16 bits (yuv_tables.simd), packsswb
+ * high half as mulhsw does; the sums fit 16 bits (yuv_tables_init), packsswb
  * saturates to a signed byte as the clamp table does, and ^ 0x80 adds 128. */
 typedef struct {
   __m128i y, rv, bu, gu, gv, bias;
@@ -453,7 +456,7 @@ int zbc_convert(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stri
     return 0;
   }
   yuv_tables t;
-  yuv_tables_init(&t, s);
+  if (yuv_tables_init(&t, s) != 0) return -2;
   if (s->format == ZBC_I420 || s->format == ZBC_YV12) {
     if (channels == 3) planar_rows(s, &t, 3, dst, dst_stride);
     else planar_rows(s, &t, 4, dst, dst_stride);

@@ -48,8 +48,10 @@ size_t zbc_plane_row_bytes(zbc_format format, int plane, int width);
 
 /* Writes width × height pixels of `channels` bytes (1 gray, 3 RGB, 4 RGBA)
  * at dst, rows dst_stride apart. Gray from YUV is the luma as stored; from
- * RGB, BT.601 luma. Alpha is the source's, else 255. Returns 0, or -1 for
- * an unknown format or channel count (the caller checked the sizes). */
+ * RGB, BT.601 luma. Alpha is the source's, else 255. Returns 0; -1 for
+ * an unknown format or channel count (the caller checked the sizes) or no
+ * memory; -2 for YUV whose kr and kb leave so little green (1 - kr - kb)
+ * that the matrix's products overflow the 16-bit arithmetic. */
 int zbc_convert(const zbc_source *src, int channels, uint8_t *dst, size_t dst_stride);
 
 /* Whether YUV → RGB/RGBA may take the SIMD rows this build has (SSE2 on

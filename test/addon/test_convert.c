@@ -86,6 +86,19 @@ static void known_pixels(void) {
   CHECK(zbc_convert(&s, 1, gray, 2) == 0);
   CHECK(gray[0] == 18 && gray[1] == 255); /* round(0x1234 / 257) = 18 */
 
+  /* so little green (1 - kr - kb) that the products overflow: refused, scalar or SIMD */
+  s.format = ZBC_I420;
+  s.plane[0] = y, s.plane[1] = &u, s.plane[2] = &v;
+  s.stride[0] = 2, s.stride[1] = s.stride[2] = 1;
+  s.kr = 0.5, s.kb = 0.4999;
+  CHECK(zbc_convert(&s, 3, rgb, 6) == -2);
+  zbc_set_simd(0);
+  CHECK(zbc_convert(&s, 4, rgb, 8) == -2);
+  zbc_set_simd(1);
+  s.kb = 0.49999999;
+  CHECK(zbc_convert(&s, 3, rgb, 6) == -2);
+  CHECK(zbc_convert(&s, 1, gray, 2) == 0); /* gray is the luma as stored */
+
   CHECK(zbc_format_from_name("P010_10LE") == ZBC_UNKNOWN);
   CHECK(zbc_convert(&s, 2, gray, 2) == -1);
 }
@@ -98,6 +111,7 @@ static void known_pixels(void) {
 static void simd_matches_scalar(void) {
   static const struct { double kr, kb; } matrices[] = {
       {0.299, 0.114}, {0.2126, 0.0722}, {0.2627, 0.0593}, /* BT.601, 709, 2020 */
+      {0.4, 0.4}, /* little green: sums up to about ±850, still within the clamp table */
   };
   static const char *const formats[] = {"I420", "YV12"};
   enum { W = 527, H = 512, CW = (W + 1) / 2, CH = H / 2 };

@@ -167,3 +167,17 @@ test('a frame shorter than its caps say is an error, not a zero image', () => {
   expect(() => toRGB(f)).toThrow('frame 7 has 40 bytes, but I420 8x4 frames have 48');
   expect(() => toGray(f)).toThrow(expect.objectContaining({ code: 'EFRAMESIZE' }));
 });
+
+test('a colorimetry whose matrix overflows 16 bits is an error, not a read past the tables', () => {
+  // 1 - kr - kb near 0 makes the green coefficients explode (kr 0.5, kb 0.4999 crashed the process)
+  const img = frameOf(capsFor('I420', 64, 48), randomBytes(planesFor('I420', 64, 48).size, 5)).image();
+  for (const kb of [0.4999, 0.49999999]) {
+    const bad = { ...img, colorimetry: { ...img.colorimetry!, kr: 0.5, kb } };
+    expect(() => toRGB(bad)).toThrow(expect.objectContaining({
+      code: 'EINVAL', message: expect.stringContaining('leave too little green (1 - kr - kb'),
+    }));
+    expect(() => toRGBA(bad)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  }
+  // an unusual matrix that still fits converts
+  expect(toRGB({ ...img, colorimetry: { ...img.colorimetry!, kr: 0.4, kb: 0.4 } }).data.length).toBe(64 * 48 * 3);
+});

@@ -294,6 +294,32 @@ static int planar_row_sse2(const yuv_coeffs *c, int channels, const uint8_t *py,
   }
   return x;
 }
+
+/* A row of per-pixel chroma (u[x], v[x]) and luma at py[x] (yo < 0) or at
+ * py[2x + yo] (YUY2: 0, UYVY: 1). Returns the pixels done, as above. */
+static int interpolated_row_sse2(const yuv_coeffs *c, int channels, const uint8_t *py, int yo,
+                                 const uint8_t *u, const uint8_t *v, int width, uint8_t *d) {
+  const __m128i low_bytes = _mm_set1_epi16(0x00ff);
+  int x = 0;
+  for (; x + 16 <= width; x += 16, d += 16 * channels) {
+    __m128i luma;
+    if (yo < 0) {
+      luma = _mm_loadu_si128((const __m128i *)(py + x));
+    } else {
+      __m128i a = _mm_loadu_si128((const __m128i *)(py + 2 * x));
+      __m128i b = _mm_loadu_si128((const __m128i *)(py + 2 * x + 16));
+      luma = yo == 0 ? _mm_packus_epi16(_mm_and_si128(a, low_bytes), _mm_and_si128(b, low_bytes))
+                     : _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8));
+    }
+    __m128i us = _mm_loadu_si128((const __m128i *)(u + x)), vs = _mm_loadu_si128((const __m128i *)(v + x));
+    __m128i u_lo = words_lo(c, us), u_hi = words_hi(c, us), v_lo = words_lo(c, vs), v_hi = words_hi(c, vs);
+    yuv_put16(c, d, channels, luma, _mm_mulhi_epi16(v_lo, c->rv), _mm_mulhi_epi16(v_hi, c->rv),
+              _mm_add_epi16(_mm_mulhi_epi16(u_lo, c->gu), _mm_mulhi_epi16(v_lo, c->gv)),
+              _mm_add_epi16(_mm_mulhi_epi16(u_hi, c->gu), _mm_mulhi_epi16(v_hi, c->gv)),
+              _mm_mulhi_epi16(u_lo, c->bu), _mm_mulhi_epi16(u_hi, c->bu));
+  }
+  return x;
+}
 #endif
 
 /* I420 / YV12: videoconvert's fast path takes the nearest chroma sample. */
@@ -404,7 +430,15 @@ static int interpolated_rows(const zbc_source *s, const yuv_tables *t, int chann
       chroma_row(s, y, ua, va);
     }
     uint8_t *d = dst + (size_t)y * dst_stride;
-    for (int x = 0; x < w; x++, d += channels) {
+    int x = 0;
+#if ZBC_HAVE_SSE2
+    if (t->simd) {
+      yuv_coeffs c = yuv_coeffs_of(t);
+      x = interpolated_row_sse2(&c, channels, py, yo, u, v, w, d);
+      d += (size_t)x * channels;
+    }
+#endif
+    for (; x < w; x++, d += channels) {
       uint8_t Y = yo < 0 ? py[x] : py[2 * x + yo];
       yuv_put(t, d, channels, Y, t->rv[v[x]], t->gu[u[x]] + t->gv[v[x]], t->bu[u[x]]);
     }

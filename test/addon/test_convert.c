@@ -103,42 +103,80 @@ static void known_pixels(void) {
   CHECK(zbc_convert(&s, 2, gray, 2) == -1);
 }
 
+/* Fills `src` with a frame of `format` whose pixel (x, y) has luma
+ * 4 * frame + j (j: its place among its chroma sample's four), shifted per
+ * chroma sample, and whose chroma sample (cx, cy) is U = cx, V = cy (mod 256):
+ * the first 256 chroma columns and rows hold every (U, V) pair once. */
+static void sweep_frame(zbc_source *s, uint8_t *src, int w, int h, int frame) {
+  int cw = (w + 1) / 2, ch = (h + 1) / 2, x, y;
+  uint8_t *luma = src, *c1 = src + (size_t)w * h, *c2 = c1 + (size_t)cw * ch;
+#define LUMA(x, y) (uint8_t)(4 * frame + ((x) & 1) + 2 * ((y) & 1) + 37 * ((x) >> 1) + 11 * ((y) >> 1))
+  s->width = w, s->height = h;
+  switch (s->format) {
+    case ZBC_I420:
+    case ZBC_YV12:
+    case ZBC_NV12:
+    case ZBC_NV21:
+      for (y = 0; y < h; y++)
+        for (x = 0; x < w; x++) luma[y * w + x] = LUMA(x, y);
+      s->plane[0] = luma, s->stride[0] = (size_t)w;
+      if (s->format == ZBC_I420 || s->format == ZBC_YV12) {
+        for (y = 0; y < ch; y++)
+          for (x = 0; x < cw; x++) c1[y * cw + x] = (uint8_t)x, c2[y * cw + x] = (uint8_t)y;
+        s->plane[1] = c1, s->plane[2] = c2, s->stride[1] = s->stride[2] = (size_t)cw;
+      } else { /* U then V (NV21: V then U, the same bytes) */
+        for (y = 0; y < ch; y++)
+          for (x = 0; x < cw; x++) c1[y * 2 * cw + 2 * x] = (uint8_t)x, c1[y * 2 * cw + 2 * x + 1] = (uint8_t)y;
+        s->plane[1] = c1, s->stride[1] = 2 * (size_t)cw;
+      }
+      break;
+    default: { /* YUY2: Y0 U Y1 V; UYVY: U Y0 V Y1 */
+      int yo = s->format == ZBC_YUY2 ? 0 : 1;
+      for (y = 0; y < h; y++)
+        for (x = 0; x < cw; x++) {
+          uint8_t *q = luma + (size_t)y * 4 * cw + 4 * x;
+          q[yo] = LUMA(2 * x, y), q[yo + 2] = LUMA(2 * x + 1, y);
+          q[1 - yo] = (uint8_t)x, q[3 - yo] = (uint8_t)(y >> 1);
+        }
+      s->plane[0] = luma, s->stride[0] = 4 * (size_t)cw;
+      break;
+    }
+  }
+#undef LUMA
+}
+
 /* YUV → RGB/RGBA: the SIMD rows (zbc_set_simd(1)) give the scalar rows'
  * bytes. The sums are separable (Y + R(V), Y + G(U) + G(V), Y + B(U)), so
- * every (Y, U, V) triple is every case: a 263 × 512 frame (odd: the rows end
- * in scalar tails) holds each (U, V) pair once among its first 256 chroma
- * columns, and over 64 frames each pair's four pixels take all 256 Y. */
+ * every (Y, U, V) triple is every case: for I420/YV12 a 527 × 512 frame (odd:
+ * the rows end in scalar tails) holds each (U, V) pair once among its first
+ * 256 chroma columns, and over 64 I420 frames each pair's four pixels take
+ * all 256 Y. YV12 and the upsampled formats share that arithmetic and differ
+ * in where the rows load from: 16 frames each, every chroma siting. */
 static void simd_matches_scalar(void) {
   static const struct { double kr, kb; } matrices[] = {
       {0.299, 0.114}, {0.2126, 0.0722}, {0.2627, 0.0593}, /* BT.601, 709, 2020 */
       {0.4, 0.4}, /* little green: sums up to about ±850, still within the clamp table */
   };
-  static const char *const formats[] = {"I420", "YV12"};
-  enum { W = 527, H = 512, CW = (W + 1) / 2, CH = H / 2 };
-  uint8_t *luma = malloc((size_t)W * H), *cu = malloc((size_t)CW * CH), *cv = malloc((size_t)CW * CH);
+  static const char *const formats[] = {"I420", "YV12", "NV12", "NV21", "YUY2", "UYVY"};
+  enum { W = 527, H = 512 };
+  uint8_t *src = malloc((size_t)4 * ((W + 1) / 2) * H); /* YUY2's, the largest */
   uint8_t *simd = malloc((size_t)W * H * 4), *scalar = malloc((size_t)W * H * 4);
   size_t m, f;
-  int range, channels, frame, x, y, differ = 0;
+  int range, channels, frame, differ = 0;
 
   if (!zbc_set_simd(1)) printf("convert: this build has no SIMD rows; comparing the scalar rows with themselves\n");
-  for (y = 0; y < CH; y++)
-    for (x = 0; x < CW; x++) cu[y * CW + x] = (uint8_t)x, cv[y * CW + x] = (uint8_t)y;
-  for (m = 0; m < sizeof matrices / sizeof matrices[0]; m++)
-    for (f = 0; f < 2; f++)
+  for (f = 0; f < sizeof formats / sizeof formats[0]; f++)
+    for (m = 0; m < sizeof matrices / sizeof matrices[0]; m++)
       for (range = 0; range < 2; range++)
         for (channels = 3; channels <= 4; channels++)
-          for (frame = 0; frame < 64; frame++) {
+          for (frame = 0; frame < (f == 0 ? 64 : 16); frame++) {
             zbc_source s;
             size_t n = (size_t)W * H * (size_t)channels;
-            for (y = 0; y < H; y++)
-              for (x = 0; x < W; x++) /* pixel j of a chroma sample's four: 4 * frame + j, shifted per sample */
-                luma[y * W + x] = (uint8_t)(4 * frame + (x & 1) + 2 * (y & 1) + 37 * (x >> 1) + 11 * (y >> 1));
             memset(&s, 0, sizeof s);
             s.format = zbc_format_from_name(formats[f]);
-            s.width = W, s.height = H;
-            s.plane[0] = luma, s.plane[1] = cu, s.plane[2] = cv;
-            s.stride[0] = W, s.stride[1] = s.stride[2] = CW;
+            sweep_frame(&s, src, W, H, frame);
             s.kr = matrices[m].kr, s.kb = matrices[m].kb, s.full_range = range;
+            s.h_cosited = frame & 1, s.v_cosited = frame >> 1 & 1;
             memset(simd, 0x55, n), memset(scalar, 0xaa, n);
             zbc_set_simd(1);
             CHECK(zbc_convert(&s, channels, simd, (size_t)W * channels) == 0);
@@ -154,7 +192,7 @@ static void simd_matches_scalar(void) {
           }
   CHECK(differ == 0);
   zbc_set_simd(1);
-  free(luma), free(cu), free(cv), free(simd), free(scalar);
+  free(src), free(simd), free(scalar);
 }
 
 int main(void) {

@@ -354,6 +354,39 @@ static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, 
   }
 }
 
+#if ZBC_HAVE_SSE2
+/* chroma_row for NV12/NV21 (samples s_k of the first and second channel at
+ * p[2k] and p[2k + 1]), 8 samples of each per step: cosited, pixel 2k is s_k
+ * and 2k + 1 their average; centred, pixels 2k + 1 and 2k + 2 the 3:1 and
+ * 1:3 blends of s_k and s_k+1, and pixel 0 is s_0. Returns the samples done
+ * (a multiple of 8): the pixels up to 2k (cosited: 2k - 1) are final. */
+static int interleaved_chroma_sse2(const uint8_t *p, uint8_t *first, uint8_t *second, int cosited, int w) {
+  const __m128i low_bytes = _mm_set1_epi16(0x00ff), two = _mm_set1_epi16(2);
+  uint8_t *q[2] = {first, second};
+  int k = 0;
+  if (!cosited) first[0] = p[0], second[0] = p[1];
+  for (; 2 * k + 18 <= w; k += 8) { /* reads p[2k .. 2k + 17], writes pixels below 2k + 17 */
+    __m128i a = _mm_loadu_si128((const __m128i *)(p + 2 * k));     /* s_k .. s_k+7 */
+    __m128i b = _mm_loadu_si128((const __m128i *)(p + 2 * k + 2)); /* s_k+1 .. s_k+8 */
+    __m128i sa[2] = {_mm_and_si128(a, low_bytes), _mm_srli_epi16(a, 8)};
+    __m128i sb[2] = {_mm_and_si128(b, low_bytes), _mm_srli_epi16(b, 8)};
+    for (int c = 0; c < 2; c++) {
+      __m128i even, odd; /* words whose low byte goes first */
+      if (cosited) {
+        even = sa[c], odd = _mm_avg_epu16(sa[c], sb[c]); /* (a + b + 1) >> 1 */
+        _mm_storeu_si128((__m128i *)(q[c] + 2 * k), _mm_or_si128(even, _mm_slli_epi16(odd, 8)));
+      } else {
+        __m128i sum = _mm_add_epi16(_mm_add_epi16(sa[c], sb[c]), two);
+        even = _mm_srli_epi16(_mm_add_epi16(sum, _mm_add_epi16(sa[c], sa[c])), 2); /* 3a + b + 2 */
+        odd = _mm_srli_epi16(_mm_add_epi16(sum, _mm_add_epi16(sb[c], sb[c])), 2);  /* a + 3b + 2 */
+        _mm_storeu_si128((__m128i *)(q[c] + 2 * k + 1), _mm_or_si128(even, _mm_slli_epi16(odd, 8)));
+      }
+    }
+  }
+  return k;
+}
+#endif
+
 /* Chroma of one source row, one sample per pixel: the nearest sample, then
  * video-chroma.c's 2× horizontal upsampling (cosited: odd pixels average
  * their neighbours; centred: 3:1 and 1:3 blends of the two nearest). */
@@ -376,17 +409,22 @@ static void chroma_row(const zbc_source *s, int row, uint8_t *u, uint8_t *v) {
       step = 4;
       break;
   }
-  for (int x = 0; x < w; x++) {
+  int k0 = 0; /* samples before k0 are upsampled already */
+#if ZBC_HAVE_SSE2
+  if (step == 2 && simd_on) k0 = interleaved_chroma_sse2(p, uo ? v : u, uo ? u : v, s->h_cosited, w);
+#endif
+  /* from k0 on: pixel 2 * k0 holds its final value when centred (0: s0) */
+  for (int x = 2 * k0 + (k0 > 0 && !s->h_cosited); x < w; x++) {
     u[x] = p[(x >> 1) * step + uo];
     v[x] = p[(x >> 1) * step + vo];
   }
   for (int c = 0; c < 2; c++) {
     uint8_t *q = c == 0 ? u : v;
     if (s->h_cosited) {
-      for (int i = 1; i < w - 1; i += 2) q[i] = (uint8_t)((q[i - 1] + q[i + 1] + 1) >> 1);
+      for (int i = 2 * k0 + 1; i < w - 1; i += 2) q[i] = (uint8_t)((q[i - 1] + q[i + 1] + 1) >> 1);
     } else {
-      int t1 = q[0];
-      for (int i = 1; i < w - 1; i += 2) {
+      int t1 = p[k0 * step + (c == 0 ? uo : vo)]; /* sample k0 as stored */
+      for (int i = 2 * k0 + 1; i < w - 1; i += 2) {
         int t0 = t1;
         t1 = q[i + 1];
         q[i] = (uint8_t)((3 * t0 + t1 + 2) >> 2);

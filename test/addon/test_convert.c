@@ -105,12 +105,16 @@ static void known_pixels(void) {
 
 /* Fills `src` with a frame of `format` whose pixel (x, y) has luma
  * 4 * frame + j (j: its place among its chroma sample's four), shifted per
- * chroma sample, and whose chroma sample (cx, cy) is U = cx, V = cy (mod 256):
- * the first 256 chroma columns and rows hold every (U, V) pair once. */
+ * chroma sample, and whose chroma sample (cx, cy) is U = 37 cx + cy,
+ * V = 67 cx + 2 cy (mod 256): one to one (the determinant, 7, is odd), so the
+ * first 256 chroma columns and rows hold every (U, V) pair once, and
+ * neighbouring samples differ in both planes (a wrong blend shows). */
 static void sweep_frame(zbc_source *s, uint8_t *src, int w, int h, int frame) {
   int cw = (w + 1) / 2, ch = (h + 1) / 2, x, y;
   uint8_t *luma = src, *c1 = src + (size_t)w * h, *c2 = c1 + (size_t)cw * ch;
 #define LUMA(x, y) (uint8_t)(4 * frame + ((x) & 1) + 2 * ((y) & 1) + 37 * ((x) >> 1) + 11 * ((y) >> 1))
+#define U(cx, cy) (uint8_t)(37 * (cx) + (cy))
+#define V(cx, cy) (uint8_t)(67 * (cx) + 2 * (cy))
   s->width = w, s->height = h;
   switch (s->format) {
     case ZBC_I420:
@@ -122,11 +126,11 @@ static void sweep_frame(zbc_source *s, uint8_t *src, int w, int h, int frame) {
       s->plane[0] = luma, s->stride[0] = (size_t)w;
       if (s->format == ZBC_I420 || s->format == ZBC_YV12) {
         for (y = 0; y < ch; y++)
-          for (x = 0; x < cw; x++) c1[y * cw + x] = (uint8_t)x, c2[y * cw + x] = (uint8_t)y;
+          for (x = 0; x < cw; x++) c1[y * cw + x] = U(x, y), c2[y * cw + x] = V(x, y);
         s->plane[1] = c1, s->plane[2] = c2, s->stride[1] = s->stride[2] = (size_t)cw;
       } else { /* U then V (NV21: V then U, the same bytes) */
         for (y = 0; y < ch; y++)
-          for (x = 0; x < cw; x++) c1[y * 2 * cw + 2 * x] = (uint8_t)x, c1[y * 2 * cw + 2 * x + 1] = (uint8_t)y;
+          for (x = 0; x < cw; x++) c1[y * 2 * cw + 2 * x] = U(x, y), c1[y * 2 * cw + 2 * x + 1] = V(x, y);
         s->plane[1] = c1, s->stride[1] = 2 * (size_t)cw;
       }
       break;
@@ -136,13 +140,15 @@ static void sweep_frame(zbc_source *s, uint8_t *src, int w, int h, int frame) {
         for (x = 0; x < cw; x++) {
           uint8_t *q = luma + (size_t)y * 4 * cw + 4 * x;
           q[yo] = LUMA(2 * x, y), q[yo + 2] = LUMA(2 * x + 1, y);
-          q[1 - yo] = (uint8_t)x, q[3 - yo] = (uint8_t)(y >> 1);
+          q[1 - yo] = U(x, y >> 1), q[3 - yo] = V(x, y >> 1);
         }
       s->plane[0] = luma, s->stride[0] = 4 * (size_t)cw;
       break;
     }
   }
 #undef LUMA
+#undef U
+#undef V
 }
 
 /* YUV → RGB/RGBA: the SIMD rows (zbc_set_simd(1)) give the scalar rows'

@@ -355,21 +355,38 @@ static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, 
 }
 
 #if ZBC_HAVE_SSE2
-/* chroma_row for NV12/NV21 (samples s_k of the first and second channel at
- * p[2k] and p[2k + 1]), 8 samples of each per step: cosited, pixel 2k is s_k
- * and 2k + 1 their average; centred, pixels 2k + 1 and 2k + 2 the 3:1 and
- * 1:3 blends of s_k and s_k+1, and pixel 0 is s_0. Returns the samples done
- * (a multiple of 8): the pixels up to 2k (cosited: 2k - 1) are final. */
-static int interleaved_chroma_sse2(const uint8_t *p, uint8_t *first, uint8_t *second, int cosited, int w) {
-  const __m128i low_bytes = _mm_set1_epi16(0x00ff), two = _mm_set1_epi16(2);
-  uint8_t *q[2] = {first, second};
+/* Samples k to k + 7 of channels 0 and 1 as words: NV12/NV21 (step 2) or
+ * YUY2/UYVY (step 4), channel c shift[c] bits up in each pair or four. */
+static inline void chroma_samples8(const uint8_t *p, int step, const __m128i shift[2], int k,
+                                   __m128i out[2]) {
+  const __m128i low_byte = step == 2 ? _mm_set1_epi16(0x00ff) : _mm_set1_epi32(0xff);
+  if (step == 2) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(p + 2 * k));
+    for (int c = 0; c < 2; c++) out[c] = _mm_and_si128(_mm_srl_epi16(a, shift[c]), low_byte);
+  } else {
+    __m128i a = _mm_loadu_si128((const __m128i *)(p + 4 * k)), b = _mm_loadu_si128((const __m128i *)(p + 4 * k + 16));
+    for (int c = 0; c < 2; c++)
+      out[c] = _mm_packs_epi32(_mm_and_si128(_mm_srl_epi32(a, shift[c]), low_byte),
+                               _mm_and_si128(_mm_srl_epi32(b, shift[c]), low_byte));
+  }
+}
+
+/* chroma_row's upsampling, 8 samples of each channel per step (channel c's
+ * sample k at p[k * step + o[c]]): cosited, pixel
+ * 2k is s_k and 2k + 1 the average of s_k and s_k+1; centred, pixels 2k + 1
+ * and 2k + 2 their 3:1 and 1:3 blends, and pixel 0 is s_0. Returns the
+ * samples done (a multiple of 8): the pixels up to 2k (cosited: 2k - 1) are
+ * final. */
+static int chroma_sse2(const uint8_t *p, int step, const int o[2], uint8_t *const q[2], int cosited, int w) {
+  const __m128i two = _mm_set1_epi16(2);
+  const __m128i shift[2] = {_mm_cvtsi32_si128(8 * o[0]), _mm_cvtsi32_si128(8 * o[1])};
   int k = 0;
-  if (!cosited) first[0] = p[0], second[0] = p[1];
-  for (; 2 * k + 18 <= w; k += 8) { /* reads p[2k .. 2k + 17], writes pixels below 2k + 17 */
-    __m128i a = _mm_loadu_si128((const __m128i *)(p + 2 * k));     /* s_k .. s_k+7 */
-    __m128i b = _mm_loadu_si128((const __m128i *)(p + 2 * k + 2)); /* s_k+1 .. s_k+8 */
-    __m128i sa[2] = {_mm_and_si128(a, low_bytes), _mm_srli_epi16(a, 8)};
-    __m128i sb[2] = {_mm_and_si128(b, low_bytes), _mm_srli_epi16(b, 8)};
+  if (!cosited) q[0][0] = p[o[0]], q[1][0] = p[o[1]];
+  /* reads bytes below step * (k + 9) <= the row's, writes pixels below 2k + 17 */
+  for (; 2 * k + 18 <= w; k += 8) {
+    __m128i sa[2], sb[2]; /* s_k .. s_k+7 and s_k+1 .. s_k+8 */
+    chroma_samples8(p, step, shift, k, sa);
+    chroma_samples8(p, step, shift, k + 1, sb);
     for (int c = 0; c < 2; c++) {
       __m128i even, odd; /* words whose low byte goes first */
       if (cosited) {
@@ -411,7 +428,11 @@ static void chroma_row(const zbc_source *s, int row, uint8_t *u, uint8_t *v) {
   }
   int k0 = 0; /* samples before k0 are upsampled already */
 #if ZBC_HAVE_SSE2
-  if (step == 2 && simd_on) k0 = interleaved_chroma_sse2(p, uo ? v : u, uo ? u : v, s->h_cosited, w);
+  if (simd_on) {
+    int o[2] = {uo, vo};
+    uint8_t *const q[2] = {u, v};
+    k0 = chroma_sse2(p, step, o, q, s->h_cosited, w);
+  }
 #endif
   /* from k0 on: pixel 2 * k0 holds its final value when centred (0: s0) */
   for (int x = 2 * k0 + (k0 > 0 && !s->h_cosited); x < w; x++) {

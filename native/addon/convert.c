@@ -1,7 +1,8 @@
 /* convert.c — see convert.h. Written for the compiler: byte loops over rows,
  * lookup tables for the YUV products, no allocation on the fast path; on
- * x86-64 the YUV → RGB rows compute 16 pixels at a time in SSE2 (baseline
- * there), the scalar code doing the rest of each row. */
+ * x86-64 the YUV → RGB rows and the horizontal chroma upsampling compute 16
+ * pixels at a time in SSE2 (baseline there), the scalar code doing the rest
+ * of each row. */
 #include "convert.h"
 
 #include <math.h>

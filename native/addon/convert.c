@@ -373,11 +373,10 @@ static inline void chroma_samples8(const uint8_t *p, int step, const __m128i shi
 }
 
 /* chroma_row's upsampling, 8 samples of each channel per step (channel c's
- * sample k at p[k * step + o[c]]): cosited, pixel
- * 2k is s_k and 2k + 1 the average of s_k and s_k+1; centred, pixels 2k + 1
- * and 2k + 2 their 3:1 and 1:3 blends, and pixel 0 is s_0. Returns the
- * samples done (a multiple of 8): the pixels up to 2k (cosited: 2k - 1) are
- * final. */
+ * sample k at p[k * step + o[c]]): cosited, pixel 2k is s_k and 2k + 1 the
+ * average of s_k and s_k+1; centred, pixels 2k + 1 and 2k + 2 their 3:1 and
+ * 1:3 blends, and pixel 0 is s_0. Returns the samples done (a multiple of
+ * 8): the pixels up to 2k (cosited: 2k - 1) are final. */
 static int chroma_sse2(const uint8_t *p, int step, const int o[2], uint8_t *const q[2], int cosited, int w) {
   const __m128i two = _mm_set1_epi16(2);
   const __m128i shift[2] = {_mm_cvtsi32_si128(8 * o[0]), _mm_cvtsi32_si128(8 * o[1])};

@@ -735,9 +735,9 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_duplex_payload_size(3840 * 2160 * 4, 1),
                zb_payload_size_for(3840 * 2160 * 4, 4, true));
   CHECK_EQ_U64(zb_duplex_payload_size(1024, 2),
-               zb_payload_size_for(1024, 16, true));
-  CHECK_EQ_U64(zb_duplex_payload_size(1024, 32),
-               zb_payload_size_for(1024, 35, true));
+               zb_payload_size_for(1024, 64, true));
+  CHECK_EQ_U64(zb_duplex_payload_size(1024, 64),
+               zb_payload_size_for(1024, 67, true));
   CHECK_EQ_U64(zb_duplex_payload_size(0, 2),
                zb_default_payload_size(0));
   CHECK_EQ_U64(zb_duplex_payload_size(UINT64_C(1) << 62, 2), 0);

@@ -122,7 +122,7 @@ test('durations, pipeline words and default sizes', () => {
   // a duplex request ring: the frames in flight, at least zerofilter's depth (default 2) + 3
   expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });
   expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'], 4).payloadSize).toBe(7 * (3840 * 2160 * 4 + 64));
-  expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=GRAY8,width=32,height=32']).payloadSize).toBe(16 * (32 * 32 + 64));
+  expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=GRAY8,width=32,height=32']).payloadSize).toBe(64 * (32 * 32 + 64));
   expect(duplexSizes(['v4l2src'])).toEqual(defaultSizes(['v4l2src']));
 });
 

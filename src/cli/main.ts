@@ -1,5 +1,6 @@
 // The CLI runner: parse, dispatch to a command, map failures to exit codes.
-// SIGINT/SIGTERM/SIGHUP abort io.signal: the commands stop gracefully.
+// signal (bin.ts aborts it on SIGINT/SIGTERM/SIGHUP) stops the commands
+// gracefully.
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import { cleanupCommand } from './cleanup-command.js';
@@ -12,13 +13,15 @@ import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
 import { watchCommand } from './watch-command.js';
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 /** Runs the command line; resolves with the exit status. */
-export async function main(argv: readonly string[], io?: Partial<CliIo>): Promise<ExitCode> {
-  const stdout = io?.stdout ?? process.stdout;
-  const stderr = io?.stderr ?? process.stderr;
+export async function main(argv: readonly string[], signal: AbortSignal): Promise<ExitCode> {
+  const { stdout, stderr } = process;
   const parsed = await parseArgs(argv);
+  // Stopped before a command started (a Ctrl-C while the modules loaded):
+  // nothing to stop or clean up, so the status of any stop and nothing else.
+  // A command handed an aborted signal would not see it: 'abort' has fired.
+  await signalsDispatched();
+  if (signal.aborted) return EXIT.ok;
   if (parsed.kind === 'help') {
     say(stdout, parsed.text);
     return EXIT.ok;
@@ -28,10 +31,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     say(stderr, `\nzerobuffer: ${parsed.message}`);
     return EXIT.usage;
   }
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  if (io?.signal === undefined) for (const s of SIGNALS) process.on(s, onSignal);
-  const full: CliIo = { stdout, stderr, signal: io?.signal ?? controller.signal };
+  const full: CliIo = { stdout, stderr, signal };
   try {
     switch (parsed.kind) {
       case 'run':
@@ -56,7 +56,14 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   } catch (e) {
     say(stderr, `zerobuffer: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return EXIT.internal;
-  } finally {
-    for (const s of SIGNALS) process.off(s, onSignal);
   }
+}
+
+/**
+ * Resolves once the event loop has polled after this call: a signal that
+ * came during synchronous work (loading modules, parsing) reaches its
+ * listener only there. One turn may be the one whose poll is already over.
+ */
+function signalsDispatched(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }

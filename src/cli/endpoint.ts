@@ -49,7 +49,8 @@ export async function openSink(e: Endpoint, stdout: Writable, listening: (addres
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
       server.once('connection', resolve);
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      if (signal.aborted) reject(signal.reason); // stopped while it started listening: 'abort' has fired
+      else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
   } finally {
     server.close();

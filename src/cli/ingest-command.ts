@@ -19,7 +19,9 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
     return EXIT.stream;
   }
   const stop = (): void => void source.destroy();
-  io.signal.addEventListener('abort', stop, { once: true });
+  // A stop while the source opened has fired already: it ends the read at once.
+  if (io.signal.aborted) stop();
+  else io.signal.addEventListener('abort', stop, { once: true });
   try {
     const r = await ingestImg(source, {
       name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench` — zerobuffer against what users would pick instead, in one
-// invocation: every comparison alternates within each round, medians and
+// invocation: every comparison alternates within each round (at 1080p and 4K
+// the compared rows run between runs of their references), medians and
 // spreads over rounds, frames really produced and really received (every
 // consumer touches every page). Prints the tables; a full run also writes
 // docs/BENCHMARKS.md and docs/benchmarks.png.
@@ -130,8 +131,17 @@ async function main() {
     for (const res of videoRes) {
       log(`round ${round + 1}/${rounds}: video ${res.label}`);
       await record(memcpyVideo[res.id], 'memcpy', () => sweep.measureMemcpy(ctx, video.frameSize(res), quick));
-      for (const m of rotate(methods, round)) {
-        await record(r.video[res.id][m.id], `${m.id} ${res.id}`, () => video.measure(ctx, m, res, quick));
+      const measured = (m, slot) => record(r.video[res.id][m.id], `${m.id} ${res.id}`,
+        async () => ({ ...await video.measure(ctx, m, res, quick), round, ...slot }));
+      // The compared rows run between runs of their references (video.PAIRED), when both are selected.
+      const pair = video.PAIRED[res.id];
+      const refs = methods.filter((m) => pair?.refs.includes(m.id));
+      const compared = refs.length ? methods.filter((m) => pair.rows.includes(m.id)) : [];
+      for (const m of rotate(methods.filter((m) => !(compared.length && [...refs, ...compared].includes(m))), round)) await measured(m, {});
+      const order = rotate(compared, round);
+      for (let block = 0; compared.length && block <= order.length; block++) {
+        for (const m of rotate(refs, round + block)) await measured(m, { block });
+        if (block < order.length) await measured(order[block], { slot: block });
       }
     }
     for (const res of duplexRes) {

@@ -15,8 +15,10 @@ import { repoRoot } from './helpers.js';
 jest.setTimeout(240000);
 
 interface Table { head: string[]; rows: string[][] }
+interface Run { fps: number; round: number; block?: number; slot?: number }
 interface Results {
   seconds: number;
+  video: Record<string, Record<string, { runs: Run[] }>>;
   tables: { video: { res: { id: string }; table: Table }[]; sweep: Table; latency: Table; convert: Table; targets: Table; duplex: Table };
 }
 
@@ -91,6 +93,19 @@ test('latency: C and Node readers, ring and socket, three sizes, steady and flat
     expect(row[t.head.indexOf('errors')]).toBe('');
     for (const v of positives(t, row, ['samples', 'reader frames/s', 'p50 µs', 'p99 µs', 'max µs'])) expect(v).toBeGreaterThan(0);
   }
+});
+
+test('video at 1080p and 4K: rows 4 and 5 ran between runs of the ceiling and of 2b–2d, and their targets are paired by round', () => {
+  for (const res of ['1080p', '4k']) {
+    const cells = results.video[res]!;
+    expect([cells['zero-gst']!.runs[0]!.slot, cells['zero-node']!.runs[0]!.slot].sort()).toEqual([0, 1]);
+    for (const ref of ['ceiling', 'shm-pool', 'shm-pool3', 'shm-pool2']) expect(cells[ref]!.runs.map((r) => r.block)).toEqual([0, 1, 2]);
+    expect(cells.shm!.runs.map((r) => r.block)).toEqual([undefined]);
+  }
+  const rows = results.tables.targets.rows.filter((row) => /^4K BGRx|^(1080p|4k): zerosink → Node ≥ shmsink/.test(row[0]!));
+  expect(rows).toHaveLength(4);
+  for (const row of rows) expect(row[1]).toMatch(/paired by round: [\d.]+× 2b, [\d.]+× 2c, [\d.]+× 2d/);
+  expect(results.tables.targets.rows.find((row) => row[0]!.includes('≥ 95% of the one-process ceiling'))![1]).toMatch(/^\d+% paired by round/);
 });
 
 test('targets are all evaluated', () => {

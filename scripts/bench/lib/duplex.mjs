@@ -44,6 +44,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { lastJson, readReport, start, waitForPath } from './proc.mjs';
+import { pairedRatio } from './stats.mjs';
 import { RESOLUTIONS, caps, check, frameSize, framesFor, gst, nodeConsumer, shmProducer, source, tmp } from './video.mjs';
 
 export { RESOLUTIONS };
@@ -133,19 +134,8 @@ const med = (xs) => {
 };
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
-/**
- * Median over rounds of a zerofilter row's frames/s over the mean of the reference's runs in the same round
- * (runs carry their round; the reference runs just before and after the in-place row), so a host that slows
- * down for a while moves both sides of that round's ratio.
- */
-export function pairedShare(cell, reference) {
-  const refRuns = reference?.runs ?? [];
-  const refFps = (round) => {
-    const xs = refRuns.filter((r) => r.round === round).map((r) => r.fps);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-  };
-  return med((cell?.runs ?? []).map((r) => (100 * r.fps) / refFps(r.round)));
-}
+/** A zerofilter row's frames/s as a percentage of the reference's, paired by round (the reference brackets it). */
+export const pairedShare = (cell, reference) => 100 * pairedRatio(cell, reference);
 
 /**
  * Rows: resolution, method, frames per run, frames/s, round trip p50/p99 (medians over rounds), the answers the

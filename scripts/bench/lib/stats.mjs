@@ -20,6 +20,20 @@ export function spreadPercent(s) {
   return s.median > 0 ? ((s.max - s.min) / s.median) * 100 : NaN;
 }
 
+/**
+ * Median over rounds of each run's figure ÷ the mean of the reference runs around it: runs carry their
+ * `round`; a run with a `slot` ran between the reference runs of `block` slot and slot + 1 (video), one
+ * without takes every reference run of its round (duplex: the reference runs just before and after). A host
+ * that slows down for a while then moves both sides of a ratio. NaN when no run has its reference.
+ */
+export function pairedRatio(cell, reference, key = 'fps') {
+  const refRuns = reference?.runs ?? [];
+  return median((cell?.runs ?? []).map((run) => {
+    const around = refRuns.filter((x) => x.round === run.round && (run.slot === undefined || x.block === run.slot || x.block === run.slot + 1));
+    return around.length && run.round !== undefined ? run[key] / (around.reduce((a, x) => a + x[key], 0) / around.length) : NaN;
+  }));
+}
+
 /** Nearest-rank percentile of sorted numbers (p in 0..1). */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;

@@ -193,6 +193,18 @@ export const METHODS = [
   { id: 'zero-run', label: '5b. same through `zerobuffer run` (counts, no touch)', run: zeroRun, needsCli: true },
 ];
 
+/**
+ * The rows the targets compare at a resolution and their references. In each round the compared rows run
+ * between runs of every reference (refs, A, refs, B, refs) and the targets take each one's ratio to the
+ * reference runs just before and after it (stats.mjs pairedRatio): on a shared host that swings up to 2×
+ * between rows seconds apart (docs/BENCHMARKS.md), a median of one row against the median of another
+ * compares different moments. shmsink's one-copy row (2) is left out: it is far below its zero-copy rows.
+ */
+export const PAIRED = {
+  '1080p': { refs: ['ceiling', 'shm-pool', 'shm-pool3', 'shm-pool2'], rows: ['zero-gst', 'zero-node'] },
+  '4k': { refs: ['ceiling', 'shm-pool', 'shm-pool3', 'shm-pool2'], rows: ['zero-gst', 'zero-node'] },
+};
+
 /** One measurement: { fps, gbps, cpu per frame each side, peak RSS each side, counters }. */
 export async function measure(ctx, method, res, quick) {
   const { consumer, producer } = await method.run(ctx, res, framesFor(res, quick));

@@ -28,3 +28,19 @@ export async function settledWithin(p: Promise<unknown>, ms: number): Promise<vo
   await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
 }
+
+/**
+ * Calls fn when signal aborts, or at once when it has aborted already (its
+ * 'abort' has fired then, so a listener would never run). Returns a remover
+ * that takes the listener off; call it when the wait is over, as the signal
+ * may outlive it. Each call registers its own listener, even for the same fn.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) {
+    fn();
+    return () => {};
+  }
+  const listener = (): void => fn();
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { onAbort } from '../abort.js';
 
 export type Endpoint = { kind: 'tcp'; host?: string; port: number } | { kind: 'file'; path: string } | { kind: 'stdio' };
 
@@ -46,13 +47,16 @@ export async function openSink(e: Endpoint, stdout: Writable, listening: (addres
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(e.port, e.host ?? '127.0.0.1', resolve));
   const a = server.address() as net.AddressInfo;
   listening(`${a.address}:${a.port}`);
+  let removeStop = (): void => {};
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
       server.once('connection', resolve);
-      if (signal.aborted) reject(signal.reason); // stopped while it started listening: 'abort' has fired
-      else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      // Rejects at once if stopped while it started listening. The signal
+      // outlives this wait (it is the command's), so the listener goes after it.
+      removeStop = onAbort(signal, () => reject(signal.reason));
     });
   } finally {
+    removeStop();
     server.close();
   }
 }

@@ -2,6 +2,7 @@
 // a file, stdin) into a ring its reader created (zerosrc, zerobuffer serve,
 // a Node reader), one frame per image.
 import type { Readable } from 'node:stream';
+import { onAbort } from '../abort.js';
 import { ZeroBufferError } from '../errors.js';
 import { ingestImg } from '../img-stream/ingest.js';
 import { ImgStreamError } from '../img-stream/message.js';
@@ -18,10 +19,8 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
     say(io.stderr, `zerobuffer ingest: cannot open ${args.sourceText}: ${(e as Error).message}`);
     return EXIT.stream;
   }
-  const stop = (): void => void source.destroy();
   // A stop while the source opened has fired already: it ends the read at once.
-  if (io.signal.aborted) stop();
-  else io.signal.addEventListener('abort', stop, { once: true });
+  const removeStop = onAbort(io.signal, () => void source.destroy());
   try {
     const r = await ingestImg(source, {
       name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,
@@ -50,7 +49,7 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
     }
     throw e;
   } finally {
-    io.signal.removeEventListener('abort', stop);
+    removeStop();
     source.destroy();
   }
 }

@@ -353,28 +353,49 @@ test("a next client is answered in its own response ring while its predecessor's
   expect(server.stats()).toMatchObject({ requests: 25, responses: 25 });
 }, 60000);
 
-test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
-  const channel = ringName('dxleft');
-  const { server, clients, stop } = await xorServer(channel);
+type Client = ReturnType<typeof run>;
+
+/** What A's part of a test sees: the server (its stats), the clientGone events so far, A itself. */
+interface GoneClient { channel: string; server: ZeroBufferDuplexServer; gone: DuplexClientGone[]; a: Client }
+
+/**
+ * The frame of the tests of a client that goes away: an xorServer on a fresh channel that records
+ * clientGone events, client A (duplex-client.mjs with aArgs after the channel) taken through
+ * `aGoes`, then a next client B (20 requests, seed 2), which must get exactly its own answers.
+ * Whatever still runs is killed and the server stopped; serving must not have failed.
+ * Resolves with what the test counts after.
+ */
+async function nextClientAfterOneGone(prefix: string, aArgs: string[], aGoes: (t: GoneClient) => Promise<void>,
+  server: { reserve?: boolean; timeoutMs?: number } = {}): Promise<GoneClient & { clients: string[] }> {
+  const channel = ringName(prefix);
+  const xor = await xorServer(channel, server.reserve, server.timeoutMs);
   const gone: DuplexClientGone[] = [];
-  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  xor.server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
   let failure: unknown;
-  let b: ReturnType<typeof run> | undefined;
+  const a = run(process.execPath, [duplexClientPath, channel, ...aArgs]);
+  let b: Client | undefined;
   try {
-    const a = run(process.execPath, [duplexClientPath, channel, '1', '1', 'leave']);
+    await aGoes({ channel, server: xor.server, gone, a });
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const bCode = await b.exit(30000);
+    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
+  } finally {
+    killIfRunning(a);
+    killIfRunning(b);
+    failure = await xor.stop();
+  }
+  expect(failure).toBeUndefined();
+  return { channel, server: xor.server, gone, a, clients: xor.clients };
+}
+
+test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
+  const { server, clients, gone } = await nextClientAfterOneGone('dxleft', ['1', '1', 'leave'], async ({ server, a }) => {
     expect(await a.exit(15000)).toBe(0);
     expect(a.stdout).toEqual(['left']);
     const deadline = Date.now() + 5000; // the server has taken A's request
     while (server.stats().requests < 1 && Date.now() < deadline) await sleep(10);
     expect(server.stats().requests).toBe(1);
-    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
-    const bCode = await b.exit(30000);
-    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
-  } finally {
-    killIfRunning(b);
-    failure = await stop();
-  }
-  expect(failure).toBeUndefined();
+  });
   expect(clients).toHaveLength(1);
   expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
   expect(gone).toEqual([{ pid: expect.any(Number), reason: 'leftBeforeRing', sequence: 1 }]);
@@ -387,15 +408,9 @@ test.each([
   ['killed (SIGKILL) between requests, every answer written', 5, 1 << 20, 'kill', false],
   ['exits without reading its answers', 10, 10000, 'exit', false],
 ] as const)('a client %s: its unanswered requests are dropped and counted, one clientGone event, serve() goes on and the next client gets its own answers', async (_label, frames, room, end, reserve) => {
-  const channel = ringName('dxgone');
-  const { server, clients, stop } = await xorServer(channel, reserve);
-  const gone: DuplexClientGone[] = [];
-  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
-  let failure: unknown;
   let answered = 0;
-  const a = run(process.execPath, [duplexClientPath, channel, String(frames), '1', 'unread', String(room), ...(end === 'exit' ? ['exit'] : [])]);
-  let b: ReturnType<typeof run> | undefined;
-  try {
+  const aArgs = [String(frames), '1', 'unread', String(room), ...(end === 'exit' ? ['exit'] : [])];
+  const { server, clients, gone, a } = await nextClientAfterOneGone('dxgone', aArgs, async ({ server, gone, a }) => {
     expect(await a.line(/^(sent \d+|failed.*)$/, 15000)).toBe(`sent ${frames}`);
     if (end === 'kill') {
       // Every answer written, or the server waiting for room for one (the request taken, its answer
@@ -414,15 +429,7 @@ test.each([
     }
     const deadline = Date.now() + 5000;
     while (gone.length === 0 && Date.now() < deadline) await sleep(10);
-    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
-    const bCode = await b.exit(30000);
-    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
-  } finally {
-    killIfRunning(a);
-    killIfRunning(b);
-    failure = await stop();
-  }
-  expect(failure).toBeUndefined();
+  }, { reserve });
   const s = server.stats();
   expect(s.requests).toBe(frames + 20);
   expect(s.requests).toBe(s.responses + s.dropped);
@@ -449,16 +456,9 @@ test.each([
 ] as const)('a client stopped (SIGSTOP) with an answer waiting for room, that %s: dropped as stalled after timeoutMs, never answered again, serve() goes on and the next client gets its own answers', async (_label, end, reserve) => {
   // Before: serve() rejected with ETIMEDOUT; a serve() called again took the stopped client's
   // response ring again and answered its next request there, in the place of the one that timed out.
-  const channel = ringName('dxstall');
-  const { server, clients, stop } = await xorServer(channel, reserve, 1000);
-  const gone: DuplexClientGone[] = [];
-  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
-  let failure: unknown;
   let answered = 0;
   // 10 requests of up to 4096 bytes; a response ring of 10000 bytes holds a few answers
-  const a = run(process.execPath, [duplexClientPath, channel, '10', '1', 'stall', '10000']);
-  let b: ReturnType<typeof run> | undefined;
-  try {
+  const { server, clients, gone } = await nextClientAfterOneGone('dxstall', ['10', '1', 'stall', '10000'], async ({ channel, server, gone, a }) => {
     expect(await a.line(/^(sent \d+|failed.*)$/, 15000)).toBe('sent 10');
     a.proc.kill('SIGSTOP');
     const deadline = Date.now() + 5000;
@@ -481,15 +481,7 @@ test.each([
       await a.exit(5000).catch(() => undefined);
       expect(a.proc.signalCode).toBe('SIGKILL');
     }
-    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
-    const bCode = await b.exit(30000);
-    expect({ b: b.stdout, bCode }).toEqual({ b: [`answered 20 fnv1a=${xorHash(2, 20)}`], bCode: 0 });
-  } finally {
-    killIfRunning(a);
-    killIfRunning(b);
-    failure = await stop();
-  }
-  expect(failure).toBeUndefined();
+  }, { reserve, timeoutMs: 1000 });
   expect(server.stats()).toMatchObject({ requests: 30, responses: answered + 20, dropped: 10 - answered, errors: 0 });
   expect(gone).toHaveLength(1);
   expect(clients).toHaveLength(2); // the stopped client's ring once, the next client's

@@ -46,6 +46,8 @@ const BATCH = 64;
 /** What async generators inherit ([Symbol.asyncIterator] and, where the runtime has it, [Symbol.asyncDispose]). */
 const AsyncIteratorPrototype: object = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype);
 const F = native.frameFields;
+/** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
+const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   readonly name: string;
@@ -265,7 +267,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         current = null;
         if (!this.#closed) this.#native.giveBack();
       }
-      return { value: undefined, done: true };
+      return DONE;
     };
     const moveOn = (): void => {
       const frame = current;
@@ -286,7 +288,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       } finally {
         finish();
       }
-      return { value: undefined, done: true };
+      return DONE;
     };
     const waited = (taken: number | null): IteratorResult<Frame, void> => {
       reading = null;
@@ -317,7 +319,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const loop: AsyncGenerator<Frame, void, undefined> = Object.setPrototypeOf({
       next: (): Promise<IteratorResult<Frame, void>> => {
         if (reading !== null) return afterRead(loop.next);
-        if (finished) return Promise.resolve({ value: undefined, done: true });
+        if (finished) return Promise.resolve(DONE);
         try {
           if (!started) {
             started = true;
@@ -333,8 +335,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       },
       return: (value?: void | PromiseLike<void>): Promise<IteratorResult<Frame, void>> => {
         if (reading !== null) return afterRead(() => loop.return(value));
-        finish();
-        return Promise.resolve({ value: undefined, done: true });
+        return Promise.resolve(finish());
       },
       throw: (e: unknown): Promise<IteratorResult<Frame, void>> => {
         if (reading !== null) return afterRead(() => loop.throw(e));

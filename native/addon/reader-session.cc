@@ -194,8 +194,8 @@ int ReaderSession::TakeOne(int timeout_ms, bool more_only, uint64_t wait_id, Tak
 // batch (1 KiB frames, 16-frame ring: 65-78 k frames/s against 125-158 k
 // with batches of 8; docs/BENCHMARKS.md).
 bool ReaderSession::HoldsHalfTheRing() {
-  zb_reader_room_info room{};
-  return zb_reader_room(reader_, &room) == 0 && room.held >= room.size / 2;
+  uint64_t held = 0, size = 0;
+  return zb_reader_held_bytes(reader_, &held, &size) == 0 && held >= size / 2;
 }
 
 void ReaderSession::Take(int timeout_ms, size_t max, uint64_t wait_id, bool ready_only) {

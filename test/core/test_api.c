@@ -1005,6 +1005,56 @@ static void test_room(void) {
   fixture_close(&fx);
 }
 
+/* zb_reader_held_bytes against zb_reader_room's held bytes after every
+ * take and release: frames of varying sizes through a small ring (wraps
+ * with markers and skipped tails), two held at a time and released in both
+ * orders (bytes behind an older held frame stay held), so that the cheap
+ * query and the full one cannot drift apart. */
+static void check_held_bytes_as_room(zb_reader *r) {
+  zb_reader_room_info room;
+  uint64_t held = UINT64_MAX, size = 0;
+  CHECK_RC(zb_reader_room(r, &room), 0);
+  CHECK_RC(zb_reader_held_bytes(r, &held, &size), 0);
+  CHECK_EQ_U64(held, room.held);
+  CHECK_EQ_U64(size, room.size);
+}
+
+static void test_held_bytes(void) {
+  ring_fixture fx;
+  zb_frame held[2];
+  uint64_t i, h = 0, s = 0;
+  unsigned wraps = 0;
+  const uint8_t *last = NULL;
+  if (fixture_open(&fx, "heldb", 1024) == 0) {
+    check_held_bytes_as_room(fx.r);
+    CHECK_RC(zb_reader_held_bytes(fx.r, &h, &s), 0);
+    CHECK(h == 0 && s == 1024);
+    for (i = 1; i <= 40; i++) {
+      zb_frame *f = &held[(i - 1) % 2];
+      CHECK_RC(put(fx.w, 40 + (i * 97) % 260, i, 0), 0);
+      CHECK_RC(zb_reader_take_ready(fx.r, f), 0);
+      CHECK(frame_ok(f, 40 + (i * 97) % 260, i));
+      if (last != NULL && f->data < last)
+        wraps++;
+      last = f->data;
+      check_held_bytes_as_room(fx.r);
+      if (i % 2 == 0) { /* newest first every other pair */
+        CHECK_RC(zb_frame_release(&held[i % 4 == 0 ? 1 : 0]), 0);
+        check_held_bytes_as_room(fx.r);
+        CHECK_RC(zb_frame_release(&held[i % 4 == 0 ? 0 : 1]), 0);
+        check_held_bytes_as_room(fx.r);
+      }
+    }
+    CHECK(wraps >= 4);
+    CHECK_RC(zb_reader_held_bytes(fx.r, &h, &s), 0);
+    CHECK_EQ_U64(h, 0);
+    CHECK_RC(zb_reader_held_bytes(NULL, &h, &s), ZB_EINVAL);
+    CHECK_RC(zb_reader_held_bytes(fx.r, NULL, &s), ZB_EINVAL);
+    CHECK_RC(zb_reader_held_bytes(fx.r, &h, NULL), ZB_EINVAL);
+  }
+  fixture_close(&fx);
+}
+
 /* 8. Metadata. */
 static void test_metadata(void) {
   ring_fixture fx;
@@ -1932,6 +1982,7 @@ int main(void) {
   RUN(test_placement_wrap_first);
   RUN(test_held_frames);
   RUN(test_room);
+  RUN(test_held_bytes);
   RUN(test_metadata);
   RUN(test_writer_checks);
   RUN(test_corrupt_header);

@@ -205,6 +205,11 @@ typedef struct zb_reader_room_info {
 
 int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);
 
+/* zb_reader_room's `held` and `size` alone: one lock, no look at the
+ * writer's side (no positions, no placement), for a check after every frame
+ * taken. 0, or ZB_EINVAL when an argument is NULL. */
+int zb_reader_held_bytes(zb_reader *reader, uint64_t *held, uint64_t *size);
+
 /* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
  * Safe from any thread and from signal handlers. */
 void zb_reader_wake(zb_reader *reader);

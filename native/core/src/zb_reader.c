@@ -402,6 +402,16 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
   return 0;
 }
 
+int zb_reader_held_bytes(zb_reader *r, uint64_t *held, uint64_t *size) {
+  if (r == NULL || held == NULL || size == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_held_bytes: arguments are required");
+  *size = r->seg.payload_size;
+  pthread_mutex_lock(&r->pending_lock);
+  *held = r->unreturned;
+  pthread_mutex_unlock(&r->pending_lock);
+  return 0;
+}
+
 int zb_reader_health(zb_reader *r, zb_health *health) {
   int rc;
   if (r == NULL || health == NULL)

@@ -1713,6 +1713,63 @@ static void test_errors(void) {
   CHECK_RC(zb_frame_release(NULL), ZB_EINVAL);
 }
 
+/* "no frame ready" is formatted once and then left in place while it is
+ * the thread's last details for that reader: every read of zb_last_error()
+ * must still name the ring that said it, after another reader's EAGAIN,
+ * after another failure, and for a new reader where a destroyed one was. */
+static void check_no_frame_ready(zb_reader *r, int rc) {
+  char want[160];
+  snprintf(want, sizeof want, "ring \"%s\": no frame ready", zb_reader_name(r));
+  CHECK_RC(rc, ZB_EAGAIN);
+  if (strcmp(zb_last_error(), want) != 0) {
+    zb_test_failures++;
+    fprintf(stderr, "%s:%d: last error \"%s\", want \"%s\"\n", __FILE__,
+            __LINE__, zb_last_error(), want);
+  }
+}
+
+static void test_no_frame_ready_details(void) {
+  char a_name[96], b_name[96], c_name[96];
+  zb_reader *a = NULL, *b = NULL, *c = NULL;
+  zb_frame f;
+  int i;
+  snprintf(a_name, sizeof a_name, "%s", zb_test_name("nfra"));
+  snprintf(b_name, sizeof b_name, "%s", zb_test_name("nfrb"));
+  CHECK_RC(zb_reader_create(&a, a_name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_reader_create(&b, b_name, 64, 1024, NULL), 0);
+  if (a == NULL || b == NULL)
+    goto out;
+  check_no_frame_ready(a, zb_reader_take_ready(a, &f));
+  check_no_frame_ready(a, zb_reader_take_ready(a, &f));
+  check_no_frame_ready(a, zb_reader_next(a, &f, 0)); /* the same text */
+  check_no_frame_ready(b, zb_reader_take_ready(b, &f));
+  check_no_frame_ready(a, zb_reader_take_ready(a, &f));
+  CHECK_RC(zb_frame_release(NULL), ZB_EINVAL); /* other details between */
+  check_no_frame_ready(a, zb_reader_take_ready(a, &f));
+  CHECK_RC(zb_reader_create(&c, "bad/name", 64, 1024, NULL), ZB_ENAME);
+  CHECK_MSG("bad/name");
+  check_no_frame_ready(a, zb_reader_next(a, &f, 0));
+  /* new readers, likely where the old ones were: their own names */
+  for (i = 0; i < 3; i++) {
+    check_no_frame_ready(b, zb_reader_take_ready(b, &f));
+    zb_reader_destroy(b);
+    b = NULL;
+    snprintf(c_name, sizeof c_name, "%s", zb_test_name(i % 2 ? "nfrc" : "nfrdd"));
+    CHECK_RC(zb_reader_create(&b, c_name, 64, 1024, NULL), 0);
+    if (b == NULL)
+      goto out;
+    check_no_frame_ready(b, zb_reader_take_ready(b, &f));
+    zb_reader_destroy(b);
+    b = NULL;
+    CHECK_RC(zb_reader_create(&b, b_name, 64, 1024, NULL), 0);
+    if (b == NULL)
+      goto out;
+  }
+out:
+  zb_reader_destroy(a);
+  zb_reader_destroy(b);
+}
+
 /* 14. Closing removes everything; the name is free again at once. */
 static void test_close(void) {
   char name[96];
@@ -1995,6 +2052,7 @@ int main(void) {
   RUN(test_health);
   RUN(test_bands);
   RUN(test_errors);
+  RUN(test_no_frame_ready_details);
   RUN(test_close);
   RUN(test_frame_ext);
   return zb_test_finish("core-api");

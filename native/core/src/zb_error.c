@@ -6,6 +6,9 @@
 #include <string.h>
 
 static _Thread_local char last_error[1024];
+/* The key zb__fail_keyed formatted last_error under, 0 once anything else
+ * formatted it: the same key formats the same text, which is still there. */
+static _Thread_local uint64_t last_error_key;
 
 const char *zb_err_name(int code) {
   switch (code) {
@@ -35,6 +38,7 @@ const char *zb_last_error(void) { return last_error; }
 
 static void format_details(const char *fmt, va_list ap) {
   vsnprintf(last_error, sizeof last_error, fmt, ap);
+  last_error_key = 0;
 }
 
 int zb__fail(int code, const char *fmt, ...) {
@@ -42,6 +46,17 @@ int zb__fail(int code, const char *fmt, ...) {
   va_start(ap, fmt);
   format_details(fmt, ap);
   va_end(ap);
+  return code;
+}
+
+int zb__fail_keyed(uint64_t key, int code, const char *fmt, ...) {
+  va_list ap;
+  if (key == last_error_key)
+    return code;
+  va_start(ap, fmt);
+  format_details(fmt, ap);
+  va_end(ap);
+  last_error_key = key;
   return code;
 }
 

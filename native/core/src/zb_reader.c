@@ -42,6 +42,7 @@ typedef struct zb_pending {
 
 struct zb_reader {
   char name[ZB_NAME_MAX + 1];
+  uint64_t id; /* 1, 2, ... per process, never reused: keys no_frame_ready */
   zb_names names;
   zb_segment seg;
   sem_t *sem_w;
@@ -82,6 +83,8 @@ struct zb_reader {
 };
 
 static void reader_free(zb_reader *r);
+
+static atomic_uint_fast64_t readers_created;
 
 static void reader_unref(zb_reader *r) {
   if (atomic_fetch_sub(&r->refs, 1) == 1)
@@ -301,6 +304,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
   strcpy(r->name, name);
+  r->id = atomic_fetch_add(&readers_created, 1) + 1;
   zb__names(name, &r->names);
 
   if ((rc = zb__lock_acquire(name, &r->names, mode, &r->lock_fd)) < 0)
@@ -658,6 +662,13 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
   return 0;
 }
 
+/* ZB_EAGAIN, formatted only when the thread's details are not this
+ * reader's "no frame ready" already: a batch ends with it every time. */
+static int no_frame_ready(zb_reader *r) {
+  return zb__fail_keyed(r->id, ZB_EAGAIN, "ring \"%s\": no frame ready",
+                        r->name);
+}
+
 /* One look of zb_reader_next (or with ready_only zb_reader_take_ready: a
  * frame only when one is there, without wake-ups or looking at the writer):
  * a result, or NOTHING_YET when it would sleep. probe_liveness: check that
@@ -679,7 +690,7 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
   if (rc != NOTHING_YET)
     return rc;
   if (ready_only)
-    return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
+    return no_frame_ready(r);
   /* Liveness costs a /proc read: only when a wait slice passed without a
    * post (a dead writer posts nothing), or when the caller polls. */
   rc = check_writer_end(r, writer_pid, probe_liveness || timeout_ms == 0,
@@ -689,7 +700,7 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
   if (rc == MORE_FRAMES)
     return 0;
   if (timeout_ms == 0)
-    return zb__fail(ZB_EAGAIN, "ring \"%s\": no frame ready", r->name);
+    return no_frame_ready(r);
   return NOTHING_YET;
 }
 

@@ -767,6 +767,16 @@ static void test_sizing(void) {
   }
 }
 
+/* A channel whose ring name the core refuses: the message carries the
+ * name check's own reason (it was formatted into the buffer it came from). */
+static void test_duplex_ring_name_reason(void) {
+  char name[ZB_NAME_MAX + 1];
+  CHECK_RC(zb_duplex_ring_name("cam/0", ZB_DUPLEX_REQUEST, name, sizeof name),
+           ZB_ENAME);
+  CHECK_MSG("invalid duplex channel name \"cam/0\": its ring \"cam/0_request\"");
+  CHECK_MSG("(ring name \"cam/0_request\" contains '/': use letters");
+}
+
 static void test_health_backlog(void) {
   pair p;
   zb_health h;
@@ -1142,6 +1152,7 @@ int main(void) {
   RUN(test_keep_address_range);
   RUN(test_metadata_frame_header);
   RUN(test_sizing);
+  RUN(test_duplex_ring_name_reason);
   RUN(test_health_backlog);
   RUN(test_hold_never_overwritten);
   RUN(test_hold_release_out_of_order);

@@ -35,11 +35,15 @@ int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
                     n + 1, channel, suffix + 1);
   snprintf(out, cap, "%s%s", channel, suffix);
   rc = zb_validate_name(out);
-  if (rc < 0)
+  if (rc < 0) {
+    /* the reason lives in the buffer the new details are formatted into */
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", zb_last_error());
     return zb__fail(ZB_ENAME,
                     "invalid duplex channel name \"%.64s\": its ring \"%.80s\" "
                     "is not a valid ring name (%s)",
-                    channel, out, zb_last_error());
+                    channel, out, reason);
+  }
   return 0;
 }
 

@@ -4,7 +4,7 @@
 // failures (zerosink says which are permanent), and no orphans (see
 // child-guard.ts).
 import { EventEmitter } from 'node:events';
-import { settledWithin } from '../abort.js';
+import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
@@ -143,6 +143,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   readonly #tail = new OutputTail();
   #child?: ReturnType<typeof spawnGuarded>;
   #state: PipelineState | 'idle' = 'idle';
+  #started = false;
   #stopping = false;
   #restarts = 0;
   #delay = 0;
@@ -173,7 +174,12 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       ? ['-e', ...source, '!', 'zerosink', `buffer-name=${this.name}`, ...properties]
       : ['-e', ...source, '!', 'zerofilter', `channel=${this.name}`, ...properties, '!', ...sourceWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
-    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    if (options.signal !== undefined) {
+      // An aborted signal stops the runner before it starts; the listener
+      // goes once it is over, as the signal may outlive many runners.
+      const stopListening = onAbort(options.signal, () => void this.stop());
+      void this.done.then(stopListening);
+    }
   }
 
   get state(): PipelineState | 'idle' {
@@ -207,14 +213,14 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.emit('state', { ...event, restarts: this.#restarts });
   }
 
-  /** Starts gst-launch (once; restarts are the runner's business). */
+  /**
+   * Starts gst-launch (once; restarts are the runner's business). A runner
+   * stopped before it started (stop(), or its signal) stays stopped.
+   */
   start(): this {
-    if (this.#state !== 'idle') throw new Error(`pipeline for "${this.name}" was already started`);
-    if (this.#options.signal?.aborted) {
-      this.#stopping = true;
-      this.#finish({ stopped: true, restarts: 0, outOfRestarts: false });
-      return this;
-    }
+    if (this.#started) throw new Error(`pipeline for "${this.name}" was already started`);
+    this.#started = true;
+    if (this.#stopping) return this;
     void this.#launch();
     return this;
   }

@@ -1,0 +1,119 @@
+// The signal option of PipelineRunner, watch() and startStream(), with real
+// gst-launch pipelines, real rings and a real watched command: a signal that
+// has aborted already (or aborts while startStream is still setting up)
+// stops or rejects at once and leaves no process and no ring behind; and
+// once the object is over its 'abort' listener is gone, so that a signal
+// shared by many of them (an app's shutdown) does not keep them alive.
+import { jest } from '@jest/globals';
+import { getEventListeners } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { startStream, watch, ZeroBufferReader } from '../../src/index.js';
+import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
+import { leftovers, repoRoot, ringName } from './helpers.js';
+
+jest.setTimeout(30000);
+
+const watchReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader.mjs');
+const CAPS = 'video/x-raw,format=RGB,width=64,height=48,framerate=60/1';
+const LIVE = `videotestsrc is-live=true ! ${CAPS}`;
+const FINITE = `videotestsrc num-buffers=5 ! ${CAPS}`;
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+/** Our live processes (not zombies, not this one) whose command line contains marker. */
+function processesWith(marker: string): string[] {
+  const found: string[] = [];
+  const uid = process.getuid?.();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/State:\s+Z/.test(status)) continue;
+      if (uid !== undefined && Number(/Uid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(marker)) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
+  ]);
+}
+
+function aborted(): AbortSignal {
+  const c = new AbortController();
+  c.abort(new Error('shut down'));
+  return c.signal;
+}
+
+const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+/** A Writable that keeps what it is given, as text. */
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+describe('PipelineRunner', () => {
+  test('a signal aborted already: start() runs nothing, done resolves stopped at once, no listener stays', async () => {
+    const name = ringName('runner-aborted');
+    const signal = aborted();
+    const runner = new PipelineRunner({ source: LIVE, name, signal }).start();
+    const exit = await within('done', runner.done, 1000);
+    expect(exit).toEqual({ stopped: true, restarts: 0, outOfRestarts: false });
+    expect(runner.pid).toBeUndefined();
+    expect(processesWith(name)).toEqual([]);
+    expect(listeners(signal)).toBe(0);
+  });
+
+  test('aborted between the constructor and start(): start() does not throw and runs nothing', async () => {
+    const name = ringName('runner-abort-before-start');
+    const c = new AbortController();
+    const runner = new PipelineRunner({ source: LIVE, name, signal: c.signal });
+    c.abort();
+    expect(() => runner.start()).not.toThrow();
+    expect(await within('done', runner.done, 1000)).toMatchObject({ stopped: true });
+    expect(runner.pid).toBeUndefined();
+    expect(processesWith(name)).toEqual([]);
+    expect(listeners(c.signal)).toBe(0);
+  });
+
+  test('after the pipeline ended by itself, its listener is off the signal', async () => {
+    const name = ringName('runner-ends');
+    const c = new AbortController();
+    const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 3 * (64 * 48 * 3 + 64) });
+    try {
+      const runner = new PipelineRunner({ source: FINITE, name, signal: c.signal });
+      expect(listeners(c.signal)).toBe(1);
+      runner.start();
+      let frames = 0;
+      for await (const frame of reader.frames({ timeoutMs: 15000 })) {
+        frames++;
+        frame.release();
+      }
+      expect(frames).toBe(5);
+      const exit = await within('done', runner.done, 5000);
+      expect(exit).toMatchObject({ exitCode: 0, stopped: false });
+      expect(listeners(c.signal)).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  });
+});

@@ -4,7 +4,7 @@
 // (a permanent error, or out of restarts) stops the command too.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
-import { settledWithin } from '../abort.js';
+import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
 import { readLines } from '../line-protocol/read-lines.js';
 import type { StartDuplexMessage, StartStreamMessage } from '../line-protocol/messages.js';
@@ -57,7 +57,10 @@ export interface WatchOptions {
   stdout?: Writable;
   /** Longest protocol line accepted (bytes). @default 65536 */
   maxLineBytes?: number;
-  /** Aborting stops the pipelines and the command. */
+  /**
+   * Aborting stops the pipelines and the command. One aborted already runs
+   * nothing: done resolves at once with stopped: true.
+   */
   signal?: AbortSignal;
 }
 
@@ -73,7 +76,7 @@ export interface RingSummary {
 }
 
 export interface WatchResult {
-  /** The command's exit status (undefined when a signal ended it). */
+  /** The command's exit status (undefined when a signal ended it, or it never ran: the signal had aborted already). */
   exitCode?: number;
   signal?: string;
   /**
@@ -119,6 +122,8 @@ export interface WatchEvents {
   spawn: [number];
 }
 
+type Command = ReturnType<typeof spawnGuarded>;
+
 export class Watcher extends EventEmitter<WatchEvents> {
   readonly #options: WatchOptions;
   readonly #source: string[];
@@ -128,7 +133,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * reported): the runners started into it, or why none could start.
    */
   readonly #history = new Map<string, { runners: PipelineRunner[]; refused?: PipelineError }>();
-  readonly #child: ReturnType<typeof spawnGuarded>;
+  /** The command; never started when the signal had aborted already. */
+  readonly #child?: Command;
   #stopped = false;
   #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
   /** Resolves when the command has exited and every pipeline is stopped. */
@@ -143,15 +149,27 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#source = sourceWords('pipeline', options.pipeline);
     const signal = validateSignal(options.signal);
     this.#options = options;
+    if (signal?.aborted) {
+      // Stopped before it began: the command is not run at all.
+      this.#stopped = true;
+      this.done = Promise.resolve({ outOfRestarts: false, stopped: true, rings: [] });
+      return;
+    }
     const [file, ...args] = options.command;
-    this.#child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false });
-    if (this.#child.pid !== undefined) queueMicrotask(() => this.emit('spawn', this.#child.pid!));
-    signal?.addEventListener('abort', () => void this.stop(), { once: true });
-    this.done = this.#run();
+    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false });
+    this.#child = child;
+    if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));
+    this.done = this.#run(child);
+    if (signal !== undefined) {
+      // The signal may outlive many watches (an app's shutdown): the listener goes with the watch.
+      const stopListening = onAbort(signal, () => void this.stop());
+      void this.done.then(stopListening, stopListening);
+    }
   }
 
+  /** The command's pid (undefined when it could not start, or the signal had aborted before). */
   get pid(): number | undefined {
-    return this.#child.pid;
+    return this.#child?.pid;
   }
 
   /** Rings with a pipeline running (or restarting). */
@@ -163,10 +181,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
     return this.#pipelines.get(name);
   }
 
-  async #run(): Promise<WatchResult> {
+  async #run(child: Command): Promise<WatchResult> {
     const out = this.#options.stdout ?? process.stdout;
     const reading = (async () => {
-      for await (const event of readLines(this.#child.stdout!, { maxLineBytes: this.#options.maxLineBytes })) {
+      for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes })) {
         if (event.type === 'log') {
           if (!out.write(event.raw)) await new Promise((r) => out.once('drain', r));
         } else if (event.type === 'warning') {
@@ -184,7 +202,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
         }
       }
     })();
-    const result = await this.#child;
+    const result = await child;
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     return {
@@ -238,7 +256,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
         : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...this.#options.sinkProperties },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
-      shouldRestart: () => !this.#stopped && this.#child.exitCode === null && readerAlive(served),
+      shouldRestart: () => !this.#stopped && this.#child?.exitCode === null && readerAlive(served),
     });
     this.#pipelines.set(name, runner);
     record.runners.push(runner);
@@ -249,7 +267,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       // Fatal: it can never write into this ring (permanent), keeps dying,
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
-        (exit.error.permanent || exit.outOfRestarts || (this.#child.exitCode === null && readerAlive(served)));
+        (exit.error.permanent || exit.outOfRestarts || (this.#child?.exitCode === null && readerAlive(served)));
       if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
       this.emit('ended', name, exit, fatal);
       if (fatal) void this.stop();
@@ -272,8 +290,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (!this.#stopped) {
       this.#stopped = true;
       await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
-      const pid = this.#child.pid;
-      if (pid !== undefined && this.#child.exitCode === null) {
+      const pid = this.#child?.pid;
+      if (pid !== undefined && this.#child?.exitCode === null) {
         killGroup(pid, 'SIGTERM');
         const t = setTimeout(() => killGroup(pid, 'SIGKILL'), this.#options.stopTimeoutMs ?? 5000);
         void this.done.finally(() => clearTimeout(t));

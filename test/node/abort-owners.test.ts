@@ -117,3 +117,41 @@ describe('PipelineRunner', () => {
     }
   });
 });
+
+describe('watch()', () => {
+  test('a signal aborted already: the command never runs, done resolves stopped at once, no listener stays', async () => {
+    const name = ringName('watch-aborted');
+    const signal = aborted();
+    const out = sink();
+    const watcher = watch({
+      command: [process.execPath, watchReader, name, '1', '100000000'], pipeline: LIVE, stdout: out.stream, signal,
+    });
+    try {
+      const result = await within('done', watcher.done, 1000);
+      expect(result).toEqual({ outOfRestarts: false, stopped: true, rings: [] });
+      expect(watcher.pid).toBeUndefined();
+      expect(processesWith(name)).toEqual([]);
+      expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+      expect(out.text()).toBe('');
+      expect(listeners(signal)).toBe(0);
+    } finally {
+      await watcher.stop();
+    }
+  });
+
+  test('after the command exited by itself, its listener is off the signal', async () => {
+    const name = ringName('watch-ends');
+    const c = new AbortController();
+    const watcher = watch({
+      command: [process.execPath, watchReader, name, '1', '5'], pipeline: LIVE, stdout: sink().stream, signal: c.signal,
+    });
+    try {
+      expect(listeners(c.signal)).toBe(1);
+      const result = await within('done', watcher.done, 20000);
+      expect(result).toMatchObject({ exitCode: 0, stopped: false });
+      expect(listeners(c.signal)).toBe(0);
+    } finally {
+      await watcher.stop();
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // it, and one object to consume frames, watch state and close it all.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
+import { onAbort } from '../abort.js';
 import { PipelineError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { announce } from '../line-protocol/format.js';
@@ -58,7 +59,11 @@ export interface StartStreamOptions {
    * @default 5000
    */
   stopTimeoutMs?: number;
-  /** Aborting closes the stream. */
+  /**
+   * Aborting closes the stream. Aborted before startStream() resolved (also
+   * while it creates the ring or announces it), it rejects with
+   * signal.reason and leaves no ring and no gst-launch behind.
+   */
   signal?: AbortSignal;
 }
 
@@ -86,11 +91,14 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   #endOfStream = false;
   #closing?: Promise<PipelineExit>;
   readonly #announceTo?: Writable;
+  /** Takes the signal's listener off: a signal may outlive many streams. */
+  readonly #stopListening: () => void;
 
   /** @internal use startStream() */
-  constructor(reader: ZeroBufferReader, pipeline: PipelineRunner, announceTo?: Writable) {
+  constructor(reader: ZeroBufferReader, pipeline: PipelineRunner, announceTo?: Writable, signal?: AbortSignal) {
     super();
     this.#announceTo = announceTo;
+    this.#stopListening = signal === undefined ? () => {} : onAbort(signal, () => void this.close());
     this.name = reader.name;
     this.reader = reader;
     this.pipeline = pipeline;
@@ -172,6 +180,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    */
   close(): Promise<PipelineExit> {
     this.#closing ??= (async () => {
+      this.#stopListening();
       // After EOS gst-launch exits 0 by itself within moments: a SIGINT then
       // would only cut its shutdown short.
       if (this.#endOfStream) await Promise.race([this.pipeline.done, new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -199,7 +208,10 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   }
 }
 
-/** Creates the ring, announces it when asked, and starts the pipeline into it. */
+/**
+ * Creates the ring, announces it when asked, and starts the pipeline into it.
+ * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal).
+ */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const signal = validateSignal(options.signal);
@@ -209,21 +221,27 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
   signal?.throwIfAborted();
   const reader = await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
+  const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
+  let announced = false;
   try {
-    const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
-    if (announceTo !== undefined)
+    signal?.throwIfAborted();
+    if (announceTo !== undefined) {
       await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
+      announced = true;
+      signal?.throwIfAborted();
+    }
     const pipeline = new PipelineRunner({
       source, name: reader.name, sinkProperties: options.sinkProperties, gstLaunch: options.gstLaunch,
       pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
       shouldRestart: () => !reader.closed,
     });
-    const stream = new Stream(reader, pipeline, announceTo);
-    signal?.addEventListener('abort', () => void stream.close(), { once: true });
+    const stream = new Stream(reader, pipeline, announceTo, signal);
     pipeline.start();
     return stream;
   } catch (e) {
     await reader.close();
+    // Whoever acted on the start-stream line learns that the ring is gone.
+    if (announced) await announce({ method: 'stop-stream', name: reader.name }, { stream: announceTo }).catch(() => {});
     throw e;
   }
 }

@@ -155,3 +155,58 @@ describe('watch()', () => {
     }
   });
 });
+
+describe('startStream()', () => {
+  test('a signal aborted already rejects with its reason; nothing is created', async () => {
+    const name = ringName('stream-aborted');
+    const signal = aborted();
+    await expect(startStream({ source: LIVE, name, signal })).rejects.toBe(signal.reason);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+    expect(processesWith(name)).toEqual([]);
+    expect(listeners(signal)).toBe(0);
+  });
+
+  test.each([false, true])('aborted while the ring is created (announce: %s): rejects with the reason, removes the ring, starts no gst-launch, announces nothing', async (announce) => {
+    const name = ringName('stream-abort-creating');
+    const c = new AbortController();
+    const out = sink();
+    const starting = startStream({ source: LIVE, name, signal: c.signal, announce: announce && out.stream });
+    const reason = new Error('shut down while starting');
+    c.abort(reason);
+    const outcome = await within('startStream', starting.then((s) => s, (e: unknown) => e), 5000);
+    if (outcome !== reason) await (outcome as { close: () => Promise<unknown> }).close?.();
+    expect(outcome).toBe(reason);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+    expect(processesWith(name)).toEqual([]);
+    expect(out.text()).toBe('');
+    expect(listeners(c.signal)).toBe(0);
+  });
+
+  test('the pipeline is refused after the start-stream line went out: stop-stream follows it, the ring is removed', async () => {
+    const name = ringName('stream-refused');
+    const out = sink();
+    await expect(startStream({ source: LIVE, name, announce: out.stream, restart: 'often' as never })).rejects.toThrow(/restart/);
+    const lines = out.text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l.slice(2)) as { method: string; params: unknown[] });
+    expect(lines.map((l) => [l.method, l.params[0]])).toEqual([['start-stream', name], ['stop-stream', name]]);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  });
+
+  test('after close(), its listener is off the signal', async () => {
+    const name = ringName('stream-ends');
+    const c = new AbortController();
+    const stream = await startStream({ source: FINITE, name, signal: c.signal });
+    let frames = 0;
+    try {
+      expect(listeners(c.signal)).toBe(1);
+      for await (const frame of stream.frames({ timeoutMs: 15000 })) {
+        frames++;
+        frame.release();
+      }
+    } finally {
+      await stream.close();
+    }
+    expect(frames).toBe(5);
+    expect(listeners(c.signal)).toBe(0);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  });
+});

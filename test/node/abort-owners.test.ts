@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startStream, watch, ZeroBufferReader } from '../../src/index.js';
 import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
-import { leftovers, repoRoot, ringName } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, within } from './helpers.js';
 
 jest.setTimeout(30000);
 
@@ -23,33 +23,6 @@ const FINITE = `videotestsrc num-buffers=5 ! ${CAPS}`;
 afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
-
-/** Our live processes (not zombies, not this one) whose command line contains marker. */
-function processesWith(marker: string): string[] {
-  const found: string[] = [];
-  const uid = process.getuid?.();
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (/State:\s+Z/.test(status)) continue;
-      if (uid !== undefined && Number(/Uid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(marker)) found.push(`${pid} ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
-  ]);
-}
 
 function aborted(): AbortSignal {
   const c = new AbortController();

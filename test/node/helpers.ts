@@ -125,3 +125,31 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
     clearTimeout(timer);
   }
 }
+
+/** Our live processes (not zombies, not this one) whose command line contains marker. */
+export function processesWith(marker: string): string[] {
+  const found: string[] = [];
+  const uid = process.getuid?.();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (/State:\s+Z/.test(status)) continue;
+      if (uid !== undefined && Number(/Uid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(marker)) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** p, or a rejection naming what once ms pass first (the timer is cleared when p settles). */
+export function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
+  ]);
+}

@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { removeStaleRing, startStream, watch, type WarningEvent } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
-import { leftovers, repoRoot, ringName, sleep } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, sleep, within } from './helpers.js';
 
 jest.setTimeout(20000);
 
@@ -31,39 +31,12 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-/** Our live processes (not zombies, not this one) whose command line contains marker. */
-function processesWith(marker: string): string[] {
-  const found: string[] = [];
-  const uid = process.getuid?.();
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (/State:\s+Z/.test(status)) continue;
-      if (uid !== undefined && Number(/Uid:\s+(\d+)/.exec(status)?.[1]) !== uid) continue;
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(marker)) found.push(`${pid} ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
-}
-
-function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
-  ]);
 }
 
 /** Writes an executable script into the temp dir; its path (and so its cmdline) holds marker. */

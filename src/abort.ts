@@ -7,15 +7,14 @@
 export async function abortable<T>(signal: AbortSignal | undefined, wait: () => Promise<T>, cancel: () => void): Promise<T> {
   if (signal === undefined) return wait();
   signal.throwIfAborted();
-  const onAbort = (): void => cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const stopListening = onAbort(signal, cancel);
   try {
     return await wait();
   } catch (e) {
     if (signal.aborted) throw signal.reason;
     throw e;
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    stopListening();
   }
 }
 

@@ -1,6 +1,7 @@
 // The writing side of the line protocol: one line per message, written in
 // one write and flushed before the promise resolves.
 import type { Writable } from 'node:stream';
+import { onAbort } from '../abort.js';
 import { validateSignal } from '../options.js';
 import type { StreamMessage } from './messages.js';
 import { checkMessage } from './validate.js';
@@ -32,10 +33,9 @@ export async function announce(message: StreamMessage, options: AnnounceOptions 
   const line = formatMessage(message);
   signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stopListening = signal === undefined ? undefined : onAbort(signal, () => reject(signal.reason));
     stream.write(line, (error) => {
-      signal?.removeEventListener('abort', onAbort);
+      stopListening?.();
       if (error) reject(error);
       else resolve();
     });

@@ -62,7 +62,8 @@ export interface StartStreamOptions {
   /**
    * Aborting closes the stream. Aborted before startStream() resolved (also
    * while it creates the ring or announces it), it rejects with
-   * signal.reason and leaves no ring and no gst-launch behind.
+   * signal.reason and leaves no ring and no gst-launch behind; a
+   * start-stream line already handed to the stream is followed by stop-stream.
    */
   signal?: AbortSignal;
 }
@@ -226,8 +227,9 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
   try {
     signal?.throwIfAborted();
     if (announceTo !== undefined) {
-      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
+      // Set before the wait: an abort ends the wait, not the write, so the line may go out all the same.
       announced = true;
+      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
     const pipeline = new PipelineRunner({

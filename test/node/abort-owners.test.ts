@@ -164,6 +164,36 @@ describe('startStream()', () => {
     expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
   });
 
+  test('aborted while the start-stream line is being written: stop-stream follows it, the ring is removed', async () => {
+    const name = ringName('stream-abort-announcing');
+    const c = new AbortController();
+    const chunks: string[] = [];
+    let writing: (() => void) | undefined;
+    const slow = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        if (chunks.length === 1) writing = cb; // the start-stream line, held until the test lets it go
+        else cb();
+      },
+    });
+    const starting = startStream({ source: LIVE, name, signal: c.signal, announce: slow }).then((s) => s, (e: unknown) => e);
+    await within('the start-stream write', new Promise<void>(function poll(resolve) {
+      if (writing !== undefined) resolve();
+      else setTimeout(poll, 5, resolve);
+    }), 5000);
+    const reason = new Error('shut down while announcing');
+    c.abort(reason);
+    writing!();
+    const outcome = await within('startStream', starting, 5000);
+    if (outcome !== reason) await (outcome as { close: () => Promise<unknown> }).close?.();
+    expect(outcome).toBe(reason);
+    const lines = chunks.map((l) => JSON.parse(l.slice(2)) as { method: string; params: unknown[] });
+    expect(lines.map((l) => [l.method, l.params[0]])).toEqual([['start-stream', name], ['stop-stream', name]]);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+    expect(processesWith(name)).toEqual([]);
+    expect(listeners(c.signal)).toBe(0);
+  });
+
   test('after close(), its listener is off the signal', async () => {
     const name = ringName('stream-ends');
     const c = new AbortController();

@@ -137,9 +137,10 @@ async function main() {
       const pair = video.PAIRED[res.id];
       const refs = methods.filter((m) => pair?.refs.includes(m.id));
       const compared = refs.length ? methods.filter((m) => pair.rows.includes(m.id)) : [];
-      for (const m of rotate(methods.filter((m) => !(compared.length && [...refs, ...compared].includes(m))), round)) await measured(m, {});
+      const bracketed = compared.length ? [...refs, ...compared] : [];
+      for (const m of rotate(methods.filter((m) => !bracketed.includes(m)), round)) await measured(m, {});
       const order = rotate(compared, round);
-      for (let block = 0; compared.length && block <= order.length; block++) {
+      for (let block = 0; bracketed.length && block <= order.length; block++) {
         for (const m of rotate(refs, round + block)) await measured(m, { block });
         if (block < order.length) await measured(order[block], { slot: block });
       }

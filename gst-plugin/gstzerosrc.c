@@ -765,7 +765,7 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "frame takes its size + 16 bytes (+ 48 with the per-frame "
           "header). 0 (default): room for the frames the caps property, or "
           "else fixed raw video caps right downstream, describe: 4 frames, "
-          "fewer when 4 would not fit in 32 MiB (the CPU cache), at least 2; "
+          "fewer when 4 would not fit in 32 MiB, at least 2; "
           "3 frames of 1080p RGB when neither describes them", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

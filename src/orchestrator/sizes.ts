@@ -1,7 +1,7 @@
 // Ring sizes for a source: for the frames the caps filter at its end
 // describes when it says enough, else the readers' fallback, by the core's
-// rule (zb_default_payload_size: 2 to 4 frames, as many as fit in the CPU
-// cache, up to 64 of small frames, with room for the per-frame header; 3
+// rule (zb_default_payload_size: 2 to 4 frames, as many as fit in 32 MiB,
+// up to 64 of small frames, with room for the per-frame header; 3
 // frames of 1080p RGB when the frame size is unknown).
 import { parseCaps, type Caps } from '../caps.js';
 import { native } from '../native.js';

@@ -34,7 +34,7 @@ export interface StartStreamOptions {
   /**
    * Bytes of the payload ring.
    * @default frames of the size the source's last caps filter describes (plus headers), as many as the
-   * core's rule picks (zb_default_frames_in_flight: 2 to 4 by the CPU cache, up to 64 of small frames),
+   * core's rule picks (zb_default_frames_in_flight: 2 to 4, as many as fit in 32 MiB, up to 64 of small frames),
    * else 3 × 1920×1080 RGB
    */
   payloadSize?: number;

@@ -381,8 +381,8 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
                              bool frame_header);
 
 /* The frames in flight a ring of frames of this size holds by default
- * (see docs/BENCHMARKS.md): frames from 256 KiB on, as many as keep the
- * writer's working set within the CPU cache (32 MiB), 2 to 4; smaller
+ * (see docs/BENCHMARKS.md): frames from 256 KiB on, as many as fit in
+ * 32 MiB, 2 to 4 (more ran no faster at 4K); smaller
  * frames, a ring of about 1 MiB, 4 to 64, so that a reader takes many per
  * wake-up. */
 unsigned zb_default_frames_in_flight(uint64_t frame_size);

@@ -58,17 +58,18 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
 }
 
 /* Frames in flight by frame size (docs/BENCHMARKS.md has the runs):
- * - Large frames: the working set a writer cycles through is frames × frame
- *   size, and beyond the last-level cache every frame is written to cold
- *   memory (4K BGRx, 33 MB frames: the ring ran at 0.53–0.56 of shmsink
- *   with 3–4 frames and 0.91 with 2). So as many as fit in ZB_CACHE_BUDGET,
- *   at least 2 (one written while one is read), at most 4.
+ * - Large frames: as many as fit in ZB_LARGE_RING_BUDGET, at least 2 (one
+ *   written while one is read), at most 4. More bought nothing: 4K BGRx
+ *   zerosink → zerosrc ran 219–286 frames/s with 2, 3 or 4 frames (the
+ *   0.53–0.56 of shmsink once seen with 3–4 was a copy corner of glibc on
+ *   AMD hitting one slot, scripts/bench/notes.md), so 2 at 4K saves half
+ *   the memory.
  * - Small frames: a reader pays a wake-up per batch of ready frames, so a
  *   ring of a few frames throttles both sides (1 KiB frames, Node reader:
  *   20–40 k frames/s with 4 in flight, 53–63 k with 16; with batches of
  *   half the ring, 125–158 k with 16 and 160–246 k with 64, flat-out p50
  *   135–197 µs). So about ZB_SMALL_RING_BUDGET of them, 4 to 64. */
-#define ZB_CACHE_BUDGET (UINT64_C(32) << 20)
+#define ZB_LARGE_RING_BUDGET (UINT64_C(32) << 20)
 #define ZB_SMALL_RING_BUDGET (UINT64_C(1) << 20)
 #define ZB_SMALL_FRAME (ZB_SMALL_RING_BUDGET / 4)
 
@@ -81,7 +82,7 @@ unsigned zb_default_frames_in_flight(uint64_t frame_size) {
     return 4;
   if (frame_size < ZB_SMALL_FRAME)
     return clamp_frames(ZB_SMALL_RING_BUDGET / frame_size, 4, 64);
-  return clamp_frames(ZB_CACHE_BUDGET / frame_size, 2, 4);
+  return clamp_frames(ZB_LARGE_RING_BUDGET / frame_size, 2, 4);
 }
 
 /* Unknown frames: what the default used to hold, 3 frames of 1080p RGB. */

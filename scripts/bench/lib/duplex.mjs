@@ -15,7 +15,10 @@
 //   consumer touching one byte per page), the same frames in the same round.
 // - zerofilter ⇄ ZeroBufferDuplexServer (peers/duplex-echo.mjs, `return
 //   frame`), 4 frames each way; zerofilter writes its requests zero-copy
-//   (its pool). Two rows: the server as it comes (an in-place answer, a
+//   (its pool), with frame-header=true as `zerobuffer filter` runs it (every
+//   request slot then starts 64-byte aligned; without it, at 4K one of the
+//   slots sits 16 bytes past videotestsrc's buffer in a page, where glibc's
+//   memcpy on AMD copies 4× slower: scripts/bench/notes.md). Two rows: the server as it comes (an in-place answer, a
 //   48-byte header and no copy, when zerofilter declares in_place:
 //   docs/PROTOCOL.md §9.4; else a copy), and with inPlace: false (one copy
 //   from the request ring into the response ring). The server's own count
@@ -64,7 +67,7 @@ async function zerofilter(ctx, res, n, inPlace) {
     JSON.stringify({ repo: ctx.repo, name, payloadSize: 4 * (size + 128), inPlace })], { timeoutMs: ctx.timeoutMs, env: ctx.env });
   const report = path.join(ctx.tmpDir ?? '/tmp', `zbbench-dx-${randomUUID().slice(0, 8)}.json`);
   const client = start(ctx.gstRun, ['--report', report,
-    `${source(res, n)} ! zerofilter name=sink channel=${name} connect-timeout=10000 payload-size=${4 * (size + 128)} ! fakesink sync=false`],
+    `${source(res, n)} ! zerofilter name=sink channel=${name} connect-timeout=10000 payload-size=${4 * (size + 128)} frame-header=true ! fakesink sync=false`],
   { timeoutMs: ctx.timeoutMs, env: ctx.env });
   const c = await client.done;
   const rep = readReport(report, `zerofilter: exit ${c.code} ${c.stderr}`);

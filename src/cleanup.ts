@@ -10,15 +10,29 @@ import { onExit } from 'signal-exit';
 const open = new Set<{ closeSync(): void }>();
 let removeHandler: (() => void) | undefined;
 
-function closeAll(): void {
-  for (const handle of [...open]) {
-    try {
-      handle.closeSync();
-    } catch {
-      // exiting: nothing more to do
+function closeAll(_code: number | null | undefined, signal: NodeJS.Signals | null): void {
+  // signal-exit stops listening before it calls us and raises the signal
+  // again after us, so the same signal arriving meanwhile would kill the
+  // process with rings not yet unlinked. It does arrive: a parent's death
+  // signal (setpriv --pdeathsig) comes again each time the child is handed
+  // to another of the dying parent's threads. Repeats are absorbed while
+  // the rings close; one that lands while signal-exit removes its own
+  // listeners, before it calls us, still ends the process first (rarer:
+  // the ring then waits for the next sweep).
+  const absorb = (): void => {};
+  if (signal) process.on(signal, absorb);
+  try {
+    for (const handle of [...open]) {
+      try {
+        handle.closeSync();
+      } catch {
+        // exiting: nothing more to do
+      }
     }
+    open.clear();
+  } finally {
+    if (signal) process.removeListener(signal, absorb);
   }
-  open.clear();
 }
 
 /** Registers a handle to close at exit; the returned function unregisters it. */

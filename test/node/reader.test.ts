@@ -362,6 +362,20 @@ test.each(['SIGTERM', 'SIGINT'] as const)('a process that gets %s while reading 
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
 
+// A child under `setpriv --pdeathsig` (the CLI's children) gets its parent's
+// death signal once per thread of the dying parent; before, a repeat that came
+// while the first one's cleanup ran killed it with the ring still there.
+test.each(['SIGTERM', 'SIGINT'] as const)('%s again while the first one closes the ring: the ring is still unlinked', async (signal) => {
+  const name = ringName('repeat');
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'repeat-signal-reader.mjs'), name, signal]);
+  await child.line(/^ready /);
+  child.proc.kill(signal);
+  await child.exit();
+  expect(child.stderr).toBe('');
+  expect(child.proc.signalCode).toBe(signal);
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+});
+
 // Started in the background by a script (`cmd &`: SIGINT ignored at start),
 // waiting for its writer, with a signal-exit user loaded first: before, both
 // cleanups left the default action to the other, so the first SIGINT only

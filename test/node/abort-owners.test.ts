@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startStream, watch, ZeroBufferReader } from '../../src/index.js';
 import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
-import { leftovers, processesWith, repoRoot, ringName, within } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, until, within } from './helpers.js';
 
 jest.setTimeout(30000);
 
@@ -177,10 +177,7 @@ describe('startStream()', () => {
       },
     });
     const starting = startStream({ source: LIVE, name, signal: c.signal, announce: slow }).then((s) => s, (e: unknown) => e);
-    await within('the start-stream write', new Promise<void>(function poll(resolve) {
-      if (writing !== undefined) resolve();
-      else setTimeout(poll, 5, resolve);
-    }), 5000);
+    await until('the start-stream write', () => writing !== undefined);
     const reason = new Error('shut down while announcing');
     c.abort(reason);
     writing!();

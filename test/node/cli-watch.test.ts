@@ -6,7 +6,7 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
+import { leftovers, repoRoot, ringName, run, until } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -40,14 +40,6 @@ function processesFor(name: string): string[] {
     }
   }
   return found;
-}
-
-async function until(what: string, check: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 function gstPids(stderr: string): number[] {

@@ -145,6 +145,15 @@ export function processesWith(marker: string): string[] {
   return found;
 }
 
+/** Resolves once check() holds (looked at every 25 ms); throws naming what after ms. */
+export async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
 /** p, or a rejection naming what once ms pass first (the timer is cleared when p settles). */
 export function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;

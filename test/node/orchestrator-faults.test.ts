@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { removeStaleRing, startStream, watch, type WarningEvent } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
-import { leftovers, processesWith, repoRoot, ringName, sleep, within } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, sleep, until, within } from './helpers.js';
 
 jest.setTimeout(20000);
 
@@ -30,14 +30,6 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
   expect(leftovers()).toEqual([]);
 });
-
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Writes an executable script into the temp dir; its path (and so its cmdline) holds marker. */
 function script(marker: string, body: string, interpreter = '/bin/bash'): string {

@@ -18,7 +18,8 @@
         "native/addon/wait-thread.cc",
         "native/addon/uring-waiter.cc",
         "native/addon/convert.c",
-        "native/addon/convert-binding.cc"
+        "native/addon/convert-binding.cc",
+        "native/addon/signal-hold.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

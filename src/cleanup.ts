@@ -5,44 +5,67 @@
 // way shares one listener, which re-raises once they are all done. Our own
 // listener beside it deadlocked: each left the re-raise to the other, and
 // the first SIGINT only closed the rings under a program that went on.
+//
+// signal-exit stops listening before it calls us, and the default action is
+// back from then on, so the same signal arriving before the rings are
+// unlinked would end the process with the rings still there. It does
+// arrive: a parent's death signal (setpriv --pdeathsig) comes again each
+// time the child is handed to another of the dying parent's threads. So
+// while rings are open a SignalHold (signal-hold.cc) keeps the handler of
+// the signals signal-exit listens for, released once the rings are closed.
+// It is not a listener: signal-exit's count of listeners, which decides
+// whether it acts, is unchanged.
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { onExit } from 'signal-exit';
+import { signals } from 'signal-exit/signals';
+import { native } from './native.js';
 
 const open = new Set<{ closeSync(): void }>();
 let removeHandler: (() => void) | undefined;
+let hold: { release(): void } | undefined;
 
-function closeAll(_code: number | null | undefined, signal: NodeJS.Signals | null): void {
-  // signal-exit stops listening before it calls us and raises the signal
-  // again after us, so the same signal arriving meanwhile would kill the
-  // process with rings not yet unlinked. It does arrive: a parent's death
-  // signal (setpriv --pdeathsig) comes again each time the child is handed
-  // to another of the dying parent's threads. Repeats are absorbed while
-  // the rings close; one that lands while signal-exit removes its own
-  // listeners, before it calls us, still ends the process first (rarer:
-  // the ring then waits for the next sweep).
-  const absorb = (): void => {};
-  if (signal) process.on(signal, absorb);
-  try {
-    for (const handle of [...open]) {
-      try {
-        handle.closeSync();
-      } catch {
-        // exiting: nothing more to do
-      }
+/** The signals signal-exit listens for, by number (SIGIOT is SIGABRT, SIGPOLL is SIGIO). */
+const heldSignals = new Map<number, NodeJS.Signals>();
+for (const name of signals) {
+  const signum = constants.signals[name as NodeJS.Signals];
+  if (signum !== undefined && !heldSignals.has(signum)) heldSignals.set(signum, name as NodeJS.Signals);
+}
+
+function closeAll(): void {
+  for (const handle of [...open]) {
+    try {
+      handle.closeSync();
+    } catch {
+      // exiting: nothing more to do
     }
-    open.clear();
-  } finally {
-    if (signal) process.removeListener(signal, absorb);
   }
+  open.clear();
+  hold?.release();
+  hold = undefined;
+}
+
+// A held signal that no listener hears (someone unloaded signal-exit) would
+// otherwise be swallowed: it ends the process as its default action would.
+function onHeldSignal(signum: number): void {
+  const name = heldSignals.get(signum);
+  if (name === undefined || process.listenerCount(name) > 0) return;
+  closeAll();
+  process.kill(process.pid, name);
 }
 
 /** Registers a handle to close at exit; the returned function unregisters it. */
 export function closeAtExit(handle: { closeSync(): void }): () => void {
   removeHandler ??= onExit(closeAll);
+  // Workers get no signals, and a worker's loop must end with no handles open.
+  if (isMainThread) hold ??= new native.SignalHold([...heldSignals.keys()], onHeldSignal);
   open.add(handle);
   return () => {
     if (open.delete(handle) && open.size === 0) {
       removeHandler?.();
       removeHandler = undefined;
+      hold?.release();
+      hold = undefined;
     }
   };
 }

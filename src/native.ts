@@ -234,6 +234,11 @@ export interface NativeAddon {
   healthBands: Readonly<{ degraded: number; critical: number }>;
   /** The band of a utilisation in percent (zb_band_of). */
   bandOf(utilisationPercent: number): RingBand;
+  /**
+   * Keeps the process's handler for these signal numbers installed until release(), without a process
+   * listener, and calls onSignal(signum) on the event loop when one arrives (signal-hold.cc).
+   */
+  SignalHold: new (signals: number[], onSignal: (signum: number) => void) => { release(): void };
 }
 
 const require = createRequire(import.meta.url);

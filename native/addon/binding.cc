@@ -36,6 +36,7 @@
 
 #include "binding-common.h"
 #include "convert-binding.h"
+#include "signal-hold.h"
 #include "uring-waiter.h"
 #include "ring-view.h"
 #include "writer-binding.h"
@@ -655,6 +656,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   RegisterConvert(env, exports);
+  RegisterSignalHold(env, exports);
   exports.Set("poisonByte", Napi::Number::New(env, ZB_POISON_BYTE));
   Napi::Object bands = Napi::Object::New(env);
   bands.Set("degraded", ZB_BAND_DEGRADED_PERCENT);

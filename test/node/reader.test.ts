@@ -351,23 +351,34 @@ test.each([
     afterRelease: 0, afterGcFrames: 40, heldAfterGc: true });
 });
 
-test.each(['SIGTERM', 'SIGINT'] as const)('a process that gets %s while reading unlinks its ring', async (signal) => {
+// hold-ring.mjs unload-signal-exit: someone unloaded signal-exit (its
+// exported unload()) while the ring was open, so no listener hears the
+// signal; the ring's own hold of it still unlinks the ring and ends the
+// process by the signal.
+test.each([
+  ['SIGTERM', 'listening'], ['SIGINT', 'listening'], ['SIGTERM', 'unload-signal-exit'],
+] as const)('a process that gets %s while reading unlinks its ring (signal-exit %s)', async (signal, mode) => {
   const name = ringName('signal');
-  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-ring.mjs'), name]);
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-ring.mjs'), name, mode]);
   await child.line(/^ready /);
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
   child.proc.kill(signal);
   await child.exit();
+  expect(child.stderr).toBe('');
   expect(child.proc.signalCode).toBe(signal); // the default action still ran
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
 
 // A child under `setpriv --pdeathsig` (the CLI's children) gets its parent's
-// death signal once per thread of the dying parent; before, a repeat that came
-// while the first one's cleanup ran killed it with the ring still there.
-test.each(['SIGTERM', 'SIGINT'] as const)('%s again while the first one closes the ring: the ring is still unlinked', async (signal) => {
+// death signal once per thread of the dying parent. Before, a repeat killed
+// it with the ring still there: while the first one's cleanup ran, or
+// earlier, once signal-exit had stopped listening and before it called ours.
+test.each([
+  ['SIGTERM', 'during-close'], ['SIGINT', 'during-close'], ['SIGTERM', 'before-close'], ['SIGINT', 'before-close'],
+] as const)('%s again %s: the ring is still unlinked', async (signal, when) => {
   const name = ringName('repeat');
-  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'repeat-signal-reader.mjs'), name, signal]);
+  const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'repeat-signal-reader.mjs');
+  const child = run(process.execPath, [fixture, name, signal, when]);
   await child.line(/^ready /);
   child.proc.kill(signal);
   await child.exit();

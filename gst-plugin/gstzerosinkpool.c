@@ -282,6 +282,26 @@ commit (zb_reservation * res, uint64_t size, zb_hold * hold)
  * upstream filled in place: commit it. FALSE (nothing done) when the
  * reservation was abandoned (the link reconnected since): then the bytes
  * are copied like any other buffer's. */
+/* gst_buffer_extract with the core's copy (zb_copy), memory by memory: the
+ * ring's position, not the buffer, decides where the bytes land. */
+static gboolean
+copy_into (GstBuffer * buffer, guint8 * dst)
+{
+  guint i, n = gst_buffer_n_memory (buffer);
+
+  for (i = 0; i < n; i++) {
+    GstMemory *mem = gst_buffer_peek_memory (buffer, i);
+    GstMapInfo map;
+
+    if (!gst_memory_map (mem, &map, GST_MAP_READ))
+      return FALSE;
+    zb_copy (dst, map.data, map.size);
+    dst += map.size;
+    gst_memory_unmap (mem, &map);
+  }
+  return TRUE;
+}
+
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
     gsize size, zb_hold * hold, GstFlowReturn * ret, gboolean * moved,
@@ -361,9 +381,16 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   if (ret != GST_FLOW_OK)
     goto done;
+  if (!copy_into (buffer, res.data + header)) {
+    zb_reservation_cancel (&res);
+    *error = gst_zero_error_new (ZB_EINVAL,
+        g_strdup ("Could not read a buffer to copy it into the ring"),
+        g_strdup ("a memory of the buffer cannot be mapped for reading"));
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
   if (header > 0)
     write_header (buffer, attributes, res.data);
-  gst_buffer_extract (buffer, 0, res.data + header, size);
   rc = commit (&res, size + header, hold);
   if (rc < 0) {
     *error = gst_zero_error_new (rc,

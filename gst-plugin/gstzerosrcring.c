@@ -119,7 +119,7 @@ zero_src_mem_copy (GstMemory * mem, gssize offset, gssize size)
     gst_memory_unmap (mem, &in);
     goto fail;
   }
-  memcpy (out.data, in.data + offset, size);
+  zb_copy (out.data, in.data + offset, size);
   gst_memory_unmap (copy, &out);
   gst_memory_unmap (mem, &in);
   return copy;
@@ -336,7 +336,7 @@ move_out_locked (GstZeroSrcRing * ring, GArray * moved)
     if (m->maps > 0)
       continue;
     copy = g_malloc (m->bytes);
-    memcpy (copy, m->data, m->bytes);
+    zb_copy (copy, m->data, m->bytes);
     m->data = copy;
     m->in_ring = FALSE;
     g_queue_unlink (&ring->lent, &m->link);

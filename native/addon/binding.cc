@@ -109,7 +109,7 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     }
     if (lease < 0) {  // a copy: the ring frame goes back with this batch's
       Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(t.size));
-      if (t.size > 0) std::memcpy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
+      if (t.size > 0) zb_copy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
       if (slot != nullptr)
         LeaseTable::Finalize(slot);  // ends the lease it holds
       else

@@ -91,7 +91,7 @@ WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
   WriteResult r = Reserve(header + req.size, timeout_ms, id, &res);
   if (!r.status.ok() || r.closed || r.canceled) return r;
   if (req.ext) WriteHeader(res.data, req);
-  if (req.size > 0) std::memcpy(res.data + header, req.data, req.size);
+  if (req.size > 0) zb_copy(res.data + header, req.data, req.size);
   int rc = zb_reservation_commit(&res, header + req.size);
   if (rc < 0) r.status = Status::FromCore(rc);
   r.slot = nullptr;
@@ -174,7 +174,7 @@ Status WriterSession::Commit(uint64_t size, const uint8_t *bytes) {
   uint64_t skip = HeaderSize(open_header_);
   if (size > open_.size - skip)
     return Status::Make(ZB_EINVAL, "commit: size is larger than the reservation");
-  if (bytes != nullptr && size > 0) std::memcpy(open_.data + skip, bytes, size);
+  if (bytes != nullptr && size > 0) zb_copy(open_.data + skip, bytes, size);
   if (open_header_.ext) WriteHeader(open_.data, open_header_);
   return Status::FromCore(zb_reservation_commit(&open_, skip + size));
 }

@@ -2022,6 +2022,38 @@ static void test_name_collisions(void) {
   CHECK_RC(zb_validate_name("sem.x"), ZB_ENAME);
 }
 
+/* zb_copy: exact bytes, none past the end, for sizes around its bounds
+ * (2 KiB, 512 KiB, the 1 KiB pieces) and distances in and out of the slow
+ * case (1..63 bytes modulo 4096). */
+static void test_copy(void) {
+  const size_t sizes[] = {0, 1, 1023, 2047, 2048, 2049, 3000, 65536, 65543, 524287, 524288, 600001};
+  const size_t distances[] = {0, 1, 16, 33, 63, 64, 4080};
+  const size_t room = 600001 + 2 * 4096;
+  uint8_t *src = aligned_alloc(4096, room), *dst = aligned_alloc(4096, room + 4096);
+  uint32_t x = 12345;
+  CHECK(src != NULL && dst != NULL);
+  if (src == NULL || dst == NULL) {
+    free(src);
+    free(dst);
+    return;
+  }
+  for (size_t i = 0; i < room; i++) {
+    x = x * 1103515245u + 12345u;
+    src[i] = (uint8_t)(x >> 16);
+  }
+  for (size_t d = 0; d < sizeof distances / sizeof distances[0]; d++)
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+      const uint8_t *from = src + 100;  /* any page offset */
+      uint8_t *to = dst + 100 + distances[d];
+      memset(dst, 0xA5, room + 4096);
+      zb_copy(to, from, sizes[k]);
+      CHECK(memcmp(to, from, sizes[k]) == 0);
+      CHECK(to[sizes[k]] == 0xA5 && to[-1] == 0xA5);
+    }
+  free(src);
+  free(dst);
+}
+
 int main(void) {
   RUN(test_round_trip);
   RUN(test_names);
@@ -2055,5 +2087,6 @@ int main(void) {
   RUN(test_no_frame_ready_details);
   RUN(test_close);
   RUN(test_frame_ext);
+  RUN(test_copy);
   return zb_test_finish("core-api");
 }

@@ -941,6 +941,6 @@ int zb_writer_write(zb_writer *w, const void *data, uint64_t size,
   rc = zb_writer_reserve(w, size, &res, timeout_ms);
   if (rc < 0)
     return rc;
-  memcpy(res.data, data, size);
+  zb_copy(res.data, data, size);
   return zb_reservation_commit(&res, size);
 }

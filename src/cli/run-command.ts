@@ -1,6 +1,7 @@
 // `zerobuffer run`: startStream() with the user's (or the demo) pipeline,
 // frames consumed here, live stats, --frames / --duration / --snapshot.
 import { createHash } from 'node:crypto';
+import { onAbort } from '../abort.js';
 import type { Caps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource } from '../orchestrator/sizes.js';
@@ -41,8 +42,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     return EXIT.usage;
   }
   const stop = new AbortController();
-  const onAbort = (): void => stop.abort();
-  io.signal.addEventListener('abort', onAbort, { once: true });
+  // A signal that came before this line still stops the run (onAbort).
+  const stopListening = onAbort(io.signal, () => stop.abort());
   let stream: Stream;
   try {
     stream = await startStream({
@@ -58,7 +59,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
       },
     });
   } catch (e) {
-    io.signal.removeEventListener('abort', onAbort);
+    stopListening();
     if (e instanceof TypeError) {
       say(io.stderr, `zerobuffer run: ${e.message}`);
       return EXIT.usage;
@@ -116,7 +117,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   } finally {
     clearInterval(ticker);
     clearTimeout(timer);
-    io.signal.removeEventListener('abort', onAbort);
+    stopListening();
   }
   const before = stream.stats();
   const exit = await stream.close();

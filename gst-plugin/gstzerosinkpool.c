@@ -278,10 +278,6 @@ commit (zb_reservation * res, uint64_t size, zb_hold * hold)
       zb_reservation_commit (res, size);
 }
 
-/* Zero copy: BUFFER is one pool memory over reservation RES, which
- * upstream filled in place: commit it. FALSE (nothing done) when the
- * reservation was abandoned (the link reconnected since): then the bytes
- * are copied like any other buffer's. */
 /* gst_buffer_extract with the core's copy (zb_copy), memory by memory: the
  * ring's position, not the buffer, decides where the bytes land. */
 static gboolean
@@ -302,6 +298,10 @@ copy_into (GstBuffer * buffer, guint8 * dst)
   return TRUE;
 }
 
+/* Zero copy: BUFFER is one pool memory over reservation RES, which
+ * upstream filled in place: commit it. FALSE (nothing done) when the
+ * reservation was abandoned (the link reconnected since): then the bytes
+ * are copied like any other buffer's. */
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
     gsize size, zb_hold * hold, GstFlowReturn * ret, gboolean * moved,

@@ -41,6 +41,10 @@ function closeAll(): void {
     }
   }
   open.clear();
+  releaseHold();
+}
+
+function releaseHold(): void {
   hold?.release();
   hold = undefined;
 }
@@ -64,8 +68,7 @@ export function closeAtExit(handle: { closeSync(): void }): () => void {
     if (open.delete(handle) && open.size === 0) {
       removeHandler?.();
       removeHandler = undefined;
-      hold?.release();
-      hold = undefined;
+      releaseHold();
     }
   };
 }

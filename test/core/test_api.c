@@ -2028,7 +2028,7 @@ static void test_name_collisions(void) {
 static void test_copy(void) {
   const size_t sizes[] = {0, 1, 1023, 2047, 2048, 2049, 3000, 65536, 65543, 524287, 524288, 600001};
   const size_t distances[] = {0, 1, 16, 33, 63, 64, 4080};
-  const size_t room = 600001 + 2 * 4096;
+  const size_t room = (600001 + 2 * 4096 + 4095) & ~(size_t)4095;  /* aligned_alloc wants a multiple */
   uint8_t *src = aligned_alloc(4096, room), *dst = aligned_alloc(4096, room + 4096);
   uint32_t x = 12345;
   CHECK(src != NULL && dst != NULL);

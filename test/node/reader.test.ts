@@ -351,15 +351,10 @@ test.each([
     afterRelease: 0, afterGcFrames: 40, heldAfterGc: true });
 });
 
-// hold-ring.mjs unload-signal-exit: someone unloaded signal-exit (its
-// exported unload()) while the ring was open, so no listener hears the
-// signal; the ring's own hold of it still unlinks the ring and ends the
-// process by the signal.
-test.each([
-  ['SIGTERM', 'listening'], ['SIGINT', 'listening'], ['SIGTERM', 'unload-signal-exit'],
-] as const)('a process that gets %s while reading unlinks its ring (signal-exit %s)', async (signal, mode) => {
-  const name = ringName('signal');
-  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-ring.mjs'), name, mode]);
+/** Signals a fixture that printed "ready" with its ring open, then checks
+ *  that the signal's default action ended it and the ring is gone. */
+async function expectSignalUnlinksRing(fixture: string, name: string, signal: NodeJS.Signals, args: string[]) {
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', fixture), name, ...args]);
   await child.line(/^ready /);
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
   child.proc.kill(signal);
@@ -367,6 +362,16 @@ test.each([
   expect(child.stderr).toBe('');
   expect(child.proc.signalCode).toBe(signal); // the default action still ran
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+}
+
+// hold-ring.mjs unload-signal-exit: someone unloaded signal-exit (its
+// exported unload()) while the ring was open, so no listener hears the
+// signal; the ring's own hold of it still unlinks the ring and ends the
+// process by the signal.
+test.each([
+  ['SIGTERM', 'listening'], ['SIGINT', 'listening'], ['SIGTERM', 'unload-signal-exit'],
+] as const)('a process that gets %s while reading unlinks its ring (signal-exit %s)', async (signal, mode) => {
+  await expectSignalUnlinksRing('hold-ring.mjs', ringName('signal'), signal, [mode]);
 });
 
 // A child under `setpriv --pdeathsig` (the CLI's children) gets its parent's
@@ -376,15 +381,7 @@ test.each([
 test.each([
   ['SIGTERM', 'during-close'], ['SIGINT', 'during-close'], ['SIGTERM', 'before-close'], ['SIGINT', 'before-close'],
 ] as const)('%s again %s: the ring is still unlinked', async (signal, when) => {
-  const name = ringName('repeat');
-  const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'repeat-signal-reader.mjs');
-  const child = run(process.execPath, [fixture, name, signal, when]);
-  await child.line(/^ready /);
-  child.proc.kill(signal);
-  await child.exit();
-  expect(child.stderr).toBe('');
-  expect(child.proc.signalCode).toBe(signal);
-  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  await expectSignalUnlinksRing('repeat-signal-reader.mjs', ringName('repeat'), signal, [signal, when]);
 });
 
 // Started in the background by a script (`cmd &`: SIGINT ignored at start),

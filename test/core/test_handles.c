@@ -666,6 +666,8 @@ static void test_metadata_frame_header(void) {
   CHECK(zb_metadata_frame_header((const uint8_t *)"{\"zerobuffer\":{\"fra", 19) ==
         ZB_EPROTO);
   CHECK(zb_metadata_frame_header(NULL, 0) == 0);
+  /* a string that ends in a backslash at the end of the bytes: not read past */
+  CHECK(zb_metadata_frame_header((const uint8_t *)"{\"zerobuffer\":{\"a\\", 18) == ZB_EPROTO);
 
   /* declaring */
   CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{\"caps\":\"x\"}", 12,
@@ -677,6 +679,12 @@ static void test_metadata_frame_header(void) {
   CHECK_RC(zb_metadata_declare_frame_header(
                (const uint8_t *)"{\"zerobuffer\":{\"x\":2}}", 22, out, sizeof out, &n), 0);
   CHECK(n == 22 + 17 && memcmp(out, "{\"zerobuffer\":{\"frame_header\":1,\"x\":2}}", n) == 0);
+  /* a declared 0 becomes 1 in place: no second "frame_header" for JSON.parse to take */
+  CHECK_RC(zb_metadata_declare_frame_header(
+               (const uint8_t *)"{\"zerobuffer\":{\"x\":2, \"frame_header\" : 00 }}", 44, out,
+               sizeof out, &n), 0);
+  CHECK(n == 43 && memcmp(out, "{\"zerobuffer\":{\"x\":2, \"frame_header\" : 1 }}", n) == 0);
+  CHECK(zb_metadata_frame_header(out, n) == 1);
   CHECK_RC(zb_metadata_declare_frame_header(
                (const uint8_t *)"{\"zerobuffer\":{\"frame_header\":1}}", 33, NULL, 0, &n), 0);
   CHECK_EQ_U64(n, 33);

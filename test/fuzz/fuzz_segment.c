@@ -1,5 +1,6 @@
 /* fuzz_segment.c — libFuzzer target over what a reader and a writer see in
- * a segment: arbitrary OIEB fields, frame headers, metadata and ring bytes.
+ * a segment: arbitrary OIEB fields, frame headers, metadata and ring bytes,
+ * and our metadata conventions' scanner (zb_metadata.c) over the metadata.
  *
  * Input: up to SEGMENT_SIZE bytes laid over a real ring through the reader's
  * own mapping (our reader_pid is kept, everything else comes from the
@@ -56,13 +57,51 @@ static void check_frame(const uint8_t *payload, const zb_frame *f) {
   (void)sum;
 }
 
+typedef int (*detect_fn)(const uint8_t *, uint64_t);
+typedef int (*declare_fn)(const uint8_t *, uint64_t, uint8_t *, uint64_t,
+                          uint64_t *);
+
+/* One of our metadata conventions over json (a buffer of exactly its size):
+ * a declaration is then detected as version 1, leaves the other convention
+ * as it was, and leaves metadata that declared version 1 unchanged. */
+static void try_convention(const uint8_t *json, uint64_t size,
+                           detect_fn detect, declare_fn declare,
+                           detect_fn other) {
+  int version = detect(json, size), other_version = other(json, size);
+  uint64_t n;
+  uint8_t *out;
+  check(version >= 0 || version == ZB_EPROTO, "detection: unexpected code");
+  if (declare(json, size, NULL, 0, &n) < 0)
+    return;
+  out = malloc(n);
+  check(out != NULL, "out of memory");
+  check(declare(json, size, out, n, &n) == 0, "declaring into its own size");
+  check(detect(out, n) == 1, "a declaration not detected");
+  check(other(out, n) == other_version, "a declaration changed the other");
+  if (version == 1)
+    check(n == size && memcmp(out, json, n) == 0,
+          "declared already, but changed");
+  free(out);
+}
+
 static void try_metadata(zb_reader *r, const uint8_t *segment) {
   const uint8_t *meta;
   uint64_t meta_size;
-  if (zb_reader_metadata(r, &meta, &meta_size) == 0 && meta_size > 0)
-    check(meta >= segment + 128 + 8 &&
-              meta + meta_size <= segment + 128 + METADATA_SIZE,
-          "metadata outside its block");
+  uint8_t *copy;
+  if (zb_reader_metadata(r, &meta, &meta_size) < 0 || meta_size == 0)
+    return;
+  check(meta >= segment + 128 + 8 &&
+            meta + meta_size <= segment + 128 + METADATA_SIZE,
+        "metadata outside its block");
+  /* a copy of its exact size: a scanner reading past it is a heap overflow */
+  copy = malloc(meta_size);
+  check(copy != NULL, "out of memory");
+  memcpy(copy, meta, meta_size);
+  try_convention(copy, meta_size, zb_metadata_frame_header,
+                 zb_metadata_declare_frame_header, zb_metadata_in_place);
+  try_convention(copy, meta_size, zb_metadata_in_place,
+                 zb_metadata_declare_in_place, zb_metadata_frame_header);
+  free(copy);
 }
 
 /* A writer connecting to the fuzzed segment and writing one frame. */

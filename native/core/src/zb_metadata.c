@@ -44,7 +44,7 @@ static bool string_token(scan *s, const uint8_t **start, size_t *len) {
     return false;
   *start = ++s->p;
   while (s->p < s->end && *s->p != '"') {
-    if (*s->p < 0x20)
+    if (*s->p < 0x20 || (*s->p == '\\' && s->end - s->p < 2))
       return false;
     s->p += *s->p == '\\' ? 2 : 1;
   }
@@ -163,12 +163,15 @@ static int declared_value(const uint8_t *metadata, uint64_t size,
   return value;
 }
 
-/* Copies json to out with "zerobuffer":{KEY:1} declared (inserted in our
- * member when there is one, else as the object's first member). */
+/* Copies json to out with "zerobuffer":{KEY:1} declared: a KEY:0 there is
+ * set to 1 (inserting another KEY would leave a duplicate key, which other
+ * JSON readers resolve to the last one); else KEY:1 is inserted in our
+ * member when there is one, or our member as the object's first. */
 static int declare_value(const uint8_t *json, uint64_t size, const char *key,
                          uint8_t *out, uint64_t cap, uint64_t *out_size) {
   scan s = {json, json + size};
-  const uint8_t *at;
+  const uint8_t *at, *old_value;
+  size_t cut = 0; /* bytes at `at` that `insert` replaces */
   char insert[64];
   bool malformed, empty;
   int declared;
@@ -190,7 +193,16 @@ static int declare_value(const uint8_t *json, uint64_t size, const char *key,
                       "is not an object");
     at = s.p;
     empty = eat(&s, '}');
-    snprintf(insert, sizeof insert, "\"%s\":1%s", key, empty ? "" : ",");
+    s.p = at;
+    if (!empty && find_member(&s, key, &malformed)) {
+      old_value = s.p; /* KEY:0, read by declared_value above */
+      small_integer(&s);
+      at = old_value;
+      cut = (size_t)(s.p - old_value);
+      snprintf(insert, sizeof insert, "1");
+    } else {
+      snprintf(insert, sizeof insert, "\"%s\":1%s", key, empty ? "" : ",");
+    }
   } else {
     if (malformed)
       return zb__fail(ZB_EINVAL, "metadata to declare \"%s\" in is not a "
@@ -202,7 +214,7 @@ static int declare_value(const uint8_t *json, uint64_t size, const char *key,
     snprintf(insert, sizeof insert, "\"" DECLARED_KEY "\":{\"%s\":1}%s", key,
              empty ? "" : ",");
   }
-  *out_size = size + strlen(insert);
+  *out_size = size - cut + strlen(insert);
   if (out == NULL)
     return 0;
   if (cap < *out_size)
@@ -211,7 +223,8 @@ static int declare_value(const uint8_t *json, uint64_t size, const char *key,
                     (unsigned long long)*out_size);
   memcpy(out, json, (size_t)(at - json));
   memcpy(out + (at - json), insert, strlen(insert));
-  memcpy(out + (at - json) + strlen(insert), at, (size_t)(json + size - at));
+  memcpy(out + (at - json) + strlen(insert), at + cut,
+         (size_t)(json + size - at - cut));
   return 0;
 }
 

@@ -1301,8 +1301,10 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_IN_PLACE)
     self->requests_zero_copy++;
   GST_OBJECT_UNLOCK (self);
-  if (p != NULL) {              /* failed meanwhile: nobody reads it */
-    if (p->hold.writer != NULL)
+  if (p != NULL) {              /* failed meanwhile, after it was sent */
+    /* an in-place server may have answered it already, in the request
+     * ring: then its bytes are no longer the input's */
+    if (p->hold.writer != NULL && !p->in_place)
       passing = held_request_buffer (self, p);
     else
       COUNT (self, dropped);

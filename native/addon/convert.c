@@ -1,8 +1,9 @@
 /* convert.c — see convert.h. Written for the compiler: byte loops over rows,
  * lookup tables for the YUV products, no allocation on the fast path; on
  * x86-64 the YUV → RGB rows and the horizontal chroma upsampling compute 16
- * pixels at a time in SSE2 (baseline there), the scalar code doing the rest
- * of each row. */
+ * pixels at a time in SSE2 (baseline there), and packed RGB is reordered
+ * with SSSE3's byte shuffle where the CPU has it (checked at run time); the
+ * scalar code does the rest of each row. */
 #include "convert.h"
 
 #include <math.h>
@@ -14,6 +15,16 @@
 #define ZBC_HAVE_SSE2 1
 #else
 #define ZBC_HAVE_SSE2 0
+#endif
+
+/* SSSE3 is not baseline: its functions are compiled for it alone and called
+ * only after the CPU says it has it. */
+#if ZBC_HAVE_SSE2 && (defined(__GNUC__) || defined(__clang__))
+#include <tmmintrin.h>
+#define ZBC_HAVE_SSSE3 1
+#define ZBC_SSSE3 __attribute__((target("ssse3")))
+#else
+#define ZBC_HAVE_SSSE3 0
 #endif
 
 static int simd_on = ZBC_HAVE_SSE2;
@@ -118,12 +129,65 @@ static inline void put(uint8_t *d, int channels, uint8_t r, uint8_t g, uint8_t b
 
 /* ------------------------------------------------------------ packed RGB */
 
+#if ZBC_HAVE_SSSE3
+/* One shuffle reorders the pixels of a 16-byte load into RGB or RGBA: `pixels`
+ * source pixels per step, their bytes picked by `order`, alpha ORed in as 255
+ * where the source has none. A step loads 16 bytes and stores 16 even when it
+ * uses fewer (3 bytes a pixel in or out), so a row runs the steps while 16
+ * bytes remain to be read and written within it; the scalar loop ends it. */
+typedef struct {
+  __m128i order, alpha;
+  int pixels, min_left; /* pixels per step; pixels that must remain to take one */
+} rgb_shuffle;
+
+static rgb_shuffle rgb_shuffle_of(const rgb_layout l, int channels) {
+  uint8_t order[16], alpha[16];
+  const int off[4] = {l.r, l.g, l.b, l.a};
+  rgb_shuffle sh;
+  sh.pixels = l.size == 3 && channels == 3 ? 5 : 4;
+  sh.min_left = l.size == 4 && channels == 4 ? 4 : 6; /* 16 bytes of 3-byte pixels: 5⅓ */
+  memset(order, 0x80, sizeof order); /* 0x80: a zero byte */
+  memset(alpha, 0, sizeof alpha);
+  for (int i = 0; i < sh.pixels; i++)
+    for (int c = 0; c < channels; c++) {
+      if (off[c] >= 0) order[i * channels + c] = (uint8_t)(i * l.size + off[c]);
+      else alpha[i * channels + c] = 0xff;
+    }
+  sh.order = _mm_loadu_si128((const __m128i *)order);
+  sh.alpha = _mm_loadu_si128((const __m128i *)alpha);
+  return sh;
+}
+
+ZBC_SSSE3 static int rgb_row_ssse3(const rgb_shuffle *sh, const rgb_layout l, int channels,
+                                   const uint8_t *p, uint8_t *d, int w) {
+  int x = 0;
+  for (; w - x >= sh->min_left; x += sh->pixels, p += sh->pixels * l.size, d += sh->pixels * channels) {
+    __m128i v = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), sh->order);
+    _mm_storeu_si128((__m128i *)d, _mm_or_si128(v, sh->alpha));
+  }
+  return x;
+}
+
+#endif
+
 static void rgb_rows(const zbc_source *s, const rgb_layout l, int channels, uint8_t *dst,
                      size_t dst_stride) {
+#if ZBC_HAVE_SSSE3
+  int shuffle = simd_on && channels > 1 && __builtin_cpu_supports("ssse3");
+  rgb_shuffle sh;
+  if (shuffle) sh = rgb_shuffle_of(l, channels);
+#endif
   for (int y = 0; y < s->height; y++) {
     const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0];
     uint8_t *d = dst + (size_t)y * dst_stride;
-    for (int x = 0; x < s->width; x++, p += l.size, d += channels)
+    int x = 0;
+#if ZBC_HAVE_SSSE3
+    if (shuffle) {
+      x = rgb_row_ssse3(&sh, l, channels, p, d, s->width);
+      p += (size_t)x * l.size, d += (size_t)x * channels;
+    }
+#endif
+    for (; x < s->width; x++, p += l.size, d += channels)
       put(d, channels, p[l.r], p[l.g], p[l.b], l.a >= 0 ? p[l.a] : 255);
   }
 }

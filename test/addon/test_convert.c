@@ -201,14 +201,55 @@ static void simd_matches_scalar(void) {
   free(src), free(simd), free(scalar);
 }
 
+/* Packed RGB → RGB/RGBA: the shuffled rows (SSSE3, zbc_set_simd(1)) give the
+ * scalar rows' bytes, for every layout, on widths around each step's edge
+ * (4 and 5 pixels a step, 6 left to take one) and rows that do not start on
+ * 16 bytes; the tight frames in main() check that no step reads or writes
+ * past its row's last pixel. */
+static void packed_simd_matches_scalar(void) {
+  enum { H = 3, MAXW = 67 };
+  static const char *const formats[] = {"RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx",
+                                        "xRGB", "xBGR", "ARGB", "ABGR"};
+  uint8_t src[1 + (MAXW * 4 + 1) * H], simd[MAXW * 4 * H], scalar[MAXW * 4 * H];
+  size_t f, k;
+  int w, channels, differ = 0;
+
+  for (k = 0; k < sizeof src; k++) src[k] = (uint8_t)(rand() & 0xff);
+  for (f = 0; f < sizeof formats / sizeof formats[0]; f++)
+    for (w = 1; w <= MAXW; w++)
+      for (channels = 3; channels <= 4; channels++) {
+        zbc_source s;
+        size_t n = (size_t)w * H * (size_t)channels;
+        memset(&s, 0, sizeof s);
+        s.format = zbc_format_from_name(formats[f]);
+        s.width = w, s.height = H;
+        s.stride[0] = zbc_plane_row_bytes(s.format, 0, w) + 1; /* rows start off 16 */
+        s.plane[0] = src + 1;
+        memset(simd, 0x55, n), memset(scalar, 0xaa, n);
+        zbc_set_simd(1);
+        CHECK(zbc_convert(&s, channels, simd, (size_t)w * channels) == 0);
+        zbc_set_simd(0);
+        CHECK(zbc_convert(&s, channels, scalar, (size_t)w * channels) == 0);
+        if (memcmp(simd, scalar, n) != 0 && differ++ < 5) {
+          size_t i = 0;
+          while (simd[i] == scalar[i]) i++;
+          fprintf(stderr, "%s width %d, %d channels: byte %zu is %d, scalar %d\n", formats[f], w, channels,
+                  i, simd[i], scalar[i]);
+        }
+      }
+  CHECK(differ == 0);
+  zbc_set_simd(1);
+}
+
 int main(void) {
-  static const int sizes[][2] = {{1, 1}, {2, 1}, {1, 2}, {3, 3}, {67, 35}, {64, 48}};
+  static const int sizes[][2] = {{1, 1}, {2, 1}, {1, 2}, {3, 3}, {5, 1}, {6, 2}, {7, 1}, {67, 35}, {64, 48}};
   size_t f, k;
   int channels[3] = {1, 3, 4}, c, cosited;
 
   srand(1);
   known_pixels();
   simd_matches_scalar();
+  packed_simd_matches_scalar();
   for (f = 0; f < sizeof FORMATS / sizeof FORMATS[0]; f++)
     for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
       for (c = 0; c < 3; c++)

@@ -4,21 +4,12 @@
 // the compared rows run between runs of their references), medians and
 // spreads over rounds, frames really produced and really received (every
 // consumer touches every page). Prints the tables; a full run also writes
-// docs/BENCHMARKS.md and docs/benchmarks.png.
-//
-//   npm run bench                   full run (5 rounds, a few minutes on 2 cores)
-//   npm run bench -- --quick        smoke run (1 round, tiny counts, about a minute; writes no docs; duplex at 480p only)
-//   options: --rounds N  --json FILE (all results, for tests)  --no-docs
-//            --render FILE (rewrite the docs from a saved --json run, e.g. after editing notes.md)
-//            --only ID,ID  run only these parts, and write no docs. IDs: sections (video, duplex,
-//              sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
-//              shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section with
-//              those rows only); duplex rows as duplex:ID (duplex:zero-node, the reference the zerofilter
-//              rows' share needs, duplex:zerofilter, duplex:zerofilter-copy, duplex:shm, duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and duplex at
-//              those only; given alone, video and duplex run). E.g. --only shm-pool,shm-pool2,zero-gst,4k
+// docs/BENCHMARKS.md and docs/benchmarks.png. Options: USAGE below
+// (`npm run bench -- --help`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { buildHelpers } from './lib/c-build.mjs';
 import * as conv from './lib/convert.mjs';
 import * as duplex from './lib/duplex.mjs';
@@ -32,10 +23,51 @@ import { writeDocs } from './lib/write-docs.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(benchDir, '..', '..');
-const argv = process.argv.slice(2);
-const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-const quick = argv.includes('--quick');
-const rounds = Number(opt('--rounds') ?? (quick ? 1 : 5));
+const USAGE = `usage: npm run bench [-- OPTIONS]
+
+  (none)          full run: 5 rounds, about 20 minutes on 2 cores; writes docs/BENCHMARKS.md
+                  and docs/benchmarks.png
+  --quick         smoke run: 1 round, tiny counts, about a minute; duplex at 480p only; no docs
+  --rounds N      rounds (default 5, 1 with --quick; latency pools at most 3)
+  --json FILE     all results, for tests and --render
+  --no-docs       leave docs/ alone
+  --render FILE   rewrite the docs from a saved --json run (e.g. after editing notes.md)
+  --only ID,ID    run only these parts, and write no docs. IDs: sections (video, duplex,
+                  sweep, convert, latency); video rows by id (ceiling, shm, shm-pool, shm-pool3,
+                  shm-pool2, pipe, zero-gst, zero-queue, zero-node, zero-run: the video section
+                  with those rows only); duplex rows as duplex:ID (duplex:zero-node, the reference
+                  the zerofilter rows' share needs, duplex:zerofilter, duplex:zerofilter-copy,
+                  duplex:shm, duplex:shm2, duplex:pipe); resolutions (480p, 1080p, 4k: video and
+                  duplex at those only; given alone, video and duplex run).
+                  E.g. --only shm-pool,shm-pool2,zero-gst,4k
+  -h, --help      this text
+`;
+
+function parseOptions() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        quick: { type: 'boolean' }, rounds: { type: 'string' }, json: { type: 'string' },
+        'no-docs': { type: 'boolean' }, render: { type: 'string' }, only: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const rounds = values.rounds === undefined ? (values.quick ? 1 : 5) : Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a whole number from 1 expected, got ${values.rounds}`);
+    return { ...values, rounds };
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const options = parseOptions();
+if (options.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const quick = options.quick === true;
+const rounds = options.rounds;
 const latRounds = Math.min(rounds, 3); // latency runs are paced: 3 rounds pooled are plenty
 const started = Date.now();
 const log = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
@@ -81,14 +113,14 @@ async function record(cell, what, fn) {
 const newCell = () => ({ runs: [], errors: [] });
 
 async function main() {
-  if (opt('--render')) {
-    const saved = JSON.parse(fs.readFileSync(opt('--render'), 'utf8'));
+  if (options.render) {
+    const saved = JSON.parse(fs.readFileSync(options.render, 'utf8'));
     const ids = new Set(saved.tables.video[0].table.rows.map((row) => row[0]));
     await writeDocs(repo, saved, saved.tables, video.METHODS.filter((m) => ids.has(m.label)));
     log('wrote docs/BENCHMARKS.md and docs/benchmarks.png from the saved run');
     return;
   }
-  const sel = selection(opt('--only'));
+  const sel = selection(options.only);
   for (const need of ['dist/index.js', 'builddir/gst-plugin']) {
     if (!fs.existsSync(path.join(repo, need))) throw new Error(`${need} is missing: run \`bash scripts/build.sh\` first`);
   }
@@ -126,7 +158,7 @@ async function main() {
   const videoRes = sel.sections.has('video') ? sel.res : [];
   // the quick run keeps duplex to 480p (the larger frames cost it seconds each) unless --only names sizes
   const duplexRes = !sel.sections.has('duplex') ? []
-    : sel.res.filter((x) => !quick || opt('--only') || x.id === '480p');
+    : sel.res.filter((x) => !quick || options.only || x.id === '480p');
   for (let round = 0; round < rounds; round++) {
     for (const res of videoRes) {
       log(`round ${round + 1}/${rounds}: video ${res.label}`);
@@ -210,12 +242,12 @@ async function main() {
   shown('latency', `Latency, writer commit → reader has the frame (${lat.WARMUP} warm-up frames per run dropped)`, tables.latency);
   shown('convert', 'Pixel conversion, one 1080p frame in this Node process', tables.convert);
   // a partial run shows the targets it has the numbers for
-  const judged = opt('--only') ? { ...tables.targets, rows: tables.targets.rows.filter((row) => !/–|undefined/.test(row[1])) } : tables.targets;
-  console.log(`\nTargets${opt('--only') ? ' (those this partial run measured)' : ''}\n${text(judged)}`);
+  const judged = options.only ? { ...tables.targets, rows: tables.targets.rows.filter((row) => !/–|undefined/.test(row[1])) } : tables.targets;
+  console.log(`\nTargets${options.only ? ' (those this partial run measured)' : ''}\n${text(judged)}`);
   console.log(`\nzerobuffer run: ${r.zerobufferRun}. ${rounds} round(s), ${r.seconds.toFixed(0)} s.`);
 
-  if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify({ ...r, tables }, null, 1));
-  if (!quick && !argv.includes('--no-docs') && !opt('--only')) {
+  if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...r, tables }, null, 1));
+  if (!quick && !options['no-docs'] && !options.only) {
     // Kept so the docs can be re-rendered (--render) after notes.md changes.
     fs.writeFileSync(path.join(repo, 'builddir-bench', 'last-run.json'), JSON.stringify({ ...r, tables }));
     await writeDocs(repo, r, tables, methods);

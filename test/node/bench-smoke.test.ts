@@ -126,3 +126,20 @@ test('duplex round trip: the zerosink → Node reference, zerofilter (in place i
   }
   expect(t.rows[2]![t.head.indexOf('answers in place')]).toBe('0 %');
 });
+
+test('--help prints the options and runs nothing; an unknown option or a bad --rounds is refused with them', async () => {
+  const bench = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [path.join(repoRoot, 'scripts', 'bench', 'bench.mjs'), ...args], { cwd: repoRoot },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+  });
+  const help = await bench(['--help']);
+  expect(help).toMatchObject({ code: 0, stderr: '' });
+  expect(help.stdout).toMatch(/^usage: npm run bench/);
+  expect(help.stdout).toContain('--only ID,ID');
+  const unknown = await bench(['--bogus']);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/^bench: Unknown option '--bogus'[\s\S]*usage: npm run bench/);
+  const rounds = await bench(['--rounds', 'two']);
+  expect(rounds.code).toBe(2);
+  expect(rounds.stderr).toContain('--rounds: a whole number from 1 expected, got two');
+});

@@ -108,8 +108,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * itself waits on the ring's semaphore, Linux 6.7 and later: one wake-up
    * less per frame; the writer's post wakes it through an eventfd),
    * `'io_uring-signal'` (the same, woken by task work signalled to the loop:
-   * a second epoll_wait per frame; where the kernel refuses the eventfd way,
-   * or ZEROBUFFER_URING_SIGNAL=1) or `'thread'` (the reader's wait thread:
+   * a second epoll_wait per frame; where the kernel refuses the eventfd way
+   * or signals the eventfd late, or ZEROBUFFER_URING_SIGNAL=1) or `'thread'` (the reader's wait thread:
    * where io_uring is refused, or ZEROBUFFER_NO_URING=1).
    */
   get waitPath(): WaitPath {

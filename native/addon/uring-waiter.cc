@@ -17,6 +17,7 @@
 #include <cstring>
 
 #if defined(__linux__) && __has_include(<linux/io_uring.h>)
+#include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -31,7 +32,8 @@ namespace {
 // Set once io_uring refused here: later readers do not try again.
 std::atomic<bool> refused{false};
 // Set once IORING_SETUP_DEFER_TASKRUN or the eventfd was refused here
-// (EINVAL before Linux 6.1): later readers take kSignal at once.
+// (EINVAL before Linux 6.1), or the kernel signals the eventfd late (see
+// EventfdSignalsAtOnce): later readers take kSignal at once.
 std::atomic<bool> eventfd_refused{false};
 
 #ifdef ZB_HAVE_IO_URING
@@ -119,7 +121,8 @@ bool UringWaiter::Setup(napi_env env, Notify notify) {
 
   if (notify == Notify::kEventfd) {
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (event_fd_ < 0 || syscall(__NR_io_uring_register, fd_, IORING_REGISTER_EVENTFD, &event_fd_, 1) != 0)
+    if (event_fd_ < 0 || syscall(__NR_io_uring_register, fd_, IORING_REGISTER_EVENTFD, &event_fd_, 1) != 0 ||
+        !EventfdSignalsAtOnce())
       return false;
   }
   uv_loop_t *loop = nullptr;
@@ -173,6 +176,25 @@ bool UringWaiter::Submit(const uint32_t *word) {
   return true;
 #else
   (void)word;
+  return false;
+#endif
+}
+
+// Some kernels signal the eventfd of a DEFER_TASKRUN ring well after the
+// futex wake (one 6.18 build: 13-16 ms later, every wake; another build of
+// the same version: within the wake). A FUTEX_WAIT woken from this thread
+// shows which: the eventfd must count before the wake returns. The
+// probe's completion is taken here.
+bool UringWaiter::EventfdSignalsAtOnce() {
+#ifdef ZB_HAVE_IO_URING
+  uint32_t word = 0;  // on the stack: the wait ends before the return, or the ring is closed
+  if (!Submit(&word)) return false;
+  __atomic_store_n(&word, 1, __ATOMIC_RELEASE);
+  if (syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0) != 1) return false;
+  uint64_t count;
+  bool at_once = read(event_fd_, &count, sizeof count) == static_cast<ssize_t>(sizeof count);
+  return Reap() && !in_flight_ && at_once;
+#else
   return false;
 #endif
 }

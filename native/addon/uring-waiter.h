@@ -33,7 +33,8 @@ class UringWaiter {
   // refused (ENOSYS, EPERM: seccomp, containers, the io_uring_disabled
   // sysctl), FUTEX_WAIT unsupported (Linux < 6.7) or a failure before.
   // Once refused, never tried again in this process. kEventfd falls back
-  // to kSignal where the kernel refuses it (and is not tried again).
+  // to kSignal where the kernel refuses it or signals the eventfd late
+  // (and is not tried again).
   // Must be called on the loop's thread, which alone uses the waiter.
   static UringWaiter *Create(napi_env env, Notify notify, OnWake on_wake);
   Notify notify() const { return notify_; }
@@ -57,6 +58,7 @@ class UringWaiter {
   bool Setup(napi_env env, Notify notify);
   void CloseRing();
   bool Submit(const uint32_t *word);
+  bool EventfdSignalsAtOnce();
   // Takes the completions: false when one says the wait is unusable.
   bool Reap();
   void Fire(Wake why);

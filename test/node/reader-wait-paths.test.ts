@@ -36,12 +36,15 @@ function uringExpected(): boolean | undefined {
 
 type Wait = 'io_uring' | 'io_uring-signal' | 'thread';
 
-// The path a reader asked for `wait` must use (the eventfd way needs Linux
-// 6.1, so where FUTEX_WAIT works it does too).
+// The path a reader asked for `wait` must use. The eventfd way needs Linux
+// 6.1, so where FUTEX_WAIT works the kernel takes it, but the addon leaves
+// it for signalled task work where the kernel signals the eventfd late
+// (some builds do: the wake test below tells).
 function expectedPaths(wait: Wait): string[] {
   const uring = uringExpected();
   if (wait === 'thread' || uring === false) return ['thread'];
-  return uring ? [wait] : [wait, 'io_uring-signal', 'thread'];
+  if (wait === 'io_uring') return uring ? ['io_uring', 'io_uring-signal'] : ['io_uring', 'io_uring-signal', 'thread'];
+  return uring ? [wait] : [wait, 'thread'];
 }
 
 afterAll(() => {
@@ -79,7 +82,8 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
   test("the writer's post wakes the sleeping reader, not its liveness timer", async () => {
     // Frames 20 ms apart into an idle process: a wake that went missing
     // would leave each frame to the timer 50 ms after the previous post,
-    // about 30 ms late; woken by the post it takes well under a millisecond.
+    // about 30 ms late, and an eventfd the kernel signals late 13-16 ms
+    // late; woken by the post it takes well under a millisecond.
     const reader = await create('wake');
     const script = `import { ZeroBufferWriter } from ${JSON.stringify(dist)};
       const w = await ZeroBufferWriter.connect(${JSON.stringify(reader.name)}, { frameHeader: true });
@@ -100,7 +104,7 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
       }
       expect(await child.exit()).toBe(0);
       late.sort((a, b) => a - b);
-      expect(late[6]).toBeLessThan(15); // ms, the median
+      expect(late[6]).toBeLessThan(5); // ms, the median
     } finally {
       await reader.close();
     }

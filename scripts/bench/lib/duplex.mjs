@@ -47,7 +47,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { lastJson, readReport, start, waitForPath } from './proc.mjs';
-import { pairedRatio } from './stats.mjs';
+import { cellError, pairedRatio } from './stats.mjs';
 import { RESOLUTIONS, caps, check, frameSize, framesFor, gst, nodeConsumer, shmProducer, source, tmp } from './video.mjs';
 
 export { RESOLUTIONS };
@@ -142,7 +142,8 @@ export const pairedShare = (cell, reference) => 100 * pairedRatio(cell, referenc
 
 /**
  * Rows: resolution, method, frames per run, frames/s, round trip p50/p99 (medians over rounds), the answers the
- * Node server sent in place, and the zerofilter rows' share of the reference's frames/s (pairedShare).
+ * Node server sent in place, the zerofilter rows' share of the reference's frames/s (pairedShare), and the runs
+ * that failed (each row's figures are of the others).
  */
 export function duplexTable(cells, quick) {
   const rows = [];
@@ -151,11 +152,13 @@ export function duplexTable(cells, quick) {
       const c = cells[res.id][m.id];
       const fps = med(c.runs.map((r) => r.fps));
       const zf = m.inPlace !== undefined;
-      rows.push([res.label, m.label, String(framesOf(m, res, quick)), c.errors.length && !c.runs.length ? `failed: ${c.errors[0].slice(0, 60)}` : f(fps),
+      rows.push([res.label, m.label, String(framesOf(m, res, quick)), f(fps),
         f(med(c.runs.map((r) => r.p50Ms)), 2), f(med(c.runs.map((r) => r.p99Ms)), 2),
         zf && c.runs.length ? `${f(med(c.runs.map((r) => r.inPlacePercent)), 0)} %` : '–',
-        zf && Number.isFinite(pairedShare(c, cells[res.id]['zero-node'])) ? `${f(pairedShare(c, cells[res.id]['zero-node']), 0)} %` : '–']);
+        zf && Number.isFinite(pairedShare(c, cells[res.id]['zero-node'])) ? `${f(pairedShare(c, cells[res.id]['zero-node']), 0)} %` : '–',
+        cellError(c)]);
     }
   }
-  return { head: ['video', 'round trip through another process', 'frames per run', 'frames/s', 'p50 ms', 'p99 ms', 'answers in place', 'of the reference (paired)'], rows };
+  return { head: ['video', 'round trip through another process', 'frames per run', 'frames/s', 'p50 ms', 'p99 ms', 'answers in place',
+    'of the reference (paired)', 'errors'], rows };
 }

@@ -2,7 +2,7 @@
 // the targets of issues 6, 13 and 15 checked against the medians, or against
 // ratios paired by round where the run has them (video.PAIRED).
 import { pairedShare } from './duplex.mjs';
-import { pairedRatio, spreadPercent, summary } from './stats.mjs';
+import { cellError, pairedRatio, spreadPercent, summary } from './stats.mjs';
 
 const f = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const fps = (v) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
@@ -15,10 +15,6 @@ export function stat(cell, key) {
   return summary((cell?.runs ?? []).map((r) => r[key]));
 }
 const med = (cell, key) => stat(cell, key).median;
-
-function cellError(cell) {
-  return cell?.errors?.length ? `${cell.errors.length}/${cell.errors.length + cell.runs.length} failed: ${cell.errors[0].slice(0, 80)}` : '';
-}
 
 /** A table: { head: [...], rows: [[...]] } as Markdown. */
 export function markdown({ head, rows }) {

@@ -51,3 +51,8 @@ export function latencySummary(samples) {
     max: s.length ? s[s.length - 1] : NaN,
   };
 }
+
+/** A table cell's failed runs, "2/5 failed: <the first message>", or ''. */
+export function cellError(cell) {
+  return cell?.errors?.length ? `${cell.errors.length}/${cell.errors.length + cell.runs.length} failed: ${cell.errors[0].slice(0, 80)}` : '';
+}

@@ -157,6 +157,7 @@ void UringWaiter::CloseRing() {
 #endif
   sqes_ = rings_ = nullptr;
   fd_ = event_fd_ = -1;
+  in_flight_ = false;  // a set-up retried with the other way submits anew
 }
 
 bool UringWaiter::Submit(const uint32_t *word) {

@@ -109,8 +109,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * less per frame; the writer's post wakes it through an eventfd),
    * `'io_uring-signal'` (the same, woken by task work signalled to the loop:
    * a second epoll_wait per frame; where the kernel refuses the eventfd way
-   * or signals the eventfd late, or ZEROBUFFER_URING_SIGNAL=1) or `'thread'` (the reader's wait thread:
-   * where io_uring is refused, or ZEROBUFFER_NO_URING=1).
+   * or signals the eventfd late, or ZEROBUFFER_URING_SIGNAL=1) or `'thread'`
+   * (the reader's wait thread: where io_uring is refused, or
+   * ZEROBUFFER_NO_URING=1).
    */
   get waitPath(): WaitPath {
     return this.#native.waitPath;

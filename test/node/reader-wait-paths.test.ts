@@ -82,8 +82,9 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
   test("the writer's post wakes the sleeping reader, not its liveness timer", async () => {
     // Frames 20 ms apart into an idle process: a wake that went missing
     // would leave each frame to the timer 50 ms after the previous post,
-    // about 30 ms late, and an eventfd the kernel signals late 13-16 ms
-    // late; woken by the post it takes well under a millisecond.
+    // about 30 ms late, and an eventfd the kernel signals late about
+    // 13-16 ms after the post; woken by the post it takes well under a
+    // millisecond.
     const reader = await create('wake');
     const script = `import { ZeroBufferWriter } from ${JSON.stringify(dist)};
       const w = await ZeroBufferWriter.connect(${JSON.stringify(reader.name)}, { frameHeader: true });

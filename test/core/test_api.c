@@ -1347,8 +1347,14 @@ static void test_corrupt_not_a_segment(void) {
   CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
   CHECK_MSG("128-byte header");
   CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  /* Empty: what a writer sees between the reader's shm_open and its
+   * ftruncate, so "not there yet" (a duplex server that took it for an
+   * error stopped serving). */
   CHECK(ftruncate(fd, 0) == 0);
-  CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  CHECK_RC(zb_health_read(name, &h), ZB_ENOENT);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
+  CHECK_MSG("still being created");
+  CHECK(w == NULL);
   /* Zero-filled full-sized file, oieb_size 0: what a writer sees while the
    * reader is still initialising the header, so "not there yet". */
   CHECK(ftruncate(fd, 128 + 64 + 1024) == 0);

@@ -5,7 +5,8 @@
 // with frame-header=true; handler errors under both
 // policies; reply.reserve), the
 // Node duplex client against the C server that behaves like the peers' (also
-// one that connects late and declares GRAY8 for RGB requests), and
+// one that connects late and declares GRAY8 for RGB requests), a response
+// ring found while still being created (looked for again), and
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid), and after
 // a client that left before its response ring was found, or that was
@@ -13,9 +14,11 @@
 // or stopped (SIGSTOP) with an answer waiting for room: dropped as stalled,
 // and when it resumes it reads its own answers, then the end.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, capsField, duplexRingNames, type DuplexHandler,
+  DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
+  capsField, duplexRingNames, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
@@ -260,6 +263,36 @@ test('Node client ↔ Node server, and a client with no server fails within its 
   await expect(ZeroBufferDuplexClient.connect({ name: ringName('dxnone'), connectTimeoutMs: 300 }))
     .rejects.toMatchObject({ code: 'ENOENT' });
   expect(Date.now() - t0).toBeLessThan(2000);
+}, 30000);
+
+test('a response ring still being created (its segment empty yet) is looked for again, not an error: its client is served once it is there', async () => {
+  // A client creates its response ring with shm_open, then sizes it: a server that looked in
+  // between connected to an empty segment, took the EPROTO for good and stopped serving (a
+  // bench run: "the duplex server did not answer"). Here the empty segment stays for 500 ms.
+  const channel = ringName('dxempty');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const emptySegment = path.join('/dev/shm', server.responseRing);
+  fs.writeFileSync(emptySegment, '');
+  let outcome = 'serving';
+  const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a))
+    .then(() => { outcome = 'resolved'; }, (e: { code?: string; message?: string }) => { outcome = `${e.code}: ${e.message}`; });
+  const requests = await ZeroBufferWriter.connect(server.requestRing);
+  await requests.write(new Uint8Array(64).fill(7));
+  await sleep(500); // five looks at the empty segment
+  expect(outcome).toBe('serving');
+  fs.rmSync(emptySegment);
+  // this process writes the requests, so it is the client whose ring the server looks for
+  const responses = await ZeroBufferReader.create({ name: server.responseRing, metadataSize: 1024, payloadSize: 4096 });
+  const answer = await responses.next({ timeoutMs: 5000 });
+  expect(answer).not.toBeNull();
+  expect([...answer!.data]).toEqual(new Array(64).fill(7 ^ 0x5a));
+  answer!.release();
+  await requests.close();
+  await settledWithin(serving, 5000);
+  expect(outcome).toBe('resolved');
+  expect(server.stats()).toMatchObject({ requests: 1, responses: 1 });
+  await responses.close();
+  await server.close();
 }, 30000);
 
 test('a client that comes back before the server saw it leave (same process, at once) gets its own responses', async () => {

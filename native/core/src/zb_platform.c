@@ -288,10 +288,21 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
     rc = zb__fail_errno(errno, "cannot stat ring \"%s\"", name);
     goto fail;
   }
+  /* A reader sizes its new segment right after creating it (ftruncate:
+   * empty, then its full size): empty is a ring still being created, like
+   * a zeroed header (zb__segment_validate), and a connecting writer tries
+   * again. Only a few bytes are never a ring. */
+  if (st.st_size == 0) {
+    rc = zb__fail(ZB_ENOENT,
+                  "ring \"%s\" is still being created by its reader (its "
+                  "segment is empty yet); try again",
+                  name);
+    goto fail;
+  }
   if ((uint64_t)st.st_size < ZB_OIEB_SIZE) {
     rc = zb__fail(ZB_EPROTO,
                   "ring \"%s\" is %lld bytes, smaller than its 128-byte "
-                  "header: not a ZeroBuffer segment, or not initialised yet",
+                  "header: not a ZeroBuffer segment",
                   name, (long long)st.st_size);
     goto fail;
   }
@@ -445,7 +456,8 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
   if (rc == ZB_ENOENT) {
     if (lstat(path[0], &st) != 0)
       return 0; /* gone meanwhile */
-    rc = zb__fail(ZB_EPROTO, "its header is all zero");
+    rc = zb__fail(ZB_EPROTO, st.st_size == 0 ? "it is empty"
+                                             : "its header is all zero");
   }
   if (rc == ZB_EPROTO) {
     snprintf(reason, sizeof reason, "%s", zb_last_error());
@@ -622,7 +634,14 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
   }
   rc = zb__segment_open(&seg, name, &names, false);
-  entry->has_segment = rc == 0 || rc == ZB_EPROTO;
+  /* ENOENT also for a segment still being created (or left so) */
+  if (rc == ZB_ENOENT) {
+    char path[sizeof "/dev/shm" + sizeof names.shm];
+    snprintf(path, sizeof path, "/dev/shm%s", names.shm);
+    entry->has_segment = lstat(path, &st) == 0;
+  } else {
+    entry->has_segment = rc == 0 || rc == ZB_EPROTO;
+  }
   if (rc == 0) {
     uint64_t reader_pid = zb__load_acquire(&seg.oieb->reader_pid);
     if (!entry->reader_alive)

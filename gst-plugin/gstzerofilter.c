@@ -873,6 +873,19 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   return ret;
 }
 
+/* Whether the server no longer reads the request ring (closed it, or died:
+ * *PID, else 0). */
+static gboolean
+server_gone (GstZeroFilter * self, guint64 * pid)
+{
+  zb_health h;
+
+  if (!gst_zero_link_health (self->link, &h) || h.reader_alive)
+    return FALSE;
+  *pid = h.reader_pid;
+  return TRUE;
+}
+
 /* The task: waits (up to the timeout, in slices) for the response to the
  * oldest request and pushes it as soon as it is there. */
 static GstFlowReturn
@@ -883,7 +896,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   gint timeout;
   gint64 deadline;
   guint moved, waiting;
-  guint64 arrival_ns;
+  guint64 arrival_ns, gone_pid = 0;
   gboolean seen;
   GstFlowReturn ret;
   int rc;
@@ -927,6 +940,14 @@ gst_zero_filter_take_response (GstZeroFilter * self)
         WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
     arrival_ns = zb_now_ns ();
     seen = TRUE;
+    /* a server that went before it took the response ring never makes
+     * this ring end: its request ring tells */
+    if (rc == ZB_ETIMEDOUT && server_gone (self, &gone_pid)) {
+      rc = zb_reader_take_ready (reader, &frame);  /* answered, then went */
+      if (rc == ZB_EAGAIN)
+        rc = ZB_EREADERGONE;
+      break;
+    }
   }
 
   g_rec_mutex_lock (&self->push_lock);
@@ -950,6 +971,13 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
         ("The duplex server died with %u requests waiting", waiting),
         g_strdup (zb_last_error ()));
+  } else if (rc == ZB_EREADERGONE) {
+    ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
+        ("The duplex server %s with %u requests waiting, before it "
+            "answered them", gone_pid != 0 ? "died" : "left", waiting),
+        gone_pid != 0 ? g_strdup_printf ("the reader of the request ring, "
+            "pid %" G_GUINT64_FORMAT ", is dead", gone_pid) :
+        g_strdup ("the reader of the request ring closed it"));
   } else if (rc == ZB_ESEQUENCE || rc == ZB_EPROTO) {
     /* the response to the oldest request came wrong (lost, repeated,
      * malformed): that request fails, and with on-error=pass passes */

@@ -148,6 +148,15 @@ bg_server() { # log channel [options]
   wait_for_line "$log" "^ready " 10 || fail "server $2 did not start: $(cat "$log")"
 }
 
+# A launch that had to fail soon (in under 8 s) with an error about the
+# server, matching REGEX in LOG; prints what it said.
+check_server_error() { # label status ms log regex
+  [ "$2" -ne 0 ] && [ "$2" -ne 124 ] || fail "$1: gst-launch exited $2"
+  grep -Eq -- "$5" "$4" || fail "$1: no error about the server: $(grep -i -m3 error "$4")"
+  [ "$3" -lt 8000 ] || fail "$1: took $3 ms"
+  echo "$1: error after $3 ms: $(grep -m1 -oE -- "$5" "$4")"
+}
+
 # PTS of the buffers checksumsink saw, one a line.
 timestamps() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print $1 }' "$1"; }
 

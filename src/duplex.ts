@@ -4,7 +4,7 @@
 // NAME_response (the client creates and reads it, the server writes it).
 // Ring names and the retry interval come from the core.
 import { EventEmitter } from 'node:events';
-import { TimeoutError, ZeroBufferError } from './errors.js';
+import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
@@ -723,21 +723,51 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * Sends one request and resolves with its response (release it when done,
    * or use `using`). Throws ProtocolError (ESEQUENCE) when the response does
    * not pair with the request, WriterGoneError when the server died,
-   * ReaderGoneError when it closed, TimeoutError.
+   * ReaderGoneError when it closed (or died before it took the response
+   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError.
    */
   async request(data: Uint8Array): Promise<Frame> {
     await this.#requests.write(data, { timeoutMs: this.#timeoutMs });
     this.#sent++;
-    const response = await this.#responses.next({ timeoutMs: this.#timeoutMs });
+    const response = await this.#response();
     if (response === null)
       throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with a request unanswered`, { code: 'EOF' });
     this.#answered++;
     if (response.sequence !== this.#answered) {
       response.release();
-      throw new ZeroBufferError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due`,
+      throw new ProtocolError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due`,
         { code: 'ESEQUENCE' });
     }
     return response;
+  }
+
+  /**
+   * The next response, waited for in slices of ZB_DUPLEX_CONNECT_RETRY_MS up
+   * to timeoutMs. A server that went before it took the response ring never
+   * ends that ring (it had no writer): after a slice without an answer, the
+   * request ring's reader tells whether the server is still there.
+   */
+  async #response(): Promise<Frame | null> {
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      try {
+        return await this.#responses.next({ timeoutMs: Math.max(0, Math.min(left, native.duplexConnectRetryMs)) });
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
+      }
+      if (left <= native.duplexConnectRetryMs)
+        throw new TimeoutError(`duplex channel "${this.name}": no response to request ${this.#sent} within ${this.#timeoutMs} ms`,
+          { code: 'ETIMEDOUT' });
+      const server = this.#requests.stats();
+      if (!server.readerAlive) {
+        // an answer committed before it went is still there
+        const answered = await this.#responses.next({ timeoutMs: 0 }).catch(() => null);
+        if (answered !== null) return answered;
+        throw new ReaderGoneError(`duplex channel "${this.name}": the server ${server.readerPid !== 0 ? `(pid ${server.readerPid}) died` : 'closed its request ring'} ` +
+          `with request ${this.#sent} unanswered, before it took the response ring`, { code: 'EREADERGONE' });
+      }
+    }
   }
 
   /** Ends the requests (the server sees end of stream) and closes the response ring. */

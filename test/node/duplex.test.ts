@@ -5,8 +5,9 @@
 // with frame-header=true; handler errors under both
 // policies; reply.reserve), the
 // Node duplex client against the C server that behaves like the peers' (also
-// one that connects late and declares GRAY8 for RGB requests), a response
-// ring found while still being created (looked for again), and
+// one that connects late and declares GRAY8 for RGB requests, and a server
+// gone before it took the response ring: the request fails soon), a
+// response ring found while still being created (looked for again), and
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid), and after
 // a client that left before its response ring was found, or that was
@@ -18,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
-  capsField, duplexRingNames, type DuplexHandler,
+  capsField, duplexRingNames, removeStaleRing, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
@@ -245,6 +246,45 @@ test('Node client ↔ a C server that connects late (--connect-delay 1000, after
     killIfRunning(server);
   }
 }, 60000);
+
+test('a server gone before it took the response ring (killed; closed its request ring): the client\'s request fails with EREADERGONE within a slice, not at its timeout', async () => {
+  // The response ring never had a writer, so it never ends: before, request() waited out its 20 s.
+  // Killed: the C server, asleep in --connect-delay once the response ring is there.
+  const channel = ringName('dxgone0');
+  const server = run(duplexServerPath, [channel, '--connect-delay', '60000']);
+  try {
+    await server.line(/^ready /);
+    const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000 });
+    const answer = client.request(new Uint8Array(64).fill(3)).then(() => 'answered', (e: unknown) => e);
+    await sleep(300);
+    const t0 = Date.now();
+    server.proc.kill('SIGKILL');
+    expect(await answer).toMatchObject({
+      code: 'EREADERGONE', readerGone: true,
+      message: expect.stringMatching(/the server \(pid \d+\) died with request 1 unanswered, before it took the response ring/),
+    });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await client.close();
+  } finally {
+    killIfRunning(server);
+    await server.exit(5000).catch(() => undefined);
+  }
+  removeStaleRing(duplexRingNames(channel).request); // a killed server cannot unlink it
+
+  // Closed: a request ring whose reader (this process) never looks for the response ring, then closes.
+  const rings = duplexRingNames(ringName('dxgone0'));
+  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 4096 });
+  const client = await ZeroBufferDuplexClient.connect({ name: rings.request.slice(0, -'_request'.length), timeoutMs: 20000 });
+  const answer = client.request(new Uint8Array(64).fill(4)).then(() => 'answered', (e: unknown) => e);
+  await sleep(300);
+  const t0 = Date.now();
+  await requests.close();
+  expect(await answer).toMatchObject({
+    code: 'EREADERGONE', message: expect.stringMatching(/the server closed its request ring with request 1 unanswered/),
+  });
+  expect(Date.now() - t0).toBeLessThan(5000);
+  await client.close();
+}, 30000);
 
 test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
   const channel = ringName('dxn');

@@ -113,11 +113,14 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       this.#ended.abort(exit.error);
       return;
     }
-    // A clean end: the reader sees end of stream by itself when a writer
-    // detached; if none ever connected there is nothing to wait for.
+    // A clean end: the reader sees end of stream by itself after the frames
+    // of a writer that detached (also those it took into its batch already:
+    // the read count has them, JS may not have had them yet). Only when
+    // nothing was ever written may it have missed the writer altogether:
+    // then there is nothing to wait for.
     if (this.reader.closed) return;
     const s = this.reader.stats();
-    if (s.writerPid === 0 && s.writtenCount === s.readCount) this.#ended.abort();
+    if (s.writerPid === 0 && s.writtenCount === 0) this.#ended.abort();
   }
 
   /** The pipeline's failure, when it failed for good. */

@@ -1,5 +1,6 @@
-// What a new user meets in the first hour, each once: an unconstrained
-// source negotiates a format the API describes; one it does not describe
+// What a new user meets in the first hour, each once: a consumer slower
+// than its pipeline gets every frame, and a pipeline that writes none ends
+// the loop; an unconstrained source negotiates a format the API describes; one it does not describe
 // says so; --snapshot of a stream it can neither convert nor decode fails at once naming the
 // fix; a pipeline ending in zerosink is refused with the reason; watch warns
 // about a stop-stream for a ring never started and passes '>>' lines on;
@@ -42,6 +43,32 @@ async function framesOf(source: string): Promise<{ frames: number; first: Frame[
   await stream.close();
   return { frames, first, image };
 }
+
+test('a consumer slower than its pipeline gets every frame, also those taken into its batch before gst-launch exited', async () => {
+  // The pipeline writes its 10 frames at once and exits while the loop still works through them.
+  // Before, the stream took a clean exit with every frame read (into the batch) for "no writer
+  // ever came" and ended the loop: the consumer got 1 frame of 10.
+  const stream = await startStream({
+    source: 'videotestsrc num-buffers=10 ! video/x-raw,format=RGB,width=16,height=16', name: ringName('slow'), sinkProperties: { sync: false },
+  });
+  const sequences: number[] = [];
+  for await (const frame of stream.frames()) {
+    sequences.push(frame.sequence);
+    await new Promise((r) => setTimeout(r, sequences.length === 1 ? 30 : 100));
+  }
+  await stream.close();
+  expect(sequences).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(stream.error).toBeUndefined();
+});
+
+test('a pipeline that ends without writing a frame: frames() ends quietly once gst-launch exited', async () => {
+  const stream = await startStream({ source: 'videotestsrc num-buffers=0 ! video/x-raw,format=RGB,width=16,height=16', name: ringName('none') });
+  let frames = 0;
+  for await (const _frame of stream.frames()) frames++;
+  await stream.close();
+  expect(frames).toBe(0);
+  expect(stream.error).toBeUndefined();
+});
 
 test('an unconstrained videotestsrc negotiates RGB with zerosink, not ABGR64_LE', async () => {
   const { frames, first, image } = await framesOf('videotestsrc num-buffers=3');

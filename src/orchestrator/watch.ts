@@ -129,6 +129,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
   readonly #source: string[];
   readonly #pipelines = new Map<string, PipelineRunner>();
   /**
+   * Stops under way, by ring: a start-stream for that name meanwhile (a
+   * reader that closed its ring and created it again) starts its pipeline
+   * once the old one has exited.
+   */
+  readonly #stopping = new Map<string, Promise<void>>();
+  /**
    * Every ring a start-stream named (so that a stop-stream for another is
    * reported): the runners started into it, or why none could start.
    */
@@ -241,6 +247,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const record = this.#history.get(message.name) ?? { runners: [] };
     this.#history.set(message.name, record);
     if (this.#stopped) return;
+    const stopping = this.#stopping.get(message.name);
+    if (stopping !== undefined) {
+      // not once the command has exited: its pipelines are being stopped, none may start after
+      void stopping.then(() => { if (this.#child?.exitCode === null) this.#start(message); });
+      return;
+    }
     if (this.#pipelines.has(message.name)) {
       this.emit('warning', { type: 'warning', reason: `ring "${message.name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });
       return;
@@ -278,8 +290,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
   async #stopPipeline(name: string): Promise<void> {
     const runner = this.#pipelines.get(name);
     if (runner === undefined) return;
-    await runner.stop();
-    if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
+    const stopped = runner.stop().then(() => {
+      if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
+      if (this.#stopping.get(name) === stopped) this.#stopping.delete(name);
+    });
+    this.#stopping.set(name, stopped);
+    await stopped;
   }
 
   /**

@@ -109,6 +109,21 @@ test('a reader that says stop-stream and closes its ring at once: a clean stop, 
   for (let i = 0; i < 12; i += 2) await Promise.all([once(i), once(i + 1)]);
 }, 40000);
 
+test('a reader that says stop-stream, then creates and announces the same ring again at once: a new pipeline writes into it', async () => {
+  // Before, the start-stream came while the first pipeline was still stopping (EOS, exit) and
+  // was ignored ("already has a pipeline"): the new ring never got a writer.
+  const name = ringName('stopstart');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--stop-start']);
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('got 10 frames of the ring created again');
+    expect(child.stderr).not.toMatch(/already has a pipeline/);
+    expect(gstPids(child.stderr)).toHaveLength(2);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the ring is removed', async () => {
   const name = ringName('orphan');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

@@ -9,7 +9,7 @@ import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
 import { ZeroBufferReader } from './reader.js';
-import { ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
+import { connectWhenThere, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
 /** The names of a duplex channel's rings. */
 export function duplexRingNames(channel: string): { request: string; response: string } {
@@ -31,20 +31,6 @@ async function connectIfThere(name: string): Promise<ZeroBufferWriter | null> {
     const code = (e as { code?: string }).code;
     if (code !== 'ENOENT' && code !== 'EREADERGONE') throw e;
     return null;
-  }
-}
-
-/** Connects as writer to `name`, looking for it every ZB_DUPLEX_CONNECT_RETRY_MS until the deadline. */
-async function connectWhenThere(name: string, deadline: number): Promise<ZeroBufferWriter> {
-  for (;;) {
-    try {
-      return await ZeroBufferWriter.connect(name);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== 'ENOENT' && code !== 'EREADERGONE') throw e;
-      if (Date.now() >= deadline) throw e;
-    }
-    await sleep(native.duplexConnectRetryMs);
   }
 }
 
@@ -699,7 +685,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const rings = duplexRingNames(options.name);
     const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
-    const requests = await connectWhenThere(rings.request, Date.now() + connectTimeoutMs);
+    const requests = await connectWhenThere(rings.request, { deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs });
     try {
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({

@@ -179,3 +179,26 @@ export class ZeroBufferWriter implements AsyncDisposable {
     await this.close();
   }
 }
+
+/**
+ * Connects as writer to `name`, waiting as zerosink does while the ring is
+ * not there (ENOENT: not created yet, or still being created) or has no
+ * live reader (EREADERGONE: a stale ring whose reader is starting again, or
+ * one between its close and its unlink): looks every `intervalMs` until
+ * `deadline` (Date.now() ms), then throws the last refusal; other errors and
+ * an aborted signal end it at once.
+ */
+export async function connectWhenThere(name: string, options: WriterOptions & {
+  deadline: number; intervalMs: number; signal?: AbortSignal;
+}): Promise<ZeroBufferWriter> {
+  const { deadline, intervalMs, signal, ...writerOptions } = options;
+  for (;;) {
+    try {
+      return await ZeroBufferWriter.connect(name, writerOptions);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code !== 'ENOENT' && code !== 'EREADERGONE') || Date.now() >= deadline || signal?.aborted) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

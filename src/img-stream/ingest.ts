@@ -2,9 +2,8 @@
 // wire's byte order, as is; GRAY16_LE swapped), its attributes the frame's
 // attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
-import { ZeroBufferError } from '../errors.js';
 import { validateName } from '../options.js';
-import { ZeroBufferWriter } from '../writer.js';
+import { connectWhenThere } from '../writer.js';
 import { ImgStreamError } from './message.js';
 import { parseImgMessages, type ImgParserOptions } from './parse.js';
 
@@ -15,7 +14,7 @@ export interface IngestOptions extends ImgParserOptions {
   format?: 'GRAY16_BE' | 'GRAY16_LE';
   /** Written into the metadata as "camera_id". */
   cameraId?: string;
-  /** How long to wait for the ring to exist (ms). @default 10000 */
+  /** How long to wait for the ring to exist with a live reader (ms; a stale one is waited on). @default 10000 */
   connectTimeoutMs?: number;
   /** How long one frame may wait for room in the ring (ms). @default 5000 */
   timeoutMs?: number;
@@ -29,18 +28,6 @@ export interface IngestResult {
   frames: number;
   width?: number;
   height?: number;
-}
-
-async function connect(name: string, timeoutMs: number, signal?: AbortSignal): Promise<ZeroBufferWriter> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await ZeroBufferWriter.connect(name, { frameHeader: true });
-    } catch (e) {
-      if (!(e instanceof ZeroBufferError) || e.code !== 'ENOENT' || Date.now() >= deadline || signal?.aborted) throw e;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 // timestamp={2024-04-25T12:34:56.789}: a date and time, any number of
@@ -95,7 +82,9 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   validateName(options.name);
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
-  const writer = await connect(options.name, options.connectTimeoutMs ?? 10000, options.signal);
+  const writer = await connectWhenThere(options.name, {
+    frameHeader: true, deadline: Date.now() + (options.connectTimeoutMs ?? 10000), intervalMs: 20, signal: options.signal,
+  });
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();
   try {

@@ -139,6 +139,27 @@ test('timestamp= becomes the PTS, relative to the first image; one missing, not 
   await reader.close();
 });
 
+test('a stale ring (its reader killed) is waited on until a new reader creates it again, as zerosink does', async () => {
+  // Before, ingest took the dead reader (EREADERGONE) for good and failed at once.
+  const name = ringName('img-stale');
+  const dead = run(process.execPath, ['--input-type=module', '-e',
+    `const { ZeroBufferReader } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});` +
+    `await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: 65536 });` +
+    'console.log("ready"); setInterval(() => {}, 1000);']);
+  await dead.line(/^ready$/);
+  dead.proc.kill('SIGKILL');
+  await dead.exit();
+  const bytes = Buffer.concat([1, 2, 3].map((i) => formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4).fill(i) }, {})));
+  const done = ingestImg(Readable.from([bytes]), { name, connectTimeoutMs: 10000 });
+  await sleep(300); // ingest finds the stale ring meanwhile
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 65536 }); // sweeps it
+  const first: number[] = [];
+  for await (const f of reader.frames({ timeoutMs: 10000 })) first.push(f.data[0]!);
+  expect(await done).toMatchObject({ frames: 3 });
+  expect(first).toEqual([1, 2, 3]);
+  await reader.close();
+});
+
 test('bad input and missing peers: exit codes and messages that say what is wrong', async () => {
   const bad = path.join(dir, 'bad.img');
   fs.writeFileSync(bad, 'img=\x01u8[2,2]\x02');

@@ -144,7 +144,8 @@ export interface DuplexClientGone {
    * 'readerGone': its response ring's reader closed or died while an answer
    * was due; 'writerDied': it died writing requests (every answer it had
    * asked for was written); 'leftBeforeRing': it left (or died) before its
-   * response ring was found; 'stalled': it lives but read no answer for
+   * response ring was found, or before its first request was read while
+   * the next client's requests followed it (pid 0); 'stalled': it lives but read no answer for
    * timeoutMs while one waited for room (the server let its response ring
    * go and never writes there again: it reads the answers it had, then the
    * end of the responses).
@@ -411,6 +412,17 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         }
         // After a departed client the ring held, if any, was found for the next one: #clientFor checks it.
         if (restarted && !departed) this.#dropClient();
+        // A stream that another one follows in the ring: its client left, and the next took the
+        // request ring before this was read (the writer pid names the next one by now). Its
+        // answers have no ring to go to; the next client's must not get them.
+        if (first && this.#requests.streamStartsAhead() > 0) {
+          departed = true;
+          this.#stats.dropped++;
+          streamPid = 0;
+          reported = false;
+          gone(0, 'leftBeforeRing', undefined, frame.sequence);
+          continue;
+        }
         departed = false;
         const writer = first ? this.#requestWriter()?.writerPid ?? 0 : undefined;
         if (writer !== undefined) {

@@ -118,6 +118,8 @@ export interface NativeReader {
   /** Gives the released frames' bytes back to the writer now. */
   giveBack(): void;
   health(): NativeHealth;
+  /** Frames in the ring, not taken yet, with sequence 1 (each starts a writer's stream). */
+  unreadStreamStarts(): number;
   heldViews(): number;
   close(): void;
 }

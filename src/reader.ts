@@ -383,6 +383,21 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     };
   }
 
+  /**
+   * Frames written and not handed out yet (in the batch taken from the ring,
+   * or still in the ring) that start a writer's stream (sequence 1: a writer
+   * counts from 1 per connection). While one does, the frames handed out
+   * before it were written by a writer that has left since, whatever the
+   * ring's writer pid says now (a duplex server tells its clients apart
+   * with it). 0 when the ring's backlog cannot be walked.
+   */
+  streamStartsAhead(): number {
+    if (this.#closed) return 0;
+    let starts = 0;
+    for (let i = this.#next; i < this.#taken; i++) if (this.#fields[i * F.count + F.sequence] === 1) starts++;
+    return starts + wrapNative(() => this.#native.unreadStreamStarts());
+  }
+
   /** Frames handed out and neither released nor garbage-collected yet (for leak checks). */
   heldViews(): number {
     return this.#native.heldViews();

@@ -278,6 +278,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
                         InstanceMethod<&Reader::Release>("release"),
                         InstanceMethod<&Reader::GiveBack>("giveBack"),
                         InstanceMethod<&Reader::Health>("health"),
+                        InstanceMethod<&Reader::UnreadStreamStarts>("unreadStreamStarts"),
                         InstanceMethod<&Reader::HeldViews>("heldViews"),
                         InstanceMethod<&Reader::Close>("close")});
   }
@@ -425,6 +426,15 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Status s = js_->session->Health(&h);
     if (!s.ok()) throw MakeError(info.Env(), s);
     return HealthObject(info.Env(), h);
+  }
+
+  // unreadStreamStarts() -> frames in the ring, not taken yet, with sequence 1
+  // (zb_reader_unread_stream_starts).
+  Napi::Value UnreadStreamStarts(const Napi::CallbackInfo &info) {
+    uint64_t starts = 0;
+    Status s = js_->session->UnreadStreamStarts(&starts);
+    if (!s.ok()) throw MakeError(info.Env(), s);
+    return Napi::Number::New(info.Env(), static_cast<double>(starts));
   }
 
   // heldViews() -> frames handed to JS, neither released nor collected.

@@ -311,6 +311,13 @@ Status ReaderSession::Health(zb_health *out) {
   return Status::FromCore(zb_reader_health(reader_, out));
 }
 
+Status ReaderSession::UnreadStreamStarts(uint64_t *out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reader_ == nullptr)
+    return Status::Make(ZB_ESTATE, "ring \"" + name_ + "\" is closed");
+  return Status::FromCore(zb_reader_unread_stream_starts(reader_, out));
+}
+
 void ReaderSession::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);

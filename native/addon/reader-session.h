@@ -125,6 +125,7 @@ class ReaderSession {
 
   Status Metadata(std::vector<uint8_t> *out);
   Status Health(zb_health *out);
+  Status UnreadStreamStarts(uint64_t *out);
 
   // Ends any wait, joins the thread and destroys the ring (unlinks it).
   // Frames still held stay readable until released (the core's leases);

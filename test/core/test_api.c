@@ -1572,6 +1572,7 @@ static void test_reader_timeouts(void) {
 static void test_end_of_stream(void) {
   ring_fixture fx;
   zb_frame f;
+  uint64_t starts;
   if (fixture_open(&fx, "eos", 1024) == 0) {
     /* a connected writer that has not written yet: not EOF, just nothing */
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
@@ -1606,9 +1607,19 @@ static void test_end_of_stream(void) {
     CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
     if (fx.w != NULL)
       CHECK_RC(put(fx.w, 12, 1, 0), 0);
+    /* two streams start in what is unread: the frame taken first is not
+     * the current writer's while another starts behind it */
+    starts = 9;
+    CHECK_RC(zb_reader_unread_stream_starts(fx.r, &starts), 0);
+    CHECK(starts == 2);
     GET_RELEASE(fx.r, 10, 1);
+    CHECK_RC(zb_reader_unread_stream_starts(fx.r, &starts), 0);
+    CHECK(starts == 1);
     GET_RELEASE(fx.r, 11, 2);
     GET_RELEASE(fx.r, 12, 1);
+    CHECK_RC(zb_reader_unread_stream_starts(fx.r, &starts), 0);
+    CHECK(starts == 0);
+    CHECK_RC(zb_reader_unread_stream_starts(fx.r, NULL), ZB_EINVAL);
     /* a writer that died without detaching */
     atomic_store(&fx.m.oieb->writer_pid, (uint64_t)dead_pid());
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EWRITERDEAD);

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
-  capsField, duplexRingNames, removeStaleRing, type DuplexHandler,
+  capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
@@ -472,6 +472,37 @@ test('a client that leaves after its first request, before any response ring of 
   expect(clients).toHaveLength(1);
   expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
   expect(gone).toEqual([{ pid: expect.any(Number), reason: 'leftBeforeRing', sequence: 1 }]);
+}, 60000);
+
+test('a client that left with its first request unread, the next one\'s requests behind it in the ring: the next client gets only its own answers', async () => {
+  // The server reads A's request only after B took the request ring (it was not serving yet):
+  // the writer pid names B by then. Before, A's request was answered into B's response ring,
+  // as B's first answer (B: "response 1 is not request 1 XOR 0x5a"); now the stream B's
+  // stream follows in the ring is A's, dropped.
+  const channel = ringName('dxqueued');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  const a = run(process.execPath, [duplexClientPath, channel, '1', '1', 'leave']);
+  let b: Client | undefined;
+  try {
+    expect(await a.exit(15000)).toBe(0);
+    expect(a.stdout).toEqual(['left']);
+    b = run(process.execPath, [duplexClientPath, channel, '20', '2']);
+    const deadline = Date.now() + 10000; // B's first request is in the ring, behind A's
+    while (inspectRing(server.requestRing).writtenCount < 2 && Date.now() < deadline) await sleep(10);
+    expect(inspectRing(server.requestRing).writtenCount).toBe(2);
+    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    expect(await b.exit(30000)).toBe(0);
+    expect(b.stdout).toEqual([`answered 20 fnv1a=${xorHash(2, 20)}`]);
+    await settledWithin(serving, 5000);
+    expect(server.stats()).toMatchObject({ requests: 21, responses: 20, dropped: 1 });
+    expect(gone).toEqual([{ pid: 0, reason: 'leftBeforeRing', sequence: 1 }]);
+  } finally {
+    killIfRunning(a);
+    killIfRunning(b);
+    await server.close();
+  }
 }, 60000);
 
 test.each([

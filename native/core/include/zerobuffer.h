@@ -583,6 +583,14 @@ typedef struct zb_health {
  * The segment is mapped read-only and never modified. */
 int zb_health_read(const char *name, zb_health *health);
 int zb_reader_health(zb_reader *reader, zb_health *health);
+/* Of the frames published and not taken yet, how many start a writer's
+ * stream (sequence 1: every writer counts from 1 per connection). A frame
+ * taken while another stream starts behind it was written by a writer that
+ * has left since, whatever writer_pid says now (a duplex server must not
+ * answer it into the current client's ring). From the backlog walk of
+ * zb_reader_health: 0 when the walk does not add up (a writer moving the
+ * ring meanwhile, or a writer whose counts the walk cannot follow). */
+int zb_reader_unread_stream_starts(zb_reader *reader, uint64_t *count);
 int zb_writer_health(zb_writer *writer, zb_health *health);
 
 /* --------------------------------------------------------------- copying */

@@ -426,7 +426,20 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
    * (ThreadSanitizer's report; test_threads.c). Releases poison under
    * this lock. */
   pthread_mutex_lock(&r->pending_lock);
-  rc = zb__segment_health(&r->seg, r->name, health);
+  rc = zb__segment_health(&r->seg, r->name, health, NULL);
+  pthread_mutex_unlock(&r->pending_lock);
+  return rc;
+}
+
+int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
+  zb_health health;
+  int rc;
+  if (r == NULL || count == NULL)
+    return zb__fail(ZB_EINVAL,
+                    "zb_reader_unread_stream_starts: arguments are required");
+  *count = 0;
+  pthread_mutex_lock(&r->pending_lock); /* as zb_reader_health */
+  rc = zb__segment_health(&r->seg, r->name, &health, count);
   pthread_mutex_unlock(&r->pending_lock);
   return rc;
 }

@@ -412,17 +412,6 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         }
         // After a departed client the ring held, if any, was found for the next one: #clientFor checks it.
         if (restarted && !departed) this.#dropClient();
-        // A stream that another one follows in the ring: its client left, and the next took the
-        // request ring before this was read (the writer pid names the next one by now). Its
-        // answers have no ring to go to; the next client's must not get them.
-        if (first && this.#requests.streamStartsAhead() > 0) {
-          departed = true;
-          this.#stats.dropped++;
-          streamPid = 0;
-          reported = false;
-          gone(0, 'leftBeforeRing', undefined, frame.sequence);
-          continue;
-        }
         departed = false;
         const writer = first ? this.#requestWriter()?.writerPid ?? 0 : undefined;
         if (writer !== undefined) {
@@ -436,6 +425,16 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
           this.#abandonedPid = 0;
           streamPid = writer;
           reported = false;
+          // A stream that another one follows in the ring: its client left, and the next took the
+          // request ring before this was read (the writer pid names the next one by now). Its
+          // answers have no ring to go to; the next client's must not get them.
+          if (this.#requests.streamStartsAhead() > 0) {
+            departed = true;
+            this.#stats.dropped++;
+            streamPid = 0;
+            gone(0, 'leftBeforeRing', undefined, frame.sequence);
+            continue;
+          }
         }
         const client = await this.#clientFor(writer);
         if (client === null) return; // closed
@@ -748,19 +747,24 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   async #response(): Promise<Frame | null> {
     const deadline = Date.now() + this.#timeoutMs;
     for (;;) {
-      const left = deadline - Date.now();
+      // at least 1 ms: a wait of 0 would answer EAGAIN, not a timeout
+      const slice = Math.max(1, Math.min(deadline - Date.now(), native.duplexConnectRetryMs));
       try {
-        return await this.#responses.next({ timeoutMs: Math.max(0, Math.min(left, native.duplexConnectRetryMs)) });
+        return await this.#responses.next({ timeoutMs: slice });
       } catch (e) {
         if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
       }
-      if (left <= native.duplexConnectRetryMs)
+      if (Date.now() >= deadline)
         throw new TimeoutError(`duplex channel "${this.name}": no response to request ${this.#sent} within ${this.#timeoutMs} ms`,
           { code: 'ETIMEDOUT' });
       const server = this.#requests.stats();
       if (!server.readerAlive) {
-        // an answer committed before it went is still there
-        const answered = await this.#responses.next({ timeoutMs: 0 }).catch(() => null);
+        // an answer committed before it went is still there (a server that died after taking the
+        // response ring: WriterGoneError, as documented)
+        const answered = await this.#responses.next({ timeoutMs: 0 }).catch((e: unknown) => {
+          if ((e as { code?: string }).code === 'EAGAIN') return null;
+          throw e;
+        });
         if (answered !== null) return answered;
         throw new ReaderGoneError(`duplex channel "${this.name}": the server ${server.readerPid !== 0 ? `(pid ${server.readerPid}) died` : 'closed its request ring'} ` +
           `with request ${this.#sent} unanswered, before it took the response ring`, { code: 'EREADERGONE' });

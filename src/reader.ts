@@ -34,6 +34,8 @@ export interface ReaderStats {
   readerAlive: boolean;
   /** Frames handed out and neither released nor garbage-collected yet. */
   heldFrames: number;
+  /** Frames taken from the ring into this reader's batch (read, by the ring's counts) and not handed out yet. */
+  batched: number;
 }
 
 /** A frame header's time, or undefined for "none" (-1 from the addon). */
@@ -380,6 +382,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       readerPid: h.readerPid,
       readerAlive: h.readerAlive,
       heldFrames: this.#native.heldViews(),
+      batched: this.#taken - this.#next,
     };
   }
 
@@ -389,13 +392,17 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * counts from 1 per connection). While one does, the frames handed out
    * before it were written by a writer that has left since, whatever the
    * ring's writer pid says now (a duplex server tells its clients apart
-   * with it). 0 when the ring's backlog cannot be walked.
+   * with it). The ring's part is left out when it cannot be read.
    */
   streamStartsAhead(): number {
     if (this.#closed) return 0;
     let starts = 0;
     for (let i = this.#next; i < this.#taken; i++) if (this.#fields[i * F.count + F.sequence] === 1) starts++;
-    return starts + wrapNative(() => this.#native.unreadStreamStarts());
+    try {
+      return starts + this.#native.unreadStreamStarts();
+    } catch {
+      return starts; // the ring's part unknown: what the batch shows
+    }
   }
 
   /** Frames handed out and neither released nor garbage-collected yet (for leak checks). */

@@ -114,13 +114,13 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       return;
     }
     // A clean end: the reader sees end of stream by itself after the frames
-    // of a writer that detached (also those it took into its batch already:
-    // the read count has them, JS may not have had them yet). Only when
-    // nothing was ever written may it have missed the writer altogether:
-    // then there is nothing to wait for.
+    // of a writer it saw; one it never saw (it wrote nothing and detached
+    // between the reader's looks) leaves nothing to wait for, once every
+    // frame written was handed out (not only taken into the reader's batch:
+    // the read count has those, the loop may not have had them yet).
     if (this.reader.closed) return;
     const s = this.reader.stats();
-    if (s.writerPid === 0 && s.writtenCount === 0) this.#ended.abort();
+    if (s.writerPid === 0 && s.writtenCount === s.readCount && s.batched === 0) this.#ended.abort();
   }
 
   /** The pipeline's failure, when it failed for good. */

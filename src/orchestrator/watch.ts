@@ -142,6 +142,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** The command; never started when the signal had aborted already. */
   readonly #child?: Command;
   #stopped = false;
+  /** The command exited (or was killed): no pipeline starts any more. */
+  #commandEnded = false;
   #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
   /** Resolves when the command has exited and every pipeline is stopped. */
   readonly done: Promise<WatchResult>;
@@ -209,6 +211,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       }
     })();
     const result = await child;
+    this.#commandEnded = true;
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     return {
@@ -246,11 +249,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
   #start(message: StartStreamMessage | StartDuplexMessage): void {
     const record = this.#history.get(message.name) ?? { runners: [] };
     this.#history.set(message.name, record);
-    if (this.#stopped) return;
+    // once the command has ended its pipelines are being stopped: none may start after
+    if (this.#stopped || this.#commandEnded) return;
     const stopping = this.#stopping.get(message.name);
     if (stopping !== undefined) {
-      // not once the command has exited: its pipelines are being stopped, none may start after
-      void stopping.then(() => { if (this.#child?.exitCode === null) this.#start(message); });
+      void stopping.then(() => this.#start(message));
       return;
     }
     if (this.#pipelines.has(message.name)) {

@@ -587,9 +587,10 @@ int zb_reader_health(zb_reader *reader, zb_health *health);
  * stream (sequence 1: every writer counts from 1 per connection). A frame
  * taken while another stream starts behind it was written by a writer that
  * has left since, whatever writer_pid says now (a duplex server must not
- * answer it into the current client's ring). From the backlog walk of
- * zb_reader_health: 0 when the walk does not add up (a writer moving the
- * ring meanwhile, or a writer whose counts the walk cannot follow). */
+ * answer it into the current client's ring). Walks the entries from the
+ * reader's position to the writer's, as the reader takes them: call it
+ * between takes, from the thread that takes. Counts stop at an entry that
+ * is not a frame it could take; a whole lap unread counts 0. */
 int zb_reader_unread_stream_starts(zb_reader *reader, uint64_t *count);
 int zb_writer_health(zb_writer *writer, zb_health *health);
 

@@ -37,7 +37,7 @@ int zb_health_read(const char *name, zb_health *health) {
   rc = zb__segment_open(&seg, name, &names, false);
   if (rc < 0)
     return rc;
-  rc = zb__segment_health(&seg, name, health, NULL);
+  rc = zb__segment_health(&seg, name, health);
   zb__segment_close(&seg);
   return rc;
 }

@@ -86,7 +86,7 @@ int zb__segment_metadata(const zb_segment *seg, const char *name,
  * under us, or it is corrupt). */
 static int64_t walk_used(const zb_segment *seg, const zb_health *h,
                          uint64_t held_entries, uint64_t *frames_held,
-                         uint64_t *frames_unread, uint64_t *unread_starts) {
+                         uint64_t *frames_unread) {
   const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
   uint64_t pos, walked = 0, steps, entries = 0;
 
@@ -111,8 +111,6 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
     } else {
       if (frames_held != NULL)
         *(entries < held_entries ? frames_held : frames_unread) += 1;
-      if (unread_starts != NULL && entries >= held_entries && fh.sequence == 1)
-        *unread_starts += 1;
       walked += ZB_FRAME_HEADER_SIZE + fh.payload_size;
       pos += ZB_FRAME_HEADER_SIZE + fh.payload_size;
     }
@@ -124,23 +122,18 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
 /* The reader's backlog: of the entries in use, the last written - read are
  * unread, the others it has read and not given back. A diagnostic, never
  * trusted for more: left 0 when the walk does not add up. */
-static void count_backlog(const zb_segment *seg, zb_health *h,
-                          uint64_t *unread_starts) {
+static void count_backlog(const zb_segment *seg, zb_health *h) {
   uint64_t unread = h->written_count - h->read_count, held = 0, waiting = 0;
-  uint64_t starts = 0;
-  int64_t entries = walk_used(seg, h, 0, NULL, NULL, NULL);
+  int64_t entries = walk_used(seg, h, 0, NULL, NULL);
   if (entries < 0 || unread > (uint64_t)entries ||
-      walk_used(seg, h, (uint64_t)entries - unread, &held, &waiting,
-                &starts) != entries)
+      walk_used(seg, h, (uint64_t)entries - unread, &held, &waiting) != entries)
     return;
   h->frames_held = held;
   h->frames_unread = waiting;
-  if (unread_starts != NULL)
-    *unread_starts = starts;
 }
 
 int zb__segment_health(const zb_segment *seg, const char *name,
-                       zb_health *h, uint64_t *unread_starts) {
+                       zb_health *h) {
   zb_oieb *oieb = seg->oieb;
   uint64_t start;
 
@@ -165,7 +158,7 @@ int zb__segment_health(const zb_segment *seg, const char *name,
   h->payload_used_bytes = h->payload_size - h->payload_free_bytes;
   h->utilisation_percent =
       100.0 * (double)h->payload_used_bytes / (double)h->payload_size;
-  count_backlog(seg, h, unread_starts);
+  count_backlog(seg, h);
   h->band = zb_band_of(h->utilisation_percent);
   h->writer_alive = zb__process_probe(h->writer_pid, &start);
   h->reader_alive = zb__process_probe(h->reader_pid, &start);

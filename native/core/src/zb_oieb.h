@@ -91,10 +91,7 @@ int zb__segment_validate(zb_segment *seg, const char *name);
 int zb__segment_metadata(const zb_segment *seg, const char *name,
                          const uint8_t **data, uint64_t *size);
 
-/* With unread_starts (may be NULL): of the frames not read yet, those with
- * sequence 1 (each starts a writer's stream); left alone when the backlog
- * walk does not add up. */
 int zb__segment_health(const zb_segment *seg, const char *name,
-                       zb_health *health, uint64_t *unread_starts);
+                       zb_health *health);
 
 #endif /* ZB_OIEB_H */

@@ -488,7 +488,7 @@ int zb_writer_health(zb_writer *w, zb_health *health) {
    * it reads can only grow: what it walks is what no thread of ours writes
    * (ThreadSanitizer's report; test_threads.c). */
   pthread_mutex_lock(&w->lock);
-  rc = zb__segment_health(&w->seg, w->name, health, NULL);
+  rc = zb__segment_health(&w->seg, w->name, health);
   pthread_mutex_unlock(&w->lock);
   return rc;
 }

@@ -317,22 +317,27 @@ test('a response ring still being created (its segment empty yet) is looked for 
   const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a))
     .then(() => { outcome = 'resolved'; }, (e: { code?: string; message?: string }) => { outcome = `${e.code}: ${e.message}`; });
   const requests = await ZeroBufferWriter.connect(server.requestRing);
-  await requests.write(new Uint8Array(64).fill(7));
-  await sleep(500); // five looks at the empty segment
-  expect(outcome).toBe('serving');
-  fs.rmSync(emptySegment);
-  // this process writes the requests, so it is the client whose ring the server looks for
-  const responses = await ZeroBufferReader.create({ name: server.responseRing, metadataSize: 1024, payloadSize: 4096 });
-  const answer = await responses.next({ timeoutMs: 5000 });
-  expect(answer).not.toBeNull();
-  expect([...answer!.data]).toEqual(new Array(64).fill(7 ^ 0x5a));
-  answer!.release();
-  await requests.close();
-  await settledWithin(serving, 5000);
-  expect(outcome).toBe('resolved');
-  expect(server.stats()).toMatchObject({ requests: 1, responses: 1 });
-  await responses.close();
-  await server.close();
+  try {
+    await requests.write(new Uint8Array(64).fill(7));
+    await sleep(500); // five looks at the empty segment
+    expect(outcome).toBe('serving');
+    fs.rmSync(emptySegment);
+    // this process writes the requests, so it is the client whose ring the server looks for
+    const responses = await ZeroBufferReader.create({ name: server.responseRing, metadataSize: 1024, payloadSize: 4096 });
+    const answer = await responses.next({ timeoutMs: 5000 });
+    expect(answer).not.toBeNull();
+    expect([...answer!.data]).toEqual(new Array(64).fill(7 ^ 0x5a));
+    answer!.release();
+    await requests.close();
+    await settledWithin(serving, 5000);
+    expect(outcome).toBe('resolved');
+    expect(server.stats()).toMatchObject({ requests: 1, responses: 1 });
+    await responses.close();
+  } finally {
+    fs.rmSync(emptySegment, { force: true }); // also when the server took it for an error
+    await requests.close();
+    await server.close();
+  }
 }, 30000);
 
 test('a client that comes back before the server saw it leave (same process, at once) gets its own responses', async () => {

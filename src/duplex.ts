@@ -9,7 +9,7 @@ import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateName, validateSize, validateTimeout } from './options.js';
 import { ZeroBufferReader } from './reader.js';
-import { connectWhenThere, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
+import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
 /** The names of a duplex channel's rings. */
 export function duplexRingNames(channel: string): { request: string; response: string } {
@@ -23,13 +23,12 @@ export function duplexRingNames(channel: string): { request: string; response: s
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Connects as writer to `name`; null while it is not there (or its reader went meanwhile). */
+/** Connects as writer to `name`; null while it is not ready (ringNotReady). */
 async function connectIfThere(name: string): Promise<ZeroBufferWriter | null> {
   try {
     return await ZeroBufferWriter.connect(name);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== 'ENOENT' && code !== 'EREADERGONE') throw e;
+    if (!ringNotReady(e)) throw e;
     return null;
   }
 }
@@ -145,10 +144,10 @@ export interface DuplexClientGone {
    * was due; 'writerDied': it died writing requests (every answer it had
    * asked for was written); 'leftBeforeRing': it left (or died) before its
    * response ring was found, or before its first request was read while
-   * the next client's requests followed it (pid 0); 'stalled': it lives but read no answer for
-   * timeoutMs while one waited for room (the server let its response ring
-   * go and never writes there again: it reads the answers it had, then the
-   * end of the responses).
+   * the next client's requests followed it (pid 0); 'stalled': it lives
+   * but read no answer for timeoutMs while one waited for room (the server
+   * let its response ring go and never writes there again: it reads the
+   * answers it had, then the end of the responses).
    */
   reason: 'readerGone' | 'writerDied' | 'leftBeforeRing' | 'stalled';
   /**

@@ -181,12 +181,21 @@ export class ZeroBufferWriter implements AsyncDisposable {
 }
 
 /**
+ * Whether a connect was refused because the ring is not there yet (ENOENT:
+ * not created, or still being created) or has no live reader (EREADERGONE:
+ * a stale ring whose reader is starting again, or one between its close and
+ * its unlink): what zerosink waits out.
+ */
+export function ringNotReady(e: unknown): boolean {
+  const code = (e as { code?: string } | undefined)?.code;
+  return code === 'ENOENT' || code === 'EREADERGONE';
+}
+
+/**
  * Connects as writer to `name`, waiting as zerosink does while the ring is
- * not there (ENOENT: not created yet, or still being created) or has no
- * live reader (EREADERGONE: a stale ring whose reader is starting again, or
- * one between its close and its unlink): looks every `intervalMs` until
- * `deadline` (Date.now() ms), then throws the last refusal; other errors and
- * an aborted signal end it at once.
+ * not ready (ringNotReady): looks every `intervalMs` until `deadline`
+ * (Date.now() ms), then throws the last refusal; other errors and an
+ * aborted signal end it at once.
  */
 export async function connectWhenThere(name: string, options: WriterOptions & {
   deadline: number; intervalMs: number; signal?: AbortSignal;
@@ -196,8 +205,7 @@ export async function connectWhenThere(name: string, options: WriterOptions & {
     try {
       return await ZeroBufferWriter.connect(name, writerOptions);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if ((code !== 'ENOENT' && code !== 'EREADERGONE') || Date.now() >= deadline || signal?.aborted) throw e;
+      if (!ringNotReady(e) || Date.now() >= deadline || signal?.aborted) throw e;
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -109,7 +109,8 @@ typedef struct
   GstBuffer *pass;              /* NULL for a request */
   GstClockTime pts, dts, duration;
   guint32 flags;
-  guint64 sent_ns;              /* zb_now_ns at the request's commit */
+  guint64 sent_ns;              /* zb_now_ns at the request's commit (taken
+                                 * before it: never after the answer's) */
   gboolean discard;             /* flushed: its response is thrown away */
   gboolean in_place;            /* the server may answer it in place */
   zb_hold hold;                 /* its bytes, until answered: with in-place
@@ -796,7 +797,8 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   g_mutex_unlock (&self->qlock);
   discard = p->discard;
   timed = seen || self->pushed_ns <= p->sent_ns;
-  /* a fast server may answer before the chain took the commit's time */
+  /* only a response sent before its request (a server out of turn) comes
+   * earlier than sent_ns, which is taken before the request's commit */
   rtt_us = arrival_ns > p->sent_ns ? (arrival_ns - p->sent_ns) / 1000 : 0;
   if (!self->response_metadata) {
     /* a server that connected after the first caps wrote its metadata
@@ -1283,7 +1285,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   p = pending_new (buffer);
   p->in_place = in_place;
   ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
-      in_place || pass_on_error ? &p->hold : NULL, &kind, &e);
+      in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
   if (ret == GST_FLOW_OK && kind == GST_ZERO_WRITE_DROPPED) {
     /* the link's policy always blocks; kept for completeness */
     gst_buffer_unref (buffer);
@@ -1313,7 +1315,6 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     return ret;
   }
   gst_buffer_unref (buffer);
-  p->sent_ns = zb_now_ns ();
   passing = NULL;
   g_mutex_lock (&self->qlock);
   if (!self->bypass) {

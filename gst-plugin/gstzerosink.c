@@ -507,7 +507,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
   do {
     ret = gst_zero_sink_pool_write (self->link, buffer, size, self->unlocked,
-        NULL, &kind, &e);
+        NULL, &kind, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (ret != GST_FLOW_OK) {

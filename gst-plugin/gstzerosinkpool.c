@@ -248,9 +248,10 @@ gst_zero_sink_pool_class_init (GstZeroSinkPoolClass * klass)
 /* ------------------------------------------- writing buffers as frames */
 
 /* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST, with
- * ATTRIBUTES (or none) after its fixed 48 bytes. */
+ * ATTRIBUTES (or none) after its fixed 48 bytes, committed at COMMIT_NS. */
 static void
-write_header (GstBuffer * buffer, GBytes * attributes, guint8 * dst)
+write_header (GstBuffer * buffer, GBytes * attributes, guint64 commit_ns,
+    guint8 * dst)
 {
   zb_frame_ext ext = { 0 };
   gsize attrs_size = 0;
@@ -266,14 +267,21 @@ write_header (GstBuffer * buffer, GBytes * attributes, guint8 * dst)
   ext.duration = GST_BUFFER_DURATION_IS_VALID (buffer) ?
       GST_BUFFER_DURATION (buffer) : ZB_EXT_NONE;
   ext.flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
-  ext.commit_ns = 0;            /* stamped now */
+  ext.commit_ns = commit_ns;
   zb_frame_ext_write (dst, &ext);
 }
 
-/* Commits RES with SIZE bytes, and a hold on them when HOLD is not NULL. */
+/* Commits RES with SIZE bytes, and a hold on them when HOLD is not NULL;
+ * BUFFER's header first when the link has one (HEADER_SIZE > 0). The time
+ * in *COMMIT_NS (and the header) is taken before the commit, so that no
+ * reader's answer can carry an earlier one. */
 static int
-commit (zb_reservation * res, uint64_t size, zb_hold * hold)
+commit (zb_reservation * res, GstBuffer * buffer, GBytes * attributes,
+    gsize header_size, uint64_t size, zb_hold * hold, guint64 * commit_ns)
 {
+  *commit_ns = zb_now_ns ();
+  if (header_size > 0)
+    write_header (buffer, attributes, *commit_ns, res->data);
   return hold != NULL ? zb_reservation_commit_hold (res, size, hold) :
       zb_reservation_commit (res, size);
 }
@@ -304,8 +312,8 @@ copy_into (GstBuffer * buffer, guint8 * dst)
  * are copied like any other buffer's. */
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
-    gsize size, zb_hold * hold, GstFlowReturn * ret, gboolean * moved,
-    GstZeroError ** error)
+    gsize size, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
+    gboolean * moved, GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
   guint8 *data = res->data + header;
@@ -315,9 +323,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
       &maxsize);
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
-  if (header > 0)
-    write_header (buffer, NULL, res->data);
-  rc = commit (res, size + header, hold);
+  rc = commit (res, buffer, NULL, header, size + header, hold, commit_ns);
   if (rc == ZB_ESTATE)
     return FALSE;
   if (rc < 0) {
@@ -335,7 +341,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
 GstFlowReturn
 gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
-    GstZeroError ** error)
+    guint64 * commit_ns, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link);
@@ -345,8 +351,11 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   GstZeroError *failure;
   GstFlowReturn ret;
   gboolean moved = FALSE;
+  guint64 committed_ns;
   int rc;
 
+  if (commit_ns == NULL)
+    commit_ns = &committed_ns;
   if ((failure = gst_zero_sink_pool_failure (first)) != NULL) {
     /* the pool met it upstream; reported from the caller's thread */
     *error = gst_zero_error_new (failure->code, g_strdup (failure->text),
@@ -360,8 +369,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
    * is copied (zerofilter offers no pool while frames carry them) */
   if (pooled != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, pooled, size, hold, &ret, &moved,
-          error)) {
+      commit_in_place (link, buffer, pooled, size, hold, commit_ns, &ret,
+          &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
@@ -389,9 +398,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     ret = GST_FLOW_ERROR;
     goto done;
   }
-  if (header > 0)
-    write_header (buffer, attributes, res.data);
-  rc = commit (&res, size + header, hold);
+  rc = commit (&res, buffer, attributes, header, size + header, hold,
+      commit_ns);
   if (rc < 0) {
     *error = gst_zero_error_new (rc,
         g_strdup_printf ("Could not commit a frame into ring %s: %s",

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeChart } from './chart.mjs';
-import { CASES, WARMUP } from './latency.mjs';
+import { CASES, WARMUP, framesFor as latencyFrames } from './latency.mjs';
 import { markdown, stat } from './report.mjs';
 import { SIZES, sizeLabel } from './sweep.mjs';
 import { RESOLUTIONS, framesFor } from './video.mjs';
@@ -112,7 +112,8 @@ export async function writeDocs(repo, r, tables, methods) {
     '## Latency, one way: writer commit → reader has the frame',
     '',
     `Cases: ${CASES.map((c) => `${c.label} at ${c.rate} Hz`).join(', ')}, and the same flat out (the writer never`,
-    'waits, so the figure includes queueing behind a full ring / socket buffer).',
+    'waits, so the figure includes queueing behind a full ring / socket buffer). Frames per run flat out:',
+    `${CASES.map((c) => `${latencyFrames(c, false, false).toLocaleString('en-US')} of ${c.label}`).join(', ')}.`,
     '',
     markdown(tables.latency),
     '',

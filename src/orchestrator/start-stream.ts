@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
-import { PipelineError } from '../errors.js';
+import { PipelineError, WriterGoneError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { announce } from '../line-protocol/format.js';
 import { fail, validateSignal, validateSize, type WaitOptions } from '../options.js';
@@ -134,27 +134,65 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * (gst-launch's own message) when the pipeline fails for good, also when
    * its zerosink gave up and detached first (the reader then sees the end
    * of the stream): the error says why, e.g. "its reader holds 4 frames".
+   * With `restart`, a writer that detached or died is followed by the
+   * restarted pipeline's: the loop goes on with its frames.
    */
   async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     const signal = validateSignal(options.signal);
     const combined = signal === undefined ? this.#ended.signal : AbortSignal.any([signal, this.#ended.signal]);
     this.#consuming = true;
     try {
-      for await (const frame of this.reader.frames({ ...options, signal: combined })) {
-        this.meter.add(frame);
-        yield frame;
-      }
-      if (!combined.aborted) {
+      for (;;) {
+        const restarts = this.pipeline.restarts;
+        let writerDied: WriterGoneError | undefined;
+        try {
+          for await (const frame of this.reader.frames({ ...options, signal: combined })) {
+            this.meter.add(frame);
+            yield frame;
+          }
+        } catch (e) {
+          if (!(e instanceof WriterGoneError) || combined.aborted) throw e;
+          writerDied = e;
+        }
+        if (combined.aborted) break;
         this.#endOfStream = true;
-        // A writer that failed detaches before gst-launch exits: wait for
-        // the exit (briefly) to tell an end from a failure.
-        await Promise.race([this.pipeline.done, new Promise((r) => setTimeout(r, END_GRACE_MS).unref())]);
+        // A writer that failed detaches (or dies) before gst-launch exits:
+        // wait for the exit (briefly) to tell an end from a failure, and a
+        // failure from one the runner restarts.
+        if (await this.#restartFollows(restarts)) {
+          this.#endOfStream = false;
+          continue;
+        }
+        if (writerDied !== undefined && this.error === undefined) throw writerDied;
+        break;
       }
     } finally {
       this.#consuming = false;
     }
     const error = this.error;
     if (error !== undefined && !(signal?.aborted ?? false)) throw error;
+  }
+
+  /**
+   * After the writer's end: true when the runner restarts the pipeline (it
+   * did since `restarts` was read, or does when gst-launch exits within
+   * END_GRACE_MS); false when it is over for good or still running then.
+   */
+  #restartFollows(restarts: number): Promise<boolean> {
+    if (this.pipeline.restarts > restarts) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onState = (e: PipelineStateEvent): void => {
+        if (e.state === 'restarting') settle(true);
+      };
+      const timer = setTimeout(() => settle(false), END_GRACE_MS).unref();
+      const settle = (restarting: boolean): void => {
+        clearTimeout(timer);
+        this.pipeline.off('state', onState);
+        resolve(restarting);
+      };
+      this.pipeline.on('state', onState);
+      void this.pipeline.done.then(() => settle(false));
+    });
   }
 
   stats(): StreamStats {

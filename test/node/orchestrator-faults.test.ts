@@ -173,6 +173,50 @@ test('a reader that holds every frame: frames() ends with zerosink\'s reason, no
   expect((error as Error).message).toContain('its reader holds 4 frames');
 });
 
+test('startStream with restart: each restarted pipeline\'s frames reach frames() (sequence 1 again) until the budget is used up, then its PipelineError', async () => {
+  const stream = await startStream({
+    source: 'videotestsrc ! video/x-raw,format=GRAY8,width=64,height=48,framerate=1000/1 ! identity error-after=10',
+    name: ringName('restart-error'), restart: { maxRestarts: 2, initialDelayMs: 50 },
+  });
+  const sequences: number[] = [];
+  let error: unknown;
+  try {
+    for await (const frame of stream.frames({ timeoutMs: 10000 })) sequences.push(frame.sequence);
+  } catch (e) {
+    error = e;
+  } finally {
+    await stream.close();
+  }
+  const run = Array.from({ length: 9 }, (_, i) => i + 1);
+  expect(sequences).toEqual([...run, ...run, ...run]);
+  expect(error).toMatchObject({ name: 'PipelineError', code: 'EPIPELINE' });
+  expect((error as Error).message).toContain('Failed after iterations as requested');
+  expect(stream.pipeline.restarts).toBe(2);
+});
+
+test('startStream with restart: a SIGKILLed gst-launch is restarted and frames() goes on with the new writer\'s frames', async () => {
+  const stream = await startStream({ source: SOURCE, name: ringName('restart-kill'), restart: { initialDelayMs: 50 } });
+  const sequences: number[] = [];
+  let killed = false;
+  try {
+    for await (const frame of stream.frames({ timeoutMs: 10000 })) {
+      sequences.push(frame.sequence);
+      if (sequences.length === 20 && !killed) {
+        killed = true;
+        process.kill(stream.pipeline.pid!, 'SIGKILL');
+      }
+      if (sequences.lastIndexOf(1) > 0 && sequences.length - sequences.lastIndexOf(1) >= 10) break;
+    }
+  } finally {
+    await stream.close();
+  }
+  const restartAt = sequences.lastIndexOf(1);
+  expect(restartAt).toBeGreaterThanOrEqual(20);
+  expect(sequences.slice(0, restartAt)).toEqual(Array.from({ length: restartAt }, (_, i) => i + 1));
+  expect(sequences.slice(restartAt)).toEqual(Array.from({ length: sequences.length - restartAt }, (_, i) => i + 1));
+  expect(stream.pipeline.restarts).toBe(1);
+});
+
 const FLOOD_MB = 50;
 
 test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {

@@ -128,6 +128,8 @@ struct _GstZeroSink
   gboolean frame_header;
   guint max_buffers;
   gchar *camera_id;
+  gboolean pool_refused;        /* upstream pushed a pool buffer again */
+  GstCaps *refused_caps;        /* caps set_caps refused (posted once) */
 
   GstZeroLink *link;            /* the ring, shared with the pool */
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
@@ -247,7 +249,8 @@ gst_zero_sink_init (GstZeroSink * self)
   self->link = gst_zero_link_new (gst_zero_sink_debug);
   self->unlocked = g_cancellable_new ();
   gst_zero_link_set_policy (self->link, DEFAULT_TIMEOUT, FALSE);
-  /* the last sample would keep a pool buffer, and so a reservation, alive */
+  /* the last sample would keep a pool buffer, and so its frame's bytes,
+   * held in the ring */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
@@ -260,6 +263,7 @@ gst_zero_sink_finalize (GObject * object)
   g_object_unref (self->unlocked);
   g_free (self->buffer_name);
   g_free (self->camera_id);
+  gst_clear_caps (&self->refused_caps);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -393,6 +397,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   frame_header = self->frame_header;
   self->frames_written = self->bytes_written = self->frames_dropped = 0;
   self->frames_copied = self->frames_zero_copy = 0;
+  self->pool_refused = FALSE;
+  gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
 
   if (name == NULL || name[0] == '\0') {
@@ -440,9 +446,19 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   GstZeroError *e = NULL;
+  gboolean repeated;
 
   if (!gst_zero_link_set_caps (self->link, caps, &e)) {
-    gst_zero_sink_post (self, e);
+    /* upstream may offer the same caps again and again: one error each */
+    GST_OBJECT_LOCK (self);
+    repeated = self->refused_caps != NULL &&
+        gst_caps_is_equal (caps, self->refused_caps);
+    gst_caps_replace (&self->refused_caps, caps);
+    GST_OBJECT_UNLOCK (self);
+    if (repeated)
+      gst_zero_error_free (e);
+    else
+      gst_zero_sink_post (self, e);
     return FALSE;
   }
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
@@ -477,16 +493,41 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   guint max_buffers;
 
   GST_OBJECT_LOCK (self);
-  zero_copy = self->zero_copy;
+  zero_copy = self->zero_copy && !self->pool_refused;
   max_buffers = self->max_buffers;
   GST_OBJECT_UNLOCK (self);
   if (!zero_copy) {
-    GST_DEBUG_OBJECT (self, "no pool: zero-copy=false");
+    GST_DEBUG_OBJECT (self, "no pool: zero-copy=false, or upstream pushes "
+        "buffers again");
     return TRUE;
   }
   gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
       max_buffers);
   return TRUE;
+}
+
+/* Upstream pushed a pool buffer a second time (videorate repeats frames
+ * so): the ring's order is the order buffers were taken from the pool, no
+ * longer the order they come. Said once; the pool is withdrawn (upstream
+ * allocates again, without it) and every frame is copied from then on. */
+static void
+gst_zero_sink_refuse_pool (GstZeroSink * self)
+{
+  gboolean first;
+
+  GST_OBJECT_LOCK (self);
+  first = !self->pool_refused;
+  self->pool_refused = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  if (!first)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream pushes buffers more "
+          "than once (as videorate does when it repeats frames): frames are "
+          "copied from now on, to keep them in order"), ("a pool buffer was "
+          "rendered again; repeats that would come after frames upstream had "
+          "already taken from the pool are dropped until upstream stops "
+          "using the pool"));
+  gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
 }
 
 static GstFlowReturn
@@ -515,12 +556,15 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
       gst_zero_sink_post (self, e);
     return ret;
   }
-  if (kind == GST_ZERO_WRITE_DROPPED) {
+  if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
+    gst_zero_sink_refuse_pool (self);
+  if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED) {
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);
-    GST_LOG_OBJECT (self, "ring full: dropped a buffer of %" G_GSIZE_FORMAT
-        " bytes", size);
+    GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
+        size, kind == GST_ZERO_WRITE_DROPPED ? "ring full" :
+        "a repeat out of order");
     return GST_FLOW_OK;
   }
   gst_zero_sink_count (self, size, kind == GST_ZERO_WRITE_IN_PLACE);

@@ -4,7 +4,10 @@
  * against max-buffers, waiting and flushing as every pool does. An acquire
  * then reserves room in the ring and appends one memory over it; the
  * release drops that memory, whose destroy notify cancels a reservation
- * nobody committed, so nothing upstream can write into the ring after. */
+ * nobody committed, so nothing upstream can write into the ring after.
+ * A committed one is held (zb_hold) until then: whoever still has the
+ * buffer (the last sample, videorate keeping it to push it again) reads
+ * its bytes, never the frames the writer would place over them. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -29,6 +32,16 @@ struct _GstZeroSinkPool
   gsize size;                   /* from the configuration */
   GCancellable *flushing;       /* cancelled between flush start and stop */
 };
+
+/* What a pool memory lies over: its reservation, then the hold on the
+ * frame it was committed as (res first: gst_zero_sink_pool_reservation
+ * hands out &slot->res). */
+typedef struct
+{
+  zb_reservation res;
+  zb_hold hold;
+  gboolean committed;
+} PoolSlot;
 
 static GQuark reservation_quark;
 static GQuark failure_quark;
@@ -78,17 +91,19 @@ gst_zero_sink_pool_failure (GstMemory * mem)
 }
 
 /* Destroy notify of a memory over a reservation: cancels it when it was
- * not committed (a no-op otherwise), which also lets the writer go. */
+ * not committed, else ends the hold on its frame; either lets the writer
+ * go. */
 static void
-reservation_free (gpointer data)
+slot_free (gpointer data)
 {
-  zb_reservation *res = data;
+  PoolSlot *slot = data;
 
-  if (res->writer != NULL)
+  if (slot->res.writer != NULL)
     GST_LOG ("pool buffer returned without being rendered: cancelling its "
         "reservation");
-  zb_reservation_cancel (res);
-  g_free (res);
+  zb_reservation_cancel (&slot->res);
+  zb_hold_release (&slot->hold);
+  g_free (slot);
 }
 
 /* The configuration upstream chose, with max-buffers kept within ours (a
@@ -135,7 +150,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   gboolean dontwait = params != NULL &&
       (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
   GstZeroError *failure = NULL;
-  zb_reservation *res = g_new0 (zb_reservation, 1);
+  PoolSlot *slot = g_new0 (PoolSlot, 1);
   zb_writer *writer = NULL;
   GstMemory *mem;
   GstFlowReturn ret;
@@ -143,29 +158,29 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   ret = GST_BUFFER_POOL_CLASS (parent_class)->acquire_buffer (bpool, buffer,
       params);
   if (ret != GST_FLOW_OK) {
-    g_free (res);
+    g_free (slot);
     return ret;
   }
   ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
       &failure);
   if (ret == GST_FLOW_OK)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        dontwait, pool->flushing, res, &failure);
+        dontwait, pool->flushing, &slot->res, &failure);
   zb_writer_unref (writer);
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 
   if (ret == GST_FLOW_OK) {
-    mem = gst_memory_new_wrapped (0, res->data + header, pool->size, 0,
-        pool->size, res, reservation_free);
+    mem = gst_memory_new_wrapped (0, slot->res.data + header, pool->size, 0,
+        pool->size, slot, slot_free);
     gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), reservation_quark,
-        res, NULL);
+        slot, NULL);
     GST_LOG_OBJECT (pool, "reserved %" G_GSIZE_FORMAT " bytes in the ring",
         pool->size);
   } else if (ret == GST_FLOW_ERROR || ret == GST_FLOW_CUSTOM_SUCCESS) {
     /* a plain buffer: the sink drops or copies it (ring full with
      * policy=drop), or posts the failure it carries */
-    g_free (res);
+    g_free (slot);
     mem = gst_allocator_alloc (NULL, pool->size, NULL);
     if (failure != NULL) {
       GST_DEBUG_OBJECT (pool, "the ring refused a reservation: %s",
@@ -174,7 +189,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
           failure, (GDestroyNotify) gst_zero_error_free);
     }
   } else {                      /* flushing, or end of stream */
-    g_free (res);
+    g_free (slot);
     gst_buffer_pool_release_buffer (bpool, *buffer);
     *buffer = NULL;
     return ret;
@@ -306,26 +321,33 @@ copy_into (GstBuffer * buffer, guint8 * dst)
   return TRUE;
 }
 
-/* Zero copy: BUFFER is one pool memory over reservation RES, which
- * upstream filled in place: commit it. FALSE (nothing done) when the
- * reservation was abandoned (the link reconnected since): then the bytes
- * are copied like any other buffer's. */
+/* Zero copy: BUFFER is one pool memory over SLOT's reservation, which
+ * upstream filled in place: commit it, with a hold on its bytes (HOLD, the
+ * caller's, or else the slot's own, ended when the memory is freed).
+ * FALSE (nothing done) when the reservation is not open: committed
+ * already (upstream pushed the buffer again) or abandoned (the link
+ * reconnected since); then the bytes are copied like any other buffer's. */
 static gboolean
-commit_in_place (GstZeroLink * link, GstBuffer * buffer, zb_reservation * res,
+commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     gsize size, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
     gboolean * moved, GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
-  guint8 *data = res->data + header;
+  guint8 *data;
   int rc;
 
+  if (slot->res.writer == NULL)
+    return FALSE;
+  data = slot->res.data + header;
   gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
       &maxsize);
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
-  rc = commit (res, buffer, NULL, header, size + header, hold, commit_ns);
+  rc = commit (&slot->res, buffer, NULL, header, size + header,
+      hold != NULL ? hold : &slot->hold, commit_ns);
   if (rc == ZB_ESTATE)
     return FALSE;
+  slot->committed = TRUE;
   if (rc < 0) {
     *error = gst_zero_error_new (rc,
         g_strdup_printf ("Could not commit a frame: %s", zb_strerror (rc)),
@@ -346,12 +368,13 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link);
   GBytes *attributes = NULL;
-  zb_reservation *pooled, res;
+  zb_reservation res;
   zb_writer *writer = NULL;
   GstZeroError *failure;
   GstFlowReturn ret;
-  gboolean moved = FALSE;
+  gboolean moved = FALSE, repeated;
   guint64 committed_ns;
+  PoolSlot *slot;
   int rc;
 
   if (commit_ns == NULL)
@@ -364,12 +387,13 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   if (header > 0)
     attributes = gst_zero_link_ref_attributes (link);
-  pooled = gst_zero_sink_pool_reservation (first);
+  slot = (PoolSlot *) gst_zero_sink_pool_reservation (first);
+  repeated = slot != NULL && slot->committed;
   /* a pool buffer has room for the fixed header only: with attributes it
    * is copied (zerofilter offers no pool while frames carry them) */
-  if (pooled != NULL && attributes == NULL &&
+  if (slot != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, pooled, size, hold, commit_ns, &ret,
+      commit_in_place (link, buffer, slot, size, hold, commit_ns, &ret,
           &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
@@ -381,6 +405,12 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
   if (ret != GST_FLOW_OK)
     goto done;
+  if (repeated && zb_writer_open_reservations (writer) > 0) {
+    /* written now, it would come after the frames of the buffers upstream
+     * took from the pool since */
+    *kind = GST_ZERO_WRITE_REPEAT_DROPPED;
+    goto done;
+  }
   ret = gst_zero_link_reserve (link, writer, size + header, FALSE,
       cancellable, &res, error);
   if (ret == GST_FLOW_CUSTOM_SUCCESS) {
@@ -408,7 +438,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     ret = GST_FLOW_ERROR;
     goto done;
   }
-  *kind = GST_ZERO_WRITE_COPIED;
+  *kind = repeated ? GST_ZERO_WRITE_REPEATED : GST_ZERO_WRITE_COPIED;
 done:
   zb_writer_unref (writer);
   if (attributes != NULL)

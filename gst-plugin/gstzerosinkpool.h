@@ -46,6 +46,11 @@ typedef enum
   GST_ZERO_WRITE_IN_PLACE,      /* a pool buffer, committed where it lay */
   GST_ZERO_WRITE_COPIED,        /* copied once into a fresh reservation */
   GST_ZERO_WRITE_DROPPED,       /* the ring was full and the policy drops */
+  /* a pool buffer written before, pushed again (videorate repeating a
+   * frame): the pool no longer keeps frames in the order they are pushed */
+  GST_ZERO_WRITE_REPEATED,      /* copied once more */
+  GST_ZERO_WRITE_REPEAT_DROPPED,        /* dropped: it would have come after
+                                         * frames upstream took since */
 } GstZeroWriteKind;
 
 /* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the

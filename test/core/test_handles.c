@@ -130,12 +130,16 @@ static void test_cancel_earlier(void) {
     CHECK_RC(zb_writer_reserve(p.w, 100, &a, 0), 0);
     CHECK_RC(zb_writer_reserve(p.w, 100, &b, 0), 0);
     CHECK_RC(zb_writer_reserve(p.w, 100, &c, 0), 0);
+    CHECK_EQ_U64(zb_writer_open_reservations(p.w), 3);
     fill(b.data, 100, 2);
     fill(c.data, 100, 3);
     zb_reservation_cancel(&a);
     CHECK(a.writer == NULL);
     CHECK_RC(zb_reservation_commit(&c, 100), 0);
+    CHECK_EQ_U64(zb_writer_open_reservations(p.w), 1); /* c waits for b */
     CHECK_RC(zb_reservation_commit(&b, 100), 0);
+    CHECK_EQ_U64(zb_writer_open_reservations(p.w), 0);
+    CHECK_EQ_U64(zb_writer_open_reservations(NULL), 0);
     CHECK_RC(zb_reader_health(p.r, &h), 0);
     CHECK_EQ_U64(h.write_pos, 232); /* the gap is closed */
     CHECK_EQ_U64(h.written_count, 2);

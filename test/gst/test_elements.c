@@ -1097,6 +1097,176 @@ GST_START_TEST (test_zero_copy_queue)
 
 GST_END_TEST;
 
+/* Hashes of every buffer APPSINK gets until EOS, in order. */
+static GPtrArray *
+hashes_until_eos (GstElement * appsink)
+{
+  GPtrArray *hashes = g_ptr_array_new_with_free_func (g_free);
+  GstSample *sample;
+
+  while ((sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+              WAIT)) != NULL) {
+    g_ptr_array_add (hashes, buffer_hash (gst_sample_get_buffer (sample)));
+    gst_sample_unref (sample);
+  }
+  fail_unless (gst_app_sink_is_eos (GST_APP_SINK (appsink)),
+      "no EOS within the bound");
+  return hashes;
+}
+
+#define VTS_REPEATED "videotestsrc num-buffers=12 pattern=ball " \
+  "is-live=false ! video/x-raw,format=RGB,width=320,height=240," \
+  "framerate=10/1 ! videorate ! video/x-raw,framerate=30/1"
+
+/* videorate repeats each buffer it got from zerosink's pool (10 to 30
+ * frames/s): the same pool buffer is rendered again after upstream took
+ * the next one. It is copied (never committed twice: with the frame
+ * header that wrote through a NULL pointer), the frames stay in the
+ * order they came (the ring's order is the order buffers were taken from
+ * the pool: a repeat copied then would come after the next frame), and
+ * the pool is withdrawn with one warning; a repeat that cannot keep its
+ * place is dropped, until upstream has allocated again without the pool. */
+static void
+videorate_repeats (gboolean frame_header)
+{
+  gchar *name = ring_name ("repeat");
+  gchar *desc = g_strdup_printf ("%s ! appsink name=out sync=false",
+      VTS_REPEATED);
+  GstElement *pipeline = launch (desc), *reader_pipe, *writer_pipe, *sink;
+  GPtrArray *ref, *got;
+  GstBus *bus;
+  GstMessage *msg;
+  guint i, j, warnings = 0;
+  guint64 written, dropped;
+
+  g_free (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  ref = hashes_until_eos (by_name (pipeline, "out"));
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless (ref->len >= 30, "the reference has %u frames", ref->len);
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s "
+      "sync=false frame-header=%d", VTS_REPEATED, name, frame_header);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  sink = by_name (writer_pipe, "sink");
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  got = hashes_until_eos (by_name (reader_pipe, "out"));
+  bus = gst_element_get_bus (writer_pipe);
+  while ((msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_EOS |
+              GST_MESSAGE_ERROR | GST_MESSAGE_WARNING)) != NULL &&
+      GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    GError *err = NULL;
+
+    gst_message_parse_warning (msg, &err, NULL);
+    fail_unless (strstr (err->message, "more than once") != NULL, "%s",
+        err->message);
+    warnings++;
+    g_error_free (err);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (warnings, 1);
+
+  /* in order: what came is the reference with some repeats left out */
+  for (i = j = 0; i < got->len; i++, j++) {
+    while (j < ref->len && g_strcmp0 (ref->pdata[j], got->pdata[i]) != 0) {
+      fail_unless (j > 0 && g_strcmp0 (ref->pdata[j], ref->pdata[j - 1]) == 0,
+          "frame %u of the reference is missing (not a repeat)", j);
+      j++;
+    }
+    fail_unless (j < ref->len, "frame %u came out of order", i);
+  }
+  written = stat_u64 (sink, "frames-written");
+  dropped = stat_u64 (sink, "frames-dropped");
+  fail_unless_equals_uint64 (written, got->len);
+  fail_unless_equals_uint64 (written + dropped, ref->len);
+  fail_unless (dropped <= 3, "%" G_GUINT64_FORMAT " repeats dropped",
+      dropped);
+  fail_unless (stat_u64 (sink, "frames-copied") > ref->len / 2);
+
+  assert_no_error (writer_pipe);
+  assert_no_error (reader_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+  g_ptr_array_unref (ref);
+  g_ptr_array_unref (got);
+  g_free (name);
+}
+
+GST_START_TEST (test_videorate_repeats)
+{
+  videorate_repeats (FALSE);
+  videorate_repeats (TRUE);
+}
+
+GST_END_TEST;
+
+/* The last sample (enable-last-sample=true) is a pool buffer over a frame
+ * in the ring: while the application holds it, the writer places no frame
+ * over its bytes (the pool holds the frame until the buffer is freed), and
+ * they stay mapped after the writer detached (pipeline at NULL). */
+GST_START_TEST (test_last_sample_stays)
+{
+  gchar *name = ring_name ("last");
+  gchar *desc, *held_hash = NULL, *hash;
+  GstElement *reader_pipe, *writer_pipe, *appsink, *sink;
+  GstSample *last = NULL, *sample;
+  guint i;
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  desc = g_strdup_printf (VTS_RGB " ! zerosink name=sink buffer-name=%s "
+      "sync=false enable-last-sample=true", 60, name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  sink = by_name (writer_pipe, "sink");
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  for (i = 0; i < 60; i++) {
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    gst_sample_unref (sample);
+    if (i == 5) {
+      g_object_get (sink, "last-sample", &last, NULL);
+      fail_unless (last != NULL);
+      held_hash = buffer_hash (gst_sample_get_buffer (last));
+    }
+  }
+  /* 54 frames later, in a ring of 4 */
+  hash = buffer_hash (gst_sample_get_buffer (last));
+  fail_unless_equals_string (hash, held_hash);
+  g_free (hash);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 60);
+
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  hash = buffer_hash (gst_sample_get_buffer (last));
+  fail_unless_equals_string (hash, held_hash);
+  g_free (hash);
+  gst_sample_unref (last);
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+  g_free (held_hash);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A reader that has read every frame but gives none back: zerosink's
  * error names the cause, with the number of frames it holds. */
 GST_START_TEST (test_reader_holds_frames)
@@ -2234,6 +2404,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);
   tcase_add_test (tc, test_zero_copy_queue);
+  tcase_add_test (tc, test_videorate_repeats);
+  tcase_add_test (tc, test_last_sample_stays);
   tcase_add_test (tc, test_reader_holds_frames);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
   tcase_add_test (tc, test_zerosrc_mode);

@@ -358,6 +358,11 @@ typedef struct zb_writer_holds_info {
 int zb_writer_holds(zb_writer *writer, uint64_t size,
                     zb_writer_holds_info *info);
 
+/* Reservations open now (neither committed nor cancelled): a frame
+ * reserved now comes after each of them, whatever order they are
+ * committed in. 0 for NULL. */
+uint64_t zb_writer_open_reservations(zb_writer *writer);
+
 /* reserve + copy + commit. */
 int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
                     int timeout_ms);

@@ -917,6 +917,18 @@ int zb_writer_holds(zb_writer *w, uint64_t size, zb_writer_holds_info *info) {
   return 0;
 }
 
+uint64_t zb_writer_open_reservations(zb_writer *w) {
+  uint64_t open = 0;
+  size_t i;
+  if (w == NULL)
+    return 0;
+  pthread_mutex_lock(&w->lock);
+  for (i = 0; i < w->count; i++)
+    open += slot_at(w, i)->state == SLOT_OPEN;
+  pthread_mutex_unlock(&w->lock);
+  return open;
+}
+
 void zb_reservation_cancel(zb_reservation *res) {
   zb_writer *w;
   zb_slot *s;

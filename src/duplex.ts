@@ -746,8 +746,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   async #response(): Promise<Frame | null> {
     const deadline = Date.now() + this.#timeoutMs;
     for (;;) {
-      // at least 1 ms: a wait of 0 would answer EAGAIN, not a timeout
-      const slice = Math.max(1, Math.min(deadline - Date.now(), native.duplexConnectRetryMs));
+      // 0 once the deadline has passed: one last look without waiting
+      const slice = Math.max(0, Math.min(deadline - Date.now(), native.duplexConnectRetryMs));
       try {
         return await this.#responses.next({ timeoutMs: slice });
       } catch (e) {
@@ -761,7 +761,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         // an answer committed before it went is still there (a server that died after taking the
         // response ring: WriterGoneError, as documented)
         const answered = await this.#responses.next({ timeoutMs: 0 }).catch((e: unknown) => {
-          if ((e as { code?: string }).code === 'EAGAIN') return null;
+          if ((e as { code?: string }).code === 'ETIMEDOUT') return null;
           throw e;
         });
         if (answered !== null) return answered;

@@ -36,8 +36,9 @@ export interface WriterOptions {
   /**
    * Send the 48-byte frame header (timestamps, flags, commit time) with every
    * frame, declared in the metadata as "zerobuffer": {"frame_header": 1}.
-   * Only with object metadata (setMetadata({ caps })). Peers' readers do not
-   * understand it.
+   * Only with object metadata (setMetadata({ caps })), or raw metadata that
+   * declares it itself: setMetadata refuses other metadata (EINVAL). Peers'
+   * readers do not understand it.
    * @default false
    */
   frameHeader?: boolean;

@@ -171,17 +171,23 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         if (taken === 0)
           taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), 1), () => this.#native.cancel());
       } catch (e) {
-        return this.#endOf(e);
+        return this.#endOf(e, timeoutMs);
       }
       if (!this.#startBatch(taken)) return null;
     }
     return this.#frameAt(this.#next++);
   }
 
-  /** A read's error: null for the end of the stream (EOF), else thrown as a ZeroBufferError. */
-  #endOf(e: unknown): null {
+  /**
+   * A read's error: null for the end of the stream (EOF), else thrown as a
+   * ZeroBufferError. With timeoutMs 0 the addon looks without waiting and
+   * answers EAGAIN when no frame is ready: the timeout the option promises.
+   */
+  #endOf(e: unknown, timeoutMs: number): null {
     const err = fromNative(e);
     if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
+    if (timeoutMs === 0 && err instanceof ZeroBufferError && err.code === 'EAGAIN')
+      throw new TimeoutError(`ring "${this.name}": no frame within 0 ms`, { code: 'ETIMEDOUT', cause: err });
     throw err;
   }
 
@@ -287,7 +293,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     // The error that ended the read: the end of the stream or an abort end the loop quietly.
     const ended = (e: unknown): IteratorResult<Frame, void> => {
       try {
-        if (!signal?.aborted) this.#endOf(e);
+        if (!signal?.aborted) this.#endOf(e, timeoutMs);
       } finally {
         finish();
       }

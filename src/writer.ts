@@ -2,7 +2,7 @@
 // then frames (copied in, or filled in place through reserve/commit).
 import { abortable } from './abort.js';
 import { closeAtExit } from './cleanup.js';
-import { fromNative, wrapNative, ZeroBufferError } from './errors.js';
+import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import {
@@ -77,7 +77,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
   /**
    * Writes the metadata once: raw bytes or text as given, or an object that
    * becomes {"type":"gstreamer-sink", ...object} JSON (plus the frame header
-   * declaration when the writer was connected with frameHeader: true).
+   * declaration when the writer was connected with frameHeader: true). A
+   * writer connected with frameHeader: true refuses (EINVAL) raw bytes or
+   * text that do not declare the header themselves: its frames would go
+   * without one, their pts and attributes lost.
    */
   setMetadata(metadata: string | Uint8Array | MetadataObject): void {
     let bytes: Uint8Array;
@@ -89,8 +92,13 @@ export class ZeroBufferWriter implements AsyncDisposable {
     } else {
       fail('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
     }
+    const frameHeader = parseMetadata(bytes).frameHeader;
+    if (this.#wantHeader && !frameHeader)
+      throw new ZeroBufferError(`writer of ring "${this.name}" was connected with frameHeader: true, and this metadata ` +
+        `(a ${typeof metadata === 'string' ? 'string' : 'Uint8Array'}) does not declare the frame header: pass object metadata, ` +
+        'setMetadata({ caps }), which declares it, or JSON that declares it itself ("zerobuffer": {"frame_header": 1})', { code: 'EINVAL' });
     wrapNative(() => this.#native.setMetadata(bytes));
-    this.#frameHeader = parseMetadata(bytes).frameHeader;
+    this.#frameHeader = frameHeader;
   }
 
   /** Copies one frame into the ring, waiting up to timeoutMs for room. */
@@ -103,14 +111,16 @@ export class ZeroBufferWriter implements AsyncDisposable {
     try {
       await abortable(signal, () => this.#native.write(data, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
     } catch (e) {
-      throw fromNative(e);
+      throw waitError(e, timeoutMs);
     }
   }
 
   /** The frame header of a write or reservation, when frames carry one. */
   #header(options: WriteOptions): Partial<NativeFrameHeader> | undefined {
     if (options.attributes !== undefined && !this.#frameHeader)
-      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
+      throw new ZeroBufferError(this.#wantHeader
+        ? 'frame attributes travel in the frame header, which the metadata declares: call setMetadata({ caps }) before writing'
+        : 'frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
     if (!this.#frameHeader) return undefined;
     const header: Partial<NativeFrameHeader> = {
       pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags, zbFlags: options.zbFlags,
@@ -136,7 +146,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
         () => this.#native.cancel());
       return new Uint8Array(this.#reservation.buffer);
     } catch (e) {
-      throw fromNative(e);
+      throw waitError(e, timeoutMs);
     }
   }
 
@@ -178,6 +188,17 @@ export class ZeroBufferWriter implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * A write's or reservation's error as this package's class. With timeoutMs
+ * 0 the addon does not wait and answers EAGAIN for a full ring: that is the
+ * timeout the option promises, a TimeoutError.
+ */
+function waitError(e: unknown, timeoutMs: number): unknown {
+  const err = fromNative(e);
+  if (timeoutMs !== 0 || !(err instanceof ZeroBufferError) || err.code !== 'EAGAIN') return err;
+  return new TimeoutError(`${err.message}; no room within 0 ms`, { code: 'ETIMEDOUT', cause: err });
 }
 
 /**

@@ -101,7 +101,10 @@ export const COMMANDS = {
         type: 'boolean', default: true,
         describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place when zerofilter takes it: its request\'s bytes go downstream, nothing is copied (--no-in-place: copy every answer)',
       },
-      frames: { type: 'number', describe: 'Stop after N answers' },
+      frames: {
+        type: 'number',
+        describe: 'Stop after N answers: the script answers N frames, then the pipeline is stopped (EOS); the frames still in flight get the N-th answer again, not handed to the script nor counted ("drained" in the summary)',
+      },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },

@@ -5,7 +5,7 @@ export const EXIT = {
   ok: 0,
   /** Something unexpected (a bug): the message has the details. */
   internal: 1,
-  /** Bad command line: see --help. */
+  /** Bad command line (an option without its value, a --snapshot file that cannot be written): see --help. */
   usage: 2,
   /**
    * The pipeline failed for good (the message is printed once): gst-launch
@@ -29,7 +29,7 @@ export const EXIT_CODES_HELP = [
   'Exit status:',
   `  ${EXIT.ok}  success (stream ended, --frames/--duration reached, or stopped with Ctrl-C)`,
   `  ${EXIT.internal}  unexpected error`,
-  `  ${EXIT.usage}  usage error (bad option or argument)`,
+  `  ${EXIT.usage}  usage error (bad option or argument, e.g. a --snapshot file that cannot be written)`,
   `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
   '     for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
   `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,

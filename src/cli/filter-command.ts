@@ -116,10 +116,20 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   }
   if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${runner.args.join(' ')}`);
 
+  const limit = args.frames;
+  // --frames N: the script answers N requests, then the pipeline is stopped (EOS). zerofilter
+  // reaches EOS only once every request in flight is answered: those after the N-th get the N-th
+  // answer again (of the output caps, and no frame the script did not see goes downstream), not
+  // handed to the script and not counted in the stats, which stay those of the N answers.
+  let handled = 0;
+  let drained = 0;
+  let lastAnswer: Uint8Array | undefined;
+  let atLimit: DuplexServerStats | undefined;
+  const stats = (): DuplexServerStats => atLimit ?? server.stats();
   const started = Date.now();
   let last = { t: started, n: 0 };
   const show = (): void => {
-    const s = server.stats();
+    const s = stats();
     const now = Date.now();
     const fps = ((s.responses - last.n) * 1000) / Math.max(1, now - last.t);
     last = { t: now, n: s.responses };
@@ -127,11 +137,25 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     else rewriteLine(io.stdout, statsText(s, fps));
   };
   const ticker = setInterval(show, args.intervalMs);
-  const limit = args.frames;
   let failure: unknown;
   const serving = server.serve(async (frame, reply) => {
-    const answer = await script.handler(frame, reply);
-    if (limit !== undefined && server.stats().responses + 1 >= limit) setImmediate(() => void runner.stop());
+    if (limit !== undefined && handled >= limit) {
+      // the N answers went out before this request (serve() answers one at a time); it is not one of them
+      if (atLimit === undefined) {
+        const s = server.stats();
+        atLimit = { ...s, requests: s.requests - 1 };
+      }
+      drained++;
+      // no N-th answer of the script's: its handler failed and, under --on-error pass, that request passed unchanged
+      return lastAnswer ?? frame;
+    }
+    if (++handled !== limit) return script.handler(frame, reply);
+    void runner.stop();
+    let reserved: Uint8Array | undefined;
+    const answer = await script.handler(frame, { ...reply, reserve: async (size) => (reserved = await reply.reserve(size)) });
+    // copied before the server sends it (a reservation empties at its commit); the server sends
+    // a reservation rather than what the handler returned
+    lastAnswer = (reserved ?? (answer instanceof Uint8Array ? answer : answer === frame ? frame.data : undefined))?.slice();
     return answer;
   }).catch((e: unknown) => {
     failure = e;
@@ -143,13 +167,16 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
-  const s = server.stats();
+  const s = stats();
   await server.close();
   const element = elementStats(runner.output);
-  const summary = { type: 'summary', name, elapsedMs: Date.now() - started, ...s, zerofilter: element ?? null };
+  const summary = {
+    type: 'summary', name, elapsedMs: Date.now() - started, ...s, ...(limit === undefined ? {} : { drained }), zerofilter: element ?? null,
+  };
   if (json) say(io.stdout, JSON.stringify(summary));
   else {
     io.stdout.write(`\r\x1b[2K${statsText(s, (s.responses * 1000) / Math.max(1, Date.now() - started))}\n`);
+    if (drained > 0) say(io.stderr, `zerobuffer filter: --frames ${limit} reached; ${drained} later frames got answer ${limit} again while the pipeline stopped`);
     if (element !== undefined)
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
         `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);

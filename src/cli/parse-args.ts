@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { packageRoot } from '../runner/plugin-path.js';
-import { COMMANDS, type CommandName, type CommandSpec } from './arguments.js';
+import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from './arguments.js';
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
@@ -110,8 +110,13 @@ const VERSION = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json
 function addCommand(y: Argv, name: string, spec: CommandSpec): Argv {
   return y.command(spec.command, spec.describe, (b: Argv) => {
     for (const [p, ps] of Object.entries(spec.positionals)) b.positional(p, { type: ps.type, array: ps.array, describe: ps.describe });
+    // requiresArg: without it yargs reads "--frames --json" as no --frames at all (a number option
+    // becomes undefined, a string ''), or as the default when the option has one
     for (const [o, os] of Object.entries(spec.options))
-      b.option(o, { type: os.type, describe: os.describe, default: os.default, alias: os.alias, array: o === 'sink-property' });
+      b.option(o, {
+        type: os.type, describe: os.describe, default: os.default, alias: os.alias, array: o === 'sink-property',
+        requiresArg: os.type !== 'boolean',
+      });
     for (const [cmd, text] of spec.examples) b.example(cmd, text);
     return b.epilog([spec.notes, EXIT_CODES_HELP].filter(Boolean).join('\n\n'));
   });
@@ -128,6 +133,7 @@ function parser(): Argv {
     .version(VERSION)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
+    .updateStrings({ 'Not enough arguments following: %s': '--%s needs a value' })
     .epilog(EXIT_CODES_HELP);
   for (const [name, spec] of Object.entries(COMMANDS)) y = addCommand(y, name, spec);
   return y;
@@ -310,6 +316,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
         return;
       }
       try {
+        emptyValues(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
         resolve(toCommand(command, a));
       } catch (e) {
         if (!(e instanceof UsageError)) throw e;
@@ -317,6 +324,19 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
       }
     });
   });
+}
+
+/**
+ * "--frames=" or "--camera-id=": yargs reads the empty value as 0 or '',
+ * which some options would take as given.
+ */
+function emptyValues(spec: CommandSpec, words: readonly string[]): void {
+  const options: Record<string, OptionSpec> = spec.options;
+  for (const word of words) {
+    const option = /^--([^=]+)=$/.exec(word)?.[1];
+    if (option !== undefined && Object.hasOwn(options, option) && options[option]!.type !== 'boolean')
+      throw new UsageError(`--${option} needs a value`);
+  }
 }
 
 function escape(s: string): string {

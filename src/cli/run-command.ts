@@ -12,7 +12,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { rewriteLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
-import { snapshotProblem, writeSnapshot } from './snapshot.js';
+import { snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
 /** The source words: one argument is a whole description, several are words already. */
@@ -36,7 +36,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const demo = args.pipeline === undefined;
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
   const source = sourceOf(args);
-  const refused = args.snapshot === undefined ? undefined : snapshotProblem(lastCaps(source));
+  const refused = args.snapshot === undefined ? undefined
+    : snapshotProblem(lastCaps(source)) ?? await snapshotFileProblem(args.snapshot);
   if (refused !== undefined) {
     say(io.stderr, `zerobuffer run: ${refused}`);
     return EXIT.usage;
@@ -152,7 +153,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   }
   if (snapshotError !== undefined) {
     say(io.stderr, `zerobuffer run: no snapshot: ${(snapshotError as Error).message}`);
-    return EXIT.internal;
+    return snapshotError instanceof SnapshotFileError ? EXIT.usage : EXIT.internal;
   }
   if (args.snapshot !== undefined && snapshot === undefined) {
     say(io.stderr, 'zerobuffer run: no snapshot: no frame arrived');

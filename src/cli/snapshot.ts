@@ -1,8 +1,11 @@
 // A frame → a PNG file: any raw format through toRGB, JPEG and PNG frames
 // decoded, encoded by sharp (decode.ts). Caps that can be neither are
 // refused as early as they are known: from the pipeline's last caps filter
-// before anything starts, else from the ring's caps at the first frame.
+// before anything starts, else from the ring's caps at the first frame. A
+// file that cannot be written is refused before anything starts too.
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
 import { encodePng } from '../decode.js';
@@ -27,9 +30,49 @@ export function snapshotProblem(caps: Caps | undefined): string | undefined {
     `end the pipeline with "! ${decode}videoconvert ! video/x-raw,format=RGB"`;
 }
 
+/**
+ * Why `file` cannot be written (its directory missing or read-only, or a
+ * directory itself), or undefined: told before the pipeline starts rather
+ * than after the first frame.
+ */
+export async function snapshotFileProblem(file: string): Promise<string | undefined> {
+  try {
+    if ((await fs.stat(file)).isDirectory()) return `--snapshot ${file} is a directory`;
+    await fs.access(file, constants.W_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `--snapshot ${file} cannot be written (${code})`;
+  }
+  const dir = path.dirname(file);
+  const why = await directoryProblem(dir);
+  return why === undefined ? undefined : `--snapshot ${file} cannot be written: ${why}`;
+}
+
+/** Why no file can be created in `dir`, or undefined. */
+async function directoryProblem(dir: string): Promise<string | undefined> {
+  try {
+    if (!(await fs.stat(dir)).isDirectory()) return `${dir} is not a directory`;
+    await fs.access(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `directory ${dir} does not exist`;
+    if (code === 'ENOTDIR') return `${dir} is not a directory`;
+    return `no file can be created in ${dir} (${code})`;
+  }
+}
+
+/** The snapshot was encoded but the file could not be written: the user's path, not a bug. */
+export class SnapshotFileError extends Error {}
+
 /** Encodes the frame (before it is released) and writes it; resolves with its size. */
 export async function writeSnapshot(frame: Frame, file: string): Promise<{ width: number; height: number }> {
   const { png, width, height } = await encodePng(frame);
-  await fs.writeFile(file, png);
+  try {
+    await fs.writeFile(file, png);
+  } catch (e) {
+    throw new SnapshotFileError(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
+  }
   return { width, height };
 }

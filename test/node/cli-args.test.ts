@@ -92,6 +92,42 @@ test('usage errors name what is wrong', async () => {
   }
 });
 
+test('every option that takes a value is a usage error without one, naming it', async () => {
+  // a valid command line per command; the option under test goes at its end (before watch's "--")
+  const valid: Record<string, [string[], string[]]> = {
+    run: [['run'], []],
+    filter: [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs'], []],
+    watch: [['watch', '--pipeline', 'videotestsrc'], ['--', 'node']],
+    ingest: [['ingest', 'img', 'x.img', '--name', 'cam0'], []],
+    serve: [['serve', 'img', 'out.img'], []],
+    inspect: [['inspect', 'cam0'], []],
+    cleanup: [['cleanup'], []],
+    'plugin-path': [['plugin-path'], []],
+  };
+  let checked = 0;
+  for (const [command, spec] of Object.entries(COMMANDS)) {
+    const [head, tail] = valid[command]!;
+    expect({ argv: [...head, ...tail], kind: (await parseArgs([...head, ...tail])).kind }).toEqual({ argv: [...head, ...tail], kind: command });
+    for (const [option, os] of Object.entries(spec.options)) {
+      if (os.type === 'boolean') continue;
+      for (const given of [[`--${option}`], [`--${option}=`]]) {
+        const argv = [...head, ...given, ...tail];
+        const r = await parseArgs(argv);
+        expect({ argv, r }).toEqual({ argv, r: expect.objectContaining({ kind: 'usage', message: `--${option} needs a value` }) });
+        checked++;
+      }
+    }
+  }
+  expect(checked).toBeGreaterThan(30);
+  // the review's cases: a following option is not a value
+  for (const argv of [['run', '--frames', '--json'], ['run', '--payload-size', '--json'], ['run', '--duration', '--json'],
+    ['run', 'videotestsrc', '--camera-id'], ['serve', 'img', 'out.img', '--frames'], ['run', '--interval', '--json']])
+    expect(await parseArgs(argv)).toMatchObject({ kind: 'usage', message: expect.stringMatching(/^--[a-z-]+ needs a value$/) });
+  // a negative number is a value
+  expect(await parseArgs(['run', '--max-restarts', '-1'])).toMatchObject({ kind: 'run', args: { maxRestarts: Infinity } });
+  expect(await parseArgs(['serve', 'img', '-', '--frames', '2'])).toMatchObject({ kind: 'serve', args: { target: { kind: 'stdio' }, frames: 2 } });
+});
+
 test('watch takes the command after "--" as strings', async () => {
   expect(await parseArgs(['watch', '--pipeline', 'videotestsrc', '--no-restart', '--', 'node', 'r.mjs', '0.50', '--flag']))
     .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', filterSink: 'fakesink', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, pluginPath: undefined, sinkProperties: {} } });

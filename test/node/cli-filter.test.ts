@@ -65,6 +65,33 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
   expect(summary).toMatchObject({ responses: 6, inPlace: 6, copied: 0, zerofilter: { responses: 6, 'responses-in-place': 6, 'in-place-copied': 0 } });
 }, 90000);
 
+test.each([[1, '0'], [7, '1']])('zerobuffer filter --frames %i (COUNT_FILTER_RESERVE=%s): the script is handed exactly that many frames, the summary counts that many answers, the pipeline ends at EOS', async (n, reserve) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifn-'));
+  try {
+    const output = path.join(dir, 'out.gray');
+    const cli = run(process.execPath, [bin, 'filter', 'videotestsrc pattern=ball ! video/x-raw,format=RGB,width=64,height=48',
+      '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'count-filter.mjs'), `filesink location=${output}`, '--frames', String(n), '--json',
+      '--name', ringName('clifn')], { ...gstEnv, COUNT_FILTER_RESERVE: reserve });
+    expect(await cli.exit(40000)).toBe(0);
+    const calls = cli.stderr.split('\n').filter((l) => l.startsWith('count-filter: '));
+    expect(calls).toEqual(Array.from({ length: n }, (_, i) => `count-filter: ${i + 1}`));
+    const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!) as Record<string, unknown> & { drained: number };
+    expect(summary).toMatchObject({ requests: n, responses: n, errors: 0, dropped: 0 });
+    // the requests in flight after the N-th got the N-th answer again, so zerofilter reached EOS
+    // (its counts are printed then) with every request answered, and the sink got only the script's answers
+    const { drained } = summary;
+    expect(drained).toBeGreaterThanOrEqual(0);
+    expect(summary['zerofilter']).toMatchObject({ requests: n + drained, responses: n + drained, 'frames-dropped': 0 });
+    const frameSize = 64 * 48;
+    const out = fs.readFileSync(output);
+    expect(out.length).toBe((n + drained) * frameSize);
+    const nth = out.subarray((n - 1) * frameSize, n * frameSize);
+    for (let i = n; i < n + drained; i++) expect(out.subarray(i * frameSize, (i + 1) * frameSize).equals(nth)).toBe(true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 /** The pid of the gst-launch-1.0 whose zerofilter uses `channel` (waits up to 10 s for it). */
 async function filterPipelinePid(channel: string): Promise<number> {
   const deadline = Date.now() + 10000;

@@ -51,6 +51,25 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   ]);
 });
 
+test('a --snapshot file that cannot be written is a usage error, told before anything starts', async () => {
+  for (const [file, why] of [
+    [path.join(tmp, 'no-such-dir', 'x.png'), /directory \S+no-such-dir does not exist/],
+    [tmp, /is a directory/],
+  ] as const) {
+    const name = ringName('snapdir');
+    const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--fast', '--snapshot', file]);
+    expect({ file, exit: await child.exit() }).toEqual({ file, exit: EXIT.usage });
+    expect(child.stderr).toContain(`zerobuffer run: --snapshot ${file} `);
+    expect(child.stderr).toMatch(why);
+    expect(jsonLines(child.stdout)).toEqual([]); // no ring, no pipeline
+  }
+  // a directory root may write in by its permission bits, whose files the kernel refuses: the write
+  // after the first frame fails (as root), or the check before (as anyone else); a usage error either way
+  const child = run(process.execPath, [bin, 'run', SOURCE, '--name', ringName('snapproc'), '--json', '--fast', '--snapshot', '/proc/zb-snapshot.png']);
+  expect(await child.exit()).toBe(EXIT.usage);
+  expect(child.stderr).toMatch(/--snapshot \/proc\/zb-snapshot.png cannot be written|no snapshot: cannot write \/proc\/zb-snapshot.png/);
+});
+
 test('--frames stops a live source early; the ring and gst-launch are gone afterwards', async () => {
   const name = ringName('frames');
   const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '10', '--json',

@@ -7,6 +7,7 @@
 // --fast is sync=false; plugin-path prints the plugin's directory.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { startStream, type Frame } from '../../src/index.js';
@@ -99,11 +100,14 @@ test('--snapshot of a caps filter it cannot convert fails before anything starts
 });
 
 test('--snapshot of a stream whose caps show up with the first frame stops at that frame', async () => {
-  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=200 ! jpegenc ! multipartmux', '--snapshot', '/nonexistent/x.png',
+  // a file that could be written: the caps are what is refused
+  const png = path.join(os.tmpdir(), `zb-first-hour-${process.pid}.png`);
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=200 ! jpegenc ! multipartmux', '--snapshot', png,
     '--json', '--fast', '--name', ringName('snapmux')]);
   expect(await child.exit()).toBe(EXIT.usage);
   expect(child.stderr).toMatch(/this stream has multipart\/x-mixed-replace frames: end the pipeline with "! decodebin ! videoconvert ! video\/x-raw,format=RGB"/);
   expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 1 });
+  expect(fs.existsSync(png)).toBe(false);
 });
 
 test.each([

@@ -35,6 +35,33 @@ test('attributes travel with their frame; frames without them have none', async 
   b.release();
 });
 
+test('a writer connected with frameHeader: true refuses metadata text or bytes that do not declare the header; JSON that does is taken', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('attrs-text'), metadataSize: 1024, payloadSize: 8192 });
+  await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  // before any metadata: the attributes' message names what is missing, not the connect option it has
+  await expect(writer.write(new Uint8Array(8), { attributes: { a: '1' } }))
+    .rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/which the metadata declares: call setMetadata\(\{ caps \}\) before writing/) });
+  for (const metadata of [CAPS, new TextEncoder().encode(CAPS), JSON.stringify({ caps: CAPS })]) {
+    let refused: unknown;
+    try {
+      writer.setMetadata(metadata);
+    } catch (e) {
+      refused = e;
+    }
+    expect({ metadata, refused }).toEqual({ metadata, refused: expect.objectContaining({
+      code: 'EINVAL',
+      message: expect.stringMatching(/connected with frameHeader: true, and this metadata \(a (string|Uint8Array)\) does not declare the frame header: pass object metadata, setMetadata\(\{ caps \}\)/),
+    }) });
+  }
+  expect(reader.metadata).toBeUndefined(); // none of it was written
+  writer.setMetadata(JSON.stringify({ zerobuffer: { frame_header: 1 }, caps: CAPS }));
+  expect(writer.frameHeader).toBe(true);
+  await writer.write(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), { pts: 7, attributes: { k: 'v' } });
+  const f = (await reader.next({ timeoutMs: 1000 }))!;
+  expect([f.pts, f.attributes, Array.from(f.data)]).toEqual([7, { k: 'v' }, [1, 2, 3, 4, 5, 6, 7, 8]]);
+  f.release();
+});
+
 test('the copying fallback carries them too', () => {
   const script = `
     import { ZeroBufferReader, ZeroBufferWriter } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};

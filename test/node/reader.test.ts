@@ -108,7 +108,7 @@ test('a stale view reads as empty after release; a retained frame keeps its byte
         await writer.write(new Uint8Array(100).fill(i), { timeoutMs: 0 });
         written++;
       } catch (e) {
-        expect((e as RingError).code).toBe('EAGAIN'); // the ring is full up to frame 2
+        expect((e as TimeoutError).code).toBe('ETIMEDOUT'); // the ring is full up to frame 2
         break;
       }
       const f = (await reader.next({ timeoutMs: 2000 }))!;
@@ -230,6 +230,50 @@ test('end of stream ends the iteration; reads time out with TimeoutError', async
     expect((err as TimeoutError).timedOut).toBe(true);
   } finally {
     await reader.close();
+  }
+});
+
+test('timeoutMs 0 looks without waiting: nothing ready is a TimeoutError for reads, writes and reservations', async () => {
+  const { reader, writer } = await pair('t0', 1024);
+  const fixed = await ZeroBufferReader.create({ name: ringName('t0-default'), metadataSize: 0, payloadSize: 1024, timeoutMs: 0 });
+  const expectTimeout = async (what: string, p: Promise<unknown>): Promise<TimeoutError> => {
+    const err = await p.then(() => new Error(`${what} resolved`), (e: unknown) => e);
+    expect({ what, err }).toEqual({ what, err: expect.any(TimeoutError) });
+    expect((err as TimeoutError).code).toBe('ETIMEDOUT');
+    expect((err as TimeoutError).timedOut).toBe(true);
+    expect((err as TimeoutError).message).toMatch(/within 0 ms/);
+    return err as TimeoutError;
+  };
+  try {
+    await expectTimeout('next({ timeoutMs: 0 })', reader.next({ timeoutMs: 0 }));
+    await expectTimeout('frames({ timeoutMs: 0 })', reader.frames({ timeoutMs: 0 }).next());
+    await expectTimeout('next() of a reader created with timeoutMs: 0', fixed.next());
+    await expectTimeout('frames() of a reader created with timeoutMs: 0', fixed.frames().next());
+    // a frame that is ready is still read
+    await writer.write(new Uint8Array([7]), { timeoutMs: 0 });
+    const frame = (await reader.next({ timeoutMs: 0 }))!;
+    expect(Array.from(frame.data)).toEqual([7]);
+    frame.release();
+    // fill the ring, then a write and a reservation without room
+    let written = 0;
+    for (;;) {
+      const err = await writer.write(new Uint8Array(100), { timeoutMs: 0 }).then(() => null, (e: unknown) => e);
+      if (err !== null) {
+        expect((err as TimeoutError).message).toMatch(/is full.*no room within 0 ms/);
+        break;
+      }
+      expect(++written).toBeLessThan(20);
+    }
+    await expectTimeout('write({ timeoutMs: 0 }) on a full ring', writer.write(new Uint8Array(100), { timeoutMs: 0 }));
+    await expectTimeout('reserve({ timeoutMs: 0 }) on a full ring', writer.reserve(100, { timeoutMs: 0 }));
+    // a look without waiting still sees the end of the stream once every frame was read
+    await writer.close();
+    for (let i = 0; i < written; i++) (await reader.next({ timeoutMs: 0 }))!.release();
+    expect(await reader.next({ timeoutMs: 0 })).toBeNull();
+  } finally {
+    await writer.close();
+    await reader.close();
+    await fixed.close();
   }
 });
 

@@ -173,7 +173,7 @@ type Raw = Record<string, unknown> & { _: (string | number)[] };
 
 function endpoint(text: string, listen: boolean): Endpoint {
   try {
-    return parseEndpoint(text === DASH ? '-' : text, listen);
+    return parseEndpoint(text, listen);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -254,7 +254,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'ingest',
         args: {
-          source: endpoint(String(a['source']), false), sourceText: String(a['source']).replace(DASH, '-'), name: a['name'], format,
+          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: a['name'], format,
           cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
         },
       };
@@ -289,9 +289,11 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
   }
 }
 
-// yargs reads a lone "-" (stdin / stdout for ingest and serve) as an empty
-// string: it goes through as this, up to the first "--".
+// yargs reads a lone "-" (stdin / stdout for ingest and serve, or any
+// option's value) as an empty string: it goes through as this, up to the
+// first "--", and is "-" again in what yargs returns.
 const DASH = '\u0000-';
+const undash = (v: unknown): unknown => (v === DASH ? '-' : Array.isArray(v) ? v.map(undash) : v);
 
 /** Parses argv (without node and the script). */
 export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
@@ -300,7 +302,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const words = argv.map((w, i) => (w === '-' && (end < 0 || i < end) ? DASH : w));
   return new Promise<ParsedArgs>((resolve) => {
     y.parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => {
-      const a = raw as Raw;
+      const a = Object.fromEntries(Object.entries(raw as Raw).map(([k, v]) => [k, undash(v)])) as Raw;
       if (err) {
         const help = output.replace(new RegExp(`\\n*${escape(err.message)}\\s*$`), '');
         resolve({ kind: 'usage', message: err.message, help });

@@ -41,6 +41,9 @@ test('run: words or one description, limits, sink properties', async () => {
     .toMatchObject({ kind: 'run', args: { pipeline: ['videotestsrc ! video/x-raw,width=8'], frames: 5, durationMs: 1500, json: true, sinkProperties: { policy: 'drop' } } });
   expect(await parseArgs(['run', 'videotestsrc', '!', 'fakesink'])).toMatchObject({ args: { pipeline: ['videotestsrc', '!', 'fakesink'] } });
   expect(await parseArgs(['run', '--camera-id', 'dock-3'])).toMatchObject({ args: { cameraId: 'dock-3' } });
+  // a lone "-" is a value like any other (yargs reads it as '' unless it is mapped through)
+  expect(await parseArgs(['run', '--camera-id', '-'])).toMatchObject({ args: { cameraId: '-' } });
+  expect(await parseArgs(['ingest', 'img', '-', '--name', 'cam', '--camera-id', '-'])).toMatchObject({ args: { sourceText: '-', cameraId: '-' } });
 });
 
 test('--fast is zerosink sync=false, for run and watch', async () => {

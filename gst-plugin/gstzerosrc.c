@@ -138,6 +138,34 @@ gst_zero_src_describe_writer (zb_reader * reader)
   return g_strdup ("its writer (which has left)");
 }
 
+/* Whether downstream takes CAPS, asked before they are set: the peer's
+ * answer, and what the elements after it can take (a caps query goes
+ * through converters and queues). gst_base_src_set_caps() is TRUE once the
+ * caps event is stored on our pad, whether or not downstream takes it, and
+ * a refusal would only come back from the push, as basesrc's bare
+ * "not-negotiated". When not, *TAKES: what downstream can take, cut short
+ * (g_free() it). */
+static gboolean
+gst_zero_src_downstream_accepts (GstZeroSrc * self, GstCaps * caps,
+    gchar ** takes)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (self);
+  GstCaps *allowed = gst_pad_peer_query_caps (pad, NULL);
+  gboolean ok;
+  gchar *text;
+
+  ok = gst_caps_can_intersect (caps, allowed) &&
+      gst_pad_peer_query_accept_caps (pad, caps);
+  if (!ok) {
+    text = gst_caps_to_string (allowed);
+    *takes = zerobuffer_quote_peer_bytes ((const guint8 *) text,
+        strlen (text), 256);
+    g_free (text);
+  }
+  gst_caps_unref (allowed);
+  return ok;
+}
+
 /* Sets the caps from the caps property, or else from the metadata. What a
  * writer sent reaches json-glib and GStreamer's caps parser only within
  * bounds (see zerobuffer_caps_from_peer), and is quoted back escaped and cut
@@ -148,7 +176,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   GstCaps *caps;
   const uint8_t *meta = NULL;
   uint64_t meta_size = 0;
-  gchar *caps_str, *quoted, *writer, *why = NULL;
+  gchar *caps_str, *quoted, *writer, *why = NULL, *takes = NULL;
 
   GST_OBJECT_LOCK (self);
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
@@ -219,12 +247,16 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   g_free (writer);
 
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
-  if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+  if (!gst_zero_src_downstream_accepts (self, caps, &takes) ||
+      !gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
     gchar *text = gst_caps_to_string (caps);
 
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
         ("Downstream does not accept the caps %s of ring %s", text,
-            zb_reader_name (reader)), (NULL));
+            zb_reader_name (reader)),
+        ("%s%s", takes ? "downstream takes " : "the caps event was refused",
+            takes ? takes : ""));
+    g_free (takes);
     g_free (text);
     gst_caps_unref (caps);
     return FALSE;

@@ -1645,6 +1645,60 @@ static void test_end_of_stream(void) {
   fixture_close(&fx);
 }
 
+/* A writer that came and went between two looks of the reader, leaving only
+ * its metadata (zerosink whose first frame can never fit): the metadata
+ * says a writer was there, so the stream has ended. docs/PROTOCOL.md §4. */
+static void test_writer_left_unseen(void) {
+  const char *meta = "{\"caps\":\"video/x-raw\"}";
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_frame f;
+
+  snprintf(name, sizeof name, "%s", zb_test_name("unseen"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  if (r == NULL)
+    return;
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN); /* no writer yet */
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    CHECK_RC(zb_writer_set_metadata(w, meta, strlen(meta)), 0);
+    CHECK_RC(put(w, 2000, 1, 0), ZB_EMSGSIZE); /* never fits the ring */
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  /* with a wait, as zerosrc asks: at once, not at the timeout */
+  CHECK_RC(zb_reader_next(r, &f, 5000), ZB_EOF);
+  CHECK_MSG("detached");
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN); /* EOF once */
+
+  /* The metadata stays: it does not end the next writer's stream early.
+   * That writer is seen by its frame. */
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    CHECK_RC(zb_writer_set_metadata(w, meta, strlen(meta)), 0);
+    CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+    CHECK_RC(put(w, 10, 1, 0), 0);
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  GET_RELEASE(r, 10, 1);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EOF);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+
+  /* A later writer that leaves no frame leaves no trace (the metadata is
+   * written once per ring): the reader goes on waiting, as if it had not
+   * come. */
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  zb_writer_destroy(w);
+  w = NULL;
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
 /* The protocol's utilisation bands: healthy < 80 %, degraded 80..95 %,
  * critical > 95 %. */
 static void test_bands(void) {
@@ -2113,6 +2167,7 @@ int main(void) {
   RUN(test_corrupt_metadata);
   RUN(test_reader_timeouts);
   RUN(test_end_of_stream);
+  RUN(test_writer_left_unseen);
   RUN(test_health);
   RUN(test_bands);
   RUN(test_errors);

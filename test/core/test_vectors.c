@@ -1404,7 +1404,7 @@ typedef struct reader_run {
   size_t done_ops;         /* ops of `at` (or beyond) that are done */
   uint64_t next_seq;       /* next frame our reader should return, 0: none */
   uint64_t read_pos;       /* where our reader's read_pos should be */
-  bool read_any;           /* our reader returned a frame: EOF, not timeout */
+  bool read_any;           /* our reader returned a frame */
   held_frames held;
 } reader_run;
 
@@ -1466,8 +1466,9 @@ static void follow_later_checkpoints(reader_run *run, const scenario *s,
 }
 
 /* Reads and releases every frame still unread, then expects the end of the
- * stream (the dump's writer is detached) or, when our reader never saw a
- * frame, nothing within SHORT_MS. Behind a small tail (small-tail/
+ * stream (the dump's writer is detached) or, when our reader saw neither a
+ * frame nor metadata (a writer's trace: metadata-only is a writer that
+ * left), nothing within SHORT_MS. Behind a small tail (small-tail/
  * after-write3) the C++ reader fails; ours must wrap implicitly. */
 static void drain(reader_run *run) {
   const vec_frame *vf;
@@ -1486,7 +1487,9 @@ static void drain(reader_run *run) {
   if (rc == 0)
     hold(&run->held, &f);
   expect_rc(run->ctx, "zb_reader_next after the last frame", rc,
-            run->read_any ? ZB_EOF : ZB_ETIMEDOUT);
+            run->read_any || le64(run->start->dump + OFF_METADATA_WRITTEN) != 0
+                ? ZB_EOF
+                : ZB_ETIMEDOUT);
 }
 
 /* Once everything is read and released, the ring is the last dump matched

@@ -123,6 +123,15 @@ sink_caps() {
   sed -n 's/^.*GstChecksumSink:[^ ]*\.GstPad:sink: caps = //p' "$1" | tail -n1
 }
 
+# Waits (bounded) until the background launch PID has ended by itself.
+wait_exit() { # pid seconds
+  local deadline=$(($(date +%s%N) + $2 * 1000000000))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$(date +%s%N)" -lt $deadline ] || return 1
+    sleep 0.02
+  done
+}
+
 # Status of a background launch, bounded by its own timeout.
 # SIGINT to the gst-launch-1.0 that bg_launch started, and to it alone: a
 # signalled timeout(1) passes the signal to its child and again to its

@@ -592,6 +592,45 @@ GST_START_TEST (test_metadata_without_caps)
 
 GST_END_TEST;
 
+/* Downstream refuses the ring's caps: EMETADATA naming both, not basesrc's
+ * bare "not-negotiated" alone (set_caps succeeds whether or not downstream
+ * takes the caps). */
+GST_START_TEST (test_downstream_refuses_caps)
+{
+  gchar *name = ring_name ("refused");
+  gchar *desc;
+  GstElement *pipeline;
+  zb_writer *writer = NULL;
+  const char meta[] = "{\"caps\":\"" GRAY8_CAPS (4, 4) "\"}";
+  gchar *text;
+  gint64 start = g_get_monotonic_time ();
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! "
+      "video/x-raw,format=I420 ! fakesink", name);
+  pipeline = launch (desc);
+  g_free (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          sizeof meta - 1), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "0123456789abcdef", 16,
+          1000), 0);
+  text = wait_error (pipeline, "EMETADATA (permanent)", name);
+  fail_unless (strstr (text, "Downstream does not accept the caps "
+          GRAY8_CAPS (4, 4)) != NULL, "%s", text);
+  fail_unless (strstr (text, "downstream takes video/x-raw, "
+          "format=(string)I420") != NULL, "%s", text);
+  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  fail_if (ring_exists (name));
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_escaped_metadata)
 {
   gchar *name = ring_name ("capsprop");
@@ -910,6 +949,8 @@ GST_START_TEST (test_writer_after_foreign_metadata)
     fail_unless_equals_int (zb_writer_set_metadata (raw, metas[m],
             sizes[m]), 0);
     zb_writer_destroy (raw);
+    /* that writer came and went unseen: its metadata tells it was there */
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EOF);
 
     writer = named_writer (name, NULL, "", GRAY8_CAPS (4, 4), &appsrc);
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16,
@@ -1222,6 +1263,7 @@ GST_START_TEST (test_last_sample_stays)
   gchar *desc, *held_hash = NULL, *hash;
   GstElement *reader_pipe, *writer_pipe, *appsink, *sink;
   GstSample *last = NULL, *sample;
+  GstMessage *msg;
   guint i;
 
   desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
@@ -1251,6 +1293,10 @@ GST_START_TEST (test_last_sample_stays)
   hash = buffer_hash (gst_sample_get_buffer (last));
   fail_unless_equals_string (hash, held_hash);
   g_free (hash);
+  /* counted after the commit: the reader may have the frame first */
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 60);
 
   set_state (writer_pipe, GST_STATE_NULL);
@@ -2393,6 +2439,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_caps_change_refused);
   tcase_add_test (tc, test_metadata_without_caps);
+  tcase_add_test (tc, test_downstream_refuses_caps);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_second_writer_same_metadata);

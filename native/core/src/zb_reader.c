@@ -70,6 +70,7 @@ struct zb_reader {
    * writer's first frame while writer_pid already names yet another one. */
   uint64_t expected_sequence;
   zb_process writer;              /* the writer_pid last seen, as first seen */
+  uint64_t metadata_seen;         /* metadata_written_bytes last seen */
   bool stream_active;             /* a writer or frame seen since last end */
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
 
@@ -477,7 +478,12 @@ void zb_reader_wake(zb_reader *r) {
 
 /* ------------------------------------------------------------------- read */
 
-static void track_writer(zb_reader *r, uint64_t pid) {
+/* pid: writer_pid, loaded after metadata (metadata_written_bytes). A writer
+ * is seen attached, or by the metadata that appeared since the last look:
+ * every writer claims writer_pid before it writes the metadata, so one that
+ * came and went between two looks, leaving no frame, has still been there
+ * (docs/PROTOCOL.md §4, "End of stream"). */
+static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   if (pid != r->writer.pid) {
     r->writer.pid = pid;
     if (!zb__process_probe(pid, &r->writer.start_time))
@@ -485,6 +491,10 @@ static void track_writer(zb_reader *r, uint64_t pid) {
   }
   if (pid != 0 && pid != r->reported_dead_writer)
     r->stream_active = true;
+  if (metadata != r->metadata_seen) {
+    r->metadata_seen = metadata;
+    r->stream_active = true;
+  }
 }
 
 static void count_post(zb_reader *r) {
@@ -714,17 +724,20 @@ static int no_frame_ready(zb_reader *r) {
  * the writer process is alive (a /proc read). */
 static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
                        bool probe_liveness, bool ready_only) {
-  uint64_t writer_pid;
+  uint64_t metadata, writer_pid;
   unsigned wakes = atomic_load(&r->wakes_requested);
   int rc;
   if (!ready_only && wakes != r->wakes_reported) {
     r->wakes_reported = wakes;
     return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
   }
-  /* writer_pid first: a writer that detached published its last frame
+  /* The metadata before writer_pid: a writer wrote it after claiming
+   * writer_pid, so 0 read next means that writer has left. writer_pid
+   * before the positions: a writer that detached published its last frame
    * before clearing it, so the positions read next include that frame. */
+  metadata = zb__load_acquire(&r->seg.oieb->metadata_written_bytes);
   writer_pid = zb__load_acquire(&r->seg.oieb->writer_pid);
-  track_writer(r, writer_pid);
+  track_writer(r, metadata, writer_pid);
   rc = take_published(r, frame);
   if (rc != NOTHING_YET)
     return rc;

@@ -561,33 +561,45 @@ GST_END_TEST;
 
 /* ------------------------------------------------------------- src paths */
 
-GST_START_TEST (test_metadata_without_caps)
+/* zerosrc buffer-name=NAME ! DOWNSTREAM, fed by a writer with metadata META
+ * and one frame: it must fail at once with EMETADATA about the ring;
+ * returns the error's text and debug detail (g_free). */
+static gchar *
+zerosrc_metadata_error (const gchar * tag, const gchar * downstream,
+    const gchar * meta, const gchar * frame)
 {
-  gchar *name = ring_name ("nocaps");
-  gchar *desc;
-  GstElement *pipeline;
+  gchar *name = ring_name (tag);
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! %s", name,
+      downstream);
+  GstElement *pipeline = launch (desc);
   zb_writer *writer = NULL;
-  const char meta[] = "{\"type\":\"other\"}";
   gchar *text;
   gint64 start = g_get_monotonic_time ();
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! fakesink", name);
-  pipeline = launch (desc);
   g_free (desc);
   set_state (pipeline, GST_STATE_PLAYING);
   fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
-          sizeof meta - 1), 0);
-  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+          strlen (meta)), 0);
+  fail_unless_equals_int (zb_writer_write (writer, frame, strlen (frame),
+          1000), 0);
   text = wait_error (pipeline, "EMETADATA (permanent)", name);
-  fail_unless (strstr (text, "no \"caps\" string") != NULL, "%s", text);
   fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
   zb_writer_destroy (writer);
   set_state (pipeline, GST_STATE_NULL);
   fail_if (ring_exists (name));
   gst_object_unref (pipeline);
-  g_free (text);
   g_free (name);
+  return text;
+}
+
+GST_START_TEST (test_metadata_without_caps)
+{
+  gchar *text = zerosrc_metadata_error ("nocaps", "fakesink",
+      "{\"type\":\"other\"}", "abcd");
+
+  fail_unless (strstr (text, "no \"caps\" string") != NULL, "%s", text);
+  g_free (text);
 }
 
 GST_END_TEST;
@@ -597,36 +609,15 @@ GST_END_TEST;
  * takes the caps). */
 GST_START_TEST (test_downstream_refuses_caps)
 {
-  gchar *name = ring_name ("refused");
-  gchar *desc;
-  GstElement *pipeline;
-  zb_writer *writer = NULL;
-  const char meta[] = "{\"caps\":\"" GRAY8_CAPS (4, 4) "\"}";
-  gchar *text;
-  gint64 start = g_get_monotonic_time ();
+  gchar *text = zerosrc_metadata_error ("refused",
+      "video/x-raw,format=I420 ! fakesink",
+      "{\"caps\":\"" GRAY8_CAPS (4, 4) "\"}", "0123456789abcdef");
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! "
-      "video/x-raw,format=I420 ! fakesink", name);
-  pipeline = launch (desc);
-  g_free (desc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
-  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
-          sizeof meta - 1), 0);
-  fail_unless_equals_int (zb_writer_write (writer, "0123456789abcdef", 16,
-          1000), 0);
-  text = wait_error (pipeline, "EMETADATA (permanent)", name);
   fail_unless (strstr (text, "Downstream does not accept the caps "
           GRAY8_CAPS (4, 4)) != NULL, "%s", text);
   fail_unless (strstr (text, "downstream takes video/x-raw, "
           "format=(string)I420") != NULL, "%s", text);
-  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
-  zb_writer_destroy (writer);
-  set_state (pipeline, GST_STATE_NULL);
-  fail_if (ring_exists (name));
-  gst_object_unref (pipeline);
   g_free (text);
-  g_free (name);
 }
 
 GST_END_TEST;

@@ -111,6 +111,36 @@ wait_error (GstElement * pipeline, const gchar * kind, const gchar * ring)
   return error_text (msg, kind, ring);
 }
 
+/* zerosrc buffer-name=NAME PROPERTIES ! appsink name=out sync=false,
+ * playing; its appsink in *APPSINK when not NULL. */
+static GstElement *
+playing_reader (const gchar * name, const gchar * properties,
+    GstElement ** appsink)
+{
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s %s ! appsink "
+      "name=out sync=false", name, properties);
+  GstElement *pipeline = launch (desc);
+
+  g_free (desc);
+  if (appsink != NULL)
+    *appsink = by_name (pipeline, "out");
+  set_state (pipeline, GST_STATE_PLAYING);
+  return pipeline;
+}
+
+/* A writer and a reader pipeline that ran without an error: stopped and
+ * freed (the ring goes with the reader's last buffer). */
+static void
+end_pair (GstElement * writer_pipe, GstElement * reader_pipe)
+{
+  assert_no_error (writer_pipe);
+  assert_no_error (reader_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  gst_object_unref (reader_pipe);
+}
+
 /* Frame i: deterministic bytes, different for every frame. */
 static GstBuffer *
 make_frame (guint i, gsize size, gboolean two_memories)
@@ -236,14 +266,9 @@ round_trip (const gchar * caps_string, gsize frame_size, guint frames)
   fail_unless_equals_uint64 (written, 0);
   gst_structure_free (stats);
 
-  assert_no_error (writer_pipe);
-  assert_no_error (reader_pipe);
-  set_state (writer_pipe, GST_STATE_NULL);
-  set_state (reader_pipe, GST_STATE_NULL);
   /* appsink keeps its last pulled sample (and so one frame of the ring)
    * until it is finalized; the ring goes when its last buffer does. */
-  gst_object_unref (writer_pipe);
-  gst_object_unref (reader_pipe);
+  end_pair (writer_pipe, reader_pipe);
   fail_if (ring_exists (name), "ring %s still exists after NULL", name);
   gst_caps_unref (caps);
   g_strfreev (hashes);
@@ -625,7 +650,6 @@ GST_END_TEST;
 GST_START_TEST (test_escaped_metadata)
 {
   gchar *name = ring_name ("capsprop");
-  gchar *desc;
   GstElement *pipeline, *appsink;
   zb_writer *writer = NULL;
   /* escaped quotes and a \u escape in the caps string */
@@ -636,12 +660,7 @@ GST_START_TEST (test_escaped_metadata)
   GstCaps *caps;
   GstStructure *s;
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
-      "sync=false", name);
-  pipeline = launch (desc);
-  g_free (desc);
-  appsink = by_name (pipeline, "out");
-  set_state (pipeline, GST_STATE_PLAYING);
+  pipeline = playing_reader (name, "", &appsink);
   fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
           sizeof meta - 1), 0);
@@ -721,20 +740,6 @@ GST_END_TEST;
 
 /* ------------------------------------------------- reconnecting writers */
 
-/* Long-lived reader: zerosrc that outlives its writers. */
-static GstElement *
-lasting_reader (const gchar * name, GstElement ** appsink)
-{
-  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s "
-      "eos-on-writer-exit=false ! appsink name=out sync=false", name);
-  GstElement *pipeline = launch (desc);
-
-  g_free (desc);
-  *appsink = by_name (pipeline, "out");
-  set_state (pipeline, GST_STATE_PLAYING);
-  return pipeline;
-}
-
 /* appsrc ! zerosink with SINK_NAME (NULL: the automatic zerosinkN) and
  * extra zerosink properties, PLAYING. */
 static GstElement *
@@ -807,7 +812,7 @@ second_writer_accepted (const gchar * sink_props)
   gchar *name = ring_name ("rewrite");
   GstElement *reader, *appsink, *writer, *appsrc;
 
-  reader = lasting_reader (name, &appsink);
+  reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
   writer = named_writer (name, NULL, sink_props, GRAY8_CAPS (4, 4), &appsrc);
   write_and_finish (writer, appsrc, appsink, 0, 2, 16);
   writer = named_writer (name, "b", sink_props, GRAY8_CAPS (4, 4), &appsrc);
@@ -850,7 +855,7 @@ second_writer_refused (const gchar * first_props, const gchar * first_caps,
   GstSample *sample;
   gchar *text;
 
-  reader = lasting_reader (name, &appsink);
+  reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
   writer = named_writer (name, "a", first_props, first_caps, &appsrc);
   write_and_finish (writer, appsrc, appsink, 0, 1, first_size);
 
@@ -1038,12 +1043,7 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header,
   GstMessage *msg;
   guint i;
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
-      "sync=false", name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  appsink = by_name (reader_pipe, "out");
-  set_state (reader_pipe, GST_STATE_PLAYING);
+  reader_pipe = playing_reader (name, "", &appsink);
 
   desc = g_strdup_printf ("%s%s ! zerosink name=sink buffer-name=%s "
       "sync=false zero-copy=%d frame-header=%d", src, between, name,
@@ -1083,12 +1083,7 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header,
       zero_copy ? 0 : frames);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 0);
 
-  assert_no_error (writer_pipe);
-  assert_no_error (reader_pipe);
-  set_state (writer_pipe, GST_STATE_NULL);
-  set_state (reader_pipe, GST_STATE_NULL);
-  gst_object_unref (writer_pipe);
-  gst_object_unref (reader_pipe);
+  end_pair (writer_pipe, reader_pipe);
   fail_if (ring_exists (name));
   g_strfreev (hashes);
   g_free (src);
@@ -1178,11 +1173,7 @@ videorate_repeats (gboolean frame_header)
   gst_object_unref (pipeline);
   fail_unless (ref->len >= 30, "the reference has %u frames", ref->len);
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
-      "sync=false", name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  set_state (reader_pipe, GST_STATE_PLAYING);
+  reader_pipe = playing_reader (name, "", NULL);
   desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s "
       "sync=false frame-header=%d", VTS_REPEATED, name, frame_header);
   writer_pipe = launch (desc);
@@ -1225,12 +1216,7 @@ videorate_repeats (gboolean frame_header)
       dropped);
   fail_unless (stat_u64 (sink, "frames-copied") > ref->len / 2);
 
-  assert_no_error (writer_pipe);
-  assert_no_error (reader_pipe);
-  set_state (writer_pipe, GST_STATE_NULL);
-  set_state (reader_pipe, GST_STATE_NULL);
-  gst_object_unref (writer_pipe);
-  gst_object_unref (reader_pipe);
+  end_pair (writer_pipe, reader_pipe);
   g_ptr_array_unref (ref);
   g_ptr_array_unref (got);
   g_free (name);
@@ -1257,12 +1243,7 @@ GST_START_TEST (test_last_sample_stays)
   GstMessage *msg;
   guint i;
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
-      "sync=false", name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  appsink = by_name (reader_pipe, "out");
-  set_state (reader_pipe, GST_STATE_PLAYING);
+  reader_pipe = playing_reader (name, "", &appsink);
   desc = g_strdup_printf (VTS_RGB " ! zerosink name=sink buffer-name=%s "
       "sync=false enable-last-sample=true", 60, name);
   writer_pipe = launch (desc);
@@ -1760,18 +1741,12 @@ GST_START_TEST (test_frame_header_round_trip)
   const guint frames = 12;
   const gsize size = 4 * 4;
   gchar *name = ring_name ("fh");
-  gchar *desc;
   GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
   GstClockTime pts0 = GST_CLOCK_TIME_NONE;
   GstMessage *msg;
   guint i;
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
-      "sync=false", name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  appsink = by_name (reader_pipe, "out");
-  set_state (reader_pipe, GST_STATE_PLAYING);
+  reader_pipe = playing_reader (name, "", &appsink);
   writer_pipe = writer_pipeline (name, "frame-header=true",
       GRAY8_CAPS (4, 4), &appsrc);
   set_state (writer_pipe, GST_STATE_PLAYING);
@@ -1820,12 +1795,7 @@ GST_START_TEST (test_frame_header_round_trip)
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
   gst_message_unref (msg);
 
-  assert_no_error (writer_pipe);
-  assert_no_error (reader_pipe);
-  set_state (writer_pipe, GST_STATE_NULL);
-  set_state (reader_pipe, GST_STATE_NULL);
-  gst_object_unref (writer_pipe);
-  gst_object_unref (reader_pipe);
+  end_pair (writer_pipe, reader_pipe);
   g_free (name);
 }
 

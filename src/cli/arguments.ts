@@ -110,7 +110,7 @@ export const COMMANDS = {
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },
       'payload-size': {
         type: 'number',
-        describe: 'Request ring payload bytes (default: for the frame size the source\'s last caps filter describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
+        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
       },
       'plugin-path': pipelineOptions['plugin-path'],
       'sink-property': { type: 'string', describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },

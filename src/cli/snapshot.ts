@@ -1,8 +1,9 @@
 // A frame → a PNG file: any raw format through toRGB, JPEG and PNG frames
 // decoded, encoded by sharp (decode.ts). Caps that can be neither are
-// refused as early as they are known: from the pipeline's last caps filter
-// before anything starts, else from the ring's caps at the first frame. A
-// file that cannot be written is refused before anything starts too.
+// refused as early as they are known: from the caps filter the pipeline
+// ends with before anything starts, else from the ring's caps at the first
+// frame. A file that cannot be written is refused before anything starts
+// too.
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -9,12 +9,23 @@ import { videoInfoFromCaps } from '../video-info.js';
 
 export const DEFAULT_METADATA_SIZE = 4096;
 
-/** The source's last caps filter (e.g. video/x-raw,format=RGB), parsed; undefined when none or unparsable. */
+/** Elements that pass their input's caps on unchanged (videorate: the frame rate only, not a frame's bytes). */
+const CAPS_KEEPING = new Set(['queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);
+
+/**
+ * The caps filter the source ends with (e.g. video/x-raw,format=RGB), parsed: its last element, or one
+ * that only elements keeping caps follow (queue, identity, videorate, ...); undefined when none, when a
+ * converter or decoder comes after it (its output is not known here: bayer2rgb, vp8dec, videoconvert),
+ * or unparsable.
+ */
 export function capsFromSource(words: readonly string[]): Caps | undefined {
   const elements = words.join(' ').split('!').map((e) => e.trim());
   for (let i = elements.length - 1; i >= 0; i--) {
     const element = elements[i]!;
-    if (!/^[a-z]+\/[a-z0-9.+-]+(\s*,|$)/i.test(element)) continue;
+    if (!/^[a-z]+\/[a-z0-9.+-]+(\s*,|$)/i.test(element)) {
+      if (!CAPS_KEEPING.has(element.split(/\s/, 1)[0]!)) return undefined;
+      continue;
+    }
     try {
       return parseCaps(element);
     } catch {
@@ -24,7 +35,7 @@ export function capsFromSource(words: readonly string[]): Caps | undefined {
   return undefined;
 }
 
-/** Bytes of one frame as the source's last caps filter describes it, or undefined. */
+/** Bytes of one frame as the caps filter the source ends with describes it, or undefined. */
 export function frameSizeFromSource(words: readonly string[]): number | undefined {
   const caps = capsFromSource(words);
   if (caps === undefined) return undefined;

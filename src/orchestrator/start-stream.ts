@@ -33,7 +33,7 @@ export interface StartStreamOptions {
   metadataSize?: number;
   /**
    * Bytes of the payload ring.
-   * @default frames of the size the source's last caps filter describes (plus headers), as many as the
+   * @default frames of the size the caps filter the source ends with describes (plus headers), as many as the
    * core's rule picks (zb_default_frames_in_flight: 2 to 4, as many as fit in 32 MiB, up to 64 of small frames),
    * else 3 × 1920×1080 RGB
    */

@@ -157,6 +157,11 @@ test('durations, pipeline words and default sizes', () => {
   // 4K BGRx: 2 frames; unknown: 3 frames of 1080p RGB
   expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'])).toMatchObject({ payloadSize: 2 * (3840 * 2160 * 4 + 64), frames: 2 });
   expect(defaultSizes(['v4l2src']).payloadSize).toBe(3 * (1920 * 1080 * 3 + 64));
+  // only elements that keep caps may follow the caps filter: a converter's or decoder's output is not known
+  expect(defaultSizes(splitPipeline('videotestsrc ! video/x-raw,format=GRAY8,width=32,height=32 ! queue ! videorate')))
+    .toMatchObject({ from: 'caps', frames: 64 });
+  for (const tail of ['bayer2rgb', 'videoconvert', 'vp8dec', 'queue ! videoscale'])
+    expect(defaultSizes(splitPipeline(`videotestsrc ! video/x-raw,format=GRAY8,width=32,height=32 ! ${tail}`)).from).toBe('default');
   expect(defaultSizes(['v4l2src']).from).toBe('default');
   // a duplex request ring: the frames in flight, at least zerofilter's depth (default 2) + 3
   expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });

@@ -110,6 +110,19 @@ test('--snapshot of a stream whose caps show up with the first frame stops at th
   expect(fs.existsSync(png)).toBe(false);
 });
 
+test('--snapshot judges the caps filter the pipeline ends with, not one a converter follows (bayer2rgb makes RGBx of video/x-bayer)', async () => {
+  const png = path.join(os.tmpdir(), `zb-first-hour-bayer-${process.pid}.png`);
+  try {
+    const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=3 ! video/x-raw,width=64,height=48 ! rgb2bayer ! ' +
+      'video/x-bayer,format=rggb ! bayer2rgb', '--snapshot', png, '--json', '--fast', '--name', ringName('snapbayer')]);
+    expect(await child.exit()).toBe(EXIT.ok);
+    const bytes = fs.readFileSync(png);
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([64, 48]); // the IHDR's width and height
+  } finally {
+    fs.rmSync(png, { force: true });
+  }
+});
+
 test.each([
   ['run', ['videotestsrc ! zerosink sync=false']],
   ['run', ['videotestsrc', '!', 'zerosink']],

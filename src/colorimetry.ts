@@ -3,8 +3,9 @@
 // way GStreamer 1.22 reads them (gst_video_info_from_caps), defaults included:
 // without `colorimetry`, frames taller than 576 rows are BT.709 with
 // horizontally cosited chroma ("mpeg2"), others BT.601 with centred chroma
-// ("jpeg"), both limited range, whatever `chroma-site` says; with
-// `colorimetry` but without `chroma-site`, chroma is centred.
+// ("jpeg"), both limited range, whatever `chroma-site` says, and the same
+// with a `colorimetry` GStreamer finds invalid for YUV (an unknown or RGB
+// matrix); with a valid one but without `chroma-site`, chroma is centred.
 import type { Caps } from './caps.js';
 
 export type ColorMatrix = 'bt601' | 'bt709' | 'bt2020' | 'smpte240m' | 'fcc';
@@ -44,13 +45,15 @@ const NAMED: Record<string, { matrix: ColorMatrix; range: 'limited' | 'full' }> 
   'bt2100-hlg': { matrix: 'bt2020', range: 'limited' },
 };
 
-function parseColorimetry(text: string): { matrix?: ColorMatrix; range?: 'limited' | 'full' } | undefined {
+function parseColorimetry(text: string): { matrix: ColorMatrix; range: 'limited' | 'full' } | undefined {
   const named = NAMED[text];
   if (named !== undefined) return named;
   const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(text);
-  if (m === null) return undefined;
-  // Unknown parts (0) and an RGB matrix on YUV samples take the defaults.
-  return { range: m[1] === '1' ? 'full' : m[1] === '2' ? 'limited' : undefined, matrix: MATRIX_CODES[m[2]!] };
+  const matrix = m === null ? undefined : MATRIX_CODES[m[2]!];
+  // An unknown (0) or RGB (1) matrix on YUV samples is invalid to GStreamer, which then takes the defaults
+  // for all of it, range and chroma siting included (validate_colorimetry); an unknown range is limited.
+  if (matrix === undefined) return undefined;
+  return { range: m![1] === '1' ? 'full' : 'limited', matrix };
 }
 
 function parseChromaSite(text: string | undefined): { hCosited: boolean; vCosited: boolean } {

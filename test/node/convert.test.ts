@@ -82,8 +82,9 @@ test.each(RAW_FORMATS.map((f) => [f]))('%s 67x35 random frame → RGB as videoco
 });
 
 // Colorimetry in the caps (matrix, range) and chroma siting; without
-// colorimetry, GStreamer's defaults by frame height (BT.709 and cosited chroma
-// above 576 rows) win over chroma-site.
+// colorimetry, or with one whose matrix is invalid for YUV, GStreamer's
+// defaults by frame height (BT.709 and cosited chroma above 576 rows) win
+// over chroma-site.
 test.each<[RawFormat, number, number, string]>([
   ['I420', 64, 48, ', colorimetry=(string)bt709'],
   ['I420', 64, 48, ', colorimetry=(string)bt2020'],
@@ -97,6 +98,10 @@ test.each<[RawFormat, number, number, string]>([
   ['NV21', 64, 48, ', colorimetry=(string)1:6:13:7'],
   ['YUY2', 320, 577, ''],
   ['UYVY', 64, 48, ', colorimetry=(string)bt2020, chroma-site=(string)mpeg2'],
+  // a matrix GStreamer finds invalid for YUV (RGB, unknown): all its defaults, range and siting too
+  ['I420', 64, 48, ', colorimetry=(string)1:1:0:0'],
+  ['NV12', 64, 48, ', colorimetry=(string)1:0:0:0, chroma-site=(string)mpeg2'],
+  ['NV12', 320, 720, ', colorimetry=(string)2:0:0:0'],
 ])('%s %dx%d%s → RGB as videoconvert makes it', async (format, w, h, extra) => {
   const data = randomBytes(planesFor(format, w, h).size, w * h);
   const caps = capsFor(format, w, h, extra);

@@ -1,5 +1,6 @@
 // An img= stream into a ring: each message becomes one frame (GRAY16_BE, the
-// wire's byte order, as is; GRAY16_LE swapped), its attributes the frame's
+// wire's byte order, as is, rows padded to GStreamer's stride at odd widths;
+// GRAY16_LE swapped), its attributes the frame's
 // attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
 import { validateName } from '../options.js';
@@ -63,13 +64,23 @@ function cameraClock(): (attributes: Record<string, string>) => number | undefin
   };
 }
 
-function swapped(be: Uint8Array): Uint8Array {
-  const le = new Uint8Array(be.length);
-  for (let i = 0; i < be.length; i += 2) {
-    le[i] = be[i + 1]!;
-    le[i + 1] = be[i]!;
+/**
+ * The frame of a big-endian u16[height, width] image in `format`: the bytes
+ * as they are when GRAY16_BE rows need no padding; else rows `stride` apart,
+ * GStreamer's GRAY16 stride (rows padded to 4 bytes: an odd width has 2
+ * bytes of padding after each row), swapped for GRAY16_LE.
+ */
+function frameOf(be: Uint8Array, width: number, height: number, format: 'GRAY16_BE' | 'GRAY16_LE'): Uint8Array {
+  const row = width * 2;
+  const stride = (row + 3) & ~3;
+  if (format === 'GRAY16_BE' && stride === row) return be;
+  const frame = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const src = be.subarray(y * row, y * row + row);
+    if (format === 'GRAY16_BE') frame.set(src, y * stride);
+    else for (let i = 0, o = y * stride; i < row; i += 2, o += 2) [frame[o], frame[o + 1]] = [src[i + 1]!, src[i]!];
   }
-  return le;
+  return frame;
 }
 
 /**
@@ -100,7 +111,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
       }
-      await writer.write(format === 'GRAY16_BE' ? m.pixels : swapped(m.pixels), {
+      await writer.write(frameOf(m.pixels, m.width, m.height, format), {
         attributes: m.attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
       });
       result.frames++;

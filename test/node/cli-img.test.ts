@@ -111,6 +111,25 @@ test('through GStreamer both ways: ingest (GRAY16_LE) → zerosrc ! zerosink →
   expect(messages[0]!.attributes).toEqual({}); // GStreamer buffers do not carry them
 });
 
+test.each(['GRAY16_BE', 'GRAY16_LE'])('an odd width (5x3), %s: ingest pads each row to GStreamer\'s stride; zerosrc ! videoconvert takes the frames, and serve gives the pixels back unpadded', async (format) => {
+  const odd = Array.from({ length: 3 }, () => ({ width: 5, height: 3, data: new Uint8Array(randomBytes(5 * 3 * 2)) }));
+  const oddFile = path.join(dir, `odd-${format}.img`);
+  fs.writeFileSync(oddFile, Buffer.concat(odd.map((m) => formatImgMessage(m, {}))));
+  const upstream = ringName('img-odd');
+  // videoconvert to the other byte order and back: it refuses frames whose size the caps do not give
+  const other = format === 'GRAY16_BE' ? 'GRAY16_LE' : 'GRAY16_BE';
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--pipeline',
+    `zerosrc buffer-name=${upstream} ! videoconvert ! video/x-raw,format=${other} ! videoconvert ! video/x-raw,format=${format}`,
+    '--payload-size', String(1 << 16)], gstEnv);
+  const { received } = await client(serve);
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', oddFile, '--name', upstream, '--format', format]);
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  const messages = await parsed(await received);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr).not.toMatch(/WARN|not implemented/i);
+  expect(messages.map((m) => Buffer.from(m.pixels).toString('hex'))).toEqual(odd.map((m) => Buffer.from(m.data).toString('hex')));
+});
+
 test('frame attributes reach a Node reader; a picture of another size ends the ingest, the ones before it stay', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('img-size'), metadataSize: 4096, payloadSize: 1 << 20 });
   const other = formatImgMessage({ width: 8, height: 8, data: new Uint8Array(128) }, { imageId: '3' });

@@ -183,6 +183,9 @@ struct _GstZeroFilter
                                  * qlock, read atomically without it */
   gboolean warned_skipped_caps; /* with the push lock */
   gint pool_refused;            /* upstream pushed a pool buffer again */
+  gboolean session_ended;       /* EOS went to the server: the next buffer
+                                 * (after a flushing seek) starts a new
+                                 * session; with the push lock */
 
   /* statistics, under the object lock */
   guint64 frames_in, requests, responses_pushed, passed, dropped;
@@ -1272,10 +1275,24 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   pass_on_error = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
   GST_OBJECT_UNLOCK (self);
   if (!connected) {
-    gst_buffer_unref (buffer);
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before the first "
-            "buffer"), (NULL));
-    return GST_FLOW_NOT_NEGOTIATED;
+    g_rec_mutex_lock (&self->push_lock);
+    if (self->in_caps == NULL) {
+      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No caps before the "
+              "first buffer"), (NULL));
+      ret = GST_FLOW_NOT_NEGOTIATED;
+    } else if (!self->session_ended) {
+      ret = GST_FLOW_NOT_NEGOTIATED;    /* the caps failed us: said then */
+    } else if ((ret = gst_zero_filter_connect (self)) == GST_FLOW_OK) {
+      self->session_ended = FALSE;
+      gst_zero_filter_start_task (self);
+    }
+    g_rec_mutex_unlock (&self->push_lock);
+    if (ret != GST_FLOW_OK) {
+      gst_buffer_unref (buffer);
+      return ret;
+    }
+    if (is_bypass (self))       /* the new session failed: on-error=pass */
+      return gst_zero_filter_pass (self, buffer);
   }
 
   g_mutex_lock (&self->qlock);
@@ -1456,6 +1473,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       gst_zero_filter_wait_sent (self);
       g_rec_mutex_lock (&self->push_lock);     /* the last push done */
       gst_zero_link_finish (self->link);
+      self->session_ended = TRUE;
       gst_zero_filter_post_stats (self);
       ok = gst_pad_event_default (pad, parent, event);
       g_rec_mutex_unlock (&self->push_lock);
@@ -1491,6 +1509,13 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       self->task_ret = GST_FLOW_OK;
       g_mutex_unlock (&self->qlock);
       g_cancellable_reset (self->flushing);
+      /* after EOS (a replay, a loop): the server ended that client and let
+       * its response ring go; the next request is a new writer's first
+       * (gst_zero_link_resume), answered into a new response ring */
+      g_rec_mutex_lock (&self->push_lock);
+      if (self->session_ended)
+        responses_close (self);
+      g_rec_mutex_unlock (&self->push_lock);
       gst_zero_link_resume (self->link);
       ok = gst_pad_event_default (pad, parent, event);
       gst_zero_filter_start_task (self);
@@ -1669,6 +1694,7 @@ gst_zero_filter_start (GstZeroFilter * self)
   self->warned_skipped_caps = FALSE;
   self->task_ret = GST_FLOW_OK;
   self->response_header = FALSE;
+  self->session_ended = FALSE;
   g_free (channel);
 }
 

@@ -9,7 +9,8 @@
  *
  * - a flushing seek with requests in flight: the pipeline goes on, the
  *   buffers after it are the new segment's, in order, each paired with its
- *   own request (none answering a request from before the flush);
+ *   own request (none answering a request from before the flush); after
+ *   EOS (a replay), a new session with the server;
  * - PLAYING → PAUSED → PLAYING → NULL cycles with requests in flight: no
  *   hang, nothing of the response ring left in /dev/shm;
  * - the LATENCY query of a live pipeline: zerofilter adds its `latency`
@@ -412,6 +413,42 @@ GST_START_TEST (test_flushing_seek)
 
 GST_END_TEST;
 
+/* A replay, as a player loops: a flushing seek after EOS. EOS ended the
+ * session (the server saw the end of this client and let its response
+ * ring go); the next request starts a new one, each answer paired with
+ * its own request, three times. */
+GST_START_TEST (test_seek_after_eos)
+{
+  gchar *channel = channel_name ("replay");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "", "sync=false");
+  GstElement *appsink = by_name (pipeline, "out");
+  guint round, i;
+
+  reach_state (pipeline, GST_STATE_PAUSED);
+  for (round = 0; round < 3; round++) {
+    fail_unless (gst_element_seek (pipeline, 1.0, GST_FORMAT_TIME,
+            GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, GST_SEEK_TYPE_SET,
+            0, GST_SEEK_TYPE_SET, 10 * FRAME_NS));
+    if (round == 0)
+      reach_state (pipeline, GST_STATE_PLAYING);
+    for (i = 0; i < 10; i++)
+      fail_unless_equals_uint64 (pull_paired (appsink, NULL), i * FRAME_NS);
+    fail_unless (gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT)
+        == NULL && gst_app_sink_is_eos (GST_APP_SINK (appsink)),
+        "round %u: no EOS after 10 buffers", round);
+  }
+  assert_no_error (pipeline);
+  reach_state (pipeline, GST_STATE_NULL);
+  fail_if (ring_exists (server->response_name));
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 3), 3);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_state_cycles_with_frames_in_flight)
 {
   gchar *channel = channel_name ("cycles");
@@ -730,6 +767,7 @@ zerofilter_suite (void)
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_flushing_seek);
+  tcase_add_test (tc, test_seek_after_eos);
   tcase_add_test (tc, test_state_cycles_with_frames_in_flight);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_latency_query_not_live);

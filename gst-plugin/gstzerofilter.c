@@ -346,7 +346,8 @@ gst_zero_filter_get_stats (GstZeroFilter * self)
 }
 
 /* "zerofilter-stats requests=N responses=N ..." for the INFO message
- * before EOS (gst-launch prints its debug text). g_free() it. */
+ * before EOS and for errors (gst-launch prints their debug text).
+ * g_free() it. */
 static gchar *
 stats_line (const GstStructure * s)
 {
@@ -546,8 +547,18 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
     answered = NULL;
   }
   if (!pass) {
+    /* the counts go into the error itself: gst-launch quits at it, with
+     * no EOS (and so no INFO with them) after it */
+    GstStructure *stats = gst_zero_filter_get_stats (self);
+    gchar *line = stats_line (stats), *full;
+
+    full = debug != NULL ? g_strconcat (debug, "\n", line, NULL) :
+        g_strdup (line);
+    gst_structure_free (stats);
+    g_free (line);
+    g_free (debug);
     zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_ERROR, code,
-        channel, text, debug, __FILE__, GST_FUNCTION, __LINE__);
+        channel, text, full, __FILE__, GST_FUNCTION, __LINE__);
     g_free (channel);
     return GST_FLOW_ERROR;
   }
@@ -655,9 +666,11 @@ gst_zero_filter_connect (GstZeroFilter * self)
   if (ret != GST_FLOW_OK) {
     if (e == NULL)
       return ret;
+    /* a server whose request ring has another stream's metadata is there */
     ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
-        ("No duplex server on the channel: %s", e->text),
-        g_strdup (e->debug));
+        (e->code == ZB_EMETADATA ? "The duplex server's request ring does not "
+            "take this stream: %s" : "No duplex server on the channel: %s",
+            e->text), g_strdup (e->debug));
     gst_zero_error_free (e);
     return ret;
   }
@@ -892,6 +905,25 @@ server_gone (GstZeroFilter * self, guint64 * pid)
   return TRUE;
 }
 
+/* What may help a server that answers too slowly: the settings not in use
+ * yet. */
+static gchar *
+timeout_hint (GstZeroFilter * self)
+{
+  gboolean drop, pass;
+
+  GST_OBJECT_LOCK (self);
+  drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
+  pass = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
+  GST_OBJECT_UNLOCK (self);
+  if (drop && pass)
+    return g_strdup ("raise timeout");
+  if (drop || pass)
+    return g_strdup (drop ? "raise timeout, or use on-error=pass" :
+        "raise timeout, or use policy=drop");
+  return g_strdup ("raise timeout, or use policy=drop or on-error=pass");
+}
+
 /* The task: waits (up to the timeout, in slices) for the response to the
  * oldest request and pushes it as soon as it is there. */
 static GstFlowReturn
@@ -967,8 +999,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   } else if (rc == ZB_ETIMEDOUT) {
     ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
         ("The duplex server did not answer within %d ms (%u requests "
-            "waiting)", timeout, waiting),
-        g_strdup ("raise timeout, or use policy=drop or on-error=pass"));
+            "waiting)", timeout, waiting), timeout_hint (self));
   } else if (rc == ZB_EOF) {
     ret = gst_zero_filter_fail (self, NULL, ZB_EOF, g_strdup_printf
         ("The duplex server stopped answering with %u requests waiting",

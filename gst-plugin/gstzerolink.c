@@ -393,9 +393,9 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
                   NULL)) == NULL)) {
     g_free (their_caps_str);
     mismatch = gst_zero_error_new (ZB_EMETADATA,
-        g_strdup_printf ("Ring %s already carries metadata this zerosink "
-            "cannot read, so it cannot tell whether its stream is the same",
-            link->name),
+        g_strdup_printf ("Ring %s already carries metadata %s cannot read, "
+            "so it cannot tell whether its stream is the same", link->name,
+            link->owner),
         g_strdup_printf ("metadata: %s; expected a JSON object with a "
             "\"caps\" string and optionally \"zerobuffer\":"
             "{\"frame_header\":1}", quoted));
@@ -438,25 +438,27 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
       "(\"zerobuffer\":{\"frame_header\":%d})", their_header);
   if (!caps_equal && their_header != our_header)
     text = g_strdup_printf ("Ring %s already carries the metadata of another "
-        "stream: caps %s %s, but this zerosink sends caps %s with "
-        "frame-header=%s", link->name,
-        their_caps_quoted ? their_caps_quoted : "(none)", their_header_str,
-        our_caps_str, our_header ? "true" : "false");
+        "stream: caps %s %s, but %s sends caps %s with frame-header=%s",
+        link->name, their_caps_quoted ? their_caps_quoted : "(none)",
+        their_header_str, link->owner, our_caps_str,
+        our_header ? "true" : "false");
   else if (!caps_equal)
     text = g_strdup_printf ("Ring %s already carries the metadata of another "
-        "stream: its caps are %s, this zerosink sends %s", link->name,
-        their_caps_quoted ? their_caps_quoted : "(none)", our_caps_str);
+        "stream: its caps are %s, %s sends %s", link->name,
+        their_caps_quoted ? their_caps_quoted : "(none)", link->owner,
+        our_caps_str);
   else
     text = g_strdup_printf ("Ring %s already carries the metadata of a stream "
-        "%s, but this zerosink has frame-header=%s (caps %s on both sides)",
-        link->name, their_header_str, our_header ? "true" : "false",
-        our_caps_str);
+        "%s, but %s has frame-header=%s (caps %s on both sides)",
+        link->name, their_header_str, link->owner,
+        our_header ? "true" : "false", our_caps_str);
   debug = g_strdup_printf ("metadata written by %s: %s; %s",
       writer ? writer : "an earlier writer", quoted,
-      caps_equal ? "give this zerosink the frame-header setting of the "
-      "earlier writer, or restart the reader" : "the metadata of a "
-      "ZeroBuffer ring is written once; restart the reader to change the "
-      "format");
+      caps_equal ? "give it the frame-header setting of the earlier writer, "
+      "or have the ring's reader (zerosrc, a Node reader, a duplex server) "
+      "create it anew" : "the metadata of a ZeroBuffer ring is written "
+      "once: the ring's reader (zerosrc, a Node reader, a duplex server) "
+      "must create it anew for another format");
   g_free (their_header_str);
   g_free (our_caps_str);
   g_free (writer);

@@ -83,7 +83,9 @@ export interface DuplexServerOptions {
   /**
    * A handler error: 'stop' (default) ends serving (serve() rejects, the
    * client sees the server leave); 'pass' answers with the request's bytes
-   * unchanged and goes on. Either way a 'handlerError' event is emitted.
+   * as they are and goes on: unchanged, unless the handler drew on
+   * frame.data (the request's own bytes) before it threw. Either way a
+   * 'handlerError' event is emitted.
    */
   onError?: 'stop' | 'pass';
   /**

@@ -96,7 +96,7 @@ export const COMMANDS = {
     options: {
       script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },
       'output-caps': { type: 'string', describe: 'Caps of the answers when they differ from the input (the script may also export outputCaps)' },
-      'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame unchanged) or stop', default: 'pass' },
+      'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame as it is: unchanged, unless the script drew on frame.data before it threw) or stop', default: 'pass' },
       'in-place': {
         type: 'boolean', default: true,
         describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place when zerofilter takes it: its request\'s bytes go downstream, nothing is copied (--no-in-place: copy every answer)',

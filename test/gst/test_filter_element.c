@@ -757,6 +757,62 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
 
 GST_END_TEST;
 
+/* A next client of the same server with other caps: the request ring keeps
+ * its first client's metadata, so zerofilter fails, saying that the
+ * server's ring does not take this stream (not that there is no server),
+ * with the element's name and both caps, and only that error. */
+GST_START_TEST (test_next_client_other_caps)
+{
+  gchar *channel = channel_name ("other-caps");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc num-buffers=3 ! " GRAY_CAPS, "", "sync=false");
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  guint i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)
+    pull_paired (by_name (pipeline, "out"), NULL);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+
+  pipeline = filter_pipeline (channel, "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=GRAY8,width=32,height=24", "", "sync=false");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (g_str_has_prefix (error->message, "The duplex server's "
+          "request ring does not take this stream: Ring "), "%s",
+      error->message);
+  fail_unless (strstr (error->message, "width=(int)64") != NULL &&
+      strstr (error->message, ", f sends video/x-raw, format=(string)GRAY8, "
+          "width=(int)32") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  /* the buffers after the refused caps add no error of their own */
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+      200 * GST_MSECOND, GST_MESSAGE_ERROR);
+  if (msg != NULL) {
+    gst_message_parse_error (msg, &error, NULL);
+    fail_if (strstr (error->message, "No caps") != NULL, "%s",
+        error->message);
+    g_clear_error (&error);
+    gst_message_unref (msg);
+  }
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  server_stop (server, 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerofilter_suite (void)
 {
@@ -768,6 +824,7 @@ zerofilter_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_flushing_seek);
   tcase_add_test (tc, test_seek_after_eos);
+  tcase_add_test (tc, test_next_client_other_caps);
   tcase_add_test (tc, test_state_cycles_with_frames_in_flight);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_latency_query_not_live);

@@ -41,7 +41,7 @@ fault_error() {
   wait_status $SV_PID
   [ $w -ne 0 ] && [ $w -ne 124 ] && [ $w -ne 137 ] || fail "$label: gst-launch exited $w"
   [ "$(ms_since "$t0")" -lt 10000 ] || fail "$label: the error took $(ms_since "$t0") ms"
-  grep -A4 "^ERROR: from element .*zerofilter0" "$tmp/$label-err.log" | grep -qE -- "$regex" ||
+  grep -A6 "^ERROR: from element .*zerofilter0" "$tmp/$label-err.log" | grep -qE -- "$regex" ||
     fail "$label: no error naming the fault: $(grep -A2 -m1 '^ERROR' "$tmp/$label-err.log")"
   check_ring_gone "${ch}_request" "$label"
   check_ring_gone "${ch}_response" "$label"

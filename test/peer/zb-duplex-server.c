@@ -102,14 +102,17 @@ int main(int argc, char **argv) {
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
 
-  if (argc < 2) {
-    fprintf(stderr, "usage: zb-duplex-server CHANNEL [--mode echo|invert|"
-                    "gray] [--delay-ms D] [--die-after N] [--payload-size "
-                    "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
-                    "[--announce 1] [--in-place 1] [--hash 0] "
-                    "[--connect-delay MS] [--out-of-turn N] [--skip N] "
-                    "[--bad-header N]\n");
-    return 2;
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+      strcmp(argv[1], "-h") == 0) {
+    fprintf(argc < 2 ? stderr : stdout,
+            "usage: zb-duplex-server CHANNEL [--mode echo|invert|"
+            "gray] [--delay-ms D] [--die-after N] [--payload-size "
+            "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
+            "[--announce 1] [--in-place 1] [--hash 0] "
+            "[--connect-delay MS] [--out-of-turn N] [--skip N] "
+            "[--bad-header N]\n(the options: the comment at the top of "
+            "test/peer/zb-duplex-server.c)\n");
+    return argc < 2 ? 2 : 0;
   }
   channel = argv[1];
   for (i = 2; i + 1 < argc; i += 2) {

@@ -557,6 +557,67 @@ static void test_next_writer_completes_torn_publish(void) {
   pair_close(&p);
 }
 
+typedef struct toggler {
+  zb_oieb *oieb;
+  atomic_int stop;
+} toggler;
+
+/* A hostile process of the same user: write_pos in the ring and far past it, in turns. */
+static void *toggle_write_pos(void *arg) {
+  toggler *t = arg;
+  while (!atomic_load(&t->stop)) {
+    atomic_store(&t->oieb->payload_write_pos, 0);
+    atomic_store(&t->oieb->payload_write_pos, 1u << 20);
+  }
+  atomic_store(&t->oieb->payload_write_pos, 0);
+  return NULL;
+}
+
+/* write_pos is checked where the writer takes it at connect, not only when
+ * the segment is mapped: changed in between, it placed frames outside the
+ * ring (a reservation at offset 1 MiB of a 4 KiB ring). */
+static void test_write_pos_checked_at_connect(void) {
+  pair p;
+  toggler t;
+  pthread_t thread;
+  zb_reservation res;
+  struct stat st;
+  uint8_t *base;
+  int fd, i, rc, connected = 0;
+  char path[128];
+  if (pair_open(&p, "wpos", 4096, NULL) != 0)
+    return;
+  zb_writer_destroy(p.w);
+  p.w = NULL;
+  snprintf(path, sizeof path, "/%s", p.name);
+  fd = shm_open(path, O_RDWR, 0);
+  CHECK(fd >= 0 && fstat(fd, &st) == 0);
+  base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CHECK(base != MAP_FAILED);
+  t.oieb = (zb_oieb *)base;
+  atomic_init(&t.stop, 0);
+  CHECK(pthread_create(&thread, NULL, toggle_write_pos, &t) == 0);
+  for (i = 0; i < 300; i++) {
+    zb_writer *w = NULL;
+    rc = zb_writer_connect(&w, p.name);
+    CHECK(rc == 0 || rc == ZB_EPROTO);
+    if (rc != 0)
+      continue;
+    connected++;
+    if (zb_writer_reserve(w, 100, &res, 0) == 0) {
+      memset(res.data, 0x5A, 100); /* outside the mapping: a crash */
+      zb_reservation_cancel(&res);
+    }
+    zb_writer_destroy(w);
+  }
+  atomic_store(&t.stop, 1);
+  pthread_join(thread, NULL);
+  CHECK(connected > 0);
+  munmap(base, (size_t)st.st_size);
+  close(fd);
+  pair_close(&p);
+}
+
 /* ----------------------------------------------------------------- leases */
 
 /* A frame held across zb_reader_destroy stays valid until released. */
@@ -1159,6 +1220,7 @@ int main(void) {
   RUN(test_wrap_early);
   RUN(test_writer_died_mid_publish);
   RUN(test_next_writer_completes_torn_publish);
+  RUN(test_write_pos_checked_at_connect);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);
   RUN(test_keep_address_range);

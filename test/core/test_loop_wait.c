@@ -3,7 +3,7 @@
  * (as the Node addon's io_uring FUTEX_WAIT does), the writer's sem_post
  * from another process wakes it, and zb_reader_poll answers what
  * zb_reader_next would: frames, timeouts, cancels, the writer's end and its
- * death. */
+ * death; a flooded semaphore does not stretch the timeouts. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -230,6 +230,36 @@ static void test_cancel(void) {
   zb_reader_destroy(r);
 }
 
+/* A semaphore flooded by a hostile process of the same user (its value
+ * set to INT_MAX, as 2^31 sem_posts would): reads keep their timeouts, in
+ * zb_reader_next and zb_reader_poll alike (draining every post first took
+ * 7 s), and each poll returns at once. */
+static void test_flooded_semaphore(void) {
+  const char *name = zb_test_name("flood");
+  zb_reader *r;
+  zb_frame f;
+  const uint32_t *word;
+  uint64_t started;
+  int again_ms, rc;
+
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  CHECK_RC(zb_reader_arm(r, &word), 0);
+  __atomic_store_n((uint32_t *)word, 0x7fffffffu, __ATOMIC_SEQ_CST);
+  started = zb_now_ns();
+  CHECK_RC(zb_reader_next(r, &f, 100), ZB_ETIMEDOUT);
+  CHECK(zb_now_ns() - started < 1000000000u);
+  started = zb_now_ns();
+  do {
+    uint64_t poll_started = zb_now_ns();
+    rc = zb_reader_poll(r, &f, 100, started, &again_ms);
+    CHECK(zb_now_ns() - poll_started < 100000000u);
+  } while (rc == ZB_POLL_SLEEP && zb_now_ns() - started < 2000000000u);
+  CHECK_RC(rc, ZB_ETIMEDOUT);
+  CHECK(zb_now_ns() - started < 1000000000u);
+  __atomic_store_n((uint32_t *)word, 0, __ATOMIC_SEQ_CST);
+  zb_reader_destroy(r);
+}
+
 int main(void) {
   const char *name = zb_test_name("probe");
   const uint32_t *word;
@@ -249,5 +279,6 @@ int main(void) {
   RUN(test_writer_death);
   RUN(test_timeouts);
   RUN(test_cancel);
+  RUN(test_flooded_semaphore);
   return zb_test_finish("core-loop-wait");
 }

@@ -504,10 +504,22 @@ static void count_post(zb_reader *r) {
     r->frame_posts++;
 }
 
-/* Takes every sem-w post there is, without waiting. */
-static void take_posts(zb_reader *r) {
-  while (sem_trywait(r->sem_w) == 0)
+/* Posts taken in one go at most: more than a writer can have frames in a
+ * ring of any size we make. A semaphore posted beyond that (a hostile
+ * process floods it: its value goes up to SEM_VALUE_MAX) is drained over
+ * several looks, each within the caller's deadline, instead of seconds in
+ * one (docs/PROTOCOL.md §5). */
+#define POSTS_PER_LOOK 65536u
+
+/* Takes the sem-w posts there are (up to POSTS_PER_LOOK), without waiting;
+ * how many. */
+static unsigned take_posts(zb_reader *r) {
+  unsigned posts = 0;
+  while (posts < POSTS_PER_LOOK && sem_trywait(r->sem_w) == 0) {
     count_post(r);
+    posts++;
+  }
+  return posts;
 }
 
 /* Frames posted by the writer and not handed out yet (negative while we
@@ -818,7 +830,7 @@ void zb_reader_disarm(zb_reader *r) {
 int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
                    uint64_t started_ns, int *again_ms) {
   uint64_t now, deadline, quiet_since, slice_end;
-  unsigned posts = 0;
+  unsigned posts;
   int rc;
 
   if (r == NULL || frame == NULL || again_ms == NULL)
@@ -826,10 +838,7 @@ int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
                     "are required");
   /* The post that woke the caller, as the sem wait of zb_reader_next takes
    * it, and any other: the word reads 0 again before the caller sleeps. */
-  while (sem_trywait(r->sem_w) == 0) {
-    count_post(r);
-    posts++;
-  }
+  posts = take_posts(r);
   now = zb__now_ns();
   if (posts > 0 || r->last_post_ns < started_ns)
     r->last_post_ns = posts > 0 ? now : started_ns;

@@ -382,7 +382,7 @@ static int claim_writer_slot(zb_writer *w) {
 
 int zb_writer_connect(zb_writer **out, const char *name) {
   zb_writer *w;
-  uint64_t reader_pid;
+  uint64_t reader_pid, write_pos;
   int rc;
 
   if (out == NULL)
@@ -426,7 +426,19 @@ int zb_writer_connect(zb_writer **out, const char *name) {
       (rc = claim_writer_slot(w)) < 0)
     goto fail;
   complete_torn_publish(w);
-  w->pub_pos = w->alloc_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
+  /* checked again: the segment was validated when mapped, but a process
+   * of the same user may have changed it since */
+  write_pos = zb__load_acquire(&w->seg.oieb->payload_write_pos);
+  if (write_pos > w->seg.payload_size) {
+    uint64_t self = zb__self_pid();
+    zb__cas(&w->seg.oieb->writer_pid, &self, 0);
+    rc = zb__fail(ZB_EPROTO, "ring \"%s\": write position %llu is past the "
+                  "%llu-byte ring (corrupted segment)", name,
+                  (unsigned long long)write_pos,
+                  (unsigned long long)w->seg.payload_size);
+    goto fail;
+  }
+  w->pub_pos = w->alloc_pos = write_pos;
   *out = w;
   return 0;
 

@@ -54,7 +54,9 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   }
   if (result.stopped) return EXIT.ok;
   if (result.exitCode !== 0) {
-    say(io.stderr, `zerobuffer watch: ${args.command[0]} ${result.exitCode !== undefined ? `exited with status ${result.exitCode}` : `was killed by ${result.signal}`}`);
+    const how = result.exitCode !== undefined ? `exited with status ${result.exitCode}`
+      : result.signal !== undefined ? `was killed by ${result.signal}` : `could not be started: ${result.spawnError}`;
+    say(io.stderr, `zerobuffer watch: ${args.command[0]} ${how}`);
     return EXIT.command;
   }
   return EXIT.ok;

@@ -3,6 +3,7 @@
 // stop-stream or its exit stops the pipeline. A pipeline that fails for good
 // (a permanent error, or out of restarts) stops the command too.
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
@@ -15,7 +16,7 @@ import { fail, validateSignal } from '../options.js';
 import { killGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
-  PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  DEFAULT_MAX_RESTARTS, PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -25,7 +26,9 @@ export interface WatchOptions {
   pipeline: string | readonly string[];
   /**
    * Restart a pipeline that dies of a transient error while its reader
-   * lives, within the budget (RestartOptions.maxRestarts, default 10).
+   * lives, within the budget (RestartOptions.maxRestarts, default 10), in
+   * all per ring: pipelines started into it again (a stop-stream, then a
+   * start-stream) share it.
    * @default true
    */
   restart?: boolean | RestartOptions;
@@ -90,8 +93,10 @@ export interface WatchResult {
   failedRing?: string;
   /** pipelineError is the last of a pipeline that used up its restarts. */
   outOfRestarts: boolean;
-  /** stop() or the signal ended the watch. */
+  /** stop() or the signal ended the watch (also our stdout closed: a consumer that went, `| head`). */
   stopped: boolean;
+  /** Why the command could not be started (no exit status, no signal). */
+  spawnError?: string;
   /** Every ring announced, in the order of their first announcement. */
   rings: RingSummary[];
 }
@@ -134,6 +139,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * once the old one has exited.
    */
   readonly #stopping = new Map<string, Promise<void>>();
+  /** The last start-stream (or start-duplex) of each ring, until a stop-stream for it: what a deferred start checks. */
+  readonly #announced = new Map<string, StartStreamMessage | StartDuplexMessage>();
+  /** The ring file each running pipeline was started for (its inode), when it existed then. */
+  readonly #ringFiles = new Map<PipelineRunner, number>();
   /**
    * Every ring a start-stream named (so that a stop-stream for another is
    * reported): the runners started into it, or why none could start.
@@ -155,6 +164,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (!Array.isArray(options.command) || options.command.length === 0 || !options.command.every((w) => typeof w === 'string'))
       fail('command', 'a non-empty array of strings (program and arguments)', options.command);
     this.#source = sourceWords('pipeline', options.pipeline);
+    // checked now, not at the first start-duplex (where it would end the watch)
+    if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
     const signal = validateSignal(options.signal);
     this.#options = options;
     if (signal?.aborted) {
@@ -191,10 +202,21 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   async #run(child: Command): Promise<WatchResult> {
     const out = this.#options.stdout ?? process.stdout;
+    // Our stdout closed (a consumer that went: `| head`): nothing more to pass on, so the watch stops.
+    let outClosed = false;
+    const onOutError = (): void => {
+      outClosed = true;
+      void this.stop();
+    };
+    out.on('error', onOutError);
     const reading = (async () => {
       for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes })) {
         if (event.type === 'log') {
-          if (!out.write(event.raw)) await new Promise((r) => out.once('drain', r));
+          if (!outClosed && !out.write(event.raw))
+            await new Promise((r) => {
+              out.once('drain', r);
+              out.once('error', r);
+            });
         } else if (event.type === 'warning') {
           if (event.code === 'ENAME' && event.message?.method === 'start-stream') this.#refuse(event.message.name, event.reason);
           else this.emit('warning', event);
@@ -205,8 +227,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
           });
         } else {
           this.emit('message', event.message);
-          if (event.message.method !== 'stop-stream') this.#start(event.message);
-          else void this.#stopPipeline(event.message.name);
+          if (event.message.method !== 'stop-stream') {
+            this.#announced.set(event.message.name, event.message);
+            this.#start(event.message);
+          } else {
+            this.#announced.delete(event.message.name);
+            void this.#stopPipeline(event.message.name);
+          }
         }
       }
     })();
@@ -214,9 +241,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#commandEnded = true;
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
+    out.off('error', onOutError);
+    const spawnFailed = result.exitCode === undefined && result.signal === undefined && result.failed;
     return {
       exitCode: result.exitCode,
       signal: result.signal ?? undefined,
+      spawnError: spawnFailed ? ((result.cause as Error | undefined)?.message ?? result.shortMessage) : undefined,
       pipelineError: this.#failure?.error,
       failedRing: this.#failure?.name,
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
@@ -253,19 +283,30 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (this.#stopped || this.#commandEnded) return;
     const stopping = this.#stopping.get(message.name);
     if (stopping !== undefined) {
-      void stopping.then(() => this.#start(message));
-      return;
-    }
-    if (this.#pipelines.has(message.name)) {
-      this.emit('warning', { type: 'warning', reason: `ring "${message.name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });
+      // started once the old pipeline has exited, unless a stop-stream came since
+      void stopping.then(() => {
+        if (this.#announced.get(message.name) === message) this.#start(message);
+      });
       return;
     }
     const name = message.name;
     const duplex = message.method === 'start-duplex';
     // the ring whose reader the pipeline serves: a duplex server reads NAME_request
     const served = duplex ? duplexRingNames(name).request : name;
+    const running = this.#pipelines.get(name);
+    if (running !== undefined) {
+      const file = this.#ringFiles.get(running);
+      if (file !== undefined && ringFile(served) !== file) {
+        // the reader created its ring again: the old pipeline's ring is gone, a new one starts
+        void this.#stopPipeline(name);
+        this.#start(message);
+        return;
+      }
+      this.emit('warning', { type: 'warning', reason: `ring "${name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });
+      return;
+    }
     const runner = new PipelineRunner({
-      source: this.#source, name, restart: this.#options.restart ?? true,
+      source: this.#source, name, restart: this.#restartBudget(record.runners),
       sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
       sinkProperties: duplex
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
@@ -274,11 +315,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
       shouldRestart: () => !this.#stopped && this.#child?.exitCode === null && readerAlive(served),
     });
     this.#pipelines.set(name, runner);
+    const file = ringFile(served);
+    if (file !== undefined) this.#ringFiles.set(runner, file);
     record.runners.push(runner);
     runner.on('state', (e) => this.emit('state', name, e));
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
+      this.#ringFiles.delete(runner);
       // Fatal: it can never write into this ring (permanent), keeps dying,
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
@@ -288,6 +332,15 @@ export class Watcher extends EventEmitter<WatchEvents> {
       if (fatal) void this.stop();
     });
     runner.start();
+  }
+
+  /** The restart option of a new pipeline into a ring: what its earlier ones left of the budget. */
+  #restartBudget(earlier: readonly PipelineRunner[]): boolean | RestartOptions {
+    const restart = this.#options.restart ?? true;
+    if (restart === false) return false;
+    const options = restart === true ? {} : restart;
+    const used = earlier.reduce((n, r) => n + r.restarts, 0);
+    return { ...options, maxRestarts: Math.max(0, (options.maxRestarts ?? DEFAULT_MAX_RESTARTS) - used) };
   }
 
   async #stopPipeline(name: string): Promise<void> {
@@ -317,6 +370,15 @@ export class Watcher extends EventEmitter<WatchEvents> {
       }
     }
     return this.done;
+  }
+}
+
+/** The inode of ring NAME's file: tells a ring created again from the one a pipeline was started for. */
+function ringFile(name: string): number | undefined {
+  try {
+    return fs.statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    return undefined;
   }
 }
 

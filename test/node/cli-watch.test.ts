@@ -124,6 +124,58 @@ test('a reader that says stop-stream, then creates and announces the same ring a
   }
 });
 
+test('stop-stream, start-stream, stop-stream at once: the last stop-stream wins, no pipeline starts after it', async () => {
+  // Before, the start queued behind the first stop ran after it whatever came next.
+  const name = ringName('stopstartstop');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--stop-start-stop']);
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('no writer after the last stop-stream');
+    expect(gstPids(child.stderr)).toHaveLength(1);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('a reader that creates its ring again and announces it (no stop-stream): a new pipeline each time, not a restart of the old one', async () => {
+  // Before, the start-stream was ignored ("already has a pipeline") and the old pipeline's
+  // EREADERGONE was counted against --max-restarts (with --no-restart: fatal at once).
+  const name = ringName('recreate');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--no-restart', '--', process.execPath, fixture, name, '1', '10', '--recreate']);
+  try {
+    expect(await child.exit(40000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('got 10 frames of re-creation 1');
+    expect(child.stdout).toContain('got 10 frames of re-creation 2');
+    expect(child.stderr).not.toMatch(/already has a pipeline/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: \\d+ frames written, 0 restarts`));
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {
+  const name = ringName('epipe');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);
+  try {
+    await child.line(/^log: after the announcement/, 20000);
+    child.proc.stdout!.destroy(); // as head does after its lines
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).not.toMatch(/EPIPE|Unhandled/);
+    await until('the ring to go', () => !fs.existsSync(`/dev/shm/${name}`), 10000);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('watch: a bad --filter-sink is a usage error before anything starts; a command that cannot start says why', async () => {
+  const bad = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--filter-sink', 'fakesink "', '--', process.execPath, '-e', '']);
+  expect(await bad.exit(20000)).toBe(EXIT.usage);
+  expect(bad.stderr).toMatch(/unclosed " quote/);
+  const missing = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', '/nonexistent/zb-reader']);
+  expect(await missing.exit(20000)).toBe(EXIT.command);
+  expect(missing.stderr).not.toMatch(/killed by undefined/);
+});
+
 test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the ring is removed', async () => {
   const name = ringName('orphan');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

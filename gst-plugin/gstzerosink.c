@@ -461,6 +461,9 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       gst_zero_sink_post (self, e);
     return FALSE;
   }
+  GST_OBJECT_LOCK (self);
+  gst_clear_caps (&self->refused_caps); /* refused again later: said again */
+  GST_OBJECT_UNLOCK (self);
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   return TRUE;
 }

@@ -13,21 +13,21 @@ export const DEFAULT_METADATA_SIZE = 4096;
 const CAPS_KEEPING = new Set(['queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);
 
 /**
- * The caps filter the source ends with (e.g. video/x-raw,format=RGB), parsed: its last element, or one
- * that only elements keeping caps follow (queue, identity, videorate, ...); undefined when none, when a
- * converter or decoder comes after it (its output is not known here: bayer2rgb, vp8dec, videoconvert),
- * or unparsable.
+ * The source's last caps filter (e.g. video/x-raw,format=RGB), parsed, and whether the source ends with
+ * it: only elements keeping caps follow it (queue, identity, videorate, ...), not a converter or decoder
+ * (bayer2rgb, vp8dec, videoconvert), whose output is not known here. Undefined when none or unparsable.
  */
-export function capsFromSource(words: readonly string[]): Caps | undefined {
+function lastCapsFilter(words: readonly string[]): { caps: Caps; atEnd: boolean } | undefined {
   const elements = words.join(' ').split('!').map((e) => e.trim());
+  let atEnd = true;
   for (let i = elements.length - 1; i >= 0; i--) {
     const element = elements[i]!;
     if (!/^[a-z]+\/[a-z0-9.+-]+(\s*,|$)/i.test(element)) {
-      if (!CAPS_KEEPING.has(element.split(/\s/, 1)[0]!)) return undefined;
+      atEnd &&= CAPS_KEEPING.has(element.split(/\s/, 1)[0]!);
       continue;
     }
     try {
-      return parseCaps(element);
+      return { caps: parseCaps(element), atEnd };
     } catch {
       return undefined;
     }
@@ -35,12 +35,22 @@ export function capsFromSource(words: readonly string[]): Caps | undefined {
   return undefined;
 }
 
-/** Bytes of one frame as the caps filter the source ends with describes it, or undefined. */
-export function frameSizeFromSource(words: readonly string[]): number | undefined {
-  const caps = capsFromSource(words);
-  if (caps === undefined) return undefined;
+/** The caps filter the source ends with (see lastCapsFilter), or undefined: the caps of the frames it writes. */
+export function capsFromSource(words: readonly string[]): Caps | undefined {
+  const found = lastCapsFilter(words);
+  return found?.atEnd ? found.caps : undefined;
+}
+
+/**
+ * Bytes of one frame as the source's last caps filter describes it, or undefined; `atEnd` false when a
+ * converter follows it (its frames may be of another size: a converter in passthrough keeps it).
+ */
+function frameOfSource(words: readonly string[]): { size: number; atEnd: boolean } | undefined {
+  const found = lastCapsFilter(words);
+  if (found === undefined) return undefined;
   try {
-    return videoInfoFromCaps(caps).size;
+    const size = videoInfoFromCaps(found.caps).size;
+    return size === undefined ? undefined : { size, atEnd: found.atEnd };
   } catch {
     return undefined;
   }
@@ -61,21 +71,28 @@ export interface RingSizes {
  * at least depth + 3, for in-place answers held downstream); the readers' fallback when the caps do not say.
  */
 export function duplexSizes(words: readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
-  const frame = frameSizeFromSource(words);
-  const payloadSize = frame === undefined ? 0 : native.duplexPayloadSize(frame, depth);
-  if (payloadSize === 0)
-    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: native.defaultPayloadSize(0), from: 'default' };
+  const frame = frameOfSource(words);
+  const payloadSize = frame === undefined ? 0 : native.duplexPayloadSize(frame.size, depth);
+  const fallback = native.defaultPayloadSize(0);
+  if (payloadSize === 0 || !frame!.atEnd)
+    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: Math.max(fallback, payloadSize), from: 'default' };
   return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize, from: 'caps' };
 }
 
+/**
+ * The caps' frames in flight when the source ends with its caps filter; else the fallback, or (a
+ * converter after the filter, in passthrough when the sink takes that format) the caps' frames if larger.
+ */
 export function defaultSizes(words: readonly string[]): RingSizes {
-  const frame = frameSizeFromSource(words);
-  if (frame === undefined || native.defaultPayloadSize(frame) === 0)
-    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: native.defaultPayloadSize(0), from: 'default' };
+  const frame = frameOfSource(words);
+  const payloadSize = frame === undefined ? 0 : native.defaultPayloadSize(frame.size);
+  const fallback = native.defaultPayloadSize(0);
+  if (payloadSize === 0 || !frame!.atEnd)
+    return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: Math.max(fallback, payloadSize), from: 'default' };
   return {
     metadataSize: DEFAULT_METADATA_SIZE,
-    payloadSize: native.defaultPayloadSize(frame),
+    payloadSize,
     from: 'caps',
-    frames: native.defaultFramesInFlight(frame),
+    frames: native.defaultFramesInFlight(frame!.size),
   };
 }

@@ -143,10 +143,12 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     this.#consuming = true;
     try {
       for (;;) {
-        const restarts = this.pipeline.restarts;
+        let restarts = this.pipeline.restarts;
         let writerDied: WriterGoneError | undefined;
         try {
           for await (const frame of this.reader.frames({ ...options, signal: combined })) {
+            // a restarted writer the reader took over from the old one without an end between
+            if (frame.sequence === 1) restarts = this.pipeline.restarts;
             this.meter.add(frame);
             yield frame;
           }

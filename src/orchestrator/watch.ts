@@ -16,7 +16,7 @@ import { fail, validateSignal } from '../options.js';
 import { killGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
-  DEFAULT_MAX_RESTARTS, PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -164,8 +164,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (!Array.isArray(options.command) || options.command.length === 0 || !options.command.every((w) => typeof w === 'string'))
       fail('command', 'a non-empty array of strings (program and arguments)', options.command);
     this.#source = sourceWords('pipeline', options.pipeline);
-    // checked now, not at the first start-duplex (where it would end the watch)
+    // checked now, not at the first start-stream or start-duplex (where it would end the watch)
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
+    validateRestart(options.restart ?? true);
     const signal = validateSignal(options.signal);
     this.#options = options;
     if (signal?.aborted) {
@@ -213,9 +214,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
       for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes })) {
         if (event.type === 'log') {
           if (!outClosed && !out.write(event.raw))
-            await new Promise((r) => {
-              out.once('drain', r);
-              out.once('error', r);
+            await new Promise<void>((resolve) => {
+              const done = (): void => {
+                out.off('drain', done);
+                out.off('error', done);
+                resolve();
+              };
+              out.on('drain', done);
+              out.on('error', done);
             });
         } else if (event.type === 'warning') {
           if (event.code === 'ENAME' && event.message?.method === 'start-stream') this.#refuse(event.message.name, event.reason);
@@ -336,11 +342,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /** The restart option of a new pipeline into a ring: what its earlier ones left of the budget. */
   #restartBudget(earlier: readonly PipelineRunner[]): boolean | RestartOptions {
-    const restart = this.#options.restart ?? true;
-    if (restart === false) return false;
-    const options = restart === true ? {} : restart;
+    const restart = validateRestart(this.#options.restart ?? true);
+    if (restart === undefined) return false;
     const used = earlier.reduce((n, r) => n + r.restarts, 0);
-    return { ...options, maxRestarts: Math.max(0, (options.maxRestarts ?? DEFAULT_MAX_RESTARTS) - used) };
+    return { ...restart, maxRestarts: Math.max(0, restart.maxRestarts - used) };
   }
 
   async #stopPipeline(name: string): Promise<void> {

@@ -107,7 +107,7 @@ export interface PipelineExit {
 /** Restarts allowed when RestartOptions.maxRestarts is not given. */
 export const DEFAULT_MAX_RESTARTS = 10;
 
-function validateRestart(value: unknown): Required<RestartOptions> | undefined {
+export function validateRestart(value: unknown): Required<RestartOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   const o: RestartOptions = value === true ? {} : (value as RestartOptions);
   if (typeof o !== 'object' || o === null) fail('restart', 'a boolean or { maxRestarts, initialDelayMs, maxDelayMs }', value);

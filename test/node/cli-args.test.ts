@@ -162,6 +162,10 @@ test('durations, pipeline words and default sizes', () => {
     .toMatchObject({ from: 'caps', frames: 64 });
   for (const tail of ['bayer2rgb', 'videoconvert', 'vp8dec', 'queue ! videoscale'])
     expect(defaultSizes(splitPipeline(`videotestsrc ! video/x-raw,format=GRAY8,width=32,height=32 ! ${tail}`)).from).toBe('default');
+  // ...but when the caps' frames are larger than the fallback's, they are its floor (a converter in passthrough keeps them)
+  const uhd = 'videotestsrc ! video/x-raw,format=RGB,width=3840,height=2160';
+  expect(defaultSizes(splitPipeline(`${uhd} ! videoconvert`))).toMatchObject({ from: 'default', payloadSize: defaultSizes(splitPipeline(uhd)).payloadSize });
+  expect(duplexSizes(splitPipeline(`${uhd} ! videoconvert`)).payloadSize).toBe(duplexSizes(splitPipeline(uhd)).payloadSize);
   expect(defaultSizes(['v4l2src']).from).toBe('default');
   // a duplex request ring: the frames in flight, at least zerofilter's depth (default 2) + 3
   expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });

@@ -217,6 +217,29 @@ test('startStream with restart: a SIGKILLed gst-launch is restarted and frames()
   expect(stream.pipeline.restarts).toBe(1);
 });
 
+test('startStream with restart: a slow consumer still reading the killed writer\'s frames when the new writer takes over ends with the stream', async () => {
+  // The reader takes the new writer's sequence 1 without an end between; frames() once took the
+  // restart counted before as still to come, and waited for ever after the last frame.
+  const stream = await startStream({
+    source: 'videotestsrc num-buffers=30 is-live=true ! video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1',
+    name: ringName('restart-slow'), restart: { initialDelayMs: 50 },
+  });
+  const sequences: number[] = [];
+  try {
+    await within('frames() to end', (async () => {
+      for await (const frame of stream.frames({ timeoutMs: 10000 })) {
+        sequences.push(frame.sequence);
+        if (sequences.length === 3) process.kill(stream.pipeline.pid!, 'SIGKILL');
+        await sleep(80);
+      }
+    })(), 20000);
+  } finally {
+    await stream.close();
+  }
+  expect(sequences.slice(-30)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  expect(stream.pipeline.restarts).toBe(1);
+});
+
 const FLOOD_MB = 50;
 
 test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {

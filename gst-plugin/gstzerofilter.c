@@ -1523,13 +1523,19 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       GList *l;
 
       /* requests already sent are still answered: their responses are
-       * thrown away when they come, so the pairing stays */
+       * thrown away when they come, so the pairing stays; after EOS (a
+       * replay, a loop) the server ended that client and let its response
+       * ring go, so none comes: the next request is a new writer's first
+       * (gst_zero_link_resume), answered into a new response ring */
+      g_rec_mutex_lock (&self->push_lock);
       g_mutex_lock (&self->qlock);
       for (l = self->pending.head; l != NULL;) {
         GList *next = l->next;
         Pending *p = l->data;
 
-        if (p->pass != NULL) {
+        if (p->pass != NULL || self->session_ended) {
+          if (p->pass == NULL)
+            self->requests_waiting--;
           pending_free (p);
           g_queue_delete_link (&self->pending, l);
         } else {
@@ -1540,10 +1546,6 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       self->task_ret = GST_FLOW_OK;
       g_mutex_unlock (&self->qlock);
       g_cancellable_reset (self->flushing);
-      /* after EOS (a replay, a loop): the server ended that client and let
-       * its response ring go; the next request is a new writer's first
-       * (gst_zero_link_resume), answered into a new response ring */
-      g_rec_mutex_lock (&self->push_lock);
       if (self->session_ended)
         responses_close (self);
       g_rec_mutex_unlock (&self->push_lock);

@@ -4,7 +4,7 @@
 // next() hands them out one at a time.
 import { abortable } from './abort.js';
 import { closeAtExit } from './cleanup.js';
-import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
@@ -138,6 +138,11 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       if (this.#closed) throw new ZeroBufferError(`ring "${this.name}" is closed`, { code: 'ESTATE' });
       const m = this.metadata;
       if (m !== undefined) return m;
+      // a writer that died before it wrote any: metadata comes from the next writer only
+      const s = wrapNative(() => this.#native.health());
+      if (s.writerPid !== 0 && !s.writerAlive)
+        throw new WriterGoneError(`ring "${this.name}": its writer (pid ${s.writerPid}) died before it wrote the metadata`,
+          { code: 'EWRITERDEAD' });
       if (Date.now() >= deadline)
         throw new TimeoutError(`ring "${this.name}": no metadata within ${timeoutMs} ms`, { code: 'ETIMEDOUT' });
       await new Promise<void>((resolve) => {
@@ -267,7 +272,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     let finished = false;
     let current: Frame | null = null;
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
-    const cancel = (): void => this.#native.cancel();
+    // only this loop's wait: another read of this reader (next()) may be waiting instead
+    const cancel = (): void => {
+      if (reading !== null) this.#native.cancel();
+    };
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
         finished = true;

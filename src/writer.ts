@@ -101,15 +101,21 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#frameHeader = frameHeader;
   }
 
-  /** Copies one frame into the ring, waiting up to timeoutMs for room. */
+  /**
+   * Copies one frame into the ring, waiting up to timeoutMs for room (a
+   * write that has to wait copies the bytes first: their buffer may be
+   * transferred or changed meanwhile).
+   */
   async write(data: Uint8Array, options: WriteOptions = {}): Promise<void> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
     const header = this.#header(options);
+    // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's)
+    const bytes = data.buffer instanceof ArrayBuffer ? data : new Uint8Array(data);
     try {
-      await abortable(signal, () => this.#native.write(data, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
+      await abortable(signal, () => this.#native.write(bytes, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
     } catch (e) {
       throw waitError(e, timeoutMs);
     }
@@ -117,10 +123,20 @@ export class ZeroBufferWriter implements AsyncDisposable {
 
   /** The frame header of a write or reservation, when frames carry one. */
   #header(options: WriteOptions): Partial<NativeFrameHeader> | undefined {
+    for (const key of ['pts', 'dts', 'duration'] as const) {
+      const v = options[key];
+      // beyond 2^53 as exact as a double gets (a frame's pts passed on, e.g. a clock's epoch time)
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v < 2 ** 64)) fail(key, 'a time in ns: an integer from 0 to 2^64', v);
+    }
+    for (const key of ['flags', 'zbFlags'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) fail(key, 'an integer of 32 bits (0 to 0xffffffff)', v);
+    }
+    if (this.#wantHeader && !this.#frameHeader)
+      throw new ZeroBufferError('the writer was connected with frameHeader: true: call setMetadata({ caps }), which declares the ' +
+        'header, before writing (a frame without it would fail its reader)', { code: 'ESTATE' });
     if (options.attributes !== undefined && !this.#frameHeader)
-      throw new ZeroBufferError(this.#wantHeader
-        ? 'frame attributes travel in the frame header, which the metadata declares: call setMetadata({ caps }) before writing'
-        : 'frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
+      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
     if (!this.#frameHeader) return undefined;
     const header: Partial<NativeFrameHeader> = {
       pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags, zbFlags: options.zbFlags,
@@ -177,6 +193,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // an open reservation's view empties as at cancel: the ring is unmapped after close
+    if (this.#reservation !== undefined) this.#native.cancelReservation(this.#reservation.buffer);
+    this.#reservation = undefined;
     this.#native.close();
     this.#unregister();
   }

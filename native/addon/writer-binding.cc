@@ -27,7 +27,6 @@ struct WriteWait : PendingWait<WriterJs> {
   WriteWait(std::shared_ptr<WriterJs> js, Napi::Promise::Deferred deferred, uint64_t id, bool reserve,
             uint64_t size, WriteResult result)
       : PendingWait<WriterJs>{std::move(js), deferred, id}, reserve(reserve), size(size), result(result) {}
-  Napi::Reference<Napi::Value> keep;  // the bytes being written
   bool reserve;
   uint64_t size;
   WriteResult result;
@@ -146,7 +145,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
   // the writer's thread (`start` posts it there).
   template <typename Start>
   Napi::Value Run(Napi::Env env, Napi::Promise::Deferred deferred, WriteResult now, int timeout,
-                  Napi::Value keep, bool reserve, uint64_t size, Start start) {
+                  bool reserve, uint64_t size, Start start) {
     if (now.status.code != ZB_EAGAIN || timeout == 0 || now.closed) {
       WriteWait w(js_, deferred, 0, reserve, size, now);
       SettleWrite(env, w);
@@ -154,7 +153,6 @@ class Writer : public Napi::ObjectWrap<Writer> {
     }
     uint64_t id = ++js_->next_wait_id;
     WriteWait *item = new WriteWait(js_, deferred, id, reserve, size, WriteResult());
-    if (!keep.IsUndefined()) item->keep = Napi::Persistent(keep);
     WriterTsfn tsfn = tsfn_;
     bool started = start(id, [tsfn, item](WriteResult r) mutable {
       item->result = r;
@@ -211,8 +209,12 @@ class Writer : public Napi::ObjectWrap<Writer> {
       req.size = size;
       int timeout = ArgTimeout(info, 1);
       FrameHeaderArg(env, info[2], &req);
-      return Run(env, deferred, session().TryWrite(req), timeout, info[0], false, 0,
+      return Run(env, deferred, session().TryWrite(req), timeout, false, 0,
                  [&](uint64_t id, std::function<void(WriteResult)> done) {
+                   // JS may transfer (free) or change its bytes while this
+                   // waits: the wait writes a copy
+                   req.owned = std::make_shared<std::vector<uint8_t>>(req.data, req.data + req.size);
+                   req.data = req.owned->data();
                    return session().StartWrite(id, req, timeout, done);
                  });
     } catch (const Napi::Error &e) {
@@ -234,7 +236,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
       int timeout = ArgTimeout(info, 1);
       WriteRequest header;
       FrameHeaderArg(env, info[2], &header);
-      return Run(env, deferred, session().TryReserve(size, header), timeout, env.Undefined(), true, size,
+      return Run(env, deferred, session().TryReserve(size, header), timeout, true, size,
                  [&](uint64_t id, std::function<void(WriteResult)> done) {
                    return session().StartReserve(id, size, header, timeout, done);
                  });

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "live-counts.h"
 #include "status.h"
@@ -21,6 +22,7 @@ namespace zbnode {
 // What to write: the bytes, and the per-frame header when `ext` is set.
 struct WriteRequest {
   const uint8_t *data = nullptr;  // must stay valid until the write is over
+  std::shared_ptr<std::vector<uint8_t>> owned;  // data's bytes, when it waits
   uint64_t size = 0;
   bool ext = false;
   zb_frame_ext header{};  // pts, dts, duration, flags (commit_ns: now)

@@ -40,7 +40,7 @@ test('a writer connected with frameHeader: true refuses metadata text or bytes t
   await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
   // before any metadata: the attributes' message names what is missing, not the connect option it has
   await expect(writer.write(new Uint8Array(8), { attributes: { a: '1' } }))
-    .rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/which the metadata declares: call setMetadata\(\{ caps \}\) before writing/) });
+    .rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/call setMetadata\(\{ caps \}\), which declares the header, before writing/) });
   for (const metadata of [CAPS, new TextEncoder().encode(CAPS), JSON.stringify({ caps: CAPS })]) {
     let refused: unknown;
     try {

@@ -448,3 +448,80 @@ test.each(['SIGINT', 'SIGTERM'] as const)('one %s ends a waiting reader that SIG
   expect(child.stdout.filter((l) => l.startsWith('wait ended'))).toEqual([]); // not left running with a closed ring
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
+
+test('a reservation\'s view empties at close (the ring is unmapped after it); a write that waits writes the bytes as they were at write()', async () => {
+  const { reader, writer } = await pair('close-view', 4096);
+  const view = await writer.reserve(100);
+  await writer.close();
+  expect(view.byteLength).toBe(0); // was still 100 bytes over unmapped memory: writing to it killed node
+  await reader.close();
+
+  const p = await pair('wait-copy', 2 * 1088);
+  try {
+    await p.writer.write(new Uint8Array(1024).fill(1), { timeoutMs: 0 });
+    await p.writer.write(new Uint8Array(1024).fill(1), { timeoutMs: 0 }); // the ring is full
+    const data = new Uint8Array(1024).fill(2);
+    const waiting = p.writer.write(data, { timeoutMs: 5000 });
+    // its buffer moves away (transfer) and is written over while the write waits for room
+    const moved = structuredClone(data.buffer, { transfer: [data.buffer] });
+    new Uint8Array(moved).fill(9);
+    for (let i = 0; i < 2; i++) (await p.reader.next({ timeoutMs: 1000 }))!.release();
+    await waiting;
+    const f = (await p.reader.next({ timeoutMs: 1000 }))!;
+    expect(new Set(f.data)).toEqual(new Set([2]));
+    f.release();
+  } finally {
+    await p.writer.close();
+    await p.reader.close();
+  }
+});
+
+test('an aborted frames() loop ends only its own wait, not another read of the reader', async () => {
+  const { reader, writer } = await pair('abort-own', 4096);
+  try {
+    await writer.write(new Uint8Array([1]));
+    const stop = new AbortController();
+    const loop = reader.frames({ signal: stop.signal });
+    expect((await loop.next()).value!.data[0]).toBe(1); // the loop holds a frame, it does not wait
+    const other = reader.next({ timeoutMs: 500 }).catch((e: unknown) => e);
+    await sleep(50);
+    stop.abort();
+    expect(await other).toMatchObject({ code: 'ETIMEDOUT' }); // was ECANCELED at the abort
+    await loop.return(undefined);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('writer options: header fields are checked (TypeError naming them); frameHeader: true refuses a write before setMetadata; a SharedArrayBuffer\'s bytes are written', async () => {
+  const { reader, writer } = await pair('wopts', 4096, true);
+  try {
+    await expect(writer.write(new Uint8Array([1]))).rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/setMetadata/) });
+    writer.setMetadata({ caps: 'video/x-raw,format=GRAY8,width=1,height=1' });
+    for (const [key, value] of [['pts', -5], ['pts', Number.NaN], ['pts', 1.5], ['dts', 2 ** 64], ['duration', -2], ['flags', 2 ** 40], ['flags', -1], ['zbFlags', 0.5]] as const)
+      await expect(writer.write(new Uint8Array([1]), { [key]: value })).rejects.toThrow(new RegExp(`option "${key}" must be`));
+    const shared = new Uint8Array(new SharedArrayBuffer(3));
+    shared.set([7, 8, 9]);
+    await writer.write(shared, { pts: 5 });
+    const f = (await reader.next({ timeoutMs: 1000 }))!;
+    expect([Array.from(f.data), f.pts]).toEqual([[7, 8, 9], 5]);
+    f.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('waitForMetadata reports a writer that died before it wrote the metadata', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('meta-dead'), metadataSize: 1024, payloadSize: 4096 });
+  try {
+    const child = run(process.execPath, ['--input-type=module', '-e',
+      `const { ZeroBufferWriter } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});` +
+      `await ZeroBufferWriter.connect(${JSON.stringify(reader.name)}); process.kill(process.pid, 'SIGKILL');`]);
+    await child.exit(10000);
+    await expect(reader.waitForMetadata({ timeoutMs: 5000 })).rejects.toMatchObject({ code: 'EWRITERDEAD' });
+  } finally {
+    await reader.close();
+  }
+});

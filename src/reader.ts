@@ -128,7 +128,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     return this.#metadata;
   }
 
-  /** Waits until a writer has written the metadata (polls every 5 ms). */
+  /**
+   * Waits until a writer has written the metadata (polls every 5 ms);
+   * WriterGoneError (EWRITERDEAD) when a writer died before it wrote any.
+   */
   async waitForMetadata(options: WaitOptions = {}): Promise<Metadata> {
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);

@@ -337,6 +337,23 @@ pull_paired (GstElement * appsink, GstClockTime * segment_start)
   return pts;
 }
 
+/* Sets PIPELINE playing and waits (bounded) for its first error. */
+static GError *
+play_until_error (GstElement * pipeline)
+{
+  GstMessage *msg;
+  GError *error = NULL;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, NULL);
+  gst_message_unref (msg);
+  return error;
+}
+
 /* Stops PIPELINE (its response ring gone), then SERVER, which served it
  * to the end; frees CHANNEL. */
 static void
@@ -726,27 +743,18 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
   Server *server = server_start (channel, 0);
   gchar *request_name = g_strdup (server->request_name);
   GstElement *pipeline;
-  GstMessage *msg;
-  GError *error = NULL;
-  gchar *debug = NULL;
+  GError *error;
 
   server->in_place = TRUE;
   server->answers_left = 10;
   pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS,
       "timeout=1000", "sync=false max-buffers=0 emit-signals=false");
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error within 10 s");
-  gst_message_parse_error (msg, &error, &debug);
+  error = play_until_error (pipeline);
   fail_unless (strstr (error->message, "did not answer") != NULL ||
       strstr (error->message, "stopped answering") != NULL,
       "error: %s", error->message);
   fail_unless (stat_of (by_name (pipeline, "f"), "responses-in-place") == 10);
   g_clear_error (&error);
-  g_free (debug);
-  gst_message_unref (msg);
   reach_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   server_stop (server, 0);
@@ -768,8 +776,7 @@ GST_START_TEST (test_next_client_other_caps)
   GstElement *pipeline = filter_pipeline (channel,
       "videotestsrc num-buffers=3 ! " GRAY_CAPS, "", "sync=false");
   GstMessage *msg;
-  GError *error = NULL;
-  gchar *debug = NULL;
+  GError *error;
   guint i;
 
   reach_state (pipeline, GST_STATE_PLAYING);
@@ -780,12 +787,7 @@ GST_START_TEST (test_next_client_other_caps)
 
   pipeline = filter_pipeline (channel, "videotestsrc num-buffers=3 ! "
       "video/x-raw,format=GRAY8,width=32,height=24", "", "sync=false");
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error within 10 s");
-  gst_message_parse_error (msg, &error, &debug);
+  error = play_until_error (pipeline);
   fail_unless (g_str_has_prefix (error->message, "The duplex server's "
           "request ring does not take this stream: Ring "), "%s",
       error->message);
@@ -793,8 +795,6 @@ GST_START_TEST (test_next_client_other_caps)
       strstr (error->message, ", f sends video/x-raw, format=(string)GRAY8, "
           "width=(int)32") != NULL, "%s", error->message);
   g_clear_error (&error);
-  g_free (debug);
-  gst_message_unref (msg);
   /* the buffers after the refused caps add no error of their own */
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
       200 * GST_MSECOND, GST_MESSAGE_ERROR);

@@ -22,13 +22,14 @@ export const WARMUP = 10;
 
 /**
  * Frames per run and round: steady runs at `rate`, flat-out runs as fast as possible. Flat out, 1 KiB
- * frames run 200,000 a run (half a second or more here): 20,000 went by in 60 ms, most of it the JIT and
- * the first page faults of either reader, and the two readers' frames/s swung by 2× from run to run.
+ * frames run 100,000 a run (a quarter second or more here; zb-bench prints the samples of at most that
+ * many): 20,000 went by in 60 ms, most of it the JIT and the first page faults of either reader, and the
+ * two readers' frames/s swung by 2× from run to run.
  */
 export function framesFor(c, steady, quick) {
   if (steady) return c.rate >= 1000 ? (quick ? 150 : 2000) : (quick ? 25 : 240);
   if (quick) return c.size > 1 << 20 ? 30 : 2000;
-  return c.size > 1 << 20 ? 300 : c.size <= 4096 ? 200000 : 20000;
+  return c.size > 1 << 20 ? 300 : c.size <= 4096 ? 100000 : 20000;
 }
 
 /** Samples (ns) of one run, warm-up dropped, plus each side's CPU per frame. */

@@ -32,7 +32,11 @@ export interface ReaderStats {
   writerAlive: boolean;
   readerPid: number;
   readerAlive: boolean;
-  /** Frames handed out and neither released nor garbage-collected yet. */
+  /**
+   * Frames handed out that still hold ring space: zero-copy views neither
+   * released nor garbage-collected yet. Copied frames hold none and are not
+   * counted; nor is the batch not handed out yet (see `batched`).
+   */
   heldFrames: number;
   /** Frames taken from the ring into this reader's batch (read, by the ring's counts) and not handed out yet. */
   batched: number;
@@ -398,7 +402,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       writerAlive: h.writerAlive,
       readerPid: h.readerPid,
       readerAlive: h.readerAlive,
-      heldFrames: this.#native.heldViews(),
+      heldFrames: this.#native.heldViews() - this.#batchedRingViews(),
       batched: this.#taken - this.#next,
     };
   }
@@ -422,7 +426,17 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     }
   }
 
-  /** Frames handed out and neither released nor garbage-collected yet (for leak checks). */
+  /** Ring views in the batch not handed out yet: the addon counts them held. */
+  #batchedRingViews(): number {
+    let views = 0;
+    for (let i = this.#next; i < this.#taken; i++) if (this.#fields[i * F.count + F.copied] !== 1) views++;
+    return views;
+  }
+
+  /**
+   * Ring views the addon holds (for leak checks): those handed out and
+   * neither released nor garbage-collected, and the batch not handed out yet.
+   */
   heldViews(): number {
     return this.#native.heldViews();
   }

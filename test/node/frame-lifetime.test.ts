@@ -80,6 +80,7 @@ test('frames() takes every ready frame in one hop, next() one at a time, close()
     }
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(reader.heldViews()).toBe(9); // taken, not handed out yet
+    expect(reader.stats()).toMatchObject({ heldFrames: 0, batched: 9 }); // none handed out is held
     const eleventh = (await reader.next({ timeoutMs: 2000 }))!;
     expect(eleventh.data[0]).toBe(11);
     eleventh.release();

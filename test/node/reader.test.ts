@@ -392,7 +392,7 @@ test.each([
   expect(code).toBe(0);
   const result = JSON.parse(child.stdout.join(''));
   expect(result).toEqual({ forceCopy: copy === '1', ringViews: views, copied: copy === '1', bytes: [1, 2, 3],
-    afterRelease: 0, afterGcFrames: 40, heldAfterGc: true });
+    heldFrames: copy === '1' ? 0 : 1, afterRelease: 0, afterGcFrames: 40, heldAfterGc: true });
 });
 
 /** Signals a fixture that printed "ready" with its ring open, then checks

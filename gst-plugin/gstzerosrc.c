@@ -20,11 +20,14 @@
  * When the metadata declares the per-frame header ("zerobuffer":
  * {"frame_header":1}, written by zerosink frame-header=true), each buffer
  * wraps only the bytes after the header (still without a copy) and carries
- * the writer's timestamps: the first frame of each writer connection is
- * stamped with the running time of its arrival, and every later PTS and DTS
- * keeps the writer's spacing from it (PTS and DTS are offset by the same
- * amount), so a live pipeline sees the writer's pacing, not the jitter of
- * the transport. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
+ * the writer's timestamps: the first frame of each writer connection (and
+ * the first after zerosrc was paused) is stamped with the running time of
+ * its arrival, and every later PTS and DTS keeps the writer's spacing from
+ * it (PTS and DTS are offset by the same amount; a frame without a DTS gets
+ * its PTS), so a live pipeline sees the writer's pacing, not the jitter of
+ * the transport. When the writer's timestamps fall behind its commit times
+ * by more than 15 ms (it paused, or seeked back), the offset grows by as
+ * much. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
  * GAP, ...) are the writer's too. Frames without a PTS, and streams without
  * the header, get the running time of arrival. A frame whose header is
  * invalid is a protocol error.
@@ -92,6 +95,8 @@ struct _GstZeroSrc
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
+  GstClockTimeDiff ts_lead;     /* at the anchor: mapped PTS - commit time */
+  gint resumed;                 /* atomic: PLAYING again since the anchor */
 };
 
 #define DEFAULT_BUFFER_NAME NULL
@@ -105,6 +110,10 @@ struct _GstZeroSrc
 /* How long create() waits for a frame before it looks again whether
  * downstream holds the room the writer needs. */
 #define ZEROSRC_ROOM_SLICE_MS 100
+/* How far a writer's timestamps may fall behind its own commits (it was
+ * paused, it seeked back) before zerosrc moves its time base forward:
+ * within a video sink's default max-lateness. */
+#define ZEROSRC_TS_SLACK (15 * GST_MSECOND)
 
 enum
 {
@@ -291,30 +300,53 @@ gst_zero_src_announce (GstZeroSrc * self, const gchar * name,
 }
 
 /* The writer's timestamps and flags from the per-frame header. The first
- * frame with a PTS after a new writer anchors the time base at the running
- * time of its arrival; later frames keep the writer's spacing. */
+ * frame with a PTS after a new writer (or after we went PLAYING again)
+ * anchors the time base at the running time of its arrival; later frames
+ * keep the writer's spacing. The writer's commit time (its CLOCK_MONOTONIC,
+ * ours too on one host) says when the writer's own timeline fell behind its
+ * clock: after it paused, or seeked or looped back, its PTS lag its commits
+ * by more than at the anchor, and the time base moves forward by as much,
+ * so that such frames do not reach the sinks late for ever. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
 {
-  if (ext->pts != ZB_EXT_NONE && !self->ts_anchored) {
+  if (ext->pts != ZB_EXT_NONE) {
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
         (self));
+    /* the commit in our running time: now, less how long ago it was */
+    GstClockTimeDiff age = (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns);
+    GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
+        (GstClockTimeDiff) now - MAX (age, 0) : 0;
 
-    self->ts_offset = GST_CLOCK_TIME_IS_VALID (now) ?
-        GST_CLOCK_DIFF ((GstClockTime) ext->pts, now) : 0;
-    self->ts_anchored = TRUE;
-    GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " arrives at "
-        "running time %" GST_TIME_FORMAT ": offset %" GST_STIME_FORMAT,
-        GST_TIME_ARGS (ext->pts), GST_TIME_ARGS (now),
-        GST_STIME_ARGS (self->ts_offset));
+    if (!self->ts_anchored) {
+      self->ts_offset = GST_CLOCK_TIME_IS_VALID (now) ?
+          GST_CLOCK_DIFF ((GstClockTime) ext->pts, now) : 0;
+      self->ts_lead = (gint64) ext->pts + self->ts_offset - committed;
+      self->ts_anchored = TRUE;
+      GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " arrives at "
+          "running time %" GST_TIME_FORMAT ": offset %" GST_STIME_FORMAT,
+          GST_TIME_ARGS (ext->pts), GST_TIME_ARGS (now),
+          GST_STIME_ARGS (self->ts_offset));
+    } else if (GST_CLOCK_TIME_IS_VALID (now) && ext->commit_ns != 0) {
+      GstClockTimeDiff lead = (gint64) ext->pts + self->ts_offset - committed;
+
+      if (lead < self->ts_lead - ZEROSRC_TS_SLACK) {
+        self->ts_offset += self->ts_lead - lead;
+        GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " came %"
+            GST_STIME_FORMAT " behind its commit: offset %" GST_STIME_FORMAT,
+            GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (self->ts_lead - lead),
+            GST_STIME_ARGS (self->ts_offset));
+      }
+    }
   }
-  if (ext->pts != ZB_EXT_NONE && self->ts_anchored &&
-      (gint64) ext->pts + self->ts_offset >= 0)
+  if (ext->pts != ZB_EXT_NONE && (gint64) ext->pts + self->ts_offset >= 0)
     GST_BUFFER_PTS (buffer) = ext->pts + self->ts_offset;
   if (ext->dts != ZB_EXT_NONE && self->ts_anchored &&
       (gint64) ext->dts + self->ts_offset >= 0)
     GST_BUFFER_DTS (buffer) = ext->dts + self->ts_offset;
+  else if (GST_BUFFER_PTS_IS_VALID (buffer))
+    GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
   if (ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (buffer) = ext->duration;
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
@@ -720,8 +752,10 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   buffer = gst_buffer_new ();
   gst_buffer_append_memory (buffer, gst_zero_src_ring_wrap (ring, &frame,
           offset, size));
-  if (self->discont || frame.sequence == 1)
-    self->ts_anchored = FALSE;  /* a new writer: a new time base */
+  /* a new writer, or our running time stood still: a new time base */
+  if (g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE) ||
+      self->discont || frame.sequence == 1)
+    self->ts_anchored = FALSE;
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext);
   if (self->discont || frame.sequence == 1) {
@@ -759,6 +793,29 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
   self->flushing = FALSE;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
+}
+
+/* The ring buffers what the writer put in it for as long as we take, and
+ * each frame is stamped at (or mapped to) its arrival: no minimum, no
+ * maximum. */
+static gboolean
+gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gst_query_set_latency (query, TRUE, 0, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
+}
+
+/* Our running time stood still while PAUSED and the writer's went on: the
+ * writer's timestamps are anchored again at the next frame. */
+static GstStateChangeReturn
+gst_zero_src_change_state (GstElement * element, GstStateChange transition)
+{
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
+    g_atomic_int_set (&GST_ZERO_SRC (element)->resumed, TRUE);
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
 static void
@@ -840,7 +897,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       "Creates a ZeroBuffer v1.0 shared-memory ring and pushes the frames "
       "a writer puts into it, without copying them", "zerobuffer");
 
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_zero_src_change_state);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_src_start);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_zero_src_query);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_src_stop);
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_src_get_caps);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_src_negotiate);

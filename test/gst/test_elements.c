@@ -1801,6 +1801,76 @@ GST_START_TEST (test_frame_header_round_trip)
 
 GST_END_TEST;
 
+/* PTS of the next frame at the reader, as a signed number. */
+static gint64
+next_pts (GstElement * appsink)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  gint64 pts;
+
+  fail_unless (sample != NULL, "a frame did not arrive");
+  fail_unless (GST_BUFFER_PTS_IS_VALID (gst_sample_get_buffer (sample)));
+  pts = (gint64) GST_BUFFER_PTS (gst_sample_get_buffer (sample));
+  gst_sample_unref (sample);
+  return pts;
+}
+
+/* A writer whose timestamps stop while its clock goes on (paused, or a
+ * seek back): zerosrc moves its time base forward by the pause, so the
+ * frames after it are not late at the sinks; frames in a burst keep the
+ * writer's spacing. zerosrc answers the latency query as a live source
+ * that can buffer without limit. */
+GST_START_TEST (test_writer_pause_moves_time_base)
+{
+  gchar *name = ring_name ("fhpause");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstQuery *latency = gst_query_new_latency ();
+  GstClockTime min, max;
+  GstPad *pad;
+  gboolean live;
+  gint64 pts[5];
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i == 3)
+      g_usleep (400 * G_TIME_SPAN_MILLISECOND);         /* the pause */
+    GST_BUFFER_PTS (buffer) = i * 40 * GST_MSECOND;     /* goes on at 120 ms */
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+    pts[i] = next_pts (appsink);
+  }
+  /* before the pause the writer's spacing; after it, at least the pause */
+  fail_unless_equals_int64 (pts[1] - pts[0], 40 * GST_MSECOND);
+  fail_unless (pts[3] - pts[2] >= 300 * GST_MSECOND,
+      "the frame after a 400 ms pause came %" G_GINT64_FORMAT " ms after the "
+      "one before it", (pts[3] - pts[2]) / GST_MSECOND);
+  fail_unless (pts[4] > pts[3]);
+
+  pad = gst_element_get_static_pad (appsink, "sink");
+  fail_unless (gst_pad_peer_query (pad, latency));
+  gst_object_unref (pad);
+  gst_query_parse_latency (latency, &live, &min, &max);
+  fail_unless (live);
+  fail_unless_equals_uint64 (min, 0);
+  fail_unless (max == GST_CLOCK_TIME_NONE, "max latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (max));
+  gst_query_unref (latency);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* What a plain core reader sees, with and without the frame header. */
 static void
 frame_header_on_the_wire (gboolean on)
@@ -2423,6 +2493,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failure_posted_by_render);
   tcase_add_test (tc, test_frame_header_round_trip);
+  tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);

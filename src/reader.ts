@@ -49,6 +49,15 @@ function orNone(v: number): number | undefined {
 
 /** Frames one hop from the addon can bring. */
 const BATCH = 64;
+/**
+ * How long (ms) reads may go on handing out frames that are already there,
+ * each in a microtask, before one of them lets the event loop turn (timers,
+ * I/O, signals): a backlog of frames would otherwise keep it from turning
+ * until the backlog is gone.
+ */
+const TURN_MS = 10;
+/** A promise settled after the event loop turned once. */
+const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** What async generators inherit ([Symbol.asyncIterator] and, where the runtime has it, [Symbol.asyncDispose]). */
 const AsyncIteratorPrototype: object = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype);
 const F = native.frameFields;
@@ -77,6 +86,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    */
   #releaseLater = false;
   #givingBack = false;
+  /** When the event loop last ran one of our reads (a wait that resolved, or a turn let through). */
+  #turnedAt = performance.now();
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
     timeoutMs: number) {
@@ -177,17 +188,32 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     signal?.throwIfAborted();
     if (this.#closed) return null;
     if (this.#next === this.#taken) {
+      if (this.#turnDue()) {
+        await loopTurn();
+        signal?.throwIfAborted();
+        if (this.#closed) return null;
+      }
       let taken: number | null;
       try {
         taken = this.#native.take(1);
-        if (taken === 0)
+        if (taken === 0) {
           taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), 1), () => this.#native.cancel());
+          this.#turnedAt = performance.now();
+        }
       } catch (e) {
         return this.#endOf(e, timeoutMs);
       }
       if (!this.#startBatch(taken)) return null;
     }
     return this.#frameAt(this.#next++);
+  }
+
+  /** Reads have handed out ready frames for TURN_MS without the event loop turning (then it turns, and the clock restarts). */
+  #turnDue(): boolean {
+    const now = performance.now();
+    if (now - this.#turnedAt <= TURN_MS) return false;
+    this.#turnedAt = now;
+    return true;
   }
 
   /**
@@ -279,9 +305,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     let finished = false;
     let current: Frame | null = null;
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
+    let turning = false; // reading is a turn of the event loop, not the addon's wait
     // only this loop's wait: another read of this reader (next()) may be waiting instead
     const cancel = (): void => {
-      if (reading !== null) this.#native.cancel();
+      if (reading !== null && !turning) this.#native.cancel();
     };
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
@@ -316,12 +343,23 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     };
     const waited = (taken: number | null): IteratorResult<Frame, void> => {
       reading = null;
+      this.#turnedAt = performance.now();
       return this.#startBatch(taken) ? handOut() : finish();
+    };
+    const turned = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {
+      reading = null;
+      turning = false;
+      return step();
     };
     const step = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {
       moveOn();
       if (finished || signal?.aborted || this.#closed) return finish();
       if (this.#next === this.#taken) {
+        if (this.#turnDue()) {
+          turning = true;
+          reading = loopTurn().then(turned);
+          return reading;
+        }
         let taken: number | null;
         try {
           taken = this.#native.take(BATCH);

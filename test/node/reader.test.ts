@@ -24,6 +24,47 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
+test.each(['frames', 'next'] as const)('the event loop turns while %s() drains a backlog of ready frames', async (way) => {
+  const count = 6000;
+  const { reader, writer } = await pair(`backlog-${way}`, count * 32);
+  try {
+    for (let i = 0; i < count; i++) await writer.write(new Uint8Array([i & 0xff, i >> 8]));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 2);
+    const work = (): void => { // 50 µs of work a frame: the drain takes 300 ms or more
+      const end = process.hrtime.bigint() + 50_000n;
+      while (process.hrtime.bigint() < end);
+    };
+    let seen = 0;
+    const started = Date.now();
+    try {
+      if (way === 'frames') {
+        for await (const f of reader.frames({ timeoutMs: 2000 })) {
+          expect(f.data[0]! | (f.data[1]! << 8)).toBe(seen++);
+          work();
+          if (seen === count) break;
+        }
+      } else {
+        while (seen < count) {
+          const f = (await reader.next({ timeoutMs: 2000 }))!;
+          expect(f.data[0]! | (f.data[1]! << 8)).toBe(seen++);
+          f.release();
+          work();
+        }
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    expect(seen).toBe(count);
+    // a timer every 2 ms; the loop turns at least every 10 ms of hand-outs
+    expect(ticks).toBeGreaterThanOrEqual(Math.floor((Date.now() - started) / 40));
+    expect(ticks).toBeGreaterThan(5);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('the event loop keeps ticking while a read waits', async () => {
   const { reader, writer } = await pair('tick');
   let ticks = 0;

@@ -670,7 +670,10 @@ gst_zero_filter_connect (GstZeroFilter * self)
     ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
         (e->code == ZB_EMETADATA ? "The duplex server's request ring does not "
             "take this stream: %s" : "No duplex server on the channel: %s",
-            e->text), g_strdup (e->debug));
+            e->text), e->code == ZB_ENOENT ? g_strdup ("the duplex server "
+            "creates the request ring: start it first (zerobuffer watch, or "
+            "serve() of the Node API; docs/DUPLEX.md), or raise "
+            "connect-timeout") : g_strdup (e->debug));
     gst_zero_error_free (e);
     return ret;
   }
@@ -2062,7 +2065,8 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           DEFAULT_MAX_BUFFERS, ready));
   g_object_class_install_property (gobject_class, PROP_METADATA_SIZE,
       g_param_spec_uint64 ("metadata-size", "Metadata size",
-          "Metadata bytes of the response ring", 0, ZB_MAX_METADATA_SIZE,
+          "Metadata bytes of the response ring (the server writes its caps "
+          "there)", 1, ZB_MAX_METADATA_SIZE,
           DEFAULT_METADATA_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_PAYLOAD_SIZE,
       g_param_spec_uint64 ("payload-size", "Payload size",

@@ -506,6 +506,9 @@ w=$?
 ms=$(ms_since "$t0")
 [ $w -ne 0 ] && [ $w -ne 124 ] || fail "missing: gst-launch exited $w"
 grep -q "zerobuffer-error=ENOENT" "$tmp/got.log" || fail "missing: $(grep -i error "$tmp/got.log" | head -3)"
+# the hint names who creates the request ring: the server, not a zerosrc
+grep -q "the duplex server creates the request ring" "$tmp/got.log" && ! grep -q "zerosrc" "$tmp/got.log" ||
+  fail "missing: the hint is not about the server: $(grep -iA3 error "$tmp/got.log" | head -6)"
 echo "missing: error after $ms ms"
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=10 ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}none" connect-timeout=200 on-error=pass ! checksumsink

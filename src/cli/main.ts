@@ -31,7 +31,14 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     say(stderr, `\nzerobuffer: ${parsed.message}`);
     return EXIT.usage;
   }
-  const full: CliIo = { stdout, stderr, signal };
+  // Our stdout closed under us (`| head`): nothing more can be said, so the
+  // command stops as on Ctrl-C, where an unheard EPIPE would end the
+  // process with a stack trace (and rings left behind).
+  const stopped = new AbortController();
+  const stop = (): void => stopped.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  stdout.on('error', stop);
+  const full: CliIo = { stdout, stderr, signal: stopped.signal };
   try {
     switch (parsed.kind) {
       case 'run':

@@ -8,6 +8,8 @@ import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from '.
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
+import { duplexRingNames } from '../duplex.js';
+import { validateName } from '../options.js';
 
 export interface RunArgs {
   pipeline?: string[];
@@ -139,6 +141,18 @@ function parser(): Argv {
   return y;
 }
 
+/** A ring's name (with channel: a duplex channel's, for NAME_request and NAME_response), by the core's rules. */
+function ringName(v: unknown, { channel = false, what = '--name' } = {}): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    if (channel) duplexRingNames(String(v));
+    else validateName(String(v));
+  } catch (e) {
+    throw new UsageError(`${what}: ${(e as Error).message.replace(/^option "name": /, '')}`);
+  }
+  return String(v);
+}
+
 function positiveInt(option: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
@@ -204,7 +218,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           maxRestarts: maxRestarts(a['max-restarts']),
           intervalMs: interval * 1000,
           cameraId: a['camera-id'] as string | undefined,
-          name: a['name'] as string | undefined,
+          name: ringName(a['name']),
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
           payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -225,7 +239,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: a['output-caps'] as string | undefined,
           onError, inPlace: a['in-place'] !== false, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
-          name: a['name'] as string | undefined, payloadSize: positiveInt('payload-size', a['payload-size']),
+          name: ringName(a['name'], { channel: true }), payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
         },
       };
@@ -254,7 +268,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'ingest',
         args: {
-          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: a['name'], format,
+          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(a['name'])!, format,
           cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
         },
       };
@@ -269,7 +283,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
           frames: positiveInt('frames', a['frames']),
           announce: a['announce'] === true,
-          name: a['name'] as string | undefined,
+          name: ringName(a['name']),
           metadataSize: positiveInt('metadata-size', a['metadata-size']),
           payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -282,7 +296,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
     case 'cleanup':
       return {
         kind: 'cleanup',
-        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map(String), dryRun: a['dry-run'] === true, json: a['json'] === true },
+        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map((n) => ringName(n, { what: 'cleanup' })!), dryRun: a['dry-run'] === true, json: a['json'] === true },
       };
     case 'plugin-path':
       return { kind: 'plugin-path' };

@@ -87,6 +87,12 @@ test('usage errors name what is wrong', async () => {
     [['run', '--bogus'], /Unknown argument/],
     [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /--max-restarts must be an integer >= 0, or -1/],
     [['run', '--max-restarts', '1.5'], /--max-restarts must be an integer/],
+    [['run', '--name', 'bad/x'], /--name: ring name "bad\/x" contains '\/'/],
+    [['serve', 'img', '-', '--name', 'sem.sem-w-x'], /--name: ring name "sem.sem-w-x"/],
+    [['ingest', 'img', 'in.img', '--name', 'bad/x'], /--name: ring name "bad\/x"/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'bad/x'], /--name: ring name "bad\/x"/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'a'.repeat(237)], /--name: .*response ring/],
+    [['cleanup', 'ok-name', 'bad/x'], /cleanup: ring name "bad\/x"/],
   ];
   for (const [argv, re] of cases) {
     const r = await parseArgs(argv);

@@ -83,6 +83,21 @@ test('--frames stops a live source early; the ring and gst-launch are gone after
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
 });
 
+test('run whose stdout closes (| head): it stops cleanly, status 0, its ring and gst-launch gone', async () => {
+  const name = ringName('epipe');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--json',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=60/1']);
+  try {
+    await child.line(/"state":"playing"/, 20000);
+    child.proc.stdout!.destroy(); // as head does after its lines
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).not.toMatch(/EPIPE|unexpected error/);
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('a pipeline gst-launch rejects: its own message, exit status "pipeline failure"', async () => {
   const child = run(process.execPath, [bin, 'run', '--name', ringName('bad'), 'videotestsrc ! no-such-element-xyz']);
   expect(await child.exit()).toBe(EXIT.pipeline);

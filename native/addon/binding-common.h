@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,6 +96,37 @@ void EndWait(Napi::Env env, Js &js, uint64_t id) {
     napi_unref_threadsafe_function(env, js.tsfn);
   }
 }
+
+// An environment cleanup hook held by a reader or writer object: `run` is
+// called when the environment goes away (a worker ends, the process exits)
+// unless the object went first (Remove, from its destructor). Node runs
+// cleanup hooks in the reverse order of their adding: one added after the
+// object's thread-safe function runs before Node's own hook for that
+// function, which frees it.
+class TeardownHook {
+ public:
+  TeardownHook() = default;
+  TeardownHook(const TeardownHook &) = delete;
+  TeardownHook &operator=(const TeardownHook &) = delete;
+  ~TeardownHook() { Remove(); }
+  void Add(napi_env env, std::function<void()> run) {
+    run_ = std::move(run);
+    if (napi_add_env_cleanup_hook(env, OnCleanup, this) == napi_ok) env_ = env;
+  }
+  void Remove() {
+    if (env_ != nullptr) napi_remove_env_cleanup_hook(env_, OnCleanup, this);
+    env_ = nullptr;
+  }
+
+ private:
+  static void OnCleanup(void *arg) {
+    TeardownHook *h = static_cast<TeardownHook *>(arg);
+    h->env_ = nullptr;  // run once; nothing to remove
+    h->run_();
+  }
+  napi_env env_ = nullptr;
+  std::function<void()> run_;
+};
 
 // Releases a reader's or writer's thread-safe function, once (close() and
 // the destructor both ask).

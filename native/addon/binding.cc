@@ -82,56 +82,83 @@ struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
 
 double OrNone(uint64_t v) { return v == ZB_EXT_NONE ? -1 : static_cast<double>(v); }
 
+// A batch the JS side will not take (the reader closed, or JS can no
+// longer run): its leases end.
+void Discard(Batch &b) {
+  for (TakenFrame &t : b.frames) zb_frame_release(&t.lease);
+  b.frames.clear();
+}
+
 // Hands the session's batch to JS: views and fields; returns the count.
+// When JS refuses a value midway (the environment is going away: JS can no
+// longer run), the frames whose lease did not reach a view go back to the
+// writer and the error is rethrown, with the batch empty either way.
 uint32_t Deliver(Napi::Env env, ReaderJs &js) {
   Batch &b = js.session->batch();
-  Napi::Float64Array fields = js.fields.Value();
-  Napi::Array views = js.views.Value();
-  double *f = fields.Data();
+  size_t given = 0;                  // frames whose lease went to a view or to js.copied
+  LeaseTable::Slot *slot = nullptr;  // frame `given`'s lease while its copy is made
   uint32_t n = 0;
-  for (TakenFrame &t : b.frames) {
-    napi_value ab = nullptr;
-    double lease = -1;
-    LeaseTable::Slot *slot = nullptr;
-    if (!js.force_copy) {
-      slot = js.session->leases().Hold(t.lease);
-      napi_status st = NewRingView(env, t.bytes, static_cast<size_t>(t.size), slot, &ab);
-      if (st == napi_ok) {
-        lease = js.session->leases().Id(slot);
-        slot = nullptr;
-      } else {
-        // napi_no_external_buffers_allowed (sandboxed V8, for good) or any
-        // other refusal: fall back to a copy, transparently.
-        if (st == napi_no_external_buffers_allowed) js.force_copy = true;
-        napi_value ignored;
-        napi_get_and_clear_last_exception(env, &ignored);
+  try {
+    Napi::Float64Array fields = js.fields.Value();
+    Napi::Array views = js.views.Value();
+    double *f = fields.Data();
+    for (TakenFrame &t : b.frames) {
+      napi_value ab = nullptr;
+      double lease = -1;
+      if (!js.force_copy) {
+        slot = js.session->leases().Hold(t.lease);
+        napi_status st = NewRingView(env, t.bytes, static_cast<size_t>(t.size), slot, &ab);
+        if (st == napi_ok) {
+          lease = js.session->leases().Id(slot);
+          slot = nullptr;
+        } else {
+          // napi_no_external_buffers_allowed (sandboxed V8, for good) or any
+          // other refusal: fall back to a copy, transparently.
+          if (st == napi_no_external_buffers_allowed) js.force_copy = true;
+          napi_value ignored;
+          napi_get_and_clear_last_exception(env, &ignored);
+        }
       }
+      if (lease < 0) {  // a copy: the ring frame goes back with this batch's
+        Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(t.size));
+        if (t.size > 0) zb_copy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
+        if (slot != nullptr)
+          LeaseTable::Finalize(slot);  // ends the lease it holds
+        else
+          js.copied.push_back(t.lease);
+        slot = nullptr;
+        ab = copy;
+      }
+      given++;
+      views.Set(n, Napi::Value(env, ab));
+      double *x = f + n * kFrameFields;
+      x[kLease] = lease;
+      x[kSequence] = static_cast<double>(t.lease.sequence);
+      x[kPayloadSize] = static_cast<double>(t.lease.size);
+      x[kArrivalNs] = static_cast<double>(t.arrival_ns);
+      x[kHasHeader] = t.has_ext ? 1 : 0;
+      x[kPts] = OrNone(t.ext.pts);
+      x[kDts] = OrNone(t.ext.dts);
+      x[kDuration] = OrNone(t.ext.duration);
+      x[kCommitNs] = static_cast<double>(t.ext.commit_ns);
+      x[kFlags] = t.ext.flags;
+      x[kCopied] = lease < 0 ? 1 : 0;
+      x[kAttrsSize] = t.has_ext ? static_cast<double>(t.ext.attrs_size) : 0;
+      x[kZbFlags] = t.has_ext ? t.ext.zb_flags : 0;
+      n++;
     }
-    if (lease < 0) {  // a copy: the ring frame goes back with this batch's
-      Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(t.size));
-      if (t.size > 0) zb_copy(copy.Data(), t.bytes, static_cast<size_t>(t.size));
-      if (slot != nullptr)
-        LeaseTable::Finalize(slot);  // ends the lease it holds
-      else
-        js.copied.push_back(t.lease);
-      ab = copy;
+  } catch (...) {
+    if (slot != nullptr) {  // its copy failed
+      LeaseTable::Finalize(slot);
+      given++;
     }
-    views.Set(n, Napi::Value(env, ab));
-    double *x = f + n * kFrameFields;
-    x[kLease] = lease;
-    x[kSequence] = static_cast<double>(t.lease.sequence);
-    x[kPayloadSize] = static_cast<double>(t.lease.size);
-    x[kArrivalNs] = static_cast<double>(t.arrival_ns);
-    x[kHasHeader] = t.has_ext ? 1 : 0;
-    x[kPts] = OrNone(t.ext.pts);
-    x[kDts] = OrNone(t.ext.dts);
-    x[kDuration] = OrNone(t.ext.duration);
-    x[kCommitNs] = static_cast<double>(t.ext.commit_ns);
-    x[kFlags] = t.ext.flags;
-    x[kCopied] = lease < 0 ? 1 : 0;
-    x[kAttrsSize] = t.has_ext ? static_cast<double>(t.ext.attrs_size) : 0;
-    x[kZbFlags] = t.has_ext ? t.ext.zb_flags : 0;
-    n++;
+    b.frames.erase(b.frames.begin(), b.frames.begin() + static_cast<std::ptrdiff_t>(given));
+    Discard(b);
+    if (!js.copied.empty()) {
+      zb_frames_release(js.copied.data(), js.copied.size());
+      js.copied.clear();
+    }
+    throw;
   }
   b.frames.clear();
   if (!js.copied.empty()) {
@@ -139,12 +166,6 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
     js.copied.clear();
   }
   return n;
-}
-
-// A batch the JS side will not take (the reader closed): its leases end.
-void Discard(Batch &b) {
-  for (TakenFrame &t : b.frames) zb_frame_release(&t.lease);
-  b.frames.clear();
 }
 
 using ReaderWait = PendingWait<ReaderJs>;
@@ -165,18 +186,29 @@ void SettleBatch(Napi::Env env, ReaderJs &js, Napi::Promise::Deferred deferred) 
   }
 }
 
+// Nothing may be thrown out of a thread-safe function's callback:
+// node-addon-api would throw it into JS, which fails once JS can no longer
+// run (a worker's process.exit() or terminate(): the callback may still be
+// called while its environment goes away) and ends the whole process
+// (std::terminate). The promise is then left unsettled and the frames go
+// back.
 void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, ReaderWait *item) {
   std::unique_ptr<ReaderWait> owned(item);  // always freed, env or not
-  if (env == nullptr) {
-    Discard(item->js->session->batch());
+  Batch &b = item->js->session->batch();
+  if (env == nullptr) {  // the function is being freed with this call queued
+    Discard(b);
     return;
   }
-  Napi::HandleScope scope(env);
-  EndWait(env, *item->js, item->id);
   try {
-    SettleBatch(env, *item->js, item->deferred);
-  } catch (const Napi::Error &e) {
-    item->deferred.Reject(e.Value());
+    Napi::HandleScope scope(env);
+    EndWait(env, *item->js, item->id);
+    try {
+      SettleBatch(env, *item->js, item->deferred);
+    } catch (const Napi::Error &e) {
+      item->deferred.Reject(e.Value());
+    }
+  } catch (...) {
+    Discard(b);
   }
 }
 
@@ -309,6 +341,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     CountUp(live_counts.tsfns);
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
+    teardown_.Add(env, [this] { EnvTeardown(); });
     ReaderJs *js = js_.get();  // the waiter goes before it (Close, ~Reader)
     std::string wanted = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "io_uring";
     if (wanted != "thread") {
@@ -321,6 +354,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
   }
 
   ~Reader() override {
+    teardown_.Remove();
     if (js_ && js_->session) js_->session->Close();
     if (js_ && js_->uring) js_->uring->Destroy();
     if (!Data(Env())->tearing_down) ReleaseOnce(tsfn_, tsfn_released_);
@@ -457,10 +491,22 @@ class Reader : public Napi::ObjectWrap<Reader> {
     return info.Env().Undefined();
   }
 
+  // The environment is going away (a worker ends or exits, the process
+  // exits) with this reader alive: the wait thread ends (Close joins it)
+  // while the thread-safe function still exists, and the function is
+  // released. Node frees the function in a cleanup hook of its own, which
+  // runs after this one; the reader's finalizer may run only after it, and
+  // a wait thread woken then would call into freed memory.
+  void EnvTeardown() {
+    js_->session->Close();
+    ReleaseOnce(tsfn_, tsfn_released_);
+  }
+
   Counted<&LiveCounts::reader_objects> counted_;
   std::shared_ptr<ReaderJs> js_;
   ReaderTsfn tsfn_;
   bool tsfn_released_ = false;
+  TeardownHook teardown_;
 };
 
 // ------------------------------------------------------------------ module

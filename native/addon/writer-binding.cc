@@ -68,15 +68,20 @@ void SettleWrite(Napi::Env env, WriteWait &w) {
   }
 }
 
+// Throws nothing, as ReaderCallJs (binding.cc): the promise is left
+// unsettled when JS can no longer run.
 void WriterCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WriteWait *item) {
   std::unique_ptr<WriteWait> owned(item);
   if (env == nullptr) return;
-  Napi::HandleScope scope(env);
-  EndWait(env, *item->js, item->id);
   try {
-    SettleWrite(env, *item);
-  } catch (const Napi::Error &e) {
-    item->deferred.Reject(e.Value());
+    Napi::HandleScope scope(env);
+    EndWait(env, *item->js, item->id);
+    try {
+      SettleWrite(env, *item);
+    } catch (const Napi::Error &e) {
+      item->deferred.Reject(e.Value());
+    }
+  } catch (...) {
   }
 }
 
@@ -112,9 +117,14 @@ class Writer : public Napi::ObjectWrap<Writer> {
     CountUp(live_counts.tsfns);
     tsfn_.Unref(env);
     js_->tsfn = tsfn_;
+    teardown_.Add(env, [this] {  // as the reader's (binding.cc)
+      js_->session->Close();
+      ReleaseOnce(tsfn_, tsfn_released_);
+    });
   }
 
   ~Writer() override {
+    teardown_.Remove();
     if (js_ && js_->session) js_->session->Close();
     if (!Data(Env())->tearing_down) ReleaseOnce(tsfn_, tsfn_released_);
   }
@@ -300,6 +310,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
   std::shared_ptr<WriterJs> js_;
   WriterTsfn tsfn_;
   bool tsfn_released_ = false;
+  TeardownHook teardown_;
 };
 
 }  // namespace

@@ -364,10 +364,17 @@ static void release_oldest(ring *g, held *h) {
 
 /* One frame after a sem-w post, at read_pos (a marker sends us to 0). */
 static int read_one(ring *g, uint64_t expected, uint8_t *want, held *h,
-                    emu_stats *s, uint64_t seed, char *err, size_t errlen) {
+                    emu_stats *s, uint64_t seed, int implicit_wrap, char *err,
+                    size_t errlen) {
   emu_oieb *o = g->oieb;
   uint64_t pos = ld(&o->payload_read_pos), header[2], total;
   zb_gen gen;
+  if (implicit_wrap && pos < g->ring && g->ring - pos < HEADER) {
+    add(&o->payload_free_bytes, g->ring - pos); /* not counted */
+    st(&o->payload_read_pos, 0);
+    s->small_tails++;
+    pos = 0;
+  }
   if (g->ring - pos < HEADER)
     return fail(err, errlen, EMU_SMALL_TAIL,
                 "frame %llu: only %llu bytes at read_pos %llu before the end "
@@ -447,7 +454,8 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
                 (unsigned long long)opts->frames);
       break;
     }
-    rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed, err, errlen);
+    rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed,
+                  opts->implicit_wrap, err, errlen);
     last_frame = now_ms();
     while (rc == EMU_OK && h.count > max_held)
       release_oldest(&g, &h);

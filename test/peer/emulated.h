@@ -24,7 +24,8 @@
  * EMU_CPP reader     creates the ring, takes one sem-w post per frame, reads
  *                    at read_pos: a marker sends it to 0 without waiting; a
  *                    1..15-byte tail is a failure (the peer decodes a header
- *                    there and reports a sequence error); sets read_pos to
+ *                    there and reports a sequence error; implicit_wrap
+ *                    makes it a wrap instead); sets read_pos to
  *                    0 after a frame that ends exactly at the end; gives a
  *                    frame's bytes back and posts sem-r at release.
  */
@@ -62,6 +63,11 @@ typedef struct emu_read_opts {
   int timeout_ms;       /* no frame for this long is a failure (0: 5000) */
   void (*ready)(const char *name, void *user); /* ring created */
   void *user;
+  int implicit_wrap;    /* a 1..15-byte tail at read_pos is an implicit
+                           wrap (given back, reading goes on at 0), as in
+                           the protocol text and the Python interop peer
+                           (/tmp/interop-py zb.py), instead of the C++
+                           reader's failure; still one sem-w post per frame */
 } emu_read_opts;
 
 void emu_stats_init(emu_stats *stats);

@@ -4,8 +4,10 @@
  * Placement rules (docs/PROTOCOL.md §2.3 and §6): a frame is never split across the end of
  * the ring; when it does not fit before the end, the tail is skipped (with a
  * {0,0} wrap marker when it holds >= 16 bytes) and the frame goes to 0. We
- * never leave a 1..15-byte tail behind a frame placed after 0 (peers
- * misread it); the writer zeroes such a tail where it cannot be avoided.
+ * avoid a 1..15-byte tail behind a frame placed after 0 (the C++ reader
+ * misreads it) where a marker and the frame at 0 fit the ring together;
+ * where they do not (a frame over (P - 15) / 2 bytes) the tail is left, as
+ * the C++ writer leaves it. The writer zeroes such a tail when it wraps.
  */
 #include "zb_ring.h"
 
@@ -15,7 +17,14 @@ zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
   zb_placement p = {0, space, space + total, pos != 0, false, false};
   if (total <= space) {
     uint64_t left = space - total;
-    bool fits_here = pos == 0 || left == 0 || left >= ZB_FRAME_HEADER_SIZE;
+    /* A 1..15-byte tail is avoided only where the marker route can carry
+     * the frame in one step (tail + frame <= ring). Otherwise the marker
+     * would have to be published alone, and a reader that takes one sem-w
+     * post per frame (the peers'), or that reads only once the write
+     * returned, never steps over it: the frame would wait for ever. Like
+     * the C++ writer, leave the small tail then (zeroed at the next wrap). */
+    bool fits_here = pos == 0 || left == 0 || left >= ZB_FRAME_HEADER_SIZE ||
+                     space + total > ring;
     /* Early wrap: only with room for a marker, and when the wrap costs no
      * wait (the tail and the frame's bytes at 0 are free already). */
     bool early = wrap_early && pos != 0 && space >= ZB_FRAME_HEADER_SIZE &&

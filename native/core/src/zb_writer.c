@@ -76,6 +76,11 @@ struct zb_writer {
   uint64_t pub_pos;       /* where the next published entry goes (OIEB) */
   uint64_t alloc_pos;     /* where the next reservation goes */
   uint64_t booked;        /* bytes from pub_pos to alloc_pos (unpublished) */
+  uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
+                             frame after it yet) went, its tail bytes (0
+                             once a frame is placed) and the size of the
+                             frame it was for: the timeout's message */
+  uint64_t lone_wrap_tail, lone_wrap_size;
   zb_slot *queue;         /* circular, capacity cap */
   size_t cap, head, count;
   uint64_t next_id;
@@ -264,6 +269,8 @@ static void drop_cancelled_tail(zb_writer *w) {
     zb_slot *s = slot_at(w, w->count - 1);
     if (s->state != SLOT_CANCELLED && s->state != SLOT_WRAP)
       break;
+    if (s->state == SLOT_WRAP)
+      w->lone_wrap_tail = 0; /* never published */
     w->alloc_pos = s->alloc_before;
     w->booked -= s->booked;
     w->count--;
@@ -671,11 +678,15 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                    p.wraps, p.wrap_first ? SLOT_WRAP : SLOT_OPEN, 0};
     w->booked += p.needed;
     if (p.wrap_first) { /* the wrap on its own, then the frame at 0 */
+      w->lone_wrap_at = w->alloc_pos;
+      w->lone_wrap_tail = p.skipped_tail;
+      w->lone_wrap_size = size;
       w->alloc_pos = 0;
       publish_ready(w);
       continue;
     }
     w->alloc_pos = p.frame_pos + total;
+    w->lone_wrap_tail = 0;
     res->data = w->seg.payload + p.frame_pos + ZB_FRAME_HEADER_SIZE;
     res->size = size;
     res->writer = w;
@@ -732,6 +743,33 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     w->name, timeout_ms, w->nholds,
                     (unsigned long long)w->held_bytes,
                     (unsigned long long)avail, (unsigned long long)needed);
+      break;
+    }
+    if (now >= deadline && w->lone_wrap_tail > 0) {
+      /* The frame fitted neither before the end nor at 0 behind a marker
+       * in one step (tail + frame > ring): the marker went out alone. */
+      rc = zb__fail(ZB_ETIMEDOUT,
+                    "ring \"%s\" stayed full for %d ms (%llu bytes free, "
+                    "the frame needs %llu): a frame of %llu bytes (%llu with "
+                    "its header) fits neither at %llu of the %llu-byte ring "
+                    "(%llu bytes to the end) nor at 0 behind a wrap marker "
+                    "(%llu + %llu bytes > %llu), so the marker went out "
+                    "alone and the reader has not stepped over it: a reader "
+                    "that waits for one sem-w post per frame (the C++ and "
+                    "Python peers) never does, else the reader is not "
+                    "releasing frames; keep 16 + size of every frame within "
+                    "half the ring (%llu bytes)",
+                    w->name, timeout_ms, (unsigned long long)avail,
+                    (unsigned long long)needed,
+                    (unsigned long long)w->lone_wrap_size,
+                    (unsigned long long)zb__frame_total(w->lone_wrap_size),
+                    (unsigned long long)w->lone_wrap_at,
+                    (unsigned long long)w->seg.payload_size,
+                    (unsigned long long)w->lone_wrap_tail,
+                    (unsigned long long)w->lone_wrap_tail,
+                    (unsigned long long)zb__frame_total(w->lone_wrap_size),
+                    (unsigned long long)w->seg.payload_size,
+                    (unsigned long long)(w->seg.payload_size / 2));
       break;
     }
     if (now >= deadline) {

@@ -249,6 +249,17 @@ gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
   return ok;
 }
 
+gboolean
+gst_zero_link_has_frame_caps (GstZeroLink * link)
+{
+  gboolean has;
+
+  g_mutex_lock (&link->lock);
+  has = link->attributes != NULL;
+  g_mutex_unlock (&link->lock);
+  return has;
+}
+
 GBytes *
 gst_zero_link_ref_attributes (GstZeroLink * link)
 {

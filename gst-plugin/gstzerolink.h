@@ -108,6 +108,9 @@ gsize gst_zero_link_header_size (GstZeroLink * link);
  * they differ and cannot travel so (no frame header; caps too long). */
 gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
 
+/* Whether frames now carry caps of their own (set_frame_caps). */
+gboolean gst_zero_link_has_frame_caps (GstZeroLink * link);
+
 /* The attribute bytes every frame's header carries now (a reference), or
  * NULL. */
 GBytes *gst_zero_link_ref_attributes (GstZeroLink * link);

@@ -31,7 +31,9 @@
  * commit time (docs/PROTOCOL.md §9.1, "Per-frame header"), declared in the metadata as
  * "zerobuffer":{"frame_header":1}. zerosrc and the zerobuffer Node reader
  * understand it; other ZeroBuffer readers would take the header for image
- * bytes, so it is off by default.
+ * bytes, so it is off by default. The ring's metadata keeps the first caps:
+ * without the header a caps change is an error, with it each frame after
+ * the change carries the new caps in the header (zerosrc follows them).
  *
  * Errors name their kind, so a supervisor can tell the permanent ones (a
  * frame that can never fit, no ring after connect-timeout, other caps than
@@ -448,6 +450,15 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   GstZeroError *e = NULL;
   gboolean repeated;
 
+  /* the ring's metadata keeps the first caps; with the frame header each
+   * frame after a change carries its own ({"caps":"..."}), and none again
+   * once they are the first caps again */
+  if (gst_zero_link_set_frame_caps (self->link, caps) &&
+      gst_zero_link_has_frame_caps (self->link)) {
+    GST_INFO_OBJECT (self, "caps changed to %" GST_PTR_FORMAT ": each frame "
+        "carries them in its header", caps);
+    return TRUE;
+  }
   if (!gst_zero_link_set_caps (self->link, caps, &e)) {
     /* upstream may offer the same caps again and again: one error each */
     GST_OBJECT_LOCK (self);

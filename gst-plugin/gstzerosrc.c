@@ -91,6 +91,8 @@ struct _GstZeroSrc
 
   /* streaming thread only */
   GstCaps *stream_caps;         /* negotiated from the metadata */
+  gchar *frame_caps_text;       /* caps the last frame carried, or NULL */
+  GstCaps *frame_caps;          /* the same, parsed */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
@@ -299,6 +301,75 @@ gst_zero_src_announce (GstZeroSrc * self, const gchar * name,
   g_string_free (line, TRUE);
 }
 
+static void
+gst_zero_src_forget_frame_caps (GstZeroSrc * self)
+{
+  g_clear_pointer (&self->frame_caps_text, g_free);
+  gst_clear_caps (&self->frame_caps);
+}
+
+/* The caps a frame carries in its header's attributes ({"caps":"..."}: a
+ * writer whose caps changed after it wrote the metadata, such as zerosink
+ * frame-header=true), else the ring's, set downstream when they change
+ * (unless the caps property overrides them). FALSE, with an error posted,
+ * when they cannot be used. */
+static gboolean
+gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
+    guint64 sequence, const zb_frame_ext * ext)
+{
+  gchar *text = NULL, *why = NULL, *takes = NULL;
+  GstCaps *caps;
+  gboolean overridden;
+
+  GST_OBJECT_LOCK (self);
+  overridden = self->caps != NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (overridden)
+    return TRUE;
+  if (ext->attrs_size > 0)
+    text = zerobuffer_json_get_string (ext->attrs, ext->attrs_size, "caps");
+  if (g_strcmp0 (text, self->frame_caps_text) == 0) {
+    g_free (text);
+    return TRUE;
+  }
+  caps = text == NULL ? gst_caps_ref (self->stream_caps) :
+      zerobuffer_caps_from_peer (text, &why);
+  if (caps == NULL) {
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
+        ("Frame %" G_GUINT64_FORMAT " of ring %s carries caps that cannot be "
+            "used: %s", sequence, zb_reader_name (reader), why),
+        ("set the caps property of zerosrc to the format of the frames"));
+    g_free (why);
+    g_free (text);
+    return FALSE;
+  }
+  if (!gst_zero_src_downstream_accepts (self, caps, &takes) ||
+      !gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+    gchar *wanted = gst_caps_to_string (caps);
+
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
+        ("Downstream does not accept the caps %s that frame %" G_GUINT64_FORMAT
+            " of ring %s changed to", wanted, sequence,
+            zb_reader_name (reader)),
+        ("%s%s", takes ? "downstream takes " : "the caps event was refused",
+            takes ? takes : ""));
+    g_free (wanted);
+    g_free (takes);
+    g_free (text);
+    gst_caps_unref (caps);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "frame %" G_GUINT64_FORMAT " changes the caps to %"
+      GST_PTR_FORMAT, sequence, caps);
+  gst_zero_src_forget_frame_caps (self);
+  self->frame_caps_text = text;
+  if (text != NULL)
+    self->frame_caps = caps;
+  else
+    gst_caps_unref (caps);
+  return TRUE;
+}
+
 /* The writer's timestamps and flags from the per-frame header. The first
  * frame with a PTS after a new writer (or after we went PLAYING again)
  * anchors the time base at the running time of its arrival; later frames
@@ -379,6 +450,7 @@ gst_zero_src_finalize (GObject * object)
   gst_zero_src_ring_close (self->ring);
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->stream_caps, NULL);
+  gst_zero_src_forget_frame_caps (self);
   g_free (self->buffer_name);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -562,6 +634,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->ring = gst_zero_src_ring_new (reader);
   GST_OBJECT_UNLOCK (self);
   gst_caps_replace (&self->stream_caps, NULL);
+  gst_zero_src_forget_frame_caps (self);
   self->discont = TRUE;
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;
@@ -593,6 +666,7 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
     gst_zero_src_ring_close (ring);
   }
   gst_caps_replace (&self->stream_caps, NULL);
+  gst_zero_src_forget_frame_caps (self);
   return TRUE;
 }
 
@@ -629,7 +703,8 @@ gst_zero_src_negotiate (GstBaseSrc * bsrc)
 
   if (self->stream_caps == NULL)
     return TRUE;
-  return gst_base_src_set_caps (bsrc, self->stream_caps);
+  return gst_base_src_set_caps (bsrc, self->frame_caps != NULL ?
+      self->frame_caps : self->stream_caps);
 }
 
 static GstFlowReturn
@@ -746,6 +821,10 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
     offset = ext.data - frame.data;
     size = ext.size;
+    if (!gst_zero_src_follow_frame_caps (self, reader, frame.sequence, &ext)) {
+      zb_frame_release (&frame);
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
   }
 
   /* The buffer's memory holds the frame's lease. */

@@ -584,6 +584,56 @@ GST_START_TEST (test_caps_change_refused)
 
 GST_END_TEST;
 
+/* With frame-header=true a caps change goes through: each frame after it
+ * carries the new caps in its header, zerosrc sets them downstream before
+ * that frame, and back when a frame carries none again. */
+GST_START_TEST (test_caps_change_with_frame_header)
+{
+  const guint widths[] = { 4, 4, 8, 8, 4 };
+  gchar *name = ring_name ("capsfh");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (widths); i++) {
+    gchar *caps_text = g_strdup_printf ("video/x-raw, format=(string)GRAY8, "
+        "width=(int)%u, height=(int)4, framerate=(fraction)30/1", widths[i]);
+    GstCaps *caps = gst_caps_from_string (caps_text);
+    GstSample *sample;
+    GstBuffer *sent = make_frame (i, widths[i] * 4, FALSE);
+    GstStructure *got;
+    gint width;
+    gchar *h1, *h2;
+
+    g_object_set (appsrc, "caps", caps, NULL);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            gst_buffer_ref (sent)), GST_FLOW_OK);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    got = gst_caps_get_structure (gst_sample_get_caps (sample), 0);
+    fail_unless (gst_structure_get_int (got, "width", &width));
+    fail_unless_equals_int (width, widths[i]);
+    h1 = buffer_hash (sent);
+    h2 = buffer_hash (gst_sample_get_buffer (sample));
+    fail_unless_equals_string (h1, h2);
+    g_free (h1);
+    g_free (h2);
+    gst_sample_unref (sample);
+    gst_buffer_unref (sent);
+    gst_caps_unref (caps);
+    g_free (caps_text);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------- src paths */
 
 /* zerosrc buffer-name=NAME ! DOWNSTREAM, fed by a writer with metadata META
@@ -2469,6 +2519,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_caps_change_refused);
+  tcase_add_test (tc, test_caps_change_with_frame_header);
   tcase_add_test (tc, test_metadata_without_caps);
   tcase_add_test (tc, test_downstream_refuses_caps);
   tcase_add_test (tc, test_escaped_metadata);

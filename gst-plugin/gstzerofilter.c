@@ -204,7 +204,7 @@ struct _GstZeroFilter
 #define DEFAULT_FRAME_HEADER FALSE
 #define DEFAULT_IN_PLACE TRUE
 #define DEFAULT_MAX_BUFFERS 3
-#define DEFAULT_METADATA_SIZE 4096
+#define DEFAULT_METADATA_SIZE ZB_DEFAULT_METADATA_SIZE
 #define DEFAULT_PAYLOAD_SIZE 0
 #define DEFAULT_LATENCY 0
 /* How long the caps event waits for the server to take the response ring

@@ -102,7 +102,7 @@ struct _GstZeroSrc
 };
 
 #define DEFAULT_BUFFER_NAME NULL
-#define DEFAULT_METADATA_SIZE 4096
+#define DEFAULT_METADATA_SIZE ZB_DEFAULT_METADATA_SIZE
 /* 0: sized for the frames the caps describe (zb_default_payload_size) */
 #define DEFAULT_PAYLOAD_SIZE 0
 #define DEFAULT_TIMEOUT -1

@@ -245,7 +245,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') fail('inPlace', 'a boolean', options.inPlace);
     const requests = await ZeroBufferReader.create({
       name: rings.request,
-      metadataSize: validateSize('metadataSize', options.metadataSize ?? 4096, 0),
+      metadataSize: validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 0),
       payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
     });
     const server = new ZeroBufferDuplexServer(options.name, rings, requests, options);
@@ -702,7 +702,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({
         name: rings.response,
-        metadataSize: options.metadataSize ?? 4096,
+        metadataSize: options.metadataSize ?? native.defaultMetadataSize,
         payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
       });
       return new ZeroBufferDuplexClient(options.name, requests, responses, timeoutMs);

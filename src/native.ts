@@ -205,6 +205,8 @@ export interface NativeAddon {
   declareInPlace(bytes: Uint8Array): Uint8Array;
   /** ZB_EXT_IN_PLACE: the frame header's zerobuffer flag of a duplex answer in place (docs/PROTOCOL.md §9.4). */
   extInPlace: number;
+  /** ZB_DEFAULT_METADATA_SIZE: the metadata block our readers make when not told (zerosrc's default). */
+  defaultMetadataSize: number;
   liveCounts(): NativeLiveCounts;
   /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
   duplexRingNames(channel: string): { request: string; response: string };

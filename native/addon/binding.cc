@@ -710,6 +710,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));
   exports.Set("extInPlace", Napi::Number::New(env, ZB_EXT_IN_PLACE));
   exports.Set("maxMetadataSize", U64(env, ZB_MAX_METADATA_SIZE));
+  exports.Set("defaultMetadataSize", U64(env, ZB_DEFAULT_METADATA_SIZE));
   exports.Set("maxPayloadSize", U64(env, ZB_MAX_PAYLOAD_SIZE));
   RegisterConvert(env, exports);
   RegisterSignalHold(env, exports);

@@ -2,6 +2,7 @@
 // help. parse-args.ts turns it into a yargs parser; tests read it as is.
 import { BANDS } from '../orchestrator/stream-stats.js';
 import { DEFAULT_MAX_RESTARTS } from '../runner/pipeline-runner.js';
+import { DEFAULT_METADATA_SIZE } from '../orchestrator/sizes.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean';
@@ -34,7 +35,7 @@ export const DEMO_FRAMES_OFF_TTY = 150;
 
 const ringOptions: Record<string, OptionSpec> = {
   name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
-  'metadata-size': { type: 'number', describe: 'Metadata block size in bytes (default: 4096)' },
+  'metadata-size': { type: 'number', describe: `Metadata block size in bytes (default: ${DEFAULT_METADATA_SIZE})` },
   'payload-size': {
     type: 'number',
     describe: 'Payload ring size in bytes (default: frames of the size the caps at the end of the pipeline describe, ' +

@@ -7,7 +7,8 @@ import { parseCaps, type Caps } from '../caps.js';
 import { native } from '../native.js';
 import { videoInfoFromCaps } from '../video-info.js';
 
-export const DEFAULT_METADATA_SIZE = 4096;
+/** The core's default (ZB_DEFAULT_METADATA_SIZE), as zerosrc's: room for caps with stream headers. */
+export const DEFAULT_METADATA_SIZE: number = native.defaultMetadataSize;
 
 /** Elements that pass their input's caps on unchanged (videorate: the frame rate only, not a frame's bytes). */
 const CAPS_KEEPING = new Set(['queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);

@@ -159,7 +159,7 @@ test('durations, pipeline words and default sizes', () => {
   expect(splitPipeline(`videotestsrc ! textoverlay text="a b" font-desc='Sans 8' ! x\\ y`)).toEqual(['videotestsrc', '!', 'textoverlay', 'text=a b', 'font-desc=Sans 8', '!', 'x y']);
   expect(() => splitPipeline('a "b')).toThrow(TypeError);
   // 640×480 RGB: 4 frames (4 × 0.9 MB fit the cache), each with room for both headers
-  expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 4 * (640 * 480 * 3 + 64), from: 'caps', frames: 4 });
+  expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 65536, payloadSize: 4 * (640 * 480 * 3 + 64), from: 'caps', frames: 4 });
   // 4K BGRx: 2 frames; unknown: 3 frames of 1080p RGB
   expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'])).toMatchObject({ payloadSize: 2 * (3840 * 2160 * 4 + 64), frames: 2 });
   expect(defaultSizes(['v4l2src']).payloadSize).toBe(3 * (1920 * 1080 * 3 + 64));
@@ -174,7 +174,7 @@ test('durations, pipeline words and default sizes', () => {
   expect(duplexSizes(splitPipeline(`${uhd} ! videoconvert`)).payloadSize).toBe(duplexSizes(splitPipeline(uhd)).payloadSize);
   expect(defaultSizes(['v4l2src']).from).toBe('default');
   // a duplex request ring: the frames in flight, at least zerofilter's depth (default 2) + 3
-  expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 4096, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });
+  expect(duplexSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 65536, payloadSize: 5 * (640 * 480 * 3 + 64), from: 'caps' });
   expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=BGRx,width=3840,height=2160'], 4).payloadSize).toBe(7 * (3840 * 2160 * 4 + 64));
   expect(duplexSizes(['videotestsrc', '!', 'video/x-raw,format=GRAY8,width=32,height=32']).payloadSize).toBe(64 * (32 * 32 + 64));
   expect(duplexSizes(['v4l2src'])).toEqual(defaultSizes(['v4l2src']));

@@ -46,7 +46,7 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   expect([image.width, image.height, image.format, image.channels]).toEqual([64, 48, 'png', 3]);
   const announced = child.stdout.filter((l) => l.startsWith('> '));
   expect(announced).toEqual([
-    `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",4096,${64 * (64 * 48 * 3 + 64)}]}`, // 64 frames of the caps (small frames)
+    `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",65536,${64 * (64 * 48 * 3 + 64)}]}`, // 64 frames of the caps (small frames)
     `> {"jsonrpc":"2.0","method":"stop-stream","params":["${name}"]}`,
   ]);
 });

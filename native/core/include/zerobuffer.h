@@ -92,6 +92,9 @@ const char *zb_last_error(void);
 /* Limits. Names become file names: "sem.sem-w-" + NAME must fit NAME_MAX. */
 #define ZB_NAME_MAX 245
 #define ZB_MAX_METADATA_SIZE (UINT64_C(64) << 20) /* 64 MiB */
+/* What our readers make room for when not told: the writer's metadata JSON,
+ * whose caps may carry stream headers (vorbis, theora: 6-7 KiB). */
+#define ZB_DEFAULT_METADATA_SIZE (UINT64_C(64) << 10) /* 64 KiB */
 #define ZB_MAX_PAYLOAD_SIZE (UINT64_C(16) << 30)  /* 16 GiB */
 #define ZB_FRAME_HEADER_SIZE 16
 

@@ -216,16 +216,24 @@ gst_zero_link_header_size (GstZeroLink * link)
   return header ? ZB_EXT_HEADER_SIZE : 0;
 }
 
-gboolean
-gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
+/* Under the lock: whether frames of CAPS differ from the metadata's. */
+static gboolean
+caps_differ_locked (GstZeroLink * link, GstCaps * caps)
+{
+  return caps != NULL && link->metadata_caps != NULL &&
+      !gst_caps_is_equal (caps, link->metadata_caps);
+}
+
+/* Under the lock: the attributes of frames of CAPS, {"caps":"..."} when
+ * they differ from the metadata's, else none; FALSE when they differ and
+ * cannot travel so (no frame header; caps too long). */
+static gboolean
+set_frame_caps_locked (GstZeroLink * link, GstCaps * caps)
 {
   GBytes *attributes = NULL;
-  gboolean differ, ok = TRUE;
+  gboolean ok = TRUE;
 
-  g_mutex_lock (&link->lock);
-  differ = caps != NULL && link->metadata_caps != NULL &&
-      !gst_caps_is_equal (caps, link->metadata_caps);
-  if (differ && link->frame_header) {
+  if (caps_differ_locked (link, caps) && link->frame_header) {
     GString *json = g_string_new ("{\"caps\":");
     gchar *text = gst_caps_to_string (caps);
 
@@ -240,24 +248,34 @@ gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
     else
       ok = FALSE;
     g_string_free (json, TRUE);
-  } else if (differ) {
+  } else if (caps_differ_locked (link, caps)) {
     ok = FALSE;
   }
   g_clear_pointer (&link->attributes, g_bytes_unref);
   link->attributes = attributes;
+  return ok;
+}
+
+gboolean
+gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
+{
+  gboolean ok;
+
+  g_mutex_lock (&link->lock);
+  ok = set_frame_caps_locked (link, caps);
   g_mutex_unlock (&link->lock);
   return ok;
 }
 
 gboolean
-gst_zero_link_has_frame_caps (GstZeroLink * link)
+gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps)
 {
-  gboolean has;
+  gboolean differ;
 
   g_mutex_lock (&link->lock);
-  has = link->attributes != NULL;
+  differ = caps_differ_locked (link, caps);
   g_mutex_unlock (&link->lock);
-  return has;
+  return differ;
 }
 
 GBytes *
@@ -282,6 +300,26 @@ gst_zero_link_health (GstZeroLink * link, zb_health * health)
   return ok;
 }
 
+/* The error for caps that cannot follow the metadata's. */
+static GstZeroError *
+caps_refused_locked (GstZeroLink * link, GstCaps * caps)
+{
+  gchar *old_caps = gst_caps_to_string (link->metadata_caps);
+  gchar *new_caps = gst_caps_to_string (caps);
+  GstZeroError *error = gst_zero_error_new (ZB_EMETADATA,
+      g_strdup_printf ("Caps cannot change after the first frame: the ring's "
+          "metadata says %s, upstream now sends %s", old_caps, new_caps),
+      g_strdup (link->frame_header ? "the new caps are too long for a frame "
+          "header's attributes; restart both sides to change the format" :
+          "the metadata of a ZeroBuffer ring is written once; with "
+          "frame-header=true each frame can carry caps of its own, else "
+          "restart both sides to change the format"));
+
+  g_free (old_caps);
+  g_free (new_caps);
+  return error;
+}
+
 gboolean
 gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error)
@@ -289,21 +327,28 @@ gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
   gboolean ok = TRUE;
 
   g_mutex_lock (&link->lock);
-  if (link->metadata_caps != NULL &&
-      !gst_caps_is_equal (caps, link->metadata_caps)) {
-    gchar *old_caps = gst_caps_to_string (link->metadata_caps);
-    gchar *new_caps = gst_caps_to_string (caps);
-
-    *error = gst_zero_error_new (ZB_EMETADATA,
-        g_strdup_printf ("Caps cannot change after the first frame: the "
-            "ring's metadata says %s, upstream now sends %s", old_caps,
-            new_caps), g_strdup ("the metadata of a ZeroBuffer ring is "
-            "written once; restart both sides to change the format"));
-    g_free (old_caps);
-    g_free (new_caps);
+  if (caps_differ_locked (link, caps)) {
+    *error = caps_refused_locked (link, caps);
     ok = FALSE;
   } else {
     gst_caps_replace (&link->caps, caps);
+  }
+  g_mutex_unlock (&link->lock);
+  return ok;
+}
+
+gboolean
+gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
+    GstZeroError ** error)
+{
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&link->lock);
+  if (link->metadata_caps == NULL)
+    gst_caps_replace (&link->caps, caps);       /* the metadata's, to come */
+  if (!set_frame_caps_locked (link, caps)) {
+    *error = caps_refused_locked (link, caps);
+    ok = FALSE;
   }
   g_mutex_unlock (&link->lock);
   return ok;

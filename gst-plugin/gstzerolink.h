@@ -78,6 +78,13 @@ void gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop);
 gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);
 
+/* zerosink's caps: the metadata's until it is written, then, with the frame
+ * header, the caps each frame carries when they differ from it (as
+ * set_frame_caps), in one step. FALSE, with *error, when they differ and
+ * cannot travel so. */
+gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
+    GstZeroError ** error);
+
 /* The writer (a reference: zb_writer_unref), connected and with the
  * metadata in place. GST_FLOW_FLUSHING when the link is closed or
  * CANCELLABLE is cancelled, GST_FLOW_EOS after finish, GST_FLOW_ERROR with
@@ -108,8 +115,9 @@ gsize gst_zero_link_header_size (GstZeroLink * link);
  * they differ and cannot travel so (no frame header; caps too long). */
 gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
 
-/* Whether frames now carry caps of their own (set_frame_caps). */
-gboolean gst_zero_link_has_frame_caps (GstZeroLink * link);
+/* Whether frames of CAPS would carry them (they differ from the caps in
+ * the ring's metadata). */
+gboolean gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps);
 
 /* The attribute bytes every frame's header carries now (a reference), or
  * NULL. */

@@ -453,13 +453,7 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   /* the ring's metadata keeps the first caps; with the frame header each
    * frame after a change carries its own ({"caps":"..."}), and none again
    * once they are the first caps again */
-  if (gst_zero_link_set_frame_caps (self->link, caps) &&
-      gst_zero_link_has_frame_caps (self->link)) {
-    GST_INFO_OBJECT (self, "caps changed to %" GST_PTR_FORMAT ": each frame "
-        "carries them in its header", caps);
-    return TRUE;
-  }
-  if (!gst_zero_link_set_caps (self->link, caps, &e)) {
+  if (!gst_zero_link_change_caps (self->link, caps, &e)) {
     /* upstream may offer the same caps again and again: one error each */
     GST_OBJECT_LOCK (self);
     repeated = self->refused_caps != NULL &&
@@ -475,7 +469,11 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   GST_OBJECT_LOCK (self);
   gst_clear_caps (&self->refused_caps); /* refused again later: said again */
   GST_OBJECT_UNLOCK (self);
-  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
+  if (gst_zero_link_carries_caps (self->link, caps))
+    GST_INFO_OBJECT (self, "caps changed to %" GST_PTR_FORMAT ": each frame "
+        "carries them in its header", caps);
+  else
+    GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   return TRUE;
 }
 
@@ -503,6 +501,7 @@ static gboolean
 gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstCaps *caps;
   gboolean zero_copy;
   guint max_buffers;
 
@@ -513,6 +512,15 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   if (!zero_copy) {
     GST_DEBUG_OBJECT (self, "no pool: zero-copy=false, or upstream pushes "
         "buffers again");
+    return TRUE;
+  }
+  /* Frames whose caps differ from the ring's carry them in a header larger
+   * than a pool buffer leaves room for: each would be copied into a second
+   * reservation while its own stays open, two frames' room for one. */
+  gst_query_parse_allocation (query, &caps, NULL);
+  if (caps != NULL && gst_zero_link_carries_caps (self->link, caps)) {
+    GST_DEBUG_OBJECT (self, "no pool: the caps differ from the ring's, so "
+        "frames are copied with them in their header");
     return TRUE;
   }
   gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,

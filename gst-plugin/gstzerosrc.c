@@ -22,11 +22,12 @@
  * wraps only the bytes after the header (still without a copy) and carries
  * the writer's timestamps: the first frame of each writer connection (and
  * the first after zerosrc was paused) is stamped with the running time of
- * its arrival, and every later PTS and DTS keeps the writer's spacing from
- * it (PTS and DTS are offset by the same amount; a frame without a DTS gets
- * its PTS), so a live pipeline sees the writer's pacing, not the jitter of
- * the transport. When the writer's timestamps fall behind its commit times
- * by more than 15 ms (it paused, or seeked back), the offset grows by as
+ * its commit (the writer's CLOCK_MONOTONIC, the same clock on one host),
+ * and every later PTS and DTS keeps the writer's spacing from it (PTS and
+ * DTS are offset by the same amount; a frame without a DTS gets its PTS),
+ * so a live pipeline sees the writer's pacing, not the jitter of the
+ * transport. When the writer's timestamps fall behind its commit times by
+ * more than 15 ms (it paused, or seeked back), the offset grows by as
  * much. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
  * GAP, ...) are the writer's too. Frames without a PTS, and streams without
  * the header, get the running time of arrival. A frame whose header is
@@ -97,7 +98,6 @@ struct _GstZeroSrc
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
-  GstClockTimeDiff ts_lead;     /* at the anchor: mapped PTS - commit time */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
 };
 
@@ -372,12 +372,14 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
 
 /* The writer's timestamps and flags from the per-frame header. The first
  * frame with a PTS after a new writer (or after we went PLAYING again)
- * anchors the time base at the running time of its arrival; later frames
- * keep the writer's spacing. The writer's commit time (its CLOCK_MONOTONIC,
- * ours too on one host) says when the writer's own timeline fell behind its
- * clock: after it paused, or seeked or looped back, its PTS lag its commits
- * by more than at the anchor, and the time base moves forward by as much,
- * so that such frames do not reach the sinks late for ever. */
+ * anchors the time base: that PTS is the running time of the frame's
+ * commit (the writer's CLOCK_MONOTONIC, ours too on one host; its arrival
+ * when there is none), so a frame that waited in the ring is not stamped
+ * fresh; later frames keep the writer's spacing. A frame's PTS is never
+ * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
+ * fell behind its clock (it paused, or seeked or looped back) the time base
+ * moves forward by as much, so that such frames do not reach the sinks late
+ * for ever. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
@@ -386,27 +388,26 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
         (self));
     /* the commit in our running time: now, less how long ago it was */
-    GstClockTimeDiff age = (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns);
-    GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
-        (GstClockTimeDiff) now - MAX (age, 0) : 0;
+    GstClockTimeDiff age = ext->commit_ns != 0 ?
+        (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
+    GstClockTimeDiff committed = (GstClockTimeDiff) now - MAX (age, 0);
 
     if (!self->ts_anchored) {
       self->ts_offset = GST_CLOCK_TIME_IS_VALID (now) ?
-          GST_CLOCK_DIFF ((GstClockTime) ext->pts, now) : 0;
-      self->ts_lead = (gint64) ext->pts + self->ts_offset - committed;
+          committed - (GstClockTimeDiff) ext->pts : 0;
       self->ts_anchored = TRUE;
-      GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " arrives at "
-          "running time %" GST_TIME_FORMAT ": offset %" GST_STIME_FORMAT,
-          GST_TIME_ARGS (ext->pts), GST_TIME_ARGS (now),
+      GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " committed at "
+          "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
+          GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (committed),
           GST_STIME_ARGS (self->ts_offset));
-    } else if (GST_CLOCK_TIME_IS_VALID (now) && ext->commit_ns != 0) {
+    } else if (GST_CLOCK_TIME_IS_VALID (now)) {
       GstClockTimeDiff lead = (gint64) ext->pts + self->ts_offset - committed;
 
-      if (lead < self->ts_lead - ZEROSRC_TS_SLACK) {
-        self->ts_offset += self->ts_lead - lead;
+      if (lead < -ZEROSRC_TS_SLACK) {
+        self->ts_offset -= lead;
         GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " came %"
-            GST_STIME_FORMAT " behind its commit: offset %" GST_STIME_FORMAT,
-            GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (self->ts_lead - lead),
+            GST_STIME_FORMAT " before its commit: offset %" GST_STIME_FORMAT,
+            GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (-lead),
             GST_STIME_ARGS (self->ts_offset));
       }
     }
@@ -416,7 +417,7 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   if (ext->dts != ZB_EXT_NONE && self->ts_anchored &&
       (gint64) ext->dts + self->ts_offset >= 0)
     GST_BUFFER_DTS (buffer) = ext->dts + self->ts_offset;
-  else if (GST_BUFFER_PTS_IS_VALID (buffer))
+  else if (ext->dts == ZB_EXT_NONE && GST_BUFFER_PTS_IS_VALID (buffer))
     GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
   if (ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (buffer) = ext->duration;

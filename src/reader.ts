@@ -88,6 +88,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #givingBack = false;
   /** When the event loop last ran one of our reads (a wait that resolved, or a turn let through). */
   #turnedAt = performance.now();
+  /** next()'s turn of the event loop in progress: later next() calls wait for it too, and so keep their order. */
+  #turn: Promise<void> | undefined;
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
     timeoutMs: number) {
@@ -188,10 +190,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     signal?.throwIfAborted();
     if (this.#closed) return null;
     if (this.#next === this.#taken) {
-      if (this.#turnDue()) {
-        await loopTurn();
+      if (this.#turn !== undefined || this.#turnDue()) {
+        await (this.#turn ??= loopTurn().then(() => {
+          this.#turn = undefined;
+        }));
         signal?.throwIfAborted();
         if (this.#closed) return null;
+        if (this.#next < this.#taken) return this.#frameAt(this.#next++); // an earlier next() took a batch meanwhile
       }
       let taken: number | null;
       try {

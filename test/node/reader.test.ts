@@ -65,6 +65,21 @@ test.each(['frames', 'next'] as const)('the event loop turns while %s() drains a
   }
 });
 
+test('next() calls made together resolve in order, also when one of them lets the event loop turn first', async () => {
+  const { reader, writer } = await pair('turn-order', 4096);
+  try {
+    for (let i = 0; i < 4; i++) await writer.write(new Uint8Array([i]));
+    const end = Date.now() + 15; // the loop has not turned for a reader's read in over 10 ms
+    while (Date.now() < end);
+    const frames = await Promise.all([reader.next(), reader.next(), reader.next(), reader.next()]);
+    expect(frames.map((f) => f!.data[0])).toEqual([0, 1, 2, 3]);
+    for (const f of frames) f!.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('the event loop keeps ticking while a read waits', async () => {
   const { reader, writer } = await pair('tick');
   let ticks = 0;

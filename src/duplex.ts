@@ -245,7 +245,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') fail('inPlace', 'a boolean', options.inPlace);
     const requests = await ZeroBufferReader.create({
       name: rings.request,
-      metadataSize: validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 0),
+      metadataSize: validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1),
       payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
     });
     const server = new ZeroBufferDuplexServer(options.name, rings, requests, options);
@@ -697,12 +697,14 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const rings = duplexRingNames(options.name);
     const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
+    // the server writes its metadata (caps) into the response ring
+    const metadataSize = validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1);
     const requests = await connectWhenThere(rings.request, { deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs });
     try {
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({
         name: rings.response,
-        metadataSize: options.metadataSize ?? native.defaultMetadataSize,
+        metadataSize,
         payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
       });
       return new ZeroBufferDuplexClient(options.name, requests, responses, timeoutMs);

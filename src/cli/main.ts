@@ -7,7 +7,7 @@ import { cleanupCommand } from './cleanup-command.js';
 import { filterCommand } from './filter-command.js';
 import { ingestCommand } from './ingest-command.js';
 import { inspectCommand } from './inspect-command.js';
-import { parseArgs } from './parse-args.js';
+import { parseArgs, type ParsedArgs } from './parse-args.js';
 import { pluginPathCommand } from './plugin-path-command.js';
 import { runCommand } from './run-command.js';
 import { serveCommand } from './serve-command.js';
@@ -33,12 +33,26 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   }
   // Our stdout closed under us (`| head`): nothing more can be said, so the
   // command stops as on Ctrl-C, where an unheard EPIPE would end the
-  // process with a stack trace (and rings left behind).
+  // process with a stack trace (and rings left behind). Any other write
+  // error (a full disk) stops it too, as a failure.
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
+  let outError: NodeJS.ErrnoException | undefined;
   signal.addEventListener('abort', stop, { once: true });
-  stdout.on('error', stop);
+  stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outError ??= e;
+    stop();
+  });
   const full: CliIo = { stdout, stderr, signal: stopped.signal };
+  const status = await command(parsed, full);
+  await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
+  if (outError === undefined) return status;
+  say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
+  return EXIT.internal;
+}
+
+async function command(parsed: Exclude<ParsedArgs, { kind: 'help' | 'usage' }>, full: CliIo): Promise<ExitCode> {
+  const { stderr } = full;
   try {
     switch (parsed.kind) {
       case 'run':

@@ -28,7 +28,7 @@ export interface StartStreamOptions {
   name?: string;
   /**
    * Bytes of the metadata block.
-   * @default 4096
+   * @default 65536 (ZB_DEFAULT_METADATA_SIZE: room for caps with stream headers)
    */
   metadataSize?: number;
   /**

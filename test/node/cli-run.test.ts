@@ -3,7 +3,7 @@
 // filesink), a PNG snapshot of the right size, --json lines, and
 // gst-launch's own message for a pipeline it rejects.
 import { jest } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -95,6 +95,17 @@ test('run whose stdout closes (| head): it stops cleanly, status 0, its ring and
     expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
   } finally {
     child.proc.kill('SIGKILL');
+  }
+});
+
+test('an stdout that cannot be written (a full disk) is a failure, said on stderr', () => {
+  const full = fs.openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, [bin, 'cleanup', '--json', '--dry-run'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    expect(r.status).toBe(EXIT.internal);
+    expect(r.stderr).toMatch(/cannot write to stdout: ENOSPC/);
+  } finally {
+    fs.closeSync(full);
   }
 });
 

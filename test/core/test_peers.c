@@ -6,7 +6,10 @@
  *
  *   writers  the C++-like and the Python-like writer (a child process)
  *            into our reader, which holds up to 2 frames (when they are
- *            small enough for that) and releases them in any order: every frame once, in order, byte-exact (hash of the
+ *            small enough for that) and releases them in any order (at
+ *            random, or keeping the oldest as long as the writer has room),
+ *            letting the oldest go before the bytes it pins leave the
+ *            writer no room: every frame once, in order, byte-exact (hash of the
  *            bytes and of the sizes), no error, no stall; the run must have
  *            hit exact ends, small tails and markers (and, Python, phantom
  *            counts).
@@ -119,19 +122,60 @@ static void release_one(held *h) {
   h->frames[k] = h->frames[--h->n];
 }
 
+/* The held frame with the lowest sequence (one writer per run): the one
+ * that pins the ring. */
+static unsigned oldest_held(const held *h) {
+  unsigned k, oldest = 0;
+  for (k = 1; k < h->n; k++)
+    if (h->frames[k].sequence < h->frames[oldest].sequence)
+      oldest = k;
+  return oldest;
+}
+
+static void release_at(held *h, unsigned k) {
+  CHECK_RC(zb_frame_release(&h->frames[k]), 0);
+  h->frames[k] = h->frames[--h->n];
+}
+
+/* How the reader of writer_run picks the frame to release when it holds
+ * more than it may: at random, or always the newest, so that the oldest
+ * stays held as long as the writer has room for the next frame (the bytes
+ * behind it then go back late, all at once, with one post of sem-r). */
+enum { HOLD_RANDOM, HOLD_OLDEST };
+
+/* What the core has not given back (zb_reader_held_bytes), as it must be:
+ * not the held frames' own bytes but everything from the oldest of them to
+ * the end of the frame just read (`end`), since bytes go back in ring order
+ * (docs/PROTOCOL.md §3, "Ring order"): frames released behind it and
+ * skipped tails included. Nothing when none is held. */
+static uint64_t pinned_bytes(const held *h, const uint8_t *payload,
+                             uint64_t ring, uint64_t end) {
+  uint64_t start;
+  if (h->n == 0)
+    return 0;
+  start = (uint64_t)(h->frames[oldest_held(h)].data - payload) - 16;
+  return end > start ? end - start : ring - start + end;
+}
+
 /* batch 0: the reader holds up to 2 frames and releases them one by one in
- * any order; batch N: it holds N and releases them with one
- * zb_frames_release (one post of sem-r for all of them). */
+ * any order (hold: HOLD_RANDOM or HOLD_OLDEST); batch N: it holds N and
+ * releases them with one zb_frames_release (one post of sem-r for all of
+ * them). After every frame the bytes the core holds back must be exactly
+ * those from the oldest held frame on. */
 static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
-                       uint64_t frames, int edge, uint64_t seed, unsigned batch) {
+                       uint64_t frames, int edge, uint64_t seed, unsigned batch,
+                       int hold) {
   const char *name = zb_test_name("peerw");
   shared_result *res = shared_page();
-  unsigned max_held = max * 8 <= ring ? 2 : 0; /* held + tail + next fit */
+  /* 2 held + a tail + the next frame fit; what the oldest pins besides is
+   * bounded below */
+  unsigned max_held = max * 8 <= ring ? 2 : 0;
   uint8_t *want = malloc(max);
   emu_stats ours;
   zb_reader *r = NULL;
   held h = {{{0}}, 0};
-  uint64_t seq;
+  const uint8_t *payload = NULL;
+  uint64_t seq, let_go = 0, late_bytes = 0, pinned;
   pid_t pid;
   int rc, status, failures = zb_test_failures;
 
@@ -139,6 +183,11 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
   CHECK_RC(zb_reader_create(&r, name, 256, ring, NULL), 0);
   if (r == NULL || want == NULL)
     goto out;
+  {
+    zb_health hl;
+    CHECK_RC(zb_reader_health(r, &hl), 0);
+    payload = zb__reader_segment(r) + 128 + hl.metadata_size;
+  }
   pid = fork();
   if (pid == 0) {
     emu_write_opts o = {kind, frames, seed, min, max, edge, "{}", 5000};
@@ -173,8 +222,45 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
       CHECK(h.frames[0].reader == NULL && h.frames[h.n - 1].reader == NULL);
       h.n = 0;
     }
-    while (batch == 0 && (h.n > max_held || (h.n > 0 && rnd() % 2 == 0)))
+    if (batch == 0 && hold == HOLD_OLDEST) {
+      while (h.n > max_held) { /* the newest, so the oldest stays */
+        unsigned k, newest = 0;
+        for (k = 1; k < h.n; k++)
+          if (h.frames[k].sequence > h.frames[newest].sequence)
+            newest = k;
+        release_at(&h, newest);
+      }
+    }
+    while (batch == 0 && hold == HOLD_RANDOM &&
+           (h.n > max_held || (h.n > 0 && rnd() % 2 == 0)))
       release_one(&h);
+    /* Nothing lost, nothing given back early: the core holds back exactly
+     * the bytes from the oldest held frame on. */
+    CHECK_RC(zb_reader_held_bytes(r, &pinned, &(uint64_t){0}), 0);
+    if (pinned != pinned_bytes(&h, payload, ring,
+                               (uint64_t)(f.data - payload) + f.size)) {
+      CHECK_EQ_U64(pinned, pinned_bytes(&h, payload, ring,
+                                        (uint64_t)(f.data - payload) + f.size));
+      fprintf(stderr, "  frame %llu: %u held\n", (unsigned long long)seq, h.n);
+      break;
+    }
+    /* The writer can only fill the ring up to the oldest held frame, and
+     * the next frame may need a tail and itself, under 2 * (16 + max)
+     * bytes. A reader that holds a frame while the writer comes round a
+     * whole lap to it, and waits for the next frame before it releases
+     * anything, deadlocks the writer ("buffer is full" with the ring
+     * read to the end): let the oldest go first, as zerosrc moves such a
+     * buffer out of the ring. The bytes behind it go back with it. */
+    while (batch == 0 && h.n > 0 && pinned + 2 * (16 + max) > ring) {
+      uint64_t before = pinned;
+      unsigned k = oldest_held(&h);
+      uint64_t own = 16 + h.frames[k].size;
+      release_at(&h, k);
+      CHECK_RC(zb_reader_held_bytes(r, &pinned, &(uint64_t){0}), 0);
+      let_go++;
+      if (before - pinned > own)
+        late_bytes += before - pinned - own;
+    }
   }
   if (batch > 0 && h.n > 0)
     CHECK_RC(zb_frames_release(h.frames, h.n), 0);
@@ -210,17 +296,20 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
   }
 out:
   fprintf(stderr, "  %s %s writer -> core reader: ring %llu, sizes %llu..%llu, "
-          "%llu frames, seed %llu, held <= %u, batch %u: markers %llu, small tails %llu, "
-          "exact ends %llu, phantoms %llu, waits %llu\n",
+          "%llu frames, seed %llu, held <= %u%s, batch %u: markers %llu, small tails %llu, "
+          "exact ends %llu, phantoms %llu, waits %llu; oldest let go %llu times, "
+          "%llu bytes back late\n",
           zb_test_failures == failures ? "ok  " : "FAIL", kind_name(kind),
           (unsigned long long)ring, (unsigned long long)min,
           (unsigned long long)max, (unsigned long long)frames,
-          (unsigned long long)seed, max_held, batch,
+          (unsigned long long)seed, max_held,
+          hold == HOLD_OLDEST ? " (oldest kept)" : "", batch,
           (unsigned long long)res->stats.markers,
           (unsigned long long)res->stats.small_tails,
           (unsigned long long)res->stats.exact_ends,
           (unsigned long long)res->stats.phantoms,
-          (unsigned long long)res->stats.waits);
+          (unsigned long long)res->stats.waits, (unsigned long long)let_go,
+          (unsigned long long)late_bytes);
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));
   munmap(res, sizeof *res);
@@ -380,11 +469,37 @@ static void test_emulated_writers(void) {
    * reader holds up to two of and releases in any order */
   for (i = 0; i < runs; i++) {
     uint64_t ring = random_ring(), max = i % 2 ? ring / 8 : peer_max(ring);
-    writer_run(EMU_CPP, ring, 1, max, frames_for(ring, max), 1, base_seed + i, 0);
+    writer_run(EMU_CPP, ring, 1, max, frames_for(ring, max), 1, base_seed + i, 0, HOLD_RANDOM);
     ring = random_ring();
     max = i % 2 ? ring / 8 : peer_max(ring);
-    writer_run(EMU_PYTHON, ring, 1, max, frames_for(ring, max), 1, base_seed + 100 + i, 0);
+    writer_run(EMU_PYTHON, ring, 1, max, frames_for(ring, max), 1, base_seed + 100 + i, 0, HOLD_RANDOM);
   }
+}
+
+/* The reader keeps the oldest of the frames it holds for as long as the
+ * writer still has room for a frame, releasing the newer ones (their bytes
+ * stay behind the oldest), then lets it go: every give-back but the first
+ * frame's is late, and the peers' writers, which look at the free bytes
+ * again only after a post of sem-r, must get each one. writer_run's reader
+ * used to release at random only, never letting the oldest go for the
+ * writer's sake: with some seeds (ZB_PEERS_SEED=10, 11, 12, ...) it kept a
+ * frame while the writer came round a lap to it, and the writer stopped
+ * with "buffer is full" on a ring read to the end (the core had lost
+ * nothing: the bytes were behind the held frame). Keeping the oldest did
+ * so at once, every time. The rings: a small one (many laps) and a random
+ * one. */
+static void test_emulated_writers_oldest_kept(void) {
+  uint64_t saved = rng_state, ring;
+  unsigned i;
+  rng_state = base_seed + 800; /* the other tests draw what they drew before */
+  for (i = 0; i < 2; i++) {
+    ring = i == 0 ? 12288 : random_ring();
+    writer_run(EMU_CPP, ring, 1, ring / 8, frames_for(ring, ring / 8), 1,
+               base_seed + 800 + 2 * i, 0, HOLD_OLDEST);
+    writer_run(EMU_PYTHON, ring, 1, ring / 8, frames_for(ring, ring / 8), 1,
+               base_seed + 801 + 2 * i, 0, HOLD_OLDEST);
+  }
+  rng_state = saved;
 }
 
 /* The Node reader gives a batch of frames back at once, with one post of
@@ -397,7 +512,7 @@ static void test_emulated_writers_batched_release(void) {
     unsigned batch = 2 + i % (BATCH_MAX - 1);
     uint64_t ring = random_ring(), max = ring / (2 * (batch + 1));
     writer_run(i % 2 ? EMU_PYTHON : EMU_CPP, ring, 1, max, frames_for(ring, max), 1,
-               base_seed + 400 + i, batch);
+               base_seed + 400 + i, batch, HOLD_RANDOM);
   }
 }
 
@@ -432,9 +547,9 @@ static void test_emulated_reader_early_wrap(void) {
 /* The case of issue 10: Python's Writer.write_frame, random sizes
  * 1..5000, a 64 KiB ring; our reader stopped with EPROTO after 314 frames. */
 static void test_python_writer_64k(void) {
-  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 0, 314, 0);
-  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 1, 315, 0);
-  writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316, 0);
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 0, 314, 0, HOLD_RANDOM);
+  writer_run(EMU_PYTHON, 65536, 1, 5000, 30000, 1, 315, 0, HOLD_RANDOM);
+  writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316, 0, HOLD_RANDOM);
 }
 
 /* --------------------------- frames near half the ring (interop finding 1) */
@@ -674,6 +789,7 @@ int main(int argc, char **argv) {
   RUN(test_lone_marker_timeout_message);
   RUN(test_python_writer_64k);
   RUN(test_emulated_writers);
+  RUN(test_emulated_writers_oldest_kept);
   RUN(test_emulated_writers_batched_release);
   RUN(test_emulated_reader);
   RUN(test_emulated_reader_early_wrap);

@@ -189,13 +189,15 @@ static int wait_space(ring *g, uint64_t required, int timeout_ms, emu_stats *s,
     if (wait_ms(g->r, timeout_ms) != 0) {
       if (!alive(ld(&g->oieb->reader_pid)))
         return fail(err, errlen, EMU_ERROR, "reader dead");
+      int semv = -1; /* posts given and not taken: a missed wake-up shows here */
+      sem_getvalue(g->r, &semv);
       return fail(err, errlen, EMU_FULL,
                   "buffer is full: %llu bytes free after %d ms, %llu needed "
-                  "(write_pos %llu, read_pos %llu)",
+                  "(write_pos %llu, read_pos %llu, sem-r %d)",
                   (unsigned long long)ld(&g->oieb->payload_free_bytes), timeout_ms,
                   (unsigned long long)required,
                   (unsigned long long)ld(&g->oieb->payload_write_pos),
-                  (unsigned long long)ld(&g->oieb->payload_read_pos));
+                  (unsigned long long)ld(&g->oieb->payload_read_pos), semv);
     }
   }
 }

@@ -435,8 +435,11 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
   CHECK(res->stats.markers > 0);
   if (wrap == WRAP_DEFAULT && max < (UINT64_C(256) << 10))
     CHECK(res->stats.exact_ends > 0);
-  else
+  else if (wrap == WRAP_EARLY_ALWAYS || max <= ring / 3)
     CHECK(early > 0);
+  /* else frames near half the ring: an early wrap needs write_pos between
+   * the frame's size and the ring less it, a window too narrow to be met
+   * for sure (test_emulated_reader_early_wrap covers big frames) */
   CHECK_EQ_U64(res->stats.small_tails, 0); /* the reader fails on one anyway */
   fprintf(stderr, "  %s core writer%s -> C++-like reader: ring %llu, sizes "
           "%llu..%llu, %llu frames, seed %llu, held <= %u: markers %llu, "

@@ -327,6 +327,44 @@ static void announce_ready(const char *name, void *user) {
     _exit(EMU_ERROR);
 }
 
+/* Forks the emulated C++ reader of ring NAME (options O, its result in
+ * RES) and connects our writer once the reader has created the ring: the
+ * child's pid in *pid (-1 when there is none) and the writer, or NULL with
+ * the failure counted. */
+static zb_writer *connect_to_emulated_reader(const char *name,
+                                             const emu_read_opts *o,
+                                             shared_result *res, pid_t *pid) {
+  zb_writer *w = NULL;
+  int pipe_fds[2];
+  char c;
+  *pid = -1;
+  if (pipe(pipe_fds) != 0) {
+    zb_test_failures++;
+    return NULL;
+  }
+  *pid = fork();
+  if (*pid == 0) {
+    close(pipe_fds[0]);
+    ready_fd = pipe_fds[1];
+    res->status = emu_read_cpp(name, o, &res->stats, res->err, sizeof res->err);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  if (*pid < 0) {
+    zb_test_failures++;
+    close(pipe_fds[0]);
+    return NULL;
+  }
+  if (read(pipe_fds[0], &c, 1) != 1) {
+    zb_test_failures++;
+    fprintf(stderr, "  the emulated reader did not start\n");
+  } else {
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+  }
+  close(pipe_fds[0]);
+  return w;
+}
+
 /* How our writer placed a frame of `size` bytes that it was to put at
  * `pos`, now that its write_pos is `after`: early when it went to 0 though
  * it fitted at pos (docs/PROTOCOL.md §6, "Early wrap"). */
@@ -365,36 +403,24 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
   shared_result *res = shared_page();
   uint8_t *buf = malloc(max);
   emu_stats ours;
-  zb_writer *w = NULL;
+  emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL, 0};
+  zb_writer *w;
   uint64_t seq, early = 0, big = 0;
-  int pipe_fds[2], failures = zb_test_failures, status;
-  char c;
+  int failures = zb_test_failures, status;
   pid_t pid;
 
   emu_stats_init(&ours);
-  if (buf == NULL || pipe(pipe_fds) != 0) {
+  if (buf == NULL) {
     zb_test_failures++;
+    return;
+  }
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0) {
     free(buf);
     return;
   }
-  pid = fork();
-  if (pid == 0) {
-    emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL, 0};
-    close(pipe_fds[0]);
-    ready_fd = pipe_fds[1];
-    res->status = emu_read_cpp(name, &o, &res->stats, res->err, sizeof res->err);
-    _exit(0);
-  }
-  close(pipe_fds[1]);
-  if (read(pipe_fds[0], &c, 1) != 1) {
-    zb_test_failures++;
-    fprintf(stderr, "  the emulated reader did not start\n");
-  } else {
-    CHECK_RC(zb_writer_connect(&w, name), 0);
-    if (w != NULL && wrap == WRAP_EARLY_ALWAYS)
-      zb__writer_set_wrap_early(w, true);
-  }
-  close(pipe_fds[0]);
+  if (w != NULL && wrap == WRAP_EARLY_ALWAYS)
+    zb__writer_set_wrap_early(w, true);
   for (seq = 1; w != NULL && seq <= frames; seq++) {
     zb_health h;
     zb_gen g;
@@ -596,35 +622,18 @@ static void seq_to_emulated(const size_seq *q, const uint64_t *random_sizes,
   const char *name = zb_test_name("seqe");
   shared_result *res = shared_page();
   uint8_t buf[SEQ_RING];
+  emu_read_opts o = {q->frames, seed, 256, SEQ_RING, 0, 2 * SEQ_WRITE_MS,
+                     announce_ready, NULL, 1};
   emu_stats ours;
-  zb_writer *w = NULL;
+  zb_writer *w;
   uint64_t i;
-  int pipe_fds[2], failures = zb_test_failures, status;
-  char c;
+  int failures = zb_test_failures, status;
   pid_t pid;
 
   emu_stats_init(&ours);
-  if (pipe(pipe_fds) != 0) {
-    zb_test_failures++;
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0)
     return;
-  }
-  pid = fork();
-  if (pid == 0) {
-    emu_read_opts o = {q->frames, seed, 256, SEQ_RING, 0, 2 * SEQ_WRITE_MS,
-                       announce_ready, NULL, 1};
-    close(pipe_fds[0]);
-    ready_fd = pipe_fds[1];
-    res->status = emu_read_cpp(name, &o, &res->stats, res->err, sizeof res->err);
-    _exit(0);
-  }
-  close(pipe_fds[1]);
-  if (read(pipe_fds[0], &c, 1) != 1) {
-    zb_test_failures++;
-    fprintf(stderr, "  the emulated reader did not start\n");
-  } else {
-    CHECK_RC(zb_writer_connect(&w, name), 0);
-  }
-  close(pipe_fds[0]);
   for (i = 0; w != NULL && i < q->frames; i++) {
     uint64_t size = seq_size(q, random_sizes, i);
     zb_gen g;

@@ -85,41 +85,37 @@ r=$?
 wait $writer_pid
 check "writer first" "$name" $? $r
 
-# The README's pipelines: default caps, videoconvert after zerosrc.
-name="zbgst-launch-$$-c"
-timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" ! videoconvert ! \
-  fakesink >"$tmp/reader.log" 2>&1 &
-reader_pid=$!
-timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=10 ! \
-  zerosink buffer-name="$name" >"$tmp/writer.log" 2>&1
-w=$?
-wait $reader_pid
-r=$?
-if [ $w -ne 0 ] || [ $r -ne 0 ]; then
-  fail "videoconvert: writer $w, reader $r"
-  cat "$tmp/writer.log" "$tmp/reader.log"
-else
-  echo "videoconvert: writer $w, reader $r"
-fi
-
-# Caps with stream headers (vorbis: about 7 KiB of metadata) fit the
-# default metadata block; the stream decodes after the ring.
-if gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then
-  name="zbgst-launch-$$-d"
-  timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" ! vorbisdec ! \
-    fakesink >"$tmp/reader.log" 2>&1 &
+# zerosrc READER and WRITER ! zerosink over ring NAME (READER and WRITER are
+# words split on spaces): both must exit 0.
+both_exit_0() { # label name reader writer
+  local label=$1 name=$2 w r
+  # shellcheck disable=SC2086 # the words of the pipelines
+  timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" $3 \
+    >"$tmp/reader.log" 2>&1 &
   reader_pid=$!
-  timeout "$LIMIT" gst-launch-1.0 -e audiotestsrc num-buffers=20 ! vorbisenc ! \
-    zerosink buffer-name="$name" >"$tmp/writer.log" 2>&1
+  # shellcheck disable=SC2086
+  timeout "$LIMIT" gst-launch-1.0 -e $4 ! zerosink buffer-name="$name" \
+    >"$tmp/writer.log" 2>&1
   w=$?
   wait $reader_pid
   r=$?
   if [ $w -ne 0 ] || [ $r -ne 0 ]; then
-    fail "vorbis: writer $w, reader $r"
+    fail "$label: writer $w, reader $r"
     cat "$tmp/writer.log" "$tmp/reader.log"
   else
-    echo "vorbis: writer $w, reader $r"
+    echo "$label: writer $w, reader $r"
   fi
+}
+
+# The README's pipelines: default caps, videoconvert after zerosrc.
+both_exit_0 videoconvert "zbgst-launch-$$-c" "! videoconvert ! fakesink" \
+  "videotestsrc num-buffers=10"
+
+# Caps with stream headers (vorbis: about 7 KiB of metadata) fit the
+# default metadata block; the stream decodes after the ring.
+if gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then
+  both_exit_0 vorbis "zbgst-launch-$$-d" "! vorbisdec ! fakesink" \
+    "audiotestsrc num-buffers=20 ! vorbisenc"
 fi
 
 [ $failures -eq 0 ] && echo "PASS" && exit 0

@@ -64,7 +64,8 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   const exit = stream !== undefined ? await stream.close() : (await reader.close(), undefined);
   const code = (failure as { code?: unknown } | undefined)?.code;
   if (failure === undefined || io.signal.aborted || (typeof code === 'string' && GONE.has(code))) {
-    say(io.stderr, `zerobuffer serve: ${frames} images served${failure === undefined ? '' : ' (the client went away)'}`);
+    const gone = typeof code === 'string' && GONE.has(code) ? ' (the client went away)' : '';
+    say(io.stderr, `zerobuffer serve: ${frames} images served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
     if (exit?.error !== undefined && !exit.stopped) {
       say(io.stderr, `zerobuffer serve: the pipeline failed. ${exit.error.message}`);
       return EXIT.pipeline;

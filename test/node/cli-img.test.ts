@@ -204,6 +204,23 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   expect(notGray.stderr).toContain('img= messages carry GRAY16 pictures; this one is GRAY8');
 });
 
+test('serve on tcp stopped before a client came says so, not that the client went away', async () => {
+  const name = ringName('servetcp');
+  const child = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name]);
+  try {
+    const end = Date.now() + 10000;
+    while (!child.stderr.includes('listening on tcp')) {
+      if (Date.now() > end) throw new Error(`serve did not listen; stderr: ${child.stderr}`);
+      await sleep(25);
+    }
+    child.proc.kill('SIGINT');
+    expect(await child.exit(5000)).toBe(EXIT.ok);
+    expect(child.stderr).toMatch(/0 images served \(stopped before a client came\)/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test.each(['SIGINT', 'SIGTERM'] as const)('serve started by a script (SIGINT ignored at start), waiting for a writer: one %s ends it, status 0, the ring is gone', async (signal) => {
   const name = ringName('servesig');
   const child = run('/bin/bash', ['-c', 'trap "" INT; exec "$0" "$@"', process.execPath, bin, 'serve', 'img', path.join(dir, `${name}.img`), '--name', name]);

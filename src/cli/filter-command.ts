@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import {
   ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats,
 } from '../duplex.js';
+import { parseCaps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
@@ -28,6 +29,7 @@ async function loadScript(file: string): Promise<Script> {
     throw new TypeError(`${file} must export a default function (frame, reply) => bytes | frame | void`);
   if (mod.outputCaps !== undefined && typeof mod.outputCaps !== 'string')
     throw new TypeError(`${file}: its outputCaps export must be a caps string`);
+  if (mod.outputCaps !== undefined) parseCaps(mod.outputCaps as string); // its CapsParseError says where
   return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
 }
 

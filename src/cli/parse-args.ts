@@ -8,6 +8,7 @@ import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from '.
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
+import { parseCaps } from '../caps.js';
 import { duplexRingNames } from '../duplex.js';
 import { validateName } from '../options.js';
 
@@ -153,6 +154,17 @@ function ringName(v: unknown, { channel = false, what = '--name' } = {}): string
   return String(v);
 }
 
+/** --output-caps: caps zerofilter can parse, told now rather than when the pipeline runs. */
+function capsOption(option: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    parseCaps(String(v));
+  } catch (e) {
+    throw new UsageError(`--${option}: ${(e as Error).message}`);
+  }
+  return String(v);
+}
+
 function positiveInt(option: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
@@ -237,7 +249,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'filter',
         args: {
-          source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: a['output-caps'] as string | undefined,
+          source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
           onError, inPlace: a['in-place'] !== false, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
           name: ringName(a['name'], { channel: true }), payloadSize: positiveInt('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,

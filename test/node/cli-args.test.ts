@@ -93,6 +93,7 @@ test('usage errors name what is wrong', async () => {
     [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'bad/x'], /--name: ring name "bad\/x"/],
     [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'a'.repeat(237)], /--name: .*response ring/],
     [['cleanup', 'ok-name', 'bad/x'], /cleanup: ring name "bad\/x"/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'not caps at all'], /--output-caps: expected ','/],
   ];
   for (const [argv, re] of cases) {
     const r = await parseArgs(argv);

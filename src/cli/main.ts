@@ -27,8 +27,8 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     return EXIT.ok;
   }
   if (parsed.kind === 'usage') {
-    if (parsed.help) say(stderr, parsed.help);
-    say(stderr, `\nzerobuffer: ${parsed.message}`);
+    say(stderr, `zerobuffer: ${parsed.message}`);
+    say(stderr, parsed.help);
     return EXIT.usage;
   }
   // Our stdout closed under us (`| head`): nothing more can be said, so the

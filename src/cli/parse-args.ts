@@ -330,8 +330,11 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     y.parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => {
       const a = Object.fromEntries(Object.entries(raw as Raw).map(([k, v]) => [k, undash(v)])) as Raw;
       if (err) {
-        const help = output.replace(new RegExp(`\\n*${escape(err.message)}\\s*$`), '');
-        resolve({ kind: 'usage', message: err.message, help });
+        const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) : undefined;
+        resolve({
+          kind: 'usage', message: withDashes(err.message, argv),
+          help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
+        });
         return;
       }
       if (a['help'] === true || output) {
@@ -367,6 +370,10 @@ function emptyValues(spec: CommandSpec, words: readonly string[]): void {
   }
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** yargs names an unknown option without its dashes ("Unknown argument: bogus"): put them back where it was one. */
+function withDashes(message: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(message);
+  if (m === null) return message;
+  const words = m[1]!.split(', ').map((w) => (argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`)) ? `--${w}` : w));
+  return `Unknown ${words.every((w) => w.startsWith('--')) ? 'option' : 'argument'}${words.length > 1 ? 's' : ''}: ${words.join(', ')}`;
 }

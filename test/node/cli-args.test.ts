@@ -84,7 +84,7 @@ test('usage errors name what is wrong', async () => {
     [['inspect'], /Not enough/],
     [['frobnicate'], /Unknown/],
     [[], /Name a command/],
-    [['run', '--bogus'], /Unknown argument/],
+    [['run', '--bogus'], /^Unknown option: --bogus$/],
     [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /--max-restarts must be an integer >= 0, or -1/],
     [['run', '--max-restarts', '1.5'], /--max-restarts must be an integer/],
     [['run', '--name', 'bad/x'], /--name: ring name "bad\/x" contains '\/'/],

@@ -15,12 +15,19 @@ import { openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { ServeArgs } from './parse-args.js';
+import { fileProblem } from './snapshot.js';
 
 const GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
 
 export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode> {
   let stream: Stream | undefined;
   let reader: ZeroBufferReader;
+  // an output file that cannot be written, told before the ring exists
+  const unwritable = args.target.kind === 'file' ? await fileProblem(args.target.path, args.target.path) : undefined;
+  if (unwritable !== undefined) {
+    say(io.stderr, `zerobuffer serve: ${unwritable}`);
+    return EXIT.stream;
+  }
   try {
     if (args.pipeline !== undefined) {
       stream = await startStream({

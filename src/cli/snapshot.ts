@@ -33,22 +33,24 @@ export function snapshotProblem(caps: Caps | undefined): string | undefined {
 
 /**
  * Why `file` cannot be written (its directory missing or read-only, or a
- * directory itself), or undefined: told before the pipeline starts rather
- * than after the first frame.
+ * directory itself), or undefined, said as `what` (e.g. "--snapshot x.png"):
+ * told before anything starts rather than after the first frame.
  */
-export async function snapshotFileProblem(file: string): Promise<string | undefined> {
+export async function fileProblem(what: string, file: string): Promise<string | undefined> {
   try {
-    if ((await fs.stat(file)).isDirectory()) return `--snapshot ${file} is a directory`;
+    if ((await fs.stat(file)).isDirectory()) return `${what} is a directory`;
     await fs.access(file, constants.W_OK);
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `--snapshot ${file} cannot be written (${code})`;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${what} cannot be written (${code})`;
   }
   const dir = path.dirname(file);
   const why = await directoryProblem(dir);
-  return why === undefined ? undefined : `--snapshot ${file} cannot be written: ${why}`;
+  return why === undefined ? undefined : `${what} cannot be written: ${why}`;
 }
+
+export const snapshotFileProblem = (file: string): Promise<string | undefined> => fileProblem(`--snapshot ${file}`, file);
 
 /** Why no file can be created in `dir`, or undefined. */
 async function directoryProblem(dir: string): Promise<string | undefined> {

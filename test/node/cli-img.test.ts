@@ -3,6 +3,7 @@
 // and zerosink, and come back out of `serve` to a TCP client. Pixels are
 // byte-exact everywhere; attributes survive the rings (not GStreamer).
 import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -202,6 +203,14 @@ test('bad input and missing peers: exit codes and messages that say what is wron
     'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=8,height=8']);
   expect(await notGray.exit()).toBe(EXIT.stream);
   expect(notGray.stderr).toContain('img= messages carry GRAY16 pictures; this one is GRAY8');
+});
+
+test('serve into a file that cannot be written says so before it creates the ring', () => {
+  const name = ringName('servenf');
+  const r = spawnSync(process.execPath, [bin, 'serve', 'img', '/nonexistent/dir/x.img', '--name', name], { encoding: 'utf8' });
+  expect(r.status).toBe(EXIT.stream);
+  expect(r.stderr).toMatch(/x\.img cannot be written: directory \/nonexistent\/dir does not exist/);
+  expect(r.stderr).not.toMatch(/waiting for a writer/);
 });
 
 test('serve on tcp stopped before a client came says so, not that the client went away', async () => {

@@ -20,11 +20,12 @@
  * When the metadata declares the per-frame header ("zerobuffer":
  * {"frame_header":1}, written by zerosink frame-header=true), each buffer
  * wraps only the bytes after the header (still without a copy) and carries
- * the writer's timestamps: the first frame of each writer connection (and
- * the first after zerosrc was paused) is stamped with the running time of
- * its commit (the writer's CLOCK_MONOTONIC, the same clock on one host),
- * and every later PTS and DTS keeps the writer's spacing from it (PTS and
- * DTS are offset by the same amount; a frame without a DTS gets its PTS),
+ * the writer's timestamps: the decode time (DTS, else PTS) of the first
+ * frame of each writer connection (and the first after zerosrc was paused)
+ * is the running time of its commit (the writer's CLOCK_MONOTONIC, the same
+ * clock on one host), never before what was pushed already, and every
+ * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
+ * offset by the same amount; a frame without a DTS gets its PTS),
  * so a live pipeline sees the writer's pacing, not the jitter of the
  * transport. When the writer's timestamps fall behind its commit times by
  * more than 15 ms (it paused, or seeked back), the offset grows by as
@@ -98,6 +99,7 @@ struct _GstZeroSrc
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
+  GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
 };
 
@@ -370,55 +372,71 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
   return TRUE;
 }
 
+/* A writer's timestamp, or -1: none, or too large to be a running time
+ * (the header's values come from another process). */
+static GstClockTimeDiff
+writer_time (uint64_t t)
+{
+  return t == ZB_EXT_NONE || t > (uint64_t) G_MAXINT64 / 2 ? -1 :
+      (GstClockTimeDiff) t;
+}
+
 /* The writer's timestamps and flags from the per-frame header. The first
- * frame with a PTS after a new writer (or after we went PLAYING again)
- * anchors the time base: that PTS is the running time of the frame's
- * commit (the writer's CLOCK_MONOTONIC, ours too on one host; its arrival
- * when there is none), so a frame that waited in the ring is not stamped
- * fresh; later frames keep the writer's spacing. A frame's PTS is never
+ * frame with a timestamp after a new writer (or after we went PLAYING
+ * again) anchors the time base: its decode time (the DTS, else the PTS) is
+ * the running time of the frame's commit (the writer's CLOCK_MONOTONIC,
+ * ours too on one host), so a frame that waited in the ring is not stamped
+ * fresh; later frames keep the writer's spacing. Never before what was
+ * pushed already (our running time stands still while PAUSED, the
+ * writer's clock does not), nor before 0. A frame's decode time is never
  * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
- * for ever. */
+ * for ever. Frames are committed in decode order, hence the DTS. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
 {
-  if (ext->pts != ZB_EXT_NONE) {
+  GstClockTimeDiff pts = writer_time (ext->pts), dts = writer_time (ext->dts);
+  GstClockTimeDiff decode = dts >= 0 ? dts : pts;
+
+  if (decode >= 0) {
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
         (self));
     /* the commit in our running time: now, less how long ago it was */
     GstClockTimeDiff age = ext->commit_ns != 0 ?
         (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
-    GstClockTimeDiff committed = (GstClockTimeDiff) now - MAX (age, 0);
+    GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
+        (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
     if (!self->ts_anchored) {
-      self->ts_offset = GST_CLOCK_TIME_IS_VALID (now) ?
-          committed - (GstClockTimeDiff) ext->pts : 0;
+      self->ts_offset = MAX (committed, self->ts_last) - decode;
       self->ts_anchored = TRUE;
-      GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " committed at "
+      GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
-          GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (committed),
+          GST_TIME_ARGS (decode), GST_STIME_ARGS (committed),
           GST_STIME_ARGS (self->ts_offset));
     } else if (GST_CLOCK_TIME_IS_VALID (now)) {
-      GstClockTimeDiff lead = (gint64) ext->pts + self->ts_offset - committed;
+      GstClockTimeDiff lead = decode + self->ts_offset - committed;
 
       if (lead < -ZEROSRC_TS_SLACK) {
         self->ts_offset -= lead;
-        GST_DEBUG_OBJECT (self, "writer PTS %" GST_TIME_FORMAT " came %"
+        GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " came %"
             GST_STIME_FORMAT " before its commit: offset %" GST_STIME_FORMAT,
-            GST_TIME_ARGS (ext->pts), GST_STIME_ARGS (-lead),
+            GST_TIME_ARGS (decode), GST_STIME_ARGS (-lead),
             GST_STIME_ARGS (self->ts_offset));
       }
     }
   }
-  if (ext->pts != ZB_EXT_NONE && (gint64) ext->pts + self->ts_offset >= 0)
-    GST_BUFFER_PTS (buffer) = ext->pts + self->ts_offset;
-  if (ext->dts != ZB_EXT_NONE && self->ts_anchored &&
-      (gint64) ext->dts + self->ts_offset >= 0)
-    GST_BUFFER_DTS (buffer) = ext->dts + self->ts_offset;
-  else if (ext->dts == ZB_EXT_NONE && GST_BUFFER_PTS_IS_VALID (buffer))
+  if (pts >= 0 && pts + self->ts_offset >= 0)
+    GST_BUFFER_PTS (buffer) = pts + self->ts_offset;
+  if (dts >= 0 && self->ts_anchored && dts + self->ts_offset >= 0)
+    GST_BUFFER_DTS (buffer) = dts + self->ts_offset;
+  else if (dts < 0 && GST_BUFFER_PTS_IS_VALID (buffer))
     GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
+  if (GST_BUFFER_DTS_IS_VALID (buffer))
+    self->ts_last = MAX (self->ts_last,
+        (GstClockTimeDiff) GST_BUFFER_DTS (buffer));
   if (ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (buffer) = ext->duration;
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
@@ -639,6 +657,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->discont = TRUE;
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;
+  self->ts_last = -1;
 
   if (announce)
     gst_zero_src_announce (self, name, metadata_size, payload_size);
@@ -876,8 +895,8 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
 }
 
 /* The ring buffers what the writer put in it for as long as we take, and
- * each frame is stamped at (or mapped to) its arrival: no minimum, no
- * maximum. */
+ * each frame is stamped at its arrival or (with the frame header) mapped to
+ * its commit, which is no later: no minimum, no maximum. */
 static gboolean
 gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
 {

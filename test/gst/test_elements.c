@@ -1971,6 +1971,91 @@ GST_START_TEST (test_writer_pause_moves_time_base)
 
 GST_END_TEST;
 
+/* The next frame at the reader: its PTS and DTS, as signed numbers. */
+static void
+next_times (GstElement * appsink, gint64 * pts, gint64 * dts)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *got;
+
+  fail_unless (sample != NULL, "a frame did not arrive");
+  got = gst_sample_get_buffer (sample);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (got) && GST_BUFFER_DTS_IS_VALID (got));
+  *pts = (gint64) GST_BUFFER_PTS (got);
+  *dts = (gint64) GST_BUFFER_DTS (got);
+  gst_sample_unref (sample);
+}
+
+/* A stream in decode order whose PTS run 2 s ahead of its DTS (B frames
+ * after a long reorder delay): zerosrc anchors on the DTS, so every DTS is
+ * valid, never after its PTS and never decreasing, and the PTS keep the
+ * writer's order. Then zerosrc pauses while the writer goes on: the frames
+ * that waited in the ring do not come out before the ones pushed already. */
+GST_START_TEST (test_reordered_and_paused_timestamps)
+{
+  /* decode order: I0 P3 B1 B2 P6 B4 B5 (ms) */
+  const gint64 dts_ms[] = { 0, 100, 200, 300, 400, 500, 600 };
+  const gint64 pts_ms[] = { 2000, 2300, 2100, 2200, 2600, 2400, 2500 };
+  gchar *name = ring_name ("fhorder");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts[7], dts[7], last_dts = -1, last_pts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (dts_ms); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    GST_BUFFER_DTS (buffer) = dts_ms[i] * GST_MSECOND;
+    GST_BUFFER_PTS (buffer) = pts_ms[i] * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < G_N_ELEMENTS (dts_ms); i++) {
+    next_times (appsink, &pts[i], &dts[i]);
+    fail_unless (dts[i] <= pts[i], "frame %u: DTS %" G_GINT64_FORMAT " after "
+        "PTS %" G_GINT64_FORMAT, i, dts[i], pts[i]);
+    fail_unless (dts[i] >= last_dts, "frame %u: DTS went back", i);
+    last_dts = dts[i];
+  }
+  /* the writer's display order: B1 < B2 < P3 < B4 < B5 < P6 */
+  fail_unless (pts[2] < pts[3] && pts[3] < pts[1] && pts[1] < pts[5] &&
+      pts[5] < pts[6] && pts[6] < pts[4]);
+
+  /* zerosrc paused for 500 ms while the writer goes on */
+  last_pts = pts[4];
+  set_state (reader_pipe, GST_STATE_PAUSED);
+  for (i = 7; i < 10; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer) =
+        (i * 100 + 2000) * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  g_usleep (500 * G_TIME_SPAN_MILLISECOND);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  for (i = 7; i < 10; i++) {
+    gint64 p, d;
+
+    next_times (appsink, &p, &d);
+    fail_unless (d >= last_dts && p >= last_pts, "frame %u after the pause: "
+        "PTS %" G_GINT64_FORMAT " DTS %" G_GINT64_FORMAT ", before it PTS %"
+        G_GINT64_FORMAT " DTS %" G_GINT64_FORMAT, i, p, d, last_pts, last_dts);
+    last_dts = d;
+    last_pts = p;
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* What a plain core reader sees, with and without the frame header. */
 static void
 frame_header_on_the_wire (gboolean on)
@@ -2596,6 +2681,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_failure_posted_by_render);
   tcase_add_test (tc, test_frame_header_round_trip);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
+  tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);

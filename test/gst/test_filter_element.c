@@ -707,49 +707,6 @@ GST_START_TEST (test_caps_change_reaches_the_server)
 
 GST_END_TEST;
 
-/* The same across the end of a stream and a replay (a flushing seek after
- * EOS, a new session on the channel): the requests after it still carry
- * the changed caps, which the request ring's metadata does not. */
-GST_START_TEST (test_caps_change_outlives_a_replay)
-{
-  gchar *channel = channel_name ("capsreplay");
-  Server *server = server_start (channel, 0);
-  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
-      "capsfilter name=cf caps=" GRAY_CAPS, "", "sync=false max-buffers=2");
-  GstElement *appsink = by_name (pipeline, "out");
-  GstElement *cf = by_name (pipeline, "cf");
-  guint index = 0, i;
-
-  reach_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 5; i++)
-    fail_unless_equals_int (pull_checked (appsink, &index, server), 64);
-  change_caps (cf, GRAY_CAPS_SMALL, 32, appsink, &index, server);
-  fail_unless (gst_element_send_event (pipeline, gst_event_new_eos ()));
-  /* the buffers before the EOS; then every request was answered and
-   * pulled, none is left to count */
-  while (!gst_app_sink_is_eos (GST_APP_SINK (appsink))) {
-    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-        10 * GST_MSECOND);
-
-    if (sample != NULL) {
-      gst_sample_unref (sample);
-      index++;
-    }
-  }
-  fail_unless (gst_element_seek (pipeline, 1.0, GST_FORMAT_TIME,
-          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, GST_SEEK_TYPE_SET, 0,
-          GST_SEEK_TYPE_SET, 10 * FRAME_NS));
-  for (i = 0; i < 10; i++)
-    fail_unless_equals_int (pull_checked (appsink, &index, server), 32);
-  assert_no_error (pipeline);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_unless_equals_int (server_stop (server, 2), 2);
-  g_free (channel);
-}
-
-GST_END_TEST;
-
 /* Whether this process maps the shared memory of ring NAME (a hold left
  * keeps its writer's mapping). */
 static gboolean
@@ -873,7 +830,6 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
-  tcase_add_test (tc, test_caps_change_outlives_a_replay);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   return s;

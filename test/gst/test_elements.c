@@ -1899,19 +1899,20 @@ GST_START_TEST (test_frame_header_round_trip)
 
 GST_END_TEST;
 
-/* PTS of the next frame at the reader, as a signed number. */
-static gint64
-next_pts (GstElement * appsink)
+/* The next frame at the reader: its PTS and DTS, as signed numbers. */
+static void
+next_times (GstElement * appsink, gint64 * pts, gint64 * dts)
 {
   GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
       WAIT);
-  gint64 pts;
+  GstBuffer *got;
 
   fail_unless (sample != NULL, "a frame did not arrive");
-  fail_unless (GST_BUFFER_PTS_IS_VALID (gst_sample_get_buffer (sample)));
-  pts = (gint64) GST_BUFFER_PTS (gst_sample_get_buffer (sample));
+  got = gst_sample_get_buffer (sample);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (got) && GST_BUFFER_DTS_IS_VALID (got));
+  *pts = (gint64) GST_BUFFER_PTS (got);
+  *dts = (gint64) GST_BUFFER_DTS (got);
   gst_sample_unref (sample);
-  return pts;
 }
 
 /* A writer whose timestamps stop while its clock goes on (paused, or a
@@ -1927,7 +1928,7 @@ GST_START_TEST (test_writer_pause_moves_time_base)
   GstClockTime min, max;
   GstPad *pad;
   gboolean live;
-  gint64 pts[5];
+  gint64 pts[5], dts;
   guint i;
 
   reader_pipe = playing_reader (name, "", &appsink);
@@ -1942,7 +1943,7 @@ GST_START_TEST (test_writer_pause_moves_time_base)
     GST_BUFFER_PTS (buffer) = i * 300 * GST_MSECOND;    /* goes on at 900 ms */
     fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
             buffer), GST_FLOW_OK);
-    pts[i] = next_pts (appsink);
+    next_times (appsink, &pts[i], &dts);
   }
   /* before the pause the writer's spacing (frames come far quicker than
    * 300 ms apart, so they run ahead of the writer's clock: frame 2 by about
@@ -1970,22 +1971,6 @@ GST_START_TEST (test_writer_pause_moves_time_base)
 }
 
 GST_END_TEST;
-
-/* The next frame at the reader: its PTS and DTS, as signed numbers. */
-static void
-next_times (GstElement * appsink, gint64 * pts, gint64 * dts)
-{
-  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-      WAIT);
-  GstBuffer *got;
-
-  fail_unless (sample != NULL, "a frame did not arrive");
-  got = gst_sample_get_buffer (sample);
-  fail_unless (GST_BUFFER_PTS_IS_VALID (got) && GST_BUFFER_DTS_IS_VALID (got));
-  *pts = (gint64) GST_BUFFER_PTS (got);
-  *dts = (gint64) GST_BUFFER_DTS (got);
-  gst_sample_unref (sample);
-}
 
 /* A stream in decode order whose PTS run 2 s ahead of its DTS (B frames
  * after a long reorder delay): zerosrc anchors on the DTS, so every DTS is

@@ -13,7 +13,8 @@
  * #GstZeroSink:connect-timeout. When the ring is full it waits for space up to
  * #GstZeroSink:timeout (policy "block", the default) or drops the buffer
  * (policy "drop"). On EOS it detaches cleanly: the reader drains the ring and
- * then sees the end of the stream.
+ * then sees the end of the stream, also of one that ended before its first
+ * frame (zerosink then connects only to detach).
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -477,6 +478,31 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
+/* A stream that ends before its first frame still reaches the reader:
+ * connecting puts its metadata in place, and a writer that came and went
+ * ends the reader's stream too (docs/PROTOCOL.md §4, "End of stream"), so
+ * the reader does not wait for it. Without caps there is nothing to
+ * describe, and the ring is left for a next writer. FALSE after posting
+ * an error. */
+static gboolean
+gst_zero_sink_connect_at_eos (GstZeroSink * self)
+{
+  zb_writer *writer = NULL;
+  GstZeroError *e = NULL;
+  GstFlowReturn ret;
+
+  if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)))
+    return TRUE;
+  ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+  if (writer != NULL)
+    zb_writer_unref (writer);
+  if (ret == GST_FLOW_ERROR && e != NULL) {
+    gst_zero_sink_post (self, e);
+    return FALSE;
+  }
+  return TRUE;                  /* flushing: the EOS goes on as before */
+}
+
 static gboolean
 gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
@@ -484,6 +510,10 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_EOS:
+      if (!gst_zero_sink_connect_at_eos (self)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       /* the reader sees end of stream; the pool hands out no more */
       gst_zero_link_finish (self->link);
       break;

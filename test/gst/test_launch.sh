@@ -111,6 +111,9 @@ both_exit_0() { # label name reader writer
 both_exit_0 videoconvert "zbgst-launch-$$-c" "! videoconvert ! fakesink" \
   "videotestsrc num-buffers=10"
 
+# A stream that ends before its first frame ends its reader's too.
+both_exit_0 empty "zbgst-launch-$$-e" "! fakesink" "videotestsrc num-buffers=0"
+
 # Caps with stream headers (vorbis: about 7 KiB of metadata) fit the
 # default metadata block; the stream decodes after the ring.
 if gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then

@@ -67,7 +67,7 @@ export const COMMANDS = {
     },
     options: {
       frames: { type: 'number', describe: 'Stop after N frames' },
-      duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m (a bare number is seconds)' },
+      duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m, 1h (a bare number is seconds; at most 596h)' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file (any raw format, JPEG or PNG frames)' },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
@@ -75,7 +75,7 @@ export const COMMANDS = {
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
       'max-restarts': { type: 'number', describe: 'With --restart: restarts allowed in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
       'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata (zerosink camera-id; frame.imageMeta.camera_id)' },
-      interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
+      interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
       ...ringOptions,
       ...pipelineOptions,
     },
@@ -107,7 +107,7 @@ export const COMMANDS = {
         describe: 'Stop after N answers: the script answers N frames, then the pipeline is stopped (EOS); the frames still in flight get the N-th answer again, not handed to the script nor counted ("drained" in the summary)',
       },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
-      interval: { type: 'number', describe: 'Seconds between stats updates', default: 1 },
+      interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },
       'payload-size': {
         type: 'number',

@@ -110,22 +110,27 @@ class UsageError extends Error {}
 /** This package's version, for --version. */
 const VERSION = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-function addCommand(y: Argv, name: string, spec: CommandSpec): Argv {
+/**
+ * numbersAsText: number options reach us as typed (yargs would turn "abc"
+ * into NaN, and the message could not show what was given); their help
+ * still says [number] (the help comes from a parser without it).
+ */
+function addCommand(y: Argv, spec: CommandSpec, numbersAsText: boolean): Argv {
   return y.command(spec.command, spec.describe, (b: Argv) => {
     for (const [p, ps] of Object.entries(spec.positionals)) b.positional(p, { type: ps.type, array: ps.array, describe: ps.describe });
     // requiresArg: without it yargs reads "--frames --json" as no --frames at all (a number option
     // becomes undefined, a string ''), or as the default when the option has one
     for (const [o, os] of Object.entries(spec.options))
       b.option(o, {
-        type: os.type, describe: os.describe, default: os.default, alias: os.alias, array: o === 'sink-property',
-        requiresArg: os.type !== 'boolean',
+        type: os.type === 'number' && numbersAsText ? 'string' : os.type, describe: os.describe, default: os.default, alias: os.alias,
+        array: o === 'sink-property', requiresArg: os.type !== 'boolean',
       });
     for (const [cmd, text] of spec.examples) b.example(cmd, text);
     return b.epilog([spec.notes, EXIT_CODES_HELP].filter(Boolean).join('\n\n'));
   });
 }
 
-function parser(): Argv {
+function parser(numbersAsText: boolean): Argv {
   let y = yargs()
     .scriptName('zerobuffer')
     .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
@@ -138,7 +143,7 @@ function parser(): Argv {
     .exitProcess(false)
     .updateStrings({ 'Not enough arguments following: %s': '--%s needs a value' })
     .epilog(EXIT_CODES_HELP);
-  for (const [name, spec] of Object.entries(COMMANDS)) y = addCommand(y, name, spec);
+  for (const spec of Object.values(COMMANDS)) y = addCommand(y, spec, numbersAsText);
   return y;
 }
 
@@ -165,18 +170,64 @@ function capsOption(option: string, v: unknown): string | undefined {
   return String(v);
 }
 
-function positiveInt(option: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-    throw new UsageError(`--${option} must be a positive integer, received ${String(v)}`);
-  return v;
+/**
+ * A number option's value as typed (its default comes as a number), once:
+ * "--frames 5 --frames 6" is refused rather than one of them picked.
+ */
+function typed(option: string, v: unknown): string | number | undefined {
+  if (Array.isArray(v)) throw new UsageError(`--${option} was given ${v.length} times (${v.map((x) => JSON.stringify(String(x))).join(', ')}): give it once`);
+  return v as string | number | undefined;
+}
+
+function expects(option: string, what: string, text: string | number): UsageError {
+  return new UsageError(`--${option} expects ${what}, got ${JSON.stringify(String(text))}`);
+}
+
+/** A whole number of at least min, digits only (no 1e3, 0x10, 5.0); what: how the message names it. */
+function wholeNumber(option: string, v: unknown, min: number, what: string): number | undefined {
+  const t = typed(option, v);
+  if (t === undefined || typeof t === 'number') return t;
+  const n = /^\s*-?[0-9]+\s*$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw expects(option, what, t);
+  return n;
+}
+
+/** --frames: a count of frames (or answers, images). */
+function count(option: string, v: unknown): number | undefined {
+  return wholeNumber(option, v, 1, 'a whole number of 1 or more');
+}
+
+/** --metadata-size, --payload-size: bytes. */
+function bytes(option: string, v: unknown): number | undefined {
+  return wholeNumber(option, v, 1, 'a size in bytes (a whole number of 1 or more)');
 }
 
 function maxRestarts(v: unknown): number {
-  if (v === -1) return Infinity;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw new UsageError(`--max-restarts must be an integer >= 0, or -1 for no limit, received ${String(v)}`);
-  return v;
+  const n = wholeNumber('max-restarts', v, -1, 'a whole number of 0 or more, or -1 for no limit')!;
+  return n === -1 ? Infinity : n;
+}
+
+/** The longest timer Node keeps (ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** --interval: seconds, fractions too. */
+function seconds(option: string, v: unknown): number {
+  const what = `a number of seconds such as 2 or 0.5 (above 0, at most ${Math.floor(MAX_TIMER_MS / 1000)})`;
+  const t = typed(option, v)!;
+  if (typeof t === 'number') return t;
+  const n = /^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$/.test(t) ? Number(t) : NaN;
+  if (!(n > 0 && n * 1000 <= MAX_TIMER_MS)) throw expects(option, what, t);
+  return n;
+}
+
+/** --duration: 10s, 500ms, 2m, 1h or bare seconds, in ms. */
+function duration(v: unknown): number | undefined {
+  const t = typed('duration', v);
+  if (t === undefined) return undefined;
+  const ms = parseDuration(String(t));
+  if (ms === undefined) throw expects('duration', 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)', t);
+  if (ms > MAX_TIMER_MS) throw expects('duration', `a time of at most ${Math.floor(MAX_TIMER_MS / 3600000)}h (about 24 days)`, t);
+  return ms;
 }
 
 /** --sink-property name=value (repeatable), and --fast as sync=false. */
@@ -208,19 +259,14 @@ function endpoint(text: string, listen: boolean): Endpoint {
 function toCommand(command: CommandName, a: Raw): ParsedArgs {
   switch (command) {
     case 'run': {
-      let durationMs: number | undefined;
-      if (a['duration'] !== undefined) {
-        durationMs = parseDuration(String(a['duration']));
-        if (durationMs === undefined) throw new UsageError(`--duration must be like 10s, 500ms or 2m, received ${JSON.stringify(a['duration'])}`);
-      }
-      const interval = a['interval'] as number;
-      if (typeof interval !== 'number' || !(interval > 0)) throw new UsageError(`--interval must be a number of seconds > 0, received ${String(interval)}`);
+      const durationMs = duration(a['duration']);
+      const interval = seconds('interval', a['interval']);
       const pipeline = (a['pipeline'] as unknown[] | undefined)?.map(String);
       return {
         kind: 'run',
         args: {
           pipeline: pipeline !== undefined && pipeline.length > 0 ? pipeline : undefined,
-          frames: positiveInt('frames', a['frames']),
+          frames: count('frames', a['frames']),
           durationMs,
           json: a['json'] as boolean | undefined,
           snapshot: a['snapshot'] as string | undefined,
@@ -231,8 +277,8 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           intervalMs: interval * 1000,
           cameraId: a['camera-id'] as string | undefined,
           name: ringName(a['name']),
-          metadataSize: positiveInt('metadata-size', a['metadata-size']),
-          payloadSize: positiveInt('payload-size', a['payload-size']),
+          metadataSize: bytes('metadata-size', a['metadata-size']),
+          payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
           sinkProperties: sinkProperties(a),
         },
@@ -242,16 +288,15 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       if (typeof a['script'] !== 'string' || a['script'] === '') throw new UsageError('filter needs --script ./handler.mjs');
       const onError = a['on-error'];
       if (onError !== 'pass' && onError !== 'stop') throw new UsageError(`--on-error must be pass or stop, received ${JSON.stringify(onError)}`);
-      const interval = a['interval'] as number;
-      if (typeof interval !== 'number' || !(interval > 0)) throw new UsageError(`--interval must be a number of seconds > 0, received ${String(interval)}`);
+      const interval = seconds('interval', a['interval']);
       const properties = sinkProperties(a);
       if (properties['channel'] !== undefined) throw new UsageError('--sink-property channel is set by zerobuffer (use --name)');
       return {
         kind: 'filter',
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
-          onError, inPlace: a['in-place'] !== false, frames: positiveInt('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
-          name: ringName(a['name'], { channel: true }), payloadSize: positiveInt('payload-size', a['payload-size']),
+          onError, inPlace: a['in-place'] !== false, frames: count('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
+          name: ringName(a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
         },
       };
@@ -274,9 +319,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       if (typeof a['name'] !== 'string' || a['name'] === '') throw new UsageError('ingest needs --name RING (the ring its reader created)');
       const format = a['format'];
       if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new UsageError(`--format must be GRAY16_BE or GRAY16_LE, received ${JSON.stringify(format)}`);
-      const timeout = a['connect-timeout'];
-      if (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout < 0)
-        throw new UsageError(`--connect-timeout must be milliseconds >= 0, received ${String(timeout)}`);
+      const timeout = wholeNumber('connect-timeout', a['connect-timeout'], 0, 'milliseconds (a whole number of 0 or more)')!;
       return {
         kind: 'ingest',
         args: {
@@ -293,11 +336,11 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         args: {
           target: endpoint(String(a['target']), true),
           pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
-          frames: positiveInt('frames', a['frames']),
+          frames: count('frames', a['frames']),
           announce: a['announce'] === true,
           name: ringName(a['name']),
-          metadataSize: positiveInt('metadata-size', a['metadata-size']),
-          payloadSize: positiveInt('payload-size', a['payload-size']),
+          metadataSize: bytes('metadata-size', a['metadata-size']),
+          payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
           sinkProperties: sinkProperties(a),
         },
@@ -323,38 +366,30 @@ const undash = (v: unknown): unknown => (v === DASH ? '-' : Array.isArray(v) ? v
 
 /** Parses argv (without node and the script). */
 export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
-  const y = parser();
   const end = argv.indexOf('--');
   const words = argv.map((w, i) => (w === '-' && (end < 0 || i < end) ? DASH : w));
-  return new Promise<ParsedArgs>((resolve) => {
-    y.parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => {
-      const a = Object.fromEntries(Object.entries(raw as Raw).map(([k, v]) => [k, undash(v)])) as Raw;
-      if (err) {
-        const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) : undefined;
-        resolve({
-          kind: 'usage', message: withDashes(err.message, argv),
-          help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
-        });
-        return;
-      }
-      if (a['help'] === true || output) {
-        resolve({ kind: 'help', text: output });
-        return;
-      }
-      const command = String(a._[0]) as CommandName;
-      if (!Object.hasOwn(COMMANDS, command)) {
-        resolve({ kind: 'usage', message: `Unknown command: ${command}`, help: '' });
-        return;
-      }
-      try {
-        emptyValues(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
-        resolve(toCommand(command, a));
-      } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        resolve({ kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` });
-      }
-    });
-  });
+  const parse = (numbersAsText: boolean): Promise<[Error | undefined, Raw, string]> =>
+    new Promise((resolve) => parser(numbersAsText).parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => resolve([err, raw as Raw, output])));
+  const [err, raw, output] = await parse(true);
+  const a = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, undash(v)])) as Raw;
+  if (err) {
+    const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) : undefined;
+    return {
+      kind: 'usage', message: withDashes(err.message, argv),
+      help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
+    };
+  }
+  // again, for the help text: number options labelled [number]
+  if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
+  const command = String(a._[0]) as CommandName;
+  if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
+  try {
+    emptyValues(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
+    return toCommand(command, a);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return { kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` };
+  }
 }
 
 /**

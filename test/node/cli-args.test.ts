@@ -72,9 +72,9 @@ test('ingest and serve: endpoints, "-" for stdin / stdout, usage errors', async 
 
 test('usage errors name what is wrong', async () => {
   const cases: [string[], RegExp][] = [
-    [['run', '--frames', '0'], /--frames must be a positive integer/],
-    [['run', '--frames', 'x'], /--frames/],
-    [['run', '--duration', 'soon'], /--duration/],
+    [['run', '--frames', '0'], /^--frames expects a whole number of 1 or more, got "0"$/],
+    [['run', '--frames', 'x'], /^--frames expects a whole number of 1 or more, got "x"$/],
+    [['run', '--duration', 'soon'], /^--duration expects a time above 0 such as 10s, 500ms, 2m or 1h \(a bare number is seconds\), got "soon"$/],
     [['run', '--sink-property', 'nonsense'], /name=value/],
     [['run', '--sink-property', 'buffer-name=x'], /set by zerobuffer/],
     [['run', '--fast', '--sink-property', 'sync=true'], /--fast sets sync=false; it contradicts --sink-property sync=true/],
@@ -85,8 +85,8 @@ test('usage errors name what is wrong', async () => {
     [['frobnicate'], /Unknown/],
     [[], /Name a command/],
     [['run', '--bogus'], /^Unknown option: --bogus$/],
-    [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /--max-restarts must be an integer >= 0, or -1/],
-    [['run', '--max-restarts', '1.5'], /--max-restarts must be an integer/],
+    [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /^--max-restarts expects a whole number of 0 or more, or -1 for no limit, got "-2"$/],
+    [['run', '--max-restarts', '1.5'], /^--max-restarts expects a whole number of 0 or more, or -1 for no limit, got "1.5"$/],
     [['run', '--name', 'bad/x'], /--name: ring name "bad\/x" contains '\/'/],
     [['serve', 'img', '-', '--name', 'sem.sem-w-x'], /--name: ring name "sem.sem-w-x"/],
     [['ingest', 'img', 'in.img', '--name', 'bad/x'], /--name: ring name "bad\/x"/],
@@ -102,18 +102,102 @@ test('usage errors name what is wrong', async () => {
   }
 });
 
-test('every option that takes a value is a usage error without one, naming it', async () => {
-  // a valid command line per command; the option under test goes at its end (before watch's "--")
-  const valid: Record<string, [string[], string[]]> = {
-    run: [['run'], []],
-    filter: [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs'], []],
-    watch: [['watch', '--pipeline', 'videotestsrc'], ['--', 'node']],
-    ingest: [['ingest', 'img', 'x.img', '--name', 'cam0'], []],
-    serve: [['serve', 'img', 'out.img'], []],
-    inspect: [['inspect', 'cam0'], []],
-    cleanup: [['cleanup'], []],
-    'plugin-path': [['plugin-path'], []],
+// a valid command line per command; an option under test goes at its end (before watch's "--")
+const VALID: Record<string, [string[], string[]]> = {
+  run: [['run'], []],
+  filter: [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs'], []],
+  watch: [['watch', '--pipeline', 'videotestsrc'], ['--', 'node']],
+  ingest: [['ingest', 'img', 'x.img', '--name', 'cam0'], []],
+  serve: [['serve', 'img', 'out.img'], []],
+  inspect: [['inspect', 'cam0'], []],
+  cleanup: [['cleanup'], []],
+  'plugin-path': [['plugin-path'], []],
+};
+
+/** What each number option (and --duration) expects, by the kind of number. */
+const EXPECTS: Record<string, string> = {
+  frames: 'a whole number of 1 or more',
+  'metadata-size': 'a size in bytes (a whole number of 1 or more)',
+  'payload-size': 'a size in bytes (a whole number of 1 or more)',
+  'max-restarts': 'a whole number of 0 or more, or -1 for no limit',
+  'connect-timeout': 'milliseconds (a whole number of 0 or more)',
+  interval: 'a number of seconds such as 2 or 0.5 (above 0, at most 2147483)',
+  duration: 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)',
+};
+
+test('a number option given something else names the option and the value as typed (never NaN), for every command', async () => {
+  let checked = 0;
+  for (const [command, spec] of Object.entries(COMMANDS)) {
+    const [head, tail] = VALID[command]!;
+    for (const [option, os] of Object.entries(spec.options)) {
+      if (os.type !== 'number' && option !== 'duration') continue;
+      expect({ option, known: Object.hasOwn(EXPECTS, option) }).toEqual({ option, known: true });
+      for (const given of ['abc', '', '1e3', '0x10', '12abc', 'NaN', 'Infinity']) {
+        for (const words of [[`--${option}`, given], [`--${option}=${given}`]]) {
+          if (words.length === 1 && given === '') continue; // "--frames=": needs a value (above)
+          const argv = [...head, ...words, ...tail];
+          const r = await parseArgs(argv);
+          expect({ argv, r }).toEqual({
+            argv, r: { kind: 'usage', message: `--${option} expects ${EXPECTS[option]}, got ${JSON.stringify(given)}`, help: `Run "zerobuffer ${command} --help" for the options.` },
+          });
+          checked++;
+        }
+      }
+    }
+  }
+  expect(checked).toBeGreaterThan(100);
+});
+
+test('number options: the range of each kind, its edges, and its help still says [number]', async () => {
+  const value = async (argv: string[], key: string): Promise<unknown> => {
+    const r = await parseArgs(argv);
+    return r.kind === 'usage' ? r.message : (r as { args: Record<string, unknown> }).args[key];
   };
+  const refused = (option: string, given: string): string => `--${option} expects ${EXPECTS[option]}, got ${JSON.stringify(given)}`;
+  // counts: 1 or more, whole
+  for (const [cmd, head] of [['run', ['run']], ['serve', ['serve', 'img', '-']], ['filter', VALID['filter']![0]]] as const) {
+    expect(await value([...head, '--frames', '1'], 'frames')).toBe(1);
+    expect(await value([...head, '--frames', ' 007 '], 'frames')).toBe(7);
+    for (const bad of ['0', '-3', '1.5', '5.0', '+5']) expect({ cmd, bad, r: await value([...head, '--frames', bad], 'frames') }).toEqual({ cmd, bad, r: refused('frames', bad) });
+  }
+  // sizes: bytes, no suffixes (none is read: "1k" is not 1000 nor 1024)
+  for (const option of ['metadata-size', 'payload-size']) {
+    const key = option === 'metadata-size' ? 'metadataSize' : 'payloadSize';
+    expect(await value(['run', `--${option}`, '4096'], key)).toBe(4096);
+    for (const bad of ['0', '-1', '2.5', '1k', '4MiB']) expect(await value(['run', `--${option}`, bad], key)).toBe(refused(option, bad));
+  }
+  expect(await value(['filter', 'a', 'b', '--script', 'x.mjs', '--payload-size', '-8'], 'payloadSize')).toBe(refused('payload-size', '-8'));
+  // --max-restarts: 0 or more, -1 for no limit
+  expect(await value(['run', '--max-restarts', '0'], 'maxRestarts')).toBe(0);
+  expect(await value(['run', '--max-restarts', '-1'], 'maxRestarts')).toBe(Infinity);
+  expect(await value(['run'], 'maxRestarts')).toBe(10);
+  for (const bad of ['-2', '1.5', '-1.0', 'x']) expect(await value(['run', '--max-restarts', bad], 'maxRestarts')).toBe(refused('max-restarts', bad));
+  // --connect-timeout: milliseconds, 0 or more
+  const ingest = VALID['ingest']![0];
+  expect(await value([...ingest, '--connect-timeout', '0'], 'connectTimeoutMs')).toBe(0);
+  expect(await value(ingest, 'connectTimeoutMs')).toBe(10000);
+  for (const bad of ['-1', '1.5', '2s']) expect(await value([...ingest, '--connect-timeout', bad], 'connectTimeoutMs')).toBe(refused('connect-timeout', bad));
+  // --interval: seconds above 0, fractions too; at most what a timer holds (a longer one would fire at once, every ms)
+  expect(await value(['run', '--interval', '0.5'], 'intervalMs')).toBe(500);
+  expect(await value(['run', '--interval', '.25'], 'intervalMs')).toBe(250);
+  expect(await value(['run', '--interval', '2147483'], 'intervalMs')).toBe(2147483000);
+  expect(await value(['run'], 'intervalMs')).toBe(1000);
+  for (const bad of ['0', '-1', '0.0', '2147484', 'fast'])
+    for (const head of [['run'], VALID['filter']![0]]) expect(await value([...head, '--interval', bad], 'intervalMs')).toBe(refused('interval', bad));
+  // --duration: the same bound
+  expect(await value(['run', '--duration', '596h'], 'durationMs')).toBe(596 * 3600000);
+  expect(await value(['run', '--duration', '597h'], 'durationMs')).toBe('--duration expects a time of at most 596h (about 24 days), got "597h"');
+  expect(await value(['run', '--duration', '0'], 'durationMs')).toBe(refused('duration', '0'));
+  // given twice: refused, both values shown
+  expect(await value(['run', '--frames', '5', '--frames', '6'], 'frames')).toBe('--frames was given 2 times ("5", "6"): give it once');
+  // the help is unchanged: number options are labelled [number]
+  const help = await parseArgs(['run', '--help']);
+  expect(help.kind === 'help' && help.text).toMatch(/--frames\s+Stop after N frames\s+\[number\]/);
+  expect(help.kind === 'help' && help.text).toMatch(/--interval[^\n]*\[number\] \[default: 1\]/);
+});
+
+test('every option that takes a value is a usage error without one, naming it', async () => {
+  const valid = VALID;
   let checked = 0;
   for (const [command, spec] of Object.entries(COMMANDS)) {
     const [head, tail] = valid[command]!;

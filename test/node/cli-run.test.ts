@@ -116,6 +116,19 @@ test('a pipeline gst-launch rejects: its own message, exit status "pipeline fail
   expect(child.stderr).toMatch(/gst-inspect-1.0/);
 });
 
+test('a number option given a word: one line naming the option and the value as typed, the hint, exit 2, nothing started', async () => {
+  for (const [argv, line] of [
+    [['run', '--frames', 'abc'], '--frames expects a whole number of 1 or more, got "abc"'],
+    [['run', '--interval=-1'], '--interval expects a number of seconds such as 2 or 0.5 (above 0, at most 2147483), got "-1"'],
+    [['serve', 'img', '-', '--payload-size', '1.5'], '--payload-size expects a size in bytes (a whole number of 1 or more), got "1.5"'],
+  ] as const) {
+    const child = run(process.execPath, [bin, ...argv]);
+    expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });
+    expect(child.stderr).toBe(`zerobuffer: ${line}\nRun "zerobuffer ${argv[0]} --help" for the options.\n`);
+    expect(child.stdout).toEqual([]);
+  }
+});
+
 test('a bad ring name is a usage error; a ring name that is taken is a ring error', async () => {
   const bad = run(process.execPath, [bin, 'run', '--name', 'a/b', '--frames', '1']);
   expect(await bad.exit()).toBe(EXIT.usage);

@@ -110,7 +110,10 @@ export interface WatchResult {
 export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
 
 export interface WatchEvents {
-  /** A valid start-stream / stop-stream line. */
+  /**
+   * A start-stream, start-duplex or stop-stream line acted on. One for a
+   * ring whose pipeline runs already is a warning instead.
+   */
   message: [StartStreamMessage | StartDuplexMessage | { method: 'stop-stream'; name: string }];
   /** A protocol line that was ignored, and why. */
   warning: [WarningEvent];
@@ -231,6 +234,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
             type: 'warning', reason: `stop-stream for ring "${event.message.name}", which no start-stream announced: ignored`,
             line: event.line, raw: event.raw,
           });
+        } else if (event.message.method !== 'stop-stream' && this.#running(event.message) !== undefined) {
+          // told once, as ignored: not also as a message, which would read as taken
+          const runner = this.#running(event.message)!;
+          this.emit('warning', {
+            type: 'warning', line: event.line, raw: event.raw,
+            reason: `${event.message.method} for ring "${event.message.name}", which has a pipeline already ` +
+              `(${runner.pid !== undefined ? `pid ${runner.pid}` : runner.state}): ignored`,
+          });
         } else {
           this.emit('message', event.message);
           if (event.message.method !== 'stop-stream') {
@@ -301,14 +312,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const served = duplex ? duplexRingNames(name).request : name;
     const running = this.#pipelines.get(name);
     if (running !== undefined) {
-      const file = this.#ringFiles.get(running);
-      if (file !== undefined && ringFile(served) !== file) {
+      if (this.#running(message) === undefined) {
         // the reader created its ring again: the old pipeline's ring is gone, a new one starts
         void this.#stopPipeline(name);
         this.#start(message);
         return;
       }
-      this.emit('warning', { type: 'warning', reason: `ring "${name}" already has a pipeline: start-stream ignored`, line: '', raw: new Uint8Array(0) });
+      // (a duplicate is told as a warning before it gets here; this is a start deferred behind a stop)
+      this.emit('warning', { type: 'warning', reason: `${message.method} for ring "${name}", which has a pipeline already: ignored`, line: '', raw: new Uint8Array(0) });
       return;
     }
     const runner = new PipelineRunner({
@@ -338,6 +349,20 @@ export class Watcher extends EventEmitter<WatchEvents> {
       if (fatal) void this.stop();
     });
     runner.start();
+  }
+
+  /**
+   * The pipeline a start-stream (or start-duplex) would duplicate: one
+   * running into the same ring, which was not created again since it
+   * started and is not being stopped (a start then waits for the stop).
+   */
+  #running(message: StartStreamMessage | StartDuplexMessage): PipelineRunner | undefined {
+    if (this.#stopped || this.#commandEnded || this.#stopping.has(message.name)) return undefined;
+    const runner = this.#pipelines.get(message.name);
+    if (runner === undefined) return undefined;
+    const file = this.#ringFiles.get(runner);
+    const served = message.method === 'start-duplex' ? duplexRingNames(message.name).request : message.name;
+    return file !== undefined && ringFile(served) !== file ? undefined : runner;
   }
 
   /** The restart option of a new pipeline into a ring: what its earlier ones left of the budget. */

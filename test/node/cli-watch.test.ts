@@ -154,6 +154,27 @@ test('a reader that creates its ring again and announces it (no stop-stream): a 
   }
 });
 
+test('the same start-stream again while its pipeline runs: told once, as ignored (ring, why), not as a start-stream taken', async () => {
+  const name = ringName('twice');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--announce-twice']);
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('got 10 frames of generation 1');
+    const lines = child.stderr.split('\n');
+    // the first is taken: "start-stream NAME", then its pipeline plays
+    expect(lines.filter((l) => l === `zerobuffer watch: start-stream ${name}`)).toHaveLength(1);
+    const [pid] = gstPids(child.stderr);
+    expect(gstPids(child.stderr)).toHaveLength(1);
+    // the second: one line saying it was ignored, which ring and why, with the line as given
+    const ignored = lines.filter((l) => l.includes(name) && l.includes('ignored'));
+    expect(ignored).toEqual([expect.stringMatching(new RegExp(
+      `^zerobuffer watch: ignored protocol line: start-stream for ring "${name}", which has a pipeline already \\((pid ${pid}|starting)\\): ignored: > \\{"jsonrpc"`))]);
+    expect(child.stderr).not.toMatch(/already has a pipeline/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {
   const name = ringName('epipe');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

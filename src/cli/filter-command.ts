@@ -14,7 +14,7 @@ import { duplexSizes } from '../orchestrator/sizes.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { rewriteLine, say, type CliIo } from './io.js';
+import { LiveLine, say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
 import { failureText } from './pipeline-failure.js';
 
@@ -92,13 +92,15 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     }
     throw e;
   }
+  const live = json ? undefined : new LiveLine(io.stdout);
   server.on('handlerError', (e: DuplexHandlerError) => {
     if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message }));
-    else say(io.stderr, `\nzerobuffer filter: ${e.message}`);
+    else live!.above(io.stderr, `zerobuffer filter: ${e.message}`);
   });
   server.on('clientGone', (g: DuplexClientGone) => {
     if (json) say(io.stdout, JSON.stringify({ type: 'clientGone', pid: g.pid, reason: g.reason, sequence: g.sequence ?? null, message: g.error?.message ?? null }));
-    say(io.stderr, `${json ? '' : '\n'}${clientGoneText(g)}`);
+    if (live === undefined) say(io.stderr, clientGoneText(g));
+    else live.above(io.stderr, clientGoneText(g));
   });
   let runner: PipelineRunner;
   try {
@@ -136,7 +138,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     const fps = ((s.responses - last.n) * 1000) / Math.max(1, now - last.t);
     last = { t: now, n: s.responses };
     if (json) say(io.stdout, JSON.stringify({ type: 'stats', name, fps: Number(fps.toFixed(2)), ...s }));
-    else rewriteLine(io.stdout, statsText(s, fps));
+    else live!.update(statsText(s, fps));
   };
   const ticker = setInterval(show, args.intervalMs);
   let failure: unknown;
@@ -177,7 +179,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   };
   if (json) say(io.stdout, JSON.stringify(summary));
   else {
-    io.stdout.write(`\r\x1b[2K${statsText(s, (s.responses * 1000) / Math.max(1, Date.now() - started))}\n`);
+    live!.end(statsText(s, (s.responses * 1000) / Math.max(1, Date.now() - started)));
     if (drained > 0) say(io.stderr, `zerobuffer filter: --frames ${limit} reached; ${drained} later frames got answer ${limit} again while the pipeline stopped`);
     if (element !== undefined)
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +

@@ -13,12 +13,72 @@ export function say(stream: Writable, text: string): void {
 }
 
 /**
- * Rewrites the terminal's current line (the live stats) with text, cut to
- * the terminal's width: a line that wrapped would leave its first rows
- * behind at every rewrite, so the stats would scroll instead of updating.
+ * text cut to a terminal `columns` wide, "…" at the cut: one column is kept
+ * free (a line that fills the last column leaves the cursor waiting to wrap).
+ * Unknown width: whole.
  */
-export function rewriteLine(stdout: CliIo['stdout'], text: string): void {
-  const width = stdout.columns;
-  const fitted = width !== undefined && width > 1 && text.length >= width ? `${text.slice(0, width - 2)}…` : text;
-  stdout.write(`\r\x1b[2K${fitted}`);
+export function fitLine(text: string, columns: number | undefined): string {
+  if (columns === undefined || columns < 2) return text;
+  const chars = [...text];
+  return chars.length < columns ? text : `${chars.slice(0, columns - 2).join('')}…`;
+}
+
+/**
+ * The live stats on a terminal: one line rewritten in place, cut to the
+ * terminal's width (a line that wrapped would leave its first rows behind
+ * at every rewrite) and redrawn when the terminal is resized ('resize',
+ * SIGWINCH). A terminal that narrows under the line re-wraps it (tmux, VTE,
+ * kitty, iTerm2 reflow their lines): the rows it now takes are cleared,
+ * from its first, before it is drawn again at the new width. (A terminal
+ * that cuts its lines instead, xterm, loses the row above to that clear.)
+ */
+export class LiveLine {
+  readonly #out: CliIo['stdout'];
+  /** The latest text, whole. */
+  #text?: string;
+  /** Columns of the line on the screen now (0: none of ours). */
+  #shown = 0;
+  readonly #onResize = (): void => {
+    if (this.#text !== undefined) this.#draw(this.#text);
+  };
+
+  constructor(out: CliIo['stdout']) {
+    this.#out = out;
+    out.on('resize', this.#onResize);
+  }
+
+  /** Shows text in place of the line. */
+  update(text: string): void {
+    this.#text = text;
+    this.#draw(text);
+  }
+
+  /** A message on another stream (stderr) while the line is up: the line goes, the message goes above, the line comes back under it. */
+  above(stream: Writable, text: string): void {
+    if (this.#shown > 0) this.#out.write(this.#erase());
+    this.#shown = 0;
+    say(stream, text);
+    if (this.#text !== undefined) this.#draw(this.#text);
+  }
+
+  /** The last line, whole (nothing rewrites it), and resizes no longer followed. */
+  end(text: string): void {
+    this.#out.off('resize', this.#onResize);
+    this.#out.write(`${this.#erase()}${text}\n`);
+    this.#shown = 0;
+    this.#text = undefined;
+  }
+
+  #draw(text: string): void {
+    const fitted = fitLine(text, this.#out.columns);
+    this.#out.write(`${this.#erase()}${fitted}`);
+    this.#shown = [...fitted].length;
+  }
+
+  /** Back to the start of our line (its first row, when a narrower terminal wrapped it; the cursor is at its end) and clear it. */
+  #erase(): string {
+    const columns = this.#out.columns;
+    const rows = columns !== undefined && columns > 0 ? Math.max(1, Math.ceil(this.#shown / columns)) : 1;
+    return rows > 1 ? `\r\x1b[${rows - 1}A\x1b[J` : '\r\x1b[2K';
+  }
 }

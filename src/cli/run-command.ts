@@ -9,7 +9,7 @@ import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { rewriteLine, say, type CliIo } from './io.js';
+import { LiveLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
 import { snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot } from './snapshot.js';
@@ -75,6 +75,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer: ring ${stream.name} (${stream.reader.stats().payloadSize} bytes) ← gst-launch-1.0 ${stream.pipeline.args.join(' ')}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
+  const live = json ? undefined : new LiveLine(io.stdout);
   stream.on('state', (e) => {
     if (json) {
       say(io.stdout, JSON.stringify({
@@ -82,7 +83,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
         error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
       }));
     } else if (e.state === 'restarting') {
-      say(io.stderr, `\nzerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
+      live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
     }
   });
   const timer = args.durationMs === undefined ? undefined : setTimeout(() => stop.abort(), args.durationMs);
@@ -93,7 +94,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const show = (): void => {
     const s = stream.stats();
     if (json) say(io.stdout, statsJson('stats', s));
-    else rewriteLine(io.stdout, statsLine(s));
+    else live!.update(statsLine(s));
   };
   const ticker = setInterval(show, args.intervalMs);
   let failure: unknown;
@@ -131,7 +132,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   if (snapshot !== undefined) extra['snapshot'] = snapshot;
   if (json) say(io.stdout, statsJson('summary', final, extra));
   else {
-    io.stdout.write(`\r\x1b[2K${statsLine(final)}\n`);
+    live!.end(statsLine(final));
     if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height})`);
     if (extra['sha256'] !== undefined) say(io.stderr, `zerobuffer: sha256 ${String(extra['sha256'])}`);
   }

@@ -1,30 +1,82 @@
 // The live stats line on a terminal: rewritten in place, never wider than
-// the terminal (a wrapped line cannot be rewritten, so it would scroll).
+// the terminal (a wrapped line cannot be rewritten, so it would scroll), and
+// redrawn when the terminal is resized: the rows a narrower terminal wrapped
+// it onto are cleared, not left behind as fragments.
 import { Writable } from 'node:stream';
-import { rewriteLine } from '../../src/cli/io.js';
+import { fitLine, LiveLine } from '../../src/cli/io.js';
 
-function terminal(columns: number | undefined): Writable & { columns?: number; written: string[] } {
+type Terminal = Writable & { columns?: number; written: string[] };
+
+function terminal(columns: number | undefined): Terminal {
   const written: string[] = [];
   const out = new Writable({ write(chunk: Buffer, _enc, done) { written.push(chunk.toString()); done(); } });
   return Object.assign(out, { columns, written });
 }
 
-const LINE = '114 frames  30.0 fps  27.6 MB/s  drops 0  ring 0% healthy  latency 0.16 ms  pipeline playing';
+/** A resize as Node reports one: columns changed, then 'resize'. */
+function resize(out: Terminal, columns: number): void {
+  out.columns = columns;
+  out.emit('resize');
+}
 
-test('a line wider than the terminal is cut to one column less than its width, ending in …', () => {
-  const out = terminal(80);
-  rewriteLine(out, LINE);
-  expect(out.written).toEqual([`\r\x1b[2K${LINE.slice(0, 78)}…`]);
-  expect([...out.written[0]!.slice('\r\x1b[2K'.length)].length).toBe(79);
+const LINE = '114 frames  30.0 fps  27.6 MB/s  drops 0  ring 0% healthy  latency 0.16 ms  pipeline playing';
+const CLEAR = '\r\x1b[2K';
+
+test('fitLine: a line as wide as the terminal or wider is cut to one column less, ending in …; one that fits, or an unknown width, is whole', () => {
+  expect(fitLine(LINE, 80)).toBe(`${LINE.slice(0, 78)}…`);
+  expect([...fitLine(LINE, 80)].length).toBe(79);
+  expect(fitLine(LINE, LINE.length)).toBe(`${LINE.slice(0, LINE.length - 2)}…`); // the cursor would wait past the last column
+  for (const columns of [LINE.length + 1, 200, undefined]) expect(fitLine(LINE, columns)).toBe(LINE);
+  expect([...fitLine(LINE, 20)].length).toBe(19);
 });
 
-test('a line that fits, or a stream whose width is unknown, is written whole', () => {
-  for (const columns of [LINE.length + 1, 200, undefined]) {
-    const out = terminal(columns);
-    rewriteLine(out, LINE);
-    expect(out.written).toEqual([`\r\x1b[2K${LINE}`]);
-  }
-  const exact = terminal(LINE.length); // the cursor would sit past the last column: cut too
-  rewriteLine(exact, LINE);
-  expect(exact.written[0]!.endsWith('…')).toBe(true);
+test('LiveLine: each update clears the line and writes the text cut to the width', () => {
+  const out = terminal(80);
+  const live = new LiveLine(out);
+  live.update(LINE);
+  live.update('short');
+  expect(out.written).toEqual([`${CLEAR}${LINE.slice(0, 78)}…`, `${CLEAR}short`]);
+  const unknown = terminal(undefined);
+  new LiveLine(unknown).update(LINE);
+  expect(unknown.written).toEqual([`${CLEAR}${LINE}`]);
+});
+
+test('LiveLine: a terminal that narrows under the line: the rows it wrapped onto are cleared from its first, and it is drawn again at the new width', () => {
+  const out = terminal(120);
+  const live = new LiveLine(out);
+  live.update(LINE); // 95 columns, whole
+  resize(out, 40); // re-wrapped onto 3 rows (40 + 40 + 15), the cursor at its end
+  expect(out.written.at(-1)).toBe(`\r\x1b[2A\x1b[J${LINE.slice(0, 38)}…`);
+  resize(out, 30); // 39 columns now take 2 rows
+  expect(out.written.at(-1)).toBe(`\r\x1b[1A\x1b[J${LINE.slice(0, 28)}…`);
+  resize(out, 29); // 29 columns exactly: one row, the cursor waits at its end
+  expect(out.written.at(-1)).toBe(`${CLEAR}${LINE.slice(0, 27)}…`);
+  resize(out, 200); // wider: one row, the line whole again
+  expect(out.written.at(-1)).toBe(`${CLEAR}${LINE}`);
+  // the next update clears one row: what is shown fits
+  live.update('next');
+  expect(out.written.at(-1)).toBe(`${CLEAR}next`);
+  // before any text, a resize draws nothing
+  const idle = terminal(80);
+  new LiveLine(idle);
+  resize(idle, 20);
+  expect(idle.written).toEqual([]);
+});
+
+test('LiveLine: a message goes above the line, which comes back under it; the end writes the last line whole and stops following resizes', () => {
+  const out = terminal(40);
+  const err = terminal(40);
+  const live = new LiveLine(out);
+  live.above(err, 'before any line'); // nothing to clear
+  expect(out.written).toEqual([]);
+  live.update(LINE);
+  live.above(err, 'zerobuffer: pipeline died (x); restart 1 in 250 ms');
+  expect(err.written).toEqual(['before any line\n', 'zerobuffer: pipeline died (x); restart 1 in 250 ms\n']);
+  expect(out.written.slice(1)).toEqual([CLEAR, `${CLEAR}${LINE.slice(0, 38)}…`]);
+  live.end(LINE);
+  expect(out.written.at(-1)).toBe(`${CLEAR}${LINE}\n`);
+  const count = out.written.length;
+  resize(out, 20);
+  expect(out.written.length).toBe(count);
+  expect(out.listenerCount('resize')).toBe(0);
 });

@@ -3,7 +3,7 @@
 // filesink), a PNG snapshot of the right size, --json lines, and
 // gst-launch's own message for a pipeline it rejects.
 import { jest } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -142,4 +142,67 @@ test('a bad ring name is a usage error; a ring name that is taken is a ring erro
   } finally {
     await reader.close();
   }
+});
+
+/** A word for sh -c. */
+const sh = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
+
+test('on a terminal (a pty, through script) the live line fits its width, and when the terminal narrows it is drawn again at the new width, the rows it wrapped onto cleared', async () => {
+  const source = 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=30/1';
+  const command = `stty cols 120 rows 20; exec ${sh(process.execPath)} ${sh(bin)} run --name ${ringName('pty')} --interval 0.05 ${sh(source)}`;
+  const script = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const waiters: (() => void)[] = [];
+  script.stdout.setEncoding('utf8');
+  script.stdout.on('data', (d: string) => {
+    out += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise<number | null>((resolve) => script.on('exit', (code) => resolve(code)));
+  /** Resolves once the output from `from` on matches re (bounded: rejects after 15 s). */
+  const seen = (re: RegExp, from: number): Promise<number> => new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${re} in ...${JSON.stringify(out.slice(from).slice(-1000))}`)), 15000);
+    const check = (): void => {
+      const m = re.exec(out.slice(from));
+      if (m !== null) {
+        clearTimeout(t);
+        resolve(from + m.index + m[0].length);
+      } else waiters.push(check);
+    };
+    check();
+  });
+  let cli: number | undefined;
+  try {
+    await seen(/\r\x1b\[2K\d+ frames[^\r]*\r\x1b\[2K/, 0); // a live line drawn (and the next one begun)
+    // the CLI: script's child (sh exec'd it); the pty it writes to
+    const children = fs.readFileSync(`/proc/${script.pid}/task/${script.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    cli = children.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(bin));
+    expect(cli).toBeDefined();
+    const tty = fs.readlinkSync(`/proc/${cli}/fd/1`);
+    expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+    const before = out.length;
+    execFileSync('stty', ['-F', tty, 'cols', '40']); // SIGWINCH to the CLI
+    // the line (over 80 columns at 120) now takes 3 rows: back up to its first, clear, draw it again
+    const redrawn = await seen(/\r\x1b\[\d+A\x1b\[J/, before);
+    await seen(/\r\x1b\[2K[^\r]*\r\x1b\[2K/, redrawn); // and an update after it
+    process.kill(cli!, 'SIGINT');
+    expect(await exited).toBe(0);
+  } finally {
+    // a failed wait: stopped as by Ctrl-C (its ring removed), killed if that does not do
+    if (cli !== undefined && script.exitCode === null) {
+      process.kill(cli, 'SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+      if (script.exitCode === null) process.kill(cli, 'SIGKILL');
+    }
+    script.stdin.end();
+  }
+  const draws = (text: string): string[] => text.split(/\r\x1b\[(?:2K|\d+A\x1b\[J)/).slice(1);
+  const resized = out.search(/\r\x1b\[\d+A\x1b\[J/);
+  const [wide, narrow] = [out.slice(0, resized), out.slice(resized)];
+  // at 120 columns the lines are whole; at 40 every one is cut to 39, ending in …, but the last: whole, on its own line
+  for (const line of draws(wide)) expect({ line, fits: [...line].length < 120 && !line.endsWith('…') }).toEqual({ line, fits: true });
+  const last = draws(narrow).at(-1)!;
+  for (const line of draws(narrow).slice(0, -1).filter((l) => l !== '')) expect({ line, length: [...line].length, cut: line.endsWith('…') }).toEqual({ line, length: 39, cut: true });
+  expect(last).toMatch(/^\d+ frames .* pipeline \w+\r\n$/);
+  expect(leftovers()).toEqual([]);
 });

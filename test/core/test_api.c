@@ -201,6 +201,45 @@ static void test_round_trip(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
+/* zb_reader_unlink: the names go, the ring goes on working for both sides
+ * (a frame held before it stays readable, a frame written after it is
+ * read), and the destroy after it leaves a newer ring of the same name
+ * alone. */
+static void test_unlink(void) {
+  const char *name = zb_test_name("unlink");
+  zb_reader *r, *newer;
+  zb_writer *w;
+  zb_frame held, f;
+  uint8_t buf[64];
+
+  CHECK_RC(zb_reader_create(&r, name, 0, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  fill(buf, sizeof buf, 1);
+  CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
+  CHECK_RC(zb_reader_next(r, &held, 1000), 0);
+  zb_reader_unlink(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_reader_unlink(r); /* once */
+  zb_reader_unlink(NULL);
+  CHECK(frame_ok(&held, sizeof buf, 1));
+  fill(buf, sizeof buf, 2);
+  CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK(frame_ok(&f, sizeof buf, 2));
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_RC(zb_frame_release(&held), 0);
+  CHECK_RC(zb_reader_create(&newer, name, 0, 1024, NULL), 0);
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  { /* the newer ring's segment is still there */
+    char path[256];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    CHECK(access(path, F_OK) == 0);
+  }
+  zb_reader_destroy(newer);
+  CHECK(zb_test_ring_gone(name));
+}
+
 /* 1. Names. */
 static void test_names(void) {
   char long246[247], long245[246];
@@ -2142,6 +2181,7 @@ static void test_copy(void) {
 
 int main(void) {
   RUN(test_round_trip);
+  RUN(test_unlink);
   RUN(test_names);
   RUN(test_name_charset);
   RUN(test_name_collisions);

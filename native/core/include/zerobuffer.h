@@ -156,6 +156,14 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
  * in another thread (wake it and let it return first). Accepts NULL. */
 void zb_reader_destroy(zb_reader *reader);
 
+/* Unlinks segment, semaphores and lock now and nothing else: the ring goes
+ * on working for this reader and its writer, which have it open, and no
+ * name is left behind (for a process about to end by a signal). Once per
+ * reader (zb_reader_destroy then unlinks nothing). Safe from any thread
+ * at any time before zb_reader_destroy, also during zb_reader_next. Accepts
+ * NULL. */
+void zb_reader_unlink(zb_reader *reader);
+
 const char *zb_reader_name(const zb_reader *reader);
 
 /* The metadata content (without its length prefix), zero copy. *size is 0

@@ -76,6 +76,7 @@ struct zb_reader {
 
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
   bool closed;                    /* destroyed: nothing goes back any more */
+  atomic_bool unlinked;           /* names removed (zb_reader_unlink or destroy) */
   zb_pending *pending;            /* circular, capacity pending_cap */
   size_t pending_cap, pending_head, pending_count;
   uint64_t head_ticket;           /* ticket of pending[pending_head] */
@@ -301,6 +302,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   r->seg.fd = -1;
   r->expected_sequence = 1;
   atomic_init(&r->refs, 1);
+  atomic_init(&r->unlinked, false);
   r->poison_released = opts != NULL && opts->poison_released;
   r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
@@ -357,11 +359,19 @@ void zb_reader_destroy(zb_reader *r) {
   zb_reader_disarm(r);
   zb__store_release(&r->seg.oieb->reader_pid, 0);
   sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
-  zb__unlink_ring_objects(&r->names);
-  unlink(r->names.lock); /* before the flock goes with the fd */
+  zb_reader_unlink(r); /* the lock file before the flock goes with the fd */
   close(r->lock_fd);
   r->lock_fd = -1;
   reader_unref(r);
+}
+
+/* Once: after it, the names may be a newer ring's (another reader made
+ * one under the same name), which a second unlink would remove. */
+void zb_reader_unlink(zb_reader *r) {
+  if (r == NULL || atomic_exchange(&r->unlinked, true))
+    return;
+  zb__unlink_ring_objects(&r->names);
+  unlink(r->names.lock);
 }
 
 const char *zb_reader_name(const zb_reader *r) { return r->name; }

@@ -19,7 +19,8 @@
         "native/addon/uring-waiter.cc",
         "native/addon/convert.c",
         "native/addon/convert-binding.cc",
-        "native/addon/signal-hold.cc"
+        "native/addon/signal-hold.cc",
+        "native/addon/signal-guard.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -15,6 +15,14 @@
 // the signals signal-exit listens for, released once the rings are closed.
 // It is not a listener: signal-exit's count of listeners, which decides
 // whether it acts, is unchanged.
+//
+// Rings of worker_threads: a worker hears no signal. The main thread's
+// cleanup unlinks them too (unlinkRings: every open ring of the process,
+// left working for the worker that still reads it, as the process ends),
+// and while a worker's reader is open the addon's signal guard
+// (signal-guard.h, given guardSignals) holds the same signals: when no one
+// else hears one (the main thread has no listener, or never loaded
+// zerobuffer), it unlinks every ring and raises the signal again.
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { onExit } from 'signal-exit';
@@ -32,6 +40,9 @@ for (const name of signals) {
   if (signum !== undefined && !heldSignals.has(signum)) heldSignals.set(signum, name as NodeJS.Signals);
 }
 
+/** What a worker's reader passes to the addon (see above); undefined on the main thread. */
+export const guardSignals: number[] | undefined = isMainThread ? undefined : [...heldSignals.keys()];
+
 function closeAll(): void {
   for (const handle of [...open]) {
     try {
@@ -41,6 +52,8 @@ function closeAll(): void {
     }
   }
   open.clear();
+  // The process ends: the workers' rings go too (a worker's own exit leaves the others alone).
+  if (isMainThread) native.unlinkRings();
   releaseHold();
 }
 

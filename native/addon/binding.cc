@@ -7,7 +7,7 @@
 //   Reader  create, metadata, take / wait (every ready frame in one hop),
 //           release, cancel, health, heldViews, close
 //   Writer  (writer-binding.cc) registered here
-//   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale,
+//   module  validateName, nowNs, healthByName, ringsList, ringRemoveStale, unlinkRings,
 //           the sizing rule, the frame-header and in-place answer
 //           conventions of the core,
 //           healthBands, bandOf (the core's utilisation bands),
@@ -316,9 +316,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
   }
 
   // new Reader(name, metadataSize, payloadSize, mode, fields, views,
-  // waitPath): a batch holds fields.length / frameFields.count frames;
-  // waitPath is the path wanted ("io_uring", "io_uring-signal", "thread"),
-  // taken where the kernel allows, else the next one down.
+  // waitPath, guardSignals): a batch holds fields.length /
+  // frameFields.count frames; waitPath is the path wanted ("io_uring",
+  // "io_uring-signal", "thread"), taken where the kernel allows, else the
+  // next one down; guardSignals (a worker's reader): signal numbers the
+  // signal guard (signal-guard.h) holds while the reader is open.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
@@ -334,7 +336,13 @@ class Reader : public Napi::ObjectWrap<Reader> {
     js_->fields = Napi::Persistent(info[4].As<Napi::Float64Array>());
     js_->views = Napi::Persistent(info[5].As<Napi::Array>());
     js_->max = info[4].As<Napi::Float64Array>().ElementLength() / kFrameFields;
-    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, Data(env)->debug, &js_->session);
+    std::vector<int> guard_signals;  // a worker's reader: the signals its ring is guarded from
+    if (info[7].IsArray()) {
+      Napi::Array a = info[7].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) guard_signals.push_back(a.Get(i).ToNumber().Int32Value());
+    }
+    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, Data(env)->debug, guard_signals,
+                                     &js_->session);
     if (!s.ok()) throw MakeError(env, s);
     AddonData::Track(Data(env)->readers, Data(env)->mu, js_->session);
     tsfn_ = ReaderTsfn::New(env, "zerobuffer-reader", 0, 1, nullptr);
@@ -563,6 +571,13 @@ Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// unlinkRings() -> how many: unlinks the ring of every open reader of the
+// process, whichever thread made it, leaving each working (the main
+// thread's exit path: the process is about to end).
+Napi::Value UnlinkRings(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ReaderSession::UnlinkAll()));
+}
+
 // payloadSizeFor(frameSize, frames, frameHeader) -> bytes (0: too large)
 Napi::Value PayloadSizeFor(const Napi::CallbackInfo &info) {
   return U64(info.Env(), zb_payload_size_for(ArgSize(info, 0, "frameSize"),
@@ -685,6 +700,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"healthByName", HealthByName},
       {"ringsList", RingsList},
       {"ringRemoveStale", RingRemoveStale},
+      {"unlinkRings", UnlinkRings},
       {"payloadSizeFor", PayloadSizeFor},
       {"defaultFramesInFlight", DefaultFramesInFlight},
       {"defaultPayloadSize", DefaultPayloadSize},

@@ -1,9 +1,41 @@
 // reader-session.cc — see reader-session.h.
 #include "reader-session.h"
 
+#include <unordered_set>
 #include <utility>
 
+#include "signal-guard.h"
+
 namespace zbnode {
+
+// ---------------------------------------------------------------- registry
+
+// Every open session of the process, whichever environment (main thread or
+// worker) made it: what UnlinkAll reaches. Leaked, so that no static
+// destructor runs under a thread that still uses it at exit. Lock order:
+// the registry, then a session's mu_.
+namespace {
+std::mutex &RegistryMu() {
+  static std::mutex *mu = new std::mutex();
+  return *mu;
+}
+std::unordered_set<ReaderSession *> &Registry() {
+  static auto *set = new std::unordered_set<ReaderSession *>();
+  return *set;
+}
+}  // namespace
+
+size_t ReaderSession::UnlinkAll() {
+  std::lock_guard<std::mutex> lock(RegistryMu());
+  size_t n = 0;
+  for (ReaderSession *s : Registry()) {
+    std::lock_guard<std::mutex> lock2(s->mu_);
+    if (s->reader_ == nullptr) continue;
+    zb_reader_unlink(s->reader_);
+    n++;
+  }
+  return n;
+}
 
 // ----------------------------------------------------------------- leases
 
@@ -101,6 +133,7 @@ void LeaseTable::Orphan() {
 
 Status ReaderSession::Create(const char *name, uint64_t metadata_size,
                              uint64_t payload_size, unsigned mode, bool poison,
+                             const std::vector<int> &guard_signals,
                              std::shared_ptr<ReaderSession> *out) {
   zb_reader_options opts{};
   opts.mode = mode;
@@ -114,6 +147,13 @@ Status ReaderSession::Create(const char *name, uint64_t metadata_size,
   std::shared_ptr<ReaderSession> session(new ReaderSession());
   session->name_ = name;
   session->reader_ = reader;
+  // The guard holds its signals before the reader is handed out: a signal
+  // from then on finds the ring registered and the guard listening.
+  if (!guard_signals.empty()) session->guarded_ = SignalGuard::Acquire(guard_signals);
+  {
+    std::lock_guard<std::mutex> lock(RegistryMu());
+    Registry().insert(session.get());
+  }
   *out = std::move(session);
   return Status();
 }
@@ -319,6 +359,12 @@ Status ReaderSession::UnreadStreamStarts(uint64_t *out) {
 }
 
 void ReaderSession::Close() {
+  std::lock_guard<std::mutex> closing(close_mu_);
+  {
+    // Out of UnlinkAll's reach before the reader goes.
+    std::lock_guard<std::mutex> lock(RegistryMu());
+    Registry().erase(this);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (reader_ == nullptr) return;
@@ -334,6 +380,10 @@ void ReaderSession::Close() {
     reader_ = nullptr;
   }
   zb_reader_destroy(reader);
+  if (guarded_) {
+    guarded_ = false;
+    SignalGuard::Release();  // outside the registry's lock: the guard's thread may want it
+  }
 }
 
 }  // namespace zbnode

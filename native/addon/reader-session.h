@@ -88,10 +88,17 @@ struct LeaseTable::Slot {
 
 class ReaderSession {
  public:
-  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1).
+  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1). guard_signals:
+  // a reader off the main thread, whose ring the signal guard unlinks when
+  // one of these signals ends the process (signal-guard.h); empty: none.
   static Status Create(const char *name, uint64_t metadata_size,
                        uint64_t payload_size, unsigned mode, bool poison,
+                       const std::vector<int> &guard_signals,
                        std::shared_ptr<ReaderSession> *out);
+  // Unlinks the ring of every reader of the process that is open (any
+  // thread's, any environment's), leaving each working (zb_reader_unlink):
+  // for a process about to end by a signal. Any thread; returns how many.
+  static size_t UnlinkAll();
   ~ReaderSession();
 
   const std::string &name() const { return name_; }
@@ -129,7 +136,9 @@ class ReaderSession {
 
   // Ends any wait, joins the thread and destroys the ring (unlinks it).
   // Frames still held stay readable until released (the core's leases);
-  // after the last, their addresses read zeros. Idempotent.
+  // after the last, their addresses read zeros. Idempotent, and safe from
+  // two threads at once (a worker's environment teardown, a destructor):
+  // the second returns once the first is done.
   void Close();
 
  private:
@@ -141,6 +150,8 @@ class ReaderSession {
 
   Counted<&LiveCounts::reader_sessions> counted_;
   std::string name_;
+  bool guarded_ = false;  // holds the signal guard while registered
+  std::mutex close_mu_;   // one Close at a time (one join of the thread)
   std::mutex mu_;       // reader_ (open/closed)
   std::mutex next_mu_;  // one taker at a time; guards batch_ while taking
   zb_reader *reader_ = nullptr;

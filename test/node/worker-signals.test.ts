@@ -1,0 +1,57 @@
+// Rings that a worker_thread made, when a signal ends the process: a worker
+// hears no signal, yet nothing of its rings may stay in /dev/shm (segment,
+// semaphores) or /tmp/zerobuffer (lock file), whatever the main thread
+// does; and the process still ends by the signal.
+import fs from 'node:fs';
+import path from 'node:path';
+import { killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
+
+const fixture = path.join(repoRoot, 'test', 'node', 'fixtures', 'worker-rings.mjs');
+
+/** Files of the rings whose names start with `name`. */
+function ringFiles(name: string): string[] {
+  const shm = fs.readdirSync('/dev/shm').filter((n) => n.includes(name));
+  const locks = fs.existsSync('/tmp/zerobuffer') ? fs.readdirSync('/tmp/zerobuffer').filter((n) => n.includes(name)) : [];
+  return [...shm, ...locks.map((n) => `lock ${n}`)];
+}
+
+/** Each ring of `rings` has its segment, both semaphores and its lock file. */
+function expectRings(name: string, rings: string[]): void {
+  const files = ringFiles(name);
+  for (const r of rings)
+    expect(files).toEqual(expect.arrayContaining([`${name}-${r}`, `sem.sem-w-${name}-${r}`, `sem.sem-r-${name}-${r}`, `lock ${name}-${r}.lock`]));
+}
+
+let child: Child | undefined;
+afterEach(() => killIfRunning(child));
+
+test.each([
+  ['SIGINT', 'bare'], ['SIGTERM', 'bare'], ['SIGINT', 'main-reader'], ['SIGTERM', 'main-reader'],
+] as const)('%s: a worker\'s rings (one waiting, one holding a frame) are gone and the process ended by the signal (main thread: %s)', async (signal, mode) => {
+  const name = ringName('wsig');
+  child = run(process.execPath, [fixture, name, mode]);
+  expect(await child.line(/^ready /)).toBe(`ready ${name} 7`);
+  expectRings(name, mode === 'main-reader' ? ['wait', 'held', 'main'] : ['wait', 'held']);
+  child.proc.kill(signal);
+  await child.exit();
+  expect(child.stderr).toBe('');
+  expect(child.proc.signalCode).toBe(signal); // the default action still ran
+  expect(ringFiles(name)).toEqual([]);
+});
+
+// The main thread's own SIGINT listener decides: the process goes on, and
+// so do the worker's rings. SIGTERM, which it does not hear, then ends it.
+test('a SIGINT the main thread listens for leaves the worker\'s rings alone; a SIGTERM it does not removes them', async () => {
+  const name = ringName('wsigl');
+  child = run(process.execPath, [fixture, name, 'sigint-listener']);
+  await child.line(/^ready /);
+  child.proc.kill('SIGINT');
+  await child.line(/^heard SIGINT$/);
+  expectRings(name, ['wait', 'held']);
+  expect(child.proc.exitCode).toBe(null);
+  child.proc.kill('SIGTERM');
+  await child.exit();
+  expect(child.stderr).toBe('');
+  expect(child.proc.signalCode).toBe('SIGTERM');
+  expect(ringFiles(name)).toEqual([]);
+});

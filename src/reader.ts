@@ -64,6 +64,38 @@ const F = native.frameFields;
 /** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
+/** What a frames() loop holds that must not outlive it: its abort listener and the frame handed out last. */
+interface LoopHold {
+  signal?: AbortSignal;
+  listener?: () => void;
+  frame: Frame | null;
+}
+/**
+ * A loop dropped without return() (the consumer stopped pulling and let go
+ * of it): once it is collected, its listener leaves the signal and its
+ * frame goes back, as return() would have done.
+ */
+const droppedLoops = new FinalizationRegistry<LoopHold>((hold) => {
+  hold.signal?.removeEventListener('abort', hold.listener!);
+  const frame = hold.frame;
+  hold.frame = null;
+  try {
+    if (frame !== null && !frame.retained) frame.release();
+  } catch {
+    // the reader is gone: nothing to give back
+  }
+});
+/**
+ * An abort listener that holds its loop weakly. Defined out here: a closure
+ * made inside frames() would keep every variable of that call alive (one
+ * shared scope), and a long-lived signal would keep each loop, its frame
+ * and its reader.
+ */
+function weakListener(loop: { cancel(): void }): () => void {
+  const ref = new WeakRef(loop);
+  return () => ref.deref()?.cancel();
+}
+
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
@@ -304,38 +336,45 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     // the loop holds is released when the loop moves on or ends. The loop
     // awaits the addon's promise itself; one abort listener for the whole
     // loop ends the wait in flight (cancel() does nothing between waits).
+    // A loop dropped without return() is undone once collected (droppedLoops):
+    // the listener holds it weakly.
     let signal: AbortSignal | undefined;
     let timeoutMs = 0;
     let started = false;
     let finished = false;
-    let current: Frame | null = null;
+    const hold: LoopHold = { frame: null }; // hold.frame: the frame handed out last
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
     let turning = false; // reading is a turn of the event loop, not the addon's wait
     // only this loop's wait: another read of this reader (next()) may be waiting instead
-    const cancel = (): void => {
-      if (reading !== null && !turning) this.#native.cancel();
+    const owner = {
+      cancel: (): void => {
+        if (reading !== null && !turning) this.#native.cancel();
+      },
     };
+    droppedLoops.register(owner, hold, owner);
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
         finished = true;
-        signal?.removeEventListener('abort', cancel);
-        if (current !== null && !current.retained) current.release();
-        current = null;
+        droppedLoops.unregister(owner);
+        if (hold.listener !== undefined) signal?.removeEventListener('abort', hold.listener);
+        if (hold.frame !== null && !hold.frame.retained) hold.frame.release();
+        hold.frame = null;
         if (!this.#closed) this.#native.giveBack();
       }
       return DONE;
     };
     const moveOn = (): void => {
-      const frame = current;
-      current = null;
+      const frame = hold.frame;
+      hold.frame = null;
       if (frame === null || frame.retained) return;
       this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
       frame.release();
       this.#releaseLater = false;
     };
     const handOut = (): IteratorResult<Frame, void> => {
-      current = this.#frameAt(this.#next++);
-      return { value: current, done: false };
+      const frame = this.#frameAt(this.#next++);
+      hold.frame = frame;
+      return { value: frame, done: false };
     };
     // The error that ended the read: the end of the stream or an abort end the loop quietly.
     const ended = (e: unknown): IteratorResult<Frame, void> => {
@@ -392,7 +431,11 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
             started = true;
             signal = validateSignal(options.signal);
             timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
-            signal?.addEventListener('abort', cancel, { once: true });
+            if (signal !== undefined) {
+              hold.signal = signal;
+              hold.listener = weakListener(owner);
+              signal.addEventListener('abort', hold.listener, { once: true });
+            }
           }
           return Promise.resolve(step());
         } catch (e) {

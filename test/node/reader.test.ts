@@ -2,6 +2,7 @@
 // abort during a wait, views that empty at release, retained frames, frame
 // headers, end of stream, typed errors, the copying fallback.
 import { jest } from '@jest/globals';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -580,4 +581,45 @@ test('waitForMetadata reports a writer that died before it wrote the metadata', 
   } finally {
     await reader.close();
   }
+});
+
+test('a frames({ signal }) loop left by break releases its frame and takes its listener off the signal', async () => {
+  const { reader, writer } = await pair('loop-break', 4096);
+  try {
+    const shutdown = new AbortController();
+    for (let i = 0; i < 3; i++) await writer.write(new Uint8Array([i + 1]));
+    const seen: Frame[] = [];
+    for await (const f of reader.frames({ signal: shutdown.signal, timeoutMs: 2000 })) {
+      seen.push(f);
+      expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+      if (seen.length === 2) break;
+    }
+    expect(seen.map((f) => f.released)).toEqual([true, true]);
+    expect(seen[1]!.data.byteLength).toBe(0); // the view emptied at release
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    expect(reader.stats().heldFrames).toBe(0);
+    const rest = (await reader.next({ timeoutMs: 2000 }))!; // the third is still there for the next read
+    expect(rest.data[0]).toBe(3);
+    rest.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+// Loops dropped without return() (the consumer stopped pulling): before,
+// each kept its listener on the signal, and through it the loop, its frame
+// and the reader, for as long as the signal lived.
+test('frames({ signal }) loops dropped after a frame each leave no listener on a long-lived signal and give their frames back once collected', async () => {
+  const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-loops.mjs'),
+    ringName('dropped'), '20']);
+  const code = await child.exit();
+  expect(child.stderr).toBe('');
+  expect(code).toBe(0);
+  expect(JSON.parse(child.stdout.join(''))).toEqual({
+    seen: Array.from({ length: 20 }, (_, i) => i),
+    listenersHeld: 20, framesHeld: 20, // each dropped loop, still uncollected
+    listenersAfterGc: 0, framesAfterGc: 0, ringFreeAfterGc: true,
+    liveListeners: 1, liveEnd: { done: true }, listenersAtEnd: 0,
+  });
 });

@@ -32,14 +32,16 @@ struct _GstZeroLink
   gint connect_timeout;
   gboolean frame_header;
   gboolean in_place;            /* declares in-place answers (duplex) */
+  gboolean other_caps;          /* takes a ring of other caps (header) */
   gint timeout;
   gboolean drop;
   gboolean closed;              /* between close and open */
   gboolean eos;                 /* after finish, until resume or open */
   gboolean connecting;          /* a thread is connecting */
   zb_writer *writer;            /* connected, metadata in place */
-  GstCaps *caps;                /* the latest from set_caps */
-  GstCaps *metadata_caps;       /* the caps the metadata was written with */
+  GstCaps *caps;                /* the metadata's, to come (set_caps) */
+  GstCaps *frame_caps;          /* of the frames from now on */
+  GstCaps *metadata_caps;       /* the caps the ring's metadata declares */
   GBytes *attributes;           /* after every frame's header, or NULL */
   GstZeroLinkMakeRoom make_room;        /* set once, before use */
   gpointer make_room_data;
@@ -96,6 +98,7 @@ gst_zero_link_unref (GstZeroLink * link)
   if (link->make_room_notify != NULL)
     link->make_room_notify (link->make_room_data);
   gst_caps_replace (&link->caps, NULL);
+  gst_caps_replace (&link->frame_caps, NULL);
   gst_caps_replace (&link->metadata_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
   g_free (link->name);
@@ -139,6 +142,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->closed = FALSE;
   link->eos = FALSE;
   gst_caps_replace (&link->caps, NULL);
+  gst_caps_replace (&link->frame_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
   g_mutex_unlock (&link->lock);
 }
@@ -174,6 +178,14 @@ gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place)
 {
   g_mutex_lock (&link->lock);
   link->in_place = in_place;
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps)
+{
+  g_mutex_lock (&link->lock);
+  link->other_caps = other_caps;
   g_mutex_unlock (&link->lock);
 }
 
@@ -224,14 +236,17 @@ caps_differ_locked (GstZeroLink * link, GstCaps * caps)
       !gst_caps_is_equal (caps, link->metadata_caps);
 }
 
-/* Under the lock: the attributes of frames of CAPS, {"caps":"..."} when
- * they differ from the metadata's, else none; FALSE when they differ and
- * cannot travel so (no frame header; caps too long). */
+/* Under the lock: the caps of the frames from now on; their attributes
+ * {"caps":"..."} when they differ from the metadata's, else none; FALSE
+ * when they differ and cannot travel so (no frame header; caps too long).
+ * Without the metadata yet, none: connect_locked calls it again. */
 static gboolean
 set_frame_caps_locked (GstZeroLink * link, GstCaps * caps)
 {
   GBytes *attributes = NULL;
   gboolean ok = TRUE;
+
+  gst_caps_replace (&link->frame_caps, caps);
 
   if (caps_differ_locked (link, caps) && link->frame_header) {
     GString *json = g_string_new ("{\"caps\":");
@@ -332,6 +347,7 @@ gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
     ok = FALSE;
   } else {
     gst_caps_replace (&link->caps, caps);
+    gst_caps_replace (&link->frame_caps, caps);
   }
   g_mutex_unlock (&link->lock);
   return ok;
@@ -428,9 +444,14 @@ quote_json_string (const guint8 * data, gsize size, const gchar * member)
 
 /* Whether the metadata an earlier writer left means what ours would: the
  * same caps and the same per-frame header declaration. Byte equality is
- * too strict: the element name and the GStreamer version may differ. */
+ * too strict: the element name and the GStreamer version may differ. With
+ * the per-frame header on both sides other caps are taken too when the
+ * link allows it (set_other_caps): the metadata keeps its caps, returned
+ * in *RING_CAPS, and each frame carries its own (as after a caps change
+ * mid-stream). */
 static GstZeroError *
-check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
+check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
+    GstCaps ** ring_caps)
 {
   gchar *quoted = zerobuffer_quote_peer_bytes (data, size, 256);
   gint their_header = zb_metadata_frame_header (data, size);
@@ -440,7 +461,7 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
   gchar *our_caps_str, *writer, *their_caps_quoted, *their_header_str, *text,
       *debug;
   GstZeroError *mismatch;
-  gboolean caps_equal;
+  gboolean caps_equal, carried;
 
   GST_DEBUG ("ring %s already has metadata: %s", link->name, quoted);
   if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
@@ -462,10 +483,16 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
     caps_equal = their_caps == NULL && link->caps == NULL;
   else
     caps_equal = gst_caps_is_equal (their_caps, link->caps);
+  /* frames that can carry caps other than the ring's */
+  carried = !caps_equal && their_header == our_header && our_header &&
+      link->other_caps && their_caps != NULL && link->caps != NULL;
+  if (carried)
+    *ring_caps = gst_caps_ref (their_caps);
   if (their_caps != NULL)
     gst_caps_unref (their_caps);
-  if (caps_equal && their_header == our_header &&
+  if ((caps_equal || carried) && their_header == our_header &&
       zb_metadata_in_place (data, size) != (link->in_place ? 1 : 0)) {
+    gst_caps_replace (ring_caps, NULL);
     g_free (their_caps_str);
     mismatch = gst_zero_error_new (ZB_EMETADATA,
         g_strdup_printf ("Ring %s already carries metadata that %s in-place "
@@ -474,6 +501,14 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
         g_strdup_printf ("metadata: %s; restart the duplex server", quoted));
     g_free (quoted);
     return mismatch;
+  }
+  if (carried) {
+    GST_INFO ("ring %s already carries the metadata of caps %" GST_PTR_FORMAT
+        "; keeping it: each frame carries its own caps in its header",
+        link->name, *ring_caps);
+    g_free (their_caps_str);
+    g_free (quoted);
+    return NULL;
   }
   if (caps_equal && their_header == our_header) {
     GST_INFO ("ring %s already carries the same metadata; keeping it",
@@ -524,9 +559,10 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size)
   return gst_zero_error_new (ZB_EMETADATA, text, debug);
 }
 
-/* Writes our metadata into a fresh ring, or checks a reconnected one's. */
+/* Writes our metadata into a fresh ring, or checks a reconnected one's
+ * (*RING_CAPS: as check_metadata). */
 static GstZeroError *
-put_metadata (GstZeroLink * link, zb_writer * writer)
+put_metadata (GstZeroLink * link, zb_writer * writer, GstCaps ** ring_caps)
 {
   const uint8_t *existing = NULL;
   uint64_t existing_size = 0;
@@ -542,7 +578,7 @@ put_metadata (GstZeroLink * link, zb_writer * writer)
   /* a writer reconnecting: the metadata stays as the first writer wrote
    * it (docs/PROTOCOL.md §4, "Lifecycle") */
   if (existing_size > 0)
-    return check_metadata (link, existing, existing_size);
+    return check_metadata (link, existing, existing_size, ring_caps);
   metadata = build_metadata (link, &size);
   GST_DEBUG ("metadata of ring %s: %s", link->name, metadata);
   rc = zb_writer_set_metadata (writer, metadata, size);
@@ -584,6 +620,7 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
       start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
   GstFlowReturn ret = GST_FLOW_OK;
   zb_writer *writer = NULL;
+  GstCaps *ring_caps = NULL;
   gboolean told = FALSE;
   int rc;
 
@@ -630,8 +667,18 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
     goto out;
   }
   if ((ret = interrupted_locked (link, cancellable)) != GST_FLOW_OK ||
-      (*error = put_metadata (link, writer)) != NULL) {
+      (*error = put_metadata (link, writer, &ring_caps)) != NULL) {
     ret = ret != GST_FLOW_OK ? ret : GST_FLOW_ERROR;
+    zb_writer_destroy (writer);
+    goto out;
+  }
+  gst_caps_replace (&link->metadata_caps, ring_caps ? ring_caps : link->caps);
+  /* now that the ring's caps are known: whether frames carry their own,
+   * from the first one on */
+  if (!set_frame_caps_locked (link, link->frame_caps) && ring_caps != NULL) {
+    *error = caps_refused_locked (link, link->frame_caps);
+    gst_caps_replace (&link->metadata_caps, NULL);
+    ret = GST_FLOW_ERROR;
     zb_writer_destroy (writer);
     goto out;
   }
@@ -640,9 +687,8 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
       (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND,
       zb_writer_max_frame_size (writer));
   link->writer = writer;
-  if (link->caps != NULL)
-    gst_caps_replace (&link->metadata_caps, link->caps);
 out:
+  gst_caps_replace (&ring_caps, NULL);
   link->connecting = FALSE;
   g_cond_broadcast (&link->cond);
   g_free (name);

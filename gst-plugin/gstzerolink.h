@@ -3,10 +3,13 @@
  * A link connects when it is first needed (waiting up to connect-timeout
  * for the reader to create the ring), writes the ring's metadata (the caps
  * and, with the per-frame header, its declaration) or checks that an
- * earlier writer's means the same, and hands out references to its
- * zb_writer to any thread: zerosink's streaming thread and upstream's
- * thread inside zerosink's pool both write through it. It reserves room
- * for frames the same way for both (timeout, drop policy, interruption).
+ * earlier writer's means the same (with the per-frame header on both
+ * sides and set_other_caps, the caps may differ: each frame then carries
+ * its own, from the first on, as after a caps change), and hands out
+ * references to its zb_writer to any thread: zerosink's streaming thread
+ * and upstream's thread inside zerosink's pool both write through it. It
+ * reserves room for frames the same way for both (timeout, drop policy,
+ * interruption).
  *
  * A link posts nothing: whoever gets a GstZeroError posts it from its own
  * thread (zerosink's render), so an error met inside the pool during
@@ -59,6 +62,12 @@ void gst_zero_link_resume (GstZeroLink * link);
  * open. */
 void gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place);
 
+/* Whether a ring whose metadata (an earlier writer's) has other caps is
+ * taken when both declare the per-frame header: each frame then carries
+ * its caps (zerosink; not zerofilter: a duplex server's next client sends
+ * the same caps, docs/DUPLEX.md). Before open. */
+void gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps);
+
 /* Moves frames held by the writer (zb_reservation_commit_hold) out of the
  * ring: copies them and releases their holds; returns how many. */
 typedef guint (*GstZeroLinkMakeRoom) (gpointer data);
@@ -73,14 +82,16 @@ void gst_zero_link_set_make_room (GstZeroLink * link,
  * ring drops the frame instead. */
 void gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop);
 
-/* The caps the metadata describes. FALSE, with *error, when the metadata
- * was written already with other caps: they cannot change. */
+/* The caps the metadata describes, and the frames' (zerofilter's first
+ * caps). FALSE, with *error, when the link is connected to a ring whose
+ * metadata has other caps: they cannot change. */
 gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);
 
 /* zerosink's caps: the metadata's until it is written, then, with the frame
  * header, the caps each frame carries when they differ from it (as
- * set_frame_caps), in one step. FALSE, with *error, when they differ and
+ * set_frame_caps), in one step. (Caps set before connecting to a ring
+ * whose metadata has others travel so too.) FALSE, with *error, when they differ and
  * cannot travel so. */
 gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);
@@ -116,11 +127,12 @@ gsize gst_zero_link_header_size (GstZeroLink * link);
 gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
 
 /* Whether frames of CAPS would carry them (they differ from the caps in
- * the ring's metadata). */
+ * the ring's metadata; FALSE until connected). */
 gboolean gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps);
 
 /* The attribute bytes every frame's header carries now (a reference), or
- * NULL. */
+ * NULL. Known once connected: connecting to a ring whose metadata has other
+ * caps sets them. */
 GBytes *gst_zero_link_ref_attributes (GstZeroLink * link);
 
 /* Fills *health from the connected ring; FALSE when not connected. */

@@ -35,6 +35,11 @@
  * bytes, so it is off by default. The ring's metadata keeps the first caps:
  * without the header a caps change is an error, with it each frame after
  * the change carries the new caps in the header (zerosrc follows them).
+ * So does a writer that connects to a ring an earlier writer (or itself,
+ * before an EOS) described with other caps, as a camera pipeline restarted
+ * at another resolution into a reader that stays up: refused without the
+ * header, with it on both writers its frames carry their caps. Frames that
+ * carry caps are copied, not written in place.
  *
  * Errors name their kind, so a supervisor can tell the permanent ones (a
  * frame that can never fit, no ring after connect-timeout, other caps than
@@ -252,6 +257,8 @@ gst_zero_sink_init (GstZeroSink * self)
   self->link = gst_zero_link_new (gst_zero_sink_debug);
   self->unlocked = g_cancellable_new ();
   gst_zero_link_set_policy (self->link, DEFAULT_TIMEOUT, FALSE);
+  /* a writer after another, with other caps: they travel per frame */
+  gst_zero_link_set_other_caps (self->link, TRUE);
   /* the last sample would keep a pool buffer, and so its frame's bytes,
    * held in the ring */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
@@ -546,7 +553,9 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   }
   /* Frames whose caps differ from the ring's carry them in a header larger
    * than a pool buffer leaves room for: each would be copied into a second
-   * reservation while its own stays open, two frames' room for one. */
+   * reservation while its own stays open, two frames' room for one. (Not
+   * connected yet, the ring's caps are not known: the pool hands out plain
+   * buffers if connecting finds others.) */
   gst_query_parse_allocation (query, &caps, NULL);
   if (caps != NULL && gst_zero_link_carries_caps (self->link, caps)) {
     GST_DEBUG_OBJECT (self, "no pool: the caps differ from the ring's, so "

@@ -7,7 +7,9 @@
  * nobody committed, so nothing upstream can write into the ring after.
  * A committed one is held (zb_hold) until then: whoever still has the
  * buffer (the last sample, videorate keeping it to push it again) reads
- * its bytes, never the frames the writer would place over them. */
+ * its bytes, never the frames the writer would place over them. While
+ * frames carry their caps (gst_zero_link_ref_attributes), an acquire
+ * reserves nothing and hands out a plain buffer. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -152,6 +154,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   GstZeroError *failure = NULL;
   PoolSlot *slot = g_new0 (PoolSlot, 1);
   zb_writer *writer = NULL;
+  GBytes *attributes = NULL;
   GstMemory *mem;
   GstFlowReturn ret;
 
@@ -163,23 +166,32 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   }
   ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
       &failure);
-  if (ret == GST_FLOW_OK)
+  /* frames that carry their caps (the ring's metadata has others, as
+   * connecting may have just found) have no room for them in a pool
+   * buffer: a second reservation beside this one would take two frames'
+   * room for one, so they get a plain buffer, copied once */
+  if (ret == GST_FLOW_OK && header > 0)
+    attributes = gst_zero_link_ref_attributes (pool->link);
+  if (ret == GST_FLOW_OK && attributes == NULL)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         dontwait, pool->flushing, &slot->res, &failure);
   zb_writer_unref (writer);
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 
-  if (ret == GST_FLOW_OK) {
+  if (ret == GST_FLOW_OK && attributes == NULL) {
     mem = gst_memory_new_wrapped (0, slot->res.data + header, pool->size, 0,
         pool->size, slot, slot_free);
     gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), reservation_quark,
         slot, NULL);
     GST_LOG_OBJECT (pool, "reserved %" G_GSIZE_FORMAT " bytes in the ring",
         pool->size);
-  } else if (ret == GST_FLOW_ERROR || ret == GST_FLOW_CUSTOM_SUCCESS) {
-    /* a plain buffer: the sink drops or copies it (ring full with
-     * policy=drop), or posts the failure it carries */
+  } else if (ret == GST_FLOW_OK || ret == GST_FLOW_ERROR ||
+      ret == GST_FLOW_CUSTOM_SUCCESS) {
+    /* a plain buffer: the sink copies it (frames carry caps), drops or
+     * copies it (ring full with policy=drop), or posts the failure it
+     * carries */
+    g_clear_pointer (&attributes, g_bytes_unref);
     g_free (slot);
     mem = gst_allocator_alloc (NULL, pool->size, NULL);
     if (failure != NULL) {
@@ -399,12 +411,18 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
   }
-  if (attributes != NULL)
-    header += g_bytes_get_size (attributes);
 
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
   if (ret != GST_FLOW_OK)
     goto done;
+  /* connecting may have just found that frames must carry their caps (the
+   * ring's metadata has others): the first frame carries them too */
+  if (header > 0) {
+    g_clear_pointer (&attributes, g_bytes_unref);
+    attributes = gst_zero_link_ref_attributes (link);
+  }
+  if (attributes != NULL)
+    header += g_bytes_get_size (attributes);
   if (repeated && zb_writer_open_reservations (writer) > 0) {
     /* written now, it would come after the frames of the buffers upstream
      * took from the pool since */

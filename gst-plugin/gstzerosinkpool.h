@@ -5,7 +5,9 @@
  * the sink's GstZeroLink: each acquire reserves room for one frame (up to
  * the pool's max-buffers at a time, in flight in any order), the sink
  * commits the reservation when the buffer is rendered, and a buffer that
- * comes back unrendered cancels it. The pool never posts an error: when
+ * comes back unrendered cancels it. While frames carry their caps in the
+ * frame header (the ring's metadata has others) there is no room for them
+ * in a reservation: an acquire then hands out a plain buffer, copied. The pool never posts an error: when
  * the ring refuses, it hands out a plain buffer that carries the failure,
  * and the sink posts it when that buffer arrives. */
 #ifndef GST_ZERO_SINK_POOL_H

@@ -181,6 +181,19 @@ buffer_hash (GstBuffer * buffer)
   return hash;
 }
 
+/* A counter of zerosink's stats. */
+static guint64
+stat_u64 (GstElement * sink, const gchar * field)
+{
+  GstStructure *stats = NULL;
+  guint64 v = 0;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v), "no %s", field);
+  gst_structure_free (stats);
+  return v;
+}
+
 /* ------------------------------------------------------------ round trip */
 
 static void
@@ -859,30 +872,53 @@ named_writer (const gchar * name, const gchar * sink_name,
   return pipeline;
 }
 
-/* Writes FRAMES frames of SIZE bytes and EOS through WRITER (from
- * named_writer), checks that they reach APPSINK byte-exact, waits for the
- * writer's EOS (zerosink has detached) and tears the writer down. */
+/* The next sample of APPSINK (frame I): the bytes of SENT, and when WIDTH
+ * is not 0, GRAY8 caps of that width (and height). */
+static void
+expect_sample (GstElement * appsink, GstBuffer * sent, gint width, guint i)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  gchar *hash = buffer_hash (sent), *got;
+
+  fail_unless (sample != NULL, "frame %u did not arrive", i);
+  got = buffer_hash (gst_sample_get_buffer (sample));
+  fail_unless_equals_string (got, hash);
+  if (width != 0) {
+    GstCaps *caps = gst_sample_get_caps (sample);
+    gchar *text = g_strdup_printf ("video/x-raw, format=(string)GRAY8, "
+        "width=(int)%d, height=(int)%d, framerate=(fraction)30/1", width,
+        width);
+    GstCaps *expected = gst_caps_from_string (text);
+
+    fail_unless (caps != NULL && gst_caps_is_equal (caps, expected),
+        "frame %u: caps %" GST_PTR_FORMAT ", expected %s", i, caps, text);
+    gst_caps_unref (expected);
+    g_free (text);
+  }
+  g_free (got);
+  g_free (hash);
+  gst_sample_unref (sample);
+}
+
+/* Writes FRAMES frames of WIDTH x WIDTH GRAY8 (SIZE bytes) and EOS through
+ * WRITER (from named_writer), checks that they reach APPSINK byte-exact
+ * (with those caps unless WIDTH is 0), waits for the writer's EOS
+ * (zerosink has detached) and tears the writer down. */
 static void
 write_and_finish (GstElement * writer, GstElement * appsrc,
-    GstElement * appsink, guint from, guint frames, gsize size)
+    GstElement * appsink, guint from, guint frames, gsize size, gint width)
 {
   GstMessage *msg;
   guint i;
 
   for (i = from; i < from + frames; i++) {
     GstBuffer *buffer = make_frame (i, size, FALSE);
-    gchar *hash = buffer_hash (buffer), *got;
-    GstSample *sample;
 
-    fail_unless (gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer) ==
-        GST_FLOW_OK);
-    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
-    fail_unless (sample != NULL, "frame %u did not arrive", i);
-    got = buffer_hash (gst_sample_get_buffer (sample));
-    fail_unless_equals_string (got, hash);
-    g_free (got);
-    g_free (hash);
-    gst_sample_unref (sample);
+    fail_unless (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            gst_buffer_ref (buffer)) == GST_FLOW_OK);
+    expect_sample (appsink, buffer, width, i);
+    gst_buffer_unref (buffer);
   }
   fail_unless (gst_app_src_end_of_stream (GST_APP_SRC (appsrc)) ==
       GST_FLOW_OK);
@@ -910,11 +946,11 @@ second_writer_accepted (const gchar * sink_props)
 
   reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
   writer = named_writer (name, NULL, sink_props, GRAY8_CAPS (4, 4), &appsrc);
-  write_and_finish (writer, appsrc, appsink, 0, 2, 16);
+  write_and_finish (writer, appsrc, appsink, 0, 2, 16, 4);
   writer = named_writer (name, "b", sink_props, GRAY8_CAPS (4, 4), &appsrc);
-  write_and_finish (writer, appsrc, appsink, 2, 3, 16);
+  write_and_finish (writer, appsrc, appsink, 2, 3, 16, 4);
   writer = named_writer (name, "c", sink_props, GRAY8_CAPS (4, 4), &appsrc);
-  write_and_finish (writer, appsrc, appsink, 5, 1, 16);
+  write_and_finish (writer, appsrc, appsink, 5, 1, 16, 4);
 
   fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
   assert_no_error (reader);
@@ -953,7 +989,7 @@ second_writer_refused (const gchar * first_props, const gchar * first_caps,
 
   reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
   writer = named_writer (name, "a", first_props, first_caps, &appsrc);
-  write_and_finish (writer, appsrc, appsink, 0, 1, first_size);
+  write_and_finish (writer, appsrc, appsink, 0, 1, first_size, 0);
 
   writer = named_writer (name, "b", second_props, second_caps, &appsrc);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, second_size,
@@ -1007,6 +1043,92 @@ GST_START_TEST (test_second_writer_other_frame_header)
   fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
   fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
   g_free (text);
+}
+
+GST_END_TEST;
+
+/* A reader that stays up across writers (a camera pipeline restarted at
+ * another resolution): with the frame header on both sides the next writer
+ * may have other caps. The ring's metadata keeps the first writer's; each
+ * of its frames carries its own from the first on, and zerosrc sets them
+ * downstream before it, then the ring's caps again for a writer with
+ * those. */
+GST_START_TEST (test_second_writer_other_caps_frame_header)
+{
+  gchar *name = ring_name ("recaps");
+  GstElement *reader, *appsink, *writer, *appsrc;
+
+  reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
+  writer = named_writer (name, "a", "frame-header=true", GRAY8_CAPS (4, 4),
+      &appsrc);
+  write_and_finish (writer, appsrc, appsink, 0, 2, 16, 4);
+  writer = named_writer (name, "b", "frame-header=true", GRAY8_CAPS (8, 8),
+      &appsrc);
+  write_and_finish (writer, appsrc, appsink, 2, 3, 64, 8);
+  writer = named_writer (name, "c", "frame-header=true", GRAY8_CAPS (4, 4),
+      &appsrc);
+  write_and_finish (writer, appsrc, appsink, 5, 1, 16, 4);
+
+  fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+  assert_no_error (reader);
+  set_state (reader, GST_STATE_NULL);
+  gst_object_unref (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Pushes frame I of WIDTH x WIDTH GRAY8 into harness H and expects it at
+ * APPSINK with those caps. */
+static void
+push_and_expect (GstHarness * h, GstElement * appsink, guint i, gint width)
+{
+  GstBuffer *buffer = make_frame (i, width * width, FALSE);
+
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)),
+      GST_FLOW_OK);
+  expect_sample (appsink, buffer, width, i);
+  gst_buffer_unref (buffer);
+}
+
+/* The same zerosink after EOS and a flush, with new caps: it connects to
+ * the ring again, whose metadata keeps the first caps, and its frames
+ * carry the new ones. */
+GST_START_TEST (test_reconnect_with_other_caps_frame_header)
+{
+  gchar *name = ring_name ("reflush");
+  gchar *desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
+      "sync=false frame-header=true", name);
+  GstElement *reader, *appsink, *sink;
+  GstHarness *h;
+
+  reader = playing_reader (name, "eos-on-writer-exit=false", &appsink);
+  h = gst_harness_new_parse (desc);
+  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (4, 4));
+  push_and_expect (h, appsink, 0, 4);
+  push_and_expect (h, appsink, 1, 4);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (8, 8));
+  push_and_expect (h, appsink, 2, 8);
+  push_and_expect (h, appsink, 3, 8);
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (4, 4));
+  push_and_expect (h, appsink, 4, 4);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 5);
+
+  fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+  assert_no_error (reader);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  set_state (reader, GST_STATE_NULL);
+  gst_object_unref (reader);
+  fail_if (ring_exists (name));
+  g_free (desc);
+  g_free (name);
 }
 
 GST_END_TEST;
@@ -1078,18 +1200,6 @@ GST_START_TEST (test_writer_after_foreign_metadata)
 GST_END_TEST;
 
 /* ------------------------------------------------------------- zero copy */
-
-static guint64
-stat_u64 (GstElement * sink, const gchar * field)
-{
-  GstStructure *stats = NULL;
-  guint64 v = 0;
-
-  g_object_get (sink, "stats", &stats, NULL);
-  fail_unless (gst_structure_get_uint64 (stats, field, &v), "no %s", field);
-  gst_structure_free (stats);
-  return v;
-}
 
 #define VTS_RGB "videotestsrc num-buffers=%u pattern=ball is-live=false ! " \
   "video/x-raw,format=RGB,width=320,height=240,framerate=30/1"
@@ -1216,6 +1326,98 @@ GST_START_TEST (test_zero_copy_queue)
   videotestsrc_round_trip (TRUE, FALSE, " ! videorate");
   videotestsrc_round_trip (TRUE, FALSE, " ! queue max-size-buffers=2");
   videotestsrc_round_trip (TRUE, TRUE, " ! queue max-size-buffers=2");
+}
+
+GST_END_TEST;
+
+#define VTS_64X48(format) "videotestsrc num-buffers=%u pattern=ball " \
+  "is-live=false ! video/x-raw,format=" format ",width=64,height=48," \
+  "framerate=30/1"
+
+/* videotestsrc (FORMAT, 64x48) ! zerosink frame-header=true into a reader
+ * that stays up: FRAMES frames arrive exact with that format, then EOS;
+ * returns the pipeline, ended. */
+static GstElement *
+pool_writer_round_trip (const gchar * name, const gchar * source,
+    const gchar * format, GstElement * appsink, guint frames)
+{
+  gchar **hashes = reference_hashes (source, frames);
+  gchar *src = g_strdup_printf (source, frames);
+  gchar *desc = g_strdup_printf ("%s ! zerosink name=sink buffer-name=%s "
+      "sync=false frame-header=true", src, name);
+  GstElement *pipeline = launch (desc);
+  GstMessage *msg;
+  guint i;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstStructure *st;
+    gchar *hash;
+
+    fail_unless (sample != NULL, "%s frame %u did not arrive", format, i);
+    st = gst_caps_get_structure (gst_sample_get_caps (sample), 0);
+    fail_unless_equals_string (gst_structure_get_string (st, "format"),
+        format);
+    hash = buffer_hash (gst_sample_get_buffer (sample));
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+  /* a writer that stalled would end with "stayed full" instead */
+  msg = wait_eos_or_error (pipeline);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (msg, &err, &debug);
+    fail ("%s writer: unexpected ERROR: %s (%s)", format, err->message, debug);
+  }
+  gst_message_unref (msg);
+  set_state (pipeline, GST_STATE_NULL);
+  g_strfreev (hashes);
+  g_free (desc);
+  g_free (src);
+  return pipeline;
+}
+
+/* The next writer with other caps through zerosink's zero-copy pool, in a
+ * ring of two frames: the first writer (the ring's caps) is zero copy; the
+ * next one's frames carry their caps, which a pool buffer has no room for,
+ * so they are copied once (no second reservation beside a pool buffer's,
+ * two frames' room for one: the ring would stay full, and the writer fail
+ * after its timeout). */
+GST_START_TEST (test_second_writer_other_caps_pool)
+{
+  gchar *name = ring_name ("recapspool");
+  gchar *props = g_strdup_printf ("eos-on-writer-exit=false "
+      "payload-size=%" G_GUINT64_FORMAT, zb_payload_size_for (64 * 48 * 4, 2,
+          true));
+  GstElement *reader, *appsink, *writer, *sink;
+
+  reader = playing_reader (name, props, &appsink);
+  writer = pool_writer_round_trip (name, VTS_64X48 ("BGRx"), "BGRx", appsink,
+      5);
+  sink = by_name (writer, "sink");
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 5);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 0);
+  gst_object_unref (writer);
+
+  writer = pool_writer_round_trip (name, VTS_64X48 ("RGBx"), "RGBx", appsink,
+      10);
+  sink = by_name (writer, "sink");
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 10);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 10);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 0);
+  gst_object_unref (writer);
+
+  assert_no_error (reader);
+  set_state (reader, GST_STATE_NULL);
+  gst_object_unref (reader);
+  fail_if (ring_exists (name));
+  g_free (props);
+  g_free (name);
 }
 
 GST_END_TEST;
@@ -2649,11 +2851,14 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
   tcase_add_test (tc, test_second_writer_other_caps);
   tcase_add_test (tc, test_second_writer_other_frame_header);
+  tcase_add_test (tc, test_second_writer_other_caps_frame_header);
+  tcase_add_test (tc, test_reconnect_with_other_caps_frame_header);
   tcase_add_test (tc, test_writer_after_foreign_metadata);
   tcase_add_test (tc, test_zero_copy_videotestsrc);
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);
   tcase_add_test (tc, test_zero_copy_queue);
+  tcase_add_test (tc, test_second_writer_other_caps_pool);
   tcase_add_test (tc, test_videorate_repeats);
   tcase_add_test (tc, test_last_sample_stays);
   tcase_add_test (tc, test_reader_holds_frames);

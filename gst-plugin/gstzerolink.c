@@ -644,12 +644,20 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
       *error = gst_zero_error_new (rc, g_strdup_printf ("Could not connect "
               "to ring %s: %s", name, zb_strerror (rc)),
           g_strdup (zb_last_error ()));
-    } else if ((now = g_get_monotonic_time ()) >= deadline) {
-      *error = gst_zero_error_new (ZB_ENOENT, g_strdup_printf ("No reader "
+    } else if ((now = g_get_monotonic_time ()) >= deadline &&
+        rc == ZB_ENOENT) {
+      *error = gst_zero_error_new (rc, g_strdup_printf ("No reader "
               "created ring %s within %d ms", name, connect_timeout),
           g_strdup_printf ("%s (%s); a reader such as zerosrc buffer-name=%s "
               "creates it; or raise connect-timeout", zb_last_error (),
               zb_err_name (rc), name));
+    } else if (now >= deadline) {
+      *error = gst_zero_error_new (rc, g_strdup_printf ("Ring %s has no "
+              "live reader: its reader closed it or died, and no reader "
+              "created it again within %d ms", name, connect_timeout),
+          g_strdup_printf ("%s (%s); a reader such as zerosrc buffer-name=%s "
+              "sweeps the stale ring and creates it anew; or raise "
+              "connect-timeout", zb_last_error (), zb_err_name (rc), name));
     } else {
       if (!told)
         GST_INFO ("waiting up to %d ms for a reader to create ring %s (%s)",

@@ -12,6 +12,7 @@
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
  * a sanitized build does not depend on the uninstrumented plugin scanner. */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -388,6 +389,48 @@ GST_START_TEST (test_no_reader)
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A ring left without a live reader (its reader_pid cleared, as a reader
+ * that closed it leaves it until the ring goes): after connect-timeout the
+ * error is EREADERGONE, transient (a reader may come back), and says so;
+ * not the ENOENT of a ring that was never created. The test's own reader
+ * keeps the ring's lock, so no other process sweeps it meanwhile. */
+GST_START_TEST (test_stale_ring)
+{
+  gchar *name = ring_name ("stale");
+  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
+  const guint64 no_reader = 0;
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+  int fd;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  /* reader_pid, at 0x58 in the OIEB (docs/PROTOCOL.md) */
+  fd = open (shm, O_RDWR);
+  fail_unless (fd >= 0);
+  fail_unless_equals_int (pwrite (fd, &no_reader, sizeof no_reader, 0x58),
+      sizeof no_reader);
+  close (fd);
+  pipeline = writer_pipeline (name, "connect-timeout=200",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  text = wait_error (pipeline, "EREADERGONE (transient)", name);
+  fail_unless (strstr (text, "has no live reader") != NULL, "%s", text);
+  fail_unless (strstr (text, "within 200 ms") != NULL, "%s", text);
+  fail_unless (strstr (text, "No reader created") == NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (text);
+  g_free (shm);
   g_free (name);
 }
 
@@ -2835,6 +2878,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_round_trip_gray16_le);
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);
   tcase_add_test (tc, test_reader_gone);

@@ -306,7 +306,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /**
    * The metadata as of a frame with attributes: the ring's, with the
    * frame's own caps when it carries them (a writer whose caps changed after
-   * the metadata was written once: zerofilter frame-header=true), so that
+   * the metadata was written once, zerosink or zerofilter
+   * frame-header=true, or a later zerosink with other caps), so that
    * frame.caps, videoInfo and image() describe that frame.
    */
   #metadataOf(attributeBytes: Uint8Array): Metadata | undefined {

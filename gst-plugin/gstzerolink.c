@@ -38,6 +38,7 @@ struct _GstZeroLink
   gboolean closed;              /* between close and open */
   gboolean eos;                 /* after finish, until resume or open */
   gboolean connecting;          /* a thread is connecting */
+  gboolean tried;               /* connected or tried to, since open/resume */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
   GstCaps *frame_caps;          /* of the frames from now on */
@@ -141,6 +142,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->frame_header = frame_header;
   link->closed = FALSE;
   link->eos = FALSE;
+  link->tried = FALSE;
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -170,7 +172,19 @@ gst_zero_link_resume (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
   link->eos = FALSE;
+  link->tried = FALSE;
   g_mutex_unlock (&link->lock);
+}
+
+gboolean
+gst_zero_link_tried (GstZeroLink * link)
+{
+  gboolean tried;
+
+  g_mutex_lock (&link->lock);
+  tried = link->tried;
+  g_mutex_unlock (&link->lock);
+  return tried;
 }
 
 void
@@ -625,6 +639,7 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
   int rc;
 
   link->connecting = TRUE;
+  link->tried = TRUE;
   for (;;) {
     gint64 now;
 

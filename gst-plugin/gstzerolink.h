@@ -56,6 +56,8 @@ void gst_zero_link_close (GstZeroLink * link);
  * the ring); get_writer returns GST_FLOW_EOS until gst_zero_link_resume. */
 void gst_zero_link_finish (GstZeroLink * link);
 void gst_zero_link_resume (GstZeroLink * link);
+/* Whether a get_writer has connected, or tried to, since open or resume. */
+gboolean gst_zero_link_tried (GstZeroLink * link);
 
 /* Whether the metadata declares in-place answers ("zerobuffer":
  * {"in_place": 1}, docs/PROTOCOL.md §9.4): zerofilter's request ring. Before

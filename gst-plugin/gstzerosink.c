@@ -485,12 +485,13 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
-/* A stream that ends before its first frame still reaches the reader:
- * connecting puts its metadata in place, and a writer that came and went
- * ends the reader's stream too (docs/PROTOCOL.md §4, "End of stream"), so
- * the reader does not wait for it. Without caps there is nothing to
- * describe, and the ring is left for a next writer. FALSE after posting
- * an error. */
+/* A stream that ends before anything asked for the ring still reaches the
+ * reader: connecting puts its metadata in place, and a writer that came and
+ * went ends the reader's stream too (docs/PROTOCOL.md §4, "End of stream"),
+ * so the reader does not wait for it. Not after a connect was tried: that
+ * wait was the EOS's to end (gst-launch-1.0 -e and Ctrl-C with no reader).
+ * Without caps there is nothing to describe, and the ring is left for a
+ * next writer. FALSE after posting an error. */
 static gboolean
 gst_zero_sink_connect_at_eos (GstZeroSink * self)
 {
@@ -498,7 +499,8 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
   GstZeroError *e = NULL;
   GstFlowReturn ret;
 
-  if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)))
+  if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) ||
+      gst_zero_link_tried (self->link))
     return TRUE;
   ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
   if (writer != NULL)

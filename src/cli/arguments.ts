@@ -9,6 +9,8 @@ export interface OptionSpec {
   describe: string;
   default?: string | number | boolean;
   alias?: string;
+  /** Given as often as wanted, one value each time (the others: once). */
+  repeatable?: boolean;
 }
 
 export interface PositionalSpec {
@@ -49,7 +51,7 @@ const pipelineOptions: Record<string, OptionSpec> = {
     describe: 'Directory holding libgstzerobuffer.so (default: an installed plugin, else this package\'s own: see plugin-path; $GST_PLUGIN_PATH comes first)',
   },
   'sink-property': {
-    type: 'string',
+    type: 'string', repeatable: true,
     describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop',
   },
   fast: {
@@ -114,7 +116,7 @@ export const COMMANDS = {
         describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
       },
       'plugin-path': pipelineOptions['plugin-path'],
-      'sink-property': { type: 'string', describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },
+      'sink-property': { type: 'string', repeatable: true, describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },
     },
     examples: [
       ['$0 filter "videotestsrc ! video/x-raw,format=RGB" --script ./invert.mjs "videoconvert ! autovideosink"', 'a Node filter between two pipelines'],

@@ -29,7 +29,7 @@ export const EXIT_CODES_HELP = [
   'Exit status:',
   `  ${EXIT.ok}  success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head)`,
   `  ${EXIT.internal}  unexpected error`,
-  `  ${EXIT.usage}  usage error (bad option or argument, e.g. an invalid ring name or a --snapshot file that cannot be written)`,
+  `  ${EXIT.usage}  usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --snapshot file that cannot be written)`,
   `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
   '     for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
   `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,

@@ -123,7 +123,8 @@ function addCommand(y: Argv, spec: CommandSpec, numbersAsText: boolean): Argv {
     for (const [o, os] of Object.entries(spec.options))
       b.option(o, {
         type: os.type === 'number' && numbersAsText ? 'string' : os.type, describe: os.describe, default: os.default, alias: os.alias,
-        array: o === 'sink-property', requiresArg: os.type !== 'boolean',
+        // a repeatable option takes one word each time (an array alone takes every word up to the next option: the pipeline too)
+        array: os.repeatable, nargs: os.repeatable === true ? 1 : undefined, requiresArg: os.type !== 'boolean',
       });
     for (const [cmd, text] of spec.examples) b.example(cmd, text);
     return b.epilog([spec.notes, EXIT_CODES_HELP].filter(Boolean).join('\n\n'));
@@ -170,22 +171,37 @@ function capsOption(option: string, v: unknown): string | undefined {
   return String(v);
 }
 
-/**
- * A number option's value as typed (its default comes as a number), once:
- * "--frames 5 --frames 6" is refused rather than one of them picked.
- */
-function typed(option: string, v: unknown): string | number | undefined {
-  if (Array.isArray(v)) throw new UsageError(`--${option} was given ${v.length} times (${v.map((x) => JSON.stringify(String(x))).join(', ')}): give it once`);
-  return v as string | number | undefined;
+/** A number option's value as typed (its default comes as a number); given once (givenOnce). */
+type Typed = string | number | undefined;
+
+/** option: "--frames", or a positional as "<kind>". */
+function expects(option: string, what: string, text: unknown): UsageError {
+  return new UsageError(`${option.startsWith('<') ? option : `--${option}`} expects ${what}, got ${JSON.stringify(String(text))}`);
 }
 
-function expects(option: string, what: string, text: string | number): UsageError {
-  return new UsageError(`--${option} expects ${what}, got ${JSON.stringify(String(text))}`);
+/** A value that must be one of a few words (--on-error, --format, the kind of stream). */
+function oneOf<T extends string>(option: string, v: unknown, choices: readonly T[]): T {
+  if (!(choices as readonly unknown[]).includes(v)) throw expects(option, choices.length === 1 ? choices[0]! : `one of ${choices.join(', ')}`, v);
+  return v as T;
+}
+
+/**
+ * An option that takes one value, given more than once ("--name a --name b",
+ * "--frames 5 --frames 6"): refused, both values shown, rather than one of
+ * them picked or all of them joined ("a,b"). Repeatable options (--sink-property)
+ * are lists; a switch given twice (--json --no-json) is the last one's.
+ */
+function givenOnce(spec: CommandSpec, a: Raw): void {
+  for (const [option, os] of Object.entries(spec.options as Record<string, OptionSpec>)) {
+    const v = a[option];
+    if (os.type !== 'boolean' && os.repeatable !== true && Array.isArray(v))
+      throw new UsageError(`--${option} was given ${v.length} times (${v.map((x) => JSON.stringify(String(x))).join(', ')}): give it once`);
+  }
 }
 
 /** A whole number of at least min, digits only (no 1e3, 0x10, 5.0); what: how the message names it. */
 function wholeNumber(option: string, v: unknown, min: number, what: string): number | undefined {
-  const t = typed(option, v);
+  const t = v as Typed;
   if (t === undefined || typeof t === 'number') return t;
   const n = /^\s*-?[0-9]+\s*$/.test(t) ? Number(t) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw expects(option, what, t);
@@ -213,7 +229,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** --interval: seconds, fractions too. */
 function seconds(option: string, v: unknown): number {
   const what = `a number of seconds such as 2 or 0.5 (above 0, at most ${Math.floor(MAX_TIMER_MS / 1000)})`;
-  const t = typed(option, v)!;
+  const t = v as Exclude<Typed, undefined>;
   if (typeof t === 'number') return t;
   const n = /^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$/.test(t) ? Number(t) : NaN;
   if (!(n > 0 && n * 1000 <= MAX_TIMER_MS)) throw expects(option, what, t);
@@ -222,7 +238,7 @@ function seconds(option: string, v: unknown): number {
 
 /** --duration: 10s, 500ms, 2m, 1h or bare seconds, in ms. */
 function duration(v: unknown): number | undefined {
-  const t = typed('duration', v);
+  const t = v as Typed;
   if (t === undefined) return undefined;
   const ms = parseDuration(String(t));
   if (ms === undefined) throw expects('duration', 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)', t);
@@ -235,7 +251,7 @@ function sinkProperties(a: Raw): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of ((a['sink-property'] as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
     const m = /^([A-Za-z][\w-]*)=(.*)$/s.exec(String(item));
-    if (m === null) throw new UsageError(`--sink-property must look like name=value, received ${JSON.stringify(item)}`);
+    if (m === null) throw expects('sink-property', 'name=value, e.g. policy=drop', item);
     if (m[1] === 'buffer-name') throw new UsageError('--sink-property buffer-name is set by zerobuffer (use --name for run)');
     out[m[1]!] = m[2]!;
   }
@@ -286,8 +302,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
     }
     case 'filter': {
       if (typeof a['script'] !== 'string' || a['script'] === '') throw new UsageError('filter needs --script ./handler.mjs');
-      const onError = a['on-error'];
-      if (onError !== 'pass' && onError !== 'stop') throw new UsageError(`--on-error must be pass or stop, received ${JSON.stringify(onError)}`);
+      const onError = oneOf('on-error', a['on-error'], ['pass', 'stop']);
       const interval = seconds('interval', a['interval']);
       const properties = sinkProperties(a);
       if (properties['channel'] !== undefined) throw new UsageError('--sink-property channel is set by zerobuffer (use --name)');
@@ -315,10 +330,9 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       };
     }
     case 'ingest': {
-      if (a['kind'] !== 'img') throw new UsageError(`ingest reads img streams: zerobuffer ingest img SOURCE, received ${JSON.stringify(a['kind'])}`);
+      oneOf('<kind>', a['kind'], ['img']);
       if (typeof a['name'] !== 'string' || a['name'] === '') throw new UsageError('ingest needs --name RING (the ring its reader created)');
-      const format = a['format'];
-      if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new UsageError(`--format must be GRAY16_BE or GRAY16_LE, received ${JSON.stringify(format)}`);
+      const format = oneOf('format', a['format'], ['GRAY16_BE', 'GRAY16_LE']);
       const timeout = wholeNumber('connect-timeout', a['connect-timeout'], 0, 'milliseconds (a whole number of 0 or more)')!;
       return {
         kind: 'ingest',
@@ -329,7 +343,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       };
     }
     case 'serve': {
-      if (a['kind'] !== 'img') throw new UsageError(`serve writes img streams: zerobuffer serve img TARGET, received ${JSON.stringify(a['kind'])}`);
+      oneOf('<kind>', a['kind'], ['img']);
       const pipeline = a['pipeline'];
       return {
         kind: 'serve',
@@ -384,7 +398,8 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const command = String(a._[0]) as CommandName;
   if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
   try {
-    emptyValues(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
+    optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
+    givenOnce(COMMANDS[command], a);
     return toCommand(command, a);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -393,15 +408,20 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
 }
 
 /**
- * "--frames=" or "--camera-id=": yargs reads the empty value as 0 or '',
- * which some options would take as given.
+ * What yargs lets through in "--option=value" words: "--frames=" or
+ * "--camera-id=" (yargs reads the empty value as 0 or '', which some options
+ * would take as given), and a switch given a value other than true or false
+ * ("--json=yes": yargs reads it as false).
  */
-function emptyValues(spec: CommandSpec, words: readonly string[]): void {
+function optionWords(spec: CommandSpec, words: readonly string[]): void {
   const options: Record<string, OptionSpec> = spec.options;
   for (const word of words) {
-    const option = /^--([^=]+)=$/.exec(word)?.[1];
-    if (option !== undefined && Object.hasOwn(options, option) && options[option]!.type !== 'boolean')
-      throw new UsageError(`--${option} needs a value`);
+    const m = /^--([^=]+)=(.*)$/s.exec(word);
+    if (m === null || !Object.hasOwn(options, m[1]!)) continue;
+    const [, option, value] = m as unknown as [string, string, string];
+    if (options[option]!.type !== 'boolean') {
+      if (value === '') throw new UsageError(`--${option} needs a value`);
+    } else if (value !== 'true' && value !== 'false') throw expects(option, 'no value (or =true, =false)', value);
   }
 }
 

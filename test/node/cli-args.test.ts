@@ -273,3 +273,99 @@ test('filter: source, sink, --script and zerofilter properties', async () => {
   expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--on-error', 'maybe'])).toMatchObject({ kind: 'usage' });
   expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--sink-property', 'channel=x'])).toMatchObject({ kind: 'usage' });
 });
+
+const HINT = (command: string): string => `Run "zerobuffer ${command} --help" for the options.`;
+
+test('an option that takes one value, given twice (or more), is refused naming it and every value as typed, for every command', async () => {
+  let checked = 0;
+  for (const [command, spec] of Object.entries(COMMANDS)) {
+    const [head, tail] = VALID[command]!;
+    for (const [option, os] of Object.entries(spec.options) as [string, { type: string; repeatable?: boolean }][]) {
+      if (os.type === 'boolean' || os.repeatable === true) continue;
+      for (const [words, values] of [
+        [[`--${option}`, 'a', `--${option}`, 'b'], '"a", "b"'],
+        [[`--${option}=a`, `--${option}`, 'a'], '"a", "a"'],
+        [[`--${option}`, '1', `--${option}=2`, `--${option}`, '-'], '"1", "2", "-"'],
+      ] as const) {
+        const argv = [...head, ...words, ...tail];
+        // the valid line may give it already (filter --script, ingest --name, watch --pipeline): its value comes first
+        const at = head.indexOf(`--${option}`);
+        const all = (at < 0 ? values : `${JSON.stringify(head[at + 1])}, ${values}`);
+        const n = all.split(', ').length;
+        expect({ argv, r: await parseArgs(argv) }).toEqual({
+          argv, r: { kind: 'usage', message: `--${option} was given ${n} times (${all}): give it once`, help: HINT(command) },
+        });
+        checked++;
+      }
+    }
+  }
+  expect(checked).toBeGreaterThan(60);
+  // the review's cases: a ring name was refused as "a,b", a second --snapshot went on as a list, a second --pipeline was "watch needs --pipeline"
+  expect(await parseArgs(['run', '--name', 'a', '--name', 'b'])).toMatchObject({ message: '--name was given 2 times ("a", "b"): give it once' });
+  expect(await parseArgs(['run', '--snapshot', 'a.png', '--snapshot', 'b.png'])).toMatchObject({ message: '--snapshot was given 2 times ("a.png", "b.png"): give it once' });
+  expect(await parseArgs(['watch', '--pipeline', 'a', '--pipeline', 'b', '--', 'x'])).toMatchObject({ message: '--pipeline was given 2 times ("a", "b"): give it once' });
+});
+
+test('--sink-property repeats, one name=value each time (the words after it are the pipeline, the source or the sink)', async () => {
+  expect(await parseArgs(['run', '--sink-property', 'policy=drop', '--sink-property=frame-header=true']))
+    .toMatchObject({ kind: 'run', args: { pipeline: undefined, sinkProperties: { policy: 'drop', 'frame-header': 'true' } } });
+  expect(await parseArgs(['run', '--sink-property', 'policy=drop', 'videotestsrc', 'pattern=ball']))
+    .toMatchObject({ kind: 'run', args: { pipeline: ['videotestsrc', 'pattern=ball'], sinkProperties: { policy: 'drop' } } });
+  expect(await parseArgs(['filter', '--sink-property', 'depth=4', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--sink-property', 'policy=drop']))
+    .toMatchObject({ kind: 'filter', args: { source: 'videotestsrc', sink: 'fakesink', sinkProperties: { depth: '4', policy: 'drop' } } });
+  expect(await parseArgs(['serve', 'img', '--sink-property', 'policy=drop', 'out.img']))
+    .toMatchObject({ kind: 'serve', args: { target: { kind: 'file', path: 'out.img' }, sinkProperties: { policy: 'drop' } } });
+  expect(await parseArgs(['watch', '--pipeline', 'v', '--sink-property', 'a=1', '--sink-property', 'b=2', '--', 'node']))
+    .toMatchObject({ kind: 'watch', args: { command: ['node'], sinkProperties: { a: '1', b: '2' } } });
+  // the same name twice: the last one, as zerosink itself would take it
+  expect(await parseArgs(['run', '--sink-property', 'policy=drop', '--sink-property', 'policy=block'])).toMatchObject({ args: { sinkProperties: { policy: 'block' } } });
+});
+
+test('a switch given twice is the last one; a switch given a value other than true or false is refused', async () => {
+  let checked = 0;
+  for (const [command, spec] of Object.entries(COMMANDS)) {
+    const [head, tail] = VALID[command]!;
+    for (const [option, os] of Object.entries(spec.options)) {
+      if (os.type !== 'boolean') continue;
+      const kinds = async (words: string[]): Promise<string> => (await parseArgs([...head, ...words, ...tail])).kind;
+      for (const words of [[`--${option}`, `--${option}`], [`--no-${option}`, `--${option}`], [`--${option}=false`, `--${option}=true`], [`--${option}`, `--no-${option}`]])
+        expect({ words, kind: await kinds(words) }).toEqual({ words, kind: command });
+      for (const given of ['yes', '1', 'no', 'TRUE']) {
+        const argv = [...head, `--${option}=${given}`, ...tail];
+        expect({ argv, r: await parseArgs(argv) }).toEqual({
+          argv, r: { kind: 'usage', message: `--${option} expects no value (or =true, =false), got ${JSON.stringify(given)}`, help: HINT(command) },
+        });
+      }
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThan(10);
+  expect(await parseArgs(['run', '--json', '--no-json'])).toMatchObject({ kind: 'run', args: { json: false } });
+  expect(await parseArgs(['run', '--no-json', '--json'])).toMatchObject({ kind: 'run', args: { json: true } });
+  expect(await parseArgs(['run', '--announce', '--announce'])).toMatchObject({ kind: 'run', args: { announce: true } });
+  expect(await parseArgs(['filter', 'a', 'b', '--script', 'x.mjs', '--in-place', '--no-in-place'])).toMatchObject({ kind: 'filter', args: { inPlace: false } });
+  expect(await parseArgs(['watch', '--pipeline', 'v', '--no-restart', '--restart', '--', 'x'])).toMatchObject({ kind: 'watch', args: { restart: true } });
+});
+
+test('a value of a few words, a property, the kind of stream: one line naming it, the value as typed and what it takes', async () => {
+  const filter = VALID['filter']![0];
+  const ingest = VALID['ingest']![0];
+  for (const [argv, message] of [
+    [[...filter, '--on-error', 'bogus'], '--on-error expects one of pass, stop, got "bogus"'],
+    [[...filter, '--on-error=Stop'], '--on-error expects one of pass, stop, got "Stop"'],
+    [[...filter, '--on-error', '-'], '--on-error expects one of pass, stop, got "-"'],
+    [[...ingest, '--format', 'RGB'], '--format expects one of GRAY16_BE, GRAY16_LE, got "RGB"'],
+    [[...ingest, '--format=gray16_le'], '--format expects one of GRAY16_BE, GRAY16_LE, got "gray16_le"'],
+    [['run', '--sink-property', 'nonsense'], '--sink-property expects name=value, e.g. policy=drop, got "nonsense"'],
+    [['watch', '--pipeline', 'v', '--sink-property', '=x', '--', 'node'], '--sink-property expects name=value, e.g. policy=drop, got "=x"'],
+    [[...filter, '--sink-property', '4'], '--sink-property expects name=value, e.g. policy=drop, got "4"'],
+    [['serve', 'img', '-', '--sink-property', 'a=1', '--sink-property', 'b'], '--sink-property expects name=value, e.g. policy=drop, got "b"'],
+    [['ingest', 'png', 'x.img', '--name', 'cam0'], '<kind> expects img, got "png"'],
+    [['ingest', 'IMG', '-', '--name', 'cam0'], '<kind> expects img, got "IMG"'],
+    [['serve', 'jpeg', 'out.img'], '<kind> expects img, got "jpeg"'],
+    [['serve', '-', 'out.img'], '<kind> expects img, got "-"'],
+  ] as const) {
+    expect({ argv, r: await parseArgs(argv) }).toEqual({ argv, r: { kind: 'usage', message, help: HINT(argv[0]) } });
+  }
+  expect(await parseArgs([...filter, '--on-error', 'stop'])).toMatchObject({ kind: 'filter', args: { onError: 'stop' } });
+});

@@ -129,6 +129,23 @@ test('a number option given a word: one line naming the option and the value as 
   }
 });
 
+test('an option given twice, a word that is not one of its choices, a bad property or kind: one line, the hint, exit 2, nothing started', async () => {
+  for (const [argv, line] of [
+    [['run', '--name', 'zbe-a', '--name', 'zbe-b', '--frames', '1'], '--name was given 2 times ("zbe-a", "zbe-b"): give it once'],
+    [['run', '--snapshot', 'a.png', '--snapshot=b.png', '--frames', '1'], '--snapshot was given 2 times ("a.png", "b.png"): give it once'],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--on-error', 'bogus'], '--on-error expects one of pass, stop, got "bogus"'],
+    [['ingest', 'img', '-', '--name', 'zbe-x', '--format', 'RGB'], '--format expects one of GRAY16_BE, GRAY16_LE, got "RGB"'],
+    [['run', '--sink-property', 'nonsense', '--frames', '1'], '--sink-property expects name=value, e.g. policy=drop, got "nonsense"'],
+    [['serve', 'png', '-'], '<kind> expects img, got "png"'],
+    [['run', '--json=yes', '--frames', '1'], '--json expects no value (or =true, =false), got "yes"'],
+  ] as const) {
+    const child = run(process.execPath, [bin, ...argv]);
+    expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });
+    expect(child.stderr).toBe(`zerobuffer: ${line}\nRun "zerobuffer ${argv[0]} --help" for the options.\n`);
+    expect(child.stdout).toEqual([]);
+  }
+});
+
 test('a bad ring name is a usage error; a ring name that is taken is a ring error', async () => {
   const bad = run(process.execPath, [bin, 'run', '--name', 'a/b', '--frames', '1']);
   expect(await bad.exit()).toBe(EXIT.usage);

@@ -387,9 +387,20 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const [err, raw, output] = await parse(true);
   const a = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, undash(v)])) as Raw;
   if (err) {
-    const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) : undefined;
+    const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) as CommandName : undefined;
+    let message = withDashes(err.message, argv);
+    if (command !== undefined) {
+      // "inspect --name cam0": the positional given as an option is what is wrong, not the missing positional
+      try {
+        positionalWords(command, argv, end);
+      } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        message = e.message;
+      }
+      message = missingPositionals(message, command);
+    }
     return {
-      kind: 'usage', message: withDashes(err.message, argv),
+      kind: 'usage', message,
       help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
     };
   }
@@ -398,6 +409,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const command = String(a._[0]) as CommandName;
   if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
   try {
+    positionalWords(command, argv, end);
     optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
     givenOnce(COMMANDS[command], a);
     return toCommand(command, a);
@@ -423,6 +435,37 @@ function optionWords(spec: CommandSpec, words: readonly string[]): void {
       if (value === '') throw new UsageError(`--${option} needs a value`);
     } else if (value !== 'true' && value !== 'false') throw expects(option, 'no value (or =true, =false)', value);
   }
+}
+
+/**
+ * A positional given as an option ("inspect cam0 --name x", "ingest --kind img",
+ * "run a --pipeline b"): yargs takes it as the positional's key, where it was
+ * lost, or counted as no positional at all. Words after "--" (end: its index)
+ * are watch's command; any other command lost them ("cleanup -- a" was every ring).
+ */
+function positionalWords(command: CommandName, argv: readonly string[], end: number): void {
+  const spec: CommandSpec = COMMANDS[command];
+  if (end >= 0 && command !== 'watch')
+    throw new UsageError(`${command} takes nothing after "--" (only watch does: the command it runs): zerobuffer ${spec.command}`);
+  for (const word of end < 0 ? argv : argv.slice(0, end)) {
+    const m = /^--((?:no-)?([^=]+))/.exec(word);
+    if (m !== null && Object.hasOwn(spec.positionals, m[2]!) && !Object.hasOwn(spec.options, m[2]!))
+      throw new UsageError(`Unknown option: --${m[1]} (${positionalText(spec, m[2]!)} goes without dashes: zerobuffer ${spec.command})`);
+  }
+}
+
+/** How the command line names a positional: <kind>, [pipeline..]. */
+function positionalText(spec: CommandSpec, name: string): string {
+  return spec.command.split(' ').find((w) => w.replace(/^[<[]|(\.\.)?[>\]]$/g, '') === name) ?? name;
+}
+
+/** yargs' "Not enough non-option arguments: got 1, need at least 2" → "filter needs <sink>: zerobuffer filter <source> <sink>". */
+function missingPositionals(message: string, command: CommandName): string {
+  const m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(message);
+  if (m === null) return message;
+  const spec: CommandSpec = COMMANDS[command];
+  const missing = Object.keys(spec.positionals).slice(Number(m[1]), Number(m[2])).map((p) => positionalText(spec, p));
+  return `${command} needs ${missing.join(' and ')}: zerobuffer ${spec.command}`;
 }
 
 /** yargs names an unknown option without its dashes ("Unknown argument: bogus"): put them back where it was one. */

@@ -81,7 +81,7 @@ test('usage errors name what is wrong', async () => {
     [['plugin-path', 'extra'], /Unknown argument/],
     [['watch', '--', 'node'], /--pipeline/],
     [['watch', '--pipeline', 'videotestsrc'], /after "--"/],
-    [['inspect'], /Not enough/],
+    [['inspect'], /^inspect needs <name>: zerobuffer inspect <name>$/],
     [['frobnicate'], /Unknown/],
     [[], /Name a command/],
     [['run', '--bogus'], /^Unknown option: --bogus$/],
@@ -368,4 +368,38 @@ test('a value of a few words, a property, the kind of stream: one line naming it
     expect({ argv, r: await parseArgs(argv) }).toEqual({ argv, r: { kind: 'usage', message, help: HINT(argv[0]) } });
   }
   expect(await parseArgs([...filter, '--on-error', 'stop'])).toMatchObject({ kind: 'filter', args: { onError: 'stop' } });
+});
+
+test('a positional given as an option, or missing: one line naming it and where it goes', async () => {
+  for (const [argv, message] of [
+    // yargs took these as the positional's key: the value was lost ("inspect cam0 --name x" inspected cam0) or counted as no positional
+    [['inspect', 'cam0', '--name', 'other'], 'Unknown option: --name (<name> goes without dashes: zerobuffer inspect <name>)'],
+    [['inspect', '--name', 'cam0'], 'Unknown option: --name (<name> goes without dashes: zerobuffer inspect <name>)'],
+    [['ingest', 'img', 'x.img', '--kind', 'img', '--name', 'cam0'], 'Unknown option: --kind (<kind> goes without dashes: zerobuffer ingest <kind> <source>)'],
+    [['ingest', 'img', 'x.img', '--source=y.img', '--name', 'cam0'], 'Unknown option: --source (<source> goes without dashes: zerobuffer ingest <kind> <source>)'],
+    [['serve', 'img', 'out.img', '--target', 'tcp:9000'], 'Unknown option: --target (<target> goes without dashes: zerobuffer serve <kind> <target>)'],
+    [['filter', 'a', 'b', '--script', 'x.mjs', '--sink', 'fakesink'], 'Unknown option: --sink (<sink> goes without dashes: zerobuffer filter <source> <sink>)'],
+    [['run', 'videotestsrc', '--pipeline', 'v4l2src'], 'Unknown option: --pipeline ([pipeline..] goes without dashes: zerobuffer run [pipeline..])'],
+    [['run', '--no-pipeline'], 'Unknown option: --no-pipeline ([pipeline..] goes without dashes: zerobuffer run [pipeline..])'],
+    [['cleanup', 'a', '--names', 'b'], 'Unknown option: --names ([names..] goes without dashes: zerobuffer cleanup [names..])'],
+    // missing: which, and the command line (yargs: "Not enough non-option arguments: got 1, need at least 2")
+    [['inspect'], 'inspect needs <name>: zerobuffer inspect <name>'],
+    [['filter', 'videotestsrc', '--script', 'x.mjs'], 'filter needs <sink>: zerobuffer filter <source> <sink>'],
+    [['filter'], 'filter needs <source> and <sink>: zerobuffer filter <source> <sink>'],
+    [['ingest', 'img', '--name', 'cam0'], 'ingest needs <source>: zerobuffer ingest <kind> <source>'],
+    [['serve'], 'serve needs <kind> and <target>: zerobuffer serve <kind> <target>'],
+  ] as const) {
+    expect({ argv, r: await parseArgs(argv) }).toEqual({ argv, r: { kind: 'usage', message, help: HINT(argv[0]) } });
+  }
+  // watch's and serve's --pipeline are options; the reader command's own options are its own
+  expect(await parseArgs(['serve', 'img', '-', '--pipeline', 'zerosrc buffer-name=cam0'])).toMatchObject({ kind: 'serve', args: { pipeline: ['zerosrc buffer-name=cam0'] } });
+  expect(await parseArgs(['watch', '--pipeline', 'v', '--', 'node', 'r.mjs', '--name', 'x'])).toMatchObject({ kind: 'watch', args: { command: ['node', 'r.mjs', '--name', 'x'] } });
+  // words after "--" are watch's command; other commands lost them ("cleanup -- a" cleaned up every ring, "run -- v4l2src" ran the demo)
+  for (const [argv, usage] of [
+    [['run', '--', 'v4l2src'], 'run [pipeline..]'], [['cleanup', '--', 'a'], 'cleanup [names..]'], [['inspect', '--', 'cam0'], 'inspect <name>'],
+    [['filter', 'a', '--', 'b'], 'filter <source> <sink>'], [['serve', 'img', '-', '--'], 'serve <kind> <target>'],
+  ] as const)
+    expect({ argv, r: await parseArgs(argv) }).toEqual({
+      argv, r: { kind: 'usage', message: `${argv[0]} takes nothing after "--" (only watch does: the command it runs): zerobuffer ${usage}`, help: HINT(argv[0]) },
+    });
 });

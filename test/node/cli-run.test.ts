@@ -129,7 +129,7 @@ test('a number option given a word: one line naming the option and the value as 
   }
 });
 
-test('an option given twice, a word that is not one of its choices, a bad property or kind: one line, the hint, exit 2, nothing started', async () => {
+test('an option given twice, a word that is not one of its choices, a bad property or kind, a misplaced or missing positional: one line, the hint, exit 2, nothing started', async () => {
   for (const [argv, line] of [
     [['run', '--name', 'zbe-a', '--name', 'zbe-b', '--frames', '1'], '--name was given 2 times ("zbe-a", "zbe-b"): give it once'],
     [['run', '--snapshot', 'a.png', '--snapshot=b.png', '--frames', '1'], '--snapshot was given 2 times ("a.png", "b.png"): give it once'],
@@ -138,6 +138,9 @@ test('an option given twice, a word that is not one of its choices, a bad proper
     [['run', '--sink-property', 'nonsense', '--frames', '1'], '--sink-property expects name=value, e.g. policy=drop, got "nonsense"'],
     [['serve', 'png', '-'], '<kind> expects img, got "png"'],
     [['run', '--json=yes', '--frames', '1'], '--json expects no value (or =true, =false), got "yes"'],
+    [['inspect', '--name', 'zbe-x'], 'Unknown option: --name (<name> goes without dashes: zerobuffer inspect <name>)'],
+    [['cleanup', '--dry-run', '--', 'zbe-x'], 'cleanup takes nothing after "--" (only watch does: the command it runs): zerobuffer cleanup [names..]'],
+    [['filter', 'videotestsrc', '--script', 'x.mjs'], 'filter needs <sink>: zerobuffer filter <source> <sink>'],
   ] as const) {
     const child = run(process.execPath, [bin, ...argv]);
     expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });

@@ -43,3 +43,44 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   signal.addEventListener('abort', listener, { once: true });
   return () => signal.removeEventListener('abort', listener);
 }
+
+/** An abort listener and its signal, to take it off once its owner is gone. */
+interface Listening {
+  signal: AbortSignal;
+  listener: () => void;
+}
+/** Owners dropped while they listened (a loop left without return()): once one is collected, its listener leaves the signal. */
+const droppedOwners = new FinalizationRegistry<Listening>(({ signal, listener }) => signal.removeEventListener('abort', listener));
+
+/**
+ * An abort listener that holds its owner weakly. Defined out here: a
+ * closure made where the owner is made (inside a generator, or a method
+ * whose closures hold the owner's state) keeps every variable of that scope
+ * alive, and a long-lived signal would keep them all.
+ */
+function weakListener(owner: { cancel(): void }): () => void {
+  const ref = new WeakRef(owner);
+  return () => ref.deref()?.cancel();
+}
+
+/**
+ * Calls owner.cancel() when signal aborts (at once when it has aborted
+ * already), holding owner weakly: for what the signal may outlive and its
+ * user may drop without ending it (an iterator left without return()).
+ * Once owner is collected, the listener leaves the signal; when owner's work
+ * ends, call the remover this returns. Nothing the signal holds may hold
+ * owner: keep the remover with owner, not in what outlives it.
+ */
+export function onAbortWeakly(signal: AbortSignal, owner: { cancel(): void }): () => void {
+  if (signal.aborted) {
+    owner.cancel();
+    return () => {};
+  }
+  const listener = weakListener(owner);
+  signal.addEventListener('abort', listener, { once: true });
+  droppedOwners.register(owner, { signal, listener }, owner);
+  return () => {
+    droppedOwners.unregister(owner);
+    signal.removeEventListener('abort', listener);
+  };
+}

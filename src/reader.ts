@@ -2,7 +2,7 @@
 // ends at end of stream, and unlinks the ring on close or exit. Frames come
 // from the addon in batches (every frame ready when it looks, in one hop);
 // next() hands them out one at a time.
-import { abortable } from './abort.js';
+import { abortable, onAbortWeakly } from './abort.js';
 import { closeAtExit, guardSignals } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
@@ -64,19 +64,16 @@ const F = native.frameFields;
 /** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
-/** What a frames() loop holds that must not outlive it: its abort listener and the frame handed out last. */
+/** What a frames() loop holds that must not outlive it: the frame handed out last (its abort listener: onAbortWeakly). */
 interface LoopHold {
-  signal?: AbortSignal;
-  listener?: () => void;
   frame: Frame | null;
 }
 /**
  * A loop dropped without return() (the consumer stopped pulling and let go
- * of it): once it is collected, its listener leaves the signal and its
- * frame goes back, as return() would have done.
+ * of it): once it is collected, its frame goes back, as return() would have
+ * done (and its listener leaves the signal: onAbortWeakly).
  */
 const droppedLoops = new FinalizationRegistry<LoopHold>((hold) => {
-  hold.signal?.removeEventListener('abort', hold.listener!);
   const frame = hold.frame;
   hold.frame = null;
   try {
@@ -85,17 +82,6 @@ const droppedLoops = new FinalizationRegistry<LoopHold>((hold) => {
     // the reader is gone: nothing to give back
   }
 });
-/**
- * An abort listener that holds its loop weakly. Defined out here: a closure
- * made inside frames() would keep every variable of that call alive (one
- * shared scope), and a long-lived signal would keep each loop, its frame
- * and its reader.
- */
-function weakListener(loop: { cancel(): void }): () => void {
-  const ref = new WeakRef(loop);
-  return () => ref.deref()?.cancel();
-}
-
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
@@ -338,12 +324,15 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     // awaits the addon's promise itself; one abort listener for the whole
     // loop ends the wait in flight (cancel() does nothing between waits).
     // A loop dropped without return() is undone once collected (droppedLoops):
-    // the listener holds it weakly.
+    // the listener holds it weakly (onAbortWeakly: a closure made in here
+    // would keep every variable of this call, the loop, its frame and the
+    // reader, for as long as the signal lived).
     let signal: AbortSignal | undefined;
     let timeoutMs = 0;
     let started = false;
     let finished = false;
     const hold: LoopHold = { frame: null }; // hold.frame: the frame handed out last
+    let stopListening: (() => void) | undefined; // not in hold: droppedLoops holds that, and this holds the loop
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
     let turning = false; // reading is a turn of the event loop, not the addon's wait
     // only this loop's wait: another read of this reader (next()) may be waiting instead
@@ -357,7 +346,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       if (!finished) {
         finished = true;
         droppedLoops.unregister(owner);
-        if (hold.listener !== undefined) signal?.removeEventListener('abort', hold.listener);
+        stopListening?.();
         if (hold.frame !== null && !hold.frame.retained) hold.frame.release();
         hold.frame = null;
         if (!this.#closed) this.#native.giveBack();
@@ -432,11 +421,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
             started = true;
             signal = validateSignal(options.signal);
             timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
-            if (signal !== undefined) {
-              hold.signal = signal;
-              hold.listener = weakListener(owner);
-              signal.addEventListener('abort', hold.listener, { once: true });
-            }
+            if (signal !== undefined) stopListening = onAbortWeakly(signal, owner);
           }
           return Promise.resolve(step());
         } catch (e) {

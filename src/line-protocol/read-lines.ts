@@ -1,5 +1,6 @@
 // A stream of another process's stdout → typed events: logs (bytes as
 // read), messages and warnings. A bad line never ends the stream.
+import { onAbortWeakly } from '../abort.js';
 import { validateSignal, validateSize } from '../options.js';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 import { parseLine, shorten, type LineEvent } from './parse-line.js';
@@ -41,6 +42,45 @@ export function toEvent(line: RawLine): LineEvent {
   return parseLine(text, line.raw);
 }
 
+type Chunk = Uint8Array | string;
+const END: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The source's reads, which an abort ends at once (the source's own next()
+ * is left to settle). Its abort listener holds it weakly (onAbortWeakly):
+ * a closure made inside readLines() would keep the iterator, and through it
+ * its source, for as long as the signal lived; and a read raced against one
+ * promise that lives as long as the iteration would leave a reaction on it
+ * per chunk.
+ */
+class SourceReads {
+  readonly #iterator: AsyncIterator<Chunk>;
+  /** Ends the read in flight. */
+  #wake: ((r: IteratorResult<Chunk>) => void) | undefined;
+  #cancelled = false;
+
+  constructor(iterator: AsyncIterator<Chunk>) {
+    this.#iterator = iterator;
+  }
+
+  next(): Promise<IteratorResult<Chunk>> {
+    if (this.#cancelled) return Promise.resolve(END);
+    return new Promise((resolve, reject) => {
+      this.#wake = resolve;
+      this.#iterator.next().then((r) => {
+        this.#wake = undefined;
+        resolve(r);
+      }, reject);
+    });
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+    this.#wake?.(END);
+    this.#wake = undefined;
+  }
+}
+
 /** Events from the chunks of a byte (or text) stream, such as a child's stdout. */
 export async function* readLines(
   source: AsyncIterable<Uint8Array | string>,
@@ -50,18 +90,12 @@ export async function* readLines(
   const max = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : validateSize('maxLineBytes', options.maxLineBytes, 1);
   const splitter = new LineSplitter(max);
   const iterator = source[Symbol.asyncIterator]();
-  let aborted: Promise<IteratorResult<Uint8Array | string>> | undefined;
-  let onAbort: (() => void) | undefined;
-  if (signal !== undefined) {
-    aborted = new Promise((resolve) => {
-      onAbort = () => resolve({ done: true, value: undefined });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
+  const reads = signal === undefined ? undefined : new SourceReads(iterator);
+  const stopListening = reads === undefined ? undefined : onAbortWeakly(signal!, reads);
   try {
     for (;;) {
       if (signal?.aborted) return;
-      const next = aborted === undefined ? await iterator.next() : await Promise.race([iterator.next(), aborted]);
+      const next = reads === undefined ? await iterator.next() : await reads.next();
       if (signal?.aborted) return;
       if (next.done) break;
       const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
@@ -69,7 +103,7 @@ export async function* readLines(
     }
     for (const line of splitter.end()) yield toEvent(line);
   } finally {
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    stopListening?.();
     // After an abort a next() may still be pending, and an async generator
     // queues return() behind it: do not wait for it then.
     const closing = iterator.return?.();

@@ -1,11 +1,13 @@
 // The line protocol: formatter, the parser's table of valid, invalid and
 // hostile lines, and the byte-level reader (chunks, CRLF, long lines,
 // partial last line, non-UTF-8).
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { announce, formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import { parseLine, type LineEvent } from '../../src/line-protocol/parse-line.js';
 import { readLines } from '../../src/line-protocol/read-lines.js';
+import { repoRoot, run } from './helpers.js';
 
 const start = (params: unknown, extra: Record<string, unknown> = {}): string =>
   `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params, ...extra })}`;
@@ -176,6 +178,24 @@ describe('readLines', () => {
     await done;
     expect(seen).toEqual(['log']);
     source.destroy();
+  });
+
+  // Iterators dropped without return() (the consumer stopped pulling): before,
+  // each kept its listener on the signal for as long as the signal lived, and
+  // one waiting for its source's next chunk its source too (20 listeners and
+  // 10 sources held after GC); a long iteration on a signal grew by ~350
+  // bytes a chunk (each read raced against one promise of the iteration).
+  test('iterators dropped on a long-lived signal leave no listener and let their sources go once collected; a long one keeps nothing per chunk', async () => {
+    const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-line-iterators.mjs'), '20']);
+    const code = await child.exit();
+    expect(child.stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(child.stdout.join(''))).toEqual({
+      seen: Array.from({ length: 20 }, () => 'first'),
+      listenersAfterGc: 0, sourcesCollected: 20,
+      liveFirst: 'first', liveListeners: 1, liveEnd: { done: true }, listenersAtEnd: 0,
+      manyEvents: 200000, heapGrowthUnder10MB: true,
+    });
   });
 
   test('LineSplitter keeps lines split anywhere', () => {

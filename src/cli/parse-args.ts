@@ -390,9 +390,11 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) as CommandName : undefined;
     let message = withDashes(err.message, argv);
     if (command !== undefined) {
-      // "inspect --name cam0": the positional given as an option is what is wrong, not the missing positional
+      // "inspect --name cam0": the positional given as an option is what is wrong, not the missing positional;
+      // "--no-json=true": the value, not an unknown option
       try {
         positionalWords(command, argv, end);
+        optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
       } catch (e) {
         if (!(e instanceof UsageError)) throw e;
         message = e.message;
@@ -429,8 +431,11 @@ function optionWords(spec: CommandSpec, words: readonly string[]): void {
   const options: Record<string, OptionSpec> = spec.options;
   for (const word of words) {
     const m = /^--([^=]+)=(.*)$/s.exec(word);
-    if (m === null || !Object.hasOwn(options, m[1]!)) continue;
+    if (m === null) continue;
     const [, option, value] = m as unknown as [string, string, string];
+    const negated = /^no-(.+)$/.exec(option)?.[1];
+    if (negated !== undefined && !Object.hasOwn(options, option) && options[negated]?.type === 'boolean') throw expects(option, 'no value', value);
+    if (!Object.hasOwn(options, option)) continue;
     if (options[option]!.type !== 'boolean') {
       if (value === '') throw new UsageError(`--${option} needs a value`);
     } else if (value !== 'true' && value !== 'false') throw expects(option, 'no value (or =true, =false)', value);
@@ -472,6 +477,11 @@ function missingPositionals(message: string, command: CommandName): string {
 function withDashes(message: string, argv: readonly string[]): string {
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (m === null) return message;
-  const words = m[1]!.split(', ').map((w) => (argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`)) ? `--${w}` : w));
-  return `Unknown ${words.every((w) => w.startsWith('--')) ? 'option' : 'argument'}${words.length > 1 ? 's' : ''}: ${words.join(', ')}`;
+  const named = m[1]!.split(', ');
+  // it names a word with dashes inside twice, the second time camelCased ("--no-json=x": "no-json, noJson")
+  const camel = (w: string): string => w.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const words = named.filter((w) => !named.some((v) => v !== w && camel(v) === w)).map((w) =>
+    argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`)) ? `--${w}`
+    : w.length === 1 && argv.some((a) => /^-[^-]/.test(a) && a.includes(w)) ? `-${w}` : w);
+  return `Unknown ${words.every((w) => w.startsWith('-')) ? 'option' : 'argument'}${words.length > 1 ? 's' : ''}: ${words.join(', ')}`;
 }

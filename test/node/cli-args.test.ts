@@ -85,6 +85,9 @@ test('usage errors name what is wrong', async () => {
     [['frobnicate'], /Unknown/],
     [[], /Name a command/],
     [['run', '--bogus'], /^Unknown option: --bogus$/],
+    [['run', '-x'], /^Unknown option: -x$/],
+    [['run', '--no-bogus-thing=1'], /^Unknown option: --no-bogus-thing$/],
+    [['inspect', 'a', 'b'], /^Unknown argument: b$/],
     [['watch', '--pipeline', 'v', '--max-restarts', '-2', '--', 'x'], /^--max-restarts expects a whole number of 0 or more, or -1 for no limit, got "-2"$/],
     [['run', '--max-restarts', '1.5'], /^--max-restarts expects a whole number of 0 or more, or -1 for no limit, got "1.5"$/],
     [['run', '--name', 'bad/x'], /--name: ring name "bad\/x" contains '\/'/],
@@ -340,6 +343,9 @@ test('a switch given twice is the last one; a switch given a value other than tr
     }
   }
   expect(checked).toBeGreaterThan(10);
+  // "--no-json=true": yargs said "Unknown arguments: --no-json, noJson"
+  expect(await parseArgs(['run', '--no-json=true'])).toEqual({ kind: 'usage', message: '--no-json expects no value, got "true"', help: HINT('run') });
+  expect(await parseArgs([...VALID['filter']![0], '--no-in-place=false'])).toEqual({ kind: 'usage', message: '--no-in-place expects no value, got "false"', help: HINT('filter') });
   expect(await parseArgs(['run', '--json', '--no-json'])).toMatchObject({ kind: 'run', args: { json: false } });
   expect(await parseArgs(['run', '--no-json', '--json'])).toMatchObject({ kind: 'run', args: { json: true } });
   expect(await parseArgs(['run', '--announce', '--announce'])).toMatchObject({ kind: 'run', args: { announce: true } });

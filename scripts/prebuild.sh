@@ -2,7 +2,10 @@
 # `npm pack` / `npm publish` (the prepack script): builds what the package
 # ships besides sources, for this platform (linux-x64 glibc on the machines
 # we release from):
-#   dist/                                         tsc, rebuilt from scratch
+#   dist/                                         tsc, rebuilt from scratch, without source
+#                                                 maps: they would point at src/, which
+#                                                 is not shipped (and a .js naming a .map
+#                                                 that is not there makes bundlers warn)
 #   prebuilds/<platform>-<arch>/zerobuffer.glibc.node
 #                                                 the addon (prebuildify, N-API 8: any Node >= 20.19)
 #   prebuilds/<platform>-<arch>/gstreamer-1.0/libgstzerobuffer.so
@@ -17,9 +20,9 @@ cd "$(dirname "$0")/.."
 platform=$(node -p 'process.platform + "-" + process.arch')
 plugin_dir=prebuilds/$platform/gstreamer-1.0
 
-echo "prebuild: dist/ (tsc)"
+echo "prebuild: dist/ (tsc, no source maps)"
 rm -rf dist
-npx tsc -p tsconfig.json
+npx tsc -p tsconfig.json --sourceMap false
 
 echo "prebuild: the addon for $platform (prebuildify)"
 rm -rf prebuilds

@@ -71,6 +71,12 @@ describe('the npm package', () => {
     expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);
   });
 
+  test('its JavaScript names no source map: none is shipped (src/ is not), and a missing one makes bundlers warn', () => {
+    const pkg = path.join(project, 'node_modules', 'zerobuffer');
+    const naming = files.filter((f) => f.endsWith('.js') && fs.readFileSync(path.join(pkg, f), 'utf8').includes('sourceMappingURL'));
+    expect(naming).toEqual([]);
+  });
+
   test('it installs with no build step: the prebuilt addon is used', () => {
     const pkg = path.join(project, 'node_modules', 'zerobuffer');
     expect(fs.existsSync(path.join(pkg, 'prebuilds', platform, 'zerobuffer.glibc.node'))).toBe(true);

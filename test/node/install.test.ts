@@ -4,8 +4,9 @@
 // the tarball into an empty project (npm's cache or the registry, nothing
 // else from the checkout), then the README's ten-line program against a
 // gst-launch-1.0 … ! zerosink that finds the plugin only through
-// `zerobuffer plugin-path`, `npx zerobuffer run --frames 30 --json` and
-// --help. The copy keeps the packing away from the checkout's dist/ and
+// `zerobuffer plugin-path`, a CommonJS require(), the README's Node and
+// Pictures examples through tsc (strict, nodenext; ES module and CommonJS),
+// `npx zerobuffer run --frames 30 --json` and --help. The copy keeps the packing away from the checkout's dist/ and
 // build/, which other suites use meanwhile.
 // meson: `meson install --destdir` of builddir, gst-inspect-1.0 zerosink
 // from GST_PLUGIN_SYSTEM_PATH there, and a C program built against the
@@ -114,6 +115,38 @@ describe('the npm package', () => {
     const frames = lines.filter((l) => l.startsWith('#'));
     expect(frames).toHaveLength(30);
     frames.forEach((l, i) => expect(l).toBe(`#${i + 1} 230400 bytes RGB 320x240 pts=-`));
+  });
+
+  test('CommonJS code requires it (Node >= 20.19 loads ES modules with no top-level await through require)', async () => {
+    const r = await execa('node', ['-e', "const z = require('zerobuffer'); import('zerobuffer').then((m) => console.log(z === m, typeof z.ZeroBufferReader))"],
+      { cwd: project, env: userEnv() });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('true function');
+  });
+
+  test('the README\'s Node and Pictures examples type-check in a strict "module": "nodenext" project, ES module and CommonJS', async () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const node = /ten-line program:\n\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    const pictures = /## Pictures\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(node).toBeDefined();
+    expect(pictures).toBeDefined();
+    const dir = path.join(tmp, 'ts-user');
+    fs.mkdirSync(path.join(dir, 'cjs'), { recursive: true });
+    fs.symlinkSync(path.join(project, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    fs.writeFileSync(path.join(dir, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }));
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, noEmit: true,
+        types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
+    }));
+    fs.writeFileSync(path.join(dir, 'node.ts'), node!);
+    fs.writeFileSync(path.join(dir, 'pictures.ts'), `${pictures!}\nfunction detect(data: Uint8Array, meta: ImageMeta): void { void data; void meta; }\n`
+      .replace("import { ", "import { type ImageMeta, "));
+    // CommonJS: no top-level await, so the same lines in an async function.
+    fs.writeFileSync(path.join(dir, 'cjs', 'node.ts'), node!.replace(/^(import .*\n)([\s\S]*)$/, '$1void (async () => {\n$2})();\n'));
+    const tsc = await execa(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', dir], { cwd: dir, env: userEnv(), all: true, reject: false });
+    expect(tsc.all).toBe('');
+    expect(tsc.exitCode).toBe(0);
   });
 
   test('npx zerobuffer run --frames 30 --json, and --help', async () => {

@@ -66,10 +66,21 @@ describe('the npm package', () => {
       `prebuilds/${platform}/zerobuffer.glibc.node`, `prebuilds/${platform}/gstreamer-1.0/libgstzerobuffer.so`,
       'native/addon/binding.cc', 'native/core/include/zerobuffer.h', 'native/core/src/zb_reader.c'])
       expect(files).toContain(f);
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp|docs\/(PROTOCOL|DUPLEX|GUARANTEES)\.md)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);
+  });
+
+  test('the documents that the README links to and the type declarations name are in it', () => {
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\((?!https?:|#)([^)#]+)/g)].map((m) => m[1]!);
+    expect(links).toContain('docs/PROTOCOL.md');
+    const pkg = path.join(project, 'node_modules', 'zerobuffer');
+    const named = files.filter((f) => f.endsWith('.d.ts'))
+      .flatMap((f) => [...fs.readFileSync(path.join(pkg, f), 'utf8').matchAll(/\bdocs\/[A-Z]+\.md/g)].map((m) => m[0]));
+    expect(named).toContain('docs/DUPLEX.md');
+    expect([...new Set([...links, ...named])].filter((f) => !files.includes(f))).toEqual([]);
   });
 
   test('its JavaScript names no source map: none is shipped (src/ is not), and a missing one makes bundlers warn', () => {
@@ -178,6 +189,17 @@ describe('meson install', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(path.join(pluginsDir, 'libgstzerobuffer.so'));
     expect(r.stdout).toMatch(/Version\s+0\.1\.0/);
+  });
+
+  test('the documents zerobuffer.h refers to are installed next to it, in <datadir>/doc/zerobuffer', () => {
+    const header = execFileSync('find', [destdir, '-name', 'zerobuffer.h'], { encoding: 'utf8' }).trim();
+    expect(header).not.toBe('');
+    const named = new Set([...fs.readFileSync(header, 'utf8').matchAll(/\bdocs\/([A-Z]+\.md)(?! in the source tree)/g)].map((m) => m[1]!));
+    expect(named).toContain('PROTOCOL.md');
+    const docDir = path.join(destdir, pkgconfig(['--variable=prefix', 'zerobuffer'],
+      { PKG_CONFIG_PATH: path.dirname(execFileSync('find', [destdir, '-name', 'zerobuffer.pc'], { encoding: 'utf8' }).trim()) }), 'share', 'doc', 'zerobuffer');
+    expect([...named].filter((f) => !fs.existsSync(path.join(docDir, f)))).toEqual([]);
+    expect(fs.readdirSync(docDir).sort()).toEqual(['DUPLEX.md', 'GUARANTEES.md', 'PROTOCOL.md']);
   });
 
   test('a C program builds against the installed zerobuffer.pc and moves a frame', async () => {

@@ -3,7 +3,9 @@
  * One reader creates a ring (shared memory segment + two named semaphores +
  * a lock file) and one writer at a time connects to it. Frames are handed to
  * the reader as pointers into the ring: no copies on the reading side.
- * The wire format is the public ZeroBuffer v1.0 protocol (docs/PROTOCOL.md).
+ * The wire format is the public ZeroBuffer v1.0 protocol (docs/PROTOCOL.md,
+ * which meson install puts into <datadir>/doc/zerobuffer/ with DUPLEX.md and
+ * GUARANTEES.md; the npm package has them under docs/).
  *
  * Conventions (as in libuv): functions return 0 or a negative ZB_E* code;
  * the code's name and generic text come from zb_err_name()/zb_strerror(),
@@ -397,7 +399,7 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
                              bool frame_header);
 
 /* The frames in flight a ring of frames of this size holds by default
- * (see docs/BENCHMARKS.md): frames from 256 KiB on, as many as fit in
+ * (measured in docs/BENCHMARKS.md in the source tree): frames from 256 KiB on, as many as fit in
  * 32 MiB, 2 to 4 (more ran no faster at 4K); smaller
  * frames, a ring of about 1 MiB, 4 to 64, so that a reader takes many per
  * wake-up. */

@@ -169,7 +169,9 @@ void zb_reader_unlink(zb_reader *reader);
 const char *zb_reader_name(const zb_reader *reader);
 
 /* The metadata content (without its length prefix), zero copy. *size is 0
- * while no writer has written metadata yet. */
+ * while no writer has written metadata yet. zerosink writes the JSON
+ * object zb_writer_set_metadata describes, with "caps" (and "zerobuffer",
+ * "camera_id", ... of its own). */
 int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
                        uint64_t *size);
 
@@ -303,7 +305,15 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
                        uint64_t *size);
 
 /* Writes the metadata once. If the ring already holds metadata (a writer
- * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA. */
+ * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA.
+ * The bytes are opaque to the ring; zerosrc and the Node API read the
+ * convention of GStreamer users of the protocol (docs/PROTOCOL.md §2.2): a
+ * UTF-8 JSON object whose "caps" string gives the frames' caps as
+ * gst_caps_to_string prints them, e.g.
+ *   {"caps":"video/x-raw, format=(string)GRAY8, width=(int)640, height=(int)480, framerate=(fraction)30/1"}
+ * (zerosrc fails without it unless its caps property is set). Each frame
+ * is then one buffer of those caps; zb_metadata_declare_frame_header adds
+ * the per-frame header's declaration to such an object. */
 int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 
 /* Reserves room for a frame of size bytes after the reservations already

@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
       {"width", required_argument, NULL, 'w'},
       {"height", required_argument, NULL, 'h'},
       {"ring-frames", required_argument, NULL, 'k'},
-      {"help", no_argument, NULL, '?'},
+      {"help", no_argument, NULL, 'H'},
       {NULL, 0, NULL, 0}};
   char name[64];
   zb_reader *reader;
@@ -88,11 +88,12 @@ int main(int argc, char **argv) {
     case 'w': width = strtoull(optarg, NULL, 10); break;
     case 'h': height = strtoull(optarg, NULL, 10); break;
     case 'k': ring_frames = strtoull(optarg, NULL, 10); break;
-    default:
-      fprintf(stderr, "usage: zb-demo [--frames N] [--width W] [--height H] [--ring-frames K]\n"
-                      "  RGB frames of W x H (default 1920x1080), N of them (600),\n"
-                      "  through a ring that holds K frames (3).\n");
-      return opt == '?' ? 2 : 0;
+    default: /* --help: the usage on stdout, exit 0; a bad option: on stderr, exit 2 */
+      fprintf(opt == 'H' ? stdout : stderr,
+              "usage: zb-demo [--frames N] [--width W] [--height H] [--ring-frames K]\n"
+              "  RGB frames of W x H (default 1920x1080), N of them (600),\n"
+              "  through a ring that holds K frames (3).\n");
+      return opt == 'H' ? 0 : 2;
     }
   }
   frame_size = (width * height * 3 + 7) / 8 * 8;

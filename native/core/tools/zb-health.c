@@ -1,10 +1,12 @@
 /* zb-health — prints the OIEB snapshot of a ring, owned by anyone.
  *
- *   zb-health NAME
+ *   zb-health NAME        (--help: the usage)
  *
- * Exit status: 0 when the ring exists and its reader is alive, 1 otherwise. */
+ * Exit status: 0 when the ring exists and its reader is alive, 1 otherwise,
+ * 2 on bad usage. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "zerobuffer.h"
 
@@ -12,6 +14,12 @@ int main(int argc, char **argv) {
   zb_health h;
   int rc;
 
+  if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    printf("usage: zb-health NAME\n"
+           "  the health of ring NAME (any user's): sizes, utilisation band, counts, pids;\n"
+           "  exit 0 when its reader is alive, 1 otherwise, 2 on bad usage\n");
+    return 0;
+  }
   if (argc != 2) {
     fprintf(stderr, "usage: zb-health NAME\n");
     return 2;

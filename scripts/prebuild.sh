@@ -11,7 +11,9 @@
 #   prebuilds/<platform>-<arch>/gstreamer-1.0/libgstzerobuffer.so
 #                                                 the plugin, release build in build-prebuild/,
 #                                                 checked to need nothing newer than GStreamer 1.20
-# Both prebuilt files are checked to need no glibc newer than 2.34.
+# Both prebuilt files are checked to need no glibc newer than 2.34, and the
+# addon no libstdc++ newer than GCC 11's (GLIBCXX_3.4.29, CXXABI_1.3.13: the
+# one of the glibc 2.34 distributions, RHEL 9, Amazon Linux 2023).
 # Nothing here is committed (.gitignore); node-gyp-build loads the addon,
 # `zerobuffer plugin-path` prints the plugin's directory.
 set -euo pipefail
@@ -41,14 +43,22 @@ strip --strip-unneeded -o "$plugin_dir/libgstzerobuffer.so" build-prebuild/gst-p
 gst_min_minor=$(sed -n 's/^gst_min_minor = \([0-9]*\)$/\1/p' gst-plugin/meson.build)
 node scripts/check-gst-api.mjs "$plugin_dir/libgstzerobuffer.so" "1.${gst_min_minor:?not found in gst-plugin/meson.build}"
 
-# What the prebuilt files promise: glibc 2.34 (Debian 12, Ubuntu 22.04) is
-# enough. Building on a newer distribution must not raise that silently.
-for f in "prebuilds/$platform/zerobuffer.glibc.node" "$plugin_dir/libgstzerobuffer.so"; do
-  newest=$(objdump -T "$f" | grep -o 'GLIBC_2\.[0-9]*' | sort -uV | tail -n 1)
-  if [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" != GLIBC_2.34 ]; then
-    echo "prebuild: $f needs $newest; the package promises glibc 2.34 (build on an older distribution)" >&2
+# What the prebuilt files promise: glibc 2.34 and GCC 11's libstdc++
+# (Debian 12, Ubuntu 22.04, RHEL 9, Amazon Linux 2023) are enough. Building
+# on a newer distribution must not raise that silently.
+# at_most FILE PREFIX LIMIT: no symbol version PREFIX<n> newer than LIMIT.
+at_most() {
+  local newest
+  newest=$(objdump -T "$1" | { grep -o "(${2//./\\.}[0-9.]*)" || true; } | tr -d '()' | sort -uV | tail -n 1)
+  if [ -n "$newest" ] && [ "$(printf '%s\n' "$newest" "$3" | sort -V | tail -n 1)" != "$3" ]; then
+    echo "prebuild: $1 needs $newest; the package promises $3 (build on an older distribution, or avoid what needs it)" >&2
     exit 1
   fi
+}
+for f in "prebuilds/$platform/zerobuffer.glibc.node" "$plugin_dir/libgstzerobuffer.so"; do
+  at_most "$f" GLIBC_2. GLIBC_2.34
+  at_most "$f" GLIBCXX_3.4. GLIBCXX_3.4.29
+  at_most "$f" CXXABI_1.3. CXXABI_1.3.13
 done
 
 ls -l "prebuilds/$platform" "$plugin_dir"

@@ -4,10 +4,10 @@
 #include <signal.h>
 #include <uv.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "cond-var.h"
 #include "reader-session.h"
 
 namespace zbnode {
@@ -20,7 +20,7 @@ class Guard {
     signals_ = signals;
     thread_ = std::thread(&Guard::Run, this);
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return state_ != kStarting; });
+    cv_.Wait(lock, [this] { return state_ != kStarting; });
     if (state_ == kFailed) {
       lock.unlock();
       thread_.join();
@@ -62,7 +62,7 @@ class Guard {
     {
       std::lock_guard<std::mutex> lock(mu_);
       state_ = ok ? kRunning : kFailed;
-      cv_.notify_all();
+      cv_.NotifyAll();
     }
     if (!ok) return;
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -99,7 +99,7 @@ class Guard {
   std::vector<int> signals_;
   std::thread thread_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  CondVar cv_;  // not std::condition_variable: see cond-var.h
   State state_ = kStarting;
   uv_loop_t loop_;
   uv_async_t stop_;

@@ -11,7 +11,7 @@ bool WaitThread::Post(Job job) {
   if (!thread_.joinable()) thread_ = std::thread(&WaitThread::Run, this);
   job_ = std::move(job);
   busy_ = true;
-  cv_.notify_one();
+  cv_.NotifyOne();
   return true;
 }
 
@@ -24,7 +24,7 @@ void WaitThread::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id())
     thread_.join();
@@ -35,7 +35,7 @@ void WaitThread::Run() {
     Job job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || job_ != nullptr; });
+      cv_.Wait(lock, [this] { return stop_ || job_ != nullptr; });
       if (job_ == nullptr) return;  // stopped and idle
       job = std::move(job_);
       job_ = nullptr;

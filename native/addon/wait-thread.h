@@ -3,10 +3,11 @@
 #ifndef ZEROBUFFER_ADDON_WAIT_THREAD_H
 #define ZEROBUFFER_ADDON_WAIT_THREAD_H
 
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <thread>
+
+#include "cond-var.h"
 
 namespace zbnode {
 
@@ -35,7 +36,7 @@ class WaitThread {
   void Run();
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  CondVar cv_;  // not std::condition_variable: see cond-var.h
   Job job_;
   bool busy_ = false;
   bool stop_ = false;

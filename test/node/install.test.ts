@@ -89,6 +89,21 @@ describe('the npm package', () => {
     expect(naming).toEqual([]);
   });
 
+  test('the prebuilt files need at most glibc 2.34 and GCC 11\'s libstdc++ (RHEL 9, Amazon Linux 2023)', () => {
+    const pkg = path.join(project, 'node_modules', 'zerobuffer');
+    const limits: Record<string, string> = { GLIBC: '2.34', GLIBCXX: '3.4.29', CXXABI: '1.3.13' };
+    const newer = (a: string, b: string): boolean => {
+      const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+      return false;
+    };
+    for (const f of [`prebuilds/${platform}/zerobuffer.glibc.node`, `prebuilds/${platform}/gstreamer-1.0/libgstzerobuffer.so`]) {
+      const needs = [...execFileSync('objdump', ['-T', path.join(pkg, f)], { encoding: 'utf8' }).matchAll(/\((GLIBC|GLIBCXX|CXXABI)_([0-9.]+)\)/g)];
+      expect(needs.length).toBeGreaterThan(0);
+      expect(needs.filter((m) => newer(m[2]!, limits[m[1]!]!)).map((m) => `${f}: ${m[1]}_${m[2]}`)).toEqual([]);
+    }
+  });
+
   test('it installs with no build step: the prebuilt addon is used', () => {
     const pkg = path.join(project, 'node_modules', 'zerobuffer');
     expect(fs.existsSync(path.join(pkg, 'prebuilds', platform, 'zerobuffer.glibc.node'))).toBe(true);

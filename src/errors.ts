@@ -119,6 +119,7 @@ export interface PipelineErrorOptions extends ZeroBufferErrorOptions {
   exitCode?: number;
   signal?: string;
   output?: string;
+  spawnError?: string;
 }
 
 /**
@@ -126,7 +127,8 @@ export interface PipelineErrorOptions extends ZeroBufferErrorOptions {
  * (or zerosrc) posted the error, the message is its own message and hint,
  * `code` is the core's error name ('EMSGSIZE', 'ENOENT', ...) and `element`
  * has the parts; otherwise the message is gst-launch's words and `code` is
- * 'EPIPELINE' ('EPIPELINE_REJECTED' when it refused the description).
+ * 'EPIPELINE' ('EPIPELINE_REJECTED' when it refused the description; when
+ * gst-launch could not be started, `spawnError` says why and it is permanent).
  */
 export class PipelineError extends ZeroBufferError {
   /** gst-launch rejected the description itself (syntax, unknown element): restarting cannot help. */
@@ -141,6 +143,8 @@ export class PipelineError extends ZeroBufferError {
   readonly signal?: string;
   /** The last lines gst-launch printed. */
   readonly output: string;
+  /** Why gst-launch could not be started at all (not found, not executable); then permanent. */
+  readonly spawnError?: string;
 
   constructor(message: string, options: PipelineErrorOptions) {
     super(message, options);
@@ -150,6 +154,7 @@ export class PipelineError extends ZeroBufferError {
     this.exitCode = options.exitCode;
     this.signal = options.signal;
     this.output = options.output ?? '';
+    this.spawnError = options.spawnError;
   }
 }
 

@@ -38,6 +38,7 @@ export interface FailureContext {
 
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
 export function failureText(error: PipelineError, { ring, outOfRestarts, restarts }: FailureContext): string {
+  if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
   if (outOfRestarts)
     return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;

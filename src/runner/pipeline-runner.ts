@@ -310,6 +310,17 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
 
   /** The error of a run that did not end cleanly: zerosink's classified error when it posted one, else gst-launch's words. */
   #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): PipelineError {
+    if (spawnError !== undefined) {
+      // Never ran (no status, no signal): restarting cannot help. Not on the
+      // PATH is what a user who has Node but not GStreamer's tools meets first.
+      const command = this.#options.gstLaunch ?? 'gst-launch-1.0';
+      const missing = /\bENOENT\b/.test(spawnError)
+        ? `\n${command} is not on the PATH: zerobuffer runs GStreamer's command-line tools, which npm does not install ` +
+          '(Debian, Ubuntu: apt install gstreamer1.0-tools gstreamer1.0-plugins-base; README, "Installing")'
+        : '';
+      return new PipelineError(`${command} could not be started: ${spawnError}${missing}`,
+        { output: '', code: 'EPIPELINE', permanent: true, spawnError });
+    }
     const how = exitCode !== undefined ? `exited with status ${exitCode}`
       : this.#killedHung ? `hung after an error and was killed` : `was killed by ${signal}`;
     const options = { exitCode, signal, output: this.#tail.text };

@@ -125,6 +125,20 @@ test('run: a ring too small for the frames is permanent: exit 3, the message onc
   expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EMSGSIZE', lastErrorPermanent: true });
 });
 
+test('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH): "never ran", what to install, permanent (no restart), exit 3', async () => {
+  const name = ringName('run-nogst');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '5', '--restart', '--json'], { PATH: '/nonexistent' });
+  expect(await child.exit(20000)).toBe(EXIT.pipeline);
+  expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} never ran: gst-launch-1.0 could not be started:`);
+  expect(child.stderr).toContain('gst-launch-1.0 is not on the PATH');
+  expect(child.stderr).toContain('apt install gstreamer1.0-tools');
+  expect(child.stderr).not.toContain('killed by');
+  expect(child.stderr).not.toContain('gst-launch-1.0 -v');
+  const events = child.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
+  expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EPIPELINE', lastErrorPermanent: true });
+});
+
 test('gst-launch output is read as the plugin writes it: the first classified error, its hint, the frame count (INFO before EOS, or in the error); stdout lines between do not break an error block', () => {
   const tail = new OutputTail();
   const lines: [string, string][] = [

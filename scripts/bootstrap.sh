@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# g++ and make are node-gyp's, for the addon (Debian's gcc brings neither;
+# python3, its third need, comes with meson).
 packages=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libjson-glib-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  meson ninja-build gcc pkg-config valgrind)
+  meson ninja-build gcc g++ make pkg-config valgrind)
 # For the fuzz run of npm test (skipped there when missing): clang's libFuzzer.
 optional_packages=(clang libclang-rt-14-dev)
 

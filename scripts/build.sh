@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 found() { [ -n "$(find "$@" -print -quit 2>/dev/null)" ]; }
 
 # meson builds in builddir/ (node-gyp owns build/); an existing builddir
-# reconfigures itself when meson.build changes.
-[ -f builddir/build.ninja ] || meson setup builddir
+# reconfigures itself when meson.build changes. -Dtests=enabled: the C suites
+# and the peers the Node tests run (builddir/test/zb-peer, zb-duplex-server)
+# are always built here, and a missing gstreamer-check-1.0 fails the setup
+# instead of leaving tests out.
+[ -f builddir/build.ninja ] || meson setup builddir -Dtests=enabled
 meson compile -C builddir
 
 # native/addon/ and src/ get their sources in later issues; skip them until then.

@@ -36,7 +36,8 @@ npx prebuildify --napi --strip --tag-libc --target "node@$(node -p process.versi
 npm run --silent build:addon >/dev/null
 
 echo "prebuild: the GStreamer plugin for $platform (meson, build-prebuild/)"
-[ -f build-prebuild/build.ninja ] || meson setup build-prebuild --buildtype=release
+# -Dtests=disabled: only the plugin is built here, so packing needs no test dependency.
+[ -f build-prebuild/build.ninja ] || meson setup build-prebuild --buildtype=release -Dtests=disabled
 meson compile -C build-prebuild gst-plugin/gstzerobuffer
 mkdir -p "$plugin_dir"
 strip --strip-unneeded -o "$plugin_dir/libgstzerobuffer.so" build-prebuild/gst-plugin/libgstzerobuffer.so

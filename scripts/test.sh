@@ -72,7 +72,7 @@ if [ "$asan" = 1 ]; then
   # b_lundef=false: sanitizer runtimes leave symbols undefined at link time.
   # The timeout multiplier gives room for the sanitizers' slowdown.
   { [ -f builddir-asan/build.ninja ] ||
-      meson setup builddir-asan -Db_sanitize=address,undefined -Db_lundef=false; } &&
+      meson setup builddir-asan -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false; } &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C builddir-asan --print-errorlogs --timeout-multiplier 3
@@ -90,7 +90,7 @@ if [ "$asan" = 1 ]; then
   # suites report none.
   echo "== core tests under ThreadSanitizer (builddir-tsan/)"
   { [ -f builddir-tsan/build.ninja ] ||
-      meson setup builddir-tsan -Db_sanitize=thread -Db_lundef=false; } &&
+      meson setup builddir-tsan -Dtests=enabled -Db_sanitize=thread -Db_lundef=false; } &&
     TSAN_OPTIONS=second_deadlock_stack=1 \
     meson test -C builddir-tsan --suite core --print-errorlogs \
       --timeout-multiplier 3
@@ -117,7 +117,7 @@ else
   echo "== fuzzing the reader's view of a segment for ${fuzz_seconds} s (builddir-fuzz/)"
   corpus=builddir-fuzz/corpus
   { [ -f builddir-fuzz/build.ninja ] ||
-      CC=clang meson setup builddir-fuzz -Dfuzzing=true \
+      CC=clang meson setup builddir-fuzz -Dtests=enabled -Dfuzzing=true \
         -Db_sanitize=address,undefined -Db_lundef=false; } &&
     meson compile -C builddir-fuzz test/fuzz-segment && mkdir -p "$corpus" &&
     builddir-fuzz/test/fuzz-segment -max_total_time="$fuzz_seconds" -timeout=10 \

@@ -10,7 +10,8 @@
 // build/, which other suites use meanwhile.
 // meson: `meson install --destdir` of builddir, gst-inspect-1.0 zerosink
 // from GST_PLUGIN_SYSTEM_PATH there, the documents, a C program built against
-// the installed zerobuffer.pc, and a `meson setup` with no node on the PATH.
+// the installed zerobuffer.pc, a `meson setup` with no node on the PATH, and
+// one with -Dtests=disabled and no gstreamer-check-1.0 (introspected, not built).
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
@@ -231,6 +232,45 @@ describe('meson install', () => {
       { cwd: repoRoot, env: { ...process.env, PATH: bin }, all: true, reject: false });
     expect(r.all).toContain('node not found: the gst-api-version test is left out');
     expect(r.exitCode).toBe(0);
+  });
+
+  test('-Dtests=disabled (packagers) needs neither gstreamer-check-1.0 nor gstreamer-app-1.0, builds no test target and installs the same files', async () => {
+    // pkg-config without those two: a search path of links to every other .pc.
+    const pcDir = path.join(tmp, 'pc-without-check');
+    fs.mkdirSync(pcDir);
+    const searched = [...(process.env['PKG_CONFIG_PATH'] ?? '').split(path.delimiter),
+      ...execFileSync('pkg-config', ['--variable=pc_path', 'pkg-config'], { encoding: 'utf8' }).trim().split(path.delimiter)];
+    for (const dir of searched.filter((d) => d !== '' && fs.existsSync(d))) {
+      for (const name of fs.readdirSync(dir)) {
+        if (!name.endsWith('.pc') || /^gstreamer-(check|app)-1\.0\.pc$/.test(name) || fs.existsSync(path.join(pcDir, name))) continue;
+        fs.symlinkSync(path.join(dir, name), path.join(pcDir, name));
+      }
+    }
+    const hidden: NodeJS.ProcessEnv = { ...process.env, PKG_CONFIG_LIBDIR: pcDir };
+    delete hidden['PKG_CONFIG_PATH'];
+    expect(() => execFileSync('pkg-config', ['--exists', 'gstreamer-check-1.0'], { env: hidden })).toThrow();
+    const setup = (name: string, tests: string, env: NodeJS.ProcessEnv) =>
+      execa('meson', ['setup', path.join(tmp, name), `-Dtests=${tests}`], { cwd: repoRoot, env, all: true, reject: false });
+    const [full, disabled, enabled, auto] = await Promise.all([setup('tests-auto', 'auto', process.env),
+      setup('tests-disabled', 'disabled', hidden), setup('tests-enabled-hidden', 'enabled', hidden), setup('tests-auto-hidden', 'auto', hidden)]);
+    expect(full.exitCode).toBe(0);
+    expect(disabled.exitCode).toBe(0);
+    expect(disabled.all).not.toMatch(/gstreamer-(check|app)/);
+    // enabled (our scripts) fails loudly instead; auto leaves out what needs them, and says so.
+    expect(enabled.exitCode).not.toBe(0);
+    expect(enabled.all).toMatch(/Dependency "gstreamer-check-1\.0" not found/);
+    expect(auto.exitCode).toBe(0);
+    expect(auto.all).toContain('the gst-elements, gst-filter-element and leak-gst tests are left out');
+    const introspect = (name: string, what: string): unknown =>
+      JSON.parse(execFileSync('meson', ['introspect', what, path.join(tmp, name)], { encoding: 'utf8' }));
+    const targets = (name: string): string[] => (introspect(name, '--targets') as { name: string; defined_in: string }[])
+      .filter((t) => t.defined_in.startsWith(path.join(repoRoot, 'test') + path.sep)).map((t) => t.name);
+    expect(targets('tests-auto')).toContain('zb-peer');
+    expect(targets('tests-disabled')).toEqual([]);
+    expect(introspect('tests-disabled', '--tests')).toEqual([]);
+    const installed = (name: string): string[] => Object.values(introspect(name, '--installed') as Record<string, string>).sort();
+    expect(installed('tests-auto').filter((f) => /\/(include\/zerobuffer\.h|libzerobuffer\.so\.0|libgstzerobuffer\.so)$/.test(f))).toHaveLength(3);
+    expect(installed('tests-disabled')).toEqual(installed('tests-auto'));
   });
 
   test('a C program builds against the installed zerobuffer.pc and moves a frame', async () => {

@@ -6,6 +6,7 @@
  * The writer fills frames in place (zb_writer_reserve, zb_reservation_commit); the reader
  * checks them in place (zero copy on both sides). Exit status 0 when every
  * frame arrived intact and in order. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -35,6 +36,31 @@ static double now_s(void) {
 static int fail(const char *what, int rc) {
   fprintf(stderr, "zb-demo: %s: %s (%s)\n", what, zb_last_error(), zb_err_name(rc));
   return 1;
+}
+
+/* A count option's value: decimal digits only (no sign, blank or trailing
+ * text: strtoull alone takes "-1" as 2^64 - 1 and "10x" as 10), > 0, and
+ * no larger than `max`. 0 when valid; else says why on stderr and returns 2,
+ * the exit status of bad usage. */
+static int parse_count(const char *option, const char *text, uint64_t max, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (text[0] < '0' || text[0] > '9') {
+    fprintf(stderr, "zb-demo: --%s '%s': not a whole number > 0\n", option, text);
+    return 2;
+  }
+  errno = 0;
+  v = strtoull(text, &end, 10);
+  if (*end != '\0' || v == 0) {
+    fprintf(stderr, "zb-demo: --%s '%s': not a whole number > 0\n", option, text);
+    return 2;
+  }
+  if (errno == ERANGE || v > max) {
+    fprintf(stderr, "zb-demo: --%s '%s': too large (at most %" PRIu64 ")\n", option, text, max);
+    return 2;
+  }
+  *out = v;
+  return 0;
 }
 
 static int run_writer(const char *name, uint64_t frames, uint64_t frame_size) {
@@ -83,11 +109,13 @@ int main(int argc, char **argv) {
   int opt, rc, status;
 
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    /* 2^32 - 1 bounds each dimension, so that width * height cannot wrap;
+     * the frame's and the ring's sizes are checked below. */
     switch (opt) {
-    case 'n': frames = strtoull(optarg, NULL, 10); break;
-    case 'w': width = strtoull(optarg, NULL, 10); break;
-    case 'h': height = strtoull(optarg, NULL, 10); break;
-    case 'k': ring_frames = strtoull(optarg, NULL, 10); break;
+    case 'n': rc = parse_count("frames", optarg, UINT64_MAX, &frames); break;
+    case 'w': rc = parse_count("width", optarg, UINT32_MAX, &width); break;
+    case 'h': rc = parse_count("height", optarg, UINT32_MAX, &height); break;
+    case 'k': rc = parse_count("ring-frames", optarg, UINT64_MAX, &ring_frames); break;
     default: /* --help: the usage on stdout, exit 0; a bad option: on stderr, exit 2 */
       fprintf(opt == 'H' ? stdout : stderr,
               "usage: zb-demo [--frames N] [--width W] [--height H] [--ring-frames K]\n"
@@ -95,12 +123,24 @@ int main(int argc, char **argv) {
               "  through a ring that holds K frames (3).\n");
       return opt == 'H' ? 0 : 2;
     }
+    if (rc != 0)
+      return rc;
   }
-  frame_size = (width * height * 3 + 7) / 8 * 8;
-  if (frames == 0 || frame_size == 0 || ring_frames == 0) {
-    fprintf(stderr, "zb-demo: --frames, --width, --height and --ring-frames must be > 0\n");
+  if (optind < argc) {
+    fprintf(stderr, "zb-demo: unexpected argument '%s'\n"
+                    "usage: zb-demo [--frames N] [--width W] [--height H] [--ring-frames K]\n",
+            argv[optind]);
     return 2;
   }
+  /* width * height cannot wrap (each < 2^32); below 2^62 pixels the frame
+   * size with its header cannot either, and the ring's size is checked. */
+  if (width * height >= UINT64_C(1) << 62 ||
+      ring_frames > UINT64_MAX / ((width * height * 3 + 7) / 8 * 8 + ZB_FRAME_HEADER_SIZE)) {
+    fprintf(stderr, "zb-demo: a ring of %" PRIu64 " frames of %" PRIu64 "x%" PRIu64 " RGB is too large\n",
+            ring_frames, width, height);
+    return 2;
+  }
+  frame_size = (width * height * 3 + 7) / 8 * 8;
   snprintf(name, sizeof name, "zb-demo-%d", (int)getpid());
   rc = zb_reader_create(&reader, name, 4096, ring_frames * (frame_size + ZB_FRAME_HEADER_SIZE), NULL);
   if (rc < 0)

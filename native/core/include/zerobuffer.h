@@ -13,6 +13,10 @@
  * which size, what to do). Handles are opaque; destroy functions accept NULL.
  * Timeouts are relative milliseconds on CLOCK_MONOTONIC: 0 means "try, do
  * not wait", ZB_WAIT_FOREVER waits until data, peer death or zb_*_wake().
+ *
+ * For C99 or later and C++11 or later: it compiles without a warning under
+ * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and
+ * uint64_t (<stdbool.h>, <stdint.h>); gcc takes it as C89 all the same.
  */
 #ifndef ZEROBUFFER_H
 #define ZEROBUFFER_H
@@ -79,6 +83,9 @@ enum zb_errno {
 #define ZB__ERR_ENUM(name, value, text) ZB_##name = (value),
   ZB_ERRNO_MAP(ZB__ERR_ENUM)
 #undef ZB__ERR_ENUM
+  /* Not an error code (below them all, as libuv's UV_ERRNO_MAX): it ends
+   * the list without a trailing comma, which C89 does not allow. */
+  ZB__ERRNO_END = -4096
 };
 
 /* "EINVAL", "ESEQUENCE", ...; "OK" for 0; "EUNKNOWN" for a code not in
@@ -504,7 +511,7 @@ uint64_t zb_now_ns(void);
  * written by the server once it exists. Response N answers request N. */
 typedef enum zb_duplex_ring {
   ZB_DUPLEX_REQUEST = 0,
-  ZB_DUPLEX_RESPONSE = 1,
+  ZB_DUPLEX_RESPONSE = 1
 } zb_duplex_ring;
 
 /* How often the peers' servers look for NAME_response after creating

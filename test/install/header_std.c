@@ -1,0 +1,24 @@
+/* zerobuffer.h in a strict compile (test/install/header_std.sh), as C and as
+ * C++: the header, its types and its macros expanded. Valid C89. */
+#include <zerobuffer.h>
+
+int main(void) {
+  zb_frame frame;
+  zb_health health;
+  uint64_t sizes[3];
+  int codes[4];
+  frame.size = 0;
+  health.reader_alive = false;
+  sizes[0] = ZB_MAX_METADATA_SIZE;
+  sizes[1] = ZB_DEFAULT_METADATA_SIZE;
+  sizes[2] = ZB_MAX_PAYLOAD_SIZE;
+  codes[0] = ZB_EOF;
+  codes[1] = ZB_WAIT_FOREVER;
+  codes[2] = ZB_DUPLEX_RESPONSE;
+  codes[3] = ZEROBUFFER_VERSION_HEX;
+  (void)frame;
+  (void)health;
+  (void)sizes;
+  (void)codes;
+  return ZEROBUFFER_CHECK_VERSION(0, 1, 0) && ZB_NAME_MAX > ZB_FRAME_HEADER_SIZE ? 0 : 1;
+}

@@ -1354,7 +1354,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   /* held with on-error=pass too: if its response fails us, it passes */
   p = pending_new (buffer);
   p->in_place = in_place;
-  ret = gst_zero_sink_pool_write (self->link, buffer, size, self->flushing,
+  ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
       in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_filter_refuse_pool (self);

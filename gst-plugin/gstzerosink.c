@@ -39,7 +39,9 @@
  * before an EOS) described with other caps, as a camera pipeline restarted
  * at another resolution into a reader that stays up: refused without the
  * header, with it on both writers its frames carry their caps. Frames that
- * carry caps are copied, not written in place.
+ * carry caps are copied, not written in place. An empty buffer is no frame:
+ * it is skipped and counted (buffers-empty), and its DISCONT and RESYNC go
+ * into the next frame's header, as do a dropped buffer's.
  *
  * Errors name their kind, so a supervisor can tell the permanent ones (a
  * frame that can never fit, no ring after connect-timeout, other caps than
@@ -141,6 +143,8 @@ struct _GstZeroSink
 
   GstZeroLink *link;            /* the ring, shared with the pool */
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
+  guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
+                                 * of buffers that became no frame */
 
   /* statistics, under the object lock */
   guint64 frames_written;
@@ -148,7 +152,14 @@ struct _GstZeroSink
   guint64 frames_dropped;
   guint64 frames_copied;
   guint64 frames_zero_copy;
+  guint64 buffers_empty;
 };
+
+/* Flags that say something about the stream before a buffer rather than
+ * about its bytes: those of an empty buffer, or one dropped, go into the
+ * header of the next frame written instead of being lost with it. */
+#define ZEROSINK_PENDING_FLAGS (GST_BUFFER_FLAG_DISCONT | \
+    GST_BUFFER_FLAG_RESYNC)
 
 #define DEFAULT_BUFFER_NAME NULL
 #define DEFAULT_CONNECT_TIMEOUT 10000
@@ -292,6 +303,7 @@ gst_zero_sink_get_stats (GstZeroSink * self)
       "frames-dropped", G_TYPE_UINT64, self->frames_dropped,
       "frames-copied", G_TYPE_UINT64, self->frames_copied,
       "frames-zero-copy", G_TYPE_UINT64, self->frames_zero_copy,
+      "buffers-empty", G_TYPE_UINT64, self->buffers_empty,
       "ring-utilisation", G_TYPE_DOUBLE, utilisation, NULL);
   GST_OBJECT_UNLOCK (self);
   return s;
@@ -406,7 +418,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   connect_timeout = self->connect_timeout;
   frame_header = self->frame_header;
   self->frames_written = self->bytes_written = self->frames_dropped = 0;
-  self->frames_copied = self->frames_zero_copy = 0;
+  self->frames_copied = self->frames_zero_copy = self->buffers_empty = 0;
+  self->pending_flags = 0;
   self->pool_refused = FALSE;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
@@ -601,17 +614,25 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
   GstZeroError *e = NULL;
   GstFlowReturn ret;
+  guint64 empty;
 
   if (size == 0) {
-    /* a pool buffer emptied by upstream: its reservation is cancelled
-     * when the buffer returns to the pool */
-    GST_DEBUG_OBJECT (self, "skipping an empty buffer (the protocol has no "
-        "empty frames)");
+    /* the protocol has no empty frames (a pool buffer emptied by upstream:
+     * its reservation is cancelled when the buffer returns to the pool) */
+    self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
+    GST_OBJECT_LOCK (self);
+    empty = ++self->buffers_empty;
+    GST_OBJECT_UNLOCK (self);
+    GST_CAT_LEVEL_LOG (gst_zero_sink_debug, empty == 1 ? GST_LEVEL_INFO :
+        GST_LEVEL_DEBUG, self, "skipping an empty buffer (%" G_GUINT64_FORMAT
+        " so far): the protocol has no empty frames%s", empty,
+        self->pending_flags ? "; its DISCONT/RESYNC go into the next frame's "
+        "header" : "");
     return GST_FLOW_OK;
   }
   do {
-    ret = gst_zero_sink_pool_write (self->link, buffer, size, self->unlocked,
-        NULL, &kind, NULL, &e);
+    ret = gst_zero_sink_pool_write (self->link, buffer, size,
+        self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (ret != GST_FLOW_OK) {
@@ -622,6 +643,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_sink_refuse_pool (self);
   if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED) {
+    self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);
@@ -630,6 +652,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "a repeat out of order");
     return GST_FLOW_OK;
   }
+  self->pending_flags = 0;
   gst_zero_sink_count (self, size, kind == GST_ZERO_WRITE_IN_PLACE);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
       kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
@@ -770,7 +793,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters since start: frames-written, bytes-written, "
-          "frames-dropped, frames-copied, frames-zero-copy (guint64) and "
+          "frames-dropped, frames-copied, frames-zero-copy, buffers-empty "
+          "(empty buffers: not frames, skipped) (guint64) and "
           "ring-utilisation (gdouble, percent of the ring in use, 0 when "
           "not connected)", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

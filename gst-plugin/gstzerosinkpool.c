@@ -275,10 +275,11 @@ gst_zero_sink_pool_class_init (GstZeroSinkPoolClass * klass)
 /* ------------------------------------------- writing buffers as frames */
 
 /* The per-frame header of BUFFER (docs/PROTOCOL.md §9.1), at DST, with
- * ATTRIBUTES (or none) after its fixed 48 bytes, committed at COMMIT_NS. */
+ * ATTRIBUTES (or none) after its fixed 48 bytes, committed at COMMIT_NS,
+ * with FLAGS besides the buffer's own. */
 static void
 write_header (GstBuffer * buffer, GBytes * attributes, guint64 commit_ns,
-    guint8 * dst)
+    guint32 flags, guint8 * dst)
 {
   zb_frame_ext ext = { 0 };
   gsize attrs_size = 0;
@@ -293,22 +294,24 @@ write_header (GstBuffer * buffer, GBytes * attributes, guint64 commit_ns,
       ZB_EXT_NONE;
   ext.duration = GST_BUFFER_DURATION_IS_VALID (buffer) ?
       GST_BUFFER_DURATION (buffer) : ZB_EXT_NONE;
-  ext.flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
+  ext.flags = (GST_BUFFER_FLAGS (buffer) | flags) & ZEROBUFFER_CARRIED_FLAGS;
   ext.commit_ns = commit_ns;
   zb_frame_ext_write (dst, &ext);
 }
 
 /* Commits RES with SIZE bytes, and a hold on them when HOLD is not NULL;
- * BUFFER's header first when the link has one (HEADER_SIZE > 0). The time
+ * BUFFER's header (with FLAGS too) first when the link has one
+ * (HEADER_SIZE > 0). The time
  * in *COMMIT_NS (and the header) is taken before the commit, so that no
  * reader's answer can carry an earlier one. */
 static int
 commit (zb_reservation * res, GstBuffer * buffer, GBytes * attributes,
-    gsize header_size, uint64_t size, zb_hold * hold, guint64 * commit_ns)
+    guint32 flags, gsize header_size, uint64_t size, zb_hold * hold,
+    guint64 * commit_ns)
 {
   *commit_ns = zb_now_ns ();
   if (header_size > 0)
-    write_header (buffer, attributes, *commit_ns, res->data);
+    write_header (buffer, attributes, *commit_ns, flags, res->data);
   return hold != NULL ? zb_reservation_commit_hold (res, size, hold) :
       zb_reservation_commit (res, size);
 }
@@ -341,7 +344,7 @@ copy_into (GstBuffer * buffer, guint8 * dst)
  * reconnected since); then the bytes are copied like any other buffer's. */
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
-    gsize size, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
+    gsize size, guint32 flags, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
     gboolean * moved, GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
@@ -355,7 +358,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
       &maxsize);
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
-  rc = commit (&slot->res, buffer, NULL, header, size + header,
+  rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
   if (rc == ZB_ESTATE)
     return FALSE;
@@ -374,7 +377,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
 
 GstFlowReturn
 gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
-    GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
+    guint32 flags, GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
     guint64 * commit_ns, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
@@ -405,7 +408,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
    * is copied (zerofilter offers no pool while frames carry them) */
   if (slot != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, slot, size, hold, commit_ns, &ret,
+      commit_in_place (link, buffer, slot, size, flags, hold, commit_ns, &ret,
           &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
@@ -446,7 +449,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     ret = GST_FLOW_ERROR;
     goto done;
   }
-  rc = commit (&res, buffer, attributes, header, size + header, hold,
+  rc = commit (&res, buffer, attributes, flags, header, size + header, hold,
       commit_ns);
   if (rc < 0) {
     *error = gst_zero_error_new (rc,

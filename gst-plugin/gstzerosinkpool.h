@@ -56,7 +56,7 @@ typedef enum
 } GstZeroWriteKind;
 
 /* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the
- * per-frame header when the link has one: a pool buffer's reservation is
+ * per-frame header when the link has one (its flags: BUFFER's and FLAGS): a pool buffer's reservation is
  * committed in place, anything else is copied into a fresh reservation.
  * With HOLD (not NULL), the frame is committed with a hold on its bytes
  * (zb_reservation_commit_hold), which the caller releases. GST_FLOW_OK
@@ -65,7 +65,7 @@ typedef enum
  * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
  * *ERROR (also the failure a fallback buffer of the pool carries). */
 GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
-    GstBuffer * buffer, gsize size, GCancellable * cancellable,
+    GstBuffer * buffer, gsize size, guint32 flags, GCancellable * cancellable,
     zb_hold * hold, GstZeroWriteKind * kind, guint64 * commit_ns,
     GstZeroError ** error);
 

@@ -2144,6 +2144,151 @@ GST_START_TEST (test_frame_header_round_trip)
 
 GST_END_TEST;
 
+/* An empty buffer is no frame (the protocol has none), but its DISCONT and
+ * RESYNC say something about the stream: they reach the reader with the
+ * next frame, and the sink counts the empty buffers. */
+GST_START_TEST (test_empty_buffer_flags_go_on)
+{
+  const gsize size = 4 * 4;
+  gchar *name = ring_name ("fhempty");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstBuffer *empty;
+  GstMessage *msg;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          make_frame (0, size, FALSE)), GST_FLOW_OK);
+  empty = gst_buffer_new ();
+  GST_BUFFER_FLAG_SET (empty, GST_BUFFER_FLAG_DISCONT);
+  GST_BUFFER_FLAG_SET (empty, GST_BUFFER_FLAG_RESYNC);
+  GST_BUFFER_FLAG_SET (empty, GST_BUFFER_FLAG_GAP);     /* about it alone */
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          empty), GST_FLOW_OK);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          make_frame (1, size, FALSE)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          gst_buffer_new ()), GST_FLOW_OK);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          make_frame (2, size, FALSE)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+
+  for (i = 0; i < 3; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *sent = make_frame (i, size, FALSE), *got;
+    gchar *h1, *h2;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    got = gst_sample_get_buffer (sample);
+    h1 = buffer_hash (sent);
+    h2 = buffer_hash (got);
+    fail_unless_equals_string (h1, h2);
+    /* frame 0 is the stream's first (DISCONT anyway), frame 1 carries the
+     * empty buffer's flags, frame 2 none of them */
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (got,
+            GST_BUFFER_FLAG_DISCONT), i != 2);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (got,
+            GST_BUFFER_FLAG_RESYNC), i == 1);
+    fail_if (GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_GAP));
+    g_free (h1);
+    g_free (h2);
+    gst_buffer_unref (sent);
+    gst_sample_unref (sample);
+  }
+  msg = wait_eos_or_error (reader_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (stat_u64 (by_name (writer_pipe, "sink"),
+          "frames-written"), 3);
+  fail_unless_equals_uint64 (stat_u64 (by_name (writer_pipe, "sink"),
+          "buffers-empty"), 2);
+
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* policy=drop: a dropped buffer's DISCONT goes into the next frame's
+ * header too. The ring (4096 bytes) holds fewer than 4 frames of 1000 + 48
+ * bytes, none read while the first 10 buffers come, so the last of them
+ * (with DISCONT) is dropped. */
+GST_START_TEST (test_dropped_buffer_flags_go_on)
+{
+  gchar *name = ring_name ("fhdrop");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  GstBuffer *buffer;
+  GstMessage *msg;
+  zb_frame frame;
+  zb_frame_ext ext;
+  guint64 written, dropped;
+  gint64 deadline;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "policy=drop frame-header=true",
+      GRAY8_CAPS (40, 25), &appsrc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++) {
+    buffer = make_frame (i, 1000, FALSE);
+    if (i == 9)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+  }
+  deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
+  do {
+    g_usleep (10000);
+    written = stat_u64 (sink, "frames-written");
+    dropped = stat_u64 (sink, "frames-dropped");
+  } while (written + dropped < 10 && g_get_monotonic_time () < deadline);
+  fail_unless_equals_uint64 (written + dropped, 10);
+  fail_unless (written < 4, "%" G_GUINT64_FORMAT " frames fit", written);
+
+  /* the frames written: only the stream's first with DISCONT */
+  for (i = 0; i < written; i++) {
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size,
+            &ext), 0);
+    fail_unless_equals_int (! !(ext.flags & GST_BUFFER_FLAG_DISCONT), i == 0);
+    zb_frame_release (&frame);
+  }
+  /* room again: the next frame carries the dropped one's DISCONT */
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (10, 1000,
+          FALSE));
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  buffer = make_frame (10, 1000, FALSE);
+  fail_unless (gst_buffer_memcmp (buffer, 0, ext.data, 1000) == 0);
+  gst_buffer_unref (buffer);
+  fail_unless (ext.flags & GST_BUFFER_FLAG_DISCONT);
+  zb_frame_release (&frame);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The next frame at the reader: its PTS and DTS, as signed numbers. */
 static void
 next_times (GstElement * appsink, gint64 * pts, gint64 * dts)
@@ -2917,6 +3062,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failure_posted_by_render);
   tcase_add_test (tc, test_frame_header_round_trip);
+  tcase_add_test (tc, test_empty_buffer_flags_go_on);
+  tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_frame_header_on_the_wire);

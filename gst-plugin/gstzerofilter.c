@@ -1422,11 +1422,14 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
  * request whose caps differ carries its own in the frame header's
  * attributes ({"caps":"..."}; the Node server's frame.caps and image()
  * follow them). Without the header a server cannot learn them: a warning
- * (a server that does not look at caps, an echo, is served on). */
+ * (a server that does not look at caps, an echo, is served on), but none
+ * for caps that only add fields to the first (h264parse refining its caps
+ * with profile, level, codec_data): their frames are the same format. */
 static void
 gst_zero_filter_request_caps (GstZeroFilter * self, GstCaps * caps)
 {
-  gchar *channel, *text;
+  gchar *channel, *text, *first_text;
+  GstCaps *first;
 
   if (is_bypass (self) || gst_zero_link_set_frame_caps (self->link, caps))
     return;
@@ -1434,13 +1437,18 @@ gst_zero_filter_request_caps (GstZeroFilter * self, GstCaps * caps)
   channel = g_strdup (self->channel);
   GST_OBJECT_UNLOCK (self);
   text = gst_caps_to_string (caps);
+  first = gst_zero_link_ref_metadata_caps (self->link);
+  first_text = first ? gst_caps_to_string (first) : g_strdup ("(none)");
+  gst_clear_caps (&first);
   zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_WARNING,
-      ZB_EMETADATA, channel, g_strdup_printf ("The input caps changed to "
-          "%s, but the duplex server only knows the first caps (the "
-          "request ring's metadata)", text), g_strdup ("set frame-header="
-          "true (with a server that reads it, such as the zerobuffer Node "
-          "server) so that each request carries its caps"), __FILE__,
+      ZB_EMETADATA, channel, g_strdup_printf ("The input caps changed from "
+          "%s to %s, but the duplex server only knows the first caps (the "
+          "request ring's metadata)", first_text, text), g_strdup ("set "
+          "frame-header=true (with a server that reads it, such as the "
+          "zerobuffer Node server) so that each request carries its caps; "
+          "caps that only add fields to the first ones need not"), __FILE__,
       GST_FUNCTION, __LINE__);
+  g_free (first_text);
   g_free (text);
   g_free (channel);
 }

@@ -250,10 +250,23 @@ caps_differ_locked (GstZeroLink * link, GstCaps * caps)
       !gst_caps_is_equal (caps, link->metadata_caps);
 }
 
+/* Under the lock: whether CAPS only refine the metadata's (fixed) caps:
+ * the same fields with the same values, and more (h264parse adding
+ * profile, level or codec_data after its first caps), so their frames are
+ * frames of the metadata's caps too. */
+static gboolean
+caps_refine_locked (GstZeroLink * link, GstCaps * caps)
+{
+  return caps != NULL && link->metadata_caps != NULL &&
+      gst_caps_is_fixed (link->metadata_caps) &&
+      gst_caps_is_subset (caps, link->metadata_caps);
+}
+
 /* Under the lock: the caps of the frames from now on; their attributes
  * {"caps":"..."} when they differ from the metadata's, else none; FALSE
- * when they differ and cannot travel so (no frame header; caps too long).
- * Without the metadata yet, none: connect_locked calls it again. */
+ * when they differ and cannot travel so (no frame header, unless they only
+ * refine the metadata's; caps too long). Without the metadata yet, none:
+ * connect_locked calls it again. */
 static gboolean
 set_frame_caps_locked (GstZeroLink * link, GstCaps * caps)
 {
@@ -277,7 +290,8 @@ set_frame_caps_locked (GstZeroLink * link, GstCaps * caps)
     else
       ok = FALSE;
     g_string_free (json, TRUE);
-  } else if (caps_differ_locked (link, caps)) {
+  } else if (caps_differ_locked (link, caps) &&
+      !caps_refine_locked (link, caps)) {
     ok = FALSE;
   }
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -296,13 +310,25 @@ gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
   return ok;
 }
 
+GstCaps *
+gst_zero_link_ref_metadata_caps (GstZeroLink * link)
+{
+  GstCaps *caps;
+
+  g_mutex_lock (&link->lock);
+  caps = link->metadata_caps ? gst_caps_ref (link->metadata_caps) : NULL;
+  g_mutex_unlock (&link->lock);
+  return caps;
+}
+
 gboolean
 gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps)
 {
   gboolean differ;
 
   g_mutex_lock (&link->lock);
-  differ = caps_differ_locked (link, caps);
+  /* (without the header they can differ only as a refinement: none) */
+  differ = link->frame_header && caps_differ_locked (link, caps);
   g_mutex_unlock (&link->lock);
   return differ;
 }

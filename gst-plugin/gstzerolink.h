@@ -94,7 +94,7 @@ gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
  * header, the caps each frame carries when they differ from it (as
  * set_frame_caps), in one step. (Caps set before connecting to a ring
  * whose metadata has others travel so too.) FALSE, with *error, when they differ and
- * cannot travel so. */
+ * cannot travel so (caps that only add fields to the metadata's need not). */
 gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);
 
@@ -125,11 +125,16 @@ gsize gst_zero_link_header_size (GstZeroLink * link);
  * the metadata's (zerofilter after a caps change): with the per-frame
  * header, every frame whose caps differ from the metadata's carries them
  * in its attributes, {"caps":"..."} (docs/PROTOCOL.md §9.1). FALSE when
- * they differ and cannot travel so (no frame header; caps too long). */
+ * they differ and cannot travel so (no frame header, unless they only add
+ * fields to the metadata's caps, as a parser refining its caps does; caps
+ * too long). */
 gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
 
+/* The caps of the ring's metadata (a reference), NULL until connected. */
+GstCaps *gst_zero_link_ref_metadata_caps (GstZeroLink * link);
+
 /* Whether frames of CAPS would carry them (they differ from the caps in
- * the ring's metadata; FALSE until connected). */
+ * the ring's metadata, with the frame header; FALSE until connected). */
 gboolean gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps);
 
 /* The attribute bytes every frame's header carries now (a reference), or

@@ -643,6 +643,61 @@ GST_END_TEST;
 /* With frame-header=true a caps change goes through: each frame after it
  * carries the new caps in its header, zerosrc sets them downstream before
  * that frame, and back when a frame carries none again. */
+/* Caps that only refine the first ones after the first frame (fields
+ * added, as h264parse adds profile, level or codec_data) are the same
+ * format: no error without the frame header, the frames go on and the
+ * metadata keeps the first caps. */
+GST_START_TEST (test_caps_refinement_without_header)
+{
+  gchar *name = ring_name ("refine");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstBuffer *sent;
+  GstCaps *caps;
+  GstMessage *msg;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  gchar *json;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  zb_frame_release (&frame);
+
+  caps = gst_caps_from_string (GRAY8_CAPS (4, 4) ", colorimetry=bt601, "
+      "pixel-aspect-ratio=1/1");
+  g_object_set (appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 16, FALSE));
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  sent = make_frame (1, 16, FALSE);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_uint64 (frame.size, 16);
+  fail_unless (gst_buffer_memcmp (sent, 0, frame.data, 16) == 0);
+  zb_frame_release (&frame);
+  gst_buffer_unref (sent);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  fail_unless_equals_int (zb_reader_metadata (reader, &meta, &meta_size), 0);
+  json = g_strndup ((const gchar *) meta, meta_size);
+  fail_unless (strstr (json, "width=(int)4") != NULL, "%s", json);
+  fail_unless (strstr (json, "colorimetry") == NULL, "%s", json);
+  g_free (json);
+
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_caps_change_with_frame_header)
 {
   const guint widths[] = { 4, 4, 8, 8, 4 };
@@ -3033,6 +3088,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_caps_change_refused);
+  tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_caps_change_with_frame_header);
   tcase_add_test (tc, test_caps_change_with_frame_header_pool);
   tcase_add_test (tc, test_metadata_without_caps);

@@ -86,6 +86,7 @@ typedef struct
   zb_reader *requests;
   gint delay_ms;
   gboolean in_place;            /* answers in place (when declared) */
+  gboolean plain;               /* requests without a frame header: echoed */
   gint answers_left;            /* then stops answering (-1: never) */
   gint stop;                    /* atomic */
   gint clients;                 /* atomic: clients served to their end */
@@ -149,6 +150,17 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
   guint64 pts;
 
   zb_reader_metadata (s->requests, &meta, &meta_size);
+  if (s->plain) {
+    fail_unless (zb_metadata_frame_header (meta, meta_size) == 0);
+    g_mutex_lock (&s->lock);
+    g_ptr_array_add (s->caps_seen, caps_seen (s, &ext));
+    g_mutex_unlock (&s->lock);
+    if (zb_writer_reserve (responses, request->size, &res,
+            RESPONSE_WAIT_MS) < 0)
+      return FALSE;
+    memcpy (res.data, request->data, request->size);
+    return zb_reservation_commit (&res, request->size) == 0;
+  }
   fail_unless (zb_metadata_frame_header (meta, meta_size) == 1,
       "the tests run zerofilter with frame-header=true");
   fail_unless_equals_int (zb_frame_ext_parse (request->data, request->size,
@@ -249,7 +261,7 @@ server_loop (gpointer data)
 }
 
 static Server *
-server_start (const gchar * channel, gint delay_ms)
+server_start_full (const gchar * channel, gint delay_ms, gboolean plain)
 {
   Server *s = g_new0 (Server, 1);
   char name[ZB_NAME_MAX + 1];
@@ -263,11 +275,18 @@ server_start (const gchar * channel, gint delay_ms)
   fail_unless_equals_int (zb_reader_create (&s->requests, s->request_name,
           4096, 1 << 20, NULL), 0);
   s->delay_ms = delay_ms;
+  s->plain = plain;
   s->answers_left = -1;
   g_mutex_init (&s->lock);
   s->caps_seen = g_ptr_array_new_with_free_func (g_free);
   s->thread = g_thread_new ("duplex-server", server_loop, s);
   return s;
+}
+
+static Server *
+server_start (const gchar * channel, gint delay_ms)
+{
+  return server_start_full (channel, delay_ms, FALSE);
 }
 
 /* Stops the server once it has seen the end of EXPECTED clients (waiting
@@ -707,6 +726,109 @@ GST_START_TEST (test_caps_change_reaches_the_server)
 
 GST_END_TEST;
 
+#define H264_CAPS "video/x-h264,stream-format=byte-stream,alignment=au," \
+  "width=64,height=48,framerate=50/1"
+
+/* Pushes buffer I (16 bytes of I) under CAPS, pulls its answer (the
+ * server echoes) and checks its bytes and caps. */
+static void
+push_and_pull (GstElement * pipeline, guint i, const gchar * caps_string)
+{
+  GstElement *appsrc = by_name (pipeline, "in");
+  GstCaps *caps = gst_caps_from_string (caps_string), *got_caps;
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, 16, NULL);
+  GstSample *sample;
+  guint8 bytes[16];
+
+  g_object_set (appsrc, "caps", caps, NULL);
+  gst_buffer_memset (buffer, 0, (guint8) i, 16);
+  GST_BUFFER_PTS (buffer) = i * FRAME_NS;
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          buffer), GST_FLOW_OK);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (by_name (pipeline,
+              "out")), WAIT);
+  fail_unless (sample != NULL, "no answer to buffer %u within 10 s", i);
+  buffer = gst_sample_get_buffer (sample);
+  fail_unless_equals_int (gst_buffer_get_size (buffer), 16);
+  gst_buffer_extract (buffer, 0, bytes, 16);
+  fail_unless (bytes[0] == (guint8) i && bytes[15] == (guint8) i,
+      "buffer %u answered with bytes of %u", i, bytes[0]);
+  got_caps = gst_sample_get_caps (sample);
+  fail_unless (gst_caps_is_equal (got_caps, caps), "answer %u under %"
+      GST_PTR_FORMAT, i, got_caps);
+  gst_sample_unref (sample);
+  gst_caps_unref (caps);
+}
+
+/* Without frame-header the server knows only the first caps (the request
+ * ring's metadata): caps that refine them mid-stream (h264parse adding
+ * profile, level, codec_data) are the same format and warn of nothing;
+ * a real change (another size) is a warning that shows both caps. */
+GST_START_TEST (test_caps_refinement_without_header)
+{
+  gchar *channel = channel_name ("refine");
+  Server *server = server_start_full (channel, 0, TRUE);
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\" ! "
+      "zerofilter name=f channel=%s connect-timeout=5000 ! appsink name=out "
+      "sync=false", H264_CAPS, channel);
+  GstElement *pipeline = launch (desc);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  g_free (desc);
+  /* (it prerolls with the first answer) */
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  push_and_pull (pipeline, 0, H264_CAPS);
+  push_and_pull (pipeline, 1, H264_CAPS ",profile=high,level=(string)3.1,"
+      "codec_data=(buffer)0164001fffe1");
+  push_and_pull (pipeline, 2, H264_CAPS ",profile=high,level=(string)3.1,"
+      "codec_data=(buffer)0164001fffe1,parsed=true");
+  /* each answer came after its caps event: a warning is on the bus now */
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  if (msg != NULL) {
+    gst_message_parse_warning (msg, &error, NULL);
+    fail ("unexpected WARNING: %s", error->message);
+  }
+
+  push_and_pull (pipeline, 3, "video/x-h264,stream-format=byte-stream,"
+      "alignment=au,width=32,height=24,framerate=50/1");
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for a real caps change");
+  gst_message_parse_warning (msg, &error, &debug);
+  fail_unless (g_str_has_prefix (error->message, "The input caps changed "
+          "from video/x-h264, stream-format=(string)byte-stream, "
+          "alignment=(string)au, width=(int)64,"), "%s", error->message);
+  fail_unless (strstr (error->message, " to video/x-h264, "
+          "stream-format=(string)byte-stream, alignment=(string)au, "
+          "width=(int)32,") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EMETADATA") != NULL, "%s",
+      debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL);
+
+  /* the server saw the first caps for every request */
+  g_mutex_lock (&server->lock);
+  fail_unless_equals_int (server->caps_seen->len, 4);
+  fail_unless (strstr (g_ptr_array_index (server->caps_seen, 3),
+          "width=(int)64") != NULL);
+  g_mutex_unlock (&server->lock);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (by_name (pipeline, "in")));
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Whether this process maps the shared memory of ring NAME (a hold left
  * keeps its writer's mapping). */
 static gboolean
@@ -830,6 +952,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
+  tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   return s;

@@ -771,10 +771,11 @@ gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
 
 /* ------------------------------------------------------------ reserving */
 
-/* Why a reservation of SIZE bytes (frame header included) failed. */
+/* Why a reservation of SIZE bytes (frame header included) failed, under
+ * policy=drop when DROP. */
 static GstZeroError *
 reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
-    gint timeout)
+    gint timeout, gboolean drop)
 {
   const gchar *name = zb_writer_name (writer);
   gchar *detail = g_strdup (zb_last_error ());
@@ -810,12 +811,16 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
                 "forever) or use policy=drop", detail));
       break;
     case ZB_EMSGSIZE:
+      /* not dropped under policy=drop: every frame of that size would be,
+       * for as long as the ring lives */
       e = gst_zero_error_new (rc, g_strdup_printf ("A frame of %"
               G_GUINT64_FORMAT " bytes can never fit ring %s (largest frame: "
               "%" G_GUINT64_FORMAT " bytes); the reader must create it with "
-              "a payload size of at least %" G_GUINT64_FORMAT " bytes", size,
-              name, zb_writer_max_frame_size (writer),
-              zb_payload_size_for (size, 1, FALSE)), g_strdup (detail));
+              "a payload size of at least %" G_GUINT64_FORMAT " bytes%s",
+              size, name, zb_writer_max_frame_size (writer),
+              zb_payload_size_for (size, 1, FALSE), drop ? " (policy=drop "
+              "cannot help: it drops frames while the ring is full, and this "
+              "one would not fit an empty ring)" : ""), g_strdup (detail));
       break;
     case ZB_EREADERGONE:
       e = gst_zero_error_new (rc, g_strdup_printf ("The reader of ring %s is "
@@ -837,13 +842,14 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     GstZeroError ** error)
 {
   GstFlowReturn ret;
-  gboolean drop;
+  gboolean drop, policy_drop;
   gint timeout;
   gint64 deadline;
   int rc;
 
   g_mutex_lock (&link->lock);
   timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
+  policy_drop = link->drop;
   drop = link->drop || dontwait;
   g_mutex_unlock (&link->lock);
   deadline = g_get_monotonic_time () + (gint64) timeout *
@@ -891,6 +897,6 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     if (ret != GST_FLOW_OK)
       return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
   }
-  *error = reserve_error (link, writer, rc, size, timeout);
+  *error = reserve_error (link, writer, rc, size, timeout, policy_drop);
   return GST_FLOW_ERROR;
 }

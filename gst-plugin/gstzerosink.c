@@ -12,9 +12,11 @@
  * When the reader is not there yet, zerosink waits for it up to
  * #GstZeroSink:connect-timeout. When the ring is full it waits for space up to
  * #GstZeroSink:timeout (policy "block", the default) or drops the buffer
- * (policy "drop"). On EOS it detaches cleanly: the reader drains the ring and
- * then sees the end of the stream, also of one that ended before its first
- * frame (zerosink then connects only to detach).
+ * (policy "drop"; a buffer larger than the ring can ever hold is an error
+ * with either: dropping would lose every such frame). On EOS it detaches
+ * cleanly: the reader drains the ring and then sees the end of the stream,
+ * also of one that ended before its first frame (zerosink then connects
+ * only to detach).
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -753,7 +755,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_POLICY,
       g_param_spec_enum ("policy", "Policy",
           "What to do when the ring is full: block (wait up to timeout) or "
-          "drop (drop the buffer and count it in stats)",
+          "drop (drop the buffer and count it in stats). A buffer too large "
+          "for the ring even when empty is an error with either",
           GST_TYPE_ZERO_SINK_POLICY, DEFAULT_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -466,7 +466,11 @@ GST_START_TEST (test_bad_name)
 
 GST_END_TEST;
 
-GST_START_TEST (test_frame_too_large)
+/* A frame larger than the ring can ever hold is an error, also under
+ * policy=drop (which would drop every frame of that size for as long as
+ * the ring lives): the message says that dropping cannot help. */
+static void
+frame_too_large (gboolean drop)
 {
   gchar *name = ring_name ("large");
   zb_reader *reader = NULL;
@@ -475,17 +479,35 @@ GST_START_TEST (test_frame_too_large)
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
       0);
-  pipeline = writer_pipeline (name, "", GRAY8_CAPS (100, 80), &appsrc);
+  pipeline = writer_pipeline (name, drop ? "policy=drop" : "",
+      GRAY8_CAPS (100, 80), &appsrc);
   set_state (pipeline, GST_STATE_PLAYING);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 8000, FALSE));
   text = wait_error (pipeline, "EMSGSIZE (permanent)", name);
   fail_unless (strstr (text, "8000") != NULL, "%s", text);
   fail_unless (strstr (text, "at least 8064") != NULL, "%s", text);
+  fail_unless_equals_int (strstr (text, "bytes (policy=drop cannot help: it "
+          "drops frames while the ring is full, and this one would not fit "
+          "an empty ring)") != NULL, drop);
+  fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+          "frames-dropped"), 0);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   zb_reader_destroy (reader);
   g_free (text);
   g_free (name);
+}
+
+GST_START_TEST (test_frame_too_large)
+{
+  frame_too_large (FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_frame_too_large_drop_policy)
+{
+  frame_too_large (TRUE);
 }
 
 GST_END_TEST;
@@ -3084,6 +3106,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);
+  tcase_add_test (tc, test_frame_too_large_drop_policy);
   tcase_add_test (tc, test_reader_gone);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);

@@ -18,6 +18,10 @@
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
  *   attributes);
+ * - without the frame header (the server then echoes the request's bytes
+ *   as they are): caps that only refine the first (h264parse's added
+ *   profile, level, codec_data) warn of nothing, a real change warns with
+ *   both caps;
  * - in-place answers (our extension; the server writes the PTS into the
  *   request's bytes where they lie, gives the request back, then answers
  *   with a frame header alone): a flushing seek with answers held

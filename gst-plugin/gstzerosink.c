@@ -45,7 +45,8 @@
  * header, with it on both writers its frames carry their caps. Frames that
  * carry caps are copied, not written in place. An empty buffer is no frame:
  * it is skipped and counted (buffers-empty), and its DISCONT and RESYNC go
- * into the next frame's header, as do a dropped buffer's.
+ * into the next frame's header, as do a dropped buffer's; a frame after a
+ * drop has DISCONT (the reader's decoder must hear of the gap).
  *
  * Errors name their kind, so a supervisor can tell the permanent ones (a
  * frame that can never fit, no ring after connect-timeout, other caps than
@@ -647,7 +648,11 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_sink_refuse_pool (self);
   if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED) {
+    /* a frame lost to a full ring is a gap the reader's decoder must hear
+     * of; a repeat (videorate's copy of the frame before) is none */
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
+    if (kind == GST_ZERO_WRITE_DROPPED)
+      self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);

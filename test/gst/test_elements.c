@@ -2294,10 +2294,11 @@ GST_START_TEST (test_empty_buffer_flags_go_on)
 
 GST_END_TEST;
 
-/* policy=drop: a dropped buffer's DISCONT goes into the next frame's
- * header too. The ring (4096 bytes) holds fewer than 4 frames of 1000 + 48
- * bytes, none read while the first 10 buffers come, so the last of them
- * (with DISCONT) is dropped. */
+/* policy=drop: the next frame after a drop has DISCONT (the reader's
+ * decoder must learn of the gap), and a dropped buffer's RESYNC goes into
+ * its header too. The ring (4096 bytes) holds fewer than 4 frames of 1000 +
+ * 48 bytes, none read while the first 10 buffers come, so the last of them
+ * (with RESYNC) is dropped. */
 GST_START_TEST (test_dropped_buffer_flags_go_on)
 {
   gchar *name = ring_name ("fhdrop");
@@ -2320,7 +2321,7 @@ GST_START_TEST (test_dropped_buffer_flags_go_on)
   for (i = 0; i < 10; i++) {
     buffer = make_frame (i, 1000, FALSE);
     if (i == 9)
-      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_RESYNC);
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
   }
   deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
@@ -2340,7 +2341,7 @@ GST_START_TEST (test_dropped_buffer_flags_go_on)
     fail_unless_equals_int (! !(ext.flags & GST_BUFFER_FLAG_DISCONT), i == 0);
     zb_frame_release (&frame);
   }
-  /* room again: the next frame carries the dropped one's DISCONT */
+  /* room again: the next frame is DISCONT, with the dropped one's RESYNC */
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (10, 1000,
           FALSE));
   gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
@@ -2354,6 +2355,7 @@ GST_START_TEST (test_dropped_buffer_flags_go_on)
   fail_unless (gst_buffer_memcmp (buffer, 0, ext.data, 1000) == 0);
   gst_buffer_unref (buffer);
   fail_unless (ext.flags & GST_BUFFER_FLAG_DISCONT);
+  fail_unless (ext.flags & GST_BUFFER_FLAG_RESYNC);
   zb_frame_release (&frame);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
 

@@ -509,7 +509,9 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
  * so the reader does not wait for it. Not after a connect was tried: that
  * wait was the EOS's to end (gst-launch-1.0 -e and Ctrl-C with no reader).
  * Without caps there is nothing to describe, and the ring is left for a
- * next writer. FALSE after posting an error. */
+ * next writer. No reader within connect-timeout: no one to tell, and an
+ * empty stream is no error. FALSE when the EOS goes no further: an error
+ * posted, or a flush. */
 static gboolean
 gst_zero_sink_connect_at_eos (GstZeroSink * self)
 {
@@ -520,14 +522,22 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
   if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) ||
       gst_zero_link_tried (self->link))
     return TRUE;
-  ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+  do {
+    ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+  } while (ret == GST_FLOW_FLUSHING &&
+      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (writer != NULL)
     zb_writer_unref (writer);
-  if (ret == GST_FLOW_ERROR && e != NULL) {
-    gst_zero_sink_post (self, e);
-    return FALSE;
+  if (ret != GST_FLOW_ERROR || e == NULL)
+    return ret == GST_FLOW_OK;
+  if (e->code == ZB_ENOENT || e->code == ZB_EREADERGONE) {
+    GST_INFO_OBJECT (self, "a stream without frames ended, and no reader "
+        "came to hear of it: %s", e->text);
+    gst_zero_error_free (e);
+    return TRUE;
   }
-  return TRUE;                  /* flushing: the EOS goes on as before */
+  gst_zero_sink_post (self, e);
+  return FALSE;
 }
 
 static gboolean

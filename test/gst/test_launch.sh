@@ -113,6 +113,15 @@ both_exit_0 videoconvert "zbgst-launch-$$-c" "! videoconvert ! fakesink" \
 
 # A stream that ends before its first frame ends its reader's too.
 both_exit_0 empty "zbgst-launch-$$-e" "! fakesink" "videotestsrc num-buffers=0"
+# ... and with no reader at all, after connect-timeout, is no error.
+if timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=0 ! \
+  zerosink buffer-name="zbgst-launch-$$-f" connect-timeout=300 \
+  >"$tmp/writer.log" 2>&1; then
+  echo "empty, no reader: writer 0"
+else
+  fail "empty, no reader: writer $?"
+  cat "$tmp/writer.log"
+fi
 
 # Caps with stream headers (vorbis: about 7 KiB of metadata) fit the
 # default metadata block; the stream decodes after the ring.

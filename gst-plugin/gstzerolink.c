@@ -362,8 +362,8 @@ caps_refused_locked (GstZeroLink * link, GstCaps * caps)
   gchar *old_caps = gst_caps_to_string (link->metadata_caps);
   gchar *new_caps = gst_caps_to_string (caps);
   GstZeroError *error = gst_zero_error_new (ZB_EMETADATA,
-      g_strdup_printf ("Caps cannot change after the first frame: the ring's "
-          "metadata says %s, upstream now sends %s", old_caps, new_caps),
+      g_strdup_printf ("Caps cannot differ from the ring's: its metadata "
+          "says %s, upstream sends %s", old_caps, new_caps),
       g_strdup (link->frame_header ? "the new caps are too long for a frame "
           "header's attributes; restart both sides to change the format" :
           "the metadata of a ZeroBuffer ring is written once; with "

@@ -649,7 +649,8 @@ GST_START_TEST (test_caps_change_refused)
   gst_caps_unref (caps);
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 64, FALSE));
   text = wait_error (pipeline, "EMETADATA (permanent)", name);
-  fail_unless (strstr (text, "Caps cannot differ from the ring's") != NULL, "%s", text);
+  fail_unless (strstr (text, "Caps cannot differ from the ring's") != NULL,
+      "%s", text);
   fail_unless (strstr (text, "width=(int)4") != NULL, "%s", text);
   fail_unless (strstr (text, "width=(int)8") != NULL, "%s", text);
 

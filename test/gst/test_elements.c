@@ -663,9 +663,6 @@ GST_START_TEST (test_caps_change_refused)
 
 GST_END_TEST;
 
-/* With frame-header=true a caps change goes through: each frame after it
- * carries the new caps in its header, zerosrc sets them downstream before
- * that frame, and back when a frame carries none again. */
 /* Caps that only refine the first ones after the first frame (fields
  * added, as h264parse adds profile, level or codec_data) are the same
  * format: no error without the frame header, the frames go on and the
@@ -721,6 +718,9 @@ GST_START_TEST (test_caps_refinement_without_header)
 
 GST_END_TEST;
 
+/* With frame-header=true a caps change goes through: each frame after it
+ * carries the new caps in its header, zerosrc sets them downstream before
+ * that frame, and back when a frame carries none again. */
 GST_START_TEST (test_caps_change_with_frame_header)
 {
   const guint widths[] = { 4, 4, 8, 8, 4 };

@@ -19,8 +19,7 @@
         "native/addon/uring-waiter.cc",
         "native/addon/convert.c",
         "native/addon/convert-binding.cc",
-        "native/addon/signal-hold.cc",
-        "native/addon/signal-guard.cc"
+        "native/addon/signal-hold.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

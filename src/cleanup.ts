@@ -19,10 +19,12 @@
 // Rings of worker_threads: a worker hears no signal. The main thread's
 // cleanup unlinks them too (unlinkRings: every open ring of the process,
 // left working for the worker that still reads it, as the process ends),
-// and while a worker's reader is open the addon's signal guard
-// (signal-guard.h, given guardSignals) holds the same signals: when no one
-// else hears one (the main thread has no listener, or never loaded
-// zerobuffer), it unlinks every ring and raises the signal again.
+// so a signal that ends the process removes a worker's rings when the main
+// thread has rings of its own open. When it has none (or never loaded
+// zerobuffer) they stay until the next reader's sweep: nothing of ours
+// listens then, and a handler elsewhere (another thread) cannot tell a
+// main thread that shuts down gracefully (a process.once listener, gone
+// before it runs) from one that does not listen at all.
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { onExit } from 'signal-exit';
@@ -39,9 +41,6 @@ for (const name of signals) {
   const signum = constants.signals[name as NodeJS.Signals];
   if (signum !== undefined && !heldSignals.has(signum)) heldSignals.set(signum, name as NodeJS.Signals);
 }
-
-/** What a worker's reader passes to the addon (see above); undefined on the main thread. */
-export const guardSignals: number[] | undefined = isMainThread ? undefined : [...heldSignals.keys()];
 
 function closeAll(): void {
   for (const handle of [...open]) {

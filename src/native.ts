@@ -177,9 +177,8 @@ export interface NativeAddon {
    * path wanted, taken where the kernel allows, else the next one down ("io_uring", "io_uring-signal",
    * "thread").
    */
-  /** guardSignals: a worker's reader, whose ring the addon's signal guard unlinks when one of them ends the process. */
   Reader: new (name: string, metadataSize: number, payloadSize: number, mode: number,
-    fields: Float64Array, views: (ArrayBuffer | undefined)[], waitPath: WaitPath, guardSignals?: number[]) => NativeReader;
+    fields: Float64Array, views: (ArrayBuffer | undefined)[], waitPath: WaitPath) => NativeReader;
   /** Unlinks the ring of every open reader of the process, any thread's, leaving each working (the process is ending); how many. */
   unlinkRings(): number;
   Writer: new (name: string) => NativeWriter;

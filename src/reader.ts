@@ -3,7 +3,7 @@
 // from the addon in batches (every frame ready when it looks, in one hop);
 // next() hands them out one at a time.
 import { abortable, onAbortWeakly } from './abort.js';
-import { closeAtExit, guardSignals } from './cleanup.js';
+import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
 import { Frame, type FrameOwner } from './frame.js';
@@ -132,7 +132,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const views: (ArrayBuffer | undefined)[] = [];
     const wanted: WaitPath = process.env.ZEROBUFFER_NO_URING === '1' ? 'thread'
       : process.env.ZEROBUFFER_URING_SIGNAL === '1' ? 'io_uring-signal' : 'io_uring';
-    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views, wanted, guardSignals));
+    const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views, wanted));
     return new ZeroBufferReader(r, fields, views, timeoutMs);
   }
 

@@ -316,11 +316,9 @@ class Reader : public Napi::ObjectWrap<Reader> {
   }
 
   // new Reader(name, metadataSize, payloadSize, mode, fields, views,
-  // waitPath, guardSignals): a batch holds fields.length /
-  // frameFields.count frames; waitPath is the path wanted ("io_uring",
-  // "io_uring-signal", "thread"), taken where the kernel allows, else the
-  // next one down; guardSignals (a worker's reader): signal numbers the
-  // signal guard (signal-guard.h) holds while the reader is open.
+  // waitPath): a batch holds fields.length / frameFields.count frames;
+  // waitPath is the path wanted ("io_uring", "io_uring-signal", "thread"),
+  // taken where the kernel allows, else the next one down.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "name");
@@ -336,13 +334,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     js_->fields = Napi::Persistent(info[4].As<Napi::Float64Array>());
     js_->views = Napi::Persistent(info[5].As<Napi::Array>());
     js_->max = info[4].As<Napi::Float64Array>().ElementLength() / kFrameFields;
-    std::vector<int> guard_signals;  // a worker's reader: the signals its ring is guarded from
-    if (info[7].IsArray()) {
-      Napi::Array a = info[7].As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); i++) guard_signals.push_back(a.Get(i).ToNumber().Int32Value());
-    }
-    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, Data(env)->debug, guard_signals,
-                                     &js_->session);
+    Status s = ReaderSession::Create(name.c_str(), meta, payload, mode, Data(env)->debug, &js_->session);
     if (!s.ok()) throw MakeError(env, s);
     AddonData::Track(Data(env)->readers, Data(env)->mu, js_->session);
     tsfn_ = ReaderTsfn::New(env, "zerobuffer-reader", 0, 1, nullptr);

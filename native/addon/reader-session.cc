@@ -4,8 +4,6 @@
 #include <unordered_set>
 #include <utility>
 
-#include "signal-guard.h"
-
 namespace zbnode {
 
 // ---------------------------------------------------------------- registry
@@ -133,7 +131,6 @@ void LeaseTable::Orphan() {
 
 Status ReaderSession::Create(const char *name, uint64_t metadata_size,
                              uint64_t payload_size, unsigned mode, bool poison,
-                             const std::vector<int> &guard_signals,
                              std::shared_ptr<ReaderSession> *out) {
   zb_reader_options opts{};
   opts.mode = mode;
@@ -147,9 +144,6 @@ Status ReaderSession::Create(const char *name, uint64_t metadata_size,
   std::shared_ptr<ReaderSession> session(new ReaderSession());
   session->name_ = name;
   session->reader_ = reader;
-  // The guard holds its signals before the reader is handed out: a signal
-  // from then on finds the ring registered and the guard listening.
-  if (!guard_signals.empty()) session->guarded_ = SignalGuard::Acquire(guard_signals);
   {
     std::lock_guard<std::mutex> lock(RegistryMu());
     Registry().insert(session.get());
@@ -380,10 +374,6 @@ void ReaderSession::Close() {
     reader_ = nullptr;
   }
   zb_reader_destroy(reader);
-  if (guarded_) {
-    guarded_ = false;
-    SignalGuard::Release();  // outside the registry's lock: the guard's thread may want it
-  }
 }
 
 }  // namespace zbnode

@@ -88,12 +88,9 @@ struct LeaseTable::Slot {
 
 class ReaderSession {
  public:
-  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1). guard_signals:
-  // a reader off the main thread, whose ring the signal guard unlinks when
-  // one of these signals ends the process (signal-guard.h); empty: none.
+  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1).
   static Status Create(const char *name, uint64_t metadata_size,
                        uint64_t payload_size, unsigned mode, bool poison,
-                       const std::vector<int> &guard_signals,
                        std::shared_ptr<ReaderSession> *out);
   // Unlinks the ring of every reader of the process that is open (any
   // thread's, any environment's), leaving each working (zb_reader_unlink):
@@ -150,7 +147,6 @@ class ReaderSession {
 
   Counted<&LiveCounts::reader_sessions> counted_;
   std::string name_;
-  bool guarded_ = false;  // holds the signal guard while registered
   std::mutex close_mu_;   // one Close at a time (one join of the thread)
   std::mutex mu_;       // reader_ (open/closed)
   std::mutex next_mu_;  // one taker at a time; guards batch_ while taking

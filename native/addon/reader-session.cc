@@ -144,7 +144,7 @@ Status ReaderSession::Create(const char *name, uint64_t metadata_size,
   std::shared_ptr<ReaderSession> session(new ReaderSession());
   session->name_ = name;
   session->reader_ = reader;
-  {
+  {  // in UnlinkAll's reach as soon as the ring has its names
     std::lock_guard<std::mutex> lock(RegistryMu());
     Registry().insert(session.get());
   }
@@ -355,13 +355,17 @@ Status ReaderSession::UnreadStreamStarts(uint64_t *out) {
 void ReaderSession::Close() {
   std::lock_guard<std::mutex> closing(close_mu_);
   {
-    // Out of UnlinkAll's reach before the reader goes.
+    // The names go first, and the session leaves the registry under the
+    // same locks (registry, then mu_: UnlinkAll's order): an UnlinkAll
+    // either finds the ring still named or finds it already unlinked, never
+    // skips one that is still named. The reader works on unlinked
+    // (zb_reader_unlink) until zb_reader_destroy below, which then unlinks
+    // nothing.
     std::lock_guard<std::mutex> lock(RegistryMu());
+    std::lock_guard<std::mutex> lock2(mu_);
     Registry().erase(this);
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
     if (reader_ == nullptr) return;
+    zb_reader_unlink(reader_);
     closing_.store(true);
     zb_reader_wake(reader_);
   }

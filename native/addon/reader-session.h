@@ -88,7 +88,8 @@ struct LeaseTable::Slot {
 
 class ReaderSession {
  public:
-  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1).
+  // poison: overwrite released frames (ZEROBUFFER_DEBUG=1). The session is
+  // in the registry (UnlinkAll) from right after its ring is made.
   static Status Create(const char *name, uint64_t metadata_size,
                        uint64_t payload_size, unsigned mode, bool poison,
                        std::shared_ptr<ReaderSession> *out);
@@ -131,7 +132,9 @@ class ReaderSession {
   Status Health(zb_health *out);
   Status UnreadStreamStarts(uint64_t *out);
 
-  // Ends any wait, joins the thread and destroys the ring (unlinks it).
+  // Unlinks the ring (its names go at once, before the session leaves the
+  // registry: an UnlinkAll meanwhile never skips a ring that is still
+  // named), ends any wait, joins the thread and destroys the reader.
   // Frames still held stay readable until released (the core's leases);
   // after the last, their addresses read zeros. Idempotent, and safe from
   // two threads at once (a worker's environment teardown, a destructor):

@@ -16,6 +16,16 @@
 // It is not a listener: signal-exit's count of listeners, which decides
 // whether it acts, is unchanged.
 //
+// Signals the process ignores (Node starts with SIGXFSZ ignored, so that a
+// write past RLIMIT_FSIZE fails with EFBIG) are not held: libuv puts back
+// SIG_DFL, not the disposition it found, when its last handle of a signal
+// stops, so holding SIGXFSZ then releasing it made it fatal from then on.
+// The hold is made before signal-exit loads, while the disposition is still
+// the process's own. signal-exit itself listens for SIGXFSZ while loaded (a
+// SIGXFSZ then runs the cleanup and ends the process), and unloading it
+// leaves SIG_DFL the same way: after the first ring closes, SIGXFSZ is
+// fatal because of signal-exit, whatever the hold does.
+//
 // Rings of worker_threads: a worker hears no signal. The main thread's
 // cleanup unlinks them too (unlinkRings: every open ring of the process,
 // left working for the worker that still reads it, as the process ends),
@@ -72,9 +82,10 @@ function onHeldSignal(signum: number): void {
 
 /** Registers a handle to close at exit; the returned function unregisters it. */
 export function closeAtExit(handle: { closeSync(): void }): () => void {
-  removeHandler ??= onExit(closeAll);
-  // Workers get no signals, and a worker's loop must end with no handles open.
+  // Workers get no signals, and a worker's loop must end with no handles
+  // open. The hold first: it skips the signals the process ignores (above).
   if (isMainThread) hold ??= new native.SignalHold([...heldSignals.keys()], onHeldSignal);
+  removeHandler ??= onExit(closeAll);
   open.add(handle);
   return () => {
     if (open.delete(handle) && open.size === 0) {

@@ -11,8 +11,15 @@
 // process with its rings still there. A libuv handle keeps the handler,
 // and it is not a listener: signal-exit, which acts only when its own
 // listeners are all there are, still does.
+//
+// A signal the process ignores (SIG_IGN: Node ignores SIGXFSZ, so that a
+// write past RLIMIT_FSIZE fails with EFBIG instead of ending the process) is
+// not held: it cannot end the process, and libuv, when its last handle of a
+// signal stops, puts back SIG_DFL rather than the disposition it found, so
+// holding then releasing it would make it fatal from then on.
 #include "signal-hold.h"
 
+#include <signal.h>
 #include <uv.h>
 
 #include <vector>
@@ -37,10 +44,14 @@ class SignalHold : public Napi::ObjectWrap<SignalHold> {
     on_signal_ = Napi::Persistent(info[1].As<Napi::Function>());
     Napi::Array signals = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < signals.Length(); i++) {
+      int signum = signals.Get(i).ToNumber().Int32Value();
+      struct sigaction now {};
+      if (sigaction(signum, nullptr, &now) != 0) continue;  // not a signal here (EINVAL)
+      if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN) continue;  // ignored: see above
       auto *h = new uv_signal_t;
       uv_signal_init(loop, h);
       h->data = this;
-      if (uv_signal_start(h, OnSignal, signals.Get(i).ToNumber().Int32Value()) != 0) {
+      if (uv_signal_start(h, OnSignal, signum) != 0) {
         Close(h);  // not a signal here (EINVAL): nothing to hold
         continue;
       }

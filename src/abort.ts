@@ -52,15 +52,42 @@ interface Listening {
 /** Owners dropped while they listened (a loop left without return()): once one is collected, its listener leaves the signal. */
 const droppedOwners = new FinalizationRegistry<Listening>(({ signal, listener }) => signal.removeEventListener('abort', listener));
 
+/** What cancel() is called on. */
+interface Cancellable {
+  cancel(): void;
+}
+
 /**
- * An abort listener that holds its owner weakly. Defined out here: a
- * closure made where the owner is made (inside a generator, or a method
- * whose closures hold the owner's state) keeps every variable of that scope
- * alive, and a long-lived signal would keep them all.
+ * An abort listener that holds its owner weakly, or strongly while `strong`
+ * is set. A class out here rather than a closure: one made where the owner
+ * is made (inside a generator, or a method whose closures hold the owner's
+ * state) keeps every variable of that scope alive, and a long-lived signal
+ * would keep them all.
  */
-function weakListener(owner: { cancel(): void }): () => void {
-  const ref = new WeakRef(owner);
-  return () => ref.deref()?.cancel();
+class WeakListener {
+  readonly ref: WeakRef<Cancellable>;
+  strong: Cancellable | undefined;
+  readonly listener = (): void => (this.strong ?? this.ref.deref())?.cancel();
+
+  constructor(owner: Cancellable) {
+    this.ref = new WeakRef(owner);
+  }
+}
+
+/** The listener of onAbortWeakly(): take it off, or hold its owner strongly for a while. */
+export interface WeakAbortListener {
+  /** Takes the listener off the signal (owner's work is over). */
+  stop(): void;
+  /**
+   * true: the listener holds owner strongly, false: weakly again. For a
+   * wait that may depend on the abort alone to end: a wait on something
+   * that cannot make progress by itself (an async generator waiting on an
+   * event emitter no one else holds) is unreachable, and so is everything
+   * awaiting it (the consumer's loop), so GC would collect the lot and the
+   * abort would no longer end the loop. The price: an owner dropped during
+   * such a wait stays until the signal aborts or is collected itself.
+   */
+  holdStrongly(strong: boolean): void;
 }
 
 /**
@@ -68,19 +95,26 @@ function weakListener(owner: { cancel(): void }): () => void {
  * already), holding owner weakly: for what the signal may outlive and its
  * user may drop without ending it (an iterator left without return()).
  * Once owner is collected, the listener leaves the signal; when owner's work
- * ends, call the remover this returns. Nothing the signal holds may hold
- * owner: keep the remover with owner, not in what outlives it.
+ * ends, call stop(). Nothing the signal holds may hold owner: keep what this
+ * returns with owner, not in what outlives it.
  */
-export function onAbortWeakly(signal: AbortSignal, owner: { cancel(): void }): () => void {
+export function onAbortWeakly(signal: AbortSignal, owner: Cancellable): WeakAbortListener {
   if (signal.aborted) {
     owner.cancel();
-    return () => {};
+    return { stop: () => {}, holdStrongly: () => {} };
   }
-  const listener = weakListener(owner);
+  const weak = new WeakListener(owner);
+  const listener = weak.listener;
   signal.addEventListener('abort', listener, { once: true });
   droppedOwners.register(owner, { signal, listener }, owner);
-  return () => {
-    droppedOwners.unregister(owner);
-    signal.removeEventListener('abort', listener);
+  return {
+    stop: () => {
+      weak.strong = undefined;
+      droppedOwners.unregister(owner);
+      signal.removeEventListener('abort', listener);
+    },
+    holdStrongly: (strong) => {
+      weak.strong = strong ? owner : undefined;
+    },
   };
 }

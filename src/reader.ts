@@ -2,7 +2,7 @@
 // ends at end of stream, and unlinks the ring on close or exit. Frames come
 // from the addon in batches (every frame ready when it looks, in one hop);
 // next() hands them out one at a time.
-import { abortable, onAbortWeakly } from './abort.js';
+import { abortable, onAbortWeakly, type WeakAbortListener } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
@@ -332,7 +332,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     let started = false;
     let finished = false;
     const hold: LoopHold = { frame: null }; // hold.frame: the frame handed out last
-    let stopListening: (() => void) | undefined; // not in hold: droppedLoops holds that, and this holds the loop
+    let listening: WeakAbortListener | undefined; // not in hold: droppedLoops holds that, and this holds the loop
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
     let turning = false; // reading is a turn of the event loop, not the addon's wait
     // only this loop's wait: another read of this reader (next()) may be waiting instead
@@ -346,7 +346,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       if (!finished) {
         finished = true;
         droppedLoops.unregister(owner);
-        stopListening?.();
+        listening?.stop();
         if (hold.frame !== null && !hold.frame.retained) hold.frame.release();
         hold.frame = null;
         if (!this.#closed) this.#native.giveBack();
@@ -421,7 +421,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
             started = true;
             signal = validateSignal(options.signal);
             timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
-            if (signal !== undefined) stopListening = onAbortWeakly(signal, owner);
+            if (signal !== undefined) listening = onAbortWeakly(signal, owner);
           }
           return Promise.resolve(step());
         } catch (e) {

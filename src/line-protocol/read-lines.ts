@@ -1,6 +1,6 @@
 // A stream of another process's stdout → typed events: logs (bytes as
 // read), messages and warnings. A bad line never ends the stream.
-import { onAbortWeakly } from '../abort.js';
+import { onAbortWeakly, type WeakAbortListener } from '../abort.js';
 import { validateSignal, validateSize } from '../options.js';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 import { parseLine, shorten, type LineEvent } from './parse-line.js';
@@ -47,37 +47,60 @@ const END: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: 
 
 /**
  * The source's reads, which an abort ends at once (the source's own next()
- * is left to settle). Its abort listener holds it weakly (onAbortWeakly):
- * a closure made inside readLines() would keep the iterator, and through it
- * its source, for as long as the signal lived; and a read raced against one
+ * is left to settle). Between reads its abort listener holds it weakly
+ * (onAbortWeakly): a closure made inside readLines() would keep the
+ * iterator, and through it its source, for as long as the signal lived, and
+ * an iterator dropped at a yield is then collected with its source. While a
+ * read is in flight the listener holds it strongly: a source that cannot
+ * make progress by itself (an async generator waiting on an event emitter
+ * no one else holds) is unreachable, and with it the loop awaiting it, so GC
+ * would collect them all and the abort would no longer end the loop. So an
+ * iterator dropped with a read in flight stays until the read ends, the
+ * signal aborts or the signal is collected. A read raced against one
  * promise that lives as long as the iteration would leave a reaction on it
  * per chunk.
  */
 class SourceReads {
   readonly #iterator: AsyncIterator<Chunk>;
+  readonly #listening: WeakAbortListener;
   /** Ends the read in flight. */
   #wake: ((r: IteratorResult<Chunk>) => void) | undefined;
   #cancelled = false;
 
-  constructor(iterator: AsyncIterator<Chunk>) {
+  constructor(iterator: AsyncIterator<Chunk>, signal: AbortSignal) {
     this.#iterator = iterator;
+    this.#listening = onAbortWeakly(signal, this);
   }
 
   next(): Promise<IteratorResult<Chunk>> {
     if (this.#cancelled) return Promise.resolve(END);
+    this.#listening.holdStrongly(true);
     return new Promise((resolve, reject) => {
       this.#wake = resolve;
       this.#iterator.next().then((r) => {
-        this.#wake = undefined;
+        this.#readOver();
         resolve(r);
-      }, reject);
+      }, (e: unknown) => {
+        this.#readOver();
+        reject(e);
+      });
     });
+  }
+
+  #readOver(): void {
+    this.#wake = undefined;
+    this.#listening.holdStrongly(false);
   }
 
   cancel(): void {
     this.#cancelled = true;
     this.#wake?.(END);
-    this.#wake = undefined;
+    this.#readOver();
+  }
+
+  /** The iteration is over: the listener leaves the signal. */
+  stop(): void {
+    this.#listening.stop();
   }
 }
 
@@ -90,8 +113,7 @@ export async function* readLines(
   const max = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : validateSize('maxLineBytes', options.maxLineBytes, 1);
   const splitter = new LineSplitter(max);
   const iterator = source[Symbol.asyncIterator]();
-  const reads = signal === undefined ? undefined : new SourceReads(iterator);
-  const stopListening = reads === undefined ? undefined : onAbortWeakly(signal!, reads);
+  const reads = signal === undefined ? undefined : new SourceReads(iterator, signal);
   try {
     for (;;) {
       if (signal?.aborted) return;
@@ -103,7 +125,7 @@ export async function* readLines(
     }
     for (const line of splitter.end()) yield toEvent(line);
   } finally {
-    stopListening?.();
+    reads?.stop();
     // After an abort a next() may still be pending, and an async generator
     // queues return() behind it: do not wait for it then.
     const closing = iterator.return?.();

@@ -3,9 +3,11 @@
 // wait (the CLI's, for the whole command) must not collect listeners.
 import { getEventListeners } from 'node:events';
 import net from 'node:net';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { onAbort } from '../../src/abort.js';
 import { openSink } from '../../src/cli/endpoint.js';
+import { repoRoot, ringName, run } from './helpers.js';
 
 test('onAbort on a signal that has fired already calls fn at once, exactly once', () => {
   const c = new AbortController();
@@ -93,3 +95,19 @@ test('openSink handed a signal that has fired already rejects with its reason at
   await expect(sink).rejects.toBe(reason);
   expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
 });
+
+// An awaited loop on a source that cannot make progress by itself (an async
+// generator waiting on an event emitter no one else holds) is unreachable
+// but for the abort listener: before, that held it weakly, GC collected the
+// loop, and the abort no longer ended it ({ lines: false }). A frames()
+// loop waiting for a frame is held by the addon's pending promise, on
+// either wait path.
+test.each([['io_uring or the next path down', {}], ['the thread wait', { ZEROBUFFER_NO_URING: '1' }]] as const)(
+  'an awaited readLines() loop whose source cannot progress, and a frames() loop, still end at an abort after GC (%s)', async (_, env) => {
+    const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'unreferenced-loops.mjs'),
+      ringName('unref')], env);
+    const code = await child.exit();
+    expect(child.stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(child.stdout.join(''))).toEqual({ lines: true, frames: true, sourceCollectedBeforeAbort: false });
+  });

@@ -64,24 +64,6 @@ const F = native.frameFields;
 /** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
-/** What a frames() loop holds that must not outlive it: the frame handed out last (its abort listener: onAbortWeakly). */
-interface LoopHold {
-  frame: Frame | null;
-}
-/**
- * A loop dropped without return() (the consumer stopped pulling and let go
- * of it): once it is collected, its frame goes back, as return() would have
- * done (and its listener leaves the signal: onAbortWeakly).
- */
-const droppedLoops = new FinalizationRegistry<LoopHold>((hold) => {
-  const frame = hold.frame;
-  hold.frame = null;
-  try {
-    if (frame !== null && !frame.retained) frame.release();
-  } catch {
-    // the reader is gone: nothing to give back
-  }
-});
 export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
@@ -323,16 +305,21 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     // the loop holds is released when the loop moves on or ends. The loop
     // awaits the addon's promise itself; one abort listener for the whole
     // loop ends the wait in flight (cancel() does nothing between waits).
-    // A loop dropped without return() is undone once collected (droppedLoops):
-    // the listener holds it weakly (onAbortWeakly: a closure made in here
-    // would keep every variable of this call, the loop, its frame and the
-    // reader, for as long as the signal lived).
+    // A loop dropped without return() is undone once collected: the
+    // listener holds it weakly (onAbortWeakly: a closure made in here would
+    // keep every variable of this call, the loop, its frame and the reader,
+    // for as long as the signal lived) and leaves the signal then. The frame
+    // it handed out last is not released then: the caller may still hold it
+    // (`const { value } = await reader.frames().next()`, then awaits), and
+    // its bytes stay valid until the caller releases it, or goes back when
+    // it is collected too (its view's finalizer ends the lease), as a frame
+    // of next() does.
     let signal: AbortSignal | undefined;
     let timeoutMs = 0;
     let started = false;
     let finished = false;
-    const hold: LoopHold = { frame: null }; // hold.frame: the frame handed out last
-    let listening: WeakAbortListener | undefined; // not in hold: droppedLoops holds that, and this holds the loop
+    let current: Frame | null = null; // the frame handed out last
+    let listening: WeakAbortListener | undefined;
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
     let turning = false; // reading is a turn of the event loop, not the addon's wait
     // only this loop's wait: another read of this reader (next()) may be waiting instead
@@ -341,21 +328,19 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         if (reading !== null && !turning) this.#native.cancel();
       },
     };
-    droppedLoops.register(owner, hold, owner);
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
         finished = true;
-        droppedLoops.unregister(owner);
         listening?.stop();
-        if (hold.frame !== null && !hold.frame.retained) hold.frame.release();
-        hold.frame = null;
+        if (current !== null && !current.retained) current.release();
+        current = null;
         if (!this.#closed) this.#native.giveBack();
       }
       return DONE;
     };
     const moveOn = (): void => {
-      const frame = hold.frame;
-      hold.frame = null;
+      const frame = current;
+      current = null;
       if (frame === null || frame.retained) return;
       this.#releaseLater = this.#next < this.#taken; // given back with the rest of the batch
       frame.release();
@@ -363,7 +348,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     };
     const handOut = (): IteratorResult<Frame, void> => {
       const frame = this.#frameAt(this.#next++);
-      hold.frame = frame;
+      current = frame;
       return { value: frame, done: false };
     };
     // The error that ended the read: the end of the stream or an abort end the loop quietly.

@@ -609,8 +609,10 @@ test('a frames({ signal }) loop left by break releases its frame and takes its l
 
 // Loops dropped without return() (the consumer stopped pulling): before,
 // each kept its listener on the signal, and through it the loop, its frame
-// and the reader, for as long as the signal lived.
-test('frames({ signal }) loops dropped after a frame each leave no listener on a long-lived signal and give their frames back once collected', async () => {
+// and the reader, for as long as the signal lived. A frame the caller still
+// holds is not released with its collected loop (before, its data emptied:
+// keptAfterGc []); it goes back once released, or collected itself.
+test('frames({ signal }) loops dropped after a frame each leave no listener on a long-lived signal and give their frames back once collected, but not a frame the caller still holds', async () => {
   const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-loops.mjs'),
     ringName('dropped'), '20']);
   const code = await child.exit();
@@ -619,6 +621,7 @@ test('frames({ signal }) loops dropped after a frame each leave no listener on a
   expect(JSON.parse(child.stdout.join(''))).toEqual({
     seen: Array.from({ length: 20 }, (_, i) => i), // each loop had its own frame
     listenersAfterGc: 0, framesAfterGc: 0, ringFreeAfterGc: true,
+    keptAfterGc: [42, 43], keptHeld: 1, keptReleased: 0,
     liveListeners: 1, liveEnd: { done: true }, listenersAtEnd: 0,
   });
 });

@@ -113,7 +113,8 @@ export async function* readLines(
   const max = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : validateSize('maxLineBytes', options.maxLineBytes, 1);
   const splitter = new LineSplitter(max);
   const iterator = source[Symbol.asyncIterator]();
-  const reads = signal === undefined ? undefined : new SourceReads(iterator, signal);
+  // (an aborted signal: no reads to cancel, the loop ends at once)
+  const reads = signal === undefined || signal.aborted ? undefined : new SourceReads(iterator, signal);
   try {
     for (;;) {
       if (signal?.aborted) return;

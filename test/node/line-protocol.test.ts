@@ -166,6 +166,25 @@ describe('readLines', () => {
     expect(events.filter((e) => e.type === 'warning').length).toBe(4); // '>>>>' is output
   });
 
+  test('a signal aborted already ends the iteration at once, and the source is returned', async () => {
+    let returned = false;
+    const source: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: 'log\n' }),
+        return: async () => {
+          returned = true;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    const ac = new AbortController();
+    ac.abort();
+    const seen: string[] = [];
+    for await (const e of readLines(source, { signal: ac.signal })) seen.push(e.type);
+    expect(seen).toEqual([]);
+    expect(returned).toBe(true);
+  });
+
   test('an abort ends the iteration even while the source is silent', async () => {
     const source = new Readable({ read() {} });
     source.push('log\n');

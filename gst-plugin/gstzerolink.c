@@ -250,16 +250,60 @@ caps_differ_locked (GstZeroLink * link, GstCaps * caps)
       !gst_caps_is_equal (caps, link->metadata_caps);
 }
 
+/* Fields a parser adds once it has seen the stream (h264parse: profile,
+ * level, chroma-format, bit depths, coded-picture-structure) that say more
+ * about the frames without changing how their bytes read. A field whose
+ * absence means a default (stream-format, alignment, interlace-mode,
+ * layout, multiview-mode, ...) is not one: added, it may change the
+ * layout. */
+static const gchar *const informational_fields[] = {
+  "profile", "level", "tier", "parsed", "colorimetry", "chroma-site",
+  "chroma-format", "bit-depth-luma", "bit-depth-chroma",
+  "coded-picture-structure", "pixel-aspect-ratio", "framerate", NULL
+};
+
+static gboolean
+field_is_known_or_informational (GQuark field, const GValue * value,
+    gpointer data)
+{
+  const GstStructure **both = data;     /* the metadata's, the new caps' */
+  const gchar *name = g_quark_to_string (field);
+  const gchar *format;
+
+  if (gst_structure_id_has_field (both[0], field))
+    return TRUE;
+  if (g_str_equal (name, "interlace-mode"))
+    return G_VALUE_HOLDS_STRING (value) &&
+        g_strcmp0 (g_value_get_string (value), "progressive") == 0;
+  if (g_str_equal (name, "multiview-mode"))
+    return G_VALUE_HOLDS_STRING (value) &&
+        g_strcmp0 (g_value_get_string (value), "mono") == 0;
+  /* in-band parameter sets make codec_data a summary; elsewhere (avc,
+   * AAC) a reader without it cannot decode */
+  if (g_str_equal (name, "codec_data")) {
+    format = gst_structure_get_string (both[1], "stream-format");
+    return g_strcmp0 (format, "byte-stream") == 0;
+  }
+  return g_strv_contains (informational_fields, name);
+}
+
 /* Under the lock: whether CAPS only refine the metadata's (fixed) caps:
- * the same fields with the same values, and more (h264parse adding
- * profile, level or codec_data after its first caps), so their frames are
- * frames of the metadata's caps too. */
+ * the same fields with the same values, and more that only describe the
+ * frames (field_is_known_or_informational), so their frames are frames of
+ * the metadata's caps too. */
 static gboolean
 caps_refine_locked (GstZeroLink * link, GstCaps * caps)
 {
-  return caps != NULL && link->metadata_caps != NULL &&
-      gst_caps_is_fixed (link->metadata_caps) &&
-      gst_caps_is_subset (caps, link->metadata_caps);
+  const GstStructure *both[2];
+
+  if (caps == NULL || link->metadata_caps == NULL ||
+      !gst_caps_is_fixed (link->metadata_caps) || !gst_caps_is_fixed (caps) ||
+      !gst_caps_is_subset (caps, link->metadata_caps))
+    return FALSE;
+  both[0] = gst_caps_get_structure (link->metadata_caps, 0);
+  both[1] = gst_caps_get_structure (caps, 0);
+  return gst_structure_foreach (both[1], field_is_known_or_informational,
+      both);
 }
 
 /* Under the lock: the caps of the frames from now on; their attributes

@@ -36,9 +36,9 @@
  * understand it; other ZeroBuffer readers would take the header for image
  * bytes, so it is off by default. The ring's metadata keeps the first caps:
  * without the header a caps change is an error (caps that only add fields
- * to them, as h264parse's refinement, are not a change), with it each
- * frame after the change carries the new caps in the header (zerosrc
- * follows them).
+ * describing the frames, as h264parse's refinement, are not a change),
+ * with it each frame after the change carries the new caps in the header
+ * (zerosrc follows them).
  * So does a writer that connects to a ring an earlier writer (or itself,
  * before an EOS) described with other caps, as a camera pipeline restarted
  * at another resolution into a reader that stays up: refused without the

@@ -718,6 +718,45 @@ GST_START_TEST (test_caps_refinement_without_header)
 
 GST_END_TEST;
 
+/* A field whose absence meant a default is no refinement: added, it may
+ * change how the bytes read (interlace-mode=alternate: frames are single
+ * fields), so without the frame header it is refused as a change is. */
+GST_START_TEST (test_caps_layout_field_is_a_change)
+{
+  gchar *name = ring_name ("layout");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstCaps *caps;
+  gchar *text;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  zb_frame_release (&frame);
+
+  caps = gst_caps_from_string (GRAY8_CAPS (4, 4)
+      ", interlace-mode=alternate, level=(string)3");
+  g_object_set (appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 16, FALSE));
+  text = wait_error (pipeline, "EMETADATA (permanent)", name);
+  fail_unless (strstr (text, "Caps cannot differ from the ring's") != NULL,
+      "%s", text);
+  fail_unless (strstr (text, "alternate") != NULL, "%s", text);
+
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* With frame-header=true a caps change goes through: each frame after it
  * carries the new caps in its header, zerosrc sets them downstream before
  * that frame, and back when a frame carries none again. */
@@ -3115,6 +3154,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_caps_change_refused);
   tcase_add_test (tc, test_caps_refinement_without_header);
+  tcase_add_test (tc, test_caps_layout_field_is_a_change);
   tcase_add_test (tc, test_caps_change_with_frame_header);
   tcase_add_test (tc, test_caps_change_with_frame_header_pool);
   tcase_add_test (tc, test_metadata_without_caps);

@@ -1,6 +1,18 @@
 /* zerobuffer.h in a strict compile (test/install/header_std.sh), as C and as
- * C++: the header, its types and its macros expanded. Valid C89. */
+ * C++: the header, its types and its macros expanded. */
 #include <zerobuffer.h>
+
+/* A switch over every error code, as a user generates it from the map, has
+ * no member left over (-Wswitch). */
+static int is_code(enum zb_errno e) {
+  switch (e) {
+#define ZB__CASE(name, value, text) case ZB_##name:
+    ZB_ERRNO_MAP(ZB__CASE)
+#undef ZB__CASE
+    return 1;
+  }
+  return 0;
+}
 
 int main(void) {
   zb_frame frame;
@@ -20,5 +32,8 @@ int main(void) {
   (void)health;
   (void)sizes;
   (void)codes;
-  return ZEROBUFFER_CHECK_VERSION(0, 1, 0) && ZB_NAME_MAX > ZB_FRAME_HEADER_SIZE ? 0 : 1;
+  return ZEROBUFFER_CHECK_VERSION(0, 1, 0) && ZB_NAME_MAX > ZB_FRAME_HEADER_SIZE &&
+                 is_code(ZB_EOF)
+             ? 0
+             : 1;
 }

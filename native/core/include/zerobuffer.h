@@ -16,7 +16,8 @@
  *
  * For C99 or later and C++11 or later: it compiles without a warning under
  * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and
- * uint64_t (<stdbool.h>, <stdint.h>); gcc takes it as C89 all the same.
+ * uint64_t (<stdbool.h>, <stdint.h>), and enum zb_errno ends with a comma
+ * (every member is an error code, so a switch over all of them is whole).
  */
 #ifndef ZEROBUFFER_H
 #define ZEROBUFFER_H
@@ -83,9 +84,6 @@ enum zb_errno {
 #define ZB__ERR_ENUM(name, value, text) ZB_##name = (value),
   ZB_ERRNO_MAP(ZB__ERR_ENUM)
 #undef ZB__ERR_ENUM
-  /* Not an error code (below them all, as libuv's UV_ERRNO_MAX): it ends
-   * the list without a trailing comma, which C89 does not allow. */
-  ZB__ERRNO_END = -4096
 };
 
 /* "EINVAL", "ESEQUENCE", ...; "OK" for 0; "EUNKNOWN" for a code not in

@@ -1,25 +1,22 @@
 #!/usr/bin/env bash
-# Build what exists so far: the C core (meson), the Node addon (node-gyp) and
-# the TypeScript sources (tsc).
+# Builds the C core, the plugin and the C tests (meson), the Node addon
+# (node-gyp) and the TypeScript sources (tsc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-# True when `find ARGS` finds at least one file.
-found() { [ -n "$(find "$@" -print -quit 2>/dev/null)" ]; }
 
 # meson builds in builddir/ (node-gyp owns build/); an existing builddir
 # reconfigures itself when meson.build changes. -Dtests=enabled: the C suites
 # and the peers the Node tests run (builddir/test/zb-peer, zb-duplex-server)
 # are always built here, and a missing gstreamer-check-1.0 fails the setup
-# instead of leaving tests out.
-[ -f builddir/build.ninja ] || meson setup builddir -Dtests=enabled
+# instead of leaving tests out; a builddir set up before the option existed
+# has it at its default (auto) and is set to enabled.
+if [ ! -f builddir/build.ninja ]; then
+  meson setup builddir -Dtests=enabled
+elif ! meson configure builddir | grep -E '^\s*tests\s+enabled\s' >/dev/null; then
+  meson configure builddir -Dtests=enabled
+fi
 meson compile -C builddir
 
-# native/addon/ and src/ get their sources in later issues; skip them until then.
-if found native/addon -regex '.*\.\(cc\|cpp\)'; then
-  # Through npm so that npm's bundled node-gyp runs (`npx node-gyp` fails here).
-  npm run --silent build:addon
-fi
-if found src -name '*.ts'; then
-  npx tsc -p tsconfig.json
-fi
+# Through npm so that npm's bundled node-gyp runs (`npx node-gyp` fails here).
+npm run --silent build:addon
+npx tsc -p tsconfig.json

@@ -15,3 +15,7 @@ process.exitCode = await main(process.argv.slice(2), stop.signal);
 // The command is over: a signal now has its default effect again, and
 // signal-exit (cleanup.ts), alone to listen, closes what is still open.
 for (const s of STOP_SIGNALS) process.off(s, onStop);
+// A filter's script may have left timers, sockets or workers running, which
+// would keep the process for ever: it ends once its output is written.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));
+process.exit();

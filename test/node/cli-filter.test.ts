@@ -47,6 +47,13 @@ test('zerobuffer filter: the script inverts every frame; JSON stats and a summar
   expect(summary['requestToResponseP50Ms']).toBeGreaterThan(0);
 }, 90000);
 
+test('zerobuffer filter: a script that leaves a timer running does not keep the command once the stream ended', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'lingering-filter.mjs'),
+    'fakesink', '--json', '--name', ringName('clif')], gstEnv);
+  expect(await cli.exit(40000)).toBe(0);
+  expect(JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!)).toMatchObject({ requests: 25, responses: 25 });
+}, 60000);
+
 test.each([[[]], [['--no-in-place']]])('zerobuffer filter %j: a script that draws on frame.data and returns the frame', async (extra) => {
   const summary = await invertingFilter('invert-in-place-filter.mjs', extra);
   expect(summary.inPlace + summary.copied).toBe(25);

@@ -93,9 +93,13 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     throw e;
   }
   const live = json ? undefined : new LiveLine(io.stdout);
+  // the first failure with its stack (where in the script), later ones by their message
+  let stackTold = false;
   server.on('handlerError', (e: DuplexHandlerError) => {
-    if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message }));
-    else live!.above(io.stderr, `zerobuffer filter: ${e.message}`);
+    const stack = !stackTold && e.cause instanceof Error ? e.cause.stack : undefined;
+    stackTold = true;
+    if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message, ...(stack === undefined ? {} : { stack }) }));
+    else live!.above(io.stderr, `zerobuffer filter: ${e.message}${stack === undefined ? '' : `\n${stack}`}`);
   });
   server.on('clientGone', (g: DuplexClientGone) => {
     if (json) say(io.stdout, JSON.stringify({ type: 'clientGone', pid: g.pid, reason: g.reason, sequence: g.sequence ?? null, message: g.error?.message ?? null }));

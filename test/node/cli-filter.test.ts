@@ -54,6 +54,17 @@ test('zerobuffer filter: a script that leaves a timer running does not keep the 
   expect(JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!)).toMatchObject({ requests: 25, responses: 25 });
 }, 60000);
 
+test('zerobuffer filter: a script that fails says where, once, with its stack; later failures by their message', async () => {
+  const script = path.join(repoRoot, 'test', 'node', 'fixtures', 'failing-filter.mjs');
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', script, 'fakesink', '--json', '--name', ringName('clif')], gstEnv);
+  expect(await cli.exit(40000)).toBe(0); // --on-error pass: the frames went on unchanged
+  const errors = cli.stdout.filter((l) => l.includes('"handlerError"')).map((l) => JSON.parse(l) as { message: string; stack?: string });
+  expect(errors.length).toBe(25);
+  expect(errors[0]!.message).toMatch(/undefinedTransform is not defined/);
+  expect(errors[0]!.stack).toContain('failing-filter.mjs:4');
+  expect(errors.slice(1).every((e) => e.stack === undefined)).toBe(true);
+}, 60000);
+
 test.each([[[]], [['--no-in-place']]])('zerobuffer filter %j: a script that draws on frame.data and returns the frame', async (extra) => {
   const summary = await invertingFilter('invert-in-place-filter.mjs', extra);
   expect(summary.inPlace + summary.copied).toBe(25);

@@ -1001,20 +1001,24 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     ret = GST_FLOW_OK;
   } else if (rc == ZB_ETIMEDOUT) {
     ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
-        ("The duplex server did not answer within %d ms (%u requests "
-            "waiting)", timeout, waiting), timeout_hint (self));
+        ("The duplex server did not answer within %d ms (%u request%s "
+            "waiting)", timeout, waiting, waiting == 1 ? "" : "s"),
+        timeout_hint (self));
   } else if (rc == ZB_EOF) {
     ret = gst_zero_filter_fail (self, NULL, ZB_EOF, g_strdup_printf
-        ("The duplex server stopped answering with %u requests waiting",
-            waiting), g_strdup ("its response writer detached"));
+        ("The duplex server stopped answering with %u request%s waiting",
+            waiting, waiting == 1 ? "" : "s"),
+        g_strdup ("its response writer detached"));
   } else if (rc == ZB_EWRITERDEAD) {
     ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
-        ("The duplex server died with %u requests waiting", waiting),
+        ("The duplex server died with %u request%s waiting", waiting,
+            waiting == 1 ? "" : "s"),
         g_strdup (zb_last_error ()));
   } else if (rc == ZB_EREADERGONE) {
     ret = gst_zero_filter_fail (self, NULL, rc, g_strdup_printf
-        ("The duplex server %s with %u requests waiting, before it "
-            "answered them", gone_pid != 0 ? "died" : "left", waiting),
+        ("The duplex server %s with %u request%s waiting, before it "
+            "answered %s", gone_pid != 0 ? "died" : "left", waiting,
+            waiting == 1 ? "" : "s", waiting == 1 ? "it" : "them"),
         gone_pid != 0 ? g_strdup_printf ("the reader of the request ring, "
             "pid %" G_GUINT64_FORMAT ", is dead", gone_pid) :
         g_strdup ("the reader of the request ring closed it"));

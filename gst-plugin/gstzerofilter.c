@@ -659,6 +659,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   guint64 metadata_size, payload_size, frame_size = 0;
   guint depth;
   gchar *channel;
+  const gchar *what;
   GstFlowReturn ret;
   int rc;
 
@@ -666,14 +667,20 @@ gst_zero_filter_connect (GstZeroFilter * self)
   if (ret != GST_FLOW_OK) {
     if (e == NULL)
       return ret;
-    /* a server whose request ring has another stream's metadata is there */
-    ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
-        (e->code == ZB_EMETADATA ? "The duplex server's request ring does not "
-            "take this stream: %s" : "No duplex server on the channel: %s",
-            e->text), e->code == ZB_ENOENT ? g_strdup ("the duplex server "
-            "creates the request ring: start it first (zerobuffer watch, or "
-            "serve() of the Node API; docs/DUPLEX.md), or raise "
-            "connect-timeout") : g_strdup (e->debug));
+    /* a server whose request ring has another stream's metadata is there,
+     * and so is one serving another client */
+    if (e->code == ZB_EMETADATA)
+      what = "The duplex server's request ring does not take this stream";
+    else if (e->code == ZB_EBUSY)
+      what = "The duplex server serves another client";
+    else
+      what = "No duplex server on the channel";
+    ret = gst_zero_filter_fail (self, NULL, e->code,
+        g_strdup_printf ("%s: %s", what, e->text), e->code == ZB_ENOENT ?
+        g_strdup ("the duplex server creates the request ring: start it "
+            "first (zerobuffer watch, or serve() of the Node API; "
+            "docs/DUPLEX.md), or raise connect-timeout") :
+        g_strdup (e->debug));
     gst_zero_error_free (e);
     return ret;
   }

@@ -723,8 +723,8 @@ connect_locked (GstZeroLink * link, GCancellable * cancellable,
      * try again until the deadline. */
     if (rc == ZB_EBUSY) {
       *error = gst_zero_error_new (rc, g_strdup_printf ("Ring %s already "
-              "has a writer; only one zerosink can write to a ring at a time",
-              name), g_strdup (zb_last_error ()));
+              "has a writer; a ring takes one writer at a time", name),
+          g_strdup (zb_last_error ()));
     } else if (rc != ZB_ENOENT && rc != ZB_EREADERGONE) {
       *error = gst_zero_error_new (rc, g_strdup_printf ("Could not connect "
               "to ring %s: %s", name, zb_strerror (rc)),

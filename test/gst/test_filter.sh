@@ -517,4 +517,23 @@ w=$?
   fail "missing, on-error=pass: exit $w, $(checksums "$tmp/got.log" | wc -l) buffers"
 echo "missing, on-error=pass: 10 of 10 passed"
 
+# A second client while the server serves one: the server is busy (EBUSY),
+# not missing.
+ch="${ZB_PREFIX}busy"
+bg_server "$tmp/busy-server.log" "$ch" --mode echo
+bg_launch "$tmp/busy1.log" -- -v videotestsrc is-live=true ! "$RGB" ! \
+  zerofilter channel="$ch" ! checksumsink
+first=$BG_PID
+wait_for_buffers "$tmp/busy1.log" 1 10 || fail "busy: the first client got no answer"
+fg_launch "$tmp/busy2.log" -- videotestsrc num-buffers=5 ! "$RGB" ! \
+  zerofilter channel="$ch" connect-timeout=300 ! fakesink
+w=$?
+interrupt_launch $first
+wait_status $first
+wait_status $SV_PID
+[ $w -ne 0 ] && [ $w -ne 124 ] && grep -q "zerobuffer-error=EBUSY" "$tmp/busy2.log" &&
+  grep -q "The duplex server serves another client" "$tmp/busy2.log" ||
+  fail "busy: exit $w: $(grep -iA2 error "$tmp/busy2.log" | head -4)"
+echo "busy: the second client is told the server serves another"
+
 finish

@@ -612,6 +612,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     } catch (e) {
       if (e instanceof ZeroBufferError && e.code === 'EREADERGONE') client.lost = { reason: 'readerGone', error: e };
       if (e instanceof ZeroBufferError && e.code === 'ETIMEDOUT') client.lost = { reason: 'stalled', error: e };
+      // the response ring is the client's: the core's "create the ring with ..." is for zerofilter
+      if (e instanceof ZeroBufferError && e.code === 'EMSGSIZE') {
+        throw new ZeroBufferError(`${e.message}; the client created this response ring: zerofilter's payload-size sets its size ` +
+          '(zerobuffer filter: --sink-property payload-size=N)', { code: e.code, errno: e.errno, cause: e });
+      }
       throw e;
     }
   }

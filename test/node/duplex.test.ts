@@ -286,6 +286,18 @@ test('a server gone before it took the response ring (killed; closed its request
   await client.close();
 }, 30000);
 
+test('an answer that can never fit the client\'s response ring: the error names the fix, zerofilter\'s payload-size', async () => {
+  const channel = ringName('dxbig');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const serving = server.serve(() => new Uint8Array(8192));
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, payloadSize: 4096, timeoutMs: 2000 });
+  const answered = client.request(new Uint8Array(64)).then((r) => r.release(), (e: unknown) => e);
+  await expect(serving).rejects.toMatchObject({ code: 'EMSGSIZE', message: expect.stringContaining("zerofilter's payload-size") });
+  await answered;
+  await client.close();
+  await server.close();
+}, 30000);
+
 test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
   const channel = ringName('dxn');
   const server = await ZeroBufferDuplexServer.create({ name: channel });

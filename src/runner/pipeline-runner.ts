@@ -9,7 +9,7 @@ import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
-import { propertyWords, sourceWords } from './pipeline-tokens.js';
+import { endsIn, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
@@ -162,6 +162,11 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     const source = sourceWords('source', options.source);
+    if (options.sink !== undefined && endsIn(source, 'zerofilter'))
+      throw new TypeError(
+        'the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added: ' +
+          "end it before zerofilter and give zerofilter's properties with --sink-property name=value (sinkProperties in the API)",
+      );
     if (options.name === undefined) fail('name', 'a ring name', undefined);
     this.name = validateName(options.name);
     this.#restart = validateRestart(options.restart);

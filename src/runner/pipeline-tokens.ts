@@ -46,6 +46,12 @@ export function propertyWords(properties: Record<string, string | number | boole
     .map(([k, v]) => `${k}=${String(v)}`);
 }
 
+/** Whether the last element of a pipeline's words is ELEMENT. */
+export function endsIn(words: readonly string[], element: string): boolean {
+  const last = words.join(' ').split('!').at(-1)!.trim();
+  return last === element || last.startsWith(`${element} `);
+}
+
 /**
  * The words of a source pipeline given as a description or as words; a
  * TypeError (naming `option`) when it is empty or already ends in zerosink,
@@ -56,8 +62,7 @@ export function sourceWords(option: string, value: unknown): string[] {
     : Array.isArray(value) && value.every((w) => typeof w === 'string') ? [...value as string[]]
     : fail(option, 'a pipeline description (string or string[])', value);
   if (words.length === 0) fail(option, 'a non-empty pipeline description', value);
-  const last = words.join(' ').split('!').at(-1)!.trim();
-  if (/^zerosink(\s|$)/.test(last))
+  if (endsIn(words, 'zerosink'))
     throw new TypeError(
       'the pipeline already ends in zerosink, but zerobuffer run and watch add "! zerosink buffer-name=<ring>" ' +
         "themselves: end it before zerosink and give zerosink's properties with --sink-property name=value " +

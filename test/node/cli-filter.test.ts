@@ -182,6 +182,10 @@ test('zerobuffer filter: usage errors', async () => {
   const bad = run(process.execPath, [bin, 'filter', SRC, '--script', '/nonexistent.mjs', 'fakesink'], gstEnv);
   expect(await bad.exit(20000)).toBe(2);
   expect(bad.stderr).toMatch(/cannot load/);
+  const twice = run(process.execPath, [bin, 'filter', `${SRC} ! zerofilter channel=x`, '--script',
+    path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
+  expect(await twice.exit(20000)).toBe(2);
+  expect(twice.stderr).toMatch(/the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added/);
 });
 
 test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {

@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats,
+  duplexRingNames, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats,
 } from '../duplex.js';
 import { parseCaps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
+import { removeStaleRing } from '../rings.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -177,6 +178,13 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   clearInterval(ticker);
   const s = stats();
   await server.close();
+  // A pipeline killed at the stop's deadline (a slow script's answers still due) left zerofilter's
+  // response ring: ours to remove rather than the next sweep's.
+  try {
+    removeStaleRing(duplexRingNames(name).response);
+  } catch {
+    // none left (ENOENT): zerofilter removed it, as it does at every clean end
+  }
   const element = elementStats(runner.output);
   const summary = {
     type: 'summary', name, elapsedMs: Date.now() - started, ...s, ...(limit === undefined ? {} : { drained }), zerofilter: element ?? null,

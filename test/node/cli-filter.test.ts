@@ -175,6 +175,16 @@ test.each([
   }
 }, 90000);
 
+test('zerobuffer filter stopped while a slow script answers: gst-launch is killed at the stop\'s deadline, and its response ring goes with the command, not with the next sweep', async () => {
+  const name = ringName('clifslow');
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1',
+    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name], gstEnv);
+  await cli.line(/"type":"stats".*"requests":[1-9]/, 20000);
+  cli.proc.kill('SIGINT');
+  expect(await cli.exit(30000)).toBe(0);
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+}, 60000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

@@ -13,7 +13,7 @@ export const EXIT = {
    * fit, no such ring, other caps than the ring's, a bad name, permission
    * denied), it kept dying (--max-restarts used up), it died without a
    * restart while its reader waited, or filter's script failed under
-   * --on-error stop.
+   * --on-error stop or on every request.
    */
   pipeline: 3,
   /** A ring could not be created, found or removed (name taken, no such ring, /dev/shm full, ...). */
@@ -33,7 +33,7 @@ export const EXIT_CODES_HELP = [
   `  ${EXIT.usage}  usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --snapshot file that cannot be written)`,
   `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
   '     for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts),',
-  '     or (filter) the script failed under --on-error stop',
+  '     or (filter) the script failed under --on-error stop or on every request',
   `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,
   `  ${EXIT.command}  watch: the watched command failed (exited non-zero or was killed; no pipeline failed)`,
   `  ${EXIT.stream}  ingest / serve: bad img= stream, or its connection or file failed`,

@@ -205,5 +205,10 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts })}`);
     return EXIT.pipeline;
   }
+  // --on-error pass keeps a stream going past a failing frame; a script that failed on every one filtered nothing
+  if (s.requests > 0 && s.errors === s.requests) {
+    say(io.stderr, `zerobuffer filter: the script failed on every request (${s.errors}): nothing was filtered`);
+    return EXIT.pipeline;
+  }
   return EXIT.ok;
 }

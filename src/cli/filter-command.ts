@@ -184,6 +184,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     removeStaleRing(duplexRingNames(name).response);
   } catch {
     // none left (ENOENT): zerofilter removed it, as it does at every clean end
+    // (EBUSY, a live one, is not ours to remove)
   }
   const element = elementStats(runner.output);
   const summary = {

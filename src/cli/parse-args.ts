@@ -252,7 +252,9 @@ function sinkProperties(a: Raw): Record<string, string> {
   for (const item of ((a['sink-property'] as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
     const m = /^([A-Za-z][\w-]*)=(.*)$/s.exec(String(item));
     if (m === null) throw expects('sink-property', 'name=value, e.g. policy=drop', item);
-    if (m[1] === 'buffer-name') throw new UsageError('--sink-property buffer-name is set by zerobuffer (use --name for run)');
+    if (m[1] === 'buffer-name') {
+      throw new UsageError('--sink-property buffer-name is set by zerobuffer: the ring run creates (name it with --name) or the one watch is told of');
+    }
     out[m[1]!] = m[2]!;
   }
   if (a['fast'] === true) {

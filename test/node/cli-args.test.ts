@@ -77,6 +77,8 @@ test('usage errors name what is wrong', async () => {
     [['run', '--duration', 'soon'], /^--duration expects a time above 0 such as 10s, 500ms, 2m or 1h \(a bare number is seconds\), got "soon"$/],
     [['run', '--sink-property', 'nonsense'], /name=value/],
     [['run', '--sink-property', 'buffer-name=x'], /set by zerobuffer/],
+    [['watch', '--pipeline', 'videotestsrc', '--sink-property', 'buffer-name=x', '--', 'node'],
+      /^--sink-property buffer-name is set by zerobuffer: the ring run creates \(name it with --name\) or the one watch is told of$/],
     [['run', '--fast', '--sink-property', 'sync=true'], /--fast sets sync=false; it contradicts --sink-property sync=true/],
     [['plugin-path', 'extra'], /Unknown argument/],
     [['watch', '--', 'node'], /--pipeline/],

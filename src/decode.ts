@@ -11,20 +11,35 @@ import { frameImage, type Image } from './image.js';
 type Sharp = (typeof import('sharp'))['default'];
 let loading: Promise<Sharp> | undefined;
 
-/** sharp, loaded once; a clear error when it is not installed for this platform. */
-export function loadSharp(): Promise<Sharp> {
+/**
+ * sharp, loaded once; a clear error when it is not installed (an optional
+ * dependency: `npm install --omit=optional` leaves it out) or has no
+ * libvips for this platform. Not exported: its type would make the
+ * declarations need sharp.
+ */
+function loadSharp(): Promise<Sharp> {
   loading ??= import('sharp').then(
     (m) => m.default,
     (e: unknown) => {
       loading = undefined;
       throw new ZeroBufferError(
         `decoding and PNG encoding need the "sharp" package and its prebuilt libvips for ${process.platform}-${process.arch} ` +
-          `(npm install sharp): ${(e as Error).message}`,
+          `(an optional dependency: npm install sharp): ${(e as Error).message}`,
         { code: 'ENODECODER', cause: e },
       );
     },
   );
   return loading!;
+}
+
+/** Why PNG and JPEG work cannot be done here (sharp missing), or undefined: for checks before anything starts. */
+export async function decoderProblem(): Promise<string | undefined> {
+  try {
+    await loadSharp();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function describe(img: Image): string {

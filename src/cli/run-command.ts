@@ -12,7 +12,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
-import { snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot } from './snapshot.js';
+import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
 /** The source words: one argument is a whole description, several are words already. */
@@ -37,7 +37,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
   const source = sourceOf(args);
   const refused = args.snapshot === undefined ? undefined
-    : snapshotProblem(lastCaps(source)) ?? await snapshotFileProblem(args.snapshot);
+    : snapshotProblem(lastCaps(source)) ?? await snapshotFileProblem(args.snapshot) ?? await snapshotEncoderProblem();
   if (refused !== undefined) {
     say(io.stderr, `zerobuffer run: ${refused}`);
     return EXIT.usage;

@@ -2,14 +2,14 @@
 // decoded, encoded by sharp (decode.ts). Caps that can be neither are
 // refused as early as they are known: from the caps filter the pipeline
 // ends with before anything starts, else from the ring's caps at the first
-// frame. A file that cannot be written is refused before anything starts
-// too.
+// frame. A file that cannot be written, or a missing sharp, is refused
+// before anything starts too.
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
-import { encodePng } from '../decode.js';
+import { decoderProblem, encodePng } from '../decode.js';
 import type { Frame } from '../frame.js';
 
 const DECODED = ['image/jpeg', 'image/png'];
@@ -48,6 +48,12 @@ export async function fileProblem(what: string, file: string): Promise<string | 
   const dir = path.dirname(file);
   const why = await directoryProblem(dir);
   return why === undefined ? undefined : `${what} cannot be written: ${why}`;
+}
+
+/** Why no PNG can be encoded here (sharp, an optional dependency, is missing), or undefined. */
+export async function snapshotEncoderProblem(): Promise<string | undefined> {
+  const why = await decoderProblem();
+  return why === undefined ? undefined : `--snapshot cannot write PNG files: ${why}`;
 }
 
 export const snapshotFileProblem = (file: string): Promise<string | undefined> => fileProblem(`--snapshot ${file}`, file);

@@ -6,7 +6,8 @@
 // gst-launch-1.0 … ! zerosink that finds the plugin only through
 // `zerobuffer plugin-path`, a CommonJS require(), the README's Node and
 // Pictures examples through tsc (strict, nodenext; ES module and CommonJS),
-// `npx zerobuffer run --frames 30 --json` and --help. The copy keeps the packing away from the checkout's dist/ and
+// `npx zerobuffer run --frames 30 --json` and --help, and an install without
+// the optional sharp. The copy keeps the packing away from the checkout's dist/ and
 // build/, which other suites use meanwhile.
 // meson: `meson install --destdir` of builddir, gst-inspect-1.0 zerosink
 // from GST_PLUGIN_SYSTEM_PATH there, the documents, a C program built against
@@ -149,6 +150,47 @@ describe('the npm package', () => {
       { cwd: project, env: userEnv() });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('true function');
+  });
+
+  test('without its optional dependency (--omit=optional, no sharp): JPEG/PNG work says so, the rest works, the types check', async () => {
+    const slim = path.join(tmp, 'slim');
+    fs.mkdirSync(slim);
+    fs.writeFileSync(path.join(slim, 'package.json'), JSON.stringify({ name: 'zb-slim', private: true, type: 'module' }));
+    const installed = await execa('npm', ['install', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: slim, env: userEnv(), all: true, reject: false });
+    if (installed.exitCode !== 0) throw new Error(`npm install failed:\n${installed.all}`);
+    expect(fs.existsSync(path.join(slim, 'node_modules', 'sharp'))).toBe(false);
+    expect(fs.existsSync(path.join(slim, 'node_modules', 'zerobuffer'))).toBe(true);
+    const program = [
+      "import { decodeImage, toRGB } from 'zerobuffer';",
+      'const gray = { width: 2, height: 1, channels: 1, format: \'GRAY8\', stride: 2, bitsPerSample: 8, planes: [{ offset: 0, stride: 2, height: 1 }], data: new Uint8Array([7, 9]), encoded: false };',
+      'console.log(Array.from(toRGB(gray).data).join(","));',
+      "const jpeg = { width: 2, height: 1, channels: 3, format: 'JPEG', stride: 0, bitsPerSample: 8, planes: [], data: new Uint8Array([0xff, 0xd8]), encoded: true, mimeType: 'image/jpeg' };",
+      'await decodeImage(jpeg).then(() => console.log("decoded"), (e) => console.log(e.code, e.message));',
+    ].join('\n');
+    fs.writeFileSync(path.join(slim, 'slim.mjs'), program);
+    const r = await execa('node', ['slim.mjs'], { cwd: slim, env: userEnv(), reject: false });
+    expect(r.stderr).toBe('');
+    const [rgb, failure] = r.stdout.split('\n');
+    expect(rgb).toBe('7,7,7,9,9,9');
+    expect(failure).toMatch(/^ENODECODER decoding and PNG encoding need the "sharp" package .*optional dependency: npm install sharp/);
+
+    const snapshot = await execa('npx', ['zerobuffer', 'run', '--frames', '1', '--snapshot', path.join(slim, 'cam.png')],
+      { cwd: slim, env: userEnv(), all: true, reject: false, timeout: 60000 });
+    expect(snapshot.all).toMatch(/^zerobuffer run: --snapshot cannot write PNG files: decoding and PNG encoding need the "sharp" package/);
+    expect(snapshot.exitCode).toBe(EXIT.usage);
+    expect(fs.existsSync(path.join(slim, 'cam.png'))).toBe(false);
+
+    fs.writeFileSync(path.join(slim, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, noEmit: true,
+        types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
+      files: ['slim.ts'],
+    }));
+    fs.writeFileSync(path.join(slim, 'slim.ts'), "import { decodeImage, encodePng, type Image } from 'zerobuffer';\n" +
+      'export const use = (img: Image): Promise<unknown> => Promise.all([decodeImage(img), encodePng(img)]);\n');
+    const tsc = await execa(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', slim], { cwd: slim, env: userEnv(), all: true, reject: false });
+    expect(tsc.all).toBe('');
+    expect(tsc.exitCode).toBe(0);
   });
 
   test('the README\'s Node and Pictures examples type-check in a strict "module": "nodenext" project, ES module and CommonJS', async () => {

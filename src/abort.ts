@@ -29,6 +29,67 @@ export async function settledWithin(p: Promise<unknown>, ms: number): Promise<vo
 }
 
 /**
+ * The calls of one reader or writer that may wait in the addon, which takes
+ * one wait at a time: a call made while another waits (or is queued) runs
+ * after it, in call order, within its own timeout and signal.
+ */
+export class WaitQueue {
+  /** Settles once every call queued so far is over; undefined when none waits. */
+  #tail: Promise<unknown> | undefined;
+
+  /** A call waits in the addon or is queued. */
+  get busy(): boolean {
+    return this.#tail !== undefined;
+  }
+
+  /**
+   * work(ms left of timeoutMs) at once when nothing waits, else after the
+   * calls before it (TimeoutError from `timedOut` when the time runs out
+   * first, signal.reason on abort). A work that finishes at once (not a
+   * promise) costs no queueing.
+   */
+  run<T>(work: (timeoutMs: number) => T | Promise<T>, timeoutMs: number, signal: AbortSignal | undefined,
+    timedOut: () => Error): T | Promise<T> {
+    const before = this.#tail;
+    let result: T | Promise<T>;
+    if (before === undefined) {
+      result = work(timeoutMs);
+      if (!(result instanceof Promise)) return result;
+    } else {
+      const deadline = performance.now() + timeoutMs;
+      result = settledBefore(before, timeoutMs, signal).then((settled) => {
+        signal?.throwIfAborted();
+        const left = deadline - performance.now();
+        if (!settled || left <= 0) throw timedOut();
+        return work(left);
+      });
+    }
+    const tail: Promise<unknown> = before === undefined ? result.then(noop, noop) : Promise.allSettled([before, result]);
+    this.#tail = tail;
+    void tail.then(() => {
+      if (this.#tail === tail) this.#tail = undefined;
+    });
+    return result;
+  }
+}
+
+function noop(): void {}
+
+/** Whether p settled (never rejects) before ms passed (Infinity: no limit) or signal aborted. */
+async function settledBefore(p: Promise<unknown>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let stopListening = noop;
+  const settled = await new Promise<boolean>((resolve) => {
+    p.then(() => resolve(true), () => resolve(true));
+    if (Number.isFinite(ms)) timer = setTimeout(() => resolve(false), Math.min(Math.ceil(ms), 2 ** 31 - 1));
+    if (signal !== undefined) stopListening = onAbort(signal, () => resolve(false));
+  });
+  clearTimeout(timer);
+  stopListening();
+  return settled;
+}
+
+/**
  * Calls fn when signal aborts, or at once when it has aborted already (its
  * 'abort' has fired then, so a listener would never run). Returns a remover
  * that takes the listener off; call it when the wait is over, as the signal

@@ -2,6 +2,7 @@
 // released (then the view reads as empty), timestamps from the optional
 // frame header, and the stream's video info.
 import type { Caps } from './caps.js';
+import { FrameSizeError } from './errors.js';
 import { decodeAttributes } from './frame-attributes.js';
 import { frameImage, type Image } from './image.js';
 import { imageMetaOf, type ImageMeta } from './image-meta.js';
@@ -31,6 +32,9 @@ export interface FrameInit {
   attributeBytes?: Uint8Array;
   metadata?: Metadata;
 }
+
+/** frame.data once released: shared, as an empty array has nothing to change. */
+const RELEASED_DATA = new Uint8Array(0);
 
 export class Frame implements Disposable {
   /** 1, 2, 3 ... per writer connection. */
@@ -63,7 +67,7 @@ export class Frame implements Disposable {
   readonly metadata?: Metadata;
   readonly #owner: FrameOwner;
   readonly #ticket: number;
-  readonly #data: Uint8Array;
+  #data: Uint8Array;
   readonly #attributeBytes?: Uint8Array;
   #attributes?: Record<string, unknown>;
   #released = false;
@@ -88,8 +92,9 @@ export class Frame implements Disposable {
   }
 
   /**
-   * The frame's bytes: a view over the ring, valid until release(), empty
-   * after it (the writer may reuse the bytes at once). Code that reads
+   * The frame's bytes: a view over the ring, valid until release(), an
+   * empty array after it (the writer may reuse the bytes at once; a view
+   * taken before release is detached then). Code that reads
    * them later, asynchronously, must keep the frame until it is done:
    * native calls that take the bytes and return before reading them
    * (zlib, fs.write, crypto, worker postMessage) need `frame.retain()`
@@ -143,6 +148,8 @@ export class Frame implements Disposable {
     if (this.#released) return;
     this.#released = true;
     this.#owner.releaseFrame(this.#ticket, this.#data.buffer as ArrayBuffer);
+    // an empty array, not the view whose buffer the release detached (slice() and friends throw on that)
+    this.#data = RELEASED_DATA;
   }
 
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */
@@ -155,8 +162,10 @@ export class Frame implements Disposable {
     return imageMetaOf(this);
   }
 
-  /** A copy of the bytes that outlives release(). */
+  /** A copy of the bytes that outlives release(); throws FrameSizeError (ERELEASED) once released. */
   copy(): Uint8Array {
+    if (this.#released)
+      throw new FrameSizeError(`frame ${this.sequence} was released: its bytes are gone (copy() before release())`, { code: 'ERELEASED' });
     return this.#data.slice();
   }
 

@@ -2,7 +2,7 @@
 // next to each image (width, height, timestamp_ms, camera_id, color_space),
 // in their field names.
 import type { Frame } from './frame.js';
-import { frameImage, isYuv, type Image } from './image.js';
+import { frameImage, infoOf, isYuv, type Image } from './image.js';
 
 export interface ImageMeta {
   /** Pixels per row and rows, from the caps (0 when JPEG/PNG caps do not say). */
@@ -30,20 +30,26 @@ function colorSpace(format: Image['format'], encoded: boolean): ImageMeta['color
   return format.replace(/[xA]/g, '') === 'BGR' ? 'BGR' : 'RGB';
 }
 
-/** frame.imageMeta; throws what frame.image() throws (no caps, wrong size, released). */
+/**
+ * frame.imageMeta, from the caps and the frame's header; throws what
+ * frame.image() throws (no caps, wrong size), except that a released
+ * frame still has its metadata.
+ */
 export function imageMetaOf(frame: Frame): ImageMeta {
-  const img = frameImage(frame);
+  if (!frame.released) frameImage(frame); // the checks of its size against the caps
+  const info = infoOf(frame);
+  const format: Image['format'] = info.encoded ? (info.mediaType === 'image/png' ? 'PNG' : 'JPEG') : info.format as Image['format'];
   const [timestamp_ms, timestamp_source] = frame.pts !== undefined ? [frame.pts / 1e6, 'pts' as const]
     : frame.commitNs !== undefined ? [frame.commitNs / 1e6, 'commit' as const]
       : [frame.arrivalNs / 1e6, 'arrival' as const];
   const id = frame.metadata?.json?.['camera_id'];
   return {
-    width: img.width,
-    height: img.height,
+    width: info.width ?? 0,
+    height: info.height ?? 0,
     timestamp_ms,
     timestamp_source,
     camera_id: typeof id === 'string' ? id : null,
-    color_space: colorSpace(img.format, img.encoded),
-    format: img.format,
+    color_space: colorSpace(format, info.encoded),
+    format,
   };
 }

@@ -41,7 +41,8 @@ export function isYuv(format: Image['format']): boolean {
   return YUV.has(format as RawFormat);
 }
 
-function infoOf(frame: Frame): VideoInfo {
+/** The described video info of a frame's caps; throws (ENOCAPS, or the metadata's problem) when there is none. */
+export function infoOf(frame: Frame): VideoInfo {
   const m = frame.metadata;
   if (m === undefined)
     throw new MetadataError(`frame ${frame.sequence}: the ring has no metadata, so its picture format is unknown`, {

@@ -2,7 +2,7 @@
 // ends at end of stream, and unlinks the ring on close or exit. Frames come
 // from the addon in batches (every frame ready when it looks, in one hop);
 // next() hands them out one at a time.
-import { abortable, onAbortWeakly, type WeakAbortListener } from './abort.js';
+import { abortable, onAbortWeakly, WaitQueue, type WeakAbortListener } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
@@ -88,6 +88,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #givingBack = false;
   /** When the event loop last ran one of our reads (a wait that resolved, or a turn let through). */
   #turnedAt = performance.now();
+  /** next()'s waits in the addon: one at a time, in call order. */
+  readonly #reads = new WaitQueue();
   /** next()'s turn of the event loop in progress: later next() calls wait for it too, and so keep their order. */
   #turn: Promise<void> | undefined;
 
@@ -182,7 +184,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * frame was read) or once the reader is closed. Throws TimeoutError,
    * WriterGoneError, ProtocolError; rejects with signal.reason on abort.
    * The caller releases the frame (frames() does it for you): its `data` is
-   * valid until then.
+   * valid until then. Calls made while one waits for a frame get the frames
+   * after it, in call order, each within its own timeout.
    */
   async next(options: WaitOptions = {}): Promise<Frame | null> {
     const signal = validateSignal(options.signal);
@@ -190,7 +193,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     signal?.throwIfAborted();
     if (this.#closed) return null;
     if (this.#next === this.#taken) {
-      if (this.#turn !== undefined || this.#turnDue()) {
+      if (!this.#reads.busy && (this.#turn !== undefined || this.#turnDue())) {
         await (this.#turn ??= loopTurn().then(() => {
           this.#turn = undefined;
         }));
@@ -198,19 +201,29 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         if (this.#closed) return null;
         if (this.#next < this.#taken) return this.#frameAt(this.#next++); // an earlier next() took a batch meanwhile
       }
-      let taken: number | null;
+      let taken: number | null | Promise<number | null>;
       try {
-        taken = this.#native.take(1);
-        if (taken === 0) {
-          taken = await abortable(signal, () => this.#native.wait(nativeTimeout(timeoutMs), 1), () => this.#native.cancel());
-          this.#turnedAt = performance.now();
-        }
+        taken = this.#reads.run((waitMs) => this.#takeOne(waitMs, signal), timeoutMs, signal,
+          () => new TimeoutError(`ring "${this.name}": no frame within ${timeoutMs} ms (reads before it were waiting)`,
+            { code: 'ETIMEDOUT' }));
+        if (taken instanceof Promise) taken = await taken;
       } catch (e) {
         return this.#endOf(e, timeoutMs);
       }
       if (!this.#startBatch(taken)) return null;
     }
     return this.#frameAt(this.#next++);
+  }
+
+  /** One frame into the batch: a frame ready now, else the addon's wait for one (null: closed). */
+  #takeOne(waitMs: number, signal: AbortSignal | undefined): number | null | Promise<number | null> {
+    if (this.#closed) return null;
+    const taken = this.#native.take(1);
+    if (taken !== 0) return taken;
+    return abortable(signal, () => this.#native.wait(nativeTimeout(waitMs), 1), () => this.#native.cancel()).then((t) => {
+      this.#turnedAt = performance.now();
+      return t;
+    });
   }
 
   /** Reads have handed out ready frames for TURN_MS without the event loop turning (then it turns, and the clock restarts). */

@@ -1,6 +1,6 @@
 // The writing side: connects to a reader's ring, writes the metadata once,
 // then frames (copied in, or filled in place through reserve/commit).
-import { abortable } from './abort.js';
+import { abortable, WaitQueue } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
@@ -44,6 +44,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
   readonly #wantHeader: boolean;
   #frameHeader = false;
   #closed = false;
+  /** Writes' and reservations' waits in the addon: one at a time, in call order. */
+  readonly #waits = new WaitQueue();
   #reservation?: NativeReservation;
 
   private constructor(w: NativeWriter, options: { timeoutMs: number; frameHeader: boolean }) {
@@ -104,7 +106,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
   /**
    * Copies one frame into the ring, waiting up to timeoutMs for room (a
    * write that has to wait copies the bytes first: their buffer may be
-   * transferred or changed meanwhile).
+   * transferred or changed meanwhile). Writes made while one waits for room
+   * follow it, in call order, each within its own timeout.
    */
   async write(data: Uint8Array, options: WriteOptions = {}): Promise<void> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
@@ -113,12 +116,23 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen();
     const header = this.#header(options);
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's)
-    const bytes = data.buffer instanceof ArrayBuffer ? data : new Uint8Array(data);
+    let bytes = data.buffer instanceof ArrayBuffer ? data : new Uint8Array(data);
+    // a write queued behind another copies the bytes now, as a write that waits in the addon does
+    if (this.#waits.busy && bytes === data) bytes = data.slice();
     try {
-      await abortable(signal, () => this.#native.write(bytes, nativeTimeout(timeoutMs), header), () => this.#native.cancel());
+      await this.#waits.run((waitMs) => {
+        this.#checkOpen();
+        return abortable(signal, () => this.#native.write(bytes, nativeTimeout(waitMs), header), () => this.#native.cancel());
+      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs));
     } catch (e) {
       throw waitError(e, timeoutMs);
     }
+  }
+
+  /** A write or reservation whose time ran out while the ones before it waited. */
+  #queuedTimeout(timeoutMs: number): TimeoutError {
+    return new TimeoutError(`writer of ring "${this.name}": no room within ${timeoutMs} ms (writes before it were waiting)`,
+      { code: 'ETIMEDOUT' });
   }
 
   /** The frame header of a write or reservation, when frames carry one. */
@@ -158,8 +172,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen();
     const header = this.#header(options);
     try {
-      this.#reservation = await abortable(signal, () => this.#native.reserve(size, nativeTimeout(timeoutMs), header),
-        () => this.#native.cancel());
+      this.#reservation = await this.#waits.run((waitMs) => {
+        this.#checkOpen();
+        return abortable(signal, () => this.#native.reserve(size, nativeTimeout(waitMs), header), () => this.#native.cancel());
+      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs));
       return new Uint8Array(this.#reservation.buffer);
     } catch (e) {
       throw waitError(e, timeoutMs);

@@ -40,6 +40,15 @@ test('JPEG frames: the size the caps give, RGB once decoded; a frame of the wron
   expect(() => frame(raw('RGB', 4, 1), 11).imageMeta).toThrow(expect.objectContaining({ code: 'EFRAMESIZE' }));
 });
 
+test('a released frame keeps its imageMeta (image() throws ERELEASED)', () => {
+  const f = frame(raw('BGRx', 4, 1), 16, { pts: 2_000_000 }, { camera_id: 'gate' });
+  f.release();
+  expect(f.imageMeta).toEqual({
+    width: 4, height: 1, timestamp_ms: 2, timestamp_source: 'pts', camera_id: 'gate', color_space: 'BGR', format: 'BGRx',
+  });
+  expect(() => f.image()).toThrow(expect.objectContaining({ code: 'ERELEASED' }));
+});
+
 test('zerosink camera-id reaches frame.imageMeta through a real ring, with PTS from the frame header', async () => {
   const stream = await startStream({
     source: 'videotestsrc num-buffers=3 ! video/x-raw,format=BGRx,width=32,height=24,framerate=30/1',

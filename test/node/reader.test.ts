@@ -81,6 +81,50 @@ test('next() calls made together resolve in order, also when one of them lets th
   }
 });
 
+test('next() calls made while one waits for a frame get the next frames in call order, each within its own timeout and signal', async () => {
+  const { reader, writer } = await pair('wait-order', 4096);
+  try {
+    const aborted = new AbortController();
+    const reads = [reader.next({ timeoutMs: 2000 }), reader.next({ timeoutMs: 2000 }), reader.next({ timeoutMs: 50 }),
+      reader.next({ signal: aborted.signal }), reader.next({ timeoutMs: 2000 })];
+    aborted.abort(new Error('not wanted'));
+    const settled = Promise.allSettled(reads);
+    await sleep(200);
+    for (let i = 1; i <= 3; i++) await writer.write(new Uint8Array([i]));
+    const [a, b, late, abortedRead, c] = await settled;
+    expect([a, b, c].map((r) => r.status === 'fulfilled' ? r.value!.data[0] : r.reason)).toEqual([1, 2, 3]);
+    expect(late).toMatchObject({ status: 'rejected', reason: { code: 'ETIMEDOUT', message: expect.stringContaining('within 50 ms') } });
+    expect(abortedRead).toMatchObject({ status: 'rejected', reason: { message: 'not wanted' } });
+    for (const r of [a, b, c]) if (r.status === 'fulfilled') r.value!.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('writes made while one waits for room follow it in call order, each with the bytes it was given', async () => {
+  const { reader, writer } = await pair('write-order', 256);
+  try {
+    const bytes = new Uint8Array(100);
+    const writes = [1, 2, 3, 4].map((i) => writer.write(bytes.fill(i)));
+    const late = writer.write(bytes.fill(9), { timeoutMs: 30 });
+    bytes.fill(0);
+    await expect(late).rejects.toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('within 30 ms') });
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const f = (await reader.next({ timeoutMs: 2000 }))!;
+      expect(new Set(f.data)).toEqual(new Set([f.data[0]]));
+      seen.push(f.data[0]!);
+      f.release();
+    }
+    await Promise.all(writes);
+    expect(seen).toEqual([1, 2, 3, 4]);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('the event loop keeps ticking while a read waits', async () => {
   const { reader, writer } = await pair('tick');
   let ticks = 0;
@@ -139,7 +183,7 @@ test('an AbortSignal ends iteration; next() rejects with signal.reason', async (
   }
 });
 
-test('a stale view reads as empty after release; a retained frame keeps its bytes', async () => {
+test('a stale view reads as empty after release, frame.data is an empty array that slice() and friends take, copy() says it is too late; a retained frame keeps its bytes', async () => {
   const { reader, writer } = await pair('stale', 1024);
   try {
     await writer.write(new Uint8Array(100).fill(0xaa));
@@ -149,6 +193,9 @@ test('a stale view reads as empty after release; a retained frame keeps its byte
     first.release();
     expect(view.byteLength).toBe(0);
     expect(first.data.byteLength).toBe(0);
+    expect([first.data.slice().length, first.data.subarray(0).length, new Uint8Array(first.data).length, structuredClone(first.data).length])
+      .toEqual([0, 0, 0, 0]);
+    expect(() => first.copy()).toThrow(expect.objectContaining({ code: 'ERELEASED', message: expect.stringMatching(/^frame 1 was released/) }));
     first.release(); // idempotent
 
     // Retain frame 2 inside a loop, then let newer frames pass through.

@@ -261,6 +261,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const o = i * F.count;
     const buffer = this.#views[i]!;
     this.#views[i] = undefined;
+    let metadata: Metadata | undefined;
+    try {
+      metadata = this.metadata;
+    } catch (e) {
+      this.releaseFrame(x[o + F.lease]!, buffer); // a frame handed to no one goes back at once
+      throw e;
+    }
     const header = x[o + F.hasHeader] === 1;
     const attrsSize = x[o + F.attrsSize]!;
     // a copy: frame.attributes may be read after release
@@ -280,7 +287,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       zbFlags: header ? x[o + F.zbFlags] : undefined,
       inPlace: header && (x[o + F.zbFlags]! & native.extInPlace) !== 0,
       attributeBytes,
-      metadata: attributeBytes === undefined ? this.metadata : this.#metadataOf(attributeBytes),
+      metadata: attributeBytes === undefined ? metadata : this.#metadataOf(attributeBytes),
     });
   }
 

@@ -464,6 +464,28 @@ test('metadata without caps and frames of the wrong size are clear errors', asyn
   }
 });
 
+test('corrupt metadata fails each read with a ProtocolError and the frames go back to the writer', async () => {
+  const { reader, writer } = await pair('badmeta', 1024);
+  try {
+    writer.setMetadata({ caps: GRAY_CAPS });
+    // a hostile writer's length prefix (the metadata block starts at 128 with it)
+    const fd = fs.openSync(path.join('/dev/shm', reader.name), 'r+');
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(1n << 63n);
+    fs.writeSync(fd, prefix, 0, 8, 128);
+    fs.closeSync(fd);
+    for (let i = 0; i < 3; i++) await writer.write(new Uint8Array(8));
+    for (const read of [() => reader.next({ timeoutMs: 2000 }), () => reader.frames({ timeoutMs: 2000 }).next()])
+      await expect(read()).rejects.toMatchObject({ code: 'EPROTO', message: expect.stringContaining('length prefix') });
+    const s = reader.stats();
+    expect(s.heldFrames).toBe(0);
+    expect(s.payloadFreeBytes).toBe(s.payloadSize - 16 - 8);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('stats() reports the ring', async () => {
   const { reader, writer } = await pair('stats', 1024);
   try {

@@ -15,6 +15,8 @@ export interface RawLine {
    * dropped (bytes hold its first part).
    */
   kind: 'line' | 'fragment' | 'overlong';
+  /** A fragment that does not end its line: the next fragment goes on with it. */
+  partial?: boolean;
 }
 
 const LF = 0x0a;
@@ -61,7 +63,7 @@ export class LineSplitter {
       out.push({ kind: 'overlong', bytes: raw.subarray(0, 256), raw });
       this.#mode = terminated ? 'normal' : 'drop';
     } else {
-      out.push({ kind: 'fragment', bytes: withoutLineEnd(raw), raw });
+      out.push({ kind: 'fragment', bytes: withoutLineEnd(raw), raw, partial: !terminated });
       this.#mode = terminated ? 'normal' : 'pass';
     }
   }
@@ -82,7 +84,7 @@ export class LineSplitter {
         continue;
       }
       if (this.#mode === 'pass') {
-        out.push({ kind: 'fragment', bytes: withoutLineEnd(piece), raw: piece });
+        out.push({ kind: 'fragment', bytes: withoutLineEnd(piece), raw: piece, partial: !terminated });
         if (terminated) this.#mode = 'normal';
         continue;
       }

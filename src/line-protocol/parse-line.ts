@@ -11,6 +11,12 @@ export interface LogEvent {
   text: string;
   /** The bytes exactly as read, line end included: pass these on unchanged. */
   raw: Uint8Array;
+  /**
+   * A line longer than maxLineBytes comes in pieces: each but the last has
+   * partial: true, and the next piece goes on with it (the last may hold
+   * only the line end: text '').
+   */
+  partial?: true;
 }
 
 export interface MessageEvent {

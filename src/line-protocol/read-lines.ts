@@ -22,12 +22,13 @@ const strict = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 
 /** The event for one line from the splitter. */
-export function toEvent(line: RawLine): LineEvent {
-  if (line.kind === 'fragment') return { type: 'log', text: lossy.decode(line.bytes), raw: line.raw };
+export function toEvent(line: RawLine, maxLineBytes: number): LineEvent {
+  if (line.kind === 'fragment')
+    return { type: 'log', text: lossy.decode(line.bytes), raw: line.raw, ...(line.partial === true ? { partial: true } : {}) };
   if (line.kind === 'overlong')
     return {
       type: 'warning',
-      reason: `protocol line longer than the limit (${line.raw.length} bytes or more), ignored`,
+      reason: `protocol line longer than the limit of ${maxLineBytes} bytes, ignored`,
       line: shorten(lossy.decode(line.bytes)),
       raw: line.raw,
     };
@@ -122,9 +123,9 @@ export async function* readLines(
       if (signal?.aborted) return;
       if (next.done) break;
       const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-      for (const line of splitter.push(chunk)) yield toEvent(line);
+      for (const line of splitter.push(chunk)) yield toEvent(line, splitter.maxLineBytes);
     }
-    for (const line of splitter.end()) yield toEvent(line);
+    for (const line of splitter.end()) yield toEvent(line, splitter.maxLineBytes);
   } finally {
     reads?.stop();
     // After an abort a next() may still be pending, and an async generator

@@ -146,8 +146,24 @@ describe('readLines', () => {
     expect(Buffer.concat(logs.map((e) => e.raw)).toString()).toBe(`${long}\n`);
     const warnings = events.filter((e) => e.type === 'warning');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.type === 'warning' && warnings[0]!.reason).toMatch(/longer than the limit/);
+    expect(warnings[0]!.type === 'warning' && warnings[0]!.reason).toBe('protocol line longer than the limit of 1024 bytes, ignored');
     expect(events.filter((e) => e.type === 'message')).toHaveLength(1);
+  });
+
+  test('the pieces of a long log line say which go on (partial), so their texts join into the line', async () => {
+    for (const chunks of [['x'.repeat(3000), '\nlast'], ['x'.repeat(3000), 'x', '\r\nlast'], [`${'x'.repeat(3000)}\n`, 'last\n']]) {
+      const logs = (await collect(chunks, 1024)).filter((e) => e.type === 'log');
+      const lines: string[] = [];
+      let line = '';
+      for (const e of logs) {
+        line += e.text;
+        if (e.partial !== true) {
+          lines.push(line);
+          line = '';
+        }
+      }
+      expect(lines).toEqual([chunks.join('').split(/\r?\n/)[0], 'last']);
+    }
   });
 
   test('non-UTF-8: logs pass unchanged, a protocol line is a warning', async () => {

@@ -419,8 +419,20 @@ zerobuffer_caps_from_peer (const gchar * text, gchar ** why)
     return NULL;
   }
   caps = gst_caps_from_string (text);
-  if (caps == NULL && why)
-    *why = g_strdup ("GStreamer cannot parse the caps string");
+  if (caps == NULL) {
+    if (why)
+      *why = g_strdup ("GStreamer cannot parse the caps string");
+    return NULL;
+  }
+  /* GStreamer asserts that the caps of an accept-caps query or a caps
+   * event are fixed */
+  if (!gst_caps_is_fixed (caps)) {
+    if (why)
+      *why = g_strdup ("the caps are not fixed (ANY, EMPTY, or a range or a "
+          "list of values): a writer declares the one format of its frames");
+    gst_caps_unref (caps);
+    return NULL;
+  }
   return caps;
 }
 

@@ -62,9 +62,10 @@ gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
 gchar *zerobuffer_json_get_string (const guint8 * data, gsize size,
     const gchar * key);
 
-/* Caps from a caps string a peer wrote: refused before parsing when longer
- * than ZEROBUFFER_CAPS_MAX_LENGTH or nested deeper than
- * ZEROBUFFER_CAPS_MAX_DEPTH. NULL with the reason in *WHY (may be NULL). */
+/* Fixed caps from a caps string a peer wrote: refused before parsing when
+ * longer than ZEROBUFFER_CAPS_MAX_LENGTH or nested deeper than
+ * ZEROBUFFER_CAPS_MAX_DEPTH, and after it when not fixed. NULL with the
+ * reason in *WHY (may be NULL). */
 GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
 
 /* Peer bytes fit for a message: printable ASCII as is, anything else

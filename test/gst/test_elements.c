@@ -2824,6 +2824,86 @@ GST_START_TEST (test_bounded_metadata)
 
 GST_END_TEST;
 
+/* Caps that are not fixed (ANY, a range) describe no one format: in the
+ * metadata, or carried by a frame's header, they are an EMETADATA error
+ * that says so, where they used to reach GStreamer's accept-caps query and
+ * caps event, which assert on them (gst-check fails a test on the
+ * CRITICALs). */
+static const gchar *const unfixed_caps[] = {
+  "ANY", "video/x-raw, width=(int)[ 1, 100 ]", NULL
+};
+
+GST_START_TEST (test_unfixed_caps_metadata)
+{
+  const gchar *const *caps;
+
+  for (caps = unfixed_caps; *caps != NULL; caps++) {
+    gchar *meta = g_strdup_printf ("{\"caps\":\"%s\"}", *caps);
+    gchar *text = zerosrc_metadata_error ("unfixed", "fakesink", meta,
+        "abcd");
+
+    fail_unless (strstr (text, "Cannot use the caps") != NULL, "%s", text);
+    fail_unless (strstr (text, "not fixed") != NULL, "%s", text);
+    g_free (text);
+    g_free (meta);
+  }
+}
+
+GST_END_TEST;
+
+#define HEADER_META_GRAY8 "{\"caps\":\"" GRAY8_CAPS (2, 2) "\"," \
+  "\"zerobuffer\":{\"frame_header\":1}}"
+
+/* Commits a frame of 4 bytes after a per-frame header with ATTRS (NULL:
+ * none), as zerosink frame-header=true writes one. */
+static void
+write_frame_with_attrs (zb_writer * writer, const gchar * attrs)
+{
+  zb_frame_ext ext = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0, 0,
+    NULL, 0, (const uint8_t *) attrs, attrs ? strlen (attrs) : 0
+  };
+  gsize header = ZB_EXT_HEADER_SIZE + ext.attrs_size;
+  zb_reservation res;
+
+  fail_unless_equals_int (zb_writer_reserve (writer, header + 4, &res, 1000),
+      0);
+  zb_frame_ext_write (res.data, &ext);
+  memcpy ((guint8 *) res.data + header, "abcd", 4);
+  fail_unless_equals_int (zb_reservation_commit (&res, header + 4), 0);
+}
+
+GST_START_TEST (test_unfixed_caps_in_frame_header)
+{
+  const gchar *const *caps;
+
+  for (caps = unfixed_caps; *caps != NULL; caps++) {
+    gchar *name = ring_name ("unfixed-frame");
+    gchar *attrs = g_strdup_printf ("{\"caps\":\"%s\"}", *caps);
+    GstElement *pipeline = playing_reader (name, "", NULL);
+    zb_writer *writer = NULL;
+    gchar *text, *expected;
+
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer,
+            HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
+    write_frame_with_attrs (writer, attrs);
+    text = wait_error (pipeline, "EMETADATA (permanent)", name);
+    expected = g_strdup_printf ("Frame 1 of ring %s carries caps that cannot "
+        "be used", name);
+    fail_unless (strstr (text, expected) != NULL, "%s", text);
+    fail_unless (strstr (text, "not fixed") != NULL, "%s", text);
+    zb_writer_destroy (writer);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    g_free (expected);
+    g_free (text);
+    g_free (attrs);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* A zerosink reconnecting to a ring whose metadata (written by an earlier
  * writer) holds the nested caps: refused as unreadable, not a crash. */
 GST_START_TEST (test_writer_after_hostile_metadata)
@@ -3183,6 +3263,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_nested_caps_metadata);
   tcase_add_test (tc, test_bounded_metadata);
   tcase_add_test (tc, test_writer_after_hostile_metadata);
+  tcase_add_test (tc, test_unfixed_caps_metadata);
+  tcase_add_test (tc, test_unfixed_caps_in_frame_header);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

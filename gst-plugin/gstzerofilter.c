@@ -614,33 +614,49 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
 /* ------------------------------------------------------------ connect */
 
 /* The caps the server declares in the response ring's metadata: NULL when
- * it wrote none (or no "caps"); sets response_header. */
+ * it wrote none (or no "caps"), or with *ERROR when they cannot be used;
+ * sets response_header. */
 static GstCaps *
-server_caps (GstZeroFilter * self, gchar ** why)
+server_caps (GstZeroFilter * self, GstZeroError ** error)
 {
   const uint8_t *meta = NULL;
   uint64_t size = 0;
-  gchar *text;
+  gchar *text, *why = NULL;
   GstCaps *caps;
   gint version;
+  int rc;
 
-  zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
+  rc = zb_reader_metadata (gst_zero_src_ring_reader (self->responses), &meta,
       &size);
-  self->response_metadata = size > 0;
+  self->response_metadata = rc < 0 || size > 0;
+  if (rc < 0) {
+    /* a block that does not add up (EPROTO): whether responses carry the
+     * per-frame header is unknown, so none can be read right */
+    *error = gst_zero_error_new (rc, g_strdup_printf ("Cannot read the "
+            "duplex server's response metadata (%s)", zb_strerror (rc)),
+        g_strdup (zb_last_error ()));
+    return NULL;
+  }
   if (size == 0 || !zerobuffer_json_is_object (meta, size))
     return NULL;                /* a peer server that writes no JSON */
   version = zb_metadata_frame_header (meta, size);
   if (version != 0 && version != 1) {
-    *why = g_strdup ("the response metadata declares a per-frame header "
-        "this zerofilter does not know");
+    *error = gst_zero_error_new (ZB_EMETADATA, g_strdup ("Cannot use the "
+            "caps the duplex server declares: the response metadata "
+            "declares a per-frame header this zerofilter does not know"),
+        NULL);
     return NULL;
   }
   self->response_header = version == 1;
   text = zerobuffer_json_get_string (meta, size, "caps");
   if (text == NULL)
     return NULL;
-  caps = zerobuffer_caps_from_peer (text, why);
+  caps = zerobuffer_caps_from_peer (text, &why);
   g_free (text);
+  if (caps == NULL)
+    *error = gst_zero_error_new (ZB_EMETADATA, g_strdup_printf ("Cannot use "
+            "the caps the duplex server declares: %s", why), NULL);
+  g_free (why);
   return caps;
 }
 
@@ -718,7 +734,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
 
 /* The caps the server declares in the response ring's metadata
  * (server_caps), which are then the output caps (server_declared_caps),
- * or NULL. Caps that cannot be used fail us (*RET: an error, or with
+ * or NULL. Metadata or caps that cannot be used fail us (*RET: an error, or with
  * on-error=pass bypass and GST_FLOW_OK), ANSWERED (then taken; may be
  * NULL) being the request whose response came with them. With the push
  * lock. */
@@ -726,16 +742,15 @@ static GstCaps *
 gst_zero_filter_take_server_caps (GstZeroFilter * self, Pending * answered,
     GstFlowReturn * ret)
 {
-  gchar *why = NULL;
-  GstCaps *caps = server_caps (self, &why);
+  GstZeroError *e = NULL;
+  GstCaps *caps = server_caps (self, &e);
 
   *ret = GST_FLOW_OK;
   g_atomic_int_set (&self->server_declared_caps, caps != NULL);
-  if (why != NULL) {
-    *ret = gst_zero_filter_fail (self, answered, ZB_EMETADATA,
-        g_strdup_printf ("Cannot use the caps the duplex server declares: "
-            "%s", why), NULL);
-    g_free (why);
+  if (e != NULL) {
+    *ret = gst_zero_filter_fail (self, answered, e->code,
+        g_steal_pointer (&e->text), g_steal_pointer (&e->debug));
+    gst_zero_error_free (e);
   }
   return caps;
 }

@@ -14,7 +14,9 @@
  * The caps come from the "caps" string of the ring's metadata, which the
  * writer sends with its first frame, so nothing has to be typed downstream.
  * The #GstZeroSrc:caps property overrides them (and is required when the
- * writer sends no usable caps). zerosrc is a live source: buffers are
+ * writer sends no usable caps); a metadata block that does not add up (the
+ * core's EPROTO) is an error even so, as what it declares is unknown.
+ * zerosrc is a live source: buffers are
  * timestamped with the running time at which they arrived.
  *
  * When the metadata declares the per-frame header ("zerobuffer":
@@ -189,15 +191,26 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
   GstCaps *caps;
   const uint8_t *meta = NULL;
   uint64_t meta_size = 0;
-  gchar *caps_str, *quoted, *writer, *why = NULL, *takes = NULL;
+  gchar *caps_str, *quoted = NULL, *writer, *why = NULL, *takes = NULL;
+  int rc;
 
   GST_OBJECT_LOCK (self);
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
 
-  zb_reader_metadata (reader, &meta, &meta_size);
-  quoted = zerobuffer_quote_peer_bytes (meta, meta_size, 256);
   writer = gst_zero_src_describe_writer (reader);
+  rc = zb_reader_metadata (reader, &meta, &meta_size);
+  if (rc < 0) {
+    /* a block that does not add up (EPROTO): what it declares, the
+     * per-frame header too, is unknown, so no frame can be read right,
+     * caps property or not */
+    ZEROBUFFER_ELEMENT_ERROR (self, rc, zb_reader_name (reader),
+        ("Cannot read the metadata %s wrote into ring %s (%s)", writer,
+            zb_reader_name (reader), zb_strerror (rc)),
+        ("%s", zb_last_error ()));
+    goto fail;
+  }
+  quoted = zerobuffer_quote_peer_bytes (meta, meta_size, 256);
   if (meta_size > 0) {
     gint version = zb_metadata_frame_header (meta, meta_size);
 

@@ -2904,6 +2904,76 @@ GST_START_TEST (test_unfixed_caps_in_frame_header)
 
 GST_END_TEST;
 
+/* Overwrites 8 bytes of ring NAME's segment at OFFSET with VALUE (little
+ * endian, as the OIEB and the metadata length prefix are). */
+static void
+poke_segment (const gchar * name, goffset offset, guint64 value)
+{
+  gchar *path = g_strdup_printf ("/dev/shm/%s", name);
+  gint fd = open (path, O_RDWR);
+  guint64 le = GUINT64_TO_LE (value);
+
+  fail_unless (fd >= 0, "cannot open %s", path);
+  fail_unless_equals_int (pwrite (fd, &le, sizeof le, offset), sizeof le);
+  close (fd);
+  g_free (path);
+}
+
+/* Metadata whose length prefix or written count is corrupt (the core's
+ * zb_reader_metadata: EPROTO): zerosrc posts that protocol error, with the
+ * core's text, not "sent no metadata"; and with the caps property set it
+ * does not push the frame either (the metadata declares the per-frame
+ * header: read as metadata-less, its 48 bytes went downstream as data). */
+GST_START_TEST (test_corrupt_metadata)
+{
+  /* the OIEB's metadata_written_bytes; the metadata block's length prefix */
+  const struct
+  {
+    goffset offset;
+    guint64 value;
+    const gchar *core_text;
+  } corruptions[] = {
+    {24, G_GUINT64_CONSTANT (1) << 40, "is outside the"},
+    {128, G_GUINT64_CONSTANT (1) << 63, "does not match"},
+  };
+  guint i, with_caps;
+
+  for (i = 0; i < G_N_ELEMENTS (corruptions); i++) {
+    for (with_caps = 0; with_caps <= 1; with_caps++) {
+      gchar *name = ring_name ("corrupt-meta");
+      GstElement *pipeline, *appsink;
+      zb_writer *writer = NULL;
+      GstSample *sample;
+      gchar *text;
+
+      pipeline = playing_reader (name, with_caps ? "caps=\"" GRAY8_CAPS (2, 2)
+          "\"" : "", &appsink);
+      fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+      fail_unless_equals_int (zb_writer_set_metadata (writer,
+              HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
+      poke_segment (name, corruptions[i].offset, corruptions[i].value);
+      write_frame_with_attrs (writer, NULL);
+      text = wait_error (pipeline, "EPROTO (permanent)", name);
+      fail_unless (strstr (text, "Cannot read the metadata") != NULL, "%s",
+          text);
+      fail_unless (strstr (text, corruptions[i].core_text) != NULL, "%s",
+          text);
+      fail_if (strstr (text, "sent no metadata") != NULL, "%s", text);
+      sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), 0);
+      fail_unless (sample == NULL, "a frame of %" G_GSIZE_FORMAT " bytes "
+          "went downstream", gst_buffer_get_size (gst_sample_get_buffer
+              (sample)));
+      zb_writer_destroy (writer);
+      set_state (pipeline, GST_STATE_NULL);
+      gst_object_unref (pipeline);
+      g_free (text);
+      g_free (name);
+    }
+  }
+}
+
+GST_END_TEST;
+
 /* A zerosink reconnecting to a ring whose metadata (written by an earlier
  * writer) holds the nested caps: refused as unreadable, not a crash. */
 GST_START_TEST (test_writer_after_hostile_metadata)
@@ -3265,6 +3335,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_after_hostile_metadata);
   tcase_add_test (tc, test_unfixed_caps_metadata);
   tcase_add_test (tc, test_unfixed_caps_in_frame_header);
+  tcase_add_test (tc, test_corrupt_metadata);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

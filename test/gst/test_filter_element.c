@@ -30,7 +30,9 @@
  *   gone no hold is left (the request ring is no longer mapped).
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process. */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -90,6 +92,7 @@ typedef struct
   zb_reader *requests;
   gint delay_ms;
   gboolean in_place;            /* answers in place (when declared) */
+  gboolean corrupt_metadata;    /* the response metadata's length prefix */
   gboolean plain;               /* requests without a frame header: echoed */
   gint answers_left;            /* then stops answering (-1: never) */
   gint stop;                    /* atomic */
@@ -206,6 +209,21 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
 
 #define HEADER_METADATA "{\"zerobuffer\":{\"frame_header\":1}}"
 
+/* Sets the metadata length prefix of ring NAME (the 8 bytes after the
+ * 128-byte OIEB) to 2^63, more than was written. */
+static void
+corrupt_metadata_prefix (const gchar * name)
+{
+  gchar *path = g_strdup_printf ("/dev/shm/%s", name);
+  gint fd = open (path, O_RDWR);
+  guint64 le = GUINT64_TO_LE (G_GUINT64_CONSTANT (1) << 63);
+
+  fail_unless (fd >= 0, "cannot open %s", path);
+  fail_unless_equals_int (pwrite (fd, &le, sizeof le, 128), sizeof le);
+  close (fd);
+  g_free (path);
+}
+
 /* Serves one client after another. A client creates its response ring
  * (under the same name each time) before its first request, so the server
  * connects to it at that request: never to the ring of a client that is
@@ -250,6 +268,8 @@ server_loop (gpointer data)
           == 0 && meta_size == 0)
         fail_unless_equals_int (zb_writer_set_metadata (responses,
                 HEADER_METADATA, strlen (HEADER_METADATA)), 0);
+      if (s->corrupt_metadata)
+        corrupt_metadata_prefix (s->response_name);
       if (!answer (s, responses, &request)) {
         zb_writer_destroy (responses);
         responses = NULL;
@@ -891,6 +911,47 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
 
 GST_END_TEST;
 
+/* Response metadata the core cannot read (its length prefix corrupt:
+ * EPROTO): that protocol error, with the core's text. It declares the
+ * per-frame header; read as no metadata, the in-place answers' 48-byte
+ * headers went downstream as responses. */
+GST_START_TEST (test_corrupt_response_metadata)
+{
+  gchar *channel = channel_name ("corrupt-meta");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  server->in_place = TRUE;
+  server->corrupt_metadata = TRUE;
+  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS, "",
+      "sync=false");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (strstr (error->message, "Cannot read the duplex server's "
+          "response metadata") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "does not match") != NULL, "%s", debug);
+  fail_unless (strstr (debug, "zerobuffer-error=EPROTO") != NULL, "%s",
+      debug);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
+      0);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  server_stop (server, 0);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A next client of the same server with other caps: the request ring keeps
  * its first client's metadata, so zerofilter fails, saying that the
  * server's ring does not take this stream (not that there is no server),
@@ -959,6 +1020,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
+  tcase_add_test (tc, test_corrupt_response_metadata);
   return s;
 }
 

@@ -96,6 +96,7 @@ struct _GstZeroSrc
   /* streaming thread only */
   GstCaps *stream_caps;         /* negotiated from the metadata */
   gchar *frame_caps_text;       /* caps the last frame carried, or NULL */
+  gboolean attrs_warned;        /* of attributes that are no JSON object */
   GstCaps *frame_caps;          /* the same, parsed */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
@@ -341,8 +342,28 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
   GST_OBJECT_UNLOCK (self);
   if (overridden)
     return TRUE;
-  if (ext->attrs_size > 0)
+  if (ext->attrs_size > 0 &&
+      !zerobuffer_metadata_check (ext->attrs, ext->attrs_size, &why)) {
+    /* attributes are opaque to the protocol, so other bytes do not stop
+     * the stream; but caps a writer meant to send in them would be lost
+     * without a word */
+    if (!self->attrs_warned) {
+      gchar *quoted = zerobuffer_quote_peer_bytes (ext->attrs,
+          ext->attrs_size, 256);
+
+      ZEROBUFFER_ELEMENT_WARNING (self, ZB_EMETADATA, zb_reader_name (reader),
+          ("Frame %" G_GUINT64_FORMAT " of ring %s carries header "
+              "attributes that are not a JSON object (%s), so caps in them "
+              "are not read: such frames are taken as carrying none (said "
+              "once)", sequence, zb_reader_name (reader), why),
+          ("attributes: %s", quoted));
+      g_free (quoted);
+      self->attrs_warned = TRUE;
+    }
+    g_clear_pointer (&why, g_free);
+  } else if (ext->attrs_size > 0) {
     text = zerobuffer_json_get_string (ext->attrs, ext->attrs_size, "caps");
+  }
   if (g_strcmp0 (text, self->frame_caps_text) == 0) {
     g_free (text);
     return TRUE;
@@ -667,6 +688,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   GST_OBJECT_UNLOCK (self);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
+  self->attrs_warned = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;

@@ -2904,6 +2904,63 @@ GST_START_TEST (test_unfixed_caps_in_frame_header)
 
 GST_END_TEST;
 
+/* Header attributes that are no JSON object (not UTF-8, here with what
+ * would be a caps string): the frames still go out, under the ring's caps
+ * (attributes are opaque to the protocol), but a warning says once that
+ * caps in them are not read; they used to be ignored without a word. */
+GST_START_TEST (test_unreadable_frame_attributes)
+{
+  gchar *name = ring_name ("bad-attrs");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstBus *bus;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL, *expected;
+  GstCaps *gray8 = gst_caps_from_string (GRAY8_CAPS (2, 2));
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  for (i = 0; i < 2; i++) {
+    GstSample *sample;
+
+    write_frame_with_attrs (writer, "{\"caps\":\"\xff((\"}");
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
+    fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), gray8));
+    fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+            (sample)), 4);
+    gst_sample_unref (sample);
+  }
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning");
+  gst_message_parse_warning (msg, &error, &debug);
+  expected = g_strdup_printf ("Frame 1 of ring %s carries header attributes "
+      "that are not a JSON object", name);
+  fail_unless (strstr (error->message, expected) != NULL, "%s",
+      error->message);
+  fail_unless (strstr (debug, "{\"caps\":\"\\xff((\"}") != NULL, "%s", debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+      "more than one warning");
+  gst_object_unref (bus);
+  assert_no_error (pipeline);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_clear_error (&error);
+  g_free (debug);
+  g_free (expected);
+  gst_caps_unref (gray8);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Overwrites 8 bytes of ring NAME's segment at OFFSET with VALUE (little
  * endian, as the OIEB and the metadata length prefix are). */
 static void
@@ -3336,6 +3393,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unfixed_caps_metadata);
   tcase_add_test (tc, test_unfixed_caps_in_frame_header);
   tcase_add_test (tc, test_corrupt_metadata);
+  tcase_add_test (tc, test_unreadable_frame_attributes);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

@@ -5,7 +5,7 @@
 import { yuvColorimetry } from './colorimetry.js';
 import { MetadataError } from './errors.js';
 import type { Frame } from './frame.js';
-import { frameImage, isYuv, type Image } from './image.js';
+import { isYuv, sourceImage, type Image } from './image.js';
 import { native } from './native.js';
 import { RAW_FORMATS, type RawFormat } from './video-info.js';
 
@@ -14,10 +14,6 @@ export const TO_RGB_FORMATS: readonly RawFormat[] = RAW_FORMATS;
 
 type Target = 'RGB' | 'RGBA' | 'GRAY8';
 const CHANNELS: Record<Target, 1 | 3 | 4> = { RGB: 3, RGBA: 4, GRAY8: 1 };
-
-function imageOf(source: Frame | Image): Image {
-  return 'release' in source ? frameImage(source) : source;
-}
 
 function result(img: Image, target: Target, data: Uint8Array): Image {
   const stride = img.width * CHANNELS[target];
@@ -48,7 +44,7 @@ export interface ConvertOptions {
 }
 
 function convert(source: Frame | Image, target: Target, options: ConvertOptions): Image {
-  const img = imageOf(source);
+  const img = sourceImage(source, { RGB: 'toRGB', RGBA: 'toRGBA', GRAY8: 'toGray' }[target]);
   if (img.encoded)
     throw new MetadataError(
       `${img.sequence === undefined ? 'image' : `frame ${img.sequence}`}: ${img.mimeType} frames are encoded; ` +

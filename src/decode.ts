@@ -6,7 +6,7 @@
 import { toRGB } from './convert.js';
 import { ImageDecodeError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
-import { frameImage, type Image } from './image.js';
+import { sourceImage, type Image } from './image.js';
 
 type Sharp = (typeof import('sharp'))['default'];
 let loading: Promise<Sharp> | undefined;
@@ -54,7 +54,7 @@ function describe(img: Image): string {
  * its caps give.
  */
 export async function decodeImage(source: Frame | Image): Promise<Image> {
-  const img = 'release' in source ? frameImage(source) : source;
+  const img = sourceImage(source, 'decodeImage');
   if (!img.encoded) return toRGB(img);
   const sharp = await loadSharp();
   const what = describe(img);
@@ -84,7 +84,7 @@ export async function decodeImage(source: Frame | Image): Promise<Image> {
 
 /** PNG file bytes of a frame's picture (any format decodeImage takes). */
 export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
-  const rgb = await decodeImage(source);
+  const rgb = await decodeImage(sourceImage(source, 'encodePng'));
   const sharp = await loadSharp();
   const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).png().toBuffer();
   return { png, width: rgb.width, height: rgb.height };

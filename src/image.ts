@@ -53,6 +53,26 @@ export function infoOf(frame: Frame): VideoInfo {
   return m.videoInfo;
 }
 
+/**
+ * The picture of what a caller passed as a Frame or an Image (frame.image()):
+ * a TypeError naming `fn` for anything else, not a failure deep inside.
+ */
+export function sourceImage(source: Frame | Image, fn: string): Image {
+  if (typeof source === 'object' && source !== null) {
+    if ('release' in source) return frameImage(source);
+    if (source.data instanceof Uint8Array && Array.isArray(source.planes) && Number.isInteger(source.width) &&
+      Number.isInteger(source.height)) return source;
+  }
+  throw new TypeError(`${fn}: expected a Frame or an Image (frame.image()), got ${described(source)}`);
+}
+
+function described(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) return `a ${value.constructor.name}`;
+  const keys = Object.keys(value);
+  return `an object with keys ${keys.slice(0, 8).join(', ') || '(none)'}${keys.length > 8 ? ', ...' : ''}`;
+}
+
 /** Describes a frame's picture; throws when caps are missing or the size is wrong. */
 export function frameImage(frame: Frame): Image {
   if (frame.released)

@@ -149,9 +149,14 @@ export class ZeroBufferWriter implements AsyncDisposable {
     if (this.#wantHeader && !this.#frameHeader)
       throw new ZeroBufferError('the writer was connected with frameHeader: true: call setMetadata({ caps }), which declares the ' +
         'header, before writing (a frame without it would fail its reader)', { code: 'ESTATE' });
-    if (options.attributes !== undefined && !this.#frameHeader)
-      throw new ZeroBufferError('frame attributes travel in the frame header: connect with frameHeader: true', { code: 'ESTATE' });
-    if (!this.#frameHeader) return undefined;
+    if (!this.#frameHeader) {
+      // said rather than dropped: the reader would get none of them
+      const given = (['pts', 'dts', 'duration', 'flags', 'zbFlags', 'attributes'] as const).filter((key) => options[key] !== undefined);
+      if (given.length > 0)
+        throw new ZeroBufferError(`${given.length === 1 ? 'option' : 'options'} ${given.map((key) => `"${key}"`).join(', ')} ` +
+          `travel${given.length === 1 ? 's' : ''} in the frame header: connect with frameHeader: true`, { code: 'ESTATE' });
+      return undefined;
+    }
     const header: Partial<NativeFrameHeader> = {
       pts: options.pts, dts: options.dts, duration: options.duration, flags: options.flags, zbFlags: options.zbFlags,
     };
@@ -184,6 +189,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
 
   /** Publishes the first `size` bytes of the reservation (all of it by default). */
   commit(size?: number): void {
+    if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0)) fail('size', 'an integer >= 0', size);
     this.#checkOpen();
     const r = this.#reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps, type RawFormat,
+  decodeImage, encodePng, Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps, type RawFormat,
 } from '../../src/index.js';
 
 jest.setTimeout(120000);
@@ -133,6 +133,13 @@ test('toGray: BT.601 luma of RGB within ±2 of videoconvert; YUV luma as stored 
     expect(ours).toMatchObject({ channels: 1, stride: w, format: 'GRAY8' });
     expect(maxDiff(ours.data, theirs, w, h, 1)).toBeLessThanOrEqual(format === 'I420' ? 0 : 2);
   }
+});
+
+test('anything but a Frame or an Image is a TypeError naming the function', async () => {
+  expect(() => toRGB({} as never)).toThrow(new TypeError('toRGB: expected a Frame or an Image (frame.image()), got an object with keys (none)'));
+  expect(() => toGray(null as never)).toThrow(/^toGray: expected a Frame or an Image \(frame.image\(\)\), got null$/);
+  await expect(encodePng(new Uint8Array(10) as never)).rejects.toThrow(/^encodePng: expected a Frame or an Image \(frame.image\(\)\), got a Uint8Array$/);
+  await expect(decodeImage({ data: new Uint8Array(3) } as never)).rejects.toThrow(/^decodeImage: .*got an object with keys data$/);
 });
 
 test('no copy when the frame already is the picture asked for', () => {

@@ -620,7 +620,7 @@ test('an aborted frames() loop ends only its own wait, not another read of the r
   }
 });
 
-test('writer options: header fields are checked (TypeError naming them); frameHeader: true refuses a write before setMetadata; a SharedArrayBuffer\'s bytes are written', async () => {
+test('writer options: header fields are checked (TypeError naming them), and refused without the frame header; frameHeader: true refuses a write before setMetadata; a SharedArrayBuffer\'s bytes are written', async () => {
   const { reader, writer } = await pair('wopts', 4096, true);
   try {
     await expect(writer.write(new Uint8Array([1]))).rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/setMetadata/) });
@@ -636,6 +636,20 @@ test('writer options: header fields are checked (TypeError naming them); frameHe
   } finally {
     await writer.close();
     await reader.close();
+  }
+  const plain = await pair('wopts-plain', 4096);
+  try {
+    await expect(plain.writer.write(new Uint8Array([1]), { pts: 5 }))
+      .rejects.toMatchObject({ code: 'ESTATE', message: 'option "pts" travels in the frame header: connect with frameHeader: true' });
+    await expect(plain.writer.reserve(1, { dts: 1, attributes: { a: 1 } }))
+      .rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/^options "dts", "attributes" travel in the frame header/) });
+    await plain.writer.reserve(4);
+    for (const size of [-1, 1.5, '2'])
+      expect(() => plain.writer.commit(size as number)).toThrow(new TypeError(`option "size" must be an integer >= 0, received ${JSON.stringify(size)}`));
+    plain.writer.cancelReservation();
+  } finally {
+    await plain.writer.close();
+    await plain.reader.close();
   }
 });
 

@@ -1431,6 +1431,10 @@ enum frame_corruption {
   F_READ_POS,
   F_WRITE_POS,
   F_LONG_AT_END,
+  F_PAST_WRITER,
+  F_TO_END_PAST_WRITER,
+  F_MARKER_BEFORE_WRITER,
+  F_TAIL_BEFORE_WRITER,
   F_COUNT
 };
 
@@ -1494,6 +1498,32 @@ static void test_corrupt_frames(void) {
         put_header(fx.m.payload + 1000, 9, 2); /* 24 left: 8 for data */
         fake_publish(o, 1024, 2);
         needle = "claims 9";
+        break;
+      /* Entries the writer's position has not reached: the reader went
+       * past the writer, wrapped and handed out frame 1 again for ever. */
+      case F_PAST_WRITER: /* 100 bytes claimed, 10 written */
+        put_header(fx.m.payload, 100, 1);
+        fake_publish(o, 26, 1);
+        needle = "frame at offset 0 claims 100 bytes, past the writer's "
+                 "position 26";
+        break;
+      case F_TO_END_PAST_WRITER: /* as if it ended exactly at the end */
+        put_header(fx.m.payload, 1024 - 16, 1);
+        fake_publish(o, 26, 1);
+        needle = "past the writer's position 26";
+        break;
+      case F_MARKER_BEFORE_WRITER: /* a marker, the writer not wrapped */
+        CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+        GET_RELEASE(fx.r, 10, 1);
+        put_header(fx.m.payload + 26, 0, 0);
+        fake_publish(o, 42, 2);
+        needle = "wrap marker at offset 26, but the writer's position 42";
+        break;
+      case F_TAIL_BEFORE_WRITER: /* a 5-byte tail, the writer past it */
+        CHECK_RC(put(fx.w, 1003, 1, 0), 0); /* [0, 1019) */
+        GET_RELEASE(fx.r, 1003, 1);
+        fake_publish(o, 1024, 1);
+        needle = "the writer's position 1024 is past it";
         break;
       }
       CHECK_RC(zb_reader_next(fx.r, &f, 0), expected);

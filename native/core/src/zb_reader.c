@@ -541,14 +541,17 @@ static int64_t posted_unread(const zb_reader *r) {
 /* Whether the entry at read position pos is published (docs/PROTOCOL.md §5,
  * "How our reader knows a frame is there"). At a tail shorter than a frame
  * header (or pos == ring, after a frame that ended exactly at the end),
- * the entry is the writer's next frame, at 0. */
-static int entry_published(zb_reader *r, uint64_t pos, bool *published) {
+ * the entry is the writer's next frame, at 0. *write_pos_out: the writer's
+ * position this went by, which bounds the entry (take_entry). */
+static int entry_published(zb_reader *r, uint64_t pos, bool *published,
+                           uint64_t *write_pos_out) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
   uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
   bool in_tail = pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE;
 
   *published = false;
+  *write_pos_out = write_pos;
   if (write_pos > ring)
     return zb__fail(ZB_EPROTO, "ring \"%s\": write position %llu is past the "
                     "%llu-byte ring (corrupted segment)",
@@ -572,10 +575,27 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published) {
 
 enum { TOOK_FRAME = 0, SKIPPED = 1 };
 
+/* A skip (a tail, a marker) at pos says the writer wrapped: it is behind
+ * pos, or level with it after a full lap, never ahead (it cannot pass the
+ * bytes we have not given back). */
+static int check_skip(zb_reader *r, uint64_t pos, uint64_t write_pos,
+                      const char *what) {
+  if (write_pos <= pos)
+    return 0;
+  return zb__fail(ZB_EPROTO, "ring \"%s\": %s at offset %llu, but the "
+                  "writer's position %llu is past it (corrupted segment)",
+                  r->name, what, (unsigned long long)pos,
+                  (unsigned long long)write_pos);
+}
+
 /* Consumes the published entry at pos: a frame (TOOK_FRAME), or a wrap
- * marker / a tail too short for one (SKIPPED). Every value read from the
- * ring is checked before it is used. */
-static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
+ * marker / a tail too short for one (SKIPPED). write_pos: the writer's
+ * position that entry_published saw. Every value read from the ring is
+ * checked before it is used, against the ring's end and the writer's
+ * position: an entry the writer has not reached would take the reader past
+ * it, from where it wraps and reads the same frames again for ever. */
+static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
+                      zb_frame *frame) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
   uint64_t space = ring - pos, total, read_count;
@@ -583,6 +603,9 @@ static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
   int rc;
 
   if (space < ZB_FRAME_HEADER_SIZE) {
+    if ((rc = check_skip(r, pos, write_pos, "a tail too short for a frame "
+                         "header")) < 0)
+      return rc;
     /* Writers wrap without a marker when fewer than 16 bytes are left
      * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
      * the writer counted. */
@@ -597,7 +620,8 @@ static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
     if (pos == 0)
       return zb__fail(ZB_EPROTO, "ring \"%s\": wrap marker at offset 0 "
                       "(corrupted segment)", r->name);
-    if ((rc = give_back_tail(r, space)) < 0)
+    if ((rc = check_skip(r, pos, write_pos, "wrap marker")) < 0 ||
+        (rc = give_back_tail(r, space)) < 0)
       return rc;
     zb__store_release(&oieb->payload_read_pos, 0);
     zb__store_release(&oieb->payload_read_count, read_count + 1);
@@ -611,6 +635,13 @@ static int take_entry(zb_reader *r, uint64_t pos, zb_frame *frame) {
                     r->name, (unsigned long long)pos,
                     (unsigned long long)h.payload_size,
                     (unsigned long long)(space - ZB_FRAME_HEADER_SIZE));
+  if (write_pos > pos && h.payload_size + ZB_FRAME_HEADER_SIZE > write_pos - pos)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": frame at offset %llu claims %llu bytes, "
+                    "past the writer's position %llu (corrupted segment)",
+                    r->name, (unsigned long long)pos,
+                    (unsigned long long)h.payload_size,
+                    (unsigned long long)write_pos);
   if (h.sequence != r->expected_sequence && h.sequence != 1)
     return zb__fail(ZB_ESEQUENCE,
                     "ring \"%s\": expected frame %llu, got %llu at offset "
@@ -654,17 +685,17 @@ static int take_published(zb_reader *r, zb_frame *frame) {
   bool published;
   int rc;
   for (;;) {
-    uint64_t pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
+    uint64_t pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos), write_pos;
     if (pos > ring)
       return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past "
                       "the %llu-byte ring (corrupted segment)",
                       r->name, (unsigned long long)pos,
                       (unsigned long long)ring);
-    if ((rc = entry_published(r, pos, &published)) < 0)
+    if ((rc = entry_published(r, pos, &published, &write_pos)) < 0)
       return rc;
     if (!published)
       return NOTHING_YET;
-    rc = take_entry(r, pos, frame);
+    rc = take_entry(r, pos, write_pos, frame);
     if (rc != SKIPPED)
       return rc;
   }

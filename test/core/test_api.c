@@ -1537,6 +1537,73 @@ static void test_corrupt_frames(void) {
   check_usable();
 }
 
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+/* Writes n bytes over /dev/shm/sem.KIND-NAME, as any process of the user
+ * can. */
+static void overwrite_sem(const char *kind, const char *name,
+                          const void *bytes, size_t n) {
+  char path[300];
+  int fd;
+  snprintf(path, sizeof path, "/dev/shm/sem.%s-%s", kind, name);
+  fd = open(path, O_WRONLY);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  CHECK(pwrite(fd, bytes, n, 0) == (ssize_t)n);
+  close(fd);
+}
+
+/* A semaphore file a peer wrote over: glibc's futex call fails on it and
+ * glibc aborts the process ("The futex facility returned an unexpected
+ * error code."). Two garbages from the adversarial run: all 0xff, and
+ * value 0 with one sleeper (so sem_post calls the futex) and futex flags
+ * -1. The side that waits on it gets EPROTO naming the file; posts to it
+ * are left out, and frames are still found by position. */
+static void test_corrupt_semaphores(void) {
+  static const int32_t bad_flags[3] = {0, 1, -1};
+  static const int32_t intact[8] = {0, 0, 128}; /* glibc's, process-shared */
+  uint8_t all_ff[32];
+  int garbage;
+  memset(all_ff, 0xff, sizeof all_ff);
+  for (garbage = 0; garbage < 2; garbage++) {
+    const void *bytes = garbage ? (const void *)all_ff : bad_flags;
+    size_t n = garbage ? sizeof all_ff : sizeof bad_flags;
+    ring_fixture fx;
+    zb_frame f, held;
+    char needle[300];
+    if (fixture_open(&fx, "csem", 1024) != 0) {
+      fixture_close(&fx);
+      continue;
+    }
+    /* sem-w: the reader's wait refuses it, the writer's post is left out */
+    overwrite_sem("sem-w", fx.name, bytes, n);
+    CHECK_RC(zb_reader_next(fx.r, &f, 100), ZB_EPROTO);
+    snprintf(needle, sizeof needle, "/dev/shm/sem.sem-w-%s is corrupt",
+             fx.name);
+    CHECK_MSG(needle);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    GET_RELEASE(fx.r, 10, 1);
+    overwrite_sem("sem-w", fx.name, intact, sizeof intact);
+
+    /* sem-r: the writer waiting for room refuses it, the reader's post
+     * at a release is left out */
+    CHECK_RC(put(fx.w, 600, 2, 0), 0); /* [26, 642) */
+    CHECK_RC(zb_reader_next(fx.r, &held, 1000), 0);
+    overwrite_sem("sem-r", fx.name, bytes, n);
+    CHECK_RC(put(fx.w, 600, 3, 100), ZB_EPROTO); /* needs 998 free: 408 */
+    snprintf(needle, sizeof needle, "/dev/shm/sem.sem-r-%s is corrupt",
+             fx.name);
+    CHECK_MSG(needle);
+    CHECK_RC(zb_frame_release(&held), 0);
+    overwrite_sem("sem-r", fx.name, intact, sizeof intact);
+    CHECK_RC(put(fx.w, 600, 3, 1000), 0);
+    GET_RELEASE(fx.r, 600, 3);
+    fixture_close(&fx);
+  }
+  check_usable();
+}
+#endif
+
 static void test_corrupt_metadata(void) {
   int what;
   for (what = 0; what < 4; what++) {
@@ -2234,6 +2301,9 @@ int main(void) {
   RUN(test_corrupt_not_a_segment);
   RUN(test_corrupt_free_while_connected);
   RUN(test_corrupt_frames);
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+  RUN(test_corrupt_semaphores);
+#endif
   RUN(test_corrupt_metadata);
   RUN(test_reader_timeouts);
   RUN(test_end_of_stream);

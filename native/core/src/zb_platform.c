@@ -157,8 +157,50 @@ bool zb__process_alive(const zb_process *p) {
 
 /* ------------------------------------------------------------- semaphores */
 
-int zb__sem_wait_until(sem_t *sem, uint64_t deadline_ns) {
+/* glibc's sem_t where its layout is known (64-bit atomics, little endian):
+ * one 64-bit word, the value in its low 32 bits (the futex word, first),
+ * the number of sleepers in its high 32; sem_post does a FUTEX_WAKE only
+ * when that number is not 0. Then 32 bits of futex flags, which glibc
+ * folds into each futex op (op | FUTEX_PRIVATE_FLAG) ^ flags: 128 in a
+ * process-shared semaphore, 0 in a private one. Elsewhere
+ * zb__sem_count_waiter refuses and nothing is checked. */
+#if defined(__linux__) && defined(__GLIBC__) &&                                \
+    (defined(__x86_64__) || defined(__aarch64__)) &&                           \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && ATOMIC_LLONG_LOCK_FREE == 2
+#define ZB_GLIBC_SEM_LAYOUT 1
+#define ZB_SEM_FLAGS_OFFSET 8
+_Static_assert(sizeof(sem_t) == 32 && _Alignof(sem_t) >= 8,
+               "unexpected glibc sem_t");
+#endif
+
+/* Whether glibc can use sem's futex. Any process of the user can write
+ * over /dev/shm/sem.NAME; with other futex flags the kernel refuses the op
+ * (ENOSYS, EINVAL) and glibc aborts the process ("The futex facility
+ * returned an unexpected error code."). One load and compare, before each
+ * post and wait; a peer that writes between this and the call can still
+ * make glibc abort (docs/GUARANTEES.md, "Trust"). */
+static bool sem_intact(sem_t *sem) {
+#ifdef ZB_GLIBC_SEM_LAYOUT
+  unsigned flags = atomic_load_explicit(
+      (_Atomic unsigned *)(void *)((char *)sem + ZB_SEM_FLAGS_OFFSET),
+      memory_order_relaxed);
+  return flags == 128 || flags == 0;
+#else
+  (void)sem;
+  return true;
+#endif
+}
+
+void zb__sem_post(sem_t *sem) {
+  if (sem_intact(sem))
+    sem_post(sem);
+}
+
+int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
   struct timespec ts;
+  if (sem_name != NULL && !sem_intact(sem))
+    return zb__fail(ZB_EPROTO, "semaphore file /dev/shm/sem.%s is corrupt: "
+                    "another process wrote over it", sem_name + 1);
   if (deadline_ns == UINT64_MAX)
     deadline_ns = zb__now_ns() + UINT64_C(3600) * 1000000000u;
   ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
@@ -177,18 +219,6 @@ void zb__sem_take(sem_t *sem) {
   while (sem_trywait(sem) != 0 && errno == EINTR) {
   }
 }
-
-/* glibc's sem_t where its layout is known (64-bit atomics, little endian):
- * one 64-bit word, the value in its low 32 bits (the futex word, first),
- * the number of sleepers in its high 32; sem_post does a FUTEX_WAKE only
- * when that number is not 0. Elsewhere zb__sem_count_waiter refuses. */
-#if defined(__linux__) && defined(__GLIBC__) &&                                \
-    (defined(__x86_64__) || defined(__aarch64__)) &&                           \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && ATOMIC_LLONG_LOCK_FREE == 2
-#define ZB_GLIBC_SEM_LAYOUT 1
-_Static_assert(sizeof(sem_t) == 32 && _Alignof(sem_t) >= 8,
-               "unexpected glibc sem_t");
-#endif
 
 int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word) {
 #ifdef ZB_GLIBC_SEM_LAYOUT

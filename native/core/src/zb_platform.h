@@ -45,8 +45,14 @@ bool zb__process_probe(uint64_t pid, uint64_t *start_time);
 bool zb__process_alive(const zb_process *p);
 
 /* sem_clockwait on CLOCK_MONOTONIC until deadline_ns, retried on EINTR.
- * 0 when posted, ZB_ETIMEDOUT at the deadline. */
-int zb__sem_wait_until(sem_t *sem, uint64_t deadline_ns);
+ * 0 when posted, ZB_ETIMEDOUT at the deadline. sem_name: the named
+ * semaphore ("/sem-w-NAME"), ZB_EPROTO when its file is corrupt (a peer
+ * wrote over it, which would make glibc abort us); NULL for one in our own
+ * memory, which no peer can write. */
+int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns);
+/* sem_post, left out when the semaphore's file is corrupt (glibc would
+ * abort us): the side that waits on it reports it. */
+void zb__sem_post(sem_t *sem);
 /* Takes one post if there is one; never waits. */
 void zb__sem_take(sem_t *sem);
 

@@ -135,7 +135,7 @@ static void pending_drain(zb_reader *r) {
     return;
   zb__add_release(&r->seg.oieb->payload_free_bytes, bytes);
   r->unreturned -= bytes;
-  sem_post(r->sem_r);
+  zb__sem_post(r->sem_r);
 }
 
 /* A tail skipped at a wrap: returned as soon as the frames before it are. */
@@ -358,7 +358,7 @@ void zb_reader_destroy(zb_reader *r) {
   pthread_mutex_unlock(&r->pending_lock);
   zb_reader_disarm(r);
   zb__store_release(&r->seg.oieb->reader_pid, 0);
-  sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
+  zb__sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
   zb_reader_unlink(r); /* the lock file before the flock goes with the fd */
   close(r->lock_fd);
   r->lock_fd = -1;
@@ -483,7 +483,7 @@ int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
 
 void zb_reader_wake(zb_reader *r) {
   atomic_fetch_add(&r->wakes_requested, 1);
-  sem_post(r->sem_w);
+  zb__sem_post(r->sem_w);
 }
 
 /* ------------------------------------------------------------------- read */
@@ -832,7 +832,8 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
     if (now >= deadline)
       return timed_out(r, timeout_ms);
     slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    rc = zb__sem_wait_until(r->sem_w, slice_end < deadline ? slice_end : deadline);
+    rc = zb__sem_wait_until(r->sem_w, r->names.sem_w,
+                            slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;
     if (rc == 0)

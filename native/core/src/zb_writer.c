@@ -180,7 +180,7 @@ static void publish(zb_writer *w, uint64_t consumed, uint64_t entries,
     zb__store_release(&oieb->payload_written_count,
                       zb__load_relaxed(&oieb->payload_written_count) + entries);
   if (frame) {
-    sem_post(w->sem_w);
+    zb__sem_post(w->sem_w);
     zb__sem_take(w->sem_r); /* keep the space semaphore in step */
   }
 }
@@ -360,7 +360,7 @@ static void complete_torn_publish(zb_writer *w) {
       if (ghost != UINT64_MAX && ghost % ring == write_pos) {
         if (zb__cas(&oieb->payload_written_count, &written, written + n) &&
             frames > 0)
-          sem_post(w->sem_w);
+          zb__sem_post(w->sem_w);
         return;
       }
     }
@@ -471,7 +471,7 @@ void zb_writer_destroy(zb_writer *w) {
    * writer_pid after each wait slice. */
   zb__cas(&w->seg.oieb->writer_pid, &self, 0);
   for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
-    sem_post(w->sem_r); /* waits in other threads end */
+    zb__sem_post(w->sem_r); /* waits in other threads end */
   wake_hold_waiters(w);
   unref_unlock(w);
 }
@@ -516,7 +516,7 @@ void zb_writer_wake(zb_writer *w) {
   int n = atomic_load(&w->waiters);
   atomic_fetch_add(&w->wake_seq, 1);
   do
-    sem_post(w->sem_r);
+    zb__sem_post(w->sem_r);
   while (--n > 0);
   wake_hold_waiters(w);
 }
@@ -786,6 +786,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     pthread_mutex_unlock(&w->lock);
     now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
     rc = zb__sem_wait_until(held ? &w->hold_sem : w->sem_r,
+                            held ? NULL : w->names.sem_r,
                             now < deadline ? now : deadline);
     pthread_mutex_lock(&w->lock);
     if (held)

@@ -260,6 +260,47 @@ static void test_flooded_semaphore(void) {
   zb_reader_destroy(r);
 }
 
+/* A writer that dies while sem-w is flooded: every wait ends at once on a
+ * post that brings no frame, so a probe that waited for a quiet slice never
+ * came, and the reads ended at their timeout (Node) or after seconds of
+ * draining (zerosrc). Its death is reported within about a slice, by
+ * zb_reader_next and zb_reader_poll alike. */
+static void test_flooded_semaphore_dead_writer(void) {
+  int polled;
+  for (polled = 0; polled < 2; polled++) {
+    const char *name = zb_test_name("flooddead");
+    const uint32_t *word;
+    zb_reader *r;
+    zb_frame f;
+    uint64_t started;
+    int go, status, again_ms, rc, before = zb_test_failures;
+    pid_t pid;
+
+    CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+    CHECK_RC(zb_reader_arm(r, &word), 0);
+    pid = spawn_writer(name, 1, 1, &go);
+    CHECK(write(go, "g", 1) == 1);
+    CHECK_RC(zb_reader_next(r, &f, 2000), 0); /* the writer is seen */
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK(waitpid(pid, &status, 0) == pid);
+    close(go);
+    __atomic_store_n((uint32_t *)word, 0x7fffffffu, __ATOMIC_SEQ_CST);
+    started = zb_now_ns();
+    if (polled)
+      while ((rc = zb_reader_poll(r, &f, 3000, started, &again_ms)) ==
+             ZB_POLL_SLEEP) {
+      }
+    else
+      rc = zb_reader_next(r, &f, 3000);
+    CHECK_RC(rc, ZB_EWRITERDEAD);
+    CHECK(zb_now_ns() - started < 1000000000u);
+    __atomic_store_n((uint32_t *)word, 0, __ATOMIC_SEQ_CST);
+    zb_reader_destroy(r);
+    if (zb_test_failures != before)
+      fprintf(stderr, "  (%s)\n", polled ? "zb_reader_poll" : "zb_reader_next");
+  }
+}
+
 int main(void) {
   const char *name = zb_test_name("probe");
   const uint32_t *word;
@@ -280,5 +321,6 @@ int main(void) {
   RUN(test_timeouts);
   RUN(test_cancel);
   RUN(test_flooded_semaphore);
+  RUN(test_flooded_semaphore_dead_writer);
   return zb_test_finish("core-loop-wait");
 }

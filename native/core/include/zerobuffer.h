@@ -260,8 +260,8 @@ void zb_reader_disarm(zb_reader *reader);
  * with the same message once the timeout has passed, ZB_ECANCELED after
  * zb_reader_wake, ZB_EOF, ZB_EWRITERDEAD, ...), or ZB_POLL_SLEEP: sleep
  * until the word is not 0 or *again_ms passed, then call it again. The
- * writer's liveness is checked (a /proc read) when 50 ms (a liveness
- * slice) passed without a post, as zb_reader_next does;
+ * writer's liveness is checked (a /proc read) once per 50 ms (a liveness
+ * slice) in which no frame came, posts or not, as zb_reader_next does;
  * *again_ms is at most that. Spurious wake-ups are fine. Same thread rules
  * as zb_reader_next. */
 int zb_reader_poll(zb_reader *reader, zb_frame *frame, int timeout_ms,

@@ -57,7 +57,7 @@ struct zb_reader {
   unsigned wakes_reported;        /* of them, answered with ZB_ECANCELED */
   uint64_t frame_posts;           /* posts taken that were not wake-ups */
   bool armed;                     /* counted as a sem-w sleeper (zb_reader_arm) */
-  uint64_t last_post_ns;          /* zb_reader_poll: when it last took a post */
+  uint64_t last_probe_ns;         /* zb_reader_poll: its last liveness probe */
   uint64_t frames_taken;          /* frames handed out */
   uint64_t largest_taken;         /* payload bytes of the largest of them */
 
@@ -796,8 +796,8 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
     return rc;
   if (ready_only)
     return no_frame_ready(r);
-  /* Liveness costs a /proc read: only when a wait slice passed without a
-   * post (a dead writer posts nothing), or when the caller polls. */
+  /* Liveness costs a /proc read: only once per wait slice in which no
+   * frame came, or when the caller polls. */
   rc = check_writer_end(r, writer_pid, probe_liveness || timeout_ms == 0,
                         frame);
   if (rc < 0)
@@ -816,8 +816,8 @@ static int timed_out(zb_reader *r, int timeout_ms) {
 
 static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
                        bool ready_only) {
-  uint64_t deadline, now, slice_end;
-  bool quiet_slice = false;
+  uint64_t deadline, now, slice_end = 0;
+  bool probe = false;
   int rc;
 
   if (r == NULL || frame == NULL)
@@ -825,20 +825,24 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
   deadline = zb__deadline_ns(timeout_ms);
 
   for (;;) {
-    rc = reader_look(r, frame, timeout_ms, quiet_slice, ready_only);
+    rc = reader_look(r, frame, timeout_ms, probe, ready_only);
     if (rc != NOTHING_YET)
       return rc;
     now = zb__now_ns();
     if (now >= deadline)
       return timed_out(r, timeout_ms);
-    slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    if (probe || slice_end == 0)
+      slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
     rc = zb__sem_wait_until(r->sem_w, r->names.sem_w,
                             slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;
     if (rc == 0)
       count_post(r);
-    quiet_slice = rc == ZB_ETIMEDOUT;
+    /* Once per slice, posts or not: a flooded sem-w (docs/PROTOCOL.md §5)
+     * ends every wait at once, and a post that brings no frame says
+     * nothing of the writer. */
+    probe = rc == ZB_ETIMEDOUT || zb__now_ns() >= slice_end;
   }
 }
 
@@ -871,8 +875,7 @@ void zb_reader_disarm(zb_reader *r) {
 
 int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
                    uint64_t started_ns, int *again_ms) {
-  uint64_t now, deadline, quiet_since, slice_end;
-  unsigned posts;
+  uint64_t now, deadline, slice_end;
   int rc;
 
   if (r == NULL || frame == NULL || again_ms == NULL)
@@ -880,17 +883,19 @@ int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
                     "are required");
   /* The post that woke the caller, as the sem wait of zb_reader_next takes
    * it, and any other: the word reads 0 again before the caller sleeps. */
-  posts = take_posts(r);
+  take_posts(r);
   now = zb__now_ns();
-  if (posts > 0 || r->last_post_ns < started_ns)
-    r->last_post_ns = posts > 0 ? now : started_ns;
-  quiet_since = r->last_post_ns;
-  slice_end = quiet_since + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+  /* Slices count from the wait's start or the last probe, not from the
+   * last post: posts that bring no frame (a flooded sem-w) must not put
+   * the probe off. */
+  if (r->last_probe_ns < started_ns)
+    r->last_probe_ns = started_ns;
+  slice_end = r->last_probe_ns + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
   rc = reader_look(r, frame, timeout_ms, now >= slice_end, false);
   if (rc != NOTHING_YET)
     return rc;
   if (now >= slice_end)  /* probed: the next slice starts now */
-    slice_end = (r->last_post_ns = now) + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    slice_end = (r->last_probe_ns = now) + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
   deadline = timeout_ms < 0 ? UINT64_MAX
                             : started_ns + (uint64_t)timeout_ms * 1000000u;
   if (now >= deadline)

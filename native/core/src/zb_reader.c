@@ -358,7 +358,7 @@ void zb_reader_destroy(zb_reader *r) {
   pthread_mutex_unlock(&r->pending_lock);
   zb_reader_disarm(r);
   zb__store_release(&r->seg.oieb->reader_pid, 0);
-  zb__sem_post(r->sem_r); /* a writer waiting for space sees "reader gone" now */
+  zb__sem_post(r->sem_r); /* a writer waiting for room sees "reader gone" now */
   zb_reader_unlink(r); /* the lock file before the flock goes with the fd */
   close(r->lock_fd);
   r->lock_fd = -1;
@@ -635,7 +635,8 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
                     r->name, (unsigned long long)pos,
                     (unsigned long long)h.payload_size,
                     (unsigned long long)(space - ZB_FRAME_HEADER_SIZE));
-  if (write_pos > pos && h.payload_size + ZB_FRAME_HEADER_SIZE > write_pos - pos)
+  if (write_pos > pos &&
+      h.payload_size + ZB_FRAME_HEADER_SIZE > write_pos - pos)
     return zb__fail(ZB_EPROTO,
                     "ring \"%s\": frame at offset %llu claims %llu bytes, "
                     "past the writer's position %llu (corrupted segment)",

@@ -1435,6 +1435,7 @@ enum frame_corruption {
   F_TO_END_PAST_WRITER,
   F_MARKER_BEFORE_WRITER,
   F_TAIL_BEFORE_WRITER,
+  F_LAP_CLAIMED,
   F_COUNT
 };
 
@@ -1525,6 +1526,25 @@ static void test_corrupt_frames(void) {
         fake_publish(o, 1024, 1);
         needle = "the writer's position 1024 is past it";
         break;
+      case F_LAP_CLAIMED: { /* a full lap claimed by counts and posts (a
+                               flooded sem-w), with every byte free: the
+                               reader replayed frame 1 lap after lap */
+        char sem_name[128];
+        sem_t *sem;
+        CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+        GET_RELEASE(fx.r, 10, 1);
+        atomic_store(&o->payload_written_count, 1000);
+        snprintf(sem_name, sizeof sem_name, "/sem-w-%s", fx.name);
+        sem = sem_open(sem_name, 0);
+        CHECK(sem != SEM_FAILED);
+        for (int i = 0; sem != SEM_FAILED && i < 100; i++)
+          sem_post(sem);
+        if (sem != SEM_FAILED)
+          sem_close(sem);
+        expected = ZB_EAGAIN;
+        needle = "no frame ready";
+        break;
+      }
       }
       CHECK_RC(zb_reader_next(fx.r, &f, 0), expected);
       CHECK_MSG(needle);

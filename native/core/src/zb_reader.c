@@ -565,11 +565,15 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
     *published = true;
     return 0;
   }
-  /* Positions equal: empty, or the writer went a whole lap round. */
+  /* Positions equal: empty, or the writer went a whole lap round. A lap
+   * leaves bytes in use, so fewer than ring free (a peer writer's lost
+   * updates only lower them): with every byte free, counts and posts that
+   * claim one (a flooded sem-w) would replay the frames read already. */
   take_posts(r);
   *published = posted_unread(r) > 0 &&
                zb__load_acquire(&oieb->payload_written_count) !=
-                   zb__load_relaxed(&oieb->payload_read_count);
+                   zb__load_relaxed(&oieb->payload_read_count) &&
+               zb__load_acquire(&oieb->payload_free_bytes) < ring;
   return 0;
 }
 

@@ -25,13 +25,15 @@
  * the writer's timestamps: the decode time (DTS, else PTS) of the first
  * frame of each writer connection (and the first after zerosrc was paused)
  * is the running time of its commit (the writer's CLOCK_MONOTONIC, the same
- * clock on one host), never before what was pushed already, and every
- * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
- * offset by the same amount; a frame without a DTS gets its PTS),
- * so a live pipeline sees the writer's pacing, not the jitter of the
- * transport. When the writer's timestamps fall behind its commit times by
- * more than 15 ms (it paused, or seeked back), the offset grows by as
- * much. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
+ * clock on one host), for a new writer never before what was pushed
+ * already, and every later PTS and DTS keeps the writer's spacing from it
+ * (PTS and DTS are offset by the same amount; a frame without a DTS gets
+ * its PTS), so a live pipeline sees the writer's pacing, not the jitter of
+ * the transport. Timestamps never go back: a frame that would decode at or
+ * before the last one pushed (those that waited in the ring while zerosrc
+ * was paused) comes just after it, late. When the writer's timestamps fall
+ * behind its commit times by more than 15 ms (it paused, or seeked back),
+ * the offset grows by as much. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
  * GAP, ...) are the writer's too. Frames without a PTS, and streams without
  * the header, get the running time of arrival. A frame whose header is
  * invalid is a protocol error.
@@ -101,6 +103,7 @@ struct _GstZeroSrc
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
+  gboolean ts_resumed;          /* ...and is taken again after a pause */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
@@ -420,19 +423,27 @@ writer_time (uint64_t t)
  * again) anchors the time base: its decode time (the DTS, else the PTS) is
  * the running time of the frame's commit (the writer's CLOCK_MONOTONIC,
  * ours too on one host), so a frame that waited in the ring is not stamped
- * fresh; later frames keep the writer's spacing. Never before what was
- * pushed already (our running time stands still while PAUSED, the
- * writer's clock does not), nor before 0. A frame's decode time is never
- * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
- * fell behind its clock (it paused, or seeked or looped back) the time base
- * moves forward by as much, so that such frames do not reach the sinks late
- * for ever. Frames are committed in decode order, hence the DTS. */
+ * fresh; later frames keep the writer's spacing. A new writer's anchor is
+ * never before what was pushed already, so its frames follow the last
+ * writer's. After a pause it may be: our running time stood still while
+ * the writer's clock went on, so the frames committed meanwhile map to
+ * before the pause, and only an anchor at the commit keeps the frames
+ * committed after it on time (anchored after what was pushed, everything
+ * would come as late as the pause was long). A frame's decode time is
+ * never more than ZEROSRC_TS_SLACK before its commit: when the writer's
+ * timeline fell behind its clock (it paused, or seeked or looped back) the
+ * time base moves forward by as much, so that such frames do not reach the
+ * sinks late for ever. Frames are committed in decode order, hence the
+ * DTS. A frame that would still decode at or before the last one pushed
+ * (those that waited through a pause) is moved to just after it, PTS and
+ * DTS alike: timestamps never go back, and a synchronised sink takes it as
+ * late. Nor before 0. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
 {
   GstClockTimeDiff pts = writer_time (ext->pts), dts = writer_time (ext->dts);
-  GstClockTimeDiff decode = dts >= 0 ? dts : pts;
+  GstClockTimeDiff decode = dts >= 0 ? dts : pts, shift = 0;
 
   if (decode >= 0) {
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
@@ -441,10 +452,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff age = ext->commit_ns != 0 ?
         (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
-        (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
+        (GstClockTimeDiff) now - MAX (age, 0) : 0;
 
     if (!self->ts_anchored) {
-      self->ts_offset = MAX (committed, self->ts_last) - decode;
+      self->ts_offset = (self->ts_resumed ? committed :
+          MAX (committed, MAX (self->ts_last, 0))) - decode;
       self->ts_anchored = TRUE;
       GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
@@ -461,11 +473,14 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
             GST_STIME_ARGS (self->ts_offset));
       }
     }
+    if (decode + self->ts_offset <= self->ts_last ||
+        decode + self->ts_offset < 0)
+      shift = MAX (self->ts_last + 1, 0) - (decode + self->ts_offset);
   }
-  if (pts >= 0 && pts + self->ts_offset >= 0)
-    GST_BUFFER_PTS (buffer) = pts + self->ts_offset;
-  if (dts >= 0 && self->ts_anchored && dts + self->ts_offset >= 0)
-    GST_BUFFER_DTS (buffer) = dts + self->ts_offset;
+  if (pts >= 0 && pts + self->ts_offset + shift >= 0)
+    GST_BUFFER_PTS (buffer) = pts + self->ts_offset + shift;
+  if (dts >= 0 && self->ts_anchored && dts + self->ts_offset + shift >= 0)
+    GST_BUFFER_DTS (buffer) = dts + self->ts_offset + shift;
   else if (dts < 0 && GST_BUFFER_PTS_IS_VALID (buffer))
     GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
   if (GST_BUFFER_DTS_IS_VALID (buffer))
@@ -774,7 +789,8 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gsize offset = 0, size;
   gint timeout;
   gint64 deadline;
-  gboolean eos_on_writer_exit;
+  gboolean eos_on_writer_exit, resumed;
+  GstFlowReturn ret;
   guint moved;
   int rc;
 
@@ -855,6 +871,14 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
   }
 
+  /* A frame that arrives while PAUSED is stamped once we are PLAYING
+   * again: our running time then goes on from where it stopped, not from
+   * the time the pause took. */
+  ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
+  if (ret != GST_FLOW_OK) {
+    zb_frame_release (&frame);
+    return ret;
+  }
   if (self->stream_caps == NULL &&
       !gst_zero_src_negotiate_from_ring (self, reader)) {
     zb_frame_release (&frame);
@@ -887,9 +911,11 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gst_buffer_append_memory (buffer, gst_zero_src_ring_wrap (ring, &frame,
           offset, size));
   /* a new writer, or our running time stood still: a new time base */
-  if (g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE) ||
-      self->discont || frame.sequence == 1)
+  resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
+  if (resumed || self->discont || frame.sequence == 1) {
     self->ts_anchored = FALSE;
+    self->ts_resumed = resumed;
+  }
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext);
   if (self->discont || frame.sequence == 1) {

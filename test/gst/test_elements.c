@@ -2541,6 +2541,83 @@ GST_START_TEST (test_reordered_and_paused_timestamps)
 
 GST_END_TEST;
 
+/* A writer that pushes timestamped frames at the pace of its clock while
+ * zerosrc is paused for 1.5 s. Our running time stood still meanwhile, the
+ * writer's did not: the frames that waited in the ring come out late (no
+ * later than the running time at which they are pulled), and the frames
+ * committed after the pause on time, at their commit, so the writer's time
+ * base moved back by the pause instead of every later frame coming as
+ * late as the pause was long. PTS never stand still nor go back. */
+GST_START_TEST (test_reader_pause_drops_behind)
+{
+  const GstClockTime spacing = 50 * GST_MSECOND;
+  const guint before = 4, waiting = 30, after = 10;
+  gchar *name = ring_name ("fhrpause");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 start = 0, pts, dts, last_pts = -1, now;
+  gint64 offset_before = 0, offset_after = 0;
+  guint i, j;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < before + waiting + after; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+    gint64 due = start + (gint64) (i * spacing / GST_USECOND);
+
+    if (i == before)
+      set_state (reader_pipe, GST_STATE_PAUSED);
+    if (i == before + waiting) {
+      set_state (reader_pipe, GST_STATE_PLAYING);
+      /* the frames that waited, late: pulled at once, stamped before */
+      for (j = before; j < before + waiting; j++) {
+        next_times (appsink, &pts, &dts);
+        now = (gint64) gst_element_get_current_running_time (reader_pipe);
+        fail_unless (pts > last_pts, "frame %u: PTS %" G_GINT64_FORMAT
+            " after %" G_GINT64_FORMAT, j, pts, last_pts);
+        fail_unless (pts <= now + 10 * GST_MSECOND, "frame %u waited "
+            "through the pause but is due %" G_GINT64_FORMAT " ms after it "
+            "was pulled", j, (pts - now) / GST_MSECOND);
+        last_pts = pts;
+      }
+    }
+    if (due > g_get_monotonic_time ())
+      g_usleep (due - g_get_monotonic_time ());
+    GST_BUFFER_PTS (buffer) = i * spacing;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+    /* the writer's clock starts at its first commit, so that no frame is
+     * due before it is committed */
+    if (i == 0)
+      start = g_get_monotonic_time ();
+    if (i >= before && i < before + waiting)
+      continue;
+    next_times (appsink, &pts, &dts);
+    now = (gint64) gst_element_get_current_running_time (reader_pipe);
+    fail_unless (pts > last_pts, "frame %u: PTS %" G_GINT64_FORMAT " after %"
+        G_GINT64_FORMAT, i, pts, last_pts);
+    last_pts = pts;
+    if (i == before - 1)
+      offset_before = pts - (gint64) (i * spacing);
+    offset_after = pts - (gint64) (i * spacing);
+  }
+  /* the last frame at its commit, not the pause later */
+  fail_unless (ABS (pts - now) < 250 * GST_MSECOND, "the last frame is due %"
+      G_GINT64_FORMAT " ms after it was pulled", (pts - now) / GST_MSECOND);
+  fail_unless (offset_before - offset_after > 1250 * GST_MSECOND &&
+      offset_before - offset_after < 1750 * GST_MSECOND, "the writer's time "
+      "base moved back by %" G_GINT64_FORMAT " ms over a 1.5 s pause",
+      (offset_before - offset_after) / GST_MSECOND);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* What a plain core reader sees, with and without the frame header. */
 static void
 frame_header_on_the_wire (gboolean on)
@@ -3383,6 +3460,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
+  tcase_add_test (tc, test_reader_pause_drops_behind);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);

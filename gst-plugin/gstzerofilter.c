@@ -496,10 +496,13 @@ held_request_memory (GstZeroFilter * self, Pending * p)
   return gst_zero_src_ring_wrap_hold (self->held, &p->hold, offset, size);
 }
 
-/* OUT gets the timestamps and flags of P's input. */
+/* OUT gets the timestamps and flags of P's input. Appending its ring
+ * memory set TAG_MEMORY, which would tell downstream of a change to the
+ * buffer's memory that none made. */
 static void
 stamp (GstBuffer * out, const Pending * p)
 {
+  GST_BUFFER_FLAG_UNSET (out, GST_BUFFER_FLAG_TAG_MEMORY);
   GST_BUFFER_PTS (out) = p->pts;
   GST_BUFFER_DTS (out) = p->dts;
   GST_BUFFER_DURATION (out) = p->duration;

@@ -33,10 +33,12 @@
  * before the last one pushed (those that waited in the ring while zerosrc
  * was paused) comes just after it, late. When the writer's timestamps fall
  * behind its commit times by more than 15 ms (it paused, or seeked back),
- * the offset grows by as much. Duration and the buffer flags (DELTA_UNIT, DISCONT, HEADER,
- * GAP, ...) are the writer's too. Frames without a PTS, and streams without
- * the header, get the running time of arrival. A frame whose header is
- * invalid is a protocol error.
+ * the offset grows by as much. Duration and the buffer flags (DELTA_UNIT,
+ * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS,
+ * and streams without the header, get the running time of arrival. A frame
+ * whose header is invalid is a protocol error. A buffer that gets no
+ * duration from the writer (or has no header) lasts one frame of the
+ * caps' framerate, when that is above 0.
  *
  * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
  * with eos-on-writer-exit=false waits for the next writer and continues.
@@ -416,6 +418,22 @@ writer_time (uint64_t t)
 {
   return t == ZB_EXT_NONE || t > (uint64_t) G_MAXINT64 / 2 ? -1 :
       (GstClockTimeDiff) t;
+}
+
+/* One frame at the framerate of the caps in force, or NONE when they have
+ * none above 0 (0/1: a variable rate). */
+static GstClockTime
+gst_zero_src_caps_duration (GstZeroSrc * self)
+{
+  GstCaps *caps = self->frame_caps != NULL ? self->frame_caps :
+      self->stream_caps;
+  gint n, d;
+
+  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
+      gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
+          "framerate", &n, &d) && n > 0 && d > 0)
+    return gst_util_uint64_scale_int (GST_SECOND, d, n);
+  return GST_CLOCK_TIME_NONE;
 }
 
 /* The writer's timestamps and flags from the per-frame header. The first
@@ -910,6 +928,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   buffer = gst_buffer_new ();
   gst_buffer_append_memory (buffer, gst_zero_src_ring_wrap (ring, &frame,
           offset, size));
+  /* appending set it; the memory is the frame's own, not a change made to
+   * the buffer that downstream should know of */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   /* a new writer, or our running time stood still: a new time base */
   resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
   if (resumed || self->discont || frame.sequence == 1) {
@@ -918,6 +939,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   }
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext);
+  /* muxers and videorate need durations; the writer's, else the caps' */
+  if (!GST_BUFFER_DURATION_IS_VALID (buffer))
+    GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self);
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;

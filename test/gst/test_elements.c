@@ -2618,6 +2618,62 @@ GST_START_TEST (test_reader_pause_drops_behind)
 
 GST_END_TEST;
 
+/* Durations for muxers and videorate: the writer's when the frame header
+ * carries one, else one frame of the caps' framerate (none at 0/1, a
+ * variable rate). No buffer says its memory changed (TAG_MEMORY): it wraps
+ * the frame as the writer committed it. */
+static void
+durations_and_flags (const gchar * sink_props, const gchar * caps,
+    GstClockTime frame, gboolean carried)
+{
+  gchar *name = ring_name ("duration");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, sink_props, caps, &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    /* the first with a duration of its own, the others without */
+    GST_BUFFER_DURATION (buffer) = i == 0 ? 10 * GST_MSECOND :
+        GST_CLOCK_TIME_NONE;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < 3; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *got;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    got = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (got), i == 0 && carried ?
+        10 * GST_MSECOND : frame);
+    fail_if (GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_TAG_MEMORY),
+        "frame %u: flags 0x%x", i, GST_BUFFER_FLAGS (got));
+    gst_sample_unref (sample);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_START_TEST (test_durations_and_flags)
+{
+  GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, 1, 30);
+
+  durations_and_flags ("", GRAY8_CAPS (4, 4), frame, FALSE);
+  durations_and_flags ("frame-header=true", GRAY8_CAPS (4, 4), frame, TRUE);
+  durations_and_flags ("", "video/x-raw, format=(string)GRAY8, "
+      "width=(int)4, height=(int)4, framerate=(fraction)0/1",
+      GST_CLOCK_TIME_NONE, FALSE);
+}
+
+GST_END_TEST;
+
 /* What a plain core reader sees, with and without the frame header. */
 static void
 frame_header_on_the_wire (gboolean on)
@@ -3461,6 +3517,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_behind);
+  tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);
   tcase_add_test (tc, test_bad_frame_header);

@@ -371,6 +371,8 @@ pull_paired (GstElement * appsink, GstClockTime * segment_start)
   fail_unless_equals_int (gst_buffer_extract (buffer, 0, &answered,
           sizeof answered), sizeof answered);
   pts = GST_BUFFER_PTS (buffer);
+  /* ring memory, wrapped as it is: no change to the buffer's memory */
+  fail_if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY));
   fail_unless (answered == pts, "a response answering the request of PTS %"
       GST_TIME_FORMAT " was pushed with PTS %" GST_TIME_FORMAT,
       GST_TIME_ARGS (answered), GST_TIME_ARGS (pts));

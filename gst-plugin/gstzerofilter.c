@@ -2039,7 +2039,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_string ("channel", "Channel",
           "Name of the duplex channel (required): requests go into the ring "
           "CHANNEL_request, which the server creates; responses come from "
-          "CHANNEL_response, which zerofilter creates", NULL, ready));
+          "CHANNEL_response, which zerofilter creates. 1..236 bytes of ASCII "
+          "letters, digits, '-', '_' and '.', not starting with '.' or "
+          "'sem.', without '..' (both ring names must be valid)", NULL,
+          ready));
   g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
       g_param_spec_int ("connect-timeout", "Connect timeout",
           "How long to wait for the server to create CHANNEL_request, in "
@@ -2143,7 +2146,7 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
-      "ZeroBuffer duplex filter", "Filter/Video",
+      "ZeroBuffer duplex filter", "Filter",
       "Sends every buffer to a server process over a ZeroBuffer duplex "
       "channel and pushes its response in the buffer's place", "zerobuffer");
   element_class->change_state =

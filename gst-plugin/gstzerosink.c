@@ -748,7 +748,9 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_BUFFER_NAME,
       g_param_spec_string ("buffer-name", "Buffer name",
           "Name of the ring to write into (required), as given to the "
-          "reader that creates it (e.g. zerosrc buffer-name); no '/'",
+          "reader that creates it (e.g. zerosrc buffer-name): 1..245 bytes "
+          "of ASCII letters, digits, '-', '_' and '.', not starting with '.' "
+          "or 'sem.', without '..'",
           DEFAULT_BUFFER_NAME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -821,7 +823,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,
-      "ZeroBuffer sink", "Sink/Video",
+      "ZeroBuffer sink", "Sink",
       "Writes buffers as frames into a ZeroBuffer v1.0 shared-memory ring "
       "created by a reader", "zerobuffer");
 

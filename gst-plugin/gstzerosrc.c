@@ -1021,7 +1021,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_BUFFER_NAME,
       g_param_spec_string ("buffer-name", "Buffer name",
           "Name of the ring to create (required); the writer (e.g. zerosink "
-          "buffer-name) connects to it. No '/', at most 245 bytes",
+          "buffer-name) connects to it. 1..245 bytes of ASCII letters, "
+          "digits, '-', '_' and '.', not starting with '.' or 'sem.', "
+          "without '..'",
           DEFAULT_BUFFER_NAME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
@@ -1048,8 +1050,10 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_int ("timeout", "Timeout",
           "How long to wait for the next frame, in milliseconds, before "
-          "posting an error (-1 = wait forever). A writer that dies is "
-          "detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
+          "posting an error (-1 = wait forever). The wait counts whether or "
+          "not a writer is connected: from the start, and between writers, "
+          "so with no writer at all it fails after that long. A writer that "
+          "dies is detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CAPS,
@@ -1077,7 +1081,7 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
-      "ZeroBuffer source", "Source/Video",
+      "ZeroBuffer source", "Source",
       "Creates a ZeroBuffer v1.0 shared-memory ring and pushes the frames "
       "a writer puts into it, without copying them", "zerobuffer");
 

@@ -1301,6 +1301,29 @@ static void test_writer_checks(void) {
   if (w != NULL) {
     CHECK_RC(put(w, 100, 1, 0), ZB_EREADERGONE);
     CHECK_MSG("closed");
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  /* ... and when it closes between a reserve and its commit (zerosink's
+   * pool reserves the next frame ahead): the commit fails, the
+   * reservation is dropped and nothing is published. */
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r != NULL && w != NULL) {
+    zb_reservation a, b;
+    zb_hold hold;
+    CHECK_RC(zb_writer_reserve(w, 100, &a, 0), 0);
+    CHECK_RC(zb_writer_reserve(w, 100, &b, 0), 0);
+    zb_reader_destroy(r);
+    r = NULL;
+    CHECK_RC(zb_reservation_commit(&a, 100), ZB_EREADERGONE);
+    CHECK_MSG("closed");
+    CHECK(a.writer == NULL);
+    CHECK_RC(zb_reservation_commit_hold(&b, 100, &hold), ZB_EREADERGONE);
+    CHECK(b.writer == NULL && hold.writer == NULL);
+    CHECK_EQ_U64(zb_writer_open_reservations(w), 0);
+    CHECK_RC(zb_writer_health(w, &h), 0);
+    CHECK_EQ_U64(h.written_count, 0);
   }
 out:
   zb_writer_destroy(w);

@@ -640,7 +640,8 @@ static int fill_ring(zb_writer *w) {
 
 /* 3. The reader dies (SIGKILL) while the writer waits on a full ring: the
  * writer gets ZB_EREADERGONE long before its timeout. Then the same for a
- * reader that closes cleanly. */
+ * reader that closes cleanly, and for a reader killed between a reserve
+ * and its commit. */
 static void test_reader_death(void) {
   char name[96];
   reader_args ra;
@@ -714,8 +715,38 @@ static void test_reader_death(void) {
   if (rc_child.pid > 0)
     child_kill(&rc_child);
   zb_writer_destroy(w);
+  w = NULL;
   CHECK(zb_test_ring_gone(name));
   zb_test_remove_ring(name);
+
+  /* c) killed while a reservation is open (zerosink's pool reserves the
+   * next frame ahead): its commit fails, nothing is published. The death
+   * is seen by the probe the reserve makes once per slice, so the commit
+   * comes a slice later. */
+  copy_name(name, "rcommit");
+  ra = (reader_args){name, 16 * 1024, 0, 0, 1, 0};
+  CHECK(spawn(&rc_child, reader_child, &ra) == 0);
+  CHECK(wait_byte(rc_child.from_child, 5000) == 'R');
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    zb_health h;
+    CHECK_RC(zb_writer_reserve(w, sizeof frame, &slot, 0), 0);
+    CHECK_KILLED(child_kill(&rc_child));
+    sleep_ms(120); /* past the 50 ms slice */
+    CHECK_RC(zb_reservation_commit(&slot, sizeof frame), ZB_EREADERGONE);
+    CHECK_MSG("died");
+    CHECK(slot.writer == NULL);
+    CHECK_EQ_U64(zb_writer_open_reservations(w), 0);
+    CHECK_RC(zb_writer_health(w, &h), 0);
+    CHECK_EQ_U64(h.written_count, 0);
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  if (rc_child.pid > 0)
+    child_kill(&rc_child);
+  zb_writer_destroy(w);
+  zb_test_remove_ring(name);
+  CHECK(zb_test_ring_gone(name));
 }
 
 /* 4. The writer dies without detaching: the reader gets every committed

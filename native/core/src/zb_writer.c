@@ -832,6 +832,16 @@ static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
   return NULL;
 }
 
+/* Cancels an open slot, ends its reservation and drops the reference it
+ * held, with the lock. */
+static void end_cancelled(zb_writer *w, zb_slot *s, zb_reservation *res) {
+  s->state = SLOT_CANCELLED;
+  drop_cancelled_tail(w);
+  publish_ready(w);
+  memset(res, 0, sizeof *res);
+  unref_unlock(w);
+}
+
 static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
   zb_writer *w;
   zb_slot *s;
@@ -850,6 +860,13 @@ static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
                   w->name, (unsigned long long)size,
                   (unsigned long long)s->reserved);
     pthread_mutex_unlock(&w->lock);
+    return rc;
+  }
+  /* The reader may have closed since the reserve (a pool reserves the next
+   * frame ahead of time): such a frame is not written, say so now rather
+   * than at the next reserve. The same check as the reserve's. */
+  if ((rc = reader_gone(w, zb__now_ns())) < 0) {
+    end_cancelled(w, s, res);
     return rc;
   }
   if (hold != NULL && w->nholds == w->holds_cap) {
@@ -981,18 +998,12 @@ uint64_t zb_writer_open_reservations(zb_writer *w) {
 }
 
 void zb_reservation_cancel(zb_reservation *res) {
-  zb_writer *w;
   zb_slot *s;
   int rc;
 
   if ((s = open_slot(res, "cancel", &rc)) == NULL)
     return;
-  w = res->writer;
-  s->state = SLOT_CANCELLED;
-  drop_cancelled_tail(w);
-  publish_ready(w);
-  memset(res, 0, sizeof *res);
-  unref_unlock(w);
+  end_cancelled(res->writer, s, res);
 }
 
 int zb_writer_write(zb_writer *w, const void *data, uint64_t size,

@@ -316,6 +316,22 @@ commit (zb_reservation * res, GstBuffer * buffer, GBytes * attributes,
       zb_reservation_commit (res, size);
 }
 
+/* Why a commit into WRITER's ring failed. A reader gone since the reserve
+ * (the pool reserves each frame ahead of time) is reported as a reserve
+ * that finds it gone is (gst_zero_link_reserve). */
+static GstZeroError *
+commit_error (zb_writer * writer, int rc)
+{
+  const gchar *ring = zb_writer_name (writer);
+
+  if (rc == ZB_EREADERGONE)
+    return gst_zero_error_new (rc, g_strdup_printf ("The reader of ring %s "
+            "is gone", ring), g_strdup (zb_last_error ()));
+  return gst_zero_error_new (rc, g_strdup_printf ("Could not commit a frame "
+          "into ring %s: %s", ring, zb_strerror (rc)),
+      g_strdup (zb_last_error ()));
+}
+
 /* gst_buffer_extract with the core's copy (zb_copy), memory by memory: the
  * ring's position, not the buffer, decides where the bytes land. */
 static gboolean
@@ -348,11 +364,14 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     gboolean * moved, GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
+  zb_writer *writer;
   guint8 *data;
   int rc;
 
   if (slot->res.writer == NULL)
     return FALSE;
+  /* for the error: the commit ends the reservation's reference */
+  writer = zb_writer_ref (slot->res.writer);
   data = slot->res.data + header;
   gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
       &maxsize);
@@ -360,18 +379,19 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     memmove (data, data + offset, size);
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
-  if (rc == ZB_ESTATE)
+  if (rc == ZB_ESTATE) {
+    zb_writer_unref (writer);
     return FALSE;
+  }
   slot->committed = TRUE;
   if (rc < 0) {
-    *error = gst_zero_error_new (rc,
-        g_strdup_printf ("Could not commit a frame: %s", zb_strerror (rc)),
-        g_strdup (zb_last_error ()));
+    *error = commit_error (writer, rc);
     *ret = GST_FLOW_ERROR;
-    return TRUE;
+  } else {
+    *moved = offset != 0;
+    *ret = GST_FLOW_OK;
   }
-  *moved = offset != 0;
-  *ret = GST_FLOW_OK;
+  zb_writer_unref (writer);
   return TRUE;
 }
 
@@ -452,10 +472,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   rc = commit (&res, buffer, attributes, flags, header, size + header, hold,
       commit_ns);
   if (rc < 0) {
-    *error = gst_zero_error_new (rc,
-        g_strdup_printf ("Could not commit a frame into ring %s: %s",
-            zb_writer_name (writer), zb_strerror (rc)),
-        g_strdup (zb_last_error ()));
+    *error = commit_error (writer, rc);
     ret = GST_FLOW_ERROR;
     goto done;
   }

@@ -545,6 +545,45 @@ GST_START_TEST (test_reader_gone)
 
 GST_END_TEST;
 
+/* The same through zerosink's zero-copy pool, whose next frame is reserved
+ * before the reader goes: its commit fails with the same error, and the
+ * frame is not counted as written. */
+GST_START_TEST (test_reader_gone_zero_copy)
+{
+  gchar *name = ring_name ("gonezc");
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true ! "
+      "video/x-raw,format=GRAY8,width=40,height=25,framerate=2/1 ! "
+      "zerosink name=sink buffer-name=%s sync=false", name);
+  zb_reader *reader = NULL;
+  GstElement *pipeline;
+  gchar *text, *expected;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = launch (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  /* one frame, then gone well before the next (500 ms later) */
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_int (zb_frame_release (&frame), 0);
+  zb_reader_destroy (reader);
+  text = wait_error (pipeline, "EREADERGONE (transient)", name);
+  expected = g_strdup_printf ("reader of ring %s is gone", name);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  fail_unless (strstr (text, "\nzerobuffer-stats frames-written=1 ") != NULL,
+      "%s", text);
+  fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+          "frames-zero-copy"), 1);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (text);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_full_ring_times_out)
 {
   gchar *name = ring_name ("fulltimeout");
@@ -3478,6 +3517,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_too_large);
   tcase_add_test (tc, test_frame_too_large_drop_policy);
   tcase_add_test (tc, test_reader_gone);
+  tcase_add_test (tc, test_reader_gone_zero_copy);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_caps_change_refused);

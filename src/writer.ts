@@ -193,7 +193,13 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen();
     const r = this.#reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });
-    wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
+    try {
+      wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
+    } catch (e) {
+      // a bad size leaves it open; else it was ended (ReaderGoneError: dropped, nothing published)
+      if ((e as { code?: string }).code !== 'EINVAL') this.#reservation = undefined;
+      throw e;
+    }
     this.#reservation = undefined;
   }
 

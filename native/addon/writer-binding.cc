@@ -269,8 +269,11 @@ class Writer : public Napi::ObjectWrap<Writer> {
       scratch = static_cast<const uint8_t *>(ab.Data());
     }
     Status s = session().Commit(size, scratch);
-    if (!s.ok()) throw MakeError(env, s);  // reservation stays open (bad size)
+    // A bad size leaves the reservation open; any other failure ended it
+    // (the reader gone: the core dropped it), and its view with it.
+    if (!s.ok() && s.code == ZB_EINVAL) throw MakeError(env, s);
     Detach(info[1]);
+    if (!s.ok()) throw MakeError(env, s);
     return env.Undefined();
   }
 

@@ -6,8 +6,8 @@ import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  MetadataError, ProtocolError, RingError, TimeoutError, WriterGoneError, ZeroBufferReader, ZeroBufferWriter,
-  type Frame,
+  MetadataError, ProtocolError, ReaderGoneError, RingError, TimeoutError, WriterGoneError, ZeroBufferError,
+  ZeroBufferReader, ZeroBufferWriter, type Frame,
 } from '../../src/index.js';
 import { leftovers, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
 
@@ -461,6 +461,34 @@ test('metadata without caps and frames of the wrong size are clear errors', asyn
   } finally {
     await p2.writer.close();
     await p2.reader.close();
+  }
+});
+
+test('setMetadata after the writer\'s first frame is refused (ESTATE); a commit after the reader closed is a ReaderGoneError that drops the reservation', async () => {
+  const { reader, writer } = await pair('late');
+  const error = (f: () => void): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+  try {
+    await writer.write(new Uint8Array(8));
+    const late = error(() => writer.setMetadata({ caps: GRAY_CAPS }));
+    expect(late).toBeInstanceOf(ZeroBufferError);
+    expect(late).toMatchObject({ code: 'ESTATE', message: expect.stringContaining('metadata goes before the first frame') });
+    expect(reader.metadata).toBeUndefined();
+    const view = await writer.reserve(8);
+    await reader.close();
+    const gone = error(() => writer.commit());
+    expect(gone).toBeInstanceOf(ReaderGoneError);
+    expect(view.byteLength).toBe(0); // the view went with the reservation
+    expect(error(() => writer.commit())).toMatchObject({ code: 'ESTATE', message: expect.stringContaining('no reservation is open') });
+  } finally {
+    await writer.close();
+    await reader.close();
   }
 });
 

@@ -309,7 +309,9 @@ const char *zb_writer_name(const zb_writer *writer);
 int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
                        uint64_t *size);
 
-/* Writes the metadata once. If the ring already holds metadata (a writer
+/* Writes the metadata once, before this writer's first frame (readers read
+ * it once, before the first frame they take): ZB_ESTATE once this writer
+ * has published a frame. If the ring already holds metadata (a writer
  * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA.
  * The bytes are opaque to the ring; zerosrc and the Node API read the
  * convention of GStreamer users of the protocol (docs/PROTOCOL.md §2.2): a

@@ -73,6 +73,7 @@ struct zb_writer {
   int refs;               /* handle + open reservations + calls in progress */
   bool closed;            /* destroyed: detached, reservations abandoned */
   uint64_t next_sequence;
+  uint64_t frames;        /* frames this writer published */
   uint64_t pub_pos;       /* where the next published entry goes (OIEB) */
   uint64_t alloc_pos;     /* where the next reservation goes */
   uint64_t booked;        /* bytes from pub_pos to alloc_pos (unpublished) */
@@ -251,6 +252,7 @@ static void publish_ready(zb_writer *w) {
       w->pub_pos += zb__frame_total(s->committed);
       consumed += zb__frame_total(s->committed);
       entries++;
+      w->frames++;
     }
     publish(w, consumed, entries, s->state == SLOT_COMMITTED);
     w->head = (w->head + 1) % w->cap;
@@ -547,6 +549,18 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
   uint64_t existing_size;
   int rc;
 
+  /* Readers (ours and the peers') read the metadata once, before the first
+   * frame they take: written later, it would never be seen. This writer's
+   * frames only: one that follows a writer that wrote none may still write
+   * it before its own (docs/PROTOCOL.md §4). */
+  if (w->frames > 0)
+    return zb__fail(ZB_ESTATE,
+                    "metadata goes before the first frame: this writer of "
+                    "ring \"%s\" has written %llu frame%s already, and readers "
+                    "read the metadata once, before the first; set it right "
+                    "after connecting",
+                    w->name, (unsigned long long)w->frames,
+                    w->frames == 1 ? "" : "s");
   if ((rc = zb__segment_metadata(&w->seg, w->name, &existing,
                                  &existing_size)) < 0)
     return rc;

@@ -845,6 +845,16 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
             MAX (0, (deadline - g_get_monotonic_time ()) / 1000)));
     if (rc == 0)
       break;
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && timeout >= 0) {
+      /* timeout counts while PLAYING: a pause (during which no frame is
+       * taken) moves the deadline by as long as it lasted */
+      gint64 paused = g_get_monotonic_time ();
+
+      ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
+      if (ret != GST_FLOW_OK)
+        return ret;
+      deadline += g_get_monotonic_time () - paused;
+    }
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         g_get_monotonic_time () < deadline)
       continue;
@@ -1052,8 +1062,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "How long to wait for the next frame, in milliseconds, before "
           "posting an error (-1 = wait forever). The wait counts whether or "
           "not a writer is connected: from the start, and between writers, "
-          "so with no writer at all it fails after that long. A writer that "
-          "dies is detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
+          "so with no writer at all it fails after that long; time PAUSED "
+          "does not count. A writer that dies is detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CAPS,

@@ -2657,6 +2657,40 @@ GST_START_TEST (test_reader_pause_drops_behind)
 
 GST_END_TEST;
 
+/* zerosrc's timeout is for a PLAYING reader: a pause longer than it is no
+ * error, and the frame written after the pause arrives. */
+GST_START_TEST (test_timeout_not_while_paused)
+{
+  gchar *name = ring_name ("tmopause");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstSample *sample;
+
+  reader_pipe = playing_reader (name, "timeout=300", &appsink);
+  writer_pipe = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          make_frame (0, 16, FALSE)), GST_FLOW_OK);
+  sample = gst_app_sink_pull_sample (GST_APP_SINK (appsink));
+  fail_unless (sample != NULL);
+  gst_sample_unref (sample);
+  set_state (reader_pipe, GST_STATE_PAUSED);
+  g_usleep (900 * G_USEC_PER_SEC / 1000);
+  assert_no_error (reader_pipe);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          make_frame (1, 16, FALSE)), GST_FLOW_OK);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      2 * GST_SECOND);
+  fail_unless (sample != NULL, "no frame after the pause");
+  gst_sample_unref (sample);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Durations for muxers and videorate: the writer's when the frame header
  * carries one, else one frame of the caps' framerate (none at 0/1, a
  * variable rate). No buffer says its memory changed (TAG_MEMORY): it wraps
@@ -3557,6 +3591,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_behind);
+  tcase_add_test (tc, test_timeout_not_while_paused);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);

@@ -29,9 +29,9 @@
  * already, and every later PTS and DTS keeps the writer's spacing from it
  * (PTS and DTS are offset by the same amount; a frame without a DTS gets
  * its PTS), so a live pipeline sees the writer's pacing, not the jitter of
- * the transport. Timestamps never go back: a frame that would decode at or
- * before the last one pushed (those that waited in the ring while zerosrc
- * was paused) comes just after it, late. When the writer's timestamps fall
+ * the transport. The frames that waited in the ring while zerosrc was
+ * paused come just after the last one pushed before the pause, late, not
+ * before it. When the writer's timestamps fall
  * behind its commit times by more than 15 ms (it paused, or seeked back),
  * the offset grows by as much. Duration and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS,
@@ -106,6 +106,9 @@ struct _GstZeroSrc
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
   gboolean ts_resumed;          /* ...and is taken again after a pause */
+  GstClockTimeDiff ts_backlog;  /* after a pause: the last decode time pushed
+                                 * before it, until a frame decodes after it
+                                 * (the frames that waited); else -1 */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
@@ -452,10 +455,13 @@ gst_zero_src_caps_duration (GstZeroSrc * self)
  * timeline fell behind its clock (it paused, or seeked or looped back) the
  * time base moves forward by as much, so that such frames do not reach the
  * sinks late for ever. Frames are committed in decode order, hence the
- * DTS. A frame that would still decode at or before the last one pushed
- * (those that waited through a pause) is moved to just after it, PTS and
- * DTS alike: timestamps never go back, and a synchronised sink takes it as
- * late. Nor before 0. */
+ * DTS. After a pause's anchor, the frames that would still decode at or
+ * before the last one pushed before it (those that waited through the
+ * pause) are moved to just after the last one pushed, PTS and DTS alike:
+ * timestamps do not go back for them, and a synchronised sink takes them
+ * as late. Nor before 0. At the start nothing was pushed: the first frame
+ * is anchored at 0 at the earliest, and frames committed before we first
+ * went PLAYING keep the writer's spacing from it. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
@@ -473,8 +479,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
         (GstClockTimeDiff) now - MAX (age, 0) : 0;
 
     if (!self->ts_anchored) {
-      self->ts_offset = (self->ts_resumed ? committed :
+      gboolean after_pause = self->ts_resumed && self->ts_last >= 0;
+
+      self->ts_offset = (after_pause ? committed :
           MAX (committed, MAX (self->ts_last, 0))) - decode;
+      self->ts_backlog = after_pause ? self->ts_last : -1;
       self->ts_anchored = TRUE;
       GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
@@ -491,7 +500,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
             GST_STIME_ARGS (self->ts_offset));
       }
     }
-    if (decode + self->ts_offset <= self->ts_last ||
+    /* Only the frames that waited through a pause: a PTS-only stream's
+     * B-frames decode (by PTS) before the frame pushed last, rightly. */
+    if (decode + self->ts_offset > self->ts_backlog)
+      self->ts_backlog = -1;
+    if (decode + self->ts_offset <= self->ts_backlog ||
         decode + self->ts_offset < 0)
       shift = MAX (self->ts_last + 1, 0) - (decode + self->ts_offset);
   }
@@ -726,6 +739,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;
   self->ts_last = -1;
+  self->ts_backlog = -1;
 
   if (announce)
     gst_zero_src_announce (self, name, metadata_size, payload_size);

@@ -2657,6 +2657,42 @@ GST_START_TEST (test_reader_pause_drops_behind)
 
 GST_END_TEST;
 
+/* A writer that sends PTS only (a demuxer's B-frames without DTS, or a
+ * Node writer): the frames' PTS keep the writer's order and spacing, even
+ * where it goes back (only frames that waited through a pause are moved). */
+GST_START_TEST (test_reordered_pts_without_dts)
+{
+  /* decode order: I0 P3 B1 B2 P6 B4 B5, 33 ms a frame */
+  const gint64 pts_frames[] = { 0, 3, 1, 2, 6, 4, 5 };
+  gchar *name = ring_name ("fhptsonly");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts[7], dts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
+    next_times (appsink, &pts[i], &dts);
+    fail_unless_equals_int64 (pts[i] - pts[0],
+        pts_frames[i] * 33 * GST_MSECOND);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* zerosrc's timeout is for a PLAYING reader: a pause longer than it is no
  * error, and the frame written after the pause arrives. */
 GST_START_TEST (test_timeout_not_while_paused)
@@ -3592,6 +3628,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_behind);
   tcase_add_test (tc, test_timeout_not_while_paused);
+  tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);

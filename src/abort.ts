@@ -46,15 +46,15 @@ export class WaitQueue {
    * work(ms left of timeoutMs) at once when nothing waits, else after the
    * calls before it (TimeoutError from `timedOut` when the time runs out
    * first, signal.reason on abort). A work that finishes at once (not a
-   * promise) costs no queueing.
+   * promise, or `waiting()` false once it started) costs no queueing.
    */
   run<T>(work: (timeoutMs: number) => T | Promise<T>, timeoutMs: number, signal: AbortSignal | undefined,
-    timedOut: () => Error): T | Promise<T> {
+    timedOut: () => Error, waiting?: () => boolean): T | Promise<T> {
     const before = this.#tail;
     let result: T | Promise<T>;
     if (before === undefined) {
       result = work(timeoutMs);
-      if (!(result instanceof Promise)) return result;
+      if (!(result instanceof Promise) || waiting?.() === false) return result;
     } else {
       const deadline = performance.now() + timeoutMs;
       result = settledBefore(before, timeoutMs, signal).then((settled) => {

@@ -33,9 +33,6 @@ export interface FrameInit {
   metadata?: Metadata;
 }
 
-/** frame.data once released: shared, as an empty array has nothing to change. */
-const RELEASED_DATA = new Uint8Array(0);
-
 export class Frame implements Disposable {
   /** 1, 2, 3 ... per writer connection. */
   readonly sequence: number;
@@ -148,8 +145,9 @@ export class Frame implements Disposable {
     if (this.#released) return;
     this.#released = true;
     this.#owner.releaseFrame(this.#ticket, this.#data.buffer as ArrayBuffer);
-    // an empty array, not the view whose buffer the release detached (slice() and friends throw on that)
-    this.#data = RELEASED_DATA;
+    // an empty array, not the view whose buffer the release detached (slice() and friends throw on
+    // that); one each, as a shared one could be detached for all by a transfer
+    this.#data = new Uint8Array(0);
   }
 
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */

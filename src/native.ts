@@ -128,6 +128,8 @@ export interface NativeWriter {
   readonly name: string;
   readonly closed: boolean;
   readonly maxFrameSize: number;
+  /** A write or reservation waits for room in the addon (one at a time). */
+  readonly waiting: boolean;
   setMetadata(bytes: Uint8Array): void;
   write(bytes: Uint8Array, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<void>;
   /** With header, the frame header goes before the reserved bytes (written at commit). */

@@ -123,11 +123,14 @@ export class ZeroBufferWriter implements AsyncDisposable {
       await this.#waits.run((waitMs) => {
         this.#checkOpen();
         return abortable(signal, () => this.#native.write(bytes, nativeTimeout(waitMs), header), () => this.#native.cancel());
-      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs));
+      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
     } catch (e) {
       throw waitError(e, timeoutMs);
     }
   }
+
+  /** The addon waits for room for a write or reservation (one written at once leaves nothing to queue behind). */
+  readonly #addonWaits = (): boolean => !this.#closed && this.#native.waiting;
 
   /** A write or reservation whose time ran out while the ones before it waited. */
   #queuedTimeout(timeoutMs: number): TimeoutError {
@@ -180,7 +183,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
       this.#reservation = await this.#waits.run((waitMs) => {
         this.#checkOpen();
         return abortable(signal, () => this.#native.reserve(size, nativeTimeout(waitMs), header), () => this.#native.cancel());
-      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs));
+      }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
       return new Uint8Array(this.#reservation.buffer);
     } catch (e) {
       throw waitError(e, timeoutMs);

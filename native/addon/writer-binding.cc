@@ -94,6 +94,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
                        {InstanceAccessor<&Writer::Name>("name"),
                         InstanceAccessor<&Writer::Closed>("closed"),
                         InstanceAccessor<&Writer::MaxFrameSize>("maxFrameSize"),
+                        InstanceAccessor<&Writer::Waiting>("waiting"),
                         InstanceMethod<&Writer::SetMetadata>("setMetadata"),
                         InstanceMethod<&Writer::Write>("write"),
                         InstanceMethod<&Writer::Reserve>("reserve"),
@@ -134,6 +135,8 @@ class Writer : public Napi::ObjectWrap<Writer> {
   Napi::Value Name(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), session().name()); }
   Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), session().closed()); }
   Napi::Value MaxFrameSize(const Napi::CallbackInfo &info) { return U64(info.Env(), session().MaxFrameSize()); }
+  // A write or reservation waits for room (the next one would be refused).
+  Napi::Value Waiting(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), js_->pending_wait != 0); }
 
   // setMetadata(bytes)
   Napi::Value SetMetadata(const Napi::CallbackInfo &info) {

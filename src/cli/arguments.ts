@@ -71,7 +71,7 @@ export const COMMANDS = {
       frames: { type: 'number', describe: 'Stop after N frames' },
       duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m, 1h (a bare number is seconds; at most 596h)' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
-      snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file (any raw format, JPEG or PNG frames)' },
+      snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file (any raw format, JPEG or PNG frames; needs sharp, an optional dependency)' },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },

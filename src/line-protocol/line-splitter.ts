@@ -104,7 +104,10 @@ export class LineSplitter {
 
   /** At end of input: the last line when it had no line end. */
   end(): RawLine[] {
+    const passing = this.#mode === 'pass';
     this.#mode = 'normal';
+    // the input ended inside an overlong log line: its last piece, empty, ends it
+    if (passing) return [{ kind: 'fragment', bytes: new Uint8Array(0), raw: new Uint8Array(0) }];
     if (this.#pendingBytes === 0) return [];
     const raw = this.#take();
     return [{ kind: 'line', bytes: withoutLineEnd(raw), raw }];

@@ -14,7 +14,8 @@ export interface LogEvent {
   /**
    * A line longer than maxLineBytes comes in pieces: each but the last has
    * partial: true, and the next piece goes on with it (the last may hold
-   * only the line end: text '').
+   * only the line end, or nothing when the input ended inside the line:
+   * text '').
    */
   partial?: true;
 }

@@ -151,7 +151,8 @@ describe('readLines', () => {
   });
 
   test('the pieces of a long log line say which go on (partial), so their texts join into the line', async () => {
-    for (const chunks of [['x'.repeat(3000), '\nlast'], ['x'.repeat(3000), 'x', '\r\nlast'], [`${'x'.repeat(3000)}\n`, 'last\n']]) {
+    for (const chunks of [['x'.repeat(3000), '\nlast'], ['x'.repeat(3000), 'x', '\r\nlast'], [`${'x'.repeat(3000)}\n`, 'last\n'],
+      [`${'x'.repeat(3000)}\nlast`], [`${'x'.repeat(3000)}\n`, 'last', 'x'.repeat(3000)]]) {
       const logs = (await collect(chunks, 1024)).filter((e) => e.type === 'log');
       const lines: string[] = [];
       let line = '';
@@ -162,7 +163,8 @@ describe('readLines', () => {
           line = '';
         }
       }
-      expect(lines).toEqual([chunks.join('').split(/\r?\n/)[0], 'last']);
+      expect(line).toBe('');
+      expect(lines).toEqual(chunks.join('').replace(/\n$/, '').split(/\r?\n/));
     }
   });
 

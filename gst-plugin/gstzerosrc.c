@@ -25,15 +25,16 @@
  * the writer's timestamps: the decode time (DTS, else PTS) of the first
  * frame of each writer connection (and the first after zerosrc was paused)
  * is the running time of its commit (the writer's CLOCK_MONOTONIC, the same
- * clock on one host), for a new writer never before what was pushed
- * already, and every later PTS and DTS keeps the writer's spacing from it
- * (PTS and DTS are offset by the same amount; a frame without a DTS gets
- * its PTS), so a live pipeline sees the writer's pacing, not the jitter of
- * the transport. The frames that waited in the ring while zerosrc was
- * paused come just after the last one pushed before the pause, late, not
- * before it. When the writer's timestamps fall
- * behind its commit times by more than 15 ms (it paused, or seeked back),
- * the offset grows by as much. Duration and the buffer flags (DELTA_UNIT,
+ * clock on one host), never before what was pushed already, and every
+ * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
+ * offset by the same amount; a frame without a DTS gets its PTS), so a
+ * live pipeline sees the writer's pacing, not the jitter of the transport.
+ * Raw frames committed while zerosrc was not PLAYING (paused, or not yet
+ * playing) are dropped, as a live source makes nothing then, and the next
+ * buffer is DISCONT; encoded frames are kept, so such a stream stays as
+ * late as the pause was long. When the writer's timestamps fall behind its
+ * commit times by more than 15 ms (it paused, or seeked back), the offset
+ * grows by as much. Duration and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS,
  * and streams without the header, get the running time of arrival. A frame
  * whose header is invalid is a protocol error. A buffer that gets no
@@ -105,10 +106,8 @@ struct _GstZeroSrc
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
-  gboolean ts_resumed;          /* ...and is taken again after a pause */
-  GstClockTimeDiff ts_backlog;  /* after a pause: the last decode time pushed
-                                 * before it, until a frame decodes after it
-                                 * (the frames that waited); else -1 */
+  guint64 resumed_ns;           /* CLOCK_MONOTONIC when PLAYING again, until
+                                 * the frames that waited are passed (or 0) */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
@@ -444,30 +443,19 @@ gst_zero_src_caps_duration (GstZeroSrc * self)
  * again) anchors the time base: its decode time (the DTS, else the PTS) is
  * the running time of the frame's commit (the writer's CLOCK_MONOTONIC,
  * ours too on one host), so a frame that waited in the ring is not stamped
- * fresh; later frames keep the writer's spacing. A new writer's anchor is
- * never before what was pushed already, so its frames follow the last
- * writer's. After a pause it may be: our running time stood still while
- * the writer's clock went on, so the frames committed meanwhile map to
- * before the pause, and only an anchor at the commit keeps the frames
- * committed after it on time (anchored after what was pushed, everything
- * would come as late as the pause was long). A frame's decode time is
- * never more than ZEROSRC_TS_SLACK before its commit: when the writer's
- * timeline fell behind its clock (it paused, or seeked or looped back) the
- * time base moves forward by as much, so that such frames do not reach the
- * sinks late for ever. Frames are committed in decode order, hence the
- * DTS. After a pause's anchor, the frames that would still decode at or
- * before the last one pushed before it (those that waited through the
- * pause) are moved to just after the last one pushed, PTS and DTS alike:
- * timestamps do not go back for them, and a synchronised sink takes them
- * as late. Nor before 0. At the start nothing was pushed: the first frame
- * is anchored at 0 at the earliest, and frames committed before we first
- * went PLAYING keep the writer's spacing from it. */
+ * fresh; later frames keep the writer's spacing. Never at or before what was
+ * pushed already (our running time stands still while PAUSED, the
+ * writer's clock does not), nor before 0. A frame's decode time is never
+ * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
+ * fell behind its clock (it paused, or seeked or looped back) the time base
+ * moves forward by as much, so that such frames do not reach the sinks late
+ * for ever. Frames are committed in decode order, hence the DTS. */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext)
 {
   GstClockTimeDiff pts = writer_time (ext->pts), dts = writer_time (ext->dts);
-  GstClockTimeDiff decode = dts >= 0 ? dts : pts, shift = 0;
+  GstClockTimeDiff decode = dts >= 0 ? dts : pts;
 
   if (decode >= 0) {
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
@@ -476,14 +464,10 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff age = ext->commit_ns != 0 ?
         (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
-        (GstClockTimeDiff) now - MAX (age, 0) : 0;
+        (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
     if (!self->ts_anchored) {
-      gboolean after_pause = self->ts_resumed && self->ts_last >= 0;
-
-      self->ts_offset = (after_pause ? committed :
-          MAX (committed, MAX (self->ts_last, 0))) - decode;
-      self->ts_backlog = after_pause ? self->ts_last : -1;
+      self->ts_offset = MAX (committed, self->ts_last + 1) - decode;
       self->ts_anchored = TRUE;
       GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
@@ -500,18 +484,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
             GST_STIME_ARGS (self->ts_offset));
       }
     }
-    /* Only the frames that waited through a pause: a PTS-only stream's
-     * B-frames decode (by PTS) before the frame pushed last, rightly. */
-    if (decode + self->ts_offset > self->ts_backlog)
-      self->ts_backlog = -1;
-    if (decode + self->ts_offset <= self->ts_backlog ||
-        decode + self->ts_offset < 0)
-      shift = MAX (self->ts_last + 1, 0) - (decode + self->ts_offset);
   }
-  if (pts >= 0 && pts + self->ts_offset + shift >= 0)
-    GST_BUFFER_PTS (buffer) = pts + self->ts_offset + shift;
-  if (dts >= 0 && self->ts_anchored && dts + self->ts_offset + shift >= 0)
-    GST_BUFFER_DTS (buffer) = dts + self->ts_offset + shift;
+  if (pts >= 0 && pts + self->ts_offset >= 0)
+    GST_BUFFER_PTS (buffer) = pts + self->ts_offset;
+  if (dts >= 0 && self->ts_anchored && dts + self->ts_offset >= 0)
+    GST_BUFFER_DTS (buffer) = dts + self->ts_offset;
   else if (dts < 0 && GST_BUFFER_PTS_IS_VALID (buffer))
     GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
   if (GST_BUFFER_DTS_IS_VALID (buffer))
@@ -739,7 +716,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;
   self->ts_last = -1;
-  self->ts_backlog = -1;
+  self->resumed_ns = 0;
 
   if (announce)
     gst_zero_src_announce (self, name, metadata_size, payload_size);
@@ -809,6 +786,21 @@ gst_zero_src_negotiate (GstBaseSrc * bsrc)
       self->frame_caps : self->stream_caps);
 }
 
+/* The stream is raw audio or video (each frame stands alone). */
+static gboolean
+gst_zero_src_raw (GstZeroSrc * self)
+{
+  GstCaps *caps = self->frame_caps != NULL ? self->frame_caps :
+      self->stream_caps;
+  const GstStructure *s;
+
+  if (caps == NULL || gst_caps_is_empty (caps))
+    return FALSE;
+  s = gst_caps_get_structure (caps, 0);
+  return gst_structure_has_name (s, "video/x-raw") ||
+      gst_structure_has_name (s, "audio/x-raw");
+}
+
 static GstFlowReturn
 gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -838,6 +830,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   deadline = timeout < 0 ? G_MAXINT64 :
       g_get_monotonic_time () + (gint64) timeout * 1000;
 
+next_frame:
   for (;;) {
     gboolean flushing;
 
@@ -948,6 +941,32 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
   }
 
+  /* a new writer, or our running time stood still: a new time base */
+  resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
+  if (resumed || self->discont || frame.sequence == 1)
+    self->ts_anchored = FALSE;
+  if (resumed)
+    self->resumed_ns = zb_now_ns ();
+  if (self->resumed_ns != 0) {
+    /* A live source makes nothing while PAUSED: raw frames the writer
+     * committed meanwhile (or before we first went PLAYING) are dropped,
+     * so the stream goes on from the frames committed since, on time.
+     * Encoded frames are kept: a decoder needs them (the stream then
+     * stays as late as the pause was long). */
+    if (self->frame_header && ext.commit_ns != 0 &&
+        ext.commit_ns + ZEROSRC_TS_SLACK < self->resumed_ns &&
+        gst_zero_src_raw (self)) {
+      GST_DEBUG_OBJECT (self, "dropped frame %" G_GUINT64_FORMAT ", committed "
+          "%" G_GUINT64_FORMAT " ms before we went PLAYING", frame.sequence,
+          (self->resumed_ns - ext.commit_ns) / 1000000);
+      zb_frame_release (&frame);
+      self->discont = TRUE;
+      offset = 0;
+      goto next_frame;
+    }
+    self->resumed_ns = 0;
+  }
+
   /* The buffer's memory holds the frame's lease. */
   buffer = gst_buffer_new ();
   gst_buffer_append_memory (buffer, gst_zero_src_ring_wrap (ring, &frame,
@@ -955,12 +974,6 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   /* appending set it; the memory is the frame's own, not a change made to
    * the buffer that downstream should know of */
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
-  /* a new writer, or our running time stood still: a new time base */
-  resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
-  if (resumed || self->discont || frame.sequence == 1) {
-    self->ts_anchored = FALSE;
-    self->ts_resumed = resumed;
-  }
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext);
   /* muxers and videorate need durations; the writer's, else the caps' */

@@ -106,11 +106,16 @@ struct _GstZeroSrc
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
-  guint64 resumed_ns;           /* CLOCK_MONOTONIC when PLAYING again, until
-                                 * the frames that waited are passed (or 0) */
+  gboolean ts_keep_offset;      /* re-anchored after a pause, same writer */
+  guint64 drop_from_ns;         /* after a pause: raw frames committed from */
+  guint64 drop_until_ns;        /* ...until then (CLOCK_MONOTONIC) are
+                                 * dropped; 0 once a frame is kept */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
+  guint64 paused_ns;            /* object lock: when we stopped PLAYING (or
+                                 * started), and when we went PLAYING again */
+  guint64 playing_ns;
 };
 
 #define DEFAULT_BUFFER_NAME NULL
@@ -467,7 +472,13 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
     if (!self->ts_anchored) {
-      self->ts_offset = MAX (committed, self->ts_last + 1) - decode;
+      GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
+
+      /* the same writer's encoded frames that waited through a pause: at
+       * its spacing to the frames pushed before, not bunched just after
+       * the last of them */
+      self->ts_offset = self->ts_keep_offset ? MAX (offset, self->ts_offset) :
+          offset;
       self->ts_anchored = TRUE;
       GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
@@ -716,7 +727,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->frame_header = FALSE;
   self->ts_anchored = FALSE;
   self->ts_last = -1;
-  self->resumed_ns = 0;
+  self->ts_keep_offset = FALSE;
+  self->drop_until_ns = 0;
 
   if (announce)
     gst_zero_src_announce (self, name, metadata_size, payload_size);
@@ -812,7 +824,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   zb_frame_ext ext;
   gsize offset = 0, size;
   gint timeout;
-  gint64 deadline;
+  gint64 deadline, paused;
   gboolean eos_on_writer_exit, resumed;
   GstFlowReturn ret;
   guint moved;
@@ -855,8 +867,7 @@ next_frame:
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && timeout >= 0) {
       /* timeout counts while PLAYING: a pause (during which no frame is
        * taken) moves the deadline by as long as it lasted */
-      gint64 paused = g_get_monotonic_time ();
-
+      paused = g_get_monotonic_time ();
       ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
       if (ret != GST_FLOW_OK)
         return ret;
@@ -909,11 +920,14 @@ next_frame:
   /* A frame that arrives while PAUSED is stamped once we are PLAYING
    * again: our running time then goes on from where it stopped, not from
    * the time the pause took. */
+  paused = g_get_monotonic_time ();
   ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
   if (ret != GST_FLOW_OK) {
     zb_frame_release (&frame);
     return ret;
   }
+  if (timeout >= 0)
+    deadline += g_get_monotonic_time () - paused;  /* as below */
   if (self->stream_caps == NULL &&
       !gst_zero_src_negotiate_from_ring (self, reader)) {
     zb_frame_release (&frame);
@@ -941,30 +955,44 @@ next_frame:
     }
   }
 
-  /* a new writer, or our running time stood still: a new time base */
+  /* a new writer, or our running time stood still: a new time base (after
+   * a pause, the same writer's frames keep their spacing to those pushed) */
   resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
-  if (resumed || self->discont || frame.sequence == 1)
+  if (resumed || self->discont || frame.sequence == 1) {
     self->ts_anchored = FALSE;
-  if (resumed)
-    self->resumed_ns = zb_now_ns ();
-  if (self->resumed_ns != 0) {
-    /* A live source makes nothing while PAUSED: raw frames the writer
-     * committed meanwhile (or before we first went PLAYING) are dropped,
-     * so the stream goes on from the frames committed since, on time.
-     * Encoded frames are kept: a decoder needs them (the stream then
-     * stays as late as the pause was long). */
-    if (self->frame_header && ext.commit_ns != 0 &&
-        ext.commit_ns + ZEROSRC_TS_SLACK < self->resumed_ns &&
-        gst_zero_src_raw (self)) {
+    self->ts_keep_offset = FALSE;
+  }
+  if (resumed) {
+    GST_OBJECT_LOCK (self);
+    self->drop_from_ns = self->paused_ns;
+    self->drop_until_ns = self->playing_ns;
+    GST_OBJECT_UNLOCK (self);
+  }
+  if (self->drop_until_ns != 0) {
+    /* committed while we were not PLAYING; only commit times within the
+     * pause count: a writer on another clock (a time namespace) is not
+     * judged */
+    gboolean waited = self->frame_header &&
+        ext.commit_ns + ZEROSRC_TS_SLACK >= self->drop_from_ns &&
+        ext.commit_ns + ZEROSRC_TS_SLACK < self->drop_until_ns;
+
+    /* A live source makes nothing while PAUSED: raw frames that waited
+     * are dropped, so the stream goes on from those committed since, on
+     * time. Encoded frames are kept, as a decoder needs them, at their
+     * writer's spacing to those pushed before the pause: the stream then
+     * stays as late as the pause was long. */
+    if (waited && gst_zero_src_raw (self)) {
       GST_DEBUG_OBJECT (self, "dropped frame %" G_GUINT64_FORMAT ", committed "
           "%" G_GUINT64_FORMAT " ms before we went PLAYING", frame.sequence,
-          (self->resumed_ns - ext.commit_ns) / 1000000);
+          (self->drop_until_ns - ext.commit_ns) / 1000000);
       zb_frame_release (&frame);
       self->discont = TRUE;
       offset = 0;
       goto next_frame;
     }
-    self->resumed_ns = 0;
+    self->ts_keep_offset = waited && resumed && !self->discont &&
+        frame.sequence != 1;
+    self->drop_until_ns = 0;
   }
 
   /* The buffer's memory holds the frame's lease. */
@@ -1034,8 +1062,21 @@ gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
 static GstStateChangeReturn
 gst_zero_src_change_state (GstElement * element, GstStateChange transition)
 {
+  GstZeroSrc *self = GST_ZERO_SRC (element);
+
+  /* the writer's CLOCK_MONOTONIC, which its commit times are in */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING ||
+      transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED ||
+      transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
+      self->playing_ns = zb_now_ns ();
+    else
+      self->paused_ns = zb_now_ns ();
+    GST_OBJECT_UNLOCK (self);
+  }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
-    g_atomic_int_set (&GST_ZERO_SRC (element)->resumed, TRUE);
+    g_atomic_int_set (&self->resumed, TRUE);
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 

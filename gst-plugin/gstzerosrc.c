@@ -39,7 +39,8 @@
  * and streams without the header, get the running time of arrival. A frame
  * whose header is invalid is a protocol error. A buffer that gets no
  * duration from the writer (or has no header) lasts one frame of the
- * caps' framerate, when that is above 0.
+ * caps' framerate, when that is above 0, and raw audio its samples at the
+ * caps' rate.
  *
  * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
  * with eos-on-writer-exit=false waits for the next writer and continues.
@@ -61,6 +62,7 @@
 #include <string.h>
 
 #include <gst/gst.h>
+#include <gst/audio/audio.h>
 #include <gst/base/gstpushsrc.h>
 #include <gst/video/video.h>
 
@@ -427,15 +429,23 @@ writer_time (uint64_t t)
       (GstClockTimeDiff) t;
 }
 
-/* One frame at the framerate of the caps in force, or NONE when they have
- * none above 0 (0/1: a variable rate). */
+/* How long SIZE bytes last by the caps in force: raw audio by its rate
+ * and frame size, else one frame at the framerate; NONE when the caps do
+ * not say (a framerate of 0/1 is a variable rate). */
 static GstClockTime
-gst_zero_src_caps_duration (GstZeroSrc * self)
+gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
 {
   GstCaps *caps = self->frame_caps != NULL ? self->frame_caps :
       self->stream_caps;
+  GstAudioInfo audio;
   gint n, d;
 
+  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
+      && gst_audio_info_from_caps (&audio, caps) &&
+      GST_AUDIO_INFO_BPF (&audio) > 0 && GST_AUDIO_INFO_RATE (&audio) > 0)
+    return gst_util_uint64_scale_int (size / GST_AUDIO_INFO_BPF (&audio),
+        GST_SECOND, GST_AUDIO_INFO_RATE (&audio));
   if (caps != NULL && gst_caps_get_size (caps) > 0 &&
       gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
           "framerate", &n, &d) && n > 0 && d > 0)
@@ -1006,7 +1016,7 @@ next_frame:
     gst_zero_src_apply_ext (self, buffer, &ext);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
-    GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self);
+    GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;

@@ -19,7 +19,7 @@ if (plugin === undefined || !/^1\.\d+$/.test(minimum ?? '')) {
   console.error('usage: check-gst-api.mjs PLUGIN.so 1.MINOR [GIR_DIR]');
   process.exit(2);
 }
-const GIRS = ['Gst-1.0.gir', 'GstBase-1.0.gir', 'GstVideo-1.0.gir'];
+const GIRS = ['Gst-1.0.gir', 'GstBase-1.0.gir', 'GstVideo-1.0.gir', 'GstAudio-1.0.gir'];
 
 /** "1.22" → 22 (the minor version; GStreamer 1.x only). */
 const minor = (version) => Number(version.split('.')[1] ?? 0);

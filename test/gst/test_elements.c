@@ -2745,8 +2745,9 @@ GST_END_TEST;
 
 /* Durations for muxers and videorate: the writer's when the frame header
  * carries one, else one frame of the caps' framerate (none at 0/1, a
- * variable rate). No buffer says its memory changed (TAG_MEMORY): it wraps
- * the frame as the writer committed it. */
+ * variable rate), or for raw audio the buffer's samples at its rate. No
+ * buffer says its memory changed (TAG_MEMORY): it wraps the frame as the
+ * writer committed it. */
 static void
 durations_and_flags (const gchar * sink_props, const gchar * caps,
     GstClockTime frame, gboolean carried)
@@ -2795,6 +2796,11 @@ GST_START_TEST (test_durations_and_flags)
   durations_and_flags ("", "video/x-raw, format=(string)GRAY8, "
       "width=(int)4, height=(int)4, framerate=(fraction)0/1",
       GST_CLOCK_TIME_NONE, FALSE);
+  /* raw audio: by its rate and frame size (16 bytes of S16LE mono at
+   * 8 kHz: 8 samples, 1 ms) */
+  durations_and_flags ("", "audio/x-raw, format=(string)S16LE, "
+      "layout=(string)interleaved, rate=(int)8000, channels=(int)1",
+      GST_MSECOND, FALSE);
 }
 
 GST_END_TEST;

@@ -494,7 +494,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,
           GST_TIME_ARGS (decode), GST_STIME_ARGS (committed),
           GST_STIME_ARGS (self->ts_offset));
-    } else if (GST_CLOCK_TIME_IS_VALID (now)) {
+    } else if (GST_CLOCK_TIME_IS_VALID (now) &&
+        decode + self->ts_offset >= self->ts_last) {
+      /* (not by a PTS-only stream's reordered frames, which decode by
+       * their PTS before the frames pushed already: moved, they would
+       * swap places) */
       GstClockTimeDiff lead = decode + self->ts_offset - committed;
 
       if (lead < -ZEROSRC_TS_SLACK) {

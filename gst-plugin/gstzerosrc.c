@@ -429,14 +429,21 @@ writer_time (uint64_t t)
       (GstClockTimeDiff) t;
 }
 
+/* The caps of the frames pushed now: the last frame's own, else the
+ * stream's. */
+static GstCaps *
+gst_zero_src_caps_in_force (GstZeroSrc * self)
+{
+  return self->frame_caps != NULL ? self->frame_caps : self->stream_caps;
+}
+
 /* How long SIZE bytes last by the caps in force: raw audio by its rate
  * and frame size, else one frame at the framerate; NONE when the caps do
  * not say (a framerate of 0/1 is a variable rate). */
 static GstClockTime
 gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
 {
-  GstCaps *caps = self->frame_caps != NULL ? self->frame_caps :
-      self->stream_caps;
+  GstCaps *caps = gst_zero_src_caps_in_force (self);
   GstAudioInfo audio;
   gint n, d;
 
@@ -808,16 +815,14 @@ gst_zero_src_negotiate (GstBaseSrc * bsrc)
 
   if (self->stream_caps == NULL)
     return TRUE;
-  return gst_base_src_set_caps (bsrc, self->frame_caps != NULL ?
-      self->frame_caps : self->stream_caps);
+  return gst_base_src_set_caps (bsrc, gst_zero_src_caps_in_force (self));
 }
 
 /* The stream is raw audio or video (each frame stands alone). */
 static gboolean
 gst_zero_src_raw (GstZeroSrc * self)
 {
-  GstCaps *caps = self->frame_caps != NULL ? self->frame_caps :
-      self->stream_caps;
+  GstCaps *caps = gst_zero_src_caps_in_force (self);
   const GstStructure *s;
 
   if (caps == NULL || gst_caps_is_empty (caps))
@@ -825,6 +830,20 @@ gst_zero_src_raw (GstZeroSrc * self)
   s = gst_caps_get_structure (caps, 0);
   return gst_structure_has_name (s, "video/x-raw") ||
       gst_structure_has_name (s, "audio/x-raw");
+}
+
+/* Waits until we are PLAYING (at once when we are). The timeout counts
+ * while PLAYING only: a pause moves *DEADLINE (G_MAXINT64: none) by as
+ * long as it lasted. */
+static GstFlowReturn
+gst_zero_src_wait_playing (GstZeroSrc * self, gint64 * deadline)
+{
+  gint64 paused = g_get_monotonic_time ();
+  GstFlowReturn ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
+
+  if (*deadline != G_MAXINT64)
+    *deadline += g_get_monotonic_time () - paused;
+  return ret;
 }
 
 static GstFlowReturn
@@ -838,7 +857,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   zb_frame_ext ext;
   gsize offset = 0, size;
   gint timeout;
-  gint64 deadline, paused;
+  gint64 deadline;
   gboolean eos_on_writer_exit, resumed;
   GstFlowReturn ret;
   guint moved;
@@ -878,15 +897,9 @@ next_frame:
             MAX (0, (deadline - g_get_monotonic_time ()) / 1000)));
     if (rc == 0)
       break;
-    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && timeout >= 0) {
-      /* timeout counts while PLAYING: a pause (during which no frame is
-       * taken) moves the deadline by as long as it lasted */
-      paused = g_get_monotonic_time ();
-      ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
-      if (ret != GST_FLOW_OK)
-        return ret;
-      deadline += g_get_monotonic_time () - paused;
-    }
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
+        (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)
+      return ret;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         g_get_monotonic_time () < deadline)
       continue;
@@ -934,14 +947,11 @@ next_frame:
   /* A frame that arrives while PAUSED is stamped once we are PLAYING
    * again: our running time then goes on from where it stopped, not from
    * the time the pause took. */
-  paused = g_get_monotonic_time ();
-  ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
+  ret = gst_zero_src_wait_playing (self, &deadline);
   if (ret != GST_FLOW_OK) {
     zb_frame_release (&frame);
     return ret;
   }
-  if (timeout >= 0)
-    deadline += g_get_monotonic_time () - paused;  /* as below */
   if (self->stream_caps == NULL &&
       !gst_zero_src_negotiate_from_ring (self, reader)) {
     zb_frame_release (&frame);

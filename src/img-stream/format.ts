@@ -1,7 +1,7 @@
 // formatImgMessage: a frame (GRAY16_BE as is, GRAY16_LE swapped) or 16-bit
 // pixels → one `img=` message.
 import type { Frame } from '../frame.js';
-import { frameImage, type Image } from '../image.js';
+import { sourceImage, type Image } from '../image.js';
 import { checkAttribute, ETX, LF, PREFIX, SOH, STX } from './message.js';
 
 export interface ImgPixels {
@@ -28,7 +28,7 @@ function header(height: number, width: number, attributes: Attributes): Uint8Arr
 function pixelsOf(source: Frame | Image | ImgPixels): { width: number; height: number; be: Uint8Array } {
   let width: number, height: number, data: Uint8Array, order: 'BE' | 'LE', stride: number;
   if ('release' in source || 'planes' in source) {
-    const img = 'release' in source ? frameImage(source) : source;
+    const img = sourceImage(source, 'formatImgParts');
     if (img.format !== 'GRAY16_BE' && img.format !== 'GRAY16_LE')
       throw new TypeError(`img= messages carry GRAY16 pictures; this one is ${img.format}`);
     ({ width, height, data, stride } = img);

@@ -27,8 +27,10 @@
  * is the running time of its commit (the writer's CLOCK_MONOTONIC, the same
  * clock on one host), never before what was pushed already, and every
  * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
- * offset by the same amount; a frame without a DTS gets its PTS), so a
- * live pipeline sees the writer's pacing, not the jitter of the transport.
+ * offset by the same amount; a frame without a DTS gets none, as its PTS
+ * goes back in a reordered stream: h264timestamper or h265timestamper
+ * works it out before a muxer), so a live pipeline sees the writer's
+ * pacing, not the jitter of the transport.
  * Raw frames committed while zerosrc was not PLAYING (paused, or not yet
  * playing) are dropped, as a live source makes nothing then, and the next
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
@@ -519,13 +521,14 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   }
   if (pts >= 0 && pts + self->ts_offset >= 0)
     GST_BUFFER_PTS (buffer) = pts + self->ts_offset;
+  /* A frame without a DTS keeps none (GStreamer's "unknown", as from an
+   * RTP depayloader), neither its PTS, which goes back in a reordered
+   * stream, nor its arrival, which can come after its PTS: what knows the
+   * reordering (h264timestamper, h265timestamper) works it out. */
   if (dts >= 0 && self->ts_anchored && dts + self->ts_offset >= 0)
     GST_BUFFER_DTS (buffer) = dts + self->ts_offset;
-  else if (dts < 0 && GST_BUFFER_PTS_IS_VALID (buffer))
-    GST_BUFFER_DTS (buffer) = GST_BUFFER_PTS (buffer);  /* not the arrival */
-  if (GST_BUFFER_DTS_IS_VALID (buffer))
-    self->ts_last = MAX (self->ts_last,
-        (GstClockTimeDiff) GST_BUFFER_DTS (buffer));
+  if (decode >= 0 && self->ts_anchored && decode + self->ts_offset >= 0)
+    self->ts_last = MAX (self->ts_last, decode + self->ts_offset);
   if (ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (buffer) = ext->duration;
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
@@ -547,7 +550,8 @@ gst_zero_src_init (GstZeroSrc * self)
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
-  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), TRUE);
+  /* not basesrc's do-timestamp, which would give a frame with a PTS but
+   * no DTS its arrival as DTS: create() stamps frames without either */
 }
 
 static void
@@ -1028,6 +1032,11 @@ next_frame:
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext);
+  /* a live source: what the writer did not stamp, the running time of its
+   * arrival (as basesrc's do-timestamp would) */
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
+    GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) =
+        gst_element_get_current_running_time (GST_ELEMENT (self));
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);

@@ -18,6 +18,9 @@
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
  *   attributes);
+ * - a server whose response header carries its own PTS and durations, under
+ *   caps of another framerate: the buffers pushed have its timing, and one
+ *   frame of its rate where it sent no duration;
  * - without the frame header (the server then echoes the request's bytes
  *   as they are): caps that only refine the first (h264parse's added
  *   profile, level, codec_data) warn of nothing, a real change warns with
@@ -42,6 +45,9 @@
 #include "gst_test_common.h"
 
 #define WAIT (10 * GST_SECOND)
+#define GRAY_CAPS "video/x-raw,format=GRAY8,width=64,height=48,framerate=50/1"
+#define FRAME_NS (GST_SECOND / 50)
+#define RETIMED_DURATION (30 * GST_MSECOND)
 #define RESPONSE_WAIT_MS 1000
 
 static gchar *
@@ -94,6 +100,8 @@ typedef struct
   gboolean in_place;            /* answers in place (when declared) */
   gboolean corrupt_metadata;    /* the response metadata's length prefix */
   gboolean plain;               /* requests without a frame header: echoed */
+  gboolean retime;              /* declares the header and 25/1 caps; see
+                                 * answer () */
   gint answers_left;            /* then stops answering (-1: never) */
   gint stop;                    /* atomic */
   gint clients;                 /* atomic: clients served to their end */
@@ -197,6 +205,23 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
     zb_frame_ext_write (res.data, &out);
     return zb_reservation_commit (&res, ZB_EXT_HEADER_SIZE) == 0;
   }
+  if (s->retime) {
+    /* a server at half the rate, say: its own PTS (twice the request's),
+     * no DTS, and a duration in the header for every other response only */
+    guint64 index = ext.pts / FRAME_NS;
+    zb_frame_ext out = { 2 * ext.pts, ZB_EXT_NONE,
+      index % 2 == 0 ? RETIMED_DURATION : ZB_EXT_NONE, 0, ext.flags, 0,
+      NULL, 0, NULL, 0
+    };
+
+    if (zb_writer_reserve (responses, ZB_EXT_HEADER_SIZE + ext.size, &res,
+            RESPONSE_WAIT_MS) < 0)
+      return FALSE;
+    zb_frame_ext_write (res.data, &out);
+    memcpy (res.data + ZB_EXT_HEADER_SIZE, ext.data, ext.size);
+    memcpy (res.data + ZB_EXT_HEADER_SIZE, &out.pts, sizeof out.pts);
+    return zb_reservation_commit (&res, ZB_EXT_HEADER_SIZE + ext.size) == 0;
+  }
   if (zb_writer_reserve (responses, ext.size, &res, RESPONSE_WAIT_MS) < 0)
     return FALSE;
   memcpy (res.data, ext.data, ext.size);
@@ -208,6 +233,8 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
 }
 
 #define HEADER_METADATA "{\"zerobuffer\":{\"frame_header\":1}}"
+#define RETIME_METADATA "{\"caps\":\"video/x-raw,format=GRAY8,width=64," \
+  "height=48,framerate=25/1\",\"zerobuffer\":{\"frame_header\":1}}"
 
 /* Sets the metadata length prefix of ring NAME (the 8 bytes after the
  * 128-byte OIEB) to 2^63, more than was written. */
@@ -268,6 +295,10 @@ server_loop (gpointer data)
           == 0 && meta_size == 0)
         fail_unless_equals_int (zb_writer_set_metadata (responses,
                 HEADER_METADATA, strlen (HEADER_METADATA)), 0);
+      if (s->retime && zb_writer_metadata (responses, &meta, &meta_size) == 0
+          && meta_size == 0)
+        fail_unless_equals_int (zb_writer_set_metadata (responses,
+                RETIME_METADATA, strlen (RETIME_METADATA)), 0);
       if (s->corrupt_metadata)
         corrupt_metadata_prefix (s->response_name);
       if (!answer (s, responses, &request)) {
@@ -337,9 +368,6 @@ server_stop (Server * s, gint expected)
 }
 
 /* ---------------------------------------------------------- pipelines */
-
-#define GRAY_CAPS "video/x-raw,format=GRAY8,width=64,height=48,framerate=50/1"
-#define FRAME_NS (GST_SECOND / 50)
 
 static GstElement *
 filter_pipeline (const gchar * channel, const gchar * source,
@@ -954,6 +982,42 @@ GST_START_TEST (test_corrupt_response_metadata)
 
 GST_END_TEST;
 
+/* A server whose response frame header carries its own timing, and whose
+ * caps have another framerate (25/1 for 50/1): the buffers zerofilter
+ * pushes have the response's PTS, no DTS as it has none, and its duration
+ * where it has one, else one frame of the server's 25/1 (40 ms). They used
+ * to carry the input's (PTS i * 20 ms, duration 20 ms). */
+GST_START_TEST (test_response_timing)
+{
+  gchar *channel = channel_name ("retime");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc num-buffers=6 ! " GRAY_CAPS, "", "sync=false");
+  GstElement *appsink;
+  guint i;
+
+  server->retime = TRUE;
+  reach_state (pipeline, GST_STATE_PLAYING);
+  appsink = by_name (pipeline, "out");
+  for (i = 0; i < 6; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+
+    fail_unless (sample != NULL, "response %u did not arrive", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), 2 * i * FRAME_NS);
+    fail_if (GST_BUFFER_DTS_IS_VALID (buffer), "response %u: DTS %"
+        GST_TIME_FORMAT, i, GST_TIME_ARGS (GST_BUFFER_DTS (buffer)));
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), i % 2 == 0 ?
+        RETIMED_DURATION : GST_SECOND / 25);
+    gst_sample_unref (sample);
+  }
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* A next client of the same server with other caps: the request ring keeps
  * its first client's metadata, so zerofilter fails, saying that the
  * server's ring does not take this stream (not that there is no server),
@@ -1019,6 +1083,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
+  tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);

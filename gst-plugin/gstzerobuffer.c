@@ -301,36 +301,29 @@ metadata_root (JsonParser * parser)
 }
 
 gboolean
-zerobuffer_metadata_check (const guint8 * data, gsize size, gchar ** why)
+zerobuffer_metadata_get_string (const guint8 * data, gsize size,
+    const gchar * key, gchar ** value, gchar ** why)
 {
   JsonParser *parser = metadata_parse (data, size, why);
+  JsonNode *member;
 
+  *value = NULL;
   if (parser == NULL)
     return FALSE;
+  member = json_object_get_member (metadata_root (parser), key);
+  if (member != NULL && JSON_NODE_HOLDS_VALUE (member) &&
+      json_node_get_value_type (member) == G_TYPE_STRING)
+    *value = g_strdup (json_node_get_string (member));
   g_object_unref (parser);
   return TRUE;
-}
-
-gboolean
-zerobuffer_json_is_object (const guint8 * data, gsize size)
-{
-  return zerobuffer_metadata_check (data, size, NULL);
 }
 
 gchar *
 zerobuffer_json_get_string (const guint8 * data, gsize size, const gchar * key)
 {
-  JsonParser *parser = metadata_parse (data, size, NULL);
-  JsonNode *member;
-  gchar *value = NULL;
+  gchar *value;
 
-  if (parser == NULL)
-    return NULL;
-  member = json_object_get_member (metadata_root (parser), key);
-  if (member != NULL && JSON_NODE_HOLDS_VALUE (member) &&
-      json_node_get_value_type (member) == G_TYPE_STRING)
-    value = g_strdup (json_node_get_string (member));
-  g_object_unref (parser);
+  zerobuffer_metadata_get_string (data, size, key, &value, NULL);
   return value;
 }
 

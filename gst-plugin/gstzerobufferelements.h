@@ -49,13 +49,12 @@ void zerobuffer_json_append_string (GString * out, const gchar * s);
 #define ZEROBUFFER_CAPS_MAX_LENGTH 65536
 #define ZEROBUFFER_CAPS_MAX_DEPTH 32
 
-/* Whether the metadata holds one JSON object within those bounds; FALSE with
- * the reason in *WHY (g_free() it; WHY may be NULL). */
-gboolean zerobuffer_metadata_check (const guint8 * data, gsize size,
-    gchar ** why);
-
-/* zerobuffer_metadata_check without the reason. */
-gboolean zerobuffer_json_is_object (const guint8 * data, gsize size);
+/* Whether the metadata holds one JSON object within those bounds (parsed
+ * once): FALSE with the reason in *WHY (g_free() it; WHY may be NULL);
+ * else TRUE, with *VALUE the string value of its top-level KEY, NULL when
+ * absent or not a string (g_free() it). */
+gboolean zerobuffer_metadata_get_string (const guint8 * data, gsize size,
+    const gchar * key, gchar ** value, gchar ** why);
 
 /* The string value of the top-level KEY; NULL when absent, not a string, or
  * the metadata is not a JSON object within bounds. g_free() it. */

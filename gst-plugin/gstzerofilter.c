@@ -680,7 +680,8 @@ server_caps (GstZeroFilter * self, GstZeroError ** error)
         g_strdup (zb_last_error ()));
     return NULL;
   }
-  if (size == 0 || !zerobuffer_json_is_object (meta, size))
+  if (size == 0 || !zerobuffer_metadata_get_string (meta, size, "caps",
+          &text, NULL))
     return NULL;                /* a peer server that writes no JSON */
   version = zb_metadata_frame_header (meta, size);
   if (version != 0 && version != 1) {
@@ -688,10 +689,10 @@ server_caps (GstZeroFilter * self, GstZeroError ** error)
             "caps the duplex server declares: the response metadata "
             "declares a per-frame header this zerofilter does not know"),
         NULL);
+    g_free (text);
     return NULL;
   }
   self->response_header = version == 1;
-  text = zerobuffer_json_get_string (meta, size, "caps");
   if (text == NULL)
     return NULL;
   caps = zerobuffer_caps_from_peer (text, &why);

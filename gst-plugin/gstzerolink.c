@@ -540,7 +540,9 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
   gchar *quoted = zerobuffer_quote_peer_bytes (data, size, 256);
   gint their_header = zb_metadata_frame_header (data, size);
   gint our_header = link->frame_header ? 1 : 0;
-  gchar *their_caps_str = zerobuffer_json_get_string (data, size, "caps");
+  gchar *their_caps_str;
+  gboolean object = zerobuffer_metadata_get_string (data, size, "caps",
+      &their_caps_str, NULL);
   GstCaps *their_caps = NULL;
   gchar *our_caps_str, *writer, *their_caps_quoted, *their_header_str, *text,
       *debug;
@@ -548,7 +550,7 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
   gboolean caps_equal, carried;
 
   GST_DEBUG ("ring %s already has metadata: %s", link->name, quoted);
-  if (!zerobuffer_json_is_object (data, size) || their_header < 0 ||
+  if (!object || their_header < 0 ||
       (their_caps_str != NULL &&
           (their_caps = zerobuffer_caps_from_peer (their_caps_str,
                   NULL)) == NULL)) {

@@ -253,7 +253,8 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
       goto fail;
     }
     GST_DEBUG_OBJECT (self, "metadata: %s", quoted);
-    if (!zerobuffer_metadata_check (meta, meta_size, &why)) {
+    if (!zerobuffer_metadata_get_string (meta, meta_size, "caps", &caps_str,
+            &why)) {
       ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("Cannot read the metadata %s wrote into ring %s: %s", writer,
               zb_reader_name (reader), why),
@@ -261,7 +262,6 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
               "of zerosrc to the format of the frames", meta_size, quoted));
       goto fail;
     }
-    caps_str = zerobuffer_json_get_string (meta, meta_size, "caps");
     if (caps_str == NULL) {
       ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
           ("The metadata of ring %s has no \"caps\" string, so the caps are "
@@ -358,8 +358,8 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
   GST_OBJECT_UNLOCK (self);
   if (overridden)
     return TRUE;
-  if (ext->attrs_size > 0 &&
-      !zerobuffer_metadata_check (ext->attrs, ext->attrs_size, &why)) {
+  if (ext->attrs_size > 0 && !zerobuffer_metadata_get_string (ext->attrs,
+          ext->attrs_size, "caps", &text, &why)) {
     /* attributes are opaque to the protocol, so other bytes do not stop
      * the stream; but caps a writer meant to send in them would be lost
      * without a word */
@@ -377,8 +377,6 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
       self->attrs_warned = TRUE;
     }
     g_clear_pointer (&why, g_free);
-  } else if (ext->attrs_size > 0) {
-    text = zerobuffer_json_get_string (ext->attrs, ext->attrs_size, "caps");
   }
   if (g_strcmp0 (text, self->frame_caps_text) == 0) {
     g_free (text);

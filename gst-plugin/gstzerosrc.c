@@ -117,6 +117,8 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
+  gint late_stamps;             /* atomic: frame_header, for the latency
+                                 * query (another thread) */
   guint64 paused_ns;            /* object lock: when we stopped PLAYING (or
                                  * started), and when we went PLAYING again */
   guint64 playing_ns;
@@ -240,6 +242,12 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
       goto fail;
     }
     self->frame_header = version == 1;
+    if (g_atomic_int_get (&self->late_stamps) != self->frame_header) {
+      /* its frames are stamped at their commit: our minimum latency */
+      g_atomic_int_set (&self->late_stamps, self->frame_header);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_latency (GST_OBJECT (self)));
+    }
     GST_INFO_OBJECT (self, "frames %s the per-frame header",
         self->frame_header ? "carry" : "do not carry");
   }
@@ -748,6 +756,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->attrs_warned = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;
+  g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
   self->ts_keep_offset = FALSE;
@@ -1075,14 +1084,24 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
-/* The ring buffers what the writer put in it for as long as we take, and
- * each frame is stamped at its arrival or (with the frame header) mapped to
- * its commit, which is no later: no minimum, no maximum. */
+/* The ring buffers what the writer put in it for as long as we take: no
+ * maximum. Each frame is stamped at its arrival, or (with the frame
+ * header) mapped to its commit, which comes before we push it: by the
+ * transport's time, and by up to ZEROSRC_TS_SLACK when the writer's
+ * timestamps run behind its commits before the time base moves. That is
+ * the minimum then (as v4l2src's, whose frames are stamped when captured,
+ * a frame before they are pushed), so that sinks do not take such frames
+ * for late; learnt with the metadata, after PLAYING: a LATENCY message
+ * asks for the pipeline's again. */
 static gboolean
 gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
 {
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    gst_query_set_latency (query, TRUE, 0, GST_CLOCK_TIME_NONE);
+    gst_query_set_latency (query, TRUE,
+        g_atomic_int_get (&self->late_stamps) ? ZEROSRC_TS_SLACK : 0,
+        GST_CLOCK_TIME_NONE);
     return TRUE;
   }
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);

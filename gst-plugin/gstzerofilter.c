@@ -33,7 +33,8 @@
  * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
  * buffer and passes it on unprocessed or drops it
  * (#GstZeroFilter:skipped; it cannot pass while the server's output caps
- * are not the input's: dropped, with one warning). Responses are pushed by
+ * are not the input's: dropped, with one warning); the buffer pushed after
+ * one dropped is DISCONT. Responses are pushed by
  * a streaming task of the src pad as soon as they come, so each result
  * leaves at the server's pace, as from a queue (the chain function only
  * writes requests). A
@@ -187,6 +188,14 @@ struct _GstZeroFilter
   gint bypass;                  /* on-error=pass after a failure: set under
                                  * qlock, read atomically without it */
   gboolean warned_skipped_caps; /* with the push lock */
+  /* After a buffer was dropped, the next that goes downstream is DISCONT
+   * (with the dropped one's RESYNC), as zerosink marks the frame after a
+   * drop: a decoder behind us must hear of the gap. Dropped in the chain
+   * function (policy=drop, a failed write): for the next buffer to come,
+   * chain only; dropped at the push (a request lost to a failure, a
+   * skipped buffer that cannot pass): for the next push, push lock. */
+  guint drop_flags;
+  guint push_drop_flags;
   gint pool_refused;            /* upstream pushed a pool buffer again */
   gboolean session_ended;       /* EOS went to the server: the next buffer
                                  * (after a flushing seek) starts a new
@@ -501,6 +510,20 @@ held_request_memory (GstZeroFilter * self, Pending * p)
   return gst_zero_src_ring_wrap_hold (self->held, &p->hold, offset, size);
 }
 
+/* BUFFER, about to go downstream, with FLAGS set too, and those a drop
+ * at the push left for it (with the push lock). */
+static GstBuffer *
+flag_for_push (GstZeroFilter * self, GstBuffer * buffer, guint flags)
+{
+  flags |= self->push_drop_flags;
+  self->push_drop_flags = 0;
+  if ((GST_BUFFER_FLAGS (buffer) & flags) == flags)
+    return buffer;
+  buffer = gst_buffer_make_writable (buffer);
+  GST_BUFFER_FLAG_SET (buffer, flags);
+  return buffer;
+}
+
 /* OUT gets the timestamps and flags of P's input. Appending its ring
  * memory set TAG_MEMORY, which would tell downstream of a change to the
  * buffer's memory that none made. */
@@ -616,6 +639,7 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
     g_queue_push_tail (&passing, answered);
   } else if (answered != NULL) {
     COUNT (self, dropped);
+    self->push_drop_flags |= GST_BUFFER_FLAG_DISCONT;
     pending_free (answered);
   }
   /* The link stays: upstream may still hold pool buffers (passed as
@@ -627,8 +651,10 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
     if (p->pass != NULL) {
       g_queue_push_tail (&passing, p);
     } else {
-      if (!p->discard)
+      if (!p->discard) {
         COUNT (self, dropped);
+        self->push_drop_flags |= GST_BUFFER_FLAG_DISCONT;
+      }
       pending_free (p);
     }
   }
@@ -641,12 +667,13 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
     gst_zero_filter_set_out_caps (self, self->in_caps);
   while ((p = g_queue_pop_head (&passing)) != NULL) {
     GstBuffer *b = p->pass;
+    guint flags = p->flags;
 
     p->pass = NULL;
     pending_free (p);
     if (ret == GST_FLOW_OK) {
       COUNT (self, passed);
-      ret = gst_pad_push (self->srcpad, b);
+      ret = gst_pad_push (self->srcpad, flag_for_push (self, b, flags));
     } else {
       gst_buffer_unref (b);
     }
@@ -957,7 +984,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   if (timed)
     self->rtt_us[self->rtt_count++ % RTT_SAMPLES] = rtt_us;
   GST_OBJECT_UNLOCK (self);
-  ret = gst_pad_push (self->srcpad, out);
+  ret = gst_pad_push (self->srcpad, flag_for_push (self, out, 0));
   self->pushed_ns = zb_now_ns ();
   return ret;
 }
@@ -1159,6 +1186,8 @@ gst_zero_filter_drop_skipped (GstZeroFilter * self, GstBuffer * buffer)
 {
   gchar *in, *out;
 
+  self->push_drop_flags |= GST_BUFFER_FLAG_DISCONT |
+      (GST_BUFFER_FLAGS (buffer) & GST_BUFFER_FLAG_RESYNC);
   gst_buffer_unref (buffer);
   COUNT (self, dropped);
   if (self->warned_skipped_caps)
@@ -1210,6 +1239,7 @@ gst_zero_filter_loop (gpointer user_data)
     ret = gst_zero_filter_take_response (self);
   } else {
     GstBuffer *b;
+    guint flags;
 
     g_mutex_unlock (&self->qlock);
     g_rec_mutex_lock (&self->push_lock);
@@ -1218,16 +1248,17 @@ gst_zero_filter_loop (gpointer user_data)
     qwake (self);
     g_mutex_unlock (&self->qlock);
     b = p->pass;
+    flags = p->flags;
     p->pass = NULL;
     pending_free (p);
     /* in_caps are this buffer's: a caps change waits for what is pending */
     if (self->out_caps != NULL && !gst_caps_is_equal (self->out_caps,
             self->in_caps)) {
-      gst_zero_filter_drop_skipped (self, b);
+      gst_zero_filter_drop_skipped (self, flag_for_push (self, b, flags));
       ret = GST_FLOW_OK;
     } else {
       COUNT (self, passed);
-      ret = gst_pad_push (self->srcpad, b);
+      ret = gst_pad_push (self->srcpad, flag_for_push (self, b, flags));
       self->pushed_ns = zb_now_ns ();
     }
     g_rec_mutex_unlock (&self->push_lock);
@@ -1273,15 +1304,26 @@ gst_zero_filter_wait_sent (GstZeroFilter * self)
 
 /* ---------------------------------------------------------------- chain */
 
+/* The chain function dropped BUFFER (or a request: NULL). */
+static void
+chain_dropped (GstZeroFilter * self, GstBuffer * buffer)
+{
+  COUNT (self, dropped);
+  self->drop_flags |= GST_BUFFER_FLAG_DISCONT |
+      (buffer != NULL ? GST_BUFFER_FLAGS (buffer) & GST_BUFFER_FLAG_RESYNC : 0);
+}
+
 static Pending *
-pending_new (GstBuffer * buffer)
+pending_new (GstZeroFilter * self, GstBuffer * buffer)
 {
   Pending *p = g_new0 (Pending, 1);
 
   p->pts = GST_BUFFER_PTS (buffer);
   p->dts = GST_BUFFER_DTS (buffer);
   p->duration = GST_BUFFER_DURATION (buffer);
-  p->flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
+  p->flags = (GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS) |
+      self->drop_flags;
+  self->drop_flags = 0;
   return p;
 }
 
@@ -1295,11 +1337,11 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
   Pending *p;
 
   if (!pass || self->requests_waiting == 0) {
-    COUNT (self, dropped);
+    chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     return;
   }
-  p = pending_new (buffer);
+  p = pending_new (self, buffer);
   if (gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0))) {
     p->pass = gst_buffer_copy_deep (buffer);
     gst_buffer_unref (buffer);
@@ -1330,7 +1372,9 @@ gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
   }
   COUNT (self, passed);
   g_rec_mutex_lock (&self->push_lock);
-  ret = gst_pad_push (self->srcpad, buffer);
+  ret = gst_pad_push (self->srcpad, flag_for_push (self, buffer,
+          self->drop_flags));
+  self->drop_flags = 0;
   g_rec_mutex_unlock (&self->push_lock);
   return ret;
 }
@@ -1423,7 +1467,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     return gst_zero_filter_pass (self, buffer);
 
   /* held with on-error=pass too: if its response fails us, it passes */
-  p = pending_new (buffer);
+  p = pending_new (self, buffer);
   p->frame = frame_duration (self->in_caps);
   p->in_place = in_place;
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
@@ -1433,9 +1477,9 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (ret == GST_FLOW_OK && (kind == GST_ZERO_WRITE_DROPPED ||
           kind == GST_ZERO_WRITE_REPEAT_DROPPED)) {
     /* (a full ring never drops: the link's policy blocks) */
+    chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     pending_free (p);
-    COUNT (self, dropped);
     return GST_FLOW_OK;
   }
   if (ret != GST_FLOW_OK) {
@@ -1455,7 +1499,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
         !gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0)))
       return gst_zero_filter_pass (self, buffer);
     if (ret == GST_FLOW_OK)
-      COUNT (self, dropped);
+      chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     return ret;
   }
@@ -1481,7 +1525,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     if (p->hold.writer != NULL && !p->in_place)
       passing = held_request_buffer (self, p);
     else
-      COUNT (self, dropped);
+      chain_dropped (self, NULL);
     pending_free (p);
   }
   return passing != NULL ? gst_zero_filter_pass (self, passing) :

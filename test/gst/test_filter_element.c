@@ -21,6 +21,7 @@
  * - a server whose response header carries its own PTS and durations, under
  *   caps of another framerate: the buffers pushed have its timing, and one
  *   frame of its rate where it sent no duration;
+ * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  * - without the frame header (the server then echoes the request's bytes
  *   as they are): caps that only refine the first (h264parse's added
  *   profile, level, codec_data) warn of nothing, a real change warns with
@@ -1018,6 +1019,45 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
+/* policy=drop with a server slower than the live source (30 ms a frame,
+ * one every 20 ms): the buffer after those dropped is
+ * DISCONT (as zerosink marks the frame after a drop), so that a decoder
+ * downstream hears of the gap; the others are not. It was not. */
+GST_START_TEST (test_discont_after_drop)
+{
+  gchar *channel = channel_name ("dropdiscont");
+  Server *server = server_start (channel, 30);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc is-live=true num-buffers=40 ! " GRAY_CAPS,
+      "depth=1 policy=drop skipped=drop", "sync=false");
+  GstElement *appsink;
+  GstSample *sample;
+  gint64 last = -1;
+  guint gaps = 0, pulled = 0;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  appsink = by_name (pipeline, "out");
+  while ((sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+              WAIT)) != NULL) {
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+    gint64 index = (gint64) (GST_BUFFER_PTS (buffer) / FRAME_NS);
+    gboolean gap = last < 0 || index != last + 1;      /* the first too */
+
+    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT) ==
+        gap, "frame %" G_GINT64_FORMAT " after %" G_GINT64_FORMAT ": DISCONT "
+        "%d", index, last, GST_BUFFER_FLAG_IS_SET (buffer,
+            GST_BUFFER_FLAG_DISCONT));
+    gaps += gap && last >= 0;
+    last = index;
+    pulled++;
+    gst_sample_unref (sample);
+  }
+  fail_unless (gaps > 0 && pulled < 40, "%u frames, %u gaps", pulled, gaps);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* A next client of the same server with other caps: the request ring keeps
  * its first client's metadata, so zerofilter fails, saying that the
  * server's ring does not take this stream (not that there is no server),
@@ -1084,6 +1124,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
   tcase_add_test (tc, test_response_timing);
+  tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);

@@ -36,7 +36,8 @@
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
  * late as the pause was long. When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back), the offset
- * grows by as much. Duration and the buffer flags (DELTA_UNIT,
+ * grows by as much; those 15 ms are zerosrc's minimum latency then. Duration
+ * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS,
  * and streams without the header, get the running time of arrival. A frame
  * whose header is invalid is a protocol error. A buffer that gets no

@@ -2800,6 +2800,21 @@ durations_and_flags (const gchar * sink_props, const gchar * caps,
         "frame %u: flags 0x%x", i, GST_BUFFER_FLAGS (got));
     gst_sample_unref (sample);
   }
+  {
+    /* frames stamped at their arrival: no minimum latency; at their
+     * commit (the header): zerosrc's slack */
+    GstQuery *latency = gst_query_new_latency ();
+    GstPad *pad = gst_element_get_static_pad (appsink, "sink");
+    GstClockTime min, max;
+    gboolean live;
+
+    fail_unless (gst_pad_peer_query (pad, latency));
+    gst_query_parse_latency (latency, &live, &min, &max);
+    fail_unless (live);
+    fail_unless_equals_uint64 (min, carried ? 15 * GST_MSECOND : 0);
+    gst_query_unref (latency);
+    gst_object_unref (pad);
+  }
   gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
   gst_message_unref (wait_eos_or_error (reader_pipe));
   end_pair (writer_pipe, reader_pipe);

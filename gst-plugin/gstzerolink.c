@@ -696,11 +696,10 @@ interrupted_locked (GstZeroLink * link, GCancellable * cancellable)
 /* Connects, waiting for the reader up to connect-timeout, and puts the
  * metadata in place. With the lock, which it releases while connecting. */
 static GstFlowReturn
-connect_locked (GstZeroLink * link, GCancellable * cancellable,
-    GstZeroError ** error)
+connect_locked (GstZeroLink * link, gint connect_timeout,
+    GCancellable * cancellable, GstZeroError ** error)
 {
   gchar *name = g_strdup (link->name);
-  gint connect_timeout = link->connect_timeout;
   gint64 start = g_get_monotonic_time ();
   gint64 deadline = connect_timeout < 0 ? G_MAXINT64 :
       start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
@@ -790,9 +789,11 @@ out:
   return ret;
 }
 
-GstFlowReturn
-gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
-    zb_writer ** writer, GstZeroError ** error)
+/* get_writer waiting up to CONNECT_TIMEOUT ms, or the link's when
+ * USE_LINKS. */
+static GstFlowReturn
+get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
+    GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error)
 {
   GstFlowReturn ret;
 
@@ -804,7 +805,8 @@ gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
       break;
     }
     if (!link->connecting) {
-      ret = connect_locked (link, cancellable, error);
+      ret = connect_locked (link, use_links ? link->connect_timeout :
+          connect_timeout, cancellable, error);
       if (ret != GST_FLOW_OK)
         break;
     } else {
@@ -813,6 +815,20 @@ gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
   }
   g_mutex_unlock (&link->lock);
   return ret;
+}
+
+GstFlowReturn
+gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
+    zb_writer ** writer, GstZeroError ** error)
+{
+  return get_writer (link, TRUE, 0, cancellable, writer, error);
+}
+
+GstFlowReturn
+gst_zero_link_get_writer_now (GstZeroLink * link, GCancellable * cancellable,
+    zb_writer ** writer, GstZeroError ** error)
+{
+  return get_writer (link, FALSE, 0, cancellable, writer, error);
 }
 
 /* ------------------------------------------------------------ reserving */

@@ -105,6 +105,11 @@ gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
+/* get_writer without waiting for a reader: the ring must be there now
+ * (its error, ZB_ENOENT or ZB_EREADERGONE, else). zerosink at EOS. */
+GstFlowReturn gst_zero_link_get_writer_now (GstZeroLink * link,
+    GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
+
 /* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
  * full ring does not wait whatever the policy). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or

@@ -16,7 +16,7 @@
  * with either: dropping would lose every such frame). On EOS it detaches
  * cleanly: the reader drains the ring and then sees the end of the stream,
  * also of one that ended before its first frame (zerosink then connects
- * only to detach).
+ * only to detach, if a reader is there: the EOS waits for none).
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -503,16 +503,18 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
-/* A stream that ends before anything asked for the ring still reaches the
- * reader: connecting puts its metadata in place, and a writer that came and
- * went ends the reader's stream too (docs/PROTOCOL.md §4, "End of stream"),
- * so the reader does not wait for it. Not after a connect was tried: that
- * wait was the EOS's to end (gst-launch-1.0 -e and Ctrl-C with no reader).
- * Without caps there is nothing to describe, and the ring is left for a
- * next writer. No reader within connect-timeout: no one to tell, and an
- * empty stream is no error. FALSE when the EOS goes no further: an error
- * posted, or a flush. */
-static gboolean
+/* A stream that ends before anything asked for the ring still reaches a
+ * reader that is there: connecting puts its metadata in place, and a
+ * writer that came and went ends the reader's stream too
+ * (docs/PROTOCOL.md §4, "End of stream"), so the reader does not wait for
+ * it. Without caps there is nothing to describe, and the ring is left for
+ * a next writer; after a connect was tried there is nothing to add.
+ * The EOS does not wait for a reader: gst-launch-1.0 -e sends its EOS on
+ * Ctrl-C to the sources, where it waits for the streaming thread, so a
+ * wait here could only end at connect-timeout (test_stop.sh (d)). No
+ * reader: no one to tell, and an empty stream is no error. GST_FLOW_OK
+ * when the EOS goes on; else an error was posted, or a flush came. */
+static GstFlowReturn
 gst_zero_sink_connect_at_eos (GstZeroSink * self)
 {
   zb_writer *writer = NULL;
@@ -521,23 +523,42 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
 
   if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) ||
       gst_zero_link_tried (self->link))
-    return TRUE;
+    return GST_FLOW_OK;
   do {
-    ret = gst_zero_link_get_writer (self->link, self->unlocked, &writer, &e);
+    ret = gst_zero_link_get_writer_now (self->link, self->unlocked, &writer,
+        &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (writer != NULL)
     zb_writer_unref (writer);
   if (ret != GST_FLOW_ERROR || e == NULL)
-    return ret == GST_FLOW_OK;
+    return ret;
   if (e->code == ZB_ENOENT || e->code == ZB_EREADERGONE) {
     GST_INFO_OBJECT (self, "a stream without frames ended, and no reader "
-        "came to hear of it: %s", e->text);
+        "was there to hear of it: %s (%s)", e->text, e->debug);
     gst_zero_error_free (e);
-    return TRUE;
+    return GST_FLOW_OK;
   }
   gst_zero_sink_post (self, e);
-  return FALSE;
+  return GST_FLOW_ERROR;
+}
+
+/* The EOS once basesink has prerolled on it (and synced to it): the
+ * pipeline is not held in PAUSED by what zerosink does with it. */
+static GstFlowReturn
+gst_zero_sink_wait_event (GstBaseSink * bsink, GstEvent * event)
+{
+  GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstFlowReturn ret;
+
+  ret = GST_BASE_SINK_CLASS (parent_class)->wait_event (bsink, event);
+  if (ret != GST_FLOW_OK || GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return ret;
+  if ((ret = gst_zero_sink_connect_at_eos (self)) != GST_FLOW_OK)
+    return ret;
+  /* the reader sees end of stream; the pool hands out no more */
+  gst_zero_link_finish (self->link);
+  return GST_FLOW_OK;
 }
 
 static gboolean
@@ -546,14 +567,6 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_EOS:
-      if (!gst_zero_sink_connect_at_eos (self)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      /* the reader sees end of stream; the pool hands out no more */
-      gst_zero_link_finish (self->link);
-      break;
     case GST_EVENT_FLUSH_STOP:
       gst_zero_link_resume (self->link);
       break;
@@ -835,6 +848,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_get_caps);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_zero_sink_event);
+  basesink_class->wait_event = GST_DEBUG_FUNCPTR (gst_zero_sink_wait_event);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_zero_sink_render);
   basesink_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_zero_sink_propose_allocation);

@@ -93,6 +93,14 @@ both_exit_0() { # label name reader writer
   timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" $3 \
     >"$tmp/reader.log" 2>&1 &
   reader_pid=$!
+  # WAIT_FOR_RING=1 (the reader has announce=true): the writer starts once
+  # the ring exists (bounded: 10 s)
+  if [ "${WAIT_FOR_RING:-0}" = 1 ]; then
+    for _ in $(seq 500); do
+      grep -qF "\"start-stream\",\"params\":[\"$name\"" "$tmp/reader.log" && break
+      sleep 0.02
+    done
+  fi
   # shellcheck disable=SC2086
   timeout "$LIMIT" gst-launch-1.0 -e $4 ! zerosink buffer-name="$name" \
     >"$tmp/writer.log" 2>&1
@@ -111,13 +119,20 @@ both_exit_0() { # label name reader writer
 both_exit_0 videoconvert "zbgst-launch-$$-c" "! videoconvert ! fakesink" \
   "videotestsrc num-buffers=10"
 
-# A stream that ends before its first frame ends its reader's too.
-both_exit_0 empty "zbgst-launch-$$-e" "! fakesink" "videotestsrc num-buffers=0"
-# ... and with no reader at all, after connect-timeout, is no error.
+# A stream that ends before its first frame ends the reader's that is there
+# (the writer starts once the reader announced its ring: the EOS does not
+# wait for a reader).
+WAIT_FOR_RING=1 both_exit_0 empty "zbgst-launch-$$-e" "announce=true ! fakesink" \
+  "videotestsrc num-buffers=0"
+# ... and with no reader at all it is no error, and ends at once, not after
+# connect-timeout (60 s here, over LIMIT).
+t0=$(date +%s%N)
 if timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=0 ! \
-  zerosink buffer-name="zbgst-launch-$$-f" connect-timeout=300 \
+  zerosink buffer-name="zbgst-launch-$$-f" connect-timeout=60000 \
   >"$tmp/writer.log" 2>&1; then
-  echo "empty, no reader: writer 0"
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  echo "empty, no reader: writer 0 after $ms ms"
+  [ "$ms" -lt 5000 ] || fail "empty, no reader: took $ms ms"
 else
   fail "empty, no reader: writer $?"
   cat "$tmp/writer.log"

@@ -13,6 +13,19 @@
 #     (Upstream that does not use the pool, e.g. identity drop-allocation=true,
 #     waits inside zerosink's render instead, where the EOS cannot reach it:
 #     with -e only connect-timeout ends that wait.)
+# (d) A stream that ends before its first frame, with no reader, -e (its EOS
+#     comes while the pipeline prerolls):
+#       gst-launch-1.0 -e videotestsrc num-buffers=0 ! CAPS ! zerosink buffer-name=D connect-timeout=-1
+#     The EOS does not wait for a reader -> exit 0 by itself within 5 s, and
+#     the log says no reader was there. (zerosink used to wait for one at
+#     that EOS, in PAUSED, for connect-timeout; Ctrl-C then hung gst-launch
+#     for good: the EOS -e sends waits in videotestsrc for the streaming
+#     thread, which after connect-timeout waited in the preroll for a
+#     PLAYING that never came.) Still running after 1 s: SIGINT, and fail.
+# (e) A source that never produces, with no reader, -e:
+#       gst-launch-1.0 -e appsrc caps=CAPS ! zerosink buffer-name=E connect-timeout=-1
+#     SIGINT after 1 s -> EOS -> exit 0 within 5 s (zerosink used to wait
+#     connect-timeout for a reader at that EOS: here for ever).
 # (c) A zerosink blocked on a full ring (policy=block, timeout=-1) because its
 #     reader is stopped (SIGSTOP), once with upstream writing into the
 #     zero-copy pool, once copying: SIGINT to the writer -> NULL state -> exit 0
@@ -77,6 +90,35 @@ sleep 1
 interrupt $pid "(b2) zerosink -e, no reader"
 [ "$status" -eq 0 ] || cat "$tmp/b2.log"
 check_ring_gone "$name" "(b2)"
+
+# (d) An empty stream, no reader, -e.
+name="${ZB_PREFIX}d"
+t0=$(now_ns)
+bg_launch "$tmp/d.log" GST_DEBUG=zerosink:4 -- -e videotestsrc num-buffers=0 ! \
+  "$CAPS" ! zerosink buffer-name="$name" connect-timeout=-1
+pid=$BG_PID
+if wait_exit $pid 1; then
+  wait_status $pid
+  status=$?
+  echo "(d) zerosink -e, empty stream, no reader: exited $status by itself, $(ms_since "$t0") ms after start"
+  [ "$status" -eq 0 ] || { fail "(d) exited $status"; cat "$tmp/d.log"; }
+else
+  fail "(d) zerosink -e, empty stream, no reader: still running 1 s after start"
+  interrupt $pid "(d) zerosink -e, empty stream, no reader"
+fi
+grep -q "no reader was there to hear of it" "$tmp/d.log" ||
+  fail "(d) zerosink did not say that no reader was there"
+check_ring_gone "$name" "(d)"
+
+# (e) A source that never produces, no reader, -e.
+name="${ZB_PREFIX}e"
+bg_launch "$tmp/e.log" GST_DEBUG=zerosink:4 -- -e appsrc caps="$CAPS" ! \
+  zerosink buffer-name="$name" connect-timeout=-1
+pid=$BG_PID
+sleep 1
+interrupt $pid "(e) zerosink -e, a source without buffers, no reader"
+[ "$status" -eq 0 ] || cat "$tmp/e.log"
+check_ring_gone "$name" "(e)"
 
 # (c) zerosink blocked on a full ring, upstream in the zero-copy pool's
 # acquire (c-pool) or zerosink waiting in render (c-copy: identity

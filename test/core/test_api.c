@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1425,10 +1426,10 @@ static void test_corrupt_header(void) {
 
 /* A shm object that is not a ZeroBuffer segment at all. */
 static void test_corrupt_not_a_segment(void) {
-  char name[96], path[300];
+  char name[96], path[300], lock_path[300], creator[32];
   zb_writer *w = NULL;
   zb_health h;
-  int fd;
+  int fd, lock;
   snprintf(name, sizeof name, "%s", zb_test_name("tiny"));
   snprintf(path, sizeof path, "/%s", name);
   fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -1440,12 +1441,20 @@ static void test_corrupt_not_a_segment(void) {
   CHECK_MSG("128-byte header");
   CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
   /* Empty: what a writer sees between the reader's shm_open and its
-   * ftruncate, so "not there yet" (a duplex server that took it for an
-   * error stopped serving). */
+   * ftruncate, while the reader holds its lock file, so "not there yet" (a
+   * duplex server that took it for an error stopped serving). */
   CHECK(ftruncate(fd, 0) == 0);
+  snprintf(lock_path, sizeof lock_path, "/tmp/zerobuffer/%s.lock", name);
+  (void)mkdir("/tmp/zerobuffer", 0700); /* as a reader makes it, if none did */
+  lock = open(lock_path, O_RDWR | O_CREAT, 0600);
+  CHECK(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0);
+  /* as a reader records itself (start time 0: not compared) */
+  CHECK(lock >= 0 && dprintf(lock, "%d 0\n", (int)getpid()) > 0);
+  snprintf(creator, sizeof creator, "(pid %d)", (int)getpid());
   CHECK_RC(zb_health_read(name, &h), ZB_ENOENT);
   CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
   CHECK_MSG("still being created");
+  CHECK_MSG(creator);
   CHECK(w == NULL);
   /* Zero-filled full-sized file, oieb_size 0: what a writer sees while the
    * reader is still initialising the header, so "not there yet". */
@@ -1453,6 +1462,38 @@ static void test_corrupt_not_a_segment(void) {
   CHECK_RC(zb_health_read(name, &h), ZB_ENOENT);
   CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
   CHECK_MSG("still being created");
+  /* No reader holds the lock: its creator died. The zero header is refused
+   * as a reader refuses it (the lock file names a live pid, not a dead
+   * reader: it may be someone's bytes); with a dead reader named, a reader
+   * would remove it: no live reader (EREADERGONE, a writer waits for one). */
+  close(lock);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("all-zero header");
+  CHECK_MSG("refuses it too");
+  lock = open(lock_path, O_RDWR | O_TRUNC);
+  CHECK(lock >= 0 && dprintf(lock, "%d 12345\n", (int)dead_pid()) > 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK_MSG("left half-created");
+  CHECK_MSG("not initialised");
+  /* Empty, and no reader holds the lock (whatever it names, or with no
+   * lock file at all): a creator died between creating and sizing it, and
+   * a reader removes it (nothing in it to lose) */
+  CHECK(ftruncate(fd, 0) == 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK_MSG("is empty and no reader holds");
+  close(lock);
+  unlink(lock_path);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EREADERGONE);
+  CHECK_MSG("left half-created");
+  CHECK(w == NULL);
+  {
+    zb_reader *r = NULL;
+    CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+    CHECK(file_size(name) == 128 + 64 + 1024);
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+  }
   close(fd);
   shm_unlink(path);
   check_usable();

@@ -436,6 +436,49 @@ GST_START_TEST (test_stale_ring)
 
 GST_END_TEST;
 
+/* An empty /dev/shm/NAME whose lock no reader holds (here: no lock file;
+ * a reader killed between creating and sizing its segment leaves one): a
+ * stale ring to both elements (docs/PROTOCOL.md §4, "Writer connect").
+ * zerosink waits for a reader as for any ring without one and, after
+ * connect-timeout, posts EREADERGONE (transient) saying why; zerosrc
+ * removes the empty file and creates the ring, and a writer's frame gets
+ * through. */
+GST_START_TEST (test_empty_segment)
+{
+  gchar *name = ring_name ("empty");
+  gchar *shm = g_strdup_printf ("/dev/shm/%s", name);
+  GstElement *pipeline, *appsrc, *reader_pipe, *appsink;
+  GstSample *sample;
+  gchar *text;
+
+  fail_unless (g_file_set_contents (shm, "", 0, NULL));
+  pipeline = writer_pipeline (name, "connect-timeout=200",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  text = wait_error (pipeline, "EREADERGONE (transient)", name);
+  fail_unless (strstr (text, "has no live reader") != NULL, "%s", text);
+  fail_unless (strstr (text, "left half-created") != NULL, "%s", text);
+  fail_unless (strstr (text, "is empty") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (text);
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL, "no frame through the ring created anew");
+  gst_sample_unref (sample);
+  end_pair (pipeline, reader_pipe);
+  fail_if (ring_exists (name));
+  g_free (shm);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A name the core refuses, and no name at all: permanent ENAME errors from
  * both elements, before any ring is touched. */
 GST_START_TEST (test_bad_name)
@@ -3638,6 +3681,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_round_trip_gray16_le);
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

@@ -460,6 +460,73 @@ static bool half_created_by_dead_reader(const char *path, int lock_fd) {
   return true;
 }
 
+/* Whether a reader that holds the lock (no creator is alive) may remove the
+ * unready segment at PATH, SIZE bytes, as its dead creator's: an empty one
+ * always (a creator killed between creating and sizing it: it holds no
+ * byte to lose), a zero header only beside the lock file LOCK_FD naming its
+ * dead reader (other bytes may be someone's). */
+static bool unready_is_stale(const char *path, off_t size, int lock_fd) {
+  return size == 0 || half_created_by_dead_reader(path, lock_fd);
+}
+
+int zb__segment_unready(const char *name, const zb_names *names) {
+  char path[PATH_MAX + 16], content[64], creator[48] = "";
+  unsigned long long pid, start;
+  struct stat st;
+  bool held, stale;
+  ssize_t n;
+  int fd;
+
+  snprintf(path, sizeof path, "/dev/shm%s", names->shm);
+  if (lstat(path, &st) != 0)
+    return ZB_ENOENT; /* not there at all: zb__segment_open said so */
+  /* Read-only and shared: we only look, also at another user's ring we may
+   * write to; a reader that creates the ring meanwhile retries its flock */
+  fd = open(names->lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT)
+    return zb__fail(ZB_ENOENT,
+                    "ring \"%s\" is not initialised yet (and %s cannot be "
+                    "read to tell whether its reader is alive); try again",
+                    name, names->lock);
+  held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  if (fd >= 0 && (n = pread(fd, content, sizeof content - 1, 0)) > 0) {
+    content[n] = '\0';
+    if (sscanf(content, "%llu %llu", &pid, &start) == 2)
+      snprintf(creator, sizeof creator, " (pid %llu)", pid);
+  }
+  if (held) {
+    close(fd);
+    return zb__fail(ZB_ENOENT,
+                    "ring \"%s\" is still being created by its reader%s, "
+                    "which holds %s (its segment is not initialised yet); try "
+                    "again",
+                    name, creator, names->lock);
+  }
+  if (lstat(path, &st) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return ZB_ENOENT; /* gone meanwhile (a creator that gave up) */
+  }
+  stale = unready_is_stale(path, st.st_size, fd);
+  if (fd >= 0)
+    close(fd);
+  if (stale)
+    return zb__fail(ZB_EREADERGONE,
+                    "ring \"%s\" was left half-created: %s is %s and no "
+                    "reader holds %s, so its reader%s died while creating it; "
+                    "a reader of this name removes it when it creates the "
+                    "ring",
+                    name, path, st.st_size == 0 ? "empty" : "not initialised",
+                    names->lock, creator);
+  return zb__fail(ZB_EPROTO,
+                  "ring \"%s\": %s has an all-zero header, no reader holds "
+                  "%s and no lock file names a dead reader that made it: it "
+                  "is no ring being created, and a reader of this name "
+                  "refuses it too (not ours to remove); remove it if you "
+                  "know it is garbage (rm %s)",
+                  name, path, names->lock, path);
+}
+
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                         uint64_t *reader_pid, uint64_t *writer_pid) {
   char path[3][PATH_MAX + 16], reason[256];
@@ -478,10 +545,10 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
     return 0; /* no segment: nothing of value can be lost */
   rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)
                            : zb__fail(ZB_EPROTO, "it is not a regular file");
-  /* A zero header (ENOENT, "still being created"): we hold the lock, so its
-   * creator is dead, or it is not a ring at all. */
-  if ((rc == ZB_EPROTO || rc == ZB_ENOENT) &&
-      half_created_by_dead_reader(path[0], lock_fd))
+  /* Empty or a zero header (ENOENT, "still being created"): we hold the
+   * lock, so its creator is dead, or it is not a ring at all. */
+  if ((rc == ZB_ENOENT && unready_is_stale(path[0], st.st_size, lock_fd)) ||
+      (rc == ZB_EPROTO && half_created_by_dead_reader(path[0], lock_fd)))
     return 0;
   if (rc == ZB_ENOENT) {
     if (lstat(path[0], &st) != 0)

@@ -70,6 +70,17 @@ int zb__sem_open(const char *sem_name, const char *ring, sem_t **out);
 /* Maps an existing segment (read-only when !writable) and validates it. */
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
                      bool writable);
+/* Why zb__segment_open found ring NAME's segment not ready (ZB_ENOENT:
+ * empty, or a zero header), told by the lock file (docs/PROTOCOL.md §4,
+ * "Writer connect"): ZB_ENOENT while a live reader holds it (still being
+ * created, for microseconds) or when it cannot be told (the lock file
+ * unreadable to us), or when the segment is gone meanwhile (the last error
+ * then stays zb__segment_open's); ZB_EREADERGONE when no reader holds it and
+ * a reader creating the ring would remove it as a dead creator's leftovers
+ * (zb__check_leftovers: an empty segment, or a zero header beside a lock
+ * file naming a dead reader); ZB_EPROTO when a reader would refuse it too
+ * (a zero header nobody's lock file explains). */
+int zb__segment_unready(const char *name, const zb_names *names);
 /* Creates, sizes (backed by real pages, so a full /dev/shm is an error
  * here rather than a SIGBUS later) and maps a zeroed segment. */
 int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
@@ -100,8 +111,9 @@ void zb__unlink_ring_objects(const zb_names *names);
  * file): 0 when nothing is there, or everything (segment, semaphores)
  * belongs to this user and the segment is a valid ZeroBuffer ring (its
  * reader and writer pids are returned, 0 without a segment, for the caller's
- * liveness check) or a ring whose reader died while creating it (zero
- * header, and the lock file names that dead reader). ZB_EACCES naming the
+ * liveness check) or a ring whose reader died while creating it (an empty
+ * segment, which holds nothing, or a zero header beside a lock file naming
+ * that dead reader). ZB_EACCES naming the
  * owner when any of it is another user's, ZB_EPROTO when the segment is not
  * a ring: a stranger's file is never removed. */
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,

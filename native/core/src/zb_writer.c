@@ -412,8 +412,11 @@ int zb_writer_connect(zb_writer **out, const char *name) {
   strcpy(w->name, name);
   zb__names(name, &w->names);
 
-  if ((rc = zb__segment_open(&w->seg, name, &w->names, true)) < 0)
+  if ((rc = zb__segment_open(&w->seg, name, &w->names, true)) < 0) {
+    if (rc == ZB_ENOENT) /* missing, or not ready: which one */
+      rc = zb__segment_unready(name, &w->names);
     goto fail;
+  }
   reader_pid = zb__load_acquire(&w->seg.oieb->reader_pid);
   w->reader.pid = reader_pid;
   if (reader_pid == 0) {

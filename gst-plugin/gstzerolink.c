@@ -39,6 +39,10 @@ struct _GstZeroLink
   gboolean eos;                 /* after finish, until resume or open */
   gboolean connecting;          /* a thread is connecting */
   gboolean tried;               /* connected or tried to, since open/resume */
+  gboolean reconnect;           /* after a reader is lost: the next one */
+  gboolean lost;                /* the reader went away; looking for the next */
+  guint losses;                 /* readers lost since open */
+  gint64 next_look;             /* lost: when to look for the ring again */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
   GstCaps *frame_caps;          /* of the frames from now on */
@@ -143,6 +147,8 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->closed = FALSE;
   link->eos = FALSE;
   link->tried = FALSE;
+  link->lost = FALSE;
+  link->losses = 0;
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -193,6 +199,55 @@ gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place)
   g_mutex_lock (&link->lock);
   link->in_place = in_place;
   g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect)
+{
+  g_mutex_lock (&link->lock);
+  link->reconnect = reconnect;
+  g_mutex_unlock (&link->lock);
+}
+
+/* With the lock: WRITER, which the caller holds a reference to (so no
+ * other writer has its address), found its reader gone. With reconnect,
+ * when it is still the link's writer, the link detaches and looks for the
+ * next reader's ring from now on; the metadata written there describes
+ * the caps of the frames then. */
+static void
+reader_gone_locked (GstZeroLink * link, zb_writer * writer)
+{
+  if (!link->reconnect || writer == NULL || link->writer != writer)
+    return;
+  GST_INFO ("the reader of ring %s is gone: detaching, frames are dropped "
+      "until a reader creates the ring again", link->name);
+  gst_caps_replace (&link->caps, link->frame_caps);
+  g_clear_pointer (&link->attributes, g_bytes_unref);
+  detach_locked (link);
+  link->lost = TRUE;
+  link->losses++;
+  link->next_look = 0;
+}
+
+void
+gst_zero_link_reader_gone (GstZeroLink * link, zb_writer * writer)
+{
+  g_mutex_lock (&link->lock);
+  reader_gone_locked (link, writer);
+  g_mutex_unlock (&link->lock);
+}
+
+guint
+gst_zero_link_losses (GstZeroLink * link, gboolean * lost)
+{
+  guint losses;
+
+  g_mutex_lock (&link->lock);
+  losses = link->losses;
+  if (lost != NULL)
+    *lost = link->lost;
+  g_mutex_unlock (&link->lock);
+  return losses;
 }
 
 void
@@ -804,7 +859,32 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
       *writer = zb_writer_ref (link->writer);
       break;
     }
-    if (!link->connecting) {
+    if (link->lost && !link->connecting) {
+      /* one look every CONNECT_RETRY_US, without waiting: the caller drops
+       * the frame meanwhile */
+      gint64 now = g_get_monotonic_time ();
+      GstZeroError *e = NULL;
+
+      if (now < link->next_look) {
+        ret = GST_ZERO_LINK_NO_READER;
+        break;
+      }
+      link->next_look = now + CONNECT_RETRY_US;
+      ret = connect_locked (link, 0, cancellable, &e);
+      if (ret == GST_FLOW_ERROR && e != NULL && (e->code == ZB_ENOENT ||
+              e->code == ZB_EREADERGONE)) {
+        gst_zero_error_free (e);
+        ret = GST_ZERO_LINK_NO_READER;
+        break;
+      }
+      if (ret != GST_FLOW_OK) {
+        *error = e;
+        break;
+      }
+      GST_INFO ("a reader created ring %s again: writing into it",
+          link->name);
+      link->lost = FALSE;
+    } else if (!link->connecting) {
       ret = connect_locked (link, use_links ? link->connect_timeout :
           connect_timeout, cancellable, error);
       if (ret != GST_FLOW_OK)
@@ -960,5 +1040,7 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
       return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
   }
   *error = reserve_error (link, writer, rc, size, timeout, policy_drop);
+  if (rc == ZB_EREADERGONE)
+    gst_zero_link_reader_gone (link, writer);
   return GST_FLOW_ERROR;
 }

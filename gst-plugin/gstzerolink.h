@@ -59,6 +59,26 @@ void gst_zero_link_resume (GstZeroLink * link);
 /* Whether a get_writer has connected, or tried to, since open or resume. */
 gboolean gst_zero_link_tried (GstZeroLink * link);
 
+/* What get_writer returns, with no error, while a link that reconnects
+ * has lost its reader and no reader has created the ring again: the
+ * caller drops the frame. */
+#define GST_ZERO_LINK_NO_READER GST_FLOW_CUSTOM_SUCCESS_1
+
+/* Whether a link whose reader went away (ZB_EREADERGONE met by a reserve,
+ * or by a commit: gst_zero_link_reader_gone) detaches and takes the next
+ * ring a reader creates under its name, writing the metadata there anew
+ * (zerosink on-reader-lost=wait) rather than failing: meanwhile get_writer
+ * looks for the ring every 20 ms without waiting and otherwise returns
+ * GST_ZERO_LINK_NO_READER. Before open. */
+void gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect);
+/* WRITER (a reference the caller holds) met ZB_EREADERGONE: with
+ * reconnect, when it is still the link's writer, the link detaches and
+ * looks for the next reader. Any thread. */
+void gst_zero_link_reader_gone (GstZeroLink * link, zb_writer * writer);
+/* How many readers the link lost since open (with reconnect), and in
+ * *LOST (when not NULL) whether it is still looking for the next one. */
+guint gst_zero_link_losses (GstZeroLink * link, gboolean * lost);
+
 /* Whether the metadata declares in-place answers ("zerobuffer":
  * {"in_place": 1}, docs/PROTOCOL.md §9.4): zerofilter's request ring. Before
  * open. */
@@ -101,7 +121,8 @@ gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
 /* The writer (a reference: zb_writer_unref), connected and with the
  * metadata in place. GST_FLOW_FLUSHING when the link is closed or
  * CANCELLABLE is cancelled, GST_FLOW_EOS after finish, GST_FLOW_ERROR with
- * *error. Any thread; interrupted by gst_zero_link_wake. */
+ * *error, GST_ZERO_LINK_NO_READER (see set_reconnect). Any thread;
+ * interrupted by gst_zero_link_wake. */
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 

@@ -18,6 +18,13 @@
  * also of one that ended before its first frame (zerosink then connects
  * only to detach, if a reader is there: the EOS waits for none).
  *
+ * When the reader goes away (closes the ring or dies), zerosink posts
+ * EREADERGONE by default. With #GstZeroSink:on-reader-lost=wait it keeps
+ * going, as shmsink does while its clients come and go: it drops the frames
+ * meanwhile (counted in frames-dropped, one WARNING per reader lost) and
+ * writes into the ring the next reader creates under the name, with its
+ * metadata written anew (an INFO says so).
+ *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
  * element that honours it (videotestsrc, videoconvert, ...) draws straight
@@ -130,6 +137,15 @@ typedef enum
 #define GST_TYPE_ZERO_SINK_POLICY (gst_zero_sink_policy_get_type ())
 static GType gst_zero_sink_policy_get_type (void);
 
+typedef enum
+{
+  GST_ZERO_SINK_READER_LOST_ERROR,
+  GST_ZERO_SINK_READER_LOST_WAIT,
+} GstZeroSinkReaderLost;
+
+#define GST_TYPE_ZERO_SINK_READER_LOST (gst_zero_sink_reader_lost_get_type ())
+static GType gst_zero_sink_reader_lost_get_type (void);
+
 struct _GstZeroSink
 {
   GstBaseSink parent;
@@ -139,6 +155,7 @@ struct _GstZeroSink
   gint connect_timeout;
   gint timeout;
   GstZeroSinkPolicy policy;
+  GstZeroSinkReaderLost on_reader_lost;
   gboolean zero_copy;
   gboolean frame_header;
   guint max_buffers;
@@ -150,6 +167,9 @@ struct _GstZeroSink
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
+  guint losses_told;            /* streaming thread: readers lost, warned of */
+  guint losses_found;           /* ... and found again, told */
+  guint64 dropped_lost;         /* ... frames dropped while none was there */
 
   /* statistics, under the object lock */
   guint64 frames_written;
@@ -170,6 +190,7 @@ struct _GstZeroSink
 #define DEFAULT_CONNECT_TIMEOUT 10000
 #define DEFAULT_TIMEOUT 5000
 #define DEFAULT_POLICY GST_ZERO_SINK_POLICY_BLOCK
+#define DEFAULT_ON_READER_LOST GST_ZERO_SINK_READER_LOST_ERROR
 #define DEFAULT_ZERO_COPY TRUE
 #define DEFAULT_FRAME_HEADER FALSE
 #define DEFAULT_MAX_BUFFERS 3
@@ -187,6 +208,7 @@ enum
   PROP_MAX_BUFFERS,
   PROP_STATS,
   PROP_CAMERA_ID,
+  PROP_ON_READER_LOST,
 };
 
 #define gst_zero_sink_parent_class parent_class
@@ -208,6 +230,26 @@ gst_zero_sink_policy_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstZeroSinkPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static GType
+gst_zero_sink_reader_lost_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_SINK_READER_LOST_ERROR,
+        "Post an error (EREADERGONE, transient)", "error"},
+    {GST_ZERO_SINK_READER_LOST_WAIT,
+          "Drop the frames (counted in frames-dropped) until a reader creates "
+          "the ring again, then write into the new ring", "wait"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstZeroSinkReaderLost", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -267,6 +309,7 @@ gst_zero_sink_init (GstZeroSink * self)
   self->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   self->timeout = DEFAULT_TIMEOUT;
   self->policy = DEFAULT_POLICY;
+  self->on_reader_lost = DEFAULT_ON_READER_LOST;
   self->zero_copy = DEFAULT_ZERO_COPY;
   self->frame_header = DEFAULT_FRAME_HEADER;
   self->max_buffers = DEFAULT_MAX_BUFFERS;
@@ -353,6 +396,9 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       g_free (self->camera_id);
       self->camera_id = g_value_dup_string (value);
       break;
+    case PROP_ON_READER_LOST:
+      self->on_reader_lost = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -400,6 +446,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_CAMERA_ID:
       g_value_set_string (value, self->camera_id);
       break;
+    case PROP_ON_READER_LOST:
+      g_value_set_enum (value, self->on_reader_lost);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -415,16 +464,19 @@ gst_zero_sink_start (GstBaseSink * bsink)
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   gchar *name, *camera_id;
   gint connect_timeout;
-  gboolean frame_header;
+  gboolean frame_header, reconnect;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->buffer_name);
   camera_id = g_strdup (self->camera_id);
   connect_timeout = self->connect_timeout;
   frame_header = self->frame_header;
+  reconnect = self->on_reader_lost == GST_ZERO_SINK_READER_LOST_WAIT;
   self->frames_written = self->bytes_written = self->frames_dropped = 0;
   self->frames_copied = self->frames_zero_copy = self->buffers_empty = 0;
   self->pending_flags = 0;
+  self->losses_told = self->losses_found = 0;
+  self->dropped_lost = 0;
   self->pool_refused = FALSE;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
@@ -444,6 +496,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
     g_free (camera_id);
     return FALSE;
   }
+  gst_zero_link_set_reconnect (self->link, reconnect);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), camera_id,
       connect_timeout, frame_header);
   g_free (name);
@@ -634,6 +687,47 @@ gst_zero_sink_refuse_pool (GstZeroSink * self)
   gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
 }
 
+/* on-reader-lost=wait: a write met the reader gone (E), and the link has
+ * detached to look for the next one; said once per reader lost. */
+static void
+gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
+{
+  guint losses = gst_zero_link_losses (self->link, NULL);
+
+  if (losses > self->losses_told) {
+    self->losses_told = losses;
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s: dropping frames until "
+            "a reader creates the ring again (on-reader-lost=wait)", e->text),
+        ("%s", e->debug));
+  }
+  gst_zero_error_free (e);
+}
+
+/* on-reader-lost=wait: after a frame written, whether it went into a ring
+ * a reader created again (told once per reader found). */
+static void
+gst_zero_sink_reader_found (GstZeroSink * self)
+{
+  gboolean lost;
+  guint losses = gst_zero_link_losses (self->link, &lost);
+  gchar *name;
+
+  if (losses == self->losses_found || lost)
+    return;
+  self->losses_found = losses;
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->buffer_name);
+  GST_OBJECT_UNLOCK (self);
+  /* (gst-launch-1.0 prints an INFO's debug text only) */
+  GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s again: "
+          "writing into it", name), ("A reader created ring %s again: "
+          "writing into it; %" G_GUINT64_FORMAT " frames were dropped while "
+          "it had no reader; the metadata was written anew", name,
+          self->dropped_lost));
+  self->dropped_lost = 0;
+  g_free (name);
+}
+
 static GstFlowReturn
 gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -663,6 +757,15 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
+  if (ret == GST_FLOW_ERROR && e != NULL && e->code == ZB_EREADERGONE &&
+      gst_zero_link_losses (self->link, NULL) > 0) {
+    /* on-reader-lost=wait: the frame goes with the reader, the link
+     * looks for the next one */
+    gst_zero_sink_reader_lost (self, e);
+    e = NULL;
+    kind = GST_ZERO_WRITE_NO_READER;
+    ret = GST_FLOW_OK;
+  }
   if (ret != GST_FLOW_OK) {
     if (e != NULL)
       gst_zero_sink_post (self, e);
@@ -670,20 +773,26 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_sink_refuse_pool (self);
-  if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED) {
-    /* a frame lost to a full ring is a gap the reader's decoder must hear
-     * of; a repeat (videorate's copy of the frame before) is none */
+  if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
+      kind == GST_ZERO_WRITE_NO_READER) {
+    /* a frame lost to a full ring, or while no reader was there, is a gap
+     * the reader's decoder must hear of; a repeat (videorate's copy of the
+     * frame before) is none */
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
-    if (kind == GST_ZERO_WRITE_DROPPED)
+    if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
+    if (kind == GST_ZERO_WRITE_NO_READER)
+      self->dropped_lost++;
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
         size, kind == GST_ZERO_WRITE_DROPPED ? "ring full" :
+        kind == GST_ZERO_WRITE_NO_READER ? "no reader" :
         "a repeat out of order");
     return GST_FLOW_OK;
   }
+  gst_zero_sink_reader_found (self);
   self->pending_flags = 0;
   gst_zero_sink_count (self, size, kind == GST_ZERO_WRITE_IN_PLACE);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
@@ -790,6 +899,18 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           GST_TYPE_ZERO_SINK_POLICY, DEFAULT_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ON_READER_LOST,
+      g_param_spec_enum ("on-reader-lost", "On reader lost",
+          "What to do when the ring's reader closes it or dies: error (post "
+          "EREADERGONE, the pipeline stops) or wait (drop the frames, "
+          "counted in frames-dropped, while no reader has the ring; look "
+          "for it every 20 ms and write into the ring the next reader "
+          "creates under the name, its metadata written anew with the caps "
+          "then; with frame-header the first frame has DISCONT). Default: "
+          "error",
+          GST_TYPE_ZERO_SINK_READER_LOST, DEFAULT_ON_READER_LOST,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_ZERO_COPY,
       g_param_spec_boolean ("zero-copy", "Zero copy",
           "Offer upstream a buffer pool whose buffers live in the ring, so "
@@ -856,4 +977,5 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_sink_unlock_stop);
 
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SINK_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SINK_READER_LOST, 0);
 }

@@ -187,10 +187,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     GST_LOG_OBJECT (pool, "reserved %" G_GSIZE_FORMAT " bytes in the ring",
         pool->size);
   } else if (ret == GST_FLOW_OK || ret == GST_FLOW_ERROR ||
-      ret == GST_FLOW_CUSTOM_SUCCESS) {
+      ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
     /* a plain buffer: the sink copies it (frames carry caps), drops or
-     * copies it (ring full with policy=drop), or posts the failure it
-     * carries */
+     * copies it (ring full with policy=drop; no reader since the last
+     * one went), or posts the failure it carries */
     g_clear_pointer (&attributes, g_bytes_unref);
     g_free (slot);
     mem = gst_allocator_alloc (NULL, pool->size, NULL);
@@ -386,6 +386,8 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   slot->committed = TRUE;
   if (rc < 0) {
     *error = commit_error (writer, rc);
+    if (rc == ZB_EREADERGONE)
+      gst_zero_link_reader_gone (link, writer);
     *ret = GST_FLOW_ERROR;
   } else {
     *moved = offset != 0;
@@ -436,6 +438,11 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
 
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
+  if (ret == GST_ZERO_LINK_NO_READER) {
+    *kind = GST_ZERO_WRITE_NO_READER;
+    ret = GST_FLOW_OK;
+    goto done;
+  }
   if (ret != GST_FLOW_OK)
     goto done;
   /* connecting may have just found that frames must carry their caps (the
@@ -473,6 +480,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
       commit_ns);
   if (rc < 0) {
     *error = commit_error (writer, rc);
+    if (rc == ZB_EREADERGONE)
+      gst_zero_link_reader_gone (link, writer);
     ret = GST_FLOW_ERROR;
     goto done;
   }

@@ -53,6 +53,9 @@ typedef enum
   GST_ZERO_WRITE_REPEATED,      /* copied once more */
   GST_ZERO_WRITE_REPEAT_DROPPED,        /* dropped: it would have come after
                                          * frames upstream took since */
+  GST_ZERO_WRITE_NO_READER,     /* dropped: the link lost its reader and
+                                 * none created the ring again yet
+                                 * (gst_zero_link_set_reconnect) */
 } GstZeroWriteKind;
 
 /* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the

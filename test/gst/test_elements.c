@@ -479,6 +479,106 @@ GST_START_TEST (test_empty_segment)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait: the reader closes its ring mid-stream; zerosink
+ * drops the frames meanwhile (frames-dropped, one WARNING, no ERROR) and
+ * writes into the ring the next reader creates under the name: metadata
+ * written anew (the caps), the first frame there with DISCONT. Then EOS
+ * reaches that reader. (By default the same loss is an EREADERGONE error.) */
+GST_START_TEST (test_reader_lost_wait)
+{
+  gchar *name = ring_name ("lost");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  GstBuffer *expected;
+  GstMessage *msg;
+  GstBus *bus;
+  zb_frame frame;
+  zb_frame_ext ext;
+  gint64 deadline;
+  guint i;
+  int rc = ZB_ETIMEDOUT;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "on-reader-lost=wait frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  zb_frame_release (&frame);
+  zb_reader_destroy (reader);   /* closed: the ring is gone */
+  reader = NULL;
+  fail_if (ring_exists (name));
+
+  for (i = 1; i <= 3; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 16, FALSE));
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (stat_u64 (sink, "frames-dropped") < 3 &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 3);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 1);
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no WARNING about the reader gone");
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING);
+  {
+    GError *err = NULL;
+
+    gst_message_parse_warning (msg, &err, NULL);
+    fail_unless (strstr (err->message, "dropping frames until a reader "
+            "creates the ring again") != NULL, "%s", err->message);
+    g_error_free (err);
+  }
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING |
+          GST_MESSAGE_ERROR) == NULL, "more than one WARNING for one reader "
+      "lost, or an ERROR");
+
+  /* the next reader: a frame pushed after it created the ring arrives
+   * (zerosink looks every 20 ms: frames before its look are dropped) */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  for (i = 4; i < 100 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 16,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  fail_unless_equals_int (zb_reader_metadata (reader, &meta, &meta_size), 0);
+  fail_unless (g_strstr_len ((const gchar *) meta, meta_size,
+          "GRAY8") != NULL, "metadata %.*s", (int) meta_size, meta);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  fail_unless (ext.flags & GST_BUFFER_FLAG_DISCONT);
+  expected = make_frame (i - 1, 16, FALSE);
+  fail_unless (gst_buffer_memcmp (expected, 0, ext.data, 16) == 0);
+  gst_buffer_unref (expected);
+  zb_frame_release (&frame);
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_INFO |
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_INFO,
+      "no INFO about the reader found again");
+  gst_message_unref (msg);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  gst_object_unref (bus);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A name the core refuses, and no name at all: permanent ENAME errors from
  * both elements, before any ring is touched. */
 GST_START_TEST (test_bad_name)
@@ -3682,6 +3782,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_no_reader);
   tcase_add_test (tc, test_empty_segment);
+  tcase_add_test (tc, test_reader_lost_wait);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

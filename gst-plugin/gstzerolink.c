@@ -860,12 +860,12 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
       break;
     }
     if (link->lost && !link->connecting) {
-      /* one look every CONNECT_RETRY_US, without waiting: the caller drops
-       * the frame meanwhile */
+      /* one look every CONNECT_RETRY_US (get_writer_now: at once),
+       * without waiting: the caller drops the frame meanwhile */
       gint64 now = g_get_monotonic_time ();
       GstZeroError *e = NULL;
 
-      if (now < link->next_look) {
+      if (use_links && now < link->next_look) {
         ret = GST_ZERO_LINK_NO_READER;
         break;
       }

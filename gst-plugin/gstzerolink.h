@@ -127,7 +127,8 @@ GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
 /* get_writer without waiting for a reader: the ring must be there now
- * (its error, ZB_ENOENT or ZB_EREADERGONE, else). zerosink at EOS. */
+ * (its error, ZB_ENOENT or ZB_EREADERGONE, else; after a reader lost,
+ * GST_ZERO_LINK_NO_READER), looked for at once. zerosink at EOS. */
 GstFlowReturn gst_zero_link_get_writer_now (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 

@@ -561,7 +561,9 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
  * writer that came and went ends the reader's stream too
  * (docs/PROTOCOL.md §4, "End of stream"), so the reader does not wait for
  * it. Without caps there is nothing to describe, and the ring is left for
- * a next writer; after a connect was tried there is nothing to add.
+ * a next writer; after a connect was tried there is nothing to add, unless
+ * the reader was lost since (on-reader-lost=wait): the next one, if there,
+ * hears of the end too.
  * The EOS does not wait for a reader: gst-launch-1.0 -e sends its EOS on
  * Ctrl-C to the sources, where it waits for the streaming thread, so a
  * wait here could only end at connect-timeout (test_stop.sh (d)). No
@@ -573,9 +575,11 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
   zb_writer *writer = NULL;
   GstZeroError *e = NULL;
   GstFlowReturn ret;
+  gboolean lost;
 
+  gst_zero_link_losses (self->link, &lost);
   if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) ||
-      gst_zero_link_tried (self->link))
+      (gst_zero_link_tried (self->link) && !lost))
     return GST_FLOW_OK;
   do {
     ret = gst_zero_link_get_writer_now (self->link, self->unlocked, &writer,
@@ -584,6 +588,11 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (writer != NULL)
     zb_writer_unref (writer);
+  if (ret == GST_ZERO_LINK_NO_READER) {
+    GST_INFO_OBJECT (self, "the stream ended while no reader had the ring "
+        "since the last one went");
+    return GST_FLOW_OK;
+  }
   if (ret != GST_FLOW_ERROR || e == NULL)
     return ret;
   if (e->code == ZB_ENOENT || e->code == ZB_EREADERGONE) {

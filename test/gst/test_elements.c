@@ -579,6 +579,52 @@ GST_START_TEST (test_reader_lost_wait)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait, and the stream ends after the reader was lost and
+ * before a frame went into the next reader's ring: that reader hears of the
+ * end too (the metadata, and the writer gone: EOF), as a reader there at
+ * the start of a stream without frames does. */
+GST_START_TEST (test_reader_lost_wait_eos)
+{
+  gchar *name = ring_name ("losteos");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  GstMessage *msg;
+  zb_frame frame;
+  gint64 deadline;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "on-reader-lost=wait",
+      GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  zb_frame_release (&frame);
+  zb_reader_destroy (reader);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 16, FALSE));
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (stat_u64 (sink, "frames-dropped") < 1 &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A name the core refuses, and no name at all: permanent ENAME errors from
  * both elements, before any ring is touched. */
 GST_START_TEST (test_bad_name)
@@ -3783,6 +3829,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_no_reader);
   tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_reader_lost_wait);
+  tcase_add_test (tc, test_reader_lost_wait_eos);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

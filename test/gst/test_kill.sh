@@ -11,6 +11,11 @@
 # (b) The writer is killed: the reader (eos-on-writer-exit=true, the default)
 #     posts "The writer of ring X died" (EWRITERDEAD, transient) and exits
 #     non-zero within a bound.
+# (c) The reader is killed while a writer with on-reader-lost=wait writes:
+#     the writer warns ("dropping frames until a reader creates the ring
+#     again") and keeps running; the next zerosrc of the name sweeps the
+#     stale ring and receives frames (10, then its EOS); the writer says it
+#     writes into the new ring, and exits 0 on SIGINT.
 # Nothing hangs: every process runs under timeout and must end well before it.
 ZB_PREFIX="zbgst-kill-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -19,13 +24,13 @@ CAPS='video/x-raw,format=RGB,width=320,height=240,framerate=30/1'
 WRITER_TIMEOUT=3000 # ms, zerosink's timeout for a full ring
 BOUND=$((WRITER_TIMEOUT + 2000)) # ms from the kill to the survivor's exit
 
-start_pair() { # name -> $reader $writer (timeout pids)
+start_pair() { # name [zerosink properties] -> $reader $writer (timeout pids)
   bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$1" announce=true ! \
     checksumsink
   reader=$BG_PID
   wait_for_ring "$tmp/reader.log" "$1" || fail "$1: zerosrc did not announce the ring"
   bg_launch "$tmp/writer.log" -- -e videotestsrc is-live=true num-buffers=100000 ! \
-    "$CAPS" ! zerosink buffer-name="$1" timeout=$WRITER_TIMEOUT
+    "$CAPS" ! zerosink buffer-name="$1" timeout=$WRITER_TIMEOUT ${2:-}
   writer=$BG_PID
   # Streaming for real: the reader has received some frames.
   wait_for_buffers "$tmp/reader.log" 5 10 ||
@@ -100,5 +105,32 @@ grep -qF "The writer of ring $name died" "$tmp/reader.log" ||
 grep -qx "zerobuffer-error=EWRITERDEAD (transient)" "$tmp/reader.log" ||
   { fail "(b) no classified error line"; cat "$tmp/reader.log"; }
 check_ring_gone "$name" "(b)"
+
+# (c) Kill the reader of a writer that waits for the next one.
+name="${ZB_PREFIX}c"
+start_pair "$name" on-reader-lost=wait
+kill -KILL "$(child_of $reader)"
+wait_status $reader
+wait_for_line "$tmp/writer.log" "dropping frames until a reader creates" 10 ||
+  { fail "(c) the writer did not warn that its reader is gone"; cat "$tmp/writer.log"; }
+sleep 0.5
+kill -0 $writer 2>/dev/null ||
+  { fail "(c) the writer did not wait for the next reader"; cat "$tmp/writer.log"; }
+fg_launch "$tmp/reader2.log" -- -e zerosrc buffer-name="$name" num-buffers=10 ! \
+  checksumsink
+r=$?
+n=$(checksums "$tmp/reader2.log" | wc -l)
+echo "reader killed, writer waits: the next reader exited $r with $n buffers"
+[ $r -eq 0 ] && [ "$n" -eq 10 ] ||
+  { fail "(c) the next reader: exit $r, $n buffers"; cat "$tmp/reader2.log" "$tmp/writer.log"; }
+grep -qF "A reader created ring $name again" "$tmp/writer.log" ||
+  { fail "(c) the writer did not say it writes into the new ring"; cat "$tmp/writer.log"; }
+interrupt_launch $writer
+wait_status $writer
+w=$?
+echo "(c) the writer exited $w on SIGINT"
+[ $w -eq 0 ] || { fail "(c) the writer exited $w"; cat "$tmp/writer.log"; }
+grep -q "^ERROR" "$tmp/writer.log" && { fail "(c) the writer posted an error"; cat "$tmp/writer.log"; }
+check_ring_gone "$name" "(c)"
 
 finish

@@ -987,9 +987,11 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   gboolean drop, policy_drop;
   gint timeout;
   gint64 deadline;
+  guint losses;
   int rc;
 
   g_mutex_lock (&link->lock);
+  losses = link->losses;
   timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
   policy_drop = link->drop;
   drop = link->drop || dontwait;
@@ -1030,11 +1032,13 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     if (rc != ZB_ECANCELED && rc != ZB_ESTATE)
       break;
     /* a wake: ours (stop, flush, unlock) or one meant for another waiter
-     * of this writer; a destroyed writer: the link closed or finished */
+     * of this writer; a destroyed writer: the link closed or finished, or
+     * (another thread found) the reader gone: no reader for this frame */
     g_mutex_lock (&link->lock);
     ret = interrupted_locked (link, cancellable);
     if (ret == GST_FLOW_OK && link->writer != writer)
-      ret = GST_FLOW_FLUSHING;
+      ret = link->losses != losses ? GST_ZERO_LINK_NO_READER :
+          GST_FLOW_FLUSHING;
     g_mutex_unlock (&link->lock);
     if (ret != GST_FLOW_OK)
       return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;

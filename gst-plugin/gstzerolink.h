@@ -136,6 +136,7 @@ GstFlowReturn gst_zero_link_get_writer_now (GstZeroLink * link,
  * full ring does not wait whatever the policy). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
  * DONTWAIT), GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled),
+ * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
  * GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
     gsize size, gboolean dontwait, GCancellable * cancellable,

@@ -461,8 +461,9 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   ret = gst_zero_link_reserve (link, writer, size + header, FALSE,
       cancellable, &res, error);
-  if (ret == GST_FLOW_CUSTOM_SUCCESS) {
-    *kind = GST_ZERO_WRITE_DROPPED;
+  if (ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
+    *kind = ret == GST_FLOW_CUSTOM_SUCCESS ? GST_ZERO_WRITE_DROPPED :
+        GST_ZERO_WRITE_NO_READER;
     ret = GST_FLOW_OK;
     goto done;
   }

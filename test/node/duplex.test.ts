@@ -320,7 +320,10 @@ test('Node client ↔ Node server, and a client with no server fails within its 
 test('a response ring still being created (its segment empty yet) is looked for again, not an error: its client is served once it is there', async () => {
   // A client creates its response ring with shm_open, then sizes it: a server that looked in
   // between connected to an empty segment, took the EPROTO for good and stopped serving (a
-  // bench run: "the duplex server did not answer"). Here the empty segment stays for 500 ms.
+  // bench run: "the duplex server did not answer"). Here the empty segment stays for 500 ms;
+  // no process holds its lock file, so the core calls it left half-created (EREADERGONE, as a
+  // creator killed before sizing it leaves it) rather than still being created (ENOENT, while
+  // its creator holds the lock): the server looks again either way.
   const channel = ringName('dxempty');
   const server = await ZeroBufferDuplexServer.create({ name: channel });
   const emptySegment = path.join('/dev/shm', server.responseRing);

@@ -2,7 +2,9 @@
  * a reader pipeline and writer pipelines over one ring name, with
  * NULL→PLAYING→NULL cycles of both, writer restarts (zero-copy pool and copy
  * path in turn), the frame header on every other ring, a writer that finds
- * no reader, and a reader that goes away under a running writer.
+ * no reader, and a reader that goes away under a running writer (which
+ * fails, or with on-reader-lost=wait on every other cycle writes into the
+ * ring the reader creates again).
  *
  *   reader:   zerosrc buffer-name=X eos-on-writer-exit=false ! fakesink
  *   writer i: videotestsrc num-buffers=F ! video/x-raw,... ! zerosink buffer-name=X
@@ -189,18 +191,37 @@ main (int argc, char **argv)
     }
 
     /* The reader goes away under a running writer: the writer posts an
-     * error (reader gone), both stop cleanly. */
+     * error (reader gone), both stop cleanly. With on-reader-lost=wait
+     * (odd cycles) it drops frames until the reader creates the ring
+     * again, and writes there. */
     desc = g_strdup_printf ("videotestsrc ! " CAPS
-        " ! zerosink name=zsink sync=false buffer-name=%s frame-header=%s", name,
-        header ? "true" : "false");
+        " ! zerosink name=zsink sync=false buffer-name=%s frame-header=%s "
+        "on-reader-lost=%s", name, header ? "true" : "false",
+        header ? "wait" : "error");
     writer = launch (desc);
     g_free (desc);
     set_state (writer, GST_STATE_PLAYING);
     if (!wait_count (&count, writers * frames + 5))
       die ("the last writer did not start", writer);
     set_state (reader, GST_STATE_NULL);
-    if (wait_end (writer, &text) != GST_MESSAGE_ERROR)
+    if (header) {
+      GstBus *bus = gst_element_get_bus (writer);
+      GstMessage *m;
+      gint before;
+
+      g_usleep (200000);
+      m = gst_bus_pop_filtered (bus, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      gst_object_unref (bus);
+      if (m != NULL)
+        die ("a writer with on-reader-lost=wait stopped", writer);
+      before = g_atomic_int_get (&count);
+      set_state (reader, GST_STATE_PLAYING);
+      if (!wait_count (&count, before + 5))
+        die ("the writer did not write into the ring created again", writer);
+      set_state (reader, GST_STATE_NULL);
+    } else if (wait_end (writer, &text) != GST_MESSAGE_ERROR) {
       die ("the writer did not notice the reader leaving", writer);
+    }
     g_free (text);
     text = NULL;
     set_state (writer, GST_STATE_NULL);

@@ -16,12 +16,12 @@
 # (d) A stream that ends before its first frame, with no reader, -e (its EOS
 #     comes while the pipeline prerolls):
 #       gst-launch-1.0 -e videotestsrc num-buffers=0 ! CAPS ! zerosink buffer-name=D connect-timeout=-1
-#     The EOS does not wait for a reader -> exit 0 by itself within 5 s, and
+#     The EOS does not wait for a reader -> exit 0 by itself within 4 s, and
 #     the log says no reader was there. (zerosink used to wait for one at
 #     that EOS, in PAUSED, for connect-timeout; Ctrl-C then hung gst-launch
 #     for good: the EOS -e sends waits in videotestsrc for the streaming
 #     thread, which after connect-timeout waited in the preroll for a
-#     PLAYING that never came.) Still running after 1 s: SIGINT, and fail.
+#     PLAYING that never came.) Still running after 4 s: SIGINT, and fail.
 # (e) A source that never produces, with no reader, -e:
 #       gst-launch-1.0 -e appsrc caps=CAPS ! zerosink buffer-name=E connect-timeout=-1
 #     SIGINT after 1 s -> EOS -> exit 0 within 5 s (zerosink used to wait
@@ -97,13 +97,13 @@ t0=$(now_ns)
 bg_launch "$tmp/d.log" GST_DEBUG=zerosink:4 -- -e videotestsrc num-buffers=0 ! \
   "$CAPS" ! zerosink buffer-name="$name" connect-timeout=-1
 pid=$BG_PID
-if wait_exit $pid 1; then
+if wait_exit $pid 4; then
   wait_status $pid
   status=$?
   echo "(d) zerosink -e, empty stream, no reader: exited $status by itself, $(ms_since "$t0") ms after start"
   [ "$status" -eq 0 ] || { fail "(d) exited $status"; cat "$tmp/d.log"; }
 else
-  fail "(d) zerosink -e, empty stream, no reader: still running 1 s after start"
+  fail "(d) zerosink -e, empty stream, no reader: still running 4 s after start"
   interrupt $pid "(d) zerosink -e, empty stream, no reader"
 fi
 grep -q "no reader was there to hear of it" "$tmp/d.log" ||

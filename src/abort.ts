@@ -34,12 +34,17 @@ export async function settledWithin(p: Promise<unknown>, ms: number): Promise<vo
  * after it, in call order, within its own timeout and signal.
  */
 export class WaitQueue {
-  /** Settles once every call queued so far is over; undefined when none waits. */
+  /** Settles once every call queued so far is over (meaningful while #pending > 0). */
   #tail: Promise<unknown> | undefined;
+  /** Calls whose promise has not settled yet (waiting in the addon or queued). */
+  #pending = 0;
 
-  /** A call waits in the addon or is queued. */
+  /**
+   * A call waits in the addon or is queued. It turns false before the code
+   * awaiting the last call's promise runs: a call made then runs at once.
+   */
   get busy(): boolean {
-    return this.#tail !== undefined;
+    return this.#pending > 0;
   }
 
   /**
@@ -50,7 +55,7 @@ export class WaitQueue {
    */
   run<T>(work: (timeoutMs: number) => T | Promise<T>, timeoutMs: number, signal: AbortSignal | undefined,
     timedOut: () => Error, waiting?: () => boolean): T | Promise<T> {
-    const before = this.#tail;
+    const before = this.#pending > 0 ? this.#tail : undefined;
     let result: T | Promise<T>;
     if (before === undefined) {
       result = work(timeoutMs);
@@ -64,11 +69,15 @@ export class WaitQueue {
         return work(left);
       });
     }
-    const tail: Promise<unknown> = before === undefined ? result.then(noop, noop) : Promise.allSettled([before, result]);
-    this.#tail = tail;
-    void tail.then(() => {
-      if (this.#tail === tail) this.#tail = undefined;
-    });
+    // A call that gave up while queued (timeout, abort) settles before the
+    // one it queued behind: the next call waits for both.
+    this.#tail = before === undefined ? result : Promise.allSettled([before, result]);
+    this.#pending++;
+    // attached before the caller awaits result, so it runs first
+    const settle = (): void => {
+      if (--this.#pending === 0) this.#tail = undefined;
+    };
+    result.then(settle, settle);
     return result;
   }
 }

@@ -88,10 +88,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #givingBack = false;
   /** When the event loop last ran one of our reads (a wait that resolved, or a turn let through). */
   #turnedAt = performance.now();
-  /** next()'s waits in the addon: one at a time, in call order. */
+  /** Reads' waits in the addon (next() and frames() loops) and their turns of the event loop: one at a time, in call order. */
   readonly #reads = new WaitQueue();
-  /** next()'s turn of the event loop in progress: later next() calls wait for it too, and so keep their order. */
-  #turn: Promise<void> | undefined;
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
     timeoutMs: number) {
@@ -184,45 +182,61 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * frame was read) or once the reader is closed. Throws TimeoutError,
    * WriterGoneError, ProtocolError; rejects with signal.reason on abort.
    * The caller releases the frame (frames() does it for you): its `data` is
-   * valid until then. Calls made while one waits for a frame get the frames
-   * after it, in call order, each within its own timeout.
+   * valid until then. Calls made while another read waits for a frame (a
+   * next() or a frames() loop) get the frames after it, in call order, each
+   * within its own timeout and signal.
    */
   async next(options: WaitOptions = {}): Promise<Frame | null> {
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     signal?.throwIfAborted();
-    if (this.#closed) return null;
-    if (this.#next === this.#taken) {
-      if (!this.#reads.busy && (this.#turn !== undefined || this.#turnDue())) {
-        await (this.#turn ??= loopTurn().then(() => {
-          this.#turn = undefined;
-        }));
-        signal?.throwIfAborted();
-        if (this.#closed) return null;
-        if (this.#next < this.#taken) return this.#frameAt(this.#next++); // an earlier next() took a batch meanwhile
-      }
-      let taken: number | null | Promise<number | null>;
-      try {
-        taken = this.#reads.run((waitMs) => this.#takeOne(waitMs, signal), timeoutMs, signal,
-          () => new TimeoutError(`ring "${this.name}": no frame within ${timeoutMs} ms (reads before it were waiting)`,
-            { code: 'ETIMEDOUT' }));
-        if (taken instanceof Promise) taken = await taken;
-      } catch (e) {
-        return this.#endOf(e, timeoutMs);
-      }
-      if (!this.#startBatch(taken)) return null;
+    let ready: boolean | Promise<boolean>;
+    try {
+      ready = this.#ready(1, timeoutMs, signal, (waitMs) =>
+        abortable(signal, () => this.#native.wait(nativeTimeout(waitMs), 1), () => this.#native.cancel()));
+      if (ready instanceof Promise) ready = await ready;
+    } catch (e) {
+      return this.#endOf(e, timeoutMs);
     }
-    return this.#frameAt(this.#next++);
+    return ready ? this.#frameAt(this.#next++) : null;
   }
 
-  /** One frame into the batch: a frame ready now, else the addon's wait for one (null: closed). */
-  #takeOne(waitMs: number, signal: AbortSignal | undefined): number | null | Promise<number | null> {
-    if (this.#closed) return null;
-    const taken = this.#native.take(1);
-    if (taken !== 0) return taken;
-    return abortable(signal, () => this.#native.wait(nativeTimeout(waitMs), 1), () => this.#native.cancel()).then((t) => {
+  /**
+   * A frame in the batch for one read (next(), or a step of a frames()
+   * loop), in call order with the reader's other reads: true when the
+   * caller may take #frameAt(#next++) now (nothing runs before it does),
+   * false at the end of the stream or once closed. A frame of the batch
+   * first, else up to `max` frames the ring has ready, else `wait(ms)`, the
+   * addon's wait for them; a read made while another waits (or is queued)
+   * runs after it, within its own timeout and signal.
+   */
+  #ready(max: number, timeoutMs: number, signal: AbortSignal | undefined,
+    wait: (waitMs: number) => Promise<number | null>): boolean | Promise<boolean> {
+    if (this.#closed) return false;
+    const busy = this.#reads.busy;
+    if (!busy && this.#next < this.#taken) return true;
+    // A turn of the event loop is part of the read: reads made meanwhile queue behind it, and so keep their order.
+    const work = !busy && this.#turnDue()
+      ? (waitMs: number) => loopTurn().then(() => {
+        signal?.throwIfAborted();
+        return this.#fill(max, waitMs, wait);
+      })
+      : (waitMs: number) => this.#fill(max, waitMs, wait);
+    return this.#reads.run(work, timeoutMs, signal,
+      () => new TimeoutError(`ring "${this.name}": no frame within ${timeoutMs} ms (reads before it were waiting)`,
+        { code: 'ETIMEDOUT' }));
+  }
+
+  /** #ready()'s work once the reads before it are over: the batch, the ring, or the addon's wait. */
+  #fill(max: number, waitMs: number, wait: (waitMs: number) => Promise<number | null>): boolean | Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.#next < this.#taken) return true; // what the read before this one took and left
+    const taken = this.#native.take(max);
+    if (taken !== 0) return this.#startBatch(taken);
+    // Promise.resolve: the addon's promise may come from another realm (jest's vm), where instanceof Promise is false
+    return Promise.resolve(wait(waitMs)).then((t) => {
       this.#turnedAt = performance.now();
-      return t;
+      return this.#startBatch(t);
     });
   }
 
@@ -313,7 +327,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * Iterates frames until end of stream, close() or abort (which end the
    * loop quietly). Each frame is released when the loop moves on, unless
    * frame.retain() was called. When several frames are ready, one hop to
-   * the addon takes them all (next() takes one at a time).
+   * the addon takes them all (next() takes one at a time). The loop's reads
+   * queue with the reader's other reads (next() calls, other loops) in call
+   * order, each frame going to one of them: the frames a loop took in a
+   * batch go to the reads queued behind it first.
    */
   frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     // Hand-written rather than an async generator: a frame already in the
@@ -322,9 +339,11 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     // frame instead of 2.9-3.1). It keeps a generator's behaviour: the options
     // are read on the first next(), one read runs at a time (a next() made
     // meanwhile waits for it), return() and throw() end it, and the frame
-    // the loop holds is released when the loop moves on or ends. The loop
-    // awaits the addon's promise itself; one abort listener for the whole
-    // loop ends the wait in flight (cancel() does nothing between waits).
+    // the loop holds is released when the loop moves on or ends. Its reads
+    // go through #ready() like next()'s; one abort listener for the whole
+    // loop ends its wait in the addon (cancel() does nothing while the loop
+    // is queued, or another read waits there: the queue's own listener ends
+    // a queued read).
     // A loop dropped without return() is undone once collected: the
     // listener holds it weakly (onAbortWeakly: a closure made in here would
     // keep every variable of this call, the loop, its frame and the reader,
@@ -341,12 +360,20 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     let current: Frame | null = null; // the frame handed out last
     let listening: WeakAbortListener | undefined;
     let reading: Promise<IteratorResult<Frame, void>> | null = null;
-    let turning = false; // reading is a turn of the event loop, not the addon's wait
-    // only this loop's wait: another read of this reader (next()) may be waiting instead
+    let waiting = false; // this loop's wait is the one in the addon (another read of this reader may wait instead)
     const owner = {
       cancel: (): void => {
-        if (reading !== null && !turning) this.#native.cancel();
+        if (waiting) this.#native.cancel();
       },
+    };
+    const wait = (waitMs: number): Promise<number | null> => {
+      waiting = true;
+      const stopWaiting = (): void => {
+        waiting = false;
+      };
+      const w = this.#native.wait(nativeTimeout(waitMs), BATCH);
+      w.then(stopWaiting, stopWaiting);
+      return w;
     };
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
@@ -380,41 +407,26 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       }
       return DONE;
     };
-    const waited = (taken: number | null): IteratorResult<Frame, void> => {
+    const readied = (ready: boolean): IteratorResult<Frame, void> => {
       reading = null;
-      this.#turnedAt = performance.now();
-      return this.#startBatch(taken) ? handOut() : finish();
+      return ready ? handOut() : finish();
     };
-    const turned = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {
+    const failed = (e: unknown): IteratorResult<Frame, void> => {
       reading = null;
-      turning = false;
-      return step();
+      return ended(e);
     };
     const step = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {
       moveOn();
       if (finished || signal?.aborted || this.#closed) return finish();
-      if (this.#next === this.#taken) {
-        if (this.#turnDue()) {
-          turning = true;
-          reading = loopTurn().then(turned);
-          return reading;
-        }
-        let taken: number | null;
-        try {
-          taken = this.#native.take(BATCH);
-        } catch (e) {
-          return ended(e);
-        }
-        if (taken === 0) {
-          reading = this.#native.wait(timeoutMs, BATCH).then(waited, (e: unknown) => {
-            reading = null;
-            return ended(e);
-          });
-          return reading;
-        }
-        if (!this.#startBatch(taken)) return finish();
+      let ready: boolean | Promise<boolean>;
+      try {
+        ready = this.#ready(BATCH, timeoutMs, signal, wait);
+      } catch (e) {
+        return ended(e);
       }
-      return handOut();
+      if (!(ready instanceof Promise)) return ready ? handOut() : finish();
+      reading = ready.then(readied, failed);
+      return reading;
     };
     const afterRead = <T>(then: () => Promise<T>): Promise<T> => reading!.then(then, then);
     const loop: AsyncGenerator<Frame, void, undefined> = Object.setPrototypeOf({
@@ -425,7 +437,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
           if (!started) {
             started = true;
             signal = validateSignal(options.signal);
-            timeoutMs = nativeTimeout(validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs));
+            timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
             if (signal !== undefined) listening = onAbortWeakly(signal, owner);
           }
           return Promise.resolve(step());

@@ -20,7 +20,7 @@ export {
 } from './errors.js';
 export type { ReaderOptions, WriterOptions, WaitOptions } from './options.js';
 export { PipelineError, type ElementError } from './errors.js';
-export { startStream, Stream, type StartStreamOptions, type StreamStats } from './orchestrator/start-stream.js';
+export { startStream, Stream, type StartStreamOptions, type StreamFramesOptions, type StreamStats } from './orchestrator/start-stream.js';
 export {
   watch, Watcher, ANNOUNCED_RING_CONNECT_TIMEOUT_MS, type WatchOptions, type WatchResult, type RingSummary,
 } from './orchestrator/watch.js';

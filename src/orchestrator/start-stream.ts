@@ -68,6 +68,20 @@ export interface StartStreamOptions {
   signal?: AbortSignal;
 }
 
+export interface StreamFramesOptions extends WaitOptions {
+  /**
+   * Leaving the loop before it ended (`break`, `return`, an exception in
+   * its body: the iterator's return() or throw()) closes the stream: the
+   * pipeline gets its EOS and exits, the ring goes, and a process with
+   * nothing else to do exits, as Node's own stream iterators destroy their
+   * stream (`readable.iterator({ destroyOnReturn })`). close() returns that
+   * same closing. false: the pipeline runs on (a later frames() loop takes
+   * the frames after), until close().
+   * @default true
+   */
+  closeOnReturn?: boolean;
+}
+
 export interface StreamStats extends FrameCounters {
   name: string;
   pipeline: PipelineStateEvent['state'] | 'idle';
@@ -135,22 +149,30 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * its zerosink gave up and detached first (the reader then sees the end
    * of the stream): the error says why, e.g. "its reader holds 4 frames".
    * With `restart`, a writer that detached or died is followed by the
-   * restarted pipeline's: the loop goes on with its frames.
+   * restarted pipeline's: the loop goes on with its frames. Leaving the
+   * loop early closes the stream (see closeOnReturn); the loop's end (end
+   * of stream, abort, failure) leaves that to close().
    */
-  async *frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
+  async *frames(options: StreamFramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
     const signal = validateSignal(options.signal);
+    const closeOnReturn = options.closeOnReturn ?? true;
+    if (typeof closeOnReturn !== 'boolean') fail('closeOnReturn', 'a boolean', closeOnReturn);
     const combined = signal === undefined ? this.#ended.signal : AbortSignal.any([signal, this.#ended.signal]);
+    const { closeOnReturn: _, ...readOptions } = options;
+    let handedOut = false; // suspended at `yield`: a return() or throw() now comes from the consumer
     this.#consuming = true;
     try {
       for (;;) {
         let restarts = this.pipeline.restarts;
         let writerDied: WriterGoneError | undefined;
         try {
-          for await (const frame of this.reader.frames({ ...options, signal: combined })) {
+          for await (const frame of this.reader.frames({ ...readOptions, signal: combined })) {
             // a restarted writer the reader took over from the old one without an end between
             if (frame.sequence === 1) restarts = this.pipeline.restarts;
             this.meter.add(frame);
+            handedOut = true;
             yield frame;
+            handedOut = false;
           }
         } catch (e) {
           if (!(e instanceof WriterGoneError) || combined.aborted) throw e;
@@ -170,6 +192,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       }
     } finally {
       this.#consuming = false;
+      // Not awaited, as Node's iterators do not wait for destroy(): close() hands out this closing and its end.
+      if (handedOut && closeOnReturn) this.close().catch(() => {});
     }
     const error = this.error;
     if (error !== undefined && !(signal?.aborted ?? false)) throw error;
@@ -220,7 +244,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * Stops the pipeline (EOS, then SIGKILL after stopTimeoutMs) while
    * draining the ring so that EOS can reach zerosink, then closes the reader
    * (the ring is removed), then prints the stop-stream line when the stream
-   * was announced. Call it after leaving the frames() loop.
+   * was announced. Call it after the frames() loop ended (leaving it early
+   * closes already; this then returns that closing), or use `await using`.
    */
   close(): Promise<PipelineExit> {
     this.#closing ??= (async () => {

@@ -1,0 +1,68 @@
+// Leaving a startStream frames() loop early (break) closes the stream, as
+// Node's own stream iterators destroy theirs: gst-launch gets its EOS and
+// exits at once (it used to run on until zerosink gave up on the full
+// ring, 5 s later, keeping a process with nothing else to do alive), the
+// ring goes; closeOnReturn: false keeps the pipeline for a later loop.
+import { jest } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStream } from '../../src/index.js';
+import { repoRoot, run, sleep } from './helpers.js';
+
+jest.setTimeout(30000);
+
+const prefix = `nd-leave-${process.pid}-`;
+const ringName = (): string => `${prefix}${randomUUID().slice(0, 8)}`;
+const LIVE = 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+afterAll(() => {
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(prefix))).toEqual([]);
+});
+
+test('break out of frames() stops the pipeline within moments and removes the ring, without close()', async () => {
+  const stream = await startStream({ name: ringName(), source: LIVE });
+  let n = 0;
+  for await (const _frame of stream.frames()) if (++n === 3) break;
+  const left = performance.now();
+  const exit = await stream.pipeline.done;
+  expect(performance.now() - left).toBeLessThan(2000);
+  expect(exit).toMatchObject({ stopped: true, exitCode: 0, error: undefined });
+  await expect(stream.close()).resolves.toBe(exit); // the closing the break started
+  expect(stream.reader.closed).toBe(true);
+});
+
+test('a process that leaves the loop and has nothing else to do exits promptly, its gst-launch gone', async () => {
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'leave-loop.mjs'), ringName()]);
+  const gstPid = Number((await child.line(/^pid \d+$/)).split(' ')[1]);
+  await child.line(/^break$/);
+  const left = performance.now();
+  expect(await child.exit(10000)).toBe(0);
+  expect(performance.now() - left).toBeLessThan(2000);
+  expect(alive(gstPid)).toBe(false);
+});
+
+test('closeOnReturn: false keeps the pipeline running for a later loop', async () => {
+  const stream = await startStream({ name: ringName(), source: LIVE });
+  try {
+    let n = 0;
+    for await (const _frame of stream.frames({ closeOnReturn: false })) if (++n === 2) break;
+    await sleep(300);
+    expect(stream.pipeline.state).toBe('playing');
+    n = 0;
+    for await (const _frame of stream.frames()) if (++n === 2) break;
+    expect(n).toBe(2);
+  } finally {
+    await stream.close();
+  }
+  await expect(stream.frames({ closeOnReturn: 1 as unknown as boolean }).next()).rejects.toThrow(/option "closeOnReturn" must be a boolean, received 1/);
+});

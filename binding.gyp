@@ -29,7 +29,10 @@
         "_GNU_SOURCE",
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NAPI_CPP_EXCEPTIONS"
+        "NAPI_CPP_EXCEPTIONS",
+        # The package version the addon is built for (src/native.ts refuses
+        # an addon of another one: EADDON); package.json is its one source.
+        "ZEROBUFFER_PACKAGE_VERSION=\"<!(node -p \"require('./package.json').version\")\""
       ],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { ZeroBufferError } from './errors.js';
 
 /** A ring's utilisation band (zb_band in zerobuffer.h). */
 export type RingBand = 'healthy' | 'degraded' | 'critical';
@@ -224,6 +225,8 @@ export interface NativeAddon {
   duplexConnectRetryMs: number;
   /** zerofilter's default depth, what a server sizes its request ring for (ZB_DUPLEX_DEFAULT_DEPTH). */
   duplexDefaultDepth: number;
+  /** The package version binding.gyp stamped in (package.json's when it was built); loadAddon() checks it. */
+  packageVersion: string;
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;
@@ -250,14 +253,35 @@ export interface NativeAddon {
 }
 
 const require = createRequire(import.meta.url);
-const loadBinding = require('node-gyp-build') as (dir: string) => unknown;
+const loadBinding = require('node-gyp-build') as ((dir: string) => unknown) & { path(dir: string): string };
 
 /** The package root: this module is in src/ or dist/. */
 const packageRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * Refuses an addon built for another version of the package than this
+ * one's package.json says (binding.gyp stamps that version into it:
+ * `packageVersion`): a stale build/Release, or a prebuilt addon of another
+ * release, would load and misread the TypeScript side's calls. Throws a
+ * ZeroBufferError, code EADDON, naming both versions and the rebuild.
+ */
+export function checkAddonVersion(addon: object, expected: string, file: string): void {
+  const built = (addon as { packageVersion?: unknown }).packageVersion;
+  if (built === expected) return;
+  const was = typeof built === 'string' ? `zerobuffer ${built}` : 'an older zerobuffer (no version stamped in it)';
+  throw new ZeroBufferError(
+    `zerobuffer: the native addon ${file} was built for ${was}, but this is zerobuffer ${expected}: ` +
+      'the addon and dist/ come from different builds. Rebuild the addon: "npm run build:addon" in a checkout, ' +
+      '"npm rebuild zerobuffer --build-from-source" in a project (a package packed with "npm pack --ignore-scripts" ' +
+      'ships the prebuilds/ of an earlier pack: pack without it).',
+    { code: 'EADDON' },
+  );
+}
+
 function loadAddon(): NativeAddon {
+  let addon: NativeAddon;
   try {
-    return loadBinding(packageRoot) as NativeAddon;
+    addon = loadBinding(packageRoot) as NativeAddon;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     throw new Error(
@@ -267,6 +291,9 @@ function loadAddon(): NativeAddon {
       { cause: e },
     );
   }
+  const { version } = require(path.join(packageRoot, 'package.json')) as { version: string };
+  checkAddonVersion(addon, version, loadBinding.path(packageRoot));
+  return addon;
 }
 
 export const native: NativeAddon = loadAddon();

@@ -41,6 +41,11 @@
 #include "ring-view.h"
 #include "writer-binding.h"
 
+// binding.gyp defines it from package.json: the version this addon belongs to.
+#ifndef ZEROBUFFER_PACKAGE_VERSION
+#error "ZEROBUFFER_PACKAGE_VERSION is not defined: build the addon through binding.gyp (npm run build:addon)"
+#endif
+
 namespace zbnode {
 namespace {
 
@@ -731,6 +736,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bandOf", Napi::Function::New<BandOf>(env, "bandOf"));
   exports.Set("duplexConnectRetryMs", Napi::Number::New(env, ZB_DUPLEX_CONNECT_RETRY_MS));
   exports.Set("duplexDefaultDepth", Napi::Number::New(env, ZB_DUPLEX_DEFAULT_DEPTH));
+  exports.Set("packageVersion", Napi::String::New(env, ZEROBUFFER_PACKAGE_VERSION));
   return exports;
 }
 

@@ -180,7 +180,7 @@ export const COMMANDS = {
       ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 (e.g. fed by zerobuffer ingest) back out to a client on port 9000'],
       ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
     ],
-    notes: 'Frames keep their attributes (key=value); frames from GStreamer have none. GRAY16_LE frames are swapped to the wire\'s order.',
+    notes: 'Frames keep their attributes (key=value); frames from GStreamer have none. GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
   },
   inspect: {
     command: 'inspect <name>',

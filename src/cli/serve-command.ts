@@ -4,6 +4,7 @@
 // --pipeline (gst-launch ... ! zerosink), or any writer told its name
 // (zerosink buffer-name=NAME, zerobuffer ingest img ... --name NAME).
 import type { Writable } from 'node:stream';
+import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { serveImg } from '../img-stream/serve.js';
@@ -18,6 +19,23 @@ import type { ServeArgs } from './parse-args.js';
 import { fileProblem } from './snapshot.js';
 
 const GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
+
+/** How long a stopped serve still gives its sink to take what it was given, before destroying it. */
+const FLUSH_AFTER_STOP_MS = 1000;
+
+/**
+ * Ends the sink once its data is flushed; once the command is stopped,
+ * waits FLUSH_AFTER_STOP_MS at most, then destroys it: a client that
+ * stopped reading would hold it, and the command, for ever.
+ */
+async function endSink(sink: Writable, signal: AbortSignal): Promise<void> {
+  const ended = new Promise<void>((resolve) => sink.end(() => resolve()));
+  let stopListening = (): void => {};
+  await Promise.race([ended, new Promise<void>((resolve) => (stopListening = onAbort(signal, resolve)))]);
+  stopListening();
+  await settledWithin(ended, FLUSH_AFTER_STOP_MS);
+  if (!sink.writableFinished) sink.destroy();
+}
 
 export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode> {
   let stream: Stream | undefined;
@@ -63,11 +81,11 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   try {
     sink = await openSink(args.target, io.stdout, (address) => say(io.stderr, `zerobuffer serve: listening on tcp ${address} for one client`), io.signal);
     const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal: io.signal }) : reader.frames({ signal: io.signal });
-    frames = await serveImg(source, sink, { frames: args.frames });
+    frames = await serveImg(source, sink, { frames: args.frames, signal: io.signal });
   } catch (e) {
     failure = e;
   }
-  if (sink !== undefined && sink !== io.stdout) await new Promise<void>((resolve) => sink!.end(resolve));
+  if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
   const exit = stream !== undefined ? await stream.close() : (await reader.close(), undefined);
   const code = (failure as { code?: unknown } | undefined)?.code;
   if (failure === undefined || io.signal.aborted || (typeof code === 'string' && GONE.has(code))) {

@@ -3,7 +3,9 @@
 // from the ring itself (no copy); each frame is held until the bytes are
 // handed to the sink.
 import type { Writable } from 'node:stream';
+import { onAbort } from '../abort.js';
 import type { Frame } from '../frame.js';
+import { validateSignal } from '../options.js';
 import { formatImgParts } from './format.js';
 import { checkAttribute } from './message.js';
 
@@ -12,6 +14,14 @@ export interface ServeOptions {
   frames?: number;
   /** Called after each frame is written. */
   onFrame?: (frames: number) => void;
+  /**
+   * Ends a wait for the sink (one that stopped reading never takes the
+   * bytes): serveImg rejects with signal.reason, and the frame whose bytes
+   * the sink may still hold stays held until they leave or the sink is
+   * destroyed (destroy a sink that will never drain). Give the frames their
+   * own signal to end the wait for a frame.
+   */
+  signal?: AbortSignal;
 }
 
 // Attribute values as img= tokens: as they are when they can be, else {braced}.
@@ -36,14 +46,42 @@ function write(sink: Writable, bytes: Uint8Array): Promise<void> {
   });
 }
 
+/**
+ * Waits for a frame's writes; on abort rejects with signal.reason at once,
+ * keeping the frame (whose bytes the sink may still hold) until they settle.
+ */
+async function written(done: Promise<void>[], frame: Frame, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) {
+    await Promise.all(done);
+    return;
+  }
+  let stopListening = (): void => {};
+  try {
+    await new Promise<void>((resolve, reject) => {
+      Promise.all(done).then(() => resolve(), reject);
+      stopListening = onAbort(signal, () => reject(signal.reason));
+    });
+  } catch (e) {
+    if (signal.aborted && !frame.retained) {
+      frame.retain();
+      void Promise.allSettled(done).then(() => frame.release());
+    }
+    throw e;
+  } finally {
+    stopListening();
+  }
+}
+
 /** Writes frames to `sink` as img= messages until they end; resolves with the count. */
 export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, options: ServeOptions = {}): Promise<number> {
+  const signal = validateSignal(options.signal);
+  signal?.throwIfAborted();
   let n = 0;
   for await (const frame of frames) {
     const parts = formatImgParts(frame, attributesOf(frame));
     // all three queued, then wait for the last: the pixels have left the ring by then
     const done = parts.map((p) => write(sink, p));
-    await Promise.all(done);
+    await written(done, frame, signal);
     n++;
     options.onFrame?.(n);
     if (options.frames !== undefined && n >= options.frames) break;

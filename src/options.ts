@@ -46,7 +46,12 @@ export interface WriterOptions {
 
 /** Per-call options of reads and writes. */
 export interface WaitOptions {
-  /** Ends the wait: the call rejects with signal.reason. */
+  /**
+   * Ends the wait: next(), waitForMetadata(), write() and reserve() reject
+   * with signal.reason; a frames() loop ends quietly instead (done, no
+   * error, unlike Node's own iterators, which throw an AbortError): check
+   * signal.aborted after the loop.
+   */
   signal?: AbortSignal;
   /** Overrides the reader's or writer's timeoutMs for this call. */
   timeoutMs?: number;

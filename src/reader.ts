@@ -325,7 +325,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
 
   /**
    * Iterates frames until end of stream, close() or abort (which end the
-   * loop quietly). Each frame is released when the loop moves on, unless
+   * loop quietly: no error, unlike Node's own iterators, which throw an
+   * AbortError; check signal.aborted after the loop). Each frame is released when the loop moves on, unless
    * frame.retain() was called. When several frames are ready, one hop to
    * the addon takes them all (next() takes one at a time). The loop's reads
    * queue with the reader's other reads (next() calls, other loops) in call

@@ -144,7 +144,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   }
 
   /**
-   * Frames until end of stream, close() or abort. Throws the PipelineError
+   * Frames until end of stream, close() or abort (which ends the loop
+   * quietly, as reader.frames() does). Throws the PipelineError
    * (gst-launch's own message) when the pipeline fails for good, also when
    * its zerosink gave up and detached first (the reader then sees the end
    * of the stream): the error says why, e.g. "its reader holds 4 frames".

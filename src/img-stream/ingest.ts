@@ -3,9 +3,10 @@
 // GRAY16_LE swapped), its attributes the frame's
 // attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
+import { onAbort } from '../abort.js';
 import { validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
-import { ImgStreamError } from './message.js';
+import { ImgStreamError, type ImgMessage } from './message.js';
 import { parseImgMessages, type ImgParserOptions } from './parse.js';
 
 export interface IngestOptions extends ImgParserOptions {
@@ -19,7 +20,12 @@ export interface IngestOptions extends ImgParserOptions {
   connectTimeoutMs?: number;
   /** How long one frame may wait for room in the ring (ms). @default 5000 */
   timeoutMs?: number;
-  /** Aborting stops after the frame being written; the writer detaches cleanly. */
+  /**
+   * Aborting stops after the frame being written, or at once while the
+   * stream sends nothing (a Node stream is then destroyed, as leaving a
+   * for-await loop over it does); the writer detaches cleanly and the
+   * frames written so far are the result.
+   */
   signal?: AbortSignal;
   /** Called after each frame is written. */
   onFrame?: (info: { frames: number; width: number; height: number }) => void;
@@ -98,8 +104,21 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   });
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();
+  const messages = parseImgMessages(stream, options);
+  let reading: Promise<IteratorResult<ImgMessage, void>> | undefined;
   try {
-    for await (const m of parseImgMessages(stream, options)) {
+    for (;;) {
+      reading = messages.next();
+      const next = await untilAborted(reading, options.signal);
+      if (next === undefined) { // aborted while the stream sent nothing: leave the read to its stream
+        reading.catch(() => {});
+        void messages.return().catch(() => {});
+        (stream as { destroy?: () => void }).destroy?.();
+        break;
+      }
+      reading = undefined;
+      if (next.done) break;
+      const m = next.value;
       if (result.width === undefined) {
         writer.setMetadata({
           caps: `video/x-raw, format=(string)${format}, width=(int)${m.width}, height=(int)${m.height}, framerate=(fraction)0/1`,
@@ -119,7 +138,22 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
       if (options.signal?.aborted) break;
     }
   } finally {
+    if (reading === undefined) await messages.return();
     await writer.close();
   }
   return result;
+}
+
+/** p's result, or undefined once signal aborts first (p goes on: the caller handles its end). */
+async function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (signal === undefined) return p;
+  let stopListening = (): void => {};
+  try {
+    return await new Promise<T | undefined>((resolve, reject) => {
+      p.then(resolve, reject);
+      stopListening = onAbort(signal, () => resolve(undefined));
+    });
+  } finally {
+    stopListening();
+  }
 }

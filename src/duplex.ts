@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
-import { fail, validateName, validateSize, validateTimeout } from './options.js';
+import { fail, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
 import { ZeroBufferReader } from './reader.js';
 import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
@@ -671,8 +671,10 @@ export interface DuplexClientOptions {
   payloadSize?: number;
   /** How long to wait for the server's request ring (ms, default 5000). */
   connectTimeoutMs?: number;
-  /** How long a request may wait for room and for its response (ms, default 5000). */
+  /** How long a request may wait for room and for its response (ms, default 5000; request()'s own overrides it). */
   timeoutMs?: number;
+  /** Ends the wait for the server's request ring: connect() rejects with signal.reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -688,6 +690,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   readonly #timeoutMs: number;
   #sent = 0;
   #answered = 0;
+  /** Answers still due to requests given up on (timed out or aborted after they were sent), to throw away. */
+  #owed = 0;
 
   private constructor(name: string, requests: ZeroBufferWriter, responses: ZeroBufferReader, timeoutMs: number) {
     this.name = name;
@@ -704,7 +708,10 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     // the server writes its metadata (caps) into the response ring
     const metadataSize = validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1);
-    const requests = await connectWhenThere(rings.request, { deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs });
+    const signal = validateSignal(options.signal);
+    const requests = await connectWhenThere(rings.request, {
+      deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
+    });
     try {
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({
@@ -729,21 +736,38 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * or use `using`). Throws ProtocolError (ESEQUENCE) when the response does
    * not pair with the request, WriterGoneError when the server died,
    * ReaderGoneError when it closed (or died before it took the response
-   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError.
+   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError; rejects
+   * with signal.reason on abort. `timeoutMs` (default: the client's) bounds
+   * the wait for room and then the wait for the response. The response of
+   * a request that timed out or was aborted after it was sent is thrown
+   * away when it comes: the next request gets its own.
    */
-  async request(data: Uint8Array): Promise<Frame> {
-    await this.#requests.write(data, { timeoutMs: this.#timeoutMs });
+  async request(data: Uint8Array, options: WaitOptions = {}): Promise<Frame> {
+    const signal = validateSignal(options.signal);
+    const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);
+    await this.#requests.write(data, { timeoutMs, signal });
     this.#sent++;
-    const response = await this.#response();
-    if (response === null)
-      throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with a request unanswered`, { code: 'EOF' });
-    this.#answered++;
-    if (response.sequence !== this.#answered) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let response: Frame | null;
+      try {
+        response = await this.#response(deadline, timeoutMs, signal);
+      } catch (e) {
+        this.#owed++; // its answer may still come: the next request throws it away
+        throw e;
+      }
+      if (response === null)
+        throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with a request unanswered`, { code: 'EOF' });
+      this.#answered++;
+      if (response.sequence !== this.#answered) {
+        response.release();
+        throw new ProtocolError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due`,
+          { code: 'ESEQUENCE' });
+      }
+      if (this.#owed === 0) return response;
+      this.#owed--; // the answer to a request given up on
       response.release();
-      throw new ProtocolError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due`,
-        { code: 'ESEQUENCE' });
     }
-    return response;
   }
 
   /**
@@ -752,18 +776,17 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * ends that ring (it had no writer): after a slice without an answer, the
    * request ring's reader tells whether the server is still there.
    */
-  async #response(): Promise<Frame | null> {
-    const deadline = Date.now() + this.#timeoutMs;
+  async #response(deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Frame | null> {
     for (;;) {
       // 0 once the deadline has passed: one last look without waiting
       const slice = Math.max(0, Math.min(deadline - Date.now(), native.duplexConnectRetryMs));
       try {
-        return await this.#responses.next({ timeoutMs: slice });
+        return await this.#responses.next({ timeoutMs: slice, signal });
       } catch (e) {
-        if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
+        if ((e as { code?: string }).code !== 'ETIMEDOUT' || signal?.aborted) throw e;
       }
       if (Date.now() >= deadline)
-        throw new TimeoutError(`duplex channel "${this.name}": no response to request ${this.#sent} within ${this.#timeoutMs} ms`,
+        throw new TimeoutError(`duplex channel "${this.name}": no response to request ${this.#sent} within ${timeoutMs} ms`,
           { code: 'ETIMEDOUT' });
       const server = this.#requests.stats();
       if (!server.readerAlive) {

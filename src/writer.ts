@@ -1,6 +1,6 @@
 // The writing side: connects to a reader's ring, writes the metadata once,
 // then frames (copied in, or filled in place through reserve/commit).
-import { abortable, WaitQueue } from './abort.js';
+import { abortable, onAbort, WaitQueue } from './abort.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
@@ -265,19 +265,27 @@ export function ringNotReady(e: unknown): boolean {
 /**
  * Connects as writer to `name`, waiting as zerosink does while the ring is
  * not ready (ringNotReady): looks every `intervalMs` until `deadline`
- * (Date.now() ms), then throws the last refusal; other errors and an
- * aborted signal end it at once.
+ * (Date.now() ms), then throws the last refusal; other errors end it at
+ * once, and an abort rejects with signal.reason at once.
  */
 export async function connectWhenThere(name: string, options: WriterOptions & {
   deadline: number; intervalMs: number; signal?: AbortSignal;
 }): Promise<ZeroBufferWriter> {
   const { deadline, intervalMs, signal, ...writerOptions } = options;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       return await ZeroBufferWriter.connect(name, writerOptions);
     } catch (e) {
-      if (!ringNotReady(e) || Date.now() >= deadline || signal?.aborted) throw e;
+      if (!ringNotReady(e) || Date.now() >= deadline) throw e;
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    let timer: NodeJS.Timeout | undefined;
+    let stopListening = (): void => {};
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, intervalMs);
+      if (signal !== undefined) stopListening = onAbort(signal, resolve);
+    });
+    clearTimeout(timer);
+    stopListening();
   }
 }

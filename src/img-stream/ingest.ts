@@ -24,7 +24,8 @@ export interface IngestOptions extends ImgParserOptions {
    * Aborting stops after the frame being written, or at once while the
    * stream sends nothing (a Node stream is then destroyed, as leaving a
    * for-await loop over it does); the writer detaches cleanly and the
-   * frames written so far are the result.
+   * frames written so far are the result. While it waits for the ring to
+   * appear, an abort rejects with signal.reason.
    */
   signal?: AbortSignal;
   /** Called after each frame is written. */

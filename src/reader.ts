@@ -326,12 +326,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /**
    * Iterates frames until end of stream, close() or abort (which end the
    * loop quietly: no error, unlike Node's own iterators, which throw an
-   * AbortError; check signal.aborted after the loop). Each frame is released when the loop moves on, unless
-   * frame.retain() was called. When several frames are ready, one hop to
-   * the addon takes them all (next() takes one at a time). The loop's reads
-   * queue with the reader's other reads (next() calls, other loops) in call
-   * order, each frame going to one of them: the frames a loop took in a
-   * batch go to the reads queued behind it first.
+   * AbortError; check signal.aborted after the loop). Each frame is
+   * released when the loop moves on, unless frame.retain() was called.
+   * When several frames are ready, one hop to the addon takes them all
+   * (next() takes one at a time). The loop's reads queue with the reader's
+   * other reads (next() calls, other loops) in call order, each frame going
+   * to one of them: the frames a loop took in a batch go to the reads
+   * queued behind it first.
    */
   frames(options: WaitOptions = {}): AsyncGenerator<Frame, void, undefined> {
     // Hand-written rather than an async generator: a frame already in the

@@ -17,6 +17,26 @@ import { FrameMeter, ringBand, type FrameCounters, type RingBand } from './strea
 
 /** How long frames() waits, at end of stream, for gst-launch to exit and say whether it failed. */
 const END_GRACE_MS = 2000;
+/**
+ * How long close() (and a startStream() that failed) waits for the
+ * stop-stream line to be flushed: a stream that stopped taking bytes (a
+ * peer that reads nothing) must not hold the close for ever.
+ */
+const STOP_LINE_MS = 2000;
+
+/** Announces stop-stream; gives up (the line may still go out) after STOP_LINE_MS or on an error. */
+async function announceStop(name: string, stream: Writable | undefined): Promise<void> {
+  if (stream === undefined) return;
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(), STOP_LINE_MS);
+  try {
+    await announce({ method: 'stop-stream', name }, { stream, signal: giveUp.signal });
+  } catch {
+    // not flushed in time, or the stream failed: the ring is gone all the same
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface StartStreamOptions {
   /** The source pipeline (gst-launch syntax) that zerosink is appended to. */
@@ -245,7 +265,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * Stops the pipeline (EOS, then SIGKILL after stopTimeoutMs) while
    * draining the ring so that EOS can reach zerosink, then closes the reader
    * (the ring is removed), then prints the stop-stream line when the stream
-   * was announced. Call it after the frames() loop ended (leaving it early
+   * was announced (waiting 2 s at most for it to be flushed). Call it after the frames() loop ended (leaving it early
    * closes already; this then returns that closing), or use `await using`.
    */
   close(): Promise<PipelineExit> {
@@ -266,8 +286,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       }
       const exit = await stopping;
       await this.reader.close();
-      if (this.#announceTo !== undefined)
-        await announce({ method: 'stop-stream', name: this.name }, { stream: this.#announceTo }).catch(() => {});
+      await announceStop(this.name, this.#announceTo);
       return exit;
     })();
     return this.#closing;
@@ -312,7 +331,7 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
   } catch (e) {
     await reader.close();
     // Whoever acted on the start-stream line learns that the ring is gone.
-    if (announced) await announce({ method: 'stop-stream', name: reader.name }, { stream: announceTo }).catch(() => {});
+    if (announced) await announceStop(reader.name, announceTo);
     throw e;
   }
 }

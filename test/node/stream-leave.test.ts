@@ -2,11 +2,13 @@
 // Node's own stream iterators destroy theirs: gst-launch gets its EOS and
 // exits at once (it used to run on until zerosink gave up on the full
 // ring, 5 s later, keeping a process with nothing else to do alive), the
-// ring goes; closeOnReturn: false keeps the pipeline for a later loop.
+// ring goes; closeOnReturn: false keeps the pipeline for a later loop. And
+// close() no longer waits for ever on a stop-stream line nobody takes.
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { startStream } from '../../src/index.js';
 import { repoRoot, run, sleep } from './helpers.js';
 
@@ -65,4 +67,20 @@ test('closeOnReturn: false keeps the pipeline running for a later loop', async (
     await stream.close();
   }
   await expect(stream.frames({ closeOnReturn: 1 as unknown as boolean }).next()).rejects.toThrow(/option "closeOnReturn" must be a boolean, received 1/);
+});
+
+test('close() waits 2 s at most for the stop-stream line when the announce stream stopped taking bytes', async () => {
+  const lines: string[] = [];
+  const announceTo = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString());
+      if (lines.length === 1) callback(); // the start-stream line; the stop-stream line is never taken
+    },
+  });
+  const stream = await startStream({ name: ringName(), source: LIVE, announce: announceTo });
+  const closing = performance.now();
+  const exit = await stream.close();
+  expect(performance.now() - closing).toBeLessThan(4000);
+  expect(exit).toMatchObject({ stopped: true });
+  expect(lines.map((l) => JSON.parse(l.slice(2)).method)).toEqual(['start-stream', 'stop-stream']);
 });

@@ -1671,8 +1671,9 @@ static void overwrite_sem(const char *kind, const char *name,
  * glibc aborts the process ("The futex facility returned an unexpected
  * error code."). Two garbages from the adversarial run: all 0xff, and
  * value 0 with one sleeper (so sem_post calls the futex) and futex flags
- * -1. The side that waits on it gets EPROTO naming the file; posts to it
- * are left out, and frames are still found by position. */
+ * -1. The side that waits on it gets EPROTO naming the file, and so does
+ * the writer that would post sem-w; the reader's posts to sem-r are left
+ * out, and frames are still found by position. */
 static void test_corrupt_semaphores(void) {
   static const int32_t bad_flags[3] = {0, 1, -1};
   static const int32_t intact[8] = {0, 0, 128}; /* glibc's, process-shared */
@@ -1689,15 +1690,18 @@ static void test_corrupt_semaphores(void) {
       fixture_close(&fx);
       continue;
     }
-    /* sem-w: the reader's wait refuses it, the writer's post is left out */
+    /* sem-w: the reader's wait refuses it, and so does the writer's
+     * commit, which publishes nothing (test_corrupt_sem_w_writer) */
     overwrite_sem("sem-w", fx.name, bytes, n);
     CHECK_RC(zb_reader_next(fx.r, &f, 100), ZB_EPROTO);
     snprintf(needle, sizeof needle, "/dev/shm/sem.sem-w-%s is corrupt",
              fx.name);
     CHECK_MSG(needle);
+    CHECK_RC(put(fx.w, 10, 1, 0), ZB_EPROTO);
+    CHECK_MSG(needle);
+    overwrite_sem("sem-w", fx.name, intact, sizeof intact);
     CHECK_RC(put(fx.w, 10, 1, 0), 0);
     GET_RELEASE(fx.r, 10, 1);
-    overwrite_sem("sem-w", fx.name, intact, sizeof intact);
 
     /* sem-r: the writer waiting for room refuses it, the reader's post
      * at a release is left out */
@@ -1715,6 +1719,98 @@ static void test_corrupt_semaphores(void) {
     fixture_close(&fx);
   }
   check_usable();
+}
+
+/* One byte over a pipe, to keep a child and the parent in step. */
+static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
+static char step_wait(int fd) {
+  char c = 0;
+  return read(fd, &c, 1) == 1 ? c : 0;
+}
+
+/* The writer's side of test_corrupt_sem_w_writer, in its own process: each
+ * step's result goes back to the parent as one byte ('y' as expected). */
+static void sem_w_writer_child(const char *name, int to_parent,
+                               int from_parent) {
+  char needle[300];
+  zb_writer *w = NULL, *w2 = NULL;
+  snprintf(needle, sizeof needle, "/dev/shm/sem.sem-w-%s is corrupt", name);
+  /* 1. connect and write frame 1 with an intact sem-w */
+  step_send(to_parent, zb_writer_connect(&w, name) == 0 &&
+                               put(w, 10, 1, 1000) == 0 ? 'y' : 'n');
+  step_wait(from_parent); /* the parent wrote over sem-w */
+  /* 2. a commit refuses to publish, naming the file */
+  step_send(to_parent, put(w, 20, 2, 1000) == ZB_EPROTO &&
+                               strstr(zb_last_error(), needle) != NULL
+                           ? 'y' : 'n');
+  step_wait(from_parent); /* the parent looked for frame 2 */
+  /* 3. and so does a connect, leaving writer_pid free */
+  zb_writer_destroy(w);
+  step_send(to_parent, zb_writer_connect(&w2, name) == ZB_EPROTO &&
+                               strstr(zb_last_error(), needle) != NULL
+                           ? 'y' : 'n');
+  step_wait(from_parent); /* the parent put sem-w right again */
+  /* 4. the next writer goes on */
+  step_send(to_parent, zb_writer_connect(&w2, name) == 0 &&
+                               put(w2, 30, 1, 1000) == 0 ? 'y' : 'n');
+  step_wait(from_parent);
+  zb_writer_destroy(w2);
+}
+
+/* A writer whose sem-w was written over reports it itself: its commit is
+ * EPROTO naming the file and publishes nothing (the post would be left out:
+ * a reader that waits for it would never see the frame), a connect is
+ * refused likewise. Before, the writer went on as if nothing was wrong and
+ * only a reader waiting on sem-w said so. Writer and reader in two
+ * processes; the reader's process writes over the file, as any process of
+ * the user can. */
+static void test_corrupt_sem_w_writer(void) {
+  static const int32_t bad_flags[3] = {0, 1, -1};
+  static const int32_t intact[8] = {0, 0, 128};
+  char name[96];
+  int up[2], down[2], status;
+  zb_reader *r = NULL;
+  zb_frame f;
+  pid_t child;
+  snprintf(name, sizeof name, "%s", zb_test_name("csemw"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  if (r == NULL || pipe(up) != 0)
+    goto out;
+  if (pipe(down) != 0) {
+    close(up[0]);
+    close(up[1]);
+    goto out;
+  }
+  child = fork();
+  if (child == 0) {
+    close(up[0]);
+    close(down[1]);
+    sem_w_writer_child(name, up[1], down[0]);
+    _exit(0);
+  }
+  close(up[1]);
+  close(down[0]);
+  CHECK(step_wait(up[0]) == 'y'); /* frame 1 written */
+  overwrite_sem("sem-w", name, bad_flags, sizeof bad_flags);
+  step_send(down[1], 'g');
+  CHECK(step_wait(up[0]) == 'y'); /* commit refused */
+  GET_RELEASE(r, 10, 1);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN); /* frame 2 not published */
+  step_send(down[1], 'g');
+  CHECK(step_wait(up[0]) == 'y'); /* connect refused */
+  overwrite_sem("sem-w", name, intact, sizeof intact);
+  step_send(down[1], 'g');
+  CHECK(step_wait(up[0]) == 'y'); /* a next writer's frame */
+  GET_RELEASE(r, 30, 1);
+  step_send(down[1], 'g');
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  close(up[0]);
+  close(down[1]);
+out:
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
 }
 #endif
 
@@ -2417,6 +2513,7 @@ int main(void) {
   RUN(test_corrupt_frames);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);
+  RUN(test_corrupt_sem_w_writer);
 #endif
   RUN(test_corrupt_metadata);
   RUN(test_reader_timeouts);

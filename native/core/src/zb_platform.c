@@ -196,11 +196,18 @@ void zb__sem_post(sem_t *sem) {
     sem_post(sem);
 }
 
-int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
-  struct timespec ts;
-  if (sem_name != NULL && !sem_intact(sem))
+int zb__sem_check(sem_t *sem, const char *sem_name) {
+  if (!sem_intact(sem))
     return zb__fail(ZB_EPROTO, "semaphore file /dev/shm/sem.%s is corrupt: "
                     "another process wrote over it", sem_name + 1);
+  return 0;
+}
+
+int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
+  struct timespec ts;
+  int rc;
+  if (sem_name != NULL && (rc = zb__sem_check(sem, sem_name)) < 0)
+    return rc;
   if (deadline_ns == UINT64_MAX)
     deadline_ns = zb__now_ns() + UINT64_C(3600) * 1000000000u;
   ts.tv_sec = (time_t)(deadline_ns / 1000000000u);

@@ -50,8 +50,14 @@ bool zb__process_alive(const zb_process *p);
  * wrote over it, which would make glibc abort us); NULL for one in our own
  * memory, which no peer can write. */
 int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns);
+/* 0, or ZB_EPROTO naming the file when the named semaphore sem_name
+ * ("/sem-w-NAME") is corrupt: a peer wrote over it, and a futex call on it
+ * would make glibc abort us. Checked before each wait, and by the writer
+ * before it publishes a frame (whose sem-w post would be left out). */
+int zb__sem_check(sem_t *sem, const char *sem_name);
 /* sem_post, left out when the semaphore's file is corrupt (glibc would
- * abort us): the side that waits on it reports it. */
+ * abort us): the side that waits on it reports it, and the writer checks
+ * sem-w itself before publishing (zb__sem_check). */
 void zb__sem_post(sem_t *sem);
 /* Takes one post if there is one; never waits. */
 void zb__sem_take(sem_t *sem);

@@ -433,8 +433,11 @@ int zb_writer_connect(zb_writer **out, const char *name) {
                   name, (unsigned long long)reader_pid);
     goto fail;
   }
+  /* A corrupt sem-w (another process wrote over its file) would leave
+   * out every frame's post: refused now, as each commit would be. */
   if ((rc = zb__sem_open(w->names.sem_w, name, &w->sem_w)) < 0 ||
       (rc = zb__sem_open(w->names.sem_r, name, &w->sem_r)) < 0 ||
+      (rc = zb__sem_check(w->sem_w, w->names.sem_w)) < 0 ||
       (rc = claim_writer_slot(w)) < 0)
     goto fail;
   complete_torn_publish(w);
@@ -883,6 +886,14 @@ static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
    * frame ahead of time): such a frame is not written, say so now rather
    * than at the next reserve. The same check as the reserve's. */
   if ((rc = reader_gone(w, zb__now_ns())) < 0) {
+    end_cancelled(w, s, res);
+    return rc;
+  }
+  /* sem-w written over by another process: the frame's post would be left
+   * out (glibc would abort us), and readers that wait for it would never
+   * see the frame. Refused, and the frame not published, like the reader's
+   * wait on it (docs/GUARANTEES.md, "Trust"). */
+  if ((rc = zb__sem_check(w->sem_w, w->names.sem_w)) < 0) {
     end_cancelled(w, s, res);
     return rc;
   }

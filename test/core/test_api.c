@@ -1747,6 +1747,70 @@ static void test_corrupt_frames(void) {
   check_usable();
 }
 
+/* zb_health_read of ring name in another process (as `zerobuffer inspect`
+ * reads a ring it does not own): its return code, or 1 when the message
+ * lacks needle. */
+static int health_read_elsewhere(const char *name, const char *needle) {
+  int status;
+  pid_t child = fork();
+  if (child == 0) {
+    zb_health h;
+    int rc = zb_health_read(name, &h);
+    if (rc < 0 && strstr(zb_last_error(), needle) == NULL)
+      _exit(1);
+    _exit(rc == 0 ? 0 : rc == ZB_EPROTO ? 2 : 3);
+  }
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status) == 0 ? 0 : WEXITSTATUS(status) == 2 ? ZB_EPROTO
+                                                                 : 1;
+}
+
+/* The health snapshot walks the unread entries with the reader's rules
+ * (zb__entry_at): an entry past the writer's position is EPROTO there too,
+ * with the reader's message, for the reader, the writer and another
+ * process (zb_health_read, `zerobuffer inspect`). Before, the snapshot
+ * left such a ring's backlog at 0 and said nothing (the walk did not add
+ * up), while the reader refused it. Unread frames that are fine pass. */
+static void test_health_entry_past_writer(void) {
+  static const struct {
+    uint64_t size; /* claimed by the header at 26 */
+    const char *needle;
+  } cases[] = {
+      {100, "frame at offset 26 claims 100 bytes, past the writer's "
+            "position 52"},
+      {1024 - 16 - 26, "past the writer's position 52"}, /* to the end */
+      {0, "wrap marker at offset 26, but the writer's position 42"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ring_fixture fx;
+    zb_health h;
+    zb_frame f;
+    if (fixture_open(&fx, "hpast", 1024) == 0) {
+      zb_oieb *o = fx.m.oieb;
+      /* a real frame, unread, then a forged entry after it */
+      CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+      CHECK_RC(zb_reader_health(fx.r, &h), 0);
+      CHECK_EQ_U64(h.frames_unread, 1);
+      CHECK_RC(health_read_elsewhere(fx.name, ""), 0);
+      put_header(fx.m.payload + 26, cases[i].size, 2);
+      fake_publish(o, cases[i].size == 0 ? 42 : 52, 2);
+      CHECK_RC(zb_reader_health(fx.r, &h), ZB_EPROTO);
+      CHECK_MSG(cases[i].needle);
+      CHECK_MSG(fx.name);
+      CHECK_RC(zb_writer_health(fx.w, &h), ZB_EPROTO);
+      CHECK_MSG(cases[i].needle);
+      CHECK_RC(health_read_elsewhere(fx.name, cases[i].needle), ZB_EPROTO);
+      /* the reader says the same once it gets there */
+      GET_RELEASE(fx.r, 10, 1);
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO);
+      CHECK_MSG(cases[i].needle);
+    }
+    fixture_close(&fx);
+  }
+}
+
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
 /* Writes n bytes over /dev/shm/sem.KIND-NAME, as any process of the user
  * can. */
@@ -2602,6 +2666,7 @@ int main(void) {
   RUN(test_corrupt_free_while_connected);
   RUN(test_free_bytes_past_ring);
   RUN(test_corrupt_frames);
+  RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);
   RUN(test_corrupt_sem_w_writer);

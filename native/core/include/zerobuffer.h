@@ -617,7 +617,11 @@ typedef struct zb_health {
 } zb_health;
 
 /* Snapshot of a ring's OIEB, by name; works on rings owned by others.
- * The segment is mapped read-only and never modified. */
+ * The segment is mapped read-only and never modified. ZB_EPROTO for free
+ * bytes past the ring, and, with the reader's message, for an unread entry
+ * the reader will refuse (one past the writer's position, ...): all three
+ * walk the unread entries by the reader's rules (told only when the reader
+ * did not move during the walk). */
 int zb_health_read(const char *name, zb_health *health);
 int zb_reader_health(zb_reader *reader, zb_health *health);
 /* Of the frames published and not taken yet, how many start a writer's
@@ -627,7 +631,8 @@ int zb_reader_health(zb_reader *reader, zb_health *health);
  * answer it into the current client's ring). Walks the entries from the
  * reader's position to the writer's, as the reader takes them: call it
  * between takes, from the thread that takes. Counts stop at an entry that
- * is not a frame it could take; a whole lap unread counts 0. */
+ * the reader would refuse (past the writer's position, ...); a whole lap
+ * unread counts 0. */
 int zb_reader_unread_stream_starts(zb_reader *reader, uint64_t *count);
 int zb_writer_health(zb_writer *writer, zb_health *health);
 

@@ -7,6 +7,7 @@
 #include "zb_atomic.h"
 #include "zb_error.h"
 #include "zb_platform.h"
+#include "zb_ring.h"
 
 int zb__segment_validate(zb_segment *seg, const char *name) {
   zb_oieb *oieb = (zb_oieb *)seg->base;
@@ -132,10 +133,51 @@ static void count_backlog(const zb_segment *seg, zb_health *h) {
   h->frames_unread = waiting;
 }
 
+/* The unread entries, from the reader's position to the writer's, judged
+ * by the reader's own rules (zb__entry_at): an entry the reader would
+ * refuse when it gets there (one ending past the writer's position, a
+ * marker with the writer past it, ...) is ZB_EPROTO here too, with the
+ * reader's message. Only when the reader did not move meanwhile (its
+ * position and count the same after the walk as before it): then every
+ * byte walked was published (the writer's position was loaded after the
+ * reader's) and not taken, and no writer changes such bytes; a reader that
+ * moved leaves the walk saying nothing. Equal positions (0 and P are one
+ * place: the C++ reader goes to 0 after an exact end) and a reader in a
+ * small tail with the writer at 0 have nothing to walk, as for the reader
+ * (docs/PROTOCOL.md §5). */
+static int check_unread(const zb_segment *seg, const char *name) {
+  zb_oieb *oieb = seg->oieb;
+  const uint64_t ring = seg->payload_size;
+  const uint64_t read_pos = zb__load_acquire(&oieb->payload_read_pos);
+  const uint64_t read_count = zb__load_acquire(&oieb->payload_read_count);
+  const uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  uint64_t pos = read_pos, steps;
+  zb_entry e;
+
+  if (read_pos > ring || write_pos > ring)
+    return 0; /* zb__segment_health's own checks say so */
+  for (steps = ring / ZB_FRAME_HEADER_SIZE + 2;
+       pos % ring != write_pos % ring && steps > 0; steps--) {
+    if (pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE && write_pos == 0)
+      return 0; /* the writer wrapped and has not placed a frame at 0 */
+    e = zb__entry_at(seg->payload, ring, pos, write_pos);
+    if (e.problem != ZB_ENTRY_OK) {
+      atomic_thread_fence(memory_order_acquire);
+      if (zb__load_acquire(&oieb->payload_read_count) != read_count ||
+          zb__load_acquire(&oieb->payload_read_pos) != read_pos)
+        return 0;
+      return zb__entry_fail(name, ring, &e, write_pos);
+    }
+    pos = e.next;
+  }
+  return 0;
+}
+
 int zb__segment_health(const zb_segment *seg, const char *name,
                        zb_health *h) {
   zb_oieb *oieb = seg->oieb;
   uint64_t start;
+  int rc;
 
   memset(h, 0, sizeof *h);
   memcpy(h->version, oieb->version, sizeof h->version);
@@ -155,6 +197,8 @@ int zb__segment_health(const zb_segment *seg, const char *name,
                     "(corrupted segment)",
                     name, (unsigned long long)h->payload_free_bytes,
                     (unsigned long long)h->payload_size);
+  if ((rc = check_unread(seg, name)) < 0)
+    return rc;
   h->payload_used_bytes = h->payload_size - h->payload_free_bytes;
   h->utilisation_percent =
       100.0 * (double)h->payload_used_bytes / (double)h->payload_size;

@@ -460,23 +460,12 @@ int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
     return 0;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; pos != write_pos && steps > 0;
        steps--) {
-    zb_frame_header h;
-    if (ring - pos < ZB_FRAME_HEADER_SIZE) { /* a tail, or the exact end */
-      pos = 0;
-      continue;
-    }
-    memcpy(&h, r->seg.payload + pos, sizeof h);
-    if (h.payload_size == 0) { /* wrap marker */
-      if (pos == 0)
-        break;
-      pos = 0;
-      continue;
-    }
-    if (h.payload_size > ring - pos - ZB_FRAME_HEADER_SIZE)
-      break; /* not a frame we could take: stop counting */
-    if (h.sequence == 1)
+    const zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
+    if (e.problem != ZB_ENTRY_OK)
+      break; /* not an entry take_entry would take: stop counting */
+    if (e.kind == ZB_ENTRY_FRAME && e.sequence == 1)
       (*count)++;
-    pos += ZB_FRAME_HEADER_SIZE + h.payload_size;
+    pos = e.next;
   }
   return 0;
 }
@@ -605,81 +594,42 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
 
 enum { TOOK_FRAME = 0, SKIPPED = 1 };
 
-/* A skip (a tail, a marker) at pos says the writer wrapped: it is behind
- * pos, or level with it after a full lap, never ahead (it cannot pass the
- * bytes we have not given back). */
-static int check_skip(zb_reader *r, uint64_t pos, uint64_t write_pos,
-                      const char *what) {
-  if (write_pos <= pos)
-    return 0;
-  return zb__fail(ZB_EPROTO, "ring \"%s\": %s at offset %llu, but the "
-                  "writer's position %llu is past it (corrupted segment)",
-                  r->name, what, (unsigned long long)pos,
-                  (unsigned long long)write_pos);
-}
-
 /* Consumes the published entry at pos: a frame (TOOK_FRAME), or a wrap
  * marker / a tail too short for one (SKIPPED). write_pos: the writer's
  * position that entry_published saw. Every value read from the ring is
  * checked before it is used, against the ring's end and the writer's
- * position: an entry the writer has not reached would take the reader past
- * it, from where it wraps and reads the same frames again for ever. */
+ * position (zb__entry_at, the rules the health snapshot applies too): an
+ * entry the writer has not reached would take the reader past it, from
+ * where it wraps and reads the same frames again for ever. */
 static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
                       zb_frame *frame) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
-  uint64_t space = ring - pos, total, read_count;
-  zb_frame_header h;
+  const zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
+  uint64_t total, read_count;
   int rc;
 
-  if (space < ZB_FRAME_HEADER_SIZE) {
-    if ((rc = check_skip(r, pos, write_pos, "a tail too short for a frame "
-                         "header")) < 0)
-      return rc;
+  if (e.problem != ZB_ENTRY_OK)
+    return zb__entry_fail(r->name, ring, &e, write_pos);
+  read_count = zb__load_relaxed(&oieb->payload_read_count);
+  if (e.kind != ZB_ENTRY_FRAME) {
     /* Writers wrap without a marker when fewer than 16 bytes are left
      * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
      * the writer counted. */
-    if (space > 0 && (rc = give_back_tail(r, space)) < 0)
+    if (ring > pos && (rc = give_back_tail(r, ring - pos)) < 0)
       return rc;
     zb__store_release(&oieb->payload_read_pos, 0);
+    if (e.kind == ZB_ENTRY_MARKER)
+      zb__store_release(&oieb->payload_read_count, read_count + 1);
     return SKIPPED;
   }
-  read_count = zb__load_relaxed(&oieb->payload_read_count);
-  memcpy(&h, r->seg.payload + pos, sizeof h);
-  if (h.payload_size == 0) {
-    if (pos == 0)
-      return zb__fail(ZB_EPROTO, "ring \"%s\": wrap marker at offset 0 "
-                      "(corrupted segment)", r->name);
-    if ((rc = check_skip(r, pos, write_pos, "wrap marker")) < 0 ||
-        (rc = give_back_tail(r, space)) < 0)
-      return rc;
-    zb__store_release(&oieb->payload_read_pos, 0);
-    zb__store_release(&oieb->payload_read_count, read_count + 1);
-    return SKIPPED;
-  }
-  if (h.payload_size > space - ZB_FRAME_HEADER_SIZE)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": frame header at offset %llu claims %llu "
-                    "bytes, but only %llu are left before the end of the "
-                    "ring (corrupted segment)",
-                    r->name, (unsigned long long)pos,
-                    (unsigned long long)h.payload_size,
-                    (unsigned long long)(space - ZB_FRAME_HEADER_SIZE));
-  if (write_pos > pos &&
-      h.payload_size + ZB_FRAME_HEADER_SIZE > write_pos - pos)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": frame at offset %llu claims %llu bytes, "
-                    "past the writer's position %llu (corrupted segment)",
-                    r->name, (unsigned long long)pos,
-                    (unsigned long long)h.payload_size,
-                    (unsigned long long)write_pos);
-  if (h.sequence != r->expected_sequence && h.sequence != 1)
+  if (e.sequence != r->expected_sequence && e.sequence != 1)
     return zb__fail(ZB_ESEQUENCE,
                     "ring \"%s\": expected frame %llu, got %llu at offset "
                     "%llu",
                     r->name, (unsigned long long)r->expected_sequence,
-                    (unsigned long long)h.sequence, (unsigned long long)pos);
-  total = zb__frame_total(h.payload_size);
+                    (unsigned long long)e.sequence, (unsigned long long)pos);
+  total = zb__frame_total(e.size);
   pthread_mutex_lock(&r->pending_lock);
   rc = pending_push(r, total, pos + ZB_FRAME_HEADER_SIZE, false,
                     &frame->ticket);
@@ -695,15 +645,15 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   zb__store_release(&oieb->payload_read_pos, pos + total);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
   r->frames_taken++;
-  if (h.payload_size > r->largest_taken)
-    r->largest_taken = h.payload_size;
+  if (e.size > r->largest_taken)
+    r->largest_taken = e.size;
   take_posts(r); /* keeps sem-w from growing while frames are found by position */
 
   frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;
-  frame->size = h.payload_size;
-  frame->sequence = h.sequence;
+  frame->size = e.size;
+  frame->sequence = e.sequence;
   frame->reader = r;
-  r->expected_sequence = h.sequence + 1;
+  r->expected_sequence = e.sequence + 1;
   r->stream_active = true;
   return TOOK_FRAME;
 }

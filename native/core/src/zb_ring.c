@@ -11,6 +11,83 @@
  */
 #include "zb_ring.h"
 
+#include <string.h>
+
+#include "zb_error.h"
+
+zb_entry zb__entry_at(const uint8_t *payload, uint64_t ring, uint64_t pos,
+                      uint64_t write_pos) {
+  const uint64_t space = ring - pos;
+  zb_entry e = {ZB_ENTRY_TAIL, ZB_ENTRY_OK, pos, 0, 0, 0};
+  zb_frame_header h;
+  /* A skip (a tail, a marker) says the writer wrapped: it is behind pos, or
+   * level with it after a full lap, never ahead (it cannot pass the bytes
+   * the reader has not given back). */
+  const zb_entry_problem skip =
+      write_pos > pos ? ZB_ENTRY_SKIP_BEHIND_WRITER : ZB_ENTRY_OK;
+
+  if (space < ZB_FRAME_HEADER_SIZE) {
+    e.problem = skip;
+    return e;
+  }
+  memcpy(&h, payload + pos, sizeof h);
+  e.size = h.payload_size;
+  e.sequence = h.sequence;
+  if (h.payload_size == 0) {
+    e.kind = ZB_ENTRY_MARKER;
+    e.problem = pos == 0 ? ZB_ENTRY_MARKER_AT_0 : skip;
+    return e;
+  }
+  e.kind = ZB_ENTRY_FRAME;
+  /* Read past the writer's position, a reader would wrap and read the
+   * same frames again for ever. */
+  if (h.payload_size > space - ZB_FRAME_HEADER_SIZE)
+    e.problem = ZB_ENTRY_PAST_END;
+  else if (write_pos > pos &&
+           h.payload_size + ZB_FRAME_HEADER_SIZE > write_pos - pos)
+    e.problem = ZB_ENTRY_PAST_WRITER;
+  else
+    e.next = pos + zb__frame_total(h.payload_size);
+  return e;
+}
+
+int zb__entry_fail(const char *name, uint64_t ring, const zb_entry *e,
+                   uint64_t write_pos) {
+  switch (e->problem) {
+  case ZB_ENTRY_PAST_END:
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": frame header at offset %llu claims %llu "
+                    "bytes, but only %llu are left before the end of the "
+                    "ring (corrupted segment)",
+                    name, (unsigned long long)e->pos,
+                    (unsigned long long)e->size,
+                    (unsigned long long)(ring - e->pos - ZB_FRAME_HEADER_SIZE));
+  case ZB_ENTRY_PAST_WRITER:
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": frame at offset %llu claims %llu bytes, "
+                    "past the writer's position %llu (corrupted segment)",
+                    name, (unsigned long long)e->pos,
+                    (unsigned long long)e->size,
+                    (unsigned long long)write_pos);
+  case ZB_ENTRY_SKIP_BEHIND_WRITER:
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": %s at offset %llu, but the writer's "
+                    "position %llu is past it (corrupted segment)",
+                    name,
+                    e->kind == ZB_ENTRY_MARKER
+                        ? "wrap marker"
+                        : "a tail too short for a frame header",
+                    (unsigned long long)e->pos,
+                    (unsigned long long)write_pos);
+  case ZB_ENTRY_MARKER_AT_0:
+    return zb__fail(ZB_EPROTO, "ring \"%s\": wrap marker at offset 0 "
+                    "(corrupted segment)", name);
+  case ZB_ENTRY_OK:
+    break;
+  }
+  return 0;
+}
+
 zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
                              uint64_t available, bool wrap_early) {
   uint64_t space = ring - pos;

@@ -49,4 +49,45 @@ zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
  * zb__place_frame from 0; 0 when that exceeds ZB_MAX_PAYLOAD_SIZE. */
 uint64_t zb__ring_size_for(uint64_t total, uint64_t frames);
 
+/* An entry as a reader takes it (docs/PROTOCOL.md §5): what lies at `pos`
+ * of the payload ring, judged against the writer's position. The reader's
+ * frame walk (take_entry) and the health snapshot's walk of the unread
+ * entries both go by it, so both refuse the same entries. */
+typedef enum zb_entry_kind {
+  ZB_ENTRY_FRAME,  /* a frame: header and `size` bytes */
+  ZB_ENTRY_MARKER, /* a wrap marker (counted): the next entry is at 0 */
+  ZB_ENTRY_TAIL    /* fewer than 16 bytes before the end (a small tail, or
+                      none after an exact end; not counted): next at 0 */
+} zb_entry_kind;
+
+typedef enum zb_entry_problem {
+  ZB_ENTRY_OK,
+  ZB_ENTRY_PAST_END,       /* a frame claiming more than is left before the end */
+  ZB_ENTRY_PAST_WRITER,    /* a frame ending past the writer's position */
+  ZB_ENTRY_SKIP_BEHIND_WRITER, /* a marker or tail with the writer past it */
+  ZB_ENTRY_MARKER_AT_0     /* a wrap marker at offset 0 */
+} zb_entry_problem;
+
+typedef struct zb_entry {
+  zb_entry_kind kind;
+  zb_entry_problem problem;
+  uint64_t pos;      /* where it starts */
+  uint64_t size;     /* a frame's payload bytes (as its header claims) */
+  uint64_t sequence; /* a frame's sequence number */
+  uint64_t next;     /* where the entry after it starts (pos + 16 + size
+                        for a frame, P after one that ends exactly there;
+                        0 after a marker or tail) */
+} zb_entry;
+
+/* The entry at pos (<= ring) of the payload ring of `ring` bytes, its
+ * header read once; write_pos (<= ring): the writer's position, from a
+ * load that came before this call. Only for a pos the writer has published
+ * (write_pos != pos): when pos < write_pos, the entry ends by write_pos. */
+zb_entry zb__entry_at(const uint8_t *payload, uint64_t ring, uint64_t pos,
+                      uint64_t write_pos);
+
+/* ZB_EPROTO for an entry with a problem, saying which, in ring `name`. */
+int zb__entry_fail(const char *name, uint64_t ring, const zb_entry *entry,
+                   uint64_t write_pos);
+
 #endif /* ZB_RING_H */

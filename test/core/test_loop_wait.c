@@ -3,7 +3,8 @@
  * (as the Node addon's io_uring FUTEX_WAIT does), the writer's sem_post
  * from another process wakes it, and zb_reader_poll answers what
  * zb_reader_next would: frames, timeouts, cancels, the writer's end and its
- * death; a flooded semaphore does not stretch the timeouts. */
+ * death; a flooded semaphore does not stretch the timeouts, nor keeps a
+ * wait with a live writer spinning. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -301,6 +302,51 @@ static void test_flooded_semaphore_dead_writer(void) {
   }
 }
 
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A semaphore flooded while its writer lives (in another process): a read
+ * that waits for its timeout sleeps through it instead of spinning on
+ * posts that bring no frame (it took 65,536 posts per look, each look
+ * ending its wait at once, for the whole timeout and for half a minute of
+ * looks until the 2^31 posts were gone), and the writer's next frame still
+ * comes. The flood is taken in one look, then the reader sleeps. */
+static void test_flooded_semaphore_live_writer(void) {
+  const char *name = zb_test_name("floodlive");
+  const uint32_t *word;
+  zb_reader *r;
+  zb_frame f;
+  uint64_t cpu;
+  int go, status;
+  pid_t pid;
+
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  pid = spawn_writer(name, 1, 0, &go);
+  wait_connected(r);
+  CHECK_RC(zb_reader_arm(r, &word), 0);
+  zb_reader_disarm(r); /* the word only: the read below sleeps in sem_wait */
+  __atomic_store_n((uint32_t *)word, 0x7fffffffu, __ATOMIC_SEQ_CST);
+  cpu = thread_cpu_ns();
+  CHECK_RC(zb_reader_next(r, &f, 500), ZB_ETIMEDOUT);
+  cpu = thread_cpu_ns() - cpu;
+  if (cpu >= 100000000u)
+    fprintf(stderr, "  a 500 ms wait took %llu ms of CPU\n",
+            (unsigned long long)(cpu / 1000000u));
+  CHECK(cpu < 100000000u);
+  CHECK(write(go, "g", 1) == 1);
+  CHECK_RC(zb_reader_next(r, &f, 2000), 0);
+  CHECK(f.size == 1 && f.data[0] == 1 && f.sequence == 1);
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_RC(zb_reader_next(r, &f, 2000), ZB_EOF);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  close(go);
+  __atomic_store_n((uint32_t *)word, 0, __ATOMIC_SEQ_CST);
+  zb_reader_destroy(r);
+}
+
 int main(void) {
   const char *name = zb_test_name("probe");
   const uint32_t *word;
@@ -322,5 +368,6 @@ int main(void) {
   RUN(test_cancel);
   RUN(test_flooded_semaphore);
   RUN(test_flooded_semaphore_dead_writer);
+  RUN(test_flooded_semaphore_live_writer);
   return zb_test_finish("core-loop-wait");
 }

@@ -222,6 +222,28 @@ int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
   }
 }
 
+unsigned zb__sem_take_all(sem_t *sem, unsigned max) {
+#ifdef ZB_GLIBC_SEM_LAYOUT
+  /* What max sem_trywaits would take, in one compare-and-swap of the
+   * value (low half) that leaves the sleepers (high half) alone; a post
+   * that comes meanwhile fails the swap and is taken by the next try. */
+  _Atomic uint64_t *data = (_Atomic uint64_t *)(void *)sem;
+  uint64_t old = atomic_load_explicit(data, memory_order_relaxed);
+  (void)max;
+  while ((uint32_t)old != 0 &&
+         !atomic_compare_exchange_weak_explicit(
+             data, &old, old & ~(uint64_t)UINT32_MAX, memory_order_acquire,
+             memory_order_relaxed)) {
+  }
+  return (uint32_t)old;
+#else
+  unsigned posts = 0;
+  while (posts < max && sem_trywait(sem) == 0)
+    posts++;
+  return posts;
+#endif
+}
+
 void zb__sem_take(sem_t *sem) {
   while (sem_trywait(sem) != 0 && errno == EINTR) {
   }

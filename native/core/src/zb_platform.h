@@ -61,6 +61,11 @@ int zb__sem_check(sem_t *sem, const char *sem_name);
 void zb__sem_post(sem_t *sem);
 /* Takes one post if there is one; never waits. */
 void zb__sem_take(sem_t *sem);
+/* Takes every post there is, never waiting; how many. In one atomic step
+ * where glibc's sem_t layout is known (a semaphore flooded to
+ * SEM_VALUE_MAX costs one compare-and-swap); elsewhere sem_trywait up to
+ * max times. */
+unsigned zb__sem_take_all(sem_t *sem, unsigned max);
 
 /* Counts one more (delta 1) or one less (delta -1) sleeper on a named
  * (process-shared) semaphore without sleeping in sem_wait, so that

@@ -496,28 +496,32 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   }
 }
 
-static void count_post(zb_reader *r) {
-  if (r->wakes_taken != atomic_load(&r->wakes_requested))
-    r->wakes_taken++;
-  else
-    r->frame_posts++;
+/* Counts n posts taken: our own wake-ups first (those not taken yet), the
+ * rest frame posts, as n takes of one post each would. */
+static void count_posts(zb_reader *r, unsigned n) {
+  unsigned wakes = atomic_load(&r->wakes_requested) - r->wakes_taken;
+  if (wakes > n)
+    wakes = n;
+  r->wakes_taken += wakes;
+  r->frame_posts += n - wakes;
 }
 
-/* Posts taken in one go at most: more than a writer can have frames in a
- * ring of any size we make. A semaphore posted beyond that (a hostile
- * process floods it: its value goes up to SEM_VALUE_MAX) is drained over
- * several looks, each within the caller's deadline, instead of seconds in
- * one (docs/PROTOCOL.md §5). */
+static void count_post(zb_reader *r) { count_posts(r, 1); }
+
+/* Where sem_t's layout is not glibc's known one, posts taken in one go at
+ * most: more than a writer can have frames in a ring of any size we make.
+ * A semaphore posted beyond that (a hostile process floods it: its value
+ * goes up to SEM_VALUE_MAX) is drained over several looks, each within the
+ * caller's deadline, instead of seconds in one. With glibc's layout every
+ * post is taken in one step, so a flood costs one look, not a spin until
+ * the timeout (docs/PROTOCOL.md §5). */
 #define POSTS_PER_LOOK 65536u
 
-/* Takes the sem-w posts there are (up to POSTS_PER_LOOK), without waiting;
- * how many. */
+/* Takes the sem-w posts there are, without waiting; how many. */
 static unsigned take_posts(zb_reader *r) {
-  unsigned posts = 0;
-  while (posts < POSTS_PER_LOOK && sem_trywait(r->sem_w) == 0) {
-    count_post(r);
-    posts++;
-  }
+  unsigned posts = zb__sem_take_all(r->sem_w, POSTS_PER_LOOK);
+  if (posts > 0)
+    count_posts(r, posts);
   return posts;
 }
 

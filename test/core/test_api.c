@@ -2641,6 +2641,7 @@ static void test_copy(void) {
 }
 
 int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* a child that died fails its step, not us */
   RUN(test_round_trip);
   RUN(test_unlink);
   RUN(test_names);

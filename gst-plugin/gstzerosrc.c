@@ -17,7 +17,8 @@
  * writer sends no usable caps); a metadata block that does not add up (the
  * core's EPROTO) is an error even so, as what it declares is unknown.
  * zerosrc is a live source: buffers are
- * timestamped with the running time at which they arrived.
+ * timestamped with the running time at which they arrived, unless the
+ * writer sends their times (below).
  *
  * When the metadata declares the per-frame header ("zerobuffer":
  * {"frame_header":1}, written by zerosink frame-header=true), each buffer
@@ -29,8 +30,10 @@
  * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
  * offset by the same amount; a frame without a DTS gets none, as its PTS
  * goes back in a reordered stream: h264timestamper or h265timestamper
- * works it out before a muxer), so a live pipeline sees the writer's
- * pacing, not the jitter of the transport.
+ * works it out before a muxer, see below), so a live pipeline sees the
+ * writer's pacing, not the jitter of the transport. When a frame without
+ * a DTS has a PTS before what was pushed already (B-frames), zerosrc warns
+ * once: mp4mux would store such frames in the wrong order without a word.
  * Raw frames committed while zerosrc was not PLAYING (paused, or not yet
  * playing) are dropped, as a live source makes nothing then, and the next
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
@@ -38,8 +41,11 @@
  * commit times by more than 15 ms (it paused, or seeked back), the offset
  * grows by as much; those 15 ms are zerosrc's minimum latency then. Duration
  * and the buffer flags (DELTA_UNIT,
- * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS,
- * and streams without the header, get the running time of arrival. A frame
+ * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
+ * and DTS, and streams without the header, get the running time of
+ * arrival, whatever #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
+ * and ignored (basesrc's would give a frame with a PTS but no DTS its
+ * arrival as DTS, after its PTS, which brings back the wrong order). A frame
  * whose header is invalid is a protocol error. A buffer that gets no
  * duration from the writer (or has no header) lasts one frame of the
  * caps' framerate, when that is above 0, and raw audio its samples at the
@@ -56,6 +62,13 @@
  * gst-launch-1.0 -e videotestsrc ! video/x-raw,format=RGB,width=640,height=480 ! zerosink buffer-name=cam0
  * ]|
  * Either pipeline can start first: zerosink waits for the ring.
+ *
+ * H.265 with B-frames from a writer that sends PTS only, into an MP4 file:
+ * the timestamper works their DTS out; it takes packetized H.265 only, so
+ * the caps filter makes the parser convert (without it: not-negotiated):
+ * |[
+ * gst-launch-1.0 -e zerosrc buffer-name=cam0 ! h265parse ! video/x-h265,stream-format=hvc1 ! h265timestamper ! mp4mux ! filesink location=out.mp4
+ * ]|
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -97,6 +110,7 @@ struct _GstZeroSrc
   GstCaps *caps;
   gboolean eos_on_writer_exit;
   gboolean announce;
+  gboolean do_timestamp;        /* read back only: see PROP_DO_TIMESTAMP */
 
   /* under the object lock; every buffer's memory holds a lease on its
    * frame, which keeps the ring mapped after stop() until it is freed */
@@ -107,6 +121,7 @@ struct _GstZeroSrc
   GstCaps *stream_caps;         /* negotiated from the metadata */
   gchar *frame_caps_text;       /* caps the last frame carried, or NULL */
   gboolean attrs_warned;        /* of attributes that are no JSON object */
+  gboolean reorder_warned;      /* of PTS that go back without a DTS */
   GstCaps *frame_caps;          /* the same, parsed */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
@@ -133,6 +148,7 @@ struct _GstZeroSrc
 #define DEFAULT_CAPS NULL
 #define DEFAULT_EOS_ON_WRITER_EXIT TRUE
 #define DEFAULT_ANNOUNCE FALSE
+#define DEFAULT_DO_TIMESTAMP TRUE
 /* How long create() waits for a frame before it looks again whether
  * downstream holds the room the writer needs. */
 #define ZEROSRC_ROOM_SLICE_MS 100
@@ -152,6 +168,7 @@ enum
   PROP_CAPS,
   PROP_EOS_ON_WRITER_EXIT,
   PROP_ANNOUNCE,
+  PROP_DO_TIMESTAMP,
 };
 
 #define gst_zero_src_parent_class parent_class
@@ -526,6 +543,23 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
       }
     }
   }
+  if (dts < 0 && pts >= 0 && self->ts_anchored &&
+      pts + self->ts_offset < self->ts_last && !self->reorder_warned) {
+    /* reordered frames (B-frames) without a DTS: a muxer that does not
+     * work the DTS out stores them in the wrong order, and mp4mux says
+     * nothing of it */
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("The writer sends frames "
+            "without a DTS whose PTS go back (reordered frames, B-frames): "
+            "a muxer such as mp4mux stores them in the wrong order. Have the "
+            "writer send their DTS, or put the timestamper before the muxer: "
+            "h265parse ! video/x-h265,stream-format=hvc1 ! h265timestamper ! "
+            "mp4mux (H.264: h264parse ! video/x-h264,stream-format=avc ! "
+            "h264timestamper) (said once)"),
+        ("writer PTS %" GST_TIME_FORMAT " comes %" GST_STIME_FORMAT " before "
+            "the last decode time pushed", GST_TIME_ARGS (pts),
+            GST_STIME_ARGS (self->ts_last - pts - self->ts_offset)));
+    self->reorder_warned = TRUE;
+  }
   if (pts >= 0 && pts + self->ts_offset >= 0)
     GST_BUFFER_PTS (buffer) = pts + self->ts_offset;
   /* A frame without a DTS keeps none (GStreamer's "unknown", as from an
@@ -554,11 +588,13 @@ gst_zero_src_init (GstZeroSrc * self)
   self->caps = DEFAULT_CAPS;
   self->eos_on_writer_exit = DEFAULT_EOS_ON_WRITER_EXIT;
   self->announce = DEFAULT_ANNOUNCE;
+  self->do_timestamp = DEFAULT_DO_TIMESTAMP;
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   /* not basesrc's do-timestamp, which would give a frame with a PTS but
-   * no DTS its arrival as DTS: create() stamps frames without either */
+   * no DTS its arrival as DTS: create() stamps frames without either (and
+   * the property of that name is zerosrc's own, PROP_DO_TIMESTAMP) */
 }
 
 static void
@@ -613,6 +649,10 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
     case PROP_ANNOUNCE:
       self->announce = g_value_get_boolean (value);
       break;
+    case PROP_DO_TIMESTAMP:
+      /* changes nothing: zerosrc stamps what has no time in any case */
+      self->do_timestamp = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -651,6 +691,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ANNOUNCE:
       g_value_set_boolean (value, self->announce);
+      break;
+    case PROP_DO_TIMESTAMP:
+      g_value_set_boolean (value, self->do_timestamp);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -715,6 +758,12 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   announce = self->announce;
   GST_OBJECT_UNLOCK (self);
 
+  /* gst_base_src_set_do_timestamp() reaches basesrc's past our property */
+  if (gst_base_src_get_do_timestamp (bsrc)) {
+    GST_INFO_OBJECT (self, "basesrc's do-timestamp turned off: zerosrc "
+        "stamps frames without a time itself");
+    gst_base_src_set_do_timestamp (bsrc, FALSE);
+  }
   if (name == NULL || name[0] == '\0') {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
         ("No ring name given: set the buffer-name property"),
@@ -755,6 +804,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
   self->attrs_warned = FALSE;
+  self->reorder_warned = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;
   g_atomic_int_set (&self->late_stamps, FALSE);
@@ -1207,6 +1257,20 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "(default: false)", DEFAULT_ANNOUNCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /* basesrc's do-timestamp, installed again under the same name (GObject
+   * finds a subclass's first): basesrc's would give a frame with the
+   * writer's PTS but no DTS its arrival as DTS, after its PTS, and after
+   * the DTS of the frames it goes back before (mp4mux then stores them in
+   * the wrong order); create() stamps frames without either time itself */
+  g_object_class_install_property (gobject_class, PROP_DO_TIMESTAMP,
+      g_param_spec_boolean ("do-timestamp", "Do timestamp",
+          "Accepted and ignored (basesrc's, made zerosrc's own): zerosrc "
+          "always stamps a buffer that comes without a PTS and DTS (no frame "
+          "header, or none in it) with the running time of its arrival, "
+          "and keeps the times a writer sends, adding none (a frame with a "
+          "PTS but no DTS gets no DTS) (default: true)", DEFAULT_DO_TIMESTAMP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,

@@ -10,9 +10,10 @@
  * as the request ring is found), goes downstream with the input's PTS,
  * DTS, duration and flags, but the PTS and DTS, and the duration, of the
  * response's frame header where it has them (when the response metadata
- * declares one), and without a duration there one frame of the output
- * caps' framerate when the server declared another than the input's.
- * Response N answers request N.
+ * declares one). Response N answers request N, so a response without a
+ * duration of its own lasts as long as its input, whatever framerate the
+ * server's caps declare (one frame of theirs would overlap the next
+ * response when the input comes faster).
  *
  * Requests are written like zerosink writes frames (the same ring-backed
  * pool is offered upstream, so raw video is drawn straight into the
@@ -113,7 +114,6 @@ typedef struct
 {
   GstBuffer *pass;              /* NULL for a request */
   GstClockTime pts, dts, duration;
-  GstClockTime frame;           /* one frame at the input caps' framerate */
   guint32 flags;
   guint64 sent_ns;              /* zb_now_ns at the request's commit (taken
                                  * before it: never after the answer's) */
@@ -537,39 +537,20 @@ stamp (GstBuffer * out, const Pending * p)
   GST_BUFFER_FLAG_SET (out, p->flags);
 }
 
-/* One frame at the framerate of CAPS; NONE when they have none (or 0/1,
- * a variable rate). */
-static GstClockTime
-frame_duration (GstCaps * caps)
-{
-  gint n, d;
-
-  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
-      gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
-          "framerate", &n, &d) && n > 0 && d > 0)
-    return gst_util_uint64_scale_int (GST_SECOND, d, n);
-  return GST_CLOCK_TIME_NONE;
-}
-
 /* A response's timing, as zerosrc takes a writer's: the PTS and DTS of its
  * frame header (EXT, NULL when the response metadata declares none) when
  * it has either, its duration when it has one; else those of the request's
- * input, but one frame of the output caps' framerate when the server
- * declared another than the input's (a server that changes the rate). */
+ * input (stamp() set them). Not one frame of the server caps' framerate:
+ * responses are one per request, so they come at the input's rate. */
 static void
-stamp_response (GstZeroFilter * self, GstBuffer * out, const Pending * p,
-    const zb_frame_ext * ext)
+stamp_response (GstBuffer * out, const zb_frame_ext * ext)
 {
-  GstClockTime frame = frame_duration (self->out_caps);
-
   if (ext != NULL && (ext->pts != ZB_EXT_NONE || ext->dts != ZB_EXT_NONE)) {
     GST_BUFFER_PTS (out) = ext->pts;    /* ZB_EXT_NONE is CLOCK_TIME_NONE */
     GST_BUFFER_DTS (out) = ext->dts;
   }
   if (ext != NULL && ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (out) = ext->duration;
-  else if (GST_CLOCK_TIME_IS_VALID (frame) && frame != p->frame)
-    GST_BUFFER_DURATION (out) = frame;
 }
 
 /* Request P as it came in: a buffer over its bytes, held in the request
@@ -976,7 +957,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
             frame, offset, size));
   }
   stamp (out, p);
-  stamp_response (self, out, p, self->response_header ? &ext : NULL);
+  stamp_response (out, self->response_header ? &ext : NULL);
   pending_free (p);
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;
@@ -1468,7 +1449,6 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 
   /* held with on-error=pass too: if its response fails us, it passes */
   p = pending_new (self, buffer);
-  p->frame = frame_duration (self->in_caps);
   p->in_place = in_place;
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
       in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);

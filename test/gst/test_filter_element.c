@@ -19,8 +19,8 @@
  *   request's caps (the metadata's, then the new ones in the frame header's
  *   attributes);
  * - a server whose response header carries its own PTS and durations, under
- *   caps of another framerate: the buffers pushed have its timing, and one
- *   frame of its rate where it sent no duration;
+ *   caps of another framerate: the buffers pushed have its timing, and the
+ *   input's duration where it sent none (one response per request);
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  * - without the frame header (the server then echoes the request's bytes
  *   as they are): caps that only refine the first (h264parse's added
@@ -986,8 +986,10 @@ GST_END_TEST;
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
- * where it has one, else one frame of the server's 25/1 (40 ms). They used
- * to carry the input's (PTS i * 20 ms, duration 20 ms). */
+ * where it has one, else the input's (20 ms), not one frame of the
+ * server's 25/1: responses come one per request, at the input's rate, so
+ * 40 ms would overlap the next one (they used to carry the input's PTS
+ * and duration whatever the header said). */
 GST_START_TEST (test_response_timing)
 {
   gchar *channel = channel_name ("retime");
@@ -1011,7 +1013,7 @@ GST_START_TEST (test_response_timing)
     fail_if (GST_BUFFER_DTS_IS_VALID (buffer), "response %u: DTS %"
         GST_TIME_FORMAT, i, GST_TIME_ARGS (GST_BUFFER_DTS (buffer)));
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), i % 2 == 0 ?
-        RETIMED_DURATION : GST_SECOND / 25);
+        RETIMED_DURATION : FRAME_NS);
     gst_sample_unref (sample);
   }
   finish (pipeline, server, channel);

@@ -192,8 +192,10 @@ struct _GstZeroFilter
    * (with the dropped one's RESYNC), as zerosink marks the frame after a
    * drop: a decoder behind us must hear of the gap. Dropped in the chain
    * function (policy=drop, a failed write): for the next buffer to come,
-   * chain only; dropped at the push (a request lost to a failure, a
-   * skipped buffer that cannot pass): for the next push, push lock. */
+   * chain only, and kept until one is queued or passes (a request that is
+   * dropped or fails to be written leaves them, adding its own); dropped
+   * at the push (a request lost to a failure, a skipped buffer that cannot
+   * pass): for the next push, push lock. */
   guint drop_flags;
   guint push_drop_flags;
   gint pool_refused;            /* upstream pushed a pool buffer again */
@@ -1295,17 +1297,26 @@ chain_dropped (GstZeroFilter * self, GstBuffer * buffer)
 }
 
 static Pending *
-pending_new (GstZeroFilter * self, GstBuffer * buffer)
+pending_new (GstBuffer * buffer)
 {
   Pending *p = g_new0 (Pending, 1);
 
   p->pts = GST_BUFFER_PTS (buffer);
   p->dts = GST_BUFFER_DTS (buffer);
   p->duration = GST_BUFFER_DURATION (buffer);
-  p->flags = (GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS) |
-      self->drop_flags;
-  self->drop_flags = 0;
+  p->flags = GST_BUFFER_FLAGS (buffer) & ZEROBUFFER_CARRIED_FLAGS;
   return p;
+}
+
+/* P, about to be queued (it will go downstream, as a response or passed),
+ * takes the flags the chain function's drops left for the next buffer.
+ * Only then: a request that is dropped or fails to be written leaves them
+ * for the buffer after it (or passes with them, gst_zero_filter_pass). */
+static void
+pending_take_drop_flags (GstZeroFilter * self, Pending * p)
+{
+  p->flags |= self->drop_flags;
+  self->drop_flags = 0;
 }
 
 /* Buffer skipped by policy=drop: passed in its turn by the task (copied
@@ -1322,7 +1333,8 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
     gst_buffer_unref (buffer);
     return;
   }
-  p = pending_new (self, buffer);
+  p = pending_new (buffer);
+  pending_take_drop_flags (self, p);
   if (gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0))) {
     p->pass = gst_buffer_copy_deep (buffer);
     gst_buffer_unref (buffer);
@@ -1448,7 +1460,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     return gst_zero_filter_pass (self, buffer);
 
   /* held with on-error=pass too: if its response fails us, it passes */
-  p = pending_new (self, buffer);
+  p = pending_new (buffer);
   p->in_place = in_place;
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
       in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
@@ -1487,6 +1499,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   passing = NULL;
   g_mutex_lock (&self->qlock);
   if (!self->bypass) {
+    pending_take_drop_flags (self, p);
     g_queue_push_tail (&self->pending, p);
     self->requests_waiting++;
     self->pairing.requests++;
@@ -1502,10 +1515,12 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (p != NULL) {              /* failed meanwhile, after it was sent */
     /* an in-place server may have answered it already, in the request
      * ring: then its bytes are no longer the input's */
-    if (p->hold.writer != NULL && !p->in_place)
+    if (p->hold.writer != NULL && !p->in_place) {
       passing = held_request_buffer (self, p);
-    else
+    } else {
       chain_dropped (self, NULL);
+      self->drop_flags |= p->flags & GST_BUFFER_FLAG_RESYNC;
+    }
     pending_free (p);
   }
   return passing != NULL ? gst_zero_filter_pass (self, passing) :

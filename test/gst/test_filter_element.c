@@ -22,6 +22,8 @@
  *   caps of another framerate: the buffers pushed have its timing, and the
  *   input's duration where it sent none (one response per request);
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
+ *   also one that passes because its write failed (on-error=pass, the
+ *   server gone), with the dropped one's RESYNC;
  * - without the frame header (the server then echoes the request's bytes
  *   as they are): caps that only refine the first (h264parse's added
  *   profile, level, codec_data) warn of nothing, a real change warns with
@@ -1060,6 +1062,110 @@ GST_START_TEST (test_discont_after_drop)
 
 GST_END_TEST;
 
+/* A buffer dropped in the chain function (policy=drop skipped=drop, a
+ * request waiting), with RESYNC, then the next one's write fails (the
+ * server closed its request ring) under on-error=pass with no request
+ * waiting: that buffer passes, with the drop's DISCONT and RESYNC (the
+ * request made for it took them and was freed with them). A server driven
+ * by hand here, so that each step is in its place. */
+GST_START_TEST (test_discont_after_drop_then_failed_write)
+{
+  gchar *channel = channel_name ("dropfail");
+  gchar *desc;
+  char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  zb_writer *responses = NULL;
+  zb_frame request;
+  zb_frame_ext ext = { 0 };
+  zb_reservation res;
+  GstElement *pipeline, *filter, *appsrc, *appsink;
+  GstSample *sample;
+  GstBuffer *buffer;
+  guint i, waited;
+
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          request_name, sizeof request_name), 0);
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE,
+          response_name, sizeof response_name), 0);
+  fail_unless_equals_int (zb_reader_create (&requests, request_name, 4096,
+          1 << 20, NULL), 0);
+  desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\" ! "
+      "zerofilter name=f channel=%s frame-header=true connect-timeout=5000 "
+      "depth=1 policy=drop skipped=drop on-error=pass ! appsink name=out "
+      "sync=false", GRAY_CAPS, channel);
+  pipeline = launch (desc);
+  g_free (desc);
+  filter = by_name (pipeline, "f");
+  appsrc = by_name (pipeline, "in");
+  appsink = by_name (pipeline, "out");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+
+  /* 0: sent, and waiting for its response; 1 (RESYNC): dropped */
+  for (i = 0; i < 2; i++) {
+    buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+    gst_buffer_memset (buffer, 0, (guint8) i, 64 * 48);
+    GST_BUFFER_PTS (buffer) = i * FRAME_NS;
+    GST_BUFFER_DURATION (buffer) = FRAME_NS;
+    if (i == 1)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_RESYNC);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+    if (i == 0)
+      fail_unless_equals_int (zb_reader_next (requests, &request, 5000), 0);
+  }
+  for (waited = 0; stat_of (filter, "frames-dropped") < 1 && waited < 5000;
+      waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 1);
+
+  /* the response to 0, pushed as it came */
+  for (waited = 0; zb_writer_connect (&responses, response_name) < 0 &&
+      waited < 5000; waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless (responses != NULL, "no response ring %s", response_name);
+  fail_unless_equals_int (zb_frame_ext_parse (request.data, request.size,
+          &ext), 0);
+  fail_unless_equals_int (zb_writer_reserve (responses, ext.size, &res,
+          RESPONSE_WAIT_MS), 0);
+  memcpy (res.data, ext.data, ext.size);
+  fail_unless_equals_int (zb_reservation_commit (&res, ext.size), 0);
+  zb_frame_release (&request);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL, "no response to buffer 0");
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (gst_sample_get_buffer (sample)),
+      0);
+  gst_sample_unref (sample);
+
+  /* the server closes its request ring: 2's write fails, and 2 passes */
+  zb_reader_destroy (requests);
+  buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+  gst_buffer_memset (buffer, 0, 2, 64 * 48);
+  GST_BUFFER_PTS (buffer) = 2 * FRAME_NS;
+  GST_BUFFER_DURATION (buffer) = FRAME_NS;
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          buffer), GST_FLOW_OK);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL, "buffer 2 did not pass");
+  buffer = gst_sample_get_buffer (sample);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), 2 * FRAME_NS);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT),
+      "buffer 2 passed without DISCONT after 1 was dropped");
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_RESYNC),
+      "buffer 2 passed without the dropped buffer's RESYNC");
+  fail_unless_equals_uint64 (stat_of (filter, "frames-passed"), 1);
+  gst_sample_unref (sample);
+
+  reach_state (pipeline, GST_STATE_NULL);
+  zb_writer_destroy (responses);
+  fail_if (ring_exists (response_name));
+  fail_if (ring_exists (request_name));
+  gst_object_unref (pipeline);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A next client of the same server with other caps: the request ring keeps
  * its first client's metadata, so zerofilter fails, saying that the
  * server's ring does not take this stream (not that there is no server),
@@ -1127,6 +1233,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_change_reaches_the_server);
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_discont_after_drop);
+  tcase_add_test (tc, test_discont_after_drop_then_failed_write);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);

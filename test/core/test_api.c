@@ -1499,12 +1499,44 @@ static void test_corrupt_not_a_segment(void) {
   check_usable();
 }
 
-/* The writer notices corrupted free bytes while connected. */
 /* One byte over a pipe, to keep a child and the parent in step. */
 static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
 static char step_wait(int fd) {
   char c = 0;
   return read(fd, &c, 1) == 1 ? c : 0;
+}
+
+/* Forks child(name, to_parent, from_parent), in step with us over two
+ * pipes: its pid, and the ends for step_wait (*from_child) and step_send
+ * (*to_child), which the caller closes; -1 when there is no child. */
+static pid_t fork_stepped(void (*child)(const char *, int, int),
+                          const char *name, int *from_child, int *to_child) {
+  int up[2], down[2];
+  pid_t pid;
+  if (pipe(up) != 0)
+    return -1;
+  if (pipe(down) != 0) {
+    close(up[0]);
+    close(up[1]);
+    return -1;
+  }
+  pid = fork();
+  if (pid == 0) {
+    close(up[0]);
+    close(down[1]);
+    child(name, up[1], down[0]);
+    _exit(0);
+  }
+  close(up[1]);
+  close(down[0]);
+  if (pid < 0) {
+    close(up[0]);
+    close(down[1]);
+    return -1;
+  }
+  *from_child = up[0];
+  *to_child = down[1];
+  return pid;
 }
 
 /* Publishes a frame of size bytes (sequence seq, bytes 0x5A) at write_pos
@@ -1547,30 +1579,17 @@ static void untaking_writer_child(const char *name, int to_parent,
  * another process, so that its liveness is what the reader probes. */
 static void test_free_bytes_past_ring(void) {
   char name[96];
-  int up[2], down[2], status;
+  int from_child, to_child, status;
   zb_reader *r = NULL;
   zb_health h;
   zb_frame f;
   pid_t child;
   snprintf(name, sizeof name, "%s", zb_test_name("freepast"));
   CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
-  if (r == NULL || pipe(up) != 0)
+  if (r == NULL ||
+      (child = fork_stepped(untaking_writer_child, name, &from_child, &to_child)) < 0)
     goto out;
-  if (pipe(down) != 0) {
-    close(up[0]);
-    close(up[1]);
-    goto out;
-  }
-  child = fork();
-  if (child == 0) {
-    close(up[0]);
-    close(down[1]);
-    untaking_writer_child(name, up[1], down[0]);
-    _exit(0);
-  }
-  close(up[1]);
-  close(down[0]);
-  CHECK(step_wait(up[0]) == 'y');
+  CHECK(step_wait(from_child) == 'y');
   CHECK_RC(zb_reader_next(r, &f, 1000), 0); /* free bytes still 1024 */
   CHECK(f.size == 10 && f.sequence == 1);
   CHECK_RC(zb_frame_release(&f), 0);        /* now 1050 */
@@ -1579,7 +1598,7 @@ static void test_free_bytes_past_ring(void) {
   CHECK_MSG(name);
   CHECK_RC(zb_reader_next(r, &f, 100), ZB_EPROTO); /* and again */
   CHECK_RC(zb_reader_take_ready(r, &f), ZB_EPROTO);
-  step_send(down[1], 'g');
+  step_send(to_child, 'g');
   CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status));
   /* the writer died with frame 2 published and its bytes untaken */
   CHECK_RC(zb_reader_next(r, &f, 1000), 0);
@@ -1588,14 +1607,15 @@ static void test_free_bytes_past_ring(void) {
   CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EWRITERDEAD);
   CHECK_RC(zb_reader_health(r, &h), 0);
   CHECK_EQ_U64(h.payload_free_bytes, 1024);
-  close(up[0]);
-  close(down[1]);
+  close(from_child);
+  close(to_child);
 out:
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));
   zb_test_remove_ring(name);
 }
 
+/* The writer notices corrupted free bytes while connected. */
 static void test_corrupt_free_while_connected(void) {
   ring_fixture fx;
   zb_health h;
@@ -1922,45 +1942,32 @@ static void test_corrupt_sem_w_writer(void) {
   static const int32_t bad_flags[3] = {0, 1, -1};
   static const int32_t intact[8] = {0, 0, 128};
   char name[96];
-  int up[2], down[2], status;
+  int from_child, to_child, status;
   zb_reader *r = NULL;
   zb_frame f;
   pid_t child;
   snprintf(name, sizeof name, "%s", zb_test_name("csemw"));
   CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
-  if (r == NULL || pipe(up) != 0)
+  if (r == NULL ||
+      (child = fork_stepped(sem_w_writer_child, name, &from_child, &to_child)) < 0)
     goto out;
-  if (pipe(down) != 0) {
-    close(up[0]);
-    close(up[1]);
-    goto out;
-  }
-  child = fork();
-  if (child == 0) {
-    close(up[0]);
-    close(down[1]);
-    sem_w_writer_child(name, up[1], down[0]);
-    _exit(0);
-  }
-  close(up[1]);
-  close(down[0]);
-  CHECK(step_wait(up[0]) == 'y'); /* frame 1 written */
+  CHECK(step_wait(from_child) == 'y'); /* frame 1 written */
   overwrite_sem("sem-w", name, bad_flags, sizeof bad_flags);
-  step_send(down[1], 'g');
-  CHECK(step_wait(up[0]) == 'y'); /* commit refused */
+  step_send(to_child, 'g');
+  CHECK(step_wait(from_child) == 'y'); /* commit refused */
   GET_RELEASE(r, 10, 1);
   CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN); /* frame 2 not published */
-  step_send(down[1], 'g');
-  CHECK(step_wait(up[0]) == 'y'); /* connect refused */
+  step_send(to_child, 'g');
+  CHECK(step_wait(from_child) == 'y'); /* connect refused */
   overwrite_sem("sem-w", name, intact, sizeof intact);
-  step_send(down[1], 'g');
-  CHECK(step_wait(up[0]) == 'y'); /* a next writer's frame */
+  step_send(to_child, 'g');
+  CHECK(step_wait(from_child) == 'y'); /* a next writer's frame */
   GET_RELEASE(r, 30, 1);
-  step_send(down[1], 'g');
+  step_send(to_child, 'g');
   CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
         WEXITSTATUS(status) == 0);
-  close(up[0]);
-  close(down[1]);
+  close(from_child);
+  close(to_child);
 out:
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));

@@ -4,6 +4,7 @@
 // NAME_response (the client creates and reads it, the server writes it).
 // Ring names and the retry interval come from the core.
 import { EventEmitter } from 'node:events';
+import { WaitQueue } from './abort.js';
 import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
@@ -679,19 +680,29 @@ export interface DuplexClientOptions {
 
 /**
  * The client side: requests one at a time, each answered by the next
- * response. It does not declare in-place answers (a Node writer cannot keep
- * its requests' bytes from being written over once the server released
- * them), so servers always copy its answers.
+ * response. Calls to request() may overlap: a call made while another is
+ * under way (or queued) waits for it, in call order, within its own timeout
+ * and signal, and its request is sent only then. It does not declare
+ * in-place answers (a Node writer cannot keep its requests' bytes from
+ * being written over once the server released them), so servers always
+ * copy its answers.
  */
 export class ZeroBufferDuplexClient implements AsyncDisposable {
   readonly name: string;
   readonly #requests: ZeroBufferWriter;
   readonly #responses: ZeroBufferReader;
   readonly #timeoutMs: number;
+  /** Requests sent (the last one's sequence number in this client's stream) and responses taken. */
   #sent = 0;
   #answered = 0;
   /** Answers still due to requests given up on (timed out or aborted after they were sent), to throw away. */
   #owed = 0;
+  /**
+   * request() calls, one at a time in call order: #owed counts the answers
+   * of requests given up on before the next one is sent, so a request and
+   * its wait for its answer are over before the next request goes.
+   */
+  readonly #calls = new WaitQueue();
 
   private constructor(name: string, requests: ZeroBufferWriter, responses: ZeroBufferReader, timeoutMs: number) {
     this.name = name;
@@ -736,28 +747,46 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * or use `using`). Throws ProtocolError (ESEQUENCE) when the response does
    * not pair with the request, WriterGoneError when the server died,
    * ReaderGoneError when it closed (or died before it took the response
-   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError; rejects
-   * with signal.reason on abort. `timeoutMs` (default: the client's) bounds
-   * the wait for room and then the wait for the response. The response of
-   * a request that timed out or was aborted after it was sent is thrown
-   * away when it comes: the next request gets its own.
+   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError (naming
+   * the request by its sequence number in this client's stream, or saying
+   * it was not sent); rejects with signal.reason on abort. `timeoutMs`
+   * (default: the client's) bounds the wait for the calls before it and for
+   * room, then the wait for the response (less the time spent queued).
+   * Calls may overlap: one made while another is under way is queued, and
+   * its request sent once the calls before it are over (answered or given
+   * up on), so each gets its own answer; one that times out or is aborted
+   * while queued was never sent. The response of a request that timed out
+   * or was aborted after it was sent is thrown away when it comes: the
+   * next request gets its own.
    */
   async request(data: Uint8Array, options: WaitOptions = {}): Promise<Frame> {
+    if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);
-    await this.#requests.write(data, { timeoutMs, signal });
-    this.#sent++;
-    const deadline = Date.now() + timeoutMs;
+    signal?.throwIfAborted();
+    // a call queued behind another sends its bytes later: copied now, as a queued write does
+    const bytes = this.#calls.busy ? data.slice() : data;
+    return this.#calls.run((waitMs) => this.#request(bytes, timeoutMs, waitMs, signal), timeoutMs, signal,
+      () => new TimeoutError(`duplex channel "${this.name}": request not sent within ${timeoutMs} ms ` +
+        '(the requests before it were still waiting for their answers)', { code: 'ETIMEDOUT' }));
+  }
+
+  /** One request() call once the calls before it are over: waitMs is what is left of its timeoutMs. */
+  async #request(data: Uint8Array, timeoutMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Frame> {
+    await this.#requests.write(data, { timeoutMs: waitMs, signal });
+    const sequence = ++this.#sent;
+    const deadline = Date.now() + waitMs;
     for (;;) {
       let response: Frame | null;
       try {
-        response = await this.#response(deadline, timeoutMs, signal);
+        response = await this.#response(sequence, deadline, timeoutMs, signal);
       } catch (e) {
         this.#owed++; // its answer may still come: the next request throws it away
         throw e;
       }
       if (response === null)
-        throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with a request unanswered`, { code: 'EOF' });
+        throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with request ${sequence} unanswered`,
+          { code: 'EOF' });
       this.#answered++;
       if (response.sequence !== this.#answered) {
         response.release();
@@ -776,7 +805,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * ends that ring (it had no writer): after a slice without an answer, the
    * request ring's reader tells whether the server is still there.
    */
-  async #response(deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Frame | null> {
+  async #response(sequence: number, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Frame | null> {
     for (;;) {
       // 0 once the deadline has passed: one last look without waiting
       const slice = Math.max(0, Math.min(deadline - Date.now(), native.duplexConnectRetryMs));
@@ -786,7 +815,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         if ((e as { code?: string }).code !== 'ETIMEDOUT' || signal?.aborted) throw e;
       }
       if (Date.now() >= deadline)
-        throw new TimeoutError(`duplex channel "${this.name}": no response to request ${this.#sent} within ${timeoutMs} ms`,
+        throw new TimeoutError(`duplex channel "${this.name}": no response to request ${sequence} within ${timeoutMs} ms`,
           { code: 'ETIMEDOUT' });
       const server = this.#requests.stats();
       if (!server.readerAlive) {
@@ -798,7 +827,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         });
         if (answered !== null) return answered;
         throw new ReaderGoneError(`duplex channel "${this.name}": the server ${server.readerPid !== 0 ? `(pid ${server.readerPid}) died` : 'closed its request ring'} ` +
-          `with request ${this.#sent} unanswered, before it took the response ring`, { code: 'EREADERGONE' });
+          `with request ${sequence} unanswered, before it took the response ring`, { code: 'EREADERGONE' });
       }
     }
   }

@@ -2,7 +2,10 @@
 // takes a signal (it waited out connectTimeoutMs, Infinity included, whatever
 // happened), request() takes { signal, timeoutMs }; and the answer to a
 // request given up on is thrown away when it comes late, so the next
-// request gets its own answer (it got the late one before).
+// request gets its own answer (it got the late one before). Overlapping
+// calls are queued in call order, each sent once the one before is over
+// (a call that gave up while another waited had its request sent all the
+// same, and the one waiting got its answer).
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -60,6 +63,78 @@ test('request() with its own signal and timeout; a late answer to a request give
     const answer = await third;
     expect([answer.sequence, answer.data[0]]).toEqual([3, 103]);
     answer.release();
+  } finally {
+    await answers.close();
+    await client.close();
+    await requests.close();
+  }
+});
+
+test('overlapping request() calls run one at a time in call order: each gets its own answer, one given up on while queued is never sent', async () => {
+  const channel = channelName();
+  const rings = duplexRingNames(channel);
+  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
+  const answers = await ZeroBufferWriter.connect(rings.response);
+  /** The next request's first byte, or null when none comes within ms. */
+  const nextRequest = async (ms: number): Promise<number | null> => {
+    const r = await requests.next({ timeoutMs: ms }).catch((e: { code?: string }) => {
+      if (e.code === 'ETIMEDOUT') return null;
+      throw e;
+    });
+    if (r === null) return null;
+    const byte = r.data[0]!;
+    r.release();
+    return byte;
+  };
+  try {
+    // the reviewer's case: the second call gives up while the first waits for its slow answer
+    const first = client.request(new Uint8Array([21]), { timeoutMs: 5000 });
+    const second = client.request(new Uint8Array([22]), { timeoutMs: 100 });
+    first.catch(() => {}); // awaited below: a failed assertion before must not leave it unhandled
+    expect(await nextRequest(1000)).toBe(21);
+    const secondError = await second.catch((e: unknown) => e);
+    await answers.write(new Uint8Array([121]));
+    // a request 22 sent all the same is answered too (it was, and its answer went to the first call)
+    const sent = await nextRequest(300);
+    if (sent !== null) await answers.write(new Uint8Array([100 + sent]));
+    const a1 = await first;
+    expect([a1.sequence, a1.data[0]]).toEqual([1, 121]);
+    a1.release();
+    expect(sent).toBeNull();
+    expect(secondError).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('request not sent within 100 ms') });
+
+    // three at once, answered in order; the middle one aborted while queued is never sent
+    const stop = new AbortController();
+    const calls = [
+      client.request(new Uint8Array([31])),
+      client.request(new Uint8Array([32]), { signal: stop.signal }),
+      client.request(new Uint8Array([33])),
+    ];
+    for (const call of calls) call.catch(() => {});
+    stop.abort(new Error('not wanted'));
+    await expect(calls[1]).rejects.toThrow('not wanted');
+    expect(await nextRequest(1000)).toBe(31);
+    await answers.write(new Uint8Array([131]));
+    expect(await nextRequest(1000)).toBe(33);
+    await answers.write(new Uint8Array([133]));
+    const [a31, a33] = await Promise.all([calls[0]!, calls[2]!]);
+    expect([a31.data[0], a33.data[0]]).toEqual([131, 133]);
+    a31.release();
+    a33.release();
+
+    // a call queued behind one that times out after it was sent gets its own answer, not the late one
+    const late = client.request(new Uint8Array([41]), { timeoutMs: 200 });
+    const after = client.request(new Uint8Array([42]), { timeoutMs: 5000 });
+    after.catch(() => {});
+    expect(await nextRequest(1000)).toBe(41);
+    await expect(late).rejects.toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('no response to request 4 within 200 ms') });
+    expect(await nextRequest(1000)).toBe(42);
+    await answers.write(new Uint8Array([141]));
+    await answers.write(new Uint8Array([142]));
+    const a42 = await after;
+    expect([a42.sequence, a42.data[0]]).toEqual([5, 142]);
+    a42.release();
   } finally {
     await answers.close();
     await client.close();

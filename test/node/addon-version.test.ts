@@ -1,7 +1,8 @@
 // The loader refuses an addon built for another version of the package
 // (binding.gyp stamps package.json's version into it): a stale
 // build/Release or a prebuilt addon of another release used to load
-// silently. EADDON names both versions and how to rebuild.
+// silently. EADDON names both versions and how to rebuild; the CLI prints
+// that one line (status 1), or for --version the package's version too.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,8 +46,18 @@ test('a package whose dist/ and build/Release come from different versions does 
       `try { await import(${JSON.stringify(path.join(dir, 'dist', 'index.js'))}); console.log('loaded'); }` +
       ' catch (e) { console.log(`${e.code}: ${e.message}`); }']);
     expect(await child.exit(20000)).toBe(0);
-    expect(child.stdout.join('\n')).toMatch(new RegExp(`^EADDON: zerobuffer: the native addon ${dir}/build/Release/zerobuffer.node ` +
-      `was built for zerobuffer ${version.replace(/\./g, '\\.')}, but this is zerobuffer 0\\.0\\.1-nd`));
+    const refused = new RegExp(`^zerobuffer: the native addon ${dir}/build/Release/zerobuffer.node ` +
+      `was built for zerobuffer ${version.replace(/\./g, '\\.')}, but this is zerobuffer 0\\.0\\.1-nd.*npm run build:addon`);
+    expect(child.stdout.join('\n')).toMatch(new RegExp(`^EADDON: ${refused.source.slice(1)}`));
+    // the CLI says so in one line (it printed an 18-line uncaught stack), status 1; --version needs no addon
+    for (const args of [['--help'], ['plugin-path'], ['cleanup', 'nd-addon-none'], ['--version']]) {
+      const cli = run(process.execPath, [path.join(dir, 'dist', 'cli', 'bin.js'), ...args]);
+      const status = await cli.exit(20000);
+      const said = { args, status, stdout: cli.stdout, stderr: cli.stderr.trimEnd().split('\n') };
+      expect(said).toEqual({
+        args, status: args[0] === '--version' ? 0 : 1, stdout: args[0] === '--version' ? ['0.0.1-nd'] : [], stderr: [expect.stringMatching(refused)],
+      });
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // message with the frame's attributes. Unpadded GRAY16_BE frames are written
 // from the ring itself (no copy); each frame is held until the bytes are
 // handed to the sink.
-import type { Writable } from 'node:stream';
+import { finished, type Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import type { Frame } from '../frame.js';
 import { validateSignal } from '../options.js';
@@ -18,8 +18,9 @@ export interface ServeOptions {
    * Ends a wait for the sink (one that stopped reading never takes the
    * bytes): serveImg rejects with signal.reason, and the frame whose bytes
    * the sink may still hold stays held until they leave or the sink is
-   * destroyed (destroy a sink that will never drain). Give the frames their
-   * own signal to end the wait for a frame.
+   * destroyed (destroy a sink that will never drain: any Writable, also one
+   * whose _write never calls back; its 'close' or 'error' lets the frame
+   * go). Give the frames their own signal to end the wait for a frame.
    */
   signal?: AbortSignal;
 }
@@ -47,10 +48,27 @@ function write(sink: Writable, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Waits for a frame's writes; on abort rejects with signal.reason at once,
- * keeping the frame (whose bytes the sink may still hold) until they settle.
+ * Settles once the writes settle or the sink is destroyed, closed or
+ * errored: a destroyed sink never calls back the write it was given
+ * (its _write may never have called back: a custom Writable stalled for
+ * good), only those it had queued, so its 'close' says its bytes are let go.
  */
-async function written(done: Promise<void>[], frame: Frame, signal: AbortSignal | undefined): Promise<void> {
+function letGo(done: Promise<void>[], sink: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const stopWatching = finished(sink, { readable: false }, () => resolve());
+    void Promise.allSettled(done).then(() => {
+      stopWatching();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Waits for a frame's writes; on abort rejects with signal.reason at once,
+ * keeping the frame (whose bytes the sink may still hold) until they settle
+ * or the sink is destroyed.
+ */
+async function written(done: Promise<void>[], sink: Writable, frame: Frame, signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) {
     await Promise.all(done);
     return;
@@ -64,7 +82,7 @@ async function written(done: Promise<void>[], frame: Frame, signal: AbortSignal 
   } catch (e) {
     if (signal.aborted && !frame.retained) {
       frame.retain();
-      void Promise.allSettled(done).then(() => frame.release());
+      void letGo(done, sink).then(() => frame.release());
     }
     throw e;
   } finally {
@@ -81,7 +99,7 @@ export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, opt
     const parts = formatImgParts(frame, attributesOf(frame));
     // all three queued, then wait for the last: the pixels have left the ring by then
     const done = parts.map((p) => write(sink, p));
-    await written(done, frame, signal);
+    await written(done, sink, frame, signal);
     n++;
     options.onFrame?.(n);
     if (options.frames !== undefined && n >= options.frames) break;

@@ -1,7 +1,9 @@
 // A sink that stops taking bytes (an img= client that connected and never
 // reads) no longer holds serveImg, or `zerobuffer serve`, for ever: its
 // signal ends the wait, and the frame whose bytes the sink may still hold
-// stays held until they leave; serve destroys such a sink a second after
+// stays held until they leave or the sink is destroyed (a custom Writable
+// whose _write never calls back kept it for ever before: a destroyed sink
+// never calls that write back); serve destroys such a sink a second after
 // it was stopped (it hung on SIGINT before, until SIGKILL).
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
@@ -76,5 +78,33 @@ test('zerobuffer serve stops on SIGINT within moments while its TCP client reads
   } finally {
     socket?.destroy();
     if (serve.proc.exitCode === null && serve.proc.signalCode === null) serve.proc.kill('SIGKILL');
+  }
+});
+
+test('serveImg({ signal }): the frame held after an abort goes back once the sink is destroyed, also a Writable whose _write never calls back', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName(), metadataSize: 1024, payloadSize: 1 << 16 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  let taken = 0;
+  const sink = new Writable({
+    write() {
+      taken++; // never calls back: a destroyed sink never calls this write back either
+    },
+  });
+  try {
+    writer.setMetadata({ caps: 'video/x-raw, format=(string)GRAY16_BE, width=(int)4, height=(int)2, framerate=(fraction)0/1' });
+    await writer.write(new Uint8Array(16).fill(7));
+    const stop = new AbortController();
+    const serving = serveImg(reader.frames({ timeoutMs: 5000 }), sink, { signal: stop.signal });
+    await sleep(100);
+    expect(taken).toBe(1);
+    stop.abort(new Error('stopped'));
+    await expect(serving).rejects.toThrow('stopped');
+    expect(reader.stats().heldFrames).toBe(native.forceCopy ? 0 : 1);
+    sink.destroy();
+    await sleep(50);
+    expect(reader.stats().heldFrames).toBe(0);
+  } finally {
+    await writer.close();
+    await reader.close();
   }
 });

@@ -1615,6 +1615,96 @@ out:
   zb_test_remove_ring(name);
 }
 
+static int count_listed(const zb_ring_entry *ring, void *user) {
+  struct { const char *name; int seen; } *wanted = user;
+  if (strcmp(ring->name, wanted->name) == 0)
+    wanted->seen++;
+  return 0;
+}
+
+/* An unready segment under a name, as `zerobuffer inspect` (zb_health_read)
+ * and `zerobuffer cleanup NAME` (zb_ring_check_stale, zb_ring_remove_stale)
+ * judge it: by its lock file, as a writer and a reader of the name do. An
+ * empty one that no live reader's lock holds is a dead creator's leftover,
+ * removed by name also without a lock file (which zb_rings_list needs to
+ * find it: an empty shm file alone is never taken for a ring); one held is
+ * still being created; a zero header nothing explains, or any other bytes,
+ * are not ours. */
+static void test_unready_by_name(void) {
+  char name[96], path[300], lock_path[300];
+  struct { const char *name; int seen; } listed = {name, 0};
+  zb_health h;
+  int fd, lock;
+  snprintf(name, sizeof name, "%s", zb_test_name("unready"));
+  snprintf(path, sizeof path, "/%s", name);
+  snprintf(lock_path, sizeof lock_path, "/tmp/zerobuffer/%s.lock", name);
+  fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  /* Empty, no lock file: a leftover no reader holds */
+  CHECK_RC(zb_health_read(name, &h), ZB_EREADERGONE);
+  CHECK_MSG("left half-created");
+  CHECK_MSG("is empty and no reader holds");
+  CHECK_MSG("zerobuffer cleanup");
+  CHECK_RC(zb_rings_list(count_listed, &listed), 0);
+  CHECK(listed.seen == 0);
+  CHECK_RC(zb_ring_check_stale(name), 0);
+  CHECK(file_size(name) == 0);           /* a dry run removes nothing */
+  CHECK(access(lock_path, F_OK) != 0);   /* and leaves no lock file */
+  /* Held by a live reader (this process, through another open file):
+   * still being created, not removed */
+  (void)mkdir("/tmp/zerobuffer", 0700);
+  lock = open(lock_path, O_RDWR | O_CREAT, 0600);
+  CHECK(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0);
+  CHECK_RC(zb_health_read(name, &h), ZB_ENOENT);
+  CHECK_MSG("still being created");
+  CHECK_RC(zb_ring_check_stale(name), ZB_EBUSY);
+  CHECK_RC(zb_ring_remove_stale(name), ZB_EBUSY);
+  CHECK(file_size(name) == 0);
+  close(lock);
+  unlink(lock_path);
+  /* A zero header without a lock file naming a dead reader: not a ring
+   * being created, so not ours (what a reader refuses too) */
+  CHECK(ftruncate(fd, 128 + 64 + 1024) == 0);
+  CHECK_RC(zb_health_read(name, &h), ZB_EPROTO);
+  CHECK_MSG("all-zero header");
+  CHECK_RC(zb_ring_check_stale(name), ZB_EPROTO);
+  CHECK_MSG("not a ZeroBuffer ring");
+  CHECK_RC(zb_ring_remove_stale(name), ZB_EPROTO);
+  CHECK(file_size(name) == 128 + 64 + 1024);
+  CHECK(access(lock_path, F_OK) != 0);
+  /* beside a lock file naming a dead reader: its leftover */
+  lock = open(lock_path, O_RDWR | O_CREAT, 0600);
+  CHECK(lock >= 0 && dprintf(lock, "%d 12345\n", (int)dead_pid()) > 0);
+  close(lock);
+  CHECK_RC(zb_health_read(name, &h), ZB_EREADERGONE);
+  CHECK_MSG("not initialised");
+  CHECK_MSG("zerobuffer cleanup");
+  CHECK_RC(zb_ring_check_stale(name), 0);
+  CHECK(file_size(name) == 128 + 64 + 1024 && access(lock_path, F_OK) == 0);
+  unlink(lock_path);
+  /* Other bytes, or another user's empty file: never ours */
+  CHECK(pwrite(fd, "x", 1, 0) == 1);
+  CHECK_RC(zb_ring_remove_stale(name), ZB_EPROTO);
+  CHECK(file_size(name) == 128 + 64 + 1024);
+  CHECK(ftruncate(fd, 0) == 0);
+  if (geteuid() == 0) {
+    CHECK(fchown(fd, 65534, 65534) == 0);
+    CHECK_RC(zb_ring_remove_stale(name), ZB_EACCES);
+    CHECK(file_size(name) == 0);
+    CHECK(fchown(fd, 0, 0) == 0);
+  }
+  /* Ours and empty again: removed by name, and no lock file left */
+  CHECK_RC(zb_ring_remove_stale(name), 0);
+  CHECK(file_size(name) == -1);
+  CHECK(access(lock_path, F_OK) != 0);
+  CHECK_RC(zb_ring_remove_stale(name), ZB_ENOENT);
+  close(fd);
+  shm_unlink(path);
+  check_usable();
+}
+
 /* The writer notices corrupted free bytes while connected. */
 static void test_corrupt_free_while_connected(void) {
   ring_fixture fx;
@@ -2671,6 +2761,7 @@ int main(void) {
   RUN(test_writer_checks);
   RUN(test_corrupt_header);
   RUN(test_corrupt_not_a_segment);
+  RUN(test_unready_by_name);
   RUN(test_corrupt_free_while_connected);
   RUN(test_free_bytes_past_ring);
   RUN(test_corrupt_frames);

@@ -621,7 +621,13 @@ typedef struct zb_health {
  * bytes past the ring, and, with the reader's message, for an unread entry
  * the reader will refuse (one past the writer's position, ...): all three
  * walk the unread entries by the reader's rules (told only when the reader
- * did not move during the walk). */
+ * did not move during the walk). A segment that is not ready (empty, or a
+ * zero header) is judged by its lock file as a connecting writer judges it
+ * (docs/PROTOCOL.md §4, "Writer connect"): ZB_ENOENT while a live reader
+ * holds the lock (still being created; try again), ZB_EREADERGONE when none
+ * does and a reader of the name (or zb_ring_remove_stale) would remove it as
+ * a dead creator's leftover ("left half-created"), ZB_EPROTO when a reader
+ * would refuse it too. */
 int zb_health_read(const char *name, zb_health *health);
 int zb_reader_health(zb_reader *reader, zb_health *health);
 /* Of the frames published and not taken yet, how many start a writer's
@@ -667,8 +673,14 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
  * reader nor its writer is alive; ZB_EBUSY (nothing removed) when one is,
  * ZB_ENOENT when there is no such ring, ZB_EACCES / ZB_EPROTO (nothing
  * removed) when its files belong to another user or /dev/shm/NAME is not a
- * ZeroBuffer ring. */
+ * ZeroBuffer ring. By name it removes what a reader creating NAME would
+ * remove, also what zb_rings_list does not find: an empty /dev/shm/NAME of
+ * this user that no live reader's lock holds (a creator killed before it
+ * sized it; it holds nothing), with or without a lock file. */
 int zb_ring_remove_stale(const char *name);
+/* What zb_ring_remove_stale(name) would return, with the same message,
+ * removing nothing (a dry run): 0 when it would remove the ring. */
+int zb_ring_check_stale(const char *name);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,8 @@ int zb_health_read(const char *name, zb_health *health) {
   if (rc < 0)
     return rc;
   rc = zb__segment_open(&seg, name, &names, false);
+  if (rc == ZB_ENOENT) /* missing, or not ready: which one, as a writer is told */
+    return zb__segment_unready(name, &names);
   if (rc < 0)
     return rc;
   rc = zb__segment_health(&seg, name, health);

@@ -544,9 +544,9 @@ int zb__segment_unready(const char *name, const zb_names *names) {
                     "ring \"%s\" was left half-created: %s is %s and no "
                     "reader holds %s, so its reader%s died while creating it; "
                     "a reader of this name removes it when it creates the "
-                    "ring",
+                    "ring, and so does zerobuffer cleanup %s",
                     name, path, st.st_size == 0 ? "empty" : "not initialised",
-                    names->lock, creator);
+                    names->lock, creator, name);
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
                   "%s and no lock file names a dead reader that made it: it "
@@ -739,11 +739,17 @@ int zb__lock_record_owner(int lock_fd, const char *lock_path) {
   return 0;
 }
 
-/* What is left of ring NAME and who is alive in it. With hold_lock, a free
- * lock file stays locked in *lock_fd (so nobody creates the ring while it
- * is being removed); otherwise it is released at once. */
-static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
-                        int *lock_fd) {
+/* What is left of ring NAME and who is alive in it. With took_lock (to
+ * remove it), a free lock file stays locked in *lock_fd (so nobody creates
+ * the ring while it is being removed), and a segment without a lock file
+ * gets one, made and locked here as a reader would (*took_lock: the caller
+ * unlinks it while it holds it): a reader creating the ring meanwhile then
+ * holds it first (alive) or waits for ours, instead of having the segment
+ * it has just made removed under it. Otherwise the lock is released at
+ * once. */
+static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
+                        bool *took_lock) {
+  char path[sizeof "/dev/shm" + sizeof ((zb_names *)0)->shm];
   zb_names names;
   zb_segment seg;
   struct stat st;
@@ -752,18 +758,22 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
 
   if ((rc = zb__names(name, &names)) < 0)
     return rc;
+  snprintf(path, sizeof path, "/dev/shm%s", names.shm);
   memset(entry, 0, sizeof *entry);
   strcpy(entry->name, name);
   entry->has_lock = lstat(names.lock, &st) == 0;
   if (entry->has_lock) {
     rc = lock_file(names.lock, 0600, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
+  } else if (took_lock != NULL && lstat(path, &st) == 0 &&
+             ensure_lock_dir() == 0) {
+    rc = lock_file(names.lock, 0600, true, &fd);
+    entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
+    *took_lock = rc == 0;
   }
   rc = zb__segment_open(&seg, name, &names, false);
   /* ENOENT also for a segment still being created (or left so) */
   if (rc == ZB_ENOENT) {
-    char path[sizeof "/dev/shm" + sizeof names.shm];
-    snprintf(path, sizeof path, "/dev/shm%s", names.shm);
     entry->has_segment = lstat(path, &st) == 0;
   } else {
     entry->has_segment = rc == 0 || rc == ZB_EPROTO;
@@ -777,7 +787,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, bool hold_lock,
         zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
     zb__segment_close(&seg);
   }
-  if (hold_lock)
+  if (took_lock != NULL)
     *lock_fd = fd;
   else if (fd >= 0)
     close(fd);
@@ -791,14 +801,17 @@ static int check_lock_owner(const char *name, const zb_names *names) {
   return 0;
 }
 
-int zb_ring_remove_stale(const char *name) {
+/* zb_ring_remove_stale, or with !remove zb_ring_check_stale: the same
+ * judgement, under the lock file held the same way, without the unlinks. */
+static int remove_stale(const char *name, bool remove) {
   zb_ring_entry entry;
   zb_names names;
   uint64_t reader_pid, writer_pid;
+  bool took_lock = false;
   int rc, fd = -1;
 
   if ((rc = zb__names(name, &names)) < 0 ||
-      (rc = inspect_ring(name, &entry, true, &fd)) < 0)
+      (rc = inspect_ring(name, &entry, &fd, &took_lock)) < 0)
     return rc;
   if (!entry.has_segment && !entry.has_lock)
     rc = zb__fail(ZB_ENOENT, "no ring named \"%s\"", name);
@@ -808,14 +821,20 @@ int zb_ring_remove_stale(const char *name) {
   else if ((rc = zb__check_leftovers(name, &names, fd, &reader_pid, &writer_pid)) < 0 ||
            (entry.has_lock && (rc = check_lock_owner(name, &names)) < 0))
     ; /* another user's, or not a ring: not ours to remove */
-  else {
+  else if (remove) {
     zb__unlink_ring_objects(&names);
     unlink(names.lock); /* while we hold it: no reader can be half-created */
+    took_lock = false;
   }
+  if (took_lock)
+    unlink(names.lock); /* the one made for this call, while we hold it */
   if (fd >= 0)
     close(fd);
   return rc;
 }
+
+int zb_ring_remove_stale(const char *name) { return remove_stale(name, true); }
+int zb_ring_check_stale(const char *name) { return remove_stale(name, false); }
 
 /* Ring names found in one directory: entries "PREFIX NAME SUFFIX". */
 static int collect_names(const char *dir_path, const char *prefix,
@@ -871,7 +890,7 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
   qsort(names, count, sizeof *names, compare_names);
   for (i = 0; i < count && rc == 0; i++) {
     if ((i > 0 && strcmp(names[i], names[i - 1]) == 0) ||
-        inspect_ring(names[i], &entry, false, NULL) < 0)
+        inspect_ring(names[i], &entry, NULL, NULL) < 0)
       continue;
     rc = visit(&entry, user);
   }

@@ -192,6 +192,8 @@ export interface NativeAddon {
   ringsList(): NativeRingEntry[];
   /** Removes a ring whose reader and writer are dead; throws EBUSY / ENOENT (zb_ring_remove_stale). */
   ringRemoveStale(name: string): void;
+  /** What ringRemoveStale(name) would throw, removing nothing (zb_ring_check_stale). */
+  ringCheckStale(name: string): void;
   /** The core's sizing rule (zb_payload_size_for): ring bytes for `frames` frames of frameSize bytes. */
   payloadSizeFor(frameSize: number, frames: number, frameHeader: boolean): number;
   /** Frames in flight a ring holds by default for frames of this size (zb_default_frames_in_flight). */

@@ -1,5 +1,6 @@
 // Rings on this machine, for tools: the health of one by name, the list of
 // all of them, and the removal of stale ones (reader and writer dead).
+import fs from 'node:fs';
 import { wrapNative } from './errors.js';
 import { native, type NativeHealth, type NativeRingEntry } from './native.js';
 import { validateName } from './options.js';
@@ -27,9 +28,47 @@ export function listRings(): RingEntry[] {
   return wrapNative(() => native.ringsList()).map((r) => ({ ...r, stale: !r.readerAlive && !r.writerAlive }));
 }
 
-/** Removes a stale ring; throws RingError EBUSY when its reader or writer lives, ENOENT when there is none. */
+/**
+ * Removes a stale ring; throws RingError EBUSY when its reader or writer lives, ENOENT when there is none.
+ * By name it also removes what a reader creating NAME would, which listRings() does not find: an empty
+ * /dev/shm/NAME of this user that no live reader's lock holds (its creator died before sizing it).
+ */
 export function removeStaleRing(name: string): void {
   if (name === undefined) throw new TypeError('option "name" must be a ring name, received undefined');
   const checked = validateName(name);
   wrapNative(() => native.ringRemoveStale(checked));
+}
+
+/** What removeStaleRing(name) would throw, removing nothing (a dry run: the core's same judgement). */
+export function checkStaleRing(name: string): void {
+  if (name === undefined) throw new TypeError('option "name" must be a ring name, received undefined');
+  const checked = validateName(name);
+  wrapNative(() => native.ringCheckStale(checked));
+}
+
+/**
+ * Empty files of this user in /dev/shm under a valid ring name that no ring claims (no lock file,
+ * no semaphores, so listRings() has not got them), in name order: maybe a ring's creator killed
+ * before it sized its segment, maybe another program's file (an empty shm object is not told to
+ * be a ring by anything in it). Nothing sweeps them; removeStaleRing(name) removes one by name.
+ */
+export function unclaimedEmptySegments(listed: readonly { name: string }[]): string[] {
+  const known = new Set(listed.map((r) => r.name));
+  const uid = process.geteuid?.();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/dev/shm');
+  } catch {
+    return [];
+  }
+  return entries.filter((name) => {
+    if (known.has(name) || name.startsWith('sem.')) return false;
+    try {
+      native.validateName(name);
+      const st = fs.lstatSync(`/dev/shm/${name}`);
+      return st.isFile() && st.size === 0 && st.uid === uid;
+    } catch {
+      return false;
+    }
+  }).sort();
 }

@@ -568,6 +568,15 @@ Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// ringCheckStale(name): what ringRemoveStale(name) would throw, removing
+// nothing (zb_ring_check_stale: cleanup --dry-run).
+Napi::Value RingCheckStale(const Napi::CallbackInfo &info) {
+  std::string name = ArgString(info, 0, "name");
+  int rc = zb_ring_check_stale(name.c_str());
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return info.Env().Undefined();
+}
+
 // unlinkRings() -> how many: unlinks the ring of every open reader of the
 // process, whichever thread made it, leaving each working (the main
 // thread's exit path: the process is about to end).
@@ -697,6 +706,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"healthByName", HealthByName},
       {"ringsList", RingsList},
       {"ringRemoveStale", RingRemoveStale},
+      {"ringCheckStale", RingCheckStale},
       {"unlinkRings", UnlinkRings},
       {"payloadSizeFor", PayloadSizeFor},
       {"defaultFramesInFlight", DefaultFramesInFlight},

@@ -188,17 +188,18 @@ export const COMMANDS = {
     positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
-    notes: `Utilisation bands (the protocol's capacity guidance): healthy below ${BANDS.degraded} %, degraded from ${BANDS.degraded} % to ${BANDS.critical} %, critical above ${BANDS.critical} % (frames are about to be lost).`,
+    notes: `Utilisation bands (the protocol's capacity guidance): healthy below ${BANDS.degraded} %, degraded from ${BANDS.degraded} % to ${BANDS.critical} %, critical above ${BANDS.critical} % (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). With --json a failure is JSON too ({"name", "error", "code"} on stdout, status 4).`,
   },
   cleanup: {
     command: 'cleanup [names..]',
     describe: 'Remove stale rings (reader and writer dead) from /dev/shm and /tmp/zerobuffer',
     positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found)' } },
     options: {
-      'dry-run': { type: 'boolean', describe: 'List what would be removed, remove nothing' },
+      'dry-run': { type: 'boolean', describe: 'List what would be removed (and what would be refused), remove nothing' },
       json: { type: 'boolean', describe: 'Print JSON' },
     },
     examples: [['$0 cleanup --dry-run', 'what would be removed']],
+    notes: 'A name given is removed as a reader creating it would: also an empty /dev/shm/NAME of yours that no live reader holds, with or without a lock file. Without names, the rings a lock file or semaphores claim; an empty /dev/shm file that nothing claims is listed as unclaimed and kept (it may be another program\'s): name it to remove it. A file under a name that is not a ring, or another user\'s, is refused with the reason (status 4).',
   },
   'plugin-path': {
     command: 'plugin-path',

@@ -1,7 +1,13 @@
 // `zerobuffer cleanup [names..]`: removes rings whose reader and writer are
-// both dead; live rings are listed and left alone.
+// both dead; live rings are listed and left alone. Whether a ring may go is
+// the core's judgement (zb_ring_remove_stale; --dry-run asks the same
+// question, zb_ring_check_stale, so it lists what a real run removes and
+// the refusals it would get). A name given is judged even when the list
+// does not find it: an empty /dev/shm/NAME without a lock file is a
+// leftover a reader of that name removes too. A sweep of every ring only
+// names such files (unclaimed): nothing says they are rings.
 import { ZeroBufferError } from '../errors.js';
-import { listRings, removeStaleRing } from '../rings.js';
+import { checkStaleRing, listRings, removeStaleRing, unclaimedEmptySegments } from '../rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { CleanupArgs } from './parse-args.js';
@@ -9,8 +15,11 @@ import type { CleanupArgs } from './parse-args.js';
 export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<ExitCode> {
   const wanted = args.names.length > 0 ? new Set(args.names) : undefined;
   let rings;
+  let unclaimed: string[];
   try {
-    rings = listRings().filter((r) => wanted === undefined || wanted.has(r.name));
+    const all = listRings();
+    rings = all.filter((r) => wanted === undefined || wanted.has(r.name));
+    unclaimed = wanted === undefined ? unclaimedEmptySegments(all) : [];
   } catch (e) {
     if (!(e instanceof ZeroBufferError)) throw e;
     say(io.stderr, `zerobuffer cleanup: cannot list rings: ${e.message} (${e.code})`);
@@ -18,33 +27,37 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
   }
   const removed: string[] = [];
   const live: string[] = [];
+  const missing: string[] = [];
   const failed: { name: string; error: string; code: string }[] = [];
-  for (const r of rings) {
-    if (!r.stale) {
-      live.push(r.name);
-      continue;
-    }
-    if (args.dryRun) {
-      removed.push(r.name);
-      continue;
-    }
+  /** listed: found by the list (its error is a failure); else a name given, ENOENT when nothing is there. */
+  const judge = (name: string, listed: boolean): void => {
     try {
-      removeStaleRing(r.name);
-      removed.push(r.name);
+      if (args.dryRun) checkStaleRing(name);
+      else removeStaleRing(name);
+      removed.push(name);
     } catch (e) {
       if (!(e instanceof ZeroBufferError)) throw e;
-      failed.push({ name: r.name, error: e.message, code: e.code });
+      if (!listed && e.code === 'ENOENT') missing.push(name);
+      else if (!listed && e.code === 'EBUSY') live.push(name);
+      else failed.push({ name, error: e.message, code: e.code });
     }
+  };
+  for (const r of rings) {
+    if (r.stale) judge(r.name, true);
+    else live.push(r.name);
   }
-  const missing = wanted === undefined ? [] : [...wanted].filter((n) => !rings.some((r) => r.name === n));
+  for (const n of wanted ?? []) if (!rings.some((r) => r.name === n)) judge(n, false);
   if (args.json) {
-    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, removed, live, failed, missing }));
+    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, removed, live, failed, missing, unclaimed }));
   } else {
     for (const n of removed) say(io.stdout, `${args.dryRun ? 'would remove' : 'removed'} ${n}`);
     for (const n of live) say(io.stdout, `live (kept) ${n}`);
     for (const n of missing) say(io.stdout, `not found ${n}`);
+    for (const n of unclaimed) {
+      say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);
+    }
     for (const f of failed) say(io.stderr, `zerobuffer cleanup: ${f.name}: ${f.error} (${f.code})`);
-    if (rings.length === 0 && missing.length === 0) say(io.stdout, 'no rings found');
+    if (removed.length + live.length + missing.length + unclaimed.length + failed.length === 0) say(io.stdout, 'no rings found');
   }
   return failed.length > 0 ? EXIT.ring : EXIT.ok;
 }

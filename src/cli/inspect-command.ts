@@ -1,4 +1,5 @@
 // `zerobuffer inspect NAME`: the OIEB of a ring, for people or as JSON.
+import fs from 'node:fs';
 import { ZeroBufferError } from '../errors.js';
 import { inspectRing, type RingHealth } from '../rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -32,8 +33,16 @@ export async function inspectCommand(args: InspectArgs, io: CliIo): Promise<Exit
       return EXIT.usage;
     }
     if (e instanceof ZeroBufferError) {
-      const hint = e.code === 'ENOENT' ? ' (zerobuffer cleanup --dry-run lists the rings on this machine)' : '';
-      say(io.stderr, `zerobuffer inspect: ${e.message} (${e.code})${hint}`);
+      // A segment that is there but not ready (empty, or a zero header) is
+      // judged by the core from its lock file (zb_health_read): still being
+      // created (ENOENT, try again), a leftover no reader holds
+      // (EREADERGONE, which cleanup removes) or no ring (EPROTO). The list
+      // helps only when there is no segment at all.
+      const missing = e.code === 'ENOENT' && !fs.existsSync(`/dev/shm/${args.name}`);
+      const hint = missing ? ' (zerobuffer cleanup --dry-run lists the rings on this machine)' : '';
+      // --json: the failure as JSON too, as cleanup --json reports its own
+      if (args.json) say(io.stdout, JSON.stringify({ name: args.name, error: `${e.message}${hint}`, code: e.code }));
+      else say(io.stderr, `zerobuffer inspect: ${e.message} (${e.code})${hint}`);
       return EXIT.ring;
     }
     throw e;

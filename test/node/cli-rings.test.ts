@@ -99,3 +99,88 @@ test('leftovers of a SIGKILLed reader: inspect says dead, cleanup --dry-run list
   expect(JSON.parse(clean.stdout.join('\n'))).toMatchObject({ removed: [name], live: [], missing: ['never-existed-ring'] });
   expect(files(name)).toEqual([false, false, false, false]);
 });
+
+// A reader killed between creating its segment and sizing it leaves an empty
+// /dev/shm/NAME (and its lock file, which nobody holds then; or none, when it
+// went too). The core judges it by the lock file, as a writer and a reader of
+// the name do: no live reader holds it, so it is a leftover. As root the
+// files are user nobody's and the commands run as nobody (root's sweeps
+// leave them alone).
+test('an empty segment no reader holds: inspect calls it a leftover (JSON with --json), cleanup NAME removes it, a sweep names it and keeps it', async () => {
+  const bare = ringName('empty');
+  const locked = ringName('empty-lock');
+  const lockFile = `/tmp/zerobuffer/${locked}.lock`;
+  if (!fs.existsSync('/tmp/zerobuffer')) {
+    fs.mkdirSync('/tmp/zerobuffer');
+    fs.chmodSync('/tmp/zerobuffer', 0o1777); // shared, as the core makes it
+  }
+  fs.writeFileSync(`/dev/shm/${bare}`, '', { mode: 0o600 });
+  fs.writeFileSync(`/dev/shm/${locked}`, '', { mode: 0o600 });
+  fs.writeFileSync(lockFile, '', { mode: 0o600 }); // a reader's, which nobody holds
+  if (asNobody.length > 0) for (const f of [`/dev/shm/${bare}`, `/dev/shm/${locked}`, lockFile]) fs.chownSync(f, NOBODY, NOBODY);
+  try {
+    for (const name of [bare, locked]) {
+      const text = runAs([bin, 'inspect', name]);
+      expect(await text.exit()).toBe(EXIT.ring);
+      expect(text.stderr).toMatch(/left half-created: \S+ is empty and no reader holds/);
+      expect(text.stderr).toContain(`zerobuffer cleanup ${name}`);
+      expect(text.stderr).not.toMatch(/still being created/);
+      const json = runAs([bin, 'inspect', name, '--json']);
+      expect(await json.exit()).toBe(EXIT.ring);
+      expect(JSON.parse(json.stdout.join('\n'))).toMatchObject({ name, code: 'EREADERGONE', error: expect.stringMatching(/left half-created/) });
+    }
+
+    const dry = runAs([bin, 'cleanup', '--dry-run', bare]);
+    expect(await dry.exit()).toBe(EXIT.ok);
+    expect(dry.stdout).toEqual([`would remove ${bare}`]);
+    // a sweep of every ring: the one a lock file claims goes, the bare one is only named
+    // (other rings on the machine may be refused: another user's, status 4)
+    const sweep = runAs([bin, 'cleanup', '--dry-run', '--json']);
+    expect([EXIT.ok, EXIT.ring]).toContain(await sweep.exit());
+    const swept = JSON.parse(sweep.stdout.join('\n')) as { removed: string[]; unclaimed: string[]; failed: { name: string }[] };
+    expect(swept.removed).toContain(locked);
+    expect(swept.removed).not.toContain(bare);
+    expect(swept.unclaimed).toContain(bare);
+    expect(swept.failed.map((f) => f.name)).not.toContain(bare);
+    const sweepText = runAs([bin, 'cleanup', '--dry-run']);
+    expect([EXIT.ok, EXIT.ring]).toContain(await sweepText.exit());
+    expect(sweepText.stdout).toContain(`unclaimed (kept) ${bare}: /dev/shm/${bare} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${bare} removes it`);
+    expect(fs.existsSync(`/dev/shm/${bare}`)).toBe(true);
+    expect(fs.existsSync(`/tmp/zerobuffer/${bare}.lock`)).toBe(false); // none left by the dry runs
+
+    const clean = runAs([bin, 'cleanup', bare, locked, '--json']);
+    expect(await clean.exit()).toBe(EXIT.ok);
+    const done = JSON.parse(clean.stdout.join('\n')) as { removed: string[]; missing: string[] };
+    expect(done.removed.sort()).toEqual([bare, locked].sort());
+    expect(done.missing).toEqual([]);
+    expect(files(bare)).toEqual([false, false, false, false]);
+    expect(files(locked)).toEqual([false, false, false, false]);
+  } finally {
+    for (const f of [`/dev/shm/${bare}`, `/dev/shm/${locked}`, lockFile, `/tmp/zerobuffer/${bare}.lock`]) fs.rmSync(f, { force: true });
+  }
+});
+
+// The other unready case: a zero header that no lock file of a dead reader
+// explains is not a ring being created, and not ours: inspect says so, as a
+// reader refusing the name would, and cleanup NAME refuses it with the same
+// reason (it said "not found", status 0); the file stays.
+test('a zero header no lock file explains: inspect and cleanup NAME say it is not ours to remove, and keep it', async () => {
+  const name = ringName('zeros');
+  const file = `/dev/shm/${name}`;
+  fs.writeFileSync(file, Buffer.alloc(4096), { mode: 0o600 });
+  try {
+    const inspect = run(process.execPath, [bin, 'inspect', name]);
+    expect(await inspect.exit()).toBe(EXIT.ring);
+    expect(inspect.stderr).toMatch(/all-zero header.*not ours to remove.*\(EPROTO\)/);
+    const dry = run(process.execPath, [bin, 'cleanup', '--dry-run', name, '--json']);
+    expect(await dry.exit()).toBe(EXIT.ring);
+    expect(JSON.parse(dry.stdout.join('\n'))).toMatchObject({ removed: [], missing: [], failed: [{ name, code: 'EPROTO' }] });
+    const clean = run(process.execPath, [bin, 'cleanup', name]);
+    expect(await clean.exit()).toBe(EXIT.ring);
+    expect(clean.stderr).toMatch(/exists and is not a ZeroBuffer ring \(its header is all zero\), so it is not ours to remove/);
+    expect(fs.readFileSync(file)).toEqual(Buffer.alloc(4096));
+    expect(fs.existsSync(`/tmp/zerobuffer/${name}.lock`)).toBe(false);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});

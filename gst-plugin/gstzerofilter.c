@@ -1467,8 +1467,10 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_filter_refuse_pool (self);
   if (ret == GST_FLOW_OK && (kind == GST_ZERO_WRITE_DROPPED ||
-          kind == GST_ZERO_WRITE_REPEAT_DROPPED)) {
-    /* (a full ring never drops: the link's policy blocks) */
+          kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
+          kind == GST_ZERO_WRITE_LATE)) {
+    /* (a full ring never drops: the link's policy blocks; late: a pool
+     * buffer copied behind one taken after it, as a repeat) */
     chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     pending_free (p);

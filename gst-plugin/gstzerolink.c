@@ -43,6 +43,10 @@ struct _GstZeroLink
   gboolean lost;                /* the reader went away; looking for the next */
   guint losses;                 /* readers lost since open */
   gint64 next_look;             /* lost: when to look for the ring again */
+  guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
+  guint64 reserved_ticket;      /* the highest number a frame was reserved
+                                 * for (or is being: by the pool) */
+  gboolean copying;             /* a numbered copy is reserving its frame */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
   GstCaps *frame_caps;          /* of the frames from now on */
@@ -978,8 +982,76 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
   return e;
 }
 
+guint64
+gst_zero_link_ticket (GstZeroLink * link)
+{
+  guint64 ticket;
+
+  g_mutex_lock (&link->lock);
+  ticket = ++link->tickets;
+  g_mutex_unlock (&link->lock);
+  return ticket;
+}
+
+/* The order of numbered frames (gst_zero_link_reserve's TICKET), with the
+ * lock: waits while a numbered copy reserves (a frame reserved meanwhile
+ * would come before it), then GST_FLOW_OK, GST_ZERO_LINK_LATE for a COPY
+ * of a buffer numbered before one a frame was reserved for, or how the
+ * wait was interrupted (DONTWAIT: GST_FLOW_CUSTOM_SUCCESS, no wait). */
+static GstFlowReturn
+order_locked (GstZeroLink * link, guint64 ticket, gboolean copy,
+    gboolean dontwait, GCancellable * cancellable)
+{
+  GstFlowReturn ret;
+
+  while ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK &&
+      link->copying) {
+    if (dontwait)
+      return GST_FLOW_CUSTOM_SUCCESS;
+    g_cond_wait (&link->cond, &link->lock);
+  }
+  if (ret != GST_FLOW_OK)
+    return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
+  if (copy && link->reserved_ticket > ticket)
+    return GST_ZERO_LINK_LATE;
+  if (copy)
+    link->copying = TRUE;
+  else
+    link->reserved_ticket = MAX (link->reserved_ticket, ticket);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn reserve (GstZeroLink * link, zb_writer * writer,
+    gsize size, gboolean dontwait, GCancellable * cancellable,
+    zb_reservation * res, GstZeroError ** error);
+
 GstFlowReturn
 gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
+    gboolean dontwait, guint64 ticket, gboolean copy,
+    GCancellable * cancellable, zb_reservation * res, GstZeroError ** error)
+{
+  GstFlowReturn ret;
+
+  if (ticket == 0)
+    return reserve (link, writer, size, dontwait, cancellable, res, error);
+  g_mutex_lock (&link->lock);
+  ret = order_locked (link, ticket, copy, dontwait, cancellable);
+  g_mutex_unlock (&link->lock);
+  if (ret != GST_FLOW_OK || !copy)
+    return ret == GST_FLOW_OK ? reserve (link, writer, size, dontwait,
+        cancellable, res, error) : ret;
+  ret = reserve (link, writer, size, dontwait, cancellable, res, error);
+  g_mutex_lock (&link->lock);
+  link->copying = FALSE;
+  if (ret == GST_FLOW_OK)
+    link->reserved_ticket = MAX (link->reserved_ticket, ticket);
+  g_cond_broadcast (&link->cond);
+  g_mutex_unlock (&link->lock);
+  return ret;
+}
+
+static GstFlowReturn
+reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     gboolean dontwait, GCancellable * cancellable, zb_reservation * res,
     GstZeroError ** error)
 {

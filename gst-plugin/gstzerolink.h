@@ -132,15 +132,33 @@ GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
 GstFlowReturn gst_zero_link_get_writer_now (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
+/* What a reserve for a numbered copy (gst_zero_link_reserve's COPY)
+ * returns when a frame was reserved for a buffer numbered after it: its
+ * frame would come after that one's, back in time; the caller drops it. */
+#define GST_ZERO_LINK_LATE GST_FLOW_CUSTOM_SUCCESS_2
+
+/* A number for a buffer about to be handed out (zerosink's pool numbers
+ * every buffer, ring reservation or plain), increasing, never 0. Frames
+ * are published in the order they are reserved, so a buffer that is not
+ * a reservation must not be copied into the ring after a buffer numbered
+ * later got its reservation. Any thread. */
+guint64 gst_zero_link_ticket (GstZeroLink * link);
+
 /* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
- * full ring does not wait whatever the policy). GST_FLOW_OK,
+ * full ring does not wait whatever the policy) for the buffer numbered
+ * TICKET (0: a buffer without a number, reserved as it comes). A pool's
+ * reservation (COPY FALSE) is noted as the highest number reserved for;
+ * a copy of a numbered buffer (COPY TRUE) reserves only when no buffer
+ * numbered after it has a frame reserved, and no reservation for a
+ * numbered buffer is taken while it reserves (they wait, DONTWAIT ones
+ * do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
  * DONTWAIT), GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled),
  * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
- * GST_FLOW_ERROR with *error. */
+ * GST_ZERO_LINK_LATE (COPY: see there), GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
-    gsize size, gboolean dontwait, GCancellable * cancellable,
-    zb_reservation * res, GstZeroError ** error);
+    gsize size, gboolean dontwait, guint64 ticket, gboolean copy,
+    GCancellable * cancellable, zb_reservation * res, GstZeroError ** error);
 
 /* Makes every wait of the link (connecting, reserving) look at its
  * cancellable again. Any thread. */

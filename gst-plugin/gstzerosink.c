@@ -32,7 +32,9 @@
  * #GstZeroSink:max-buffers pool buffers are in flight at once, so an
  * upstream that keeps a few buffers (a queue, an encoder's references)
  * stays zero copy; frames reach the reader in the order upstream took the
- * buffers. Other buffers are copied into the ring once. #GstZeroSink:stats
+ * buffers (one taken while the ring gave no frame, full under policy=drop
+ * or without a reader, is dropped when a buffer taken after it already has
+ * its frame: frames never go back in time). Other buffers are copied into the ring once. #GstZeroSink:stats
  * counts both (frames-zero-copy, frames-copied); #GstZeroSink:zero-copy
  * turns the pool off.
  *
@@ -783,10 +785,11 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_sink_refuse_pool (self);
   if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
-      kind == GST_ZERO_WRITE_NO_READER) {
-    /* a frame lost to a full ring, or while no reader was there, is a gap
-     * the reader's decoder must hear of; a repeat (videorate's copy of the
-     * frame before) is none */
+      kind == GST_ZERO_WRITE_NO_READER || kind == GST_ZERO_WRITE_LATE) {
+    /* a frame lost to a full ring, while no reader was there, or because
+     * it would have come after a later one, is a gap the reader's decoder
+     * must hear of; a repeat (videorate's copy of the frame before) is
+     * none */
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
@@ -798,7 +801,9 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
         size, kind == GST_ZERO_WRITE_DROPPED ? "ring full" :
         kind == GST_ZERO_WRITE_NO_READER ? "no reader" :
-        "a repeat out of order");
+        kind == GST_ZERO_WRITE_LATE ? "taken from the pool while the ring "
+        "gave no frame, before a buffer whose frame is reserved: it would "
+        "come after that one" : "a repeat out of order");
     return GST_FLOW_OK;
   }
   gst_zero_sink_reader_found (self);

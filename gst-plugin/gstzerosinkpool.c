@@ -47,6 +47,7 @@ typedef struct
 
 static GQuark reservation_quark;
 static GQuark failure_quark;
+static GQuark ticket_quark;
 
 #define gst_zero_sink_pool_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST_TYPE_BUFFER_POOL);
@@ -72,6 +73,7 @@ quarks_init (void)
   if (g_once_init_enter (&done)) {
     reservation_quark = g_quark_from_static_string ("zerosink-reservation");
     failure_quark = g_quark_from_static_string ("zerosink-failure");
+    ticket_quark = g_quark_from_static_string ("zerosink-ticket");
     g_once_init_leave (&done, 1);
   }
 }
@@ -90,6 +92,17 @@ gst_zero_sink_pool_failure (GstMemory * mem)
   quarks_init ();
   return gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem),
       failure_quark);
+}
+
+/* The number the pool gave the buffer MEM came with
+ * (gst_zero_link_ticket), 0 for memory of no pool buffer. */
+static guint64
+memory_ticket (GstMemory * mem)
+{
+  guint64 *ticket = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (mem),
+      ticket_quark);
+
+  return ticket != NULL ? *ticket : 0;
 }
 
 /* Destroy notify of a memory over a reservation: cancels it when it was
@@ -157,6 +170,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   GBytes *attributes = NULL;
   GstMemory *mem;
   GstFlowReturn ret;
+  guint64 *ticket;
 
   ret = GST_BUFFER_POOL_CLASS (parent_class)->acquire_buffer (bpool, buffer,
       params);
@@ -164,6 +178,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     g_free (slot);
     return ret;
   }
+  /* every buffer is numbered, plain ones too: one rendered after a buffer
+   * numbered later got its reservation is dropped, not copied behind it */
+  ticket = g_new (guint64, 1);
+  *ticket = gst_zero_link_ticket (pool->link);
   ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
       &failure);
   /* frames that carry their caps (the ring's metadata has others, as
@@ -174,7 +192,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     attributes = gst_zero_link_ref_attributes (pool->link);
   if (ret == GST_FLOW_OK && attributes == NULL)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        dontwait, pool->flushing, &slot->res, &failure);
+        dontwait, *ticket, FALSE, pool->flushing, &slot->res, &failure);
   zb_writer_unref (writer);
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
@@ -202,10 +220,13 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     }
   } else {                      /* flushing, or end of stream */
     g_free (slot);
+    g_free (ticket);
     gst_buffer_pool_release_buffer (bpool, *buffer);
     *buffer = NULL;
     return ret;
   }
+  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), ticket_quark,
+      ticket, g_free);
   gst_buffer_append_memory (*buffer, mem);
   return GST_FLOW_OK;
 }
@@ -410,7 +431,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   GstZeroError *failure;
   GstFlowReturn ret;
   gboolean moved = FALSE, repeated;
-  guint64 committed_ns;
+  guint64 committed_ns, ticket;
   PoolSlot *slot;
   int rc;
 
@@ -426,6 +447,9 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     attributes = gst_zero_link_ref_attributes (link);
   slot = (PoolSlot *) gst_zero_sink_pool_reservation (first);
   repeated = slot != NULL && slot->committed;
+  /* a pool buffer that is copied (plain, pushed again, joined with other
+   * memory) goes into the ring in the order the pool numbered it */
+  ticket = memory_ticket (first);
   /* a pool buffer has room for the fixed header only: with attributes it
    * is copied (zerofilter offers no pool while frames carry them) */
   if (slot != NULL && attributes == NULL &&
@@ -453,14 +477,16 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   if (attributes != NULL)
     header += g_bytes_get_size (attributes);
-  if (repeated && zb_writer_open_reservations (writer) > 0) {
-    /* written now, it would come after the frames of the buffers upstream
-     * took from the pool since */
-    *kind = GST_ZERO_WRITE_REPEAT_DROPPED;
+  ret = gst_zero_link_reserve (link, writer, size + header, FALSE, ticket,
+      TRUE, cancellable, &res, error);
+  if (ret == GST_ZERO_LINK_LATE) {
+    /* written now, it would come after the frames of buffers upstream
+     * took from the pool later: a repeat, or a buffer taken while the ring
+     * could not give one (full under policy=drop, no reader) */
+    *kind = repeated ? GST_ZERO_WRITE_REPEAT_DROPPED : GST_ZERO_WRITE_LATE;
+    ret = GST_FLOW_OK;
     goto done;
   }
-  ret = gst_zero_link_reserve (link, writer, size + header, FALSE,
-      cancellable, &res, error);
   if (ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
     *kind = ret == GST_FLOW_CUSTOM_SUCCESS ? GST_ZERO_WRITE_DROPPED :
         GST_ZERO_WRITE_NO_READER;

@@ -53,9 +53,14 @@ typedef enum
   GST_ZERO_WRITE_REPEATED,      /* copied once more */
   GST_ZERO_WRITE_REPEAT_DROPPED,        /* dropped: it would have come after
                                          * frames upstream took since */
-  GST_ZERO_WRITE_NO_READER,     /* dropped: the link lost its reader and
-                                 * none created the ring again yet
+  GST_ZERO_WRITE_NO_READER,     /* dropped: the link lost its reader (or
+                                 * had none yet) and none created the ring
                                  * (gst_zero_link_set_reconnect) */
+  /* a plain pool buffer (the ring gave none when upstream took it: full
+   * under policy=drop, no reader; or a reservation abandoned since)
+   * rendered after a buffer upstream took later got its frame reserved */
+  GST_ZERO_WRITE_LATE,          /* dropped: copied, it would come after
+                                 * that frame, back in time */
 } GstZeroWriteKind;
 
 /* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the

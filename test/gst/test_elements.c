@@ -2328,6 +2328,154 @@ GST_START_TEST (test_pool_reservations)
 
 GST_END_TEST;
 
+/* The next frame the reader gets, by its first byte, with the frame
+ * header's flags in *FLAGS (frame-header=true: 48 bytes, then 1000). */
+static guint8
+next_value (zb_reader * reader, guint64 * flags)
+{
+  zb_frame frame;
+  zb_frame_ext ext;
+  guint8 value;
+
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  fail_unless_equals_uint64 (ext.size, 1000);
+  value = ext.data[0];
+  *flags = ext.flags;
+  zb_frame_release (&frame);
+  return value;
+}
+
+/* policy=drop, a queue before zerosink: a buffer taken while the ring was
+ * full is a plain one; the reader reads, upstream takes the next buffer,
+ * a reservation; the plain one, rendered after, is dropped (counted, the
+ * next frame DISCONT), not copied behind the reservation, which would put
+ * it after a later frame (frames went back in time). */
+GST_START_TEST (test_pool_plain_buffer_not_behind_later)
+{
+  gchar *name = ring_name ("late");
+  gchar *desc;
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  GstHarness *h;
+  GstElement *sink;
+  GstBufferPool *pool;
+  GstBuffer *held[3], *plain, *later;
+  guint64 flags;
+  guint i, max_buffers = 0;
+
+  /* 3 frames of 48 + 1000 bytes fit, a 4th does not */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
+      "policy=drop frame-header=true max-buffers=6", name);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
+  pool = sink_pool (h, &max_buffers);
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pool, 0x10 + i);
+  plain = fill_pool_buffer (pool, 0x13);        /* the ring is full */
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  }
+  later = fill_pool_buffer (pool, 0x14);        /* room again: reserved */
+  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x14);
+  fail_unless (flags & GST_BUFFER_FLAG_DISCONT, "no DISCONT after the drop");
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 4);
+
+  /* a plain buffer with no later one reserved is still copied */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pool, 0x20 + i);
+  plain = fill_pool_buffer (pool, 0x23);        /* full again */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
+    fail_unless_equals_int (next_value (reader, &flags), 0x20 + i);
+  }
+  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x23);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* on-reader-lost=wait, a queue before zerosink: buffers taken while no
+ * reader had the ring are plain; a reader comes, upstream takes the next
+ * buffer, a reservation in the new ring; the plain ones still queued are
+ * dropped when rendered after it (they would come after its frame: the
+ * second reader's frames went back in time), and the frame has DISCONT. */
+GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
+{
+  gchar *name = ring_name ("lostq");
+  gchar *desc;
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  GstHarness *h;
+  GstElement *sink;
+  GstBufferPool *pool;
+  GstBuffer *a, *gone, *plain[2], *later;
+  guint64 flags, dropped;
+  guint i, max_buffers = 0;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 16384, 4096,
+          NULL), 0);
+  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
+      "on-reader-lost=wait frame-header=true max-buffers=6", name);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
+  pool = sink_pool (h, &max_buffers);
+  a = fill_pool_buffer (pool, 0x30);
+  fail_unless_equals_int (gst_harness_push (h, a), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x30);
+  zb_reader_destroy (reader);   /* the reader goes */
+  reader = NULL;
+
+  gone = fill_pool_buffer (pool, 0x31); /* finds it gone */
+  for (i = 0; i < 2; i++)
+    plain[i] = fill_pool_buffer (pool, 0x32 + i);       /* no reader */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 16384, 4096,
+          NULL), 0);
+  g_usleep (60 * 1000);         /* past the link's next look */
+  later = fill_pool_buffer (pool, 0x34);        /* in the new ring */
+  fail_unless_equals_int (gst_harness_push (h, gone), GST_FLOW_OK);
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (h, plain[i]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x34);
+  fail_unless (flags & GST_BUFFER_FLAG_DISCONT);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  dropped = stat_u64 (sink, "frames-dropped");
+  fail_unless_equals_uint64 (dropped, 3);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 2);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A pool buffer whose frame can never fit: the pool hands out a plain
  * buffer carrying the failure, and the sink posts it when that buffer
  * arrives, from the streaming thread (issue 12, part 3). */
@@ -3896,6 +4044,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_drop);
   tcase_add_test (tc, test_zero_copy_stop_blocked);
   tcase_add_test (tc, test_pool_reservations);
+  tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
+  tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_pool_failure_posted_by_render);
   tcase_add_test (tc, test_frame_header_round_trip);
   tcase_add_test (tc, test_empty_buffer_flags_go_on);

@@ -151,8 +151,11 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->closed = FALSE;
   link->eos = FALSE;
   link->tried = FALSE;
-  link->lost = FALSE;
+  /* with reconnect, no reader yet is as a reader lost: frames are
+   * dropped until one creates the ring (no connect-timeout wait) */
+  link->lost = link->reconnect;
   link->losses = 0;
+  link->next_look = 0;
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -885,7 +888,7 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
         *error = e;
         break;
       }
-      GST_INFO ("a reader created ring %s again: writing into it",
+      GST_INFO ("a reader created ring %s: writing into it",
           link->name);
       link->lost = FALSE;
     } else if (!link->connecting) {

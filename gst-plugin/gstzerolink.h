@@ -60,8 +60,8 @@ void gst_zero_link_resume (GstZeroLink * link);
 gboolean gst_zero_link_tried (GstZeroLink * link);
 
 /* What get_writer returns, with no error, while a link that reconnects
- * has lost its reader and no reader has created the ring again: the
- * caller drops the frame. */
+ * has no reader (none yet, or it lost its reader) and no reader has
+ * created the ring since: the caller drops the frame. */
 #define GST_ZERO_LINK_NO_READER GST_FLOW_CUSTOM_SUCCESS_1
 
 /* Whether a link whose reader went away (ZB_EREADERGONE met by a reserve,
@@ -69,7 +69,8 @@ gboolean gst_zero_link_tried (GstZeroLink * link);
  * ring a reader creates under its name, writing the metadata there anew
  * (zerosink on-reader-lost=wait) rather than failing: meanwhile get_writer
  * looks for the ring every 20 ms without waiting and otherwise returns
- * GST_ZERO_LINK_NO_READER. Before open. */
+ * GST_ZERO_LINK_NO_READER. So from open on too, until the first reader's
+ * ring is there: connect-timeout is not waited. Before open. */
 void gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect);
 /* WRITER (a reference the caller holds) met ZB_EREADERGONE: with
  * reconnect, when it is still the link's writer, the link detaches and

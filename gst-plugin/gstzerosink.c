@@ -10,7 +10,8 @@
  * string), so the reader needs no hand-typed caps.
  *
  * When the reader is not there yet, zerosink waits for it up to
- * #GstZeroSink:connect-timeout. When the ring is full it waits for space up to
+ * #GstZeroSink:connect-timeout (with on-reader-lost=wait it drops frames
+ * instead, below). When the ring is full it waits for space up to
  * #GstZeroSink:timeout (policy "block", the default) or drops the buffer
  * (policy "drop"; a buffer larger than the ring can ever hold is an error
  * with either: dropping would lose every such frame). On EOS it detaches
@@ -23,7 +24,10 @@
  * going, as shmsink does while its clients come and go: it drops the frames
  * meanwhile (counted in frames-dropped, one WARNING per reader lost) and
  * writes into the ring the next reader creates under the name, with its
- * metadata written anew (an INFO says so).
+ * metadata written anew (an INFO says so). So it does from the start, as
+ * shmsink wait-for-connection=false: with no reader yet it drops the frames
+ * (no WARNING) until one creates the ring, without waiting
+ * #GstZeroSink:connect-timeout, and an EOS then ends the stream at once.
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -245,8 +249,9 @@ gst_zero_sink_reader_lost_get_type (void)
     {GST_ZERO_SINK_READER_LOST_ERROR,
         "Post an error (EREADERGONE, transient)", "error"},
     {GST_ZERO_SINK_READER_LOST_WAIT,
-          "Drop the frames (counted in frames-dropped) until a reader creates "
-          "the ring again, then write into the new ring", "wait"},
+          "Drop the frames (counted in frames-dropped) while no reader has "
+          "the ring, from the start too, and write into the ring the next "
+          "reader creates", "wait"},
     {0, NULL, NULL},
   };
 
@@ -564,8 +569,8 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
  * (docs/PROTOCOL.md §4, "End of stream"), so the reader does not wait for
  * it. Without caps there is nothing to describe, and the ring is left for
  * a next writer; after a connect was tried there is nothing to add, unless
- * the reader was lost since (on-reader-lost=wait): the next one, if there,
- * hears of the end too.
+ * no reader has the ring (on-reader-lost=wait: none yet, or lost since):
+ * the next one, if there, hears of the end too.
  * The EOS does not wait for a reader: gst-launch-1.0 -e sends its EOS on
  * Ctrl-C to the sources, where it waits for the streaming thread, so a
  * wait here could only end at connect-timeout (test_stop.sh (d)). No
@@ -592,7 +597,7 @@ gst_zero_sink_connect_at_eos (GstZeroSink * self)
     zb_writer_unref (writer);
   if (ret == GST_ZERO_LINK_NO_READER) {
     GST_INFO_OBJECT (self, "the stream ended while no reader had the ring "
-        "since the last one went");
+        "(on-reader-lost=wait: none yet, or none since the last one went)");
     return GST_FLOW_OK;
   }
   if (ret != GST_FLOW_ERROR || e == NULL)
@@ -715,7 +720,8 @@ gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
 }
 
 /* on-reader-lost=wait: after a frame written, whether it went into a ring
- * a reader created again (told once per reader found). */
+ * a reader created again, or the first reader's after frames were dropped
+ * without one (told once per reader found). */
 static void
 gst_zero_sink_reader_found (GstZeroSink * self)
 {
@@ -723,18 +729,25 @@ gst_zero_sink_reader_found (GstZeroSink * self)
   guint losses = gst_zero_link_losses (self->link, &lost);
   gchar *name;
 
-  if (losses == self->losses_found || lost)
+  if (lost || (losses == self->losses_found && (losses > 0 ||
+              self->dropped_lost == 0)))
     return;
   self->losses_found = losses;
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->buffer_name);
   GST_OBJECT_UNLOCK (self);
   /* (gst-launch-1.0 prints an INFO's debug text only) */
-  GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s again: "
-          "writing into it", name), ("A reader created ring %s again: "
-          "writing into it; %" G_GUINT64_FORMAT " frames were dropped while "
-          "it had no reader; the metadata was written anew", name,
-          self->dropped_lost));
+  if (losses == 0)
+    GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s: "
+            "writing into it", name), ("A reader created ring %s: writing "
+            "into it; %" G_GUINT64_FORMAT " frames were dropped before, "
+            "while no reader had it", name, self->dropped_lost));
+  else
+    GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s "
+            "again: writing into it", name), ("A reader created ring %s "
+            "again: writing into it; %" G_GUINT64_FORMAT " frames were "
+            "dropped while it had no reader; the metadata was written anew",
+            name, self->dropped_lost));
   self->dropped_lost = 0;
   g_free (name);
 }
@@ -793,8 +806,10 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
-    if (kind == GST_ZERO_WRITE_NO_READER)
-      self->dropped_lost++;
+    if (kind == GST_ZERO_WRITE_NO_READER && self->dropped_lost++ == 0 &&
+        gst_zero_link_losses (self->link, NULL) == 0)
+      GST_INFO_OBJECT (self, "no reader has created the ring yet: dropping "
+          "frames until one does (on-reader-lost=wait)");
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);
@@ -893,15 +908,20 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
       g_param_spec_int ("connect-timeout", "Connect timeout",
           "How long to wait for a reader to create the ring, in "
-          "milliseconds (0 = do not wait, -1 = wait forever)", -1, G_MAXINT,
+          "milliseconds (0 = do not wait, -1 = wait forever), before posting "
+          "an error (ENOENT, or EREADERGONE for a ring its reader left). "
+          "Unused with on-reader-lost=wait, which never waits for a reader: "
+          "it drops frames while none has the ring", -1, G_MAXINT,
           DEFAULT_CONNECT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_int ("timeout", "Timeout",
           "How long to wait for space in a full ring with policy=block, in "
-          "milliseconds, before posting an error (-1 = wait forever; a "
-          "reader that is gone is reported at once either way)", -1,
+          "milliseconds, before posting an error (-1 = wait forever). A "
+          "reader that is gone ends the wait at once: an error "
+          "(EREADERGONE), or with on-reader-lost=wait a WARNING and the "
+          "frames dropped until the next reader", -1,
           G_MAXINT, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -916,12 +936,13 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_ON_READER_LOST,
       g_param_spec_enum ("on-reader-lost", "On reader lost",
           "What to do when the ring's reader closes it or dies: error (post "
-          "EREADERGONE, the pipeline stops) or wait (drop the frames, "
-          "counted in frames-dropped, while no reader has the ring; look "
-          "for it every 20 ms and write into the ring the next reader "
-          "creates under the name, its metadata written anew with the caps "
-          "then; with frame-header the first frame has DISCONT). Default: "
-          "error",
+          "EREADERGONE, the pipeline stops) or wait (a WARNING; drop the "
+          "frames, counted in frames-dropped, while no reader has the ring, "
+          "also from the start until the first reader creates it, without "
+          "waiting connect-timeout; look for it every 20 ms and write into "
+          "the ring the next reader creates under the name, its metadata "
+          "written anew with the caps then; with frame-header the first "
+          "frame has DISCONT). Default: error",
           GST_TYPE_ZERO_SINK_READER_LOST, DEFAULT_ON_READER_LOST,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -579,6 +579,81 @@ GST_START_TEST (test_reader_lost_wait)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait with no reader at the start: zerosink drops the
+ * frames (frames-dropped, no WARNING, no ERROR; connect-timeout, here
+ * 100 ms, is not waited) until a reader creates the ring, then writes into
+ * it: the metadata, the frames, the first with DISCONT, an INFO; EOS ends
+ * that reader's stream. (It waited connect-timeout and failed with ENOENT
+ * "No reader created ring".) */
+GST_START_TEST (test_reader_lost_wait_start)
+{
+  gchar *name = ring_name ("waitstart");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  GstMessage *msg;
+  GstBus *bus;
+  zb_frame frame;
+  zb_frame_ext ext;
+  gint64 deadline;
+  guint i;
+  int rc = ZB_ETIMEDOUT;
+
+  pipeline = writer_pipeline (name, "on-reader-lost=wait frame-header=true "
+      "connect-timeout=100", GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 16, FALSE));
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (stat_u64 (sink, "frames-dropped") < 3 &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_usleep (300 * 1000);        /* past connect-timeout */
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 3);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 0);
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "a WARNING or ERROR without a reader: %"
+      GST_PTR_FORMAT, msg);
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  for (i = 3; i < 100 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 16,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  fail_unless_equals_int (zb_reader_metadata (reader, &meta, &meta_size), 0);
+  fail_unless (g_strstr_len ((const gchar *) meta, meta_size,
+          "GRAY8") != NULL, "metadata %.*s", (int) meta_size, meta);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  fail_unless (ext.flags & GST_BUFFER_FLAG_DISCONT);
+  zb_frame_release (&frame);
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_INFO |
+      GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_INFO,
+      "no INFO about the reader found");
+  gst_message_unref (msg);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  gst_object_unref (bus);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* on-reader-lost=wait, and the stream ends after the reader was lost and
  * before a frame went into the next reader's ring: that reader hears of the
  * end too (the metadata, and the writer gone: EOF), as a reader there at
@@ -4006,6 +4081,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_reader_lost_wait);
   tcase_add_test (tc, test_reader_lost_wait_eos);
+  tcase_add_test (tc, test_reader_lost_wait_start);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

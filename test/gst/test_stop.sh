@@ -26,6 +26,14 @@
 #       gst-launch-1.0 -e appsrc caps=CAPS ! zerosink buffer-name=E connect-timeout=-1
 #     SIGINT after 1 s -> EOS -> exit 0 within 5 s (zerosink used to wait
 #     connect-timeout for a reader at that EOS: here for ever).
+# (f) on-reader-lost=wait, no reader ever, -e, frames copied (identity
+#     drop-allocation=true makes upstream ignore the pool, as an encoder's
+#     output is copied):
+#       gst-launch-1.0 -e videotestsrc is-live=true ! CAPS ! identity drop-allocation=true ! zerosink buffer-name=F on-reader-lost=wait
+#     zerosink drops the frames without waiting for a reader (it said so)
+#     -> SIGINT after 1 s -> EOS -> exit 0 within 5 s, no ERROR. (It used
+#     to wait connect-timeout in render, where the EOS cannot reach it: 9 s
+#     and the ENOENT error.)
 # (c) A zerosink blocked on a full ring (policy=block, timeout=-1) because its
 #     reader is stopped (SIGSTOP), once with upstream writing into the
 #     zero-copy pool, once copying: SIGINT to the writer -> NULL state -> exit 0
@@ -119,6 +127,20 @@ sleep 1
 interrupt $pid "(e) zerosink -e, a source without buffers, no reader"
 [ "$status" -eq 0 ] || cat "$tmp/e.log"
 check_ring_gone "$name" "(e)"
+
+# (f) on-reader-lost=wait, no reader, -e, frames copied.
+name="${ZB_PREFIX}f"
+bg_launch "$tmp/f.log" GST_DEBUG=zerosink:4 -- -e videotestsrc is-live=true ! \
+  "$CAPS" ! identity drop-allocation=true ! zerosink buffer-name="$name" \
+  on-reader-lost=wait
+pid=$BG_PID
+wait_for_line "$tmp/f.log" "no reader has created the ring yet: dropping" 10 ||
+  fail "(f) zerosink does not say that it drops frames without a reader"
+sleep 1
+interrupt $pid "(f) zerosink -e on-reader-lost=wait, no reader"
+[ "$status" -eq 0 ] || cat "$tmp/f.log"
+! grep -q "^ERROR" "$tmp/f.log" || fail "(f) an ERROR was posted"
+check_ring_gone "$name" "(f)"
 
 # (c) zerosink blocked on a full ring, upstream in the zero-copy pool's
 # acquire (c-pool) or zerosink waiting in render (c-copy: identity

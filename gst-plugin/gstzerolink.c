@@ -43,6 +43,9 @@ struct _GstZeroLink
   gboolean lost;                /* the reader went away; looking for the next */
   guint losses;                 /* readers lost since open */
   gint64 next_look;             /* lost: when to look for the ring again */
+  guint64 refused_pid;          /* reconnect: the reader whose ring was too
+                                 * small, not taken again while it has it */
+  guint64 refused_size;         /* ... and that ring's payload size */
   guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
   guint64 reserved_ticket;      /* the highest number a frame was reserved
                                  * for (or is being: by the pool) */
@@ -156,6 +159,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->lost = link->reconnect;
   link->losses = 0;
   link->next_look = 0;
+  link->refused_pid = link->refused_size = 0;
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -234,6 +238,46 @@ reader_gone_locked (GstZeroLink * link, zb_writer * writer)
   link->lost = TRUE;
   link->losses++;
   link->next_look = 0;
+}
+
+/* With reconnect: WRITER's ring can never hold a frame (EMSGSIZE). When
+ * it is still the link's writer, the link detaches as from a reader lost,
+ * and does not take that reader's ring again (the same reader pid and
+ * payload size) while it has it. */
+static void
+too_small (GstZeroLink * link, zb_writer * writer)
+{
+  zb_health h;
+
+  g_mutex_lock (&link->lock);
+  if (link->reconnect && writer != NULL && link->writer == writer &&
+      zb_writer_health (writer, &h) == 0) {
+    link->refused_pid = h.reader_pid;
+    link->refused_size = h.payload_size;
+    GST_INFO ("ring %s (reader pid %" G_GUINT64_FORMAT ", payload %"
+        G_GUINT64_FORMAT " bytes) is too small for the frames: not taken "
+        "again while that reader has it", link->name, h.reader_pid,
+        h.payload_size);
+  }
+  reader_gone_locked (link, writer);
+  g_mutex_unlock (&link->lock);
+}
+
+/* Whether the ring under the link's name is still the one refused
+ * (too_small), with the lock; forgets it once it is not. */
+static gboolean
+refused_locked (GstZeroLink * link)
+{
+  zb_health h;
+
+  if (link->refused_pid == 0)
+    return FALSE;
+  if (zb_health_read (link->name, &h) == 0 && h.reader_alive &&
+      h.reader_pid == link->refused_pid &&
+      h.payload_size == link->refused_size)
+    return TRUE;
+  link->refused_pid = link->refused_size = 0;
+  return FALSE;
 }
 
 void
@@ -877,6 +921,10 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
         break;
       }
       link->next_look = now + CONNECT_RETRY_US;
+      if (refused_locked (link)) {
+        ret = GST_ZERO_LINK_NO_READER;
+        break;
+      }
       ret = connect_locked (link, 0, cancellable, &e);
       if (ret == GST_FLOW_ERROR && e != NULL && (e->code == ZB_ENOENT ||
               e->code == ZB_EREADERGONE)) {
@@ -1121,5 +1169,7 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   *error = reserve_error (link, writer, rc, size, timeout, policy_drop);
   if (rc == ZB_EREADERGONE)
     gst_zero_link_reader_gone (link, writer);
+  else if (rc == ZB_EMSGSIZE)
+    too_small (link, writer);
   return GST_FLOW_ERROR;
 }

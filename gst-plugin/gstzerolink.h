@@ -72,6 +72,11 @@ gboolean gst_zero_link_tried (GstZeroLink * link);
  * GST_ZERO_LINK_NO_READER. So from open on too, until the first reader's
  * ring is there: connect-timeout is not waited. Before open. */
 void gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect);
+/* With reconnect, a reserve that finds the frame can never fit the ring
+ * (ZB_EMSGSIZE, still its error) detaches too, as from a reader lost, and
+ * the link takes that reader's ring again (the same reader pid and payload
+ * size) only once it is gone: a misconfigured reader does not end a writer
+ * meant to outlive its readers, and is not written into again. */
 /* WRITER (a reference the caller holds) met ZB_EREADERGONE: with
  * reconnect, when it is still the link's writer, the link detaches and
  * looks for the next reader. Any thread. */

@@ -28,6 +28,11 @@
  * shmsink wait-for-connection=false: with no reader yet it drops the frames
  * (no WARNING) until one creates the ring, without waiting
  * #GstZeroSink:connect-timeout, and an EOS then ends the stream at once.
+ * A reader whose ring is too small for the frames is, in wait mode, a
+ * WARNING too (EMSGSIZE, naming the payload size needed): zerosink
+ * detaches (that reader sees the end of the stream), drops the frames and
+ * takes that reader's ring again only once it is gone (or created anew
+ * with another size).
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -703,8 +708,9 @@ gst_zero_sink_refuse_pool (GstZeroSink * self)
   gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
 }
 
-/* on-reader-lost=wait: a write met the reader gone (E), and the link has
- * detached to look for the next one; said once per reader lost. */
+/* on-reader-lost=wait: a write met the reader gone (E), or a ring too
+ * small for the frame (ZB_EMSGSIZE), and the link has detached to look for
+ * the next reader; said once per reader lost. */
 static void
 gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
 {
@@ -712,9 +718,14 @@ gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
 
   if (losses > self->losses_told) {
     self->losses_told = losses;
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s: dropping frames until "
-            "a reader creates the ring again (on-reader-lost=wait)", e->text),
-        ("%s", e->debug));
+    if (e->code == ZB_EMSGSIZE)
+      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s: dropping frames "
+              "until a reader creates a ring they fit (on-reader-lost=wait; "
+              "this reader's is not taken again)", e->text), ("%s", e->debug));
+    else
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s: dropping frames "
+              "until a reader creates the ring again (on-reader-lost=wait)",
+              e->text), ("%s", e->debug));
   }
   gst_zero_error_free (e);
 }
@@ -781,10 +792,11 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
-  if (ret == GST_FLOW_ERROR && e != NULL && e->code == ZB_EREADERGONE &&
-      gst_zero_link_losses (self->link, NULL) > 0) {
-    /* on-reader-lost=wait: the frame goes with the reader, the link
-     * looks for the next one */
+  if (ret == GST_FLOW_ERROR && e != NULL && (e->code == ZB_EREADERGONE ||
+          e->code == ZB_EMSGSIZE) && gst_zero_link_losses (self->link,
+          NULL) > 0) {
+    /* on-reader-lost=wait: the frame goes with the reader (or its ring
+     * too small for it), the link looks for the next one */
     gst_zero_sink_reader_lost (self, e);
     e = NULL;
     kind = GST_ZERO_WRITE_NO_READER;
@@ -942,7 +954,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "waiting connect-timeout; look for it every 20 ms and write into "
           "the ring the next reader creates under the name, its metadata "
           "written anew with the caps then; with frame-header the first "
-          "frame has DISCONT). Default: error",
+          "frame has DISCONT; a ring too small for the frames is a WARNING "
+          "too, and that reader's ring is not taken again). Default: error",
           GST_TYPE_ZERO_SINK_READER_LOST, DEFAULT_ON_READER_LOST,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -654,6 +654,90 @@ GST_START_TEST (test_reader_lost_wait_start)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait and a reader whose ring is too small for the frames:
+ * a WARNING naming the size needed (no ERROR: one misconfigured reader does
+ * not end a writer meant to outlive readers), the writer detaches (that
+ * reader sees the end of the stream), drops the frames and does not take
+ * that reader's ring again; a reader that creates a ring large enough gets
+ * the frames. (It was the EMSGSIZE error.) */
+GST_START_TEST (test_reader_lost_wait_too_small)
+{
+  gchar *name = ring_name ("toosmall");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *err = NULL;
+  zb_frame frame;
+  zb_health health;
+  gint64 deadline;
+  guint i;
+  int rc = ZB_ETIMEDOUT;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "on-reader-lost=wait",
+      GRAY8_CAPS (100, 100), &appsrc);
+  sink = by_name (pipeline, "sink");
+  bus = gst_element_get_bus (pipeline);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 10000,
+          FALSE));
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_WARNING |
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING,
+      "no WARNING (or an ERROR) for a ring too small");
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "can never fit") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 2000), ZB_EOF);
+
+  for (i = 1; i <= 3; i++) {
+    g_usleep (40 * 1000);       /* past the link's next look */
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 10000,
+            FALSE));
+  }
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (stat_u64 (sink, "frames-dropped") < 4 &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 4);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 0);
+  fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+  fail_unless_equals_uint64 (health.writer_pid, 0);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING |
+          GST_MESSAGE_ERROR) == NULL, "the small ring taken again, or an "
+      "ERROR");
+  zb_reader_destroy (reader);
+
+  /* a ring large enough under the name */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  for (i = 4; i < 100 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 10000,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  fail_unless_equals_uint64 (frame.size, 10000);
+  zb_frame_release (&frame);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  gst_object_unref (bus);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* on-reader-lost=wait, and the stream ends after the reader was lost and
  * before a frame went into the next reader's ring: that reader hears of the
  * end too (the metadata, and the writer gone: EOF), as a reader there at
@@ -4082,6 +4166,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_lost_wait);
   tcase_add_test (tc, test_reader_lost_wait_eos);
   tcase_add_test (tc, test_reader_lost_wait_start);
+  tcase_add_test (tc, test_reader_lost_wait_too_small);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

@@ -48,7 +48,9 @@ struct _GstZeroLink
   guint64 refused_size;         /* ... and that ring's payload size */
   guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
   guint64 reserved_ticket;      /* the highest number a frame was reserved
-                                 * for (or is being: by the pool) */
+                                 * for, or is being (by the pool) */
+  guint64 reserved_ok;          /* ... that was, only */
+  guint reserving;              /* pool reservations being taken */
   gboolean copying;             /* a numbered copy is reserving its frame */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
@@ -1065,10 +1067,12 @@ order_locked (GstZeroLink * link, guint64 ticket, gboolean copy,
     return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
   if (copy && link->reserved_ticket > ticket)
     return GST_ZERO_LINK_LATE;
-  if (copy)
+  if (copy) {
     link->copying = TRUE;
-  else
+  } else {
     link->reserved_ticket = MAX (link->reserved_ticket, ticket);
+    link->reserving++;
+  }
   return GST_FLOW_OK;
 }
 
@@ -1088,15 +1092,22 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   g_mutex_lock (&link->lock);
   ret = order_locked (link, ticket, copy, dontwait, cancellable);
   g_mutex_unlock (&link->lock);
-  if (ret != GST_FLOW_OK || !copy)
-    return ret == GST_FLOW_OK ? reserve (link, writer, size, dontwait,
-        cancellable, res, error) : ret;
+  if (ret != GST_FLOW_OK)
+    return ret;
   ret = reserve (link, writer, size, dontwait, cancellable, res, error);
   g_mutex_lock (&link->lock);
-  link->copying = FALSE;
-  if (ret == GST_FLOW_OK)
+  if (ret == GST_FLOW_OK) {
+    link->reserved_ok = MAX (link->reserved_ok, ticket);
     link->reserved_ticket = MAX (link->reserved_ticket, ticket);
-  g_cond_broadcast (&link->cond);
+  }
+  if (copy) {
+    link->copying = FALSE;
+    g_cond_broadcast (&link->cond);
+  } else if (--link->reserving == 0) {
+    /* numbers whose reservation failed (a full ring under policy=drop, no
+     * reader) put no frame in the ring: copies before them may go */
+    link->reserved_ticket = link->reserved_ok;
+  }
   g_mutex_unlock (&link->lock);
   return ret;
 }

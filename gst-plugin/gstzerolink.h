@@ -153,7 +153,8 @@ guint64 gst_zero_link_ticket (GstZeroLink * link);
 /* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
  * full ring does not wait whatever the policy) for the buffer numbered
  * TICKET (0: a buffer without a number, reserved as it comes). A pool's
- * reservation (COPY FALSE) is noted as the highest number reserved for;
+ * reservation (COPY FALSE) is noted as the highest number reserved for
+ * (while it is being taken too; once none is, only those taken count);
  * a copy of a numbered buffer (COPY TRUE) reserves only when no buffer
  * numbered after it has a frame reserved, and no reservation for a
  * numbered buffer is taken while it reserves (they wait, DONTWAIT ones

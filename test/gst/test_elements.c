@@ -2564,6 +2564,23 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
 
+  /* two plain ones: the second's failed reservation does not make the
+   * first late (it put no frame in the ring): both copied, in order */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pool, 0x40 + i);
+  plain = fill_pool_buffer (pool, 0x43);
+  later = fill_pool_buffer (pool, 0x44);        /* plain too: still full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
+    fail_unless_equals_int (next_value (reader, &flags), 0x40 + i);
+  }
+  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x43);
+  fail_unless_equals_int (next_value (reader, &flags), 0x44);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 3);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
   gst_object_unref (sink);

@@ -264,9 +264,13 @@ describe('meson install', () => {
     // A PATH of everything the user's PATH has, except node.
     const bin = path.join(tmp, 'no-node-bin');
     fs.mkdirSync(bin);
+    // the first of a name wins, as in a PATH lookup; by name, not by
+    // existsSync, which a dangling link (a stray node_modules/.bin entry) fools
+    const linked = new Set(['node', 'nodejs']);
     for (const dir of (process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '' && fs.existsSync(d))) {
       for (const name of fs.readdirSync(dir)) {
-        if (name === 'node' || name === 'nodejs' || fs.existsSync(path.join(bin, name))) continue;
+        if (linked.has(name)) continue;
+        linked.add(name);
         fs.symlinkSync(path.join(dir, name), path.join(bin, name));
       }
     }

@@ -192,6 +192,12 @@ gst_zero_link_resume (GstZeroLink * link)
   g_mutex_lock (&link->lock);
   link->eos = FALSE;
   link->tried = FALSE;
+  /* a stream that starts again after its EOS (detached) is as one that
+   * starts: with reconnect, no reader yet is as a reader lost */
+  if (link->writer == NULL) {
+    link->lost = link->reconnect;
+    link->next_look = 0;
+  }
   g_mutex_unlock (&link->lock);
 }
 

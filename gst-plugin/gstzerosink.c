@@ -24,7 +24,8 @@
  * going, as shmsink does while its clients come and go: it drops the frames
  * meanwhile (counted in frames-dropped, one WARNING per reader lost) and
  * writes into the ring the next reader creates under the name, with its
- * metadata written anew (an INFO says so). So it does from the start, as
+ * metadata written anew (an INFO says so). So it does from the start (and
+ * after a flush that starts the stream again after its EOS), as
  * shmsink wait-for-connection=false: with no reader yet it drops the frames
  * (no WARNING) until one creates the ring, without waiting
  * #GstZeroSink:connect-timeout, and an EOS then ends the stream at once.

@@ -583,13 +583,17 @@ GST_END_TEST;
  * frames (frames-dropped, no WARNING, no ERROR; connect-timeout, here
  * 100 ms, is not waited) until a reader creates the ring, then writes into
  * it: the metadata, the frames, the first with DISCONT, an INFO; EOS ends
- * that reader's stream. (It waited connect-timeout and failed with ENOENT
- * "No reader created ring".) */
+ * that reader's stream. So after a flush that starts the stream again
+ * once the reader went. (It waited connect-timeout and failed with ENOENT
+ * "No reader created ring", at the start and after such a flush.) */
 GST_START_TEST (test_reader_lost_wait_start)
 {
   gchar *name = ring_name ("waitstart");
   zb_reader *reader = NULL;
   GstElement *pipeline, *appsrc, *sink;
+  GstSegment segment;
+  GstPad *pad;
+  guint64 dropped;
   const uint8_t *meta = NULL;
   uint64_t meta_size = 0;
   GstMessage *msg;
@@ -644,6 +648,33 @@ GST_START_TEST (test_reader_lost_wait_start)
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
   gst_message_unref (msg);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  zb_reader_destroy (reader);
+
+  /* a flush after the EOS (a flushing seek, a looping application) starts
+   * the stream again, with no reader: frames are dropped as at the start,
+   * no connect-timeout wait and its ENOENT error */
+  pad = gst_element_get_static_pad (sink, "sink");
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_start ()));
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_pad_send_event (pad, gst_event_new_segment (&segment)));
+  dropped = stat_u64 (sink, "frames-dropped");
+  fail_unless_equals_int (gst_pad_chain (pad, make_frame (100, 16, FALSE)),
+      GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), dropped + 1);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "an ERROR after the flush: %" GST_PTR_FORMAT, msg);
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  rc = ZB_ETIMEDOUT;
+  for (i = 101; i < 200 && rc == ZB_ETIMEDOUT; i++) {
+    fail_unless_equals_int (gst_pad_chain (pad, make_frame (i, 16, FALSE)),
+        GST_FLOW_OK);
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  zb_frame_release (&frame);
+  gst_object_unref (pad);
   gst_object_unref (bus);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);

@@ -1499,122 +1499,6 @@ static void test_corrupt_not_a_segment(void) {
   check_usable();
 }
 
-/* One byte over a pipe, to keep a child and the parent in step. */
-static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
-static char step_wait(int fd) {
-  char c = 0;
-  return read(fd, &c, 1) == 1 ? c : 0;
-}
-
-/* Forks child(name, to_parent, from_parent), in step with us over two
- * pipes: its pid, and the ends for step_wait (*from_child) and step_send
- * (*to_child), which the caller closes; -1 when there is no child. */
-static pid_t fork_stepped(void (*child)(const char *, int, int),
-                          const char *name, int *from_child, int *to_child) {
-  int up[2], down[2];
-  pid_t pid;
-  if (pipe(up) != 0)
-    return -1;
-  if (pipe(down) != 0) {
-    close(up[0]);
-    close(up[1]);
-    return -1;
-  }
-  pid = fork();
-  if (pid == 0) {
-    close(up[0]);
-    close(down[1]);
-    child(name, up[1], down[0]);
-    _exit(0);
-  }
-  close(up[1]);
-  close(down[0]);
-  if (pid < 0) {
-    close(up[0]);
-    close(down[1]);
-    return -1;
-  }
-  *from_child = up[0];
-  *to_child = down[1];
-  return pid;
-}
-
-/* Publishes a frame of size bytes (sequence seq, bytes 0x5A) at write_pos
- * the way a writer does, but takes none of its bytes from the free bytes:
- * a lying writer, or one killed before it took them. */
-static void publish_untaken(raw_map *m, uint64_t size, uint64_t seq) {
-  uint64_t at = atomic_load(&m->oieb->payload_write_pos);
-  put_header(m->payload + at, size, seq);
-  memset(m->payload + at + 16, 0x5A, size);
-  atomic_store(&m->oieb->payload_write_pos, at + 16 + size);
-  atomic_fetch_add(&m->oieb->payload_written_count, 1);
-}
-
-/* The writer's side of test_free_bytes_past_ring, in its own process: a
- * writer that connects and then publishes frames without taking their
- * bytes; it leaves as if killed in the middle of its second publish. */
-static void untaking_writer_child(const char *name, int to_parent,
-                                  int from_parent) {
-  zb_writer *w = NULL;
-  raw_map m;
-  if (zb_writer_connect(&w, name) != 0 || raw_open(&m, name) != 0) {
-    step_send(to_parent, 'n');
-    return;
-  }
-  publish_untaken(&m, 10, 1); /* [0, 26) */
-  step_send(to_parent, 'y');
-  step_wait(from_parent);
-  publish_untaken(&m, 20, 2); /* [26, 62) */
-  _exit(0); /* writer_pid stays: a writer killed mid-publish */
-}
-
-/* Free bytes past the ring size are refused by the reader's next look, not
- * only where zb_reader_room and the health snapshot check them: a live
- * writer that published a frame without taking its bytes makes them
- * 1024 + 26 once the reader gives that frame back. Before, the reader
- * went on reading ("no frame ready") while the free bytes told a writer
- * that unread frames were free. A writer that died with its last frame's
- * bytes untaken is no liar: the reader delivers that frame, reports the
- * death and puts the free bytes right (docs/PROTOCOL.md §4). The writer is
- * another process, so that its liveness is what the reader probes. */
-static void test_free_bytes_past_ring(void) {
-  char name[96];
-  int from_child, to_child, status;
-  zb_reader *r = NULL;
-  zb_health h;
-  zb_frame f;
-  pid_t child;
-  snprintf(name, sizeof name, "%s", zb_test_name("freepast"));
-  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
-  if (r == NULL ||
-      (child = fork_stepped(untaking_writer_child, name, &from_child, &to_child)) < 0)
-    goto out;
-  CHECK(step_wait(from_child) == 'y');
-  CHECK_RC(zb_reader_next(r, &f, 1000), 0); /* free bytes still 1024 */
-  CHECK(f.size == 10 && f.sequence == 1);
-  CHECK_RC(zb_frame_release(&f), 0);        /* now 1050 */
-  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EPROTO);
-  CHECK_MSG("1050 free bytes in a 1024-byte ring");
-  CHECK_MSG(name);
-  CHECK_RC(zb_reader_next(r, &f, 100), ZB_EPROTO); /* and again */
-  CHECK_RC(zb_reader_take_ready(r, &f), ZB_EPROTO);
-  step_send(to_child, 'g');
-  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status));
-  /* the writer died with frame 2 published and its bytes untaken */
-  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
-  CHECK(f.size == 20 && f.sequence == 2);
-  CHECK_RC(zb_frame_release(&f), 0);
-  CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EWRITERDEAD);
-  CHECK_RC(zb_reader_health(r, &h), 0);
-  CHECK_EQ_U64(h.payload_free_bytes, 1024);
-  close(from_child);
-  close(to_child);
-out:
-  zb_reader_destroy(r);
-  CHECK(zb_test_ring_gone(name));
-  zb_test_remove_ring(name);
-}
-
 static int count_listed(const zb_ring_entry *ring, void *user) {
   struct { const char *name; int seen; } *wanted = user;
   if (strcmp(ring->name, wanted->name) == 0)
@@ -1922,6 +1806,46 @@ static void test_health_entry_past_writer(void) {
 }
 
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+/* One byte over a pipe, to keep a child and the parent in step. */
+static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
+static char step_wait(int fd) {
+  char c = 0;
+  return read(fd, &c, 1) == 1 ? c : 0;
+}
+
+/* Forks child(name, to_parent, from_parent), in step with us over two
+ * pipes: its pid, and the ends for step_wait (*from_child) and step_send
+ * (*to_child), which the caller closes; -1 when there is no child. */
+static pid_t fork_stepped(void (*child)(const char *, int, int),
+                          const char *name, int *from_child, int *to_child) {
+  int up[2], down[2];
+  pid_t pid;
+  if (pipe(up) != 0)
+    return -1;
+  if (pipe(down) != 0) {
+    close(up[0]);
+    close(up[1]);
+    return -1;
+  }
+  pid = fork();
+  if (pid == 0) {
+    close(up[0]);
+    close(down[1]);
+    child(name, up[1], down[0]);
+    _exit(0);
+  }
+  close(up[1]);
+  close(down[0]);
+  if (pid < 0) {
+    close(up[0]);
+    close(down[1]);
+    return -1;
+  }
+  *from_child = up[0];
+  *to_child = down[1];
+  return pid;
+}
+
 /* Writes n bytes over /dev/shm/sem.KIND-NAME, as any process of the user
  * can. */
 static void overwrite_sem(const char *kind, const char *name,
@@ -1991,6 +1915,12 @@ static void test_corrupt_semaphores(void) {
   check_usable();
 }
 
+/* One byte over a pipe, to keep a child and the parent in step. */
+static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
+static char step_wait(int fd) {
+  char c = 0;
+  return read(fd, &c, 1) == 1 ? c : 0;
+}
 
 /* The writer's side of test_corrupt_sem_w_writer, in its own process: each
  * step's result goes back to the parent as one byte ('y' as expected). */
@@ -2763,7 +2693,6 @@ int main(void) {
   RUN(test_corrupt_not_a_segment);
   RUN(test_unready_by_name);
   RUN(test_corrupt_free_while_connected);
-  RUN(test_free_bytes_past_ring);
   RUN(test_corrupt_frames);
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))

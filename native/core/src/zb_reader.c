@@ -531,22 +531,6 @@ static int64_t posted_unread(const zb_reader *r) {
   return (int64_t)(r->frame_posts - r->frames_taken);
 }
 
-/* free_bytes, read from the OIEB, is more than the ring holds: a writer
- * that lies about what it took (the reader only ever adds back what it
- * read), unless the writer was killed between moving write_pos and taking
- * the bytes of its last frame; its death report puts them right
- * (repair_after_death). Called only then: ZB_EPROTO, or 0 when the writer
- * that was there has died. */
-static int free_bytes_past_ring(zb_reader *r, uint64_t free_bytes) {
-  if (r->writer.pid != 0 && !zb__process_alive(&r->writer))
-    return 0;
-  return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
-                  "ring (corrupted segment: the writer took fewer bytes "
-                  "than it published, or another process wrote there)",
-                  r->name, (unsigned long long)free_bytes,
-                  (unsigned long long)r->seg.payload_size);
-}
-
 /* Whether the entry at read position pos is published (docs/PROTOCOL.md §5,
  * "How our reader knows a frame is there"). At a tail shorter than a frame
  * header (or pos == ring, after a frame that ended exactly at the end),
@@ -557,10 +541,7 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
   uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
-  /* the same cache line as write_pos: one compare per look */
-  uint64_t free_bytes = zb__load_relaxed(&oieb->payload_free_bytes);
   bool in_tail = pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE;
-  int rc;
 
   *published = false;
   *write_pos_out = write_pos;
@@ -569,8 +550,6 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
                     "%llu-byte ring (corrupted segment)",
                     r->name, (unsigned long long)write_pos,
                     (unsigned long long)ring);
-  if (free_bytes > ring && (rc = free_bytes_past_ring(r, free_bytes)) < 0)
-    return rc;
   if (in_tail && write_pos == 0)
     return 0; /* the writer wrapped and has not placed a frame at 0 yet; it
                  cannot be a lap ahead: the tail we stand on is not back.
@@ -584,15 +563,10 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
    * updates only lower them): with every byte free, counts and posts that
    * claim one (a flooded sem-w) would replay the frames read already. */
   take_posts(r);
-  if (posted_unread(r) <= 0 ||
-      zb__load_acquire(&oieb->payload_written_count) ==
-          zb__load_relaxed(&oieb->payload_read_count))
-    return 0;
-  /* loaded again: a lap's last frame may have been published since */
-  free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
-  if (free_bytes > ring && (rc = free_bytes_past_ring(r, free_bytes)) < 0)
-    return rc;
-  *published = free_bytes < ring;
+  *published = posted_unread(r) > 0 &&
+               zb__load_acquire(&oieb->payload_written_count) !=
+                   zb__load_relaxed(&oieb->payload_read_count) &&
+               zb__load_acquire(&oieb->payload_free_bytes) < ring;
   return 0;
 }
 

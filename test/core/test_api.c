@@ -1915,13 +1915,6 @@ static void test_corrupt_semaphores(void) {
   check_usable();
 }
 
-/* One byte over a pipe, to keep a child and the parent in step. */
-static void step_send(int fd, char c) { CHECK(write(fd, &c, 1) == 1); }
-static char step_wait(int fd) {
-  char c = 0;
-  return read(fd, &c, 1) == 1 ? c : 0;
-}
-
 /* The writer's side of test_corrupt_sem_w_writer, in its own process: each
  * step's result goes back to the parent as one byte ('y' as expected). */
 static void sem_w_writer_child(const char *name, int to_parent,

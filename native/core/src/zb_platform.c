@@ -887,7 +887,8 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
   if ((rc = collect_names(ZB_LOCK_DIR, "", ".lock", &names, &count, &cap)) < 0 ||
       (rc = collect_names("/dev/shm", "sem.sem-w-", "", &names, &count, &cap)) < 0)
     goto done;
-  qsort(names, count, sizeof *names, compare_names);
+  if (count > 0) /* names is NULL then, which qsort may not take */
+    qsort(names, count, sizeof *names, compare_names);
   for (i = 0; i < count && rc == 0; i++) {
     if ((i > 0 && strcmp(names[i], names[i - 1]) == 0) ||
         inspect_ring(names[i], &entry, NULL, NULL) < 0)

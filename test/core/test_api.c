@@ -1575,6 +1575,8 @@ static void test_unready_by_name(void) {
   CHECK(ftruncate(fd, 0) == 0);
   if (geteuid() == 0) {
     CHECK(fchown(fd, 65534, 65534) == 0);
+    CHECK_RC(zb_health_read(name, &h), ZB_EREADERGONE);
+    CHECK_MSG("belongs to uid 65534, who may remove it");
     CHECK_RC(zb_ring_remove_stale(name), ZB_EACCES);
     CHECK(file_size(name) == 0);
     CHECK(fchown(fd, 0, 0) == 0);

@@ -539,14 +539,24 @@ int zb__segment_unready(const char *name, const zb_names *names) {
   stale = unready_is_stale(path, st.st_size, fd);
   if (fd >= 0)
     close(fd);
+  /* (an empty file may also be one a program made and left: "gone" is
+   * all we know; only its owner may remove it) */
+  if (stale && st.st_uid == geteuid())
+    return zb__fail(ZB_EREADERGONE,
+                    "ring \"%s\" was left half-created: %s is %s and no "
+                    "reader holds %s, so whoever made it%s is gone; a reader "
+                    "of this name removes it when it creates the ring, and "
+                    "so does zerobuffer cleanup %s",
+                    name, path, st.st_size == 0 ? "empty" : "not initialised",
+                    names->lock, creator, name);
   if (stale)
     return zb__fail(ZB_EREADERGONE,
                     "ring \"%s\" was left half-created: %s is %s and no "
-                    "reader holds %s, so its reader%s died while creating it; "
-                    "a reader of this name removes it when it creates the "
-                    "ring, and so does zerobuffer cleanup %s",
+                    "reader holds %s, so whoever made it%s is gone; it "
+                    "belongs to uid %u, who may remove it (zerobuffer cleanup "
+                    "%s)",
                     name, path, st.st_size == 0 ? "empty" : "not initialised",
-                    names->lock, creator, name);
+                    names->lock, creator, (unsigned)st.st_uid, name);
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
                   "%s and no lock file names a dead reader that made it: it "

@@ -539,24 +539,22 @@ int zb__segment_unready(const char *name, const zb_names *names) {
   stale = unready_is_stale(path, st.st_size, fd);
   if (fd >= 0)
     close(fd);
-  /* (an empty file may also be one a program made and left: "gone" is
-   * all we know; only its owner may remove it) */
-  if (stale && st.st_uid == geteuid())
+  if (stale) {
+    /* (an empty file may also be one a program made and left: "gone" is
+     * all we know; only its owner may remove it) */
+    char remedy[ZB_NAME_MAX + 128];
+    if (st.st_uid == geteuid())
+      snprintf(remedy, sizeof remedy, "a reader of this name removes it when "
+               "it creates the ring, and so does zerobuffer cleanup %s", name);
+    else
+      snprintf(remedy, sizeof remedy, "it belongs to uid %u, who may remove "
+               "it (zerobuffer cleanup %s)", (unsigned)st.st_uid, name);
     return zb__fail(ZB_EREADERGONE,
                     "ring \"%s\" was left half-created: %s is %s and no "
-                    "reader holds %s, so whoever made it%s is gone; a reader "
-                    "of this name removes it when it creates the ring, and "
-                    "so does zerobuffer cleanup %s",
+                    "reader holds %s, so whoever made it%s is gone; %s",
                     name, path, st.st_size == 0 ? "empty" : "not initialised",
-                    names->lock, creator, name);
-  if (stale)
-    return zb__fail(ZB_EREADERGONE,
-                    "ring \"%s\" was left half-created: %s is %s and no "
-                    "reader holds %s, so whoever made it%s is gone; it "
-                    "belongs to uid %u, who may remove it (zerobuffer cleanup "
-                    "%s)",
-                    name, path, st.st_size == 0 ? "empty" : "not initialised",
-                    names->lock, creator, (unsigned)st.st_uid, name);
+                    names->lock, creator, remedy);
+  }
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
                   "%s and no lock file names a dead reader that made it: it "

@@ -1,6 +1,6 @@
 // startStream(): a reader created here, a gst-launch pipeline writing into
 // it, and one object to consume frames, watch state and close it all.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import { PipelineError, WriterGoneError } from '../errors.js';
@@ -298,7 +298,18 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
 }
 
 /**
- * Creates the ring, announces it when asked, and starts the pipeline into it.
+ * Resolves once the runner spawned gst-launch (its first state event,
+ * 'starting', carries the pid) or ended without it (stopped first): it
+ * looks the plugin up before it spawns (gst-inspect-1.0, the first time).
+ */
+function spawned(pipeline: PipelineRunner): Promise<unknown> {
+  const stopListening = new AbortController();
+  return Promise.race([once(pipeline, 'state', { signal: stopListening.signal }), pipeline.done]).finally(() => stopListening.abort());
+}
+
+/**
+ * Creates the ring, announces it when asked, and starts the pipeline into
+ * it; resolves once gst-launch runs (stream.pipeline.pid is its pid).
  * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal).
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
@@ -312,6 +323,7 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
   const reader = await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
   const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
   let announced = false;
+  let stream: Stream;
   try {
     signal?.throwIfAborted();
     if (announceTo !== undefined) {
@@ -325,13 +337,19 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
       pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
       shouldRestart: () => !reader.closed,
     });
-    const stream = new Stream(reader, pipeline, announceTo, signal);
+    stream = new Stream(reader, pipeline, announceTo, signal);
     pipeline.start();
-    return stream;
   } catch (e) {
     await reader.close();
     // Whoever acted on the start-stream line learns that the ring is gone.
     if (announced) await announceStop(reader.name, announceTo);
     throw e;
   }
+  await spawned(stream.pipeline);
+  // An abort meanwhile closed the stream (its listener): that closing, then the reason.
+  if (signal?.aborted) {
+    await stream.close();
+    throw signal.reason;
+  }
+  return stream;
 }

@@ -190,6 +190,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   get state(): PipelineState | 'idle' {
     return this.#state;
   }
+  /** The running gst-launch's pid: from its 'starting' event (start() looks the plugin up first) to its exit. */
   get pid(): number | undefined {
     return this.#child?.pid;
   }

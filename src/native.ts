@@ -280,17 +280,22 @@ export function checkAddonVersion(addon: object, expected: string, file: string)
   );
 }
 
+/**
+ * No addon loads: none built nor prebuilt for this machine, or one that
+ * dlopen refuses (another architecture, a missing library, a truncated
+ * file). A ZeroBufferError, code EADDON as for one of another version: one
+ * line (node-gyp-build's reason, its lines joined) with the build.
+ */
 function loadAddon(): NativeAddon {
   let addon: NativeAddon;
   try {
     addon = loadBinding(packageRoot) as NativeAddon;
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw new Error(
-      `zerobuffer: cannot load the native addon: ${message}\n` +
-        'In a checkout run "npm run build"; in a project, "npm rebuild zerobuffer --build-from-source" ' +
-        'builds it for this machine (needs a C/C++ compiler, python3 and make).',
-      { cause: e },
+    const reason = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).filter((l) => l !== '').join(', ');
+    throw new ZeroBufferError(
+      `zerobuffer: cannot load the native addon: ${reason}. Build it for this machine: "npm run build" in a checkout, ` +
+        '"npm rebuild zerobuffer --build-from-source" in a project (needs a C/C++ compiler, python3 and make).',
+      { code: 'EADDON', cause: e },
     );
   }
   const { version } = require(path.join(packageRoot, 'package.json')) as { version: string };

@@ -4,8 +4,9 @@
 // listened for before main.js loads: its imports (yargs, execa, the addon)
 // take about half a second, and a Ctrl-C in them must stop the command as a
 // later one does, not kill the process. The same listener serves the whole
-// run, so no signal falls between two of them or reaches two. An addon of
-// another version fails that import (EADDON): one line, not a stack.
+// run, so no signal falls between two of them or reaches two. An addon that
+// does not load, or of another version, fails that import (EADDON): one
+// line, not a stack.
 import fs from 'node:fs';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
@@ -25,8 +26,8 @@ await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((
 process.exit();
 
 /**
- * main.js did not load. An addon of another version (EADDON: its message
- * names both versions and the rebuild) is one line, status 1, except for
+ * main.js did not load. An addon that does not load, or of another version
+ * (EADDON: its message says why and how to build it) is one line, status 1, except for
  * `--version`, which needs no addon: the package's version, status 0, and
  * the line as a warning. Anything else is a bug: its stack, status 1.
  */

@@ -3,6 +3,9 @@
 // build/Release or a prebuilt addon of another release used to load
 // silently. EADDON names both versions and how to rebuild; the CLI prints
 // that one line (status 1), or for --version the package's version too.
+// An addon that does not load at all (none for this machine, or one dlopen
+// refuses) is EADDON too, one line with the build: it was a plain Error,
+// and the CLI's "unexpected error" with a stack.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,32 +36,81 @@ test('an addon of another version, or one without the stamp, is refused with EAD
   expect(check({})).toMatchObject({ code: 'EADDON', message: expect.stringContaining('an older zerobuffer (no version stamped in it)') });
 });
 
-test('a package whose dist/ and build/Release come from different versions does not load', async () => {
-  // dist/ and the real addon, under a package.json of another version: what a stale build/Release meets
+/**
+ * dist/ under a package.json of this version, in a temporary directory,
+ * with addon (its bytes) as build/Release/zerobuffer.node, or no addon at
+ * all (none built nor prebuilt); the package is removed after use(dir).
+ */
+async function withPackageCopy(version: string, addon: Buffer | undefined, use: (dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'nd-addon-'));
   try {
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'zerobuffer', version: '0.0.1-nd', type: 'module' }));
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'zerobuffer', version, type: 'module' }));
     fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
-    fs.copyFileSync(path.join(repoRoot, 'build', 'Release', 'zerobuffer.node'), path.join(dir, 'build', 'Release', 'zerobuffer.node'));
-    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
-    const child = run(process.execPath, ['--input-type=module', '-e',
-      `try { await import(${JSON.stringify(path.join(dir, 'dist', 'index.js'))}); console.log('loaded'); }` +
-      ' catch (e) { console.log(`${e.code}: ${e.message}`); }']);
-    expect(await child.exit(20000)).toBe(0);
-    const refused = new RegExp(`^zerobuffer: the native addon ${dir}/build/Release/zerobuffer.node ` +
-      `was built for zerobuffer ${version.replace(/\./g, '\\.')}, but this is zerobuffer 0\\.0\\.1-nd.*npm run build:addon`);
-    expect(child.stdout.join('\n')).toMatch(new RegExp(`^EADDON: ${refused.source.slice(1)}`));
-    // the CLI says so in one line (it printed an 18-line uncaught stack), status 1; --version needs no addon
-    for (const args of [['--help'], ['plugin-path'], ['cleanup', 'nd-addon-none'], ['--version']]) {
-      const cli = run(process.execPath, [path.join(dir, 'dist', 'cli', 'bin.js'), ...args]);
-      const status = await cli.exit(20000);
-      const said = { args, status, stdout: cli.stdout, stderr: cli.stderr.trimEnd().split('\n') };
-      expect(said).toEqual({
-        args, status: args[0] === '--version' ? 0 : 1, stdout: args[0] === '--version' ? ['0.0.1-nd'] : [], stderr: [expect.stringMatching(refused)],
-      });
+    if (addon !== undefined) {
+      fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'build', 'Release', 'zerobuffer.node'), addon);
     }
+    fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+    await use(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The import of the package copy in dir fails with EADDON and refused as its message; the error is a ZeroBufferError. */
+async function expectImportRefused(dir: string, refused: RegExp): Promise<void> {
+  const child = run(process.execPath, ['--input-type=module', '-e',
+    `const { ZeroBufferError } = await import(${JSON.stringify(path.join(dir, 'dist', 'errors.js'))});` +
+    ` try { await import(${JSON.stringify(path.join(dir, 'dist', 'index.js'))}); console.log('loaded'); }` +
+    ' catch (e) { console.log(`${e instanceof ZeroBufferError} ${e.code}: ${e.message}`); }']);
+  expect(await child.exit(20000)).toBe(0);
+  expect(child.stdout).toEqual([expect.stringMatching(new RegExp(`^true EADDON: ${refused.source.slice(1)}`))]);
+}
+
+/**
+ * The CLI of the package copy in dir says refused in one line, status 1 (it
+ * printed "unexpected error" and a stack, or an uncaught stack), for any
+ * command and --help; --version needs no addon: the version, that line as
+ * a warning, status 0.
+ */
+async function expectCliRefused(dir: string, version: string, refused: RegExp): Promise<void> {
+  for (const args of [['--help'], ['plugin-path'], ['cleanup', 'nd-addon-none'], ['--version']]) {
+    const cli = run(process.execPath, [path.join(dir, 'dist', 'cli', 'bin.js'), ...args]);
+    const status = await cli.exit(20000);
+    const said = { args, status, stdout: cli.stdout, stderr: cli.stderr.trimEnd().split('\n') };
+    expect(said).toEqual({
+      args, status: args[0] === '--version' ? 0 : 1, stdout: args[0] === '--version' ? [version] : [], stderr: [expect.stringMatching(refused)],
+    });
+  }
+}
+
+const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source" in a project \(needs a C\/C\+\+ compiler, python3 and make\)\.$/;
+
+test('a package whose dist/ and build/Release come from different versions does not load', async () => {
+  // the real addon under a package.json of another version: what a stale build/Release meets
+  await withPackageCopy('0.0.1-nd', fs.readFileSync(path.join(repoRoot, 'build', 'Release', 'zerobuffer.node')), async (dir) => {
+    const refused = new RegExp(`^zerobuffer: the native addon ${dir}/build/Release/zerobuffer.node ` +
+      `was built for zerobuffer ${version.replace(/\./g, '\\.')}, but this is zerobuffer 0\\.0\\.1-nd.*npm run build:addon`);
+    await expectImportRefused(dir, refused);
+    await expectCliRefused(dir, '0.0.1-nd', refused);
+  });
+});
+
+test('a package with no addon for this machine does not load: EADDON, one line with the build', async () => {
+  // no build/Release, no prebuilds/: another platform, or a checkout not built
+  await withPackageCopy(version, undefined, async (dir) => {
+    const refused = new RegExp(`^zerobuffer: cannot load the native addon: No native build was found for platform=${process.platform} ` +
+      `arch=${process.arch} .*, loaded from: ${dir}\\. ${REBUILD.source}`);
+    await expectImportRefused(dir, refused);
+    await expectCliRefused(dir, version, refused);
+  });
+});
+
+test('a package whose addon dlopen refuses does not load: EADDON, one line with the reason and the build', async () => {
+  // a truncated or foreign file (what a copy cut short, or another architecture's build, gives)
+  await withPackageCopy(version, Buffer.alloc(4096, 'not a shared library '), async (dir) => {
+    const refused = new RegExp(`^zerobuffer: cannot load the native addon: ${dir}/build/Release/zerobuffer\\.node: invalid ELF header\\. ${REBUILD.source}`);
+    await expectImportRefused(dir, refused);
+    await expectCliRefused(dir, version, refused);
+  });
 });

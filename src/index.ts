@@ -27,8 +27,9 @@ export {
 export { defaultSizes, duplexSizes, type RingSizes } from './orchestrator/sizes.js';
 export { ringBand, BANDS, type RingBand, type FrameCounters } from './orchestrator/stream-stats.js';
 export {
-  PipelineRunner, DEFAULT_MAX_RESTARTS, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, type PipelineOptions, type PipelineExit, type PipelineState, type PipelineStateEvent, type RestartOptions,
 } from './runner/pipeline-runner.js';
+export { DEFAULT_MAX_RESTARTS } from './runner/restart-budget.js';
 export { splitPipeline } from './runner/pipeline-tokens.js';
 export { resolvePluginPath } from './runner/plugin-path.js';
 export { formatMessage, announce, type AnnounceOptions } from './line-protocol/format.js';

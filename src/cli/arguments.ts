@@ -1,8 +1,9 @@
 // The command line as data: commands, positionals and options with their
 // help. parse-args.ts turns it into a yargs parser; tests read it as is.
-import { BANDS } from '../orchestrator/stream-stats.js';
-import { DEFAULT_MAX_RESTARTS } from '../runner/pipeline-runner.js';
-import { DEFAULT_METADATA_SIZE } from '../orchestrator/sizes.js';
+// Nothing here needs the addon: the core's values in the help come from it
+// when it loads, else the help names them.
+import { DEFAULT_MAX_RESTARTS } from '../runner/restart-budget.js';
+import { addon } from './addon.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean';
@@ -37,7 +38,7 @@ export const DEMO_FRAMES_OFF_TTY = 150;
 
 const ringOptions: Record<string, OptionSpec> = {
   name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
-  'metadata-size': { type: 'number', describe: `Metadata block size in bytes (default: ${DEFAULT_METADATA_SIZE})` },
+  'metadata-size': { type: 'number', describe: `Metadata block size in bytes (default: ${addon.native?.defaultMetadataSize ?? "the core's ZB_DEFAULT_METADATA_SIZE"})` },
   'payload-size': {
     type: 'number',
     describe: 'Payload ring size in bytes (default: frames of the size the caps at the end of the pipeline describe, ' +
@@ -59,6 +60,14 @@ const pipelineOptions: Record<string, OptionSpec> = {
     describe: 'As fast as the pipeline can go: zerosink sync=false (by default it plays at the caps\' framerate, like every sink)',
   },
 };
+
+/** The utilisation bands by their thresholds: the core's numbers when the addon loads, else their names. */
+function bandsText(): string {
+  const bands = addon.native?.healthBands;
+  const [degraded, critical] = bands === undefined
+    ? ["the core's ZB_BAND_DEGRADED_PERCENT", 'ZB_BAND_CRITICAL_PERCENT'] : [`${bands.degraded} %`, `${bands.critical} %`];
+  return `healthy below ${degraded}, degraded from ${degraded} to ${critical}, critical above ${critical}`;
+}
 
 export const COMMANDS = {
   run: {
@@ -188,7 +197,7 @@ export const COMMANDS = {
     positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
-    notes: `Utilisation bands (the protocol's capacity guidance): healthy below ${BANDS.degraded} %, degraded from ${BANDS.degraded} % to ${BANDS.critical} %, critical above ${BANDS.critical} % (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). With --json a failure is JSON too ({"name", "error", "code"} on stdout, status 4).`,
+    notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). With --json a failure is JSON too ({"name", "error", "code"} on stdout, status 4).`,
   },
   cleanup: {
     command: 'cleanup [names..]',

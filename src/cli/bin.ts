@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // The `zerobuffer` command (see main.ts; `zerobuffer --help`).
 // SIGINT/SIGTERM/SIGHUP stop the command gracefully (status 0). They are
-// listened for before main.js loads: its imports (yargs, execa, the addon)
-// take about half a second, and a Ctrl-C in them must stop the command as a
-// later one does, not kill the process. The same listener serves the whole
-// run, so no signal falls between two of them or reaches two. An addon that
-// does not load, or of another version, fails that import (EADDON): one
-// line, not a stack.
-import fs from 'node:fs';
+// listened for before main.js loads: its imports and the command's (yargs,
+// execa, the addon) take about half a second, and a Ctrl-C in them must stop
+// the command as a later one does, not kill the process. The same listener
+// serves the whole run, so no signal falls between two of them or reaches
+// two. An addon that does not load, or of another version, fails a command
+// (EADDON): one line, not a stack; --help and --version need none.
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -16,7 +15,7 @@ const onStop = (): void => stop.abort();
 for (const s of STOP_SIGNALS) process.on(s, onStop);
 
 const argv = process.argv.slice(2);
-process.exitCode = await import('./main.js').then(({ main }) => main(argv, stop.signal), (e: unknown) => cannotStart(e, argv));
+process.exitCode = await import('./main.js').then(({ main }) => main(argv, stop.signal)).catch(cannotStart);
 // The command is over: a signal now has its default effect again, and
 // signal-exit (cleanup.ts), alone to listen, closes what is still open.
 for (const s of STOP_SIGNALS) process.off(s, onStop);
@@ -26,20 +25,12 @@ await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((
 process.exit();
 
 /**
- * main.js did not load. An addon that does not load, or of another version
- * (EADDON: its message says why and how to build it) is one line, status 1, except for
- * `--version`, which needs no addon: the package's version, status 0, and
- * the line as a warning. Anything else is a bug: its stack, status 1.
+ * The command could not run. No addon loads, or one of another version
+ * (EADDON: its message says why and how to build it): one line, status 1.
+ * Anything else is a bug: its stack, status 1.
  */
-function cannotStart(e: unknown, args: readonly string[]): ExitCode {
-  if ((e as { code?: unknown } | undefined)?.code !== 'EADDON') {
-    process.stderr.write(`zerobuffer: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return EXIT.internal;
-  }
-  // the message starts with "zerobuffer: "
-  process.stderr.write(`${(e as Error).message}\n`);
-  if (args.length !== 1 || args[0] !== '--version') return EXIT.internal;
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  process.stdout.write(`${pkg.version}\n`);
-  return EXIT.ok;
+function cannotStart(e: unknown): ExitCode {
+  if ((e as { code?: unknown } | undefined)?.code === 'EADDON') process.stderr.write(`${(e as Error).message}\n`); // it starts with "zerobuffer: "
+  else process.stderr.write(`zerobuffer: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT.internal;
 }

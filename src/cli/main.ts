@@ -1,28 +1,27 @@
 // The CLI runner: parse, dispatch to a command, map failures to exit codes.
 // signal (bin.ts aborts it on SIGINT/SIGTERM/SIGHUP) stops the commands
-// gracefully.
+// gracefully. The help and --version need no addon; a command loads it
+// (its parse and its module), and rejects with EADDON when none loads.
+import { addon } from './addon.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
-import { cleanupCommand } from './cleanup-command.js';
-import { filterCommand } from './filter-command.js';
-import { ingestCommand } from './ingest-command.js';
-import { inspectCommand } from './inspect-command.js';
 import { parseArgs, type ParsedArgs } from './parse-args.js';
-import { pluginPathCommand } from './plugin-path-command.js';
-import { runCommand } from './run-command.js';
-import { serveCommand } from './serve-command.js';
-import { watchCommand } from './watch-command.js';
+
+type Command = Exclude<ParsedArgs, { kind: 'help' | 'usage' }>;
 
 /** Runs the command line; resolves with the exit status. */
 export async function main(argv: readonly string[], signal: AbortSignal): Promise<ExitCode> {
   const { stdout, stderr } = process;
   const parsed = await parseArgs(argv);
+  const run = parsed.kind === 'help' || parsed.kind === 'usage' ? undefined : await loadCommand(parsed);
   // Stopped before a command started (a Ctrl-C while the modules loaded):
   // nothing to stop or clean up, so the status of any stop and nothing else.
   // A command handed an aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   if (signal.aborted) return EXIT.ok;
   if (parsed.kind === 'help') {
+    // every command would fail: said as a warning (the help names the core's defaults it cannot show)
+    if (addon.error !== undefined) say(stderr, addon.error instanceof Error ? addon.error.message : String(addon.error));
     say(stdout, parsed.text);
     return EXIT.ok;
   }
@@ -44,38 +43,40 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     stop();
   });
   const full: CliIo = { stdout, stderr, signal: stopped.signal };
-  const status = await command(parsed, full);
+  const status = await command(run!, full);
   await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
   if (outError === undefined) return status;
   say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
   return EXIT.internal;
 }
 
-async function command(parsed: Exclude<ParsedArgs, { kind: 'help' | 'usage' }>, full: CliIo): Promise<ExitCode> {
-  const { stderr } = full;
+/** The command, its module loaded now (the commands need the addon). */
+async function loadCommand(parsed: Command): Promise<(io: CliIo) => Promise<ExitCode>> {
+  switch (parsed.kind) {
+    case 'run':
+      return (await import('./run-command.js')).runCommand.bind(undefined, parsed.args);
+    case 'filter':
+      return (await import('./filter-command.js')).filterCommand.bind(undefined, parsed.args);
+    case 'watch':
+      return (await import('./watch-command.js')).watchCommand.bind(undefined, parsed.args);
+    case 'ingest':
+      return (await import('./ingest-command.js')).ingestCommand.bind(undefined, parsed.args);
+    case 'serve':
+      return (await import('./serve-command.js')).serveCommand.bind(undefined, parsed.args);
+    case 'inspect':
+      return (await import('./inspect-command.js')).inspectCommand.bind(undefined, parsed.args);
+    case 'cleanup':
+      return (await import('./cleanup-command.js')).cleanupCommand.bind(undefined, parsed.args);
+    case 'plugin-path':
+      return (await import('./plugin-path-command.js')).pluginPathCommand;
+  }
+}
+
+async function command(run: (io: CliIo) => Promise<ExitCode>, full: CliIo): Promise<ExitCode> {
   try {
-    switch (parsed.kind) {
-      case 'run':
-        return await runCommand(parsed.args, full);
-      case 'filter':
-        return await filterCommand(parsed.args, full);
-      case 'watch':
-        return await watchCommand(parsed.args, full);
-      case 'ingest':
-        return await ingestCommand(parsed.args, full);
-      case 'serve':
-        return await serveCommand(parsed.args, full);
-      case 'inspect':
-        return await inspectCommand(parsed.args, full);
-      case 'cleanup':
-        return await cleanupCommand(parsed.args, full);
-      case 'plugin-path':
-        return await pluginPathCommand(full);
-      default:
-        return EXIT.usage;
-    }
+    return await run(full);
   } catch (e) {
-    say(stderr, `zerobuffer: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    say(full.stderr, `zerobuffer: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return EXIT.internal;
   }
 }

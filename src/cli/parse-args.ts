@@ -1,5 +1,7 @@
 // The argument table → a yargs parser → a plain result: help text, a usage
-// error, or a command with checked values. Never exits, never prints.
+// error, or a command with checked values. Never exits, never prints. The
+// help needs no addon; a command's ring names are checked by the core's
+// rules, through it (EADDON when none loads).
 import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -9,8 +11,6 @@ import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { parseCaps } from '../caps.js';
-import { duplexRingNames } from '../duplex.js';
-import { validateName } from '../options.js';
 
 export interface RunArgs {
   pipeline?: string[];
@@ -148,12 +148,18 @@ function parser(numbersAsText: boolean): Argv {
   return y;
 }
 
+/** The core's rules for names (options.ts, duplex.ts), loaded with the addon once a command is parsed. */
+interface NameRules {
+  validateName(name: string): unknown;
+  duplexRingNames(channel: string): unknown;
+}
+
 /** A ring's name (with channel: a duplex channel's, for NAME_request and NAME_response), by the core's rules. */
-function ringName(v: unknown, { channel = false, what = '--name' } = {}): string | undefined {
+function ringName(rules: NameRules, v: unknown, { channel = false, what = '--name' } = {}): string | undefined {
   if (v === undefined) return undefined;
   try {
-    if (channel) duplexRingNames(String(v));
-    else validateName(String(v));
+    if (channel) rules.duplexRingNames(String(v));
+    else rules.validateName(String(v));
   } catch (e) {
     throw new UsageError(`${what}: ${(e as Error).message.replace(/^option "name": /, '')}`);
   }
@@ -274,7 +280,7 @@ function endpoint(text: string, listen: boolean): Endpoint {
   }
 }
 
-function toCommand(command: CommandName, a: Raw): ParsedArgs {
+function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
   switch (command) {
     case 'run': {
       const durationMs = duration(a['duration']);
@@ -294,7 +300,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           maxRestarts: maxRestarts(a['max-restarts']),
           intervalMs: interval * 1000,
           cameraId: a['camera-id'] as string | undefined,
-          name: ringName(a['name']),
+          name: ringName(rules, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -313,7 +319,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
           onError, inPlace: a['in-place'] !== false, frames: count('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
-          name: ringName(a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
+          name: ringName(rules, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
         },
       };
@@ -339,7 +345,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
       return {
         kind: 'ingest',
         args: {
-          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(a['name'])!, format,
+          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(rules, a['name'])!, format,
           cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
         },
       };
@@ -354,7 +360,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
           pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
           frames: count('frames', a['frames']),
           announce: a['announce'] === true,
-          name: ringName(a['name']),
+          name: ringName(rules, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -367,7 +373,7 @@ function toCommand(command: CommandName, a: Raw): ParsedArgs {
     case 'cleanup':
       return {
         kind: 'cleanup',
-        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map((n) => ringName(n, { what: 'cleanup' })!), dryRun: a['dry-run'] === true, json: a['json'] === true },
+        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map((n) => ringName(rules, n, { what: 'cleanup' })!), dryRun: a['dry-run'] === true, json: a['json'] === true },
       };
     case 'plugin-path':
       return { kind: 'plugin-path' };
@@ -412,11 +418,12 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
   const command = String(a._[0]) as CommandName;
   if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
+  const [{ validateName }, { duplexRingNames }] = await Promise.all([import('../options.js'), import('../duplex.js')]);
   try {
     positionalWords(command, argv, end);
     optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
     givenOnce(COMMANDS[command], a);
-    return toCommand(command, a);
+    return toCommand(command, a, { validateName, duplexRingNames });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return { kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` };

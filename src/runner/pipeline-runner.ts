@@ -11,6 +11,7 @@ import { spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
+import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
 
@@ -103,9 +104,6 @@ export interface PipelineExit {
   /** The last run failed transiently but the restart budget (maxRestarts) was used up: the pipeline keeps dying. */
   outOfRestarts: boolean;
 }
-
-/** Restarts allowed when RestartOptions.maxRestarts is not given. */
-export const DEFAULT_MAX_RESTARTS = 10;
 
 export function validateRestart(value: unknown): Required<RestartOptions> | undefined {
   if (value === undefined || value === false) return undefined;

@@ -5,11 +5,13 @@
 // that one line (status 1), or for --version the package's version too.
 // An addon that does not load at all (none for this machine, or one dlopen
 // refuses) is EADDON too, one line with the build: it was a plain Error,
-// and the CLI's "unexpected error" with a stack.
+// and the CLI's "unexpected error" with a stack. --help works without the
+// addon as --version does (its defaults come from the addon when it loads).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkAddonVersion, native } from '../../src/native.js';
+import { parseArgs } from '../../src/cli/parse-args.js';
 import { repoRoot, run } from './helpers.js';
 
 const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -68,23 +70,39 @@ async function expectImportRefused(dir: string, refused: RegExp): Promise<void> 
 }
 
 /**
- * The CLI of the package copy in dir says refused in one line, status 1 (it
- * printed "unexpected error" and a stack, or an uncaught stack), for any
- * command and --help; --version needs no addon: the version, that line as
- * a warning, status 0.
+ * The CLI of the package copy in dir: a command says refused in one line,
+ * status 1 (it printed "unexpected error" and a stack, or an uncaught
+ * stack); --version and --help need no addon: they print, that line as a
+ * warning, status 0, the help naming the core's defaults it cannot show.
  */
 async function expectCliRefused(dir: string, version: string, refused: RegExp): Promise<void> {
-  for (const args of [['--help'], ['plugin-path'], ['cleanup', 'nd-addon-none'], ['--version']]) {
+  const cases: [string[], unknown][] = [
+    [['plugin-path'], ''],
+    [['cleanup', 'nd-addon-none'], ''],
+    [['--version'], version],
+    [['--help'], expect.stringMatching(/^zerobuffer <command> \[options\] Moves video frames/)],
+    [['run', '--help'], expect.stringContaining("--metadata-size Metadata block size in bytes (default: the core's ZB_DEFAULT_METADATA_SIZE)")],
+    [['inspect', '--help'], expect.stringContaining("healthy below the core's ZB_BAND_DEGRADED_PERCENT, degraded from")],
+  ];
+  for (const [args, stdout] of cases) {
     const cli = run(process.execPath, [path.join(dir, 'dist', 'cli', 'bin.js'), ...args]);
     const status = await cli.exit(20000);
-    const said = { args, status, stdout: cli.stdout, stderr: cli.stderr.trimEnd().split('\n') };
-    expect(said).toEqual({
-      args, status: args[0] === '--version' ? 0 : 1, stdout: args[0] === '--version' ? [version] : [], stderr: [expect.stringMatching(refused)],
-    });
+    const said = { args, status, stdout: cli.stdout.join(' ').replace(/\s+/g, ' '), stderr: cli.stderr.trimEnd().split('\n') };
+    expect(said).toEqual({ args, status: stdout === '' ? 1 : 0, stdout, stderr: [expect.stringMatching(refused)] });
   }
 }
 
 const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source" in a project \(needs a C\/C\+\+ compiler, python3 and make\)\.$/;
+
+test('with the addon, the help shows the core\'s defaults from it', async () => {
+  const help = async (...argv: string[]): Promise<string> => {
+    const r = await parseArgs(argv);
+    return r.kind === 'help' ? r.text.replace(/\s+/g, ' ') : '';
+  };
+  expect(await help('run', '--help')).toContain(`Metadata block size in bytes (default: ${native.defaultMetadataSize})`);
+  const { degraded, critical } = native.healthBands;
+  expect(await help('inspect', '--help')).toContain(`healthy below ${degraded} %, degraded from ${degraded} % to ${critical} %, critical above ${critical} %`);
+});
 
 test('a package whose dist/ and build/Release come from different versions does not load', async () => {
   // the real addon under a package.json of another version: what a stale build/Release meets

@@ -37,12 +37,15 @@ struct _GstZeroSinkPool
 
 /* What a pool memory lies over: its reservation, then the hold on the
  * frame it was committed as (res first: gst_zero_sink_pool_reservation
- * hands out &slot->res). */
+ * hands out &slot->res), and the ring's writer, which keeps the ring
+ * mapped under the memory: the failed commit of a reservation abandoned
+ * with a lost reader ends it, and its bytes are copied after. */
 typedef struct
 {
   zb_reservation res;
   zb_hold hold;
   gboolean committed;
+  zb_writer *mapping;
 } PoolSlot;
 
 static GQuark reservation_quark;
@@ -118,6 +121,7 @@ slot_free (gpointer data)
         "reservation");
   zb_reservation_cancel (&slot->res);
   zb_hold_release (&slot->hold);
+  zb_writer_unref (slot->mapping);
   g_free (slot);
 }
 
@@ -193,7 +197,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   if (ret == GST_FLOW_OK && attributes == NULL)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         dontwait, *ticket, FALSE, pool->flushing, &slot->res, &failure);
-  zb_writer_unref (writer);
+  if (ret == GST_FLOW_OK && attributes == NULL)
+    slot->mapping = writer;
+  else
+    zb_writer_unref (writer);
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 

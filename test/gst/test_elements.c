@@ -2683,6 +2683,57 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait, a queue before zerosink: a pool buffer reserved,
+ * then the reader goes, and the next buffer finds it gone (the link
+ * detaches: the reservation is abandoned); the next reader creates the
+ * ring. The reserved buffer, pushed then, is copied into the new ring, its
+ * bytes intact (its failed commit unmapped the lost ring under them:
+ * SIGSEGV). */
+GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
+{
+  gchar *name = ring_name ("lostab");
+  gchar *desc;
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  GstHarness *h;
+  GstElement *sink;
+  GstBufferPool *pool;
+  GstBuffer *reserved, *gone;
+  guint64 flags;
+  guint max_buffers = 0;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
+      "on-reader-lost=wait frame-header=true max-buffers=6", name);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
+  pool = sink_pool (h, &max_buffers);
+  reserved = fill_pool_buffer (pool, 0x64);
+  zb_reader_destroy (reader);   /* the reader goes */
+  gone = fill_pool_buffer (pool, 0x65); /* finds it gone */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  g_usleep (60 * 1000);         /* past the link's next look */
+  fail_unless_equals_int (gst_harness_push (h, reserved), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gone), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x64);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A pool buffer whose frame can never fit: the pool hands out a plain
  * buffer carrying the failure, and the sink posts it when that buffer
  * arrives, from the streaming thread (issue 12, part 3). */
@@ -4255,6 +4306,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
+  tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);
   tcase_add_test (tc, test_pool_failure_posted_by_render);
   tcase_add_test (tc, test_frame_header_round_trip);
   tcase_add_test (tc, test_empty_buffer_flags_go_on);

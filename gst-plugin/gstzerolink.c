@@ -47,10 +47,9 @@ struct _GstZeroLink
                                  * small, not taken again while it has it */
   guint64 refused_size;         /* ... and that ring's payload size */
   guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
-  guint64 reserved_ticket;      /* the highest number a frame was reserved
-                                 * for, or is being (by the pool) */
-  guint64 reserved_ok;          /* ... that was, only */
-  guint reserving;              /* pool reservations being taken */
+  /* the numbered frames of the ring connected to (none after a connect): */
+  GArray *open_tickets;         /* reservations open or being taken */
+  guint64 committed_ticket;     /* the highest committed */
   gboolean copying;             /* a numbered copy is reserving its frame */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
@@ -91,6 +90,7 @@ gst_zero_link_new (GstDebugCategory * category)
   link->refcount = 1;
   link->category = category;
   link->closed = TRUE;
+  link->open_tickets = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&link->lock);
   g_cond_init (&link->cond);
   return link;
@@ -115,6 +115,7 @@ gst_zero_link_unref (GstZeroLink * link)
   gst_caps_replace (&link->frame_caps, NULL);
   gst_caps_replace (&link->metadata_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
+  g_array_unref (link->open_tickets);
   g_free (link->name);
   g_free (link->owner);
   g_free (link->camera_id);
@@ -895,6 +896,9 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
       (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND,
       zb_writer_max_frame_size (writer));
   link->writer = writer;
+  /* a new ring: no frame of it comes before any other yet */
+  g_array_set_size (link->open_tickets, 0);
+  link->committed_ticket = 0;
 out:
   gst_caps_replace (&ring_caps, NULL);
   link->connecting = FALSE;
@@ -1052,14 +1056,56 @@ gst_zero_link_ticket (GstZeroLink * link)
   return ticket;
 }
 
+/* With the lock: the highest number of a frame in the ring, or that may
+ * still be (its reservation open, or being taken). */
+static guint64
+latest_ticket_locked (GstZeroLink * link)
+{
+  guint64 latest = link->committed_ticket;
+  guint i;
+
+  for (i = 0; i < link->open_tickets->len; i++)
+    latest = MAX (latest, g_array_index (link->open_tickets, guint64, i));
+  return latest;
+}
+
+/* With the lock: TICKET's reservation ended, COMMITTED or not (nothing
+ * when it was none of the ring connected to: a ring lost since). */
+static void
+settle_locked (GstZeroLink * link, guint64 ticket, gboolean committed)
+{
+  guint i;
+
+  for (i = 0; i < link->open_tickets->len; i++) {
+    if (g_array_index (link->open_tickets, guint64, i) == ticket) {
+      g_array_remove_index_fast (link->open_tickets, i);
+      if (committed)
+        link->committed_ticket = MAX (link->committed_ticket, ticket);
+      return;
+    }
+  }
+}
+
+void
+gst_zero_link_settle (GstZeroLink * link, guint64 ticket, gboolean committed)
+{
+  if (ticket == 0)
+    return;
+  g_mutex_lock (&link->lock);
+  settle_locked (link, ticket, committed);
+  g_mutex_unlock (&link->lock);
+}
+
 /* The order of numbered frames (gst_zero_link_reserve's TICKET), with the
  * lock: waits while a numbered copy reserves (a frame reserved meanwhile
- * would come before it), then GST_FLOW_OK, GST_ZERO_LINK_LATE for a COPY
- * of a buffer numbered before one a frame was reserved for, or how the
- * wait was interrupted (DONTWAIT: GST_FLOW_CUSTOM_SUCCESS, no wait). */
+ * would come before it), then GST_FLOW_OK with TICKET's reservation noted
+ * as being taken in WRITER's ring, GST_ZERO_LINK_LATE for a COPY of a
+ * buffer numbered before a frame of that ring (latest_ticket_locked), or
+ * how the wait was interrupted (DONTWAIT: GST_FLOW_CUSTOM_SUCCESS, no
+ * wait). */
 static GstFlowReturn
-order_locked (GstZeroLink * link, guint64 ticket, gboolean copy,
-    gboolean dontwait, GCancellable * cancellable)
+order_locked (GstZeroLink * link, zb_writer * writer, guint64 ticket,
+    gboolean copy, gboolean dontwait, GCancellable * cancellable)
 {
   GstFlowReturn ret;
 
@@ -1071,14 +1117,13 @@ order_locked (GstZeroLink * link, guint64 ticket, gboolean copy,
   }
   if (ret != GST_FLOW_OK)
     return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
-  if (copy && link->reserved_ticket > ticket)
+  if (copy && latest_ticket_locked (link) > ticket)
     return GST_ZERO_LINK_LATE;
-  if (copy) {
+  if (copy)
     link->copying = TRUE;
-  } else {
-    link->reserved_ticket = MAX (link->reserved_ticket, ticket);
-    link->reserving++;
-  }
+  /* (a writer lost since: the reservation fails, or is abandoned) */
+  if (writer == link->writer)
+    g_array_append_val (link->open_tickets, ticket);
   return GST_FLOW_OK;
 }
 
@@ -1096,23 +1141,19 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   if (ticket == 0)
     return reserve (link, writer, size, dontwait, cancellable, res, error);
   g_mutex_lock (&link->lock);
-  ret = order_locked (link, ticket, copy, dontwait, cancellable);
+  ret = order_locked (link, writer, ticket, copy, dontwait, cancellable);
   g_mutex_unlock (&link->lock);
   if (ret != GST_FLOW_OK)
     return ret;
   ret = reserve (link, writer, size, dontwait, cancellable, res, error);
   g_mutex_lock (&link->lock);
-  if (ret == GST_FLOW_OK) {
-    link->reserved_ok = MAX (link->reserved_ok, ticket);
-    link->reserved_ticket = MAX (link->reserved_ticket, ticket);
-  }
+  /* no frame (a full ring under policy=drop, no reader): copies numbered
+   * before it may go */
+  if (ret != GST_FLOW_OK)
+    settle_locked (link, ticket, FALSE);
   if (copy) {
     link->copying = FALSE;
     g_cond_broadcast (&link->cond);
-  } else if (--link->reserving == 0) {
-    /* numbers whose reservation failed (a full ring under policy=drop, no
-     * reader) put no frame in the ring: copies before them may go */
-    link->reserved_ticket = link->reserved_ok;
   }
   g_mutex_unlock (&link->lock);
   return ret;

@@ -152,13 +152,14 @@ guint64 gst_zero_link_ticket (GstZeroLink * link);
 
 /* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
  * full ring does not wait whatever the policy) for the buffer numbered
- * TICKET (0: a buffer without a number, reserved as it comes). A pool's
- * reservation (COPY FALSE) is noted as the highest number reserved for
- * (while it is being taken too; once none is, only those taken count);
- * a copy of a numbered buffer (COPY TRUE) reserves only when no buffer
- * numbered after it has a frame reserved, and no reservation for a
- * numbered buffer is taken while it reserves (they wait, DONTWAIT ones
- * do not). GST_FLOW_OK,
+ * TICKET (0: a buffer without a number, reserved as it comes). A numbered
+ * reservation counts as a frame of the ring from the time it is being
+ * taken until gst_zero_link_settle says it ended without a frame, and for
+ * good once it says it was committed; connecting (a new ring) forgets
+ * them all. A copy of a numbered buffer (COPY TRUE)
+ * reserves only when no frame numbered after it counts, and no
+ * reservation for a numbered buffer is taken while it reserves (they
+ * wait, DONTWAIT ones do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
  * DONTWAIT), GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled),
  * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
@@ -166,6 +167,12 @@ guint64 gst_zero_link_ticket (GstZeroLink * link);
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
     gsize size, gboolean dontwait, guint64 ticket, gboolean copy,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error);
+
+/* The reservation gst_zero_link_reserve took for TICKET ended: COMMITTED
+ * (its frame is in the ring), or else cancelled, abandoned or refused.
+ * Any thread. */
+void gst_zero_link_settle (GstZeroLink * link, guint64 ticket,
+    gboolean committed);
 
 /* Makes every wait of the link (connecting, reserving) look at its
  * cancellable again. Any thread. */

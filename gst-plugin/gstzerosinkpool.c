@@ -39,13 +39,16 @@ struct _GstZeroSinkPool
  * frame it was committed as (res first: gst_zero_sink_pool_reservation
  * hands out &slot->res), and the ring's writer, which keeps the ring
  * mapped under the memory: the failed commit of a reservation abandoned
- * with a lost reader ends it, and its bytes are copied after. */
+ * with a lost reader ends it, and its bytes are copied after. The link
+ * learns how the reservation numbered TICKET ends (gst_zero_link_settle). */
 typedef struct
 {
   zb_reservation res;
   zb_hold hold;
   gboolean committed;
   zb_writer *mapping;
+  GstZeroLink *link;
+  guint64 ticket;
 } PoolSlot;
 
 static GQuark reservation_quark;
@@ -116,12 +119,15 @@ slot_free (gpointer data)
 {
   PoolSlot *slot = data;
 
-  if (slot->res.writer != NULL)
+  if (slot->res.writer != NULL) {
     GST_LOG ("pool buffer returned without being rendered: cancelling its "
         "reservation");
-  zb_reservation_cancel (&slot->res);
+    zb_reservation_cancel (&slot->res);
+    gst_zero_link_settle (slot->link, slot->ticket, FALSE);
+  }
   zb_hold_release (&slot->hold);
   zb_writer_unref (slot->mapping);
+  gst_zero_link_unref (slot->link);
   g_free (slot);
 }
 
@@ -197,10 +203,13 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   if (ret == GST_FLOW_OK && attributes == NULL)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         dontwait, *ticket, FALSE, pool->flushing, &slot->res, &failure);
-  if (ret == GST_FLOW_OK && attributes == NULL)
+  if (ret == GST_FLOW_OK && attributes == NULL) {
     slot->mapping = writer;
-  else
+    slot->link = gst_zero_link_ref (pool->link);
+    slot->ticket = *ticket;
+  } else {
     zb_writer_unref (writer);
+  }
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 
@@ -407,6 +416,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     memmove (data, data + offset, size);
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
+  gst_zero_link_settle (link, slot->ticket, rc == 0);
   if (rc == ZB_ESTATE) {
     zb_writer_unref (writer);
     return FALSE;
@@ -504,6 +514,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     goto done;
   if (!copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
+    gst_zero_link_settle (link, ticket, FALSE);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
         g_strdup ("a memory of the buffer cannot be mapped for reading"));
@@ -512,6 +523,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   rc = commit (&res, buffer, attributes, flags, header, size + header, hold,
       commit_ns);
+  gst_zero_link_settle (link, ticket, rc == 0);
   if (rc < 0) {
     *error = commit_error (writer, rc);
     if (rc == ZB_EREADERGONE)

@@ -58,7 +58,8 @@ typedef enum
                                  * (gst_zero_link_set_reconnect) */
   /* a plain pool buffer (the ring gave none when upstream took it: full
    * under policy=drop, no reader; or a reservation abandoned since)
-   * rendered after a buffer upstream took later got its frame reserved */
+   * rendered after a buffer upstream took later got its frame reserved
+   * (gst_zero_link_reserve: one not cancelled since, in the same ring) */
   GST_ZERO_WRITE_LATE,          /* dropped: copied, it would come after
                                  * that frame, back in time */
 } GstZeroWriteKind;

@@ -2541,7 +2541,8 @@ next_value (zb_reader * reader, guint64 * flags)
  * full is a plain one; the reader reads, upstream takes the next buffer,
  * a reservation; the plain one, rendered after, is dropped (counted, the
  * next frame DISCONT), not copied behind the reservation, which would put
- * it after a later frame (frames went back in time). */
+ * it after a later frame (frames went back in time). A later reservation
+ * that was cancelled, not committed, does not make it late (it did). */
 GST_START_TEST (test_pool_plain_buffer_not_behind_later)
 {
   gchar *name = ring_name ("late");
@@ -2610,6 +2611,22 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   fail_unless_equals_int (next_value (reader, &flags), 0x43);
   fail_unless_equals_int (next_value (reader, &flags), 0x44);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 3);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+
+  /* a later buffer returned unrendered: its reservation, cancelled, put
+   * no frame in the ring, so the plain one is copied, not dropped */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pool, 0x50 + i);
+  plain = fill_pool_buffer (pool, 0x53);        /* full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
+    fail_unless_equals_int (next_value (reader, &flags), 0x50 + i);
+  }
+  later = fill_pool_buffer (pool, 0x54);        /* reserved */
+  gst_buffer_unref (later);     /* and cancelled */
+  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x53);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 4);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
 
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
@@ -2683,12 +2700,14 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
 
 GST_END_TEST;
 
-/* on-reader-lost=wait, a queue before zerosink: a pool buffer reserved,
- * then the reader goes, and the next buffer finds it gone (the link
- * detaches: the reservation is abandoned); the next reader creates the
- * ring. The reserved buffer, pushed then, is copied into the new ring, its
- * bytes intact (its failed commit unmapped the lost ring under them:
- * SIGSEGV). */
+/* on-reader-lost=wait, policy=drop, a queue before zerosink: a plain
+ * buffer (taken while the ring was full), a pool buffer reserved, then the
+ * reader goes, and the next buffer finds it gone (the link detaches: the
+ * reservation is abandoned); the next reader creates the ring. The queue
+ * pushes them in order: the plain one and the reserved one are copied into
+ * the new ring, in that order, the reserved one's bytes intact (its failed
+ * commit unmapped the lost ring under them: SIGSEGV), and the plain one is
+ * not dropped as late (the lost ring's reservation counted). */
 GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
 {
   gchar *name = ring_name ("lostab");
@@ -2698,31 +2717,42 @@ GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
   GstHarness *h;
   GstElement *sink;
   GstBufferPool *pool;
-  GstBuffer *reserved, *gone;
+  GstBuffer *held[3], *plain, *reserved, *gone;
   guint64 flags;
-  guint max_buffers = 0;
+  guint i, max_buffers = 0;
 
+  /* 3 frames of 48 + 1000 bytes fit, a 4th does not */
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
   desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
-      "on-reader-lost=wait frame-header=true max-buffers=6", name);
+      "policy=drop on-reader-lost=wait frame-header=true max-buffers=6",
+      name);
   h = gst_harness_new_parse (desc);
   g_free (desc);
   sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
   gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
   pool = sink_pool (h, &max_buffers);
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pool, 0x60 + i);
+  plain = fill_pool_buffer (pool, 0x63);        /* the ring is full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
+    fail_unless_equals_int (next_value (reader, &flags), 0x60 + i);
+  }
   reserved = fill_pool_buffer (pool, 0x64);
   zb_reader_destroy (reader);   /* the reader goes */
   gone = fill_pool_buffer (pool, 0x65); /* finds it gone */
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
   g_usleep (60 * 1000);         /* past the link's next look */
+  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (h, reserved), GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (h, gone), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x63);
   fail_unless_equals_int (next_value (reader, &flags), 0x64);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 2);
 
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);

@@ -17,6 +17,15 @@
  * moved out (gst_zero_link_set_make_room), and again between moves. */
 #define HOLD_PATIENCE_MS 10
 
+/* With reconnect: why the next frame written is the first into a ring
+ * found (none while a frame was written since). */
+typedef enum
+{
+  ABSENT_NONE,
+  ABSENT_START,                 /* none had the ring yet (open, resume) */
+  ABSENT_LOST,                  /* a reader was lost (or refused) */
+} ZeroLinkAbsent;
+
 struct _GstZeroLink
 {
   gint refcount;
@@ -42,6 +51,9 @@ struct _GstZeroLink
   gboolean reconnect;           /* after a reader is lost: the next one */
   gboolean lost;                /* the reader went away; looking for the next */
   guint losses;                 /* readers lost since open */
+  ZeroLinkAbsent absent;        /* why frames are written into a ring found
+                                 * next, not told yet (gst_zero_link_found) */
+  guint64 dropped;              /* frames dropped since the last written */
   gint64 next_look;             /* lost: when to look for the ring again */
   guint64 refused_pid;          /* reconnect: the reader whose ring was too
                                  * small, not taken again while it has it */
@@ -160,6 +172,8 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   /* with reconnect, no reader yet is as a reader lost: frames are
    * dropped until one creates the ring (no connect-timeout wait) */
   link->lost = link->reconnect;
+  link->absent = link->reconnect ? ABSENT_START : ABSENT_NONE;
+  link->dropped = 0;
   link->losses = 0;
   link->next_look = 0;
   link->refused_pid = link->refused_size = 0;
@@ -197,6 +211,8 @@ gst_zero_link_resume (GstZeroLink * link)
    * starts: with reconnect, no reader yet is as a reader lost */
   if (link->writer == NULL) {
     link->lost = link->reconnect;
+    link->absent = link->reconnect ? ABSENT_START : ABSENT_NONE;
+    link->dropped = 0;
     link->next_look = 0;
   }
   g_mutex_unlock (&link->lock);
@@ -245,6 +261,7 @@ reader_gone_locked (GstZeroLink * link, zb_writer * writer)
   g_clear_pointer (&link->attributes, g_bytes_unref);
   detach_locked (link);
   link->lost = TRUE;
+  link->absent = ABSENT_LOST;
   link->losses++;
   link->next_look = 0;
 }
@@ -308,6 +325,35 @@ gst_zero_link_losses (GstZeroLink * link, gboolean * lost)
     *lost = link->lost;
   g_mutex_unlock (&link->lock);
   return losses;
+}
+
+void
+gst_zero_link_dropped (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  if (link->dropped++ == 0 && link->absent == ABSENT_START)
+    GST_INFO ("no reader has created the ring yet: dropping frames until "
+        "one does (on-reader-lost=wait; ring %s)", link->name);
+  g_mutex_unlock (&link->lock);
+}
+
+gboolean
+gst_zero_link_found (GstZeroLink * link, guint64 * dropped, gboolean * again)
+{
+  gboolean tell;
+
+  g_mutex_lock (&link->lock);
+  /* (lost again since the frame was written: told at the next reader's) */
+  tell = !link->lost && (link->absent == ABSENT_LOST ||
+      (link->absent == ABSENT_START && link->dropped > 0));
+  *dropped = link->dropped;
+  *again = link->absent == ABSENT_LOST;
+  if (!link->lost) {
+    link->absent = ABSENT_NONE;
+    link->dropped = 0;
+  }
+  g_mutex_unlock (&link->lock);
+  return tell;
 }
 
 void

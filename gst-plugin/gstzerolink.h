@@ -85,6 +85,16 @@ void gst_zero_link_reader_gone (GstZeroLink * link, zb_writer * writer);
  * *LOST (when not NULL) whether it is still looking for the next one. */
 guint gst_zero_link_losses (GstZeroLink * link, gboolean * lost);
 
+/* A frame was dropped (any reason): counted until the next written. */
+void gst_zero_link_dropped (GstZeroLink * link);
+/* After a frame was written: with reconnect, TRUE once when it is the
+ * first into a ring found after a reader was lost (*AGAIN TRUE), or after
+ * none had the ring from open or resume on and frames were dropped
+ * meanwhile; *DROPPED: the frames dropped since the last one written
+ * (gst_zero_link_dropped), then forgotten. */
+gboolean gst_zero_link_found (GstZeroLink * link, guint64 * dropped,
+    gboolean * again);
+
 /* Whether the metadata declares in-place answers ("zerobuffer":
  * {"in_place": 1}, docs/PROTOCOL.md §9.4): zerofilter's request ring. Before
  * open. */

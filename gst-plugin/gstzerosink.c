@@ -24,7 +24,8 @@
  * going, as shmsink does while its clients come and go: it drops the frames
  * meanwhile (counted in frames-dropped, one WARNING per reader lost) and
  * writes into the ring the next reader creates under the name, with its
- * metadata written anew (an INFO says so). So it does from the start (and
+ * metadata written anew (an INFO says so, with the frames dropped since
+ * the last one written, late ones too: below). So it does from the start (and
  * after a flush that starts the stream again after its EOS), as
  * shmsink wait-for-connection=false: with no reader yet it drops the frames
  * (no WARNING) until one creates the ring, without waiting
@@ -180,8 +181,6 @@ struct _GstZeroSink
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
   guint losses_told;            /* streaming thread: readers lost, warned of */
-  guint losses_found;           /* ... and found again, told */
-  guint64 dropped_lost;         /* ... frames dropped while none was there */
 
   /* statistics, under the object lock */
   guint64 frames_written;
@@ -488,8 +487,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->frames_written = self->bytes_written = self->frames_dropped = 0;
   self->frames_copied = self->frames_zero_copy = self->buffers_empty = 0;
   self->pending_flags = 0;
-  self->losses_told = self->losses_found = 0;
-  self->dropped_lost = 0;
+  self->losses_told = 0;
   self->pool_refused = FALSE;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
@@ -731,36 +729,27 @@ gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
   gst_zero_error_free (e);
 }
 
-/* on-reader-lost=wait: after a frame written, whether it went into a ring
- * a reader created again, or the first reader's after frames were dropped
- * without one (told once per reader found). */
+/* on-reader-lost=wait: after a frame written, whether it is the first
+ * into a ring found after a reader was lost, or after frames dropped with
+ * none yet (gst_zero_link_found). */
 static void
 gst_zero_sink_reader_found (GstZeroSink * self)
 {
-  gboolean lost;
-  guint losses = gst_zero_link_losses (self->link, &lost);
+  guint64 dropped;
+  gboolean again;
   gchar *name;
 
-  if (lost || (losses == self->losses_found && (losses > 0 ||
-              self->dropped_lost == 0)))
+  if (!gst_zero_link_found (self->link, &dropped, &again))
     return;
-  self->losses_found = losses;
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->buffer_name);
   GST_OBJECT_UNLOCK (self);
   /* (gst-launch-1.0 prints an INFO's debug text only) */
-  if (losses == 0)
-    GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s: "
-            "writing into it", name), ("A reader created ring %s: writing "
-            "into it; %" G_GUINT64_FORMAT " frames were dropped before, "
-            "while no reader had it", name, self->dropped_lost));
-  else
-    GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader created ring %s "
-            "again: writing into it", name), ("A reader created ring %s "
-            "again: writing into it; %" G_GUINT64_FORMAT " frames were "
-            "dropped while it had no reader; the metadata was written anew",
-            name, self->dropped_lost));
-  self->dropped_lost = 0;
+  GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader has ring %s%s: "
+          "writing into it", name, again ? " again" : ""), ("A reader has "
+          "ring %s%s: writing into it; the %" G_GUINT64_FORMAT " frames "
+          "%s were dropped", name, again ? " again" : "", dropped, again ?
+          "since the last one written" : "before this one"));
   g_free (name);
 }
 
@@ -819,10 +808,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
-    if (kind == GST_ZERO_WRITE_NO_READER && self->dropped_lost++ == 0 &&
-        gst_zero_link_losses (self->link, NULL) == 0)
-      GST_INFO_OBJECT (self, "no reader has created the ring yet: dropping "
-          "frames until one does (on-reader-lost=wait)");
+    gst_zero_link_dropped (self->link);
     GST_OBJECT_LOCK (self);
     self->frames_dropped++;
     GST_OBJECT_UNLOCK (self);

@@ -2643,7 +2643,9 @@ GST_END_TEST;
  * reader had the ring are plain; a reader comes, upstream takes the next
  * buffer, a reservation in the new ring; the plain ones still queued are
  * dropped when rendered after it (they would come after its frame: the
- * second reader's frames went back in time), and the frame has DISCONT. */
+ * second reader's frames went back in time), and the frame has DISCONT.
+ * The INFO about the next reader counts them too (it counted the frames
+ * dropped without a reader only). */
 GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
 {
   gchar *name = ring_name ("lostq");
@@ -2654,6 +2656,9 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
   GstElement *sink;
   GstBufferPool *pool;
   GstBuffer *a, *gone, *plain[2], *later;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  gchar *debug = NULL;
   guint64 flags, dropped;
   guint i, max_buffers = 0;
 
@@ -2664,6 +2669,7 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
   h = gst_harness_new_parse (desc);
   g_free (desc);
   sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
+  gst_element_set_bus (sink, bus);
   gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
   pool = sink_pool (h, &max_buffers);
   a = fill_pool_buffer (pool, 0x30);
@@ -2689,9 +2695,19 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
   dropped = stat_u64 (sink, "frames-dropped");
   fail_unless_equals_uint64 (dropped, 3);
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 2);
+  /* the INFO about the next reader counts them all, the late ones too */
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_INFO);
+  fail_unless (msg != NULL, "no INFO about the next reader");
+  gst_message_parse_info (msg, NULL, &debug);
+  fail_unless (strstr (debug, "the 3 frames since the last one written "
+          "were dropped") != NULL, "%s", debug);
+  g_free (debug);
+  gst_message_unref (msg);
 
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
   gst_object_unref (sink);
   gst_harness_teardown (h);
   zb_reader_destroy (reader);

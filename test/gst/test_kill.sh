@@ -123,7 +123,7 @@ n=$(checksums "$tmp/reader2.log" | wc -l)
 echo "reader killed, writer waits: the next reader exited $r with $n buffers"
 [ $r -eq 0 ] && [ "$n" -eq 10 ] ||
   { fail "(c) the next reader: exit $r, $n buffers"; cat "$tmp/reader2.log" "$tmp/writer.log"; }
-grep -qF "A reader created ring $name again" "$tmp/writer.log" ||
+grep -qF "A reader has ring $name again" "$tmp/writer.log" ||
   { fail "(c) the writer did not say it writes into the new ring"; cat "$tmp/writer.log"; }
 interrupt_launch $writer
 wait_status $writer

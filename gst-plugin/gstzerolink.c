@@ -266,20 +266,28 @@ reader_gone_locked (GstZeroLink * link, zb_writer * writer)
   link->next_look = 0;
 }
 
-/* With reconnect: WRITER's ring can never hold a frame (EMSGSIZE). When
- * it is still the link's writer, the link detaches as from a reader lost,
- * and does not take that reader's ring again (the same reader pid and
- * payload size) while it has it. */
+/* With reconnect: WRITER's ring can never hold a frame (EMSGSIZE, E).
+ * When it is still the link's writer, the link detaches as from a reader
+ * lost, and does not take that reader's ring again (the same reader pid
+ * and payload size) while it has it, unless the caps change
+ * (gst_zero_link_change_caps); E's text says what the user can do. */
 static void
-too_small (GstZeroLink * link, zb_writer * writer)
+too_small (GstZeroLink * link, zb_writer * writer, GstZeroError * e)
 {
   zb_health h;
+  gchar *text;
 
   g_mutex_lock (&link->lock);
   if (link->reconnect && writer != NULL && link->writer == writer &&
       zb_writer_health (writer, &h) == 0) {
     link->refused_pid = h.reader_pid;
     link->refused_size = h.payload_size;
+    text = g_strdup_printf ("%s: dropping frames until a reader creates a "
+        "ring they fit (on-reader-lost=wait); this reader's ring is taken "
+        "again once it is created larger%s", e->text, link->frame_header ?
+        ", or after a caps change" : "");
+    g_free (e->text);
+    e->text = text;
     GST_INFO ("ring %s (reader pid %" G_GUINT64_FORMAT ", payload %"
         G_GUINT64_FORMAT " bytes) is too small for the frames: not taken "
         "again while that reader has it", link->name, h.reader_pid,
@@ -605,6 +613,15 @@ gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
   gboolean ok = TRUE;
 
   g_mutex_lock (&link->lock);
+  /* frames of other caps may fit a ring refused as too small; they travel
+   * in their headers, so its metadata (of the caps before) does not stop
+   * them (without the header it would: not taken) */
+  if (link->refused_pid != 0 && link->frame_header &&
+      !gst_caps_is_equal (caps, link->frame_caps)) {
+    GST_INFO ("caps changed: ring %s, too small for the frames before, is "
+        "taken again", link->name);
+    link->refused_pid = link->refused_size = 0;
+  }
   if (link->metadata_caps == NULL)
     gst_caps_replace (&link->caps, caps);       /* the metadata's, to come */
   if (!set_frame_caps_locked (link, caps)) {
@@ -1274,6 +1291,6 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   if (rc == ZB_EREADERGONE)
     gst_zero_link_reader_gone (link, writer);
   else if (rc == ZB_EMSGSIZE)
-    too_small (link, writer);
+    too_small (link, writer, *error);
   return GST_FLOW_ERROR;
 }

@@ -73,10 +73,12 @@ gboolean gst_zero_link_tried (GstZeroLink * link);
  * ring is there: connect-timeout is not waited. Before open. */
 void gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect);
 /* With reconnect, a reserve that finds the frame can never fit the ring
- * (ZB_EMSGSIZE, still its error) detaches too, as from a reader lost, and
- * the link takes that reader's ring again (the same reader pid and payload
- * size) only once it is gone: a misconfigured reader does not end a writer
- * meant to outlive its readers, and is not written into again. */
+ * (ZB_EMSGSIZE, still its error, its text saying what to do) detaches
+ * too, as from a reader lost, and the link takes that reader's ring again
+ * (the same reader pid and payload size) only once it is gone, or, with
+ * the frame header, after a caps change (gst_zero_link_change_caps): a
+ * misconfigured reader does not end a writer meant to outlive its
+ * readers, and is not written into again while nothing changed. */
 /* WRITER (a reference the caller holds) met ZB_EREADERGONE: with
  * reconnect, when it is still the link's writer, the link detaches and
  * looks for the next reader. Any thread. */
@@ -128,8 +130,9 @@ gboolean gst_zero_link_set_caps (GstZeroLink * link, GstCaps * caps,
 
 /* zerosink's caps: the metadata's until it is written, then, with the frame
  * header, the caps each frame carries when they differ from it (as
- * set_frame_caps), in one step. (Caps set before connecting to a ring
- * whose metadata has others travel so too.) FALSE, with *error, when they differ and
+ * set_frame_caps), in one step; with the header, other caps give a ring
+ * refused as too small (set_reconnect) another chance. (Caps set before
+ * connecting to a ring whose metadata has others travel so too.) FALSE, with *error, when they differ and
  * cannot travel so (caps that only add fields to the metadata's need not). */
 gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);

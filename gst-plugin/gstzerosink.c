@@ -34,7 +34,7 @@
  * WARNING too (EMSGSIZE, naming the payload size needed): zerosink
  * detaches (that reader sees the end of the stream), drops the frames and
  * takes that reader's ring again only once it is gone (or created anew
- * with another size).
+ * with another size), or, with the frame header, after a caps change.
  *
  * Zero copy: for raw video caps with a fixed frame size zerosink offers
  * upstream a buffer pool whose buffers are reservations in the ring, so an
@@ -717,10 +717,9 @@ gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
 
   if (losses > self->losses_told) {
     self->losses_told = losses;
-    if (e->code == ZB_EMSGSIZE)
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s: dropping frames "
-              "until a reader creates a ring they fit (on-reader-lost=wait; "
-              "this reader's is not taken again)", e->text), ("%s", e->debug));
+    if (e->code == ZB_EMSGSIZE) /* (the link's text says what to do) */
+      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s", e->text), ("%s",
+              e->debug));
     else
       GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s: dropping frames "
               "until a reader creates the ring again (on-reader-lost=wait)",
@@ -942,7 +941,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "the ring the next reader creates under the name, its metadata "
           "written anew with the caps then; with frame-header the first "
           "frame has DISCONT; a ring too small for the frames is a WARNING "
-          "too, and that reader's ring is not taken again). Default: error",
+          "too, and that reader's ring is not taken again while it lives, "
+          "unless the caps change with frame-header). Default: error",
           GST_TYPE_ZERO_SINK_READER_LOST, DEFAULT_ON_READER_LOST,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

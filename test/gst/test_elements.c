@@ -769,6 +769,81 @@ GST_START_TEST (test_reader_lost_wait_too_small)
 
 GST_END_TEST;
 
+/* on-reader-lost=wait, frame-header=true, a reader whose ring is too small
+ * for the frames: the WARNING says what it takes (the payload size, or a
+ * caps change); after a caps change to frames that fit, zerosink writes
+ * into that reader's ring again (it stayed refused while the reader
+ * lived), the frames carrying their caps (the metadata keeps the first). */
+GST_START_TEST (test_reader_lost_wait_too_small_caps_change)
+{
+  gchar *name = ring_name ("smallcaps");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstCaps *caps;
+  GstBuffer *expected;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *err = NULL;
+  zb_frame frame;
+  zb_frame_ext ext;
+  guint i;
+  int rc = ZB_ETIMEDOUT;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "on-reader-lost=wait frame-header=true",
+      GRAY8_CAPS (100, 100), &appsrc);
+  bus = gst_element_get_bus (pipeline);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 10000,
+          FALSE));
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_WARNING |
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING,
+      "no WARNING (or an ERROR) for a ring too small");
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "payload size of at least") != NULL &&
+      strstr (err->message, "taken again once it is created larger, or "
+          "after a caps change") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 2000), ZB_EOF);
+
+  caps = gst_caps_from_string (GRAY8_CAPS (40, 25));
+  g_object_set (appsrc, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  for (i = 1; i < 30 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  fail_unless_equals_uint64 (ext.size, 1000);
+  expected = make_frame (i - 1, 1000, FALSE);
+  fail_unless (gst_buffer_memcmp (expected, 0, ext.data, 1000) == 0);
+  gst_buffer_unref (expected);
+  fail_unless (g_strstr_len ((const gchar *) ext.attrs, ext.attrs_size,
+          "width=(int)40") != NULL, "the frame does not carry its caps");
+  zb_frame_release (&frame);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  gst_object_unref (bus);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  fail_if (ring_exists (name));
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* on-reader-lost=wait, and the stream ends after the reader was lost and
  * before a frame went into the next reader's ring: that reader hears of the
  * end too (the metadata, and the writer gone: EOF), as a reader there at
@@ -4312,6 +4387,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_lost_wait_eos);
   tcase_add_test (tc, test_reader_lost_wait_start);
   tcase_add_test (tc, test_reader_lost_wait_too_small);
+  tcase_add_test (tc, test_reader_lost_wait_too_small_caps_change);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_frame_too_large);

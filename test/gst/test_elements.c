@@ -2525,68 +2525,93 @@ sink_pool (GstHarness * h, guint * max_buffers)
   return pool;
 }
 
+/* zerosink in a harness, its pool taken as upstream would take it. */
+typedef struct
+{
+  GstHarness *h;
+  GstElement *sink;
+  GstBufferPool *pool;          /* active */
+  guint max_buffers;            /* the pool's */
+  GstBus *bus;                  /* the sink's messages */
+} PoolSink;
+
+/* zerosink buffer-name=NAME PROPERTIES, negotiated for GRAY8 40x25
+ * (frames of 1000 bytes). */
+static void
+pool_sink_start (PoolSink * p, const gchar * name, const gchar * properties)
+{
+  gchar *desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
+      "sync=false %s", name, properties);
+
+  p->h = gst_harness_new_parse (desc);
+  g_free (desc);
+  p->sink = gst_bin_get_by_name (GST_BIN (p->h->element), "sink");
+  p->bus = gst_bus_new ();
+  gst_element_set_bus (p->sink, p->bus);
+  gst_harness_set_src_caps_str (p->h, GRAY8_CAPS (40, 25));
+  p->pool = sink_pool (p->h, &p->max_buffers);
+}
+
+static void
+pool_sink_stop (PoolSink * p)
+{
+  fail_unless (gst_buffer_pool_set_active (p->pool, FALSE));
+  gst_object_unref (p->pool);
+  gst_element_set_bus (p->sink, NULL);
+  gst_object_unref (p->bus);
+  gst_object_unref (p->sink);
+  gst_harness_teardown (p->h);
+}
+
 GST_START_TEST (test_pool_reservations)
 {
   gchar *name = ring_name ("held");
-  gchar *desc;
   zb_reader *reader = NULL;
   zb_frame frame;
-  GstHarness *h;
-  GstElement *sink;
-  GstBufferPool *pool;
+  PoolSink p;
   GstBuffer *a, *b, *c, *other;
   GstBufferPoolAcquireParams dontwait = { 0, };
-  guint max_buffers = 0;
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
           NULL), 0);
-  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
-      "timeout=500 max-buffers=3", name);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
-  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
-  pool = sink_pool (h, &max_buffers);
-  fail_unless_equals_int (max_buffers, 3);
+  pool_sink_start (&p, name, "timeout=500 max-buffers=3");
+  fail_unless_equals_int (p.max_buffers, 3);
 
   /* 1. three in flight, pushed in reverse: the reader gets them in the
    * order taken, once the first is there; a fourth waits for a buffer */
-  a = fill_pool_buffer (pool, 0xA1);
-  b = fill_pool_buffer (pool, 0xA2);
-  c = fill_pool_buffer (pool, 0xA3);
+  a = fill_pool_buffer (p.pool, 0xA1);
+  b = fill_pool_buffer (p.pool, 0xA2);
+  c = fill_pool_buffer (p.pool, 0xA3);
   dontwait.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
   other = NULL;
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &other,
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (p.pool, &other,
           &dontwait), GST_FLOW_EOS);
-  fail_unless_equals_int (gst_harness_push (h, c), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, c), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, b), GST_FLOW_OK);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EAGAIN);
-  fail_unless_equals_int (gst_harness_push (h, a), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, a), GST_FLOW_OK);
   expect_frame (reader, 0xA1);
   expect_frame (reader, 0xA2);
   expect_frame (reader, 0xA3);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 3);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 3);
 
   /* 2. a held buffer; a copy and a pool buffer pushed after it wait
    * behind it; it returns unrendered: the other two arrive */
-  a = fill_pool_buffer (pool, 0xB1);
+  a = fill_pool_buffer (p.pool, 0xB1);
   other = gst_buffer_new_allocate (NULL, 1000, NULL);
   gst_buffer_memset (other, 0, 0xB2, 1000);
-  fail_unless_equals_int (gst_harness_push (h, other), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, fill_pool_buffer (pool,
+  fail_unless_equals_int (gst_harness_push (p.h, other), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
               0xB3)), GST_FLOW_OK);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EAGAIN);
   gst_buffer_unref (a);
   expect_frame (reader, 0xB2);
   expect_frame (reader, 0xB3);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EAGAIN);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 4);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
 }
@@ -2612,6 +2637,28 @@ next_value (zb_reader * reader, guint64 * flags)
   return value;
 }
 
+/* In a ring of 3 frames (of 48 + 1000 bytes, frame-header=true) that
+ * READER empties: pool buffers VALUE to VALUE + 2 fill it, N more are
+ * taken while it is full (plain buffers VALUE + 3 on, in PLAIN), then the
+ * three are pushed and read. */
+static void
+plain_while_full (PoolSink * p, zb_reader * reader, guint8 value, guint n,
+    GstBuffer ** plain)
+{
+  GstBuffer *held[3];
+  guint64 flags;
+  guint i;
+
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p->pool, value + i);
+  for (i = 0; i < n; i++)
+    plain[i] = fill_pool_buffer (p->pool, value + 3 + i);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p->h, held[i]), GST_FLOW_OK);
+    fail_unless_equals_int (next_value (reader, &flags), value + i);
+  }
+}
+
 /* policy=drop, a queue before zerosink: a buffer taken while the ring was
  * full is a plain one; the reader reads, upstream takes the next buffer,
  * a reservation; the plain one, rendered after, is dropped (counted, the
@@ -2621,93 +2668,53 @@ next_value (zb_reader * reader, guint64 * flags)
 GST_START_TEST (test_pool_plain_buffer_not_behind_later)
 {
   gchar *name = ring_name ("late");
-  gchar *desc;
   zb_reader *reader = NULL;
   zb_frame frame;
-  GstHarness *h;
-  GstElement *sink;
-  GstBufferPool *pool;
-  GstBuffer *held[3], *plain, *later;
+  PoolSink p;
+  GstBuffer *plain[2], *later;
   guint64 flags;
-  guint i, max_buffers = 0;
 
-  /* 3 frames of 48 + 1000 bytes fit, a 4th does not */
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
-  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
-      "policy=drop frame-header=true max-buffers=6", name);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
-  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
-  pool = sink_pool (h, &max_buffers);
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (pool, 0x10 + i);
-  plain = fill_pool_buffer (pool, 0x13);        /* the ring is full */
-  for (i = 0; i < 3; i++)
-    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
-  }
-  later = fill_pool_buffer (pool, 0x14);        /* room again: reserved */
-  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
+  plain_while_full (&p, reader, 0x10, 1, plain);
+  later = fill_pool_buffer (p.pool, 0x14);      /* room again: reserved */
+  fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x14);
   fail_unless (flags & GST_BUFFER_FLAG_DISCONT, "no DISCONT after the drop");
   fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-zero-copy"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 4);
 
   /* a plain buffer with no later one reserved is still copied */
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (pool, 0x20 + i);
-  plain = fill_pool_buffer (pool, 0x23);        /* full again */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
-    fail_unless_equals_int (next_value (reader, &flags), 0x20 + i);
-  }
-  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  plain_while_full (&p, reader, 0x20, 1, plain);
+  fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x23);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
 
   /* two plain ones: the second's failed reservation does not make the
    * first late (it put no frame in the ring): both copied, in order */
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (pool, 0x40 + i);
-  plain = fill_pool_buffer (pool, 0x43);
-  later = fill_pool_buffer (pool, 0x44);        /* plain too: still full */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
-    fail_unless_equals_int (next_value (reader, &flags), 0x40 + i);
-  }
-  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+  plain_while_full (&p, reader, 0x40, 2, plain);
+  fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, plain[1]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x43);
   fail_unless_equals_int (next_value (reader, &flags), 0x44);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 3);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 3);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
 
   /* a later buffer returned unrendered: its reservation, cancelled, put
    * no frame in the ring, so the plain one is copied, not dropped */
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (pool, 0x50 + i);
-  plain = fill_pool_buffer (pool, 0x53);        /* full */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
-    fail_unless_equals_int (next_value (reader, &flags), 0x50 + i);
-  }
-  later = fill_pool_buffer (pool, 0x54);        /* reserved */
+  plain_while_full (&p, reader, 0x50, 1, plain);
+  later = fill_pool_buffer (p.pool, 0x54);      /* reserved */
   gst_buffer_unref (later);     /* and cancelled */
-  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x53);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 4);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
 }
@@ -2724,54 +2731,43 @@ GST_END_TEST;
 GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
 {
   gchar *name = ring_name ("lostq");
-  gchar *desc;
   zb_reader *reader = NULL;
   zb_frame frame;
-  GstHarness *h;
-  GstElement *sink;
-  GstBufferPool *pool;
+  PoolSink p;
   GstBuffer *a, *gone, *plain[2], *later;
-  GstBus *bus = gst_bus_new ();
   GstMessage *msg;
   gchar *debug = NULL;
-  guint64 flags, dropped;
-  guint i, max_buffers = 0;
+  guint64 flags;
+  guint i;
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 16384, 4096,
           NULL), 0);
-  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
-      "on-reader-lost=wait frame-header=true max-buffers=6", name);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
-  gst_element_set_bus (sink, bus);
-  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
-  pool = sink_pool (h, &max_buffers);
-  a = fill_pool_buffer (pool, 0x30);
-  fail_unless_equals_int (gst_harness_push (h, a), GST_FLOW_OK);
+  pool_sink_start (&p, name, "on-reader-lost=wait frame-header=true "
+      "max-buffers=6");
+  a = fill_pool_buffer (p.pool, 0x30);
+  fail_unless_equals_int (gst_harness_push (p.h, a), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x30);
   zb_reader_destroy (reader);   /* the reader goes */
   reader = NULL;
 
-  gone = fill_pool_buffer (pool, 0x31); /* finds it gone */
+  gone = fill_pool_buffer (p.pool, 0x31);       /* finds it gone */
   for (i = 0; i < 2; i++)
-    plain[i] = fill_pool_buffer (pool, 0x32 + i);       /* no reader */
+    plain[i] = fill_pool_buffer (p.pool, 0x32 + i);     /* no reader */
   fail_unless_equals_int (zb_reader_create (&reader, name, 16384, 4096,
           NULL), 0);
   g_usleep (60 * 1000);         /* past the link's next look */
-  later = fill_pool_buffer (pool, 0x34);        /* in the new ring */
-  fail_unless_equals_int (gst_harness_push (h, gone), GST_FLOW_OK);
+  later = fill_pool_buffer (p.pool, 0x34);      /* in the new ring */
+  fail_unless_equals_int (gst_harness_push (p.h, gone), GST_FLOW_OK);
   for (i = 0; i < 2; i++)
-    fail_unless_equals_int (gst_harness_push (h, plain[i]), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, later), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (p.h, plain[i]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x34);
   fail_unless (flags & GST_BUFFER_FLAG_DISCONT);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  dropped = stat_u64 (sink, "frames-dropped");
-  fail_unless_equals_uint64 (dropped, 3);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 2);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 3);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-written"), 2);
   /* the INFO about the next reader counts them all, the late ones too */
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_INFO);
+  msg = gst_bus_pop_filtered (p.bus, GST_MESSAGE_INFO);
   fail_unless (msg != NULL, "no INFO about the next reader");
   gst_message_parse_info (msg, NULL, &debug);
   fail_unless (strstr (debug, "the 3 frames since the last one written "
@@ -2779,12 +2775,7 @@ GST_START_TEST (test_reader_lost_wait_queued_plain_buffers)
   g_free (debug);
   gst_message_unref (msg);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_element_set_bus (sink, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
 }
@@ -2802,53 +2793,33 @@ GST_END_TEST;
 GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
 {
   gchar *name = ring_name ("lostab");
-  gchar *desc;
   zb_reader *reader = NULL;
   zb_frame frame;
-  GstHarness *h;
-  GstElement *sink;
-  GstBufferPool *pool;
-  GstBuffer *held[3], *plain, *reserved, *gone;
+  PoolSink p;
+  GstBuffer *plain, *reserved, *gone;
   guint64 flags;
-  guint i, max_buffers = 0;
 
-  /* 3 frames of 48 + 1000 bytes fit, a 4th does not */
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
-  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false "
-      "policy=drop on-reader-lost=wait frame-header=true max-buffers=6",
-      name);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
-  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
-  pool = sink_pool (h, &max_buffers);
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (pool, 0x60 + i);
-  plain = fill_pool_buffer (pool, 0x63);        /* the ring is full */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (h, held[i]), GST_FLOW_OK);
-    fail_unless_equals_int (next_value (reader, &flags), 0x60 + i);
-  }
-  reserved = fill_pool_buffer (pool, 0x64);
+  pool_sink_start (&p, name, "policy=drop on-reader-lost=wait "
+      "frame-header=true max-buffers=6");
+  plain_while_full (&p, reader, 0x60, 1, &plain);
+  reserved = fill_pool_buffer (p.pool, 0x64);
   zb_reader_destroy (reader);   /* the reader goes */
-  gone = fill_pool_buffer (pool, 0x65); /* finds it gone */
+  gone = fill_pool_buffer (p.pool, 0x65);       /* finds it gone */
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
   g_usleep (60 * 1000);         /* past the link's next look */
-  fail_unless_equals_int (gst_harness_push (h, plain), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, reserved), GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (h, gone), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, reserved), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, gone), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x63);
   fail_unless_equals_int (next_value (reader, &flags), 0x64);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 1);
-  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 2);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
 }
@@ -2861,43 +2832,27 @@ GST_END_TEST;
 GST_START_TEST (test_pool_failure_posted_by_render)
 {
   gchar *name = ring_name ("poolfail");
-  gchar *desc, *text;
+  gchar *text;
   zb_reader *reader = NULL;
-  GstHarness *h;
-  GstElement *sink;
-  GstBufferPool *pool;
+  PoolSink p;
   GstBuffer *buffer = NULL;
-  GstBus *bus;
   GstMessage *msg;
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 512, NULL),
       0);
-  desc = g_strdup_printf ("zerosink name=sink buffer-name=%s sync=false",
-      name);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  sink = gst_bin_get_by_name (GST_BIN (h->element), "sink");
-  bus = gst_bus_new ();
-  gst_element_set_bus (sink, bus);
-  gst_harness_set_src_caps_str (h, GRAY8_CAPS (40, 25));
-  pool = sink_pool (h, NULL);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+  pool_sink_start (&p, name, "");
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (p.pool, &buffer,
           NULL), GST_FLOW_OK);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL,
+  fail_unless (gst_bus_pop_filtered (p.bus, GST_MESSAGE_ERROR) == NULL,
       "the pool posted an error");
-  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_ERROR);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless_equals_int (gst_harness_push (p.h, buffer), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (p.bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL);
   text = error_text (msg, "EMSGSIZE (permanent)", name);
   fail_unless (strstr (text, "can never fit") != NULL, "%s", text);
   g_free (text);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_element_set_bus (sink, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
 }

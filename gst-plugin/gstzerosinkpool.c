@@ -401,14 +401,11 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     gboolean * moved, GstZeroError ** error)
 {
   gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
-  zb_writer *writer;
   guint8 *data;
   int rc;
 
   if (slot->res.writer == NULL)
     return FALSE;
-  /* for the error: the commit ends the reservation's reference */
-  writer = zb_writer_ref (slot->res.writer);
   data = slot->res.data + header;
   gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
       &maxsize);
@@ -417,21 +414,18 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
   gst_zero_link_settle (link, slot->ticket, rc == 0);
-  if (rc == ZB_ESTATE) {
-    zb_writer_unref (writer);
+  if (rc == ZB_ESTATE)
     return FALSE;
-  }
   slot->committed = TRUE;
   if (rc < 0) {
-    *error = commit_error (writer, rc);
+    *error = commit_error (slot->mapping, rc);
     if (rc == ZB_EREADERGONE)
-      gst_zero_link_reader_gone (link, writer);
+      gst_zero_link_reader_gone (link, slot->mapping);
     *ret = GST_FLOW_ERROR;
   } else {
     *moved = offset != 0;
     *ret = GST_FLOW_OK;
   }
-  zb_writer_unref (writer);
   return TRUE;
 }
 

@@ -1868,8 +1868,8 @@ static void overwrite_sem(const char *kind, const char *name,
  * error code."). Two garbages from the adversarial run: all 0xff, and
  * value 0 with one sleeper (so sem_post calls the futex) and futex flags
  * -1. The side that waits on it gets EPROTO naming the file, and so does
- * the writer that would post sem-w; the reader's posts to sem-r are left
- * out, and frames are still found by position. */
+ * the writer that would post sem-w and the reader that could not post
+ * sem-r (test_corrupt_sem_r_reader). */
 static void test_corrupt_semaphores(void) {
   static const int32_t bad_flags[3] = {0, 1, -1};
   static const int32_t intact[8] = {0, 0, 128}; /* glibc's, process-shared */
@@ -1900,7 +1900,8 @@ static void test_corrupt_semaphores(void) {
     GET_RELEASE(fx.r, 10, 1);
 
     /* sem-r: the writer waiting for room refuses it, the reader's post
-     * at a release is left out */
+     * at a release is left out and made once the file is right again
+     * (test_corrupt_sem_r_reader) */
     CHECK_RC(put(fx.w, 600, 2, 0), 0); /* [26, 642) */
     CHECK_RC(zb_reader_next(fx.r, &held, 1000), 0);
     overwrite_sem("sem-r", fx.name, bytes, n);
@@ -1984,6 +1985,79 @@ static void test_corrupt_sem_w_writer(void) {
   close(from_child);
   close(to_child);
 out:
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* The writer's side of test_corrupt_sem_r_reader: frames 1 and 2, then
+ * (after the parent's go) frame 3, which needs the room of both. */
+static void sem_r_reader_child(const char *name, int to_parent,
+                               int from_parent) {
+  zb_writer *w = NULL;
+  step_send(to_parent, zb_writer_connect(&w, name) == 0 &&
+                               put(w, 600, 1, 1000) == 0 &&
+                               put(w, 300, 2, 1000) == 0 ? 'y' : 'n');
+  step_wait(from_parent); /* both frames released, sem-r right again */
+  step_send(to_parent, put(w, 900, 3, 1000) == 0 ? 'y' : 'n');
+  step_wait(from_parent);
+  zb_writer_destroy(w);
+}
+
+/* The reader's counterpart of test_corrupt_sem_w_writer: a release while
+ * sem-r is written over gives the bytes back but cannot post them (glibc
+ * would abort on the file), and a writer that waits only on sem-r (the
+ * peers') would wait for its timeout with no reason. The next read says
+ * so, EPROTO naming the file, at every read until the file is right, and
+ * takes nothing meanwhile: frame 2, published, comes next, and the post
+ * left out is made then. Before, the post was left out silently and the
+ * read went on. */
+static void test_corrupt_sem_r_reader(void) {
+  static const int32_t bad_flags[3] = {0, 1, -1};
+  static const int32_t intact[8] = {0, 0, 128};
+  char name[96], needle[300], sem_name[128];
+  int from_child, to_child, status, posts = -1;
+  zb_reader *r = NULL;
+  zb_reader_room_info room;
+  zb_frame f, held;
+  sem_t *sem_r = SEM_FAILED;
+  pid_t child;
+  snprintf(name, sizeof name, "%s", zb_test_name("csemr"));
+  snprintf(needle, sizeof needle, "/dev/shm/sem.sem-r-%s is corrupt", name);
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  if (r == NULL ||
+      (child = fork_stepped(sem_r_reader_child, name, &from_child, &to_child)) < 0)
+    goto out;
+  snprintf(sem_name, sizeof sem_name, "/sem-r-%s", name);
+  sem_r = sem_open(sem_name, 0);
+  CHECK(sem_r != SEM_FAILED);
+  CHECK(step_wait(from_child) == 'y'); /* frames 1 [0, 616), 2 [616, 932) */
+  CHECK_RC(zb_reader_next(r, &held, 1000), 0);
+  CHECK(frame_ok(&held, 600, 1));
+  overwrite_sem("sem-r", name, bad_flags, sizeof bad_flags);
+  CHECK_RC(zb_frame_release(&held), 0); /* released: only the post fails */
+  CHECK_RC(zb_reader_room(r, &room), 0);
+  CHECK_EQ_U64(room.free, 1024 - 316); /* frame 1's bytes are back */
+  CHECK_RC(zb_reader_next(r, &f, 100), ZB_EPROTO);
+  CHECK_MSG(needle);
+  CHECK_MSG("could not post the room it gave back");
+  CHECK_RC(zb_reader_take_ready(r, &f), ZB_EPROTO);
+  CHECK_MSG(needle);
+  overwrite_sem("sem-r", name, intact, sizeof intact);
+  GET_RELEASE(r, 300, 2); /* not lost */
+  if (sem_r != SEM_FAILED)
+    CHECK(sem_getvalue(sem_r, &posts) == 0 && posts == 2); /* made up + 2's */
+  step_send(to_child, 'g');
+  CHECK(step_wait(from_child) == 'y');
+  GET_RELEASE(r, 900, 3);
+  step_send(to_child, 'g');
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  close(from_child);
+  close(to_child);
+out:
+  if (sem_r != SEM_FAILED)
+    sem_close(sem_r);
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));
   zb_test_remove_ring(name);
@@ -2693,6 +2767,7 @@ int main(void) {
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);
   RUN(test_corrupt_sem_w_writer);
+  RUN(test_corrupt_sem_r_reader);
 #endif
   RUN(test_corrupt_metadata);
   RUN(test_reader_timeouts);

@@ -185,12 +185,15 @@ int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
  * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),
  * ZB_EOF (the writer detached cleanly and every frame was read; a later call
  * waits for a new writer), ZB_EWRITERDEAD (reported once per dead writer),
- * ZB_ESEQUENCE or ZB_EPROTO. Several frames may be held at once. One thread
+ * ZB_ESEQUENCE or ZB_EPROTO (also, taking nothing, while a post of room
+ * given back could not be made: sem-r's file written over; the post is
+ * made once it is right). Several frames may be held at once. One thread
  * at a time. */
 int zb_reader_next(zb_reader *reader, zb_frame *frame, int timeout_ms);
 
 /* Takes a frame only if one is ready now: 0, or ZB_EAGAIN (also when the
- * stream ended: the next zb_reader_next reports that). Never waits, never
+ * stream ended: the next zb_reader_next reports that), ZB_ESEQUENCE or
+ * ZB_EPROTO as zb_reader_next. Never waits, never
  * consumes a wake-up and never looks at the writer's liveness (no /proc
  * read): for taking every ready frame after a zb_reader_next, in a batch. */
 int zb_reader_take_ready(zb_reader *reader, zb_frame *frame);

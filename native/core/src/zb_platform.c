@@ -191,16 +191,17 @@ static bool sem_intact(sem_t *sem) {
 #endif
 }
 
-void zb__sem_post(sem_t *sem) {
-  if (sem_intact(sem))
-    sem_post(sem);
+bool zb__sem_post(sem_t *sem) {
+  return sem_intact(sem) && (sem_post(sem) == 0 || errno == EOVERFLOW);
+}
+
+int zb__sem_corrupt(const char *sem_name, const char *cost) {
+  return zb__fail(ZB_EPROTO, "semaphore file /dev/shm/sem.%s is corrupt: "
+                  "another process wrote over it%s", sem_name + 1, cost);
 }
 
 int zb__sem_check(sem_t *sem, const char *sem_name) {
-  if (!sem_intact(sem))
-    return zb__fail(ZB_EPROTO, "semaphore file /dev/shm/sem.%s is corrupt: "
-                    "another process wrote over it", sem_name + 1);
-  return 0;
+  return sem_intact(sem) ? 0 : zb__sem_corrupt(sem_name, "");
 }
 
 int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {

@@ -55,10 +55,16 @@ int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns);
  * would make glibc abort us. Checked before each wait, and by the writer
  * before it publishes a frame (whose sem-w post would be left out). */
 int zb__sem_check(sem_t *sem, const char *sem_name);
-/* sem_post, left out when the semaphore's file is corrupt (glibc would
- * abort us): the side that waits on it reports it, and the writer checks
- * sem-w itself before publishing (zb__sem_check). */
-void zb__sem_post(sem_t *sem);
+/* ZB_EPROTO: "semaphore file /dev/shm/sem.NAME is corrupt: another process
+ * wrote over it", then what it cost (`cost`, "" for nothing more). */
+int zb__sem_corrupt(const char *sem_name, const char *cost);
+/* sem_post; false when it was left out: the semaphore's file is corrupt
+ * (glibc would abort us) or sem_post refused it. The side that waits on it
+ * reports it; the writer checks sem-w before publishing (zb__sem_check),
+ * the reader reports a sem-r post left out at its next read. A semaphore
+ * at SEM_VALUE_MAX (EOVERFLOW) counts as posted: a wait on it returns at
+ * once. */
+bool zb__sem_post(sem_t *sem);
 /* Takes one post if there is one; never waits. */
 void zb__sem_take(sem_t *sem);
 /* Takes every post there is, never waiting; how many. In one atomic step

@@ -77,6 +77,7 @@ struct zb_reader {
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
   bool closed;                    /* destroyed: nothing goes back any more */
   atomic_bool unlinked;           /* names removed (zb_reader_unlink or destroy) */
+  atomic_bool room_unposted;      /* a give-back's sem-r post was left out */
   zb_pending *pending;            /* circular, capacity pending_cap */
   size_t pending_cap, pending_head, pending_count;
   uint64_t head_ticket;           /* ticket of pending[pending_head] */
@@ -135,7 +136,8 @@ static void pending_drain(zb_reader *r) {
     return;
   zb__add_release(&r->seg.oieb->payload_free_bytes, bytes);
   r->unreturned -= bytes;
-  zb__sem_post(r->sem_r);
+  if (!zb__sem_post(r->sem_r))
+    atomic_store(&r->room_unposted, true); /* reported by the next read */
 }
 
 /* A tail skipped at a wrap: returned as soon as the frames before it are. */
@@ -303,6 +305,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   r->expected_sequence = 1;
   atomic_init(&r->refs, 1);
   atomic_init(&r->unlinked, false);
+  atomic_init(&r->room_unposted, false);
   r->poison_released = opts != NULL && opts->poison_released;
   r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
@@ -730,6 +733,22 @@ static int no_frame_ready(zb_reader *r) {
                         r->name);
 }
 
+/* A give-back whose sem-r post was left out (its file corrupt, written over
+ * by another process): a writer waiting only on sem-r (the peers') would
+ * wait for its timeout with no reason given. Posted now when the file is
+ * right again; else ZB_EPROTO naming it, at each read until it is. Before
+ * the read takes anything, so no frame is lost; held frames stay valid and
+ * their releases give their bytes back (only the post is missing). */
+static int post_room_left_out(zb_reader *r) {
+  if (!atomic_exchange(&r->room_unposted, false) || zb__sem_post(r->sem_r))
+    return 0;
+  atomic_store(&r->room_unposted, true);
+  return zb__sem_corrupt(r->names.sem_r,
+                         "; the reader could not post the room it gave "
+                         "back, and a writer waiting for room would not "
+                         "see it");
+}
+
 /* One look of zb_reader_next (or with ready_only zb_reader_take_ready: a
  * frame only when one is there, without wake-ups or looking at the writer):
  * a result, or NOTHING_YET when it would sleep. probe_liveness: check that
@@ -743,6 +762,8 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
     r->wakes_reported = wakes;
     return zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", r->name);
   }
+  if ((rc = post_room_left_out(r)) < 0)
+    return rc;
   /* The metadata before writer_pid: a writer wrote it after claiming
    * writer_pid, so 0 read next means that writer has left. writer_pid
    * before the positions: a writer that detached published its last frame

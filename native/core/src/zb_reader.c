@@ -499,14 +499,32 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   }
 }
 
+/* Frames posted by the writer and not handed out yet (negative while we
+ * have read frames whose posts are still to come). */
+static int64_t posted_unread(const zb_reader *r) {
+  return (int64_t)(r->frame_posts - r->frames_taken);
+}
+
 /* Counts n posts taken: our own wake-ups first (those not taken yet), the
- * rest frame posts, as n takes of one post each would. */
+ * rest frame posts, as n takes of one post each would. Posts of frames not
+ * read yet never outnumber the entries counted and not read: a writer
+ * posts a frame after counting it, and counts in ring order, so a posted
+ * frame we have not read comes before any entry we read uncounted. A
+ * surplus (a flooded sem-w) is no writer's and is dropped, the count
+ * loaded after the posts were taken: once the counts agree (an empty ring)
+ * no post is left to claim a full lap (docs/PROTOCOL.md §5). */
 static void count_posts(zb_reader *r, unsigned n) {
   unsigned wakes = atomic_load(&r->wakes_requested) - r->wakes_taken;
+  uint64_t written, read, counted_unread;
   if (wakes > n)
     wakes = n;
   r->wakes_taken += wakes;
   r->frame_posts += n - wakes;
+  written = zb__load_acquire(&r->seg.oieb->payload_written_count);
+  read = zb__load_relaxed(&r->seg.oieb->payload_read_count);
+  counted_unread = written > read ? written - read : 0;
+  if (posted_unread(r) > 0 && (uint64_t)posted_unread(r) > counted_unread)
+    r->frame_posts = r->frames_taken + counted_unread;
 }
 
 static void count_post(zb_reader *r) { count_posts(r, 1); }
@@ -526,12 +544,6 @@ static unsigned take_posts(zb_reader *r) {
   if (posts > 0)
     count_posts(r, posts);
   return posts;
-}
-
-/* Frames posted by the writer and not handed out yet (negative while we
- * have read frames whose posts are still to come). */
-static int64_t posted_unread(const zb_reader *r) {
-  return (int64_t)(r->frame_posts - r->frames_taken);
 }
 
 /* Whether the entry at read position pos is published (docs/PROTOCOL.md §5,

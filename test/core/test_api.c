@@ -1779,6 +1779,34 @@ static void test_flooded_posts_balance(void) {
   fixture_close(&fx);
 }
 
+/* Equal positions while the reader holds a frame are no full lap: a lap
+ * would cover the held bytes, which the writer cannot write over before
+ * they are given back. With counts ahead (a Python writer's wrap at a
+ * small tail leaves its count one ahead for good) posts of a flood taken
+ * then are not all surplus by the counts, and free bytes are short by the
+ * held frame: the reader took the zeros after frame 2 for a marker and
+ * replayed frame 1 while frame 2 was held. */
+static void test_no_lap_while_holding(void) {
+  ring_fixture fx;
+  zb_frame f, held;
+  if (fixture_open(&fx, "lapheld", 1024) == 0) {
+    atomic_fetch_add(&fx.m.oieb->payload_written_count, 1);
+    flood_sem_w(fx.name, 1000);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+    GET_RELEASE(fx.r, 10, 1);
+    CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+    CHECK_RC(zb_reader_next(fx.r, &held, 1000), 0);
+    CHECK(frame_ok(&held, 10, 2));
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK_MSG("no frame ready");
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_read_pos), 52);
+    CHECK_RC(zb_frame_release(&held), 0);
+    CHECK_RC(put(fx.w, 10, 3, 0), 0);
+    GET_RELEASE(fx.r, 10, 3);
+  }
+  fixture_close(&fx);
+}
+
 /* zb_health_read of ring name in another process (as `zerobuffer inspect`
  * reads a ring it does not own): its return code, or 1 when the message
  * lacks needle. */
@@ -2800,6 +2828,7 @@ int main(void) {
   RUN(test_corrupt_free_while_connected);
   RUN(test_corrupt_frames);
   RUN(test_flooded_posts_balance);
+  RUN(test_no_lap_while_holding);
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);

@@ -556,6 +556,7 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
   uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
+  uint64_t held, size;
   bool in_tail = pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE;
 
   *published = false;
@@ -576,12 +577,16 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
   /* Positions equal: empty, or the writer went a whole lap round. A lap
    * leaves bytes in use, so fewer than ring free (a peer writer's lost
    * updates only lower them): with every byte free, counts and posts that
-   * claim one (a flooded sem-w) would replay the frames read already. */
+   * claim one (a flooded sem-w) would replay the frames read already. Nor
+   * is it a lap while we hold bytes: a lap would cover them, and no writer
+   * writes over bytes not given back (held now, so held when write_pos
+   * was loaded). */
   take_posts(r);
   *published = posted_unread(r) > 0 &&
                zb__load_acquire(&oieb->payload_written_count) !=
                    zb__load_relaxed(&oieb->payload_read_count) &&
-               zb__load_acquire(&oieb->payload_free_bytes) < ring;
+               zb__load_acquire(&oieb->payload_free_bytes) < ring &&
+               zb_reader_held_bytes(r, &held, &size) == 0 && held == 0;
   return 0;
 }
 

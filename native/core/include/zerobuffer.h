@@ -624,7 +624,9 @@ typedef struct zb_health {
  * bytes past the ring, and, with the reader's message, for an unread entry
  * the reader will refuse (one past the writer's position, ...): all three
  * walk the unread entries by the reader's rules (told only when the reader
- * did not move during the walk). A segment that is not ready (empty, or a
+ * did not move during the walk; a whole lap unread is not walked, as
+ * nothing outside the reader tells it from an empty ring, docs/PROTOCOL.md
+ * §8). A segment that is not ready (empty, or a
  * zero header) is judged by its lock file as a connecting writer judges it
  * (docs/PROTOCOL.md §4, "Writer connect"): ZB_ENOENT while a live reader
  * holds the lock (still being created; try again), ZB_EREADERGONE when none

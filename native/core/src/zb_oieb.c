@@ -143,8 +143,9 @@ static void count_backlog(const zb_segment *seg, zb_health *h) {
  * reader's) and not taken, and no writer changes such bytes; a reader that
  * moved leaves the walk saying nothing. Equal positions (0 and P are one
  * place: the C++ reader goes to 0 after an exact end) and a reader in a
- * small tail with the writer at 0 have nothing to walk, as for the reader
- * (docs/PROTOCOL.md §5). */
+ * small tail with the writer at 0 have nothing to walk: whether equal
+ * positions are a whole lap only the reader can tell, by its posts and
+ * held bytes; counts and free bytes cannot (docs/PROTOCOL.md §8). */
 static int check_unread(const zb_segment *seg, const char *name) {
   zb_oieb *oieb = seg->oieb;
   const uint64_t ring = seg->payload_size;

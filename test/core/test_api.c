@@ -1912,6 +1912,17 @@ static pid_t fork_stepped(void (*child)(const char *, int, int),
   return pid;
 }
 
+/* The end of a fork_stepped child: its last go, its exit status 0, the
+ * pipes closed. */
+static void finish_stepped(pid_t child, int from_child, int to_child) {
+  int status;
+  step_send(to_child, 'g');
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  close(from_child);
+  close(to_child);
+}
+
 /* Writes n bytes over /dev/shm/sem.KIND-NAME, as any process of the user
  * can. */
 static void overwrite_sem(const char *kind, const char *name,
@@ -2022,7 +2033,7 @@ static void test_corrupt_sem_w_writer(void) {
   static const int32_t bad_flags[3] = {0, 1, -1};
   static const int32_t intact[8] = {0, 0, 128};
   char name[96];
-  int from_child, to_child, status;
+  int from_child, to_child;
   zb_reader *r = NULL;
   zb_frame f;
   pid_t child;
@@ -2043,11 +2054,7 @@ static void test_corrupt_sem_w_writer(void) {
   step_send(to_child, 'g');
   CHECK(step_wait(from_child) == 'y'); /* a next writer's frame */
   GET_RELEASE(r, 30, 1);
-  step_send(to_child, 'g');
-  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-        WEXITSTATUS(status) == 0);
-  close(from_child);
-  close(to_child);
+  finish_stepped(child, from_child, to_child);
 out:
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));
@@ -2080,7 +2087,7 @@ static void test_corrupt_sem_r_reader(void) {
   static const int32_t bad_flags[3] = {0, 1, -1};
   static const int32_t intact[8] = {0, 0, 128};
   char name[96], needle[300], sem_name[128];
-  int from_child, to_child, status, posts = -1;
+  int from_child, to_child, posts = -1;
   zb_reader *r = NULL;
   zb_reader_room_info room;
   zb_frame f, held;
@@ -2114,11 +2121,7 @@ static void test_corrupt_sem_r_reader(void) {
   step_send(to_child, 'g');
   CHECK(step_wait(from_child) == 'y');
   GET_RELEASE(r, 900, 3);
-  step_send(to_child, 'g');
-  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-        WEXITSTATUS(status) == 0);
-  close(from_child);
-  close(to_child);
+  finish_stepped(child, from_child, to_child);
 out:
   if (sem_r != SEM_FAILED)
     sem_close(sem_r);

@@ -10,8 +10,9 @@
  * comes before or after the position depending on the writer. Only when
  * the writer's position equals ours is the ring either empty or full; then
  * a sem-w post that no frame has used up yet (every writer posts once per
- * frame, after everything else), with more entries written than read, says
- * full. Sequence numbers check each frame once it is read.
+ * frame, after everything else), with more entries written than read and
+ * no bytes held by us (a lap would cover them), says full. Sequence
+ * numbers check each frame once it is read.
  *
  * The reader is reference counted: the handle and every frame handed out
  * (a lease) hold it. zb_reader_destroy() unlinks the ring at once; the

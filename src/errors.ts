@@ -17,7 +17,11 @@ export class ZeroBufferError extends Error {
   readonly errno?: number;
   /** A wait ran out of time. */
   readonly timedOut: boolean;
-  /** A wait was ended by an AbortSignal or cancel. */
+  /**
+   * The core's ECANCELED (a wait it interrupted). No wait of this package's
+   * API ends with it: an AbortSignal rejects with its reason, as Node's APIs
+   * do, and close() ends a read with null and a write with ESTATE.
+   */
   readonly isCanceled: boolean;
 
   constructor(message: string, options: ZeroBufferErrorOptions) {

@@ -2,7 +2,7 @@
 // released (then the view reads as empty), timestamps from the optional
 // frame header, and the stream's video info.
 import type { Caps } from './caps.js';
-import { FrameSizeError } from './errors.js';
+import { ZeroBufferError } from './errors.js';
 import { decodeAttributes } from './frame-attributes.js';
 import { frameImage, type Image } from './image.js';
 import { imageMetaOf, type ImageMeta } from './image-meta.js';
@@ -160,10 +160,10 @@ export class Frame implements Disposable {
     return imageMetaOf(this);
   }
 
-  /** A copy of the bytes that outlives release(); throws FrameSizeError (ERELEASED) once released. */
+  /** A copy of the bytes that outlives release(); throws a ZeroBufferError (ERELEASED) once released. */
   copy(): Uint8Array {
     if (this.#released)
-      throw new FrameSizeError(`frame ${this.sequence} was released: its bytes are gone (copy() before release())`, { code: 'ERELEASED' });
+      throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (copy() before release())`, { code: 'ERELEASED' });
     return this.#data.slice();
   }
 

@@ -3,7 +3,7 @@
 // whose size does not match its caps, or a stream without usable caps, is an
 // error, never a silent all-zero image.
 import { yuvColorimetry, type Colorimetry } from './colorimetry.js';
-import { FrameSizeError, MetadataError } from './errors.js';
+import { FrameSizeError, MetadataError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { PlaneInfo, RawFormat, VideoInfo } from './video-info.js';
 
@@ -76,7 +76,7 @@ function described(value: unknown): string {
 /** Describes a frame's picture; throws when caps are missing or the size is wrong. */
 export function frameImage(frame: Frame): Image {
   if (frame.released)
-    throw new FrameSizeError(`frame ${frame.sequence} was released: its bytes are gone`, { code: 'ERELEASED' });
+    throw new ZeroBufferError(`frame ${frame.sequence} was released: its bytes are gone`, { code: 'ERELEASED' });
   const info = infoOf(frame);
   if (info.encoded) {
     return {

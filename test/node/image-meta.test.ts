@@ -46,7 +46,7 @@ test('a released frame keeps its imageMeta (image() throws ERELEASED)', () => {
   expect(f.imageMeta).toEqual({
     width: 4, height: 1, timestamp_ms: 2, timestamp_source: 'pts', camera_id: 'gate', color_space: 'BGR', format: 'BGRx',
   });
-  expect(() => f.image()).toThrow(expect.objectContaining({ code: 'ERELEASED' }));
+  expect(() => f.image()).toThrow(expect.objectContaining({ name: 'ZeroBufferError', code: 'ERELEASED' }));
 });
 
 test('zerosink camera-id reaches frame.imageMeta through a real ring, with PTS from the frame header', async () => {

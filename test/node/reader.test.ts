@@ -195,7 +195,7 @@ test('a stale view reads as empty after release, frame.data is an empty array th
     expect(first.data.byteLength).toBe(0);
     expect([first.data.slice().length, first.data.subarray(0).length, new Uint8Array(first.data).length, structuredClone(first.data).length])
       .toEqual([0, 0, 0, 0]);
-    expect(() => first.copy()).toThrow(expect.objectContaining({ code: 'ERELEASED', message: expect.stringMatching(/^frame 1 was released/) }));
+    expect(() => first.copy()).toThrow(expect.objectContaining({ name: 'ZeroBufferError', code: 'ERELEASED', message: expect.stringMatching(/^frame 1 was released/) }));
     first.release(); // idempotent
 
     // Retain frame 2 inside a loop, then let newer frames pass through.

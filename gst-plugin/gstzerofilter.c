@@ -10,7 +10,8 @@
  * as the request ring is found), goes downstream with the input's PTS,
  * DTS, duration and flags, but the PTS and DTS, and the duration, of the
  * response's frame header where it has them (when the response metadata
- * declares one). Response N answers request N, so a response without a
+ * declares one), and its flags (added to the input's when the requests
+ * carry no header: the server did not know them). Response N answers request N, so a response without a
  * duration of its own lasts as long as its input, whatever framerate the
  * server's caps declare (one frame of theirs would overlap the next
  * response when the input comes faster).
@@ -115,6 +116,7 @@ typedef struct
   GstBuffer *pass;              /* NULL for a request */
   GstClockTime pts, dts, duration;
   guint32 flags;
+  guint32 drop_flags;           /* those of flags that drops before it left */
   guint64 sent_ns;              /* zb_now_ns at the request's commit (taken
                                  * before it: never after the answer's) */
   gboolean discard;             /* flushed: its response is thrown away */
@@ -539,20 +541,31 @@ stamp (GstBuffer * out, const Pending * p)
   GST_BUFFER_FLAG_SET (out, p->flags);
 }
 
-/* A response's timing, as zerosrc takes a writer's: the PTS and DTS of its
- * frame header (EXT, NULL when the response metadata declares none) when
- * it has either, its duration when it has one; else those of the request's
- * input (stamp() set them). Not one frame of the server caps' framerate:
- * responses are one per request, so they come at the input's rate. */
+/* A response's timing and flags, as zerosrc takes a writer's: the PTS and
+ * DTS of its frame header (EXT, NULL when the response metadata declares
+ * none) when it has either, its duration when it has one; else those of
+ * P's input (stamp() set them). Not one frame of the server caps'
+ * framerate: responses are one per request, so they come at the input's
+ * rate. Its flags replace the input's when the request carried them (a
+ * frame header, REQUEST_HEADER), as the server may clear one (DELTA_UNIT
+ * of a frame it encoded as a key frame); else it knew none of them and
+ * only adds its own. The DISCONT and RESYNC of drops before it stay. */
 static void
-stamp_response (GstBuffer * out, const zb_frame_ext * ext)
+stamp_response (GstBuffer * out, const Pending * p, const zb_frame_ext * ext,
+    gboolean request_header)
 {
-  if (ext != NULL && (ext->pts != ZB_EXT_NONE || ext->dts != ZB_EXT_NONE)) {
+  stamp (out, p);
+  if (ext == NULL)
+    return;
+  if (ext->pts != ZB_EXT_NONE || ext->dts != ZB_EXT_NONE) {
     GST_BUFFER_PTS (out) = ext->pts;    /* ZB_EXT_NONE is CLOCK_TIME_NONE */
     GST_BUFFER_DTS (out) = ext->dts;
   }
-  if (ext != NULL && ext->duration != ZB_EXT_NONE)
+  if (ext->duration != ZB_EXT_NONE)
     GST_BUFFER_DURATION (out) = ext->duration;
+  if (request_header)
+    GST_BUFFER_FLAG_UNSET (out, p->flags & ~p->drop_flags);
+  GST_BUFFER_FLAG_SET (out, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
 /* Request P as it came in: a buffer over its bytes, held in the request
@@ -958,8 +971,8 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
     gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
             frame, offset, size));
   }
-  stamp (out, p);
-  stamp_response (out, self->response_header ? &ext : NULL);
+  stamp_response (out, p, self->response_header ? &ext : NULL,
+      gst_zero_link_header_size (self->link) > 0);
   pending_free (p);
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;
@@ -1316,6 +1329,7 @@ static void
 pending_take_drop_flags (GstZeroFilter * self, Pending * p)
 {
   p->flags |= self->drop_flags;
+  p->drop_flags = self->drop_flags;
   self->drop_flags = 0;
 }
 

@@ -18,9 +18,10 @@
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
  *   attributes);
- * - a server whose response header carries its own PTS and durations, under
- *   caps of another framerate: the buffers pushed have its timing, and the
- *   input's duration where it sent none (one response per request);
+ * - a server whose response header carries its own PTS, durations and
+ *   flags, under caps of another framerate: the buffers pushed have its
+ *   timing and flags, and the input's duration where it sent none (one
+ *   response per request);
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  *   also one that passes because its write failed (on-error=pass, the
  *   server gone), with the dropped one's RESYNC;
@@ -210,11 +211,13 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
   }
   if (s->retime) {
     /* a server at half the rate, say: its own PTS (twice the request's),
-     * no DTS, and a duration in the header for every other response only */
+     * no DTS, and a duration in the header for every other response only;
+     * DELTA_UNIT where the request has none and not where it has (an
+     * encoder's choice of key frames) */
     guint64 index = ext.pts / FRAME_NS;
     zb_frame_ext out = { 2 * ext.pts, ZB_EXT_NONE,
-      index % 2 == 0 ? RETIMED_DURATION : ZB_EXT_NONE, 0, ext.flags, 0,
-      NULL, 0, NULL, 0
+      index % 2 == 0 ? RETIMED_DURATION : ZB_EXT_NONE, 0,
+      ext.flags ^ GST_BUFFER_FLAG_DELTA_UNIT, 0, NULL, 0, NULL, 0
     };
 
     if (zb_writer_reserve (responses, ZB_EXT_HEADER_SIZE + ext.size, &res,
@@ -985,13 +988,29 @@ GST_START_TEST (test_corrupt_response_metadata)
 
 GST_END_TEST;
 
+/* Sets DELTA_UNIT on every other buffer (odd PTS index) going through. */
+static GstPadProbeReturn
+set_delta_on_odd (GstPad * pad, GstPadProbeInfo * info, gpointer unused)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_PTS (buffer) / FRAME_NS % 2 == 1) {
+    buffer = gst_buffer_make_writable (buffer);
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+    GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
  * where it has one, else the input's (20 ms), not one frame of the
  * server's 25/1: responses come one per request, at the input's rate, so
  * 40 ms would overlap the next one (they used to carry the input's PTS
- * and duration whatever the header said). */
+ * and duration whatever the header said). Their flags are the header's
+ * too: the server clears the DELTA_UNIT of the odd inputs and sets it on
+ * the even ones (they had the input's, whatever the header said). */
 GST_START_TEST (test_response_timing)
 {
   gchar *channel = channel_name ("retime");
@@ -999,8 +1018,13 @@ GST_START_TEST (test_response_timing)
   GstElement *pipeline = filter_pipeline (channel,
       "videotestsrc num-buffers=6 ! " GRAY_CAPS, "", "sync=false");
   GstElement *appsink;
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"),
+      "sink");
   guint i;
 
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
+      NULL);
+  gst_object_unref (pad);
   server->retime = TRUE;
   reach_state (pipeline, GST_STATE_PLAYING);
   appsink = by_name (pipeline, "out");
@@ -1016,6 +1040,9 @@ GST_START_TEST (test_response_timing)
         GST_TIME_FORMAT, i, GST_TIME_ARGS (GST_BUFFER_DTS (buffer)));
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), i % 2 == 0 ?
         RETIMED_DURATION : FRAME_NS);
+    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)
+        == (i % 2 == 0), "response %u: DELTA_UNIT %d", i,
+        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
     gst_sample_unref (sample);
   }
   finish (pipeline, server, channel);

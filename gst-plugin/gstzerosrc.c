@@ -33,7 +33,8 @@
  * works it out before a muxer, see below), so a live pipeline sees the
  * writer's pacing, not the jitter of the transport. When a frame without
  * a DTS has a PTS before what was pushed already (B-frames), zerosrc warns
- * once: mp4mux would store such frames in the wrong order without a word.
+ * once: mp4mux would store such frames in the wrong order without a word
+ * (not for a DISCONT one, a writer that looped back: a new time base).
  * Raw frames committed while zerosrc was not PLAYING (paused, or not yet
  * playing) are dropped, as a live source makes nothing then, and the next
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
@@ -514,6 +515,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
+    /* a DISCONT frame that goes back starts a new timeline (the writer
+     * seeked or looped back: a flush marks it), not a reordered frame */
+    if (self->ts_anchored && (ext->flags & GST_BUFFER_FLAG_DISCONT) &&
+        decode + self->ts_offset < self->ts_last)
+      self->ts_anchored = FALSE;
     if (!self->ts_anchored) {
       GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
 

@@ -3412,6 +3412,57 @@ GST_START_TEST (test_reordered_pts_without_dts)
 
 GST_END_TEST;
 
+/* A PTS-only writer that loops back (a flushing seek to the start marks
+ * its first buffer DISCONT): a new timeline, not reordered frames, so no
+ * warning (there was one) and the PTS pushed go on forward (they went back
+ * by the whole loop: late at the sinks). */
+GST_START_TEST (test_pts_loop_back_with_discont)
+{
+  const gint64 pts_frames[] = { 0, 1, 2, 3, 0, 1, 2 };
+  gchar *name = ring_name ("fhloop");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *error = NULL;
+  gint64 pts, last = -1, dts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i > 0)
+      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
+    if (i == 4)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
+    next_times (appsink, &pts, &dts);
+    fail_unless (pts > last, "frame %u: PTS %" G_GINT64_FORMAT " after %"
+        G_GINT64_FORMAT, i, pts, last);
+    last = pts;
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  bus = gst_element_get_bus (reader_pipe);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  if (msg != NULL) {
+    gst_message_parse_warning (msg, &error, NULL);
+    fail ("unexpected warning: %s", error->message);
+  }
+  gst_object_unref (bus);
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* zerosrc's timeout is for a PLAYING reader: a pause longer than it is no
  * error, also when a frame came during it (the frame header's, dropped at
  * the resume), and the frame written after the pause arrives. */
@@ -4393,6 +4444,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);
   tcase_add_test (tc, test_reordered_pts_without_dts);
+  tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);

@@ -3340,6 +3340,29 @@ GST_START_TEST (test_reader_pause_drops_waited_frames)
 
 GST_END_TEST;
 
+/* Pushes N frames with a PTS only, frame i's PTS_FRAMES[i] frames of 33 ms,
+ * at an encoder's pace (a B-frame's PTS is then over 15 ms behind its
+ * commit, which must not move the time base); frame DISCONT_AT (-1: none)
+ * DISCONT. */
+static void
+push_pts_only (GstElement * appsrc, const gint64 * pts_frames, guint n,
+    gint discont_at)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i > 0)
+      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
+    if ((gint) i == discont_at)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+}
+
 /* A writer that sends PTS only (a demuxer's B-frames without DTS, or a
  * Node writer): the frames' PTS keep the writer's order and spacing, even
  * where it goes back (only frames that waited through a pause are moved),
@@ -3370,17 +3393,7 @@ GST_START_TEST (test_reordered_pts_without_dts)
     writer_pipe = writer_pipeline (name, "frame-header=true",
         GRAY8_CAPS (4, 4), &appsrc);
     set_state (writer_pipe, GST_STATE_PLAYING);
-    for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
-      GstBuffer *buffer = make_frame (i, 16, FALSE);
-
-      /* at an encoder's pace: a B-frame's PTS is then over 15 ms behind
-       * its commit, which must not move the time base */
-      if (i > 0)
-        g_usleep (33 * G_TIME_SPAN_MILLISECOND);
-      GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
-      fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
-              buffer), GST_FLOW_OK);
-    }
+    push_pts_only (appsrc, pts_frames, G_N_ELEMENTS (pts_frames), -1);
     for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
       next_times (appsink, &pts[i], &dts);
       fail_unless_equals_int64 (pts[i] - pts[0],
@@ -3431,17 +3444,7 @@ GST_START_TEST (test_pts_loop_back_with_discont)
   writer_pipe = writer_pipeline (name, "frame-header=true",
       GRAY8_CAPS (4, 4), &appsrc);
   set_state (writer_pipe, GST_STATE_PLAYING);
-  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
-    GstBuffer *buffer = make_frame (i, 16, FALSE);
-
-    if (i > 0)
-      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
-    GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
-    if (i == 4)
-      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
-    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
-            buffer), GST_FLOW_OK);
-  }
+  push_pts_only (appsrc, pts_frames, G_N_ELEMENTS (pts_frames), 4);
   for (i = 0; i < G_N_ELEMENTS (pts_frames); i++) {
     next_times (appsink, &pts, &dts);
     fail_unless (pts > last, "frame %u: PTS %" G_GINT64_FORMAT " after %"

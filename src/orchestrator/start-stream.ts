@@ -3,7 +3,7 @@
 import { EventEmitter, once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
-import { PipelineError, WriterGoneError } from '../errors.js';
+import { PipelineError, WriterGoneError, ZeroBufferError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { announce } from '../line-protocol/format.js';
 import { fail, validateSignal, validateSize, type WaitOptions } from '../options.js';
@@ -185,7 +185,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     try {
       for (;;) {
         let restarts = this.pipeline.restarts;
-        let writerDied: WriterGoneError | undefined;
+        let writerDied: ZeroBufferError | undefined;
         try {
           for await (const frame of this.reader.frames({ ...readOptions, signal: combined })) {
             // a restarted writer the reader took over from the old one without an end between
@@ -196,7 +196,10 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
             handedOut = false;
           }
         } catch (e) {
-          if (!(e instanceof WriterGoneError) || combined.aborted) throw e;
+          // its death, or its note that its metadata did not fit the ring
+          // (EMSGSIZE): gst-launch's exit follows, and says more
+          const writerEnded = e instanceof WriterGoneError || (e instanceof ZeroBufferError && e.code === 'EMSGSIZE');
+          if (!writerEnded || combined.aborted) throw e;
           writerDied = e;
         }
         if (combined.aborted) break;

@@ -1096,6 +1096,49 @@ static void test_held_bytes(void) {
 }
 
 /* 8. Metadata. */
+/* A writer whose metadata does not fit the 64-byte block and that leaves
+ * without a frame notes in the block what it needed, so its reader fails
+ * with EMSGSIZE and the size instead of waiting for a stream that never
+ * comes (it waited: nothing in the segment said a writer was there). The
+ * frames a writer before it published come first. One that wrote a frame
+ * after the refusal leaves no note. */
+static void test_metadata_needed_note(void) {
+  ring_fixture fx;
+  zb_frame f;
+  const uint8_t *data;
+  uint64_t size;
+  static const char big[100] = "{}";
+  if (fixture_open(&fx, "metaneed", 1024) == 0) {
+    CHECK_RC(put(fx.w, 16, 1, 0), 0); /* a writer that wrote no metadata */
+    zb_writer_destroy(fx.w);
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    CHECK_RC(zb_writer_set_metadata(fx.w, big, sizeof big), ZB_EMSGSIZE);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    GET_RELEASE(fx.r, 16, 1);
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EMSGSIZE);
+    CHECK_MSG("gave up");
+    CHECK_MSG("at least 108");
+    CHECK_MSG(fx.name);
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK(size == strlen("{\"zerobuffer\":{\"metadata_needed\":108}}") &&
+          memcmp(data, "{\"zerobuffer\":{\"metadata_needed\":108}}", size) ==
+              0);
+    fixture_close(&fx);
+  }
+  if (fixture_open(&fx, "metaneed2", 1024) == 0) {
+    CHECK_RC(zb_writer_set_metadata(fx.w, big, sizeof big), ZB_EMSGSIZE);
+    CHECK_RC(put(fx.w, 16, 1, 0), 0);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    GET_RELEASE(fx.r, 16, 1);
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+    fixture_close(&fx);
+  }
+}
+
 static void test_metadata(void) {
   ring_fixture fx;
   zb_health h;
@@ -2824,6 +2867,7 @@ int main(void) {
   RUN(test_room);
   RUN(test_held_bytes);
   RUN(test_metadata);
+  RUN(test_metadata_needed_note);
   RUN(test_writer_checks);
   RUN(test_corrupt_header);
   RUN(test_corrupt_not_a_segment);

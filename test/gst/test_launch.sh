@@ -4,7 +4,9 @@
 #   gst-launch-1.0 -e zerosrc buffer-name=X ! checksumsink
 # Both exit 0, the reader sees the same buffers (checksums) as the same source
 # without the ring, the caps arrive without being typed, and the ring is gone
-# afterwards. Every process runs under `timeout`.
+# afterwards. Every process runs under `timeout`. Also: a stream that ends
+# before its first frame, caps with stream headers, and metadata that does
+# not fit the reader's block (both fail, naming the size needed).
 # A sanitized plugin needs the sanitizer runtimes, which the uninstrumented
 # gst-launch-1.0 does not load: meson passes their paths in
 # ZB_SANITIZER_PRELOAD and they are preloaded; without them: exit 77 (skip).
@@ -144,6 +146,34 @@ if gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then
   both_exit_0 vorbis "zbgst-launch-$$-d" "! vorbisdec ! fakesink" \
     "audiotestsrc num-buffers=20 ! vorbisenc"
 fi
+
+# Metadata that does not fit the reader's block (64 bytes): the writer
+# fails with the size needed, and the reader, told by the writer's note in
+# the block, fails with the same size instead of waiting for ever (it did:
+# 10 s here, then killed).
+name="zbgst-launch-$$-g"
+timeout 10 gst-launch-1.0 -e zerosrc buffer-name="$name" metadata-size=64 \
+  announce=true ! fakesink >"$tmp/reader.log" 2>&1 &
+reader_pid=$!
+for _ in $(seq 500); do
+  grep -qF "\"start-stream\",\"params\":[\"$name\"" "$tmp/reader.log" && break
+  sleep 0.02
+done
+timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=3 ! "$CAPS" ! \
+  zerosink buffer-name="$name" >"$tmp/writer.log" 2>&1
+w=$?
+wait $reader_pid
+r=$?
+needed=$(grep -o 'metadata size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
+if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
+  ! grep -q "gave up: its metadata needs a metadata block of $needed bytes, this ring's is 64" "$tmp/reader.log" ||
+  ! grep -q 'zerobuffer-error=EMSGSIZE (permanent)' "$tmp/reader.log"; then
+  fail "metadata too big: writer $w, reader $r, needed '$needed'"
+  cat "$tmp/writer.log" "$tmp/reader.log"
+else
+  echo "metadata too big: writer $w, reader $r, both naming $needed bytes"
+fi
+[ -e "/dev/shm/$name" ] && fail "metadata too big: /dev/shm/$name left"
 
 [ $failures -eq 0 ] && echo "PASS" && exit 0
 echo "$failures failure(s)"

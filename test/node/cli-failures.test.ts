@@ -10,6 +10,7 @@ import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { failureText } from '../../src/cli/pipeline-failure.js';
 import { PipelineError } from '../../src/errors.js';
+import { RingError, ZeroBufferReader } from '../../src/index.js';
 import { OutputTail } from '../../src/runner/pipeline-output.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
@@ -123,6 +124,39 @@ test('run: a ring too small for the frames is permanent: exit 3, the message onc
   expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
   expect(events.find((e) => e['state'] === 'exited')).toMatchObject({ error: 'EMSGSIZE', permanent: true });
   expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EMSGSIZE', lastErrorPermanent: true });
+});
+
+test('metadata that does not fit the reader\'s block (64 bytes): a Node reader fails with EMSGSIZE and the size zerosink needed (it waited to its timeout); run exits 3 with zerosink\'s message, each time', async () => {
+  const name = ringName('meta-small');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1 << 20 });
+  const caps = 'video/x-raw,format=RGB,width=64,height=48';
+  try {
+    const writer = run('gst-launch-1.0', ['videotestsrc', 'num-buffers=3', '!', caps, '!', 'zerosink', `buffer-name=${name}`],
+      { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+    const t0 = Date.now();
+    let failure: unknown;
+    try {
+      for await (const frame of reader.frames({ timeoutMs: 10000 })) frame.release();
+    } catch (e) {
+      failure = e;
+    }
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await writer.exit()).toBe(1);
+    const needed = /metadata size of at least (\d+)/.exec(writer.stderr + writer.stdout.join('\n'))?.[1];
+    expect(needed).toBeDefined();
+    expect(failure).toBeInstanceOf(RingError);
+    expect((failure as RingError).code).toBe('EMSGSIZE');
+    expect((failure as RingError).message).toContain(`this ring's is 64; create the ring with a metadata size of at least ${needed}`);
+  } finally {
+    await reader.close();
+  }
+  // the reader may see the writer's note before gst-launch's exit: run still reports the pipeline's failure
+  for (let i = 0; i < 5; i++) {
+    const child = run(process.execPath, [bin, 'run', '--name', `${name}-${i}`, '--metadata-size', '64', '--json', `videotestsrc num-buffers=3 ! ${caps}`]);
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain('failed for good (EMSGSIZE, permanent)');
+    expect(child.stderr).toContain('create the ring with a metadata size of at least');
+  }
 });
 
 test('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH): "never ran", what to install, permanent (no restart), exit 3', async () => {

@@ -185,6 +185,8 @@ int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
  * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),
  * ZB_EOF (the writer detached cleanly and every frame was read; a later call
  * waits for a new writer), ZB_EWRITERDEAD (reported once per dead writer),
+ * ZB_EMSGSIZE (a writer's metadata did not fit the metadata block: its note
+ * names the size needed, docs/PROTOCOL.md §9.5; every call after it too),
  * ZB_ESEQUENCE or ZB_EPROTO (also, taking nothing, while a post of room
  * given back could not be made: sem-r's file written over; the post is
  * made once it is right). Several frames may be held at once. One thread
@@ -316,7 +318,9 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
  * it once, before the first frame they take): ZB_ESTATE once this writer
  * has published a frame. If the ring already holds metadata (a writer
  * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA.
- * The bytes are opaque to the ring; zerosrc and the Node API read the
+ * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this
+ * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
+ * a note of the block size needed there for the reader (§9.5). The bytes are opaque to the ring; zerosrc and the Node API read the
  * convention of GStreamer users of the protocol (docs/PROTOCOL.md §2.2): a
  * UTF-8 JSON object whose "caps" string gives the frames' caps as
  * gst_caps_to_string prints them, e.g.

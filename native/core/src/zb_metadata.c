@@ -2,7 +2,8 @@
  * metadata is a JSON object (readers cut before its first '{'), and our
  * extensions are declared in its member "zerobuffer": the per-frame header
  * by {"frame_header":1}, a duplex client's acceptance of in-place answers by
- * {"in_place":1} (docs/PROTOCOL.md §9, "Our extensions").
+ * {"in_place":1}, the note of a writer whose metadata did not fit by
+ * {"metadata_needed":N} (docs/PROTOCOL.md §9, "Our extensions").
  *
  * The metadata comes from another process: the scanner below never recurses
  * (nesting only moves a counter), never reads past `end`, and turns
@@ -11,11 +12,13 @@
 #include <string.h>
 
 #include "zb_error.h"
+#include "zb_oieb.h"
 #include "zerobuffer.h"
 
 #define DECLARED_KEY "zerobuffer"
 #define FRAME_HEADER_KEY "frame_header"
 #define IN_PLACE_KEY "in_place"
+#define METADATA_NEEDED_KEY "metadata_needed"
 
 typedef struct scan {
   const uint8_t *p, *end;
@@ -246,4 +249,9 @@ int zb_metadata_declare_in_place(const uint8_t *json, uint64_t size,
                                  uint8_t *out, uint64_t cap,
                                  uint64_t *out_size) {
   return declare_value(json, size, IN_PLACE_KEY, out, cap, out_size);
+}
+
+int zb__metadata_needed(const uint8_t *metadata, uint64_t size) {
+  int needed = declared_value(metadata, size, METADATA_NEEDED_KEY);
+  return needed > 0 ? needed : 0;
 }

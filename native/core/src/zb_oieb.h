@@ -91,6 +91,14 @@ int zb__segment_validate(zb_segment *seg, const char *name);
 int zb__segment_metadata(const zb_segment *seg, const char *name,
                          const uint8_t **data, uint64_t *size);
 
+/* A writer whose metadata did not fit the block leaves this note in it
+ * when it detaches (our extension, docs/PROTOCOL.md §9.5), so that its
+ * reader learns why no stream comes: {"zerobuffer":{"metadata_needed":N}},
+ * N the block size its metadata needed. zb__metadata_needed reads N from
+ * metadata (0 when there is no such note). zb_metadata.c. */
+#define ZB__METADATA_NEEDED_NOTE "{\"zerobuffer\":{\"metadata_needed\":%llu}}"
+int zb__metadata_needed(const uint8_t *metadata, uint64_t size);
+
 int zb__segment_health(const zb_segment *seg, const char *name,
                        zb_health *health);
 

@@ -72,6 +72,8 @@ struct zb_reader {
   uint64_t expected_sequence;
   zb_process writer;              /* the writer_pid last seen, as first seen */
   uint64_t metadata_seen;         /* metadata_written_bytes last seen */
+  uint64_t metadata_needed;       /* a writer's note that its metadata
+                                     needed a block this large, or 0 */
   bool stream_active;             /* a writer or frame seen since last end */
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
 
@@ -495,8 +497,12 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   if (pid != 0 && pid != r->reported_dead_writer)
     r->stream_active = true;
   if (metadata != r->metadata_seen) {
+    const uint8_t *data;
+    uint64_t size;
     r->metadata_seen = metadata;
     r->stream_active = true;
+    if (zb__segment_metadata(&r->seg, r->name, &data, &size) == 0)
+      r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
   }
 }
 
@@ -794,6 +800,14 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
     return rc;
   if (ready_only)
     return no_frame_ready(r);
+  if (r->metadata_needed != 0) /* after the frames before it, if any */
+    return zb__fail(ZB_EMSGSIZE, "the writer of ring \"%s\" gave up: its "
+                    "metadata needs a metadata block of %llu bytes, this "
+                    "ring's is %llu; create the ring with a metadata size "
+                    "of at least %llu", r->name,
+                    (unsigned long long)r->metadata_needed,
+                    (unsigned long long)r->seg.metadata_size,
+                    (unsigned long long)r->metadata_needed);
   /* Liveness costs a /proc read: only once per wait slice in which no
    * frame came, or when the caller polls. */
   rc = check_writer_end(r, writer_pid, probe_liveness || timeout_ms == 0,

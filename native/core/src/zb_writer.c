@@ -27,6 +27,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,8 @@ struct zb_writer {
   bool closed;            /* destroyed: detached, reservations abandoned */
   uint64_t next_sequence;
   uint64_t frames;        /* frames this writer published */
+  uint64_t metadata_needed; /* the block size its refused metadata needed
+                               (0: none), noted in the block at destroy */
   uint64_t pub_pos;       /* where the next published entry goes (OIEB) */
   uint64_t alloc_pos;     /* where the next reservation goes */
   uint64_t booked;        /* bytes from pub_pos to alloc_pos (unpublished) */
@@ -462,6 +465,35 @@ fail:
   return rc;
 }
 
+/* Writes SIZE bytes of metadata into the empty block, which holds them. */
+static void write_metadata(zb_writer *w, const void *data, uint64_t size) {
+  memcpy(w->seg.metadata, &size, sizeof size);
+  memcpy(w->seg.metadata + 8, data, size);
+  zb__store_release(&w->seg.oieb->metadata_free_bytes,
+                    w->seg.metadata_size - 8 - size);
+  zb__store_release(&w->seg.oieb->metadata_written_bytes, 8 + size);
+}
+
+/* A writer that leaves without a frame after its metadata did not fit
+ * tells the reader why in the block, when its note fits there (its
+ * reader would otherwise wait for a stream that never comes: nothing else
+ * in the segment says that a writer was there). */
+static void note_metadata_needed(zb_writer *w) {
+  const uint8_t *existing;
+  uint64_t existing_size;
+  char note[64];
+  int n;
+
+  if (w->metadata_needed == 0 || w->frames > 0 ||
+      zb__segment_metadata(&w->seg, w->name, &existing, &existing_size) < 0 ||
+      existing_size != 0)
+    return;
+  n = snprintf(note, sizeof note, ZB__METADATA_NEEDED_NOTE,
+               (unsigned long long)w->metadata_needed);
+  if (n > 0 && (uint64_t)n + 8 <= w->seg.metadata_size)
+    write_metadata(w, note, (uint64_t)n);
+}
+
 void zb_writer_destroy(zb_writer *w) {
   uint64_t self;
   int waiters;
@@ -474,6 +506,7 @@ void zb_writer_destroy(zb_writer *w) {
    * the detach below would come after the reader's end of stream. */
   w->closed = true;
   w->count = 0;
+  note_metadata_needed(w); /* while writer_pid is ours (§4) */
   self = zb__self_pid();
   /* No sem-w post: readers take one per frame. A waiting reader looks at
    * writer_pid after each wait slice. */
@@ -550,7 +583,6 @@ static int quoted_length(uint64_t size) { return size < 100 ? (int)size : 100; }
 
 /* zb_writer_set_metadata under the writer's lock. */
 static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
-  zb_oieb *oieb = w->seg.oieb;
   const uint8_t *existing;
   uint64_t existing_size;
   int rc;
@@ -589,7 +621,8 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
                     "metadata blocks hold at most %llu bytes",
                     (unsigned long long)size,
                     (unsigned long long)ZB_MAX_METADATA_SIZE);
-  if (size > w->seg.metadata_size || w->seg.metadata_size - size < 8)
+  if (size > w->seg.metadata_size || w->seg.metadata_size - size < 8) {
+    w->metadata_needed = size + 8;
     return zb__fail(ZB_EMSGSIZE,
                     "metadata of %llu bytes does not fit ring \"%s\": its "
                     "metadata block is %llu bytes, 8 of them for the length; "
@@ -597,11 +630,9 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
                     (unsigned long long)size, w->name,
                     (unsigned long long)w->seg.metadata_size,
                     (unsigned long long)(size + 8));
-  memcpy(w->seg.metadata, &size, sizeof size);
-  memcpy(w->seg.metadata + 8, data, size);
-  zb__store_release(&oieb->metadata_free_bytes,
-                    w->seg.metadata_size - 8 - size);
-  zb__store_release(&oieb->metadata_written_bytes, 8 + size);
+  }
+  write_metadata(w, data, size);
+  w->metadata_needed = 0;
   return 0;
 }
 

@@ -21,7 +21,8 @@
  * - a server whose response header carries its own PTS, durations and
  *   flags, under caps of another framerate: the buffers pushed have its
  *   timing and flags, and the input's duration where it sent none (one
- *   response per request);
+ *   response per request); a server that answers requests without the
+ *   header with one adds its flags to the input's;
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  *   also one that passes because its write failed (on-error=pass, the
  *   server gone), with the dropped one's RESYNC;
@@ -104,6 +105,8 @@ typedef struct
   gboolean in_place;            /* answers in place (when declared) */
   gboolean corrupt_metadata;    /* the response metadata's length prefix */
   gboolean plain;               /* requests without a frame header: echoed */
+  gboolean plain_flags;         /* and answered with a frame header that
+                                 * sets HEADER on every other one */
   gboolean retime;              /* declares the header and 25/1 caps; see
                                  * answer () */
   gint answers_left;            /* then stops answering (-1: never) */
@@ -174,11 +177,19 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
     g_mutex_lock (&s->lock);
     g_ptr_array_add (s->caps_seen, caps_seen (s, &ext));
     g_mutex_unlock (&s->lock);
-    if (zb_writer_reserve (responses, request->size, &res,
+    gsize offset = s->plain_flags ? ZB_EXT_HEADER_SIZE : 0;
+    zb_frame_ext out = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0,
+      request->sequence % 2 == 1 ? GST_BUFFER_FLAG_HEADER : 0, 0, NULL, 0,
+      NULL, 0
+    };
+
+    if (zb_writer_reserve (responses, offset + request->size, &res,
             RESPONSE_WAIT_MS) < 0)
       return FALSE;
-    memcpy (res.data, request->data, request->size);
-    return zb_reservation_commit (&res, request->size) == 0;
+    if (offset > 0)
+      zb_frame_ext_write (res.data, &out);
+    memcpy (res.data + offset, request->data, request->size);
+    return zb_reservation_commit (&res, offset + request->size) == 0;
   }
   fail_unless (zb_metadata_frame_header (meta, meta_size) == 1,
       "the tests run zerofilter with frame-header=true");
@@ -297,8 +308,8 @@ server_loop (gpointer data)
           g_usleep (5 * G_TIME_SPAN_MILLISECOND);
       fail_unless (responses != NULL, "no response ring %s",
           s->response_name);
-      if (s->in_place && zb_writer_metadata (responses, &meta, &meta_size)
-          == 0 && meta_size == 0)
+      if ((s->in_place || s->plain_flags) && zb_writer_metadata (responses,
+              &meta, &meta_size) == 0 && meta_size == 0)
         fail_unless_equals_int (zb_writer_set_metadata (responses,
                 HEADER_METADATA, strlen (HEADER_METADATA)), 0);
       if (s->retime && zb_writer_metadata (responses, &meta, &meta_size) == 0
@@ -1050,6 +1061,49 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
+/* Requests without a frame header, responses with one (as a Node server
+ * answering in place sends): the server knew none of the input's flags, so
+ * its own are added to them: the odd inputs' DELTA_UNIT stays, the
+ * server's HEADER on the even ones comes (it did not: the input's only). */
+GST_START_TEST (test_response_flags_added_to_plain_requests)
+{
+  gchar *channel = channel_name ("plainflags");
+  Server *server = server_start_full (channel, 0, TRUE);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc num-buffers=6 ! " GRAY_CAPS, "frame-header=false",
+      "sync=false");
+  GstElement *appsink;
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"),
+      "sink");
+  guint i;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
+      NULL);
+  gst_object_unref (pad);
+  server->plain_flags = TRUE;
+  reach_state (pipeline, GST_STATE_PLAYING);
+  appsink = by_name (pipeline, "out");
+  for (i = 0; i < 6; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+
+    fail_unless (sample != NULL, "response %u did not arrive", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), i * FRAME_NS);
+    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)
+        == (i % 2 == 1), "response %u: DELTA_UNIT %d", i,
+        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER) ==
+        (i % 2 == 0), "response %u: HEADER %d", i,
+        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER));
+    gst_sample_unref (sample);
+  }
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* policy=drop with a server slower than the live source (30 ms a frame,
  * one every 20 ms): the buffer after those dropped is
  * DISCONT (as zerosink marks the frame after a drop), so that a decoder
@@ -1259,6 +1313,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
   tcase_add_test (tc, test_response_timing);
+  tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);
   tcase_add_test (tc, test_caps_refinement_without_header);

@@ -1013,6 +1013,42 @@ set_delta_on_odd (GstPad * pad, GstPadProbeInfo * info, gpointer unused)
   return GST_PAD_PROBE_OK;
 }
 
+/* Six buffers of videotestsrc into zerofilter (FILTER_PROPS) over
+ * CHANNEL, DELTA_UNIT set on the odd ones on their way in; not started. */
+static GstElement *
+delta_on_odd_pipeline (const gchar * channel, const gchar * filter_props)
+{
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc num-buffers=6 ! " GRAY_CAPS, filter_props, "sync=false");
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"),
+      "sink");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
+      NULL);
+  gst_object_unref (pad);
+  return pipeline;
+}
+
+/* Response I from APPSINK (fails unless it arrives). */
+static GstSample *
+pull_response (GstElement * appsink, guint i)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+
+  fail_unless (sample != NULL, "response %u did not arrive", i);
+  return sample;
+}
+
+/* Fails unless FLAG is set on BUFFER, response I, exactly when EXPECTED. */
+static void
+check_flag (GstBuffer * buffer, guint i, GstBufferFlags flag,
+    gboolean expected)
+{
+  fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, flag) == expected,
+      "response %u: flag 0x%x %s", i, flag, expected ? "missing" : "set");
+}
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
@@ -1026,34 +1062,23 @@ GST_START_TEST (test_response_timing)
 {
   gchar *channel = channel_name ("retime");
   Server *server = server_start (channel, 0);
-  GstElement *pipeline = filter_pipeline (channel,
-      "videotestsrc num-buffers=6 ! " GRAY_CAPS, "", "sync=false");
+  GstElement *pipeline = delta_on_odd_pipeline (channel, "");
   GstElement *appsink;
-  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"),
-      "sink");
   guint i;
 
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
-      NULL);
-  gst_object_unref (pad);
   server->retime = TRUE;
   reach_state (pipeline, GST_STATE_PLAYING);
   appsink = by_name (pipeline, "out");
   for (i = 0; i < 6; i++) {
-    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-        WAIT);
-    GstBuffer *buffer;
+    GstSample *sample = pull_response (appsink, i);
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
 
-    fail_unless (sample != NULL, "response %u did not arrive", i);
-    buffer = gst_sample_get_buffer (sample);
     fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), 2 * i * FRAME_NS);
     fail_if (GST_BUFFER_DTS_IS_VALID (buffer), "response %u: DTS %"
         GST_TIME_FORMAT, i, GST_TIME_ARGS (GST_BUFFER_DTS (buffer)));
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (buffer), i % 2 == 0 ?
         RETIMED_DURATION : FRAME_NS);
-    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)
-        == (i % 2 == 0), "response %u: DELTA_UNIT %d", i,
-        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+    check_flag (buffer, i, GST_BUFFER_FLAG_DELTA_UNIT, i % 2 == 0);
     gst_sample_unref (sample);
   }
   finish (pipeline, server, channel);
@@ -1069,34 +1094,21 @@ GST_START_TEST (test_response_flags_added_to_plain_requests)
 {
   gchar *channel = channel_name ("plainflags");
   Server *server = server_start_full (channel, 0, TRUE);
-  GstElement *pipeline = filter_pipeline (channel,
-      "videotestsrc num-buffers=6 ! " GRAY_CAPS, "frame-header=false",
-      "sync=false");
+  GstElement *pipeline = delta_on_odd_pipeline (channel,
+      "frame-header=false");
   GstElement *appsink;
-  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"),
-      "sink");
   guint i;
 
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
-      NULL);
-  gst_object_unref (pad);
   server->plain_flags = TRUE;
   reach_state (pipeline, GST_STATE_PLAYING);
   appsink = by_name (pipeline, "out");
   for (i = 0; i < 6; i++) {
-    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-        WAIT);
-    GstBuffer *buffer;
+    GstSample *sample = pull_response (appsink, i);
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
 
-    fail_unless (sample != NULL, "response %u did not arrive", i);
-    buffer = gst_sample_get_buffer (sample);
     fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), i * FRAME_NS);
-    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)
-        == (i % 2 == 1), "response %u: DELTA_UNIT %d", i,
-        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
-    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER) ==
-        (i % 2 == 0), "response %u: HEADER %d", i,
-        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER));
+    check_flag (buffer, i, GST_BUFFER_FLAG_DELTA_UNIT, i % 2 == 1);
+    check_flag (buffer, i, GST_BUFFER_FLAG_HEADER, i % 2 == 0);
     gst_sample_unref (sample);
   }
   finish (pipeline, server, channel);

@@ -11,10 +11,10 @@
  * DTS, duration and flags, but the PTS and DTS, and the duration, of the
  * response's frame header where it has them (when the response metadata
  * declares one), and its flags (added to the input's when the requests
- * carry no header: the server did not know them). Response N answers request N, so a response without a
- * duration of its own lasts as long as its input, whatever framerate the
- * server's caps declare (one frame of theirs would overlap the next
- * response when the input comes faster).
+ * carry no header: the server did not know them). Response N answers
+ * request N, so a response without a duration of its own lasts as long as
+ * its input, whatever framerate the server's caps declare (one frame of
+ * theirs would overlap the next response when the input comes faster).
  *
  * Requests are written like zerosink writes frames (the same ring-backed
  * pool is offered upstream, so raw video is drawn straight into the

@@ -756,6 +756,9 @@ gst_zero_filter_connect (GstZeroFilter * self)
       what = "The duplex server's request ring does not take this stream";
     else if (e->code == ZB_EBUSY)
       what = "The duplex server serves another client";
+    else if (e->code == ZB_EMSGSIZE)
+      what = "The duplex server's request ring is too small for this "
+          "stream's metadata";
     else
       what = "No duplex server on the channel";
     ret = gst_zero_filter_fail (self, NULL, e->code,

@@ -30,6 +30,8 @@
  *   as they are): caps that only refine the first (h264parse's added
  *   profile, level, codec_data) warn of nothing, a real change warns with
  *   both caps;
+ * - a request ring too small for zerofilter's metadata: an error that
+ *   says so, and the server's reader told by the note zerofilter leaves;
  * - in-place answers (our extension; the server writes the PTS into the
  *   request's bytes where they lie, gives the request back, then answers
  *   with a frame header alone): a flushing seek with answers held
@@ -958,6 +960,58 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
 
 GST_END_TEST;
 
+/* A request ring whose metadata block (64 bytes) cannot hold zerofilter's
+ * metadata: its error says so and names the size needed (it said "No
+ * duplex server on the channel"), and the server's reader hears of it
+ * from the note zerofilter leaves (EMSGSIZE, the same size) instead of
+ * waiting for requests. */
+GST_START_TEST (test_request_metadata_too_big)
+{
+  gchar *channel = channel_name ("metabig");
+  char request_name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  zb_frame request;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL, *needed;
+
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          request_name, sizeof request_name), 0);
+  fail_unless_equals_int (zb_reader_create (&requests, request_name, 64,
+          1 << 20, NULL), 0);
+  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS, "",
+      "sync=false");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (strstr (error->message, "The duplex server's request ring "
+          "is too small for this stream's metadata") != NULL, "%s",
+      error->message);
+  needed = strstr (debug, "metadata size of at least ");
+  fail_unless (needed != NULL, "%s", debug);
+  needed = g_strndup (needed, strspn (needed + 26, "0123456789") + 26);
+  fail_unless (strstr (debug, "zerobuffer-error=EMSGSIZE") != NULL, "%s",
+      debug);
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (zb_reader_next (requests, &request, 1000),
+      ZB_EMSGSIZE);
+  fail_unless (strstr (zb_last_error (), needed) != NULL, "%s",
+      zb_last_error ());
+  g_free (needed);
+  g_free (debug);
+  zb_reader_destroy (requests);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Response metadata the core cannot read (its length prefix corrupt:
  * EPROTO): that protocol error, with the core's text. It declares the
  * per-frame header; read as no metadata, the in-place answers' 48-byte
@@ -1332,6 +1386,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   tcase_add_test (tc, test_corrupt_response_metadata);
+  tcase_add_test (tc, test_request_metadata_too_big);
   return s;
 }
 

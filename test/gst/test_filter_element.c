@@ -960,6 +960,26 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
 
 GST_END_TEST;
 
+/* A pipeline of videotestsrc into zerofilter over CHANNEL, playing until
+ * its ERROR (fails without one within 10 s): its text and detail in
+ * *ERROR and *DEBUG. */
+static GstElement *
+pipeline_until_error (const gchar * channel, GError ** error, gchar ** debug)
+{
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "", "sync=false");
+  GstMessage *msg;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, error, debug);
+  gst_message_unref (msg);
+  return pipeline;
+}
+
 /* A request ring whose metadata block (64 bytes) cannot hold zerofilter's
  * metadata: its error says so and names the size needed (it said "No
  * duplex server on the channel"), and the server's reader hears of it
@@ -972,7 +992,6 @@ GST_START_TEST (test_request_metadata_too_big)
   zb_reader *requests = NULL;
   zb_frame request;
   GstElement *pipeline;
-  GstMessage *msg;
   GError *error = NULL;
   gchar *debug = NULL, *needed;
 
@@ -980,14 +999,7 @@ GST_START_TEST (test_request_metadata_too_big)
           request_name, sizeof request_name), 0);
   fail_unless_equals_int (zb_reader_create (&requests, request_name, 64,
           1 << 20, NULL), 0);
-  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS, "",
-      "sync=false");
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error within 10 s");
-  gst_message_parse_error (msg, &error, &debug);
+  pipeline = pipeline_until_error (channel, &error, &debug);
   fail_unless (strstr (error->message, "The duplex server's request ring "
           "is too small for this stream's metadata") != NULL, "%s",
       error->message);
@@ -997,7 +1009,6 @@ GST_START_TEST (test_request_metadata_too_big)
   fail_unless (strstr (debug, "zerobuffer-error=EMSGSIZE") != NULL, "%s",
       debug);
   g_clear_error (&error);
-  gst_message_unref (msg);
   reach_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   fail_unless_equals_int (zb_reader_next (requests, &request, 1000),
@@ -1021,20 +1032,12 @@ GST_START_TEST (test_corrupt_response_metadata)
   gchar *channel = channel_name ("corrupt-meta");
   Server *server = server_start (channel, 0);
   GstElement *pipeline;
-  GstMessage *msg;
   GError *error = NULL;
   gchar *debug = NULL;
 
   server->in_place = TRUE;
   server->corrupt_metadata = TRUE;
-  pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS, "",
-      "sync=false");
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error within 10 s");
-  gst_message_parse_error (msg, &error, &debug);
+  pipeline = pipeline_until_error (channel, &error, &debug);
   fail_unless (strstr (error->message, "Cannot read the duplex server's "
           "response metadata") != NULL, "%s", error->message);
   fail_unless (strstr (debug, "does not match") != NULL, "%s", debug);
@@ -1044,7 +1047,6 @@ GST_START_TEST (test_corrupt_response_metadata)
       0);
   g_clear_error (&error);
   g_free (debug);
-  gst_message_unref (msg);
   reach_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   server_stop (server, 0);

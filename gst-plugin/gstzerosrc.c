@@ -40,7 +40,9 @@
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
  * late as the pause was long. When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back), the offset
- * grows by as much; those 15 ms are zerosrc's minimum latency then. Duration
+ * grows by as much; those 15 ms are zerosrc's minimum latency then. A
+ * DISCONT frame ahead of its commit (a seek forward) is stamped at its
+ * commit, a new time base, not a gap for the sinks to wait out. Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS, and streams without the header, get the running time of
@@ -515,10 +517,13 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
-    /* a DISCONT frame that goes back starts a new timeline (the writer
-     * seeked or looped back: a flush marks it), not a reordered frame */
+    /* a DISCONT frame that goes back, or ahead of its commit, starts a new
+     * timeline (the writer seeked or looped: a flush marks it), not a
+     * reordered frame, nor a gap a synchronised sink would wait out while
+     * the ring fills */
     if (self->ts_anchored && (ext->flags & GST_BUFFER_FLAG_DISCONT) &&
-        decode + self->ts_offset < self->ts_last)
+        (decode + self->ts_offset < self->ts_last ||
+            decode + self->ts_offset - committed > ZEROSRC_TS_SLACK))
       self->ts_anchored = FALSE;
     if (!self->ts_anchored) {
       GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;

@@ -3466,6 +3466,40 @@ GST_START_TEST (test_pts_loop_back_with_discont)
 
 GST_END_TEST;
 
+/* A writer that seeks forward (its first buffer after the flush DISCONT):
+ * that frame is stamped at its commit, as any first frame, not 10 s on,
+ * which a synchronised sink waited out while the ring filled and the
+ * writer gave up (no room). */
+GST_START_TEST (test_pts_jump_forward_with_discont)
+{
+  const gint64 pts_frames[] = { 0, 1, 2, 3, 300, 301, 302 };
+  gchar *name = ring_name ("fhjump");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts[G_N_ELEMENTS (pts_frames)], dts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  push_pts_only (appsrc, pts_frames, G_N_ELEMENTS (pts_frames), 4);
+  for (i = 0; i < G_N_ELEMENTS (pts_frames); i++)
+    next_times (appsink, &pts[i], &dts);
+  /* pushed 33 ms after the one before it: stamped about then */
+  fail_unless (pts[4] > pts[3] && pts[4] - pts[3] < 500 * GST_MSECOND,
+      "the frame after the jump: PTS %" G_GINT64_FORMAT " ms after the one "
+      "before", (pts[4] - pts[3]) / GST_MSECOND);
+  for (i = 5; i < G_N_ELEMENTS (pts_frames); i++)
+    fail_unless_equals_int64 (pts[i] - pts[4],
+        (pts_frames[i] - pts_frames[4]) * 33 * GST_MSECOND);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* zerosrc's timeout is for a PLAYING reader: a pause longer than it is no
  * error, also when a frame came during it (the frame header's, dropped at
  * the resume), and the frame written after the pause arrives. */
@@ -4448,6 +4482,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_timeout_not_while_paused);
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
+  tcase_add_test (tc, test_pts_jump_forward_with_discont);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);

@@ -136,6 +136,8 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
+  gint time_reset;              /* atomic: a flush restarted our running
+                                 * time since the anchor */
   gint late_stamps;             /* atomic: frame_header, for the latency
                                  * query (another thread) */
   guint64 paused_ns;            /* object lock: when we stopped PLAYING (or
@@ -588,6 +590,24 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
 
 /* -------------------------------------------------- init / properties */
 
+/* A flush that resets the running time (flush-stop with reset-time: an
+ * application dropping what its pipeline holds sends it to the pipeline,
+ * which has us push it, or to a sink, whence it comes up to us): frames
+ * stamped on from the time base before would be ahead of the running time
+ * by all that went, for a synchronised sink to wait out. */
+static GstPadProbeReturn
+gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean reset_time = FALSE;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    gst_event_parse_flush_stop (event, &reset_time);
+  if (reset_time)
+    g_atomic_int_set (&GST_ZERO_SRC (data)->time_reset, TRUE);
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 gst_zero_src_init (GstZeroSrc * self)
 {
@@ -602,6 +622,8 @@ gst_zero_src_init (GstZeroSrc * self)
   self->do_timestamp = DEFAULT_DO_TIMESTAMP;
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_pad_add_probe (GST_BASE_SRC_PAD (self), GST_PAD_PROBE_TYPE_EVENT_FLUSH |
+      GST_PAD_PROBE_TYPE_EVENT_BOTH, gst_zero_src_flush_probe, self, NULL);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   /* not basesrc's do-timestamp, which would give a frame with a PTS but
    * no DTS its arrival as DTS: create() stamps frames without either (and
@@ -1055,6 +1077,11 @@ next_frame:
   /* a new writer, or our running time stood still: a new time base (after
    * a pause, the same writer's frames keep their spacing to those pushed) */
   resumed = g_atomic_int_compare_and_exchange (&self->resumed, TRUE, FALSE);
+  if (g_atomic_int_compare_and_exchange (&self->time_reset, TRUE, FALSE)) {
+    /* what was pushed is of the running time before, ahead of ours now */
+    self->ts_anchored = FALSE;
+    self->ts_last = -1;
+  }
   if (resumed || self->discont || frame.sequence == 1) {
     self->ts_anchored = FALSE;
     self->ts_keep_offset = FALSE;

@@ -3500,6 +3500,48 @@ GST_START_TEST (test_pts_jump_forward_with_discont)
 
 GST_END_TEST;
 
+/* A flush with reset-time sent to the reader's pipeline (an application
+ * dropping what it holds): its running time starts again at 0, and so do
+ * the frames' stamps (they went on from a second on, ahead of it by all
+ * that had run: a synchronised sink waited that out, and the picture
+ * stayed as late). */
+GST_START_TEST (test_flush_resets_time_base)
+{
+  gchar *name = ring_name ("fhflush");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts, dts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i <= 30; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i == 30) {
+      fail_unless (gst_element_send_event (reader_pipe,
+              gst_event_new_flush_start ()));
+      fail_unless (gst_element_send_event (reader_pipe,
+              gst_event_new_flush_stop (TRUE)));
+    } else if (i > 0) {
+      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    }
+    GST_BUFFER_PTS (buffer) = i * 33 * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+    next_times (appsink, &pts, &dts);
+  }
+  fail_unless (pts < 300 * GST_MSECOND, "the frame after the flush: PTS %"
+      G_GINT64_FORMAT " ms", pts / GST_MSECOND);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* zerosrc's timeout is for a PLAYING reader: a pause longer than it is no
  * error, also when a frame came during it (the frame header's, dropped at
  * the resume), and the frame written after the pause arrives. */
@@ -4483,6 +4525,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
+  tcase_add_test (tc, test_flush_resets_time_base);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);
   tcase_add_test (tc, test_frame_header_off_by_default);

@@ -1078,7 +1078,8 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
                 "(-1 waits forever) or use policy=drop", detail));
       else
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
-                "for %d ms: its reader does not read fast enough", name,
+                "for %d ms: its reader does not read fast enough (or is "
+                "paused)", name,
                 timeout), g_strdup_printf ("%s; raise timeout (-1 waits "
                 "forever) or use policy=drop", detail));
       break;

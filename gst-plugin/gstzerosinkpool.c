@@ -414,8 +414,13 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
   gst_zero_link_settle (link, slot->ticket, rc == 0);
-  if (rc == ZB_ESTATE)
+  if (rc == ZB_ESTATE) {
+    /* abandoned (the reader was lost): the buffer is copied through its
+     * memory, at its offset, into the next ring: the bytes go back there */
+    if (offset != 0)
+      memmove (data + offset, data, size);
     return FALSE;
+  }
   slot->committed = TRUE;
   if (rc < 0) {
     *error = commit_error (slot->mapping, rc);

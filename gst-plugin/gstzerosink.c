@@ -746,9 +746,10 @@ gst_zero_sink_reader_found (GstZeroSink * self)
   /* (gst-launch-1.0 prints an INFO's debug text only) */
   GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader has ring %s%s: "
           "writing into it", name, again ? " again" : ""), ("A reader has "
-          "ring %s%s: writing into it; the %" G_GUINT64_FORMAT " frames "
-          "%s were dropped", name, again ? " again" : "", dropped, again ?
-          "since the last one written" : "before this one"));
+          "ring %s%s: writing into it; %" G_GUINT64_FORMAT " frame%s %s %s "
+          "dropped", name, again ? " again" : "", dropped, dropped == 1 ? "" :
+          "s", again ? "since the last one written" : "before this one",
+          dropped == 1 ? "was" : "were"));
   g_free (name);
 }
 

@@ -147,6 +147,26 @@ zerobuffer_param_spec_mode (const gchar * what)
   return spec;
 }
 
+gboolean
+zerobuffer_property_settable (GstElement * element, GParamSpec * pspec)
+{
+  GstState state, next;
+
+  if (!(pspec->flags & GST_PARAM_MUTABLE_READY))
+    return TRUE;
+  GST_OBJECT_LOCK (element);
+  state = GST_STATE (element);
+  next = GST_STATE_NEXT (element);      /* VOID_PENDING: none */
+  GST_OBJECT_UNLOCK (element);
+  if (MAX (state, next) <= GST_STATE_READY)
+    return TRUE;
+  g_warning ("Changing the \"%s\" property of %s while %s is not supported: "
+      "set it in the NULL or READY state; the value in use stays",
+      pspec->name, GST_OBJECT_NAME (element),
+      gst_element_state_get_name (MAX (state, next)));
+  return FALSE;
+}
+
 gchar *
 zerobuffer_stats_line (const GstStructure * stats)
 {

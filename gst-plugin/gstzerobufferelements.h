@@ -34,6 +34,15 @@ void zerobuffer_element_init (GstPlugin * plugin);
 #define ZEROBUFFER_DEFAULT_MODE 0600
 GParamSpec *zerobuffer_param_spec_mode (const gchar * what);
 
+/* Whether PSPEC may be set on ELEMENT now. A property flagged
+ * GST_PARAM_MUTABLE_READY takes effect when the ring is opened, at
+ * READY->PAUSED: set while PAUSED or PLAYING (or going there), it would be
+ * read back while the old value stays in use. Refused with a g_warning
+ * naming the property and the state instead, as filesink refuses a new
+ * location while its file is open; the caller keeps the value. */
+gboolean zerobuffer_property_settable (GstElement * element,
+    GParamSpec * pspec);
+
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 

@@ -378,6 +378,8 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
   gint timeout;
   gboolean drop;
 
+  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec))
+    return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_BUFFER_NAME:

@@ -1601,6 +1601,97 @@ second_writer_accepted (const gchar * sink_props)
   g_free (name);
 }
 
+/* ------------------------------------------- properties and state */
+
+/* Counts the warnings a log filter let through to it (and discards). */
+static gboolean
+count_warning (const gchar * domain, GLogLevelFlags level,
+    const gchar * message, gpointer counter)
+{
+  GST_INFO ("warning: %s", message);
+  g_atomic_int_inc ((gint *) counter);
+  return TRUE;
+}
+
+/* The string property PROP of ELEMENT equals EXPECTED. */
+static void
+assert_string_property (GstElement * element, const gchar * prop,
+    const gchar * expected)
+{
+  gchar *value = NULL;
+
+  g_object_get (element, prop, &value, NULL);
+  fail_unless_equals_string (value, expected);
+  g_free (value);
+}
+
+/* A property that takes effect when the ring is opened (flagged
+ * GST_PARAM_MUTABLE_READY), set while PLAYING, is refused with a warning
+ * naming it and the state, as filesink refuses a new location: the value
+ * in use stays, and reads back (it read back the new one while the old
+ * ring stayed in use). Properties mutable while PLAYING are taken; zerosrc
+ * takes a new name in READY at its next start. */
+GST_START_TEST (test_ready_properties_refused_while_playing)
+{
+  gchar *name = ring_name ("mutable");
+  gchar *other = ring_name ("mutable-other");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink, *sink, *src;
+  GstCheckLogFilter *filter;
+  GstSample *sample;
+  gint warnings = 0;
+  gint timeout = 0;
+
+  reader_pipe = playing_reader (name, "name=src", &appsink);
+  src = by_name (reader_pipe, "src");
+  writer_pipe = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (writer_pipe, "sink");
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL);
+  gst_sample_unref (sample);
+
+  filter = gst_check_add_log_filter (NULL, G_LOG_LEVEL_WARNING,
+      g_regex_new ("^Changing the \"(buffer-name|frame-header)\" property "
+          "of (sink|src) while PLAYING is not supported: set it in the "
+          "NULL or READY state", 0, 0, NULL), count_warning, &warnings, NULL);
+  g_object_set (sink, "buffer-name", other, "frame-header", TRUE, NULL);
+  g_object_set (src, "buffer-name", other, NULL);
+  fail_unless_equals_int (g_atomic_int_get (&warnings), 3);
+  assert_string_property (sink, "buffer-name", name);
+  assert_string_property (src, "buffer-name", name);
+  fail_if (ring_exists (other));
+  /* mutable while PLAYING: taken, without a word */
+  g_object_set (sink, "timeout", 1234, NULL);
+  g_object_get (sink, "timeout", &timeout, NULL);
+  fail_unless_equals_int (timeout, 1234);
+  fail_unless_equals_int (g_atomic_int_get (&warnings), 3);
+  /* the frames go on into the ring in use, without a header */
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (1, 16, FALSE));
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL);
+  fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+          (sample)), 16);
+  gst_sample_unref (sample);
+
+  /* zerosrc in READY: its next start creates the ring of the new name */
+  set_state (writer_pipe, GST_STATE_NULL);
+  set_state (reader_pipe, GST_STATE_READY);
+  g_object_set (src, "buffer-name", other, NULL);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  fail_unless (ring_exists (other));
+  fail_if (ring_exists (name));
+  fail_unless_equals_int (g_atomic_int_get (&warnings), 3);
+  gst_check_remove_log_filter (filter);
+
+  end_pair (writer_pipe, reader_pipe);
+  fail_if (ring_exists (other));
+  g_free (other);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_second_writer_same_metadata)
 {
   second_writer_accepted ("");
@@ -4539,6 +4630,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_downstream_refuses_caps);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
+  tcase_add_test (tc, test_ready_properties_refused_while_playing);
   tcase_add_test (tc, test_second_writer_same_metadata);
   tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
   tcase_add_test (tc, test_second_writer_other_caps);

@@ -173,6 +173,7 @@ struct _GstZeroSink
   gboolean frame_header;
   guint max_buffers;
   gchar *camera_id;
+  gboolean reopen;              /* what start() reads changed since */
   gboolean pool_refused;        /* upstream pushed a pool buffer again */
   GstCaps *refused_caps;        /* caps set_caps refused (posted once) */
 
@@ -374,7 +375,7 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstZeroSink *self = GST_ZERO_SINK (object);
-  gboolean policy_changed = FALSE;
+  gboolean policy_changed = FALSE, reopen = FALSE;
   gint timeout;
   gboolean drop;
 
@@ -383,10 +384,12 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_BUFFER_NAME:
+      reopen = g_strcmp0 (self->buffer_name, g_value_get_string (value));
       g_free (self->buffer_name);
       self->buffer_name = g_value_dup_string (value);
       break;
     case PROP_CONNECT_TIMEOUT:
+      reopen = self->connect_timeout != g_value_get_int (value);
       self->connect_timeout = g_value_get_int (value);
       break;
     case PROP_TIMEOUT:
@@ -401,22 +404,26 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       self->zero_copy = g_value_get_boolean (value);
       break;
     case PROP_FRAME_HEADER:
+      reopen = self->frame_header != g_value_get_boolean (value);
       self->frame_header = g_value_get_boolean (value);
       break;
     case PROP_MAX_BUFFERS:
       self->max_buffers = g_value_get_uint (value);
       break;
     case PROP_CAMERA_ID:
+      reopen = g_strcmp0 (self->camera_id, g_value_get_string (value));
       g_free (self->camera_id);
       self->camera_id = g_value_dup_string (value);
       break;
     case PROP_ON_READER_LOST:
+      reopen = (gint) self->on_reader_lost != g_value_get_enum (value);
       self->on_reader_lost = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  self->reopen |= reopen;
   timeout = self->timeout;
   drop = self->policy == GST_ZERO_SINK_POLICY_DROP;
   GST_OBJECT_UNLOCK (self);
@@ -512,6 +519,9 @@ gst_zero_sink_start (GstBaseSink * bsink)
   gst_zero_link_set_reconnect (self->link, reconnect);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), camera_id,
       connect_timeout, frame_header);
+  GST_OBJECT_LOCK (self);
+  self->reopen = FALSE;
+  GST_OBJECT_UNLOCK (self);
   g_free (name);
   g_free (camera_id);
   return TRUE;
@@ -851,6 +861,25 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
+/* basesink starts zerosink at NULL->READY only: what start() reads, set in
+ * READY, takes effect at READY->PAUSED, the link opened anew as from NULL
+ * (detached from the ring it had). Nothing changed, it stays attached. */
+static GstStateChangeReturn
+gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  GstZeroSink *self = GST_ZERO_SINK (element);
+  gboolean reopen;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    reopen = self->reopen;
+    GST_OBJECT_UNLOCK (self);
+    if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
+      return GST_STATE_CHANGE_FAILURE;
+  }
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+}
+
 /* Before its EOS, zerosink tells how many frames reached the ring, in an
  * INFO message: details are the stats structure, and the debug text (which
  * gst-launch prints) is zerobuffer_stats_line(), so a supervisor that only
@@ -1001,6 +1030,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
 
   element_class->post_message =
       GST_DEBUG_FUNCPTR (gst_zero_sink_post_message);
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_zero_sink_change_state);
 
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_sink_stop);

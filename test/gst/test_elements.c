@@ -1692,6 +1692,91 @@ GST_START_TEST (test_ready_properties_refused_while_playing)
 
 GST_END_TEST;
 
+/* Pushes frame I (16 bytes) into APPSRC until READER has a frame (the
+ * writer connects as it goes): its sequence number. */
+static guint64
+frame_through (GstElement * appsrc, zb_reader * reader, guint i,
+    zb_frame * frame)
+{
+  int rc = ZB_ETIMEDOUT;
+  guint tries;
+
+  for (tries = 0; tries < 50 && rc == ZB_ETIMEDOUT; tries++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 16,
+            FALSE));
+    rc = zb_reader_next (reader, frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  return frame->sequence;
+}
+
+/* basesink starts zerosink at NULL->READY only: what its start() reads
+ * (buffer-name, frame-header, camera-id, ...) set in READY was ignored
+ * until NULL, the frames going on into the old ring. It takes effect at
+ * READY->PAUSED: zerosink detaches from the old ring (its reader sees the
+ * end of the stream) and writes into the new one, header and camera id in
+ * its metadata. Without a change (the same value set again) it stays
+ * attached through READY. */
+GST_START_TEST (test_ready_properties_taken_at_restart)
+{
+  gchar *name = ring_name ("ready-a");
+  gchar *other = ring_name ("ready-b");
+  zb_reader *old_reader = NULL, *new_reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  const uint8_t *meta;
+  uint64_t meta_size;
+  zb_frame frame;
+  zb_frame_ext ext;
+
+  fail_unless_equals_int (zb_reader_create (&old_reader, name, 4096, 4096,
+          NULL), 0);
+  fail_unless_equals_int (zb_reader_create (&new_reader, other, 4096, 4096,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, old_reader, 0, &frame),
+      1);
+  zb_frame_release (&frame);
+
+  /* READY and back with nothing changed: still attached */
+  set_state (pipeline, GST_STATE_READY);
+  g_object_set (sink, "buffer-name", name, NULL);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, old_reader, 1, &frame),
+      2);
+  zb_frame_release (&frame);
+
+  set_state (pipeline, GST_STATE_READY);
+  g_object_set (sink, "buffer-name", other, "frame-header", TRUE,
+      "camera-id", "cam9", NULL);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, new_reader, 2, &frame),
+      1);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  fail_unless_equals_uint64 (ext.size, 16);
+  zb_frame_release (&frame);
+  fail_unless_equals_int (zb_reader_metadata (new_reader, &meta, &meta_size),
+      0);
+  fail_unless (g_strstr_len ((const gchar *) meta, meta_size,
+          "\"camera_id\":\"cam9\"") != NULL, "metadata %.*s",
+      (int) meta_size, meta);
+  fail_unless (zb_metadata_frame_header (meta, meta_size) == 1);
+  /* the old ring's reader: the end of its stream, nothing more */
+  fail_unless_equals_int (zb_reader_next (old_reader, &frame, 1000), ZB_EOF);
+
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (old_reader);
+  zb_reader_destroy (new_reader);
+  g_free (other);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_second_writer_same_metadata)
 {
   second_writer_accepted ("");
@@ -4631,6 +4716,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);
+  tcase_add_test (tc, test_ready_properties_taken_at_restart);
   tcase_add_test (tc, test_second_writer_same_metadata);
   tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
   tcase_add_test (tc, test_second_writer_other_caps);

@@ -56,6 +56,13 @@
  *
  * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
  * with eos-on-writer-exit=false waits for the next writer and continues.
+ * Once it has pushed EOS (the writer left, or after an error such as
+ * not-negotiated) it reads no more, so it closes its ring at once, its
+ * pipeline still PLAYING: a next writer finds no ring (zerosink waits
+ * connect-timeout for one, or with on-reader-lost=wait drops frames until
+ * there is one), and a writer still attached hears that its reader is
+ * gone. A flush that starts the stream again (FLUSH_START and FLUSH_STOP
+ * sent to the pipeline: zerosrc takes no seek) creates the ring anew.
  *
  * ## Example launch lines
  * |[
@@ -608,6 +615,9 @@ gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+static GstPadProbeReturn gst_zero_src_ended (GstPad * pad,
+    GstPadProbeInfo * info, gpointer unused);
+
 static void
 gst_zero_src_init (GstZeroSrc * self)
 {
@@ -625,6 +635,8 @@ gst_zero_src_init (GstZeroSrc * self)
   gst_pad_add_probe (GST_BASE_SRC_PAD (self), GST_PAD_PROBE_TYPE_EVENT_FLUSH |
       GST_PAD_PROBE_TYPE_EVENT_BOTH, gst_zero_src_flush_probe, self, NULL);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_pad_add_probe (GST_BASE_SRC_PAD (self),
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, gst_zero_src_ended, NULL, NULL);
   /* not basesrc's do-timestamp, which would give a frame with a PTS but
    * no DTS its arrival as DTS: create() stamps frames without either (and
    * the property of that name is zerosrc's own, PROP_DO_TIMESTAMP) */
@@ -854,10 +866,11 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   return TRUE;
 }
 
-static gboolean
-gst_zero_src_stop (GstBaseSrc * bsrc)
+/* Closes the ring (the writer sees its reader gone, the name is free); the
+ * buffers downstream still wrapping it keep its mapping. */
+static void
+gst_zero_src_close_ring (GstZeroSrc * self)
 {
-  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
   GstZeroSrcRing *ring;
 
   GST_OBJECT_LOCK (self);
@@ -874,9 +887,31 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
           zb_reader_name (reader), held);
     gst_zero_src_ring_close (ring);
   }
+}
+
+static gboolean
+gst_zero_src_stop (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  gst_zero_src_close_ring (self);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
   return TRUE;
+}
+
+/* basesrc pushes EOS when the stream ends, at the writer's exit or after
+ * an error (not-negotiated, a timeout): zerosrc reads no more until a
+ * flush starts the stream again, so its ring goes now. A next writer
+ * finds no ring (and waits for one, or drops frames with on-reader-lost=
+ * wait) and the writer still attached hears its reader is gone, instead
+ * of filling a ring nobody reads until its timeout. */
+static GstPadProbeReturn
+gst_zero_src_ended (GstPad * pad, GstPadProbeInfo * info, gpointer unused)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    gst_zero_src_close_ring (GST_ZERO_SRC (GST_PAD_PARENT (pad)));
+  return GST_PAD_PROBE_OK;
 }
 
 static GstCaps *
@@ -966,8 +1001,13 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
   eos_on_writer_exit = self->eos_on_writer_exit;
   GST_OBJECT_UNLOCK (self);
-  if (ring == NULL)
-    return GST_FLOW_FLUSHING;
+  if (ring == NULL) {
+    /* closed at the end of the stream (gst_zero_src_ended), which a flush
+     * started again: the ring is created anew, as at READY->PAUSED */
+    if (!gst_zero_src_start (GST_BASE_SRC (self)))
+      return GST_FLOW_ERROR;
+    return gst_zero_src_create (psrc, outbuf);
+  }
   reader = gst_zero_src_ring_reader (ring);
   deadline = timeout < 0 ? G_MAXINT64 :
       g_get_monotonic_time () + (gint64) timeout * 1000;
@@ -1285,7 +1325,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_EOS_ON_WRITER_EXIT,
       g_param_spec_boolean ("eos-on-writer-exit", "EOS on writer exit",
           "Push EOS when the writer detaches, and post an error when it "
-          "dies (default); when false, wait for the next writer and go on",
+          "dies (default; the ring is closed then, as after any error, "
+          "until a flush starts the stream again); when false, wait for "
+          "the next writer and go on",
           DEFAULT_EOS_ON_WRITER_EXIT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));

@@ -142,6 +142,17 @@ end_pair (GstElement * writer_pipe, GstElement * reader_pipe)
   gst_object_unref (reader_pipe);
 }
 
+/* A reader pipeline that ran without an error: stopped and freed, and its
+ * ring NAME gone. */
+static void
+end_reader (GstElement * reader_pipe, const gchar * name)
+{
+  assert_no_error (reader_pipe);
+  set_state (reader_pipe, GST_STATE_NULL);
+  gst_object_unref (reader_pipe);
+  fail_if (ring_exists (name), "ring %s still exists after NULL", name);
+}
+
 /* Frame i: deterministic bytes, different for every frame. */
 static GstBuffer *
 make_frame (guint i, gsize size, gboolean two_memories)
@@ -1336,6 +1347,17 @@ GST_END_TEST;
 
 /* ------------------------------------------------------------- src paths */
 
+/* Waits (bounded) until no file of ring NAME is left. */
+static void
+wait_ring_gone (const gchar * name)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
+
+  while (ring_exists (name) && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_if (ring_exists (name), "ring %s is still there", name);
+}
+
 /* zerosrc buffer-name=NAME ! DOWNSTREAM, fed by a writer with metadata META
  * and one frame: it must fail at once with EMETADATA about the ring;
  * returns the error's text and debug detail (g_free). */
@@ -1360,6 +1382,11 @@ zerosrc_metadata_error (const gchar * tag, const gchar * downstream,
           1000), 0);
   text = wait_error (pipeline, "EMETADATA (permanent)", name);
   fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  /* zerosrc reads no more, its pipeline still PLAYING: its ring is gone,
+   * and the writer hears it at once (it filled the ring, then timed out) */
+  wait_ring_gone (name);
+  fail_unless_equals_int (zb_writer_write (writer, frame, strlen (frame),
+          1000), ZB_EREADERGONE);
   zb_writer_destroy (writer);
   set_state (pipeline, GST_STATE_NULL);
   fail_if (ring_exists (name));
@@ -1479,10 +1506,7 @@ GST_START_TEST (test_writer_restarts)
     zb_writer_destroy (writer);
   }
   fail_if (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
-  assert_no_error (pipeline);
-  set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  fail_if (ring_exists (name));
+  end_reader (pipeline, name);
   g_free (name);
 }
 
@@ -1772,6 +1796,73 @@ GST_START_TEST (test_ready_properties_taken_at_restart)
   zb_reader_destroy (old_reader);
   zb_reader_destroy (new_reader);
   g_free (other);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Writes META and FRAME into ring NAME as a writer of its own (once the
+ * ring is there), then detaches. */
+static void
+write_one_frame (const gchar * name, const gchar * meta, const gchar * frame)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
+  zb_writer *writer = NULL;
+  int rc;
+
+  while ((rc = zb_writer_connect (&writer, name)) == ZB_ENOENT &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_int (rc, 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  fail_unless_equals_int (zb_writer_write (writer, frame, strlen (frame),
+          1000), 0);
+  zb_writer_destroy (writer);
+}
+
+/* Pulls the next sample of APPSINK: its bytes are FRAME. */
+static void
+pull_frame (GstElement * appsink, const gchar * frame)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+
+  fail_unless (sample != NULL, "no sample");
+  fail_unless (gst_buffer_memcmp (gst_sample_get_buffer (sample), 0, frame,
+          strlen (frame)) == 0);
+  gst_sample_unref (sample);
+}
+
+/* zerosrc that pushed EOS (its writer left) reads no more while its
+ * pipeline stays PLAYING: its ring goes at once, so a next writer finds
+ * none (ENOENT) instead of filling a ring nobody reads until it timed out
+ * ("its reader does not read fast enough"). A flush starts the stream
+ * again: the ring is created anew and the next writer's frames arrive. */
+GST_START_TEST (test_ended_reader_removes_ring)
+{
+  gchar *name = ring_name ("ended");
+  const gchar *meta = "{\"caps\":\"" GRAY8_CAPS (4, 2) "\"}";
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstMessage *msg;
+
+  pipeline = playing_reader (name, "", &appsink);
+  write_one_frame (name, meta, "01234567");
+  pull_frame (appsink, "01234567");
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  wait_ring_gone (name);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), ZB_ENOENT);
+
+  fail_unless (gst_element_send_event (pipeline,
+          gst_event_new_flush_start ()));
+  fail_unless (gst_element_send_event (pipeline,
+          gst_event_new_flush_stop (TRUE)));
+  write_one_frame (name, meta, "abcdefgh");
+  pull_frame (appsink, "abcdefgh");
+  end_reader (pipeline, name);
   g_free (name);
 }
 
@@ -4717,6 +4808,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);
   tcase_add_test (tc, test_ready_properties_taken_at_restart);
+  tcase_add_test (tc, test_ended_reader_removes_ring);
   tcase_add_test (tc, test_second_writer_same_metadata);
   tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
   tcase_add_test (tc, test_second_writer_other_caps);

@@ -1940,6 +1940,8 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
 {
   GstZeroFilter *self = GST_ZERO_FILTER (object);
 
+  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec))
+    return;
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_CHANNEL:

@@ -20,6 +20,16 @@ ring_exists (const gchar * name)
   return exists;
 }
 
+/* A GstCheckLogFilterFunc: counts the messages its filter matched (in the
+ * gint COUNTER), and discards them. */
+static gboolean
+count_warning (const gchar * domain, GLogLevelFlags level,
+    const gchar * message, gpointer counter)
+{
+  g_atomic_int_inc ((gint *) counter);
+  return TRUE;
+}
+
 static GstElement *
 launch (const gchar * description)
 {

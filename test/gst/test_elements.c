@@ -1627,16 +1627,6 @@ second_writer_accepted (const gchar * sink_props)
 
 /* ------------------------------------------- properties and state */
 
-/* Counts the warnings a log filter let through to it (and discards). */
-static gboolean
-count_warning (const gchar * domain, GLogLevelFlags level,
-    const gchar * message, gpointer counter)
-{
-  GST_INFO ("warning: %s", message);
-  g_atomic_int_inc ((gint *) counter);
-  return TRUE;
-}
-
 /* The string property PROP of ELEMENT equals EXPECTED. */
 static void
 assert_string_property (GstElement * element, const gchar * prop,

@@ -558,6 +558,38 @@ GST_START_TEST (test_seek_after_eos)
 
 GST_END_TEST;
 
+/* What zerofilter reads at READY->PAUSED (channel, frame-header, ...),
+ * set while PLAYING, is refused with a warning naming it and the state:
+ * it read back the new value while the old channel stayed in use. */
+GST_START_TEST (test_ready_properties_refused_while_playing)
+{
+  gchar *channel = channel_name ("mutable");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel,
+      "videotestsrc is-live=true ! " GRAY_CAPS, "", "");
+  GstElement *filter = by_name (pipeline, "f");
+  GstCheckLogFilter *log_filter;
+  gint warnings = 0;
+  gchar *value = NULL;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  log_filter = gst_check_add_log_filter (NULL, G_LOG_LEVEL_WARNING,
+      g_regex_new ("^Changing the \"channel\" property of f while PLAYING "
+          "is not supported", 0, 0, NULL), count_warning, &warnings, NULL);
+  g_object_set (filter, "channel", "elsewhere", NULL);
+  gst_check_remove_log_filter (log_filter);
+  fail_unless_equals_int (warnings, 1);
+  g_object_get (filter, "channel", &value, NULL);
+  fail_unless_equals_string (value, channel);
+  g_free (value);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  assert_no_error (pipeline);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_state_cycles_with_frames_in_flight)
 {
   gchar *channel = channel_name ("cycles");
@@ -1376,6 +1408,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_seek_after_eos);
   tcase_add_test (tc, test_next_client_other_caps);
   tcase_add_test (tc, test_state_cycles_with_frames_in_flight);
+  tcase_add_test (tc, test_ready_properties_refused_while_playing);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);

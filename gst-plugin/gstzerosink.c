@@ -863,7 +863,8 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
 
 /* basesink starts zerosink at NULL->READY only: what start() reads, set in
  * READY, takes effect at READY->PAUSED, the link opened anew as from NULL
- * (detached from the ring it had). Nothing changed, it stays attached. */
+ * (detached from the ring it had). Nothing changed, it stays attached, and
+ * a stream that ended with an EOS starts again, as after a flush. */
 static GstStateChangeReturn
 gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
 {
@@ -876,6 +877,8 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
     GST_OBJECT_UNLOCK (self);
     if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
       return GST_STATE_CHANGE_FAILURE;
+    if (!reopen)
+      gst_zero_link_resume (self->link);
   }
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }

@@ -1824,6 +1824,43 @@ pull_frame (GstElement * appsink, const gchar * frame)
   gst_sample_unref (sample);
 }
 
+/* A writer pipeline that reached EOS and goes through READY to PLAYING
+ * again (nothing changed) writes its new stream into the ring: zerosink
+ * connects again (sequence 1). It wrote nothing, answering EOS at once. */
+GST_START_TEST (test_stream_again_after_eos_through_ready)
+{
+  gchar *name = ring_name ("eos-ready");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstMessage *msg;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, reader, 0, &frame), 1);
+  zb_frame_release (&frame);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  set_state (pipeline, GST_STATE_READY);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, reader, 1, &frame), 1);
+  zb_frame_release (&frame);
+
+  assert_no_error (pipeline);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* zerosrc that pushed EOS (its writer left) reads no more while its
  * pipeline stays PLAYING: its ring goes at once, so a next writer finds
  * none (ENOENT) instead of filling a ring nobody reads until it timed out
@@ -4799,6 +4836,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_ready_properties_refused_while_playing);
   tcase_add_test (tc, test_ready_properties_taken_at_restart);
   tcase_add_test (tc, test_ended_reader_removes_ring);
+  tcase_add_test (tc, test_stream_again_after_eos_through_ready);
   tcase_add_test (tc, test_second_writer_same_metadata);
   tcase_add_test (tc, test_second_writer_same_metadata_frame_header);
   tcase_add_test (tc, test_second_writer_other_caps);

@@ -153,6 +153,17 @@ end_reader (GstElement * reader_pipe, const gchar * name)
   fail_if (ring_exists (name), "ring %s still exists after NULL", name);
 }
 
+/* A writer pipeline that ran without an error, stopped and freed, and the
+ * reader of its ring, destroyed. */
+static void
+end_writer (GstElement * writer_pipe, zb_reader * reader)
+{
+  assert_no_error (writer_pipe);
+  set_state (writer_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  zb_reader_destroy (reader);
+}
+
 /* Frame i: deterministic bytes, different for every frame. */
 static GstBuffer *
 make_frame (guint i, gsize size, gboolean two_memories)
@@ -1852,10 +1863,7 @@ GST_START_TEST (test_stream_again_after_eos_through_ready)
   fail_unless_equals_uint64 (frame_through (appsrc, reader, 1, &frame), 1);
   zb_frame_release (&frame);
 
-  assert_no_error (pipeline);
-  set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  zb_reader_destroy (reader);
+  end_writer (pipeline, reader);
   g_free (name);
 }
 
@@ -2704,10 +2712,7 @@ GST_START_TEST (test_zero_copy_drop)
   }
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
 
-  assert_no_error (pipeline);
-  set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  zb_reader_destroy (reader);
+  end_writer (pipeline, reader);
   g_strfreev (hashes);
   g_free (src);
   g_free (name);
@@ -3440,10 +3445,7 @@ GST_START_TEST (test_dropped_buffer_flags_go_on)
   zb_frame_release (&frame);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
 
-  assert_no_error (pipeline);
-  set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  zb_reader_destroy (reader);
+  end_writer (pipeline, reader);
   g_free (name);
 }
 
@@ -4065,10 +4067,7 @@ frame_header_on_the_wire (gboolean on)
           "\"zerobuffer\":{\"frame_header\":1}") != NULL, on);
   g_free (json);
 
-  assert_no_error (pipeline);
-  set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  zb_reader_destroy (reader);
+  end_writer (pipeline, reader);
   g_free (name);
 }
 

@@ -41,8 +41,9 @@
  * late as the pause was long. When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back), the offset
  * grows by as much; those 15 ms are zerosrc's minimum latency then. A
- * DISCONT frame ahead of its commit (a seek forward) is stamped at its
- * commit, a new time base, not a gap for the sinks to wait out. Duration
+ * DISCONT frame that jumps ahead of its commit (a seek forward: over a
+ * second further ahead than the frame before) is stamped at its commit, a
+ * new time base, not a gap for the sinks to wait out. Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS, and streams without the header, get the running time of
@@ -142,6 +143,7 @@ struct _GstZeroSrc
                                  * dropped; 0 once a frame is kept */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
+  GstClockTimeDiff ts_lead;     /* how far it led its commit */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
   gint time_reset;              /* atomic: a flush restarted our running
                                  * time since the anchor */
@@ -168,6 +170,10 @@ struct _GstZeroSrc
  * paused, it seeked back) before zerosrc moves its time base forward:
  * within a video sink's default max-lateness. */
 #define ZEROSRC_TS_SLACK (15 * GST_MSECOND)
+/* How much further a DISCONT frame may lead its commit than the frame
+ * before it did before zerosrc takes it for a seek forward (a new time
+ * base) rather than a writer ahead of its clock keeping its spacing. */
+#define ZEROSRC_TS_JUMP (1 * GST_SECOND)
 
 enum
 {
@@ -526,13 +532,14 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
 
-    /* a DISCONT frame that goes back, or ahead of its commit, starts a new
-     * timeline (the writer seeked or looped: a flush marks it), not a
-     * reordered frame, nor a gap a synchronised sink would wait out while
-     * the ring fills */
+    /* a DISCONT frame that goes back, or jumps ahead of its commit,
+     * starts a new timeline (the writer seeked or looped: a flush marks
+     * it), not a reordered frame, nor a gap a synchronised sink would wait
+     * out while the ring fills */
     if (self->ts_anchored && (ext->flags & GST_BUFFER_FLAG_DISCONT) &&
         (decode + self->ts_offset < self->ts_last ||
-            decode + self->ts_offset - committed > ZEROSRC_TS_SLACK))
+            decode + self->ts_offset - committed - self->ts_lead >
+            ZEROSRC_TS_JUMP))
       self->ts_anchored = FALSE;
     if (!self->ts_anchored) {
       GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
@@ -562,6 +569,7 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
             GST_STIME_ARGS (self->ts_offset));
       }
     }
+    self->ts_lead = decode + self->ts_offset - committed;
   }
   if (dts < 0 && pts >= 0 && self->ts_anchored &&
       pts + self->ts_offset < self->ts_last && !self->reorder_warned) {

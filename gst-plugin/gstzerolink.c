@@ -44,6 +44,8 @@ struct _GstZeroLink
   gboolean other_caps;          /* takes a ring of other caps (header) */
   gint timeout;
   gboolean drop;
+  guint policy_seq;             /* set_policy changes: a wait for room in
+                                 * progress takes the new policy */
   gboolean closed;              /* between close and open */
   gboolean eos;                 /* after finish, until resume or open */
   gboolean connecting;          /* a thread is connecting */
@@ -385,8 +387,15 @@ void
 gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop)
 {
   g_mutex_lock (&link->lock);
-  link->timeout = timeout;
-  link->drop = drop;
+  if (timeout != link->timeout || drop != link->drop) {
+    link->timeout = timeout;
+    link->drop = drop;
+    link->policy_seq++;
+    /* a reservation waiting for room under the policy before takes this
+     * one (its error said "raise timeout or use policy=drop") */
+    if (link->writer != NULL)
+      zb_writer_wake (link->writer);
+  }
   g_mutex_unlock (&link->lock);
 }
 
@@ -1229,37 +1238,46 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     GstZeroError ** error)
 {
   GstFlowReturn ret;
-  gboolean drop, policy_drop;
-  gint timeout;
-  gint64 deadline;
-  guint losses;
+  gboolean drop = FALSE, policy_drop = FALSE;
+  gint timeout = 0;
+  gint64 start = g_get_monotonic_time (), deadline = 0;
+  guint losses, policy_seq;
   int rc;
 
   g_mutex_lock (&link->lock);
   losses = link->losses;
-  timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
-  policy_drop = link->drop;
-  drop = link->drop || dontwait;
+  policy_seq = link->policy_seq - 1;    /* taken below */
   g_mutex_unlock (&link->lock);
-  deadline = g_get_monotonic_time () + (gint64) timeout *
-      G_TIME_SPAN_MILLISECOND;
   for (;;) {
-    gint wait = drop ? 0 : timeout;
+    gint64 left;
+    gint wait;
+    gboolean sliced;
 
+    g_mutex_lock (&link->lock);
+    if (policy_seq != link->policy_seq) {       /* the start, or a change */
+      policy_seq = link->policy_seq;
+      timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
+      policy_drop = link->drop;
+      drop = link->drop || dontwait;
+      deadline = start + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
+    }
+    g_mutex_unlock (&link->lock);
+    /* what is left of the timeout (after a wake, a slice); the last wait
+     * is at least 1 ms, so that its end is ZB_ETIMEDOUT (not the
+     * ZB_EAGAIN of a wait of 0) */
+    left = (deadline - g_get_monotonic_time ()) / 1000;
+    wait = drop ? 0 : timeout < 0 ? timeout :
+        (gint) CLAMP (left, MIN (timeout, 1), timeout);
     /* with held frames that may be moved out: in slices, moving them
      * when they are what the reservation waits for */
-    if (!drop && link->make_room != NULL) {
-      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-
-      /* the last slice waits at least 1 ms, so that the end of the
-       * timeout is ZB_ETIMEDOUT (not the ZB_EAGAIN of a wait of 0) */
-      wait = timeout < 0 || left > HOLD_PATIENCE_MS ? HOLD_PATIENCE_MS :
-          (gint) CLAMP (left, MIN (timeout, 1), timeout);
-    }
+    sliced = !drop && link->make_room != NULL && (timeout < 0 ||
+        left > HOLD_PATIENCE_MS);
+    if (sliced)
+      wait = HOLD_PATIENCE_MS;
     rc = zb_writer_reserve (writer, size, res, wait);
     if (rc == 0)
       return GST_FLOW_OK;
-    if (rc == ZB_ETIMEDOUT && wait == HOLD_PATIENCE_MS) {
+    if (rc == ZB_ETIMEDOUT && sliced) {
       zb_writer_holds_info holds;
 
       if (zb_writer_holds (writer, size, &holds) == 0 && holds.blocks_size) {

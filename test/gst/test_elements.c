@@ -1088,6 +1088,61 @@ GST_START_TEST (test_full_ring_times_out)
 
 GST_END_TEST;
 
+/* policy and timeout changed while a buffer waits for room in a full ring
+ * reach that wait: set to drop, the buffer is dropped at once (it waited
+ * out the timeout before, then failed with an error whose text says to use
+ * policy=drop); set to wait forever, it does not time out. */
+GST_START_TEST (test_policy_change_reaches_wait)
+{
+  const gchar *changes[] = { "policy", "timeout" };
+  guint c;
+
+  for (c = 0; c < G_N_ELEMENTS (changes); c++) {
+    gchar *name = ring_name ("polwait");
+    zb_reader *reader = NULL;
+    GstElement *pipeline, *appsrc, *sink;
+    gint64 end;
+    guint i;
+
+    /* room for 3 frames of 1000 bytes, never read */
+    fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3200,
+            NULL), 0);
+    pipeline = writer_pipeline (name, "policy=block timeout=1500",
+        GRAY8_CAPS (40, 25), &appsrc);
+    sink = by_name (pipeline, "sink");
+    set_state (pipeline, GST_STATE_PLAYING);
+    for (i = 0; i < 4; i++)
+      gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+              FALSE));
+    g_usleep (300 * 1000);      /* the fourth waits for room */
+    fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 3);
+    if (c == 0)
+      gst_util_set_object_arg (G_OBJECT (sink), "policy", "drop");
+    else
+      g_object_set (sink, "timeout", -1, NULL);
+    end = g_get_monotonic_time () + 2500 * G_TIME_SPAN_MILLISECOND;
+    while (c == 0 && stat_u64 (sink, "frames-dropped") == 0 &&
+        g_get_monotonic_time () < end)
+      g_usleep (10 * 1000);
+    if (c == 0)
+      fail_unless (g_get_monotonic_time () + 2000 * G_TIME_SPAN_MILLISECOND <
+          end, "policy=drop: the waiting buffer was dropped only after %"
+          G_GINT64_FORMAT " ms", (g_get_monotonic_time () - end) / 1000 +
+          2500);
+    else
+      g_usleep (2000 * 1000);   /* past the timeout set before */
+    assert_no_error (pipeline);
+    fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"),
+        c == 0 ? 1 : 0);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    zb_reader_destroy (reader);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_drop_policy)
 {
   gchar *name = ring_name ("drop");
@@ -4823,6 +4878,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_gone_zero_copy);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
+  tcase_add_test (tc, test_policy_change_reaches_wait);
   tcase_add_test (tc, test_caps_change_refused);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_caps_layout_field_is_a_change);

@@ -30,6 +30,11 @@
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_CPP_EXCEPTIONS",
+        # While a worker ends (terminate(), process.exit()) JS can no longer
+        # run and napi_throw fails: node-addon-api then throws a C++
+        # exception out of the method's wrapper, which ends the whole
+        # process; with this it drops the error, which no JS could catch.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         # The package version the addon is built for (src/native.ts refuses
         # an addon of another one: EADDON); package.json is its one source.
         "ZEROBUFFER_PACKAGE_VERSION=\"<!(node -p \"require('./package.json').version\")\""

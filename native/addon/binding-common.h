@@ -88,6 +88,34 @@ struct PendingWait {
   uint64_t id;
 };
 
+// Settles `deferred` through `settle`, or rejects it with the error settle
+// throws. Rejecting throws in turn when JS can no longer run (see
+// FromLoop).
+template <typename Settle>
+void SettleOrReject(Napi::Promise::Deferred &deferred, Settle settle) {
+  try {
+    settle();
+  } catch (const Napi::Error &e) {
+    deferred.Reject(e.Value());
+  }
+}
+
+// Runs `call` from a callback of the event loop (a libuv handle's, a
+// thread-safe function's), which no exception may leave: it would end the
+// whole process (std::terminate). Settling throws only when JS can no
+// longer run: the environment is going away (a worker's terminate() or
+// process.exit(), the process exiting) while libuv still runs its handles,
+// and no promise can be settled any more; `drop` gives back what the call
+// held (the environment's teardown closes the rest).
+template <typename Call, typename Drop>
+void FromLoop(Call call, Drop drop) noexcept {
+  try {
+    call();
+  } catch (...) {
+    drop();
+  }
+}
+
 // Marks the wait in flight over (JS thread).
 template <typename Js>
 void EndWait(Napi::Env env, Js &js, uint64_t id) {

@@ -191,12 +191,9 @@ void SettleBatch(Napi::Env env, ReaderJs &js, Napi::Promise::Deferred deferred) 
   }
 }
 
-// Nothing may be thrown out of a thread-safe function's callback:
-// node-addon-api would throw it into JS, which fails once JS can no longer
-// run (a worker's process.exit() or terminate(): the callback may still be
-// called while its environment goes away) and ends the whole process
-// (std::terminate). The promise is then left unsettled and the frames go
-// back.
+// A thread-safe function's callback, which may still be called while its
+// environment goes away (FromLoop): the promise is then left unsettled and
+// the frames go back.
 void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, ReaderWait *item) {
   std::unique_ptr<ReaderWait> owned(item);  // always freed, env or not
   Batch &b = item->js->session->batch();
@@ -204,17 +201,13 @@ void ReaderCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, ReaderWait *i
     Discard(b);
     return;
   }
-  try {
-    Napi::HandleScope scope(env);
-    EndWait(env, *item->js, item->id);
-    try {
-      SettleBatch(env, *item->js, item->deferred);
-    } catch (const Napi::Error &e) {
-      item->deferred.Reject(e.Value());
-    }
-  } catch (...) {
-    Discard(b);
-  }
+  FromLoop(
+      [&] {
+        Napi::HandleScope scope(env);
+        EndWait(env, *item->js, item->id);
+        SettleOrReject(item->deferred, [&] { SettleBatch(env, *item->js, item->deferred); });
+      },
+      [&] { Discard(b); });
 }
 
 using ReaderTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, ReaderWait, ReaderCallJs>;
@@ -244,11 +237,7 @@ void SettleLoopWait(Napi::Env env, ReaderJs &js) {
   js.session->Disarm();
   std::unique_ptr<LoopWait> w = std::move(js.loop_wait);
   js.pending_wait = 0;
-  try {
-    SettleBatch(env, js, w->deferred);
-  } catch (const Napi::Error &e) {
-    w->deferred.Reject(e.Value());
-  }
+  SettleOrReject(w->deferred, [&] { SettleBatch(env, js, w->deferred); });
 }
 
 // io_uring refused: the reader waits on its thread from now on, starting
@@ -292,13 +281,20 @@ void LoopWaitStep(Napi::Env env, ReaderJs &js) {
   SettleLoopWait(env, js);
 }
 
+// The waiter's libuv callback, which libuv still runs while the
+// environment goes away (FromLoop): the wait is then left unsettled and the
+// frames it took go back.
 void OnLoopWake(Napi::Env env, ReaderJs &js, UringWaiter::Wake why) {
   if (!js.loop_wait) return;
-  Napi::HandleScope scope(env);
-  if (why == UringWaiter::Wake::kFailed)
-    LeaveLoop(env, js);
-  else
-    LoopWaitStep(env, js);
+  FromLoop(
+      [&] {
+        Napi::HandleScope scope(env);
+        if (why == UringWaiter::Wake::kFailed)
+          LeaveLoop(env, js);
+        else
+          LoopWaitStep(env, js);
+      },
+      [&] { Discard(js.session->batch()); });
 }
 
 class Reader : public Napi::ObjectWrap<Reader> {

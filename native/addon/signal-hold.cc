@@ -67,15 +67,21 @@ class SignalHold : public Napi::ObjectWrap<SignalHold> {
     uv_close(reinterpret_cast<uv_handle_t *>(h), [](uv_handle_t *c) { delete reinterpret_cast<uv_signal_t *>(c); });
   }
 
+  // onSignal's exception is the process's uncaught exception; nothing
+  // leaves the libuv callback (FromLoop).
   static void OnSignal(uv_signal_t *h, int signum) {
     SignalHold *self = static_cast<SignalHold *>(h->data);
     Napi::Env env = self->on_signal_.Env();
-    Napi::HandleScope scope(env);
-    try {
-      self->on_signal_.MakeCallback(env.Global(), {Napi::Number::New(env, signum)});
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(env, e.Value());
-    }
+    FromLoop(
+        [&] {
+          Napi::HandleScope scope(env);
+          try {
+            self->on_signal_.MakeCallback(env.Global(), {Napi::Number::New(env, signum)});
+          } catch (const Napi::Error &e) {
+            napi_fatal_exception(env, e.Value());
+          }
+        },
+        [] {});
   }
 
   // Closing a handle stops it at once: with no other handle or listener on

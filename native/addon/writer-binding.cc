@@ -68,21 +68,18 @@ void SettleWrite(Napi::Env env, WriteWait &w) {
   }
 }
 
-// Throws nothing, as ReaderCallJs (binding.cc): the promise is left
-// unsettled when JS can no longer run.
+// As ReaderCallJs (binding.cc): the promise is left unsettled when JS can
+// no longer run.
 void WriterCallJs(Napi::Env env, Napi::Function, std::nullptr_t *, WriteWait *item) {
   std::unique_ptr<WriteWait> owned(item);
   if (env == nullptr) return;
-  try {
-    Napi::HandleScope scope(env);
-    EndWait(env, *item->js, item->id);
-    try {
-      SettleWrite(env, *item);
-    } catch (const Napi::Error &e) {
-      item->deferred.Reject(e.Value());
-    }
-  } catch (...) {
-  }
+  FromLoop(
+      [&] {
+        Napi::HandleScope scope(env);
+        EndWait(env, *item->js, item->id);
+        SettleOrReject(item->deferred, [&] { SettleWrite(env, *item); });
+      },
+      [] {});
 }
 
 using WriterTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, WriteWait, WriterCallJs>;

@@ -6,6 +6,7 @@ import type { Caps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import type { PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -76,12 +77,15 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
   const live = json ? undefined : new LiveLine(io.stdout);
+  const pipelineLine = (e: PipelineStateEvent): void => say(io.stdout, JSON.stringify({
+    type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts,
+    error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
+  }));
+  // startStream resolved once gst-launch was started: its 'starting' event came before this listener
+  if (json && stream.pipeline.state === 'starting') pipelineLine({ state: 'starting', pid: stream.pipeline.pid, restarts: 0 });
   stream.on('state', (e) => {
     if (json) {
-      say(io.stdout, JSON.stringify({
-        type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts,
-        error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
-      }));
+      pipelineLine(e);
     } else if (e.state === 'restarting') {
       live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
     }

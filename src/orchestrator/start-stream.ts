@@ -312,7 +312,9 @@ function spawned(pipeline: PipelineRunner): Promise<unknown> {
 
 /**
  * Creates the ring, announces it when asked, and starts the pipeline into
- * it; resolves once gst-launch runs (stream.pipeline.pid is its pid).
+ * it; resolves once gst-launch runs (stream.pipeline.pid is its pid; its
+ * 'starting' state event came before: a listener added then hears 'playing'
+ * on), or could not be started (no pid; frames() throws why).
  * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal).
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {

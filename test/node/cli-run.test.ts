@@ -41,7 +41,11 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   const summary = lines.find((l) => l['type'] === 'summary')!;
   expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, sha256: want, name, snapshot: { width: 64, height: 48 } });
   expect(String(summary['caps'])).toContain('width=(int)64');
-  expect(lines.some((l) => l['type'] === 'pipeline' && l['state'] === 'exited' && l['exitCode'] === 0)).toBe(true);
+  // every state of gst-launch, in order, the first with its pid (startStream resolves after 'starting')
+  const states = lines.filter((l) => l['type'] === 'pipeline');
+  expect(states.map((l) => l['state'])).toEqual(['starting', 'playing', 'exited']);
+  expect(typeof states[0]!['pid']).toBe('number');
+  expect(states[2]).toMatchObject({ exitCode: 0 });
   const image = await sharp(png).metadata();
   expect([image.width, image.height, image.format, image.channels]).toEqual([64, 48, 'png', 3]);
   const announced = child.stdout.filter((l) => l.startsWith('> '));

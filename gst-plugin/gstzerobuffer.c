@@ -154,10 +154,8 @@ zerobuffer_property_settable (GstElement * element, GParamSpec * pspec)
 
   if (!(pspec->flags & GST_PARAM_MUTABLE_READY))
     return TRUE;
-  GST_OBJECT_LOCK (element);
   state = GST_STATE (element);
   next = GST_STATE_NEXT (element);      /* VOID_PENDING: none */
-  GST_OBJECT_UNLOCK (element);
   if (MAX (state, next) <= GST_STATE_READY)
     return TRUE;
   g_warning ("Changing the \"%s\" property of %s while %s is not supported: "

@@ -39,7 +39,9 @@ GParamSpec *zerobuffer_param_spec_mode (const gchar * what);
  * READY->PAUSED: set while PAUSED or PLAYING (or going there), it would be
  * read back while the old value stays in use. Refused with a g_warning
  * naming the property and the state instead, as filesink refuses a new
- * location while its file is open; the caller keeps the value. */
+ * location while its file is open; the caller keeps the value. With the
+ * object lock held, and the value stored under the same hold: a state
+ * change between the look and the store would not see the new value. */
 gboolean zerobuffer_property_settable (GstElement * element,
     GParamSpec * pspec);
 

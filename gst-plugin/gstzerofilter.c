@@ -1940,9 +1940,11 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
 {
   GstZeroFilter *self = GST_ZERO_FILTER (object);
 
-  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec))
-    return;
   GST_OBJECT_LOCK (self);
+  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_CHANNEL:
       g_free (self->channel);
@@ -1953,7 +1955,10 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int (value);
-      break;
+      GST_OBJECT_UNLOCK (self);
+      /* a request waiting for room takes it too (as zerosink's) */
+      gst_zero_link_set_policy (self->link, g_value_get_int (value), FALSE);
+      return;
     case PROP_DEPTH:
       self->depth = g_value_get_uint (value);
       break;

@@ -669,9 +669,11 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
 {
   GstZeroSrc *self = GST_ZERO_SRC (object);
 
-  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec))
-    return;
   GST_OBJECT_LOCK (self);
+  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_BUFFER_NAME:
       g_free (self->buffer_name);

@@ -240,6 +240,14 @@ gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place)
 }
 
 void
+gst_zero_link_set_connect_timeout (GstZeroLink * link, gint connect_timeout)
+{
+  g_mutex_lock (&link->lock);
+  link->connect_timeout = connect_timeout;
+  g_mutex_unlock (&link->lock);
+}
+
+void
 gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect)
 {
   g_mutex_lock (&link->lock);

@@ -70,8 +70,13 @@ gboolean gst_zero_link_tried (GstZeroLink * link);
  * (zerosink on-reader-lost=wait) rather than failing: meanwhile get_writer
  * looks for the ring every 20 ms without waiting and otherwise returns
  * GST_ZERO_LINK_NO_READER. So from open on too, until the first reader's
- * ring is there: connect-timeout is not waited. Before open. */
+ * ring is there: connect-timeout is not waited. Before open, or resume. */
 void gst_zero_link_set_reconnect (GstZeroLink * link, gboolean reconnect);
+
+/* How long the next connect waits for a reader to create the ring (ms, -1
+ * for ever), as given to open. */
+void gst_zero_link_set_connect_timeout (GstZeroLink * link,
+    gint connect_timeout);
 /* With reconnect, a reserve that finds the frame can never fit the ring
  * (ZB_EMSGSIZE, still its error, its text saying what to do) detaches
  * too, as from a reader lost, and the link takes that reader's ring again

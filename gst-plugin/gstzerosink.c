@@ -379,9 +379,11 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
   gint timeout;
   gboolean drop;
 
-  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec))
-    return;
   GST_OBJECT_LOCK (self);
+  if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
   switch (prop_id) {
     case PROP_BUFFER_NAME:
       reopen = g_strcmp0 (self->buffer_name, g_value_get_string (value));
@@ -389,7 +391,6 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       self->buffer_name = g_value_dup_string (value);
       break;
     case PROP_CONNECT_TIMEOUT:
-      reopen = self->connect_timeout != g_value_get_int (value);
       self->connect_timeout = g_value_get_int (value);
       break;
     case PROP_TIMEOUT:
@@ -416,7 +417,6 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       self->camera_id = g_value_dup_string (value);
       break;
     case PROP_ON_READER_LOST:
-      reopen = (gint) self->on_reader_lost != g_value_get_enum (value);
       self->on_reader_lost = g_value_get_enum (value);
       break;
     default:
@@ -862,23 +862,31 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
 }
 
 /* basesink starts zerosink at NULL->READY only: what start() reads, set in
- * READY, takes effect at READY->PAUSED, the link opened anew as from NULL
- * (detached from the ring it had). Nothing changed, it stays attached, and
- * a stream that ended with an EOS starts again, as after a flush. */
+ * READY, takes effect at READY->PAUSED. What the ring holds or is (its
+ * name, the frame header, camera-id in the metadata) opens the link anew
+ * as from NULL (detached from the ring it had); the rest, and nothing
+ * changed, keeps it attached, and a stream that ended with an EOS starts
+ * again, as after a flush. */
 static GstStateChangeReturn
 gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
 {
   GstZeroSink *self = GST_ZERO_SINK (element);
-  gboolean reopen;
+  gboolean reopen, reconnect;
+  gint connect_timeout;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GST_OBJECT_LOCK (self);
     reopen = self->reopen;
+    reconnect = self->on_reader_lost == GST_ZERO_SINK_READER_LOST_WAIT;
+    connect_timeout = self->connect_timeout;
     GST_OBJECT_UNLOCK (self);
     if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
       return GST_STATE_CHANGE_FAILURE;
-    if (!reopen)
+    if (!reopen) {
+      gst_zero_link_set_reconnect (self->link, reconnect);
+      gst_zero_link_set_connect_timeout (self->link, connect_timeout);
       gst_zero_link_resume (self->link);
+    }
   }
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }

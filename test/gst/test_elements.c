@@ -1819,9 +1819,12 @@ GST_START_TEST (test_ready_properties_taken_at_restart)
       1);
   zb_frame_release (&frame);
 
-  /* READY and back with nothing changed: still attached */
+  /* READY and back with nothing of the ring changed (the same name, how
+   * to connect and reconnect): still attached (those two detached it, and
+   * the reader, ending its stream, could close its ring) */
   set_state (pipeline, GST_STATE_READY);
-  g_object_set (sink, "buffer-name", name, NULL);
+  g_object_set (sink, "buffer-name", name, "connect-timeout", 1500, NULL);
+  gst_util_set_object_arg (G_OBJECT (sink), "on-reader-lost", "wait");
   set_state (pipeline, GST_STATE_PLAYING);
   fail_unless_equals_uint64 (frame_through (appsrc, old_reader, 1, &frame),
       2);

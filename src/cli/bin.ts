@@ -6,7 +6,8 @@
 // the command as a later one does, not kill the process. The same listener
 // serves the whole run, so no signal falls between two of them or reaches
 // two. An addon that does not load, or of another version, fails a command
-// (EADDON): one line, not a stack; --help and --version need none.
+// (EADDON): one line, not a stack; --help, --version, plugin-path and a
+// usage error need none.
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

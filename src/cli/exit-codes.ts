@@ -3,7 +3,7 @@
 export const EXIT = {
   /** Done: the stream ended, the limit was reached, or the user stopped it. */
   ok: 0,
-  /** Something unexpected (a bug): the message has the details. Also a native addon that does not load, or of another version (EADDON, bin.ts). */
+  /** Something unexpected (a bug): the message has the details. Also a native addon that does not load, or of another version (EADDON, bin.ts), for a command that needs it (all but plugin-path). */
   internal: 1,
   /** Bad command line (an option without its value, a --snapshot file that cannot be written): see --help. */
   usage: 2,
@@ -29,7 +29,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = [
   'Exit status:',
   `  ${EXIT.ok}  success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head)`,
-  `  ${EXIT.internal}  unexpected error, or the native addon does not load or was built for another version (build it: the message says how)`,
+  `  ${EXIT.internal}  unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)`,
   `  ${EXIT.usage}  usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --snapshot file that cannot be written)`,
   `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
   '     for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts),',

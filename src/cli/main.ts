@@ -1,7 +1,8 @@
 // The CLI runner: parse, dispatch to a command, map failures to exit codes.
 // signal (bin.ts aborts it on SIGINT/SIGTERM/SIGHUP) stops the commands
-// gracefully. The help and --version need no addon; a command loads it
-// (its parse and its module), and rejects with EADDON when none loads.
+// gracefully. The help, --version, plugin-path and a usage error need no
+// addon; any other command loads it (its module, and its parse when the
+// command line names a ring), and rejects with EADDON when none loads.
 import { addon } from './addon.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';

@@ -1,7 +1,8 @@
 // The argument table → a yargs parser → a plain result: help text, a usage
 // error, or a command with checked values. Never exits, never prints. The
-// help needs no addon; a command's ring names are checked by the core's
-// rules, through it (EADDON when none loads).
+// help needs no addon, nor does a command line that names no ring or is
+// wrong otherwise; the ring names it gives are checked by the core's rules,
+// through it (EADDON when none loads), once the rest of it is.
 import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -148,22 +149,34 @@ function parser(numbersAsText: boolean): Argv {
   return y;
 }
 
-/** The core's rules for names (options.ts, duplex.ts), loaded with the addon once a command is parsed. */
-interface NameRules {
-  validateName(name: string): unknown;
-  duplexRingNames(channel: string): unknown;
+/** A ring's name as given (channel: a duplex channel's, for NAME_request and NAME_response); what: how a usage error names it. */
+interface GivenName {
+  name: string;
+  channel: boolean;
+  what: string;
 }
 
-/** A ring's name (with channel: a duplex channel's, for NAME_request and NAME_response), by the core's rules. */
-function ringName(rules: NameRules, v: unknown, { channel = false, what = '--name' } = {}): string | undefined {
+/** A ring's name, noted in names for checkRingNames. */
+function ringName(names: GivenName[], v: unknown, { channel = false, what = '--name' } = {}): string | undefined {
   if (v === undefined) return undefined;
-  try {
-    if (channel) rules.duplexRingNames(String(v));
-    else rules.validateName(String(v));
-  } catch (e) {
-    throw new UsageError(`${what}: ${(e as Error).message.replace(/^option "name": /, '')}`);
-  }
+  names.push({ name: String(v), channel, what });
   return String(v);
+}
+
+/**
+ * The names by the core's rules (options.ts, duplex.ts). Their modules load
+ * the addon: imported only now, so that a command line that gives no name,
+ * or is wrong otherwise, needs none.
+ */
+async function checkRingNames(names: readonly GivenName[]): Promise<void> {
+  for (const { name, channel, what } of names) {
+    const check = channel ? (await import('../duplex.js')).duplexRingNames : (await import('../options.js')).validateName;
+    try {
+      check(name);
+    } catch (e) {
+      throw new UsageError(`${what}: ${(e as Error).message.replace(/^option "name": /, '')}`);
+    }
+  }
 }
 
 /** --output-caps: caps zerofilter can parse, told now rather than when the pipeline runs. */
@@ -280,7 +293,8 @@ function endpoint(text: string, listen: boolean): Endpoint {
   }
 }
 
-function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
+/** The command with its values checked; the ring names it gives go to given, unchecked. */
+function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs {
   switch (command) {
     case 'run': {
       const durationMs = duration(a['duration']);
@@ -300,7 +314,7 @@ function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
           maxRestarts: maxRestarts(a['max-restarts']),
           intervalMs: interval * 1000,
           cameraId: a['camera-id'] as string | undefined,
-          name: ringName(rules, a['name']),
+          name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -319,7 +333,7 @@ function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
           onError, inPlace: a['in-place'] !== false, frames: count('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
-          name: ringName(rules, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
+          name: ringName(given, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
         },
       };
@@ -345,7 +359,7 @@ function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
       return {
         kind: 'ingest',
         args: {
-          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(rules, a['name'])!, format,
+          source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(given, a['name'])!, format,
           cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
         },
       };
@@ -360,7 +374,7 @@ function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
           pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
           frames: count('frames', a['frames']),
           announce: a['announce'] === true,
-          name: ringName(rules, a['name']),
+          name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
           pluginPath: a['plugin-path'] as string | undefined,
@@ -373,7 +387,7 @@ function toCommand(command: CommandName, a: Raw, rules: NameRules): ParsedArgs {
     case 'cleanup':
       return {
         kind: 'cleanup',
-        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map((n) => ringName(rules, n, { what: 'cleanup' })!), dryRun: a['dry-run'] === true, json: a['json'] === true },
+        args: { names: ((a['names'] as unknown[] | undefined) ?? []).map((n) => ringName(given, n, { what: 'cleanup' })!), dryRun: a['dry-run'] === true, json: a['json'] === true },
       };
     case 'plugin-path':
       return { kind: 'plugin-path' };
@@ -418,12 +432,14 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
   const command = String(a._[0]) as CommandName;
   if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
-  const [{ validateName }, { duplexRingNames }] = await Promise.all([import('../options.js'), import('../duplex.js')]);
   try {
     positionalWords(command, argv, end);
     optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
     givenOnce(COMMANDS[command], a);
-    return toCommand(command, a, { validateName, duplexRingNames });
+    const names: GivenName[] = [];
+    const parsed = toCommand(command, a, names);
+    await checkRingNames(names);
+    return parsed;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return { kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` };

@@ -411,11 +411,21 @@ behind_slow_sink() {
   p50=$(stats_of "$tmp/got.log" round-trip-p50-us)
   samples=$(stats_of "$tmp/got.log" round-trip-samples)
 }
-behind_slow_sink "slow sink" slowsink 30 --mode echo
-[ "$(stats_of "$tmp/got.log" responses)" = 30 ] || fail "slow sink: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
-[ "${samples:-0}" -ge 1 ] && [ -n "$p50" ] && [ "$p50" -lt 10000 ] ||
-  fail "slow sink: round trip p50 ${p50:-none} us over ${samples:-no} samples behind a 20 ms sink (want < 10000 us, at least 1 sample)"
-echo "slow sink (20 ms a buffer): round trip p50 $p50 us over $samples samples"
+# A run times few responses (often only the first), and one timing on a
+# loaded machine can pass 10 ms (10.9 ms in CI once): the lowest p50 of
+# three runs is judged. Before the fix every run's was ~40 ms.
+p50s=() best=
+for run in 1 2 3; do
+  behind_slow_sink "slow sink, run $run" slowsink$run 30 --mode echo
+  [ "$(stats_of "$tmp/got.log" responses)" = 30 ] || fail "slow sink, run $run: $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
+  [ "${samples:-0}" -ge 1 ] && [ -n "$p50" ] ||
+    fail "slow sink, run $run: round trip p50 ${p50:-none} us over ${samples:-no} samples (want at least 1 sample)"
+  p50s+=("${p50:-none}/${samples:-0}")
+  [ -n "$p50" ] && { [ -z "$best" ] || [ "$p50" -lt "$best" ]; } && best=$p50
+done
+[ -n "$best" ] && [ "$best" -lt 10000 ] ||
+  fail "slow sink: round trip p50 (us/samples) ${p50s[*]} in 3 runs behind a 20 ms sink (want one < 10000 us)"
+echo "slow sink (20 ms a buffer): round trip p50 (us/samples) ${p50s[*]} in 3 runs"
 # Answered in place, every response carries the server's commit time in its
 # frame header: all are timed, also those that waited behind the push.
 behind_slow_sink "slow sink, in place" slowsinkip 30 --mode echo --in-place 1

@@ -315,7 +315,9 @@ function spawned(pipeline: PipelineRunner): Promise<unknown> {
  * it; resolves once gst-launch runs (stream.pipeline.pid is its pid; its
  * 'starting' state event came before: a listener added then hears 'playing'
  * on), or could not be started (no pid; frames() throws why).
- * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal).
+ * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal),
+ * and with a TypeError for an option it cannot take (one with a null byte
+ * among the pipeline's words: none can be a process argument).
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);

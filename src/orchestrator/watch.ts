@@ -16,7 +16,7 @@ import { fail, validateSignal } from '../options.js';
 import { killGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
-  PipelineRunner, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -169,6 +169,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#source = sourceWords('pipeline', options.pipeline);
     // checked now, not at the first start-stream or start-duplex (where it would end the watch)
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
+    validateLaunch(options);
     validateRestart(options.restart ?? true);
     const signal = validateSignal(options.signal);
     this.#options = options;

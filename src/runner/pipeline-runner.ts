@@ -105,6 +105,19 @@ export interface PipelineExit {
   outOfRestarts: boolean;
 }
 
+/**
+ * sinkProperties and gstLaunch as a process can be given them: no null
+ * byte, a string for the program. execa would throw as the pipeline
+ * starts, after startStream() or watch() returned: an unhandled rejection.
+ */
+export function validateLaunch(options: Pick<PipelineOptions, 'sinkProperties' | 'gstLaunch'>): void {
+  const withNull = propertyWords(options.sinkProperties ?? {}).find((w) => w.includes('\0'));
+  if (withNull !== undefined) fail('sinkProperties', 'names and values without null bytes', withNull);
+  const program: unknown = options.gstLaunch;
+  if (program !== undefined && (typeof program !== 'string' || program.includes('\0')))
+    fail('gstLaunch', 'a program (its name or path) without null bytes', program);
+}
+
 export function validateRestart(value: unknown): Required<RestartOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   const o: RestartOptions = value === true ? {} : (value as RestartOptions);
@@ -167,6 +180,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       );
     if (options.name === undefined) fail('name', 'a ring name', undefined);
     this.name = validateName(options.name);
+    validateLaunch(options);
     this.#restart = validateRestart(options.restart);
     this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 5000);
     validateSignal(options.signal);

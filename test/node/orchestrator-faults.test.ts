@@ -5,16 +5,18 @@
 // ends with no process of ours left whose command line holds the case's
 // marker, and nothing of this run in /dev/shm.
 // The fake gst-launch programs are written into a temp dir at test time and
-// passed as `gstLaunch`.
+// passed as `gstLaunch`. Also startStream given a word no process argument
+// can hold (a null byte), in a Node process of its own (an unhandled
+// rejection shows there).
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { removeStaleRing, startStream, watch, type WarningEvent } from '../../src/index.js';
+import { removeStaleRing, startStream, watch, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
-import { leftovers, processesWith, repoRoot, ringName, sleep, until, within } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
 
 jest.setTimeout(20000);
 
@@ -381,5 +383,58 @@ test('the watched command prints garbage around a valid start-stream: the pipeli
     expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
   } finally {
     await watcher.stop();
+  }
+});
+
+/**
+ * Runs body in a Node process of its own over dist/ (startStream in scope),
+ * where an unhandled rejection is seen as such: it prints "unhandled" and its
+ * message and exits 3. Resolves with its status and stdout lines.
+ */
+async function startStreamChild(body: string, env: NodeJS.ProcessEnv = {}, ms = 10000): Promise<{ status: number | null; stdout: string[] }> {
+  const child = run(process.execPath, ['--input-type=module', '-e', [
+    `const { startStream } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});`,
+    "process.on('unhandledRejection', (e) => { console.log(`unhandled ${e?.message ?? e}`); process.exit(3); });",
+    body,
+    'process.exit(0);',
+  ].join('\n')], env);
+  const status = await child.exit(ms);
+  return { status, stdout: child.stdout };
+}
+
+test('startStream with a word execa refuses (a null byte in the source, a sink property, gstLaunch): rejects with a TypeError naming the option, no unhandled rejection, no ring left', async () => {
+  const name = `hcli-nul-${process.pid}`;
+  const { status, stdout } = await startStreamChild([
+    `for (const options of [{ source: ['videotestsrc', 'pattern=a\\0b'] }, { source: 'videotestsrc', sinkProperties: { 'camera-id': 'a\\0b' } },`,
+    "  { source: 'videotestsrc', gstLaunch: 'gst-launch-1.0\\0' }]) {",
+    `  try { await startStream({ ...options, name: ${JSON.stringify(name)}, payloadSize: 4096 }); console.log('resolved'); }`,
+    '  catch (e) { console.log(`rejected ${e.name}: ${e.message}`); }',
+    '}',
+  ].join('\n'));
+  expect({ status, stdout }).toEqual({
+    status: 0,
+    stdout: [
+      'rejected TypeError: option "source" must be a pipeline description without null bytes, received "pattern=a\\u0000b"',
+      'rejected TypeError: option "sinkProperties" must be names and values without null bytes, received "camera-id=a\\u0000b"',
+      'rejected TypeError: option "gstLaunch" must be a program (its name or path) without null bytes, received "gst-launch-1.0\\u0000"',
+    ],
+  });
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+});
+
+test('watch with a null byte in sinkProperties or gstLaunch: a TypeError at once, its command not run (it was, and the first start-stream an unhandled rejection)', async () => {
+  const marker = `hcli-watch-nul-${process.pid}`;
+  const cases: [Partial<WatchOptions>, RegExp][] = [
+    [{ sinkProperties: { 'camera-id': 'a\0b' } }, /^option "sinkProperties" must be names and values without null bytes, received "camera-id=a\\u0000b"$/],
+    [{ gstLaunch: 'gst-launch-1.0\0' }, /^option "gstLaunch" must be a program \(its name or path\) without null bytes/],
+  ];
+  for (const [bad, refused] of cases) {
+    let watcher: Watcher | undefined;
+    try {
+      expect(() => (watcher = watch({ command: ['/bin/sh', '-c', 'sleep 5', marker], pipeline: 'videotestsrc', ...bad }))).toThrow(refused);
+      expect(processesWith(marker)).toEqual([]);
+    } finally {
+      await watcher?.stop();
+    }
   }
 });

@@ -81,9 +81,11 @@ export interface StartStreamOptions {
   stopTimeoutMs?: number;
   /**
    * Aborting closes the stream. Aborted before startStream() resolved (also
-   * while it creates the ring or announces it), it rejects with
-   * signal.reason and leaves no ring and no gst-launch behind; a
-   * start-stream line already handed to the stream is followed by stop-stream.
+   * while it creates the ring, announces it, or waits for gst-inspect to say
+   * whether the plugin is installed: up to 20 s, the first time in a
+   * process), it rejects with signal.reason at once and leaves no ring and
+   * no gst-launch behind; a start-stream line already handed to the stream
+   * is followed by stop-stream.
    */
   signal?: AbortSignal;
 }

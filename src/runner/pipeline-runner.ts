@@ -156,6 +156,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #state: PipelineState | 'idle' = 'idle';
   #started = false;
   #stopping = false;
+  #askStop!: () => void;
+  /** Resolves once stop() or kill() asked for the end. */
+  readonly #stopAsked = new Promise<void>((resolve) => (this.#askStop = resolve));
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
@@ -246,7 +249,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   async #launch(): Promise<void> {
     this.#tail.reset();
     this.#state = 'starting';
-    const pluginPath = await resolvePluginPath({ pluginPath: this.#options.pluginPath });
+    // A stop does not wait for the plugin lookup (gst-inspect, up to 20 s: it
+    // goes on for later runners), as nothing has started that it must end.
+    const pluginPath = await Promise.race([resolvePluginPath({ pluginPath: this.#options.pluginPath }), this.#stopAsked]);
     if (this.#stopping) {
       this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
       return;
@@ -364,11 +369,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   /**
    * Stops gracefully: SIGINT (gst-launch -e sends EOS, so the reader sees a
    * clean end of stream), then SIGKILL to the whole group after
-   * stopTimeoutMs. Resolves when it is over; idempotent.
+   * stopTimeoutMs. Resolves when it is over (at once while it still looks
+   * the plugin up: nothing runs yet); idempotent.
    */
   async stop(): Promise<PipelineExit> {
     if (!this.#stopping) {
       this.#stopping = true;
+      this.#askStop();
       const child = this.#child;
       if (this.#state === 'idle') {
         this.#end({ stopped: true, restarts: 0, outOfRestarts: false });
@@ -395,6 +402,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   /** Kills the whole group at once (no EOS); resolves when it is over. */
   async kill(): Promise<PipelineExit> {
     this.#stopping = true;
+    this.#askStop();
     const pid = this.#child?.pid;
     if (pid !== undefined) {
       try {

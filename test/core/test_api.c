@@ -15,6 +15,7 @@
 
 #include "zb_oieb.h"
 #include "zb_test.h"
+#include "zb_test_hooks.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1135,6 +1136,28 @@ static void test_metadata_needed_note(void) {
     CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
     CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
     CHECK_EQ_U64(size, 0);
+    fixture_close(&fx);
+  }
+}
+
+static void destroy_writer(void *w) { zb_writer_destroy(w); }
+
+/* The note and the writer's detach both between the reader's load of the
+ * metadata and its load of writer_pid: the reader saw the writer attached
+ * before, finds it gone and nothing to read, and reported the end of the
+ * stream (ZB_EOF) instead of what the note says. */
+static void test_metadata_note_between_loads(void) {
+  ring_fixture fx;
+  zb_frame f;
+  static const char big[100] = "{}";
+  if (fixture_open(&fx, "hcore-notedetach", 1024) == 0) {
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN); /* the writer seen */
+    CHECK_RC(zb_writer_set_metadata(fx.w, big, sizeof big), ZB_EMSGSIZE);
+    zb__reader_between_loads(fx.r, destroy_writer, fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE);
+    CHECK_MSG("at least 108");
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE); /* and stays */
     fixture_close(&fx);
   }
 }
@@ -2868,6 +2891,7 @@ int main(void) {
   RUN(test_held_bytes);
   RUN(test_metadata);
   RUN(test_metadata_needed_note);
+  RUN(test_metadata_note_between_loads);
   RUN(test_writer_checks);
   RUN(test_corrupt_header);
   RUN(test_corrupt_not_a_segment);

@@ -76,6 +76,8 @@ struct zb_reader {
                                      needed a block this large, or 0 */
   bool stream_active;             /* a writer or frame seen since last end */
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
+  void (*between_loads)(void *);  /* zb__reader_between_loads */
+  void *between_loads_arg;
 
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
   bool closed;                    /* destroyed: nothing goes back any more */
@@ -483,6 +485,19 @@ void zb_reader_wake(zb_reader *r) {
 
 /* ------------------------------------------------------------------- read */
 
+/* metadata: metadata_written_bytes as just loaded. Metadata that appeared
+ * since the last look is a writer come (maybe gone again), or its note. */
+static void see_metadata(zb_reader *r, uint64_t metadata) {
+  const uint8_t *data;
+  uint64_t size;
+  if (metadata == r->metadata_seen)
+    return;
+  r->metadata_seen = metadata;
+  r->stream_active = true;
+  if (zb__segment_metadata(&r->seg, r->name, &data, &size) == 0)
+    r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
+}
+
 /* pid: writer_pid, loaded after metadata (metadata_written_bytes). A writer
  * is seen attached, or by the metadata that appeared since the last look:
  * every writer claims writer_pid before it writes the metadata, so one that
@@ -496,14 +511,18 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   }
   if (pid != 0 && pid != r->reported_dead_writer)
     r->stream_active = true;
-  if (metadata != r->metadata_seen) {
-    const uint8_t *data;
-    uint64_t size;
-    r->metadata_seen = metadata;
-    r->stream_active = true;
-    if (zb__segment_metadata(&r->seg, r->name, &data, &size) == 0)
-      r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
-  }
+  see_metadata(r, metadata);
+}
+
+/* The metadata note of a writer that gave up (docs/PROTOCOL.md §9.5). */
+static int writer_gave_up(zb_reader *r) {
+  return zb__fail(ZB_EMSGSIZE, "the writer of ring \"%s\" gave up: its "
+                  "metadata needs a metadata block of %llu bytes, this "
+                  "ring's is %llu; create the ring with a metadata size "
+                  "of at least %llu", r->name,
+                  (unsigned long long)r->metadata_needed,
+                  (unsigned long long)r->seg.metadata_size,
+                  (unsigned long long)r->metadata_needed);
 }
 
 /* Frames posted by the writer and not handed out yet (negative while we
@@ -729,6 +748,12 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
   if (!r->stream_active)
     return 0;
   if (writer_pid == 0) {
+    /* A writer that noted its metadata and detached between our loads of
+     * the metadata and of writer_pid: it wrote the note before clearing
+     * writer_pid, so the note is there now. */
+    see_metadata(r, zb__load_acquire(&r->seg.oieb->metadata_written_bytes));
+    if (r->metadata_needed != 0)
+      return writer_gave_up(r);
     end_stream(r);
     return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
                     "frame was read", r->name);
@@ -793,6 +818,11 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
    * before the positions: a writer that detached published its last frame
    * before clearing it, so the positions read next include that frame. */
   metadata = zb__load_acquire(&r->seg.oieb->metadata_written_bytes);
+  if (r->between_loads != NULL) {
+    void (*hook)(void *) = r->between_loads;
+    r->between_loads = NULL;
+    hook(r->between_loads_arg);
+  }
   writer_pid = zb__load_acquire(&r->seg.oieb->writer_pid);
   track_writer(r, metadata, writer_pid);
   rc = take_published(r, frame);
@@ -801,13 +831,7 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
   if (ready_only)
     return no_frame_ready(r);
   if (r->metadata_needed != 0) /* after the frames before it, if any */
-    return zb__fail(ZB_EMSGSIZE, "the writer of ring \"%s\" gave up: its "
-                    "metadata needs a metadata block of %llu bytes, this "
-                    "ring's is %llu; create the ring with a metadata size "
-                    "of at least %llu", r->name,
-                    (unsigned long long)r->metadata_needed,
-                    (unsigned long long)r->seg.metadata_size,
-                    (unsigned long long)r->metadata_needed);
+    return writer_gave_up(r);
   /* Liveness costs a /proc read: only once per wait slice in which no
    * frame came, or when the caller polls. */
   rc = check_writer_end(r, writer_pid, probe_liveness || timeout_ms == 0,
@@ -924,3 +948,8 @@ void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {
 }
 
 uint8_t *zb__reader_segment(zb_reader *r) { return r->seg.base; }
+
+void zb__reader_between_loads(zb_reader *r, void (*hook)(void *), void *arg) {
+  r->between_loads = hook;
+  r->between_loads_arg = arg;
+}

@@ -30,4 +30,10 @@ void zb__writer_set_wrap_early(zb_writer *writer, bool on);
  * duplex server, test/peer/zb-duplex-server: a response out of turn). */
 void zb__writer_set_next_sequence(zb_writer *writer, uint64_t sequence);
 
+/* Calls hook(arg) once, in the reader's next look, between its loads of
+ * metadata_written_bytes and writer_pid (a writer that leaves between the
+ * two: the metadata note of docs/PROTOCOL.md §9.5). */
+void zb__reader_between_loads(zb_reader *reader, void (*hook)(void *),
+                              void *arg);
+
 #endif /* ZB_TEST_HOOKS_H */

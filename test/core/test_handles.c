@@ -557,6 +557,45 @@ static void test_next_writer_completes_torn_publish(void) {
   pair_close(&p);
 }
 
+/* The dead writer replaced before the reader's liveness probe, after the
+ * reader took its uncounted frame: read_count stays one ahead of
+ * written_count (no death is reported, so nothing puts it right), and a
+ * full lap of a single frame has as many entries written as read. At the
+ * end of the next writer's stream the reader puts the count right, so a
+ * later writer's single-frame lap (a frame of the ring's whole size after
+ * an exact end) is read; it waited for a next frame that the full ring
+ * could not take. Within the replacing writer's stream the deficit stays
+ * (docs/PROTOCOL.md §5, "Limits"). */
+static void test_count_deficit_put_right_at_end(void) {
+  static uint8_t buf[1008];
+  pair p;
+  zb_health h;
+  zb_frame f;
+  if (pair_open(&p, "hcore-deficit", 1024, NULL) == 0) {
+    fill(buf, 100, 1);
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    EXPECT_FRAME(p.r, 100, 1, 1);
+    leave_ghost(&p); /* [116, 137) */
+    expect_ghost(p.r);
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0); /* before any probe */
+    fill(buf, 871, 2);
+    CHECK_RC(zb_writer_write(p.w, buf, 871, 0), 0); /* [137, 1024) */
+    EXPECT_FRAME(p.r, 871, 2, 1);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.written_count + 1, h.read_count); /* the deficit */
+    zb_writer_destroy(p.w);
+    p.w = NULL;
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), ZB_EOF);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, h.read_count);
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    fill(buf, 1008, 3);
+    CHECK_RC(zb_writer_write(p.w, buf, 1008, 0), 0); /* [0, 1024): a lap */
+    EXPECT_FRAME(p.r, 1008, 3, 1);
+  }
+  pair_close(&p);
+}
+
 typedef struct toggler {
   zb_oieb *oieb;
   atomic_int stop;
@@ -1225,6 +1264,7 @@ int main(void) {
   RUN(test_wrap_early);
   RUN(test_writer_died_mid_publish);
   RUN(test_next_writer_completes_torn_publish);
+  RUN(test_count_deficit_put_right_at_end);
   RUN(test_write_pos_checked_at_connect);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);

@@ -738,6 +738,21 @@ static void repair_after_death(zb_reader *r) {
     zb__cas(&oieb->payload_written_count, &written, read);
 }
 
+/* The writer detached, having counted every entry it published, and we
+ * took them all: more entries read than written are a dead writer's
+ * uncounted publish that we took by position before a new writer replaced
+ * it (its death never reported, repair_after_death did not run). Left, the
+ * deficit hides every later single-frame full lap (entry_published). Put
+ * right by compare-and-swap: a writer that connected since and counted
+ * may leave it short still, never ahead. docs/PROTOCOL.md §4. */
+static void repair_count_deficit(zb_reader *r) {
+  zb_oieb *oieb = r->seg.oieb;
+  uint64_t written = zb__load_acquire(&oieb->payload_written_count);
+  uint64_t read = zb__load_relaxed(&oieb->payload_read_count);
+  if (written < read)
+    zb__cas(&oieb->payload_written_count, &written, read);
+}
+
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
  * writer died? MORE_FRAMES when a frame arrived in the meantime (then
  * *frame holds it). */
@@ -755,6 +770,7 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
     if (r->metadata_needed != 0)
       return writer_gave_up(r);
     end_stream(r);
+    repair_count_deficit(r);
     return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
                     "frame was read", r->name);
   }

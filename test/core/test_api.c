@@ -1142,6 +1142,11 @@ static void test_metadata_needed_note(void) {
 
 static void destroy_writer(void *w) { zb_writer_destroy(w); }
 
+static void write_metadata_and_detach(void *w) {
+  CHECK_RC(zb_writer_set_metadata(w, "{}", 2), 0);
+  zb_writer_destroy(w);
+}
+
 /* The note and the writer's detach both between the reader's load of the
  * metadata and its load of writer_pid: the reader saw the writer attached
  * before, finds it gone and nothing to read, and reported the end of the
@@ -1158,6 +1163,16 @@ static void test_metadata_note_between_loads(void) {
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE);
     CHECK_MSG("at least 108");
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE); /* and stays */
+    fixture_close(&fx);
+  }
+  /* Metadata that fits, the same way: one end of the stream, not a second
+   * one when the next look found the metadata new. */
+  if (fixture_open(&fx, "hcore-metadetach", 1024) == 0) {
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    zb__reader_between_loads(fx.r, write_metadata_and_detach, fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EOF);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
     fixture_close(&fx);
   }
 }

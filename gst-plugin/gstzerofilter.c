@@ -200,7 +200,6 @@ struct _GstZeroFilter
    * pass): for the next push, push lock. */
   guint drop_flags;
   guint push_drop_flags;
-  gint pool_refused;            /* upstream pushed a pool buffer again */
   gboolean session_ended;       /* EOS went to the server: the next buffer
                                  * (after a flushing seek) starts a new
                                  * session; with the push lock */
@@ -1391,24 +1390,6 @@ gst_zero_filter_pass (GstZeroFilter * self, GstBuffer * buffer)
 
 /* Writes each buffer as a request (the task pushes its response); waits
  * while depth requests wait (policy=block) or skips it (policy=drop). */
-/* Upstream pushed a pool buffer a second time (videorate repeats frames
- * so): requests would go out in the order buffers were taken from the
- * pool, not the order they come. Said once; the pool is withdrawn and
- * every request is copied from then on (as zerosink does). */
-static void
-gst_zero_filter_refuse_pool (GstZeroFilter * self)
-{
-  if (!g_atomic_int_compare_and_exchange (&self->pool_refused, FALSE, TRUE))
-    return;
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream pushes buffers more "
-          "than once (as videorate does when it repeats frames): requests "
-          "are copied from now on, to keep them in order"), ("a pool buffer "
-          "came again; repeats that would go after requests upstream had "
-          "already taken from the pool are dropped until upstream stops "
-          "using the pool"));
-  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
-}
-
 static GstFlowReturn
 gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
@@ -1482,7 +1463,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
       in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
-    gst_zero_filter_refuse_pool (self);
+    gst_zero_link_refuse_pool (self->link, GST_ELEMENT (self), self->sinkpad,
+        "requests");
   if (ret == GST_FLOW_OK && (kind == GST_ZERO_WRITE_DROPPED ||
           kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
           kind == GST_ZERO_WRITE_LATE)) {
@@ -1755,7 +1737,7 @@ gst_zero_filter_sink_query (GstPad * pad, GstObject * parent,
     /* requests that carry their caps in the frame header do not fit the
      * pool's buffers */
     if (max_buffers > 0 && !is_bypass (self) && attributes == NULL &&
-        !g_atomic_int_get (&self->pool_refused))
+        !gst_zero_link_pool_refused (self->link))
       gst_zero_sink_pool_propose (GST_OBJECT (self), self->link, query,
           max_buffers);
     if (attributes != NULL)
@@ -1858,7 +1840,6 @@ gst_zero_filter_start (GstZeroFilter * self)
   self->rtt_count = 0;
   self->pushed_ns = 0;
   GST_OBJECT_UNLOCK (self);
-  g_atomic_int_set (&self->pool_refused, FALSE);
   zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST, name, sizeof name);
   gst_zero_link_set_policy (self->link, timeout, FALSE);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), NULL,

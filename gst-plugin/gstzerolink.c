@@ -54,8 +54,17 @@ struct _GstZeroLink
   gboolean lost;                /* the reader went away; looking for the next */
   guint losses;                 /* readers lost since open */
   ZeroLinkAbsent absent;        /* why frames are written into a ring found
-                                 * next, not told yet (gst_zero_link_found) */
+                                 * next, not told yet (gst_zero_link_written) */
   guint64 dropped;              /* frames dropped since the last written */
+  guint losses_told;            /* readers lost, warned of (gst_zero_link_lost) */
+  gboolean pool_refused;        /* upstream pushed a pool buffer again */
+  /* counts since open (gst_zero_link_stats) */
+  guint64 frames_written;
+  guint64 bytes_written;
+  guint64 frames_dropped;
+  guint64 frames_copied;
+  guint64 frames_zero_copy;
+  guint64 buffers_empty;
   gint64 next_look;             /* lost: when to look for the ring again */
   guint64 refused_pid;          /* reconnect: the reader whose ring was too
                                  * small, not taken again while it has it */
@@ -176,7 +185,10 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->lost = link->reconnect;
   link->absent = link->reconnect ? ABSENT_START : ABSENT_NONE;
   link->dropped = 0;
-  link->losses = 0;
+  link->losses = link->losses_told = 0;
+  link->pool_refused = FALSE;
+  link->frames_written = link->bytes_written = link->frames_dropped = 0;
+  link->frames_copied = link->frames_zero_copy = link->buffers_empty = 0;
   link->next_look = 0;
   link->refused_pid = link->refused_size = 0;
   gst_caps_replace (&link->caps, NULL);
@@ -221,14 +233,14 @@ gst_zero_link_resume (GstZeroLink * link)
 }
 
 gboolean
-gst_zero_link_tried (GstZeroLink * link)
+gst_zero_link_owes_eos (GstZeroLink * link)
 {
-  gboolean tried;
+  gboolean owes;
 
   g_mutex_lock (&link->lock);
-  tried = link->tried;
+  owes = !link->tried || link->lost;
   g_mutex_unlock (&link->lock);
-  return tried;
+  return owes;
 }
 
 void
@@ -332,46 +344,161 @@ gst_zero_link_reader_gone (GstZeroLink * link, zb_writer * writer)
   g_mutex_unlock (&link->lock);
 }
 
-guint
-gst_zero_link_losses (GstZeroLink * link, gboolean * lost)
+void
+gst_zero_link_post (GstZeroLink * link, GstElement * element,
+    GstZeroError * e)
 {
-  guint losses;
+  gchar *ring;
 
   g_mutex_lock (&link->lock);
-  losses = link->losses;
-  if (lost != NULL)
-    *lost = link->lost;
+  ring = g_strdup (link->name);
   g_mutex_unlock (&link->lock);
-  return losses;
+  zerobuffer_post_message (element, GST_MESSAGE_ERROR, e->code, ring,
+      e->text, e->debug, __FILE__, GST_FUNCTION, __LINE__);
+  e->text = e->debug = NULL;    /* taken */
+  gst_zero_error_free (e);
+  g_free (ring);
+}
+
+gboolean
+gst_zero_link_lost (GstZeroLink * link, GstElement * element,
+    GstZeroError * e)
+{
+  gboolean tell;
+
+  if (e == NULL || (e->code != ZB_EREADERGONE && e->code != ZB_EMSGSIZE))
+    return FALSE;
+  g_mutex_lock (&link->lock);
+  if (link->losses == 0) {
+    g_mutex_unlock (&link->lock);
+    return FALSE;
+  }
+  tell = link->losses > link->losses_told;
+  link->losses_told = link->losses;
+  g_mutex_unlock (&link->lock);
+  if (tell && e->code == ZB_EMSGSIZE)   /* (too_small's text says what to do) */
+    GST_ELEMENT_WARNING (element, RESOURCE, SETTINGS, ("%s", e->text),
+        ("%s", e->debug));
+  else if (tell)
+    GST_ELEMENT_WARNING (element, RESOURCE, WRITE, ("%s: dropping frames "
+            "until a reader creates the ring again (on-reader-lost=wait)",
+            e->text), ("%s", e->debug));
+  gst_zero_error_free (e);
+  return TRUE;
 }
 
 void
 gst_zero_link_dropped (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
+  link->frames_dropped++;
   if (link->dropped++ == 0 && link->absent == ABSENT_START)
     GST_INFO ("no reader has created the ring yet: dropping frames until "
         "one does (on-reader-lost=wait; ring %s)", link->name);
   g_mutex_unlock (&link->lock);
 }
 
-gboolean
-gst_zero_link_found (GstZeroLink * link, guint64 * dropped, gboolean * again)
+/* With reconnect, the first frame written into a ring found after a
+ * reader was lost, or after frames dropped while none had the ring yet,
+ * is told in an INFO (gst-launch-1.0 prints its debug text only). */
+void
+gst_zero_link_written (GstZeroLink * link, GstElement * element, gsize size,
+    gboolean in_place)
 {
-  gboolean tell;
+  gboolean tell, again;
+  guint64 dropped;
+  gchar *name;
 
   g_mutex_lock (&link->lock);
+  link->frames_written++;
+  link->bytes_written += size;
+  if (in_place)
+    link->frames_zero_copy++;
+  else
+    link->frames_copied++;
   /* (lost again since the frame was written: told at the next reader's) */
   tell = !link->lost && (link->absent == ABSENT_LOST ||
       (link->absent == ABSENT_START && link->dropped > 0));
-  *dropped = link->dropped;
-  *again = link->absent == ABSENT_LOST;
+  dropped = link->dropped;
+  again = link->absent == ABSENT_LOST;
   if (!link->lost) {
     link->absent = ABSENT_NONE;
     link->dropped = 0;
   }
+  name = g_strdup (link->name);
   g_mutex_unlock (&link->lock);
-  return tell;
+  if (tell)
+    GST_ELEMENT_INFO (element, RESOURCE, WRITE, ("A reader has ring %s%s: "
+            "writing into it", name, again ? " again" : ""), ("A reader has "
+            "ring %s%s: writing into it; %" G_GUINT64_FORMAT " frame%s %s %s "
+            "dropped", name, again ? " again" : "", dropped, dropped == 1 ?
+            "" : "s", again ? "since the last one written" :
+            "before this one", dropped == 1 ? "was" : "were"));
+  g_free (name);
+}
+
+guint64
+gst_zero_link_skipped_empty (GstZeroLink * link)
+{
+  guint64 empty;
+
+  g_mutex_lock (&link->lock);
+  empty = ++link->buffers_empty;
+  g_mutex_unlock (&link->lock);
+  return empty;
+}
+
+GstStructure *
+gst_zero_link_stats (GstZeroLink * link, const gchar * name)
+{
+  GstStructure *s;
+  zb_health health;
+  gdouble utilisation = gst_zero_link_health (link, &health) ?
+      health.utilisation_percent : 0.0;
+
+  g_mutex_lock (&link->lock);
+  s = gst_structure_new (name,
+      "frames-written", G_TYPE_UINT64, link->frames_written,
+      "bytes-written", G_TYPE_UINT64, link->bytes_written,
+      "frames-dropped", G_TYPE_UINT64, link->frames_dropped,
+      "frames-copied", G_TYPE_UINT64, link->frames_copied,
+      "frames-zero-copy", G_TYPE_UINT64, link->frames_zero_copy,
+      "buffers-empty", G_TYPE_UINT64, link->buffers_empty,
+      "ring-utilisation", G_TYPE_DOUBLE, utilisation, NULL);
+  g_mutex_unlock (&link->lock);
+  return s;
+}
+
+void
+gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
+    GstPad * sinkpad, const gchar * what)
+{
+  gboolean first;
+
+  g_mutex_lock (&link->lock);
+  first = !link->pool_refused;
+  link->pool_refused = TRUE;
+  g_mutex_unlock (&link->lock);
+  if (!first)
+    return;
+  GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("Upstream pushes buffers "
+          "more than once (as videorate does when it repeats frames): %s "
+          "are copied from now on, to keep them in order", what), ("a pool "
+          "buffer came again; repeats that would go after %s upstream had "
+          "already taken from the pool are dropped until upstream stops "
+          "using the pool", what));
+  gst_pad_push_event (sinkpad, gst_event_new_reconfigure ());
+}
+
+gboolean
+gst_zero_link_pool_refused (GstZeroLink * link)
+{
+  gboolean refused;
+
+  g_mutex_lock (&link->lock);
+  refused = link->pool_refused;
+  g_mutex_unlock (&link->lock);
+  return refused;
 }
 
 void
@@ -987,11 +1114,11 @@ out:
   return ret;
 }
 
-/* get_writer waiting up to CONNECT_TIMEOUT ms, or the link's when
- * USE_LINKS. */
+/* gst_zero_link_get_writer; NOW: without waiting for a reader, and after
+ * a reader lost looking for the next one at once. */
 static GstFlowReturn
-get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
-    GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error)
+get_writer (GstZeroLink * link, gboolean now, GCancellable * cancellable,
+    zb_writer ** writer, GstZeroError ** error)
 {
   GstFlowReturn ret;
 
@@ -1003,16 +1130,16 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
       break;
     }
     if (link->lost && !link->connecting) {
-      /* one look every CONNECT_RETRY_US (get_writer_now: at once),
+      /* one look every CONNECT_RETRY_US (NOW: at once),
        * without waiting: the caller drops the frame meanwhile */
-      gint64 now = g_get_monotonic_time ();
+      gint64 t = g_get_monotonic_time ();
       GstZeroError *e = NULL;
 
-      if (use_links && now < link->next_look) {
+      if (!now && t < link->next_look) {
         ret = GST_ZERO_LINK_NO_READER;
         break;
       }
-      link->next_look = now + CONNECT_RETRY_US;
+      link->next_look = t + CONNECT_RETRY_US;
       if (refused_locked (link)) {
         ret = GST_ZERO_LINK_NO_READER;
         break;
@@ -1032,8 +1159,8 @@ get_writer (GstZeroLink * link, gboolean use_links, gint connect_timeout,
           link->name);
       link->lost = FALSE;
     } else if (!link->connecting) {
-      ret = connect_locked (link, use_links ? link->connect_timeout :
-          connect_timeout, cancellable, error);
+      ret = connect_locked (link, now ? 0 : link->connect_timeout,
+          cancellable, error);
       if (ret != GST_FLOW_OK)
         break;
     } else {
@@ -1048,14 +1175,37 @@ GstFlowReturn
 gst_zero_link_get_writer (GstZeroLink * link, GCancellable * cancellable,
     zb_writer ** writer, GstZeroError ** error)
 {
-  return get_writer (link, TRUE, 0, cancellable, writer, error);
+  return get_writer (link, FALSE, cancellable, writer, error);
 }
 
 GstFlowReturn
-gst_zero_link_get_writer_now (GstZeroLink * link, GCancellable * cancellable,
-    zb_writer ** writer, GstZeroError ** error)
+gst_zero_link_connect_at_eos (GstZeroLink * link, GstElement * element,
+    GCancellable * cancellable)
 {
-  return get_writer (link, FALSE, 0, cancellable, writer, error);
+  zb_writer *writer = NULL;
+  GstZeroError *e = NULL;
+  GstFlowReturn ret;
+
+  ret = get_writer (link, TRUE, cancellable, &writer, &e);
+  if (writer != NULL)
+    zb_writer_unref (writer);
+  if (ret == GST_ZERO_LINK_NO_READER) {
+    GST_INFO_OBJECT (element, "the stream ended while no reader had the "
+        "ring (on-reader-lost=wait: none yet, or none since the last one "
+        "went)");
+    return GST_FLOW_OK;
+  }
+  if (ret != GST_FLOW_ERROR || e == NULL)
+    return ret;
+  if (e->code == ZB_ENOENT || e->code == ZB_EREADERGONE) {
+    /* no one to tell, and an empty stream is no error */
+    GST_INFO_OBJECT (element, "a stream without frames ended, and no reader "
+        "was there to hear of it: %s (%s)", e->text, e->debug);
+    gst_zero_error_free (e);
+    return GST_FLOW_OK;
+  }
+  gst_zero_link_post (link, element, e);
+  return GST_FLOW_ERROR;
 }
 
 /* ------------------------------------------------------------ reserving */

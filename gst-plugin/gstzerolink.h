@@ -11,9 +11,10 @@
  * reserves room for frames the same way for both (timeout, drop policy,
  * interruption).
  *
- * A link posts nothing: whoever gets a GstZeroError posts it from its own
- * thread (zerosink's render), so an error met inside the pool during
- * preroll reaches the bus the same way as one met while rendering. */
+ * A link posts only when the element calls it from its own thread with
+ * itself (the functions taking an ELEMENT): an error met inside the pool
+ * during preroll is handed back and posted from zerosink's render, the
+ * same way as one met while rendering. */
 #ifndef GST_ZERO_LINK_H
 #define GST_ZERO_LINK_H
 
@@ -56,8 +57,23 @@ void gst_zero_link_close (GstZeroLink * link);
  * the ring); get_writer returns GST_FLOW_EOS until gst_zero_link_resume. */
 void gst_zero_link_finish (GstZeroLink * link);
 void gst_zero_link_resume (GstZeroLink * link);
-/* Whether a get_writer has connected, or tried to, since open or resume. */
-gboolean gst_zero_link_tried (GstZeroLink * link);
+/* Whether a reader that is there would not hear of the end of the stream
+ * without gst_zero_link_connect_at_eos: no connect was tried since open or
+ * resume, or the reader was lost (reconnect) and none found since. */
+gboolean gst_zero_link_owes_eos (GstZeroLink * link);
+
+/* A stream that ends before anything asked for the ring still reaches a
+ * reader that is there: connecting without waiting puts its metadata in
+ * place, and a writer that came and went ends the reader's stream too
+ * (docs/PROTOCOL.md §4, "End of stream"). No reader (none yet, lost, no
+ * ring): nothing to tell, and an empty stream is no error. The EOS does
+ * not wait for a reader: gst-launch-1.0 -e sends its EOS on Ctrl-C to the
+ * sources, where it waits for the streaming thread, so a wait here could
+ * only end at connect-timeout (test_stop.sh (d)). GST_FLOW_OK when the EOS
+ * goes on; GST_FLOW_ERROR once posted on ELEMENT; GST_FLOW_FLUSHING when
+ * interrupted (call again to go on). zerosink at EOS, after owes_eos. */
+GstFlowReturn gst_zero_link_connect_at_eos (GstZeroLink * link,
+    GstElement * element, GCancellable * cancellable);
 
 /* What get_writer returns, with no error, while a link that reconnects
  * has no reader (none yet, or it lost its reader) and no reader has
@@ -88,19 +104,46 @@ void gst_zero_link_set_connect_timeout (GstZeroLink * link,
  * reconnect, when it is still the link's writer, the link detaches and
  * looks for the next reader. Any thread. */
 void gst_zero_link_reader_gone (GstZeroLink * link, zb_writer * writer);
-/* How many readers the link lost since open (with reconnect), and in
- * *LOST (when not NULL) whether it is still looking for the next one. */
-guint gst_zero_link_losses (GstZeroLink * link, gboolean * lost);
+/* A write through the link failed with E (taken when TRUE): with
+ * reconnect, when the link has lost a reader (E is ZB_EREADERGONE, or
+ * ZB_EMSGSIZE for a ring too small) and detached to look for the next,
+ * the frame is dropped instead: TRUE, with a WARNING on ELEMENT once per
+ * reader lost. FALSE: E is an error to post. */
+gboolean gst_zero_link_lost (GstZeroLink * link, GstElement * element,
+    GstZeroError * e);
 
-/* A frame was dropped (any reason): counted until the next written. */
+/* Posts E (and frees it) on ELEMENT as an error of its kind, naming the
+ * link's ring (zerobuffer_post_message: the frame count goes in too). */
+void gst_zero_link_post (GstZeroLink * link, GstElement * element,
+    GstZeroError * e);
+
+/* A frame was dropped (any reason): counted in frames-dropped, and until
+ * the next written. */
 void gst_zero_link_dropped (GstZeroLink * link);
-/* After a frame was written: with reconnect, TRUE once when it is the
- * first into a ring found after a reader was lost (*AGAIN TRUE), or after
- * none had the ring from open or resume on and frames were dropped
- * meanwhile; *DROPPED: the frames dropped since the last one written
- * (gst_zero_link_dropped), then forgotten. */
-gboolean gst_zero_link_found (GstZeroLink * link, guint64 * dropped,
-    gboolean * again);
+/* A frame of SIZE bytes was written (IN_PLACE: a pool buffer committed
+ * where it lay), counted. With reconnect, the first into a ring found
+ * after a reader was lost, or after none had the ring from open or resume
+ * on and frames were dropped meanwhile, is told in an INFO on ELEMENT with
+ * the frames dropped since the last one written. */
+void gst_zero_link_written (GstZeroLink * link, GstElement * element,
+    gsize size, gboolean in_place);
+/* An empty buffer was skipped (the protocol has no empty frames): the
+ * count of them so far. */
+guint64 gst_zero_link_skipped_empty (GstZeroLink * link);
+/* The counts since open, in a structure named NAME (zerosink's stats):
+ * frames-written, bytes-written, frames-dropped, frames-copied,
+ * frames-zero-copy, buffers-empty and ring-utilisation. */
+GstStructure *gst_zero_link_stats (GstZeroLink * link, const gchar * name);
+
+/* Upstream pushed a pool buffer a second time (videorate repeats frames
+ * so): the ring's order is the order buffers were taken from the pool, no
+ * longer the order they come. Said once per open, in a WARNING on ELEMENT
+ * (WHAT: "frames" or "requests" are copied from now on); SINKPAD gets a
+ * reconfigure, and gst_zero_link_pool_refused is TRUE until the next open:
+ * the pool is withdrawn, upstream allocates again without it. */
+void gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
+    GstPad * sinkpad, const gchar * what);
+gboolean gst_zero_link_pool_refused (GstZeroLink * link);
 
 /* Whether the metadata declares in-place answers ("zerobuffer":
  * {"in_place": 1}, docs/PROTOCOL.md §9.4): zerofilter's request ring. Before
@@ -148,12 +191,6 @@ gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
  * *error, GST_ZERO_LINK_NO_READER (see set_reconnect). Any thread;
  * interrupted by gst_zero_link_wake. */
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
-    GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
-
-/* get_writer without waiting for a reader: the ring must be there now
- * (its error, ZB_ENOENT or ZB_EREADERGONE, else; after a reader lost,
- * GST_ZERO_LINK_NO_READER), looked for at once. zerosink at EOS. */
-GstFlowReturn gst_zero_link_get_writer_now (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
 /* What a reserve for a numbered copy (gst_zero_link_reserve's COPY)

@@ -174,22 +174,12 @@ struct _GstZeroSink
   guint max_buffers;
   gchar *camera_id;
   gboolean reopen;              /* what start() reads changed since */
-  gboolean pool_refused;        /* upstream pushed a pool buffer again */
   GstCaps *refused_caps;        /* caps set_caps refused (posted once) */
 
-  GstZeroLink *link;            /* the ring, shared with the pool */
+  GstZeroLink *link;            /* the ring, shared with the pool; counts */
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
-  guint losses_told;            /* streaming thread: readers lost, warned of */
-
-  /* statistics, under the object lock */
-  guint64 frames_written;
-  guint64 bytes_written;
-  guint64 frames_dropped;
-  guint64 frames_copied;
-  guint64 frames_zero_copy;
-  guint64 buffers_empty;
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -270,23 +260,6 @@ gst_zero_sink_reader_lost_get_type (void)
 
 /* ------------------------------------------------------------- helpers */
 
-/* Posts E (and frees it) as an error of its kind (zerobuffer_post_message:
- * the kind, the ring and the frame count go into the message). */
-static void
-gst_zero_sink_post (GstZeroSink * self, GstZeroError * e)
-{
-  gchar *ring;
-
-  GST_OBJECT_LOCK (self);
-  ring = g_strdup (self->buffer_name);
-  GST_OBJECT_UNLOCK (self);
-  zerobuffer_post_message (GST_ELEMENT (self), GST_MESSAGE_ERROR, e->code,
-      ring, e->text, e->debug, __FILE__, GST_FUNCTION, __LINE__);
-  e->text = e->debug = NULL;    /* taken */
-  gst_zero_error_free (e);
-  g_free (ring);
-}
-
 /* A wait was interrupted: GST_FLOW_OK when it should go on (unlock_stop
  * came, or a wake meant for the pool), else the flow return render gives
  * back. Streaming thread, with the preroll lock. */
@@ -298,19 +271,6 @@ gst_zero_sink_resume (GstZeroSink * self, GstFlowReturn interrupted)
     return interrupted;
   GST_DEBUG_OBJECT (self, "unlocked: waiting for preroll");
   return gst_base_sink_wait_preroll (GST_BASE_SINK (self));
-}
-
-static void
-gst_zero_sink_count (GstZeroSink * self, gsize size, gboolean zero_copy)
-{
-  GST_OBJECT_LOCK (self);
-  self->frames_written++;
-  self->bytes_written += size;
-  if (zero_copy)
-    self->frames_zero_copy++;
-  else
-    self->frames_copied++;
-  GST_OBJECT_UNLOCK (self);
 }
 
 /* -------------------------------------------------- init / properties */
@@ -352,22 +312,7 @@ gst_zero_sink_finalize (GObject * object)
 static GstStructure *
 gst_zero_sink_get_stats (GstZeroSink * self)
 {
-  GstStructure *s;
-  zb_health health;
-  gdouble utilisation = gst_zero_link_health (self->link, &health) ?
-      health.utilisation_percent : 0.0;
-
-  GST_OBJECT_LOCK (self);
-  s = gst_structure_new ("application/x-zerosink-stats",
-      "frames-written", G_TYPE_UINT64, self->frames_written,
-      "bytes-written", G_TYPE_UINT64, self->bytes_written,
-      "frames-dropped", G_TYPE_UINT64, self->frames_dropped,
-      "frames-copied", G_TYPE_UINT64, self->frames_copied,
-      "frames-zero-copy", G_TYPE_UINT64, self->frames_zero_copy,
-      "buffers-empty", G_TYPE_UINT64, self->buffers_empty,
-      "ring-utilisation", G_TYPE_DOUBLE, utilisation, NULL);
-  GST_OBJECT_UNLOCK (self);
-  return s;
+  return gst_zero_link_stats (self->link, "application/x-zerosink-stats");
 }
 
 static void
@@ -493,11 +438,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   connect_timeout = self->connect_timeout;
   frame_header = self->frame_header;
   reconnect = self->on_reader_lost == GST_ZERO_SINK_READER_LOST_WAIT;
-  self->frames_written = self->bytes_written = self->frames_dropped = 0;
-  self->frames_copied = self->frames_zero_copy = self->buffers_empty = 0;
   self->pending_flags = 0;
-  self->losses_told = 0;
-  self->pool_refused = FALSE;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
 
@@ -531,17 +472,23 @@ static gboolean
 gst_zero_sink_stop (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstStructure *stats;
+  guint64 written = 0, bytes = 0, zero_copy = 0, copied = 0, dropped = 0;
 
   /* upstream may still be in the pool's acquire: from now on it gets
    * FLUSHING; its open reservations are abandoned */
   gst_zero_link_close (self->link);
-  GST_OBJECT_LOCK (self);
+  /* (test/gst scripts read this line) */
+  stats = gst_zero_sink_get_stats (self);
+  gst_structure_get (stats, "frames-written", G_TYPE_UINT64, &written,
+      "bytes-written", G_TYPE_UINT64, &bytes, "frames-zero-copy",
+      G_TYPE_UINT64, &zero_copy, "frames-copied", G_TYPE_UINT64, &copied,
+      "frames-dropped", G_TYPE_UINT64, &dropped, NULL);
+  gst_structure_free (stats);
   GST_INFO_OBJECT (self, "stopped: %" G_GUINT64_FORMAT " frames, %"
       G_GUINT64_FORMAT " bytes written (%" G_GUINT64_FORMAT " zero-copy, %"
-      G_GUINT64_FORMAT " copied), %" G_GUINT64_FORMAT " dropped",
-      self->frames_written, self->bytes_written, self->frames_zero_copy,
-      self->frames_copied, self->frames_dropped);
-  GST_OBJECT_UNLOCK (self);
+      G_GUINT64_FORMAT " copied), %" G_GUINT64_FORMAT " dropped", written,
+      bytes, zero_copy, copied, dropped);
   return TRUE;
 }
 
@@ -565,7 +512,7 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
     if (repeated)
       gst_zero_error_free (e);
     else
-      gst_zero_sink_post (self, e);
+      gst_zero_link_post (self->link, GST_ELEMENT (self), e);
     return FALSE;
   }
   GST_OBJECT_LOCK (self);
@@ -579,55 +526,6 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
-/* A stream that ends before anything asked for the ring still reaches a
- * reader that is there: connecting puts its metadata in place, and a
- * writer that came and went ends the reader's stream too
- * (docs/PROTOCOL.md §4, "End of stream"), so the reader does not wait for
- * it. Without caps there is nothing to describe, and the ring is left for
- * a next writer; after a connect was tried there is nothing to add, unless
- * no reader has the ring (on-reader-lost=wait: none yet, or lost since):
- * the next one, if there, hears of the end too.
- * The EOS does not wait for a reader: gst-launch-1.0 -e sends its EOS on
- * Ctrl-C to the sources, where it waits for the streaming thread, so a
- * wait here could only end at connect-timeout (test_stop.sh (d)). No
- * reader: no one to tell, and an empty stream is no error. GST_FLOW_OK
- * when the EOS goes on; else an error was posted, or a flush came. */
-static GstFlowReturn
-gst_zero_sink_connect_at_eos (GstZeroSink * self)
-{
-  zb_writer *writer = NULL;
-  GstZeroError *e = NULL;
-  GstFlowReturn ret;
-  gboolean lost;
-
-  gst_zero_link_losses (self->link, &lost);
-  if (!gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) ||
-      (gst_zero_link_tried (self->link) && !lost))
-    return GST_FLOW_OK;
-  do {
-    ret = gst_zero_link_get_writer_now (self->link, self->unlocked, &writer,
-        &e);
-  } while (ret == GST_FLOW_FLUSHING &&
-      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
-  if (writer != NULL)
-    zb_writer_unref (writer);
-  if (ret == GST_ZERO_LINK_NO_READER) {
-    GST_INFO_OBJECT (self, "the stream ended while no reader had the ring "
-        "(on-reader-lost=wait: none yet, or none since the last one went)");
-    return GST_FLOW_OK;
-  }
-  if (ret != GST_FLOW_ERROR || e == NULL)
-    return ret;
-  if (e->code == ZB_ENOENT || e->code == ZB_EREADERGONE) {
-    GST_INFO_OBJECT (self, "a stream without frames ended, and no reader "
-        "was there to hear of it: %s (%s)", e->text, e->debug);
-    gst_zero_error_free (e);
-    return GST_FLOW_OK;
-  }
-  gst_zero_sink_post (self, e);
-  return GST_FLOW_ERROR;
-}
-
 /* The EOS once basesink has prerolled on it (and synced to it): the
  * pipeline is not held in PAUSED by what zerosink does with it. */
 static GstFlowReturn
@@ -639,8 +537,19 @@ gst_zero_sink_wait_event (GstBaseSink * bsink, GstEvent * event)
   ret = GST_BASE_SINK_CLASS (parent_class)->wait_event (bsink, event);
   if (ret != GST_FLOW_OK || GST_EVENT_TYPE (event) != GST_EVENT_EOS)
     return ret;
-  if ((ret = gst_zero_sink_connect_at_eos (self)) != GST_FLOW_OK)
-    return ret;
+  /* a stream without frames too reaches a reader that is there, unless it
+   * heard of this one (without caps, nothing to describe: the ring is left
+   * for a next writer) */
+  if (gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) &&
+      gst_zero_link_owes_eos (self->link)) {
+    do {
+      ret = gst_zero_link_connect_at_eos (self->link, GST_ELEMENT (self),
+          self->unlocked);
+    } while (ret == GST_FLOW_FLUSHING &&
+        (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
   /* the reader sees end of stream; the pool hands out no more */
   gst_zero_link_finish (self->link);
   return GST_FLOW_OK;
@@ -671,10 +580,10 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   guint max_buffers;
 
   GST_OBJECT_LOCK (self);
-  zero_copy = self->zero_copy && !self->pool_refused;
+  zero_copy = self->zero_copy;
   max_buffers = self->max_buffers;
   GST_OBJECT_UNLOCK (self);
-  if (!zero_copy) {
+  if (!zero_copy || gst_zero_link_pool_refused (self->link)) {
     GST_DEBUG_OBJECT (self, "no pool: zero-copy=false, or upstream pushes "
         "buffers again");
     return TRUE;
@@ -695,76 +604,6 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   return TRUE;
 }
 
-/* Upstream pushed a pool buffer a second time (videorate repeats frames
- * so): the ring's order is the order buffers were taken from the pool, no
- * longer the order they come. Said once; the pool is withdrawn (upstream
- * allocates again, without it) and every frame is copied from then on. */
-static void
-gst_zero_sink_refuse_pool (GstZeroSink * self)
-{
-  gboolean first;
-
-  GST_OBJECT_LOCK (self);
-  first = !self->pool_refused;
-  self->pool_refused = TRUE;
-  GST_OBJECT_UNLOCK (self);
-  if (!first)
-    return;
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("Upstream pushes buffers more "
-          "than once (as videorate does when it repeats frames): frames are "
-          "copied from now on, to keep them in order"), ("a pool buffer was "
-          "rendered again; repeats that would come after frames upstream had "
-          "already taken from the pool are dropped until upstream stops "
-          "using the pool"));
-  gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
-}
-
-/* on-reader-lost=wait: a write met the reader gone (E), or a ring too
- * small for the frame (ZB_EMSGSIZE), and the link has detached to look for
- * the next reader; said once per reader lost. */
-static void
-gst_zero_sink_reader_lost (GstZeroSink * self, GstZeroError * e)
-{
-  guint losses = gst_zero_link_losses (self->link, NULL);
-
-  if (losses > self->losses_told) {
-    self->losses_told = losses;
-    if (e->code == ZB_EMSGSIZE) /* (the link's text says what to do) */
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("%s", e->text), ("%s",
-              e->debug));
-    else
-      GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s: dropping frames "
-              "until a reader creates the ring again (on-reader-lost=wait)",
-              e->text), ("%s", e->debug));
-  }
-  gst_zero_error_free (e);
-}
-
-/* on-reader-lost=wait: after a frame written, whether it is the first
- * into a ring found after a reader was lost, or after frames dropped with
- * none yet (gst_zero_link_found). */
-static void
-gst_zero_sink_reader_found (GstZeroSink * self)
-{
-  guint64 dropped;
-  gboolean again;
-  gchar *name;
-
-  if (!gst_zero_link_found (self->link, &dropped, &again))
-    return;
-  GST_OBJECT_LOCK (self);
-  name = g_strdup (self->buffer_name);
-  GST_OBJECT_UNLOCK (self);
-  /* (gst-launch-1.0 prints an INFO's debug text only) */
-  GST_ELEMENT_INFO (self, RESOURCE, WRITE, ("A reader has ring %s%s: "
-          "writing into it", name, again ? " again" : ""), ("A reader has "
-          "ring %s%s: writing into it; %" G_GUINT64_FORMAT " frame%s %s %s "
-          "dropped", name, again ? " again" : "", dropped, dropped == 1 ? "" :
-          "s", again ? "since the last one written" : "before this one",
-          dropped == 1 ? "was" : "were"));
-  g_free (name);
-}
-
 static GstFlowReturn
 gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -779,9 +618,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     /* the protocol has no empty frames (a pool buffer emptied by upstream:
      * its reservation is cancelled when the buffer returns to the pool) */
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
-    GST_OBJECT_LOCK (self);
-    empty = ++self->buffers_empty;
-    GST_OBJECT_UNLOCK (self);
+    empty = gst_zero_link_skipped_empty (self->link);
     GST_CAT_LEVEL_LOG (gst_zero_sink_debug, empty == 1 ? GST_LEVEL_INFO :
         GST_LEVEL_DEBUG, self, "skipping an empty buffer (%" G_GUINT64_FORMAT
         " so far): the protocol has no empty frames%s", empty,
@@ -794,23 +631,20 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
-  if (ret == GST_FLOW_ERROR && e != NULL && (e->code == ZB_EREADERGONE ||
-          e->code == ZB_EMSGSIZE) && gst_zero_link_losses (self->link,
-          NULL) > 0) {
+  if (ret == GST_FLOW_ERROR && gst_zero_link_lost (self->link,
+          GST_ELEMENT (self), e)) {
     /* on-reader-lost=wait: the frame goes with the reader (or its ring
      * too small for it), the link looks for the next one */
-    gst_zero_sink_reader_lost (self, e);
-    e = NULL;
     kind = GST_ZERO_WRITE_NO_READER;
     ret = GST_FLOW_OK;
-  }
-  if (ret != GST_FLOW_OK) {
+  } else if (ret != GST_FLOW_OK) {
     if (e != NULL)
-      gst_zero_sink_post (self, e);
+      gst_zero_link_post (self->link, GST_ELEMENT (self), e);
     return ret;
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
-    gst_zero_sink_refuse_pool (self);
+    gst_zero_link_refuse_pool (self->link, GST_ELEMENT (self),
+        GST_BASE_SINK_PAD (self), "frames");
   if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
       kind == GST_ZERO_WRITE_NO_READER || kind == GST_ZERO_WRITE_LATE) {
     /* a frame lost to a full ring, while no reader was there, or because
@@ -821,9 +655,6 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
     gst_zero_link_dropped (self->link);
-    GST_OBJECT_LOCK (self);
-    self->frames_dropped++;
-    GST_OBJECT_UNLOCK (self);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
         size, kind == GST_ZERO_WRITE_DROPPED ? "ring full" :
         kind == GST_ZERO_WRITE_NO_READER ? "no reader" :
@@ -832,9 +663,9 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "come after that one" : "a repeat out of order");
     return GST_FLOW_OK;
   }
-  gst_zero_sink_reader_found (self);
   self->pending_flags = 0;
-  gst_zero_sink_count (self, size, kind == GST_ZERO_WRITE_IN_PLACE);
+  gst_zero_link_written (self->link, GST_ELEMENT (self), size,
+      kind == GST_ZERO_WRITE_IN_PLACE);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
       kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
   return GST_FLOW_OK;

@@ -5,76 +5,19 @@
  *
  * Writes every buffer as one frame into a ZeroBuffer v1.0 shared-memory ring
  * that a reader (zerosrc, or any other ZeroBuffer reader) created. Frames
- * carry the raw buffer bytes only, so every ZeroBuffer reader can read them;
- * the caps travel once, in the ring's metadata (UTF-8 JSON with a "caps"
- * string), so the reader needs no hand-typed caps.
+ * carry the raw buffer bytes only; the caps travel once, in the ring's
+ * metadata, so the reader needs no hand-typed caps.
  *
- * When the reader is not there yet, zerosink waits for it up to
- * #GstZeroSink:connect-timeout (with on-reader-lost=wait it drops frames
- * instead, below). When the ring is full it waits for space up to
- * #GstZeroSink:timeout (policy "block", the default) or drops the buffer
- * (policy "drop"; a buffer larger than the ring can ever hold is an error
- * with either: dropping would lose every such frame). On EOS it detaches
- * cleanly: the reader drains the ring and then sees the end of the stream,
- * also of one that ended before its first frame (zerosink then connects
- * only to detach, if a reader is there: the EOS waits for none).
- *
- * When the reader goes away (closes the ring or dies), zerosink posts
- * EREADERGONE by default. With #GstZeroSink:on-reader-lost=wait it keeps
- * going, as shmsink does while its clients come and go: it drops the frames
- * meanwhile (counted in frames-dropped, one WARNING per reader lost) and
- * writes into the ring the next reader creates under the name, with its
- * metadata written anew (an INFO says so, with the frames dropped since
- * the last one written, late ones too: below). So it does from the start (and
- * after a flush that starts the stream again after its EOS), as
- * shmsink wait-for-connection=false: with no reader yet it drops the frames
- * (no WARNING) until one creates the ring, without waiting
- * #GstZeroSink:connect-timeout, and an EOS then ends the stream at once.
- * A reader whose ring is too small for the frames is, in wait mode, a
- * WARNING too (EMSGSIZE, naming the payload size needed): zerosink
- * detaches (that reader sees the end of the stream), drops the frames and
- * takes that reader's ring again only once it is gone (or created anew
- * with another size), or, with the frame header, after a caps change.
- *
- * Zero copy: for raw video caps with a fixed frame size zerosink offers
- * upstream a buffer pool whose buffers are reservations in the ring, so an
- * element that honours it (videotestsrc, videoconvert, ...) draws straight
- * into shared memory and zerosink only commits the frame. Up to
- * #GstZeroSink:max-buffers pool buffers are in flight at once, so an
- * upstream that keeps a few buffers (a queue, an encoder's references)
- * stays zero copy; frames reach the reader in the order upstream took the
- * buffers (one taken while the ring gave no frame, full under policy=drop
- * or without a reader, is dropped when a buffer taken after it already has
- * its frame: frames never go back in time). Other buffers are copied into the ring once. #GstZeroSink:stats
- * counts both (frames-zero-copy, frames-copied); #GstZeroSink:zero-copy
- * turns the pool off.
- *
- * Frame header: with #GstZeroSink:frame-header, every frame starts with a
- * 48-byte header carrying the buffer's PTS, DTS, duration and flags and the
- * commit time (docs/PROTOCOL.md §9.1, "Per-frame header"), declared in the metadata as
- * "zerobuffer":{"frame_header":1}. zerosrc and the zerobuffer Node reader
- * understand it; other ZeroBuffer readers would take the header for image
- * bytes, so it is off by default. The ring's metadata keeps the first caps:
- * without the header a caps change is an error (caps that only add fields
- * describing the frames, as h264parse's refinement, are not a change),
- * with it each frame after the change carries the new caps in the header
- * (zerosrc follows them).
- * So does a writer that connects to a ring an earlier writer (or itself,
- * before an EOS) described with other caps, as a camera pipeline restarted
- * at another resolution into a reader that stays up: refused without the
- * header, with it on both writers its frames carry their caps. Frames that
- * carry caps are copied, not written in place. An empty buffer is no frame:
- * it is skipped and counted (buffers-empty), and its DISCONT and RESYNC go
- * into the next frame's header, as do a dropped buffer's; a frame after a
- * drop has DISCONT (the reader's decoder must hear of the gap).
- *
- * Errors name their kind, so a supervisor can tell the permanent ones (a
- * frame that can never fit, no ring after connect-timeout, other caps than
- * the ring's, a bad name, permission denied) from the transient ones (the
- * reader went away, the ring stayed full): "zerobuffer-error" details on the
- * message and a last debug line "zerobuffer-error=NAME (permanent)" or
- * "(transient)". Its errors, and an INFO message before its EOS, carry its
- * count in a line "zerobuffer-stats frames-written=N ...".
+ * zerosink waits for the reader up to #GstZeroSink:connect-timeout and for
+ * room in a full ring up to #GstZeroSink:timeout (#GstZeroSink:policy drop:
+ * it drops the buffer instead); at EOS it detaches and the reader sees the
+ * end of the stream. With #GstZeroSink:on-reader-lost=wait it drops frames
+ * while no reader has the ring and writes into the next one's. For raw
+ * video it offers upstream a pool whose buffers are reservations in the
+ * ring (#GstZeroSink:zero-copy); #GstZeroSink:frame-header carries
+ * timestamps, flags and caps changes to zerosrc. Its errors say whether
+ * they are permanent or transient, and carry its frame count.
+ * README.md ("GStreamer") and gst-plugin/README.md tell the details.
  *
  * ## Example launch lines
  * |[

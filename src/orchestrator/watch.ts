@@ -13,7 +13,7 @@ import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
-import { killGroup, spawnGuarded } from '../runner/child-guard.js';
+import { interruptGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
   PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
@@ -49,7 +49,9 @@ export interface WatchOptions {
   /** Directory of the zerobuffer plugin (see PipelineOptions.pluginPath). */
   pluginPath?: string;
   /**
-   * How long a stop waits for EOS, and for the command to exit after SIGTERM, before SIGKILL (ms).
+   * How long a stop waits for each pipeline's EOS before SIGKILL, and for
+   * the command to exit after its SIGINT before SIGTERM (SIGKILL follows
+   * COMMAND_KILL_AFTER_TERM_MS later) (ms).
    * @default 5000
    */
   stopTimeoutMs?: number;
@@ -108,6 +110,9 @@ export interface WatchResult {
  * ENOENT), and the watch need not wait zerosink's default 10 s to say so.
  */
 export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
+
+/** How long a stopped command that outlives its SIGINT may handle its SIGTERM before SIGKILL (ms). */
+export const COMMAND_KILL_AFTER_TERM_MS = 1000;
 
 export interface WatchEvents {
   /**
@@ -386,8 +391,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
   }
 
   /**
-   * Stops every pipeline (EOS), then the command (SIGTERM to its process
-   * group, SIGKILL after stopTimeoutMs). Resolves with the result.
+   * Stops every pipeline (EOS), then the command as Ctrl-C in its terminal
+   * would: SIGINT to its process group (a gst-launch with zerosrc removes
+   * its ring, a Python reader gets KeyboardInterrupt; SIGTERM kills either
+   * without cleanup), SIGTERM after stopTimeoutMs, SIGKILL
+   * COMMAND_KILL_AFTER_TERM_MS later. Resolves with the result.
    */
   async stop(): Promise<WatchResult> {
     if (!this.#stopped) {
@@ -395,9 +403,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
       await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
       const pid = this.#child?.pid;
       if (pid !== undefined && this.#child?.exitCode === null) {
-        killGroup(pid, 'SIGTERM');
-        const t = setTimeout(() => killGroup(pid, 'SIGKILL'), this.#options.stopTimeoutMs ?? 5000);
-        void this.done.finally(() => clearTimeout(t));
+        const timeoutMs = this.#options.stopTimeoutMs ?? 5000;
+        const cancel = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
+        void this.done.finally(cancel);
       }
     }
     return this.done;

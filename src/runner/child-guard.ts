@@ -42,6 +42,20 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Stops the process group led by pid as Ctrl-C in its terminal would: SIGINT
+ * now (gst-launch -e sends EOS, and without -e still stops its pipeline, so
+ * zerosrc removes its ring; Python raises KeyboardInterrupt; SIGTERM would
+ * kill either without cleanup), then each later signal of `then` at its time
+ * (ms from now) for a group that ignores or outlasts it. Returns what cancels
+ * the signals still to come: call it once the leader has exited.
+ */
+export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS.Signals, number]>): () => void {
+  killGroup(pid, 'SIGINT');
+  const timers = then.map(([signal, afterMs]) => setTimeout(() => killGroup(pid, signal), afterMs));
+  return () => timers.forEach(clearTimeout);
+}
+
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
 /**

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
-import { spawnGuarded } from './child-guard.js';
+import { interruptGroup, spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
@@ -162,6 +162,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
+  /** Cancels the SIGKILL that stop() set for the running gst-launch. */
+  #cancelKill?: () => void;
   #hungTimer?: NodeJS.Timeout;
   #killedHung = false;
   #playingSince = 0;
@@ -297,6 +299,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
+    this.#cancelKill?.();
     clearTimeout(this.#hungTimer);
     this.#hungTimer = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
@@ -367,8 +370,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   }
 
   /**
-   * Stops gracefully: SIGINT (gst-launch -e sends EOS, so the reader sees a
-   * clean end of stream), then SIGKILL to the whole group after
+   * Stops gracefully: SIGINT to its process group (gst-launch -e sends EOS,
+   * so the reader sees a clean end of stream), then SIGKILL to it after
    * stopTimeoutMs. Resolves when it is over (at once while it still looks
    * the plugin up: nothing runs yet); idempotent.
    */
@@ -384,16 +387,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         // starting: #launch sees #stopping before it spawns
       } else {
         this.#emit({ state: 'stopping', pid: child.pid });
-        child.kill('SIGINT');
-        this.#timer = setTimeout(() => {
-          if (child.pid !== undefined) {
-            try {
-              process.kill(-child.pid, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }
-        }, this.#stopTimeoutMs);
+        // (no pid: it could not be started, and its end is on its way)
+        if (child.pid !== undefined) this.#cancelKill = interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);
       }
     }
     return this.done;

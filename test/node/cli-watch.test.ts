@@ -226,3 +226,22 @@ test('a pipeline gst-launch rejects stops the reader; exit status "pipeline fail
     child.proc.kill('SIGKILL');
   }
 });
+
+test('watch stopped by Ctrl-C while its command is gst-launch with zerosrc: the command gets SIGINT, as in a terminal, and zerosrc removes its ring', async () => {
+  const name = ringName('hcl2-gstcmd');
+  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  // eos-on-writer-exit=false: the pipeline's EOS does not end zerosrc, so only the stop of the command can.
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'gst-launch-1.0', 'zerosrc', `buffer-name=${name}`,
+    'payload-size=65536', 'metadata-size=4096', 'announce=true', 'eos-on-writer-exit=false', '!', 'fakesink'], env);
+  try {
+    await until('the pipeline to play', () => gstPids(child.stderr).length === 1, 20000);
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+    child.proc.kill('SIGINT');
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    // Killed by SIGTERM, gst-launch left the ring to the next reader's sweep.
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});

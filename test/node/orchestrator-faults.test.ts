@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { removeStaleRing, startStream, watch, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
+import { COMMAND_KILL_AFTER_TERM_MS, removeStaleRing, startStream, watch, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
@@ -344,6 +344,32 @@ test('the watched command is SIGKILLed while its pipeline plays: watch stops the
     // A SIGKILLed reader cannot remove its ring: whatever it left is stale and swept.
     if (leftovers().some((n) => n.includes(name))) removeStaleRing(name);
     expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
+test.each([
+  ['handles SIGINT: it ends by it at once', "trap 'echo got INT; exit 4' INT", ['got INT'], 4, 0],
+  ['ignores SIGINT: SIGTERM after stopTimeoutMs', "trap 'echo got INT' INT; trap 'echo got TERM; exit 5' TERM", ['got INT', 'got TERM'], 5, 1],
+  ['ignores SIGINT and SIGTERM: SIGKILL COMMAND_KILL_AFTER_TERM_MS later', "trap '' INT TERM", [], undefined, 2],
+] as const)('watch stopped while its command %s (SIGINT first, as Ctrl-C)', async (_what, traps, said, exitCode, step) => {
+  const marker = ringName('hcl2-stopcmd');
+  const out = sink();
+  const stopTimeoutMs = 400;
+  const command = script(marker, `${traps}\necho ready\nwhile :; do sleep 0.05; done`);
+  const watcher = watch({ command: [command], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
+  try {
+    await until('the command to set its traps', () => out.bytes().includes('ready'));
+    const t0 = Date.now();
+    const result = await within('stop()', watcher.stop(), 5000);
+    const took = Date.now() - t0;
+    expect(out.bytes().toString().split('\n').filter((l) => l.startsWith('got '))).toEqual(said);
+    expect(result).toMatchObject({ stopped: true, exitCode, signal: step === 2 ? 'SIGKILL' : undefined });
+    const due = [0, stopTimeoutMs, stopTimeoutMs + COMMAND_KILL_AFTER_TERM_MS][step]!;
+    expect(took).toBeGreaterThanOrEqual(due - 50);
+    expect(took).toBeLessThan(due + 1000);
+    expect(processesWith(marker)).toEqual([]);
   } finally {
     await watcher.stop();
   }

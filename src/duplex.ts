@@ -4,6 +4,7 @@
 // NAME_response (the client creates and reads it, the server writes it).
 // Ring names and the retry interval come from the core.
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { WaitQueue } from './abort.js';
 import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -692,6 +693,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   readonly #requests: ZeroBufferWriter;
   readonly #responses: ZeroBufferReader;
   readonly #timeoutMs: number;
+  /** The request ring this client writes (its file's inode) and its reader, the server, at connect. */
+  readonly #server: { ring: string; ino: number; pid: number };
   /** Requests sent (the last one's sequence number in this client's stream) and responses taken. */
   #sent = 0;
   #answered = 0;
@@ -704,11 +707,13 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    */
   readonly #calls = new WaitQueue();
 
-  private constructor(name: string, requests: ZeroBufferWriter, responses: ZeroBufferReader, timeoutMs: number) {
+  private constructor(name: string, requests: ZeroBufferWriter, responses: ZeroBufferReader, timeoutMs: number,
+    server: { ring: string; ino: number; pid: number }) {
     this.name = name;
     this.#requests = requests;
     this.#responses = responses;
     this.#timeoutMs = timeoutMs;
+    this.#server = server;
   }
 
   /** Finds NAME_request, then creates NAME_response at once (the peers' servers look for it for 5 s only). */
@@ -724,13 +729,14 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
       deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
     });
     try {
+      const server = { ring: rings.request, ino: ringInode(rings.request) ?? 0, pid: requests.stats().readerPid };
       if (options.metadata !== undefined) requests.setMetadata(options.metadata);
       const responses = await ZeroBufferReader.create({
         name: rings.response,
         metadataSize,
         payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
       });
-      return new ZeroBufferDuplexClient(options.name, requests, responses, timeoutMs);
+      return new ZeroBufferDuplexClient(options.name, requests, responses, timeoutMs, server);
     } catch (e) {
       requests.closeSync();
       throw e;
@@ -747,7 +753,9 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * or use `using`). Throws ProtocolError (ESEQUENCE) when the response does
    * not pair with the request, WriterGoneError when the server died,
    * ReaderGoneError when it closed (or died before it took the response
-   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS), TimeoutError (naming
+   * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS; after a restart of the
+   * server, each such error says so: this client cannot reach the new one,
+   * connect a new client), TimeoutError (naming
    * the request by its sequence number in this client's stream, or saying
    * it was not sent); rejects with signal.reason on abort. `timeoutMs`
    * (default: the client's) bounds the wait for the calls before it and for
@@ -773,6 +781,36 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
 
   /** One request() call once the calls before it are over: waitMs is what is left of its timeoutMs. */
   async #request(data: Uint8Array, timeoutMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Frame> {
+    try {
+      return await this.#exchange(data, timeoutMs, waitMs, signal);
+    } catch (e) {
+      throw this.#restartTold(e);
+    }
+  }
+
+  /**
+   * A server gone (its request ring's reader, or its responses' writer, or
+   * its end of the responses) that another server replaced: a new ring
+   * under NAME_request, which this client's writer, still on the old one,
+   * can never reach. The error then says so, as the same class and code.
+   */
+  #restartTold(e: unknown): unknown {
+    if (!(e instanceof ZeroBufferError) || !['EREADERGONE', 'EWRITERDEAD', 'EOF'].includes(e.code)) return e;
+    const ino = ringInode(this.#server.ring);
+    if (ino === undefined || ino === this.#server.ino) return e;
+    let now = '';
+    try {
+      const health = native.healthByName(this.#server.ring);
+      if (health.readerAlive) now = `its reader pid ${health.readerPid}; `;
+    } catch {
+      // being created or gone again: no pid to name
+    }
+    const told = `${e.message}: the server restarted: ${this.#server.ring} is a new ring (${now}this client connected to pid ` +
+      `${this.#server.pid}'s), which its requests cannot reach; close this client and connect a new one`;
+    return new (e.constructor as typeof ZeroBufferError)(told, { code: e.code, errno: e.errno, cause: e });
+  }
+
+  async #exchange(data: Uint8Array, timeoutMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Frame> {
     await this.#requests.write(data, { timeoutMs: waitMs, signal });
     const sequence = ++this.#sent;
     const deadline = Date.now() + waitMs;
@@ -790,7 +828,12 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
       this.#answered++;
       if (response.sequence !== this.#answered) {
         response.release();
-        throw new ProtocolError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due`,
+        // Sequence 1 again is a new response stream: which request its answers pair with cannot be known.
+        const again = response.sequence === 1
+          ? ': the server started its responses again (it restarted them, or another server took the response ring), ' +
+            'so which request an answer pairs with is lost; close this client and connect a new one'
+          : '';
+        throw new ProtocolError(`duplex channel "${this.name}": response sequence ${response.sequence} where ${this.#answered} was due${again}`,
           { code: 'ESEQUENCE' });
       }
       if (this.#owed === 0) return response;
@@ -826,8 +869,10 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
           throw e;
         });
         if (answered !== null) return answered;
+        // (one that answered before took the response ring: its death was told by the request that saw it)
+        const before = this.#answered === 0 ? ', before it took the response ring' : '';
         throw new ReaderGoneError(`duplex channel "${this.name}": the server ${server.readerPid !== 0 ? `(pid ${server.readerPid}) died` : 'closed its request ring'} ` +
-          `with request ${sequence} unanswered, before it took the response ring`, { code: 'EREADERGONE' });
+          `with request ${sequence} unanswered${before}`, { code: 'EREADERGONE' });
       }
     }
   }
@@ -844,5 +889,14 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** The inode of ring NAME's file (undefined: none): tells a ring created again from the one connected to. */
+function ringInode(name: string): number | undefined {
+  try {
+    return fs.statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    return undefined;
   }
 }

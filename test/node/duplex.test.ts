@@ -6,7 +6,9 @@
 // policies; reply.reserve), the
 // Node duplex client against the C server that behaves like the peers' (also
 // one that connects late and declares GRAY8 for RGB requests, and a server
-// gone before it took the response ring: the request fails soon), a
+// gone before it took the response ring: the request fails soon; one that
+// restarted, a new request ring, or whose responses start again at
+// sequence 1: the error says so and that a new client is needed), a
 // response ring found while still being created (looked for again), and
 // a next client answered in its own response ring while its predecessor's
 // is still read (the server pairs the rings by the client's pid), and after
@@ -207,6 +209,75 @@ test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo a
     await client.close();
     expect(await server.exit(10000)).toBe(0);
     expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
+  }
+}, 60000);
+
+test('Node client ↔ a C server that crashes and is started again: each request after says the server restarted and that a new client is needed (new ring, pids)', async () => {
+  const channel = ringName('hcl2-restart');
+  const first = run(duplexServerPath, [channel, '--die-after', '3']);
+  let second: ReturnType<typeof run> | undefined;
+  const client = await (async () => {
+    await first.line(/^ready /);
+    return ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  })();
+  try {
+    for (let i = 1; i <= 3; i++) (await client.request(new Uint8Array([i]))).release();
+    expect(await first.exit(10000)).toBe(9);
+    second = run(duplexServerPath, [channel]);
+    await second.line(/^ready /);
+    for (let i = 4; i <= 6; i++) {
+      const failed = await client.request(new Uint8Array([i])).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+      expect(['EREADERGONE', 'EWRITERDEAD']).toContain(failed?.code);
+      expect(failed?.message).toContain(`the server restarted: ${channel}_request is a new ring (its reader pid ${second.proc.pid}; ` +
+        `this client connected to pid ${first.proc.pid}'s), which its requests cannot reach; close this client and connect a new one`);
+      expect(failed?.message).not.toContain('before it took the response ring'); // it had answered 3
+    }
+  } finally {
+    client.closeSync();
+    killIfRunning(first);
+    killIfRunning(second);
+    if (second !== undefined) await second.exit(10000).catch(() => undefined);
+    removeStaleRing(`${channel}_request`);
+  }
+}, 60000);
+
+test('Node client ↔ a Node server closed and created again on its channel: the next request says the server restarted', async () => {
+  const channel = ringName('hcl2-restart-node');
+  const echo: DuplexHandler = (frame) => frame.data.slice();
+  const first = await ZeroBufferDuplexServer.create({ name: channel });
+  const firstServing = first.serve(echo);
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  let second: ZeroBufferDuplexServer | undefined;
+  try {
+    (await client.request(new Uint8Array([1]))).release();
+    await first.close();
+    await firstServing.catch(() => undefined);
+    second = await ZeroBufferDuplexServer.create({ name: channel });
+    const failed = await client.request(new Uint8Array([2])).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+    expect(['EREADERGONE', 'EWRITERDEAD', 'EOF']).toContain(failed?.code);
+    expect(failed?.message).toContain(`the server restarted: ${channel}_request is a new ring (its reader pid ${process.pid}; ` +
+      `this client connected to pid ${process.pid}'s), which its requests cannot reach; close this client and connect a new one`);
+  } finally {
+    client.closeSync();
+    await second?.close();
+  }
+});
+
+test('Node client ↔ a C server whose responses start again at sequence 1 mid-stream (--out-of-turn 3): ESEQUENCE saying the pairing is lost', async () => {
+  const channel = ringName('hcl2-outofturn');
+  const server = run(duplexServerPath, [channel, '--out-of-turn', '3']);
+  await server.line(/^ready /);
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  try {
+    for (let i = 1; i <= 2; i++) (await client.request(new Uint8Array([i]))).release();
+    const failed = await client.request(new Uint8Array([3])).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+    expect(failed?.code).toBe('ESEQUENCE');
+    expect(failed?.message).toBe(`duplex channel "${channel}": response sequence 1 where 3 was due: the server started its responses ` +
+      'again (it restarted them, or another server took the response ring), so which request an answer pairs with is lost; ' +
+      'close this client and connect a new one');
+  } finally {
+    client.closeSync(); // the end of its requests: the server leaves by itself
+    await server.exit(10000).catch(() => undefined);
   }
 }, 60000);
 

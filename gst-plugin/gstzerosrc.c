@@ -50,7 +50,11 @@
  * arrival, whatever #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
  * and ignored (basesrc's would give a frame with a PTS but no DTS its
  * arrival as DTS, after its PTS, which brings back the wrong order). A frame
- * whose header is invalid is a protocol error. A buffer that gets no
+ * whose header is invalid is a protocol error. So is, with or without the
+ * header, a raw video frame (fixed format, width and height, in system
+ * memory) of another size than GStreamer's default layout of its caps, the
+ * frame's own when its header carries caps: rows rounded up to 4 bytes, no
+ * padding (other caps take any size). A buffer that gets no
  * duration from the writer (or has no header) lasts one frame of the
  * caps' framerate, when that is above 0, and raw audio its samples at the
  * caps' rate.
@@ -134,6 +138,9 @@ struct _GstZeroSrc
   gboolean attrs_warned;        /* of attributes that are no JSON object */
   gboolean reorder_warned;      /* of PTS that go back without a DTS */
   GstCaps *frame_caps;          /* the same, parsed */
+  GstCaps *sized_caps;          /* the caps sized_info is of (a ref) */
+  GstVideoInfo sized_info;      /* ...and their layout, when raw video */
+  gsize sized_frame;            /* their frame size, 0: any size goes */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
@@ -481,6 +488,67 @@ gst_zero_src_caps_in_force (GstZeroSrc * self)
   return self->frame_caps != NULL ? self->frame_caps : self->stream_caps;
 }
 
+/* Whether a frame of SIZE bytes can be a frame of the caps in force. Raw
+ * video in system memory of a fixed format and size has one size: that of
+ * GStreamer's default layout (gst_video_info_from_caps: rows rounded up to
+ * 4 bytes, no padding), which zerosink writes (its pool offers no video
+ * meta, so upstream keeps those strides) and which the Node reader's
+ * frame.image() requires too (EFRAMESIZE). Pushed as is, a frame of another
+ * size is a short buffer for the application, or rows read at the wrong
+ * stride. Anything else (encoded video, audio, other memory, several views)
+ * takes any size. FALSE, with an error posted, when the frame cannot be. */
+static gboolean
+gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
+    guint64 sequence, gsize size)
+{
+  GstCaps *caps = gst_zero_src_caps_in_force (self);
+  GstCapsFeatures *features;
+  gchar *text, *quoted, *writer;
+  gboolean overridden;
+
+  if (caps != self->sized_caps) {
+    /* the ref kept keeps a later caps from taking this one's address */
+    gst_caps_replace (&self->sized_caps, caps);
+    self->sized_frame = 0;
+    /* (the caps property is not checked for being fixed) */
+    if (caps != NULL && gst_caps_is_fixed (caps) &&
+        gst_structure_has_name (gst_caps_get_structure (caps, 0),
+            "video/x-raw") &&
+        ((features = gst_caps_get_features (caps, 0)) == NULL ||
+            gst_caps_features_is_equal (features,
+                GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) &&
+        gst_video_info_from_caps (&self->sized_info, caps) &&
+        GST_VIDEO_INFO_VIEWS (&self->sized_info) == 1)
+      self->sized_frame = GST_VIDEO_INFO_SIZE (&self->sized_info);
+  }
+  if (self->sized_frame == 0 || size == self->sized_frame)
+    return TRUE;
+
+  GST_OBJECT_LOCK (self);
+  overridden = self->caps != NULL;
+  GST_OBJECT_UNLOCK (self);
+  text = gst_caps_to_string (caps);
+  quoted = zerobuffer_quote_peer_bytes ((const guint8 *) text, strlen (text),
+      256);
+  writer = gst_zero_src_describe_writer (reader);
+  ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (reader),
+      ("Frame %" G_GUINT64_FORMAT " of ring %s has %" G_GSIZE_FORMAT
+          " bytes, but %s %dx%d frames have %" G_GSIZE_FORMAT " bytes",
+          sequence, zb_reader_name (reader), size,
+          GST_VIDEO_INFO_NAME (&self->sized_info),
+          GST_VIDEO_INFO_WIDTH (&self->sized_info),
+          GST_VIDEO_INFO_HEIGHT (&self->sized_info), self->sized_frame),
+      ("caps \"%s\" (%s), frame from %s; a raw video frame is laid out as "
+          "GStreamer lays it out by default (rows rounded up to 4 bytes, no "
+          "padding)", quoted, overridden ? "the caps property" :
+          self->frame_caps != NULL ? "the frame's header" : "the metadata",
+          writer));
+  g_free (writer);
+  g_free (quoted);
+  g_free (text);
+  return FALSE;
+}
+
 /* How long SIZE bytes last by the caps in force: raw audio by its rate
  * and frame size, else one frame at the framerate; NONE when the caps do
  * not say (a framerate of 0/1 is a variable rate). */
@@ -659,6 +727,7 @@ gst_zero_src_finalize (GObject * object)
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
+  gst_caps_replace (&self->sized_caps, NULL);
   g_free (self->buffer_name);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -907,6 +976,7 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
   gst_zero_src_close_ring (self);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
+  gst_caps_replace (&self->sized_caps, NULL);
   return TRUE;
 }
 
@@ -1124,6 +1194,10 @@ next_frame:
       zb_frame_release (&frame);
       return GST_FLOW_NOT_NEGOTIATED;
     }
+  }
+  if (!gst_zero_src_check_frame_size (self, reader, frame.sequence, size)) {
+    zb_frame_release (&frame);
+    return GST_FLOW_ERROR;
   }
 
   /* a new writer, or our running time stood still: a new time base (after

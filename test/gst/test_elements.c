@@ -1507,7 +1507,7 @@ GST_START_TEST (test_escaped_metadata)
   fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
           sizeof meta - 1), 0);
-  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcdefgh", 8, 1000), 0);
   sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
   fail_unless (sample != NULL);
   caps = gst_sample_get_caps (sample);
@@ -4223,7 +4223,7 @@ zerosrc_error_for_metadata (const gchar * meta, gsize size, guint64 block,
   set_state (pipeline, GST_STATE_PLAYING);
   fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
   fail_unless_equals_int (zb_writer_set_metadata (writer, meta, size), 0);
-  fail_unless_equals_int (zb_writer_write (writer, "abcd", 4, 1000), 0);
+  fail_unless_equals_int (zb_writer_write (writer, "abcdefgh", 8, 1000), 0);
   bus = gst_element_get_bus (pipeline);
   sample = NULL;
   while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) == NULL &&
@@ -4381,22 +4381,24 @@ GST_END_TEST;
 #define HEADER_META_GRAY8 "{\"caps\":\"" GRAY8_CAPS (2, 2) "\"," \
   "\"zerobuffer\":{\"frame_header\":1}}"
 
-/* Commits a frame of 4 bytes after a per-frame header with ATTRS (NULL:
- * none), as zerosink frame-header=true writes one. */
+/* Commits a frame of SIZE bytes (0x5a), after a per-frame header with
+ * ATTRS (NULL: none) when HEADER. */
 static void
-write_frame_with_attrs (zb_writer * writer, const gchar * attrs)
+write_sized_frame (zb_writer * writer, gboolean header, const gchar * attrs,
+    gsize size)
 {
   zb_frame_ext ext = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0, 0,
     NULL, 0, (const uint8_t *) attrs, attrs ? strlen (attrs) : 0
   };
-  gsize header = ZB_EXT_HEADER_SIZE + ext.attrs_size;
+  gsize skip = header ? ZB_EXT_HEADER_SIZE + ext.attrs_size : 0;
   zb_reservation res;
 
-  fail_unless_equals_int (zb_writer_reserve (writer, header + 4, &res, 1000),
-      0);
-  zb_frame_ext_write (res.data, &ext);
-  memcpy ((guint8 *) res.data + header, "abcd", 4);
-  fail_unless_equals_int (zb_reservation_commit (&res, header + 4), 0);
+  fail_unless_equals_int (zb_writer_reserve (writer, skip + size, &res,
+          1000), 0);
+  if (header)
+    zb_frame_ext_write (res.data, &ext);
+  memset ((guint8 *) res.data + skip, 0x5a, size);
+  fail_unless_equals_int (zb_reservation_commit (&res, skip + size), 0);
 }
 
 GST_START_TEST (test_unfixed_caps_in_frame_header)
@@ -4413,7 +4415,7 @@ GST_START_TEST (test_unfixed_caps_in_frame_header)
     fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
     fail_unless_equals_int (zb_writer_set_metadata (writer,
             HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
-    write_frame_with_attrs (writer, attrs);
+    write_sized_frame (writer, TRUE, attrs, 8);
     text = wait_error (pipeline, "EMETADATA (permanent)", name);
     expected = g_strdup_printf ("Frame 1 of ring %s carries caps that cannot "
         "be used", name);
@@ -4454,12 +4456,12 @@ GST_START_TEST (test_unreadable_frame_attributes)
   for (i = 0; i < 2; i++) {
     GstSample *sample;
 
-    write_frame_with_attrs (writer, "{\"caps\":\"\xff((\"}");
+    write_sized_frame (writer, TRUE, "{\"caps\":\"\xff((\"}", 8);
     sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
     fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
     fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), gray8));
     fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
-            (sample)), 4);
+            (sample)), 8);
     gst_sample_unref (sample);
   }
   bus = gst_element_get_bus (pipeline);
@@ -4484,6 +4486,169 @@ GST_START_TEST (test_unreadable_frame_attributes)
   g_free (expected);
   gst_caps_unref (gray8);
   g_free (name);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------ frame sizes */
+
+#define RGB_320X240 "video/x-raw, format=(string)RGB, width=(int)320, " \
+  "height=(int)240, framerate=(fraction)30/1"
+
+/* The error zerosrc (with PROPERTIES) posts for a frame of SIZE bytes, the
+ * first of ring NAME, under metadata META; nothing may reach the appsink. */
+static gchar *
+frame_size_error (const gchar * meta, const gchar * properties,
+    gboolean header, const gchar * attrs, gsize size)
+{
+  gchar *name = ring_name ("fsize");
+  GstElement *appsink;
+  GstElement *pipeline = playing_reader (name, properties, &appsink);
+  zb_writer *writer = NULL;
+  gchar *text, *expected;
+  GstSample *sample;
+
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  write_sized_frame (writer, header, attrs, size);
+  text = wait_error (pipeline, "EPROTO (permanent)", name);
+  expected = g_strdup_printf ("Frame 1 of ring %s has %" G_GSIZE_FORMAT
+      " bytes, but ", name, size);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), 0);
+  fail_unless (sample == NULL, "the frame was pushed");
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (name));
+  g_free (expected);
+  g_free (name);
+  return text;
+}
+
+/* A raw video frame whose size cannot be its caps' frame (a hostile or
+ * buggy writer: 100 bytes under 320x240 RGB, one byte too many, or a
+ * header whose attributes leave the payload short) is an EPROTO error
+ * that names the ring, the frame, its size and the caps' size, also with
+ * the caps property; such frames used to be pushed as they were (a short
+ * buffer for appsink, "invalid video buffer" from videoconvert). */
+GST_START_TEST (test_frame_size_contradicts_caps)
+{
+  const gchar *meta = "{\"caps\":\"" RGB_320X240 "\"}";
+  const gchar *header_meta = "{\"caps\":\"" RGB_320X240 "\","
+      "\"zerobuffer\":{\"frame_header\":1}}";
+  const struct
+  {
+    const gchar *meta, *properties, *attrs;
+    gboolean header;
+    gsize size;
+    const gchar *caps_size, *source;
+  } cases[] = {
+    {meta, "", NULL, FALSE, 100, "RGB 320x240 frames have 230400 bytes",
+        "(the metadata)"},
+    {meta, "", NULL, FALSE, 230401, "RGB 320x240 frames have 230400 bytes",
+        "(the metadata)"},
+    {header_meta, "", "{\"n\":\"12345678\"}", TRUE, 230400 - 16,
+        "RGB 320x240 frames have 230400 bytes", "(the metadata)"},
+    {header_meta, "", NULL, TRUE, 164913,
+        "RGB 320x240 frames have 230400 bytes", "(the metadata)"},
+    {meta, "caps=\"video/x-raw,format=GRAY8,width=2,height=2\"", NULL, FALSE,
+        4, "GRAY8 2x2 frames have 8 bytes", "(the caps property)"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *text = frame_size_error (cases[i].meta, cases[i].properties,
+        cases[i].header, cases[i].attrs, cases[i].size);
+
+    fail_unless (strstr (text, cases[i].caps_size) != NULL, "%s", text);
+    fail_unless (strstr (text, cases[i].source) != NULL, "%s", text);
+    g_free (text);
+  }
+}
+
+GST_END_TEST;
+
+/* Caps that a frame's header changes to are the ones its size is checked
+ * against: a frame of the new caps' size goes out although the ring's
+ * caps say otherwise, one of the ring's size under the new caps is an
+ * error naming them. */
+GST_START_TEST (test_frame_size_follows_frame_caps)
+{
+  gchar *name = ring_name ("fsize-hdr");
+  const gchar *rgb = "{\"caps\":\"video/x-raw, format=(string)RGB, "
+      "width=(int)4, height=(int)2\"}";
+  GstElement *appsink, *pipeline = playing_reader (name, "", &appsink);
+  zb_writer *writer = NULL;
+  GstSample *sample;
+  gchar *text, *expected;
+
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  write_sized_frame (writer, TRUE, NULL, 8);    /* GRAY8 2x2: rows of 4 */
+  write_sized_frame (writer, TRUE, rgb, 24);    /* RGB 4x2: rows of 12 */
+  write_sized_frame (writer, TRUE, rgb, 8);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL);
+  fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+          (sample)), 8);
+  gst_sample_unref (sample);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL);
+  fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+          (sample)), 24);
+  gst_sample_unref (sample);
+  text = wait_error (pipeline, "EPROTO (permanent)", name);
+  expected = g_strdup_printf ("Frame 3 of ring %s has 8 bytes, but RGB 4x2 "
+      "frames have 24 bytes", name);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  fail_unless (strstr (text, "(the frame's header)") != NULL, "%s", text);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Encoded frames have no one size: any size goes out. */
+GST_START_TEST (test_frame_size_free_when_encoded)
+{
+  const gchar *const metas[] = {
+    "{\"caps\":\"image/jpeg, width=(int)320, height=(int)240\"}",
+    "{\"caps\":\"video/x-h264, stream-format=(string)byte-stream, "
+        "alignment=(string)au, width=(int)320, height=(int)240\"}",
+  };
+  const gsize sizes[] = { 100, 230400, 230401 };
+  guint i, j;
+
+  for (i = 0; i < G_N_ELEMENTS (metas); i++) {
+    gchar *name = ring_name ("fsize-enc");
+    GstElement *appsink, *pipeline = playing_reader (name, "", &appsink);
+    zb_writer *writer = NULL;
+
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer, metas[i],
+            strlen (metas[i])), 0);
+    for (j = 0; j < G_N_ELEMENTS (sizes); j++) {
+      GstSample *sample;
+
+      write_sized_frame (writer, FALSE, NULL, sizes[j]);
+      sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+      fail_unless (sample != NULL, "%s: frame %u did not arrive", metas[i],
+          j + 1);
+      fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+              (sample)), sizes[j]);
+      gst_sample_unref (sample);
+    }
+    zb_writer_destroy (writer);
+    end_reader (pipeline, name);
+    g_free (name);
+  }
 }
 
 GST_END_TEST;
@@ -4536,7 +4701,7 @@ GST_START_TEST (test_corrupt_metadata)
       fail_unless_equals_int (zb_writer_set_metadata (writer,
               HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
       poke_segment (name, corruptions[i].offset, corruptions[i].value);
-      write_frame_with_attrs (writer, NULL);
+      write_sized_frame (writer, TRUE, NULL, 8);
       text = wait_error (pipeline, "EPROTO (permanent)", name);
       fail_unless (strstr (text, "Cannot read the metadata") != NULL, "%s",
           text);
@@ -4944,6 +5109,9 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unfixed_caps_in_frame_header);
   tcase_add_test (tc, test_corrupt_metadata);
   tcase_add_test (tc, test_unreadable_frame_attributes);
+  tcase_add_test (tc, test_frame_size_contradicts_caps);
+  tcase_add_test (tc, test_frame_size_follows_frame_caps);
+  tcase_add_test (tc, test_frame_size_free_when_encoded);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

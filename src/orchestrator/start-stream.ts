@@ -64,9 +64,7 @@ export interface StartStreamOptions {
    */
   announce?: boolean | Writable;
   /**
-   * Restart the pipeline when it dies (see PipelineOptions.restart), but not
-   * after zerosink gave up on the full ring (ETIMEDOUT) when the reader read
-   * nothing during that run: nobody reads (a stream dropped unclosed).
+   * Restart the pipeline when it dies (see PipelineOptions.restart).
    * @default false
    */
   restart?: boolean | RestartOptions;
@@ -343,19 +341,10 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
       await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
-    // Frames read when the current run started: a run that zerosink ended
-    // because its reader read nothing (ETIMEDOUT on the full ring: a stream
-    // dropped unclosed) is not restarted, or each restart would hold the
-    // process another `timeout`, up to the whole budget.
-    let readAtStart = 0;
-    const pipeline: PipelineRunner = new PipelineRunner({
+    const pipeline = new PipelineRunner({
       source, name: reader.name, sinkProperties: options.sinkProperties, gstLaunch: options.gstLaunch,
       pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
-      shouldRestart: () => !reader.closed &&
-        !(pipeline.lastError?.code === 'ETIMEDOUT' && reader.stats().readCount === readAtStart),
-    });
-    pipeline.on('state', (e) => {
-      if (e.state === 'starting' && !reader.closed) readAtStart = reader.stats().readCount;
+      shouldRestart: () => !reader.closed,
     });
     stream = new Stream(reader, pipeline, announceTo, signal);
     pipeline.start();

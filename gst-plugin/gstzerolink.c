@@ -162,6 +162,21 @@ detach_locked (GstZeroLink * link)
   g_cond_broadcast (&link->cond);
 }
 
+static void
+reset_counts_locked (GstZeroLink * link)
+{
+  link->frames_written = link->bytes_written = link->frames_dropped = 0;
+  link->frames_copied = link->frames_zero_copy = link->buffers_empty = 0;
+}
+
+void
+gst_zero_link_reset_counts (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  reset_counts_locked (link);
+  g_mutex_unlock (&link->lock);
+}
+
 void
 gst_zero_link_open (GstZeroLink * link, const gchar * name,
     const gchar * owner, const gchar * camera_id, gint connect_timeout,
@@ -187,8 +202,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->dropped = 0;
   link->losses = link->losses_told = 0;
   link->pool_refused = FALSE;
-  link->frames_written = link->bytes_written = link->frames_dropped = 0;
-  link->frames_copied = link->frames_zero_copy = link->buffers_empty = 0;
+  reset_counts_locked (link);
   link->next_look = 0;
   link->refused_pid = link->refused_size = 0;
   gst_caps_replace (&link->caps, NULL);

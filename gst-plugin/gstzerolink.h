@@ -134,6 +134,9 @@ guint64 gst_zero_link_skipped_empty (GstZeroLink * link);
  * frames-written, bytes-written, frames-dropped, frames-copied,
  * frames-zero-copy, buffers-empty and ring-utilisation. */
 GstStructure *gst_zero_link_stats (GstZeroLink * link, const gchar * name);
+/* Zeroes those counts (open does too): a start that fails before it opens
+ * reports none of the run before. */
+void gst_zero_link_reset_counts (GstZeroLink * link);
 
 /* Upstream pushed a pool buffer a second time (videorate repeats frames
  * so): the ring's order is the order buffers were taken from the pool, no

@@ -384,6 +384,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->pending_flags = 0;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
+  gst_zero_link_reset_counts (self->link);
 
   if (name == NULL || name[0] == '\0') {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,

@@ -533,11 +533,13 @@ gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
   writer = gst_zero_src_describe_writer (reader);
   ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (reader),
       ("Frame %" G_GUINT64_FORMAT " of ring %s has %" G_GSIZE_FORMAT
-          " bytes, but %s %dx%d frames have %" G_GSIZE_FORMAT " bytes",
+          " bytes, but %s %dx%d frames have %" G_GSIZE_FORMAT " bytes%s",
           sequence, zb_reader_name (reader), size,
           GST_VIDEO_INFO_NAME (&self->sized_info),
           GST_VIDEO_INFO_WIDTH (&self->sized_info),
-          GST_VIDEO_INFO_HEIGHT (&self->sized_info), self->sized_frame),
+          GST_VIDEO_INFO_HEIGHT (&self->sized_info), self->sized_frame,
+          overridden ? ": set the caps property of zerosrc to the format "
+          "of the frames" : ""),
       ("caps \"%s\" (%s), frame from %s; a raw video frame is laid out as "
           "GStreamer lays it out by default (rows rounded up to 4 bytes, no "
           "padding)", quoted, overridden ? "the caps property" :

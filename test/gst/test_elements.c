@@ -1790,6 +1790,41 @@ frame_through (GstElement * appsrc, zb_reader * reader, guint i,
   return frame->sequence;
 }
 
+/* A start that fails on its name (set in NULL after a run) reports none
+ * of the run before: stats and the error's zerobuffer-stats line had that
+ * run's frames once the counts moved into the link, zeroed at its open. */
+GST_START_TEST (test_failed_start_resets_stats)
+{
+  gchar *name = ring_name ("statreset");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536, NULL),
+      0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  frame_through (appsrc, reader, 0, &frame);
+  zb_frame_release (&frame);
+  fail_unless (stat_u64 (by_name (pipeline, "sink"), "frames-written") > 0);
+  set_state (pipeline, GST_STATE_NULL);
+  g_object_set (by_name (pipeline, "sink"), "buffer-name", "bad/name", NULL);
+  fail_unless_equals_int (gst_element_set_state (pipeline,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  text = wait_error (pipeline, "ENAME (permanent)", "bad/name");
+  fail_unless (strstr (text, "frames-written=0 ") != NULL, "%s", text);
+  fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+          "frames-written"), 0);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* basesink starts zerosink at NULL->READY only: what its start() reads
  * (buffer-name, frame-header, camera-id, ...) set in READY was ignored
  * until NULL, the frames going on into the old ring. It takes effect at
@@ -4531,7 +4566,7 @@ frame_size_error (const gchar * meta, const gchar * properties,
  * buggy writer: 100 bytes under 320x240 RGB, one byte too many, or a
  * header whose attributes leave the payload short) is an EPROTO error
  * that names the ring, the frame, its size and the caps' size, also with
- * the caps property; such frames used to be pushed as they were (a short
+ * the caps property (then to be corrected: it says so); such frames used to be pushed as they were (a short
  * buffer for appsink, "invalid video buffer" from videoconvert). */
 GST_START_TEST (test_frame_size_contradicts_caps)
 {
@@ -4554,7 +4589,8 @@ GST_START_TEST (test_frame_size_contradicts_caps)
     {header_meta, "", NULL, TRUE, 164913,
         "RGB 320x240 frames have 230400 bytes", "(the metadata)"},
     {meta, "caps=\"video/x-raw,format=GRAY8,width=2,height=2\"", NULL, FALSE,
-        4, "GRAY8 2x2 frames have 8 bytes", "(the caps property)"},
+        4, "GRAY8 2x2 frames have 8 bytes: set the caps property of zerosrc",
+        "(the caps property)"},
   };
   guint i;
 
@@ -5040,6 +5076,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_lost_wait_too_small_caps_change);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
+  tcase_add_test (tc, test_failed_start_resets_stats);
   tcase_add_test (tc, test_frame_too_large);
   tcase_add_test (tc, test_frame_too_large_drop_policy);
   tcase_add_test (tc, test_reader_gone);

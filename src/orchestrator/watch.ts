@@ -169,8 +169,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
   constructor(options: WatchOptions) {
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-    if (!Array.isArray(options.command) || options.command.length === 0 || !options.command.every((w) => typeof w === 'string'))
-      fail('command', 'a non-empty array of strings (program and arguments)', options.command);
+    if (!Array.isArray(options.command) || options.command.length === 0
+      || !options.command.every((w) => typeof w === 'string' && !w.includes('\0')))
+      fail('command', 'a non-empty array of strings without null bytes (program and arguments)', options.command);
     this.#source = sourceWords('pipeline', options.pipeline);
     // checked now, not at the first start-stream or start-duplex (where it would end the watch)
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);

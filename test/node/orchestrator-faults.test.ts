@@ -465,11 +465,13 @@ test('startStream aborted while gst-inspect looks the plugin up (it hangs): reje
   await until('the fake gst-inspect to go', () => processesWith(bin).length === 0);
 }, 40000);
 
-test('watch with a null byte in sinkProperties or gstLaunch: a TypeError at once, its command not run (it was, and the first start-stream an unhandled rejection)', async () => {
+test('watch with a null byte in its command, sinkProperties or gstLaunch: a TypeError at once, its command not run (it was, and the first start-stream an unhandled rejection)', async () => {
   const marker = `hcli-watch-nul-${process.pid}`;
   const cases: [Partial<WatchOptions>, RegExp][] = [
     [{ sinkProperties: { 'camera-id': 'a\0b' } }, /^option "sinkProperties" must be names and values without null bytes, received "camera-id=a\\u0000b"$/],
     [{ gstLaunch: 'gst-launch-1.0\0' }, /^option "gstLaunch" must be a program \(its name or path\) without null bytes/],
+    // execa's own error before (its text, and after the command's spawn was tried)
+    [{ command: ['/bin/sh', '-c', 'sleep 5', marker, 'a\0b'] }, /^option "command" must be a non-empty array of strings without null bytes/],
   ];
   for (const [bad, refused] of cases) {
     let watcher: Watcher | undefined;

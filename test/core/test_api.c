@@ -1888,6 +1888,72 @@ static void test_no_lap_while_holding(void) {
   fixture_close(&fx);
 }
 
+/* A full lap forged while the writer is alive (the review's hostile peer):
+ * free bytes lowered, the written count 5 ahead of the read count, 5 sem-w
+ * posts. The reader took the zeros where it stands for a wrap marker and
+ * handed out frames 1 and 2 again, frame 1 passing for a new writer's. A
+ * frame of a lap ago is refused the same way. Nothing is taken. */
+static void test_forged_lap_refused(void) {
+  int stale_frame;
+  for (stale_frame = 0; stale_frame <= 1; stale_frame++) {
+    ring_fixture fx;
+    zb_frame f;
+    if (fixture_open(&fx, "forgedlap", 1024) == 0) {
+      zb_oieb *o = fx.m.oieb;
+      CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+      GET_RELEASE(fx.r, 10, 1);
+      CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+      GET_RELEASE(fx.r, 10, 2);
+      if (stale_frame)
+        put_header(fx.m.payload + 52, 10, 1);
+      atomic_fetch_sub(&o->payload_free_bytes, 1000);
+      atomic_store(&o->payload_written_count,
+                   atomic_load(&o->payload_read_count) + 5);
+      flood_sem_w(fx.name, 5);
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_ESEQUENCE);
+      CHECK_MSG(stale_frame ? "(offset 52) is 1, not the next (3) nor"
+                            : "(offset 0) is 1, not the next (3) nor");
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_ESEQUENCE); /* and stays */
+      CHECK_EQ_U64(atomic_load(&o->payload_read_pos), 52);
+      CHECK_EQ_U64(zb_reader_held_frames(fx.r), 0);
+    }
+    fixture_close(&fx);
+  }
+}
+
+/* A real lap of a new writer still starts at 1, behind its marker, when
+ * the reader saw the stream end or writer_pid change since its last frame
+ * (the new writer's pid; here set by hand once the lap is written). */
+static void test_new_writer_lap(void) {
+  int seen_end;
+  for (seen_end = 0; seen_end <= 1; seen_end++) {
+    ring_fixture fx;
+    zb_frame f;
+    if (fixture_open(&fx, "newlap", 1024) == 0) {
+      CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+      GET_RELEASE(fx.r, 10, 1);
+      CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+      GET_RELEASE(fx.r, 10, 2);
+      zb_writer_destroy(fx.w);
+      fx.w = NULL;
+      if (seen_end)
+        CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EOF);
+      CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+      /* [52, 1008), a marker, [0, 52): a whole lap, ending where the
+       * reader stands */
+      CHECK_RC(put(fx.w, 940, 1, 0), 0);
+      CHECK_RC(put(fx.w, 36, 2, 0), 0);
+      CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
+      if (!seen_end)
+        atomic_store(&fx.m.oieb->writer_pid, 1);
+      GET_RELEASE(fx.r, 940, 1);
+      GET_RELEASE(fx.r, 36, 2);
+      atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
+    }
+    fixture_close(&fx);
+  }
+}
+
 /* zb_health_read of ring name in another process (as `zerobuffer inspect`
  * reads a ring it does not own): its return code, or 1 when the message
  * lacks needle. */
@@ -2915,6 +2981,8 @@ int main(void) {
   RUN(test_corrupt_frames);
   RUN(test_flooded_posts_balance);
   RUN(test_no_lap_while_holding);
+  RUN(test_forged_lap_refused);
+  RUN(test_new_writer_lap);
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);

@@ -68,8 +68,11 @@ struct zb_reader {
 
   /* A new writer restarts at 1: sequence 1 is accepted at any point (a
    * writer never sends it mid-stream), since a slow reader may meet the next
-   * writer's first frame while writer_pid already names yet another one. */
+   * writer's first frame while writer_pid already names yet another one.
+   * Not in a full lap (check_lap): there only with writer_changed. */
   uint64_t expected_sequence;
+  bool writer_changed;            /* writer_pid seen to change, or the
+                                     stream ended, since the last frame */
   zb_process writer;              /* the writer_pid last seen, as first seen */
   uint64_t metadata_seen;         /* metadata_written_bytes last seen */
   uint64_t metadata_needed;       /* a writer's note that its metadata
@@ -506,6 +509,7 @@ static void see_metadata(zb_reader *r, uint64_t metadata) {
 static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   if (pid != r->writer.pid) {
     r->writer.pid = pid;
+    r->writer_changed = true;
     if (!zb__process_probe(pid, &r->writer.start_time))
       r->writer.start_time = 0;
   }
@@ -678,8 +682,36 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   frame->sequence = e.sequence;
   frame->reader = r;
   r->expected_sequence = e.sequence + 1;
+  r->writer_changed = false;
   r->stream_active = true;
   return TOOK_FRAME;
+}
+
+/* A full lap (positions equal, entry_published) is claimed by posts,
+ * counts and free bytes, which any process of the user can forge: stale
+ * bytes where we stand (zeros taken for a marker, a frame of a lap ago)
+ * would be handed out again, a frame 1 passing for a writer's restart.
+ * So the lap's first frame (behind the marker or tail at pos, if any) must
+ * be the next of the stream, or a 1 of a writer that came since our last
+ * frame. Anything else is left to take_entry, which refuses it. */
+static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
+  const uint64_t ring = r->seg.payload_size;
+  zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
+  if (e.problem == ZB_ENTRY_OK && e.kind != ZB_ENTRY_FRAME)
+    e = zb__entry_at(r->seg.payload, ring, 0, write_pos);
+  if (e.problem != ZB_ENTRY_OK || e.kind != ZB_ENTRY_FRAME ||
+      e.sequence == r->expected_sequence ||
+      (e.sequence == 1 && r->writer_changed))
+    return 0;
+  return zb__fail(ZB_ESEQUENCE,
+                  "ring \"%s\": posts and counts claim a full lap, but the "
+                  "frame there (offset %llu) is %llu, not the next (%llu)%s: "
+                  "stale bytes, not a lap (another process changed the "
+                  "segment)",
+                  r->name, (unsigned long long)e.pos,
+                  (unsigned long long)e.sequence,
+                  (unsigned long long)r->expected_sequence,
+                  e.sequence == 1 ? " nor a new writer's first" : "");
 }
 
 /* The next published entry, if any: TOOK_FRAME with *frame filled, or
@@ -700,6 +732,8 @@ static int take_published(zb_reader *r, zb_frame *frame) {
       return rc;
     if (!published)
       return NOTHING_YET;
+    if (write_pos == pos && (rc = check_lap(r, pos, write_pos)) < 0)
+      return rc;
     rc = take_entry(r, pos, write_pos, frame);
     if (rc != SKIPPED)
       return rc;
@@ -714,6 +748,7 @@ static void end_stream(zb_reader *r) {
   if (posted_unread(r) < 0)
     r->frame_posts = r->frames_taken;
   r->stream_active = false;
+  r->writer_changed = true;
 }
 
 /* The writer died and we took everything it published (up to its

@@ -1954,6 +1954,44 @@ static void test_new_writer_lap(void) {
   }
 }
 
+/* writer_pid taken by another process while frames flow (pid 1: alive):
+ * the writer went on and exited cleanly, its detach leaving pid 1, so the
+ * reader never saw the stream end. Now its next commit says who took it,
+ * and the frame is not published. */
+static void test_writer_pid_taken(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "pidtaken", 1024) == 0) {
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    atomic_store(&fx.m.oieb->writer_pid, 1);
+    CHECK_RC(put(fx.w, 10, 2, 0), ZB_EBUSY);
+    CHECK_MSG("writer_pid is now 1, not this writer's");
+    CHECK_MSG("another process took the ring");
+    GET_RELEASE(fx.r, 10, 1);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
+    CHECK_RC(put(fx.w, 10, 2, 0), 0);
+    GET_RELEASE(fx.r, 10, 2);
+  }
+  fixture_close(&fx);
+}
+
+/* reader_pid changed to another live process: the writer said that its
+ * reader (still alive) had died. It says what it found. */
+static void test_reader_pid_changed(void) {
+  ring_fixture fx;
+  char needle[96];
+  if (fixture_open(&fx, "rpidchg", 1024) == 0) {
+    atomic_store(&fx.m.oieb->reader_pid, 1);
+    CHECK_RC(put(fx.w, 10, 1, 0), ZB_EREADERGONE);
+    snprintf(needle, sizeof needle, "reader_pid is now 1, not its reader's %d",
+             (int)getpid());
+    CHECK_MSG(needle);
+    atomic_store(&fx.m.oieb->reader_pid, (uint64_t)getpid());
+  }
+  fixture_close(&fx);
+}
+
 /* zb_health_read of ring name in another process (as `zerobuffer inspect`
  * reads a ring it does not own): its return code, or 1 when the message
  * lacks needle. */
@@ -2983,6 +3021,8 @@ int main(void) {
   RUN(test_no_lap_while_holding);
   RUN(test_forged_lap_refused);
   RUN(test_new_writer_lap);
+  RUN(test_writer_pid_taken);
+  RUN(test_reader_pid_changed);
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);

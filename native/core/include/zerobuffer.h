@@ -343,8 +343,9 @@ int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
  * committed or cancelled. ZB_EINVAL (reservation left open) for a bad
  * size; ZB_ESTATE when it is not open, or was abandoned by
  * zb_writer_destroy (then it is ended); ZB_EREADERGONE, as
- * zb_writer_reserve, when the reader closed or died since (the
- * reservation is dropped: nothing is published). */
+ * zb_writer_reserve, when the reader closed or died since, or ZB_EBUSY
+ * when writer_pid is no longer ours (another process took the ring): the
+ * reservation is dropped, nothing is published. */
 int zb_reservation_commit(zb_reservation *res, uint64_t size);
 
 /* Drops a reservation (nothing becomes visible) and clears *res; no effect

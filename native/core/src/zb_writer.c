@@ -68,6 +68,7 @@ struct zb_writer {
   sem_t *sem_w;
   sem_t *sem_r;
   zb_process reader;      /* the reader as seen at connect */
+  uint64_t pid;           /* ours, claimed in writer_pid at connect */
   uint64_t wrap_early_from; /* frames of this many bytes or more wrap early */
 
   pthread_mutex_t lock;   /* everything below, and writing the metadata */
@@ -292,12 +293,34 @@ static int reader_gone(zb_writer *w, uint64_t now) {
                     w->name);
   if (now >= w->next_liveness_check_ns) {
     w->next_liveness_check_ns = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    if (pid != w->reader.pid || !zb__process_alive(&w->reader))
+    if (pid != w->reader.pid)
+      return zb__fail(ZB_EREADERGONE,
+                      "reader of ring \"%s\" is gone: reader_pid is now "
+                      "%llu, not its reader's %llu (another process changed "
+                      "the segment?)",
+                      w->name, (unsigned long long)pid,
+                      (unsigned long long)w->reader.pid);
+    if (!zb__process_alive(&w->reader))
       return zb__fail(ZB_EREADERGONE,
                       "reader of ring \"%s\" is gone: process %llu died",
                       w->name, (unsigned long long)w->reader.pid);
   }
   return 0;
+}
+
+/* writer_pid is ours from connect to destroy; another value means another
+ * process took the ring (its frames would not be ours to add to, and our
+ * detach would leave its pid behind: the reader never sees the stream end). */
+static int ring_taken(zb_writer *w) {
+  uint64_t pid = zb__load_relaxed(&w->seg.oieb->writer_pid);
+  if (pid == w->pid)
+    return 0;
+  return zb__fail(ZB_EBUSY,
+                  "ring \"%s\": writer_pid is now %llu, not this writer's "
+                  "%llu: another process took the ring; the frame was not "
+                  "published",
+                  w->name, (unsigned long long)pid,
+                  (unsigned long long)w->pid);
 }
 
 /* ---------------------------------------------------------------- connect */
@@ -389,6 +412,7 @@ static int claim_writer_slot(zb_writer *w) {
                     "ring \"%s\": another writer (pid %llu) connected at the "
                     "same time",
                     w->name, (unsigned long long)current);
+  w->pid = self;
   return 0;
 }
 
@@ -916,7 +940,7 @@ static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
   /* The reader may have closed since the reserve (a pool reserves the next
    * frame ahead of time): such a frame is not written, say so now rather
    * than at the next reserve. The same check as the reserve's. */
-  if ((rc = reader_gone(w, zb__now_ns())) < 0) {
+  if ((rc = reader_gone(w, zb__now_ns())) < 0 || (rc = ring_taken(w)) < 0) {
     end_cancelled(w, s, res);
     return rc;
   }

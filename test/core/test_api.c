@@ -1992,6 +1992,34 @@ static void test_reader_pid_changed(void) {
   fixture_close(&fx);
 }
 
+/* The metadata note (§9.5) with its writer still attached (another process
+ * wrote it mid-stream): the reader failed at once with "the writer gave
+ * up". It is the writer's word only once writer_pid is 0 (a writer notes
+ * before it detaches). */
+static void test_metadata_note_live_writer(void) {
+  ring_fixture fx;
+  zb_frame f;
+  char note[64];
+  uint64_t n;
+  if (fixture_open(&fx, "notelive", 1024) == 0) {
+    CHECK_RC(put(fx.w, 10, 1, 0), 0);
+    n = (uint64_t)snprintf(note, sizeof note,
+                           "{\"zerobuffer\":{\"metadata_needed\":500}}");
+    memcpy(fx.m.meta, &n, 8);
+    memcpy(fx.m.meta + 8, note, n);
+    atomic_store(&fx.m.oieb->metadata_written_bytes, 8 + n);
+    GET_RELEASE(fx.r, 10, 1);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK_RC(put(fx.w, 10, 2, 0), 0);
+    GET_RELEASE(fx.r, 10, 2);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE);
+    CHECK_MSG("at least 500");
+  }
+  fixture_close(&fx);
+}
+
 /* zb_health_read of ring name in another process (as `zerobuffer inspect`
  * reads a ring it does not own): its return code, or 1 when the message
  * lacks needle. */
@@ -3023,6 +3051,7 @@ int main(void) {
   RUN(test_new_writer_lap);
   RUN(test_writer_pid_taken);
   RUN(test_reader_pid_changed);
+  RUN(test_metadata_note_live_writer);
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);

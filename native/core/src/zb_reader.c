@@ -881,7 +881,10 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
     return rc;
   if (ready_only)
     return no_frame_ready(r);
-  if (r->metadata_needed != 0) /* after the frames before it, if any */
+  /* After the frames before it, if any, and once its writer has left: the
+   * note is written before writer_pid is cleared (§9.5), so a note with a
+   * writer attached is not (yet) a writer that gave up. */
+  if (r->metadata_needed != 0 && writer_pid == 0)
     return writer_gave_up(r);
   /* Liveness costs a /proc read: only once per wait slice in which no
    * frame came, or when the caller polls. */

@@ -1,5 +1,6 @@
 /* test_api.c — single-process behaviour of the core: placement, held
  * frames, end of stream, and every bad input with its error code. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -636,6 +637,44 @@ static void fixture_close(ring_fixture *fx) {
   zb_reader_destroy(fx->r);
   CHECK(zb_test_ring_gone(fx->name));
   zb_test_remove_ring(fx->name);
+}
+
+/* Every sem_post of this process goes through here (the core is linked
+ * in statically): with post_watch set, it notes the reader's position at
+ * each post, as a writer woken by it would find it. */
+static const zb_oieb *post_watch;
+static uint64_t post_read_pos;
+int sem_post(sem_t *sem) {
+  static int (*real)(sem_t *);
+  if (real == NULL)
+    *(void **)&real = dlsym(RTLD_NEXT, "sem_post");
+  if (post_watch != NULL)
+    post_read_pos = atomic_load(&post_watch->payload_read_pos);
+  return real(sem);
+}
+
+/* The reader gave a skipped tail back (free bytes, then the sem-r post)
+ * before it moved its position off the tail. Meanwhile a writer could
+ * fill those bytes, and a health snapshot that loaded the old position
+ * walked them as entries: "frame header at offset X claims N bytes"
+ * (core-threads test_fillers_and_releasers, 1 run in 50 under ASan),
+ * its check that the reader had not moved passing. */
+static void test_tail_given_back_after_moving(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "tailorder", 1024) == 0) {
+    CHECK_RC(put(fx.w, 980, 1, 0), 0); /* [0, 996) */
+    GET_RELEASE(fx.r, 980, 1);
+    CHECK_RC(put(fx.w, 10, 2, 0), 0);  /* marker at 996, [0, 26) */
+    post_watch = fx.m.oieb;
+    post_read_pos = UINT64_MAX;
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), 0); /* the tail's post only */
+    post_watch = NULL;
+    CHECK(frame_ok(&f, 10, 2));
+    CHECK_EQ_U64(post_read_pos, 0);
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  fixture_close(&fx);
 }
 
 static void test_placement_marker(void) {
@@ -3048,6 +3087,7 @@ int main(void) {
   RUN(test_flooded_posts_balance);
   RUN(test_no_lap_while_holding);
   RUN(test_forged_lap_refused);
+  RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);
   RUN(test_writer_pid_taken);
   RUN(test_reader_pid_changed);

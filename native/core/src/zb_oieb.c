@@ -140,7 +140,8 @@ static void count_backlog(const zb_segment *seg, zb_health *h) {
  * reader's message. Only when the reader did not move meanwhile (its
  * position and count the same after the walk as before it): then every
  * byte walked was published (the writer's position was loaded after the
- * reader's) and not taken, and no writer changes such bytes; a reader that
+ * reader's) and not taken, and no writer changes such bytes (our reader
+ * moves off a skipped tail before it gives it back); a reader that
  * moved leaves the walk saying nothing. Equal positions (0 and P are one
  * place: the C++ reader goes to 0 after an exact end) and a reader in a
  * small tail with the writer at 0 have nothing to walk: whether equal

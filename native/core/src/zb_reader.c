@@ -148,13 +148,25 @@ static void pending_drain(zb_reader *r) {
     atomic_store(&r->room_unposted, true); /* reported by the next read */
 }
 
-/* A tail skipped at a wrap: returned as soon as the frames before it are. */
-static int give_back_tail(zb_reader *r, uint64_t bytes) {
-  int rc;
+/* Steps from pos over a tail skipped at a wrap (a marker, counted, or a
+ * tail too short for one) to 0; its bytes go back as soon as the frames
+ * before it have. Moved first, then given back: once back, a writer may
+ * fill them at once, and a health snapshot that loaded our old position
+ * must find that we moved (check_unread), not walk its frames as ours. */
+static int skip_tail(zb_reader *r, uint64_t pos, bool marker) {
+  zb_oieb *oieb = r->seg.oieb;
+  const uint64_t ring = r->seg.payload_size;
+  uint64_t read_count = zb__load_relaxed(&oieb->payload_read_count);
+  int rc = 0;
   pthread_mutex_lock(&r->pending_lock);
-  rc = pending_push(r, bytes, 0, true, NULL);
-  if (rc == 0)
+  if (ring > pos)
+    rc = pending_push(r, ring - pos, 0, true, NULL);
+  if (rc == 0) {
+    zb__store_release(&oieb->payload_read_pos, 0);
+    if (marker)
+      zb__store_release(&oieb->payload_read_count, read_count + 1);
     pending_drain(r);
+  }
   pthread_mutex_unlock(&r->pending_lock);
   return rc;
 }
@@ -639,18 +651,14 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
 
   if (e.problem != ZB_ENTRY_OK)
     return zb__entry_fail(r->name, ring, &e, write_pos);
-  read_count = zb__load_relaxed(&oieb->payload_read_count);
   if (e.kind != ZB_ENTRY_FRAME) {
     /* Writers wrap without a marker when fewer than 16 bytes are left
      * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
      * the writer counted. */
-    if (ring > pos && (rc = give_back_tail(r, ring - pos)) < 0)
-      return rc;
-    zb__store_release(&oieb->payload_read_pos, 0);
-    if (e.kind == ZB_ENTRY_MARKER)
-      zb__store_release(&oieb->payload_read_count, read_count + 1);
-    return SKIPPED;
+    rc = skip_tail(r, pos, e.kind == ZB_ENTRY_MARKER);
+    return rc < 0 ? rc : SKIPPED;
   }
+  read_count = zb__load_relaxed(&oieb->payload_read_count);
   if (e.sequence != r->expected_sequence && e.sequence != 1)
     return zb__fail(ZB_ESEQUENCE,
                     "ring \"%s\": expected frame %llu, got %llu at offset "

@@ -452,9 +452,10 @@ static void test_wrap_early(void) {
 
 /* Leaves the state of a writer killed in the middle of publishing frame 2
  * (5 bytes of 0xEE) after frame 1: write_pos moved past it and its bytes
- * taken, but not counted and not posted; writer_pid names a dead process.
- * Returns the write_pos before the ghost. */
-static uint64_t leave_ghost(pair *p) {
+ * taken (unless !took_bytes: killed before that too), but not counted and
+ * not posted; writer_pid names a dead process. Returns the write_pos
+ * before the ghost. */
+static uint64_t leave_ghost(pair *p, bool took_bytes) {
   uint8_t *base;
   struct stat st;
   zb_oieb *oieb;
@@ -472,7 +473,8 @@ static uint64_t leave_ghost(pair *p) {
   memcpy(base + 128 + 64 + wp, &(zb_frame_header){5, 2}, 16);
   memset(base + 128 + 64 + wp + 16, 0xEE, 5);
   atomic_store(&oieb->payload_write_pos, wp + 21);
-  atomic_fetch_sub(&oieb->payload_free_bytes, 21);
+  if (took_bytes)
+    atomic_fetch_sub(&oieb->payload_free_bytes, 21);
   if ((dead = fork()) == 0)
     _exit(0);
   waitpid(dead, NULL, 0);
@@ -507,7 +509,7 @@ static void test_writer_died_mid_publish(void) {
     fill(buf, 100, 1);
     CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
     EXPECT_FRAME(p.r, 100, 1, 1);
-    wp = leave_ghost(&p);
+    wp = leave_ghost(&p, true);
     expect_ghost(p.r);
     CHECK_RC(zb_reader_next(p.r, &f, 2000), ZB_EWRITERDEAD);
     CHECK_RC(zb_reader_health(p.r, &h), 0);
@@ -539,7 +541,7 @@ static void test_next_writer_completes_torn_publish(void) {
     fill(buf, 100, 1);
     CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
     EXPECT_FRAME(p.r, 100, 1, 1);
-    wp = leave_ghost(&p);
+    wp = leave_ghost(&p, true);
     CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
     CHECK_RC(zb_reader_health(p.r, &h), 0);
     CHECK_EQ_U64(h.written_count, 2);
@@ -575,7 +577,7 @@ static void test_count_deficit_put_right_at_end(void) {
     fill(buf, 100, 1);
     CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
     EXPECT_FRAME(p.r, 100, 1, 1);
-    leave_ghost(&p); /* [116, 137) */
+    leave_ghost(&p, true); /* [116, 137) */
     expect_ghost(p.r);
     CHECK_RC(zb_writer_connect(&p.w, p.name), 0); /* before any probe */
     fill(buf, 871, 2);
@@ -592,6 +594,42 @@ static void test_count_deficit_put_right_at_end(void) {
     fill(buf, 1008, 3);
     CHECK_RC(zb_writer_write(p.w, buf, 1008, 0), 0); /* [0, 1024): a lap */
     EXPECT_FRAME(p.r, 1008, 3, 1);
+  }
+  pair_close(&p);
+}
+
+/* The same when the writer was killed before it took the frame's bytes
+ * too, and replaced while the reader held that frame: the reader gives
+ * back bytes that were never taken, and the free bytes stay above the
+ * ring's size (corrupted, by the health snapshot; our writer refuses to
+ * write, a peer's places frames over unread ones) until the replacing
+ * writer's stream ends: then the reader puts them right, as it does the
+ * count. */
+static void test_free_excess_put_right_at_end(void) {
+  static uint8_t buf[100];
+  pair p;
+  zb_health h;
+  zb_frame f;
+  if (pair_open(&p, "hcore-excess", 1024, NULL) == 0) {
+    fill(buf, 100, 1);
+    CHECK_RC(zb_writer_write(p.w, buf, 100, 0), 0);
+    EXPECT_FRAME(p.r, 100, 1, 1);
+    leave_ghost(&p, false); /* [116, 137), its 21 bytes not taken */
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), 0); /* the ghost, held */
+    CHECK_EQ_U64(f.sequence, 2);
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0); /* before any probe */
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), ZB_EPROTO);
+    CHECK_MSG("1045 free bytes in a 1024-byte ring");
+    /* ours refuses to write then; the peers' writers write on */
+    fill(buf, 50, 2);
+    CHECK_RC(zb_writer_write(p.w, buf, 50, 0), ZB_EPROTO);
+    zb_writer_destroy(p.w);
+    p.w = NULL;
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), ZB_EOF);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.payload_free_bytes, 1024);
+    CHECK_EQ_U64(h.written_count, h.read_count);
   }
   pair_close(&p);
 }
@@ -1265,6 +1303,7 @@ int main(void) {
   RUN(test_writer_died_mid_publish);
   RUN(test_next_writer_completes_torn_publish);
   RUN(test_count_deficit_put_right_at_end);
+  RUN(test_free_excess_put_right_at_end);
   RUN(test_write_pos_checked_at_connect);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);

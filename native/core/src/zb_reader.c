@@ -781,19 +781,31 @@ static void repair_after_death(zb_reader *r) {
     zb__cas(&oieb->payload_written_count, &written, read);
 }
 
-/* The writer detached, having counted every entry it published, and we
- * took them all: more entries read than written are a dead writer's
- * uncounted publish that we took by position before a new writer replaced
- * it (its death never reported, repair_after_death did not run). Left, the
- * deficit hides every later single-frame full lap (entry_published). Put
- * right by compare-and-swap: a writer that connected since and counted
- * may leave it short still, never ahead. docs/PROTOCOL.md §4. */
-static void repair_count_deficit(zb_reader *r) {
+/* The writer detached, having counted every entry it published and taken
+ * its bytes, and we took them all. So more entries read than written, or
+ * more bytes free than the ring less what we hold, are a dead writer's
+ * unfinished publish that we took by position before a new writer
+ * replaced it (its death never reported, repair_after_death did not run).
+ * Left, the count deficit hides every later single-frame full lap
+ * (entry_published), and the free bytes let a writer place frames over
+ * ours. Put right by compare-and-swap, only in the safe direction: a
+ * writer that connected since may have counted and taken bytes (leaving
+ * the count short still, the free bytes above the truth still), never the
+ * other way. Not before the end: while a writer publishes, a frame we took
+ * may have its bytes not taken yet. docs/PROTOCOL.md §4. */
+static void repair_at_end(zb_reader *r) {
   zb_oieb *oieb = r->seg.oieb;
   uint64_t written = zb__load_acquire(&oieb->payload_written_count);
   uint64_t read = zb__load_relaxed(&oieb->payload_read_count);
+  uint64_t free_bytes = zb__load_acquire(&oieb->payload_free_bytes), most;
   if (written < read)
     zb__cas(&oieb->payload_written_count, &written, read);
+  /* free loaded first: a give-back since then makes the swap fail */
+  pthread_mutex_lock(&r->pending_lock);
+  most = r->seg.payload_size - r->unreturned;
+  pthread_mutex_unlock(&r->pending_lock);
+  if (free_bytes > most)
+    zb__cas(&oieb->payload_free_bytes, &free_bytes, most);
 }
 
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
@@ -813,7 +825,7 @@ static int check_writer_end(zb_reader *r, uint64_t writer_pid,
     if (r->metadata_needed != 0)
       return writer_gave_up(r);
     end_stream(r);
-    repair_count_deficit(r);
+    repair_at_end(r);
     return zb__fail(ZB_EOF, "ring \"%s\": the writer detached and every "
                     "frame was read", r->name);
   }

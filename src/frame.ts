@@ -64,7 +64,8 @@ export class Frame implements Disposable {
   readonly metadata?: Metadata;
   readonly #owner: FrameOwner;
   readonly #ticket: number;
-  #data: Uint8Array;
+  /** undefined once released: the empty array `data` then returns is made when it is read */
+  #data: Uint8Array | undefined;
   readonly #attributeBytes?: Uint8Array;
   #attributes?: Record<string, unknown>;
   #released = false;
@@ -101,11 +102,13 @@ export class Frame implements Disposable {
    * a mistake shows as garbage instead of as a plausible other frame.
    */
   get data(): Uint8Array {
-    return this.#data;
+    // an empty array, not the view whose buffer the release detached (slice() and friends throw on
+    // that); one each, as a shared one could be detached for all by a transfer
+    return this.#data ??= new Uint8Array(0);
   }
   /** Bytes of the frame (0 once released). */
   get size(): number {
-    return this.#data.byteLength;
+    return this.#data?.byteLength ?? 0;
   }
   get released(): boolean {
     return this.#released;
@@ -144,10 +147,8 @@ export class Frame implements Disposable {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#owner.releaseFrame(this.#ticket, this.#data.buffer as ArrayBuffer);
-    // an empty array, not the view whose buffer the release detached (slice() and friends throw on
-    // that); one each, as a shared one could be detached for all by a transfer
-    this.#data = new Uint8Array(0);
+    this.#owner.releaseFrame(this.#ticket, this.#data!.buffer as ArrayBuffer);
+    this.#data = undefined; // most frames are not read after release: no empty array for them
   }
 
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */
@@ -164,7 +165,7 @@ export class Frame implements Disposable {
   copy(): Uint8Array {
     if (this.#released)
       throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (copy() before release())`, { code: 'ERELEASED' });
-    return this.#data.slice();
+    return this.#data!.slice();
   }
 
   [Symbol.dispose](): void {

@@ -1993,6 +1993,53 @@ static void test_new_writer_lap(void) {
   }
 }
 
+/* The same with the new writer (another process) seen while the old
+ * one's last frame was still to read: the look that saw its pid took that
+ * frame and so forgot the change, and the new writer's lap was refused
+ * (ZB_ESEQUENCE at every look) as forged (review). */
+static void test_new_writer_lap_after_old_frames(void) {
+  ring_fixture fx;
+  int to_b[2], from_b[2], status;
+  char step;
+  pid_t b;
+  if (fixture_open(&fx, "newlapold", 1024) != 0 || pipe(to_b) != 0 ||
+      pipe(from_b) != 0) {
+    fixture_close(&fx);
+    CHECK(0);
+    return;
+  }
+  CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+  CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+  GET_RELEASE(fx.r, 10, 1);
+  zb_writer_destroy(fx.w);
+  fx.w = NULL;
+  b = fork();
+  if (b == 0) {
+    zb_writer *w = NULL;
+    int ok = zb_writer_connect(&w, fx.name) == 0 && write(from_b[1], "c", 1) == 1 &&
+             read(to_b[0], &step, 1) == 1 && put(w, 940, 1, 1000) == 0 &&
+             put(w, 36, 2, 1000) == 0 && write(from_b[1], "w", 1) == 1 &&
+             read(to_b[0], &step, 1) == 1;
+    zb_writer_destroy(w);
+    _exit(ok ? 0 : 1);
+  }
+  CHECK(b > 0);
+  CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
+  GET_RELEASE(fx.r, 10, 2);              /* the look that sees B's pid */
+  CHECK(write(to_b[1], "g", 1) == 1);
+  CHECK(read(from_b[0], &step, 1) == 1); /* [52, 1008), marker, [0, 52) */
+  GET_RELEASE(fx.r, 940, 1);
+  GET_RELEASE(fx.r, 36, 2);
+  CHECK(write(to_b[1], "e", 1) == 1);
+  CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0);
+  close(to_b[0]);
+  close(to_b[1]);
+  close(from_b[0]);
+  close(from_b[1]);
+  fixture_close(&fx);
+}
+
 /* writer_pid taken by another process while frames flow (pid 1: alive):
  * the writer went on and exited cleanly, its detach leaving pid 1, so the
  * reader never saw the stream end. Now its next commit says who took it,
@@ -3089,6 +3136,7 @@ int main(void) {
   RUN(test_forged_lap_refused);
   RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);
+  RUN(test_new_writer_lap_after_old_frames);
   RUN(test_writer_pid_taken);
   RUN(test_reader_pid_changed);
   RUN(test_metadata_note_live_writer);

@@ -72,7 +72,9 @@ struct zb_reader {
    * Not in a full lap (check_lap): there only with writer_changed. */
   uint64_t expected_sequence;
   bool writer_changed;            /* writer_pid seen to change, or the
-                                     stream ended, since the last frame */
+                                     stream ended, and no frame 1 taken
+                                     since (the old writer's frames may
+                                     still be read after the change) */
   zb_process writer;              /* the writer_pid last seen, as first seen */
   uint64_t metadata_seen;         /* metadata_written_bytes last seen */
   uint64_t metadata_needed;       /* a writer's note that its metadata
@@ -690,7 +692,8 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   frame->sequence = e.sequence;
   frame->reader = r;
   r->expected_sequence = e.sequence + 1;
-  r->writer_changed = false;
+  if (e.sequence == 1)
+    r->writer_changed = false;
   r->stream_active = true;
   return TOOK_FRAME;
 }

@@ -2055,6 +2055,10 @@ static void test_writer_pid_taken(void) {
     CHECK_MSG("another process took the ring");
     GET_RELEASE(fx.r, 10, 1);
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    atomic_store(&fx.m.oieb->writer_pid, 0); /* cleared: taken for gone */
+    CHECK_RC(put(fx.w, 10, 2, 0), ZB_EBUSY);
+    CHECK_MSG("writer_pid is now 0, not this writer's");
+    CHECK_MSG("another process cleared it (took this writer for gone)");
     atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
     CHECK_RC(put(fx.w, 10, 2, 0), 0);
     GET_RELEASE(fx.r, 10, 2);

@@ -317,10 +317,12 @@ static int ring_taken(zb_writer *w) {
     return 0;
   return zb__fail(ZB_EBUSY,
                   "ring \"%s\": writer_pid is now %llu, not this writer's "
-                  "%llu: another process took the ring; the frame was not "
-                  "published",
+                  "%llu: %s; the frame was not published",
                   w->name, (unsigned long long)pid,
-                  (unsigned long long)w->pid);
+                  (unsigned long long)w->pid,
+                  pid == 0 ? "another process cleared it (took this writer "
+                             "for gone)"
+                           : "another process took the ring");
 }
 
 /* ---------------------------------------------------------------- connect */

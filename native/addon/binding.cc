@@ -443,12 +443,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Napi::Env env = info.Env();
     double lease;
     if (napi_get_value_double(env, info[0], &lease) != napi_ok) throw UsageError(env, "lease must be a number");
-    // The view empties before its bytes go back: a view that cannot (not ours) keeps the lease
-    if (!DetachRingView(env, info[1])) return env.Undefined();
     bool released = js_->session->leases().Release(lease);
     bool later = false;
     if (napi_get_value_bool(env, info[2], &later) != napi_ok) later = false;  // not a boolean: now
     if (!later || js_->debug) js_->session->leases().GiveBack();  // debug: poisoned now
+    DetachRingView(env, info[1]);
     return Napi::Boolean::New(env, released);
   }
 

@@ -99,25 +99,21 @@ napi_status NewRingView(napi_env env, const void *data, size_t size, LeaseTable:
   return napi_create_external_arraybuffer(env, const_cast<void *>(data), size, FinalizeView, slot, out);
 }
 
-bool DetachRingView(napi_env env, napi_value value) {
+void DetachRingView(napi_env env, napi_value value) {
 #ifndef V8_ENABLE_SANDBOX
   if (use_v8.load(std::memory_order_relaxed)) {
     v8::Local<v8::Value> v;
     std::memcpy(static_cast<void *>(&v), &value, sizeof value);  // napi_value is a V8 Local (see NewRingView)
-    if (!v->IsArrayBuffer()) return true;
+    if (!v->IsArrayBuffer()) return;
     v8::Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
-    // Nothing: a buffer with a detach key (not one of ours) threw, the exception pending
-    return ab->WasDetached() || !ab->IsDetachable() || ab->Detach(v8::Local<v8::Value>()).IsJust();
+    if (!ab->WasDetached() && ab->IsDetachable()) ab->Detach(v8::Local<v8::Value>()).FromMaybe(false);
+    return;
   }
 #endif
   bool is_buffer = false, detached = true;
   if (napi_is_arraybuffer(env, value, &is_buffer) == napi_ok && is_buffer &&
-      napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && !detached &&
-      napi_detach_arraybuffer(env, value) != napi_ok) {
-    bool pending = false;  // a buffer that is not detachable is not ours: only a throw stops the release
-    return napi_is_exception_pending(env, &pending) == napi_ok && !pending;
-  }
-  return true;
+      napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && !detached)
+    napi_detach_arraybuffer(env, value);
 }
 
 }  // namespace zbnode

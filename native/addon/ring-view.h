@@ -25,9 +25,8 @@ napi_status NewRingView(napi_env env, const void *data, size_t size, LeaseTable:
 
 // Detaches `value` when it is an ArrayBuffer not detached yet (a released
 // frame's view; any other value is left alone). Through V8 where views are
-// V8's: a release is one call per frame. False when the buffer refused
-// (an exception may be pending).
-bool DetachRingView(napi_env env, napi_value value);
+// V8's: a release is one call per frame.
+void DetachRingView(napi_env env, napi_value value);
 
 }  // namespace zbnode
 

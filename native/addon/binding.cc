@@ -438,16 +438,14 @@ class Reader : public Napi::ObjectWrap<Reader> {
   // stale view reads as empty) and ends its lease (-1: a copy, no lease),
   // now or with `later` at the next take, wait, giveBack or close (a loop
   // that releases frame after frame then wakes a waiting writer once).
-  // One call per frame: plain napi calls, no coercions.
   Napi::Value Release(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    double lease;
-    if (napi_get_value_double(env, info[0], &lease) != napi_ok) throw UsageError(env, "lease must be a number");
-    bool released = js_->session->leases().Release(lease);
-    bool later = false;
-    if (napi_get_value_bool(env, info[2], &later) != napi_ok) later = false;  // not a boolean: now
-    if (!later || js_->debug) js_->session->leases().GiveBack();  // debug: poisoned now
-    DetachRingView(env, info[1]);
+    bool released = js_->session->leases().Release(ArgNumber(info, 0, "lease"));
+    if (!info[2].ToBoolean() || js_->debug) js_->session->leases().GiveBack();  // debug: poisoned now
+    if (info[1].IsArrayBuffer()) {
+      Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+      if (!ab.IsDetached()) ab.Detach();
+    }
     return Napi::Boolean::New(env, released);
   }
 

@@ -99,21 +99,4 @@ napi_status NewRingView(napi_env env, const void *data, size_t size, LeaseTable:
   return napi_create_external_arraybuffer(env, const_cast<void *>(data), size, FinalizeView, slot, out);
 }
 
-void DetachRingView(napi_env env, napi_value value) {
-#ifndef V8_ENABLE_SANDBOX
-  if (use_v8.load(std::memory_order_relaxed)) {
-    v8::Local<v8::Value> v;
-    std::memcpy(static_cast<void *>(&v), &value, sizeof value);  // napi_value is a V8 Local (see NewRingView)
-    if (!v->IsArrayBuffer()) return;
-    v8::Local<v8::ArrayBuffer> ab = v.As<v8::ArrayBuffer>();
-    if (!ab->WasDetached() && ab->IsDetachable()) ab->Detach(v8::Local<v8::Value>()).FromMaybe(false);
-    return;
-  }
-#endif
-  bool is_buffer = false, detached = true;
-  if (napi_is_arraybuffer(env, value, &is_buffer) == napi_ok && is_buffer &&
-      napi_is_detached_arraybuffer(env, value, &detached) == napi_ok && !detached)
-    napi_detach_arraybuffer(env, value);
-}
-
 }  // namespace zbnode

@@ -23,11 +23,6 @@ const char *ChooseRingViews(napi_env env);
 // napi_no_external_buffers_allowed, the V8 sandbox.
 napi_status NewRingView(napi_env env, const void *data, size_t size, LeaseTable::Slot *slot, napi_value *out);
 
-// Detaches `value` when it is an ArrayBuffer not detached yet (a released
-// frame's view; any other value is left alone). Through V8 where views are
-// V8's: a release is one call per frame.
-void DetachRingView(napi_env env, napi_value value);
-
 }  // namespace zbnode
 
 #endif

@@ -30,6 +30,15 @@ size_t Size(Napi::Env env, double v, const char *what) {
   return static_cast<size_t>(v);
 }
 
+// rows rows of `row` bytes, `stride` apart, from byte `offset` lie within
+// `length` bytes: (rows - 1) * stride + row <= length - offset, without
+// computing the product (it can wrap past 2^64 for a caller's stride).
+bool Fits(size_t rows, size_t stride, size_t row, size_t offset, size_t length) {
+  if (offset > length || row > length - offset) return false;
+  size_t room = length - offset - row;  // for the rows before the last
+  return rows <= 1 || stride <= room / (rows - 1);
+}
+
 // convert(src: Uint8Array, layout, dst: Uint8Array, dstStride, channels)
 // layout: { format, width, height, offsets: number[], strides: number[],
 //           kr?, kb?, fullRange?, hCosited?, vCosited? }
@@ -67,8 +76,10 @@ Napi::Value Convert(const Napi::CallbackInfo &info) {
     size_t o = Size(env, off.Get(i).ToNumber().DoubleValue(), "offset");
     size_t st = Size(env, str.Get(i).ToNumber().DoubleValue(), "stride");
     size_t rows = zbc_plane_rows(s.format, i, s.height), row = zbc_plane_row_bytes(s.format, i, s.width);
-    // The last row needs only its own bytes; sizes stay far below 2^64.
-    if (st < row || o > length || (rows - 1) * st + row > length - o)
+    // The last row needs only its own bytes. A caller's stride goes up to
+    // 2^53 and rows to 2^20, so (rows - 1) * stride can pass 2^64: the
+    // check divides instead of multiplying.
+    if (st < row || !Fits(rows, st, row, o, length))
       throw ConvertError(env, "plane " + std::to_string(i) + " (offset " + std::to_string(o) + ", stride " +
                                   std::to_string(st) + ", " + std::to_string(rows) +
                                   " rows) does not fit in the " + std::to_string(length) + " source bytes");
@@ -76,7 +87,7 @@ Napi::Value Convert(const Napi::CallbackInfo &info) {
     s.stride[i] = st;
   }
   if (dst_stride < width * static_cast<size_t>(channels) ||
-      (height - 1) * dst_stride + width * static_cast<size_t>(channels) > dst.ByteLength())
+      !Fits(height, dst_stride, width * static_cast<size_t>(channels), 0, dst.ByteLength()))
     throw ConvertError(env, "the destination is too small");
 
   Napi::Value kr = layout.Get("kr"), kb = layout.Get("kb");

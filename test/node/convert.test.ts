@@ -5,12 +5,14 @@
 // largest difference seen is asserted too, so a drift shows.
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   decodeImage, encodePng, Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps, type RawFormat,
 } from '../../src/index.js';
+import { repoRoot } from './helpers.js';
 
 jest.setTimeout(120000);
 
@@ -192,4 +194,42 @@ test('a colorimetry whose matrix overflows 16 bits is an error, not a read past 
   }
   // an unusual matrix that still fits converts
   expect(toRGB({ ...img, colorimetry: { ...img.colorimetry!, kr: 0.4, kb: 0.4 } }).data.length).toBe(64 * 48 * 3);
+});
+
+test('a stride or destination stride whose rows pass 2^64 bytes is an error, not a read of wild memory', () => {
+  // (rows - 1) * stride wrapped past 2^64 in the addon's bounds check, which
+  // then passed: a segmentation fault. In a child, so a regression kills it, not jest.
+  const dist = (f: string) => JSON.stringify(path.join(repoRoot, 'dist', f));
+  const script = `
+    const { toRGB, toRGBA, toGray, encodePng } = await import(${dist('index.js')});
+    const { native } = await import(${dist('native.js')});
+    const out = [];
+    const attempt = async (what, fn) => {
+      try { await fn(); out.push({ what, converted: true }); }
+      catch (e) { out.push({ what, name: e.name, code: e.code, message: e.message }); }
+    };
+    const huge = 2 ** 52;
+    const gray = { width: 1, height: 4097, channels: 1, format: 'GRAY8', stride: huge, bitsPerSample: 8,
+      planes: [{ offset: 0, stride: huge, height: 4097 }], data: new Uint8Array(16), encoded: false };
+    const i420 = { width: 2, height: 8194, channels: 1, format: 'I420', stride: 2, bitsPerSample: 8,
+      planes: [{ offset: 0, stride: 2, height: 8194 }, { offset: 16388, stride: huge, height: 4097 },
+        { offset: 16388, stride: 1, height: 4097 }], data: new Uint8Array(16388 + 8194), encoded: false };
+    await attempt('toRGB', () => toRGB(gray));
+    await attempt('toRGBA', () => toRGBA(gray));
+    await attempt('toGray', () => toGray(gray));
+    await attempt('encodePng', () => encodePng(gray));
+    await attempt('toRGB I420 chroma', () => toRGB(i420));
+    await attempt('dstStride', () => native.convert(new Uint8Array(4097), { format: 'GRAY8', width: 1, height: 4097,
+      offsets: [0], strides: [1] }, new Uint8Array(16), huge, 1));
+    console.log(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+  expect({ signal: child.signal, status: child.status, stderr: child.stderr }).toEqual({ signal: null, status: 0, stderr: '' });
+  const results = JSON.parse(child.stdout) as { what: string; name?: string; code?: string; message?: string }[];
+  expect(results.map((r) => r.what)).toEqual(['toRGB', 'toRGBA', 'toGray', 'encodePng', 'toRGB I420 chroma', 'dstStride']);
+  for (const r of results.slice(0, 3))
+    expect(r).toMatchObject({ name: 'TypeError', code: 'EINVAL',
+      message: 'convert: plane 0 (offset 0, stride 4503599627370496, 4097 rows) does not fit in the 16 source bytes' });
+  expect(results[3]).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('does not fit in the 16 source bytes') });
+  expect(results[4]).toMatchObject({ name: 'TypeError', code: 'EINVAL', message: expect.stringContaining('plane 1 (offset 16388, stride 4503599627370496') });
+  expect(results[5]).toMatchObject({ name: 'TypeError', code: 'EINVAL', message: 'convert: the destination is too small' });
 });

@@ -43,7 +43,10 @@
  * grows by as much; those 15 ms are zerosrc's minimum latency then. A
  * DISCONT frame that jumps ahead of its commit (a seek forward: over a
  * second further ahead than the frame before) is stamped at its commit, a
- * new time base, not a gap for the sinks to wait out. Duration
+ * new time base, not a gap for the sinks to wait out; so is a frame
+ * without DISCONT that leaps over a second plus its duration further ahead
+ * (a bad timestamp: 2^62 ns had a synchronised sink wait 146 years), and
+ * the frame after it if it goes back, with one warning. Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS, and streams without the header, get the running time of
@@ -137,6 +140,8 @@ struct _GstZeroSrc
   gchar *frame_caps_text;       /* caps the last frame carried, or NULL */
   gboolean attrs_warned;        /* of attributes that are no JSON object */
   gboolean reorder_warned;      /* of PTS that go back without a DTS */
+  gboolean leap_warned;         /* of PTS that leap without DISCONT */
+  gboolean ts_leapt;            /* the last frame leapt: a new time base */
   GstCaps *frame_caps;          /* the same, parsed */
   GstCaps *sized_caps;          /* the caps sized_info is of (a ref) */
   GstVideoInfo sized_info;      /* ...and their layout, when raw video */
@@ -179,7 +184,9 @@ struct _GstZeroSrc
 #define ZEROSRC_TS_SLACK (15 * GST_MSECOND)
 /* How much further a DISCONT frame may lead its commit than the frame
  * before it did before zerosrc takes it for a seek forward (a new time
- * base) rather than a writer ahead of its clock keeping its spacing. */
+ * base) rather than a writer ahead of its clock keeping its spacing; a
+ * frame without DISCONT, this plus its duration (a leap: a bad
+ * timestamp). */
 #define ZEROSRC_TS_JUMP (1 * GST_SECOND)
 
 enum
@@ -574,6 +581,56 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
+/* A frame without DISCONT whose decode time leaps ahead of the writer's
+ * timeline: one that leads its commit by more than ZEROSRC_TS_JUMP plus
+ * its duration (the header's, else the caps') more than the frame before
+ * did, or the first frame after such a leap that goes back more than
+ * ZEROSRC_TS_JUMP before it (the leap was a lone bad timestamp), unanchors
+ * the time base, as a DISCONT frame that jumps does: it is stamped at its
+ * commit. A writer ahead of its clock (not synchronised, a ring filling)
+ * gains at most a frame's duration per frame, and a live writer's gaps
+ * come with as late commits, so neither is moved. Warns once a writer.
+ * TRUE when the frame leapt ahead. */
+static gboolean
+gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
+    GstClockTimeDiff decode, GstClockTimeDiff committed, const gchar * ring)
+{
+  GstClockTimeDiff at = decode + self->ts_offset;
+  GstClockTimeDiff gain = at - committed - self->ts_lead;
+  gboolean back = self->ts_leapt && at < self->ts_last - ZEROSRC_TS_JUMP;
+  gboolean ahead = FALSE;
+
+  if (gain > ZEROSRC_TS_JUMP) {
+    GstClockTime step = ext->duration != ZB_EXT_NONE &&
+        ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
+        gst_zero_src_caps_duration (self, ext->size);
+
+    ahead = !GST_CLOCK_TIME_IS_VALID (step) ||
+        gain - (GstClockTimeDiff) step > ZEROSRC_TS_JUMP;
+  }
+  if (!ahead && !back)
+    return FALSE;
+  self->ts_anchored = FALSE;
+  GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " %s %"
+      GST_STIME_FORMAT " without DISCONT: a new time base",
+      GST_TIME_ARGS (decode), ahead ? "leaps ahead by" : "goes back by",
+      GST_STIME_ARGS (ahead ? gain : self->ts_last - at));
+  if (!self->leap_warned) {
+    ZEROBUFFER_ELEMENT_WARNING (self, ZB_EPROTO, ring,
+        ("The writer of ring %s stamped a frame %" GST_STIME_FORMAT " %s "
+            "the frames before it without marking it DISCONT: it is stamped "
+            "at its commit, a new time base, not a gap for synchronised "
+            "sinks to wait out (said once)", ring, GST_STIME_ARGS (ahead ?
+                gain : self->ts_last - at), ahead ? "ahead of" : "before"),
+        ("writer PTS %" GST_TIME_FORMAT ", DTS %" GST_TIME_FORMAT,
+            GST_TIME_ARGS (ext->pts == ZB_EXT_NONE ? GST_CLOCK_TIME_NONE :
+                ext->pts), GST_TIME_ARGS (ext->dts == ZB_EXT_NONE ?
+                GST_CLOCK_TIME_NONE : ext->dts)));
+    self->leap_warned = TRUE;
+  }
+  return ahead;
+}
+
 /* The writer's timestamps and flags from the per-frame header. The first
  * frame with a timestamp after a new writer (or after we went PLAYING
  * again) anchors the time base: its decode time (the DTS, else the PTS) is
@@ -585,10 +642,13 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
  * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
- * for ever. Frames are committed in decode order, hence the DTS. */
+ * for ever. Frames are committed in decode order, hence the DTS. A frame
+ * that leads its commit by over ZEROSRC_TS_JUMP (plus its duration) more
+ * than the frame before did starts a new time base, DISCONT or not: else a
+ * synchronised sink waits out the leap (a PTS of 2^62 ns: 146 years). */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
-    const zb_frame_ext * ext)
+    const zb_frame_ext * ext, const gchar * ring)
 {
   GstClockTimeDiff pts = writer_time (ext->pts), dts = writer_time (ext->dts);
   GstClockTimeDiff decode = dts >= 0 ? dts : pts;
@@ -601,6 +661,7 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
         (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
+    gboolean leapt = FALSE;
 
     /* a DISCONT frame that goes back, or jumps ahead of its commit,
      * starts a new timeline (the writer seeked or looped: a flush marks
@@ -611,6 +672,9 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
             decode + self->ts_offset - committed - self->ts_lead >
             ZEROSRC_TS_JUMP))
       self->ts_anchored = FALSE;
+    else if (self->ts_anchored && GST_CLOCK_TIME_IS_VALID (now))
+      leapt = gst_zero_src_check_leap (self, ext, decode, committed, ring);
+    self->ts_leapt = leapt;
     if (!self->ts_anchored) {
       GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
 
@@ -933,6 +997,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gst_zero_src_forget_frame_caps (self);
   self->attrs_warned = FALSE;
   self->reorder_warned = FALSE;
+  self->leap_warned = FALSE;
+  self->ts_leapt = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;
   g_atomic_int_set (&self->late_stamps, FALSE);
@@ -1255,7 +1321,7 @@ next_frame:
    * the buffer that downstream should know of */
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   if (self->frame_header)
-    gst_zero_src_apply_ext (self, buffer, &ext);
+    gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
   /* a live source: what the writer did not stamp, the running time of its
    * arrival (as basesrc's do-timestamp would) */
   if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))

@@ -3938,6 +3938,83 @@ GST_START_TEST (test_pts_jump_forward_with_discont)
 
 GST_END_TEST;
 
+/* A writer whose frame 2 leaps 2^62 ns (146 years) ahead WITHOUT DISCONT,
+ * into a synchronised sink: that frame is stamped at its commit (a new
+ * time base, as a DISCONT jump is), and so is the frame after it, which
+ * goes back to the writer's timeline; the sink waited out the leap for
+ * ever before. One warning names the ring and the leap. Frames come 33 ms
+ * apart, as the caps' 30/1 says. */
+GST_START_TEST (test_pts_leap_without_discont)
+{
+  gchar *name = g_strdup_printf ("cvleap-%d", (int) getpid ());
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=true", name);
+  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc, *appsink;
+  gint64 pts[6], start;
+  GstMessage *msg;
+  GstBus *bus;
+  GError *error = NULL;
+  guint i;
+
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  start = g_get_monotonic_time ();
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i > 0)
+      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    GST_BUFFER_PTS (buffer) = i == 2 ? G_GUINT64_CONSTANT (4611686018427387000)
+        : i * 33 * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        3 * GST_SECOND);
+    GstBuffer *got;
+
+    fail_unless (sample != NULL, "frame %u did not reach the synchronised "
+        "sink within 3 s", i);
+    got = gst_sample_get_buffer (sample);
+    fail_unless (GST_BUFFER_PTS_IS_VALID (got), "frame %u: no PTS", i);
+    pts[i] = (gint64) GST_BUFFER_PTS (got);
+    gst_sample_unref (sample);
+    if (i > 0)
+      fail_unless (pts[i] > pts[i - 1] && pts[i] - pts[i - 1] < 500 *
+          GST_MSECOND, "frame %u: PTS %" G_GINT64_FORMAT " ms after the one "
+          "before", i, (pts[i] - pts[i - 1]) / GST_MSECOND);
+  }
+  /* after the leap, the writer's spacing again */
+  fail_unless_equals_int64 (pts[5] - pts[4], 33 * GST_MSECOND);
+  /* (a pop discards what it does not ask for: the warning first) */
+  bus = gst_element_get_bus (reader_pipe);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning of the leap");
+  gst_message_parse_warning (msg, &error, NULL);
+  fail_unless (strstr (error->message, name) != NULL &&
+      strstr (error->message, "without marking it DISCONT") != NULL &&
+      strstr (error->message, "ahead of") != NULL, "%s", error->message);
+  gst_message_unref (msg);
+  g_clear_error (&error);
+  msg = gst_bus_timed_pop_filtered (bus, 3 * GST_SECOND, GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS within 3 s (or a second warning, or an error)");
+  gst_message_unref (msg);
+  fail_unless (g_get_monotonic_time () - start < 5 * G_TIME_SPAN_SECOND);
+  gst_object_unref (bus);
+  end_pair (writer_pipe, reader_pipe);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A flush with reset-time sent to the reader's pipeline (an application
  * dropping what it holds): its running time starts again at 0, and so do
  * the frames' stamps (they went on from a second on, ahead of it by all
@@ -5133,6 +5210,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
+  tcase_add_test (tc, test_pts_leap_without_discont);
   tcase_add_test (tc, test_flush_resets_time_base);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);

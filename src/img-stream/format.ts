@@ -41,6 +41,10 @@ function pixelsOf(source: Frame | Image | ImgPixels): { width: number; height: n
   const row = width * 2;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0)
     throw new TypeError(`img= pictures need a positive width and height, received ${width}x${height}`);
+  // an Image's stride is the caller's: NaN passed the size check below and
+  // sent zeros, a short one sent rows that overlap
+  if (!Number.isSafeInteger(stride) || stride < row)
+    throw new TypeError(`${width}x${height} 16-bit pixels need rows of at least ${row} bytes, received a stride of ${stride}`);
   if (data.byteLength < stride * (height - 1) + row)
     throw new TypeError(`${width}x${height} 16-bit pixels need ${row * height} bytes, received ${data.byteLength}`);
   if (order === 'BE' && stride === row) return { width, height, be: data.subarray(0, row * height) };

@@ -112,6 +112,11 @@ test('GRAY16_BE frames go out as they are (no copy); GRAY16_LE frames are swappe
   // width 1: rows padded to 4 bytes, the padding is not sent
   expect(Array.from(formatImgParts(frame('GRAY16_BE', [1, 2, 0, 0], 1))[1])).toEqual([1, 2]);
   expect(() => formatImgParts(frame('GRAY8', [1, 2, 3, 4], 4))).toThrow(/carry GRAY16 pictures; this one is GRAY8/);
+  // an Image whose stride is no row length is refused (NaN sent zeros, a short one overlapping rows)
+  const img = be.image();
+  for (const stride of [NaN, 2, -4, 4.5])
+    expect(() => formatImgParts({ ...img, stride })).toThrow(`2x1 16-bit pixels need rows of at least 4 bytes, received a stride of ${stride}`);
+  expect(() => formatImgParts({ ...img, height: 4097, stride: 2 ** 52 })).toThrow(/need 16388 bytes, received 4/);
 });
 
 test('pixels that arrive in one chunk are a view of it', () => {

@@ -2128,9 +2128,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_string ("channel", "Channel",
           "Name of the duplex channel (required): requests go into the ring "
           "CHANNEL_request, which the server creates; responses come from "
-          "CHANNEL_response, which zerofilter creates. 1..236 bytes of ASCII "
-          "letters, digits, '-', '_' and '.', not starting with '.' or "
-          "'sem.', without '..' (both ring names must be valid)", NULL,
+          "CHANNEL_response, which zerofilter creates. 1..236 bytes, any "
+          "characters (spaces, ':', UTF-8...) but '/' and control "
+          "characters, without '..', not starting with 'sem.sem-w-' or "
+          "'sem.sem-r-' (both ring names must be valid)", NULL,
           ready));
   g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
       g_param_spec_int ("connect-timeout", "Connect timeout",

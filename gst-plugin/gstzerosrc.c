@@ -1432,9 +1432,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_BUFFER_NAME,
       g_param_spec_string ("buffer-name", "Buffer name",
           "Name of the ring to create (required); the writer (e.g. zerosink "
-          "buffer-name) connects to it. 1..245 bytes of ASCII letters, "
-          "digits, '-', '_' and '.', not starting with '.' or 'sem.', "
-          "without '..'",
+          "buffer-name) connects to it. 1..245 bytes, any characters "
+          "(spaces, ':', UTF-8...) but '/' and control characters, without "
+          "'..', not '.' nor starting with 'sem.sem-w-' or 'sem.sem-r-'",
           DEFAULT_BUFFER_NAME,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

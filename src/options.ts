@@ -6,8 +6,9 @@ import { native } from './native.js';
 
 export interface ReaderOptions {
   /**
-   * Ring name: /dev/shm/NAME; letters, digits, '-', '_', '.', not starting
-   * with '.' or 'sem.', at most 245 bytes.
+   * Ring name: /dev/shm/NAME; 1..245 bytes (UTF-8), any characters but '/'
+   * and control characters, no '..', not '.', not starting with
+   * 'sem.sem-w-' or 'sem.sem-r-' (the core's zb_validate_name).
    * @default `zb-${crypto.randomUUID()}`
    */
   name?: string;

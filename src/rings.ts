@@ -62,6 +62,8 @@ export function unclaimedEmptySegments(listed: readonly { name: string }[]): str
     return [];
   }
   return entries.filter((name) => {
+    // /dev/shm/sem.* is glibc's semaphores' (sem_open's temporary files there are empty for a moment):
+    // never reported, though a ring may be named "sem.X" (removeStaleRing('sem.X') still removes one).
     if (known.has(name) || name.startsWith('sem.')) return false;
     try {
       native.validateName(name);

@@ -9,7 +9,7 @@ import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
-import { endsIn, propertyWords, sourceWords } from './pipeline-tokens.js';
+import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 
@@ -193,8 +193,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#delay = this.#restart?.initialDelayMs ?? 0;
     const properties = propertyWords(options.sinkProperties ?? {});
     this.args = options.sink === undefined
-      ? ['-e', ...source, '!', 'zerosink', `buffer-name=${this.name}`, ...properties]
-      : ['-e', ...source, '!', 'zerofilter', `channel=${this.name}`, ...properties, '!', ...sourceWords('sink', options.sink)];
+      ? ['-e', ...source, '!', 'zerosink', `buffer-name=${gstValue(this.name)}`, ...properties]
+      : ['-e', ...source, '!', 'zerofilter', `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
     if (options.signal !== undefined) {
       // An aborted signal stops the runner before it starts; the listener

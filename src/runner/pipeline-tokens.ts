@@ -46,6 +46,17 @@ export function propertyWords(properties: Record<string, string | number | boole
     .map(([k, v]) => `${k}=${String(v)}`);
 }
 
+/**
+ * A property value as gst-launch reads it back whole: gst-launch joins its
+ * arguments into one description (escaping spaces, but a `"` turns that
+ * off, and a `\` escapes the next character), so a ring name such as
+ * `nm cam:1`, `a"b c` or `x\y` goes in double quotes with `\` and `"`
+ * escaped. Letters, digits, `.`, `-` and `_` go as they are.
+ */
+export function gstValue(value: string): string {
+  return /^[A-Za-z0-9._-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, '\\$&')}"`;
+}
+
 /** Whether the last element of a pipeline's words is ELEMENT. */
 export function endsIn(words: readonly string[], element: string): boolean {
   const last = words.join(' ').split('!').at(-1)!.trim();

@@ -929,7 +929,7 @@ static void test_duplex_ring_name_reason(void) {
   CHECK_RC(zb_duplex_ring_name("cam/0", ZB_DUPLEX_REQUEST, name, sizeof name),
            ZB_ENAME);
   CHECK_MSG("invalid duplex channel name \"cam/0\": its ring \"cam/0_request\"");
-  CHECK_MSG("(ring name \"cam/0_request\" contains '/': use letters");
+  CHECK_MSG("(ring name \"cam/0_request\" contains '/': the name becomes a file name");
 }
 
 static void test_health_backlog(void) {

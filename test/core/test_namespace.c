@@ -174,7 +174,8 @@ static int compare_seen(const void *a, const void *b) {
 }
 
 /* Every file in /dev/shm and /tmp/zerobuffer, sorted; the core's own
- * bookkeeping there (dot files, such as the sweep's time stamp) aside. */
+ * bookkeeping there (the sweep's time stamp, /tmp/zerobuffer/.sweep-UID)
+ * aside. Ring names may start with '.', so other dot files count. */
 static void take_snapshot(snapshot *s) {
   const char *dirs[] = {"/dev/shm", "/tmp/zerobuffer"};
   size_t i;
@@ -185,7 +186,12 @@ static void take_snapshot(snapshot *s) {
     if (d == NULL)
       continue;
     while ((e = readdir(d)) != NULL) {
-      if (e->d_name[0] == '.')
+      size_t len = strlen(e->d_name);
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      /* a ring's name may start with '.' too: its lock file ends in .lock */
+      if (i == 1 && strncmp(e->d_name, ".sweep-", 7) == 0 &&
+          (len < 5 || strcmp(e->d_name + len - 5, ".lock") != 0))
         continue;
       if (s->count == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
@@ -237,7 +243,8 @@ static uint64_t rnd(void) {
 
 static const char *const TOKENS[] = {"sem.", "sem-w-", "sem-r-", "sem", ".",
                                      "-", "_", ".lock", "lock", "a", "Z", "0",
-                                     "x.y", "w-", "r-", "shm"};
+                                     "x.y", "w-", "r-", "shm", " ", ":",
+                                     "\xc3\xbc", "@", "\\"};
 static const char *const PREFIXES[] = {"sem.", "sem.sem-w-", "sem.sem-r-",
                                        "sem-w-", "sem-r-", "sem.sem.", "a",
                                        "sem"};

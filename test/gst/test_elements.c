@@ -219,10 +219,13 @@ stat_u64 (GstElement * sink, const gchar * field)
 
 /* ------------------------------------------------------------ round trip */
 
+/* Frames through zerosink and zerosrc into a ring called NAME (taken);
+ * the descriptions quote it, as gst-launch users do for a name with a
+ * space (NAME has no '"' or '\'). */
 static void
-round_trip (const gchar * caps_string, gsize frame_size, guint frames)
+round_trip_named (gchar * name, const gchar * caps_string, gsize frame_size,
+    guint frames)
 {
-  gchar *name = ring_name ("rt");
   gchar *desc;
   GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
   GstCaps *caps = gst_caps_from_string (caps_string);
@@ -234,7 +237,7 @@ round_trip (const gchar * caps_string, gsize frame_size, guint frames)
   guint i;
 
   fail_unless (caps != NULL);
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! "
+  desc = g_strdup_printf ("zerosrc buffer-name=\"%s\" ! "
       "appsink name=out sync=false", name);
   reader_pipe = launch (desc);
   g_free (desc);
@@ -243,9 +246,16 @@ round_trip (const gchar * caps_string, gsize frame_size, guint frames)
   fail_unless (ring_exists (name));
 
   desc = g_strdup_printf ("appsrc name=in format=time ! "
-      "zerosink name=sink buffer-name=%s sync=false", name);
+      "zerosink name=sink buffer-name=\"%s\" sync=false", name);
   writer_pipe = launch (desc);
   g_free (desc);
+  {
+    gchar *got = NULL;
+
+    g_object_get (by_name (writer_pipe, "sink"), "buffer-name", &got, NULL);
+    fail_unless_equals_string (got, name);
+    g_free (got);
+  }
   appsrc = by_name (writer_pipe, "in");
   g_object_set (appsrc, "caps", caps, NULL);
   set_state (writer_pipe, GST_STATE_PLAYING);
@@ -310,6 +320,26 @@ round_trip (const gchar * caps_string, gsize frame_size, guint frames)
   g_strfreev (hashes);
   g_free (name);
 }
+
+static void
+round_trip (const gchar * caps_string, gsize frame_size, guint frames)
+{
+  round_trip_named (ring_name ("rt"), caps_string, frame_size, frames);
+}
+
+/* The contract's names: a peer's ring may be called "cam:1" or "a b";
+ * zerosrc creates it and zerosink writes into it (docs/PROTOCOL.md §1). */
+GST_START_TEST (test_name_with_space_and_colon)
+{
+  static gint counter;
+
+  round_trip_named (g_strdup_printf ("nm cam:1 @host+\xc3\xbc-%d-%d",
+          (int) getpid (), g_atomic_int_add (&counter, 1)),
+      "video/x-raw, format=(string)GRAY8, width=(int)16, height=(int)8, "
+      "framerate=(fraction)30/1", 16 * 8, 5);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_round_trip_rgb)
 {
@@ -5143,6 +5173,7 @@ zerobuffer_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_round_trip_rgb);
   tcase_add_test (tc, test_round_trip_gray16_le);
+  tcase_add_test (tc, test_name_with_space_and_colon);
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_no_reader);
   tcase_add_test (tc, test_empty_segment);

@@ -5,7 +5,7 @@ import { COMMANDS, DEMO_PIPELINE } from '../../src/cli/arguments.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { parseArgs } from '../../src/cli/parse-args.js';
 import { parseDuration } from '../../src/cli/duration.js';
-import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
+import { gstValue, splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
 import { repoRoot } from './helpers.js';
 
@@ -248,6 +248,9 @@ test('durations, pipeline words and default sizes', () => {
   expect([parseDuration('10'), parseDuration('500ms'), parseDuration('2m'), parseDuration('0'), parseDuration('x')]).toEqual([10000, 500, 120000, undefined, undefined]);
   expect(splitPipeline(`videotestsrc ! textoverlay text="a b" font-desc='Sans 8' ! x\\ y`)).toEqual(['videotestsrc', '!', 'textoverlay', 'text=a b', 'font-desc=Sans 8', '!', 'x y']);
   expect(() => splitPipeline('a "b')).toThrow(TypeError);
+  // a ring name as one gst-launch property value: quoted unless plain
+  expect(['cam0', 'a.b-c_d', 'nm cam:1', 'a"b c', 'x\\y', 'ü'].map(gstValue))
+    .toEqual(['cam0', 'a.b-c_d', '"nm cam:1"', '"a\\"b c"', '"x\\\\y"', '"ü"']);
   // 640×480 RGB: 4 frames (4 × 0.9 MB fit the cache), each with room for both headers
   expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 65536, payloadSize: 4 * (640 * 480 * 3 + 64), from: 'caps', frames: 4 });
   // 4K BGRx: 2 frames; unknown: 3 frames of 1080p RGB

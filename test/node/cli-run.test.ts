@@ -168,6 +168,19 @@ test('a bad ring name is a usage error; a ring name that is taken is a ring erro
   }
 });
 
+// The contract's names reach zerosink whole: gst-launch joins its arguments into one description,
+// so a name with a space, a quote or a backslash must be one value there (docs/PROTOCOL.md §1).
+test('a ring named with a space and a colon, end to end through gst-launch', async () => {
+  for (const shape of ['nm cam:1 ', 'nm "q" a\\b ü ']) {
+    const name = `${shape}${ringName('sp')}`;
+    const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--hash', '--sink-property', 'sync=false']);
+    expect({ name, exit: await child.exit(), stderr: child.stderr }).toEqual({ name, exit: EXIT.ok, stderr: '' });
+    const summary = jsonLines(child.stdout).find((l) => l['type'] === 'summary')!;
+    expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, name });
+    expect(leftovers()).toEqual([]);
+  }
+});
+
 /** A word for sh -c. */
 const sh = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 

@@ -7,7 +7,9 @@
 // (the test's oracle); the C suite core-namespace observes them instead.
 import fc from 'fast-check';
 import fs from 'node:fs';
-import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { ZeroBufferReader, ZeroBufferWriter, inspectRing, listRings } from '../../src/index.js';
+import { parseLine } from '../../src/line-protocol/parse-line.js';
+import { formatMessage } from '../../src/line-protocol/format.js';
 import { leftovers, ringName } from './helpers.js';
 
 afterAll(() => {
@@ -22,7 +24,7 @@ const filesOf = (name: string): string[] => [
 ];
 const exist = (name: string): boolean[] => filesOf(name).map((f) => fs.existsSync(f));
 
-const PREFIXES = ['sem.', 'sem.sem-w-', 'sem.sem-r-', 'sem-w-', 'sem-r-', 'sem.sem.', 'x.'];
+const PREFIXES = ['sem.', 'sem.sem-w-', 'sem.sem-r-', 'sem-w-', 'sem-r-', 'sem.sem.', 'x.', '.', ' ', 'ü:'];
 const SUFFIXES = ['.lock', '.', '-w', '.lock.lock'];
 // A prefix, a suffix, or both, around the base name.
 const affixes = fc.oneof(
@@ -44,6 +46,39 @@ async function passes(reader: ZeroBufferReader, bytes: Uint8Array): Promise<void
   f!.release();
   expect(await reader.next({ timeoutMs: 5000 })).toBeNull(); // end of stream
 }
+
+// The contract's names (docs/PROTOCOL.md §1): a peer's ring may be called "cam:1", "a b" or "Kamera-ü".
+test('names with a space, a colon and UTF-8 work end to end; ENAME only for what the contract refuses and control characters', async () => {
+  for (const shape of ['nm cam:1 ', 'nm@host+x=y ', 'nm Kamera-ü € ', '.nm "q" \\ ']) {
+    const name = `${shape}${ringName('sp')}`;
+    const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 });
+    try {
+      expect(reader.name).toBe(name);
+      expect(exist(name)).toEqual([true, true, true, true]);
+      expect(inspectRing(name).name).toBe(name);
+      expect(listRings().map((r) => r.name)).toContain(name);
+      await passes(reader, new Uint8Array([1, 2, 3]));
+      // the announcement line carries it whole
+      expect(parseLine(formatMessage({ method: 'start-stream', name, metadataSize: 64, payloadSize: 1024 }).trimEnd()))
+        .toMatchObject({ type: 'message', message: { name } });
+    } finally {
+      await reader.close();
+    }
+    expect(exist(name)).toEqual([false, false, false, false]);
+  }
+  for (const [name, reason] of [
+    ['', /empty/], ['a/b', /contains '\/'/], ['x..y', /contains "\.\."/], ['.', /\/dev\/shm itself/],
+    ['nm\tx', /control character 0x09/], ['nm\nx', /control character 0x0a/], ['nm\u007fx', /0x7f/],
+    ['nm\u0000x', /NUL/], ['sem.sem-w-nm', /semaphore of ring "nm"/], ['ü'.repeat(123), /too long/],
+  ] as const) {
+    await expect(ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 }))
+      .rejects.toMatchObject({ code: 'ENAME', message: expect.stringMatching(reason) });
+  }
+  // 245 bytes is the limit, not 245 characters: 122 × 'ü' and one byte more
+  const wide = `${'ü'.repeat(122)}a`;
+  const reader = await ZeroBufferReader.create({ name: wide, metadataSize: 64, payloadSize: 1024 });
+  await reader.close();
+});
 
 test('no two rings share a file: a derived name is refused untouched, or both rings live side by side', async () => {
   await fc.assert(

@@ -11,10 +11,12 @@ import { parseLine } from '../../src/line-protocol/parse-line.js';
 
 const RUNS = { numRuns: 2000 };
 
-// Names the core accepts: portable characters, no leading '.' or "sem.", no "..".
+// Names the core accepts (docs/PROTOCOL.md §1): any characters but '/' and control
+// characters, no "..", not ".", not starting with "sem.sem-w-" or "sem.sem-r-".
 const ringName = fc
-  .stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}$/)
-  .filter((n) => !n.includes('..') && !n.startsWith('sem.'));
+  .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })
+  .filter((n) => !/[/\u0000-\u001f\u007f]/.test(n) && !n.includes('..') && n !== '.' &&
+    !/^sem\.sem-[wr]-/.test(n) && Buffer.byteLength(n) <= 245);
 // Within the core's limits (64 MiB of metadata, 16 GiB of payload).
 const size = fc.integer({ min: 1, max: 64 << 20 });
 const message: fc.Arbitrary<StreamMessage> = fc.oneof(

@@ -105,12 +105,16 @@ const char *zb_last_error(void);
 #define ZB_MAX_PAYLOAD_SIZE (UINT64_C(16) << 30)  /* 16 GiB */
 #define ZB_FRAME_HEADER_SIZE 16
 
-/* Checks a ring name: 1..ZB_NAME_MAX bytes of letters, digits, '-', '_'
- * and '.', not starting with '.' or "sem.", no "..". Every file of a valid
+/* Checks a ring name, by the protocol's rule: 1..ZB_NAME_MAX bytes, no
+ * '/', no "..", not "." (which is /dev/shm itself); spaces, ':', '@',
+ * non-ASCII UTF-8 and a leading '.' are fine. Stricter than the protocol
+ * in two ways: control characters (0x01-0x1f, 0x7f) are refused (they
+ * garble logs and terminals), and so are names starting with "sem.sem-w-"
+ * or "sem.sem-r-": /dev/shm/sem.X is the file of semaphore X, so such a
+ * ring's segment would be another ring's semaphore. Every file of a valid
  * name (/dev/shm/NAME, /dev/shm/sem.sem-w-NAME, /dev/shm/sem.sem-r-NAME,
- * /tmp/zerobuffer/NAME.lock) belongs to that name alone: "sem." is refused
- * because /dev/shm/sem.X is the file of semaphore X. 0 or ZB_ENAME with the
- * reason in zb_last_error(). */
+ * /tmp/zerobuffer/NAME.lock) belongs to that name alone. 0 or ZB_ENAME
+ * with the reason in zb_last_error(). */
 int zb_validate_name(const char *name);
 
 /* ---------------------------------------------------------------- reader */

@@ -265,17 +265,18 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         w.closeSync();
         return null;
       }
-      // The client reads the caps of the responses from here (a peer client ignores it). Without
-      // outputCaps none: each response has its request's caps, which may change mid-stream (the
-      // request ring's metadata keeps the first ones). With in-place answers, the frame header
-      // is declared too: it carries their flag.
-      const type = 'zerobuffer-duplex-server';
       const inPlace = this.#inPlace && this.#clientTakesInPlace();
-      const json = JSON.stringify(this.#outputCaps !== undefined ? { type, caps: this.#outputCaps } : { type });
       try {
-        w.setMetadata(inPlace ? native.declareFrameHeader(new TextEncoder().encode(json)) : json);
+        const metadata = this.#responseMetadata(w.stats().metadataSize, inPlace);
+        if (metadata !== undefined) w.setMetadata(metadata);
       } catch (e) {
         w.closeSync();
+        if ((e as { code?: string }).code === 'EMSGSIZE') {
+          throw new ZeroBufferError(`${(e as Error).message}; the server needs it for ` +
+            `${[this.#outputCaps !== undefined ? 'outputCaps' : '', inPlace ? "in-place answers' frame header" : ''].filter(Boolean).join(' and ')}: ` +
+            'the client created this response ring, with too small a metadata block (or give no outputCaps / inPlace: false)',
+          { code: 'EMSGSIZE', cause: e });
+        }
         if ((e as { code?: string }).code !== 'EREADERGONE') throw e;
         // the client went as it was found: its requests are dropped (serve()), the next one's ring looked for
         this.#lookForClient();
@@ -340,6 +341,30 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * and our client do). Read for each client, through the core; a
    * declaration it cannot read, or of a version it does not know, is none.
    */
+  /**
+   * The response ring's metadata, for a metadata block of `room` bytes (8 of them the length). The
+   * client reads the caps of the responses from here (a peer client ignores it). Without outputCaps
+   * none is needed: each response has its request's caps, which may change mid-stream (the request
+   * ring's metadata keeps the first ones). With in-place answers, the frame header is declared: it
+   * carries their flag. The type tag {"type":"zerobuffer-duplex-server"} is optional, written only
+   * where it fits, as the peers' servers write no metadata and a peer client (C++) may make the
+   * response ring with no metadata block at all. undefined: none; what is needed and does not fit is
+   * returned anyway, for setMetadata to refuse (EMSGSIZE).
+   */
+  #responseMetadata(room: number, inPlace: boolean): Uint8Array | undefined {
+    const type = 'zerobuffer-duplex-server';
+    const caps = this.#outputCaps !== undefined ? { caps: this.#outputCaps } : {};
+    const encode = (value: object): Uint8Array => {
+      const bytes = new TextEncoder().encode(JSON.stringify(value));
+      return inPlace ? native.declareFrameHeader(bytes) : bytes;
+    };
+    const fits = (bytes: Uint8Array): boolean => bytes.length + 8 <= room;
+    const tagged = encode({ type, ...caps });
+    if (fits(tagged)) return tagged;
+    if (this.#outputCaps === undefined && !inPlace) return undefined;
+    return encode(caps);
+  }
+
   #clientTakesInPlace(): boolean {
     const bytes = this.#requests.metadata?.bytes;
     if (bytes === undefined) return false;

@@ -6,6 +6,7 @@ import { onAbort } from '../abort.js';
 import { ZeroBufferError } from '../errors.js';
 import { ingestImg } from '../img-stream/ingest.js';
 import { ImgStreamError } from '../img-stream/message.js';
+import { gstPropertyWord, shellWord } from '../runner/pipeline-tokens.js';
 import { openSource } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
@@ -38,7 +39,8 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
     }
     if (e instanceof ZeroBufferError) {
       const hint = e.code === 'ENOENT'
-        ? ` (the ring's reader creates it: e.g. gst-launch-1.0 zerosrc buffer-name=${args.name} ! ..., or zerobuffer serve img tcp:PORT --name ${args.name})`
+        ? ` (the ring's reader creates it: e.g. gst-launch-1.0 zerosrc ${gstPropertyWord('buffer-name', args.name)} ! ..., ` +
+          `or zerobuffer serve img tcp:PORT --name ${shellWord(args.name)})`
         : '';
       say(io.stderr, `zerobuffer ingest: ring ${args.name}: ${e.message} (${e.code})${hint}`);
       return EXIT.ring;

@@ -12,6 +12,7 @@ import { announce } from '../line-protocol/format.js';
 import { defaultSizes } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import { ZeroBufferReader } from '../reader.js';
+import { gstPropertyWord, shellWord } from '../runner/pipeline-tokens.js';
 import { openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
@@ -61,8 +62,8 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
       });
       if (args.announce) await announce({ method: 'start-stream', name: reader.name, metadataSize: args.metadataSize ?? sizes.metadataSize,
         payloadSize: reader.stats().payloadSize }, { stream: io.stdout });
-      say(io.stderr, `zerobuffer serve: ring ${reader.name} is waiting for a writer (zerosink buffer-name=${reader.name}, ` +
-        `or zerobuffer ingest img SOURCE --name ${reader.name})`);
+      say(io.stderr, `zerobuffer serve: ring ${reader.name} is waiting for a writer (zerosink ${gstPropertyWord('buffer-name', reader.name)}, ` +
+        `or zerobuffer ingest img SOURCE --name ${shellWord(reader.name)})`);
     }
   } catch (e) {
     if (e instanceof TypeError) {

@@ -57,6 +57,16 @@ export function gstValue(value: string): string {
   return /^[A-Za-z0-9._-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, '\\$&')}"`;
 }
 
+/** A word for a POSIX shell, as the hints print commands: single-quoted unless plain. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9._:=@%+,\/-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `buffer-name=NAME` (or another property) as a shell word that gst-launch reads back whole. */
+export function gstPropertyWord(property: string, value: string): string {
+  return shellWord(`${property}=${gstValue(value)}`);
+}
+
 /** Whether the last element of a pipeline's words is ELEMENT. */
 export function endsIn(words: readonly string[], element: string): boolean {
   const last = words.join(' ').split('!').at(-1)!.trim();

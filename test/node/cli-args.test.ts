@@ -5,7 +5,7 @@ import { COMMANDS, DEMO_PIPELINE } from '../../src/cli/arguments.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { parseArgs } from '../../src/cli/parse-args.js';
 import { parseDuration } from '../../src/cli/duration.js';
-import { gstValue, splitPipeline } from '../../src/runner/pipeline-tokens.js';
+import { gstPropertyWord, gstValue, splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
 import { repoRoot } from './helpers.js';
 
@@ -251,6 +251,12 @@ test('durations, pipeline words and default sizes', () => {
   // a ring name as one gst-launch property value: quoted unless plain
   expect(['cam0', 'a.b-c_d', 'nm cam:1', 'a"b c', 'x\\y', 'ü'].map(gstValue))
     .toEqual(['cam0', 'a.b-c_d', '"nm cam:1"', '"a\\"b c"', '"x\\\\y"', '"ü"']);
+  // and in the commands the hints print: a shell word whose value gst-launch reads back whole
+  expect(['cam0', "it's a b"].map((n) => gstPropertyWord('buffer-name', n))).toEqual(['buffer-name=cam0', `'buffer-name="it'\\''s a b"'`]);
+  for (const name of ['nm cam:1', `a"b 'c' \\d`]) {
+    const [word] = splitPipeline(gstPropertyWord('buffer-name', name)); // what a shell hands over
+    expect(word).toBe(`buffer-name=${gstValue(name)}`);
+  }
   // 640×480 RGB: 4 frames (4 × 0.9 MB fit the cache), each with room for both headers
   expect(defaultSizes(splitPipeline(DEMO_PIPELINE))).toEqual({ metadataSize: 65536, payloadSize: 4 * (640 * 480 * 3 + 64), from: 'caps', frames: 4 });
   // 4K BGRx: 2 frames; unknown: 3 frames of 1080p RGB

@@ -12,7 +12,9 @@
  *
  * The deliberate differences (docs/PROTOCOL.md §6 and §7): in
  * scenario "small-tail" our writer zeroes the 1..15-byte tail the peer leaves
- * stale when it wraps, and our reader reads the frame behind such a tail,
+ * stale when it wraps and counts it in payload_written_count (one more than
+ * the dump: the C++ reader counts it, writer_expected), and our reader
+ * reads the frame behind such a tail,
  * where the C++ reader fails with a sequence error; after a frame that ends
  * exactly at the end of the ring our reader leaves payload_read_pos at the
  * end (payload_size), where the C++ reader writes 0.
@@ -1641,10 +1643,34 @@ static void note_zeroed_tails(const checkpoint *cp) {
     for (j = 0; j < t->length; j++)
       stale += cp->dump[t->file_offset + j] != 0;
     fprintf(stderr, "  note: %s: %llu-byte tail at file offset %llu zeroed "
-            "by our writer (%llu bytes stale in the dump, peer bug 1)\n",
+            "and counted by our writer (%llu bytes stale in the dump, peer "
+            "bug 1)\n",
             cp->label, (unsigned long long)t->length,
             (unsigned long long)t->file_offset, (unsigned long long)stale);
   }
+}
+
+/* What our writer leaves where the peer's left the dump of cp: the same
+ * bytes, but for one small-tail deviation, counts and bytes (note_zeroed_tails
+ * for the bytes). Our writer counts each small tail it wraps past in
+ * payload_written_count, where the C++ writer counts nothing: the C++
+ * reader decodes a header there, takes our zeroed tail for a marker and
+ * counts it, and with the writer's count one short its `written_count <=
+ * read_count` check would swallow the next frame's post (docs/PROTOCOL.md
+ * §6). So written_count is the dump's plus the tails skipped without a
+ * marker (small-tail/after-write3: 4, the dump 3); nothing else moves.
+ * NULL when out of memory (reported). */
+static uint8_t *writer_expected(const checkpoint *cp, const char *ctx) {
+  uint8_t *expected = malloc(cp->dump_size);
+  if (expected == NULL) {
+    zb_test_failures++;
+    fprintf(stderr, "  %s: out of memory\n", ctx);
+    return NULL;
+  }
+  memcpy(expected, cp->dump, cp->dump_size);
+  put_le64(expected + OFF_WRITTEN_COUNT,
+           le64(cp->dump + OFF_WRITTEN_COUNT) + cp->n_tails);
+  return expected;
 }
 
 static void replay_scenario(const scenario *s) {
@@ -1658,10 +1684,12 @@ static void replay_scenario(const scenario *s) {
     for (i = done; i < cp->n_ops; i++)
       replay_op(&rp, cp, &cp->ops[i]);
     done = cp->n_ops;
-    if (rp.diverged || rp.r == NULL)
+    uint8_t *expected;
+    if (rp.diverged || rp.r == NULL || (expected = writer_expected(cp, rp.ctx)) == NULL)
       continue;
-    if (compare_with(rp.ctx, rp.name, cp, cp->dump, true))
+    if (compare_with(rp.ctx, rp.name, cp, expected, true))
       note_zeroed_tails(cp);
+    free(expected);
   }
   snprintf(rp.ctx, sizeof rp.ctx, "writer replaying %s", g.cps[s->first].scenario);
   if (rp.r != NULL)

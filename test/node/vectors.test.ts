@@ -1,7 +1,8 @@
 // The C++ peer's golden dumps (test/vectors): the Node writer and
 // reader replaying each scenario leave byte-identical segments (pids
-// masked; small tails zeroed by our writer, and read_pos left at the end of
-// the ring after a frame that ends there, per docs/PROTOCOL.md §6 and §7),
+// masked; small tails zeroed and counted by our writer, and read_pos left at
+// the end of the ring after a frame that ends there, per docs/PROTOCOL.md §6
+// and §7),
 // and dumps laid over a Node reader's ring decode through the Node API.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
@@ -35,6 +36,7 @@ const checkpoints: Checkpoint[] = JSON.parse(fs.readFileSync(manifestPath, 'utf8
 
 const PIDS = [0x50, 0x60];
 const READ_POS = 0x38;
+const WRITTEN_COUNT = 0x40;
 const SMALL_TAIL = { offset: 1208, length: 8 };
 
 function frameBytes(seq: number, size: number): Uint8Array {
@@ -100,6 +102,12 @@ describe('golden vectors', () => {
         expect(a.subarray(SMALL_TAIL.offset, SMALL_TAIL.offset + SMALL_TAIL.length).every((x) => x === 0)).toBe(true);
         a.fill(0, SMALL_TAIL.offset, SMALL_TAIL.offset + SMALL_TAIL.length);
         b.fill(0, SMALL_TAIL.offset, SMALL_TAIL.offset + SMALL_TAIL.length);
+        // Our writer counts the small tail it wrapped past (the C++ one does
+        // not): the C++ reader decodes our zeroed tail as a marker and counts
+        // it, and a count one short would make it swallow the next frame's
+        // post (docs/PROTOCOL.md §6). So one more written here, nothing else.
+        expect(a.readBigUInt64LE(WRITTEN_COUNT)).toBe(b.readBigUInt64LE(WRITTEN_COUNT) + 1n);
+        a.writeBigUInt64LE(b.readBigUInt64LE(WRITTEN_COUNT), WRITTEN_COUNT);
       }
       // After an exact end our reader stays at the end where the peer's went to 0.
       if (a.readBigUInt64LE(READ_POS) === BigInt(c.payload_size) && b.readBigUInt64LE(READ_POS) === 0n)

@@ -366,24 +366,35 @@ static void release_oldest(ring *g, held *h) {
 
 /* One frame after a sem-w post, at read_pos (a marker sends us to 0). */
 static int read_one(ring *g, uint64_t expected, uint8_t *want, held *h,
-                    emu_stats *s, uint64_t seed, int implicit_wrap, char *err,
+                    emu_stats *s, uint64_t seed, int tail_mode, char *err,
                     size_t errlen) {
   emu_oieb *o = g->oieb;
   uint64_t pos = ld(&o->payload_read_pos), header[2], total;
   zb_gen gen;
-  if (implicit_wrap && pos < g->ring && g->ring - pos < HEADER) {
+  if (tail_mode == EMU_TAIL_IMPLICIT && pos < g->ring && g->ring - pos < HEADER) {
     add(&o->payload_free_bytes, g->ring - pos); /* not counted */
     st(&o->payload_read_pos, 0);
     s->small_tails++;
     pos = 0;
   }
-  if (g->ring - pos < HEADER)
+  if (tail_mode != EMU_TAIL_CPP && g->ring - pos < HEADER)
     return fail(err, errlen, EMU_SMALL_TAIL,
                 "frame %llu: only %llu bytes at read_pos %llu before the end "
                 "of the ring: the peer decodes a header there (sequence error)",
                 (unsigned long long)expected,
                 (unsigned long long)(g->ring - pos), (unsigned long long)pos);
-  memcpy(header, g->payload + pos, HEADER);
+  if (g->ring - pos < HEADER) {
+    /* EMU_TAIL_CPP: the header is decoded there all the same, its rest
+     * past the end of the segment (zeros in the peer's last page; here
+     * zeros, without reading outside the mapping). Stale bytes make a
+     * sequence error below; a zeroed tail is size 0: a marker. */
+    memset(header, 0, HEADER);
+    memcpy(header, g->payload + pos, g->ring - pos);
+    if (header[0] == 0)
+      s->small_tails++;
+  } else {
+    memcpy(header, g->payload + pos, HEADER);
+  }
   if (header[0] == 0) {
     add(&o->payload_free_bytes, g->ring - pos);
     st(&o->payload_read_pos, 0);
@@ -439,6 +450,7 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
     opts->ready(name, opts->user);
   last_frame = now_ms();
   while (rc == EMU_OK) {
+    uint64_t written, read;
     if (wait_ms(g.w, 100) != 0) {
       uint64_t writer = ld(&g.oieb->writer_pid);
       if (s->frames == opts->frames && writer == 0)
@@ -451,23 +463,34 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
                   timeout_ms, (unsigned long long)s->frames);
       continue;
     }
+    written = ld(&g.oieb->payload_written_count);
+    read = ld(&g.oieb->payload_read_count);
+    if (opts->tail_mode == EMU_TAIL_CPP && written <= read)
+      continue; /* the C++ reader's check: the post is used up, nothing read */
     if (s->frames == opts->frames) {
       rc = fail(err, errlen, EMU_SEQUENCE, "a post after the last of %llu frames",
                 (unsigned long long)opts->frames);
       break;
     }
-    rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed,
-                  opts->implicit_wrap, err, errlen);
+    rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed, opts->tail_mode,
+                  err, errlen);
     last_frame = now_ms();
     while (rc == EMU_OK && h.count > max_held)
       release_oldest(&g, &h);
   }
   while (h.count > 0)
     release_oldest(&g, &h);
-  if (rc == EMU_OK && ld(&g.oieb->payload_written_count) != ld(&g.oieb->payload_read_count))
-    rc = fail(err, errlen, EMU_SEQUENCE, "written count %llu, read count %llu",
+  /* Our writer counts a small tail (docs/PROTOCOL.md §6): a reader that
+   * skips it uncounted ends that many behind; the C++ one counts it. */
+  if (rc == EMU_OK &&
+      ld(&g.oieb->payload_written_count) !=
+          ld(&g.oieb->payload_read_count) +
+              (opts->tail_mode == EMU_TAIL_IMPLICIT ? s->small_tails : 0))
+    rc = fail(err, errlen, EMU_SEQUENCE, "written count %llu, read count %llu, "
+              "%llu small tails",
               (unsigned long long)ld(&g.oieb->payload_written_count),
-              (unsigned long long)ld(&g.oieb->payload_read_count));
+              (unsigned long long)ld(&g.oieb->payload_read_count),
+              (unsigned long long)s->small_tails);
   if (rc == EMU_OK && ld(&g.oieb->payload_free_bytes) != g.ring)
     rc = fail(err, errlen, EMU_SEQUENCE, "%llu bytes free of %llu after the last release",
               (unsigned long long)ld(&g.oieb->payload_free_bytes),

@@ -24,8 +24,8 @@
  * EMU_CPP reader     creates the ring, takes one sem-w post per frame, reads
  *                    at read_pos: a marker sends it to 0 without waiting; a
  *                    1..15-byte tail is a failure (the peer decodes a header
- *                    there and reports a sequence error; implicit_wrap
- *                    makes it a wrap instead); sets read_pos to
+ *                    there and reports a sequence error on stale bytes;
+ *                    tail_mode makes it a wrap instead); sets read_pos to
  *                    0 after a frame that ends exactly at the end; gives a
  *                    frame's bytes back and posts sem-r at release.
  */
@@ -63,12 +63,23 @@ typedef struct emu_read_opts {
   int timeout_ms;       /* no frame for this long is a failure (0: 5000) */
   void (*ready)(const char *name, void *user); /* ring created */
   void *user;
-  int implicit_wrap;    /* a 1..15-byte tail at read_pos is an implicit
-                           wrap (given back, reading goes on at 0), as in
-                           the protocol text and the Python interop peer
-                           (/tmp/interop-py zb.py), instead of the C++
-                           reader's failure; still one sem-w post per frame */
+  int tail_mode;        /* EMU_TAIL_*: what a 1..15-byte tail at read_pos is */
 } emu_read_opts;
+
+/* emu_read_opts.tail_mode. Each still takes one sem-w post per frame. */
+enum {
+  /* a failure (EMU_SMALL_TAIL), where the C++ reader would decode a
+   * header half past the end of the segment */
+  EMU_TAIL_FAIL = 0,
+  /* an implicit wrap (given back uncounted, reading goes on at 0), as in
+   * the protocol text and the Python interop peer (/tmp/interop-py zb.py) */
+  EMU_TAIL_IMPLICIT = 1,
+  /* the C++ reader's source: a header decoded there (the bytes past the
+   * end taken as zeros), size 0 a wrap marker, given back and COUNTED in
+   * read_count; and after each post, `if (written_count <= read_count)`
+   * it waits again without reading (the post used up) */
+  EMU_TAIL_CPP = 2,
+};
 
 void emu_stats_init(emu_stats *stats);
 /* Counts one frame into frames, hash and sizes_hash. */

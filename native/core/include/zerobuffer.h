@@ -620,7 +620,10 @@ typedef struct zb_health {
   uint64_t payload_used_bytes;
   double utilisation_percent;     /* used / size * 100 */
   uint64_t write_pos, read_pos;
-  uint64_t written_count, read_count; /* wrap markers included */
+  uint64_t written_count, read_count; /* wrap markers included; our
+                                         writer also counts a small tail,
+                                         our reader does not (one apart
+                                         per tail, docs/PROTOCOL.md §3) */
   uint64_t writer_pid, reader_pid;    /* 0 when none */
   bool writer_alive, reader_alive;
   /* The reader's backlog, from the frame headers: frames it has not read

@@ -656,7 +656,8 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   if (e.kind != ZB_ENTRY_FRAME) {
     /* Writers wrap without a marker when fewer than 16 bytes are left
      * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
-     * the writer counted. */
+     * the writer counted (the C++ writer nothing, ours and the Python
+     * writer one: written_count then stays ahead, §3). */
     rc = skip_tail(r, pos, e.kind == ZB_ENTRY_MARKER);
     return rc < 0 ? rc : SKIPPED;
   }

@@ -7,7 +7,9 @@
  * avoid a 1..15-byte tail behind a frame placed after 0 (the C++ reader
  * misreads it) where a marker and the frame at 0 fit the ring together;
  * where they do not (a frame over (P - 15) / 2 bytes) the tail is left, as
- * the C++ writer leaves it. The writer zeroes such a tail when it wraps.
+ * the C++ writer leaves it. The writer zeroes such a tail when it wraps,
+ * and counts it (zb_writer.c, write_wrap): the C++ reader takes it for a
+ * marker.
  */
 #include "zb_ring.h"
 

@@ -160,15 +160,20 @@ static zb_slot *slot_find(zb_writer *w, uint64_t id) {
 
 /* Skips [at, ring) to continue at 0: a marker when it fits, else zeros so
  * that a peer reader that looks there finds size 0. Returns the entries it
- * counts (1 for a marker). */
+ * counts: 1, a small tail included. The C++ reader decodes a header in a
+ * small tail (zeros, and zeros past the end of its mapping: size 0), takes
+ * it for a marker and counts it; uncounted, its `written_count <=
+ * read_count` check would then swallow the next frame's post and leave it
+ * a frame behind for good. Counted, it agrees; a reader that skips the
+ * tail without counting it (ours) is left one behind per small tail, the
+ * direction every reader tolerates (the Python writer counts it too).
+ * No post of its own: it shares the post of the frame behind it, as a
+ * marker does (docs/PROTOCOL.md §3 and §6). */
 static uint64_t write_wrap(zb_writer *w, uint64_t at) {
   uint64_t tail = w->seg.payload_size - at;
-  if (tail >= ZB_FRAME_HEADER_SIZE) {
-    memset(w->seg.payload + at, 0, ZB_FRAME_HEADER_SIZE);
-    return 1;
-  }
-  memset(w->seg.payload + at, 0, tail);
-  return 0;
+  memset(w->seg.payload + at, 0,
+         tail < ZB_FRAME_HEADER_SIZE ? tail : ZB_FRAME_HEADER_SIZE);
+  return tail > 0;
 }
 
 /* Makes entries visible (a frame and the wrap before it, or a wrap alone):
@@ -327,8 +332,9 @@ static int ring_taken(zb_writer *w) {
 
 /* ---------------------------------------------------------------- connect */
 
-/* Where the entries at `pos` end after `n` of them, as the reader will
- * take them (a 1..15-byte tail is skipped without counting); UINT64_MAX
+/* Where the entries at `pos` end after `n` of them, as the writer counted
+ * them (a 1..15-byte tail is one, as our writer counts it: write_wrap);
+ * UINT64_MAX
  * when the ring does not hold such entries. *frames counts the frames
  * among them (the rest are wrap markers). */
 static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n,
@@ -342,6 +348,7 @@ static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n,
     if (pos > ring)
       return UINT64_MAX;
     if (ring - pos < ZB_FRAME_HEADER_SIZE) {
+      n -= pos != ring; /* an exact end is no entry */
       pos = 0;
       continue;
     }

@@ -740,6 +740,7 @@ static void test_placement_exact_end(void) {
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - 116);
     GET_RELEASE(fx.r, 100, 3);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.frames_unread, 0);
     CHECK_EQ_U64(h.read_count, 3);
     CHECK_EQ_U64(h.read_pos, 116);
   }
@@ -853,8 +854,12 @@ static void test_placement_unavoidable_tail(void) {
     CHECK_EQ_U64(h.written_count, 5); /* the tail again, and frame 3 */
     CHECK_EQ_U64(h.write_pos, 116);
     CHECK_EQ_U64(h.payload_free_bytes, 1024 - 8 - 116);
+    /* the backlog goes by positions: the counts are 3 apart (two tails) */
+    CHECK_EQ_U64(h.frames_unread, 1);
+    CHECK_EQ_U64(h.frames_held, 0);
     GET_RELEASE(fx.r, 100, 3);
     CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.frames_unread, 0);
     CHECK_EQ_U64(h.read_count, 3);
     CHECK_EQ_U64(h.read_pos, 116);
     CHECK_EQ_U64(h.payload_free_bytes, 1024);

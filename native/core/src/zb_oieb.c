@@ -86,7 +86,7 @@ int zb__segment_metadata(const zb_segment *seg, const char *name,
  * number of entries, or -1 when the walk does not add up (the ring moved
  * under us, or it is corrupt). */
 static int64_t walk_used(const zb_segment *seg, const zb_health *h,
-                         uint64_t held_entries, uint64_t *frames_held,
+                         uint64_t held_bytes, uint64_t *frames_held,
                          uint64_t *frames_unread) {
   const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
   uint64_t pos, walked = 0, steps, entries = 0;
@@ -111,7 +111,7 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
       pos = 0;
     } else {
       if (frames_held != NULL)
-        *(entries < held_entries ? frames_held : frames_unread) += 1;
+        *(walked < held_bytes ? frames_held : frames_unread) += 1;
       walked += ZB_FRAME_HEADER_SIZE + fh.payload_size;
       pos += ZB_FRAME_HEADER_SIZE + fh.payload_size;
     }
@@ -120,14 +120,32 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
   return walked == used ? (int64_t)entries : -1;
 }
 
-/* The reader's backlog: of the entries in use, the last written - read are
- * unread, the others it has read and not given back. A diagnostic, never
- * trusted for more: left 0 when the walk does not add up. */
+/* The reader's backlog: of the frames in use (from the oldest byte not
+ * given back to write_pos), those before read_pos it has read and not
+ * given back, the others are unread. By position, not by the counts: they
+ * drift one apart per small tail our writer or the Python writer counts
+ * and a reader skips uncounted (ours), docs/PROTOCOL.md §3. Only a full
+ * ring with read_pos at its oldest byte is either all read or all unread;
+ * there the counts decide when they can (equal: all read; as many unread
+ * as entries or more: none read). A diagnostic, never trusted for more:
+ * left 0 when the walk does not add up. */
 static void count_backlog(const zb_segment *seg, zb_health *h) {
+  const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
   uint64_t unread = h->written_count - h->read_count, held = 0, waiting = 0;
+  uint64_t read_bytes;
   int64_t entries = walk_used(seg, h, 0, NULL, NULL);
-  if (entries < 0 || unread > (uint64_t)entries ||
-      walk_used(seg, h, (uint64_t)entries - unread, &held, &waiting) != entries)
+  if (entries < 0)
+    return;
+  /* how far read_pos is past the oldest byte (P and 0 are one place) */
+  read_bytes = (h->read_pos % ring + ring - (h->write_pos + ring - used) % ring) % ring;
+  if (read_bytes == 0 && used == ring && used > 0) {
+    if (h->written_count == h->read_count)
+      read_bytes = used;
+    else if (h->written_count < h->read_count || unread < (uint64_t)entries)
+      return;
+  }
+  if (read_bytes > used ||
+      walk_used(seg, h, read_bytes, &held, &waiting) != entries)
     return;
   h->frames_held = held;
   h->frames_unread = waiting;

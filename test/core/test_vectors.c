@@ -948,11 +948,28 @@ static const vec_tail *tail_at(const checkpoint *cp, size_t off) {
   return NULL;
 }
 
-/* Our reader's read_pos against the C++ reader's: equal, or ours at the end
- * of the ring where the peer's went back to 0 after a frame that ended
- * there. */
+/* Whether the last frame the peer's reader read before checkpoint cp (its
+ * last read that succeeded: a failed one moved nothing) ended exactly at
+ * the end of the ring. */
+static bool last_read_ended_at_end(const checkpoint *cp) {
+  size_t i = cp->n_ops;
+  while (i-- > 0) {
+    const vec_op *op = &cp->ops[i];
+    if (op->kind == OP_READ && !op->failed) {
+      const vec_frame *vf = find_frame(cp, op->seq);
+      return vf != NULL && vf->offset + vf->total == cp->payload_size;
+    }
+  }
+  return false;
+}
+
+/* Our reader's read_pos against the C++ reader's: equal, or, only where
+ * the last frame read ended exactly at the end of the ring, ours at the
+ * end (payload_size) where the peer's went back to 0 (docs/PROTOCOL.md
+ * §7). Anywhere else P for 0 is a wrong read_pos. */
 static bool same_read_pos(const checkpoint *cp, uint64_t ours, uint64_t peer) {
-  return ours == peer || (ours == cp->payload_size && peer == 0);
+  return ours == peer ||
+         (ours == cp->payload_size && peer == 0 && last_read_ended_at_end(cp));
 }
 
 /* Compares our segment with an expected image of checkpoint cp, pids

@@ -619,9 +619,10 @@ typedef struct ring_fixture {
   raw_map m;
 } ring_fixture;
 
-static int fixture_open(ring_fixture *fx, const char *tag, uint64_t payload) {
+static int fixture_open_named(ring_fixture *fx, const char *name,
+                              uint64_t payload) {
   memset(fx, 0, sizeof *fx);
-  snprintf(fx->name, sizeof fx->name, "%s", zb_test_name(tag));
+  snprintf(fx->name, sizeof fx->name, "%s", name);
   CHECK_RC(zb_reader_create(&fx->r, fx->name, 64, payload, NULL), 0);
   CHECK_RC(zb_writer_connect(&fx->w, fx->name), 0);
   if (fx->r == NULL || fx->w == NULL || raw_open(&fx->m, fx->name) != 0) {
@@ -629,6 +630,10 @@ static int fixture_open(ring_fixture *fx, const char *tag, uint64_t payload) {
     return -1;
   }
   return 0;
+}
+
+static int fixture_open(ring_fixture *fx, const char *tag, uint64_t payload) {
+  return fixture_open_named(fx, zb_test_name(tag), payload);
 }
 
 static void fixture_close(ring_fixture *fx) {
@@ -2477,6 +2482,65 @@ static void test_corrupt_metadata(void) {
   check_usable();
 }
 
+/* A length prefix of 0 with metadata_written_bytes 8: what a peer writer's
+ * set_metadata(x, 0) leaves. Empty metadata, taken as none by readers; it
+ * was ZB_EPROTO ("metadata length prefix 0 does not match the 8 bytes
+ * written"), and each read's look at the metadata left that text behind
+ * for the thread's later calls. Our writer does not write over it: it was
+ * written once (the peers' writers refuse a second write), so its own
+ * metadata is other metadata, ZB_EMETADATA naming both (docs/PROTOCOL.md
+ * §2.2). */
+static void test_metadata_prefix_zero(void) {
+  ring_fixture fx;
+  char name[64];
+  const uint8_t *data;
+  uint64_t size, len = 0;
+  zb_frame f;
+  snprintf(name, sizeof name, "tl-%d-meta0", (int)getpid());
+  if (fixture_open_named(&fx, name, 1024) == 0) {
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK_MSG("no frame ready");
+    memcpy(fx.m.meta, &len, 8); /* as a peer writer leaves it */
+    atomic_store(&fx.m.oieb->metadata_free_bytes, 64 - 8);
+    atomic_store(&fx.m.oieb->metadata_written_bytes, 8);
+    CHECK_RC(put(fx.w, 100, 1, 0), 0);
+    /* the read that sees the metadata takes the frame and leaves the
+     * thread's details as they were */
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), 0);
+    CHECK_MSG("no frame ready");
+    CHECK_RC(zb_frame_release(&f), 0);
+    data = (const uint8_t *)"junk";
+    size = 99;
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+    CHECK(data == NULL);
+    data = (const uint8_t *)"junk";
+    size = 99;
+    CHECK_RC(zb_writer_metadata(fx.w, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+    CHECK(data == NULL);
+    /* before this writer's first frame: a new one, connected after it */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
+    CHECK(strstr(zb_last_error(), "length prefix") == NULL);
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    if (fx.w != NULL) {
+      CHECK_RC(zb_writer_set_metadata(fx.w, "hello", 5), ZB_EMETADATA);
+      CHECK_MSG("already holds empty metadata");
+      CHECK_MSG(fx.name);
+      CHECK_MSG("hello");
+      CHECK_EQ_U64(atomic_load(&fx.m.oieb->metadata_written_bytes), 8);
+      CHECK(all_zero(fx.m.meta, 8));
+      CHECK_RC(put(fx.w, 50, 1, 0), 0);
+      CHECK_RC(zb_reader_next(fx.r, &f, 1000), 0);
+      CHECK_EQ_U64(f.size, 50);
+      CHECK_RC(zb_frame_release(&f), 0);
+    }
+  }
+  fixture_close(&fx);
+}
+
 /* 11. Reader timeouts and wake. */
 typedef struct wake_later {
   zb_reader *r;
@@ -3280,6 +3344,7 @@ int main(void) {
   RUN(test_corrupt_sem_r_reader);
 #endif
   RUN(test_corrupt_metadata);
+  RUN(test_metadata_prefix_zero);
   RUN(test_reader_timeouts);
   RUN(test_end_of_stream);
   RUN(test_writer_left_unseen);

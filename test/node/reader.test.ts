@@ -492,6 +492,31 @@ test('setMetadata after the writer\'s first frame is refused (ESTATE); a commit 
   }
 });
 
+test('empty metadata (a length of 0, 8 bytes written: a peer writer\'s set_metadata(x, 0)) is none to the reader; the writer refuses to write over it', async () => {
+  const { reader, writer } = await pair('tlmeta0', 1024);
+  try {
+    const fd = fs.openSync(path.join('/dev/shm', reader.name), 'r+');
+    const field = (v: bigint): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(v);
+      return b;
+    };
+    fs.writeSync(fd, field(0n), 0, 8, 128); // the length prefix
+    fs.writeSync(fd, field(1024n - 8n), 0, 8, 0x10); // metadata_free_bytes
+    fs.writeSync(fd, field(8n), 0, 8, 0x18); // metadata_written_bytes
+    fs.closeSync(fd);
+    expect(() => writer.setMetadata('{"caps":"video/x-raw"}')).toThrow(expect.objectContaining({ code: 'EMETADATA', message: expect.stringContaining('empty metadata') }));
+    await writer.write(new Uint8Array(8));
+    const f = (await reader.next({ timeoutMs: 2000 }))!;
+    expect(f.sequence).toBe(1);
+    f.release();
+    expect(reader.metadata).toBeUndefined();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('corrupt metadata fails each read with a ProtocolError and the frames go back to the writer', async () => {
   const { reader, writer } = await pair('badmeta', 1024);
   try {

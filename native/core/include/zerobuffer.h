@@ -178,7 +178,8 @@ void zb_reader_unlink(zb_reader *reader);
 const char *zb_reader_name(const zb_reader *reader);
 
 /* The metadata content (without its length prefix), zero copy. *size is 0
- * while no writer has written metadata yet. zerosink writes the JSON
+ * (and *data NULL) while no writer has written metadata yet, and for empty
+ * metadata (a length of 0: a peer writer's set_metadata(x, 0)). zerosink writes the JSON
  * object zb_writer_set_metadata describes, with "caps" (and "zerobuffer",
  * "camera_id", ... of its own). */
 int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
@@ -312,7 +313,9 @@ void zb_writer_unref(zb_writer *writer);
 const char *zb_writer_name(const zb_writer *writer);
 
 /* The metadata the ring already holds (written by an earlier writer), zero
- * copy; *size is 0 when none was written yet. A writer that reconnects
+ * copy; *size is 0 when none was written yet, or when it is empty (a length
+ * of 0, metadata_written_bytes 8: a peer writer's set_metadata(x, 0); then
+ * zb_writer_set_metadata refuses, docs/PROTOCOL.md §2.2). A writer that reconnects
  * compares it with what it would write (docs/PROTOCOL.md §4: same caps, same
  * extensions) before calling zb_writer_set_metadata. */
 int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
@@ -321,7 +324,8 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
 /* Writes the metadata once, before this writer's first frame (readers read
  * it once, before the first frame they take): ZB_ESTATE once this writer
  * has published a frame. If the ring already holds metadata (a writer
- * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA.
+ * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA
+ * (also over empty metadata: a length of 0 that an earlier writer wrote).
  * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this
  * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
  * a note of the block size needed there for the reader (docs/PROTOCOL.md

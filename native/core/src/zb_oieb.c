@@ -54,31 +54,58 @@ int zb__segment_validate(zb_segment *seg, const char *name) {
   return 0;
 }
 
-int zb__segment_metadata(const zb_segment *seg, const char *name,
-                         const uint8_t **data, uint64_t *size) {
-  uint64_t written = zb__load_acquire(&seg->oieb->metadata_written_bytes);
-  uint64_t length;
+enum { META_OK, META_WRITTEN_OUTSIDE, META_LENGTH_PAST_WRITTEN };
 
+/* The metadata content, no error text: META_*. A length prefix of 0 with
+ * metadata_written_bytes 8 is empty metadata, taken as none (*size 0):
+ * what a peer writer's set_metadata(x, 0) leaves, docs/PROTOCOL.md §2.2.
+ * A prefix of 0 with more written matches nothing a writer leaves. */
+static int metadata_of(const zb_segment *seg, const uint8_t **data,
+                       uint64_t *size, uint64_t *written, uint64_t *length) {
+  *written = zb__load_acquire(&seg->oieb->metadata_written_bytes);
+  *length = 0;
   *data = NULL;
   *size = 0;
-  if (written == 0)
-    return 0;
-  if (written < 8 || written > seg->metadata_size)
+  if (*written == 0)
+    return META_OK;
+  if (*written < 8 || *written > seg->metadata_size)
+    return META_WRITTEN_OUTSIDE;
+  memcpy(length, seg->metadata, sizeof *length);
+  if (*length > *written - 8 || (*length == 0 && *written != 8))
+    return META_LENGTH_PAST_WRITTEN;
+  if (*length != 0) {
+    *data = seg->metadata + 8;
+    *size = *length;
+  }
+  return META_OK;
+}
+
+int zb__segment_metadata(const zb_segment *seg, const char *name,
+                         const uint8_t **data, uint64_t *size) {
+  uint64_t written, length;
+  switch (metadata_of(seg, data, size, &written, &length)) {
+  case META_WRITTEN_OUTSIDE:
     return zb__fail(ZB_EPROTO,
                     "ring \"%s\": metadata_written_bytes %llu is outside the "
                     "%llu-byte metadata block",
                     name, (unsigned long long)written,
                     (unsigned long long)seg->metadata_size);
-  memcpy(&length, seg->metadata, sizeof length);
-  if (length == 0 || length > written - 8)
+  case META_LENGTH_PAST_WRITTEN:
     return zb__fail(ZB_EPROTO,
                     "ring \"%s\": metadata length prefix %llu does not match "
                     "the %llu bytes written",
                     name, (unsigned long long)length,
                     (unsigned long long)written);
-  *data = seg->metadata + 8;
-  *size = length;
+  }
   return 0;
+}
+
+int zb__segment_metadata_quiet(const zb_segment *seg, const uint8_t **data,
+                               uint64_t *size) {
+  uint64_t written, length;
+  return metadata_of(seg, data, size, &written, &length) == META_OK
+             ? 0
+             : ZB_EPROTO;
 }
 
 /* Walks the used part of the ring, from the oldest byte not given back to

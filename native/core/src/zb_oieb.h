@@ -87,9 +87,16 @@ typedef struct zb_segment {
  * Fills the block pointers of seg on success. 0 or ZB_EPROTO. */
 int zb__segment_validate(zb_segment *seg, const char *name);
 
-/* The metadata content, validated; *size = 0 when none was written. */
+/* The metadata content, validated; *size = 0 (and *data NULL) when none
+ * was written or it is empty (a length prefix of 0: what a peer writer's
+ * set_metadata(x, 0) leaves, metadata_written_bytes 8). */
 int zb__segment_metadata(const zb_segment *seg, const char *name,
                          const uint8_t **data, uint64_t *size);
+/* The same, ZB_EPROTO without error text: for looks whose failure the
+ * caller does not report (the thread's details stay those of its last
+ * reported error, not a metadata problem of a call that succeeded). */
+int zb__segment_metadata_quiet(const zb_segment *seg, const uint8_t **data,
+                               uint64_t *size);
 
 /* A writer whose metadata did not fit the block leaves this note in it
  * when it detaches (our extension, docs/PROTOCOL.md §9.5), so that its

@@ -511,7 +511,7 @@ static void see_metadata(zb_reader *r, uint64_t metadata) {
     return;
   r->metadata_seen = metadata;
   r->stream_active = true;
-  if (zb__segment_metadata(&r->seg, r->name, &data, &size) == 0)
+  if (zb__segment_metadata_quiet(&r->seg, &data, &size) == 0)
     r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
 }
 

@@ -517,9 +517,11 @@ static void note_metadata_needed(zb_writer *w) {
   char note[64];
   int n;
 
+  /* Only into a block never written: one that holds empty metadata (a
+   * length of 0) was written, and a peer reader may have read it. */
   if (w->metadata_needed == 0 || w->frames > 0 ||
-      zb__segment_metadata(&w->seg, w->name, &existing, &existing_size) < 0 ||
-      existing_size != 0)
+      zb__load_acquire(&w->seg.oieb->metadata_written_bytes) != 0 ||
+      zb__segment_metadata_quiet(&w->seg, &existing, &existing_size) < 0)
     return;
   n = snprintf(note, sizeof note, ZB__METADATA_NEEDED_NOTE,
                (unsigned long long)w->metadata_needed);
@@ -635,6 +637,23 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
   if ((rc = zb__segment_metadata(&w->seg, w->name, &existing,
                                  &existing_size)) < 0)
     return rc;
+  /* Empty metadata (a length prefix of 0, metadata_written_bytes 8: a peer
+   * writer's set_metadata(x, 0)) is written metadata, only empty: readers
+   * take it as none, but it was written once, and a reader that looked
+   * has seen it (the peers' readers read it once; their writers refuse a
+   * second write, "metadata already written"). Written over, a reader
+   * looking meanwhile could see our length against its 8 bytes written.
+   * Other metadata than this writer's, then (docs/PROTOCOL.md §2.2, §4):
+   * nothing we write is empty (size 0 is ZB_EINVAL). */
+  if (existing_size == 0 &&
+      zb__load_acquire(&w->seg.oieb->metadata_written_bytes) != 0)
+    return zb__fail(ZB_EMETADATA,
+                    "ring \"%s\" already holds empty metadata (a length of "
+                    "0, written by an earlier writer), not this writer's "
+                    "(%llu bytes: \"%.*s\"); metadata is written once per "
+                    "ring: restart the reader to change it",
+                    w->name, (unsigned long long)size, quoted_length(size),
+                    (const char *)data);
   if (existing_size != 0) {
     if (existing_size == size && memcmp(existing, data, size) == 0)
       return 0;

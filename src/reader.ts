@@ -28,6 +28,12 @@ export interface ReaderStats {
   readPos: number;
   writtenCount: number;
   readCount: number;
+  /**
+   * Frames written and not read yet, found from the frame headers (the
+   * counts above drift one apart per small tail a writer counts and the
+   * reader skips: docs/PROTOCOL.md §6).
+   */
+  framesUnread: number;
   writerPid: number;
   writerAlive: boolean;
   readerPid: number;
@@ -489,6 +495,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       readPos: h.readPos,
       writtenCount: h.writtenCount,
       readCount: h.readCount,
+      framesUnread: h.framesUnread,
       writerPid: h.writerPid,
       writerAlive: h.writerAlive,
       readerPid: h.readerPid,

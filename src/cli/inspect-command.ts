@@ -17,7 +17,8 @@ export function healthText(h: RingHealth): string {
     `payload:     ${h.payloadSize} bytes, ${h.payloadUsedBytes} used, ${h.payloadFreeBytes} free`,
     `utilisation: ${h.utilisationPercent.toFixed(1)}% (${h.band})`,
     `positions:   write ${h.writePos}, read ${h.readPos}`,
-    `counts:      written ${h.writtenCount}, read ${h.readCount} (wrap markers included)`,
+    `counts:      written ${h.writtenCount}, read ${h.readCount} (wrap markers included; small tails: writer only)`,
+    `backlog:     ${h.framesUnread} unread, ${h.framesHeld} held`,
     `reader:      ${pid(h.readerPid, h.readerAlive)}`,
     `writer:      ${pid(h.writerPid, h.writerAlive)}`,
   ].join('\n');

@@ -153,10 +153,11 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     // of a writer it saw; one it never saw (it wrote nothing and detached
     // between the reader's looks) leaves nothing to wait for, once every
     // frame written was handed out (not only taken into the reader's batch:
-    // the read count has those, the loop may not have had them yet).
+    // the ring has none unread, the loop may not have had the batch yet).
+    // Not by the counts: they drift apart at small tails (PROTOCOL §6).
     if (this.reader.closed) return;
     const s = this.reader.stats();
-    if (s.writerPid === 0 && s.writtenCount === s.readCount && s.batched === 0) this.#ended.abort();
+    if (s.writerPid === 0 && s.framesUnread === 0 && s.batched === 0) this.#ended.abort();
   }
 
   /** The pipeline's failure, when it failed for good. */

@@ -556,6 +556,31 @@ test('stats() reports the ring', async () => {
   }
 });
 
+test('stats().framesUnread goes by the frames, not the counts our writer moves apart at small tails', async () => {
+  // 1000-byte frames in a 1024-byte ring: each leaves an 8-byte tail our
+  // writer wraps past, zeroed and counted (PROTOCOL §6), our reader skips it
+  const { reader, writer } = await pair('unread', 1024);
+  try {
+    for (let i = 0; i < 3; i++) {
+      await writer.write(new Uint8Array(1000).fill(i + 1));
+      const f = (await reader.next({ timeoutMs: 2000 }))!;
+      expect(f.data[999]).toBe(i + 1);
+      f.release();
+    }
+    await writer.write(new Uint8Array(1000));
+    let s = reader.stats();
+    expect(s.writtenCount - s.readCount).toBe(4); // 3 tails counted, 1 frame unread
+    expect(s.framesUnread).toBe(1);
+    (await reader.next({ timeoutMs: 2000 }))!.release();
+    s = reader.stats();
+    expect(s.writtenCount).toBeGreaterThan(s.readCount);
+    expect(s.framesUnread).toBe(0);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test.each([
   ['1', 'v8'],
   ['0', 'v8'],

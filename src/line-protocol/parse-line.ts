@@ -3,6 +3,7 @@
 // protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A bad
 // protocol line is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
+import { describeValue } from './describe.js';
 import { checkMessage, checkName } from './validate.js';
 
 export interface LogEvent {
@@ -104,10 +105,10 @@ export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
     return warning('protocol line is not a JSON-RPC 2.0 notification object', line, raw);
   const o = json as Record<string, unknown>;
   if (o['jsonrpc'] !== '2.0')
-    return warning(`"jsonrpc" must be "2.0", received ${JSON.stringify(o['jsonrpc']) ?? 'nothing'}`, line, raw);
+    return warning(`"jsonrpc" must be "2.0", received ${describeValue(o['jsonrpc'])}`, line, raw);
   const method = o['method'];
   if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method))
-    return warning(`unknown method ${JSON.stringify(method) ?? '(none)'} (expected ${METHODS.join(' or ')})`, line, raw);
+    return warning(`unknown method ${method === undefined ? '(none)' : describeValue(method)} (expected ${METHODS.join(' or ')})`, line, raw);
   const message = toMessage(method, o['params']);
   if (typeof message === 'string') return warning(message, line, raw);
   const problem = checkMessage(message);

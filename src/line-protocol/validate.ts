@@ -1,18 +1,19 @@
 // Checks of a message's fields; the ring-name rules are the protocol core's
 // (asked through the addon, never copied here).
 import { native } from '../native.js';
+import { describeValue } from './describe.js';
 import { METHODS, type StreamMessage } from './messages.js';
 
 function checkSize(what: string, value: unknown, max: number): string | undefined {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    return `${what} must be a positive integer, received ${JSON.stringify(value) ?? String(value)}`;
+    return `${what} must be a positive integer, received ${describeValue(value)}`;
   if (value > max) return `${what} ${value} is above the limit of ${max} bytes`;
   return undefined;
 }
 
 /** Why a ring name is invalid, or undefined when it is valid. */
 export function checkName(name: unknown): string | undefined {
-  if (typeof name !== 'string') return `name must be a string, received ${JSON.stringify(name) ?? String(name)}`;
+  if (typeof name !== 'string') return `name must be a string, received ${describeValue(name)}`;
   try {
     native.validateName(name);
     return undefined;
@@ -25,7 +26,7 @@ export function checkName(name: unknown): string | undefined {
 export function checkMessage(message: StreamMessage): string | undefined {
   if (typeof message !== 'object' || message === null) return 'message must be an object';
   if (!(METHODS as readonly string[]).includes(message.method))
-    return `unknown method ${JSON.stringify(message.method)} (expected ${METHODS.join(' or ')})`;
+    return `unknown method ${describeValue(message.method)} (expected ${METHODS.join(' or ')})`;
   const bad = checkName(message.name);
   if (bad !== undefined) return bad;
   if (message.method === 'start-duplex') {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
+import { describeValue, SHOWN_CHARACTERS } from '../line-protocol/describe.js';
 import { readLines } from '../line-protocol/read-lines.js';
 import type { StartDuplexMessage, StartStreamMessage } from '../line-protocol/messages.js';
 import { duplexRingNames } from '../duplex.js';
@@ -293,7 +294,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** A start-stream for a ring no writer can open (a name the core refuses): a permanent failure. */
   #refuse(name: unknown, reason: string): void {
     if (this.#stopped || this.#failure !== undefined) return;
-    const shown = typeof name === 'string' ? name : JSON.stringify(name) ?? String(name);
+    // the name as read, unless it is no string or too long to show (a 64 KiB line's)
+    const shown = typeof name === 'string' && name.length <= SHOWN_CHARACTERS ? name : describeValue(name);
     const error = new PipelineError(reason, { code: 'ENAME', permanent: true });
     this.#history.set(shown, { runners: this.#history.get(shown)?.runners ?? [], refused: error });
     this.#failure = { name: shown, error, outOfRestarts: false };

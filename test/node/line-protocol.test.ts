@@ -68,16 +68,24 @@ describe('parseLine', () => {
     ['dotdot name', start(['..', 1, 1]), /invalid ring name/],
     ['NUL in name', start(['a\u0000b', 1, 1]), /invalid ring name/],
     ['name too long', start(['n'.repeat(300), 1, 1]), /invalid ring name/],
+    ['name of 60,000 characters', start(['n'.repeat(60000), 1, 1]), /invalid ring name "n{80}…"/],
     ['name not a string', start([42, 1, 1]), /name must be a string/],
     ['named missing key', start({ name: 'a', metadataSize: 1 }), /payloadSize must be a positive integer/],
     ['stop without name', '> {"jsonrpc":"2.0","method":"stop-stream","params":[]}', /received 0 value/],
     ['prototype key', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"__proto__":{"name":"a"}}}', /name must be a string/],
+    // A value nested 5,000 deep (a 10 KB line, under the 64 KiB limit) overflowed JSON.stringify's stack when described
+    ['deep jsonrpc', `> {"jsonrpc":${'['.repeat(5000)}${']'.repeat(5000)}}`, /"jsonrpc" must be "2.0", received an array of 1 value$/],
+    ['deep method', `> {"jsonrpc":"2.0","method":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`, /unknown method an object \(/],
+    ['deep name', `> {"jsonrpc":"2.0","method":"start-stream","params":[${'['.repeat(5000)}${']'.repeat(5000)},1,1]}`, /name must be a string, received an array of 1 value$/],
+    ['deep size', `> {"jsonrpc":"2.0","method":"start-stream","params":["a",${'['.repeat(5000)}${']'.repeat(5000)},1]}`, /metadataSize must be a positive integer, received an array/],
+    ['long string size', start(['a', 'x'.repeat(60000), 1]), /received "x{80}"… \(60000 characters\)$/],
   ];
   test.each(invalid)('warning: %s', (_, line, reason) => {
     const e = parseLine(line);
     expect(e.type).toBe('warning');
     expect(e.type === 'warning' && e.reason).toMatch(reason);
     expect(e.type === 'warning' && e.line.length).toBeLessThanOrEqual(260);
+    expect(e.type === 'warning' && e.reason.length).toBeLessThanOrEqual(300);
     // Only a name no ring can have is ENAME (an orchestrator takes it as a failure); the rest are mere warnings.
     const enamed = /invalid ring name|name must be a string/.test(String(reason));
     expect(e.type === 'warning' && e.code).toBe(enamed ? 'ENAME' : undefined);

@@ -4,6 +4,7 @@
 // attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
+import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
 import { ImgStreamError, type ImgMessage } from './message.js';
@@ -66,9 +67,17 @@ function cameraClock(): (attributes: Record<string, string>) => number | undefin
     const t = imgTimestampNs(attributes.timestamp);
     if (t === undefined || (last !== undefined && t < last)) return undefined;
     first ??= t;
+    // 2^64 ns (584 years) or more after the first: beyond the header's PTS, so none, as for one going back
+    const pts = Number(t - first);
+    if (pts >= 2 ** 64) return undefined;
     last = t;
-    return Number(t - first);
+    return pts;
   };
+}
+
+/** Bytes of the attributes as JSON, as the frame header carries them (escapes grow them: a control byte takes 6). */
+function jsonSize(attributes: Record<string, string>): number {
+  return Buffer.byteLength(JSON.stringify(attributes), 'utf8');
 }
 
 /**
@@ -131,8 +140,13 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
       }
+      const attributes = m.attributes;
+      const size = jsonSize(attributes);
+      if (((size + 7) & ~7) > MAX_ATTRIBUTE_BYTES) // padded to 8 in the header
+        throw new ImgStreamError(`image ${result.frames + 1}: its attributes take ${size} bytes as JSON, ` +
+          `more than the ${MAX_ATTRIBUTE_BYTES} a frame header holds`, 'header', -1);
       await writer.write(frameOf(m.pixels, m.width, m.height, format), {
-        attributes: m.attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
+        attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
       });
       result.frames++;
       options.onFrame?.({ frames: result.frames, width: m.width, height: m.height });

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { ZeroBufferReader } from '../../src/index.js';
 import { repoRoot, run } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -58,4 +59,45 @@ test('watch: a refused name of 60,000 characters is shown cut, not whole', async
   expect(await child.exit()).toBe(EXIT.pipeline);
   expect(child.stderr).toMatch(/invalid ring name "n{80}…"/);
   expect(child.stderr.length).toBeLessThan(5000);
+});
+
+/** One img= message of h×w zero pixels with the header's attribute text `attrs` (raw bytes, as a camera sends them). */
+function img(h: number, w: number, attrs = ''): Buffer {
+  return Buffer.concat([Buffer.from(`img=\x01u16[${h},${w}]`), Buffer.from(attrs, 'latin1'), Buffer.from('\x02'),
+    Buffer.alloc(h * w * 2), Buffer.from('\x03\n')]);
+}
+
+/** Runs `zerobuffer ingest img FILE` (the bytes written to a file) into a new ring; its frames as a Node reader got them. */
+async function ingest(bytes: Buffer, tag: string): Promise<{ code: number; stderr: string; frames: { pts?: number; attributes?: Record<string, unknown>; caps?: string }[] }> {
+  const reader = await ZeroBufferReader.create({ name: clName(tag), metadataSize: 4096, payloadSize: 1 << 20 });
+  const file = path.join(dir, `${tag}.img`);
+  fs.writeFileSync(file, bytes);
+  const child = run(process.execPath, [bin, 'ingest', 'img', file, '--name', reader.name]);
+  const frames: { pts?: number; attributes?: Record<string, unknown>; caps?: string }[] = [];
+  try {
+    for await (const f of reader.frames({ timeoutMs: 15000 })) frames.push({ pts: f.pts, attributes: f.attributes, caps: f.caps });
+  } finally {
+    await reader.close();
+  }
+  return { code: await child.exit(), stderr: child.stderr, frames };
+}
+
+test('ingest: timestamps 2^64 ns or more apart (year 1000, then 9999) give the later images no PTS, as one going back; status 0', async () => {
+  const r = await ingest(Buffer.concat([img(2, 2, ' timestamp={1000-01-01T00:00:00Z}'),
+    img(2, 2, ' timestamp={9999-12-31T23:59:59.999999999Z}'), img(2, 2, ' timestamp={1000-01-01T00:00:01Z}')]), 'ts');
+  expect(r.stderr).not.toMatch(/unexpected error|TypeError|\n\s+at /);
+  expect(r.code).toBe(EXIT.ok);
+  expect(r.frames.map((f) => f.pts)).toEqual([0, undefined, 1_000_000_000]);
+});
+
+test.each([
+  ['a value of 65,500 bytes', ' a=' + 'x'.repeat(65500), /attributes take 65508 bytes as JSON, more than the 65480 a frame header holds/],
+  ['12,000 control bytes, escaped 6-fold in JSON', ` a={${'\x07'.repeat(12000)}}`, /attributes take 72010 bytes as JSON, more than the 65480/],
+])('ingest: attributes the frame header cannot hold (%s) are a bad stream (status 6), the images before it stay', async (_, attrs, said) => {
+  const r = await ingest(Buffer.concat([img(2, 2, ' n=1'), img(2, 2, attrs), img(2, 2, ' n=3')]), 'big');
+  expect(r.stderr).not.toMatch(/unexpected error|TypeError|\n\s+at /);
+  expect(r.code).toBe(EXIT.stream);
+  expect(r.stderr).toMatch(said);
+  expect(r.stderr).toMatch(/image 2: .*the images before it are in ring/);
+  expect(r.frames.map((f) => f.attributes)).toEqual([{ n: '1' }]);
 });

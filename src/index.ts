@@ -41,7 +41,7 @@ export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntr
 export { parseImgMessages, ImgParser, type ImgParserOptions } from './img-stream/parse.js';
 export { formatImgMessage, formatImgParts, type ImgPixels } from './img-stream/format.js';
 export { ImgStreamError, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';
-export { ingestImg, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
+export { ingestImg, RESERVED_ATTRIBUTES, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
 export { serveImg, type ServeOptions } from './img-stream/serve.js';
 export {
   ZeroBufferDuplexServer, ZeroBufferDuplexClient, DuplexHandlerError, duplexRingNames,

@@ -25,6 +25,7 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
   try {
     const r = await ingestImg(source, {
       name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,
+      onWarning: (message) => say(io.stderr, `zerobuffer ingest: warning: ${message}`),
     });
     say(io.stderr, `zerobuffer ingest: ${r.frames} images${r.width === undefined ? '' : ` of ${r.width}x${r.height}`} into ring ${args.name}`);
     return EXIT.ok;

@@ -7,7 +7,7 @@ import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
-import { ImgStreamError, type ImgMessage } from './message.js';
+import { ImgStreamError, setAttribute, type ImgMessage } from './message.js';
 import { parseImgMessages, type ImgParserOptions } from './parse.js';
 
 export interface IngestOptions extends ImgParserOptions {
@@ -31,6 +31,36 @@ export interface IngestOptions extends ImgParserOptions {
   signal?: AbortSignal;
   /** Called after each frame is written. */
   onFrame?: (info: { frames: number; width: number; height: number }) => void;
+  /**
+   * Told once per stream for each reserved attribute name renamed (see
+   * RESERVED_ATTRIBUTES). @default process.emitWarning
+   */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Frame attribute names readers take as the frame's own: `caps` (zerosrc
+ * and the Node reader read it as the frame's caps). An img= attribute of
+ * that name would relabel the picture, so ingest renames it `img.NAME`
+ * (`img.NAME.2`, ... when that is taken too), with a warning.
+ */
+export const RESERVED_ATTRIBUTES: readonly string[] = ['caps'];
+
+/** The attributes with reserved names renamed; `renamed` gets each renaming. */
+function withoutReserved(attributes: Record<string, string>, renamed: (from: string, to: string) => void): Record<string, string> {
+  if (!RESERVED_ATTRIBUTES.some((k) => Object.hasOwn(attributes, k))) return attributes;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attributes)) {
+    if (!RESERVED_ATTRIBUTES.includes(k)) {
+      setAttribute(out, k, v);
+      continue;
+    }
+    let to = `img.${k}`;
+    for (let n = 2; Object.hasOwn(attributes, to) || Object.hasOwn(out, to); n++) to = `img.${k}.${n}`;
+    setAttribute(out, to, v);
+    renamed(k, to);
+  }
+  return out;
 }
 
 export interface IngestResult {
@@ -114,6 +144,8 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   });
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
+  const warned = new Set<string>();
   const messages = parseImgMessages(stream, options);
   let reading: Promise<IteratorResult<ImgMessage, void>> | undefined;
   try {
@@ -140,7 +172,12 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
       }
-      const attributes = m.attributes;
+      const attributes = withoutReserved(m.attributes, (from, to) => {
+        if (warned.has(from)) return;
+        warned.add(from);
+        warn(`image ${result.frames + 1}: attribute "${from}" is reserved (readers take it as the frame's own ${from}): ` +
+          `sent as "${to}" (so are later ones)`);
+      });
       const size = jsonSize(attributes);
       if (((size + 7) & ~7) > MAX_ATTRIBUTE_BYTES) // padded to 8 in the header
         throw new ImgStreamError(`image ${result.frames + 1}: its attributes take ${size} bytes as JSON, ` +

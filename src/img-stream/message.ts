@@ -37,6 +37,20 @@ export class ImgStreamError extends ZeroBufferError {
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** True when `key` can be an img= attribute's name. */
+export function isAttributeName(key: string): boolean {
+  return KEY.test(key);
+}
+
+/**
+ * Sets record[key] as an own property, whatever the key: an attribute named
+ * `__proto__` is kept as one (plain assignment would set the prototype and
+ * lose it).
+ */
+export function setAttribute<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
 const VALUE = /^(\{[^{}]*\}|[^\s{}]+)$/;
 
 /** Throws a TypeError unless `key=value` would be read back as it is. */

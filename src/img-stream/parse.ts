@@ -3,7 +3,7 @@
 // one chunk are handed out as a view of it (no copy). Errors: a bad shape, a
 // header that is not one, a stream that ends inside a message (short read), a
 // missing ETX after the pixels, a picture over the size limit.
-import { ETX, ImgStreamError, PREFIX, SOH, STX, type ImgMessage } from './message.js';
+import { ETX, ImgStreamError, PREFIX, setAttribute, SOH, STX, type ImgMessage } from './message.js';
 
 export interface ImgParserOptions {
   /** Largest picture accepted, in bytes of pixels. @default 1 GiB */
@@ -126,7 +126,7 @@ export class ImgParser {
     let pos = shape[0].length;
     ATTRIBUTE.lastIndex = pos;
     for (let m = ATTRIBUTE.exec(text); m !== null; m = ATTRIBUTE.exec(text)) {
-      attributes[m[1]!] = m[2]!;
+      setAttribute(attributes, m[1]!, m[2]!); // own, also __proto__
       pos = ATTRIBUTE.lastIndex;
     }
     if (text.slice(pos).trim() !== '')

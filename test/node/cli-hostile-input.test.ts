@@ -68,14 +68,14 @@ function img(h: number, w: number, attrs = ''): Buffer {
 }
 
 /** Runs `zerobuffer ingest img FILE` (the bytes written to a file) into a new ring; its frames as a Node reader got them. */
-async function ingest(bytes: Buffer, tag: string): Promise<{ code: number; stderr: string; frames: { pts?: number; attributes?: Record<string, unknown>; caps?: string }[] }> {
+async function ingest(bytes: Buffer, tag: string): Promise<{ code: number; stderr: string; frames: { pts?: number; attributes?: Record<string, unknown>; format?: string }[] }> {
   const reader = await ZeroBufferReader.create({ name: clName(tag), metadataSize: 4096, payloadSize: 1 << 20 });
   const file = path.join(dir, `${tag}.img`);
   fs.writeFileSync(file, bytes);
   const child = run(process.execPath, [bin, 'ingest', 'img', file, '--name', reader.name]);
-  const frames: { pts?: number; attributes?: Record<string, unknown>; caps?: string }[] = [];
+  const frames: { pts?: number; attributes?: Record<string, unknown>; format?: string }[] = [];
   try {
-    for await (const f of reader.frames({ timeoutMs: 15000 })) frames.push({ pts: f.pts, attributes: f.attributes, caps: f.caps });
+    for await (const f of reader.frames({ timeoutMs: 15000 })) frames.push({ pts: f.pts, attributes: f.attributes, format: f.videoInfo?.format });
   } finally {
     await reader.close();
   }
@@ -100,4 +100,20 @@ test.each([
   expect(r.stderr).toMatch(said);
   expect(r.stderr).toMatch(/image 2: .*the images before it are in ring/);
   expect(r.frames.map((f) => f.attributes)).toEqual([{ n: '1' }]);
+});
+
+test('ingest: an attribute named caps (reserved: the frame\'s own caps) is renamed img.caps with one warning; the frames stay GRAY16 as the ring says', async () => {
+  const rgb = 'video/x-raw,format=(string)RGB,width=(int)1,height=(int)1,framerate=(fraction)0/1';
+  const r = await ingest(Buffer.concat([img(2, 2, ` caps=${rgb}`), img(2, 2, ` caps=${rgb} img.caps=mine`), img(2, 2)]), 'caps');
+  expect(r.code).toBe(EXIT.ok);
+  expect(r.frames.map((f) => f.format)).toEqual(['GRAY16_BE', 'GRAY16_BE', 'GRAY16_BE']);
+  expect(r.frames.map((f) => f.attributes)).toEqual([{ 'img.caps': rgb }, { 'img.caps.2': rgb, 'img.caps': 'mine' }, {}]);
+  expect(r.stderr.match(/warning: image 1: attribute "caps" is reserved .*: sent as "img.caps"/g)).toHaveLength(1);
+});
+
+test('ingest: an attribute named __proto__ is kept as it came, with the others', async () => {
+  const r = await ingest(img(2, 2, ' __proto__=x b=1 constructor=y'), 'proto');
+  expect(r.code).toBe(EXIT.ok);
+  expect(r.frames).toHaveLength(1);
+  expect(Object.entries(r.frames[0]!.attributes!)).toEqual([['__proto__', 'x'], ['b', '1'], ['constructor', 'y']]);
 });

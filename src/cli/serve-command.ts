@@ -82,7 +82,9 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   try {
     sink = await openSink(args.target, io.stdout, (address) => say(io.stderr, `zerobuffer serve: listening on tcp ${address} for one client`), io.signal);
     const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal: io.signal }) : reader.frames({ signal: io.signal });
-    frames = await serveImg(source, sink, { frames: args.frames, signal: io.signal });
+    frames = await serveImg(source, sink, {
+      frames: args.frames, signal: io.signal, onWarning: (message) => say(io.stderr, `zerobuffer serve: warning: ${message}`),
+    });
   } catch (e) {
     failure = e;
   }

@@ -38,6 +38,9 @@ export class ImgStreamError extends ZeroBufferError {
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
+/** What an img= attribute's name may be (a regular expression's source). */
+export const ATTRIBUTE_NAME = KEY.source;
+
 /** True when `key` can be an img= attribute's name. */
 export function isAttributeName(key: string): boolean {
   return KEY.test(key);

@@ -7,7 +7,8 @@ import { onAbort } from '../abort.js';
 import type { Frame } from '../frame.js';
 import { validateSignal } from '../options.js';
 import { formatImgParts } from './format.js';
-import { checkAttribute } from './message.js';
+import { describeValue } from '../line-protocol/describe.js';
+import { ATTRIBUTE_NAME, checkAttribute, isAttributeName, setAttribute } from './message.js';
 
 export interface ServeOptions {
   /** Stop after this many frames. */
@@ -23,20 +24,46 @@ export interface ServeOptions {
    * go). Give the frames their own signal to end the wait for a frame.
    */
   signal?: AbortSignal;
+  /**
+   * Told once per attribute name left out (one img= cannot carry: a
+   * foreign writer's), and once for frames whose attributes are not JSON.
+   * @default process.emitWarning
+   */
+  onWarning?: (message: string) => void;
 }
 
-// Attribute values as img= tokens: as they are when they can be, else {braced}.
-function attributesOf(frame: Frame): Record<string, string> {
+// Attribute values as img= tokens: as they are when they can be, else
+// {braced}. What img= cannot carry (a foreign writer's) is left out, told
+// once per name: a name img= cannot have ("a b"), a value nested too deep
+// to write as text, attributes that are not a JSON object.
+function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => void): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(frame.attributes ?? {})) {
-    let value = typeof v === 'string' ? v : JSON.stringify(v);
+  let attributes: Record<string, unknown>;
+  try {
+    attributes = frame.attributes ?? {};
+  } catch (e) {
+    warnOnce('', `${(e as Error).message}: sent without attributes (so are later frames like it)`);
+    return out;
+  }
+  for (const [k, v] of Object.entries(attributes)) {
+    if (!isAttributeName(k)) {
+      warnOnce(k, `frame ${frame.sequence}: attribute name ${describeValue(k)} is none img= can carry (${ATTRIBUTE_NAME}): left out (in later frames too)`);
+      continue;
+    }
+    let value: string;
+    try {
+      value = typeof v === 'string' ? v : JSON.stringify(v);
+    } catch { // nested deeper than JSON.stringify's stack goes
+      warnOnce(k, `frame ${frame.sequence}: attribute ${k}: its value (${describeValue(v)}) is nested too deep to write as text: left out (in later frames too)`);
+      continue;
+    }
     try {
       checkAttribute(k, value);
     } catch {
       value = `{${value.replace(/[{}\x00-\x1f]/g, '')}}`;
       checkAttribute(k, value);
     }
-    out[k] = value;
+    setAttribute(out, k, value);
   }
   return out;
 }
@@ -95,8 +122,15 @@ export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, opt
   const signal = validateSignal(options.signal);
   signal?.throwIfAborted();
   let n = 0;
+  const warned = new Set<string>();
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
+  const warnOnce = (key: string, message: string): void => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    warn(message);
+  };
   for await (const frame of frames) {
-    const parts = formatImgParts(frame, attributesOf(frame));
+    const parts = formatImgParts(frame, attributesOf(frame, warnOnce));
     // all three queued, then wait for the last: the pixels have left the ring by then
     const done = parts.map((p) => write(sink, p));
     await written(done, sink, frame, signal);

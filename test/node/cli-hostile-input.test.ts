@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { ZeroBufferReader } from '../../src/index.js';
-import { repoRoot, run } from './helpers.js';
+import { parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
+import { native, type NativeWriter } from '../../src/native.js';
+import { repoRoot, run, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -116,4 +117,35 @@ test('ingest: an attribute named __proto__ is kept as it came, with the others',
   expect(r.code).toBe(EXIT.ok);
   expect(r.frames).toHaveLength(1);
   expect(Object.entries(r.frames[0]!.attributes!)).toEqual([['__proto__', 'x'], ['b', '1'], ['constructor', 'y']]);
+});
+
+test('serve: a foreign writer\'s attributes img= cannot carry (a name "a b", a value nested 5,000 deep, bytes that are not JSON) are left out with one warning each; every frame is served, status 0', async () => {
+  const name = clName('serve');
+  const out = path.join(dir, 'served.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+  let w: NativeWriter | undefined;
+  for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
+    try {
+      w = new native.Writer(name);
+    } catch {
+      // not created yet
+    }
+  }
+  const caps = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
+  w!.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
+  const attrs = (text: string): Uint8Array => Buffer.from(text.padEnd((text.length + 7) & ~7, ' '));
+  const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+  for (const text of ['{"n":1,"a b":"x"}', `{"n":2,"deep":${deep}}`, 'not JSON', `{"n":4,"a b":"y","deep":${deep}}`])
+    await w!.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(text) });
+  w!.close();
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr).not.toMatch(/unexpected error|RangeError|\n\s+at /);
+  expect(serve.stderr).toMatch(/4 images served/);
+  expect(serve.stderr.match(/warning: frame 1: attribute name "a b" is none img= can carry/g)).toHaveLength(1);
+  expect(serve.stderr.match(/warning: frame 2: attribute deep: its value \(an array of 1 value\) is nested too deep/g)).toHaveLength(1);
+  expect(serve.stderr.match(/warning: frame 3: its 8 attribute bytes are not a JSON object: sent without attributes/g)).toHaveLength(1);
+  const got: ImgMessage[] = [];
+  for await (const m of parseImgMessages(fs.createReadStream(out))) got.push(m);
+  expect(got.map((m) => ({ ...m.attributes }))).toEqual([{ n: '1' }, { n: '2' }, {}, { n: '4' }]);
+  expect(got.every((m) => Buffer.from(m.pixels).equals(Buffer.alloc(8, 7)))).toBe(true);
 });

@@ -22,7 +22,7 @@ export type { ReaderOptions, WriterOptions, WaitOptions } from './options.js';
 export { PipelineError, type ElementError } from './errors.js';
 export { startStream, Stream, type StartStreamOptions, type StreamFramesOptions, type StreamStats } from './orchestrator/start-stream.js';
 export {
-  watch, Watcher, ANNOUNCED_RING_CONNECT_TIMEOUT_MS, COMMAND_KILL_AFTER_TERM_MS, type WatchOptions, type WatchResult, type RingSummary,
+  watch, Watcher, ANNOUNCED_RING_CONNECT_TIMEOUT_MS, COMMAND_KILL_AFTER_TERM_MS, DEFAULT_MAX_PIPELINES, type WatchOptions, type WatchResult, type RingSummary,
 } from './orchestrator/watch.js';
 export { defaultSizes, duplexSizes, type RingSizes } from './orchestrator/sizes.js';
 export { ringBand, BANDS, type RingBand, type FrameCounters } from './orchestrator/stream-stats.js';

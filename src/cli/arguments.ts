@@ -2,6 +2,7 @@
 // help. parse-args.ts turns it into a yargs parser; tests read it as is.
 // Nothing here needs the addon: the core's values in the help come from it
 // when it loads, else the help names them.
+import { DEFAULT_MAX_PIPELINES } from '../orchestrator/max-pipelines.js';
 import { DEFAULT_MAX_RESTARTS } from '../runner/restart-budget.js';
 import { addon } from './addon.js';
 
@@ -145,6 +146,7 @@ export const COMMANDS = {
         describe: 'Restart a pipeline that dies of a transient error while its reader lives (--no-restart: do not); a permanent error stops the watch (exit 3)',
       },
       'max-restarts': { type: 'number', describe: 'Restarts allowed per announced ring in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
+      'max-pipelines': { type: 'number', describe: 'Pipelines running at once, at most; an announcement of another ring beyond it is ignored with a warning', default: DEFAULT_MAX_PIPELINES },
       ...pipelineOptions,
     },
     examples: [

@@ -58,6 +58,7 @@ export interface WatchArgs {
   restart: boolean;
   /** Infinity: no limit. */
   maxRestarts: number;
+  maxPipelines: number;
   pluginPath?: string;
   sinkProperties: Record<string, string>;
 }
@@ -347,6 +348,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
         kind: 'watch',
         args: {
           pipeline: a['pipeline'], filterSink: typeof a['filter-sink'] === 'string' ? a['filter-sink'] : 'fakesink', command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
+          maxPipelines: count('max-pipelines', a['max-pipelines'])!,
           pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a),
         },
       };

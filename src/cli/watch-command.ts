@@ -13,7 +13,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   try {
     watcher = watch({
       command: args.command, pipeline: args.pipeline, pluginPath: args.pluginPath,
-      restart: args.restart && { maxRestarts: args.maxRestarts },
+      restart: args.restart && { maxRestarts: args.maxRestarts }, maxPipelines: args.maxPipelines,
       sinkProperties: args.sinkProperties, filterSink: args.filterSink, stdout: io.stdout, signal: io.signal,
     });
   } catch (e) {

@@ -14,6 +14,8 @@ import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
+import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
+export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
@@ -63,6 +65,13 @@ export interface WatchOptions {
   stdout?: Writable;
   /** Longest protocol line accepted (bytes). @default 65536 */
   maxLineBytes?: number;
+  /**
+   * The most pipelines running at once (a buggy command announcing ring
+   * after ring would fork a gst-launch for each): a start-stream or
+   * start-duplex for another ring beyond it is a warning, ignored.
+   * @default DEFAULT_MAX_PIPELINES (64)
+   */
+  maxPipelines?: number;
   /**
    * Aborting stops the pipelines and the command. One aborted already runs
    * nothing: done resolves at once with stopped: true.
@@ -178,6 +187,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
     validateLaunch(options);
     validateRestart(options.restart ?? true);
+    if (options.maxPipelines !== undefined && !(Number.isSafeInteger(options.maxPipelines) && options.maxPipelines >= 1))
+      fail('maxPipelines', 'a whole number of 1 or more', options.maxPipelines);
     const signal = validateSignal(options.signal);
     this.#options = options;
     if (signal?.aborted) {
@@ -249,6 +260,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
             type: 'warning', line: event.line, raw: event.raw,
             reason: `${event.message.method} for ring "${event.message.name}", which has a pipeline already ` +
               `(${runner.pid !== undefined ? `pid ${runner.pid}` : runner.state}): ignored`,
+          });
+        } else if (event.message.method !== 'stop-stream' && !this.#pipelines.has(event.message.name)
+          && this.#pipelines.size >= (this.#options.maxPipelines ?? DEFAULT_MAX_PIPELINES)) {
+          this.emit('warning', {
+            type: 'warning', line: event.line, raw: event.raw,
+            reason: `${event.message.method} for ring "${event.message.name}": ${this.#pipelines.size} pipelines run already, ` +
+              'the most at once (maxPipelines, --max-pipelines): ignored',
           });
         } else {
           this.emit('message', event.message);

@@ -125,6 +125,7 @@ const EXPECTS: Record<string, string> = {
   'metadata-size': 'a size in bytes (a whole number of 1 or more)',
   'payload-size': 'a size in bytes (a whole number of 1 or more)',
   'max-restarts': 'a whole number of 0 or more, or -1 for no limit',
+  'max-pipelines': 'a whole number of 1 or more',
   'connect-timeout': 'milliseconds (a whole number of 0 or more)',
   interval: 'a number of seconds such as 2 or 0.5 (above 0, at most 2147483)',
   duration: 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)',
@@ -229,7 +230,7 @@ test('every option that takes a value is a usage error without one, naming it', 
 
 test('watch takes the command after "--" as strings', async () => {
   expect(await parseArgs(['watch', '--pipeline', 'videotestsrc', '--no-restart', '--', 'node', 'r.mjs', '0.50', '--flag']))
-    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', filterSink: 'fakesink', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, pluginPath: undefined, sinkProperties: {} } });
+    .toEqual({ kind: 'watch', args: { pipeline: 'videotestsrc', filterSink: 'fakesink', command: ['node', 'r.mjs', '0.50', '--flag'], restart: false, maxRestarts: 10, maxPipelines: 64, pluginPath: undefined, sinkProperties: {} } });
 });
 
 test('--max-restarts: a count, -1 for no limit', async () => {

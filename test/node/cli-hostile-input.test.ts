@@ -4,6 +4,7 @@
 // carry, a peer announcing many rings. Each is told clearly and loses
 // nothing else: never a stack trace, never "unexpected error".
 import { jest } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -148,4 +149,24 @@ test('serve: a foreign writer\'s attributes img= cannot carry (a name "a b", a v
   for await (const m of parseImgMessages(fs.createReadStream(out))) got.push(m);
   expect(got.map((m) => ({ ...m.attributes }))).toEqual([{ n: '1' }, { n: '2' }, {}, { n: '4' }]);
   expect(got.every((m) => Buffer.from(m.pixels).equals(Buffer.alloc(8, 7)))).toBe(true);
+});
+
+test('watch: a command announcing more rings than --max-pipelines gets that many pipelines; the announcements beyond are ignored with a warning each', async () => {
+  const names = Array.from({ length: 5 }, (_, i) => clName(`many${i}`));
+  const child = run(process.execPath, [bin, 'watch', '--max-pipelines', '2', '--pipeline', 'videotestsrc', '--',
+    ...printer([...names.map((n) => `> {"jsonrpc":"2.0","method":"start-stream","params":["${n}",4096,1048576]}`), 'done'], 50)], gstEnv);
+  // the command exits 0 after 300 ms, before zerosink's 2 s connect-timeout for rings no reader created
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stderr.match(/zerobuffer watch: start-stream \S+/g)).toEqual(names.slice(0, 2).map((n) => `zerobuffer watch: start-stream ${n}`));
+  for (const n of names.slice(2))
+    expect(child.stderr).toContain(`ignored protocol line: start-stream for ring "${n}": 2 pipelines run already, the most at once`);
+  expect(child.stderr).not.toMatch(/unexpected error/);
+});
+
+test('watch: --max-pipelines takes a whole number of 1 or more; the help names it and its default, 64', () => {
+  const bad = spawnSync(process.execPath, [bin, 'watch', '--max-pipelines', '0', '--pipeline', 'videotestsrc', '--', 'true'], { encoding: 'utf8' });
+  expect(bad.status).toBe(EXIT.usage);
+  expect(bad.stderr).toMatch(/--max-pipelines expects a whole number of 1 or more, got "0"/);
+  const help = spawnSync(process.execPath, [bin, 'watch', '--help'], { encoding: 'utf8' });
+  expect(help.stdout).toMatch(/--max-pipelines[^\n]*\n?[^\n]*default: 64/);
 });

@@ -82,9 +82,11 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * declaration when the writer was connected with frameHeader: true). A
    * writer connected with frameHeader: true refuses (EINVAL) raw bytes or
    * text that do not declare the header themselves: its frames would go
-   * without one, their pts and attributes lost.
+   * without one, their pts and attributes lost. A closed writer throws
+   * ESTATE ("closed") first.
    */
   setMetadata(metadata: string | Uint8Array | MetadataObject): void {
+    this.#checkOpen(); // a closed writer says so (ESTATE), not what its metadata lacks
     let bytes: Uint8Array;
     if (typeof metadata === 'string') bytes = new TextEncoder().encode(metadata);
     else if (metadata instanceof Uint8Array) bytes = metadata;

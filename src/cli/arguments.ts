@@ -159,7 +159,7 @@ export const COMMANDS = {
     describe: 'Write an img= image stream (tcp:HOST:PORT, a file or -) into a ring its reader created, one frame per image',
     positionals: {
       kind: { type: 'string', describe: 'Stream format: img (16-bit img=<SOH>u16[H,W] k=v…<STX>pixels<ETX>)' },
-      source: { type: 'string', describe: 'tcp:HOST:PORT (connect to the camera server), a file, or - (stdin)' },
+      source: { type: 'string', describe: 'tcp:HOST:PORT (connect to the camera server; an IPv6 HOST in brackets: tcp:[::1]:9000), a file, or - (stdin)' },
     },
     options: {
       name: { type: 'string', describe: 'Ring to write into (required; created by its reader)' },
@@ -178,7 +178,7 @@ export const COMMANDS = {
     describe: 'Create a ring and send its GRAY16 frames as an img= stream to one TCP client, a file or stdout',
     positionals: {
       kind: { type: 'string', describe: 'Stream format: img' },
-      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given; port 0 picks one), a file, or - (stdout)' },
+      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file, or - (stdout)' },
     },
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended); else wait for any writer' },

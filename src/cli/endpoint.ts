@@ -14,9 +14,12 @@ export function parseEndpoint(text: string, listen: boolean): Endpoint {
   if (!text.startsWith('tcp:')) return { kind: 'file', path: text };
   const m = listen ? /^tcp:(?:(.+):)?(\d+)$/.exec(text) : /^tcp:(.+):(\d+)$/.exec(text);
   const port = m === null ? NaN : Number(m[2]);
-  if (m === null || !(port >= 0 && port <= 65535) || (!listen && port === 0))
-    throw new TypeError(`${JSON.stringify(text)} is not ${listen ? 'tcp:[HOST:]PORT' : 'tcp:HOST:PORT'}`);
-  return { kind: 'tcp', host: m[1], port };
+  // an IPv6 address goes in brackets (tcp:[::1]:9000); a bracket anywhere else is no host ("tcp:[::1")
+  const v6 = m?.[1] === undefined ? undefined : /^\[([^[\]]+)\]$/.exec(m[1]);
+  const host = v6 ? v6[1] : m?.[1];
+  if (m === null || !(port >= 0 && port <= 65535) || (!listen && port === 0) || (v6 ? !net.isIPv6(host!) : /[[\]]/.test(host ?? '')))
+    throw new TypeError(`${JSON.stringify(text)} is not ${listen ? 'tcp:[HOST:]PORT' : 'tcp:HOST:PORT'} (an IPv6 HOST in brackets: tcp:[::1]:9000)`);
+  return { kind: 'tcp', host, port };
 }
 
 /** Opens a source: connects to tcp:HOST:PORT, or opens the file / stdin. */

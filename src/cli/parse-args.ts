@@ -137,7 +137,8 @@ function parser(numbersAsText: boolean): Argv {
   let y = yargs()
     .scriptName('zerobuffer')
     .usage('$0 <command> [options]\n\nMoves video frames between processes through shared memory (ZeroBuffer v1.0 rings).')
-    .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
+    // 'dot-notation': false: "--frames.x 5" is an unknown option, not {x: 5} (no option has a dot in its name)
+    .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false, 'dot-notation': false })
     .demandCommand(1, 'Name a command: run, filter, watch, ingest, serve, inspect, cleanup or plugin-path')
     .strict()
     .help()
@@ -272,6 +273,8 @@ function sinkProperties(a: Raw): Record<string, string> {
   for (const item of ((a['sink-property'] as unknown[] | undefined) ?? []).filter((i) => i !== undefined)) {
     const m = /^([A-Za-z][\w-]*)=(.*)$/s.exec(String(item));
     if (m === null) throw expects('sink-property', 'name=value, e.g. policy=drop', item);
+    // gst-launch would take "name=" with the next word as its value, or fail (no element "name")
+    if (m[2] === '') throw new UsageError(`--sink-property ${m[1]}= needs a value (name=value, e.g. policy=drop)`);
     if (m[1] === 'buffer-name') {
       throw new UsageError('--sink-property buffer-name is set by zerobuffer: the ring run creates (name it with --name) or the one watch is told of');
     }
@@ -440,6 +443,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     givenOnce(COMMANDS[command], a);
     const names: GivenName[] = [];
     const parsed = toCommand(command, a, names);
+    emptyValues(COMMANDS[command], a); // after toCommand: an option it checks (--duration) says what it expects
     await checkRingNames(names);
     return parsed;
   } catch (e) {
@@ -466,6 +470,19 @@ function optionWords(spec: CommandSpec, words: readonly string[]): void {
     if (options[option]!.type !== 'boolean') {
       if (value === '') throw new UsageError(`--${option} needs a value`);
     } else if (value !== 'true' && value !== 'false') throw expects(option, 'no value (or =true, =false)', value);
+  }
+}
+
+/**
+ * A text option given an empty word ("--camera-id ''"): told as "--camera-id="
+ * is (optionWords), rather than passed on (to gst-launch, where it fails).
+ */
+function emptyValues(spec: CommandSpec, a: Raw): void {
+  const options: Record<string, OptionSpec> = spec.options;
+  for (const [option, os] of Object.entries(options)) {
+    if (os.type !== 'string') continue;
+    const v = a[option];
+    if (v === '' || (Array.isArray(v) && v.includes(''))) throw new UsageError(`--${option} needs a value`);
   }
 }
 

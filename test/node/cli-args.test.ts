@@ -421,3 +421,27 @@ test('a positional given as an option, or missing: one line naming it and where 
       argv, r: { kind: 'usage', message: `${argv[0]} takes nothing after "--" (only watch does: the command it runs): zerobuffer ${usage}`, help: HINT(argv[0]) },
     });
 });
+
+test.each([
+  // yargs' dot notation made {x: 5} of these, told as "[object Object]"
+  [['run', '--frames.x', '5'], 'Unknown option: --frames.x'],
+  [['run', '--name.x', 'fz'], 'Unknown option: --name.x'],
+  [['watch', '--pipeline.a', 'x', '--pipeline', 'videotestsrc', '--', 'true'], 'Unknown option: --pipeline.a'],
+  // an empty word is told as "--camera-id=" is, not passed on to gst-launch (no element "camera-id")
+  [['run', '--camera-id', ''], '--camera-id needs a value'],
+  [['ingest', 'img', '-', '--name', 'a', '--camera-id', ''], '--camera-id needs a value'],
+  [['run', '--sink-property', 'camera-id='], '--sink-property camera-id= needs a value (name=value, e.g. policy=drop)'],
+  [['run', '--name', ''], '--name needs a value'],
+  // a bracket that is not an IPv6 host's: a usage error, not getaddrinfo after the ring was made
+  [['serve', 'img', 'tcp:[::1'], '"tcp:[::1" is not tcp:[HOST:]PORT (an IPv6 HOST in brackets: tcp:[::1]:9000)'],
+  [['serve', 'img', 'tcp:[::1]x:9000'], '"tcp:[::1]x:9000" is not tcp:[HOST:]PORT (an IPv6 HOST in brackets: tcp:[::1]:9000)'],
+  [['serve', 'img', 'tcp:[nohost]:9000'], '"tcp:[nohost]:9000" is not tcp:[HOST:]PORT (an IPv6 HOST in brackets: tcp:[::1]:9000)'],
+  [['ingest', 'img', 'tcp:[::1:9000', '--name', 'a'], '"tcp:[::1:9000" is not tcp:HOST:PORT (an IPv6 HOST in brackets: tcp:[::1]:9000)'],
+])('usage error: %j', async (argv, message) => {
+  expect(await parseArgs(argv)).toMatchObject({ kind: 'usage', message });
+});
+
+test('an IPv6 host in brackets is the address without them', async () => {
+  expect(await parseArgs(['serve', 'img', 'tcp:[::1]:9000'])).toMatchObject({ kind: 'serve', args: { target: { kind: 'tcp', host: '::1', port: 9000 } } });
+  expect(await parseArgs(['ingest', 'img', 'tcp:[::1]:9000', '--name', 'a'])).toMatchObject({ kind: 'ingest', args: { source: { kind: 'tcp', host: '::1', port: 9000 } } });
+});

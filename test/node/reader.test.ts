@@ -786,3 +786,16 @@ test('frames({ signal }) loops dropped after a frame each leave no listener on a
     liveListeners: 1, liveEnd: { done: true }, listenersAtEnd: 0,
   });
 });
+
+test('setMetadata on a closed frameHeader writer says it is closed (ESTATE), whatever the metadata', async () => {
+  const reader = await ZeroBufferReader.create({ name: `cl${process.pid}-closed-${Date.now()}`, metadataSize: 1024, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  await writer.close();
+  try {
+    for (const metadata of ['{"caps":"video/x-raw"}', new Uint8Array(4), { caps: GRAY_CAPS }]) {
+      expect(() => writer.setMetadata(metadata)).toThrow(expect.objectContaining({ code: 'ESTATE', message: expect.stringMatching(/is closed/) }));
+    }
+  } finally {
+    await reader.close();
+  }
+});

@@ -9,8 +9,9 @@
 // `npx zerobuffer run --frames 30 --json` and --help, and an install without
 // the optional sharp. The copy keeps the packing away from the checkout's dist/ and
 // build/, which other suites use meanwhile.
-// meson: `meson install --destdir` of builddir, gst-inspect-1.0 zerosink
-// from GST_PLUGIN_SYSTEM_PATH there, the documents, a C program built against
+// meson: `meson install --destdir` of builddir (all of it under the prefix),
+// gst-inspect-1.0 zerosink through GST_PLUGIN_PATH, a custom --prefix (the
+// plugin under it, nothing elsewhere), the documents, a C program built against
 // the installed zerobuffer.pc, a `meson setup` with no node on the PATH, and
 // one with -Dtests=disabled and no gstreamer-check-1.0 (introspected, not built).
 import { jest } from '@jest/globals';
@@ -240,13 +241,53 @@ describe('meson install', () => {
     if (r.exitCode !== 0) throw new Error(`meson install failed:\n${r.all}`);
   });
 
-  test('the plugin lands in GStreamer\'s plugin directory: gst-inspect-1.0 finds zerosink there', async () => {
-    const pluginsDir = path.join(destdir, pkgconfig(['--variable=pluginsdir', 'gstreamer-1.0']));
-    expect(fs.existsSync(path.join(pluginsDir, 'libgstzerobuffer.so'))).toBe(true);
-    const r = await execa('gst-inspect-1.0', ['zerosink'], { env: userEnv({ GST_PLUGIN_SYSTEM_PATH: pluginsDir }), reject: false });
+  /** A meson build directory's option, as `meson introspect` tells it. */
+  const option = (builddir: string, name: string): string =>
+    (JSON.parse(execFileSync('meson', ['introspect', '--buildoptions', builddir], { encoding: 'utf8' })) as { name: string; value: unknown }[])
+      .find((o) => o.name === name)!.value as string;
+  /** The files and links under `root` that are not under `inside`. */
+  const outside = (root: string, inside: string): string[] =>
+    execFileSync('find', [root, '-not', '-type', 'd'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+      .filter((f) => !f.startsWith(inside + path.sep));
+
+  test('the plugin goes under the prefix, <prefix>/<libdir>/gstreamer-1.0 as in GStreamer\'s own modules, nothing outside it; gst-inspect-1.0 finds it through GST_PLUGIN_PATH', async () => {
+    const builddir = path.join(repoRoot, 'builddir');
+    const prefix = option(builddir, 'prefix');
+    expect(outside(destdir, path.join(destdir, prefix))).toEqual([]);
+    const pluginDir = path.join(destdir, path.resolve(prefix, option(builddir, 'libdir')), 'gstreamer-1.0');
+    expect(fs.readdirSync(pluginDir)).toEqual(['libgstzerobuffer.so']);
+    const r = await execa('gst-inspect-1.0', ['zerosink'], { env: userEnv({ GST_PLUGIN_PATH: pluginDir }), reject: false });
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(path.join(pluginsDir, 'libgstzerobuffer.so'));
+    expect(r.stdout).toContain(path.join(pluginDir, 'libgstzerobuffer.so'));
     expect(r.stdout).toMatch(/Version\s+0\.1\.0/);
+  });
+
+  test('with a custom --prefix, meson install writes nothing outside it (as root too: not into GStreamer\'s plugin directory); --prefix=/usr is GStreamer\'s own, -Dgst_plugins_dir wins; setup names the directory', async () => {
+    // --destdir: the old default (GStreamer's pluginsdir, whatever the
+    // prefix) lands in it rather than on this machine, and shows there.
+    const prefix = path.join(tmp, 'custom-prefix');
+    const build = path.join(tmp, 'custom-build');
+    const dest = path.join(tmp, 'custom-destdir');
+    const own = path.join(tmp, 'own-plugins');
+    const setup = (dir: string, ...args: string[]) =>
+      execa('meson', ['setup', path.join(tmp, dir), '-Dtests=disabled', ...args], { cwd: repoRoot, all: true, reject: false });
+    const [custom, usr, chosen] = await Promise.all([setup('custom-build', `--prefix=${prefix}`),
+      setup('usr-build', '--prefix=/usr'), setup('chosen-build', `--prefix=${prefix}`, `-Dgst_plugins_dir=${own}`)]);
+    for (const r of [custom, usr, chosen]) expect(r.exitCode).toBe(0);
+    const pluginDir = path.join(path.resolve(prefix, option(build, 'libdir')), 'gstreamer-1.0');
+    const systemDir = pkgconfig(['--variable=pluginsdir', 'gstreamer-1.0']);
+
+    const installed = await execa('meson', ['install', '-C', build, '--destdir', dest], { all: true, reject: false });
+    if (installed.exitCode !== 0) throw new Error(`meson install failed:\n${installed.all}`);
+    expect(outside(dest, path.join(dest, prefix))).toEqual([]);
+    expect(fs.existsSync(path.join(dest, pluginDir, 'libgstzerobuffer.so'))).toBe(true);
+
+    const plugin = (dir: string): string[] => Object.values(JSON.parse(execFileSync('meson', ['introspect', '--installed', path.join(tmp, dir)],
+      { encoding: 'utf8' })) as Record<string, string>).filter((f) => f.endsWith('/libgstzerobuffer.so'));
+    expect(plugin('usr-build')).toEqual([path.join(systemDir, 'libgstzerobuffer.so')]);
+    expect(plugin('chosen-build')).toEqual([path.join(own, 'libgstzerobuffer.so')]);
+    expect(custom.all).toContain(`GStreamer plugin directory: ${pluginDir} (GStreamer finds it with GST_PLUGIN_PATH=${pluginDir}; its own directory is ${systemDir})`);
+    expect(usr.all).toContain(`GStreamer plugin directory: ${systemDir} (GStreamer looks there by itself)`);
   });
 
   test('the documents zerobuffer.h refers to are installed next to it, in <datadir>/doc/zerobuffer', () => {

@@ -1450,8 +1450,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "Size of the ring's frame area in bytes (rounded up to 64); each "
           "frame takes its size + 16 bytes (+ 48 with the per-frame "
           "header). 0 (default): room for the frames the caps property, or "
-          "else fixed raw video caps right downstream, describe: 4 frames, "
-          "fewer when 4 would not fit in 32 MiB, at least 2; "
+          "else fixed raw video caps right downstream, describe: frames of "
+          "256 KiB and more, as many as fit in 32 MiB, 2 to 4; smaller "
+          "ones, as many as fit in 1 MiB, 4 to 64; "
           "3 frames of 1080p RGB when neither describes them", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

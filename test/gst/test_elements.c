@@ -423,6 +423,28 @@ GST_START_TEST (test_stop_blocked_sink)
 
 GST_END_TEST;
 
+/* What gst-inspect-1.0 says: zerosrc's payload-size blurb states the
+ * sizing rule (zb_default_frames_in_flight: 2 to 4 large frames, 4 to 64
+ * small ones). */
+GST_START_TEST (test_inspect_texts)
+{
+  GstElement *src = gst_element_factory_make ("zerosrc", NULL);
+  GParamSpec *spec;
+
+  fail_unless (src != NULL);
+  spec = g_object_class_find_property (G_OBJECT_GET_CLASS (src),
+      "payload-size");
+  fail_unless (strstr (g_param_spec_get_blurb (spec), "2 to 4") != NULL
+      && strstr (g_param_spec_get_blurb (spec), "4 to 64") != NULL, "%s",
+      g_param_spec_get_blurb (spec));
+  fail_unless_equals_int (zb_default_frames_in_flight (1024), 64);
+  fail_unless_equals_int (zb_default_frames_in_flight (1920 * 1080 * 4), 4);
+  fail_unless_equals_int (zb_default_frames_in_flight (3840 * 2160 * 4), 2);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_no_reader)
 {
   gchar *name = ring_name ("noreader");
@@ -5175,6 +5197,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_round_trip_gray16_le);
   tcase_add_test (tc, test_name_with_space_and_colon);
   tcase_add_test (tc, test_stop_blocked_sink);
+  tcase_add_test (tc, test_inspect_texts);
   tcase_add_test (tc, test_no_reader);
   tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_reader_lost_wait);

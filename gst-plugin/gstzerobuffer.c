@@ -1,5 +1,6 @@
 /* gstzerobuffer.c — the "zerobuffer" plugin: zerosink and zerosrc move video
- * frames between processes through a ZeroBuffer v1.0 shared-memory ring. */
+ * frames between processes through a ZeroBuffer v1.0 shared-memory ring,
+ * zerofilter sends them to a server process over a duplex channel. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -27,7 +28,9 @@ zerobuffer_element_init (GstPlugin * plugin)
 
   if (g_once_init_enter (&done)) {
     GST_DEBUG_CATEGORY_INIT (gst_zerobuffer_debug, "zerobuffer", 0,
-        "ZeroBuffer shared-memory ring elements (zerosink, zerosrc)");
+        "ZeroBuffer shared-memory ring elements (zerosink, zerosrc, "
+        "zerofilter): what they share, zerosink's buffer pool, the ring "
+        "memory they lend");
     g_once_init_leave (&done, 1);
   }
 }

@@ -423,15 +423,34 @@ GST_START_TEST (test_stop_blocked_sink)
 
 GST_END_TEST;
 
-/* What gst-inspect-1.0 says: zerosrc's payload-size blurb states the
- * sizing rule (zb_default_frames_in_flight: 2 to 4 large frames, 4 to 64
- * small ones). */
+/* What gst-inspect-1.0 and GST_DEBUG_HELP say: the shared "zerobuffer"
+ * debug category names every element of the plugin, and zerosrc's
+ * payload-size blurb states the sizing rule (zb_default_frames_in_flight:
+ * 2 to 4 large frames, 4 to 64 small ones). */
 GST_START_TEST (test_inspect_texts)
 {
+  GList *features, *l;
+  GstDebugCategory *cat;
   GstElement *src = gst_element_factory_make ("zerosrc", NULL);
   GParamSpec *spec;
+  guint n = 0;
 
   fail_unless (src != NULL);
+  GST_DEBUG_CATEGORY_GET (cat, "zerobuffer");
+  fail_unless (cat != NULL);
+  features = gst_registry_get_feature_list_by_plugin (gst_registry_get (),
+      "zerobuffer");
+  for (l = features; l != NULL; l = l->next, n++) {
+    const gchar *element = gst_plugin_feature_get_name (l->data);
+
+    fail_unless (strstr (gst_debug_category_get_description (cat),
+            element) != NULL, "the zerobuffer debug category's description "
+        "\"%s\" leaves out %s", gst_debug_category_get_description (cat),
+        element);
+  }
+  fail_unless_equals_int (n, 3);
+  gst_plugin_feature_list_free (features);
+
   spec = g_object_class_find_property (G_OBJECT_GET_CLASS (src),
       "payload-size");
   fail_unless (strstr (g_param_spec_get_blurb (spec), "2 to 4") != NULL

@@ -2077,7 +2077,8 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->payload_size = DEFAULT_PAYLOAD_SIZE;
   self->mode = ZEROBUFFER_DEFAULT_MODE;
   self->latency = DEFAULT_LATENCY;
-  self->link = gst_zero_link_new (gst_zero_filter_debug);
+  self->link = gst_zero_link_new (gst_zero_filter_debug, GST_ELEMENT (self),
+      "the duplex server");
   self->held = gst_zero_src_ring_new (NULL);
   gst_zero_link_set_make_room (self->link,
       (GstZeroLinkMakeRoom) gst_zero_src_ring_move_out,
@@ -2136,7 +2137,8 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
       g_param_spec_int ("connect-timeout", "Connect timeout",
           "How long to wait for the server to create CHANNEL_request, in "
-          "milliseconds (0 = do not wait, -1 = forever)", -1, G_MAXINT,
+          "milliseconds (0 = do not wait, -1 = forever); after a second of "
+          "waiting, an INFO message says so once", -1, G_MAXINT,
           DEFAULT_CONNECT_TIMEOUT, ready));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_int ("timeout", "Timeout",

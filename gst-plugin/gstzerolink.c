@@ -13,6 +13,8 @@
 
 /* How often a missing ring is looked for again while connecting. */
 #define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
+/* After how long a wait for the ring is told in an INFO message. */
+#define CONNECT_HINT_US (1 * G_TIME_SPAN_SECOND)
 /* How long a reservation that held frames block waits before they are
  * moved out (gst_zero_link_set_make_room), and again between moves. */
 #define HOLD_PATIENCE_MS 10
@@ -30,6 +32,8 @@ struct _GstZeroLink
 {
   gint refcount;
   GstDebugCategory *category;
+  GWeakRef element;             /* posts the waiting hint */
+  const gchar *creator;         /* who creates the ring, for the hint */
 
   /* `lock` guards everything below; `cond` is broadcast when the writer,
    * `connecting`, `closed` or `eos` change, and by gst_zero_link_wake */
@@ -106,12 +110,15 @@ gst_zero_error_free (GstZeroError * e)
 }
 
 GstZeroLink *
-gst_zero_link_new (GstDebugCategory * category)
+gst_zero_link_new (GstDebugCategory * category, GstElement * element,
+    const gchar * creator)
 {
   GstZeroLink *link = g_new0 (GstZeroLink, 1);
 
   link->refcount = 1;
   link->category = category;
+  g_weak_ref_init (&link->element, element);
+  link->creator = creator;
   link->closed = TRUE;
   link->open_tickets = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&link->lock);
@@ -142,6 +149,7 @@ gst_zero_link_unref (GstZeroLink * link)
   g_free (link->name);
   g_free (link->owner);
   g_free (link->camera_id);
+  g_weak_ref_clear (&link->element);
   g_mutex_clear (&link->lock);
   g_cond_clear (&link->cond);
   g_free (link);
@@ -1029,6 +1037,30 @@ interrupted_locked (GstZeroLink * link, GCancellable * cancellable)
   return GST_FLOW_OK;
 }
 
+/* A connect that has waited CONNECT_HINT_US for the ring says so once, in
+ * an INFO on the element: gst-launch-1.0 prints its debug text (not with
+ * -q), so a writer started before its reader is not silent until the
+ * connect-timeout error. Not with connect-timeout 0 (no wait), so never
+ * with on-reader-lost=wait. Without the lock (a bus sync handler may call
+ * into the element). */
+static void
+post_waiting_hint (GstZeroLink * link, const gchar * name,
+    gint connect_timeout)
+{
+  GstElement *element = g_weak_ref_get (&link->element);
+  gchar *how_long;
+
+  if (element == NULL)
+    return;
+  how_long = connect_timeout < 0 ? g_strdup ("for ever (connect-timeout=-1)")
+      : g_strdup_printf ("up to %d ms (connect-timeout)", connect_timeout);
+  GST_ELEMENT_INFO (element, RESOURCE, OPEN_WRITE, ("Waiting for %s to "
+          "create ring %s", link->creator, name), ("Waiting %s for %s to "
+          "create ring %s", how_long, link->creator, name));
+  g_free (how_long);
+  gst_object_unref (element);
+}
+
 /* Connects, waiting for the reader up to connect-timeout, and puts the
  * metadata in place. With the lock, which it releases while connecting. */
 static GstFlowReturn
@@ -1042,7 +1074,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
   GstFlowReturn ret = GST_FLOW_OK;
   zb_writer *writer = NULL;
   GstCaps *ring_caps = NULL;
-  gboolean told = FALSE;
+  gboolean told = FALSE, hinted = FALSE;
   int rc;
 
   link->connecting = TRUE;
@@ -1085,6 +1117,12 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
         GST_INFO ("waiting up to %d ms for a reader to create ring %s (%s)",
             connect_timeout, name, zb_err_name (rc));
       told = TRUE;
+      if (!hinted && now - start >= CONNECT_HINT_US) {
+        hinted = TRUE;
+        g_mutex_unlock (&link->lock);
+        post_waiting_hint (link, name, connect_timeout);
+        g_mutex_lock (&link->lock);
+      }
       if ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK)
         g_cond_wait_until (&link->cond, &link->lock,
             MIN (now + CONNECT_RETRY_US, deadline));

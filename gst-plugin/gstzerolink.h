@@ -38,8 +38,12 @@ void gst_zero_error_free (GstZeroError * error);
 
 typedef struct _GstZeroLink GstZeroLink;
 
-/* A link that logs to CATEGORY. */
-GstZeroLink *gst_zero_link_new (GstDebugCategory * category);
+/* A link that logs to CATEGORY, for ELEMENT (held weakly), where it posts
+ * the one message it posts by itself: after a second of waiting for the
+ * ring, an INFO that it waits for CREATOR (who creates the ring: "a reader
+ * (such as zerosrc)", a static string) to create it. */
+GstZeroLink *gst_zero_link_new (GstDebugCategory * category,
+    GstElement * element, const gchar * creator);
 GstZeroLink *gst_zero_link_ref (GstZeroLink * link);
 void gst_zero_link_unref (GstZeroLink * link);
 

@@ -229,7 +229,8 @@ gst_zero_sink_init (GstZeroSink * self)
   self->zero_copy = DEFAULT_ZERO_COPY;
   self->frame_header = DEFAULT_FRAME_HEADER;
   self->max_buffers = DEFAULT_MAX_BUFFERS;
-  self->link = gst_zero_link_new (gst_zero_sink_debug);
+  self->link = gst_zero_link_new (gst_zero_sink_debug, GST_ELEMENT (self),
+      "a reader (such as zerosrc)");
   self->unlocked = g_cancellable_new ();
   gst_zero_link_set_policy (self->link, DEFAULT_TIMEOUT, FALSE);
   /* a writer after another, with other caps: they travel per frame */
@@ -726,7 +727,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       g_param_spec_int ("connect-timeout", "Connect timeout",
           "How long to wait for a reader to create the ring, in "
           "milliseconds (0 = do not wait, -1 = wait forever), before posting "
-          "an error (ENOENT, or EREADERGONE for a ring its reader left). "
+          "an error (ENOENT, or EREADERGONE for a ring its reader left); "
+          "after a second of waiting, an INFO message says so once. "
           "Unused with on-reader-lost=wait, which never waits for a reader: "
           "it drops frames while none has the ring", -1, G_MAXINT,
           DEFAULT_CONNECT_TIMEOUT,

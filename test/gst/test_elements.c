@@ -487,6 +487,74 @@ GST_START_TEST (test_no_reader)
 
 GST_END_TEST;
 
+/* A writer waiting for its ring says so once, after a second, in an INFO
+ * (gst-launch-1.0 prints its debug text): how long, for whom, which ring;
+ * then it fails at connect-timeout as before. Not with on-reader-lost=wait,
+ * which never waits (it drops frames until a reader has the ring). */
+GST_START_TEST (test_connect_hint)
+{
+  gchar *name = g_strdup_printf ("mshint-%d", (int) getpid ());
+  gchar *expected = g_strdup_printf ("Waiting up to 1500 ms "
+      "(connect-timeout) for a reader (such as zerosrc) to create ring %s",
+      name);
+  GstElement *pipeline, *appsrc, *sink;
+  GstMessage *msg;
+  GstBus *bus;
+  gint64 start = g_get_monotonic_time ();
+  guint hints = 0;
+  gchar *text;
+
+  pipeline = writer_pipeline (name, "connect-timeout=1500",
+      GRAY8_CAPS (4, 4), &appsrc);
+  sink = by_name (pipeline, "sink");
+  bus = gst_element_get_bus (pipeline);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  while ((msg = gst_bus_timed_pop_filtered (bus, WAIT,
+              GST_MESSAGE_INFO | GST_MESSAGE_ERROR)) != NULL &&
+      GST_MESSAGE_TYPE (msg) == GST_MESSAGE_INFO) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_info (msg, &err, &debug);
+    if (GST_MESSAGE_SRC (msg) == GST_OBJECT (sink)) {
+      hints++;
+      fail_unless (debug != NULL && strstr (debug, expected) != NULL, "%s",
+          debug);
+      fail_unless (strstr (err->message, name) != NULL, "%s", err->message);
+      fail_unless (g_get_monotonic_time () - start >= G_TIME_SPAN_SECOND);
+    }
+    g_clear_error (&err);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "no ERROR within the bound");
+  fail_unless_equals_int (hints, 1);
+  text = error_text (msg, "ENOENT (permanent)", name);
+  fail_unless (strstr (text, "No reader created ring") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (text);
+
+  pipeline = writer_pipeline (name, "connect-timeout=1500 "
+      "on-reader-lost=wait", GRAY8_CAPS (4, 4), &appsrc);
+  bus = gst_element_get_bus (pipeline);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  msg = gst_bus_timed_pop_filtered (bus, 1500 * GST_MSECOND,
+      GST_MESSAGE_INFO | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "%s from %s", GST_MESSAGE_TYPE_NAME (msg),
+      GST_MESSAGE_SRC_NAME (msg));
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A ring left without a live reader (its reader_pid cleared, as a reader
  * that closed it leaves it until the ring goes): after connect-timeout the
  * error is EREADERGONE, transient (a reader may come back), and says so;
@@ -5218,6 +5286,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_inspect_texts);
   tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_connect_hint);
   tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_reader_lost_wait);
   tcase_add_test (tc, test_reader_lost_wait_eos);

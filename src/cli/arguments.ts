@@ -181,7 +181,7 @@ export const COMMANDS = {
       target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file, or - (stdout)' },
     },
     options: {
-      pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended); else wait for any writer' },
+      pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring and the pipeline start once the client is connected); else wait for any writer' },
       frames: { type: 'number', describe: 'Stop after N images' },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
       ...ringOptions,

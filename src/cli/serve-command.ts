@@ -2,7 +2,8 @@
 // stream to one TCP client (tcp:[HOST:]PORT, listening on 127.0.0.1 unless a
 // host is given), a file or stdout. The ring is created here; its writer is
 // --pipeline (gst-launch ... ! zerosink), or any writer told its name
-// (zerosink buffer-name=NAME, zerobuffer ingest img ... --name NAME).
+// (zerosink buffer-name=NAME, zerobuffer ingest img ... --name NAME). With
+// tcp:, --pipeline starts (and its ring is created) once the client is there.
 import type { Writable } from 'node:stream';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
@@ -11,6 +12,7 @@ import { serveImg } from '../img-stream/serve.js';
 import { announce } from '../line-protocol/format.js';
 import { defaultSizes } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import type { PipelineExit } from '../runner/pipeline-runner.js';
 import { ZeroBufferReader } from '../reader.js';
 import { gstPropertyWord, shellWord } from '../runner/pipeline-tokens.js';
 import { openSink } from './endpoint.js';
@@ -47,6 +49,21 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     say(io.stderr, `zerobuffer serve: ${unwritable}`);
     return EXIT.stream;
   }
+  let sink: Writable | undefined;
+  let failure: unknown;
+  let frames = 0;
+  const listening = (address: string): void => say(io.stderr, `zerobuffer serve: listening on tcp ${address} for one client`);
+  // With a client to wait for, the pipeline starts once it is there: started
+  // before, nobody would read the ring, and the pipeline would fill it and
+  // fail (zerosink's timeout) or a live source would stall, while a late
+  // client got nothing. A writer of its own (no --pipeline) is the user's to start.
+  if (args.pipeline !== undefined && args.target.kind === 'tcp') {
+    try {
+      sink = await openSink(args.target, io.stdout, listening, io.signal);
+    } catch (e) {
+      return served(e, 0, sink, undefined, undefined, io);
+    }
+  }
   try {
     if (args.pipeline !== undefined) {
       stream = await startStream({
@@ -66,6 +83,8 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
         `or zerobuffer ingest img SOURCE --name ${shellWord(reader.name)})`);
     }
   } catch (e) {
+    if (sink !== undefined && sink !== io.stdout) sink.destroy(); // the client waited for a ring that did not come
+    if (io.signal.aborted) return served(undefined, 0, sink, undefined, undefined, io); // stopped while the pipeline started
     if (e instanceof TypeError) {
       say(io.stderr, `zerobuffer serve: ${e.message}`);
       return EXIT.usage;
@@ -76,11 +95,8 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     }
     throw e;
   }
-  let sink: Writable | undefined;
-  let failure: unknown;
-  let frames = 0;
   try {
-    sink = await openSink(args.target, io.stdout, (address) => say(io.stderr, `zerobuffer serve: listening on tcp ${address} for one client`), io.signal);
+    sink ??= await openSink(args.target, io.stdout, listening, io.signal);
     const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal: io.signal }) : reader.frames({ signal: io.signal });
     frames = await serveImg(source, sink, {
       frames: args.frames, signal: io.signal, onWarning: (message) => say(io.stderr, `zerobuffer serve: warning: ${message}`),
@@ -90,6 +106,11 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   }
   if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
   const exit = stream !== undefined ? await stream.close() : (await reader.close(), undefined);
+  return served(failure, frames, sink, exit, reader.name, io);
+}
+
+/** The end of a serve: what it says and its status, after a failure or none. */
+function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined, io: CliIo): ExitCode {
   const code = (failure as { code?: unknown } | undefined)?.code;
   if (failure === undefined || io.signal.aborted || (typeof code === 'string' && GONE.has(code))) {
     const gone = typeof code === 'string' && GONE.has(code) ? ' (the client went away)' : '';
@@ -105,11 +126,11 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     return EXIT.pipeline;
   }
   if (failure instanceof TypeError) { // a frame img= cannot carry
-    say(io.stderr, `zerobuffer serve: ring ${reader.name}: ${failure.message}`);
+    say(io.stderr, `zerobuffer serve: ring ${ring}: ${failure.message}`);
     return EXIT.stream;
   }
   if (failure instanceof ZeroBufferError) {
-    say(io.stderr, `zerobuffer serve: ring ${reader.name}: ${failure.message} (${failure.code})`);
+    say(io.stderr, `zerobuffer serve: ring ${ring}: ${failure.message} (${failure.code})`);
     return EXIT.ring;
   }
   if (failure instanceof Error && typeof code === 'string') {

@@ -4,7 +4,7 @@
 // byte-exact everywhere; attributes survive the rings (not GStreamer).
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -227,6 +227,29 @@ test('serve on tcp stopped before a client came says so, not that the client wen
     expect(child.stderr).toMatch(/0 images served \(stopped before a client came\)/);
   } finally {
     child.proc.kill('SIGKILL');
+  }
+});
+
+test('serve on tcp with --pipeline starts it once its client is there: a client that comes late still gets every frame', async () => {
+  // Started at once, the pipeline would fill this small ring at once, nobody
+  // reading it, and zerosink would give up 500 ms later (exit 3, the late
+  // client given nothing).
+  const name = `sv-late-${randomUUID().slice(0, 8)}`;
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name, '--frames', '5', '--payload-size', '20000',
+    '--sink-property', 'timeout=500', '--pipeline', `videotestsrc ! video/x-raw,format=GRAY16_BE,width=${W},height=${H}`], gstEnv);
+  try {
+    await until('serve to listen', () => /listening on tcp/.exec(serve.stderr));
+    await sleep(3000);
+    const before = fs.readdirSync('/dev/shm').filter((n) => n.includes(name)); // no ring yet, no pipeline
+    const { received } = await client(serve);
+    const messages = await parsed(await received);
+    expect(await serve.exit()).toBe(EXIT.ok);
+    expect(messages.map((m) => [m.height, m.width])).toEqual(images.map(() => [H, W]));
+    expect(serve.stderr).toContain('5 images served');
+    expect(before).toEqual([]);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    serve.proc.kill('SIGKILL');
   }
 });
 

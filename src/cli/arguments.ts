@@ -50,7 +50,7 @@ const ringOptions: Record<string, OptionSpec> = {
 const pipelineOptions: Record<string, OptionSpec> = {
   'plugin-path': {
     type: 'string',
-    describe: 'Directory holding libgstzerobuffer.so (default: an installed plugin, else this package\'s own: see plugin-path; $GST_PLUGIN_PATH comes first)',
+    describe: 'Directory holding libgstzerobuffer.so, or one above it (it must exist; default: an installed plugin, else this package\'s own: see plugin-path; $GST_PLUGIN_PATH comes first)',
   },
   'sink-property': {
     type: 'string', repeatable: true,

@@ -192,6 +192,31 @@ function capsOption(option: string, v: unknown): string | undefined {
   return String(v);
 }
 
+/**
+ * --plugin-path: GST_PLUGIN_PATH for gst-launch, so a directory (or a
+ * ':' list of them), each one there, told now rather than by gst-launch's
+ * 'no element "zerosink"'. One without the plugin file is taken: GStreamer
+ * looks in its subdirectories too (builddir), and an installed plugin
+ * still counts.
+ */
+function pluginPath(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const dirs = String(v).split(path.delimiter).filter((d) => d !== '');
+  if (dirs.length === 0) throw expects('plugin-path', 'a directory', v);
+  for (const dir of dirs) {
+    let problem: string | undefined;
+    try {
+      if (!fs.statSync(dir).isDirectory()) problem = 'is not a directory';
+    } catch (e) {
+      problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(e as Error).message}`;
+    }
+    if (problem !== undefined) {
+      throw new UsageError(`--plugin-path: ${JSON.stringify(dir)} ${problem} (give the directory holding libgstzerobuffer.so; zerobuffer plugin-path prints this package's)`);
+    }
+  }
+  return String(v);
+}
+
 /** A number option's value as typed (its default comes as a number); given once (givenOnce). */
 type Typed = string | number | undefined;
 
@@ -321,7 +346,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
           name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
-          pluginPath: a['plugin-path'] as string | undefined,
+          pluginPath: pluginPath(a['plugin-path']),
           sinkProperties: sinkProperties(a),
         },
       };
@@ -338,7 +363,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
           onError, inPlace: a['in-place'] !== false, frames: count('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
           name: ringName(given, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
-          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: properties,
+          pluginPath: pluginPath(a['plugin-path']), sinkProperties: properties,
         },
       };
     }
@@ -352,7 +377,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
         args: {
           pipeline: a['pipeline'], filterSink: typeof a['filter-sink'] === 'string' ? a['filter-sink'] : 'fakesink', command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
           maxPipelines: count('max-pipelines', a['max-pipelines'])!,
-          pluginPath: a['plugin-path'] as string | undefined, sinkProperties: sinkProperties(a),
+          pluginPath: pluginPath(a['plugin-path']), sinkProperties: sinkProperties(a),
         },
       };
     }
@@ -382,7 +407,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
           name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
-          pluginPath: a['plugin-path'] as string | undefined,
+          pluginPath: pluginPath(a['plugin-path']),
           sinkProperties: sinkProperties(a),
         },
       };

@@ -223,3 +223,29 @@ test('a pipeline rejected for want of zerosink, zerosrc or zerofilter says the p
   }
   expect(failureText(rejected('no element "nosuch"'), context)).not.toContain('zerobuffer plugin');
 });
+
+test('--plugin-path that does not exist, or is not a directory, is a usage error (exit 2) naming it, for every command that takes it; a directory above the plugin is taken (GStreamer looks in subdirectories)', async () => {
+  const missing = '/nonexistent/sv-plugins';
+  const commands = [
+    ['run', '--frames', '5'],
+    ['watch', '--pipeline', SOURCE, '--plugin-path', missing, '--', 'true'],
+    ['filter', SOURCE, '--script', fixture, 'fakesink'],
+    ['serve', 'img', '-', '--pipeline', SOURCE],
+  ];
+  for (const words of commands) {
+    const args = words.includes('--plugin-path') ? words : [...words, '--plugin-path', missing];
+    const child = run(process.execPath, [bin, ...args]);
+    expect(await child.exit(10000)).toBe(EXIT.usage);
+    expect(child.stderr).toContain(`zerobuffer: --plugin-path: "${missing}" does not exist`);
+    expect(child.stderr).not.toMatch(/no element|gst-launch/);
+  }
+  const file = run(process.execPath, [bin, 'run', '--frames', '5', '--plugin-path', fixture]);
+  expect(await file.exit(10000)).toBe(EXIT.usage);
+  expect(file.stderr).toContain(`--plugin-path: "${fixture}" is not a directory`);
+  const list = run(process.execPath, [bin, 'run', '--frames', '5', '--plugin-path', `${repoRoot}:${missing}`]);
+  expect(await list.exit(10000)).toBe(EXIT.usage);
+  expect(list.stderr).toContain(`--plugin-path: "${missing}" does not exist`);
+  const above = run(process.execPath, [bin, 'run', '--frames', '2', '--json', '--name', `sv-pp-${process.pid}`, '--plugin-path', path.join(repoRoot, 'builddir'),
+    'videotestsrc ! video/x-raw,format=GRAY8,width=16,height=16']);
+  expect(await above.exit(30000)).toBe(EXIT.ok);
+});

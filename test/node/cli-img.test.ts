@@ -213,9 +213,9 @@ test('serve into a file that cannot be written says so before it creates the rin
   expect(r.stderr).not.toMatch(/waiting for a writer/);
 });
 
-test('serve on tcp stopped before a client came says so, not that the client went away', async () => {
+test.each([{ extra: [] }, { extra: ['--pipeline', 'videotestsrc ! video/x-raw,format=GRAY16_BE,width=8,height=8'] }])('serve on tcp stopped before a client came says so, not that the client went away ($extra)', async ({ extra }) => {
   const name = ringName('servetcp');
-  const child = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name]);
+  const child = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name, ...extra], gstEnv);
   try {
     const end = Date.now() + 10000;
     while (!child.stderr.includes('listening on tcp')) {

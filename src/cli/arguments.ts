@@ -5,6 +5,7 @@
 import { DEFAULT_MAX_PIPELINES } from '../orchestrator/max-pipelines.js';
 import { DEFAULT_MAX_RESTARTS } from '../runner/restart-budget.js';
 import { addon } from './addon.js';
+import { EXIT, EXIT_TEXTS, type ExitCode } from './exit-codes.js';
 
 export interface OptionSpec {
   type: 'string' | 'number' | 'boolean';
@@ -24,12 +25,27 @@ export interface PositionalSpec {
 export interface CommandSpec {
   /** yargs command string: name and positionals. */
   command: string;
+  /** The usage line of its --help when the command string cannot say it all (watch's command after "--"). */
+  usage?: string;
   describe: string;
   positionals: Record<string, PositionalSpec>;
   options: Record<string, OptionSpec>;
   examples: [string, string][];
   /** Extra help text (before the exit codes). */
   notes?: string;
+  /** The statuses it can end with, as its --help tells them (exits()). */
+  exitCodes: Partial<Record<ExitCode, string>>;
+}
+
+const USAGE = 'usage error (bad option or argument, e.g. an option given twice or an invalid ring name)';
+const USAGE_PLUGIN_PATH = 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --plugin-path that does not exist)';
+
+/** The statuses given, with EXIT_TEXTS' wording unless told otherwise; 1 and 2 (any command's) always. */
+function exits(codes: ExitCode[], own: Partial<Record<ExitCode, string>> = {}): Partial<Record<ExitCode, string>> {
+  const texts: Partial<Record<ExitCode, string>> = {};
+  for (const code of [...new Set([EXIT.ok, EXIT.internal, EXIT.usage, ...codes])].sort((a, b) => a - b))
+    texts[code] = own[code] ?? EXIT_TEXTS[code];
+  return texts;
 }
 
 export const DEMO_PIPELINE =
@@ -98,6 +114,10 @@ export const COMMANDS = {
       ['$0 run "videotestsrc num-buffers=1000 ! video/x-raw,format=RGB" --fast', 'as fast as possible (sync=false)'],
     ],
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
+    exitCodes: exits([EXIT.pipeline, EXIT.ring], {
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
+      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
+    }),
   },
   filter: {
     command: 'filter <source> <sink>',
@@ -133,9 +153,15 @@ export const COMMANDS = {
       ['$0 filter "videotestsrc num-buffers=300 ! video/x-raw,format=RGB" --script ./mask.mjs --output-caps "video/x-raw,format=GRAY8,width=320,height=240" "fakesink" --json', 'RGB in, GRAY8 out'],
     ],
     notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer), the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set) and how many answers went in place (no copy) and by copy. A pipeline that dies with answers due, or stops reading them for 5 s (the answer waiting is dropped and the pipeline gets none again: it fails once it resumes), is told on stderr in one line: its pid, why, the first request dropped (with --json also a {"type":"clientGone"} line). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
+    exitCodes: exits([EXIT.pipeline, EXIT.ring], {
+      [EXIT.ok]: 'success (the stream ended, --frames reached, or stopped with Ctrl-C)',
+      [EXIT.usage]: USAGE_PLUGIN_PATH,
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error, or the script failed under --on-error stop or on every request',
+    }),
   },
   watch: {
     command: 'watch',
+    usage: '$0 watch [options] -- <command> [args..]',
     describe: 'Run a reader command; start the pipeline into every ring it announces with a start-stream line',
     positionals: {},
     options: {
@@ -153,6 +179,12 @@ export const COMMANDS = {
       ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- python3 -u reader.py', 'feed a Python reader (-u: its lines unbuffered)'],
     ],
     notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream, start-duplex: a duplex server asking for "<pipeline> ! zerofilter channel=NAME ! <--filter-sink>"). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything: the pipelines by EOS, the command as Ctrl-C in its terminal would (SIGINT to its process group, whatever the command: a gst-launch with zerosrc then removes its ring; SIGTERM after 5 s, SIGKILL 1 s later). A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
+    exitCodes: exits([EXIT.pipeline, EXIT.command], {
+      [EXIT.ok]: 'success: the command exited 0, or Ctrl-C stopped everything',
+      [EXIT.usage]: USAGE_PLUGIN_PATH,
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (also: the announced ring does not exist, or its name is invalid), or it kept dying (--max-restarts)',
+      [EXIT.command]: 'the command failed (exited non-zero or was killed; no pipeline failed)',
+    }),
   },
   ingest: {
     command: 'ingest <kind> <source>',
@@ -172,6 +204,12 @@ export const COMMANDS = {
       ['$0 ingest img recording.img --name cam0', 'a recorded stream'],
     ],
     notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); timestamp={…} becomes the PTS, counted from the first image\'s. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
+    exitCodes: exits([EXIT.ring, EXIT.stream], {
+      [EXIT.ok]: 'success: the img= stream ended, or Ctrl-C stopped it',
+      [EXIT.usage]: USAGE,
+      [EXIT.ring]: 'ring error (no ring under --name: its reader creates it)',
+      [EXIT.stream]: 'bad img= stream, or its connection or file failed',
+    }),
   },
   serve: {
     command: 'serve <kind> <target>',
@@ -192,6 +230,13 @@ export const COMMANDS = {
       ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
     ],
     notes: 'Frames keep their attributes (key=value); frames from GStreamer have none. GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
+    exitCodes: exits([EXIT.pipeline, EXIT.ring, EXIT.stream], {
+      [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head)',
+      [EXIT.usage]: USAGE_PLUGIN_PATH,
+      [EXIT.pipeline]: 'pipeline failure (--pipeline): gst-launch rejected it, or zerosink reported a permanent error',
+      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
+      [EXIT.stream]: 'its connection or file failed',
+    }),
   },
   inspect: {
     command: 'inspect <name>',
@@ -200,6 +245,7 @@ export const COMMANDS = {
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
     notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). With --json a failure is JSON too ({"name", "error", "code"} on stdout, status 4).`,
+    exitCodes: exits([EXIT.ring], { [EXIT.ok]: 'success', [EXIT.usage]: USAGE, [EXIT.ring]: 'ring error (no such ring, or not a ring of ours)' }),
   },
   cleanup: {
     command: 'cleanup [names..]',
@@ -211,6 +257,11 @@ export const COMMANDS = {
     },
     examples: [['$0 cleanup --dry-run', 'what would be removed']],
     notes: 'A name given is removed as a reader creating it would: also an empty /dev/shm/NAME of yours that no live reader holds, with or without a lock file. Without names, the rings a lock file or semaphores claim; an empty /dev/shm file that nothing claims is listed as unclaimed and kept (it may be another program\'s): name it to remove it. A file under a name that is not a ring, or another user\'s, is refused with the reason (status 4).',
+    exitCodes: exits([EXIT.ring], {
+      [EXIT.ok]: 'success (a name with nothing under it is listed as not found)',
+      [EXIT.usage]: USAGE,
+      [EXIT.ring]: "ring error (a ring that cannot be removed: another user's, or a file under the name that is not a ring)",
+    }),
   },
   'plugin-path': {
     command: 'plugin-path',
@@ -219,6 +270,11 @@ export const COMMANDS = {
     options: {},
     examples: [['export GST_PLUGIN_PATH=$($0 plugin-path)', 'let your own gst-launch-1.0 lines find zerosink and zerosrc']],
     notes: 'The checkout\'s build (builddir/gst-plugin), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: install it with meson).',
+    exitCodes: exits([], {
+      [EXIT.ok]: 'success: the directory is printed',
+      [EXIT.usage]: 'usage error (an argument or an option it does not take)',
+      [EXIT.internal]: 'no plugin found (not built, and no prebuilt one for this platform), or an unexpected error',
+    }),
   },
 } as const satisfies Record<string, CommandSpec>;
 

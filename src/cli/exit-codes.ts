@@ -1,5 +1,5 @@
 // Exit statuses of the zerobuffer command, one per kind of failure, so
-// scripts can tell them apart. --help prints this table.
+// scripts can tell them apart. --help prints them (exitCodesHelp).
 export const EXIT = {
   /** Done: the stream ended, the limit was reached, or the user stopped it. */
   ok: 0,
@@ -26,15 +26,38 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-export const EXIT_CODES_HELP = [
-  'Exit status:',
-  `  ${EXIT.ok}  success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head)`,
-  `  ${EXIT.internal}  unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)`,
-  `  ${EXIT.usage}  usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --snapshot file that cannot be written)`,
-  `  ${EXIT.pipeline}  pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large`,
-  '     for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts),',
-  '     or (filter) the script failed under --on-error stop or on every request',
-  `  ${EXIT.ring}  ring error (cannot create, find or remove a ring)`,
-  `  ${EXIT.command}  watch: the watched command failed (exited non-zero or was killed; no pipeline failed)`,
-  `  ${EXIT.stream}  ingest / serve: bad img= stream, or its connection or file failed`,
-].join('\n');
+/** What each status means, one item each (a command's own wording may replace one: CommandSpec.exitCodes). */
+export const EXIT_TEXTS: Record<ExitCode, string> = {
+  [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head)',
+  [EXIT.internal]: 'unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
+  [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written)',
+  [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), or (filter) the script failed under --on-error stop or on every request',
+  [EXIT.ring]: 'ring error (cannot create, find or remove a ring)',
+  [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',
+  [EXIT.stream]: 'ingest / serve: bad img= stream, or its connection or file failed',
+};
+
+/**
+ * The "Exit status:" table of --help: the statuses given (every one by
+ * default), each wrapped to width with its continuation lines indented
+ * under its text, so that yargs, wrapping at the same width, leaves it be.
+ */
+export function exitCodesHelp(width: number, texts: Partial<Record<ExitCode, string>> = EXIT_TEXTS): string {
+  const lines = ['Exit status:'];
+  for (const [code, text] of Object.entries(texts)) {
+    const indent = ' '.repeat(`  ${code}  `.length);
+    let line = `  ${code} `;
+    let words = 0; // on this line
+    for (const word of text.split(' ')) {
+      if (words > 0 && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = indent.slice(0, -1);
+        words = 0;
+      }
+      line += ` ${word}`;
+      words++;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}

@@ -10,7 +10,7 @@ import { packageRoot } from '../runner/plugin-path.js';
 import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from './arguments.js';
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
-import { EXIT_CODES_HELP } from './exit-codes.js';
+import { exitCodesHelp } from './exit-codes.js';
 import { parseCaps } from '../caps.js';
 
 export interface RunArgs {
@@ -129,9 +129,13 @@ function addCommand(y: Argv, spec: CommandSpec, numbersAsText: boolean): Argv {
         array: os.repeatable, nargs: os.repeatable === true ? 1 : undefined, requiresArg: os.type !== 'boolean',
       });
     for (const [cmd, text] of spec.examples) b.example(cmd, text);
-    return b.epilog([spec.notes, EXIT_CODES_HELP].filter(Boolean).join('\n\n'));
+    if (spec.usage !== undefined) b.usage(`${spec.usage}\n\n${spec.describe}`);
+    return b.epilog([spec.notes, exitCodesHelp(helpWidth(), spec.exitCodes)].filter(Boolean).join('\n\n'));
   });
 }
+
+/** The width --help wraps to (the exit status tables are wrapped to it beforehand). */
+const helpWidth = (): number => Math.min(100, process.stdout.columns || 100);
 
 function parser(numbersAsText: boolean): Argv {
   let y = yargs()
@@ -143,10 +147,10 @@ function parser(numbersAsText: boolean): Argv {
     .strict()
     .help()
     .version(VERSION)
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .exitProcess(false)
     .updateStrings({ 'Not enough arguments following: %s': '--%s needs a value' })
-    .epilog(EXIT_CODES_HELP);
+    .epilog(exitCodesHelp(helpWidth()));
   for (const spec of Object.values(COMMANDS)) y = addCommand(y, spec, numbersAsText);
   return y;
 }

@@ -24,8 +24,23 @@ test.each(['run', 'filter', 'watch', 'ingest', 'serve', 'inspect', 'cleanup', 'p
   expect(r.kind).toBe('help');
   const text = r.kind === 'help' ? r.text : '';
   for (const o of Object.keys(COMMANDS[cmd as keyof typeof COMMANDS].options)) expect(text).toContain(`--${o}`);
-  expect(text).toContain('Exit status:');
-  expect(text).toContain(`${EXIT.pipeline}  pipeline failure`);
+  // its own statuses only, one item each, continuation lines indented under the text
+  const table = text.slice(text.indexOf('Exit status:')).split('\n').slice(1);
+  const own = Object.keys(COMMANDS[cmd as keyof typeof COMMANDS].exitCodes).map(Number);
+  expect(table.filter((l) => /^ {2}\d {2}\S/.test(l)).map((l) => Number(l.trim()[0]))).toEqual(own);
+  for (const line of table) expect(line).toMatch(/^ {2}\d {2}\S| {5}\S/);
+  expect(own).toEqual(expect.arrayContaining([EXIT.ok, EXIT.internal, EXIT.usage]));
+  expect(own.includes(EXIT.pipeline)).toBe(!['ingest', 'inspect', 'cleanup', 'plugin-path'].includes(cmd));
+  expect(own.includes(EXIT.command)).toBe(cmd === 'watch');
+  expect(own.includes(EXIT.stream)).toBe(cmd === 'ingest' || cmd === 'serve');
+});
+
+test('--help names every exit status; watch --help shows its command after "--"', async () => {
+  const r = await parseArgs(['--help']);
+  const text = r.kind === 'help' ? r.text : '';
+  for (const code of Object.values(EXIT)) expect(text).toMatch(new RegExp(`^ {2}${code} {2}\\S`, 'm'));
+  const watch = await parseArgs(['watch', '--help']);
+  expect(watch.kind === 'help' ? watch.text : '').toMatch(/^zerobuffer watch \[options\] -- <command> \[args\.\.\]\n\nRun a reader command/);
 });
 
 test('--version prints the package.json version, alone or after a command', async () => {

@@ -176,7 +176,7 @@ export const COMMANDS = {
       ...pipelineOptions,
     },
     examples: [
-      ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- python3 -u reader.py', 'feed a Python reader (-u: its lines unbuffered)'],
+      ['$0 watch --pipeline "videotestsrc ! video/x-raw,format=RGB,width=320,height=240" -- node reader.mjs', 'feed a reader that announces its ring (README: zerobuffer watch)'],
     ],
     notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream, start-duplex: a duplex server asking for "<pipeline> ! zerofilter channel=NAME ! <--filter-sink>"). Ignored protocol lines are reported on stderr (a start-stream whose ring name is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything: the pipelines by EOS, the command as Ctrl-C in its terminal would (SIGINT to its process group, whatever the command: a gst-launch with zerosrc then removes its ring; SIGTERM after 5 s, SIGKILL 1 s later). A pipeline that fails for good (a permanent zerosink error, or out of restarts) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
     exitCodes: exits([EXIT.pipeline, EXIT.command], {

@@ -375,7 +375,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
       const rest = ((a['--'] as unknown[] | undefined) ?? []).map(String);
       if (typeof a['pipeline'] !== 'string' || a['pipeline'].trim() === '')
         throw new UsageError('watch needs --pipeline "<source pipeline>"');
-      if (rest.length === 0) throw new UsageError('watch needs the reader command after "--", e.g. -- python3 -u reader.py');
+      if (rest.length === 0) throw new UsageError('watch needs the reader command after "--", e.g. -- node reader.mjs');
       return {
         kind: 'watch',
         args: {

@@ -760,10 +760,15 @@ static void test_lone_marker_timeout_message(void) {
     CHECK_RC(zb_reader_next(r, &f, 1000), 0);
     CHECK_RC(zb_frame_release(&f), 0);
     CHECK_RC(zb_writer_write(w, buf, 900, 300), ZB_ETIMEDOUT);
-    CHECK_MSG("a frame of 900 bytes (916 with its header) fits neither at "
-              "216 of the 1024-byte ring");
+    CHECK_MSG("the frame needs 916): a frame of 900 bytes (916 with its "
+              "header) fits neither at 216 of the 1024-byte ring");
     CHECK_MSG("808 + 916 bytes > 1024");
     CHECK_MSG("half the ring (512 bytes)");
+    /* a later, smaller frame that times out behind that marker (316 bytes
+     * needed, 216 free at 0) is told the marker is an earlier frame's */
+    CHECK_RC(zb_writer_write(w, buf, 300, 100), ZB_ETIMEDOUT);
+    CHECK_MSG("the frame needs 316): an earlier frame of 900 bytes (916 "
+              "with its header)");
     /* the write after it, once the reader stepped over the marker */
     CHECK_RC(zb_reader_next(r, &f, 300), ZB_ETIMEDOUT);
     CHECK_RC(zb_writer_write(w, buf, 900, 1000), 0);

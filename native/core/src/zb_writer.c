@@ -801,7 +801,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
   uint64_t deadline, now, start_wake, wake, avail = 0, needed = 0;
-  bool held = false, blocked = false;
+  bool held = false, blocked = false, earlier_lone;
   int rc;
 
   if (w == NULL || res == NULL)
@@ -818,6 +818,9 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     return zb__fail(ZB_ESTATE, "writer of ring \"%s\" is closed", w->name);
   }
   w->refs++; /* this call's; the reservation keeps it */
+  /* a marker an earlier call left alone: its timeout is told as that
+   * frame's, not this one's */
+  earlier_lone = w->lone_wrap_tail > 0;
   start_wake = w->wake_handled;
   atomic_fetch_add(&w->waiters, 1);
   for (;;) {
@@ -853,8 +856,8 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
        * in one step (tail + frame > ring): the marker went out alone. */
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms (%llu bytes free, "
-                    "the frame needs %llu): a frame of %llu bytes (%llu with "
-                    "its header) fits neither at %llu of the %llu-byte ring "
+                    "the frame needs %llu): %s frame of %llu bytes (%llu "
+                    "with its header) fits neither at %llu of the %llu-byte ring "
                     "(%llu bytes to the end) nor at 0 behind a wrap marker "
                     "(%llu + %llu bytes > %llu), so the marker went out "
                     "alone and the reader has not stepped over it: a reader "
@@ -864,6 +867,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "half the ring (%llu bytes)",
                     w->name, timeout_ms, (unsigned long long)avail,
                     (unsigned long long)needed,
+                    earlier_lone ? "an earlier" : "a",
                     (unsigned long long)w->lone_wrap_size,
                     (unsigned long long)zb__frame_total(w->lone_wrap_size),
                     (unsigned long long)w->lone_wrap_at,

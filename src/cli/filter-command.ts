@@ -203,7 +203,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     return EXIT.pipeline;
   }
   if (exit.error instanceof PipelineError && !exit.stopped) {
-    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts })}`);
+    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);
     return EXIT.pipeline;
   }
   // --on-error pass keeps a stream going past a failing frame; a script that failed on every one filtered nothing

@@ -34,15 +34,17 @@ export interface FailureContext {
   outOfRestarts: boolean;
   /** Restarts made before the last failure. */
   restarts: number;
+  /** --plugin-path as given, if it was. */
+  pluginPath?: string;
 }
 
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
-export function failureText(error: PipelineError, { ring, outOfRestarts, restarts }: FailureContext): string {
+export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
   if (outOfRestarts)
     return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;
-  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}${pluginMissing(error)}`;
+  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}${pluginMissing(error, pluginPath)}`;
   if (error.code === 'ENOENT' && error.element !== undefined)
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${error.message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${error.message}`;
@@ -50,9 +52,11 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
 }
 
 /** A rejection for want of our own elements: where the plugin comes from, not the user's pipeline, is at fault. */
-export function pluginMissing(error: PipelineError): string {
+export function pluginMissing(error: PipelineError, pluginPath?: string): string {
   const element = /no element "(zerosink|zerosrc|zerofilter)"/.exec(error.message)?.[1];
-  return element === undefined ? ''
-    : `\nGStreamer did not find the zerobuffer plugin (${element}): give its directory with --plugin-path DIR, or install it ` +
-      '(zerobuffer plugin-path prints the one this package carries; where there is none, meson install: README, "Installing").';
+  if (element === undefined) return '';
+  const where = pluginPath === undefined ? 'give its directory with --plugin-path DIR'
+    : `--plugin-path ${pluginPath} holds no libgstzerobuffer.so (nor its subdirectories): give the directory that does`;
+  return `\nGStreamer did not find the zerobuffer plugin (${element}): ${where}, or install it ` +
+    '(zerobuffer plugin-path prints the one this package carries; where there is none, meson install: README, "Installing").';
 }

@@ -219,7 +219,11 @@ test('a pipeline rejected for want of zerosink, zerosrc or zerofilter says the p
   for (const element of ['zerosink', 'zerosrc', 'zerofilter']) {
     const text = failureText(rejected(`no element "${element}"`), context);
     expect(text).toContain(`GStreamer did not find the zerobuffer plugin (${element})`);
-    expect(text).toContain('--plugin-path');
+    expect(text).toContain('give its directory with --plugin-path DIR');
+    // one given that holds none is named, not asked for again
+    const given = failureText(rejected(`no element "${element}"`), { ...context, pluginPath: '/opt/empty' });
+    expect(given).toContain('--plugin-path /opt/empty holds no libgstzerobuffer.so');
+    expect(given).not.toContain('--plugin-path DIR');
   }
   expect(failureText(rejected('no element "nosuch"'), context)).not.toContain('zerobuffer plugin');
 });

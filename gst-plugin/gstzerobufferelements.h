@@ -86,8 +86,10 @@ gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
 
 /* Errors a supervisor can classify without reading the text.
  *
- * Every error (and warning) zerosink and zerosrc post names the kind of
- * failure by the core's error name (zb_err_name: "EMSGSIZE", "ENOENT", ...)
+ * Every error zerosink, zerosrc and zerofilter post (but zerofilter's
+ * plain "No caps before the first buffer") and every warning posted
+ * through zerobuffer_post_message (not the plain GST_ELEMENT_WARNINGs of
+ * on-reader-lost=wait, upstream's buffers, the server's output) names the kind of failure by the core's error name (zb_err_name: "EMSGSIZE", "ENOENT", ...)
  * and says whether it is permanent (the same pipeline against the same ring
  * fails the same way again: do not restart) or transient (a restart can
  * succeed: the reader came back, the ring drained, a new writer came). The

@@ -559,6 +559,42 @@ static void test_next_writer_completes_torn_publish(void) {
   pair_close(&p);
 }
 
+/* After small tails the counts are further apart than the entries (our
+ * writer counts each tail, our reader skips it), so walking as many
+ * entries as the counts say from the reader's position goes past the
+ * writer's into stale bytes. A next writer must not take what it finds
+ * there for a dead writer's publish to complete: here the stale header at
+ * 116 (zeros: a marker) led the walk back to 0, and the 100-byte frame
+ * ended at write_pos, so it counted it again and posted. */
+static void test_next_writer_after_small_tails(void) {
+  static uint8_t zeros[1000]; /* the stale bytes a walk finds: a marker */
+  pair p;
+  zb_health h;
+  zb_frame f;
+  uint64_t i;
+  if (pair_open(&p, "tornstale", 1024, NULL) == 0) {
+    for (i = 1; i <= 2; i++) { /* [0, 1016), then its tail and [0, 1016) */
+      CHECK_RC(zb_writer_write(p.w, zeros, 1000, 0), 0);
+      CHECK_RC(zb_reader_next(p.r, &f, 1000), 0);
+      CHECK_EQ_U64(f.sequence, i);
+      CHECK_RC(zb_frame_release(&f), 0);
+    }
+    CHECK_RC(zb_writer_write(p.w, zeros, 100, 0), 0); /* tail, [0, 116) */
+    zb_writer_destroy(p.w);
+    p.w = NULL;
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.written_count, 5);
+    CHECK_EQ_U64(h.read_count, 2);
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), 0);
+    CHECK_EQ_U64(f.size, 100);
+    CHECK_EQ_U64(f.sequence, 3);
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), ZB_EAGAIN);
+  }
+  pair_close(&p);
+}
+
 /* The dead writer replaced before the reader's liveness probe, after the
  * reader took its uncounted frame: read_count stays one ahead of
  * written_count (no death is reported, so nothing puts it right), and a
@@ -1004,6 +1040,40 @@ static void test_health_backlog(void) {
       CHECK_RC(zb_frame_release(&all[i]), 0);
   }
   pair_close(&p);
+  /* the same after small tails moved the counts apart: our writer counts
+   * the 8-byte tail a 1000-byte frame leaves when the next frame wraps
+   * past it, our reader skips it uncounted, so n 1000-byte frames and the
+   * 240-byte ones after them leave them n apart. 5 apart, more than the 4
+   * frames in use, reads by the counts alone as none read: the reader's
+   * own snapshot knows it holds them; with 2 apart, fewer than the
+   * entries, a writer's snapshot (the counts) sees them all read too */
+  for (int k = 0; k < 2; k++) {
+    const int n = k == 0 ? 5 : 2;
+    zb_frame all[4];
+    static uint8_t big[1000];
+    if (pair_open(&p, "backlogdrift", 1024, NULL) != 0)
+      break;
+    for (i = 0; i < n; i++) {
+      CHECK_RC(zb_writer_write(p.w, big, 1000, 0), 0);
+      CHECK_RC(zb_reader_next(p.r, &all[0], 0), 0);
+      CHECK_RC(zb_frame_release(&all[0]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+      CHECK_RC(zb_writer_write(p.w, big, 240, 0), 0);
+      CHECK_RC(zb_reader_next(p.r, &all[i], 0), 0);
+    }
+    CHECK_RC(zb_reader_health(p.r, &h), 0);
+    CHECK_EQ_U64(h.written_count - h.read_count, (uint64_t)n);
+    CHECK_EQ_U64(h.payload_free_bytes, 0);
+    CHECK_EQ_U64(h.frames_held, 4);
+    CHECK_EQ_U64(h.frames_unread, 0);
+    CHECK_RC(zb_writer_health(p.w, &h), 0);
+    CHECK_EQ_U64(h.frames_held, n < 4 ? 4 : 0);
+    CHECK_EQ_U64(h.frames_unread, n < 4 ? 0 : 4);
+    for (i = 0; i < 4; i++)
+      CHECK_RC(zb_frame_release(&all[i]), 0);
+    pair_close(&p);
+  }
 }
 
 /* ------------------------------------------------------------------ holds */
@@ -1302,6 +1372,7 @@ int main(void) {
   RUN(test_wrap_early);
   RUN(test_writer_died_mid_publish);
   RUN(test_next_writer_completes_torn_publish);
+  RUN(test_next_writer_after_small_tails);
   RUN(test_count_deficit_put_right_at_end);
   RUN(test_free_excess_put_right_at_end);
   RUN(test_write_pos_checked_at_connect);

@@ -39,7 +39,7 @@ int zb_health_read(const char *name, zb_health *health) {
     return zb__segment_unready(name, &names);
   if (rc < 0)
     return rc;
-  rc = zb__segment_health(&seg, name, health);
+  rc = zb__segment_health(&seg, name, health, -1);
   zb__segment_close(&seg);
   return rc;
 }

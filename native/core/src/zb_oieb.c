@@ -150,13 +150,17 @@ static int64_t walk_used(const zb_segment *seg, const zb_health *h,
 /* The reader's backlog: of the frames in use (from the oldest byte not
  * given back to write_pos), those before read_pos it has read and not
  * given back, the others are unread. By position, not by the counts: they
- * drift one apart per small tail our writer or the Python writer counts
- * and a reader skips uncounted (ours), docs/PROTOCOL.md §3. Only a full
- * ring with read_pos at its oldest byte is either all read or all unread;
- * there the counts decide when they can (equal: all read; as many unread
- * as entries or more: none read). A diagnostic, never trusted for more:
- * left 0 when the walk does not add up. */
-static void count_backlog(const zb_segment *seg, zb_health *h) {
+ * drift apart by one per small tail our writer or the Python writer counts
+ * and a reader skips uncounted (ours), for the reader's life, across
+ * writers: docs/PROTOCOL.md §3. Only a full ring with read_pos at its
+ * oldest byte is either all read or all unread; there the reader's own
+ * snapshot knows (reader_held >= 0: it holds bytes or none), others go by
+ * the counts: fewer apart than the entries in use can only be all read
+ * (none read puts them at least that far apart), else taken for none read
+ * (wrong only once the drift reached the entries in use: a diagnostic).
+ * Never trusted for more: left 0 when the walk does not add up. */
+static void count_backlog(const zb_segment *seg, zb_health *h,
+                          int64_t reader_held) {
   const uint64_t ring = seg->payload_size, used = h->payload_used_bytes;
   uint64_t unread = h->written_count - h->read_count, held = 0, waiting = 0;
   uint64_t read_bytes;
@@ -166,9 +170,11 @@ static void count_backlog(const zb_segment *seg, zb_health *h) {
   /* how far read_pos is past the oldest byte (P and 0 are one place) */
   read_bytes = (h->read_pos % ring + ring - (h->write_pos + ring - used) % ring) % ring;
   if (read_bytes == 0 && used == ring && used > 0) {
-    if (h->written_count == h->read_count)
+    if (reader_held >= 0 ? reader_held > 0
+                         : h->written_count >= h->read_count &&
+                               unread < (uint64_t)entries)
       read_bytes = used;
-    else if (h->written_count < h->read_count || unread < (uint64_t)entries)
+    else if (reader_held < 0 && h->written_count < h->read_count)
       return;
   }
   if (read_bytes > used ||
@@ -221,7 +227,7 @@ static int check_unread(const zb_segment *seg, const char *name) {
 }
 
 int zb__segment_health(const zb_segment *seg, const char *name,
-                       zb_health *h) {
+                       zb_health *h, int64_t reader_held) {
   zb_oieb *oieb = seg->oieb;
   uint64_t start;
   int rc;
@@ -249,7 +255,7 @@ int zb__segment_health(const zb_segment *seg, const char *name,
   h->payload_used_bytes = h->payload_size - h->payload_free_bytes;
   h->utilisation_percent =
       100.0 * (double)h->payload_used_bytes / (double)h->payload_size;
-  count_backlog(seg, h);
+  count_backlog(seg, h, reader_held);
   h->band = zb_band_of(h->utilisation_percent);
   h->writer_alive = zb__process_probe(h->writer_pid, &start);
   h->reader_alive = zb__process_probe(h->reader_pid, &start);

@@ -106,7 +106,9 @@ int zb__segment_metadata_quiet(const zb_segment *seg, const uint8_t **data,
 #define ZB__METADATA_NEEDED_NOTE "{\"zerobuffer\":{\"metadata_needed\":%llu}}"
 int zb__metadata_needed(const uint8_t *metadata, uint64_t size);
 
+/* reader_held: the bytes the reader holds (read, not given back) when the
+ * reader itself asks, which settles a full ring's backlog; -1 otherwise. */
 int zb__segment_health(const zb_segment *seg, const char *name,
-                       zb_health *health);
+                       zb_health *health, int64_t reader_held);
 
 #endif /* ZB_OIEB_H */

@@ -462,7 +462,7 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
    * (ThreadSanitizer's report; test_threads.c). Releases poison under
    * this lock. */
   pthread_mutex_lock(&r->pending_lock);
-  rc = zb__segment_health(&r->seg, r->name, health);
+  rc = zb__segment_health(&r->seg, r->name, health, (int64_t)r->unreturned);
   pthread_mutex_unlock(&r->pending_lock);
   return rc;
 }

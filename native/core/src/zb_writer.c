@@ -334,18 +334,20 @@ static int ring_taken(zb_writer *w) {
 
 /* Where the entries at `pos` end after `n` of them, as the writer counted
  * them (a 1..15-byte tail is one, as our writer counts it: write_wrap);
- * UINT64_MAX
- * when the ring does not hold such entries. *frames counts the frames
- * among them (the rest are wrap markers). */
+ * UINT64_MAX when the ring does not hold such entries, or when they would
+ * go past `stop` (the writer's position: beyond it lie stale bytes, which
+ * the counts reach when they are further apart than the entries, as our
+ * reader leaves them: it skips the small tails our writer counts). *frames
+ * counts the frames among them (the rest are wrap markers). */
 static uint64_t walk_entries(const zb_writer *w, uint64_t pos, uint64_t n,
-                             uint64_t *frames) {
+                             uint64_t stop, uint64_t *frames) {
   const uint64_t ring = w->seg.payload_size;
   zb_frame_header h;
   *frames = 0;
   if (n > ring / ZB_FRAME_HEADER_SIZE + 1)
     return UINT64_MAX;
   while (n > 0) {
-    if (pos > ring)
+    if (pos > ring || pos % ring == stop) /* (pos never starts there) */
       return UINT64_MAX;
     if (ring - pos < ZB_FRAME_HEADER_SIZE) {
       n -= pos != ring; /* an exact end is no entry */
@@ -389,11 +391,11 @@ static void complete_torn_publish(zb_writer *w) {
       continue; /* the reader moved: look again */
     if (read_pos % ring == write_pos)
       return;
-    end = walk_entries(w, read_pos, written - read, &frames);
+    end = walk_entries(w, read_pos, written - read, write_pos, &frames);
     if (end == UINT64_MAX || end % ring == write_pos)
       return;
     for (n = 1; n <= 2; n++) { /* a frame, or a wrap marker and a frame */
-      ghost = walk_entries(w, end, n, &frames);
+      ghost = walk_entries(w, end, n, write_pos, &frames);
       if (ghost != UINT64_MAX && ghost % ring == write_pos) {
         if (zb__cas(&oieb->payload_written_count, &written, written + n) &&
             frames > 0)
@@ -583,7 +585,7 @@ int zb_writer_health(zb_writer *w, zb_health *health) {
    * it reads can only grow: what it walks is what no thread of ours writes
    * (ThreadSanitizer's report; test_threads.c). */
   pthread_mutex_lock(&w->lock);
-  rc = zb__segment_health(&w->seg, w->name, health);
+  rc = zb__segment_health(&w->seg, w->name, health, -1);
   pthread_mutex_unlock(&w->lock);
   return rc;
 }

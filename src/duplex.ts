@@ -336,12 +336,6 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   }
 
   /**
-   * Whether the client being served declares in-place answers in its request
-   * ring's metadata (written before it creates the response ring: zerofilter
-   * and our client do). Read for each client, through the core; a
-   * declaration it cannot read, or of a version it does not know, is none.
-   */
-  /**
    * The response ring's metadata, for a metadata block of `room` bytes (8 of them the length). The
    * client reads the caps of the responses from here (a peer client ignores it). Without outputCaps
    * none is needed: each response has its request's caps, which may change mid-stream (the request
@@ -365,6 +359,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     return encode(caps);
   }
 
+  /**
+   * Whether the client being served declares in-place answers in its request
+   * ring's metadata (written before it creates the response ring: zerofilter
+   * and our client do). Read for each client, through the core; a
+   * declaration it cannot read, or of a version it does not know, is none.
+   */
   #clientTakesInPlace(): boolean {
     const bytes = this.#requests.metadata?.bytes;
     if (bytes === undefined) return false;

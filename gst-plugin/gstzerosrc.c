@@ -184,10 +184,14 @@ struct _GstZeroSrc
 #define ZEROSRC_TS_SLACK (15 * GST_MSECOND)
 /* How much further a DISCONT frame may lead its commit than the frame
  * before it did before zerosrc takes it for a seek forward (a new time
- * base) rather than a writer ahead of its clock keeping its spacing; a
- * frame without DISCONT, this plus its duration (a leap: a bad
- * timestamp). */
+ * base) rather than a writer ahead of its clock keeping its spacing. */
 #define ZEROSRC_TS_JUMP (1 * GST_SECOND)
+/* The same for a frame without DISCONT, plus its duration: a leap so
+ * large that it is a bad timestamp (a PTS of 2^62 ns), not a gap a user
+ * wants a synchronised sink to wait out. Far above ZEROSRC_TS_JUMP: a
+ * writer ahead of its clock (sync=false, a file) keeps its real holes
+ * (a recording's gaps, a sparse stream's silences) up to this. */
+#define ZEROSRC_TS_LEAP (3600 * GST_SECOND)
 
 enum
 {
@@ -581,32 +585,32 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
-/* A frame without DISCONT whose decode time leaps ahead of the writer's
- * timeline: one that leads its commit by more than ZEROSRC_TS_JUMP plus
- * its duration (the header's, else the caps') more than the frame before
- * did, or the first frame after such a leap that goes back more than
- * ZEROSRC_TS_JUMP before it (the leap was a lone bad timestamp), unanchors
- * the time base, as a DISCONT frame that jumps does: it is stamped at its
- * commit. A writer ahead of its clock (not synchronised, a ring filling)
- * gains at most a frame's duration per frame, and a live writer's gaps
- * come with as late commits, so neither is moved. Warns once a writer.
- * TRUE when the frame leapt ahead. */
+/* A frame without DISCONT whose decode time leaps absurdly far ahead of
+ * the writer's timeline: one that leads its commit by more than
+ * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's, else the
+ * caps') more than the frame before did, or the first frame after such a
+ * leap that goes back more than ZEROSRC_TS_LEAP before it (the leap was a
+ * lone bad timestamp), unanchors the time base, as a DISCONT frame that
+ * jumps does: it is stamped at its commit. Smaller gaps keep the writer's
+ * timeline: a writer ahead of its clock (not synchronised, a file) has
+ * real holes, and a live writer's gaps come with as late commits. Warns
+ * once a writer. TRUE when the frame leapt ahead. */
 static gboolean
 gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
     GstClockTimeDiff decode, GstClockTimeDiff committed, const gchar * ring)
 {
   GstClockTimeDiff at = decode + self->ts_offset;
   GstClockTimeDiff gain = at - committed - self->ts_lead;
-  gboolean back = self->ts_leapt && at < self->ts_last - ZEROSRC_TS_JUMP;
+  gboolean back = self->ts_leapt && at < self->ts_last - ZEROSRC_TS_LEAP;
   gboolean ahead = FALSE;
 
-  if (gain > ZEROSRC_TS_JUMP) {
+  if (gain > ZEROSRC_TS_LEAP) {
     GstClockTime step = ext->duration != ZB_EXT_NONE &&
         ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
         gst_zero_src_caps_duration (self, ext->size);
 
     ahead = !GST_CLOCK_TIME_IS_VALID (step) ||
-        gain - (GstClockTimeDiff) step > ZEROSRC_TS_JUMP;
+        gain - (GstClockTimeDiff) step > ZEROSRC_TS_LEAP;
   }
   if (!ahead && !back)
     return FALSE;
@@ -642,10 +646,11 @@ gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
  * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
- * for ever. Frames are committed in decode order, hence the DTS. A frame
- * that leads its commit by over ZEROSRC_TS_JUMP (plus its duration) more
- * than the frame before did starts a new time base, DISCONT or not: else a
- * synchronised sink waits out the leap (a PTS of 2^62 ns: 146 years). */
+ * for ever. Frames are committed in decode order, hence the DTS. A DISCONT
+ * frame that leads its commit by over ZEROSRC_TS_JUMP more than the frame
+ * before did starts a new time base, and so does one without DISCONT by
+ * over ZEROSRC_TS_LEAP (plus its duration): else a synchronised sink waits
+ * out the leap (a PTS of 2^62 ns: 146 years). */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, const gchar * ring)

@@ -4154,6 +4154,51 @@ GST_START_TEST (test_pts_leap_without_discont)
 
 GST_END_TEST;
 
+/* A writer ahead of its clock (sync=false: its frames committed at once)
+ * whose timeline has a real hole without DISCONT: 0, 33, 66 ms, then
+ * 5.000, 5.033, 5.066 s (a recording's gap, a sparse stream). zerosrc
+ * keeps the writer's timeline, the 4.934 s gap too, without a warning:
+ * only a leap of over an hour is taken for a bad timestamp. The gap was
+ * collapsed to 1 ns, with a warning, when any leap of over a second plus
+ * the frame's duration was. */
+GST_START_TEST (test_pts_gap_without_discont_kept)
+{
+  const gint64 pts_ms[] = { 0, 33, 66, 5000, 5033, 5066 };
+  gchar *name = ring_name ("fhgap");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts[6], dts;
+  GstMessage *msg;
+  GstBus *bus;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (pts_ms); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    GST_BUFFER_PTS (buffer) = pts_ms[i] * GST_MSECOND;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < G_N_ELEMENTS (pts_ms); i++)
+    next_times (appsink, &pts[i], &dts);
+  for (i = 1; i < G_N_ELEMENTS (pts_ms); i++)
+    fail_unless_equals_int64 (pts[i] - pts[i - 1],
+        (pts_ms[i] - pts_ms[i - 1]) * GST_MSECOND);
+  bus = gst_element_get_bus (reader_pipe);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg == NULL, "a warning of the gap");
+  gst_object_unref (bus);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A flush with reset-time sent to the reader's pipeline (an application
  * dropping what it holds): its running time starts again at 0, and so do
  * the frames' stamps (they went on from a second on, ahead of it by all
@@ -5353,6 +5398,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
   tcase_add_test (tc, test_pts_leap_without_discont);
+  tcase_add_test (tc, test_pts_gap_without_discont_kept);
   tcase_add_test (tc, test_flush_resets_time_base);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);

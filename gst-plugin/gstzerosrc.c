@@ -149,7 +149,8 @@ struct _GstZeroSrc
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
-  gboolean ts_keep_offset;      /* re-anchored after a pause, same writer */
+  gboolean ts_keep_offset;      /* the next anchor is after a pause, same
+                                 * writer: keeps its spacing (once) */
   guint64 drop_from_ns;         /* after a pause: raw frames committed from */
   guint64 drop_until_ns;        /* ...until then (CLOCK_MONOTONIC) are
                                  * dropped; 0 once a frame is kept */
@@ -685,9 +686,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
 
       /* the same writer's encoded frames that waited through a pause: at
        * its spacing to the frames pushed before, not bunched just after
-       * the last of them */
+       * the last of them; only for that anchor, as a later one (a jump,
+       * a leap) is a new time base the old offset would undo */
       self->ts_offset = self->ts_keep_offset ? MAX (offset, self->ts_offset) :
           offset;
+      self->ts_keep_offset = FALSE;
       self->ts_anchored = TRUE;
       GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " committed at "
           "running time %" GST_STIME_FORMAT ": offset %" GST_STIME_FORMAT,

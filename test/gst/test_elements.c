@@ -4199,6 +4199,57 @@ GST_START_TEST (test_pts_gap_without_discont_kept)
 
 GST_END_TEST;
 
+/* An encoded stream through a reader pause (its frames that waited kept
+ * at the writer's spacing to those pushed before), then a frame 2^62 ns
+ * ahead without DISCONT, then the writer's timeline again: the leap is
+ * stamped at its commit and the frames after it follow, as without the
+ * pause. The post-pause anchor's offset used to be kept for every later
+ * anchor, so the leap's was undone and every frame after it came
+ * 2^62 ns (146 years) on. */
+GST_START_TEST (test_pts_leap_after_pause)
+{
+  gchar *name = ring_name ("fhleappause");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 last, p, d;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      "video/x-h264, stream-format=(string)byte-stream, "
+      "alignment=(string)au", &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 8; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    if (i == 2)
+      set_state (reader_pipe, GST_STATE_PAUSED);
+    if (i == 4) {
+      /* frames 2 and 3 waited through the pause */
+      g_usleep (300 * G_TIME_SPAN_MILLISECOND);
+      set_state (reader_pipe, GST_STATE_PLAYING);
+    }
+    if (i == 6)
+      GST_BUFFER_PTS (buffer) = G_GUINT64_CONSTANT (4611686018427387000);
+    g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  next_times (appsink, &last, &d);
+  for (i = 1; i < 8; i++) {
+    next_times (appsink, &p, &d);
+    fail_unless (p > last && p - last < 2 * GST_SECOND, "frame %u: PTS %"
+        G_GINT64_FORMAT " ms after the one before", i, (p - last) /
+        GST_MSECOND);
+    last = p;
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A flush with reset-time sent to the reader's pipeline (an application
  * dropping what it holds): its running time starts again at 0, and so do
  * the frames' stamps (they went on from a second on, ahead of it by all
@@ -5399,6 +5450,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
   tcase_add_test (tc, test_pts_leap_without_discont);
   tcase_add_test (tc, test_pts_gap_without_discont_kept);
+  tcase_add_test (tc, test_pts_leap_after_pause);
   tcase_add_test (tc, test_flush_resets_time_base);
   tcase_add_test (tc, test_durations_and_flags);
   tcase_add_test (tc, test_frame_header_on_the_wire);

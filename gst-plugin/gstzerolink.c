@@ -1061,6 +1061,30 @@ post_waiting_hint (GstZeroLink * link, const gchar * name,
   gst_object_unref (element);
 }
 
+/* A ring name as a gst-launch line reads a property value back whole:
+ * as it is when plain, else in double quotes with '"' and '\' escaped
+ * (names may hold spaces and quotes: the hints below print pipelines). */
+static gchar *
+launch_value (const gchar * name)
+{
+  const gchar *p;
+  GString *quoted;
+
+  for (p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("._-", *p) == NULL)
+      break;
+  if (*p == '\0')
+    return g_strdup (name);
+  quoted = g_string_new ("\"");
+  for (p = name; *p != '\0'; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_c (quoted, '\\');
+    g_string_append_c (quoted, *p);
+  }
+  g_string_append_c (quoted, '"');
+  return g_string_free (quoted, FALSE);
+}
+
 /* Connects, waiting for the reader up to connect-timeout, and puts the
  * metadata in place. With the lock, which it releases while connecting. */
 static GstFlowReturn
@@ -1100,18 +1124,25 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
           g_strdup (zb_last_error ()));
     } else if ((now = g_get_monotonic_time ()) >= deadline &&
         rc == ZB_ENOENT) {
+      gchar *value = launch_value (name);
+
       *error = gst_zero_error_new (rc, g_strdup_printf ("No reader "
               "created ring %s within %d ms", name, connect_timeout),
           g_strdup_printf ("%s (%s); a reader such as zerosrc buffer-name=%s "
               "creates it; or raise connect-timeout", zb_last_error (),
-              zb_err_name (rc), name));
+              zb_err_name (rc), value));
+      g_free (value);
     } else if (now >= deadline) {
+      gchar *value = launch_value (name);
+
       *error = gst_zero_error_new (rc, g_strdup_printf ("Ring %s has no "
               "live reader: its reader closed it or died, and no reader "
               "created it again within %d ms", name, connect_timeout),
           g_strdup_printf ("%s (%s); a reader such as zerosrc buffer-name=%s "
               "sweeps the stale ring and creates it anew; or raise "
-              "connect-timeout", zb_last_error (), zb_err_name (rc), name));
+              "connect-timeout", zb_last_error (), zb_err_name (rc),
+              value));
+      g_free (value);
     } else {
       if (!told)
         GST_INFO ("waiting up to %d ms for a reader to create ring %s (%s)",

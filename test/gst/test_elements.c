@@ -487,6 +487,35 @@ GST_START_TEST (test_no_reader)
 
 GST_END_TEST;
 
+/* The hint names the reader to start as a pipeline would: a name with a
+ * space and a quote goes in double quotes, escaped, as gst-launch reads it
+ * back whole */
+GST_START_TEST (test_no_reader_hint_quotes_name)
+{
+  gchar *name = g_strdup_printf ("nm no \"reader\" %d", (int) getpid ());
+  gchar *value = g_strdup_printf ("\"nm no \\\"reader\\\" %d\"",
+      (int) getpid ());
+  gchar *hint = g_strdup_printf ("a reader such as zerosrc buffer-name=%s "
+      "creates it", value);
+  GstElement *pipeline, *appsrc;
+  gchar *text;
+
+  pipeline = writer_pipeline (value, "connect-timeout=200",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 16, FALSE));
+  text = wait_error (pipeline, "ENOENT (permanent)", name);
+  fail_unless (strstr (text, hint) != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (text);
+  g_free (hint);
+  g_free (value);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A writer waiting for its ring says so once, after a second, in an INFO
  * (gst-launch-1.0 prints its debug text): how long, for whom, which ring;
  * then it fails at connect-timeout as before. Not with on-reader-lost=wait,
@@ -5382,6 +5411,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_blocked_sink);
   tcase_add_test (tc, test_inspect_texts);
   tcase_add_test (tc, test_no_reader);
+  tcase_add_test (tc, test_no_reader_hint_quotes_name);
   tcase_add_test (tc, test_connect_hint);
   tcase_add_test (tc, test_empty_segment);
   tcase_add_test (tc, test_reader_lost_wait);

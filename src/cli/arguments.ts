@@ -219,14 +219,14 @@ export const COMMANDS = {
       target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file, or - (stdout)' },
     },
     options: {
-      pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring and the pipeline start once the client is connected); else wait for any writer' },
+      pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },
       frames: { type: 'number', describe: 'Stop after N images' },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
       ...ringOptions,
       ...pipelineOptions,
     },
     examples: [
-      ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 (e.g. fed by zerobuffer ingest) back out to a client on port 9000'],
+      ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 back out to a client on port 9000; zerosrc creates cam0 once the client is connected, so start zerobuffer ingest ... --name cam0 then (or give it a larger --connect-timeout MS)'],
       ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
     ],
     notes: 'Frames keep their attributes (key=value); frames from GStreamer have none. GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',

@@ -3,7 +3,8 @@
 // host is given), a file or stdout. The ring is created here; its writer is
 // --pipeline (gst-launch ... ! zerosink), or any writer told its name
 // (zerosink buffer-name=NAME, zerobuffer ingest img ... --name NAME). With
-// tcp:, --pipeline starts (and its ring is created) once the client is there.
+// tcp:, the ring is created before listening and --pipeline starts once the
+// client is there.
 import type { Writable } from 'node:stream';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
@@ -14,7 +15,7 @@ import { defaultSizes } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import type { PipelineExit } from '../runner/pipeline-runner.js';
 import { ZeroBufferReader } from '../reader.js';
-import { gstPropertyWord, shellWord } from '../runner/pipeline-tokens.js';
+import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-tokens.js';
 import { openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
@@ -56,20 +57,31 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   // With a client to wait for, the pipeline starts once it is there: started
   // before, nobody would read the ring, and the pipeline would fill it and
   // fail (zerosink's timeout) or a live source would stall, while a late
-  // client got nothing. A writer of its own (no --pipeline) is the user's to start.
-  if (args.pipeline !== undefined && args.target.kind === 'tcp') {
-    try {
-      sink = await openSink(args.target, io.stdout, listening, io.signal);
-    } catch (e) {
-      return served(e, 0, sink, undefined, undefined, io);
-    }
-  }
+  // client got nothing. Its ring is created first all the same: a name
+  // taken (a live reader owns it) or /dev/shm refusing is told at once
+  // (status 4), not to a client after it came. A writer of its own (no
+  // --pipeline) is the user's to start.
+  let ring: ZeroBufferReader | undefined;
   try {
     if (args.pipeline !== undefined) {
+      const source = args.pipeline.length === 1 ? args.pipeline[0]! : args.pipeline;
+      if (args.target.kind === 'tcp') {
+        const sizes = defaultSizes(sourceWords('source', source));
+        ring = await ZeroBufferReader.create({
+          name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize,
+        });
+        try {
+          sink = await openSink(args.target, io.stdout, listening, io.signal);
+        } catch (e) {
+          await ring.close();
+          return served(e, 0, sink, undefined, undefined, io);
+        }
+      }
+      // given the ring, startStream owns it: it closes it when it fails
       stream = await startStream({
-        source: args.pipeline.length === 1 ? args.pipeline[0]! : args.pipeline, name: args.name, metadataSize: args.metadataSize,
-        payloadSize: args.payloadSize, announce: args.announce ? io.stdout : false, pluginPath: args.pluginPath,
-        sinkProperties: args.sinkProperties,
+        source, reader: ring, name: ring === undefined ? args.name : undefined, metadataSize: args.metadataSize,
+        payloadSize: ring === undefined ? args.payloadSize : undefined, announce: args.announce ? io.stdout : false,
+        pluginPath: args.pluginPath, sinkProperties: args.sinkProperties,
       });
       reader = stream.reader;
     } else {
@@ -83,7 +95,7 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
         `or zerobuffer ingest img SOURCE --name ${shellWord(reader.name)})`);
     }
   } catch (e) {
-    if (sink !== undefined && sink !== io.stdout) sink.destroy(); // the client waited for a ring that did not come
+    if (sink !== undefined && sink !== io.stdout) sink.destroy(); // the client waited for a pipeline that did not start
     if (io.signal.aborted) return served(undefined, 0, sink, undefined, undefined, io); // stopped while the pipeline started
     if (e instanceof TypeError) {
       say(io.stderr, `zerobuffer serve: ${e.message}`);

@@ -42,6 +42,17 @@ export interface StartStreamOptions {
   /** The source pipeline (gst-launch syntax) that zerosink is appended to. */
   source: string | readonly string[];
   /**
+   * A ring created beforehand (ZeroBufferReader.create()) for the pipeline
+   * to write into, instead of one created here: its name and /dev/shm
+   * problems are then known before the pipeline is due (serve creates its
+   * ring before it listens, and starts the pipeline once its client came).
+   * The stream owns it: close() closes it, and so does a startStream() that
+   * rejects. `name` and `payloadSize` must then be left out (a TypeError):
+   * the ring has them; `metadataSize` is only what the start-stream line
+   * says (the reader cannot tell), the size it was created with.
+   */
+  reader?: ZeroBufferReader;
+  /**
    * Ring name.
    * @default `zb-${crypto.randomUUID()}`
    */
@@ -314,7 +325,7 @@ function spawned(pipeline: PipelineRunner): Promise<unknown> {
 }
 
 /**
- * Creates the ring, announces it when asked, and starts the pipeline into
+ * Creates the ring (or takes options.reader), announces it when asked, and starts the pipeline into
  * it; resolves once gst-launch runs (stream.pipeline.pid is its pid; its
  * 'starting' state event came before: a listener added then hears 'playing'
  * on), or could not be started (no pid; frames() throws why).
@@ -324,13 +335,28 @@ function spawned(pipeline: PipelineRunner): Promise<unknown> {
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const given: unknown = options.reader;
+  if (given === undefined) return start(options, undefined);
+  if (!(given instanceof ZeroBufferReader) || given.closed) fail('reader', 'an open ZeroBufferReader', given);
+  try {
+    return await start(options, given);
+  } catch (e) {
+    await given.close(); // it is the stream's: a start that failed leaves no ring behind
+    throw e;
+  }
+}
+
+async function start(options: StartStreamOptions, given: ZeroBufferReader | undefined): Promise<Stream> {
+  if (given !== undefined && options.name !== undefined) fail('name', 'left out with reader (the ring has its name)', options.name);
+  if (given !== undefined && options.payloadSize !== undefined) fail('payloadSize', 'left out with reader (the ring has its size)', options.payloadSize);
   const signal = validateSignal(options.signal);
   const source = sourceWords('source', options.source);
   const sizes = defaultSizes(source);
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
   signal?.throwIfAborted();
-  const reader = await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
+  const reader = given ?? await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
+  const ringSize = given?.stats().payloadSize ?? payloadSize;
   const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
   let announced = false;
   let stream: Stream;
@@ -339,7 +365,7 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
     if (announceTo !== undefined) {
       // Set before the wait: an abort ends the wait, not the write, so the line may go out all the same.
       announced = true;
-      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: announceTo, signal });
+      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize: ringSize }, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
     const pipeline = new PipelineRunner({

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { formatImgMessage, ingestImg, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
+import { formatImgMessage, ingestImg, inspectRing, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
 import { leftovers, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -240,17 +240,35 @@ test('serve on tcp with --pipeline starts it once its client is there: a client 
   try {
     await until('serve to listen', () => /listening on tcp/.exec(serve.stderr));
     await sleep(3000);
-    const before = fs.readdirSync('/dev/shm').filter((n) => n.includes(name)); // no ring yet, no pipeline
+    const before = inspectRing(name); // the ring is there (created before listening), no pipeline writing yet
     const { received } = await client(serve);
     const messages = await parsed(await received);
     expect(await serve.exit()).toBe(EXIT.ok);
     expect(messages.map((m) => [m.height, m.width])).toEqual(images.map(() => [H, W]));
     expect(serve.stderr).toContain('5 images served');
-    expect(before).toEqual([]);
+    expect(before).toMatchObject({ writerPid: 0, writtenCount: 0 });
     expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
   } finally {
     serve.proc.kill('SIGKILL');
   }
+});
+
+test('serve on tcp with --pipeline, its ring name owned by a live reader: status 4 at once (EEXIST), before it listens', async () => {
+  const name = `s2-taken-${randomUUID().slice(0, 8)}`;
+  const owner = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 });
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name,
+    '--pipeline', `videotestsrc num-buffers=5 ! video/x-raw,format=GRAY16_BE,width=${W},height=${H}`], gstEnv);
+  try {
+    // no client ever connects: before, it listened and waited for one
+    expect(await serve.exit(10000)).toBe(EXIT.ring);
+    expect(serve.stderr).toMatch(/zerobuffer serve: cannot create the ring: .*\(EEXIST\)/);
+    expect(serve.stderr).not.toMatch(/listening on tcp/);
+    expect(inspectRing(name).readerPid).toBe(process.pid); // the owner's ring is left alone
+  } finally {
+    serve.proc.kill('SIGKILL');
+    await owner.close();
+  }
+  expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
 
 test.each(['SIGINT', 'SIGTERM'] as const)('serve started by a script (SIGINT ignored at start), waiting for a writer: one %s ends it, status 0, the ring is gone', async (signal) => {

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { COMMAND_KILL_AFTER_TERM_MS, removeStaleRing, startStream, watch, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
+import { COMMAND_KILL_AFTER_TERM_MS, removeStaleRing, startStream, watch, ZeroBufferReader, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
@@ -482,4 +482,29 @@ test('watch with a null byte in its command, sinkProperties or gstLaunch: a Type
       await watcher?.stop();
     }
   }
+});
+
+test('startStream given a reader: the pipeline writes into its ring, announced with its name and size, and close() removes it; given a name or payloadSize too, it rejects (TypeError) and closes the reader', async () => {
+  const name = ringName('given');
+  const fake = script(name, ['echo "Setting pipeline to PAUSED ..."', 'echo "Setting pipeline to PLAYING ..."', 'while :; do sleep 0.05; done'].join('\n'));
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 1024, payloadSize: 8192 });
+  const out = sink();
+  const stream = await startStream({ source: 'fakesrc', reader, gstLaunch: fake, stopTimeoutMs: 600, metadataSize: 1024, announce: out.stream });
+  let closedByStream = false;
+  try {
+    expect(stream.reader).toBe(reader);
+    expect(stream.name).toBe(name);
+  } finally {
+    await stream.close(); // also when the reader was not taken (before: a ring of its own, a fake left looping)
+    closedByStream = reader.closed;
+    await reader.close();
+  }
+  expect(closedByStream).toBe(true);
+  expect(out.bytes().toString()).toContain(`"method":"start-stream","params":["${name}",1024,8192]`);
+  for (const extra of [{ name }, { payloadSize: 4096 }]) {
+    const again = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 });
+    await expect(startStream({ source: 'fakesrc', reader: again, gstLaunch: fake, ...extra })).rejects.toThrow(TypeError);
+    expect(again.closed).toBe(true);
+  }
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });

@@ -170,7 +170,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
       } else if (m.width !== result.width || m.height !== result.height) {
         throw new ImgStreamError(
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
-            '(a ring keeps its caps; start a new ring for the new size)', 'shape', -1);
+            '(a ring keeps its caps; start a new ring for the new size)', 'shape', m.offset);
       }
       const attributes = withoutReserved(m.attributes, (from, to) => {
         if (warned.has(from)) return;
@@ -181,7 +181,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
       const size = jsonSize(attributes);
       if (((size + 7) & ~7) > MAX_ATTRIBUTE_BYTES) // padded to 8 in the header
         throw new ImgStreamError(`image ${result.frames + 1}: its attributes take ${size} bytes as JSON, ` +
-          `more than the ${MAX_ATTRIBUTE_BYTES} a frame header holds`, 'header', -1);
+          `more than the ${MAX_ATTRIBUTE_BYTES} a frame header holds`, 'header', m.offset);
       await writer.write(frameOf(m.pixels, m.width, m.height, format), {
         attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
       });

@@ -20,6 +20,8 @@ export interface ImgMessage {
   attributes: Record<string, string>;
   /** height × width × 2 bytes, big endian (GRAY16_BE); a view of the input when it arrived in one chunk. */
   pixels: Uint8Array;
+  /** Byte offset in the stream where the message begins (its "img="). */
+  offset: number;
 }
 
 export type ImgStreamProblem = 'shape' | 'header' | 'short-read' | 'etx' | 'size';

@@ -24,6 +24,7 @@ export class ImgParser {
   #state: State = 'magic';
   #offset = 0; // bytes consumed so far
   #magic = 0; // bytes of MAGIC matched
+  #start = 0; // offset of the current message's "img="
   #header: number[] = [];
   #shape?: { height: number; width: number; attributes: Record<string, string> };
   #pixels?: Uint8Array;
@@ -50,6 +51,7 @@ export class ImgParser {
           if (this.#magic === 0 && (b === 0x0a || b === 0x0d)) break; // line ends between messages
           if (b !== MAGIC[this.#magic])
             throw new ImgStreamError(`expected "img=" and SOH, found byte 0x${b.toString(16).padStart(2, '0')}`, 'header', this.#offset + i);
+          if (this.#magic === 0) this.#start = this.#offset + i;
           if (++this.#magic === MAGIC.length) {
             this.#state = 'header';
             this.#header = [];
@@ -88,7 +90,7 @@ export class ImgParser {
               `missing ETX after ${this.#shape!.height}x${this.#shape!.width} pixels (found 0x${chunk[i]!.toString(16).padStart(2, '0')}): ` +
                 'the header\'s shape does not match the pixels sent', 'etx', this.#offset + i);
           const { height, width, attributes } = this.#shape!;
-          out.push({ height, width, attributes, pixels: this.#pixels! });
+          out.push({ height, width, attributes, pixels: this.#pixels!, offset: this.#start });
           this.#shape = undefined;
           this.#pixels = undefined;
           this.#filled = 0;

@@ -96,10 +96,12 @@ test.each([
   ['a value of 65,500 bytes', ' a=' + 'x'.repeat(65500), /attributes take 65508 bytes as JSON, more than the 65480 a frame header holds/],
   ['12,000 control bytes, escaped 6-fold in JSON', ` a={${'\x07'.repeat(12000)}}`, /attributes take 72010 bytes as JSON, more than the 65480/],
 ])('ingest: attributes the frame header cannot hold (%s) are a bad stream (status 6), the images before it stay', async (_, attrs, said) => {
-  const r = await ingest(Buffer.concat([img(2, 2, ' n=1'), img(2, 2, attrs), img(2, 2, ' n=3')]), 'big');
+  const first = img(2, 2, ' n=1');
+  const r = await ingest(Buffer.concat([first, img(2, 2, attrs), img(2, 2, ' n=3')]), 'big');
   expect(r.stderr).not.toMatch(/unexpected error|TypeError|\n\s+at /);
   expect(r.code).toBe(EXIT.stream);
   expect(r.stderr).toMatch(said);
+  expect(r.stderr).toContain(`(img= stream, byte ${first.length})`); // where image 2 begins
   expect(r.stderr).toMatch(/image 2: .*the images before it are in ring/);
   expect(r.frames.map((f) => f.attributes)).toEqual([{ n: '1' }]);
 });

@@ -40,10 +40,11 @@ test('round trip: formatted messages parse back, however the stream is chunked',
   await fc.assert(
     fc.asyncProperty(fc.array(picture, { minLength: 1, maxLength: 4 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
       async (pictures, points) => {
-        const stream = Buffer.concat(pictures.map((p) => formatImgMessage({ width: p.width, height: p.height, data: p.data }, p.attributes)));
-        const got = await parseAll(cut(stream, points));
-        expect(got.map((m) => ({ height: m.height, width: m.width, attributes: m.attributes, data: Array.from(m.pixels) })))
-          .toEqual(pictures.map((p) => ({ height: p.height, width: p.width, attributes: p.attributes, data: Array.from(p.data) })));
+        const messages = pictures.map((p) => formatImgMessage({ width: p.width, height: p.height, data: p.data }, p.attributes));
+        const starts = messages.map((_, i) => messages.slice(0, i).reduce((sum, m) => sum + m.length, 0));
+        const got = await parseAll(cut(Buffer.concat(messages), points));
+        expect(got.map((m) => ({ height: m.height, width: m.width, attributes: m.attributes, data: Array.from(m.pixels), offset: m.offset })))
+          .toEqual(pictures.map((p, i) => ({ height: p.height, width: p.width, attributes: p.attributes, data: Array.from(p.data), offset: starts[i] })));
       }),
     RUNS,
   );

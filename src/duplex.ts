@@ -9,7 +9,7 @@ import { WaitQueue } from './abort.js';
 import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
-import { fail, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
+import { fail, validateMode, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
 import { ZeroBufferReader } from './reader.js';
 import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
@@ -696,6 +696,12 @@ export interface DuplexClientOptions {
   /** Response ring sizes (bytes); the payload defaults to the readers' default. */
   metadataSize?: number;
   payloadSize?: number;
+  /**
+   * Permission bits of the response ring (its segment, semaphores and lock
+   * file), as a reader's `mode`: 0o666 lets a server of another user answer.
+   * @default 0o600
+   */
+  mode?: number;
   /** How long to wait for the server's request ring (ms, default 5000). */
   connectTimeoutMs?: number;
   /** How long a request may wait for room and for its response (ms, default 5000; request()'s own overrides it). */
@@ -749,6 +755,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     // the server writes its metadata (caps) into the response ring
     const metadataSize = validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1);
+    const mode = validateMode(options.mode);
     const signal = validateSignal(options.signal);
     const requests = await connectWhenThere(rings.request, {
       deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
@@ -760,6 +767,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         name: rings.response,
         metadataSize,
         payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
+        mode,
       });
       return new ZeroBufferDuplexClient(options.name, requests, responses, timeoutMs, server);
     } catch (e) {

@@ -388,6 +388,24 @@ test('Node client ↔ Node server, and a client with no server fails within its 
   expect(Date.now() - t0).toBeLessThan(2000);
 }, 30000);
 
+test('a client\'s mode sets its response ring\'s permission bits, as a reader\'s (0600 by default; 0666 lets a server of another user answer)', async () => {
+  await expect(ZeroBufferDuplexClient.connect({ name: ringName('dxmode'), mode: 0o1777 }))
+    .rejects.toMatchObject({ message: expect.stringMatching(/mode/) }); // refused before it looks for the server
+  for (const [mode, want] of [[undefined, 0o600], [0o666, 0o666]] as const) {
+    const channel = ringName('dxmode');
+    const server = await ZeroBufferDuplexServer.create({ name: channel });
+    const serving = server.serve((frame) => frame.data);
+    const client = await ZeroBufferDuplexClient.connect({ name: channel, mode });
+    expect(fs.statSync(`/dev/shm/${channel}_response`).mode & 0o777).toBe(want);
+    const res = await client.request(Uint8Array.of(7));
+    expect([...res.data]).toEqual([7]);
+    res.release();
+    await client.close();
+    await serving;
+    await server.close();
+  }
+}, 30000);
+
 test('a response ring still being created (its segment empty yet) is looked for again, not an error: its client is served once it is there', async () => {
   // A client creates its response ring with shm_open, then sizes it: a server that looked in
   // between connected to an empty segment, took the EPROTO for good and stopped serving (a

@@ -669,12 +669,13 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
         (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
     gboolean leapt = FALSE;
 
-    /* a DISCONT frame that goes back, or jumps ahead of its commit,
-     * starts a new timeline (the writer seeked or looped: a flush marks
-     * it), not a reordered frame, nor a gap a synchronised sink would wait
-     * out while the ring fills */
+    /* a DISCONT frame that goes back (or stays: a second seek to the
+     * same place), or jumps ahead of its commit, starts a new timeline
+     * (the writer seeked or looped: a flush marks it), not a reordered
+     * frame, nor a gap a synchronised sink would wait out while the ring
+     * fills */
     if (self->ts_anchored && (ext->flags & GST_BUFFER_FLAG_DISCONT) &&
-        (decode + self->ts_offset < self->ts_last ||
+        (decode + self->ts_offset <= self->ts_last ||
             decode + self->ts_offset - committed - self->ts_lead >
             ZEROSRC_TS_JUMP))
       self->ts_anchored = FALSE;

@@ -4072,6 +4072,48 @@ GST_START_TEST (test_pts_loop_back_with_discont)
 
 GST_END_TEST;
 
+/* A writer that seeks back to the same place twice in quick succession
+ * (two flushing seeks: each first buffer after the flush DISCONT, with the
+ * same PTS): the second is a new time base too, stamped after the first,
+ * never at its PTS (it kept the first's time base: two buffers with one
+ * PTS). The writer runs ahead of its clock (its frames pushed at once, 5 s
+ * apart), so both seeks are anchored just after the last PTS pushed,
+ * however the two commits fall. */
+GST_START_TEST (test_pts_same_place_twice_with_discont)
+{
+  const gint64 pts_seconds[] = { 0, 5, 10, 0, 0 };
+  gchar *name = ring_name ("fhtwice");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts, last = -1, dts;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < G_N_ELEMENTS (pts_seconds); i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+    GST_BUFFER_PTS (buffer) = pts_seconds[i] * GST_SECOND;
+    if (i >= 3)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+  for (i = 0; i < G_N_ELEMENTS (pts_seconds); i++) {
+    next_times (appsink, &pts, &dts);
+    fail_unless (pts > last, "frame %u: PTS %" G_GINT64_FORMAT " after %"
+        G_GINT64_FORMAT, i, pts, last);
+    last = pts;
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A writer that seeks forward (its first buffer after the flush DISCONT):
  * that frame is stamped at its commit, as any first frame, not 10 s on,
  * which a synchronised sink waited out while the ring filled and the
@@ -5477,6 +5519,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_timeout_not_while_paused);
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
+  tcase_add_test (tc, test_pts_same_place_twice_with_discont);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
   tcase_add_test (tc, test_pts_leap_without_discont);
   tcase_add_test (tc, test_pts_gap_without_discont_kept);

@@ -14,8 +14,10 @@
  * The caps come from the "caps" string of the ring's metadata, which the
  * writer sends with its first frame, so nothing has to be typed downstream.
  * The #GstZeroSrc:caps property overrides them (and is required when the
- * writer sends no usable caps); a metadata block that does not add up (the
- * core's EPROTO) is an error even so, as what it declares is unknown.
+ * writer sends no usable caps): fixed caps, one format, not a filter
+ * (ranges, lists or ANY are an error at start). A metadata block that does
+ * not add up (the core's EPROTO) is an error even so, as what it declares
+ * is unknown.
  * zerosrc is a live source: buffers are
  * timestamped with the running time at which they arrived, unless the
  * writer sends their times (below).
@@ -946,6 +948,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gchar *name;
   guint64 metadata_size, payload_size;
   gboolean announce;
+  gchar *unfixed_caps;
   zb_reader *reader = NULL;
   zb_reader_options opts = { 0 };
   gsize frame_size = 0;
@@ -957,6 +960,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   payload_size = self->payload_size;
   opts.mode = self->mode;
   announce = self->announce;
+  unfixed_caps = self->caps != NULL && !gst_caps_is_fixed (self->caps) ?
+      gst_caps_to_string (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
 
   /* gst_base_src_set_do_timestamp() reaches basesrc's past our property */
@@ -969,6 +974,21 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
         ("No ring name given: set the buffer-name property"),
         ("buffer-name is required"));
+    g_free (name);
+    g_free (unfixed_caps);
+    return FALSE;
+  }
+  /* The caps property replaces the writer's caps, so it is the one format
+   * of the frames: caps downstream is asked to take as they are (its
+   * accept-caps query and the caps event assert that they are fixed),
+   * not a filter (a capsfilter after zerosrc is one). */
+  if (unfixed_caps != NULL) {
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, name,
+        ("The caps property of zerosrc is not fixed: %s", unfixed_caps),
+        ("it replaces the caps the writer sends, so it gives the one format "
+            "of the frames: no ANY, EMPTY, range or list of values; to check "
+            "the writer's caps instead, put a capsfilter after zerosrc"));
+    g_free (unfixed_caps);
     g_free (name);
     return FALSE;
   }
@@ -1480,7 +1500,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_CAPS,
       g_param_spec_boxed ("caps", "Caps",
           "Caps of the frames, overriding the \"caps\" string of the ring's "
-          "metadata; needed only when the writer sends no usable caps "
+          "metadata; needed only when the writer sends no usable caps. Fixed "
+          "caps, one format: ranges, lists, ANY or EMPTY are an error at "
+          "start (a capsfilter after zerosrc checks the writer's caps) "
           "(default: none, the caps come from the metadata)", GST_TYPE_CAPS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

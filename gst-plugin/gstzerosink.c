@@ -640,15 +640,18 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
 /* basesink starts zerosink at NULL->READY only: what start() reads, set in
  * READY, takes effect at READY->PAUSED. What the ring holds or is (its
  * name, the frame header, camera-id in the metadata) opens the link anew
- * as from NULL (detached from the ring it had); the rest, and nothing
- * changed, keeps it attached, and a stream that ended with an EOS starts
- * again, as after a flush. */
+ * as from NULL (detached from the ring it had), and so does a reader that
+ * left the ring meanwhile (a new one may have created it under the name:
+ * the old one's would only give EREADERGONE at the first frame); the
+ * rest, and nothing changed, keeps it attached, and a stream that ended
+ * with an EOS starts again, as after a flush. */
 static GstStateChangeReturn
 gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
 {
   GstZeroSink *self = GST_ZERO_SINK (element);
   gboolean reopen, reconnect;
   gint connect_timeout;
+  zb_health health;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GST_OBJECT_LOCK (self);
@@ -656,6 +659,13 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
     reconnect = self->on_reader_lost == GST_ZERO_SINK_READER_LOST_WAIT;
     connect_timeout = self->connect_timeout;
     GST_OBJECT_UNLOCK (self);
+    if (!reopen && gst_zero_link_health (self->link, &health) &&
+        !health.reader_alive) {
+      GST_INFO_OBJECT (self, "the reader (pid %" G_GUINT64_FORMAT ") of the "
+          "ring it was attached to is gone: opening the link anew",
+          health.reader_pid);
+      reopen = TRUE;
+    }
     if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
       return GST_STATE_CHANGE_FAILURE;
     if (!reopen) {

@@ -2063,6 +2063,48 @@ GST_START_TEST (test_ready_properties_taken_at_restart)
 
 GST_END_TEST;
 
+/* A writer that stayed attached through READY while its reader left and
+ * a new reader created the ring under the name: back to PLAYING, it opens
+ * its link anew and writes into the new ring (it kept the old one and
+ * failed with EREADERGONE at the first frame, the new reader getting
+ * nothing). */
+GST_START_TEST (test_restart_after_reader_replaced)
+{
+  gchar *name = ring_name ("replaced");
+  zb_reader *old_reader = NULL, *new_reader = NULL;
+  GstElement *pipeline, *appsrc;
+  const uint8_t *meta;
+  uint64_t meta_size;
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_create (&old_reader, name, 4096, 4096,
+          NULL), 0);
+  pipeline = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, old_reader, 0, &frame),
+      1);
+  zb_frame_release (&frame);
+
+  set_state (pipeline, GST_STATE_READY);
+  zb_reader_destroy (old_reader);
+  fail_unless_equals_int (zb_reader_create (&new_reader, name, 4096, 4096,
+          NULL), 0);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (frame_through (appsrc, new_reader, 1, &frame),
+      1);
+  fail_unless_equals_uint64 (frame.size, 16);
+  zb_frame_release (&frame);
+  fail_unless_equals_int (zb_reader_metadata (new_reader, &meta, &meta_size),
+      0);
+  fail_unless (g_strstr_len ((const gchar *) meta, meta_size, "GRAY8") !=
+      NULL, "metadata %.*s", (int) meta_size, meta);
+
+  end_writer (pipeline, new_reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Writes META and FRAME into ring NAME as a writer of its own (once the
  * ring is there), then detaches. */
 static void
@@ -5526,6 +5568,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);
   tcase_add_test (tc, test_ready_properties_taken_at_restart);
+  tcase_add_test (tc, test_restart_after_reader_replaced);
   tcase_add_test (tc, test_ended_reader_removes_ring);
   tcase_add_test (tc, test_stream_again_after_eos_through_ready);
   tcase_add_test (tc, test_second_writer_same_metadata);

@@ -139,15 +139,55 @@ zerobuffer_param_spec_mode (const gchar * what)
 {
   gchar *blurb = g_strdup_printf ("Permission bits of %s: its shared "
       "memory, semaphores and lock file get them whatever the umask (octal "
-      "on the command line: mode=0660 lets the file group's users in, 0666 "
-      "everyone, e.g. a peer running as another user); default 0600, this "
-      "user only", what);
+      "on the command line, with the leading 0: mode=0660 lets the file "
+      "group's users in, 0666 everyone, e.g. a peer running as another "
+      "user; without the 0 it is decimal: 660 is out of range, 440 is "
+      "0670); default 0600, this user only", what);
   GParamSpec *spec = g_param_spec_uint ("mode", "Mode", blurb, 1, 0777,
       ZEROBUFFER_DEFAULT_MODE, G_PARAM_READWRITE | G_PARAM_STATIC_NAME |
       G_PARAM_STATIC_NICK | GST_PARAM_MUTABLE_READY);
 
   g_free (blurb);
   return spec;
+}
+
+/* Bits as chmod's users write them: each class read, read and write,
+ * read and execute, or all, or nothing (never write or execute without
+ * read), and the group no more than the owner, others no more than the
+ * group. */
+static gboolean
+mode_is_usual (guint mode)
+{
+  guint owner = (mode >> 6) & 7, group = (mode >> 3) & 7, other = mode & 7;
+  guint classes[] = { owner, group, other };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (classes); i++)
+    if (classes[i] != 0 && !(classes[i] & 4))
+      return FALSE;
+  return (group & ~owner) == 0 && (other & ~group) == 0;
+}
+
+void
+zerobuffer_check_mode (GstElement * element, guint mode)
+{
+  gchar digits[16], bits[10];
+  const gchar *p;
+  guint i;
+
+  g_snprintf (digits, sizeof digits, "%u", mode);
+  if (strlen (digits) != 3 || mode_is_usual (mode))
+    return;
+  for (p = digits; *p != '\0'; p++)
+    if (*p > '7')
+      return;
+  for (i = 0; i < 9; i++)
+    bits[i] = mode & (0400 >> i) ? "rwx"[i % 3] : '-';
+  bits[9] = '\0';
+  g_warning ("The \"mode\" property of %s is %s, which is 0%o in octal "
+      "(%s): permission bits are octal, and a number without a leading 0 "
+      "is decimal; for 0%s write mode=0%s. 0%o is used as given",
+      GST_OBJECT_NAME (element), digits, mode, bits, digits, digits, mode);
 }
 
 gboolean

@@ -33,6 +33,12 @@ void zerobuffer_element_init (GstPlugin * plugin);
  * umask. WHAT names the ring in the description. */
 #define ZEROBUFFER_DEFAULT_MODE 0600
 GParamSpec *zerobuffer_param_spec_mode (const gchar * what);
+/* Warns (g_warning, naming ELEMENT and the octal form) when MODE, just
+ * set, looks like chmod digits read as a decimal number: three digits 0-7
+ * whose value as bits is not what chmod's users write (mode=440 is 0670,
+ * rw-rwx---, the group may write). The value stays: 0670 may be meant.
+ * Values over 0777 (mode=660) never get here: GObject refuses them. */
+void zerobuffer_check_mode (GstElement * element, guint mode);
 
 /* Whether PSPEC may be set on ELEMENT now. A property flagged
  * GST_PARAM_MUTABLE_READY takes effect when the ring is opened, at

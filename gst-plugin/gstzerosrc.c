@@ -833,6 +833,7 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MODE:
       self->mode = g_value_get_uint (value);
+      zerobuffer_check_mode (GST_ELEMENT (object), self->mode);
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int (value);

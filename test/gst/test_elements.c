@@ -2954,6 +2954,55 @@ GST_START_TEST (test_zerosrc_mode)
 
 GST_END_TEST;
 
+/* mode given as chmod's digits without the leading 0 is decimal:
+ * mode=440 is 0670 (rw-rwx---, the group may write), which zerosrc uses
+ * as given (0670 may be meant) with a warning naming the octal form and
+ * mode=0440 (there was none). Usual modes whose decimal value has such
+ * digits (0640 is 416, 0660 is 432) get none. */
+GST_START_TEST (test_zerosrc_mode_decimal_digits)
+{
+  const struct
+  {
+    const gchar *given;
+    guint mode;
+    gint warnings;
+  } cases[] = {
+    {"440", 0670, 1}, {"400", 0620, 1}, {"0640", 0640, 0}, {"0660", 0660, 0},
+    {"0770", 0770, 0}, {"0777", 0777, 0},
+  };
+  mode_t old = umask (022);
+  gint warnings = 0;
+  GstCheckLogFilter *filter;
+  guint i;
+
+  filter = gst_check_add_log_filter (NULL, G_LOG_LEVEL_WARNING,
+      g_regex_new ("^The \"mode\" property of src is (440|400), which is "
+          "0(670|620) in octal \\((rw-rwx---|rw--w----)\\): permission "
+          "bits are octal, and a number without a leading 0 is decimal; "
+          "for 0\\1 write mode=0\\1", 0, 0, NULL), count_warning,
+      &warnings, NULL);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = ring_name ("decmode");
+    gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s mode=%s "
+        "! fakesink", name, cases[i].given);
+    GstElement *pipeline;
+
+    g_atomic_int_set (&warnings, 0);
+    pipeline = launch (desc);
+    fail_unless_equals_int (g_atomic_int_get (&warnings), cases[i].warnings);
+    set_state (pipeline, GST_STATE_PAUSED);
+    check_ring_mode (name, cases[i].mode);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    g_free (desc);
+    g_free (name);
+  }
+  gst_check_remove_log_filter (filter);
+  umask (old);
+}
+
+GST_END_TEST;
+
 /* Each element logs to its own category (GST_DEBUG=zerosink:6), and both
  * to the shared one. */
 GST_START_TEST (test_debug_categories)
@@ -5588,6 +5637,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_holds_frames);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
   tcase_add_test (tc, test_zerosrc_mode);
+  tcase_add_test (tc, test_zerosrc_mode_decimal_digits);
   tcase_add_test (tc, test_debug_categories);
   tcase_add_test (tc, test_zero_copy_drop);
   tcase_add_test (tc, test_zero_copy_stop_blocked);

@@ -717,7 +717,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
 
   zerobuffer_element_init (NULL);
   GST_DEBUG_CATEGORY_INIT (gst_zero_sink_debug, "zerosink", 0,
-      "zerosink: writes buffers into a ZeroBuffer ring (also its pool)");
+      "zerosink: writes buffers into a ZeroBuffer ring (what its buffer "
+      "pool does itself is logged to zerobuffer)");
 
   gobject_class->set_property = gst_zero_sink_set_property;
   gobject_class->get_property = gst_zero_sink_get_property;

@@ -46,7 +46,7 @@
  * DISCONT frame that jumps ahead of its commit (a seek forward: over a
  * second further ahead than the frame before) is stamped at its commit, a
  * new time base, not a gap for the sinks to wait out; so is a frame
- * without DISCONT that leaps over a second plus its duration further ahead
+ * without DISCONT that leaps over an hour plus its duration further ahead
  * (a bad timestamp: 2^62 ns had a synchronised sink wait 146 years), and
  * the frame after it if it goes back, with one warning. Duration
  * and the buffer flags (DELTA_UNIT,

@@ -1968,6 +1968,7 @@ GST_START_TEST (test_failed_start_resets_stats)
   zb_frame frame;
   GstElement *pipeline, *appsrc;
   gchar *text;
+  gint tries;
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536, NULL),
       0);
@@ -1975,6 +1976,10 @@ GST_START_TEST (test_failed_start_resets_stats)
   set_state (pipeline, GST_STATE_PLAYING);
   frame_through (appsrc, reader, 0, &frame);
   zb_frame_release (&frame);
+  /* counted once the commit returned: a moment after the reader has it */
+  for (tries = 0; tries < 500 &&
+      stat_u64 (by_name (pipeline, "sink"), "frames-written") == 0; tries++)
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
   fail_unless (stat_u64 (by_name (pipeline, "sink"), "frames-written") > 0);
   set_state (pipeline, GST_STATE_NULL);
   g_object_set (by_name (pipeline, "sink"), "buffer-name", "bad/name", NULL);
@@ -4038,20 +4043,28 @@ GST_START_TEST (test_reader_pause_drops_waited_frames)
 GST_END_TEST;
 
 /* Pushes N frames with a PTS only, frame i's PTS_FRAMES[i] frames of 33 ms,
- * at an encoder's pace (a B-frame's PTS is then over 15 ms behind its
- * commit, which must not move the time base); frame DISCONT_AT (-1: none)
- * DISCONT. */
+ * at an encoder's pace, frame i at i × 33 ms (a B-frame's PTS is then over
+ * 15 ms behind its commit, which must not move the time base); frame
+ * DISCONT_AT (-1: none) DISCONT. The frames after it go 10 ms early: that
+ * frame starts a new time base at its commit, and a wake-up that a loaded
+ * machine makes late by over ZEROSRC_TS_SLACK (15 ms) would otherwise look
+ * like a writer fallen behind its clock and move it. */
 static void
 push_pts_only (GstElement * appsrc, const gint64 * pts_frames, guint n,
     gint discont_at)
 {
+  gint64 start = g_get_monotonic_time ();
   guint i;
 
   for (i = 0; i < n; i++) {
     GstBuffer *buffer = make_frame (i, 16, FALSE);
+    gint64 wake = start + i * 33 * G_TIME_SPAN_MILLISECOND -
+        (discont_at >= 0 && (gint) i > discont_at ?
+        10 * G_TIME_SPAN_MILLISECOND : 0);
+    gint64 left = wake - g_get_monotonic_time ();
 
-    if (i > 0)
-      g_usleep (33 * G_TIME_SPAN_MILLISECOND);
+    if (left > 0)
+      g_usleep (left);
     GST_BUFFER_PTS (buffer) = pts_frames[i] * 33 * GST_MSECOND;
     if ((gint) i == discont_at)
       GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);

@@ -15,7 +15,7 @@ export interface Colorimetry {
   /** Luma coefficients of the matrix (Y = kr·R + (1 − kr − kb)·G + kb·B). */
   kr: number;
   kb: number;
-  /** limited: Y 16–235, chroma 16–240; full: 0–255. */
+  /** limited: Y 16–235, chroma 16–240; full: 0–255 (also what GStreamer makes of an unknown range). */
   range: 'limited' | 'full';
   /** Chroma samples sit on even columns / even rows (else between two). */
   hCosited: boolean;
@@ -51,9 +51,10 @@ function parseColorimetry(text: string): { matrix: ColorMatrix; range: 'limited'
   const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(text);
   const matrix = m === null ? undefined : MATRIX_CODES[m[2]!];
   // An unknown (0) or RGB (1) matrix on YUV samples is invalid to GStreamer, which then takes the defaults
-  // for all of it, range and chroma siting included (validate_colorimetry); an unknown range is limited.
+  // for all of it, range and chroma siting included (validate_colorimetry). A range other than 16-235 (2),
+  // unknown (0) included, is full: gst_video_color_range_offsets takes any other value as 0-255.
   if (matrix === undefined) return undefined;
-  return { range: m![1] === '1' ? 'full' : 'limited', matrix };
+  return { range: Number(m![1]) === 2 ? 'limited' : 'full', matrix };
 }
 
 function parseChromaSite(text: string | undefined): { hCosited: boolean; vCosited: boolean } {

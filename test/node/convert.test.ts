@@ -104,6 +104,9 @@ test.each<[RawFormat, number, number, string]>([
   ['I420', 64, 48, ', colorimetry=(string)1:1:0:0'],
   ['NV12', 64, 48, ', colorimetry=(string)1:0:0:0, chroma-site=(string)mpeg2'],
   ['NV12', 320, 720, ', colorimetry=(string)2:0:0:0'],
+  // an unknown range (0) is full: gst_video_color_range_offsets (they were taken as limited: max 17 and 18)
+  ['NV12', 64, 48, ', colorimetry=(string)0:4:0:0'],
+  ['I420', 64, 48, ', colorimetry=(string)0:3:5:1'],
 ])('%s %dx%d%s → RGB as videoconvert makes it', async (format, w, h, extra) => {
   const data = randomBytes(planesFor(format, w, h).size, w * h);
   const caps = capsFor(format, w, h, extra);
@@ -173,6 +176,7 @@ test('the colorimetry GStreamer 1.22 would use', () => {
   expect(c('video/x-raw, colorimetry=1:6:13:7, chroma-site=dv', 100)).toMatchObject(
     { matrix: 'bt2020', kr: 0.2627, range: 'full', hCosited: true, vCosited: true });
   expect(c('video/x-raw, colorimetry=nonsense, chroma-site=mpeg2', 100)).toMatchObject({ matrix: 'bt601', hCosited: false });
+  expect(c('video/x-raw, colorimetry=0:4:0:0', 100)).toMatchObject({ matrix: 'bt601', range: 'full', source: 'caps' });
   expect(toRGB(frameOf(capsFor('NV12', 2, 2), new Uint8Array(12))).data.length).toBe(12);
 });
 

@@ -75,6 +75,26 @@ function parseChromaSite(text: string | undefined): { hCosited: boolean; vCosite
   }
 }
 
+/**
+ * The colorimetry of gray frames described by `caps`, as GStreamer 1.22
+ * reads it: without a usable `colorimetry`, BT.601 full range (gray's
+ * default). Only the range matters: videoconvert stretches limited-range
+ * gray to RGB as it does YUV luma.
+ */
+export function grayColorimetry(caps: Caps | undefined): Colorimetry {
+  const text = caps?.structures[0]?.fields['colorimetry']?.value;
+  // An RGB matrix is invalid for gray, as for YUV (validate_colorimetry). An unknown one is valid to GStreamer,
+  // which then leaves the samples out of its YUV → RGB matrix (red = the luma, green and blue 128): not
+  // reproduced, such gray takes the defaults here too.
+  const parsed = typeof text === 'string' ? parseColorimetry(text) : undefined;
+  const matrix = parsed?.matrix ?? 'bt601';
+  const [kr, kb] = K[matrix];
+  return {
+    matrix, kr, kb, range: parsed?.range ?? 'full', hCosited: false, vCosited: false,
+    source: parsed === undefined ? 'default' : 'caps',
+  };
+}
+
 /** The colorimetry of YUV frames of `height` rows described by `caps`. */
 export function yuvColorimetry(caps: Caps | undefined, height: number): Colorimetry {
   const fields = caps?.structures[0]?.fields;

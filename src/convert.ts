@@ -2,10 +2,10 @@
 // RGBA (H×W×4) or gray (H×W), no row padding. Pixels are computed by the
 // addon (native/addon/convert.c) as GStreamer 1.22's videoconvert computes
 // them; a frame that already is in the wanted layout is handed over as is.
-import { yuvColorimetry } from './colorimetry.js';
+import { grayColorimetry, yuvColorimetry } from './colorimetry.js';
 import { MetadataError } from './errors.js';
 import type { Frame } from './frame.js';
-import { isYuv, sourceImage, type Image } from './image.js';
+import { isGray, isYuv, sourceImage, type Image } from './image.js';
 import { native } from './native.js';
 import { RAW_FORMATS, type RawFormat } from './video-info.js';
 
@@ -57,7 +57,8 @@ function convert(source: Frame | Image, target: Target, options: ConvertOptions)
   if (options.out !== undefined && (!(options.out instanceof Uint8Array) || options.out.byteLength < bytes))
     throw new TypeError(`out must be a Uint8Array of at least ${bytes} bytes for ${img.width}x${img.height} ${target}`);
   const out = options.out?.subarray(0, bytes) ?? new Uint8Array(bytes);
-  const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height)) : undefined;
+  const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height))
+    : isGray(img.format) ? (img.colorimetry ?? grayColorimetry(undefined)) : undefined;
   native.convert(img.data, {
     format: img.format as RawFormat, width: img.width, height: img.height,
     offsets: img.planes.map((p) => p.offset), strides: img.planes.map((p) => p.stride),
@@ -68,8 +69,9 @@ function convert(source: Frame | Image, target: Target, options: ConvertOptions)
 
 /**
  * Packed 8-bit RGB, height × width × 3, of a frame (or of frame.image()),
- * as videoconvert would make it: YUV with the caps' colorimetry, 16-bit gray
- * rounded to 8 bits, alpha dropped. No copy when the frame already is
+ * as videoconvert would make it: YUV with the caps' colorimetry, gray
+ * stretched when its colorimetry says limited range, 16-bit gray rounded to
+ * 8 bits, alpha dropped. No copy when the frame already is
  * packed RGB. Throws MetadataError for encoded frames (see decodeImage),
  * FrameSizeError when the frame's size does not match its caps, and a
  * TypeError (code EINVAL) for an image whose own colorimetry's kr and kb

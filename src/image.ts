@@ -2,7 +2,7 @@
 // conversions (convert.ts) and decoding (decode.ts) start from it. A frame
 // whose size does not match its caps, or a stream without usable caps, is an
 // error, never a silent all-zero image.
-import { yuvColorimetry, type Colorimetry } from './colorimetry.js';
+import { grayColorimetry, yuvColorimetry, type Colorimetry } from './colorimetry.js';
 import { FrameSizeError, MetadataError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { PlaneInfo, RawFormat, VideoInfo } from './video-info.js';
@@ -24,7 +24,7 @@ export interface Image {
   /** True for encoded frames; `mimeType` says how. */
   encoded: boolean;
   mimeType?: string;
-  /** YUV formats: how the samples become RGB (from the caps, else GStreamer's defaults). */
+  /** YUV and gray formats: how the samples become RGB (from the caps, else GStreamer's defaults). */
   colorimetry?: Colorimetry;
   /** The frame's sequence number, for error messages. */
   sequence?: number;
@@ -35,10 +35,16 @@ const CHANNELS: Record<RawFormat, number> = {
   GRAY16_BE: 1, I420: 1, YV12: 1, NV12: 1, NV21: 1, YUY2: 2, UYVY: 2,
 };
 const YUV = new Set<RawFormat>(['I420', 'YV12', 'NV12', 'NV21', 'YUY2', 'UYVY']);
+const GRAY = new Set<RawFormat>(['GRAY8', 'GRAY16_LE', 'GRAY16_BE']);
 
 /** The format is YUV (its samples need a colorimetry to become RGB). */
 export function isYuv(format: Image['format']): boolean {
   return YUV.has(format as RawFormat);
+}
+
+/** The format is gray (its range decides how it becomes RGB). */
+export function isGray(format: Image['format']): boolean {
+  return GRAY.has(format as RawFormat);
 }
 
 /** The described video info of a frame's caps; throws (ENOCAPS, or the metadata's problem) when there is none. */
@@ -111,6 +117,7 @@ export function frameImage(frame: Frame): Image {
     data: frame.data,
     encoded: false,
     ...(YUV.has(format) ? { colorimetry: yuvColorimetry(frame.caps, info.height!) } : {}),
+    ...(GRAY.has(format) ? { colorimetry: grayColorimetry(frame.caps) } : {}),
     sequence: frame.sequence,
   };
 }

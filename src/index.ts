@@ -7,7 +7,7 @@ export { frameImage, type Image } from './image.js';
 export type { ImageMeta } from './image-meta.js';
 export { toRGB, toRGBA, toGray, type ConvertOptions } from './convert.js';
 export { decodeImage, encodePng } from './decode.js';
-export { yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';
+export { grayColorimetry, yuvColorimetry, type Colorimetry, type ColorMatrix } from './colorimetry.js';
 export { parseMetadata, type Metadata } from './metadata.js';
 export {
   parseCaps, capsField, isFraction, CapsParseError,

@@ -149,7 +149,7 @@ export interface NativeConvertLayout {
   height: number;
   offsets: number[];
   strides: number[];
-  /** YUV only: luma coefficients, range and chroma siting. */
+  /** YUV only: luma coefficients and chroma siting; YUV and gray: the range. */
   kr?: number;
   kb?: number;
   fullRange?: boolean;

@@ -192,29 +192,6 @@ static void rgb_rows(const zbc_source *s, const rgb_layout l, int channels, uint
   }
 }
 
-/* ------------------------------------------------------------------ gray */
-
-static void gray_rows(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stride) {
-  int bytes = s->format == ZBC_GRAY8 ? 1 : 2;
-  int hi = s->format == ZBC_GRAY16_LE ? 1 : 0; /* offset of the high byte */
-  for (int y = 0; y < s->height; y++) {
-    const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0];
-    uint8_t *d = dst + (size_t)y * dst_stride;
-    for (int x = 0; x < s->width; x++, p += bytes, d += channels) {
-      uint8_t v;
-      if (bytes == 1) {
-        v = p[0];
-      } else { /* 16 → 8 bits, rounded: v16 × 255 / 65535 */
-        uint32_t v16 = (uint32_t)p[hi] << 8 | p[1 - hi];
-        v = (uint8_t)((v16 * 255 + 32767) / 65535);
-      }
-      d[0] = v;
-      if (channels > 1) d[1] = d[2] = v;
-      if (channels == 4) d[3] = 255;
-    }
-  }
-}
-
 /* ------------------------------------------------------------------- YUV */
 
 /* videoconvert's AYUV → ARGB ORC kernel (video_orc_convert_I420_ARGB and
@@ -276,6 +253,42 @@ static inline void yuv_put(const yuv_tables *t, uint8_t *d, int channels, uint8_
   d[2] = t->clamp[yy + cb];
   if (channels == 4) d[3] = 255;
 }
+
+/* ------------------------------------------------------------------ gray */
+
+/* GRAY8 / GRAY16 rows. To RGB/RGBA videoconvert stretches limited range
+ * (`stretch`, the YUV tables) as it does YUV luma: GRAY8 through the same
+ * tables with neutral chroma, GRAY16 with its 16-bit offset 4096 and scale
+ * 219 × 256 (rounded here; videoconvert dithers, ±1). Gray stays as it is
+ * (16 bits rounded to 8), whatever the range, as videoconvert keeps it. */
+static void gray_rows(const zbc_source *s, const yuv_tables *stretch, int channels, uint8_t *dst,
+                      size_t dst_stride) {
+  int bytes = s->format == ZBC_GRAY8 ? 1 : 2;
+  int hi = s->format == ZBC_GRAY16_LE ? 1 : 0; /* offset of the high byte */
+  for (int y = 0; y < s->height; y++) {
+    const uint8_t *p = s->plane[0] + (size_t)y * s->stride[0];
+    uint8_t *d = dst + (size_t)y * dst_stride;
+    for (int x = 0; x < s->width; x++, p += bytes, d += channels) {
+      uint8_t v;
+      if (bytes == 1) {
+        v = stretch == NULL ? p[0] : stretch->clamp[stretch->y[p[0]] + CLAMP_OFFSET];
+      } else {
+        uint32_t v16 = (uint32_t)p[hi] << 8 | p[1 - hi];
+        if (stretch == NULL) { /* 16 → 8 bits, rounded: v16 × 255 / 65535 */
+          v = (uint8_t)((v16 * 255 + 32767) / 65535);
+        } else { /* (v16 − 4096) × 255 / 56064, rounded, within 0..255 */
+          uint32_t n = v16 <= 4096 ? 0 : ((v16 - 4096) * 255 + 28032) / 56064;
+          v = (uint8_t)(n > 255 ? 255 : n);
+        }
+      }
+      d[0] = v;
+      if (channels > 1) d[1] = d[2] = v;
+      if (channels == 4) d[3] = 255;
+    }
+  }
+}
+
+/* -------------------------------------------------------------- YUV rows */
 
 #if ZBC_HAVE_SSE2
 /* The same arithmetic on 16 pixels at once, bit for bit: x = s ^ 0x80 is the
@@ -597,9 +610,16 @@ int zbc_convert(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stri
   switch (s->format) {
     case ZBC_GRAY8:
     case ZBC_GRAY16_LE:
-    case ZBC_GRAY16_BE:
-      gray_rows(s, channels, dst, dst_stride);
+    case ZBC_GRAY16_BE: {
+      yuv_tables t;
+      if (channels == 1 || s->full_range) {
+        gray_rows(s, NULL, channels, dst, dst_stride);
+        return 0;
+      }
+      if (yuv_tables_init(&t, s) != 0) return -2;
+      gray_rows(s, &t, channels, dst, dst_stride);
       return 0;
+    }
     case ZBC_I420:
     case ZBC_YV12:
     case ZBC_NV12:

@@ -6,7 +6,8 @@
  * the 128 bias) and its chroma handling: I420/YV12 take the nearest chroma
  * sample (videoconvert's fast path); NV12/NV21/YUY2/UYVY are upsampled
  * linearly as video-chroma.c does (its generic path), cosited or centred as
- * the chroma siting says. Everything else is a byte shuffle or a scale. */
+ * the chroma siting says. Gray of limited range is stretched as YUV luma
+ * is. Everything else is a byte shuffle or a scale. */
 #ifndef ZEROBUFFER_ADDON_CONVERT_H
 #define ZEROBUFFER_ADDON_CONVERT_H
 
@@ -32,9 +33,10 @@ typedef struct zbc_source {
   size_t stride[3];
   /* YUV formats only */
   double kr, kb;  /* luma coefficients of the matrix (BT.601: 0.299, 0.114) */
-  int full_range; /* 0: Y 16–235, chroma 16–240; 1: 0–255 */
   int h_cosited;  /* chroma samples sit on even columns (else between two) */
   int v_cosited;  /* chroma samples sit on even rows (else between two) */
+  /* YUV and gray formats to RGB/RGBA */
+  int full_range; /* 0: Y 16–235, chroma 16–240 (gray too, 16-bit: × 256); 1: 0–255 */
 } zbc_source;
 
 /* The format called NAME by GStreamer ("I420", "BGRx", ...), or ZBC_UNKNOWN. */

@@ -57,8 +57,9 @@ static void convert_tight(const char *name, int w, int h, int channels, int cosi
 static void known_pixels(void) {
   /* I420 2x2 of mid-grey: 128 everywhere */
   uint8_t y[4] = {128, 128, 128, 128}, u = 128, v = 128, rgb[12], gray[4];
-  uint8_t bgrx[8] = {1, 2, 3, 99, 4, 5, 6, 99}, rgba[8];
+  uint8_t bgrx[8] = {1, 2, 3, 99, 4, 5, 6, 99}, rgba[12];
   uint8_t g16[4] = {0x12, 0x34, 0xff, 0xff}; /* BE: 0x1234, 0xffff */
+  uint8_t g8[3] = {16, 21, 235};
   zbc_source s;
   int i;
 
@@ -85,9 +86,22 @@ static void known_pixels(void) {
   s.plane[0] = g16, s.stride[0] = 4;
   CHECK(zbc_convert(&s, 1, gray, 2) == 0);
   CHECK(gray[0] == 18 && gray[1] == 255); /* round(0x1234 / 257) = 18 */
+  /* limited range: gray stays, RGB is stretched */
+  s.kr = 0.299, s.kb = 0.114, s.full_range = 0;
+  CHECK(zbc_convert(&s, 3, rgb, 6) == 0);
+  CHECK(rgb[0] == 3 && rgb[2] == 3 && rgb[3] == 255); /* round((0x1234 - 4096) × 255 / 56064) = 3 */
+  s.full_range = 1;
+  CHECK(zbc_convert(&s, 3, rgb, 6) == 0);
+  CHECK(rgb[0] == 18 && rgb[3] == 255);
+  s.format = ZBC_GRAY8, s.full_range = 0, s.width = 3;
+  s.plane[0] = g8, s.stride[0] = 3;
+  CHECK(zbc_convert(&s, 1, gray, 3) == 0);
+  CHECK(gray[0] == 16 && gray[1] == 21 && gray[2] == 235);
+  CHECK(zbc_convert(&s, 4, rgba, 12) == 0); /* videoconvert's 8-bit kernel: 0, 4, 253 */
+  CHECK(rgba[0] == 0 && rgba[4] == 4 && rgba[5] == 4 && rgba[8] == 253 && rgba[11] == 255);
 
   /* so little green (1 - kr - kb) that the products overflow: refused, scalar or SIMD */
-  s.format = ZBC_I420;
+  s.format = ZBC_I420, s.width = 2;
   s.plane[0] = y, s.plane[1] = &u, s.plane[2] = &v;
   s.stride[0] = 2, s.stride[1] = s.stride[2] = 1;
   s.kr = 0.5, s.kb = 0.4999;

@@ -114,6 +114,28 @@ test.each<[RawFormat, number, number, string]>([
   expect(maxDiff(toRGB(frameOf(caps, data)).data, theirs, w, h, 3)).toBe(0);
 });
 
+// Gray of limited range (a colorimetry with a matrix GStreamer takes for
+// gray and range 16-235) is stretched to RGB as YUV luma is; gray stays as
+// it is; without colorimetry, or with an unknown range or an RGB matrix
+// (invalid), full range. GRAY16 is within ±1 (videoconvert dithers).
+// Limited gray was copied (max 18).
+test.each<[RawFormat, string, 'RGB' | 'GRAY8', number]>([
+  ['GRAY8', ', colorimetry=(string)2:4:0:0', 'RGB', 0],
+  ['GRAY8', ', colorimetry=(string)bt709', 'RGB', 0],
+  ['GRAY8', ', colorimetry=(string)0:4:0:0', 'RGB', 0],
+  ['GRAY8', ', colorimetry=(string)2:1:0:0', 'RGB', 0],
+  ['GRAY16_LE', ', colorimetry=(string)2:4:0:0', 'RGB', 1],
+  ['GRAY16_BE', ', colorimetry=(string)bt601', 'RGB', 1],
+  ['GRAY16_LE', ', colorimetry=(string)2:4:0:0', 'GRAY8', 1],
+])('%s%s → %s as videoconvert makes it', async (format, extra, out, expected) => {
+  const [w, h] = [33, 7];
+  const data = randomBytes(planesFor(format, w, h).size, 31);
+  const caps = capsFor(format, w, h, extra);
+  const theirs = await videoconvert(caps, data, out);
+  const ours = (out === 'RGB' ? toRGB : toGray)(frameOf(caps, data));
+  expect(maxDiff(ours.data, theirs, w, h, out === 'RGB' ? 3 : 1)).toBe(expected);
+});
+
 // Alpha is the source's, else 255. videoconvert copies the padding byte of
 // BGRx into alpha; with padding 0xff the two agree.
 test.each<[RawFormat]>([['I420'], ['NV12'], ['ARGB'], ['BGRx'], ['GRAY8']])('%s → RGBA as videoconvert makes it', async (format) => {
@@ -177,6 +199,10 @@ test('the colorimetry GStreamer 1.22 would use', () => {
     { matrix: 'bt2020', kr: 0.2627, range: 'full', hCosited: true, vCosited: true });
   expect(c('video/x-raw, colorimetry=nonsense, chroma-site=mpeg2', 100)).toMatchObject({ matrix: 'bt601', hCosited: false });
   expect(c('video/x-raw, colorimetry=0:4:0:0', 100)).toMatchObject({ matrix: 'bt601', range: 'full', source: 'caps' });
+  const gray = (caps: string) => frameOf(capsFor('GRAY8', 4, 2, caps), new Uint8Array(8)).image().colorimetry;
+  expect(gray('')).toMatchObject({ range: 'full', source: 'default' });
+  expect(gray(', colorimetry=(string)bt709')).toMatchObject({ matrix: 'bt709', range: 'limited', source: 'caps' });
+  expect(gray(', colorimetry=(string)1:1:0:0')).toMatchObject({ range: 'full', source: 'default' });
   expect(toRGB(frameOf(capsFor('NV12', 2, 2), new Uint8Array(12))).data.length).toBe(12);
 });
 

@@ -63,15 +63,17 @@ function convert(source: Frame | Image, target: Target, options: ConvertOptions)
     format: img.format as RawFormat, width: img.width, height: img.height,
     offsets: img.planes.map((p) => p.offset), strides: img.planes.map((p) => p.stride),
     ...(c === undefined ? {} : { kr: c.kr, kb: c.kb, fullRange: c.range === 'full', hCosited: c.hCosited, vCosited: c.vCosited }),
+    interlacedCaps: img.interlaceMode !== undefined, interlacedFrame: img.interlaced === true,
   }, out, img.width * CHANNELS[target], CHANNELS[target]);
   return result(img, target, out);
 }
 
 /**
  * Packed 8-bit RGB, height × width × 3, of a frame (or of frame.image()),
- * as videoconvert would make it: YUV with the caps' colorimetry, gray
- * stretched when its colorimetry says limited range, 16-bit gray rounded to
- * 8 bits, alpha dropped. No copy when the frame already is
+ * as videoconvert would make it: YUV with the caps' colorimetry (of
+ * interlaced frames, 4:2:0 chroma by field), gray stretched when its
+ * colorimetry says limited range, 16-bit gray rounded to 8 bits, alpha
+ * dropped. No copy when the frame already is
  * packed RGB. Throws MetadataError for encoded frames (see decodeImage),
  * FrameSizeError when the frame's size does not match its caps, and a
  * TypeError (code EINVAL) for an image whose own colorimetry's kr and kb

@@ -26,6 +26,20 @@ export interface Image {
   mimeType?: string;
   /** YUV and gray formats: how the samples become RGB (from the caps, else GStreamer's defaults). */
   colorimetry?: Colorimetry;
+  /**
+   * Raw video whose caps' `interlace-mode` is not progressive. videoconvert
+   * then takes its generic path for every frame (I420/YV12 chroma is
+   * interpolated, as NV12's always is).
+   */
+  interlaceMode?: 'interleaved' | 'mixed' | 'fields';
+  /**
+   * With interlaceMode: the rows alternate between two fields, so 4:2:0
+   * chroma rows belong to fields. Always for interleaved (and fields); for
+   * mixed, when the frame header's buffer flags say INTERLACED (without a
+   * frame header the frame counts as progressive, as videoconvert takes a
+   * buffer without that flag).
+   */
+  interlaced?: boolean;
   /** The frame's sequence number, for error messages. */
   sequence?: number;
 }
@@ -36,6 +50,9 @@ const CHANNELS: Record<RawFormat, number> = {
 };
 const YUV = new Set<RawFormat>(['I420', 'YV12', 'NV12', 'NV21', 'YUY2', 'UYVY']);
 const GRAY = new Set<RawFormat>(['GRAY8', 'GRAY16_LE', 'GRAY16_BE']);
+const INTERLACE_MODES = new Set(['interleaved', 'mixed', 'fields']);
+/** GST_VIDEO_BUFFER_FLAG_INTERLACED (GST_BUFFER_FLAG_LAST << 0): a frame of a mixed stream that is interlaced. */
+const BUFFER_FLAG_INTERLACED = 1 << 20;
 
 /** The format is YUV (its samples need a colorimetry to become RGB). */
 export function isYuv(format: Image['format']): boolean {
@@ -118,6 +135,18 @@ export function frameImage(frame: Frame): Image {
     encoded: false,
     ...(YUV.has(format) ? { colorimetry: yuvColorimetry(frame.caps, info.height!) } : {}),
     ...(GRAY.has(format) ? { colorimetry: grayColorimetry(frame.caps) } : {}),
+    ...interlacingOf(frame),
     sequence: frame.sequence,
+  };
+}
+
+// What GStreamer 1.22 makes of the caps' interlace-mode (an unknown one is
+// progressive) and, for mixed, of the buffer's INTERLACED flag (gst_video_frame_map).
+function interlacingOf(frame: Frame): Pick<Image, 'interlaceMode' | 'interlaced'> {
+  const mode = frame.caps?.structures[0]?.fields['interlace-mode']?.value;
+  if (typeof mode !== 'string' || !INTERLACE_MODES.has(mode)) return {};
+  return {
+    interlaceMode: mode as Image['interlaceMode'] & string,
+    interlaced: mode !== 'mixed' || ((frame.flags ?? 0) & BUFFER_FLAG_INTERLACED) !== 0,
   };
 }

@@ -155,6 +155,9 @@ export interface NativeConvertLayout {
   fullRange?: boolean;
   hCosited?: boolean;
   vCosited?: boolean;
+  /** 4:2:0: the caps are interlaced (no I420 fast path); the frame's rows alternate between fields. */
+  interlacedCaps?: boolean;
+  interlacedFrame?: boolean;
 }
 
 /** The addon's live native objects (process-wide) and glibc's malloc figures, for leak checks. */

@@ -41,7 +41,7 @@ bool Fits(size_t rows, size_t stride, size_t row, size_t offset, size_t length) 
 
 // convert(src: Uint8Array, layout, dst: Uint8Array, dstStride, channels)
 // layout: { format, width, height, offsets: number[], strides: number[],
-//           kr?, kb?, fullRange?, hCosited?, vCosited? }
+//           kr?, kb?, fullRange?, hCosited?, vCosited?, interlacedCaps?, interlacedFrame? }
 Napi::Value Convert(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[1].IsObject())
@@ -64,6 +64,9 @@ Napi::Value Convert(const Napi::CallbackInfo &info) {
   s.width = static_cast<int>(width);
   s.height = static_cast<int>(height);
 
+  s.interlaced_caps = layout.Get("interlacedCaps").ToBoolean();
+  s.interlaced_frame = layout.Get("interlacedFrame").ToBoolean();  // its chroma planes have more rows
+
   Napi::Value offsets = layout.Get("offsets"), strides = layout.Get("strides");
   if (!offsets.IsArray() || !strides.IsArray()) throw ConvertError(env, "offsets and strides must be arrays");
   Napi::Array off = offsets.As<Napi::Array>(), str = strides.As<Napi::Array>();
@@ -75,7 +78,7 @@ Napi::Value Convert(const Napi::CallbackInfo &info) {
   for (int i = 0; i < planes; i++) {
     size_t o = Size(env, off.Get(i).ToNumber().DoubleValue(), "offset");
     size_t st = Size(env, str.Get(i).ToNumber().DoubleValue(), "stride");
-    size_t rows = zbc_plane_rows(s.format, i, s.height), row = zbc_plane_row_bytes(s.format, i, s.width);
+    size_t rows = zbc_plane_rows(s.format, i, s.height, s.interlaced_frame), row = zbc_plane_row_bytes(s.format, i, s.width);
     // The last row needs only its own bytes. A caller's stride goes up to
     // 2^53 and rows to 2^20, so (rows - 1) * stride can pass 2^64: the
     // check divides instead of multiplying.

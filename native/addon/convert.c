@@ -86,10 +86,11 @@ int zbc_planes(zbc_format f) {
   }
 }
 
-size_t zbc_plane_rows(zbc_format f, int plane, int height) {
+size_t zbc_plane_rows(zbc_format f, int plane, int height, int interlaced_frame) {
   size_t h = (size_t)height;
   if (plane == 0) return h;
-  return (h + 1) / 2; /* the chroma planes of the 4:2:0 formats */
+  /* the chroma planes of the 4:2:0 formats; interlaced, both fields have as many */
+  return interlaced_frame ? (h + 3) / 4 * 2 : (h + 1) / 2;
 }
 
 size_t zbc_plane_row_bytes(zbc_format f, int plane, int width) {
@@ -402,7 +403,8 @@ static int interpolated_row_sse2(const yuv_coeffs *c, int channels, const uint8_
 }
 #endif
 
-/* I420 / YV12: videoconvert's fast path takes the nearest chroma sample. */
+/* I420 / YV12 of progressive caps: videoconvert's fast path takes the
+ * nearest chroma sample. */
 static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, uint8_t *dst,
                         size_t dst_stride) {
   int u_plane = s->format == ZBC_YV12 ? 2 : 1, v_plane = 3 - u_plane;
@@ -433,37 +435,43 @@ static void planar_rows(const zbc_source *s, const yuv_tables *t, int channels, 
 }
 
 #if ZBC_HAVE_SSE2
-/* Samples k to k + 7 of channels 0 and 1 as words: NV12/NV21 (step 2) or
- * YUY2/UYVY (step 4), channel c shift[c] bits up in each pair or four. */
-static inline void chroma_samples8(const uint8_t *p, int step, const __m128i shift[2], int k,
-                                   __m128i out[2]) {
+/* Samples k to k + 7 of channels 0 and 1 as words, channel c's sample k
+ * at p[c][k * step]: I420/YV12 (step 1: planes of their own), NV12/NV21
+ * (step 2) or YUY2/UYVY (step 4), where channel c sits o[c] bytes into its
+ * pair or four, loaded together from the row's start and shifted apart. */
+static inline void chroma_samples8(const uint8_t *const p[2], int step, const int o[2], int k, __m128i out[2]) {
   const __m128i low_byte = step == 2 ? _mm_set1_epi16(0x00ff) : _mm_set1_epi32(0xff);
-  if (step == 2) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(p + 2 * k));
-    for (int c = 0; c < 2; c++) out[c] = _mm_and_si128(_mm_srl_epi16(a, shift[c]), low_byte);
-  } else {
-    __m128i a = _mm_loadu_si128((const __m128i *)(p + 4 * k)), b = _mm_loadu_si128((const __m128i *)(p + 4 * k + 16));
+  if (step == 1) {
     for (int c = 0; c < 2; c++)
-      out[c] = _mm_packs_epi32(_mm_and_si128(_mm_srl_epi32(a, shift[c]), low_byte),
-                               _mm_and_si128(_mm_srl_epi32(b, shift[c]), low_byte));
+      out[c] = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(p[c] + k)), _mm_setzero_si128());
+  } else if (step == 2) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(p[0] - o[0] + 2 * k));
+    for (int c = 0; c < 2; c++) out[c] = _mm_and_si128(_mm_srl_epi16(a, _mm_cvtsi32_si128(8 * o[c])), low_byte);
+  } else {
+    const uint8_t *row = p[0] - o[0];
+    __m128i a = _mm_loadu_si128((const __m128i *)(row + 4 * k)), b = _mm_loadu_si128((const __m128i *)(row + 4 * k + 16));
+    for (int c = 0; c < 2; c++) {
+      __m128i shift = _mm_cvtsi32_si128(8 * o[c]);
+      out[c] = _mm_packs_epi32(_mm_and_si128(_mm_srl_epi32(a, shift), low_byte),
+                               _mm_and_si128(_mm_srl_epi32(b, shift), low_byte));
+    }
   }
 }
 
-/* chroma_row's upsampling, 8 samples of each channel per step (channel c's
- * sample k at p[k * step + o[c]]): cosited, pixel 2k is s_k and 2k + 1 the
+/* chroma_row's upsampling, 8 samples of each channel per step (as
+ * chroma_samples8 finds them): cosited, pixel 2k is s_k and 2k + 1 the
  * average of s_k and s_k+1; centred, pixels 2k + 1 and 2k + 2 their 3:1 and
  * 1:3 blends, and pixel 0 is s_0. Returns the samples done (a multiple of
  * 8): the pixels up to 2k (cosited: 2k - 1) are final. */
-static int chroma_sse2(const uint8_t *p, int step, const int o[2], uint8_t *const q[2], int cosited, int w) {
+static int chroma_sse2(const uint8_t *const p[2], int step, const int o[2], uint8_t *const q[2], int cosited, int w) {
   const __m128i two = _mm_set1_epi16(2);
-  const __m128i shift[2] = {_mm_cvtsi32_si128(8 * o[0]), _mm_cvtsi32_si128(8 * o[1])};
   int k = 0;
-  if (!cosited) q[0][0] = p[o[0]], q[1][0] = p[o[1]];
+  if (!cosited) q[0][0] = p[0][0], q[1][0] = p[1][0];
   /* reads bytes below step * (k + 9) <= the row's, writes pixels below 2k + 17 */
   for (; 2 * k + 18 <= w; k += 8) {
     __m128i sa[2], sb[2]; /* s_k .. s_k+7 and s_k+1 .. s_k+8 */
-    chroma_samples8(p, step, shift, k, sa);
-    chroma_samples8(p, step, shift, k + 1, sb);
+    chroma_samples8(p, step, o, k, sa);
+    chroma_samples8(p, step, o, k + 1, sb);
     for (int c = 0; c < 2; c++) {
       __m128i even, odd; /* words whose low byte goes first */
       if (cosited) {
@@ -481,47 +489,59 @@ static int chroma_sse2(const uint8_t *p, int step, const int o[2], uint8_t *cons
 }
 #endif
 
-/* Chroma of one source row, one sample per pixel: the nearest sample, then
- * video-chroma.c's 2× horizontal upsampling (cosited: odd pixels average
- * their neighbours; centred: 3:1 and 1:3 blends of the two nearest). */
+/* Chroma of one row of samples, one sample per pixel: row `row` of the
+ * chroma planes (I420/YV12/NV12/NV21) or of the frame (YUY2/UYVY), the
+ * nearest sample, then video-chroma.c's 2× horizontal upsampling (cosited:
+ * odd pixels average their neighbours; centred: 3:1 and 1:3 blends of the
+ * two nearest). */
 static void chroma_row(const zbc_source *s, int row, uint8_t *u, uint8_t *v) {
   int w = s->width;
-  const uint8_t *p;
-  int uo, vo, step;
+  const uint8_t *p[2]; /* channel c (U, V)'s sample k at p[c][k * step] */
+  int o[2] = {0, 0};   /* NV12/NV21, YUY2/UYVY: the bytes p[c] is into its pair or four */
+  int step;
   switch (s->format) {
+    case ZBC_I420:
+    case ZBC_YV12:
+      for (int c = 0; c < 2; c++) {
+        int plane = (s->format == ZBC_YV12) == (c == 0) ? 2 : 1;
+        p[c] = s->plane[plane] + (size_t)row * s->stride[plane];
+      }
+      step = 1;
+      break;
     case ZBC_NV12:
     case ZBC_NV21:
-      p = s->plane[1] + (size_t)(row >> 1) * s->stride[1];
-      uo = s->format == ZBC_NV12 ? 0 : 1;
-      vo = 1 - uo;
+      o[0] = s->format == ZBC_NV12 ? 0 : 1;
+      o[1] = 1 - o[0];
       step = 2;
       break;
     default: /* YUY2, UYVY */
-      p = s->plane[0] + (size_t)row * s->stride[0];
-      uo = s->format == ZBC_YUY2 ? 1 : 0;
-      vo = uo + 2;
+      o[0] = s->format == ZBC_YUY2 ? 1 : 0;
+      o[1] = o[0] + 2;
       step = 4;
       break;
+  }
+  if (step > 1) {
+    const uint8_t *line = step == 2 ? s->plane[1] + (size_t)row * s->stride[1] : s->plane[0] + (size_t)row * s->stride[0];
+    p[0] = line + o[0], p[1] = line + o[1];
   }
   int k0 = 0; /* samples before k0 are upsampled already */
 #if ZBC_HAVE_SSE2
   if (simd_on) {
-    int o[2] = {uo, vo};
     uint8_t *const q[2] = {u, v};
     k0 = chroma_sse2(p, step, o, q, s->h_cosited, w);
   }
 #endif
   /* from k0 on: pixel 2 * k0 holds its final value when centred (0: s0) */
   for (int x = 2 * k0 + (k0 > 0 && !s->h_cosited); x < w; x++) {
-    u[x] = p[(x >> 1) * step + uo];
-    v[x] = p[(x >> 1) * step + vo];
+    u[x] = p[0][(x >> 1) * step];
+    v[x] = p[1][(x >> 1) * step];
   }
   for (int c = 0; c < 2; c++) {
     uint8_t *q = c == 0 ? u : v;
     if (s->h_cosited) {
       for (int i = 2 * k0 + 1; i < w - 1; i += 2) q[i] = (uint8_t)((q[i - 1] + q[i + 1] + 1) >> 1);
     } else {
-      int t1 = p[k0 * step + (c == 0 ? uo : vo)]; /* sample k0 as stored */
+      int t1 = p[c][k0 * step]; /* sample k0 as stored */
       for (int i = 2 * k0 + 1; i < w - 1; i += 2) {
         int t0 = t1;
         t1 = q[i + 1];
@@ -532,40 +552,65 @@ static void chroma_row(const zbc_source *s, int row, uint8_t *u, uint8_t *v) {
   }
 }
 
-/* NV12 / NV21 / YUY2 / UYVY: videoconvert's generic path. Rows of 4:2:0
- * chroma are blended in pairs (-1, 0), (1, 2), ... with 3:1 / 1:3 weights
- * unless the chroma is cosited vertically; rows outside the frame repeat
- * the edge. */
+/* The chroma row of 4:2:0 luma row y, which GStreamer clamps into the
+ * frame: of an interlaced frame, its field's ((y / 4) * 2 + y % 2). */
+static int chroma_row_of(const zbc_source *s, int y) {
+  y = y < 0 ? 0 : y >= s->height ? s->height - 1 : y;
+  return s->interlaced_frame ? ((y >> 2) << 1) | (y & 1) : y >> 1;
+}
+
+/* The two chroma rows luma row y blends, and the weight of the first in
+ * eighths: video-chroma.c's vertical 2× upsampling of centred 4:2:0 chroma,
+ * which takes the unpacked rows (clamped into the frame) in groups. Of a
+ * progressive frame, pairs (-1, 0), (1, 2), ...: the first row of a pair
+ * 3:1, the second 1:3 (6 and 2 eighths). Of an interlaced frame, fours
+ * (-2 .. 1), (2 .. 5), ... whose rows 0 and 2 (one field) blend the chroma
+ * rows of rows 0 and 2 by 5:3 and 1:7, rows 1 and 3 (the other) those of
+ * rows 1 and 3 by 7:1 and 3:5. */
+static void vertical_blend(const zbc_source *s, int y, int *a, int *b, int *weight) {
+  if (s->interlaced_frame) {
+    static const int W[4] = {5, 7, 1, 3};
+    int i = (y + 2) & 3, first = y - i + (i & 1); /* group row 0 or 1 */
+    *a = chroma_row_of(s, first), *b = chroma_row_of(s, first + 2), *weight = W[i];
+  } else {
+    int first = (y & 1) ? y : y - 1;
+    *a = chroma_row_of(s, first), *b = chroma_row_of(s, first + 1), *weight = (y & 1) ? 6 : 2;
+  }
+}
+
+/* videoconvert's generic path: NV12 / NV21 / YUY2 / UYVY, and I420 / YV12
+ * of interlaced caps. 4:2:0 chroma is blended vertically (vertical_blend)
+ * unless it is cosited vertically, when each row takes its own chroma row
+ * (the nearest); rows outside the frame repeat the edge. */
 static int interpolated_rows(const zbc_source *s, const yuv_tables *t, int channels, uint8_t *dst,
                              size_t dst_stride) {
   int w = s->width, h = s->height;
-  int vertical = (s->format == ZBC_NV12 || s->format == ZBC_NV21) && !s->v_cosited;
-  uint8_t *buf = malloc((size_t)w * 6);
+  int is420 = zbc_planes(s->format) > 1, vertical = is420 && !s->v_cosited;
+  /* upsampled chroma rows: row r's in slot r % 4 (the rows one luma row needs, and the
+   * next ones, are apart by less than 4), then the blend of two */
+  uint8_t *buf = malloc((size_t)w * 10);
   if (buf == NULL) return -1;
-  uint8_t *ua = buf, *va = buf + w, *ub = buf + 2 * (size_t)w, *vb = buf + 3 * (size_t)w;
-  uint8_t *uo = buf + 4 * (size_t)w, *vo = buf + 5 * (size_t)w;
-  int have_a = -1, have_b = -1; /* the chroma rows ua/va and ub/vb hold */
+  uint8_t *cu[4], *cv[4], *uo = buf + 8 * (size_t)w, *vo = buf + 9 * (size_t)w;
+  int have[4] = {-1, -1, -1, -1};
+  for (int i = 0; i < 4; i++) cu[i] = buf + 2 * (size_t)i * w, cv[i] = cu[i] + w;
   int yo = s->format == ZBC_YUY2 ? 0 : s->format == ZBC_UYVY ? 1 : -1;
   for (int y = 0; y < h; y++) {
     const uint8_t *py = s->plane[0] + (size_t)y * s->stride[0];
-    const uint8_t *u = ua, *v = va;
-    if (vertical) {
-      int a = (y & 1) ? y : y - 1, b = a + 1;
-      int ca = (a < 0 ? 0 : a) >> 1, cb = (b >= h ? h - 1 : b) >> 1;
-      if (have_b == ca) { /* this pair starts on the chroma row the last one ended on */
-        uint8_t *tu = ua, *tv = va;
-        ua = ub, va = vb, ub = tu, vb = tv;
-        have_a = have_b, have_b = -1;
-      }
-      if (have_a != ca) chroma_row(s, 2 * ca, ua, va), have_a = ca;
-      if (have_b != cb) chroma_row(s, 2 * cb, ub, vb), have_b = cb;
+    const uint8_t *u, *v;
+    int a = is420 ? chroma_row_of(s, y) : y, b = a, weight = 8;
+    if (vertical) vertical_blend(s, y, &a, &b, &weight);
+    if (have[a & 3] != a) chroma_row(s, a, cu[a & 3], cv[a & 3]), have[a & 3] = a;
+    if (have[b & 3] != b) chroma_row(s, b, cu[b & 3], cv[b & 3]), have[b & 3] = b;
+    if (a == b) {
+      u = cu[a & 3], v = cv[a & 3];
+    } else {
+      const uint8_t *ua = cu[a & 3], *va = cv[a & 3], *ub = cu[b & 3], *vb = cv[b & 3];
+      int wb = 8 - weight;
       for (int x = 0; x < w; x++) {
-        uo[x] = (uint8_t)((y & 1) ? (3 * ua[x] + ub[x] + 2) >> 2 : (ua[x] + 3 * ub[x] + 2) >> 2);
-        vo[x] = (uint8_t)((y & 1) ? (3 * va[x] + vb[x] + 2) >> 2 : (va[x] + 3 * vb[x] + 2) >> 2);
+        uo[x] = (uint8_t)((weight * ua[x] + wb * ub[x] + 4) >> 3);
+        vo[x] = (uint8_t)((weight * va[x] + wb * vb[x] + 4) >> 3);
       }
       u = uo, v = vo;
-    } else {
-      chroma_row(s, y, ua, va);
     }
     uint8_t *d = dst + (size_t)y * dst_stride;
     int x = 0;
@@ -636,7 +681,7 @@ int zbc_convert(const zbc_source *s, int channels, uint8_t *dst, size_t dst_stri
   }
   yuv_tables t;
   if (yuv_tables_init(&t, s) != 0) return -2;
-  if (s->format == ZBC_I420 || s->format == ZBC_YV12) {
+  if ((s->format == ZBC_I420 || s->format == ZBC_YV12) && !s->interlaced_caps && !s->interlaced_frame) {
     if (channels == 3) planar_rows(s, &t, 3, dst, dst_stride);
     else planar_rows(s, &t, 4, dst, dst_stride);
     return 0;

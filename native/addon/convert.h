@@ -4,10 +4,12 @@
  * YUV → RGB reproduces videoconvert's integer arithmetic (the ORC kernels of
  * video-converter.c: 8.8 fixed-point coefficients, the offsets folded into
  * the 128 bias) and its chroma handling: I420/YV12 take the nearest chroma
- * sample (videoconvert's fast path); NV12/NV21/YUY2/UYVY are upsampled
- * linearly as video-chroma.c does (its generic path), cosited or centred as
- * the chroma siting says. Gray of limited range is stretched as YUV luma
- * is. Everything else is a byte shuffle or a scale. */
+ * sample (videoconvert's fast path, progressive caps only); NV12/NV21/YUY2/
+ * UYVY, and I420/YV12 of interlaced caps, are upsampled linearly as
+ * video-chroma.c does (its generic path), cosited or centred as the chroma
+ * siting says; the 4:2:0 chroma rows of an interlaced frame belong to its
+ * fields and are blended within them. Gray of limited range is stretched as
+ * YUV luma is. Everything else is a byte shuffle or a scale. */
 #ifndef ZEROBUFFER_ADDON_CONVERT_H
 #define ZEROBUFFER_ADDON_CONVERT_H
 
@@ -35,6 +37,13 @@ typedef struct zbc_source {
   double kr, kb;  /* luma coefficients of the matrix (BT.601: 0.299, 0.114) */
   int h_cosited;  /* chroma samples sit on even columns (else between two) */
   int v_cosited;  /* chroma samples sit on even rows (else between two) */
+  /* The caps' interlace-mode is not progressive: videoconvert then never
+   * takes its I420/YV12 fast path, so their chroma is interpolated too. */
+  int interlaced_caps;
+  /* The frame's rows alternate between two fields (interleaved, or mixed
+   * with the buffer's INTERLACED flag): 4:2:0 luma row y takes chroma row
+   * (y / 4) * 2 + y % 2, and the chroma planes have an even number of rows. */
+  int interlaced_frame;
   /* YUV and gray formats to RGB/RGBA */
   int full_range; /* 0: Y 16–235, chroma 16–240 (gray too, 16-bit: × 256); 1: 0–255 */
 } zbc_source;
@@ -43,9 +52,11 @@ typedef struct zbc_source {
 zbc_format zbc_format_from_name(const char *name);
 
 /* Planes of the format (1, 2 or 3), and for plane i the rows it has at
- * `height` and the fewest bytes one of its rows holds at `width`. */
+ * `height` (of an interlaced frame: its chroma rows rounded up to even, as
+ * GStreamer lays them out) and the fewest bytes one of its rows holds at
+ * `width`. */
 int zbc_planes(zbc_format format);
-size_t zbc_plane_rows(zbc_format format, int plane, int height);
+size_t zbc_plane_rows(zbc_format format, int plane, int height, int interlaced_frame);
 size_t zbc_plane_row_bytes(zbc_format format, int plane, int width);
 
 /* Writes width × height pixels of `channels` bytes (1 gray, 3 RGB, 4 RGBA)

@@ -24,8 +24,9 @@ static const char *const FORMATS[] = {"RGB",  "BGR",  "RGBA", "BGRA", "RGBx", "B
                                       "I420", "YV12", "NV12", "NV21", "YUY2", "UYVY"};
 
 /* Converts a frame of random bytes whose planes are separate allocations of
- * exactly rows × row_bytes (stride = row_bytes). */
-static void convert_tight(const char *name, int w, int h, int channels, int cosited) {
+ * exactly rows × row_bytes (stride = row_bytes); interlaced: a frame of
+ * interlaced caps whose 4:2:0 chroma rows belong to fields. */
+static void convert_tight(const char *name, int w, int h, int channels, int cosited, int interlaced) {
   zbc_source s;
   uint8_t *planes[3] = {NULL, NULL, NULL};
   uint8_t *dst;
@@ -40,9 +41,10 @@ static void convert_tight(const char *name, int w, int h, int channels, int cosi
   s.kb = 0.0722;
   s.h_cosited = cosited;
   s.v_cosited = cosited > 1;
+  s.interlaced_caps = s.interlaced_frame = interlaced;
   n = zbc_planes(s.format);
   for (i = 0; i < n; i++) {
-    size_t row = zbc_plane_row_bytes(s.format, i, w), rows = zbc_plane_rows(s.format, i, h), k;
+    size_t row = zbc_plane_row_bytes(s.format, i, w), rows = zbc_plane_rows(s.format, i, h, interlaced), k;
     planes[i] = malloc(row * rows);
     for (k = 0; k < row * rows; k++) planes[i][k] = (uint8_t)(rand() & 0xff);
     s.plane[i] = planes[i];
@@ -171,7 +173,8 @@ static void sweep_frame(zbc_source *s, uint8_t *src, int w, int h, int frame) {
  * the rows end in scalar tails) holds each (U, V) pair once among its first
  * 256 chroma columns, and over 64 I420 frames each pair's four pixels take
  * all 256 Y. YV12 and the upsampled formats share that arithmetic and differ
- * in where the rows load from: 16 frames each, every chroma siting. */
+ * in where the rows load from: 16 frames each, every chroma siting, frames
+ * of interlaced caps (I420/YV12 upsampled too) progressive and interlaced. */
 static void simd_matches_scalar(void) {
   static const struct { double kr, kb; } matrices[] = {
       {0.299, 0.114}, {0.2126, 0.0722}, {0.2627, 0.0593}, /* BT.601, 709, 2020 */
@@ -197,6 +200,8 @@ static void simd_matches_scalar(void) {
             sweep_frame(&s, src, W, H, frame);
             s.kr = matrices[m].kr, s.kb = matrices[m].kb, s.full_range = range;
             s.h_cosited = frame & 1, s.v_cosited = frame >> 1 & 1;
+            if (f > 0) /* I420's 64 frames sweep Y through the fast path */
+              s.interlaced_caps = frame >> 2 & 1, s.interlaced_frame = frame >> 3 & 1;
             memset(simd, 0x55, n), memset(scalar, 0xaa, n);
             zbc_set_simd(1);
             CHECK(zbc_convert(&s, channels, simd, (size_t)W * channels) == 0);
@@ -256,9 +261,9 @@ static void packed_simd_matches_scalar(void) {
 }
 
 int main(void) {
-  static const int sizes[][2] = {{1, 1}, {2, 1}, {1, 2}, {3, 3}, {5, 1}, {6, 2}, {7, 1}, {67, 35}, {64, 48}};
+  static const int sizes[][2] = {{1, 1}, {2, 1}, {1, 2}, {3, 3}, {5, 1}, {6, 2}, {7, 1}, {5, 5}, {3, 6}, {67, 35}, {64, 48}};
   size_t f, k;
-  int channels[3] = {1, 3, 4}, c, cosited;
+  int channels[3] = {1, 3, 4}, c, cosited, interlaced;
 
   srand(1);
   known_pixels();
@@ -267,7 +272,9 @@ int main(void) {
   for (f = 0; f < sizeof FORMATS / sizeof FORMATS[0]; f++)
     for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
       for (c = 0; c < 3; c++)
-        for (cosited = 0; cosited < 3; cosited++) convert_tight(FORMATS[f], sizes[k][0], sizes[k][1], channels[c], cosited);
+        for (cosited = 0; cosited < 3; cosited++)
+          for (interlaced = 0; interlaced < 2; interlaced++)
+            convert_tight(FORMATS[f], sizes[k][0], sizes[k][1], channels[c], cosited, interlaced);
   if (failures) {
     fprintf(stderr, "%d checks failed\n", failures);
     return 1;

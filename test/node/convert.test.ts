@@ -10,9 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  decodeImage, encodePng, Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps, type RawFormat,
+  decodeImage, encodePng, Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps,
+  ZeroBufferReader, type RawFormat,
 } from '../../src/index.js';
-import { repoRoot } from './helpers.js';
+import { killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
 
 jest.setTimeout(120000);
 
@@ -112,6 +113,72 @@ test.each<[RawFormat, number, number, string]>([
   const caps = capsFor(format, w, h, extra);
   const theirs = await videoconvert(caps, data, 'RGB');
   expect(maxDiff(toRGB(frameOf(caps, data)).data, theirs, w, h, 3)).toBe(0);
+});
+
+// Interlaced 4:2:0 (interlace-mode=interleaved): luma row y takes the chroma
+// of its field, row (y / 4) * 2 + y % 2, blended within the field as
+// video-chroma.c does (5:3, 7:1, 1:7, 3:5), and videoconvert takes its
+// generic path for I420/YV12 too; odd sizes (the chroma rows at the bottom
+// are clamped before they are split into fields), chroma siting
+// (vertically cosited: no blend), HD (cosited by default). mixed without
+// the INTERLACED buffer flag (filesrc sets none): progressive frames, but
+// still no I420 fast path. These took progressive chroma rows (max 255 on
+// random bytes; 154 on videotestsrc's bars through `interlace`).
+test.each<[RawFormat, number, number, string, 'RGB' | 'RGBA']>([
+  ['I420', 67, 35, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['NV12', 67, 35, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['YV12', 67, 35, ', interlace-mode=(string)interleaved, chroma-site=(string)mpeg2', 'RGBA'],
+  ['NV21', 33, 19, ', interlace-mode=(string)interleaved, chroma-site=(string)dv', 'RGB'],
+  ['I420', 320, 723, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['I420', 67, 35, ', interlace-mode=(string)mixed', 'RGB'],
+  ['NV12', 67, 35, ', interlace-mode=(string)mixed', 'RGBA'],
+])('%s %dx%d%s → %s as videoconvert makes it', async (format, w, h, extra, out) => {
+  const data = randomBytes(planesFor(format, w, h).size, w * h + 1);
+  const caps = capsFor(format, w, h, extra);
+  const theirs = await videoconvert(caps, data, out);
+  const ours = (out === 'RGB' ? toRGB : toRGBA)(frameOf(caps, data));
+  expect(maxDiff(ours.data, theirs, w, h, out === 'RGB' ? 3 : 4)).toBe(0);
+});
+
+// A real interlaced stream whose frames say which they are: `interlace`
+// with the 2:3 pattern makes interlace-mode=mixed, two of every five frames
+// flagged INTERLACED. One pipeline tees the same buffers into zerosink
+// (frame-header=true carries the buffer flags) and into videoconvert.
+test('mixed interlacing through a ring: the frames the buffer flags call interlaced convert by field, as videoconvert converts them', async () => {
+  const [w, h, frames] = [67, 35, 4];
+  const size = planesFor('I420', w, h).size;
+  const input = path.join(dir, 'mixed.raw');
+  const output = path.join(dir, 'mixed.rgb');
+  fs.writeFileSync(input, randomBytes(size * frames, 99));
+  const name = ringName('mixed');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 20 });
+  let gst: Child | undefined;
+  try {
+    gst = run('gst-launch-1.0', ['-q', 'filesrc', `location=${input}`, '!',
+      'rawvideoparse', 'format=i420', `width=${w}`, `height=${h}`, 'framerate=24/1', '!', 'interlace', 'field-pattern=2:3', '!', 'tee', 'name=t',
+      't.', '!', 'queue', '!', 'zerosink', `buffer-name=${name}`, 'frame-header=true',
+      't.', '!', 'queue', '!', 'videoconvert', '!', 'video/x-raw,format=RGB', '!', 'filesink', `location=${output}`],
+    { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+    const interlaced: (boolean | undefined)[] = [];
+    const ours: Uint8Array[] = [];
+    for await (const frame of reader.frames({ timeoutMs: 20000 })) {
+      const img = frame.image();
+      expect(img.interlaceMode).toBe('mixed');
+      expect(img.interlaced).toBe(((frame.flags ?? 0) & (1 << 20)) !== 0); // GST_VIDEO_BUFFER_FLAG_INTERLACED
+      interlaced.push(img.interlaced);
+      ours.push(toRGB(img).data.slice());
+      frame.release();
+    }
+    expect(await gst.exit()).toBe(0);
+    expect(interlaced).toEqual([false, false, true, true, false]);
+    const theirs = fs.readFileSync(output);
+    const picture = ((w * 3 + 3) & ~3) * h;
+    expect(theirs.length).toBe(picture * ours.length);
+    expect(ours.map((o, i) => maxDiff(o, theirs.subarray(i * picture, (i + 1) * picture), w, h, 3))).toEqual([0, 0, 0, 0, 0]);
+  } finally {
+    killIfRunning(gst);
+    await reader.close();
+  }
 });
 
 // Gray of limited range (a colorimetry with a matrix GStreamer takes for

@@ -1,7 +1,7 @@
 // Raw video layout from caps: planes, strides, offsets and frame size as
 // GStreamer's gst_video_info_set_format() lays out a frame by default
 // (rows rounded up to 4 bytes, chroma of odd sizes rounded up).
-import { isFraction, type Caps, type Fraction } from './caps.js';
+import { isFraction, type Caps, type CapsStructure, type Fraction } from './caps.js';
 import { native } from './native.js';
 
 export const RAW_FORMATS = [
@@ -202,21 +202,46 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
 const integer = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
 
 /**
+ * How messages name frames the API does not describe: a raw format by its
+ * name ("ABGR64_LE"), another media type's format with its type ("rggb
+ * (video/x-bayer)"), else the media type.
+ */
+export function undescribedName(s: CapsStructure): string {
+  const format = s.fields['format']?.value;
+  if (typeof format !== 'string') return s.mediaType;
+  return s.mediaType === 'video/x-raw' ? format : `${format} (${s.mediaType})`;
+}
+
+/**
+ * What a pipeline ends with to give RGB frames of this media type:
+ * videoconvert for raw video, bayer2rgb before it for Bayer (videoconvert
+ * cannot take it, nor can decodebin), a decoder before it for anything else;
+ * undefined for audio, which no element makes a picture of.
+ */
+export function toRgbTail(mediaType: string): string | undefined {
+  if (mediaType.startsWith('audio/')) return undefined;
+  const before = mediaType === 'video/x-raw' ? '' : mediaType === 'video/x-bayer' ? 'bayer2rgb ! ' : 'decodebin ! ';
+  return `! ${before}videoconvert ! video/x-raw,format=RGB`;
+}
+
+/**
  * What caps the API does not describe still tell (media type, format name,
- * size, framerate), with `reason`: "<FORMAT> not described" and how to get
- * a described format. `why` is videoInfoFromCaps's complaint.
+ * size, framerate), with `reason`: "<FORMAT> not described" (with the media
+ * type when it is not video/x-raw) and how to get a described format. `why`
+ * is videoInfoFromCaps's complaint.
  */
 export function undescribedVideoInfo(caps: Caps, why: string): VideoInfo | undefined {
   const s = caps.structures[0];
   if (s === undefined) return undefined;
   const format = s.fields['format']?.value;
   const framerate = s.fields['framerate']?.value;
-  const name = typeof format === 'string' ? format : s.mediaType;
+  const name = undescribedName(s);
   const unknownFormat = s.mediaType === 'video/x-raw' && typeof format === 'string' && !(RAW_FORMATS as readonly string[]).includes(format);
   const unknownType = s.mediaType !== 'video/x-raw' && s.mediaType !== 'image/jpeg' && s.mediaType !== 'image/png';
+  const tail = toRgbTail(s.mediaType);
   const reason = unknownFormat || unknownType
-    ? `${name} not described (described: video/x-raw in ${RAW_FORMATS.join(', ')}, image/jpeg and image/png; ` +
-      'convert with ! videoconvert ! video/x-raw,format=RGB)'
+    ? `${name} not described (described: video/x-raw in ${RAW_FORMATS.join(', ')}, image/jpeg and image/png` +
+      `${tail === undefined ? '' : `; convert with ${tail}`})`
     : `${name} not described: ${why}`;
   return {
     mediaType: s.mediaType,

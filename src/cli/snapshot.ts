@@ -11,6 +11,7 @@ import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
 import { decoderProblem, encodePng } from '../decode.js';
 import type { Frame } from '../frame.js';
+import { toRgbTail, undescribedName } from '../video-info.js';
 
 const DECODED = ['image/jpeg', 'image/png'];
 
@@ -18,17 +19,14 @@ const DECODED = ['image/jpeg', 'image/png'];
 export function snapshotProblem(caps: Caps | undefined): string | undefined {
   const s = caps?.structures[0];
   if (s === undefined || DECODED.includes(s.mediaType)) return undefined;
-  const format = s.fields['format']?.value;
-  let what = s.mediaType;
-  let decode = 'decodebin ! ';
   if (s.mediaType === 'video/x-raw') {
+    const format = s.fields['format']?.value;
     if (typeof format !== 'string') return undefined; // not fixed: negotiation decides
     if ((TO_RGB_FORMATS as readonly string[]).includes(format)) return undefined;
-    what = format;
-    decode = '';
   }
-  return `--snapshot writes PNG files from ${TO_RGB_FORMATS.join(', ')}, JPEG and PNG frames, and this stream has ${what} frames: ` +
-    `end the pipeline with "! ${decode}videoconvert ! video/x-raw,format=RGB"`;
+  const tail = toRgbTail(s.mediaType);
+  return `--snapshot writes PNG files from ${TO_RGB_FORMATS.join(', ')}, JPEG and PNG frames, and this stream has ${undescribedName(s)} frames` +
+    (tail === undefined ? '' : `: end the pipeline with "${tail}"`);
 }
 
 /**

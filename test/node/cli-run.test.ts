@@ -74,6 +74,19 @@ test('a --snapshot file that cannot be written is a usage error, told before any
   expect(child.stderr).toMatch(/--snapshot \/proc\/zb-snapshot.png cannot be written|no snapshot: cannot write \/proc\/zb-snapshot.png/);
 });
 
+test('--snapshot of video/x-bayer names the media type and what converts it (bayer2rgb; decodebin has no decoder for it), and that fix works', async () => {
+  const bayer = 'videotestsrc num-buffers=2 ! video/x-bayer,format=rggb,width=64,height=48';
+  const png = path.join(tmp, 'bayer.png');
+  const refused = run(process.execPath, [bin, 'run', bayer, '--snapshot', png, '--json']);
+  expect(await refused.exit()).toBe(EXIT.usage);
+  // before: "... has video/x-bayer frames: end the pipeline with "! decodebin ! videoconvert ! video/x-raw,format=RGB""
+  const fix = /this stream has rggb \(video\/x-bayer\) frames: end the pipeline with "(! bayer2rgb ! videoconvert ! video\/x-raw,format=RGB)"/;
+  expect(refused.stderr).toMatch(fix);
+  const fixed = run(process.execPath, [bin, 'run', `${bayer} ${fix.exec(refused.stderr)![1]}`, '--name', ringName('snapbayer'), '--snapshot', png, '--json', '--fast']);
+  expect(await fixed.exit()).toBe(EXIT.ok);
+  expect((await sharp(png).metadata()).width).toBe(64);
+});
+
 test('--frames stops a live source early; the ring and gst-launch are gone afterwards', async () => {
   const name = ringName('frames');
   const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '10', '--json',

@@ -52,6 +52,12 @@ export const DEMO_PIPELINE =
   'videotestsrc is-live=true pattern=ball ! video/x-raw,format=RGB,width=640,height=480,framerate=30/1';
 /** Frames the demo stops after when stdout is not a terminal (and no --frames/--duration). */
 export const DEMO_FRAMES_OFF_TTY = 150;
+/**
+ * Frames run --snapshot tries before it gives up: one that cannot be made a
+ * picture (a corrupt JPEG: a webcam's first is often cut short; a frame of
+ * another size than its caps say) is skipped.
+ */
+export const SNAPSHOT_TRIES = 10;
 
 const ringOptions: Record<string, OptionSpec> = {
   name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
@@ -97,7 +103,11 @@ export const COMMANDS = {
       frames: { type: 'number', describe: 'Stop after N frames' },
       duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m, 1h (a bare number is seconds; at most 596h)' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
-      snapshot: { type: 'string', describe: 'Write the first frame as a PNG image to this file (any raw format, JPEG or PNG frames; needs sharp, an optional dependency)' },
+      snapshot: {
+        type: 'string',
+        describe: 'Write the first frame as a PNG image to this file (any raw format, JPEG or PNG frames; needs sharp, an optional dependency). ' +
+          `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is; a frame of another size than its caps say) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); --frames does not end the run before the snapshot is written`,
+      },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
@@ -115,7 +125,8 @@ export const COMMANDS = {
     ],
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
-      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts)',
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), ' +
+        `or it kept dying (--max-restarts); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (corrupt JPEG, a frame of another size than its caps say)`,
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
     }),
   },

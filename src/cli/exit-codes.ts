@@ -12,8 +12,9 @@ export const EXIT = {
    * rejected it, zerosink reported a permanent error (a frame that can never
    * fit, no such ring, other caps than the ring's, a bad name, permission
    * denied), it kept dying (--max-restarts used up), it died without a
-   * restart while its reader waited, or filter's script failed under
-   * --on-error stop or on every request.
+   * restart while its reader waited, filter's script failed under
+   * --on-error stop or on every request, or run --snapshot got no frame it
+   * could make a picture of.
    */
   pipeline: 3,
   /** A ring could not be created, found or removed (name taken, no such ring, /dev/shm full, ...). */
@@ -31,7 +32,7 @@ export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head)',
   [EXIT.internal]: 'unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
   [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written)',
-  [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), or (filter) the script failed under --on-error stop or on every request',
+  [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',
   [EXIT.stream]: 'ingest / serve: bad img= stream, or its connection or file failed',

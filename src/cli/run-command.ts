@@ -3,12 +3,12 @@
 import { createHash } from 'node:crypto';
 import { onAbort } from '../abort.js';
 import type { Caps } from '../caps.js';
-import { PipelineError, ZeroBufferError } from '../errors.js';
+import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import type { PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
-import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE } from './arguments.js';
+import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
@@ -95,6 +95,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   let snapshot: { file: string; width: number; height: number } | undefined;
   let snapshotError: unknown;
   let snapshotRefused: string | undefined;
+  let badFrames = 0; // skipped by --snapshot
+  let lastBadFrame: Error | undefined;
   const show = (): void => {
     const s = stream.stats();
     if (json) say(io.stdout, statsJson('stats', s));
@@ -112,11 +114,22 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
         try {
           snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot)) };
         } catch (e) {
-          snapshotError = e;
-          break;
+          if (!(e instanceof ImageDecodeError || e instanceof FrameSizeError)) {
+            snapshotError = e;
+            break;
+          }
+          lastBadFrame = e;
+          if (++badFrames === SNAPSHOT_TRIES) break;
+          if (badFrames === 1) {
+            const text = `zerobuffer run: --snapshot: ${e.message}: skipped, trying the next (up to ${SNAPSHOT_TRIES} frames in all)`;
+            if (live === undefined) say(io.stderr, text);
+            else live.above(io.stderr, text);
+          }
         }
       }
-      if (frameLimit !== undefined && stream.meter.counters().frames >= frameLimit) break;
+      // --frames ends the run once the snapshot is written (or given up)
+      const snapshotDue = args.snapshot !== undefined && snapshot === undefined;
+      if (frameLimit !== undefined && !snapshotDue && stream.meter.counters().frames >= frameLimit) break;
     }
   } catch (e) {
     failure = e;
@@ -159,6 +172,12 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   if (snapshotError !== undefined) {
     say(io.stderr, `zerobuffer run: no snapshot: ${(snapshotError as Error).message}`);
     return snapshotError instanceof SnapshotFileError ? EXIT.usage : EXIT.internal;
+  }
+  if (lastBadFrame !== undefined && snapshot === undefined) {
+    const which = badFrames === SNAPSHOT_TRIES ? `the first ${badFrames} frames` : badFrames === 1 ? 'the one frame that came' : `all ${badFrames} frames that came`;
+    say(io.stderr, `zerobuffer run: no snapshot: ${which} could not be made a picture (the last: ${lastBadFrame.message}); ` +
+      'is the pipeline\'s output what its caps say?');
+    return EXIT.pipeline;
   }
   if (args.snapshot !== undefined && snapshot === undefined) {
     say(io.stderr, 'zerobuffer run: no snapshot: no frame arrived');

@@ -74,6 +74,42 @@ test('a --snapshot file that cannot be written is a usage error, told before any
   expect(child.stderr).toMatch(/--snapshot \/proc\/zb-snapshot.png cannot be written|no snapshot: cannot write \/proc\/zb-snapshot.png/);
 });
 
+test('--snapshot skips a frame it cannot make a picture of (a corrupt first JPEG, as webcams send) and takes the next, even with --frames 1', async () => {
+  const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
+  fs.writeFileSync(path.join(tmp, 'cam0.jpg'), good.subarray(0, good.length >> 1)); // cut short
+  fs.writeFileSync(path.join(tmp, 'cam1.jpg'), good);
+  const png = path.join(tmp, 'cam.png');
+  const child = run(process.execPath, [bin, 'run', `multifilesrc location=${path.join(tmp, 'cam%d.jpg')} stop-index=1 caps=image/jpeg,width=64,height=48,framerate=30/1`,
+    '--name', ringName('snapskip'), '--frames', '1', '--snapshot', png, '--json', '--fast']);
+  // before: "no snapshot: frame 1 (image/jpeg, ...): cannot decode: ...", status 1, "unexpected error (a bug)"
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stderr).toMatch(/--snapshot: frame 1 \(image\/jpeg, \d+ bytes\): cannot decode: .*: skipped, trying the next \(up to 10 frames in all\)/);
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 2, snapshot: { width: 64, height: 48 } });
+  expect((await sharp(png).metadata()).width).toBe(64);
+});
+
+test.each([
+  ['a corrupt JPEG, the only frame', (file: string) => `filesrc location=${file} ! image/jpeg,width=64,height=48,framerate=30/1`, 'jpg',
+    /no snapshot: the one frame that came could not be made a picture \(the last: frame 1 \(image\/jpeg, \d+ bytes\): cannot decode: /],
+  ['raw frames of another size than their caps say, more than 10', (file: string) => `filesrc location=${file} blocksize=1000 ! video/x-raw,format=I420,width=320,height=240,framerate=30/1`, 'raw',
+    /no snapshot: the first 10 frames could not be made a picture \(the last: frame 10 has 1000 bytes, but I420 320x240 frames have 115200/],
+])('--snapshot with no frame it can make a picture of (%s): status 3 (pipeline failure), saying why', async (_, source, ext, said) => {
+  const file = path.join(tmp, `bad.${ext}`);
+  if (ext === 'jpg') {
+    const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 0, g: 0, b: 0 } } }).jpeg().toBuffer();
+    fs.writeFileSync(file, good.subarray(0, good.length >> 1));
+  } else {
+    fs.writeFileSync(file, Buffer.alloc(12000));
+  }
+  const png = path.join(tmp, `never-${ext}.png`);
+  const child = run(process.execPath, [bin, 'run', source(file), '--name', ringName('snapbad'), '--snapshot', png, '--json', '--fast']);
+  // before: status 1, "unexpected error (a bug)"
+  expect(await child.exit()).toBe(EXIT.pipeline);
+  expect(child.stderr).toMatch(said);
+  expect(child.stderr).toMatch(/is the pipeline's output what its caps say\?/);
+  expect(fs.existsSync(png)).toBe(false);
+});
+
 test('--snapshot of video/x-bayer names the media type and what converts it (bayer2rgb; decodebin has no decoder for it), and that fix works', async () => {
   const bayer = 'videotestsrc num-buffers=2 ! video/x-bayer,format=rggb,width=64,height=48';
   const png = path.join(tmp, 'bayer.png');

@@ -214,7 +214,7 @@ export const COMMANDS = {
       ['$0 ingest img tcp:camera.local:9000 --name cam0', 'a camera server into ring cam0 (e.g. gst-launch-1.0 zerosrc buffer-name=cam0 ! ...)'],
       ['$0 ingest img recording.img --name cam0', 'a recorded stream'],
     ],
-    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); timestamp={…} becomes the PTS, counted from the first image\'s. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
+    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); timestamp={…} (any number of fraction digits, cut to ns) becomes the PTS, counted from the first image\'s. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
     exitCodes: exits([EXIT.ring, EXIT.stream], {
       [EXIT.ok]: 'success: the img= stream ended, or Ctrl-C stopped it',
       [EXIT.usage]: USAGE,

@@ -70,9 +70,10 @@ export interface IngestResult {
 }
 
 // timestamp={2024-04-25T12:34:56.789}: a date and time, any number of
-// fraction digits, optionally Z or ±HH:MM (without one, the difference of two
-// timestamps is what counts, so their zone does not matter).
-const TIMESTAMP = /^\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})?\}$/;
+// fraction digits (cut to nanoseconds), optionally Z or ±HH:MM (without one,
+// the difference of two timestamps is what counts, so their zone does not
+// matter).
+const TIMESTAMP = /^\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?\}$/;
 
 /** Nanoseconds since 1970 of an img= `timestamp` attribute, or undefined when it is absent or not a date. */
 function imgTimestampNs(value: string | undefined): bigint | undefined {
@@ -80,7 +81,7 @@ function imgTimestampNs(value: string | undefined): bigint | undefined {
   if (m === null) return undefined;
   const ms = Date.parse(`${m[1]}${m[3] ?? 'Z'}`);
   if (Number.isNaN(ms)) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').slice(0, 9).padEnd(9, '0'));
 }
 
 /**

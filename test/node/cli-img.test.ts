@@ -160,6 +160,18 @@ test('timestamp= becomes the PTS, relative to the first image; one missing, not 
   await reader.close();
 });
 
+test('timestamp= with more than 9 fraction digits (as the README allows any number) gives a PTS, cut to nanoseconds', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('img-pts12'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const stamps = ['{2024-04-25T12:34:56.100000000000}', '{2024-04-25T12:34:56.200000000999Z}', '{2024-04-25T12:34:57.3000000009999999}'];
+  const bytes = Buffer.concat(stamps.map((t) => formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4) }, { timestamp: t })));
+  const done = ingestImg(Readable.from([bytes]), { name: reader.name });
+  const pts: (number | undefined)[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) pts.push(f.pts);
+  expect(await done).toMatchObject({ frames: 3 });
+  expect(pts).toEqual([0, 100_000_000, 1_200_000_000]);
+  await reader.close();
+});
+
 test('a stale ring (its reader killed) is waited on until a new reader creates it again, as zerosink does', async () => {
   // Before, ingest took the dead reader (EREADERGONE) for good and failed at once.
   const name = ringName('img-stale');

@@ -246,7 +246,7 @@ export const COMMANDS = {
       [EXIT.usage]: USAGE_PLUGIN_PATH,
       [EXIT.pipeline]: 'pipeline failure (--pipeline): gst-launch rejected it, or zerosink reported a permanent error',
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
-      [EXIT.stream]: 'its connection or file failed',
+      [EXIT.stream]: 'a frame img= cannot carry (not GRAY16: img= messages are 16-bit gray), or its connection or file failed',
     }),
   },
   inspect: {

@@ -21,7 +21,7 @@ export const EXIT = {
   ring: 4,
   /** watch: the command exited with a non-zero status or was killed (and no pipeline failed). */
   command: 5,
-  /** ingest / serve: the img= stream is malformed, or its connection or file failed. */
+  /** ingest / serve: the img= stream is malformed, serve got a frame img= cannot carry (not GRAY16), or its connection or file failed. */
   stream: 6,
 } as const;
 
@@ -35,7 +35,7 @@ export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',
-  [EXIT.stream]: 'ingest / serve: bad img= stream, or its connection or file failed',
+  [EXIT.stream]: 'ingest / serve: bad img= stream, a frame img= cannot carry (serve: not GRAY16), or its connection or file failed',
 };
 
 /**

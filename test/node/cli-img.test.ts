@@ -216,6 +216,9 @@ test('bad input and missing peers: exit codes and messages that say what is wron
     'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY8,width=8,height=8']);
   expect(await notGray.exit()).toBe(EXIT.stream);
   expect(notGray.stderr).toContain('img= messages carry GRAY16 pictures; this one is GRAY8');
+  // and serve --help says so under status 6 (it said only "its connection or file failed")
+  const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { encoding: 'utf8' });
+  expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/ 6 a frame img= cannot carry \(not GRAY16: img= messages are 16-bit gray\), or its connection or file failed/);
 });
 
 test('serve into a file that cannot be written says so before it creates the ring', () => {

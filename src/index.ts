@@ -40,8 +40,8 @@ export { METHODS, type StartStreamMessage, type StopStreamMessage, type StreamMe
 export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntry } from './rings.js';
 export { parseImgMessages, ImgParser, type ImgParserOptions } from './img-stream/parse.js';
 export { formatImgMessage, formatImgParts, type ImgPixels } from './img-stream/format.js';
-export { ImgStreamError, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';
-export { ingestImg, RESERVED_ATTRIBUTES, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
+export { ImgStreamError, RESERVED_ATTRIBUTES, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';
+export { ingestImg, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
 export { serveImg, type ServeOptions } from './img-stream/serve.js';
 export {
   ZeroBufferDuplexServer, ZeroBufferDuplexClient, DuplexHandlerError, duplexRingNames,

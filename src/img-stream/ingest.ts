@@ -7,7 +7,7 @@ import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
-import { ImgStreamError, setAttribute, type ImgMessage } from './message.js';
+import { ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
 import { parseImgMessages, type ImgParserOptions } from './parse.js';
 
 export interface IngestOptions extends ImgParserOptions {
@@ -37,14 +37,6 @@ export interface IngestOptions extends ImgParserOptions {
    */
   onWarning?: (message: string) => void;
 }
-
-/**
- * Frame attribute names readers take as the frame's own: `caps` (zerosrc
- * and the Node reader read it as the frame's caps). An img= attribute of
- * that name would relabel the picture, so ingest renames it `img.NAME`
- * (`img.NAME.2`, ... when that is taken too), with a warning.
- */
-export const RESERVED_ATTRIBUTES: readonly string[] = ['caps'];
 
 /** The attributes with reserved names renamed; `renamed` gets each renaming. */
 function withoutReserved(attributes: Record<string, string>, renamed: (from: string, to: string) => void): Record<string, string> {

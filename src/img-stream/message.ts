@@ -24,6 +24,15 @@ export interface ImgMessage {
   offset: number;
 }
 
+/**
+ * Frame attribute names that are the frame's own, not an image's: `caps`
+ * (zerosink and zerofilter write it after their caps changed; zerosrc and
+ * the Node reader read it as the frame's caps). An img= attribute of such a
+ * name is renamed by ingest `img.NAME` (`img.NAME.2`, ... when that is
+ * taken too), with a warning; serve writes none of them as an attribute.
+ */
+export const RESERVED_ATTRIBUTES: readonly string[] = ['caps'];
+
 export type ImgStreamProblem = 'shape' | 'header' | 'short-read' | 'etx' | 'size';
 
 /** A stream that is not (or stops being) `img=` messages; `problem` says how, `offset` where. */

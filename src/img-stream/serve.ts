@@ -1,5 +1,6 @@
 // A ring's frames out as an img= stream: each GRAY16 frame becomes one
-// message with the frame's attributes. Unpadded GRAY16_BE frames are written
+// message with the frame's attributes (not the reserved ones, which are the
+// frame's own). Unpadded GRAY16_BE frames are written
 // from the ring itself (no copy); each frame is held until the bytes are
 // handed to the sink.
 import { finished, type Writable } from 'node:stream';
@@ -8,7 +9,7 @@ import type { Frame } from '../frame.js';
 import { validateSignal } from '../options.js';
 import { formatImgParts } from './format.js';
 import { describeValue } from '../line-protocol/describe.js';
-import { ATTRIBUTE_NAME, checkAttribute, isAttributeName, setAttribute } from './message.js';
+import { ATTRIBUTE_NAME, checkAttribute, isAttributeName, RESERVED_ATTRIBUTES, setAttribute } from './message.js';
 
 export interface ServeOptions {
   /** Stop after this many frames. */
@@ -35,7 +36,9 @@ export interface ServeOptions {
 // Attribute values as img= tokens: as they are when they can be, else
 // {braced}. What img= cannot carry (a foreign writer's) is left out, told
 // once per name: a name img= cannot have ("a b"), a value nested too deep
-// to write as text, attributes that are not a JSON object.
+// to write as text, attributes that are not a JSON object. Reserved names
+// are the frame's, not the image's: `caps` (zerosink's after its caps
+// changed: the shape says the size) is left out.
 function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => void): Record<string, string> {
   const out: Record<string, string> = {};
   let attributes: Record<string, unknown>;
@@ -46,6 +49,7 @@ function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => 
     return out;
   }
   for (const [k, v] of Object.entries(attributes)) {
+    if (RESERVED_ATTRIBUTES.includes(k)) continue;
     if (!isAttributeName(k)) {
       warnOnce(k, `frame ${frame.sequence}: attribute name ${describeValue(k)} is none img= can carry (${ATTRIBUTE_NAME}): left out (in later frames too)`);
       continue;

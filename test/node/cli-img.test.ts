@@ -172,6 +172,22 @@ test('timestamp= with more than 9 fraction digits (as the README allows any numb
   await reader.close();
 });
 
+test('serve leaves out zerosink\'s own caps attribute (sent after its caps changed): PNGs of two sizes give two images without it', async () => {
+  for (const [i, w, h] of [[0, 4, 4], [1, 5, 3]] as const) {
+    const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', '!', `video/x-raw,format=GRAY16_BE,width=${w},height=${h}`,
+      '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, `g${i}.png`)}`], { timeout: 20000 });
+    expect(made.status).toBe(0);
+  }
+  const out = path.join(dir, 'caps-change.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', ringName('img-capsattr'), '--sink-property', 'frame-header=true',
+    '--fast', '--pipeline', `multifilesrc location=${path.join(dir, 'g%d.png')} stop-index=1 caps=image/png,framerate=1/1 ! pngdec`], gstEnv);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  const messages = await parsed(fs.readFileSync(out));
+  expect(messages.map((m) => [m.height, m.width])).toEqual([[4, 4], [3, 5]]);
+  // before, the second carried caps={video/x-raw, format=(string)GRAY16_BE, width=(int)5, ...}
+  expect(messages.map((m) => m.attributes)).toEqual([{}, {}]);
+});
+
 test('a stale ring (its reader killed) is waited on until a new reader creates it again, as zerosink does', async () => {
   // Before, ingest took the dead reader (EREADERGONE) for good and failed at once.
   const name = ringName('img-stale');

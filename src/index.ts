@@ -39,8 +39,10 @@ export { LineSplitter, type RawLine } from './line-protocol/line-splitter.js';
 export { METHODS, type StartStreamMessage, type StopStreamMessage, type StreamMessage } from './line-protocol/messages.js';
 export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntry } from './rings.js';
 export { parseImgMessages, ImgParser, type ImgParserOptions } from './img-stream/parse.js';
-export { formatImgMessage, formatImgParts, type ImgPixels } from './img-stream/format.js';
-export { ImgStreamError, RESERVED_ATTRIBUTES, type ImgMessage, type ImgStreamProblem } from './img-stream/message.js';
+export { formatImgMessage, formatImgParts, type ImgFormatOptions, type ImgPixels } from './img-stream/format.js';
+export {
+  ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, type ImgEncoding, type ImgMessage, type ImgStreamProblem,
+} from './img-stream/message.js';
 export { ingestImg, type IngestOptions, type IngestResult } from './img-stream/ingest.js';
 export { serveImg, type ServeOptions } from './img-stream/serve.js';
 export {

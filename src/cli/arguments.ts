@@ -214,7 +214,7 @@ export const COMMANDS = {
       ['$0 ingest img tcp:camera.local:9000 --name cam0', 'a camera server into ring cam0 (e.g. gst-launch-1.0 zerosrc buffer-name=cam0 ! ...)'],
       ['$0 ingest img recording.img --name cam0', 'a recorded stream'],
     ],
-    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); timestamp={…} (any number of fraction digits, cut to ns) becomes the PTS, counted from the first image\'s. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
+    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); a header that is not UTF-8 is read as Latin-1, one character per byte, and marked img.encoding=latin1 (serve writes it back byte for byte); timestamp={…} (any number of fraction digits, cut to ns) becomes the PTS, counted from the first image\'s. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest.',
     exitCodes: exits([EXIT.ring, EXIT.stream], {
       [EXIT.ok]: 'success: the img= stream ended, or Ctrl-C stopped it',
       [EXIT.usage]: USAGE,
@@ -240,7 +240,7 @@ export const COMMANDS = {
       ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 back out to a client on port 9000; zerosrc creates cam0 once the client is connected, so start zerobuffer ingest ... --name cam0 then (or give it a larger --connect-timeout MS)'],
       ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
     ],
-    notes: 'Frames keep their attributes (key=value); frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
+    notes: 'Frames keep their attributes (key=value), a Latin-1 header (img.encoding=latin1, from ingest) byte for byte; frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
     exitCodes: exits([EXIT.pipeline, EXIT.ring, EXIT.stream], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head)',
       [EXIT.usage]: USAGE_PLUGIN_PATH,

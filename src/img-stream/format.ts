@@ -2,7 +2,7 @@
 // pixels → one `img=` message.
 import type { Frame } from '../frame.js';
 import { sourceImage, type Image } from '../image.js';
-import { checkAttribute, ETX, LF, PREFIX, SOH, STX } from './message.js';
+import { checkAttribute, ETX, LF, PREFIX, SOH, STX, type ImgEncoding } from './message.js';
 
 export interface ImgPixels {
   width: number;
@@ -15,14 +15,26 @@ export interface ImgPixels {
 
 type Attributes = Record<string, string | number>;
 
-function header(height: number, width: number, attributes: Attributes): Uint8Array {
+export interface ImgFormatOptions {
+  /**
+   * How the header's characters become bytes: UTF-8, or Latin-1 (one byte
+   * each, U+0000–U+00FF only: the bytes a header read as 'latin1' came
+   * with, ImgMessage.encoding). @default 'utf-8'
+   */
+  encoding?: ImgEncoding;
+}
+
+function header(height: number, width: number, attributes: Attributes, encoding: ImgEncoding): Uint8Array {
+  if (encoding !== 'utf-8' && encoding !== 'latin1') throw new TypeError(`img= header encoding must be utf-8 or latin1, received ${String(encoding)}`);
   const parts = Object.entries(attributes).map(([k, v]) => {
     const value = String(v);
     checkAttribute(k, value);
+    if (encoding === 'latin1' && /[^\x00-\xff]/.test(value))
+      throw new TypeError(`img= attribute ${k}: value ${JSON.stringify(value)} has characters beyond Latin-1 (U+00FF): it cannot be written as latin1`);
     return ` ${k}=${value}`;
   });
   const [soh, stx] = [String.fromCharCode(SOH), String.fromCharCode(STX)];
-  return new TextEncoder().encode(`${PREFIX}${soh}u16[${height},${width}]${parts.join('')}${stx}`);
+  return Buffer.from(`${PREFIX}${soh}u16[${height},${width}]${parts.join('')}${stx}`, encoding === 'utf-8' ? 'utf8' : 'latin1');
 }
 
 function pixelsOf(source: Frame | Image | ImgPixels): { width: number; height: number; be: Uint8Array } {
@@ -63,12 +75,14 @@ function pixelsOf(source: Frame | Image | ImgPixels): { width: number; height: n
  * them without copying the pixels: `pixels` is the frame's own bytes for
  * unpadded GRAY16_BE (keep the frame until they are written).
  */
-export function formatImgParts(source: Frame | Image | ImgPixels, attributes: Attributes = {}): [Uint8Array, Uint8Array, Uint8Array] {
+export function formatImgParts(
+  source: Frame | Image | ImgPixels, attributes: Attributes = {}, options: ImgFormatOptions = {},
+): [Uint8Array, Uint8Array, Uint8Array] {
   const { width, height, be } = pixelsOf(source);
-  return [header(height, width, attributes), be, Uint8Array.of(ETX, LF)];
+  return [header(height, width, attributes, options.encoding ?? 'utf-8'), be, Uint8Array.of(ETX, LF)];
 }
 
 /** One `img=` message: `img=<SOH>u16[H,W] k=v…<STX>` + big-endian pixels + `<ETX>\n`. */
-export function formatImgMessage(source: Frame | Image | ImgPixels, attributes: Attributes = {}): Uint8Array {
-  return Buffer.concat(formatImgParts(source, attributes));
+export function formatImgMessage(source: Frame | Image | ImgPixels, attributes: Attributes = {}, options: ImgFormatOptions = {}): Uint8Array {
+  return Buffer.concat(formatImgParts(source, attributes, options));
 }

@@ -1,13 +1,14 @@
 // An img= stream into a ring: each message becomes one frame (GRAY16_BE, the
 // wire's byte order, as is, rows padded to GStreamer's stride at odd widths;
 // GRAY16_LE swapped), its attributes the frame's
-// attributes, its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
+// attributes (with img.encoding: 'latin1' when the header is not UTF-8),
+// its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it, waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
-import { ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
+import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
 import { parseImgMessages, type ImgParserOptions } from './parse.js';
 
 export interface IngestOptions extends ImgParserOptions {
@@ -168,9 +169,10 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
       const attributes = withoutReserved(m.attributes, (from, to) => {
         if (warned.has(from)) return;
         warned.add(from);
-        warn(`image ${result.frames + 1}: attribute "${from}" is reserved (readers take it as the frame's own ${from}): ` +
+        warn(`image ${result.frames + 1}: attribute "${from}" is reserved (readers take it as the frame's own, not the image's): ` +
           `sent as "${to}" (so are later ones)`);
       });
+      if (m.encoding === 'latin1') setAttribute(attributes, ENCODING_ATTRIBUTE, 'latin1');
       const size = jsonSize(attributes);
       if (((size + 7) & ~7) > MAX_ATTRIBUTE_BYTES) // padded to 8 in the header
         throw new ImgStreamError(`image ${result.frames + 1}: its attributes take ${size} bytes as JSON, ` +

@@ -4,7 +4,9 @@
 // SOH 0x01, STX 0x02, ETX 0x03. Pixels are row-major, each pixel's two bytes
 // swapped from the little-endian order of the machine that made them: big
 // endian, which is GStreamer's GRAY16_BE. Attribute values are tokens without
-// spaces, or {…} (e.g. timestamp={2024-04-25T12:34:56.789}).
+// spaces, or {…} (e.g. timestamp={2024-04-25T12:34:56.789}); spaces are
+// ASCII's (space, tab, CR, LF, VT, FF), so a Latin-1 header's 0xA0 is a byte
+// of its value.
 import { ZeroBufferError } from '../errors.js';
 
 export const SOH = 0x01;
@@ -22,16 +24,32 @@ export interface ImgMessage {
   pixels: Uint8Array;
   /** Byte offset in the stream where the message begins (its "img="). */
   offset: number;
+  /**
+   * How the header's bytes were read: 'utf-8' when they are valid UTF-8,
+   * else 'latin1', one character per byte (U+0000–U+00FF: 0xB5 is "µ"), so
+   * that no byte is lost and formatImgMessage(…, { encoding: 'latin1' })
+   * writes them back as they came.
+   */
+  encoding: ImgEncoding;
 }
+
+export type ImgEncoding = 'utf-8' | 'latin1';
+
+/**
+ * The frame attribute ingest adds, "latin1", to an image whose header is
+ * not UTF-8 (ImgMessage.encoding): serve then writes the header back in
+ * Latin-1, byte for byte.
+ */
+export const ENCODING_ATTRIBUTE = 'img.encoding';
 
 /**
  * Frame attribute names that are the frame's own, not an image's: `caps`
  * (zerosink and zerofilter write it after their caps changed; zerosrc and
- * the Node reader read it as the frame's caps). An img= attribute of such a
- * name is renamed by ingest `img.NAME` (`img.NAME.2`, ... when that is
- * taken too), with a warning; serve writes none of them as an attribute.
+ * the Node reader read it as the frame's caps) and ENCODING_ATTRIBUTE. An
+ * img= attribute of such a name is renamed by ingest `img.NAME` (with a
+ * warning); serve writes none of them as an attribute.
  */
-export const RESERVED_ATTRIBUTES: readonly string[] = ['caps'];
+export const RESERVED_ATTRIBUTES: readonly string[] = ['caps', ENCODING_ATTRIBUTE];
 
 export type ImgStreamProblem = 'shape' | 'header' | 'short-read' | 'etx' | 'size';
 
@@ -65,7 +83,7 @@ export function isAttributeName(key: string): boolean {
 export function setAttribute<T>(record: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
-const VALUE = /^(\{[^{}]*\}|[^\s{}]+)$/;
+const VALUE = /^(\{[^{}]*\}|[^ \t\n\v\f\r{}]+)$/;
 
 /** Throws a TypeError unless `key=value` would be read back as it is. */
 export function checkAttribute(key: string, value: string): void {

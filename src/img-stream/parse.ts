@@ -3,7 +3,8 @@
 // one chunk are handed out as a view of it (no copy). Errors: a bad shape, a
 // header that is not one, a stream that ends inside a message (short read), a
 // missing ETX after the pixels, a picture over the size limit.
-import { ETX, ImgStreamError, PREFIX, setAttribute, SOH, STX, type ImgMessage } from './message.js';
+import { isUtf8 } from 'node:buffer';
+import { ETX, ImgStreamError, PREFIX, setAttribute, SOH, STX, type ImgEncoding, type ImgMessage } from './message.js';
 
 export interface ImgParserOptions {
   /** Largest picture accepted, in bytes of pixels. @default 1 GiB */
@@ -14,7 +15,7 @@ export interface ImgParserOptions {
 
 const MAGIC = Uint8Array.from([...PREFIX].map((c) => c.charCodeAt(0)).concat(SOH));
 const SHAPE = /^u16\[(\d{1,9}),(\d{1,9})\]/;
-const ATTRIBUTE = /\s+([A-Za-z_][A-Za-z0-9_.-]*)=(\{[^{}]*\}|[^\s{}]+)/y;
+const ATTRIBUTE = /[ \t\n\v\f\r]+([A-Za-z_][A-Za-z0-9_.-]*)=(\{[^{}]*\}|[^ \t\n\v\f\r{}]+)/y;
 
 type State = 'magic' | 'header' | 'pixels' | 'etx';
 
@@ -26,7 +27,7 @@ export class ImgParser {
   #magic = 0; // bytes of MAGIC matched
   #start = 0; // offset of the current message's "img="
   #header: number[] = [];
-  #shape?: { height: number; width: number; attributes: Record<string, string> };
+  #shape?: { height: number; width: number; attributes: Record<string, string>; encoding: ImgEncoding };
   #pixels?: Uint8Array;
   #filled = 0;
 
@@ -89,8 +90,8 @@ export class ImgParser {
             throw new ImgStreamError(
               `missing ETX after ${this.#shape!.height}x${this.#shape!.width} pixels (found 0x${chunk[i]!.toString(16).padStart(2, '0')}): ` +
                 'the header\'s shape does not match the pixels sent', 'etx', this.#offset + i);
-          const { height, width, attributes } = this.#shape!;
-          out.push({ height, width, attributes, pixels: this.#pixels!, offset: this.#start });
+          const { height, width, attributes, encoding } = this.#shape!;
+          out.push({ height, width, attributes, pixels: this.#pixels!, offset: this.#start, encoding });
           this.#shape = undefined;
           this.#pixels = undefined;
           this.#filled = 0;
@@ -115,7 +116,10 @@ export class ImgParser {
   }
 
   #readHeader(at: number): void {
-    const text = Buffer.from(this.#header).toString('utf8');
+    // not UTF-8 (a Latin-1 "µs"): read byte for byte, not as U+FFFD
+    const bytes = Buffer.from(this.#header);
+    const encoding: ImgEncoding = isUtf8(bytes) ? 'utf-8' : 'latin1';
+    const text = bytes.toString(encoding === 'utf-8' ? 'utf8' : 'latin1');
     const shape = SHAPE.exec(text);
     if (shape === null)
       throw new ImgStreamError(`bad shape ${JSON.stringify(text.split(/\s/)[0])}: expected u16[HEIGHT,WIDTH]`, 'shape', at);
@@ -131,9 +135,9 @@ export class ImgParser {
       setAttribute(attributes, m[1]!, m[2]!); // own, also __proto__
       pos = ATTRIBUTE.lastIndex;
     }
-    if (text.slice(pos).trim() !== '')
+    if (!/^[ \t\n\v\f\r]*$/.test(text.slice(pos)))
       throw new ImgStreamError(`bad attributes ${JSON.stringify(text.slice(pos, pos + 60))}: expected key=value or key={…}`, 'header', at);
-    this.#shape = { height, width, attributes };
+    this.#shape = { height, width, attributes, encoding };
   }
 }
 

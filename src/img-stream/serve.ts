@@ -9,7 +9,9 @@ import type { Frame } from '../frame.js';
 import { validateSignal } from '../options.js';
 import { formatImgParts } from './format.js';
 import { describeValue } from '../line-protocol/describe.js';
-import { ATTRIBUTE_NAME, checkAttribute, isAttributeName, RESERVED_ATTRIBUTES, setAttribute } from './message.js';
+import {
+  ATTRIBUTE_NAME, checkAttribute, ENCODING_ATTRIBUTE, isAttributeName, RESERVED_ATTRIBUTES, setAttribute, type ImgEncoding,
+} from './message.js';
 
 export interface ServeOptions {
   /** Stop after this many frames. */
@@ -27,7 +29,9 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /**
    * Told once per attribute name left out (one img= cannot carry: a
-   * foreign writer's), and once for frames whose attributes are not JSON.
+   * foreign writer's), once for frames whose attributes are not JSON, and
+   * once for an img.encoding other than "latin1" or with values Latin-1
+   * cannot hold (the header then goes out as UTF-8).
    * @default process.emitWarning
    */
   onWarning?: (message: string) => void;
@@ -38,15 +42,16 @@ export interface ServeOptions {
 // once per name: a name img= cannot have ("a b"), a value nested too deep
 // to write as text, attributes that are not a JSON object. Reserved names
 // are the frame's, not the image's: `caps` (zerosink's after its caps
-// changed: the shape says the size) is left out.
-function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => void): Record<string, string> {
+// changed: the shape says the size) is left out; img.encoding "latin1"
+// (ingest's, for a header that was not UTF-8) makes the header Latin-1 again.
+function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => void): { attributes: Record<string, string>; encoding: ImgEncoding } {
   const out: Record<string, string> = {};
   let attributes: Record<string, unknown>;
   try {
     attributes = frame.attributes ?? {};
   } catch (e) {
     warnOnce('', `${(e as Error).message}: sent without attributes (so are later frames like it)`);
-    return out;
+    return { attributes: out, encoding: 'utf-8' };
   }
   for (const [k, v] of Object.entries(attributes)) {
     if (RESERVED_ATTRIBUTES.includes(k)) continue;
@@ -69,7 +74,12 @@ function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => 
     }
     setAttribute(out, k, value);
   }
-  return out;
+  const marker = Object.hasOwn(attributes, ENCODING_ATTRIBUTE) ? attributes[ENCODING_ATTRIBUTE] : undefined;
+  if (marker === undefined) return { attributes: out, encoding: 'utf-8' };
+  if (marker === 'latin1' && Object.values(out).every((v) => !/[^\x00-\xff]/.test(v))) return { attributes: out, encoding: 'latin1' };
+  warnOnce(ENCODING_ATTRIBUTE, `frame ${frame.sequence}: attribute ${ENCODING_ATTRIBUTE} is ${describeValue(marker)}, ` +
+    `${marker === 'latin1' ? 'but a value has characters beyond Latin-1' : 'not "latin1"'}: the header is sent as UTF-8 (in later frames too)`);
+  return { attributes: out, encoding: 'utf-8' };
 }
 
 function write(sink: Writable, bytes: Uint8Array): Promise<void> {
@@ -134,7 +144,8 @@ export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, opt
     warn(message);
   };
   for await (const frame of frames) {
-    const parts = formatImgParts(frame, attributesOf(frame, warnOnce));
+    const { attributes, encoding } = attributesOf(frame, warnOnce);
+    const parts = formatImgParts(frame, attributes, { encoding });
     // all three queued, then wait for the last: the pixels have left the ring by then
     const done = parts.map((p) => write(sink, p));
     await written(done, sink, frame, signal);

@@ -122,6 +122,37 @@ test('ingest: an attribute named __proto__ is kept as it came, with the others',
   expect(Object.entries(r.frames[0]!.attributes!)).toEqual([['__proto__', 'x'], ['b', '1'], ['constructor', 'y']]);
 });
 
+test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot honour (a value beyond U+00FF, another encoding) sends UTF-8, told once', async () => {
+  const name = clName('serve-l1');
+  const out = path.join(dir, 'served-latin1.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+  let w: NativeWriter | undefined;
+  for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
+    try {
+      w = new native.Writer(name);
+    } catch {
+      // not created yet
+    }
+  }
+  const caps = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
+  w!.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
+  const attrs = (o: object): Uint8Array => {
+    const text = Buffer.from(JSON.stringify(o));
+    return Buffer.concat([text, Buffer.alloc(((text.length + 7) & ~7) - text.length, ' ')]);
+  };
+  for (const a of [{ 'img.encoding': 'latin1', unit: '€' }, { 'img.encoding': 'utf-16', unit: 'µs' }, { unit: 'µs', 'img.encoding': 'latin1' }])
+    await w!.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(a) });
+  w!.close();
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr.match(/warning: frame 1: attribute img.encoding is "latin1", but a value has characters beyond Latin-1: the header is sent as UTF-8/g)).toHaveLength(1);
+  expect(serve.stderr).not.toMatch(/frame [23]:/); // told once
+  const bytes = fs.readFileSync(out);
+  const headers = [...bytes.toString('latin1').matchAll(/\x01(u16[^\x02]*)\x02/g)].map((m) => Buffer.from(m[1]!, 'latin1'));
+  expect(headers.map((h) => h.toString('hex'))).toEqual([
+    Buffer.from('u16[2,2] unit=€', 'utf8'), Buffer.from('u16[2,2] unit=µs', 'utf8'), Buffer.from('u16[2,2] unit=µs', 'latin1'),
+  ].map((h) => h.toString('hex')));
+});
+
 test('serve: a foreign writer\'s attributes img= cannot carry (a name "a b", a value nested 5,000 deep, bytes that are not JSON) are left out with one warning each; every frame is served, status 0', async () => {
   const name = clName('serve');
   const out = path.join(dir, 'served.img');

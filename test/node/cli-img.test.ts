@@ -172,6 +172,32 @@ test('timestamp= with more than 9 fraction digits (as the README allows any numb
   await reader.close();
 });
 
+test('a header that is not UTF-8 (a Latin-1 µ): a Node reader sees it read as Latin-1, marked img.encoding; ingest → ring → serve gives the same bytes back', async () => {
+  const latin1 = Buffer.concat([
+    Buffer.from('img=\x01u16[1,2] unit=\xb5s note={caf\xe9 1\xa0000}\x02\x00\x01\x00\x02\x03\n', 'latin1'),
+    formatImgMessage({ width: 2, height: 1, data: Uint8Array.of(0, 3, 0, 4) }, { unit: 'µs' }), // valid UTF-8 next to it
+  ]);
+  const file = path.join(dir, 'latin1.img');
+  fs.writeFileSync(file, latin1);
+  const reader = await ZeroBufferReader.create({ name: ringName('img-l1'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', file, '--name', reader.name]);
+  const attributes: unknown[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) attributes.push(f.attributes);
+  await reader.close();
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  expect(attributes).toEqual([{ unit: 'µs', note: '{café 1\u00a0000}', 'img.encoding': 'latin1' }, { unit: 'µs' }]);
+  // and back out: before, each byte that was not UTF-8 came back as EF BF BD (U+FFFD)
+  const name = ringName('img-l1back');
+  const out = path.join(dir, 'latin1-out.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+  await until('serve to wait for a writer', () => /is waiting for a writer/.exec(serve.stderr));
+  const again = run(process.execPath, [bin, 'ingest', 'img', file, '--name', name]);
+  expect(await again.exit()).toBe(EXIT.ok);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr).not.toMatch(/warning/);
+  expect(fs.readFileSync(out).toString('hex')).toBe(latin1.toString('hex'));
+});
+
 test('serve leaves out zerosink\'s own caps attribute (sent after its caps changed): PNGs of two sizes give two images without it', async () => {
   for (const [i, w, h] of [[0, 4, 4], [1, 5, 3]] as const) {
     const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', '!', `video/x-raw,format=GRAY16_BE,width=${w},height=${h}`,

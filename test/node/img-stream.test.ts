@@ -125,3 +125,19 @@ test('pixels that arrive in one chunk are a view of it', () => {
   const [m] = new ImgParser().push(bytes);
   expect(m!.pixels.buffer).toBe(bytes.buffer);
 });
+
+test('a header that is not UTF-8 is read as Latin-1, one character per byte, and formats back to the same bytes', async () => {
+  // a camera's Latin-1 µ (0xB5) and no-break space (0xA0, part of a token: spaces are ASCII's);
+  // read as UTF-8 they became U+FFFD, and ingest → serve was no longer byte-exact
+  const latin1 = Buffer.from('img=\x01u16[1,1] unit=\xb5s n=1\xa0000 t={a b}\x02\x12\x34\x03\n', 'latin1');
+  const [m] = await parseAll([latin1]);
+  expect(m).toMatchObject({ encoding: 'latin1', attributes: { unit: 'µs', n: '1\u00a0000', t: '{a b}' } });
+  expect(Buffer.from(formatImgMessage({ width: 1, height: 1, data: m!.pixels }, m!.attributes, { encoding: 'latin1' })).equals(latin1)).toBe(true);
+  // valid UTF-8 is read as UTF-8 (the same µ, two bytes) and written back so by default
+  const utf8 = Buffer.from('img=\x01u16[1,1] unit=µs\x02\x12\x34\x03\n', 'utf8');
+  const [u] = await parseAll([utf8]);
+  expect(u).toMatchObject({ encoding: 'utf-8', attributes: { unit: 'µs' } });
+  expect(Buffer.from(formatImgMessage({ width: 1, height: 1, data: u!.pixels }, u!.attributes)).equals(utf8)).toBe(true);
+  expect(() => formatImgMessage({ width: 1, height: 1, data: u!.pixels }, { unit: '€' }, { encoding: 'latin1' }))
+    .toThrow(/img= attribute unit: value "€" has characters beyond Latin-1 \(U\+00FF\): it cannot be written as latin1/);
+});

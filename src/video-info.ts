@@ -55,7 +55,7 @@ const up4 = (n: number): number => Math.ceil(n / 4) * 4;
 const INT_MAX = 2147483647;
 
 /** Planes of a raw format at width × height. */
-export function planesFor(format: RawFormat, width: number, height: number): { planes: PlaneInfo[]; size: number } {
+export function planesFor(format: RawFormat, width: number, height: number, interlaced = false): { planes: PlaneInfo[]; size: number } {
   const one = (stride: number): { planes: PlaneInfo[]; size: number } => ({
     planes: [{ offset: 0, stride, height }],
     size: stride * height,
@@ -85,7 +85,7 @@ export function planesFor(format: RawFormat, width: number, height: number): { p
     case 'YV12': { // YV12: the same planes, V before U
       const s0 = up4(width);
       const s1 = up4(up2(width) / 2);
-      const ch = up2(height) / 2;
+      const ch = chromaRows(height, interlaced);
       const o1 = s0 * up2(height);
       const o2 = o1 + s1 * ch;
       return {
@@ -101,15 +101,25 @@ export function planesFor(format: RawFormat, width: number, height: number): { p
     case 'NV21': {
       const s0 = up4(width);
       const o1 = s0 * up2(height);
+      const ch = chromaRows(height, interlaced);
       return {
         planes: [
           { offset: 0, stride: s0, height },
-          { offset: o1, stride: s0, height: up2(height) / 2 },
+          { offset: o1, stride: s0, height: ch },
         ],
-        size: o1 + (s0 * up2(height)) / 2,
+        size: o1 + s0 * ch,
       };
     }
   }
+}
+
+/**
+ * Chroma rows of a 4:2:0 frame. Interlaced, GStreamer gives both fields as
+ * many (an even count): 34 rows have 18, not 17 (gst_video_info_fill_planes).
+ */
+function chromaRows(height: number, interlaced: boolean): number {
+  const rows = up2(height) / 2;
+  return interlaced ? up2(rows) : rows;
 }
 
 export class VideoInfoError extends Error {
@@ -138,8 +148,8 @@ function positiveInt(caps: Caps, name: string, required: boolean): number | unde
  * ring could ever hold such a frame: absurd sizes from another process's caps
  * are an error, not a negative or inexact byte count.
  */
-function checkedPlanes(format: RawFormat, width: number, height: number): { planes: PlaneInfo[]; size: number } {
-  const layout = planesFor(format, width, height);
+function checkedPlanes(format: RawFormat, width: number, height: number, interlaced: boolean): { planes: PlaneInfo[]; size: number } {
+  const layout = planesFor(format, width, height, interlaced);
   const stride = Math.max(...layout.planes.map((p) => p.stride));
   if (stride > INT_MAX)
     throw new VideoInfoError(`${format} ${width}x${height}: rows of ${stride} bytes are over GStreamer's ${INT_MAX}`);
@@ -184,7 +194,14 @@ export function videoInfoFromCaps(caps: Caps): VideoInfo {
     throw new VideoInfoError(`raw format "${format}" is not supported (one of ${RAW_FORMATS.join(', ')})`);
   const width = positiveInt(caps, 'width', true)!;
   const height = positiveInt(caps, 'height', true)!;
-  const { planes, size } = checkedPlanes(format as RawFormat, width, height);
+  // GStreamer lays out every interlace-mode but progressive (and one it does
+  // not know, which it takes for progressive) as interlaced; alternate frames
+  // are single fields
+  const interlaceMode = s.fields['interlace-mode']?.value;
+  if (interlaceMode === 'alternate')
+    throw new VideoInfoError('interlace-mode=alternate (one field a buffer) is not supported');
+  const interlaced = interlaceMode === 'interleaved' || interlaceMode === 'mixed' || interlaceMode === 'fields';
+  const { planes, size } = checkedPlanes(format as RawFormat, width, height, interlaced);
   return {
     ...common,
     format: format as RawFormat,

@@ -84,6 +84,22 @@ test.each<[RawFormat, number]>([
   expect(planesFor(format, 321, 241).size).toBe(size);
 });
 
+// The same, interlace-mode=interleaved: both fields get as many chroma rows
+// (GStreamer 1.22's sizes; 34 rows were taken for 17 chroma rows, not 18).
+test.each<[RawFormat, number, number]>([
+  ['I420', 33, 16920], ['I420', 34, 16920], ['I420', 241, 118424], ['YV12', 34, 16920],
+  ['NV12', 33, 16848], ['NV12', 34, 16848], ['NV21', 241, 117936], ['YUY2', 34, 21896],
+])('%s 321x%d interlaced frames have GStreamer\'s size', (format, height, size) => {
+  expect(planesFor(format, 321, height, true).size).toBe(size);
+  const caps = parseCaps(`video/x-raw, format=(string)${format}, width=(int)321, height=(int)${height}, interlace-mode=(string)interleaved`);
+  expect(videoInfoFromCaps(caps).size).toBe(size);
+});
+
+test('interlace-mode=alternate (a field a buffer) is not described, and says why', () => {
+  const caps = parseCaps('video/x-raw, format=(string)I420, width=(int)64, height=(int)48, interlace-mode=(string)alternate');
+  expect(() => videoInfoFromCaps(caps)).toThrow(/interlace-mode=alternate/);
+});
+
 test('video info of fixed caps', () => {
   const i420 = videoInfoFromCaps(parseCaps(I420));
   expect(i420).toMatchObject({ format: 'I420', width: 321, height: 241, strides: [324, 164, 164], offsets: [0, 78408, 98252],

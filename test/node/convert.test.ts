@@ -132,8 +132,15 @@ test.each<[RawFormat, number, number, string, 'RGB' | 'RGBA']>([
   ['I420', 320, 723, ', interlace-mode=(string)interleaved', 'RGB'],
   ['I420', 67, 35, ', interlace-mode=(string)mixed', 'RGB'],
   ['NV12', 67, 35, ', interlace-mode=(string)mixed', 'RGBA'],
+  // 4n + 1 and 4n + 2 rows: GStreamer gives both fields as many chroma rows
+  // (34 rows: 18, not 17), so the frame is larger (a FrameSizeError before)
+  ['I420', 64, 34, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['YV12', 67, 33, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['NV12', 66, 37, ', interlace-mode=(string)interleaved', 'RGB'],
+  ['NV21', 33, 486, ', interlace-mode=(string)interleaved', 'RGBA'],
+  ['I420', 64, 34, ', interlace-mode=(string)mixed', 'RGB'],
 ])('%s %dx%d%s → %s as videoconvert makes it', async (format, w, h, extra, out) => {
-  const data = randomBytes(planesFor(format, w, h).size, w * h + 1);
+  const data = randomBytes(planesFor(format, w, h, true).size, w * h + 1);
   const caps = capsFor(format, w, h, extra);
   const theirs = await videoconvert(caps, data, out);
   const ours = (out === 'RGB' ? toRGB : toRGBA)(frameOf(caps, data));

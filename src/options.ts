@@ -12,7 +12,11 @@ export interface ReaderOptions {
    * @default `zb-${crypto.randomUUID()}`
    */
   name?: string;
-  /** Bytes for the metadata block (rounded up to 64). */
+  /**
+   * Bytes for the metadata block, at least 1 (rounded up to 64): a writer
+   * whose metadata does not fit leaves its note there, which the reader
+   * reports (EMSGSIZE), docs/PROTOCOL.md §9.5.
+   */
   metadataSize: number;
   /** Bytes for the payload ring (rounded up to 64); each frame takes 16 more than its size. */
   payloadSize: number;

@@ -112,7 +112,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`options must be an object, received ${options === null ? 'null' : typeof options}`);
     const name = validateName(options.name);
-    const metadataSize = validateSize('metadataSize', options.metadataSize, 0);
+    // at least 1 (a block of 64): a 0-byte block has no room for the note of a writer whose metadata did
+    // not fit (docs/PROTOCOL.md §9.5), and its reader would wait for a stream that never comes
+    const metadataSize = validateSize('metadataSize', options.metadataSize, 1);
     const payloadSize = validateSize('payloadSize', options.payloadSize, 1);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, Infinity);
     const mode = validateMode(options.mode);
@@ -142,7 +144,11 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     return this.#native.waitPath;
   }
 
-  /** The metadata, once a writer has written it (undefined before). */
+  /**
+   * The metadata, once a writer has written it (undefined before). Throws
+   * RingError EMSGSIZE, as next() does, once a writer whose metadata did not
+   * fit the block left its note there instead (docs/PROTOCOL.md §9.5).
+   */
   get metadata(): Metadata | undefined {
     if (this.#metadata === undefined && !this.#closed) {
       const bytes = wrapNative(() => this.#native.metadata());
@@ -153,7 +159,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
 
   /**
    * Waits until a writer has written the metadata (polls every 5 ms);
-   * WriterGoneError (EWRITERDEAD) when a writer died before it wrote any.
+   * WriterGoneError (EWRITERDEAD) when a writer died before it wrote any,
+   * RingError (EMSGSIZE, the block size it needed) when its metadata did not
+   * fit the ring's block and it left.
    */
   async waitForMetadata(options: WaitOptions = {}): Promise<Metadata> {
     const signal = validateSignal(options.signal);

@@ -368,7 +368,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
   // semaphore, woken through an eventfd / task work) or "thread".
   Napi::Value WaitPath(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), js_->wait_path); }
 
-  // metadata() -> Uint8Array (a copy; empty while none was written)
+  // metadata() -> Uint8Array (a copy; empty while none was written); EMSGSIZE
+  // once a writer whose metadata did not fit left its note there instead
   Napi::Value Metadata(const Napi::CallbackInfo &info) {
     std::vector<uint8_t> bytes;
     Status s = js_->session->Metadata(&bytes);

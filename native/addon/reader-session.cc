@@ -334,7 +334,10 @@ Status ReaderSession::Metadata(std::vector<uint8_t> *out) {
   uint64_t size = 0;
   int rc = zb_reader_metadata(reader_, &data, &size);
   if (rc < 0) return Status::FromCore(rc);
-  out->assign(data, data + size);
+  // a writer's note that its metadata did not fit is no metadata: its error once that writer left, nothing before
+  rc = size > 0 ? zb_reader_metadata_note(reader_) : 0;
+  if (rc < 0) return Status::FromCore(rc);
+  if (rc == 0) out->assign(data, data + size);
   return Status();
 }
 

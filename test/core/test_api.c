@@ -1175,6 +1175,10 @@ static void test_metadata_needed_note(void) {
     CHECK(size == strlen("{\"zerobuffer\":{\"metadata_needed\":108}}") &&
           memcmp(data, "{\"zerobuffer\":{\"metadata_needed\":108}}", size) ==
               0);
+    /* told as zb_reader_next tells it: the note is no metadata */
+    CHECK_RC(zb_reader_metadata_note(fx.r), ZB_EMSGSIZE);
+    CHECK_MSG("gave up");
+    CHECK_MSG("at least 108");
     fixture_close(&fx);
   }
   if (fixture_open(&fx, "metaneed2", 1024) == 0) {
@@ -1186,6 +1190,7 @@ static void test_metadata_needed_note(void) {
     CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
     CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
     CHECK_EQ_U64(size, 0);
+    CHECK_RC(zb_reader_metadata_note(fx.r), 0);
     fixture_close(&fx);
   }
 }
@@ -2111,11 +2116,14 @@ static void test_metadata_note_live_writer(void) {
     atomic_store(&fx.m.oieb->metadata_written_bytes, 8 + n);
     GET_RELEASE(fx.r, 10, 1);
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+    CHECK_RC(zb_reader_metadata_note(fx.r), 1); /* a note, not yet a writer's word */
     CHECK_RC(put(fx.w, 10, 2, 0), 0);
     GET_RELEASE(fx.r, 10, 2);
     zb_writer_destroy(fx.w);
     fx.w = NULL;
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EMSGSIZE);
+    CHECK_MSG("at least 500");
+    CHECK_RC(zb_reader_metadata_note(fx.r), ZB_EMSGSIZE);
     CHECK_MSG("at least 500");
   }
   fixture_close(&fx);

@@ -52,7 +52,7 @@ test('the reader of a Node writer is SIGKILLed: the blocked write fails within i
     expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
     writer.closeSync();
     writer = undefined;
-    const reader = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 4096 });
+    const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 4096 });
     try {
       const next = await ZeroBufferWriter.connect(name, { timeoutMs: 2000 });
       await next.write(new Uint8Array([1, 2, 3]));
@@ -73,7 +73,7 @@ test('the reader of a Node writer is SIGKILLed: the blocked write fails within i
 });
 
 test('200 writer restarts against one long-lived Node reader: every frame of every writer once, in order, byte-exact; SIGKILLed writers end with WriterGoneError', async () => {
-  const reader = await ZeroBufferReader.create({ name: ringName('restarts'), metadataSize: 0, payloadSize: 64 * 1024 });
+  const reader = await ZeroBufferReader.create({ name: ringName('restarts'), metadataSize: 64, payloadSize: 64 * 1024 });
   const WRITERS = 200;
   let frames = 0;
   let killed = 0;

@@ -23,7 +23,7 @@ test("another user's file in /dev/shm under the ring's name: EACCES naming its o
   fs.writeFileSync(file, 'their data', { mode: 0o600 });
   fs.chownSync(file, NOBODY, NOBODY);
   try {
-    const err: unknown = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 4096 }).catch((e) => e);
+    const err: unknown = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 4096 }).catch((e) => e);
     expect(err).toBeInstanceOf(RingError);
     expect((err as RingError).code).toBe('EACCES');
     expect((err as Error).message).toContain(`${file} belongs to user nobody (uid ${NOBODY})`);
@@ -43,7 +43,7 @@ test('a file of ours that is not a ring under the name: EPROTO with the reason, 
   const file = `/dev/shm/${name}`;
   fs.writeFileSync(file, 'x'.repeat(4096), { mode: 0o600 });
   try {
-    const err: unknown = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 4096 }).catch((e) => e);
+    const err: unknown = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 4096 }).catch((e) => e);
     expect((err as RingError).code).toBe('EPROTO');
     expect((err as Error).message).toContain(`${file} exists and is not a ZeroBuffer ring`);
     expect((err as Error).message).toContain('not ours to remove');
@@ -52,6 +52,6 @@ test('a file of ours that is not a ring under the name: EPROTO with the reason, 
     fs.rmSync(file, { force: true });
   }
   // Once it is gone, the name works.
-  const reader = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 4096 });
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 4096 });
   await reader.close();
 });

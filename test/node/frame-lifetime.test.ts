@@ -47,7 +47,7 @@ test('ZEROBUFFER_DEBUG=1 overwrites a frame in the ring when it is released; wit
 });
 
 test('a frame held at close stays readable until it is released', async () => {
-  const reader = await ZeroBufferReader.create({ name: ringName('held-close'), metadataSize: 0, payloadSize: 4096 });
+  const reader = await ZeroBufferReader.create({ name: ringName('held-close'), metadataSize: 64, payloadSize: 4096 });
   const writer = await ZeroBufferWriter.connect(reader.name);
   await writer.write(new Uint8Array(300).fill(0x5a));
   const frame = (await reader.next({ timeoutMs: 2000 }))!;
@@ -64,7 +64,7 @@ test('a frame held at close stays readable until it is released', async () => {
 });
 
 test('frames() takes every ready frame in one hop, next() one at a time, close() gives back the rest', async () => {
-  const reader = await ZeroBufferReader.create({ name: ringName('batch'), metadataSize: 0, payloadSize: 1 << 16 });
+  const reader = await ZeroBufferReader.create({ name: ringName('batch'), metadataSize: 64, payloadSize: 1 << 16 });
   const writer = await ZeroBufferWriter.connect(reader.name);
   try {
     for (let i = 0; i < 20; i++) await writer.write(new Uint8Array(100).fill(i));

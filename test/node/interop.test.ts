@@ -119,7 +119,7 @@ test('reserve/commit with a frame header: the header goes before the view, stamp
 
 test('zero-copy reserve/commit from Node reaches a reader byte-exact', async () => {
   const name = ringName('reserve');
-  const reader = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 4096 });
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 4096 });
   const writer = await ZeroBufferWriter.connect(name);
   try {
     for (let i = 1; i <= 200; i++) {

@@ -91,7 +91,7 @@ test('no two rings share a file: a derived name is refused untouched, or both ri
         const derived = `${prefix}${base}${suffix}`;
         let accepted = true;
         try {
-          await ZeroBufferReader.create({ name: derived, metadataSize: 0, payloadSize: 256 }).then((r) => r.close());
+          await ZeroBufferReader.create({ name: derived, metadataSize: 64, payloadSize: 256 }).then((r) => r.close());
         } catch (e) {
           accepted = false;
           expect((e as { code?: string }).code).toBe('ENAME');
@@ -103,8 +103,8 @@ test('no two rings share a file: a derived name is refused untouched, or both ri
         }
         expect(filesOf(base).some((f) => filesOf(derived).includes(f))).toBe(false);
         const order = derivedFirst ? [derived, base] : [base, derived];
-        const first = await ZeroBufferReader.create({ name: order[0]!, metadataSize: 0, payloadSize: 256 });
-        const second = await ZeroBufferReader.create({ name: order[1]!, metadataSize: 0, payloadSize: 256 });
+        const first = await ZeroBufferReader.create({ name: order[0]!, metadataSize: 64, payloadSize: 256 });
+        const second = await ZeroBufferReader.create({ name: order[1]!, metadataSize: 64, payloadSize: 256 });
         try {
           expect(exist(order[0]!)).toEqual([true, true, true, true]);
           expect(exist(order[1]!)).toEqual([true, true, true, true]);

@@ -245,7 +245,7 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
     // whose reader sleeps is terminated first.
     const script = `import { ZeroBufferReader, ZeroBufferWriter } from ${JSON.stringify(dist)};
       import { Worker } from 'node:worker_threads';
-      const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 0, payloadSize: 4096 });
+      const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 64, payloadSize: 4096 });
       const w = await ZeroBufferWriter.connect(r.name);
       setTimeout(() => w.write(new Uint8Array([1])), 20);
       const f = await r.next({ timeoutMs: 5000 });
@@ -253,7 +253,7 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
       await w.close();
       const worker = new Worker(\`const { parentPort } = require('node:worker_threads');
         import(\${JSON.stringify(${JSON.stringify(pathToFileURL(dist).href)})}).then(async ({ ZeroBufferReader }) => {
-          const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name + '-w')}, metadataSize: 0, payloadSize: 4096 });
+          const r = await ZeroBufferReader.create({ name: ${JSON.stringify(name + '-w')}, metadataSize: 64, payloadSize: 4096 });
           parentPort.postMessage(r.waitPath);
           await r.next();
         });\`, { eval: true, execArgv: [] });

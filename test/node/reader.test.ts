@@ -145,7 +145,7 @@ test('the event loop keeps ticking while a read waits', async () => {
 });
 
 test('close() during a pending read resolves it promptly with null', async () => {
-  const reader = await ZeroBufferReader.create({ name: ringName('close'), metadataSize: 0, payloadSize: 1024 });
+  const reader = await ZeroBufferReader.create({ name: ringName('close'), metadataSize: 64, payloadSize: 1024 });
   const pending = reader.next(); // waits forever
   await sleep(50);
   const t0 = Date.now();
@@ -339,7 +339,7 @@ test('end of stream ends the iteration; reads time out with TimeoutError', async
 
 test('timeoutMs 0 looks without waiting: nothing ready is a TimeoutError for reads, writes and reservations', async () => {
   const { reader, writer } = await pair('t0', 1024);
-  const fixed = await ZeroBufferReader.create({ name: ringName('t0-default'), metadataSize: 0, payloadSize: 1024, timeoutMs: 0 });
+  const fixed = await ZeroBufferReader.create({ name: ringName('t0-default'), metadataSize: 64, payloadSize: 1024, timeoutMs: 0 });
   const expectTimeout = async (what: string, p: Promise<unknown>): Promise<TimeoutError> => {
     const err = await p.then(() => new Error(`${what} resolved`), (e: unknown) => e);
     expect({ what, err }).toEqual({ what, err: expect.any(TimeoutError) });
@@ -382,7 +382,7 @@ test('timeoutMs 0 looks without waiting: nothing ready is a TimeoutError for rea
 });
 
 test('a writer that dies is a WriterGoneError', async () => {
-  const reader = await ZeroBufferReader.create({ name: ringName('dead'), metadataSize: 0, payloadSize: 4096 });
+  const reader = await ZeroBufferReader.create({ name: ringName('dead'), metadataSize: 64, payloadSize: 4096 });
   const child = run(peerPath, ['write', reader.name, '--frames', '1000000', '--min', '100', '--max', '100']);
   try {
     const first = (await reader.next({ timeoutMs: 5000 }))!;
@@ -406,15 +406,42 @@ test('a writer that dies is a WriterGoneError', async () => {
   }
 });
 
+test('zerosink whose metadata does not fit: waitForMetadata() and reader.metadata reject with the EMSGSIZE next() gives, not the note as metadata', async () => {
+  // 64 bytes: room for the writer's note, not for zerosink's caps JSON
+  const reader = await ZeroBufferReader.create({ name: ringName('meta-small'), metadataSize: 64, payloadSize: 1 << 20 });
+  try {
+    const gst = run('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=3', '!', 'zerosink', `buffer-name=${reader.name}`],
+      { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+    expect(await gst.exit(20000)).toBe(1);
+    const waited: unknown = await reader.waitForMetadata({ timeoutMs: 5000 }).then((m) => m.text, (e) => e);
+    expect(waited).toBeInstanceOf(RingError);
+    expect(waited).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(/gave up: its metadata needs a metadata block of \d+ bytes, this ring's is 64/) });
+    let got: unknown;
+    try {
+      got = reader.metadata?.text;
+    } catch (e) {
+      got = e;
+    }
+    expect(got).toMatchObject({ code: 'EMSGSIZE', message: (waited as Error).message });
+    const read: unknown = await reader.next({ timeoutMs: 5000 }).catch((e) => e);
+    expect(read).toMatchObject({ code: 'EMSGSIZE', message: (waited as Error).message });
+  } finally {
+    await reader.close();
+  }
+});
+
 test('options and ring errors are typed', async () => {
   await expect(ZeroBufferReader.create({ metadataSize: -1, payloadSize: 10 })).rejects.toThrow(
-    'option "metadataSize" must be an integer >= 0, received -1');
-  await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 0, payloadSize: 10 })).rejects.toThrow(TypeError);
-  await expect(ZeroBufferReader.create({ metadataSize: 0, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
+    'option "metadataSize" must be an integer >= 1, received -1');
+  // a 0-byte block had no room for a writer's note that its metadata did not fit: its reader waited for ever
+  await expect(ZeroBufferReader.create({ metadataSize: 0, payloadSize: 10 })).rejects.toThrow(
+    new TypeError('option "metadataSize" must be an integer >= 1, received 0'));
+  await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 64, payloadSize: 10 })).rejects.toThrow(TypeError);
+  await expect(ZeroBufferReader.create({ metadataSize: 64, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
     /option "timeoutMs" must be .* received -5/);
-  const reader = await ZeroBufferReader.create({ name: ringName('dup'), metadataSize: 0, payloadSize: 1024 });
+  const reader = await ZeroBufferReader.create({ name: ringName('dup'), metadataSize: 64, payloadSize: 1024 });
   try {
-    const dup = await ZeroBufferReader.create({ name: reader.name, metadataSize: 0, payloadSize: 1024 }).catch((e) => e);
+    const dup = await ZeroBufferReader.create({ name: reader.name, metadataSize: 64, payloadSize: 1024 }).catch((e) => e);
     expect(dup).toBeInstanceOf(RingError);
     expect(dup.code).toBe('EEXIST');
     const w = await ZeroBufferWriter.connect(reader.name);

@@ -185,6 +185,14 @@ const char *zb_reader_name(const zb_reader *reader);
 int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
                        uint64_t *size);
 
+/* Whether the metadata block holds the note of a writer whose metadata did
+ * not fit (docs/PROTOCOL.md §9.5) instead of metadata: ZB_EMSGSIZE, with
+ * zb_reader_next's message, once no writer is attached; 1 while a writer
+ * still is (the note comes before its detach: not yet a writer's word);
+ * 0 when the block holds no note (metadata, or nothing yet). Changes nothing
+ * in the reader: may be called from any thread, while another waits. */
+int zb_reader_metadata_note(zb_reader *reader);
+
 /* Waits up to timeout_ms for the next frame.
  * Returns 0 with *frame filled, or ZB_ETIMEDOUT (ZB_EAGAIN when timeout_ms
  * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),

@@ -532,15 +532,36 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
   see_metadata(r, metadata);
 }
 
-/* The metadata note of a writer that gave up (docs/PROTOCOL.md §9.5). */
-static int writer_gave_up(zb_reader *r) {
+/* The metadata note of a writer that gave up (docs/PROTOCOL.md §9.5):
+ * `needed` the block size its metadata needed. */
+static int gave_up_error(const zb_reader *r, uint64_t needed) {
   return zb__fail(ZB_EMSGSIZE, "the writer of ring \"%s\" gave up: its "
                   "metadata needs a metadata block of %llu bytes, this "
                   "ring's is %llu; create the ring with a metadata size "
-                  "of at least %llu", r->name,
-                  (unsigned long long)r->metadata_needed,
+                  "of at least %llu", r->name, (unsigned long long)needed,
                   (unsigned long long)r->seg.metadata_size,
-                  (unsigned long long)r->metadata_needed);
+                  (unsigned long long)needed);
+}
+
+static int writer_gave_up(zb_reader *r) {
+  return gave_up_error(r, r->metadata_needed);
+}
+
+int zb_reader_metadata_note(zb_reader *r) {
+  const uint8_t *data;
+  uint64_t size;
+  int needed;
+  if (r == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_metadata_note: a reader is required");
+  if (zb__segment_metadata_quiet(&r->seg, &data, &size) < 0)
+    return 0; /* no note in a block that does not add up: zb_reader_metadata says what is wrong */
+  needed = zb__metadata_needed(data, size);
+  if (needed == 0)
+    return 0;
+  /* loaded after the metadata: the note is written before the detach */
+  if (zb__load_acquire(&r->seg.oieb->writer_pid) != 0)
+    return 1;
+  return gave_up_error(r, (uint64_t)needed);
 }
 
 /* Frames posted by the writer and not handed out yet (negative while we

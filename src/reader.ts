@@ -228,9 +228,11 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     wait: (waitMs: number) => Promise<number | null>): boolean | Promise<boolean> {
     if (this.#closed) return false;
     const busy = this.#reads.busy;
-    if (!busy && this.#next < this.#taken) return true;
+    // due for frames of the batch too: a frames() loop hands out up to BATCH of them before it takes more
+    const turn = !busy && this.#turnDue();
+    if (!busy && !turn && this.#next < this.#taken) return true;
     // A turn of the event loop is part of the read: reads made meanwhile queue behind it, and so keep their order.
-    const work = !busy && this.#turnDue()
+    const work = turn
       ? (waitMs: number) => loopTurn().then(() => {
         signal?.throwIfAborted();
         return this.#fill(max, waitMs, wait);

@@ -66,6 +66,33 @@ test.each(['frames', 'next'] as const)('the event loop turns while %s() drains a
   }
 });
 
+test('a frames() loop with 2 ms of work a frame lets a timer run while it hands out the frames of a batch', async () => {
+  // 320 frames, taken 64 to a batch: the loop ran a batch's 128 ms without a turn, a timer saw ~6 turns in 640 ms
+  const count = 320;
+  const { reader, writer } = await pair('batch-turns', 1 << 20);
+  try {
+    for (let i = 0; i < count; i++) await writer.write(new Uint8Array(200).fill(i & 0xff));
+    await writer.close();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    let seen = 0;
+    try {
+      for await (const f of reader.frames({ timeoutMs: 5000 })) {
+        expect(f.data[199]).toBe(seen++ & 0xff);
+        const end = performance.now() + 2; // the loop lasts 640 ms or more
+        while (performance.now() < end);
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    expect(seen).toBe(count);
+    // a turn every 10 ms of hand-outs: some 60 in 640 ms, of which a third is enough to tell
+    expect(ticks).toBeGreaterThanOrEqual(20);
+  } finally {
+    await reader.close();
+  }
+});
+
 test('next() calls made together resolve in order, also when one of them lets the event loop turn first', async () => {
   const { reader, writer } = await pair('turn-order', 4096);
   try {

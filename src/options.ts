@@ -65,11 +65,20 @@ export interface WaitOptions {
 function received(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return String(v);
-  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
+}
+
+/** A call's options argument: left out ({}), or an object. */
+export function validateOptions<T extends object>(value: T | undefined): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError(`options must be an object (or left out), received ${received(value)}`);
+  return value;
 }
 
 /** The name rules are the protocol core's (zb_validate_name): asked, not copied. */

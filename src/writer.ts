@@ -9,7 +9,7 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  fail, nativeTimeout, validateBoolean, validateName, validateSignal, validateTimeout,
+  fail, nativeTimeout, validateBoolean, validateName, validateOptions, validateSignal, validateTimeout,
   type WaitOptions, type WriterOptions,
 } from './options.js';
 
@@ -57,9 +57,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
   }
 
   /** Connects to the ring NAME (its reader must be alive). */
-  static async connect(name: string, options: WriterOptions = {}): Promise<ZeroBufferWriter> {
+  static async connect(name: string, options?: WriterOptions): Promise<ZeroBufferWriter> {
     if (name === undefined) fail('name', 'a ring name', name);
     validateName(name);
+    options = validateOptions(options);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
     const w = wrapNative(() => new native.Writer(name));
@@ -111,8 +112,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * transferred or changed meanwhile). Writes made while one waits for room
    * follow it, in call order, each within its own timeout.
    */
-  async write(data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+  async write(data: Uint8Array, options?: WriteOptions): Promise<void> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
+    options = validateOptions(options);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
@@ -175,8 +177,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * The view empties at commit/cancel. When frames carry a header, it goes
    * before the view with the options' fields, stamped at commit.
    */
-  async reserve(size: number, options: WriteOptions = {}): Promise<Uint8Array> {
+  async reserve(size: number, options?: WriteOptions): Promise<Uint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
+    options = validateOptions(options);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();

@@ -457,6 +457,31 @@ test('zerosink whose metadata does not fit: waitForMetadata() and reader.metadat
   }
 });
 
+test('null options are TypeErrors saying so (they read properties of null), and an object is "an object"', async () => {
+  const { reader, writer } = await pair('null-options');
+  try {
+    writer.setMetadata('x');
+    const nullOptions = new TypeError('options must be an object (or left out), received null');
+    await expect(reader.next(null as never)).rejects.toThrow(nullOptions);
+    await expect(reader.frames(null as never).next()).rejects.toThrow(nullOptions);
+    await expect(reader.waitForMetadata(null as never)).rejects.toThrow(nullOptions);
+    await expect(writer.write(new Uint8Array(1), null as never)).rejects.toThrow(nullOptions);
+    await expect(writer.reserve(1, null as never)).rejects.toThrow(nullOptions);
+    await expect(ZeroBufferWriter.connect(reader.name, null as never)).rejects.toThrow(nullOptions);
+    await expect(reader.next(5 as never)).rejects.toThrow(new TypeError('options must be an object (or left out), received 5'));
+    await expect(reader.next({ signal: {} as never })).rejects.toThrow(
+      new TypeError('option "signal" must be an AbortSignal, received an object'));
+    // nothing was taken or written by the refused calls
+    await writer.write(new Uint8Array([7]), undefined);
+    const f = await reader.next({ timeoutMs: 2000 });
+    expect(f?.data).toEqual(new Uint8Array([7]));
+    f?.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('options and ring errors are typed', async () => {
   await expect(ZeroBufferReader.create({ metadataSize: -1, payloadSize: 10 })).rejects.toThrow(
     'option "metadataSize" must be an integer >= 1, received -1');

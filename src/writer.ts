@@ -90,7 +90,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen(); // a closed writer says so (ESTATE), not what its metadata lacks
     let bytes: Uint8Array;
     if (typeof metadata === 'string') bytes = new TextEncoder().encode(metadata);
-    else if (metadata instanceof Uint8Array) bytes = metadata;
+    // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does
+    else if (metadata instanceof Uint8Array) bytes = metadata.buffer instanceof ArrayBuffer ? metadata : new Uint8Array(metadata);
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
       bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));

@@ -810,6 +810,19 @@ test('writer options: header fields are checked (TypeError naming them), and ref
   }
 });
 
+test('setMetadata takes a Uint8Array over a SharedArrayBuffer as write() does (it threw a bare "Invalid argument")', async () => {
+  const { reader, writer } = await pair('sab-meta');
+  try {
+    const shared = new Uint8Array(new SharedArrayBuffer(2));
+    shared.set([0x7b, 0x7d]); // {}
+    writer.setMetadata(shared);
+    expect(reader.metadata?.text).toBe('{}');
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('waitForMetadata reports a writer that died before it wrote the metadata', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('meta-dead'), metadataSize: 1024, payloadSize: 4096 });
   try {

@@ -2,8 +2,15 @@
 // carried in the frame header after its fixed 48 bytes (zb_frame_ext attrs),
 // padded with spaces to a multiple of 8 so the picture after it stays
 // aligned. Only frames with the frame header carry them.
+import { parseCaps, type CapsValue } from './caps.js';
 import { ProtocolError } from './errors.js';
 
+/**
+ * A frame's attributes. The key "caps" is reserved: readers (zerosrc, the
+ * Node reader) take it as that frame's own caps, where its format differs
+ * from the ring's metadata, so it must be fixed caps (one structure, a
+ * type/subtype media type, no lists or ranges).
+ */
 export type FrameAttributes = Record<string, string | number | boolean | null>;
 
 /** Largest encoding the header can hold (ZB_EXT_MAX_ATTRS_SIZE, rounded down to 8). */
@@ -15,6 +22,7 @@ export function encodeAttributes(attributes: FrameAttributes): Uint8Array {
   for (const [k, v] of Object.entries(attributes))
     if (v !== null && !['string', 'number', 'boolean'].includes(typeof v))
       throw new TypeError(`attribute ${JSON.stringify(k)} must be a string, number, boolean or null, received ${typeof v}`);
+  if (Object.hasOwn(attributes, 'caps')) checkFrameCaps(attributes['caps']);
   const json = Buffer.from(JSON.stringify(attributes), 'utf8');
   const padded = (json.length + 7) & ~7;
   if (padded > MAX_ATTRIBUTE_BYTES)
@@ -22,6 +30,35 @@ export function encodeAttributes(attributes: FrameAttributes): Uint8Array {
   const out = new Uint8Array(padded).fill(0x20);
   out.set(json);
   return out;
+}
+
+/** A value that is one value (a list or a range is a choice of several; an array is fixed if its values are). */
+function fixedValue(v: CapsValue): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if ('list' in v || 'min' in v) return false;
+  if ('array' in v) return v.array.every(fixedValue);
+  return true; // a fraction
+}
+
+/** The "caps" attribute is read as the frame's caps: caps that readers could not use are refused at the write. */
+function checkFrameCaps(value: unknown): void {
+  const refuse = (why: string): never => {
+    throw new TypeError(`attribute "caps" is the frame's own caps (readers take it as the frame's format): it must be fixed ` +
+      `caps such as "video/x-raw,format=RGB,width=2,height=2", received ${JSON.stringify(value)?.slice(0, 200)}: ${why}`);
+  };
+  if (typeof value !== 'string') return refuse('not a string');
+  let caps;
+  try {
+    caps = parseCaps(value);
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  if (caps.any) return refuse('ANY is no format');
+  if (caps.structures.length !== 1) return refuse(`${caps.structures.length} structures, not one`);
+  const s = caps.structures[0]!;
+  if (!/^[^/\s]+\/[^/\s]+$/.test(s.mediaType)) return refuse(`its media type "${s.mediaType}" is not of the form type/subtype`);
+  const open = Object.entries(s.fields).filter(([, f]) => !fixedValue(f.value)).map(([k]) => k);
+  if (open.length > 0) return refuse(`${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} not fixed (a list or a range)`);
 }
 
 /** The attribute object of a frame; ProtocolError when its bytes are not a JSON object. */

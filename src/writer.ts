@@ -32,7 +32,12 @@ export interface WriteOptions extends WaitOptions {
    * §9.4; ZeroBufferDuplexServer sends them, write nothing else there).
    */
   zbFlags?: number;
-  /** Per-frame attributes, read back as frame.attributes (frame header only). */
+  /**
+   * Per-frame attributes, read back as frame.attributes (frame header only).
+   * "caps" is reserved for the frame's own caps, where its format differs
+   * from the metadata's (readers describe the frame by them): it must be
+   * fixed caps, else TypeError.
+   */
   attributes?: FrameAttributes;
 }
 

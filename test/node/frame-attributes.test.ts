@@ -88,3 +88,36 @@ test('refused without a frame header, past the header size, or when not plain va
   await expect(writer.write(new Uint8Array(8), { attributes: { big: 'x'.repeat(70000) } })).rejects.toThrow(/holds at most 65480/);
   await expect(writer.write(new Uint8Array(8), { attributes: { o: {} as never } })).rejects.toThrow(TypeError);
 });
+
+test('a "caps" attribute is the frame\'s own caps: fixed caps are taken and describe the frame, anything else is a TypeError and nothing is written', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('attrs-caps'), metadataSize: 1024, payloadSize: 8192 });
+  await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  writer.setMetadata({ caps: 'video/x-raw, format=(string)GRAY8, width=(int)4, height=(int)4, framerate=(fraction)0/1' });
+  const refusals: [unknown, RegExp][] = [
+    ['my-own-tag', /received "my-own-tag": its media type "my-own-tag" is not of the form type\/subtype/],
+    ['video/x-raw, format=(string){ RGB, BGR }, width=(int)2, height=(int)2', /: format is not fixed \(a list or a range\)/],
+    ['video/x-raw, format=RGB, width=[ 1, 4 ], height=[ 1, 4 ]', /: width, height are not fixed/],
+    ['video/x-raw, format=RGB, width=2, height=2; video/x-raw, format=BGR, width=2, height=2', /: 2 structures, not one/],
+    ['ANY', /: ANY is no format/],
+    ['', /: 0 structures, not one/],
+    ['video/x-raw, width=(int)2, format=(string)"RGB', /received .*: .*at position/],
+    [5, /received 5: not a string/],
+  ];
+  for (const [caps, why] of refusals) {
+    for (const call of [
+      () => writer.write(new Uint8Array(12), { attributes: { caps: caps as string } }),
+      () => writer.reserve(12, { attributes: { caps: caps as string } }),
+    ]) {
+      const err: unknown = await call().then(() => 'taken', (e) => e);
+      expect({ caps, err }).toEqual({ caps, err: expect.any(TypeError) });
+      expect((err as Error).message).toMatch(/^attribute "caps" is the frame's own caps \(readers take it as the frame's format\): it must be fixed caps/);
+      expect((err as Error).message).toMatch(why);
+    }
+  }
+  await expect(reader.next({ timeoutMs: 0 })).rejects.toMatchObject({ code: 'ETIMEDOUT' }); // none of them was written
+  const rgb = 'video/x-raw, format=(string)RGB, width=(int)2, height=(int)2, framerate=(fraction)0/1';
+  await writer.write(Uint8Array.from({ length: 16 }, (_, i) => i), { attributes: { caps: rgb, id: 'a' } });
+  const f = (await reader.next({ timeoutMs: 1000 }))!;
+  expect([f.attributes, f.videoInfo?.format, f.videoInfo?.width, f.size]).toEqual([{ caps: rgb, id: 'a' }, 'RGB', 2, 16]);
+  f.release();
+});

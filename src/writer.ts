@@ -2,7 +2,7 @@
 // then frames (copied in, or filled in place through reserve/commit).
 import { abortable, onAbort, WaitQueue } from './abort.js';
 import { closeAtExit } from './cleanup.js';
-import { fromNative, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { fromNative, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import {
@@ -77,9 +77,14 @@ export class ZeroBufferWriter implements AsyncDisposable {
     return this.#frameHeader;
   }
 
-  /** Largest frame this ring can ever hold (bytes, without a frame header). */
+  /**
+   * Largest frame this ring can ever hold: bytes of data, the frame header
+   * taken off when frames carry it (connected with frameHeader: true, from
+   * the start; else once setMetadata() wrote metadata that declares it).
+   * A frame's attributes take their encoded size of it too.
+   */
   get maxFrameSize(): number {
-    return this.#native.maxFrameSize - (this.#frameHeader ? native.frameHeaderSize : 0);
+    return this.#native.maxFrameSize - (this.#wantHeader || this.#frameHeader ? native.frameHeaderSize : 0);
   }
 
   /**
@@ -125,6 +130,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
     const header = this.#header(options);
+    const frame = { size: data.byteLength, header };
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's)
     let bytes = data.buffer instanceof ArrayBuffer ? data : new Uint8Array(data);
     // a write queued behind another copies the bytes now, as a write that waits in the addon does
@@ -135,8 +141,30 @@ export class ZeroBufferWriter implements AsyncDisposable {
         return abortable(signal, () => this.#native.write(bytes, nativeTimeout(waitMs), header), () => this.#native.cancel());
       }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
     } catch (e) {
-      throw waitError(e, timeoutMs);
+      throw this.#waitError(e, timeoutMs, frame);
     }
+  }
+
+  /**
+   * A write's or reservation's error as this package's class. With timeoutMs
+   * 0 the addon does not wait and answers EAGAIN for a full ring: that is the
+   * timeout the option promises, a TimeoutError. A frame too large for the
+   * ring (EMSGSIZE) with a frame header says the size asked and the header's
+   * share: the core's size counts both.
+   */
+  #waitError(e: unknown, timeoutMs: number, frame: { size: number; header?: Partial<NativeFrameHeader> }): unknown {
+    const err = fromNative(e);
+    if (!(err instanceof ZeroBufferError)) return err;
+    if (timeoutMs === 0 && err.code === 'EAGAIN')
+      return new TimeoutError(`${err.message}; no room within 0 ms`, { code: 'ETIMEDOUT', cause: err });
+    if (err.code !== 'EMSGSIZE' || frame.header === undefined) return err;
+    const attributes = frame.header.attributes?.byteLength ?? 0;
+    const headerBytes = native.frameHeaderSize + attributes;
+    const fits = Math.max(0, this.#native.maxFrameSize - headerBytes);
+    return new RingError(`${frame.size} bytes and the frame header's ${headerBytes}` +
+      `${attributes > 0 ? ` (${native.frameHeaderSize} + ${attributes} of attributes)` : ''} make a frame of ` +
+      `${frame.size + headerBytes} bytes; at most ${fits} bytes fit beside this header: ${err.message}`,
+    { code: err.code, errno: err.errno, cause: err });
   }
 
   /** The addon waits for room for a write or reservation (one written at once leaves nothing to queue behind). */
@@ -197,13 +225,19 @@ export class ZeroBufferWriter implements AsyncDisposable {
       }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
       return new Uint8Array(this.#reservation.buffer);
     } catch (e) {
-      throw waitError(e, timeoutMs);
+      throw this.#waitError(e, timeoutMs, { size, header });
     }
   }
 
-  /** Publishes the first `size` bytes of the reservation (all of it by default). */
+  /**
+   * Publishes the first `size` bytes of the reservation (all of it by
+   * default): at least 1, or 0 when frames carry the header (an empty frame
+   * with its header, as write() of no bytes sends).
+   */
   commit(size?: number): void {
-    if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0)) fail('size', 'an integer >= 0', size);
+    const least = this.#frameHeader ? 0 : 1;
+    if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= least))
+      fail('size', `an integer >= ${least}${least === 1 ? ' (a frame without the frame header has 1 byte or more)' : ''}`, size);
     this.#checkOpen();
     const r = this.#reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });
@@ -249,17 +283,6 @@ export class ZeroBufferWriter implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/**
- * A write's or reservation's error as this package's class. With timeoutMs
- * 0 the addon does not wait and answers EAGAIN for a full ring: that is the
- * timeout the option promises, a TimeoutError.
- */
-function waitError(e: unknown, timeoutMs: number): unknown {
-  const err = fromNative(e);
-  if (timeoutMs !== 0 || !(err instanceof ZeroBufferError) || err.code !== 'EAGAIN') return err;
-  return new TimeoutError(`${err.message}; no room within 0 ms`, { code: 'ETIMEDOUT', cause: err });
 }
 
 /**

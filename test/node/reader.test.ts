@@ -801,8 +801,9 @@ test('writer options: header fields are checked (TypeError naming them), and ref
     await expect(plain.writer.reserve(1, { dts: 1, attributes: { a: 1 } }))
       .rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/^options "dts", "attributes" travel in the frame header/) });
     await plain.writer.reserve(4);
-    for (const size of [-1, 1.5, '2'])
-      expect(() => plain.writer.commit(size as number)).toThrow(new TypeError(`option "size" must be an integer >= 0, received ${JSON.stringify(size)}`));
+    for (const size of [-1, 1.5, '2', 0])
+      expect(() => plain.writer.commit(size as number)).toThrow(new TypeError(
+        `option "size" must be an integer >= 1 (a frame without the frame header has 1 byte or more), received ${JSON.stringify(size)}`));
     plain.writer.cancelReservation();
   } finally {
     await plain.writer.close();
@@ -817,6 +818,37 @@ test('setMetadata takes a Uint8Array over a SharedArrayBuffer as write() does (i
     shared.set([0x7b, 0x7d]); // {}
     writer.setMetadata(shared);
     expect(reader.metadata?.text).toBe('{}');
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('writer with the frame header: maxFrameSize is what a frame may hold from connect on; too large a frame says the size asked and the header\'s share; commit(0) as its check says', async () => {
+  const { reader, writer } = await pair('max-header', 4096, true);
+  try {
+    const max = writer.maxFrameSize; // taken before setMetadata (it was 48 bytes more then)
+    writer.setMetadata({ caps: 'application/x-test' });
+    expect(writer.maxFrameSize).toBe(max);
+    (await writer.reserve(max)).fill(3);
+    writer.commit();
+    const f = (await reader.next({ timeoutMs: 1000 }))!;
+    expect([f.size, f.data[max - 1]]).toEqual([max, 3]);
+    f.release();
+    const over: unknown = await writer.reserve(max + 1).catch((e) => e);
+    expect(over).toBeInstanceOf(RingError);
+    expect(over).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(new RegExp(
+      `^${max + 1} bytes and the frame header's 48 make a frame of ${max + 49} bytes; at most ${max} bytes fit beside this header: ` +
+      `a frame of ${max + 49} bytes can never fit ring`)) });
+    const withAttributes: unknown = await writer.write(new Uint8Array(max), { attributes: { a: 1 } }).catch((e) => e);
+    expect(withAttributes).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(new RegExp(
+      `^${max} bytes and the frame header's 56 \\(48 \\+ 8 of attributes\\) make a frame of ${max + 56} bytes; at most ${max - 8} bytes fit`)) });
+    // with the header a frame may have no bytes: commit(0) publishes one, as write() of none does
+    await writer.reserve(4, { pts: 9 });
+    writer.commit(0);
+    const empty = (await reader.next({ timeoutMs: 1000 }))!;
+    expect([empty.size, empty.pts]).toEqual([0, 9]);
+    empty.release();
   } finally {
     await writer.close();
     await reader.close();

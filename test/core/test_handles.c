@@ -1,14 +1,14 @@
 /* test_handles.c — the core's handles: reservations (several in flight,
  * committed and cancelled in any order and from any thread, published in
  * ring order), frame leases (their own release, the mapping kept while one
- * is held, poisoning, zero pages after close), the metadata and sizing
- * conventions, and the reader's backlog in the health snapshot; writer
- * holds (zb_reservation_commit_hold): held bytes are never written over,
- * also after the reader released them and while the writer laps the ring;
- * holds end in any order and wake a waiting reserve at once; a reserve that
- * holds block times out saying so; a hold outlives zb_writer_destroy; a
- * frame moved down over a cancelled reservation's gap is held where it was
- * published. */
+ * is held, poisoning, zero pages after close, unmapped once their grace is
+ * over), the metadata and sizing conventions, and the reader's backlog in
+ * the health snapshot; writer holds (zb_reservation_commit_hold): held
+ * bytes are never written over, also after the reader released them and
+ * while the writer laps the ring; holds end in any order and wake a waiting
+ * reserve at once; a reserve that holds block times out saying so; a hold
+ * outlives zb_writer_destroy; a frame moved down over a cancelled
+ * reservation's gap is held where it was published. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -808,6 +808,101 @@ static void test_keep_address_range(void) {
   pair_close(&p);
 }
 
+/* The process's address space in KiB (VmSize), -1 when unknown. */
+static long vm_size_kib(void) {
+  char line[256];
+  long kib = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f == NULL)
+    return -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmSize: %ld kB", &kib) == 1)
+      break;
+  fclose(f);
+  return kib;
+}
+
+/* One reader's life with keep_address_range: a frame read, the reader
+ * closed, the frame released (the last lease: the range is retired). The
+ * frame's pointer, or NULL when no frame was read. */
+static const uint8_t *keep_cycle(uint64_t payload, int read_frame) {
+  zb_reader_options opts = {.keep_address_range = true};
+  const uint8_t *bytes = NULL;
+  uint8_t buf[64];
+  zb_frame f;
+  pair p;
+  if (pair_open(&p, "retire", payload, &opts) == 0 && read_frame) {
+    fill(buf, 64, 5);
+    CHECK_RC(zb_writer_write(p.w, buf, 64, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    bytes = f.data;
+    zb_reader_destroy(p.r);
+    p.r = NULL;
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  pair_close(&p);
+  return bytes;
+}
+
+static int reads_zeros(const uint8_t *bytes, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (bytes[i] != 0)
+      return 0;
+  return 1;
+}
+
+/* Retired ranges are unmapped once their grace is over (at the next reader
+ * create or close), so readers opened and closed for weeks keep a bounded
+ * address space; within the grace a stale pointer still reads zeros, also
+ * across other readers' creates and closes; a reader that handed out no
+ * pointer into its ring leaves no range behind at all. */
+static void test_retired_ranges_reaped(void) {
+  enum { CYCLES = 40 };
+  const uint64_t payload = 8u << 20;
+  const long ring_kib = (long)(payload >> 10);
+  const uint8_t *first, *bytes;
+  long before, after;
+  int i, zero = 1, prev_grace;
+
+  before = vm_size_kib();
+  if (before < 0) {
+    fprintf(stderr, "  (no /proc/self/status: skipped)\n");
+    return;
+  }
+  /* Default grace: the first range reads zeros through later cycles. */
+  first = keep_cycle(payload, 1);
+  for (i = 0; i < 5; i++) {
+    bytes = keep_cycle(payload, 1);
+    zero &= bytes != NULL && reads_zeros(bytes, 64);
+    zero &= first != NULL && reads_zeros(first, 64);
+  }
+  CHECK(zero);
+
+  /* Readers that never handed out a pointer: nothing retired. */
+  before = vm_size_kib();
+  for (i = 0; i < CYCLES; i++)
+    keep_cycle(payload, 0);
+  after = vm_size_kib();
+  if (after - before > 2 * ring_kib)
+    fprintf(stderr, "  VmSize %ld -> %ld KiB after %d readers without a frame\n",
+            before, after, CYCLES);
+  CHECK(after - before <= 2 * ring_kib);
+
+  /* A short grace: once it is over, one more cycle unmaps them all. */
+  prev_grace = zb__set_retire_grace_ms(200);
+  for (i = 0; i < CYCLES; i++)
+    keep_cycle(payload, 1);
+  usleep(300 * 1000);
+  keep_cycle(payload, 0); /* its create and close reap */
+  after = vm_size_kib();
+  if (after - before > 2 * ring_kib)
+    fprintf(stderr, "  VmSize %ld -> %ld KiB after %d retired readers\n",
+            before, after, CYCLES);
+  CHECK(after - before <= 2 * ring_kib);
+  zb__set_retire_grace_ms(prev_grace);
+}
+
 /* --------------------------------------------------- conventions, health */
 
 static void test_metadata_frame_header(void) {
@@ -1379,6 +1474,7 @@ int main(void) {
   RUN(test_lease_outlives_reader);
   RUN(test_poison);
   RUN(test_keep_address_range);
+  RUN(test_retired_ranges_reaped);
   RUN(test_metadata_frame_header);
   RUN(test_sizing);
   RUN(test_duplex_ring_name_reason);

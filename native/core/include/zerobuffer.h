@@ -133,7 +133,14 @@ typedef struct zb_reader_options {
    * mapping with read-only zero pages instead of unmapping it: native code
    * that kept a frame's pointer past its release (e.g. an asynchronous
    * call given the bytes) reads zeros instead of faulting. The shared
-   * memory is freed either way; only the address range stays taken. */
+   * memory is freed either way; the address range stays taken for a grace
+   * of 30 s, then the first reader create or close in the process after it
+   * unmaps it (no timer, no thread). So the process's address space holds
+   * the rings closed in the last 30 s (and, when no reader is created or
+   * closed after them, the last ones closed), not every ring it ever had;
+   * code reading a pointer later than that may fault, or read whatever is
+   * mapped there by then. A reader that never handed out a frame or its
+   * metadata is unmapped at once: no pointer into it exists. */
   bool keep_address_range;
 } zb_reader_options;
 

@@ -2,6 +2,7 @@
 #include "zb_platform.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -314,12 +315,63 @@ int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
 
 /* --------------------------------------------------------- shared memory */
 
+/* Retired ranges, oldest first, each unmapped by zb__reap_retired once it
+ * is retire_grace_ms old. */
+typedef struct zb_retired {
+  struct zb_retired *next;
+  void *base;
+  size_t size;
+  uint64_t retired_ns;
+} zb_retired;
+
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static zb_retired *retired_head;
+static zb_retired **retired_tail = &retired_head;
+static _Atomic int retire_grace_ms = ZB_RETIRE_GRACE_MS;
+
+int zb__set_retire_grace_ms(int ms) {
+  return atomic_exchange(&retire_grace_ms, ms);
+}
+
 void zb__segment_retire(zb_segment *seg) {
-  if (seg->base != NULL && seg->base != MAP_FAILED &&
+  zb_retired *range;
+  if (seg->base == NULL || seg->base == MAP_FAILED ||
       mmap(seg->base, seg->map_size, PROT_READ,
            MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-           0) != MAP_FAILED)
-    seg->base = NULL; /* the zero pages stay: nothing to unmap */
+           0) == MAP_FAILED)
+    return; /* zb__segment_close unmaps it */
+  /* Without memory for its entry the range stays taken for good: a stale
+   * pointer into it still reads zeros. */
+  range = malloc(sizeof *range);
+  if (range != NULL) {
+    range->next = NULL;
+    range->base = seg->base;
+    range->size = seg->map_size;
+    range->retired_ns = zb__now_ns();
+    pthread_mutex_lock(&retired_lock);
+    *retired_tail = range;
+    retired_tail = &range->next;
+    pthread_mutex_unlock(&retired_lock);
+  }
+  seg->base = NULL; /* not zb__segment_close's to unmap */
+}
+
+void zb__reap_retired(void) {
+  uint64_t grace_ns =
+      (uint64_t)atomic_load(&retire_grace_ms) * UINT64_C(1000000);
+  uint64_t now = zb__now_ns();
+  zb_retired *range;
+
+  pthread_mutex_lock(&retired_lock);
+  while ((range = retired_head) != NULL &&
+         now - range->retired_ns >= grace_ns) {
+    retired_head = range->next;
+    if (retired_head == NULL)
+      retired_tail = &retired_head;
+    munmap(range->base, range->size);
+    free(range);
+  }
+  pthread_mutex_unlock(&retired_lock);
 }
 
 void zb__segment_close(zb_segment *seg) {

@@ -105,9 +105,19 @@ int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
 void zb__segment_close(zb_segment *seg);
 /* Replaces the segment's mapping with read-only zero pages instead of
  * unmapping it (the shared pages are freed; the address range stays taken),
- * so a stale pointer into it reads zeros instead of faulting. Then
+ * so a stale pointer into it reads zeros instead of faulting, until
+ * zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS later. Then
  * zb__segment_close() closes the rest. */
 void zb__segment_retire(zb_segment *seg);
+/* Unmaps the retired ranges whose grace is over. Called at each reader
+ * create and close: no timer or thread, so a process that stops creating
+ * and closing readers keeps the last ones' ranges (zero pages, no RSS). */
+void zb__reap_retired(void);
+/* How long a retired range reads zeros: long enough for native work handed
+ * a frame's bytes just before close (a compression, a copy queued on a
+ * thread pool) to finish; short enough that a process closing a reader
+ * every second keeps only ~30 rings' worth of address space. */
+#define ZB_RETIRE_GRACE_MS 30000
 
 /* Takes the reader lock of a ring: creates the lock directory and file and
  * flock(LOCK_EX|LOCK_NB)s it. *fd is kept open for the reader's lifetime.

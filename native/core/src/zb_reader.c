@@ -65,6 +65,7 @@ struct zb_reader {
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
   bool keep_address_range;
+  bool metadata_given;            /* zb_reader_metadata gave a pointer */
 
   /* A new writer restarts at 1: sequence 1 is accepted at any point (a
    * writer never sends it mid-stream), since a slow reader may meet the next
@@ -249,9 +250,11 @@ static void reader_free(zb_reader *r) {
     sem_close(r->sem_w);
   if (r->sem_r != NULL)
     sem_close(r->sem_r);
-  if (r->keep_address_range)
+  /* Only a mapping a pointer was handed out of can have a stale reader. */
+  if (r->keep_address_range && (r->frames_taken > 0 || r->metadata_given))
     zb__segment_retire(&r->seg);
   zb__segment_close(&r->seg);
+  zb__reap_retired();
   if (r->lock_fd >= 0)
     close(r->lock_fd);
   pthread_mutex_destroy(&r->pending_lock);
@@ -319,6 +322,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   meta = zb__align64(metadata_size);
   payload = zb__align64(payload_size);
 
+  zb__reap_retired();
   r = calloc(1, sizeof *r);
   if (r == NULL)
     return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory", name);
@@ -404,6 +408,7 @@ const char *zb_reader_name(const zb_reader *r) { return r->name; }
 int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
   if (r == NULL || data == NULL || size == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_metadata: arguments are required");
+  r->metadata_given = true;
   return zb__segment_metadata(&r->seg, r->name, data, size);
 }
 

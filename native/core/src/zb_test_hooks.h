@@ -22,6 +22,11 @@ uint64_t zb__rings_visited(void);
  * the previous value. */
 int zb__set_sweep_interval_ms(int ms);
 
+/* Sets how long a range retired by keep_address_range reads zeros before a
+ * later reader create or close unmaps it (default ZB_RETIRE_GRACE_MS);
+ * returns the previous value. */
+int zb__set_retire_grace_ms(int ms);
+
 /* The writer's early wrap (zb_ring.h) for every frame, or for none; by
  * default it is for frames of ZB_WRAP_EARLY_FROM bytes and more. */
 void zb__writer_set_wrap_early(zb_writer *writer, bool on);

@@ -198,7 +198,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const [file, ...args] = options.command;
-    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false });
+    // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring.
+    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false }, 'SIGINT');
     this.#child = child;
     if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));
     this.done = this.#run(child);

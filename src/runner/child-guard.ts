@@ -1,7 +1,15 @@
 // Children that never outlive us: each runs in its own process group
 // (killed as a whole), under `setpriv --pdeathsig` where util-linux has it
 // (the kernel sends the signal when we die, even by SIGKILL), and every
-// group still running is killed when this process exits.
+// group still running is killed when this process exits. The death signal
+// is the only one such a child gets, nobody follows it up: SIGTERM (the
+// default) ends anything that does not catch it; SIGINT lets a command that
+// owns a ring clean up as on Ctrl-C (gst-launch dies of SIGTERM with its
+// zerosrc ring left behind) but a gst-launch -e would wait for an EOS that a
+// stuck source may never give. A child that gets SIGINT also ignores
+// SIGPIPE (as Node and Python do): its stdout may be a pipe to us, read by
+// nobody once we are dead, and gst-launch's "handling interrupt." into it
+// killed it before its cleanup (one time in four).
 import { execa, type Options, type ResultPromise } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,16 +68,28 @@ export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
 /**
  * Starts file with args in a new process group (no shell); the group is
- * killed if we exit first. With setpriv, the child also gets SIGTERM when
- * we die without running exit handlers.
+ * killed if we exit first. With setpriv, the child also gets deathSignal
+ * when we die without running exit handlers; with SIGINT it runs with
+ * SIGPIPE ignored (set by sh, kept across exec, inherited by its children).
  */
-export function spawnGuarded(file: string, args: readonly string[], options: GuardedOptions = {}): ResultPromise {
+export function spawnGuarded(
+  file: string,
+  args: readonly string[],
+  options: GuardedOptions = {},
+  deathSignal: 'SIGTERM' | 'SIGINT' = 'SIGTERM',
+): ResultPromise {
   if (!installed) {
     process.on('exit', killAll);
     installed = true;
   }
   const wrapper = findSetpriv();
-  const [cmd, argv] = wrapper === null ? [file, args] : [wrapper, ['--pdeathsig', 'TERM', '--', file, ...args]];
+  const guarded = wrapper === null ? null : [wrapper, '--pdeathsig', deathSignal.slice(3), '--', file, ...args];
+  const [cmd, argv] =
+    guarded === null
+      ? [file, args]
+      : deathSignal === 'SIGINT'
+        ? ['/bin/sh', ['-c', 'trap "" PIPE; exec "$0" "$@"', ...guarded]]
+        : [guarded[0]!, guarded.slice(1)];
   const child = execa(cmd, argv, { ...options, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {

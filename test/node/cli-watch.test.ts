@@ -215,6 +215,26 @@ test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the r
   }
 });
 
+test('watch SIGKILLed while its command is gst-launch with zerosrc: the command gets SIGINT from the kernel and zerosrc removes its ring', async () => {
+  const name = ringName('orphan-gstcmd');
+  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'gst-launch-1.0', 'zerosrc', `buffer-name=${name}`,
+    'payload-size=65536', 'metadata-size=4096', 'announce=true', 'eos-on-writer-exit=false', '!', 'fakesink'], env);
+  try {
+    await until('the pipeline to play', () => gstPids(child.stderr).length === 1, 20000);
+    const commandPids = processesFor(name).map((p) => Number(p.split(' ')[0])).filter((pid) => pid !== child.proc.pid);
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(true);
+    child.proc.kill('SIGKILL');
+    await until('the command and the pipeline to die with watch', () => commandPids.every((pid) => !alive(pid)), 8000);
+    // Gone at once, not left to the next reader's sweep: SIGTERM killed gst-launch without cleanup, and
+    // so did SIGPIPE, one time in four, from its "handling interrupt." into the dead watch's pipe.
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+    expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('a pipeline gst-launch rejects stops the reader; exit status "pipeline failure"', async () => {
   const name = ringName('reject');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc ! no-such-element-xyz', '--', process.execPath, fixture, name, '1', '10']);

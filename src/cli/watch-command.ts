@@ -62,9 +62,15 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   return EXIT.ok;
 }
 
-/** "ring X: 20 frames written, 1 restart, last error: EREADERGONE (transient)". */
+/**
+ * "ring X: 20 frames written, 1 restart, last error: EREADERGONE (transient)". A run
+ * that ended without zerosink telling its count (killed, or ended by another
+ * element's error) makes the count a lower bound, and unknown when no run told it.
+ */
 function summaryLine(ring: RingSummary): string {
-  const frames = `${ring.framesWrittenExact ? '' : 'at least '}${ring.framesWritten} frame${ring.framesWritten === 1 ? '' : 's'} written`;
+  const count = `${ring.framesWritten} frame${ring.framesWritten === 1 ? '' : 's'} written`;
+  const frames = ring.framesWrittenExact ? count
+    : ring.framesWritten > 0 ? `at least ${count}` : 'an unknown number of frames written';
   const restarts = `${ring.restarts} restart${ring.restarts === 1 ? '' : 's'}`;
   return `ring ${ring.name}: ${frames}, ${restarts}, last error: ${ring.lastError === undefined ? 'none' : errorKind(ring.lastError)}`;
 }

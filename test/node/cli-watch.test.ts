@@ -235,6 +235,20 @@ test('watch SIGKILLed while its command is gst-launch with zerosrc: the command 
   }
 });
 
+test('runs ended by another element\'s error never tell zerosink\'s count: the summary says it is unknown, not "at least 0"', async () => {
+  const name = ringName('uncounted');
+  const child = run(process.execPath, [bin, 'watch', '--max-restarts', '1', '--pipeline', `${SOURCE} ! identity error-after=10`,
+    '--', process.execPath, fixture, name, '9', '1000']);
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain(`pipeline into ${name} keeps dying`);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: an unknown number of frames written, 1 restart, last error: `));
+    expect(child.stderr).not.toMatch(/at least 0 frames/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('a pipeline gst-launch rejects stops the reader; exit status "pipeline failure"', async () => {
   const name = ringName('reject');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc ! no-such-element-xyz', '--', process.execPath, fixture, name, '1', '10']);

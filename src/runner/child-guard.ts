@@ -67,10 +67,11 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
 /**
- * Starts file with args in a new process group (no shell); the group is
- * killed if we exit first. With setpriv, the child also gets deathSignal
- * when we die without running exit handlers; with SIGINT it runs with
- * SIGPIPE ignored (set by sh, kept across exec, inherited by its children).
+ * Starts file with args in a new process group (no shell parses them); the
+ * group is killed if we exit first. With setpriv, the child also gets
+ * deathSignal when we die without running exit handlers; with SIGINT it runs
+ * with SIGPIPE ignored (set by sh, kept across exec, inherited by its
+ * children).
  */
 export function spawnGuarded(
   file: string,

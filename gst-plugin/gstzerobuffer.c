@@ -518,6 +518,34 @@ zerobuffer_quote_peer_bytes (const guint8 * data, gsize size, gsize max_chars)
   return g_string_free (out, FALSE);
 }
 
+gsize
+zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps)
+{
+  GstCapsFeatures *features;
+
+  if (caps == sized->caps)
+    return sized->size;
+  gst_caps_replace (&sized->caps, caps);
+  sized->size = 0;
+  if (caps != NULL && gst_caps_is_fixed (caps) &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "video/x-raw") &&
+      ((features = gst_caps_get_features (caps, 0)) == NULL ||
+          gst_caps_features_is_equal (features,
+              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) &&
+      gst_video_info_from_caps (&sized->info, caps) &&
+      GST_VIDEO_INFO_VIEWS (&sized->info) == 1)
+    sized->size = GST_VIDEO_INFO_SIZE (&sized->info);
+  return sized->size;
+}
+
+void
+zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized)
+{
+  gst_caps_replace (&sized->caps, NULL);
+  sized->size = 0;
+}
+
 static gboolean
 plugin_init (GstPlugin * plugin)
 {

@@ -6,6 +6,7 @@
 #define GST_ZEROBUFFER_ELEMENTS_H
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include "zerobuffer.h"
 
@@ -89,6 +90,31 @@ GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
  * many bytes there were in all. g_free() it. */
 gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
     gsize max_chars);
+
+/* The one size a frame of some caps can have, for elements that push a
+ * peer's bytes under caps (zerosrc a writer's frames, zerofilter a server's
+ * responses). Raw video in system memory of a fixed format and size has
+ * one size: that of GStreamer's default layout (gst_video_info_from_caps:
+ * rows rounded up to 4 bytes, no padding), which zerosink writes (its pool
+ * offers no video meta, so upstream keeps those strides), which the Node
+ * reader's frame.image() requires too (EFRAMESIZE), and which downstream
+ * assumes of a buffer without video meta. Pushed as is, a frame of another
+ * size is a short buffer for the application, or rows read at the wrong
+ * stride. Anything else (encoded video, audio, other memory, several views,
+ * caps not fixed) takes any size. */
+typedef struct
+{
+  GstCaps *caps;                /* the caps sized (a ref: a later caps cannot
+                                 * take their address) */
+  GstVideoInfo info;            /* ...and their layout, when raw video */
+  gsize size;                   /* their frame size, 0: any size goes */
+} ZeroBufferFrameSize;
+
+/* The frame size of CAPS (NULL allowed), 0 when any size goes; SIZED
+ * remembers the last caps asked about (zero-initialised at first), and
+ * their layout in SIZED->info when the size is not 0. */
+gsize zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps);
+void zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized);
 
 /* Errors a supervisor can classify without reading the text.
  *

@@ -145,9 +145,7 @@ struct _GstZeroSrc
   gboolean leap_warned;         /* of PTS that leap without DISCONT */
   gboolean ts_leapt;            /* the last frame leapt: a new time base */
   GstCaps *frame_caps;          /* the same, parsed */
-  GstCaps *sized_caps;          /* the caps sized_info is of (a ref) */
-  GstVideoInfo sized_info;      /* ...and their layout, when raw video */
-  gsize sized_frame;            /* their frame size, 0: any size goes */
+  ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
   gboolean ts_anchored;         /* ts_offset is set for this writer */
@@ -502,40 +500,20 @@ gst_zero_src_caps_in_force (GstZeroSrc * self)
   return self->frame_caps != NULL ? self->frame_caps : self->stream_caps;
 }
 
-/* Whether a frame of SIZE bytes can be a frame of the caps in force. Raw
- * video in system memory of a fixed format and size has one size: that of
- * GStreamer's default layout (gst_video_info_from_caps: rows rounded up to
- * 4 bytes, no padding), which zerosink writes (its pool offers no video
- * meta, so upstream keeps those strides) and which the Node reader's
- * frame.image() requires too (EFRAMESIZE). Pushed as is, a frame of another
- * size is a short buffer for the application, or rows read at the wrong
- * stride. Anything else (encoded video, audio, other memory, several views)
- * takes any size. FALSE, with an error posted, when the frame cannot be. */
+/* Whether a frame of SIZE bytes can be a frame of the caps in force
+ * (zerobuffer_frame_size: raw video in system memory has one size). FALSE,
+ * with an error posted, when the frame cannot be. */
 static gboolean
 gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
     guint64 sequence, gsize size)
 {
   GstCaps *caps = gst_zero_src_caps_in_force (self);
-  GstCapsFeatures *features;
+  /* (the caps property is not checked for being fixed) */
+  gsize frame_size = zerobuffer_frame_size (&self->sized, caps);
   gchar *text, *quoted, *writer;
   gboolean overridden;
 
-  if (caps != self->sized_caps) {
-    /* the ref kept keeps a later caps from taking this one's address */
-    gst_caps_replace (&self->sized_caps, caps);
-    self->sized_frame = 0;
-    /* (the caps property is not checked for being fixed) */
-    if (caps != NULL && gst_caps_is_fixed (caps) &&
-        gst_structure_has_name (gst_caps_get_structure (caps, 0),
-            "video/x-raw") &&
-        ((features = gst_caps_get_features (caps, 0)) == NULL ||
-            gst_caps_features_is_equal (features,
-                GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) &&
-        gst_video_info_from_caps (&self->sized_info, caps) &&
-        GST_VIDEO_INFO_VIEWS (&self->sized_info) == 1)
-      self->sized_frame = GST_VIDEO_INFO_SIZE (&self->sized_info);
-  }
-  if (self->sized_frame == 0 || size == self->sized_frame)
+  if (frame_size == 0 || size == frame_size)
     return TRUE;
 
   GST_OBJECT_LOCK (self);
@@ -549,9 +527,9 @@ gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
       ("Frame %" G_GUINT64_FORMAT " of ring %s has %" G_GSIZE_FORMAT
           " bytes, but %s %dx%d frames have %" G_GSIZE_FORMAT " bytes%s",
           sequence, zb_reader_name (reader), size,
-          GST_VIDEO_INFO_NAME (&self->sized_info),
-          GST_VIDEO_INFO_WIDTH (&self->sized_info),
-          GST_VIDEO_INFO_HEIGHT (&self->sized_info), self->sized_frame,
+          GST_VIDEO_INFO_NAME (&self->sized.info),
+          GST_VIDEO_INFO_WIDTH (&self->sized.info),
+          GST_VIDEO_INFO_HEIGHT (&self->sized.info), frame_size,
           overridden ? ": set the caps property of zerosrc to the format "
           "of the frames" : ""),
       ("caps \"%s\" (%s), frame from %s; a raw video frame is laid out as "
@@ -804,7 +782,7 @@ gst_zero_src_finalize (GObject * object)
   gst_caps_replace (&self->caps, NULL);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
-  gst_caps_replace (&self->sized_caps, NULL);
+  zerobuffer_frame_size_clear (&self->sized);
   g_free (self->buffer_name);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1074,7 +1052,7 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
   gst_zero_src_close_ring (self);
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
-  gst_caps_replace (&self->sized_caps, NULL);
+  zerobuffer_frame_size_clear (&self->sized);
   return TRUE;
 }
 

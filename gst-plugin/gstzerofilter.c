@@ -40,8 +40,9 @@
  * a streaming task of the src pad as soon as they come, so each result
  * leaves at the server's pace, as from a queue (the chain function only
  * writes requests). A
- * server that is missing, dies, ends its responses early, or answers later
- * than the timeout is an element error, or, with on-error=pass, a warning
+ * server that is missing, dies, ends its responses early, answers later
+ * than the timeout, or answers raw video with a frame of another size than
+ * the output caps' is an element error, or, with on-error=pass, a warning
  * after which buffers pass through unprocessed (the request whose response
  * failed first). A response is only ever pushed as the answer to the
  * request of the same rank (zb_duplex_pair).
@@ -185,6 +186,7 @@ struct _GstZeroFilter
   gboolean response_metadata;   /* the server's metadata was read */
   GstCaps *in_caps;
   GstCaps *out_caps;            /* pushed downstream */
+  ZeroBufferFrameSize sized;    /* the frame size of out_caps (push lock) */
   gint server_declared_caps;    /* out_caps are the server's: set with the
                                  * push lock, read atomically without it */
   gint bypass;                  /* on-error=pass after a failure: set under
@@ -878,6 +880,44 @@ in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
   return NULL;
 }
 
+/* Why a response of SIZE bytes (after its header) answering request
+ * REQUEST cannot go out under the output caps (a raw video frame has one
+ * size, zerobuffer_frame_size, which zerosrc checks a writer's frames
+ * against too): *TEXT and *DEBUG (g_free them), or FALSE. Pushed, it would
+ * be a short buffer downstream, or rows read at the wrong stride. With the
+ * push lock. */
+static gboolean
+response_size_refused (GstZeroFilter * self, guint64 request, gsize size,
+    gchar ** text, gchar ** debug)
+{
+  gsize frame_size = zerobuffer_frame_size (&self->sized, self->out_caps);
+  gsize header = gst_zero_link_header_size (self->link);
+  gchar *caps, *quoted;
+
+  if (frame_size == 0 || size == frame_size)
+    return FALSE;
+  caps = gst_caps_to_string (self->out_caps);
+  quoted = zerobuffer_quote_peer_bytes ((const guint8 *) caps, strlen (caps),
+      256);
+  *text = g_strdup_printf ("The duplex server answered request %"
+      G_GUINT64_FORMAT " with %" G_GSIZE_FORMAT " bytes, but %s %dx%d frames "
+      "(the output caps) have %" G_GSIZE_FORMAT " bytes%s", request, size,
+      GST_VIDEO_INFO_NAME (&self->sized.info),
+      GST_VIDEO_INFO_WIDTH (&self->sized.info),
+      GST_VIDEO_INFO_HEIGHT (&self->sized.info), frame_size,
+      header > 0 && !self->response_header && size == frame_size + header ?
+      ": its answer is the request's per-frame header and frame, as from a "
+      "server that does not read the header (frame-header=true): set "
+      "frame-header=false with it" : "");
+  *debug = g_strdup_printf ("output caps \"%s\" (%s); a raw video frame is "
+      "laid out as GStreamer lays it out by default (rows rounded up to 4 "
+      "bytes, no padding)", quoted, self->server_declared_caps ?
+      "declared by the server in its response metadata" : "the input's");
+  g_free (quoted);
+  g_free (caps);
+  return TRUE;
+}
+
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
  * input; a response that fails us fails that request (with on-error=pass
  * it passes, gst_zero_filter_fail). The round trip ends at the response's
@@ -892,10 +932,12 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
 {
   Pending *p;
   GstBuffer *out;
+  GstMemory *memory;
   zb_frame_ext ext;
   gsize offset = 0, size = frame->size;
   gboolean discard, in_place = FALSE, timed;
-  gchar *why;
+  gchar *why, *debug;
+  guint64 request = frame->sequence;    /* once paired, the request's */
   guint64 rtt_us;
   GstFlowReturn ret;
   int rc;
@@ -953,9 +995,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
           (ext.commit_ns - p->sent_ns) / 1000 : 0;
     }
   }
-  if (!in_place)                /* the request's bytes are not the answer */
-    zb_hold_release (&p->hold);
-  else if ((why = in_place_refused (self, p, size)) != NULL) {
+  if (in_place && (why = in_place_refused (self, p, size)) != NULL) {
     zb_frame_release (frame);
     return gst_zero_filter_fail (self, p, ZB_EPROTO, why, NULL);
   }
@@ -965,14 +1005,21 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
     pending_free (p);
     return GST_FLOW_OK;
   }
-  out = gst_buffer_new ();
+  /* checked while the request is held: if it fails, with on-error=pass its
+   * bytes pass */
   if (in_place) {
-    gst_buffer_append_memory (out, held_request_memory (self, p));
+    memory = held_request_memory (self, p);
     zb_frame_release (frame);
+  } else if (response_size_refused (self, request, size, &why,
+          &debug)) {
+    zb_frame_release (frame);
+    return gst_zero_filter_fail (self, p, ZB_EPROTO, why, debug);
   } else {
-    gst_buffer_append_memory (out, gst_zero_src_ring_wrap (self->responses,
-            frame, offset, size));
+    zb_hold_release (&p->hold); /* the request's bytes are not the answer */
+    memory = gst_zero_src_ring_wrap (self->responses, frame, offset, size);
   }
+  out = gst_buffer_new ();
+  gst_buffer_append_memory (out, memory);
   stamp_response (out, p, self->response_header ? &ext : NULL,
       gst_zero_link_header_size (self->link) > 0);
   pending_free (p);
@@ -1861,6 +1908,7 @@ gst_zero_filter_stop (GstZeroFilter * self)
   pending_clear (self);
   gst_caps_replace (&self->in_caps, NULL);
   gst_caps_replace (&self->out_caps, NULL);
+  zerobuffer_frame_size_clear (&self->sized);
   self->server_declared_caps = FALSE;
 }
 

@@ -2,9 +2,10 @@
 # zerofilter against a faulty zb-duplex-server, between real processes: a
 # response that does not pair with its request (--out-of-turn K: sequence 1
 # where K was next, as from a server that restarted mid-stream), one with
-# sequence K + 1 (--skip K: response K lost; the ring's reader refuses it)
-# and an in-place answer with an invalid per-frame header (--bad-header
-# K), each at request K of N:
+# sequence K + 1 (--skip K: response K lost; the ring's reader refuses it),
+# an in-place answer with an invalid per-frame header (--bad-header K) and
+# a response one byte short of an RGB frame (--short K), each at request K
+# of N:
 # - default on-error: an element error that names the fault (ESEQUENCE /
 #   EPROTO and its text), gst-launch exits non-zero well within its limit;
 # - on-error=pass: a warning; the K-1 answers before it (inverted), then
@@ -12,6 +13,9 @@
 #   ring), then the rest of the stream unprocessed (those waiting behind K
 #   are dropped), each buffer's checksum and timestamp as the stream's;
 #   frames-in = responses + frames-passed + frames-dropped.
+# And a peer-like echo server that does not read the per-frame header
+# (frame-header=true): every answer is 48 bytes longer than an RGB frame,
+# an EPROTO at request 1 that says to set frame-header=false.
 ZB_PREFIX="zbgst-ff-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -30,13 +34,14 @@ buffers "$tmp/ref.log" >"$tmp/ref.lines"
 pts_k=$(sed -n "${K}p" "$tmp/ref.lines" | cut -d' ' -f1)
 
 # Default on-error: an error naming the fault. Usage: fault_error label
-# "server opts" "error regex"
+# "server opts" "error regex" ["zerofilter properties"]
 fault_error() {
-  local label=$1 sopts=$2 regex=$3 ch="${ZB_PREFIX}$1-err" w t0
+  local label=$1 sopts=$2 regex=$3 fopts=${4:-} ch="${ZB_PREFIX}$1-err" w t0
   # shellcheck disable=SC2086
   bg_server "$tmp/$label-err.srv" "$ch" $sopts
   t0=$(now_ns)
-  fg_launch "$tmp/$label-err.log" -- "${STREAM[@]}" ! zerofilter channel="$ch" ! fakesink
+  # shellcheck disable=SC2086
+  fg_launch "$tmp/$label-err.log" -- "${STREAM[@]}" ! zerofilter channel="$ch" $fopts ! fakesink
   w=$?
   wait_status $SV_PID
   [ $w -ne 0 ] && [ $w -ne 124 ] && [ $w -ne 137 ] || fail "$label: gst-launch exited $w"
@@ -49,11 +54,13 @@ fault_error() {
 }
 
 # on-error=pass: K-1 answers, buffer K as it came in, the rest unprocessed.
+# Usage: fault_pass label "server opts" ["zerofilter properties"]
 fault_pass() {
-  local label=$1 sopts=$2 ch="${ZB_PREFIX}$1-pass" w n
+  local label=$1 sopts=$2 fopts=${3:-} ch="${ZB_PREFIX}$1-pass" w n
   # shellcheck disable=SC2086
   bg_server "$tmp/$label-pass.srv" "$ch" $sopts
-  fg_launch "$tmp/$label-pass.log" -- -v "${STREAM[@]}" ! zerofilter channel="$ch" on-error=pass ! checksumsink
+  # shellcheck disable=SC2086
+  fg_launch "$tmp/$label-pass.log" -- -v "${STREAM[@]}" ! zerofilter channel="$ch" on-error=pass $fopts ! checksumsink
   w=$?
   wait_status $SV_PID
   [ $w -eq 0 ] || fail "$label, on-error=pass: gst-launch exited $w: $(grep -i -m3 error "$tmp/$label-pass.log")"
@@ -104,5 +111,19 @@ grep -q "no valid frame header although the response metadata declares one" "$tm
 fault_pass bad-header "--mode invert --in-place 1 --bad-header $K"
 [ "$(stats_of "$tmp/bad-header-pass.log" responses-in-place)" = $((K - 1)) ] ||
   fail "bad-header, on-error=pass: not answered in place: $(grep -o 'zerofilter-stats.*' "$tmp/bad-header-pass.log")"
+
+# A response of another size than the output caps' frames (before: pushed,
+# a short buffer under RGB caps, no error).
+fault_error short "--mode invert --short $K" "EPROTO"
+grep -q "The duplex server answered request $K with 57599 bytes, but RGB 160x120 frames (the output caps) have 57600 bytes" "$tmp/short-err.log" &&
+  grep -q 'output caps "video/x-raw, format=(string)RGB, width=(int)160, height=(int)120.*" (the input.s)' "$tmp/short-err.log" ||
+  fail "short: the error does not name the sizes and caps: $(grep -A3 -m1 '^ERROR' "$tmp/short-err.log")"
+fault_pass short "--mode invert --short $K"
+
+# A server that does not read the per-frame header echoes it with the frame
+# (before: 57648-byte buffers under RGB 160x120 caps, no error).
+fault_error unread-header "--mode echo" "EPROTO" "frame-header=true"
+grep -q "answered request 1 with 57648 bytes, but RGB 160x120 frames (the output caps) have 57600 bytes: its answer is the request's per-frame header and frame.*set frame-header=false" "$tmp/unread-header-err.log" ||
+  fail "unread-header: the error does not say why: $(grep -A3 -m1 '^ERROR' "$tmp/unread-header-err.log")"
 
 finish

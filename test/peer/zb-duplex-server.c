@@ -6,6 +6,7 @@
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
+ *                    [--short N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -46,7 +47,9 @@
  * takes it, the pairing refuses it); --skip N gives it sequence N + 1,
  * as if response N was lost (the ring's reader refuses it); --bad-header N answers request N in
  * place (with --in-place 1, when the client accepts it) with a per-frame
- * header whose magic is wrong, its bytes left as they came.
+ * header whose magic is wrong, its bytes left as they came; --short N
+ * answers request N (not in place) with its last byte left out, a frame
+ * too short for raw video caps.
  *
  * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
  * removed all the same), 2 usage,
@@ -97,7 +100,7 @@ int main(int argc, char **argv) {
   zb_reader *requests = NULL;
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
-  long out_of_turn = -1, skip = -1, bad_header = -1;
+  long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -110,7 +113,8 @@ int main(int argc, char **argv) {
             "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
             "[--announce 1] [--in-place 1] [--hash 0] "
             "[--connect-delay MS] [--out-of-turn N] [--skip N] "
-            "[--bad-header N]\n(the options: the comment at the top of "
+            "[--bad-header N] [--short N]\n(the "
+            "options: the comment at the top of "
             "test/peer/zb-duplex-server.c)\n");
     return argc < 2 ? 2 : 0;
   }
@@ -144,6 +148,8 @@ int main(int argc, char **argv) {
       skip = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--bad-header") == 0)
       bad_header = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--short") == 0)
+      short_answer = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -245,6 +251,8 @@ int main(int argc, char **argv) {
       continue;
     }
     size = strcmp(mode, "gray") == 0 ? request.size / 3 : request.size;
+    if ((long)served + 1 == short_answer && size > 0)
+      size--;
     rc = zb_writer_reserve(responses, size, &res, (int)timeout);
     if (rc < 0) {
       status = core_error("reserving a response", rc);

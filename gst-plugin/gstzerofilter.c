@@ -499,7 +499,10 @@ gst_zero_filter_set_out_caps (GstZeroFilter * self, GstCaps * caps)
 
 /* The memory of request P's bytes in the request ring (after the
  * request's frame header), lent with its hold: an in-place answer, or the
- * request passed after a failure. */
+ * request passed after a failure. NULL (the hold kept) when the request
+ * has a frame header that is no longer valid: the server wrote over it,
+ * so where its bytes start is unknown (pushed from the start, they would
+ * be the header's bytes and the frame's, shifted). */
 static GstMemory *
 held_request_memory (GstZeroFilter * self, Pending * p)
 {
@@ -507,8 +510,9 @@ held_request_memory (GstZeroFilter * self, Pending * p)
   gsize offset = 0, size = p->hold.size;
   zb_frame_ext ext;
 
-  if (gst_zero_link_header_size (self->link) > 0 &&
-      zb_frame_ext_parse (data, p->hold.size, &ext) == 0) {
+  if (gst_zero_link_header_size (self->link) > 0) {
+    if (zb_frame_ext_parse (data, p->hold.size, &ext) < 0)
+      return NULL;
     offset = ext.data - data;
     size = ext.size;
   }
@@ -570,13 +574,18 @@ stamp_response (GstBuffer * out, const Pending * p, const zb_frame_ext * ext,
 }
 
 /* Request P as it came in: a buffer over its bytes, held in the request
- * ring, stamped like its input. */
+ * ring, stamped like its input; NULL when its frame header was written
+ * over (held_request_memory). */
 static GstBuffer *
 held_request_buffer (GstZeroFilter * self, Pending * p)
 {
-  GstBuffer *b = gst_buffer_new ();
+  GstMemory *memory = held_request_memory (self, p);
+  GstBuffer *b;
 
-  gst_buffer_append_memory (b, held_request_memory (self, p));
+  if (memory == NULL)
+    return NULL;
+  b = gst_buffer_new ();
+  gst_buffer_append_memory (b, memory);
   stamp (b, p);
   return b;
 }
@@ -587,8 +596,8 @@ held_request_buffer (GstZeroFilter * self, Pending * p)
  * with on-error=pass a warning and pass-through from now on: ANSWERED, the
  * request whose response failed us (taken out of pending by the caller;
  * taken, may be NULL), passes first, from its bytes held in the request
- * ring (counted as dropped if they were not held: sent while on-error was
- * error); requests still waiting are lost and counted as dropped;
+ * ring (counted as dropped if they were not held, sent while on-error was
+ * error, or the server wrote over its frame header); requests still waiting are lost and counted as dropped;
  * skipped buffers waiting pass. The input caps go out again before the
  * first buffer that passes. With the push lock. Takes TEXT and DEBUG. */
 static GstFlowReturn
@@ -631,8 +640,9 @@ gst_zero_filter_fail (GstZeroFilter * self, Pending * answered, int code,
   g_free (text);
   g_free (channel);
 
-  if (answered != NULL && answered->hold.writer != NULL) {
+  if (answered != NULL && answered->hold.writer != NULL)
     answered->pass = held_request_buffer (self, answered);
+  if (answered != NULL && answered->pass != NULL) {
     g_queue_push_tail (&passing, answered);
   } else if (answered != NULL) {
     COUNT (self, dropped);
@@ -1009,6 +1019,15 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
    * bytes pass */
   if (in_place) {
     memory = held_request_memory (self, p);
+    if (memory == NULL) {
+      debug = g_strdup (zb_last_error ());
+      zb_frame_release (frame);
+      return gst_zero_filter_fail (self, p, ZB_EPROTO, g_strdup_printf
+          ("The duplex server answered request %" G_GUINT64_FORMAT " in "
+              "place, but wrote over its per-frame header (an answer in "
+              "place goes after it): where the frame starts is unknown",
+              request), debug);
+    }
     zb_frame_release (frame);
   } else if (response_size_refused (self, request, size, &why,
           &debug)) {
@@ -1563,9 +1582,9 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   if (p != NULL) {              /* failed meanwhile, after it was sent */
     /* an in-place server may have answered it already, in the request
      * ring: then its bytes are no longer the input's */
-    if (p->hold.writer != NULL && !p->in_place) {
+    if (p->hold.writer != NULL && !p->in_place)
       passing = held_request_buffer (self, p);
-    } else {
+    if (passing == NULL) {
       chain_dropped (self, NULL);
       self->drop_flags |= p->flags & GST_BUFFER_FLAG_RESYNC;
     }

@@ -3,16 +3,19 @@
 # response that does not pair with its request (--out-of-turn K: sequence 1
 # where K was next, as from a server that restarted mid-stream), one with
 # sequence K + 1 (--skip K: response K lost; the ring's reader refuses it),
-# an in-place answer with an invalid per-frame header (--bad-header K) and
-# a response one byte short of an RGB frame (--short K), each at request K
-# of N:
+# an in-place answer with an invalid per-frame header (--bad-header K), a
+# response one byte short of an RGB frame (--short K) and an in-place
+# answer that wrote over its request's frame header (--clobber-header K,
+# frame-header=true), each at request K of N:
 # - default on-error: an element error that names the fault (ESEQUENCE /
 #   EPROTO and its text), gst-launch exits non-zero well within its limit;
 # - on-error=pass: a warning; the K-1 answers before it (inverted), then
 #   buffer K with the input's bytes (its request, held in the request
 #   ring), then the rest of the stream unprocessed (those waiting behind K
 #   are dropped), each buffer's checksum and timestamp as the stream's;
-#   frames-in = responses + frames-passed + frames-dropped.
+#   frames-in = responses + frames-passed + frames-dropped; after
+#   --clobber-header buffer K cannot pass (where its frame starts is
+#   unknown): dropped, never its header's bytes as a frame.
 # And a peer-like echo server that does not read the per-frame header
 # (frame-header=true): every answer is 48 bytes longer than an RGB frame,
 # an EPROTO at request 1 that says to set frame-header=false.
@@ -125,5 +128,32 @@ fault_pass short "--mode invert --short $K"
 fault_error unread-header "--mode echo" "EPROTO" "frame-header=true"
 grep -q "answered request 1 with 57648 bytes, but RGB 160x120 frames (the output caps) have 57600 bytes: its answer is the request's per-frame header and frame.*set frame-header=false" "$tmp/unread-header-err.log" ||
   fail "unread-header: the error does not say why: $(grep -A3 -m1 '^ERROR' "$tmp/unread-header-err.log")"
+
+# An in-place answer that wrote over its request's frame header (before:
+# the header's bytes and the frame pushed as buffer K, no error). With
+# on-error=pass buffer K is dropped: its frame's start is unknown.
+fault_error clobber "--mode invert --in-place 1 --clobber-header $K" \
+  "wrote over its per-frame header" "frame-header=true"
+grep -q "answered request $K in place, but wrote over its per-frame header" "$tmp/clobber-err.log" &&
+  grep -q "zerobuffer-error=EPROTO" "$tmp/clobber-err.log" ||
+  fail "clobber: the error does not say what went wrong: $(grep -A2 -m1 '^ERROR' "$tmp/clobber-err.log")"
+ch="${ZB_PREFIX}clobber-pass"
+bg_server "$tmp/clobber-pass.srv" "$ch" --mode invert --in-place 1 --clobber-header $K
+fg_launch "$tmp/clobber-pass.log" -- -v "${STREAM[@]}" ! zerofilter channel="$ch" frame-header=true on-error=pass ! checksumsink
+w=$?
+wait_status $SV_PID
+buffers "$tmp/clobber-pass.log" >"$tmp/clobber.lines"
+[ $w -eq 0 ] && grep -q "passing buffers through" "$tmp/clobber-pass.log" ||
+  fail "clobber, on-error=pass: exit $w, $(grep -i -m2 'warn\|error' "$tmp/clobber-pass.log")"
+[ "$(stats_of "$tmp/clobber-pass.log" responses-in-place)" = $((K - 1)) ] ||
+  fail "clobber, on-error=pass: $(grep -o 'zerofilter-stats.*' "$tmp/clobber-pass.log")"
+! cut -d' ' -f1 "$tmp/clobber.lines" | grep -qxF "$pts_k" ||
+  fail "clobber, on-error=pass: buffer $K (pts $pts_k) went out: $(grep -F "$pts_k" "$tmp/clobber.lines")"
+[ -z "$(tail -n +$K "$tmp/clobber.lines" | grep -vxFf "$tmp/ref.lines")" ] ||
+  fail "clobber, on-error=pass: buffers after $K that are not the stream's"
+check_counts "clobber, on-error=pass" "$tmp/clobber-pass.log" $N
+check_ring_gone "${ch}_request" "clobber, on-error=pass"
+check_ring_gone "${ch}_response" "clobber, on-error=pass"
+echo "clobber, on-error=pass: $((K - 1)) answers in place, buffer $K dropped, $(($(wc -l <"$tmp/clobber.lines") - K + 1)) after it unprocessed"
 
 finish

@@ -6,7 +6,7 @@
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
- *                    [--short N]
+ *                    [--short N] [--clobber-header N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -49,7 +49,10 @@
  * place (with --in-place 1, when the client accepts it) with a per-frame
  * header whose magic is wrong, its bytes left as they came; --short N
  * answers request N (not in place) with its last byte left out, a frame
- * too short for raw video caps.
+ * too short for raw video caps; --clobber-header N answers request N in
+ * place (when the client accepts it and its requests carry the per-frame
+ * header) after writing zeros over the request's frame header, where an
+ * answer in place must not write.
  *
  * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
  * removed all the same), 2 usage,
@@ -73,11 +76,12 @@ static void invert(uint8_t *dst, const uint8_t *src, uint64_t n) {
 
 /* Answers a request in place: the answer's bytes where the request's are
  * (after its header), a response of a frame header alone; with bad_header,
- * one whose magic is wrong, the request's bytes untouched. */
+ * one whose magic is wrong, the request's bytes untouched; with
+ * clobber_header, after zeroing the request's own header. */
 static int answer_in_place(zb_writer *responses, zb_frame *request,
                            bool request_header, bool inverting,
-                           bool bad_header, uint32_t *hash, long delay_ms,
-                           int timeout);
+                           bool bad_header, bool clobber_header,
+                           uint32_t *hash, long delay_ms, int timeout);
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -101,6 +105,7 @@ int main(int argc, char **argv) {
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
+  long clobber_header = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -113,7 +118,7 @@ int main(int argc, char **argv) {
             "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
             "[--announce 1] [--in-place 1] [--hash 0] "
             "[--connect-delay MS] [--out-of-turn N] [--skip N] "
-            "[--bad-header N] [--short N]\n(the "
+            "[--bad-header N] [--short N] [--clobber-header N]\n(the "
             "options: the comment at the top of "
             "test/peer/zb-duplex-server.c)\n");
     return argc < 2 ? 2 : 0;
@@ -150,6 +155,8 @@ int main(int argc, char **argv) {
       bad_header = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--short") == 0)
       short_answer = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--clobber-header") == 0)
+      clobber_header = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -239,6 +246,7 @@ int main(int argc, char **argv) {
       rc = answer_in_place(responses, &request, request_header,
                            strcmp(mode, "invert") == 0,
                            (long)served + 1 == bad_header,
+                           (long)served + 1 == clobber_header,
                            hashing ? &hash : NULL, delay_ms, (int)timeout);
       if (rc < 0) {
         status = core_error("answering in place", rc);
@@ -294,8 +302,8 @@ out: /* like a real server, leave no ring behind, also after an error */
 
 static int answer_in_place(zb_writer *responses, zb_frame *request,
                            bool request_header, bool inverting,
-                           bool bad_header, uint32_t *hash, long delay_ms,
-                           int timeout) {
+                           bool bad_header, bool clobber_header,
+                           uint32_t *hash, long delay_ms, int timeout) {
   /* the request ring is ours to write while we hold the request */
   uint8_t *body = (uint8_t *)request->data;
   uint64_t size = request->size, k;
@@ -319,6 +327,8 @@ static int answer_in_place(zb_writer *responses, zb_frame *request,
   }
   if (inverting && !bad_header)
     invert(body, body, size);
+  if (clobber_header && request_header)
+    memset((uint8_t *)request->data, 0, (size_t)(body - request->data));
   for (k = 0; hash != NULL && k < size; k++)
     *hash = (*hash ^ body[k]) * 16777619u;
   zb_frame_release(request); /* before the answer: the client keeps them */

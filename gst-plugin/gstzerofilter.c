@@ -1066,8 +1066,10 @@ server_gone (GstZeroFilter * self, guint64 * pid)
   return TRUE;
 }
 
-/* What may help a server that answers too slowly: the settings not in use
- * yet. */
+/* What may help a server that answers too slowly, or never: a longer
+ * timeout, or on-error=pass if not in use. Not policy=drop: it skips
+ * buffers while depth requests wait, but the oldest must still be answered
+ * within the timeout; said when it is in use. */
 static gchar *
 timeout_hint (GstZeroFilter * self)
 {
@@ -1077,12 +1079,11 @@ timeout_hint (GstZeroFilter * self)
   drop = self->policy == GST_ZERO_FILTER_POLICY_DROP;
   pass = self->on_error == GST_ZERO_FILTER_ON_ERROR_PASS;
   GST_OBJECT_UNLOCK (self);
-  if (drop && pass)
-    return g_strdup ("raise timeout");
-  if (drop || pass)
-    return g_strdup (drop ? "raise timeout, or use on-error=pass" :
-        "raise timeout, or use policy=drop");
-  return g_strdup ("raise timeout, or use policy=drop or on-error=pass");
+  return g_strdup_printf ("raise timeout (-1 waits forever)%s%s",
+      pass ? "" : ", or use on-error=pass (pass buffers through unprocessed "
+      "from then on)", drop ? "; policy=drop does not lift the timeout: it "
+      "skips buffers while depth requests wait, and the oldest must still be "
+      "answered in time" : "");
 }
 
 /* The task: waits (up to the timeout, in slices) for the response to the
@@ -1097,6 +1098,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   guint moved, waiting;
   guint64 arrival_ns, gone_pid = 0;
   gboolean seen;
+  guint64 oldest;
   GstFlowReturn ret;
   int rc;
 
@@ -1152,6 +1154,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   g_rec_mutex_lock (&self->push_lock);
   g_mutex_lock (&self->qlock);
   waiting = self->requests_waiting;
+  oldest = self->pairing.responses + 1;
   g_mutex_unlock (&self->qlock);
   if (is_bypass (self) || waiting == 0) {
     if (rc >= 0)
@@ -1159,9 +1162,9 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     ret = GST_FLOW_OK;
   } else if (rc == ZB_ETIMEDOUT) {
     ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
-        ("The duplex server did not answer within %d ms (%u request%s "
-            "waiting)", timeout, waiting, waiting == 1 ? "" : "s"),
-        timeout_hint (self));
+        ("The duplex server did not answer request %" G_GUINT64_FORMAT
+            " within %d ms (%u request%s waiting)", oldest, timeout, waiting,
+            waiting == 1 ? "" : "s"), timeout_hint (self));
   } else if (rc == ZB_EOF) {
     ret = gst_zero_filter_fail (self, NULL, ZB_EOF, g_strdup_printf
         ("The duplex server stopped answering with %u request%s waiting",

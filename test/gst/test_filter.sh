@@ -23,7 +23,8 @@
 # - a slow server: policy=block processes every frame; policy=drop passes
 #   (or drops) what it cannot send, and counts it (behind a GRAY8 server
 #   skipped=pass drops, with one warning); a server later than the
-#   timeout: ETIMEDOUT;
+#   timeout: ETIMEDOUT naming the request, with a hint that does not offer
+#   policy=drop;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -495,18 +496,32 @@ check_counts "slow, gray, drop/pass" "$tmp/got.log" 60
   fail "slow, gray, drop/pass: $(grep -c "skipped buffers cannot pass" "$tmp/got.log") warnings (want 1)"
 echo "slow, gray, policy=drop skipped=pass: $resp GRAY8 responses, $dropped skipped RGB buffers dropped, one warning"
 
-# A server later than the timeout (1.5 s a frame, timeout=500): ETIMEDOUT soon.
-bg_server "$tmp/late.log" "${ZB_PREFIX}late" --delay-ms 1500
-t0=$(now_ns)
-fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
-  zerofilter channel="${ZB_PREFIX}late" timeout=500 ! fakesink
-w=$?
-ms=$(ms_since "$t0")
-[ $w -ne 0 ] && [ $w -ne 124 ] || fail "late: gst-launch exited $w"
-grep -q "zerobuffer-error=ETIMEDOUT" "$tmp/got.log" || fail "late: $(grep -i error "$tmp/got.log" | head -3)"
-[ "$ms" -lt 5000 ] || fail "late: took $ms ms"
-echo "late: ETIMEDOUT after $ms ms"
-wait_status $SV_PID
+# A server later than the timeout (1.5 s a frame, timeout=500), and with
+# policy=drop one that answers 3 requests, then none: ETIMEDOUT soon, naming
+# the request it waited for (1, 4); the hint offers a longer timeout and
+# on-error=pass, not policy=drop, which skips buffers while depth requests
+# wait but does not lift the timeout (it offered it), and with policy=drop
+# says so.
+for policy in block drop; do
+  if [ $policy = block ]; then sopts=(--delay-ms 1500) oldest=1; else sopts=(--mute-after 3) oldest=4; fi
+  bg_server "$tmp/late.log" "${ZB_PREFIX}late-$policy" "${sopts[@]}"
+  t0=$(now_ns)
+  fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+    zerofilter channel="${ZB_PREFIX}late-$policy" timeout=500 policy=$policy ! fakesink
+  w=$?
+  ms=$(ms_since "$t0")
+  [ $w -ne 0 ] && [ $w -ne 124 ] || fail "late, policy=$policy: gst-launch exited $w"
+  grep -q "zerobuffer-error=ETIMEDOUT" "$tmp/got.log" || fail "late, policy=$policy: $(grep -i error "$tmp/got.log" | head -3)"
+  [ "$ms" -lt 5000 ] || fail "late, policy=$policy: took $ms ms"
+  grep -q "The duplex server did not answer request $oldest within 500 ms" "$tmp/got.log" &&
+    grep -q "raise timeout (-1 waits forever), or use on-error=pass" "$tmp/got.log" &&
+    ! grep -q "use policy=drop" "$tmp/got.log" ||
+    fail "late, policy=$policy: $(grep -A3 -m1 '^ERROR' "$tmp/got.log")"
+  [ $policy = block ] || grep -q "policy=drop does not lift the timeout" "$tmp/got.log" ||
+    fail "late, policy=drop: the hint does not say policy=drop cannot help: $(grep -A3 -m1 '^ERROR' "$tmp/got.log")"
+  echo "late, policy=$policy: ETIMEDOUT after $ms ms: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
+  wait_status $SV_PID
+done
 
 # No server at all.
 t0=$(now_ns)

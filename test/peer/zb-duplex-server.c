@@ -6,7 +6,7 @@
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
- *                    [--short N] [--clobber-header N]
+ *                    [--short N] [--clobber-header N] [--mute-after N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -35,7 +35,9 @@
  * Its request ring is twice the default (room for the requests whose bytes
  * the client keeps downstream).
  * --delay-ms sleeps before each response (a slow server); --die-after N
- * calls _exit(9) after N responses without detaching (a crash). At the end
+ * calls _exit(9) after N responses without detaching (a crash);
+ * --mute-after N reads the requests after the Nth and answers none (a
+ * server whose work never ends), until the end of the stream. At the end
  * of the request stream it detaches from the response ring and prints
  * "served N fnv1a=HEX" (FNV-1a 32 over the answers' bytes) and, with
  * --in-place 1, "in-place N" (answers given in place). --hash 0 skips the
@@ -105,7 +107,7 @@ int main(int argc, char **argv) {
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
-  long clobber_header = -1;
+  long clobber_header = -1, mute_after = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -118,7 +120,8 @@ int main(int argc, char **argv) {
             "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
             "[--announce 1] [--in-place 1] [--hash 0] "
             "[--connect-delay MS] [--out-of-turn N] [--skip N] "
-            "[--bad-header N] [--short N] [--clobber-header N]\n(the "
+            "[--bad-header N] [--short N] [--clobber-header N] "
+            "[--mute-after N]\n(the "
             "options: the comment at the top of "
             "test/peer/zb-duplex-server.c)\n");
     return argc < 2 ? 2 : 0;
@@ -157,6 +160,8 @@ int main(int argc, char **argv) {
       short_answer = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--clobber-header") == 0)
       clobber_header = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--mute-after") == 0)
+      mute_after = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -236,6 +241,10 @@ int main(int argc, char **argv) {
     if (rc < 0) {
       status = core_error("reading a request", rc);
       goto out;
+    }
+    if (mute_after >= 0 && (long)served >= mute_after) {
+      zb_frame_release(&request); /* never answered */
+      continue;
     }
     /* the sequence is published at the commit */
     if ((long)served + 1 == out_of_turn)

@@ -1551,8 +1551,13 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
       return ret;
     }
     g_rec_mutex_lock (&self->push_lock);
+    /* (the link's text says "the reader": here the duplex server) */
     ret = gst_zero_filter_fail (self, NULL, e->code, g_strdup_printf
-        ("Could not send a request: %s", e->text), g_strdup (e->debug));
+        ("Could not send a request: %s%s", e->text, e->code == ZB_EMSGSIZE ?
+            "; the duplex server created this request ring: its payload "
+            "size sets its size (ZeroBufferDuplexServer: payloadSize; "
+            "zerobuffer filter: --payload-size N)" : ""),
+        g_strdup (e->debug));
     g_rec_mutex_unlock (&self->push_lock);
     gst_zero_error_free (e);
     /* on-error=pass: the buffer passes, unless it is a reservation of the

@@ -24,7 +24,8 @@
 #   (or drops) what it cannot send, and counts it (behind a GRAY8 server
 #   skipped=pass drops, with one warning); a server later than the
 #   timeout: ETIMEDOUT naming the request, with a hint that does not offer
-#   policy=drop;
+#   policy=drop; a request ring too small: EMSGSIZE naming the server's
+#   payload size;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -522,6 +523,20 @@ for policy in block drop; do
   echo "late, policy=$policy: ETIMEDOUT after $ms ms: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
   wait_status $SV_PID
 done
+
+# A server whose request ring can never hold a request (4096 bytes, RGB
+# 320x240 frames of 230400): EMSGSIZE, naming the server's payload size as
+# what sets it (it said only "the reader must create it ...").
+bg_server "$tmp/small.log" "${ZB_PREFIX}small" --payload-size 4096
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}small" ! fakesink
+w=$?
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "small request ring: gst-launch exited $w"
+grep -q "zerobuffer-error=EMSGSIZE" "$tmp/got.log" &&
+  grep -q "Could not send a request: A frame of 230400 bytes can never fit ring ${ZB_PREFIX}small_request .*; the duplex server created this request ring: its payload size sets its size (ZeroBufferDuplexServer: payloadSize; zerobuffer filter: --payload-size N)" "$tmp/got.log" ||
+  fail "small request ring: $(grep -A3 -m1 '^ERROR' "$tmp/got.log")"
+echo "small request ring: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
+wait_status $SV_PID
 
 # No server at all.
 t0=$(now_ns)

@@ -2155,6 +2155,9 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->link = gst_zero_link_new (gst_zero_filter_debug, GST_ELEMENT (self),
       "the duplex server");
   self->held = gst_zero_src_ring_new (NULL);
+  /* policy=drop skips by depth, never at a full request ring */
+  gst_zero_link_set_full_hint (self->link, "raise timeout (-1 waits "
+      "forever), or use on-error=pass");
   gst_zero_link_set_make_room (self->link,
       (GstZeroLinkMakeRoom) gst_zero_src_ring_move_out,
       gst_zero_src_ring_ref (self->held),

@@ -48,6 +48,7 @@ struct _GstZeroLink
   gboolean other_caps;          /* takes a ring of other caps (header) */
   gint timeout;
   gboolean drop;
+  const gchar *full_hint;       /* what helps a ring that stays full */
   guint policy_seq;             /* set_policy changes: a wait for room in
                                  * progress takes the new policy */
   gboolean closed;              /* between close and open */
@@ -119,6 +120,7 @@ gst_zero_link_new (GstDebugCategory * category, GstElement * element,
   link->category = category;
   g_weak_ref_init (&link->element, element);
   link->creator = creator;
+  link->full_hint = "raise timeout (-1 waits forever) or use policy=drop";
   link->closed = TRUE;
   link->open_tickets = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&link->lock);
@@ -538,6 +540,12 @@ gst_zero_link_set_make_room (GstZeroLink * link, GstZeroLinkMakeRoom func,
   link->make_room = func;
   link->make_room_data = data;
   link->make_room_notify = notify;
+}
+
+void
+gst_zero_link_set_full_hint (GstZeroLink * link, const gchar * hint)
+{
+  link->full_hint = hint;
 }
 
 void
@@ -1324,14 +1332,14 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
                 "for %d ms: its reader holds %" G_GUINT64_FORMAT " frames "
                 "and gives none back", name, timeout, h.frames_held),
             g_strdup_printf ("%s; the reader must release the frames it has "
-                "read (or copy them), or create a larger ring; raise timeout "
-                "(-1 waits forever) or use policy=drop", detail));
+                "read (or copy them), or create a larger ring; %s", detail,
+                link->full_hint));
       else
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
                 "for %d ms: its reader does not read fast enough (or is "
                 "paused)", name,
-                timeout), g_strdup_printf ("%s; raise timeout (-1 waits "
-                "forever) or use policy=drop", detail));
+                timeout), g_strdup_printf ("%s; %s", detail,
+                link->full_hint));
       break;
     case ZB_EMSGSIZE:
       /* not dropped under policy=drop: every frame of that size would be,

@@ -173,6 +173,13 @@ typedef guint (*GstZeroLinkMakeRoom) (gpointer data);
 void gst_zero_link_set_make_room (GstZeroLink * link,
     GstZeroLinkMakeRoom func, gpointer data, GDestroyNotify notify);
 
+/* What the element's errors advise when the ring stays full for the
+ * timeout (a static string): "raise timeout (-1 waits forever) or use
+ * policy=drop" by default (zerosink's policy=drop drops at a full ring);
+ * zerofilter's policy=drop does not, so it says otherwise. Set once,
+ * before the link is used. */
+void gst_zero_link_set_full_hint (GstZeroLink * link, const gchar * hint);
+
 /* How long reserve waits for space (ms, -1: forever) and whether a full
  * ring drops the frame instead. */
 void gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop);

@@ -24,8 +24,8 @@
 #   (or drops) what it cannot send, and counts it (behind a GRAY8 server
 #   skipped=pass drops, with one warning); a server later than the
 #   timeout: ETIMEDOUT naming the request, with a hint that does not offer
-#   policy=drop; a request ring too small: EMSGSIZE naming the server's
-#   payload size;
+#   policy=drop, nor when the server keeps its requests; a request ring
+#   too small: EMSGSIZE naming the server's payload size;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -525,6 +525,23 @@ for policy in block drop; do
   echo "late, policy=$policy: ETIMEDOUT after $ms ms: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
   wait_status $SV_PID
 done
+
+# A server that never releases its requests (--keep-requests 1, a request
+# ring of 4 frames): the request ring stays full, ETIMEDOUT that says the
+# server holds them; the hint does not offer policy=drop, which skips by
+# depth and never at a full request ring (it offered it).
+bg_server "$tmp/keep.log" "${ZB_PREFIX}keep" --keep-requests 1 --payload-size $((4 * 230464))
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=20 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}keep" timeout=500 ! fakesink
+w=$?
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "requests kept: gst-launch exited $w"
+grep -q "zerobuffer-error=ETIMEDOUT" "$tmp/got.log" &&
+  grep -q "Ring ${ZB_PREFIX}keep_request stayed full for 500 ms: its reader holds [0-9]* frames and gives none back" "$tmp/got.log" &&
+  grep -q "raise timeout (-1 waits forever), or use on-error=pass" "$tmp/got.log" &&
+  ! grep -q "policy=drop" "$tmp/got.log" ||
+  fail "requests kept: $(grep -A3 -m1 '^ERROR' "$tmp/got.log")"
+echo "requests kept: $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
+wait_status $SV_PID
 
 # A server whose request ring can never hold a request (4096 bytes, RGB
 # 320x240 frames of 230400): EMSGSIZE, naming the server's payload size as

@@ -7,6 +7,7 @@
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
  *                    [--short N] [--clobber-header N] [--mute-after N]
+ *                    [--keep-requests 1]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -37,7 +38,9 @@
  * --delay-ms sleeps before each response (a slow server); --die-after N
  * calls _exit(9) after N responses without detaching (a crash);
  * --mute-after N reads the requests after the Nth and answers none (a
- * server whose work never ends), until the end of the stream. At the end
+ * server whose work never ends), until the end of the stream;
+ * --keep-requests 1 answers (not in place) but never releases a request,
+ * so the request ring fills up. At the end
  * of the request stream it detaches from the response ring and prints
  * "served N fnv1a=HEX" (FNV-1a 32 over the answers' bytes) and, with
  * --in-place 1, "in-place N" (answers given in place). --hash 0 skips the
@@ -107,7 +110,7 @@ int main(int argc, char **argv) {
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
-  long clobber_header = -1, mute_after = -1;
+  long clobber_header = -1, mute_after = -1, keep_requests = 0;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -121,7 +124,7 @@ int main(int argc, char **argv) {
             "[--announce 1] [--in-place 1] [--hash 0] "
             "[--connect-delay MS] [--out-of-turn N] [--skip N] "
             "[--bad-header N] [--short N] [--clobber-header N] "
-            "[--mute-after N]\n(the "
+            "[--mute-after N] [--keep-requests 1]\n(the "
             "options: the comment at the top of "
             "test/peer/zb-duplex-server.c)\n");
     return argc < 2 ? 2 : 0;
@@ -162,6 +165,8 @@ int main(int argc, char **argv) {
       clobber_header = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--mute-after") == 0)
       mute_after = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--keep-requests") == 0)
+      keep_requests = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -287,7 +292,8 @@ int main(int argc, char **argv) {
     }
     for (k = 0; hashing && k < size; k++)
       hash = (hash ^ res.data[k]) * 16777619u;
-    zb_frame_release(&request);
+    if (!keep_requests)
+      zb_frame_release(&request);
     if (delay_ms > 0)
       sleep_ms(delay_ms);
     rc = zb_reservation_commit(&res, size);

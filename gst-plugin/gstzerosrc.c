@@ -508,7 +508,6 @@ gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
     guint64 sequence, gsize size)
 {
   GstCaps *caps = gst_zero_src_caps_in_force (self);
-  /* (the caps property is not checked for being fixed) */
   gsize frame_size = zerobuffer_frame_size (&self->sized, caps);
   gchar *text, *quoted, *writer;
   gboolean overridden;

@@ -7,6 +7,7 @@
  *   "sem.sem-w-" + NAME), observing the files each create really makes;
  * - another user's file, or a file that is not a ring, under a ring's name
  *   is never removed, and the error names its owner;
+ * - a FIFO under a ring's name or its lock file's hangs nothing;
  * - a create's cost does not grow with the stale rings on the machine (a
  *   count of the rings it inspects);
  * - a /dev/shm too full for a semaphore says so, with the hint.
@@ -594,6 +595,76 @@ static void test_stranger_files(void) {
   run_confined("stranger's files", stranger_child, NULL, "size=16m", 60000);
 }
 
+/* ------------------------------------------------ FIFOs under ring names */
+
+static int count_ring(const zb_ring_entry *ring, void *user) {
+  (void)ring;
+  ++*(int *)user;
+  return 0;
+}
+
+/* A FIFO (any user may make one in /dev/shm and /tmp/zerobuffer) under a
+ * ring's name or its lock file's: opening it to read waits for a writer for
+ * ever, so each open of such a name is a hang unless it refuses what is not
+ * a regular file. Here every call returns (a hang is the child timing out)
+ * with an error naming the file, and the FIFOs stay. */
+static int fifo_child(void *arg) {
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health health;
+  int rings = 0;
+  (void)arg;
+
+  CHECK_RC(zb_reader_create(&r, "first", 0, 256, NULL), 0); /* the lock dir */
+  zb_reader_destroy(r);
+  r = NULL;
+  /* another user's FIFO as a ring: its name's lock file, the segment a FIFO */
+  CHECK(write_file("/tmp/zerobuffer/fifo-seg.lock", "", NOBODY, 0666));
+  CHECK(mkfifo("/dev/shm/fifo-seg", 0666) == 0 &&
+        chown("/dev/shm/fifo-seg", NOBODY, NOBODY) == 0);
+  /* our own file that is not a ring (so no sweep removes it) whose lock
+   * file is a FIFO */
+  CHECK(write_file("/dev/shm/fifo-lock", "not a ring, but longer than a "
+                   "ring's 128-byte header: someone's data, which no sweep "
+                   "takes for a ring left half-created by a dead reader", 0,
+                   0600));
+  CHECK(mkfifo("/tmp/zerobuffer/fifo-lock.lock", 0600) == 0);
+
+  /* the sweep of a create visits both */
+  zb__set_sweep_interval_ms(0);
+  CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK_RC(zb_rings_list(count_ring, &rings), 0);
+  CHECK(rings >= 2);
+
+  CHECK_RC(zb_writer_connect(&w, "fifo-seg"), ZB_EPROTO);
+  CHECK_MSG("/dev/shm/fifo-seg is not a regular file");
+  CHECK(w == NULL);
+  CHECK_RC(zb_health_read("fifo-seg", &health), ZB_EPROTO);
+  CHECK(zb_ring_remove_stale("fifo-seg") < 0);
+  CHECK_RC(zb_reader_create(&r, "fifo-seg", 0, 256, NULL), ZB_EACCES);
+  CHECK(r == NULL);
+
+  CHECK(zb_writer_connect(&w, "fifo-lock") < 0);
+  CHECK(w == NULL);
+  CHECK_RC(zb_reader_create(&r, "fifo-lock", 0, 256, NULL), ZB_EPROTO);
+  CHECK_MSG("/tmp/zerobuffer/fifo-lock.lock is not a regular file");
+  CHECK(r == NULL);
+  CHECK(zb_ring_remove_stale("fifo-lock") < 0 || !exists("/dev/shm/%s", "fifo-lock"));
+
+  CHECK(exists("/dev/shm/%s", "fifo-seg") && exists("/tmp/zerobuffer/%s.lock", "fifo-lock"));
+  return 0;
+}
+
+static void test_fifo_files(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: another user's FIFO needs root\n");
+    return;
+  }
+  run_confined("FIFOs under ring names", fifo_child, NULL, "size=16m", 20000);
+}
+
 /* ------------------------------------------------ cost of the sweep */
 
 typedef struct stale_batch {
@@ -726,6 +797,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   RUN(test_name_space_disjoint);
   RUN(test_stranger_files);
+  RUN(test_fifo_files);
   RUN(test_sweep_cost);
   RUN(test_semaphore_enospc);
   return zb_test_finish("core-namespace");

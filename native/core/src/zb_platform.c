@@ -313,6 +313,24 @@ int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
   return 0;
 }
 
+/* Opens PATH, a file under a ring's name that anyone may have put there,
+ * without following a symlink and without blocking on a FIFO (opening one
+ * to read waits for a writer for ever). -1 with errno, EINVAL for anything
+ * but a regular file. */
+static int open_regular(const char *path, int flags, mode_t mode) {
+  struct stat st;
+  int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
 /* --------------------------------------------------------- shared memory */
 
 /* Retired ranges, oldest first, each unmapped by zb__reap_retired once it
@@ -389,7 +407,9 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
   int rc;
 
   memset(seg, 0, sizeof *seg);
-  seg->fd = shm_open(names->shm, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  /* O_NONBLOCK: a FIFO under the name would block the open for ever */
+  seg->fd = shm_open(names->shm,
+                     (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
   if (seg->fd < 0) {
     rc = errno;
     if (rc == ENOENT)
@@ -401,6 +421,13 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
   }
   if (fstat(seg->fd, &st) != 0) {
     rc = zb__fail_errno(errno, "cannot stat ring \"%s\"", name);
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = zb__fail(ZB_EPROTO,
+                  "ring \"%s\": /dev/shm%s is not a regular file (a FIFO, a "
+                  "device, ...): not a ZeroBuffer segment",
+                  name, names->shm);
     goto fail;
   }
   /* A reader sizes its new segment right after creating it (ftruncate:
@@ -533,7 +560,7 @@ static bool half_created_by_dead_reader(const char *path, int lock_fd) {
   if (sscanf(content, "%llu %llu", &pid, &start) != 2 ||
       zb__lock_owner_alive(lock_fd, pid))
     return false;
-  if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+  if ((fd = open_regular(path, O_RDONLY, 0)) < 0)
     return false;
   n = pread(fd, header, sizeof header, 0);
   close(fd);
@@ -567,7 +594,7 @@ int zb__segment_unready(const char *name, const zb_names *names) {
     return ZB_ENOENT; /* not there at all: zb__segment_open said so */
   /* Read-only and shared: we only look, also at another user's ring we may
    * write to; a reader that creates the ring meanwhile retries its flock */
-  fd = open(names->lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = open_regular(names->lock, O_RDONLY, 0);
   if (fd < 0 && errno != ENOENT)
     return zb__fail(ZB_ENOENT,
                     "ring \"%s\" is not initialised yet (and %s cannot be "
@@ -705,8 +732,7 @@ static int lock_file(const char *path, unsigned mode, bool create, int *out) {
   int attempt, fd;
 
   for (attempt = 0; attempt < 8; attempt++) {
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
-              (mode_t)mode);
+    fd = open_regular(path, O_RDWR | (create ? O_CREAT : 0), (mode_t)mode);
     if (fd < 0)
       return -errno;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -755,6 +781,13 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     "not shared: it should be mode 1777)",
                     names->lock);
   }
+  if (rc == -EINVAL)
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": %s is not a regular file (a FIFO, a "
+                    "directory, ...), so it is no lock file of ours: pick "
+                    "another name, or remove it if you know it is garbage "
+                    "(rm %s)",
+                    name, names->lock, names->lock);
   if (rc < 0)
     return zb__fail_errno(-rc, "cannot lock %s", names->lock);
   {
@@ -1009,7 +1042,7 @@ void zb__sweep_stale_rings(void) {
   int fd;
 
   snprintf(stamp, sizeof stamp, ZB_LOCK_DIR "/.sweep-%u", (unsigned)geteuid());
-  fd = open(stamp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = open_regular(stamp, O_RDWR | O_CREAT, 0600);
   if (fd < 0)
     return;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !full_sweep_due(fd) ||

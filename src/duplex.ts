@@ -124,7 +124,8 @@ export interface DuplexServerStats {
   /**
    * Requests not answered because their client left, died or stalled first
    * (before its response ring was found, or while its answers were due: see
-   * 'clientGone'): requests = responses + dropped (+ 1 when an error ended
+   * 'clientGone'), or because the server closed while one was being
+   * answered: requests = responses + dropped (+ 1 when an error ended
    * serving: a handler error under onError 'stop').
    */
   dropped: number;
@@ -219,6 +220,8 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    */
   #abandonedPid = 0;
   #closed = false;
+  /** A serve() call is running: answers pair with requests by order alone, so one loop may read them. */
+  #serving = false;
   #stats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0 };
   #service: number[] = [];
   #endToEnd: number[] = [];
@@ -392,10 +395,20 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * never an answer to another request. It rejects on a handler error
    * under onError 'stop', or a protocol error; that client is given up on
    * as a stalled one is (a serve() called again drops the rest of its
-   * stream).
+   * stream). close() ends it as at an end of stream (it resolves), also
+   * while the handler is making an answer: that request is dropped.
+   * One serve() at a time: a call while another runs rejects with ESTATE
+   * (two loops would take requests in turns, and each answer pairs with a
+   * request only by its order).
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
+    if (this.#serving) {
+      throw new ZeroBufferError(`duplex channel "${this.name}": serve() is already running; one serve() at a time ` +
+        '(answers pair with requests by their order alone: a second loop would answer requests in turns with the first, ' +
+        'each answer going out in the other\'s place): await the first, or close() the server', { code: 'ESTATE' });
+    }
+    this.#serving = true;
     const frames = this.#requests.frames();
     try {
       let previous = 0;
@@ -465,7 +478,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
           }
         }
         const client = await this.#clientFor(writer);
-        if (client === null) return; // closed
+        if (client === null) { // closed
+          this.#stats.dropped++;
+          return;
+        }
         if (client === DEPARTED) {
           departed = true;
           this.#stats.dropped++;
@@ -475,6 +491,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         try {
           await this.#answer(client, frame, handler);
         } catch (e) {
+          if (this.#closed) {
+            // close() while the answer was being made (the response ring is detached): serving ends as close() ends it
+            this.#stats.dropped++;
+            return;
+          }
           if (client.lost === undefined || e !== client.lost.error) {
             this.#abandonedPid = client.pid; // serving ends here: no later answer may pair with its requests
             throw e;
@@ -493,9 +514,13 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         }
       }
     } finally {
-      await frames.return();
-      // the client ended its requests: the responses end too
-      this.#dropClient();
+      try {
+        await frames.return();
+        // the client ended its requests: the responses end too
+        this.#dropClient();
+      } finally {
+        this.#serving = false;
+      }
     }
   }
 

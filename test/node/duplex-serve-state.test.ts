@@ -1,0 +1,67 @@
+// ZeroBufferDuplexServer's serve() and create() refusing what would pair an
+// answer with the wrong request, with a Node client in this process: a
+// second serve() while one runs (ESTATE at once; two loops took requests in
+// turns, each answer going out in the other's place), and close() while the handler makes an answer (serve()
+// resolves, as close() while idle does; it rejected with the response
+// writer's ESTATE).
+import { ZeroBufferDuplexClient, ZeroBufferDuplexServer } from '../../src/index.js';
+import { leftovers, ringName, sleep, within } from './helpers.js';
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+const xor = (data: Uint8Array): Uint8Array => data.map((v) => v ^ 0x5a);
+
+test('a second serve() while one runs rejects with ESTATE at once; the first answers every request with its own answer; serve() again once it is over', async () => {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxtwo') });
+  try {
+    // answers that take turns being slow: two loops would have answered out of order
+    const first = server.serve(async (frame) => {
+      await sleep(frame.sequence % 2 === 1 ? 30 : 1);
+      return xor(frame.data);
+    });
+    const second = server.serve((frame) => frame.data.slice());
+    await expect(within('the second serve()', second, 2000)).rejects.toMatchObject({
+      code: 'ESTATE', message: expect.stringContaining('serve() is already running; one serve() at a time'),
+    });
+    for (const round of [1, 2]) {
+      const serving = round === 1 ? first : server.serve(async (frame) => xor(frame.data));
+      const client = await ZeroBufferDuplexClient.connect({ name: server.name });
+      for (let i = 1; i <= 6; i++) {
+        const request = Uint8Array.from({ length: 200 }, (_, k) => (k * i + round) & 255);
+        const response = await client.request(request, { timeoutMs: 5000 });
+        expect(Buffer.from(response.data).equals(Buffer.from(xor(request)))).toBe(true);
+        response.release();
+      }
+      await client.close();
+      await within(`serve() of round ${round}`, serving, 5000); // resolves at the client's end of stream
+    }
+    expect(server.stats()).toMatchObject({ requests: 12, responses: 12, dropped: 0 });
+  } finally {
+    await server.close();
+  }
+}, 30000);
+
+test('close() while the handler makes an answer ends serve() as close() while idle does: it resolves; the request is dropped', async () => {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxclose') });
+  let entered!: () => void;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  const serving = server.serve(async (frame) => {
+    entered();
+    await sleep(300);
+    return frame;
+  });
+  const client = await ZeroBufferDuplexClient.connect({ name: server.name });
+  try {
+    const request = client.request(new Uint8Array(64).fill(7), { timeoutMs: 5000 }).catch((e: unknown) => e);
+    await inHandler;
+    await server.close();
+    await expect(within('serve() after close()', serving, 3000)).resolves.toBeUndefined();
+    expect(server.stats()).toMatchObject({ requests: 1, responses: 0, dropped: 1 });
+    // the client is told the server ended its responses, its request unanswered
+    expect(await request).toMatchObject({ code: 'EOF', message: expect.stringContaining('with request 1 unanswered') });
+  } finally {
+    await client.close();
+  }
+}, 20000);

@@ -87,7 +87,8 @@ export interface DuplexServerOptions {
    * client sees the server leave); 'pass' answers with the request's bytes
    * as they are and goes on: unchanged, unless the handler drew on
    * frame.data (the request's own bytes) before it threw. Either way a
-   * 'handlerError' event is emitted.
+   * 'handlerError' event is emitted. 'pass' with outputCaps is refused
+   * (TypeError): the request's bytes are not of those caps.
    */
   onError?: 'stop' | 'pass';
   /**
@@ -247,6 +248,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'pass')
       fail('onError', "'stop' or 'pass'", options.onError);
     if (options.outputCaps !== undefined && typeof options.outputCaps !== 'string') fail('outputCaps', 'a caps string', options.outputCaps);
+    if (options.outputCaps !== undefined && options.onError === 'pass') {
+      throw new TypeError("onError 'pass' answers a request the handler failed on with the request's own bytes, which are not " +
+        `of outputCaps (${options.outputCaps}): zerofilter would fail on them, or push them under caps they do not have. ` +
+        "With outputCaps, use onError 'stop' (the default), or catch in the handler and return an answer of those caps");
+    }
     if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') fail('inPlace', 'a boolean', options.inPlace);
     const requests = await ZeroBufferReader.create({
       name: rings.request,

@@ -140,7 +140,11 @@ export const COMMANDS = {
     options: {
       script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },
       'output-caps': { type: 'string', describe: 'Caps of the answers when they differ from the input (the script may also export outputCaps)' },
-      'on-error': { type: 'string', describe: 'When the script throws: pass (answer with the frame as it is: unchanged, unless the script drew on frame.data before it threw) or stop', default: 'pass' },
+      'on-error': {
+        type: 'string',
+        describe: 'When the script throws: pass (answer with the frame as it is: unchanged, unless the script drew on frame.data before it threw) or stop. ' +
+          'Default: pass, but stop with output caps (--output-caps, or the script\'s outputCaps export), where pass is refused: the frame is not of those caps',
+      },
       'in-place': {
         type: 'boolean', default: true,
         describe: 'Answer a frame the script returns (unchanged, or drawn on in frame.data) in place when zerofilter takes it: its request\'s bytes go downstream, nothing is copied (--no-in-place: copy every answer)',
@@ -166,7 +170,7 @@ export const COMMANDS = {
     notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer), the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set) and how many answers went in place (no copy) and by copy. A pipeline that dies with answers due, or stops reading them for 5 s (the answer waiting is dropped and the pipeline gets none again: it fails once it resumes), is told on stderr in one line: its pid, why, the first request dropped (with --json also a {"type":"clientGone"} line). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, or stopped with Ctrl-C)',
-      [EXIT.usage]: USAGE_PLUGIN_PATH,
+      [EXIT.usage]: `${USAGE_PLUGIN_PATH}; --on-error pass with output caps`,
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error, or the script failed under --on-error stop or on every request',
     }),
   },

@@ -74,6 +74,16 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${(e as Error).message}`);
     return EXIT.usage;
   }
+  const outputCaps = args.outputCaps ?? script.outputCaps;
+  // A frame the script failed on cannot pass as it is when the answers have other caps than the input
+  if (args.onError === 'pass' && outputCaps !== undefined) {
+    say(io.stderr, `zerobuffer filter: --on-error pass answers a frame the script failed on with the frame itself, which is not of the ` +
+      `output caps (${args.outputCaps !== undefined ? '--output-caps' : `the outputCaps ${args.script} exports`}: ${outputCaps}): ` +
+      'leave --on-error out (stop is the default with output caps) or give --on-error stop; a script that must go on catches its errors ' +
+      'and returns an answer of those caps');
+    return EXIT.usage;
+  }
+  const onError = args.onError ?? (outputCaps === undefined ? 'pass' : 'stop');
   const name = args.name ?? `zb-filter-${randomUUID().slice(0, 8)}`;
   // zerofilter's depth as given, else its default: the request ring also holds the answered requests
   // downstream keeps (in-place answers), so it is sized for the source's frames like zerofilter's
@@ -83,7 +93,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   let server: ZeroBufferDuplexServer;
   try {
     server = await ZeroBufferDuplexServer.create({
-      name, payloadSize, outputCaps: args.outputCaps ?? script.outputCaps, onError: args.onError,
+      name, payloadSize, outputCaps, onError,
       inPlace: args.inPlace,
     });
   } catch (e) {

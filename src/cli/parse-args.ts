@@ -38,7 +38,8 @@ export interface FilterArgs {
   sink: string;
   script: string;
   outputCaps?: string;
-  onError: 'pass' | 'stop';
+  /** As given; left out: stop when the answers have output caps (the script's or --output-caps), else pass. */
+  onError?: 'pass' | 'stop';
   /** Answers in place when zerofilter takes them (--no-in-place: false). */
   inPlace: boolean;
   frames?: number;
@@ -357,7 +358,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
     }
     case 'filter': {
       if (typeof a['script'] !== 'string' || a['script'] === '') throw new UsageError('filter needs --script ./handler.mjs');
-      const onError = oneOf('on-error', a['on-error'], ['pass', 'stop']);
+      const onError = a['on-error'] === undefined ? undefined : oneOf('on-error', a['on-error'], ['pass', 'stop']);
       const interval = seconds('interval', a['interval']);
       const properties = sinkProperties(a);
       if (properties['channel'] !== undefined) throw new UsageError('--sink-property channel is set by zerobuffer (use --name)');

@@ -185,6 +185,44 @@ test('zerobuffer filter stopped while a slow script answers: gst-launch is kille
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
 }, 60000);
 
+const fixture = (file: string): string => path.join(repoRoot, 'test', 'node', 'fixtures', file);
+const SMALL = 'videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
+
+test('zerobuffer filter with output caps: a script that fails stops it (the default there), no frame passes under caps it does not have; --on-error pass is refused', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifgray-'));
+  try {
+    const input = path.join(dir, 'in.raw');
+    const output = path.join(dir, 'out.gray');
+    const ref = run('gst-launch-1.0', ['-q', ...SMALL.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
+    expect(await ref.exit(20000)).toBe(0);
+    const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('gray-failing-filter.mjs'), `filesink location=${output}`,
+      '--json', '--name', ringName('clifgray')], gstEnv);
+    expect(await cli.exit(40000)).toBe(3);
+    // (before: the frame passed in place under GRAY8 caps, zerofilter failed with EPROTO, and a line said the client went)
+    expect(cli.stderr).toContain('zerobuffer filter: the script failed: the duplex handler failed on request 5: bad frame 5');
+    expect(cli.stderr).not.toMatch(/EPROTO|client pid/);
+    expect(JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!)).toMatchObject({ responses: 4, errors: 1, passed: 0 });
+    // what reached the sink: the script's GRAY8 answers only, each the red channel of its frame
+    const frame = 64 * 48;
+    const rgb = fs.readFileSync(input);
+    const gray = fs.readFileSync(output);
+    expect(gray.length % frame).toBe(0);
+    expect(gray.length / frame).toBeLessThanOrEqual(4);
+    for (let i = 0; i < gray.length; i++) expect(gray[i]).toBe(rgb[i * 3]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  for (const [extra, from] of [[[], 'the outputCaps'], [['--output-caps', 'video/x-raw,format=GRAY8,width=64,height=48'], '--output-caps']] as const) {
+    const script = fixture(extra.length === 0 ? 'gray-failing-filter.mjs' : 'echo-filter.mjs');
+    const pass = run(process.execPath, [bin, 'filter', SMALL, '--script', script, 'fakesink', '--on-error', 'pass', ...extra,
+      '--name', ringName('clifgray')], gstEnv);
+    expect(await pass.exit(20000)).toBe(2);
+    expect(pass.stderr).toContain('zerobuffer filter: --on-error pass answers a frame the script failed on with the frame itself, which is ' +
+      `not of the output caps (${from}`);
+    expect(pass.stderr).toContain('leave --on-error out (stop is the default with output caps) or give --on-error stop');
+  }
+}, 90000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

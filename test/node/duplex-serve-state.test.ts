@@ -1,7 +1,9 @@
 // ZeroBufferDuplexServer's serve() and create() refusing what would pair an
 // answer with the wrong request, with a Node client in this process: a
 // second serve() while one runs (ESTATE at once; two loops took requests in
-// turns, each answer going out in the other's place), and close() while the handler makes an answer (serve()
+// turns, each answer going out in the other's place), outputCaps with
+// onError 'pass' (a TypeError at create(): the request's bytes are not of
+// those caps), and close() while the handler makes an answer (serve()
 // resolves, as close() while idle does; it rejected with the response
 // writer's ESTATE).
 import { ZeroBufferDuplexClient, ZeroBufferDuplexServer } from '../../src/index.js';
@@ -42,6 +44,21 @@ test('a second serve() while one runs rejects with ESTATE at once; the first ans
     await server.close();
   }
 }, 30000);
+
+test("outputCaps with onError 'pass' is refused at create() (a TypeError; no ring made): the request's bytes are not of those caps", async () => {
+  const name = ringName('dxcaps');
+  await expect(ZeroBufferDuplexServer.create({ name, outputCaps: 'video/x-raw,format=GRAY8,width=64,height=48', onError: 'pass' }))
+    .rejects.toThrow(new TypeError("onError 'pass' answers a request the handler failed on with the request's own bytes, which are " +
+      'not of outputCaps (video/x-raw,format=GRAY8,width=64,height=48): zerofilter would fail on them, or push them under caps they ' +
+      "do not have. With outputCaps, use onError 'stop' (the default), or catch in the handler and return an answer of those caps"));
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+  // 'stop' (given, or by default) with outputCaps, and 'pass' without, are taken
+  for (const options of [{ outputCaps: 'video/x-raw,format=GRAY8', onError: 'stop' as const }, { outputCaps: 'video/x-raw,format=GRAY8' },
+    { onError: 'pass' as const }]) {
+    const server = await ZeroBufferDuplexServer.create({ name, ...options });
+    await server.close();
+  }
+});
 
 test('close() while the handler makes an answer ends serve() as close() while idle does: it resolves; the request is dropped', async () => {
   const server = await ZeroBufferDuplexServer.create({ name: ringName('dxclose') });

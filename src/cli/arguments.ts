@@ -167,11 +167,11 @@ export const COMMANDS = {
       ['$0 filter "videotestsrc ! video/x-raw,format=RGB" --script ./invert.mjs "videoconvert ! autovideosink"', 'a Node filter between two pipelines'],
       ['$0 filter "videotestsrc num-buffers=300 ! video/x-raw,format=RGB" --script ./mask.mjs --output-caps "video/x-raw,format=GRAY8,width=320,height=240" "fakesink" --json', 'RGB in, GRAY8 out'],
     ],
-    notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer), the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set) and how many answers went in place (no copy) and by copy. A pipeline that dies with answers due, or stops reading them for 5 s (the answer waiting is dropped and the pipeline gets none again: it fails once it resumes), is told on stderr in one line: its pid, why, the first request dropped (with --json also a {"type":"clientGone"} line). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
+    notes: 'The script\'s default export gets each frame (frame.data, frame.metadata.caps, frame.image()) and a reply: return new bytes, return the frame itself, or fill await reply.reserve(size) in place. Answers go out in frame order. Stats: answers/s, the service time p50/p99 (request arrival to answer), the round trip p50/p99 (request commit to answer commit: zerofilter frame-header=true is set) and how many answers went in place (no copy) and by copy. A pipeline that dies with answers due, or stops reading them for 5 s (the answer waiting is dropped and the pipeline gets none again: it fails once it resumes), is told on stderr in one line: its pid, why (a pipeline that failed: as its pipeline failed, the error below), the first request dropped (with --json also a {"type":"clientGone"} line). At the end zerofilter\'s own counts (round trips, passed, dropped) are printed.',
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, or stopped with Ctrl-C)',
       [EXIT.usage]: `${USAGE_PLUGIN_PATH}; --on-error pass with output caps`,
-      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error, or the script failed under --on-error stop or on every request',
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error, the script failed under --on-error stop or on every request, or the server could not write an answer',
     }),
   },
   watch: {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  duplexRingNames, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexHandlerError, type DuplexServerStats,
+  duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
 } from '../duplex.js';
 import { parseCaps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
@@ -58,11 +58,33 @@ const CLIENT_GONE: Record<DuplexClientGone['reason'], string> = {
     'its ring is let go, it gets no further answer',
 };
 
-/** A 'clientGone' event for people: who, why, and which requests go unanswered. */
-function clientGoneText(g: DuplexClientGone): string {
+/**
+ * A 'clientGone' event for people: who, why, and which requests go
+ * unanswered. pipelineFailed: gst-launch ended with an error of its own
+ * (told below this line), which is why the client went.
+ */
+function clientGoneText(g: DuplexClientGone, pipelineFailed = false): string {
   const dropped = g.sequence === undefined ? 'none of its requests dropped'
     : `its request ${g.sequence} and any later ones dropped (not answered)`;
-  return `zerobuffer filter: client pid ${g.pid} ${CLIENT_GONE[g.reason]} [${g.reason}]; ${dropped}`;
+  const why = pipelineFailed ? 'went as its pipeline failed (the error below)' : CLIENT_GONE[g.reason];
+  return `zerobuffer filter: client pid ${g.pid} ${why} [${g.reason}]; ${dropped}`;
+}
+
+/** An answer too large for zerofilter's response ring: zerofilter creates it, its payload-size sizes it. */
+function responseRingHint(sinkProperties: Record<string, string>): string {
+  const given = sinkProperties['payload-size'];
+  return `\nzerobuffer filter: zerofilter's response ring holds the answers: ${given !== undefined ? `--sink-property payload-size=${given} sized it` :
+    'zerofilter sized it for its input caps (and depth)'}; give --sink-property payload-size=N with N of at least the size named above`;
+}
+
+/**
+ * zerofilter's EMSGSIZE is about the request ring, which this command
+ * creates: --payload-size sizes it (zerofilter's message speaks of "the
+ * reader", the server that creates it).
+ */
+function requestRingHint(name: string, payloadSize: number, given: boolean): string {
+  return `zerobuffer filter: ${duplexRingNames(name).request}, the request ring, is this command's: ${payloadSize} payload bytes ` +
+    `(${given ? '--payload-size' : "sized for the source's caps"}); give --payload-size N with N of at least the size zerofilter names`;
 }
 
 export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
@@ -112,9 +134,13 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     if (json) say(io.stdout, JSON.stringify({ type: 'handlerError', sequence: e.sequence, message: e.message, ...(stack === undefined ? {} : { stack }) }));
     else live!.above(io.stderr, `zerobuffer filter: ${e.message}${stack === undefined ? '' : `\n${stack}`}`);
   });
+  // A pipeline that stalled is told at once (it lives on); one that went is told once gst-launch's
+  // end says whether it failed, which is then why it went
+  const gone: DuplexClientGone[] = [];
   server.on('clientGone', (g: DuplexClientGone) => {
     if (json) say(io.stdout, JSON.stringify({ type: 'clientGone', pid: g.pid, reason: g.reason, sequence: g.sequence ?? null, message: g.error?.message ?? null }));
-    if (live === undefined) say(io.stderr, clientGoneText(g));
+    if (g.reason !== 'stalled') gone.push(g);
+    else if (live === undefined) say(io.stderr, clientGoneText(g));
     else live.above(io.stderr, clientGoneText(g));
   });
   let runner: PipelineRunner;
@@ -178,6 +204,8 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     return answer;
   }).catch((e: unknown) => {
     failure = e;
+    // no answer comes any more: zerofilter, waiting for one, sees the server gone rather than waiting out its timeout
+    server.closeSync();
     void runner.stop();
   });
   runner.start();
@@ -186,6 +214,14 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
+  // gst-launch failed of its own (an element's error, or its own exit status; not killed by a
+  // signal, nor stopped), which is told below
+  const pipelineFailed = failure === undefined && exit.error !== undefined && !exit.stopped &&
+    (exit.error.element !== undefined || exit.exitCode !== undefined);
+  for (const g of gone) {
+    if (live === undefined) say(io.stderr, clientGoneText(g, pipelineFailed));
+    else live.above(io.stderr, clientGoneText(g, pipelineFailed));
+  }
   const s = stats();
   await server.close();
   // A pipeline killed at the stop's deadline (a slow script's answers still due) left zerofilter's
@@ -208,12 +244,21 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
         `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);
   }
+  if (failure instanceof DuplexHandlerError) {
+    say(io.stderr, `zerobuffer filter: the script failed: ${failure.message}`);
+    return EXIT.pipeline;
+  }
   if (failure !== undefined) {
-    say(io.stderr, `zerobuffer filter: the script failed: ${(failure as Error).message}`);
+    // the server's own failure (its write into zerofilter's response ring, a protocol error): not the script's
+    say(io.stderr, `zerobuffer filter: the duplex server could not answer (the script did not fail): ${(failure as Error).message}` +
+      `${(failure as { code?: string }).code === 'EMSGSIZE' ? responseRingHint(args.sinkProperties) : ''}`);
     return EXIT.pipeline;
   }
   if (exit.error instanceof PipelineError && !exit.stopped) {
     say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);
+    // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
+    if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
+      say(io.stderr, requestRingHint(name, payloadSize, args.payloadSize !== undefined));
     return EXIT.pipeline;
   }
   // --on-error pass keeps a stream going past a failing frame; a script that failed on every one filtered nothing

@@ -223,6 +223,43 @@ test('zerobuffer filter with output caps: a script that fails stops it (the defa
   }
 }, 90000);
 
+test('zerobuffer filter: a pipeline that fails of its own with answers due: its stderr line says it went as it failed, and its error follows', async () => {
+  // GRAY8 answers into a sink that takes RGB only: zerofilter fails with not-negotiated at its first answer,
+  // while the script (200 ms an answer) makes the next one
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('count-filter.mjs'), 'video/x-raw,format=RGB ! fakesink',
+    '--json', '--name', ringName('clifneg')], { ...gstEnv, COUNT_FILTER_DELAY_MS: '200' });
+  expect(await cli.exit(40000)).toBe(3);
+  const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
+  expect(events).toHaveLength(1);
+  const lines = cli.stderr.split('\n');
+  const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
+  // (before: "went while an answer was due (its response ring's reader closed or died)", as if it had left on its own)
+  expect(lines[gone]).toBe(`zerobuffer filter: client pid ${events[0].pid} went as its pipeline failed (the error below) [${events[0].reason}]; ` +
+    `its request ${events[0].sequence} and any later ones dropped (not answered)`);
+  expect(lines.findIndex((l) => /^zerobuffer filter: pipeline into \S+ failed/.test(l))).toBeGreaterThan(gone);
+  expect(cli.stderr).toContain('not-negotiated');
+}, 60000);
+
+test('zerobuffer filter: an answer that can never fit zerofilter\'s response ring is the server\'s failure, not the script\'s, and names --sink-property payload-size', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--no-in-place',
+    '--sink-property', 'payload-size=1000', '--json', '--name', ringName('clifresp')], gstEnv);
+  expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).not.toContain('the script failed');
+  expect(cli.stderr).toMatch(/zerobuffer filter: the duplex server could not answer \(the script did not fail\): a frame of 9216 bytes can never fit ring "[^"]+_response"/);
+  expect(cli.stderr).toContain("zerobuffer filter: zerofilter's response ring holds the answers: --sink-property payload-size=1000 sized it; " +
+    'give --sink-property payload-size=N with N of at least the size named above');
+}, 60000);
+
+test('zerobuffer filter: frames that can never fit the request ring: zerofilter\'s message, then that --payload-size sizes that ring', async () => {
+  const name = ringName('clifreq');
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--payload-size', '4096',
+    '--json', '--name', name], gstEnv);
+  expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).toMatch(/EMSGSIZE/);
+  expect(cli.stderr).toContain(`zerobuffer filter: ${name}_request, the request ring, is this command's: 4096 payload bytes (--payload-size); ` +
+    'give --payload-size N with N of at least the size zerofilter names');
+}, 60000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

@@ -76,7 +76,7 @@ const pipelineOptions: Record<string, OptionSpec> = {
   },
   'sink-property': {
     type: 'string', repeatable: true,
-    describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop',
+    describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop; a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3)',
   },
   fast: {
     type: 'boolean',
@@ -161,7 +161,7 @@ export const COMMANDS = {
         describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
       },
       'plugin-path': pipelineOptions['plugin-path'],
-      'sink-property': { type: 'string', repeatable: true, describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop' },
+      'sink-property': { type: 'string', repeatable: true, describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop; a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3)' },
     },
     examples: [
       ['$0 filter "videotestsrc ! video/x-raw,format=RGB" --script ./invert.mjs "videoconvert ! autovideosink"', 'a Node filter between two pipelines'],

@@ -25,6 +25,26 @@ export function isRejection(line: string): boolean {
   return /^WARNING: erroneous pipeline/.test(line) || /^ERROR: pipeline could not be constructed/.test(line);
 }
 
+/**
+ * GLib's warning for a property value out of its range (e.g. zerofilter
+ * depth=0): gst-launch prints it and runs with the property's default, where
+ * a value it cannot parse (depth=banana) is "erroneous pipeline".
+ */
+const REFUSED_VALUE = /GLib-GObject-WARNING \*\*: (?:[0-9:.]+: )?(value "(.*)" of type '[^']+' is invalid or out of range for property '([^']+)' of type '[^']+')$/;
+
+/** A property value gst-launch refused with GLib's warning only: what it said, the value and the property. */
+export interface RefusedValue {
+  warning: string;
+  value: string;
+  property: string;
+}
+
+/** The warning of a property value refused (REFUSED_VALUE), else undefined. */
+export function refusedValue(line: string): RefusedValue | undefined {
+  const m = REFUSED_VALUE.exec(line);
+  return m === null ? undefined : { warning: m[1]!, value: m[2]!, property: m[3]! };
+}
+
 const ERROR_LINE = /^ERROR: from element (\S+): (.*)$/;
 const KIND_LINE = /^zerobuffer-error=([A-Z0-9_]+) \((permanent|transient)\)$/;
 // zerosink's count, or zerofilter's: its requests are the frames it wrote into NAME_request.
@@ -46,6 +66,8 @@ export class OutputTail {
   #errors: string[] = [];
   #blocks = new Map<string, Block>();
   rejected = false;
+  /** The first property value gst-launch refused with a warning only (see refusedValue). */
+  refused?: RefusedValue;
   /** The first classified error of this run (the cause; later ones follow from it). */
   elementError?: ElementError;
   /** Frames zerosink (or zerofilter: requests) said it wrote (its INFO before EOS or error), if it said so. */
@@ -59,6 +81,11 @@ export class OutputTail {
     this.#lines.push(line);
     if (this.#lines.length > this.#limit) this.#lines.shift();
     if (isRejection(line)) this.rejected = true;
+    const refused = refusedValue(line);
+    if (refused !== undefined) {
+      this.refused ??= refused;
+      this.#keepError(`WARNING: ${refused.warning}`);
+    }
     const stats = STATS_LINE.exec(line);
     if (stats !== null) this.framesWritten = Number(stats[1] ?? stats[2]);
     const block = this.#blocks.get(from);
@@ -116,6 +143,7 @@ export class OutputTail {
     this.#errors = [];
     this.#blocks.clear();
     this.rejected = false;
+    this.refused = undefined;
     this.elementError = undefined;
     this.framesWritten = undefined;
   }

@@ -166,6 +166,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #cancelKill?: () => void;
   #hungTimer?: NodeJS.Timeout;
   #killedHung = false;
+  /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
+  #killedRefused = false;
   #playingSince = 0;
   #framesWritten = 0;
   #framesWrittenExact = true;
@@ -266,9 +268,11 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#child = child;
     this.#emit({ state: 'starting', pid: child.pid });
     this.#killedHung = false;
+    this.#killedRefused = false;
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
+      if (this.#tail.refused !== undefined && !this.#killedRefused) this.#killRefused(child.pid);
       if (isElementErrorLine(line) && this.#hungTimer === undefined && !this.#stopping)
         this.#hungTimer = setTimeout(() => this.#killHung(child.pid), HUNG_AFTER_ERROR_MS);
       else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
@@ -295,6 +299,22 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     }
   }
 
+  /**
+   * gst-launch refused a property value with GLib's warning only, and runs
+   * with the property's default (a value it cannot parse is refused as
+   * "erroneous pipeline"): the description as given cannot run, so the run
+   * ends at once and fails as rejected (#failure), never restarted.
+   */
+  #killRefused(pid: number | undefined): void {
+    if (this.#stopping || pid === undefined || this.#child?.pid !== pid) return;
+    this.#killedRefused = true;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
   #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): void {
     const pid = this.#child?.pid;
     this.#child = undefined;
@@ -307,8 +327,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     // Once stop() asked for the end, a reader that closed its ring meanwhile
     // (it said stop-stream and went; close() closing ours) only ended the run
     // sooner: zerosink's EREADERGONE then is no failure.
-    const clean = exitCode === 0 ||
-      (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE'));
+    const clean = !this.#killedRefused && (exitCode === 0 ||
+      (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE')));
     const error = clean ? undefined : this.#failure(exitCode, signal, spawnError);
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
@@ -346,6 +366,12 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         : '';
       return new PipelineError(`${command} could not be started: ${spawnError}${missing}`,
         { output: '', code: 'EPIPELINE', permanent: true, spawnError });
+    }
+    const refused = this.#tail.refused;
+    if (this.#killedRefused && refused !== undefined) {
+      return new PipelineError(`gst-launch refused the value ${JSON.stringify(refused.value)} of property '${refused.property}' ` +
+        `and would have run with its default instead, so it was stopped (gst-inspect-1.0 <element> lists each property's range):\n` +
+        `WARNING: ${refused.warning}`, { exitCode, signal, output: this.#tail.text, code: 'EPIPELINE_REJECTED', rejected: true });
     }
     const how = exitCode !== undefined ? `exited with status ${exitCode}`
       : this.#killedHung ? `hung after an error and was killed` : `was killed by ${signal}`;

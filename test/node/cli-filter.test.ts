@@ -260,6 +260,18 @@ test('zerobuffer filter: frames that can never fit the request ring: zerofilter\
     'give --payload-size N with N of at least the size zerofilter names');
 }, 60000);
 
+test('zerobuffer filter: a --sink-property value gst-launch refuses with a warning only (depth=0, out of range) stops it, as a value it cannot parse does', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=0',
+    '--json', '--name', ringName('clifdepth')], gstEnv);
+  expect(await cli.exit(40000)).toBe(3); // (before: 0, run with depth's default)
+  expect(cli.stderr).toMatch(/zerobuffer filter: gst-launch rejected the pipeline for \S+: gst-launch refused the value "0" of property 'depth' and would have run with its default instead/);
+  expect(cli.stderr).toContain("WARNING: value \"0\" of type 'guint' is invalid or out of range for property 'depth' of type 'guint'");
+  const banana = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=banana',
+    '--json', '--name', ringName('clifdepth')], gstEnv);
+  expect(await banana.exit(40000)).toBe(3);
+  expect(banana.stderr).toMatch(/gst-launch rejected the pipeline/);
+}, 60000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

@@ -145,6 +145,16 @@ const STABLE_MS = 5000;
  */
 export const HUNG_AFTER_ERROR_MS = 500;
 
+/**
+ * How long after the pipeline went PLAYING a property value gst-launch
+ * refused with a warning only still ends the run (ms). gst-launch sets the
+ * description's values as it parses it, before it plays; the window covers
+ * stdout's PLAYING line overtaking stderr's warning. A later one (a child a
+ * bin makes while playing, an element's own setting) stays in the output
+ * and ends nothing.
+ */
+const REFUSED_VALUE_WINDOW_MS = 1000;
+
 export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> {
   readonly name: string;
   readonly args: readonly string[];
@@ -272,7 +282,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
-      if (this.#tail.refused !== undefined && !this.#killedRefused) this.#killRefused(child.pid);
+      if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
+        this.#killRefused(child.pid);
       if (isElementErrorLine(line) && this.#hungTimer === undefined && !this.#stopping)
         this.#hungTimer = setTimeout(() => this.#killHung(child.pid), HUNG_AFTER_ERROR_MS);
       else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
@@ -286,6 +297,11 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const result = await child;
     await settledWithin(Promise.all(closed), 500);
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);
+  }
+
+  /** Whether this run has been playing for ms or more. */
+  #playedFor(ms: number): boolean {
+    return this.#playingSince > 0 && Date.now() - this.#playingSince >= ms;
   }
 
   /** gst-launch printed an element's error but did not leave its main loop (see HUNG_AFTER_ERROR_MS). */

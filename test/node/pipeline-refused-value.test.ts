@@ -4,7 +4,11 @@
 // and fails it as rejected (EPIPELINE_REJECTED, permanent, never restarted),
 // quoting the warning; `zerobuffer run --sink-property` exits 3 saying so,
 // as for a value gst-launch cannot parse. Before, the pipeline ran with the
-// property's default and nothing told it (exit 0).
+// property's default and nothing told it (exit 0). Only while the pipeline
+// starts: gst-launch sets the description's values before it plays, and a
+// warning a playing pipeline prints later ends nothing.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { OutputTail, refusedValue } from '../../src/runner/pipeline-output.js';
@@ -50,3 +54,18 @@ test('zerobuffer run --sink-property with a value out of range: status 3, "gst-l
   expect(await cli.exit(30000)).toBe(3); // (before: 0)
   expect(cli.stderr).toMatch(/zerobuffer run: gst-launch rejected the pipeline for \S+: gst-launch refused the value "-5" of property 'connect-timeout'/);
 }, 40000);
+
+test('the same warning once the pipeline has played for over a second (an element\'s own setting) ends nothing: the run goes on and ends as it would', async () => {
+  const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zb-refused-')), 'gst-launch-late-warning');
+  fs.writeFileSync(fake, ['#!/bin/sh', 'echo "Setting pipeline to PAUSED ..."', 'echo "Setting pipeline to PLAYING ..."', 'sleep 1.5',
+    "echo \"(gst-launch-1.0:1): GLib-GObject-WARNING **: value \\\"0\\\" of type 'guint' is invalid or out of range for property 'depth' of type 'guint'\" >&2",
+    'sleep 0.5', 'echo "Got EOS from element \\"pipeline0\\"."', 'exit 0'].join('\n') + '\n', { mode: 0o755 });
+  const runner = new PipelineRunner({ name: ringName('late-refused'), source: 'fakesrc', gstLaunch: fake });
+  const lines: string[] = [];
+  runner.on('output', (l: string) => lines.push(l));
+  runner.start();
+  const exit = await runner.done;
+  expect(lines.some((l) => l.includes('GLib-GObject-WARNING'))).toBe(true);
+  expect(exit.error).toBeUndefined();
+  expect(exit).toMatchObject({ exitCode: 0 });
+}, 30000);

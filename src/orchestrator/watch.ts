@@ -4,6 +4,7 @@
 // (a permanent error, or out of restarts) stops the command too.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
@@ -198,8 +199,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const [file, ...args] = options.command;
-    // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring.
-    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false }, 'SIGINT');
+    // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring
+    // (SIGPIPE ignored for it alone: Node and Python ignore it themselves, and any other command keeps its own)
+    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false },
+      { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch') });
     this.#child = child;
     if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));
     this.done = this.#run(child);

@@ -66,29 +66,40 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
 
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
+export interface GuardOptions {
+  /** What the child gets when we die without running exit handlers (with setpriv). @default 'SIGTERM' */
+  deathSignal?: 'SIGTERM' | 'SIGINT';
+  /**
+   * Run it with SIGPIPE ignored (set by sh, kept across exec, and inherited
+   * by its children, whose shells cannot undo it): for a gst-launch given
+   * SIGINT at our death, which prints into its stdout, a pipe to us, on its
+   * way out and would die of SIGPIPE before its cleanup.
+   */
+  ignoreSigpipe?: boolean;
+}
+
 /**
  * Starts file with args in a new process group (no shell parses them); the
  * group is killed if we exit first. With setpriv, the child also gets
- * deathSignal when we die without running exit handlers; with SIGINT it runs
- * with SIGPIPE ignored (set by sh, kept across exec, inherited by its
- * children).
+ * guard.deathSignal when we die without running exit handlers.
  */
 export function spawnGuarded(
   file: string,
   args: readonly string[],
   options: GuardedOptions = {},
-  deathSignal: 'SIGTERM' | 'SIGINT' = 'SIGTERM',
+  guard: GuardOptions = {},
 ): ResultPromise {
   if (!installed) {
     process.on('exit', killAll);
     installed = true;
   }
   const wrapper = findSetpriv();
+  const deathSignal = guard.deathSignal ?? 'SIGTERM';
   const guarded = wrapper === null ? null : [wrapper, '--pdeathsig', deathSignal.slice(3), '--', file, ...args];
   const [cmd, argv] =
     guarded === null
       ? [file, args]
-      : deathSignal === 'SIGINT'
+      : guard.ignoreSigpipe === true
         ? ['/bin/sh', ['-c', 'trap "" PIPE; exec "$0" "$@"', ...guarded]]
         : [guarded[0]!, guarded.slice(1)];
   const child = execa(cmd, argv, { ...options, detached: true, cleanup: false, shell: false } as Options);

@@ -235,6 +235,17 @@ test('watch SIGKILLed while its command is gst-launch with zerosrc: the command 
   }
 });
 
+test('a command that is not gst-launch keeps its own SIGPIPE (its shell pipelines end as ever; SIGPIPE is ignored for gst-launch alone)', async () => {
+  const pipeIgnored = (out: string): boolean => (BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out)![1]}`) & (1n << 12n)) !== 0n;
+  const shell = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', 'grep SigIgn /proc/self/status']);
+  expect(await shell.exit(20000)).toBe(EXIT.ok);
+  expect(pipeIgnored(shell.stdout)).toBe(false);
+  const yes = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', 'yes | head -c 2 >/dev/null; echo done']);
+  expect(await yes.exit(20000)).toBe(EXIT.ok);
+  expect(yes.stdout).toContain('done');
+  expect(yes.stderr).not.toMatch(/Broken pipe/);
+});
+
 test('runs ended by another element\'s error never tell zerosink\'s count: the summary says it is unknown, not "at least 0"', async () => {
   const name = ringName('uncounted');
   const child = run(process.execPath, [bin, 'watch', '--max-restarts', '1', '--pipeline', `${SOURCE} ! identity error-after=10`,

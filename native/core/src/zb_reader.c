@@ -65,7 +65,8 @@ struct zb_reader {
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
   bool keep_address_range;
-  bool metadata_given;            /* zb_reader_metadata gave a pointer */
+  atomic_bool metadata_given;     /* zb_reader_metadata gave a pointer
+                                     (from any thread) */
 
   /* A new writer restarts at 1: sequence 1 is accepted at any point (a
    * writer never sends it mid-stream), since a slow reader may meet the next
@@ -251,7 +252,8 @@ static void reader_free(zb_reader *r) {
   if (r->sem_r != NULL)
     sem_close(r->sem_r);
   /* Only a mapping a pointer was handed out of can have a stale reader. */
-  if (r->keep_address_range && (r->frames_taken > 0 || r->metadata_given))
+  if (r->keep_address_range &&
+      (r->frames_taken > 0 || atomic_load(&r->metadata_given)))
     zb__segment_retire(&r->seg);
   zb__segment_close(&r->seg);
   zb__reap_retired();
@@ -331,6 +333,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   r->expected_sequence = 1;
   atomic_init(&r->refs, 1);
   atomic_init(&r->unlinked, false);
+  atomic_init(&r->metadata_given, false);
   atomic_init(&r->room_unposted, false);
   r->poison_released = opts != NULL && opts->poison_released;
   r->keep_address_range = opts != NULL && opts->keep_address_range;
@@ -408,7 +411,7 @@ const char *zb_reader_name(const zb_reader *r) { return r->name; }
 int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
   if (r == NULL || data == NULL || size == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_metadata: arguments are required");
-  r->metadata_given = true;
+  atomic_store(&r->metadata_given, true);
   return zb__segment_metadata(&r->seg, r->name, data, size);
 }
 

@@ -4,7 +4,7 @@
 // next() hands them out one at a time.
 import { abortable, onAbortWeakly, WaitQueue, type WeakAbortListener } from './abort.js';
 import { closeAtExit } from './cleanup.js';
-import { fromNative, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
+import { fromNative, RingError, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
 import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
@@ -96,10 +96,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   #turnedAt = performance.now();
   /** Reads' waits in the addon (next() and frames() loops) and their turns of the event loop: one at a time, in call order. */
   readonly #reads = new WaitQueue();
+  /** Created with metadataSize 0: no metadata ever comes. */
+  readonly #noMetadataBlock: boolean;
 
   private constructor(nativeReader: NativeReader, fields: Float64Array, views: (ArrayBuffer | undefined)[],
-    timeoutMs: number) {
+    timeoutMs: number, noMetadataBlock: boolean) {
     this.#native = nativeReader;
+    this.#noMetadataBlock = noMetadataBlock;
     this.#fields = fields;
     this.#views = views;
     this.name = nativeReader.name;
@@ -112,9 +115,8 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`options must be an object, received ${options === null ? 'null' : typeof options}`);
     const name = validateName(options.name);
-    // at least 1 (a block of 64): a 0-byte block has no room for the note of a writer whose metadata did
-    // not fit (docs/PROTOCOL.md §9.5), and its reader would wait for a stream that never comes
-    const metadataSize = validateSize('metadataSize', options.metadataSize, 1);
+    // 0: no metadata block, as peers make rings of raw bytes (a writer with metadata cannot use it)
+    const metadataSize = validateSize('metadataSize', options.metadataSize, 0);
     const payloadSize = validateSize('payloadSize', options.payloadSize, 1);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, Infinity);
     const mode = validateMode(options.mode);
@@ -123,7 +125,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const wanted: WaitPath = process.env.ZEROBUFFER_NO_URING === '1' ? 'thread'
       : process.env.ZEROBUFFER_URING_SIGNAL === '1' ? 'io_uring-signal' : 'io_uring';
     const r = wrapNative(() => new native.Reader(name, metadataSize, payloadSize, mode, fields, views, wanted));
-    return new ZeroBufferReader(r, fields, views, timeoutMs);
+    return new ZeroBufferReader(r, fields, views, timeoutMs, metadataSize === 0);
   }
 
   get closed(): boolean {
@@ -161,12 +163,16 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * Waits until a writer has written the metadata (polls every 5 ms);
    * WriterGoneError (EWRITERDEAD) when a writer died before it wrote any,
    * RingError (EMSGSIZE, the block size it needed) when its metadata did not
-   * fit the ring's block and it left.
+   * fit the ring's block and it left, or at once when the ring has no
+   * metadata block (metadataSize 0: no metadata ever comes).
    */
   async waitForMetadata(options?: WaitOptions): Promise<Metadata> {
     options = validateOptions(options);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    if (this.#noMetadataBlock)
+      throw new RingError(`ring "${this.name}" has no metadata block (metadataSize 0): no writer can write metadata ` +
+        'into it; create the ring with a metadataSize for the writer\'s metadata (zerosink\'s caps: 4096)', { code: 'EMSGSIZE' });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       signal?.throwIfAborted();

@@ -484,10 +484,14 @@ test('null options are TypeErrors saying so (they read properties of null), and 
 
 test('options and ring errors are typed', async () => {
   await expect(ZeroBufferReader.create({ metadataSize: -1, payloadSize: 10 })).rejects.toThrow(
-    'option "metadataSize" must be an integer >= 1, received -1');
-  // a 0-byte block had no room for a writer's note that its metadata did not fit: its reader waited for ever
-  await expect(ZeroBufferReader.create({ metadataSize: 0, payloadSize: 10 })).rejects.toThrow(
-    new TypeError('option "metadataSize" must be an integer >= 1, received 0'));
+    'option "metadataSize" must be an integer >= 0, received -1');
+  // no metadata block, as peers make rings of raw bytes: no metadata ever comes, so waitForMetadata() says so at
+  // once (it waited for ever: a 0-byte block has no room for a writer's note that its metadata did not fit)
+  const bare = await ZeroBufferReader.create({ metadataSize: 0, payloadSize: 64 });
+  await expect(bare.waitForMetadata()).rejects.toMatchObject({
+    code: 'EMSGSIZE', message: expect.stringMatching(/has no metadata block \(metadataSize 0\): no writer can write metadata/),
+  });
+  await bare.close();
   await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 64, payloadSize: 10 })).rejects.toThrow(TypeError);
   await expect(ZeroBufferReader.create({ metadataSize: 64, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
     /option "timeoutMs" must be .* received -5/);

@@ -130,7 +130,9 @@ fi
 if [ -n "$(find test -name '*.test.ts' -print -quit 2>/dev/null)" ]; then
   echo "== jest"
   jest_json=$(mktemp)
-  NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$jest_json"
+  # --forceExit: a failing test may leave a handle open (a server it never
+  # closed), and jest would then wait for it for ever after its summary
+  NODE_OPTIONS=--experimental-vm-modules npx jest --forceExit --json --outputFile="$jest_json"
   record "jest" $? "$(count jest "$jest_json")"
   rm -f "$jest_json"
 fi

@@ -92,8 +92,12 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    */
   #releaseLater = false;
   #givingBack = false;
-  /** When the event loop last ran one of our reads (a wait that resolved, or a turn let through). */
-  #turnedAt = performance.now();
+  /**
+   * When the event loop last ran one of our reads (a wait that resolved, or
+   * a turn let through); 0: a wait just resolved, the clock is read at the
+   * next #turnDue() (off the frame's way to the caller).
+   */
+  #turnedAt = 0;
   /** Reads' waits in the addon (next() and frames() loops) and their turns of the event loop: one at a time, in call order. */
   readonly #reads = new WaitQueue();
   /** Created with metadataSize 0: no metadata ever comes. */
@@ -259,7 +263,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     if (taken !== 0) return this.#startBatch(taken);
     // Promise.resolve: the addon's promise may come from another realm (jest's vm), where instanceof Promise is false
     return Promise.resolve(wait(waitMs)).then((t) => {
-      this.#turnedAt = performance.now();
+      this.#turnedAt = 0;
       return this.#startBatch(t);
     });
   }
@@ -267,6 +271,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /** Reads have handed out ready frames for TURN_MS without the event loop turning (then it turns, and the clock restarts). */
   #turnDue(): boolean {
     const now = performance.now();
+    if (this.#turnedAt === 0) this.#turnedAt = now;
     if (now - this.#turnedAt <= TURN_MS) return false;
     this.#turnedAt = now;
     return true;
@@ -299,12 +304,14 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const o = i * F.count;
     const buffer = this.#views[i]!;
     this.#views[i] = undefined;
-    let metadata: Metadata | undefined;
-    try {
-      metadata = this.metadata;
-    } catch (e) {
-      this.releaseFrame(x[o + F.lease]!, buffer); // a frame handed to no one goes back at once
-      throw e;
+    let metadata = this.#metadata;
+    if (metadata === undefined) {
+      try {
+        metadata = this.metadata;
+      } catch (e) {
+        this.releaseFrame(x[o + F.lease]!, buffer); // a frame handed to no one goes back at once
+        throw e;
+      }
     }
     const header = x[o + F.hasHeader] === 1;
     const attrsSize = x[o + F.attrsSize]!;
@@ -392,14 +399,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         if (waiting) this.#native.cancel();
       },
     };
+    // `waiting` ends in readied() or failed(), the next code of the loop to run once the wait is over
     const wait = (waitMs: number): Promise<number | null> => {
       waiting = true;
-      const stopWaiting = (): void => {
-        waiting = false;
-      };
-      const w = this.#native.wait(nativeTimeout(waitMs), BATCH);
-      w.then(stopWaiting, stopWaiting);
-      return w;
+      return this.#native.wait(nativeTimeout(waitMs), BATCH);
     };
     const finish = (): IteratorResult<Frame, void> => {
       if (!finished) {
@@ -435,10 +438,12 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     };
     const readied = (ready: boolean): IteratorResult<Frame, void> => {
       reading = null;
+      waiting = false;
       return ready ? handOut() : finish();
     };
     const failed = (e: unknown): IteratorResult<Frame, void> => {
       reading = null;
+      waiting = false;
       return ended(e);
     };
     const step = (): IteratorResult<Frame, void> | Promise<IteratorResult<Frame, void>> => {

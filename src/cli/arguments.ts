@@ -244,7 +244,7 @@ export const COMMANDS = {
       ['$0 serve img tcp:9000 --pipeline "zerosrc buffer-name=cam0"', 'ring cam0 back out to a client on port 9000; zerosrc creates cam0 once the client is connected, so start zerobuffer ingest ... --name cam0 then (or give it a larger --connect-timeout MS)'],
       ['$0 serve img out.img --name cam1', 'record what a writer puts into ring cam1'],
     ],
-    notes: 'Frames keep their attributes (key=value), a Latin-1 header (img.encoding=latin1, from ingest) byte for byte; frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
+    notes: 'Frames keep their attributes (key=value; a value that is no token goes out {braced}, without braces or control characters inside, with a warning when it loses some), a Latin-1 header (img.encoding=latin1, from ingest) byte for byte; frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
     exitCodes: exits([EXIT.pipeline, EXIT.ring, EXIT.stream], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head)',
       [EXIT.usage]: USAGE_PLUGIN_PATH,

@@ -29,7 +29,9 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /**
    * Told once per attribute name left out (one img= cannot carry: a
-   * foreign writer's), once for frames whose attributes are not JSON, and
+   * foreign writer's) or whose value lost braces or control characters
+   * (img= has no way to write them), once for frames whose attributes are
+   * not JSON, and
    * once for an img.encoding other than "latin1" or with values Latin-1
    * cannot hold (the header then goes out as UTF-8).
    * @default process.emitWarning
@@ -38,7 +40,8 @@ export interface ServeOptions {
 }
 
 // Attribute values as img= tokens: as they are when they can be, else
-// {braced}. What img= cannot carry (a foreign writer's) is left out, told
+// {braced}, without the braces and control characters inside, told once
+// per name. What img= cannot carry (a foreign writer's) is left out, told
 // once per name: a name img= cannot have ("a b"), a value nested too deep
 // to write as text, attributes that are not a JSON object. Reserved names
 // are the frame's, not the image's: `caps` (zerosink's after its caps
@@ -69,7 +72,11 @@ function attributesOf(frame: Frame, warnOnce: (key: string, message: string) => 
     try {
       checkAttribute(k, value);
     } catch {
-      value = `{${value.replace(/[{}\x00-\x1f]/g, '')}}`;
+      const kept = value.replace(/[{}\x00-\x1f]/g, '');
+      if (kept.length !== value.length)
+        warnOnce(k, `frame ${frame.sequence}: attribute ${k}: its value ${describeValue(value)} has braces or control characters, ` +
+          'which img= cannot carry: sent without them (in later frames too)');
+      value = `{${kept}}`;
       checkAttribute(k, value);
     }
     setAttribute(out, k, value);

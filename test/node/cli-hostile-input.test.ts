@@ -122,9 +122,11 @@ test('ingest: an attribute named __proto__ is kept as it came, with the others',
   expect(Object.entries(r.frames[0]!.attributes!)).toEqual([['__proto__', 'x'], ['b', '1'], ['constructor', 'y']]);
 });
 
-test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot honour (a value beyond U+00FF, another encoding) sends UTF-8, told once', async () => {
-  const name = clName('serve-l1');
-  const out = path.join(dir, 'served-latin1.img');
+/**
+ * `serve img OUT` on a new ring, and a native writer on it (once serve has
+ * made it) with zerosink's metadata for 2×2 GRAY16_BE frames with headers.
+ */
+async function serveImgFile(name: string, out: string): Promise<{ serve: ReturnType<typeof run>; w: NativeWriter }> {
   const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
   let w: NativeWriter | undefined;
   for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
@@ -134,15 +136,23 @@ test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot h
       // not created yet
     }
   }
+  if (w === undefined) throw new Error(`serve made no ring "${name}" within 10 s: ${serve.stderr}`);
   const caps = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
-  w!.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
+  w.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
+  return { serve, w };
+}
+
+test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot honour (a value beyond U+00FF, another encoding) sends UTF-8, told once', async () => {
+  const name = clName('serve-l1');
+  const out = path.join(dir, 'served-latin1.img');
+  const { serve, w } = await serveImgFile(name, out);
   const attrs = (o: object): Uint8Array => {
     const text = Buffer.from(JSON.stringify(o));
     return Buffer.concat([text, Buffer.alloc(((text.length + 7) & ~7) - text.length, ' ')]);
   };
   for (const a of [{ 'img.encoding': 'latin1', unit: '€' }, { 'img.encoding': 'utf-16', unit: 'µs' }, { unit: 'µs', 'img.encoding': 'latin1' }])
-    await w!.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(a) });
-  w!.close();
+    await w.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(a) });
+  w.close();
   expect(await serve.exit()).toBe(EXIT.ok);
   expect(serve.stderr.match(/warning: frame 1: attribute img.encoding is "latin1", but a value has characters beyond Latin-1: the header is sent as UTF-8/g)).toHaveLength(1);
   expect(serve.stderr).not.toMatch(/frame [23]:/); // told once
@@ -156,22 +166,12 @@ test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot h
 test('serve: a foreign writer\'s attributes img= cannot carry (a name "a b", a value nested 5,000 deep, bytes that are not JSON) are left out with one warning each; every frame is served, status 0', async () => {
   const name = clName('serve');
   const out = path.join(dir, 'served.img');
-  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
-  let w: NativeWriter | undefined;
-  for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
-    try {
-      w = new native.Writer(name);
-    } catch {
-      // not created yet
-    }
-  }
-  const caps = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
-  w!.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
+  const { serve, w } = await serveImgFile(name, out);
   const attrs = (text: string): Uint8Array => Buffer.from(text.padEnd((text.length + 7) & ~7, ' '));
   const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
   for (const text of ['{"n":1,"a b":"x"}', `{"n":2,"deep":${deep}}`, 'not JSON', `{"n":4,"a b":"y","deep":${deep}}`])
-    await w!.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(text) });
-  w!.close();
+    await w.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(text) });
+  w.close();
   expect(await serve.exit()).toBe(EXIT.ok);
   expect(serve.stderr).not.toMatch(/unexpected error|RangeError|\n\s+at /);
   expect(serve.stderr).toMatch(/4 images served/);
@@ -182,6 +182,28 @@ test('serve: a foreign writer\'s attributes img= cannot carry (a name "a b", a v
   for await (const m of parseImgMessages(fs.createReadStream(out))) got.push(m);
   expect(got.map((m) => ({ ...m.attributes }))).toEqual([{ n: '1' }, { n: '2' }, {}, { n: '4' }]);
   expect(got.every((m) => Buffer.from(m.pixels).equals(Buffer.alloc(8, 7)))).toBe(true);
+});
+
+test('serve: a value with braces or control characters (a Node writer\'s) goes out braced without them, told once per name; a value with spaces goes out braced, as it is', async () => {
+  const name = clName('serve-br');
+  const out = path.join(dir, 'served-braces.img');
+  const { serve, w } = await serveImgFile(name, out);
+  const attrs = (o: object): Uint8Array => {
+    const text = Buffer.from(JSON.stringify(o));
+    return Buffer.concat([text, Buffer.alloc(((text.length + 7) & ~7) - text.length, ' ')]);
+  };
+  for (const a of [{ set: 'a{b}c', tab: 'x\ty', say: 'p q' }, { set: '{d}', tab: 'z\u0001', say: 'r s' }])
+    await w.write(new Uint8Array(8).fill(7), 3000, { attributes: attrs(a) });
+  w.close();
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr.match(/warning: frame 1: attribute set: its value "a\{b\}c" has braces or control characters, which img= cannot carry: sent without them/g)).toHaveLength(1);
+  expect(serve.stderr.match(/warning: frame 1: attribute tab: its value "x\\ty" has braces or control characters/g)).toHaveLength(1);
+  expect(serve.stderr).not.toMatch(/frame 2:|attribute say/); // once per name; spaces are carried
+  const got: ImgMessage[] = [];
+  for await (const m of parseImgMessages(fs.createReadStream(out))) got.push(m);
+  expect(got.map((m) => ({ ...m.attributes }))).toEqual([
+    { set: '{abc}', tab: '{xy}', say: '{p q}' }, { set: '{d}', tab: '{z}', say: '{r s}' },
+  ]);
 });
 
 test('watch: a command announcing more rings than --max-pipelines gets that many pipelines; the announcements beyond are ignored with a warning each', async () => {

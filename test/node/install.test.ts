@@ -65,11 +65,11 @@ describe('the npm package', () => {
   });
 
   test('the tarball holds what users need and nothing else', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js',
+    for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js',
       `prebuilds/${platform}/zerobuffer.glibc.node`, `prebuilds/${platform}/gstreamer-1.0/libgstzerobuffer.so`,
       'native/addon/binding.cc', 'native/core/include/zerobuffer.h', 'native/core/src/zb_reader.c'])
       expect(files).toContain(f);
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|binding\.gyp|docs\/(PROTOCOL|DUPLEX|GUARANTEES)\.md)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|binding\.gyp|docs\/(PROTOCOL|DUPLEX|GUARANTEES)\.md)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
     expect(unexpected).toEqual([]);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);

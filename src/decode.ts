@@ -2,7 +2,7 @@
 // (libvips with libjpeg-turbo/mozjpeg and libpng, prebuilt from the npm
 // registry), loaded on first use. Raw frames go through toRGB, so
 // decodeImage() gives RGB for any frame. Bad bytes are an ImageDecodeError
-// naming the frame, never a zero image.
+// naming the frame, never a zero image. encodePng keeps GRAY16 16-bit.
 import { toRGB } from './convert.js';
 import { ImageDecodeError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -82,9 +82,42 @@ export async function decodeImage(source: Frame | Image): Promise<Image> {
   };
 }
 
-/** PNG file bytes of a frame's picture (any format decodeImage takes). */
+/**
+ * The samples of a GRAY16 picture as numbers (a Uint16Array in this host's
+ * order, rows unpadded), read in the frame's byte order: what sharp takes
+ * as 16-bit raw input (it tells the depth by the array's type).
+ */
+function gray16Samples(img: Image): Uint16Array {
+  const { width, height } = img;
+  const { offset, stride } = img.planes[0] ?? { offset: 0, stride: 0 };
+  const row = width * 2;
+  // Doubles: a caller's stride up to 2^53 makes the end large, never wrongly small; NaN fails every test.
+  if (!(Number.isSafeInteger(offset) && offset >= 0 && stride >= row && offset + stride * (height - 1) + row <= img.data.byteLength))
+    throw Object.assign(new TypeError(
+      `encodePng: plane 0 (offset ${offset}, stride ${stride}, ${height} rows) does not fit in the ${img.data.byteLength} source bytes`,
+    ), { code: 'EINVAL' });
+  const bytes = new DataView(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  const littleEndian = img.format === 'GRAY16_LE';
+  const samples = new Uint16Array(width * height);
+  for (let y = 0, i = 0; y < height; y++)
+    for (let x = 0, at = offset + y * stride; x < width; x++, at += 2) samples[i++] = bytes.getUint16(at, littleEndian);
+  return samples;
+}
+
+/**
+ * PNG file bytes of a frame's picture (any format decodeImage takes):
+ * 8-bit RGB, except GRAY16_LE and GRAY16_BE, which give a 16-bit gray PNG
+ * holding the samples exactly as stored (no range stretch, nothing rounded).
+ */
 export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
-  const rgb = await decodeImage(sourceImage(source, 'encodePng'));
+  const img = sourceImage(source, 'encodePng');
+  if (img.format === 'GRAY16_LE' || img.format === 'GRAY16_BE') {
+    const samples = gray16Samples(img); // a copy, made before the first await: the frame may be released meanwhile
+    const sharp = await loadSharp();
+    const png = await sharp(samples, { raw: { width: img.width, height: img.height, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+    return { png, width: img.width, height: img.height };
+  }
+  const rgb = await decodeImage(img);
   const sharp = await loadSharp();
   const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).png().toBuffer();
   return { png, width: rgb.width, height: rgb.height };

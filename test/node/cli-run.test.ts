@@ -1,7 +1,8 @@
 // `zerobuffer run` end to end with the real plugin and gst-launch:
 // byte-exact frames (hash vs the same videotestsrc stream through
-// filesink), a PNG snapshot of the right size, --json lines, and
-// gst-launch's own message for a pipeline it rejects.
+// filesink), a PNG snapshot of the right size (16-bit gray for GRAY16,
+// every sample exact), --json lines, and gst-launch's own message for a
+// pipeline it rejects.
 import { jest } from '@jest/globals';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { leftovers, readPng, repoRoot, ringName, run } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -121,6 +122,42 @@ test('--snapshot of video/x-bayer names the media type and what converts it (bay
   const fixed = run(process.execPath, [bin, 'run', `${bayer} ${fix.exec(refused.stderr)![1]}`, '--name', ringName('snapbayer'), '--snapshot', png, '--json', '--fast']);
   expect(await fixed.exit()).toBe(EXIT.ok);
   expect((await sharp(png).metadata()).width).toBe(64);
+});
+
+// Thermal and depth cameras: every bit of a 16-bit sample matters.
+const GRAY16 = [0, 1, 255, 256, 257, 0x1234, 0xfffe, 0xffff, 0x8000, 0x00ff, 0xff00, 42, 65000, 12345, 7];
+
+test.each(['GRAY16_LE', 'GRAY16_BE'] as const)('--snapshot of %s frames is a 16-bit gray PNG holding every sample exactly (rows padded to 4 bytes in the ring)', async (format) => {
+  // 5x3: rows of 10 bytes padded to 12 (0xee, which must not show); two frames, the first is the snapshot
+  const frames = [GRAY16, [...GRAY16].reverse()];
+  const raw = Buffer.alloc(2 * 12 * 3, 0xee);
+  frames.forEach((values, f) => values.forEach((v, i) => {
+    const at = f * 36 + Math.floor(i / 5) * 12 + (i % 5) * 2;
+    if (format === 'GRAY16_LE') raw.writeUInt16LE(v, at);
+    else raw.writeUInt16BE(v, at);
+  }));
+  const file = path.join(tmp, `${format}.raw`);
+  fs.writeFileSync(file, raw);
+  const png = path.join(tmp, `${format}.png`);
+  const child = run(process.execPath, [bin, 'run', `filesrc location=${file} blocksize=36 ! video/x-raw,format=${format},width=5,height=3,framerate=30/1`,
+    '--name', ringName('snap16'), '--snapshot', png, '--json', '--fast']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 2, snapshot: { width: 5, height: 3 } });
+  // before: an 8-bit RGB PNG (depth 8, colour type 2), each sample rounded to its high byte
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 0, samples: GRAY16 });
+});
+
+test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG', async () => {
+  const values = [0, 1, 2, 127, 128, 200, 254, 255, 3, 4, 5, 6, 7, 8, 9];
+  const raw = Buffer.alloc(8 * 3, 0xee); // rows of 5 bytes padded to 8
+  values.forEach((v, i) => raw.writeUInt8(v, Math.floor(i / 5) * 8 + (i % 5)));
+  const file = path.join(tmp, 'gray8.raw');
+  fs.writeFileSync(file, raw);
+  const png = path.join(tmp, 'gray8.png');
+  const child = run(process.execPath, [bin, 'run', `filesrc location=${file} blocksize=24 ! video/x-raw,format=GRAY8,width=5,height=3,framerate=30/1`,
+    '--name', ringName('snap8'), '--snapshot', png, '--json', '--fast']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 8, colourType: 2, samples: values.flatMap((v) => [v, v, v]) });
 });
 
 test('--frames stops a live source early; the ring and gst-launch are gone afterwards', async () => {

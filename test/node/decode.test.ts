@@ -1,7 +1,8 @@
 // decodeImage: JPEG and PNG frames made by GStreamer's encoders, decoded by
 // sharp and compared with GStreamer's own decoders on the same bytes; JPEG
 // frames through a real ring; corrupt, truncated and mis-sized pictures are
-// ImageDecodeErrors naming the frame; raw frames come back as toRGB gives them.
+// ImageDecodeErrors naming the frame; raw frames come back as toRGB gives them;
+// encodePng writes GRAY16 as 16-bit gray, every sample as stored.
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB } from '../../src/index.js';
-import { leftovers, ringName } from './helpers.js';
+import { leftovers, readPng, ringName } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -89,6 +90,27 @@ test('raw frames come back as toRGB gives them; encodePng writes any frame', asy
   const back = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   expect([width, height, back.info.channels]).toEqual([2, 1, 3]);
   expect(Array.from(back.data)).toEqual([3, 2, 1, 6, 5, 4]);
+});
+
+test('encodePng of GRAY16 (LE and BE, padded rows; a frame or its image) is a 16-bit gray PNG of the samples as stored', async () => {
+  const values = [0, 1, 255, 256, 0x1234, 0xfffe, 0xffff, 0x8000, 0xff00, 7]; // 5x2: rows of 10 bytes padded to 12
+  for (const format of ['GRAY16_LE', 'GRAY16_BE'] as const) {
+    const bytes = Buffer.alloc(24, 0xee);
+    values.forEach((v, i) => (format === 'GRAY16_LE' ? bytes.writeUInt16LE : bytes.writeUInt16BE).call(bytes, v, Math.floor(i / 5) * 12 + (i % 5) * 2));
+    // a limited-range colorimetry stretches toRGB's gray, not these samples
+    const frame = frameOf(`video/x-raw, format=(string)${format}, width=(int)5, height=(int)2, colorimetry=(string)bt601`, new Uint8Array(bytes));
+    expect(frame.image().colorimetry?.range).toBe('limited');
+    for (const source of [frame, frame.image()]) {
+      const { png, width, height } = await encodePng(source);
+      expect([width, height]).toEqual([5, 2]);
+      expect({ format, ...readPng(png) }).toEqual({ format, width: 5, height: 2, bitDepth: 16, colourType: 0, samples: values });
+    }
+  }
+  // an image whose rows do not fit its bytes: an error, not a read past them
+  const short = { ...frameOf('video/x-raw, format=(string)GRAY16_LE, width=(int)5, height=(int)2', new Uint8Array(24)).image(), data: new Uint8Array(20) };
+  await expect(encodePng(short)).rejects.toThrow(expect.objectContaining({
+    name: 'TypeError', code: 'EINVAL', message: 'encodePng: plane 0 (offset 0, stride 12, 2 rows) does not fit in the 20 source bytes',
+  }));
 });
 
 test('JPEG frames from a real pipeline (jpegenc ! zerosink) decode while the frame is held', async () => {

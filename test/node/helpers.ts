@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const peerPath = path.join(repoRoot, 'builddir', 'test', 'zb-peer');
@@ -161,4 +162,48 @@ export function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
     p.finally(() => clearTimeout(t)),
     new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
   ]);
+}
+
+/**
+ * A non-interlaced PNG parsed here (zlib and the five row filters), not by
+ * the encoder under test: its IHDR and its samples, 16-bit ones read
+ * big-endian as PNG stores them.
+ */
+export function readPng(png: Buffer): { width: number; height: number; bitDepth: number; colourType: number; samples: number[] } {
+  if (png.toString('latin1', 1, 4) !== 'PNG') throw new Error('not a PNG');
+  let ihdr: Buffer | undefined;
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const body = png.subarray(at + 8, at + 8 + length);
+    if (type === 'IHDR') ihdr = body;
+    if (type === 'IDAT') idat.push(body);
+    at += 12 + length;
+  }
+  if (ihdr === undefined || ihdr[12] !== 0) throw new Error('no IHDR, or an interlaced PNG');
+  const [width, height, bitDepth, colourType] = [ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8]!, ihdr[9]!];
+  const channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[colourType];
+  if (channels === undefined || (bitDepth !== 8 && bitDepth !== 16)) throw new Error(`colour type ${colourType}, depth ${bitDepth}: not read here`);
+  const bpp = channels * bitDepth / 8;
+  const rowBytes = width * bpp;
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const rows = Buffer.alloc(rowBytes * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (rowBytes + 1)]!;
+    const line = raw.subarray(y * (rowBytes + 1) + 1, (y + 1) * (rowBytes + 1));
+    for (let x = 0; x < rowBytes; x++) {
+      const a = x >= bpp ? rows[y * rowBytes + x - bpp]! : 0;
+      const b = y > 0 ? rows[(y - 1) * rowBytes + x]! : 0;
+      const c = x >= bpp && y > 0 ? rows[(y - 1) * rowBytes + x - bpp]! : 0;
+      const p = a + b - c;
+      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const predictor = [0, a, b, (a + b) >> 1, paeth][filter];
+      if (predictor === undefined) throw new Error(`row ${y}: filter ${filter}`);
+      rows[y * rowBytes + x] = (line[x]! + predictor) & 0xff;
+    }
+  }
+  const samples: number[] = [];
+  for (let i = 0; i < rows.length; i += bitDepth / 8) samples.push(bitDepth === 16 ? rows.readUInt16BE(i) : rows[i]!);
+  return { width, height, bitDepth, colourType, samples };
 }

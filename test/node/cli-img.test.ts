@@ -1,7 +1,8 @@
 // zerobuffer ingest / serve end to end: a camera server written here (TCP)
 // and a recorded stream file feed `ingest`; the images cross rings, zerosrc
-// and zerosink, and come back out of `serve` to a TCP client. Pixels are
-// byte-exact everywhere; attributes survive the rings (not GStreamer).
+// and zerosink, and come back out of `serve` to a TCP client (or into a
+// 16-bit `run --snapshot`). Pixels are byte-exact everywhere; attributes
+// survive the rings (not GStreamer).
 import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { formatImgMessage, ingestImg, inspectRing, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
-import { leftovers, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
+import { leftovers, readPng, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -129,6 +130,22 @@ test.each(['GRAY16_BE', 'GRAY16_LE'])('an odd width (5x3), %s: ingest pads each 
   expect(await serve.exit()).toBe(EXIT.ok);
   expect(serve.stderr).not.toMatch(/WARN|not implemented/i);
   expect(messages.map((m) => Buffer.from(m.pixels).toString('hex'))).toEqual(odd.map((m) => Buffer.from(m.data).toString('hex')));
+});
+
+test.each(['GRAY16_BE', 'GRAY16_LE'])('run "zerosrc ..." --snapshot of an ingested 5x3 image (%s) is a 16-bit gray PNG of the sent samples, every one exact', async (format) => {
+  const image = { width: 5, height: 3, data: new Uint8Array(randomBytes(5 * 3 * 2)) };
+  const file = path.join(dir, `snap-${format}.img`);
+  fs.writeFileSync(file, formatImgMessage(image, {}));
+  const upstream = ringName('img-snap');
+  const png = path.join(dir, `snap-${format}.png`);
+  const snap = run(process.execPath, [bin, 'run', `zerosrc buffer-name=${upstream}`, '--name', ringName('img-snapped'), '--frames', '1',
+    '--snapshot', png, '--json'], gstEnv);
+  const ingest = run(process.execPath, [bin, 'ingest', 'img', file, '--name', upstream, '--format', format]);
+  expect(await ingest.exit()).toBe(EXIT.ok);
+  expect(await snap.exit()).toBe(EXIT.ok);
+  // before: an 8-bit RGB PNG (depth 8, colour type 2) of each sample's high byte
+  const sent = Array.from({ length: 15 }, (_, i) => Buffer.from(image.data).readUInt16BE(i * 2)); // img= is big-endian
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 0, samples: sent });
 });
 
 test('frame attributes reach a Node reader; a picture of another size ends the ingest, the ones before it stay', async () => {

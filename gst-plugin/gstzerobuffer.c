@@ -561,5 +561,5 @@ plugin_init (GstPlugin * plugin)
  * headers' version: GStreamer refuses a plugin built for a newer minor. */
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, ZB_GST_MIN_MINOR, zerobuffer,
     "Moves video frames between processes through ZeroBuffer v1.0 "
-    "shared-memory rings", plugin_init, ZEROBUFFER_VERSION, "MIT",
+    "shared-memory rings", plugin_init, ZEROBUFFER_VERSION, "MIT/X11",
     "zerobuffer", "Unknown package origin")

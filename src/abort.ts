@@ -38,6 +38,22 @@ export class WaitQueue {
   #tail: Promise<unknown> | undefined;
   /** Calls whose promise has not settled yet (waiting in the addon or queued). */
   #pending = 0;
+  /** Calls' waits for the peer going on (waitsForPeer()). */
+  #peerWaits = 0;
+  /** Queued looks that give up once a call before them waits for the peer; undefined: looks are not told apart. */
+  readonly #looks: Set<() => void> | undefined;
+
+  /**
+   * peerWaitsTold: the calls' work tells its waits for the peer (a writer's
+   * frame) through waitsForPeer(), and may do other work that takes time (a
+   * turn of the event loop). A look (timeoutMs 0) queued behind such work
+   * then looks once its turn comes: what it would get is not held back by a
+   * peer. It gives up as soon as a call before it waits for the peer, as
+   * nothing is ready for it then. Otherwise a queued look times out.
+   */
+  constructor(peerWaitsTold = false) {
+    this.#looks = peerWaitsTold ? new Set() : undefined;
+  }
 
   /**
    * A call waits in the addon or is queued. It turns false before the code
@@ -50,8 +66,9 @@ export class WaitQueue {
   /**
    * work(ms left of timeoutMs) at once when nothing waits, else after the
    * calls before it (TimeoutError from `timedOut` when the time runs out
-   * first, signal.reason on abort). A work that finishes at once (not a
-   * promise, or `waiting()` false once it started) costs no queueing.
+   * first, or for a look once one of them waits for the peer; signal.reason
+   * on abort). A work that finishes at once (not a promise, or `waiting()`
+   * false once it started) costs no queueing.
    */
   run<T>(work: (timeoutMs: number) => T | Promise<T>, timeoutMs: number, signal: AbortSignal | undefined,
     timedOut: () => Error, waiting?: () => boolean): T | Promise<T> {
@@ -61,12 +78,13 @@ export class WaitQueue {
       result = work(timeoutMs);
       if (!(result instanceof Promise) || waiting?.() === false) return result;
     } else {
+      const look = timeoutMs === 0 && this.#looks !== undefined && this.#peerWaits === 0;
       const deadline = performance.now() + timeoutMs;
-      result = settledBefore(before, timeoutMs, signal).then((settled) => {
+      result = settledBefore(before, look ? Infinity : timeoutMs, signal, look ? this.#looks : undefined).then((settled) => {
         signal?.throwIfAborted();
         const left = deadline - performance.now();
-        if (!settled || left <= 0) throw timedOut();
-        return work(left);
+        if (!settled || (left <= 0 && !look)) throw timedOut();
+        return work(Math.max(0, left));
       });
     }
     // A call that gave up while queued (timeout, abort) settles before the
@@ -80,21 +98,40 @@ export class WaitQueue {
     result.then(settle, settle);
     return result;
   }
+
+  /** A call's work waits for the peer until `wait` settles: the looks queued behind it give up. */
+  waitsForPeer<T>(wait: Promise<T>): Promise<T> {
+    for (const giveUp of this.#looks ?? []) giveUp();
+    this.#peerWaits++;
+    const over = (): void => {
+      this.#peerWaits--;
+    };
+    wait.then(over, over);
+    return wait;
+  }
 }
 
 function noop(): void {}
 
-/** Whether p settled (never rejects) before ms passed (Infinity: no limit) or signal aborted. */
-async function settledBefore(p: Promise<unknown>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+/**
+ * Whether p settled (never rejects) before ms passed (Infinity: no limit),
+ * signal aborted, or a function put in `giveUps` was called.
+ */
+async function settledBefore(p: Promise<unknown>, ms: number, signal: AbortSignal | undefined,
+  giveUps?: Set<() => void>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   let stopListening = noop;
+  let giveUp = noop;
   const settled = await new Promise<boolean>((resolve) => {
     p.then(() => resolve(true), () => resolve(true));
     if (Number.isFinite(ms)) timer = setTimeout(() => resolve(false), Math.min(Math.ceil(ms), 2 ** 31 - 1));
     if (signal !== undefined) stopListening = onAbort(signal, () => resolve(false));
+    giveUp = () => resolve(false);
+    giveUps?.add(giveUp);
   });
   clearTimeout(timer);
   stopListening();
+  giveUps?.delete(giveUp);
   return settled;
 }
 

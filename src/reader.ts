@@ -98,8 +98,12 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * next #turnDue() (off the frame's way to the caller).
    */
   #turnedAt = 0;
-  /** Reads' waits in the addon (next() and frames() loops) and their turns of the event loop: one at a time, in call order. */
-  readonly #reads = new WaitQueue();
+  /**
+   * Reads' waits in the addon (next() and frames() loops) and their turns of
+   * the event loop: one at a time, in call order. A look (timeoutMs 0)
+   * queued behind a turn looks once its turn comes.
+   */
+  readonly #reads = new WaitQueue(true);
   /** Created with metadataSize 0: no metadata ever comes. */
   readonly #noMetadataBlock: boolean;
 
@@ -209,7 +213,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * The caller releases the frame (frames() does it for you): its `data` is
    * valid until then. Calls made while another read waits for a frame (a
    * next() or a frames() loop) get the frames after it, in call order, each
-   * within its own timeout and signal.
+   * within its own timeout and signal. One with timeoutMs 0 queued behind
+   * reads that do not wait for a writer (a turn of the event loop) looks
+   * once they are done; once one of them waits for a writer, nothing is
+   * ready for it: TimeoutError.
    */
   async next(options?: WaitOptions): Promise<Frame | null> {
     options = validateOptions(options);
@@ -262,7 +269,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     const taken = this.#native.take(max);
     if (taken !== 0) return this.#startBatch(taken);
     // Promise.resolve: the addon's promise may come from another realm (jest's vm), where instanceof Promise is false
-    return Promise.resolve(wait(waitMs)).then((t) => {
+    return this.#reads.waitsForPeer(Promise.resolve(wait(waitMs))).then((t) => {
       this.#turnedAt = 0;
       return this.#startBatch(t);
     });

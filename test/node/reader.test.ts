@@ -96,12 +96,48 @@ test('a frames() loop with 2 ms of work a frame lets a timer run while it hands 
 test('next() calls made together resolve in order, also when one of them lets the event loop turn first', async () => {
   const { reader, writer } = await pair('turn-order', 4096);
   try {
-    for (let i = 0; i < 4; i++) await writer.write(new Uint8Array([i]));
+    for (let i = 0; i < 5; i++) await writer.write(new Uint8Array([i]));
+    (await reader.next())!.release(); // the reader's turn clock starts at its first read
     const end = Date.now() + 15; // the loop has not turned for a reader's read in over 10 ms
     while (Date.now() < end);
     const frames = await Promise.all([reader.next(), reader.next(), reader.next(), reader.next()]);
-    expect(frames.map((f) => f!.data[0])).toEqual([0, 1, 2, 3]);
+    expect(frames.map((f) => f!.data[0])).toEqual([1, 2, 3, 4]);
     for (const f of frames) f!.release();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
+test('next({ timeoutMs: 0 }) calls made together get the ready frames when the first lets the event loop turn', async () => {
+  const { reader, writer } = await pair('turn-look', 4096);
+  try {
+    for (let i = 0; i < 6; i++) await writer.write(new Uint8Array([i]));
+    (await reader.next({ timeoutMs: 0 }))!.release(); // the reader's turn clock starts
+    const end = performance.now() + 15; // reads handed out frames for over 10 ms without a turn: the next one turns
+    while (performance.now() < end);
+    const reads = await Promise.allSettled([1, 2, 3, 4].map(() => reader.next({ timeoutMs: 0 })));
+    expect(reads.map((r) => r.status === 'fulfilled' ? r.value!.data[0] : (r.reason as Error).message)).toEqual([1, 2, 3, 4]);
+    for (const r of reads) if (r.status === 'fulfilled') r.value!.release();
+    // a frames() loop's look queued behind a turn gets a frame too
+    await writer.write(new Uint8Array([6]));
+    const loop = reader.frames({ timeoutMs: 0 });
+    const end2 = performance.now() + 15;
+    while (performance.now() < end2);
+    const [a, b] = await Promise.all([reader.next({ timeoutMs: 0 }), loop.next()]);
+    expect([a!.data[0], b.done ? 'done' : b.value.data[0]]).toEqual([5, 6]);
+    a!.release();
+    // a look queued behind a read that turns the loop and then waits for a writer finds nothing: it gives up meanwhile
+    const end3 = performance.now() + 15;
+    while (performance.now() < end3);
+    const waiting = reader.next({ timeoutMs: 10000 });
+    const look = await reader.next({ timeoutMs: 0 }).then(() => 'a frame', (e: unknown) => e);
+    expect(look).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('within 0 ms') });
+    await writer.write(new Uint8Array([7]));
+    const c = (await waiting)!;
+    expect(c.data[0]).toBe(7);
+    c.release();
+    await loop.return();
   } finally {
     await writer.close();
     await reader.close();

@@ -131,7 +131,9 @@ if [ -n "$(find test -name '*.test.ts' -print -quit 2>/dev/null)" ]; then
   echo "== jest"
   jest_json=$(mktemp)
   # --forceExit: a failing test may leave a handle open (a server it never
-  # closed), and jest would then wait for it for ever after its summary
+  # closed), and jest would then wait for it for ever after its summary.
+  # With it jest prints "Force exiting Jest: ..." after every run, handles
+  # or not: to find one, run a file alone with --detectOpenHandles instead.
   NODE_OPTIONS=--experimental-vm-modules npx jest --forceExit --json --outputFile="$jest_json"
   record "jest" $? "$(count jest "$jest_json")"
   rm -f "$jest_json"

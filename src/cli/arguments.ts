@@ -72,7 +72,7 @@ const ringOptions: Record<string, OptionSpec> = {
 const pipelineOptions: Record<string, OptionSpec> = {
   'plugin-path': {
     type: 'string',
-    describe: 'Directory holding libgstzerobuffer.so, or one above it (it must exist; default: an installed plugin, else this package\'s own: see plugin-path; $GST_PLUGIN_PATH comes first)',
+    describe: 'Directory holding libgstzerobuffer.so, or one above it (it must exist), instead of this package\'s own plugin (the default: see plugin-path; GStreamer\'s own directories where the package has none); $GST_PLUGIN_PATH comes first (or $GST_PLUGIN_PATH_1_0, when set)',
   },
   'sink-property': {
     type: 'string', repeatable: true,
@@ -285,7 +285,7 @@ export const COMMANDS = {
     positionals: {},
     options: {},
     examples: [['export GST_PLUGIN_PATH=$($0 plugin-path)', 'let your own gst-launch-1.0 lines find zerosink and zerosrc']],
-    notes: 'The checkout\'s build (builddir/gst-plugin), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: install it with meson).',
+    notes: 'The checkout\'s build (builddir/gst-plugin), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: install it with meson), saying which plugin GStreamer finds as it is, if any.',
     exitCodes: exits([], {
       [EXIT.ok]: 'success: the directory is printed',
       [EXIT.usage]: 'usage error (an argument or an option it does not take)',

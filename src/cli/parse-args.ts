@@ -198,11 +198,11 @@ function capsOption(option: string, v: unknown): string | undefined {
 }
 
 /**
- * --plugin-path: GST_PLUGIN_PATH for gst-launch, so a directory (or a
- * ':' list of them), each one there, told now rather than by gst-launch's
- * 'no element "zerosink"'. One without the plugin file is taken: GStreamer
- * looks in its subdirectories too (builddir), and an installed plugin
- * still counts.
+ * --plugin-path: added to gst-launch's plugin path (after the user's), so
+ * a directory (or a ':' list of them), each one there, told now rather than
+ * by gst-launch's 'no element "zerosink"'. One without the plugin file is
+ * taken: GStreamer looks in its subdirectories too (builddir), and one on
+ * the user's path or in GStreamer's own directories still counts.
  */
 function pluginPath(v: unknown): string | undefined {
   if (v === undefined) return undefined;

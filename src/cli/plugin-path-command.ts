@@ -1,7 +1,7 @@
 // `zerobuffer plugin-path`: the directory of this package's GStreamer
 // plugin, so that `export GST_PLUGIN_PATH=$(npx zerobuffer plugin-path)`
 // lets a user's own gst-launch-1.0 lines find zerosink and zerosrc.
-import { packagePluginDir, pluginInstalled, prebuiltPluginDir } from '../runner/plugin-path.js';
+import { findInstalledPlugin, packagePluginDir, prebuiltPluginDir } from '../runner/plugin-path.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 
@@ -11,10 +11,10 @@ export async function pluginPathCommand(io: CliIo): Promise<ExitCode> {
     say(io.stdout, dir);
     return EXIT.ok;
   }
-  const installed = await pluginInstalled();
+  const installed = await findInstalledPlugin();
   say(io.stderr, `zerobuffer plugin-path: this package has no plugin for ${process.platform}-${process.arch} ` +
     `(no ${prebuiltPluginDir}); ` +
-    (installed ? 'GStreamer finds an installed one without GST_PLUGIN_PATH.'
+    (installed !== undefined ? `GStreamer finds one as it is: ${installed.file} (version ${installed.version}).`
       : 'build and install it with meson (README, "Installing").'));
   return EXIT.internal;
 }

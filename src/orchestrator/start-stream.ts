@@ -1,6 +1,6 @@
 // startStream(): a reader created here, a gst-launch pipeline writing into
 // it, and one object to consume frames, watch state and close it all.
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import { PipelineError, WriterGoneError, ZeroBufferError } from '../errors.js';
@@ -92,11 +92,10 @@ export interface StartStreamOptions {
   stopTimeoutMs?: number;
   /**
    * Aborting closes the stream. Aborted before startStream() resolved (also
-   * while it creates the ring, announces it, or waits for gst-inspect to say
-   * whether the plugin is installed: up to 20 s, the first time in a
-   * process), it rejects with signal.reason at once and leaves no ring and
-   * no gst-launch behind; a start-stream line already handed to the stream
-   * is followed by stop-stream.
+   * while it creates the ring or announces it), it rejects with
+   * signal.reason at once and leaves no ring and no gst-launch behind; a
+   * start-stream line already handed to the stream is followed by
+   * stop-stream.
    */
   signal?: AbortSignal;
 }
@@ -315,16 +314,6 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
 }
 
 /**
- * Resolves once the runner spawned gst-launch (its first state event,
- * 'starting', carries the pid) or ended without it (stopped first): it
- * looks the plugin up before it spawns (gst-inspect-1.0, the first time).
- */
-function spawned(pipeline: PipelineRunner): Promise<unknown> {
-  const stopListening = new AbortController();
-  return Promise.race([once(pipeline, 'state', { signal: stopListening.signal }), pipeline.done]).finally(() => stopListening.abort());
-}
-
-/**
  * Creates the ring (or takes options.reader), announces it when asked, and starts the pipeline into
  * it; resolves once gst-launch runs (stream.pipeline.pid is its pid; its
  * 'starting' state event came before: a listener added then hears 'playing'
@@ -381,11 +370,5 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
     if (announced) await announceStop(reader.name, announceTo);
     throw e;
   }
-  await spawned(stream.pipeline);
-  // An abort meanwhile closed the stream (its listener): that closing, then the reason.
-  if (signal?.aborted) {
-    await stream.close();
-    throw signal.reason;
-  }
-  return stream;
+  return stream; // gst-launch is spawned (pipeline.start())
 }

@@ -63,8 +63,10 @@ export interface PipelineOptions {
    */
   gstLaunch?: string;
   /**
-   * Directory of the zerobuffer plugin for GST_PLUGIN_PATH.
-   * @default the user's GST_PLUGIN_PATH, else an installed plugin, else <package>/builddir/gst-plugin
+   * Directory of the zerobuffer plugin (or a ':' list), added to the
+   * user's GST_PLUGIN_PATH (GST_PLUGIN_PATH_1_0 when that is set), which
+   * comes first.
+   * @default this package's own plugin (resolvePluginPath); GStreamer's own directories when it has none
    */
   pluginPath?: string;
   /**
@@ -166,9 +168,6 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #state: PipelineState | 'idle' = 'idle';
   #started = false;
   #stopping = false;
-  #askStop!: () => void;
-  /** Resolves once stop() or kill() asked for the end. */
-  readonly #stopAsked = new Promise<void>((resolve) => (this.#askStop = resolve));
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
@@ -219,7 +218,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   get state(): PipelineState | 'idle' {
     return this.#state;
   }
-  /** The running gst-launch's pid: from its 'starting' event (start() looks the plugin up first) to its exit. */
+  /** The running gst-launch's pid: from its 'starting' event to its exit. */
   get pid(): number | undefined {
     return this.#child?.pid;
   }
@@ -263,15 +262,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   async #launch(): Promise<void> {
     this.#tail.reset();
     this.#state = 'starting';
-    // A stop does not wait for the plugin lookup (gst-inspect, up to 20 s: it
-    // goes on for later runners), as nothing has started that it must end.
-    const pluginPath = await Promise.race([resolvePluginPath({ pluginPath: this.#options.pluginPath }), this.#stopAsked]);
-    if (this.#stopping) {
-      this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
-      return;
-    }
     const env: Record<string, string> = { ...this.#options.env };
-    if (pluginPath !== undefined) env['GST_PLUGIN_PATH'] = pluginPath;
+    const pluginPath = resolvePluginPath({ pluginPath: this.#options.pluginPath, env: { ...process.env, ...env } });
+    if (pluginPath !== undefined) env[pluginPath.variable] = pluginPath.value;
     const child = spawnGuarded(this.#options.gstLaunch ?? 'gst-launch-1.0', this.args, {
       env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
     });
@@ -414,19 +407,16 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   /**
    * Stops gracefully: SIGINT to its process group (gst-launch -e sends EOS,
    * so the reader sees a clean end of stream), then SIGKILL to it after
-   * stopTimeoutMs. Resolves when it is over (at once while it still looks
-   * the plugin up: nothing runs yet); idempotent.
+   * stopTimeoutMs. Resolves when it is over; idempotent.
    */
   async stop(): Promise<PipelineExit> {
     if (!this.#stopping) {
       this.#stopping = true;
-      this.#askStop();
       const child = this.#child;
       if (this.#state === 'idle') {
         this.#end({ stopped: true, restarts: 0, outOfRestarts: false });
       } else if (child === undefined) {
         if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
-        // starting: #launch sees #stopping before it spawns
       } else {
         this.#emit({ state: 'stopping', pid: child.pid });
         // (no pid: it could not be started, and its end is on its way)
@@ -439,7 +429,6 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   /** Kills the whole group at once (no EOS); resolves when it is over. */
   async kill(): Promise<PipelineExit> {
     this.#stopping = true;
-    this.#askStop();
     const pid = this.#child?.pid;
     if (pid !== undefined) {
       try {

@@ -1,10 +1,14 @@
-// Where gst-launch finds the zerobuffer plugin: the caller's choice, else an
-// installed plugin (GStreamer's own directories), else this package's own
-// plugin: the checkout's build (builddir/gst-plugin) or the prebuilt one an
-// npm package ships (prebuilds/<platform>-<arch>/gstreamer-1.0). The user's
-// GST_PLUGIN_PATH is kept in front of ours.
+// Where gst-launch finds the zerobuffer plugin: the user's plugin path first
+// (so that what they put there wins), then the caller's directory, else this
+// package's own plugin, which matches this package's version: the
+// checkout's build (builddir/gst-plugin) or the prebuilt one an npm package
+// ships (prebuilds/<platform>-<arch>/gstreamer-1.0). An installed plugin
+// (GStreamer's own directories) is what remains where the package has none.
+// gst-inspect runs here (never before a run) get a throwaway registry, so
+// that they do not rewrite the user's registry cache.
 import { execa } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,19 +18,8 @@ export const builtPluginDir = path.join(packageRoot, 'builddir', 'gst-plugin');
 export const prebuiltPluginDir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'gstreamer-1.0');
 
 const PLUGIN_FILE = 'libgstzerobuffer.so';
-
-let installed: Promise<boolean> | undefined;
-
-/** gst-inspect finds zerosink without any GST_PLUGIN_PATH (cached per process). */
-export function pluginInstalled(gstInspect = 'gst-inspect-1.0'): Promise<boolean> {
-  installed ??= (async () => {
-    const env = { ...process.env };
-    delete env['GST_PLUGIN_PATH'];
-    const r = await execa(gstInspect, ['--exists', 'zerosink'], { env, extendEnv: false, reject: false, timeout: 20000, stdin: 'ignore' });
-    return r.exitCode === 0;
-  })();
-  return installed;
-}
+/** How long a gst-inspect of ours may take (ms): a scan of every installed plugin. */
+const INSPECT_TIMEOUT_MS = 20000;
 
 /**
  * The directory of this package's own plugin: the checkout's build, else
@@ -37,23 +30,67 @@ export function packagePluginDir(): string | undefined {
   return [builtPluginDir, prebuiltPluginDir].find((dir) => fs.existsSync(path.join(dir, PLUGIN_FILE)));
 }
 
+export type PluginPathVariable = 'GST_PLUGIN_PATH_1_0' | 'GST_PLUGIN_PATH';
+
+/** The variable GStreamer reads the user's plugin path from: GST_PLUGIN_PATH_1_0 when it is set (also empty), instead of GST_PLUGIN_PATH. */
+export function pluginPathVariable(env: NodeJS.ProcessEnv = process.env): PluginPathVariable {
+  return env['GST_PLUGIN_PATH_1_0'] !== undefined ? 'GST_PLUGIN_PATH_1_0' : 'GST_PLUGIN_PATH';
+}
+
 export interface PluginPathOptions {
-  /** A directory with libgstzerobuffer.so; wins over everything. */
+  /** A directory with libgstzerobuffer.so (or a ':' list), after the user's path, instead of this package's own. */
   pluginPath?: string;
-  /** @default process.env */
+  /** The environment gst-launch gets, whose plugin path comes first. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
 
+export interface PluginPath {
+  /** The variable to set (pluginPathVariable). */
+  variable: PluginPathVariable;
+  /** Its value: the user's path, then `added`. */
+  value: string;
+  /** What is added to the user's path: options.pluginPath, else this package's plugin directory. */
+  added: string;
+}
+
 /**
- * The GST_PLUGIN_PATH to give gst-launch, or undefined to leave the
- * environment as it is (the plugin is installed, or this package has none).
- * A user's GST_PLUGIN_PATH stays first, so a plugin found there wins.
+ * The plugin path to give gst-launch: the user's (GST_PLUGIN_PATH_1_0 or
+ * GST_PLUGIN_PATH), then options.pluginPath, else this package's own
+ * plugin directory. Undefined when there is nothing to add (no pluginPath,
+ * and no plugin in this package for this platform): the environment stays
+ * as it is, and GStreamer looks in its own directories too.
  */
-export async function resolvePluginPath(options: PluginPathOptions = {}): Promise<string | undefined> {
-  if (options.pluginPath !== undefined) return options.pluginPath;
-  if (await pluginInstalled()) return undefined;
-  const ours = packagePluginDir();
-  if (ours === undefined) return undefined;
-  const user = (options.env ?? process.env)['GST_PLUGIN_PATH'];
-  return user ? `${user}${path.delimiter}${ours}` : ours;
+export function resolvePluginPath(options: PluginPathOptions = {}): PluginPath | undefined {
+  const added = options.pluginPath ?? packagePluginDir();
+  if (added === undefined) return undefined;
+  const env = options.env ?? process.env;
+  const variable = pluginPathVariable(env);
+  const user = env[variable];
+  return { variable, value: user ? `${user}${path.delimiter}${added}` : added, added };
+}
+
+/** gst-inspect-1.0 with args and a registry of its own (in a temporary directory, removed after): its status, and stdout and stderr together. */
+async function inspect(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ exitCode?: number; all: string }> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'zerobuffer-registry-'));
+  try {
+    const registry = path.join(dir, 'registry.bin');
+    const r = await execa('gst-inspect-1.0', args, {
+      env: { ...env, GST_REGISTRY_1_0: registry, GST_REGISTRY: registry }, extendEnv: false,
+      reject: false, timeout: INSPECT_TIMEOUT_MS, stdin: 'ignore', all: true,
+    });
+    return { exitCode: r.exitCode, all: r.all ?? '' };
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The zerobuffer plugin that GStreamer finds with the user's environment as
+ * it is (GStreamer's own directories and the user's plugin path), whatever
+ * its version: its file and version; undefined when it finds none.
+ */
+export async function findInstalledPlugin(env: NodeJS.ProcessEnv = process.env): Promise<{ file: string; version: string } | undefined> {
+  const r = await inspect(['zerosink'], env);
+  const file = /^\s*Filename\s+(\S.*)$/m.exec(r.all)?.[1];
+  return r.exitCode === 0 && file !== undefined ? { file, version: /^\s*Version\s+(\S+)/m.exec(r.all)?.[1] ?? 'unknown' } : undefined;
 }

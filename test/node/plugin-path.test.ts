@@ -1,0 +1,104 @@
+// How run (and every PipelineRunner) gives gst-launch the zerobuffer plugin,
+// end to end with real gst-launch runs: the user's plugin path first
+// (GST_PLUGIN_PATH_1_0 when set, as GStreamer reads that one instead), then
+// --plugin-path or this package's own plugin, without a gst-inspect before
+// the run; `zerobuffer plugin-path` in a package without a plugin names the one
+// GStreamer finds, without touching the user's registry.
+import { jest } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { builtPluginDir, resolvePluginPath } from '../../src/runner/plugin-path.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+jest.setTimeout(60000);
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const PLUGIN = path.join(builtPluginDir, 'libgstzerobuffer.so');
+const SOURCE = 'videotestsrc ! video/x-raw,format=GRAY8,width=16,height=16';
+/** No plugin path of the jest run's own, and a registry of the test's. */
+const NO_USER_PATH = { GST_PLUGIN_PATH: undefined, GST_PLUGIN_PATH_1_0: undefined };
+
+let tmp: string;
+let registry: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-plugin-path-'));
+  registry = path.join(tmp, 'registry.bin');
+});
+afterAll(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  expect(leftovers()).toEqual([]);
+});
+
+/** A new directory under tmp; with the plugin in it (a symlink) when asked. */
+function dir(name: string, withPlugin = false): string {
+  const d = path.join(tmp, name);
+  fs.mkdirSync(d);
+  if (withPlugin) fs.symlinkSync(PLUGIN, path.join(d, 'libgstzerobuffer.so'));
+  return d;
+}
+
+/** `zerobuffer run --frames 2` with extra arguments and environment: its status and stderr. */
+async function runTwoFrames(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
+  const child = run(process.execPath, [bin, 'run', '--frames', '2', '--json', '--name', ringName('pp'), ...args, SOURCE],
+    { GST_REGISTRY: registry, ...NO_USER_PATH, ...env });
+  return { status: await child.exit(30000), stderr: child.stderr };
+}
+
+test('resolvePluginPath: the user\'s GST_PLUGIN_PATH, then --plugin-path or this package\'s plugin; GST_PLUGIN_PATH_1_0 instead when that is set (GStreamer reads it instead)', () => {
+  expect(resolvePluginPath({ env: { GST_PLUGIN_PATH: '/u' } })).toEqual({ variable: 'GST_PLUGIN_PATH', value: `/u:${builtPluginDir}`, added: builtPluginDir });
+  expect(resolvePluginPath({ env: {} })).toEqual({ variable: 'GST_PLUGIN_PATH', value: builtPluginDir, added: builtPluginDir });
+  expect(resolvePluginPath({ pluginPath: '/d', env: { GST_PLUGIN_PATH: '/u' } })).toEqual({ variable: 'GST_PLUGIN_PATH', value: '/u:/d', added: '/d' });
+  expect(resolvePluginPath({ pluginPath: '/d', env: { GST_PLUGIN_PATH: '/u', GST_PLUGIN_PATH_1_0: '/v' } }))
+    .toEqual({ variable: 'GST_PLUGIN_PATH_1_0', value: '/v:/d', added: '/d' });
+  expect(resolvePluginPath({ env: { GST_PLUGIN_PATH: '/u', GST_PLUGIN_PATH_1_0: '' } }))
+    .toEqual({ variable: 'GST_PLUGIN_PATH_1_0', value: builtPluginDir, added: builtPluginDir });
+});
+
+test('run uses this package\'s plugin without asking gst-inspect-1.0 first (it required the plugin\'s version to be GStreamer\'s own, so it never found ours installed, and rewrote the user\'s registry)', async () => {
+  // a gst-inspect-1.0 that says "installed" (an old plugin in GStreamer's directories) and leaves a mark
+  const fake = dir('fake-inspect');
+  const mark = path.join(tmp, 'inspect-ran');
+  fs.writeFileSync(path.join(fake, 'gst-inspect-1.0'), `#!/bin/sh\ntouch '${mark}'\nexit 0\n`, { mode: 0o755 });
+  const r = await runTwoFrames([], { PATH: `${fake}:${process.env['PATH']}` });
+  expect(r).toMatchObject({ status: EXIT.ok });
+  expect(fs.existsSync(mark)).toBe(false);
+});
+
+test('with GST_PLUGIN_PATH_1_0 set, run still gives gst-launch the plugin, by default and with --plugin-path (it set GST_PLUGIN_PATH, which GStreamer then ignores)', async () => {
+  const other = dir('other');
+  expect(await runTwoFrames([], { GST_PLUGIN_PATH_1_0: other })).toMatchObject({ status: EXIT.ok });
+  expect(await runTwoFrames(['--plugin-path', builtPluginDir], { GST_PLUGIN_PATH_1_0: other })).toMatchObject({ status: EXIT.ok });
+});
+
+test('--plugin-path DIR comes after the user\'s plugin path: what gst-launch finds there (here our plugin, DIR holding nothing) is still found (DIR replaced it)', async () => {
+  const user = dir('user', true);
+  const empty = dir('empty');
+  expect(await runTwoFrames(['--plugin-path', empty], { GST_PLUGIN_PATH: user })).toMatchObject({ status: EXIT.ok });
+  expect(await runTwoFrames(['--plugin-path', empty], { GST_PLUGIN_PATH_1_0: user })).toMatchObject({ status: EXIT.ok });
+  // and without the user's path, DIR alone: not found, and said so
+  const alone = await runTwoFrames(['--plugin-path', empty], {});
+  expect(alone.status).toBe(EXIT.pipeline);
+  expect(alone.stderr).toContain(`--plugin-path ${empty} holds no libgstzerobuffer.so`);
+});
+
+test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is, whatever its version, without writing the user\'s registry; else says to install it', async () => {
+  // the package as npm would install it for a platform it has no plugin for: dist/ and package.json only
+  const pkg = dir('pkg');
+  fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+  const userRegistry = path.join(tmp, 'user-registry.bin');
+  const command = (env: NodeJS.ProcessEnv) => run(process.execPath, [path.join(pkg, 'dist', 'cli', 'bin.js'), 'plugin-path'],
+    { GST_REGISTRY: userRegistry, ...NO_USER_PATH, ...env });
+  const found = command({ GST_PLUGIN_PATH: builtPluginDir });
+  expect(await found.exit(30000)).toBe(EXIT.internal);
+  expect(found.stdout).toEqual([]);
+  expect(found.stderr).toContain(`GStreamer finds one as it is: ${PLUGIN} (version `);
+  expect(fs.existsSync(userRegistry)).toBe(false);
+  const none = command({});
+  expect(await none.exit(30000)).toBe(EXIT.internal);
+  expect(none.stderr).toContain('build and install it with meson');
+  expect(fs.existsSync(userRegistry)).toBe(false);
+});

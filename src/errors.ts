@@ -124,6 +124,7 @@ export interface PipelineErrorOptions extends ZeroBufferErrorOptions {
   signal?: string;
   output?: string;
   spawnError?: string;
+  pluginLoadFailure?: string;
 }
 
 /**
@@ -149,6 +150,12 @@ export class PipelineError extends ZeroBufferError {
   readonly output: string;
   /** Why gst-launch could not be started at all (not found, not executable); then permanent. */
   readonly spawnError?: string;
+  /**
+   * gst-launch had no zerobuffer element although the plugin file is in the
+   * directory it was given: why GStreamer cannot load that file (a missing
+   * library), and what to install. The message ends with it.
+   */
+  readonly pluginLoadFailure?: string;
 
   constructor(message: string, options: PipelineErrorOptions) {
     super(message, options);
@@ -159,6 +166,7 @@ export class PipelineError extends ZeroBufferError {
     this.signal = options.signal;
     this.output = options.output ?? '';
     this.spawnError = options.spawnError;
+    this.pluginLoadFailure = options.pluginLoadFailure;
   }
 }
 

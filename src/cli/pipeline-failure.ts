@@ -51,10 +51,14 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${error.message}`;
 }
 
-/** A rejection for want of our own elements: where the plugin comes from, not the user's pipeline, is at fault. */
+/**
+ * A rejection for want of our own elements: where the plugin comes from, not
+ * the user's pipeline, is at fault. A plugin there that did not load is told
+ * by the message itself (PipelineError.pluginLoadFailure).
+ */
 export function pluginMissing(error: PipelineError, pluginPath?: string): string {
   const element = /no element "(zerosink|zerosrc|zerofilter)"/.exec(error.message)?.[1];
-  if (element === undefined) return '';
+  if (element === undefined || error.pluginLoadFailure !== undefined) return '';
   const where = pluginPath === undefined ? 'give its directory with --plugin-path DIR'
     : `--plugin-path ${pluginPath} holds no libgstzerobuffer.so (nor its subdirectories): give the directory that does`;
   return `\nGStreamer did not find the zerobuffer plugin (${element}): ${where}, or install it ` +

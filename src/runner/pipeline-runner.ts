@@ -10,7 +10,7 @@ import { fail, validateName, validateSignal, validateTimeout } from '../options.
 import { interruptGroup, spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
-import { resolvePluginPath } from './plugin-path.js';
+import { findPluginFile, pluginLoadFailure, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
@@ -289,7 +289,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const closed = [child.stdout!, child.stderr!].map((s, i) => eachLine(s, (l) => onLine(l, i === 0 ? 'stdout' : 'stderr')));
     const result = await child;
     await settledWithin(Promise.all(closed), 500);
-    this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined);
+    const loadFailure = await this.#pluginLoadFailure(pluginPath?.added);
+    this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined, loadFailure);
+  }
+
+  /**
+   * gst-launch found none of our elements although a plugin file is in the
+   * directories we added: why GStreamer cannot load it (pluginLoadFailure),
+   * which gst-launch does not say.
+   */
+  async #pluginLoadFailure(added: string | undefined): Promise<string | undefined> {
+    if (!this.#tail.rejected || added === undefined || !/no element "zero(?:sink|src|filter)"/.test(this.#tail.errors)) return undefined;
+    const file = findPluginFile(added);
+    return file === undefined ? undefined : pluginLoadFailure(file);
   }
 
   /** Whether this run has been playing for ms or more. */
@@ -324,7 +336,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     }
   }
 
-  #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): void {
+  #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined, pluginLoadFailure: string | undefined): void {
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
@@ -338,7 +350,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     // sooner: zerosink's EREADERGONE then is no failure.
     const clean = !this.#killedRefused && (exitCode === 0 ||
       (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE')));
-    const error = clean ? undefined : this.#failure(exitCode, signal, spawnError);
+    const error = clean ? undefined : this.#failure(exitCode, signal, spawnError, pluginLoadFailure);
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
@@ -364,7 +376,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   }
 
   /** The error of a run that did not end cleanly: zerosink's classified error when it posted one, else gst-launch's words. */
-  #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined): PipelineError {
+  #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined, pluginLoadFailure: string | undefined): PipelineError {
     if (spawnError !== undefined) {
       // Never ran (no status, no signal): restarting cannot help. Not on the
       // PATH is what a user who has Node but not GStreamer's tools meets first.
@@ -393,8 +405,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       });
     }
     const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
-    return new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}`, {
-      ...options, code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE', rejected: this.#tail.rejected,
+    return new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}${pluginLoadFailure === undefined ? '' : `\n${pluginLoadFailure}`}`, {
+      ...options, code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE', rejected: this.#tail.rejected, pluginLoadFailure,
     });
   }
 

@@ -2,7 +2,8 @@
 // end to end with real gst-launch runs: the user's plugin path first
 // (GST_PLUGIN_PATH_1_0 when set, as GStreamer reads that one instead), then
 // --plugin-path or this package's own plugin, without a gst-inspect before
-// the run; `zerobuffer plugin-path` in a package without a plugin names the one
+// the run; a plugin file that does not load is told with GStreamer's reason;
+// `zerobuffer plugin-path` in a package without a plugin names the one
 // GStreamer finds, without touching the user's registry.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
@@ -81,6 +82,27 @@ test('--plugin-path DIR comes after the user\'s plugin path: what gst-launch fin
   const alone = await runTwoFrames(['--plugin-path', empty], {});
   expect(alone.status).toBe(EXIT.pipeline);
   expect(alone.stderr).toContain(`--plugin-path ${empty} holds no libgstzerobuffer.so`);
+});
+
+test('a plugin file that does not load (a library it needs is missing) is told with GStreamer\'s reason and what to install, each run (the registry keeps the failure), not as a plugin not found', async () => {
+  const broken = dir('broken');
+  // the copy needs libjson-glib-1.0.so.9, which no system has (same length: the ELF stays valid)
+  const bytes = fs.readFileSync(PLUGIN);
+  const from = Buffer.from('libjson-glib-1.0.so.0');
+  expect(bytes.indexOf(from)).toBeGreaterThan(0);
+  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) bytes.write('libjson-glib-1.0.so.9', at);
+  fs.writeFileSync(path.join(broken, 'libgstzerobuffer.so'), bytes);
+  const fresh = path.join(tmp, 'broken-registry.bin');
+  for (let i = 0; i < 2; i++) {
+    const r = await runTwoFrames(['--plugin-path', broken], { GST_REGISTRY: fresh });
+    expect(r.status).toBe(EXIT.pipeline);
+    expect(r.stderr).toContain(`GStreamer could not load the zerobuffer plugin ${path.join(broken, 'libgstzerobuffer.so')}: `);
+    expect(r.stderr).toContain('libjson-glib-1.0.so.9: cannot open shared object file');
+    expect(r.stderr).toContain('apt install gstreamer1.0-plugins-base libjson-glib-1.0-0');
+    expect(r.stderr).not.toContain('did not find the zerobuffer plugin');
+    expect(r.stderr).not.toContain('holds no libgstzerobuffer.so');
+    expect(r.stderr).not.toContain('gst-launch-1.0 -v');
+  }
 });
 
 test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is, whatever its version, without writing the user\'s registry; else says to install it', async () => {

@@ -29,6 +29,9 @@
  * the responses to the requests before the change go out first, then the
  * new caps; with frame-header=true each later request carries its caps in
  * the frame header (the request ring's metadata keeps the first ones).
+ * The response ring keeps the size it got at the start (the server stays
+ * on it): new caps whose answers cannot fit it are an EMSGSIZE error
+ * naming the payload-size they need.
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server). When that many wait: policy=block waits for the
@@ -1639,6 +1642,68 @@ gst_zero_filter_request_caps (GstZeroFilter * self, GstCaps * caps)
   g_free (channel);
 }
 
+/* After a caps change, every response before it pushed: whether the
+ * response ring holds one answer to a frame of the new caps (raw video;
+ * the server answers with frames of the input caps unless it declared
+ * caps of its own). The ring was sized at the start of the session (with
+ * payload-size 0, for the first caps) and the server's writer stays on it
+ * for the session: the duplex protocol has no way to move it to a larger
+ * one. An answer that can never fit made the server fail, and zerofilter
+ * said only that it stopped answering; now the change is an EMSGSIZE
+ * failure naming payload-size and the size needed. Not when answers may
+ * come in place (in-place, and the server declared the frame header):
+ * those take a header's room. With the push lock; FALSE when that failed
+ * us with an error. */
+static gboolean
+gst_zero_filter_check_response_room (GstZeroFilter * self)
+{
+  GstVideoInfo info;
+  zb_health h;
+  guint64 payload_size, frame_size, needed;
+  guint depth;
+  gboolean in_place;
+  gchar *caps, *has;
+  GstFlowReturn ret;
+
+  if (is_bypass (self) || self->responses == NULL ||
+      self->server_declared_caps ||
+      !gst_video_info_from_caps (&info, self->in_caps) ||
+      zb_reader_health (gst_zero_src_ring_reader (self->responses), &h) < 0)
+    return TRUE;
+  GST_OBJECT_LOCK (self);
+  payload_size = self->payload_size;
+  depth = self->depth;
+  in_place = self->in_place;
+  GST_OBJECT_UNLOCK (self);
+  frame_size = GST_VIDEO_INFO_SIZE (&info);
+  needed = zb_payload_size_for (frame_size + (self->response_header ?
+          ZB_EXT_HEADER_SIZE : 0), 1, FALSE);
+  if (needed == 0 || needed <= h.payload_size ||
+      (in_place && self->response_header))
+    return TRUE;
+  has = payload_size != 0 ? g_strdup_printf ("this zerofilter has "
+      "payload-size=%" G_GUINT64_FORMAT, payload_size) :
+      g_strdup_printf ("this zerofilter's response ring has %"
+      G_GUINT64_FORMAT " bytes (payload-size=0 sized it for the first caps)",
+      h.payload_size);
+  caps = gst_caps_to_string (self->in_caps);
+  ret = gst_zero_filter_fail (self, NULL, ZB_EMSGSIZE,
+      g_strdup_printf ("The response ring cannot hold an answer to the new "
+          "caps' frames: %s %dx%d frames of %" G_GUINT64_FORMAT " bytes "
+          "need payload-size=%" G_GUINT64_FORMAT " or more, %s",
+          GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
+          GST_VIDEO_INFO_HEIGHT (&info), frame_size, needed, has),
+      g_strdup_printf ("new input caps %s; the duplex server writes each "
+          "answer into the response ring, which zerofilter creates at the "
+          "start of the session and the server keeps: set payload-size for "
+          "the largest frames (%" G_GUINT64_FORMAT ": what payload-size=0 "
+          "gives these frames, at least depth + 3 of them)", caps,
+          zb_duplex_payload_size (frame_size, depth)));
+  g_free (caps);
+  g_free (has);
+  return ret == GST_FLOW_OK;
+}
+
 /* The first caps: connects, then pushes the output caps and starts the
  * task. With the push lock. */
 static gboolean
@@ -1674,6 +1739,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
+      gboolean changed, sent;
 
       gst_event_parse_caps (event, &caps);
       if (self->in_caps == NULL) {
@@ -1684,14 +1750,15 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
         return ok;
       }
       /* renegotiated mid-stream: the older responses first */
-      if (!gst_caps_is_equal (caps, self->in_caps))
-        gst_zero_filter_wait_sent (self);
+      changed = !gst_caps_is_equal (caps, self->in_caps);
+      sent = changed && gst_zero_filter_wait_sent (self) == GST_FLOW_OK;
       g_rec_mutex_lock (&self->push_lock);
       gst_caps_replace (&self->in_caps, caps);
       gst_zero_filter_request_caps (self, caps);
+      ok = !sent || gst_zero_filter_check_response_room (self);
       /* the server's own caps stay */
-      ok = (self->server_declared_caps && !is_bypass (self)) ||
-          gst_zero_filter_set_out_caps (self, self->in_caps);
+      ok = ok && ((self->server_declared_caps && !is_bypass (self)) ||
+          gst_zero_filter_set_out_caps (self, self->in_caps));
       g_rec_mutex_unlock (&self->push_lock);
       gst_event_unref (event);
       return ok;
@@ -2282,9 +2349,11 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_uint64 ("payload-size", "Payload size",
           "Payload bytes of the response ring (0: as many frames of the "
           "input's size as a reader's ring holds by default, at least "
-          "depth + 3; the readers' default when the input has no size); "
-          "raise it when responses are larger than requests, or when "
-          "downstream keeps responses", 0,
+          "depth + 3, for the first caps; the readers' default when the "
+          "input has no size); raise it when responses are larger than "
+          "requests, when downstream keeps responses, or for caps that grow "
+          "mid-stream (an answer by copy that cannot fit is an EMSGSIZE "
+          "error at the caps change)", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));

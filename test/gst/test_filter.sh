@@ -26,6 +26,8 @@
 #   timeout: ETIMEDOUT naming the request, with a hint that does not offer
 #   policy=drop, nor when the server keeps its requests; a request ring
 #   too small: EMSGSIZE naming the server's payload size;
+# - caps that grow beyond the response ring (answers by copy): EMSGSIZE at
+#   the change naming payload-size and the size needed; with it, exact;
 # - no server: an error after connect-timeout, or pass-through.
 ZB_PREFIX="zbgst-fl-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
@@ -312,6 +314,50 @@ want=$(for i in $(seq $N); do echo 320x240:230400; done; for i in $(seq $N); do 
 [ "$(caps_sizes "$tmp/recaps-ref.log")" = "$want" ] || fail "recaps: the reference is $(caps_sizes "$tmp/recaps-ref.log" | uniq -c)"
 cmp -s <(checksums "$tmp/recaps-ref.log") <(checksums "$tmp/got.log") || fail "recaps: bytes differ from the stream"
 echo "recaps: $N buffers as 320x240, then $N as 160x120, each under its request's caps"
+
+# The input caps grow mid-stream (concat: 160x120, then 1920x1080 RGB), the
+# server answering by copy: the response ring zerofilter made for 160x120
+# (about 1 MB; the server stays on it for the session) cannot hold one
+# 1080p answer. The caps change is an EMSGSIZE error naming payload-size
+# and the size needed, after the N small answers (before: the server could
+# not reserve the first 1080p answer, and zerofilter failed with "The
+# duplex server stopped answering", EOF). With that payload-size every
+# buffer is echoed exactly under its request's caps.
+grow_sizes() { # log element [properties]: 160x120 then 1920x1080 through the element
+  local log=$1
+  shift
+  fg_launch "$log" -- -v concat name=c ! "$@" ! identity silent=false ! checksumsink \
+    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=160,height=120,framerate=30/1" ! c. \
+    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=1920,height=1080,framerate=30/1" ! c.
+}
+grow_sizes "$tmp/grow-ref.log" queue || fail "grow: reference failed: $(tail -3 "$tmp/grow-ref.log")"
+small=$(for i in $(seq $N); do echo 160x120:57600; done)
+want=$(echo "$small"; for i in $(seq $N); do echo 1920x1080:6220800; done)
+[ "$(caps_sizes "$tmp/grow-ref.log")" = "$want" ] || fail "grow: the reference is $(caps_sizes "$tmp/grow-ref.log" | uniq -c)"
+bg_server "$tmp/grow.log" "${ZB_PREFIX}grow" --mode echo
+grow_sizes "$tmp/got.log" zerofilter channel="${ZB_PREFIX}grow"
+w=$?
+wait_status $SV_PID
+[ $w -ne 0 ] && [ $w -ne 124 ] || fail "grow: gst-launch exited $w"
+grep -q "zerobuffer-error=EMSGSIZE" "$tmp/got.log" &&
+  grep -q "^ERROR: .*zerofilter0: The response ring cannot hold an answer to the new caps' frames: RGB 1920x1080 frames of 6220800 bytes need payload-size=6220864 or more, this zerofilter's response ring has [0-9]* bytes (payload-size=0 sized it for the first caps)" "$tmp/got.log" ||
+  fail "grow: $(grep -m1 -A3 '^ERROR' "$tmp/got.log")"
+[ "$(caps_sizes "$tmp/got.log")" = "$small" ] ||
+  fail "grow: before the error: $(caps_sizes "$tmp/got.log" | uniq -c | tr '\n' ' ')"
+cmp -s <(checksums "$tmp/grow-ref.log" | head -n $N) <(checksums "$tmp/got.log") || fail "grow: the small answers differ from the stream"
+check_ring_gone "${ZB_PREFIX}grow_request" grow
+check_ring_gone "${ZB_PREFIX}grow_response" grow
+echo "grow: $N answers at 160x120, then $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"
+bg_server "$tmp/grow.log" "${ZB_PREFIX}grow" --mode echo
+grow_sizes "$tmp/got.log" zerofilter channel="${ZB_PREFIX}grow" payload-size=6220864
+w=$?
+wait_status $SV_PID
+[ $w -eq 0 ] || fail "grow, payload-size=6220864: gst-launch exited $w: $(grep -m1 -A3 '^ERROR' "$tmp/got.log")"
+grep -q "^served $((2 * N)) " "$tmp/grow.log" || fail "grow, payload-size=6220864: server: $(cat "$tmp/grow.log")"
+[ "$(caps_sizes "$tmp/got.log")" = "$want" ] ||
+  fail "grow, payload-size=6220864: buffers under the wrong caps: $(caps_sizes "$tmp/got.log" | uniq -c | tr '\n' ' ')"
+cmp -s <(checksums "$tmp/grow-ref.log") <(checksums "$tmp/got.log") || fail "grow, payload-size=6220864: bytes differ from the stream"
+echo "grow, payload-size=6220864: $N buffers as 160x120, then $N as 1920x1080, echoed exactly"
 
 # Downstream holds more responses than the response ring has room for (a
 # queue that lets nothing out before it has 12 buffers; the ring holds

@@ -17,7 +17,9 @@
  *   to the minimum and depth frames (+ latency) to the maximum;
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
- *   attributes);
+ *   attributes); caps that grow beyond the response ring, answered by
+ *   copy: EMSGSIZE naming payload-size and the size needed; answered in
+ *   place: no error, every answer paired;
  * - a server whose response header carries its own PTS, durations and
  *   flags, under caps of another framerate: the buffers pushed have its
  *   timing and flags, and the input's duration where it sent none (one
@@ -835,6 +837,115 @@ GST_START_TEST (test_caps_change_reaches_the_server)
 
 GST_END_TEST;
 
+#define GRAY_CAPS_LARGE "video/x-raw,format=GRAY8,width=640,height=480,framerate=50/1"
+
+/* The input caps grow (64x48 to 640x480 GRAY8) under FILTER_PROPS, the
+ * server answering by copy (it declares no frame header): the response
+ * ring cannot hold one 307200-byte answer, so the caps change is an
+ * EMSGSIZE error whose message has WANT. (Before: the server could not
+ * reserve the answer, and zerofilter failed with "The duplex server
+ * stopped answering", EOF, or, as the test server leaves its writer, no
+ * buffer came.) */
+static void
+caps_growth_error (const gchar * tag, const gchar * filter_props,
+    const gchar * want)
+{
+  gchar *channel = channel_name (tag);
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      "capsfilter name=cf caps=" GRAY_CAPS, filter_props,
+      "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstCaps *caps = gst_caps_from_string (GRAY_CAPS_LARGE);
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GstMessage *msg;
+  guint index = 0, i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (pull_checked (appsink, &index, server), 64);
+  g_object_set (by_name (pipeline, "cf"), "caps", caps, NULL);
+  gst_caps_unref (caps);
+  /* the sink pulled from, so that the change flows: every buffer 64x48 */
+  for (i = 0; i < 100 && (msg = gst_bus_pop_filtered (GST_ELEMENT_BUS
+              (pipeline), GST_MESSAGE_ERROR)) == NULL; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        100 * GST_MSECOND);
+
+    if (sample != NULL) {
+      fail_unless_equals_int (gst_buffer_get_size (gst_sample_get_buffer
+              (sample)), 64 * 48);
+      gst_sample_unref (sample);
+    }
+  }
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  fail_unless (strstr (error->message, want) != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EMSGSIZE") != NULL, "%s",
+      debug);
+  g_free (debug);
+  g_clear_error (&error);
+  finish (pipeline, server, channel);
+}
+
+/* With payload-size 0 the response ring was sized for 64x48 frames. */
+GST_START_TEST (test_caps_growth_response_ring_auto)
+{
+  gchar *want = g_strdup_printf ("The response ring cannot hold an answer "
+      "to the new caps' frames: GRAY8 640x480 frames of 307200 bytes need "
+      "payload-size=%" G_GUINT64_FORMAT " or more, this zerofilter's "
+      "response ring has %" G_GUINT64_FORMAT " bytes (payload-size=0 sized "
+      "it for the first caps)", zb_payload_size_for (307200, 1, FALSE),
+      zb_duplex_payload_size (64 * 48, ZB_DUPLEX_DEFAULT_DEPTH));
+
+  caps_growth_error ("grow-auto", "", want);
+  g_free (want);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_caps_growth_payload_size_too_small)
+{
+  gchar *want = g_strdup_printf ("GRAY8 640x480 frames of 307200 bytes need "
+      "payload-size=%" G_GUINT64_FORMAT " or more, this zerofilter has "
+      "payload-size=250000", zb_payload_size_for (307200, 1, FALSE));
+
+  caps_growth_error ("grow-small", "payload-size=250000", want);
+  g_free (want);
+}
+
+GST_END_TEST;
+
+/* The same growth answered in place: the answers take a frame header's
+ * room in the response ring, so no error; every answer of its caps' size,
+ * paired with its own request. */
+GST_START_TEST (test_caps_growth_in_place)
+{
+  gchar *channel = channel_name ("grow-ip");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline, *appsink, *cf;
+  guint index = 0, i;
+
+  server->in_place = TRUE;
+  pipeline = filter_pipeline (channel, "videotestsrc ! capsfilter name=cf "
+      "caps=" GRAY_CAPS, "", "sync=false max-buffers=2");
+  appsink = by_name (pipeline, "out");
+  cf = by_name (pipeline, "cf");
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (pull_checked (appsink, &index, server), 64);
+  change_caps (cf, GRAY_CAPS_LARGE, 640, appsink, &index, server);
+  assert_no_error (pipeline);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"),
+          "responses-in-place"), stat_of (by_name (pipeline, "f"),
+          "responses"));
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 #define H264_CAPS "video/x-h264,stream-format=byte-stream,alignment=au," \
   "width=64,height=48,framerate=50/1"
 
@@ -1417,6 +1528,9 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_latency_query_not_live);
   tcase_add_test (tc, test_latency_query_bounded_maximum);
   tcase_add_test (tc, test_caps_change_reaches_the_server);
+  tcase_add_test (tc, test_caps_growth_response_ring_auto);
+  tcase_add_test (tc, test_caps_growth_payload_size_too_small);
+  tcase_add_test (tc, test_caps_growth_in_place);
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);

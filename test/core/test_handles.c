@@ -1,8 +1,8 @@
 /* test_handles.c — the core's handles: reservations (several in flight,
  * committed and cancelled in any order and from any thread, published in
  * ring order), frame leases (their own release, the mapping kept while one
- * is held, poisoning, zero pages after close, unmapped once their grace is
- * over), the metadata and sizing conventions, and the reader's backlog in
+ * is held, poisoning (not of a ring with in-place answers), zero pages
+ * after close, unmapped once their grace is over), the metadata and sizing conventions, and the reader's backlog in
  * the health snapshot; writer holds (zb_reservation_commit_hold): held
  * bytes are never written over, also after the reader released them and
  * while the writer laps the ring; holds end in any order and wake a waiting
@@ -784,6 +784,34 @@ static void test_poison(void) {
   pair_close(&p);
 }
 
+/* A ring whose writer declared in-place answers (a duplex client's request
+ * ring, PROTOCOL.md §9.4) is not poisoned: the client reads the server's
+ * answer from the request's bytes after the server released it. */
+static void test_poison_spares_in_place(void) {
+  static const char meta[] = "{\"zerobuffer\":{\"in_place\":1}}";
+  pair p;
+  zb_reader_options opts = {.poison_released = true};
+  zb_reservation res;
+  zb_hold hold;
+  zb_frame f;
+  uint8_t buf[64];
+  if (pair_open(&p, "poison-in-place", 1024, &opts) == 0) {
+    CHECK_RC(zb_writer_set_metadata(p.w, meta, sizeof meta - 1), 0);
+    CHECK_RC(zb_writer_reserve(p.w, 64, &res, 0), 0);
+    fill(res.data, 64, 4);
+    CHECK_RC(zb_reservation_commit_hold(&res, 64, &hold), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    CHECK(holds(&f, 64, 4));
+    fill(buf, 64, 5); /* the server's answer, in place */
+    memcpy((uint8_t *)f.data, buf, 64);
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK(zb_hold_data(&hold) != NULL &&
+          memcmp(zb_hold_data(&hold), buf, 64) == 0);
+    zb_hold_release(&hold);
+  }
+  pair_close(&p);
+}
+
 /* keep_address_range: a pointer kept past the last release reads zeros. */
 static void test_keep_address_range(void) {
   pair p;
@@ -1473,6 +1501,7 @@ int main(void) {
   RUN(test_write_pos_checked_at_connect);
   RUN(test_lease_outlives_reader);
   RUN(test_poison);
+  RUN(test_poison_spares_in_place);
   RUN(test_keep_address_range);
   RUN(test_retired_ranges_reaped);
   RUN(test_metadata_frame_header);

@@ -127,7 +127,10 @@ typedef struct zb_reader_options {
   unsigned mode;
   /* Overwrite every released frame's bytes with ZB_POISON_BYTE, so that
    * code still reading them after release (against the rules) reads
-   * obvious garbage instead of a plausible later frame. For debugging. */
+   * obvious garbage instead of a plausible later frame. For debugging.
+   * Not in a ring whose metadata declares in-place answers
+   * (zb_metadata_in_place, docs/PROTOCOL.md §9.4): its writer, a duplex
+   * client, reads the answer from a request's bytes after their release. */
   bool poison_released;
   /* When the last lease is gone after zb_reader_destroy, replace the
    * mapping with read-only zero pages instead of unmapping it: native code

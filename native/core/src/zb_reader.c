@@ -64,6 +64,10 @@ struct zb_reader {
 
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
+  atomic_bool in_place_answers;   /* the metadata declares "in_place": the
+                                     writer may read released frames'
+                                     bytes as answers (PROTOCOL.md §9.4),
+                                     so they are not poisoned */
   bool keep_address_range;
   atomic_bool metadata_given;     /* zb_reader_metadata gave a pointer
                                      (from any thread) */
@@ -189,7 +193,8 @@ static int mark_released(zb_reader *r, const zb_frame *frame) {
                     "released twice?",
                     r->name, (unsigned long long)frame->sequence,
                     (unsigned long long)frame->ticket);
-  if (r->poison_released && !r->closed)
+  if (r->poison_released && !r->closed &&
+      !atomic_load_explicit(&r->in_place_answers, memory_order_relaxed))
     memset(r->seg.payload + p->data_pos, ZB_POISON_BYTE,
            p->bytes - ZB_FRAME_HEADER_SIZE);
   p->released = true;
@@ -335,6 +340,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   atomic_init(&r->unlinked, false);
   atomic_init(&r->metadata_given, false);
   atomic_init(&r->room_unposted, false);
+  atomic_init(&r->in_place_answers, false);
   r->poison_released = opts != NULL && opts->poison_released;
   r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
@@ -519,8 +525,13 @@ static void see_metadata(zb_reader *r, uint64_t metadata) {
     return;
   r->metadata_seen = metadata;
   r->stream_active = true;
-  if (zb__segment_metadata_quiet(&r->seg, &data, &size) == 0)
-    r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
+  if (zb__segment_metadata_quiet(&r->seg, &data, &size) < 0)
+    return;
+  r->metadata_needed = (uint64_t)zb__metadata_needed(data, size);
+  /* Metadata is written once per ring: a declaration stays. Seen before
+   * the writer's first frame is taken, so before any of them is released. */
+  if (zb_metadata_in_place(data, size) > 0)
+    atomic_store(&r->in_place_answers, true);
 }
 
 /* pid: writer_pid, loaded after metadata (metadata_written_bytes). A writer

@@ -1346,6 +1346,23 @@ static void test_metadata(void) {
     GET_RELEASE(fx.r, 200, 1);
   }
   fixture_close(&fx);
+
+  /* A destroyed writer that is still referenced writes no metadata: the
+   * ring's is the next writer's. */
+  if (fixture_open(&fx, "metaclosed", 1024) == 0) {
+    zb_writer *old = zb_writer_ref(fx.w);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    CHECK_RC(zb_writer_set_metadata(old, a, strlen(a)), ZB_ESTATE);
+    CHECK_MSG("is closed");
+    CHECK_RC(zb_reader_metadata(fx.r, &data, &size), 0);
+    CHECK_EQ_U64(size, 0);
+    if (fx.w != NULL)
+      CHECK_RC(zb_writer_set_metadata(fx.w, b, strlen(b)), 0);
+    zb_writer_unref(old);
+  }
+  fixture_close(&fx);
   check_usable();
 }
 

@@ -324,7 +324,10 @@ void zb_writer_destroy(zb_writer *writer);
 
 /* Another reference to the writer, for a thread that uses it while another
  * may destroy it; zb_writer_unref drops it. A destroyed writer stays
- * mapped while referenced; its calls then fail (reserve: ZB_ESTATE). */
+ * mapped while referenced; its calls that would write then fail with
+ * ZB_ESTATE (reserve, write, set_metadata: the ring may have the next
+ * writer already); those that only look (metadata, health, holds) still
+ * answer. */
 zb_writer *zb_writer_ref(zb_writer *writer);
 void zb_writer_unref(zb_writer *writer);
 
@@ -341,7 +344,7 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
 
 /* Writes the metadata once, before this writer's first frame (readers read
  * it once, before the first frame they take): ZB_ESTATE once this writer
- * has published a frame. If the ring already holds metadata (a writer
+ * has published a frame, or was destroyed (zb_writer_ref). If the ring already holds metadata (a writer
  * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA
  * (also over empty metadata: a length of 0 that an earlier writer wrote).
  * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this

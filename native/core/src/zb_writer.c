@@ -624,6 +624,8 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
   uint64_t existing_size;
   int rc;
 
+  if (w->closed) /* the ring may have the next writer already */
+    return zb__fail(ZB_ESTATE, "writer of ring \"%s\" is closed", w->name);
   /* Readers (ours and the peers') read the metadata once, before the first
    * frame they take: written later, it would never be seen. This writer's
    * frames only: one that follows a writer that wrote none may still write

@@ -2100,10 +2100,13 @@ static void test_writer_pid_taken(void) {
 }
 
 /* reader_pid changed to another live process: the writer said that its
- * reader (still alive) had died. It says what it found. */
+ * reader (still alive) had died. It says what it found, and keeps saying
+ * it: a reader found gone stays gone for this writer, also when the
+ * segment looks right again. */
 static void test_reader_pid_changed(void) {
   ring_fixture fx;
   char needle[96];
+  zb_health h;
   if (fixture_open(&fx, "rpidchg", 1024) == 0) {
     atomic_store(&fx.m.oieb->reader_pid, 1);
     CHECK_RC(put(fx.w, 10, 1, 0), ZB_EREADERGONE);
@@ -2111,6 +2114,10 @@ static void test_reader_pid_changed(void) {
              (int)getpid());
     CHECK_MSG(needle);
     atomic_store(&fx.m.oieb->reader_pid, (uint64_t)getpid());
+    CHECK_RC(put(fx.w, 10, 1, 0), ZB_EREADERGONE);
+    CHECK_MSG(needle);
+    CHECK_RC(zb_writer_health(fx.w, &h), 0);
+    CHECK_EQ_U64(h.written_count, 0);
   }
   fixture_close(&fx);
 }

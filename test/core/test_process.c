@@ -651,6 +651,7 @@ static void test_reader_death(void) {
   uint8_t frame[1000] = {0};
   zb_reservation slot;
   double t0, elapsed;
+  int i;
 
   /* a) killed while the writer is blocked */
   copy_name(name, "rdeath");
@@ -737,6 +738,12 @@ static void test_reader_death(void) {
     CHECK_MSG("died");
     CHECK(slot.writer == NULL);
     CHECK_EQ_U64(zb_writer_open_reservations(w), 0);
+    /* Found dead, it stays dead: the writes right after (the ring has
+     * room, and the next probe is a slice away) are refused too. */
+    for (i = 0; i < 20; i++) {
+      CHECK_RC(zb_writer_write(w, frame, sizeof frame, 0), ZB_EREADERGONE);
+      CHECK_MSG("died");
+    }
     CHECK_RC(zb_writer_health(w, &h), 0);
     CHECK_EQ_U64(h.written_count, 0);
     zb_writer_destroy(w);

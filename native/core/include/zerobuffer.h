@@ -363,7 +363,9 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 /* Reserves room for a frame of size bytes after the reservations already
  * in flight. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when
  * full). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
- * with ZB_EREADERGONE when the reader closed or died. Any thread. */
+ * with ZB_EREADERGONE when the reader closed or died: once a call of this
+ * writer found that, every later reserve, write and commit fails so too
+ * (connect anew for the next reader). Any thread. */
 int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
                       int timeout_ms);
 

@@ -90,6 +90,8 @@ struct zb_writer {
   size_t cap, head, count;
   uint64_t next_id;
   uint64_t next_liveness_check_ns;
+  int reader_lost;        /* READER_*: once gone, gone for good */
+  uint64_t reader_lost_pid; /* READER_REPLACED: the reader_pid found */
   uint64_t wake_handled;  /* the wake_seq the last cancelled wait saw */
   atomic_uint_fast64_t wake_seq;
   atomic_int waiters;
@@ -290,26 +292,42 @@ static void drop_cancelled_tail(zb_writer *w) {
 
 /* ------------------------------------------------------------- liveness */
 
+enum { READER_HERE, READER_CLOSED, READER_REPLACED, READER_DIED };
+
+/* Locked. Once the reader is found gone, every later call says so: the
+ * liveness check runs once per slice, and a write between two checks
+ * would otherwise succeed into a ring nobody reads. */
 static int reader_gone(zb_writer *w, uint64_t now) {
-  uint64_t pid = zb__load_acquire(&w->seg.oieb->reader_pid);
-  if (pid == 0)
+  uint64_t pid;
+  if (w->reader_lost == READER_HERE) {
+    pid = zb__load_acquire(&w->seg.oieb->reader_pid);
+    if (pid == 0)
+      w->reader_lost = READER_CLOSED;
+    else if (now >= w->next_liveness_check_ns) {
+      w->next_liveness_check_ns =
+          now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+      if (pid != w->reader.pid) {
+        w->reader_lost = READER_REPLACED;
+        w->reader_lost_pid = pid;
+      } else if (!zb__process_alive(&w->reader))
+        w->reader_lost = READER_DIED;
+    }
+  }
+  if (w->reader_lost == READER_CLOSED)
     return zb__fail(ZB_EREADERGONE,
                     "reader of ring \"%s\" is gone: it closed the ring",
                     w->name);
-  if (now >= w->next_liveness_check_ns) {
-    w->next_liveness_check_ns = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    if (pid != w->reader.pid)
-      return zb__fail(ZB_EREADERGONE,
-                      "reader of ring \"%s\" is gone: reader_pid is now "
-                      "%llu, not its reader's %llu (another process changed "
-                      "the segment?)",
-                      w->name, (unsigned long long)pid,
-                      (unsigned long long)w->reader.pid);
-    if (!zb__process_alive(&w->reader))
-      return zb__fail(ZB_EREADERGONE,
-                      "reader of ring \"%s\" is gone: process %llu died",
-                      w->name, (unsigned long long)w->reader.pid);
-  }
+  if (w->reader_lost == READER_REPLACED)
+    return zb__fail(ZB_EREADERGONE,
+                    "reader of ring \"%s\" is gone: reader_pid is now "
+                    "%llu, not its reader's %llu (another process changed "
+                    "the segment?)",
+                    w->name, (unsigned long long)w->reader_lost_pid,
+                    (unsigned long long)w->reader.pid);
+  if (w->reader_lost == READER_DIED)
+    return zb__fail(ZB_EREADERGONE,
+                    "reader of ring \"%s\" is gone: process %llu died",
+                    w->name, (unsigned long long)w->reader.pid);
   return 0;
 }
 

@@ -1508,6 +1508,22 @@ static void test_writer_checks(void) {
     CHECK_EQ_U64(zb_writer_open_reservations(w), 0);
     CHECK_RC(zb_writer_health(w, &h), 0);
     CHECK_EQ_U64(h.written_count, 0);
+    zb_writer_destroy(w);
+    w = NULL;
+  }
+  /* ... a frame committed behind the refused one is dropped with it. */
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r != NULL && w != NULL) {
+    zb_reservation a, b;
+    CHECK_RC(zb_writer_reserve(w, 100, &a, 0), 0);
+    CHECK_RC(zb_writer_reserve(w, 100, &b, 0), 0);
+    CHECK_RC(zb_reservation_commit(&b, 100), 0);
+    zb_reader_destroy(r);
+    r = NULL;
+    CHECK_RC(zb_reservation_commit(&a, 100), ZB_EREADERGONE);
+    CHECK_RC(zb_writer_health(w, &h), 0);
+    CHECK_EQ_U64(h.written_count, 0);
   }
 out:
   zb_writer_destroy(w);
@@ -2073,10 +2089,49 @@ static void test_new_writer_lap_after_old_frames(void) {
   fixture_close(&fx);
 }
 
+/* Reserves a, b, c and d, commits b and c (c with a hold) behind a, lets
+ * pid 1 take the ring and commits a: refused, and b and c are dropped with
+ * it (nothing goes into the taker's stream); d, still open, is refused at
+ * its own commit. Back with our pid, the next frame is sequence `seq`. */
+static void check_refused_commit_drops_queue(ring_fixture *fx, uint64_t seq) {
+  zb_reservation a, b, c, d;
+  zb_hold hold;
+  zb_health h;
+  zb_frame f;
+  uint64_t written;
+  CHECK_RC(zb_reader_health(fx->r, &h), 0);
+  written = h.written_count;
+  CHECK_RC(zb_writer_reserve(fx->w, 10, &a, 0), 0);
+  CHECK_RC(zb_writer_reserve(fx->w, 10, &b, 0), 0);
+  CHECK_RC(zb_writer_reserve(fx->w, 10, &c, 0), 0);
+  CHECK_RC(zb_writer_reserve(fx->w, 10, &d, 0), 0);
+  if (a.data == NULL || b.data == NULL || c.data == NULL || d.data == NULL)
+    return;
+  fill(b.data, 10, 90);
+  fill(c.data, 10, 91);
+  CHECK_RC(zb_reservation_commit(&b, 10), 0);
+  CHECK_RC(zb_reservation_commit_hold(&c, 10, &hold), 0);
+  atomic_store(&fx->m.oieb->writer_pid, 1);
+  fill(a.data, 10, 92);
+  CHECK_RC(zb_reservation_commit(&a, 10), ZB_EBUSY);
+  CHECK(a.writer == NULL);
+  CHECK_EQ_U64(zb_writer_open_reservations(fx->w), 1);
+  CHECK(zb_hold_data(&hold) == NULL);
+  zb_hold_release(&hold);
+  CHECK_RC(zb_reservation_commit(&d, 10), ZB_EBUSY);
+  CHECK_EQ_U64(zb_writer_open_reservations(fx->w), 0);
+  CHECK_RC(zb_reader_next(fx->r, &f, 0), ZB_EAGAIN);
+  CHECK_RC(zb_reader_health(fx->r, &h), 0);
+  CHECK_EQ_U64(h.written_count, written);
+  atomic_store(&fx->m.oieb->writer_pid, (uint64_t)getpid());
+  CHECK_RC(put(fx->w, 10, seq, 0), 0);
+  GET_RELEASE(fx->r, 10, seq);
+}
+
 /* writer_pid taken by another process while frames flow (pid 1: alive):
  * the writer went on and exited cleanly, its detach leaving pid 1, so the
  * reader never saw the stream end. Now its next commit says who took it,
- * and the frame is not published. */
+ * and the frame is not published, nor those committed behind it. */
 static void test_writer_pid_taken(void) {
   ring_fixture fx;
   zb_frame f;
@@ -2095,6 +2150,7 @@ static void test_writer_pid_taken(void) {
     atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
     CHECK_RC(put(fx.w, 10, 2, 0), 0);
     GET_RELEASE(fx.r, 10, 2);
+    check_refused_commit_drops_queue(&fx, 3);
   }
   fixture_close(&fx);
 }

@@ -376,7 +376,10 @@ int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
  * zb_writer_destroy (then it is ended); ZB_EREADERGONE, as
  * zb_writer_reserve, when the reader closed or died since, or ZB_EBUSY
  * when writer_pid is no longer ours (another process took the ring): the
- * reservation is dropped, nothing is published. */
+ * reservation is dropped, and so are the frames committed behind it (as
+ * zb_writer_destroy drops them; a hold of one stays without data until
+ * released): nothing is published. Reservations still open then fail at
+ * their own commit. */
 int zb_reservation_commit(zb_reservation *res, uint64_t size);
 
 /* Drops a reservation (nothing becomes visible) and clears *res; no effect

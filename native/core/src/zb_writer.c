@@ -971,6 +971,26 @@ static void end_cancelled(zb_writer *w, zb_slot *s, zb_reservation *res) {
   unref_unlock(w);
 }
 
+/* A commit refused because the ring is no longer this writer's to add to
+ * (its reader gone, or another process took it): the frames committed
+ * behind it are dropped too, as zb_writer_destroy drops them, and nothing
+ * is published (not even a cancelled slot's wrap). Reservations still open
+ * stay so: their commits fail the same way. Their holds stay unpublished. */
+static void end_refused(zb_writer *w, zb_slot *s, zb_reservation *res) {
+  size_t i;
+  s->state = SLOT_CANCELLED;
+  for (i = 0; i < w->count; i++)
+    if (slot_at(w, i)->state == SLOT_COMMITTED)
+      slot_at(w, i)->state = SLOT_CANCELLED;
+  drop_cancelled_tail(w);
+  if (w->count == 0) { /* as publish_ready leaves an empty queue */
+    w->alloc_pos = w->pub_pos;
+    w->booked = 0;
+  }
+  memset(res, 0, sizeof *res);
+  unref_unlock(w);
+}
+
 static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
   zb_writer *w;
   zb_slot *s;
@@ -995,7 +1015,7 @@ static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
    * frame ahead of time): such a frame is not written, say so now rather
    * than at the next reserve. The same check as the reserve's. */
   if ((rc = reader_gone(w, zb__now_ns())) < 0 || (rc = ring_taken(w)) < 0) {
-    end_cancelled(w, s, res);
+    end_refused(w, s, res);
     return rc;
   }
   /* sem-w written over by another process: the frame's post would be left

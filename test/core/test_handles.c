@@ -10,6 +10,7 @@
  * outlives zb_writer_destroy; a frame moved down over a cancelled
  * reservation's gap is held where it was published. */
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -1055,6 +1056,14 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_duplex_payload_size(0, 2),
                zb_default_payload_size(0));
   CHECK_EQ_U64(zb_duplex_payload_size(UINT64_C(1) << 62, 2), 0);
+  /* too large is 0, not what a sum that wrapped comes to */
+  CHECK_EQ_U64(zb_payload_size_for(UINT64_MAX - 10, 1, true), 0);
+  CHECK_EQ_U64(zb_payload_size_for(UINT64_MAX, 1, false), 0);
+  CHECK_EQ_U64(zb_payload_size_for(ZB_MAX_PAYLOAD_SIZE - 47, 1, true), 0);
+  CHECK_EQ_U64(zb_default_payload_size(UINT64_MAX), 0);
+  CHECK_EQ_U64(zb_duplex_payload_size(UINT64_MAX, 5), 0);
+  CHECK_EQ_U64(zb_duplex_payload_size(1, UINT_MAX), 0);
+  CHECK_EQ_U64(zb_duplex_payload_size(1, UINT_MAX - 3), 0);
   for (i = 0; i < 4; i++) {
     for (frames = 1; frames <= 4; frames++) {
       uint64_t payload = zb_payload_size_for(sizes[i], frames, false), k;

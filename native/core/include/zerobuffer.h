@@ -617,7 +617,7 @@ int zb_duplex_same_client(const struct zb_health *request,
  * server's) holds as many when answers are in place: the requests
  * waiting, the two downstream keeps of the answered ones, the one being
  * written. frame_size 0: the readers' default (zb_default_payload_size).
- * 0 when frames that large cannot fit any ring. */
+ * 0 when frames that large, or that many, cannot fit any ring. */
 uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth);
 
 /* ---------------------------------------------------------------- health */

@@ -71,8 +71,10 @@ uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth) {
   unsigned frames;
   if (frame_size == 0)
     return zb_default_payload_size(0);
+  if (depth > UINT_MAX - 3) /* depth + 3 frames: more than any ring holds */
+    return 0;
   frames = zb_default_frames_in_flight(frame_size);
-  if (depth <= UINT_MAX - 3 && frames < depth + 3)
+  if (frames < depth + 3)
     frames = depth + 3;
   return zb_payload_size_for(frame_size, frames, true);
 }

@@ -139,10 +139,11 @@ uint64_t zb__ring_size_for(uint64_t total, uint64_t frames) {
 
 uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
                              bool frame_header) {
-  uint64_t payload = frame_size + (frame_header ? ZB_EXT_HEADER_SIZE : 0);
-  if (frame_size == 0 || payload > ZB_MAX_PAYLOAD_SIZE)
+  const uint64_t header = frame_header ? ZB_EXT_HEADER_SIZE : 0;
+  /* bounds first: frame_size + header wraps near UINT64_MAX */
+  if (frame_size == 0 || frame_size > ZB_MAX_PAYLOAD_SIZE - header)
     return 0;
-  return zb__ring_size_for(zb__frame_total(payload), frames);
+  return zb__ring_size_for(zb__frame_total(frame_size + header), frames);
 }
 
 /* Frames in flight by frame size (docs/BENCHMARKS.md has the runs):

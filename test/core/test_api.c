@@ -2923,6 +2923,31 @@ static void test_errors(void) {
   CHECK_RC(zb_frame_release(NULL), ZB_EINVAL);
 }
 
+/* NULL where a handle goes: nothing done, 0 or NULL, as the siblings of
+ * these calls refuse it, not a crash (in a child: a crash is told). */
+static void test_null_handles(void) {
+  int status = 0;
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    zb_frame_ext ext = {0};
+    uint8_t dst[ZB_EXT_HEADER_SIZE] = {0};
+    zb_reader_wake(NULL);
+    zb_writer_wake(NULL);
+    CHECK_EQ_U64(zb_reader_held_frames(NULL), 0);
+    CHECK_EQ_U64(zb_writer_max_frame_size(NULL), 0);
+    CHECK(zb_writer_ref(NULL) == NULL);
+    CHECK(zb_reader_name(NULL) == NULL);
+    CHECK(zb_writer_name(NULL) == NULL);
+    zb_frame_ext_write(NULL, &ext);
+    zb_frame_ext_write(dst, NULL);
+    CHECK(dst[0] == 0);
+    _exit(zb_test_failures == 0 ? 0 : 1);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* "no frame ready" is formatted once and then left in place while it is
  * the thread's last details for that reader: every read of zb_last_error()
  * must still name the ring that said it, after another reader's EAGAIN,
@@ -3439,6 +3464,7 @@ int main(void) {
   RUN(test_health);
   RUN(test_bands);
   RUN(test_errors);
+  RUN(test_null_handles);
   RUN(test_no_frame_ready_details);
   RUN(test_close);
   RUN(test_frame_ext);

@@ -10,7 +10,9 @@
  * Conventions (as in libuv): functions return 0 or a negative ZB_E* code;
  * the code's name and generic text come from zb_err_name()/zb_strerror(),
  * and the calling thread's zb_last_error() tells the details (which ring,
- * which size, what to do). Handles are opaque; destroy functions accept NULL.
+ * which size, what to do). Handles are opaque; a NULL handle is refused
+ * (ZB_EINVAL), or the call does nothing and returns 0 or NULL, as each
+ * says; destroy functions accept NULL.
  * Timeouts are relative milliseconds on CLOCK_MONOTONIC: 0 means "try, do
  * not wait", ZB_WAIT_FOREVER waits until data, peer death or zb_*_wake().
  *
@@ -185,6 +187,7 @@ void zb_reader_destroy(zb_reader *reader);
  * NULL. */
 void zb_reader_unlink(zb_reader *reader);
 
+/* NULL for NULL. */
 const char *zb_reader_name(const zb_reader *reader);
 
 /* The metadata content (without its length prefix), zero copy. *size is 0
@@ -234,7 +237,7 @@ int zb_frame_release(zb_frame *frame);
  * was not held or belongs to another reader. */
 int zb_frames_release(zb_frame *frames, size_t count);
 
-/* Frames handed out and not released yet. */
+/* Frames handed out and not released yet (0 for NULL). */
 uint64_t zb_reader_held_frames(zb_reader *reader);
 
 /* Where the ring's bytes are, seen by its reader, without a system call:
@@ -259,7 +262,7 @@ int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);
 int zb_reader_held_bytes(zb_reader *reader, uint64_t *held, uint64_t *size);
 
 /* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
- * Safe from any thread and from signal handlers. */
+ * Safe from any thread and from signal handlers. Does nothing for NULL. */
 void zb_reader_wake(zb_reader *reader);
 
 /* Waiting on an event loop instead of in zb_reader_next: the reader sleeps
@@ -322,15 +325,16 @@ int zb_writer_connect(zb_writer **out, const char *name);
  * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
-/* Another reference to the writer, for a thread that uses it while another
- * may destroy it; zb_writer_unref drops it. A destroyed writer stays
- * mapped while referenced; its calls that would write then fail with
- * ZB_ESTATE (reserve, write, set_metadata: the ring may have the next
- * writer already); those that only look (metadata, health, holds) still
- * answer. */
+/* Another reference to the writer (NULL for NULL), for a thread that uses
+ * it while another may destroy it; zb_writer_unref drops it. A destroyed
+ * writer stays mapped while referenced; its calls that would write then
+ * fail with ZB_ESTATE (reserve, write, set_metadata: the ring may have the
+ * next writer already); those that only look (metadata, health, holds)
+ * still answer. */
 zb_writer *zb_writer_ref(zb_writer *writer);
 void zb_writer_unref(zb_writer *writer);
 
+/* NULL for NULL. */
 const char *zb_writer_name(const zb_writer *writer);
 
 /* The metadata the ring already holds (written by an earlier writer), zero
@@ -444,10 +448,11 @@ int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
 
 /* Makes every wait pending in zb_writer_reserve() (or, when none is, the
  * next one) return ZB_ECANCELED. Safe from any thread and from signal
- * handlers. */
+ * handlers. Does nothing for NULL. */
 void zb_writer_wake(zb_writer *writer);
 
-/* The largest frame (payload bytes) that this ring can ever hold. */
+/* The largest frame (payload bytes) that this ring can ever hold (0 for
+ * NULL). */
 uint64_t zb_writer_max_frame_size(const zb_writer *writer);
 
 /* ---------------------------------------------------------------- sizing */
@@ -511,7 +516,8 @@ typedef struct zb_frame_ext {
 /* Writes the header to dst (ZB_EXT_HEADER_SIZE + ext->attrs_size bytes, e.g.
  * at the start of a reservation of that + buffer size), attributes
  * included. commit_ns is stamped now when ext->commit_ns is 0; data/size are
- * ignored. The caller keeps attrs_size within ZB_EXT_MAX_ATTRS_SIZE. */
+ * ignored. The caller keeps attrs_size within ZB_EXT_MAX_ATTRS_SIZE. Does
+ * nothing when dst or ext is NULL. */
 void zb_frame_ext_write(void *dst, const zb_frame_ext *ext);
 
 /* Decodes the header at the start of a frame's payload (attrs/attrs_size:

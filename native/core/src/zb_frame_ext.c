@@ -23,7 +23,10 @@ _Static_assert(offsetof(zb_ext_wire, pts) == 8 && offsetof(zb_ext_wire, commit_n
 uint64_t zb_now_ns(void) { return zb__now_ns(); }
 
 void zb_frame_ext_write(void *dst, const zb_frame_ext *ext) {
-  uint64_t attrs = ext->attrs != NULL ? ext->attrs_size : 0;
+  uint64_t attrs;
+  if (dst == NULL || ext == NULL)
+    return;
+  attrs = ext->attrs != NULL ? ext->attrs_size : 0;
   zb_ext_wire h = {ZB_EXT_MAGIC, (uint16_t)(ZB_EXT_HEADER_SIZE + attrs), 1,
                    ext->pts, ext->dts, ext->duration,
                    ext->commit_ns != 0 ? ext->commit_ns : zb__now_ns(),

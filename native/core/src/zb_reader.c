@@ -243,6 +243,8 @@ int zb_frames_release(zb_frame *frames, size_t count) {
 
 uint64_t zb_reader_held_frames(zb_reader *r) {
   uint64_t held;
+  if (r == NULL)
+    return 0;
   pthread_mutex_lock(&r->pending_lock);
   held = r->held;
   pthread_mutex_unlock(&r->pending_lock);
@@ -412,7 +414,9 @@ void zb_reader_unlink(zb_reader *r) {
   unlink(r->names.lock);
 }
 
-const char *zb_reader_name(const zb_reader *r) { return r->name; }
+const char *zb_reader_name(const zb_reader *r) {
+  return r != NULL ? r->name : NULL;
+}
 
 int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
   if (r == NULL || data == NULL || size == NULL)
@@ -510,6 +514,8 @@ int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
 }
 
 void zb_reader_wake(zb_reader *r) {
+  if (r == NULL)
+    return;
   atomic_fetch_add(&r->wakes_requested, 1);
   zb__sem_post(r->sem_w);
 }

@@ -573,6 +573,8 @@ void zb_writer_destroy(zb_writer *w) {
 }
 
 zb_writer *zb_writer_ref(zb_writer *w) {
+  if (w == NULL)
+    return NULL;
   pthread_mutex_lock(&w->lock);
   w->refs++;
   pthread_mutex_unlock(&w->lock);
@@ -586,10 +588,12 @@ void zb_writer_unref(zb_writer *w) {
   unref_unlock(w);
 }
 
-const char *zb_writer_name(const zb_writer *w) { return w->name; }
+const char *zb_writer_name(const zb_writer *w) {
+  return w != NULL ? w->name : NULL;
+}
 
 uint64_t zb_writer_max_frame_size(const zb_writer *w) {
-  return w->seg.payload_size - ZB_FRAME_HEADER_SIZE;
+  return w != NULL ? w->seg.payload_size - ZB_FRAME_HEADER_SIZE : 0;
 }
 
 int zb_writer_health(zb_writer *w, zb_health *health) {
@@ -609,7 +613,10 @@ int zb_writer_health(zb_writer *w, zb_health *health) {
 }
 
 void zb_writer_wake(zb_writer *w) {
-  int n = atomic_load(&w->waiters);
+  int n;
+  if (w == NULL)
+    return;
+  n = atomic_load(&w->waiters);
   atomic_fetch_add(&w->wake_seq, 1);
   do
     zb__sem_post(w->sem_r);

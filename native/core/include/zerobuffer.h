@@ -194,14 +194,19 @@ const char *zb_reader_name(const zb_reader *reader);
  * (and *data NULL) while no writer has written metadata yet, and for empty
  * metadata (a length of 0: a peer writer's set_metadata(x, 0)). zerosink writes the JSON
  * object zb_writer_set_metadata describes, with "caps" (and "zerobuffer",
- * "camera_id", ... of its own). */
+ * "camera_id", ... of its own). A writer's note that its metadata did not
+ * fit (docs/PROTOCOL.md §9.5) is what the block holds then, and this gives
+ * it, {"zerobuffer":{"metadata_needed":N}}, for the rest of the ring's
+ * life: metadata is written once per ring, so a later writer's metadata
+ * is refused against it (ZB_EMETADATA) and never replaces it. */
 int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
                        uint64_t *size);
 
 /* Whether the metadata block holds the note of a writer whose metadata did
  * not fit (docs/PROTOCOL.md §9.5) instead of metadata: ZB_EMSGSIZE, with
  * zb_reader_next's message, once no writer is attached; 1 while a writer
- * still is (the note comes before its detach: not yet a writer's word);
+ * is: the one that wrote it, before its detach (not yet a writer's word),
+ * or a later one, whose frames zb_reader_next takes (the note stays);
  * 0 when the block holds no note (metadata, or nothing yet). Changes nothing
  * in the reader: may be called from any thread, while another waits. */
 int zb_reader_metadata_note(zb_reader *reader);
@@ -212,7 +217,11 @@ int zb_reader_metadata_note(zb_reader *reader);
  * ZB_EOF (the writer detached cleanly and every frame was read; a later call
  * waits for a new writer), ZB_EWRITERDEAD (reported once per dead writer),
  * ZB_EMSGSIZE (a writer's metadata did not fit the metadata block: its note
- * names the size needed, docs/PROTOCOL.md §9.5; every call after it too),
+ * names the size needed, docs/PROTOCOL.md §9.5; every call after it that
+ * finds no frame ready and no writer attached, instead of ZB_EOF or a
+ * wait: while a later writer is attached its frames are taken as usual,
+ * ZB_EAGAIN / ZB_ETIMEDOUT when none is ready, and once it has detached
+ * and they were read, ZB_EMSGSIZE again, as the note stays),
  * ZB_ESEQUENCE or ZB_EPROTO (also, taking nothing, while a post of room
  * given back could not be made: sem-r's file written over; the post is
  * made once it is right). Several frames may be held at once. One thread
@@ -228,13 +237,18 @@ int zb_reader_take_ready(zb_reader *reader, zb_frame *frame);
 
 /* Gives a frame's bytes back to the writer and ends the lease (clears
  * *frame). Any order, from any thread; bytes still return to the writer in
- * ring order. ZB_EINVAL when the frame is not held (released already). */
+ * ring order. ZB_EINVAL when the frame is not held (released already), as
+ * long as its reader lives: releasing a stale copy of a zb_frame after its
+ * reader was freed (zb_reader_destroy, then the last lease released) reads
+ * freed memory (undefined behaviour). Release each frame once, through one
+ * copy. */
 int zb_frame_release(zb_frame *frame);
 
 /* zb_frame_release for `count` frames of one reader at once: the writer
  * gets their bytes back together, with one post of sem-r (one wake-up)
  * instead of one per frame. Releases every frame it can; ZB_EINVAL when one
- * was not held or belongs to another reader. */
+ * was not held or belongs to another reader (with zb_frame_release's
+ * limit: not for a stale copy once its reader was freed). */
 int zb_frames_release(zb_frame *frames, size_t count);
 
 /* Frames handed out and not released yet (0 for NULL). */
@@ -322,6 +336,11 @@ int zb_writer_connect(zb_writer **out, const char *name);
  * drained the ring). Frames committed before the first reservation still
  * open were published; reservations still open are abandoned: their commit
  * fails with ZB_ESTATE, and their memory stays mapped until they are ended.
+ * Their bytes, and those of this writer's holds, are no longer kept for
+ * them: the next writer to connect may place its frames there at once, so
+ * stop writing into abandoned reservations before the destroy (bytes
+ * written there after it may end up in the next writer's frames) and read
+ * no held bytes after it (they may be the next writer's by then).
  * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
@@ -348,9 +367,11 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
 
 /* Writes the metadata once, before this writer's first frame (readers read
  * it once, before the first frame they take): ZB_ESTATE once this writer
- * has published a frame, or was destroyed (zb_writer_ref). If the ring already holds metadata (a writer
- * reconnecting), succeeds when it is byte-identical, else ZB_EMETADATA
- * (also over empty metadata: a length of 0 that an earlier writer wrote).
+ * has published a frame, or was destroyed (zb_writer_ref). If the ring
+ * already holds metadata (a writer reconnecting), succeeds when it is
+ * byte-identical, else ZB_EMETADATA (also over empty metadata: a length of
+ * 0 that an earlier writer wrote, and over an earlier writer's note that
+ * its metadata did not fit, docs/PROTOCOL.md §9.5).
  * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this
  * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
  * a note of the block size needed there for the reader (docs/PROTOCOL.md
@@ -367,6 +388,13 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 /* Reserves room for a frame of size bytes after the reservations already
  * in flight. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when
  * full). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
+ * also, in one corner of the protocol, for a frame up to
+ * zb_writer_max_frame_size: when the previous frame left 1..15 bytes before
+ * the ring's end (a small tail, too short for a wrap marker,
+ * docs/PROTOCOL.md §6) and those bytes + 16 + size exceed the ring, the
+ * frame fits neither there nor at 0; it fails so, whatever the reader
+ * gives back, until a smaller frame moves the writer on (frames with
+ * 16 + size within half the ring never meet it). And it fails
  * with ZB_EREADERGONE when the reader closed or died: once a call of this
  * writer found that, every later reserve, write and commit fails so too
  * (connect anew for the next reader). Any thread. */
@@ -397,7 +425,8 @@ void zb_reservation_cancel(zb_reservation *res);
  * held frame, as well as at the reader's free bytes, so holds kept too long
  * stop the writer (zb_writer_reserve waits for a release, then times out
  * saying so). A hold keeps the writer's mapping alive, also after
- * zb_writer_destroy. */
+ * zb_writer_destroy, but not its bytes: once the writer is destroyed, the
+ * next writer may write over them. */
 typedef struct zb_hold {
   const uint8_t *data; /* the published frame's payload; NULL until then */
   uint64_t size;       /* payload bytes committed */

@@ -99,7 +99,9 @@ export class Frame implements Disposable {
    * until their callback, then `release()`, or get `frame.copy()`.
    * In frames() a frame is released when the loop moves on.
    * With ZEROBUFFER_DEBUG=1 released bytes are overwritten (0xDB), so such
-   * a mistake shows as garbage instead of as a plausible other frame.
+   * a mistake shows as garbage instead of as a plausible other frame (not
+   * in a duplex request ring that takes answers in place: the client reads
+   * its answer from those bytes).
    */
   get data(): Uint8Array {
     // an empty array, not the view whose buffer the release detached (slice() and friends throw on

@@ -237,7 +237,7 @@ export interface NativeAddon {
   forceCopy: boolean;
   /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (external ArrayBuffers, under V8's sandbox). */
   ringViews: 'v8' | 'napi';
-  /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte. */
+  /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte (not those of a ring whose metadata declares in-place answers). */
   debug: boolean;
   poisonByte: number;
   frameHeaderSize: number;

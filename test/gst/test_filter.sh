@@ -295,13 +295,14 @@ caps_sizes() { # log: "WxH:bytes" per buffer identity saw, under the caps before
        /identity0: last-message = event .*type: caps/ { w = num("width[^0-9]*[0-9]+"); h = num("height[^0-9]*[0-9]+") }
        /identity0: last-message = chain/ { print w "x" h ":" num("[0-9]+ bytes") }' "$1"
 }
-two_sizes() { # log element [properties]: 320x240 then 160x120 through the element
-  local log=$1
-  shift
+sizes_through() { # log WxH WxH element [properties]: N RGB buffers of each size in turn through the element
+  local log=$1 first=$2 second=$3
+  shift 3
   fg_launch "$log" -- -v concat name=c ! "$@" ! identity silent=false ! checksumsink \
-    videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! c. \
-    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=160,height=120,framerate=30/1" ! c.
+    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=${first%x*},height=${first#*x},framerate=30/1" ! c. \
+    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=${second%x*},height=${second#*x},framerate=30/1" ! c.
 }
+two_sizes() { sizes_through "$1" 320x240 160x120 "${@:2}"; }
 two_sizes "$tmp/recaps-ref.log" queue || fail "recaps: reference failed: $(tail -3 "$tmp/recaps-ref.log")"
 bg_server "$tmp/recaps.log" "${ZB_PREFIX}recaps" --mode echo
 two_sizes "$tmp/got.log" zerofilter channel="${ZB_PREFIX}recaps"
@@ -323,13 +324,7 @@ echo "recaps: $N buffers as 320x240, then $N as 160x120, each under its request'
 # not reserve the first 1080p answer, and zerofilter failed with "The
 # duplex server stopped answering", EOF). With that payload-size every
 # buffer is echoed exactly under its request's caps.
-grow_sizes() { # log element [properties]: 160x120 then 1920x1080 through the element
-  local log=$1
-  shift
-  fg_launch "$log" -- -v concat name=c ! "$@" ! identity silent=false ! checksumsink \
-    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=160,height=120,framerate=30/1" ! c. \
-    videotestsrc num-buffers=$N pattern=ball ! "video/x-raw,format=RGB,width=1920,height=1080,framerate=30/1" ! c.
-}
+grow_sizes() { sizes_through "$1" 160x120 1920x1080 "${@:2}"; }
 grow_sizes "$tmp/grow-ref.log" queue || fail "grow: reference failed: $(tail -3 "$tmp/grow-ref.log")"
 small=$(for i in $(seq $N); do echo 160x120:57600; done)
 want=$(echo "$small"; for i in $(seq $N); do echo 1920x1080:6220800; done)

@@ -2,7 +2,8 @@
 // (libvips with libjpeg-turbo/mozjpeg and libpng, prebuilt from the npm
 // registry), loaded on first use. Raw frames go through toRGB, so
 // decodeImage() gives RGB for any frame. Bad bytes are an ImageDecodeError
-// naming the frame, never a zero image. encodePng keeps GRAY16 16-bit.
+// naming the frame, never a zero image. encodePng keeps GRAY16 16-bit, and
+// 16-bit PNG frames as they came.
 import { toRGB } from './convert.js';
 import { ImageDecodeError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -48,8 +49,9 @@ function describe(img: Image): string {
 
 /**
  * Packed 8-bit RGB (height × width × 3) of any frame: encoded frames are
- * decoded (a copy of their bytes, so releasing the frame meanwhile is safe),
- * raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
+ * decoded (a copy of their bytes, so releasing the frame meanwhile is safe;
+ * a 16-bit PNG's samples keep their high byte, libvips's cut, where toRGB
+ * rounds GRAY16), raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
  * for corrupt or truncated data and for a picture whose size is not the one
  * its caps give.
  */
@@ -104,13 +106,37 @@ function gray16Samples(img: Image): Uint16Array {
   return samples;
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const PNG_COLORS: Record<number, PngColor> = { 0: 'gray', 2: 'RGB', 3: 'palette', 4: 'gray+alpha', 6: 'RGBA' };
+
+export type PngColor = 'gray' | 'RGB' | 'palette' | 'gray+alpha' | 'RGBA';
+
+/**
+ * The bit depth and color type a PNG file's header (IHDR) says, or
+ * undefined when the bytes do not start as a PNG file does.
+ */
+export function pngHeader(bytes: Uint8Array): { bitDepth: number; color: PngColor } | undefined {
+  if (bytes.byteLength < 26 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+  const color = PNG_COLORS[bytes[25]!];
+  return color === undefined ? undefined : { bitDepth: bytes[24]!, color };
+}
+
 /**
  * PNG file bytes of a frame's picture (any format decodeImage takes):
  * 8-bit RGB, except GRAY16_LE and GRAY16_BE, which give a 16-bit gray PNG
- * holding the samples exactly as stored (no range stretch, nothing rounded).
+ * holding the samples exactly as stored (no range stretch, nothing rounded),
+ * and PNG frames of 16-bit samples, which are their own bytes (decoded
+ * first, so a corrupt one or one of another size than its caps say is an
+ * ImageDecodeError as with decodeImage): every sample, and alpha, as sent.
  */
 export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
   const img = sourceImage(source, 'encodePng');
+  if (img.encoded && img.format === 'PNG' && pngHeader(img.data)?.bitDepth === 16) {
+    const png = Buffer.from(img.data); // a copy, made before the first await: the frame may be released meanwhile
+    const { width, height } = await decodeImage({ ...img, data: png });
+    return { png, width, height };
+  }
   if (img.format === 'GRAY16_LE' || img.format === 'GRAY16_BE') {
     const samples = gray16Samples(img); // a copy, made before the first await: the frame may be released meanwhile
     const sharp = await loadSharp();

@@ -10,13 +10,19 @@ import type { PlaneInfo, RawFormat, VideoInfo } from './video-info.js';
 export interface Image {
   width: number;
   height: number;
-  /** Interleaved channels of plane 0 (RGB 3, RGBA 4, GRAY 1, YUY2 2). */
+  /**
+   * Interleaved channels of plane 0 (RGB 3, RGBA 4, GRAY 1, YUY2 2); for
+   * encoded frames 3, what decodeImage gives (the caps do not say the file's).
+   */
   channels: number;
   /** Raw format name, or 'JPEG' / 'PNG' for encoded frames. */
   format: RawFormat | 'JPEG' | 'PNG';
   /** Bytes per row of plane 0; 0 for encoded frames. */
   stride: number;
-  /** Bits per channel sample (8 or 16). */
+  /**
+   * Bits per channel sample (8 or 16); for encoded frames 8, what
+   * decodeImage gives, also of a 16-bit PNG (the caps do not say the file's depth).
+   */
   bitsPerSample: number;
   planes: PlaneInfo[];
   /** The bytes (the frame's view: valid until the frame is released). */

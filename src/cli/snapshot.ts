@@ -1,6 +1,6 @@
 // A frame → a PNG file: any raw format through toRGB (GRAY16 kept 16-bit
-// gray), JPEG and PNG frames decoded, encoded by sharp (decode.ts
-// encodePng). Caps that can be neither are
+// gray), JPEG and PNG frames decoded (16-bit PNG frames written as they
+// came), encoded by sharp (decode.ts encodePng). Caps that can be neither are
 // refused as early as they are known: from the caps filter the pipeline
 // ends with before anything starts, else from the ring's caps at the first
 // frame. A file that cannot be written, or a missing sharp, is refused

@@ -147,6 +147,52 @@ test.each(['GRAY16_LE', 'GRAY16_BE'] as const)('--snapshot of %s frames is a 16-
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 0, samples: GRAY16 });
 });
 
+// 16-bit PNG frames: pngenc makes them of GRAY16_BE only; RGB and RGBA ones come as files (pngparse).
+const RGB16 = GRAY16.flatMap((v, i) => [v, 0xffff - v, (v * 7 + i * 4099) & 0xffff]);
+const RGBA16 = GRAY16.flatMap((v, i) => [0xffff - v, v, (v * 13 + i * 257) & 0xffff, (i * 4369 + 1) & 0xffff]);
+
+/** A 5x3 16-bit PNG file of these samples (channels per pixel: 3 or 4). */
+async function png16(samples: number[], channels: 3 | 4): Promise<Buffer> {
+  return sharp(Uint16Array.from(samples), { raw: { width: 5, height: 3, channels } }).toColourspace('rgb16').png().toBuffer();
+}
+
+test.each([
+  ['gray, from pngenc', 'GRAY16_BE', 0, GRAY16],
+  ['RGB, from a file', 'rgb16.png', 2, RGB16],
+  ['RGBA, from a file', 'rgba16.png', 6, RGBA16],
+] as const)('--snapshot of 16-bit PNG frames (%s) keeps every 16-bit sample', async (_, input, colourType, samples) => {
+  let source: string;
+  if (input === 'GRAY16_BE') {
+    const raw = Buffer.alloc(2 * 36, 0xee); // two frames of 5x3, rows of 10 bytes padded to 12; the first is the snapshot
+    [GRAY16, [...GRAY16].reverse()].forEach((values, f) => values.forEach((v, i) => raw.writeUInt16BE(v, f * 36 + Math.floor(i / 5) * 12 + (i % 5) * 2)));
+    const file = path.join(tmp, 'png16-gray.raw');
+    fs.writeFileSync(file, raw);
+    source = `filesrc location=${file} blocksize=36 ! video/x-raw,format=GRAY16_BE,width=5,height=3,framerate=30/1 ! pngenc`;
+  } else {
+    const file = path.join(tmp, input);
+    fs.writeFileSync(file, await png16([...samples], colourType === 2 ? 3 : 4));
+    source = `filesrc location=${file} ! pngparse`;
+  }
+  const png = path.join(tmp, `snap-${input}.png`);
+  const child = run(process.execPath, [bin, 'run', source, '--name', ringName('snappng16'), '--snapshot', png, '--json', '--fast']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ snapshot: { width: 5, height: 3 } });
+  // before: an 8-bit RGB PNG (depth 8, colour type 2), each sample cut to its high byte, alpha dropped
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType, samples });
+});
+
+test('--snapshot skips a corrupt 16-bit PNG frame as it does a corrupt JPEG, and writes the next', async () => {
+  const good = await png16(RGB16, 3);
+  fs.writeFileSync(path.join(tmp, 'png16-0.png'), good.subarray(0, good.length - 20)); // cut short: IDAT and IEND lost
+  fs.writeFileSync(path.join(tmp, 'png16-1.png'), good);
+  const png = path.join(tmp, 'snap-png16-skip.png');
+  const child = run(process.execPath, [bin, 'run', `multifilesrc location=${path.join(tmp, 'png16-%d.png')} stop-index=1 caps=image/png,width=5,height=3,framerate=30/1`,
+    '--name', ringName('snappng16bad'), '--snapshot', png, '--json', '--fast']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stderr).toMatch(/--snapshot: frame 1 \(image\/png, \d+ bytes\): cannot decode: .*: skipped, trying the next/);
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 2, samples: RGB16 });
+});
+
 test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG', async () => {
   const values = [0, 1, 2, 127, 128, 200, 254, 255, 3, 4, 5, 6, 7, 8, 9];
   const raw = Buffer.alloc(8 * 3, 0xee); // rows of 5 bytes padded to 8

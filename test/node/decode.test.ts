@@ -2,7 +2,8 @@
 // sharp and compared with GStreamer's own decoders on the same bytes; JPEG
 // frames through a real ring; corrupt, truncated and mis-sized pictures are
 // ImageDecodeErrors naming the frame; raw frames come back as toRGB gives them;
-// encodePng writes GRAY16 as 16-bit gray, every sample as stored.
+// encodePng writes GRAY16 as 16-bit gray, every sample as stored, and a
+// 16-bit PNG frame as it came.
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -111,6 +112,32 @@ test('encodePng of GRAY16 (LE and BE, padded rows; a frame or its image) is a 16
   await expect(encodePng(short)).rejects.toThrow(expect.objectContaining({
     name: 'TypeError', code: 'EINVAL', message: 'encodePng: plane 0 (offset 0, stride 12, 2 rows) does not fit in the 20 source bytes',
   }));
+});
+
+test('a 16-bit PNG frame (pngenc of GRAY16_BE): image() and decodeImage give 8 bits, encodePng its own bytes with every 16-bit sample', async () => {
+  const values = [0, 1, 255, 256, 0x12ff, 0x1380, 0xfffe, 0xffff, 0x8000, 0x7fff]; // 5x2: rows of 10 bytes padded to 12
+  const raw = Buffer.alloc(24, 0xee);
+  values.forEach((v, i) => raw.writeUInt16BE(v, Math.floor(i / 5) * 12 + (i % 5) * 2));
+  fs.writeFileSync(path.join(dir, 'gray16.raw'), raw);
+  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${path.join(dir, 'gray16.raw')}`, '!', 'video/x-raw,format=GRAY16_BE,width=5,height=2,framerate=30/1',
+    '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, 'gray16.png')}`], { timeout: 30000 });
+  const bytes = new Uint8Array(fs.readFileSync(path.join(dir, 'gray16.png')));
+  expect(readPng(Buffer.from(bytes))).toMatchObject({ bitDepth: 16, colourType: 0, samples: values });
+  const frame = frameOf('image/png, width=(int)5, height=(int)2', bytes, 7);
+  // the caps carry no bit depth: image() describes what decodeImage gives
+  expect(frame.image()).toMatchObject({ format: 'PNG', encoded: true, channels: 3, bitsPerSample: 8 });
+  const rgb = await decodeImage(frame);
+  expect(rgb).toMatchObject({ format: 'RGB', width: 5, height: 2, channels: 3, bitsPerSample: 8 });
+  expect(Array.from(rgb.data)).toEqual(values.flatMap((v) => [v >> 8, v >> 8, v >> 8])); // libvips keeps the high byte
+  const { png, width, height } = await encodePng(frame);
+  expect([width, height]).toEqual([5, 2]);
+  // before: an 8-bit RGB PNG of those high bytes
+  expect(png.equals(bytes)).toBe(true);
+  // checked as decodeImage checks: cut short, or of another size than the caps say
+  await expect(encodePng(frameOf('image/png, width=(int)5, height=(int)2', bytes.slice(0, bytes.length - 20), 8)))
+    .rejects.toMatchObject({ code: 'EDECODE', message: expect.stringMatching(/^frame 8 \(image\/png, \d+ bytes\): cannot decode: /) });
+  await expect(encodePng(frameOf('image/png, width=(int)6, height=(int)2', bytes, 9)))
+    .rejects.toThrow(`frame 9 (image/png, ${bytes.length} bytes): decodes to 5x2, but its caps say 6x2`);
 });
 
 test('JPEG frames from a real pipeline (jpegenc ! zerosink) decode while the frame is held', async () => {

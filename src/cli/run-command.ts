@@ -13,7 +13,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
-import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot } from './snapshot.js';
+import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
 /** The source words: one argument is a whole description, several are words already. */
@@ -92,7 +92,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   });
   const timer = args.durationMs === undefined ? undefined : setTimeout(() => stop.abort(), args.durationMs);
   const hash = args.hash ? createHash('sha256') : undefined;
-  let snapshot: { file: string; width: number; height: number } | undefined;
+  let snapshot: ({ file: string } & SnapshotWritten) | undefined;
   let snapshotError: unknown;
   let snapshotRefused: string | undefined;
   let badFrames = 0; // skipped by --snapshot
@@ -150,7 +150,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   if (json) say(io.stdout, statsJson('summary', final, extra));
   else {
     live!.end(statsLine(final));
-    if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height})`);
+    if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height}, ${snapshot.bitDepth}-bit ${snapshot.color})`);
     if (extra['sha256'] !== undefined) say(io.stderr, `zerobuffer: sha256 ${String(extra['sha256'])}`);
   }
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);

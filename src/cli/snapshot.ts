@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
-import { decoderProblem, encodePng } from '../decode.js';
+import { decoderProblem, encodePng, pngHeader, type PngColor } from '../decode.js';
 import type { Frame } from '../frame.js';
 import { toRgbTail, undescribedName } from '../video-info.js';
 
@@ -74,13 +74,22 @@ async function directoryProblem(dir: string): Promise<string | undefined> {
 /** The snapshot was encoded but the file could not be written: the user's path, not a bug. */
 export class SnapshotFileError extends Error {}
 
-/** Encodes the frame (before it is released) and writes it; resolves with its size. */
-export async function writeSnapshot(frame: Frame, file: string): Promise<{ width: number; height: number }> {
+/** What writeSnapshot wrote: the picture's size, and the PNG's bit depth and color type (from its header). */
+export interface SnapshotWritten {
+  width: number;
+  height: number;
+  bitDepth: number;
+  color: PngColor;
+}
+
+/** Encodes the frame (before it is released) and writes it. */
+export async function writeSnapshot(frame: Frame, file: string): Promise<SnapshotWritten> {
   const { png, width, height } = await encodePng(frame);
+  const header = pngHeader(png)!; // sharp's output, or a frame's own bytes that encodePng took for a PNG by this header
   try {
     await fs.writeFile(file, png);
   } catch (e) {
     throw new SnapshotFileError(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return { width, height };
+  return { width, height, ...header };
 }

@@ -40,7 +40,7 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   expect(await child.exit()).toBe(EXIT.ok);
   const lines = jsonLines(child.stdout);
   const summary = lines.find((l) => l['type'] === 'summary')!;
-  expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, sha256: want, name, snapshot: { width: 64, height: 48 } });
+  expect(summary).toMatchObject({ frames: 40, bytes: 40 * 64 * 48 * 3, sha256: want, name, snapshot: { file: png, width: 64, height: 48, bitDepth: 8, color: 'RGB' } });
   expect(String(summary['caps'])).toContain('width=(int)64');
   // every state of gst-launch, in order, the first with its pid (startStream resolves after 'starting')
   const states = lines.filter((l) => l['type'] === 'pipeline');
@@ -142,7 +142,8 @@ test.each(['GRAY16_LE', 'GRAY16_BE'] as const)('--snapshot of %s frames is a 16-
   const child = run(process.execPath, [bin, 'run', `filesrc location=${file} blocksize=36 ! video/x-raw,format=${format},width=5,height=3,framerate=30/1`,
     '--name', ringName('snap16'), '--snapshot', png, '--json', '--fast']);
   expect(await child.exit()).toBe(EXIT.ok);
-  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 2, snapshot: { width: 5, height: 3 } });
+  // before: the snapshot field had no bitDepth nor color
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 2, snapshot: { width: 5, height: 3, bitDepth: 16, color: 'gray' } });
   // before: an 8-bit RGB PNG (depth 8, colour type 2), each sample rounded to its high byte
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 0, samples: GRAY16 });
 });
@@ -157,10 +158,10 @@ async function png16(samples: number[], channels: 3 | 4): Promise<Buffer> {
 }
 
 test.each([
-  ['gray, from pngenc', 'GRAY16_BE', 0, GRAY16],
-  ['RGB, from a file', 'rgb16.png', 2, RGB16],
-  ['RGBA, from a file', 'rgba16.png', 6, RGBA16],
-] as const)('--snapshot of 16-bit PNG frames (%s) keeps every 16-bit sample', async (_, input, colourType, samples) => {
+  ['gray, from pngenc', 'GRAY16_BE', 0, 'gray', GRAY16],
+  ['RGB, from a file', 'rgb16.png', 2, 'RGB', RGB16],
+  ['RGBA, from a file', 'rgba16.png', 6, 'RGBA', RGBA16],
+] as const)('--snapshot of 16-bit PNG frames (%s) keeps every 16-bit sample', async (_, input, colourType, color, samples) => {
   let source: string;
   if (input === 'GRAY16_BE') {
     const raw = Buffer.alloc(2 * 36, 0xee); // two frames of 5x3, rows of 10 bytes padded to 12; the first is the snapshot
@@ -176,7 +177,7 @@ test.each([
   const png = path.join(tmp, `snap-${input}.png`);
   const child = run(process.execPath, [bin, 'run', source, '--name', ringName('snappng16'), '--snapshot', png, '--json', '--fast']);
   expect(await child.exit()).toBe(EXIT.ok);
-  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ snapshot: { width: 5, height: 3 } });
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ snapshot: { width: 5, height: 3, bitDepth: 16, color } });
   // before: an 8-bit RGB PNG (depth 8, colour type 2), each sample cut to its high byte, alpha dropped
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType, samples });
 });
@@ -193,7 +194,7 @@ test('--snapshot skips a corrupt 16-bit PNG frame as it does a corrupt JPEG, and
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 2, samples: RGB16 });
 });
 
-test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG', async () => {
+test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG; without --json the summary line says so', async () => {
   const values = [0, 1, 2, 127, 128, 200, 254, 255, 3, 4, 5, 6, 7, 8, 9];
   const raw = Buffer.alloc(8 * 3, 0xee); // rows of 5 bytes padded to 8
   values.forEach((v, i) => raw.writeUInt8(v, Math.floor(i / 5) * 8 + (i % 5)));
@@ -201,8 +202,12 @@ test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG', async 
   fs.writeFileSync(file, raw);
   const png = path.join(tmp, 'gray8.png');
   const child = run(process.execPath, [bin, 'run', `filesrc location=${file} blocksize=24 ! video/x-raw,format=GRAY8,width=5,height=3,framerate=30/1`,
-    '--name', ringName('snap8'), '--snapshot', png, '--json', '--fast']);
+    '--name', ringName('snap8'), '--snapshot', png, '--no-json', '--fast']);
   expect(await child.exit()).toBe(EXIT.ok);
+  // before: "(5x3)"
+  expect(child.stderr).toContain(`zerobuffer: wrote ${png} (5x3, 8-bit RGB)`);
+  const help = spawnSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8', timeout: 20000 });
+  expect(help.stdout.replace(/\s+/g, ' ')).toContain('"snapshot": {"file", "width", "height", "bitDepth" (8 or 16), "color" (gray, RGB, gray+alpha or RGBA)}');
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 8, colourType: 2, samples: values.flatMap((v) => [v, v, v]) });
 });
 

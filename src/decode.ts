@@ -51,7 +51,8 @@ function describe(img: Image): string {
  * Packed 8-bit RGB (height × width × 3) of any frame: encoded frames are
  * decoded (a copy of their bytes, so releasing the frame meanwhile is safe;
  * a 16-bit PNG's samples keep their high byte, libvips's cut, where toRGB
- * rounds GRAY16), raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
+ * rounds GRAY16; a JPEG's EXIF orientation is not applied, as jpegdec does
+ * not), raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
  * for corrupt or truncated data and for a picture whose size is not the one
  * its caps give.
  */

@@ -1,7 +1,8 @@
 // decodeImage: JPEG and PNG frames made by GStreamer's encoders, decoded by
 // sharp and compared with GStreamer's own decoders on the same bytes; JPEG
 // frames through a real ring; corrupt, truncated and mis-sized pictures are
-// ImageDecodeErrors naming the frame; raw frames come back as toRGB gives them;
+// ImageDecodeErrors naming the frame; an EXIF orientation is not applied, CMYK
+// becomes sRGB; raw frames come back as toRGB gives them;
 // encodePng writes GRAY16 as 16-bit gray, every sample as stored, and a
 // 16-bit PNG frame as it came.
 import { jest } from '@jest/globals';
@@ -138,6 +139,44 @@ test('a 16-bit PNG frame (pngenc of GRAY16_BE): image() and decodeImage give 8 b
     .rejects.toMatchObject({ code: 'EDECODE', message: expect.stringMatching(/^frame 8 \(image\/png, \d+ bytes\): cannot decode: /) });
   await expect(encodePng(frameOf('image/png, width=(int)6, height=(int)2', bytes, 9)))
     .rejects.toThrow(`frame 9 (image/png, ${bytes.length} bytes): decodes to 5x2, but its caps say 6x2`);
+});
+
+/** Largest |a − b| over all samples. */
+function maxDiff(a: Uint8Array, b: Uint8Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+test('a JPEG decodes as stored: its EXIF orientation is not applied, as jpegdec does not, so the size is the caps\' one', async () => {
+  // 4x2, left half red, right half blue, tagged "turn 90° clockwise to show" (orientation 6)
+  const stored = Buffer.alloc(4 * 2 * 3);
+  for (let i = 0; i < 8; i++) stored[i * 3 + (i % 4 < 2 ? 0 : 2)] = 255;
+  const jpeg = await sharp(stored, { raw: { width: 4, height: 2, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+  expect((await sharp(jpeg).metadata()).orientation).toBe(6);
+  const file = path.join(dir, 'orientation-6.jpg');
+  fs.writeFileSync(file, jpeg);
+  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'jpegdec', '!', 'videoconvert', '!', 'video/x-raw,format=RGB', '!',
+    'filesink', `location=${file}.rgb`], { timeout: 30000 });
+  const jpegdec = fs.readFileSync(`${file}.rgb`); // rows of 12 bytes: no padding
+  const img = await decodeImage(frameOf('image/jpeg, width=(int)4, height=(int)2', new Uint8Array(jpeg)));
+  expect([img.width, img.height]).toEqual([4, 2]);
+  expect(maxDiff(img.data, stored)).toBeLessThanOrEqual(8);
+  expect(maxDiff(img.data, jpegdec)).toBeLessThanOrEqual(12);
+});
+
+test('a CMYK JPEG (GStreamer 1.22\'s jpegdec refuses those) decodes to sRGB near the picture it was made of', async () => {
+  // colors inside a print profile's gamut (saturated ones are clipped on the way to CMYK)
+  const colors = [[180, 90, 100], [100, 150, 110], [110, 120, 170], [128, 128, 128], [200, 190, 120], [150, 110, 90], [210, 210, 210], [70, 70, 70]];
+  const rgb = Buffer.from(colors.flatMap((c) => Array.from({ length: 8 }, () => c)).flat()); // 8x8, a row of each color
+  const cmyk = await sharp(rgb, { raw: { width: 8, height: 8, channels: 3 } }).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
+  expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+  const img = await decodeImage(frameOf('image/jpeg, width=(int)8, height=(int)8', new Uint8Array(cmyk)));
+  expect(img).toMatchObject({ format: 'RGB', width: 8, height: 8, channels: 3 });
+  // through a CMYK profile and back (grays come back ~10 darker): near, not exact; an inverted (Adobe) CMYK
+  // read wrongly, or the channels misplaced, would be off by far more
+  expect(compare(img.data, rgb).mean).toBeLessThan(12);
+  expect(maxDiff(img.data, rgb)).toBeLessThan(32);
 });
 
 test('JPEG frames from a real pipeline (jpegenc ! zerosink) decode while the frame is held', async () => {

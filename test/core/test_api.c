@@ -2,6 +2,7 @@
  * frames, end of stream, and every bad input with its error code. */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -2692,6 +2693,63 @@ static void test_reader_timeouts(void) {
   fixture_close(&fx);
 }
 
+/* A timeout below ZB_WAIT_FOREVER (-1) is a mistake, refused at once with
+ * ZB_EINVAL naming it and the ring. Before, every negative value waited
+ * for ever: here a wake queued before each call ended that wait
+ * (ZB_ECANCELED) instead of a hang. A refused call uses no wake-up. */
+static void test_negative_timeouts(void) {
+  static const int bad[] = {-2, -5, INT_MIN};
+  ring_fixture fx;
+  zb_frame f;
+  zb_reservation res;
+  uint8_t buf[240] = {0};
+  int again_ms = 0;
+  size_t i;
+  uint64_t seq;
+  if (fixture_open(&fx, "negtime", 1024) == 0) {
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      char needle[48];
+      snprintf(needle, sizeof needle, "timeout_ms %d is invalid", bad[i]);
+      zb_reader_wake(fx.r);
+      CHECK_RC(zb_reader_next(fx.r, &f, bad[i]), ZB_EINVAL);
+      CHECK_MSG(needle);
+      CHECK_MSG("zb_reader_next");
+      CHECK_MSG(fx.name);
+      CHECK_RC(zb_reader_poll(fx.r, &f, bad[i], zb_now_ns(), &again_ms),
+               ZB_EINVAL);
+      CHECK_MSG(needle);
+      CHECK_MSG("zb_reader_poll");
+      CHECK_RC(zb_reader_next(fx.r, &f, 10), ZB_ECANCELED); /* still queued */
+    }
+    /* the writer, on a full ring */
+    for (seq = 1; seq <= 4; seq++)
+      CHECK_RC(put(fx.w, 240, seq, 0), 0);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+      char needle[48];
+      snprintf(needle, sizeof needle, "timeout_ms %d is invalid", bad[i]);
+      zb_writer_wake(fx.w);
+      CHECK_RC(zb_writer_reserve(fx.w, 240, &res, bad[i]), ZB_EINVAL);
+      CHECK_MSG(needle);
+      CHECK_MSG("zb_writer_reserve");
+      CHECK_MSG(fx.name);
+      CHECK(res.writer == NULL);
+      zb_writer_wake(fx.w);
+      CHECK_RC(zb_writer_write(fx.w, buf, sizeof buf, bad[i]), ZB_EINVAL);
+      CHECK_MSG(needle);
+      CHECK_MSG("zb_writer_write");
+      CHECK_RC(zb_writer_reserve(fx.w, 240, &res, 10), ZB_ECANCELED);
+    }
+    CHECK_EQ_U64(zb_writer_open_reservations(fx.w), 0);
+    /* -1 and 0 are as before */
+    GET_RELEASE(fx.r, 240, 1);
+    CHECK_RC(put(fx.w, 240, 5, ZB_WAIT_FOREVER), 0);
+    for (seq = 2; seq <= 5; seq++)
+      GET_RELEASE(fx.r, 240, seq);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+  }
+  fixture_close(&fx);
+}
+
 /* End of stream, a dead writer, and a writer reconnecting. */
 static void test_end_of_stream(void) {
   ring_fixture fx;
@@ -3459,6 +3517,7 @@ int main(void) {
   RUN(test_corrupt_metadata);
   RUN(test_metadata_prefix_zero);
   RUN(test_reader_timeouts);
+  RUN(test_negative_timeouts);
   RUN(test_end_of_stream);
   RUN(test_writer_left_unseen);
   RUN(test_health);

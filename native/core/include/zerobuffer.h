@@ -14,7 +14,10 @@
  * (ZB_EINVAL), or the call does nothing and returns 0 or NULL, as each
  * says; destroy functions accept NULL.
  * Timeouts are relative milliseconds on CLOCK_MONOTONIC: 0 means "try, do
- * not wait", ZB_WAIT_FOREVER waits until data, peer death or zb_*_wake().
+ * not wait", ZB_WAIT_FOREVER (-1) waits until data, peer death or
+ * zb_*_wake(). Any other negative timeout is refused at once with ZB_EINVAL
+ * naming it (zb_reader_next, zb_reader_poll, zb_writer_reserve,
+ * zb_writer_write), rather than taken for "no limit".
  *
  * For C99 or later and C++11 or later: it compiles without a warning under
  * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and

@@ -103,6 +103,16 @@ uint64_t zb__deadline_ns(int timeout_ms) {
   return zb__now_ns() + (uint64_t)timeout_ms * 1000000u;
 }
 
+int zb__check_timeout(const char *call, const char *ring, int timeout_ms) {
+  if (timeout_ms >= ZB_WAIT_FOREVER)
+    return 0;
+  return zb__fail(ZB_EINVAL,
+                  "%s on ring \"%s\": timeout_ms %d is invalid: give 0 (do "
+                  "not wait), a number of milliseconds, or ZB_WAIT_FOREVER "
+                  "(-1) to wait without a limit",
+                  call, ring, timeout_ms);
+}
+
 /* -------------------------------------------------------------- processes */
 
 uint64_t zb__self_pid(void) { return (uint64_t)getpid(); }

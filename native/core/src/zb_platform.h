@@ -29,6 +29,10 @@ uint64_t zb__now_ns(void);
 /* Absolute CLOCK_MONOTONIC deadline for a relative timeout;
  * UINT64_MAX for ZB_WAIT_FOREVER. */
 uint64_t zb__deadline_ns(int timeout_ms);
+/* 0, or ZB_EINVAL naming the call, the ring and the value for a timeout
+ * below ZB_WAIT_FOREVER: only -1 waits without a limit, and a -5 passed
+ * by mistake must not wait for ever. */
+int zb__check_timeout(const char *call, const char *ring, int timeout_ms);
 
 /* A process as seen at one moment: pid plus its start time, so that a
  * recycled pid is not taken for the process we first saw. */

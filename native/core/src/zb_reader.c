@@ -982,6 +982,8 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
 
   if (r == NULL || frame == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_next: reader and frame are required");
+  if ((rc = zb__check_timeout("zb_reader_next", r->name, timeout_ms)) < 0)
+    return rc;
   deadline = zb__deadline_ns(timeout_ms);
 
   for (;;) {
@@ -1041,6 +1043,8 @@ int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
   if (r == NULL || frame == NULL || again_ms == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_poll: reader, frame and again_ms "
                     "are required");
+  if ((rc = zb__check_timeout("zb_reader_poll", r->name, timeout_ms)) < 0)
+    return rc;
   /* The post that woke the caller, as the sem wait of zb_reader_next takes
    * it, and any other: the word reads 0 again before the caller sleeps. */
   take_posts(r);

@@ -837,7 +837,8 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
                     "are required");
   memset(res, 0, sizeof *res);
-  if ((rc = check_frame_size(w, size)) < 0)
+  if ((rc = zb__check_timeout("zb_writer_reserve", w->name, timeout_ms)) < 0 ||
+      (rc = check_frame_size(w, size)) < 0)
     return rc;
   deadline = zb__deadline_ns(timeout_ms);
 
@@ -1176,6 +1177,9 @@ int zb_writer_write(zb_writer *w, const void *data, uint64_t size,
   int rc;
   if (data == NULL && size > 0)
     return zb__fail(ZB_EINVAL, "zb_writer_write: data is NULL");
+  if (w != NULL &&
+      (rc = zb__check_timeout("zb_writer_write", w->name, timeout_ms)) < 0)
+    return rc;
   rc = zb_writer_reserve(w, size, &res, timeout_ms);
   if (rc < 0)
     return rc;

@@ -2156,6 +2156,112 @@ static void test_writer_pid_taken(void) {
   fixture_close(&fx);
 }
 
+/* After a refused commit (EBUSY: writer_pid taken; EREADERGONE: the reader
+ * closed) nothing more is written into the ring. Reservations a, b, c: b
+ * wraps (its marker at the ring's end), a is refused, then b is
+ * cancelled: before, the cancel published b's wrap marker (write_pos 0,
+ * one more entry counted, the marker's bytes written) into the taker's
+ * stream or the closed ring. Then a reserve is refused at once too (it
+ * could publish a wrap marker of its own), and so is a cancel of c. */
+static void check_cancel_after_refusal(bool reader_gone) {
+  ring_fixture fx;
+  zb_reservation a, b, c, d;
+  zb_health h;
+  uint8_t marker[ZB_FRAME_HEADER_SIZE];
+  uint64_t write_pos, written, free_bytes;
+  int refusal = reader_gone ? ZB_EREADERGONE : ZB_EBUSY;
+  if (fixture_open(&fx, reader_gone ? "cancelgone" : "canceltaken", 1024) != 0) {
+    fixture_close(&fx);
+    return;
+  }
+  /* the writer at 512, every byte free */
+  CHECK_RC(put(fx.w, 240, 1, 0), 0);
+  CHECK_RC(put(fx.w, 240, 2, 0), 0);
+  GET_RELEASE(fx.r, 240, 1);
+  GET_RELEASE(fx.r, 240, 2);
+  CHECK_RC(zb_writer_reserve(fx.w, 240, &a, 0), 0); /* 512..768 */
+  CHECK_RC(zb_writer_reserve(fx.w, 300, &b, 0), 0); /* wrap at 768, then 0 */
+  CHECK_RC(zb_writer_reserve(fx.w, 100, &c, 0), 0);
+  if (a.data == NULL || b.data == NULL || c.data == NULL) {
+    fixture_close(&fx);
+    return;
+  }
+  b.data[0] = 0x5A; /* b is at 0 */
+  CHECK(fx.m.payload[ZB_FRAME_HEADER_SIZE] == 0x5A);
+  memset(fx.m.payload + 768, 0xA5, sizeof marker);
+  memcpy(marker, fx.m.payload + 768, sizeof marker);
+  if (reader_gone) {
+    zb_reader_destroy(fx.r);
+    fx.r = NULL;
+  } else {
+    atomic_store(&fx.m.oieb->writer_pid, 1);
+  }
+  CHECK_RC(zb_reservation_commit(&a, 240), refusal);
+  write_pos = atomic_load(&fx.m.oieb->payload_write_pos);
+  written = atomic_load(&fx.m.oieb->payload_written_count);
+  free_bytes = atomic_load(&fx.m.oieb->payload_free_bytes);
+  CHECK_EQ_U64(write_pos, 512);
+  zb_reservation_cancel(&b);
+  CHECK(b.writer == NULL);
+  CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), write_pos);
+  CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_written_count), written);
+  CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_free_bytes), free_bytes);
+  CHECK(memcmp(fx.m.payload + 768, marker, sizeof marker) == 0);
+  CHECK_RC(zb_writer_reserve(fx.w, 100, &d, 0), refusal);
+  CHECK(d.writer == NULL);
+  CHECK_MSG(fx.name);
+  zb_reservation_cancel(&c);
+  CHECK(c.writer == NULL);
+  CHECK_EQ_U64(zb_writer_open_reservations(fx.w), 0);
+  CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), write_pos);
+  CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_written_count), written);
+  CHECK(memcmp(fx.m.payload + 768, marker, sizeof marker) == 0);
+  if (!reader_gone) {
+    /* the taker's stream is untouched; back with our pid, we go on from
+     * where we published last */
+    CHECK_RC(zb_reader_health(fx.r, &h), 0);
+    CHECK_EQ_U64(h.frames_unread, 0);
+    atomic_store(&fx.m.oieb->writer_pid, (uint64_t)getpid());
+    CHECK_RC(put(fx.w, 240, 3, 0), 0);
+    GET_RELEASE(fx.r, 240, 3);
+  }
+  fixture_close(&fx);
+}
+
+static void test_cancel_after_refusal(void) {
+  check_cancel_after_refusal(false);
+  check_cancel_after_refusal(true);
+}
+
+/* While writer_pid is another's, this writer writes no metadata into the
+ * ring (before, it did, into a block the taker may be writing), and its
+ * destroy leaves no "metadata_needed" note there. */
+static void test_metadata_after_ring_taken(void) {
+  static const char meta[] = "{\"caps\":\"video/x-raw\"}";
+  static uint8_t big[100];
+  ring_fixture fx;
+  if (fixture_open(&fx, "metataken", 1024) == 0) {
+    atomic_store(&fx.m.oieb->writer_pid, 1);
+    CHECK_RC(zb_writer_set_metadata(fx.w, meta, sizeof meta - 1), ZB_EBUSY);
+    CHECK_MSG("another process took the ring");
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->metadata_written_bytes), 0);
+  }
+  fixture_close(&fx);
+  /* metadata too large for the 64-byte block, then the ring taken */
+  if (fixture_open(&fx, "notetaken", 1024) == 0) {
+    memset(big, ' ', sizeof big);
+    big[0] = '{';
+    big[sizeof big - 1] = '}';
+    CHECK_RC(zb_writer_set_metadata(fx.w, big, sizeof big), ZB_EMSGSIZE);
+    atomic_store(&fx.m.oieb->writer_pid, 1);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->metadata_written_bytes), 0);
+    CHECK_RC(zb_reader_metadata_note(fx.r), 0);
+  }
+  fixture_close(&fx);
+}
+
 /* reader_pid changed to another live process: the writer said that its
  * reader (still alive) had died. It says what it found, and keeps saying
  * it: a reader found gone stays gone for this writer, also when the
@@ -3506,6 +3612,8 @@ int main(void) {
   RUN(test_new_writer_lap);
   RUN(test_new_writer_lap_after_old_frames);
   RUN(test_writer_pid_taken);
+  RUN(test_cancel_after_refusal);
+  RUN(test_metadata_after_ring_taken);
   RUN(test_reader_pid_changed);
   RUN(test_metadata_note_live_writer);
   RUN(test_health_entry_past_writer);

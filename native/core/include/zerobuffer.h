@@ -370,7 +370,8 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
 
 /* Writes the metadata once, before this writer's first frame (readers read
  * it once, before the first frame they take): ZB_ESTATE once this writer
- * has published a frame, or was destroyed (zb_writer_ref). If the ring
+ * has published a frame, or was destroyed (zb_writer_ref); ZB_EBUSY, as
+ * zb_reservation_commit, while writer_pid is not its own. If the ring
  * already holds metadata (a writer reconnecting), succeeds when it is
  * byte-identical, else ZB_EMETADATA (also over empty metadata: a length of
  * 0 that an earlier writer wrote, and over an earlier writer's note that
@@ -378,7 +379,7 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
  * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this
  * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
  * a note of the block size needed there for the reader (docs/PROTOCOL.md
- * §9.5). The bytes are opaque to the ring; zerosrc and the Node API read
+ * §9.5), while writer_pid is still its own. The bytes are opaque to the ring; zerosrc and the Node API read
  * the convention of GStreamer users of the protocol (docs/PROTOCOL.md
  * §2.2): a UTF-8 JSON object whose "caps" string gives the frames' caps
  * as gst_caps_to_string prints them, e.g.
@@ -400,7 +401,9 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
  * 16 + size within half the ring never meet it). And it fails
  * with ZB_EREADERGONE when the reader closed or died: once a call of this
  * writer found that, every later reserve, write and commit fails so too
- * (connect anew for the next reader). Any thread. */
+ * (connect anew for the next reader); with ZB_EBUSY, as
+ * zb_reservation_commit, while writer_pid is not this writer's. Any
+ * thread. */
 int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
                       int timeout_ms);
 
@@ -418,7 +421,10 @@ int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
 int zb_reservation_commit(zb_reservation *res, uint64_t size);
 
 /* Drops a reservation (nothing becomes visible) and clears *res; no effect
- * when it is not open. */
+ * when it is not open. Once the ring was refused to the writer (a call
+ * found its reader gone, or writer_pid is not its own), it writes nothing
+ * into the ring, not even a wrap marker: the frames committed behind it are
+ * dropped, as at a refused commit. */
 void zb_reservation_cancel(zb_reservation *res);
 
 /* A committed frame whose bytes the writer's process keeps using after

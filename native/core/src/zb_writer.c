@@ -340,12 +340,23 @@ static int ring_taken(zb_writer *w) {
     return 0;
   return zb__fail(ZB_EBUSY,
                   "ring \"%s\": writer_pid is now %llu, not this writer's "
-                  "%llu: %s; the frame was not published",
+                  "%llu: %s; the frame was not published, and this writer "
+                  "writes nothing more into the ring while it is so",
                   w->name, (unsigned long long)pid,
                   (unsigned long long)w->pid,
                   pid == 0 ? "another process cleared it (took this writer "
                              "for gone)"
                            : "another process took the ring");
+}
+
+/* Locked: whether the ring was refused to this writer (its reader found
+ * gone, for good) or is not its own now (writer_pid), as reader_gone and
+ * ring_taken tell, without a liveness probe or a message. Then nothing is
+ * written into it, not even the wrap marker of a cancelled reservation:
+ * it may be another writer's stream. */
+static bool refused(const zb_writer *w) {
+  return w->reader_lost != READER_HERE ||
+         zb__load_relaxed(&w->seg.oieb->writer_pid) != w->pid;
 }
 
 /* ---------------------------------------------------------------- connect */
@@ -538,8 +549,10 @@ static void note_metadata_needed(zb_writer *w) {
   int n;
 
   /* Only into a block never written: one that holds empty metadata (a
-   * length of 0) was written, and a peer reader may have read it. */
+   * length of 0) was written, and a peer reader may have read it. And only
+   * while writer_pid is ours: else the block may be another writer's. */
   if (w->metadata_needed == 0 || w->frames > 0 ||
+      zb__load_relaxed(&w->seg.oieb->writer_pid) != w->pid ||
       zb__load_acquire(&w->seg.oieb->metadata_written_bytes) != 0 ||
       zb__segment_metadata_quiet(&w->seg, &existing, &existing_size) < 0)
     return;
@@ -651,6 +664,8 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
 
   if (w->closed) /* the ring may have the next writer already */
     return zb__fail(ZB_ESTATE, "writer of ring \"%s\" is closed", w->name);
+  if ((rc = ring_taken(w)) < 0) /* its block may be another writer's to write */
+    return rc;
   /* Readers (ours and the peers') read the metadata once, before the first
    * frame they take: written later, it would never be seen. This writer's
    * frames only: one that follows a writer that wrote none may still write
@@ -855,7 +870,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   atomic_fetch_add(&w->waiters, 1);
   for (;;) {
     now = zb__now_ns();
-    if ((rc = reader_gone(w, now)) < 0 ||
+    if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
         (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
       break;
     if (held != blocked) {
@@ -969,16 +984,6 @@ static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
   return NULL;
 }
 
-/* Cancels an open slot, ends its reservation and drops the reference it
- * held, with the lock. */
-static void end_cancelled(zb_writer *w, zb_slot *s, zb_reservation *res) {
-  s->state = SLOT_CANCELLED;
-  drop_cancelled_tail(w);
-  publish_ready(w);
-  memset(res, 0, sizeof *res);
-  unref_unlock(w);
-}
-
 /* A commit refused because the ring is no longer this writer's to add to
  * (its reader gone, or another process took it): the frames committed
  * behind it are dropped too, as zb_writer_destroy drops them, and nothing
@@ -995,6 +1000,22 @@ static void end_refused(zb_writer *w, zb_slot *s, zb_reservation *res) {
     w->alloc_pos = w->pub_pos;
     w->booked = 0;
   }
+  memset(res, 0, sizeof *res);
+  unref_unlock(w);
+}
+
+/* Cancels an open slot, ends its reservation and drops the reference it
+ * held, with the lock. Into a ring refused to this writer nothing is
+ * published (the frames committed behind it are dropped, as at a refused
+ * commit). */
+static void end_cancelled(zb_writer *w, zb_slot *s, zb_reservation *res) {
+  if (refused(w)) {
+    end_refused(w, s, res);
+    return;
+  }
+  s->state = SLOT_CANCELLED;
+  drop_cancelled_tail(w);
+  publish_ready(w);
   memset(res, 0, sizeof *res);
   unref_unlock(w);
 }

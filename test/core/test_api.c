@@ -571,6 +571,16 @@ static void test_full_ring(void) {
   CHECK(now_ms() - t0 < 100);
   CHECK_RC(put(w, 240, 5, 0), ZB_EAGAIN);
 
+  /* A reserve of 0 does not wait: a wake made meanwhile is left to the
+   * next wait (before, the look took it: ZB_ECANCELED, and the wait that
+   * followed ran to its timeout). */
+  zb_writer_wake(w);
+  CHECK_RC(put(w, 240, 5, 0), ZB_EAGAIN);
+  CHECK_MSG("full");
+  CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), ZB_EAGAIN);
+  CHECK_RC(put(w, 240, 5, 2000), ZB_ECANCELED);
+  CHECK_RC(put(w, 240, 5, 0), ZB_EAGAIN);
+
   GET_RELEASE(r, 240, 1);
   CHECK_RC(put(w, 240, 5, 0), 0); /* goes to 0 (exact end before) */
   for (seq = 2; seq <= 5; seq++)

@@ -278,8 +278,11 @@ int zb_reader_room(zb_reader *reader, zb_reader_room_info *room);
  * taken. 0, or ZB_EINVAL when an argument is NULL. */
 int zb_reader_held_bytes(zb_reader *reader, uint64_t *held, uint64_t *size);
 
-/* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED.
- * Safe from any thread and from signal handlers. Does nothing for NULL. */
+/* Makes a pending (or the next) zb_reader_next() return ZB_ECANCELED,
+ * whatever its timeout: also one of 0, unlike a zb_writer_reserve of 0
+ * after zb_writer_wake (zb_reader_take_ready, which never waits, leaves the
+ * wake pending). Safe from any thread and from signal handlers. Does
+ * nothing for NULL. */
 void zb_reader_wake(zb_reader *reader);
 
 /* Waiting on an event loop instead of in zb_reader_next: the reader sleeps
@@ -485,8 +488,10 @@ int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
                     int timeout_ms);
 
 /* Makes every wait pending in zb_writer_reserve() (or, when none is, the
- * next one) return ZB_ECANCELED. Safe from any thread and from signal
- * handlers. Does nothing for NULL. */
+ * next one) return ZB_ECANCELED. A reserve with timeout 0 does not wait:
+ * it neither ends on a wake nor uses one up (ZB_EAGAIN when full), so a
+ * wake made for a wait is not lost to a drop-if-full look. Safe from any
+ * thread and from signal handlers. Does nothing for NULL. */
 void zb_writer_wake(zb_writer *writer);
 
 /* The largest frame (payload bytes) that this ring can ever hold (0 for

@@ -877,14 +877,16 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       blocked = held;
       atomic_fetch_add(&w->hold_blocked, held ? 1 : -1);
     }
+    /* A look that does not wait leaves a pending wake to the wait it is
+     * meant for (the lock is held since the closed check: no destroy). */
+    if (timeout_ms == 0)
+      break; /* ZB_EAGAIN from try_place */
     wake = atomic_load(&w->wake_seq);
     if (w->closed || wake != start_wake) {
       w->wake_handled = wake;
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
       break;
     }
-    if (timeout_ms == 0)
-      break; /* ZB_EAGAIN from try_place */
     if (now >= deadline && held) {
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms because of frames "

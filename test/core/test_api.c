@@ -2484,8 +2484,9 @@ static void test_corrupt_semaphores(void) {
      * commit, which publishes nothing (test_corrupt_sem_w_writer) */
     overwrite_sem("sem-w", fx.name, bytes, n);
     CHECK_RC(zb_reader_next(fx.r, &f, 100), ZB_EPROTO);
-    snprintf(needle, sizeof needle, "/dev/shm/sem.sem-w-%s is corrupt",
-             fx.name);
+    snprintf(needle, sizeof needle,
+             "ring \"%s\": semaphore file /dev/shm/sem.sem-w-%s is corrupt",
+             fx.name, fx.name);
     CHECK_MSG(needle);
     CHECK_RC(put(fx.w, 10, 1, 0), ZB_EPROTO);
     CHECK_MSG(needle);
@@ -2500,8 +2501,9 @@ static void test_corrupt_semaphores(void) {
     CHECK_RC(zb_reader_next(fx.r, &held, 1000), 0);
     overwrite_sem("sem-r", fx.name, bytes, n);
     CHECK_RC(put(fx.w, 600, 3, 100), ZB_EPROTO); /* needs 998 free: 408 */
-    snprintf(needle, sizeof needle, "/dev/shm/sem.sem-r-%s is corrupt",
-             fx.name);
+    snprintf(needle, sizeof needle,
+             "ring \"%s\": semaphore file /dev/shm/sem.sem-r-%s is corrupt",
+             fx.name, fx.name);
     CHECK_MSG(needle);
     CHECK_RC(zb_frame_release(&held), 0);
     overwrite_sem("sem-r", fx.name, intact, sizeof intact);
@@ -2862,6 +2864,45 @@ static void test_negative_timeouts(void) {
     for (seq = 2; seq <= 5; seq++)
       GET_RELEASE(fx.r, 240, seq);
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN);
+  }
+  fixture_close(&fx);
+}
+
+/* Messages of ring operations name the ring, as the others do: these
+ * lacked it before ("a frame of N bytes can never fit any ring", "commit:
+ * the reservation is not open", ...). */
+static void test_messages_name_ring(void) {
+  static const uint8_t meta[8] = "{}";
+  ring_fixture fx;
+  zb_reservation res, copy;
+  zb_frame f, two[2];
+  char needle[160];
+  if (fixture_open(&fx, "msgname", 1024) == 0) {
+    snprintf(needle, sizeof needle, "ring \"%s\"", fx.name);
+    CHECK_RC(zb_writer_reserve(fx.w, ZB_MAX_PAYLOAD_SIZE + 1, &res, 0),
+             ZB_EMSGSIZE);
+    CHECK_MSG("can never fit");
+    CHECK_MSG(needle);
+    /* the size is refused before the bytes are read */
+    CHECK_RC(zb_writer_set_metadata(fx.w, meta, ZB_MAX_METADATA_SIZE + 1),
+             ZB_EMSGSIZE);
+    CHECK_MSG("metadata blocks hold at most");
+    CHECK_MSG(needle);
+    CHECK_RC(zb_writer_reserve(fx.w, 10, &res, 0), 0);
+    copy = res;
+    CHECK_RC(zb_reservation_commit(&res, 10), 0);
+    CHECK_RC(zb_reservation_commit(&copy, 10), ZB_ESTATE);
+    CHECK_MSG("not open");
+    CHECK_MSG(needle);
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), 0);
+    two[0] = f;
+    memset(&two[1], 0, sizeof two[1]);
+    CHECK_RC(zb_frames_release(two, 2), ZB_EINVAL);
+    CHECK_MSG("not held");
+    CHECK_MSG(needle);
+    CHECK_EQ_U64(zb_reader_held_frames(fx.r), 0);
+    CHECK_RC(zb_health_read(fx.name, NULL), ZB_EINVAL);
+    CHECK_MSG(needle);
   }
   fixture_close(&fx);
 }
@@ -3636,6 +3677,7 @@ int main(void) {
   RUN(test_metadata_prefix_zero);
   RUN(test_reader_timeouts);
   RUN(test_negative_timeouts);
+  RUN(test_messages_name_ring);
   RUN(test_end_of_stream);
   RUN(test_writer_left_unseen);
   RUN(test_health);

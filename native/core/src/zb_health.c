@@ -30,7 +30,8 @@ int zb_health_read(const char *name, zb_health *health) {
   int rc;
 
   if (health == NULL)
-    return zb__fail(ZB_EINVAL, "zb_health_read: health is NULL");
+    return zb__fail(ZB_EINVAL, "zb_health_read of ring \"%s\": health is "
+                    "NULL", name != NULL ? name : "(null)");
   rc = zb__names(name, &names);
   if (rc < 0)
     return rc;

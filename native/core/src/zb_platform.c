@@ -209,16 +209,23 @@ bool zb__sem_post(sem_t *sem) {
   return sem_intact(sem) && (sem_post(sem) == 0 || errno == EOVERFLOW);
 }
 
+/* The ring a semaphore belongs to: "/sem-w-NAME" or "/sem-r-NAME". */
+static const char *sem_ring(const char *sem_name) {
+  return sem_name + sizeof "/sem-w-" - 1;
+}
+
 int zb__sem_corrupt(const char *sem_name, const char *cost) {
-  return zb__fail(ZB_EPROTO, "semaphore file /dev/shm/sem.%s is corrupt: "
-                  "another process wrote over it%s", sem_name + 1, cost);
+  return zb__fail(ZB_EPROTO, "ring \"%s\": semaphore file /dev/shm/sem.%s is "
+                  "corrupt: another process wrote over it%s",
+                  sem_ring(sem_name), sem_name + 1, cost);
 }
 
 int zb__sem_check(sem_t *sem, const char *sem_name) {
   return sem_intact(sem) ? 0 : zb__sem_corrupt(sem_name, "");
 }
 
-int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
+int zb__sem_wait_until(sem_t *sem, const char *sem_name, const char *ring,
+                       uint64_t deadline_ns) {
   struct timespec ts;
   int rc;
   if (sem_name != NULL && (rc = zb__sem_check(sem, sem_name)) < 0)
@@ -233,7 +240,8 @@ int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns) {
     if (errno == ETIMEDOUT)
       return ZB_ETIMEDOUT;
     if (errno != EINTR)
-      return zb__fail_errno(errno, "sem_clockwait");
+      return zb__fail_errno(errno, "ring \"%s\": waiting on a semaphore "
+                            "(sem_clockwait)", ring);
   }
 }
 
@@ -297,12 +305,14 @@ int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out) {
   sem = sem_open(sem_name, O_CREAT | O_EXCL, (mode_t)mode, 0);
   if (sem == SEM_FAILED && errno == ENOSPC)
     return zb__fail(ZB_ENOSPC,
-                    "cannot create semaphore %s: /dev/shm is full (a "
-                    "semaphore takes one page): free some (df -h /dev/shm) "
-                    "or give the container more (docker run --shm-size=...)",
-                    sem_name);
+                    "cannot create semaphore %s of ring \"%s\": /dev/shm is "
+                    "full (a semaphore takes one page): free some (df -h "
+                    "/dev/shm) or give the container more (docker run "
+                    "--shm-size=...)",
+                    sem_name, sem_ring(sem_name));
   if (sem == SEM_FAILED)
-    return zb__fail_errno(errno, "cannot create semaphore %s", sem_name);
+    return zb__fail_errno(errno, "cannot create semaphore %s of ring \"%s\"",
+                          sem_name, sem_ring(sem_name));
   chmod_sem_file(sem_name, mode);
   *out = sem;
   return 0;
@@ -709,17 +719,19 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
  * or replace another user's lock file. Refused: a symlink (it could point
  * anywhere), and a directory another user left writable for others without
  * the sticky bit (they could swap our lock files). */
-static int ensure_lock_dir(void) {
+static int ensure_lock_dir(const char *name) {
   struct stat st;
   if (mkdir(ZB_LOCK_DIR, 0700) == 0)
     return chmod(ZB_LOCK_DIR, 01777) == 0
                ? 0
-               : zb__fail_errno(errno, "cannot set the mode of " ZB_LOCK_DIR);
+               : zb__fail_errno(errno, "ring \"%s\": cannot set the mode "
+                                "of " ZB_LOCK_DIR, name);
   if (errno != EEXIST)
-    return zb__fail_errno(errno, "cannot create " ZB_LOCK_DIR);
+    return zb__fail_errno(errno, "ring \"%s\": cannot create " ZB_LOCK_DIR,
+                          name);
   if (lstat(ZB_LOCK_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
-    return zb__fail(ZB_EACCES, ZB_LOCK_DIR " exists and is not a directory "
-                    "(a symlink?): remove it");
+    return zb__fail(ZB_EACCES, "ring \"%s\": " ZB_LOCK_DIR " exists and is "
+                    "not a directory (a symlink?): remove it", name);
   if (st.st_uid == geteuid()) {
     if ((st.st_mode & 07777) != 01777)
       (void)chmod(ZB_LOCK_DIR, 01777); /* made by an older version: share it */
@@ -727,10 +739,11 @@ static int ensure_lock_dir(void) {
   }
   if ((st.st_mode & 0022) != 0 && (st.st_mode & S_ISVTX) == 0)
     return zb__fail(ZB_EACCES,
-                    ZB_LOCK_DIR " belongs to uid %u and others may write to "
-                    "it without the sticky bit, so they could replace lock "
-                    "files: its owner should run chmod 1777 " ZB_LOCK_DIR,
-                    (unsigned)st.st_uid);
+                    "ring \"%s\": " ZB_LOCK_DIR " belongs to uid %u and "
+                    "others may write to it without the sticky bit, so they "
+                    "could replace lock files: its owner should run chmod "
+                    "1777 " ZB_LOCK_DIR,
+                    name, (unsigned)st.st_uid);
   return 0;
 }
 
@@ -766,7 +779,7 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                      int *fd) {
   int rc, attempt;
 
-  rc = ensure_lock_dir();
+  rc = ensure_lock_dir(name);
   if (rc < 0)
     return rc;
   /* A sweeper in another process holds a stale lock for a moment while it
@@ -787,9 +800,9 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
     if (lstat(names->lock, &st) == 0 && st.st_uid != geteuid())
       return refuse_foreign(name, names->lock, st.st_uid);
     return zb__fail(ZB_EACCES,
-                    "cannot open %s: permission denied (" ZB_LOCK_DIR " is "
-                    "not shared: it should be mode 1777)",
-                    names->lock);
+                    "ring \"%s\": cannot open %s: permission denied ("
+                    ZB_LOCK_DIR " is not shared: it should be mode 1777)",
+                    name, names->lock);
   }
   if (rc == -EINVAL)
     return zb__fail(ZB_EPROTO,
@@ -799,7 +812,8 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     "(rm %s)",
                     name, names->lock, names->lock);
   if (rc < 0)
-    return zb__fail_errno(-rc, "cannot lock %s", names->lock);
+    return zb__fail_errno(-rc, "ring \"%s\": cannot lock %s", name,
+                          names->lock);
   {
     struct stat st; /* root opens anyone's lock file: it must not take it */
     if (fstat(*fd, &st) == 0 && st.st_uid != geteuid()) {
@@ -809,7 +823,8 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
     }
   }
   if (fchmod(*fd, (mode_t)mode) != 0) {
-    rc = zb__fail_errno(errno, "cannot set the mode of %s", names->lock);
+    rc = zb__fail_errno(errno, "ring \"%s\": cannot set the mode of %s",
+                        name, names->lock);
     close(*fd);
     *fd = -1;
   }
@@ -833,7 +848,8 @@ bool zb__lock_owner_alive(int lock_fd, uint64_t pid) {
   return alive;
 }
 
-int zb__lock_record_owner(int lock_fd, const char *lock_path) {
+int zb__lock_record_owner(int lock_fd, const char *name,
+                          const char *lock_path) {
   char content[64];
   uint64_t start;
   int len;
@@ -842,7 +858,8 @@ int zb__lock_record_owner(int lock_fd, const char *lock_path) {
   len = snprintf(content, sizeof content, "%llu %llu\n",
                  (unsigned long long)zb__self_pid(), (unsigned long long)start);
   if (ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, content, (size_t)len, 0) != len)
-    return zb__fail_errno(errno, "cannot write %s", lock_path);
+    return zb__fail_errno(errno, "ring \"%s\": cannot write %s", name,
+                          lock_path);
   return 0;
 }
 
@@ -873,7 +890,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
     rc = lock_file(names.lock, 0600, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
   } else if (took_lock != NULL && lstat(path, &st) == 0 &&
-             ensure_lock_dir() == 0) {
+             ensure_lock_dir(name) == 0) {
     rc = lock_file(names.lock, 0600, true, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
     *took_lock = rc == 0;

@@ -53,7 +53,8 @@ bool zb__process_alive(const zb_process *p);
  * semaphore ("/sem-w-NAME"), ZB_EPROTO when its file is corrupt (a peer
  * wrote over it, which would make glibc abort us); NULL for one in our own
  * memory, which no peer can write. */
-int zb__sem_wait_until(sem_t *sem, const char *sem_name, uint64_t deadline_ns);
+int zb__sem_wait_until(sem_t *sem, const char *sem_name, const char *ring,
+                       uint64_t deadline_ns);
 /* 0, or ZB_EPROTO naming the file when the named semaphore sem_name
  * ("/sem-w-NAME") is corrupt: a peer wrote over it, and a futex call on it
  * would make glibc abort us. Checked before each wait, and by the writer
@@ -132,7 +133,8 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
  * reader that recorded itself there (not a recycled pid). */
 bool zb__lock_owner_alive(int lock_fd, uint64_t pid);
 /* Records our pid and start time in the lock file we hold. */
-int zb__lock_record_owner(int lock_fd, const char *lock_path);
+int zb__lock_record_owner(int lock_fd, const char *name,
+                          const char *lock_path);
 
 /* Removes the shm segment and both semaphores of a ring (missing is fine). */
 void zb__unlink_ring_objects(const zb_names *names);

@@ -222,7 +222,8 @@ int zb_frames_release(zb_frame *frames, size_t count) {
     if (frames[i].reader == r)
       one = mark_released(r, &frames[i]);
     else
-      one = zb__fail(ZB_EINVAL, "zb_frames_release: frame %llu is %s",
+      one = zb__fail(ZB_EINVAL, "ring \"%s\": zb_frames_release: frame "
+                     "%llu is %s", r->name,
                      (unsigned long long)frames[i].sequence,
                      frames[i].reader == NULL ? "not held (released already?)"
                                               : "another reader's");
@@ -354,7 +355,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
     goto fail;
   zb__sweep_stale_rings();
   if ((rc = remove_stale_segment(r)) < 0 ||
-      (rc = zb__lock_record_owner(r->lock_fd, r->names.lock)) < 0)
+      (rc = zb__lock_record_owner(r->lock_fd, name, r->names.lock)) < 0)
     goto fail_unlock;
   if ((rc = zb__segment_create(&r->seg, name, &r->names,
                                ZB_OIEB_SIZE + meta + payload, mode)) < 0)
@@ -995,7 +996,7 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
       return timed_out(r, timeout_ms);
     if (probe || slice_end == 0)
       slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    rc = zb__sem_wait_until(r->sem_w, r->names.sem_w,
+    rc = zb__sem_wait_until(r->sem_w, r->names.sem_w, r->name,
                             slice_end < deadline ? slice_end : deadline);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;

@@ -713,9 +713,9 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
   }
   if (size > ZB_MAX_METADATA_SIZE)
     return zb__fail(ZB_EMSGSIZE,
-                    "metadata of %llu bytes does not fit any ring: "
-                    "metadata blocks hold at most %llu bytes",
-                    (unsigned long long)size,
+                    "metadata of %llu bytes does not fit ring \"%s\" nor "
+                    "any other: metadata blocks hold at most %llu bytes",
+                    (unsigned long long)size, w->name,
                     (unsigned long long)ZB_MAX_METADATA_SIZE);
   if (size > w->seg.metadata_size || w->seg.metadata_size - size < 8) {
     w->metadata_needed = size + 8;
@@ -755,9 +755,9 @@ static int check_frame_size(const zb_writer *w, uint64_t size) {
                     w->name);
   if (size > ZB_MAX_PAYLOAD_SIZE)
     return zb__fail(ZB_EMSGSIZE,
-                    "a frame of %llu bytes can never fit any ring: rings "
-                    "hold at most %llu bytes",
-                    (unsigned long long)size,
+                    "a frame of %llu bytes can never fit ring \"%s\" nor "
+                    "any other: rings hold at most %llu bytes",
+                    (unsigned long long)size, w->name,
                     (unsigned long long)ZB_MAX_PAYLOAD_SIZE);
   if (size > ring - ZB_FRAME_HEADER_SIZE)
     return zb__fail(ZB_EMSGSIZE,
@@ -940,7 +940,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     pthread_mutex_unlock(&w->lock);
     now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
     rc = zb__sem_wait_until(held ? &w->hold_sem : w->sem_r,
-                            held ? NULL : w->names.sem_r,
+                            held ? NULL : w->names.sem_r, w->name,
                             now < deadline ? now : deadline);
     pthread_mutex_lock(&w->lock);
     if (held)
@@ -976,8 +976,9 @@ static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
     return s;
   memset(res, 0, sizeof *res);
   if (!w->closed) { /* a copy of a reservation that was ended */
+    *rc = zb__fail(ZB_ESTATE, "%s: the reservation of ring \"%s\" is not "
+                   "open", what, w->name);
     pthread_mutex_unlock(&w->lock);
-    *rc = zb__fail(ZB_ESTATE, "%s: the reservation is not open", what);
     return NULL;
   }
   *rc = zb__fail(ZB_ESTATE, "%s: the writer of ring \"%s\" was closed; the "

@@ -52,7 +52,8 @@ bool zb__process_alive(const zb_process *p);
  * 0 when posted, ZB_ETIMEDOUT at the deadline. sem_name: the named
  * semaphore ("/sem-w-NAME"), ZB_EPROTO when its file is corrupt (a peer
  * wrote over it, which would make glibc abort us); NULL for one in our own
- * memory, which no peer can write. */
+ * memory, which no peer can write. ring: the ring's name, for the message
+ * of a failed wait. */
 int zb__sem_wait_until(sem_t *sem, const char *sem_name, const char *ring,
                        uint64_t deadline_ns);
 /* 0, or ZB_EPROTO naming the file when the named semaphore sem_name

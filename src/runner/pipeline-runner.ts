@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
-import { interruptGroup, spawnGuarded } from './child-guard.js';
+import { interruptGroup, killGroup, spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFile, pluginLoadFailure, resolvePluginPath } from './plugin-path.js';
@@ -276,9 +276,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       this.#tail.add(line, from);
       this.emit('output', line);
       if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
-        this.#killRefused(child.pid);
+        this.#killRun(child.pid, 'refused');
       if (isElementErrorLine(line) && this.#hungTimer === undefined && !this.#stopping)
-        this.#hungTimer = setTimeout(() => this.#killHung(child.pid), HUNG_AFTER_ERROR_MS);
+        this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'hung'), HUNG_AFTER_ERROR_MS);
       else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
@@ -309,31 +309,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     return this.#playingSince > 0 && Date.now() - this.#playingSince >= ms;
   }
 
-  /** gst-launch printed an element's error but did not leave its main loop (see HUNG_AFTER_ERROR_MS). */
-  #killHung(pid: number | undefined): void {
-    if (this.#stopping || pid === undefined || this.#child?.pid !== pid) return;
-    this.#killedHung = true;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-
   /**
-   * gst-launch refused a property value with GLib's warning only, and runs
-   * with the property's default (a value it cannot parse is refused as
-   * "erroneous pipeline"): the description as given cannot run, so the run
-   * ends at once and fails as rejected (#failure), never restarted.
+   * SIGKILLs the run's process group and marks why: hung, gst-launch printed
+   * an element's error but did not leave its main loop (HUNG_AFTER_ERROR_MS);
+   * refused, gst-launch refused a property value with GLib's warning only
+   * and runs with the property's default (a value it cannot parse is refused
+   * as "erroneous pipeline"): the description as given cannot run, so the
+   * run ends at once and fails as rejected (#failure), never restarted.
    */
-  #killRefused(pid: number | undefined): void {
+  #killRun(pid: number | undefined, why: 'hung' | 'refused'): void {
     if (this.#stopping || pid === undefined || this.#child?.pid !== pid) return;
-    this.#killedRefused = true;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (why === 'hung') this.#killedHung = true;
+    else this.#killedRefused = true;
+    killGroup(pid, 'SIGKILL');
   }
 
   #exited(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined, pluginLoadFailure: string | undefined): void {
@@ -443,11 +431,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#stopping = true;
     const pid = this.#child?.pid;
     if (pid !== undefined) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      killGroup(pid, 'SIGKILL');
     } else if (this.#state !== 'starting') {
       this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
     }

@@ -4,8 +4,12 @@
 // --plugin-path or this package's own plugin, without a gst-inspect before
 // the run; a plugin file that does not load is told with GStreamer's reason;
 // `zerobuffer plugin-path` in a package without a plugin names the one
-// GStreamer finds, without touching the user's registry.
+// GStreamer finds, without touching the user's registry. GStreamer's own
+// directories are replaced by one of the test's (the plugins the runs need,
+// not ours): a zerobuffer plugin installed on the machine (meson install)
+// must change no outcome.
 import { jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,14 +22,23 @@ jest.setTimeout(60000);
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const PLUGIN = path.join(builtPluginDir, 'libgstzerobuffer.so');
 const SOURCE = 'videotestsrc ! video/x-raw,format=GRAY8,width=16,height=16';
-/** No plugin path of the jest run's own, and a registry of the test's. */
-const NO_USER_PATH = { GST_PLUGIN_PATH: undefined, GST_PLUGIN_PATH_1_0: undefined };
-
 let tmp: string;
 let registry: string;
+/** No plugin path of the jest run's own, and GStreamer's directories replaced by the test's (see beforeAll). */
+let NO_USER_PATH: NodeJS.ProcessEnv;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-plugin-path-'));
   registry = path.join(tmp, 'registry.bin');
+  // GStreamer's own directories as the test's: the plugins SOURCE needs, where GStreamer has them, and no zerobuffer plugin
+  const system = dir('system');
+  for (const element of ['videotestsrc', 'capsfilter']) {
+    const said = execFileSync('gst-inspect-1.0', [element], {
+      encoding: 'utf8', timeout: 30000, env: { ...process.env, GST_PLUGIN_PATH: '', GST_PLUGIN_PATH_1_0: '', GST_REGISTRY: registry },
+    });
+    const file = /^\s*Filename\s+(\S.*)$/m.exec(said)![1]!;
+    fs.symlinkSync(file, path.join(system, path.basename(file)));
+  }
+  NO_USER_PATH = { GST_PLUGIN_PATH: undefined, GST_PLUGIN_PATH_1_0: undefined, GST_PLUGIN_SYSTEM_PATH_1_0: system };
 });
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -105,7 +118,7 @@ test('a plugin file that does not load (a library it needs is missing) is told w
   }
 });
 
-test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is, whatever its version, without writing the user\'s registry; else says to install it', async () => {
+test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is (on the user\'s path, or installed), whatever its version, without writing the user\'s registry; else says to install it', async () => {
   // the package as npm would install it for a platform it has no plugin for: dist/ and package.json only
   const pkg = dir('pkg');
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
@@ -119,6 +132,13 @@ test('plugin-path in a package without a plugin (no build, no prebuilt one): nam
   expect(found.stdout).toEqual([]);
   expect(found.stderr).toContain(`GStreamer finds one as it is: ${PLUGIN} (version `);
   expect(fs.existsSync(userRegistry)).toBe(false);
+  // installed (meson install): in GStreamer's own directories
+  const installed = dir('installed', true);
+  const inSystem = command({ GST_PLUGIN_SYSTEM_PATH_1_0: installed });
+  expect(await inSystem.exit(30000)).toBe(EXIT.internal);
+  expect(inSystem.stderr).toContain(`GStreamer finds one as it is: ${path.join(installed, 'libgstzerobuffer.so')} (version `);
+  expect(fs.existsSync(userRegistry)).toBe(false);
+  // none in GStreamer's own directories, which are the test's (NO_USER_PATH), also on a machine with one installed
   const none = command({});
   expect(await none.exit(30000)).toBe(EXIT.internal);
   expect(none.stderr).toContain('build and install it with meson');

@@ -151,9 +151,10 @@ export class PipelineError extends ZeroBufferError {
   /** Why gst-launch could not be started at all (not found, not executable); then permanent. */
   readonly spawnError?: string;
   /**
-   * gst-launch had no zerobuffer element although the plugin file is in the
-   * directory it was given: why GStreamer cannot load that file (a missing
-   * library), and what to install. The message ends with it.
+   * gst-launch had no zerobuffer element although plugin files are on its
+   * plugin path (the user's, then the one it was given): why GStreamer
+   * cannot load them (a missing library), and what to install. The message
+   * ends with it.
    */
   readonly pluginLoadFailure?: string;
 

@@ -10,7 +10,7 @@ import { fail, validateName, validateSignal, validateTimeout } from '../options.
 import { interruptGroup, killGroup, spawnGuarded } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
-import { findPluginFile, pluginLoadFailure, resolvePluginPath } from './plugin-path.js';
+import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
@@ -265,6 +265,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const env: Record<string, string> = { ...this.#options.env };
     const pluginPath = resolvePluginPath({ pluginPath: this.#options.pluginPath, env: { ...process.env, ...env } });
     if (pluginPath !== undefined) env[pluginPath.variable] = pluginPath.value;
+    const launchEnv = { ...process.env, ...env };
+    // where gst-launch looks besides GStreamer's own directories: the user's path, then ours
+    const gstPluginPath = launchEnv[pluginPathVariable(launchEnv)];
     const child = spawnGuarded(this.#options.gstLaunch ?? 'gst-launch-1.0', this.args, {
       env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
     });
@@ -289,19 +292,18 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const closed = [child.stdout!, child.stderr!].map((s, i) => eachLine(s, (l) => onLine(l, i === 0 ? 'stdout' : 'stderr')));
     const result = await child;
     await settledWithin(Promise.all(closed), 500);
-    const loadFailure = await this.#pluginLoadFailure(pluginPath?.added);
+    const loadFailure = await this.#pluginLoadFailure(gstPluginPath);
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined, loadFailure);
   }
 
   /**
-   * gst-launch found none of our elements although a plugin file is in the
-   * directories we added: why GStreamer cannot load it (pluginLoadFailure),
-   * which gst-launch does not say.
+   * gst-launch found none of our elements although plugin files are on its
+   * plugin path (the user's directories, or ours): why GStreamer cannot load
+   * them (pluginLoadFailure), which gst-launch does not say.
    */
-  async #pluginLoadFailure(added: string | undefined): Promise<string | undefined> {
-    if (!this.#tail.rejected || added === undefined || !/no element "zero(?:sink|src|filter)"/.test(this.#tail.errors)) return undefined;
-    const file = findPluginFile(added);
-    return file === undefined ? undefined : pluginLoadFailure(file);
+  async #pluginLoadFailure(gstPluginPath: string | undefined): Promise<string | undefined> {
+    if (!this.#tail.rejected || gstPluginPath === undefined || !/no element "zero(?:sink|src|filter)"/.test(this.#tail.errors)) return undefined;
+    return pluginLoadFailure(findPluginFiles(gstPluginPath));
   }
 
   /** Whether this run has been playing for ms or more. */

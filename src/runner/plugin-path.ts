@@ -96,48 +96,48 @@ export async function findInstalledPlugin(env: NodeJS.ProcessEnv = process.env):
 }
 
 /**
- * The first libgstzerobuffer.so in one of the ':' list of directories, or
- * in a subdirectory up to two levels down (GStreamer looks in
+ * Every libgstzerobuffer.so in the ':' list of directories, in their order,
+ * each directory searched two levels down (GStreamer looks in
  * subdirectories: a checkout's builddir holds it in gst-plugin).
  */
-export function findPluginFile(dirs: string): string | undefined {
-  const search = (dir: string, depth: number): string | undefined => {
+export function findPluginFiles(dirs: string): string[] {
+  const found: string[] = [];
+  const search = (dir: string, depth: number): void => {
     const file = path.join(dir, PLUGIN_FILE);
-    if (fs.existsSync(file)) return file;
-    if (depth === 0) return undefined;
+    if (fs.existsSync(file)) found.push(file);
+    if (depth === 0) return;
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch {
-      return undefined;
+      return;
     }
-    for (const e of entries) {
-      const found = e.isDirectory() ? search(path.join(dir, e.name), depth - 1) : undefined;
-      if (found !== undefined) return found;
-    }
-    return undefined;
+    for (const e of entries) if (e.isDirectory()) search(path.join(dir, e.name), depth - 1);
   };
-  for (const dir of dirs.split(path.delimiter).filter((d) => d !== '')) {
-    const found = search(dir, 2);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  for (const dir of dirs.split(path.delimiter).filter((d) => d !== '')) search(dir, 2);
+  return found;
 }
 
 /**
- * Why GStreamer cannot load the plugin file, in its words plus what to
- * install when a library is missing; undefined when it loads. gst-launch
- * only says it has no zerosink, and the user's registry keeps the failure
- * so that it is not told again: this loads the file afresh.
+ * Why GStreamer cannot load any of the plugin files, in its words, plus
+ * what to install when a library is missing; undefined when one of them
+ * loads (or gst-inspect-1.0 did not end in time), or none is given.
+ * gst-launch only says it has no zerosink, and the user's registry keeps
+ * the failure so that it is not told again: this loads each file afresh.
  */
-export async function pluginLoadFailure(file: string): Promise<string | undefined> {
-  // No plugin directories to scan: only the file is loaded.
-  const r = await inspect([file], { ...process.env, GST_PLUGIN_SYSTEM_PATH_1_0: '', GST_PLUGIN_PATH_1_0: '' });
-  if (r.exitCode === 0 || r.exitCode === undefined) return undefined; // it loads, or gst-inspect-1.0 did not end in time
-  const said = /^Could not load plugin file: (.*)$/m.exec(r.all)?.[1] || r.all.trim().split('\n').at(-1) || `gst-inspect-1.0 exited with status ${r.exitCode}`;
-  const library = /([^\s:]+): cannot open shared object file/.exec(said)?.[1];
-  const hint = library === undefined ? ''
-    : `\n${library}, which the plugin needs, is not installed: npm installs no system libraries (the plugin needs GStreamer ≥ 1.20 and json-glib at run time; ` +
-      'Debian, Ubuntu: apt install gstreamer1.0-plugins-base libjson-glib-1.0-0; README, "Installing")';
-  return `GStreamer could not load the zerobuffer plugin ${file}: ${said}${hint}`;
+export async function pluginLoadFailure(files: readonly string[]): Promise<string | undefined> {
+  const reasons: string[] = [];
+  const hints = new Set<string>();
+  for (const file of files) {
+    // No plugin directories to scan: only the file is loaded.
+    const r = await inspect([file], { ...process.env, GST_PLUGIN_SYSTEM_PATH_1_0: '', GST_PLUGIN_PATH_1_0: '' });
+    if (r.exitCode === 0 || r.exitCode === undefined) return undefined;
+    const said = /^Could not load plugin file: (.*)$/m.exec(r.all)?.[1] || r.all.trim().split('\n').at(-1) || `gst-inspect-1.0 exited with status ${r.exitCode}`;
+    reasons.push(`GStreamer could not load the zerobuffer plugin ${file}: ${said}`);
+    const library = /([^\s:]+): cannot open shared object file/.exec(said)?.[1];
+    if (library !== undefined)
+      hints.add(`${library}, which the plugin needs, is not installed: npm installs no system libraries (the plugin needs GStreamer ≥ 1.20 and json-glib at run time; ` +
+        'Debian, Ubuntu: apt install gstreamer1.0-plugins-base libjson-glib-1.0-0; README, "Installing")');
+  }
+  return reasons.length === 0 ? undefined : [...reasons, ...hints].join('\n');
 }

@@ -22,6 +22,7 @@ jest.setTimeout(60000);
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const PLUGIN = path.join(builtPluginDir, 'libgstzerobuffer.so');
 const SOURCE = 'videotestsrc ! video/x-raw,format=GRAY8,width=16,height=16';
+
 let tmp: string;
 let registry: string;
 /** No plugin path of the jest run's own, and GStreamer's directories replaced by the test's (see beforeAll). */
@@ -53,11 +54,46 @@ function dir(name: string, withPlugin = false): string {
   return d;
 }
 
-/** `zerobuffer run --frames 2` with extra arguments and environment: its status and stderr. */
-async function runTwoFrames(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
-  const child = run(process.execPath, [bin, 'run', '--frames', '2', '--json', '--name', ringName('pp'), ...args, SOURCE],
+/**
+ * A copy of the plugin that does not load: it needs libjson-glib-1.0.so.9,
+ * which no system has (same length: the ELF stays valid). Its directory.
+ */
+function brokenPluginDir(name: string): string {
+  const broken = dir(name);
+  const bytes = fs.readFileSync(PLUGIN);
+  const from = Buffer.from('libjson-glib-1.0.so.0');
+  expect(bytes.indexOf(from)).toBeGreaterThan(0);
+  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) bytes.write('libjson-glib-1.0.so.9', at);
+  fs.writeFileSync(path.join(broken, 'libgstzerobuffer.so'), bytes);
+  return broken;
+}
+
+/** The package as npm would install it for a platform it has no plugin for (dist/, package.json and the addon built, build/): its bin.js. */
+function packageWithoutPlugin(name: string): string {
+  const pkg = dir(name);
+  fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+  fs.symlinkSync(path.join(repoRoot, 'build'), path.join(pkg, 'build'));
+  return path.join(pkg, 'dist', 'cli', 'bin.js');
+}
+
+/** `zerobuffer run --frames 2` (of cli, this checkout's by default) with extra arguments and environment: its status and stderr. */
+async function runTwoFrames(args: string[], env: NodeJS.ProcessEnv, cli = bin): Promise<{ status: number | null; stderr: string }> {
+  const child = run(process.execPath, [cli, 'run', '--frames', '2', '--json', '--name', ringName('pp'), ...args, SOURCE],
     { GST_REGISTRY: registry, ...NO_USER_PATH, ...env });
   return { status: await child.exit(30000), stderr: child.stderr };
+}
+
+/** The run failed as one whose only zerobuffer plugin, file, does not load: GStreamer's reason and what to install, not "not found". */
+function expectLoadFailure(r: { status: number | null; stderr: string }, file: string): void {
+  expect(r.status).toBe(EXIT.pipeline);
+  expect(r.stderr).toContain(`GStreamer could not load the zerobuffer plugin ${file}: `);
+  expect(r.stderr).toContain('libjson-glib-1.0.so.9: cannot open shared object file');
+  expect(r.stderr).toContain('apt install gstreamer1.0-plugins-base libjson-glib-1.0-0');
+  expect(r.stderr).not.toContain('did not find the zerobuffer plugin');
+  expect(r.stderr).not.toContain('holds no libgstzerobuffer.so');
+  expect(r.stderr).not.toContain('gst-launch-1.0 -v');
 }
 
 test('resolvePluginPath: the user\'s GST_PLUGIN_PATH, then --plugin-path or this package\'s plugin; GST_PLUGIN_PATH_1_0 instead when that is set (GStreamer reads it instead)', () => {
@@ -98,34 +134,29 @@ test('--plugin-path DIR comes after the user\'s plugin path: what gst-launch fin
 });
 
 test('a plugin file that does not load (a library it needs is missing) is told with GStreamer\'s reason and what to install, each run (the registry keeps the failure), not as a plugin not found', async () => {
-  const broken = dir('broken');
-  // the copy needs libjson-glib-1.0.so.9, which no system has (same length: the ELF stays valid)
-  const bytes = fs.readFileSync(PLUGIN);
-  const from = Buffer.from('libjson-glib-1.0.so.0');
-  expect(bytes.indexOf(from)).toBeGreaterThan(0);
-  for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) bytes.write('libjson-glib-1.0.so.9', at);
-  fs.writeFileSync(path.join(broken, 'libgstzerobuffer.so'), bytes);
+  const broken = brokenPluginDir('broken');
   const fresh = path.join(tmp, 'broken-registry.bin');
-  for (let i = 0; i < 2; i++) {
-    const r = await runTwoFrames(['--plugin-path', broken], { GST_REGISTRY: fresh });
-    expect(r.status).toBe(EXIT.pipeline);
-    expect(r.stderr).toContain(`GStreamer could not load the zerobuffer plugin ${path.join(broken, 'libgstzerobuffer.so')}: `);
-    expect(r.stderr).toContain('libjson-glib-1.0.so.9: cannot open shared object file');
-    expect(r.stderr).toContain('apt install gstreamer1.0-plugins-base libjson-glib-1.0-0');
-    expect(r.stderr).not.toContain('did not find the zerobuffer plugin');
-    expect(r.stderr).not.toContain('holds no libgstzerobuffer.so');
-    expect(r.stderr).not.toContain('gst-launch-1.0 -v');
-  }
+  for (let i = 0; i < 2; i++)
+    expectLoadFailure(await runTwoFrames(['--plugin-path', broken], { GST_REGISTRY: fresh }), path.join(broken, 'libgstzerobuffer.so'));
+});
+
+test('a plugin file that does not load in a directory of the user\'s plugin path (GST_PLUGIN_PATH, GST_PLUGIN_PATH_1_0) is told with GStreamer\'s reason too (it was "did not find the zerobuffer plugin")', async () => {
+  const parent = dir('user-broken');
+  const broken = brokenPluginDir('user-broken/lib');
+  const file = path.join(broken, 'libgstzerobuffer.so');
+  const empty = dir('user-broken-empty');
+  // --plugin-path holds nothing: the user's plugin is the only one
+  expectLoadFailure(await runTwoFrames(['--plugin-path', empty], { GST_PLUGIN_PATH: broken }), file);
+  // in a subdirectory of the user's path, as GStreamer looks there too
+  expectLoadFailure(await runTwoFrames(['--plugin-path', empty], { GST_PLUGIN_PATH_1_0: `${empty}:${parent}` }), file);
+  // a package without a plugin of its own adds nothing to the user's path
+  expectLoadFailure(await runTwoFrames([], { GST_PLUGIN_PATH: broken }, packageWithoutPlugin('user-broken-pkg')), file);
 });
 
 test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is (on the user\'s path, or installed), whatever its version, without writing the user\'s registry; else says to install it', async () => {
-  // the package as npm would install it for a platform it has no plugin for: dist/ and package.json only
-  const pkg = dir('pkg');
-  fs.cpSync(path.join(repoRoot, 'dist'), path.join(pkg, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(pkg, 'package.json'));
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+  const pkgBin = packageWithoutPlugin('pkg');
   const userRegistry = path.join(tmp, 'user-registry.bin');
-  const command = (env: NodeJS.ProcessEnv) => run(process.execPath, [path.join(pkg, 'dist', 'cli', 'bin.js'), 'plugin-path'],
+  const command = (env: NodeJS.ProcessEnv) => run(process.execPath, [pkgBin, 'plugin-path'],
     { GST_REGISTRY: userRegistry, ...NO_USER_PATH, ...env });
   const found = command({ GST_PLUGIN_PATH: builtPluginDir });
   expect(await found.exit(30000)).toBe(EXIT.internal);

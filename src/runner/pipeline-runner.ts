@@ -1,4 +1,4 @@
-// Supervises one `gst-launch-1.0 -e <source> ! zerosink buffer-name=NAME`:
+// Supervises one `gst-launch-1.0 -e --no-fault <source> ! zerosink buffer-name=NAME`:
 // state events, graceful stop (SIGINT → EOS, bounded wait, SIGKILL),
 // optional restart with capped backoff and a budget, only after transient
 // failures (zerosink says which are permanent), and no orphans (see
@@ -203,9 +203,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#options = options;
     this.#delay = this.#restart?.initialDelayMs ?? 0;
     const properties = propertyWords(options.sinkProperties ?? {});
+    // --no-fault: gst-launch's own SIGSEGV (and SIGQUIT) handler does not end
+    // it but spins, waiting for a debugger, forever: a crashed run must die of
+    // its signal, to be told and restarted.
+    const launch = ['-e', '--no-fault', ...source, '!'];
     this.args = options.sink === undefined
-      ? ['-e', ...source, '!', 'zerosink', `buffer-name=${gstValue(this.name)}`, ...properties]
-      : ['-e', ...source, '!', 'zerofilter', `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
+      ? [...launch, 'zerosink', `buffer-name=${gstValue(this.name)}`, ...properties]
+      : [...launch, 'zerofilter', `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
     if (options.signal !== undefined) {
       // An aborted signal stops the runner before it starts; the listener

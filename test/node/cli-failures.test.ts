@@ -12,7 +12,7 @@ import { failureText } from '../../src/cli/pipeline-failure.js';
 import { PipelineError } from '../../src/errors.js';
 import { RingError, ZeroBufferReader } from '../../src/index.js';
 import { OutputTail } from '../../src/runner/pipeline-output.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { killIfRunning, leftovers, repoRoot, ringName, run } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -172,6 +172,27 @@ test('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH): "never ra
   const events = child.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
   expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EPIPELINE', lastErrorPermanent: true });
+});
+
+test('a real gst-launch that crashes (SIGSEGV while playing) dies of it, restarted with --restart, then "keeps dying ... gst-launch was killed by SIGSEGV", exit 3 (its fault handler kept it alive, spinning, and the run went on)', async () => {
+  const name = ringName('segv');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--duration', '15s', '--json', '--restart', '--max-restarts', '1',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=16,height=16']);
+  const pidOf = (line: string): number => (JSON.parse(line) as { pid: number }).pid;
+  let first: number, second: number;
+  try {
+    first = pidOf(await child.line(/"state":"playing"/, 20000));
+    process.kill(first, 'SIGSEGV');
+    second = pidOf(await child.line(new RegExp(`"state":"playing","pid":(?!${first},)`), 20000));
+    process.kill(second, 'SIGSEGV');
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+  } finally {
+    killIfRunning(child);
+  }
+  const exited = child.stdout.filter((l) => l.includes('"state":"exited"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(exited).toMatchObject([{ pid: first, exitCode: null, signal: 'SIGSEGV' }, { pid: second, exitCode: null, signal: 'SIGSEGV' }]);
+  expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} keeps dying: it failed again after 1 restart (--max-restarts); ` +
+    'the last time gst-launch said:\ngst-launch was killed by SIGSEGV');
 });
 
 test('gst-launch output is read as the plugin writes it: the first classified error, its hint, the frame count (INFO before EOS, or in the error); stdout lines between do not break an error block', () => {

@@ -385,11 +385,11 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const refused = this.#tail.refused;
     if (this.#killedRefused && refused !== undefined) {
       return new PipelineError(`gst-launch refused the value ${JSON.stringify(refused.value)} of property '${refused.property}' ` +
-        `and would have run with its default instead, so it was stopped (gst-inspect-1.0 <element> lists each property's range):\n` +
+        `and would have run with its default instead, so zerobuffer killed it with SIGKILL (gst-inspect-1.0 <element> lists each property's range):\n` +
         `WARNING: ${refused.warning}`, { exitCode, signal, output: this.#tail.text, code: 'EPIPELINE_REJECTED', rejected: true });
     }
     const how = exitCode !== undefined ? `exited with status ${exitCode}`
-      : this.#killedHung ? `hung after an error and was killed` : `was killed by ${signal}`;
+      : this.#killedHung ? `hung after an error and zerobuffer killed it with SIGKILL` : `was killed by ${signal}`;
     const options = { exitCode, signal, output: this.#tail.text };
     const element: ElementError | undefined = this.#tail.elementError;
     if (element !== undefined) {

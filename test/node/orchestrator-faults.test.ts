@@ -137,6 +137,23 @@ test('gst-launch prints an element error but never leaves its main loop: killed 
   expect(processesWith(name)).toEqual([]);
 });
 
+test('gst-launch hangs after another element\'s error (not one zerosink classified): the message says zerobuffer killed it, with which signal', async () => {
+  const name = ringName('hung-other');
+  const fake = script(name, [
+    "trap '' INT TERM",
+    'echo "ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error." >&2',
+    'while :; do sleep 0.05; done',
+  ].join('\n'));
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake });
+  runner.start();
+  const exit = await within('the hung pipeline', runner.done, 5000);
+  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL' });
+  expect(exit.error).toMatchObject({ code: 'EPIPELINE' });
+  expect(exit.error!.message).toBe('gst-launch hung after an error and zerobuffer killed it with SIGKILL:\n' +
+    'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.');
+  expect(processesWith(name)).toEqual([]);
+});
+
 test('a transient error is restarted with a doubling delay until the budget is used up: outOfRestarts', async () => {
   const name = ringName('hung-transient');
   const runner = new PipelineRunner({

@@ -44,7 +44,7 @@ test.each([
   expect(exit.restarts).toBe(0);
   expect(exit.error).toMatchObject({ code: 'EPIPELINE_REJECTED', rejected: true, permanent: true });
   expect(exit.error!.message).toMatch(new RegExp(`^gst-launch refused the value "${value}" of property '${property}' and would have run ` +
-    "with its default instead, so it was stopped \\(gst-inspect-1.0 <element> lists each property's range\\):\\n" +
+    "with its default instead, so zerobuffer killed it with SIGKILL \\(gst-inspect-1.0 <element> lists each property's range\\):\\n" +
     `WARNING: value "${value}" of type '\\w+' is invalid or out of range for property '${property}'`));
 }, 30000);
 

@@ -156,9 +156,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
   if (error instanceof PipelineError) {
     say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);
-    if (error.pluginLoadFailure !== undefined) {
-      // the message says what to install
-    } else if (error.rejected && pluginMissing(error, args.pluginPath) === '') say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
+    if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {
+      // the message says where the plugin is missing, or what to install
+    } else if (error.rejected) say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
     else if (error.element === undefined && error.spawnError === undefined) say(io.stderr, 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG="zero*:5", to see more.');
     return EXIT.pipeline;
   }

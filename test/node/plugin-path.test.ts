@@ -131,6 +131,9 @@ test('--plugin-path DIR comes after the user\'s plugin path: what gst-launch fin
   const alone = await runTwoFrames(['--plugin-path', empty], {});
   expect(alone.status).toBe(EXIT.pipeline);
   expect(alone.stderr).toContain(`--plugin-path ${empty} holds no libgstzerobuffer.so`);
+  // and nothing else to try: not gst-launch -v, not the pipeline's syntax
+  expect(alone.stderr).not.toContain('gst-launch-1.0 -v');
+  expect(alone.stderr).not.toContain('Check the pipeline syntax');
 });
 
 test('a plugin file that does not load (a library it needs is missing) is told with GStreamer\'s reason and what to install, each run (the registry keeps the failure), not as a plugin not found', async () => {

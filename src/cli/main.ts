@@ -20,21 +20,10 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   // A command handed an aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   if (signal.aborted) return EXIT.ok;
-  if (parsed.kind === 'help') {
-    // every command would fail: said as a warning (the help names the core's defaults it cannot show)
-    if (addon.error !== undefined) say(stderr, addon.error instanceof Error ? addon.error.message : String(addon.error));
-    say(stdout, parsed.text);
-    return EXIT.ok;
-  }
-  if (parsed.kind === 'usage') {
-    say(stderr, `zerobuffer: ${parsed.message}`);
-    say(stderr, parsed.help);
-    return EXIT.usage;
-  }
   // Our stdout closed under us (`| head`): nothing more can be said, so the
   // command stops as on Ctrl-C, where an unheard EPIPE would end the
   // process with a stack trace (and rings left behind). Any other write
-  // error (a full disk) stops it too, as a failure.
+  // error (a full disk) stops it too, as a failure; the help's too.
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
   let outError: NodeJS.ErrnoException | undefined;
@@ -43,12 +32,25 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outError ??= e;
     stop();
   });
+  const told = async (status: ExitCode): Promise<ExitCode> => {
+    await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
+    if (outError === undefined) return status;
+    say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
+    return EXIT.internal;
+  };
+  if (parsed.kind === 'help') {
+    // every command would fail: said as a warning (the help names the core's defaults it cannot show)
+    if (addon.error !== undefined) say(stderr, addon.error instanceof Error ? addon.error.message : String(addon.error));
+    say(stdout, parsed.text);
+    return told(EXIT.ok);
+  }
+  if (parsed.kind === 'usage') {
+    say(stderr, `zerobuffer: ${parsed.message}`);
+    say(stderr, parsed.help);
+    return EXIT.usage;
+  }
   const full: CliIo = { stdout, stderr, signal: stopped.signal };
-  const status = await command(run!, full);
-  await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
-  if (outError === undefined) return status;
-  say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
-  return EXIT.internal;
+  return told(await command(run!, full));
 }
 
 /** The command, its module loaded now (the commands need the addon). */

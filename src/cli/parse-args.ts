@@ -12,6 +12,7 @@ import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseCaps } from '../caps.js';
+import { glibPropertyName, RING_PROPERTY } from '../orchestrator/sink-properties.js';
 
 export interface RunArgs {
   pipeline?: string[];
@@ -305,10 +306,13 @@ function sinkProperties(a: Raw): Record<string, string> {
     if (m === null) throw expects('sink-property', 'name=value, e.g. policy=drop', item);
     // gst-launch would take "name=" with the next word as its value, or fail (no element "name")
     if (m[2] === '') throw new UsageError(`--sink-property ${m[1]}= needs a value (name=value, e.g. policy=drop)`);
-    if (m[1] === 'buffer-name') {
-      throw new UsageError('--sink-property buffer-name is set by zerobuffer: the ring run creates (name it with --name) or the one watch is told of');
+    // as GLib reads it (buffer_name is buffer-name), so that none of zerobuffer's own gets past the checks below
+    const property = glibPropertyName(m[1]!);
+    if (property === RING_PROPERTY) {
+      const spelled = property === m[1] ? '' : ` (GStreamer reads it as ${RING_PROPERTY})`;
+      throw new UsageError(`--sink-property ${m[1]}${spelled} is set by zerobuffer: the ring run creates (name it with --name) or the one watch is told of`);
     }
-    out[m[1]!] = m[2]!;
+    out[property] = m[2]!;
   }
   if (a['fast'] === true) {
     if (out['sync'] !== undefined) throw new UsageError(`--fast sets sync=false; it contradicts --sink-property sync=${out['sync']}`);

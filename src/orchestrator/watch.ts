@@ -16,6 +16,7 @@ import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
+import { refuseRingProperty } from './sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
@@ -39,6 +40,8 @@ export interface WatchOptions {
   /**
    * Extra zerosink properties. connect-timeout defaults to
    * ANNOUNCED_RING_CONNECT_TIMEOUT_MS: an announced ring exists already.
+   * buffer-name (or buffer_name, the same to GLib) is refused (a TypeError):
+   * it is the announced ring's.
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**
@@ -187,6 +190,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // checked now, not at the first start-stream or start-duplex (where it would end the watch)
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
     validateLaunch(options);
+    refuseRingProperty(options.sinkProperties, 'zerosink writes into the ring each start-stream names');
     validateRestart(options.restart ?? true);
     if (options.maxPipelines !== undefined && !(Number.isSafeInteger(options.maxPipelines) && options.maxPipelines >= 1))
       fail('maxPipelines', 'a whole number of 1 or more', options.maxPipelines);

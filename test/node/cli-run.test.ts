@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
-import { leftovers, readPng, repoRoot, ringName, run } from './helpers.js';
+import { leftovers, processesWith, readPng, repoRoot, ringName, run } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -288,6 +288,24 @@ test('an option given twice, a word that is not one of its choices, a bad proper
     expect(child.stderr).toBe(`zerobuffer: ${line}\nRun "zerobuffer ${argv[0]} --help" for the options.\n`);
     expect(child.stdout).toEqual([]);
   }
+});
+
+test('--sink-property buffer_name=X (GLib reads it as buffer-name) is refused as buffer-name is: exit 2, no ring, no gst-launch (run went on into a ring zerosink never found: exit 3)', async () => {
+  const name = ringName('bn');
+  const other = ringName('bn-other');
+  for (const argv of [
+    ['run', SOURCE, '--name', name, '--frames', '5', '--sink-property', `buffer_name=${other}`, '--sink-property', 'connect-timeout=1000'],
+    ['serve', 'img', '-', '--name', name, '--frames', '1', '--pipeline', SOURCE, '--sink-property', `buffer_name=${other}`],
+    ['watch', '--pipeline', SOURCE, '--sink-property', `buffer_name=${other}`, '--', 'sleep', '5'],
+  ]) {
+    const child = run(process.execPath, [bin, ...argv]);
+    expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });
+    expect(child.stderr).toBe('zerobuffer: --sink-property buffer_name (GStreamer reads it as buffer-name) is set by zerobuffer: ' +
+      `the ring run creates (name it with --name) or the one watch is told of\nRun "zerobuffer ${argv[0]} --help" for the options.\n`);
+    expect(child.stdout).toEqual([]);
+  }
+  expect(processesWith(other)).toEqual([]);
+  expect(leftovers().filter((n) => n.includes(name) || n.includes(other))).toEqual([]);
 });
 
 test('a bad ring name is a usage error; a ring name that is taken is a ring error', async () => {

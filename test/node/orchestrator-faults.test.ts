@@ -501,6 +501,26 @@ test('watch with a null byte in its command, sinkProperties or gstLaunch: a Type
   }
 });
 
+test('sinkProperties setting buffer-name (or buffer_name, the same to GLib): startStream rejects and watch throws, a TypeError, before any ring or process (it went to gst-launch after the ring\'s own, and zerosink waited for a ring nobody created)', async () => {
+  const name = ringName('bn');
+  const other = ringName('bn-other');
+  for (const key of ['buffer-name', 'buffer_name']) {
+    const spelled = key === 'buffer-name' ? '' : ' (given as "buffer_name")';
+    await expect(startStream({ source: SOURCE, name, sinkProperties: { [key]: other, 'connect-timeout': 1000 } })).rejects.toThrow(
+      new TypeError(`option "sinkProperties" must not set buffer-name${spelled}: zerosink writes into the ring the stream reads (give its name as "name")`));
+    let watcher: Watcher | undefined;
+    try {
+      expect(() => (watcher = watch({ command: ['/bin/sh', '-c', 'sleep 5', name], pipeline: SOURCE, sinkProperties: { [key]: other } }))).toThrow(
+        new TypeError(`option "sinkProperties" must not set buffer-name${spelled}: zerosink writes into the ring each start-stream names`));
+    } finally {
+      await watcher?.stop();
+    }
+  }
+  expect(processesWith(name)).toEqual([]);
+  expect(processesWith(other)).toEqual([]);
+  expect(leftovers().filter((n) => n.includes(name) || n.includes(other))).toEqual([]);
+});
+
 test('startStream given a reader: the pipeline writes into its ring, announced with its name and size, and close() removes it; given a name or payloadSize too, it rejects (TypeError) and closes the reader', async () => {
   const name = ringName('given');
   const fake = script(name, ['echo "Setting pipeline to PAUSED ..."', 'echo "Setting pipeline to PLAYING ..."', 'while :; do sleep 0.05; done'].join('\n'));

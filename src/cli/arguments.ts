@@ -238,7 +238,7 @@ export const COMMANDS = {
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },
       frames: { type: 'number', describe: 'Stop after N images' },
-      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists (not with target -: stdout carries the img= stream)' },
       ...ringOptions,
       ...pipelineOptions,
     },

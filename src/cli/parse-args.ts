@@ -406,10 +406,14 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
     case 'serve': {
       oneOf('<kind>', a['kind'], ['img']);
       const pipeline = a['pipeline'];
+      const target = endpoint(String(a['target']), true);
+      // the protocol lines would go into the img= stream, which no reader of either could then parse
+      if (a['announce'] === true && target.kind === 'stdio')
+        throw new UsageError('--announce prints to stdout, which serve img - sends the img= stream to: give a tcp: or file target, or leave --announce out');
       return {
         kind: 'serve',
         args: {
-          target: endpoint(String(a['target']), true),
+          target,
           pipeline: typeof pipeline === 'string' && pipeline.trim() !== '' ? [pipeline] : undefined,
           frames: count('frames', a['frames']),
           announce: a['announce'] === true,

@@ -280,6 +280,26 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/ 6 a frame img= cannot carry \(not GRAY16: img= messages are 16-bit gray\), or its connection or file failed/);
 });
 
+test('serve img - --announce is a usage error (the protocol lines went into the img= stream on stdout, which then did not parse); to a file, the stream parses and stdout has the lines', async () => {
+  const name = ringName('serve-an');
+  const pipeline = ['--pipeline', 'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY16_BE,width=8,height=4'];
+  for (const extra of [pipeline, []]) {
+    const r = spawnSync(process.execPath, [bin, 'serve', 'img', '-', '--announce', '--name', name, '--frames', '1', ...extra],
+      { env: { ...process.env, ...gstEnv }, timeout: 20000 });
+    expect({ extra, status: r.status, stdout: r.stdout.length }).toEqual({ extra, status: EXIT.usage, stdout: 0 });
+    expect(r.stderr.toString()).toBe('zerobuffer: --announce prints to stdout, which serve img - sends the img= stream to: ' +
+      'give a tcp: or file target, or leave --announce out\nRun "zerobuffer serve --help" for the options.\n');
+  }
+  const file = path.join(dir, 'announced.img');
+  const r = spawnSync(process.execPath, [bin, 'serve', 'img', file, '--announce', '--name', name, '--frames', '1', ...pipeline],
+    { env: { ...process.env, ...gstEnv }, encoding: 'utf8', timeout: 20000 });
+  expect(r.status).toBe(EXIT.ok);
+  expect((await parsed(fs.readFileSync(file))).map((m) => [m.width, m.height])).toEqual([[8, 4]]);
+  expect(r.stdout.split('\n').map((l) => /"method":"([a-z-]+)","params":\["([^"]+)"/.exec(l)?.slice(1))).toEqual([
+    ['start-stream', name], ['stop-stream', name], undefined]);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
 test('serve into a file that cannot be written says so before it creates the ring', () => {
   const name = ringName('servenf');
   const r = spawnSync(process.execPath, [bin, 'serve', 'img', '/nonexistent/dir/x.img', '--name', name], { encoding: 'utf8' });

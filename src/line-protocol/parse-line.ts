@@ -38,9 +38,10 @@ export interface WarningEvent {
   raw: Uint8Array;
   /**
    * 'ENAME' (the core's error name) when the line is a start-stream or
-   * stop-stream whose ring name the core refuses: no writer can ever open
-   * that ring, so an orchestrator may take it as a failure, not a mere
-   * warning. `message` is then the request as read.
+   * stop-stream whose ring name, a string, the core refuses: no writer can
+   * ever open that ring, so an orchestrator may take it as a failure, not a
+   * mere warning. A name missing or not a string is malformed, as a bad
+   * size is: no code. `message` is then the request as read.
    */
   code?: 'ENAME';
   message?: StreamMessage;
@@ -114,7 +115,8 @@ export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
   const problem = checkMessage(message);
   if (problem !== undefined) {
     const event = warning(`${method}: ${problem}`, line, raw);
-    return checkName(message.name) === undefined ? event : { ...event, code: 'ENAME', message };
+    // a name missing or of another type is a malformed line, as a bad size is: only a string the core refuses is ENAME
+    return typeof message.name !== 'string' || checkName(message.name) === undefined ? event : { ...event, code: 'ENAME', message };
   }
   return { type: 'message', message, line, raw };
 }

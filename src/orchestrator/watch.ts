@@ -318,10 +318,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
   }
 
   /** A start-stream for a ring no writer can open (a name the core refuses): a permanent failure. */
-  #refuse(name: unknown, reason: string): void {
+  #refuse(name: string, reason: string): void {
     if (this.#stopped || this.#failure !== undefined) return;
-    // the name as read, unless it is no string or too long to show (a 64 KiB line's)
-    const shown = typeof name === 'string' && name.length <= SHOWN_CHARACTERS ? name : describeValue(name);
+    // the name as read, unless it is too long to show (a 64 KiB line's)
+    const shown = name.length <= SHOWN_CHARACTERS ? name : describeValue(name);
     const error = new PipelineError(reason, { code: 'ENAME', permanent: true });
     this.#history.set(shown, { runners: this.#history.get(shown)?.runners ?? [], refused: error });
     this.#failure = { name: shown, error, outOfRestarts: false };

@@ -88,6 +88,24 @@ test('a start-stream whose ring name is invalid: exit 3 with the reason once, no
   expect(r.ms).toBeLessThan(10000);
 });
 
+test('a start-stream whose name is missing or not a string is a malformed line, as a bad size is: a warning, the command runs on (it was stopped, exit 3, "ring 7")', async () => {
+  const lines = [
+    '{"jsonrpc":"2.0","method":"start-stream","params":{"ring":"cam0","metadataSize":4096,"payloadSize":65536}}',
+    '{"jsonrpc":"2.0","method":"start-stream","params":[7,4096,65536]}',
+    '{"jsonrpc":"2.0","method":"start-stream","params":{"name":"cam0","metadata_size":4096,"payloadSize":65536}}',
+  ];
+  const script = `${lines.map((l) => `echo '> ${l}'`).join('; ')}; sleep 0.5; echo 'still here'`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', script]);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stdout).toEqual(['still here']);
+  expect(child.stderr.split('\n').filter((l) => l.includes('ignored protocol line')).map((l) => /: (start-stream: [^:]*):/.exec(l)?.[1])).toEqual([
+    'start-stream: name must be a string, received nothing',
+    'start-stream: name must be a string, received 7',
+    'start-stream: metadataSize must be a positive integer, received nothing',
+  ]);
+  expect(child.stderr).not.toMatch(/ENAME|no pipeline can write|ring 7|stopped sh/);
+});
+
 test('transient: the reader creates its ring again; the pipeline is restarted once and the stream goes on', async () => {
   const name = ringName('recreate');
   const r = await watchFixture('recreate', name, [], ['30']);

@@ -70,6 +70,7 @@ describe('parseLine', () => {
     ['name too long', start(['n'.repeat(300), 1, 1]), /invalid ring name/],
     ['name of 60,000 characters', start(['n'.repeat(60000), 1, 1]), /invalid ring name "n{80}…"/],
     ['name not a string', start([42, 1, 1]), /name must be a string/],
+    ['named, name missing (a typo)', start({ ring: 'cam0', metadataSize: 64, payloadSize: 128 }), /name must be a string, received nothing/],
     ['named missing key', start({ name: 'a', metadataSize: 1 }), /payloadSize must be a positive integer/],
     ['stop without name', '> {"jsonrpc":"2.0","method":"stop-stream","params":[]}', /received 0 value/],
     ['prototype key', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"__proto__":{"name":"a"}}}', /name must be a string/],
@@ -86,8 +87,9 @@ describe('parseLine', () => {
     expect(e.type === 'warning' && e.reason).toMatch(reason);
     expect(e.type === 'warning' && e.line.length).toBeLessThanOrEqual(260);
     expect(e.type === 'warning' && e.reason.length).toBeLessThanOrEqual(300);
-    // Only a name no ring can have is ENAME (an orchestrator takes it as a failure); the rest are mere warnings.
-    const enamed = /invalid ring name|name must be a string/.test(String(reason));
+    // Only a string no ring can have as its name is ENAME (an orchestrator takes it as a failure); the rest,
+    // a name missing or not a string too, are mere warnings.
+    const enamed = /invalid ring name/.test(String(reason));
     expect(e.type === 'warning' && e.code).toBe(enamed ? 'ENAME' : undefined);
     if (enamed && e.type === 'warning') expect(e.message?.method).toBe(line.includes('stop-stream') ? 'stop-stream' : 'start-stream');
   });

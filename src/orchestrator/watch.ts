@@ -14,7 +14,7 @@ import type { StartDuplexMessage, StartStreamMessage } from '../line-protocol/me
 import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
-import { fail, validateSignal } from '../options.js';
+import { fail, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { refuseRingProperty } from './sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
@@ -194,6 +194,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
     validateRestart(options.restart ?? true);
     if (options.maxPipelines !== undefined && !(Number.isSafeInteger(options.maxPipelines) && options.maxPipelines >= 1))
       fail('maxPipelines', 'a whole number of 1 or more', options.maxPipelines);
+    // checked before the command runs: readLines would refuse maxLineBytes at the first read, the runner stopTimeoutMs
+    // at the first start-stream, both then unhandled rejections with the command running unread
+    if (options.maxLineBytes !== undefined) validateSize('maxLineBytes', options.maxLineBytes, 1);
+    validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 0);
+    const out: unknown = options.stdout;
+    if (out !== undefined && !(typeof out === 'object' && out !== null && typeof (out as Writable).write === 'function' && typeof (out as Writable).on === 'function'))
+      fail('stdout', 'a writable stream', out);
     const signal = validateSignal(options.signal);
     this.#options = options;
     if (signal?.aborted) {
@@ -458,7 +465,10 @@ function readerAlive(name: string): boolean {
   }
 }
 
-/** Runs the command and serves its start-stream lines (see Watcher). */
+/**
+ * Runs the command and serves its start-stream lines (see Watcher). Throws
+ * a TypeError for an option it cannot take, before the command runs.
+ */
 export function watch(options: WatchOptions): Watcher {
   return new Watcher(options);
 }

@@ -430,13 +430,13 @@ test('the watched command prints garbage around a valid start-stream: the pipeli
 });
 
 /**
- * Runs body in a Node process of its own over dist/ (startStream in scope),
+ * Runs body in a Node process of its own over dist/ (startStream and watch in scope),
  * where an unhandled rejection is seen as such: it prints "unhandled" and its
  * message and exits 3. Resolves with its status and stdout lines.
  */
-async function startStreamChild(body: string, env: NodeJS.ProcessEnv = {}, ms = 10000): Promise<{ status: number | null; stdout: string[] }> {
+async function apiChild(body: string, env: NodeJS.ProcessEnv = {}, ms = 10000): Promise<{ status: number | null; stdout: string[] }> {
   const child = run(process.execPath, ['--input-type=module', '-e', [
-    `const { startStream } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});`,
+    `const { startStream, watch } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});`,
     "process.on('unhandledRejection', (e) => { console.log(`unhandled ${e?.message ?? e}`); process.exit(3); });",
     body,
     'process.exit(0);',
@@ -447,7 +447,7 @@ async function startStreamChild(body: string, env: NodeJS.ProcessEnv = {}, ms = 
 
 test('startStream with a word execa refuses (a null byte in the source, a sink property, gstLaunch): rejects with a TypeError naming the option, no unhandled rejection, no ring left', async () => {
   const name = `hcli-nul-${process.pid}`;
-  const { status, stdout } = await startStreamChild([
+  const { status, stdout } = await apiChild([
     `for (const options of [{ source: ['videotestsrc', 'pattern=a\\0b'] }, { source: 'videotestsrc', sinkProperties: { 'camera-id': 'a\\0b' } },`,
     "  { source: 'videotestsrc', gstLaunch: 'gst-launch-1.0\\0' }]) {",
     `  try { await startStream({ ...options, name: ${JSON.stringify(name)}, payloadSize: 4096 }); console.log('resolved'); }`,
@@ -471,7 +471,7 @@ test('startStream runs no gst-inspect-1.0 before gst-launch (it asked one whethe
   fs.mkdirSync(bin);
   const mark = path.join(tmp, `${name}-ran`);
   fs.writeFileSync(path.join(bin, 'gst-inspect-1.0'), `#!/bin/bash\ntouch '${mark}'\nexec sleep 60\n`, { mode: 0o755 });
-  const { status, stdout } = await startStreamChild([
+  const { status, stdout } = await apiChild([
     `const stream = await startStream({ source: 'videotestsrc', name: ${JSON.stringify(name)}, payloadSize: 4096 });`,
     "console.log(typeof stream.pipeline.pid === 'number' ? 'resolved with a pid' : 'resolved without a pid');",
     'await stream.close();',
@@ -519,6 +519,30 @@ test('sinkProperties setting buffer-name (or buffer_name, the same to GLib): sta
   expect(processesWith(name)).toEqual([]);
   expect(processesWith(other)).toEqual([]);
   expect(leftovers().filter((n) => n.includes(name) || n.includes(other))).toEqual([]);
+});
+
+test('watch with maxLineBytes, stdout or stopTimeoutMs it cannot take: a TypeError at once, its command not run (it was run, and the first read or start-stream was an unhandled rejection: the process died, or the watch "succeeded" having passed nothing on)', async () => {
+  const marker = `hcli-watch-opts-${process.pid}`;
+  const start = '> {"jsonrpc":"2.0","method":"start-stream","params":["horch-none",4096,65536]}';
+  const { status, stdout } = await apiChild([
+    `for (const bad of [{ maxLineBytes: 0 }, { maxLineBytes: 'x' }, { stdout: 5 }, { stdout: {} }, { stopTimeoutMs: 'x' }, { stopTimeoutMs: -1 }]) {`,
+    `  try { const w = watch({ command: ['/bin/sh', '-c', ${JSON.stringify(`echo '${start}'; echo ran; sleep 1`)}, ${JSON.stringify(marker)}],`,
+    "    pipeline: 'videotestsrc', ...bad }); console.log(`returned, then ${JSON.stringify(await w.done)}`); }",
+    '  catch (e) { console.log(`threw ${e.name}: ${e.message}`); }',
+    '}',
+  ].join('\n'), {}, 20000);
+  expect({ status, stdout }).toEqual({
+    status: 0,
+    stdout: [
+      'threw TypeError: option "maxLineBytes" must be an integer >= 1, received 0',
+      'threw TypeError: option "maxLineBytes" must be an integer >= 1, received "x"',
+      'threw TypeError: option "stdout" must be a writable stream, received 5',
+      'threw TypeError: option "stdout" must be a writable stream, received an object',
+      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0 (Infinity: no limit), received "x"',
+      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0 (Infinity: no limit), received -1',
+    ],
+  });
+  expect(processesWith(marker)).toEqual([]);
 });
 
 test('startStream given a reader: the pipeline writes into its ring, announced with its name and size, and close() removes it; given a name or payloadSize too, it rejects (TypeError) and closes the reader', async () => {

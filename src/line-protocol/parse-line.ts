@@ -57,9 +57,19 @@ export function shorten(line: string): string {
   return line.length > SHOWN ? `${line.slice(0, SHOWN)}… (${line.length} characters)` : line;
 }
 
+/**
+ * The line without its leading blanks: ASCII's (space, tab, CR, VT, FF), as
+ * the line splitter counts them, which tells an overlong or unfinished line
+ * that cannot be protocol by its bytes; trimStart() also took Unicode's
+ * (NBSP, U+3000, BOM), so a line the splitter passed as a log was protocol here.
+ */
+function withoutBlanks(line: string): string {
+  return line.replace(/^[ \t\r\v\f]+/, '');
+}
+
 /** True when the first non-blank character is '>' and the next is not another '>'. */
 export function isProtocolLine(line: string): boolean {
-  const trimmed = line.trimStart();
+  const trimmed = withoutBlanks(line);
   return trimmed.startsWith(PROTOCOL_MARK) && !trimmed.startsWith(PROTOCOL_MARK, PROTOCOL_MARK.length);
 }
 
@@ -95,7 +105,7 @@ function toMessage(method: string, params: unknown): StreamMessage | string {
 /** Classifies one line (text without its line end); raw is passed along for logs. */
 export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
   if (!isProtocolLine(line)) return { type: 'log', text: line, raw };
-  const trimmed = line.trimStart();
+  const trimmed = withoutBlanks(line);
   let json: unknown;
   try {
     json = JSON.parse(trimmed.slice(PROTOCOL_MARK.length));

@@ -55,6 +55,14 @@ test('watch: a bad line nested deep among logs ends nothing: every later line pa
   expect(child.stderr).not.toMatch(/RangeError|Maximum call stack|unexpected error/);
 });
 
+test('watch: a line whose first non-blank is ">" after a Unicode blank (NBSP, U+3000) is output, short or over 64 KiB alike (short, it was swallowed as a bad protocol line)', async () => {
+  const lines = ['\u00a0> not json', `\u00a0> ${'y'.repeat(70000)}`, '\u3000> {"jsonrpc":"2.0","method":"start-stream","params":["x",1,1]}', 'after'];
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc', '--', ...printer(lines, 20)], gstEnv);
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stdout).toEqual(lines);
+  expect(child.stderr).not.toMatch(/ignored protocol line/);
+});
+
 test('watch: a refused name of 60,000 characters is shown cut, not whole', async () => {
   const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc', '--',
     ...printer([`> {"jsonrpc":"2.0","method":"start-stream","params":["${'n'.repeat(60000)}",4096,65536]}`, 'after'])], gstEnv);

@@ -17,6 +17,7 @@ describe('parseLine', () => {
     ['positional', start(['cam0', 4096, 1 << 20]), { method: 'start-stream', name: 'cam0', metadataSize: 4096, payloadSize: 1 << 20 }],
     ['named', start({ name: 'cam0', metadataSize: 64, payloadSize: 128 }), { method: 'start-stream', name: 'cam0', metadataSize: 64, payloadSize: 128 }],
     ['leading blanks', `  \t${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['leading CR, VT, FF', `\r\v\f${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
     ['no space after >', `>${start(['a', 1, 1]).slice(2)}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
     ['stop-stream', '> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}', { method: 'stop-stream', name: 'cam0' }],
     ['stop-stream named', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"name":"cam0"}}', { method: 'stop-stream', name: 'cam0' }],
@@ -37,6 +38,10 @@ describe('parseLine', () => {
     ['double mark: a quote', '>> quoted text'],
     ['double mark before protocol JSON', `>${start(['a', 1, 1])}`],
     ['indented merge marker', '  >>>>>>> branch'],
+    // blanks are ASCII's, as the line splitter's (a Unicode one made a line protocol here, a log line there past 64 KiB)
+    ['NBSP before the mark', '\u00a0> not json'],
+    ['ideographic space before the mark', `\u3000${start(['a', 1, 1])}`],
+    ['BOM before the mark', '\ufeff> x'],
   ];
   test.each(logs)('log: %s', (_, line) => {
     expect(parseLine(line)).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });

@@ -1,8 +1,13 @@
 // Bytes → lines, for stdout read from another process: lines split across
 // chunks, LF or CRLF, a last line without a line end, and lines longer than
 // a limit (a log line is passed on in pieces, unchanged; a protocol line is
-// dropped with a warning). Bytes are kept as read, so logs pass through
-// byte for byte even when they are not UTF-8.
+// dropped with a warning). A line that cannot be protocol (its first
+// non-blank byte is there and is no single '>') is passed on as its bytes
+// come, without waiting for its end: a progress display's "\r" updates and a
+// prompt waiting for input show at once. A line that may still become
+// protocol is held until its end, so a protocol line is always read whole.
+// Bytes are kept as read, so logs pass through byte for byte even when they
+// are not UTF-8.
 
 export interface RawLine {
   /** The line's bytes, without the line end ("\n" or "\r\n"). */
@@ -10,9 +15,10 @@ export interface RawLine {
   /** The bytes as read, line end included. */
   raw: Uint8Array;
   /**
-   * 'line': a whole line; 'fragment': a piece of an overlong log line (pass
-   * it on, do not parse it); 'overlong': a protocol line past the limit,
-   * dropped (bytes hold its first part).
+   * 'line': a whole line; 'fragment': a piece of a log line passed on before
+   * its end (overlong, or no protocol by its first bytes: pass it on, do
+   * not parse it); 'overlong': a protocol line past the limit, dropped
+   * (bytes hold its first part).
    */
   kind: 'line' | 'fragment' | 'overlong';
   /** A fragment that does not end its line: the next fragment goes on with it. */
@@ -23,14 +29,34 @@ const LF = 0x0a;
 const CR = 0x0d;
 const MARK = 0x3e; // '>'
 
+const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR;
+
 /** The first non-blank byte is '>', not followed by another (isProtocolLine). */
 function startsAsProtocol(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR) continue;
-    return b === MARK && bytes[i + 1] !== MARK;
+    if (isBlank(bytes[i]!)) continue;
+    return bytes[i] === MARK && bytes[i + 1] !== MARK;
   }
   return false;
+}
+
+/**
+ * Where a piece passed on before its line's end is cut: before a UTF-8
+ * character whose bytes are not all there yet, and before a last CR (the LF
+ * of a CRLF may follow), so that the pieces' texts join into the line's and
+ * a CRLF goes whole into the last piece.
+ */
+function passableLength(bytes: Uint8Array): number {
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === CR) end--;
+  // the last character's first byte (not 10xxxxxx), at most 3 bytes back
+  for (let i = end - 1; i >= 0 && i >= end - 3; i--) {
+    const b = bytes[i]!;
+    if ((b & 0xc0) === 0x80) continue;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return i + length > end ? i : end;
+  }
+  return end;
 }
 
 function withoutLineEnd(raw: Uint8Array): Uint8Array {
@@ -44,8 +70,15 @@ export class LineSplitter {
   readonly maxLineBytes: number;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  /** Inside an overlong line: pass its log pieces on, or drop the protocol line. */
+  /** Inside a log line passed on before its end (pass its pieces on), or an overlong protocol line (drop it). */
   #mode: 'normal' | 'pass' | 'drop' = 'normal';
+  /**
+   * How the line held starts: blanks only, blanks and one '>' (either may
+   * still become a protocol line), or decided: a protocol line ('>' and
+   * another byte) or a log line (another byte first, or '>>'). Told as the
+   * bytes come, not by reading the held line again at each chunk.
+   */
+  #start: 'blank' | 'mark' | 'protocol' | 'log' = 'blank';
 
   constructor(maxLineBytes: number) {
     this.maxLineBytes = maxLineBytes;
@@ -55,7 +88,19 @@ export class LineSplitter {
     const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#start = 'blank';
     return all;
+  }
+
+  #hold(piece: Uint8Array): void {
+    this.#pending.push(piece);
+    this.#pendingBytes += piece.length;
+    for (let i = 0; i < piece.length && (this.#start === 'blank' || this.#start === 'mark'); i++) {
+      const b = piece[i]!;
+      if (this.#start === 'mark') this.#start = b === MARK ? 'log' : 'protocol';
+      else if (b === MARK) this.#start = 'mark';
+      else if (!isBlank(b)) this.#start = 'log';
+    }
   }
 
   #overlong(raw: Uint8Array, terminated: boolean, out: RawLine[]): void {
@@ -68,7 +113,7 @@ export class LineSplitter {
     }
   }
 
-  /** Lines completed by this chunk. */
+  /** Lines completed by this chunk, and the start of one that cannot be protocol (a fragment, partial). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
     let start = 0;
@@ -83,13 +128,16 @@ export class LineSplitter {
         if (terminated) this.#mode = 'normal';
         continue;
       }
+      this.#hold(piece);
       if (this.#mode === 'pass') {
-        out.push({ kind: 'fragment', bytes: withoutLineEnd(piece), raw: piece, partial: !terminated });
-        if (terminated) this.#mode = 'normal';
+        // unterminated, it goes on at the chunk's end, below
+        if (terminated) {
+          const raw = this.#take();
+          out.push({ kind: 'fragment', bytes: withoutLineEnd(raw), raw });
+          this.#mode = 'normal';
+        }
         continue;
       }
-      this.#pending.push(piece);
-      this.#pendingBytes += piece.length;
       if (terminated) {
         const raw = this.#take();
         const bytes = withoutLineEnd(raw);
@@ -99,6 +147,21 @@ export class LineSplitter {
         this.#overlong(this.#take(), false, out);
       }
     }
+    if (this.#pendingBytes > 0 && (this.#mode === 'pass' || (this.#mode === 'normal' && this.#start === 'log'))) {
+      const pending = this.#take();
+      const length = passableLength(pending);
+      if (length > 0) {
+        const piece = pending.subarray(0, length);
+        out.push({ kind: 'fragment', bytes: piece, raw: piece, partial: true });
+        this.#mode = 'pass';
+      }
+      if (length < pending.length) {
+        // held back (a CR, a character's first bytes): the line is a log line all the same
+        this.#pending = [pending.subarray(length)];
+        this.#pendingBytes = pending.length - length;
+        this.#start = 'log';
+      }
+    }
     return out;
   }
 
@@ -106,10 +169,10 @@ export class LineSplitter {
   end(): RawLine[] {
     const passing = this.#mode === 'pass';
     this.#mode = 'normal';
-    // the input ended inside an overlong log line: its last piece, empty, ends it
-    if (passing) return [{ kind: 'fragment', bytes: new Uint8Array(0), raw: new Uint8Array(0) }];
-    if (this.#pendingBytes === 0) return [];
     const raw = this.#take();
+    // the input ended inside a log line passed on: its last piece (what was held back, or nothing) ends it
+    if (passing) return [{ kind: 'fragment', bytes: raw, raw }];
+    if (raw.length === 0) return [];
     return [{ kind: 'line', bytes: withoutLineEnd(raw), raw }];
   }
 }

@@ -8,7 +8,8 @@ import { parseLine, shorten, type LineEvent } from './parse-line.js';
 export interface ReadLinesOptions {
   /**
    * Longest line accepted, in bytes. Longer log lines are passed on in
-   * pieces; longer protocol lines are dropped with a warning.
+   * pieces (as are log lines whose end has not come yet: LogEvent.partial);
+   * longer protocol lines are dropped with a warning.
    * @default 65536
    */
   maxLineBytes?: number;

@@ -3,6 +3,7 @@
 // pipeline restarts it, the child's exit stops everything, and nothing is
 // left running — also when watch itself is SIGKILLed.
 import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -173,6 +174,33 @@ test('the same start-stream again while its pipeline runs: told once, as ignored
   } finally {
     child.proc.kill('SIGKILL');
   }
+});
+
+test('output without a line end passes on before it: a progress display\'s "\\r" updates, then a prompt shows before the command has its answer (it was held until the line end: the prompt never showed)', async () => {
+  // the command's stdin is watch's: the answer is written only once the prompt was seen
+  const script = [
+    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
+    "for (const n of [1, 2, 3]) await w(`\\rframes ${n}`);",
+    "await w('\\nPress Enter: ');",
+    "process.stdin.once('data', (d) => { process.stdout.write(`got ${String(d).trim()}\\n`); process.exit(0); });",
+  ].join('\n');
+  const child = spawn(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await until('the prompt to show before its line end', () => out.endsWith('Press Enter: '), 15000);
+    expect(out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: ');
+    child.stdin.end('yes\n');
+    expect(await exited).toBe(EXIT.ok);
+    expect(out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: got yes\n');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  expect(err).toMatch(/no ring was announced/);
 });
 
 test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {

@@ -131,6 +131,25 @@ async function collect(chunks: (string | Uint8Array)[], maxLineBytes?: number): 
 }
 const rawOf = (events: LineEvent[]): Buffer => Buffer.concat(events.map((e) => e.raw));
 
+/** The events with each log line's pieces (partial) joined: a log's text, or the event's type and name. */
+function joined(events: LineEvent[]): string[] {
+  const out: string[] = [];
+  let line: string | undefined;
+  for (const e of events) {
+    if (e.type === 'log') {
+      line = (line ?? '') + e.text;
+      if (e.partial === true) continue;
+      out.push(`log ${line}`);
+      line = undefined;
+    } else {
+      expect(line).toBeUndefined(); // no event inside a log line's pieces
+      out.push(e.type === 'message' ? `message ${e.message.name}` : `warning ${e.reason}`);
+    }
+  }
+  expect(line).toBeUndefined();
+  return out;
+}
+
 describe('readLines', () => {
   const announceLine = '> {"jsonrpc":"2.0","method":"start-stream","params":["cam0",4096,65536]}';
 
@@ -138,9 +157,7 @@ describe('readLines', () => {
     const text = `log one\r\n${announceLine}\r\nlog two\n`;
     const chunks = [text.slice(0, 3), text.slice(3, 30), text.slice(30, 31), text.slice(31)];
     const events = await collect(chunks);
-    expect(events.map((e) => e.type)).toEqual(['log', 'message', 'log']);
-    expect(events[0]!.type === 'log' && events[0]!.text).toBe('log one');
-    expect(events[1]!.type === 'message' && events[1]!.message.name).toBe('cam0');
+    expect(joined(events)).toEqual(['log log one', 'message cam0', 'log log two']);
     expect(rawOf(events).toString()).toBe(text);
   });
 
@@ -253,11 +270,43 @@ describe('readLines', () => {
     });
   });
 
-  test('LineSplitter keeps lines split anywhere', () => {
+  test('LineSplitter fed a byte at a time: a protocol line comes whole, a log line in pieces as its bytes come, which join into it', () => {
     const s = new LineSplitter(100);
-    const bytes = Buffer.from('ab\ncd\r\nef');
+    const bytes = Buffer.from(`ab\ncd\r\n  >> q\n${announceLine}\r\nef`);
     const lines = [...bytes].flatMap((b) => s.push(Uint8Array.of(b)));
     lines.push(...s.end());
-    expect(lines.map((l) => Buffer.from(l.bytes).toString())).toEqual(['ab', 'cd', 'ef']);
+    expect(Buffer.concat(lines.map((l) => l.raw)).equals(bytes)).toBe(true);
+    const whole: string[] = [];
+    let line = '';
+    for (const l of lines) {
+      line += Buffer.from(l.bytes).toString();
+      if (l.partial === true) continue;
+      whole.push(`${l.kind} ${line}`);
+      line = '';
+    }
+    expect(whole).toEqual(['fragment ab', 'fragment cd', 'fragment   >> q', `line ${announceLine}`, 'fragment ef']);
+  });
+
+  test('a log line goes on as its bytes come, not at its line end (a progress display, a prompt); one that may still be protocol is held', () => {
+    const s = new LineSplitter(1024);
+    const push = (text: string | number[]): string[] =>
+      s.push(typeof text === 'string' ? Buffer.from(text) : Uint8Array.from(text)).map((l) => `${l.kind}${l.partial === true ? ' partial' : ''} ${JSON.stringify(Buffer.from(l.raw).toString())}`);
+    expect(push('\rframes 1')).toEqual(['fragment partial "\\rframes 1"']);
+    expect(push('\rframes 2')).toEqual(['fragment partial "\\rframes 2"']);
+    expect(push('\nPress Enter: ')).toEqual(['fragment "\\n"', 'fragment partial "Press Enter: "']);
+    expect(push('y\n')).toEqual(['fragment "y\\n"']);
+    // blanks alone, or a single '>' so far, may still be a protocol line: held until decided
+    expect(push('  ')).toEqual([]);
+    expect(push('>')).toEqual([]);
+    expect(push('> {')).toEqual(['fragment partial "  >> {"']); // '>>': output
+    expect(push('}\n')).toEqual(['fragment "}\\n"']);
+    expect(push(' > {"jsonrpc"')).toEqual([]);
+    expect(push(':1}\n')).toEqual(['line " > {\\"jsonrpc\\":1}\\n"']);
+    // a character's first bytes and a last CR wait for the rest: the pieces' texts join, a CRLF stays whole
+    expect(push([0x61, 0xe2, 0x82])).toEqual(['fragment partial "a"']);
+    expect(push([0xac, 0x0d])).toEqual(['fragment partial "€"']);
+    expect(push('\n')).toEqual(['fragment "\\r\\n"']);
+    expect(push('end\r')).toEqual(['fragment partial "end"']);
+    expect(s.end().map((l) => `${l.kind} ${JSON.stringify(Buffer.from(l.raw).toString())}`)).toEqual(['fragment "\\r"']);
   });
 });

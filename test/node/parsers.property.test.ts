@@ -7,7 +7,7 @@ import { CapsParseError, parseCaps } from '../../src/caps.js';
 import { formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import type { StreamMessage } from '../../src/line-protocol/messages.js';
-import { parseLine } from '../../src/line-protocol/parse-line.js';
+import { isProtocolLine, parseLine } from '../../src/line-protocol/parse-line.js';
 
 const RUNS = { numRuns: 2000 };
 
@@ -72,23 +72,35 @@ describe('line protocol', () => {
     );
   });
 
-  test('however a byte stream is cut into chunks, the lines are the same and no byte is lost', () => {
+  test('however a byte stream is cut into chunks, the lines are the same (a log line\'s pieces joined), a protocol line comes whole, and no byte is lost', () => {
     const stream = fc.uint8Array({ maxLength: 600 }).map((bytes) =>
       // plenty of line ends, CRs and '>' so that all paths are taken
       bytes.map((b) => [0x0a, 0x0d, 0x3e, 0x20][b % 8] ?? b));
     fc.assert(
       fc.property(stream, fc.array(fc.nat({ max: 600 }), { maxLength: 12 }), (bytes, cuts) => {
-        const split = (chunks: Uint8Array[]): Uint8Array[] => {
+        /** Each line: its pieces (partial) joined, as "protocol", "log" or "overlong", and its bytes. */
+        const split = (chunks: Uint8Array[]): { raw: Buffer; lines: string[] } => {
           const splitter = new LineSplitter(64);
-          const lines = chunks.flatMap((c) => splitter.push(c));
-          return [...lines, ...splitter.end()].map((l) => l.raw);
+          const pieces = [...chunks.flatMap((c) => splitter.push(c)), ...splitter.end()];
+          const lines: string[] = [];
+          let held: Uint8Array[] = [];
+          for (const piece of pieces) {
+            held.push(piece.raw);
+            if (piece.partial === true) continue;
+            const whole = held.length === 1 && piece.kind === 'line' && isProtocolLine(Buffer.from(piece.bytes).toString('latin1'));
+            const what = piece.kind === 'overlong' ? 'overlong' : whole ? 'protocol' : 'log';
+            lines.push(`${what} ${Buffer.concat(held).toString('hex')}`);
+            held = [];
+          }
+          expect(held).toEqual([]);
+          return { raw: Buffer.concat(pieces.map((p) => p.raw)), lines };
         };
         const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
         const chunks = [0, ...points, bytes.length].slice(1).map((end, i, ends) => bytes.subarray(i ? ends[i - 1] : 0, end));
         const whole = split([bytes]);
-        const pieces = split(chunks);
-        expect(Buffer.concat(pieces)).toEqual(Buffer.from(bytes));
-        expect(pieces.map((p) => Buffer.from(p).toString('hex'))).toEqual(whole.map((p) => Buffer.from(p).toString('hex')));
+        const cut = split(chunks);
+        expect(cut.raw).toEqual(Buffer.from(bytes));
+        expect(cut.lines).toEqual(whole.lines);
       }),
       RUNS,
     );

@@ -42,6 +42,9 @@ export interface FailureContext {
 export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
+  // a budget of 0 ends at the first failure: it did not fail "again"
+  if (outOfRestarts && restarts === 0)
+    return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and --max-restarts 0 allows no restart; ${who}:\n${error.message}`;
   if (outOfRestarts)
     return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;
   if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}${pluginMissing(error, pluginPath)}`;

@@ -132,6 +132,15 @@ test('the restart budget: a ring that stays full kills the pipeline again and ag
   expect(r.stderr).toContain(`ring ${name}: 3 frames written, 2 restarts, last error: ETIMEDOUT (transient)`);
 });
 
+test('--max-restarts 0: the first transient failure ends it, told as such (it said "keeps dying: it failed again after 0 restarts")', async () => {
+  const name = ringName('budget0');
+  const r = await watchFixture('stuck', name, ['--max-restarts', '0', '--sink-property', 'timeout=100']);
+  expect(r.status).toBe(EXIT.pipeline);
+  expect(r.stderr).not.toMatch(/restart \d+ in|keeps dying|failed again/);
+  expect(r.stderr).toContain(`pipeline into ${name} failed (ETIMEDOUT, transient) and --max-restarts 0 allows no restart; zerosink0 said:\n`);
+  expect(r.stderr).toContain(`ring ${name}: 3 frames written, 0 restarts, last error: ETIMEDOUT (transient)`);
+});
+
 test('run: a ring too small for the frames is permanent: exit 3, the message once, not restarted even with --restart', async () => {
   const name = ringName('run-small');
   const child = run(process.execPath, [bin, 'run', '--name', name, '--payload-size', '2048', '--restart', '--json',

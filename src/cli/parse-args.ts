@@ -275,6 +275,17 @@ function maxRestarts(v: unknown): number {
   return n === -1 ? Infinity : n;
 }
 
+/**
+ * --max-restarts, refused when given (given: on the command line, not its
+ * default) to a command that restarts nothing (restarting false; why: the
+ * message's end), rather than ignored.
+ */
+function restartBudget(a: Raw, given: boolean, restarting: boolean, why: string): number {
+  const budget = maxRestarts(a['max-restarts']);
+  if (given && !restarting) throw new UsageError(`--max-restarts ${String(a['max-restarts'])}: ${why}`);
+  return budget;
+}
+
 /** The longest timer Node keeps (ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -331,8 +342,21 @@ function endpoint(text: string, listen: boolean): Endpoint {
   }
 }
 
-/** The command with its values checked; the ring names it gives go to given, unchecked. */
-function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs {
+/**
+ * The options typed on the command line (words before "--"), by name:
+ * "--max-restarts 3", "--max-restarts=3" and yargs' "--maxRestarts" alike;
+ * not those at their defaults.
+ */
+function typedOptions(words: readonly string[]): Set<string> {
+  const kebab = (w: string): string => w.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return new Set(words.flatMap((w) => /^--([^=]+)/.exec(w)?.[1] ?? []).map(kebab));
+}
+
+/**
+ * The command with its values checked; the ring names it gives go to given,
+ * unchecked. typed: the options typed (typedOptions).
+ */
+function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<string>): ParsedArgs {
   switch (command) {
     case 'run': {
       const durationMs = duration(a['duration']);
@@ -349,7 +373,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
           announce: a['announce'] === true,
           hash: a['hash'] === true,
           restart: a['restart'] === true,
-          maxRestarts: maxRestarts(a['max-restarts']),
+          maxRestarts: restartBudget(a, typed.has('max-restarts'), a['restart'] === true, 'run restarts nothing without --restart'),
           intervalMs: interval * 1000,
           cameraId: a['camera-id'] as string | undefined,
           name: ringName(given, a['name']),
@@ -384,7 +408,8 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[]): ParsedArgs
       return {
         kind: 'watch',
         args: {
-          pipeline: a['pipeline'], filterSink: typeof a['filter-sink'] === 'string' ? a['filter-sink'] : 'fakesink', command: rest, restart: a['restart'] !== false, maxRestarts: maxRestarts(a['max-restarts']),
+          pipeline: a['pipeline'], filterSink: typeof a['filter-sink'] === 'string' ? a['filter-sink'] : 'fakesink', command: rest, restart: a['restart'] !== false,
+          maxRestarts: restartBudget(a, typed.has('max-restarts'), a['restart'] !== false, 'it contradicts --no-restart'),
           maxPipelines: count('max-pipelines', a['max-pipelines'])!,
           pluginPath: pluginPath(a['plugin-path']), sinkProperties: sinkProperties(a),
         },
@@ -480,7 +505,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
     givenOnce(COMMANDS[command], a);
     const names: GivenName[] = [];
-    const parsed = toCommand(command, a, names);
+    const parsed = toCommand(command, a, names, typedOptions(end < 0 ? argv : argv.slice(0, end)));
     emptyValues(COMMANDS[command], a); // after toCommand: an option it checks (--duration) says what it expects
     await checkRingNames(names);
     return parsed;

@@ -189,8 +189,8 @@ test('number options: the range of each kind, its edges, and its help still says
   }
   expect(await value(['filter', 'a', 'b', '--script', 'x.mjs', '--payload-size', '-8'], 'payloadSize')).toBe(refused('payload-size', '-8'));
   // --max-restarts: 0 or more, -1 for no limit
-  expect(await value(['run', '--max-restarts', '0'], 'maxRestarts')).toBe(0);
-  expect(await value(['run', '--max-restarts', '-1'], 'maxRestarts')).toBe(Infinity);
+  expect(await value(['run', '--restart', '--max-restarts', '0'], 'maxRestarts')).toBe(0);
+  expect(await value(['run', '--restart', '--max-restarts', '-1'], 'maxRestarts')).toBe(Infinity);
   expect(await value(['run'], 'maxRestarts')).toBe(10);
   for (const bad of ['-2', '1.5', '-1.0', 'x']) expect(await value(['run', '--max-restarts', bad], 'maxRestarts')).toBe(refused('max-restarts', bad));
   // --connect-timeout: milliseconds, 0 or more
@@ -239,7 +239,7 @@ test('every option that takes a value is a usage error without one, naming it', 
     ['run', 'videotestsrc', '--camera-id'], ['serve', 'img', 'out.img', '--frames'], ['run', '--interval', '--json']])
     expect(await parseArgs(argv)).toMatchObject({ kind: 'usage', message: expect.stringMatching(/^--[a-z-]+ needs a value$/) });
   // a negative number is a value
-  expect(await parseArgs(['run', '--max-restarts', '-1'])).toMatchObject({ kind: 'run', args: { maxRestarts: Infinity } });
+  expect(await parseArgs(['run', '--restart', '--max-restarts', '-1'])).toMatchObject({ kind: 'run', args: { maxRestarts: Infinity } });
   expect(await parseArgs(['serve', 'img', '-', '--frames', '2'])).toMatchObject({ kind: 'serve', args: { target: { kind: 'stdio' }, frames: 2 } });
 });
 
@@ -253,6 +253,9 @@ test('--max-restarts: a count, -1 for no limit', async () => {
   expect(watch.kind === 'watch' && watch.args.maxRestarts).toBe(3);
   const run = await parseArgs(['run', '--restart', '--max-restarts', '-1']);
   expect(run.kind === 'run' && run.args.maxRestarts).toBe(Infinity);
+  // at its default it is not given: no restarts, no error
+  expect(await parseArgs(['run', '--frames', '1'])).toMatchObject({ kind: 'run', args: { restart: false, maxRestarts: 10 } });
+  expect(await parseArgs(['watch', '--pipeline', 'v', '--no-restart', '--', 'x'])).toMatchObject({ kind: 'watch', args: { restart: false, maxRestarts: 10 } });
 });
 
 test('cleanup and inspect', async () => {

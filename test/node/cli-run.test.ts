@@ -270,7 +270,7 @@ test('a number option given a word: one line naming the option and the value as 
   }
 });
 
-test('an option given twice, a word that is not one of its choices, a bad property or kind, a misplaced or missing positional: one line, the hint, exit 2, nothing started', async () => {
+test('an option given twice, a word that is not one of its choices, a bad property or kind, a misplaced or missing positional, --max-restarts that restarts nothing: one line, the hint, exit 2, nothing started', async () => {
   for (const [argv, line] of [
     [['run', '--name', 'zbe-a', '--name', 'zbe-b', '--frames', '1'], '--name was given 2 times ("zbe-a", "zbe-b"): give it once'],
     [['run', '--snapshot', 'a.png', '--snapshot=b.png', '--frames', '1'], '--snapshot was given 2 times ("a.png", "b.png"): give it once'],
@@ -282,6 +282,10 @@ test('an option given twice, a word that is not one of its choices, a bad proper
     [['inspect', '--name', 'zbe-x'], 'Unknown option: --name (<name> goes without dashes: zerobuffer inspect <name>)'],
     [['cleanup', '--dry-run', '--', 'zbe-x'], 'cleanup takes nothing after "--" (only watch does: the command it runs): zerobuffer cleanup [names..]'],
     [['filter', 'videotestsrc', '--script', 'x.mjs'], 'filter needs <sink>: zerobuffer filter <source> <sink>'],
+    // a restart budget for a command that restarts nothing: refused, not ignored
+    [['run', '--max-restarts', '3', '--frames', '1'], '--max-restarts 3: run restarts nothing without --restart'],
+    [['run', '--maxRestarts=0', '--frames', '1'], '--max-restarts 0: run restarts nothing without --restart'],
+    [['watch', '--pipeline', 'videotestsrc', '--no-restart', '--max-restarts=3', '--', 'true'], '--max-restarts 3: it contradicts --no-restart'],
   ] as const) {
     const child = run(process.execPath, [bin, ...argv]);
     expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });

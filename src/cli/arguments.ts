@@ -110,7 +110,7 @@ export const COMMANDS = {
           `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is; a frame of another size than its caps say) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); --frames does not end the run before the snapshot is written. ` +
           'The summary says what was written: "snapshot": {"file", "width", "height", "bitDepth" (8 or 16), "color" (gray, RGB, gray+alpha or RGBA)}',
       },
-      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists, and the stop-stream line once it is gone' },
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
       'max-restarts': { type: 'number', describe: 'With --restart (without it, a usage error): restarts allowed in all (-1: no limit); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
@@ -238,7 +238,7 @@ export const COMMANDS = {
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },
       frames: { type: 'number', describe: 'Stop after N images' },
-      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists (not with target -: stdout carries the img= stream)' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists, and the stop-stream line once it is gone (not with target -: stdout carries the img= stream)' },
       ...ringOptions,
       ...pipelineOptions,
     },

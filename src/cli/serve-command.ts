@@ -12,7 +12,7 @@ import type { Frame } from '../frame.js';
 import { serveImg } from '../img-stream/serve.js';
 import { announce } from '../line-protocol/format.js';
 import { defaultSizes } from '../orchestrator/sizes.js';
-import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import { announceStop, startStream, type Stream } from '../orchestrator/start-stream.js';
 import type { PipelineExit } from '../runner/pipeline-runner.js';
 import { ZeroBufferReader } from '../reader.js';
 import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-tokens.js';
@@ -117,7 +117,13 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     failure = e;
   }
   if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
-  const exit = stream !== undefined ? await stream.close() : (await reader.close(), undefined);
+  let exit: PipelineExit | undefined;
+  if (stream !== undefined) exit = await stream.close(); // with its stop-stream line, when announced
+  else {
+    await reader.close();
+    // as a stream does: whoever acted on the start-stream line learns that the ring is gone
+    if (args.announce) await announceStop(reader.name, io.stdout);
+  }
   return served(failure, frames, sink, exit, reader.name, io);
 }
 

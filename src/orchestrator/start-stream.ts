@@ -26,7 +26,7 @@ const END_GRACE_MS = 2000;
 const STOP_LINE_MS = 2000;
 
 /** Announces stop-stream; gives up (the line may still go out) after STOP_LINE_MS or on an error. */
-async function announceStop(name: string, stream: Writable | undefined): Promise<void> {
+export async function announceStop(name: string, stream: Writable | undefined): Promise<void> {
   if (stream === undefined) return;
   const giveUp = new AbortController();
   const timer = setTimeout(() => giveUp.abort(), STOP_LINE_MS);

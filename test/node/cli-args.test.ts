@@ -43,6 +43,16 @@ test('--help names every exit status; watch --help shows its command after "--"'
   expect(watch.kind === 'help' ? watch.text : '').toMatch(/^zerobuffer watch \[options\] -- <command> \[args\.\.\]\n\nRun a reader command/);
 });
 
+test('--announce says both lines it prints (run, serve), and that serve takes it only with a target other than -', async () => {
+  for (const command of ['run', 'serve']) {
+    const r = await parseArgs([command, '--help']);
+    const text = (r.kind === 'help' ? r.text : '').replace(/\s+/g, ' ');
+    expect(text).toMatch(/--announce Print the start-stream line \("> \{jsonrpc\.\.\.\}"\) (to stdout )?once the ring exists, and the stop-stream line once it is gone/);
+  }
+  const serve = await parseArgs(['serve', '--help']);
+  expect((serve.kind === 'help' ? serve.text : '').replace(/\s+/g, ' ')).toContain('(not with target -: stdout carries the img= stream)');
+});
+
 test('--version prints the package.json version, alone or after a command', async () => {
   const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   expect(version).toMatch(/^\d+\.\d+\.\d+/);

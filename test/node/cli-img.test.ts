@@ -300,6 +300,20 @@ test('serve img - --announce is a usage error (the protocol lines went into the 
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 
+test('serve --announce without --pipeline says stop-stream too once its ring is gone (it printed start-stream only), as with --pipeline', async () => {
+  const name = ringName('serve-an2');
+  const file = path.join(dir, 'announced2.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', file, '--announce', '--name', name, '--frames', '1'], gstEnv);
+  await serve.line(/"method":"start-stream"/);
+  const writer = run('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', '!', 'video/x-raw,format=GRAY16_BE,width=8,height=4', '!', 'zerosink', `buffer-name=${name}`], gstEnv);
+  expect(await serve.exit()).toBe(EXIT.ok);
+  await writer.exit();
+  expect(serve.stdout.map((l) => /"method":"([a-z-]+)","params":\["([^"]+)"/.exec(l)?.slice(1) ?? l)).toEqual([
+    ['start-stream', name], ['stop-stream', name]]);
+  expect((await parsed(fs.readFileSync(file))).map((m) => [m.width, m.height])).toEqual([[8, 4]]);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
 test('serve into a file that cannot be written says so before it creates the ring', () => {
   const name = ringName('servenf');
   const r = spawnSync(process.execPath, [bin, 'serve', 'img', '/nonexistent/dir/x.img', '--name', name], { encoding: 'utf8' });

@@ -242,9 +242,12 @@ test('run whose stdout closes (| head): it stops cleanly, status 0, its ring and
 test('an stdout that cannot be written (a full disk) is a failure, said on stderr', () => {
   const full = fs.openSync('/dev/full', 'w');
   try {
-    const r = spawnSync(process.execPath, [bin, 'cleanup', '--json', '--dry-run'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
-    expect(r.status).toBe(EXIT.internal);
-    expect(r.stderr).toMatch(/cannot write to stdout: ENOSPC/);
+    // the help and --version too: they are written before any command runs
+    for (const args of [['cleanup', '--json', '--dry-run'], ['--help'], ['--version'], ['run', '--help']]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      expect({ args, status: r.status }).toEqual({ args, status: EXIT.internal });
+      expect(r.stderr).toMatch(/^zerobuffer: cannot write to stdout: ENOSPC[^\n]*\n$/);
+    }
   } finally {
     fs.closeSync(full);
   }

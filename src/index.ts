@@ -35,7 +35,7 @@ export { resolvePluginPath, type PluginPath, type PluginPathOptions } from './ru
 export { formatMessage, announce, type AnnounceOptions } from './line-protocol/format.js';
 export { parseLine, isProtocolLine, type LineEvent, type LogEvent, type MessageEvent, type WarningEvent } from './line-protocol/parse-line.js';
 export { readLines, DEFAULT_MAX_LINE_BYTES, type ReadLinesOptions } from './line-protocol/read-lines.js';
-export { LineSplitter, type RawLine } from './line-protocol/line-splitter.js';
+export { LineSplitter, type LineSplitterOptions, type RawLine } from './line-protocol/line-splitter.js';
 export { METHODS, type StartStreamMessage, type StopStreamMessage, type StreamMessage } from './line-protocol/messages.js';
 export { inspectRing, listRings, removeStaleRing, type RingHealth, type RingEntry } from './rings.js';
 export { parseImgMessages, ImgParser, type ImgParserOptions } from './img-stream/parse.js';

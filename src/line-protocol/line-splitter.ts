@@ -1,11 +1,12 @@
 // Bytes → lines, for stdout read from another process: lines split across
 // chunks, LF or CRLF, a last line without a line end, and lines longer than
 // a limit (a log line is passed on in pieces, unchanged; a protocol line is
-// dropped with a warning). A line that cannot be protocol (its first
-// non-blank byte is there and is no single '>') is passed on as its bytes
-// come, without waiting for its end: a progress display's "\r" updates and a
-// prompt waiting for input show at once. A line that may still become
-// protocol is held until its end, so a protocol line is always read whole.
+// dropped with a warning). With partialLogs, a line that cannot be protocol
+// (its first non-blank byte is there and is no single '>') is passed on as
+// its bytes come, without waiting for its end: a progress display's "\r"
+// updates and a prompt waiting for input show at once (watch's pass-through).
+// A line that may still become protocol is held until its end, so a protocol
+// line is always read whole.
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
 
@@ -66,6 +67,17 @@ function withoutLineEnd(raw: Uint8Array): Uint8Array {
   return raw.subarray(0, end);
 }
 
+export interface LineSplitterOptions {
+  /**
+   * Pass a log line on in pieces as its bytes come (fragments, partial), not
+   * at its end: for output shown as it comes (a progress display's "\r"
+   * updates, a prompt). Without it a log line comes whole, but for pieces of
+   * one longer than maxLineBytes.
+   * @default false
+   */
+  partialLogs?: boolean;
+}
+
 export class LineSplitter {
   readonly maxLineBytes: number;
   #pending: Uint8Array[] = [];
@@ -80,8 +92,12 @@ export class LineSplitter {
    */
   #start: 'blank' | 'mark' | 'protocol' | 'log' = 'blank';
 
-  constructor(maxLineBytes: number) {
+  /** A log line goes on in pieces as its bytes come (see LineSplitterOptions). */
+  readonly partialLogs: boolean;
+
+  constructor(maxLineBytes: number, options: LineSplitterOptions = {}) {
     this.maxLineBytes = maxLineBytes;
+    this.partialLogs = options.partialLogs === true;
   }
 
   #take(): Uint8Array {
@@ -113,7 +129,7 @@ export class LineSplitter {
     }
   }
 
-  /** Lines completed by this chunk, and the start of one that cannot be protocol (a fragment, partial). */
+  /** Lines completed by this chunk, and with partialLogs the start of one that cannot be protocol (a fragment, partial). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
     let start = 0;
@@ -147,7 +163,7 @@ export class LineSplitter {
         this.#overlong(this.#take(), false, out);
       }
     }
-    if (this.#pendingBytes > 0 && (this.#mode === 'pass' || (this.#mode === 'normal' && this.#start === 'log'))) {
+    if (this.#pendingBytes > 0 && (this.#mode === 'pass' || (this.partialLogs && this.#mode === 'normal' && this.#start === 'log'))) {
       const pending = this.#take();
       const length = passableLength(pending);
       if (length > 0) {

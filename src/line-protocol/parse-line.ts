@@ -13,10 +13,10 @@ export interface LogEvent {
   /** The bytes exactly as read, line end included: pass these on unchanged. */
   raw: Uint8Array;
   /**
-   * A line comes in pieces when it is longer than maxLineBytes, or when
-   * its first bytes already tell it is no protocol line and the rest has
-   * not come yet (a progress display's "\r" updates, a prompt: passed on
-   * as they come, not held until the line end). Each piece but the last has
+   * A line comes in pieces when it is longer than maxLineBytes, or, with
+   * readLines' partialLogs, when its first bytes already tell it is no
+   * protocol line and the rest has not come yet (a progress display's "\r"
+   * updates, a prompt: passed on as they come). Each piece but the last has
    * partial: true, and the next piece goes on with it (the last may hold
    * only the line end, or nothing when the input ended inside the line:
    * text ''). A protocol line always comes whole.

@@ -1,18 +1,26 @@
 // A stream of another process's stdout → typed events: logs (bytes as
 // read), messages and warnings. A bad line never ends the stream.
 import { onAbortWeakly, type WeakAbortListener } from '../abort.js';
-import { validateSignal, validateSize } from '../options.js';
+import { validateBoolean, validateSignal, validateSize } from '../options.js';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 import { parseLine, shorten, type LineEvent } from './parse-line.js';
 
 export interface ReadLinesOptions {
   /**
    * Longest line accepted, in bytes. Longer log lines are passed on in
-   * pieces (as are log lines whose end has not come yet: LogEvent.partial);
-   * longer protocol lines are dropped with a warning.
+   * pieces (LogEvent.partial); longer protocol lines are dropped with a warning.
    * @default 65536
    */
   maxLineBytes?: number;
+  /**
+   * Log lines go on in pieces as their bytes come (LogEvent.partial), not
+   * at their end, once their first bytes show they are no protocol line:
+   * for output shown as it comes, such as a progress display's "\r"
+   * updates or a prompt (`watch` passes its command's output so). Protocol
+   * lines still come whole.
+   * @default false
+   */
+  partialLogs?: boolean;
   /** Ends the iteration (quietly) when aborted. */
   signal?: AbortSignal;
 }
@@ -113,7 +121,7 @@ export async function* readLines(
 ): AsyncGenerator<LineEvent, void, undefined> {
   const signal = validateSignal(options.signal);
   const max = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : validateSize('maxLineBytes', options.maxLineBytes, 1);
-  const splitter = new LineSplitter(max);
+  const splitter = new LineSplitter(max, { partialLogs: validateBoolean('partialLogs', options.partialLogs, false) });
   const iterator = source[Symbol.asyncIterator]();
   // (an aborted signal: no reads to cancel, the loop ends at once)
   const reads = signal === undefined || signal.aborted ? undefined : new SourceReads(iterator, signal);

@@ -248,7 +248,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     };
     out.on('error', onOutError);
     const reading = (async () => {
-      for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes })) {
+      for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes, partialLogs: true })) {
         if (event.type === 'log') {
           if (!outClosed && !out.write(event.raw))
             await new Promise<void>((resolve) => {

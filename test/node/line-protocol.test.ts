@@ -270,8 +270,28 @@ describe('readLines', () => {
     });
   });
 
-  test('LineSplitter fed a byte at a time: a protocol line comes whole, a log line in pieces as its bytes come, which join into it', () => {
+  test('readLines gives a log line split across chunks whole by default, in pieces as they come with partialLogs', async () => {
+    const chunks = ['\rframes 1', '\rframes 2\nPress', ' Enter: ', 'y\n'];
+    const texts = async (partialLogs?: boolean): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of readLines(Readable.from(chunks.map((c) => Buffer.from(c))), { partialLogs }))
+        out.push(e.type === 'log' ? `${e.text}${e.partial === true ? ' …' : ''}` : e.type);
+      return out;
+    };
+    expect(await texts()).toEqual(['\rframes 1\rframes 2', 'Press Enter: y']);
+    expect(await texts(true)).toEqual(['\rframes 1 …', '\rframes 2', 'Press …', ' Enter:  …', 'y']);
+  });
+
+  test('LineSplitter keeps lines split anywhere: by default each line comes whole', () => {
     const s = new LineSplitter(100);
+    const bytes = Buffer.from('ab\ncd\r\nef');
+    const lines = [...bytes].flatMap((b) => s.push(Uint8Array.of(b)));
+    lines.push(...s.end());
+    expect(lines.map((l) => `${l.kind} ${Buffer.from(l.bytes).toString()}`)).toEqual(['line ab', 'line cd', 'line ef']);
+  });
+
+  test('LineSplitter with partialLogs fed a byte at a time: a protocol line comes whole, a log line in pieces as its bytes come, which join into it', () => {
+    const s = new LineSplitter(100, { partialLogs: true });
     const bytes = Buffer.from(`ab\ncd\r\n  >> q\n${announceLine}\r\nef`);
     const lines = [...bytes].flatMap((b) => s.push(Uint8Array.of(b)));
     lines.push(...s.end());
@@ -287,8 +307,8 @@ describe('readLines', () => {
     expect(whole).toEqual(['fragment ab', 'fragment cd', 'fragment   >> q', `line ${announceLine}`, 'fragment ef']);
   });
 
-  test('a log line goes on as its bytes come, not at its line end (a progress display, a prompt); one that may still be protocol is held', () => {
-    const s = new LineSplitter(1024);
+  test('with partialLogs a log line goes on as its bytes come, not at its line end (a progress display, a prompt); one that may still be protocol is held', () => {
+    const s = new LineSplitter(1024, { partialLogs: true });
     const push = (text: string | number[]): string[] =>
       s.push(typeof text === 'string' ? Buffer.from(text) : Uint8Array.from(text)).map((l) => `${l.kind}${l.partial === true ? ' partial' : ''} ${JSON.stringify(Buffer.from(l.raw).toString())}`);
     expect(push('\rframes 1')).toEqual(['fragment partial "\\rframes 1"']);

@@ -72,7 +72,7 @@ describe('line protocol', () => {
     );
   });
 
-  test('however a byte stream is cut into chunks, the lines are the same (a log line\'s pieces joined), a protocol line comes whole, and no byte is lost', () => {
+  test.each([false, true])('however a byte stream is cut into chunks, the lines are the same (a log line\'s pieces joined), a protocol line comes whole, and no byte is lost (partialLogs %s)', (partialLogs) => {
     const stream = fc.uint8Array({ maxLength: 600 }).map((bytes) =>
       // plenty of line ends, CRs and '>' so that all paths are taken
       bytes.map((b) => [0x0a, 0x0d, 0x3e, 0x20][b % 8] ?? b));
@@ -80,7 +80,7 @@ describe('line protocol', () => {
       fc.property(stream, fc.array(fc.nat({ max: 600 }), { maxLength: 12 }), (bytes, cuts) => {
         /** Each line: its pieces (partial) joined, as "protocol", "log" or "overlong", and its bytes. */
         const split = (chunks: Uint8Array[]): { raw: Buffer; lines: string[] } => {
-          const splitter = new LineSplitter(64);
+          const splitter = new LineSplitter(64, { partialLogs });
           const pieces = [...chunks.flatMap((c) => splitter.push(c)), ...splitter.end()];
           const lines: string[] = [];
           let held: Uint8Array[] = [];

@@ -18,7 +18,7 @@ import { fail, validateSignal, validateSize, validateTimeout } from '../options.
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { refuseRingProperty } from './sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
-import { interruptGroup, spawnGuarded } from '../runner/child-guard.js';
+import { interruptGroup, spawnGuarded, type GroupInterrupt } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
   PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
@@ -173,6 +173,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** The command; never started when the signal had aborted already. */
   readonly #child?: Command;
   #stopped = false;
+  /** The stop of the command's process group (stop()). */
+  #interrupt?: GroupInterrupt;
   /** The command exited (or was killed): no pipeline starts any more. */
   #commandEnded = false;
   #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
@@ -297,6 +299,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
     })();
     const result = await child;
     this.#commandEnded = true;
+    // A stopped command's group keeps its schedule after the command: what it started may still be cleaning up.
+    await this.#interrupt?.over;
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     out.off('error', onOutError);
@@ -431,7 +435,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * would: SIGINT to its process group (a gst-launch with zerosrc removes
    * its ring, a Python reader gets KeyboardInterrupt; SIGTERM kills either
    * without cleanup), SIGTERM after stopTimeoutMs, SIGKILL
-   * COMMAND_KILL_AFTER_TERM_MS later. Resolves with the result.
+   * COMMAND_KILL_AFTER_TERM_MS later, for all its group: also once the
+   * command is gone (a shell that dies of SIGINT while what it started in
+   * the background cleans up). Resolves with the result once the group is
+   * empty, or got its SIGKILL.
    */
   async stop(): Promise<WatchResult> {
     if (!this.#stopped) {
@@ -440,8 +447,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       const pid = this.#child?.pid;
       if (pid !== undefined && this.#child?.exitCode === null) {
         const timeoutMs = this.#options.stopTimeoutMs ?? 5000;
-        const cancel = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
-        void this.done.finally(cancel);
+        this.#interrupt = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
       }
     }
     return this.done;

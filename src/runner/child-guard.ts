@@ -1,7 +1,10 @@
 // Children that never outlive us: each runs in its own process group
 // (killed as a whole), under `setpriv --pdeathsig` where util-linux has it
 // (the kernel sends the signal when we die, even by SIGKILL), and every
-// group still running is killed when this process exits. The death signal
+// group still running is killed when this process exits. What is left of a
+// group once its leader exits is killed then, unless a stop (interruptGroup)
+// is under way: a shell that dies of its SIGINT at once must not take the
+// cleanup time of the readers it started in the background. The death signal
 // is the only one such a child gets, nobody follows it up: SIGTERM (the
 // default) ends anything that does not catch it; SIGINT lets a command that
 // owns a ring clean up as on Ctrl-C (gst-launch dies of SIGTERM with its
@@ -14,12 +17,16 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const groups = new Set<number>();
+/** The groups we started, by leader pid, until they are over. */
+const groups = new Map<number, { leaderExited: boolean; interrupted: boolean }>();
 let installed = false;
 let setpriv: string | null | undefined;
 
+/** How often a stopped group is looked at, to end its schedule once no process of it is left (ms). */
+const GROUP_POLL_MS = 50;
+
 function killAll(): void {
-  for (const pid of groups) killGroup(pid, 'SIGKILL');
+  for (const pid of groups.keys()) killGroup(pid, 'SIGKILL');
   groups.clear();
 }
 
@@ -51,17 +58,74 @@ export function killGroup(pid: number, signal: NodeJS.Signals): boolean {
 }
 
 /**
+ * Whether a process of the group led by pgid is still there. Zombies answer
+ * kill() too, and those of orphans wait for a reaper that may never come
+ * (PID 1 of a container): only a member that is not one counts.
+ */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // after "pid (comm) ": state, ppid, pgrp
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+/** A stop under way (interruptGroup). */
+export interface GroupInterrupt {
+  /** The signals the group was sent so far, in order (SIGINT first). */
+  readonly sent: readonly NodeJS.Signals[];
+  /** Resolves once no process of the group is left, or its last signal was sent. */
+  readonly over: Promise<void>;
+}
+
+/**
  * Stops the process group led by pid as Ctrl-C in its terminal would: SIGINT
  * now (gst-launch -e sends EOS, and without -e still stops its pipeline, so
  * zerosrc removes its ring; Python raises KeyboardInterrupt; SIGTERM would
  * kill either without cleanup), then each later signal of `then` at its time
- * (ms from now) for a group that ignores or outlasts it. Returns what cancels
- * the signals still to come: call it once the leader has exited.
+ * (ms from now) for a group that ignores or outlasts it. The schedule holds
+ * for the whole group, also once its leader has exited (spawnGuarded kills
+ * the rest only when this process exits), and ends when the group is empty.
  */
-export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS.Signals, number]>): () => void {
-  killGroup(pid, 'SIGINT');
-  const timers = then.map(([signal, afterMs]) => setTimeout(() => killGroup(pid, signal), afterMs));
-  return () => timers.forEach(clearTimeout);
+export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS.Signals, number]>): GroupInterrupt {
+  const sent: NodeJS.Signals[] = [];
+  const send = (signal: NodeJS.Signals): void => {
+    if (killGroup(pid, signal)) sent.push(signal);
+  };
+  const group = groups.get(pid);
+  if (group !== undefined) group.interrupted = true;
+  let finish!: () => void;
+  const over = new Promise<void>((resolve) => (finish = resolve));
+  const end = (): void => {
+    timers.forEach(clearTimeout);
+    clearInterval(poll);
+    if (group !== undefined) {
+      group.interrupted = false;
+      if (group.leaderExited) groups.delete(pid);
+    }
+    finish();
+  };
+  send('SIGINT');
+  const timers = then.map(([signal, afterMs], i) => setTimeout(() => {
+    send(signal);
+    if (i === then.length - 1) end();
+  }, afterMs));
+  const poll = setInterval(() => {
+    if (!groupAlive(pid)) end();
+  }, GROUP_POLL_MS);
+  return { sent, over };
 }
 
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
@@ -105,9 +169,13 @@ export function spawnGuarded(
   const child = execa(cmd, argv, { ...options, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {
-    groups.add(pid);
-    // The group may hold grandchildren: kill what is left once the leader is gone.
+    const group = { leaderExited: false, interrupted: false };
+    groups.set(pid, group);
+    // The group may hold grandchildren: kill what is left once the leader is
+    // gone, unless a stop's schedule runs for them (interruptGroup).
     child.once('exit', () => {
+      group.leaderExited = true;
+      if (group.interrupted) return;
       killGroup(pid, 'SIGKILL');
       groups.delete(pid);
     });

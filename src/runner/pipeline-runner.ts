@@ -171,8 +171,6 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
-  /** Cancels the SIGKILL that stop() set for the running gst-launch. */
-  #cancelKill?: () => void;
   #hungTimer?: NodeJS.Timeout;
   #killedHung = false;
   /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
@@ -334,7 +332,6 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
-    this.#cancelKill?.();
     clearTimeout(this.#hungTimer);
     this.#hungTimer = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
@@ -426,7 +423,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       } else {
         this.#emit({ state: 'stopping', pid: child.pid });
         // (no pid: it could not be started, and its end is on its way)
-        if (child.pid !== undefined) this.#cancelKill = interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);
+        if (child.pid !== undefined) interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);
       }
     }
     return this.done;

@@ -318,3 +318,25 @@ test('watch stopped by Ctrl-C while its command is gst-launch with zerosrc: the 
     child.proc.kill('SIGKILL');
   }
 });
+
+test('watch stopped by Ctrl-C while a shell command runs readers in the background: the shell goes at once, its readers still get their time (SIGTERM only after 5 s), finish and remove their rings', async () => {
+  const names = [ringName('bg-a'), ringName('bg-b')];
+  const graceful = path.join(repoRoot, 'test', 'node', 'fixtures', 'graceful-reader.mjs');
+  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  const script = names.map((n) => `"$0" "$1" ${n} &`).join(' ') + ' wait';
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', script, process.execPath, graceful], env);
+  try {
+    await until('both pipelines to play', () => gstPids(child.stderr).length === 2, 20000);
+    child.proc.kill('SIGINT');
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    // each reader's last words, passed on, and its ring removed by its own close()
+    for (const n of names) expect(child.stdout.some((l) => l.startsWith(`${n} read `) && l.endsWith(' closing'))).toBe(true);
+    for (const n of names) expect(leftovers().filter((f) => f.includes(n))).toEqual([]);
+    for (const n of names) expect(processesFor(n)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+    // what readers killed before their close() left (the suite's own check then tells of this test alone)
+    await until('the readers to be gone', () => names.every((n) => processesFor(n).length === 0), 10000).catch(() => undefined);
+    for (const f of leftovers().filter((f) => names.some((n) => f.includes(n)))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+});

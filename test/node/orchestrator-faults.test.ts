@@ -392,6 +392,28 @@ test.each([
   }
 });
 
+test('watch stopped while its command, a shell, dies of SIGINT at once but what it started in the background outlasts it: SIGTERM after stopTimeoutMs still comes, for the whole group', async () => {
+  const marker = ringName('bgterm');
+  const out = sink();
+  const stopTimeoutMs = 400;
+  // started by a non-interactive shell with "&", it has SIGINT ignored: only the SIGTERM ends it
+  const background = script(marker, "trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+  const watcher = watch({ command: ['bash', '-c', '"$0" & wait', background], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
+  try {
+    await until('the background command to set its trap', () => out.bytes().includes('ready'));
+    const t0 = Date.now();
+    const result = await within('stop()', watcher.stop(), 5000);
+    const took = Date.now() - t0;
+    expect(result.stopped).toBe(true);
+    expect(out.bytes().toString().split('\n')).toContain('got TERM');
+    expect(took).toBeGreaterThanOrEqual(stopTimeoutMs - 50);
+    expect(took).toBeLessThan(stopTimeoutMs + 1000);
+    expect(processesWith(marker)).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
 test('the watched command prints garbage around a valid start-stream: the pipeline starts, every bad protocol line is a warning, log bytes pass through unchanged', async () => {
   const name = ringName('garbage');
   const expectedFile = path.join(tmp, `${name}.expected`);

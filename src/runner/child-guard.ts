@@ -30,20 +30,24 @@ function killAll(): void {
   groups.clear();
 }
 
-/** setpriv's path, or null when there is none on PATH. */
-export function findSetpriv(): string | null {
-  if (setpriv !== undefined) return setpriv;
-  setpriv = null;
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(path.delimiter)) {
-    const candidate = path.join(dir || '.', 'setpriv');
+/** The program's path as spawn would find it (on PATH, or as given when it has a slash), or null when none is executable. */
+export function findProgram(file: string, searchPath = process.env['PATH'] ?? '/usr/bin:/bin', cwd = process.cwd()): string | null {
+  const candidates = file.includes('/') ? [path.resolve(cwd, file)]
+    : searchPath.split(path.delimiter).map((dir) => path.resolve(cwd, dir || '.', file));
+  for (const candidate of candidates) {
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
-      setpriv = candidate;
-      break;
+      if (fs.statSync(candidate).isFile()) return candidate;
     } catch {
       // not here
     }
   }
+  return null;
+}
+
+/** setpriv's path, or null when there is none on PATH. */
+export function findSetpriv(): string | null {
+  if (setpriv === undefined) setpriv = findProgram('setpriv');
   return setpriv;
 }
 
@@ -157,7 +161,12 @@ export function spawnGuarded(
     process.on('exit', killAll);
     installed = true;
   }
-  const wrapper = findSetpriv();
+  // setpriv runs the program: one that is not there would be setpriv's exit
+  // status 127, not the spawn's ENOENT, which says what is missing and is not
+  // retried. Spawned without it, it fails as it should.
+  const env = options.env as Record<string, string | undefined> | undefined;
+  const cwd = options.cwd === undefined ? undefined : String(options.cwd);
+  const wrapper = findProgram(file, env?.['PATH'] ?? process.env['PATH'], cwd) === null ? null : findSetpriv();
   const deathSignal = guard.deathSignal ?? 'SIGTERM';
   const guarded = wrapper === null ? null : [wrapper, '--pdeathsig', deathSignal.slice(3), '--', file, ...args];
   const [cmd, argv] =

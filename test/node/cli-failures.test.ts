@@ -6,6 +6,7 @@
 // the last error.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { failureText } from '../../src/cli/pipeline-failure.js';
@@ -187,18 +188,40 @@ test('metadata that does not fit the reader\'s block (64 bytes): a Node reader f
   }
 });
 
-test('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH): "never ran", what to install, permanent (no restart), exit 3', async () => {
+/**
+ * A PATH directory with setpriv (and sh) but no GStreamer: a Debian or Ubuntu
+ * machine without gstreamer1.0-tools. Its path (the caller removes it).
+ */
+function pathWithoutGstreamer(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-nogst-'));
+  for (const tool of ['setpriv', 'sh']) {
+    const found = ['/usr/bin', '/bin'].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+    if (found !== undefined) fs.symlinkSync(found, path.join(dir, tool));
+  }
+  fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+  return dir;
+}
+
+test.each([
+  ['nothing on the PATH', () => '/nonexistent'],
+  ['setpriv on the PATH, which would run it', pathWithoutGstreamer],
+])('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH; %s): "never ran", what to install, permanent (no restart), exit 3', async (_what, pathDir) => {
   const name = ringName('run-nogst');
-  const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '5', '--restart', '--json'], { PATH: '/nonexistent' });
-  expect(await child.exit(20000)).toBe(EXIT.pipeline);
-  expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} never ran: gst-launch-1.0 could not be started:`);
-  expect(child.stderr).toContain('gst-launch-1.0 is not on the PATH');
-  expect(child.stderr).toContain('apt install gstreamer1.0-tools');
-  expect(child.stderr).not.toContain('killed by');
-  expect(child.stderr).not.toContain('gst-launch-1.0 -v');
-  const events = child.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
-  expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EPIPELINE', lastErrorPermanent: true });
+  const dir = pathDir();
+  try {
+    const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '5', '--restart', '--json'], { PATH: dir });
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} never ran: gst-launch-1.0 could not be started:`);
+    expect(child.stderr).toContain('gst-launch-1.0 is not on the PATH');
+    expect(child.stderr).toContain('apt install gstreamer1.0-tools');
+    expect(child.stderr).not.toContain('killed by');
+    expect(child.stderr).not.toContain('gst-launch-1.0 -v');
+    const events = child.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.filter((e) => e['state'] === 'restarting')).toEqual([]);
+    expect(events.find((e) => e['type'] === 'summary')).toMatchObject({ frames: 0, restarts: 0, lastError: 'EPIPELINE', lastErrorPermanent: true });
+  } finally {
+    if (dir !== '/nonexistent') fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a real gst-launch that crashes (SIGSEGV while playing) dies of it, restarted with --restart, then "keeps dying ... gst-launch was killed by SIGSEGV", exit 3 (its fault handler kept it alive, spinning, and the run went on)', async () => {

@@ -221,9 +221,14 @@ test('watch: a bad --filter-sink is a usage error before anything starts; a comm
   const bad = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--filter-sink', 'fakesink "', '--', process.execPath, '-e', '']);
   expect(await bad.exit(20000)).toBe(EXIT.usage);
   expect(bad.stderr).toMatch(/unclosed " quote/);
-  const missing = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', '/nonexistent/zb-reader']);
-  expect(await missing.exit(20000)).toBe(EXIT.command);
-  expect(missing.stderr).not.toMatch(/killed by undefined/);
+  // (setpriv, which runs the command where util-linux has it, would start and exit 127: told as the command's own status)
+  for (const command of ['/nonexistent/zb-reader', 'zb-no-such-reader']) {
+    const missing = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', command]);
+    expect(await missing.exit(20000)).toBe(EXIT.command);
+    expect(missing.stderr).toContain(`zerobuffer watch: ${command} could not be started: `);
+    expect(missing.stderr).toMatch(/ENOENT/);
+    expect(missing.stderr).not.toMatch(/killed by undefined|status 127/);
+  }
 });
 
 test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the ring is removed', async () => {

@@ -3,6 +3,7 @@
 // pipeline that fails for good is reported once and ends the watch (exit 3);
 // at the end one summary line per announced ring.
 import { watch, type RingSummary } from '../orchestrator/watch.js';
+import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
@@ -31,6 +32,8 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
   });
   watcher.on('ended', (name, exit, fatal) => {
+    if (exit.killedAfterEosMs !== undefined)
+      say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);
     // A fatal failure is told once, below; this is a pipeline that ended without ending the watch.
     if (fatal || exit.stopped || exit.error === undefined) return;
     say(io.stderr, exit.error.code === 'EREADERGONE'

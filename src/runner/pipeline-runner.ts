@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
-import { interruptGroup, killGroup, spawnGuarded } from './child-guard.js';
+import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
@@ -105,6 +105,12 @@ export interface PipelineExit {
   restarts: number;
   /** The last run failed transiently but the restart budget (maxRestarts) was used up: the pipeline keeps dying. */
   outOfRestarts: boolean;
+  /**
+   * stop() (or the signal) sent EOS, gst-launch did not end within
+   * stopTimeoutMs and zerobuffer killed it with SIGKILL: the timeout (ms). A
+   * clean end all the same (no error), but its last frames may be lost.
+   */
+  killedAfterEosMs?: number;
 }
 
 /**
@@ -132,6 +138,11 @@ export function validateRestart(value: unknown): Required<RestartOptions> | unde
     initialDelayMs: validateTimeout('restart.initialDelayMs', o.initialDelayMs, 250),
     maxDelayMs: validateTimeout('restart.maxDelayMs', o.maxDelayMs, 5000),
   };
+}
+
+/** What the CLI says of a run stop() killed (PipelineExit.killedAfterEosMs). */
+export function killedAfterEosText(ms: number): string {
+  return `gst-launch did not stop within ${ms / 1000} s of its EOS: zerobuffer killed it with SIGKILL`;
 }
 
 /** A pipeline that stayed up this long resets the restart delay (ms). */
@@ -171,6 +182,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #restarts = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
+  /** stop()'s signals to the running gst-launch's group: SIGINT (EOS), SIGKILL after stopTimeoutMs. */
+  #stopInterrupt?: GroupInterrupt;
   #hungTimer?: NodeJS.Timeout;
   #killedHung = false;
   /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
@@ -345,6 +358,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
+    if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
     if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent ||
       (this.#options.shouldRestart?.() ?? true) === false) {
       this.#end(exit);
@@ -423,7 +437,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       } else {
         this.#emit({ state: 'stopping', pid: child.pid });
         // (no pid: it could not be started, and its end is on its way)
-        if (child.pid !== undefined) interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);
+        if (child.pid !== undefined) this.#stopInterrupt = interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);
       }
     }
     return this.done;

@@ -5,6 +5,7 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { leftovers, repoRoot, ringName, run, until } from './helpers.js';
@@ -343,5 +344,35 @@ test('watch stopped by Ctrl-C while a shell command runs readers in the backgrou
     // what readers killed before their close() left (the suite's own check then tells of this test alone)
     await until('the readers to be gone', () => names.every((n) => processesFor(n).length === 0), 10000).catch(() => undefined);
     for (const f of leftovers().filter((f) => names.some((n) => f.includes(n)))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+});
+
+test('watch stopped while its gst-launch ignores the EOS: killed with SIGKILL after 5 s, and the text output says so (still status 0); a pipeline that stops says nothing of it', async () => {
+  const name = ringName('eos-ignored');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', `echo '${announce}'; exec sleep 30`],
+    { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    await until('the pipeline to play', () => gstPids(child.stderr).length === 1, 20000);
+    child.proc.kill('SIGINT');
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).toContain(`zerobuffer watch: pipeline into ${name}: gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL\n`);
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // the real one stops at its EOS: no such line
+  const real = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, `${name}-real`, '1', '1000000']);
+  try {
+    await real.line(/^got 1000000|^generation 1$/, 20000);
+    real.proc.kill('SIGINT');
+    expect(await real.exit(20000)).toBe(EXIT.ok);
+    expect(real.stderr).not.toContain('did not stop');
+  } finally {
+    real.proc.kill('SIGKILL');
   }
 });

@@ -77,7 +77,7 @@ test('gst-launch hangs (ignores SIGINT, with a grandchild): close() SIGKILLs the
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(stopTimeoutMs - 50);
     expect(took).toBeLessThan(stopTimeoutMs + 1500);
-    expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
+    expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL', killedAfterEosMs: stopTimeoutMs });
     expect(exit.error).toBeUndefined();
     expect(states.map((s) => s.state)).toEqual(['stopping', 'exited']);
     expect(states.at(-1)).toMatchObject({ state: 'exited', signal: 'SIGKILL', exitCode: undefined });
@@ -104,7 +104,7 @@ test('gst-launch hangs while still starting (never says PLAYING): stop() is just
   const t0 = Date.now();
   const exit = await within('stop()', runner.stop(), 3000);
   expect(Date.now() - t0).toBeLessThan(300 + 1500);
-  expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL' });
+  expect(exit).toMatchObject({ stopped: true, signal: 'SIGKILL', killedAfterEosMs: 300 });
   expect(states.at(-1)).toMatchObject({ state: 'exited', signal: 'SIGKILL' });
   expect(processesWith(name)).toEqual([]);
 });

@@ -127,7 +127,8 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
     if (i === then.length - 1) end();
   }, afterMs));
   const poll = setInterval(() => {
-    if (!groupAlive(pid)) end();
+    // (a group whose leader runs is not empty: no need to read /proc)
+    if (group?.leaderExited !== false && !groupAlive(pid)) end();
   }, GROUP_POLL_MS);
   return { sent, over };
 }

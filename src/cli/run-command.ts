@@ -6,7 +6,7 @@ import type { Caps } from '../caps.js';
 import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
-import type { PipelineStateEvent } from '../runner/pipeline-runner.js';
+import { killedAfterEosText, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -153,6 +153,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height}, ${snapshot.bitDepth}-bit ${snapshot.color})`);
     if (extra['sha256'] !== undefined) say(io.stderr, `zerobuffer: sha256 ${String(extra['sha256'])}`);
   }
+  if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer run: ${killedAfterEosText(exit.killedAfterEosMs)}`);
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
   if (error instanceof PipelineError) {
     say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);

@@ -405,3 +405,19 @@ test('on a terminal (a pty, through script) the live line fits its width, and wh
   expect(last).toMatch(/^\d+ frames .* pipeline \w+\r\n$/);
   expect(leftovers()).toEqual([]);
 });
+
+test('run whose gst-launch ignores the EOS at the stop: killed with SIGKILL after 5 s, and said (status 0, the stop was asked for)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const child = run(process.execPath, [bin, 'run', SOURCE, '--name', ringName('eosignored'), '--duration', '1s', '--no-json'],
+    { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.ok);
+    expect(child.stderr).toContain('zerobuffer run: gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL\n');
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,25 +10,77 @@ import { videoInfoFromCaps } from '../video-info.js';
 /** The core's default (ZB_DEFAULT_METADATA_SIZE), as zerosrc's: room for caps with stream headers. */
 export const DEFAULT_METADATA_SIZE: number = native.defaultMetadataSize;
 
-/** Elements that pass their input's caps on unchanged (videorate: the frame rate only, not a frame's bytes). */
-const CAPS_KEEPING = new Set(['queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);
+/**
+ * Elements that pass their input's caps on unchanged (videorate: the frame rate only, not a frame's bytes;
+ * capsfilter without caps).
+ */
+const CAPS_KEEPING = new Set(['capsfilter', 'queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);
 
 /**
- * The source's last caps filter (e.g. video/x-raw,format=RGB), parsed, and whether the source ends with
- * it: only elements keeping caps follow it (queue, identity, videorate, ...), not a converter or decoder
- * (bayer2rgb, vp8dec, videoconvert), whose output is not known here. Undefined when none or unparsable.
+ * The description gst-launch parses from its arguments (gst_parse_launchv): the words joined by spaces,
+ * each space within a word escaped with `\\` (but not inside double quotes), so a word stays one token.
+ */
+function launchDescription(words: readonly string[]): string {
+  return words.map((word) => {
+    let quoted = false;
+    let escaped = '';
+    for (let i = 0; i < word.length; i++) {
+      if (word[i] === '"' && (!quoted || word[i - 1] !== '\\')) quoted = !quoted;
+      escaped += word[i] === ' ' && !quoted ? '\\ ' : word[i];
+    }
+    return escaped;
+  }).join(' ');
+}
+
+/** A value as gst-launch hands it on (gst_parse_unescape): each `\\` outside double quotes dropped, the character after it kept. */
+function unescape(text: string): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && !quoted) {
+      i++;
+      if (i === text.length) break;
+    } else if (text[i] === '"' && (!quoted || text[i - 1] !== '\\')) quoted = !quoted;
+    out += text[i];
+  }
+  return out;
+}
+
+/** Caps shorthand, as gst-launch takes it between two `!`: `video/x-raw,format=RGB` or `video/x-raw(memory:SystemMemory),...`. */
+const CAPS_SHORTHAND = /^[a-z]+\/[a-z0-9.+-]+(\(|\s*,|$)/i;
+/** capsfilter's caps property: its value unquoted, with escapes, or in double quotes (gst_parse_element_set strips those). */
+const CAPS_PROPERTY = /(?:^|\s)caps\s*=\s*((?:\\.|"(?:\\.|[^"\\])*"|[^\s"\\])+)/;
+
+/**
+ * The caps text of an element of a description that filters caps: caps shorthand, or capsfilter with
+ * its caps property (capsfilter without it keeps its input's caps); undefined for any other element.
+ */
+function filterCaps(element: string): string | undefined {
+  if (CAPS_SHORTHAND.test(element)) return unescape(element);
+  if (element.split(/\s/, 1)[0] !== 'capsfilter') return undefined;
+  const value = CAPS_PROPERTY.exec(element)?.[1];
+  if (value === undefined) return undefined;
+  return unescape(value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
+}
+
+/**
+ * The source's last caps filter (e.g. video/x-raw,format=RGB, or capsfilter caps=...), parsed, and
+ * whether the source ends with it: only elements keeping caps follow it (queue, identity, videorate, ...),
+ * not a converter or decoder (bayer2rgb, vp8dec, videoconvert), whose output is not known here.
+ * Undefined when none or unparsable.
  */
 function lastCapsFilter(words: readonly string[]): { caps: Caps; atEnd: boolean } | undefined {
-  const elements = words.join(' ').split('!').map((e) => e.trim());
+  const elements = launchDescription(words).split('!').map((e) => e.trim());
   let atEnd = true;
   for (let i = elements.length - 1; i >= 0; i--) {
     const element = elements[i]!;
-    if (!/^[a-z]+\/[a-z0-9.+-]+(\s*,|$)/i.test(element)) {
+    const caps = filterCaps(element);
+    if (caps === undefined) {
       atEnd &&= CAPS_KEEPING.has(element.split(/\s/, 1)[0]!);
       continue;
     }
     try {
-      return { caps: parseCaps(element), atEnd };
+      return { caps: parseCaps(caps), atEnd };
     } catch {
       return undefined;
     }

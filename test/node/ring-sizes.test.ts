@@ -1,0 +1,65 @@
+// Ring sizes from the caps a source ends with, in every form gst-launch
+// takes them: the `type/subtype,...` shorthand, capsfilter's caps property
+// (unquoted, or in double quotes with spaces) and caps with features. A 4K
+// source written with capsfilter gets the same ring as in shorthand, so a
+// real `zerobuffer run` of it carries its frames.
+import path from 'node:path';
+import { capsFromSource, defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
+import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
+
+const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
+const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+const UHD_FRAME = 3840 * 2160 * 4;
+/** Two 4K BGRx frames, each with its 64 bytes of room for the per-frame header. */
+const UHD_RING = 2 * (UHD_FRAME + 64);
+const SHORTHAND = 'videotestsrc ! video/x-raw,format=BGRx,width=3840,height=2160';
+const FORMS = [
+  'videotestsrc ! capsfilter caps=video/x-raw,format=BGRx,width=3840,height=2160',
+  'videotestsrc ! capsfilter caps="video/x-raw, format=BGRx, width=3840, height=2160"',
+  'videotestsrc ! capsfilter name=cf caps="video/x-raw,format=(string)BGRx,width=(int)3840,height=(int)2160" ! queue',
+  'videotestsrc ! video/x-raw(memory:SystemMemory),format=BGRx,width=3840,height=2160',
+  'videotestsrc ! capsfilter caps=video/x-raw(memory:SystemMemory),format=BGRx,width=3840,height=2160',
+];
+
+test('capsfilter caps=... (unquoted, double-quoted with spaces) and caps with features size the ring as the shorthand does', () => {
+  expect(defaultSizes(splitPipeline(SHORTHAND))).toEqual({ metadataSize: 65536, payloadSize: UHD_RING, from: 'caps', frames: 2 });
+  for (const form of FORMS) {
+    expect([form, defaultSizes(splitPipeline(form))]).toEqual([form, defaultSizes(splitPipeline(SHORTHAND))]);
+    expect([form, duplexSizes(splitPipeline(form), 2)]).toEqual([form, duplexSizes(splitPipeline(SHORTHAND), 2)]);
+    expect(capsFromSource(splitPipeline(form))?.structures[0]?.fields['width']?.value).toBe(3840);
+  }
+  // The words as gst-launch gets them from a shell: the quotes kept in the word, its spaces not escaped
+  expect(defaultSizes(['videotestsrc', '!', 'capsfilter', 'caps="video/x-raw, format=BGRx, width=3840, height=2160"']).payloadSize).toBe(UHD_RING);
+  expect(defaultSizes(['videotestsrc', '!', 'capsfilter', 'caps=video/x-raw, format=BGRx, width=3840, height=2160']).payloadSize).toBe(UHD_RING);
+});
+
+test('a capsfilter that says nothing of the frame size, or is followed by a converter, leaves the fallback', () => {
+  const fallback = defaultSizes(['v4l2src']);
+  expect(fallback).toEqual({ metadataSize: 65536, payloadSize: 3 * (1920 * 1080 * 3 + 64), from: 'default' });
+  for (const form of [
+    'videotestsrc ! capsfilter', // caps ANY: it keeps its input's
+    'videotestsrc ! capsfilter caps=video/x-raw,format=BGRx', // no width or height
+    'videotestsrc ! capsfilter caps=video/x-raw(memory:DMABuf),format=BGRx,width=320,height=240', // not system memory
+  ]) expect([form, defaultSizes(splitPipeline(form))]).toEqual([form, fallback]);
+  // a converter after it: the larger of the fallback and the caps' frames, not 'caps'
+  expect(defaultSizes(splitPipeline(`${FORMS[0]!} ! videoconvert`))).toEqual({ metadataSize: 65536, payloadSize: UHD_RING, from: 'default' });
+  // a capsfilter without caps after the caps keeps them at the end
+  expect(defaultSizes(splitPipeline(`${SHORTHAND} ! capsfilter ! queue`)).from).toBe('caps');
+});
+
+test.each([
+  ['unquoted', 'videotestsrc num-buffers=3 ! capsfilter caps=video/x-raw,format=BGRx,width=3840,height=2160'],
+  ['quoted, with features', 'videotestsrc num-buffers=3 ! capsfilter caps="video/x-raw(memory:SystemMemory), format=BGRx, width=3840, height=2160"'],
+])('zerobuffer run of a 4K capsfilter source (%s) gets the shorthand\'s ring and carries its frames', async (_form, pipeline) => {
+  const name = ringName('size');
+  const cli = run(process.execPath, [bin, 'run', pipeline, '--no-json', '--name', name], gstEnv);
+  expect(await cli.exit(60000)).toBe(0);
+  expect(cli.stderr).toContain(`ring ${name} (${UHD_RING} bytes)`);
+  expect(cli.stdout.join('\n')).toMatch(/(?<![0-9])3 frames /);
+}, 90000);

@@ -200,7 +200,9 @@ const DEPARTED = Symbol('departed');
  * (DuplexHandlerError), 'client' (a client's response ring was found:
  * its name, and { inPlace }: whether its answers may be in place),
  * 'clientGone' (DuplexClientGone: a client left, died or stalled with
- * answers due, or died writing requests; serving goes on, once per client).
+ * answers due, or died writing requests; serving goes on, once per client;
+ * not for a request ring's writer that died before any request of it was
+ * read and before its response ring was found: it was no client).
  */
 export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposable {
   readonly name: string;
@@ -442,7 +444,9 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
             this.#abandonedPid = streamPid;
             throw e;
           }
-          gone(streamPid || (this.#client?.pid ?? 0), 'writerDied', e as ZeroBufferError);
+          // A writer that died before any request of it was read and before its response ring was
+          // found (a pipeline killed as it started) asked nothing and was no client: none to report
+          if (streamPid !== 0 || this.#client !== undefined) gone(streamPid || this.#client!.pid, 'writerDied', e as ZeroBufferError);
           return;
         }
         if (next.done === true) return;

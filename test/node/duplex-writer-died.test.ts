@@ -1,0 +1,55 @@
+// A duplex server whose request ring's writer dies before writing a
+// request (a pipeline zerobuffer killed as it started, its zerofilter
+// connected): with no response ring of its found, nothing was asked of the
+// server and there is no client to name, so no 'clientGone' (it was
+// emitted with pid 0); with its response ring found, the event names that
+// client's pid. serve() resolves either way and the next client is served.
+import path from 'node:path';
+import { WriterGoneError, ZeroBufferDuplexServer, type DuplexClientGone } from '../../src/index.js';
+import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, within } from './helpers.js';
+
+const duplexClientPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-client.mjs');
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+/** The hash duplex-client.mjs prints for FRAMES answers (each its request XOR 0x5a) of SEED. */
+function xorHash(seed: number, frames: number): string {
+  let h = FNV_START;
+  for (let seq = 1; seq <= frames; seq++) h = fnv1a(h, makeFrame(seed, seq, 1, 4096).map((v) => v ^ 0x5a));
+  return h.toString(16).padStart(8, '0');
+}
+
+test.each([
+  ['before its response ring was found: no clientGone', false],
+  ['after its response ring was found: clientGone names its pid', true],
+] as const)('a request writer killed (SIGKILL) before its first request, %s; serve() resolves, the next client is answered', async (_label, withRing) => {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxdied') });
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  const found = new Promise<void>((resolve) => server.once('client', () => resolve()));
+  const a = run(process.execPath, [duplexClientPath, server.name, '0', '1', 'hold', ...(withRing ? ['ring'] : [])]);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    expect(await a.line(/^(connected|failed.*)$/, 15000)).toBe('connected');
+    if (withRing) await within('the server finding its response ring', found, 5000);
+    a.proc.kill('SIGKILL');
+    await a.exit(5000).catch(() => undefined);
+    expect(a.proc.signalCode).toBe('SIGKILL');
+    await within('serve() after the writer died', serving, 5000);
+    expect(gone).toEqual(withRing ? [{ pid: a.proc.pid, reason: 'writerDied', error: expect.any(WriterGoneError) }] : []);
+    expect(server.stats()).toMatchObject({ requests: 0, responses: 0, dropped: 0 });
+    const next = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    b = run(process.execPath, [duplexClientPath, server.name, '5', '2']);
+    expect(await b.exit(20000)).toBe(0);
+    expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
+    await within('serve() at the next client\'s end', next, 5000);
+    expect(gone).toHaveLength(withRing ? 1 : 0);
+  } finally {
+    killIfRunning(a);
+    if (b !== undefined) killIfRunning(b);
+    await server.close();
+  }
+}, 60000);

@@ -60,8 +60,9 @@ const CLIENT_GONE: Record<DuplexClientGone['reason'], string> = {
 
 /**
  * A 'clientGone' event for people: who, why, and which requests go
- * unanswered. pipelineFailed: gst-launch ended with an error of its own
- * (told below this line), which is why the client went.
+ * unanswered. pipelineFailed: gst-launch ended with an error of its own,
+ * or zerobuffer killed it for a value it refused (told below this line),
+ * which is why the client went.
  */
 function clientGoneText(g: DuplexClientGone, pipelineFailed = false): string {
   const dropped = g.sequence === undefined ? 'none of its requests dropped'
@@ -214,10 +215,10 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
-  // gst-launch failed of its own (an element's error, or its own exit status; not killed by a
-  // signal, nor stopped), which is told below
+  // gst-launch failed (an element's error, its own exit status, or a property value it refused, for
+  // which zerobuffer killed it; not killed by another's signal, nor stopped), which is told below
   const pipelineFailed = failure === undefined && exit.error !== undefined && !exit.stopped &&
-    (exit.error.element !== undefined || exit.exitCode !== undefined);
+    (exit.error.element !== undefined || exit.exitCode !== undefined || exit.error.rejected);
   for (const g of gone) {
     if (live === undefined) say(io.stderr, clientGoneText(g, pipelineFailed));
     else live.above(io.stderr, clientGoneText(g, pipelineFailed));

@@ -4,6 +4,7 @@
 // (SIGKILL) mid-stream, and `zerobuffer watch` starting a filter pipeline
 // for a C duplex server that announces its channel with a start-duplex line.
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -266,10 +267,41 @@ test('zerobuffer filter: a --sink-property value gst-launch refuses with a warni
   expect(await cli.exit(40000)).toBe(3); // (before: 0, run with depth's default)
   expect(cli.stderr).toMatch(/zerobuffer filter: gst-launch rejected the pipeline for \S+: gst-launch refused the value "0" of property 'depth' and would have run with its default instead/);
   expect(cli.stderr).toContain("WARNING: value \"0\" of type 'guint' is invalid or out of range for property 'depth' of type 'guint'");
+  // killed before a request of its was read or its response ring found, it was no client (before, at times: "client pid 0 died writing requests")
+  expect(cli.stderr).not.toContain('client pid 0 ');
   const banana = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=banana',
     '--json', '--name', ringName('clifdepth')], gstEnv);
   expect(await banana.exit(40000)).toBe(3);
   expect(banana.stderr).toMatch(/gst-launch rejected the pipeline/);
+}, 60000);
+
+test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once its client was found: the line says it went as its pipeline failed, then the refusal', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifkill-'));
+  try {
+    // gst-launch-1.0 itself, its stderr (GLib's warning of the refused value) held back until zerofilter's
+    // response ring is there and a moment more: the server has found the client when zerobuffer kills it
+    // (after at most 1 s of playing: a live source, the warning 0.4 s after the ring)
+    const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
+    fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' +
+      'for a in "$@"; do case $a in channel=*) ring=/dev/shm/${a#channel=}_response;; esac; done\n' +
+      'exec 3>&2\n' +
+      `'${real}' "$@" 2> >(for i in $(seq 500); do [ -e "$ring" ] && break; sleep 0.02; done; sleep 0.4; exec cat >&3)\n`, { mode: 0o755 });
+    const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48',
+      '--script', fixture('invert-filter.mjs'), 'fakesink', '--sink-property', 'depth=0', '--json', '--name', ringName('clifkill')],
+    { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
+    expect(await cli.exit(40000)).toBe(3);
+    const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
+    expect(events).toHaveLength(1);
+    expect(events[0].pid).toBeGreaterThan(0);
+    const lines = cli.stderr.split('\n');
+    const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
+    // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
+    expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0].pid} went as its pipeline failed \\(the error below\\) \\[${events[0].reason}\\]; `));
+    const refused = lines.findIndex((l) => l.includes('gst-launch refused the value "0" of property \'depth\''));
+    expect(refused).toBeGreaterThan(gone);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, 60000);
 
 test('zerobuffer filter: usage errors', async () => {

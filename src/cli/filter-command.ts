@@ -13,7 +13,6 @@ import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
 import { PipelineRunner } from '../runner/pipeline-runner.js';
-import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
@@ -112,7 +111,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   // downstream keeps (in-place answers), so it is sized for the source's frames like zerofilter's
   // response ring
   const depth = /^[1-9][0-9]*$/.test(args.sinkProperties['depth'] ?? '') ? Number(args.sinkProperties['depth']) : undefined;
-  const payloadSize = args.payloadSize ?? duplexSizes(splitPipeline(args.source), depth).payloadSize;
+  const payloadSize = args.payloadSize ?? duplexSizes(args.source, depth).payloadSize;
   let server: ZeroBufferDuplexServer;
   try {
     server = await ZeroBufferDuplexServer.create({

@@ -5,6 +5,8 @@
 // frames of 1080p RGB when the frame size is unknown).
 import { parseCaps, type Caps } from '../caps.js';
 import { native } from '../native.js';
+import { fail, validateSize } from '../options.js';
+import { splitPipeline } from '../runner/pipeline-tokens.js';
 import { videoInfoFromCaps } from '../video-info.js';
 
 /** The core's default (ZB_DEFAULT_METADATA_SIZE), as zerosrc's: room for caps with stream headers. */
@@ -109,6 +111,13 @@ function frameOfSource(words: readonly string[]): { size: number; atEnd: boolean
   }
 }
 
+/** A source's words: its description split as the CLI splits it, or its words as given; else a TypeError. */
+function sourceWordsOf(source: unknown): readonly string[] {
+  if (typeof source === 'string') return splitPipeline(source);
+  if (Array.isArray(source) && source.every((w) => typeof w === 'string')) return source as string[];
+  return fail('source', 'a pipeline description (string or string[])', source);
+}
+
 export interface RingSizes {
   metadataSize: number;
   payloadSize: number;
@@ -122,9 +131,12 @@ export interface RingSizes {
  * A duplex server's request ring for the source's frames with `depth` requests waiting (zerofilter's
  * depth), by the core's rule for either ring of a channel (zb_duplex_payload_size: the frames in flight,
  * at least depth + 3, for in-place answers held downstream); the readers' fallback when the caps do not say.
+ * `source`: a pipeline description (split as the CLI splits it) or its words. TypeErrors name a bad
+ * `source` or `depth` (an integer >= 1).
  */
-export function duplexSizes(words: readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
-  const frame = frameOfSource(words);
+export function duplexSizes(source: string | readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
+  validateSize('depth', depth, 1);
+  const frame = frameOfSource(sourceWordsOf(source));
   const payloadSize = frame === undefined ? 0 : native.duplexPayloadSize(frame.size, depth);
   const fallback = native.defaultPayloadSize(0);
   if (payloadSize === 0 || !frame!.atEnd)
@@ -135,9 +147,10 @@ export function duplexSizes(words: readonly string[], depth: number = native.dup
 /**
  * The caps' frames in flight when the source ends with its caps filter; else the fallback, or (a
  * converter after the filter, in passthrough when the sink takes that format) the caps' frames if larger.
+ * `source` as for duplexSizes.
  */
-export function defaultSizes(words: readonly string[]): RingSizes {
-  const frame = frameOfSource(words);
+export function defaultSizes(source: string | readonly string[]): RingSizes {
+  const frame = frameOfSource(sourceWordsOf(source));
   const payloadSize = frame === undefined ? 0 : native.defaultPayloadSize(frame.size);
   const fallback = native.defaultPayloadSize(0);
   if (payloadSize === 0 || !frame!.atEnd)

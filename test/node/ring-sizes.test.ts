@@ -53,6 +53,22 @@ test('a capsfilter that says nothing of the frame size, or is followed by a conv
   expect(defaultSizes(splitPipeline(`${SHORTHAND} ! capsfilter ! queue`)).from).toBe('caps');
 });
 
+test('a pipeline description is sized as its words are; a bad source or depth is a TypeError naming it', () => {
+  // (before: duplexSizes('videotestsrc ! ...') threw "words.join is not a function")
+  expect(duplexSizes(FORMS[1]!)).toEqual(duplexSizes(splitPipeline(FORMS[1]!)));
+  expect(defaultSizes(FORMS[1]!)).toEqual({ metadataSize: 65536, payloadSize: UHD_RING, from: 'caps', frames: 2 });
+  for (const bad of [null, 42, [1, 2], { source: SHORTHAND }]) {
+    for (const sizes of [duplexSizes, defaultSizes]) {
+      expect(() => sizes(bad as unknown as string)).toThrow(TypeError);
+      expect(() => sizes(bad as unknown as string)).toThrow('option "source" must be a pipeline description (string or string[])');
+    }
+  }
+  for (const depth of [0, -1, 2.5, '4']) {
+    expect(() => duplexSizes(SHORTHAND, depth as number)).toThrow(TypeError);
+    expect(() => duplexSizes(SHORTHAND, depth as number)).toThrow(/option "depth" must be an integer >= 1/);
+  }
+});
+
 test.each([
   ['unquoted', 'videotestsrc num-buffers=3 ! capsfilter caps=video/x-raw,format=BGRx,width=3840,height=2160'],
   ['quoted, with features', 'videotestsrc num-buffers=3 ! capsfilter caps="video/x-raw(memory:SystemMemory), format=BGRx, width=3840, height=2160"'],

@@ -31,9 +31,13 @@ export function fitLine(text: string, columns: number | undefined): string {
  * kitty, iTerm2 reflow their lines): the rows it now takes are cleared,
  * from its first, before it is drawn again at the new width. (A terminal
  * that cuts its lines instead, xterm, loses the row above to that clear.)
+ * Not on a terminal (`--no-json` into a pipe or a file), each text is a
+ * line of its own, without the terminal's codes.
  */
 export class LiveLine {
   readonly #out: CliIo['stdout'];
+  /** The stream is a terminal: the line is rewritten in place. */
+  readonly #terminal: boolean;
   /** The latest text, whole. */
   #text?: string;
   /** Columns of the line on the screen now (0: none of ours). */
@@ -44,11 +48,13 @@ export class LiveLine {
 
   constructor(out: CliIo['stdout']) {
     this.#out = out;
-    out.on('resize', this.#onResize);
+    this.#terminal = out.isTTY === true;
+    if (this.#terminal) out.on('resize', this.#onResize);
   }
 
-  /** Shows text in place of the line. */
+  /** Shows text in place of the line (not on a terminal: on a line of its own). */
   update(text: string): void {
+    if (!this.#terminal) return say(this.#out, text);
     this.#text = text;
     this.#draw(text);
   }
@@ -63,6 +69,7 @@ export class LiveLine {
 
   /** The last line, whole (nothing rewrites it), and resizes no longer followed. */
   end(text: string): void {
+    if (!this.#terminal) return say(this.#out, text);
     this.#out.off('resize', this.#onResize);
     this.#out.write(`${this.#erase()}${text}\n`);
     this.#shown = 0;

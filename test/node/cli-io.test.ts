@@ -1,17 +1,25 @@
 // The live stats line on a terminal: rewritten in place, never wider than
 // the terminal (a wrapped line cannot be rewritten, so it would scroll), and
 // redrawn when the terminal is resized: the rows a narrower terminal wrapped
-// it onto are cleared, not left behind as fragments.
+// it onto are cleared, not left behind as fragments. Not on a terminal
+// (`--no-json` into a pipe), plain lines without the terminal's codes.
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fitLine, LiveLine } from '../../src/cli/io.js';
+import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
-type Terminal = Writable & { columns?: number; written: string[] };
+type Terminal = Writable & { isTTY?: boolean; columns?: number; written: string[] };
 
-function terminal(columns: number | undefined): Terminal {
+/** A stream that records what is written: a terminal `columns` wide (unknown: undefined), or with isTTY false a pipe. */
+function terminal(columns: number | undefined, isTTY = true): Terminal {
   const written: string[] = [];
   const out = new Writable({ write(chunk: Buffer, _enc, done) { written.push(chunk.toString()); done(); } });
-  return Object.assign(out, { columns, written });
+  return Object.assign(out, { isTTY, columns, written });
 }
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
 
 /** A resize as Node reports one: columns changed, then 'resize'. */
 function resize(out: Terminal, columns: number): void {
@@ -80,3 +88,27 @@ test('LiveLine: a message goes above the line, which comes back under it; the en
   expect(out.written.length).toBe(count);
   expect(out.listenerCount('resize')).toBe(0);
 });
+
+test('LiveLine not on a terminal: each text on a line of its own, whole, no terminal codes; messages go to their stream', () => {
+  const out = terminal(undefined, false);
+  const err = terminal(undefined, false);
+  const live = new LiveLine(out);
+  live.update(LINE);
+  live.above(err, 'zerobuffer: pipeline died (x); restart 1 in 250 ms');
+  live.update('short');
+  live.end('last');
+  // (before: '\r\x1b[2K' before each, the line not ended, the last line again after each message)
+  expect(out.written).toEqual([`${LINE}\n`, 'short\n', 'last\n']);
+  expect(err.written).toEqual(['zerobuffer: pipeline died (x); restart 1 in 250 ms\n']);
+  expect(out.listenerCount('resize')).toBe(0);
+});
+
+test('zerobuffer run --no-json into a pipe: its stats are plain lines, the last one the summary\'s count', async () => {
+  const cli = run(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'bin.js'), 'run',
+    'videotestsrc num-buffers=30 ! video/x-raw,format=RGB,width=64,height=48', '--no-json', '--interval', '0.1', '--name', ringName('plain')],
+  { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+  expect(await cli.exit(30000)).toBe(0);
+  expect(cli.stdout.length).toBeGreaterThan(0);
+  expect(cli.stdout.filter((l) => /[\r\x1b]/.test(l))).toEqual([]);
+  expect(cli.stdout.at(-1)).toMatch(/^30 frames {2}/);
+}, 60000);

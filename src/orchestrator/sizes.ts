@@ -20,7 +20,7 @@ const CAPS_KEEPING = new Set(['capsfilter', 'queue', 'queue2', 'identity', 'vide
 
 /**
  * The description gst-launch parses from its arguments (gst_parse_launchv): the words joined by spaces,
- * each space within a word escaped with `\\` (but not inside double quotes), so a word stays one token.
+ * each space within a word escaped with `\` (but not inside double quotes), so a word stays one token.
  */
 function launchDescription(words: readonly string[]): string {
   return words.map((word) => {
@@ -34,7 +34,7 @@ function launchDescription(words: readonly string[]): string {
   }).join(' ');
 }
 
-/** A value as gst-launch hands it on (gst_parse_unescape): each `\\` outside double quotes dropped, the character after it kept. */
+/** A value as gst-launch hands it on (gst_parse_unescape): each `\` outside double quotes dropped, the character after it kept. */
 function unescape(text: string): string {
   let out = '';
   let quoted = false;

@@ -279,13 +279,14 @@ test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once i
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifkill-'));
   try {
     // gst-launch-1.0 itself, its stderr (GLib's warning of the refused value) held back until zerofilter's
-    // response ring is there and a moment more: the server has found the client when zerobuffer kills it
-    // (after at most 1 s of playing: a live source, the warning 0.4 s after the ring)
+    // response ring is mapped by two processes, gst-launch and the server (the CLI): the server has found
+    // the client when zerobuffer kills it (which it does within 1 s of playing: a live source)
     const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
     fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' +
       'for a in "$@"; do case $a in channel=*) ring=/dev/shm/${a#channel=}_response;; esac; done\n' +
       'exec 3>&2\n' +
-      `'${real}' "$@" 2> >(for i in $(seq 500); do [ -e "$ring" ] && break; sleep 0.02; done; sleep 0.4; exec cat >&3)\n`, { mode: 0o755 });
+      `'${real}' "$@" 2> >(for i in $(seq 1000); do [ "$(grep -l -F "$ring" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.01; done; exec cat >&3)\n`,
+      { mode: 0o755 });
     const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48',
       '--script', fixture('invert-filter.mjs'), 'fakesink', '--sink-property', 'depth=0', '--json', '--name', ringName('clifkill')],
     { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });

@@ -12,7 +12,7 @@ import { parseCaps } from '../caps.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
-import { PipelineRunner } from '../runner/pipeline-runner.js';
+import { killedAfterEosText, PipelineRunner } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
@@ -210,6 +210,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   });
   runner.start();
   const exit = await runner.done;
+  if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer filter: ${killedAfterEosText(exit.killedAfterEosMs)}`);
   // the filter's end of stream ends serve(), and so does a pipeline that died once
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, run, sleep, until } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -327,4 +327,23 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stdout.join('\n')).toMatch(/^served 25 fnv1a=/m);
   expect(cli.stdout.join('\n')).not.toMatch(/start-duplex/); // protocol lines are not passed through
   expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
+}, 60000);
+
+test('zerobuffer filter stopped while its gst-launch ignores the EOS: killed with SIGKILL after 5 s, and said (status 0, the stop was asked for)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--name', ringName('clifeos')],
+    { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    await until('the fake gst-launch to run', () => processesWith(dir).length > 0, 20000);
+    await sleep(300); // past its trap
+    cli.proc.kill('SIGINT');
+    expect(await cli.exit(30000)).toBe(0);
+    expect(cli.stderr).toContain('zerobuffer filter: gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL\n');
+  } finally {
+    cli.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, 60000);

@@ -16,6 +16,19 @@ import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js'
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
+/**
+ * zerosink's EMSGSIZE is about the ring this command creates (its frames, or
+ * its metadata, did not fit): which option sizes it, and how it was sized.
+ */
+function ringSizeHint(name: string, payloadSize: number, metadata: boolean, args: RunArgs): string {
+  return metadata
+    ? `zerobuffer run: ring ${name} is this command's (its metadata block: ${args.metadataSize !== undefined ? '--metadata-size' : 'the default size'}); ` +
+      'give --metadata-size N with N of at least the size zerosink names'
+    : `zerobuffer run: ring ${name} is this command's (${payloadSize} payload bytes: ` +
+      `${args.payloadSize !== undefined ? '--payload-size' : 'sized for the caps the pipeline ends with, or 3 frames of 1080p RGB without them'}); ` +
+      'give --payload-size N with N of at least the size zerosink names';
+}
+
 /** The source words: one argument is a whole description, several are words already. */
 function sourceOf(args: RunArgs): string | string[] {
   if (args.pipeline === undefined) return DEMO_PIPELINE;
@@ -72,8 +85,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     }
     throw e;
   }
+  const { payloadSize } = stream.reader.stats();
   if (!json) {
-    say(io.stderr, `zerobuffer: ring ${stream.name} (${stream.reader.stats().payloadSize} bytes) ← gst-launch-1.0 ${stream.pipeline.args.join(' ')}`);
+    say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${stream.pipeline.args.join(' ')}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
   const live = json ? undefined : new LiveLine(io.stdout);
@@ -159,6 +173,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);
     if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {
       // the message says where the plugin is missing, or what to install
+    } else if (error.code === 'EMSGSIZE' && error.element !== undefined) {
+      say(io.stderr, ringSizeHint(stream.name, payloadSize, /metadata/.test(error.element.message), args));
     } else if (error.rejected) say(io.stderr, 'Check the pipeline syntax and that its elements are installed (gst-inspect-1.0 <element>).');
     else if (error.element === undefined && error.spawnError === undefined) say(io.stderr, 'Run the same pipeline with gst-launch-1.0 -v, or GST_DEBUG="zero*:5", to see more.');
     return EXIT.pipeline;

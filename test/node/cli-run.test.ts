@@ -421,3 +421,14 @@ test('run whose gst-launch ignores the EOS at the stop: killed with SIGKILL afte
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run whose frames or metadata do not fit its ring: zerosink\'s message, then which option sizes the ring (status 3)', async () => {
+  const source = 'videotestsrc num-buffers=3 ! video/x-raw,format=BGRx,width=640,height=480';
+  const frames = run(process.execPath, [bin, 'run', source, '--name', ringName('toosmall'), '--payload-size', '1000000', '--fast', '--json']);
+  expect(await frames.exit(30000)).toBe(EXIT.pipeline);
+  expect(frames.stderr).toContain('a frame of 1228800 bytes can never fit');
+  expect(frames.stderr).toMatch(/zerobuffer run: ring \S*toosmall\S* is this command's \(1000000 payload bytes: --payload-size\); give --payload-size N with N of at least the size zerosink names\n/);
+  const metadata = run(process.execPath, [bin, 'run', source, '--name', ringName('metasmall'), '--metadata-size', '16', '--fast', '--json']);
+  expect(await metadata.exit(30000)).toBe(EXIT.pipeline);
+  expect(metadata.stderr).toMatch(/zerobuffer run: ring \S*metasmall\S* is this command's \(its metadata block: --metadata-size\); give --metadata-size N/);
+});

@@ -65,6 +65,17 @@ function filterCaps(element: string): string | undefined {
   return unescape(value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
 }
 
+/** The source's caps filters from its end: each one's caps text, and whether only elements keeping caps follow it. */
+function* capsFiltersFromEnd(words: readonly string[]): Generator<{ text: string; atEnd: boolean }> {
+  const elements = launchDescription(words).split('!').map((e) => e.trim());
+  let atEnd = true;
+  for (let i = elements.length - 1; i >= 0; i--) {
+    const text = filterCaps(elements[i]!);
+    if (text !== undefined) yield { text, atEnd };
+    else atEnd &&= CAPS_KEEPING.has(elements[i]!.split(/\s/, 1)[0]!);
+  }
+}
+
 /**
  * The source's last caps filter (e.g. video/x-raw,format=RGB, or capsfilter caps=...), parsed, and
  * whether the source ends with it: only elements keeping caps follow it (queue, identity, videorate, ...),
@@ -72,17 +83,9 @@ function filterCaps(element: string): string | undefined {
  * Undefined when none or unparsable.
  */
 function lastCapsFilter(words: readonly string[]): { caps: Caps; atEnd: boolean } | undefined {
-  const elements = launchDescription(words).split('!').map((e) => e.trim());
-  let atEnd = true;
-  for (let i = elements.length - 1; i >= 0; i--) {
-    const element = elements[i]!;
-    const caps = filterCaps(element);
-    if (caps === undefined) {
-      atEnd &&= CAPS_KEEPING.has(element.split(/\s/, 1)[0]!);
-      continue;
-    }
+  for (const { text, atEnd } of capsFiltersFromEnd(words)) {
     try {
-      return { caps: parseCaps(caps), atEnd };
+      return { caps: parseCaps(text), atEnd };
     } catch {
       return undefined;
     }
@@ -97,18 +100,21 @@ export function capsFromSource(words: readonly string[]): Caps | undefined {
 }
 
 /**
- * Bytes of one frame as the source's last caps filter describes it, or undefined; `atEnd` false when a
- * converter follows it (its frames may be of another size: a converter in passthrough keeps it).
+ * Bytes of one frame as the source's last caps filter that gives a frame size describes it, or undefined;
+ * `atEnd` false when a converter follows it (its frames may be of another size: a converter in passthrough
+ * keeps it). A filter after it that gives no size (`capsfilter caps=video/x-raw`, ANY, a format alone)
+ * narrows the caps and keeps the frames' size unless a converter comes between.
  */
 function frameOfSource(words: readonly string[]): { size: number; atEnd: boolean } | undefined {
-  const found = lastCapsFilter(words);
-  if (found === undefined) return undefined;
-  try {
-    const size = videoInfoFromCaps(found.caps).size;
-    return size === undefined ? undefined : { size, atEnd: found.atEnd };
-  } catch {
-    return undefined;
+  for (const { text, atEnd } of capsFiltersFromEnd(words)) {
+    try {
+      const size = videoInfoFromCaps(parseCaps(text)).size;
+      if (size !== undefined) return { size, atEnd };
+    } catch {
+      // caps that give no frame size: the filters before it may
+    }
   }
+  return undefined;
 }
 
 /** A source's words: its description split as the CLI splits it, or its words as given; else a TypeError. */

@@ -53,6 +53,16 @@ test('a capsfilter that says nothing of the frame size, or is followed by a conv
   expect(defaultSizes(splitPipeline(`${SHORTHAND} ! capsfilter ! queue`)).from).toBe('caps');
 });
 
+test('a caps filter that gives no frame size after one that does keeps its frames\' size (ANY, no width or height, features alone)', () => {
+  const uhdRgb = 'videotestsrc ! video/x-raw,format=RGB,width=3840,height=2160';
+  const sized = defaultSizes(uhdRgb);
+  expect(sized.from).toBe('caps');
+  for (const tail of ['capsfilter caps=video/x-raw', 'capsfilter caps=ANY', 'capsfilter caps="video/x-raw(memory:SystemMemory)"', 'video/x-raw ! queue'])
+    expect([tail, defaultSizes(`${uhdRgb} ! ${tail}`)]).toEqual([tail, sized]);
+  // a converter before the last filter: at least the earlier caps' frames (before 7d5a146's fix: the 1080p fallback, too small for 4K)
+  expect(defaultSizes(`${uhdRgb} ! videoconvert ! capsfilter caps=video/x-raw,format=RGBA`)).toEqual({ ...sized, from: 'default', frames: undefined });
+});
+
 test('a pipeline description is sized as its words are; a bad source or depth is a TypeError naming it', () => {
   // (before: duplexSizes('videotestsrc ! ...') threw "words.join is not a function")
   expect(duplexSizes(FORMS[1]!)).toEqual(duplexSizes(splitPipeline(FORMS[1]!)));

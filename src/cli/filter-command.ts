@@ -110,7 +110,9 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   // zerofilter's depth as given, else its default: the request ring also holds the answered requests
   // downstream keeps (in-place answers), so it is sized for the source's frames like zerofilter's
   // response ring
-  const depth = /^[1-9][0-9]*$/.test(args.sinkProperties['depth'] ?? '') ? Number(args.sinkProperties['depth']) : undefined;
+  // (a value out of guint's range is not: gst-launch refuses it, as it does any value it cannot take)
+  const givenDepth = /^[1-9][0-9]*$/.test(args.sinkProperties['depth'] ?? '') ? Number(args.sinkProperties['depth']) : undefined;
+  const depth = givenDepth !== undefined && givenDepth <= 0xffffffff ? givenDepth : undefined;
   const payloadSize = args.payloadSize ?? duplexSizes(args.source, depth).payloadSize;
   let server: ZeroBufferDuplexServer;
   try {

@@ -273,6 +273,12 @@ test('zerobuffer filter: a --sink-property value gst-launch refuses with a warni
     '--json', '--name', ringName('clifdepth')], gstEnv);
   expect(await banana.exit(40000)).toBe(3);
   expect(banana.stderr).toMatch(/gst-launch rejected the pipeline/);
+  // a number beyond guint's range is gst-launch's to refuse too (before: "unexpected error", a TypeError of the ring sizing, status 1)
+  const huge = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=99999999999999999999',
+    '--json', '--name', ringName('clifdepth')], gstEnv);
+  expect(await huge.exit(40000)).toBe(3);
+  expect(huge.stderr).toMatch(/gst-launch rejected the pipeline/);
+  expect(huge.stderr).not.toContain('unexpected error');
 }, 60000);
 
 test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once its client was found: the line says it went as its pipeline failed, then the refusal', async () => {

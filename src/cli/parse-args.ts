@@ -12,7 +12,7 @@ import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { parseCaps } from '../caps.js';
-import { glibPropertyName, RING_PROPERTY } from '../orchestrator/sink-properties.js';
+import { glibPropertyName, RING_PROPERTY } from '../runner/sink-properties.js';
 
 export interface RunArgs {
   pipeline?: string[];

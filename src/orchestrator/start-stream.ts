@@ -12,7 +12,7 @@ import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
   PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
-import { refuseRingProperty } from './sink-properties.js';
+import { RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 import { defaultSizes } from './sizes.js';
 import { FrameMeter, ringBand, type FrameCounters, type RingBand } from './stream-stats.js';
 
@@ -344,7 +344,7 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   if (given !== undefined && options.payloadSize !== undefined) fail('payloadSize', 'left out with reader (the ring has its size)', options.payloadSize);
   const signal = validateSignal(options.signal);
   const source = sourceWords('source', options.source);
-  refuseRingProperty(options.sinkProperties, 'zerosink writes into the ring the stream reads (give its name as "name")');
+  refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring the stream reads (give its name as "name")');
   const sizes = defaultSizes(source);
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);

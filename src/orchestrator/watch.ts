@@ -16,7 +16,7 @@ import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
-import { refuseRingProperty } from './sink-properties.js';
+import { RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type GroupInterrupt } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
@@ -192,7 +192,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // checked now, not at the first start-stream or start-duplex (where it would end the watch)
     if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
     validateLaunch(options);
-    refuseRingProperty(options.sinkProperties, 'zerosink writes into the ring each start-stream names');
+    refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring each start-stream names');
     validateRestart(options.restart ?? true);
     if (options.maxPipelines !== undefined && !(Number.isSafeInteger(options.maxPipelines) && options.maxPipelines >= 1))
       fail('maxPipelines', 'a whole number of 1 or more', options.maxPipelines);

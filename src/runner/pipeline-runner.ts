@@ -12,6 +12,7 @@ import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
+import { CHANNEL_PROPERTY, RING_PROPERTY, refuseRingProperty } from './sink-properties.js';
 
 export type PipelineState = 'starting' | 'playing' | 'stopping' | 'restarting' | 'exited';
 
@@ -50,7 +51,11 @@ export interface PipelineOptions {
   source: string | readonly string[];
   /** The ring zerosink writes into. */
   name: string;
-  /** Extra zerosink properties, e.g. { policy: 'drop' } (zerofilter's with `sink`). */
+  /**
+   * Extra zerosink properties, e.g. { policy: 'drop' } (zerofilter's with
+   * `sink`). buffer-name (zerofilter's channel), in any spelling GLib reads
+   * as it (buffer_name), is refused (a TypeError): it is `name`.
+   */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**
    * A filter pipeline instead: `<source> ! zerofilter channel=NAME ! <sink>`,
@@ -208,6 +213,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     if (options.name === undefined) fail('name', 'a ring name', undefined);
     this.name = validateName(options.name);
     validateLaunch(options);
+    if (options.sink === undefined) refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring named by option "name"');
+    else refuseRingProperty(options.sinkProperties, CHANNEL_PROPERTY, 'zerofilter joins the channel named by option "name"');
     this.#restart = validateRestart(options.restart);
     this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 5000);
     validateSignal(options.signal);

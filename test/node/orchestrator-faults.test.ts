@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { COMMAND_KILL_AFTER_TERM_MS, removeStaleRing, startStream, watch, ZeroBufferReader, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
-import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
+import type { PipelineOptions, PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
 
@@ -541,6 +541,20 @@ test('sinkProperties setting buffer-name (or buffer_name, the same to GLib): sta
   expect(processesWith(name)).toEqual([]);
   expect(processesWith(other)).toEqual([]);
   expect(leftovers().filter((n) => n.includes(name) || n.includes(other))).toEqual([]);
+});
+
+test('PipelineRunner used directly refuses sinkProperties setting its ring (buffer-name, buffer_name) or, for a filter pipeline, its channel: a TypeError, as startStream and watch do (it took them: gst-launch got the property twice, and the element waited for a ring nobody created)', () => {
+  const name = ringName('rbn');
+  const cases: [Partial<PipelineOptions>, string][] = [
+    [{ sinkProperties: { 'buffer-name': 'x' } }, 'option "sinkProperties" must not set buffer-name: zerosink writes into the ring named by option "name"'],
+    [{ sinkProperties: { policy: 'drop', buffer_name: 'x' } },
+      'option "sinkProperties" must not set buffer-name (given as "buffer_name"): zerosink writes into the ring named by option "name"'],
+    [{ sink: 'fakesink', sinkProperties: { channel: 'x' } }, 'option "sinkProperties" must not set channel: zerofilter joins the channel named by option "name"'],
+  ];
+  for (const [bad, message] of cases) expect(() => new PipelineRunner({ source: SOURCE, name, ...bad })).toThrow(new TypeError(message));
+  // each element's own: zerofilter has no buffer-name (gst-launch says so), which is no ring of the runner's
+  expect(new PipelineRunner({ source: SOURCE, name, sink: 'fakesink', sinkProperties: { 'buffer-name': 'x' } }).args)
+    .toEqual(expect.arrayContaining([`channel=${name}`, 'buffer-name=x']));
 });
 
 test('watch with maxLineBytes, stdout or stopTimeoutMs it cannot take: a TypeError at once, its command not run (it was run, and the first read or start-stream was an unhandled rejection: the process died, or the watch "succeeded" having passed nothing on)', async () => {

@@ -10,7 +10,7 @@ import { fail, validateSignal, validateSize, type WaitOptions } from '../options
 import { ZeroBufferReader } from '../reader.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
-  PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, validateLaunch, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 import { RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 import { defaultSizes } from './sizes.js';
@@ -345,6 +345,8 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   const signal = validateSignal(options.signal);
   const source = sourceWords('source', options.source);
   refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring the stream reads (give its name as "name")');
+  // checked before the ring is created (and announced): the runner would refuse them only after
+  validateLaunch(options);
   const sizes = defaultSizes(source);
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);

@@ -91,7 +91,7 @@ export interface PipelineOptions {
    * @default 5000
    */
   stopTimeoutMs?: number;
-  /** Extra environment variables for gst-launch. */
+  /** Extra environment variables for gst-launch (string values). */
   env?: Record<string, string>;
   /** Aborting stops the pipeline (like stop()). */
   signal?: AbortSignal;
@@ -119,16 +119,29 @@ export interface PipelineExit {
 }
 
 /**
- * sinkProperties and gstLaunch as a process can be given them: no null
- * byte, a string for the program. execa would throw as the pipeline
- * starts, after startStream() or watch() returned: an unhandled rejection.
+ * sinkProperties, gstLaunch, pluginPath and env as a process can be given
+ * them: strings, without null bytes. execa would throw as the pipeline
+ * starts, after startStream() or watch() returned: an unhandled rejection;
+ * a value of another type would be made a string, and gst-launch run with
+ * it (pluginPath 5: a plugin path without the plugin).
  */
-export function validateLaunch(options: Pick<PipelineOptions, 'sinkProperties' | 'gstLaunch'>): void {
+export function validateLaunch(options: Pick<PipelineOptions, 'sinkProperties' | 'gstLaunch' | 'pluginPath' | 'env'>): void {
   const withNull = propertyWords(options.sinkProperties ?? {}).find((w) => w.includes('\0'));
   if (withNull !== undefined) fail('sinkProperties', 'names and values without null bytes', withNull);
   const program: unknown = options.gstLaunch;
-  if (program !== undefined && (typeof program !== 'string' || program.includes('\0')))
+  if (program !== undefined && (typeof program !== 'string' || program === '' || program.includes('\0')))
     fail('gstLaunch', 'a program (its name or path) without null bytes', program);
+  const pluginPath: unknown = options.pluginPath;
+  if (pluginPath !== undefined && (typeof pluginPath !== 'string' || pluginPath === '' || pluginPath.includes('\0')))
+    fail('pluginPath', "a directory (or a ':' list of them) without null bytes", pluginPath);
+  const env: unknown = options.env;
+  if (env === undefined) return;
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) fail('env', 'an object of variable names to string values', env);
+  for (const [variable, value] of Object.entries(env)) {
+    if (variable === '' || variable.includes('=') || variable.includes('\0'))
+      fail('env', 'an object whose variable names are not empty and have no "=" or null bytes', variable);
+    if (typeof value !== 'string' || value.includes('\0')) fail(`env.${variable}`, 'a string without null bytes', value);
+  }
 }
 
 export function validateRestart(value: unknown): Required<RestartOptions> | undefined {

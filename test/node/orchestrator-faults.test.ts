@@ -557,6 +557,40 @@ test('PipelineRunner used directly refuses sinkProperties setting its ring (buff
     .toEqual(expect.arrayContaining([`channel=${name}`, 'buffer-name=x']));
 });
 
+test('pluginPath, gstLaunch or env it cannot take (pluginPath 5, env values not strings): a TypeError naming the option from PipelineRunner, watch (its command not run) and startStream (no ring, no start-stream line), before anything runs (pluginPath 5 went into gst-launch\'s plugin path as "5")', async () => {
+  const name = ringName('ropt');
+  const directory = /^option "pluginPath" must be a directory \(or a ':' list of them\) without null bytes, received /;
+  const runnerCases: [Record<string, unknown>, RegExp][] = [
+    [{ pluginPath: 5 }, new RegExp(`${directory.source}5$`)],
+    [{ pluginPath: '' }, new RegExp(`${directory.source}""$`)],
+    [{ pluginPath: 'a\0b' }, directory],
+    [{ gstLaunch: '' }, /^option "gstLaunch" must be a program \(its name or path\) without null bytes, received ""$/],
+    [{ env: 'ZB_X=1' }, /^option "env" must be an object of variable names to string values, received "ZB_X=1"$/],
+    [{ env: ['ZB_X=1'] }, /^option "env" must be an object of variable names to string values, received an array$/],
+    [{ env: { ZB_X: 5 } }, /^option "env.ZB_X" must be a string without null bytes, received 5$/],
+    [{ env: { ZB_X: 'a\0b' } }, /^option "env.ZB_X" must be a string without null bytes/],
+    [{ env: { 'ZB_X=1': 'y' } }, /^option "env" must be an object whose variable names are not empty and have no "=" or null bytes, received "ZB_X=1"$/],
+  ];
+  for (const [bad, refused] of runnerCases)
+    expect(() => new PipelineRunner({ source: SOURCE, name, ...bad } as PipelineOptions)).toThrow(refused);
+  const ran = path.join(tmp, 'ropt-ran');
+  for (const bad of [{ pluginPath: 5 }, { pluginPath: '' }, { gstLaunch: '' }]) {
+    let watcher: Watcher | undefined;
+    try {
+      expect(() => (watcher = watch({ command: ['/bin/sh', '-c', `touch ${ran}`], pipeline: SOURCE, ...bad } as WatchOptions)))
+        .toThrow(/^option "(pluginPath|gstLaunch)" must be /);
+    } finally {
+      await watcher?.stop();
+    }
+  }
+  const out = sink();
+  await expect(startStream({ source: SOURCE, name, pluginPath: 5 as unknown as string, announce: out.stream })).rejects.toThrow(new RegExp(`${directory.source}5$`));
+  expect(fs.existsSync(ran)).toBe(false);
+  expect(out.bytes().toString()).toBe('');
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  expect(processesWith(name)).toEqual([]);
+});
+
 test('watch with maxLineBytes, stdout or stopTimeoutMs it cannot take: a TypeError at once, its command not run (it was run, and the first read or start-stream was an unhandled rejection: the process died, or the watch "succeeded" having passed nothing on)', async () => {
   const marker = `hcli-watch-opts-${process.pid}`;
   const start = '> {"jsonrpc":"2.0","method":"start-stream","params":["horch-none",4096,65536]}';

@@ -58,7 +58,7 @@ export interface WatchOptions {
   /**
    * How long a stop waits for each pipeline's EOS before SIGKILL, and for
    * the command to exit after its SIGINT before SIGTERM (SIGKILL follows
-   * COMMAND_KILL_AFTER_TERM_MS later) (ms).
+   * COMMAND_KILL_AFTER_TERM_MS later) (ms; Infinity: no limit, no SIGTERM nor SIGKILL).
    * @default 5000
    */
   stopTimeoutMs?: number;

@@ -22,6 +22,9 @@ const groups = new Map<number, { leaderExited: boolean; interrupted: boolean }>(
 let installed = false;
 let setpriv: string | null | undefined;
 
+/** The longest delay setTimeout takes (ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How often a stopped group is looked at, to end its schedule once no process of it is left (ms). */
 const GROUP_POLL_MS = 50;
 
@@ -122,10 +125,12 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
     finish();
   };
   send('SIGINT');
-  const timers = then.map(([signal, afterMs], i) => setTimeout(() => {
+  // Infinity (no limit): no later signal; setTimeout would take it, and any delay past 2^31 - 1 ms, as 1 ms
+  const later = then.filter(([, afterMs]) => Number.isFinite(afterMs));
+  const timers = later.map(([signal, afterMs], i) => setTimeout(() => {
     send(signal);
-    if (i === then.length - 1) end();
-  }, afterMs));
+    if (i === later.length - 1) end();
+  }, Math.min(afterMs, MAX_TIMER_MS)));
   const poll = setInterval(() => {
     // (a group whose leader runs is not empty: no need to read /proc)
     if (group?.leaderExited !== false && !groupAlive(pid)) end();

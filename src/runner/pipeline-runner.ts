@@ -87,7 +87,7 @@ export interface PipelineOptions {
   /** Asked before each restart; false ends supervision (e.g. the reader is gone). */
   shouldRestart?: () => boolean;
   /**
-   * How long stop() waits for EOS before SIGKILL (ms).
+   * How long stop() waits for EOS before SIGKILL (ms; Infinity: no limit).
    * @default 5000
    */
   stopTimeoutMs?: number;

@@ -109,6 +109,23 @@ test('gst-launch hangs while still starting (never says PLAYING): stop() is just
   expect(processesWith(name)).toEqual([]);
 });
 
+test('stopTimeoutMs: Infinity is no limit: stop() waits for a gst-launch that takes its time over the EOS, no SIGKILL (setTimeout took Infinity as 1 ms)', async () => {
+  const name = ringName('stop-nolimit');
+  const fake = script(name, "trap 'sleep 1; exit 0' INT\necho 'slow to stop'\nwhile :; do sleep 0.05; done");
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: Infinity });
+  let ready = false;
+  runner.on('output', (l) => (ready ||= l === 'slow to stop'));
+  runner.start();
+  await until('the fake to trap SIGINT', () => ready);
+  const t0 = Date.now();
+  const exit = await within('stop()', runner.stop(), 10000);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+  expect(exit).toMatchObject({ stopped: true, exitCode: 0 });
+  expect(exit.signal).toBeUndefined();
+  expect(exit.killedAfterEosMs).toBeUndefined();
+  expect(processesWith(name)).toEqual([]);
+});
+
 /** A fake gst-launch that prints an element error as gst-launch 1.22 does when its quit is lost (issue 17), then waits forever. */
 function hungAfterError(name: string, kind: string): string {
   return script(name, [

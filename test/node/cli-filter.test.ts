@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leftovers, processesWith, repoRoot, ringName, run, sleep, until } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, sleep, until } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -336,10 +336,7 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
 }, 60000);
 
 test('zerobuffer filter stopped while its gst-launch ignores the EOS: killed with SIGKILL after 5 s, and said (status 0, the stop was asked for)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
-    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const dir = eosIgnoringGstLaunchDir(); // first on the PATH
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--name', ringName('clifeos')],
     { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
   try {

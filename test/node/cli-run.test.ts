@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
-import { leftovers, processesWith, readPng, repoRoot, ringName, run } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -407,10 +407,7 @@ test('on a terminal (a pty, through script) the live line fits its width, and wh
 });
 
 test('run whose gst-launch ignores the EOS at the stop: killed with SIGKILL after 5 s, and said (status 0, the stop was asked for)', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
-    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const dir = eosIgnoringGstLaunchDir(); // first on the PATH
   const child = run(process.execPath, [bin, 'run', SOURCE, '--name', ringName('eosignored'), '--duration', '1s', '--no-json'],
     { PATH: `${dir}:${process.env['PATH']}` });
   try {

@@ -5,10 +5,9 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { leftovers, repoRoot, ringName, run, until } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, repoRoot, ringName, run, until } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -349,10 +348,7 @@ test('watch stopped by Ctrl-C while a shell command runs readers in the backgrou
 
 test('watch stopped while its gst-launch ignores the EOS: killed with SIGKILL after 5 s, and the text output says so (still status 0); a pipeline that stops says nothing of it', async () => {
   const name = ringName('eos-ignored');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  // a gst-launch-1.0 first on the PATH that plays and ignores SIGINT (so the EOS), as a stuck pipeline would
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
-    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const dir = eosIgnoringGstLaunchDir(); // first on the PATH
   const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', `echo '${announce}'; exec sleep 30`],
     { PATH: `${dir}:${process.env['PATH']}` });

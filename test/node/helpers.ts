@@ -29,6 +29,18 @@ export function leftovers(): string[] {
 export { fnv1a, fnv1aSize, makeEdgeFrame, makeFrame } from '../peer/frame-content.mjs';
 export const FNV_START = 2166136261;
 
+/**
+ * A fresh directory holding a gst-launch-1.0 that says it plays and ignores
+ * SIGINT (so the EOS), as a stuck pipeline would: put it first on the PATH,
+ * remove it when done.
+ */
+export function eosIgnoringGstLaunchDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    "#!/bin/bash\ntrap '' INT\necho 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  return dir;
+}
+
 export interface Child {
   proc: ChildProcess;
   stdout: string[];

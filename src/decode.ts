@@ -2,12 +2,14 @@
 // (libvips with libjpeg-turbo/mozjpeg and libpng, prebuilt from the npm
 // registry), loaded on first use. Raw frames go through toRGB, so
 // decodeImage() gives RGB for any frame. Bad bytes are an ImageDecodeError
-// naming the frame, never a zero image. encodePng keeps GRAY16 16-bit, and
-// 16-bit PNG frames as they came.
+// naming the frame, never a zero image. encodePng keeps GRAY16 16-bit, 16-bit
+// PNG frames as they came, and writes the 16-bit RGB formats with alpha
+// (ARGB64 & co., which nothing else here takes) as 16-bit RGBA.
 import { toRGB } from './convert.js';
-import { ImageDecodeError, ZeroBufferError } from './errors.js';
+import { FrameSizeError, ImageDecodeError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { sourceImage, type Image } from './image.js';
+import { RGBA64_FORMATS } from './video-info.js';
 
 type Sharp = (typeof import('sharp'))['default'];
 let loading: Promise<Sharp> | undefined;
@@ -107,6 +109,34 @@ function gray16Samples(img: Image): Uint16Array {
   return samples;
 }
 
+/**
+ * The samples of a frame in one of RGBA64_FORMATS as R, G, B, A numbers (a
+ * Uint16Array in this host's order), or undefined for any other source
+ * (which sourceImage takes or refuses). Such frames have no image(): their
+ * layout is read from the caps here. A frame of another size than its caps
+ * give is a FrameSizeError, as frame.image() makes it.
+ */
+function rgba64Samples(source: Frame | Image): { samples: Uint16Array; width: number; height: number } | undefined {
+  if (typeof source !== 'object' || source === null || !('release' in source) || source.released) return undefined;
+  const info = source.metadata?.videoInfo;
+  const format = info?.mediaType === 'video/x-raw' ? info.format : undefined;
+  const layout = format !== undefined && Object.hasOwn(RGBA64_FORMATS, format) ? RGBA64_FORMATS[format] : undefined;
+  const { width, height } = info ?? {};
+  if (layout === undefined || width === undefined || height === undefined) return undefined;
+  if (source.size !== width * height * 8)
+    throw new FrameSizeError(
+      `frame ${source.sequence} has ${source.size} bytes, but ${format} ${width}x${height} ` +
+        `frames have ${width * height * 8} (caps "${source.metadata?.capsString}")`,
+      { code: 'EFRAMESIZE' },
+    );
+  const data = source.data;
+  const bytes = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const samples = new Uint16Array(width * height * 4);
+  for (let at = 0, i = 0; i < samples.length; at += 8)
+    for (const word of layout.rgba) samples[i++] = bytes.getUint16(at + word * 2, layout.littleEndian);
+  return { samples, width, height };
+}
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const PNG_COLORS: Record<number, PngColor> = { 0: 'gray', 2: 'RGB', 3: 'palette', 4: 'gray+alpha', 6: 'RGBA' };
 
@@ -127,11 +157,21 @@ export function pngHeader(bytes: Uint8Array): { bitDepth: number; color: PngColo
  * PNG file bytes of a frame's picture (any format decodeImage takes):
  * 8-bit RGB, except GRAY16_LE and GRAY16_BE, which give a 16-bit gray PNG
  * holding the samples exactly as stored (no range stretch, nothing rounded),
- * and PNG frames of 16-bit samples, which are their own bytes (decoded
- * first, so a corrupt one or one of another size than its caps say is an
- * ImageDecodeError as with decodeImage): every sample, and alpha, as sent.
+ * PNG frames of 16-bit samples, which are their own bytes (decoded first,
+ * so a corrupt one or one of another size than its caps say is an
+ * ImageDecodeError as with decodeImage): every sample, and alpha, as sent;
+ * and frames of the 16-bit RGB formats with alpha (RGBA64_FORMATS: ARGB64,
+ * RGBA64_LE, ...; a Frame, as they have no image()), which give a 16-bit
+ * RGBA PNG of their samples as stored.
  */
 export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
+  const rgba64 = rgba64Samples(source); // a copy, made before the first await: the frame may be released meanwhile
+  if (rgba64 !== undefined) {
+    const { samples, width, height } = rgba64;
+    const sharp = await loadSharp();
+    const png = await sharp(samples, { raw: { width, height, channels: 4 } }).toColourspace('rgb16').png().toBuffer();
+    return { png, width, height };
+  }
   const img = sourceImage(source, 'encodePng');
   if (img.encoded && img.format === 'PNG' && pngHeader(img.data)?.bitDepth === 16) {
     const png = Buffer.from(img.data); // a copy, made before the first await: the frame may be released meanwhile

@@ -1,6 +1,7 @@
 // Raw video layout from caps: planes, strides, offsets and frame size as
 // GStreamer's gst_video_info_set_format() lays out a frame by default
 // (rows rounded up to 4 bytes, chroma of odd sizes rounded up).
+import os from 'node:os';
 import { isFraction, type Caps, type CapsStructure, type Fraction } from './caps.js';
 import { native } from './native.js';
 
@@ -9,6 +10,25 @@ export const RAW_FORMATS = [
   'I420', 'YV12', 'NV12', 'NV21', 'YUY2', 'UYVY',
 ] as const;
 export type RawFormat = (typeof RAW_FORMATS)[number];
+
+/**
+ * The 16-bit RGB formats with alpha of GStreamer 1.22 (pngdec makes ARGB64
+ * of 16-bit RGB and RGBA PNG files): not described (no image(), no toRGB),
+ * but encodePng and --snapshot write them as 16-bit RGBA PNGs. Of each:
+ * which of a pixel's four 16-bit words are R, G, B and A, and their byte
+ * order (ARGB64's is the host's). Rows are width × 8 bytes, never padded.
+ */
+export const RGBA64_FORMATS: Readonly<Record<string, { rgba: readonly [number, number, number, number]; littleEndian: boolean }>> = {
+  ARGB64: { rgba: [1, 2, 3, 0], littleEndian: os.endianness() === 'LE' },
+  ARGB64_LE: { rgba: [1, 2, 3, 0], littleEndian: true },
+  ARGB64_BE: { rgba: [1, 2, 3, 0], littleEndian: false },
+  RGBA64_LE: { rgba: [0, 1, 2, 3], littleEndian: true },
+  RGBA64_BE: { rgba: [0, 1, 2, 3], littleEndian: false },
+  BGRA64_LE: { rgba: [2, 1, 0, 3], littleEndian: true },
+  BGRA64_BE: { rgba: [2, 1, 0, 3], littleEndian: false },
+  ABGR64_LE: { rgba: [3, 2, 1, 0], littleEndian: true },
+  ABGR64_BE: { rgba: [3, 2, 1, 0], littleEndian: false },
+};
 
 export interface PlaneInfo {
   offset: number;

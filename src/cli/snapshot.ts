@@ -1,6 +1,6 @@
 // A frame → a PNG file: any raw format through toRGB (GRAY16 kept 16-bit
-// gray), JPEG and PNG frames decoded (16-bit PNG frames written as they
-// came), encoded by sharp (decode.ts encodePng). Caps that can be neither are
+// gray; ARGB64 & co., 16-bit RGBA), JPEG and PNG frames decoded (16-bit PNG
+// frames written as they came), encoded by sharp (decode.ts encodePng). Caps that can be neither are
 // refused as early as they are known: from the caps filter the pipeline
 // ends with before anything starts, else from the ring's caps at the first
 // frame. A file that cannot be written, or a missing sharp, is refused
@@ -12,7 +12,7 @@ import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
 import { decoderProblem, encodePng, pngHeader, type PngColor } from '../decode.js';
 import type { Frame } from '../frame.js';
-import { toRgbTail, undescribedName } from '../video-info.js';
+import { RGBA64_FORMATS, toRgbTail, undescribedName } from '../video-info.js';
 
 const DECODED = ['image/jpeg', 'image/png'];
 
@@ -23,10 +23,11 @@ export function snapshotProblem(caps: Caps | undefined): string | undefined {
   if (s.mediaType === 'video/x-raw') {
     const format = s.fields['format']?.value;
     if (typeof format !== 'string') return undefined; // not fixed: negotiation decides
-    if ((TO_RGB_FORMATS as readonly string[]).includes(format)) return undefined;
+    if ((TO_RGB_FORMATS as readonly string[]).includes(format) || Object.hasOwn(RGBA64_FORMATS, format)) return undefined;
   }
   const tail = toRgbTail(s.mediaType);
-  return `--snapshot writes PNG files from ${TO_RGB_FORMATS.join(', ')}, JPEG and PNG frames, and this stream has ${undescribedName(s)} frames` +
+  return `--snapshot writes PNG files from ${[...TO_RGB_FORMATS, ...Object.keys(RGBA64_FORMATS)].join(', ')}, JPEG and PNG frames, ` +
+    `and this stream has ${undescribedName(s)} frames` +
     (tail === undefined ? '' : `: end the pipeline with "${tail}"`);
 }
 

@@ -1,7 +1,7 @@
 // `zerobuffer run` end to end with the real plugin and gst-launch:
 // byte-exact frames (hash vs the same videotestsrc stream through
 // filesink), a PNG snapshot of the right size (16-bit gray for GRAY16,
-// every sample exact), --json lines, and gst-launch's own message for a
+// 16-bit RGBA for ARGB64 & co., every sample exact), --json lines, and gst-launch's own message for a
 // pipeline it rejects.
 import { jest } from '@jest/globals';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -180,6 +180,45 @@ test.each([
   expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ snapshot: { width: 5, height: 3, bitDepth: 16, color } });
   // before: an 8-bit RGB PNG (depth 8, colour type 2), each sample cut to its high byte, alpha dropped
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType, samples });
+});
+
+// 16-bit RGB with alpha as raw video: pngdec makes ARGB64 (host order) of 16-bit PNG files,
+// videoconvert the other byte and channel orders. Made here from RGBA64_BE bytes of known samples.
+const RGBA64_FORMATS = ['ARGB64', 'ARGB64_LE', 'ARGB64_BE', 'RGBA64_LE', 'RGBA64_BE', 'BGRA64_LE', 'BGRA64_BE', 'ABGR64_LE', 'ABGR64_BE'];
+
+test.each(RGBA64_FORMATS)('--snapshot of %s frames is a 16-bit RGBA PNG of every sample (videoconvert\'s byte and channel order)', async (format) => {
+  const raw = Buffer.alloc(2 * 120); // two frames of 5x3x8 bytes (rows are never padded); the first is the snapshot
+  [RGBA16, [...RGBA16].reverse()].forEach((values, f) => values.forEach((v, i) => raw.writeUInt16BE(v, f * 120 + i * 2)));
+  const file = path.join(tmp, 'rgba64-be.raw');
+  fs.writeFileSync(file, raw);
+  const png = path.join(tmp, `snap-${format}.png`);
+  const child = run(process.execPath, [bin, 'run',
+    `filesrc location=${file} blocksize=120 ! video/x-raw,format=RGBA64_BE,width=5,height=3,framerate=30/1 ! videoconvert ! video/x-raw,format=${format}`,
+    '--name', ringName('snaprgba64'), '--snapshot', png, '--json', '--fast']);
+  // before: status 2, "--snapshot writes PNG files from RGB, ... and this stream has ARGB64 frames"
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 2, snapshot: { width: 5, height: 3, bitDepth: 16, color: 'RGBA' } });
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 6, samples: RGBA16 });
+});
+
+test('--snapshot of pngdec\'s frames of a 16-bit RGBA PNG file (ARGB64) is a 16-bit RGBA PNG of the samples pngdec gives', async () => {
+  const file = path.join(tmp, 'pngdec-rgba16.png');
+  fs.writeFileSync(file, await png16(RGBA16, 4));
+  // GStreamer 1.22.0's pngdec puts every sample one place late (the first is 0): what it gives, not
+  // the file's samples, is what the snapshot must hold
+  const decoded = path.join(tmp, 'pngdec-rgba16.raw');
+  execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'pngdec', '!', 'filesink', `location=${decoded}`], { timeout: 30000 });
+  const argb = fs.readFileSync(decoded);
+  const words = Array.from({ length: argb.length / 2 }, (_, i) => (os.endianness() === 'LE' ? argb.readUInt16LE(i * 2) : argb.readUInt16BE(i * 2)));
+  const samples = words.flatMap((_, i) => (i % 4 === 0 ? [words[i + 1]!, words[i + 2]!, words[i + 3]!, words[i]!] : []));
+  const png = path.join(tmp, 'snap-pngdec.png');
+  const child = run(process.execPath, [bin, 'run', `filesrc location=${file} ! pngdec`, '--name', ringName('snappngdec'), '--snapshot', png, '--no-json', '--fast']);
+  // before: status 2, "... and this stream has ARGB64 frames: end the pipeline with ..."
+  expect(await child.exit()).toBe(EXIT.ok);
+  expect(child.stderr).toContain(`zerobuffer: wrote ${png} (5x3, 16-bit RGBA)`);
+  expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 16, colourType: 6, samples });
+  // its red, green and blue samples are the file's, one pixel late in alpha
+  expect(samples.filter((_, i) => i % 4 !== 3)).toEqual(RGBA16.filter((_, i) => i % 4 !== 3));
 });
 
 test('--snapshot skips a corrupt 16-bit PNG frame as it does a corrupt JPEG, and writes the next', async () => {

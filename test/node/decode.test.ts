@@ -3,8 +3,8 @@
 // frames through a real ring; corrupt, truncated and mis-sized pictures are
 // ImageDecodeErrors naming the frame; an EXIF orientation is not applied, CMYK
 // becomes sRGB; raw frames come back as toRGB gives them;
-// encodePng writes GRAY16 as 16-bit gray, every sample as stored, and a
-// 16-bit PNG frame as it came.
+// encodePng writes GRAY16 as 16-bit gray, every sample as stored, a 16-bit
+// PNG frame as it came, and ARGB64 & co. as 16-bit RGBA.
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -139,6 +139,20 @@ test('a 16-bit PNG frame (pngenc of GRAY16_BE): image() and decodeImage give 8 b
     .rejects.toMatchObject({ code: 'EDECODE', message: expect.stringMatching(/^frame 8 \(image\/png, \d+ bytes\): cannot decode: /) });
   await expect(encodePng(frameOf('image/png, width=(int)6, height=(int)2', bytes, 9)))
     .rejects.toThrow(`frame 9 (image/png, ${bytes.length} bytes): decodes to 5x2, but its caps say 6x2`);
+});
+
+test('encodePng of a 16-bit RGB frame with alpha (BGRA64_LE here) is a 16-bit RGBA PNG; such frames have no image(), saying which do', async () => {
+  const rgba = Array.from({ length: 5 * 2 * 4 }, (_, i) => (i * 4099 + 0x0102) & 0xffff); // R, G, B, A of 5x2 pixels
+  const bytes = Buffer.alloc(80);
+  rgba.forEach((v, i) => bytes.writeUInt16LE(v, (i - (i % 4)) * 2 + [2, 1, 0, 3][i % 4]! * 2)); // stored B, G, R, A
+  const frame = frameOf('video/x-raw, format=(string)BGRA64_LE, width=(int)5, height=(int)2', new Uint8Array(bytes), 5);
+  expect(() => frame.image()).toThrow(expect.objectContaining({ code: 'ENOCAPS', message: expect.stringMatching(/BGRA64_LE not described \(described: video\/x-raw in RGB, /) }));
+  const { png, width, height } = await encodePng(frame);
+  expect([width, height]).toEqual([5, 2]);
+  // before: the same ENOCAPS
+  expect(readPng(png)).toEqual({ width: 5, height: 2, bitDepth: 16, colourType: 6, samples: rgba });
+  await expect(encodePng(frameOf('video/x-raw, format=(string)RGBA64_BE, width=(int)5, height=(int)3', new Uint8Array(bytes), 6)))
+    .rejects.toMatchObject({ code: 'EFRAMESIZE', message: expect.stringMatching(/^frame 6 has 80 bytes, but RGBA64_BE 5x3 frames have 120 \(caps /) });
 });
 
 /** Largest |a − b| over all samples. */

@@ -93,9 +93,9 @@ test('an unconstrained encoder output negotiates image/jpeg', async () => {
 });
 
 test('--snapshot of a caps filter it cannot convert fails before anything starts, naming the fix', async () => {
-  const child = run(process.execPath, [bin, 'run', 'videotestsrc ! video/x-raw,format=ABGR64_LE', '--snapshot', '/nonexistent/x.png', '--json']);
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc ! video/x-raw,format=v210', '--snapshot', '/nonexistent/x.png', '--json']);
   expect(await child.exit()).toBe(EXIT.usage);
-  expect(child.stderr).toMatch(/--snapshot writes PNG files from RGB, .*, JPEG and PNG frames, and this stream has ABGR64_LE frames: end the pipeline with "! videoconvert ! video\/x-raw,format=RGB"/);
+  expect(child.stderr).toMatch(/--snapshot writes PNG files from RGB, .*, JPEG and PNG frames, and this stream has v210 frames: end the pipeline with "! videoconvert ! video\/x-raw,format=RGB"/);
   expect(jsonLines(child.stdout)).toEqual([]); // no ring, no pipeline
 });
 

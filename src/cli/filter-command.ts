@@ -59,14 +59,13 @@ const CLIENT_GONE: Record<DuplexClientGone['reason'], string> = {
 
 /**
  * A 'clientGone' event for people: who, why, and which requests go
- * unanswered. pipelineFailed: gst-launch ended with an error of its own,
- * or zerobuffer killed it for a value it refused (told below this line),
- * which is why the client went.
+ * unanswered. pipelineEnd: why the client went, when its pipeline's end
+ * (told below this line) says it better than the event's reason.
  */
-function clientGoneText(g: DuplexClientGone, pipelineFailed = false): string {
+function clientGoneText(g: DuplexClientGone, pipelineEnd?: string): string {
   const dropped = g.sequence === undefined ? 'none of its requests dropped'
     : `its request ${g.sequence} and any later ones dropped (not answered)`;
-  const why = pipelineFailed ? 'went as its pipeline failed (the error below)' : CLIENT_GONE[g.reason];
+  const why = pipelineEnd ?? CLIENT_GONE[g.reason];
   return `zerobuffer filter: client pid ${g.pid} ${why} [${g.reason}]; ${dropped}`;
 }
 
@@ -218,12 +217,16 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
   // gst-launch failed (an element's error, its own exit status, or a property value it refused, for
-  // which zerobuffer killed it; not killed by another's signal, nor stopped), which is told below
-  const pipelineFailed = failure === undefined && exit.error !== undefined && !exit.stopped &&
-    (exit.error.element !== undefined || exit.exitCode !== undefined || exit.error.rejected);
+  // which zerobuffer killed it; not killed by another's signal, nor stopped), or zerobuffer killed it
+  // as hung after an error: told below
+  const failedOrHung = failure === undefined && exit.error !== undefined && !exit.stopped;
+  const pipelineEnd = !failedOrHung ? undefined
+    : exit.killedAfterErrorMs !== undefined ? `went as zerobuffer killed its pipeline with SIGKILL, hung ${exit.killedAfterErrorMs} ms after an error (below)`
+    : exit.error!.element !== undefined || exit.exitCode !== undefined || exit.error!.rejected ? 'went as its pipeline failed (the error below)'
+    : undefined;
   for (const g of gone) {
-    if (live === undefined) say(io.stderr, clientGoneText(g, pipelineFailed));
-    else live.above(io.stderr, clientGoneText(g, pipelineFailed));
+    if (live === undefined) say(io.stderr, clientGoneText(g, pipelineEnd));
+    else live.above(io.stderr, clientGoneText(g, pipelineEnd));
   }
   const s = stats();
   await server.close();

@@ -116,6 +116,12 @@ export interface PipelineExit {
    * clean end all the same (no error), but its last frames may be lost.
    */
   killedAfterEosMs?: number;
+  /**
+   * The last run printed an element's error and had not left its main loop
+   * this long after (ms: HUNG_AFTER_ERROR_MS), so zerobuffer killed it with
+   * SIGKILL as hung; error.message says so too.
+   */
+  killedAfterErrorMs?: number;
 }
 
 /**
@@ -379,6 +385,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
     if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
+    else if (signal === 'SIGKILL' && this.#killedHung) exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
     if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent ||
       (this.#options.shouldRestart?.() ?? true) === false) {
       this.#end(exit);

@@ -311,6 +311,40 @@ test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once i
   }
 }, 60000);
 
+test('zerobuffer filter: a pipeline zerobuffer killed as hung after another element\'s error once its client was found: the line says zerobuffer killed it and why, then the error', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifhung-'));
+  try {
+    // gst-launch-1.0 itself, run by a script of the same name: once zerofilter's response ring is mapped by
+    // two processes (gst-launch and the server: the client found), the script prints another element's error
+    // as gst-launch does and waits, as a gst-launch whose quit was lost; zerobuffer kills the group 500 ms later
+    const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
+    fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' +
+      'for a in "$@"; do case $a in channel=*) ring=/dev/shm/${a#channel=}_response;; esac; done\n' +
+      `'${real}' "$@" &\n` +
+      'for i in $(seq 1000); do [ "$(grep -l -F "$ring" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.01; done\n' +
+      'echo "ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error." >&2\n' +
+      'wait\n', { mode: 0o755 });
+    const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48',
+      '--script', fixture('invert-filter.mjs'), 'fakesink', '--json', '--name', ringName('clifhung')],
+    { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
+    expect(await cli.exit(40000)).toBe(3);
+    const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
+    expect(events).toHaveLength(1);
+    expect(events[0].pid).toBeGreaterThan(0);
+    const lines = cli.stderr.split('\n');
+    const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
+    // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
+    expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0].pid} went as zerobuffer killed its pipeline with SIGKILL, ` +
+      `hung 500 ms after an error \\(below\\) \\[${events[0].reason}\\]; `));
+    expect(lines.slice(gone + 1)).toEqual(expect.arrayContaining([
+      'gst-launch hung after an error and zerobuffer killed it with SIGKILL:',
+      'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.',
+    ]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 test('zerobuffer filter: usage errors', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, 'fakesink'], gstEnv);
   expect(await cli.exit(20000)).toBe(2);

@@ -149,7 +149,8 @@ test('gst-launch prints an element error but never leaves its main loop: killed 
   runner.start();
   const exit = await within('the hung pipeline', runner.done, 5000);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(HUNG_AFTER_ERROR_MS);
-  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL', restarts: 0, outOfRestarts: false });
+  // (before: no killedAfterErrorMs, the kill told only in the message)
+  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL', restarts: 0, outOfRestarts: false, killedAfterErrorMs: HUNG_AFTER_ERROR_MS });
   expect(exit.error).toMatchObject({ code: 'EMSGSIZE', permanent: true, message: "zerosink's message for EMSGSIZE (permanent)\n  the hint" });
   expect(processesWith(name)).toEqual([]);
 });
@@ -164,7 +165,8 @@ test('gst-launch hangs after another element\'s error (not one zerosink classifi
   const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake });
   runner.start();
   const exit = await within('the hung pipeline', runner.done, 5000);
-  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL' });
+  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL', killedAfterErrorMs: HUNG_AFTER_ERROR_MS });
+  expect(exit.killedAfterEosMs).toBeUndefined();
   expect(exit.error).toMatchObject({ code: 'EPIPELINE' });
   expect(exit.error!.message).toBe('gst-launch hung after an error and zerobuffer killed it with SIGKILL:\n' +
     'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.');

@@ -41,6 +41,14 @@ else
   echo "bootstrap: not Debian/Ubuntu; install the equivalents of these yourself: ${packages[*]}"
 fi
 
+# meson.build needs meson 1.0; Ubuntu 22.04's own is 0.61, whose error would
+# come later, from the build, without saying what to do.
+command -v meson >/dev/null || die "meson >= 1.0 is required (not found)"
+meson_version=$(meson --version)
+if [ "$(printf '%s\n' 1.0.0 "$meson_version" | sort -V | head -n1)" != 1.0.0 ]; then
+  die "meson >= 1.0 is required (found $meson_version, e.g. Ubuntu 22.04's): python3 -m pip install --user 'meson>=1.0', then re-run with ~/.local/bin first on the PATH"
+fi
+
 command -v node >/dev/null || die "node >= 20.19 is required (not found)"
 command -v npm >/dev/null || die "npm is required (not found)"
 node -e '

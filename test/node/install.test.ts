@@ -75,13 +75,15 @@ describe('the npm package', () => {
     expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);
   });
 
-  test('the documents that the README links to and the type declarations name are in it', () => {
+  test('the documents that the README links to and the type declarations and zerobuffer.h name are in it', () => {
     const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
     const links = [...readme.matchAll(/\]\((?!https?:|#)([^)#]+)/g)].map((m) => m[1]!);
     expect(links).toContain('docs/PROTOCOL.md');
     const pkg = path.join(project, 'node_modules', 'zerobuffer');
-    const named = files.filter((f) => f.endsWith('.d.ts'))
-      .flatMap((f) => [...fs.readFileSync(path.join(pkg, f), 'utf8').matchAll(/\bdocs\/[A-Z]+\.md/g)].map((m) => m[0]));
+    // Any path into the checkout, unless the text itself says it is only there.
+    const checkoutPath = /\b(?:docs|gst-plugin|scripts|test|src|native)\/[\w./-]*\w\.[a-z]+\b(?![^.;)]*in the source tree)/g;
+    const named = files.filter((f) => f.endsWith('.d.ts') || f.endsWith('zerobuffer.h'))
+      .flatMap((f) => [...fs.readFileSync(path.join(pkg, f), 'utf8').replace(/\s+/g, ' ').matchAll(checkoutPath)].map((m) => m[0]));
     expect(named).toContain('docs/DUPLEX.md');
     expect([...new Set([...links, ...named])].filter((f) => !files.includes(f))).toEqual([]);
   });

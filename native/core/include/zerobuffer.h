@@ -662,7 +662,7 @@ int zb_duplex_same_client(const struct zb_health *request,
  * (the client's) holds the responses to the depth requests waiting, the
  * one being pushed downstream, the one a sink keeps as its last sample,
  * and one the server reserves meanwhile (with depth + 1, 1080p and 4K
- * round trips lost 20-60 %, scripts/bench/notes.md). NAME_request (the
+ * round trips lost 20-60 %, scripts/bench/notes.md in the source tree). NAME_request (the
  * server's) holds as many when answers are in place: the requests
  * waiting, the two downstream keeps of the answered ones, the one being
  * written. frame_size 0: the readers' default (zb_default_payload_size).

@@ -5,21 +5,26 @@
 // execa, the addon) take about half a second, and a Ctrl-C in them must stop
 // the command as a later one does, not kill the process. The same listener
 // serves the whole run, so no signal falls between two of them or reaches
-// two. An addon that does not load, or of another version, fails a command
+// two; once the command is over it ends the process at once, with the
+// command's status. An addon that does not load, or of another version, fails a command
 // (EADDON): one line, not a stack; --help, --version, plugin-path and a
 // usage error need none.
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const stop = new AbortController();
-const onStop = (): void => stop.abort();
+let over = false;
+// Once the command is over, its status stands: a stop signal while its
+// output is flushed ends the process with it (not by the signal, status
+// 143), and process.exit() runs the exit handlers (cleanup.ts, child-guard.ts)
+// for anything still open. The listener stays: without it a signal there
+// would have its default effect.
+const onStop = (): void => (over ? process.exit() : stop.abort());
 for (const s of STOP_SIGNALS) process.on(s, onStop);
 
 const argv = process.argv.slice(2);
 process.exitCode = await import('./main.js').then(({ main }) => main(argv, stop.signal)).catch(cannotStart);
-// The command is over: a signal now has its default effect again, and
-// signal-exit (cleanup.ts), alone to listen, closes what is still open.
-for (const s of STOP_SIGNALS) process.off(s, onStop);
+over = true;
 // A filter's script may have left timers, sockets or workers running, which
 // would keep the process for ever: it ends once its output is written.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));

@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -261,6 +261,32 @@ test('--frames stops a live source early; the ring and gst-launch are gone after
   expect(pids.length).toBeGreaterThan(0);
   for (const pid of new Set(pids)) expect(() => process.kill(pid, 0)).toThrow();
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+});
+
+test('SIGTERM after SIGTERM, every millisecond until it exits, to a run whose gst-launch is frozen (SIGSTOP): killed after 5 s, the summary, status 0, its ring and gst-launch gone', async () => {
+  const name = ringName('termspam');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--json',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=60/1']);
+  let gst: number | undefined;
+  try {
+    gst = (JSON.parse(await child.line(/"state":"playing"/, 20000)) as { pid: number }).pid;
+    process.kill(gst, 'SIGSTOP');
+    const exited = child.exit(30000);
+    // every stage of the stop gets some, the end of the command too (there,
+    // before: no listener any more, the process died of it, status 143)
+    while (child.proc.exitCode === null && child.proc.signalCode === null) {
+      child.proc.kill('SIGTERM');
+      await sleep(1);
+    }
+    expect(await exited).toBe(EXIT.ok);
+    expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ name, pipeline: 'exited' });
+    expect(child.stderr).toContain('gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL');
+    expect(() => process.kill(gst!, 0)).toThrow();
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  } finally {
+    child.proc.kill('SIGKILL');
+    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL'); // a failed run's frozen gst-launch
+  }
 });
 
 test('run whose stdout closes (| head): it stops cleanly, status 0, its ring and gst-launch gone', async () => {

@@ -6,7 +6,7 @@
 import { parseCaps, type Caps } from '../caps.js';
 import { native } from '../native.js';
 import { fail, validateSize } from '../options.js';
-import { splitPipeline } from '../runner/pipeline-tokens.js';
+import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { videoInfoFromCaps } from '../video-info.js';
 
 /** The core's default (ZB_DEFAULT_METADATA_SIZE), as zerosrc's: room for caps with stream headers. */
@@ -17,22 +17,6 @@ export const DEFAULT_METADATA_SIZE: number = native.defaultMetadataSize;
  * capsfilter without caps).
  */
 const CAPS_KEEPING = new Set(['capsfilter', 'queue', 'queue2', 'identity', 'videorate', 'valve', 'clocksync', 'progressreport']);
-
-/**
- * The description gst-launch parses from its arguments (gst_parse_launchv): the words joined by spaces,
- * each space within a word escaped with `\` (but not inside double quotes), so a word stays one token.
- */
-function launchDescription(words: readonly string[]): string {
-  return words.map((word) => {
-    let quoted = false;
-    let escaped = '';
-    for (let i = 0; i < word.length; i++) {
-      if (word[i] === '"' && (!quoted || word[i - 1] !== '\\')) quoted = !quoted;
-      escaped += word[i] === ' ' && !quoted ? '\\ ' : word[i];
-    }
-    return escaped;
-  }).join(' ');
-}
 
 /** A value as gst-launch hands it on (gst_parse_unescape): each `\` outside double quotes dropped, the character after it kept. */
 function unescape(text: string): string {
@@ -67,7 +51,7 @@ function filterCaps(element: string): string | undefined {
 
 /** The source's caps filters from its end: each one's caps text, and whether only elements keeping caps follow it. */
 function* capsFiltersFromEnd(words: readonly string[]): Generator<{ text: string; atEnd: boolean }> {
-  const elements = launchDescription(words).split('!').map((e) => e.trim());
+  const elements = pipelineElements(words);
   let atEnd = true;
   for (let i = elements.length - 1; i >= 0; i--) {
     const text = filterCaps(elements[i]!);

@@ -69,8 +69,80 @@ export function gstPropertyWord(property: string, value: string): string {
 
 /** Whether the last element of a pipeline's words is ELEMENT. */
 export function endsIn(words: readonly string[], element: string): boolean {
-  const last = words.join(' ').split('!').at(-1)!.trim();
+  const last = pipelineElements(words).at(-1)!;
   return last === element || last.startsWith(`${element} `);
+}
+
+/**
+ * The description gst-launch parses from its arguments (gst_parse_launchv): the words joined by spaces,
+ * each space within a word escaped with `\` (but not inside double quotes), so a word stays one token.
+ */
+function launchDescription(words: readonly string[]): string {
+  return words.map((word) => {
+    let quoted = false;
+    let escaped = '';
+    for (let i = 0; i < word.length; i++) {
+      if (word[i] === '"' && (!quoted || word[i - 1] !== '\\')) quoted = !quoted;
+      escaped += word[i] === ' ' && !quoted ? '\\ ' : word[i];
+    }
+    return escaped;
+  }).join(' ');
+}
+
+/** `name=` as gst-launch's lexer reads an assignment (gst/parse/parse.l: identifier, `=`, spaces around it). */
+const ASSIGNMENT_HEAD = /^[A-Za-z][A-Za-z0-9_%-]*\s*=\s*/;
+
+/** Where a quoted string starting at `start` ends (past its closing quote; a `\` escapes the quote), or -1 when unclosed. */
+function quotedEnd(text: string, start: number): number {
+  const quote = text[start]!;
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === quote) return i + 1;
+  }
+  return -1;
+}
+
+/** Where an assignment's value starting at `start` ends: the longer of its run of non-spaces (with `\` escapes) and a quoted string. */
+function valueEnd(text: string, start: number): number {
+  let run = start;
+  while (run < text.length && !/\s/.test(text[run]!)) run += text[run] === '\\' ? 2 : 1;
+  const quoted = text[start] === '"' || text[start] === "'" ? quotedEnd(text, start) : -1;
+  return Math.min(text.length, Math.max(run, quoted));
+}
+
+/**
+ * The elements of a pipeline (its words) as gst-launch links them, each trimmed: split at each `!` its
+ * lexer takes for a link, not at one escaped with `\`, inside quotes, or in a property's value, which runs
+ * to the next space that is not escaped, or is a quoted string (`text="a ! b"` given as one shell word
+ * becomes `text=a\ !\ b`; `name=x!y` is one value too).
+ */
+export function pipelineElements(words: readonly string[]): string[] {
+  const text = launchDescription(words);
+  const elements: string[] = [];
+  let start = 0; // of the current element
+  let tokenStart = true; // after a space or a link: where an assignment may begin
+  for (let i = 0; i < text.length;) {
+    const c = text[i]!;
+    const head = tokenStart ? ASSIGNMENT_HEAD.exec(text.slice(i)) : null;
+    tokenStart = false;
+    if (head !== null) {
+      i = valueEnd(text, i + head[0].length);
+    } else if (c === '\\') {
+      i += 2;
+    } else if (c === '"' || c === "'") {
+      const end = quotedEnd(text, i);
+      i = end === -1 ? i + 1 : end;
+    } else if (c === '!') {
+      elements.push(text.slice(start, i).trim());
+      start = ++i;
+      tokenStart = true;
+    } else {
+      tokenStart = /\s/.test(c);
+      i++;
+    }
+  }
+  elements.push(text.slice(start).trim());
+  return elements;
 }
 
 /**

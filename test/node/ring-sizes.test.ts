@@ -2,10 +2,11 @@
 // takes them: the `type/subtype,...` shorthand, capsfilter's caps property
 // (unquoted, or in double quotes with spaces) and caps with features. A 4K
 // source written with capsfilter gets the same ring as in shorthand, so a
-// real `zerobuffer run` of it carries its frames.
+// real `zerobuffer run` of it carries its frames. A `!` inside a property's
+// value is no link, as for gst-launch's own lexer.
 import path from 'node:path';
 import { capsFromSource, defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
-import { splitPipeline } from '../../src/runner/pipeline-tokens.js';
+import { sourceWords, splitPipeline } from '../../src/runner/pipeline-tokens.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
@@ -87,5 +88,34 @@ test.each([
   const cli = run(process.execPath, [bin, 'run', pipeline, '--no-json', '--name', name], gstEnv);
   expect(await cli.exit(60000)).toBe(0);
   expect(cli.stderr).toContain(`ring ${name} (${UHD_RING} bytes)`);
+  expect(cli.stdout.join('\n')).toMatch(/(?<![0-9])3 frames /);
+}, 90000);
+
+test('a `!` in a property\'s value (quoted, or in a word with no space) is no link: the caps filter before it still sizes the ring', () => {
+  const qvga = 'videotestsrc ! video/x-raw,format=RGB,width=320,height=240';
+  const sized = defaultSizes(qvga);
+  expect(sized.from).toBe('caps');
+  for (const tail of [
+    'identity name="a ! b"', // one shell word for gst-launch: name=a\ !\ b
+    'identity name=a!b',
+  ]) expect([tail, defaultSizes(`${qvga} ! ${tail}`)]).toEqual([tail, sized]);
+  // the words as given, quotes kept: gst-launch reads the quoted value whole, spaces and all
+  expect(defaultSizes([...splitPipeline(qvga), '!', 'identity', 'name="a ! b"'])).toEqual(sized);
+  // (before: split at every `!`, "b" was an element that does not keep caps, and the 1080p fallback came)
+  // the same split tells a pipeline that ends in zerosink (refused: run adds it) from a value that ends so (before: refused too)
+  expect(sourceWords('source', 'videotestsrc ! textoverlay text="a ! zerosink"')).toHaveLength(4);
+  expect(() => sourceWords('source', 'videotestsrc ! identity ! zerosink')).toThrow(/already ends in zerosink/);
+});
+
+test.each([
+  // before: the 1080p fallback (18662592 bytes): "b" was taken for an element that does not keep caps
+  ['a caps-keeping element with a `!` in its value', 'video/x-raw,format=RGB,width=64,height=48 ! identity name="a ! b"', 64 * (64 * 48 * 3 + 64)],
+  // before: the text's caps taken for the last filter, a ring of 8x8 GRAY8 frames: EMSGSIZE, status 3
+  ['overlay text that reads as caps after its `!`', 'video/x-raw,format=BGRx,width=3840,height=2160 ! textoverlay text="a !video/x-raw,format=GRAY8,width=8,height=8"', UHD_RING],
+])('zerobuffer run sizes the ring by the caps filter, not by a `!` in a property\'s value (%s), and carries the frames', async (_case, tail, bytes) => {
+  const name = ringName('bang');
+  const cli = run(process.execPath, [bin, 'run', `videotestsrc num-buffers=3 ! ${tail}`, '--no-json', '--name', name], gstEnv);
+  expect(await cli.exit(60000)).toBe(0);
+  expect(cli.stderr).toContain(`ring ${name} (${bytes} bytes)`);
   expect(cli.stdout.join('\n')).toMatch(/(?<![0-9])3 frames /);
 }, 90000);

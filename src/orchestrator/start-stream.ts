@@ -82,7 +82,8 @@ export interface StartStreamOptions {
   restart?: boolean | RestartOptions;
   /**
    * Extra zerosink properties. buffer-name (also spelled buffer_name, which
-   * GLib reads as the same) is refused (a TypeError): it is the ring's.
+   * GLib reads as the same) is refused (a TypeError): it is the ring's. A
+   * property whose value is undefined is not given.
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /** @default 'gst-launch-1.0' */

@@ -16,7 +16,7 @@ import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { fail, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
-import { RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
+import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type GroupInterrupt } from '../runner/child-guard.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
@@ -41,7 +41,8 @@ export interface WatchOptions {
    * Extra zerosink properties. connect-timeout defaults to
    * ANNOUNCED_RING_CONNECT_TIMEOUT_MS: an announced ring exists already.
    * buffer-name (or buffer_name, the same to GLib) is refused (a TypeError):
-   * it is the announced ring's.
+   * it is the announced ring's. A property whose value is undefined is not
+   * given (connect-timeout keeps that default).
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**
@@ -373,7 +374,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
       sinkProperties: duplex
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
-        : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...this.#options.sinkProperties },
+        : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...givenProperties(this.#options.sinkProperties ?? {}) },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
       shouldRestart: () => !this.#stopped && this.#child?.exitCode === null && readerAlive(served),
     });

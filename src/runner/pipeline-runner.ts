@@ -54,7 +54,8 @@ export interface PipelineOptions {
   /**
    * Extra zerosink properties, e.g. { policy: 'drop' } (zerofilter's with
    * `sink`). buffer-name (zerofilter's channel), in any spelling GLib reads
-   * as it (buffer_name), is refused (a TypeError): it is `name`.
+   * as it (buffer_name), is refused (a TypeError): it is `name`. A
+   * property whose value is undefined is not given.
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**

@@ -3,6 +3,7 @@
 // means what `gst-launch-1.0 <pipeline>` means at a shell prompt. No shell
 // runs: nothing is expanded.
 import { fail } from '../options.js';
+import { givenProperties } from './sink-properties.js';
 
 /** Words of a pipeline description; throws TypeError on an unclosed quote. */
 export function splitPipeline(text: string): string[] {
@@ -41,9 +42,7 @@ export function splitPipeline(text: string): string[] {
 
 /** `name=value` words for element properties (booleans as true/false). */
 export function propertyWords(properties: Record<string, string | number | boolean | undefined>): string[] {
-  return Object.entries(properties)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${String(v)}`);
+  return Object.entries(givenProperties(properties)).map(([k, v]) => `${k}=${String(v)}`);
 }
 
 /**

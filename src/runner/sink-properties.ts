@@ -17,6 +17,15 @@ export function glibPropertyName(name: string): string {
 }
 
 /**
+ * The properties that have a value: one whose value is undefined (as
+ * spreading options leaves it) is not given, everywhere properties are
+ * read, checked or turned into gst-launch's arguments.
+ */
+export function givenProperties<T>(properties: Record<string, T | undefined>): Record<string, T> {
+  return Object.fromEntries(Object.entries(properties).filter((e): e is [string, T] => e[1] !== undefined));
+}
+
+/**
  * A TypeError when sinkProperties sets property (RING_PROPERTY, or
  * CHANNEL_PROPERTY for zerofilter), in any spelling GLib takes for it:
  * gst-launch would apply it after the runner's own, and the element would
@@ -25,7 +34,7 @@ export function glibPropertyName(name: string): string {
  */
 export function refuseRingProperty(properties: unknown, property: string, why: string): void {
   if (typeof properties !== 'object' || properties === null) return;
-  const given = Object.keys(properties).find((k) => glibPropertyName(k) === property);
+  const given = Object.keys(givenProperties(properties as Record<string, unknown>)).find((k) => glibPropertyName(k) === property);
   if (given === undefined) return;
   const spelled = given === property ? '' : ` (given as ${JSON.stringify(given)})`;
   throw new TypeError(`option "sinkProperties" must not set ${property}${spelled}: ${why}`);

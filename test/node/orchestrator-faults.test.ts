@@ -576,6 +576,40 @@ test('PipelineRunner used directly refuses sinkProperties setting its ring (buff
     .toEqual(expect.arrayContaining([`channel=${name}`, 'buffer-name=x']));
 });
 
+test('a sinkProperties entry whose value is undefined (as spreading options leaves it) is not given: not refused, not in gst-launch\'s arguments, no default overridden (PipelineRunner, startStream, watch)', async () => {
+  const name = ringName('undef');
+  // before: refused as setting the ring ("must not set buffer-name"), and watch's connect-timeout lost
+  const runner = new PipelineRunner({ source: SOURCE, name, sinkProperties: { 'buffer-name': undefined, buffer_name: undefined, policy: 'drop' } });
+  expect(runner.args.slice(-3)).toEqual(['zerosink', `buffer-name=${name}`, 'policy=drop']);
+  expect(new PipelineRunner({ source: SOURCE, name, sink: 'fakesink', sinkProperties: { channel: undefined } }).args.join(' ')).not.toContain('undefined');
+  const stream = await startStream({ source: SOURCE, name, sinkProperties: { 'buffer-name': undefined } });
+  try {
+    for await (const frame of stream.frames({ timeoutMs: 10000 })) {
+      expect(frame.data.length).toBe(64 * 48 * 3);
+      break;
+    }
+  } finally {
+    await stream.close();
+  }
+  const watched = ringName('undef-watch');
+  const states: PipelineStateEvent[] = [];
+  const watcher = watch({
+    command: [process.execPath, watchReader, watched, '1', '100000000'], pipeline: SOURCE, stdout: sink().stream,
+    sinkProperties: { 'buffer-name': undefined, 'connect-timeout': undefined },
+  });
+  watcher.on('state', (_n, e) => states.push(e));
+  try {
+    await until('the pipeline to play', () => states.some((s) => s.state === 'playing'), 10000);
+    const gstPid = states.find((s) => s.state === 'playing')!.pid!;
+    const argv = fs.readFileSync(`/proc/${gstPid}/cmdline`, 'utf8').split('\0');
+    expect(argv.filter((a) => a.startsWith('connect-timeout=') || a.startsWith('buffer-name='))).toEqual([`buffer-name=${watched}`, 'connect-timeout=2000']);
+  } finally {
+    await watcher.stop();
+  }
+  expect(processesWith(name)).toEqual([]);
+  expect(processesWith(watched)).toEqual([]);
+});
+
 test('pluginPath, gstLaunch or env it cannot take (pluginPath 5, env values not strings): a TypeError naming the option from PipelineRunner, watch (its command not run) and startStream (no ring, no start-stream line), before anything runs (pluginPath 5 went into gst-launch\'s plugin path as "5")', async () => {
   const name = ringName('ropt');
   const directory = /^option "pluginPath" must be a directory \(or a ':' list of them\) without null bytes, received /;

@@ -119,7 +119,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const ticker = setInterval(show, args.intervalMs);
   let failure: unknown;
   try {
-    for await (const frame of stream.frames({ signal: stop.signal })) {
+    // closeOnReturn false: leaving the loop does not close yet, so the summary's ring figures below are the
+    // ring's as the loop left it, before close() drains it for the pipeline's EOS
+    for await (const frame of stream.frames({ signal: stop.signal, closeOnReturn: false })) {
       hash?.update(frame.data);
       if (args.snapshot !== undefined && snapshot === undefined) {
         // The first frame: its caps decide; a failed snapshot ends the run at once.

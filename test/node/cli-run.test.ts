@@ -250,6 +250,16 @@ test('--snapshot of 8-bit frames (GRAY8 here) is still an 8-bit RGB PNG; without
   expect(readPng(fs.readFileSync(png))).toEqual({ width: 5, height: 3, bitDepth: 8, colourType: 2, samples: values.flatMap((v) => [v, v, v]) });
 });
 
+test('the summary\'s ring utilisation is the ring\'s as the loop left it, before the stop drains it', async () => {
+  // 40 frames written at once (sync=false) while the first becomes the snapshot: 39 unread, each with the protocol's
+  // 16-byte frame header, in a ring of 64 frames with room for the 64-byte per-frame header: 60.6 %
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=40 pattern=ball ! video/x-raw,format=RGB,width=64,height=48',
+    '--name', ringName('util'), '--frames', '1', '--snapshot', path.join(tmp, 'util.png'), '--json', '--sink-property', 'sync=false']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  // before: sampled once close() had begun draining: one frame fewer (59.1 %)
+  expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ frames: 1, ringUtilisationPercent: 60.6 });
+});
+
 test('--frames stops a live source early; the ring and gst-launch are gone afterwards', async () => {
   const name = ringName('frames');
   const child = run(process.execPath, [bin, 'run', '--name', name, '--frames', '10', '--json',

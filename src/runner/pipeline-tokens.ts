@@ -90,6 +90,8 @@ function launchDescription(words: readonly string[]): string {
 
 /** `name=` as gst-launch's lexer reads an assignment (gst/parse/parse.l: identifier, `=`, spaces around it). */
 const ASSIGNMENT_HEAD = /^[A-Za-z][A-Za-z0-9_%-]*\s*=\s*/;
+/** Caps between two links (`! video/x-raw, width=64 !`): the lexer reads them to the next `!`, fields and all. */
+const CAPS_START = /^\s*[A-Za-z0-9-]+\/[A-Za-z0-9-]/;
 
 /** Where a quoted string starting at `start` ends (past its closing quote; a `\` escapes the quote), or -1 when unclosed. */
 function quotedEnd(text: string, start: number): number {
@@ -113,7 +115,7 @@ function valueEnd(text: string, start: number): number {
  * The elements of a pipeline (its words) as gst-launch links them, each trimmed: split at each `!` its
  * lexer takes for a link, not at one escaped with `\`, inside quotes, or in a property's value, which runs
  * to the next space that is not escaped, or is a quoted string (`text="a ! b"` given as one shell word
- * becomes `text=a\ !\ b`; `name=x!y` is one value too).
+ * becomes `text=a\ !\ b`; `name=x!y` is one value too), except in caps, which end at the next `!`.
  */
 export function pipelineElements(words: readonly string[]): string[] {
   const text = launchDescription(words);
@@ -122,7 +124,7 @@ export function pipelineElements(words: readonly string[]): string[] {
   let tokenStart = true; // after a space or a link: where an assignment may begin
   for (let i = 0; i < text.length;) {
     const c = text[i]!;
-    const head = tokenStart ? ASSIGNMENT_HEAD.exec(text.slice(i)) : null;
+    const head = tokenStart && !CAPS_START.test(text.slice(start, i)) ? ASSIGNMENT_HEAD.exec(text.slice(i)) : null;
     tokenStart = false;
     if (head !== null) {
       i = valueEnd(text, i + head[0].length);

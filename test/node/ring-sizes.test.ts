@@ -102,6 +102,8 @@ test('a `!` in a property\'s value (quoted, or in a word with no space) is no li
   // the words as given, quotes kept: gst-launch reads the quoted value whole, spaces and all
   expect(defaultSizes([...splitPipeline(qvga), '!', 'identity', 'name="a ! b"'])).toEqual(sized);
   // (before: split at every `!`, "b" was an element that does not keep caps, and the 1080p fallback came)
+  // in caps a field is no property: `format=RGB!identity` ends the caps there, as for gst-launch
+  expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,', 'width=320,height=240,format=RGB!identity'])).toEqual(sized);
   // the same split tells a pipeline that ends in zerosink (refused: run adds it) from a value that ends so (before: refused too)
   expect(sourceWords('source', 'videotestsrc ! textoverlay text="a ! zerosink"')).toHaveLength(4);
   expect(() => sourceWords('source', 'videotestsrc ! identity ! zerosink')).toThrow(/already ends in zerosink/);

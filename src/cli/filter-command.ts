@@ -13,6 +13,7 @@ import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
 import { killedAfterEosText, PipelineRunner } from '../runner/pipeline-runner.js';
+import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { FilterArgs } from './parse-args.js';
@@ -160,7 +161,7 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     }
     throw e;
   }
-  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${runner.args.join(' ')}`);
+  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
 
   const limit = args.frames;
   // --frames N: the script answers N requests, then the pipeline is stopped (EOS). zerofilter

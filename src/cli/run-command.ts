@@ -7,7 +7,7 @@ import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from
 import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import { killedAfterEosText, type PipelineStateEvent } from '../runner/pipeline-runner.js';
-import { splitPipeline } from '../runner/pipeline-tokens.js';
+import { shellCommand, splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
@@ -87,7 +87,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   }
   const { payloadSize } = stream.reader.stats();
   if (!json) {
-    say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${stream.pipeline.args.join(' ')}`);
+    say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${shellCommand(stream.pipeline.args)}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
   const live = json ? undefined : new LiveLine(io.stdout);

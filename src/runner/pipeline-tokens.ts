@@ -61,6 +61,11 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9._:=@%+,\/-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** gst-launch's arguments as a command line a POSIX shell gives back word for word (links stay bare `!`). */
+export function shellCommand(words: readonly string[]): string {
+  return words.map((w) => (w === '!' ? w : shellWord(w))).join(' ');
+}
+
 /** `buffer-name=NAME` (or another property) as a shell word that gst-launch reads back whole. */
 export function gstPropertyWord(property: string, value: string): string {
   return shellWord(`${property}=${gstValue(value)}`);

@@ -3,7 +3,9 @@
 // (unquoted, or in double quotes with spaces) and caps with features. A 4K
 // source written with capsfilter gets the same ring as in shorthand, so a
 // real `zerobuffer run` of it carries its frames. A `!` inside a property's
-// value is no link, as for gst-launch's own lexer.
+// value is no link, as for gst-launch's own lexer, and the command line run
+// prints gives a shell back the words gst-launch got.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { capsFromSource, defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
 import { sourceWords, splitPipeline } from '../../src/runner/pipeline-tokens.js';
@@ -120,4 +122,8 @@ test.each([
   expect(await cli.exit(60000)).toBe(0);
   expect(cli.stderr).toContain(`ring ${name} (${bytes} bytes)`);
   expect(cli.stdout.join('\n')).toMatch(/(?<![0-9])3 frames /);
+  // the command line it prints gives a shell back the same words (it printed `name=a ! b` bare)
+  const printed = / ← gst-launch-1\.0 (.*)$/m.exec(cli.stderr)![1]!;
+  const words = execFileSync('sh', ['-c', `printf '%s\\0' ${printed}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  expect(words).toEqual(expect.arrayContaining(splitPipeline(tail).filter((w) => /^(name|text)=/.test(w))));
 }, 90000);

@@ -27,8 +27,17 @@ export interface Metadata {
   problem?: MetadataError;
 }
 
+/**
+ * The problem stays with the metadata for the reader's life, and it is made
+ * while the first frame is read, often inside a frames() loop. V8 keeps the
+ * functions and receivers of an error's stack frames (the loop's closures,
+ * its current Frame) until the stack is formatted: formatting it now, and
+ * its causes', lets a dropped loop's last frame be collected.
+ */
 function problem(message: string, cause?: unknown): MetadataError {
-  return new MetadataError(message, { code: 'ENOCAPS', cause });
+  const error = new MetadataError(message, { code: 'ENOCAPS', cause });
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) void e.stack;
+  return error;
 }
 
 /**

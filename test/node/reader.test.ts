@@ -951,6 +951,24 @@ test('frames({ signal }) loops dropped after a frame each leave no listener on a
   });
 });
 
+// A loop dropped after the first frame while the caps were ones the API
+// does not describe as video (audio, encoded, ABGR64_LE, none): the
+// metadata's problem (a MetadataError, kept for the reader's life) was made
+// inside that loop, and its unformatted stack kept the loop's closures and
+// so its frame: the writer stalled with the ring full ("its reader holds 31
+// frames"), the loop reading 31 of 300.
+test.each([
+  ['audio/x-raw', 'audiotestsrc num-buffers=300'],
+  ['ABGR64_LE (not described)', 'videotestsrc num-buffers=300 ! video/x-raw,format=ABGR64_LE,width=16,height=16'],
+])('a frames() loop dropped after its first frame gives it back once collected with %s caps: the writer finishes', async (_, source) => {
+  const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-peek-loop.mjs'),
+    ringName('peek'), ...source.split(' ')], { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+  const code = await child.exit(60000);
+  expect(child.stderr).toBe('');
+  expect(code).toBe(0);
+  expect(JSON.parse(child.stdout.join(''))).toEqual({ frames: 300, problem: 'ENOCAPS', gstExit: 0, errors: [] });
+}, 70000);
+
 test('setMetadata on a closed frameHeader writer says it is closed (ESTATE), whatever the metadata', async () => {
   const reader = await ZeroBufferReader.create({ name: `cl${process.pid}-closed-${Date.now()}`, metadataSize: 1024, payloadSize: 4096 });
   const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });

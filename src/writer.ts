@@ -121,7 +121,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * Copies one frame into the ring, waiting up to timeoutMs for room (a
    * write that has to wait copies the bytes first: their buffer may be
    * transferred or changed meanwhile). Writes made while one waits for room
-   * follow it, in call order, each within its own timeout.
+   * follow it, in call order, each within its own timeout. Resolves once the
+   * frame is committed and published (the reader can take it); rejects with
+   * ESTATE while a reservation of this writer is open (frames are published
+   * in reservation order: commit or cancel it first).
    */
   async write(data: Uint8Array, options?: WriteOptions): Promise<void> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
@@ -209,7 +212,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * Reserves room for a frame of `size` bytes and returns it to be filled in
    * place (zero copy); commit() publishes it, cancelReservation() drops it.
    * The view empties at commit/cancel. When frames carry a header, it goes
-   * before the view with the options' fields, stamped at commit.
+   * before the view with the options' fields, stamped at commit. One at a
+   * time: until it is committed or cancelled (the writer holds it, its view
+   * dropped or not: cancel it when the fill fails), reserve() and write()
+   * reject with ESTATE.
    */
   async reserve(size: number, options?: WriteOptions): Promise<Uint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);

@@ -84,8 +84,21 @@ static void WriteHeader(uint8_t *dst, const WriteRequest &req) {
   zb_frame_ext_write(dst, &ext);
 }
 
+// One reservation of this writer at a time, and no write beside it: the
+// core publishes in reservation order, so a frame reserved behind an open
+// reservation would reach the reader only after that one's commit.
+WriteResult WriterSession::RefuseWhileOpen() {
+  WriteResult r;
+  if (open_.writer != nullptr)
+    r.status = Status::Make(ZB_ESTATE, "writer of ring \"" + name_ +
+                                           "\": a reservation is open; commit or cancel it first");
+  return r;
+}
+
 WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
                                  uint64_t id) {
+  WriteResult refused = RefuseWhileOpen();
+  if (!refused.status.ok()) return refused;
   uint64_t header = HeaderSize(req);
   zb_reservation res;
   WriteResult r = Reserve(header + req.size, timeout_ms, id, &res);
@@ -100,12 +113,8 @@ WriteResult WriterSession::Write(const WriteRequest &req, int timeout_ms,
 
 WriteResult WriterSession::ReserveOpen(uint64_t size, const WriteRequest &header,
                                        int timeout_ms, uint64_t id) {
-  if (open_.writer != nullptr) {
-    WriteResult r;
-    r.status = Status::Make(ZB_ESTATE, "writer of ring \"" + name_ +
-                                           "\": a reservation is open; commit or cancel it first");
-    return r;
-  }
+  WriteResult refused = RefuseWhileOpen();
+  if (!refused.status.ok()) return refused;
   uint64_t skip = HeaderSize(header);
   WriteResult r = Reserve(skip + size, timeout_ms, id, &open_);
   if (r.slot != nullptr) {

@@ -70,6 +70,7 @@ class WriterSession {
 
  private:
   WriterSession() = default;
+  WriteResult RefuseWhileOpen();  // under op_mu_
   WriteResult Write(const WriteRequest &req, int timeout_ms, uint64_t id);
   WriteResult Reserve(uint64_t size, int timeout_ms, uint64_t id,
                       zb_reservation *res);

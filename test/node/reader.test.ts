@@ -772,6 +772,48 @@ test.each(['SIGINT', 'SIGTERM'] as const)('one %s ends a waiting reader that SIG
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
 
+// Before, write() reserved behind an open reservation (one whose fill threw,
+// say) and resolved, but the core publishes in reservation order: nothing
+// reached the reader until that reservation's commit, and a ring's worth of
+// writes later a timeout blamed the reader ("the reader is not releasing frames").
+test('write() refuses (ESTATE) while a reservation of its writer is open, queued behind it or not; a write that resolved is a frame the reader can take', async () => {
+  const { reader, writer } = await pair('write-open', 2 * 1088);
+  const open = { code: 'ESTATE', message: expect.stringContaining('a reservation is open; commit or cancel it first') };
+  const outcome = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (e: unknown) => e);
+  try {
+    await writer.write(new Uint8Array(1024).fill(1));
+    const abandoned = await writer.reserve(1024); // its fill threw: neither committed nor cancelled
+    expect(await outcome(writer.write(new Uint8Array(8).fill(2)))).toMatchObject(open);
+    expect(await outcome(writer.write(new Uint8Array(8).fill(2), { timeoutMs: 0 }))).toMatchObject(open);
+    expect(await outcome(writer.reserve(8))).toMatchObject(open);
+    writer.cancelReservation();
+    expect(abandoned.byteLength).toBe(0);
+    // the ring full: a reservation waits for room, and a write queued behind it finds it open
+    await writer.write(new Uint8Array(1024).fill(3));
+    const reserving = writer.reserve(1024, { timeoutMs: 5000 });
+    const queued = outcome(writer.write(new Uint8Array(8).fill(4), { timeoutMs: 5000 }));
+    for (const want of [1, 3]) {
+      const f = (await reader.next({ timeoutMs: 1000 }))!;
+      expect(f.data[0]).toBe(want);
+      f.release();
+    }
+    const slot = await reserving;
+    expect(await queued).toMatchObject(open);
+    slot.fill(5);
+    writer.commit();
+    await writer.write(new Uint8Array(8).fill(6));
+    // what resolved is published: the reader takes it without waiting
+    for (const want of [5, 6]) {
+      const f = (await reader.next({ timeoutMs: 0 }))!;
+      expect(f.data[0]).toBe(want);
+      f.release();
+    }
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('a reservation\'s view empties at close (the ring is unmapped after it); a write that waits writes the bytes as they were at write()', async () => {
   const { reader, writer } = await pair('close-view', 4096);
   const view = await writer.reserve(100);

@@ -3,6 +3,7 @@
 //   framerate=(fraction)30/1; image/jpeg, ...
 // Fields keep their type; values are strings, numbers, booleans, fractions,
 // lists { }, arrays < > and ranges [ ].
+import { ZeroBufferError } from './errors.js';
 
 /** A GStreamer fraction, e.g. framerate 30000/1001. */
 export interface Fraction {
@@ -66,11 +67,10 @@ function quote(input: string): string {
   return input.length > QUOTED_INPUT ? `"${shown}..." (${input.length} characters)` : `"${shown}"`;
 }
 
-export class CapsParseError extends Error {
-  readonly code = 'ECAPS';
+/** Caps text that does not parse (code ECAPS): `position` is where in `input`. */
+export class CapsParseError extends ZeroBufferError {
   constructor(message: string, readonly input: string, readonly position: number) {
-    super(`${message} at position ${position} of caps ${quote(input)}`);
-    this.name = 'CapsParseError';
+    super(`${message} at position ${position} of caps ${quote(input)}`, { code: 'ECAPS' });
   }
 }
 

@@ -3,6 +3,7 @@
 // (rows rounded up to 4 bytes, chroma of odd sizes rounded up).
 import os from 'node:os';
 import { isFraction, type Caps, type CapsStructure, type Fraction } from './caps.js';
+import { ZeroBufferError } from './errors.js';
 import { native } from './native.js';
 
 export const RAW_FORMATS = [
@@ -142,11 +143,10 @@ function chromaRows(height: number, interlaced: boolean): number {
   return interlaced ? up2(rows) : rows;
 }
 
-export class VideoInfoError extends Error {
-  readonly code = 'ECAPS';
+/** Caps the API cannot lay out as a picture (code ECAPS): another media type, a format it does not describe, fields not fixed, sizes out of range. */
+export class VideoInfoError extends ZeroBufferError {
   constructor(message: string) {
-    super(message);
-    this.name = 'VideoInfoError';
+    super(message, { code: 'ECAPS' });
   }
 }
 

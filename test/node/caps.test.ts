@@ -1,7 +1,10 @@
 // The caps parser on strings GStreamer 1.22 printed (gst-launch-1.0 -v and
 // GST_DEBUG caps logs), the video layout against real buffer sizes, and
 // metadata decoding.
-import { CapsParseError, parseCaps, parseMetadata, planesFor, videoInfoFromCaps, type RawFormat } from '../../src/index.js';
+import {
+  CapsParseError, MetadataError, parseCaps, parseMetadata, planesFor, VideoInfoError, videoInfoFromCaps, ZeroBufferError,
+  type RawFormat,
+} from '../../src/index.js';
 
 // gst-launch-1.0 -v videotestsrc num-buffers=1 ! video/x-raw,format=I420,width=321,height=241 ! fakesink
 const I420 = 'video/x-raw, format=(string)I420, width=(int)321, height=(int)241, framerate=(fraction)30/1, ' +
@@ -73,6 +76,30 @@ test.each([
 ])('rejects %s', (text, message) => {
   expect(() => parseCaps(text)).toThrow(CapsParseError);
   expect(() => parseCaps(text)).toThrow(message);
+});
+
+// Both extended Error, although ZeroBufferError is the base of every error
+// the package throws: instanceof ZeroBufferError was false for them.
+test('CapsParseError and VideoInfoError are ZeroBufferErrors with code ECAPS, as is the cause of a metadata problem', () => {
+  const thrown = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+  const parse = thrown(() => parseCaps('video/x-raw, width=(int)abc'));
+  expect(parse).toBeInstanceOf(CapsParseError);
+  expect(parse).toBeInstanceOf(ZeroBufferError);
+  expect(parse).toMatchObject({ name: 'CapsParseError', code: 'ECAPS', position: 27, timedOut: false, isCanceled: false });
+  const layout = thrown(() => videoInfoFromCaps(parseCaps('audio/x-raw, rate=(int)8000')));
+  expect(layout).toBeInstanceOf(VideoInfoError);
+  expect(layout).toBeInstanceOf(ZeroBufferError);
+  expect(layout).toMatchObject({ name: 'VideoInfoError', code: 'ECAPS', message: expect.stringContaining('audio/x-raw') });
+  const problem = parseMetadata(new TextEncoder().encode('{"caps":"audio/x-raw, rate=(int)8000"}')).problem;
+  expect(problem).toBeInstanceOf(MetadataError);
+  expect(problem?.cause).toBeInstanceOf(ZeroBufferError);
 });
 
 // Buffer sizes printed by fakesink for videotestsrc at 321x241 (GStreamer 1.22).

@@ -823,7 +823,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * ReaderGoneError when it closed (or died before it took the response
    * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS; after a restart of the
    * server, each such error says so: this client cannot reach the new one,
-   * connect a new client), TimeoutError (naming
+   * connect a new client), ZeroBufferError (EOF) when the server ended its
+   * responses with this request unanswered, TimeoutError (naming
    * the request by its sequence number in this client's stream, or saying
    * it was not sent); rejects with signal.reason on abort. `timeoutMs`
    * (default: the client's) bounds the wait for the calls before it and for

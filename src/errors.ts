@@ -11,7 +11,7 @@ export interface ZeroBufferErrorOptions {
 
 /** Base class of every error this package throws (TypeErrors aside). */
 export class ZeroBufferError extends Error {
-  /** Stable name: 'ETIMEDOUT', 'ESEQUENCE', 'ENOCAPS', ... */
+  /** Stable name: 'ETIMEDOUT', 'ESEQUENCE', 'ENOCAPS', ... (README's Error codes lists them all). */
   readonly code: string;
   /** The core's negative error number, when the error came from it. */
   readonly errno?: number;

@@ -157,7 +157,9 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /**
    * The metadata, once a writer has written it (undefined before). Throws
    * RingError EMSGSIZE, as next() does, once a writer whose metadata did not
-   * fit the block left its note there instead (docs/PROTOCOL.md §9.5).
+   * fit the block left its note there instead (docs/PROTOCOL.md §9.5), and
+   * ProtocolError EPROTO, as every read does then, while the block does not
+   * add up (its length prefix or written count).
    */
   get metadata(): Metadata | undefined {
     if (this.#metadata === undefined && !this.#closed) {
@@ -231,13 +233,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     } catch (e) {
       return this.#endOf(e, timeoutMs);
     }
-    return ready ? this.#frameAt(this.#next++) : null;
+    return ready ? this.#handOut() : null;
   }
 
   /**
    * A frame in the batch for one read (next(), or a step of a frames()
    * loop), in call order with the reader's other reads: true when the
-   * caller may take #frameAt(#next++) now (nothing runs before it does),
+   * caller may take #handOut() now (nothing runs before it does),
    * false at the end of the stream or once closed. A frame of the batch
    * first, else up to `max` frames the ring has ready, else `wait(ms)`, the
    * addon's wait for them; a read made while another waits (or is queued)
@@ -305,21 +307,19 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     return true;
   }
 
-  /** Frame i of the batch, as a Frame (its view leaves the batch). */
-  #frameAt(i: number): Frame {
+  /**
+   * The batch's next frame, as a Frame (its view leaves the batch). The
+   * metadata is read first: when it throws (a block that does not add up)
+   * the frame stays in the batch, so every read throws it again and none
+   * is lost, until the block is right.
+   */
+  #handOut(): Frame {
+    const metadata = this.#metadata ?? this.metadata;
+    const i = this.#next++;
     const x = this.#fields;
     const o = i * F.count;
     const buffer = this.#views[i]!;
     this.#views[i] = undefined;
-    let metadata = this.#metadata;
-    if (metadata === undefined) {
-      try {
-        metadata = this.metadata;
-      } catch (e) {
-        this.releaseFrame(x[o + F.lease]!, buffer); // a frame handed to no one goes back at once
-        throw e;
-      }
-    }
     const header = x[o + F.hasHeader] === 1;
     const attrsSize = x[o + F.attrsSize]!;
     // a copy: frame.attributes may be read after release
@@ -430,7 +430,13 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
       this.#releaseLater = false;
     };
     const handOut = (): IteratorResult<Frame, void> => {
-      const frame = this.#frameAt(this.#next++);
+      let frame: Frame;
+      try {
+        frame = this.#handOut();
+      } catch (e) {
+        finish(); // an error ends the loop, as the read's own errors do
+        throw e;
+      }
       current = frame;
       return { value: frame, done: false };
     };

@@ -9,7 +9,7 @@ import {
   MetadataError, ProtocolError, ReaderGoneError, RingError, TimeoutError, WriterGoneError, ZeroBufferError,
   ZeroBufferReader, ZeroBufferWriter, type Frame,
 } from '../../src/index.js';
-import { leftovers, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
+import { killIfRunning, leftovers, peerPath, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(30000);
 
@@ -636,24 +636,72 @@ test('empty metadata (a length of 0, 8 bytes written: a peer writer\'s set_metad
   }
 });
 
-test('corrupt metadata fails each read with a ProtocolError and the frames go back to the writer', async () => {
+/** Writes a metadata length prefix (the metadata block starts at 128 with it), as a hostile process would. */
+function writeMetadataPrefix(ring: string, length: bigint): void {
+  const fd = fs.openSync(path.join('/dev/shm', ring), 'r+');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(length);
+  fs.writeSync(fd, prefix, 0, 8, 128);
+  fs.closeSync(fd);
+}
+
+test('corrupt metadata fails each read with a ProtocolError; the frames wait in the reader until it adds up, none lost', async () => {
   const { reader, writer } = await pair('badmeta', 1024);
   try {
-    writer.setMetadata({ caps: GRAY_CAPS });
-    // a hostile writer's length prefix (the metadata block starts at 128 with it)
-    const fd = fs.openSync(path.join('/dev/shm', reader.name), 'r+');
-    const prefix = Buffer.alloc(8);
-    prefix.writeBigUInt64LE(1n << 63n);
-    fs.writeSync(fd, prefix, 0, 8, 128);
-    fs.closeSync(fd);
-    for (let i = 0; i < 3; i++) await writer.write(new Uint8Array(8));
-    for (const read of [() => reader.next({ timeoutMs: 2000 }), () => reader.frames({ timeoutMs: 2000 }).next()])
+    const waiting = reader.next({ timeoutMs: 5000 }); // waits in the addon: the frame is taken as it comes
+    const metadata = JSON.stringify({ caps: GRAY_CAPS });
+    writer.setMetadata(metadata);
+    writeMetadataPrefix(reader.name, 1n << 63n);
+    for (let i = 1; i <= 3; i++) await writer.write(new Uint8Array(8).fill(i));
+    await expect(waiting).rejects.toMatchObject({ code: 'EPROTO', message: expect.stringContaining('length prefix') });
+    for (const read of [() => reader.next({ timeoutMs: 2000 }), () => reader.frames({ timeoutMs: 2000 }).next(),
+      () => reader.next({ timeoutMs: 2000 })])
       await expect(read()).rejects.toMatchObject({ code: 'EPROTO', message: expect.stringContaining('length prefix') });
     const s = reader.stats();
-    expect(s.heldFrames).toBe(0);
-    expect(s.payloadFreeBytes).toBe(s.payloadSize - 16 - 8);
+    expect(s.frames).toBe(0);
+    expect(s.batched + s.framesUnread).toBe(3); // taken into the batch or still in the ring: none handed out, none dropped
+    writeMetadataPrefix(reader.name, BigInt(metadata.length));
+    for (let i = 1; i <= 3; i++) {
+      const f = (await reader.next({ timeoutMs: 2000 }))!;
+      expect([f.sequence, [...f.data]]).toEqual([i, new Array(8).fill(i)]);
+      expect(f.metadata?.capsString).toBe(GRAY_CAPS);
+      f.release();
+    }
+    await writer.close();
+    expect(await reader.next({ timeoutMs: 2000 })).toBeNull();
   } finally {
     await writer.close();
+    await reader.close();
+  }
+});
+
+test('corrupt metadata from a writer that died: the reads keep failing with it, not "every frame it committed was read"', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('badmetadead'), metadataSize: 1024, payloadSize: 1024 });
+  const metadata = JSON.stringify({ caps: GRAY_CAPS });
+  const child = run(process.execPath, ['--input-type=module', '-e', `
+    import { ZeroBufferWriter } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};
+    const w = await ZeroBufferWriter.connect(process.argv[1], { timeoutMs: 5000 });
+    w.setMetadata(process.argv[2]);
+    for (let i = 1; i <= 2; i++) await w.write(new Uint8Array(8).fill(i));
+    console.log('wrote');
+    setInterval(() => {}, 1000);`, reader.name, metadata]);
+  try {
+    await child.line(/^wrote$/);
+    writeMetadataPrefix(reader.name, 10000n);
+    child.proc.kill('SIGKILL');
+    await child.exit();
+    for (let i = 0; i < 3; i++)
+      await expect(reader.next({ timeoutMs: 2000 })).rejects.toMatchObject({ code: 'EPROTO',
+        message: expect.stringContaining('metadata length prefix 10000') });
+    writeMetadataPrefix(reader.name, BigInt(metadata.length));
+    for (let i = 1; i <= 2; i++) {
+      const f = (await reader.next({ timeoutMs: 2000 }))!;
+      expect([f.sequence, [...f.data]]).toEqual([i, new Array(8).fill(i)]);
+      f.release();
+    }
+    await expect(reader.next({ timeoutMs: 2000 })).rejects.toMatchObject({ code: 'EWRITERDEAD' }); // true now
+  } finally {
+    killIfRunning(child);
     await reader.close();
   }
 });

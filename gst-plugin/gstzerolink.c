@@ -630,20 +630,20 @@ field_is_known_or_informational (GQuark field, const GValue * value,
   return g_strv_contains (informational_fields, name);
 }
 
-/* Under the lock: whether CAPS only refine the metadata's (fixed) caps:
- * the same fields with the same values, and more that only describe the
- * frames (field_is_known_or_informational), so their frames are frames of
- * the metadata's caps too. */
+/* Whether CAPS only refine the ring's (fixed) RING_CAPS: the same fields
+ * with the same values, and more that only describe the frames
+ * (field_is_known_or_informational), so their frames are frames of the
+ * ring's caps too. */
 static gboolean
-caps_refine_locked (GstZeroLink * link, GstCaps * caps)
+caps_refine (GstCaps * caps, GstCaps * ring_caps)
 {
   const GstStructure *both[2];
 
-  if (caps == NULL || link->metadata_caps == NULL ||
-      !gst_caps_is_fixed (link->metadata_caps) || !gst_caps_is_fixed (caps) ||
-      !gst_caps_is_subset (caps, link->metadata_caps))
+  if (caps == NULL || ring_caps == NULL ||
+      !gst_caps_is_fixed (ring_caps) || !gst_caps_is_fixed (caps) ||
+      !gst_caps_is_subset (caps, ring_caps))
     return FALSE;
-  both[0] = gst_caps_get_structure (link->metadata_caps, 0);
+  both[0] = gst_caps_get_structure (ring_caps, 0);
   both[1] = gst_caps_get_structure (caps, 0);
   return gst_structure_foreach (both[1], field_is_known_or_informational,
       both);
@@ -678,7 +678,7 @@ set_frame_caps_locked (GstZeroLink * link, GstCaps * caps)
       ok = FALSE;
     g_string_free (json, TRUE);
   } else if (caps_differ_locked (link, caps) &&
-      !caps_refine_locked (link, caps)) {
+      !caps_refine (caps, link->metadata_caps)) {
     ok = FALSE;
   }
   g_clear_pointer (&link->attributes, g_bytes_unref);
@@ -880,11 +880,14 @@ quote_json_string (const guint8 * data, gsize size, const gchar * member)
 
 /* Whether the metadata an earlier writer left means what ours would: the
  * same caps and the same per-frame header declaration. Byte equality is
- * too strict: the element name and the GStreamer version may differ. With
- * the per-frame header on both sides other caps are taken too when the
- * link allows it (set_other_caps): the metadata keeps its caps, returned
- * in *RING_CAPS, and each frame carries its own (as after a caps change
- * mid-stream). */
+ * too strict: the element name and the GStreamer version may differ. So is
+ * caps equality: caps that only refine the ring's (caps_refine, as for a
+ * caps change mid-stream: pixel-aspect-ratio=1/1, interlace-mode=
+ * progressive added by upstream) describe the same frames; the metadata
+ * keeps its caps, returned in *RING_CAPS. With the per-frame header on
+ * both sides other caps are taken too when the link allows it
+ * (set_other_caps): the metadata keeps its caps, in *RING_CAPS, and each
+ * frame carries its own (as after a caps change mid-stream). */
 static GstZeroError *
 check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
     GstCaps ** ring_caps)
@@ -899,7 +902,7 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
   gchar *our_caps_str, *writer, *their_caps_quoted, *their_header_str, *text,
       *debug;
   GstZeroError *mismatch;
-  gboolean caps_equal, carried;
+  gboolean caps_equal, refined, carried;
 
   GST_DEBUG ("ring %s already has metadata: %s", link->name, quoted);
   if (!object || their_header < 0 ||
@@ -921,14 +924,16 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
     caps_equal = their_caps == NULL && link->caps == NULL;
   else
     caps_equal = gst_caps_is_equal (their_caps, link->caps);
+  refined = !caps_equal && caps_refine (link->caps, their_caps);
   /* frames that can carry caps other than the ring's */
-  carried = !caps_equal && their_header == our_header && our_header &&
-      link->other_caps && their_caps != NULL && link->caps != NULL;
-  if (carried)
+  carried = !caps_equal && !refined && their_header == our_header &&
+      our_header && link->other_caps && their_caps != NULL &&
+      link->caps != NULL;
+  if ((refined || carried) && their_header == our_header)
     *ring_caps = gst_caps_ref (their_caps);
   if (their_caps != NULL)
     gst_caps_unref (their_caps);
-  if ((caps_equal || carried) && their_header == our_header &&
+  if ((caps_equal || refined || carried) && their_header == our_header &&
       zb_metadata_in_place (data, size) != (link->in_place ? 1 : 0)) {
     gst_caps_replace (ring_caps, NULL);
     g_free (their_caps_str);
@@ -948,9 +953,9 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
     g_free (quoted);
     return NULL;
   }
-  if (caps_equal && their_header == our_header) {
-    GST_INFO ("ring %s already carries the same metadata; keeping it",
-        link->name);
+  if ((caps_equal || refined) && their_header == our_header) {
+    GST_INFO ("ring %s already carries the metadata of the same stream%s; "
+        "keeping it", link->name, refined ? " (caps that ours refine)" : "");
     g_free (their_caps_str);
     g_free (quoted);
     return NULL;
@@ -983,7 +988,8 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
         our_header ? "true" : "false", our_caps_str);
   debug = g_strdup_printf ("metadata written by %s: %s; %s",
       writer ? writer : "an earlier writer", quoted,
-      caps_equal ? "give it the frame-header setting of the earlier writer, "
+      caps_equal || refined ? "give it the frame-header setting of the "
+      "earlier writer, "
       "or have the ring's reader (zerosrc, a Node reader, a duplex server) "
       "create it anew" : "the metadata of a ZeroBuffer ring is written "
       "once: the ring's reader (zerosrc, a Node reader, a duplex server) "

@@ -2450,6 +2450,70 @@ GST_START_TEST (test_writer_after_foreign_metadata)
 
 GST_END_TEST;
 
+/* A zerosink following a writer whose caps lack fields that only describe
+ * the frames (videotestsrc's caps, and those upstream adds:
+ * pixel-aspect-ratio=1/1, interlace-mode=progressive, multiview-mode=mono)
+ * writes its frames under the ring's metadata, as it would after such a
+ * caps change mid-stream; caps that add a field changing the layout
+ * (interlace-mode=interleaved) are still another stream. */
+GST_START_TEST (test_writer_refining_ring_caps)
+{
+  const char meta[] = "{\"caps\":\"video/x-raw,format=GRAY8,width=4,"
+      "height=4,framerate=30/1\",\"element_name\":\"zerosink7\"}";
+  const gchar *caps[] = {
+    GRAY8_CAPS (4, 4) ", multiview-mode=(string)mono, "
+        "pixel-aspect-ratio=(fraction)1/1, interlace-mode=(string)progressive",
+    GRAY8_CAPS (4, 4) ", interlace-mode=(string)interleaved"
+  };
+  guint c;
+
+  for (c = 0; c < G_N_ELEMENTS (caps); c++) {
+    gchar *name = ring_name ("refine");
+    zb_reader *reader = NULL;
+    zb_writer *raw = NULL;
+    GstElement *writer, *appsrc;
+    GstBuffer *sent = make_frame (0, 16, FALSE);
+    const uint8_t *data;
+    uint64_t size;
+    zb_frame frame;
+
+    fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+            NULL), 0);
+    fail_unless_equals_int (zb_writer_connect (&raw, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (raw, meta,
+            sizeof meta - 1), 0);
+    zb_writer_destroy (raw);
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 0), ZB_EOF);
+
+    writer = named_writer (name, NULL, "", caps[c], &appsrc);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), gst_buffer_ref (sent));
+    if (c == 0) {
+      fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+      fail_unless_equals_uint64 (frame.size, 16);
+      fail_unless (gst_buffer_memcmp (sent, 0, frame.data, frame.size) == 0);
+      zb_frame_release (&frame);
+      assert_no_error (writer);
+    } else {
+      gchar *text = wait_error (writer, "EMETADATA (permanent)", name);
+
+      fail_unless (strstr (text, "another stream") != NULL, "%s", text);
+      fail_unless (strstr (text, "interleaved") != NULL, "%s", text);
+      g_free (text);
+    }
+    /* the ring's metadata stays the first writer's */
+    fail_unless_equals_int (zb_reader_metadata (reader, &data, &size), 0);
+    fail_unless_equals_int (size, sizeof meta - 1);
+    fail_unless (memcmp (data, meta, size) == 0);
+    set_state (writer, GST_STATE_NULL);
+    gst_object_unref (writer);
+    gst_buffer_unref (sent);
+    zb_reader_destroy (reader);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------- zero copy */
 
 #define VTS_RGB "videotestsrc num-buffers=%u pattern=ball is-live=false ! " \
@@ -5640,6 +5704,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_second_writer_other_caps_frame_header);
   tcase_add_test (tc, test_reconnect_with_other_caps_frame_header);
   tcase_add_test (tc, test_writer_after_foreign_metadata);
+  tcase_add_test (tc, test_writer_refining_ring_caps);
   tcase_add_test (tc, test_zero_copy_videotestsrc);
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);

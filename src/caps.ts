@@ -304,6 +304,50 @@ export function parseCaps(text: string): Caps {
   return { any: false, structures };
 }
 
+/** One name per GLib type that caps spell two ways ('gint' is 'int'). */
+const SAME_TYPE: Record<string, string> = {
+  gint: 'int', guint: 'uint', gint64: 'int64', guint64: 'uint64', gdouble: 'double', gfloat: 'float',
+};
+const typeName = (t: string): string => SAME_TYPE[t] ?? t;
+const isInteger = (v: number | bigint): boolean => typeof v === 'bigint' || Number.isInteger(v);
+
+function valuesEqual(a: CapsValue, b: CapsValue): boolean {
+  if (isFraction(a) || isFraction(b))
+    return isFraction(a) && isFraction(b) && a.numerator * b.denominator === b.numerator * a.denominator;
+  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint'))
+    return isInteger(a) && isInteger(b) ? BigInt(a) === BigInt(b) : a === b;
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if ('list' in a || 'list' in b) // a list is a set of values: any order
+    return 'list' in a && 'list' in b && a.list.length === b.list.length &&
+      a.list.every((x) => b.list.some((y) => valuesEqual(x, y))) && b.list.every((y) => a.list.some((x) => valuesEqual(x, y)));
+  if ('array' in a || 'array' in b)
+    return 'array' in a && 'array' in b && a.array.length === b.array.length && a.array.every((x, i) => valuesEqual(x, b.array[i]!));
+  return valuesEqual(a.min, b.min) && valuesEqual(a.max, b.max) &&
+    (a.step === undefined || b.step === undefined ? a.step === b.step : valuesEqual(a.step, b.step));
+}
+
+function structuresEqual(a: CapsStructure, b: CapsStructure): boolean {
+  const names = Object.keys(a.fields);
+  return a.mediaType === b.mediaType && [...a.features].sort().join() === [...b.features].sort().join() &&
+    names.length === Object.keys(b.fields).length &&
+    names.every((n) => {
+      const x = a.fields[n]!;
+      const y = b.fields[n];
+      return y !== undefined && typeName(x.type) === typeName(y.type) && valuesEqual(x.value, y.value);
+    });
+}
+
+/**
+ * Whether two caps say the same, however written: the same structures in
+ * the same order, each with the same fields in any order, of the same types
+ * and values (`format=GRAY8` is `format=(string)GRAY8`, `framerate=60/2` is
+ * `framerate=30/1`), as GStreamer's gst_caps_is_equal finds fixed caps.
+ */
+export function capsEqual(a: Caps, b: Caps): boolean {
+  return a.any === b.any && a.structures.length === b.structures.length &&
+    a.structures.every((s, i) => structuresEqual(s, b.structures[i]!));
+}
+
 /** The value of a field of the first structure, or undefined. */
 export function capsField(caps: Caps, name: string): CapsValue | undefined {
   return caps.structures[0]?.fields[name]?.value;

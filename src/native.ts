@@ -131,6 +131,8 @@ export interface NativeWriter {
   readonly maxFrameSize: number;
   /** A write or reservation waits for room in the addon (one at a time). */
   readonly waiting: boolean;
+  /** The metadata an earlier writer left in the ring (empty: none). */
+  metadata(): Uint8Array;
   setMetadata(bytes: Uint8Array): void;
   write(bytes: Uint8Array, timeoutMs: number, header?: Partial<NativeFrameHeader>): Promise<void>;
   /** With header, the frame header goes before the reserved bytes (written at commit). */

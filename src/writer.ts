@@ -1,6 +1,7 @@
 // The writing side: connects to a reader's ring, writes the metadata once,
 // then frames (copied in, or filled in place through reserve/commit).
 import { abortable, onAbort, WaitQueue } from './abort.js';
+import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
@@ -94,7 +95,11 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * writer connected with frameHeader: true refuses (EINVAL) raw bytes or
    * text that do not declare the header themselves: its frames would go
    * without one, their pts and attributes lost. A closed writer throws
-   * ESTATE ("closed") first.
+   * ESTATE ("closed") first. Metadata an earlier writer left in the ring
+   * stays: bytes or text must be the same bytes, an object the same stream
+   * (caps equal by meaning, the same "zerobuffer" declarations; other keys,
+   * such as zerosink's element_name and version, may differ), else
+   * EMETADATA.
    */
   setMetadata(metadata: string | Uint8Array | MetadataObject): void {
     this.#checkOpen(); // a closed writer says so (ESTATE), not what its metadata lacks
@@ -105,6 +110,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
       bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
+      bytes = this.#sameStreamMetadata(bytes) ?? bytes;
     } else {
       fail('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
     }
@@ -115,6 +121,27 @@ export class ZeroBufferWriter implements AsyncDisposable {
         'setMetadata({ caps }), which declares it, or JSON that declares it itself ("zerobuffer": {"frame_header": 1})', { code: 'EINVAL' });
     wrapNative(() => this.#native.setMetadata(bytes));
     this.#frameHeader = frameHeader;
+  }
+
+  /**
+   * The metadata an earlier writer left in the ring when it describes the
+   * stream of OURS (object metadata) as zerosink judges it: caps equal by
+   * meaning and the same per-frame header and in-place declarations. The
+   * core compares bytes: given the ring's own, it keeps them and still
+   * checks this writer's state.
+   */
+  #sameStreamMetadata(ours: Uint8Array): Uint8Array | undefined {
+    const theirs = wrapNative(() => this.#native.metadata());
+    if (theirs.byteLength === 0) return undefined;
+    const [a, b] = [parseMetadata(theirs), parseMetadata(ours)];
+    if (a.caps === undefined || b.caps === undefined || !capsEqual(a.caps, b.caps)) return undefined;
+    try {
+      const same = native.metadataFrameHeader(theirs) === native.metadataFrameHeader(ours) &&
+        native.metadataInPlace(theirs) === native.metadataInPlace(ours);
+      return same ? theirs : undefined;
+    } catch {
+      return undefined; // an unreadable declaration: the core refuses the bytes
+    }
   }
 
   /**

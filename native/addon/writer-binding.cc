@@ -92,6 +92,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
                         InstanceAccessor<&Writer::Closed>("closed"),
                         InstanceAccessor<&Writer::MaxFrameSize>("maxFrameSize"),
                         InstanceAccessor<&Writer::Waiting>("waiting"),
+                        InstanceMethod<&Writer::Metadata>("metadata"),
                         InstanceMethod<&Writer::SetMetadata>("setMetadata"),
                         InstanceMethod<&Writer::Write>("write"),
                         InstanceMethod<&Writer::Reserve>("reserve"),
@@ -134,6 +135,14 @@ class Writer : public Napi::ObjectWrap<Writer> {
   Napi::Value MaxFrameSize(const Napi::CallbackInfo &info) { return U64(info.Env(), session().MaxFrameSize()); }
   // A write or reservation waits for room (the next one would be refused).
   Napi::Value Waiting(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), js_->pending_wait != 0); }
+
+  // metadata() -> the metadata an earlier writer left in the ring (empty: none)
+  Napi::Value Metadata(const Napi::CallbackInfo &info) {
+    std::vector<uint8_t> bytes;
+    Status s = session().Metadata(&bytes);
+    if (!s.ok()) throw MakeError(info.Env(), s);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
 
   // setMetadata(bytes)
   Napi::Value SetMetadata(const Napi::CallbackInfo &info) {

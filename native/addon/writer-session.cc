@@ -34,6 +34,17 @@ uint64_t WriterSession::MaxFrameSize() {
   return writer_ != nullptr ? zb_writer_max_frame_size(writer_) : 0;
 }
 
+Status WriterSession::Metadata(std::vector<uint8_t> *out) {
+  std::lock_guard<std::mutex> op(op_mu_);
+  if (closed()) return Closed(name_);
+  const uint8_t *data = nullptr;
+  uint64_t size = 0;
+  int rc = zb_writer_metadata(writer_, &data, &size);
+  if (rc < 0) return Status::FromCore(rc);
+  out->assign(data, data + size);
+  return Status();
+}
+
 Status WriterSession::SetMetadata(const uint8_t *data, uint64_t size) {
   std::lock_guard<std::mutex> op(op_mu_);
   if (closed()) return Closed(name_);

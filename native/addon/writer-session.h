@@ -45,6 +45,8 @@ class WriterSession {
   bool closed();
   uint64_t MaxFrameSize();
 
+  // The metadata an earlier writer left in the ring (empty: none), copied.
+  Status Metadata(std::vector<uint8_t> *out);
   Status SetMetadata(const uint8_t *data, uint64_t size);
   // timeout 0, on the calling thread: ZB_EAGAIN when the ring is full.
   WriteResult TryWrite(const WriteRequest &req);

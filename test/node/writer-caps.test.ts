@@ -2,9 +2,11 @@
 // frame-header=true may have other caps than the ring's metadata (written
 // once, by the first writer). Its frames carry their caps in the frame
 // header, and frame.caps / frame.videoInfo follow each frame's own
-// (docs/GUARANTEES.md, "the next writer may have other caps").
+// (docs/GUARANTEES.md, "the next writer may have other caps"). A Node
+// writer that follows another writer is judged by the meaning of the
+// metadata there, as zerosink judges it: the same caps and declarations.
 import path from 'node:path';
-import { capsField, ZeroBufferReader } from '../../src/index.js';
+import { capsField, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { killIfRunning, leftovers, repoRoot, ringName, run, type Child } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -40,3 +42,62 @@ test('writers one after the other at 64x48, 32x24 and 64x48 again: each frame ha
     await reader.close();
   }
 }, 60000);
+
+test('a Node writer follows a zerosink with its caps: the ring keeps the zerosink\'s metadata (element name, version), its frames come through', async () => {
+  const name = ringName('wfollow');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 16 });
+  let gst: Child | undefined;
+  let writer: ZeroBufferWriter | undefined;
+  try {
+    gst = run('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=2', '!',
+      'video/x-raw,format=GRAY8,width=4,height=2,framerate=30/1', '!', 'zerosink', `buffer-name=${name}`], gstEnv);
+    for (let i = 0; i < 2; i++) (await reader.next({ timeoutMs: 10000 }))!.release();
+    expect(await reader.next({ timeoutMs: 10000 })).toBeNull();
+    expect(await gst.exit(20000)).toBe(0);
+    const before = reader.metadata!;
+    expect(before.json).toMatchObject({ element_name: 'zerosink0' });
+
+    writer = await ZeroBufferWriter.connect(name);
+    writer.setMetadata({ caps: before.capsString! });
+    await writer.write(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    const f = (await reader.next({ timeoutMs: 5000 }))!;
+    expect([f.sequence, [...f.data]]).toEqual([1, [1, 2, 3, 4, 5, 6, 7, 8]]);
+    f.release();
+    expect(Buffer.from(reader.metadata!.bytes).equals(Buffer.from(before.bytes))).toBe(true);
+    await writer.close();
+    expect(await reader.next({ timeoutMs: 5000 })).toBeNull();
+  } finally {
+    killIfRunning(gst);
+    await writer?.close();
+    await reader.close();
+  }
+}, 60000);
+
+test('setMetadata({ caps }) over an earlier writer\'s metadata: the same caps however spelled and the same declarations pass, other caps, another frame header declaration and other bytes do not', async () => {
+  const name = ringName('wmeaning');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 16 });
+  const first = JSON.stringify({ element_name: 'zerosink7', version: 'GStreamer 1.22.0', type: 'gstreamer-sink',
+    caps: 'video/x-raw, format=(string)GRAY8, width=(int)4, height=(int)2, framerate=(fraction)30/1' });
+  const follow = async (then: (w: ZeroBufferWriter) => void, frameHeader = false): Promise<void> => {
+    const w = await ZeroBufferWriter.connect(name, { frameHeader });
+    try {
+      then(w);
+    } finally {
+      await w.close();
+    }
+  };
+  try {
+    await follow((w) => w.setMetadata(first));
+    const refused = { code: 'EMETADATA', message: expect.stringContaining('already holds other metadata') };
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=60/2,format=GRAY8' })).not.toThrow());
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=8,height=2,framerate=30/1,format=GRAY8' })).toThrow(expect.objectContaining(refused)));
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=30/1,format=GRAY8,interlace-mode=progressive' })).toThrow(expect.objectContaining(refused)));
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=30/1,format=GRAY8' })).toThrow(expect.objectContaining(refused)), true);
+    // bytes or text are compared as bytes
+    await follow((w) => expect(() => w.setMetadata(first.replace('zerosink7', 'zerosink8'))).toThrow(expect.objectContaining(refused)));
+    await follow((w) => expect(() => w.setMetadata(first)).not.toThrow());
+    expect(reader.metadata!.text).toBe(first);
+  } finally {
+    await reader.close();
+  }
+});

@@ -34,6 +34,13 @@ export interface NativeHealth {
   framesHeld: number;
 }
 
+/**
+ * The OIEB's own fields of a ring: what healthByName's ProtocolError carries
+ * (as `oieb`) when the core refused the ring for what they or its entries say.
+ */
+export type NativeOieb = Pick<NativeHealth, 'version' | 'metadataSize' | 'metadataWrittenBytes' | 'payloadSize' |
+  'payloadFreeBytes' | 'writePos' | 'readPos' | 'writtenCount' | 'readCount' | 'writerPid' | 'readerPid'>;
+
 /** The pids of a health snapshot, what the duplex pairing compares (a NativeHealth, or a reader's stats()). */
 export type NativeHealthPids = Pick<NativeHealth, 'writerPid' | 'readerPid'>;
 

@@ -1,8 +1,8 @@
 // Rings on this machine, for tools: the health of one by name, the list of
 // all of them, and the removal of stale ones (reader and writer dead).
 import fs from 'node:fs';
-import { wrapNative } from './errors.js';
-import { native, type NativeHealth, type NativeRingEntry } from './native.js';
+import { wrapNative, ZeroBufferError } from './errors.js';
+import { native, type NativeHealth, type NativeOieb, type NativeRingEntry } from './native.js';
 import { validateName } from './options.js';
 
 /** band: healthy below 80 % utilisation, degraded to 95 %, critical above (the core's bands). */
@@ -21,6 +21,23 @@ export function inspectRing(name: string): RingHealth {
   const checked = validateName(name);
   const h = wrapNative(() => native.healthByName(checked));
   return { name: checked, ...h };
+}
+
+/** A ring's OIEB fields, with whether its reader and writer are alive (no utilisation or backlog). */
+export type RingFields = NativeOieb & Pick<NativeHealth, 'readerAlive' | 'writerAlive'> & { name: string };
+
+/**
+ * What inspectRing(name) had read of the ring when it threw `e`: for a
+ * ProtocolError about the OIEB's fields or the ring's entries (free bytes past
+ * the ring, an unread entry its reader will refuse), the OIEB's fields, and
+ * whether reader and writer are alive as listRings() judges them; undefined
+ * for any other error.
+ */
+export function fieldsReadBefore(name: string, e: unknown): RingFields | undefined {
+  const oieb = e instanceof ZeroBufferError ? (e.cause as { oieb?: NativeOieb } | undefined)?.oieb : undefined;
+  if (oieb === undefined) return undefined;
+  const ring = listRings().find((r) => r.name === name);
+  return { name, ...oieb, readerAlive: ring?.readerAlive ?? false, writerAlive: ring?.writerAlive ?? false };
 }
 
 /** Every ring found in /dev/shm and /tmp/zerobuffer, in name order. */

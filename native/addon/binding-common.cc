@@ -68,6 +68,24 @@ void ArgBytes(const Napi::CallbackInfo &info, size_t i, const uint8_t **data, si
 
 Napi::Value U64(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
 
+Napi::Object OiebObject(Napi::Env env, const zb_health &h) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array version = Napi::Array::New(env, 4);
+  for (uint32_t i = 0; i < 4; i++) version[i] = Napi::Number::New(env, h.version[i]);
+  o.Set("version", version);
+  o.Set("metadataSize", U64(env, h.metadata_size));
+  o.Set("metadataWrittenBytes", U64(env, h.metadata_written_bytes));
+  o.Set("payloadSize", U64(env, h.payload_size));
+  o.Set("payloadFreeBytes", U64(env, h.payload_free_bytes));
+  o.Set("writePos", U64(env, h.write_pos));
+  o.Set("readPos", U64(env, h.read_pos));
+  o.Set("writtenCount", U64(env, h.written_count));
+  o.Set("readCount", U64(env, h.read_count));
+  o.Set("writerPid", U64(env, h.writer_pid));
+  o.Set("readerPid", U64(env, h.reader_pid));
+  return o;
+}
+
 Napi::Value HealthObject(Napi::Env env, const zb_health &h) {
   Napi::Object o = Napi::Object::New(env);
   Napi::Array version = Napi::Array::New(env, 4);

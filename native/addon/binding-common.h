@@ -71,6 +71,9 @@ void ArgBytes(const Napi::CallbackInfo &info, size_t i, const uint8_t **data, si
 
 Napi::Value U64(Napi::Env env, uint64_t v);
 Napi::Value HealthObject(Napi::Env env, const zb_health &h);
+// The OIEB's own fields of h: sizes, positions, counts, pids (no liveness,
+// utilisation or backlog, which zb_health_read works out after them).
+Napi::Object OiebObject(Napi::Env env, const zb_health &h);
 // The pids of a HealthObject given back as argument i (what
 // zb_duplex_same_client compares); the other fields stay 0.
 zb_health ArgHealthPids(const Napi::CallbackInfo &info, size_t i, const char *what);

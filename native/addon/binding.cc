@@ -527,7 +527,14 @@ Napi::Value HealthByName(const Napi::CallbackInfo &info) {
   std::string name = ArgString(info, 0, "name");
   zb_health h{};
   int rc = zb_health_read(name.c_str(), &h);
-  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  if (rc < 0) {
+    Napi::Error e = MakeError(info.Env(), Status::FromCore(rc));
+    // A segment refused for what its OIEB or entries say (ZB_EPROTO) was
+    // mapped and its OIEB read first (a mapped ring's size is never 0): the
+    // fields go with the error (inspect shows them; nothing else is known).
+    if (rc == ZB_EPROTO && h.payload_size != 0) e.Set("oieb", OiebObject(info.Env(), h));
+    throw e;
+  }
   return HealthObject(info.Env(), h);
 }
 

@@ -1,7 +1,7 @@
 // `zerobuffer inspect NAME`: the OIEB of a ring, for people or as JSON.
 import fs from 'node:fs';
 import { ZeroBufferError } from '../errors.js';
-import { inspectRing, type RingHealth } from '../rings.js';
+import { fieldsReadBefore, inspectRing, type RingFields, type RingHealth } from '../rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { InspectArgs } from './parse-args.js';
@@ -10,15 +10,17 @@ function pid(p: number, alive: boolean): string {
   return p === 0 ? 'none' : `${p} (${alive ? 'alive' : 'dead'})`;
 }
 
-export function healthText(h: RingHealth): string {
+/** The health of a ring; of one the core refused, the fields it read (no utilisation or backlog). */
+export function healthText(h: RingHealth | RingFields): string {
+  const whole = 'band' in h;
   return [
     `ring:        ${h.name} (protocol ${h.version.slice(0, 3).join('.')})`,
     `metadata:    ${h.metadataWrittenBytes} of ${h.metadataSize} bytes written`,
-    `payload:     ${h.payloadSize} bytes, ${h.payloadUsedBytes} used, ${h.payloadFreeBytes} free`,
-    `utilisation: ${h.utilisationPercent.toFixed(1)}% (${h.band})`,
+    `payload:     ${h.payloadSize} bytes, ${whole ? `${h.payloadUsedBytes} used, ` : ''}${h.payloadFreeBytes} free`,
+    ...whole ? [`utilisation: ${h.utilisationPercent.toFixed(1)}% (${h.band})`] : [],
     `positions:   write ${h.writePos}, read ${h.readPos}`,
     `counts:      written ${h.writtenCount}, read ${h.readCount} (wrap markers included; small tails: writer only)`,
-    `backlog:     ${h.framesUnread} unread, ${h.framesHeld} held`,
+    ...whole ? [`backlog:     ${h.framesUnread} unread, ${h.framesHeld} held`] : [],
     `reader:      ${pid(h.readerPid, h.readerAlive)}`,
     `writer:      ${pid(h.writerPid, h.writerAlive)}`,
   ].join('\n');
@@ -41,9 +43,14 @@ export async function inspectCommand(args: InspectArgs, io: CliIo): Promise<Exit
       // helps only when there is no segment at all.
       const missing = e.code === 'ENOENT' && !fs.existsSync(`/dev/shm/${args.name}`);
       const hint = missing ? ' (zerobuffer cleanup --dry-run lists the rings on this machine)' : '';
+      // A ring refused for what its OIEB or entries say: the fields read, then why (the status stays the error's).
+      const fields = fieldsReadBefore(args.name, e);
       // --json: the failure as JSON too, as cleanup --json reports its own
-      if (args.json) say(io.stdout, JSON.stringify({ name: args.name, error: `${e.message}${hint}`, code: e.code }));
-      else say(io.stderr, `zerobuffer inspect: ${e.message} (${e.code})${hint}`);
+      if (args.json) say(io.stdout, JSON.stringify({ name: args.name, ...fields, error: `${e.message}${hint}`, code: e.code }));
+      else {
+        if (fields !== undefined) say(io.stdout, healthText(fields));
+        say(io.stderr, `zerobuffer inspect: ${e.message} (${e.code})${hint}`);
+      }
       return EXIT.ring;
     }
     throw e;

@@ -172,6 +172,7 @@ test('a zero header no lock file explains: inspect and cleanup NAME say it is no
     const inspect = run(process.execPath, [bin, 'inspect', name]);
     expect(await inspect.exit()).toBe(EXIT.ring);
     expect(inspect.stderr).toMatch(/all-zero header.*not ours to remove.*\(EPROTO\)/);
+    expect(inspect.stdout).toEqual([]); // no fields of a segment that is no ring
     const dry = run(process.execPath, [bin, 'cleanup', '--dry-run', name, '--json']);
     expect(await dry.exit()).toBe(EXIT.ring);
     expect(JSON.parse(dry.stdout.join('\n'))).toMatchObject({ removed: [], missing: [], failed: [{ name, code: 'EPROTO' }] });
@@ -182,5 +183,50 @@ test('a zero header no lock file explains: inspect and cleanup NAME say it is no
     expect(fs.existsSync(`/tmp/zerobuffer/${name}.lock`)).toBe(false);
   } finally {
     fs.rmSync(file, { force: true });
+  }
+});
+
+// The core refuses a ring whose unread entry its reader will refuse (a frame
+// size past the ring, written by another process); inspect still shows the
+// OIEB's fields it read first, then the error, which sets the status.
+test('a ring with a corrupt entry: inspect shows its sizes, positions, counts and pids, then the EPROTO, status 4; --json too', async () => {
+  const name = ringName('badentry');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 256, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(name);
+  try {
+    writer.setMetadata('{"caps":"application/octet-stream"}');
+    await writer.write(new Uint8Array(64));
+    const second = reader.stats().writePos;
+    await writer.write(new Uint8Array(64));
+    const { writePos, payloadFreeBytes } = reader.stats();
+    const fd = fs.openSync(`/dev/shm/${name}`, 'r+');
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(1n << 40n);
+    fs.writeSync(fd, size, 0, 8, 128 + 256 + second); // the frame header's size: after the OIEB and the metadata block
+    fs.closeSync(fd);
+
+    const text = run(process.execPath, [bin, 'inspect', name]);
+    expect(await text.exit()).toBe(EXIT.ring);
+    expect(text.stdout).toEqual([
+      `ring:        ${name} (protocol 1.0.0)`,
+      'metadata:    43 of 256 bytes written',
+      `payload:     4096 bytes, ${payloadFreeBytes} free`,
+      `positions:   write ${writePos}, read 0`,
+      'counts:      written 2, read 0 (wrap markers included; small tails: writer only)',
+      `reader:      ${process.pid} (alive)`,
+      `writer:      ${process.pid} (alive)`,
+    ]);
+    expect(text.stderr).toMatch(new RegExp(`frame header at offset ${second} claims 1099511627776 bytes.*\\(EPROTO\\)`));
+
+    const json = run(process.execPath, [bin, 'inspect', name, '--json']);
+    expect(await json.exit()).toBe(EXIT.ring);
+    const h = JSON.parse(json.stdout.join('\n')) as Record<string, unknown>;
+    expect(h).toMatchObject({ name, payloadSize: 4096, payloadFreeBytes, writePos, readPos: 0, writtenCount: 2, readCount: 0,
+      readerPid: process.pid, readerAlive: true, writerPid: process.pid, writerAlive: true, code: 'EPROTO',
+      error: expect.stringContaining('claims 1099511627776 bytes') });
+    expect(h).not.toHaveProperty('band');
+  } finally {
+    await writer.close();
+    await reader.close();
   }
 });

@@ -130,7 +130,7 @@ export const COMMANDS = {
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), ' +
         `or it kept dying (--max-restarts); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (corrupt JPEG, a frame of another size than its caps say)`,
-      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
+      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO)',
     }),
   },
   filter: {
@@ -252,7 +252,7 @@ export const COMMANDS = {
       [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head)',
       [EXIT.usage]: USAGE_PLUGIN_PATH,
       [EXIT.pipeline]: 'pipeline failure (--pipeline): gst-launch rejected it, or zerosink reported a permanent error',
-      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...)',
+      [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO, a frame of another size than its caps, EFRAMESIZE)',
       [EXIT.stream]: 'a frame img= cannot carry (not GRAY16: img= messages are 16-bit gray), or its connection or file failed',
     }),
   },

@@ -17,7 +17,11 @@ export const EXIT = {
    * could make a picture of.
    */
   pipeline: 3,
-  /** A ring could not be created, found or removed (name taken, no such ring, /dev/shm full, ...). */
+  /**
+   * A ring could not be created, found or removed (name taken, no such ring,
+   * /dev/shm full, ...), or the writer of a ring run or serve reads broke the
+   * protocol (ESEQUENCE, EPROTO; serve: EFRAMESIZE, a frame its caps refuse).
+   */
   ring: 4,
   /** watch: the command exited with a non-zero status or was killed (and no pipeline failed). */
   command: 5,
@@ -33,7 +37,7 @@ export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.internal]: 'unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
   [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written)',
   [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
-  [EXIT.ring]: 'ring error (cannot create, find or remove a ring)',
+  [EXIT.ring]: 'ring error (cannot create, find or remove a ring; run, serve: its writer broke the protocol)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',
   [EXIT.stream]: 'ingest / serve: bad img= stream, a frame img= cannot carry (serve: not GRAY16), or its connection or file failed',
 };

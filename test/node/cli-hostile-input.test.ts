@@ -150,6 +150,54 @@ async function serveImgFile(name: string, out: string): Promise<{ serve: ReturnT
   return { serve, w };
 }
 
+// A writer that breaks the protocol, its frames written while serve is
+// stopped (SIGSTOP) so that the bytes it finds are already the bad ones: a
+// frame of another size than its caps, one out of sequence, one whose size
+// runs past the ring. Serve ends as run does for a ring error: status 4,
+// the error named, the image before it served.
+test.each([
+  { code: 'EFRAMESIZE', message: 'frame 2 has 7 bytes, but GRAY16_BE 2x2 frames have 8' },
+  { code: 'ESEQUENCE', message: 'expected frame 2, got 9' },
+  { code: 'EPROTO', message: 'claims 1099511627776 bytes' },
+])('serve: a writer that breaks the protocol ($code) ends it with status 4, a ring error naming it; the image before it is served', async ({ code, message }) => {
+  const name = clName(`serve-bad-${code}`);
+  const out = path.join(dir, `served-${code}.img`);
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+  let w: NativeWriter | undefined;
+  for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
+    try {
+      w = new native.Writer(name);
+    } catch {
+      // not created yet
+    }
+  }
+  if (w === undefined) throw new Error(`serve made no ring "${name}" within 10 s: ${serve.stderr}`);
+  serve.proc.kill('SIGSTOP');
+  try {
+    w.setMetadata(Buffer.from(JSON.stringify({ caps: 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1' })));
+    await w.write(new Uint8Array(8).fill(1), 3000);
+    const second = native.healthByName(name).writePos;
+    await w.write(new Uint8Array(code === 'EFRAMESIZE' ? 7 : 8).fill(2), 3000);
+    if (code !== 'EFRAMESIZE') { // its frame header, after the OIEB and the metadata block: size, then sequence
+      const field = Buffer.alloc(8);
+      field.writeBigUInt64LE(code === 'ESEQUENCE' ? 9n : 1n << 40n);
+      const fd = fs.openSync(`/dev/shm/${name}`, 'r+');
+      fs.writeSync(fd, field, 0, 8, 128 + native.healthByName(name).metadataSize + second + (code === 'ESEQUENCE' ? 8 : 0));
+      fs.closeSync(fd);
+    }
+  } finally {
+    serve.proc.kill('SIGCONT');
+  }
+  const status = await serve.exit();
+  w.close();
+  expect(status).toBe(EXIT.ring);
+  expect(serve.stderr).toContain(`zerobuffer serve: ring ${name}: `);
+  expect(serve.stderr).toMatch(new RegExp(`${message.replace(/[()]/g, '\\$&')}.*\\(${code}\\)`));
+  const got: ImgMessage[] = [];
+  for await (const m of parseImgMessages(fs.createReadStream(out))) got.push(m);
+  expect(got.map((m) => [...m.pixels])).toEqual([[1, 1, 1, 1, 1, 1, 1, 1]]);
+});
+
 test('serve: img.encoding "latin1" writes the header in Latin-1; one it cannot honour (a value beyond U+00FF, another encoding) sends UTF-8, told once', async () => {
   const name = clName('serve-l1');
   const out = path.join(dir, 'served-latin1.img');

@@ -1550,6 +1550,7 @@ enum corruption {
   C_PAYLOAD_SIZE,
   C_PAYLOAD_SIZE_SMALL,
   C_METADATA_SIZE,
+  C_PAYLOAD_TOO_SMALL,
   C_FREE,
   C_WRITE_POS,
   C_READ_POS,
@@ -1565,6 +1566,10 @@ static void corrupt(raw_map *m, int what) {
   case C_PAYLOAD_SIZE: atomic_store(&o->payload_size, 2048); break;
   case C_PAYLOAD_SIZE_SMALL: atomic_store(&o->payload_size, 512); break;
   case C_METADATA_SIZE: atomic_store(&o->metadata_size, 128); break;
+  case C_PAYLOAD_TOO_SMALL: /* the blocks still fill the segment */
+    atomic_store(&o->metadata_size, 64 + 1024 - 8);
+    atomic_store(&o->payload_size, 8);
+    break;
   case C_FREE: atomic_store(&o->payload_free_bytes, 1025); break;
   case C_WRITE_POS: atomic_store(&o->payload_write_pos, 1025); break;
   case C_READ_POS: atomic_store(&o->payload_read_pos, 5000); break;
@@ -1572,12 +1577,23 @@ static void corrupt(raw_map *m, int what) {
   }
 }
 
+/* Each message says what is wrong: the sizes that do not add up, the
+ * payload block too small and its minimum (a 392-byte segment of 128 + 256
+ * + 8 bytes was said not to match its sizes), the first field out of range
+ * with its value and bound (it was "positions or counters out of range"). */
 static void test_corrupt_header(void) {
-  const char *needles[C_COUNT] = {"header size is 256", "version 2",
-                                  "do not match", "do not match",
-                                  "do not match", "out of range",
-                                  "out of range", "out of range",
-                                  "out of range"};
+  const char *needles[C_COUNT][2] = {
+      {"header size is 256", "header size is 256"},
+      {"version 2", "version 2"},
+      {"(metadata 64, payload 2048) do not match the 1216-byte segment",
+       "128-byte header"},
+      {"(metadata 64, payload 512) do not match", "1216-byte"},
+      {"(metadata 128, payload 1024) do not match", "1216-byte"},
+      {"payload block of 8 bytes is too small", "at least 17 bytes"},
+      {"payload_free_bytes is 1025", "1024-byte payload block"},
+      {"payload_write_pos is 1025", "at most 1024"},
+      {"payload_read_pos is 5000", "at most 1024"},
+      {"metadata_written_bytes is 65", "64-byte metadata block"}};
   int what;
   for (what = 0; what < C_COUNT; what++) {
     ring_fixture fx;
@@ -1590,10 +1606,14 @@ static void test_corrupt_header(void) {
       corrupt(&fx.m, what);
       CHECK_RC(zb_writer_connect(&w2, fx.name), ZB_EPROTO);
       CHECK(w2 == NULL);
-      CHECK_MSG(needles[what]);
+      CHECK_MSG(needles[what][0]);
+      CHECK_MSG(needles[what][1]);
       CHECK_MSG(fx.name);
+      if (what == C_PAYLOAD_TOO_SMALL)
+        CHECK(strstr(zb_last_error(), "do not match") == NULL);
       CHECK_RC(zb_health_read(fx.name, &h), ZB_EPROTO);
-      CHECK_MSG(needles[what]);
+      CHECK_MSG(needles[what][0]);
+      CHECK_MSG(needles[what][1]);
       CHECK_EQ_U64(atomic_load(&fx.m.oieb->writer_pid), 0);
       zb_writer_destroy(w2);
     }

@@ -31,21 +31,47 @@ int zb__segment_validate(zb_segment *seg, const char *name) {
                     name, oieb->version[0], oieb->version[1], oieb->version[2]);
   meta = zb__load_relaxed(&oieb->metadata_size);
   payload = zb__load_relaxed(&oieb->payload_size);
-  if (meta > avail || payload != avail - meta ||
-      payload <= ZB_FRAME_HEADER_SIZE)
+  if (meta > avail || payload != avail - meta)
     return zb__fail(ZB_EPROTO,
                     "ring \"%s\": block sizes (metadata %llu, payload %llu) do "
-                    "not match the %llu-byte segment",
+                    "not match the %llu-byte segment (128-byte header, then "
+                    "the two blocks)",
                     name, (unsigned long long)meta, (unsigned long long)payload,
                     (unsigned long long)seg->map_size);
-  if (zb__load_relaxed(&oieb->metadata_written_bytes) > meta ||
-      zb__load_relaxed(&oieb->payload_free_bytes) > payload ||
-      zb__load_relaxed(&oieb->payload_write_pos) > payload ||
-      zb__load_relaxed(&oieb->payload_read_pos) > payload)
+  if (payload <= ZB_FRAME_HEADER_SIZE)
     return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": positions or counters out of range (corrupted "
-                    "segment)",
-                    name);
+                    "ring \"%s\": payload block of %llu bytes is too small: "
+                    "a ring needs at least %d bytes (a %d-byte frame header "
+                    "and one byte)",
+                    name, (unsigned long long)payload,
+                    ZB_FRAME_HEADER_SIZE + 1, ZB_FRAME_HEADER_SIZE);
+  {
+    /* the first field out of range, by name, value and bound */
+    const struct {
+      const char *field;
+      uint64_t value, bound;
+      const char *block;
+    } ranges[] = {
+        {"metadata_written_bytes",
+         zb__load_relaxed(&oieb->metadata_written_bytes), meta, "metadata"},
+        {"payload_free_bytes", zb__load_relaxed(&oieb->payload_free_bytes),
+         payload, "payload"},
+        {"payload_write_pos", zb__load_relaxed(&oieb->payload_write_pos),
+         payload, "payload"},
+        {"payload_read_pos", zb__load_relaxed(&oieb->payload_read_pos),
+         payload, "payload"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+      if (ranges[i].value > ranges[i].bound)
+        return zb__fail(ZB_EPROTO,
+                        "ring \"%s\": %s is %llu, more than the %llu-byte "
+                        "%s block allows (at most %llu; corrupted segment)",
+                        name, ranges[i].field,
+                        (unsigned long long)ranges[i].value,
+                        (unsigned long long)ranges[i].bound, ranges[i].block,
+                        (unsigned long long)ranges[i].bound);
+  }
   seg->oieb = oieb;
   seg->metadata = seg->base + ZB_OIEB_SIZE;
   seg->payload = seg->metadata + meta;

@@ -4,9 +4,12 @@
  * from another process wakes it, and zb_reader_poll answers what
  * zb_reader_next would: frames, timeouts, cancels, the writer's end and its
  * death; a flooded semaphore does not stretch the timeouts, nor keeps a
- * wait with a live writer spinning. */
+ * wait with a live writer spinning; nor a flooded sem-r a writer's wait for
+ * room. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -347,6 +350,59 @@ static void test_flooded_semaphore_live_writer(void) {
   zb_reader_destroy(r);
 }
 
+/* A sem-r flooded by a hostile or buggy reader (its value set to INT_MAX,
+ * as 2^31 sem_posts would) while the ring is full: the writer waiting for
+ * room sleeps through its timeout instead of spinning on posts that bring
+ * no room (a 500 ms wait used 500 ms of CPU, one wake-up per post), and the
+ * reader's next release still gets the frame in. */
+static void test_flooded_sem_r_writer(void) {
+  const char *name = zb_test_name("floodroom");
+  char sem_name[300];
+  static uint8_t bytes[1000];
+  zb_reader *r;
+  zb_writer *w;
+  zb_reservation res;
+  zb_frame f;
+  sem_t *sem_r;
+  uint64_t cpu, wall, seq, written = 0;
+
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  while (zb_writer_write(w, bytes, sizeof bytes, 0) == 0)
+    written++;
+  CHECK(written >= 2);
+  snprintf(sem_name, sizeof sem_name, "/sem-r-%s", name);
+  sem_r = sem_open(sem_name, 0);
+  CHECK(sem_r != SEM_FAILED);
+  if (sem_r == SEM_FAILED)
+    return;
+  /* the value, the low half of glibc's 64-bit sem_t word */
+  __atomic_store_n((uint32_t *)(void *)sem_r, 0x7fffffffu, __ATOMIC_SEQ_CST);
+  wall = zb_now_ns();
+  cpu = thread_cpu_ns();
+  CHECK_RC(zb_writer_reserve(w, sizeof bytes, &res, 500), ZB_ETIMEDOUT);
+  cpu = thread_cpu_ns() - cpu;
+  wall = zb_now_ns() - wall;
+  if (cpu >= 100000000u)
+    fprintf(stderr, "  a %llu ms wait for room took %llu ms of CPU\n",
+            (unsigned long long)(wall / 1000000u),
+            (unsigned long long)(cpu / 1000000u));
+  CHECK(wall >= 450000000u);
+  CHECK(cpu < 100000000u);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0); /* room for one frame */
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_RC(zb_writer_write(w, bytes, sizeof bytes, 1000), 0);
+  for (seq = 2; seq <= written + 1; seq++) {
+    CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+    CHECK_EQ_U64(f.sequence, seq);
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  __atomic_store_n((uint32_t *)(void *)sem_r, 0, __ATOMIC_SEQ_CST);
+  sem_close(sem_r);
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+}
+
 int main(void) {
   const char *name = zb_test_name("probe");
   const uint32_t *word;
@@ -369,5 +425,6 @@ int main(void) {
   RUN(test_flooded_semaphore);
   RUN(test_flooded_semaphore_dead_writer);
   RUN(test_flooded_semaphore_live_writer);
+  RUN(test_flooded_sem_r_writer);
   return zb_test_finish("core-loop-wait");
 }

@@ -842,10 +842,15 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
   }
 }
 
+/* Where sem_t's layout is not glibc's, sem-r posts taken in one go at most
+ * (zb__sem_take_all; with glibc's, all at once): a flood to SEM_VALUE_MAX
+ * is then taken over several looks, each one a wait's worth. */
+#define SEM_R_POSTS_PER_TAKE 65536u
+
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
   uint64_t deadline, now, start_wake, wake, avail = 0, needed = 0;
-  bool held = false, blocked = false, earlier_lone;
+  bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
   int rc;
 
   if (w == NULL || res == NULL)
@@ -935,6 +940,18 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     (unsigned long long)needed);
       break;
     }
+    if (posted_in_vain) {
+      /* A sem-r post ended the last wait, yet there is no room: posts no
+       * release made (a flood by a hostile or buggy reader) would end every
+       * wait at once, a spin until the timeout. Take them all and look
+       * again before waiting: a release made meanwhile moved the free bytes
+       * before its post, so the look sees it, and one made later posts
+       * anew. (A zb_writer_wake's or destroy's post taken here from
+       * another waiting thread ends that wait at its slice's end.) */
+      zb__sem_take_all(w->sem_r, SEM_R_POSTS_PER_TAKE);
+      posted_in_vain = false;
+      continue;
+    }
     if (held) /* a release posts hold_sem, the reader's releases do not help */
       atomic_fetch_add(&w->hold_waiters, 1);
     pthread_mutex_unlock(&w->lock);
@@ -947,6 +964,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       atomic_fetch_sub(&w->hold_waiters, 1);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       break;
+    posted_in_vain = rc == 0 && !held;
   }
   atomic_fetch_sub(&w->waiters, 1);
   if (blocked)

@@ -183,6 +183,10 @@ struct _GstZeroFilter
   GQueue pending;               /* of Pending, oldest first */
   guint requests_waiting;       /* requests in `pending`, discarded included */
   zb_duplex_pairing pairing;
+  gboolean request_sending;     /* the chain publishes a request not counted
+                                 * in pairing yet: its answer may be there */
+  gboolean surplus_taken;       /* the task took an answer while no request
+                                 * waited, and is about to say so */
   GstFlowReturn task_ret;       /* downstream's, for the next chain call */
 
   gboolean response_header;     /* responses carry the per-frame header */
@@ -195,6 +199,8 @@ struct _GstZeroFilter
   gint bypass;                  /* on-error=pass after a failure: set under
                                  * qlock, read atomically without it */
   gboolean warned_skipped_caps; /* with the push lock */
+  gboolean surplus_told;        /* answers beyond the requests were told
+                                 * (with the push lock) */
   /* After a buffer was dropped, the next that goes downstream is DISCONT
    * (with the dropped one's RESYNC), as zerosink marks the frame after a
    * drop: a decoder behind us must hear of the gap. Dropped in the chain
@@ -811,7 +817,11 @@ gst_zero_filter_connect (GstZeroFilter * self)
   GST_OBJECT_LOCK (self);
   self->responses = gst_zero_src_ring_new (reader);
   GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->qlock);
   self->pairing.requests = self->pairing.responses = 0;
+  self->surplus_taken = FALSE;
+  g_mutex_unlock (&self->qlock);
+  self->surplus_told = FALSE;
   self->response_metadata = FALSE;
   return GST_FLOW_OK;
 }
@@ -931,6 +941,67 @@ response_size_refused (GstZeroFilter * self, guint64 request, gsize size,
   return TRUE;
 }
 
+/* Whether more answers came than requests wait for them
+ * (zb_duplex_check_answers): a server that answers a request twice numbers
+ * its answers on, and each surplus one would pair with a later request.
+ * UNREAD: answers in the ring not taken yet, counted before this call
+ * (so the requests count every request published by then, or
+ * request_sending does); TAKEN: taken and not paired. With qlock. NULL, or
+ * why (g_free it). */
+static gchar *
+surplus_answers (GstZeroFilter * self, guint64 unread, guint64 taken)
+{
+  const gchar *ring =
+      zb_reader_name (gst_zero_src_ring_reader (self->responses));
+
+  return zb_duplex_check_answers (&self->pairing, self->request_sending,
+      unread + taken, ring) < 0 ? g_strdup (zb_last_error ()) : NULL;
+}
+
+/* The answers in the response ring not taken yet, from the task, its only
+ * taker (so the count is exact). */
+static guint64
+unread_answers (GstZeroFilter * self)
+{
+  guint64 unread = 0;
+
+  zb_reader_unread_frames (gst_zero_src_ring_reader (self->responses),
+      &unread);
+  return unread;
+}
+
+/* At EOS, every request answered: an answer still in the response ring,
+ * or one the task took with no request waiting and has not told yet, is
+ * one too many (surplus_answers' text, or NULL). From the streaming thread
+ * while the task may wait on the ring: the ring's count from a health
+ * snapshot, which may be low, never high. With the push lock. */
+static gchar *
+leftover_answers (GstZeroFilter * self)
+{
+  zb_health h;
+  gchar *surplus;
+
+  if (self->responses == NULL || self->surplus_told || is_bypass (self) ||
+      zb_reader_health (gst_zero_src_ring_reader (self->responses), &h) < 0)
+    return NULL;
+  g_mutex_lock (&self->qlock);
+  surplus = surplus_answers (self, h.frames_unread, self->surplus_taken);
+  g_mutex_unlock (&self->qlock);
+  return surplus;
+}
+
+/* Tells answers beyond the requests (WHY, surplus_answers'; taken): an
+ * ESEQUENCE failure of ANSWERED (or of none), once. With the push lock. */
+static GstFlowReturn
+fail_surplus (GstZeroFilter * self, Pending * answered, const gchar * when,
+    gchar * why)
+{
+  self->surplus_told = TRUE;
+  return gst_zero_filter_fail (self, answered, ZB_ESEQUENCE,
+      g_strdup_printf ("The duplex server sent more answers than requests%s",
+          when), why);
+}
+
 /* Pushes RESPONSE as the answer to the oldest request, stamped like its
  * input; a response that fails us fails that request (with on-error=pass
  * it passes, gst_zero_filter_fail). The round trip ends at the response's
@@ -949,13 +1020,16 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   zb_frame_ext ext;
   gsize offset = 0, size = frame->size;
   gboolean discard, in_place = FALSE, timed;
-  gchar *why, *debug;
+  gchar *why, *debug, *surplus;
   guint64 request = frame->sequence;    /* once paired, the request's */
-  guint64 rtt_us;
+  guint64 rtt_us, unread;
   GstFlowReturn ret;
   int rc;
 
+  unread = unread_answers (self);
   g_mutex_lock (&self->qlock);
+  /* before the pop: once popped, the chain may be sending the next */
+  surplus = surplus_answers (self, unread, 1);
   p = g_queue_pop_head (&self->pending);
   self->requests_waiting--;
   rc = zb_duplex_pair (&self->pairing, frame->sequence);
@@ -976,6 +1050,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
     self->response_metadata = TRUE;
     if (ret != GST_FLOW_OK || is_bypass (self)) {       /* p was taken */
       zb_frame_release (frame);
+      g_free (surplus);
       return ret;
     }
     if (caps != NULL) {
@@ -985,9 +1060,14 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   }
   if (rc < 0) {
     zb_frame_release (frame);
+    g_free (surplus);
     return gst_zero_filter_fail (self, p, rc, g_strdup
         ("The duplex server's responses do not pair with the requests"),
         g_strdup (zb_last_error ()));
+  }
+  if (surplus != NULL) {        /* which answer is whose is not known */
+    zb_frame_release (frame);
+    return fail_surplus (self, p, "", surplus);
   }
   if (self->response_header) {
     rc = zb_frame_ext_parse (frame->data, frame->size, &ext);
@@ -1219,31 +1299,56 @@ gst_zero_filter_take_response (GstZeroFilter * self)
  * when a request is pending, for a slice in all; then the loop waits on
  * qcond (a server's end meanwhile is seen at the next request). A frame
  * or an error is kept for the next response wait (the core reports a
- * writer's end once). */
-static void
+ * writer's end once). An answer that came while no request waited for it
+ * (none published, or every one answered: a server that answers twice)
+ * fails at once: paired with the next request, it would be the wrong
+ * answer. */
+static GstFlowReturn
 gst_zero_filter_wait_early (GstZeroFilter * self)
 {
   zb_reader *reader = gst_zero_src_ring_reader (self->responses);
+  GstFlowReturn ret = GST_FLOW_OK;
   gboolean idle = TRUE;
+  gchar *surplus;
   gint waited;
   int rc;
 
   for (waited = 0; waited < WAIT_SLICE_MS && idle; waited += IDLE_SLICE_MS) {
     if (is_flushing (self) || is_bypass (self))
-      return;
+      return GST_FLOW_OK;
     rc = zb_reader_next (reader, &self->early, IDLE_SLICE_MS);
     if (rc == ZB_ECANCELED)
-      return;
+      return GST_FLOW_OK;
+    surplus = NULL;
+    if (rc == 0) {
+      guint64 unread = unread_answers (self);
+
+      g_mutex_lock (&self->qlock);
+      surplus = surplus_answers (self, unread, 1);
+      self->surplus_taken = surplus != NULL;    /* told at EOS if not before */
+      g_mutex_unlock (&self->qlock);
+    }
+    if (surplus != NULL) {
+      zb_frame_release (&self->early);
+      g_rec_mutex_lock (&self->push_lock);
+      if (!self->surplus_told && !is_bypass (self))
+        ret = fail_surplus (self, NULL, "", surplus);
+      else
+        g_free (surplus);
+      g_rec_mutex_unlock (&self->push_lock);
+      return ret;
+    }
     if (rc != ZB_ETIMEDOUT && rc != ZB_EAGAIN) {
       self->early_rc = rc;
       self->early_ns = zb_now_ns ();
       self->has_early = TRUE;
-      return;
+      return GST_FLOW_OK;
     }
     g_mutex_lock (&self->qlock);
     idle = g_queue_is_empty (&self->pending);
     g_mutex_unlock (&self->qlock);
   }
+  return GST_FLOW_OK;
 }
 
 /* A buffer skipped by policy=drop skipped=pass while the output caps are
@@ -1289,8 +1394,10 @@ gst_zero_filter_loop (gpointer user_data)
   g_mutex_lock (&self->qlock);
   if (!self->has_early && g_queue_is_empty (&self->pending)) {
     g_mutex_unlock (&self->qlock);
-    gst_zero_filter_wait_early (self);
+    ret = gst_zero_filter_wait_early (self);
     g_mutex_lock (&self->qlock);
+    if (ret != GST_FLOW_OK && self->task_ret == GST_FLOW_OK)
+      self->task_ret = ret;
   }
   while (!is_flushing (self) && !self->bypass &&
       self->task_ret == GST_FLOW_OK && g_queue_is_empty (&self->pending))
@@ -1532,8 +1639,17 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   /* held with on-error=pass too: if its response fails us, it passes */
   p = pending_new (buffer);
   p->in_place = in_place;
+  g_mutex_lock (&self->qlock);
+  self->request_sending = TRUE; /* until counted, or known not sent */
+  g_mutex_unlock (&self->qlock);
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
       in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
+  if (ret != GST_FLOW_OK || kind == GST_ZERO_WRITE_DROPPED ||
+      kind == GST_ZERO_WRITE_REPEAT_DROPPED || kind == GST_ZERO_WRITE_LATE) {
+    g_mutex_lock (&self->qlock);
+    self->request_sending = FALSE;
+    g_mutex_unlock (&self->qlock);
+  }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_link_refuse_pool (self->link, GST_ELEMENT (self), self->sinkpad,
         "requests");
@@ -1576,6 +1692,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   gst_buffer_unref (buffer);
   passing = NULL;
   g_mutex_lock (&self->qlock);
+  self->request_sending = FALSE;
   if (!self->bypass) {
     pending_take_drop_flags (self, p);
     g_queue_push_tail (&self->pending, p);
@@ -1763,16 +1880,29 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       gst_event_unref (event);
       return ok;
     }
-    case GST_EVENT_EOS:
+    case GST_EVENT_EOS:{
+      gchar *surplus;
+      gboolean answered;
+      GstFlowReturn ret = GST_FLOW_OK;
+
       /* every request answered, then the server sees the end */
-      gst_zero_filter_wait_sent (self);
+      answered = gst_zero_filter_wait_sent (self) == GST_FLOW_OK;
       g_rec_mutex_lock (&self->push_lock);     /* the last push done */
+      if (answered && (surplus = leftover_answers (self)) != NULL)
+        ret = fail_surplus (self, NULL, ": answers were left over at the "
+            "end of stream", surplus);
       gst_zero_link_finish (self->link);
       self->session_ended = TRUE;
-      gst_zero_filter_post_stats (self);
-      ok = gst_pad_event_default (pad, parent, event);
+      if (ret == GST_FLOW_OK) {
+        gst_zero_filter_post_stats (self);
+        ok = gst_pad_event_default (pad, parent, event);
+      } else {                  /* the error carries the counts */
+        gst_event_unref (event);
+        ok = FALSE;
+      }
       g_rec_mutex_unlock (&self->push_lock);
       return ok;
+    }
     case GST_EVENT_FLUSH_START:
       g_cancellable_cancel (self->flushing);
       gst_zero_link_wake (self->link);

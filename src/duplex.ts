@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { WaitQueue } from './abort.js';
-import { ProtocolError, ReaderGoneError, TimeoutError, ZeroBufferError } from './errors.js';
+import { ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateMode, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
@@ -880,6 +880,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   }
 
   async #exchange(data: Uint8Array, timeoutMs: number, waitMs: number, signal: AbortSignal | undefined): Promise<Frame> {
+    this.#checkAnswers();
     await this.#requests.write(data, { timeoutMs: waitMs, signal });
     const sequence = ++this.#sent;
     const deadline = Date.now() + waitMs;
@@ -909,6 +910,25 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
       this.#owed--; // the answer to a request given up on
       response.release();
     }
+  }
+
+  /**
+   * Before a request is sent, no more answers may wait than the requests
+   * given up on (#owed): a server that answers a request twice numbers its
+   * answers on, so its second answer would pair with this request, each
+   * one after it with the request before. ProtocolError (ESEQUENCE) naming
+   * the ring and the answers (zb_duplex_check_answers). A ring that cannot
+   * be looked at (closed) is left to the write to report.
+   */
+  #checkAnswers(): void {
+    let waiting: number;
+    try {
+      const s = this.#responses.stats();
+      waiting = s.framesUnread + s.batched;
+    } catch {
+      return;
+    }
+    wrapNative(() => native.duplexCheckAnswers(this.#sent, this.#answered, 0, waiting, this.#responses.name));
   }
 
   /**

@@ -235,6 +235,11 @@ export interface NativeAddon {
    * pid (zb_duplex_same_client).
    */
   duplexSameClient(requestHealth: NativeHealthPids, responseHealth: NativeHealthPids): boolean;
+  /**
+   * Throws ESEQUENCE when more answers wait in a duplex client's response ring than requests wait
+   * for one (a server that answered a request twice): zb_duplex_check_answers.
+   */
+  duplexCheckAnswers(requests: number, responses: number, sending: number, answers: number, responseRing: string): void;
   /** How often a duplex server looks for the response ring (ZB_DUPLEX_CONNECT_RETRY_MS). */
   duplexConnectRetryMs: number;
   /** zerofilter's default depth, what a server sizes its request ring for (ZB_DUPLEX_DEFAULT_DEPTH). */

@@ -12,7 +12,8 @@
 //           conventions of the core,
 //           healthBands, bandOf (the core's utilisation bands),
 //           liveCounts (live native objects and malloc figures, for leak checks),
-//           duplexRingNames (a duplex channel's two rings)
+//           duplexRingNames (a duplex channel's two rings), duplexSameClient,
+//           duplexCheckAnswers (the core's duplex rules)
 //
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,
@@ -694,6 +695,17 @@ Napi::Value DuplexSameClient(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), rc == 1);
 }
 
+// duplexCheckAnswers(requests, responses, sending, answers, responseRing):
+// throws ESEQUENCE when more answers wait than requests
+// (zb_duplex_check_answers).
+Napi::Value DuplexCheckAnswers(const Napi::CallbackInfo &info) {
+  zb_duplex_pairing pairing = {ArgSize(info, 0, "requests"), ArgSize(info, 1, "responses")};
+  std::string ring = ArgString(info, 4, "responseRing");
+  int rc = zb_duplex_check_answers(&pairing, ArgSize(info, 2, "sending"), ArgSize(info, 3, "answers"), ring.c_str());
+  if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
@@ -723,6 +735,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"liveCounts", LiveCountsObject},
       {"duplexRingNames", DuplexRingNames},
       {"duplexSameClient", DuplexSameClient},
+      {"duplexCheckAnswers", DuplexCheckAnswers},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);

@@ -3647,6 +3647,66 @@ static void test_copy(void) {
   free(dst);
 }
 
+/* A duplex server that answers a request twice numbers its answers on:
+ * zb_duplex_pair pairs the second with the next request, and only the
+ * count of answers waiting against the requests waiting tells. The count
+ * comes from the response ring's unread frames, walked by position (wrap
+ * markers and frames held are not counted). */
+static void test_duplex_check_answers(void) {
+  ring_fixture fx;
+  zb_duplex_pairing pairing = {0, 0};
+  uint64_t unread = 9;
+  zb_frame f;
+  int i;
+  if (fixture_open(&fx, "dupans", 1024) == 0) {
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 0);
+    /* answers 1 and 2 to request 1 (sent, not answered yet) */
+    pairing.requests = 1;
+    CHECK_RC(put(fx.w, 300, 1, 0), 0);
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 1);
+    CHECK_RC(zb_duplex_check_answers(&pairing, 0, unread, "x_response"), 0);
+    CHECK_RC(put(fx.w, 300, 2, 0), 0);
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 2);
+    CHECK_RC(zb_duplex_check_answers(&pairing, 0, unread, "x_response"),
+             ZB_ESEQUENCE);
+    CHECK_MSG("ring \"x_response\": 2 answers (response sequences 1 to 2) "
+              "are waiting for 1 request (1 sent, 0 answered): the server "
+              "answered a request more than once");
+    /* a request being published: its answer may be there already */
+    CHECK_RC(zb_duplex_check_answers(&pairing, 1, unread, "x_response"), 0);
+    /* the first taken, paired, held: the second waits for no request */
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), 0);
+    CHECK_RC(zb_duplex_pair(&pairing, f.sequence), 0);
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 1);
+    CHECK_RC(zb_duplex_check_answers(&pairing, 0, unread, "x_response"),
+             ZB_ESEQUENCE);
+    CHECK_MSG("ring \"x_response\": an answer (response sequence 2) is "
+              "waiting while no request waits for one (1 sent, all "
+              "answered)");
+    CHECK_RC(zb_frame_release(&f), 0);
+    GET_RELEASE(fx.r, 300, 2);
+    /* a frame past a wrap marker counted, the marker not */
+    for (i = 3; i <= 4; i++)
+      CHECK_RC(put(fx.w, 300, (uint64_t)i, 0), 0);
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 2);
+    pairing.requests = 4;
+    pairing.responses = 2;
+    CHECK_RC(zb_duplex_check_answers(&pairing, 0, unread, "x_response"), 0);
+    for (i = 3; i <= 4; i++)
+      GET_RELEASE(fx.r, 300, (uint64_t)i);
+    CHECK_RC(zb_reader_unread_frames(fx.r, &unread), 0);
+    CHECK_EQ_U64(unread, 0);
+    CHECK_RC(zb_reader_unread_frames(fx.r, NULL), ZB_EINVAL);
+    CHECK_RC(zb_duplex_check_answers(NULL, 0, 0, "x"), ZB_EINVAL);
+  }
+  fixture_close(&fx);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a child that died fails its step, not us */
   RUN(test_round_trip);
@@ -3672,6 +3732,7 @@ int main(void) {
   RUN(test_metadata_note_between_loads);
   RUN(test_writer_checks);
   RUN(test_corrupt_header);
+  RUN(test_duplex_check_answers);
   RUN(test_corrupt_not_a_segment);
   RUN(test_unready_by_name);
   RUN(test_corrupt_free_while_connected);

@@ -16,6 +16,9 @@
 #   frames-in = responses + frames-passed + frames-dropped; after
 #   --clobber-header buffer K cannot pass (where its frame starts is
 #   unknown): dropped, never its header's bytes as a frame.
+# A server that answers one request twice (--twice K, and the last one): an
+# ESEQUENCE error, or with on-error=pass a warning, never an answer pushed
+# with another request's timestamp (below).
 # And a peer-like echo server that does not read the per-frame header
 # (frame-header=true): every answer is 48 bytes longer than an RGB frame,
 # an EPROTO at request 1 that says to set frame-header=false.
@@ -155,5 +158,54 @@ check_counts "clobber, on-error=pass" "$tmp/clobber-pass.log" $N
 check_ring_gone "${ch}_request" "clobber, on-error=pass"
 check_ring_gone "${ch}_response" "clobber, on-error=pass"
 echo "clobber, on-error=pass: $((K - 1)) answers in place, buffer $K dropped, $(($(wc -l <"$tmp/clobber.lines") - K + 1)) after it unprocessed"
+
+# A server that answers request K (or the last, N) twice, its ring's
+# sequence numbers still rising by one: zb_duplex_pair cannot see it, and
+# each answer after it went out with the next request's timestamp (before:
+# answers 1..K, K, K+1, ..., gst-launch exited 0). Echo answers: a buffer
+# is right when its bytes are its own frame's ("PTS HASH" as the
+# stream's). The requests 20 ms apart (identity sleep-time), as from a
+# live source: the surplus answer comes while no other request waits
+# (with requests always in flight, one surplus answer can pass for the
+# answer to a request the server has not answered yet: docs/DUPLEX.md). Default
+# on-error: an error saying so, naming the response ring, only right
+# answers before it; on-error=pass: a warning, every buffer still the
+# stream's own, each counted once; the last answer given twice is an
+# error too.
+twice_check() { # label log
+  [ -n "$(buffers "$2")" ] || fail "$1: no buffer went out"
+  [ -z "$(buffers "$2" | grep -vxFf "$tmp/ref.lines")" ] ||
+    fail "$1: buffers with another frame's answer: $(buffers "$2" | grep -vxFf "$tmp/ref.lines" | head -n3 | tr '\n' ' ')"
+}
+for at in $K $N; do
+  ch="${ZB_PREFIX}twice$at-err"
+  bg_server "$tmp/twice$at-err.srv" "$ch" --mode echo --twice $at
+  fg_launch "$tmp/twice$at-err.log" -- -v "${STREAM[@]}" ! identity sleep-time=20000 ! zerofilter channel="$ch" ! checksumsink
+  w=$?
+  wait_status $SV_PID
+  [ $w -ne 0 ] && [ $w -ne 124 ] && [ $w -ne 137 ] || fail "twice $at: gst-launch exited $w"
+  grep -A3 "^ERROR: from element .*zerofilter0" "$tmp/twice$at-err.log" | grep -q "The duplex server sent more answers than requests" &&
+    grep -q "ring \"${ch}_response\": .*answer.* (response sequence.*): the server answered a request more than once" "$tmp/twice$at-err.log" &&
+    grep -q "zerobuffer-error=ESEQUENCE" "$tmp/twice$at-err.log" ||
+    fail "twice $at: the error does not say what went wrong: $(grep -A3 -m1 '^ERROR' "$tmp/twice$at-err.log")"
+  twice_check "twice $at" "$tmp/twice$at-err.log"
+  check_ring_gone "${ch}_request" "twice $at"
+  check_ring_gone "${ch}_response" "twice $at"
+  echo "twice $at: $(buffers "$tmp/twice$at-err.log" | wc -l) right answers, then: $(grep -A3 -m1 '^ERROR' "$tmp/twice$at-err.log" | sed -n 4p)"
+done
+ch="${ZB_PREFIX}twice-pass"
+bg_server "$tmp/twice-pass.srv" "$ch" --mode echo --twice $K
+fg_launch "$tmp/twice-pass.log" -- -v "${STREAM[@]}" ! identity sleep-time=20000 ! zerofilter channel="$ch" on-error=pass ! checksumsink
+w=$?
+wait_status $SV_PID
+[ $w -eq 0 ] && grep -q "sent more answers than requests; passing buffers through" "$tmp/twice-pass.log" ||
+  fail "twice, on-error=pass: exit $w, $(grep -i -m2 'warn\|error' "$tmp/twice-pass.log")"
+twice_check "twice, on-error=pass" "$tmp/twice-pass.log"
+[ "$(buffers "$tmp/twice-pass.log" | wc -l)" -ge $((N - 2)) ] ||
+  fail "twice, on-error=pass: $(buffers "$tmp/twice-pass.log" | wc -l) of $N buffers"
+check_counts "twice, on-error=pass" "$tmp/twice-pass.log" $N
+check_ring_gone "${ch}_request" "twice, on-error=pass"
+check_ring_gone "${ch}_response" "twice, on-error=pass"
+echo "twice, on-error=pass: $(stats_of "$tmp/twice-pass.log" responses) answers, every buffer its own frame"
 
 finish

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DuplexHandlerError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
+  DuplexHandlerError, ProtocolError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
   capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexHandler,
 } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
@@ -279,6 +279,35 @@ test('Node client ↔ a C server whose responses start again at sequence 1 mid-s
     client.closeSync(); // the end of its requests: the server leaves by itself
     await server.exit(10000).catch(() => undefined);
   }
+}, 60000);
+
+test('Node client ↔ a C server that answers request 1 twice (--twice 1, its sequence numbers still following): request 2 is refused with ESEQUENCE, never given request 1\'s answer', async () => {
+  const channel = ringName('hcl2-twice');
+  const server = run(duplexServerPath, [channel, '--twice', '1']);
+  await server.line(/^ready /);
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  try {
+    const first = await client.request(new Uint8Array([1, 1]));
+    expect([first.sequence, ...first.data]).toEqual([1, 1, 1]);
+    first.release();
+    // before: resolved with sequence 2 and request 1's bytes, no error
+    const failed = await client.request(new Uint8Array([2, 2])).then((f) => {
+      const got = [...f.data];
+      f.release();
+      return got;
+    }, (e: unknown) => e as { code?: string; message?: string });
+    expect(failed).toMatchObject({
+      code: 'ESEQUENCE', message: `ring "${channel}_response": an answer (response sequence 2) is waiting while no request ` +
+        'waits for one (1 sent, all answered): the server answered a request more than once, or one never sent; paired by ' +
+        'order, the next request would get it',
+    });
+    expect(failed).toBeInstanceOf(ProtocolError);
+  } finally {
+    client.closeSync();
+  }
+  // request 2 was never sent
+  expect(await server.exit(10000)).toBe(0);
+  expect(server.stdout.some((l) => /^served 1 /.test(l))).toBe(true);
 }, 60000);
 
 test('Node client ↔ a C server that connects late (--connect-delay 1000, after the first request was sent) and declares GRAY8 for RGB requests: every response carries GRAY8, bytes exact', async () => {

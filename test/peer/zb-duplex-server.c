@@ -7,7 +7,7 @@
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
  *                    [--short N] [--clobber-header N] [--mute-after N]
- *                    [--keep-requests 1]
+ *                    [--keep-requests 1] [--twice N]
  *
  * As the peers do (docs/DUPLEX.md): create CHANNEL_request (its reader),
  * print "ready CHANNEL" (stdout, flushed; with --announce 1 also the line
@@ -57,7 +57,10 @@
  * too short for raw video caps; --clobber-header N answers request N in
  * place (when the client accepts it and its requests carry the per-frame
  * header) after writing zeros over the request's frame header, where an
- * answer in place must not write.
+ * answer in place must not write; --twice N answers request N (not in
+ * place) twice, the same bytes, its ring's sequence numbers still rising
+ * by one (zb_duplex_pair cannot see it: the answers after it pair with the
+ * requests before theirs).
  *
  * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
  * removed all the same), 2 usage,
@@ -110,7 +113,7 @@ int main(int argc, char **argv) {
   zb_writer *responses = NULL;
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
-  long clobber_header = -1, mute_after = -1, keep_requests = 0;
+  long clobber_header = -1, mute_after = -1, keep_requests = 0, twice = -1;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -124,7 +127,7 @@ int main(int argc, char **argv) {
             "[--announce 1] [--in-place 1] [--hash 0] "
             "[--connect-delay MS] [--out-of-turn N] [--skip N] "
             "[--bad-header N] [--short N] [--clobber-header N] "
-            "[--mute-after N] [--keep-requests 1]\n(the "
+            "[--mute-after N] [--keep-requests 1] [--twice N]\n(the "
             "options: the comment at the top of "
             "test/peer/zb-duplex-server.c)\n");
     return argc < 2 ? 2 : 0;
@@ -167,6 +170,8 @@ int main(int argc, char **argv) {
       mute_after = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--keep-requests") == 0)
       keep_requests = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--twice") == 0)
+      twice = atol(argv[i + 1]);
     else {
       fprintf(stderr, "zb-duplex-server: unknown option %s\n", argv[i]);
       return 2;
@@ -296,7 +301,23 @@ int main(int argc, char **argv) {
       zb_frame_release(&request);
     if (delay_ms > 0)
       sleep_ms(delay_ms);
-    rc = zb_reservation_commit(&res, size);
+    if ((long)served + 1 == twice) {
+      /* the same answer again, committed behind it */
+      zb_reservation again;
+      rc = zb_writer_reserve(responses, size, &again, (int)timeout);
+      if (rc < 0) {
+        status = core_error("reserving a response", rc);
+        goto out;
+      }
+      memcpy(again.data, res.data, size);
+      /* published together, at the first one's commit: a client's end of
+       * stream finds both */
+      rc = zb_reservation_commit(&again, size);
+      if (rc == 0)
+        rc = zb_reservation_commit(&res, size);
+    } else {
+      rc = zb_reservation_commit(&res, size);
+    }
     if (rc < 0) {
       status = core_error("committing a response", rc);
       goto out;

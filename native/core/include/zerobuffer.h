@@ -630,13 +630,32 @@ int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
  * which accepts it only as the answer to the oldest unanswered request:
  * 0, or ZB_ESEQUENCE when no request waits or the sequence is not the
  * next (a lost, repeated or restarted response stream). Start both
- * counts at 0 for each server connection. */
+ * counts at 0 for each server connection. An answer given twice, its
+ * sequence numbers still following, pairs here: zb_duplex_check_answers
+ * sees it. */
 typedef struct zb_duplex_pairing {
   uint64_t requests;  /* published */
   uint64_t responses; /* answered */
 } zb_duplex_pairing;
 
 int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence);
+
+/* Whether answers waiting in NAME_response outnumber the requests waiting
+ * for one. A server that answers a request twice (or answers one never
+ * sent) numbers its answers on, so zb_duplex_pair cannot see it: each
+ * surplus answer pairs, by order, with a later request, whose answer it is
+ * not. `answers`: the responses published in NAME_response and not taken
+ * yet (zb_reader_unread_frames from the thread that takes, or a health
+ * snapshot's frames_unread, which may be low, never high), plus those
+ * taken and not handed to zb_duplex_pair yet; `sending`: requests being
+ * published that pairing->requests does not count yet (an answer to one
+ * may already be there: count it, or pass it here, before its commit).
+ * A server that answers each request once, in place or not, never has more
+ * answers out than requests published. 0, or ZB_ESEQUENCE naming
+ * response_ring, the answers' sequence numbers and the counts. */
+int zb_duplex_check_answers(const zb_duplex_pairing *pairing,
+                            uint64_t sending, uint64_t answers,
+                            const char *response_ring);
 
 /* Whether a server's response ring and its request ring belong to the same
  * client, from health snapshots of both (zb_writer_health of the server's
@@ -737,6 +756,11 @@ int zb_reader_health(zb_reader *reader, zb_health *health);
  * the reader would refuse (past the writer's position, ...); a whole lap
  * unread counts 0. */
 int zb_reader_unread_stream_starts(zb_reader *reader, uint64_t *count);
+/* Frames published and not taken yet, counted as
+ * zb_reader_unread_stream_starts counts (the same walk, the same thread
+ * rule): exact between takes, where a health snapshot's frames_unread,
+ * taken while the writer moves, may be low. */
+int zb_reader_unread_frames(zb_reader *reader, uint64_t *count);
 int zb_writer_health(zb_writer *writer, zb_health *health);
 
 /* --------------------------------------------------------------- copying */

@@ -67,6 +67,39 @@ int zb_duplex_pair(zb_duplex_pairing *pairing, uint64_t response_sequence) {
   return 0;
 }
 
+int zb_duplex_check_answers(const zb_duplex_pairing *pairing,
+                            uint64_t sending, uint64_t answers,
+                            const char *response_ring) {
+  uint64_t waiting, first;
+  if (pairing == NULL || response_ring == NULL)
+    return zb__fail(ZB_EINVAL, "zb_duplex_check_answers: NULL argument");
+  waiting = pairing->requests + sending - pairing->responses;
+  if (pairing->responses > pairing->requests + sending || answers <= waiting)
+    return 0; /* (more answered than sent: zb_duplex_pair refused it) */
+  first = pairing->responses + 1;
+  if (answers == 1)
+    return zb__fail(ZB_ESEQUENCE,
+                    "ring \"%.245s\": an answer (response sequence %llu) is "
+                    "waiting while no request waits for one (%llu sent, all "
+                    "answered): the server answered a request more than "
+                    "once, or one never sent; paired by order, the next "
+                    "request would get it",
+                    response_ring, (unsigned long long)first,
+                    (unsigned long long)(pairing->requests + sending));
+  return zb__fail(ZB_ESEQUENCE,
+                  "ring \"%.245s\": %llu answers (response sequences %llu "
+                  "to %llu) are waiting for %llu request%s (%llu sent, %llu "
+                  "answered): the server answered a request more than "
+                  "once, or one never sent; paired by order, the requests "
+                  "after it would get the wrong answers",
+                  response_ring, (unsigned long long)answers,
+                  (unsigned long long)first,
+                  (unsigned long long)(first + answers - 1),
+                  (unsigned long long)waiting, waiting == 1 ? "" : "s",
+                  (unsigned long long)(pairing->requests + sending),
+                  (unsigned long long)pairing->responses);
+}
+
 uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth) {
   unsigned frames;
   if (frame_size == 0)

@@ -486,31 +486,49 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
   return rc;
 }
 
-int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
-  const uint64_t ring = r == NULL ? 0 : r->seg.payload_size;
+/* From where we read next to where the writer has published, entry by
+ * entry as take_entry steps (never by the counts: a Python writer's
+ * phantom count would shift them): the frames, and those of them that
+ * start a writer's stream. What lies there is published and not given
+ * back, so no writer changes it. Equal positions: nothing unread, or a
+ * whole lap, which this leaves at 0. */
+static void walk_unread(zb_reader *r, uint64_t *frames, uint64_t *starts) {
+  const uint64_t ring = r->seg.payload_size;
   uint64_t pos, write_pos, steps;
-  if (r == NULL || count == NULL)
-    return zb__fail(ZB_EINVAL,
-                    "zb_reader_unread_stream_starts: arguments are required");
-  *count = 0;
-  /* From where we read next to where the writer has published, entry by
-   * entry as take_entry steps (never by the counts: a Python writer's
-   * phantom count would shift them). What lies there is published and
-   * not given back, so no writer changes it. Equal positions: nothing
-   * unread, or a whole lap, which this leaves at 0. */
+  *frames = *starts = 0;
   pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
   write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   if (pos > ring || write_pos > ring)
-    return 0;
+    return;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; pos != write_pos && steps > 0;
        steps--) {
     const zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
     if (e.problem != ZB_ENTRY_OK)
       break; /* not an entry take_entry would take: stop counting */
-    if (e.kind == ZB_ENTRY_FRAME && e.sequence == 1)
-      (*count)++;
+    if (e.kind == ZB_ENTRY_FRAME) {
+      (*frames)++;
+      if (e.sequence == 1)
+        (*starts)++;
+    }
     pos = e.next;
   }
+}
+
+int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
+  uint64_t frames;
+  if (r == NULL || count == NULL)
+    return zb__fail(ZB_EINVAL,
+                    "zb_reader_unread_stream_starts: arguments are required");
+  walk_unread(r, &frames, count);
+  return 0;
+}
+
+int zb_reader_unread_frames(zb_reader *r, uint64_t *count) {
+  uint64_t starts;
+  if (r == NULL || count == NULL)
+    return zb__fail(ZB_EINVAL,
+                    "zb_reader_unread_frames: arguments are required");
+  walk_unread(r, count, &starts);
   return 0;
 }
 

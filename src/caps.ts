@@ -248,10 +248,22 @@ class Parser {
   }
 }
 
-function int(raw: string, p: Parser): number | bigint {
-  if (!/^[+-]?(0x[0-9a-fA-F]+|\d+)$/.test(raw)) p.fail(`"${raw}" is not an integer`);
-  const big = BigInt(raw.startsWith('+') ? raw.slice(1) : raw);
+/**
+ * An integer as GStreamer reads one (g_ascii_strtoll, base 0): `0x` is hex and
+ * a leading 0 octal, so `width=010` is 8 (not 10); undefined for what is none.
+ */
+function cInteger(raw: string): number | bigint | undefined {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.exec(raw);
+  if (!m) return undefined;
+  const digits = m[2]!;
+  const magnitude = digits.length > 1 && digits[0] === '0' && !/^0[xX]/.test(digits) ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  const big = m[1] === '-' ? -magnitude : magnitude;
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+function int(raw: string, p: Parser): number | bigint {
+  const value = cInteger(raw);
+  return value ?? p.fail(`"${raw}" is not an integer`);
 }
 
 function bool(raw: string, p: Parser): boolean {
@@ -269,10 +281,8 @@ function fraction(raw: string, p: Parser): Fraction {
 
 // Untyped values: what gst_value_deserialize tries, in order.
 function infer(raw: string): { type: string; value: CapsValue } {
-  if (/^[+-]?\d+$/.test(raw)) {
-    const n = Number(raw);
-    return { type: 'int', value: Number.isSafeInteger(n) ? n : BigInt(raw) };
-  }
+  const integer = cInteger(raw);
+  if (integer !== undefined) return { type: 'int', value: integer };
   if (/^[+-]?\d+\/\d+$/.test(raw)) {
     const [a, b] = raw.split('/');
     return { type: 'fraction', value: { numerator: Number(a), denominator: Number(b) } };

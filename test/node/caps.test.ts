@@ -68,8 +68,22 @@ test('types, features and several structures are kept', () => {
   });
 });
 
+test('integers are read as GStreamer reads them (strtoll, base 0): a leading 0 is octal, 0x hex; width=010 is 8', () => {
+  // gst-launch-1.0 -v videotestsrc ! video/x-raw,format=GRAY8,width=010,height=0x10 ! fakesink: width=(int)8, height=(int)16
+  expect(parseCaps('video/x-raw, width=010, height=0x10, a=(int)-0x10, b=(int)-010, c=08, d=0, e=(int)0').structures[0]!.fields).toEqual({
+    width: { type: 'int', value: 8 },
+    height: { type: 'int', value: 16 },
+    a: { type: 'int', value: -16 },
+    b: { type: 'int', value: -8 },
+    c: { type: 'double', value: 8 }, // no octal integer: gst_value_deserialize goes on to double
+    d: { type: 'int', value: 0 },
+    e: { type: 'int', value: 0 },
+  });
+});
+
 test.each([
   ['video/x-raw, width=(int)abc', /"abc" is not an integer at position 27/],
+  ['video/x-raw, width=(int)08', /"08" is not an integer/], // gst-launch: could not parse caps
   ['video/x-raw, format=(string)"open', /unterminated string/],
   ['video/x-raw, format={ RGB, BGR', /expected '}'/],
   ['video/x-raw, =1', /expected a field name/],

@@ -91,6 +91,9 @@ test('setMetadata({ caps }) over an earlier writer\'s metadata: the same caps ho
     const refused = { code: 'EMETADATA', message: expect.stringContaining('already holds other metadata') };
     await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=60/2,format=GRAY8' })).not.toThrow());
     await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=8,height=2,framerate=30/1,format=GRAY8' })).toThrow(expect.objectContaining(refused)));
+    // GStreamer reads 010 as octal 8 and 0x4 as hex 4: alike spelled is not alike meant (010 was taken for 10)
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=0x4,height=02,framerate=30/1,format=GRAY8' })).not.toThrow());
+    await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=04,height=010,framerate=30/1,format=GRAY8' })).toThrow(expect.objectContaining(refused)));
     await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=30/1,format=GRAY8,interlace-mode=progressive' })).toThrow(expect.objectContaining(refused)));
     await follow((w) => expect(() => w.setMetadata({ caps: 'video/x-raw,width=4,height=2,framerate=30/1,format=GRAY8' })).toThrow(expect.objectContaining(refused)), true);
     // bytes or text are compared as bytes

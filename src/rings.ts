@@ -28,8 +28,8 @@ export type RingFields = NativeOieb & Pick<NativeHealth, 'readerAlive' | 'writer
 
 /**
  * What inspectRing(name) had read of the ring when it threw `e`: for a
- * ProtocolError about the OIEB's fields or the ring's entries (free bytes past
- * the ring, an unread entry its reader will refuse), the OIEB's fields, and
+ * ProtocolError about the ring's entries (an unread entry its reader will
+ * refuse), the OIEB's fields, and
  * whether reader and writer are alive as listRings() judges them; undefined
  * for any other error.
  */

@@ -262,7 +262,7 @@ export const COMMANDS = {
     positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
-    notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). A ring whose OIEB or entries are wrong (EPROTO: free bytes past the ring, an unread entry its reader will refuse): the fields read (sizes, positions, counts, pids) on stdout, then the error, status 4. With --json a failure is JSON too ({"name", "error", "code"} on stdout, with those fields when read; status 4).`,
+    notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). A ring with an unread entry its reader will refuse (EPROTO: a frame size past the ring): the fields read (sizes, positions, counts, pids) on stdout, then the error, status 4. With --json a failure is JSON too ({"name", "error", "code"} on stdout, with those fields when read; status 4).`,
     exitCodes: exits([EXIT.ring], { [EXIT.ok]: 'success', [EXIT.usage]: USAGE, [EXIT.ring]: 'ring error (no such ring, not a ring of ours, or one whose OIEB or entries are wrong: what could be read is printed first)' }),
   },
   cleanup: {

@@ -75,6 +75,7 @@ struct _GstZeroLink
                                  * small, not taken again while it has it */
   guint64 refused_size;         /* ... and that ring's payload size */
   guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
+  guint64 connects;             /* rings connected to (gst_zero_link_connects) */
   /* the numbered frames of the ring connected to (none after a connect): */
   GArray *open_tickets;         /* reservations open or being taken */
   guint64 committed_ticket;     /* the highest committed */
@@ -731,6 +732,17 @@ gst_zero_link_ref_attributes (GstZeroLink * link)
   return attributes;
 }
 
+guint64
+gst_zero_link_connects (GstZeroLink * link)
+{
+  guint64 connects;
+
+  g_mutex_lock (&link->lock);
+  connects = link->connects;
+  g_mutex_unlock (&link->lock);
+  return connects;
+}
+
 gboolean
 gst_zero_link_health (GstZeroLink * link, zb_health * health)
 {
@@ -1200,6 +1212,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
       (g_get_monotonic_time () - start) / G_TIME_SPAN_MILLISECOND,
       zb_writer_max_frame_size (writer));
   link->writer = writer;
+  link->connects++;
   /* a new ring: no frame of it comes before any other yet */
   g_array_set_size (link->open_tickets, 0);
   link->committed_ticket = 0;

@@ -271,6 +271,11 @@ gboolean gst_zero_link_carries_caps (GstZeroLink * link, GstCaps * caps);
  * caps sets them. */
 GBytes *gst_zero_link_ref_attributes (GstZeroLink * link);
 
+/* How many times the link connected to a ring (and put its metadata in
+ * place) since it was made: a change means a reader that has seen none
+ * of the frames before. Any thread. */
+guint64 gst_zero_link_connects (GstZeroLink * link);
+
 /* Fills *health from the connected ring; FALSE when not connected. */
 gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);
 

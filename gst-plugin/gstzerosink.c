@@ -12,7 +12,9 @@
  * room in a full ring up to #GstZeroSink:timeout (#GstZeroSink:policy drop:
  * it drops the buffer instead); at EOS it detaches and the reader sees the
  * end of the stream. With #GstZeroSink:on-reader-lost=wait it drops frames
- * while no reader has the ring and writes into the next one's. For raw
+ * while no reader has the ring and writes into the next one's. In a stream
+ * with delta units it asks upstream for a key unit (force-key-unit) when
+ * it dropped a frame, or a reader's first frame is a delta unit. For raw
  * video it offers upstream a pool whose buffers are reservations in the
  * ring (#GstZeroSink:zero-copy); #GstZeroSink:frame-header carries
  * timestamps, flags and caps changes to zerosrc. Its errors say whether
@@ -40,6 +42,7 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
 #include "gstzerolink.h"
@@ -123,6 +126,14 @@ struct _GstZeroSink
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
+  /* streaming thread: whether the reader lacks the key unit its next delta
+   * units need (gst_zero_sink_need_key_unit) */
+  gboolean delta_units;         /* the stream has DELTA_UNIT buffers */
+  gboolean awaiting_key_unit;   /* a frame was lost, or a new reader came,
+                                 * since the last key unit written */
+  gboolean key_unit_asked;      /* upstream was asked for it */
+  guint key_unit_requests;      /* count of the force-key-unit events */
+  guint64 connects;             /* gst_zero_link_connects at the last frame */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -202,6 +213,24 @@ gst_zero_sink_reader_lost_get_type (void)
 }
 
 /* ------------------------------------------------------------- helpers */
+
+/* The reader (the one there, or a new one) lacks the key unit its
+ * decoder needs before the delta units to come: ask upstream for one, as
+ * GStreamer's network sinks do for a new client, once until a key unit is
+ * written (or one is dropped too). Streams without delta units (raw ones)
+ * are not asked. */
+static void
+gst_zero_sink_need_key_unit (GstZeroSink * self, const gchar * why)
+{
+  self->awaiting_key_unit = TRUE;
+  if (!self->delta_units || self->key_unit_asked)
+    return;
+  self->key_unit_asked = TRUE;
+  GST_INFO_OBJECT (self, "asking upstream for a key unit: %s", why);
+  gst_pad_push_event (GST_BASE_SINK_PAD (self),
+      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE,
+          ++self->key_unit_requests));
+}
 
 /* A wait was interrupted: GST_FLOW_OK when it should go on (unlock_stop
  * came, or a wake meant for the pool), else the flow return render gives
@@ -385,6 +414,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->pending_flags = 0;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
+  self->delta_units = self->awaiting_key_unit = self->key_unit_asked = FALSE;
   gst_zero_link_reset_counts (self->link);
 
   if (name == NULL || name[0] == '\0') {
@@ -557,7 +587,8 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
   GstZeroError *e = NULL;
   GstFlowReturn ret;
-  guint64 empty;
+  guint64 empty, connects;
+  gboolean delta = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
 
   if (size == 0) {
     /* the protocol has no empty frames (a pool buffer emptied by upstream:
@@ -571,6 +602,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "header" : "");
     return GST_FLOW_OK;
   }
+  self->delta_units |= delta;
   do {
     ret = gst_zero_sink_pool_write (self->link, buffer, size,
         self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
@@ -597,8 +629,17 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
      * must hear of; a repeat (videorate's copy of the frame before) is
      * none */
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
-    if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
+    if (kind != GST_ZERO_WRITE_REPEAT_DROPPED) {
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
+      /* a key unit lost: the one asked for, perhaps; ask again */
+      if (!delta)
+        self->key_unit_asked = FALSE;
+      /* (without a reader, the next one's ring is where it is needed) */
+      if (kind == GST_ZERO_WRITE_NO_READER)
+        self->awaiting_key_unit = TRUE;
+      else
+        gst_zero_sink_need_key_unit (self, "a frame was dropped");
+    }
     gst_zero_link_dropped (self->link);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
         size, kind == GST_ZERO_WRITE_DROPPED ? "ring full" :
@@ -611,6 +652,18 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   self->pending_flags = 0;
   gst_zero_link_written (self->link, GST_ELEMENT (self), size,
       kind == GST_ZERO_WRITE_IN_PLACE);
+  /* a reader whose first frame this is has seen no key unit before it */
+  connects = gst_zero_link_connects (self->link);
+  if (connects != self->connects) {
+    self->connects = connects;
+    self->awaiting_key_unit = TRUE;
+    self->key_unit_asked = FALSE;
+  }
+  if (!delta)
+    self->awaiting_key_unit = self->key_unit_asked = FALSE;
+  else if (self->awaiting_key_unit)
+    gst_zero_sink_need_key_unit (self, "a reader has seen no key unit "
+        "since it came or a frame was dropped");
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
       kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
   return GST_FLOW_OK;
@@ -758,8 +811,10 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_POLICY,
       g_param_spec_enum ("policy", "Policy",
           "What to do when the ring is full: block (wait up to timeout) or "
-          "drop (drop the buffer and count it in stats). A buffer too large "
-          "for the ring even when empty is an error with either",
+          "drop (drop the buffer and count it in stats; in a stream with "
+          "delta units, ask upstream for a key unit, once until one is "
+          "written). A buffer too large for the ring even when empty is an "
+          "error with either",
           GST_TYPE_ZERO_SINK_POLICY, DEFAULT_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
@@ -772,7 +827,9 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "waiting connect-timeout; look for it every 20 ms and write into "
           "the ring the next reader creates under the name, its metadata "
           "written anew with the caps then; with frame-header the first "
-          "frame has DISCONT; a ring too small for the frames is a WARNING "
+          "frame has DISCONT, and in a stream with delta units upstream is "
+          "asked for a key unit when that frame is a delta unit; a ring "
+          "too small for the frames is a WARNING "
           "too, and that reader's ring is not taken again while it lives, "
           "unless the caps change with frame-header). Default: error",
           GST_TYPE_ZERO_SINK_READER_LOST, DEFAULT_ON_READER_LOST,

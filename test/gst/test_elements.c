@@ -1365,6 +1365,218 @@ GST_START_TEST (test_drop_policy)
 
 GST_END_TEST;
 
+/* Upstream force-key-unit events (all-headers, numbered 1, 2, ...) seen
+ * on the pad: DATA counts them. */
+static GstPadProbeReturn
+count_key_unit_requests (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s = gst_event_get_structure (event);
+  gboolean all_headers = FALSE;
+  guint count = 0;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM ||
+      !gst_structure_has_name (s, "GstForceKeyUnit"))
+    return GST_PAD_PROBE_OK;
+  fail_unless (gst_structure_get_boolean (s, "all-headers", &all_headers) &&
+      all_headers, "%" GST_PTR_FORMAT, s);
+  fail_unless (gst_structure_get_uint (s, "count", &count));
+  fail_unless_equals_int (count, g_atomic_int_add ((gint *) data, 1) + 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Frame I of SIZE bytes, a delta unit unless KEY. */
+static GstBuffer *
+make_unit (guint i, gsize size, gboolean key)
+{
+  GstBuffer *buffer = make_frame (i, size, FALSE);
+
+  if (!key)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  return buffer;
+}
+
+/* Waits up to a second for *REQUESTS to reach N, and checks that it does
+ * not pass it. */
+static void
+wait_requests (gint * requests, gint n)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+  while (g_atomic_int_get (requests) < n &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_int (g_atomic_int_get (requests), n);
+}
+
+#define H264_CAPS "video/x-h264, stream-format=(string)byte-stream, " \
+  "alignment=(string)au"
+
+/* A reader that joins an encoded stream late (on-reader-lost=wait) gets
+ * delta units it cannot decode: zerosink asks upstream for a key unit
+ * (force-key-unit, all headers) when it writes the first frame into the
+ * new reader's ring, once, not while no reader is there, and again for
+ * the next reader. (It never asked: an encoder without periodic key
+ * units left the reader with nothing decodable.) */
+GST_START_TEST (test_key_unit_for_late_reader)
+{
+  gchar *name = ring_name ("keylate");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  GstPad *pad;
+  GstMessage *msg;
+  zb_frame frame;
+  gint requests = 0;
+  guint i = 0;
+  int rc = ZB_ETIMEDOUT;
+
+  pipeline = writer_pipeline (name, "on-reader-lost=wait", H264_CAPS,
+      &appsrc);
+  sink = by_name (pipeline, "sink");
+  pad = gst_element_get_static_pad (appsrc, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      count_key_unit_requests, &requests, NULL);
+  gst_object_unref (pad);
+  set_state (pipeline, GST_STATE_PLAYING);
+  /* no reader: the key unit and the delta units after it are dropped,
+   * and asking for another is of no use yet */
+  for (i = 0; i < 4; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i, 100,
+            i == 0));
+  while (stat_u64 (sink, "frames-dropped") < 4)
+    g_usleep (5000);
+  fail_unless_equals_int (g_atomic_int_get (&requests), 0);
+
+  /* the reader comes: its first frame is a delta unit, one request */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  for (; i < 200 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i, 100,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  zb_frame_release (&frame);
+  for (; i < 200 && zb_reader_next (reader, &frame, 0) == 0;)
+    zb_frame_release (&frame);
+  wait_requests (&requests, 1);
+  /* more delta units: no more requests; the key unit ends the wait */
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i++, 100, FALSE));
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i++, 100, TRUE));
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i++, 100, FALSE));
+  for (rc = 0; rc < 3; rc++) {
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    zb_frame_release (&frame);
+  }
+  wait_requests (&requests, 1);
+
+  /* the reader goes, the next comes: asked again, once */
+  zb_reader_destroy (reader);
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  for (rc = ZB_ETIMEDOUT; i < 400 && rc == ZB_ETIMEDOUT; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i, 100,
+            FALSE));
+    rc = zb_reader_next (reader, &frame, 100);
+  }
+  fail_unless_equals_int (rc, 0);
+  zb_frame_release (&frame);
+  wait_requests (&requests, 2);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* policy=drop: a delta unit dropped at a full ring leaves the reader's
+ * decoder without the reference of the ones after it, so zerosink asks
+ * upstream for a key unit, once for the frames dropped until the next key
+ * unit written, and again after it; raw video (no delta units) is not
+ * asked. (It never asked.) */
+GST_START_TEST (test_key_unit_after_drop)
+{
+  gchar *name = ring_name ("keydrop");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  GstPad *pad;
+  GstMessage *msg;
+  zb_frame frame;
+  gint requests = 0;
+  guint i, n = 0;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "policy=drop", H264_CAPS, &appsrc);
+  pad = gst_element_get_static_pad (appsrc, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      count_key_unit_requests, &requests, NULL);
+  gst_object_unref (pad);
+  set_state (pipeline, GST_STATE_PLAYING);
+  /* four fit, six are dropped: one request */
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 1000,
+            i == 0));
+  wait_requests (&requests, 1);
+  for (i = 0; i < 4; i++) {
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    zb_frame_release (&frame);
+  }
+  /* a key unit written, then drops again: a second request */
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 1000,
+            i == 0));
+  wait_requests (&requests, 2);
+  for (i = 0; i < 4; i++) {
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    zb_frame_release (&frame);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+
+  /* raw video dropped: nothing to ask for */
+  name = ring_name ("keyraw");
+  requests = 0;
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "policy=drop", GRAY8_CAPS (40, 25),
+      &appsrc);
+  pad = gst_element_get_static_pad (appsrc, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      count_key_unit_requests, &requests, NULL);
+  gst_object_unref (pad);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 10; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+          "frames-dropped"), 6);
+  fail_unless_equals_int (g_atomic_int_get (&requests), 0);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A zerosink without the frame header that wrote a 4x4 GRAY8 frame, then
  * gets NEW_CAPS and a frame of SIZE bytes: the error it posts (EMETADATA,
  * permanent), which says the caps cannot differ from the ring's. */
@@ -5682,6 +5894,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_gone_zero_copy);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
+  tcase_add_test (tc, test_key_unit_after_drop);
+  tcase_add_test (tc, test_key_unit_for_late_reader);
   tcase_add_test (tc, test_policy_change_reaches_wait);
   tcase_add_test (tc, test_caps_change_refused);
   tcase_add_test (tc, test_caps_refinement_without_header);

@@ -52,7 +52,8 @@
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS, and streams without the header, get the running time of
- * arrival, whatever #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
+ * arrival (never before what was pushed already; once the writer's stamps
+ * are anchored, the time of the frame before them), whatever #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
  * and ignored (basesrc's would give a frame with a PTS but no DTS its
  * arrival as DTS, after its PTS, which brings back the wrong order). A frame
  * whose header is invalid is a protocol error. So is, with or without the
@@ -725,6 +726,32 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
+/* A live source's stamp for what the writer did not stamp: the running
+ * time of its arrival (as basesrc's do-timestamp would), never before what
+ * was pushed already, and what is stamped after it is not before it either
+ * (the anchor comes after ts_last). Once the writer's stamps are anchored,
+ * the time of the frame before: the stamped frames are mapped to their
+ * commits, which come before their arrival, so an arrival stamp would be
+ * ahead of the next of them. */
+static void
+gst_zero_src_stamp_arrival (GstZeroSrc * self, GstBuffer * buffer)
+{
+  GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
+      (self));
+  GstClockTimeDiff at;
+
+  if (self->ts_anchored && self->ts_last >= 0)
+    at = self->ts_last;
+  else if (GST_CLOCK_TIME_IS_VALID (now))
+    at = MAX ((GstClockTimeDiff) now, self->ts_last);
+  else if (self->ts_last >= 0)
+    at = self->ts_last;
+  else
+    return;
+  GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) = at;
+  self->ts_last = at;
+}
+
 /* -------------------------------------------------- init / properties */
 
 /* A flush that resets the running time (flush-stop with reset-time: an
@@ -1329,11 +1356,8 @@ next_frame:
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
-  /* a live source: what the writer did not stamp, the running time of its
-   * arrival (as basesrc's do-timestamp would) */
   if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
-    GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) =
-        gst_element_get_current_running_time (GST_ELEMENT (self));
+    gst_zero_src_stamp_arrival (self, buffer);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);

@@ -5243,6 +5243,98 @@ write_sized_frame (zb_writer * writer, gboolean header, const gchar * attrs,
   fail_unless_equals_int (zb_reservation_commit (&res, skip + size), 0);
 }
 
+/* Commits a frame of SIZE bytes (0x5a) after a per-frame header with PTS,
+ * DTS (-1: none), FLAGS, and the commit time COMMIT_NS (the writer's
+ * CLOCK_MONOTONIC). */
+static void
+write_timed_frame (zb_writer * writer, gint64 pts, gint64 dts, guint32 flags,
+    guint64 commit_ns, gsize size)
+{
+  zb_frame_ext ext = { pts < 0 ? ZB_EXT_NONE : (uint64_t) pts,
+    dts < 0 ? ZB_EXT_NONE : (uint64_t) dts, ZB_EXT_NONE, commit_ns, flags, 0,
+    NULL, 0, NULL, 0
+  };
+  zb_reservation res;
+
+  fail_unless_equals_int (zb_writer_reserve (writer, ZB_EXT_HEADER_SIZE +
+          size, &res, 1000), 0);
+  zb_frame_ext_write (res.data, &ext);
+  memset ((guint8 *) res.data + ZB_EXT_HEADER_SIZE, 0x5a, size);
+  fail_unless_equals_int (zb_reservation_commit (&res, ZB_EXT_HEADER_SIZE +
+          size), 0);
+}
+
+/* The next buffer at the reader (the caller unrefs). */
+static GstBuffer *
+next_buffer (GstElement * appsink)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *buffer;
+
+  fail_unless (sample != NULL, "a frame did not arrive");
+  buffer = gst_buffer_ref (gst_sample_get_buffer (sample));
+  gst_sample_unref (sample);
+  return buffer;
+}
+
+/* vorbisenc's stream: three HEADER buffers without timestamps, stamped at
+ * their arrival, then the first packet, stamped by the writer and
+ * committed before the headers arrived (here 300 ms before). Its DTS and
+ * PTS come after the headers' (its anchor at its commit put it before the
+ * third header's: ts_last knew nothing of arrival stamps); and an unstamped
+ * buffer after it is not stamped after the stamped one that follows it. */
+GST_START_TEST (test_arrival_stamps_never_go_back)
+{
+  const gchar *meta = "{\"caps\":\"audio/x-vorbis, rate=(int)44100, "
+      "channels=(int)1\",\"zerobuffer\":{\"frame_header\":1}}";
+  gchar *name = ring_name ("fharrival");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstClockTime last = 0, packet = 0;
+  guint64 now;
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  g_usleep (G_USEC_PER_SEC / 2);        /* a running time above 300 ms */
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  now = zb_now_ns ();
+  for (i = 0; i < 3; i++)
+    write_timed_frame (writer, -1, -1, GST_BUFFER_FLAG_HEADER, 0, 30);
+  write_timed_frame (writer, 0, 0, 0, now - 300 * GST_MSECOND, 40);
+  /* unstamped between stamped ones, committed early too */
+  write_timed_frame (writer, -1, -1, 0, 0, 40);
+  write_timed_frame (writer, 23 * GST_MSECOND, 23 * GST_MSECOND, 0,
+      now - 277 * GST_MSECOND, 40);
+  for (i = 0; i < 6; i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    fail_unless (GST_BUFFER_DTS_IS_VALID (buffer) &&
+        GST_BUFFER_PTS_IS_VALID (buffer), "buffer %u unstamped", i);
+    fail_unless (GST_BUFFER_DTS (buffer) >= last, "buffer %u: DTS %"
+        GST_TIME_FORMAT " before the %" GST_TIME_FORMAT " pushed", i,
+        GST_TIME_ARGS (GST_BUFFER_DTS (buffer)), GST_TIME_ARGS (last));
+    fail_unless (GST_BUFFER_PTS (buffer) >= last, "buffer %u: PTS %"
+        GST_TIME_FORMAT " before the %" GST_TIME_FORMAT " pushed", i,
+        GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), GST_TIME_ARGS (last));
+    if (i == 3)
+      packet = GST_BUFFER_DTS (buffer);
+    if (i == 5)                 /* the writer's spacing from the packet */
+      fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer) - packet,
+          23 * GST_MSECOND);
+    last = GST_BUFFER_DTS (buffer);
+    gst_buffer_unref (buffer);
+  }
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unfixed_caps_in_frame_header)
 {
   const gchar *const *caps;
@@ -5943,6 +6035,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_empty_buffer_flags_go_on);
   tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
+  tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);

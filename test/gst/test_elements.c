@@ -5335,6 +5335,51 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
 
 GST_END_TEST;
 
+/* A writer that fell behind its commits by more than the slack (15 ms)
+ * once: zerosrc moves its time base forward at that frame, and marks it
+ * DISCONT (it did not: an audio sink resyncs on DISCONT only); the frames
+ * before and after it have none. */
+GST_START_TEST (test_time_base_move_is_discont)
+{
+  gchar *name = ring_name ("fhbehind");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  const guint64 step = 33 * GST_MSECOND;
+  GstClockTime pts[5];
+  guint64 now;
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  g_usleep (G_USEC_PER_SEC);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  now = zb_now_ns ();
+  /* frames 0-2 at their commits, 600 ms ago; frame 3 committed now, its
+   * PTS one frame on; frame 4 on time after it */
+  for (i = 0; i < 5; i++)
+    write_timed_frame (writer, i * step, -1, 0, i < 3 ? now - 600 *
+        GST_MSECOND + i * step : now + (i - 3) * step, 8);
+  for (i = 0; i < 5; i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    pts[i] = GST_BUFFER_PTS (buffer);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (buffer,
+            GST_BUFFER_FLAG_DISCONT), i == 0 || i == 3);
+    gst_buffer_unref (buffer);
+  }
+  fail_unless_equals_uint64 (pts[2] - pts[1], step);
+  fail_unless (pts[3] - pts[2] > 500 * GST_MSECOND, "the time base did not "
+      "move: %" GST_TIME_FORMAT, GST_TIME_ARGS (pts[3] - pts[2]));
+  fail_unless_equals_uint64 (pts[4] - pts[3], step);
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unfixed_caps_in_frame_header)
 {
   const gchar *const *caps;
@@ -6036,6 +6081,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
+  tcase_add_test (tc, test_time_base_move_is_discont);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);

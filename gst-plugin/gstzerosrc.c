@@ -64,7 +64,10 @@
  * padding (other caps take any size). A buffer that gets no
  * duration from the writer (or has no header) lasts one frame of the
  * caps' framerate, when that is above 0, and raw audio its samples at the
- * caps' rate.
+ * caps' rate. While a sparse stream (text/, subtitle/,
+ * application/x-subtitle caps) has no frame, zerosrc pushes GAP events,
+ * every 20 ms, from the end of the buffer pushed last up to the running
+ * time less its latency, so that a textoverlay's video goes on.
  *
  * When the writer detaches (its pipeline reached EOS) zerosrc pushes EOS, or
  * with eos-on-writer-exit=false waits for the next writer and continues.
@@ -159,6 +162,8 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
+  GstClockTime gap_from;        /* sparse streams: where a GAP event would
+                                 * start (the end of what was pushed) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
   gint time_reset;              /* atomic: a flush restarted our running
                                  * time since the anchor */
@@ -181,6 +186,10 @@ struct _GstZeroSrc
 /* How long create() waits for a frame before it looks again whether
  * downstream holds the room the writer needs. */
 #define ZEROSRC_ROOM_SLICE_MS 100
+/* The same for a sparse stream (subtitles), which tells downstream in a
+ * GAP event after each slice without a frame that none came: a
+ * textoverlay's video waits for its text up to this long. */
+#define ZEROSRC_GAP_SLICE_MS 20
 /* How far a writer's timestamps may fall behind its own commits (it was
  * paused, it seeked back) before zerosrc moves its time base forward:
  * within a video sink's default max-lateness. */
@@ -1041,6 +1050,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
+  self->gap_from = GST_CLOCK_TIME_NONE;
   self->ts_keep_offset = FALSE;
   self->drop_until_ns = 0;
 
@@ -1149,6 +1159,53 @@ gst_zero_src_raw (GstZeroSrc * self)
       gst_structure_has_name (s, "audio/x-raw");
 }
 
+/* The stream is sparse: subtitles, text, which may have no frame for
+ * long. */
+static gboolean
+gst_zero_src_sparse (GstZeroSrc * self)
+{
+  GstCaps *caps = gst_zero_src_caps_in_force (self);
+  const gchar *media;
+
+  if (caps == NULL || gst_caps_is_empty (caps))
+    return FALSE;
+  media = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  return g_str_has_prefix (media, "text/") ||
+      g_str_has_prefix (media, "subtitle/") ||
+      g_str_has_prefix (media, "application/x-subtitle");
+}
+
+/* A sparse stream had no frame for a while: a GAP event says that none
+ * comes from the end of what was pushed up to the running time now less
+ * our latency (a frame committed then would be stamped no earlier), so
+ * that an element that waits for it (textoverlay) goes on. Only after the
+ * first buffer (the segment). */
+static void
+gst_zero_src_push_gap (GstZeroSrc * self)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (self);
+  GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
+      (self));
+  GstClockTime latency = g_atomic_int_get (&self->late_stamps) ?
+      ZEROSRC_TS_SLACK : 0;
+  GstEvent *segment;
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->gap_from) ||
+      !GST_CLOCK_TIME_IS_VALID (now) || now < latency ||
+      now - latency <= self->gap_from)
+    return;
+  segment = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (segment == NULL)
+    return;
+  gst_event_unref (segment);
+  GST_LOG_OBJECT (self, "no frame: GAP from %" GST_TIME_FORMAT " to %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (self->gap_from),
+      GST_TIME_ARGS (now - latency));
+  gst_pad_push_event (pad, gst_event_new_gap (self->gap_from,
+          now - latency - self->gap_from));
+  self->gap_from = now - latency;
+}
+
 /* Waits until we are PLAYING (at once when we are). The timeout counts
  * while PLAYING only: a pause moves *DEADLINE (G_MAXINT64: none) by as
  * long as it lasted. */
@@ -1175,7 +1232,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gsize offset = 0, size;
   gint timeout;
   gint64 deadline;
-  gboolean eos_on_writer_exit, resumed;
+  gboolean eos_on_writer_exit, resumed, sparse;
   GstFlowReturn ret;
   guint moved;
   int rc;
@@ -1215,13 +1272,17 @@ next_frame:
       GST_INFO_OBJECT (self, "the ring is full of buffers held downstream: "
           "copied %u of them out of it so that the writer can go on (a "
           "larger payload-size avoids the copies)", moved);
-    rc = zb_reader_next (reader, &frame, (gint) MIN (ZEROSRC_ROOM_SLICE_MS,
+    sparse = gst_zero_src_sparse (self);
+    rc = zb_reader_next (reader, &frame, (gint) MIN (sparse ?
+            ZEROSRC_GAP_SLICE_MS : ZEROSRC_ROOM_SLICE_MS,
             MAX (0, (deadline - g_get_monotonic_time ()) / 1000)));
     if (rc == 0)
       break;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)
       return ret;
+    if (sparse && (rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN))
+      gst_zero_src_push_gap (self);
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         g_get_monotonic_time () < deadline)
       continue;
@@ -1312,6 +1373,7 @@ next_frame:
     /* what was pushed is of the running time before, ahead of ours now */
     self->ts_anchored = FALSE;
     self->ts_last = -1;
+    self->gap_from = GST_CLOCK_TIME_NONE;
   }
   if (resumed || self->discont || frame.sequence == 1) {
     self->ts_anchored = FALSE;
@@ -1367,6 +1429,15 @@ next_frame:
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;
+  }
+  if (GST_BUFFER_PTS_IS_VALID (buffer)) {
+    GstClockTime end = GST_BUFFER_PTS (buffer) +
+        (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) :
+        0);
+
+    /* (a GAP pushed up to later stays so) */
+    if (!GST_CLOCK_TIME_IS_VALID (self->gap_from) || end > self->gap_from)
+      self->gap_from = end;
   }
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT
       " bytes, pts %" GST_TIME_FORMAT, frame.sequence, size,

@@ -5380,6 +5380,100 @@ GST_START_TEST (test_time_base_move_is_discont)
 
 GST_END_TEST;
 
+static GMutex gaps_lock;
+
+/* GAP events pushed downstream, in the order they came. */
+static GstPadProbeReturn
+record_gaps (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+    GstClockTime start, duration;
+
+    gst_event_parse_gap (event, &start, &duration);
+    g_mutex_lock (&gaps_lock);
+    g_array_append_val ((GArray *) data, start);
+    g_array_append_val ((GArray *) data, duration);
+    g_mutex_unlock (&gaps_lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A sparse stream (subtitles) with no frame for a while: zerosrc pushes GAP
+ * events from the end of the frame pushed on, without holes or overlaps,
+ * never past the running time, so that a textoverlay's video goes on
+ * (there were none: the video froze for the length of each gap); the next
+ * frame comes after them. A raw video stream gets none. */
+GST_START_TEST (test_sparse_stream_gaps)
+{
+  const gchar *metas[] = {
+    "{\"caps\":\"text/x-raw, format=(string)utf8\"}",
+    "{\"caps\":\"" GRAY8_CAPS (2, 2) "\"}",
+  };
+  guint m;
+
+  for (m = 0; m < G_N_ELEMENTS (metas); m++) {
+    gchar *name = ring_name ("sparse");
+    GArray *gaps = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+    GstElement *pipeline, *appsink;
+    zb_writer *writer = NULL;
+    GstBuffer *before, *after;
+    GstClockTime end, now;
+    GstPad *pad;
+    guint i, n;
+
+    pipeline = playing_reader (name, "", &appsink);
+    pad = gst_element_get_static_pad (appsink, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_gaps,
+        gaps, NULL);
+    gst_object_unref (pad);
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer, metas[m],
+            strlen (metas[m])), 0);
+    write_sized_frame (writer, FALSE, NULL, 8);
+    before = next_buffer (appsink);
+    end = GST_BUFFER_PTS (before) + (GST_BUFFER_DURATION_IS_VALID (before) ?
+        GST_BUFFER_DURATION (before) : 0);
+    g_usleep (G_USEC_PER_SEC / 2);
+    now = gst_element_get_current_running_time (pipeline);
+    write_sized_frame (writer, FALSE, NULL, 8);
+    after = next_buffer (appsink);
+    g_mutex_lock (&gaps_lock);
+    n = gaps->len / 2;
+    if (m == 1) {
+      fail_unless_equals_int (n, 0);
+    } else {
+      fail_unless (n >= 2, "%u GAP events in 500 ms", n);
+      for (i = 0; i < n; i++) {
+        GstClockTime start = g_array_index (gaps, GstClockTime, 2 * i);
+        GstClockTime duration = g_array_index (gaps, GstClockTime, 2 * i + 1);
+
+        fail_unless_equals_uint64 (start, end);
+        fail_unless (duration > 0 && duration != GST_CLOCK_TIME_NONE);
+        end = start + duration;
+      }
+      /* up to what was known then, and half a after of it */
+      fail_unless (end <= now, "GAP to %" GST_TIME_FORMAT " past %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (end), GST_TIME_ARGS (now));
+      fail_unless (end - g_array_index (gaps, GstClockTime, 0) >=
+          400 * GST_MSECOND, "GAPs of %" GST_TIME_FORMAT " only",
+          GST_TIME_ARGS (end - g_array_index (gaps, GstClockTime, 0)));
+      fail_unless (GST_BUFFER_PTS (after) >= end);
+    }
+    g_mutex_unlock (&gaps_lock);
+    gst_buffer_unref (before);
+    gst_buffer_unref (after);
+    zb_writer_destroy (writer);
+    gst_message_unref (wait_eos_or_error (pipeline));
+    end_reader (pipeline, name);
+    g_array_unref (gaps);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unfixed_caps_in_frame_header)
 {
   const gchar *const *caps;
@@ -6082,6 +6176,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_time_base_move_is_discont);
+  tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);

@@ -128,11 +128,11 @@ buffer_formats() { format_sizes "$1" | cut -d: -f1; }
 # The caps zerofilter's src pad had, in order.
 filter_caps() { sed -n 's/^.*GstZeroFilter:zerofilter0\.GstPad:src: caps = //p' "$1"; }
 
-# The same server connecting late (1 s after the response ring appeared,
+# The same server connecting late (2.5 s after the response ring appeared,
 # as one loading a model; zerofilter waits 300 ms at setup): the input caps
 # go out first, then the server's, before its first response; every buffer
 # is GRAY8 and its bytes are the in-time run's.
-bg_server "$tmp/gray-late.log" "${ZB_PREFIX}gray-late" --mode gray --caps "$GRAY" --connect-delay 1000
+bg_server "$tmp/gray-late.log" "${ZB_PREFIX}gray-late" --mode gray --caps "$GRAY" --connect-delay 2500
 fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}gray-late" ! identity silent=false ! checksumsink ||
   fail "gray, late: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
@@ -151,7 +151,7 @@ echo "gray, late: the server's GRAY8 before its first response, $N of $N buffers
 # on-error=pass a warning and the stream unprocessed (the requests in
 # flight lost).
 BAD="video/x-raw, width=(int)wide"
-bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late" --mode gray --caps "$BAD" --connect-delay 1000
+bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late" --mode gray --caps "$BAD" --connect-delay 2500
 fg_launch "$tmp/got.log" -- videotestsrc num-buffers=$N ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}bad-late" ! fakesink
 w=$?
@@ -163,7 +163,7 @@ grep -q "Cannot use the caps the duplex server declares: GStreamer cannot parse"
 # (with in-place=false too: with on-error=pass a request is held all the same)
 for inplace in true false; do
   label="bad caps, late, on-error=pass, in-place=$inplace"
-  bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass-$inplace" --mode gray --caps "$BAD" --connect-delay 1000
+  bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass-$inplace" --mode gray --caps "$BAD" --connect-delay 2500
   fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
     zerofilter channel="${ZB_PREFIX}bad-late-pass-$inplace" on-error=pass in-place=$inplace ! checksumsink ||
     fail "$label: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"

@@ -14,7 +14,8 @@
  * end of the stream. With #GstZeroSink:on-reader-lost=wait it drops frames
  * while no reader has the ring and writes into the next one's. In a stream
  * with delta units it asks upstream for a key unit (force-key-unit) when
- * it dropped a frame, or a reader's first frame is a delta unit. For raw
+ * it writes a delta unit after a dropped frame, or as a reader's first
+ * frame. For raw
  * video it offers upstream a pool whose buffers are reservations in the
  * ring (#GstZeroSink:zero-copy); #GstZeroSink:frame-header carries
  * timestamps, flags and caps changes to zerosrc. Its errors say whether
@@ -127,8 +128,7 @@ struct _GstZeroSink
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
   /* streaming thread: whether the reader lacks the key unit its next delta
-   * units need (gst_zero_sink_need_key_unit) */
-  gboolean delta_units;         /* the stream has DELTA_UNIT buffers */
+   * units need (gst_zero_sink_ask_key_unit) */
   gboolean awaiting_key_unit;   /* a frame was lost, or a new reader came,
                                  * since the last key unit written */
   gboolean key_unit_asked;      /* upstream was asked for it */
@@ -214,19 +214,19 @@ gst_zero_sink_reader_lost_get_type (void)
 
 /* ------------------------------------------------------------- helpers */
 
-/* The reader (the one there, or a new one) lacks the key unit its
- * decoder needs before the delta units to come: ask upstream for one, as
- * GStreamer's network sinks do for a new client, once until a key unit is
- * written (or one is dropped too). Streams without delta units (raw ones)
- * are not asked. */
+/* A delta unit went to a reader that lacks the key unit before it (a new
+ * reader, or a frame dropped since): ask upstream for one, as GStreamer's
+ * network sinks do for a new client, once until a key unit is written (or
+ * one is dropped too). Streams without delta units (raw ones) never get
+ * here. */
 static void
-gst_zero_sink_need_key_unit (GstZeroSink * self, const gchar * why)
+gst_zero_sink_ask_key_unit (GstZeroSink * self)
 {
-  self->awaiting_key_unit = TRUE;
-  if (!self->delta_units || self->key_unit_asked)
+  if (self->key_unit_asked)
     return;
   self->key_unit_asked = TRUE;
-  GST_INFO_OBJECT (self, "asking upstream for a key unit: %s", why);
+  GST_INFO_OBJECT (self, "asking upstream for a key unit: a reader has "
+      "seen no key unit since it came or a frame was dropped");
   gst_pad_push_event (GST_BASE_SINK_PAD (self),
       gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE,
           ++self->key_unit_requests));
@@ -414,7 +414,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->pending_flags = 0;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
-  self->delta_units = self->awaiting_key_unit = self->key_unit_asked = FALSE;
+  self->awaiting_key_unit = self->key_unit_asked = FALSE;
   gst_zero_link_reset_counts (self->link);
 
   if (name == NULL || name[0] == '\0') {
@@ -602,7 +602,6 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "header" : "");
     return GST_FLOW_OK;
   }
-  self->delta_units |= delta;
   do {
     ret = gst_zero_sink_pool_write (self->link, buffer, size,
         self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
@@ -631,14 +630,13 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED) {
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
+      /* asked for once a delta unit is written again: while the ring is
+       * full the encoder's key unit would be dropped too, and asking at
+       * each drop made every frame a key unit */
+      self->awaiting_key_unit = TRUE;
       /* a key unit lost: the one asked for, perhaps; ask again */
       if (!delta)
         self->key_unit_asked = FALSE;
-      /* (without a reader, the next one's ring is where it is needed) */
-      if (kind == GST_ZERO_WRITE_NO_READER)
-        self->awaiting_key_unit = TRUE;
-      else
-        gst_zero_sink_need_key_unit (self, "a frame was dropped");
     }
     gst_zero_link_dropped (self->link);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
@@ -662,8 +660,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   if (!delta)
     self->awaiting_key_unit = self->key_unit_asked = FALSE;
   else if (self->awaiting_key_unit)
-    gst_zero_sink_need_key_unit (self, "a reader has seen no key unit "
-        "since it came or a frame was dropped");
+    gst_zero_sink_ask_key_unit (self);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
       kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
   return GST_FLOW_OK;

@@ -42,8 +42,7 @@
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
  * late as the pause was long. When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back), the offset
- * grows by as much, and the frame it grows at is DISCONT; those 15 ms are
- * zerosrc's minimum latency then. A
+ * grows by as much; those 15 ms are zerosrc's minimum latency then. A
  * DISCONT frame that jumps ahead of its commit (a seek forward: over a
  * second further ahead than the frame before) is stamped at its commit, a
  * new time base, not a gap for the sinks to wait out; so is a frame
@@ -696,8 +695,6 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
 
       if (lead < -ZEROSRC_TS_SLACK) {
         self->ts_offset -= lead;
-        /* a jump in the stamps: audio sinks resync on DISCONT only */
-        GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
         GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " came %"
             GST_STIME_FORMAT " before its commit: offset %" GST_STIME_FORMAT,
             GST_TIME_ARGS (decode), GST_STIME_ARGS (-lead),

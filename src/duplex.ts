@@ -46,7 +46,10 @@ function readerPid(writer: ZeroBufferWriter): number {
 
 /** Where a handler may write its answer in place. */
 export interface DuplexReply {
-  /** Room for a response of `size` bytes in the response ring, to fill in place; sent when the handler returns. */
+  /**
+   * Room for a response of `size` bytes in the response ring, to fill in place; sent when the handler returns
+   * (waited for if the handler did not await it; cancelled if the handler failed).
+   */
   reserve(size: number): Promise<Uint8Array>;
 }
 
@@ -611,21 +614,29 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       ? { pts: frame.pts, dts: frame.dts, duration: frame.duration, flags: frame.flags, timeoutMs: this.#timeoutMs }
       : { timeoutMs: this.#timeoutMs };
     let reserved: Uint8Array | undefined;
+    // a reserve the handler did not await may open its reservation after the handler ended: waited for before
+    // the answer is sent, and cancelled when the request is passed (write() refuses while one is open)
+    let reserving: Promise<Uint8Array> | undefined;
     const reply: DuplexReply = {
-      reserve: async (size: number) => {
-        if (reserved !== undefined) throw new ZeroBufferError('reply.reserve() was called already for this request', { code: 'ESTATE' });
-        reserved = await this.#toClient(client, () => writer.reserve(size, header));
-        return reserved;
+      reserve: (size: number) => {
+        if (reserving !== undefined) return Promise.reject(new ZeroBufferError('reply.reserve() was called already for this request', { code: 'ESTATE' }));
+        reserving = (async () => {
+          reserved = await this.#toClient(client, () => writer.reserve(size, header));
+          return reserved;
+        })();
+        return reserving;
       },
     };
     let result: Uint8Array | Frame | void;
     try {
       result = await handler(frame, reply);
+      await reserving;
       if (reserved === undefined && !(result instanceof Uint8Array) && result !== frame)
         throw new TypeError('the handler returned neither bytes nor the frame, and did not fill reply.reserve()');
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
     } catch (e) {
+      await reserving?.catch(() => undefined);
       if (client.lost !== undefined) throw client.lost.error; // reply.reserve() found the client gone or stalled
       if (reserved !== undefined) writer.cancelReservation();
       const err = new DuplexHandlerError(frame.sequence, e);

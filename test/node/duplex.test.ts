@@ -3,7 +3,7 @@
 // variable-size JPEG; invert against a reference computed here; RGB in,
 // GRAY8 out; input caps changed mid-stream, also as the handler sees them
 // with frame-header=true; handler errors under both
-// policies; reply.reserve), the
+// policies, also after a reply.reserve() not awaited; reply.reserve), the
 // Node duplex client against the C server that behaves like the peers' (also
 // one that connects late and declares GRAY8 for RGB requests, and a server
 // gone before it took the response ring: the request fails soon; one that
@@ -177,6 +177,26 @@ test("handler errors: onError 'pass' answers with the request unchanged and emit
     else expect(out[i]).not.toBe(r.requests[i]);
   }
   expect(r.server.stats()).toMatchObject({ errors: 4, passed: 4, responses: N });
+}, 60000);
+
+test("handler errors: a handler that throws after an unawaited reply.reserve(): onError 'pass' still passes the request through and serving goes on", async () => {
+  // the reservation opens after the handler threw: the server cancels it before it sends the request back
+  const r = await filter(RGB, (frame, reply) => {
+    if (frame.sequence % 2 === 0) {
+      void reply.reserve(frame.data.length);
+      throw new Error(`no ${frame.sequence}`);
+    }
+    return Uint8Array.from(frame.data, (v) => 255 - v);
+  }, { onError: 'pass' });
+  expect(r.code).toBe(0);
+  expect(r.errors.map((e) => e.sequence)).toEqual(Array.from({ length: N / 2 }, (_, i) => 2 * (i + 1)));
+  const out = checksums(r.out);
+  expect(out).toHaveLength(N);
+  for (let i = 0; i < N; i++) {
+    if ((i + 1) % 2 === 0) expect(out[i]).toBe(r.requests[i]);
+    else expect(out[i]).not.toBe(r.requests[i]);
+  }
+  expect(r.server.stats()).toMatchObject({ errors: N / 2, passed: N / 2, responses: N });
 }, 60000);
 
 test("handler errors: onError 'stop' stops serving and the pipeline fails with a clear error, soon", async () => {

@@ -93,8 +93,12 @@ function launchDescription(words: readonly string[]): string {
   }).join(' ');
 }
 
-/** `name=` as gst-launch's lexer reads an assignment (gst/parse/parse.l: identifier, `=`, spaces around it). */
-const ASSIGNMENT_HEAD = /^[A-Za-z][A-Za-z0-9_%-]*\s*=\s*/;
+/**
+ * `name=` as gst-launch's lexer reads an assignment (gst/parse/parse.l: identifier, `=`, spaces around it);
+ * the identifier as GStreamer 1.22's reads it: a letter, digit or `_`, then those, `-`, `%` or `:` (a child
+ * proxy's `mux::prop`).
+ */
+const ASSIGNMENT_HEAD = /^[A-Za-z0-9_][A-Za-z0-9_%:-]*\s*=\s*/;
 /** Caps between two links (`! video/x-raw, width=64 !`): the lexer reads them to the next `!`, fields and all. */
 const CAPS_START = /^\s*[A-Za-z0-9-]+\/[A-Za-z0-9-]/;
 

@@ -100,6 +100,13 @@ test('a `!` in a property\'s value (quoted, or in a word with no space) is no li
   for (const tail of [
     'identity name="a ! b"', // one shell word for gst-launch: name=a\ !\ b
     'identity name=a!b',
+    // names as gst-launch's lexer reads them (GST_DEBUG=GST_PIPELINE:5 shows ASSIGNMENT: ...=a!b): `::` of a
+    // child proxy's property, `:`, and a first character that is `_` or a digit
+    // (before: split at the `!`, "b" taken for an element that does not keep caps)
+    'identity x::y=a!b',
+    'identity x:y=a!b',
+    'identity _x=a!b',
+    'identity 9x%_-=a!b',
   ]) expect([tail, defaultSizes(`${qvga} ! ${tail}`)]).toEqual([tail, sized]);
   // the words as given, quotes kept: gst-launch reads the quoted value whole, spaces and all
   expect(defaultSizes([...splitPipeline(qvga), '!', 'identity', 'name="a ! b"'])).toEqual(sized);
@@ -108,6 +115,7 @@ test('a `!` in a property\'s value (quoted, or in a word with no space) is no li
   expect(defaultSizes(['videotestsrc', '!', 'video/x-raw,', 'width=320,height=240,format=RGB!identity'])).toEqual(sized);
   // the same split tells a pipeline that ends in zerosink (refused: run adds it) from a value that ends so (before: refused too)
   expect(sourceWords('source', 'videotestsrc ! textoverlay text="a ! zerosink"')).toHaveLength(4);
+  expect(sourceWords('source', 'videotestsrc ! identity x::y=a!zerosink')).toHaveLength(4);
   expect(() => sourceWords('source', 'videotestsrc ! identity ! zerosink')).toThrow(/already ends in zerosink/);
 });
 

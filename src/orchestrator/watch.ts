@@ -14,6 +14,7 @@ import type { StartDuplexMessage, StartStreamMessage } from '../line-protocol/me
 import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
+import { listRings } from '../rings.js';
 import { fail, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
@@ -464,11 +465,21 @@ function ringFile(name: string): number | undefined {
   }
 }
 
+/**
+ * Whether ring NAME's reader lives. A ring whose entries the core refuses
+ * (EPROTO: a corrupt unread entry) still has its reader: then its lock
+ * file tells, as listRings() judges it.
+ */
 function readerAlive(name: string): boolean {
   try {
     return native.healthByName(name).readerAlive;
-  } catch {
-    return false;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'EPROTO') return false;
+    try {
+      return listRings().some((r) => r.name === name && r.readerAlive);
+    } catch {
+      return false;
+    }
   }
 }
 

@@ -8,12 +8,13 @@
 // passed as `gstLaunch`. Also startStream given a word no process argument
 // can hold (a null byte), and with a gst-inspect-1.0 that hangs on the PATH,
 // each in a Node process of its own (an unhandled rejection shows there).
+// And a watched ring with a corrupt entry whose reader lives: still restarted.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { COMMAND_KILL_AFTER_TERM_MS, removeStaleRing, startStream, watch, ZeroBufferReader, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
+import { COMMAND_KILL_AFTER_TERM_MS, inspectRing, removeStaleRing, startStream, watch, ZeroBufferReader, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
 import type { PipelineOptions, PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
@@ -380,6 +381,42 @@ test('the watched command is SIGKILLed while its pipeline plays: watch stops the
     // A SIGKILLed reader cannot remove its ring: whatever it left is stale and swept.
     if (leftovers().some((n) => n.includes(name))) removeStaleRing(name);
     expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
+// The core refuses the health of a ring with a corrupt unread entry (EPROTO); its reader lives on. watch
+// took that for a reader gone: the killed pipeline was not restarted, nor reported, and the watch went on
+// with no pipeline into the ring of a live reader.
+test('a ring with a corrupt entry, its reader alive: a killed pipeline is still restarted (the reader is what matters)', async () => {
+  const name = ringName('corrupt');
+  const metadataSize = 4096;
+  // the command: a reader that reads nothing, so the entry at payload offset 0 stays unread
+  const command = script(name, `(async () => {
+  const { ZeroBufferReader } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});
+  const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: ${metadataSize}, payloadSize: 65536 });
+  console.log('> ' + JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [reader.name, ${metadataSize}, 65536] }));
+  setInterval(() => {}, 1000);
+})();`, process.execPath);
+  const out = sink();
+  const watcher = watch({ command: [command], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs: 1000 });
+  const states: PipelineStateEvent[] = [];
+  watcher.on('state', (_n, e) => states.push(e));
+  try {
+    await until('the pipeline to play', () => states.some((s) => s.state === 'playing'), 10000);
+    await until('a frame in the ring', () => inspectRing(name).writtenCount > 0, 5000);
+    const fd = fs.openSync(`/dev/shm/${name}`, 'r+');
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(1n << 40n);
+    fs.writeSync(fd, size, 0, 8, 128 + metadataSize); // the first frame header's size: after the OIEB and the metadata block
+    fs.closeSync(fd);
+    expect(() => inspectRing(name)).toThrow(expect.objectContaining({ code: 'EPROTO' }));
+    process.kill(states.find((s) => s.state === 'playing')!.pid!, 'SIGKILL');
+    // restarted, and the new pipeline plays into the reader's ring (before: it ended there, not restarted, no failure)
+    await until('the restarted pipeline to play', () => states.filter((s) => s.state === 'playing').length === 2, 10000);
+    expect(states.map((s) => s.state)).toEqual(['starting', 'playing', 'exited', 'restarting', 'starting', 'playing']);
+    expect(watcher.streams).toEqual([name]);
   } finally {
     await watcher.stop();
   }

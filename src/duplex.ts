@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { WaitQueue } from './abort.js';
-import { ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
 import { fail, validateMode, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
@@ -433,7 +433,8 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         if (reported) return;
         reported = true;
         const event: DuplexClientGone = { pid, reason };
-        if (error !== undefined) event.error = error;
+        // listeners keep events (a log): the stack of an error made by an answer's write kept its request and bytes
+        if (error !== undefined) event.error = formatStacks(error);
         if (sequence !== undefined) event.sequence = sequence;
         this.emit('clientGone', event);
       };

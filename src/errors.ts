@@ -34,6 +34,17 @@ export class ZeroBufferError extends Error {
   }
 }
 
+/**
+ * Formats the stack of `error` and of its causes now, and returns it. V8
+ * keeps the functions and receivers of an error's stack frames (closures,
+ * and the frames or bytes they hold) until the stack is formatted: an
+ * error kept for long lets them be collected so.
+ */
+export function formatStacks<E>(error: E): E {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) void e.stack;
+  return error;
+}
+
 /** The writer died without detaching (the stream is over, not cleanly). */
 export class WriterGoneError extends ZeroBufferError {
   readonly writerDied = true;

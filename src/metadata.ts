@@ -2,7 +2,7 @@
 // before the first '{' and after the last '}'), its caps and video info,
 // and our extensions (the per-frame header).
 import { parseCaps, type Caps } from './caps.js';
-import { MetadataError } from './errors.js';
+import { formatStacks, MetadataError } from './errors.js';
 import { native } from './native.js';
 import { undescribedVideoInfo, videoInfoFromCaps, type VideoInfo } from './video-info.js';
 
@@ -29,15 +29,12 @@ export interface Metadata {
 
 /**
  * The problem stays with the metadata for the reader's life, and it is made
- * while the first frame is read, often inside a frames() loop. V8 keeps the
- * functions and receivers of an error's stack frames (the loop's closures,
- * its current Frame) until the stack is formatted: formatting it now, and
- * its causes', lets a dropped loop's last frame be collected.
+ * while the first frame is read, often inside a frames() loop: its stack is
+ * formatted at once (formatStacks), or it kept the loop's closures and so a
+ * dropped loop's last frame.
  */
 function problem(message: string, cause?: unknown): MetadataError {
-  const error = new MetadataError(message, { code: 'ENOCAPS', cause });
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) void e.stack;
-  return error;
+  return formatStacks(new MetadataError(message, { code: 'ENOCAPS', cause }));
 }
 
 /**

@@ -15,7 +15,8 @@
 // a client that left before its response ring was found, or that was
 // killed (SIGKILL) or left with answers due (serving goes on, 'clientGone'),
 // or stopped (SIGSTOP) with an answer waiting for room: dropped as stalled,
-// and when it resumes it reads its own answers, then the end.
+// and when it resumes it reads its own answers, then the end; a kept
+// 'clientGone' event keeps no request frame or answer (--expose-gc).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -618,6 +619,16 @@ async function nextClientAfterOneGone(prefix: string, aArgs: string[], aGoes: (t
   expect(failure).toBeUndefined();
   return { channel, server: xor.server, gone, a, clients: xor.clients };
 }
+
+// A clientGone event kept by its listener: its error was made by the answer's write, and its unformatted
+// stack kept that call's closures, and so the request Frame and the answer's bytes (a video frame's
+// worth per event kept).
+test('a kept clientGone event keeps neither the request frame nor the answer the server was writing when the client was found gone', async () => {
+  const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-gone-retains.mjs'), ringName('dxkept')]);
+  expect(await child.exit(30000)).toBe(0);
+  expect(child.stderr).toBe('');
+  expect(JSON.parse(child.stdout.join(''))).toEqual({ gone: [{ reason: 'readerGone', sequence: 2, code: 'EREADERGONE' }], reachable: [] });
+}, 40000);
 
 test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
   const { server, clients, gone } = await nextClientAfterOneGone('dxleft', ['1', '1', 'leave'], async ({ server, a }) => {

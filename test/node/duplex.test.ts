@@ -311,6 +311,10 @@ test('Node client ↔ a C server that answers request 1 twice (--twice 1, its se
     const first = await client.request(new Uint8Array([1, 1]));
     expect([first.sequence, ...first.data]).toEqual([1, 1, 1]);
     first.release();
+    // the duplicate is in the ring before request 2 is made (it can land after the first copy was taken:
+    // the client checks for one before each request, and one that comes later cannot be told from request 2's)
+    for (const deadline = Date.now() + 5000; inspectRing(`${channel}_response`).writtenCount < 2 && Date.now() < deadline;) await sleep(5);
+    expect(inspectRing(`${channel}_response`).writtenCount).toBe(2);
     // before: resolved with sequence 2 and request 1's bytes, no error
     const failed = await client.request(new Uint8Array([2, 2])).then((f) => {
       const got = [...f.data];

@@ -625,6 +625,9 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
           reserved = await this.#toClient(client, () => writer.reserve(size, header));
           return reserved;
         })();
+        // its failure is the handler's failure, awaited below: not an unhandled rejection that ends the
+        // process while the handler, which did not await it, still runs
+        reserving.catch(() => undefined);
         return reserving;
       },
     };

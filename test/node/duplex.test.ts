@@ -634,6 +634,15 @@ test('a kept clientGone event keeps neither the request frame nor the answer the
   expect(JSON.parse(child.stdout.join(''))).toEqual({ gone: [{ reason: 'readerGone', sequence: 2, code: 'EREADERGONE' }], reachable: [] });
 }, 40000);
 
+// A reserve the handler started and did not await, refused at once (it can never fit): its rejection
+// was nobody's, and Node ended the process for it (an unhandled rejection) while the handler still ran.
+test('a handler\'s unawaited reply.reserve() that fails is a handler error of the server (the request passed), not an unhandled rejection', async () => {
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-unawaited-reserve.mjs'), ringName('dxunawaited')]);
+  expect(await child.exit(30000)).toBe(0);
+  expect(child.stderr).toBe('');
+  expect(JSON.parse(child.stdout.join(''))).toEqual({ answer: [7, 8, 9], errors: ['EMSGSIZE'] });
+}, 40000);
+
 test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {
   const { server, clients, gone } = await nextClientAfterOneGone('dxleft', ['1', '1', 'leave'], async ({ server, a }) => {
     expect(await a.exit(15000)).toBe(0);

@@ -87,23 +87,10 @@ Napi::Object OiebObject(Napi::Env env, const zb_health &h) {
 }
 
 Napi::Value HealthObject(Napi::Env env, const zb_health &h) {
-  Napi::Object o = Napi::Object::New(env);
-  Napi::Array version = Napi::Array::New(env, 4);
-  for (uint32_t i = 0; i < 4; i++) version[i] = Napi::Number::New(env, h.version[i]);
-  o.Set("version", version);
-  o.Set("metadataSize", U64(env, h.metadata_size));
-  o.Set("metadataWrittenBytes", U64(env, h.metadata_written_bytes));
-  o.Set("payloadSize", U64(env, h.payload_size));
-  o.Set("payloadFreeBytes", U64(env, h.payload_free_bytes));
+  Napi::Object o = OiebObject(env, h);
   o.Set("payloadUsedBytes", U64(env, h.payload_used_bytes));
   o.Set("utilisationPercent", Napi::Number::New(env, h.utilisation_percent));
   o.Set("band", zb_band_name(h.band));
-  o.Set("writePos", U64(env, h.write_pos));
-  o.Set("readPos", U64(env, h.read_pos));
-  o.Set("writtenCount", U64(env, h.written_count));
-  o.Set("readCount", U64(env, h.read_count));
-  o.Set("writerPid", U64(env, h.writer_pid));
-  o.Set("readerPid", U64(env, h.reader_pid));
   o.Set("writerAlive", Napi::Boolean::New(env, h.writer_alive));
   o.Set("readerAlive", Napi::Boolean::New(env, h.reader_alive));
   o.Set("framesUnread", U64(env, h.frames_unread));

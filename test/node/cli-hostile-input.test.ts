@@ -130,12 +130,8 @@ test('ingest: an attribute named __proto__ is kept as it came, with the others',
   expect(Object.entries(r.frames[0]!.attributes!)).toEqual([['__proto__', 'x'], ['b', '1'], ['constructor', 'y']]);
 });
 
-/**
- * `serve img OUT` on a new ring, and a native writer on it (once serve has
- * made it) with zerosink's metadata for 2×2 GRAY16_BE frames with headers.
- */
-async function serveImgFile(name: string, out: string): Promise<{ serve: ReturnType<typeof run>; w: NativeWriter }> {
-  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+/** A native writer on the ring `serve` makes, once it has made it. */
+async function writerOnceServed(name: string, serve: ReturnType<typeof run>): Promise<NativeWriter> {
   let w: NativeWriter | undefined;
   for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
     try {
@@ -145,6 +141,16 @@ async function serveImgFile(name: string, out: string): Promise<{ serve: ReturnT
     }
   }
   if (w === undefined) throw new Error(`serve made no ring "${name}" within 10 s: ${serve.stderr}`);
+  return w;
+}
+
+/**
+ * `serve img OUT` on a new ring, and a native writer on it (once serve has
+ * made it) with zerosink's metadata for 2×2 GRAY16_BE frames with headers.
+ */
+async function serveImgFile(name: string, out: string): Promise<{ serve: ReturnType<typeof run>; w: NativeWriter }> {
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
+  const w = await writerOnceServed(name, serve);
   const caps = 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1';
   w.setMetadata(native.declareFrameHeader(Buffer.from(JSON.stringify({ type: 'gstreamer-sink', caps }))));
   return { serve, w };
@@ -163,15 +169,7 @@ test.each([
   const name = clName(`serve-bad-${code}`);
   const out = path.join(dir, `served-${code}.img`);
   const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name]);
-  let w: NativeWriter | undefined;
-  for (const end = Date.now() + 10000; w === undefined && Date.now() < end; await sleep(20)) {
-    try {
-      w = new native.Writer(name);
-    } catch {
-      // not created yet
-    }
-  }
-  if (w === undefined) throw new Error(`serve made no ring "${name}" within 10 s: ${serve.stderr}`);
+  const w = await writerOnceServed(name, serve);
   serve.proc.kill('SIGSTOP');
   try {
     w.setMetadata(Buffer.from(JSON.stringify({ caps: 'video/x-raw, format=(string)GRAY16_BE, width=(int)2, height=(int)2, framerate=(fraction)0/1' })));

@@ -1421,6 +1421,17 @@ wait_dropped (GstElement * sink, guint64 n)
   fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), n);
 }
 
+/* Counts into *REQUESTS the force-key-unit events that reach APPSRC. */
+static void
+count_key_unit_requests_at (GstElement * appsrc, gint * requests)
+{
+  GstPad *pad = gst_element_get_static_pad (appsrc, "src");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      count_key_unit_requests, requests, NULL);
+  gst_object_unref (pad);
+}
+
 #define H264_CAPS "video/x-h264, stream-format=(string)byte-stream, " \
   "alignment=(string)au"
 
@@ -1435,7 +1446,6 @@ GST_START_TEST (test_key_unit_for_late_reader)
   gchar *name = ring_name ("keylate");
   zb_reader *reader = NULL;
   GstElement *pipeline, *appsrc, *sink;
-  GstPad *pad;
   GstMessage *msg;
   zb_frame frame;
   gint requests = 0;
@@ -1445,18 +1455,14 @@ GST_START_TEST (test_key_unit_for_late_reader)
   pipeline = writer_pipeline (name, "on-reader-lost=wait", H264_CAPS,
       &appsrc);
   sink = by_name (pipeline, "sink");
-  pad = gst_element_get_static_pad (appsrc, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-      count_key_unit_requests, &requests, NULL);
-  gst_object_unref (pad);
+  count_key_unit_requests_at (appsrc, &requests);
   set_state (pipeline, GST_STATE_PLAYING);
   /* no reader: the key unit and the delta units after it are dropped,
    * and asking for another is of no use yet */
   for (i = 0; i < 4; i++)
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i, 100,
             i == 0));
-  while (stat_u64 (sink, "frames-dropped") < 4)
-    g_usleep (5000);
+  wait_dropped (sink, 4);
   fail_unless_equals_int (g_atomic_int_get (&requests), 0);
 
   /* the reader comes: its first frame is a delta unit, one request */
@@ -1517,7 +1523,6 @@ GST_START_TEST (test_key_unit_after_drop)
   gchar *name = ring_name ("keydrop");
   zb_reader *reader = NULL;
   GstElement *pipeline, *appsrc;
-  GstPad *pad;
   GstMessage *msg;
   zb_frame frame;
   gint requests = 0;
@@ -1526,10 +1531,7 @@ GST_START_TEST (test_key_unit_after_drop)
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
       0);
   pipeline = writer_pipeline (name, "policy=drop", H264_CAPS, &appsrc);
-  pad = gst_element_get_static_pad (appsrc, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-      count_key_unit_requests, &requests, NULL);
-  gst_object_unref (pad);
+  count_key_unit_requests_at (appsrc, &requests);
   set_state (pipeline, GST_STATE_PLAYING);
   /* four fit, six are dropped, then a delta unit written once there is
    * room: one request, at that write (none while the ring is full, where
@@ -1568,10 +1570,7 @@ GST_START_TEST (test_key_unit_after_drop)
       0);
   pipeline = writer_pipeline (name, "policy=drop", GRAY8_CAPS (40, 25),
       &appsrc);
-  pad = gst_element_get_static_pad (appsrc, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
-      count_key_unit_requests, &requests, NULL);
-  gst_object_unref (pad);
+  count_key_unit_requests_at (appsrc, &requests);
   set_state (pipeline, GST_STATE_PLAYING);
   for (i = 0; i < 10; i++)
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,

@@ -281,68 +281,62 @@ test('zerobuffer filter: a --sink-property value gst-launch refuses with a warni
   expect(huge.stderr).not.toContain('unexpected error');
 }, 60000);
 
-test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once its client was found: the line says it went as its pipeline failed, then the refusal', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifkill-'));
+/**
+ * `zerobuffer filter` of a live source through the real gst-launch-1.0 run by a bash script of that name:
+ * SCRIPT, given `real` (the real one's path), `ring` (zerofilter's response ring's file) and
+ * `until_client_found` (a loop that ends once that ring is mapped by two processes, gst-launch and the
+ * server: the client found). Resolves with the CLI's exit status, its clientGone events and stderr lines.
+ */
+async function filterThroughScript(tag: string, script: string, args: string[]): Promise<{ status: number | null; events: { pid: number; reason: string }[]; lines: string[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zb-${tag}-`));
   try {
-    // gst-launch-1.0 itself, its stderr (GLib's warning of the refused value) held back until zerofilter's
-    // response ring is mapped by two processes, gst-launch and the server (the CLI): the server has found
-    // the client when zerobuffer kills it (which it does within 1 s of playing: a live source)
     const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
-    fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' +
+    fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' + `real='${real}'\n` +
       'for a in "$@"; do case $a in channel=*) ring=/dev/shm/${a#channel=}_response;; esac; done\n' +
-      'exec 3>&2\n' +
-      `'${real}' "$@" 2> >(for i in $(seq 1000); do [ "$(grep -l -F "$ring" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.01; done; exec cat >&3)\n`,
-      { mode: 0o755 });
+      'until_client_found() { for i in $(seq 1000); do [ "$(grep -l -F "$ring" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.01; done; }\n' +
+      script, { mode: 0o755 });
     const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48',
-      '--script', fixture('invert-filter.mjs'), 'fakesink', '--sink-property', 'depth=0', '--json', '--name', ringName('clifkill')],
+      '--script', fixture('invert-filter.mjs'), 'fakesink', ...args, '--json', '--name', ringName(tag)],
     { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
-    expect(await cli.exit(40000)).toBe(3);
-    const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
-    expect(events).toHaveLength(1);
-    expect(events[0].pid).toBeGreaterThan(0);
-    const lines = cli.stderr.split('\n');
-    const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
-    // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
-    expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0].pid} went as its pipeline failed \\(the error below\\) \\[${events[0].reason}\\]; `));
-    const refused = lines.findIndex((l) => l.includes('gst-launch refused the value "0" of property \'depth\''));
-    expect(refused).toBeGreaterThan(gone);
+    const status = await cli.exit(40000);
+    const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l) as { pid: number; reason: string });
+    return { status, events, lines: cli.stderr.split('\n') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('zerobuffer filter: a pipeline zerobuffer killed for a refused value once its client was found: the line says it went as its pipeline failed, then the refusal', async () => {
+  // gst-launch's stderr (GLib's warning of the refused value) held back until the client is found: zerobuffer
+  // kills it within 1 s of playing (a live source)
+  const { status, events, lines } = await filterThroughScript('clifkill',
+    'exec 3>&2\n"$real" "$@" 2> >(until_client_found; exec cat >&3)\n', ['--sink-property', 'depth=0']);
+  expect(status).toBe(3);
+  expect(events).toHaveLength(1);
+  expect(events[0]!.pid).toBeGreaterThan(0);
+  const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
+  // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
+  expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0]!.pid} went as its pipeline failed \\(the error below\\) \\[${events[0]!.reason}\\]; `));
+  const refused = lines.findIndex((l) => l.includes('gst-launch refused the value "0" of property \'depth\''));
+  expect(refused).toBeGreaterThan(gone);
 }, 60000);
 
 test('zerobuffer filter: a pipeline zerobuffer killed as hung after another element\'s error once its client was found: the line says zerobuffer killed it and why, then the error', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifhung-'));
-  try {
-    // gst-launch-1.0 itself, run by a script of the same name: once zerofilter's response ring is mapped by
-    // two processes (gst-launch and the server: the client found), the script prints another element's error
-    // as gst-launch does and waits, as a gst-launch whose quit was lost; zerobuffer kills the group 500 ms later
-    const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
-    fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), '#!/bin/bash\n' +
-      'for a in "$@"; do case $a in channel=*) ring=/dev/shm/${a#channel=}_response;; esac; done\n' +
-      `'${real}' "$@" &\n` +
-      'for i in $(seq 1000); do [ "$(grep -l -F "$ring" /proc/[0-9]*/maps 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.01; done\n' +
-      'echo "ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error." >&2\n' +
-      'wait\n', { mode: 0o755 });
-    const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48',
-      '--script', fixture('invert-filter.mjs'), 'fakesink', '--json', '--name', ringName('clifhung')],
-    { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
-    expect(await cli.exit(40000)).toBe(3);
-    const events = cli.stdout.filter((l) => l.includes('"clientGone"')).map((l) => JSON.parse(l));
-    expect(events).toHaveLength(1);
-    expect(events[0].pid).toBeGreaterThan(0);
-    const lines = cli.stderr.split('\n');
-    const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
-    // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
-    expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0].pid} went as zerobuffer killed its pipeline with SIGKILL, ` +
-      `hung 500 ms after an error \\(below\\) \\[${events[0].reason}\\]; `));
-    expect(lines.slice(gone + 1)).toEqual(expect.arrayContaining([
-      'gst-launch hung after an error and zerobuffer killed it with SIGKILL:',
-      'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.',
-    ]));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  // once the client is found, the script prints another element's error as gst-launch does and waits, as a
+  // gst-launch whose quit was lost; zerobuffer kills the group 500 ms later
+  const { status, events, lines } = await filterThroughScript('clifhung', '"$real" "$@" &\nuntil_client_found\n' +
+    'echo "ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error." >&2\nwait\n', []);
+  expect(status).toBe(3);
+  expect(events).toHaveLength(1);
+  expect(events[0]!.pid).toBeGreaterThan(0);
+  const gone = lines.findIndex((l) => l.startsWith('zerobuffer filter: client pid'));
+  // (before: "died writing requests" or "went while an answer was due", as if it had gone on its own)
+  expect(lines[gone]).toMatch(new RegExp(`^zerobuffer filter: client pid ${events[0]!.pid} went as zerobuffer killed its pipeline with SIGKILL, ` +
+    `hung 500 ms after an error \\(below\\) \\[${events[0]!.reason}\\]; `));
+  expect(lines.slice(gone + 1)).toEqual(expect.arrayContaining([
+    'gst-launch hung after an error and zerobuffer killed it with SIGKILL:',
+    'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.',
+  ]));
 }, 60000);
 
 test('zerobuffer filter: usage errors', async () => {

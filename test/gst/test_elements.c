@@ -1515,9 +1515,10 @@ GST_END_TEST;
 
 /* policy=drop: a delta unit dropped at a full ring leaves the reader's
  * decoder without the reference of the ones after it, so zerosink asks
- * upstream for a key unit, once for the frames dropped until the next key
- * unit written, and again after it; raw video (no delta units) is not
- * asked. (It never asked.) */
+ * upstream for a key unit when it writes the next delta unit (not while
+ * the ring is full), once until a key unit is written, and again after
+ * the next drops; raw video (no delta units) is not asked. (It never
+ * asked; then it asked at each drop, and every frame became a key unit.) */
 GST_START_TEST (test_key_unit_after_drop)
 {
   gchar *name = ring_name ("keydrop");

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <gst/video/video.h>
+
 #include "gstzerobufferelements.h"
 #include "gstzerolink.h"
 
@@ -1580,4 +1582,44 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   else if (rc == ZB_EMSGSIZE)
     too_small (link, writer, *error);
   return GST_FLOW_ERROR;
+}
+
+void
+gst_zero_key_unit_need_reset (GstZeroKeyUnitNeed * need)
+{
+  need->awaiting = need->asked = FALSE;
+}
+
+void
+gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need, gboolean delta)
+{
+  need->awaiting = TRUE;
+  /* a key unit lost: the one asked for, perhaps; ask again */
+  if (!delta)
+    need->asked = FALSE;
+}
+
+void
+gst_zero_key_unit_need_written (GstZeroKeyUnitNeed * need,
+    GstZeroLink * link, GstPad * sinkpad, gboolean delta)
+{
+  guint64 connects = gst_zero_link_connects (link);
+
+  /* a reader whose first frame this is has seen no key unit before it */
+  if (connects != need->connects) {
+    need->connects = connects;
+    need->awaiting = TRUE;
+    need->asked = FALSE;
+  }
+  if (!delta) {
+    need->awaiting = need->asked = FALSE;
+    return;
+  }
+  if (!need->awaiting || need->asked)
+    return;
+  need->asked = TRUE;
+  GST_INFO_OBJECT (sinkpad, "asking upstream for a key unit: the reader "
+      "has seen none since it came or a frame was lost");
+  gst_pad_push_event (sinkpad, gst_video_event_new_upstream_force_key_unit
+      (GST_CLOCK_TIME_NONE, TRUE, ++need->requests));
 }

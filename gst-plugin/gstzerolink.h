@@ -279,6 +279,36 @@ guint64 gst_zero_link_connects (GstZeroLink * link);
 /* Fills *health from the connected ring; FALSE when not connected. */
 gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);
 
+/* Whether the reader of a stream with delta units (DELTA_UNIT buffers)
+ * lacks the key unit its decoder needs before the delta units to come:
+ * zerosink's reader, zerofilter's server. Upstream is asked for one (an
+ * upstream force-key-unit event, all headers, numbered), as GStreamer's
+ * network sinks do for a new client, when a delta unit is written after a
+ * frame was lost or as a new reader's first frame (a change of
+ * gst_zero_link_connects); not at the loss: while the ring is full the
+ * encoder's key unit would be lost too, and asking at each loss made
+ * every frame a key unit. Once until a key unit is written; again if a
+ * key unit is lost. Streams without delta units are never asked. The
+ * streaming thread's, no lock. */
+typedef struct
+{
+  gboolean awaiting;            /* a frame was lost, or a new reader came,
+                                 * since the last key unit written */
+  gboolean asked;               /* upstream was asked for it */
+  guint requests;               /* force-key-unit events sent (numbered) */
+  guint64 connects;             /* gst_zero_link_connects at the last write */
+} GstZeroKeyUnitNeed;
+
+/* A session starts (the element's start()): nothing lost yet. */
+void gst_zero_key_unit_need_reset (GstZeroKeyUnitNeed * need);
+/* A frame (DELTA: a delta unit) did not reach the reader (a repeat of the
+ * frame before is no loss). */
+void gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need, gboolean delta);
+/* A frame (DELTA: a delta unit) was written through LINK: asks upstream
+ * through SINKPAD when the reader needs a key unit. */
+void gst_zero_key_unit_need_written (GstZeroKeyUnitNeed * need,
+    GstZeroLink * link, GstPad * sinkpad, gboolean delta);
+
 G_END_DECLS
 
 #endif /* GST_ZERO_LINK_H */

@@ -43,7 +43,6 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
-#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
 #include "gstzerolink.h"
@@ -127,13 +126,7 @@ struct _GstZeroSink
   GCancellable *unlocked;       /* cancelled between unlock and unlock_stop */
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
-  /* streaming thread: whether the reader lacks the key unit its next delta
-   * units need (gst_zero_sink_ask_key_unit) */
-  gboolean awaiting_key_unit;   /* a frame was lost, or a new reader came,
-                                 * since the last key unit written */
-  gboolean key_unit_asked;      /* upstream was asked for it */
-  guint key_unit_requests;      /* count of the force-key-unit events */
-  guint64 connects;             /* gst_zero_link_connects at the last frame */
+  GstZeroKeyUnitNeed key_unit;  /* streaming thread */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -213,24 +206,6 @@ gst_zero_sink_reader_lost_get_type (void)
 }
 
 /* ------------------------------------------------------------- helpers */
-
-/* A delta unit went to a reader that lacks the key unit before it (a new
- * reader, or a frame dropped since): ask upstream for one, as GStreamer's
- * network sinks do for a new client, once until a key unit is written (or
- * one is dropped too). Streams without delta units (raw ones) never get
- * here. */
-static void
-gst_zero_sink_ask_key_unit (GstZeroSink * self)
-{
-  if (self->key_unit_asked)
-    return;
-  self->key_unit_asked = TRUE;
-  GST_INFO_OBJECT (self, "asking upstream for a key unit: a reader has "
-      "seen no key unit since it came or a frame was dropped");
-  gst_pad_push_event (GST_BASE_SINK_PAD (self),
-      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE,
-          ++self->key_unit_requests));
-}
 
 /* A wait was interrupted: GST_FLOW_OK when it should go on (unlock_stop
  * came, or a wake meant for the pool), else the flow return render gives
@@ -414,7 +389,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->pending_flags = 0;
   gst_clear_caps (&self->refused_caps);
   GST_OBJECT_UNLOCK (self);
-  self->awaiting_key_unit = self->key_unit_asked = FALSE;
+  gst_zero_key_unit_need_reset (&self->key_unit);
   gst_zero_link_reset_counts (self->link);
 
   if (name == NULL || name[0] == '\0') {
@@ -587,7 +562,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
   GstZeroError *e = NULL;
   GstFlowReturn ret;
-  guint64 empty, connects;
+  guint64 empty;
   gboolean delta = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
 
   if (size == 0) {
@@ -630,13 +605,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED) {
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
-      /* asked for once a delta unit is written again: while the ring is
-       * full the encoder's key unit would be dropped too, and asking at
-       * each drop made every frame a key unit */
-      self->awaiting_key_unit = TRUE;
-      /* a key unit lost: the one asked for, perhaps; ask again */
-      if (!delta)
-        self->key_unit_asked = FALSE;
+      gst_zero_key_unit_need_lost (&self->key_unit, delta);
     }
     gst_zero_link_dropped (self->link);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
@@ -650,17 +619,8 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   self->pending_flags = 0;
   gst_zero_link_written (self->link, GST_ELEMENT (self), size,
       kind == GST_ZERO_WRITE_IN_PLACE);
-  /* a reader whose first frame this is has seen no key unit before it */
-  connects = gst_zero_link_connects (self->link);
-  if (connects != self->connects) {
-    self->connects = connects;
-    self->awaiting_key_unit = TRUE;
-    self->key_unit_asked = FALSE;
-  }
-  if (!delta)
-    self->awaiting_key_unit = self->key_unit_asked = FALSE;
-  else if (self->awaiting_key_unit)
-    gst_zero_sink_ask_key_unit (self);
+  gst_zero_key_unit_need_written (&self->key_unit, self->link,
+      GST_BASE_SINK_PAD (self), delta);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
       kind == GST_ZERO_WRITE_IN_PLACE ? " written in place" : "");
   return GST_FLOW_OK;

@@ -39,8 +39,11 @@
  * buffer and passes it on unprocessed or drops it
  * (#GstZeroFilter:skipped; it cannot pass while the server's output caps
  * are not the input's: dropped, with one warning); the buffer pushed after
- * one dropped is DISCONT. Responses are pushed by
- * a streaming task of the src pad as soon as they come, so each result
+ * one dropped is DISCONT. In a stream with delta units it asks upstream
+ * for a key unit (force-key-unit) when it sends a delta unit after a
+ * buffer it did not send, or as a new session's first request. Responses
+ * are pushed by a streaming task of the src pad as soon as they come, so
+ * each result
  * leaves at the server's pace, as from a queue (the chain function only
  * writes requests). A
  * server that is missing, dies, ends its responses early, answers later
@@ -211,6 +214,7 @@ struct _GstZeroFilter
    * pass): for the next push, push lock. */
   guint drop_flags;
   guint push_drop_flags;
+  GstZeroKeyUnitNeed key_unit;  /* the server's; chain only */
   gboolean session_ended;       /* EOS went to the server: the next buffer
                                  * (after a flushing seek) starts a new
                                  * session; with the push lock */
@@ -1523,6 +1527,8 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
 {
   Pending *p;
 
+  gst_zero_key_unit_need_lost (&self->key_unit,
+      GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
   if (!pass || self->requests_waiting == 0) {
     chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
@@ -1579,6 +1585,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   GstFlowReturn ret;
   guint depth;
   gboolean drop, pass_skipped, connected, in_place, pass_on_error;
+  gboolean delta = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   GstBuffer *passing;
   Pending *p;
 
@@ -1658,6 +1665,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
           kind == GST_ZERO_WRITE_LATE)) {
     /* (a full ring never drops: the link's policy blocks; late: a pool
      * buffer copied behind one taken after it, as a repeat) */
+    if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
+      gst_zero_key_unit_need_lost (&self->key_unit, delta);
     chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     pending_free (p);
@@ -1690,6 +1699,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     return ret;
   }
   gst_buffer_unref (buffer);
+  gst_zero_key_unit_need_written (&self->key_unit, self->link, self->sinkpad,
+      delta);
   passing = NULL;
   g_mutex_lock (&self->qlock);
   self->request_sending = FALSE;
@@ -2121,6 +2132,7 @@ gst_zero_filter_start (GstZeroFilter * self)
   self->task_ret = GST_FLOW_OK;
   self->response_header = FALSE;
   self->session_ended = FALSE;
+  gst_zero_key_unit_need_reset (&self->key_unit);
   g_free (channel);
 }
 
@@ -2427,7 +2439,9 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_POLICY,
       g_param_spec_enum ("policy", "Policy",
           "When depth requests wait: block (wait for the oldest response, "
-          "up to timeout) or drop (do not send the buffer; see skipped)",
+          "up to timeout) or drop (do not send the buffer; see skipped; in "
+          "a stream with delta units, ask upstream for a key unit when the "
+          "next delta unit is sent, once until a key unit is)",
           gst_zero_filter_policy_get_type (), DEFAULT_POLICY, playing));
   g_object_class_install_property (gobject_class, PROP_SKIPPED,
       g_param_spec_enum ("skipped", "Skipped",

@@ -28,6 +28,11 @@
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  *   also one that passes because its write failed (on-error=pass, the
  *   server gone), with the dropped one's RESYNC;
+ * - in an encoded stream (DELTA_UNIT buffers), upstream asked for a key
+ *   unit (force-key-unit) when a delta unit is sent after skipped ones
+ *   (not at the skips; once until a key unit is sent, again if the key
+ *   unit is skipped), and when a new session (a replay after EOS) starts
+ *   with a delta unit;
  * - without the frame header (the server then echoes the request's bytes
  *   as they are): caps that only refine the first (h264parse's added
  *   profile, level, codec_data) warn of nothing, a real change warns with
@@ -1472,6 +1477,255 @@ GST_START_TEST (test_discont_after_drop_then_failed_write)
 
 GST_END_TEST;
 
+/* Upstream force-key-unit events (all-headers, numbered 1, 2, ...) seen
+ * on the pad: DATA counts them (as in test_elements.c). */
+static GstPadProbeReturn
+count_key_unit_requests (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s = gst_event_get_structure (event);
+  gboolean all_headers = FALSE;
+  guint count = 0;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM ||
+      !gst_structure_has_name (s, "GstForceKeyUnit"))
+    return GST_PAD_PROBE_OK;
+  fail_unless (gst_structure_get_boolean (s, "all-headers", &all_headers) &&
+      all_headers, "%" GST_PTR_FORMAT, s);
+  fail_unless (gst_structure_get_uint (s, "count", &count));
+  fail_unless_equals_int (count, g_atomic_int_add ((gint *) data, 1) + 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Counts in *REQUESTS the force-key-unit events zerofilter F of PIPELINE
+ * sends upstream. */
+static void
+count_key_units_of (GstElement * pipeline, const gchar * f, gint * requests)
+{
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, f), "sink");
+  GstPad *peer = gst_pad_get_peer (pad);
+
+  gst_pad_add_probe (peer, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      count_key_unit_requests, requests, NULL);
+  gst_object_unref (peer);
+  gst_object_unref (pad);
+}
+
+/* Waits up to a second for *REQUESTS to reach N, and checks that it does
+ * not pass it. */
+static void
+wait_key_unit_requests (gint * requests, gint n)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+  while (g_atomic_int_get (requests) < n &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_int (g_atomic_int_get (requests), n);
+}
+
+/* Pushes unit I (64 bytes), a delta unit unless KEY, into APPSRC. */
+static void
+push_unit (GstElement * appsrc, guint i, gboolean key)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, 64, NULL);
+
+  gst_buffer_memset (buffer, 0, (guint8) i, 64);
+  GST_BUFFER_PTS (buffer) = i * FRAME_NS;
+  GST_BUFFER_DURATION (buffer) = FRAME_NS;
+  if (!key)
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          buffer), GST_FLOW_OK);
+}
+
+/* Reads request I from REQUESTS (the server's ring) into *REQUEST. */
+static void
+next_request (zb_reader * requests, zb_frame * request, guint i)
+{
+  zb_frame_ext ext = { 0 };
+
+  fail_unless_equals_int (zb_reader_next (requests, request, 5000), 0);
+  fail_unless_equals_int (zb_frame_ext_parse (request->data, request->size,
+          &ext), 0);
+  fail_unless_equals_uint64 (ext.pts, i * FRAME_NS);
+}
+
+/* Answers REQUEST (echoed) into RESPONSES, then pulls that answer from
+ * APPSINK. */
+static void
+answer_and_pull (zb_writer * responses, zb_frame * request,
+    GstElement * appsink)
+{
+  zb_frame_ext ext = { 0 };
+  zb_reservation res;
+  GstSample *sample;
+
+  fail_unless_equals_int (zb_frame_ext_parse (request->data, request->size,
+          &ext), 0);
+  fail_unless_equals_int (zb_writer_reserve (responses, ext.size, &res,
+          RESPONSE_WAIT_MS), 0);
+  memcpy (res.data, ext.data, ext.size);
+  fail_unless_equals_int (zb_reservation_commit (&res, ext.size), 0);
+  zb_frame_release (request);
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+  fail_unless (sample != NULL, "no answer within 10 s");
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (gst_sample_get_buffer (sample)),
+      ext.pts);
+  gst_sample_unref (sample);
+}
+
+/* policy=drop with a server that answers slowly (by hand here: a request
+ * waits while the next ones come), in an encoded stream: a delta unit
+ * skipped leaves the server's decoder without the reference of the ones
+ * after it, so zerofilter asks upstream for a key unit when it sends the
+ * next delta unit (not at the skip, while the key unit would be skipped
+ * too), once until a key unit is sent; again when the key unit asked for
+ * is skipped. (It never asked: a server decoding H.264 got undecodable
+ * delta units until the encoder's next key unit.) */
+GST_START_TEST (test_key_unit_after_skip)
+{
+  gchar *channel = channel_name ("keyskip");
+  gchar *desc;
+  char request_name[ZB_NAME_MAX + 1], response_name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  zb_writer *responses = NULL;
+  zb_frame request;
+  GstElement *pipeline, *filter, *appsrc, *appsink;
+  GstMessage *msg;
+  gint key_units = 0;
+  guint waited;
+
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          request_name, sizeof request_name), 0);
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE,
+          response_name, sizeof response_name), 0);
+  fail_unless_equals_int (zb_reader_create (&requests, request_name, 4096,
+          1 << 20, NULL), 0);
+  desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\" ! "
+      "zerofilter name=f channel=%s frame-header=true connect-timeout=5000 "
+      "depth=1 policy=drop skipped=drop ! appsink name=out sync=false",
+      H264_CAPS, channel);
+  pipeline = launch (desc);
+  g_free (desc);
+  filter = by_name (pipeline, "f");
+  appsrc = by_name (pipeline, "in");
+  appsink = by_name (pipeline, "out");
+  count_key_units_of (pipeline, "f", &key_units);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+
+  /* 0 (key) sent and waiting; 1 and 2 skipped: nothing asked yet */
+  push_unit (appsrc, 0, TRUE);
+  next_request (requests, &request, 0);
+  push_unit (appsrc, 1, FALSE);
+  push_unit (appsrc, 2, FALSE);
+  for (waited = 0; stat_of (filter, "frames-dropped") < 2 && waited < 5000;
+      waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 2);
+  fail_unless_equals_int (g_atomic_int_get (&key_units), 0);
+  for (waited = 0; zb_writer_connect (&responses, response_name) < 0 &&
+      waited < 5000; waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless (responses != NULL, "no response ring %s", response_name);
+  answer_and_pull (responses, &request, appsink);
+
+  /* 3 (delta) sent after the skips: asked, at that request */
+  push_unit (appsrc, 3, FALSE);
+  next_request (requests, &request, 3);
+  wait_key_unit_requests (&key_units, 1);
+  /* 4 (key) skipped while 3 waits: the key unit asked for, perhaps, lost;
+   * 5 (delta) sent: asked again */
+  push_unit (appsrc, 4, TRUE);
+  for (waited = 0; stat_of (filter, "frames-dropped") < 3 && waited < 5000;
+      waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 3);
+  fail_unless_equals_int (g_atomic_int_get (&key_units), 1);
+  answer_and_pull (responses, &request, appsink);
+  push_unit (appsrc, 5, FALSE);
+  next_request (requests, &request, 5);
+  wait_key_unit_requests (&key_units, 2);
+  answer_and_pull (responses, &request, appsink);
+  /* 6 (delta): asked already; 7 (key) sent ends the wait; 8 (delta): none */
+  push_unit (appsrc, 6, FALSE);
+  next_request (requests, &request, 6);
+  answer_and_pull (responses, &request, appsink);
+  push_unit (appsrc, 7, TRUE);
+  next_request (requests, &request, 7);
+  answer_and_pull (responses, &request, appsink);
+  push_unit (appsrc, 8, FALSE);
+  next_request (requests, &request, 8);
+  answer_and_pull (responses, &request, appsink);
+
+  /* (EOS after the chain function of 8 returned) */
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&key_units), 2);
+  fail_unless_equals_uint64 (stat_of (filter, "requests"), 6);
+
+  reach_state (pipeline, GST_STATE_NULL);
+  zb_writer_destroy (responses);
+  zb_reader_destroy (requests);
+  fail_if (ring_exists (response_name));
+  gst_object_unref (pipeline);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A new session with the server (a replay: a flushing seek after EOS, the
+ * server serving a new client) whose first request is a delta unit: that
+ * server has seen no key unit, so zerofilter asks upstream for one, once
+ * per session that starts so; a session that starts with a key unit, and
+ * the delta units of a session that saw one, are not asked for. (It never
+ * asked.) */
+GST_START_TEST (test_key_unit_for_new_session)
+{
+  gchar *channel = channel_name ("keysession");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "", "sync=false");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "f"), "sink");
+  gint key_units = 0;
+  guint round, i;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, set_delta_on_odd, NULL,
+      NULL);
+  gst_object_unref (pad);
+  count_key_units_of (pipeline, "f", &key_units);
+  reach_state (pipeline, GST_STATE_PAUSED);
+  /* from frame 0 (key), then twice from frame 1 (delta) */
+  for (round = 0; round < 3; round++) {
+    GstClockTime start = round == 0 ? 0 : FRAME_NS;
+
+    fail_unless (gst_element_seek (pipeline, 1.0, GST_FORMAT_TIME,
+            GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, GST_SEEK_TYPE_SET,
+            start, GST_SEEK_TYPE_SET, start + 4 * FRAME_NS));
+    if (round == 0)
+      reach_state (pipeline, GST_STATE_PLAYING);
+    for (i = 0; i < 4; i++)
+      fail_unless_equals_uint64 (pull_paired (appsink, NULL),
+          start + i * FRAME_NS);
+    fail_unless (gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT)
+        == NULL && gst_app_sink_is_eos (GST_APP_SINK (appsink)),
+        "round %u: no EOS after 4 buffers", round);
+    fail_unless_equals_int (g_atomic_int_get (&key_units), round);
+  }
+  assert_no_error (pipeline);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless_equals_int (server_stop (server, 3), 3);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A next client of the same server with other caps: the request ring keeps
  * its first client's metadata, so zerofilter fails, saying that the
  * server's ring does not take this stream (not that there is no server),
@@ -1545,6 +1799,8 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);
+  tcase_add_test (tc, test_key_unit_after_skip);
+  tcase_add_test (tc, test_key_unit_for_new_session);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);

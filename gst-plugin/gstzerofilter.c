@@ -1527,8 +1527,7 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
 {
   Pending *p;
 
-  gst_zero_key_unit_need_lost (&self->key_unit,
-      GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT));
+  gst_zero_key_unit_need_lost (&self->key_unit);
   if (!pass || self->requests_waiting == 0) {
     chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
@@ -1666,7 +1665,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     /* (a full ring never drops: the link's policy blocks; late: a pool
      * buffer copied behind one taken after it, as a repeat) */
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
-      gst_zero_key_unit_need_lost (&self->key_unit, delta);
+      gst_zero_key_unit_need_lost (&self->key_unit);
     chain_dropped (self, buffer);
     gst_buffer_unref (buffer);
     pending_free (p);
@@ -2441,7 +2440,8 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "When depth requests wait: block (wait for the oldest response, "
           "up to timeout) or drop (do not send the buffer; see skipped; in "
           "a stream with delta units, ask upstream for a key unit when the "
-          "next delta unit is sent, once until a key unit is)",
+          "next delta unit is sent, once until a key unit is, at most once a "
+          "second)",
           gst_zero_filter_policy_get_type (), DEFAULT_POLICY, playing));
   g_object_class_install_property (gobject_class, PROP_SKIPPED,
       g_param_spec_enum ("skipped", "Skipped",

@@ -20,6 +20,9 @@
 /* How long a reservation that held frames block waits before they are
  * moved out (gst_zero_link_set_make_room), and again between moves. */
 #define HOLD_PATIENCE_MS 10
+/* How long after a force-key-unit request another may go out while the
+ * reader still lacks a key unit (one lost, or none came). */
+#define KEY_UNIT_REASK_US (1 * G_TIME_SPAN_SECOND)
 
 /* With reconnect: why the next frame written is the first into a ring
  * found (none while a frame was written since). */
@@ -1591,12 +1594,9 @@ gst_zero_key_unit_need_reset (GstZeroKeyUnitNeed * need)
 }
 
 void
-gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need, gboolean delta)
+gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need)
 {
   need->awaiting = TRUE;
-  /* a key unit lost: the one asked for, perhaps; ask again */
-  if (!delta)
-    need->asked = FALSE;
 }
 
 void
@@ -1615,9 +1615,11 @@ gst_zero_key_unit_need_written (GstZeroKeyUnitNeed * need,
     need->awaiting = need->asked = FALSE;
     return;
   }
-  if (!need->awaiting || need->asked)
+  if (!need->awaiting || (need->asked &&
+          g_get_monotonic_time () - need->asked_at < KEY_UNIT_REASK_US))
     return;
   need->asked = TRUE;
+  need->asked_at = g_get_monotonic_time ();
   GST_INFO_OBJECT (sinkpad, "asking upstream for a key unit: the reader "
       "has seen none since it came or a frame was lost");
   gst_pad_push_event (sinkpad, gst_video_event_new_upstream_force_key_unit

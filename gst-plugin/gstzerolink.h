@@ -288,22 +288,24 @@ gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);
  * gst_zero_link_connects); not at the loss: while the ring is full the
  * encoder's key unit would be lost too, and asking at each loss made
  * every frame a key unit. Once until a key unit is written; again if a
- * key unit is lost. Streams without delta units are never asked. The
- * streaming thread's, no lock. */
+ * key unit is lost, but not within a second of the last request (a reader
+ * too slow for the key unit to fit made every third frame one). Streams
+ * without delta units are never asked. The streaming thread's, no lock. */
 typedef struct
 {
   gboolean awaiting;            /* a frame was lost, or a new reader came,
                                  * since the last key unit written */
   gboolean asked;               /* upstream was asked for it */
+  gint64 asked_at;              /* when, monotonic µs */
   guint requests;               /* force-key-unit events sent (numbered) */
   guint64 connects;             /* gst_zero_link_connects at the last write */
 } GstZeroKeyUnitNeed;
 
 /* A session starts (the element's start()): nothing lost yet. */
 void gst_zero_key_unit_need_reset (GstZeroKeyUnitNeed * need);
-/* A frame (DELTA: a delta unit) did not reach the reader (a repeat of the
- * frame before is no loss). */
-void gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need, gboolean delta);
+/* A frame did not reach the reader (a repeat of the frame before is no
+ * loss). */
+void gst_zero_key_unit_need_lost (GstZeroKeyUnitNeed * need);
 /* A frame (DELTA: a delta unit) was written through LINK: asks upstream
  * through SINKPAD when the reader needs a key unit. */
 void gst_zero_key_unit_need_written (GstZeroKeyUnitNeed * need,

@@ -605,7 +605,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     self->pending_flags |= GST_BUFFER_FLAGS (buffer) & ZEROSINK_PENDING_FLAGS;
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED) {
       self->pending_flags |= GST_BUFFER_FLAG_DISCONT;
-      gst_zero_key_unit_need_lost (&self->key_unit, delta);
+      gst_zero_key_unit_need_lost (&self->key_unit);
     }
     gst_zero_link_dropped (self->link);
     GST_LOG_OBJECT (self, "dropped a buffer of %" G_GSIZE_FORMAT " bytes: %s",
@@ -769,8 +769,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       g_param_spec_enum ("policy", "Policy",
           "What to do when the ring is full: block (wait up to timeout) or "
           "drop (drop the buffer and count it in stats; in a stream with "
-          "delta units, ask upstream for a key unit, once until one is "
-          "written). A buffer too large for the ring even when empty is an "
+          "delta units, ask upstream for a key unit when the next delta unit "
+          "is written, once until a key unit is, at most once a second). A buffer too large for the ring even when empty is an "
           "error with either",
           GST_TYPE_ZERO_SINK_POLICY, DEFAULT_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

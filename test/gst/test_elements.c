@@ -1435,6 +1435,53 @@ count_key_unit_requests_at (GstElement * appsrc, gint * requests)
 #define H264_CAPS "video/x-h264, stream-format=(string)byte-stream, " \
   "alignment=(string)au"
 
+/* A reader too slow for the key unit to fit: each key unit the encoder
+ * sends is dropped at the full ring while the small delta units around it
+ * still fit. Asked once, then not again within a second however many key
+ * units are lost (asking again at each, every third frame became a key
+ * unit and the reader still got none). */
+GST_START_TEST (test_key_unit_requests_bounded)
+{
+  gchar *name = ring_name ("keyslow");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc, *sink;
+  GstMessage *msg;
+  gint requests = 0;
+  guint i, n = 0;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "policy=drop", H264_CAPS, &appsrc);
+  sink = by_name (pipeline, "sink");
+  count_key_unit_requests_at (appsrc, &requests);
+  set_state (pipeline, GST_STATE_PLAYING);
+  /* a key unit and three delta units fill most of the ring, never read */
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 2500, TRUE));
+  for (i = 0; i < 3; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 100,
+            FALSE));
+  /* three times a key unit that does not fit, and a delta unit that does */
+  for (i = 1; i <= 3; i++) {
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 2500,
+            TRUE));
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 100,
+            FALSE));
+    wait_dropped (sink, i);
+  }
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), 7);
+  fail_unless_equals_int (g_atomic_int_get (&requests), 1);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A reader that joins an encoded stream late (on-reader-lost=wait) gets
  * delta units it cannot decode: zerosink asks upstream for a key unit
  * (force-key-unit, all headers) when it writes the first frame into the
@@ -6095,6 +6142,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_key_unit_after_drop);
+  tcase_add_test (tc, test_key_unit_requests_bounded);
   tcase_add_test (tc, test_key_unit_for_late_reader);
   tcase_add_test (tc, test_policy_change_reaches_wait);
   tcase_add_test (tc, test_caps_change_refused);

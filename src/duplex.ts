@@ -48,7 +48,8 @@ function readerPid(writer: ZeroBufferWriter): number {
 export interface DuplexReply {
   /**
    * Room for a response of `size` bytes in the response ring, to fill in place; sent when the handler returns
-   * (waited for if the handler did not await it; cancelled if the handler failed).
+   * (waited for if the handler did not await it; cancelled if the handler failed; its failure is the handler's
+   * unless the handler answered without it). Once per request, while the handler runs: else `ESTATE`.
    */
   reserve(size: number): Promise<Uint8Array>;
 }
@@ -618,23 +619,36 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     // a reserve the handler did not await may open its reservation after the handler ended: waited for before
     // the answer is sent, and cancelled when the request is passed (write() refuses while one is open)
     let reserving: Promise<Uint8Array> | undefined;
+    let handlerDone = false;
+    // a refusal or failure the handler did not await is not an unhandled rejection that ends the process:
+    // a failed reserve is the handler's failure, awaited below, unless the handler answered without it
+    const handled = <T>(promise: Promise<T>): Promise<T> => {
+      promise.catch(() => undefined);
+      return promise;
+    };
     const reply: DuplexReply = {
       reserve: (size: number) => {
-        if (reserving !== undefined) return Promise.reject(new ZeroBufferError('reply.reserve() was called already for this request', { code: 'ESTATE' }));
-        reserving = (async () => {
+        if (reserving !== undefined || handlerDone) {
+          return handled(Promise.reject(new ZeroBufferError(handlerDone ? 'reply.reserve() was called after the handler returned'
+            : 'reply.reserve() was called already for this request', { code: 'ESTATE' })));
+        }
+        reserving = handled((async () => {
           reserved = await this.#toClient(client, () => writer.reserve(size, header));
           return reserved;
-        })();
-        // its failure is the handler's failure, awaited below: not an unhandled rejection that ends the
-        // process while the handler, which did not await it, still runs
-        reserving.catch(() => undefined);
+        })());
         return reserving;
       },
     };
     let result: Uint8Array | Frame | void;
     try {
-      result = await handler(frame, reply);
-      await reserving;
+      try {
+        result = await handler(frame, reply);
+      } finally {
+        handlerDone = true;
+      }
+      await reserving?.catch((e: unknown) => {
+        if (result === undefined) throw e;
+      });
       if (reserved === undefined && !(result instanceof Uint8Array) && result !== frame)
         throw new TypeError('the handler returned neither bytes nor the frame, and did not fill reply.reserve()');
       if (result === frame && frame.released)

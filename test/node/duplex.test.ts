@@ -634,13 +634,19 @@ test('a kept clientGone event keeps neither the request frame nor the answer the
   expect(JSON.parse(child.stdout.join(''))).toEqual({ gone: [{ reason: 'readerGone', sequence: 2, code: 'EREADERGONE' }], reachable: [] });
 }, 40000);
 
-// A reserve the handler started and did not await, refused at once (it can never fit): its rejection
-// was nobody's, and Node ended the process for it (an unhandled rejection) while the handler still ran.
-test('a handler\'s unawaited reply.reserve() that fails is a handler error of the server (the request passed), not an unhandled rejection', async () => {
-  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-unawaited-reserve.mjs'), ringName('dxunawaited')]);
+// reply.reserve() misused: not awaited and refused at once (it can never fit), called twice, or after the handler
+// returned. Each rejection was nobody's, and Node ended the process for it (an unhandled rejection); a handler that
+// caught its reserve's failure and answered bytes had that failure raised again as a handler error (6a3862e).
+test.each([
+  ['unawaited and refused: a handler error, the request passed', 'unawaited', { answer: [7, 8, 9], errors: ['EMSGSIZE'] }],
+  ['refused and caught by the handler, which answers bytes: its bytes', 'caught', { answer: [42], errors: [] }],
+  ['called twice, the second not awaited: refused, the first filled is the answer', 'twice', { answer: [43, 43, 43], errors: [] }],
+  ['called after the handler returned: refused (ESTATE), the answer sent', 'after', { answer: [44], errors: [], late: 'ESTATE' }],
+])('a handler\'s reply.reserve() %s; no unhandled rejection', async (_case, mode, expected) => {
+  const child = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-unawaited-reserve.mjs'), ringName(`dxres-${mode}`), mode]);
   expect(await child.exit(30000)).toBe(0);
   expect(child.stderr).toBe('');
-  expect(JSON.parse(child.stdout.join(''))).toEqual({ answer: [7, 8, 9], errors: ['EMSGSIZE'] });
+  expect(JSON.parse(child.stdout.join(''))).toEqual(expected);
 }, 40000);
 
 test('a client that leaves after its first request, before any response ring of its appeared: its request is dropped and counted, the next client gets only its own answers', async () => {

@@ -92,4 +92,37 @@ load_plugin (void)
   gst_object_unref (plugin);
 }
 
+/* Upstream force-key-unit events (all-headers, numbered 1, 2, ...) seen
+ * on the pad: DATA counts them. */
+static GstPadProbeReturn
+count_key_unit_requests (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  const GstStructure *s = gst_event_get_structure (event);
+  gboolean all_headers = FALSE;
+  guint count = 0;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM ||
+      !gst_structure_has_name (s, "GstForceKeyUnit"))
+    return GST_PAD_PROBE_OK;
+  fail_unless (gst_structure_get_boolean (s, "all-headers", &all_headers) &&
+      all_headers, "%" GST_PTR_FORMAT, s);
+  fail_unless (gst_structure_get_uint (s, "count", &count));
+  fail_unless_equals_int (count, g_atomic_int_add ((gint *) data, 1) + 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Waits up to a second for *REQUESTS to reach N, and checks that it does
+ * not pass it. */
+static void
+wait_key_unit_requests (gint * requests, gint n)
+{
+  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+  while (g_atomic_int_get (requests) < n &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless_equals_int (g_atomic_int_get (requests), n);
+}
+
 #endif

@@ -1365,26 +1365,6 @@ GST_START_TEST (test_drop_policy)
 
 GST_END_TEST;
 
-/* Upstream force-key-unit events (all-headers, numbered 1, 2, ...) seen
- * on the pad: DATA counts them. */
-static GstPadProbeReturn
-count_key_unit_requests (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  const GstStructure *s = gst_event_get_structure (event);
-  gboolean all_headers = FALSE;
-  guint count = 0;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM ||
-      !gst_structure_has_name (s, "GstForceKeyUnit"))
-    return GST_PAD_PROBE_OK;
-  fail_unless (gst_structure_get_boolean (s, "all-headers", &all_headers) &&
-      all_headers, "%" GST_PTR_FORMAT, s);
-  fail_unless (gst_structure_get_uint (s, "count", &count));
-  fail_unless_equals_int (count, g_atomic_int_add ((gint *) data, 1) + 1);
-  return GST_PAD_PROBE_OK;
-}
-
 /* Frame I of SIZE bytes, a delta unit unless KEY. */
 static GstBuffer *
 make_unit (guint i, gsize size, gboolean key)
@@ -1394,19 +1374,6 @@ make_unit (guint i, gsize size, gboolean key)
   if (!key)
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   return buffer;
-}
-
-/* Waits up to a second for *REQUESTS to reach N, and checks that it does
- * not pass it. */
-static void
-wait_requests (gint * requests, gint n)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  while (g_atomic_int_get (requests) < n &&
-      g_get_monotonic_time () < deadline)
-    g_usleep (5000);
-  fail_unless_equals_int (g_atomic_int_get (requests), n);
 }
 
 /* Waits up to 5 s for SINK's frames-dropped to reach N. */
@@ -1524,7 +1491,7 @@ GST_START_TEST (test_key_unit_for_late_reader)
   zb_frame_release (&frame);
   for (; i < 200 && zb_reader_next (reader, &frame, 0) == 0;)
     zb_frame_release (&frame);
-  wait_requests (&requests, 1);
+  wait_key_unit_requests (&requests, 1);
   /* more delta units: no more requests; the key unit ends the wait */
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i++, 100, FALSE));
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (i++, 100, TRUE));
@@ -1533,7 +1500,7 @@ GST_START_TEST (test_key_unit_for_late_reader)
     fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
     zb_frame_release (&frame);
   }
-  wait_requests (&requests, 1);
+  wait_key_unit_requests (&requests, 1);
 
   /* the reader goes, the next comes: asked again, once */
   zb_reader_destroy (reader);
@@ -1546,7 +1513,7 @@ GST_START_TEST (test_key_unit_for_late_reader)
   }
   fail_unless_equals_int (rc, 0);
   zb_frame_release (&frame);
-  wait_requests (&requests, 2);
+  wait_key_unit_requests (&requests, 2);
 
   gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
   msg = wait_eos_or_error (pipeline);
@@ -1597,7 +1564,7 @@ GST_START_TEST (test_key_unit_after_drop)
     }
     gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_unit (n++, 1000,
             FALSE));
-    wait_requests (&requests, round);
+    wait_key_unit_requests (&requests, round);
     fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
     zb_frame_release (&frame);
   }

@@ -1477,26 +1477,6 @@ GST_START_TEST (test_discont_after_drop_then_failed_write)
 
 GST_END_TEST;
 
-/* Upstream force-key-unit events (all-headers, numbered 1, 2, ...) seen
- * on the pad: DATA counts them (as in test_elements.c). */
-static GstPadProbeReturn
-count_key_unit_requests (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  const GstStructure *s = gst_event_get_structure (event);
-  gboolean all_headers = FALSE;
-  guint count = 0;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM ||
-      !gst_structure_has_name (s, "GstForceKeyUnit"))
-    return GST_PAD_PROBE_OK;
-  fail_unless (gst_structure_get_boolean (s, "all-headers", &all_headers) &&
-      all_headers, "%" GST_PTR_FORMAT, s);
-  fail_unless (gst_structure_get_uint (s, "count", &count));
-  fail_unless_equals_int (count, g_atomic_int_add ((gint *) data, 1) + 1);
-  return GST_PAD_PROBE_OK;
-}
-
 /* Counts in *REQUESTS the force-key-unit events zerofilter F of PIPELINE
  * sends upstream. */
 static void
@@ -1509,19 +1489,6 @@ count_key_units_of (GstElement * pipeline, const gchar * f, gint * requests)
       count_key_unit_requests, requests, NULL);
   gst_object_unref (peer);
   gst_object_unref (pad);
-}
-
-/* Waits up to a second for *REQUESTS to reach N, and checks that it does
- * not pass it. */
-static void
-wait_key_unit_requests (gint * requests, gint n)
-{
-  gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  while (g_atomic_int_get (requests) < n &&
-      g_get_monotonic_time () < deadline)
-    g_usleep (5000);
-  fail_unless_equals_int (g_atomic_int_get (requests), n);
 }
 
 /* Pushes unit I (64 bytes), a delta unit unless KEY, into APPSRC. */

@@ -1,24 +1,40 @@
 // Children that never outlive us: each runs in its own process group
-// (killed as a whole), under `setpriv --pdeathsig` where util-linux has it
-// (the kernel sends the signal when we die, even by SIGKILL), and every
-// group still running is killed when this process exits. What is left of a
-// group once its leader exits is killed then, unless a stop (interruptGroup)
-// is under way: a shell that dies of its SIGINT at once must not take the
-// cleanup time of the readers it started in the background. The death signal
-// is the only one such a child gets, nobody follows it up: SIGTERM (the
-// default) ends anything that does not catch it; SIGINT lets a command that
-// owns a ring clean up as on Ctrl-C (gst-launch dies of SIGTERM with its
-// zerosrc ring left behind) but a gst-launch -e would wait for an EOS that a
-// stuck source may never give. A child that gets SIGINT also ignores
-// SIGPIPE (as Node and Python do): its stdout may be a pipe to us, read by
-// nobody once we are dead, and gst-launch's "handling interrupt." into it
-// killed it before its cleanup (one time in four).
+// (killed as a whole), and every group still running is killed when this
+// process exits. What is left of a group once its leader exits is killed
+// then, unless a stop (interruptGroup) is under way: a shell that dies of its
+// SIGINT at once must not take the cleanup time of the readers it started in
+// the background.
+//
+// When we die without running exit handlers (SIGKILL), the child gets its
+// death signal, and nobody follows it up. SIGTERM (the default) ends anything
+// that does not catch it: the kernel sends it (`setpriv --pdeathsig`, where
+// util-linux has it). SIGINT lets a command that owns a ring clean up as on
+// Ctrl-C (gst-launch dies of SIGTERM with its zerosrc ring left behind; a
+// gst-launch -e would wait for an EOS that a stuck source may never give),
+// and must come once: the kernel's parent-death signal comes again each time
+// the child is handed to another of our dying threads, and gst-launch, whose
+// first SIGINT restores the default action, died of the second during its
+// cleanup (one time in five). So a SIGINT comes from a guard process instead:
+// a shell that reads a pipe from us and, when the pipe closes with no word
+// from us (we died), sends SIGINT to the group once (the whole group, as
+// Ctrl-C would). A child that gets SIGINT also ignores SIGPIPE (as Node and
+// Python do): its stdout may be a pipe to us, read by nobody once we are
+// dead, and gst-launch's "handling interrupt." into it killed it before its
+// cleanup (one time in four).
 import { execa, type Options, type ResultPromise } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
+interface Group {
+  leaderExited: boolean;
+  interrupted: boolean;
+  /** The guard that sends the group SIGINT if we die (startDeathGuard). */
+  deathGuard?: ChildProcess;
+}
+
 /** The groups we started, by leader pid, until they are over. */
-const groups = new Map<number, { leaderExited: boolean; interrupted: boolean }>();
+const groups = new Map<number, Group>();
 let installed = false;
 let setpriv: string | null | undefined;
 
@@ -29,8 +45,30 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const GROUP_POLL_MS = 50;
 
 function killAll(): void {
+  // the guards first: the pipe closing as we exit must not make them signal groups killed here
+  for (const group of groups.values()) group.deathGuard?.kill('SIGKILL');
   for (const pid of groups.keys()) killGroup(pid, 'SIGKILL');
   groups.clear();
+}
+
+/** The group led by pid is over: it is forgotten, and its guard, whose signal could reach another group with its id later, goes. */
+function forgetGroup(pid: number): void {
+  groups.get(pid)?.deathGuard?.kill('SIGKILL');
+  groups.delete(pid);
+}
+
+/**
+ * A process that sends the group `pgid` SIGINT once when its stdin, a pipe
+ * from us, closes without a line: when we die. It is in a session of its own,
+ * out of reach of the terminal's Ctrl-C, and does not keep us running.
+ */
+function startDeathGuard(pgid: number): ChildProcess {
+  const guard = spawn('/bin/sh', ['-c', 'read -r _ || kill -s INT -- "-$1" 2>/dev/null', 'zerobuffer-death-guard', String(pgid)],
+    { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  guard.on('error', () => {}); // no /bin/sh: the child runs unguarded, as without setpriv
+  guard.stdin!.on('error', () => {});
+  guard.unref();
+  return guard;
 }
 
 /** The program's path as spawn would find it (on PATH, or as given when it has a slash), or null when none is executable. */
@@ -120,7 +158,7 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
     clearInterval(poll);
     if (group !== undefined) {
       group.interrupted = false;
-      if (group.leaderExited) groups.delete(pid);
+      if (group.leaderExited) forgetGroup(pid);
     }
     finish();
   };
@@ -141,7 +179,11 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
 export interface GuardOptions {
-  /** What the child gets when we die without running exit handlers (with setpriv). @default 'SIGTERM' */
+  /**
+   * What the child's group gets when we die without running exit handlers:
+   * SIGTERM from the kernel (setpriv), or SIGINT once from a guard process.
+   * @default 'SIGTERM'
+   */
   deathSignal?: 'SIGTERM' | 'SIGINT';
   /**
    * Run it with SIGPIPE ignored (set by sh, kept across exec, and inherited
@@ -154,8 +196,8 @@ export interface GuardOptions {
 
 /**
  * Starts file with args in a new process group (no shell parses them); the
- * group is killed if we exit first. With setpriv, the child also gets
- * guard.deathSignal when we die without running exit handlers.
+ * group is killed if we exit first, and gets guard.deathSignal if we die
+ * without running exit handlers.
  */
 export function spawnGuarded(
   file: string,
@@ -167,24 +209,22 @@ export function spawnGuarded(
     process.on('exit', killAll);
     installed = true;
   }
-  // setpriv runs the program: one that is not there would be setpriv's exit
-  // status 127, not the spawn's ENOENT, which says what is missing and is not
-  // retried. Spawned without it, it fails as it should.
+  // setpriv and sh run the program: one that is not there would be their
+  // exit status 127, not the spawn's ENOENT, which says what is missing and
+  // is not retried. Spawned without them, it fails as it should.
   const env = options.env as Record<string, string | undefined> | undefined;
   const cwd = options.cwd === undefined ? undefined : String(options.cwd);
-  const wrapper = findProgram(file, env?.['PATH'] ?? process.env['PATH'], cwd) === null ? null : findSetpriv();
-  const deathSignal = guard.deathSignal ?? 'SIGTERM';
-  const guarded = wrapper === null ? null : [wrapper, '--pdeathsig', deathSignal.slice(3), '--', file, ...args];
-  const [cmd, argv] =
-    guarded === null
-      ? [file, args]
-      : guard.ignoreSigpipe === true
-        ? ['/bin/sh', ['-c', 'trap "" PIPE; exec "$0" "$@"', ...guarded]]
-        : [guarded[0]!, guarded.slice(1)];
-  const child = execa(cmd, argv, { ...options, detached: true, cleanup: false, shell: false } as Options);
+  const found = findProgram(file, env?.['PATH'] ?? process.env['PATH'], cwd) !== null;
+  const interruptAtDeath = guard.deathSignal === 'SIGINT';
+  let command = [file, ...args];
+  const setprivPath = found && !interruptAtDeath ? findSetpriv() : null;
+  if (setprivPath !== null) command = [setprivPath, '--pdeathsig', 'TERM', '--', ...command];
+  if (found && guard.ignoreSigpipe === true) command = ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', ...command];
+  const child = execa(command[0]!, command.slice(1), { ...options, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {
-    const group = { leaderExited: false, interrupted: false };
+    const group: Group = { leaderExited: false, interrupted: false };
+    if (interruptAtDeath) group.deathGuard = startDeathGuard(pid);
     groups.set(pid, group);
     // The group may hold grandchildren: kill what is left once the leader is
     // gone, unless a stop's schedule runs for them (interruptGroup).
@@ -192,7 +232,7 @@ export function spawnGuarded(
       group.leaderExited = true;
       if (group.interrupted) return;
       killGroup(pid, 'SIGKILL');
-      groups.delete(pid);
+      forgetGroup(pid);
     });
   }
   return child;

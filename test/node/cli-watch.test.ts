@@ -248,7 +248,7 @@ test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the r
   }
 });
 
-test('watch SIGKILLed while its command is gst-launch with zerosrc: the command gets SIGINT from the kernel and zerosrc removes its ring', async () => {
+test('watch SIGKILLed while its command is gst-launch with zerosrc: the command gets SIGINT once and zerosrc removes its ring', async () => {
   const name = ringName('orphan-gstcmd');
   const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'gst-launch-1.0', 'zerosrc', `buffer-name=${name}`,
@@ -260,11 +260,32 @@ test('watch SIGKILLed while its command is gst-launch with zerosrc: the command 
     child.proc.kill('SIGKILL');
     await until('the command and the pipeline to die with watch', () => commandPids.every((pid) => !alive(pid)), 8000);
     // Gone at once, not left to the next reader's sweep: SIGTERM killed gst-launch without cleanup, and
-    // so did SIGPIPE, one time in four, from its "handling interrupt." into the dead watch's pipe.
+    // so did SIGPIPE, one time in four, from its "handling interrupt." into the dead watch's pipe, and a
+    // second SIGINT, one time in five, from the kernel's --pdeathsig, which came for each of watch's threads.
     expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
     expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
   } finally {
     child.proc.kill('SIGKILL');
+  }
+});
+
+test('watch SIGKILLed while a shell command runs gst-launch with zerosrc in the background: the whole group gets SIGINT, each zerosrc removes its ring', async () => {
+  const names = [ringName('orphan-bg-a'), ringName('orphan-bg-b')];
+  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  // (their stdout not into the dead watch's pipe: SIGPIPE is theirs, the command is not gst-launch)
+  const script = names.map((n) => `gst-launch-1.0 zerosrc buffer-name=${n} payload-size=65536 metadata-size=4096 ! fakesink >/dev/null &`)
+    .join(' ') + ' wait';
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', script], env);
+  try {
+    await until('both rings', () => names.every((n) => fs.existsSync(`/dev/shm/${n}`)), 20000);
+    child.proc.kill('SIGKILL');
+    // (the kernel's death signal reached the shell alone: both ran on with their rings)
+    await until('both gst-launch to end', () => names.every((n) => processesFor(n).length === 0), 10000);
+    for (const n of names) expect(leftovers().filter((f) => f.includes(n))).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+    for (const n of names) for (const p of processesFor(n)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    for (const f of leftovers().filter((f) => names.some((n) => f.includes(n)))) fs.rmSync(`/dev/shm/${f}`, { force: true });
   }
 });
 

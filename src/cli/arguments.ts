@@ -287,7 +287,7 @@ export const COMMANDS = {
     positionals: {},
     options: {},
     examples: [['export GST_PLUGIN_PATH=$($0 plugin-path)', 'let your own gst-launch-1.0 lines find zerosink and zerosrc']],
-    notes: 'The checkout\'s build (builddir/gst-plugin), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: install it with meson), saying which plugin GStreamer finds as it is, if any.',
+    notes: 'The package\'s own build (builddir/gst-plugin: a checkout\'s, or one built with meson in the installed package), else the prebuilt plugin of the npm package (prebuilds/<platform>-<arch>/gstreamer-1.0). Exits 1 when there is neither (no prebuilt plugin for this platform: build it in the package with meson), saying which plugin GStreamer finds as it is, if any.',
     exitCodes: exits([], {
       [EXIT.ok]: 'success: the directory is printed',
       [EXIT.usage]: 'usage error (an argument or an option it does not take)',

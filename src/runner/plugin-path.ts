@@ -1,8 +1,9 @@
 // Where gst-launch finds the zerobuffer plugin: the user's plugin path first
 // (so that what they put there wins), then the caller's directory, else this
-// package's own plugin, which matches this package's version: the
-// checkout's build (builddir/gst-plugin) or the prebuilt one an npm package
-// ships (prebuilds/<platform>-<arch>/gstreamer-1.0). An installed plugin
+// package's own plugin, which matches this package's version: its meson
+// build (builddir/gst-plugin: a checkout's, or one made in the installed npm
+// package) or the prebuilt one an npm package ships
+// (prebuilds/<platform>-<arch>/gstreamer-1.0). An installed plugin
 // (GStreamer's own directories) is what remains where the package has none.
 // gst-inspect runs here (never before a run) get a throwaway registry, so
 // that they do not rewrite the user's registry cache.
@@ -22,9 +23,10 @@ const PLUGIN_FILE = 'libgstzerobuffer.so';
 const INSPECT_TIMEOUT_MS = 20000;
 
 /**
- * The directory of this package's own plugin: the checkout's build, else
- * the prebuilt one shipped in the npm package; undefined when neither exists
- * (a platform without a prebuilt plugin: install it with meson).
+ * The directory of this package's own plugin: its meson build (a
+ * checkout's, or one made in the installed package), else the prebuilt one
+ * shipped in the npm package; undefined when neither exists (a platform
+ * without a prebuilt plugin, not built yet).
  */
 export function packagePluginDir(): string | undefined {
   return [builtPluginDir, prebuiltPluginDir].find((dir) => fs.existsSync(path.join(dir, PLUGIN_FILE)));

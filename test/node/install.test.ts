@@ -6,8 +6,10 @@
 // gst-launch-1.0 … ! zerosink that finds the plugin only through
 // `zerobuffer plugin-path`, a CommonJS require(), the README's Node and
 // Pictures examples through tsc (strict, nodenext; ES module and CommonJS),
-// `npx zerobuffer run --frames 30 --json` and --help, and an install without
-// the optional sharp. The copy keeps the packing away from the checkout's dist/ and
+// `npx zerobuffer run --frames 30 --json` and --help, an install without
+// the optional sharp, and one without the prebuilt plugin (another platform)
+// where the README's meson commands build the plugin inside the installed
+// package, from what the tarball carries alone. The copy keeps the packing away from the checkout's dist/ and
 // build/, which other suites use meanwhile.
 // meson: `meson install --destdir` of builddir (all of it under the prefix),
 // gst-inspect-1.0 zerosink through GST_PLUGIN_PATH, a custom --prefix (the
@@ -67,11 +69,13 @@ describe('the npm package', () => {
   test('the tarball holds what users need and nothing else', () => {
     for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/bin.js',
       `prebuilds/${platform}/zerobuffer.glibc.node`, `prebuilds/${platform}/gstreamer-1.0/libgstzerobuffer.so`,
-      'native/addon/binding.cc', 'native/core/include/zerobuffer.h', 'native/core/src/zb_reader.c'])
+      'native/addon/binding.cc', 'native/core/include/zerobuffer.h', 'native/core/src/zb_reader.c',
+      'meson.build', 'meson_options.txt', 'native/core/meson.build', 'native/core/zerobuffer.map', 'gst-plugin/meson.build', 'gst-plugin/gstzerosink.c'])
       expect(files).toContain(f);
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|binding\.gyp|docs\/(PROTOCOL|DUPLEX|GUARANTEES)\.md)$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
+    // no tests, benches, scripts or the checkout's tools (native/core/tools)
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|binding\.gyp|docs\/(PROTOCOL|DUPLEX|GUARANTEES)\.md|meson\.build|meson_options\.txt|native\/core\/(meson\.build|zerobuffer\.map)|gst-plugin\/(meson\.build|\w+\.[ch]))$|^(dist|prebuilds|native\/addon|native\/core\/(src|include))\//.test(f));
     expect(unexpected).toEqual([]);
-    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => /\.[jt]s\.map$/.test(f))).toEqual([]); // source maps (zerobuffer.map is the library's version script)
     expect(fs.statSync(tarball).size).toBeLessThan(1 << 20);
   });
 
@@ -229,6 +233,49 @@ describe('the npm package', () => {
     const help = await execa('npx', ['zerobuffer', '--help'], { cwd: project, env: userEnv() });
     expect(help.stdout).toMatch(/zerobuffer run \[pipeline\.\.\]/);
     expect(help.stdout).toMatch(/zerobuffer plugin-path/);
+  });
+
+  test('without a prebuilt plugin (another platform), the README\'s meson commands build it in the installed package, which plugin-path and run then use; its meson install installs what the checkout\'s does', async () => {
+    const other = path.join(tmp, 'other-platform');
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, 'package.json'), JSON.stringify({ name: 'zb-other', private: true, type: 'module' }));
+    const installed = await execa('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: other, env: userEnv(), all: true, reject: false });
+    if (installed.exitCode !== 0) throw new Error(`npm install failed:\n${installed.all}`);
+    const pkg = path.join(other, 'node_modules', 'zerobuffer');
+    // npm's install on arm64 or musl: the addon built from source (here the prebuilt one stays), no plugin
+    fs.rmSync(path.join(pkg, 'prebuilds', platform, 'gstreamer-1.0'), { recursive: true });
+    const none = await execa('npx', ['zerobuffer', 'plugin-path'], { cwd: other, env: userEnv(), all: true, reject: false });
+    expect(none.exitCode).toBe(EXIT.internal);
+
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const build = /^cd node_modules\/zerobuffer && meson setup builddir && meson compile -C builddir$/m.exec(readme)?.[0];
+    expect(build).toBeDefined();
+    const built = await execa('sh', ['-c', build!], { cwd: other, env: userEnv(), all: true, reject: false, timeout: 300000 });
+    if (built.exitCode !== 0) throw new Error(`${build} failed:\n${built.all}`);
+    expect(built.all).toContain('no test/ (the npm package carries none): no test is built');
+    const enabled = await execa('meson', ['setup', path.join(tmp, 'other-platform-tests'), '-Dtests=enabled'], { cwd: pkg, env: userEnv(), all: true, reject: false });
+    expect(enabled.exitCode).not.toBe(0);
+    expect(enabled.all).toContain('-Dtests=enabled: there is no test/ here (the npm package carries none); the tests run in a checkout');
+
+    const pluginPath = (await execa('npx', ['zerobuffer', 'plugin-path'], { cwd: other, env: userEnv() })).stdout.trim();
+    expect(pluginPath).toBe(path.join(pkg, 'builddir', 'gst-plugin'));
+    const inspect = await execa('gst-inspect-1.0', ['zerosink'], { env: userEnv({ GST_PLUGIN_PATH: pluginPath }) });
+    expect(inspect.stdout).toContain(path.join(pluginPath, 'libgstzerobuffer.so'));
+    expect(inspect.stdout).toMatch(new RegExp(`Version\\s+${version.replaceAll('.', '\\.')}`));
+    const run = await execa('npx', ['zerobuffer', 'run', '--frames', '30', '--json'], { cwd: other, env: userEnv(), reject: false, timeout: 60000 });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(EXIT.ok);
+    expect(run.stdout.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['type'] === 'summary'))
+      .toMatchObject({ frames: 30, pipeline: 'exited', restarts: 0 });
+
+    // the files and links, under the same default prefix as the checkout's builddir (scripts/build.sh)
+    const dest = path.join(tmp, 'other-platform-destdir');
+    const install = await execa('meson', ['install', '-C', path.join(pkg, 'builddir'), '--destdir', dest], { env: userEnv(), all: true, reject: false });
+    if (install.exitCode !== 0) throw new Error(`meson install failed:\n${install.all}`);
+    const checkout = Object.values(JSON.parse(execFileSync('meson', ['introspect', '--installed', path.join(repoRoot, 'builddir')], { encoding: 'utf8' })) as Record<string, string>);
+    expect(execFileSync('find', [dest, '-not', '-type', 'd'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.slice(dest.length)).sort())
+      .toEqual(checkout.sort());
   });
 });
 

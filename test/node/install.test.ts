@@ -247,6 +247,7 @@ describe('the npm package', () => {
     fs.rmSync(path.join(pkg, 'prebuilds', platform, 'gstreamer-1.0'), { recursive: true });
     const none = await execa('npx', ['zerobuffer', 'plugin-path'], { cwd: other, env: userEnv(), all: true, reject: false });
     expect(none.exitCode).toBe(EXIT.internal);
+    expect(none.all).toContain(`build it in this package with meson (in ${pkg}: meson setup builddir && meson compile -C builddir;`);
 
     const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
     const build = /^cd node_modules\/zerobuffer && meson setup builddir && meson compile -C builddir$/m.exec(readme)?.[0];

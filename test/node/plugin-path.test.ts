@@ -156,7 +156,7 @@ test('a plugin file that does not load in a directory of the user\'s plugin path
   expectLoadFailure(await runTwoFrames([], { GST_PLUGIN_PATH: broken }, packageWithoutPlugin('user-broken-pkg')), file);
 });
 
-test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is (on the user\'s path, or installed), whatever its version, without writing the user\'s registry; else says to install it', async () => {
+test('plugin-path in a package without a plugin (no build, no prebuilt one): names the plugin GStreamer finds as it is (on the user\'s path, or installed), whatever its version, without writing the user\'s registry; else the meson commands that build it in the package', async () => {
   const pkgBin = packageWithoutPlugin('pkg');
   const userRegistry = path.join(tmp, 'user-registry.bin');
   const command = (env: NodeJS.ProcessEnv) => run(process.execPath, [pkgBin, 'plugin-path'],
@@ -175,6 +175,6 @@ test('plugin-path in a package without a plugin (no build, no prebuilt one): nam
   // none in GStreamer's own directories, which are the test's (NO_USER_PATH), also on a machine with one installed
   const none = command({});
   expect(await none.exit(30000)).toBe(EXIT.internal);
-  expect(none.stderr).toContain('build and install it with meson');
+  expect(none.stderr).toContain(`build it in this package with meson (in ${path.dirname(path.dirname(path.dirname(pkgBin)))}: meson setup builddir && meson compile -C builddir;`);
   expect(fs.existsSync(userRegistry)).toBe(false);
 });

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type GroupInterrupt } from '../runner/child-guard.js';
+import { resolvePluginPath } from '../runner/plugin-path.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
   PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
@@ -55,7 +56,12 @@ export interface WatchOptions {
   filterSink?: string | readonly string[];
   /** @default 'gst-launch-1.0' */
   gstLaunch?: string;
-  /** Directory of the zerobuffer plugin (see PipelineOptions.pluginPath). */
+  /**
+   * Directory of the zerobuffer plugin (see PipelineOptions.pluginPath),
+   * for the pipelines and the command alike: the command runs with the
+   * plugin path they get, so that a `gst-launch-1.0 ... zerosrc` command
+   * finds the plugin they use.
+   */
   pluginPath?: string;
   /**
    * How long a stop waits for each pipeline's EOS before SIGKILL, and for
@@ -214,9 +220,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const [file, ...args] = options.command;
+    // The pipelines' plugin path: a gst-launch command with zerosrc finds the plugin they use.
+    const pluginPath = resolvePluginPath({ pluginPath: options.pluginPath });
+    const env = pluginPath === undefined ? {} : { env: { [pluginPath.variable]: pluginPath.value } };
     // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring
     // (SIGPIPE ignored for it alone: Node and Python ignore it themselves, and any other command keeps its own)
-    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false },
+    const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false, ...env },
       { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch') });
     this.#child = child;
     if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));

@@ -250,7 +250,8 @@ test('watch SIGKILLed: the reader and gst-launch die with it (no orphans), the r
 
 test('watch SIGKILLed while its command is gst-launch with zerosrc: the command gets SIGINT once and zerosrc removes its ring', async () => {
   const name = ringName('orphan-gstcmd');
-  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  // none of the user's: watch gives its command the plugin path its pipelines get
+  const env = { GST_PLUGIN_PATH: undefined, GST_PLUGIN_PATH_1_0: undefined };
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'gst-launch-1.0', 'zerosrc', `buffer-name=${name}`,
     'payload-size=65536', 'metadata-size=4096', 'announce=true', 'eos-on-writer-exit=false', '!', 'fakesink'], env);
   try {
@@ -271,7 +272,8 @@ test('watch SIGKILLed while its command is gst-launch with zerosrc: the command 
 
 test('watch SIGKILLed while a shell command runs gst-launch with zerosrc in the background: the whole group gets SIGINT, each zerosrc removes its ring', async () => {
   const names = [ringName('orphan-bg-a'), ringName('orphan-bg-b')];
-  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  // none of the user's: watch gives its command the plugin path its pipelines get
+  const env = { GST_PLUGIN_PATH: undefined, GST_PLUGIN_PATH_1_0: undefined };
   // (their stdout not into the dead watch's pipe: SIGPIPE is theirs, the command is not gst-launch)
   const script = names.map((n) => `gst-launch-1.0 zerosrc buffer-name=${n} payload-size=65536 metadata-size=4096 ! fakesink >/dev/null &`)
     .join(' ') + ' wait';

@@ -237,7 +237,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   } else {                      /* flushing, or end of stream */
     g_free (slot);
     g_free (ticket);
-    gst_buffer_pool_release_buffer (bpool, *buffer);
+    /* not gst_buffer_pool_release_buffer(): the buffer is not the pool's
+     * until this returns OK (buffer->pool is unset), so that would do
+     * nothing, and the buffer would count against max-buffers for good */
+    GST_BUFFER_POOL_CLASS (parent_class)->release_buffer (bpool, *buffer);
     *buffer = NULL;
     return ret;
   }

@@ -3578,6 +3578,76 @@ GST_START_TEST (test_pool_reservations)
 
 GST_END_TEST;
 
+/* An acquire that ends without a buffer (a full ring with DONTWAIT, a
+ * flush while it waits for room) gives its buffer back to the pool: after
+ * any number of them the pool still hands out max-buffers (before, each
+ * kept one of them for good, and after three the writer stalled). */
+static gpointer
+acquire_blocking (gpointer pool)
+{
+  GstBuffer *buffer = NULL;
+
+  return GINT_TO_POINTER (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL));
+}
+
+GST_START_TEST (test_pool_failed_acquire_returns_buffer)
+{
+  gchar *name = ring_name ("failedacq");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *taken[3];
+  GstBufferPoolAcquireParams dontwait = { 0, };
+  GThread *thread;
+  guint i;
+
+  /* room for 3 frames of 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3200,
+          NULL), 0);
+  pool_sink_start (&p, name, "timeout=-1 max-buffers=3");
+  fail_unless_equals_int (p.max_buffers, 3);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0xC0 + i)), GST_FLOW_OK);
+
+  /* the ring is full: no buffer, as asked, three times */
+  dontwait.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  for (i = 0; i < 3; i++) {
+    taken[0] = NULL;
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (p.pool,
+            &taken[0], &dontwait), GST_FLOW_EOS);
+  }
+  /* and a flush while one waits for room (the wait is let begin first) */
+  thread = g_thread_new ("acquire", acquire_blocking, p.pool);
+  g_usleep (200 * 1000);
+  gst_buffer_pool_set_flushing (p.pool, TRUE);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_FLUSHING);
+  gst_buffer_pool_set_flushing (p.pool, FALSE);
+
+  for (i = 0; i < 3; i++)
+    expect_frame (reader, 0xC0 + i);
+  /* the ring is empty again: max-buffers buffers at once */
+  for (i = 0; i < 3; i++) {
+    taken[i] = NULL;
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (p.pool,
+            &taken[i], &dontwait), GST_FLOW_OK);
+  }
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, taken[i]), GST_FLOW_OK);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    zb_frame_release (&frame);
+  }
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The next frame the reader gets, by its first byte, with the frame
  * header's flags in *FLAGS (frame-header=true: 48 bytes, then 1000). */
 static guint8
@@ -6149,6 +6219,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_drop);
   tcase_add_test (tc, test_zero_copy_stop_blocked);
   tcase_add_test (tc, test_pool_reservations);
+  tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);

@@ -7,7 +7,8 @@
  * nobody committed, so nothing upstream can write into the ring after.
  * A committed one is held (zb_hold) until then: whoever still has the
  * buffer (the last sample, videorate keeping it to push it again) reads
- * its bytes, never the frames the writer would place over them. While
+ * its bytes, never the frames the writer would place over them, and
+ * cannot write into the reader's frame (the memory is read-only). While
  * frames carry their caps (gst_zero_link_ref_attributes), an acquire
  * reserves nothing and hands out a plain buffer. */
 #ifdef HAVE_CONFIG_H
@@ -431,6 +432,10 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
       gst_zero_link_reader_gone (link, slot->mapping);
     *ret = GST_FLOW_ERROR;
   } else {
+    /* the reader has these bytes now: whoever still holds the buffer and
+     * maps it for writing gets a copy (gst_memory_make_mapped) */
+    GST_MINI_OBJECT_FLAG_SET (gst_buffer_peek_memory (buffer, 0),
+        GST_MEMORY_FLAG_READONLY);
     *moved = offset != 0;
     *ret = GST_FLOW_OK;
   }

@@ -3648,6 +3648,52 @@ GST_START_TEST (test_pool_failed_acquire_returns_buffer)
 
 GST_END_TEST;
 
+/* A pool buffer someone holds after zerosink committed it (a probe, the
+ * application) is read-only over the ring: mapping it for writing gives
+ * the holder a copy, and the frame the reader has keeps its bytes (before,
+ * the holder wrote into the reader's frame). */
+GST_START_TEST (test_pool_committed_buffer_read_only)
+{
+  gchar *name = ring_name ("committedro");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *kept;
+  GstMapInfo map;
+  guint8 expected[1000];
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  /* no last sample: the buffer kept below is then writable */
+  pool_sink_start (&p, name, "max-buffers=3 enable-last-sample=false");
+  kept = fill_pool_buffer (p.pool, 0xD1);
+  fail_unless_equals_int (gst_harness_push (p.h, gst_buffer_ref (kept)),
+      GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 1);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_uint64 (frame.size, 1000);
+
+  fail_unless (gst_buffer_is_writable (kept));
+  fail_unless (gst_buffer_map (kept, &map, GST_MAP_WRITE));
+  memset (map.data, 0xEE, map.size);
+  gst_buffer_unmap (kept, &map);
+  memset (expected, 0xD1, sizeof expected);
+  fail_unless (memcmp (frame.data, expected, 1000) == 0,
+      "the reader's frame changed under it");
+  fail_unless (gst_buffer_map (kept, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.data[0], 0xEE);
+  fail_unless_equals_int (map.data[999], 0xEE);
+  gst_buffer_unmap (kept, &map);
+
+  zb_frame_release (&frame);
+  gst_buffer_unref (kept);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The next frame the reader gets, by its first byte, with the frame
  * header's flags in *FLAGS (frame-header=true: 48 bytes, then 1000). */
 static guint8
@@ -6220,6 +6266,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_stop_blocked);
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
+  tcase_add_test (tc, test_pool_committed_buffer_read_only);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);

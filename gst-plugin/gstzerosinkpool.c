@@ -132,14 +132,18 @@ slot_free (gpointer data)
   g_free (slot);
 }
 
-/* The configuration upstream chose, with max-buffers kept within ours (a
- * reservation each: an unbounded count could hold the whole ring). */
+/* The configuration upstream chose, when its buffer counts are within
+ * our max-buffers (a reservation each: an unbounded count could hold the
+ * whole ring). Otherwise FALSE with the counts we can have in CONFIG, as
+ * GstBufferPool asks: upstream checks them
+ * (gst_buffer_pool_config_validate_params) and sets them, or takes
+ * another pool. */
 static gboolean
 gst_zero_sink_pool_set_config (GstBufferPool * bpool, GstStructure * config)
 {
   GstZeroSinkPool *pool = GST_ZERO_SINK_POOL (bpool);
   GstCaps *caps = NULL;
-  guint size = 0, min = 0, max = 0;
+  guint size = 0, min = 0, max = 0, asked_min, asked_max;
 
   if (!gst_buffer_pool_config_get_params (config, &caps, &size, &min, &max)
       || size == 0) {
@@ -147,10 +151,17 @@ gst_zero_sink_pool_set_config (GstBufferPool * bpool, GstStructure * config)
         config);
     return FALSE;
   }
+  asked_min = min;
+  asked_max = max;
   if (max == 0 || max > pool->max_buffers)
     max = pool->max_buffers;
   min = MIN (min, max);
-  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  if (min != asked_min || max != asked_max) {
+    GST_DEBUG_OBJECT (pool, "asked for %u to %u buffers, can have %u to %u",
+        asked_min, asked_max, min, max);
+    gst_buffer_pool_config_set_params (config, caps, size, min, max);
+    return FALSE;
+  }
   pool->size = size;
   GST_DEBUG_OBJECT (pool, "frames of %u bytes, at most %u in flight", size,
       max);

@@ -3694,6 +3694,67 @@ GST_START_TEST (test_pool_committed_buffer_read_only)
 
 GST_END_TEST;
 
+/* Upstream that configures the pool with more buffers than max-buffers is
+ * refused (FALSE), the configuration holding the counts the pool can
+ * have, as GstBufferPool asks: with them it validates and is taken, unless
+ * upstream needs more buffers at least than there are (before, the pool
+ * said yes and changed the counts: upstream counted on buffers that never
+ * came). */
+GST_START_TEST (test_pool_config_counts_refused)
+{
+  gchar *name = ring_name ("poolcfg");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  GstStructure *config;
+  GstCaps *caps = gst_caps_from_string (GRAY8_CAPS (40, 25));
+  GstBuffer *taken[3];
+  guint min, max, i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "max-buffers=3");
+  fail_unless (gst_buffer_pool_set_active (p.pool, FALSE));
+
+  /* at most 10: there can be 3 */
+  config = gst_buffer_pool_get_config (p.pool);
+  gst_buffer_pool_config_set_params (config, caps, 1000, 0, 10);
+  fail_if (gst_buffer_pool_set_config (p.pool, config));
+  config = gst_buffer_pool_get_config (p.pool);
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, NULL, &min,
+          &max));
+  fail_unless_equals_int (min, 0);
+  fail_unless_equals_int (max, 3);
+  fail_unless (gst_buffer_pool_config_validate_params (config, caps, 1000, 0,
+          10));
+  fail_unless (gst_buffer_pool_set_config (p.pool, config));
+  fail_unless (gst_buffer_pool_set_active (p.pool, TRUE));
+  for (i = 0; i < 3; i++)
+    taken[i] = fill_pool_buffer (p.pool, 0xE0 + i);
+  for (i = 0; i < 3; i++)
+    gst_buffer_unref (taken[i]);
+  fail_unless (gst_buffer_pool_set_active (p.pool, FALSE));
+
+  /* at least 6: not here */
+  config = gst_buffer_pool_get_config (p.pool);
+  gst_buffer_pool_config_set_params (config, caps, 1000, 6, 10);
+  fail_if (gst_buffer_pool_set_config (p.pool, config));
+  config = gst_buffer_pool_get_config (p.pool);
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, NULL, &min,
+          &max));
+  fail_unless_equals_int (min, 3);
+  fail_unless_equals_int (max, 3);
+  fail_if (gst_buffer_pool_config_validate_params (config, caps, 1000, 6,
+          10));
+  gst_structure_free (config);
+
+  gst_caps_unref (caps);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The next frame the reader gets, by its first byte, with the frame
  * header's flags in *FLAGS (frame-header=true: 48 bytes, then 1000). */
 static guint8
@@ -6267,6 +6328,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);
+  tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);

@@ -1204,16 +1204,15 @@ gst_zero_src_push_gap (GstZeroSrc * self)
 }
 
 /* Waits until we are PLAYING (at once when we are). The timeout counts
- * while PLAYING only: a pause moves *DEADLINE (G_MAXINT64: none) by as
- * long as it lasted. */
+ * while PLAYING only: a pause moves *START, where the wait for a frame
+ * began, by as long as it lasted. */
 static GstFlowReturn
-gst_zero_src_wait_playing (GstZeroSrc * self, gint64 * deadline)
+gst_zero_src_wait_playing (GstZeroSrc * self, gint64 * start)
 {
   gint64 paused = g_get_monotonic_time ();
   GstFlowReturn ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
 
-  if (*deadline != G_MAXINT64)
-    *deadline += g_get_monotonic_time () - paused;
+  *start += g_get_monotonic_time () - paused;
   return ret;
 }
 
@@ -1228,7 +1227,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   zb_frame_ext ext;
   gsize offset = 0, size;
   gint timeout;
-  gint64 deadline;
+  gint64 start, deadline;
   gboolean eos_on_writer_exit, resumed, sparse;
   GstFlowReturn ret;
   guint moved;
@@ -1237,7 +1236,6 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   /* stop() comes only after this thread has left create() */
   GST_OBJECT_LOCK (self);
   ring = self->ring;
-  timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
   eos_on_writer_exit = self->eos_on_writer_exit;
   GST_OBJECT_UNLOCK (self);
   if (ring == NULL) {
@@ -1248,18 +1246,22 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return gst_zero_src_create (psrc, outbuf);
   }
   reader = gst_zero_src_ring_reader (ring);
-  deadline = timeout < 0 ? G_MAXINT64 :
-      g_get_monotonic_time () + (gint64) timeout * 1000;
+  start = g_get_monotonic_time ();
 
 next_frame:
   for (;;) {
     gboolean flushing;
 
+    /* the timeout as it is now: a change while PLAYING reaches this wait
+     * within a slice, counted from its start (as zerosink's does) */
     GST_OBJECT_LOCK (self);
     flushing = self->flushing;
+    timeout = self->timeout < 0 ? ZB_WAIT_FOREVER : self->timeout;
     GST_OBJECT_UNLOCK (self);
     if (flushing)
       return GST_FLOW_FLUSHING;
+    deadline = timeout < 0 ? G_MAXINT64 :
+        start + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
 
     /* Before waiting: if the writer waits for room that buffers held
      * downstream take, move them out of the ring. In slices, since
@@ -1276,7 +1278,7 @@ next_frame:
     if (rc == 0)
       break;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
-        (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)
+        (ret = gst_zero_src_wait_playing (self, &start)) != GST_FLOW_OK)
       return ret;
     if (sparse && (rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN))
       gst_zero_src_push_gap (self);
@@ -1327,7 +1329,7 @@ next_frame:
   /* A frame that arrives while PAUSED is stamped once we are PLAYING
    * again: our running time then goes on from where it stopped, not from
    * the time the pause took. */
-  ret = gst_zero_src_wait_playing (self, &deadline);
+  ret = gst_zero_src_wait_playing (self, &start);
   if (ret != GST_FLOW_OK) {
     zb_frame_release (&frame);
     return ret;
@@ -1567,7 +1569,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "posting an error (-1 = wait forever). The wait counts whether or "
           "not a writer is connected: from the start, and between writers, "
           "so with no writer at all it fails after that long; time PAUSED "
-          "does not count. A writer that dies is detected at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
+          "does not count. A change while PLAYING applies to the wait in "
+          "progress, counted from its start. A writer that dies is detected "
+          "at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CAPS,

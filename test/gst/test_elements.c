@@ -4997,6 +4997,36 @@ GST_START_TEST (test_timeout_not_while_paused)
 
 GST_END_TEST;
 
+/* zerosrc's timeout changed while PLAYING reaches the wait in progress,
+ * counted from its start, as zerosink's does: a reader that waited forever
+ * for a writer fails once it waits with a timeout of 500 ms (before, the
+ * wait kept the timeout it began with, here for good). */
+GST_START_TEST (test_timeout_change_while_playing)
+{
+  gchar *name = ring_name ("tmochange");
+  gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
+      "timeout=-1 ! fakesink", name);
+  GstElement *pipeline = launch (desc);
+  GstElement *src = by_name (pipeline, "src");
+  gchar *text;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  g_usleep (300 * 1000);
+  assert_no_error (pipeline);
+  g_object_set (src, "timeout", 500, NULL);
+  text = error_text (wait_eos_or_error (pipeline), "ETIMEDOUT (transient)",
+      name);
+  fail_unless (strstr (text, "within 500 ms") != NULL, "%s", text);
+
+  g_free (text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Durations for muxers and videorate: the writer's when the frame header
  * carries one, else one frame of the caps' framerate (none at 0/1, a
  * variable rate), or for raw audio the buffer's samples at its rate. No
@@ -6343,6 +6373,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);
+  tcase_add_test (tc, test_timeout_change_while_playing);
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_same_place_twice_with_discont);

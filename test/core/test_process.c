@@ -3,7 +3,7 @@
  * while the writer runs, reader and writer death, end of stream and writer
  * generations, one writer at a time, the duplex pairing of a response
  * ring with its request ring by process, stale rings swept, a live ring
- * refused, and wake calls from another thread.
+ * refused, writers copied by fork(), and wake calls from another thread.
  *
  * Children are forked and run plain code on the core; they report by their
  * exit status (0 = all good, other values name the failing step) and talk
@@ -1706,7 +1706,100 @@ static void test_live_ring_refused(void) {
   zb_test_remove_ring(name);
 }
 
-/* 9. Wake calls from another thread end blocked waits with ZB_ECANCELED. */
+/* 9. A child of fork() with a copy of the writer: its writes, commits and
+ * metadata are refused (ZB_ESTATE) and touch nothing; its destroy leaves
+ * the parent's writer attached. The parent's stream goes on as if the
+ * child never ran: no frame of the child's between the parent's, no
+ * ESEQUENCE. */
+typedef struct forked_writer_args {
+  zb_writer *w;
+  zb_reservation *res; /* opened by the parent before the fork */
+} forked_writer_args;
+
+/* In a forked child: reports a call that did not return `expected`; the
+ * first such step is the child's exit status, but it goes on, so that its
+ * destroy runs and the parent checks what that did too. */
+#define FORKED_EXPECT(step, expr, expected)                                    \
+  do {                                                                         \
+    int rc_ = (expr);                                                          \
+    if (rc_ != (expected) ||                                                   \
+        ((expected) == ZB_ESTATE && !strstr(zb_last_error(), "fork()"))) {   \
+      child_report(#expr, rc_);                                                \
+      if (failed == 0)                                                         \
+        failed = (step);                                                       \
+    }                                                                          \
+  } while (0)
+
+static int forked_writer_child(void *argp, int in, int out) {
+  forked_writer_args *a = argp;
+  zb_reservation res;
+  int failed = 0;
+  (void)in;
+  (void)out;
+  FORKED_EXPECT(2, zb_writer_write(a->w, "c1", 2, 0), ZB_ESTATE);
+  FORKED_EXPECT(3, zb_writer_reserve(a->w, 2, &res, 0), ZB_ESTATE);
+  memcpy(a->res->data, "c2", 2); /* the parent's bytes: only the commit counts */
+  FORKED_EXPECT(4, zb_reservation_commit(a->res, 2), ZB_ESTATE);
+  FORKED_EXPECT(5, zb_writer_set_metadata(a->w, "{}", 2), ZB_ESTATE);
+  zb_writer_wake(a->w);
+  zb_writer_destroy(a->w);
+  return failed;
+}
+
+static void test_forked_writer_copy(void) {
+  char name[96];
+  child c = {0, -1, -1};
+  forked_writer_args fa;
+  zb_reservation res;
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_health h;
+  zb_frame f;
+  const uint8_t *meta;
+  uint64_t meta_size;
+
+  copy_name(name, "forkw");
+  CHECK_RC(zb_reader_create(&r, name, 256, 4096, NULL), 0);
+  if (r == NULL)
+    goto out;
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    goto out;
+  CHECK_RC(zb_writer_write(w, "p1", 2, 0), 0);
+  CHECK_RC(zb_writer_reserve(w, 2, &res, 0), 0);
+  fa = (forked_writer_args){w, &res};
+  CHECK(spawn(&c, forked_writer_child, &fa) == 0);
+  CHECK_EXITED(child_end(&c, 5000), 0);
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.writer_pid, (uint64_t)getpid());
+  CHECK_RC(zb_reader_metadata(r, &meta, &meta_size), 0);
+  CHECK_EQ_U64(meta_size, 0);
+  memcpy(res.data, "p2", 2);
+  CHECK_RC(zb_reservation_commit(&res, 2), 0);
+  CHECK_RC(zb_writer_write(w, "p3", 2, 0), 0);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK(f.sequence == 1 && f.size == 2 && memcmp(f.data, "p1", 2) == 0);
+  zb_frame_release(&f);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK(f.sequence == 2 && f.size == 2 && memcmp(f.data, "p2", 2) == 0);
+  zb_frame_release(&f);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK(f.sequence == 3 && f.size == 2 && memcmp(f.data, "p3", 2) == 0);
+  zb_frame_release(&f);
+  CHECK_RC(zb_reader_next(r, &f, 0), ZB_EAGAIN);
+  zb_writer_destroy(w);
+  w = NULL;
+  CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
+out:
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 10. Wake calls from another thread end blocked waits with ZB_ECANCELED. */
 typedef struct waiter {
   zb_reader *r;
   zb_writer *w;
@@ -1832,6 +1925,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_other_user);
   RUN_CLEAN(test_planted_lock_dir);
   RUN_CLEAN(test_live_ring_refused);
+  RUN_CLEAN(test_forked_writer_copy);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);
   return zb_test_finish("core-process");

@@ -19,6 +19,14 @@
  * naming it (zb_reader_next, zb_reader_poll, zb_writer_reserve,
  * zb_writer_write), rather than taken for "no limit".
  *
+ * After fork(), a child's copy of its parent's writer still names the
+ * parent's ring, and the parent goes on writing into it. In the child,
+ * zb_writer_reserve, _write, _set_metadata and zb_reservation_commit fail
+ * with ZB_ESTATE and touch nothing; zb_writer_wake does nothing;
+ * zb_writer_destroy frees only the child's memory and descriptors, leaving
+ * the ring and the parent's writer_pid alone. Calls that only look
+ * (health, metadata) answer.
+ *
  * For C99 or later and C++11 or later: it compiles without a warning under
  * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and
  * uint64_t (<stdbool.h>, <stdint.h>), and enum zb_errno ends with a comma
@@ -373,7 +381,8 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
 
 /* Writes the metadata once, before this writer's first frame (readers read
  * it once, before the first frame they take): ZB_ESTATE once this writer
- * has published a frame, or was destroyed (zb_writer_ref); ZB_EBUSY, as
+ * has published a frame, was destroyed (zb_writer_ref), or in a child of
+ * fork() (see "After fork()" above); ZB_EBUSY, as
  * zb_reservation_commit, while writer_pid is not its own. If the ring
  * already holds metadata (a writer reconnecting), succeeds when it is
  * byte-identical, else ZB_EMETADATA (also over empty metadata: a length of
@@ -405,7 +414,8 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
  * with ZB_EREADERGONE when the reader closed or died: once a call of this
  * writer found that, every later reserve, write and commit fails so too
  * (connect anew for the next reader); with ZB_EBUSY, as
- * zb_reservation_commit, while writer_pid is not this writer's. Any
+ * zb_reservation_commit, while writer_pid is not this writer's; with
+ * ZB_ESTATE in a child of fork() (see "After fork()" above). Any
  * thread. */
 int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
                       int timeout_ms);
@@ -414,7 +424,8 @@ int zb_writer_reserve(zb_writer *writer, uint64_t size, zb_reservation *res,
  * The frame is published as soon as every reservation before it is
  * committed or cancelled. ZB_EINVAL (reservation left open) for a bad
  * size; ZB_ESTATE when it is not open, or was abandoned by
- * zb_writer_destroy (then it is ended); ZB_EREADERGONE, as
+ * zb_writer_destroy (then it is ended), or in a child of fork() (then it is
+ * dropped, nothing published; see "After fork()" above); ZB_EREADERGONE, as
  * zb_writer_reserve, when the reader closed or died since, or ZB_EBUSY
  * when writer_pid is no longer ours (another process took the ring): the
  * reservation is dropped, and so are the frames committed behind it (as

@@ -115,7 +115,27 @@ int zb__check_timeout(const char *call, const char *ring, int timeout_ms) {
 
 /* -------------------------------------------------------------- processes */
 
-uint64_t zb__self_pid(void) { return (uint64_t)getpid(); }
+/* getpid() once, then again in each child of fork() (pthread_atfork): a
+ * system call takes microseconds in some VMs, and every reserve and commit
+ * asks, to refuse a handle that a child inherited (zerobuffer.h, "After
+ * fork()"). A child made without fork() (a raw clone) keeps its parent's
+ * pid here, as glibc's own cache did. */
+static _Atomic uint64_t self_pid;
+static pthread_once_t self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_refresh(void) {
+  atomic_store_explicit(&self_pid, (uint64_t)getpid(), memory_order_relaxed);
+}
+
+static void self_pid_init(void) {
+  self_pid_refresh();
+  pthread_atfork(NULL, NULL, self_pid_refresh);
+}
+
+uint64_t zb__self_pid(void) {
+  pthread_once(&self_pid_once, self_pid_init);
+  return atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
 
 /* Reads state and start time (fields 3 and 22) from /proc/PID/stat.
  * The command name (field 2) may hold spaces and ')', so parse after the

@@ -68,7 +68,8 @@ struct zb_writer {
   sem_t *sem_w;
   sem_t *sem_r;
   zb_process reader;      /* the reader as seen at connect */
-  uint64_t pid;           /* ours, claimed in writer_pid at connect */
+  uint64_t pid;           /* the connecting process's, claimed in
+                             writer_pid at connect */
   uint64_t wrap_early_from; /* frames of this many bytes or more wrap early */
 
   pthread_mutex_t lock;   /* everything below, and writing the metadata */
@@ -331,11 +332,24 @@ static int reader_gone(zb_writer *w, uint64_t now) {
   return 0;
 }
 
+/* Whether the caller is a child of fork() with a copy of the handle: its
+ * writes would go into the parent's stream, between the parent's frames
+ * (writer_pid names the parent, so the ring looks ours). */
+static bool forked_copy(const zb_writer *w) { return zb__self_pid() != w->pid; }
+
 /* writer_pid is ours from connect to destroy; another value means another
  * process took the ring (its frames would not be ours to add to, and our
- * detach would leave its pid behind: the reader never sees the stream end). */
+ * detach would leave its pid behind: the reader never sees the stream end).
+ * A forked copy is refused first: writer_pid is its parent's. */
 static int ring_taken(zb_writer *w) {
   uint64_t pid = zb__load_relaxed(&w->seg.oieb->writer_pid);
+  if (forked_copy(w))
+    return zb__fail(ZB_ESTATE,
+                    "ring \"%s\": this writer was connected by process %llu, "
+                    "not this one (%llu, a child of fork()): here it may only "
+                    "be destroyed; the frame was not published",
+                    w->name, (unsigned long long)w->pid,
+                    (unsigned long long)zb__self_pid());
   if (pid == w->pid)
     return 0;
   return zb__fail(ZB_EBUSY,
@@ -350,12 +364,12 @@ static int ring_taken(zb_writer *w) {
 }
 
 /* Locked: whether the ring was refused to this writer (its reader found
- * gone, for good) or is not its own now (writer_pid), as reader_gone and
- * ring_taken tell, without a liveness probe or a message. Then nothing is
- * written into it, not even the wrap marker of a cancelled reservation:
- * it may be another writer's stream. */
+ * gone, for good) or is not its own now (writer_pid, or a forked copy), as
+ * reader_gone and ring_taken tell, without a liveness probe or a message.
+ * Then nothing is written into it, not even the wrap marker of a cancelled
+ * reservation: it may be another writer's stream. */
 static bool refused(const zb_writer *w) {
-  return w->reader_lost != READER_HERE ||
+  return w->reader_lost != READER_HERE || forked_copy(w) ||
          zb__load_relaxed(&w->seg.oieb->writer_pid) != w->pid;
 }
 
@@ -574,13 +588,17 @@ void zb_writer_destroy(zb_writer *w) {
    * the detach below would come after the reader's end of stream. */
   w->closed = true;
   w->count = 0;
-  note_metadata_needed(w); /* while writer_pid is ours (§4) */
-  self = zb__self_pid();
-  /* No sem-w post: readers take one per frame. A waiting reader looks at
-   * writer_pid after each wait slice. */
-  zb__cas(&w->seg.oieb->writer_pid, &self, 0);
-  for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
-    zb__sem_post(w->sem_r); /* waits in other threads end */
+  /* A forked copy only lets go of its own mapping and semaphore handles:
+   * the ring, its writer_pid and its waiters are the parent's. */
+  if (!forked_copy(w)) {
+    note_metadata_needed(w); /* while writer_pid is ours (§4) */
+    self = zb__self_pid();
+    /* No sem-w post: readers take one per frame. A waiting reader looks at
+     * writer_pid after each wait slice. */
+    zb__cas(&w->seg.oieb->writer_pid, &self, 0);
+    for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
+      zb__sem_post(w->sem_r); /* waits in other threads end */
+  }
   wake_hold_waiters(w);
   unref_unlock(w);
 }
@@ -627,7 +645,7 @@ int zb_writer_health(zb_writer *w, zb_health *health) {
 
 void zb_writer_wake(zb_writer *w) {
   int n;
-  if (w == NULL)
+  if (w == NULL || forked_copy(w)) /* the waits are the parent's */
     return;
   n = atomic_load(&w->waiters);
   atomic_fetch_add(&w->wake_seq, 1);
@@ -867,6 +885,11 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     pthread_mutex_unlock(&w->lock);
     return zb__fail(ZB_ESTATE, "writer of ring \"%s\" is closed", w->name);
   }
+  if (forked_copy(w)) {
+    rc = ring_taken(w);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+  }
   w->refs++; /* this call's; the reservation keeps it */
   /* a marker an earlier call left alone: its timeout is told as that
    * frame's, not this one's */
@@ -1063,8 +1086,10 @@ static int commit(zb_reservation *res, uint64_t size, zb_hold *hold) {
   }
   /* The reader may have closed since the reserve (a pool reserves the next
    * frame ahead of time): such a frame is not written, say so now rather
-   * than at the next reserve. The same check as the reserve's. */
-  if ((rc = reader_gone(w, zb__now_ns())) < 0 || (rc = ring_taken(w)) < 0) {
+   * than at the next reserve. The same check as the reserve's, which
+   * refuses a forked copy before all else. */
+  if ((forked_copy(w) && (rc = ring_taken(w)) < 0) ||
+      (rc = reader_gone(w, zb__now_ns())) < 0 || (rc = ring_taken(w)) < 0) {
     end_refused(w, s, res);
     return rc;
   }

@@ -2796,6 +2796,8 @@ static void test_reader_timeouts(void) {
     CHECK_MSG("100 ms");
     CHECK_RC(zb_reader_next(NULL, &f, 0), ZB_EINVAL);
     CHECK_RC(zb_reader_next(fx.r, NULL, 0), ZB_EINVAL);
+    CHECK_RC(zb_reader_take_ready(NULL, &f), ZB_EINVAL);
+    CHECK_MSG("zb_reader_take_ready:"); /* not zb_reader_next's name */
 
     /* wake before next: ECANCELED once, then normal */
     zb_reader_wake(fx.r);

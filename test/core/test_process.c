@@ -3,7 +3,7 @@
  * while the writer runs, reader and writer death, end of stream and writer
  * generations, one writer at a time, the duplex pairing of a response
  * ring with its request ring by process, stale rings swept, a live ring
- * refused, writers copied by fork(), and wake calls from another thread.
+ * refused, handles copied by fork(), and wake calls from another thread.
  *
  * Children are forked and run plain code on the core; they report by their
  * exit status (0 = all good, other values name the failing step) and talk
@@ -1799,7 +1799,78 @@ out:
   zb_test_remove_ring(name);
 }
 
-/* 10. Wake calls from another thread end blocked waits with ZB_ECANCELED. */
+/* 10. A child of fork() with a copy of the reader: its reading calls are
+ * refused (ZB_ESTATE), its release of a frame the parent holds gives no
+ * bytes back, and its unlink and destroy leave the ring, its names and
+ * reader_pid to the parent, whose writers and reads go on. */
+static int forked_reader_child(void *argp, int in, int out) {
+  zb_frame *held = argp, f;
+  zb_reader *r = held->reader;
+  const uint32_t *word;
+  int failed = 0, again_ms;
+  (void)in;
+  (void)out;
+  FORKED_EXPECT(2, zb_reader_next(r, &f, 0), ZB_ESTATE);
+  FORKED_EXPECT(3, zb_reader_take_ready(r, &f), ZB_ESTATE);
+  FORKED_EXPECT(4, zb_reader_poll(r, &f, 0, zb_now_ns(), &again_ms),
+                ZB_ESTATE);
+  FORKED_EXPECT(5, zb_reader_arm(r, &word), ZB_ESTATE);
+  FORKED_EXPECT(6, zb_frame_release(held), 0);
+  zb_reader_wake(r);
+  zb_reader_unlink(r);
+  zb_reader_destroy(r);
+  return failed;
+}
+
+static void test_forked_reader_copy(void) {
+  char name[96];
+  child c = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_reader_room_info before, after;
+  zb_health h;
+  zb_frame held, f;
+
+  copy_name(name, "forkr");
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  if (r == NULL)
+    goto out;
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    goto out;
+  CHECK_RC(zb_writer_write(w, "f1", 2, 0), 0);
+  CHECK_RC(zb_reader_next(r, &held, 1000), 0);
+  CHECK_RC(zb_reader_room(r, &before), 0);
+  CHECK(spawn(&c, forked_reader_child, &held) == 0);
+  CHECK_EXITED(child_end(&c, 5000), 0);
+  CHECK_RC(zb_reader_room(r, &after), 0);
+  CHECK_EQ_U64(after.free, before.free);
+  CHECK(path_exists("/dev/shm/%s", name));
+  CHECK(path_exists("/tmp/zerobuffer/%s.lock", name));
+  CHECK_RC(zb_reader_health(r, &h), 0);
+  CHECK_EQ_U64(h.reader_pid, (uint64_t)getpid());
+  /* The stream goes on: no wake-up taken for a frame, no frame lost. */
+  CHECK_RC(zb_writer_write(w, "f2", 2, 0), 0);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK(f.sequence == 2 && memcmp(f.data, "f2", 2) == 0);
+  zb_frame_release(&f);
+  CHECK_RC(zb_frame_release(&held), 0);
+  CHECK_RC(zb_reader_room(r, &after), 0);
+  CHECK_EQ_U64(after.free, after.size);
+  zb_writer_destroy(w);
+  w = NULL;
+  /* A writer that connects anew finds the ring. */
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+out:
+  if (c.pid > 0)
+    child_kill(&c);
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+  zb_test_remove_ring(name);
+}
+
+/* 11. Wake calls from another thread end blocked waits with ZB_ECANCELED. */
 typedef struct waiter {
   zb_reader *r;
   zb_writer *w;
@@ -1926,6 +1997,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_planted_lock_dir);
   RUN_CLEAN(test_live_ring_refused);
   RUN_CLEAN(test_forked_writer_copy);
+  RUN_CLEAN(test_forked_reader_copy);
   RUN_CLEAN(test_wake); /* threads: after the last fork */
   RUN(test_nothing_left);
   return zb_test_finish("core-process");

@@ -19,13 +19,20 @@
  * naming it (zb_reader_next, zb_reader_poll, zb_writer_reserve,
  * zb_writer_write), rather than taken for "no limit".
  *
- * After fork(), a child's copy of its parent's writer still names the
- * parent's ring, and the parent goes on writing into it. In the child,
- * zb_writer_reserve, _write, _set_metadata and zb_reservation_commit fail
- * with ZB_ESTATE and touch nothing; zb_writer_wake does nothing;
- * zb_writer_destroy frees only the child's memory and descriptors, leaving
- * the ring and the parent's writer_pid alone. Calls that only look
- * (health, metadata) answer.
+ * After fork(), a child's copies of its parent's handles still name the
+ * parent's ring, and the parent goes on using it. In the child, the calls
+ * that would write or read the ring (zb_writer_reserve, _write,
+ * _set_metadata, zb_reservation_commit, zb_reader_next, _take_ready, _poll,
+ * _arm) fail with ZB_ESTATE and touch nothing; the wake calls do nothing;
+ * zb_frame_release of an inherited frame gives no bytes back (the parent
+ * holds them); zb_writer_destroy, zb_reader_destroy and zb_reader_unlink
+ * free only the child's memory and descriptors, leaving the ring, its
+ * names and the parent's writer_pid and reader_pid alone. Calls that only
+ * look (health, metadata, room) answer. A child that goes on without
+ * exec() should destroy its copies of readers: its copy of the lock file's
+ * descriptor keeps the ring's name taken (ZB_EEXIST for a new reader)
+ * until then, even after the parent's death. A child makes its own handles
+ * for rings of its own.
  *
  * For C99 or later and C++11 or later: it compiles without a warning under
  * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and
@@ -187,7 +194,9 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
 /* Clears reader_pid and unlinks segment, semaphores and lock now (the
  * writer sees "reader gone"). Frames still held stay valid until released;
  * the mapping goes with the last of them. Must not race a zb_reader_next
- * in another thread (wake it and let it return first). Accepts NULL. */
+ * in another thread (wake it and let it return first). In a child of
+ * fork(), frees only the child's copy (see "After fork()" above). Accepts
+ * NULL. */
 void zb_reader_destroy(zb_reader *reader);
 
 /* Unlinks segment, semaphores and lock now and nothing else: the ring goes
@@ -235,8 +244,9 @@ int zb_reader_metadata_note(zb_reader *reader);
  * and they were read, ZB_EMSGSIZE again, as the note stays),
  * ZB_ESEQUENCE or ZB_EPROTO (also, taking nothing, while a post of room
  * given back could not be made: sem-r's file written over; the post is
- * made once it is right). Several frames may be held at once. One thread
- * at a time. */
+ * made once it is right), ZB_ESTATE in a child of fork() (see "After
+ * fork()" above). Several frames may be held at once. One thread at a
+ * time. */
 int zb_reader_next(zb_reader *reader, zb_frame *frame, int timeout_ms);
 
 /* Takes a frame only if one is ready now: 0, or ZB_EAGAIN (also when the

@@ -44,6 +44,7 @@ typedef struct zb_pending {
 struct zb_reader {
   char name[ZB_NAME_MAX + 1];
   uint64_t id; /* 1, 2, ... per process, never reused: keys no_frame_ready */
+  uint64_t pid; /* the creating process's: a child of fork() has a copy */
   zb_names names;
   zb_segment seg;
   sem_t *sem_w;
@@ -102,6 +103,19 @@ struct zb_reader {
 };
 
 static void reader_free(zb_reader *r);
+
+/* Whether the caller is a child of fork() with a copy of the handle: the
+ * ring, its reader_pid, its names and its positions are the parent's. */
+static bool forked_copy(const zb_reader *r) { return zb__self_pid() != r->pid; }
+
+static int refuse_forked_copy(const zb_reader *r, const char *call) {
+  return zb__fail(ZB_ESTATE,
+                  "%s on ring \"%s\": this reader was created by process "
+                  "%llu, not this one (%llu, a child of fork()): here it may "
+                  "only be destroyed",
+                  call, r->name, (unsigned long long)r->pid,
+                  (unsigned long long)zb__self_pid());
+}
 
 static atomic_uint_fast64_t readers_created;
 
@@ -193,7 +207,7 @@ static int mark_released(zb_reader *r, const zb_frame *frame) {
                     "released twice?",
                     r->name, (unsigned long long)frame->sequence,
                     (unsigned long long)frame->ticket);
-  if (r->poison_released && !r->closed &&
+  if (r->poison_released && !r->closed && !forked_copy(r) &&
       !atomic_load_explicit(&r->in_place_answers, memory_order_relaxed))
     memset(r->seg.payload + p->data_pos, ZB_POISON_BYTE,
            p->bytes - ZB_FRAME_HEADER_SIZE);
@@ -234,7 +248,7 @@ int zb_frames_release(zb_frame *frames, size_t count) {
       rc = one;
     }
   }
-  if (!r->closed)
+  if (!r->closed && !forked_copy(r)) /* the parent still holds the bytes */
     pending_drain(r);
   pthread_mutex_unlock(&r->pending_lock);
   while (released-- > 0)
@@ -378,7 +392,8 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   oieb->oieb_size = ZB_OIEB_SIZE;
   if ((rc = zb__segment_validate(&r->seg, name)) < 0)
     goto fail_unlink;
-  zb__store_release(&oieb->reader_pid, zb__self_pid());
+  r->pid = zb__self_pid();
+  zb__store_release(&oieb->reader_pid, r->pid);
   *out = r;
   return 0;
 
@@ -397,10 +412,14 @@ void zb_reader_destroy(zb_reader *r) {
   pthread_mutex_lock(&r->pending_lock);
   r->closed = true;
   pthread_mutex_unlock(&r->pending_lock);
-  zb_reader_disarm(r);
-  zb__store_release(&r->seg.oieb->reader_pid, 0);
-  zb__sem_post(r->sem_r); /* a writer waiting for room sees "reader gone" now */
-  zb_reader_unlink(r); /* the lock file before the flock goes with the fd */
+  /* A forked copy only lets go of its own mapping, semaphore handles and
+   * lock fd (the parent's fd keeps the flock): the ring is the parent's. */
+  if (!forked_copy(r)) {
+    zb_reader_disarm(r);
+    zb__store_release(&r->seg.oieb->reader_pid, 0);
+    zb__sem_post(r->sem_r); /* a writer waiting for room sees "reader gone" now */
+    zb_reader_unlink(r); /* the lock file before the flock goes with the fd */
+  }
   close(r->lock_fd);
   r->lock_fd = -1;
   reader_unref(r);
@@ -409,7 +428,7 @@ void zb_reader_destroy(zb_reader *r) {
 /* Once: after it, the names may be a newer ring's (another reader made
  * one under the same name), which a second unlink would remove. */
 void zb_reader_unlink(zb_reader *r) {
-  if (r == NULL || atomic_exchange(&r->unlinked, true))
+  if (r == NULL || forked_copy(r) || atomic_exchange(&r->unlinked, true))
     return;
   zb__unlink_ring_objects(&r->names);
   unlink(r->names.lock);
@@ -533,7 +552,7 @@ int zb_reader_unread_frames(zb_reader *r, uint64_t *count) {
 }
 
 void zb_reader_wake(zb_reader *r) {
-  if (r == NULL)
+  if (r == NULL || forked_copy(r)) /* the waits are the parent's */
     return;
   atomic_fetch_add(&r->wakes_requested, 1);
   zb__sem_post(r->sem_w);
@@ -999,9 +1018,13 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
   bool probe = false;
   int rc;
 
+  const char *call = ready_only ? "zb_reader_take_ready" : "zb_reader_next";
+
   if (r == NULL || frame == NULL)
-    return zb__fail(ZB_EINVAL, "zb_reader_next: reader and frame are required");
-  if ((rc = zb__check_timeout("zb_reader_next", r->name, timeout_ms)) < 0)
+    return zb__fail(ZB_EINVAL, "%s: reader and frame are required", call);
+  if (forked_copy(r))
+    return refuse_forked_copy(r, call);
+  if ((rc = zb__check_timeout(call, r->name, timeout_ms)) < 0)
     return rc;
   deadline = zb__deadline_ns(timeout_ms);
 
@@ -1041,6 +1064,8 @@ int zb_reader_arm(zb_reader *r, const uint32_t **word) {
   int rc;
   if (r == NULL || word == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_arm: reader and word are required");
+  if (forked_copy(r))
+    return refuse_forked_copy(r, "zb_reader_arm");
   rc = zb__sem_count_waiter(r->sem_w, r->armed ? 0 : 1, word);
   if (rc == 0)
     r->armed = true;
@@ -1048,7 +1073,7 @@ int zb_reader_arm(zb_reader *r, const uint32_t **word) {
 }
 
 void zb_reader_disarm(zb_reader *r) {
-  if (r != NULL && r->armed) {
+  if (r != NULL && r->armed && !forked_copy(r)) { /* the parent's sleeper */
     zb__sem_count_waiter(r->sem_w, -1, NULL);
     r->armed = false;
   }
@@ -1062,6 +1087,8 @@ int zb_reader_poll(zb_reader *r, zb_frame *frame, int timeout_ms,
   if (r == NULL || frame == NULL || again_ms == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_poll: reader, frame and again_ms "
                     "are required");
+  if (forked_copy(r))
+    return refuse_forked_copy(r, "zb_reader_poll");
   if ((rc = zb__check_timeout("zb_reader_poll", r->name, timeout_ms)) < 0)
     return rc;
   /* The post that woke the caller, as the sem wait of zb_reader_next takes

@@ -7,10 +7,10 @@
  * thread; frames read on one thread and released, in batches and poisoned,
  * on two others, while a watcher reads the counters; metadata written by
  * two threads at once; the writer and the reader destroyed while other
- * threads still fill reservations and hold frames. Every frame's bytes are
- * checked. The handles of one side are shared by its threads: a reader and
- * a writer in one process map the ring twice, and a sanitizer sees a data
- * race only within one mapping. */
+ * threads still fill reservations, wait for room and hold frames. Every
+ * frame's bytes are checked. The handles of one side are shared by its
+ * threads: a reader and a writer in one process map the ring twice, and a
+ * sanitizer sees a data race only within one mapping. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -539,9 +539,73 @@ static void test_destroy_under_threads(void) {
   handoff_free(&leases);
 }
 
+typedef struct full_waiter {
+  zb_writer *w; /* its own reference */
+  atomic_bool started;
+  int rc;
+  char message[256]; /* its zb_last_error() */
+} full_waiter;
+
+static void *full_waiter_main(void *arg) {
+  full_waiter *f = arg;
+  zb_reservation res;
+  atomic_store(&f->started, true);
+  f->rc = zb_writer_reserve(f->w, 300, &res, ZB_WAIT_FOREVER);
+  snprintf(f->message, sizeof f->message, "%s", zb_last_error());
+  if (f->rc == 0)
+    zb_reservation_cancel(&res);
+  zb_writer_unref(f->w);
+  return NULL;
+}
+
+/* A wait in zb_writer_reserve that the writer's destroy on another thread
+ * cuts short returns ZB_ECANCELED, as zerobuffer.h says. Before, the wait
+ * found writer_pid cleared by that destroy first and returned ZB_EBUSY
+ * ("another process cleared it"). A thread that had not reached its wait
+ * yet gets ZB_ESTATE (closed): then the round is tried again. */
+static void test_destroy_ends_wait(void) {
+  static const uint8_t frame[300];
+  const char *name = zb_test_name("destroywait");
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  full_waiter f;
+  pthread_t t;
+  zb_frame fr;
+  int round;
+
+  CHECK_RC(zb_reader_create(&r, name, 0, 4096, NULL), 0);
+  if (r == NULL)
+    return;
+  for (round = 0; round < 5; round++) {
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+    if (w == NULL)
+      break;
+    while (zb_writer_write(w, frame, sizeof frame, 0) == 0) {
+    }
+    f.w = zb_writer_ref(w);
+    atomic_init(&f.started, false);
+    f.rc = 0;
+    pthread_create(&t, NULL, full_waiter_main, &f);
+    while (!atomic_load(&f.started))
+      sleep_us(1000);
+    sleep_us(200 * 1000); /* into its wait */
+    zb_writer_destroy(w);
+    pthread_join(t, NULL);
+    if (f.rc != ZB_ESTATE)
+      break;
+    while /* drained for the next round's writer */ (zb_reader_next(r, &fr, 0) == 0)
+      zb_frame_release(&fr);
+  }
+  CHECK_RC(f.rc, ZB_ECANCELED);
+  CHECK(strstr(f.message, "destroyed") != NULL);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
 int main(void) {
   RUN(test_fillers_and_releasers);
   RUN(test_metadata_from_two_threads);
   RUN(test_destroy_under_threads);
+  RUN(test_destroy_ends_wait);
   return zb_test_finish("core-threads");
 }

@@ -898,6 +898,14 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   atomic_fetch_add(&w->waiters, 1);
   for (;;) {
     now = zb__now_ns();
+    /* Destroyed during the wait (by a thread holding another reference):
+     * before the ring's checks, as the destroy cleared writer_pid, which
+     * ring_taken would tell as taken by another process. */
+    if (w->closed) {
+      rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted: the "
+                    "writer was destroyed", w->name);
+      break;
+    }
     if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
         (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
       break;
@@ -910,7 +918,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     if (timeout_ms == 0)
       break; /* ZB_EAGAIN from try_place */
     wake = atomic_load(&w->wake_seq);
-    if (w->closed || wake != start_wake) {
+    if (wake != start_wake) {
       w->wake_handled = wake;
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
       break;

@@ -591,7 +591,13 @@ static void test_full_ring(void) {
   memset(&slot, 0, sizeof slot);
   CHECK_RC(zb_reservation_commit(&slot, 10), ZB_ESTATE);
   CHECK_MSG("not open");
-  CHECK_RC(zb_reservation_commit(NULL, 10), ZB_ESTATE);
+  CHECK_RC(zb_reservation_commit(NULL, 10), ZB_EINVAL); /* a NULL handle */
+  CHECK_MSG("NULL");
+  {
+    zb_hold hold;
+    CHECK_RC(zb_reservation_commit_hold(NULL, 10, &hold), ZB_EINVAL);
+    CHECK_MSG("NULL");
+  }
   CHECK_RC(zb_writer_reserve(w, 240, &slot, 0), 0);
   CHECK_RC(zb_reservation_commit(&slot, 0), ZB_EINVAL);
   CHECK_RC(zb_reservation_commit(&slot, 241), ZB_EINVAL);
@@ -3146,6 +3152,7 @@ static void test_errors(void) {
   }
   CHECK(strcmp(zb_err_name(ZB_ESEQUENCE), "ESEQUENCE") == 0);
   CHECK(strcmp(zb_err_name(0), "OK") == 0);
+  CHECK(strcmp(zb_strerror(0), "success") == 0); /* not "unknown error" */
   CHECK(strcmp(zb_err_name(1), "EUNKNOWN") == 0);
   CHECK(strcmp(zb_err_name(-4050), "EUNKNOWN") == 0);
   CHECK(strcmp(zb_err_name(-E2BIG), "EUNKNOWN") == 0);

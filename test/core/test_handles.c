@@ -1003,6 +1003,12 @@ static void test_metadata_frame_header(void) {
   CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{\"a\":", 5, out, sizeof out, &n),
            ZB_EINVAL);
   CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{}", 2, out, 10, &n), ZB_EINVAL);
+  /* A NULL argument is named as such, not taken for bad JSON. */
+  CHECK_RC(zb_metadata_declare_frame_header((const uint8_t *)"{}", 2, out, sizeof out, NULL),
+           ZB_EINVAL);
+  CHECK_MSG("zb_metadata_declare_frame_header: json and out_size are required");
+  CHECK_RC(zb_metadata_declare_in_place(NULL, 2, out, sizeof out, &n), ZB_EINVAL);
+  CHECK_MSG("zb_metadata_declare_in_place: json and out_size are required");
 
   /* in-place answers: their own key in the same member, declared beside the header */
   CHECK(zb_metadata_in_place((const uint8_t *)"{\"zerobuffer\":{\"frame_header\":1}}", 33) == 0);

@@ -109,7 +109,8 @@ enum zb_errno {
 /* "EINVAL", "ESEQUENCE", ...; "OK" for 0; "EUNKNOWN" for a code not in
  * the list. */
 const char *zb_err_name(int code);
-/* Generic text for a code (strerror() for other negative errnos). */
+/* Generic text for a code (strerror() for other negative errnos; "success"
+ * for 0, "unknown error" for a code not in the list). */
 const char *zb_strerror(int code);
 /* Details of the last failure on this thread: what failed and what to do. */
 const char *zb_last_error(void);

@@ -25,6 +25,8 @@ const char *zb_err_name(int code) {
 
 const char *zb_strerror(int code) {
   switch (code) {
+  case 0:
+    return "success"; /* as zb_err_name's "OK" */
 #define ZB__ERR_TEXT(name, value, text) \
   case ZB_##name:                       \
     return text;

@@ -179,7 +179,10 @@ static int declare_value(const uint8_t *json, uint64_t size, const char *key,
   bool malformed, empty;
   int declared;
 
-  if (json == NULL || out_size == NULL || !open_object(&s))
+  if (json == NULL || out_size == NULL)
+    return zb__fail(ZB_EINVAL, "zb_metadata_declare_%s: json and out_size "
+                    "are required", key);
+  if (!open_object(&s))
     return zb__fail(ZB_EINVAL, "metadata to declare \"%s\" in is not a JSON "
                     "object", key);
   declared = declared_value(json, size, key);

@@ -1014,7 +1014,11 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
 static zb_slot *open_slot(zb_reservation *res, const char *what, int *rc) {
   zb_writer *w;
   zb_slot *s;
-  if (res == NULL || res->writer == NULL) {
+  if (res == NULL) {
+    *rc = zb__fail(ZB_EINVAL, "%s: the reservation is NULL", what);
+    return NULL;
+  }
+  if (res->writer == NULL) {
     *rc = zb__fail(ZB_ESTATE, "%s: the reservation is not open", what);
     return NULL;
   }

@@ -262,20 +262,23 @@ typedef struct watcher {
   int failures;
 } watcher;
 
-/* Reads both sides' counters and health while the others work, and now
- * and then interrupts their waits (zb_*_wake: they wait again). */
+/* Reads both sides' counters, health and room while the others work, and
+ * now and then interrupts their waits (zb_*_wake: they wait again). */
 static void *watcher_main(void *arg) {
   watcher *wt = arg;
   shared_run *run = wt->run;
   unsigned i;
   for (i = 1; !atomic_load(&run->reading_done); i++) {
     zb_writer_holds_info info;
+    zb_reader_room_info room;
     zb_health h;
     if (zb_writer_holds(run->w, 500, &info) != 0 || info.room > 32 * 1024)
       wt->failures++;
     if (zb_writer_health(run->w, &h) != 0 || zb_reader_health(run->r, &h) != 0)
       wt->failures++;
     (void)zb_reader_held_frames(run->r);
+    if (zb_reader_room(run->r, &room) != 0 || room.largest > 907)
+      wt->failures++;
     if (i % 8 == 0) {
       zb_writer_wake(run->w);
       zb_reader_wake(run->r);

@@ -283,7 +283,8 @@ uint64_t zb_reader_held_frames(zb_reader *reader);
  * place a frame as large as the largest read so far (`largest` payload
  * bytes; true before the first) at the position it has published, with the
  * wrap rules: when it is false and nothing is unread, a writer with such a
- * frame waits for us to give bytes back. */
+ * frame waits for us to give bytes back. From any thread, also while
+ * another one reads. */
 typedef struct zb_reader_room_info {
   uint64_t size, free, held, unread;
   uint64_t largest;

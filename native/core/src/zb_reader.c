@@ -61,7 +61,9 @@ struct zb_reader {
   bool armed;                     /* counted as a sem-w sleeper (zb_reader_arm) */
   uint64_t last_probe_ns;         /* zb_reader_poll: its last liveness probe */
   uint64_t frames_taken;          /* frames handed out */
-  uint64_t largest_taken;         /* payload bytes of the largest of them */
+  uint64_t largest_taken;         /* payload bytes of the largest of them
+                                     (pending_lock: zb_reader_room may run
+                                     on another thread) */
 
   atomic_int refs;                /* the handle + one per frame held */
   bool poison_released;           /* options, fixed at create */
@@ -452,6 +454,7 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
   room->size = r->seg.payload_size;
   pthread_mutex_lock(&r->pending_lock);
   room->held = r->unreturned;
+  room->largest = r->largest_taken;
   room->free = zb__load_acquire(&r->seg.oieb->payload_free_bytes);
   pthread_mutex_unlock(&r->pending_lock);
   if (room->free > room->size)
@@ -462,7 +465,6 @@ int zb_reader_room(zb_reader *r, zb_reader_room_info *room) {
   room->unread = room->size - room->free > room->held
                      ? room->size - room->free - room->held
                      : 0;
-  room->largest = r->largest_taken;
   write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   if (write_pos > room->size)
     return zb__fail(ZB_EPROTO, "ring \"%s\": write position %llu is past "
@@ -756,8 +758,11 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   pthread_mutex_lock(&r->pending_lock);
   rc = pending_push(r, total, pos + ZB_FRAME_HEADER_SIZE, false,
                     &frame->ticket);
-  if (rc == 0)
+  if (rc == 0) {
     r->held++;
+    if (e.size > r->largest_taken)
+      r->largest_taken = e.size;
+  }
   pthread_mutex_unlock(&r->pending_lock);
   if (rc < 0)
     return rc;
@@ -768,8 +773,6 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   zb__store_release(&oieb->payload_read_pos, pos + total);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
   r->frames_taken++;
-  if (e.size > r->largest_taken)
-    r->largest_taken = e.size;
   take_posts(r); /* keeps sem-w from growing while frames are found by position */
 
   frame->data = r->seg.payload + pos + ZB_FRAME_HEADER_SIZE;

@@ -415,15 +415,15 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     gsize size, guint32 flags, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
     gboolean * moved, GstZeroError ** error)
 {
-  gsize header = gst_zero_link_header_size (link), offset = 0, maxsize;
+  GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
+  gsize header = gst_zero_link_header_size (link), offset = 0;
   guint8 *data;
   int rc;
 
   if (slot->res.writer == NULL)
     return FALSE;
   data = slot->res.data + header;
-  gst_memory_get_sizes (gst_buffer_peek_memory (buffer, 0), &offset,
-      &maxsize);
+  gst_memory_get_sizes (mem, &offset, NULL);
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
@@ -437,6 +437,14 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
     return FALSE;
   }
   slot->committed = TRUE;
+  /* the bytes stay moved, and the memory must say so: else whoever still
+   * holds the buffer (the last sample, videorate pushing it again, copied
+   * through the memory) reads OFFSET bytes further on. Not
+   * gst_memory_resize(), which refuses while the buffer has another
+   * holder, the very case: every buffer over this memory sees the bytes it
+   * saw (a memory shared out of it does not: docs/GUARANTEES.md, Limits) */
+  if (offset != 0)
+    mem->offset = 0;
   if (rc < 0) {
     *error = commit_error (slot->mapping, rc);
     if (rc == ZB_EREADERGONE)
@@ -445,8 +453,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   } else {
     /* the reader has these bytes now: whoever still holds the buffer and
      * maps it for writing gets a copy (gst_memory_make_mapped) */
-    GST_MINI_OBJECT_FLAG_SET (gst_buffer_peek_memory (buffer, 0),
-        GST_MEMORY_FLAG_READONLY);
+    GST_MINI_OBJECT_FLAG_SET (mem, GST_MEMORY_FLAG_READONLY);
     *moved = offset != 0;
     *ret = GST_FLOW_OK;
   }

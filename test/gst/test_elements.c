@@ -3694,6 +3694,83 @@ GST_START_TEST (test_pool_committed_buffer_read_only)
 
 GST_END_TEST;
 
+/* SIZE bytes counting up from FROM (wrapping at 256), as
+ * test_pool_trimmed_buffer_kept fills its buffer. */
+static void
+expect_counting (const guint8 * data, gsize size, guint from)
+{
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    fail_unless_equals_int (data[i], (guint8) (from + i));
+}
+
+/* A pool buffer whose front upstream trimmed off (its memory's offset is
+ * 64) is committed with its bytes moved to the frame's start; whoever
+ * still holds it, or a copy of it sharing its memory, reads the same bytes
+ * as before the push, and a second push of it (videorate) gives the reader
+ * the same frame again (before, both read 64 bytes further on: the memory
+ * still said offset 64). */
+GST_START_TEST (test_pool_trimmed_buffer_kept)
+{
+  gchar *name = ring_name ("trimkept");
+  zb_reader *reader = NULL;
+  zb_frame frame, again;
+  PoolSink p;
+  GstBuffer *kept, *shared;
+  GstMapInfo map;
+  gsize offset = 0;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "max-buffers=3");
+  kept = fill_pool_buffer (p.pool, 0);
+  fail_unless (gst_buffer_map (kept, &map, GST_MAP_WRITE));
+  for (i = 0; i < map.size; i++)
+    map.data[i] = (guint8) i;
+  gst_buffer_unmap (kept, &map);
+  gst_buffer_resize (kept, 64, -1);
+  /* trimmed in the pool's memory itself, not in a memory sharing it */
+  gst_memory_get_sizes (gst_buffer_peek_memory (kept, 0), &offset, NULL);
+  fail_unless_equals_uint64 (offset, 64);
+  shared = gst_buffer_copy (kept);
+  fail_unless (gst_buffer_peek_memory (shared, 0) ==
+      gst_buffer_peek_memory (kept, 0));
+
+  fail_unless_equals_int (gst_harness_push (p.h, gst_buffer_ref (kept)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_uint64 (frame.size, 1000 - 64);
+  expect_counting (frame.data, frame.size, 64);
+
+  fail_unless (gst_buffer_map (kept, &map, GST_MAP_READ));
+  fail_unless_equals_uint64 (map.size, 1000 - 64);
+  expect_counting (map.data, map.size, 64);
+  gst_buffer_unmap (kept, &map);
+  fail_unless (GST_MEMORY_IS_READONLY (gst_buffer_peek_memory (kept, 0)));
+  fail_unless (gst_buffer_map (shared, &map, GST_MAP_READ));
+  expect_counting (map.data, map.size, 64);
+  gst_buffer_unmap (shared, &map);
+  gst_buffer_unref (shared);
+
+  fail_unless_equals_int (gst_harness_push (p.h, kept), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_next (reader, &again, 5000), 0);
+  fail_unless_equals_uint64 (again.size, 1000 - 64);
+  expect_counting (again.data, again.size, 64);
+  /* the move counts as a copy, and so does the repeat */
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 0);
+
+  zb_frame_release (&again);
+  zb_frame_release (&frame);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Upstream that configures the pool with more buffers than max-buffers is
  * refused (FALSE), the configuration holding the counts the pool can
  * have, as GstBufferPool asks: with them it validates and is taken, unless
@@ -6358,6 +6435,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);
+  tcase_add_test (tc, test_pool_trimmed_buffer_kept);
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);

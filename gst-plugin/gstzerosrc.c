@@ -1282,8 +1282,10 @@ next_frame:
       return ret;
     if (sparse && (rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN))
       gst_zero_src_push_gap (self);
-    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
-        g_get_monotonic_time () < deadline)
+    /* (against the deadline from START as a pause may have moved it) */
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && (timeout < 0 ||
+            g_get_monotonic_time () <
+            start + (gint64) timeout * G_TIME_SPAN_MILLISECOND))
       continue;
     switch (rc) {
       case ZB_ECANCELED:

@@ -54,12 +54,15 @@ static int intact_or_poisoned(const uint8_t *p, uint64_t size, uint32_t id,
   uint64_t key = (uint64_t)id << 32 | n, i;
   memcpy(expected, &id, 4);
   memcpy(expected + 4, &n, 4);
-  for (i = 0; i < size; i++)
-    if (p[i] != ZB_POISON_BYTE && p[i] != (i < 8 ? expected[i] : pattern(key, i))) {
+  for (i = 0; i < size; i++) {
+    /* read once: the release may poison the byte between two reads */
+    uint8_t byte = ((const volatile uint8_t *)p)[i];
+    if (byte != ZB_POISON_BYTE && byte != (i < 8 ? expected[i] : pattern(key, i))) {
       fprintf(stderr, "held frame %u/%u: byte %llu of %llu is %u\n", id, n,
-              (unsigned long long)i, (unsigned long long)size, p[i]);
+              (unsigned long long)i, (unsigned long long)size, byte);
       return 0;
     }
+  }
   return 1;
 }
 

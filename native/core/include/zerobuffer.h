@@ -32,7 +32,12 @@
  * exec() should destroy its copies of readers: its copy of the lock file's
  * descriptor keeps the ring's name taken (ZB_EEXIST for a new reader)
  * until then, even after the parent's death. A child makes its own handles
- * for rings of its own.
+ * for rings of its own. Two limits: a child of a parent in which another
+ * thread was inside a call on the handle at fork() may block in these
+ * calls for good (the handle's lock was held then: POSIX leaves only
+ * async-signal-safe calls to such a child; exec() or _exit() is safe), and
+ * a child made without fork() (a raw clone or syscall(SYS_fork)) is taken
+ * for its parent (the process id is cached, refreshed by fork()).
  *
  * For C99 or later and C++11 or later: it compiles without a warning under
  * -pedantic -Wall -Wextra (test header-std). Not C89: the API uses bool and

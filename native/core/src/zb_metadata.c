@@ -172,7 +172,7 @@ static int declared_value(const uint8_t *metadata, uint64_t size,
  * member when there is one, or our member as the object's first. */
 static int declare_value(const uint8_t *json, uint64_t size, const char *key,
                          uint8_t *out, uint64_t cap, uint64_t *out_size) {
-  scan s = {json, json + size};
+  scan s;
   const uint8_t *at, *old_value;
   size_t cut = 0; /* bytes at `at` that `insert` replaces */
   char insert[64];
@@ -182,6 +182,7 @@ static int declare_value(const uint8_t *json, uint64_t size, const char *key,
   if (json == NULL || out_size == NULL)
     return zb__fail(ZB_EINVAL, "zb_metadata_declare_%s: json and out_size "
                     "are required", key);
+  s = (scan){json, json + size}; /* (no arithmetic on a NULL json) */
   if (!open_object(&s))
     return zb__fail(ZB_EINVAL, "metadata to declare \"%s\" in is not a JSON "
                     "object", key);

@@ -17,7 +17,10 @@
 // cleanup (one time in five). So a SIGINT comes from a guard process instead:
 // a shell that reads a pipe from us and, when the pipe closes with no word
 // from us (we died), sends SIGINT to the group once (the whole group, as
-// Ctrl-C would). A child that gets SIGINT also ignores SIGPIPE (as Node and
+// Ctrl-C would). The child waits for the guard: a shell reads a go from us
+// on its fd 3 before it execs the program, and ends without running it if
+// we died before the guard was there. A stop (interruptGroup) disarms the
+// guard: the group has its SIGINT. A child that gets SIGINT also ignores SIGPIPE (as Node and
 // Python do): its stdout may be a pipe to us, read by nobody once we are
 // dead, and gst-launch's "handling interrupt." into it killed it before its
 // cleanup (one time in four).
@@ -25,6 +28,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 
 interface Group {
   leaderExited: boolean;
@@ -150,7 +154,12 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
     if (killGroup(pid, signal)) sent.push(signal);
   };
   const group = groups.get(pid);
-  if (group !== undefined) group.interrupted = true;
+  if (group !== undefined) {
+    group.interrupted = true;
+    // the group has its SIGINT: a second one at our death would cut its cleanup short
+    group.deathGuard?.kill('SIGKILL');
+    group.deathGuard = undefined;
+  }
   let finish!: () => void;
   const over = new Promise<void>((resolve) => (finish = resolve));
   const end = (): void => {
@@ -176,6 +185,7 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   return { sent, over };
 }
 
+/** execa's options; with deathSignal SIGINT, stdin, stdout and stderr are given each on its own, not as `stdio`. */
 export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
 
 export interface GuardOptions {
@@ -217,14 +227,29 @@ export function spawnGuarded(
   const found = findProgram(file, env?.['PATH'] ?? process.env['PATH'], cwd) !== null;
   const interruptAtDeath = guard.deathSignal === 'SIGINT';
   let command = [file, ...args];
+  let launch: Options = options;
   const setprivPath = found && !interruptAtDeath ? findSetpriv() : null;
   if (setprivPath !== null) command = [setprivPath, '--pdeathsig', 'TERM', '--', ...command];
-  if (found && guard.ignoreSigpipe === true) command = ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', ...command];
-  const child = execa(command[0]!, command.slice(1), { ...options, detached: true, cleanup: false, shell: false } as Options);
+  const waitsForGo = found && interruptAtDeath;
+  if (waitsForGo || (found && guard.ignoreSigpipe === true)) {
+    const script = `${guard.ignoreSigpipe === true ? 'trap "" PIPE; ' : ''}` +
+      `${waitsForGo ? 'read -r _ <&3 || exit 1; exec 3<&-; ' : ''}exec "$0" "$@"`;
+    command = ['/bin/sh', '-c', script, ...command];
+  }
+  if (waitsForGo) {
+    const { stdin = 'pipe', stdout = 'pipe', stderr = 'pipe', ...rest } = options;
+    launch = { ...rest, stdio: [stdin, stdout, stderr, 'pipe'] } as Options;
+  }
+  const child = execa(command[0]!, command.slice(1), { ...launch, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {
     const group: Group = { leaderExited: false, interrupted: false };
     if (interruptAtDeath) group.deathGuard = startDeathGuard(pid);
+    if (waitsForGo) {
+      const go = child.stdio[3] as Writable;
+      go.on('error', () => {}); // the shell is gone already (killed): its exit tells
+      go.end('go\n');
+    }
     groups.set(pid, group);
     // The group may hold grandchildren: kill what is left once the leader is
     // gone, unless a stop's schedule runs for them (interruptGroup).

@@ -5,6 +5,7 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { eosIgnoringGstLaunchDir, leftovers, repoRoot, ringName, run, until } from './helpers.js';
@@ -288,6 +289,29 @@ test('watch SIGKILLed while a shell command runs gst-launch with zerosrc in the 
     child.proc.kill('SIGKILL');
     for (const n of names) for (const p of processesFor(n)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
     for (const f of leftovers().filter((f) => names.some((n) => f.includes(n)))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+});
+
+test('watch SIGKILLed while it stops its command: the command got its SIGINT from the stop and gets no second one', async () => {
+  const name = ringName('stop-then-kill');
+  const marks = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zb-marks-')), 'signals');
+  // a command that takes its time to clean up on SIGINT, as gst-launch -e draining its EOS does
+  const script = `trap 'echo INT >> "$1"' INT; echo ready; while :; do sleep 0.05; done`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', script, name, marks]);
+  try {
+    await child.line(/^ready$/, 20000);
+    const [commandPid] = processesFor(marks).map((p) => Number(p.split(' ')[0])).filter((pid) => pid !== child.proc.pid);
+    child.proc.kill('SIGINT');
+    await until('the SIGINT of the stop', () => fs.existsSync(marks), 5000);
+    child.proc.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    // (the guard stayed armed during the stop: a second SIGINT when watch died)
+    expect(fs.readFileSync(marks, 'utf8')).toBe('INT\n');
+    process.kill(commandPid!, 'SIGKILL');
+  } finally {
+    child.proc.kill('SIGKILL');
+    for (const p of processesFor(marks)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    fs.rmSync(path.dirname(marks), { recursive: true, force: true });
   }
 });
 

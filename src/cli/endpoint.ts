@@ -22,17 +22,29 @@ export function parseEndpoint(text: string, listen: boolean): Endpoint {
   return { kind: 'tcp', host, port };
 }
 
+/**
+ * The stream once `event` ('open', 'connect') came; rejects with its error
+ * before. Its later 'error' events are heard here and go no further: the
+ * read or write that failed gives its error to the command (serveImg's
+ * write callbacks, ingestImg's read), while an unheard one would end the
+ * process (a serve's client that went away: ECONNRESET, EPIPE).
+ */
+async function opened<S extends Readable | Writable>(stream: S, event: string): Promise<S> {
+  await new Promise<void>((resolve, reject) => {
+    stream.once(event, () => {
+      stream.off('error', reject);
+      resolve();
+    }).once('error', reject);
+  });
+  stream.on('error', () => {});
+  return stream;
+}
+
 /** Opens a source: connects to tcp:HOST:PORT, or opens the file / stdin. */
 export async function openSource(e: Endpoint): Promise<Readable> {
   if (e.kind === 'stdio') return process.stdin;
-  if (e.kind === 'file') {
-    const s = fs.createReadStream(e.path);
-    await new Promise<void>((resolve, reject) => s.once('open', () => resolve()).once('error', reject));
-    return s;
-  }
-  const socket = net.connect({ host: e.host, port: e.port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  return socket;
+  if (e.kind === 'file') return opened(fs.createReadStream(e.path), 'open');
+  return opened(net.connect({ host: e.host, port: e.port }), 'connect');
 }
 
 /**
@@ -41,11 +53,7 @@ export async function openSource(e: Endpoint): Promise<Readable> {
  */
 export async function openSink(e: Endpoint, stdout: Writable, listening: (address: string) => void, signal: AbortSignal): Promise<Writable> {
   if (e.kind === 'stdio') return stdout;
-  if (e.kind === 'file') {
-    const s = fs.createWriteStream(e.path);
-    await new Promise<void>((resolve, reject) => s.once('open', () => resolve()).once('error', reject));
-    return s;
-  }
+  if (e.kind === 'file') return opened(fs.createWriteStream(e.path), 'open');
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(e.port, e.host ?? '127.0.0.1', resolve));
   const a = server.address() as net.AddressInfo;
@@ -53,7 +61,8 @@ export async function openSink(e: Endpoint, stdout: Writable, listening: (addres
   let removeStop = (): void => {};
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
-      server.once('connection', resolve);
+      // heard from the start, as opened() does for the others
+      server.once('connection', (socket: net.Socket) => resolve(socket.on('error', () => {})));
       // Rejects at once if stopped while it started listening. The signal
       // outlives this wait (it is the command's), so the listener goes after it.
       removeStop = onAbort(signal, () => reject(signal.reason));

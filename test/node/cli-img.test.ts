@@ -400,3 +400,29 @@ test.each(['SIGINT', 'SIGTERM'] as const)('serve started by a script (SIGINT ign
     child.proc.kill('SIGKILL');
   }
 });
+
+test.each(['reset', 'closed'] as const)('serve on tcp: a client that goes away (%s) mid-stream ends the serve, status 0, "the client went away", not an unhandled socket error', async (how) => {
+  const name = ringName('servegone');
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name,
+    '--pipeline', `videotestsrc ! video/x-raw,format=GRAY16_LE,width=${W},height=${H}`], gstEnv);
+  try {
+    const port = await until('serve to listen', () => /listening on tcp 127\.0\.0\.1:(\d+)/.exec(serve.stderr)?.[1]);
+    const socket = net.connect({ host: '127.0.0.1', port: Number(port) });
+    socket.on('error', () => {});
+    let received = 0;
+    await new Promise<void>((resolve) => socket.on('data', (d: Buffer) => {
+      received += d.length;
+      if (received < 3 * W * H * 2) return;
+      socket.pause(); // serve's later bytes stay unread: a reset (RST) is what the kernel sends for them
+      if (how === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+      resolve();
+    }));
+    expect(await serve.exit(10000)).toBe(EXIT.ok);
+    expect(serve.stderr).toMatch(/zerobuffer serve: \d+ images served \(the client went away\)\n$/);
+    expect(serve.stderr).not.toMatch(/Unhandled|ECONNRESET|EPIPE/);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    serve.proc.kill('SIGKILL');
+  }
+});

@@ -249,7 +249,7 @@ export const COMMANDS = {
     ],
     notes: 'Frames keep their attributes (key=value; a value that is no token goes out {braced}, without braces or control characters inside, with a warning when it loses some), a Latin-1 header (img.encoding=latin1, from ingest) byte for byte; frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
     exitCodes: exits([EXIT.pipeline, EXIT.ring, EXIT.stream], {
-      [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head)',
+      [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head, 2>&1 | head)',
       [EXIT.usage]: USAGE_PLUGIN_PATH,
       [EXIT.pipeline]: 'pipeline failure (--pipeline): gst-launch rejected it, or zerosink reported a permanent error',
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO, a frame of another size than its caps, EFRAMESIZE)',

@@ -20,10 +20,12 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   // A command handed an aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   if (signal.aborted) return EXIT.ok;
-  // Our stdout closed under us (`| head`): nothing more can be said, so the
-  // command stops as on Ctrl-C, where an unheard EPIPE would end the
-  // process with a stack trace (and rings left behind). Any other write
-  // error (a full disk) stops it too, as a failure; the help's too.
+  // Our stdout or stderr closed under us (`| head`, `2>&1 | head`): nothing
+  // more can be said, so the command stops as on Ctrl-C, where an unheard
+  // EPIPE would end the process with a stack trace (and rings left behind),
+  // and its status stands (a failure's too). Any other write error on stdout
+  // (a full disk) stops it too, as a failure; the help's too. One on stderr
+  // only stops it: there is nowhere left to say it.
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
   let outError: NodeJS.ErrnoException | undefined;
@@ -32,6 +34,7 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outError ??= e;
     stop();
   });
+  stderr.on('error', stop);
   const told = async (status: ExitCode): Promise<ExitCode> => {
     await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
     if (outError === undefined) return status;

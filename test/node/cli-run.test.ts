@@ -314,6 +314,15 @@ test('run whose stdout closes (| head): it stops cleanly, status 0, its ring and
   }
 });
 
+test('run whose stderr closes too (2>&1 | head -1) as its pipeline fails: the failure\'s status 3, not an unhandled EPIPE (status 1)', async () => {
+  const name = ringName('epipe2');
+  // head takes the first JSON line and goes; the failure is then said into the closed pipe
+  const child = run('/bin/bash', ['-c', '"$0" "$1" run videotestsrcc --name "$2" 2>&1 | head -1; exit "${PIPESTATUS[0]}"', process.execPath, bin, name]);
+  expect(await child.exit(20000)).toBe(EXIT.pipeline);
+  expect(child.stdout).toEqual([expect.stringMatching(/^\{"type":"pipeline","state":"starting"/)]);
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+});
+
 test('an stdout that cannot be written (a full disk) is a failure, said on stderr', () => {
   const full = fs.openSync('/dev/full', 'w');
   try {

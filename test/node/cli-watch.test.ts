@@ -218,6 +218,20 @@ test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader
   }
 });
 
+test('watch whose stdout and stderr close (2>&1 | head -3): it stops cleanly, status 0, the reader and its ring gone', async () => {
+  const name = ringName('epipe2');
+  // head goes after the reader's first lines; watch then says more (the pipeline playing, the summary) into the closed pipe
+  const child = run('/bin/bash', ['-c', '"$0" "$1" watch --pipeline "$2" -- "$0" "$3" "$4" 1 1000000 2>&1 | head -3; exit "${PIPESTATUS[0]}"',
+    process.execPath, bin, SOURCE, fixture, name]);
+  try {
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stdout).toHaveLength(3);
+    await until('the ring to go', () => !fs.existsSync(`/dev/shm/${name}`), 10000);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch: a bad --filter-sink is a usage error before anything starts; a command that cannot start says why', async () => {
   const bad = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--filter-sink', 'fakesink "', '--', process.execPath, '-e', '']);
   expect(await bad.exit(20000)).toBe(EXIT.usage);

@@ -110,8 +110,10 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   try {
     sink ??= await openSink(args.target, io.stdout, listening, io.signal);
     const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal: io.signal }) : reader.frames({ signal: io.signal });
-    frames = await serveImg(source, sink, {
-      frames: args.frames, signal: io.signal, onWarning: (message) => say(io.stderr, `zerobuffer serve: warning: ${message}`),
+    // counted as they go: a sink that fails (its client went away) ends serveImg with its error, not its count
+    await serveImg(source, sink, {
+      frames: args.frames, signal: io.signal, onFrame: (n) => (frames = n),
+      onWarning: (message) => say(io.stderr, `zerobuffer serve: warning: ${message}`),
     });
   } catch (e) {
     failure = e;

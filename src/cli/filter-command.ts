@@ -2,8 +2,10 @@
 // here answering with the script's default export, and
 // `gst-launch-1.0 <source> ! zerofilter channel=NAME ! <sink>` supervised,
 // with live stats.
+import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
@@ -87,8 +89,41 @@ function requestRingHint(name: string, payloadSize: number, given: boolean): str
     `(${given ? '--payload-size' : "sized for the source's caps"}); give --payload-size N with N of at least the size zerofilter names`;
 }
 
+/**
+ * Gives the script (and whatever it loads) a console whose every method
+ * (log, info, debug, warn, error, table, dir, ...) writes to stderr, above
+ * the live stats line when one is up: stdout is the command's own (its JSON
+ * lines, or the stats line, which a log would break). Returns the undo.
+ */
+function scriptConsole(stderr: CliIo['stderr'], live: LiveLine | undefined): () => void {
+  const toStderr = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      if (live === undefined) stderr.write(chunk);
+      else live.above(stderr, chunk.toString());
+      done();
+    },
+  });
+  const own = globalThis.console;
+  globalThis.console = new Console({ stdout: toStderr, stderr: toStderr, colorMode: (stderr as { isTTY?: boolean }).isTTY === true });
+  return () => {
+    globalThis.console = own;
+  };
+}
+
 export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
   const json = args.json ?? io.stdout.isTTY !== true;
+  const live = json ? undefined : new LiveLine(io.stdout);
+  // the script reads the global console when it logs: given before it loads (its top level logs too)
+  const restoreConsole = scriptConsole(io.stderr, live);
+  try {
+    return await filterWith(args, io, json, live);
+  } finally {
+    restoreConsole();
+  }
+}
+
+async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined): Promise<ExitCode> {
   let script: Script;
   try {
     script = await loadScript(args.script);
@@ -127,7 +162,6 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
     }
     throw e;
   }
-  const live = json ? undefined : new LiveLine(io.stdout);
   // the first failure with its stack (where in the script), later ones by their message
   let stackTold = false;
   server.on('handlerError', (e: DuplexHandlerError) => {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, sleep, until } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, until } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -378,3 +378,25 @@ test('zerobuffer filter stopped while its gst-launch ignores the EOS: killed wit
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 60000);
+
+test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
+    'fakesink', '--json', '--name', ringName('clilog')], gstEnv);
+  expect(await cli.exit(40000)).toBe(0);
+  expect(cli.stdout.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } })).toEqual([]);
+  expect(cli.stdout.some((l) => l.includes('"summary"'))).toBe(true);
+  expect(cli.stderr).toContain('logging-filter: loaded\n');
+  for (const method of ['log', 'info', 'debug', 'warn', 'error']) for (const n of [10, 20]) expect(cli.stderr).toContain(`logging-filter: ${method} ${n}\n`);
+});
+
+test('zerobuffer filter on a terminal: the script\'s logs go above the live stats line, each on a line of its own, not glued onto it', async () => {
+  const live = 'videotestsrc is-live=true num-buffers=25 ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1';
+  const cli = runOnTerminal(process.execPath, [bin, 'filter', live, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
+    'fakesink', '--interval', '0.05', '--name', ringName('clitty')], gstEnv);
+  expect(await cli.exit(40000)).toBe(0);
+  const logs = cli.stdout.filter((l) => l.includes('logging-filter: '));
+  expect(logs).toHaveLength(11);
+  expect(cli.stdout.some((l) => /\d+ frames {2}[\d.]+ fps/.test(l))).toBe(true); // the stats line was up
+  // the line's text is cleared (\r, erase) before each log, which starts where that line started
+  for (const l of logs) expect(l).toMatch(/(?:^|\r\x1b\[2K)logging-filter: [a-z]+(?: \d+)?\r$/);
+});

@@ -122,6 +122,16 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
   return child;
 }
 
+/**
+ * cmd run on a terminal of its own (a pty from util-linux script, 0 columns:
+ * the width unknown): its stdout and stderr are that terminal, read back as
+ * the child's stdout, each line ending in the terminal's \r. The status is cmd's.
+ */
+export function runOnTerminal(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const words = [cmd, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  return run('script', ['-qefc', words, '/dev/null'], env);
+}
+
 /** Resolves after ms. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

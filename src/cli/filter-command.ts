@@ -5,7 +5,6 @@
 import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
@@ -96,16 +95,9 @@ function requestRingHint(name: string, payloadSize: number, given: boolean): str
  * lines, or the stats line, which a log would break). Returns the undo.
  */
 function scriptConsole(stderr: CliIo['stderr'], live: LiveLine | undefined): () => void {
-  const toStderr = new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, done) {
-      if (live === undefined) stderr.write(chunk);
-      else live.above(stderr, chunk.toString());
-      done();
-    },
-  });
+  const out = live?.aboveStream(stderr) ?? stderr;
   const own = globalThis.console;
-  globalThis.console = new Console({ stdout: toStderr, stderr: toStderr, colorMode: (stderr as { isTTY?: boolean }).isTTY === true });
+  globalThis.console = new Console({ stdout: out, stderr: out, colorMode: (stderr as { isTTY?: boolean }).isTTY === true });
   return () => {
     globalThis.console = own;
   };
@@ -246,7 +238,11 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   });
   runner.start();
   const exit = await runner.done;
-  if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer filter: ${killedAfterEosText(exit.killedAfterEosMs)}`);
+  if (exit.killedAfterEosMs !== undefined) {
+    const text = `zerobuffer filter: ${killedAfterEosText(exit.killedAfterEosMs)}`;
+    if (live === undefined) say(io.stderr, text);
+    else live.above(io.stderr, text); // the stats line is still up
+  }
   // the filter's end of stream ends serve(), and so does a pipeline that died once
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);

@@ -1,5 +1,5 @@
 // Where the commands write: process streams by default, replaceable in tests.
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -65,6 +65,21 @@ export class LiveLine {
     this.#shown = 0;
     say(stream, text);
     if (this.#text !== undefined) this.#draw(this.#text);
+  }
+
+  /**
+   * A stream for a writer that wants one (the protocol lines, a script's
+   * console): each write goes to `stream` as above() does. Its writes are
+   * done once handed on (a closed `stream` is the command's to hear).
+   */
+  aboveStream(stream: Writable): Writable {
+    return new Writable({
+      decodeStrings: false,
+      write: (chunk: string | Buffer, _encoding, done) => {
+        this.above(stream, chunk.toString());
+        done();
+      },
+    });
   }
 
   /** The last line, whole (nothing rewrites it), and resizes no longer followed. */

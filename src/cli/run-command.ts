@@ -56,6 +56,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer run: ${refused}`);
     return EXIT.usage;
   }
+  // made before the stream: its stop-stream line comes in close(), while the stats line is up, and goes above it
+  const live = json ? undefined : new LiveLine(io.stdout);
   const stop = new AbortController();
   // A signal that came before this line still stops the run (onAbort).
   const stopListening = onAbort(io.signal, () => stop.abort());
@@ -63,7 +65,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   try {
     stream = await startStream({
       source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
-      announce: args.announce ? io.stdout : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
+      announce: args.announce ? (live?.aboveStream(io.stdout) ?? io.stdout) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
       // keeps raw frames unless asked).
@@ -90,7 +92,6 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${shellCommand(stream.pipeline.args)}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
-  const live = json ? undefined : new LiveLine(io.stdout);
   const pipelineLine = (e: PipelineStateEvent): void => say(io.stdout, JSON.stringify({
     type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts,
     error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,

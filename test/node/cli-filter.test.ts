@@ -379,6 +379,28 @@ test('zerobuffer filter stopped while its gst-launch ignores the EOS: killed wit
   }
 }, 60000);
 
+test('zerobuffer filter on a terminal, its gst-launch killed after ignoring the EOS: that line goes above the stats line, not glued onto it', async () => {
+  const dir = eosIgnoringGstLaunchDir(); // first on the PATH
+  const name = ringName('clittyeos');
+  const cli = runOnTerminal(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--name', name, '--interval', '0.1'],
+    { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    await until('the fake gst-launch to run', () => processesWith(dir).length > 0, 20000);
+    await sleep(500); // past its trap, the stats line up
+    const command = processesWith(name).filter((p) => p.includes(`${process.execPath} ${bin} `)); // not script's
+    expect(command).toHaveLength(1);
+    process.kill(Number(command[0]!.split(' ')[0]), 'SIGINT');
+    expect(await cli.exit(30000)).toBe(0);
+    expect(cli.stdout.some((l) => /\d+ frames {2}[\d.]+ fps/.test(l))).toBe(true);
+    const killed = cli.stdout.filter((l) => l.includes('did not stop within'));
+    expect(killed).toEqual([expect.stringMatching(/(?:^|\r\x1b\[2K)zerobuffer filter: gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL\r$/)]);
+  } finally {
+    cli.proc.kill('SIGKILL');
+    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clilog')], gstEnv);

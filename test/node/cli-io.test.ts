@@ -89,6 +89,15 @@ test('LiveLine: a message goes above the line, which comes back under it; the en
   expect(out.listenerCount('resize')).toBe(0);
 });
 
+test('LiveLine.aboveStream: each write goes above the line, as above() does (the protocol lines, a filter script\'s console)', async () => {
+  const out = terminal(200);
+  const live = new LiveLine(out);
+  live.update(LINE);
+  const protocol = live.aboveStream(out);
+  await new Promise<void>((resolve) => protocol.write('> {"jsonrpc":"2.0","method":"stop-stream","params":["x"]}\n', () => resolve()));
+  expect(out.written.slice(1)).toEqual([CLEAR, '> {"jsonrpc":"2.0","method":"stop-stream","params":["x"]}\n', `${CLEAR}${LINE}`]);
+});
+
 test('LiveLine not on a terminal: each text on a line of its own, whole, no terminal codes; messages go to their stream', () => {
   const out = terminal(undefined, false);
   const err = terminal(undefined, false);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZeroBufferReader } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, sleep } from './helpers.js';
+import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -320,6 +320,21 @@ test('run whose stderr closes too (2>&1 | head -1) as its pipeline fails: the fa
   const child = run('/bin/bash', ['-c', '"$0" "$1" run videotestsrcc --name "$2" 2>&1 | head -1; exit "${PIPESTATUS[0]}"', process.execPath, bin, name]);
   expect(await child.exit(20000)).toBe(EXIT.pipeline);
   expect(child.stdout).toEqual([expect.stringMatching(/^\{"type":"pipeline","state":"starting"/)]);
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+});
+
+test('run --announce on a terminal: the stop-stream line, written as the run stops, goes above the stats line, not glued onto it', async () => {
+  const name = ringName('ttyannounce');
+  const child = runOnTerminal(process.execPath, [bin, 'run', '--announce', '--duration', '1.5', '--interval', '0.1', '--name', name,
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=30/1']);
+  expect(await child.exit(20000)).toBe(EXIT.ok);
+  expect(child.stdout.some((l) => /\d+ frames {2}[\d.]+ fps/.test(l))).toBe(true); // the stats line was up
+  const protocol = child.stdout.filter((l) => l.includes('"jsonrpc"'));
+  expect(protocol).toEqual([
+    expect.stringMatching(/^> \{"jsonrpc":"2\.0","method":"start-stream","params":\[/),
+    // the stats line cleared first: the line starts where it started
+    expect.stringMatching(/(?:^|\r\x1b\[2K)> \{"jsonrpc":"2\.0","method":"stop-stream","params":\["[^"]+"\]\}\r$/),
+  ]);
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
 });
 

@@ -38,20 +38,34 @@ export interface FailureContext {
   pluginPath?: string;
 }
 
+/**
+ * The message, its hints in the command's words when they are about the
+ * element the command appended (zerosink, zerofilter): the element names
+ * its properties as gst-launch takes them ("use policy=drop"); here they
+ * are given with --sink-property (filter's own --on-error is another thing:
+ * what the script's failures do, pass by default).
+ */
+function inCommandWords(error: PipelineError): string {
+  if (!/\/GstZero(Sink|Filter):[^/]*$/.test(error.element?.element ?? '')) return error.message;
+  return error.message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
+    .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2');
+}
+
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
 export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
+  const message = inCommandWords(error);
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
   // a budget of 0 ends at the first failure: it did not fail "again"
   if (outOfRestarts && restarts === 0)
-    return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and --max-restarts 0 allows no restart; ${who}:\n${error.message}`;
+    return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and --max-restarts 0 allows no restart; ${who}:\n${message}`;
   if (outOfRestarts)
-    return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${error.message}`;
-  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${error.message}${pluginMissing(error, pluginPath)}`;
+    return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${message}`;
+  if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${message}${pluginMissing(error, pluginPath)}`;
   if (error.code === 'ENOENT' && error.element !== undefined)
-    return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${error.message}`;
-  if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${error.message}`;
-  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${error.message}`;
+    return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${message}`;
+  if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${message}`;
+  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${message}`;
 }
 
 /**

@@ -401,6 +401,14 @@ test('zerobuffer filter on a terminal, its gst-launch killed after ignoring the 
   }
 }, 60000);
 
+test('zerobuffer filter whose script does not answer in zerofilter\'s timeout: the hint names --sink-property on-error=pass, zerofilter\'s property, not the command\'s --on-error', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('slow-filter.mjs'), 'fakesink', '--json', '--name', ringName('clihung'),
+    '--sink-property', 'timeout=500'], gstEnv);
+  expect(await cli.exit(30000)).toBe(3);
+  expect(cli.stderr).toMatch(/did not answer request 1 within 500 ms.*\n {2}raise --sink-property timeout=MS \(-1 waits forever\), or use --sink-property on-error=pass \(pass buffers/);
+  expect(cli.stderr).not.toMatch(/use on-error=pass/);
+});
+
 test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clilog')], gstEnv);

@@ -338,6 +338,23 @@ test('run --announce on a terminal: the stop-stream line, written as the run sto
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
 });
 
+test('run whose reader pauses until zerosink\'s timeout: the hint names --sink-property timeout and policy, the options that set them, not the bare properties', async () => {
+  const name = ringName('fullhint');
+  const child = run(process.execPath, [bin, 'run', '--json', '--name', name, '--sink-property', 'timeout=300', '--payload-size', '20000',
+    'videotestsrc ! video/x-raw,format=GRAY8,width=64,height=48']);
+  try {
+    await child.line(/"state":"playing"/, 20000);
+    child.proc.kill('SIGSTOP'); // the ring (6 frames) stays full
+    await sleep(2000);
+    child.proc.kill('SIGCONT');
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toMatch(/stayed full for 300 ms.*: the reader is not releasing frames; raise --sink-property timeout=MS \(-1 waits forever\) or use --sink-property policy=drop\n/);
+    expect(child.stderr).not.toMatch(/use policy=drop/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('an stdout that cannot be written (a full disk) is a failure, said on stderr', () => {
   const full = fs.openSync('/dev/full', 'w');
   try {

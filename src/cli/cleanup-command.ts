@@ -8,6 +8,7 @@
 // names such files (unclaimed): nothing says they are rings.
 import { ZeroBufferError } from '../errors.js';
 import { checkStaleRing, listRings, removeStaleRing, unclaimedEmptySegments } from '../rings.js';
+import { channelRings } from './channel-rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { CleanupArgs } from './parse-args.js';
@@ -52,7 +53,11 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
   } else {
     for (const n of removed) say(io.stdout, `${args.dryRun ? 'would remove' : 'removed'} ${n}`);
     for (const n of live) say(io.stdout, `live (kept) ${n}`);
-    for (const n of missing) say(io.stdout, `not found ${n}`);
+    for (const n of missing) {
+      const channel = channelRings(n);
+      say(io.stdout, channel === undefined ? `not found ${n}`
+        : `not found ${n}: a duplex channel, whose rings are ${channel.request} and ${channel.response} (zerobuffer cleanup ${channel.request} ${channel.response})`);
+    }
     for (const n of unclaimed) {
       say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);
     }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { ZeroBufferError } from '../errors.js';
 import { fieldsReadBefore, inspectRing, type RingFields, type RingHealth } from '../rings.js';
+import { channelRings } from './channel-rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { InspectArgs } from './parse-args.js';
@@ -42,6 +43,14 @@ export async function inspectCommand(args: InspectArgs, io: CliIo): Promise<Exit
       // (EREADERGONE, which cleanup removes) or no ring (EPROTO). The list
       // helps only when there is no segment at all.
       const missing = e.code === 'ENOENT' && !fs.existsSync(`/dev/shm/${args.name}`);
+      const channel = missing ? channelRings(args.name) : undefined;
+      if (channel !== undefined) {
+        const text = `${args.name} is a duplex channel, not a ring: its rings are ${channel.request} and ${channel.response} ` +
+          `(zerobuffer inspect ${channel.request})`;
+        if (args.json) say(io.stdout, JSON.stringify({ name: args.name, error: text, code: e.code }));
+        else say(io.stderr, `zerobuffer inspect: ${text}`);
+        return EXIT.ring;
+      }
       const hint = missing ? ' (zerobuffer cleanup --dry-run lists the rings on this machine)' : '';
       // A ring refused for what its OIEB or entries say: the fields read, then why (the status stays the error's).
       const fields = fieldsReadBefore(args.name, e);

@@ -4,7 +4,7 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { BANDS, ringBand, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { BANDS, ringBand, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { listRings } from '../../src/rings.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
@@ -228,5 +228,29 @@ test('a ring with a corrupt entry: inspect shows its sizes, positions, counts an
   } finally {
     await writer.close();
     await reader.close();
+  }
+});
+
+test('inspect and cleanup given a live duplex channel\'s name (no ring has it): they name its two rings, NAME_request and NAME_response', async () => {
+  const channel = ringName('chan');
+  const server = await ZeroBufferDuplexServer.create({ name: channel, payloadSize: 4096 }); // its request ring; zerofilter would make the response ring
+  try {
+    const rings = `its rings are ${channel}_request and ${channel}_response`;
+    const inspect = run(process.execPath, [bin, 'inspect', channel]);
+    expect(await inspect.exit()).toBe(EXIT.ring);
+    expect(inspect.stderr).toBe(`zerobuffer inspect: ${channel} is a duplex channel, not a ring: ${rings} (zerobuffer inspect ${channel}_request)\n`);
+    const json = run(process.execPath, [bin, 'inspect', channel, '--json']);
+    expect(await json.exit()).toBe(EXIT.ring);
+    expect(JSON.parse(json.stdout[0]!)).toEqual({ name: channel, error: expect.stringContaining(rings), code: 'ENOENT' });
+    const cleanup = run(process.execPath, [bin, 'cleanup', channel]);
+    expect(await cleanup.exit()).toBe(EXIT.ok);
+    expect(cleanup.stdout).toEqual([`not found ${channel}: a duplex channel, whose rings are ${channel}_request and ${channel}_response ` +
+      `(zerobuffer cleanup ${channel}_request ${channel}_response)`]);
+    // a name nothing has is told as before
+    const none = run(process.execPath, [bin, 'cleanup', `${channel}x`]);
+    expect(await none.exit()).toBe(EXIT.ok);
+    expect(none.stdout).toEqual([`not found ${channel}x`]);
+  } finally {
+    await server.close();
   }
 });

@@ -49,7 +49,8 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
   }
   for (const n of wanted ?? []) if (!rings.some((r) => r.name === n)) judge(n, false);
   if (args.json) {
-    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, removed, live, failed, missing, unclaimed }));
+    // a dry run removed nothing: its list is of what would be removed
+    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, [args.dryRun ? 'wouldRemove' : 'removed']: removed, live, failed, missing, unclaimed }));
   } else {
     for (const n of removed) say(io.stdout, `${args.dryRun ? 'would remove' : 'removed'} ${n}`);
     for (const n of live) say(io.stdout, `live (kept) ${n}`);

@@ -137,9 +137,11 @@ test('an empty segment no reader holds: inspect calls it a leftover (JSON with -
     // (other rings on the machine may be refused: another user's, status 4)
     const sweep = runAs([bin, 'cleanup', '--dry-run', '--json']);
     expect([EXIT.ok, EXIT.ring]).toContain(await sweep.exit());
-    const swept = JSON.parse(sweep.stdout.join('\n')) as { removed: string[]; unclaimed: string[]; failed: { name: string }[] };
-    expect(swept.removed).toContain(locked);
-    expect(swept.removed).not.toContain(bare);
+    // (a dry run's list is "wouldRemove": it listed them as "removed")
+    const swept = JSON.parse(sweep.stdout.join('\n')) as { removed?: string[]; wouldRemove: string[]; unclaimed: string[]; failed: { name: string }[] };
+    expect(swept.removed).toBeUndefined();
+    expect(swept.wouldRemove).toContain(locked);
+    expect(swept.wouldRemove).not.toContain(bare);
     expect(swept.unclaimed).toContain(bare);
     expect(swept.failed.map((f) => f.name)).not.toContain(bare);
     const sweepText = runAs([bin, 'cleanup', '--dry-run']);
@@ -175,7 +177,7 @@ test('a zero header no lock file explains: inspect and cleanup NAME say it is no
     expect(inspect.stdout).toEqual([]); // no fields of a segment that is no ring
     const dry = run(process.execPath, [bin, 'cleanup', '--dry-run', name, '--json']);
     expect(await dry.exit()).toBe(EXIT.ring);
-    expect(JSON.parse(dry.stdout.join('\n'))).toMatchObject({ removed: [], missing: [], failed: [{ name, code: 'EPROTO' }] });
+    expect(JSON.parse(dry.stdout.join('\n'))).toEqual({ dryRun: true, wouldRemove: [], live: [], missing: [], unclaimed: [], failed: [{ name, code: 'EPROTO', error: expect.any(String) }] });
     const clean = run(process.execPath, [bin, 'cleanup', name]);
     expect(await clean.exit()).toBe(EXIT.ring);
     expect(clean.stderr).toMatch(/exists and is not a ZeroBuffer ring \(its header is all zero\), so it is not ours to remove/);

@@ -5,7 +5,7 @@ export const EXIT = {
   ok: 0,
   /** Something unexpected (a bug): the message has the details. Also a native addon that does not load, or of another version (EADDON, bin.ts), for a command that needs it (all but plugin-path). */
   internal: 1,
-  /** Bad command line (an option without its value, a --snapshot file that cannot be written): see --help. */
+  /** Bad command line (an option without its value, a --snapshot file that cannot be written or not named .png): see --help. */
   usage: 2,
   /**
    * The pipeline failed for good (the message is printed once): gst-launch
@@ -35,7 +35,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C, or output closed: | head, 2>&1 | head)',
   [EXIT.internal]: 'unexpected error, or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
-  [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written)',
+  [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written or is not named .png)',
   [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring; inspect: a ring whose OIEB or entries are wrong; run, serve: its writer broke the protocol)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',

@@ -56,7 +56,11 @@ export async function snapshotEncoderProblem(): Promise<string | undefined> {
   return why === undefined ? undefined : `--snapshot cannot write PNG files: ${why}`;
 }
 
-export const snapshotFileProblem = (file: string): Promise<string | undefined> => fileProblem(`--snapshot ${file}`, file);
+/** Why --snapshot's file cannot be written, or is named for another format than the PNG it would get (x.jpg), or undefined. */
+export async function snapshotFileProblem(file: string): Promise<string | undefined> {
+  return await fileProblem(`--snapshot ${file}`, file)
+    ?? (/\.png$/i.test(file) ? undefined : `--snapshot ${file} is not named .png: a snapshot is a PNG file, give a name ending in .png`);
+}
 
 /** Why no file can be created in `dir`, or undefined. */
 async function directoryProblem(dir: string): Promise<string | undefined> {

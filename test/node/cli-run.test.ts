@@ -56,10 +56,12 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
   ]);
 });
 
-test('a --snapshot file that cannot be written is a usage error, told before anything starts', async () => {
+test('a --snapshot file that cannot be written, or not named .png, is a usage error, told before anything starts', async () => {
   for (const [file, why] of [
     [path.join(tmp, 'no-such-dir', 'x.png'), /directory \S+no-such-dir does not exist/],
     [tmp, /is a directory/],
+    // named for another format than the PNG it would get (it was written, a PNG named .jpg)
+    [path.join(tmp, 'x.jpg'), /x\.jpg is not named \.png: a snapshot is a PNG file, give a name ending in \.png\n$/],
   ] as const) {
     const name = ringName('snapdir');
     const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--fast', '--snapshot', file]);

@@ -239,7 +239,7 @@ export const COMMANDS = {
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },
       frames: { type: 'number', describe: 'Stop after N images' },
-      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists, and the stop-stream line once it is gone (not with target -: stdout carries the img= stream)' },
+      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists (with tcp: and --pipeline, once the client is there and the pipeline starts, as the ring is then first read), and the stop-stream line once it is gone (not with target -: stdout carries the img= stream)' },
       ...ringOptions,
       ...pipelineOptions,
     },

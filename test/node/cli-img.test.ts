@@ -443,3 +443,20 @@ test('serve into stdout that its reader stops taking (| (head -c 60000; sleep 2)
   expect(served).toBeGreaterThanOrEqual(begun - 1); // the last one begun may be cut
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
+
+test('serve on tcp with --pipeline --announce: start-stream comes once the client is there and the pipeline starts (as its help says), stop-stream at the end', async () => {
+  const name = ringName('serveann');
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name, '--announce', '--frames', '3',
+    '--pipeline', `videotestsrc ! video/x-raw,format=GRAY16_LE,width=${W},height=${H}`], gstEnv);
+  try {
+    await until('serve to listen', () => /listening on tcp/.exec(serve.stderr));
+    await sleep(1000);
+    expect(serve.stdout).toEqual([]); // the ring exists, nobody reads it yet
+    const { received } = await client(serve);
+    expect(await parsed(await received)).toHaveLength(3);
+    expect(await serve.exit()).toBe(EXIT.ok);
+    expect(serve.stdout.map((l) => /"method":"([a-z-]+)","params":\["([^"]+)"/.exec(l)?.slice(1))).toEqual([['start-stream', name], ['stop-stream', name]]);
+  } finally {
+    serve.proc.kill('SIGKILL');
+  }
+});

@@ -13,6 +13,8 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const stop = new AbortController();
+/** child-guard.js once loaded (with main.js, which starts children through it): none before. */
+let children: typeof import('../runner/child-guard.js') | undefined;
 let over = false;
 // Once the command is over, its status stands: a stop signal while its
 // output is flushed ends the process with it (not by the signal, status
@@ -22,8 +24,29 @@ let over = false;
 const onStop = (): void => (over ? process.exit() : stop.abort());
 for (const s of STOP_SIGNALS) process.on(s, onStop);
 
+// Job control. The children run in sessions of their own (child-guard.ts),
+// where the terminal's Ctrl-Z (SIGTSTP) does not reach them: a pipeline
+// went on writing into a ring nobody read and failed once it stayed full.
+// So a SIGTSTP stops their groups (SIGSTOP), then this process, by the
+// default action put back for the time of it; kill() returns once we are
+// continued (fg, bg), and the groups are continued after us (run's reader,
+// filter's server, runs again by then). In an orphaned process group, where the kernel
+// discards a SIGTSTP that would stop us, it returns at once and they go on
+// at once. A SIGSTOP to this process cannot be caught: its children go on.
+const onSuspend = (): void => {
+  children?.signalAllGroups('SIGSTOP');
+  process.off('SIGTSTP', onSuspend);
+  process.kill(process.pid, 'SIGTSTP');
+  process.on('SIGTSTP', onSuspend);
+  children?.signalAllGroups('SIGCONT');
+};
+process.on('SIGTSTP', onSuspend);
+
 const argv = process.argv.slice(2);
-process.exitCode = await import('./main.js').then(({ main }) => main(argv, stop.signal)).catch(cannotStart);
+process.exitCode = await Promise.all([import('./main.js'), import('../runner/child-guard.js')]).then(([{ main }, guard]) => {
+  children = guard;
+  return main(argv, stop.signal);
+}).catch(cannotStart);
 over = true;
 // A filter's script may have left timers, sockets or workers running, which
 // would keep the process for ever: it ends once its output is written.

@@ -55,6 +55,16 @@ function killAll(): void {
   groups.clear();
 }
 
+/**
+ * Sends signal to every group we started that is not over (a stop's
+ * schedule may still run for one whose leader exited): SIGSTOP and SIGCONT
+ * take them along when this process is suspended and continued (job
+ * control: in sessions of their own, they hear no terminal's Ctrl-Z).
+ */
+export function signalAllGroups(signal: 'SIGSTOP' | 'SIGCONT'): void {
+  for (const pid of groups.keys()) killGroup(pid, signal);
+}
+
 /** The group led by pid is over: it is forgotten, and its guard, whose signal could reach another group with its id later, goes. */
 function forgetGroup(pid: number): void {
   groups.get(pid)?.deathGuard?.kill('SIGKILL');

@@ -12,17 +12,42 @@
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** How long a stop after Ctrl-C goes on before it says so, and that a second one kills (ms). */
+const STOPPING_NOTE_MS = 1000;
 const stop = new AbortController();
 /** child-guard.js once loaded (with main.js, which starts children through it): none before. */
 let children: typeof import('../runner/child-guard.js') | undefined;
+let stopping: NodeJS.Timeout | undefined;
+let interrupted = false;
 let over = false;
 // Once the command is over, its status stands: a stop signal while its
 // output is flushed ends the process with it (not by the signal, status
 // 143), and process.exit() runs the exit handlers (cleanup.ts, child-guard.ts)
 // for anything still open. The listener stays: without it a signal there
 // would have its default effect.
-const onStop = (): void => (over ? process.exit() : stop.abort());
+// A SIGINT while a stop is under way (a second Ctrl-C) kills the children's
+// groups and ends the process at once, status 0 as a stop's; the exit
+// handlers still remove our rings. Only SIGINT: SIGTERM and SIGHUP come
+// again without anyone asking (a parent's death signal comes once for each
+// of its dying threads), and must not cut the stop short.
+const onStop = (signal: NodeJS.Signals): void => {
+  if (over) process.exit();
+  if (stop.signal.aborted) {
+    if (signal !== 'SIGINT') return;
+    children?.killAllGroups();
+    process.exitCode = EXIT.ok;
+    process.exit();
+  }
+  interrupted = signal === 'SIGINT';
+  stop.abort();
+  if (children !== undefined) noteStopping();
+};
 for (const s of STOP_SIGNALS) process.on(s, onStop);
+
+/** After a Ctrl-C, says on stderr that the stop goes on once it takes more than a moment (not while main.js loads: no child to wait for). */
+function noteStopping(): void {
+  if (interrupted) stopping = setTimeout(() => process.stderr.write('zerobuffer: stopping… (Ctrl-C again to kill now)\n'), STOPPING_NOTE_MS).unref();
+}
 
 // Job control. The children run in sessions of their own (child-guard.ts),
 // where the terminal's Ctrl-Z (SIGTSTP) does not reach them: a pipeline
@@ -45,9 +70,11 @@ process.on('SIGTSTP', onSuspend);
 const argv = process.argv.slice(2);
 process.exitCode = await Promise.all([import('./main.js'), import('../runner/child-guard.js')]).then(([{ main }, guard]) => {
   children = guard;
+  if (stop.signal.aborted) noteStopping();
   return main(argv, stop.signal);
 }).catch(cannotStart);
 over = true;
+clearTimeout(stopping);
 // A filter's script may have left timers, sockets or workers running, which
 // would keep the process for ever: it ends once its output is written.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));

@@ -48,7 +48,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How often a stopped group is looked at, to end its schedule once no process of it is left (ms). */
 const GROUP_POLL_MS = 50;
 
-function killAll(): void {
+/** Kills every group we started, at once (SIGKILL): as this process exits, or on a second Ctrl-C. */
+export function killAllGroups(): void {
   // the guards first: the pipe closing as we exit must not make them signal groups killed here
   for (const group of groups.values()) group.deathGuard?.kill('SIGKILL');
   for (const pid of groups.keys()) killGroup(pid, 'SIGKILL');
@@ -226,7 +227,7 @@ export function spawnGuarded(
   guard: GuardOptions = {},
 ): ResultPromise {
   if (!installed) {
-    process.on('exit', killAll);
+    process.on('exit', killAllGroups);
     installed = true;
   }
   // setpriv and sh run the program: one that is not there would be their

@@ -1,6 +1,7 @@
 // The CLI under job control, as in a terminal: Ctrl-Z (SIGTSTP) suspends it
 // with its children, which run in sessions of their own where the terminal's
-// signals do not reach them, and continuing it continues them.
+// signals do not reach them, and continuing it continues them; a second
+// Ctrl-C kills them and ends the CLI at once.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -90,6 +91,47 @@ test('filter suspended by SIGTSTP (Ctrl-Z): its gst-launch is stopped too, and a
     expect(await child.exit(30000)).toBe(EXIT.ok);
     expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ name, responses: 300, errors: 0 });
     expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    killAll(name, child);
+  }
+});
+
+test('a second Ctrl-C while run waits for a stuck pipeline\'s EOS: the first says it is stopping, the second kills gst-launch and ends the run at once (no 5 s wait for the SIGKILL), status 0, no ring left', async () => {
+  const name = ringName('twice-run');
+  // 20 s per buffer: the EOS waits behind it, and the stop would end with a SIGKILL after 5 s
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--json',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32 ! identity sleep-time=20000000']);
+  try {
+    await child.line(/"state":"playing"/, 20000);
+    expect(childrenFor(name, child)).toHaveLength(1); // gst-launch
+    child.proc.kill('SIGINT');
+    await until('the stopping note', () => child.stderr.includes('zerobuffer: stopping… (Ctrl-C again to kill now)\n'), 4000);
+    child.proc.kill('SIGINT');
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).not.toContain('did not stop within 5 s');
+    expect(childrenFor(name, child)).toEqual([]); // (a zombie at most: the CLI did not wait for it)
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  } finally {
+    killAll(name, child);
+  }
+});
+
+test('a second Ctrl-C while watch waits for a command that ignores SIGINT and SIGTERM: the first says it is stopping, the second kills the command\'s group and the pipeline and ends watch at once, not at the stop\'s SIGKILL 6 s on, status 0', async () => {
+  const name = ringName('twice-watch');
+  const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32', '--',
+    'bash', '-c', `trap '' INT TERM; echo '${announce}'; while :; do sleep 0.1; done`]);
+  try {
+    await until('the pipeline to play', () => /playing \(pid \d+\)/.test(child.stderr), 20000);
+    expect(childrenFor(name, child).length).toBeGreaterThanOrEqual(2); // the command and gst-launch
+    child.proc.kill('SIGINT');
+    await until('the stopping note', () => child.stderr.includes('zerobuffer: stopping… (Ctrl-C again to kill now)\n'), 4000);
+    child.proc.kill('SIGINT');
+    const killedAt = Date.now();
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    // well before the SIGKILL that ends the stop otherwise (6 s after the first Ctrl-C)
+    expect(Date.now() - killedAt).toBeLessThan(3000);
+    expect(childrenFor(name, child)).toEqual([]);
   } finally {
     killAll(name, child);
   }

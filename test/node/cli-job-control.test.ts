@@ -13,6 +13,7 @@ jest.setTimeout(60000);
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const echoFilter = path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs');
+const holdFrameFilter = path.join(repoRoot, 'test', 'node', 'fixtures', 'hold-frame-filter.mjs');
 
 afterAll(() => {
   expect(leftovers()).toEqual([]);
@@ -90,6 +91,25 @@ test('filter suspended by SIGTSTP (Ctrl-Z): its gst-launch is stopped too, and a
     await suspendAndContinue(child.proc.pid!, Number(children[0]!.split(' ')[0]));
     expect(await child.exit(30000)).toBe(EXIT.ok);
     expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ name, responses: 300, errors: 0 });
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    killAll(name, child);
+  }
+});
+
+test('filter suspended by SIGTSTP while zerofilter waits for an answer (the script takes 2 s over frame 20): 6 s later SIGCONT, and the time stopped does not count against zerofilter\'s 5 s timeout: every frame is answered, status 0', async () => {
+  const name = ringName('tstp-held');
+  const child = runAsJob(['filter', '--name', name, '--json', '--frames', '60', '--script', holdFrameFilter,
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=10/1', 'fakesink']);
+  try {
+    await until('frame 20 held', () => child.stderr.includes('holding frame 20\n'), 20000);
+    const children = childrenFor(name, child);
+    expect(children).toHaveLength(1); // gst-launch
+    await suspendAndContinue(child.proc.pid!, Number(children[0]!.split(' ')[0]));
+    expect(await child.exit(30000)).toBe(EXIT.ok);
+    // before, at SIGCONT: "The duplex server did not answer request 20 within 5000 ms", status 3
+    expect(child.stderr).toBe('holding frame 20\n');
+    expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ name, responses: 60, errors: 0 });
     expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
   } finally {
     killAll(name, child);

@@ -638,6 +638,64 @@ static int fill_ring(zb_writer *w) {
   return n;
 }
 
+typedef struct stopped_writer_args {
+  const char *name;
+} stopped_writer_args;
+
+/* Fills the ring, says 'F', then writes one more frame with a 1000 ms
+ * timeout: exit 0 when it went out, 1 when it failed. */
+static int stopped_writer_child(void *argp, int in, int out) {
+  stopped_writer_args *a = argp;
+  static uint8_t buf[1000];
+  zb_writer *w = NULL;
+  int rc;
+  (void)in;
+  if (zb_writer_connect(&w, a->name) != 0)
+    return 2;
+  while ((rc = zb_writer_write(w, buf, sizeof buf, 0)) == 0)
+    ;
+  if (rc != ZB_EAGAIN)
+    return 3;
+  send_byte(out, 'F');
+  rc = zb_writer_write(w, buf, sizeof buf, 1000);
+  if (rc != 0)
+    fprintf(stderr, "  the stopped writer: %s\n", zb_last_error());
+  zb_writer_destroy(w);
+  return rc == 0 ? 0 : 1;
+}
+
+/* A writer stopped (SIGSTOP: Ctrl-Z stops zerobuffer's whole job) for 2 s
+ * while it waits 1 s on a full ring: the time stopped does not count, so
+ * a frame its reader releases 0.3 s after SIGCONT makes room in time. It
+ * failed at SIGCONT before (ETIMEDOUT: "stayed full for 1000 ms"). */
+static void test_stopped_writer(void) {
+  char name[96];
+  stopped_writer_args a;
+  child wc = {0, -1, -1};
+  zb_reader *r = NULL;
+  zb_frame f;
+
+  copy_name(name, "stopped");
+  CHECK_RC(zb_reader_create(&r, name, 256, 16 * 1024, NULL), 0);
+  if (r == NULL)
+    return;
+  a = (stopped_writer_args){name};
+  CHECK(spawn(&wc, stopped_writer_child, &a) == 0);
+  CHECK(wait_byte(wc.from_child, 5000) == 'F');
+  usleep(200 * 1000); /* in its wait */
+  CHECK(kill(wc.pid, SIGSTOP) == 0);
+  usleep(2000 * 1000);
+  CHECK(kill(wc.pid, SIGCONT) == 0);
+  usleep(300 * 1000);
+  CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_EXITED(child_end(&wc, 5000), 0);
+  if (wc.pid > 0)
+    child_kill(&wc);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
 /* 3. The reader dies (SIGKILL) while the writer waits on a full ring: the
  * writer gets ZB_EREADERGONE long before its timeout. Then the same for a
  * reader that closes cleanly, and for a reader killed between a reserve
@@ -1984,6 +2042,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_random_stream);
   RUN_CLEAN(test_hold_out_of_order);
   RUN_CLEAN(test_reader_death);
+  RUN_CLEAN(test_stopped_writer);
   RUN_CLEAN(test_writer_death);
   RUN_CLEAN(test_writer_generations);
   RUN_CLEAN(test_second_writer);

@@ -420,7 +420,8 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 
 /* Reserves room for a frame of size bytes after the reservations already
  * in flight. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when
- * full). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
+ * full; time the process was stopped, SIGSTOP or Ctrl-Z, does not count:
+ * its reader, stopped with it, gets the time it missed). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
  * also, in one corner of the protocol, for a frame up to
  * zb_writer_max_frame_size: when the previous frame left 1..15 bytes before
  * the ring's end (a small tail, too short for a wrap marker,

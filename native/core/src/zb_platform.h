@@ -14,6 +14,9 @@
 #define ZB_LOCK_DIR "/tmp/zerobuffer"
 /* Waits are cut into slices this long so a dead peer is noticed. */
 #define ZB_LIVENESS_SLICE_MS 50
+/* A look at the clock this much later than one slice after the last is
+ * time the process was stopped: a timed wait does not count it. */
+#define ZB_STOPPED_GAP_MS 1000
 
 typedef struct zb_names {
   char shm[NAME_MAX + 2];   /* "/NAME" */

@@ -867,7 +867,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
 
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
-  uint64_t deadline, now, start_wake, wake, avail = 0, needed = 0;
+  uint64_t deadline, now, looked, start_wake, wake, avail = 0, needed = 0;
   bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
   int rc;
 
@@ -879,6 +879,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       (rc = check_frame_size(w, size)) < 0)
     return rc;
   deadline = zb__deadline_ns(timeout_ms);
+  looked = zb__now_ns();
 
   pthread_mutex_lock(&w->lock);
   if (w->closed) {
@@ -906,6 +907,16 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "writer was destroyed", w->name);
       break;
     }
+    /* A look this much later than the slice before is time the process did
+     * not run: stopped (SIGSTOP; Ctrl-Z stops zerobuffer's whole job, the
+     * reader with it). It does not count: at SIGCONT the deadline had
+     * passed, and the wait failed before the reader, continued too, could
+     * make room. */
+    if (deadline != UINT64_MAX &&
+        now - looked > (uint64_t)(ZB_LIVENESS_SLICE_MS + ZB_STOPPED_GAP_MS) *
+                           1000000u)
+      deadline += now - looked - (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    looked = now;
     if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
         (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
       break;

@@ -184,7 +184,7 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
 
   test('close() and abort during a wait settle it as before, and the reader reads on after an abort', async () => {
     const reader = await create('close');
-    const child = run(process.execPath, [nodeWriterPath, reader.name, '1', '3', '10', '10'], env);
+    let child: ReturnType<typeof run> | undefined;
     try {
       const ac = new AbortController();
       const aborted = reader.next({ signal: ac.signal });
@@ -192,6 +192,8 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
       const reason = new Error('stop');
       ac.abort(reason);
       await expect(aborted).rejects.toBe(reason);
+      // the writer only now: under load its first frame came before the abort (the wait then resolved)
+      child = run(process.execPath, [nodeWriterPath, reader.name, '1', '3', '10', '10'], env);
       const f = (await reader.next({ timeoutMs: 10000 }))!;
       expect(f.sequence).toBe(1);
       f.release();

@@ -292,7 +292,7 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     return EXIT.pipeline;
   }
   if (exit.error instanceof PipelineError && !exit.stopped) {
-    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath })}`);
+    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter' })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
       say(io.stderr, requestRingHint(name, payloadSize, args.payloadSize !== undefined));

@@ -2,6 +2,7 @@
 // retried, and the whole message (zerosink's, with its hint, or gst-launch's
 // words) once for the failure that ends the command.
 import type { PipelineError } from '../errors.js';
+import { isAppendedElement } from '../runner/pipeline-runner.js';
 
 /** "EREADERGONE, transient: The reader of ring X is gone" or gst-launch's first error line. */
 export function briefFailure(error: PipelineError | undefined): string {
@@ -36,25 +37,33 @@ export interface FailureContext {
   restarts: number;
   /** --plugin-path as given, if it was. */
   pluginPath?: string;
+  /**
+   * The appended element the command's --sink-property sets: zerosink (run,
+   * watch, serve) or zerofilter (filter; watch's start-duplex zerofilter
+   * takes none of it).
+   */
+  sinkPropertyTo: 'zerosink' | 'zerofilter';
 }
 
 /**
  * The message, its hints in the command's words when they are about the
- * element the command appended (zerosink, zerofilter): the element names
- * its properties as gst-launch takes them ("use policy=drop"); here they
- * are given with --sink-property (filter's own --on-error is another thing:
- * what the script's failures do, pass by default).
+ * element the command appended and configures with --sink-property: the
+ * element names its properties as gst-launch takes them ("use
+ * policy=drop"); here they are given with --sink-property (filter's own
+ * --on-error is another thing: what the script's failures do, pass by
+ * default). The hints of the source's own elements, and of an appended
+ * element --sink-property does not reach, stay as they are.
  */
-function inCommandWords(error: PipelineError): string {
-  if (!/\/GstZero(Sink|Filter):[^/]*$/.test(error.element?.element ?? '')) return error.message;
+export function inCommandWords(error: PipelineError, sinkPropertyTo: 'zerosink' | 'zerofilter'): string {
+  if (error.element === undefined || !isAppendedElement(error.element.element, sinkPropertyTo)) return error.message;
   return error.message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
     .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2');
 }
 
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
-export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath }: FailureContext): string {
+export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
-  const message = inCommandWords(error);
+  const message = inCommandWords(error, sinkPropertyTo);
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
   // a budget of 0 ends at the first failure: it did not fail "again"
   if (outOfRestarts && restarts === 0)
@@ -62,7 +71,8 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   if (outOfRestarts)
     return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${message}`;
   if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${message}${pluginMissing(error, pluginPath)}`;
-  if (error.code === 'ENOENT' && error.element !== undefined)
+  // the ring of the element the command appended; the source's own zerosink names another
+  if (error.code === 'ENOENT' && error.element !== undefined && (isAppendedElement(error.element.element, 'zerosink') || isAppendedElement(error.element.element, 'zerofilter')))
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${message}`;
   return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${message}`;

@@ -19,6 +19,7 @@ import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-toke
 import { openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
+import { inCommandWords } from './pipeline-failure.js';
 import type { ServeArgs } from './parse-args.js';
 import { fileProblem } from './snapshot.js';
 
@@ -136,13 +137,13 @@ function served(failure: unknown, frames: number, sink: Writable | undefined, ex
     const gone = typeof code === 'string' && GONE.has(code) ? ' (the client went away)' : '';
     say(io.stderr, `zerobuffer serve: ${frames} images served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
     if (exit?.error !== undefined && !exit.stopped) {
-      say(io.stderr, `zerobuffer serve: the pipeline failed. ${exit.error.message}`);
+      say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(exit.error, 'zerosink')}`);
       return EXIT.pipeline;
     }
     return EXIT.ok;
   }
   if (failure instanceof PipelineError) {
-    say(io.stderr, `zerobuffer serve: the pipeline failed. ${failure.message}`);
+    say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(failure, 'zerosink')}`);
     return EXIT.pipeline;
   }
   if (failure instanceof TypeError) { // a frame img= cannot carry

@@ -46,7 +46,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
       ? `zerobuffer watch: no pipeline can write into the announced ring: ${result.pipelineError.message}`
       : `zerobuffer watch: ${failureText(result.pipelineError, {
-        ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: ring?.restarts ?? 0, pluginPath: args.pluginPath,
+        ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: ring?.restarts ?? 0, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
       })}`);
   }
   for (const ring of result.rings) say(io.stderr, `zerobuffer watch: ${summaryLine(ring)}`);

@@ -193,6 +193,16 @@ export const HUNG_AFTER_ERROR_MS = 500;
  */
 const REFUSED_VALUE_WINDOW_MS = 1000;
 
+/**
+ * The element path (ElementError.element) is that of the zerosink or
+ * zerofilter a PipelineRunner appended itself (named after its factory),
+ * not one of the source's own.
+ */
+export function isAppendedElement(path: string, element: 'zerosink' | 'zerofilter'): boolean {
+  const own = element === 'zerosink' ? 'GstZeroSink:zerosink' : 'GstZeroFilter:zerofilter';
+  return new RegExp(`^/GstPipeline:[^/]+/${own}$`).test(path);
+}
+
 export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> {
   readonly name: string;
   readonly args: readonly string[];
@@ -240,14 +250,18 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     validateSignal(options.signal);
     this.#options = options;
     this.#delay = this.#restart?.initialDelayMs ?? 0;
-    const properties = propertyWords(options.sinkProperties ?? {});
+    // Named after its factory: GStreamer's own names have a number (zerosink0), so no element
+    // of the source takes this one, and its errors are told from theirs (isAppendedElement).
+    // A name among the properties is the user's, and stays.
+    const element = options.sink === undefined ? 'zerosink' : 'zerofilter';
+    const properties = propertyWords({ ...options.sinkProperties, name: options.sinkProperties?.['name'] ?? element });
     // --no-fault: gst-launch's own SIGSEGV (and SIGQUIT) handler does not end
     // it but spins, waiting for a debugger, forever: a crashed run must die of
     // its signal, to be told and restarted.
     const launch = ['-e', '--no-fault', ...source, '!'];
     this.args = options.sink === undefined
-      ? [...launch, 'zerosink', `buffer-name=${gstValue(this.name)}`, ...properties]
-      : [...launch, 'zerofilter', `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
+      ? [...launch, element, `buffer-name=${gstValue(this.name)}`, ...properties]
+      : [...launch, element, `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
     if (options.signal !== undefined) {
       // An aborted signal stops the runner before it starts; the listener

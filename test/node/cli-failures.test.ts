@@ -138,7 +138,7 @@ test('--max-restarts 0: the first transient failure ends it, told as such (it sa
   const r = await watchFixture('stuck', name, ['--max-restarts', '0', '--sink-property', 'timeout=100']);
   expect(r.status).toBe(EXIT.pipeline);
   expect(r.stderr).not.toMatch(/restart \d+ in|keeps dying|failed again/);
-  expect(r.stderr).toContain(`pipeline into ${name} failed (ETIMEDOUT, transient) and --max-restarts 0 allows no restart; zerosink0 said:\n`);
+  expect(r.stderr).toContain(`pipeline into ${name} failed (ETIMEDOUT, transient) and --max-restarts 0 allows no restart; zerosink said:\n`);
   expect(r.stderr).toContain(`ring ${name}: 3 frames written, 0 restarts, last error: ETIMEDOUT (transient)`);
 });
 

@@ -363,6 +363,21 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
 }, 60000);
 
+test('zerobuffer watch: the hint of a start-duplex pipeline\'s zerofilter, which --sink-property does not reach, keeps its own words', async () => {
+  const name = ringName('wdxslow');
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--max-restarts', '0', '--',
+    duplexServerPath, name, '--delay-ms', '6000', '--announce', '1'], gstEnv);
+  try {
+    expect(await cli.exit(40000)).toBe(3);
+    expect(cli.stderr).toMatch(/; zerofilter said:\nThe duplex server did not answer request 1 within 5000 ms.*\n {2}raise timeout \(-1 waits forever\), or use on-error=pass /);
+    expect(cli.stderr).not.toMatch(/--sink-property/);
+  } finally {
+    // the server, stopped in its 6 s sleep, leaves its ring
+    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+}, 60000);
+
 test('zerobuffer filter stopped while its gst-launch ignores the EOS: killed with SIGKILL after 5 s, and said (status 0, the stop was asked for)', async () => {
   const dir = eosIgnoringGstLaunchDir(); // first on the PATH
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--name', ringName('clifeos')],

@@ -357,6 +357,17 @@ test('run whose reader pauses until zerosink\'s timeout: the hint names --sink-p
   }
 });
 
+test('run whose own zerosink (in the pipeline, not the appended one) fails: its hint keeps the element\'s words, --sink-property does not reach it', async () => {
+  const name = ringName('ownsink');
+  const other = ringName('ownsinkother'); // never created
+  const child = run(process.execPath, [bin, 'run', '--json', '--name', name, '--frames', '1000',
+    `videotestsrc ! video/x-raw,format=GRAY8,width=64,height=48 ! tee name=t ! queue ! zerosink buffer-name=${other} connect-timeout=300 t. ! queue`]);
+  expect(await child.exit(20000)).toBe(EXIT.pipeline);
+  expect(child.stderr).toMatch(/zerobuffer run: pipeline into \S+ failed for good \(ENOENT, permanent\); zerosink0 said:\n/);
+  expect(child.stderr).toMatch(/; or raise connect-timeout\n/);
+  expect(child.stderr).not.toMatch(/--sink-property|was announced but never created/);
+});
+
 test('an stdout that cannot be written (a full disk) is a failure, said on stderr', () => {
   const full = fs.openSync('/dev/full', 'w');
   try {

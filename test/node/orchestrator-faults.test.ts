@@ -617,7 +617,7 @@ test('a sinkProperties entry whose value is undefined (as spreading options leav
   const name = ringName('undef');
   // before: refused as setting the ring ("must not set buffer-name"), and watch's connect-timeout lost
   const runner = new PipelineRunner({ source: SOURCE, name, sinkProperties: { 'buffer-name': undefined, buffer_name: undefined, policy: 'drop' } });
-  expect(runner.args.slice(-3)).toEqual(['zerosink', `buffer-name=${name}`, 'policy=drop']);
+  expect(runner.args.slice(-4)).toEqual(['zerosink', `buffer-name=${name}`, 'policy=drop', 'name=zerosink']);
   expect(new PipelineRunner({ source: SOURCE, name, sink: 'fakesink', sinkProperties: { channel: undefined } }).args.join(' ')).not.toContain('undefined');
   const stream = await startStream({ source: SOURCE, name, sinkProperties: { 'buffer-name': undefined } });
   try {

@@ -23,23 +23,27 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   // Our stdout or stderr closed under us (`| head`, `2>&1 | head`): nothing
   // more can be said, so the command stops as on Ctrl-C, where an unheard
   // EPIPE would end the process with a stack trace (and rings left behind),
-  // and its status stands (a failure's too). Any other write error on stdout
-  // (a full disk) stops it too, as a failure; the help's too. One on stderr
-  // only stops it: there is nowhere left to say it.
+  // and its status stands (a failure's too). Any other write error (a full
+  // disk) stops it too, as a failure, the help's too: said on stderr for
+  // stdout's; for stderr's there is nowhere left to say it.
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
+  const closed = (e: NodeJS.ErrnoException): boolean => e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
   let outError: NodeJS.ErrnoException | undefined;
+  let errFailed = false;
   signal.addEventListener('abort', stop, { once: true });
   stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') outError ??= e;
+    if (!closed(e)) outError ??= e;
     stop();
   });
-  stderr.on('error', stop);
+  stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (!closed(e)) errFailed = true;
+    stop();
+  });
   const told = async (status: ExitCode): Promise<ExitCode> => {
     await new Promise((resolve) => setImmediate(resolve)); // a failed last write reports on a later tick
-    if (outError === undefined) return status;
-    say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
-    return EXIT.internal;
+    if (outError !== undefined) say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
+    return outError === undefined && !errFailed ? status : EXIT.internal;
   };
   if (parsed.kind === 'help') {
     // every command would fail: said as a warning (the help names the core's defaults it cannot show)

@@ -382,6 +382,18 @@ test('an stdout that cannot be written (a full disk) is a failure, said on stder
   }
 });
 
+test('an stderr that cannot be written (a full disk) is a failure too, not a clean stop as a closed one (EPIPE) is', () => {
+  const full = fs.openSync('/dev/full', 'w');
+  try {
+    // watch of a command that announces nothing: status 0, its lines on stderr only
+    const r = spawnSync(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc', '--', 'true'], { stdio: ['ignore', 'pipe', full], encoding: 'utf8' });
+    expect(r.status).toBe(EXIT.internal);
+    expect(r.stdout).toBe('');
+  } finally {
+    fs.closeSync(full);
+  }
+});
+
 test('a pipeline gst-launch rejects: its own message, exit status "pipeline failure"', async () => {
   const child = run(process.execPath, [bin, 'run', '--name', ringName('bad'), 'videotestsrc ! no-such-element-xyz']);
   expect(await child.exit()).toBe(EXIT.pipeline);

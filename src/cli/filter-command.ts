@@ -2,9 +2,9 @@
 // here answering with the script's default export, and
 // `gst-launch-1.0 <source> ! zerofilter channel=NAME ! <sink>` supervised,
 // with live stats.
-import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
@@ -89,29 +89,61 @@ function requestRingHint(name: string, payloadSize: number, given: boolean): str
 }
 
 /**
- * Gives the script (and whatever it loads) a console whose every method
- * (log, info, debug, warn, error, table, dir, ...) writes to stderr, above
- * the live stats line when one is up: stdout is the command's own (its JSON
- * lines, or the stats line, which a log would break). Returns the undo.
+ * A stream for the command's own lines while the script's writes to
+ * `stream` go elsewhere (routed): it writes with the stream's own write; a
+ * terminal's size and resizes are the stream's. Write errors are the
+ * stream's, heard by main.
  */
-function scriptConsole(stderr: CliIo['stderr'], live: LiveLine | undefined): () => void {
-  const out = live?.aboveStream(stderr) ?? stderr;
-  const own = globalThis.console;
-  globalThis.console = new Console({ stdout: out, stderr: out, colorMode: (stderr as { isTTY?: boolean }).isTTY === true });
+function kept(stream: NodeJS.WriteStream): { kept: CliIo['stdout']; release: () => void } {
+  const write = stream.write.bind(stream);
+  const own: CliIo['stdout'] = new Writable({
+    decodeStrings: false,
+    write: (chunk: string | Buffer, _encoding, done) => {
+      write(chunk);
+      done();
+    },
+  });
+  own.isTTY = stream.isTTY;
+  Object.defineProperty(own, 'columns', { get: () => stream.columns });
+  const resized = (): boolean => own.emit('resize');
+  stream.on('resize', resized);
+  return { kept: own, release: () => void stream.off('resize', resized) };
+}
+
+/**
+ * Sends whatever is written to `stream` (process.stdout: the script's
+ * console, node:console's, a Worker's, a write of its own) to `to` until
+ * the undo returned is called. The console stays the real one, every
+ * method of it.
+ */
+function routed(stream: NodeJS.WriteStream, to: Writable): () => void {
+  const write = stream.write;
+  stream.write = ((...args: unknown[]) => (to.write as (...a: unknown[]) => boolean)(...args)) as typeof stream.write;
   return () => {
-    globalThis.console = own;
+    stream.write = write;
   };
 }
 
 export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
   const json = args.json ?? io.stdout.isTTY !== true;
-  const live = json ? undefined : new LiveLine(io.stdout);
-  // the script reads the global console when it logs: given before it loads (its top level logs too)
-  const restoreConsole = scriptConsole(io.stderr, live);
+  // The script's stdout goes to stderr: stdout is the command's own (its JSON
+  // lines, or the stats line, which a log would break). Its stderr too goes
+  // above the stats line when one is up. The command writes its own lines
+  // with the streams' own writes.
+  const out = io.stdout === process.stdout ? kept(process.stdout) : undefined;
+  const err = !json && io.stderr === process.stderr ? kept(process.stderr) : undefined;
+  const stdout = out?.kept ?? io.stdout;
+  const stderr = err?.kept ?? io.stderr;
+  const live = json ? undefined : new LiveLine(stdout);
+  const scriptOut = live?.aboveStream(stderr) ?? stderr;
+  // before the script loads: its top level writes too
+  const undo = [routed(process.stdout, scriptOut), ...(live === undefined ? [] : [routed(process.stderr, scriptOut)])];
   try {
-    return await filterWith(args, io, json, live);
+    return await filterWith(args, { ...io, stdout, stderr }, json, live);
   } finally {
-    restoreConsole();
+    for (const u of undo) u();
+    out?.release();
+    err?.release();
   }
 }
 

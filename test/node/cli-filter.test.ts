@@ -424,6 +424,14 @@ test('zerobuffer filter whose script does not answer in zerofilter\'s timeout: t
   expect(cli.stderr).not.toMatch(/use on-error=pass/);
 });
 
+test('zerobuffer filter: a script writing past the global console (node:console, a Worker, process.stdout.write) writes to stderr too, and has every console method (timeStamp)', async () => {
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('stdout-writing-filter.mjs'), 'fakesink', '--json', '--name', ringName('clistdout')], gstEnv);
+  expect(await cli.exit(30000)).toBe(0);
+  expect(cli.stdout.length).toBeGreaterThan(0);
+  for (const line of cli.stdout) expect(() => JSON.parse(line)).not.toThrow();
+  for (const from of ['node:console', 'worker', 'process.stdout.write']) expect(cli.stderr).toContain(`stdout-writing-filter: ${from}\n`);
+});
+
 test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clilog')], gstEnv);

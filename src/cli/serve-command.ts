@@ -108,17 +108,27 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     }
     throw e;
   }
+  // A TCP client that goes (a reset, a close) is heard at once, also while
+  // serve waits for a frame, where no write would fail to tell it.
+  const clientLeft = new AbortController();
   try {
     sink ??= await openSink(args.target, io.stdout, listening, io.signal);
-    const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal: io.signal }) : reader.frames({ signal: io.signal });
+    if (args.target.kind === 'tcp') {
+      const left = (): void => clientLeft.abort();
+      if (sink.destroyed) left();
+      sink.once('close', left).once('error', left);
+    }
+    const signal = AbortSignal.any([io.signal, clientLeft.signal]);
+    const source: AsyncIterable<Frame> = stream !== undefined ? stream.frames({ signal }) : reader.frames({ signal });
     // counted as they go: a sink that fails (its client went away) ends serveImg with its error, not its count
     await serveImg(source, sink, {
-      frames: args.frames, signal: io.signal, onFrame: (n) => (frames = n),
+      frames: args.frames, signal, onFrame: (n) => (frames = n),
       onWarning: (message) => say(io.stderr, `zerobuffer serve: warning: ${message}`),
     });
   } catch (e) {
     failure = e;
   }
+  const clientGone = clientLeft.signal.aborted; // before endSink, whose own close is no client leaving
   if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
   let exit: PipelineExit | undefined;
   if (stream !== undefined) exit = await stream.close(); // with its stop-stream line, when announced
@@ -127,14 +137,16 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     // as a stream does: whoever acted on the start-stream line learns that the ring is gone
     if (args.announce) await announceStop(reader.name, io.stdout);
   }
-  return served(failure, frames, sink, exit, reader.name, io);
+  return served(failure, frames, sink, exit, reader.name, io, clientGone);
 }
 
-/** The end of a serve: what it says and its status, after a failure or none. */
-function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined, io: CliIo): ExitCode {
+/** The end of a serve: what it says and its status, after a failure or none (clientGone: its TCP client closed or reset). */
+function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined, io: CliIo,
+  clientGone = false): ExitCode {
   const code = (failure as { code?: unknown } | undefined)?.code;
-  if (failure === undefined || io.signal.aborted || (typeof code === 'string' && GONE.has(code))) {
-    const gone = typeof code === 'string' && GONE.has(code) ? ' (the client went away)' : '';
+  const goneCode = typeof code === 'string' && GONE.has(code);
+  if (failure === undefined || io.signal.aborted || goneCode || clientGone) {
+    const gone = goneCode || clientGone ? ' (the client went away)' : '';
     say(io.stderr, `zerobuffer serve: ${frames} images served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
     if (exit?.error !== undefined && !exit.stopped) {
       say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(exit.error, 'zerosink')}`);

@@ -460,3 +460,22 @@ test('serve on tcp with --pipeline --announce: start-stream comes once the clien
     serve.proc.kill('SIGKILL');
   }
 });
+
+test.each(['reset', 'closed'] as const)('serve on tcp: a client that goes away (%s) while serve waits for a frame (no writer yet) ends the serve, status 0, "the client went away"', async (how) => {
+  const name = ringName('servewait');
+  const serve = run(process.execPath, [bin, 'serve', 'img', 'tcp:0', '--name', name], gstEnv);
+  try {
+    const port = await until('serve to listen', () => /listening on tcp 127\.0\.0\.1:(\d+)/.exec(serve.stderr)?.[1]);
+    const socket = net.connect({ host: '127.0.0.1', port: Number(port) });
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    await until('serve to wait for a writer', () => serve.stderr.includes('is waiting for a writer'));
+    if (how === 'reset') socket.resetAndDestroy();
+    else socket.destroy();
+    expect(await serve.exit(10000)).toBe(EXIT.ok);
+    expect(serve.stderr).toMatch(/zerobuffer serve: 0 images served \(the client went away\)\n$/);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    serve.proc.kill('SIGKILL');
+  }
+});

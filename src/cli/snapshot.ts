@@ -56,10 +56,25 @@ export async function snapshotEncoderProblem(): Promise<string | undefined> {
   return why === undefined ? undefined : `--snapshot cannot write PNG files: ${why}`;
 }
 
-/** Why --snapshot's file cannot be written, or is named for another format than the PNG it would get (x.jpg), or undefined. */
+/**
+ * Why --snapshot's file cannot be written, or is named for another format
+ * than the PNG it would get (x.jpg), or undefined. Only a file's name says
+ * a format: a device, a pipe or a link to one (/dev/stdout, /dev/fd/N,
+ * >(...)) has none.
+ */
 export async function snapshotFileProblem(file: string): Promise<string | undefined> {
   return await fileProblem(`--snapshot ${file}`, file)
-    ?? (/\.png$/i.test(file) ? undefined : `--snapshot ${file} is not named .png: a snapshot is a PNG file, give a name ending in .png`);
+    ?? (/\.png$/i.test(file) || !(await fileOrNone(file)) ? undefined
+      : `--snapshot ${file} is not named .png: a snapshot is a PNG file, give a name ending in .png`);
+}
+
+/** The path itself (a link not followed) is a regular file or does not exist yet (it will be one). */
+async function fileOrNone(file: string): Promise<boolean> {
+  try {
+    return (await fs.lstat(file)).isFile();
+  } catch {
+    return true;
+  }
 }
 
 /** Why no file can be created in `dir`, or undefined. */

@@ -77,6 +77,19 @@ test('a --snapshot file that cannot be written, or not named .png, is a usage er
   expect(child.stderr).toMatch(/--snapshot \/proc\/zb-snapshot.png cannot be written|no snapshot: cannot write \/proc\/zb-snapshot.png/);
 });
 
+test('--snapshot /dev/fd/3 (a link, as /dev/stdout and >(...) are) takes it whatever its name: only a file\'s name must end in .png', async () => {
+  const file = path.join(tmp, 'fd3.out');
+  const fd3 = fs.openSync(file, 'w');
+  try {
+    const r = spawnSync(process.execPath, [bin, 'run', SOURCE, '--name', ringName('snapfd'), '--json', '--fast', '--frames', '1', '--snapshot', '/dev/fd/3'],
+      { stdio: ['ignore', 'pipe', 'pipe', fd3], encoding: 'utf8', timeout: 30000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: EXIT.ok, stderr: '' });
+  } finally {
+    fs.closeSync(fd3);
+  }
+  expect(fs.readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
+});
+
 test('--snapshot skips a frame it cannot make a picture of (a corrupt first JPEG, as webcams send) and takes the next, even with --frames 1', async () => {
   const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
   fs.writeFileSync(path.join(tmp, 'cam0.jpg'), good.subarray(0, good.length >> 1)); // cut short

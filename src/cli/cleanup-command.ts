@@ -15,10 +15,11 @@ import type { CleanupArgs } from './parse-args.js';
 
 export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<ExitCode> {
   const wanted = args.names.length > 0 ? new Set(args.names) : undefined;
+  let all;
   let rings;
   let unclaimed: string[];
   try {
-    const all = listRings();
+    all = listRings();
     rings = all.filter((r) => wanted === undefined || wanted.has(r.name));
     unclaimed = wanted === undefined ? unclaimedEmptySegments(all) : [];
   } catch (e) {
@@ -48,16 +49,23 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
     else live.push(r.name);
   }
   for (const n of wanted ?? []) if (!rings.some((r) => r.name === n)) judge(n, false);
+  // a name not found that is a duplex channel's: its two rings, and whether one of them is live (then a cleanup of them keeps it)
+  const channels = missing.flatMap((name) => {
+    const c = channelRings(name);
+    return c === undefined ? [] : [{ name, rings: [c.request, c.response], live: all.some((r) => (r.name === c.request || r.name === c.response) && !r.stale) }];
+  });
   if (args.json) {
     // a dry run removed nothing: its list is of what would be removed
-    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, [args.dryRun ? 'wouldRemove' : 'removed']: removed, live, failed, missing, unclaimed }));
+    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, [args.dryRun ? 'wouldRemove' : 'removed']: removed, live, failed, missing, channels, unclaimed }));
   } else {
     for (const n of removed) say(io.stdout, `${args.dryRun ? 'would remove' : 'removed'} ${n}`);
     for (const n of live) say(io.stdout, `live (kept) ${n}`);
     for (const n of missing) {
-      const channel = channelRings(n);
+      const channel = channels.find((c) => c.name === n);
+      const [request, response] = channel?.rings ?? [];
       say(io.stdout, channel === undefined ? `not found ${n}`
-        : `not found ${n}: a duplex channel, whose rings are ${channel.request} and ${channel.response} (zerobuffer cleanup ${channel.request} ${channel.response})`);
+        : `not found ${n}: a duplex channel, whose rings are ${request} and ${response} ` +
+          `(${channel.live ? 'live: its server or client still runs' : `zerobuffer cleanup ${request} ${response} removes them`})`);
     }
     for (const n of unclaimed) {
       say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);

@@ -177,7 +177,7 @@ test('a zero header no lock file explains: inspect and cleanup NAME say it is no
     expect(inspect.stdout).toEqual([]); // no fields of a segment that is no ring
     const dry = run(process.execPath, [bin, 'cleanup', '--dry-run', name, '--json']);
     expect(await dry.exit()).toBe(EXIT.ring);
-    expect(JSON.parse(dry.stdout.join('\n'))).toEqual({ dryRun: true, wouldRemove: [], live: [], missing: [], unclaimed: [], failed: [{ name, code: 'EPROTO', error: expect.any(String) }] });
+    expect(JSON.parse(dry.stdout.join('\n'))).toEqual({ dryRun: true, wouldRemove: [], live: [], missing: [], channels: [], unclaimed: [], failed: [{ name, code: 'EPROTO', error: expect.any(String) }] });
     const clean = run(process.execPath, [bin, 'cleanup', name]);
     expect(await clean.exit()).toBe(EXIT.ring);
     expect(clean.stderr).toMatch(/exists and is not a ZeroBuffer ring \(its header is all zero\), so it is not ours to remove/);
@@ -233,7 +233,7 @@ test('a ring with a corrupt entry: inspect shows its sizes, positions, counts an
   }
 });
 
-test('inspect and cleanup given a live duplex channel\'s name (no ring has it): they name its two rings, NAME_request and NAME_response', async () => {
+test('inspect and cleanup given a duplex channel\'s name (no ring has it): they name its two rings, NAME_request and NAME_response, and cleanup whether they are live', async () => {
   const channel = ringName('chan');
   const server = await ZeroBufferDuplexServer.create({ name: channel, payloadSize: 4096 }); // its request ring; zerofilter would make the response ring
   try {
@@ -246,8 +246,26 @@ test('inspect and cleanup given a live duplex channel\'s name (no ring has it): 
     expect(JSON.parse(json.stdout[0]!)).toEqual({ name: channel, error: expect.stringContaining(rings), code: 'ENOENT' });
     const cleanup = run(process.execPath, [bin, 'cleanup', channel]);
     expect(await cleanup.exit()).toBe(EXIT.ok);
+    // live: a cleanup of its rings would only list them as live
     expect(cleanup.stdout).toEqual([`not found ${channel}: a duplex channel, whose rings are ${channel}_request and ${channel}_response ` +
-      `(zerobuffer cleanup ${channel}_request ${channel}_response)`]);
+      '(live: its server or client still runs)']);
+    const cleanupJson = run(process.execPath, [bin, 'cleanup', channel, '--json']);
+    expect(await cleanupJson.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(cleanupJson.stdout[0]!)).toMatchObject({ missing: [channel],
+      channels: [{ name: channel, rings: [`${channel}_request`, `${channel}_response`], live: true }] });
+    // a channel whose server died: the cleanup that removes its rings (and it does)
+    const dead = ringName('deadchan');
+    const holder = run(process.execPath, [holdRing, `${dead}_request`]);
+    await holder.line(/^ready /);
+    holder.proc.kill('SIGKILL');
+    await holder.exit();
+    const told = run(process.execPath, [bin, 'cleanup', dead]);
+    expect(await told.exit()).toBe(EXIT.ok);
+    expect(told.stdout).toEqual([`not found ${dead}: a duplex channel, whose rings are ${dead}_request and ${dead}_response ` +
+      `(zerobuffer cleanup ${dead}_request ${dead}_response removes them)`]);
+    const removed = run(process.execPath, [bin, 'cleanup', `${dead}_request`, `${dead}_response`]);
+    expect(await removed.exit()).toBe(EXIT.ok);
+    expect(removed.stdout).toEqual([`removed ${dead}_request`, `not found ${dead}_response`]);
     // a name nothing has is told as before
     const none = run(process.execPath, [bin, 'cleanup', `${channel}x`]);
     expect(await none.exit()).toBe(EXIT.ok);

@@ -55,7 +55,8 @@ export interface PipelineOptions {
    * Extra zerosink properties, e.g. { policy: 'drop' } (zerofilter's with
    * `sink`). buffer-name (zerofilter's channel), in any spelling GLib reads
    * as it (buffer_name), is refused (a TypeError): it is `name`. A
-   * property whose value is undefined is not given.
+   * property whose value is undefined is not given. The element is named
+   * `zerosink` (`zerofilter`) unless a `name` is given here.
    */
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**

@@ -5,25 +5,24 @@
 // SIGINT at once must not take the cleanup time of the readers it started in
 // the background.
 //
-// When we die without running exit handlers (SIGKILL), the child gets its
-// death signal, and nobody follows it up. SIGTERM (the default) ends anything
-// that does not catch it: the kernel sends it (`setpriv --pdeathsig`, where
-// util-linux has it). SIGINT lets a command that owns a ring clean up as on
-// Ctrl-C (gst-launch dies of SIGTERM with its zerosrc ring left behind; a
-// gst-launch -e would wait for an EOS that a stuck source may never give),
-// and must come once: the kernel's parent-death signal comes again each time
-// the child is handed to another of our dying threads, and gst-launch, whose
-// first SIGINT restores the default action, died of the second during its
-// cleanup (one time in five). So a SIGINT comes from a guard process instead:
-// a shell that reads a pipe from us and, when the pipe closes with no word
-// from us (we died), sends SIGINT to the group once (the whole group, as
-// Ctrl-C would). The child waits for the guard: a shell reads a go from us
-// on its fd 3 before it execs the program, and ends without running it if
-// we died before the guard was there. A stop (interruptGroup) disarms the
-// guard: the group has its SIGINT. A child that gets SIGINT also ignores SIGPIPE (as Node and
-// Python do): its stdout may be a pipe to us, read by nobody once we are
-// dead, and gst-launch's "handling interrupt." into it killed it before its
-// cleanup (one time in four).
+// When we die without running exit handlers (SIGKILL), the child's group gets
+// its death signal, once, from a guard process: a shell that reads a pipe
+// from us and, when the pipe closes with no word from us (we died), sends
+// the group the signal and then SIGCONT (a group we had stopped for Ctrl-Z
+// would otherwise keep the signal pending, and its rings, for ever; the
+// kernel's parent-death signal, `setpriv --pdeathsig`, cannot continue it).
+// SIGTERM (the default) ends anything that does not catch it. SIGINT lets a
+// command that owns a ring clean up as on Ctrl-C (gst-launch dies of SIGTERM
+// with its zerosrc ring left behind; a gst-launch -e would wait for an EOS
+// that a stuck source may never give), and must come once: gst-launch, whose
+// first SIGINT restores the default action, died of a second during its
+// cleanup. The child waits for its guard: a shell reads a go from us on its
+// fd 3 before it execs the program, and ends without running it if we died
+// before the guard was there. A stop (interruptGroup) disarms a SIGINT
+// guard: the group has its SIGINT. A child that gets SIGINT also ignores
+// SIGPIPE (as Node and Python do): its stdout may be a pipe to us, read by
+// nobody once we are dead, and gst-launch's "handling interrupt." into it
+// killed it before its cleanup (one time in four).
 import { execa, type Options, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,14 +32,17 @@ import type { Writable } from 'node:stream';
 interface Group {
   leaderExited: boolean;
   interrupted: boolean;
-  /** The guard that sends the group SIGINT if we die (startDeathGuard). */
+  /** The guard that sends the group its death signal if we die (startDeathGuard). */
   deathGuard?: ChildProcess;
+  /** What the guard sends. */
+  deathSignal: DeathSignal;
 }
+
+type DeathSignal = 'SIGTERM' | 'SIGINT';
 
 /** The groups we started, by leader pid, until they are over. */
 const groups = new Map<number, Group>();
 let installed = false;
-let setpriv: string | null | undefined;
 
 /** The longest delay setTimeout takes (ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -73,14 +75,15 @@ function forgetGroup(pid: number): void {
 }
 
 /**
- * A process that sends the group `pgid` SIGINT once when its stdin, a pipe
- * from us, closes without a line: when we die. It is in a session of its own,
- * out of reach of the terminal's Ctrl-C, and does not keep us running.
+ * A process that sends the group `pgid` signal once, then SIGCONT, when its
+ * stdin, a pipe from us, closes without a line: when we die. It is in a
+ * session of its own, out of reach of the terminal's Ctrl-C, and does not
+ * keep us running.
  */
-function startDeathGuard(pgid: number): ChildProcess {
-  const guard = spawn('/bin/sh', ['-c', 'read -r _ || kill -s INT -- "-$1" 2>/dev/null', 'zerobuffer-death-guard', String(pgid)],
-    { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-  guard.on('error', () => {}); // no /bin/sh: the child runs unguarded, as without setpriv
+function startDeathGuard(pgid: number, signal: DeathSignal): ChildProcess {
+  const guard = spawn('/bin/sh', ['-c', 'read -r _ || { kill -s "$2" -- "-$1"; kill -s CONT -- "-$1"; } 2>/dev/null',
+    'zerobuffer-death-guard', String(pgid), signal.slice(3)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  guard.on('error', () => {}); // no /bin/sh: the child runs unguarded
   guard.stdin!.on('error', () => {});
   guard.unref();
   return guard;
@@ -99,12 +102,6 @@ export function findProgram(file: string, searchPath = process.env['PATH'] ?? '/
     }
   }
   return null;
-}
-
-/** setpriv's path, or null when there is none on PATH. */
-export function findSetpriv(): string | null {
-  if (setpriv === undefined) setpriv = findProgram('setpriv');
-  return setpriv;
 }
 
 /** Sends signal to the process group led by pid; false when it is gone. */
@@ -167,9 +164,11 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   const group = groups.get(pid);
   if (group !== undefined) {
     group.interrupted = true;
-    // the group has its SIGINT: a second one at our death would cut its cleanup short
-    group.deathGuard?.kill('SIGKILL');
-    group.deathGuard = undefined;
+    if (group.deathSignal === 'SIGINT') {
+      // the group has its SIGINT: a second one at our death would cut its cleanup short
+      group.deathGuard?.kill('SIGKILL');
+      group.deathGuard = undefined;
+    }
   }
   let finish!: () => void;
   const over = new Promise<void>((resolve) => (finish = resolve));
@@ -196,16 +195,16 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   return { sent, over };
 }
 
-/** execa's options; with deathSignal SIGINT, stdin, stdout and stderr are given each on its own, not as `stdio`. */
-export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell'>;
+/** execa's options; stdin, stdout and stderr are given each on its own, not as `stdio`. */
+export type GuardedOptions = Omit<Options, 'detached' | 'cleanup' | 'shell' | 'stdio'>;
 
 export interface GuardOptions {
   /**
-   * What the child's group gets when we die without running exit handlers:
-   * SIGTERM from the kernel (setpriv), or SIGINT once from a guard process.
+   * What the child's group gets, then SIGCONT, from a guard process when we
+   * die without running exit handlers.
    * @default 'SIGTERM'
    */
-  deathSignal?: 'SIGTERM' | 'SIGINT';
+  deathSignal?: DeathSignal;
   /**
    * Run it with SIGPIPE ignored (set by sh, kept across exec, and inherited
    * by its children, whose shells cannot undo it): for a gst-launch given
@@ -218,7 +217,8 @@ export interface GuardOptions {
 /**
  * Starts file with args in a new process group (no shell parses them); the
  * group is killed if we exit first, and gets guard.deathSignal if we die
- * without running exit handlers.
+ * without running exit handlers. The child's pid is the program's: a shell
+ * waits for the go, then execs it.
  */
 export function spawnGuarded(
   file: string,
@@ -230,33 +230,27 @@ export function spawnGuarded(
     process.on('exit', killAllGroups);
     installed = true;
   }
-  // setpriv and sh run the program: one that is not there would be their
-  // exit status 127, not the spawn's ENOENT, which says what is missing and
-  // is not retried. Spawned without them, it fails as it should.
+  // sh runs the program: one that is not there would be its exit status
+  // 127, not the spawn's ENOENT, which says what is missing and is not
+  // retried. Spawned without it, it fails as it should.
   const env = options.env as Record<string, string | undefined> | undefined;
   const cwd = options.cwd === undefined ? undefined : String(options.cwd);
   const found = findProgram(file, env?.['PATH'] ?? process.env['PATH'], cwd) !== null;
-  const interruptAtDeath = guard.deathSignal === 'SIGINT';
+  const deathSignal = guard.deathSignal ?? 'SIGTERM';
   let command = [file, ...args];
   let launch: Options = options;
-  const setprivPath = found && !interruptAtDeath ? findSetpriv() : null;
-  if (setprivPath !== null) command = [setprivPath, '--pdeathsig', 'TERM', '--', ...command];
-  const waitsForGo = found && interruptAtDeath;
-  if (waitsForGo || (found && guard.ignoreSigpipe === true)) {
-    const script = `${guard.ignoreSigpipe === true ? 'trap "" PIPE; ' : ''}` +
-      `${waitsForGo ? 'read -r _ <&3 || exit 1; exec 3<&-; ' : ''}exec "$0" "$@"`;
+  if (found) {
+    const script = `${guard.ignoreSigpipe === true ? 'trap "" PIPE; ' : ''}read -r _ <&3 || exit 1; exec 3<&-; exec "$0" "$@"`;
     command = ['/bin/sh', '-c', script, ...command];
-  }
-  if (waitsForGo) {
     const { stdin = 'pipe', stdout = 'pipe', stderr = 'pipe', ...rest } = options;
     launch = { ...rest, stdio: [stdin, stdout, stderr, 'pipe'] } as Options;
   }
   const child = execa(command[0]!, command.slice(1), { ...launch, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {
-    const group: Group = { leaderExited: false, interrupted: false };
-    if (interruptAtDeath) group.deathGuard = startDeathGuard(pid);
-    if (waitsForGo) {
+    const group: Group = { leaderExited: false, interrupted: false, deathSignal };
+    if (found) {
+      group.deathGuard = startDeathGuard(pid, deathSignal);
       const go = child.stdio[3] as Writable;
       go.on('error', () => {}); // the shell is gone already (killed): its exit tells
       go.end('go\n');

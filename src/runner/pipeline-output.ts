@@ -90,10 +90,10 @@ export class OutputTail {
     if (stats !== null) this.framesWritten = Number(stats[1] ?? stats[2]);
     const block = this.#blocks.get(from);
     const error = ERROR_LINE.exec(line);
-    if (error !== null || /^(ERROR|WARNING|INFO)[: ]|^setpriv:/.test(line)) {
+    if (error !== null || /^(ERROR|WARNING|INFO)[: ]/.test(line)) {
       this.#blocks.delete(from);
       if (error !== null) this.#blocks.set(from, { element: error[1]!, message: error[2]!, stage: 'header', debug: [] });
-      if (/^(ERROR|WARNING: erroneous|setpriv:)/.test(line)) this.#keepError(line);
+      if (/^(ERROR|WARNING: erroneous)/.test(line)) this.#keepError(line);
     } else if (block !== undefined) {
       this.#blockLine(from, block, line);
     }

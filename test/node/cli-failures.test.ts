@@ -189,12 +189,12 @@ test('metadata that does not fit the reader\'s block (64 bytes): a Node reader f
 });
 
 /**
- * A PATH directory with setpriv (and sh) but no GStreamer: a Debian or Ubuntu
- * machine without gstreamer1.0-tools. Its path (the caller removes it).
+ * A PATH directory with sh but no GStreamer: a Debian or Ubuntu machine
+ * without gstreamer1.0-tools. Its path (the caller removes it).
  */
 function pathWithoutGstreamer(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-nogst-'));
-  for (const tool of ['setpriv', 'sh']) {
+  for (const tool of ['sh']) {
     const found = ['/usr/bin', '/bin'].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
     if (found !== undefined) fs.symlinkSync(found, path.join(dir, tool));
   }
@@ -204,7 +204,7 @@ function pathWithoutGstreamer(): string {
 
 test.each([
   ['nothing on the PATH', () => '/nonexistent'],
-  ['setpriv on the PATH, which would run it', pathWithoutGstreamer],
+  ['sh, which would run it, on the PATH', pathWithoutGstreamer],
 ])('run without GStreamer\'s tools (gst-launch-1.0 not on the PATH; %s): "never ran", what to install, permanent (no restart), exit 3', async (_what, pathDir) => {
   const name = ringName('run-nogst');
   const dir = pathDir();

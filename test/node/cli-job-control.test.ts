@@ -19,9 +19,14 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-/** A process's state letter (/proc/PID/stat): T when stopped. */
+/** A process's state letter (/proc/PID/stat): T when stopped, Z a zombie, X when gone. */
 function state(pid: number): string {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'X';
+  }
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!;
 }
 
@@ -154,5 +159,42 @@ test('a second Ctrl-C while watch waits for a command that ignores SIGINT and SI
     expect(childrenFor(name, child)).toEqual([]);
   } finally {
     killAll(name, child);
+  }
+});
+
+test('run suspended by SIGTSTP (Ctrl-Z), then SIGKILLed (kill -9 %1): its stopped gst-launch is continued with its death signal (SIGTERM) and ends', async () => {
+  const name = ringName('tstp-kill');
+  const child = runAsJob(['run', '--name', name, '--json',
+    'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32']);
+  try {
+    const gst = (JSON.parse(await child.line(/"state":"playing"/, 20000)) as { pid: number }).pid;
+    const cli = child.proc.pid!;
+    process.kill(cli, 'SIGTSTP');
+    await until('the CLI and its gst-launch to stop', () => state(cli) === 'T' && state(gst) === 'T', 5000);
+    process.kill(cli, 'SIGKILL');
+    // before: gst-launch stayed stopped (T) for ever, its SIGTERM pending
+    await until('gst-launch to end', () => ['Z', 'X'].includes(state(gst)), 5000);
+  } finally {
+    killAll(name, child);
+  }
+});
+
+test('watch suspended by SIGTSTP (Ctrl-Z), then SIGKILLed (kill -9 %1): its stopped command is continued with its SIGINT and cleans up', async () => {
+  const name = ringName('tstp-kill-watch');
+  const marker = `/dev/shm/${name}-marker`;
+  const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
+  const child = runAsJob(['watch', '--pipeline', 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32', '--',
+    'bash', '-c', `touch ${marker}; trap 'rm -f ${marker}; exit 0' INT; echo '${announce}'; while :; do sleep 0.1; done`]);
+  try {
+    await until('the pipeline to play', () => /playing \(pid \d+\)/.test(child.stderr), 20000);
+    const cli = child.proc.pid!;
+    process.kill(cli, 'SIGTSTP');
+    await until('the CLI to stop', () => state(cli) === 'T', 5000);
+    process.kill(cli, 'SIGKILL');
+    // before: the command stayed stopped for ever, its SIGINT pending
+    await until('the command to clean up', () => !fs.existsSync(marker), 5000);
+  } finally {
+    killAll(name, child);
+    fs.rmSync(marker, { force: true });
   }
 });

@@ -236,7 +236,7 @@ test('watch: a bad --filter-sink is a usage error before anything starts; a comm
   const bad = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--filter-sink', 'fakesink "', '--', process.execPath, '-e', '']);
   expect(await bad.exit(20000)).toBe(EXIT.usage);
   expect(bad.stderr).toMatch(/unclosed " quote/);
-  // (setpriv, which runs the command where util-linux has it, would start and exit 127: told as the command's own status)
+  // (sh, which runs the command once its death guard is there, would start and exit 127: told as the command's own status)
   for (const command of ['/nonexistent/zb-reader', 'zb-no-such-reader']) {
     const missing = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', command]);
     expect(await missing.exit(20000)).toBe(EXIT.command);

@@ -789,7 +789,7 @@ test.each([
   await expectSignalUnlinksRing('hold-ring.mjs', ringName('signal'), signal, [mode]);
 });
 
-// A child under `setpriv --pdeathsig` (the CLI's children) gets its parent's
+// A child under `setpriv --pdeathsig` gets its parent's
 // death signal once per thread of the dying parent. Before, a repeat killed
 // it with the ring still there: while the first one's cleanup ran, or
 // earlier, once signal-exit had stopped listening and before it called ours.

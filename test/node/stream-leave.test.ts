@@ -37,7 +37,7 @@ test('startStream resolves with gst-launch running: stream.pipeline.pid is its p
     const pid = stream.pipeline.pid;
     expect(typeof pid).toBe('number');
     expect(alive(pid!)).toBe(true);
-    // setpriv (where there is one) execs gst-launch-1.0 under the same pid: either command line names it
+    // sh execs gst-launch-1.0 under the same pid once its death guard is there: either command line names it
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('gst-launch-1.0');
     expect(stream.stats().pipelinePid).toBe(pid);
   } finally {

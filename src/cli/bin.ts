@@ -17,7 +17,8 @@ const STOPPING_NOTE_MS = 1000;
 const stop = new AbortController();
 /** child-guard.js once loaded (with main.js, which starts children through it): none before. */
 let children: typeof import('../runner/child-guard.js') | undefined;
-let stopping: NodeJS.Timeout | undefined;
+/** Cancels the "stopping…" note's timer. */
+let cancelStoppingNote: (() => void) | undefined;
 let interrupted = false;
 let over = false;
 // Once the command is over, its status stands: a stop signal while its
@@ -46,7 +47,10 @@ for (const s of STOP_SIGNALS) process.on(s, onStop);
 
 /** After a Ctrl-C, says on stderr that the stop goes on once it takes more than a moment (not while main.js loads: no child to wait for). */
 function noteStopping(): void {
-  if (interrupted) stopping = setTimeout(() => process.stderr.write('zerobuffer: stopping… (Ctrl-C again to kill now)\n'), STOPPING_NOTE_MS).unref();
+  if (interrupted) {
+    cancelStoppingNote = children!.scheduleTimer(() => process.stderr.write('zerobuffer: stopping… (Ctrl-C again to kill now)\n'),
+      STOPPING_NOTE_MS, { unref: true });
+  }
 }
 
 // Job control. The children run in sessions of their own (child-guard.ts),
@@ -58,11 +62,16 @@ function noteStopping(): void {
 // filter's server, runs again by then). In an orphaned process group, where the kernel
 // discards a SIGTSTP that would stop us, it returns at once and they go on
 // at once. A SIGSTOP to this process cannot be caught: its children go on.
+// The time stopped does not count for a stop's schedule (SIGTERM, SIGKILL)
+// nor for the "stopping…" note: their timers are moved on by it, before the
+// children are continued.
 const onSuspend = (): void => {
   children?.signalAllGroups('SIGSTOP');
+  const stoppedAt = performance.now();
   process.off('SIGTSTP', onSuspend);
   process.kill(process.pid, 'SIGTSTP');
   process.on('SIGTSTP', onSuspend);
+  children?.postponeTimers(performance.now() - stoppedAt);
   children?.signalAllGroups('SIGCONT');
 };
 process.on('SIGTSTP', onSuspend);
@@ -74,7 +83,7 @@ process.exitCode = await Promise.all([import('./main.js'), import('../runner/chi
   return main(argv, stop.signal);
 }).catch(cannotStart);
 over = true;
-clearTimeout(stopping);
+cancelStoppingNote?.();
 // A filter's script may have left timers, sockets or workers running, which
 // would keep the process for ever: it ends once its output is written.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));

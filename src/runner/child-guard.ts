@@ -23,6 +23,10 @@
 // SIGPIPE (as Node and Python do): its stdout may be a pipe to us, read by
 // nobody once we are dead, and gst-launch's "handling interrupt." into it
 // killed it before its cleanup (one time in four).
+//
+// The timers of a stop's schedule (scheduleTimer) do not count the time this
+// process was stopped (Ctrl-Z): its children were stopped too, and at fg
+// must not be killed for a cleanup they had no time to do.
 import { execa, type Options, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +53,49 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How often a stopped group is looked at, to end its schedule once no process of it is left (ms). */
 const GROUP_POLL_MS = 50;
+
+/** A timer of scheduleTimer's, due at dueAt (performance.now()). */
+interface ScheduledTimer {
+  dueAt: number;
+  handle: NodeJS.Timeout;
+  readonly run: () => void;
+  readonly unref: boolean;
+}
+
+/** The timers of scheduleTimer that have not run nor been cancelled. */
+const scheduledTimers = new Set<ScheduledTimer>();
+
+function armTimer(timer: ScheduledTimer): void {
+  timer.handle = setTimeout(() => {
+    scheduledTimers.delete(timer);
+    timer.run();
+  }, Math.min(Math.max(0, timer.dueAt - performance.now()), MAX_TIMER_MS));
+  if (timer.unref) timer.handle.unref();
+}
+
+/**
+ * Runs run after afterMs, not counting time this process spends stopped
+ * (postponeTimers); returns what cancels it. unref: it does not keep the
+ * process running.
+ */
+export function scheduleTimer(run: () => void, afterMs: number, { unref = false } = {}): () => void {
+  const timer: ScheduledTimer = { dueAt: performance.now() + afterMs, handle: undefined!, run, unref };
+  scheduledTimers.add(timer);
+  armTimer(timer);
+  return () => {
+    clearTimeout(timer.handle);
+    scheduledTimers.delete(timer);
+  };
+}
+
+/** Moves every pending scheduleTimer on by ms: the time this process was stopped. */
+export function postponeTimers(ms: number): void {
+  for (const timer of scheduledTimers) {
+    clearTimeout(timer.handle);
+    timer.dueAt += ms;
+    armTimer(timer);
+  }
+}
 
 /** Kills every group we started, at once (SIGKILL): as this process exits, or on a second Ctrl-C. */
 export function killAllGroups(): void {
@@ -152,7 +199,8 @@ export interface GroupInterrupt {
  * now (gst-launch -e sends EOS, and without -e still stops its pipeline, so
  * zerosrc removes its ring; Python raises KeyboardInterrupt; SIGTERM would
  * kill either without cleanup), then each later signal of `then` at its time
- * (ms from now) for a group that ignores or outlasts it. The schedule holds
+ * (ms from now, not counting time we are stopped) for a group that ignores
+ * or outlasts it. The schedule holds
  * for the whole group, also once its leader has exited (spawnGuarded kills
  * the rest only when this process exits), and ends when the group is empty.
  */
@@ -173,7 +221,7 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   let finish!: () => void;
   const over = new Promise<void>((resolve) => (finish = resolve));
   const end = (): void => {
-    timers.forEach(clearTimeout);
+    timers.forEach((cancel) => cancel());
     clearInterval(poll);
     if (group !== undefined) {
       group.interrupted = false;
@@ -184,10 +232,10 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   send('SIGINT');
   // Infinity (no limit): no later signal; setTimeout would take it, and any delay past 2^31 - 1 ms, as 1 ms
   const later = then.filter(([, afterMs]) => Number.isFinite(afterMs));
-  const timers = later.map(([signal, afterMs], i) => setTimeout(() => {
+  const timers = later.map(([signal, afterMs], i) => scheduleTimer(() => {
     send(signal);
     if (i === later.length - 1) end();
-  }, Math.min(afterMs, MAX_TIMER_MS)));
+  }, afterMs));
   const poll = setInterval(() => {
     // (a group whose leader runs is not empty: no need to read /proc)
     if (group?.leaderExited !== false && !groupAlive(pid)) end();

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import os from 'node:os';
 import { leftovers, processesWith, repoRoot, ringName, run, until, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -36,8 +37,8 @@ function state(pid: number): string {
  * same session. A group without such a parent is orphaned, and the kernel
  * would discard the SIGTSTP that stops the CLI.
  */
-function runAsJob(args: string[]): Child {
-  return run('perl', ['-e', 'setpgrp(0, 0); exec @ARGV or die', process.execPath, bin, ...args]);
+function runAsJob(args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  return run('perl', ['-e', 'setpgrp(0, 0); exec @ARGV or die', process.execPath, bin, ...args], env);
 }
 
 /** Our live processes but the CLI whose command line mentions the ring: its children. */
@@ -176,6 +177,32 @@ test('run suspended by SIGTSTP (Ctrl-Z), then SIGKILLed (kill -9 %1): its stoppe
     await until('gst-launch to end', () => ['Z', 'X'].includes(state(gst)), 5000);
   } finally {
     killAll(name, child);
+  }
+});
+
+test('Ctrl-Z during a stop whose gst-launch takes 3 s over its EOS: 6 s stopped do not count against the 5 s it is given, and after SIGCONT the run ends cleanly, no SIGKILL', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-slow-eos-gst-'));
+  // 30 sleeps of 0.1 s, each begun after the last: 3 s of time running, however long it was stopped
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), "#!/bin/bash\ntrap 'for i in $(seq 30); do sleep 0.1; done; exit 0' INT\n" +
+    "echo 'Setting pipeline to PLAYING ...'\nwhile :; do sleep 0.05; done\n", { mode: 0o755 });
+  const name = ringName('tstp-stop');
+  const child = runAsJob(['run', '--name', name, '--json', 'videotestsrc'], { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    const gst = (JSON.parse(await child.line(/"state":"playing"/, 20000)) as { pid: number }).pid;
+    const cli = child.proc.pid!;
+    process.kill(cli, 'SIGINT');
+    await sleep(500);
+    process.kill(cli, 'SIGTSTP');
+    await until('the CLI and its gst-launch to stop', () => state(cli) === 'T' && state(gst) === 'T', 5000);
+    await sleep(6000);
+    process.kill(-cli, 'SIGCONT');
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    // before, at SIGCONT: "gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL"
+    expect(child.stderr).not.toContain('SIGKILL');
+    expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ name, lastError: null });
+  } finally {
+    killAll(name, child);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

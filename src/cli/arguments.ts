@@ -101,7 +101,7 @@ export const COMMANDS = {
     },
     options: {
       frames: { type: 'number', describe: 'Stop after N frames' },
-      duration: { type: 'string', describe: 'Stop after this long: 10s, 500ms, 2m, 1h (a bare number is seconds; at most 596h)' },
+      duration: { type: 'string', describe: 'Stop after this long running (time suspended by Ctrl-Z does not count): 10s, 500ms, 2m, 1h (a bare number is seconds; at most 596h)' },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       snapshot: {
         type: 'string',

@@ -6,6 +6,7 @@ import type { Caps } from '../caps.js';
 import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import { scheduleTimer } from '../runner/child-guard.js';
 import { killedAfterEosText, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { shellCommand, splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.js';
@@ -105,7 +106,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
       live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
     }
   });
-  const timer = args.durationMs === undefined ? undefined : setTimeout(() => stop.abort(), args.durationMs);
+  // (time suspended by Ctrl-Z does not count: the stream did not run)
+  const cancelTimer = args.durationMs === undefined ? undefined : scheduleTimer(() => stop.abort(), args.durationMs);
   const hash = args.hash ? createHash('sha256') : undefined;
   let snapshot: ({ file: string } & SnapshotWritten) | undefined;
   let snapshotError: unknown;
@@ -152,7 +154,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     failure = e;
   } finally {
     clearInterval(ticker);
-    clearTimeout(timer);
+    cancelTimer?.();
     stopListening();
   }
   const before = stream.stats();

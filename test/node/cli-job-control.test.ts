@@ -66,8 +66,9 @@ async function suspendAndContinue(cli: number, gst: number): Promise<void> {
   process.kill(-cli, 'SIGCONT');
 }
 
-test('run suspended by SIGTSTP (Ctrl-Z): its gst-launch is stopped too, and after 6 s (past the 5 s a full ring is waited on) SIGCONT resumes both: the run goes on and ends at --duration, status 0', async () => {
+test('run suspended by SIGTSTP (Ctrl-Z): its gst-launch is stopped too, and after 6 s (past the 5 s a full ring is waited on) SIGCONT resumes both: the run goes on and ends at --duration counted without the 6 s, status 0', async () => {
   const name = ringName('tstp-run');
+  const started = performance.now();
   const child = runAsJob(['run', '--name', name, '--json', '--duration', '12s',
     'videotestsrc is-live=true ! video/x-raw,format=RGB,width=640,height=480']);
   try {
@@ -76,6 +77,8 @@ test('run suspended by SIGTSTP (Ctrl-Z): its gst-launch is stopped too, and afte
     await suspendAndContinue(child.proc.pid!, gst);
     const framesAtResume = Math.max(0, ...jsonLines(child.stdout).map((l) => (l['type'] === 'stats' ? l['frames'] as number : 0)));
     expect(await child.exit(30000)).toBe(EXIT.ok);
+    // 12 s running + 6 s stopped (before: at 12 s, the time stopped counted)
+    expect(performance.now() - started).toBeGreaterThan(17500);
     const summary = jsonLines(child.stdout).find((l) => l['type'] === 'summary');
     expect(summary).toMatchObject({ name, pipeline: 'exited', restarts: 0, lastError: null });
     expect(summary!['frames'] as number).toBeGreaterThan(framesAtResume + 30);

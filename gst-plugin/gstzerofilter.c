@@ -246,12 +246,6 @@ struct _GstZeroFilter
 #define SERVER_CAPS_WAIT_MS (3 * ZB_DUPLEX_CONNECT_RETRY_MS)
 /* Slices of a response wait, to look at flushing between them. */
 #define WAIT_SLICE_MS 100
-/* A look at the clock this much later than the slice before is time this
- * process did not run: stopped (Ctrl-Z suspends zerobuffer's whole job,
- * this process and the server alike; SIGSTOP). That time does not count
- * against the timeout: at SIGCONT the deadline had passed, and the
- * request the server had no time to answer failed at once. */
-#define STOPPED_GAP_MS 1000
 /* Slices of the task's wait on the response ring while no request is
  * pending, to see a request written meanwhile within this: its response
  * wait then starts (and may move held responses out for the server). */
@@ -1187,7 +1181,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   zb_reader *reader = gst_zero_src_ring_reader (self->responses);
   zb_frame frame;
   gint timeout;
-  gint64 deadline, looked, now;
+  zb_deadline deadline;
   guint moved, waiting;
   guint64 arrival_ns, gone_pid = 0;
   gboolean seen;
@@ -1198,8 +1192,10 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   GST_OBJECT_LOCK (self);
   timeout = self->timeout;
   GST_OBJECT_UNLOCK (self);
-  looked = g_get_monotonic_time ();
-  deadline = looked + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
+  /* time stopped (Ctrl-Z suspends zerobuffer's whole job, this process
+   * and the server alike) does not count: at SIGCONT the request the
+   * server had no time to answer would fail at once */
+  zb_deadline_start (&deadline, timeout < 0 ? ZB_WAIT_FOREVER : timeout);
   if (self->has_early) {
     rc = self->early_rc;
     if (rc >= 0)
@@ -1213,19 +1209,13 @@ gst_zero_filter_take_response (GstZeroFilter * self)
     seen = FALSE;
   }
   while (rc == ZB_EAGAIN || rc == ZB_ETIMEDOUT || rc == ZB_ECANCELED) {
-    gint64 left;
+    gint wait = zb_deadline_wait_ms (&deadline, WAIT_SLICE_MS);
 
-    now = g_get_monotonic_time ();
-    if (now - looked > (WAIT_SLICE_MS + STOPPED_GAP_MS) *
-        G_TIME_SPAN_MILLISECOND)
-      deadline += now - looked - WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND;
-    looked = now;
-    left = (deadline - now) / 1000;
     if (is_flushing (self))
       return GST_FLOW_FLUSHING;
     if (is_bypass (self))
       return GST_FLOW_OK;       /* the chain failed meanwhile */
-    if (timeout >= 0 && left <= 0) {
+    if (wait == 0) {
       rc = ZB_ETIMEDOUT;
       break;
     }
@@ -1236,8 +1226,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
       GST_INFO_OBJECT (self, "the response ring is full of buffers held "
           "downstream: copied %u of them out of it so that the server "
           "can answer on (a larger payload-size avoids the copies)", moved);
-    rc = zb_reader_next (reader, &frame, timeout < 0 ?
-        WAIT_SLICE_MS : (gint) CLAMP (left, 0, WAIT_SLICE_MS));
+    rc = zb_reader_next (reader, &frame, wait);
     arrival_ns = zb_now_ns ();
     seen = TRUE;
     /* a server that went before it took the response ring never makes
@@ -2442,8 +2431,7 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_int ("timeout", "Timeout",
           "How long a request may wait for its response (and for room in "
           "the request ring), in milliseconds (-1 = forever); time the "
-          "process is stopped (Ctrl-Z) does not count against the response "
-          "wait", -1, G_MAXINT,
+          "process is stopped (Ctrl-Z) does not count", -1, G_MAXINT,
           DEFAULT_TIMEOUT, playing));
   g_object_class_install_property (gobject_class, PROP_DEPTH,
       g_param_spec_uint ("depth", "Depth",

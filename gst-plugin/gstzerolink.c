@@ -14,7 +14,7 @@
 #define GST_CAT_DEFAULT (link->category)
 
 /* How often a missing ring is looked for again while connecting. */
-#define CONNECT_RETRY_US (20 * G_TIME_SPAN_MILLISECOND)
+#define CONNECT_RETRY_MS 20
 /* After how long a wait for the ring is told in an INFO message. */
 #define CONNECT_HINT_US (1 * G_TIME_SPAN_SECOND)
 /* How long a reservation that held frames block waits before they are
@@ -1124,8 +1124,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
 {
   gchar *name = g_strdup (link->name);
   gint64 start = g_get_monotonic_time ();
-  gint64 deadline = connect_timeout < 0 ? G_MAXINT64 :
-      start + (gint64) connect_timeout * G_TIME_SPAN_MILLISECOND;
+  zb_deadline deadline;
   GstFlowReturn ret = GST_FLOW_OK;
   zb_writer *writer = NULL;
   GstCaps *ring_caps = NULL;
@@ -1134,8 +1133,12 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
 
   link->connecting = TRUE;
   link->tried = TRUE;
+  /* time stopped (Ctrl-Z suspends zerobuffer's whole job, the reader that
+   * announced the ring with it) does not count */
+  zb_deadline_start (&deadline, connect_timeout < 0 ? ZB_WAIT_FOREVER :
+      connect_timeout);
   for (;;) {
-    gint64 now;
+    gint wait;
 
     g_mutex_unlock (&link->lock);
     rc = zb_writer_connect (&writer, name);
@@ -1153,7 +1156,8 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
       *error = gst_zero_error_new (rc, g_strdup_printf ("Could not connect "
               "to ring %s: %s", name, zb_strerror (rc)),
           g_strdup (zb_last_error ()));
-    } else if ((now = g_get_monotonic_time ()) >= deadline &&
+    } else if ((wait = zb_deadline_wait_ms (&deadline,
+                CONNECT_RETRY_MS)) == 0 &&
         rc == ZB_ENOENT) {
       gchar *value = launch_value (name);
 
@@ -1163,7 +1167,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
               "creates it; or raise connect-timeout", zb_last_error (),
               zb_err_name (rc), value));
       g_free (value);
-    } else if (now >= deadline) {
+    } else if (wait == 0) {
       gchar *value = launch_value (name);
 
       *error = gst_zero_error_new (rc, g_strdup_printf ("Ring %s has no "
@@ -1179,7 +1183,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
         GST_INFO ("waiting up to %d ms for a reader to create ring %s (%s)",
             connect_timeout, name, zb_err_name (rc));
       told = TRUE;
-      if (!hinted && now - start >= CONNECT_HINT_US) {
+      if (!hinted && g_get_monotonic_time () - start >= CONNECT_HINT_US) {
         hinted = TRUE;
         g_mutex_unlock (&link->lock);
         post_waiting_hint (link, name, connect_timeout);
@@ -1187,7 +1191,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
       }
       if ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK)
         g_cond_wait_until (&link->cond, &link->lock,
-            MIN (now + CONNECT_RETRY_US, deadline));
+            g_get_monotonic_time () + wait * G_TIME_SPAN_MILLISECOND);
       if (ret == GST_FLOW_OK &&
           (ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK)
         continue;
@@ -1245,7 +1249,7 @@ get_writer (GstZeroLink * link, gboolean now, GCancellable * cancellable,
       break;
     }
     if (link->lost && !link->connecting) {
-      /* one look every CONNECT_RETRY_US (NOW: at once),
+      /* one look every CONNECT_RETRY_MS (NOW: at once),
        * without waiting: the caller drops the frame meanwhile */
       gint64 t = g_get_monotonic_time ();
       GstZeroError *e = NULL;
@@ -1254,7 +1258,7 @@ get_writer (GstZeroLink * link, gboolean now, GCancellable * cancellable,
         ret = GST_ZERO_LINK_NO_READER;
         break;
       }
-      link->next_look = t + CONNECT_RETRY_US;
+      link->next_look = t + CONNECT_RETRY_MS * G_TIME_SPAN_MILLISECOND;
       if (refused_locked (link)) {
         ret = GST_ZERO_LINK_NO_READER;
         break;
@@ -1513,18 +1517,21 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   GstFlowReturn ret;
   gboolean drop = FALSE, policy_drop = FALSE;
   gint timeout = 0;
-  gint64 start = g_get_monotonic_time (), deadline = 0;
+  zb_deadline deadline;
   guint losses, policy_seq;
   int rc;
 
+  /* time stopped (Ctrl-Z suspends zerobuffer's whole job, the reader with
+   * it) does not count: at SIGCONT the wait would fail before the reader,
+   * continued too, could make room */
+  zb_deadline_start (&deadline, 0);
   g_mutex_lock (&link->lock);
   losses = link->losses;
   policy_seq = link->policy_seq - 1;    /* taken below */
   g_mutex_unlock (&link->lock);
   for (;;) {
-    gint64 left;
-    gint wait;
-    gboolean sliced;
+    gint left, wait;
+    gboolean may_move, sliced;
 
     g_mutex_lock (&link->lock);
     if (policy_seq != link->policy_seq) {       /* the start, or a change */
@@ -1532,21 +1539,20 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
       timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
       policy_drop = link->drop;
       drop = link->drop || dontwait;
-      deadline = start + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
+      deadline.timeout_ms = timeout;
     }
     g_mutex_unlock (&link->lock);
-    /* what is left of the timeout (after a wake, a slice); the last wait
-     * is at least 1 ms, so that its end is ZB_ETIMEDOUT (not the
-     * ZB_EAGAIN of a wait of 0) */
-    left = (deadline - g_get_monotonic_time ()) / 1000;
-    wait = drop ? 0 : timeout < 0 ? timeout :
-        (gint) CLAMP (left, MIN (timeout, 1), timeout);
-    /* with held frames that may be moved out: in slices, moving them
+    /* what is left of the timeout (after a wake, a slice), up to the next
+     * wait: with held frames that may be moved out, slices, moving them
      * when they are what the reservation waits for */
-    sliced = !drop && link->make_room != NULL && (timeout < 0 ||
-        left > HOLD_PATIENCE_MS);
-    if (sliced)
-      wait = HOLD_PATIENCE_MS;
+    may_move = !drop && link->make_room != NULL;
+    left = zb_deadline_wait_ms (&deadline, may_move ? HOLD_PATIENCE_MS + 1 :
+        timeout < 0 ? G_MAXINT : MAX (timeout, 1));
+    sliced = may_move && left > HOLD_PATIENCE_MS;
+    /* the last wait is at least 1 ms, so that its end is ZB_ETIMEDOUT (not
+     * the ZB_EAGAIN of a wait of 0) */
+    wait = drop ? 0 : sliced ? HOLD_PATIENCE_MS : timeout < 0 ? timeout :
+        MAX (left, MIN (timeout, 1));
     rc = zb_writer_reserve (writer, size, res, wait);
     if (rc == 0)
       return GST_FLOW_OK;

@@ -749,7 +749,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "How long to wait for a reader to create the ring, in "
           "milliseconds (0 = do not wait, -1 = wait forever), before posting "
           "an error (ENOENT, or EREADERGONE for a ring its reader left); "
-          "after a second of waiting, an INFO message says so once. "
+          "after a second of waiting, an INFO message says so once; time "
+          "the process is stopped (Ctrl-Z) does not count. "
           "Unused with on-reader-lost=wait, which never waits for a reader: "
           "it drops frames while none has the ring", -1, G_MAXINT,
           DEFAULT_CONNECT_TIMEOUT,
@@ -758,7 +759,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_int ("timeout", "Timeout",
           "How long to wait for space in a full ring with policy=block, in "
-          "milliseconds, before posting an error (-1 = wait forever). A "
+          "milliseconds, before posting an error (-1 = wait forever); time "
+          "the process is stopped (Ctrl-Z) does not count. A "
           "reader that is gone ends the wait at once: an error "
           "(EREADERGONE), or with on-reader-lost=wait a WARNING and the "
           "frames dropped until the next reader", -1,

@@ -1204,15 +1204,15 @@ gst_zero_src_push_gap (GstZeroSrc * self)
 }
 
 /* Waits until we are PLAYING (at once when we are). The timeout counts
- * while PLAYING only: a pause moves *START, where the wait for a frame
- * began, by as long as it lasted. */
+ * while PLAYING only: a pause is skipped in the DEADLINE of the wait for a
+ * frame. */
 static GstFlowReturn
-gst_zero_src_wait_playing (GstZeroSrc * self, gint64 * start)
+gst_zero_src_wait_playing (GstZeroSrc * self, zb_deadline * deadline)
 {
-  gint64 paused = g_get_monotonic_time ();
+  guint64 paused = zb_now_ns ();
   GstFlowReturn ret = gst_base_src_wait_playing (GST_BASE_SRC (self));
 
-  *start += g_get_monotonic_time () - paused;
+  zb_deadline_skip (deadline, zb_now_ns () - paused);
   return ret;
 }
 
@@ -1226,8 +1226,8 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   zb_frame frame;
   zb_frame_ext ext;
   gsize offset = 0, size;
-  gint timeout;
-  gint64 start, deadline;
+  gint timeout, wait;
+  zb_deadline deadline;
   gboolean eos_on_writer_exit, resumed, sparse;
   GstFlowReturn ret;
   guint moved;
@@ -1246,7 +1246,10 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return gst_zero_src_create (psrc, outbuf);
   }
   reader = gst_zero_src_ring_reader (ring);
-  start = g_get_monotonic_time ();
+  /* time stopped (Ctrl-Z suspends zerobuffer's whole job, the writer with
+   * it) does not count: at SIGCONT the wait would fail before the writer,
+   * continued too, could write */
+  zb_deadline_start (&deadline, 0);
 
 next_frame:
   for (;;) {
@@ -1260,8 +1263,7 @@ next_frame:
     GST_OBJECT_UNLOCK (self);
     if (flushing)
       return GST_FLOW_FLUSHING;
-    deadline = timeout < 0 ? G_MAXINT64 :
-        start + (gint64) timeout * G_TIME_SPAN_MILLISECOND;
+    deadline.timeout_ms = timeout;
 
     /* Before waiting: if the writer waits for room that buffers held
      * downstream take, move them out of the ring. In slices, since
@@ -1272,20 +1274,19 @@ next_frame:
           "copied %u of them out of it so that the writer can go on (a "
           "larger payload-size avoids the copies)", moved);
     sparse = gst_zero_src_sparse (self);
-    rc = zb_reader_next (reader, &frame, (gint) MIN (sparse ?
-            ZEROSRC_GAP_SLICE_MS : ZEROSRC_ROOM_SLICE_MS,
-            MAX (0, (deadline - g_get_monotonic_time ()) / 1000)));
+    wait = zb_deadline_wait_ms (&deadline, sparse ? ZEROSRC_GAP_SLICE_MS :
+        ZEROSRC_ROOM_SLICE_MS);
+    rc = zb_reader_next (reader, &frame, wait);
     if (rc == 0)
       break;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
-        (ret = gst_zero_src_wait_playing (self, &start)) != GST_FLOW_OK)
+        (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)
       return ret;
     if (sparse && (rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN))
       gst_zero_src_push_gap (self);
-    /* (against the deadline from START as a pause may have moved it) */
-    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && (timeout < 0 ||
-            g_get_monotonic_time () <
-            start + (gint64) timeout * G_TIME_SPAN_MILLISECOND))
+    /* time was left at the look: look again (a last time without waiting
+     * once it has passed) */
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && wait > 0)
       continue;
     switch (rc) {
       case ZB_ECANCELED:
@@ -1331,7 +1332,7 @@ next_frame:
   /* A frame that arrives while PAUSED is stamped once we are PLAYING
    * again: our running time then goes on from where it stopped, not from
    * the time the pause took. */
-  ret = gst_zero_src_wait_playing (self, &start);
+  ret = gst_zero_src_wait_playing (self, &deadline);
   if (ret != GST_FLOW_OK) {
     zb_frame_release (&frame);
     return ret;
@@ -1570,8 +1571,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "How long to wait for the next frame, in milliseconds, before "
           "posting an error (-1 = wait forever). The wait counts whether or "
           "not a writer is connected: from the start, and between writers, "
-          "so with no writer at all it fails after that long; time PAUSED "
-          "does not count. A change while PLAYING applies to the wait in "
+          "so with no writer at all it fails after that long; time PAUSED, "
+          "or with the process stopped (Ctrl-Z), does not count. A change while PLAYING applies to the wait in "
           "progress, counted from its start. A writer that dies is detected "
           "at once either way", -1, G_MAXINT, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

@@ -29,6 +29,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
@@ -67,8 +68,12 @@ struct LoopWait {
   uint64_t id;
   int timeout_ms;
   size_t max;
-  uint64_t started_ns;
+  zb_deadline deadline;  // time stopped does not count, as on the thread
 };
+
+// The longest sleep between two looks of a loop wait (zb_reader_poll's
+// *again_ms, a liveness slice).
+constexpr int kLoopLookMs = 50;
 
 struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   std::shared_ptr<ReaderSession> session;
@@ -252,10 +257,7 @@ void LeaveLoop(Napi::Env env, ReaderJs &js) {
   std::unique_ptr<LoopWait> w = std::move(js.loop_wait);
   js.pending_wait = 0;
   int timeout = w->timeout_ms;
-  if (timeout > 0) {
-    uint64_t spent_ms = (zb_now_ns() - w->started_ns) / 1000000u;
-    timeout = spent_ms >= static_cast<uint64_t>(timeout) ? 0 : timeout - static_cast<int>(spent_ms);
-  }
+  if (timeout > 0) timeout = zb_deadline_wait_ms(&w->deadline, INT_MAX);
   if (!StartThreadWait(env, js, w->deferred, w->id, timeout, w->max)) w->deferred.Resolve(env.Null());
 }
 
@@ -267,7 +269,9 @@ void LoopWaitStep(Napi::Env env, ReaderJs &js) {
   if (!armed.ok() && armed.code != ZB_ESTATE) return LeaveLoop(env, js);
   if (armed.ok()) {
     LoopWait &w = *js.loop_wait;
-    js.session->Poll(w.id, w.timeout_ms, w.started_ns, w.max);
+    // the timeout as from a start moved on by the time stopped
+    zb_deadline_wait_ms(&w.deadline, kLoopLookMs);
+    js.session->Poll(w.id, w.timeout_ms, w.deadline.start_ns + w.deadline.skipped_ns, w.max);
     int sleep_ms = js.session->batch().sleep_ms;
     if (sleep_ms >= 0) {
       if (!js.uring->Sleep(word, sleep_ms)) LeaveLoop(env, js);
@@ -418,7 +422,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
       js_->session->leases().GiveBack();
       uint64_t id = ++js_->next_wait_id;
       if (js_->uring != nullptr) {
-        js_->loop_wait.reset(new LoopWait{deferred, id, timeout, max, zb_now_ns()});
+        js_->loop_wait.reset(new LoopWait{deferred, id, timeout, max, {}});
+        zb_deadline_start(&js_->loop_wait->deadline, timeout);
         js_->pending_wait = id;
         LoopWaitStep(env, *js_);
       } else if (!StartThreadWait(env, *js_, deferred, id, timeout, max)) {

@@ -2896,6 +2896,55 @@ static void test_negative_timeouts(void) {
   fixture_close(&fx);
 }
 
+/* zb_deadline: what is left, in slices; time stopped (a look long after
+ * the wait the last one asked for, simulated by moving the looks back)
+ * does not count; a changed timeout and skipped time do; bad arguments
+ * are EINVAL. */
+static void test_deadline(void) {
+  const uint64_t s3 = UINT64_C(3000000000);
+  zb_deadline d;
+  int ms;
+
+  CHECK_RC(zb_deadline_start(NULL, 10), ZB_EINVAL);
+  CHECK_RC(zb_deadline_start(&d, -2), ZB_EINVAL);
+  CHECK_MSG("timeout_ms -2 is invalid");
+  CHECK_RC(zb_deadline_start(&d, 2000), 0);
+  CHECK_RC(zb_deadline_wait_ms(&d, 0), ZB_EINVAL);
+  CHECK_RC(zb_deadline_wait_ms(NULL, 10), ZB_EINVAL);
+  CHECK_RC(zb_deadline_wait_ms(&d, 50), 50);
+  /* started 3 s ago, looked 10 ms ago: a 2 s timeout has passed */
+  d.start_ns -= s3;
+  d.looked_ns -= 10000000u;
+  CHECK_RC(zb_deadline_wait_ms(&d, 50), 0);
+  /* the last look 3 s ago asked for 50 ms: 2.95 s stopped, 1.95 s left */
+  CHECK_RC(zb_deadline_start(&d, 2000), 0);
+  CHECK_RC(zb_deadline_wait_ms(&d, 50), 50);
+  d.start_ns -= s3;
+  d.looked_ns -= s3;
+  ms = zb_deadline_wait_ms(&d, 5000);
+  CHECK(ms > 1900 && ms <= 1950);
+  CHECK(d.skipped_ns >= UINT64_C(2950000000) && d.skipped_ns < UINT64_C(2960000000));
+  /* a look 1 s after one that asked for 1950 ms: nothing stopped */
+  d.looked_ns -= 1000000000u;
+  d.start_ns -= 1000000000u;
+  ms = zb_deadline_wait_ms(&d, 5000);
+  CHECK(ms > 900 && ms <= 950);
+  /* a longer timeout, counted from the start */
+  d.timeout_ms = 3000;
+  ms = zb_deadline_wait_ms(&d, 5000);
+  CHECK(ms > 1900 && ms <= 1950);
+  zb_deadline_skip(&d, 500000000u);
+  ms = zb_deadline_wait_ms(&d, 5000);
+  CHECK(ms > 2400 && ms <= 2450);
+  d.timeout_ms = ZB_WAIT_FOREVER;
+  CHECK_RC(zb_deadline_wait_ms(&d, 70), 70);
+  /* 0: passed at the first look, left rounded up before */
+  CHECK_RC(zb_deadline_start(&d, 0), 0);
+  CHECK_RC(zb_deadline_wait_ms(&d, 10), 0);
+  CHECK_RC(zb_deadline_start(&d, 1), 0);
+  CHECK_RC(zb_deadline_wait_ms(&d, 10), 1);
+}
+
 /* Messages of ring operations name the ring, as the others do: these
  * lacked it before ("a frame of N bytes can never fit any ring", "commit:
  * the reservation is not open", ...). */
@@ -3186,6 +3235,7 @@ static void test_null_handles(void) {
     zb_frame_ext_write(NULL, &ext);
     zb_frame_ext_write(dst, NULL);
     CHECK(dst[0] == 0);
+    zb_deadline_skip(NULL, 1);
     _exit(zb_test_failures == 0 ? 0 : 1);
   }
   CHECK(waitpid(pid, &status, 0) == pid);
@@ -3767,6 +3817,7 @@ int main(void) {
   RUN(test_metadata_prefix_zero);
   RUN(test_reader_timeouts);
   RUN(test_negative_timeouts);
+  RUN(test_deadline);
   RUN(test_messages_name_ring);
   RUN(test_end_of_stream);
   RUN(test_writer_left_unseen);

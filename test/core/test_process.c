@@ -696,6 +696,53 @@ static void test_stopped_writer(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
+/* Creates the ring, says 'R', then waits 1000 ms for a frame: exit 0 when
+ * one came, 1 when the wait failed. */
+static int stopped_reader_child(void *argp, int in, int out) {
+  const char *name = argp;
+  zb_reader *r = NULL;
+  zb_frame f;
+  int rc;
+  (void)in;
+  if (zb_reader_create(&r, name, 256, 16 * 1024, NULL) != 0)
+    return 2;
+  send_byte(out, 'R');
+  rc = zb_reader_next(r, &f, 1000);
+  if (rc == 0)
+    zb_frame_release(&f);
+  else
+    fprintf(stderr, "  the stopped reader: %s\n", zb_last_error());
+  zb_reader_destroy(r);
+  return rc == 0 ? 0 : 1;
+}
+
+/* The reader's side of test_stopped_writer: a reader stopped for 2 s while
+ * it waits 1 s for a frame gets one written 0.3 s after SIGCONT. It failed
+ * at SIGCONT before (ETIMEDOUT: "no frame within 1000 ms"). */
+static void test_stopped_reader(void) {
+  char name[96];
+  child rc_child = {0, -1, -1};
+  zb_writer *w = NULL;
+  uint8_t buf[100] = {0};
+
+  copy_name(name, "stoppedr");
+  CHECK(spawn(&rc_child, stopped_reader_child, name) == 0);
+  CHECK(wait_byte(rc_child.from_child, 5000) == 'R');
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  usleep(200 * 1000); /* in its wait */
+  CHECK(kill(rc_child.pid, SIGSTOP) == 0);
+  usleep(2000 * 1000);
+  CHECK(kill(rc_child.pid, SIGCONT) == 0);
+  usleep(300 * 1000);
+  if (w != NULL)
+    CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
+  CHECK_EXITED(child_end(&rc_child, 5000), 0);
+  if (rc_child.pid > 0)
+    child_kill(&rc_child);
+  zb_writer_destroy(w);
+  CHECK(zb_test_ring_gone(name));
+}
+
 /* 3. The reader dies (SIGKILL) while the writer waits on a full ring: the
  * writer gets ZB_EREADERGONE long before its timeout. Then the same for a
  * reader that closes cleanly, and for a reader killed between a reserve
@@ -2043,6 +2090,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_hold_out_of_order);
   RUN_CLEAN(test_reader_death);
   RUN_CLEAN(test_stopped_writer);
+  RUN_CLEAN(test_stopped_reader);
   RUN_CLEAN(test_writer_death);
   RUN_CLEAN(test_writer_generations);
   RUN_CLEAN(test_second_writer);

@@ -237,7 +237,8 @@ int zb_reader_metadata(zb_reader *reader, const uint8_t **data,
  * in the reader: may be called from any thread, while another waits. */
 int zb_reader_metadata_note(zb_reader *reader);
 
-/* Waits up to timeout_ms for the next frame.
+/* Waits up to timeout_ms for the next frame (time the process was stopped
+ * does not count, as zb_deadline counts it).
  * Returns 0 with *frame filled, or ZB_ETIMEDOUT (ZB_EAGAIN when timeout_ms
  * is 0 and no frame is ready), ZB_ECANCELED (zb_reader_wake),
  * ZB_EOF (the writer detached cleanly and every frame was read; a later call
@@ -339,7 +340,8 @@ void zb_reader_disarm(zb_reader *reader);
  * writer's liveness is checked (a /proc read) once per 50 ms (a liveness
  * slice) in which no frame came, posts or not, as zb_reader_next does;
  * *again_ms is at most that. Spurious wake-ups are fine. Same thread rules
- * as zb_reader_next. */
+ * as zb_reader_next. The timeout counts from started_ns, time stopped
+ * included: a caller that must not count it keeps a zb_deadline. */
 int zb_reader_poll(zb_reader *reader, zb_frame *frame, int timeout_ms,
                    uint64_t started_ns, int *again_ms);
 
@@ -420,8 +422,9 @@ int zb_writer_set_metadata(zb_writer *writer, const void *data, uint64_t size);
 
 /* Reserves room for a frame of size bytes after the reservations already
  * in flight. Waits up to timeout_ms for space (0: ZB_EAGAIN at once when
- * full; time the process was stopped, SIGSTOP or Ctrl-Z, does not count:
- * its reader, stopped with it, gets the time it missed). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
+ * full; time the process was stopped, SIGSTOP or Ctrl-Z, does not count,
+ * as zb_deadline counts it: its reader, stopped with it, gets the time it
+ * missed). Fails at once with ZB_EMSGSIZE when the frame can never fit, and
  * also, in one corner of the protocol, for a frame up to
  * zb_writer_max_frame_size: when the previous frame left 1..15 bytes before
  * the ring's end (a small tail, too short for a wrap marker,
@@ -625,6 +628,39 @@ int zb_metadata_declare_in_place(const uint8_t *json, uint64_t size,
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of commit_ns. */
 uint64_t zb_now_ns(void);
+
+/* A timeout that counts only time the process ran, as the core's own timed
+ * waits count theirs: time it was stopped (SIGSTOP; Ctrl-Z stops a whole
+ * job, the peer with it) does not count, so that a wait does not fail at
+ * SIGCONT before the peer, continued too, had time to act. No clock leaves
+ * that time out: a look at the clock more than ZB_STOPPED_GAP_MS later than
+ * the end of the wait the last look asked for takes the excess as time
+ * stopped. Shorter stops count, and so does a stall over 1 s for another
+ * reason (a debugger, a paused VM). The fields are the caller's to read;
+ * timeout_ms may be changed between looks (counted from start_ns). */
+#define ZB_STOPPED_GAP_MS 1000
+typedef struct zb_deadline {
+  uint64_t start_ns;   /* zb_now_ns() at zb_deadline_start */
+  uint64_t skipped_ns; /* time since then that does not count */
+  uint64_t looked_ns;  /* the last look */
+  int timeout_ms;      /* ZB_WAIT_FOREVER: without limit */
+  int wait_ms;         /* the wait the last look asked for */
+} zb_deadline;
+
+/* Starts counting timeout_ms (>= 0, or ZB_WAIT_FOREVER) from now: 0, or
+ * ZB_EINVAL for a NULL deadline or a timeout below ZB_WAIT_FOREVER. */
+int zb_deadline_start(zb_deadline *deadline, int timeout_ms);
+
+/* One look at the clock: how many ms to wait next, the least of slice_ms
+ * and what is left of the timeout rounded up (slice_ms without limit), or
+ * 0 once it has passed; ZB_EINVAL for a NULL deadline or slice_ms <= 0.
+ * Waiting longer than that before the next look counts the excess over
+ * ZB_STOPPED_GAP_MS as time stopped. */
+int zb_deadline_wait_ms(zb_deadline *deadline, int slice_ms);
+
+/* Time that does not count for a reason the caller measured itself (a
+ * pipeline paused), spent since the last look. */
+void zb_deadline_skip(zb_deadline *deadline, uint64_t ns);
 
 /* --------------------------------------------------------------- duplex */
 

@@ -14,9 +14,6 @@
 #define ZB_LOCK_DIR "/tmp/zerobuffer"
 /* Waits are cut into slices this long so a dead peer is noticed. */
 #define ZB_LIVENESS_SLICE_MS 50
-/* A look at the clock this much later than one slice after the last is
- * time the process was stopped: a timed wait does not count it. */
-#define ZB_STOPPED_GAP_MS 1000
 
 typedef struct zb_names {
   char shm[NAME_MAX + 2];   /* "/NAME" */
@@ -29,9 +26,8 @@ typedef struct zb_names {
 int zb__names(const char *name, zb_names *names);
 
 uint64_t zb__now_ns(void);
-/* Absolute CLOCK_MONOTONIC deadline for a relative timeout;
- * UINT64_MAX for ZB_WAIT_FOREVER. */
-uint64_t zb__deadline_ns(int timeout_ms);
+/* zb_deadline_wait_ms with the clock read by the caller: NOW. */
+int zb__deadline_look(zb_deadline *d, uint64_t now, int slice_ms);
 /* 0, or ZB_EINVAL naming the call, the ring and the value for a timeout
  * below ZB_WAIT_FOREVER: only -1 waits without a limit, and a -5 passed
  * by mistake must not wait for ever. */

@@ -1017,9 +1017,10 @@ static int timed_out(zb_reader *r, int timeout_ms) {
 
 static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
                        bool ready_only) {
-  uint64_t deadline, now, slice_end = 0;
+  uint64_t now, until, slice_end = 0;
+  zb_deadline deadline;
   bool probe = false;
-  int rc;
+  int rc, wait_ms;
 
   const char *call = ready_only ? "zb_reader_take_ready" : "zb_reader_next";
 
@@ -1029,19 +1030,23 @@ static int reader_next(zb_reader *r, zb_frame *frame, int timeout_ms,
     return refuse_forked_copy(r, call);
   if ((rc = zb__check_timeout(call, r->name, timeout_ms)) < 0)
     return rc;
-  deadline = zb__deadline_ns(timeout_ms);
+  zb_deadline_start(&deadline, timeout_ms);
 
   for (;;) {
     rc = reader_look(r, frame, timeout_ms, probe, ready_only);
     if (rc != NOTHING_YET)
       return rc;
     now = zb__now_ns();
-    if (now >= deadline)
+    /* Time stopped (Ctrl-Z stops zerobuffer's whole job, the writer with
+     * it) does not count: at SIGCONT the wait would fail before the
+     * writer, continued too, could write. */
+    if ((wait_ms = zb__deadline_look(&deadline, now, ZB_LIVENESS_SLICE_MS)) == 0)
       return timed_out(r, timeout_ms);
     if (probe || slice_end == 0)
       slice_end = now + (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
+    until = now + (uint64_t)wait_ms * 1000000u;
     rc = zb__sem_wait_until(r->sem_w, r->names.sem_w, r->name,
-                            slice_end < deadline ? slice_end : deadline);
+                            slice_end < until ? slice_end : until);
     if (rc < 0 && rc != ZB_ETIMEDOUT)
       return rc;
     if (rc == 0)

@@ -867,9 +867,10 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
 
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
-  uint64_t deadline, now, looked, start_wake, wake, avail = 0, needed = 0;
+  uint64_t now, start_wake, wake, avail = 0, needed = 0;
   bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
-  int rc;
+  zb_deadline deadline;
+  int rc, wait_ms;
 
   if (w == NULL || res == NULL)
     return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
@@ -878,8 +879,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   if ((rc = zb__check_timeout("zb_writer_reserve", w->name, timeout_ms)) < 0 ||
       (rc = check_frame_size(w, size)) < 0)
     return rc;
-  deadline = zb__deadline_ns(timeout_ms);
-  looked = zb__now_ns();
+  zb_deadline_start(&deadline, timeout_ms);
 
   pthread_mutex_lock(&w->lock);
   if (w->closed) {
@@ -907,16 +907,10 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "writer was destroyed", w->name);
       break;
     }
-    /* A look this much later than the slice before is time the process did
-     * not run: stopped (SIGSTOP; Ctrl-Z stops zerobuffer's whole job, the
-     * reader with it). It does not count: at SIGCONT the deadline had
-     * passed, and the wait failed before the reader, continued too, could
-     * make room. */
-    if (deadline != UINT64_MAX &&
-        now - looked > (uint64_t)(ZB_LIVENESS_SLICE_MS + ZB_STOPPED_GAP_MS) *
-                           1000000u)
-      deadline += now - looked - (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
-    looked = now;
+    /* Time stopped (Ctrl-Z stops zerobuffer's whole job, the reader with
+     * it) does not count: at SIGCONT the wait would fail before the
+     * reader, continued too, could make room. */
+    wait_ms = zb__deadline_look(&deadline, now, ZB_LIVENESS_SLICE_MS);
     if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
         (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
       break;
@@ -934,7 +928,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
       break;
     }
-    if (now >= deadline && held) {
+    if (wait_ms == 0 && held) {
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms because of frames "
                     "held by its writer: %zu holds (%llu bytes) leave %llu "
@@ -945,7 +939,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     (unsigned long long)avail, (unsigned long long)needed);
       break;
     }
-    if (now >= deadline && w->lone_wrap_tail > 0) {
+    if (wait_ms == 0 && w->lone_wrap_tail > 0) {
       /* The frame fitted neither before the end nor at 0 behind a marker
        * in one step (tail + frame > ring): the marker went out alone. */
       rc = zb__fail(ZB_ETIMEDOUT,
@@ -973,7 +967,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     (unsigned long long)(w->seg.payload_size / 2));
       break;
     }
-    if (now >= deadline) {
+    if (wait_ms == 0) {
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms (%llu bytes free, "
                     "the frame needs %llu): the reader is not releasing "
@@ -997,10 +991,9 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     if (held) /* a release posts hold_sem, the reader's releases do not help */
       atomic_fetch_add(&w->hold_waiters, 1);
     pthread_mutex_unlock(&w->lock);
-    now += (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u;
     rc = zb__sem_wait_until(held ? &w->hold_sem : w->sem_r,
                             held ? NULL : w->names.sem_r, w->name,
-                            now < deadline ? now : deadline);
+                            now + (uint64_t)wait_ms * 1000000u);
     pthread_mutex_lock(&w->lock);
     if (held)
       atomic_fetch_sub(&w->hold_waiters, 1);

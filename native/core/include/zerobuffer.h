@@ -832,11 +832,13 @@ int zb_writer_health(zb_writer *writer, zb_health *health);
 
 /* memcpy for frame bytes (the ranges must not overlap). glibc's x86 memcpy
  * copies 2 KiB to 512 KiB with `rep movsb`, which some CPUs run 6 to 15
- * times slower when the destination is 1 to 63 bytes past the source
- * modulo 4096 (glibc bug 30994; AMD EPYC here): frames of a fixed size
- * moving through a ring (16 + size bytes apart) land there in turn. Such
- * copies go in 1 KiB pieces, below glibc's `rep movsb` threshold; every
- * other copy is one memcpy. */
+ * times slower when the destination is a few bytes past the source modulo
+ * 4096 (glibc bug 30994; AMD EPYC here, 4 to 28 bytes measured slow):
+ * frames of a fixed size moving through a ring (16 + size bytes apart) land
+ * there in turn. Copies of 2 KiB to 512 KiB whose destination is 1 to 63
+ * bytes past the source go in 1 KiB pieces, below glibc's `rep movsb`
+ * threshold (a margin around the measured range); every other copy is one
+ * memcpy. */
 void zb_copy(void *dst, const void *src, size_t size);
 
 /* ----------------------------------------------------------- maintenance */

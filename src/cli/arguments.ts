@@ -158,7 +158,7 @@ export const COMMANDS = {
       },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
-      name: { type: 'string', describe: 'Channel name (default: zb-filter-<uuid>)' },
+      name: { type: 'string', describe: 'Channel name (default: zb-filter-<8 hex digits>, the first 8 of a random UUID)' },
       'payload-size': {
         type: 'number',
         describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
@@ -175,6 +175,8 @@ export const COMMANDS = {
       [EXIT.ok]: 'success (the stream ended, --frames reached, or stopped with Ctrl-C)',
       [EXIT.usage]: `${USAGE_PLUGIN_PATH}; --on-error pass with output caps`,
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error, the script failed under --on-error stop or on every request, or the server could not write an answer',
+      // filter meets a ring error only creating the request ring (filter-command.ts); the server's later failures are status 3
+      [EXIT.ring]: 'ring error (cannot create the channel\'s request ring: the name is taken, /dev/shm is full, ...)',
     }),
   },
   watch: {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMMANDS, DEMO_PIPELINE } from '../../src/cli/arguments.js';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT, EXIT_TEXTS } from '../../src/cli/exit-codes.js';
 import { parseArgs } from '../../src/cli/parse-args.js';
 import { parseDuration } from '../../src/cli/duration.js';
 import { gstPropertyWord, gstValue, splitPipeline } from '../../src/runner/pipeline-tokens.js';
@@ -33,6 +33,18 @@ test.each(['run', 'filter', 'watch', 'ingest', 'serve', 'inspect', 'cleanup', 'p
   expect(own.includes(EXIT.pipeline)).toBe(!['ingest', 'inspect', 'cleanup', 'plugin-path'].includes(cmd));
   expect(own.includes(EXIT.command)).toBe(cmd === 'watch');
   expect(own.includes(EXIT.stream)).toBe(cmd === 'ingest' || cmd === 'serve');
+});
+
+test('every command that can end with status 4 tells it in its own words; filter --help says its --name default', async () => {
+  for (const [cmd, spec] of Object.entries(COMMANDS)) {
+    const own = (spec.exitCodes as Partial<Record<number, string>>)[EXIT.ring];
+    if (own !== undefined) expect([cmd, own]).not.toEqual([cmd, EXIT_TEXTS[EXIT.ring]]);
+  }
+  const r = await parseArgs(['filter', '--help']);
+  const text = (r.kind === 'help' ? r.text : '').replace(/\s+/g, ' ');
+  expect(text).toContain("4 ring error (cannot create the channel's request ring: the name is taken, /dev/shm is full, ...)");
+  // filter-command.ts: zb-filter- and the first 8 characters of a random UUID
+  expect(text).toContain('Channel name (default: zb-filter-<8 hex digits>, the first 8 of a random UUID)');
 });
 
 test('--help names every exit status; watch --help shows its command after "--"', async () => {

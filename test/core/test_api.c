@@ -3257,6 +3257,86 @@ static void check_no_frame_ready(zb_reader *r, int rc) {
   }
 }
 
+/* One frame kept blocks the ring: room goes back in ring order, so the
+ * frames released after it give none. The writer's timeout says so (not
+ * "the reader is not releasing frames"), and its "needs" counts the tail
+ * the frame skips to go to 0, which it now names. */
+static void test_kept_frame_blocks_room_message(void) {
+  const char *name = zb_test_name("keep1");
+  static uint8_t buf[4096];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_frame first, f;
+  int i, rc = 0;
+  CHECK_RC(zb_reader_create(&r, name, 256, 65536, NULL), 0);
+  if (r != NULL)
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    goto out;
+  CHECK_RC(zb_writer_write(w, buf, 16, 1000), 0);
+  CHECK_RC(zb_reader_next(r, &first, 1000), 0); /* kept */
+  /* 32 + 15 * 4112 = 61712: the 16th frame goes to 0, past 3824 bytes */
+  for (i = 0; i < 16 && (rc = zb_writer_write(w, buf, 4096, 300)) == 0; i++) {
+    CHECK_RC(zb_reader_next(r, &f, 1000), 0);
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  CHECK_EQ_U64(i, 15);
+  CHECK_RC(rc, ZB_ETIMEDOUT);
+  CHECK_MSG("stayed full for 300 ms (3824 bytes free, the frame needs 7936: "
+            "4112 for it (16 + 4096) + the 3824 left at the ring's end, "
+            "skipped to place it at 0): the reader has not given the room "
+            "back (it has not read the frames, or keeps one: a reader gives "
+            "room back in ring order, so the oldest frame it has not "
+            "released holds the room of every frame after it, released or "
+            "not)");
+  /* the same numbers without waiting */
+  CHECK_RC(zb_writer_write(w, buf, 4096, 0), ZB_EAGAIN);
+  CHECK_MSG("is full: 3824 bytes free, the frame needs 7936: 4112 for it "
+            "(16 + 4096) + the 3824 left");
+  CHECK_RC(zb_frame_release(&first), 0);
+  CHECK_RC(zb_writer_write(w, buf, 4096, 1000), 0);
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+}
+
+/* A frame that cannot follow its wrap marker in one step waits first for
+ * the marker's room, the bytes to the ring's end: its "needs" says so. */
+static void test_marker_room_message(void) {
+  const char *name = zb_test_name("keep2");
+  static uint8_t buf[1024];
+  static const uint64_t sizes[] = {300, 300, 100, 200, 100};
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  zb_frame f[5];
+  int i;
+  CHECK_RC(zb_reader_create(&r, name, 256, 1024, NULL), 0);
+  if (r != NULL)
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w == NULL)
+    goto out;
+  /* A, B, C at 0, 316, 632; A given back; D at 748, E at 0 (past the
+   * 60-byte tail); B, C and E released, D kept: used are [748, 1024) and
+   * [0, 116), 632 bytes free */
+  for (i = 0; i < 5; i++) {
+    CHECK_RC(zb_writer_write(w, buf, sizes[i], 1000), 0);
+    CHECK_RC(zb_reader_next(r, &f[i], 1000), 0);
+    if (i == 0)
+      CHECK_RC(zb_frame_release(&f[0]), 0);
+  }
+  CHECK_RC(zb_frame_release(&f[1]), 0);
+  CHECK_RC(zb_frame_release(&f[2]), 0);
+  CHECK_RC(zb_frame_release(&f[4]), 0);
+  /* 908 bytes to the end + 916 > 1024: the marker goes out alone first */
+  CHECK_RC(zb_writer_write(w, buf, 900, 0), ZB_EAGAIN);
+  CHECK_MSG("is full: 632 bytes free, the frame needs 908: the bytes left "
+            "at the ring's end, for a wrap marker before it goes to 0");
+  CHECK_RC(zb_frame_release(&f[3]), 0);
+out:
+  zb_writer_destroy(w);
+  zb_reader_destroy(r);
+}
+
 static void test_no_frame_ready_details(void) {
   char a_name[96], b_name[96], c_name[96];
   zb_reader *a = NULL, *b = NULL, *c = NULL;
@@ -3826,6 +3906,8 @@ int main(void) {
   RUN(test_errors);
   RUN(test_null_handles);
   RUN(test_no_frame_ready_details);
+  RUN(test_kept_frame_blocks_room_message);
+  RUN(test_marker_room_message);
   RUN(test_close);
   RUN(test_frame_ext);
   RUN(test_copy);

@@ -363,7 +363,7 @@ test('run whose reader pauses until zerosink\'s timeout: the hint names --sink-p
     await sleep(2000);
     child.proc.kill('SIGCONT');
     expect(await child.exit(20000)).toBe(EXIT.pipeline);
-    expect(child.stderr).toMatch(/stayed full for 300 ms.*: the reader is not releasing frames; raise --sink-property timeout=MS \(-1 waits forever\) or use --sink-property policy=drop\n/);
+    expect(child.stderr).toMatch(/stayed full for 300 ms.*: the reader has not given the room back \(.*, released or not\); raise --sink-property timeout=MS \(-1 waits forever\) or use --sink-property policy=drop\n/);
     expect(child.stderr).not.toMatch(/use policy=drop/);
   } finally {
     child.proc.kill('SIGKILL');

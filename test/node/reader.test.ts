@@ -820,10 +820,46 @@ test.each(['SIGINT', 'SIGTERM'] as const)('one %s ends a waiting reader that SIG
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
 });
 
+// A reader gives room back in ring order: the first frame kept holds the
+// room of the 4096-byte frames released after it. The writer's timeout said
+// "the reader is not releasing frames" (it released all but one) and "needs
+// 7936" for a 4096-byte frame without saying 3824 of it is the tail skipped
+// at the ring's end.
+test('a reader that keeps its first frame and releases the later ones: the writer\'s timeout says room goes back in ring order, and what the bytes it needs are', async () => {
+  const { reader, writer } = await pair('keep-first', 65536);
+  try {
+    await writer.write(new Uint8Array(16));
+    const kept = (await reader.next({ timeoutMs: 2000 }))!.retain();
+    let written = 0;
+    let error: unknown;
+    try {
+      for (; written < 16; written++) {
+        await writer.write(new Uint8Array(4096), { timeoutMs: 300 });
+        (await reader.next({ timeoutMs: 2000 }))!.release();
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(written).toBe(15); // 32 + 15 × 4112 bytes: the 16th goes to 0, past a 3824-byte tail
+    expect(error).toMatchObject({
+      code: 'ETIMEDOUT',
+      message: expect.stringContaining('stayed full for 300 ms (3824 bytes free, the frame needs 7936: 4112 for it (16 + 4096) + ' +
+        "the 3824 left at the ring's end, skipped to place it at 0): the reader has not given the room back (it has not read the " +
+        'frames, or keeps one: a reader gives room back in ring order, so the oldest frame it has not released holds the room of ' +
+        'every frame after it, released or not)'),
+    });
+    kept.release();
+    await writer.write(new Uint8Array(4096), { timeoutMs: 2000 });
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 // Before, write() reserved behind an open reservation (one whose fill threw,
 // say) and resolved, but the core publishes in reservation order: nothing
 // reached the reader until that reservation's commit, and a ring's worth of
-// writes later a timeout blamed the reader ("the reader is not releasing frames").
+// writes later a timeout blamed the reader (then "the reader is not releasing frames").
 test('write() refuses (ESTATE) while a reservation of its writer is open, queued behind it or not; a write that resolved is a frame the reader can take', async () => {
   const { reader, writer } = await pair('write-open', 2 * 1088);
   const open = { code: 'ESTATE', message: expect.stringContaining('a reservation is open; commit or cancel it first') };
@@ -1045,8 +1081,8 @@ test('frames({ signal }) loops dropped after a frame each leave no listener on a
 // does not describe as video (audio, encoded, ABGR64_LE, none): the
 // metadata's problem (a MetadataError, kept for the reader's life) was made
 // inside that loop, and its unformatted stack kept the loop's closures and
-// so its frame: the writer stalled with the ring full ("its reader holds 31
-// frames"), the loop reading 31 of 300.
+// so its frame: the writer stalled with the ring full (then "its reader holds
+// 31 frames"), the loop reading 31 of 300.
 test.each([
   ['audio/x-raw', 'audiotestsrc num-buffers=300'],
   ['ABGR64_LE (not described)', 'videotestsrc num-buffers=300 ! video/x-raw,format=ABGR64_LE,width=16,height=16'],

@@ -790,7 +790,8 @@ typedef struct zb_health {
   uint64_t writer_pid, reader_pid;    /* 0 when none */
   bool writer_alive, reader_alive;
   /* The reader's backlog, from the frame headers: frames it has not read
-   * yet, and frames it has read but not given back (it holds them). */
+   * yet, and frames it has read but not given back (held, or released
+   * behind one held: room goes back in ring order). */
   uint64_t frames_unread, frames_held;
   zb_band band;                       /* of utilisation_percent */
 } zb_health;

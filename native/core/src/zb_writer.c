@@ -788,15 +788,35 @@ static int check_frame_size(const zb_writer *w, uint64_t size) {
   return 0;
 }
 
+/* The bytes a frame of SIZE waits for, NEEDED, as a message puts them: a
+ * frame that goes to 0 also waits for the TAIL it skips at the ring's end,
+ * which made "needs 7936" for a 4096-byte frame look wrong. */
+static const char *needs_text(char *buf, size_t len, uint64_t size,
+                              uint64_t needed, uint64_t tail) {
+  if (tail == 0)
+    snprintf(buf, len, "%llu", (unsigned long long)needed);
+  else if (needed > tail)
+    snprintf(buf, len, "%llu: %llu for it (16 + %llu) + the %llu left at "
+             "the ring's end, skipped to place it at 0",
+             (unsigned long long)needed, (unsigned long long)(needed - tail),
+             (unsigned long long)size, (unsigned long long)tail);
+  else /* the marker goes out alone first (zb_placement.wrap_first) */
+    snprintf(buf, len, "%llu: the bytes left at the ring's end, for a wrap "
+             "marker before it goes to 0", (unsigned long long)needed);
+  return buf;
+}
+
 /* One step of reserve (locked): places the frame when there is room (0),
  * or says why not (ZB_EAGAIN: wait for space; other codes: fail). */
 static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
-                     uint64_t *avail_out, uint64_t *needed_out, bool *held) {
+                     uint64_t *avail_out, uint64_t *needed_out,
+                     uint64_t *tail_out, bool *held) {
   const uint64_t ring = w->seg.payload_size;
   const uint64_t total = zb__frame_total(size);
   uint64_t free_bytes, avail, room;
   zb_placement p;
   zb_slot *s;
+  char needs[160];
 
   for (;;) {
     free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
@@ -824,18 +844,21 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                       (unsigned long long)(2 * total));
     *avail_out = avail;
     *needed_out = p.needed;
+    *tail_out = p.skipped_tail;
     *held = *held && avail < p.needed;
     if (*held)
       return zb__fail(ZB_EAGAIN,
                       "ring \"%s\" is full: %zu frames held by the writer "
-                      "(zb_hold) leave %llu bytes, the frame needs %llu",
+                      "(zb_hold) leave %llu bytes, the frame needs %s",
                       w->name, w->nholds, (unsigned long long)avail,
-                      (unsigned long long)p.needed);
+                      needs_text(needs, sizeof needs, size, p.needed,
+                                 p.skipped_tail));
     if (avail < p.needed)
       return zb__fail(ZB_EAGAIN,
                       "ring \"%s\" is full: %llu bytes free, the frame needs "
-                      "%llu", w->name, (unsigned long long)avail,
-                      (unsigned long long)p.needed);
+                      "%s", w->name, (unsigned long long)avail,
+                      needs_text(needs, sizeof needs, size, p.needed,
+                                 p.skipped_tail));
     if ((s = slot_push(w)) == NULL)
       return zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory tracking %zu "
                       "reservations", w->name, w->count);
@@ -867,10 +890,11 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
 
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
-  uint64_t now, start_wake, wake, avail = 0, needed = 0;
+  uint64_t now, start_wake, wake, avail = 0, needed = 0, tail = 0;
   bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
   zb_deadline deadline;
   int rc, wait_ms;
+  char needs[160];
 
   if (w == NULL || res == NULL)
     return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
@@ -912,7 +936,8 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
      * reader, continued too, could make room. */
     wait_ms = zb__deadline_look(&deadline, now, ZB_LIVENESS_SLICE_MS);
     if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
-        (rc = try_place(w, size, res, &avail, &needed, &held)) != ZB_EAGAIN)
+        (rc = try_place(w, size, res, &avail, &needed, &tail, &held)) !=
+            ZB_EAGAIN)
       break;
     if (held != blocked) {
       blocked = held;
@@ -933,10 +958,11 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "ring \"%s\" stayed full for %d ms because of frames "
                     "held by its writer: %zu holds (%llu bytes) leave %llu "
                     "bytes before the oldest held frame, the frame needs "
-                    "%llu; release holds (zb_hold_release)",
+                    "%s; release holds (zb_hold_release)",
                     w->name, timeout_ms, w->nholds,
                     (unsigned long long)w->held_bytes,
-                    (unsigned long long)avail, (unsigned long long)needed);
+                    (unsigned long long)avail,
+                    needs_text(needs, sizeof needs, size, needed, tail));
       break;
     }
     if (wait_ms == 0 && w->lone_wrap_tail > 0) {
@@ -950,8 +976,8 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "(%llu + %llu bytes > %llu), so the marker went out "
                     "alone and the reader has not stepped over it: a reader "
                     "that waits for one sem-w post per frame (the C++ and "
-                    "Python peers) never does, else the reader is not "
-                    "releasing frames; keep 16 + size of every frame within "
+                    "Python peers) never does, else the reader has not "
+                    "given the room back; keep 16 + size of every frame within "
                     "half the ring (%llu bytes)",
                     w->name, timeout_ms, (unsigned long long)avail,
                     (unsigned long long)needed,
@@ -968,12 +994,17 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       break;
     }
     if (wait_ms == 0) {
+      /* Not "the reader is not releasing frames": one frame it keeps
+       * blocks the room of every later one it released. */
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms (%llu bytes free, "
-                    "the frame needs %llu): the reader is not releasing "
-                    "frames",
+                    "the frame needs %s): the reader has not given the "
+                    "room back (it has not read the frames, or keeps one: "
+                    "a reader gives room back in ring order, so the oldest "
+                    "frame it has not released holds the room of every "
+                    "frame after it, released or not)",
                     w->name, timeout_ms, (unsigned long long)avail,
-                    (unsigned long long)needed);
+                    needs_text(needs, sizeof needs, size, needed, tail));
       break;
     }
     if (posted_in_vain) {

@@ -1344,9 +1344,12 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
   switch (rc) {
     case ZB_EAGAIN:            /* block with timeout=0: full for 0 ms */
     case ZB_ETIMEDOUT:
-      /* a reader that has read every frame but gives none back holds the
-       * ring: say so, it is the reader's fault, not its speed; so are
-       * our own held frames that could not be moved out */
+      /* a reader that has read every frame but gave none of their room
+       * back holds the ring: say so, it is the reader's fault, not its
+       * speed; so are our own held frames that could not be moved out.
+       * frames_held counts frames read and not given back, also those
+       * released behind a kept one (room goes back in ring order): not
+       * "holds N frames" */
       if (zb_writer_holds (writer, size, &holds) == 0 && holds.blocks_size)
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
                 "for %d ms: %" G_GUINT64_FORMAT " frames answered in place "
@@ -1357,11 +1360,15 @@ reserve_error (GstZeroLink * link, zb_writer * writer, int rc, guint64 size,
       else if (zb_writer_health (writer, &h) == 0 && h.frames_unread == 0 &&
           h.frames_held > 0)
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
-                "for %d ms: its reader holds %" G_GUINT64_FORMAT " frames "
-                "and gives none back", name, timeout, h.frames_held),
+                "for %d ms: its reader has read the %" G_GUINT64_FORMAT
+                " %s in it and given the room of none back: it keeps the "
+                "oldest (a reader gives room back in ring order, so a frame "
+                "it keeps holds the room of every frame after it, released "
+                "or not)", name, timeout, h.frames_held,
+                h.frames_held == 1 ? "frame" : "frames"),
             g_strdup_printf ("%s; the reader must release the frames it has "
-                "read (or copy them), or create a larger ring; %s", detail,
-                link->full_hint));
+                "read, the oldest above all (or copy them), or create a "
+                "larger ring; %s", detail, link->full_hint));
       else
         e = gst_zero_error_new (rc, g_strdup_printf ("Ring %s stayed full "
                 "for %d ms: its reader does not read fast enough (or is "

@@ -186,7 +186,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * quietly, as reader.frames() does). Throws the PipelineError
    * (gst-launch's own message) when the pipeline fails for good, also when
    * its zerosink gave up and detached first (the reader then sees the end
-   * of the stream): the error says why, e.g. "its reader holds 4 frames".
+   * of the stream): the error says why, e.g. "its reader has read the 4
+   * frames in it and given the room of none back".
    * With `restart`, a writer that detached or died is followed by the
    * restarted pipeline's: the loop goes on with its frames. Leaving the
    * loop early closes the stream (see closeOnReturn); the loop's end (end

@@ -3139,7 +3139,8 @@ GST_START_TEST (test_last_sample_stays)
 GST_END_TEST;
 
 /* A reader that has read every frame but gives none back: zerosink's
- * error names the cause, with the number of frames it holds. */
+ * error names the cause, with the number of frames read and not given
+ * back. */
 GST_START_TEST (test_reader_holds_frames)
 {
   gchar *name = ring_name ("holds");
@@ -3161,11 +3162,56 @@ GST_START_TEST (test_reader_holds_frames)
     n++;                        /* read, never released */
   fail_unless_equals_int (n, 4);
   text = wait_error (pipeline, "ETIMEDOUT (transient)", name);
-  fail_unless (strstr (text, "its reader holds 4 frames") != NULL, "%s", text);
+  fail_unless (strstr (text, "its reader has read the 4 frames in it and "
+          "given the room of none back") != NULL, "%s", text);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
   for (i = 0; i < n; i++)
     zb_frame_release (&held[i]);
+  zb_reader_destroy (reader);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A reader that keeps only its first frame and releases every later one
+ * blocks the ring as well: room goes back in ring order. zerosink's error
+ * counts the frames not given back (4), and does not say the reader holds
+ * them (it holds 1); the core's detail says why the released ones count. */
+GST_START_TEST (test_reader_keeps_first_frame)
+{
+  gchar *name = ring_name ("keep1");
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *appsrc;
+  zb_frame kept, f;
+  guint i;
+  gchar *text;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, "timeout=300", GRAY8_CAPS (40, 25),
+      &appsrc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 6; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
+            FALSE));
+  fail_unless_equals_int (zb_reader_next (reader, &kept, 2000), 0);
+  for (i = 0; i < 3; i++) {     /* read and released, behind the first */
+    fail_unless_equals_int (zb_reader_next (reader, &f, 2000), 0);
+    fail_unless_equals_int (zb_frame_release (&f), 0);
+  }
+  text = wait_error (pipeline, "ETIMEDOUT (transient)", name);
+  fail_unless (strstr (text, "its reader has read the 4 frames in it and "
+          "given the room of none back: it keeps the oldest (a reader gives "
+          "room back in ring order, so a frame it keeps holds the room of "
+          "every frame after it, released or not)") != NULL, "%s", text);
+  fail_unless (strstr (text, "holds 4 frames") == NULL, "%s", text);
+  fail_unless (strstr (text, "the reader has not given the room back") !=
+      NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_frame_release (&kept);
   zb_reader_destroy (reader);
   g_free (text);
   g_free (name);
@@ -6426,6 +6472,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_videorate_repeats);
   tcase_add_test (tc, test_last_sample_stays);
   tcase_add_test (tc, test_reader_holds_frames);
+  tcase_add_test (tc, test_reader_keeps_first_frame);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
   tcase_add_test (tc, test_zerosrc_mode);
   tcase_add_test (tc, test_zerosrc_mode_decimal_digits);

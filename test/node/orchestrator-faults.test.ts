@@ -209,7 +209,7 @@ test('a reader that holds every frame: frames() ends with zerosink\'s reason, no
     await stream.close();
   }
   expect(held.length).toBe(4);
-  expect((error as Error).message).toContain('its reader holds 4 frames');
+  expect((error as Error).message).toContain('its reader has read the 4 frames in it and given the room of none back');
 });
 
 test('startStream with restart: each restarted pipeline\'s frames reach frames() (sequence 1 again) until the budget is used up, then its PipelineError', async () => {

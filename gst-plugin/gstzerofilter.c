@@ -163,6 +163,13 @@ struct _GstZeroFilter
   GstZeroSrcRing *held;         /* requests answered in place, lent */
   GCancellable *flushing;       /* cancelled from flush start to flush stop */
 
+  /* The task is started only under task_lock, and not once stopping is set
+   * or flushing cancelled (both under it, before the task is stopped or
+   * paused): a task started after gst_pad_stop_task would read the
+   * response ring while gst_zero_filter_stop frees it. */
+  GMutex task_lock;
+  gboolean stopping;            /* from PAUSED_TO_READY to READY_TO_PAUSED */
+
   /* under the object lock (woken from other threads) */
   GstZeroSrcRing *responses;    /* CHANNEL_response, ours, lent like zerosrc's */
 
@@ -1463,8 +1470,24 @@ gst_zero_filter_loop (gpointer user_data)
 static void
 gst_zero_filter_start_task (GstZeroFilter * self)
 {
-  if (self->responses != NULL && !is_bypass (self))
+  g_mutex_lock (&self->task_lock);
+  if (!self->stopping && !is_flushing (self) && self->responses != NULL &&
+      !is_bypass (self))
     gst_pad_start_task (self->srcpad, gst_zero_filter_loop, self, NULL);
+  g_mutex_unlock (&self->task_lock);
+}
+
+/* Cancels the waits, so that no task starts from now on (STOPPING: until
+ * the next start; else until flush stop). The caller then stops or pauses
+ * the task that may have started before. */
+static void
+gst_zero_filter_cancel (GstZeroFilter * self, gboolean stopping)
+{
+  g_mutex_lock (&self->task_lock);
+  if (stopping)
+    self->stopping = TRUE;
+  g_cancellable_cancel (self->flushing);
+  g_mutex_unlock (&self->task_lock);
 }
 
 /* Waits until every buffer before now has gone downstream (each response
@@ -1915,7 +1938,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       return ok;
     }
     case GST_EVENT_FLUSH_START:
-      g_cancellable_cancel (self->flushing);
+      gst_zero_filter_cancel (self, FALSE);
       gst_zero_link_wake (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);
@@ -1950,7 +1973,11 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       }
       self->task_ret = GST_FLOW_OK;
       g_mutex_unlock (&self->qlock);
-      g_cancellable_reset (self->flushing);
+      /* a flush stop racing the stop leaves the waits cancelled */
+      g_mutex_lock (&self->task_lock);
+      if (!self->stopping)
+        g_cancellable_reset (self->flushing);
+      g_mutex_unlock (&self->task_lock);
       if (self->session_ended)
         responses_close (self);
       g_rec_mutex_unlock (&self->push_lock);
@@ -2126,7 +2153,10 @@ gst_zero_filter_start (GstZeroFilter * self)
   gst_zero_link_set_policy (self->link, timeout, FALSE);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), NULL,
       connect_timeout, frame_header);
+  g_mutex_lock (&self->task_lock);
+  self->stopping = FALSE;
   g_cancellable_reset (self->flushing);
+  g_mutex_unlock (&self->task_lock);
   g_atomic_int_set (&self->bypass, FALSE);
   self->warned_skipped_caps = FALSE;
   self->task_ret = GST_FLOW_OK;
@@ -2179,8 +2209,9 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
     }
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       /* the chain may wait for room or for the task, the task for a
-       * response */
-      g_cancellable_cancel (self->flushing);
+       * response; the streaming thread may be about to start the task
+       * (first caps, flush stop, a new session): it no longer does */
+      gst_zero_filter_cancel (self, TRUE);
       gst_zero_link_close (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);
@@ -2373,6 +2404,7 @@ gst_zero_filter_init (GstZeroFilter * self)
       (GDestroyNotify) gst_zero_src_ring_unref);
   self->flushing = g_cancellable_new ();
   g_rec_mutex_init (&self->push_lock);
+  g_mutex_init (&self->task_lock);
   g_mutex_init (&self->qlock);
   g_cond_init (&self->qcond);
   g_queue_init (&self->pending);
@@ -2388,6 +2420,7 @@ gst_zero_filter_finalize (GObject * object)
   gst_zero_src_ring_close (self->held);
   g_object_unref (self->flushing);
   g_rec_mutex_clear (&self->push_lock);
+  g_mutex_clear (&self->task_lock);
   g_mutex_clear (&self->qlock);
   g_cond_clear (&self->qcond);
   g_free (self->channel);

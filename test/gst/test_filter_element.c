@@ -44,7 +44,9 @@
  *   with a frame header alone): a flushing seek with answers held
  *   downstream goes on paired and in order; a server that stops answering
  *   with answers held downstream is an error, and once the pipeline is
- *   gone no hold is left (the request ring is no longer mapped).
+ *   gone no hold is left (the request ring is no longer mapped);
+ * - the pipeline stopped while zerofilter pushes its first caps: no task
+ *   starts after the stop (it read the freed response ring).
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process. */
 #include <fcntl.h>
@@ -1750,6 +1752,106 @@ GST_START_TEST (test_next_client_other_caps)
 
 GST_END_TEST;
 
+/* The pipeline stopped while zerofilter pushes its first caps (gst-launch
+ * setting NULL on downstream's error during that push): no task of its
+ * src pad starts after the stop, which freed the response ring under it
+ * (a SIGSEGV in 1 run of 10 of gst-launch). Made deterministic: the CAPS
+ * push waits until the stop has reached zerofilter's pads, and a task that
+ * starts meanwhile is held at its start until the pipeline is in NULL. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean at_caps, stopped;
+  gint tasks_entered;
+  GstPad *src;
+} StopAtCaps;
+
+static GstPadProbeReturn
+stop_at_caps_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  StopAtCaps *t = data;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&t->lock);
+  t->at_caps = TRUE;
+  g_cond_broadcast (&t->cond);
+  g_mutex_unlock (&t->lock);
+  /* until the state change deactivates this pad (after zerofilter's
+   * stop of its task) */
+  while (!GST_PAD_IS_FLUSHING (pad) && g_get_monotonic_time () < deadline)
+    g_usleep (G_TIME_SPAN_MILLISECOND);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstBusSyncReply
+hold_task_until_stopped (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  StopAtCaps *t = data;
+  GstStreamStatusType type;
+  GstElement *owner;
+
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_STREAM_STATUS ||
+      GST_MESSAGE_SRC (msg) != GST_OBJECT (t->src))
+    return GST_BUS_PASS;
+  gst_message_parse_stream_status (msg, &type, &owner);
+  if (type != GST_STREAM_STATUS_TYPE_ENTER)
+    return GST_BUS_PASS;
+  g_mutex_lock (&t->lock);
+  g_atomic_int_inc (&t->tasks_entered);
+  while (t->at_caps && !t->stopped)
+    g_cond_wait (&t->cond, &t->lock);
+  g_mutex_unlock (&t->lock);
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST (test_stop_during_first_caps)
+{
+  gchar *channel = channel_name ("stop-caps");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "", "sync=false");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  StopAtCaps t = { 0 };
+
+  g_mutex_init (&t.lock);
+  g_cond_init (&t.cond);
+  t.src = gst_element_get_static_pad (by_name (pipeline, "f"), "src");
+  gst_pad_add_probe (t.src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      stop_at_caps_probe, &t, NULL);
+  gst_bus_set_sync_handler (bus, hold_task_until_stopped, &t, NULL);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  g_mutex_lock (&t.lock);
+  while (!t.at_caps)
+    fail_unless (g_cond_wait_until (&t.cond, &t.lock,
+            g_get_monotonic_time () + 10 * G_USEC_PER_SEC), "no caps");
+  g_mutex_unlock (&t.lock);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_mutex_lock (&t.lock);
+  t.stopped = TRUE;
+  g_cond_broadcast (&t.cond);
+  g_mutex_unlock (&t.lock);
+  /* a task started after the stop would run now, over no response ring */
+  g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (g_atomic_int_get (&t.tasks_entered), 0);
+  fail_unless_equals_int (gst_pad_get_task_state (t.src), GST_TASK_STOPPED);
+  fail_if (ring_exists (server->response_name));
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (t.src);
+  gst_object_unref (pipeline);
+  server_stop (server, 0);
+  g_mutex_clear (&t.lock);
+  g_cond_clear (&t.cond);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerofilter_suite (void)
 {
@@ -1782,6 +1884,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   tcase_add_test (tc, test_corrupt_response_metadata);
   tcase_add_test (tc, test_request_metadata_too_big);
+  tcase_add_test (tc, test_stop_during_first_caps);
   return s;
 }
 

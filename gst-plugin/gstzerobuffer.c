@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <gst/audio/audio.h>
+#include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
 #include "zerobuffer.h"
@@ -488,6 +490,72 @@ zerobuffer_caps_from_peer (const gchar * text, gchar ** why)
     return NULL;
   }
   return caps;
+}
+
+/* The fields of FIELDS that S lacks, ", "-separated, or NULL. */
+static gchar *
+missing_fields (const GstStructure * s, const gchar * const *fields)
+{
+  GString *missing = NULL;
+
+  for (; *fields != NULL; fields++) {
+    if (gst_structure_has_field (s, *fields))
+      continue;
+    if (missing == NULL)
+      missing = g_string_new (*fields);
+    else
+      g_string_append_printf (missing, ", %s", *fields);
+  }
+  return missing != NULL ? g_string_free (missing, FALSE) : NULL;
+}
+
+GstCaps *
+zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why)
+{
+  static const gchar *const video_fields[] = { "format", "width", "height",
+    NULL
+  };
+  static const gchar *const audio_fields[] = { "format", "rate", "channels",
+    "layout", NULL
+  };
+  GstCaps *caps = zerobuffer_caps_from_peer (text, why);
+  const GstStructure *s;
+  const gchar *const *fields;
+  gboolean usable;
+  gchar *missing, *shown;
+  GstVideoInfo video;
+  GstAudioInfo audio;
+
+  if (caps == NULL)
+    return NULL;
+  /* fixed, but raw caps also need what sizes a frame: without it
+   * downstream takes them (fakesink) or fails confusingly (videoconvert's
+   * "integer overflow"), and no frame size can be checked */
+  s = gst_caps_get_structure (caps, 0);
+  if (gst_structure_has_name (s, "video/x-raw")) {
+    usable = gst_video_info_from_caps (&video, caps);
+    fields = video_fields;
+  } else if (gst_structure_has_name (s, "audio/x-raw")) {
+    usable = gst_audio_info_from_caps (&audio, caps);
+    fields = audio_fields;
+  } else {
+    return caps;
+  }
+  if (usable)
+    return caps;
+  if (why) {
+    missing = missing_fields (s, fields);
+    shown = gst_caps_to_string (caps);
+    *why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
+        "which GStreamer needs to describe their frames", shown, missing) :
+        g_strdup_printf ("GStreamer cannot describe the frames of the raw "
+        "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
+        video_fields ? "video" : "audio");
+    g_free (missing);
+    g_free (shown);
+  }
+  gst_caps_unref (caps);
+  return NULL;
 }
 
 gchar *

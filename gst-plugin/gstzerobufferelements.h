@@ -85,6 +85,13 @@ gchar *zerobuffer_json_get_string (const guint8 * data, gsize size,
  * reason in *WHY (may be NULL). */
 GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
 
+/* zerobuffer_caps_from_peer, for caps that elements push downstream
+ * (zerosrc's from a writer, zerofilter's from its server): raw video and
+ * raw audio also refused (naming the fields they lack) when GStreamer
+ * cannot describe their frames (gst_video_info_from_caps,
+ * gst_audio_info_from_caps). */
+GstCaps *zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why);
+
 /* Peer bytes fit for a message: printable ASCII as is, anything else
  * escaped (\n, \t, \xHH), at most about MAX_CHARS characters, then how
  * many bytes there were in all. g_free() it. */

@@ -749,7 +749,7 @@ server_caps (GstZeroFilter * self, GstZeroError ** error)
   self->response_header = version == 1;
   if (text == NULL)
     return NULL;
-  caps = zerobuffer_caps_from_peer (text, &why);
+  caps = zerobuffer_stream_caps_from_peer (text, &why);
   g_free (text);
   if (caps == NULL)
     *error = gst_zero_error_new (ZB_EMETADATA, g_strdup_printf ("Cannot use "

@@ -343,7 +343,7 @@ gst_zero_src_negotiate_from_ring (GstZeroSrc * self, zb_reader * reader)
               "format of the frames", writer, quoted));
       goto fail;
     }
-    caps = zerobuffer_caps_from_peer (caps_str, &why);
+    caps = zerobuffer_stream_caps_from_peer (caps_str, &why);
     if (caps == NULL) {
       gchar *quoted_caps = zerobuffer_quote_peer_bytes ((const guint8 *)
           caps_str, strlen (caps_str), 128);
@@ -456,7 +456,7 @@ gst_zero_src_follow_frame_caps (GstZeroSrc * self, zb_reader * reader,
     return TRUE;
   }
   caps = text == NULL ? gst_caps_ref (self->stream_caps) :
-      zerobuffer_caps_from_peer (text, &why);
+      zerobuffer_stream_caps_from_peer (text, &why);
   if (caps == NULL) {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMETADATA, zb_reader_name (reader),
         ("Frame %" G_GUINT64_FORMAT " of ring %s carries caps that cannot be "

@@ -5534,6 +5534,35 @@ GST_START_TEST (test_unfixed_caps_metadata)
 
 GST_END_TEST;
 
+/* Raw caps that are fixed but do not describe their frames (video without
+ * width and height, audio without rate, channels and layout): EMETADATA
+ * naming the caps and what they lack. They went downstream, where
+ * fakesink took frames of any size and videoconvert failed with "integer
+ * overflow". */
+GST_START_TEST (test_incomplete_raw_caps_metadata)
+{
+  static const gchar *const cases[][2] = {
+    {"video/x-raw,format=GRAY8", "the raw caps video/x-raw, "
+          "format=(string)GRAY8 lack width, height"},
+    {"video/x-raw,format=GRAY8,height=4", "lack width,"},
+    {"audio/x-raw,format=S16LE,rate=8000", "lack channels, layout"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *meta = g_strdup_printf ("{\"caps\":\"%s\"}", cases[i][0]);
+    gchar *text = zerosrc_metadata_error ("incomplete", "fakesink", meta,
+        "abcd");
+
+    fail_unless (strstr (text, "Cannot use the caps") != NULL, "%s", text);
+    fail_unless (strstr (text, cases[i][1]) != NULL, "%s", text);
+    g_free (text);
+    g_free (meta);
+  }
+}
+
+GST_END_TEST;
+
 /* The caps property replaces the writer's caps: caps that are not fixed
  * (a range, ANY, a list, EMPTY) are an error at start naming the property,
  * no ring created (they reached GStreamer's accept-caps query and caps
@@ -6516,6 +6545,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_bounded_metadata);
   tcase_add_test (tc, test_writer_after_hostile_metadata);
   tcase_add_test (tc, test_unfixed_caps_metadata);
+  tcase_add_test (tc, test_incomplete_raw_caps_metadata);
   tcase_add_test (tc, test_unfixed_caps_in_frame_header);
   tcase_add_test (tc, test_unfixed_caps_property);
   tcase_add_test (tc, test_corrupt_metadata);

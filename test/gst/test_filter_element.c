@@ -45,6 +45,8 @@
  *   downstream goes on paired and in order; a server that stops answering
  *   with answers held downstream is an error, and once the pipeline is
  *   gone no hold is left (the request ring is no longer mapped);
+ * - a server declaring raw caps without a frame size: EMETADATA naming
+ *   what they lack;
  * - the pipeline stopped while zerofilter pushes its first caps: no task
  *   starts after the stop (it read the freed response ring).
  *
@@ -121,6 +123,7 @@ typedef struct
   gboolean retime;              /* declares the header and 25/1 caps; see
                                  * answer () */
   gint answers_left;            /* then stops answering (-1: never) */
+  const gchar *metadata;        /* the response metadata it writes */
   gint stop;                    /* atomic */
   gint clients;                 /* atomic: clients served to their end */
   GThread *thread;
@@ -327,6 +330,10 @@ server_loop (gpointer data)
           && meta_size == 0)
         fail_unless_equals_int (zb_writer_set_metadata (responses,
                 RETIME_METADATA, strlen (RETIME_METADATA)), 0);
+      if (s->metadata != NULL && zb_writer_metadata (responses, &meta,
+              &meta_size) == 0 && meta_size == 0)
+        fail_unless_equals_int (zb_writer_set_metadata (responses,
+                s->metadata, strlen (s->metadata)), 0);
       /* once: the client removes its ring on the error, while requests
        * it sent before may still come */
       if (s->corrupt_metadata) {
@@ -1219,6 +1226,38 @@ GST_START_TEST (test_corrupt_response_metadata)
 
 GST_END_TEST;
 
+/* A server declaring raw caps that are fixed but say no frame size (no
+ * width nor height): EMETADATA naming the caps and what they lack, no
+ * buffer pushed; those caps went downstream, where fakesink took buffers
+ * of any size and videoconvert failed with "integer overflow". */
+GST_START_TEST (test_server_caps_without_size)
+{
+  gchar *channel = channel_name ("nosize");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  server->metadata = "{\"caps\":\"video/x-raw,format=GRAY8\","
+      "\"zerobuffer\":{\"frame_header\":0}}";
+  pipeline = pipeline_until_error (channel, &error, &debug);
+  fail_unless (strstr (error->message, "Cannot use the caps the duplex "
+          "server declares: the raw caps video/x-raw, format=(string)GRAY8 "
+          "lack width, height") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EMETADATA") != NULL, "%s",
+      debug);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
+      0);
+  g_clear_error (&error);
+  g_free (debug);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  server_stop (server, 0);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Sets DELTA_UNIT on every other buffer (odd PTS index) going through. */
 static GstPadProbeReturn
 set_delta_on_odd (GstPad * pad, GstPadProbeInfo * info, gpointer unused)
@@ -1883,6 +1922,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_in_place_flushing_seek);
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   tcase_add_test (tc, test_corrupt_response_metadata);
+  tcase_add_test (tc, test_server_caps_without_size);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   return s;

@@ -68,6 +68,7 @@ struct _GstZeroLink
   guint64 dropped;              /* frames dropped since the last written */
   guint losses_told;            /* readers lost, warned of (gst_zero_link_lost) */
   gboolean pool_refused;        /* upstream pushed a pool buffer again */
+  gboolean repeat_drop_told;    /* a warning said a repeat was dropped */
   /* counts since open (gst_zero_link_stats) */
   guint64 frames_written;
   guint64 bytes_written;
@@ -218,6 +219,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->dropped = 0;
   link->losses = link->losses_told = 0;
   link->pool_refused = FALSE;
+  link->repeat_drop_told = FALSE;
   reset_counts_locked (link);
   link->next_look = 0;
   link->refused_pid = link->refused_size = 0;
@@ -501,23 +503,36 @@ gst_zero_link_stats (GstZeroLink * link, const gchar * name)
 
 void
 gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
-    GstPad * sinkpad, const gchar * what)
+    GstPad * sinkpad, const gchar * what, gboolean dropped)
 {
-  gboolean first;
+  gboolean first, tell_drop;
 
   g_mutex_lock (&link->lock);
   first = !link->pool_refused;
   link->pool_refused = TRUE;
+  tell_drop = dropped && !link->repeat_drop_told;
+  link->repeat_drop_told |= dropped;
   g_mutex_unlock (&link->lock);
-  if (!first)
-    return;
-  GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("Upstream pushes buffers "
-          "more than once (as videorate does when it repeats frames): %s "
-          "are copied from now on, to keep them in order", what), ("a pool "
-          "buffer came again; repeats that would go after %s upstream had "
-          "already taken from the pool are dropped until upstream stops "
-          "using the pool", what));
-  gst_pad_push_event (sinkpad, gst_event_new_reconfigure ());
+  /* a frame less than upstream sent must not go unsaid: the first warning
+   * says whether its repeat was dropped, and a later drop warns once */
+  if (first)
+    GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("Upstream pushes buffers "
+            "more than once (as videorate does when it repeats frames): %s "
+            "are copied from now on, to keep them in order%s", what,
+            dropped ? "; this repeat was dropped (counted in "
+            "frames-dropped): it came after a buffer upstream had already "
+            "taken from the pool" : ""), ("a pool buffer came again; "
+            "repeats that would go after %s upstream had already taken "
+            "from the pool are dropped (counted in frames-dropped) until "
+            "upstream stops using the pool", what));
+  else if (tell_drop)
+    GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("A repeat of a buffer "
+            "(as videorate pushes) was dropped (counted in frames-dropped): "
+            "it came after a buffer upstream had already taken from the "
+            "pool, and %s are copied in order", what), ("said once; "
+            "upstream stops using the pool when it allocates again"));
+  if (first)
+    gst_pad_push_event (sinkpad, gst_event_new_reconfigure ());
 }
 
 gboolean

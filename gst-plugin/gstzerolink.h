@@ -145,11 +145,13 @@ void gst_zero_link_reset_counts (GstZeroLink * link);
 /* Upstream pushed a pool buffer a second time (videorate repeats frames
  * so): the ring's order is the order buffers were taken from the pool, no
  * longer the order they come. Said once per open, in a WARNING on ELEMENT
- * (WHAT: "frames" or "requests" are copied from now on); SINKPAD gets a
- * reconfigure, and gst_zero_link_pool_refused is TRUE until the next open:
- * the pool is withdrawn, upstream allocates again without it. */
+ * (WHAT: "frames" or "requests" are copied from now on), which says that
+ * the repeat was DROPPED (it came after a later pool buffer) when it was;
+ * a later dropped repeat warns once more if that one did not. SINKPAD gets
+ * a reconfigure, and gst_zero_link_pool_refused is TRUE until the next
+ * open: the pool is withdrawn, upstream allocates again without it. */
 void gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
-    GstPad * sinkpad, const gchar * what);
+    GstPad * sinkpad, const gchar * what, gboolean dropped);
 gboolean gst_zero_link_pool_refused (GstZeroLink * link);
 
 /* Whether the metadata declares in-place answers ("zerobuffer":

@@ -47,6 +47,9 @@
  *   gone no hold is left (the request ring is no longer mapped);
  * - a server declaring raw caps without a frame size: EMETADATA naming
  *   what they lack;
+ * - videorate repeating buffers of zerofilter's pool: a repeat dropped
+ *   (it would come after a later request) is said in a warning, and
+ *   counted;
  * - the pipeline stopped while zerofilter pushes its first caps: no task
  *   starts after the stop (it read the freed response ring).
  *
@@ -1258,6 +1261,89 @@ GST_START_TEST (test_server_caps_without_size)
 
 GST_END_TEST;
 
+#define VTS_REPEATED "videotestsrc num-buffers=12 pattern=ball " \
+  "is-live=false ! video/x-raw,format=RGB,width=320,height=240," \
+  "framerate=10/1 ! videorate ! video/x-raw,framerate=30/1"
+
+/* Buffers APPSINK gets until EOS, each paired with its request. */
+static guint
+count_until_eos (GstElement * appsink, gboolean paired)
+{
+  GstSample *sample;
+  guint n = 0;
+
+  while (!paired && (sample = gst_app_sink_try_pull_sample (GST_APP_SINK
+              (appsink), WAIT)) != NULL) {
+    gst_sample_unref (sample);
+    n++;
+  }
+  while (paired && !gst_app_sink_is_eos (GST_APP_SINK (appsink))) {
+    GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *b;
+    guint64 answered = 0;
+
+    if (s == NULL)
+      break;
+    b = gst_sample_get_buffer (s);
+    gst_buffer_extract (b, 0, &answered, sizeof answered);
+    fail_unless (answered == GST_BUFFER_PTS (b), "response %u unpaired", n);
+    gst_sample_unref (s);
+    n++;
+  }
+  fail_unless (gst_app_sink_is_eos (GST_APP_SINK (appsink)), "no EOS");
+  return n;
+}
+
+/* videorate before zerofilter pushes each buffer of zerofilter's pool
+ * again (10 to 30 frames/s): a repeat that came after upstream took the
+ * next pool buffer is dropped (copied, it would be sent after that
+ * request), which the warning says (it said only that requests are
+ * copied from then on, and a frame was missing): every frame of the
+ * reference is a response or counted in frames-dropped, and a warning
+ * says "was dropped" if and only if one was. */
+GST_START_TEST (test_videorate_repeat_dropped_is_told)
+{
+  gchar *channel = channel_name ("videorate");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = launch (VTS_REPEATED " ! appsink name=out "
+      "sync=false");
+  GstMessage *msg;
+  guint reference, got, repeats_told = 0, drops_told = 0;
+  guint64 dropped;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  reference = count_until_eos (by_name (pipeline, "out"), FALSE);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_unless (reference >= 30, "the reference has %u frames", reference);
+
+  pipeline = filter_pipeline (channel, VTS_REPEATED, "",
+      "sync=false max-buffers=0");
+  reach_state (pipeline, GST_STATE_PLAYING);
+  got = count_until_eos (by_name (pipeline, "out"), TRUE);
+  while ((msg = gst_bus_pop_filtered (GST_ELEMENT_BUS (pipeline),
+              GST_MESSAGE_WARNING | GST_MESSAGE_ERROR)) != NULL) {
+    GError *err = NULL;
+
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING);
+    gst_message_parse_warning (msg, &err, NULL);
+    if (strstr (err->message, "more than once") != NULL)
+      repeats_told++;
+    if (strstr (err->message, "was dropped (counted in frames-dropped)"))
+      drops_told++;
+    g_error_free (err);
+    gst_message_unref (msg);
+  }
+  dropped = stat_of (by_name (pipeline, "f"), "frames-dropped");
+  fail_unless_equals_int (repeats_told, 1);
+  fail_unless_equals_int (drops_told, dropped > 0 ? 1 : 0);
+  fail_unless_equals_uint64 (got + dropped, reference);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Sets DELTA_UNIT on every other buffer (odd PTS index) going through. */
 static GstPadProbeReturn
 set_delta_on_odd (GstPad * pad, GstPadProbeInfo * info, gpointer unused)
@@ -1923,6 +2009,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   tcase_add_test (tc, test_corrupt_response_metadata);
   tcase_add_test (tc, test_server_caps_without_size);
+  tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   return s;

@@ -1797,6 +1797,38 @@ static void test_unready_by_name(void) {
   check_usable();
 }
 
+/* A directory under a ring's lock file name or segment name (anyone may
+ * make one in /tmp/zerobuffer and /dev/shm): open() to write says EISDIR
+ * there, not the EINVAL of a FIFO, yet it is the same "not a regular file,
+ * not ours" (ZB_EPROTO naming it), and a removal by name refuses it rather
+ * than claim a removal (unlink cannot remove a directory). */
+static void test_directory_under_names(void) {
+  char name[96], lock_path[300], seg_path[300];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  snprintf(name, sizeof name, "%s", zb_test_name("dir"));
+  snprintf(lock_path, sizeof lock_path, "/tmp/zerobuffer/%s.lock", name);
+  snprintf(seg_path, sizeof seg_path, "/dev/shm/%s", name);
+  CHECK_RC(zb_reader_create(&r, name, 0, 256, NULL), 0); /* the lock dir */
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(mkdir(lock_path, 0700) == 0);
+  CHECK_RC(zb_reader_create(&r, name, 0, 256, NULL), ZB_EPROTO);
+  CHECK_MSG("is not a regular file");
+  CHECK(r == NULL);
+  CHECK_RC(zb_ring_check_stale(name), ZB_EPROTO);
+  CHECK_RC(zb_ring_remove_stale(name), ZB_EPROTO);
+  CHECK_MSG("is not a regular file");
+  CHECK(access(lock_path, F_OK) == 0);
+  CHECK(rmdir(lock_path) == 0);
+  CHECK(mkdir(seg_path, 0700) == 0);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("is a directory");
+  CHECK(w == NULL);
+  CHECK(rmdir(seg_path) == 0);
+  check_usable();
+}
+
 /* The writer notices corrupted free bytes while connected. */
 static void test_corrupt_free_while_connected(void) {
   ring_fixture fx;
@@ -3874,6 +3906,7 @@ int main(void) {
   RUN(test_duplex_check_answers);
   RUN(test_corrupt_not_a_segment);
   RUN(test_unready_by_name);
+  RUN(test_directory_under_names);
   RUN(test_corrupt_free_while_connected);
   RUN(test_corrupt_frames);
   RUN(test_flooded_posts_balance);

@@ -402,8 +402,11 @@ static int open_regular(const char *path, int flags, mode_t mode) {
   struct stat st;
   int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
 
-  if (fd < 0)
+  if (fd < 0) {
+    if (errno == EISDIR) /* a directory, opened to write */
+      errno = EINVAL;
     return -1;
+  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     errno = EINVAL;
@@ -484,6 +487,7 @@ void zb__segment_close(zb_segment *seg) {
 
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
                      bool writable) {
+  char path[sizeof "/dev/shm" + sizeof names->shm];
   struct stat st;
   int rc;
 
@@ -498,6 +502,13 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
                       "no ring named \"%s\" (/dev/shm/%s does not exist): "
                       "no reader has created it; start the reader first",
                       name, name);
+    snprintf(path, sizeof path, "/dev/shm%s", names->shm);
+    /* a directory opened to write: glibc's shm_open says EINVAL */
+    if ((rc == EISDIR || rc == EINVAL) && lstat(path, &st) == 0 &&
+        S_ISDIR(st.st_mode))
+      return zb__fail(ZB_EPROTO,
+                      "ring \"%s\": %s is a directory: not a ZeroBuffer "
+                      "segment", name, path);
     return zb__fail_errno(rc, "cannot open ring \"%s\"", name);
   }
   if (fstat(seg->fd, &st) != 0) {
@@ -836,6 +847,15 @@ static int lock_file(const char *path, unsigned mode, bool create, int *out) {
   return -EAGAIN;
 }
 
+static int refuse_odd_lock(const char *name, const char *lock) {
+  return zb__fail(ZB_EPROTO,
+                  "ring \"%s\": %s is not a regular file (a FIFO, a "
+                  "directory, ...), so it is no lock file of ours: pick "
+                  "another name, or remove it if you know it is garbage "
+                  "(rm -r %s)",
+                  name, lock, lock);
+}
+
 int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                      int *fd) {
   int rc, attempt;
@@ -866,12 +886,7 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
                     name, names->lock);
   }
   if (rc == -EINVAL)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": %s is not a regular file (a FIFO, a "
-                    "directory, ...), so it is no lock file of ours: pick "
-                    "another name, or remove it if you know it is garbage "
-                    "(rm %s)",
-                    name, names->lock, names->lock);
+    return refuse_odd_lock(name, names->lock);
   if (rc < 0)
     return zb__fail_errno(-rc, "ring \"%s\": cannot lock %s", name,
                           names->lock);
@@ -979,10 +994,16 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
   return 0;
 }
 
+/* Whether the lock file is ours to remove: another user's is not, nor
+ * what is no lock file (a directory would not even go with unlink). */
 static int check_lock_owner(const char *name, const zb_names *names) {
   struct stat st;
-  if (lstat(names->lock, &st) == 0 && st.st_uid != geteuid())
+  if (lstat(names->lock, &st) != 0)
+    return 0;
+  if (st.st_uid != geteuid())
     return refuse_foreign(name, names->lock, st.st_uid);
+  if (!S_ISREG(st.st_mode))
+    return refuse_odd_lock(name, names->lock);
   return 0;
 }
 

@@ -96,13 +96,15 @@ export interface NativeError {
   canceled?: boolean;
 }
 
-/** One ring as zb_rings_list reports it; neither peer alive means stale. */
+/** One ring as zb_rings_list reports it; neither peer alive (and access not denied) means stale. */
 export interface NativeRingEntry {
   name: string;
   hasSegment: boolean;
   hasLock: boolean;
   readerAlive: boolean;
   writerAlive: boolean;
+  /** Another user's ring whose lock file and segment this user may not read: whether its peers live is unknown (both false). */
+  accessDenied: boolean;
 }
 
 export type WaitPath = 'io_uring' | 'io_uring-signal' | 'thread';

@@ -11,7 +11,10 @@ export interface RingHealth extends NativeHealth {
 }
 
 export type RingEntry = NativeRingEntry & {
-  /** Neither a live reader nor a live writer: cleanup removes it. */
+  /**
+   * Neither a live reader nor a live writer: cleanup removes it. Never a ring whose access was denied
+   * (another user's, unreadable here): it may be live, and only its owner or root can tell.
+   */
   stale: boolean;
 };
 
@@ -42,7 +45,7 @@ export function fieldsReadBefore(name: string, e: unknown): RingFields | undefin
 
 /** Every ring found in /dev/shm and /tmp/zerobuffer, in name order. */
 export function listRings(): RingEntry[] {
-  return wrapNative(() => native.ringsList()).map((r) => ({ ...r, stale: !r.readerAlive && !r.writerAlive }));
+  return wrapNative(() => native.ringsList()).map((r) => ({ ...r, stale: !r.accessDenied && !r.readerAlive && !r.writerAlive }));
 }
 
 /**

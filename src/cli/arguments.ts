@@ -265,7 +265,7 @@ export const COMMANDS = {
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
     notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). A ring with an unread entry its reader will refuse (EPROTO: a frame size past the ring): the fields read (sizes, positions, counts, pids) on stdout, then the error, status 4. With --json a failure is JSON too ({"name", "error", "code"} on stdout, with those fields when read; status 4). A duplex channel\'s name is no ring: its rings NAME_request and NAME_response are named instead.`,
-    exitCodes: exits([EXIT.ring], { [EXIT.ok]: 'success', [EXIT.usage]: USAGE, [EXIT.ring]: 'ring error (no such ring, not a ring of ours, or one whose OIEB or entries are wrong: what could be read is printed first)' }),
+    exitCodes: exits([EXIT.ring], { [EXIT.ok]: 'success', [EXIT.usage]: USAGE, [EXIT.ring]: "ring error (no such ring, another user's we may not read (EACCES, naming its owner), not a ring of ours, or one whose OIEB or entries are wrong: what could be read is printed first)" }),
   },
   cleanup: {
     command: 'cleanup [names..]',
@@ -273,14 +273,14 @@ export const COMMANDS = {
     positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found)' } },
     options: {
       'dry-run': { type: 'boolean', describe: 'List what would be removed (and what would be refused), remove nothing' },
-      json: { type: 'boolean', describe: 'Print JSON: {"dryRun", "removed" (with --dry-run "wouldRemove" instead), "live", "failed", "missing", "channels" (a name not found that is a duplex channel\'s: {"name", "rings", "live"}), "unclaimed"}' },
+      json: { type: 'boolean', describe: 'Print JSON: {"dryRun", "removed" (with --dry-run "wouldRemove" instead), "live", "failed", "missing", "channels" (a name not found that is a duplex channel\'s: {"name", "rings", "live"}), "unclaimed", "skipped" (other users\' rings a sweep left alone)}' },
     },
     examples: [['$0 cleanup --dry-run', 'what would be removed']],
-    notes: 'A name given is removed as a reader creating it would: also an empty /dev/shm/NAME of yours that no live reader holds, with or without a lock file. Without names, the rings a lock file or semaphores claim; an empty /dev/shm file that nothing claims is listed as unclaimed and kept (it may be another program\'s): name it to remove it. A file under a name that is not a ring, or another user\'s, is refused with the reason (status 4).',
+    notes: 'A name given is removed as a reader creating it would: also an empty /dev/shm/NAME of yours that no live reader holds, with or without a lock file. Without names, the rings a lock file or semaphores claim; an empty /dev/shm file that nothing claims is listed as unclaimed and kept (it may be another program\'s): name it to remove it. A file under a name that is not a ring, or another user\'s, is refused with the reason (status 4); a sweep without names skips other users\' rings instead (EACCES: not ours to remove; one we may not read cannot even be judged live or dead), says how many and which, status 0.',
     exitCodes: exits([EXIT.ring], {
       [EXIT.ok]: 'success (a name with nothing under it is listed as not found)',
       [EXIT.usage]: USAGE,
-      [EXIT.ring]: "ring error (a ring that cannot be removed: another user's, or a file under the name that is not a ring)",
+      [EXIT.ring]: "ring error (a ring that cannot be removed: another user's named, or a file under the name that is not a ring)",
     }),
   },
   'plugin-path': {

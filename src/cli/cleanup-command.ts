@@ -5,7 +5,10 @@
 // the refusals it would get). A name given is judged even when the list
 // does not find it: an empty /dev/shm/NAME without a lock file is a
 // leftover a reader of that name removes too. A sweep of every ring only
-// names such files (unclaimed): nothing says they are rings.
+// names such files (unclaimed): nothing says they are rings. A sweep skips
+// other users' rings (EACCES: not ours to remove, and maybe live when we may
+// not even read them): they are their owner's business, not a failure; a
+// name given is judged, so its EACCES is one.
 import { ZeroBufferError } from '../errors.js';
 import { checkStaleRing, listRings, removeStaleRing, unclaimedEmptySegments } from '../rings.js';
 import { channelRings } from './channel-rings.js';
@@ -30,6 +33,7 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
   const removed: string[] = [];
   const live: string[] = [];
   const missing: string[] = [];
+  const skipped: string[] = [];
   const failed: { name: string; error: string; code: string }[] = [];
   /** listed: found by the list (its error is a failure); else a name given, ENOENT when nothing is there. */
   const judge = (name: string, listed: boolean): void => {
@@ -41,11 +45,13 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
       if (!(e instanceof ZeroBufferError)) throw e;
       if (!listed && e.code === 'ENOENT') missing.push(name);
       else if (!listed && e.code === 'EBUSY') live.push(name);
+      else if (wanted === undefined && e.code === 'EACCES') skipped.push(name);
       else failed.push({ name, error: e.message, code: e.code });
     }
   };
   for (const r of rings) {
-    if (r.stale) judge(r.name, true);
+    if (r.accessDenied && wanted === undefined) skipped.push(r.name);
+    else if (r.stale || r.accessDenied) judge(r.name, true); // a name given: its EACCES says whose it is
     else live.push(r.name);
   }
   for (const n of wanted ?? []) if (!rings.some((r) => r.name === n)) judge(n, false);
@@ -56,7 +62,7 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
   });
   if (args.json) {
     // a dry run removed nothing: its list is of what would be removed
-    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, [args.dryRun ? 'wouldRemove' : 'removed']: removed, live, failed, missing, channels, unclaimed }));
+    say(io.stdout, JSON.stringify({ dryRun: args.dryRun, [args.dryRun ? 'wouldRemove' : 'removed']: removed, live, failed, missing, channels, unclaimed, skipped }));
   } else {
     for (const n of removed) say(io.stdout, `${args.dryRun ? 'would remove' : 'removed'} ${n}`);
     for (const n of live) say(io.stdout, `live (kept) ${n}`);
@@ -70,8 +76,12 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
     for (const n of unclaimed) {
       say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);
     }
+    if (skipped.length > 0) {
+      say(io.stdout, `skipped ${skipped.length} ring${skipped.length === 1 ? '' : 's'} of other users (EACCES: not ours to remove, ` +
+        `live or not; their owner can, and zerobuffer cleanup NAME says whose): ${skipped.join(' ')}`);
+    }
     for (const f of failed) say(io.stderr, `zerobuffer cleanup: ${f.name}: ${f.error} (${f.code})`);
-    if (removed.length + live.length + missing.length + unclaimed.length + failed.length === 0) say(io.stdout, 'no rings found');
+    if (removed.length + live.length + missing.length + unclaimed.length + failed.length + skipped.length === 0) say(io.stdout, 'no rings found');
   }
   return failed.length > 0 ? EXIT.ring : EXIT.ok;
 }

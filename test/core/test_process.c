@@ -1664,6 +1664,36 @@ typedef struct other_user_args {
   int shared;
 } other_user_args;
 
+typedef struct found_ring {
+  const char *name;
+  zb_ring_entry entry;
+  int seen;
+} found_ring;
+
+static int find_ring(const zb_ring_entry *ring, void *user) {
+  found_ring *f = user;
+  if (strcmp(ring->name, f->name) == 0) {
+    f->entry = *ring;
+    f->seen++;
+  }
+  return 0;
+}
+
+/* How another user lists the owner's live ring: unreadable (private), its
+ * liveness is unknown, never stale (it used to be listed without a segment,
+ * reader dead: stale); readable (shared), alive by its OIEB or lock. */
+static int other_user_lists(const other_user_args *a) {
+  found_ring f;
+  memset(&f, 0, sizeof f);
+  f.name = a->name;
+  if (zb_rings_list(find_ring, &f) != 0 || f.seen != 1)
+    return 0;
+  if (!a->shared)
+    return f.entry.access_denied && f.entry.has_segment && f.entry.has_lock &&
+           !f.entry.reader_alive;
+  return !f.entry.access_denied && f.entry.has_segment && f.entry.reader_alive;
+}
+
 static int other_user_child(void *argp, int in, int out) {
   other_user_args *a = argp;
   zb_writer *w = NULL;
@@ -1674,6 +1704,10 @@ static int other_user_child(void *argp, int in, int out) {
   (void)out;
   if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
     return 77;
+  if (!other_user_lists(a)) {
+    fprintf(stderr, "  the owner's live ring as listed by another user: wrong\n");
+    return 5;
+  }
   rc = zb_writer_connect(&w, a->name);
   if (a->shared) {
     if (rc != 0 || zb_writer_write(w, "hi", 2, 1000) != 0) {
@@ -1687,6 +1721,13 @@ static int other_user_child(void *argp, int in, int out) {
     fprintf(stderr, "  private ring opened by another user: %s\n", zb_err_name(rc));
     return 2;
   }
+  if (strstr(zb_last_error(), "belongs to user root (uid 0)") == NULL) {
+    fprintf(stderr, "  EACCES without the owner: %s\n", zb_last_error());
+    return 6;
+  }
+  /* nor remove it (a name given: EACCES, whose it is) */
+  if (zb_ring_check_stale(a->name) != ZB_EACCES)
+    return 7;
   /* nor can it take the name over (the lock file is the owner's) ... */
   if (zb_reader_create(&r, a->name, 0, 4096, NULL) == 0)
     return 3;

@@ -166,6 +166,58 @@ test('an empty segment no reader holds: inspect calls it a leftover (JSON with -
 // explains is not a ring being created, and not ours: inspect says so, as a
 // reader refusing the name would, and cleanup NAME refuses it with the same
 // reason (it said "not found", status 0); the file stays.
+// Another user's live ring, seen by a user who may not read its files (0600):
+// nothing tells whether it lives, so it is not stale (it was: "no segment,
+// reader dead"), a sweep of every ring skips it (status 0, saying so; it
+// said EACCES, status 4), cleanup NAME still refuses it (EACCES, 4) and
+// inspect names its owner. As root: the ring is nobody's, the looker uid
+// 65533 (no passwd entry needed).
+test("another user's live ring we may not read: not stale, a sweep skips it (status 0), cleanup NAME says EACCES (4), inspect names its owner", async () => {
+  if (asNobody.length === 0) {
+    console.warn("skipped: another user's ring and a third user need root");
+    return;
+  }
+  const name = ringName('foreign-live');
+  const holder = runAs([holdRing, name]);
+  await holder.line(/^ready /);
+  const asOther = ['--reuid=65533', '--regid=65533', '--clear-groups', process.execPath];
+  const other = (args: string[]) => run('setpriv', [...asOther, ...args]);
+  try {
+    const list = other(['--input-type=module', '-e',
+      `import { listRings } from ${JSON.stringify(path.join(repoRoot, 'dist', 'rings.js'))}; ` +
+      `console.log(JSON.stringify(listRings().find((r) => r.name === ${JSON.stringify(name)})));`]);
+    expect(await list.exit()).toBe(0);
+    expect(JSON.parse(list.stdout.join('\n'))).toMatchObject({ hasSegment: true, hasLock: true, accessDenied: true, stale: false });
+    expect(listRings().find((r) => r.name === name)).toMatchObject({ readerAlive: true, accessDenied: false, stale: false });
+
+    const sweep = other([bin, 'cleanup', '--json']);
+    expect(await sweep.exit()).toBe(EXIT.ok);
+    const swept = JSON.parse(sweep.stdout.join('\n')) as { skipped: string[]; removed: string[]; failed: unknown[] };
+    expect(swept.skipped).toContain(name);
+    expect(swept.removed).not.toContain(name);
+    expect(swept.failed).toEqual([]);
+    const dry = other([bin, 'cleanup', '--dry-run']);
+    expect(await dry.exit()).toBe(EXIT.ok);
+    expect(dry.stdout.join('\n')).toMatch(new RegExp(`^skipped \\d+ rings? of other users \\(EACCES: not ours to remove.*\\b${name}\\b`, 'm'));
+    expect(files(name)).toEqual([true, true, true, true]);
+
+    const named = other([bin, 'cleanup', name, '--json']);
+    expect(await named.exit()).toBe(EXIT.ring);
+    expect(JSON.parse(named.stdout.join('\n'))).toMatchObject({ removed: [], live: [], failed: [{ name, code: 'EACCES' }] });
+    const inspect = other([bin, 'inspect', name]);
+    expect(await inspect.exit()).toBe(EXIT.ring);
+    expect(inspect.stderr).toContain(`/dev/shm/${name} belongs to user nobody (uid ${NOBODY})`);
+    const json = other([bin, 'inspect', name, '--json']);
+    expect(await json.exit()).toBe(EXIT.ring);
+    expect(JSON.parse(json.stdout.join('\n'))).toMatchObject({ name, code: 'EACCES', error: expect.stringContaining('belongs to user nobody') });
+    expect(files(name)).toEqual([true, true, true, true]);
+  } finally {
+    holder.proc.kill('SIGTERM');
+    await holder.exit();
+  }
+  expect(files(name)).toEqual([false, false, false, false]);
+});
+
 test('a zero header no lock file explains: inspect and cleanup NAME say it is not ours to remove, and keep it', async () => {
   const name = ringName('zeros');
   const file = `/dev/shm/${name}`;
@@ -177,7 +229,7 @@ test('a zero header no lock file explains: inspect and cleanup NAME say it is no
     expect(inspect.stdout).toEqual([]); // no fields of a segment that is no ring
     const dry = run(process.execPath, [bin, 'cleanup', '--dry-run', name, '--json']);
     expect(await dry.exit()).toBe(EXIT.ring);
-    expect(JSON.parse(dry.stdout.join('\n'))).toEqual({ dryRun: true, wouldRemove: [], live: [], missing: [], channels: [], unclaimed: [], failed: [{ name, code: 'EPROTO', error: expect.any(String) }] });
+    expect(JSON.parse(dry.stdout.join('\n'))).toEqual({ dryRun: true, wouldRemove: [], live: [], missing: [], channels: [], unclaimed: [], skipped: [], failed: [{ name, code: 'EPROTO', error: expect.any(String) }] });
     const clean = run(process.execPath, [bin, 'cleanup', name]);
     expect(await clean.exit()).toBe(EXIT.ring);
     expect(clean.stderr).toMatch(/exists and is not a ZeroBuffer ring \(its header is all zero\), so it is not ours to remove/);

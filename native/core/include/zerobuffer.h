@@ -850,11 +850,16 @@ typedef struct zb_ring_entry {
   bool has_lock;     /* its lock file exists */
   bool reader_alive; /* holds the lock, or is the live process it names */
   bool writer_alive;
+  /* Neither its lock file nor its segment could be read (another user's,
+   * permission denied): reader_alive and writer_alive are unknown (false),
+   * and the ring is not stale by them; only its owner (or root) can tell. */
+  bool access_denied;
 } zb_ring_entry;
 
 /* Calls visit once per ring found (lock files, and segments that have the
  * ring's semaphores), in name order; stops at a non-zero return of visit and
- * returns it. A ring with neither a live reader nor a live writer is stale. */
+ * returns it. A ring with neither a live reader nor a live writer, whose
+ * access was not denied, is stale. */
 int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
                   void *user);
 

@@ -485,9 +485,11 @@ void zb__segment_close(zb_segment *seg) {
   seg->fd = -1;
 }
 
+static void describe_uid(uid_t uid, char *out, size_t cap);
+
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
                      bool writable) {
-  char path[sizeof "/dev/shm" + sizeof names->shm];
+  char path[sizeof "/dev/shm" + sizeof names->shm], who[128];
   struct stat st;
   int rc;
 
@@ -509,6 +511,16 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
       return zb__fail(ZB_EPROTO,
                       "ring \"%s\": %s is a directory: not a ZeroBuffer "
                       "segment", name, path);
+    if (rc == EACCES) { /* say whose, and that only they can look */
+      if (stat(path, &st) == 0 && st.st_uid != geteuid()) {
+        describe_uid(st.st_uid, who, sizeof who);
+        return zb__fail(ZB_EACCES,
+                        "cannot open ring \"%s\": %s belongs to %s and its "
+                        "mode (%04o) does not let this user (uid %u) %s it",
+                        name, path, who, (unsigned)(st.st_mode & 07777),
+                        (unsigned)geteuid(), writable ? "write" : "read");
+      }
+    }
     return zb__fail_errno(rc, "cannot open ring \"%s\"", name);
   }
   if (fstat(seg->fd, &st) != 0) {
@@ -955,6 +967,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
   struct stat st;
   int rc, fd = -1;
   uint64_t start;
+  bool lock_denied = false;
 
   if ((rc = zb__names(name, &names)) < 0)
     return rc;
@@ -965,6 +978,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
   if (entry->has_lock) {
     rc = lock_file(names.lock, 0600, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
+    lock_denied = rc == -EACCES; /* another user's: it tells us nothing */
   } else if (took_lock != NULL && lstat(path, &st) == 0 &&
              ensure_lock_dir(name) == 0) {
     rc = lock_file(names.lock, 0600, true, &fd);
@@ -972,12 +986,17 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
     *took_lock = rc == 0;
   }
   rc = zb__segment_open(&seg, name, &names, false);
-  /* ENOENT also for a segment still being created (or left so) */
-  if (rc == ZB_ENOENT) {
+  /* ENOENT also for a segment still being created (or left so); EACCES
+   * for another user's, which is there all the same */
+  if (rc == 0 || rc == ZB_EPROTO)
+    entry->has_segment = true;
+  else
     entry->has_segment = lstat(path, &st) == 0;
-  } else {
-    entry->has_segment = rc == 0 || rc == ZB_EPROTO;
-  }
+  /* Liveness unknown: neither the lock nor the OIEB's pids could be read.
+   * Such a ring is not stale (it may be live): only its owner can tell. */
+  entry->access_denied =
+      !entry->reader_alive &&
+      (rc == ZB_EACCES || (lock_denied && rc != 0));
   if (rc == 0) {
     uint64_t reader_pid = zb__load_acquire(&seg.oieb->reader_pid);
     if (!entry->reader_alive)

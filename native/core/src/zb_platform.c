@@ -799,10 +799,13 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
 /* ------------------------------------------------------------------ locks */
 
 /* ZB_LOCK_DIR is shared by every user of the machine, like /tmp: sticky and
- * world-writable, so each user can lock its own rings but nobody can remove
- * or replace another user's lock file. Refused: a symlink (it could point
- * anywhere), and a directory another user left writable for others without
- * the sticky bit (they could swap our lock files). */
+ * world-writable, so each user can lock its own rings and no other user can
+ * remove or replace its lock files, except the directory's owner (root, or
+ * the user whose process made it first: the sticky bit lets a directory's
+ * owner delete anything in it, so on a multi-user host root should make it,
+ * as the README says). Refused: a symlink (it could point anywhere), and a
+ * directory another user left writable for others without the sticky bit
+ * (they could swap our lock files). */
 static int ensure_lock_dir(const char *name) {
   struct stat st;
   if (mkdir(ZB_LOCK_DIR, 0700) == 0)

@@ -134,7 +134,8 @@ test('an empty segment no reader holds: inspect calls it a leftover (JSON with -
     expect(await dry.exit()).toBe(EXIT.ok);
     expect(dry.stdout).toEqual([`would remove ${bare}`]);
     // a sweep of every ring: the one a lock file claims goes, the bare one is only named
-    // (other rings on the machine may be refused: another user's, status 4)
+    // (other rings on the machine may be refused: a file under a name that is not a ring, status 4;
+    // other users' rings are skipped, status 0)
     const sweep = runAs([bin, 'cleanup', '--dry-run', '--json']);
     expect([EXIT.ok, EXIT.ring]).toContain(await sweep.exit());
     // (a dry run's list is "wouldRemove": it listed them as "removed")

@@ -1284,9 +1284,10 @@ next_frame:
       return ret;
     if (sparse && (rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN))
       gst_zero_src_push_gap (self);
-    /* time was left at the look: look again (a last time without waiting
-     * once it has passed) */
-    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && wait > 0)
+    /* time was left at the look, or a pause gave some back: look again (a
+     * last time without waiting once it has passed) */
+    if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) && (wait > 0 ||
+            zb_deadline_wait_ms (&deadline, 1) > 0))
       continue;
     switch (rc) {
       case ZB_ECANCELED:

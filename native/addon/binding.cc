@@ -271,7 +271,7 @@ void LoopWaitStep(Napi::Env env, ReaderJs &js) {
     LoopWait &w = *js.loop_wait;
     // the timeout as from a start moved on by the time stopped
     zb_deadline_wait_ms(&w.deadline, kLoopLookMs);
-    js.session->Poll(w.id, w.timeout_ms, w.deadline.start_ns + w.deadline.skipped_ns, w.max);
+    js.session->Poll(w.id, w.timeout_ms, zb_deadline_origin_ns(&w.deadline), w.max);
     int sleep_ms = js.session->batch().sleep_ms;
     if (sleep_ms >= 0) {
       if (!js.uring->Sleep(word, sleep_ms)) LeaveLoop(env, js);

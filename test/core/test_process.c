@@ -743,6 +743,48 @@ static void test_stopped_reader(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
+/* Two deadlines of 3 s: A asks for one look in 10 s (a long wait, cut
+ * short here), B looks every 50 ms. Says 'S', then B looks for 3.5 s;
+ * exit 0 when A, looking then, still has over a second left: the stop B
+ * found counts for A too. */
+static int shared_stop_child(void *argp, int in, int out) {
+  zb_deadline a, b;
+  uint64_t until;
+  int left;
+  (void)argp;
+  (void)in;
+  zb_deadline_start(&a, 3000);
+  zb_deadline_start(&b, 3000);
+  if (zb_deadline_wait_ms(&a, 10000) != 3000)
+    return 2;
+  send_byte(out, 'S');
+  until = zb_now_ns() + UINT64_C(3500000000);
+  while (zb_now_ns() < until) {
+    zb_deadline_wait_ms(&b, 50);
+    sleep_ms(50);
+  }
+  left = zb_deadline_wait_ms(&a, 10000);
+  if (left <= 1000)
+    fprintf(stderr, "  A had %d ms left\n", left);
+  return left > 1000 ? 0 : 1;
+}
+
+/* A process stopped for 2.5 s: a deadline whose own look came too late to
+ * tell (it had asked for a long wait) gets the stop another deadline of
+ * the process found. */
+static void test_deadline_shared_stop(void) {
+  child c = {0, -1, -1};
+  CHECK(spawn(&c, shared_stop_child, NULL) == 0);
+  CHECK(wait_byte(c.from_child, 5000) == 'S');
+  usleep(200 * 1000);
+  CHECK(kill(c.pid, SIGSTOP) == 0);
+  usleep(2500 * 1000);
+  CHECK(kill(c.pid, SIGCONT) == 0);
+  CHECK_EXITED(child_end(&c, 10000), 0);
+  if (c.pid > 0)
+    child_kill(&c);
+}
+
 /* 3. The reader dies (SIGKILL) while the writer waits on a full ring: the
  * writer gets ZB_EREADERGONE long before its timeout. Then the same for a
  * reader that closes cleanly, and for a reader killed between a reserve
@@ -2132,6 +2174,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_reader_death);
   RUN_CLEAN(test_stopped_writer);
   RUN_CLEAN(test_stopped_reader);
+  RUN_CLEAN(test_deadline_shared_stop);
   RUN_CLEAN(test_writer_death);
   RUN_CLEAN(test_writer_generations);
   RUN_CLEAN(test_second_writer);

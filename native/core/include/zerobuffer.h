@@ -341,7 +341,8 @@ void zb_reader_disarm(zb_reader *reader);
  * slice) in which no frame came, posts or not, as zb_reader_next does;
  * *again_ms is at most that. Spurious wake-ups are fine. Same thread rules
  * as zb_reader_next. The timeout counts from started_ns, time stopped
- * included: a caller that must not count it keeps a zb_deadline. */
+ * included: a caller that must not count it keeps a zb_deadline and gives
+ * zb_deadline_origin_ns. */
 int zb_reader_poll(zb_reader *reader, zb_frame *frame, int timeout_ms,
                    uint64_t started_ns, int *again_ms);
 
@@ -630,37 +631,48 @@ int zb_metadata_declare_in_place(const uint8_t *json, uint64_t size,
 uint64_t zb_now_ns(void);
 
 /* A timeout that counts only time the process ran, as the core's own timed
- * waits count theirs: time it was stopped (SIGSTOP; Ctrl-Z stops a whole
- * job, the peer with it) does not count, so that a wait does not fail at
- * SIGCONT before the peer, continued too, had time to act. No clock leaves
- * that time out: a look at the clock more than ZB_STOPPED_GAP_MS later than
- * the end of the wait the last look asked for takes the excess as time
- * stopped. Shorter stops count, and so does a stall over 1 s for another
- * reason (a debugger, a paused VM). The fields are the caller's to read;
- * timeout_ms may be changed between looks (counted from start_ns). */
+ * waits (zb_reader_next, zb_writer_reserve) count theirs: time it was
+ * stopped (SIGSTOP; Ctrl-Z stops a whole job, the peer with it) does not
+ * count, so that a wait does not fail at SIGCONT before the peer, continued
+ * too, had time to act. No clock leaves that time out, so it is inferred: a
+ * look at the clock more than ZB_STOPPED_GAP_MS after the end of the wait
+ * the last look asked for, with no look of another thread of the process
+ * in between and the process's CPU time all but still meanwhile, takes the
+ * time since that end as stopped. What one look finds counts for every
+ * deadline of the process running then (a long wait cut short by a wake
+ * misses a stop another wait saw). So stops under a second count; a
+ * caller busy between its looks is not taken for stopped (its CPU time
+ * runs), but one blocked elsewhere while the rest of the process idles is,
+ * as are a debugger's stop and a paused VM.
+ * Allocated by the caller; timeout_ms is the caller's to change between
+ * looks (counted from the start), the rest is the core's. */
 #define ZB_STOPPED_GAP_MS 1000
 typedef struct zb_deadline {
-  uint64_t start_ns;   /* zb_now_ns() at zb_deadline_start */
-  uint64_t skipped_ns; /* time since then that does not count */
-  uint64_t looked_ns;  /* the last look */
-  int timeout_ms;      /* ZB_WAIT_FOREVER: without limit */
-  int wait_ms;         /* the wait the last look asked for */
+  int timeout_ms; /* ZB_WAIT_FOREVER (or below): without limit */
+  int wait_ms;
+  uint64_t start_ns, skipped_ns, looked_ns, credited_until_ns, stops_seen;
+  uint64_t reserved[3]; /* room to grow within soname .0 */
 } zb_deadline;
 
 /* Starts counting timeout_ms (>= 0, or ZB_WAIT_FOREVER) from now: 0, or
  * ZB_EINVAL for a NULL deadline or a timeout below ZB_WAIT_FOREVER. */
 int zb_deadline_start(zb_deadline *deadline, int timeout_ms);
 
-/* One look at the clock: how many ms to wait next, the least of slice_ms
- * and what is left of the timeout rounded up (slice_ms without limit), or
- * 0 once it has passed; ZB_EINVAL for a NULL deadline or slice_ms <= 0.
- * Waiting longer than that before the next look counts the excess over
- * ZB_STOPPED_GAP_MS as time stopped. */
+/* One look at the clock, made right before a wait: how many ms to wait,
+ * the least of slice_ms and what is left of the timeout rounded up
+ * (slice_ms without limit), or 0 once it has passed. Wait no longer than
+ * that before the next look: a look later than that by over
+ * ZB_STOPPED_GAP_MS may be taken as time stopped (see above). ZB_EINVAL
+ * (negative) for a NULL deadline or slice_ms <= 0. */
 int zb_deadline_wait_ms(zb_deadline *deadline, int slice_ms);
 
 /* Time that does not count for a reason the caller measured itself (a
- * pipeline paused), spent since the last look. */
+ * pipeline paused): the ns up to now, since the last look. No-op on NULL. */
 void zb_deadline_skip(zb_deadline *deadline, uint64_t ns);
+
+/* The start moved on by the time not counted so far (for zb_reader_poll's
+ * started_ns); 0 for NULL. */
+uint64_t zb_deadline_origin_ns(const zb_deadline *deadline);
 
 /* --------------------------------------------------------------- duplex */
 

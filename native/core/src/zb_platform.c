@@ -97,53 +97,6 @@ uint64_t zb__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int zb_deadline_start(zb_deadline *d, int timeout_ms) {
-  if (d == NULL)
-    return zb__fail(ZB_EINVAL, "zb_deadline_start: the deadline is NULL");
-  if (timeout_ms < ZB_WAIT_FOREVER)
-    return zb__fail(ZB_EINVAL, "zb_deadline_start: timeout_ms %d is "
-                    "invalid: give 0 or more, or ZB_WAIT_FOREVER (-1)",
-                    timeout_ms);
-  d->start_ns = d->looked_ns = zb__now_ns();
-  d->skipped_ns = 0;
-  d->timeout_ms = timeout_ms;
-  d->wait_ms = 0;
-  return 0;
-}
-
-int zb__deadline_look(zb_deadline *d, uint64_t now, int slice_ms) {
-  uint64_t asked = (uint64_t)d->wait_ms * 1000000u, end;
-
-  if (now > d->looked_ns + asked + (uint64_t)ZB_STOPPED_GAP_MS * 1000000u)
-    d->skipped_ns += now - d->looked_ns - asked;
-  if (now > d->looked_ns)
-    d->looked_ns = now;
-  d->wait_ms = slice_ms;
-  if (d->timeout_ms >= 0) {
-    end = d->start_ns + d->skipped_ns + (uint64_t)d->timeout_ms * 1000000u;
-    if (now >= end)
-      d->wait_ms = 0;
-    else if (end - now < (uint64_t)slice_ms * 1000000u)
-      d->wait_ms = (int)((end - now + 999999u) / 1000000u);
-  }
-  return d->wait_ms;
-}
-
-int zb_deadline_wait_ms(zb_deadline *d, int slice_ms) {
-  if (d == NULL || slice_ms <= 0)
-    return zb__fail(ZB_EINVAL, "zb_deadline_wait_ms: %s",
-                    d == NULL ? "the deadline is NULL"
-                              : "slice_ms must be above 0");
-  return zb__deadline_look(d, zb__now_ns(), slice_ms);
-}
-
-void zb_deadline_skip(zb_deadline *d, uint64_t ns) {
-  if (d == NULL)
-    return;
-  d->skipped_ns += ns;
-  d->looked_ns += ns;
-}
-
 int zb__check_timeout(const char *call, const char *ring, int timeout_ms) {
   if (timeout_ms >= ZB_WAIT_FOREVER)
     return 0;

@@ -931,10 +931,6 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                     "writer was destroyed", w->name);
       break;
     }
-    /* Time stopped (Ctrl-Z stops zerobuffer's whole job, the reader with
-     * it) does not count: at SIGCONT the wait would fail before the
-     * reader, continued too, could make room. */
-    wait_ms = zb__deadline_look(&deadline, now, ZB_LIVENESS_SLICE_MS);
     if ((rc = reader_gone(w, now)) < 0 || (rc = ring_taken(w)) < 0 ||
         (rc = try_place(w, size, res, &avail, &needed, &tail, &held)) !=
             ZB_EAGAIN)
@@ -953,6 +949,10 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
       break;
     }
+    /* Time stopped (Ctrl-Z stops zerobuffer's whole job, the reader with
+     * it) does not count: at SIGCONT the wait would fail before the
+     * reader, continued too, could make room. */
+    wait_ms = zb__deadline_look(&deadline, now, ZB_LIVENESS_SLICE_MS);
     if (wait_ms == 0 && held) {
       rc = zb__fail(ZB_ETIMEDOUT,
                     "ring \"%s\" stayed full for %d ms because of frames "

@@ -139,7 +139,14 @@ export class Frame implements Disposable {
     return this.commitNs === undefined ? undefined : this.arrivalNs - this.commitNs;
   }
 
-  /** Keeps the frame (and its data) past the iteration step that produced it; release() it later. */
+  /**
+   * Keeps the frame (and its data) past the iteration step that produced
+   * it; release() it later. The reader gives room back in ring order, so a
+   * frame kept holds the room of every frame written after it too: kept
+   * while later frames are released, it stops the writer once the ring has
+   * gone round (its write times out). Keep copy() of a frame needed for
+   * long, or make the ring large enough for the frames written meanwhile.
+   */
   retain(): this {
     this.#retained = true;
     return this;

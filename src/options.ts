@@ -13,9 +13,10 @@ export interface ReaderOptions {
    */
   name?: string;
   /**
-   * Bytes for the metadata block, at least 1 (rounded up to 64): a writer
-   * whose metadata does not fit leaves its note there, which the reader
-   * reports (EMSGSIZE), docs/PROTOCOL.md §9.5.
+   * Bytes for the metadata block (rounded up to 64): a writer whose metadata
+   * does not fit leaves its note there, which the reader reports (EMSGSIZE),
+   * docs/PROTOCOL.md §9.5. 0: no metadata block, a ring of raw bytes as
+   * peers make them (a writer cannot set metadata in it).
    */
   metadataSize: number;
   /** Bytes for the payload ring (rounded up to 64); each frame takes 16 more than its size. */

@@ -22,7 +22,8 @@ export function encodeAttributes(attributes: FrameAttributes): Uint8Array {
   for (const [k, v] of Object.entries(attributes))
     if (v !== null && !['string', 'number', 'boolean'].includes(typeof v))
       throw new TypeError(`attribute ${JSON.stringify(k)} must be a string, number, boolean or null, received ${typeof v}`);
-  if (Object.hasOwn(attributes, 'caps')) checkFrameCaps(attributes['caps']);
+  if (Object.hasOwn(attributes, 'caps'))
+    checkFixedCaps(attributes['caps'], 'attribute "caps" is the frame\'s own caps (readers take it as the frame\'s format)');
   const json = Buffer.from(JSON.stringify(attributes), 'utf8');
   const padded = (json.length + 7) & ~7;
   if (padded > MAX_ATTRIBUTE_BYTES)
@@ -40,11 +41,15 @@ function fixedValue(v: CapsValue): boolean {
   return true; // a fraction
 }
 
-/** The "caps" attribute is read as the frame's caps: caps that readers could not use are refused at the write. */
-function checkFrameCaps(value: unknown): void {
+/**
+ * Caps that readers take as frames' format (the "caps" attribute, the
+ * metadata's caps), refused when readers could not use them: a TypeError
+ * that starts with `what`.
+ */
+export function checkFixedCaps(value: unknown, what: string): void {
   const refuse = (why: string): never => {
-    throw new TypeError(`attribute "caps" is the frame's own caps (readers take it as the frame's format): it must be fixed ` +
-      `caps such as "video/x-raw,format=RGB,width=2,height=2", received ${JSON.stringify(value)?.slice(0, 200)}: ${why}`);
+    throw new TypeError(`${what}: it must be fixed caps such as "video/x-raw,format=RGB,width=2,height=2", ` +
+      `received ${JSON.stringify(value)?.slice(0, 200)}: ${why}`);
   };
   if (typeof value !== 'string') return refuse('not a string');
   let caps;

@@ -4,7 +4,7 @@ import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
-import { encodeAttributes, type FrameAttributes } from './frame-attributes.js';
+import { checkFixedCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
@@ -91,7 +91,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
   /**
    * Writes the metadata once: raw bytes or text as given, or an object that
    * becomes {"type":"gstreamer-sink", ...object} JSON (plus the frame header
-   * declaration when the writer was connected with frameHeader: true). A
+   * declaration when the writer was connected with frameHeader: true), whose
+   * caps must be fixed caps (one type/subtype structure without lists or
+   * ranges, as a frame's "caps" attribute), else TypeError. A
    * writer connected with frameHeader: true refuses (EINVAL) raw bytes or
    * text that do not declare the header themselves: its frames would go
    * without one, their pts and attributes lost. A closed writer throws
@@ -108,6 +110,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does
     else if (metadata instanceof Uint8Array) bytes = metadata.buffer instanceof ArrayBuffer ? metadata : new Uint8Array(metadata);
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
+      checkFixedCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)');
       bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
       bytes = this.#sameStreamMetadata(bytes) ?? bytes;

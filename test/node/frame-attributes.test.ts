@@ -89,6 +89,22 @@ test('refused without a frame header, past the header size, or when not plain va
   await expect(writer.write(new Uint8Array(8), { attributes: { o: {} as never } })).rejects.toThrow(TypeError);
 });
 
+test('setMetadata({ caps }) takes fixed caps only, as the "caps" attribute: other caps are a TypeError and no metadata is written', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('meta-caps'), metadataSize: 1024, payloadSize: 8192 });
+  await using writer = await ZeroBufferWriter.connect(reader.name);
+  for (const [caps, why] of [
+    ['this is not caps', /received "this is not caps": .*/],
+    ['video/x-raw, format=(string){ RGB, BGR }, width=(int)2, height=(int)2', /: format is not fixed \(a list or a range\)/],
+  ] as const) {
+    expect(() => writer.setMetadata({ caps })).toThrow(TypeError);
+    expect(() => writer.setMetadata({ caps })).toThrow(/^metadata "caps" is the stream's caps \(zerosrc and readers take it as the frames' format\): it must be fixed caps/);
+    expect(() => writer.setMetadata({ caps })).toThrow(why);
+  }
+  expect(reader.metadata).toBeUndefined();
+  writer.setMetadata({ caps: CAPS });
+  expect(reader.metadata?.capsString).toBe(CAPS);
+});
+
 test('a "caps" attribute is the frame\'s own caps: fixed caps are taken and describe the frame, anything else is a TypeError and nothing is written', async () => {
   await using reader = await ZeroBufferReader.create({ name: ringName('attrs-caps'), metadataSize: 1024, payloadSize: 8192 });
   await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });

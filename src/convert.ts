@@ -7,6 +7,7 @@ import { MetadataError } from './errors.js';
 import type { Frame } from './frame.js';
 import { isGray, isYuv, sourceImage, type Image } from './image.js';
 import { native } from './native.js';
+import { optionNames, validateOptions } from './options.js';
 import { RAW_FORMATS, type RawFormat } from './video-info.js';
 
 /** The raw formats toRGB, toRGBA and toGray convert: all of them. */
@@ -43,7 +44,10 @@ export interface ConvertOptions {
   out?: Uint8Array;
 }
 
-function convert(source: Frame | Image, target: Target, options: ConvertOptions): Image {
+const CONVERT_OPTIONS = optionNames<ConvertOptions>({ out: true });
+
+function convert(source: Frame | Image, target: Target, given: ConvertOptions | undefined): Image {
+  const options = validateOptions(given, CONVERT_OPTIONS);
   const img = sourceImage(source, { RGB: 'toRGB', RGBA: 'toRGBA', GRAY8: 'toGray' }[target]);
   if (img.encoded)
     throw new MetadataError(
@@ -79,12 +83,12 @@ function convert(source: Frame | Image, target: Target, options: ConvertOptions)
  * TypeError (code EINVAL) for an image whose own colorimetry's kr and kb
  * make no usable matrix (1 - kr - kb near 0).
  */
-export function toRGB(source: Frame | Image, options: ConvertOptions = {}): Image {
+export function toRGB(source: Frame | Image, options?: ConvertOptions): Image {
   return convert(source, 'RGB', options);
 }
 
 /** Like toRGB with a fourth byte: the frame's alpha, or 255. */
-export function toRGBA(source: Frame | Image, options: ConvertOptions = {}): Image {
+export function toRGBA(source: Frame | Image, options?: ConvertOptions): Image {
   return convert(source, 'RGBA', options);
 }
 
@@ -94,6 +98,6 @@ export function toRGBA(source: Frame | Image, options: ConvertOptions = {}): Ima
  * YUV2GRAY gives: no range expansion). No copy for GRAY8 and for the Y plane
  * of I420/YV12/NV12/NV21 when its rows are not padded.
  */
-export function toGray(source: Frame | Image, options: ConvertOptions = {}): Image {
+export function toGray(source: Frame | Image, options?: ConvertOptions): Image {
   return convert(source, 'GRAY8', options);
 }

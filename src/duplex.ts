@@ -9,7 +9,10 @@ import { WaitQueue } from './abort.js';
 import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { native, type NativeHealthPids } from './native.js';
-import { fail, validateMode, validateName, validateSignal, validateSize, validateTimeout, type WaitOptions } from './options.js';
+import {
+  fail, optionNames, refuseUnknownOptions, validateMode, validateName, validateOptions, validateSignal, validateSize, validateTimeout,
+  WAIT_OPTIONS, type WaitOptions,
+} from './options.js';
 import { ZeroBufferReader } from './reader.js';
 import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
@@ -112,6 +115,10 @@ export interface DuplexServerOptions {
    */
   inPlace?: boolean;
 }
+
+const SERVER_OPTIONS = optionNames<DuplexServerOptions>({
+  name: true, metadataSize: true, payloadSize: true, outputCaps: true, onError: true, timeoutMs: true, inPlace: true,
+});
 
 export interface DuplexServerStats {
   requests: number;
@@ -250,6 +257,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   /** Creates NAME_request and starts looking for NAME_response (every 100 ms, like the peers). */
   static async create(options: DuplexServerOptions): Promise<ZeroBufferDuplexServer> {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    refuseUnknownOptions(options, SERVER_OPTIONS);
     const rings = duplexRingNames(options.name);
     if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'pass')
       fail('onError', "'stop' or 'pass'", options.onError);
@@ -774,6 +782,10 @@ export interface DuplexClientOptions {
   signal?: AbortSignal;
 }
 
+const CLIENT_OPTIONS = optionNames<DuplexClientOptions>({
+  name: true, metadata: true, metadataSize: true, payloadSize: true, mode: true, connectTimeoutMs: true, timeoutMs: true, signal: true,
+});
+
 /**
  * The client side: requests one at a time, each answered by the next
  * response. Calls to request() may overlap: a call made while another is
@@ -814,6 +826,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
   /** Finds NAME_request, then creates NAME_response at once (the peers' servers look for it for 5 s only). */
   static async connect(options: DuplexClientOptions): Promise<ZeroBufferDuplexClient> {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    refuseUnknownOptions(options, CLIENT_OPTIONS);
     const rings = duplexRingNames(options.name);
     const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
@@ -865,8 +878,9 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * or was aborted after it was sent is thrown away when it comes: the
    * next request gets its own.
    */
-  async request(data: Uint8Array, options: WaitOptions = {}): Promise<Frame> {
+  async request(data: Uint8Array, options?: WaitOptions): Promise<Frame> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
+    options = validateOptions(options, WAIT_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);
     signal?.throwIfAborted();

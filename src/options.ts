@@ -3,6 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { fromNative } from './errors.js';
 import { native } from './native.js';
+import { optionNames, received } from './option-checks.js';
+
+export { optionNames, refuseUnknownOptions, validateOptions } from './option-checks.js';
 
 export interface ReaderOptions {
   /**
@@ -63,24 +66,13 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-function received(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return String(v);
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
 export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
 }
 
-/** A call's options argument: left out ({}), or an object. */
-export function validateOptions<T extends object>(value: T | undefined): T {
-  if (value === undefined) return {} as T;
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new TypeError(`options must be an object (or left out), received ${received(value)}`);
-  return value;
-}
+export const READER_OPTIONS = optionNames<ReaderOptions>({ name: true, metadataSize: true, payloadSize: true, timeoutMs: true, mode: true });
+export const WRITER_OPTIONS = optionNames<WriterOptions>({ timeoutMs: true, frameHeader: true });
+export const WAIT_OPTIONS = optionNames<WaitOptions>({ signal: true, timeoutMs: true });
 
 /** The name rules are the protocol core's (zb_validate_name): asked, not copied. */
 export function validateName(name: unknown): string {

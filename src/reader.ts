@@ -10,7 +10,8 @@ import { Frame, type FrameOwner } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
 import { native, type NativeReader, type RingBand, type WaitPath } from './native.js';
 import {
-  nativeTimeout, validateMode, validateName, validateOptions, validateSignal, validateSize, validateTimeout,
+  nativeTimeout, READER_OPTIONS, refuseUnknownOptions, validateMode, validateName, validateOptions, validateSignal, validateSize,
+  validateTimeout, WAIT_OPTIONS,
   type ReaderOptions, type WaitOptions,
 } from './options.js';
 
@@ -122,6 +123,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   static async create(options: ReaderOptions): Promise<ZeroBufferReader> {
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`options must be an object, received ${options === null ? 'null' : typeof options}`);
+    refuseUnknownOptions(options, READER_OPTIONS);
     const name = validateName(options.name);
     // 0: no metadata block, as peers make rings of raw bytes (a writer with metadata cannot use it)
     const metadataSize = validateSize('metadataSize', options.metadataSize, 0);
@@ -177,7 +179,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * metadata block (metadataSize 0: no metadata ever comes).
    */
   async waitForMetadata(options?: WaitOptions): Promise<Metadata> {
-    options = validateOptions(options);
+    options = validateOptions(options, WAIT_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     if (this.#noMetadataBlock)
@@ -221,7 +223,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * ready for it: TimeoutError.
    */
   async next(options?: WaitOptions): Promise<Frame | null> {
-    options = validateOptions(options);
+    options = validateOptions(options, WAIT_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     signal?.throwIfAborted();
@@ -480,7 +482,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
         try {
           if (!started) {
             started = true;
-            const given = validateOptions(options);
+            const given = validateOptions(options, WAIT_OPTIONS);
             signal = validateSignal(given.signal);
             timeoutMs = validateTimeout('timeoutMs', given.timeoutMs, this.timeoutMs);
             if (signal !== undefined) listening = onAbortWeakly(signal, owner);

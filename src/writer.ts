@@ -10,8 +10,8 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  fail, nativeTimeout, validateBoolean, validateName, validateOptions, validateSignal, validateTimeout,
-  type WaitOptions, type WriterOptions,
+  fail, nativeTimeout, optionNames, validateBoolean, validateName, validateOptions, validateSignal, validateTimeout,
+  WAIT_OPTIONS, WRITER_OPTIONS, type WaitOptions, type WriterOptions,
 } from './options.js';
 
 /** Metadata as an object: JSON with at least the caps string. */
@@ -42,6 +42,12 @@ export interface WriteOptions extends WaitOptions {
   attributes?: FrameAttributes;
 }
 
+const WRITE_OPTIONS = [
+  ...WAIT_OPTIONS, ...optionNames<Omit<WriteOptions, keyof WaitOptions>>({
+    pts: true, dts: true, duration: true, flags: true, zbFlags: true, attributes: true,
+  }),
+];
+
 export class ZeroBufferWriter implements AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
@@ -66,7 +72,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
   static async connect(name: string, options?: WriterOptions): Promise<ZeroBufferWriter> {
     if (name === undefined) fail('name', 'a ring name', name);
     validateName(name);
-    options = validateOptions(options);
+    options = validateOptions(options, WRITER_OPTIONS);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
     const w = wrapNative(() => new native.Writer(name));
@@ -158,7 +164,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
    */
   async write(data: Uint8Array, options?: WriteOptions): Promise<void> {
     if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
-    options = validateOptions(options);
+    options = validateOptions(options, WRITE_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
@@ -249,7 +255,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
    */
   async reserve(size: number, options?: WriteOptions): Promise<Uint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
-    options = validateOptions(options);
+    options = validateOptions(options, WRITE_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();

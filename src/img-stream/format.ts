@@ -2,6 +2,7 @@
 // pixels → one `img=` message.
 import type { Frame } from '../frame.js';
 import { sourceImage, type Image } from '../image.js';
+import { optionNames, validateOptions } from '../option-checks.js';
 import { checkAttribute, ETX, LF, PREFIX, SOH, STX, type ImgEncoding } from './message.js';
 
 export interface ImgPixels {
@@ -23,6 +24,8 @@ export interface ImgFormatOptions {
    */
   encoding?: ImgEncoding;
 }
+
+const IMG_FORMAT_OPTIONS = optionNames<ImgFormatOptions>({ encoding: true });
 
 function header(height: number, width: number, attributes: Attributes, encoding: ImgEncoding): Uint8Array {
   if (encoding !== 'utf-8' && encoding !== 'latin1') throw new TypeError(`img= header encoding must be utf-8 or latin1, received ${String(encoding)}`);
@@ -76,13 +79,14 @@ function pixelsOf(source: Frame | Image | ImgPixels): { width: number; height: n
  * unpadded GRAY16_BE (keep the frame until they are written).
  */
 export function formatImgParts(
-  source: Frame | Image | ImgPixels, attributes: Attributes = {}, options: ImgFormatOptions = {},
+  source: Frame | Image | ImgPixels, attributes: Attributes = {}, given?: ImgFormatOptions,
 ): [Uint8Array, Uint8Array, Uint8Array] {
+  const options = validateOptions(given, IMG_FORMAT_OPTIONS);
   const { width, height, be } = pixelsOf(source);
   return [header(height, width, attributes, options.encoding ?? 'utf-8'), be, Uint8Array.of(ETX, LF)];
 }
 
 /** One `img=` message: `img=<SOH>u16[H,W] k=v…<STX>` + big-endian pixels + `<ETX>\n`. */
-export function formatImgMessage(source: Frame | Image | ImgPixels, attributes: Attributes = {}, options: ImgFormatOptions = {}): Uint8Array {
+export function formatImgMessage(source: Frame | Image | ImgPixels, attributes: Attributes = {}, options?: ImgFormatOptions): Uint8Array {
   return Buffer.concat(formatImgParts(source, attributes, options));
 }

@@ -6,10 +6,10 @@
 // writer connects to it, waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
-import { validateName } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
 import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
-import { parseImgMessages, type ImgParserOptions } from './parse.js';
+import { IMG_PARSER_OPTIONS, parseImgMessages, type ImgParserOptions } from './parse.js';
 
 export interface IngestOptions extends ImgParserOptions {
   /** The ring to write into (created by its reader). */
@@ -55,6 +55,12 @@ function withoutReserved(attributes: Record<string, string>, renamed: (from: str
   }
   return out;
 }
+
+const INGEST_OPTIONS = [
+  ...IMG_PARSER_OPTIONS, ...optionNames<Omit<IngestOptions, keyof ImgParserOptions>>({
+    name: true, format: true, cameraId: true, connectTimeoutMs: true, timeoutMs: true, signal: true, onFrame: true, onWarning: true,
+  }),
+];
 
 export interface IngestResult {
   frames: number;
@@ -130,6 +136,8 @@ function frameOf(be: Uint8Array, width: number, height: number, format: 'GRAY16_
  * and ZeroBufferError subclasses for ring trouble.
  */
 export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, options: IngestOptions): Promise<IngestResult> {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  refuseUnknownOptions(options, INGEST_OPTIONS);
   validateName(options.name);
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
@@ -140,7 +148,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   const ptsOf = cameraClock();
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const warned = new Set<string>();
-  const messages = parseImgMessages(stream, options);
+  const messages = parseImgMessages(stream, { maxPixelBytes: options.maxPixelBytes, maxHeaderBytes: options.maxHeaderBytes });
   let reading: Promise<IteratorResult<ImgMessage, void>> | undefined;
   try {
     for (;;) {

@@ -4,6 +4,7 @@
 // header that is not one, a stream that ends inside a message (short read), a
 // missing ETX after the pixels, a picture over the size limit.
 import { isUtf8 } from 'node:buffer';
+import { optionNames, validateOptions } from '../option-checks.js';
 import { ETX, ImgStreamError, PREFIX, setAttribute, SOH, STX, type ImgEncoding, type ImgMessage } from './message.js';
 
 export interface ImgParserOptions {
@@ -16,6 +17,8 @@ export interface ImgParserOptions {
 const MAGIC = Uint8Array.from([...PREFIX].map((c) => c.charCodeAt(0)).concat(SOH));
 const SHAPE = /^u16\[(\d{1,9}),(\d{1,9})\]/;
 const ATTRIBUTE = /[ \t\n\v\f\r]+([A-Za-z_][A-Za-z0-9_.-]*)=(\{[^{}]*\}|[^ \t\n\v\f\r{}]+)/y;
+
+export const IMG_PARSER_OPTIONS = optionNames<ImgParserOptions>({ maxPixelBytes: true, maxHeaderBytes: true });
 
 type State = 'magic' | 'header' | 'pixels' | 'etx';
 
@@ -31,7 +34,8 @@ export class ImgParser {
   #pixels?: Uint8Array;
   #filled = 0;
 
-  constructor(options: ImgParserOptions = {}) {
+  constructor(options?: ImgParserOptions) {
+    options = validateOptions(options, IMG_PARSER_OPTIONS);
     this.maxPixelBytes = options.maxPixelBytes ?? 1 << 30;
     this.maxHeaderBytes = options.maxHeaderBytes ?? 65536;
   }
@@ -147,7 +151,7 @@ export class ImgParser {
  * input, including a stream that ends inside a message.
  */
 export async function* parseImgMessages(
-  stream: AsyncIterable<Uint8Array | string>, options: ImgParserOptions = {},
+  stream: AsyncIterable<Uint8Array | string>, options?: ImgParserOptions,
 ): AsyncGenerator<ImgMessage, void, undefined> {
   const parser = new ImgParser(options);
   for await (const chunk of stream) {

@@ -6,7 +6,7 @@
 import { finished, type Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import type { Frame } from '../frame.js';
-import { validateSignal } from '../options.js';
+import { optionNames, validateOptions, validateSignal } from '../options.js';
 import { formatImgParts } from './format.js';
 import { describeValue } from '../line-protocol/describe.js';
 import {
@@ -138,8 +138,11 @@ async function written(done: Promise<void>[], sink: Writable, frame: Frame, sign
   }
 }
 
+const SERVE_OPTIONS = optionNames<ServeOptions>({ frames: true, onFrame: true, signal: true, onWarning: true });
+
 /** Writes frames to `sink` as img= messages until they end; resolves with the count. */
-export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, options: ServeOptions = {}): Promise<number> {
+export async function serveImg(frames: AsyncIterable<Frame>, sink: Writable, options?: ServeOptions): Promise<number> {
+  options = validateOptions(options, SERVE_OPTIONS);
   const signal = validateSignal(options.signal);
   signal?.throwIfAborted();
   let n = 0;

@@ -2,7 +2,7 @@
 // one write and flushed before the promise resolves.
 import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
-import { validateSignal } from '../options.js';
+import { optionNames, validateOptions, validateSignal } from '../options.js';
 import type { StreamMessage } from './messages.js';
 import { checkMessage } from './validate.js';
 
@@ -26,8 +26,11 @@ export interface AnnounceOptions {
   signal?: AbortSignal;
 }
 
+const ANNOUNCE_OPTIONS = optionNames<AnnounceOptions>({ stream: true, signal: true });
+
 /** Writes the message's line in one write and resolves once it is flushed. */
-export async function announce(message: StreamMessage, options: AnnounceOptions = {}): Promise<void> {
+export async function announce(message: StreamMessage, options?: AnnounceOptions): Promise<void> {
+  options = validateOptions(options, ANNOUNCE_OPTIONS);
   const signal = validateSignal(options.signal);
   const stream = options.stream ?? process.stdout;
   const line = formatMessage(message);

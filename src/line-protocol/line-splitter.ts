@@ -9,6 +9,7 @@
 // line is always read whole.
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
+import { optionNames, validateOptions } from '../option-checks.js';
 
 export interface RawLine {
   /** The line's bytes, without the line end ("\n" or "\r\n"). */
@@ -78,6 +79,8 @@ export interface LineSplitterOptions {
   partialLogs?: boolean;
 }
 
+const LINE_SPLITTER_OPTIONS = optionNames<LineSplitterOptions>({ partialLogs: true });
+
 export class LineSplitter {
   readonly maxLineBytes: number;
   #pending: Uint8Array[] = [];
@@ -95,7 +98,8 @@ export class LineSplitter {
   /** A log line goes on in pieces as its bytes come (see LineSplitterOptions). */
   readonly partialLogs: boolean;
 
-  constructor(maxLineBytes: number, options: LineSplitterOptions = {}) {
+  constructor(maxLineBytes: number, options?: LineSplitterOptions) {
+    options = validateOptions(options, LINE_SPLITTER_OPTIONS);
     this.maxLineBytes = maxLineBytes;
     this.partialLogs = options.partialLogs === true;
   }

@@ -1,7 +1,7 @@
 // A stream of another process's stdout → typed events: logs (bytes as
 // read), messages and warnings. A bad line never ends the stream.
 import { onAbortWeakly, type WeakAbortListener } from '../abort.js';
-import { validateBoolean, validateSignal, validateSize } from '../options.js';
+import { optionNames, validateBoolean, validateOptions, validateSignal, validateSize } from '../options.js';
 import { LineSplitter, type RawLine } from './line-splitter.js';
 import { parseLine, shorten, type LineEvent } from './parse-line.js';
 
@@ -26,6 +26,8 @@ export interface ReadLinesOptions {
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+const READ_LINES_OPTIONS = optionNames<ReadLinesOptions>({ maxLineBytes: true, partialLogs: true, signal: true });
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
@@ -117,8 +119,9 @@ class SourceReads {
 /** Events from the chunks of a byte (or text) stream, such as a child's stdout. */
 export async function* readLines(
   source: AsyncIterable<Uint8Array | string>,
-  options: ReadLinesOptions = {},
+  options?: ReadLinesOptions,
 ): AsyncGenerator<LineEvent, void, undefined> {
+  options = validateOptions(options, READ_LINES_OPTIONS);
   const signal = validateSignal(options.signal);
   const max = options.maxLineBytes === undefined ? DEFAULT_MAX_LINE_BYTES : validateSize('maxLineBytes', options.maxLineBytes, 1);
   const splitter = new LineSplitter(max, { partialLogs: validateBoolean('partialLogs', options.partialLogs, false) });

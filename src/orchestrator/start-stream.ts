@@ -6,7 +6,9 @@ import { onAbort } from '../abort.js';
 import { PipelineError, WriterGoneError, ZeroBufferError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { announce } from '../line-protocol/format.js';
-import { fail, validateSignal, validateSize, type WaitOptions } from '../options.js';
+import {
+  fail, optionNames, refuseUnknownOptions, validateOptions, validateSignal, validateSize, WAIT_OPTIONS, type WaitOptions,
+} from '../options.js';
 import { ZeroBufferReader } from '../reader.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
@@ -119,6 +121,12 @@ export interface StreamFramesOptions extends WaitOptions {
   closeOnReturn?: boolean;
 }
 
+const START_STREAM_OPTIONS = optionNames<StartStreamOptions>({
+  source: true, reader: true, name: true, metadataSize: true, payloadSize: true, announce: true, restart: true,
+  sinkProperties: true, gstLaunch: true, pluginPath: true, stopTimeoutMs: true, signal: true,
+});
+const STREAM_FRAMES_OPTIONS = [...WAIT_OPTIONS, ...optionNames<Omit<StreamFramesOptions, keyof WaitOptions>>({ closeOnReturn: true })];
+
 export interface StreamStats extends FrameCounters {
   name: string;
   pipeline: PipelineStateEvent['state'] | 'idle';
@@ -193,7 +201,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * loop early closes the stream (see closeOnReturn); the loop's end (end
    * of stream, abort, failure) leaves that to close().
    */
-  async *frames(options: StreamFramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+  async *frames(options?: StreamFramesOptions): AsyncGenerator<Frame, void, undefined> {
+    options = validateOptions(options, STREAM_FRAMES_OPTIONS);
     const signal = validateSignal(options.signal);
     const closeOnReturn = options.closeOnReturn ?? true;
     if (typeof closeOnReturn !== 'boolean') fail('closeOnReturn', 'a boolean', closeOnReturn);
@@ -330,6 +339,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  refuseUnknownOptions(options, START_STREAM_OPTIONS);
   const given: unknown = options.reader;
   if (given === undefined) return start(options, undefined);
   if (!(given instanceof ZeroBufferReader) || given.closed) fail('reader', 'an open ZeroBufferReader', given);

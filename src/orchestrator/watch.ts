@@ -15,7 +15,7 @@ import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { listRings } from '../rings.js';
-import { fail, validateSignal, validateSize, validateTimeout } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
@@ -90,6 +90,11 @@ export interface WatchOptions {
    */
   signal?: AbortSignal;
 }
+
+const WATCH_OPTIONS = optionNames<WatchOptions>({
+  command: true, pipeline: true, restart: true, sinkProperties: true, filterSink: true, gstLaunch: true, pluginPath: true,
+  stopTimeoutMs: true, stdout: true, maxLineBytes: true, maxPipelines: true, signal: true,
+});
 
 /** What happened to one announced ring, over every pipeline started into it. */
 export interface RingSummary {
@@ -193,6 +198,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
   constructor(options: WatchOptions) {
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    refuseUnknownOptions(options, WATCH_OPTIONS);
     if (!Array.isArray(options.command) || options.command.length === 0
       || !options.command.every((w) => typeof w === 'string' && !w.includes('\0')))
       fail('command', 'a non-empty array of strings without null bytes (program and arguments)', options.command);

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
-import { fail, validateName, validateSignal, validateTimeout } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
@@ -99,6 +99,12 @@ export interface PipelineOptions {
   signal?: AbortSignal;
 }
 
+const RESTART_OPTIONS = optionNames<RestartOptions>({ maxRestarts: true, initialDelayMs: true, maxDelayMs: true });
+const PIPELINE_OPTIONS = optionNames<PipelineOptions>({
+  source: true, name: true, sinkProperties: true, sink: true, gstLaunch: true, pluginPath: true, restart: true,
+  shouldRestart: true, stopTimeoutMs: true, env: true, signal: true,
+});
+
 export interface PipelineExit {
   exitCode?: number;
   signal?: string;
@@ -156,6 +162,7 @@ export function validateRestart(value: unknown): Required<RestartOptions> | unde
   if (value === undefined || value === false) return undefined;
   const o: RestartOptions = value === true ? {} : (value as RestartOptions);
   if (typeof o !== 'object' || o === null) fail('restart', 'a boolean or { maxRestarts, initialDelayMs, maxDelayMs }', value);
+  refuseUnknownOptions(o, RESTART_OPTIONS, 'restart.');
   const max = o.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   if (typeof max !== 'number' || !(Number.isSafeInteger(max) || max === Infinity) || max < 0)
     fail('restart.maxRestarts', 'an integer >= 0 (Infinity: no limit)', max);
@@ -235,6 +242,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   constructor(options: PipelineOptions) {
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    refuseUnknownOptions(options, PIPELINE_OPTIONS);
     const source = sourceWords('source', options.source);
     if (options.sink !== undefined && endsIn(source, 'zerofilter'))
       throw new TypeError(

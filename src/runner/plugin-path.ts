@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { optionNames, validateOptions } from '../option-checks.js';
 
 /** The package this module runs from (src/runner or dist/runner → ../..). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -62,7 +63,10 @@ export interface PluginPath {
  * and no plugin in this package for this platform): the environment stays
  * as it is, and GStreamer looks in its own directories too.
  */
-export function resolvePluginPath(options: PluginPathOptions = {}): PluginPath | undefined {
+const PLUGIN_PATH_OPTIONS = optionNames<PluginPathOptions>({ pluginPath: true, env: true });
+
+export function resolvePluginPath(options?: PluginPathOptions): PluginPath | undefined {
+  options = validateOptions(options, PLUGIN_PATH_OPTIONS);
   const added = options.pluginPath ?? packagePluginDir();
   if (added === undefined) return undefined;
   const env = options.env ?? process.env;

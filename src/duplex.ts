@@ -835,7 +835,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const mode = validateMode(options.mode);
     const signal = validateSignal(options.signal);
     const requests = await connectWhenThere(rings.request, {
-      deadline: Date.now() + connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
+      connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
     });
     try {
       const server = { ring: rings.request, ino: ringInode(rings.request) ?? 0, pid: requests.stats().readerPid };

@@ -38,6 +38,17 @@ export interface ReaderOptions {
 
 export interface WriterOptions {
   /**
+   * How long connect() waits for a reader to make the ring ready (ms): while
+   * there is none (ENOENT), its reader is still creating it, or it is a
+   * stale ring whose reader died or closed it (EREADERGONE), until a reader
+   * creates it anew, as zerosink's connect-timeout. 0: fail at once; -1 or
+   * Infinity: no limit. The error after the wait says how long it waited.
+   * @default 0
+   */
+  connectTimeoutMs?: number;
+  /** Ends connect()'s wait for the ring (connectTimeoutMs): connect() rejects with signal.reason. */
+  signal?: AbortSignal;
+  /**
    * How long one write waits for room before it throws TimeoutError (ms).
    * @default 5000
    */
@@ -71,7 +82,7 @@ export function fail(option: string, expected: string, value: unknown): never {
 }
 
 export const READER_OPTIONS = optionNames<ReaderOptions>({ name: true, metadataSize: true, payloadSize: true, timeoutMs: true, mode: true });
-export const WRITER_OPTIONS = optionNames<WriterOptions>({ timeoutMs: true, frameHeader: true });
+export const WRITER_OPTIONS = optionNames<WriterOptions>({ timeoutMs: true, frameHeader: true, connectTimeoutMs: true, signal: true });
 export const WAIT_OPTIONS = optionNames<WaitOptions>({ signal: true, timeoutMs: true });
 
 /** The name rules are the protocol core's (zb_validate_name): asked, not copied. */

@@ -3,7 +3,7 @@
 import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
-import { fromNative, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { checkFixedCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import {
@@ -42,6 +42,9 @@ export interface WriteOptions extends WaitOptions {
   attributes?: FrameAttributes;
 }
 
+/** How often a connect that waits for its ring looks again (ms): zerosink's CONNECT_RETRY_MS. */
+const CONNECT_RETRY_MS = 20;
+
 const WRITE_OPTIONS = [
   ...WAIT_OPTIONS, ...optionNames<Omit<WriteOptions, keyof WaitOptions>>({
     pts: true, dts: true, duration: true, flags: true, zbFlags: true, attributes: true,
@@ -68,13 +71,24 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#unregister = closeAtExit(this);
   }
 
-  /** Connects to the ring NAME (its reader must be alive). */
+  /**
+   * Connects to the ring NAME. Its reader must be alive, else RingError
+   * ENOENT (no such ring, or its reader is still creating it) or
+   * ReaderGoneError EREADERGONE (a stale ring): at once, or once
+   * connectTimeoutMs has passed without a reader making it ready.
+   */
   static async connect(name: string, options?: WriterOptions): Promise<ZeroBufferWriter> {
     if (name === undefined) fail('name', 'a ring name', name);
     validateName(name);
     options = validateOptions(options, WRITER_OPTIONS);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
+    const connectTimeoutMs = options.connectTimeoutMs === -1 ? Infinity
+      : validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 0);
+    const signal = validateSignal(options.signal);
+    signal?.throwIfAborted();
+    if (connectTimeoutMs > 0)
+      return connectWhenThere(name, { timeoutMs, frameHeader, connectTimeoutMs, intervalMs: CONNECT_RETRY_MS, signal });
     const w = wrapNative(() => new native.Writer(name));
     return new ZeroBufferWriter(w, { timeoutMs, frameHeader });
   }
@@ -327,6 +341,13 @@ export class ZeroBufferWriter implements AsyncDisposable {
   }
 }
 
+/** A connect's last refusal (ringNotReady), saying how long the connect waited. */
+function waitedFor(e: ZeroBufferError, connectTimeoutMs: number): ZeroBufferError {
+  const message = `${e.message} (waited ${connectTimeoutMs} ms: connectTimeoutMs)`;
+  const options = { code: e.code, errno: e.errno, cause: e };
+  return e instanceof ReaderGoneError ? new ReaderGoneError(message, options) : new RingError(message, options);
+}
+
 /**
  * Whether a connect was refused because the ring is not there yet (ENOENT:
  * not created, or still being created) or has no live reader (EREADERGONE:
@@ -340,20 +361,23 @@ export function ringNotReady(e: unknown): boolean {
 
 /**
  * Connects as writer to `name`, waiting as zerosink does while the ring is
- * not ready (ringNotReady): looks every `intervalMs` until `deadline`
- * (Date.now() ms), then throws the last refusal; other errors end it at
- * once, and an abort rejects with signal.reason at once.
+ * not ready (ringNotReady): looks every `intervalMs` for up to
+ * `connectTimeoutMs` (Infinity: no limit), then throws the last refusal,
+ * saying how long it waited; other errors end it at once, and an abort
+ * rejects with signal.reason at once.
  */
-export async function connectWhenThere(name: string, options: WriterOptions & {
-  deadline: number; intervalMs: number; signal?: AbortSignal;
+export async function connectWhenThere(name: string, options: Omit<WriterOptions, 'connectTimeoutMs' | 'signal'> & {
+  connectTimeoutMs: number; intervalMs: number; signal?: AbortSignal;
 }): Promise<ZeroBufferWriter> {
-  const { deadline, intervalMs, signal, ...writerOptions } = options;
+  const { connectTimeoutMs, intervalMs, signal, ...writerOptions } = options;
+  const deadline = Date.now() + connectTimeoutMs;
   for (;;) {
     signal?.throwIfAborted();
     try {
       return await ZeroBufferWriter.connect(name, writerOptions);
     } catch (e) {
-      if (!ringNotReady(e) || Date.now() >= deadline) throw e;
+      if (!ringNotReady(e)) throw e;
+      if (Date.now() >= deadline) throw waitedFor(e as ZeroBufferError, connectTimeoutMs);
     }
     let timer: NodeJS.Timeout | undefined;
     let stopListening = (): void => {};

@@ -142,7 +142,7 @@ export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, opti
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
   const writer = await connectWhenThere(options.name, {
-    frameHeader: true, deadline: Date.now() + (options.connectTimeoutMs ?? 10000), intervalMs: 20, signal: options.signal,
+    frameHeader: true, connectTimeoutMs: options.connectTimeoutMs ?? 10000, intervalMs: 20, signal: options.signal,
   });
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();

@@ -33,7 +33,7 @@ test('a writer refuses unknown options in connect(), write() and reserve()', asy
   const name = ringName('unknown-writer');
   await using reader = await ZeroBufferReader.create({ name, metadataSize: 256, payloadSize: 4096 });
   await expect(ZeroBufferWriter.connect(name, { timeout: 1000 } as never))
-    .rejects.toThrow(unknown('timeout', ['timeoutMs', 'frameHeader']));
+    .rejects.toThrow(unknown('timeout', ['timeoutMs', 'frameHeader', 'connectTimeoutMs', 'signal']));
   await using writer = await ZeroBufferWriter.connect(name);
   writer.setMetadata({ caps: 'application/octet-stream' });
   const write = [...WAIT, 'pts', 'dts', 'duration', 'flags', 'zbFlags', 'attributes'];

@@ -1871,8 +1871,16 @@ gst_zero_filter_first_caps (GstZeroFilter * self, GstCaps * caps)
   }
   if (ret == GST_FLOW_OK && !is_bypass (self) && self->responses == NULL)
     ret = gst_zero_filter_connect (self);
-  if (ret != GST_FLOW_OK || !gst_zero_filter_push_caps (self))
+  if (ret != GST_FLOW_OK || !gst_zero_filter_push_caps (self)) {
+    /* a flush ended the wait (a seek before the server came): the caps
+     * upstream sends again after it are the first caps again, not a
+     * change of caps of a stream that never connected */
+    if (is_flushing (self)) {
+      gst_caps_replace (&self->in_caps, NULL);
+      gst_caps_replace (&self->out_caps, NULL);
+    }
     return FALSE;
+  }
   if (is_bypass (self))
     responses_close (self);     /* no task reads it */
   else

@@ -10,7 +10,9 @@
  * - a flushing seek with requests in flight: the pipeline goes on, the
  *   buffers after it are the new segment's, in order, each paired with its
  *   own request (none answering a request from before the flush); after
- *   EOS (a replay), a new session with the server;
+ *   EOS (a replay), a new session with the server; one while zerofilter
+ *   waits for the server at its first caps: the stream flows once the
+ *   server comes;
  * - PLAYING → PAUSED → PLAYING → NULL cycles with requests in flight: no
  *   hang, nothing of the response ring left in /dev/shm;
  * - the LATENCY query of a live pipeline: zerofilter adds its `latency`
@@ -577,6 +579,36 @@ GST_START_TEST (test_seek_after_eos)
   gst_object_unref (pipeline);
   fail_unless_equals_int (server_stop (server, 3), 3);
   g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A flushing seek while zerofilter waits for the server at its first
+ * caps: the caps upstream sends again after the flush are first caps
+ * again, so the stream flows once the server comes (they took the path of
+ * a caps change, which never connects: not-negotiated, no buffer). */
+GST_START_TEST (test_seek_while_connecting)
+{
+  gchar *channel = channel_name ("seek-connecting");
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      GRAY_CAPS, "", "sync=false");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstClockTime start = GST_CLOCK_TIME_NONE, pts;
+  Server *server;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  g_usleep (300 * G_TIME_SPAN_MILLISECOND);     /* in the connect wait */
+  fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH, 2 * GST_SECOND));
+  server = server_start (channel, 0);
+  pts = pull_paired (appsink, &start);
+  fail_unless_equals_uint64 (start, 2 * GST_SECOND);
+  fail_unless_equals_uint64 (pts, 2 * GST_SECOND);
+  fail_unless_equals_uint64 (pull_paired (appsink, NULL),
+      2 * GST_SECOND + FRAME_NS);
+  assert_no_error (pipeline);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -1988,6 +2020,7 @@ zerofilter_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_flushing_seek);
   tcase_add_test (tc, test_seek_after_eos);
+  tcase_add_test (tc, test_seek_while_connecting);
   tcase_add_test (tc, test_next_client_other_caps);
   tcase_add_test (tc, test_state_cycles_with_frames_in_flight);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);

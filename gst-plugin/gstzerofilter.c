@@ -39,7 +39,8 @@
  * buffer and passes it on unprocessed or drops it
  * (#GstZeroFilter:skipped; it cannot pass while the server's output caps
  * are not the input's: dropped, with one warning); the buffer pushed after
- * one dropped is DISCONT. In a stream with delta units it asks upstream
+ * one dropped is DISCONT (not after a dropped repeat of a pool buffer,
+ * videorate's: nothing is lost). In a stream with delta units it asks upstream
  * for a key unit (force-key-unit) when it sends a delta unit after a
  * buffer it did not send, or as a new session's first request. Responses
  * are pushed by a streaming task of the src pad as soon as they come, so
@@ -213,7 +214,7 @@ struct _GstZeroFilter
                                  * (with the push lock) */
   /* After a buffer was dropped, the next that goes downstream is DISCONT
    * (with the dropped one's RESYNC), as zerosink marks the frame after a
-   * drop: a decoder behind us must hear of the gap. Dropped in the chain
+   * drop (not after a dropped repeat: chain_dropped): a decoder behind us must hear of the gap. Dropped in the chain
    * function (policy=drop, a failed write): for the next buffer to come,
    * chain only, and kept until one is queued or passes (a request that is
    * dropped or fails to be written leaves them, adding its own); dropped
@@ -1509,13 +1510,19 @@ gst_zero_filter_wait_sent (GstZeroFilter * self)
 
 /* ---------------------------------------------------------------- chain */
 
-/* The chain function dropped BUFFER (or a request: NULL). */
+/* The chain function dropped BUFFER (or a request: NULL); REPEAT: a
+ * repeat (videorate's copy of the frame before), which loses nothing, so
+ * the next frame gets only the flags it carried, no DISCONT (as zerosink
+ * does). */
 static void
-chain_dropped (GstZeroFilter * self, GstBuffer * buffer)
+chain_dropped (GstZeroFilter * self, GstBuffer * buffer, gboolean repeat)
 {
   COUNT (self, dropped);
-  self->drop_flags |= GST_BUFFER_FLAG_DISCONT |
-      (buffer != NULL ? GST_BUFFER_FLAGS (buffer) & GST_BUFFER_FLAG_RESYNC : 0);
+  if (!repeat)
+    self->drop_flags |= GST_BUFFER_FLAG_DISCONT;
+  if (buffer != NULL)
+    self->drop_flags |= GST_BUFFER_FLAGS (buffer) &
+        (GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_RESYNC);
 }
 
 static Pending *
@@ -1553,7 +1560,7 @@ gst_zero_filter_skip (GstZeroFilter * self, GstBuffer * buffer,
 
   gst_zero_key_unit_need_lost (&self->key_unit);
   if (!pass || self->requests_waiting == 0) {
-    chain_dropped (self, buffer);
+    chain_dropped (self, buffer, FALSE);
     gst_buffer_unref (buffer);
     return;
   }
@@ -1690,7 +1697,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
      * buffer copied behind one taken after it, as a repeat) */
     if (kind != GST_ZERO_WRITE_REPEAT_DROPPED)
       gst_zero_key_unit_need_lost (&self->key_unit);
-    chain_dropped (self, buffer);
+    chain_dropped (self, buffer, kind == GST_ZERO_WRITE_REPEAT_DROPPED);
     gst_buffer_unref (buffer);
     pending_free (p);
     return GST_FLOW_OK;
@@ -1717,7 +1724,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
         !gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer, 0)))
       return gst_zero_filter_pass (self, buffer);
     if (ret == GST_FLOW_OK)
-      chain_dropped (self, buffer);
+      chain_dropped (self, buffer, FALSE);
     gst_buffer_unref (buffer);
     return ret;
   }
@@ -1747,7 +1754,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
     if (p->hold.writer != NULL && !p->in_place)
       passing = held_request_buffer (self, p);
     if (passing == NULL) {
-      chain_dropped (self, NULL);
+      chain_dropped (self, NULL, FALSE);
       self->drop_flags |= p->flags & GST_BUFFER_FLAG_RESYNC;
     }
     pending_free (p);

@@ -51,7 +51,8 @@
  *   what they lack;
  * - videorate repeating buffers of zerofilter's pool: a repeat dropped
  *   (it would come after a later request) is said in a warning, and
- *   counted;
+ *   counted; the buffer after the dropped repeat is not DISCONT (it
+ *   repeats the frame before: nothing is lost), as in zerosink;
  * - the pipeline stopped while zerofilter pushes its first caps: no task
  *   starts after the stop (it read the freed response ring).
  *
@@ -63,6 +64,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 #include "zerobuffer.h"
 #include "gst_test_common.h"
@@ -1426,6 +1428,86 @@ check_flag (GstBuffer * buffer, guint i, GstBufferFlags flag,
       "response %u: flag 0x%x %s", i, flag, expected ? "missing" : "set");
 }
 
+/* A pool buffer of zerofilter's request pool, its bytes VALUE, PTS
+ * INDEX frames. */
+static GstBuffer *
+request_pool_buffer (GstBufferPool * pool, guint8 value, guint index)
+{
+  GstBuffer *buffer = NULL;
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  gst_buffer_memset (buffer, 0, value, 64 * 48);
+  GST_BUFFER_PTS (buffer) = index * FRAME_NS;
+  GST_BUFFER_DURATION (buffer) = FRAME_NS;
+  return buffer;
+}
+
+/* Step by step, what videorate does: pool buffer A sent, B taken from the
+ * pool, then A pushed again (a repeat, with RESYNC): the repeat would
+ * come after B's request, so it is dropped; it repeats the frame before,
+ * so nothing is lost: B's response has the repeat's RESYNC but no
+ * DISCONT, as zerosink's frame after a dropped repeat (it had DISCONT). */
+GST_START_TEST (test_no_discont_after_dropped_repeat)
+{
+  gchar *channel = channel_name ("repeat-discont");
+  Server *server = server_start (channel, 0);
+  gchar *desc = g_strdup_printf ("zerofilter name=f channel=%s "
+      "frame-header=true connect-timeout=5000", channel);
+  GstHarness *h = gst_harness_new_parse (desc);
+  GstBufferPool *pool = NULL;
+  GstQuery *query;
+  GstCaps *caps;
+  GstBuffer *a, *b, *repeat, *out;
+  GstElement *filter;
+  guint i;
+
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, GRAY_CAPS);
+  caps = gst_caps_from_string (GRAY_CAPS);
+  query = gst_query_new_allocation (caps, TRUE);
+  gst_caps_unref (caps);
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  gst_query_unref (query);
+  fail_unless (pool != NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+
+  a = request_pool_buffer (pool, 0xA, 0);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
+      GST_FLOW_OK);
+  b = request_pool_buffer (pool, 0xB, 2);
+  repeat = gst_buffer_copy (a); /* the same pool memory */
+  GST_BUFFER_PTS (repeat) = FRAME_NS;
+  GST_BUFFER_FLAG_SET (repeat, GST_BUFFER_FLAG_RESYNC);
+  gst_buffer_unref (a);
+  fail_unless_equals_int (gst_harness_push (h, repeat), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+  for (i = 0; i < 2; i++) {
+    out = gst_harness_pull (h);
+    fail_unless (out != NULL, "response %u did not arrive", i);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), 2 * i * FRAME_NS);
+    if (i == 1) {
+      check_flag (out, i, GST_BUFFER_FLAG_DISCONT, FALSE);
+      check_flag (out, i, GST_BUFFER_FLAG_RESYNC, TRUE);
+    }
+    gst_buffer_unref (out);
+  }
+  filter = gst_harness_find_element (h, "zerofilter");
+  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 1);
+  gst_object_unref (filter);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_harness_teardown (h);
+  fail_if (ring_exists (server->response_name));
+  fail_unless_equals_int (server_stop (server, 1), 1);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
@@ -2043,6 +2125,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_corrupt_response_metadata);
   tcase_add_test (tc, test_server_caps_without_size);
   tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
+  tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   return s;

@@ -509,8 +509,8 @@ missing_fields (const GstStructure * s, const gchar * const *fields)
   return missing != NULL ? g_string_free (missing, FALSE) : NULL;
 }
 
-GstCaps *
-zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why)
+gchar *
+zerobuffer_raw_caps_unusable (const GstCaps * caps)
 {
   static const gchar *const video_fields[] = { "format", "width", "height",
     NULL
@@ -518,19 +518,18 @@ zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why)
   static const gchar *const audio_fields[] = { "format", "rate", "channels",
     "layout", NULL
   };
-  GstCaps *caps = zerobuffer_caps_from_peer (text, why);
   const GstStructure *s;
   const gchar *const *fields;
   gboolean usable;
-  gchar *missing, *shown;
+  gchar *missing, *shown, *why;
   GstVideoInfo video;
   GstAudioInfo audio;
 
-  if (caps == NULL)
+  /* raw caps also need what sizes a frame: without it downstream takes
+   * them (fakesink) or fails confusingly (videoconvert's "integer
+   * overflow"), and no frame size can be checked */
+  if (gst_caps_is_empty (caps) || gst_caps_is_any (caps))
     return NULL;
-  /* fixed, but raw caps also need what sizes a frame: without it
-   * downstream takes them (fakesink) or fails confusingly (videoconvert's
-   * "integer overflow"), and no frame size can be checked */
   s = gst_caps_get_structure (caps, 0);
   if (gst_structure_has_name (s, "video/x-raw")) {
     usable = gst_video_info_from_caps (&video, caps);
@@ -539,21 +538,37 @@ zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why)
     usable = gst_audio_info_from_caps (&audio, caps);
     fields = audio_fields;
   } else {
-    return caps;
+    return NULL;
   }
   if (usable)
+    return NULL;
+  missing = missing_fields (s, fields);
+  shown = gst_caps_to_string (caps);
+  why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
+      "which GStreamer needs to describe their frames", shown, missing) :
+      g_strdup_printf ("GStreamer cannot describe the frames of the raw "
+      "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
+      video_fields ? "video" : "audio");
+  g_free (missing);
+  g_free (shown);
+  return why;
+}
+
+GstCaps *
+zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why)
+{
+  GstCaps *caps = zerobuffer_caps_from_peer (text, why);
+  gchar *unusable;
+
+  if (caps == NULL)
+    return NULL;
+  unusable = zerobuffer_raw_caps_unusable (caps);
+  if (unusable == NULL)
     return caps;
-  if (why) {
-    missing = missing_fields (s, fields);
-    shown = gst_caps_to_string (caps);
-    *why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
-        "which GStreamer needs to describe their frames", shown, missing) :
-        g_strdup_printf ("GStreamer cannot describe the frames of the raw "
-        "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
-        video_fields ? "video" : "audio");
-    g_free (missing);
-    g_free (shown);
-  }
+  if (why)
+    *why = unusable;
+  else
+    g_free (unusable);
   gst_caps_unref (caps);
   return NULL;
 }

@@ -92,6 +92,11 @@ GstCaps *zerobuffer_caps_from_peer (const gchar * text, gchar ** why);
  * gst_audio_info_from_caps). */
 GstCaps *zerobuffer_stream_caps_from_peer (const gchar * text, gchar ** why);
 
+/* Why GStreamer cannot describe the frames of fixed CAPS (raw video or raw
+ * audio lacking what sizes a frame, the missing fields named; g_free it),
+ * or NULL when it can or they are not raw. */
+gchar *zerobuffer_raw_caps_unusable (const GstCaps * caps);
+
 /* Peer bytes fit for a message: printable ASCII as is, anything else
  * escaped (\n, \t, \xHH), at most about MAX_CHARS characters, then how
  * many bytes there were in all. g_free() it. */

@@ -15,7 +15,8 @@
  * writer sends with its first frame, so nothing has to be typed downstream.
  * The #GstZeroSrc:caps property overrides them (and is required when the
  * writer sends no usable caps): fixed caps, one format, not a filter
- * (ranges, lists or ANY are an error at start). A metadata block that does
+ * (ranges, lists or ANY are an error at start, and so are raw video or
+ * audio caps lacking what sizes a frame). A metadata block that does
  * not add up (the core's EPROTO) is an error even so, as what it declares
  * is unknown.
  * zerosrc is a live source: buffers are
@@ -962,7 +963,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gchar *name;
   guint64 metadata_size, payload_size;
   gboolean announce;
-  gchar *unfixed_caps;
+  gchar *unfixed_caps, *unusable_caps = NULL;
   zb_reader *reader = NULL;
   zb_reader_options opts = { 0 };
   gsize frame_size = 0;
@@ -976,6 +977,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   announce = self->announce;
   unfixed_caps = self->caps != NULL && !gst_caps_is_fixed (self->caps) ?
       gst_caps_to_string (self->caps) : NULL;
+  if (self->caps != NULL && unfixed_caps == NULL)
+    unusable_caps = zerobuffer_raw_caps_unusable (self->caps);
   GST_OBJECT_UNLOCK (self);
 
   /* gst_base_src_set_do_timestamp() reaches basesrc's past our property */
@@ -990,6 +993,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
         ("buffer-name is required"));
     g_free (name);
     g_free (unfixed_caps);
+    g_free (unusable_caps);
     return FALSE;
   }
   /* The caps property replaces the writer's caps, so it is the one format
@@ -1003,6 +1007,20 @@ gst_zero_src_start (GstBaseSrc * bsrc)
             "of the frames: no ANY, EMPTY, range or list of values; to check "
             "the writer's caps instead, put a capsfilter after zerosrc"));
     g_free (unfixed_caps);
+    g_free (name);
+    return FALSE;
+  }
+  /* fixed raw caps without what sizes a frame: downstream would take them
+   * (fakesink) or fail confusingly (videoconvert's "integer overflow"), as
+   * with such caps from the writer */
+  if (unusable_caps != NULL) {
+    ZEROBUFFER_ELEMENT_ERROR (self, ZB_EINVAL, name,
+        ("The caps property of zerosrc cannot describe the frames: %s",
+            unusable_caps),
+        ("it replaces the caps the writer sends: give raw video its format, "
+            "width and height (raw audio its format, rate, channels and "
+            "layout)"));
+    g_free (unusable_caps);
     g_free (name);
     return FALSE;
   }
@@ -1583,7 +1601,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "Caps of the frames, overriding the \"caps\" string of the ring's "
           "metadata; needed only when the writer sends no usable caps. Fixed "
           "caps, one format: ranges, lists, ANY or EMPTY are an error at "
-          "start (a capsfilter after zerosrc checks the writer's caps) "
+          "start (a capsfilter after zerosrc checks the writer's caps), and "
+          "so are raw video caps without format, width and height (raw "
+          "audio: format, rate, channels, layout) "
           "(default: none, the caps come from the metadata)", GST_TYPE_CAPS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -5614,6 +5614,52 @@ GST_START_TEST (test_unfixed_caps_property)
 
 GST_END_TEST;
 
+/* Fixed raw caps in the caps property that GStreamer cannot describe
+ * frames of (no width, height; no rate, channels) are an error at start
+ * naming what they lack, no ring created, as such caps from the writer
+ * are: they went downstream, where videoconvert failed with "integer
+ * overflow" and fakesink took them. */
+GST_START_TEST (test_unsized_raw_caps_property)
+{
+  const gchar *const caps_strings[] = { "video/x-raw, format=GRAY8",
+    "audio/x-raw, format=S16LE, layout=interleaved"
+  };
+  const gchar *const lacking[] = { "lack width, height", "lack rate, channels"
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (caps_strings); i++) {
+    gchar *name = ring_name ("unsized-prop");
+    gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s ! "
+        "fakesink", name);
+    GstElement *pipeline = launch (desc);
+    GstCaps *caps = gst_caps_from_string (caps_strings[i]);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    GstMessage *msg;
+    gchar *text;
+
+    g_object_set (by_name (pipeline, "src"), "caps", caps, NULL);
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    fail_if (ring_exists (name), "%s: ring created", caps_strings[i]);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL, "%s: no error", caps_strings[i]);
+    text = error_text (msg, "EINVAL (permanent)", name);
+    fail_unless (strstr (text, "The caps property of zerosrc cannot "
+            "describe the frames") != NULL, "%s", text);
+    fail_unless (strstr (text, lacking[i]) != NULL, "%s", text);
+    g_free (text);
+    gst_object_unref (bus);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    gst_caps_unref (caps);
+    g_free (desc);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 #define HEADER_META_GRAY8 "{\"caps\":\"" GRAY8_CAPS (2, 2) "\"," \
   "\"zerobuffer\":{\"frame_header\":1}}"
 
@@ -6555,6 +6601,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_incomplete_raw_caps_metadata);
   tcase_add_test (tc, test_unfixed_caps_in_frame_header);
   tcase_add_test (tc, test_unfixed_caps_property);
+  tcase_add_test (tc, test_unsized_raw_caps_property);
   tcase_add_test (tc, test_corrupt_metadata);
   tcase_add_test (tc, test_unreadable_frame_attributes);
   tcase_add_test (tc, test_frame_size_contradicts_caps);

@@ -743,35 +743,44 @@ static void test_stopped_reader(void) {
   CHECK(zb_test_ring_gone(name));
 }
 
-/* Two deadlines of 3 s: A asks for one look in 10 s (a long wait, cut
- * short here), B looks every 50 ms. Says 'S', then B looks for 3.5 s;
- * exit 0 when A, looking then, still has over a second left: the stop B
- * found counts for A too. */
+/* Deadlines of 3 s: A asks for one look in 10 s (a long wait, cut short
+ * here), B looks every 50 ms, each time right after a fresh deadline C
+ * looked (after SIGCONT, C's look comes first and finds nothing), and P
+ * is paused all along. Says 'S', then B looks for 3.5 s; exit 0 when A
+ * still has over a second left (the stop B found counts for A too), and P,
+ * skipping its whole pause, all but its 3 s (the stop in the pause is not
+ * taken off it twice). */
 static int shared_stop_child(void *argp, int in, int out) {
-  zb_deadline a, b;
-  uint64_t until;
-  int left;
+  zb_deadline a, b, c, p;
+  uint64_t until, started = zb_now_ns();
+  int left, paused_left;
   (void)argp;
   (void)in;
   zb_deadline_start(&a, 3000);
   zb_deadline_start(&b, 3000);
+  zb_deadline_start(&p, 3000);
   if (zb_deadline_wait_ms(&a, 10000) != 3000)
     return 2;
   send_byte(out, 'S');
   until = zb_now_ns() + UINT64_C(3500000000);
   while (zb_now_ns() < until) {
+    zb_deadline_start(&c, 100);
+    zb_deadline_wait_ms(&c, 50);
     zb_deadline_wait_ms(&b, 50);
     sleep_ms(50);
   }
   left = zb_deadline_wait_ms(&a, 10000);
-  if (left <= 1000)
-    fprintf(stderr, "  A had %d ms left\n", left);
-  return left > 1000 ? 0 : 1;
+  zb_deadline_skip(&p, zb_now_ns() - started);
+  paused_left = zb_deadline_wait_ms(&p, 10000);
+  if (left <= 1000 || paused_left < 2900)
+    fprintf(stderr, "  A had %d ms left, P %d\n", left, paused_left);
+  return left > 1000 && paused_left >= 2900 ? 0 : 1;
 }
 
 /* A process stopped for 2.5 s: a deadline whose own look came too late to
  * tell (it had asked for a long wait) gets the stop another deadline of
- * the process found. */
+ * the process found, though a fresh deadline looked first after SIGCONT;
+ * a pause that held the stop is not shortened by it. */
 static void test_deadline_shared_stop(void) {
   child c = {0, -1, -1};
   CHECK(spawn(&c, shared_stop_child, NULL) == 0);

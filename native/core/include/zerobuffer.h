@@ -634,24 +634,27 @@ uint64_t zb_now_ns(void);
  * waits (zb_reader_next, zb_writer_reserve) count theirs: time it was
  * stopped (SIGSTOP; Ctrl-Z stops a whole job, the peer with it) does not
  * count, so that a wait does not fail at SIGCONT before the peer, continued
- * too, had time to act. No clock leaves that time out, so it is inferred: a
- * look at the clock more than ZB_STOPPED_GAP_MS after the end of the wait
- * the last look asked for, with no look of another thread of the process
- * in between and the process's CPU time all but still meanwhile, takes the
- * time since that end as stopped. What one look finds counts for every
- * deadline of the process running then (a long wait cut short by a wake
- * misses a stop another wait saw). So stops under a second count; a
+ * too, had time to act. No clock leaves that time out, so it is inferred:
+ * a look at the clock more than ZB_STOPPED_GAP_MS after the end of the wait
+ * the deadline's last look asked for, while the process's CPU time moved
+ * no more than its rate before explains, takes the time since that end as
+ * stopped. What one look finds counts for every deadline of the process
+ * that lived through it (a long wait cut short by a wake misses a stop
+ * another wait saw). So a stop under a second counts as time running; a
  * caller busy between its looks is not taken for stopped (its CPU time
- * runs), but one blocked elsewhere while the rest of the process idles is,
- * as are a debugger's stop and a paused VM.
+ * runs), but one blocked elsewhere while the rest of the process idles
+ * is, as are a debugger's stop and a paused VM.
+ * The CPU rate is sampled at looks, at most every 200 ms: a deadline of a
+ * busy process that looks seldom (slices of seconds) may not tell a stop.
  * Allocated by the caller; timeout_ms is the caller's to change between
  * looks (counted from the start), the rest is the core's. */
 #define ZB_STOPPED_GAP_MS 1000
 typedef struct zb_deadline {
   int timeout_ms; /* ZB_WAIT_FOREVER (or below): without limit */
   int wait_ms;
-  uint64_t start_ns, skipped_ns, looked_ns, credited_until_ns, stops_seen;
-  uint64_t reserved[3]; /* room to grow within soname .0 */
+  uint64_t start_ns, skipped_ns, looked_ns, stops_seen, skip_from_ns,
+      skip_until_ns;
+  uint64_t reserved[2]; /* room to grow within soname .0 */
 } zb_deadline;
 
 /* Starts counting timeout_ms (>= 0, or ZB_WAIT_FOREVER) from now: 0, or
@@ -667,7 +670,8 @@ int zb_deadline_start(zb_deadline *deadline, int timeout_ms);
 int zb_deadline_wait_ms(zb_deadline *deadline, int slice_ms);
 
 /* Time that does not count for a reason the caller measured itself (a
- * pipeline paused): the ns up to now, since the last look. No-op on NULL. */
+ * pipeline paused): the ns up to now (not before the start or an earlier
+ * skip; a stop found in it is not counted twice). No-op on NULL. */
 void zb_deadline_skip(zb_deadline *deadline, uint64_t ns);
 
 /* The start moved on by the time not counted so far (for zb_reader_poll's

@@ -1,14 +1,15 @@
 /* zb_deadline.c — timeouts that do not count time the process was stopped.
  *
  * A stop is inferred from a look at the clock that comes over
- * ZB_STOPPED_GAP_MS after the end of the wait the last look asked for.
- * Lateness alone would also take a caller that was busy elsewhere for
- * stopped, so two more things must agree: no other thread looked in
- * between (last_look_ns: the process ran then), and the process's CPU
- * time barely moved (a busy caller's runs). What a look finds is kept for
- * the whole process, as an interval, so that a wait whose own looks are
- * far apart (cut short by a wake) gets the stop another wait saw; each
- * deadline credits the part of an interval it lived through, once. */
+ * ZB_STOPPED_GAP_MS after the end of the wait the last look of its
+ * deadline asked for, while the process's CPU time did not move more than
+ * its rate before explains: a caller busy elsewhere is late too, but its
+ * CPU time runs. What a look finds is kept for the whole process as
+ * disjoint pieces, each credited once by every deadline that lived through
+ * it: a wait whose own look came too late to tell (it asked for a long
+ * wait, then a wake cut it short) gets the stop another wait saw, and a
+ * look after SIGCONT that found nothing (a deadline just started) hides
+ * nothing from a later one that finds more. */
 #include <pthread.h>
 #include <time.h>
 
@@ -19,20 +20,22 @@
 /* The process's CPU time is sampled at most this often: a look is on the
  * way of every frame that waits, the sample is a system call. */
 #define CPU_SAMPLE_NS (200u * NS_PER_MS)
-/* Intervals kept for deadlines that look rarely; an older one is lost to
+#define CPU_SAMPLES 4
+/* Pieces kept for deadlines that look rarely; an older one is lost to
  * them (it counts as time running). */
 #define STOPS_KEPT 16
 
-typedef struct stop_interval {
+typedef struct span {
   uint64_t from, until;
-} stop_interval;
+} span;
 
 static pthread_mutex_t stops_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t stops_once = PTHREAD_ONCE_INIT;
-static stop_interval stops[STOPS_KEPT];
-static uint64_t stops_count;  /* intervals found so far */
-static uint64_t last_look_ns; /* the latest look of any thread */
-static uint64_t cpu_ns, cpu_sampled_ns;
+static span stops[STOPS_KEPT];
+static uint64_t stops_count; /* pieces found so far */
+/* CPU time (from) at a moment (until), the latest last */
+static span cpu_samples[CPU_SAMPLES];
+static unsigned cpu_sampled;
 
 /* A child of fork() must not find the lock held by a thread it lacks. */
 static void stops_prepare(void) { pthread_mutex_lock(&stops_lock); }
@@ -48,56 +51,98 @@ static uint64_t process_cpu_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* With stops_lock: records [from, now] as stopped when the process shows
- * no sign of running then. */
-static void find_stop(uint64_t from, uint64_t now) {
-  uint64_t cpu;
-  if (last_look_ns > from)
-    from = last_look_ns; /* another thread looked: running until then */
-  if (stops_count > 0 && stops[(stops_count - 1) % STOPS_KEPT].until > from)
-    from = stops[(stops_count - 1) % STOPS_KEPT].until;
-  if (now <= from + (uint64_t)ZB_STOPPED_GAP_MS * NS_PER_MS ||
-      cpu_sampled_ns == 0 || cpu_sampled_ns > from)
-    return;
-  cpu = process_cpu_ns();
-  /* CPU time since the sample before FROM, against the time since: half of
-   * it spent running is no stop (a stop's share is the time before FROM) */
-  if (cpu == UINT64_MAX || cpu < cpu_ns || cpu - cpu_ns >= (now - from) / 2)
-    return;
-  stops[stops_count % STOPS_KEPT] = (stop_interval){from, now};
-  stops_count++;
+static uint64_t overlap(span a, uint64_t from, uint64_t until) {
+  if (a.from > from)
+    from = a.from;
+  if (a.until < until)
+    until = a.until;
+  return until > from ? until - from : 0;
 }
 
-/* With stops_lock: credits D with the part of the stops found since its
- * last look that it lived through and has not been credited yet. */
-static void credit_stops(zb_deadline *d) {
-  uint64_t i, from;
+/* With stops_lock: whether the process's CPU time over [from, now] says it
+ * did not run. The sample taken last before FROM is the base; the rate
+ * between it and the one before (a process busy before the stop) accounts
+ * for the CPU time up to FROM. */
+static bool cpu_still(uint64_t from, uint64_t now) {
+  uint64_t cpu = process_cpu_ns(), before = 0;
+  unsigned n = cpu_sampled < CPU_SAMPLES ? cpu_sampled : CPU_SAMPLES, k;
+  span base = {0, 0}, prev;
+
+  for (k = 1; k <= n; k++) {
+    base = cpu_samples[(cpu_sampled - k) % CPU_SAMPLES];
+    if (base.until <= from)
+      break;
+  }
+  if (k > n || cpu == UINT64_MAX || cpu < base.from)
+    return false; /* no sample before FROM: cannot tell */
+  if (k < n) {
+    prev = cpu_samples[(cpu_sampled - k - 1) % CPU_SAMPLES];
+    if (base.until > prev.until && base.from >= prev.from)
+      before = (uint64_t)((double)(base.from - prev.from) /
+                          (double)(base.until - prev.until) *
+                          (double)(from - base.until));
+  }
+  /* half of the late time spent running is no stop */
+  return cpu - base.from <= before + (now - from) / 2;
+}
+
+/* With stops_lock: records what of [from, now] no piece covers yet. */
+static void add_stop(uint64_t from, uint64_t now) {
+  span todo[STOPS_KEPT + 1];
+  unsigned n = 1, i, j, kept;
+  todo[0] = (span){from, now};
+  kept = stops_count < STOPS_KEPT ? (unsigned)stops_count : STOPS_KEPT;
+  for (j = 0; j < kept; j++) {
+    span p = stops[j];
+    for (i = 0; i < n; i++) {
+      span t = todo[i];
+      if (p.until <= t.from || p.from >= t.until)
+        continue;
+      if (p.from > t.from && p.until < t.until && n <= STOPS_KEPT) {
+        todo[i] = (span){t.from, p.from};
+        todo[n++] = (span){p.until, t.until};
+      } else if (p.from > t.from) {
+        todo[i].until = p.from;
+      } else {
+        todo[i].from = p.until < t.until ? p.until : t.until;
+      }
+    }
+  }
+  for (i = 0; i < n; i++)
+    if (todo[i].until > todo[i].from)
+      stops[stops_count++ % STOPS_KEPT] = todo[i];
+}
+
+/* With stops_lock: credits D with the pieces found since its last look,
+ * as far as it lived through them and did not skip them already. */
+static void credit_stops(zb_deadline *d, uint64_t now) {
+  uint64_t i;
   if (stops_count - d->stops_seen > STOPS_KEPT)
     d->stops_seen = stops_count - STOPS_KEPT;
   for (i = d->stops_seen; i < stops_count; i++) {
-    const stop_interval *s = &stops[i % STOPS_KEPT];
-    from = s->from > d->credited_until_ns ? s->from : d->credited_until_ns;
-    if (s->until > from) {
-      d->skipped_ns += s->until - from;
-      d->credited_until_ns = s->until;
-    }
+    span s = stops[i % STOPS_KEPT];
+    d->skipped_ns += overlap(s, d->start_ns, now) -
+                     overlap(s, d->skip_from_ns, d->skip_until_ns);
   }
   d->stops_seen = stops_count;
 }
 
 int zb__deadline_look(zb_deadline *d, uint64_t now, int slice_ms) {
-  uint64_t end;
+  uint64_t end, asked_end = d->looked_ns + (uint64_t)d->wait_ms * NS_PER_MS;
 
   pthread_once(&stops_once, stops_init);
   pthread_mutex_lock(&stops_lock);
-  find_stop(d->looked_ns + (uint64_t)d->wait_ms * NS_PER_MS, now);
-  if (now > last_look_ns)
-    last_look_ns = now;
-  if (now - cpu_sampled_ns >= CPU_SAMPLE_NS) {
-    cpu_ns = process_cpu_ns();
-    cpu_sampled_ns = cpu_ns == UINT64_MAX ? 0 : now;
+  if (now > asked_end + (uint64_t)ZB_STOPPED_GAP_MS * NS_PER_MS &&
+      cpu_still(asked_end, now))
+    add_stop(asked_end, now);
+  if (cpu_sampled == 0 ||
+      now - cpu_samples[(cpu_sampled - 1) % CPU_SAMPLES].until >=
+          CPU_SAMPLE_NS) {
+    uint64_t cpu = process_cpu_ns();
+    if (cpu != UINT64_MAX)
+      cpu_samples[cpu_sampled++ % CPU_SAMPLES] = (span){cpu, now};
   }
-  credit_stops(d);
+  credit_stops(d, now);
   pthread_mutex_unlock(&stops_lock);
 
   d->looked_ns = now;
@@ -119,11 +164,11 @@ int zb_deadline_start(zb_deadline *d, int timeout_ms) {
     return zb__fail(ZB_EINVAL, "zb_deadline_start: timeout_ms %d is "
                     "invalid: give 0 or more, or ZB_WAIT_FOREVER (-1)",
                     timeout_ms);
-  /* no lock here, on the way of every frame: stops found before the start
-   * are credited from the start on only (credited_until_ns), so none */
+  /* no lock here, on the way of every frame: pieces found before the start
+   * are credited from the start on only, so not at all */
   *d = (zb_deadline){0};
   d->timeout_ms = timeout_ms;
-  d->start_ns = d->looked_ns = d->credited_until_ns = zb__now_ns();
+  d->start_ns = d->looked_ns = zb__now_ns();
   return 0;
 }
 
@@ -136,21 +181,28 @@ int zb_deadline_wait_ms(zb_deadline *d, int slice_ms) {
 }
 
 void zb_deadline_skip(zb_deadline *d, uint64_t ns) {
-  uint64_t now = zb__now_ns(), from;
+  uint64_t now = zb__now_ns(), from, i, kept;
   if (d == NULL)
     return;
-  /* the stops found meanwhile first: what they credit is not skipped twice,
-   * and what they credit after the skip is not lost */
+  from = ns < now ? now - ns : 0;
+  if (from < d->start_ns)
+    from = d->start_ns;
+  if (from < d->skip_until_ns)
+    from = d->skip_until_ns; /* skipped already */
   pthread_once(&stops_once, stops_init);
   pthread_mutex_lock(&stops_lock);
-  credit_stops(d);
-  pthread_mutex_unlock(&stops_lock);
-  from = ns < now ? now - ns : 0;
-  if (from < d->credited_until_ns)
-    from = d->credited_until_ns; /* a stop already credited */
-  if (now > from)
+  /* the pieces found meanwhile first; then the skip, but for what of it
+   * they credited */
+  credit_stops(d, now);
+  if (now > from) {
     d->skipped_ns += now - from;
-  d->credited_until_ns = d->looked_ns = now;
+    kept = stops_count < STOPS_KEPT ? stops_count : STOPS_KEPT;
+    for (i = 0; i < kept; i++)
+      d->skipped_ns -= overlap(stops[i], from, now);
+  }
+  pthread_mutex_unlock(&stops_lock);
+  d->skip_from_ns = from;
+  d->skip_until_ns = d->looked_ns = now;
   d->wait_ms = 0;
 }
 

@@ -738,7 +738,7 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
     return zb__fail(ZB_EPROTO,
                     "ring \"%.64s\": %s exists and is not a ZeroBuffer ring "
                     "(%s), so it is not ours to remove. Pick another name, or "
-                    "remove the file if you know it is garbage (rm %s)",
+                    "remove it if you know it is garbage (rm -r %s)",
                     name, path[0], reason, path[0]);
   }
   if (rc < 0)

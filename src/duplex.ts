@@ -419,10 +419,17 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * while the handler is making an answer: that request is dropped.
    * One serve() at a time: a call while another runs rejects with ESTATE
    * (two loops would take requests in turns, and each answer pairs with a
-   * request only by its order).
+   * request only by its order). A call on a closed server rejects with
+   * ESTATE: a loop that calls it again ends, `while (!server.closed)`
+   * ends cleanly.
    */
   async serve(handler: DuplexHandler): Promise<void> {
     if (typeof handler !== 'function') fail('handler', 'a function', handler);
+    if (this.#closed) {
+      throw new ZeroBufferError(`duplex channel "${this.name}": serve() on a closed server (its request ring is gone); ` +
+        'a loop that serves client after client tests server.closed: while (!server.closed) await server.serve(handler)',
+      { code: 'ESTATE' });
+    }
     if (this.#serving) {
       throw new ZeroBufferError(`duplex channel "${this.name}": serve() is already running; one serve() at a time ` +
         '(answers pair with requests by their order alone: a second loop would answer requests in turns with the first, ' +
@@ -739,6 +746,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       s.requestToResponseP99Ms = percentile(this.#endToEnd, 0.99);
     }
     return s;
+  }
+
+  /** Whether close() (or closeSync()) was called: serve() then ends, and a call to it rejects with ESTATE. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Stops: the request ring goes (the client sees the server gone), the response writer detaches. */

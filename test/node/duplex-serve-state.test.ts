@@ -82,3 +82,45 @@ test('close() while the handler makes an answer ends serve() as close() while id
     await client.close();
   }
 }, 20000);
+
+test('a loop that calls serve() again ends at close(): while (!server.closed) ends cleanly, a call on a closed server rejects with ESTATE, close() settles', async () => {
+  // the loop of the docs: serves two clients, then ends when the server closes (serve() resolves, closed is true)
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxloop') });
+  let calls = 0;
+  const loop = (async () => {
+    while (!server.closed) {
+      // a call on a closed server that resolved at once would spin: bounded, so the old code fails here and does not hang
+      if (++calls > 20) throw new Error(`serve() called ${calls} times`);
+      await server.serve(async (frame) => xor(frame.data));
+    }
+  })();
+  for (let round = 1; round <= 2; round++) {
+    const client = await ZeroBufferDuplexClient.connect({ name: server.name });
+    const response = await client.request(new Uint8Array(32).fill(round), { timeoutMs: 5000 });
+    expect(Array.from(response.data)).toEqual(Array.from(xor(new Uint8Array(32).fill(round))));
+    response.release();
+    await client.close();
+  }
+  await sleep(200); // the loop waits in a serve() for the next client
+  await within('close() while the loop runs', server.close(), 3000);
+  await within('the loop after close()', loop, 3000);
+  expect(server.closed).toBe(true);
+  expect(calls).toBeLessThanOrEqual(4);
+
+  // a loop that does not test closed: its next call rejects with ESTATE, where it resolved at once (millions of
+  // times a second, the event loop starved: close() never settled)
+  const other = await ZeroBufferDuplexServer.create({ name: ringName('dxspin') });
+  let spins = 0;
+  const naive = (async () => {
+    for (;;) {
+      if (++spins > 20) throw new Error(`serve() called ${spins} times`);
+      await other.serve((frame) => frame);
+    }
+  })();
+  setTimeout(() => void other.close(), 200);
+  await expect(within('the loop without closed', naive, 3000)).rejects.toMatchObject({
+    code: 'ESTATE', message: expect.stringContaining('serve() on a closed server'),
+  });
+  expect(spins).toBe(2);
+  await within('close() after the loop', other.close(), 3000);
+}, 30000);

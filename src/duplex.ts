@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { WaitQueue } from './abort.js';
 import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
+import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
   fail, optionNames, refuseUnknownOptions, validateMode, validateName, validateOptions, validateSignal, validateSize, validateTimeout,
@@ -87,6 +88,8 @@ export interface DuplexServerOptions {
   /**
    * Caps of the responses when they differ from the requests' (declared in the response ring's
    * metadata; they stay when the requests' caps change). Without, each response has its request's caps.
+   * Fixed caps, and raw caps that describe a frame (video/x-raw with format, width and height; audio/x-raw
+   * with format, rate, channels and layout), as zerofilter takes them: else a TypeError at create().
    */
   outputCaps?: string;
   /**
@@ -262,6 +265,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'pass')
       fail('onError', "'stop' or 'pass'", options.onError);
     if (options.outputCaps !== undefined && typeof options.outputCaps !== 'string') fail('outputCaps', 'a caps string', options.outputCaps);
+    if (options.outputCaps !== undefined) checkFrameCaps(options.outputCaps, 'outputCaps (the caps of the responses, which zerofilter pushes)');
     if (options.outputCaps !== undefined && options.onError === 'pass') {
       throw new TypeError("onError 'pass' answers a request the handler failed on with the request's own bytes, which are not " +
         `of outputCaps (${options.outputCaps}): zerofilter would fail on them, or push them under caps they do not have. ` +

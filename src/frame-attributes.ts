@@ -4,6 +4,7 @@
 // aligned. Only frames with the frame header carry them.
 import { parseCaps, type CapsValue } from './caps.js';
 import { ProtocolError } from './errors.js';
+import { RAW_FORMATS, undescribedVideoInfo, VideoInfoError, videoInfoFromCaps } from './video-info.js';
 
 /**
  * A frame's attributes. The key "caps" is reserved: readers (zerosrc, the
@@ -64,6 +65,44 @@ export function checkFixedCaps(value: unknown, what: string): void {
   if (!/^[^/\s]+\/[^/\s]+$/.test(s.mediaType)) return refuse(`its media type "${s.mediaType}" is not of the form type/subtype`);
   const open = Object.entries(s.fields).filter(([, f]) => !fixedValue(f.value)).map(([k]) => k);
   if (open.length > 0) return refuse(`${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} not fixed (a list or a range)`);
+}
+
+/** The fields GStreamer needs to describe raw frames (gst_video_info_from_caps, gst_audio_info_from_caps), as zerosrc and zerofilter check them. */
+const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  'video/x-raw': ['format', 'width', 'height'],
+  'audio/x-raw': ['format', 'rate', 'channels', 'layout'],
+};
+
+/**
+ * Caps that elements push downstream as the frames' format (a duplex
+ * server's outputCaps, which zerofilter takes): fixed (checkFixedCaps), and
+ * raw caps with what describes a frame (video/x-raw: format, width and
+ * height, as videoInfoFromCaps takes them; a format the API does not
+ * describe needs positive width and height; audio/x-raw: format, rate,
+ * channels, layout), else zerofilter refuses them (EMETADATA). A TypeError
+ * that starts with `what`.
+ */
+export function checkFrameCaps(value: unknown, what: string): void {
+  checkFixedCaps(value, what);
+  const caps = parseCaps(value as string);
+  const s = caps.structures[0]!;
+  const refuse = (why: string): never => {
+    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; zerofilter refuses them (EMETADATA)`);
+  };
+  const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
+  if (missing.length > 0) refuse(`lack ${missing.join(', ')}, which GStreamer needs to describe their frames`);
+  if (s.mediaType !== 'video/x-raw') return;
+  try {
+    videoInfoFromCaps(caps);
+  } catch (e) {
+    if (!(e instanceof VideoInfoError)) throw e;
+    const format = s.fields['format']!.value;
+    // a format GStreamer may know that the API does not describe: sized, it is taken
+    if (typeof format !== 'string' || (RAW_FORMATS as readonly string[]).includes(format)) refuse(`describe no frame: ${e.message}`);
+    const info = undescribedVideoInfo(caps, e.message);
+    if (info?.width === undefined || info.height === undefined)
+      refuse('describe no frame: width and height must be fixed positive integers');
+  }
 }
 
 /** The attribute object of a frame; ProtocolError when its bytes are not a JSON object. */

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
 } from '../duplex.js';
-import { parseCaps } from '../caps.js';
+import { checkFrameCaps } from '../frame-attributes.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
@@ -31,7 +31,7 @@ async function loadScript(file: string): Promise<Script> {
     throw new TypeError(`${file} must export a default function (frame, reply) => bytes | frame | void`);
   if (mod.outputCaps !== undefined && typeof mod.outputCaps !== 'string')
     throw new TypeError(`${file}: its outputCaps export must be a caps string`);
-  if (mod.outputCaps !== undefined) parseCaps(mod.outputCaps as string); // its CapsParseError says where
+  if (mod.outputCaps !== undefined) checkFrameCaps(mod.outputCaps, `${file}: its outputCaps export`);
   return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
 }
 

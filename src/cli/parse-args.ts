@@ -11,7 +11,7 @@ import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from '.
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { exitCodesHelp } from './exit-codes.js';
-import { parseCaps } from '../caps.js';
+import { checkFrameCaps } from '../frame-attributes.js';
 import { glibPropertyName, RING_PROPERTY } from '../runner/sink-properties.js';
 
 export interface RunArgs {
@@ -187,13 +187,13 @@ async function checkRingNames(names: readonly GivenName[]): Promise<void> {
   }
 }
 
-/** --output-caps: caps zerofilter can parse, told now rather than when the pipeline runs. */
+/** --output-caps: caps zerofilter takes (fixed; raw ones describing a frame), told now rather than when the pipeline runs. */
 function capsOption(option: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
   try {
-    parseCaps(String(v));
+    checkFrameCaps(String(v), `--${option}`);
   } catch (e) {
-    throw new UsageError(`--${option}: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
   return String(v);
 }

@@ -137,7 +137,11 @@ test('usage errors name what is wrong', async () => {
     [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'bad/x'], /--name: ring name "bad\/x"/],
     [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--name', 'a'.repeat(237)], /--name: .*response ring/],
     [['cleanup', 'ok-name', 'bad/x'], /cleanup: ring name "bad\/x"/],
-    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'not caps at all'], /--output-caps: expected ','/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'not caps at all'], /^--output-caps: it must be fixed caps .*: expected ','/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'video/x-raw,format=GRAY8,width=[1,9],height=2'],
+      /^--output-caps: it must be fixed caps .*: width is not fixed/],
+    [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'video/x-raw,format=GRAY8'],
+      /^--output-caps: the raw caps "video\/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames; zerofilter refuses them \(EMETADATA\)$/],
   ];
   for (const [argv, re] of cases) {
     const r = await parseArgs(argv);

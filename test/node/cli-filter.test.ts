@@ -346,6 +346,18 @@ test('zerobuffer filter: usage errors', async () => {
   const bad = run(process.execPath, [bin, 'filter', SRC, '--script', '/nonexistent.mjs', 'fakesink'], gstEnv);
   expect(await bad.exit(20000)).toBe(2);
   expect(bad.stderr).toMatch(/cannot load/);
+  // output caps zerofilter would refuse (EMETADATA) once the pipeline runs are refused before it starts
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-caps-'));
+  try {
+    const script = path.join(dir, 'unsized.mjs');
+    fs.writeFileSync(script, "export const outputCaps = 'video/x-raw,format=GRAY8';\nexport default (frame) => frame.data.slice(0, 1);\n");
+    const unsized = run(process.execPath, [bin, 'filter', SRC, '--script', script, 'fakesink'], gstEnv);
+    expect(await unsized.exit(20000)).toBe(2);
+    expect(unsized.stderr).toContain(`cannot load ${script}: ${script}: its outputCaps export: the raw caps ` +
+      '"video/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   const twice = run(process.execPath, [bin, 'filter', `${SRC} ! zerofilter channel=x`, '--script',
     path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
   expect(await twice.exit(20000)).toBe(2);

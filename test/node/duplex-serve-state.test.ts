@@ -53,9 +53,39 @@ test("outputCaps with onError 'pass' is refused at create() (a TypeError; no rin
       "do not have. With outputCaps, use onError 'stop' (the default), or catch in the handler and return an answer of those caps"));
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
   // 'stop' (given, or by default) with outputCaps, and 'pass' without, are taken
-  for (const options of [{ outputCaps: 'video/x-raw,format=GRAY8', onError: 'stop' as const }, { outputCaps: 'video/x-raw,format=GRAY8' },
+  for (const options of [{ outputCaps: 'video/x-raw,format=GRAY8,width=64,height=48', onError: 'stop' as const },
+    { outputCaps: 'video/x-raw,format=GRAY8,width=64,height=48' },
     { onError: 'pass' as const }]) {
     const server = await ZeroBufferDuplexServer.create({ name, ...options });
+    await server.close();
+  }
+});
+
+test('outputCaps that zerofilter cannot take are a TypeError naming outputCaps at create() (no ring made): not caps, not fixed, raw caps that describe no frame', async () => {
+  const name = ringName('dxbadcaps');
+  const refused: [unknown, RegExp][] = [
+    [42, /^option "outputCaps" must be a caps string, received 42$/],
+    ['banana,,', /^outputCaps .*: it must be fixed caps .*received "banana,,": /],
+    ['video/x-raw,format=GRAY8,width=[1,100],height=48', /^outputCaps .*: it must be fixed caps .*: width is not fixed \(a list or a range\)$/],
+    ['video/x-raw,format={RGB,GRAY8},width=64,height=48', /: format is not fixed/],
+    ['video/x-raw,format=GRAY8', /^outputCaps .*: the raw caps "video\/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames; zerofilter refuses them \(EMETADATA\)$/],
+    ['video/x-raw,width=64,height=48', /lack format, which GStreamer/],
+    ['video/x-raw,format=GRAY8,width=0,height=48', /describe no frame: caps field "width" must be a fixed positive integer/],
+    ['video/x-raw,format=NV16,width=64,height=-2', /describe no frame: width and height must be fixed positive integers; zerofilter/],
+    ['audio/x-raw,format=S16LE,rate=48000', /lack channels, layout/],
+  ];
+  for (const [outputCaps, message] of refused) {
+    // a server made all the same is closed (a ring left open would keep jest from ending)
+    const created = await ZeroBufferDuplexServer.create({ name, outputCaps: outputCaps as string })
+      .then(async (server) => server.close().then(() => `created with ${String(outputCaps)}`), (e: unknown) => e);
+    expect(created).toBeInstanceOf(TypeError);
+    expect((created as TypeError).message).toMatch(message);
+  }
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+  // frames described, by the API or (a format it does not describe, sized) by GStreamer; encoded ones need no size
+  for (const outputCaps of ['video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1', 'video/x-raw,format=NV16,width=64,height=48',
+    'image/jpeg', 'audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved']) {
+    const server = await ZeroBufferDuplexServer.create({ name, outputCaps });
     await server.close();
   }
 });

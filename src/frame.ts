@@ -9,11 +9,15 @@ import { imageMetaOf, type ImageMeta } from './image-meta.js';
 import type { Metadata } from './metadata.js';
 import type { VideoInfo } from './video-info.js';
 
-/** What a frame needs from its reader (kept small for tests). */
+/**
+ * What a frame needs from its reader (kept small for tests).
+ * @internal frames come from a reader (next(), frames())
+ */
 export interface FrameOwner {
   releaseFrame(ticket: number, buffer: ArrayBuffer): void;
 }
 
+/** @internal frames come from a reader (next(), frames()) */
 export interface FrameInit {
   ticket: number;
   sequence: number;
@@ -33,6 +37,7 @@ export interface FrameInit {
   metadata?: Metadata;
 }
 
+/** A frame read from a ring: a reader's next() and frames() make them (the class is exported for its type and instanceof). */
 export class Frame implements Disposable {
   /** 1, 2, 3 ... per writer connection. */
   readonly sequence: number;
@@ -71,6 +76,7 @@ export class Frame implements Disposable {
   #released = false;
   #retained = false;
 
+  /** @internal frames come from a reader (next(), frames()) */
   constructor(owner: FrameOwner, init: FrameInit) {
     this.#owner = owner;
     this.#ticket = init.ticket;

@@ -6,7 +6,7 @@ import { abortable, onAbortWeakly, WaitQueue, type WeakAbortListener } from './a
 import { closeAtExit } from './cleanup.js';
 import { fromNative, RingError, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
-import { Frame, type FrameOwner } from './frame.js';
+import { Frame } from './frame.js';
 import { parseMetadata, type Metadata } from './metadata.js';
 import { native, type NativeReader, type RingBand, type WaitPath } from './native.js';
 import {
@@ -71,7 +71,7 @@ const F = native.frameFields;
 /** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
-export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
+export class ZeroBufferReader implements AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
   readonly #native: NativeReader;
@@ -506,7 +506,10 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
     return loop;
   }
 
-  /** Gives a frame back and empties its view (Frame.release() calls this). */
+  /**
+   * Gives a frame back and empties its view (Frame.release() calls this).
+   * @internal use frame.release()
+   */
   releaseFrame(ticket: number, buffer: ArrayBuffer): void {
     this.#native.release(ticket, buffer, this.#releaseLater);
     // A loop that awaits between frames gives the bytes back as it waits.
@@ -551,6 +554,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
    * before it were written by a writer that has left since, whatever the
    * ring's writer pid says now (a duplex server tells its clients apart
    * with it). The ring's part is left out when it cannot be read.
+   * @internal the duplex server's
    */
   streamStartsAhead(): number {
     if (this.#closed) return 0;
@@ -573,6 +577,7 @@ export class ZeroBufferReader implements FrameOwner, AsyncDisposable {
   /**
    * Ring views the addon holds (for leak checks): those handed out and
    * neither released nor garbage-collected, and the batch not handed out yet.
+   * @internal stats().heldFrames counts the frames handed out and held
    */
   heldViews(): number {
     return this.#native.heldViews();

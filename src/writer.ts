@@ -20,6 +20,9 @@ export interface MetadataObject {
   [key: string]: unknown;
 }
 
+/** A writer's stats(): its ring's health snapshot, as inspectRing() gives it without the name. */
+export type WriterStats = NativeHealth;
+
 export interface WriteOptions extends WaitOptions {
   /** Buffer timestamps in ns (frame header only). */
   pts?: number;
@@ -312,7 +315,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#reservation = undefined;
   }
 
-  stats(): NativeHealth {
+  /** The ring's health snapshot (its OIEB: sizes, positions, counts, pids and liveness, utilisation band). */
+  stats(): WriterStats {
     this.#checkOpen();
     return wrapNative(() => this.#native.health());
   }

@@ -79,15 +79,16 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * raw caps with what describes a frame (video/x-raw: format, width and
  * height, as videoInfoFromCaps takes them; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
- * channels, layout), else zerofilter refuses them (EMETADATA). A TypeError
+ * channels, layout), else the element that takes them (zerofilter, or
+ * zerosrc for a writer's metadata) refuses them (EMETADATA). A TypeError
  * that starts with `what`.
  */
-export function checkFrameCaps(value: unknown, what: string): void {
+export function checkFrameCaps(value: unknown, what: string, element = 'zerofilter'): void {
   checkFixedCaps(value, what);
   const caps = parseCaps(value as string);
   const s = caps.structures[0]!;
   const refuse = (why: string): never => {
-    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; zerofilter refuses them (EMETADATA)`);
+    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; ${element} refuses them (EMETADATA)`);
   };
   const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
   if (missing.length > 0) refuse(`lack ${missing.join(', ')}, which GStreamer needs to describe their frames`);

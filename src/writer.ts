@@ -4,7 +4,7 @@ import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
-import { checkFixedCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
+import { checkFrameCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import { parseMetadata } from './metadata.js';
 import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
@@ -116,7 +116,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * becomes {"type":"gstreamer-sink", ...object} JSON (plus the frame header
    * declaration when the writer was connected with frameHeader: true), whose
    * caps must be fixed caps (one type/subtype structure without lists or
-   * ranges, as a frame's "caps" attribute), else TypeError. A
+   * ranges, as a frame's "caps" attribute), raw ones describing a frame as
+   * zerosrc takes them (video/x-raw: format, width, height), else
+   * TypeError. A
    * writer connected with frameHeader: true refuses (EINVAL) raw bytes or
    * text that do not declare the header themselves: its frames would go
    * without one, their pts and attributes lost. A closed writer throws
@@ -133,7 +135,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does
     else if (metadata instanceof Uint8Array) bytes = metadata.buffer instanceof ArrayBuffer ? metadata : new Uint8Array(metadata);
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
-      checkFixedCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)');
+      checkFrameCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)', 'zerosrc');
       bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
       bytes = this.#sameStreamMetadata(bytes) ?? bytes;

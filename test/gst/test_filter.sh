@@ -337,9 +337,18 @@ wait_status $SV_PID
 grep -q "zerobuffer-error=EMSGSIZE" "$tmp/got.log" &&
   grep -q "^ERROR: .*zerofilter0: The response ring cannot hold an answer to the new caps' frames: RGB 1920x1080 frames of 6220800 bytes need payload-size=6220864 or more, this zerofilter's response ring has [0-9]* bytes (payload-size=0 sized it for the first caps)" "$tmp/got.log" ||
   fail "grow: $(grep -m1 -A3 '^ERROR' "$tmp/got.log")"
-[ "$(caps_sizes "$tmp/got.log")" = "$small" ] ||
+# What went downstream before the error is what checksumsink printed (from
+# the streaming thread) and the counts in the error, not identity's lines:
+# gst-launch -v prints those property notifications from its main loop,
+# but prints an error from the posting thread and quits that loop there,
+# so notifications still queued on the bus (the last small answers, on a
+# loaded host) are never printed. Those printed are checked for their caps.
+[ "$(stats_of "$tmp/got.log" responses)" = $N ] ||
+  fail "grow: $(stats_of "$tmp/got.log" responses) responses before the error (want $N)"
+[ -z "$(caps_sizes "$tmp/got.log" | grep -vFx 160x120:57600)" ] ||
   fail "grow: before the error: $(caps_sizes "$tmp/got.log" | uniq -c | tr '\n' ' ')"
-cmp -s <(checksums "$tmp/grow-ref.log" | head -n $N) <(checksums "$tmp/got.log") || fail "grow: the small answers differ from the stream"
+cmp -s <(checksums "$tmp/grow-ref.log" | head -n $N) <(checksums "$tmp/got.log") ||
+  fail "grow: the small answers differ from the stream ($(checksums "$tmp/got.log" | wc -l) buffers)"
 check_ring_gone "${ZB_PREFIX}grow_request" grow
 check_ring_gone "${ZB_PREFIX}grow_response" grow
 echo "grow: $N answers at 160x120, then $(sed -n 's/^ERROR: from element .*zerofilter0: //p' "$tmp/got.log" | head -n1)"

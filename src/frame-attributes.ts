@@ -77,7 +77,8 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * Caps that elements push downstream as the frames' format (a duplex
  * server's outputCaps, which zerofilter takes): fixed (checkFixedCaps), and
  * raw caps with what describes a frame (video/x-raw: format, width and
- * height, as videoInfoFromCaps takes them; a format the API does not
+ * height, as videoInfoFromCaps takes them, whatever the caps features, as
+ * GStreamer's parser ignores them; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
  * channels, layout), else the element that takes them (zerofilter, or
  * zerosrc for a writer's metadata) refuses them (EMETADATA). A TypeError
@@ -94,7 +95,8 @@ export function checkFrameCaps(value: unknown, what: string, element = 'zerofilt
   if (missing.length > 0) refuse(`lack ${missing.join(', ')}, which GStreamer needs to describe their frames`);
   if (s.mediaType !== 'video/x-raw') return;
   try {
-    videoInfoFromCaps(caps);
+    // GStreamer's parser (gst_video_info_from_caps) ignores caps features: (memory:NVMM) NV12 is sized as NV12
+    videoInfoFromCaps({ ...caps, structures: [{ ...s, features: [] }] });
   } catch (e) {
     if (!(e instanceof VideoInfoError)) throw e;
     const format = s.fields['format']!.value;

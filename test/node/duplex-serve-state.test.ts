@@ -73,6 +73,7 @@ test('outputCaps that zerofilter cannot take are a TypeError naming outputCaps a
     ['video/x-raw,format=GRAY8,width=0,height=48', /describe no frame: caps field "width" must be a fixed positive integer/],
     ['video/x-raw,format=NV16,width=64,height=-2', /describe no frame: width and height must be fixed positive integers; zerofilter/],
     ['audio/x-raw,format=S16LE,rate=48000', /lack channels, layout/],
+    ['video/x-raw(memory:NVMM),format=NV12', /lack width, height, which GStreamer/],
   ];
   for (const [outputCaps, message] of refused) {
     // a server made all the same is closed (a ring left open would keep jest from ending)
@@ -84,7 +85,9 @@ test('outputCaps that zerofilter cannot take are a TypeError naming outputCaps a
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
   // frames described, by the API or (a format it does not describe, sized) by GStreamer; encoded ones need no size
   for (const outputCaps of ['video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1', 'video/x-raw,format=NV16,width=64,height=48',
-    'image/jpeg', 'audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved']) {
+    'image/jpeg', 'audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved',
+    // GStreamer's parser ignores caps features: zerofilter takes these
+    'video/x-raw(memory:NVMM),format=NV12,width=64,height=48', 'video/x-raw(meta:GstVideoOverlayComposition),format=RGB,width=2,height=2']) {
     const server = await ZeroBufferDuplexServer.create({ name, outputCaps });
     await server.close();
   }

@@ -96,6 +96,8 @@ test('setMetadata({ caps }) takes fixed caps only, raw ones describing a frame (
     ['this is not caps', /received "this is not caps": .*/],
     ['video/x-raw, format=(string){ RGB, BGR }, width=(int)2, height=(int)2', /: format is not fixed \(a list or a range\)/],
     ['video/x-raw,format=GRAY8', /lack width, height, which GStreamer needs to describe their frames; zerosrc refuses them/],
+    ['video/x-raw(memory:DMABuf),format=NV12', /lack width, height, which GStreamer/],
+    ['video/x-raw(memory:NVMM),format=NV12,width=0,height=2', /describe no frame: caps field "width" must be a fixed positive integer/],
   ] as const) {
     expect(() => writer.setMetadata({ caps })).toThrow(TypeError);
     expect(() => writer.setMetadata({ caps })).toThrow(/^metadata "caps" is the stream's caps \(zerosrc and readers take it as the frames' format\): /);
@@ -104,6 +106,16 @@ test('setMetadata({ caps }) takes fixed caps only, raw ones describing a frame (
   expect(reader.metadata).toBeUndefined();
   writer.setMetadata({ caps: CAPS });
   expect(reader.metadata?.capsString).toBe(CAPS);
+});
+
+test('setMetadata({ caps }) takes sized raw caps whatever their caps features, as zerosrc does (GStreamer\'s parser ignores them)', async () => {
+  for (const caps of ['video/x-raw(meta:GstVideoOverlayComposition),format=RGB,width=2,height=2',
+    'video/x-raw(memory:NVMM),format=NV12,width=64,height=48', 'video/x-raw(memory:DMABuf),format=NV12,width=64,height=48']) {
+    await using reader = await ZeroBufferReader.create({ name: ringName('meta-features'), metadataSize: 1024, payloadSize: 8192 });
+    await using writer = await ZeroBufferWriter.connect(reader.name);
+    writer.setMetadata({ caps });
+    expect(reader.metadata?.capsString).toBe(caps);
+  }
 });
 
 test('a "caps" attribute is the frame\'s own caps: fixed caps are taken and describe the frame, anything else is a TypeError and nothing is written', async () => {

@@ -779,7 +779,11 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
 export interface DuplexClientOptions {
   /** The channel: the server's NAME_request must exist (or appear within connectTimeoutMs). */
   name: string;
-  /** Metadata of the request ring (the caps of the requests). */
+  /**
+   * Metadata of the request ring (the caps of the requests), as
+   * writer.setMetadata() takes it: object caps it refuses (a TypeError)
+   * name the duplex server, which could not describe such requests.
+   */
   metadata?: string | Uint8Array | MetadataObject;
   /** Response ring sizes (bytes); the payload defaults to the readers' default. */
   metadataSize?: number;
@@ -796,6 +800,17 @@ export interface DuplexClientOptions {
   timeoutMs?: number;
   /** Ends the wait for the server's request ring: connect() rejects with signal.reason. */
   signal?: AbortSignal;
+}
+
+/**
+ * writer.setMetadata for a client's request ring, whose reader is a duplex
+ * server, not zerosrc: caps it could not describe are refused naming it.
+ */
+function setRequestMetadata(requests: ZeroBufferWriter, metadata: string | Uint8Array | MetadataObject): void {
+  if (typeof metadata === 'object' && metadata !== null && !(metadata instanceof Uint8Array) && typeof metadata.caps === 'string')
+    checkFrameCaps(metadata.caps, 'metadata "caps" is the requests\' caps (the duplex server takes it as their format)',
+      'the duplex server could not describe the requests (frame.videoInfo, frame.image(): ENOCAPS)');
+  requests.setMetadata(metadata);
 }
 
 const CLIENT_OPTIONS = optionNames<DuplexClientOptions>({
@@ -855,7 +870,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     });
     try {
       const server = { ring: rings.request, ino: ringInode(rings.request) ?? 0, pid: requests.stats().readerPid };
-      if (options.metadata !== undefined) requests.setMetadata(options.metadata);
+      if (options.metadata !== undefined) setRequestMetadata(requests, options.metadata);
       const responses = await ZeroBufferReader.create({
         name: rings.response,
         metadataSize,

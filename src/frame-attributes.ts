@@ -80,16 +80,17 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * height, as videoInfoFromCaps takes them, whatever the caps features, as
  * GStreamer's parser ignores them; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
- * channels, layout), else the element that takes them (zerofilter, or
- * zerosrc for a writer's metadata) refuses them (EMETADATA). A TypeError
- * that starts with `what`.
+ * channels, layout), else the reader that takes them fails on them: a
+ * TypeError that starts with `what` and ends with `outcome` (zerofilter's
+ * refusal by default; zerosrc's for a writer's metadata, a duplex server's
+ * for a client's requests).
  */
-export function checkFrameCaps(value: unknown, what: string, element = 'zerofilter'): void {
+export function checkFrameCaps(value: unknown, what: string, outcome = 'zerofilter refuses them (EMETADATA)'): void {
   checkFixedCaps(value, what);
   const caps = parseCaps(value as string);
   const s = caps.structures[0]!;
   const refuse = (why: string): never => {
-    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; ${element} refuses them (EMETADATA)`);
+    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; ${outcome}`);
   };
   const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
   if (missing.length > 0) refuse(`lack ${missing.join(', ')}, which GStreamer needs to describe their frames`);

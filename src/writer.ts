@@ -135,7 +135,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does
     else if (metadata instanceof Uint8Array) bytes = metadata.buffer instanceof ArrayBuffer ? metadata : new Uint8Array(metadata);
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
-      checkFrameCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)', 'zerosrc');
+      checkFrameCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)',
+        'zerosrc refuses them (EMETADATA)');
       bytes = new TextEncoder().encode(JSON.stringify({ type: 'gstreamer-sink', ...metadata }));
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
       bytes = this.#sameStreamMetadata(bytes) ?? bytes;

@@ -93,6 +93,20 @@ test('outputCaps that zerofilter cannot take are a TypeError naming outputCaps a
   }
 });
 
+test("a client's request caps that describe no frame are refused naming the duplex server, its reader (not zerosrc)", async () => {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxreqcaps') });
+  try {
+    const connected = await ZeroBufferDuplexClient.connect({ name: server.name, metadata: { caps: 'video/x-raw,format=RGB' } })
+      .then(async (client) => client.close().then(() => 'connected'), (e: unknown) => e);
+    expect(connected).toBeInstanceOf(TypeError);
+    expect((connected as TypeError).message).toBe('metadata "caps" is the requests\' caps (the duplex server takes it as their format): ' +
+      'the raw caps "video/x-raw,format=RGB" lack width, height, which GStreamer needs to describe their frames; ' +
+      'the duplex server could not describe the requests (frame.videoInfo, frame.image(): ENOCAPS)');
+  } finally {
+    await server.close();
+  }
+});
+
 test('close() while the handler makes an answer ends serve() as close() while idle does: it resolves; the request is dropped', async () => {
   const server = await ZeroBufferDuplexServer.create({ name: ringName('dxclose') });
   let entered!: () => void;

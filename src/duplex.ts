@@ -11,7 +11,8 @@ import type { Frame } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
-  fail, optionNames, refuseUnknownOptions, validateMode, validateName, validateOptions, validateSignal, validateSize, validateTimeout,
+  fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal, validateSize,
+  validateTimeout,
   WAIT_OPTIONS, type WaitOptions,
 } from './options.js';
 import { ZeroBufferReader } from './reader.js';
@@ -794,7 +795,7 @@ export interface DuplexClientOptions {
    * @default 0o600
    */
   mode?: number;
-  /** How long to wait for the server's request ring (ms, default 5000). */
+  /** How long to wait for the server's request ring (ms, default 5000; 0: fail at once; -1 or Infinity: no limit). */
   connectTimeoutMs?: number;
   /** How long a request may wait for room and for its response (ms, default 5000; request()'s own overrides it). */
   timeoutMs?: number;
@@ -859,7 +860,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     refuseUnknownOptions(options, CLIENT_OPTIONS);
     const rings = duplexRingNames(options.name);
-    const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
+    const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     // the server writes its metadata (caps) into the response ring
     const metadataSize = validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1);

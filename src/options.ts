@@ -112,6 +112,18 @@ export function validateTimeout(option: string, value: unknown, fallback: number
   return value;
 }
 
+/**
+ * How long a connect waits for its ring (ms): 0 at once, -1 or Infinity
+ * without limit (returned as Infinity), as zerosink's connect-timeout.
+ */
+export function validateConnectTimeout(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === -1) return Infinity;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
+    fail(option, 'a number of milliseconds >= 0, or -1 or Infinity (no limit)', value);
+  return value;
+}
+
 export function validateMode(value: unknown): number {
   if (value === undefined) return 0o600;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 0o777)

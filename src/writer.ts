@@ -10,7 +10,7 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  fail, nativeTimeout, optionNames, validateBoolean, validateName, validateOptions, validateSignal, validateTimeout,
+  fail, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
   WAIT_OPTIONS, WRITER_OPTIONS, type WaitOptions, type WriterOptions,
 } from './options.js';
 
@@ -86,8 +86,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     options = validateOptions(options, WRITER_OPTIONS);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
-    const connectTimeoutMs = options.connectTimeoutMs === -1 ? Infinity
-      : validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 0);
+    const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 0);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
     if (connectTimeoutMs > 0)
@@ -348,9 +347,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
   }
 }
 
-/** A connect's last refusal (ringNotReady), saying how long the connect waited. */
-function waitedFor(e: ZeroBufferError, connectTimeoutMs: number): ZeroBufferError {
-  const message = `${e.message} (waited ${connectTimeoutMs} ms: connectTimeoutMs)`;
+/** A connect's last refusal (ringNotReady), saying how long the connect waited, by the name of its `option`. */
+function waitedFor(e: ZeroBufferError, connectTimeoutMs: number, option: string): ZeroBufferError {
+  const message = `${e.message} (${connectTimeoutMs === 0 ? `no wait: ${option} is 0` : `waited ${connectTimeoutMs} ms: ${option}`})`;
   const options = { code: e.code, errno: e.errno, cause: e };
   return e instanceof ReaderGoneError ? new ReaderGoneError(message, options) : new RingError(message, options);
 }
@@ -370,13 +369,14 @@ export function ringNotReady(e: unknown): boolean {
  * Connects as writer to `name`, waiting as zerosink does while the ring is
  * not ready (ringNotReady): looks every `intervalMs` for up to
  * `connectTimeoutMs` (Infinity: no limit), then throws the last refusal,
- * saying how long it waited; other errors end it at once, and an abort
- * rejects with signal.reason at once.
+ * saying how long it waited (naming `option`, the caller's name for the
+ * wait: connectTimeoutMs by default); other errors end it at once, and an
+ * abort rejects with signal.reason at once.
  */
 export async function connectWhenThere(name: string, options: Omit<WriterOptions, 'connectTimeoutMs' | 'signal'> & {
-  connectTimeoutMs: number; intervalMs: number; signal?: AbortSignal;
+  connectTimeoutMs: number; intervalMs: number; signal?: AbortSignal; option?: string;
 }): Promise<ZeroBufferWriter> {
-  const { connectTimeoutMs, intervalMs, signal, ...writerOptions } = options;
+  const { connectTimeoutMs, intervalMs, signal, option = 'connectTimeoutMs', ...writerOptions } = options;
   const deadline = Date.now() + connectTimeoutMs;
   for (;;) {
     signal?.throwIfAborted();
@@ -384,7 +384,7 @@ export async function connectWhenThere(name: string, options: Omit<WriterOptions
       return await ZeroBufferWriter.connect(name, writerOptions);
     } catch (e) {
       if (!ringNotReady(e)) throw e;
-      if (Date.now() >= deadline) throw waitedFor(e as ZeroBufferError, connectTimeoutMs);
+      if (Date.now() >= deadline) throw waitedFor(e as ZeroBufferError, connectTimeoutMs, option);
     }
     let timer: NodeJS.Timeout | undefined;
     let stopListening = (): void => {};

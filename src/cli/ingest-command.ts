@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import { ZeroBufferError } from '../errors.js';
-import { ingestImg } from '../img-stream/ingest.js';
+import { ingestImgAs } from '../img-stream/ingest.js';
 import { ImgStreamError } from '../img-stream/message.js';
 import { gstPropertyWord, shellWord } from '../runner/pipeline-tokens.js';
 import { openSource } from './endpoint.js';
@@ -23,10 +23,10 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
   // A stop while the source opened has fired already: it ends the read at once.
   const removeStop = onAbort(io.signal, () => void source.destroy());
   try {
-    const r = await ingestImg(source, {
+    const r = await ingestImgAs(source, {
       name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,
       onWarning: (message) => say(io.stderr, `zerobuffer ingest: warning: ${message}`),
-    });
+    }, '--connect-timeout');
     say(io.stderr, `zerobuffer ingest: ${r.frames} images${r.width === undefined ? '' : ` of ${r.width}x${r.height}`} into ring ${args.name}`);
     return EXIT.ok;
   } catch (e) {

@@ -6,7 +6,7 @@
 // writer connects to it, waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
-import { fail, optionNames, refuseUnknownOptions, validateName } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
 import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
 import { IMG_PARSER_OPTIONS, parseImgMessages, type ImgParserOptions } from './parse.js';
@@ -18,7 +18,11 @@ export interface IngestOptions extends ImgParserOptions {
   format?: 'GRAY16_BE' | 'GRAY16_LE';
   /** Written into the metadata as "camera_id". */
   cameraId?: string;
-  /** How long to wait for the ring to exist with a live reader (ms; a stale one is waited on). @default 10000 */
+  /**
+   * How long to wait for the ring to exist with a live reader (ms; a stale
+   * one is waited on): 0 fails at once, -1 or Infinity waits without limit.
+   * @default 10000
+   */
   connectTimeoutMs?: number;
   /** How long one frame may wait for room in the ring (ms). @default 5000 */
   timeoutMs?: number;
@@ -136,13 +140,23 @@ function frameOf(be: Uint8Array, width: number, height: number, format: 'GRAY16_
  * and ZeroBufferError subclasses for ring trouble.
  */
 export async function ingestImg(stream: AsyncIterable<Uint8Array | string>, options: IngestOptions): Promise<IngestResult> {
+  return ingestImgAs(stream, options, 'connectTimeoutMs');
+}
+
+/**
+ * ingestImg, whose error after the wait for the ring names the wait
+ * `connectOption` (the CLI's --connect-timeout).
+ */
+export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, options: IngestOptions,
+  connectOption: string): Promise<IngestResult> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   refuseUnknownOptions(options, INGEST_OPTIONS);
   validateName(options.name);
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
+  const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 10000);
   const writer = await connectWhenThere(options.name, {
-    frameHeader: true, connectTimeoutMs: options.connectTimeoutMs ?? 10000, intervalMs: 20, signal: options.signal,
+    frameHeader: true, connectTimeoutMs, intervalMs: 20, signal: options.signal, option: connectOption,
   });
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();

@@ -263,6 +263,11 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   const noRing = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', ringName('img-none'), '--connect-timeout', '200']);
   expect(await noRing.exit()).toBe(EXIT.ring);
   expect(noRing.stderr).toMatch(/ENOENT.*the ring's reader creates it/);
+  // the wait is named as the CLI user gave it, and no wait is not "waited 0 ms: connectTimeoutMs"
+  expect(noRing.stderr).toMatch(/\(waited 200 ms: --connect-timeout\)/);
+  const noWait = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', ringName('img-none'), '--connect-timeout', '0']);
+  expect(await noWait.exit()).toBe(EXIT.ring);
+  expect(noWait.stderr).toMatch(/\(no wait: --connect-timeout is 0\)/);
   const closed = await cameraServer(wire);
   closed.close();
   await sleep(50);

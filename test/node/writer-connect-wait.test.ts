@@ -5,7 +5,7 @@
 // at once, as before.
 import { jest } from '@jest/globals';
 import path from 'node:path';
-import { ReaderGoneError, RingError, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { ingestImg, ReaderGoneError, RingError, ZeroBufferDuplexClient, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { killIfRunning, leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(30000);
@@ -72,6 +72,35 @@ test('connectTimeoutMs -1 waits without limit until its signal aborts; bad value
   await expect(ZeroBufferWriter.connect(name, { connectTimeoutMs: -1, signal: controller.signal })).rejects.toBe(reason);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
   await expect(ZeroBufferWriter.connect(name, { connectTimeoutMs: -2 }))
-    .rejects.toThrow(new TypeError('option "connectTimeoutMs" must be a number of milliseconds >= 0 (Infinity: no limit), received -2'));
+    .rejects.toThrow(new TypeError('option "connectTimeoutMs" must be a number of milliseconds >= 0, or -1 or Infinity (no limit), received -2'));
   await expect(ZeroBufferWriter.connect(name, { signal: 'no' as never })).rejects.toThrow(/option "signal" must be an AbortSignal/);
+});
+
+test('connectTimeoutMs means the same to ZeroBufferWriter.connect, ingestImg and ZeroBufferDuplexClient.connect: 0 at once, -1 no limit, anything else not a wait a TypeError', async () => {
+  const noImages = (async function* (): AsyncGenerator<Uint8Array> {})();
+  const connects: [string, (connectTimeoutMs: unknown, signal?: AbortSignal) => Promise<unknown>][] = [
+    ['writer', (connectTimeoutMs, signal) => ZeroBufferWriter.connect(ringName('cto-writer'), { connectTimeoutMs: connectTimeoutMs as number, signal })],
+    ['ingestImg', (connectTimeoutMs, signal) => ingestImg(noImages, { name: ringName('cto-ingest'), connectTimeoutMs: connectTimeoutMs as number, signal })],
+    ['duplex client', (connectTimeoutMs, signal) =>
+      ZeroBufferDuplexClient.connect({ name: ringName('cto-client'), connectTimeoutMs: connectTimeoutMs as number, signal })],
+  ];
+  for (const [who, connect] of connects) {
+    // -1: no limit, as Infinity (ingestImg failed at once, the client refused it)
+    const reason = new Error(`${who} gave up`);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 300);
+    const t0 = Date.now();
+    await expect(connect(-1, controller.signal)).rejects.toBe(reason);
+    expect({ who, waited: Date.now() - t0 >= 250 }).toEqual({ who, waited: true });
+    // 0: at once, without claiming a wait
+    const err = await connect(0).catch((e: unknown) => e);
+    expect({ who, err }).toEqual({ who, err: expect.objectContaining({ code: 'ENOENT' }) });
+    expect((err as Error).message).not.toMatch(/waited/);
+    // NaN, other negatives, non-numbers: refused before any wait (ingestImg waited forever on NaN and '5')
+    for (const bad of [NaN, -2, '5']) {
+      const refused = await connect(bad).catch((e: unknown) => e);
+      expect({ who, bad, refused }).toEqual({ who, bad, refused: expect.any(TypeError) });
+      expect((refused as Error).message).toMatch(/^option "connectTimeoutMs" must be a number of milliseconds >= 0, or -1 or Infinity \(no limit\), received /);
+    }
+  }
 });

@@ -10,14 +10,14 @@ import type { Metadata } from './metadata.js';
 import type { VideoInfo } from './video-info.js';
 
 /**
- * What a frame needs from its reader (kept small for tests).
- * @internal frames come from a reader (next(), frames())
+ * What a frame needs from its reader (kept small for tests). Not exported
+ * from the package: frames come from a reader (next(), frames()).
  */
 export interface FrameOwner {
   releaseFrame(ticket: number, buffer: ArrayBuffer): void;
 }
 
-/** @internal frames come from a reader (next(), frames()) */
+/** What a frame is made of. Not exported from the package: frames come from a reader (next(), frames()). */
 export interface FrameInit {
   ticket: number;
   sequence: number;
@@ -76,7 +76,12 @@ export class Frame implements Disposable {
   #released = false;
   #retained = false;
 
-  /** @internal frames come from a reader (next(), frames()) */
+  /**
+   * Not for users: frames come from a reader (next(), frames()). It stays
+   * in the .d.ts (stripped, the class would seem to have a public
+   * constructor without arguments), with types the package does not
+   * export, so `new Frame()` does not compile.
+   */
   constructor(owner: FrameOwner, init: FrameInit) {
     this.#owner = owner;
     this.#ticket = init.ticket;

@@ -154,7 +154,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   /** Takes the signal's listener off: a signal may outlive many streams. */
   readonly #stopListening: () => void;
 
-  /** @internal use startStream() */
+  /** Not for users: use startStream() (declared, so `new Stream()` does not compile). */
   constructor(reader: ZeroBufferReader, pipeline: PipelineRunner, announceTo?: Writable, signal?: AbortSignal) {
     super();
     this.#announceTo = announceTo;

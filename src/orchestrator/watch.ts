@@ -194,7 +194,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** Resolves when the command has exited and every pipeline is stopped. */
   readonly done: Promise<WatchResult>;
 
-  /** @internal use watch() */
+  /** Not for users: use watch() (declared, so `new Watcher()` does not compile). */
   constructor(options: WatchOptions) {
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);

@@ -273,7 +273,7 @@ export const COMMANDS = {
     positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found)' } },
     options: {
       'dry-run': { type: 'boolean', describe: 'List what would be removed (and what would be refused), remove nothing' },
-      json: { type: 'boolean', describe: 'Print JSON: {"dryRun", "removed" (with --dry-run "wouldRemove" instead), "live", "failed", "missing", "channels" (a name not found that is a duplex channel\'s: {"name", "rings", "live"}), "unclaimed", "skipped" (other users\' rings a sweep left alone)}' },
+      json: { type: 'boolean', describe: 'Print JSON: {"dryRun", "removed" (with --dry-run "wouldRemove" instead), "live", "failed", "missing", "channels" (a name not found that is a duplex channel\'s: {"name", "rings", "live"}, live null when unknown: another user\'s rings we may not read), "unclaimed", "skipped" (other users\' rings a sweep left alone)}' },
     },
     examples: [['$0 cleanup --dry-run', 'what would be removed']],
     notes: 'A name given is removed as a reader creating it would: also an empty /dev/shm/NAME of yours that no live reader holds, with or without a lock file. Without names, the rings a lock file or semaphores claim; an empty /dev/shm file that nothing claims is listed as unclaimed and kept (it may be another program\'s): name it to remove it. A file under a name that is not a ring, or another user\'s, is refused with the reason (status 4); a sweep without names skips other users\' rings instead (EACCES: not ours to remove; one we may not read cannot even be judged live or dead), says how many and which, status 0.',

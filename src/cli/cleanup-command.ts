@@ -55,10 +55,14 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
     else live.push(r.name);
   }
   for (const n of wanted ?? []) if (!rings.some((r) => r.name === n)) judge(n, false);
-  // a name not found that is a duplex channel's: its two rings, and whether one of them is live (then a cleanup of them keeps it)
+  // a name not found that is a duplex channel's: its two rings, and whether one of them is live (then a cleanup of them keeps it);
+  // null when none is known live and one is another user's we may not read (live or not: unknown, as a sweep skips it)
   const channels = missing.flatMap((name) => {
     const c = channelRings(name);
-    return c === undefined ? [] : [{ name, rings: [c.request, c.response], live: all.some((r) => (r.name === c.request || r.name === c.response) && !r.stale) }];
+    if (c === undefined) return [];
+    const listed = all.filter((r) => r.name === c.request || r.name === c.response);
+    const live = listed.some((r) => !r.stale && !r.accessDenied) ? true : listed.some((r) => r.accessDenied) ? null : false;
+    return [{ name, rings: [c.request, c.response], live }];
   });
   if (args.json) {
     // a dry run removed nothing: its list is of what would be removed
@@ -71,7 +75,9 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
       const [request, response] = channel?.rings ?? [];
       say(io.stdout, channel === undefined ? `not found ${n}`
         : `not found ${n}: a duplex channel, whose rings are ${request} and ${response} ` +
-          `(${channel.live ? 'live: its server or client still runs' : `zerobuffer cleanup ${request} ${response} removes them`})`);
+          `(${channel.live === true ? 'live: its server or client still runs'
+            : channel.live === null ? `live or not: unknown, another user's rings, which we may not read; zerobuffer cleanup ${request} ${response} says whose`
+              : `zerobuffer cleanup ${request} ${response} removes them`})`);
     }
     for (const n of unclaimed) {
       say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);

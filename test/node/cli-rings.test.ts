@@ -219,6 +219,39 @@ test("another user's live ring we may not read: not stale, a sweep skips it (sta
   expect(files(name)).toEqual([false, false, false, false]);
 });
 
+// A duplex channel whose rings are another user's, which we may not read:
+// whether its server or client runs is unknown, as for a single such ring
+// (it was told live: its rings are never stale).
+test("cleanup CH of another user's channel we may not read says live or not is unknown (live: null in --json)", async () => {
+  if (asNobody.length === 0) {
+    console.warn("skipped: another user's ring and a third user need root");
+    return;
+  }
+  const channel = ringName('foreign-chan');
+  const [request, response] = [`${channel}_request`, `${channel}_response`];
+  const holder = runAs([holdRing, request]);
+  await holder.line(/^ready /);
+  holder.proc.kill('SIGKILL'); // dead: nobody's leftovers
+  await holder.exit();
+  const other = (args: string[]) => run('setpriv', ['--reuid=65533', '--regid=65533', '--clear-groups', process.execPath, ...args]);
+  try {
+    const text = other([bin, 'cleanup', channel, '--dry-run']);
+    expect(await text.exit()).toBe(EXIT.ok);
+    expect(text.stdout).toEqual([`not found ${channel}: a duplex channel, whose rings are ${request} and ${response} ` +
+      `(live or not: unknown, another user's rings, which we may not read; zerobuffer cleanup ${request} ${response} says whose)`]);
+    const json = other([bin, 'cleanup', channel, '--json']);
+    expect(await json.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(json.stdout[0]!)).toMatchObject({ missing: [channel], channels: [{ name: channel, rings: [request, response], live: null }] });
+    const whose = other([bin, 'cleanup', request, response]);
+    expect(await whose.exit()).toBe(EXIT.ring);
+    expect(whose.stderr).toContain('belongs to user nobody');
+  } finally {
+    const clean = runAs([bin, 'cleanup', request]);
+    expect(await clean.exit()).toBe(EXIT.ok);
+  }
+  expect(files(request)).toEqual([false, false, false, false]);
+});
+
 test('a zero header no lock file explains: inspect and cleanup NAME say it is not ours to remove, and keep it', async () => {
   const name = ringName('zeros');
   const file = `/dev/shm/${name}`;

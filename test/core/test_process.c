@@ -638,6 +638,14 @@ static int fill_ring(zb_writer *w) {
   return n;
 }
 
+/* Stops the child for ms (SIGSTOP, as Ctrl-Z stops a job), then continues
+ * it (SIGCONT). */
+static void stop_child_for(child *c, unsigned ms) {
+  CHECK(kill(c->pid, SIGSTOP) == 0);
+  usleep(ms * 1000);
+  CHECK(kill(c->pid, SIGCONT) == 0);
+}
+
 typedef struct stopped_writer_args {
   const char *name;
 } stopped_writer_args;
@@ -683,9 +691,7 @@ static void test_stopped_writer(void) {
   CHECK(spawn(&wc, stopped_writer_child, &a) == 0);
   CHECK(wait_byte(wc.from_child, 5000) == 'F');
   usleep(200 * 1000); /* in its wait */
-  CHECK(kill(wc.pid, SIGSTOP) == 0);
-  usleep(2000 * 1000);
-  CHECK(kill(wc.pid, SIGCONT) == 0);
+  stop_child_for(&wc, 2000);
   usleep(300 * 1000);
   CHECK_RC(zb_reader_next(r, &f, 1000), 0);
   CHECK_RC(zb_frame_release(&f), 0);
@@ -730,9 +736,7 @@ static void test_stopped_reader(void) {
   CHECK(wait_byte(rc_child.from_child, 5000) == 'R');
   CHECK_RC(zb_writer_connect(&w, name), 0);
   usleep(200 * 1000); /* in its wait */
-  CHECK(kill(rc_child.pid, SIGSTOP) == 0);
-  usleep(2000 * 1000);
-  CHECK(kill(rc_child.pid, SIGCONT) == 0);
+  stop_child_for(&rc_child, 2000);
   usleep(300 * 1000);
   if (w != NULL)
     CHECK_RC(zb_writer_write(w, buf, sizeof buf, 1000), 0);
@@ -786,9 +790,7 @@ static void test_deadline_shared_stop(void) {
   CHECK(spawn(&c, shared_stop_child, NULL) == 0);
   CHECK(wait_byte(c.from_child, 5000) == 'S');
   usleep(200 * 1000);
-  CHECK(kill(c.pid, SIGSTOP) == 0);
-  usleep(2500 * 1000);
-  CHECK(kill(c.pid, SIGCONT) == 0);
+  stop_child_for(&c, 2500);
   CHECK_EXITED(child_end(&c, 10000), 0);
   if (c.pid > 0)
     child_kill(&c);

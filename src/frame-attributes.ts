@@ -2,7 +2,8 @@
 // carried in the frame header after its fixed 48 bytes (zb_frame_ext attrs),
 // padded with spaces to a multiple of 8 so the picture after it stays
 // aligned. Only frames with the frame header carry them.
-import { parseCaps, type CapsValue } from './caps.js';
+import { checkFixedCaps, checkRawCapsFields } from './caps-checks.js';
+import { parseCaps } from './caps.js';
 import { ProtocolError } from './errors.js';
 import { RAW_FORMATS, undescribedVideoInfo, VideoInfoError, videoInfoFromCaps } from './video-info.js';
 
@@ -34,44 +35,7 @@ export function encodeAttributes(attributes: FrameAttributes): Uint8Array {
   return out;
 }
 
-/** A value that is one value (a list or a range is a choice of several; an array is fixed if its values are). */
-function fixedValue(v: CapsValue): boolean {
-  if (typeof v !== 'object' || v === null) return true;
-  if ('list' in v || 'min' in v) return false;
-  if ('array' in v) return v.array.every(fixedValue);
-  return true; // a fraction
-}
-
-/**
- * Caps that readers take as frames' format (the "caps" attribute, the
- * metadata's caps), refused when readers could not use them: a TypeError
- * that starts with `what`.
- */
-export function checkFixedCaps(value: unknown, what: string): void {
-  const refuse = (why: string): never => {
-    throw new TypeError(`${what}: it must be fixed caps such as "video/x-raw,format=RGB,width=2,height=2", ` +
-      `received ${JSON.stringify(value)?.slice(0, 200)}: ${why}`);
-  };
-  if (typeof value !== 'string') return refuse('not a string');
-  let caps;
-  try {
-    caps = parseCaps(value);
-  } catch (e) {
-    return refuse((e as Error).message);
-  }
-  if (caps.any) return refuse('ANY is no format');
-  if (caps.structures.length !== 1) return refuse(`${caps.structures.length} structures, not one`);
-  const s = caps.structures[0]!;
-  if (!/^[^/\s]+\/[^/\s]+$/.test(s.mediaType)) return refuse(`its media type "${s.mediaType}" is not of the form type/subtype`);
-  const open = Object.entries(s.fields).filter(([, f]) => !fixedValue(f.value)).map(([k]) => k);
-  if (open.length > 0) return refuse(`${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} not fixed (a list or a range)`);
-}
-
-/** The fields GStreamer needs to describe raw frames (gst_video_info_from_caps, gst_audio_info_from_caps), as zerosrc and zerofilter check them. */
-const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  'video/x-raw': ['format', 'width', 'height'],
-  'audio/x-raw': ['format', 'rate', 'channels', 'layout'],
-};
+export { checkFixedCaps };
 
 /**
  * Caps that elements push downstream as the frames' format (a duplex
@@ -86,14 +50,12 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
  * for a client's requests).
  */
 export function checkFrameCaps(value: unknown, what: string, outcome = 'zerofilter refuses them (EMETADATA)'): void {
-  checkFixedCaps(value, what);
+  checkRawCapsFields(value, what, outcome);
   const caps = parseCaps(value as string);
   const s = caps.structures[0]!;
   const refuse = (why: string): never => {
     throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; ${outcome}`);
   };
-  const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
-  if (missing.length > 0) refuse(`lack ${missing.join(', ')}, which GStreamer needs to describe their frames`);
   if (s.mediaType !== 'video/x-raw') return;
   try {
     // GStreamer's parser (gst_video_info_from_caps) ignores caps features: (memory:NVMM) NV12 is sized as NV12

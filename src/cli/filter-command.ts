@@ -155,6 +155,14 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${(e as Error).message}`);
     return EXIT.usage;
   }
+  if (args.outputCaps !== undefined) {
+    try {
+      checkFrameCaps(args.outputCaps, '--output-caps');
+    } catch (e) {
+      say(io.stderr, `zerobuffer filter: ${(e as Error).message}`);
+      return EXIT.usage;
+    }
+  }
   const outputCaps = args.outputCaps ?? script.outputCaps;
   // A frame the script failed on cannot pass as it is when the answers have other caps than the input
   if (args.onError === 'pass' && outputCaps !== undefined) {

@@ -11,7 +11,7 @@ import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from '.
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { exitCodesHelp } from './exit-codes.js';
-import { checkFrameCaps } from '../frame-attributes.js';
+import { checkRawCapsFields } from '../caps-checks.js';
 import { glibPropertyName, RING_PROPERTY } from '../runner/sink-properties.js';
 
 export interface RunArgs {
@@ -187,11 +187,15 @@ async function checkRingNames(names: readonly GivenName[]): Promise<void> {
   }
 }
 
-/** --output-caps: caps zerofilter takes (fixed; raw ones describing a frame), told now rather than when the pipeline runs. */
+/**
+ * --output-caps: caps zerofilter takes (fixed; raw ones with the fields of a
+ * frame), told now rather than when the pipeline runs; the filter command
+ * checks the sizes too, with the addon this parsing must not load.
+ */
 function capsOption(option: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
   try {
-    checkFrameCaps(String(v), `--${option}`);
+    checkRawCapsFields(String(v), `--${option}`, 'zerofilter refuses them (EMETADATA)');
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

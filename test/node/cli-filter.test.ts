@@ -355,6 +355,10 @@ test('zerobuffer filter: usage errors', async () => {
     expect(await unsized.exit(20000)).toBe(2);
     expect(unsized.stderr).toContain(`cannot load ${script}: ${script}: its outputCaps export: the raw caps ` +
       '"video/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames');
+    // sizes are judged by the command (the argument parsing does not load the addon)
+    const zero = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), '--output-caps', 'video/x-raw,format=GRAY8,width=0,height=2', 'fakesink'], gstEnv);
+    expect(await zero.exit(20000)).toBe(2);
+    expect(zero.stderr).toMatch(/^zerobuffer filter: --output-caps: the raw caps "video\/x-raw,format=GRAY8,width=0,height=2" describe no frame: /m);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

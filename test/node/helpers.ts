@@ -48,7 +48,8 @@ export interface Child {
   /** Resolves with the first stdout line matching re (rejects after ms, or
    * as soon as stdout ends without it: a child that failed is not waited for). */
   line(re: RegExp, ms?: number): Promise<string>;
-  /** Resolves with the exit code (kills the child and rejects after ms). */
+  /** Resolves with the exit code once stdout and stderr are read to their end, or 2 s after the exit when
+   * something the child started keeps them open (kills the child and rejects after ms). */
   exit(ms?: number): Promise<number>;
 }
 
@@ -59,6 +60,8 @@ export function killIfRunning(child: Child | undefined): void {
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // 'close': the child has exited and its stdout and stderr are read to their end
+  const outputRead = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const child: Child = {
     proc,
     stdout: [],
@@ -89,8 +92,8 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
         proc.stdout!.once('end', onEnd);
       });
     },
-    exit(ms = 20000) {
-      return new Promise((resolve, reject) => {
+    async exit(ms = 20000) {
+      const code = await new Promise<number>((resolve, reject) => {
         if (proc.exitCode !== null) return resolve(proc.exitCode);
         // Killed by a signal before we asked: 'exit' has already fired.
         if (proc.signalCode !== null) return resolve(128 + (os.constants.signals[proc.signalCode] ?? 0));
@@ -103,6 +106,9 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
           resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1));
         });
       });
+      // 'exit' may come before the last output is read (a loaded host): what the child wrote is asserted on next
+      await settledWithin(outputRead, 2000);
+      return code;
     },
   };
   let buf = '';

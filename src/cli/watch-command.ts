@@ -2,7 +2,7 @@
 // output passes through; its start-stream lines start the pipeline. A
 // pipeline that fails for good is reported once and ends the watch (exit 3);
 // at the end one summary line per announced ring.
-import { watch, type RingSummary } from '../orchestrator/watch.js';
+import { COMMAND_KILL_AFTER_TERM_MS, DEFAULT_STOP_TIMEOUT_MS, watch, type RingSummary } from '../orchestrator/watch.js';
 import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
@@ -48,6 +48,11 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       : `zerobuffer watch: ${failureText(result.pipelineError, {
         ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: ring?.restarts ?? 0, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
       })}`);
+  }
+  if (result.commandKilledWith !== undefined) {
+    const then = result.commandKilledWith.includes('SIGKILL') ? `, then SIGKILL ${COMMAND_KILL_AFTER_TERM_MS / 1000} s later` : '';
+    say(io.stderr, `zerobuffer watch: ${args.command[0]} (or what it started) did not exit within ${DEFAULT_STOP_TIMEOUT_MS / 1000} s ` +
+      `of its SIGINT: zerobuffer sent its process group SIGTERM${then}`);
   }
   for (const ring of result.rings) say(io.stderr, `zerobuffer watch: ${summaryLine(ring)}`);
   if (result.rings.length === 0) say(io.stderr, 'zerobuffer watch: no ring was announced (the command printed no start-stream line)');

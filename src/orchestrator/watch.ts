@@ -126,6 +126,11 @@ export interface WatchResult {
   stopped: boolean;
   /** Why the command could not be started (no exit status, no signal). */
   spawnError?: string;
+  /**
+   * The command's process group outlived the stop's SIGINT by stopTimeoutMs:
+   * the signals it got then (SIGTERM, and SIGKILL when it outlived that too).
+   */
+  commandKilledWith?: NodeJS.Signals[];
   /** Every ring announced, in the order of their first announcement. */
   rings: RingSummary[];
 }
@@ -137,6 +142,9 @@ export interface WatchResult {
  * ENOENT), and the watch need not wait zerosink's default 10 s to say so.
  */
 export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
+
+/** How long a stop waits for each pipeline's EOS and for the command's group after its SIGINT, unless stopTimeoutMs is given (ms). */
+export const DEFAULT_STOP_TIMEOUT_MS = 5000;
 
 /** How long a stopped command that outlives its SIGINT may handle its SIGTERM before SIGKILL (ms). */
 export const COMMAND_KILL_AFTER_TERM_MS = 1000;
@@ -318,6 +326,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#commandEnded = true;
     // A stopped command's group keeps its schedule after the command: what it started may still be cleaning up.
     await this.#interrupt?.over;
+    const killedWith = this.#interrupt?.sent.filter((s) => s !== 'SIGINT') ?? [];
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     out.off('error', onOutError);
@@ -326,6 +335,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       exitCode: result.exitCode,
       signal: result.signal ?? undefined,
       spawnError: spawnFailed ? ((result.cause as Error | undefined)?.message ?? result.shortMessage) : undefined,
+      commandKilledWith: killedWith.length > 0 ? killedWith : undefined,
       pipelineError: this.#failure?.error,
       failedRing: this.#failure?.name,
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
@@ -463,7 +473,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
       const pid = this.#child?.pid;
       if (pid !== undefined && this.#child?.exitCode === null) {
-        const timeoutMs = this.#options.stopTimeoutMs ?? 5000;
+        const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
         this.#interrupt = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
       }
     }

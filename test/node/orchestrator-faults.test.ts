@@ -439,6 +439,7 @@ test.each([
     const took = Date.now() - t0;
     expect(out.bytes().toString().split('\n').filter((l) => l.startsWith('got '))).toEqual(said);
     expect(result).toMatchObject({ stopped: true, exitCode, signal: step === 2 ? 'SIGKILL' : undefined });
+    expect(result.commandKilledWith).toEqual([undefined, ['SIGTERM'], ['SIGTERM', 'SIGKILL']][step]);
     const due = [0, stopTimeoutMs, stopTimeoutMs + COMMAND_KILL_AFTER_TERM_MS][step]!;
     expect(took).toBeGreaterThanOrEqual(due - 50);
     expect(took).toBeLessThan(due + 1000);
@@ -461,6 +462,7 @@ test('watch stopped while its command, a shell, dies of SIGINT at once but what 
     const result = await within('stop()', watcher.stop(), 5000);
     const took = Date.now() - t0;
     expect(result.stopped).toBe(true);
+    expect(result.commandKilledWith).toEqual(['SIGTERM']);
     expect(out.bytes().toString().split('\n')).toContain('got TERM');
     expect(took).toBeGreaterThanOrEqual(stopTimeoutMs - 50);
     expect(took).toBeLessThan(stopTimeoutMs + 1000);

@@ -380,24 +380,38 @@ writer_pipeline (const gchar * name, const gchar * sink_props,
 #define GRAY8_CAPS(w, h) "video/x-raw, format=(string)GRAY8, width=(int)" \
   #w ", height=(int)" #h ", framerate=(fraction)30/1"
 
+/* A reader of ring NAME in *READER, 4096 bytes (4 frames of 1000 bytes fill
+ * it), and a playing writer pipeline (see writer_pipeline) given N_FRAMES
+ * such frames; its appsrc in *APPSRC when not NULL. */
+static GstElement *
+writer_of_1000_byte_frames (const gchar * name, const gchar * sink_props,
+    guint n_frames, zb_reader ** reader, GstElement ** appsrc)
+{
+  GstElement *pipeline, *src;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (reader, name, 4096, 4096, NULL),
+      0);
+  pipeline = writer_pipeline (name, sink_props, GRAY8_CAPS (40, 25), &src);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < n_frames; i++)
+    gst_app_src_push_buffer (GST_APP_SRC (src), make_frame (i, 1000, FALSE));
+  if (appsrc != NULL)
+    *appsrc = src;
+  return pipeline;
+}
+
 GST_START_TEST (test_stop_blocked_sink)
 {
   gchar *name = ring_name ("blocked");
   zb_reader *reader = NULL;
   zb_health health;
-  GstElement *pipeline, *appsrc;
+  GstElement *pipeline;
   gint64 start, elapsed;
-  guint i;
 
   /* a reader that never reads: 4 frames of 1000 bytes fill the ring */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "timeout=-1", GRAY8_CAPS (40, 25),
-      &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 10; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
+  pipeline = writer_of_1000_byte_frames (name, "timeout=-1", 10, &reader,
+      NULL);
 
   start = g_get_monotonic_time ();
   do {
@@ -1160,18 +1174,11 @@ GST_START_TEST (test_reader_gone)
 {
   gchar *name = ring_name ("gone");
   zb_reader *reader = NULL;
-  GstElement *pipeline, *appsrc;
+  GstElement *pipeline;
   gchar *text, *expected;
-  guint i;
 
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "timeout=-1", GRAY8_CAPS (40, 25),
-      &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 10; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
+  pipeline = writer_of_1000_byte_frames (name, "timeout=-1", 10, &reader,
+      NULL);
   g_usleep (200 * 1000);        /* the sink now waits for space */
   zb_reader_destroy (reader);
   text = wait_error (pipeline, "EREADERGONE (transient)", name);
@@ -1232,19 +1239,13 @@ GST_START_TEST (test_full_ring_times_out)
 {
   gchar *name = ring_name ("fulltimeout");
   zb_reader *reader = NULL;
-  GstElement *pipeline, *appsrc;
+  GstElement *pipeline;
   gchar *text;
-  guint i;
 
   /* a reader that never reads; policy=block with timeout=0 must report the
    * full ring, not spin */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "timeout=0", GRAY8_CAPS (40, 25), &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 10; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
+  pipeline = writer_of_1000_byte_frames (name, "timeout=0", 10, &reader,
+      NULL);
   text = wait_error (pipeline, "EAGAIN (transient)", name);
   fail_unless (strstr (text, "stayed full") != NULL, "%s", text);
   set_state (pipeline, GST_STATE_NULL);
@@ -1322,14 +1323,8 @@ GST_START_TEST (test_drop_policy)
   zb_frame frame;
   guint i;
 
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "policy=drop", GRAY8_CAPS (40, 25),
+  pipeline = writer_of_1000_byte_frames (name, "policy=drop", 10, &reader,
       &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 10; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
   gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
   msg = wait_eos_or_error (pipeline);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
@@ -3152,19 +3147,13 @@ GST_START_TEST (test_reader_holds_frames)
 {
   gchar *name = ring_name ("holds");
   zb_reader *reader = NULL;
-  GstElement *pipeline, *appsrc;
+  GstElement *pipeline;
   zb_frame held[8];
   guint n = 0, i;
   gchar *text;
 
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "timeout=300", GRAY8_CAPS (40, 25),
-      &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 6; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
+  pipeline = writer_of_1000_byte_frames (name, "timeout=300", 6, &reader,
+      NULL);
   while (n < 4 && zb_reader_next (reader, &held[n], 2000) == 0)
     n++;                        /* read, never released */
   fail_unless_equals_int (n, 4);
@@ -3190,19 +3179,13 @@ GST_START_TEST (test_reader_keeps_first_frame)
 {
   gchar *name = ring_name ("keep1");
   zb_reader *reader = NULL;
-  GstElement *pipeline, *appsrc;
+  GstElement *pipeline;
   zb_frame kept, f;
   guint i;
   gchar *text;
 
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096, NULL),
-      0);
-  pipeline = writer_pipeline (name, "timeout=300", GRAY8_CAPS (40, 25),
-      &appsrc);
-  set_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 6; i++)
-    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (i, 1000,
-            FALSE));
+  pipeline = writer_of_1000_byte_frames (name, "timeout=300", 6, &reader,
+      NULL);
   fail_unless_equals_int (zb_reader_next (reader, &kept, 2000), 0);
   for (i = 0; i < 3; i++) {     /* read and released, behind the first */
     fail_unless_equals_int (zb_reader_next (reader, &f, 2000), 0);

@@ -485,6 +485,20 @@ finish (GstElement * pipeline, Server * server, gchar * channel)
   g_free (channel);
 }
 
+/* Stops PIPELINE, which failed with ERROR and DEBUG (both freed), then
+ * SERVER, however many clients it saw end; frees CHANNEL. */
+static void
+finish_after_error (GstElement * pipeline, GError * error, gchar * debug,
+    Server * server, gchar * channel)
+{
+  g_error_free (error);
+  g_free (debug);
+  reach_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  server_stop (server, 0);
+  g_free (channel);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* A counter of zerofilter's stats. */
@@ -1157,13 +1171,9 @@ GST_START_TEST (test_in_place_server_gone_with_holds)
       strstr (error->message, "stopped answering") != NULL,
       "error: %s", error->message);
   fail_unless (stat_of (by_name (pipeline, "f"), "responses-in-place") == 10);
-  g_clear_error (&error);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  server_stop (server, 0);
+  finish_after_error (pipeline, error, NULL, server, channel);
   fail_if (mapped (request_name), "a hold keeps %s mapped", request_name);
   g_free (request_name);
-  g_free (channel);
 }
 
 GST_END_TEST;
@@ -1253,12 +1263,7 @@ GST_START_TEST (test_corrupt_response_metadata)
       debug);
   fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
       0);
-  g_clear_error (&error);
-  g_free (debug);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  server_stop (server, 0);
-  g_free (channel);
+  finish_after_error (pipeline, error, debug, server, channel);
 }
 
 GST_END_TEST;
@@ -1285,12 +1290,7 @@ GST_START_TEST (test_server_caps_without_size)
       debug);
   fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
       0);
-  g_clear_error (&error);
-  g_free (debug);
-  reach_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-  server_stop (server, 0);
-  g_free (channel);
+  finish_after_error (pipeline, error, debug, server, channel);
 }
 
 GST_END_TEST;

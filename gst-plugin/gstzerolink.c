@@ -1566,7 +1566,12 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     g_mutex_unlock (&link->lock);
     /* what is left of the timeout (after a wake, a slice), up to the next
      * wait: with held frames that may be moved out, slices, moving them
-     * when they are what the reservation waits for */
+     * when they are what the reservation waits for. A slice asks the
+     * deadline for 1 ms more than it waits, only to tell more than a slice
+     * left from one slice left; not for the whole rest: time stopped is
+     * found by a look that comes late past what the look before asked
+     * for, so asking for more than is waited would count a stop after a
+     * slice (or one the core's own wait missed) against the timeout */
     may_move = !drop && link->make_room != NULL;
     left = zb_deadline_wait_ms (&deadline, may_move ? HOLD_PATIENCE_MS + 1 :
         timeout < 0 ? G_MAXINT : MAX (timeout, 1));

@@ -21,7 +21,7 @@ export function healthText(h: RingHealth | RingFields): string {
     ...whole ? [`utilisation: ${h.utilisationPercent.toFixed(1)}% (${h.band})`] : [],
     `positions:   write ${h.writePos}, read ${h.readPos}`,
     `counts:      written ${h.writtenCount}, read ${h.readCount} (wrap markers included; small tails: writer only)`,
-    ...whole ? [`backlog:     ${h.framesUnread} unread, ${h.framesHeld} held`] : [],
+    ...whole ? [`backlog:     ${h.framesUnread} unread, ${h.framesHeld} read, not given back`] : [],
     `reader:      ${pid(h.readerPid, h.readerAlive)}`,
     `writer:      ${pid(h.writerPid, h.writerAlive)}`,
   ].join('\n');

@@ -33,7 +33,7 @@ test('a live ring: inspect shows its health, cleanup keeps it', async () => {
     expect(h).toMatchObject({ name, payloadSize: 4096, readerPid: process.pid, readerAlive: true, writerPid: process.pid, writerAlive: true, writtenCount: 1, band: 'degraded' });
     const text = run(process.execPath, [bin, 'inspect', name]);
     expect(await text.exit()).toBe(EXIT.ok);
-    expect(text.stdout.join('\n')).toMatch(/utilisation: 83\.4% \(degraded\)[\s\S]*backlog: +1 unread, 0 held\nreader: +\d+ \(alive\)/);
+    expect(text.stdout.join('\n')).toMatch(/utilisation: 83\.4% \(degraded\)[\s\S]*backlog: +1 unread, 0 read, not given back\nreader: +\d+ \(alive\)/);
     await writer.write(new Uint8Array(500)); // 3932: 96 %
     const full = run(process.execPath, [bin, 'inspect', name]);
     expect(await full.exit()).toBe(EXIT.ok);

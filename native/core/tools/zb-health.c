@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   printf("positions:   write %" PRIu64 ", read %" PRIu64 "\n", h.write_pos, h.read_pos);
   printf("counts:      written %" PRIu64 ", read %" PRIu64 " (wrap markers included; small tails: writer only)\n",
          h.written_count, h.read_count);
-  printf("backlog:     %" PRIu64 " unread, %" PRIu64 " held\n", h.frames_unread, h.frames_held);
+  printf("backlog:     %" PRIu64 " unread, %" PRIu64 " read, not given back\n", h.frames_unread, h.frames_held);
   printf("reader:      pid %" PRIu64 " %s\n", h.reader_pid, h.reader_pid == 0 ? "(none)" : h.reader_alive ? "(alive)" : "(dead)");
   printf("writer:      pid %" PRIu64 " %s\n", h.writer_pid, h.writer_pid == 0 ? "(none)" : h.writer_alive ? "(alive)" : "(dead)");
   return h.reader_alive ? 0 : 1;

@@ -39,6 +39,12 @@
         # an addon of another one: EADDON); package.json is its one source.
         "ZEROBUFFER_PACKAGE_VERSION=\"<!(node -p \"require('./package.json').version\")\""
       ],
+      # Hidden: the addon exports only what Node loads it by (NAPI_MODULE's
+      # napi_register_module_v1 and node_api_module_get_api_version_v1), and
+      # calls its own compiled-in core, never the zb_* of a
+      # libzerobuffer.so.0 or of the GStreamer plugin loaded in the same
+      # process (test/node/exports.test.ts checks).
+      "cflags": ["-fvisibility=hidden"],
       "cflags_c": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions"],

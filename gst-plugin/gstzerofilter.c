@@ -2147,14 +2147,13 @@ static void
 gst_zero_filter_start (GstZeroFilter * self)
 {
   gchar *channel;
-  gint connect_timeout, timeout;
+  gint connect_timeout;
   gboolean frame_header;
   char name[ZB_NAME_MAX + 1];
 
   GST_OBJECT_LOCK (self);
   channel = g_strdup (self->channel);
   connect_timeout = self->connect_timeout;
-  timeout = self->timeout;
   frame_header = self->frame_header;
   gst_zero_link_set_in_place (self->link, self->in_place);
   self->frames_in = self->requests = self->responses_pushed = 0;
@@ -2163,9 +2162,11 @@ gst_zero_filter_start (GstZeroFilter * self)
   self->moved_before = gst_zero_src_ring_moved (self->held);
   self->rtt_count = 0;
   self->pushed_ns = 0;
+  /* under the object lock, as set_property: a timeout set meanwhile is not
+   * undone */
+  gst_zero_link_set_policy (self->link, self->timeout, FALSE);
   GST_OBJECT_UNLOCK (self);
   zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST, name, sizeof name);
-  gst_zero_link_set_policy (self->link, timeout, FALSE);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), NULL,
       connect_timeout, frame_header);
   g_mutex_lock (&self->task_lock);
@@ -2266,10 +2267,10 @@ gst_zero_filter_set_property (GObject * object, guint prop_id,
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_int (value);
-      GST_OBJECT_UNLOCK (self);
-      /* a request waiting for room takes it too (as zerosink's) */
-      gst_zero_link_set_policy (self->link, g_value_get_int (value), FALSE);
-      return;
+      /* a request waiting for room takes it too (as zerosink's); under the
+       * object lock, so that the link keeps the last value set */
+      gst_zero_link_set_policy (self->link, self->timeout, FALSE);
+      break;
     case PROP_DEPTH:
       self->depth = g_value_get_uint (value);
       break;

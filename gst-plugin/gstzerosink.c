@@ -269,8 +269,6 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
 {
   GstZeroSink *self = GST_ZERO_SINK (object);
   gboolean policy_changed = FALSE, reopen = FALSE;
-  gint timeout;
-  gboolean drop;
 
   GST_OBJECT_LOCK (self);
   if (!zerobuffer_property_settable (GST_ELEMENT (object), pspec)) {
@@ -317,11 +315,13 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
       break;
   }
   self->reopen |= reopen;
-  timeout = self->timeout;
-  drop = self->policy == GST_ZERO_SINK_POLICY_DROP;
-  GST_OBJECT_UNLOCK (self);
+  /* under the object lock: of two threads setting timeout and policy, the
+   * link takes the pair of the last, as the properties show (outside it,
+   * an older pair could land after a newer one) */
   if (policy_changed)
-    gst_zero_link_set_policy (self->link, timeout, drop);
+    gst_zero_link_set_policy (self->link, self->timeout,
+        self->policy == GST_ZERO_SINK_POLICY_DROP);
+  GST_OBJECT_UNLOCK (self);
 }
 
 static void

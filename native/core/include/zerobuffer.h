@@ -168,8 +168,12 @@ typedef struct zb_reader_options {
    * the rings closed in the last 30 s (and, when no reader is created or
    * closed after them, the last ones closed), not every ring it ever had;
    * code reading a pointer later than that may fault, or read whatever is
-   * mapped there by then. A reader that never handed out a frame or its
-   * metadata is unmapped at once: no pointer into it exists. */
+   * mapped there by then, unless it pinned the range (zb_reader_pin_range).
+   * Writes to the zero pages do not fault either: they land in private
+   * pages (not where the overcommit policy refuses that memory: there the
+   * pages are read-only). A reader that never handed out a frame or its
+   * metadata, and has no pin, is unmapped at once: no pointer into it
+   * exists. */
   bool keep_address_range;
 } zb_reader_options;
 
@@ -278,6 +282,20 @@ int zb_frame_release(zb_frame *frame);
  * was not held or belongs to another reader (with zb_frame_release's
  * limit: not for a stale copy once its reader was freed). */
 int zb_frames_release(zb_frame *frames, size_t count);
+
+/* A keep_address_range reader's address range, pinned: not unmapped while
+ * a pin is held, also after zb_reader_destroy and past the 30 s grace (it
+ * reads the ring until the last lease is gone, then zeros), so a pointer
+ * whose lifetime the caller cannot bound (a garbage-collected buffer over a
+ * frame's bytes, moved out of the binding's reach) never faults. Once the
+ * last pin is gone the range is unmapped as usual (the first reader create
+ * or close after its grace). Pin while the reader is usable: before
+ * zb_reader_destroy, or while a frame of it is held. ZB_EINVAL without
+ * keep_address_range. Each pin is undone by one zb_range_unpin, from any
+ * thread, also after the reader is gone. */
+typedef struct zb_range zb_range;
+int zb_reader_pin_range(zb_reader *reader, zb_range **range);
+void zb_range_unpin(zb_range *range); /* accepts NULL */
 
 /* Frames handed out and not released yet (0 for NULL). */
 uint64_t zb_reader_held_frames(zb_reader *reader);

@@ -370,62 +370,131 @@ static int open_regular(const char *path, int flags, mode_t mode) {
 
 /* --------------------------------------------------------- shared memory */
 
-/* Retired ranges, oldest first, each unmapped by zb__reap_retired once it
- * is retire_grace_ms old. */
-typedef struct zb_retired {
-  struct zb_retired *next;
+/* A keep_address_range reader's address range (zb_range in zerobuffer.h).
+ * Every field is retired_lock's. It is freed once nothing refers to it:
+ * its reader gone (owned false), no pin, and either never retired or
+ * unmapped by zb__reap_retired. */
+struct zb_range {
+  struct zb_range *next; /* in the retired list */
   void *base;
   size_t size;
   uint64_t retired_ns;
-} zb_retired;
+  unsigned pins;
+  bool owned;   /* by its reader, until reader_free */
+  bool retired; /* in the retired list: zero pages, not unmapped yet */
+};
 
+/* Retired ranges, oldest first, each unmapped by zb__reap_retired once it
+ * is retire_grace_ms old and not pinned. */
 static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
-static zb_retired *retired_head;
-static zb_retired **retired_tail = &retired_head;
+static zb_range *retired_head;
+static zb_range **retired_tail = &retired_head;
 static _Atomic int retire_grace_ms = ZB_RETIRE_GRACE_MS;
 
 int zb__set_retire_grace_ms(int ms) {
   return atomic_exchange(&retire_grace_ms, ms);
 }
 
-void zb__segment_retire(zb_segment *seg) {
-  zb_retired *range;
-  if (seg->base == NULL || seg->base == MAP_FAILED ||
-      mmap(seg->base, seg->map_size, PROT_READ,
-           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-           0) == MAP_FAILED)
+zb_range *zb__range_new(void) {
+  zb_range *range = calloc(1, sizeof *range);
+  if (range != NULL)
+    range->owned = true;
+  return range;
+}
+
+void zb__range_pin(zb_range *range) {
+  pthread_mutex_lock(&retired_lock);
+  range->pins++;
+  pthread_mutex_unlock(&retired_lock);
+}
+
+bool zb__range_pinned(zb_range *range) {
+  bool pinned;
+  pthread_mutex_lock(&retired_lock);
+  pinned = range->pins > 0;
+  pthread_mutex_unlock(&retired_lock);
+  return pinned;
+}
+
+/* Frees the range when nothing refers to it any more (retired_lock held). */
+static bool range_unused(const zb_range *range) {
+  return !range->owned && !range->retired && range->pins == 0;
+}
+
+void zb_range_unpin(zb_range *range) {
+  bool unused;
+  if (range == NULL)
+    return;
+  pthread_mutex_lock(&retired_lock);
+  range->pins--;
+  unused = range_unused(range);
+  pthread_mutex_unlock(&retired_lock);
+  /* A retired range waits for the next reap (its grace may not be over). */
+  if (unused)
+    free(range);
+}
+
+void zb__range_disown(zb_range *range) {
+  bool unused;
+  if (range == NULL)
+    return;
+  pthread_mutex_lock(&retired_lock);
+  range->owned = false;
+  unused = range_unused(range);
+  pthread_mutex_unlock(&retired_lock);
+  if (unused)
+    free(range);
+}
+
+void zb__segment_retire(zb_segment *seg, zb_range *range) {
+  void *zeros;
+  if (seg->base == NULL || seg->base == MAP_FAILED)
+    return;
+  /* Writable, so that a stale view written to (JS's are writable) does not
+   * fault either: its writes land in private pages that go with the range.
+   * Where that memory cannot be committed (vm.overcommit_memory=2), reads
+   * alone are spared. */
+  zeros = mmap(seg->base, seg->map_size, PROT_READ | PROT_WRITE,
+               MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (zeros == MAP_FAILED)
+    zeros = mmap(seg->base, seg->map_size, PROT_READ,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                 0);
+  if (zeros == MAP_FAILED)
     return; /* zb__segment_close unmaps it */
-  /* Without memory for its entry the range stays taken for good: a stale
-   * pointer into it still reads zeros. */
-  range = malloc(sizeof *range);
-  if (range != NULL) {
-    range->next = NULL;
-    range->base = seg->base;
-    range->size = seg->map_size;
-    range->retired_ns = zb__now_ns();
-    pthread_mutex_lock(&retired_lock);
-    *retired_tail = range;
-    retired_tail = &range->next;
-    pthread_mutex_unlock(&retired_lock);
-  }
   seg->base = NULL; /* not zb__segment_close's to unmap */
+  pthread_mutex_lock(&retired_lock);
+  range->base = zeros;
+  range->size = seg->map_size;
+  range->retired_ns = zb__now_ns();
+  range->retired = true;
+  range->next = NULL;
+  *retired_tail = range;
+  retired_tail = &range->next;
+  pthread_mutex_unlock(&retired_lock);
 }
 
 void zb__reap_retired(void) {
   uint64_t grace_ns =
       (uint64_t)atomic_load(&retire_grace_ms) * UINT64_C(1000000);
   uint64_t now = zb__now_ns();
-  zb_retired *range;
+  zb_range **link = &retired_head, *range;
 
   pthread_mutex_lock(&retired_lock);
-  while ((range = retired_head) != NULL &&
-         now - range->retired_ns >= grace_ns) {
-    retired_head = range->next;
-    if (retired_head == NULL)
-      retired_tail = &retired_head;
+  while ((range = *link) != NULL && now - range->retired_ns >= grace_ns) {
+    if (range->pins > 0) { /* a view into it lives: stays until unpinned */
+      link = &range->next;
+      continue;
+    }
+    *link = range->next;
     munmap(range->base, range->size);
-    free(range);
+    range->retired = false;
+    if (range_unused(range))
+      free(range);
   }
+  retired_tail = link;
+  while (*retired_tail != NULL)
+    retired_tail = &(*retired_tail)->next;
   pthread_mutex_unlock(&retired_lock);
 }
 

@@ -108,15 +108,26 @@ int zb__segment_unready(const char *name, const zb_names *names);
 int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,
                        uint64_t total_size, unsigned mode);
 void zb__segment_close(zb_segment *seg);
-/* Replaces the segment's mapping with read-only zero pages instead of
- * unmapping it (the shared pages are freed; the address range stays taken),
- * so a stale pointer into it reads zeros instead of faulting, until
- * zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS later. Then
- * zb__segment_close() closes the rest. */
-void zb__segment_retire(zb_segment *seg);
-/* Unmaps the retired ranges whose grace is over. Called at each reader
- * create and close: no timer or thread, so a process that stops creating
- * and closing readers keeps the last ones' ranges (zero pages, no RSS). */
+/* A keep_address_range reader's range record (zb_range, zerobuffer.h),
+ * made at its create; pins (zb_reader_pin_range,
+ * zb_range_unpin) count on it from any thread. */
+zb_range *zb__range_new(void);
+void zb__range_pin(zb_range *range);
+bool zb__range_pinned(zb_range *range);
+/* Its reader is done with it (after any zb__segment_retire): freed now,
+ * or by the last unpin or the reap that unmaps it. */
+void zb__range_disown(zb_range *range);
+/* Replaces the segment's mapping with zero pages instead of unmapping it
+ * (the shared pages are freed; the address range stays taken), so a stale
+ * pointer into it reads zeros instead of faulting (and a write to it lands
+ * in a private page), until zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS
+ * later, once no pin is left on `range`. Then zb__segment_close() closes
+ * the rest. */
+void zb__segment_retire(zb_segment *seg, zb_range *range);
+/* Unmaps the retired ranges whose grace is over and that nobody pins.
+ * Called at each reader create and close: no timer or thread, so a process
+ * that stops creating and closing readers keeps the last ones' ranges
+ * (zero pages, no RSS). */
 void zb__reap_retired(void);
 /* How long a retired range reads zeros: long enough for native work handed
  * a frame's bytes just before close (a compression, a copy queued on a

@@ -71,7 +71,7 @@ struct zb_reader {
                                      writer may read released frames'
                                      bytes as answers (PROTOCOL.md §9.4),
                                      so they are not poisoned */
-  bool keep_address_range;
+  zb_range *range;                /* keep_address_range: its record */
   atomic_bool metadata_given;     /* zb_reader_metadata gave a pointer
                                      (from any thread) */
 
@@ -268,6 +268,20 @@ uint64_t zb_reader_held_frames(zb_reader *r) {
   return held;
 }
 
+int zb_reader_pin_range(zb_reader *r, zb_range **range) {
+  if (range == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_pin_range: range is NULL");
+  *range = NULL;
+  if (r == NULL)
+    return zb__fail(ZB_EINVAL, "zb_reader_pin_range: reader is NULL");
+  if (r->range == NULL)
+    return zb__fail(ZB_EINVAL, "ring \"%s\": zb_reader_pin_range: the "
+                    "reader was created without keep_address_range", r->name);
+  zb__range_pin(r->range);
+  *range = r->range;
+  return 0;
+}
+
 /* ----------------------------------------------------------------- create */
 
 static void reader_free(zb_reader *r) {
@@ -276,10 +290,12 @@ static void reader_free(zb_reader *r) {
   if (r->sem_r != NULL)
     sem_close(r->sem_r);
   /* Only a mapping a pointer was handed out of can have a stale reader. */
-  if (r->keep_address_range &&
-      (r->frames_taken > 0 || atomic_load(&r->metadata_given)))
-    zb__segment_retire(&r->seg);
+  if (r->range != NULL &&
+      (r->frames_taken > 0 || atomic_load(&r->metadata_given) ||
+       zb__range_pinned(r->range)))
+    zb__segment_retire(&r->seg, r->range);
   zb__segment_close(&r->seg);
+  zb__range_disown(r->range);
   zb__reap_retired();
   if (r->lock_fd >= 0)
     close(r->lock_fd);
@@ -361,12 +377,16 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   atomic_init(&r->room_unposted, false);
   atomic_init(&r->in_place_answers, false);
   r->poison_released = opts != NULL && opts->poison_released;
-  r->keep_address_range = opts != NULL && opts->keep_address_range;
   pthread_mutex_init(&r->pending_lock, NULL);
   strcpy(r->name, name);
   r->id = atomic_fetch_add(&readers_created, 1) + 1;
   zb__names(name, &r->names);
 
+  if (opts != NULL && opts->keep_address_range &&
+      (r->range = zb__range_new()) == NULL) {
+    rc = zb__fail(ZB_ENOMEM, "ring \"%s\": out of memory", name);
+    goto fail;
+  }
   if ((rc = zb__lock_acquire(name, &r->names, mode, &r->lock_fd)) < 0)
     goto fail;
   zb__sweep_stale_rings();

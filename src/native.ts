@@ -229,6 +229,8 @@ export interface NativeAddon {
   /** ZB_DEFAULT_METADATA_SIZE: the metadata block our readers make when not told (zerosrc's default). */
   defaultMetadataSize: number;
   liveCounts(): NativeLiveCounts;
+  /** Tests only: sets how long a closed reader's range stays mapped as zero pages (30000 ms), returns the previous value. */
+  setRetireGraceMs(ms: number): number;
   /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
   duplexRingNames(channel: string): { request: string; response: string };
   /**

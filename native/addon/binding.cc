@@ -652,6 +652,15 @@ Napi::Value BandOf(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), zb_band_name(zb_band_of(ArgNumber(info, 0, "utilisation"))));
 }
 
+// setRetireGraceMs(ms) -> the previous grace: how long a closed reader's
+// range stays taken (zero pages) before a reader create or close unmaps it,
+// shortened by the tests that show a view outliving it (the core's test
+// hook: no option of the public API).
+extern "C" int zb__set_retire_grace_ms(int ms);
+Napi::Value SetRetireGraceMs(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), zb__set_retire_grace_ms(static_cast<int>(ArgNumber(info, 0, "ms"))));
+}
+
 // liveCounts() -> the addon's live native objects (process-wide, see
 // live-counts.h) and glibc's malloc figures (mallinfo2), for leak checks.
 Napi::Value LiveCountsObject(const Napi::CallbackInfo &info) {
@@ -740,6 +749,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"metadataInPlace", MetadataDeclared<zb_metadata_in_place>},
       {"declareInPlace", MetadataDeclare<zb_metadata_declare_in_place>},
       {"liveCounts", LiveCountsObject},
+      {"setRetireGraceMs", SetRetireGraceMs},
       {"duplexRingNames", DuplexRingNames},
       {"duplexSameClient", DuplexSameClient},
       {"duplexCheckAnswers", DuplexCheckAnswers},

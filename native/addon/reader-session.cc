@@ -55,6 +55,9 @@ LeaseTable::Slot *LeaseTable::Hold(const zb_frame &lease) {
   slot->lease = lease;
   slot->held = true;
   slot->generation++;
+  // A view may outlive its release and the reader (moved away by a
+  // transfer, only collected later): the range stays mapped while any does.
+  if (live_ == 0) zb_reader_pin_range(lease.reader, &range_);  // NULL when it fails
   live_++;
   held_++;
   CountUp(live_counts.views);
@@ -92,6 +95,7 @@ bool LeaseTable::GiveBack() {
 void LeaseTable::Finalize(Slot *slot) {
   LeaseTable *t = slot->table;
   zb_frame lease{};
+  zb_range *unpin = nullptr;
   bool held, last;
   {
     std::lock_guard<std::mutex> lock(t->mu_);
@@ -104,10 +108,15 @@ void LeaseTable::Finalize(Slot *slot) {
     }
     slot->next_free = t->free_;
     t->free_ = slot;
-    last = --t->live_ == 0 && t->orphaned_;
+    if (--t->live_ == 0) {
+      unpin = t->range_;
+      t->range_ = nullptr;
+    }
+    last = t->live_ == 0 && t->orphaned_;
   }
   CountDown(live_counts.views);
   if (held) zb_frame_release(&lease);  // collected without a release
+  zb_range_unpin(unpin);
   if (last) delete t;
 }
 
@@ -136,7 +145,8 @@ Status ReaderSession::Create(const char *name, uint64_t metadata_size,
   opts.mode = mode;
   opts.poison_released = poison;
   // A frame's bytes may still be read by native code (zlib, fs) after JS
-  // let go of them: never unmap them under it.
+  // let go of them: never unmap them under it (and a view that outlives
+  // the lease, see LeaseTable::Hold).
   opts.keep_address_range = true;
   zb_reader *reader = nullptr;
   int rc = zb_reader_create(&reader, name, metadata_size, payload_size, &opts);

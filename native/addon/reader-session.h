@@ -74,6 +74,7 @@ class LeaseTable {
   std::vector<zb_frame> released_;  // released by JS, not given back yet
   Slot *free_ = nullptr;
   size_t live_ = 0, held_ = 0;
+  zb_range *range_ = nullptr;  // pinned while live_ > 0
   bool orphaned_ = false;
 };
 

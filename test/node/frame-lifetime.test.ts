@@ -63,6 +63,20 @@ test('a frame held at close stays readable until it is released', async () => {
   await writer.close();
 });
 
+test('a frame buffer moved away by a transfer outlives release, close and the grace: no fault; collected, its range goes', async () => {
+  // same thread (structuredClone) and from a worker that ends: the stolen buffer reads zeros and takes
+  // writes after another reader's create and close reaped the ranges whose (shortened) grace was over
+  // (exit 139 before); the 64 MiB range is unmapped once the buffer is collected
+  for (const mode of ['same-thread', 'worker']) {
+    const c = run(process.execPath, ['--expose-gc', fixture('stale-view.mjs'), ringName(`stale-${mode}`), mode]);
+    const code = await c.exit(60000);
+    expect({ mode, code, stderr: c.stderr }).toEqual({ mode, code: 0, stderr: '' });
+    const r = JSON.parse(c.stdout.join('')) as Record<string, unknown>;
+    expect(r).toMatchObject({ views: 'v8', first: 0, bytes: 4096, sum: 0, wrote: 1 });
+    expect(r.freedMib).toBeGreaterThanOrEqual(60);
+  }
+});
+
 test('frames() takes every ready frame in one hop, next() one at a time, close() gives back the rest', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('batch'), metadataSize: 64, payloadSize: 1 << 16 });
   const writer = await ZeroBufferWriter.connect(reader.name);

@@ -13,7 +13,7 @@ import { checkFrameCaps } from '../frame-attributes.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
-import { killedAfterEosText, PipelineRunner } from '../runner/pipeline-runner.js';
+import { killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
@@ -274,8 +274,31 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     failure = e;
     // no answer comes any more: zerofilter, waiting for one, sees the server gone rather than waiting out its timeout
     server.closeSync();
-    void runner.stop();
+    stopOncePlaying();
   });
+  // The EOS of a stop (SIGINT) only once the pipeline plays: gst-launch -e sends it from its main
+  // loop, blocking on the source's streaming thread, which a sink still prerolling holds (zerofilter's
+  // EOS after its error, or frames it passes): gst-launch would hang until killed. zerofilter's
+  // error ends gst-launch by itself; what prerolls without the script plays, then stops; a pipeline
+  // that does neither within a second is stopped as it is.
+  const stopOncePlaying = (): void => {
+    if (runner.state !== 'starting') {
+      void runner.stop();
+      return;
+    }
+    const settle = (): void => {
+      clearTimeout(late);
+      runner.off('state', playing);
+    };
+    const stop = (): void => {
+      settle();
+      void runner.stop();
+    };
+    const playing = (e: PipelineStateEvent): void => void (e.state === 'playing' && stop());
+    const late = setTimeout(stop, 1000);
+    runner.on('state', playing);
+    void runner.done.then(settle);
+  };
   runner.start();
   const exit = await runner.done;
   if (exit.killedAfterEosMs !== undefined) {

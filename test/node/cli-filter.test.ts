@@ -189,6 +189,24 @@ test('zerobuffer filter stopped while a slow script answers: gst-launch is kille
 const fixture = (file: string): string => path.join(repoRoot, 'test', 'node', 'fixtures', file);
 const SMALL = 'videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
 
+test('zerobuffer filter --on-error stop: a script that fails on the first request ends the command at once, gst-launch not killed', async () => {
+  // (before: in most runs the EOS zerobuffer sent to the still prerolling pipeline hung gst-launch until it was
+  // SIGKILLed 5 s later; three runs, so that the old code fails here all but rarely)
+  for (let i = 0; i < 3; i++) {
+    const name = ringName('clifstop1');
+    const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('failing-filter.mjs'), 'fakesink', '--on-error', 'stop',
+      '--json', '--name', name], gstEnv);
+    await cli.line(/"handlerError"/, 20000);
+    const failed = Date.now();
+    expect(await cli.exit(20000)).toBe(3);
+    expect(Date.now() - failed).toBeLessThan(3000);
+    expect(cli.stderr).toContain('zerobuffer filter: the script failed: the duplex handler failed on request 1: undefinedTransform is not defined');
+    expect(cli.stderr).not.toContain('did not stop within');
+    expect(cli.stderr).not.toContain('SIGKILL');
+    expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+  }
+}, 90000);
+
 test('zerobuffer filter with output caps: a script that fails stops it (the default there), no frame passes under caps it does not have; --on-error pass is refused', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifgray-'));
   try {

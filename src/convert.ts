@@ -2,6 +2,7 @@
 // RGBA (H×W×4) or gray (H×W), no row padding. Pixels are computed by the
 // addon (native/addon/convert.c) as GStreamer 1.22's videoconvert computes
 // them; a frame that already is in the wanted layout is handed over as is.
+import { types } from 'node:util';
 import { grayColorimetry, yuvColorimetry } from './colorimetry.js';
 import { MetadataError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -58,7 +59,7 @@ function convert(source: Frame | Image, target: Target, given: ConvertOptions | 
   const view = asIs(img, target);
   if (view !== undefined) return result(img, target, view);
   const bytes = img.width * img.height * CHANNELS[target];
-  if (options.out !== undefined && (!(options.out instanceof Uint8Array) || options.out.byteLength < bytes))
+  if (options.out !== undefined && (!types.isUint8Array(options.out) || options.out.byteLength < bytes))
     throw new TypeError(`out must be a Uint8Array of at least ${bytes} bytes for ${img.width}x${img.height} ${target}`);
   const out = options.out?.subarray(0, bytes) ?? new Uint8Array(bytes);
   const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height))

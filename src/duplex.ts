@@ -5,14 +5,15 @@
 // Ring names and the retry interval come from the core.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import { types } from 'node:util';
 import { WaitQueue } from './abort.js';
 import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
-  fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal, validateSize,
-  validateTimeout,
+  checkBytes, fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal,
+  validateSize, validateTimeout,
   WAIT_OPTIONS, type WaitOptions,
 } from './options.js';
 import { ZeroBufferReader } from './reader.js';
@@ -669,7 +670,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       await reserving?.catch((e: unknown) => {
         if (result === undefined) throw e;
       });
-      if (reserved === undefined && !(result instanceof Uint8Array) && result !== frame)
+      if (reserved === undefined && !types.isUint8Array(result) && result !== frame)
         throw new TypeError('the handler returned neither bytes nor the frame, and did not fill reply.reserve()');
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
@@ -808,7 +809,7 @@ export interface DuplexClientOptions {
  * server, not zerosrc: caps it could not describe are refused naming it.
  */
 function setRequestMetadata(requests: ZeroBufferWriter, metadata: string | Uint8Array | MetadataObject): void {
-  if (typeof metadata === 'object' && metadata !== null && !(metadata instanceof Uint8Array) && typeof metadata.caps === 'string')
+  if (typeof metadata === 'object' && metadata !== null && !types.isUint8Array(metadata) && typeof metadata.caps === 'string')
     checkFrameCaps(metadata.caps, 'metadata "caps" is the requests\' caps (the duplex server takes it as their format)',
       'the duplex server could not describe the requests (frame.videoInfo, frame.image(): ENOCAPS)');
   requests.setMetadata(metadata);
@@ -911,7 +912,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * next request gets its own.
    */
   async request(data: Uint8Array, options?: WaitOptions): Promise<Frame> {
-    if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
+    checkBytes('data', data);
     options = validateOptions(options, WAIT_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.#timeoutMs);

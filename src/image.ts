@@ -2,6 +2,7 @@
 // conversions (convert.ts) and decoding (decode.ts) start from it. A frame
 // whose size does not match its caps, or a stream without usable caps, is an
 // error, never a silent all-zero image.
+import { types } from 'node:util';
 import { grayColorimetry, yuvColorimetry, type Colorimetry } from './colorimetry.js';
 import { FrameSizeError, MetadataError, ZeroBufferError } from './errors.js';
 import type { Frame } from './frame.js';
@@ -89,7 +90,7 @@ export function infoOf(frame: Frame): VideoInfo {
 export function sourceImage(source: Frame | Image, fn: string): Image {
   if (typeof source === 'object' && source !== null) {
     if ('release' in source) return frameImage(source);
-    if (source.data instanceof Uint8Array && Array.isArray(source.planes) && Number.isInteger(source.width) &&
+    if (types.isUint8Array(source.data) && Array.isArray(source.planes) && Number.isInteger(source.width) &&
       Number.isInteger(source.height)) return source;
   }
   throw new TypeError(`${fn}: expected a Frame or an Image (frame.image()), got ${described(source)}`);

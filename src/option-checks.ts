@@ -2,6 +2,24 @@
 // only. Without the addon (unlike ./options.ts): the CLI's help and
 // plugin-path, which work without one, parse options too.
 
+/**
+ * A buffer whose contents were transferred away (postMessage, structuredClone)
+ * or that the addon detached (a frame's view after release()). Only an empty
+ * buffer is asked; Node 20 has no ArrayBuffer.prototype.detached (Node 22
+ * has), and there a view made over a detached buffer throws, copying nothing.
+ */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  const detached = (buffer as { detached?: boolean }).detached;
+  if (detached !== undefined) return detached;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** A value as an error message shows what it received. */
 export function received(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);

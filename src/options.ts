@@ -1,9 +1,10 @@
 // Options of readers and writers, with one validator per option: a bad
 // value is a TypeError naming the option, what it expects and what it got.
 import { randomUUID } from 'node:crypto';
+import { types } from 'node:util';
 import { fromNative } from './errors.js';
 import { native } from './native.js';
-import { optionNames, received } from './option-checks.js';
+import { isDetached, optionNames, received } from './option-checks.js';
 
 export { optionNames, refuseUnknownOptions, validateOptions } from './option-checks.js';
 
@@ -79,6 +80,18 @@ export interface WaitOptions {
 
 export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
+}
+
+/**
+ * Bytes to send (write(), request()): a Uint8Array or Buffer of any realm
+ * (instanceof refuses a vm context's), whose buffer is still there: a
+ * transferred one would reach the core as a frame of 0 bytes (EINVAL).
+ */
+export function checkBytes(option: string, value: unknown): asserts value is Uint8Array {
+  if (!types.isUint8Array(value)) fail(option, 'a Uint8Array', value);
+  if (value.byteLength === 0 && isDetached(value.buffer))
+    throw new TypeError(`option "${option}" is a Uint8Array whose buffer was detached: transferred (postMessage, ` +
+      'structuredClone) or a released frame\'s view; it has no bytes left');
 }
 
 export const READER_OPTIONS = optionNames<ReaderOptions>({ name: true, metadataSize: true, payloadSize: true, timeoutMs: true, mode: true });

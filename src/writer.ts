@@ -1,5 +1,6 @@
 // The writing side: connects to a reader's ring, writes the metadata once,
 // then frames (copied in, or filled in place through reserve/commit).
+import { types } from 'node:util';
 import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
@@ -10,7 +11,7 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  fail, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
+  checkBytes, fail, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
   WAIT_OPTIONS, WRITER_OPTIONS, type WaitOptions, type WriterOptions,
 } from './options.js';
 
@@ -131,8 +132,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen(); // a closed writer says so (ESTATE), not what its metadata lacks
     let bytes: Uint8Array;
     if (typeof metadata === 'string') bytes = new TextEncoder().encode(metadata);
-    // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does
-    else if (metadata instanceof Uint8Array) bytes = metadata.buffer instanceof ArrayBuffer ? metadata : new Uint8Array(metadata);
+    // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's), as write() does; types.* know other realms'
+    else if (types.isUint8Array(metadata)) bytes = types.isArrayBuffer(metadata.buffer) ? metadata : new Uint8Array(metadata);
     else if (typeof metadata === 'object' && metadata !== null && typeof metadata.caps === 'string') {
       checkFrameCaps(metadata.caps, 'metadata "caps" is the stream\'s caps (zerosrc and readers take it as the frames\' format)',
         'zerosrc refuses them (EMETADATA)');
@@ -182,7 +183,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * in reservation order: commit or cancel it first).
    */
   async write(data: Uint8Array, options?: WriteOptions): Promise<void> {
-    if (!(data instanceof Uint8Array)) fail('data', 'a Uint8Array', data);
+    checkBytes('data', data);
     options = validateOptions(options, WRITE_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
@@ -190,7 +191,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const header = this.#header(options);
     const frame = { size: data.byteLength, header };
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's)
-    let bytes = data.buffer instanceof ArrayBuffer ? data : new Uint8Array(data);
+    let bytes = types.isArrayBuffer(data.buffer) ? data : new Uint8Array(data);
     // a write queued behind another copies the bytes now, as a write that waits in the addon does
     if (this.#waits.busy && bytes === data) bytes = data.slice();
     try {

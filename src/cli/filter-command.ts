@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { types } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
@@ -268,7 +269,7 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     const answer = await script.handler(frame, { ...reply, reserve: async (size) => (reserved = await reply.reserve(size)) });
     // copied before the server sends it (a reservation empties at its commit); the server sends
     // a reservation rather than what the handler returned
-    lastAnswer = (reserved ?? (answer instanceof Uint8Array ? answer : answer === frame ? frame.data : undefined))?.slice();
+    lastAnswer = (reserved ?? (types.isUint8Array(answer) ? answer : answer === frame ? frame.data : undefined))?.slice();
     return answer;
   }).catch((e: unknown) => {
     failure = e;

@@ -1,0 +1,81 @@
+// Bytes the API is handed that are not plain ones of this realm: a
+// Uint8Array of a vm context (which instanceof refuses, although it is one),
+// and a buffer transferred away (detached: 0 bytes, which the core refuses as
+// an empty frame, EINVAL, not saying why).
+import vm from 'node:vm';
+import { ZeroBufferDuplexClient, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter, toRGB } from '../../src/index.js';
+import { leftovers, ringName } from './helpers.js';
+
+afterAll(() => {
+  expect(leftovers()).toEqual([]);
+});
+
+/** A Uint8Array made in another realm: what a vm context or a sandboxing test runner hands out. */
+const foreign = (bytes: readonly number[]): Uint8Array => vm.runInNewContext(`new Uint8Array(${JSON.stringify(bytes)})`) as Uint8Array;
+
+/** A Uint8Array whose buffer was transferred away. */
+function detached(): Uint8Array {
+  const bytes = new Uint8Array(8);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  return bytes;
+}
+
+test('a Uint8Array of another realm is written, is metadata, is a toRGB out buffer, a request and a handler\'s answer', async () => {
+  expect(foreign([1]) instanceof Uint8Array).toBe(false);
+  const reader = await ZeroBufferReader.create({ name: ringName('realm'), metadataSize: 1024, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    writer.setMetadata(foreign([...Buffer.from('{"caps":"video/x-raw,format=GRAY8,width=2,height=2"}')]));
+    await writer.write(foreign([7, 9, 0, 0, 8, 6, 0, 0])); // rows of 4 bytes
+    using frame = (await reader.next({ timeoutMs: 2000 }))!;
+    expect([...frame.data]).toEqual([7, 9, 0, 0, 8, 6, 0, 0]);
+    expect(frame.videoInfo?.format).toBe('GRAY8');
+    const out = foreign(new Array(12).fill(0));
+    expect(toRGB(frame, { out }).data.buffer).toBe(out.buffer);
+    expect([...out]).toEqual([7, 7, 7, 9, 9, 9, 8, 8, 8, 6, 6, 6]);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+
+  const channel = ringName('realm-dx');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const serving = server.serve((request) => foreign([...request.data].map((v) => v + 1)));
+  const client = await ZeroBufferDuplexClient.connect({ name: channel });
+  try {
+    using answer = await client.request(foreign([1, 2, 3]));
+    expect([...answer.data]).toEqual([2, 3, 4]);
+    expect(server.stats().errors).toBe(0);
+  } finally {
+    await client.close();
+    await serving;
+    await server.close();
+  }
+});
+
+test('write() and request() of a transferred (detached) buffer are TypeErrors saying so, not an empty frame', async () => {
+  const detachedError = { name: 'TypeError', message: expect.stringMatching(/^option "data" is a Uint8Array whose buffer was detached: transferred/) };
+  const reader = await ZeroBufferReader.create({ name: ringName('detached'), metadataSize: 0, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    await expect(writer.write(detached())).rejects.toMatchObject(detachedError);
+    // an empty array that was never transferred is still the core's empty frame
+    await expect(writer.write(new Uint8Array(0))).rejects.toMatchObject({ code: 'EINVAL' });
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const channel = ringName('detached-dx');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const serving = server.serve((request) => request);
+  const client = await ZeroBufferDuplexClient.connect({ name: channel });
+  try {
+    await expect(client.request(detached())).rejects.toMatchObject(detachedError);
+    using answer = await client.request(new Uint8Array([5])); // refused before it was sent: the client goes on
+    expect(answer.sequence).toBe(1);
+  } finally {
+    await client.close();
+    await serving;
+    await server.close();
+  }
+});

@@ -7,6 +7,7 @@ import { decodeAttributes } from './frame-attributes.js';
 import { frameImage, type Image } from './image.js';
 import { imageMetaOf, type ImageMeta } from './image-meta.js';
 import type { Metadata } from './metadata.js';
+import { isDetached } from './option-checks.js';
 import type { VideoInfo } from './video-info.js';
 
 /**
@@ -119,7 +120,7 @@ export class Frame implements Disposable {
     // that); one each, as a shared one could be detached for all by a transfer
     return this.#data ??= new Uint8Array(0);
   }
-  /** Bytes of the frame (0 once released). */
+  /** Bytes of the frame (0 once released, or once data.buffer was transferred). */
   get size(): number {
     return this.#data?.byteLength ?? 0;
   }
@@ -157,8 +158,11 @@ export class Frame implements Disposable {
    * while later frames are released, it stops the writer once the ring has
    * gone round (its write times out). Keep copy() of a frame needed for
    * long, or make the ring large enough for the frames written meanwhile.
+   * Throws a ZeroBufferError (ERELEASED) once released: there is nothing left to keep.
    */
   retain(): this {
+    if (this.#released)
+      throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (retain() before release())`, { code: 'ERELEASED' });
     this.#retained = true;
     return this;
   }
@@ -181,11 +185,28 @@ export class Frame implements Disposable {
     return imageMetaOf(this);
   }
 
-  /** A copy of the bytes that outlives release(); throws a ZeroBufferError (ERELEASED) once released. */
+  /**
+   * A copy of the bytes that outlives release(); throws a ZeroBufferError
+   * ERELEASED once released, EDETACHED once data.buffer was transferred.
+   */
   copy(): Uint8Array {
+    return this.bytes('copy()').slice();
+  }
+
+  /**
+   * @internal The bytes, for copy() and image(): an error, not an empty
+   * array, when they are gone (released, or transferred by postMessage).
+   */
+  bytes(use: string): Uint8Array {
     if (this.#released)
-      throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (copy() before release())`, { code: 'ERELEASED' });
-    return this.#data!.slice();
+      throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (${use} before release())`, { code: 'ERELEASED' });
+    const data = this.#data!;
+    // only an empty view can be a transferred one: a frame with bytes costs one comparison
+    if (data.byteLength === 0 && isDetached(data.buffer)) {
+      throw new ZeroBufferError(`frame ${this.sequence}'s bytes were transferred away (its data.buffer was in a postMessage ` +
+        `transfer list): ${use} has none; post frame.copy() instead`, { code: 'EDETACHED' });
+    }
+    return data;
   }
 
   [Symbol.dispose](): void {

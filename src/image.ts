@@ -4,7 +4,7 @@
 // error, never a silent all-zero image.
 import { types } from 'node:util';
 import { grayColorimetry, yuvColorimetry, type Colorimetry } from './colorimetry.js';
-import { FrameSizeError, MetadataError, ZeroBufferError } from './errors.js';
+import { FrameSizeError, MetadataError } from './errors.js';
 import type { Frame } from './frame.js';
 import type { PlaneInfo, RawFormat, VideoInfo } from './video-info.js';
 
@@ -105,8 +105,7 @@ function described(value: unknown): string {
 
 /** Describes a frame's picture; throws when caps are missing or the size is wrong. */
 export function frameImage(frame: Frame): Image {
-  if (frame.released)
-    throw new ZeroBufferError(`frame ${frame.sequence} was released: its bytes are gone`, { code: 'ERELEASED' });
+  const data = frame.bytes('image()');
   const info = infoOf(frame);
   if (info.encoded) {
     return {
@@ -117,7 +116,7 @@ export function frameImage(frame: Frame): Image {
       stride: 0,
       bitsPerSample: 8,
       planes: [],
-      data: frame.data,
+      data,
       encoded: true,
       mimeType: info.mediaType,
       sequence: frame.sequence,
@@ -138,7 +137,7 @@ export function frameImage(frame: Frame): Image {
     stride: info.strides[0]!,
     bitsPerSample: format.startsWith('GRAY16') ? 16 : 8,
     planes: info.planes,
-    data: frame.data,
+    data,
     encoded: false,
     ...(YUV.has(format) ? { colorimetry: yuvColorimetry(frame.caps, info.height!) } : {}),
     ...(GRAY.has(format) ? { colorimetry: grayColorimetry(frame.caps) } : {}),

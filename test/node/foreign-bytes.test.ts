@@ -1,7 +1,9 @@
 // Bytes the API is handed that are not plain ones of this realm: a
 // Uint8Array of a vm context (which instanceof refuses, although it is one),
-// and a buffer transferred away (detached: 0 bytes, which the core refuses as
-// an empty frame, EINVAL, not saying why).
+// a buffer transferred away (detached: 0 bytes, which the core refuses as an
+// empty frame, EINVAL, not saying why), and a frame whose data.buffer was in
+// a postMessage transfer list (copy() and image() have nothing to read).
+import { MessageChannel } from 'node:worker_threads';
 import vm from 'node:vm';
 import { ZeroBufferDuplexClient, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter, toRGB } from '../../src/index.js';
 import { leftovers, ringName } from './helpers.js';
@@ -77,5 +79,39 @@ test('write() and request() of a transferred (detached) buffer are TypeErrors sa
     await client.close();
     await serving;
     await server.close();
+  }
+});
+
+test('a frame whose data.buffer was transferred: copy() and image() throw EDETACHED; a frame of 0 bytes still copies; retain() after release() throws ERELEASED', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('moved'), metadataSize: 1024, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  const { port1, port2 } = new MessageChannel();
+  try {
+    writer.setMetadata({ caps: 'video/x-raw,format=GRAY8,width=2,height=1' });
+    await writer.write(new Uint8Array([1, 2]));
+    await writer.write(new Uint8Array(0)); // an empty frame, sent with its header
+    const moved = (await reader.next({ timeoutMs: 2000 }))!;
+    port1.postMessage(moved.data, [moved.data.buffer]);
+    expect([moved.released, moved.size]).toEqual([false, 0]);
+    const detachedError = (use: string) => expect.objectContaining({
+      name: 'ZeroBufferError', code: 'EDETACHED', message: `frame 1's bytes were transferred away (its data.buffer was in a ` +
+        `postMessage transfer list): ${use} has none; post frame.copy() instead`,
+    });
+    expect(() => moved.copy()).toThrow(detachedError('copy()'));
+    expect(() => moved.image()).toThrow(detachedError('image()'));
+    moved.release();
+
+    const empty = (await reader.next({ timeoutMs: 2000 }))!;
+    expect(empty.copy()).toEqual(new Uint8Array(0));
+    empty.release();
+    expect(() => empty.retain()).toThrow(expect.objectContaining({
+      name: 'ZeroBufferError', code: 'ERELEASED', message: 'frame 2 was released: its bytes are gone (retain() before release())',
+    }));
+    expect(empty.retained).toBe(false);
+  } finally {
+    port1.close();
+    port2.close();
+    await writer.close();
+    await reader.close();
   }
 });

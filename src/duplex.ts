@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { types } from 'node:util';
 import { WaitQueue } from './abort.js';
 import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
-import type { Frame } from './frame.js';
+import type { Frame, PlainUint8Array } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
@@ -57,7 +57,7 @@ export interface DuplexReply {
    * (waited for if the handler did not await it; cancelled if the handler failed; its failure is the handler's
    * unless the handler answered without it). Once per request, while the handler runs: else `ESTATE`.
    */
-  reserve(size: number): Promise<Uint8Array>;
+  reserve(size: number): Promise<PlainUint8Array>;
 }
 
 /**
@@ -636,10 +636,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     const header: WriteOptions = client.inPlace
       ? { pts: frame.pts, dts: frame.dts, duration: frame.duration, flags: frame.flags, timeoutMs: this.#timeoutMs }
       : { timeoutMs: this.#timeoutMs };
-    let reserved: Uint8Array | undefined;
+    let reserved: PlainUint8Array | undefined;
     // a reserve the handler did not await may open its reservation after the handler ended: waited for before
     // the answer is sent, and cancelled when the request is passed (write() refuses while one is open)
-    let reserving: Promise<Uint8Array> | undefined;
+    let reserving: Promise<PlainUint8Array> | undefined;
     let handlerDone = false;
     // a refusal or failure the handler did not await is not an unhandled rejection that ends the process:
     // a failed reserve is the handler's failure, awaited below, unless the handler answered without it

@@ -11,6 +11,15 @@ import { isDetached } from './option-checks.js';
 import type { VideoInfo } from './video-info.js';
 
 /**
+ * A Uint8Array over an ArrayBuffer, never a SharedArrayBuffer (what copy()
+ * and frame.data are): Uint8Array<ArrayBuffer> from TypeScript 5.7 on, so
+ * that its buffer goes in a postMessage transfer list, a Blob or an
+ * ArrayBuffer; the plain Uint8Array before, where it is not generic (spelt
+ * Uint8Array<ArrayBuffer>, it would not compile there).
+ */
+export type PlainUint8Array = ReturnType<Uint8Array['slice']>;
+
+/**
  * What a frame needs from its reader (kept small for tests). Not exported
  * from the package: frames come from a reader (next(), frames()).
  */
@@ -22,7 +31,7 @@ export interface FrameOwner {
 export interface FrameInit {
   ticket: number;
   sequence: number;
-  data: Uint8Array;
+  data: PlainUint8Array;
   copied: boolean;
   arrivalNs: number;
   pts?: number;
@@ -71,7 +80,7 @@ export class Frame implements Disposable {
   readonly #owner: FrameOwner;
   readonly #ticket: number;
   /** undefined once released: the empty array `data` then returns is made when it is read */
-  #data: Uint8Array | undefined;
+  #data: PlainUint8Array | undefined;
   readonly #attributeBytes?: Uint8Array;
   #attributes?: Record<string, unknown>;
   #released = false;
@@ -115,7 +124,7 @@ export class Frame implements Disposable {
    * in a duplex request ring that takes answers in place: the client reads
    * its answer from those bytes).
    */
-  get data(): Uint8Array {
+  get data(): PlainUint8Array {
     // an empty array, not the view whose buffer the release detached (slice() and friends throw on
     // that); one each, as a shared one could be detached for all by a transfer
     return this.#data ??= new Uint8Array(0);
@@ -176,7 +185,7 @@ export class Frame implements Disposable {
   }
 
   /** The picture: size, channels, stride, the bytes (see toRGB for packed RGB). */
-  image(): Image {
+  image(): Image<PlainUint8Array> {
     return frameImage(this);
   }
 
@@ -189,7 +198,7 @@ export class Frame implements Disposable {
    * A copy of the bytes that outlives release(); throws a ZeroBufferError
    * ERELEASED once released, EDETACHED once data.buffer was transferred.
    */
-  copy(): Uint8Array {
+  copy(): PlainUint8Array {
     return this.bytes('copy()').slice();
   }
 
@@ -197,7 +206,7 @@ export class Frame implements Disposable {
    * @internal The bytes, for copy() and image(): an error, not an empty
    * array, when they are gone (released, or transferred by postMessage).
    */
-  bytes(use: string): Uint8Array {
+  bytes(use: string): PlainUint8Array {
     if (this.#released)
       throw new ZeroBufferError(`frame ${this.sequence} was released: its bytes are gone (${use} before release())`, { code: 'ERELEASED' });
     const data = this.#data!;

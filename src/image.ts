@@ -5,10 +5,15 @@
 import { types } from 'node:util';
 import { grayColorimetry, yuvColorimetry, type Colorimetry } from './colorimetry.js';
 import { FrameSizeError, MetadataError } from './errors.js';
-import type { Frame } from './frame.js';
+import type { Frame, PlainUint8Array } from './frame.js';
 import type { PlaneInfo, RawFormat, VideoInfo } from './video-info.js';
 
-export interface Image {
+/**
+ * A picture's layout and bytes. Data is PlainUint8Array (over an ArrayBuffer)
+ * for frame.image(); toRGB() and friends also take Images callers made, whose
+ * bytes may be over a SharedArrayBuffer.
+ */
+export interface Image<Data extends Uint8Array = Uint8Array> {
   width: number;
   height: number;
   /**
@@ -27,7 +32,7 @@ export interface Image {
   bitsPerSample: number;
   planes: PlaneInfo[];
   /** The bytes (the frame's view: valid until the frame is released). */
-  data: Uint8Array;
+  data: Data;
   /** True for encoded frames; `mimeType` says how. */
   encoded: boolean;
   mimeType?: string;
@@ -104,7 +109,7 @@ function described(value: unknown): string {
 }
 
 /** Describes a frame's picture; throws when caps are missing or the size is wrong. */
-export function frameImage(frame: Frame): Image {
+export function frameImage(frame: Frame): Image<PlainUint8Array> {
   const data = frame.bytes('image()');
   const info = infoOf(frame);
   if (info.encoded) {

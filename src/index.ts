@@ -1,7 +1,7 @@
 export { ZeroBufferReader, type ReaderStats } from './reader.js';
 export type { WaitPath } from './native.js';
 export { ZeroBufferWriter, type MetadataObject, type WriteOptions, type WriterStats } from './writer.js';
-export { Frame } from './frame.js';
+export { Frame, type PlainUint8Array } from './frame.js';
 export type { FrameAttributes } from './frame-attributes.js';
 export { frameImage, type Image } from './image.js';
 export type { ImageMeta } from './image-meta.js';

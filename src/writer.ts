@@ -6,6 +6,7 @@ import { capsEqual } from './caps.js';
 import { closeAtExit } from './cleanup.js';
 import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { checkFrameCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
+import type { PlainUint8Array } from './frame.js';
 import { parseMetadata } from './metadata.js';
 import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
@@ -273,7 +274,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * dropped or not: cancel it when the fill fails), reserve() and write()
    * reject with ESTATE.
    */
-  async reserve(size: number, options?: WriteOptions): Promise<Uint8Array> {
+  async reserve(size: number, options?: WriteOptions): Promise<PlainUint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
     options = validateOptions(options, WRITE_OPTIONS);
     const signal = validateSignal(options.signal);

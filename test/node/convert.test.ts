@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  decodeImage, encodePng, Frame, parseMetadata, planesFor, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps,
+  decodeImage, encodePng, Frame, parseMetadata, planesFor, type PlainUint8Array, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps,
   ZeroBufferReader, type RawFormat,
 } from '../../src/index.js';
 import { killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
@@ -35,7 +35,8 @@ function randomBytes(n: number, seed: number): Uint8Array {
 
 function frameOf(caps: string, data: Uint8Array): Frame {
   return new Frame({ releaseFrame: () => {} }, {
-    ticket: 1, sequence: 7, data, copied: true, arrivalNs: 0,
+    // bytes over an ArrayBuffer, as the reader's are
+    ticket: 1, sequence: 7, data: data as PlainUint8Array, copied: true, arrivalNs: 0,
     metadata: parseMetadata(new TextEncoder().encode(JSON.stringify({ caps }))),
   });
 }

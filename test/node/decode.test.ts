@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB } from '../../src/index.js';
+import { decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB, type PlainUint8Array } from '../../src/index.js';
 import { leftovers, readPng, ringName } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -21,7 +21,8 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function frameOf(caps: string, data: Uint8Array, sequence = 3): Frame {
   return new Frame({ releaseFrame: () => {} }, {
-    ticket: 1, sequence, data, copied: true, arrivalNs: 0,
+    // bytes over an ArrayBuffer, as the reader's are
+    ticket: 1, sequence, data: data as PlainUint8Array, copied: true, arrivalNs: 0,
     metadata: parseMetadata(new TextEncoder().encode(JSON.stringify({ caps }))),
   });
 }

@@ -2,7 +2,8 @@
 // tsconfig: the types a user names are exported from the entry (a writer's
 // stats(): WriterStats), and what only the package calls (@internal:
 // reader.releaseFrame, streamStartsAhead, heldViews, frame.bytes) is not in them
-// (stripInternal), as if public. The constructors of Frame, Stream and
+// (stripInternal), as if public. Bytes over an ArrayBuffer (frame.copy(),
+// frame.data, a reservation) are typed so. The constructors of Frame, Stream and
 // Watcher stay: stripped, the classes seemed to have public constructors
 // without arguments, and `new Frame()` compiled (and crashed at run time).
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { repoRoot } from './helpers.js';
 
-test('the .d.ts export the types of public signatures, leave the @internal members out, and make new Frame(), new Stream() and new Watcher() compile errors', () => {
+test('the .d.ts export the types of public signatures, leave the @internal members out, make new Frame(), new Stream() and new Watcher() compile errors, and type a copy\'s bytes as an ArrayBuffer\'s', () => {
   const config = ts.getParsedCommandLineOfConfigFile(path.join(repoRoot, 'tsconfig.json'), {}, {
     ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(String(d.messageText)); },
   })!;
@@ -40,6 +41,15 @@ test('the .d.ts export the types of public signatures, leave the @internal membe
       "import { Frame, Stream, Watcher } from './index.js';",
       'export const made = [new Frame(), new Stream(), new Watcher()];',
       'export const isFrame = (v: unknown): v is Frame => v instanceof Frame;',
+      // bytes over an ArrayBuffer say so (TypeScript 5.7 and later: Uint8Array<ArrayBuffer>, not <ArrayBufferLike>):
+      // a copy's buffer goes in a transfer list, a Blob, a Response, an ArrayBuffer
+      "import type { ZeroBufferWriter } from './index.js';",
+      "import { parentPort } from 'node:worker_threads';",
+      'declare const frame: Frame, writer: ZeroBufferWriter;',
+      'const copy = frame.copy();',
+      'parentPort?.postMessage(copy, [copy.buffer]);',
+      'export const parts = [new Blob([copy]), new Response(frame.copy())];',
+      'export const buffers: ArrayBuffer[] = [copy.buffer, frame.data.buffer, frame.image().data.buffer, (await writer.reserve(1)).buffer];',
     ].join('\n'));
     const userProgram = ts.createProgram([user], {
       strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,

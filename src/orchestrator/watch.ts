@@ -240,8 +240,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring
     // (SIGPIPE ignored for it alone: Node and Python ignore it themselves, and any other command keeps its own)
     const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false, ...env },
-      { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch') });
+      { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch'), leftovers: 'keep' });
     this.#child = child;
+    // What the command started and left running when it exited is stopped as the command would be
+    // (a reader in the background still closes its ring), not killed at once.
+    child.once('exit', () => {
+      if (this.#interrupt === undefined) this.#interruptCommand(child.pid!);
+    });
     if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));
     this.done = this.#run(child);
     if (signal !== undefined) {
@@ -472,12 +477,15 @@ export class Watcher extends EventEmitter<WatchEvents> {
       this.#stopped = true;
       await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
       const pid = this.#child?.pid;
-      if (pid !== undefined && this.#child?.exitCode === null) {
-        const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-        this.#interrupt = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
-      }
+      if (pid !== undefined && this.#child?.exitCode === null && this.#interrupt === undefined) this.#interruptCommand(pid);
     }
     return this.done;
+  }
+
+  /** SIGINT to the command's group, SIGTERM after stopTimeoutMs, SIGKILL COMMAND_KILL_AFTER_TERM_MS later. */
+  #interruptCommand(pid: number): void {
+    const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.#interrupt = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
   }
 }
 

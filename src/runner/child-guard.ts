@@ -260,6 +260,14 @@ export interface GuardOptions {
    * way out and would die of SIGPIPE before its cleanup.
    */
   ignoreSigpipe?: boolean;
+  /**
+   * What becomes of the group once its leader exits while no stop
+   * (interruptGroup) runs for it: 'kill' kills what is left at once; 'keep'
+   * leaves it to the caller, who stops it with interruptGroup (it is killed
+   * all the same if this process exits first).
+   * @default 'kill'
+   */
+  leftovers?: 'kill' | 'keep';
 }
 
 /**
@@ -305,10 +313,10 @@ export function spawnGuarded(
     }
     groups.set(pid, group);
     // The group may hold grandchildren: kill what is left once the leader is
-    // gone, unless a stop's schedule runs for them (interruptGroup).
+    // gone, unless a stop's schedule runs for them (interruptGroup) or the caller keeps them to stop.
     child.once('exit', () => {
       group.leaderExited = true;
-      if (group.interrupted) return;
+      if (group.interrupted || guard.leftovers === 'keep') return;
       killGroup(pid, 'SIGKILL');
       forgetGroup(pid);
     });

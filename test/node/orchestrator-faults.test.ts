@@ -472,6 +472,23 @@ test('watch stopped while its command, a shell, dies of SIGINT at once but what 
   }
 });
 
+test('the watched command exits by itself, leaving what it started in the background running: that is stopped as the command would be (SIGTERM after stopTimeoutMs), not killed at once, and the result says so', async () => {
+  const marker = ringName('leftover');
+  const out = sink();
+  const stopTimeoutMs = 400;
+  // started by a non-interactive shell with "&", it has SIGINT ignored: only the SIGTERM ends it
+  const background = script(marker, "trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+  const watcher = watch({ command: ['bash', '-c', '"$0" & sleep 0.3', background], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
+  try {
+    const result = await within('the watch', watcher.done, 5000);
+    expect(result).toMatchObject({ stopped: false, exitCode: 0, commandKilledWith: ['SIGTERM'] });
+    expect(out.bytes().toString().split('\n')).toEqual(['ready', 'got TERM', '']);
+    expect(processesWith(marker)).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
 test('the watched command prints garbage around a valid start-stream: the pipeline starts, every bad protocol line is a warning, log bytes pass through unchanged', async () => {
   const name = ringName('garbage');
   const expectedFile = path.join(tmp, `${name}.expected`);

@@ -16,6 +16,7 @@ import {
   validateSize, validateTimeout,
   WAIT_OPTIONS, type WaitOptions,
 } from './options.js';
+import { isDetached } from './option-checks.js';
 import { ZeroBufferReader } from './reader.js';
 import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
 
@@ -674,6 +675,10 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         throw new TypeError('the handler returned neither bytes nor the frame, and did not fill reply.reserve()');
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
+      // found here, it is the handler's error (onError applies), not a write's that ends serve()
+      const answer = result === frame ? frame.data : result;
+      if (reserved === undefined && types.isUint8Array(answer) && answer.byteLength === 0 && isDetached(answer.buffer))
+        throw new TypeError('the handler answered with bytes it had transferred away (postMessage, structuredClone): none are left');
     } catch (e) {
       await reserving?.catch(() => undefined);
       if (client.lost !== undefined) throw client.lost.error; // reply.reserve() found the client gone or stalled

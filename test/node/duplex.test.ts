@@ -180,6 +180,24 @@ test("handler errors: onError 'pass' answers with the request unchanged and emit
   expect(r.server.stats()).toMatchObject({ errors: 4, passed: 4, responses: N });
 }, 60000);
 
+test("handler errors: an answer whose bytes the handler transferred away is the handler's error: onError 'pass' passes the request through and serving goes on", async () => {
+  const r = await filter(RGB, (frame) => {
+    const answer = Uint8Array.from(frame.data, (v) => 255 - v);
+    if (frame.sequence % 5 === 0) structuredClone(answer, { transfer: [answer.buffer] });
+    return answer;
+  }, { onError: 'pass' });
+  expect(r.code).toBe(0);
+  expect(r.errors.map((e) => e.sequence)).toEqual([5, 10, 15, 20]);
+  expect(String((r.errors[0]!.cause as Error).message)).toMatch(/transferred away/);
+  const out = checksums(r.out);
+  expect(out).toHaveLength(N);
+  for (let i = 0; i < N; i++) {
+    if ((i + 1) % 5 === 0) expect(out[i]).toBe(r.requests[i]);
+    else expect(out[i]).not.toBe(r.requests[i]);
+  }
+  expect(r.server.stats()).toMatchObject({ errors: 4, passed: 4, responses: N });
+}, 60000);
+
 test("handler errors: a handler that throws after an unawaited reply.reserve(): onError 'pass' still passes the request through and serving goes on", async () => {
   // the reservation opens after the handler threw: the server cancels it before it sends the request back
   const r = await filter(RGB, (frame, reply) => {

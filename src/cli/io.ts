@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean; columns?: number };
-  stderr: Writable;
+  /** A terminal or not, as stdout: run's stats go here when its --snapshot takes stdout. */
+  stderr: Writable & { isTTY?: boolean; columns?: number };
   /** Aborted on SIGINT/SIGTERM/SIGHUP (the commands stop gracefully). */
   signal: AbortSignal;
 }

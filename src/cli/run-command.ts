@@ -14,7 +14,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import type { RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
-import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
+import { isStdout, snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
 /**
@@ -46,19 +46,22 @@ function lastCaps(source: string | string[]): Caps | undefined {
 }
 
 export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
-  const tty = io.stdout.isTTY === true;
+  // A snapshot to stdout has it to itself: the stats and protocol lines go to stderr (as a terminal's or not)
+  const snapshotToStdout = args.snapshot !== undefined && isStdout(args.snapshot);
+  const out = snapshotToStdout ? io.stderr : io.stdout;
+  const tty = out.isTTY === true;
   const json = args.json ?? !tty;
   const demo = args.pipeline === undefined;
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
   const source = sourceOf(args);
   const refused = args.snapshot === undefined ? undefined
-    : snapshotProblem(lastCaps(source)) ?? await snapshotFileProblem(args.snapshot) ?? await snapshotEncoderProblem();
+    : snapshotProblem(lastCaps(source)) ?? (snapshotToStdout ? undefined : await snapshotFileProblem(args.snapshot)) ?? await snapshotEncoderProblem();
   if (refused !== undefined) {
     say(io.stderr, `zerobuffer run: ${refused}`);
     return EXIT.usage;
   }
   // made before the stream: its stop-stream line comes in close(), while the stats line is up, and goes above it
-  const live = json ? undefined : new LiveLine(io.stdout);
+  const live = json ? undefined : new LiveLine(out);
   const stop = new AbortController();
   // A signal that came before this line still stops the run (onAbort).
   const stopListening = onAbort(io.signal, () => stop.abort());
@@ -66,7 +69,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   try {
     stream = await startStream({
       source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
-      announce: args.announce ? (live?.aboveStream(io.stdout) ?? io.stdout) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
+      announce: args.announce ? (live?.aboveStream(out) ?? out) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
       // keeps raw frames unless asked).
@@ -93,7 +96,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${shellCommand(stream.pipeline.args)}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
-  const pipelineLine = (e: PipelineStateEvent): void => say(io.stdout, JSON.stringify({
+  const pipelineLine = (e: PipelineStateEvent): void => say(out, JSON.stringify({
     type: 'pipeline', state: e.state, pid: e.pid ?? null, exitCode: e.exitCode ?? null, signal: e.signal ?? null, restarts: e.restarts,
     error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
   }));
@@ -116,7 +119,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   let lastBadFrame: Error | undefined;
   const show = (): void => {
     const s = stream.stats();
-    if (json) say(io.stdout, statsJson('stats', s));
+    if (json) say(out, statsJson('stats', s));
     else live!.update(statsLine(s));
   };
   const ticker = setInterval(show, args.intervalMs);
@@ -131,7 +134,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
         snapshotRefused = snapshotProblem(frame.metadata?.caps);
         if (snapshotRefused !== undefined) break;
         try {
-          snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot)) };
+          snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot, snapshotToStdout ? io.stdout : undefined)) };
         } catch (e) {
           if (!(e instanceof ImageDecodeError || e instanceof FrameSizeError)) {
             snapshotError = e;
@@ -166,7 +169,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   };
   if (hash !== undefined) extra['sha256'] = hash.digest('hex');
   if (snapshot !== undefined) extra['snapshot'] = snapshot;
-  if (json) say(io.stdout, statsJson('summary', final, extra));
+  if (json) say(out, statsJson('summary', final, extra));
   else {
     live!.end(statsLine(final));
     if (snapshot !== undefined) say(io.stderr, `zerobuffer: wrote ${snapshot.file} (${snapshot.width}x${snapshot.height}, ${snapshot.bitDepth}-bit ${snapshot.color})`);

@@ -5,9 +5,10 @@
 // ends with before anything starts, else from the ring's caps at the first
 // frame. A file that cannot be written, or a missing sharp, is refused
 // before anything starts too.
-import { constants } from 'node:fs';
+import { constants, fstatSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Caps } from '../caps.js';
 import { TO_RGB_FORMATS } from '../convert.js';
 import { decoderProblem, encodePng, pngHeader, type PngColor } from '../decode.js';
@@ -68,6 +69,21 @@ export async function snapshotFileProblem(file: string): Promise<string | undefi
       : `--snapshot ${file} is not named .png: a snapshot is a PNG file, give a name ending in .png`);
 }
 
+/**
+ * --snapshot names this process's stdout: "-", or a path to the file fd 1
+ * has open (/dev/stdout, /proc/self/fd/1, the file it was redirected to).
+ * Opening it again would truncate it, and the stats would go into it too.
+ */
+export function isStdout(file: string): boolean {
+  if (file === '-') return true;
+  try {
+    const [named, out] = [statSync(file), fstatSync(1)];
+    return named.dev === out.dev && named.ino === out.ino;
+  } catch {
+    return false;
+  }
+}
+
 /** The path itself (a link not followed) is a regular file or does not exist yet (it will be one). */
 async function fileOrNone(file: string): Promise<boolean> {
   try {
@@ -102,12 +118,13 @@ export interface SnapshotWritten {
   color: PngColor;
 }
 
-/** Encodes the frame (before it is released) and writes it. */
-export async function writeSnapshot(frame: Frame, file: string): Promise<SnapshotWritten> {
+/** Encodes the frame (before it is released) and writes it: to `stdout` as it is open (isStdout), else to the file. */
+export async function writeSnapshot(frame: Frame, file: string, stdout?: Writable): Promise<SnapshotWritten> {
   const { png, width, height } = await encodePng(frame);
   const header = pngHeader(png)!; // sharp's output, or a frame's own bytes that encodePng took for a PNG by this header
   try {
-    await fs.writeFile(file, png);
+    if (stdout === undefined) await fs.writeFile(file, png);
+    else await new Promise<void>((resolve, reject) => stdout.write(png, (e) => (e ? reject(e) : resolve())));
   } catch (e) {
     throw new SnapshotFileError(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }

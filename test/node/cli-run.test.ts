@@ -90,6 +90,29 @@ test('--snapshot /dev/fd/3 (a link, as /dev/stdout and >(...) are) takes it what
   expect(fs.readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
 });
 
+test.each([
+  ['/dev/stdout, stdout a file', '/dev/stdout', 'file'],
+  ['-, stdout a pipe', '-', 'pipe'],
+] as const)('--snapshot %s: stdout holds the PNG alone, the JSON lines go to stderr', async (_, target, stdout) => {
+  const file = path.join(tmp, `stdout-${stdout}.out`);
+  const fd = stdout === 'file' ? fs.openSync(file, 'w') : 'pipe';
+  let r;
+  try {
+    r = spawnSync(process.execPath, [bin, 'run', SOURCE, '--name', ringName('snapout'), '--fast', '--frames', '1', '--snapshot', target],
+      { stdio: ['ignore', fd, 'pipe'], timeout: 30000 });
+  } finally {
+    if (typeof fd === 'number') fs.closeSync(fd);
+  }
+  expect(r.status).toBe(EXIT.ok);
+  // before: the JSON lines in stdout too, the PNG written over the first of them (a file) or between them (a pipe)
+  const png = stdout === 'file' ? fs.readFileSync(file) : r.stdout;
+  const image = await sharp(png).metadata();
+  expect([image.width, image.height, image.format]).toEqual([64, 48, 'png']);
+  expect(png.length).toBe(image.size);
+  const summary = jsonLines(r.stderr.toString().split('\n')).find((l) => l['type'] === 'summary');
+  expect(summary).toMatchObject({ snapshot: { file: target, width: 64, height: 48 } });
+});
+
 test('--snapshot skips a frame it cannot make a picture of (a corrupt first JPEG, as webcams send) and takes the next, even with --frames 1', async () => {
   const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
   fs.writeFileSync(path.join(tmp, 'cam0.jpg'), good.subarray(0, good.length >> 1)); // cut short

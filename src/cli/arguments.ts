@@ -261,7 +261,7 @@ export const COMMANDS = {
   inspect: {
     command: 'inspect <name>',
     describe: 'Show the health of a ring: sizes, utilisation band, counts, reader/writer pids',
-    positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME)' } },
+    positionals: { name: { type: 'string', describe: 'Ring name (as in /dev/shm/NAME; one that begins with "-" goes after "--": inspect -- -x)' } },
     options: { json: { type: 'boolean', describe: 'Print JSON' } },
     examples: [['$0 inspect cam0', 'one ring']],
     notes: `Utilisation bands (the protocol's capacity guidance): ${bandsText()} (frames are about to be lost). A segment not ready (empty, or a zero header) is judged by its lock file: still being created while a live reader holds it (ENOENT, try again), else a leftover that cleanup NAME removes (EREADERGONE), or not a ring of ours (EPROTO). A ring with an unread entry its reader will refuse (EPROTO: a frame size past the ring): the fields read (sizes, positions, counts, pids) on stdout, then the error, status 4. With --json a failure is JSON too ({"name", "error", "code"} on stdout, with those fields when read; status 4). A duplex channel\'s name is no ring: its rings NAME_request and NAME_response are named instead.`,
@@ -270,7 +270,7 @@ export const COMMANDS = {
   cleanup: {
     command: 'cleanup [names..]',
     describe: 'Remove stale rings (reader and writer dead) from /dev/shm and /tmp/zerobuffer',
-    positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found)' } },
+    positionals: { names: { type: 'string', array: true, describe: 'Only these rings (default: every ring found; names that begin with "-" go after "--": cleanup -- -x)' } },
     options: {
       'dry-run': { type: 'boolean', describe: 'List what would be removed (and what would be refused), remove nothing' },
       json: { type: 'boolean', describe: 'Print JSON: {"dryRun", "removed" (with --dry-run "wouldRemove" instead), "live", "failed", "missing", "channels" (a name not found that is a duplex channel\'s: {"name", "rings", "live"}, live null when unknown: another user\'s rings we may not read), "unclaimed", "skipped" (other users\' rings a sweep left alone)}' },

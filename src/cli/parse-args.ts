@@ -467,33 +467,43 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
 }
 
 // yargs reads a lone "-" (stdin / stdout for ingest and serve, or any
-// option's value) as an empty string: it goes through as this, up to the
-// first "--", and is "-" again in what yargs returns.
-const DASH = '\u0000-';
-const undash = (v: unknown): unknown => (v === DASH ? '-' : Array.isArray(v) ? v.map(undash) : v);
+// option's value) as an empty string, and a word after "--" that begins
+// with "-" as an option: a word to be taken as it is goes through with this
+// in front, and is itself again in what yargs returns.
+const LITERAL = '\u0000';
+const unliteral = (v: unknown): unknown => (typeof v === 'string' && v.startsWith(LITERAL) ? v.slice(1) : Array.isArray(v) ? v.map(unliteral) : v);
+
+/** The commands whose names may follow "--" (the usual way to give one that begins with "-"). */
+const NAMES_AFTER_END: readonly string[] = ['inspect', 'cleanup'];
 
 /** Parses argv (without node and the script). */
 export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
-  const end = argv.indexOf('--');
-  const words = argv.map((w, i) => (w === '-' && (end < 0 || i < end) ? DASH : w));
+  let end = argv.indexOf('--');
+  // options: the words that may be options (before "--")
+  const options = end < 0 ? argv : argv.slice(0, end);
+  let words = argv.map((w, i) => (w === '-' && (end < 0 || i < end) ? LITERAL + w : w));
+  if (end >= 0 && NAMES_AFTER_END.includes(options.find((w) => !w.startsWith('-')) ?? '')) {
+    words = [...words.slice(0, end), ...argv.slice(end + 1).map((w) => LITERAL + w)];
+    end = -1;
+  }
   const parse = (numbersAsText: boolean): Promise<[Error | undefined, Raw, string]> =>
     new Promise((resolve) => parser(numbersAsText).parse(words, {}, (err: Error | undefined, raw: unknown, output: string) => resolve([err, raw as Raw, output])));
   const [err, raw, output] = await parse(true);
-  const a = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, undash(v)])) as Raw;
+  const a = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unliteral(v)])) as Raw;
   if (err) {
     const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) as CommandName : undefined;
-    let message = withDashes(err.message, argv);
+    let message = withDashes(err.message.replaceAll(LITERAL, ''), argv);
     if (command !== undefined) {
       // "inspect --name cam0": the positional given as an option is what is wrong, not the missing positional;
       // "--no-json=true": the value, not an unknown option
       try {
-        positionalWords(command, argv, end);
-        optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
+        positionalWords(command, options, end);
+        optionWords(COMMANDS[command], options);
       } catch (e) {
         if (!(e instanceof UsageError)) throw e;
         message = e.message;
       }
-      message = missingPositionals(message, command);
+      message = missingPositionals(message, command) + dashNameHint(command, options);
     }
     return {
       kind: 'usage', message,
@@ -505,11 +515,11 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const command = String(a._[0]) as CommandName;
   if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
   try {
-    positionalWords(command, argv, end);
-    optionWords(COMMANDS[command], end < 0 ? argv : argv.slice(0, end));
+    positionalWords(command, options, end);
+    optionWords(COMMANDS[command], options);
     givenOnce(COMMANDS[command], a);
     const names: GivenName[] = [];
-    const parsed = toCommand(command, a, names, typedOptions(end < 0 ? argv : argv.slice(0, end)));
+    const parsed = toCommand(command, a, names, typedOptions(options));
     emptyValues(COMMANDS[command], a); // after toCommand: an option it checks (--duration) says what it expects
     await checkRingNames(names);
     return parsed;
@@ -556,18 +566,30 @@ function emptyValues(spec: CommandSpec, a: Raw): void {
 /**
  * A positional given as an option ("inspect cam0 --name x", "ingest --kind img",
  * "run a --pipeline b"): yargs takes it as the positional's key, where it was
- * lost, or counted as no positional at all. Words after "--" (end: its index)
- * are watch's command; any other command lost them ("cleanup -- a" was every ring).
+ * lost, or counted as no positional at all. Words after "--" (end >= 0) are
+ * watch's command; any other command lost them ("cleanup -- a" was every ring)
+ * but inspect and cleanup, whose names they are (parseArgs: end is then -1).
  */
-function positionalWords(command: CommandName, argv: readonly string[], end: number): void {
+function positionalWords(command: CommandName, options: readonly string[], end: number): void {
   const spec: CommandSpec = COMMANDS[command];
   if (end >= 0 && command !== 'watch')
-    throw new UsageError(`${command} takes nothing after "--" (only watch does: the command it runs): zerobuffer ${spec.command}`);
-  for (const word of end < 0 ? argv : argv.slice(0, end)) {
+    throw new UsageError(`${command} takes nothing after "--" (only watch, inspect and cleanup do): zerobuffer ${spec.command}`);
+  for (const word of options) {
     const m = /^--((?:no-)?([^=]+))/.exec(word);
     if (m !== null && Object.hasOwn(spec.positionals, m[2]!) && !Object.hasOwn(spec.options, m[2]!))
       throw new UsageError(`Unknown option: --${m[1]} (${positionalText(spec, m[2]!)} goes without dashes: zerobuffer ${spec.command})`);
   }
+}
+
+/**
+ * A word that is no option of inspect or cleanup (options: the words before
+ * "--") may be a ring name that begins with "-": how to give one.
+ */
+function dashNameHint(command: CommandName, options: readonly string[]): string {
+  if (!NAMES_AFTER_END.includes(command)) return '';
+  const known = [...Object.keys(COMMANDS[command].options), ...Object.keys(COMMANDS[command].positionals), 'help', 'version'];
+  const word = options.find((w) => /^-./.test(w) && !known.includes(w.replace(/^--?(no-)?|=.*$/gs, '')));
+  return word === undefined ? '' : ` (a ring name that begins with "-" goes after "--": zerobuffer ${command} -- ${word})`;
 }
 
 /** How the command line names a positional: <kind>, [pipeline..]. */

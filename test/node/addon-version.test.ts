@@ -99,7 +99,7 @@ async function expectCliRefused(dir: string, version: string, refused: RegExp): 
     [['plugin-path'], { status: 0, stdout: path.join(dir, 'builddir', 'gst-plugin'), stderr: [''] }],
     [['run', '--frames', '0'], usage('--frames expects a whole number of 1 or more, got "0"', 'run')],
     [['run', '--name', 'nd-addon-none', '--frames', '0'], usage('--frames expects a whole number of 1 or more, got "0"', 'run')],
-    [['cleanup', 'nd-addon-none', '--', 'x'], usage('cleanup takes nothing after "--" (only watch does: the command it runs): zerobuffer cleanup [names..]', 'cleanup')],
+    [['run', '--name', 'nd-addon-none', '--', 'x'], usage('run takes nothing after "--" (only watch, inspect and cleanup do): zerobuffer run [pipeline..]', 'run')],
     [['--version'], warns(version)],
     [['--help'], warns(expect.stringMatching(/^zerobuffer <command> \[options\] Moves video frames/))],
     [['run', '--help'], warns(expect.stringContaining("--metadata-size Metadata block size in bytes (default: the core's ZB_DEFAULT_METADATA_SIZE)"))],

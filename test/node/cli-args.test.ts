@@ -460,14 +460,18 @@ test('a positional given as an option, or missing: one line naming it and where 
   // watch's and serve's --pipeline are options; the reader command's own options are its own
   expect(await parseArgs(['serve', 'img', '-', '--pipeline', 'zerosrc buffer-name=cam0'])).toMatchObject({ kind: 'serve', args: { pipeline: ['zerosrc buffer-name=cam0'] } });
   expect(await parseArgs(['watch', '--pipeline', 'v', '--', 'node', 'r.mjs', '--name', 'x'])).toMatchObject({ kind: 'watch', args: { command: ['node', 'r.mjs', '--name', 'x'] } });
-  // words after "--" are watch's command; other commands lost them ("cleanup -- a" cleaned up every ring, "run -- v4l2src" ran the demo)
+  // words after "--" are watch's command, and inspect's and cleanup's names (one may begin with "-");
+  // other commands lost them ("run -- v4l2src" ran the demo)
   for (const [argv, usage] of [
-    [['run', '--', 'v4l2src'], 'run [pipeline..]'], [['cleanup', '--', 'a'], 'cleanup [names..]'], [['inspect', '--', 'cam0'], 'inspect <name>'],
+    [['run', '--', 'v4l2src'], 'run [pipeline..]'],
     [['filter', 'a', '--', 'b'], 'filter <source> <sink>'], [['serve', 'img', '-', '--'], 'serve <kind> <target>'],
   ] as const)
     expect({ argv, r: await parseArgs(argv) }).toEqual({
-      argv, r: { kind: 'usage', message: `${argv[0]} takes nothing after "--" (only watch does: the command it runs): zerobuffer ${usage}`, help: HINT(argv[0]) },
+      argv, r: { kind: 'usage', message: `${argv[0]} takes nothing after "--" (only watch, inspect and cleanup do): zerobuffer ${usage}`, help: HINT(argv[0]) },
     });
+  expect(await parseArgs(['cleanup', '--dry-run', '--', '-a', '--json', '-'])).toEqual({ kind: 'cleanup', args: { names: ['-a', '--json', '-'], dryRun: true, json: false } });
+  expect(await parseArgs(['inspect', '--json', '--', '-cam0'])).toEqual({ kind: 'inspect', args: { name: '-cam0', json: true } });
+  expect(await parseArgs(['inspect', '-cam0'])).toMatchObject({ kind: 'usage', message: 'inspect needs <name>: zerobuffer inspect <name> (a ring name that begins with "-" goes after "--": zerobuffer inspect -- -cam0)' });
 });
 
 test.each([

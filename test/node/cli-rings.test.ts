@@ -360,3 +360,23 @@ test('inspect and cleanup given a duplex channel\'s name (no ring has it): they 
     await server.close();
   }
 });
+
+test('a ring whose name begins with "-": inspect and cleanup take it after "--", and say so when it is given without', async () => {
+  const name = `-${ringName('dash')}`;
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 256, payloadSize: 4096 });
+  try {
+    // before: "inspect takes nothing after "--"", status 2
+    const inspect = run(process.execPath, [bin, 'inspect', '--json', '--', name]);
+    expect(await inspect.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(inspect.stdout.join('\n'))).toMatchObject({ name, readerAlive: true });
+    const cleanup = run(process.execPath, [bin, 'cleanup', '--json', '--', name]);
+    expect(await cleanup.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(cleanup.stdout.join('\n'))).toMatchObject({ removed: [], live: [name] });
+    // before: "inspect needs <name>", as if none was given
+    const bare = run(process.execPath, [bin, 'inspect', name]);
+    expect(await bare.exit()).toBe(EXIT.usage);
+    expect(bare.stderr).toContain(`(a ring name that begins with "-" goes after "--": zerobuffer inspect -- ${name})`);
+  } finally {
+    reader.close();
+  }
+});

@@ -460,7 +460,7 @@ test('an option given twice, a word that is not one of its choices, a bad proper
     [['serve', 'png', '-'], '<kind> expects img, got "png"'],
     [['run', '--json=yes', '--frames', '1'], '--json expects no value (or =true, =false), got "yes"'],
     [['inspect', '--name', 'zbe-x'], 'Unknown option: --name (<name> goes without dashes: zerobuffer inspect <name>)'],
-    [['cleanup', '--dry-run', '--', 'zbe-x'], 'cleanup takes nothing after "--" (only watch does: the command it runs): zerobuffer cleanup [names..]'],
+    [['run', '--frames', '1', '--', 'zbe-x'], 'run takes nothing after "--" (only watch, inspect and cleanup do): zerobuffer run [pipeline..]'],
     [['filter', 'videotestsrc', '--script', 'x.mjs'], 'filter needs <sink>: zerobuffer filter <source> <sink>'],
     // a restart budget for a command that restarts nothing: refused, not ignored
     [['run', '--max-restarts', '3', '--frames', '1'], '--max-restarts 3: run restarts nothing without --restart'],

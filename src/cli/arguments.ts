@@ -37,8 +37,8 @@ export interface CommandSpec {
   exitCodes: Partial<Record<ExitCode, string>>;
 }
 
-const USAGE = 'usage error (bad option or argument, e.g. an option given twice or an invalid ring name)';
-const USAGE_PLUGIN_PATH = 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name or a --plugin-path that does not exist)';
+const USAGE = 'usage error (bad option or argument, e.g. an option that takes a value given twice or an invalid ring name)';
+const USAGE_PLUGIN_PATH = 'usage error (bad option or argument, e.g. an option that takes a value given twice, an invalid ring name or a --plugin-path that does not exist)';
 
 /** The statuses given, with EXIT_TEXTS' wording unless told otherwise; 1 and 2 (any command's) always. */
 function exits(codes: ExitCode[], own: Partial<Record<ExitCode, string>> = {}): Partial<Record<ExitCode, string>> {

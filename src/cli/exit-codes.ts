@@ -35,7 +35,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C (a second Ctrl-C kills the children at once), or output closed: | head, 2>&1 | head)',
   [EXIT.internal]: 'unexpected error, stdout or stderr cannot be written (a full disk), or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
-  [EXIT.usage]: 'usage error (bad option or argument, e.g. an option given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written or is not named .png)',
+  [EXIT.usage]: 'usage error (bad option or argument, e.g. an option that takes a value given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written or is not named .png)',
   [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring; inspect: a ring whose OIEB or entries are wrong; run, serve: its writer broke the protocol)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',

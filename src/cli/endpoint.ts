@@ -3,7 +3,7 @@
 // client), a file, or "-" (stdin / stdout).
 import fs from 'node:fs';
 import net from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { onAbort } from '../abort.js';
 
 export type Endpoint = { kind: 'tcp'; host?: string; port: number } | { kind: 'file'; path: string } | { kind: 'stdio' };
@@ -48,12 +48,56 @@ export async function openSource(e: Endpoint): Promise<Readable> {
 }
 
 /**
+ * An output file opened (so truncated) at its first write, or at its end
+ * (an empty stream: an empty file): a serve that fails before its first
+ * image (frames img= cannot carry) is destroyed first and leaves the file
+ * as it was.
+ */
+export class LateFile extends Writable {
+  readonly #path: string;
+  #file?: Promise<fs.WriteStream>;
+  #opened = false;
+
+  constructor(path: string) {
+    super();
+    this.#path = path;
+    this.on('error', () => {}); // as opened()'s: the write that failed tells the command
+  }
+
+  /** The file was opened (truncated). */
+  get opened(): boolean {
+    return this.#opened;
+  }
+
+  #open(): Promise<fs.WriteStream> {
+    return (this.#file ??= opened(fs.createWriteStream(this.#path), 'open').then((f) => {
+      this.#opened = true;
+      return f;
+    }));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
+    this.#open().then((f) => f.write(chunk, done), done);
+  }
+
+  override _final(done: (e?: Error | null) => void): void {
+    this.#open().then((f) => f.end(done), done);
+  }
+
+  override _destroy(e: Error | null, done: (e?: Error | null) => void): void {
+    if (this.#file === undefined) return done(e);
+    this.#file.then((f) => f.destroy(), () => {}).finally(() => done(e));
+  }
+}
+
+/**
  * Opens a sink: for tcp, listens and resolves with the first client (the
- * server then closes: one client); `listening` learns the address first.
+ * server then closes: one client); `listening` learns the address first;
+ * for a file, a LateFile.
  */
 export async function openSink(e: Endpoint, stdout: Writable, listening: (address: string) => void, signal: AbortSignal): Promise<Writable> {
   if (e.kind === 'stdio') return stdout;
-  if (e.kind === 'file') return opened(fs.createWriteStream(e.path), 'open');
+  if (e.kind === 'file') return new LateFile(e.path);
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(e.port, e.host ?? '127.0.0.1', resolve));
   const a = server.address() as net.AddressInfo;

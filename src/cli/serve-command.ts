@@ -16,7 +16,7 @@ import { announceStop, startStream, type Stream } from '../orchestrator/start-st
 import type { PipelineExit } from '../runner/pipeline-runner.js';
 import { ZeroBufferReader } from '../reader.js';
 import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-tokens.js';
-import { openSink } from './endpoint.js';
+import { LateFile, openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import { inCommandWords } from './pipeline-failure.js';
@@ -129,7 +129,9 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     failure = e;
   }
   const clientGone = clientLeft.signal.aborted; // before endSink, whose own close is no client leaving
-  if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
+  // a failure before the first image leaves an existing file as it was (an end would create it empty)
+  if (sink instanceof LateFile && !sink.opened && failure !== undefined && !io.signal.aborted) sink.destroy();
+  else if (sink !== undefined && sink !== io.stdout) await endSink(sink, io.signal);
   let exit: PipelineExit | undefined;
   if (stream !== undefined) exit = await stream.close(); // with its stop-stream line, when announced
   else {

@@ -319,6 +319,20 @@ test('serve --announce without --pipeline says stop-stream too once its ring is 
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 
+test('serve into an existing file: frames img= cannot carry leave it as it was (status 6); a stream with no image empties it (status 0)', async () => {
+  const file = path.join(dir, 'kept.img');
+  fs.writeFileSync(file, 'an earlier recording');
+  const rgb = run(process.execPath, [bin, 'serve', 'img', file, '--name', ringName('servekeep'), '--fast', '--pipeline',
+    'videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=8,height=8'], gstEnv);
+  expect(await rgb.exit()).toBe(EXIT.stream);
+  expect(rgb.stderr).toContain('img= messages carry GRAY16 pictures; this one is RGB');
+  expect(fs.readFileSync(file, 'utf8')).toBe('an earlier recording'); // before: empty
+  const none = run(process.execPath, [bin, 'serve', 'img', file, '--name', ringName('servenone'), '--fast', '--pipeline',
+    'videotestsrc num-buffers=0 ! video/x-raw,format=GRAY16_LE,width=8,height=8'], gstEnv);
+  expect(await none.exit()).toBe(EXIT.ok);
+  expect(fs.readFileSync(file, 'utf8')).toBe('');
+});
+
 test('serve into a file that cannot be written says so before it creates the ring', () => {
   const name = ringName('servenf');
   const r = spawnSync(process.execPath, [bin, 'serve', 'img', '/nonexistent/dir/x.img', '--name', name], { encoding: 'utf8' });

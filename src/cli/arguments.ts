@@ -203,7 +203,7 @@ export const COMMANDS = {
       [EXIT.ok]: 'success: the command exited 0, or Ctrl-C stopped everything',
       [EXIT.usage]: USAGE_PLUGIN_PATH,
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (also: the announced ring does not exist, or its name is invalid), or it kept dying (--max-restarts)',
-      [EXIT.command]: 'the command failed (exited non-zero or was killed; no pipeline failed)',
+      [EXIT.command]: 'the command failed (exited non-zero, was killed, or could not be started: not found on the PATH, ...; no pipeline failed)',
     }),
   },
   ingest: {

@@ -38,7 +38,7 @@ export const EXIT_TEXTS: Record<ExitCode, string> = {
   [EXIT.usage]: 'usage error (bad option or argument, e.g. an option that takes a value given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written or is not named .png)',
   [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring; inspect: a ring whose OIEB or entries are wrong; run, serve: its writer broke the protocol)',
-  [EXIT.command]: 'watch: the watched command failed (exited non-zero or was killed; no pipeline failed)',
+  [EXIT.command]: 'watch: the watched command failed (exited non-zero, was killed, or could not be started; no pipeline failed)',
   [EXIT.stream]: 'ingest / serve: bad img= stream, a frame img= cannot carry (serve: not GRAY16), or its connection or file failed',
 };
 

@@ -41,6 +41,13 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       : `zerobuffer watch: pipeline into ${name} ended (${briefFailure(exit.error)}); not restarted: its reader is gone`);
   });
   const result = await watcher.done;
+  if (result.spawnError !== undefined) {
+    // the command never ran: it announced nothing, nothing was started for it
+    const program = args.command[0]!;
+    const hint = !/\bENOENT$/.test(result.spawnError) ? '' : program.includes('/') ? ' (no such file)' : ' (not found on the PATH)';
+    say(io.stderr, `zerobuffer watch: ${program} could not be started: ${result.spawnError}${hint}`);
+    return EXIT.command;
+  }
   if (result.pipelineError !== undefined) {
     const ring = result.rings.find((r) => r.name === result.failedRing);
     say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
@@ -62,8 +69,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   }
   if (result.stopped) return EXIT.ok;
   if (result.exitCode !== 0) {
-    const how = result.exitCode !== undefined ? `exited with status ${result.exitCode}`
-      : result.signal !== undefined ? `was killed by ${result.signal}` : `could not be started: ${result.spawnError}`;
+    const how = result.exitCode !== undefined ? `exited with status ${result.exitCode}` : `was killed by ${result.signal}`;
     say(io.stderr, `zerobuffer watch: ${args.command[0]} ${how}`);
     return EXIT.command;
   }

@@ -32,10 +32,6 @@ export async function inspectCommand(args: InspectArgs, io: CliIo): Promise<Exit
   try {
     h = inspectRing(args.name);
   } catch (e) {
-    if (e instanceof TypeError) {
-      say(io.stderr, `zerobuffer inspect: ${e.message}`);
-      return EXIT.usage;
-    }
     if (e instanceof ZeroBufferError) {
       // A segment that is there but not ready (empty, or a zero header) is
       // judged by the core from its lock file (zb_health_read): still being

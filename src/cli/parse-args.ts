@@ -455,7 +455,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
       };
     }
     case 'inspect':
-      return { kind: 'inspect', args: { name: String(a['name']), json: a['json'] === true } };
+      return { kind: 'inspect', args: { name: ringName(given, a['name'], { what: 'inspect' })!, json: a['json'] === true } };
     case 'cleanup':
       return {
         kind: 'cleanup',

@@ -289,6 +289,8 @@ test('--max-restarts: a count, -1 for no limit', async () => {
 test('cleanup and inspect', async () => {
   expect(await parseArgs(['cleanup', 'a', 'b', '--dry-run'])).toEqual({ kind: 'cleanup', args: { names: ['a', 'b'], dryRun: true, json: false } });
   expect(await parseArgs(['inspect', 'cam0', '--json'])).toEqual({ kind: 'inspect', args: { name: 'cam0', json: true } });
+  // a usage error named as cleanup's is (it was the core's 'option "name": ...', told by the command)
+  expect(await parseArgs(['inspect', 'a/b', '--json'])).toMatchObject({ kind: 'usage', message: expect.stringMatching(/^inspect: ring name "a\/b" contains '\/'/) });
 });
 
 test('durations, pipeline words and default sizes', () => {

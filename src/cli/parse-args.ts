@@ -510,10 +510,13 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
       help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
     };
   }
+  // "snapshot --help": yargs prints the commands' help, for a word that is no command, as without --help
+  const first = a._[0];
+  if (first !== undefined && !Object.hasOwn(COMMANDS, String(first)))
+    return { kind: 'usage', message: `Unknown argument: ${String(first)}`, help: 'Run "zerobuffer --help" for the commands.' };
   // again, for the help text: number options labelled [number]
   if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
   const command = String(a._[0]) as CommandName;
-  if (!Object.hasOwn(COMMANDS, command)) return { kind: 'usage', message: `Unknown command: ${command}`, help: '' };
   try {
     positionalWords(command, options, end);
     optionWords(COMMANDS[command], options);

@@ -123,7 +123,9 @@ test('usage errors name what is wrong', async () => {
     [['watch', '--', 'node'], /--pipeline/],
     [['watch', '--pipeline', 'videotestsrc'], /after "--"/],
     [['inspect'], /^inspect needs <name>: zerobuffer inspect <name>$/],
-    [['frobnicate'], /Unknown/],
+    [['frobnicate'], /^Unknown argument: frobnicate$/],
+    // before: the commands' help, status 0
+    [['frobnicate', '--help'], /^Unknown argument: frobnicate$/],
     [[], /Name a command/],
     [['run', '--bogus'], /^Unknown option: --bogus$/],
     [['run', '-x'], /^Unknown option: -x$/],

@@ -244,10 +244,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#child = child;
     // What the command started and left running when it exited is stopped as the command would be
     // (a reader in the background still closes its ring), not killed at once.
-    child.once('exit', () => {
-      if (this.#interrupt === undefined) this.#interruptCommand(child.pid!);
-    });
-    if (child.pid !== undefined) queueMicrotask(() => this.emit('spawn', child.pid!));
+    const pid = child.pid;
+    if (pid !== undefined) {
+      child.once('exit', () => {
+        if (this.#interrupt === undefined) this.#interruptCommand(pid);
+      });
+      queueMicrotask(() => this.emit('spawn', pid));
+    }
     this.done = this.#run(child);
     if (signal !== undefined) {
       // The signal may outlive many watches (an app's shutdown): the listener goes with the watch.

@@ -2,7 +2,8 @@
  * committed and cancelled in any order and from any thread, published in
  * ring order), frame leases (their own release, the mapping kept while one
  * is held, poisoning (not of a ring with in-place answers), zero pages
- * after close, unmapped once their grace is over), the metadata and sizing conventions, and the reader's backlog in
+ * after close (read-only under vm.overcommit_memory=2), unmapped once
+ * their grace is over), the metadata and sizing conventions, and the reader's backlog in
  * the health snapshot; writer holds (zb_reservation_commit_hold): held
  * bytes are never written over, also after the reader released them and
  * while the writer laps the ring; holds end in any order and wake a waiting
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -949,11 +951,12 @@ static void test_pinned_range_outlives_grace(void) {
   zb_range *range = NULL, *again = NULL;
   const uint8_t *bytes = NULL;
   uint8_t buf[64];
-  int prev_grace;
+  int prev_grace, prev_mode;
   zb_frame f;
   pair p;
 
   prev_grace = zb__set_retire_grace_ms(0);
+  prev_mode = zb__set_overcommit_mode(0); /* writable zero pages */
   if (pair_open(&p, "pin", 1024, &opts) == 0) {
     fill(buf, 64, 6);
     CHECK_RC(zb_writer_write(p.w, buf, 64, 0), 0);
@@ -980,6 +983,8 @@ static void test_pinned_range_outlives_grace(void) {
     keep_cycle(1024, 0);
     CHECK(!mapped(bytes));
   }
+  zb__set_overcommit_mode(prev_mode);
+
   zb__set_retire_grace_ms(prev_grace);
 
   if (pair_open(&p, "nopin", 1024, NULL) == 0) {
@@ -988,6 +993,36 @@ static void test_pinned_range_outlives_grace(void) {
   }
   pair_close(&p);
   zb_range_unpin(NULL);
+}
+
+/* Whether a write to p faults, in a child so that this process survives
+ * it: 1 (SIGSEGV), 0 (it did not), -1 (no child). */
+static int write_faults(uint8_t *p) {
+  int status;
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGSEGV, SIG_DFL); /* ASan's handler would exit(1) instead */
+    *(volatile uint8_t *)p = 1;
+    _exit(0);
+  }
+  if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    return -1;
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/* Under vm.overcommit_memory=2 (the hook stands in for the sysctl) a
+ * retired range is read-only, so that nothing of it is charged to the
+ * commit limit: a stale write faults there. Elsewhere it takes writes. */
+static void test_retired_range_overcommit(void) {
+  int prev = zb__set_overcommit_mode(2);
+  const uint8_t *bytes = keep_cycle(1024, 1);
+  CHECK(bytes != NULL && reads_zeros(bytes, 64));
+  CHECK(bytes != NULL && write_faults((uint8_t *)bytes) == 1);
+  zb__set_overcommit_mode(0);
+  bytes = keep_cycle(1024, 1);
+  CHECK(bytes != NULL && reads_zeros(bytes, 64));
+  CHECK(bytes != NULL && write_faults((uint8_t *)bytes) == 0);
+  zb__set_overcommit_mode(prev);
 }
 
 /* --------------------------------------------------- conventions, health */
@@ -1578,6 +1613,7 @@ int main(void) {
   RUN(test_keep_address_range);
   RUN(test_retired_ranges_reaped);
   RUN(test_pinned_range_outlives_grace);
+  RUN(test_retired_range_overcommit);
   RUN(test_metadata_frame_header);
   RUN(test_sizing);
   RUN(test_duplex_ring_name_reason);

@@ -159,7 +159,7 @@ typedef struct zb_reader_options {
    * client, reads the answer from a request's bytes after their release. */
   bool poison_released;
   /* When the last lease is gone after zb_reader_destroy, replace the
-   * mapping with read-only zero pages instead of unmapping it: native code
+   * mapping with zero pages instead of unmapping it: native code
    * that kept a frame's pointer past its release (e.g. an asynchronous
    * call given the bytes) reads zeros instead of faulting. The shared
    * memory is freed either way; the address range stays taken for a grace
@@ -170,10 +170,11 @@ typedef struct zb_reader_options {
    * code reading a pointer later than that may fault, or read whatever is
    * mapped there by then, unless it pinned the range (zb_reader_pin_range).
    * Writes to the zero pages do not fault either: they land in private
-   * pages (not where the overcommit policy refuses that memory: there the
-   * pages are read-only). A reader that never handed out a frame or its
-   * metadata, and has no pin, is unmapped at once: no pointer into it
-   * exists. */
+   * pages. Not under vm.overcommit_memory=2, which would charge writable
+   * pages' size to the system's commit limit for all that time: there the
+   * pages are read-only, and a write faults. A reader that never handed
+   * out a frame or its metadata, and has no pin, is unmapped at once: no
+   * pointer into it exists. */
   bool keep_address_range;
 } zb_reader_options;
 
@@ -287,9 +288,9 @@ int zb_frames_release(zb_frame *frames, size_t count);
  * a pin is held, also after zb_reader_destroy and past the 30 s grace (it
  * reads the ring until the last lease is gone, then zeros), so a pointer
  * whose lifetime the caller cannot bound (a garbage-collected buffer over a
- * frame's bytes, moved out of the binding's reach) never faults. Once the
- * last pin is gone the range is unmapped as usual (the first reader create
- * or close after its grace). Pin while the reader is usable: before
+ * frame's bytes, moved out of the binding's reach) never faults on a read
+ * (writes: keep_address_range). Once the last pin is gone the range is
+ * unmapped as usual (the first reader create or close after its grace). Pin while the reader is usable: before
  * zb_reader_destroy, or while a frame of it is held. ZB_EINVAL without
  * keep_address_range. Each pin is undone by one zb_range_unpin, from any
  * thread, also after the reader is gone. */

@@ -446,16 +446,53 @@ void zb__range_disown(zb_range *range) {
     free(range);
 }
 
+/* vm.overcommit_memory, or the tests' stand-in (-1: none). */
+static _Atomic int overcommit_mode = -1;
+
+int zb__set_overcommit_mode(int mode) {
+  return atomic_exchange(&overcommit_mode, mode);
+}
+
+/* Read at each retire, not once: an administrator may change it while the
+ * process runs, and a close is rare. Unreadable (no /proc): as mode 0. */
+static bool overcommit_never(void) {
+  int mode = atomic_load(&overcommit_mode), fd;
+  char c = '0';
+  if (mode >= 0)
+    return mode == 2;
+  fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &c, 1) != 1)
+      c = '0';
+    close(fd);
+  }
+  return c == '2';
+}
+
 void zb__segment_retire(zb_segment *seg, zb_range *range) {
-  void *zeros;
+  void *zeros = MAP_FAILED, *fresh;
   if (seg->base == NULL || seg->base == MAP_FAILED)
     return;
   /* Writable, so that a stale view written to (JS's are writable) does not
    * fault either: its writes land in private pages that go with the range.
-   * Where that memory cannot be committed (vm.overcommit_memory=2), reads
-   * alone are spared. */
-  zeros = mmap(seg->base, seg->map_size, PROT_READ | PROT_WRITE,
-               MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+   * Under vm.overcommit_memory=2 the kernel ignores MAP_NORESERVE and would
+   * charge the whole range to the commit limit for its grace, so there
+   * reads alone are spared. Made elsewhere and moved over the ring in one
+   * mremap: a MAP_FIXED that the kernel refuses may already have unmapped
+   * the ring (before Linux 6.12), leaving a hole another thread's mmap can
+   * take, which a second MAP_FIXED or munmap would then destroy. */
+  if (!overcommit_never()) {
+    fresh = mmap(NULL, seg->map_size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (fresh != MAP_FAILED) {
+      zeros = mremap(fresh, seg->map_size, seg->map_size,
+                     MREMAP_MAYMOVE | MREMAP_FIXED, seg->base);
+      if (zeros == MAP_FAILED)
+        munmap(fresh, seg->map_size);
+    }
+  }
+  /* Read-only private pages are never charged, and take no more address
+   * space than the ring: nothing refuses this once the ring is unmapped. */
   if (zeros == MAP_FAILED)
     zeros = mmap(seg->base, seg->map_size, PROT_READ,
                  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,

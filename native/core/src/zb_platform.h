@@ -120,9 +120,9 @@ void zb__range_disown(zb_range *range);
 /* Replaces the segment's mapping with zero pages instead of unmapping it
  * (the shared pages are freed; the address range stays taken), so a stale
  * pointer into it reads zeros instead of faulting (and a write to it lands
- * in a private page), until zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS
- * later, once no pin is left on `range`. Then zb__segment_close() closes
- * the rest. */
+ * in a private page, but under vm.overcommit_memory=2), until
+ * zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS later, once no pin is left
+ * on `range`. Then zb__segment_close() closes the rest. */
 void zb__segment_retire(zb_segment *seg, zb_range *range);
 /* Unmaps the retired ranges whose grace is over and that nobody pins.
  * Called at each reader create and close: no timer or thread, so a process

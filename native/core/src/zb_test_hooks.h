@@ -27,6 +27,11 @@ int zb__set_sweep_interval_ms(int ms);
  * returns the previous value. */
 int zb__set_retire_grace_ms(int ms);
 
+/* Stands in for vm.overcommit_memory when a keep_address_range reader's
+ * range is retired (2: read-only zero pages; 0 or 1: writable ones); -1,
+ * the default, reads the sysctl. Returns the previous value. */
+int zb__set_overcommit_mode(int mode);
+
 /* The writer's early wrap (zb_ring.h) for every frame, or for none; by
  * default it is for frames of ZB_WRAP_EARLY_FROM bytes and more. */
 void zb__writer_set_wrap_early(zb_writer *writer, bool on);

@@ -985,6 +985,24 @@ static void test_pinned_range_outlives_grace(void) {
   }
   zb__set_overcommit_mode(prev_mode);
 
+  /* A second unpin of the only pin is ignored: the range still goes. */
+  bytes = NULL;
+  if (pair_open(&p, "unpin2", 1024, &opts) == 0) {
+    CHECK_RC(zb_writer_write(p.w, buf, 64, 0), 0);
+    CHECK_RC(zb_reader_next(p.r, &f, 0), 0);
+    bytes = f.data;
+    CHECK_RC(zb_reader_pin_range(p.r, &range), 0);
+    zb_range_unpin(range);
+    zb_range_unpin(range);
+    zb_reader_destroy(p.r);
+    p.r = NULL;
+    CHECK_RC(zb_frame_release(&f), 0);
+  }
+  pair_close(&p);
+  if (bytes != NULL) {
+    keep_cycle(1024, 0);
+    CHECK(!mapped(bytes));
+  }
   zb__set_retire_grace_ms(prev_grace);
 
   if (pair_open(&p, "nopin", 1024, NULL) == 0) {

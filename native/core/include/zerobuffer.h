@@ -293,7 +293,11 @@ int zb_frames_release(zb_frame *frames, size_t count);
  * unmapped as usual (the first reader create or close after its grace). Pin while the reader is usable: before
  * zb_reader_destroy, or while a frame of it is held. ZB_EINVAL without
  * keep_address_range. Each pin is undone by one zb_range_unpin, from any
- * thread, also after the reader is gone. */
+ * thread, also after the reader is gone. An unpin of a range that has no
+ * pin left is ignored, while the range lives (its reader, or its grace, not
+ * over). Once both are over the last unpin frees it, and another unpin
+ * reads freed memory (undefined behaviour); while another pin is held, a
+ * second unpin takes that one. Unpin each pin once. */
 typedef struct zb_range zb_range;
 int zb_reader_pin_range(zb_reader *reader, zb_range **range);
 void zb_range_unpin(zb_range *range); /* accepts NULL */

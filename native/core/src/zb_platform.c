@@ -426,6 +426,10 @@ void zb_range_unpin(zb_range *range) {
   if (range == NULL)
     return;
   pthread_mutex_lock(&retired_lock);
+  if (range->pins == 0) { /* unpinned twice: wrapping would pin it for good */
+    pthread_mutex_unlock(&retired_lock);
+    return;
+  }
   range->pins--;
   unused = range_unused(range);
   pthread_mutex_unlock(&retired_lock);

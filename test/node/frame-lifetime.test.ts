@@ -5,6 +5,7 @@
 // - with ZEROBUFFER_DEBUG=1 released bytes are poisoned, so a consumer that
 //   reads them late sees garbage, not a plausible other frame;
 // - frames() takes every ready frame in one hop; next() takes one.
+import fs from 'node:fs';
 import path from 'node:path';
 import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
@@ -72,7 +73,9 @@ test('a frame buffer moved away by a transfer outlives release, close and the gr
     const code = await c.exit(60000);
     expect({ mode, code, stderr: c.stderr }).toEqual({ mode, code: 0, stderr: '' });
     const r = JSON.parse(c.stdout.join('')) as Record<string, unknown>;
-    expect(r).toMatchObject({ views: 'v8', first: 0, bytes: 4096, sum: 0, wrote: 1 });
+    // (a write faults by design where the kernel refuses uncharged writable zero pages)
+    const readOnly = fs.readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim() === '2';
+    expect(r).toMatchObject({ views: 'v8', first: 0, bytes: 4096, sum: 0, wrote: readOnly ? 'not tried' : 1 });
     expect(r.freedMib).toBeGreaterThanOrEqual(60);
   }
 });

@@ -169,7 +169,8 @@ function served(failure: unknown, frames: number, sink: Writable | undefined, ex
     return EXIT.ring;
   }
   if (failure instanceof Error && typeof code === 'string') {
-    say(io.stderr, `zerobuffer serve: ${failure.message}`);
+    const hint = code === 'EADDRINUSE' ? ': another program listens on that port; give another, or tcp:0 for a free one (the port is told)' : '';
+    say(io.stderr, `zerobuffer serve: ${failure.message}${hint}`);
     return EXIT.stream;
   }
   throw failure;

@@ -274,6 +274,13 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   const refused = run(process.execPath, [bin, 'ingest', 'img', `tcp:127.0.0.1:${closed.port}`, '--name', 'x']);
   expect(await refused.exit()).toBe(EXIT.stream);
   expect(refused.stderr).toMatch(/cannot open tcp:127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  // a port in use: said with what to do (it was Node's "listen EADDRINUSE" alone)
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const inUse = run(process.execPath, [bin, 'serve', 'img', `tcp:${(taken.address() as net.AddressInfo).port}`, '--name', ringName('img-port')]);
+  expect(await inUse.exit()).toBe(EXIT.stream);
+  taken.close();
+  expect(inUse.stderr).toMatch(/listen EADDRINUSE: .*: another program listens on that port; give another, or tcp:0 for a free one/);
   const usage = run(process.execPath, [bin, 'ingest', 'jpeg', recording, '--name', 'x']);
   expect(await usage.exit()).toBe(EXIT.usage);
   const notGray = run(process.execPath, [bin, 'serve', 'img', '-', '--frames', '1', '--pipeline',

@@ -105,7 +105,7 @@ export const COMMANDS = {
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       snapshot: {
         type: 'string',
-        describe: 'Write the first frame as a PNG image to this file, whose name ends in .png (a device, a pipe or a link, /dev/fd/3, takes any; - or /dev/stdout: stdout, which then holds the PNG alone: the stats, JSON or not, and --announce\'s lines go to stderr) (any raw format, JPEG or PNG frames; needs sharp, an optional dependency): 8-bit RGB, ' +
+        describe: 'Write the first frame as a PNG image to this file, whose name ends in .png (a device, a pipe or a link, /dev/fd/3, takes any; - or /dev/stdout: stdout, which then holds the PNG alone: the stats, JSON or not, go to stderr; refused on a terminal and with --announce) (any raw format, JPEG or PNG frames; needs sharp, an optional dependency): 8-bit RGB, ' +
           'but GRAY16_LE/GRAY16_BE frames give a 16-bit gray PNG with every sample exact, ARGB64 (pngdec of a 16-bit PNG file; GStreamer 1.22.0 pngdec shifts its samples: leave such files encoded), ARGB64_LE/BE, ' +
           'RGBA64_LE/BE, BGRA64_LE/BE and ABGR64_LE/BE frames a 16-bit RGBA PNG of their samples, and 16-bit PNG frames are written as they came. ' +
           `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is; a frame of another size than its caps say) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); --frames does not end the run before the snapshot is written. ` +

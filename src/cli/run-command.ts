@@ -45,6 +45,15 @@ function lastCaps(source: string | string[]): Caps | undefined {
   }
 }
 
+/** Why --snapshot cannot take stdout: a terminal, or --announce's lines, which a watching process reads there. */
+function stdoutSnapshotProblem(args: RunArgs, io: CliIo): string | undefined {
+  if (io.stdout.isTTY === true)
+    return `--snapshot ${args.snapshot} writes the PNG's bytes to stdout, a terminal: redirect it (> FILE.png, | a viewer) or give a file`;
+  if (args.announce)
+    return `--announce prints to stdout, which --snapshot ${args.snapshot} sends the PNG to: give --snapshot a file, or leave --announce out`;
+  return undefined;
+}
+
 export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   // A snapshot to stdout has it to itself: the stats and protocol lines go to stderr (as a terminal's or not)
   const snapshotToStdout = args.snapshot !== undefined && isStdout(args.snapshot);
@@ -55,7 +64,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
   const source = sourceOf(args);
   const refused = args.snapshot === undefined ? undefined
-    : snapshotProblem(lastCaps(source)) ?? (snapshotToStdout ? undefined : await snapshotFileProblem(args.snapshot)) ?? await snapshotEncoderProblem();
+    : snapshotProblem(lastCaps(source)) ?? (snapshotToStdout ? stdoutSnapshotProblem(args, io) : await snapshotFileProblem(args.snapshot))
+      ?? await snapshotEncoderProblem();
   if (refused !== undefined) {
     say(io.stderr, `zerobuffer run: ${refused}`);
     return EXIT.usage;
@@ -196,6 +206,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     say(io.stderr, `zerobuffer run: ${snapshotRefused}`);
     return EXIT.usage;
   }
+  // stdout closed while the PNG went into it (`| head -c 100`): the consumer has what it wanted, a quiet stop
+  const code = ((snapshotError as Error | undefined)?.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (snapshotToStdout && (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED')) return EXIT.ok;
   if (snapshotError !== undefined) {
     say(io.stderr, `zerobuffer run: no snapshot: ${(snapshotError as Error).message}`);
     return snapshotError instanceof SnapshotFileError ? EXIT.usage : EXIT.internal;

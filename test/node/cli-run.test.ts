@@ -113,6 +113,20 @@ test.each([
   expect(summary).toMatchObject({ snapshot: { file: target, width: 64, height: 48 } });
 });
 
+test('--snapshot - is refused on a terminal and with --announce (status 2); a stdout closed before the PNG goes in is a quiet stop (status 0)', async () => {
+  const announce = spawnSync(process.execPath, [bin, 'run', SOURCE, '--name', ringName('snapann'), '--frames', '1', '--snapshot', '-', '--announce'],
+    { encoding: 'utf8', timeout: 30000 });
+  expect(announce.status).toBe(EXIT.usage);
+  expect(announce.stderr).toContain('--announce prints to stdout, which --snapshot - sends the PNG to');
+  const tty = runOnTerminal(process.execPath, [bin, 'run', SOURCE, '--name', ringName('snaptty'), '--frames', '1', '--snapshot', '-']);
+  expect(await tty.exit()).toBe(EXIT.usage);
+  expect(tty.stdout.join('\n')).toContain("writes the PNG's bytes to stdout, a terminal");
+  // the pipe's reader closes its end at once: the PNG's write is EPIPE (before: "no snapshot: cannot write -: write EPIPE", status 2)
+  const closed = spawnSync('bash', ['-c', '"$0" "$@" | { exec 0<&-; sleep 2; }; exit ${PIPESTATUS[0]}', process.execPath, bin, 'run', SOURCE,
+    '--name', ringName('snapcut'), '--fast', '--frames', '1', '--snapshot', '-'], { encoding: 'utf8', timeout: 30000 });
+  expect({ status: closed.status, stderr: closed.stderr }).toEqual({ status: EXIT.ok, stderr: expect.not.stringContaining('no snapshot') });
+});
+
 test('--snapshot skips a frame it cannot make a picture of (a corrupt first JPEG, as webcams send) and takes the next, even with --frames 1', async () => {
   const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
   fs.writeFileSync(path.join(tmp, 'cam0.jpg'), good.subarray(0, good.length >> 1)); // cut short

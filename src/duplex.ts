@@ -676,8 +676,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       if (result === frame && frame.released)
         throw new TypeError('the handler returned the frame after releasing it (the server releases it once answered)');
       // found here, it is the handler's error (onError applies), not a write's that ends serve()
-      const answer = result === frame ? frame.data : result;
-      if (reserved === undefined && types.isUint8Array(answer) && answer.byteLength === 0 && isDetached(answer.buffer))
+      if (reserved === undefined && types.isUint8Array(result) && result.byteLength === 0 && isDetached(result.buffer))
         throw new TypeError('the handler answered with bytes it had transferred away (postMessage, structuredClone): none are left');
     } catch (e) {
       await reserving?.catch(() => undefined);

@@ -58,7 +58,9 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   }
   if (result.commandKilledWith !== undefined) {
     const then = result.commandKilledWith.includes('SIGKILL') ? `, then SIGKILL ${COMMAND_KILL_AFTER_TERM_MS / 1000} s later` : '';
-    say(io.stderr, `zerobuffer watch: ${args.command[0]} (or what it started) did not exit within ${DEFAULT_STOP_TIMEOUT_MS / 1000} s ` +
+    // a command that exited by itself got no SIGINT: what it left running did
+    const who = result.stopped ? `${args.command[0]} (or what it started)` : `what ${args.command[0]} left running`;
+    say(io.stderr, `zerobuffer watch: ${who} did not exit within ${DEFAULT_STOP_TIMEOUT_MS / 1000} s ` +
       `of its SIGINT: zerobuffer sent its process group SIGTERM${then}`);
   }
   for (const ring of result.rings) say(io.stderr, `zerobuffer watch: ${summaryLine(ring)}`);

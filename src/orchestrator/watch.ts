@@ -196,6 +196,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   #stopped = false;
   /** The stop of the command's process group (stop()). */
   #interrupt?: GroupInterrupt;
+  /** The stop of what the command left running, from its exit (#stopLeftovers). */
+  #leftoversStopped?: Promise<void>;
   /** The command exited (or was killed): no pipeline starts any more. */
   #commandEnded = false;
   #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
@@ -242,13 +244,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false, ...env },
       { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch'), leftovers: 'keep' });
     this.#child = child;
-    // What the command started and left running when it exited is stopped as the command would be
-    // (a reader in the background still closes its ring), not killed at once.
     const pid = child.pid;
     if (pid !== undefined) {
-      child.once('exit', () => {
-        if (this.#interrupt === undefined) this.#interruptCommand(pid);
-      });
+      child.once('exit', () => void (this.#leftoversStopped = this.#stopLeftovers(pid)));
       queueMicrotask(() => this.emit('spawn', pid));
     }
     this.done = this.#run(child);
@@ -332,8 +330,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     })();
     const result = await child;
     this.#commandEnded = true;
-    // A stopped command's group keeps its schedule after the command: what it started may still be cleaning up.
-    await this.#interrupt?.over;
+    await this.#leftoversStopped;
     const killedWith = this.#interrupt?.sent.filter((s) => s !== 'SIGINT') ?? [];
     await settledWithin(reading, 1000);
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
@@ -483,6 +480,21 @@ export class Watcher extends EventEmitter<WatchEvents> {
       if (pid !== undefined && this.#child?.exitCode === null && this.#interrupt === undefined) this.#interruptCommand(pid);
     }
     return this.done;
+  }
+
+  /**
+   * Once the command has exited: what it started and left running is stopped
+   * as stop() stops the command, the pipelines first (EOS into rings whose
+   * readers are still there), then SIGINT and the later signals (a reader in
+   * the background still closes its ring), not killed at once; a stop's
+   * schedule already running goes on for them. Resolves once the group is empty.
+   */
+  async #stopLeftovers(pid: number): Promise<void> {
+    if (this.#interrupt === undefined) {
+      await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
+      if (this.#interrupt === undefined) this.#interruptCommand(pid);
+    }
+    await this.#interrupt!.over;
   }
 
   /** SIGINT to the command's group, SIGTERM after stopTimeoutMs, SIGKILL COMMAND_KILL_AFTER_TERM_MS later. */

@@ -407,6 +407,22 @@ test('watch stopped by Ctrl-C while a shell command runs readers in the backgrou
   }
 });
 
+test('a command that exits by itself, leaving a reader in the background: the pipeline gets its EOS first, then the reader its SIGINT; it finishes and removes its ring', async () => {
+  const name = ringName('leftover-reader');
+  const graceful = path.join(repoRoot, 'test', 'node', 'fixtures', 'graceful-reader.mjs');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', `"$0" "$1" ${name} & sleep 2`, process.execPath, graceful]);
+  try {
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    // before: SIGKILLed at the shell's exit (no last words, its ring left); then SIGINT before the EOS (the pipeline "ended: the reader closed its ring")
+    expect(child.stdout.filter((l) => / read \d+ closing$/.test(l))).toEqual([expect.stringMatching(new RegExp(`^${name} read [1-9]\\d* closing$`))]);
+    expect(child.stderr).not.toMatch(/ended: the reader closed its ring|did not exit within/);
+    expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch stopped by Ctrl-C while its command ignores SIGINT: SIGTERM to its group after 5 s, and the text output says so (still status 0)', async () => {
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', "trap '' INT; echo ready; while :; do sleep 0.05; done"]);
   try {

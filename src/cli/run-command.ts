@@ -79,7 +79,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   try {
     stream = await startStream({
       source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
-      announce: args.announce ? (live?.aboveStream(out) ?? out) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
+      announce: args.announce ? (live?.aboveStream(io.stdout) ?? io.stdout) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
       // keeps raw frames unless asked).

@@ -449,12 +449,19 @@ test.each([
   }
 });
 
+/**
+ * A script that says "ready", then loops until SIGTERM (saying "got TERM"):
+ * started by a non-interactive shell with "&", it has SIGINT ignored.
+ */
+function termOnlyScript(marker: string): string {
+  return script(marker, "trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+}
+
 test('watch stopped while its command, a shell, dies of SIGINT at once but what it started in the background outlasts it: SIGTERM after stopTimeoutMs still comes, for the whole group', async () => {
   const marker = ringName('bgterm');
   const out = sink();
   const stopTimeoutMs = 400;
-  // started by a non-interactive shell with "&", it has SIGINT ignored: only the SIGTERM ends it
-  const background = script(marker, "trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+  const background = termOnlyScript(marker);
   const watcher = watch({ command: ['bash', '-c', '"$0" & wait', background], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
   try {
     await until('the background command to set its trap', () => out.bytes().includes('ready'));
@@ -476,8 +483,7 @@ test('the watched command exits by itself, leaving what it started in the backgr
   const marker = ringName('leftover');
   const out = sink();
   const stopTimeoutMs = 400;
-  // started by a non-interactive shell with "&", it has SIGINT ignored: only the SIGTERM ends it
-  const background = script(marker, "trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+  const background = termOnlyScript(marker);
   const watcher = watch({ command: ['bash', '-c', '"$0" & sleep 0.3', background], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
   try {
     const result = await within('the watch', watcher.done, 5000);

@@ -236,7 +236,7 @@ export const COMMANDS = {
     describe: 'Create a ring and send its GRAY16 frames as an img= stream to one TCP client, a file or stdout',
     positionals: {
       kind: { type: 'string', describe: 'Stream format: img' },
-      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file (emptied at the first image, or at the end when none came: a serve that fails before it leaves an existing file as it was), or - (stdout)' },
+      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file (emptied at the first image, or at the end when none came: a serve that fails before it leaves an existing file as it was), or - (stdout, not a terminal; a path to what stdout has open, such as /dev/stdout, counts as -)' },
     },
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },

@@ -1,4 +1,5 @@
 // Where the commands write: process streams by default, replaceable in tests.
+import { fstatSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 export interface CliIo {
@@ -7,6 +8,22 @@ export interface CliIo {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   /** Aborted on SIGINT/SIGTERM/SIGHUP (the commands stop gracefully). */
   signal: AbortSignal;
+}
+
+/**
+ * The output path names this process's stdout: "-", or a path to the file
+ * fd 1 has open (/dev/stdout, /proc/self/fd/1, the file it was redirected
+ * to). Opening it again would truncate it, and what the command says on
+ * stdout would go into it too.
+ */
+export function isStdout(file: string): boolean {
+  if (file === '-') return true;
+  try {
+    const [named, out] = [statSync(file), fstatSync(1)];
+    return named.dev === out.dev && named.ino === out.ino;
+  } catch {
+    return false;
+  }
 }
 
 export function say(stream: Writable, text: string): void {

@@ -11,6 +11,7 @@ import { COMMANDS, type CommandName, type CommandSpec, type OptionSpec } from '.
 import { parseDuration } from './duration.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { exitCodesHelp } from './exit-codes.js';
+import { isStdout } from './io.js';
 import { checkRawCapsFields } from '../caps-checks.js';
 import { glibPropertyName, RING_PROPERTY } from '../runner/sink-properties.js';
 
@@ -435,10 +436,12 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
     case 'serve': {
       oneOf('<kind>', a['kind'], ['img']);
       const pipeline = a['pipeline'];
-      const target = endpoint(String(a['target']), true);
+      const named = endpoint(String(a['target']), true);
+      // a path to the file fd 1 has open (/dev/stdout, where stdout was redirected) is stdout: opening it would truncate it
+      const target: Endpoint = named.kind === 'file' && isStdout(named.path) ? { kind: 'stdio' } : named;
       // the protocol lines would go into the img= stream, which no reader of either could then parse
       if (a['announce'] === true && target.kind === 'stdio')
-        throw new UsageError('--announce prints to stdout, which serve img - sends the img= stream to: give a tcp: or file target, or leave --announce out');
+        throw new UsageError(`--announce prints to stdout, which serve img ${String(a['target'])} sends the img= stream to: give a tcp: or file target, or leave --announce out`);
       return {
         kind: 'serve',
         args: {

@@ -45,6 +45,10 @@ async function endSink(sink: Writable, signal: AbortSignal): Promise<void> {
 export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode> {
   let stream: Stream | undefined;
   let reader: ZeroBufferReader;
+  if (args.target.kind === 'stdio' && io.stdout.isTTY === true) {
+    say(io.stderr, 'zerobuffer serve: the img= stream is binary, and stdout is a terminal: redirect it (> FILE, | a reader) or give a tcp: or file target');
+    return EXIT.usage;
+  }
   // an output file that cannot be written, told before the ring exists
   const unwritable = args.target.kind === 'file' ? await fileProblem(args.target.path, args.target.path) : undefined;
   if (unwritable !== undefined) {

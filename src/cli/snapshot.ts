@@ -5,7 +5,7 @@
 // ends with before anything starts, else from the ring's caps at the first
 // frame. A file that cannot be written, or a missing sharp, is refused
 // before anything starts too.
-import { constants, fstatSync, statSync } from 'node:fs';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -67,21 +67,6 @@ export async function snapshotFileProblem(file: string): Promise<string | undefi
   return await fileProblem(`--snapshot ${file}`, file)
     ?? (/\.png$/i.test(file) || !(await fileOrNone(file)) ? undefined
       : `--snapshot ${file} is not named .png: a snapshot is a PNG file, give a name ending in .png`);
-}
-
-/**
- * --snapshot names this process's stdout: "-", or a path to the file fd 1
- * has open (/dev/stdout, /proc/self/fd/1, the file it was redirected to).
- * Opening it again would truncate it, and the stats would go into it too.
- */
-export function isStdout(file: string): boolean {
-  if (file === '-') return true;
-  try {
-    const [named, out] = [statSync(file), fstatSync(1)];
-    return named.dev === out.dev && named.ino === out.ino;
-  } catch {
-    return false;
-  }
 }
 
 /** The path itself (a link not followed) is a regular file or does not exist yet (it will be one). */

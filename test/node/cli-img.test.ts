@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { formatImgMessage, ingestImg, inspectRing, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
-import { leftovers, readPng, repoRoot, ringName, run, sleep, type Child } from './helpers.js';
+import { leftovers, readPng, repoRoot, ringName, run, runOnTerminal, sleep, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -309,6 +309,32 @@ test('serve img - --announce is a usage error (the protocol lines went into the 
   expect((await parsed(fs.readFileSync(file))).map((m) => [m.width, m.height])).toEqual([[8, 4]]);
   expect(r.stdout.split('\n').map((l) => /"method":"([a-z-]+)","params":\["([^"]+)"/.exec(l)?.slice(1))).toEqual([
     ['start-stream', name], ['stop-stream', name], undefined]);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
+test('serve to a path naming its own stdout (the file stdout is redirected to) is serve img -: --announce refused, and without it the stream is written as stdout has it open, not emptied again; - on a terminal is refused', async () => {
+  const name = ringName('serve-out');
+  const file = path.join(dir, 'stdout.img');
+  const serveInto = (extra: string[]): ReturnType<typeof spawnSync> => {
+    const out = fs.openSync(file, 'w');
+    try {
+      return spawnSync(process.execPath, [bin, 'serve', 'img', file, '--name', name, '--frames', '2', ...extra, '--pipeline',
+        'videotestsrc num-buffers=2 ! video/x-raw,format=GRAY16_BE,width=8,height=4'],
+      { env: { ...process.env, ...gstEnv }, stdio: ['ignore', out, 'pipe'], timeout: 20000 });
+    } finally {
+      fs.closeSync(out);
+    }
+  };
+  const announced = serveInto(['--announce']);
+  expect(announced.status).toBe(EXIT.usage);
+  expect(announced.stderr.toString()).toContain(`--announce prints to stdout, which serve img ${file} sends the img= stream to`);
+  const plain = serveInto([]);
+  expect(plain.status).toBe(EXIT.ok);
+  expect((await parsed(fs.readFileSync(file))).map((m) => [m.width, m.height])).toEqual([[8, 4], [8, 4]]);
+  const tty = runOnTerminal(process.execPath, [bin, 'serve', 'img', '-', '--name', name, '--frames', '1', '--pipeline',
+    'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY16_BE,width=8,height=4'], gstEnv);
+  expect(await tty.exit()).toBe(EXIT.usage);
+  expect(tty.stdout.join('\n')).toContain('the img= stream is binary, and stdout is a terminal');
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 

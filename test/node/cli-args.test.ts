@@ -202,7 +202,9 @@ test('a number option given something else names the option and the value as typ
 test('number options: the range of each kind, its edges, and its help still says [number]', async () => {
   const value = async (argv: string[], key: string): Promise<unknown> => {
     const r = await parseArgs(argv);
-    return r.kind === 'usage' ? r.message : (r as { args: Record<string, unknown> }).args[key];
+    if (r.kind === 'usage') return r.message;
+    if (!('args' in r)) throw new Error(`${argv.join(' ')}: parsed as ${r.kind}, which has no options`);
+    return Reflect.get(r.args, key); // the options of any command, by name
   };
   const refused = (option: string, given: string): string => `--${option} expects ${EXPECTS[option]}, got ${JSON.stringify(given)}`;
   // counts: 1 or more, whole

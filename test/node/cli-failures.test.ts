@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { failureText } from '../../src/cli/pipeline-failure.js';
+import { failureText, type FailureContext } from '../../src/cli/pipeline-failure.js';
 import { PipelineError } from '../../src/errors.js';
 import { RingError, ZeroBufferReader } from '../../src/index.js';
 import { OutputTail } from '../../src/runner/pipeline-output.js';
@@ -285,7 +285,7 @@ test("zerofilter's stats line counts its requests as the frames written (watch's
 });
 
 test('a pipeline rejected for want of zerosink, zerosrc or zerofilter says the plugin was not found and how to give it; other rejections do not', () => {
-  const context = { ring: 'r', outOfRestarts: false, restarts: 0 };
+  const context: FailureContext = { ring: 'r', outOfRestarts: false, restarts: 0, sinkPropertyTo: 'zerosink' };
   const rejected = (said: string): PipelineError =>
     new PipelineError(`gst-launch exited with status 1:\nWARNING: erroneous pipeline: ${said}`, { code: 'EPIPELINE_REJECTED', rejected: true });
   for (const element of ['zerosink', 'zerosrc', 'zerofilter']) {

@@ -51,10 +51,10 @@ test('a Node writer in another process: thousands of random-size frames, byte-ex
 });
 
 // Missing zb-peer is a failure, not a skip: npm test builds it.
-const peerTest: typeof test = (title, fn) =>
+const peerTest = (title: string, fn: () => Promise<void>): void =>
   test(title, async () => {
     if (!fs.existsSync(peerPath)) throw new Error(`zb-peer not built (${peerPath}); run bash scripts/build.sh`);
-    await (fn as () => Promise<void>)();
+    await fn();
   });
 
 peerTest('C writer (zb-peer) → Node reader', async () => {

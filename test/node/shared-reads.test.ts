@@ -5,7 +5,7 @@
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { ZeroBufferReader, ZeroBufferWriter, type Frame } from '../../src/index.js';
+import { Frame, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { sleep } from './helpers.js';
 
 jest.setTimeout(30000);
@@ -19,7 +19,7 @@ async function pair(tag: string) {
 }
 
 const byte = (r: IteratorResult<Frame, void> | Frame | null): number | undefined =>
-  r === null ? undefined : 'done' in r ? (r.done ? undefined : r.value.data[0]) : r.data[0];
+  r === null ? undefined : r instanceof Frame ? r.data[0] : r.done ? undefined : r.value.data[0];
 
 afterAll(() => {
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(prefix))).toEqual([]);

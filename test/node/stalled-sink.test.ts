@@ -50,7 +50,8 @@ test('serveImg({ signal }): an abort ends the wait for a sink that takes nothing
     for (const callback of stalled.splice(0)) callback();
     await sleep(50);
     expect(reader.stats().heldFrames).toBe(0);
-    await expect(serveImg([], sink, { signal: stop.signal })).rejects.toThrow('stopped'); // aborted already
+    const noFrames = (async function* (): AsyncGenerator<never> {})();
+    await expect(serveImg(noFrames, sink, { signal: stop.signal })).rejects.toThrow('stopped'); // aborted already
   } finally {
     await writer.close();
     await reader.close();

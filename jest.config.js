@@ -6,7 +6,8 @@ export default {
   // Sources import './x.js' (NodeNext style); map that to the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    // On top of tsconfig.json: tests live outside src/ and use jest's globals.
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { rootDir: '.', types: ['node', 'jest'] } }],
+    // The tsconfig scripts/test.sh type-checks the tests with (isolatedModules:
+    // ts-jest only transpiles them); ts-jest turns its noEmit off.
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
 };

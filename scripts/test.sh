@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # All tests: the C suites, the same suites under ASan+UBSan, the core's suites
-# under ThreadSanitizer, a bounded fuzz run, and jest.
+# under ThreadSanitizer, a bounded fuzz run, a type-check of src and the tests,
+# and jest.
 # Every part runs even when an earlier one fails; the last line is the totals,
 # "N passed, M failed[, K skipped]", and the exit status is non-zero if anything failed.
 # Usage: scripts/test.sh [--no-asan]    (--no-asan: quicker local runs, without
@@ -126,6 +127,11 @@ else
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 0 ]; then record "fuzz" 0 "1 0 0"; else record "fuzz" "$rc" "0 1 0"; fi
 fi
+
+# ts-jest only transpiles the tests (isolatedModules): their type errors are
+# found here, as one test.
+echo "== type-check of src and tests"
+if npx tsc -p tsconfig.test.json; then record "type-check" 0 "1 0 0"; else record "type-check" $? "0 1 0"; fi
 
 if [ -n "$(find test -name '*.test.ts' -print -quit 2>/dev/null)" ]; then
   echo "== jest"

@@ -34,9 +34,11 @@
  * naming the payload-size they need.
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
- * pipelined server). When that many wait: policy=block waits for the
- * oldest up to #GstZeroFilter:timeout; policy=drop does not send the
- * buffer and passes it on unprocessed or drops it
+ * pipelined server), more while the oldest is held back from the server
+ * (requests are published in the order upstream took their pool buffers:
+ * behind one it has not pushed yet). When that many wait: policy=block
+ * waits for the oldest up to #GstZeroFilter:timeout; policy=drop does not
+ * send the buffer and passes it on unprocessed or drops it
  * (#GstZeroFilter:skipped; it cannot pass while the server's output caps
  * are not the input's: dropped, with one warning); the buffer pushed after
  * one dropped is DISCONT (not after a dropped repeat of a pool buffer,
@@ -127,6 +129,8 @@ typedef struct
   guint32 drop_flags;           /* those of flags that drops before it left */
   guint64 sent_ns;              /* zb_now_ns at the request's commit (taken
                                  * before it: never after the answer's) */
+  guint64 frame_id;             /* its reservation's, in ring order
+                                 * (gst_zero_link_published) */
   gboolean discard;             /* flushed: its response is thrown away */
   gboolean in_place;            /* the server may answer it in place */
   zb_hold hold;                 /* its bytes, until answered: with in-place
@@ -196,6 +200,9 @@ struct _GstZeroFilter
   zb_duplex_pairing pairing;
   gboolean request_sending;     /* the chain publishes a request not counted
                                  * in pairing yet: its answer may be there */
+  gboolean request_reordered;   /* ... a pool buffer taken before requests
+                                 * waiting, which its commit publishes: it
+                                 * goes before them (pending_add_request) */
   gboolean surplus_taken;       /* the task took an answer while no request
                                  * waited, and is about to say so */
   GstFlowReturn task_ret;       /* downstream's, for the next chain call */
@@ -457,6 +464,43 @@ qwait (GstZeroFilter * self)
   g_cond_wait_until (&self->qcond, &self->qlock, g_get_monotonic_time () +
       WAIT_SLICE_MS * G_TIME_SPAN_MILLISECOND);
   self->qwaiters--;
+}
+
+/* With qlock held: whether the oldest request waiting is visible to the
+ * server (or none waits). One committed behind a reservation taken before
+ * it that upstream still holds (a pool buffer not pushed yet: input-selector
+ * holding the inactive pad's) is not: its answer cannot come before that
+ * buffer is pushed or released. */
+static gboolean
+oldest_request_published (GstZeroFilter * self)
+{
+  GList *l;
+
+  for (l = self->pending.head; l != NULL; l = l->next) {
+    Pending *p = l->data;
+
+    if (p->pass == NULL)
+      return gst_zero_link_published (self->link, p->frame_id);
+  }
+  return TRUE;
+}
+
+/* With qlock held: queues request P in ring order, where the server reads
+ * it, and so answers it: a pool buffer pushed after buffers taken from the
+ * pool later goes before their requests (published only now, with it:
+ * none of them is answered yet). */
+static void
+pending_add_request (GstZeroFilter * self, Pending * p)
+{
+  GList *l = self->pending.tail;
+
+  while (l != NULL && ((Pending *) l->data)->pass == NULL &&
+      ((Pending *) l->data)->frame_id > p->frame_id)
+    l = l->prev;
+  if (l != NULL)
+    g_queue_insert_after (&self->pending, l, p);
+  else
+    g_queue_push_head (&self->pending, p);
 }
 
 /* With qlock held: wakes the waiters on qcond, if any (GLib's broadcast
@@ -1194,6 +1238,7 @@ gst_zero_filter_take_response (GstZeroFilter * self)
   guint64 arrival_ns, gone_pid = 0;
   gboolean seen;
   guint64 oldest;
+  gboolean published;
   GstFlowReturn ret;
   int rc;
 
@@ -1249,13 +1294,28 @@ gst_zero_filter_take_response (GstZeroFilter * self)
 
   g_rec_mutex_lock (&self->push_lock);
   g_mutex_lock (&self->qlock);
+  /* the answer to a pool buffer the chain published ahead of requests
+   * waiting: it pairs once the chain has queued it before them */
+  while (rc >= 0 && self->request_reordered && !is_flushing (self))
+    qwait (self);
   waiting = self->requests_waiting;
   oldest = self->pairing.responses + 1;
+  published = oldest_request_published (self);
   g_mutex_unlock (&self->qlock);
   if (is_bypass (self) || waiting == 0) {
     if (rc >= 0)
       zb_frame_release (&frame);
     ret = GST_FLOW_OK;
+  } else if (rc == ZB_ETIMEDOUT && !published) {
+    ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
+        ("Request %" G_GUINT64_FORMAT " did not reach the duplex server "
+            "within %d ms (%u request%s waiting): it is held back in the "
+            "request ring behind a buffer that upstream took from "
+            "zerofilter's pool before it and has neither pushed nor "
+            "released", oldest, timeout, waiting, waiting == 1 ? "" : "s"),
+        g_strdup ("requests are published in the order their buffers were "
+            "taken; max-buffers=0 offers no pool (every request is "
+            "copied)"));
   } else if (rc == ZB_ETIMEDOUT) {
     ret = gst_zero_filter_fail (self, NULL, ZB_ETIMEDOUT, g_strdup_printf
         ("The duplex server did not answer request %" G_GUINT64_FORMAT
@@ -1617,7 +1677,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   gboolean drop, pass_skipped, connected, in_place, pass_on_error;
   gboolean delta = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   GstBuffer *passing;
-  Pending *p;
+  zb_reservation *reservation;
+  Pending *p, *last;
 
   COUNT (self, frames_in);
   if (is_bypass (self) || size == 0)
@@ -1651,9 +1712,14 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
       return gst_zero_filter_pass (self, buffer);
   }
 
+  /* no wait for an answer the server cannot give: the request is held
+   * back in the ring by a buffer upstream took before it, maybe the very
+   * buffer upstream would push once this one returns (each slice looks
+   * again) */
   g_mutex_lock (&self->qlock);
   while (!is_flushing (self) && self->task_ret == GST_FLOW_OK &&
-      !self->bypass && self->requests_waiting >= depth) {
+      !self->bypass && self->requests_waiting >= depth &&
+      oldest_request_published (self)) {
     if (drop) {
       /* the task still fails a request older than the timeout */
       if (g_queue_get_length (&self->pending) >= 2 * depth + 1)
@@ -1676,15 +1742,23 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   /* held with on-error=pass too: if its response fails us, it passes */
   p = pending_new (buffer);
   p->in_place = in_place;
+  reservation = gst_zero_sink_pool_reservation (gst_buffer_peek_memory (buffer,
+          0));
   g_mutex_lock (&self->qlock);
   self->request_sending = TRUE; /* until counted, or known not sent */
+  last = g_queue_peek_tail (&self->pending);
+  self->request_reordered = reservation != NULL &&
+      reservation->writer != NULL && last != NULL && last->pass == NULL &&
+      last->frame_id > reservation->id;
   g_mutex_unlock (&self->qlock);
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,
-      in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns, &e);
+      in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns,
+      &p->frame_id, &e);
   if (ret != GST_FLOW_OK || kind == GST_ZERO_WRITE_DROPPED ||
       kind == GST_ZERO_WRITE_REPEAT_DROPPED || kind == GST_ZERO_WRITE_LATE) {
     g_mutex_lock (&self->qlock);
-    self->request_sending = FALSE;
+    self->request_sending = self->request_reordered = FALSE;
+    qwake (self);
     g_mutex_unlock (&self->qlock);
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
@@ -1733,13 +1807,13 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
       delta);
   passing = NULL;
   g_mutex_lock (&self->qlock);
-  self->request_sending = FALSE;
+  self->request_sending = self->request_reordered = FALSE;
+  qwake (self);
   if (!self->bypass) {
     pending_take_drop_flags (self, p);
-    g_queue_push_tail (&self->pending, p);
+    pending_add_request (self, p);
     self->requests_waiting++;
     self->pairing.requests++;
-    qwake (self);
     p = NULL;
   }
   g_mutex_unlock (&self->qlock);
@@ -2485,7 +2559,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   g_object_class_install_property (gobject_class, PROP_DEPTH,
       g_param_spec_uint ("depth", "Depth",
           "Requests that may wait for their responses at once (a pipelined "
-          "server keeps them all busy)", 1, 64, DEFAULT_DEPTH, playing));
+          "server keeps them all busy); more while the oldest is held back "
+          "from the server behind a pool buffer upstream took before it and "
+          "has not pushed yet (input-selector after a switch): its answer "
+          "cannot come before", 1, 64, DEFAULT_DEPTH, playing));
   g_object_class_install_property (gobject_class, PROP_POLICY,
       g_param_spec_enum ("policy", "Policy",
           "When depth requests wait: block (wait for the oldest response, "

@@ -85,6 +85,8 @@ struct _GstZeroLink
   /* the numbered frames of the ring connected to (none after a connect): */
   GArray *open_tickets;         /* reservations open or being taken */
   guint64 committed_ticket;     /* the highest committed */
+  /* the core's ids (ring order) of the writer's reservations open now */
+  GArray *open_ids;
   gboolean copying;             /* a numbered copy is reserving its frame */
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
@@ -130,6 +132,7 @@ gst_zero_link_new (GstDebugCategory * category, GstElement * element,
   link->full_hint = "raise timeout (-1 waits forever) or use policy=drop";
   link->closed = TRUE;
   link->open_tickets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  link->open_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&link->lock);
   g_cond_init (&link->cond);
   return link;
@@ -155,6 +158,7 @@ gst_zero_link_unref (GstZeroLink * link)
   gst_caps_replace (&link->metadata_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
   g_array_unref (link->open_tickets);
+  g_array_unref (link->open_ids);
   g_free (link->name);
   g_free (link->owner);
   g_free (link->camera_id);
@@ -1239,6 +1243,7 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
   link->connects++;
   /* a new ring: no frame of it comes before any other yet */
   g_array_set_size (link->open_tickets, 0);
+  g_array_set_size (link->open_ids, 0);
   link->committed_ticket = 0;
 out:
   gst_caps_replace (&ring_caps, NULL);
@@ -1459,13 +1464,36 @@ settle_locked (GstZeroLink * link, guint64 ticket, gboolean committed)
 }
 
 void
-gst_zero_link_settle (GstZeroLink * link, guint64 ticket, gboolean committed)
+gst_zero_link_settle (GstZeroLink * link, guint64 ticket, zb_writer * writer,
+    guint64 id, gboolean committed)
 {
-  if (ticket == 0)
-    return;
+  guint i;
+
   g_mutex_lock (&link->lock);
-  settle_locked (link, ticket, committed);
+  if (ticket != 0)
+    settle_locked (link, ticket, committed);
+  if (writer == link->writer) {
+    for (i = 0; i < link->open_ids->len; i++) {
+      if (g_array_index (link->open_ids, guint64, i) == id) {
+        g_array_remove_index_fast (link->open_ids, i);
+        break;
+      }
+    }
+  }
   g_mutex_unlock (&link->lock);
+}
+
+gboolean
+gst_zero_link_published (GstZeroLink * link, guint64 id)
+{
+  gboolean published = TRUE;
+  guint i;
+
+  g_mutex_lock (&link->lock);
+  for (i = 0; i < link->open_ids->len && published; i++)
+    published = g_array_index (link->open_ids, guint64, i) > id;
+  g_mutex_unlock (&link->lock);
+  return published;
 }
 
 /* The order of numbered frames (gst_zero_link_reserve's TICKET), with the
@@ -1503,6 +1531,15 @@ static GstFlowReturn reserve (GstZeroLink * link, zb_writer * writer,
     gsize size, gboolean dontwait, GCancellable * cancellable,
     zb_reservation * res, GstZeroError ** error);
 
+/* With the lock: RES, just reserved on WRITER, is open (not in a ring
+ * the link has left). */
+static void
+opened_locked (GstZeroLink * link, zb_writer * writer, zb_reservation * res)
+{
+  if (writer == link->writer)
+    g_array_append_val (link->open_ids, res->id);
+}
+
 GstFlowReturn
 gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
     gboolean dontwait, guint64 ticket, gboolean copy,
@@ -1510,20 +1547,22 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
 {
   GstFlowReturn ret;
 
-  if (ticket == 0)
-    return reserve (link, writer, size, dontwait, cancellable, res, error);
-  g_mutex_lock (&link->lock);
-  ret = order_locked (link, writer, ticket, copy, dontwait, cancellable);
-  g_mutex_unlock (&link->lock);
-  if (ret != GST_FLOW_OK)
-    return ret;
+  if (ticket != 0) {
+    g_mutex_lock (&link->lock);
+    ret = order_locked (link, writer, ticket, copy, dontwait, cancellable);
+    g_mutex_unlock (&link->lock);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
   ret = reserve (link, writer, size, dontwait, cancellable, res, error);
   g_mutex_lock (&link->lock);
+  if (ret == GST_FLOW_OK)
+    opened_locked (link, writer, res);
   /* no frame (a full ring under policy=drop, no reader): copies numbered
    * before it may go */
-  if (ret != GST_FLOW_OK)
+  else if (ticket != 0)
     settle_locked (link, ticket, FALSE);
-  if (copy) {
+  if (ticket != 0 && copy) {
     link->copying = FALSE;
     g_cond_broadcast (&link->cond);
   }

@@ -239,11 +239,21 @@ GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
     gsize size, gboolean dontwait, guint64 ticket, gboolean copy,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error);
 
-/* The reservation gst_zero_link_reserve took for TICKET ended: COMMITTED
- * (its frame is in the ring), or else cancelled, abandoned or refused.
- * Any thread. */
+/* The reservation gst_zero_link_reserve took on WRITER, numbered ID by
+ * the core (zb_reservation.id, read before its commit or cancel), for
+ * TICKET (0: none) ended: COMMITTED (its frame is in the ring, or will be
+ * once the reservations before it end), or else cancelled, abandoned or
+ * refused. Any thread. */
 void gst_zero_link_settle (GstZeroLink * link, guint64 ticket,
-    gboolean committed);
+    zb_writer * writer, guint64 id, gboolean committed);
+
+/* Whether the frame committed from the reservation the core numbered ID
+ * is visible to the reader: no reservation taken before it (through the
+ * link, in the ring it is connected to) is still open. A commit is
+ * published in ring order, so one behind a reservation that upstream
+ * holds back (a pool buffer it has not pushed) waits for that one. Any
+ * thread. */
+gboolean gst_zero_link_published (GstZeroLink * link, guint64 id);
 
 /* Makes every wait of the link (connecting, reserving) look at its
  * cancellable again. Any thread. */

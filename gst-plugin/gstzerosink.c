@@ -579,7 +579,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
   do {
     ret = gst_zero_sink_pool_write (self->link, buffer, size,
-        self->pending_flags, self->unlocked, NULL, &kind, NULL, &e);
+        self->pending_flags, self->unlocked, NULL, &kind, NULL, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (ret == GST_FLOW_ERROR && gst_zero_link_lost (self->link,

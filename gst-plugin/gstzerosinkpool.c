@@ -121,10 +121,12 @@ slot_free (gpointer data)
   PoolSlot *slot = data;
 
   if (slot->res.writer != NULL) {
+    guint64 id = slot->res.id;
+
     GST_LOG ("pool buffer returned without being rendered: cancelling its "
         "reservation");
     zb_reservation_cancel (&slot->res);
-    gst_zero_link_settle (slot->link, slot->ticket, FALSE);
+    gst_zero_link_settle (slot->link, slot->ticket, slot->mapping, id, FALSE);
   }
   zb_hold_release (&slot->hold);
   zb_writer_unref (slot->mapping);
@@ -412,8 +414,9 @@ copy_into (GstBuffer * buffer, guint8 * dst)
  * reconnected since); then the bytes are copied like any other buffer's. */
 static gboolean
 commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
-    gsize size, guint32 flags, zb_hold * hold, guint64 * commit_ns, GstFlowReturn * ret,
-    gboolean * moved, GstZeroError ** error)
+    gsize size, guint32 flags, zb_hold * hold, guint64 * commit_ns,
+    guint64 * frame_id, GstFlowReturn * ret, gboolean * moved,
+    GstZeroError ** error)
 {
   GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link), offset = 0;
@@ -426,9 +429,11 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   gst_memory_get_sizes (mem, &offset, NULL);
   if (offset != 0)              /* upstream trimmed the front */
     memmove (data, data + offset, size);
+  *frame_id = slot->res.id;
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
-  gst_zero_link_settle (link, slot->ticket, rc == 0);
+  gst_zero_link_settle (link, slot->ticket, slot->mapping, *frame_id,
+      rc == 0);
   if (rc == ZB_ESTATE) {
     /* abandoned (the reader was lost): the buffer is copied through its
      * memory, at its offset, into the next ring: the bytes go back there */
@@ -463,7 +468,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
 GstFlowReturn
 gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     guint32 flags, GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
-    guint64 * commit_ns, GstZeroError ** error)
+    guint64 * commit_ns, guint64 * frame_id, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
   gsize header = gst_zero_link_header_size (link);
@@ -473,12 +478,14 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   GstZeroError *failure;
   GstFlowReturn ret;
   gboolean moved = FALSE, repeated;
-  guint64 committed_ns, ticket;
+  guint64 committed_ns, ticket, id;
   PoolSlot *slot;
   int rc;
 
   if (commit_ns == NULL)
     commit_ns = &committed_ns;
+  if (frame_id == NULL)
+    frame_id = &id;
   if ((failure = gst_zero_sink_pool_failure (first)) != NULL) {
     /* the pool met it upstream; reported from the caller's thread */
     *error = gst_zero_error_new (failure->code, g_strdup (failure->text),
@@ -496,8 +503,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
    * is copied (zerofilter offers no pool while frames carry them) */
   if (slot != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, slot, size, flags, hold, commit_ns, &ret,
-          &moved, error)) {
+      commit_in_place (link, buffer, slot, size, flags, hold, commit_ns,
+          frame_id, &ret, &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
@@ -537,9 +544,10 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   if (ret != GST_FLOW_OK)
     goto done;
+  *frame_id = res.id;
   if (!copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
-    gst_zero_link_settle (link, ticket, FALSE);
+    gst_zero_link_settle (link, ticket, writer, *frame_id, FALSE);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
         g_strdup ("a memory of the buffer cannot be mapped for reading"));
@@ -548,7 +556,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   rc = commit (&res, buffer, attributes, flags, header, size + header, hold,
       commit_ns);
-  gst_zero_link_settle (link, ticket, rc == 0);
+  gst_zero_link_settle (link, ticket, writer, *frame_id, rc == 0);
   if (rc < 0) {
     *error = commit_error (writer, rc);
     if (rc == ZB_EREADERGONE)

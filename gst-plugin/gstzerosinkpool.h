@@ -70,13 +70,15 @@ typedef enum
  * With HOLD (not NULL), the frame is committed with a hold on its bytes
  * (zb_reservation_commit_hold), which the caller releases. GST_FLOW_OK
  * with *KIND and, when COMMIT_NS is not NULL, the zb_now_ns taken just
- * before the commit (the frame header's commit time), GST_FLOW_FLUSHING (closed, or CANCELLABLE
+ * before the commit (the frame header's commit time) and, when FRAME_ID
+ * is not NULL, the core's id of the frame's reservation
+ * (gst_zero_link_published), GST_FLOW_FLUSHING (closed, or CANCELLABLE
  * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
  * *ERROR (also the failure a fallback buffer of the pool carries). */
 GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
     GstBuffer * buffer, gsize size, guint32 flags, GCancellable * cancellable,
     zb_hold * hold, GstZeroWriteKind * kind, guint64 * commit_ns,
-    GstZeroError ** error);
+    guint64 * frame_id, GstZeroError ** error);
 
 G_END_DECLS
 

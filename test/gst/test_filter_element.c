@@ -55,6 +55,13 @@
  *   repeats the frame before: nothing is lost), as in zerosink;
  * - the pipeline stopped while zerofilter pushes its first caps: no task
  *   starts after the stop (it read the freed response ring).
+ * - a buffer of zerofilter's pool held back upstream while buffers taken
+ *   after it are pushed (their requests wait behind it in the ring):
+ *   zerofilter sends on past depth instead of waiting for answers that
+ *   cannot come, every answer comes paired with its request's bytes; held
+ *   for good, the timeout's error says the requests never reached the
+ *   server; input-selector switched between two live sources (each pad
+ *   gets a pool) streams on.
  *
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process. */
 #include <fcntl.h>
@@ -2091,6 +2098,207 @@ GST_START_TEST (test_stop_during_first_caps)
 
 GST_END_TEST;
 
+/* Pushes BUFFER (its bytes all FILL, its PTS I frames) through appsrc. */
+static void
+push_filled (GstElement * appsrc, GstBuffer * buffer, guint8 fill, guint i)
+{
+  gst_buffer_memset (buffer, 0, fill, gst_buffer_get_size (buffer));
+  GST_BUFFER_PTS (buffer) = i * FRAME_NS;
+  GST_BUFFER_DURATION (buffer) = FRAME_NS;
+  fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+          buffer), GST_FLOW_OK);
+}
+
+/* Pulls the answer to the buffer of PTS I frames, filled with FILL: paired
+ * (its first 8 bytes, the server's PTS), the rest of its bytes the
+ * request's. */
+static void
+pull_filled (GstElement * appsink, guint8 fill, guint i)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *buffer;
+  GstMapInfo map;
+  guint64 answered;
+  gsize j;
+
+  fail_unless (sample != NULL, "no answer to buffer %u within 10 s", i);
+  buffer = gst_sample_get_buffer (sample);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), i * FRAME_NS);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.size, 64 * 48);
+  memcpy (&answered, map.data, sizeof answered);
+  fail_unless_equals_uint64 (answered, i * FRAME_NS);
+  for (j = sizeof answered; j < map.size && map.data[j] == fill; j++);
+  fail_unless (j == map.size, "the answer to buffer %u has byte %u at %"
+      G_GSIZE_FORMAT ", not %u", i, map.data[j], j, fill);
+  gst_buffer_unmap (buffer, &map);
+  gst_sample_unref (sample);
+}
+
+/* An upstream that holds back a buffer of zerofilter's pool (input-selector
+ * holding the inactive pad's while the new active pad pushes buffers of a
+ * pool of its own) and pushes those it took after it first: their requests
+ * are published only behind it, so zerofilter must not wait for their
+ * answers before the held one is pushed (it waited, depth requests
+ * waiting, for the timeout: the held buffer was the next it was given).
+ * Every answer comes, paired, in ring order, with its request's bytes. */
+GST_START_TEST (test_pool_buffer_held_back)
+{
+  gchar *channel = channel_name ("held-back");
+  Server *server = server_start (channel, 0);
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\"",
+      GRAY_CAPS);
+  GstElement *pipeline = filter_pipeline (channel, desc, "timeout=3000",
+      "sync=false");
+  GstElement *appsrc = by_name (pipeline, "in");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstCaps *caps = gst_caps_from_string (GRAY_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstPad *srcpad = gst_element_get_static_pad (appsrc, "src");
+  GstBufferPool *pool = NULL;
+  GstBuffer *held, *b, *c;
+  GstMessage *msg;
+
+  g_free (desc);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  /* a first buffer, copied: the caps are there and the server connected */
+  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0x10,
+      0);
+  pull_filled (appsink, 0x10, 0);
+
+  fail_unless (gst_pad_peer_query (srcpad, query));
+  fail_unless (gst_query_get_n_allocation_pools (query) > 0);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  fail_unless (pool != NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
+      GST_FLOW_OK);
+  push_filled (appsrc, b, 0xb0, 2);
+  push_filled (appsrc, c, 0xc0, 3);
+  /* depth (2) requests wait now, both behind HELD */
+  push_filled (appsrc, held, 0xa0, 1);
+  pull_filled (appsink, 0xa0, 1);
+  pull_filled (appsink, 0xb0, 2);
+  pull_filled (appsink, 0xc0, 3);
+  fail_unless_equals_int (stat_of (by_name (pipeline, "f"),
+          "requests-zero-copy"), 3);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  gst_object_unref (srcpad);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
+/* A buffer of the pool held back for good, with requests published only
+ * behind it: the timeout's error says that they never reached the server
+ * (not that it did not answer). */
+GST_START_TEST (test_pool_buffer_held_back_times_out)
+{
+  gchar *channel = channel_name ("held-out");
+  Server *server = server_start (channel, 0);
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\"",
+      GRAY_CAPS);
+  GstElement *pipeline = filter_pipeline (channel, desc, "timeout=500",
+      "sync=false");
+  GstElement *appsrc = by_name (pipeline, "in");
+  GstCaps *caps = gst_caps_from_string (GRAY_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstPad *srcpad = gst_element_get_static_pad (appsrc, "src");
+  GstBufferPool *pool = NULL;
+  GstBuffer *held, *b;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  g_free (desc);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0x10,
+      0);
+  pull_filled (by_name (pipeline, "out"), 0x10, 0);
+  fail_unless (gst_pad_peer_query (srcpad, query));
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  push_filled (appsrc, b, 0xb0, 2);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  fail_unless (g_str_has_prefix (error->message, "Request 2 did not reach "
+          "the duplex server within 500 ms (1 request waiting): it is held "
+          "back in the request ring behind a buffer that upstream took"),
+      "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=ETIMEDOUT") != NULL, "%s",
+      debug);
+  gst_buffer_unref (held);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  gst_object_unref (srcpad);
+  finish_after_error (pipeline, error, debug, server, channel);
+}
+
+GST_END_TEST;
+
+/* The case above as input-selector makes it: switched, it holds the
+ * buffer of the pad it left (taken from one pool of zerofilter's) while
+ * the new active pad pushes buffers of another, taken later; zerofilter
+ * must not wait for their answers (before, the stream stalled for the
+ * timeout at the first switch). Each answer is paired; none is lost. */
+GST_START_TEST (test_input_selector_switch)
+{
+  gchar *channel = channel_name ("selector");
+  Server *server = server_start (channel, 0);
+  gchar *desc = g_strdup_printf ("input-selector name=sel ! zerofilter "
+      "name=f channel=%s frame-header=true connect-timeout=5000 "
+      "timeout=3000 ! appsink name=out sync=false "
+      "videotestsrc is-live=true pattern=white ! " GRAY_CAPS " ! sel.sink_0 "
+      "videotestsrc is-live=true pattern=black ! " GRAY_CAPS " ! sel.sink_1",
+      channel);
+  GstElement *pipeline = launch (desc);
+  GstElement *sel = by_name (pipeline, "sel");
+  GstPad *pads[2];
+  guint i;
+
+  g_free (desc);
+  pads[0] = gst_element_get_static_pad (sel, "sink_0");
+  pads[1] = gst_element_get_static_pad (sel, "sink_1");
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  for (i = 0; i < 60; i++) {
+    if (i > 0 && i % 15 == 0)
+      g_object_set (sel, "active-pad", pads[i / 15 % 2], NULL);
+    pull_paired (by_name (pipeline, "out"), NULL);
+  }
+  assert_no_error (pipeline);
+  gst_object_unref (pads[0]);
+  gst_object_unref (pads[1]);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerofilter_suite (void)
 {
@@ -2128,6 +2336,9 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
+  tcase_add_test (tc, test_pool_buffer_held_back);
+  tcase_add_test (tc, test_pool_buffer_held_back_times_out);
+  tcase_add_test (tc, test_input_selector_switch);
   return s;
 }
 

@@ -2639,7 +2639,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Counters since start (guint64): frames-in, requests, "
+          "Counters since start (guint64): frames-in, requests (committed "
+          "into the request ring; one behind a pool buffer upstream holds "
+          "back reaches the server only once that buffer is pushed or "
+          "released), "
           "requests-zero-copy, responses, responses-in-place (answered "
           "in place), in-place-copied (of those, copied out of the request "
           "ring because downstream kept them while it was full), "

@@ -2078,6 +2078,43 @@ static void test_forged_lap_refused(void) {
   }
 }
 
+/* payload_read_pos is the reader's alone: one moved by another process
+ * (the review's hostile writer) is refused, naming both values, and
+ * nothing is taken until it is put back. Rewound to 0 after frames 1-3,
+ * the reader read its own position back and handed out 1, 2, 3 again, the
+ * replayed frame 1 passing for a new writer's; moved forward, it skipped
+ * frames 4 and 5 unread. */
+static void test_moved_read_pos_refused(void) {
+  int forward;
+  for (forward = 0; forward <= 1; forward++) {
+    ring_fixture fx;
+    zb_frame f;
+    if (fixture_open(&fx, "rposmoved", 1024) == 0) {
+      zb_oieb *o = fx.m.oieb;
+      uint64_t seq;
+      for (seq = 1; seq <= 3; seq++) {
+        CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [0, 348) */
+        GET_RELEASE(fx.r, 100, seq);
+      }
+      for (seq = 4; forward && seq <= 6; seq++)
+        CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [348, 696) */
+      atomic_store(&o->payload_read_pos, forward ? 580 : 0);
+      flood_sem_w(fx.name, 1);
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO);
+      CHECK_MSG(forward ? "payload_read_pos is 580, but this reader left it at 348"
+                        : "payload_read_pos is 0, but this reader left it at 348");
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO); /* and stays */
+      CHECK_EQ_U64(zb_reader_held_frames(fx.r), 0);
+      atomic_store(&o->payload_read_pos, 348); /* put back: nothing lost */
+      if (!forward)
+        CHECK_RC(put(fx.w, 100, 4, 0), 0);
+      for (seq = 4; seq <= (forward ? 6u : 4u); seq++)
+        GET_RELEASE(fx.r, 100, seq);
+    }
+    fixture_close(&fx);
+  }
+}
+
 /* A real lap of a new writer still starts at 1, behind its marker, when
  * the reader saw the stream end or writer_pid change since its last frame
  * (the new writer's pid; here set by hand once the lap is written). */
@@ -3914,6 +3951,7 @@ int main(void) {
   RUN(test_flooded_posts_balance);
   RUN(test_no_lap_while_holding);
   RUN(test_forged_lap_refused);
+  RUN(test_moved_read_pos_refused);
   RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);
   RUN(test_new_writer_lap_after_old_frames);

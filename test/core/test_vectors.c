@@ -1553,6 +1553,7 @@ static void reader_from(const scenario *s, size_t start) {
   }
   if (overlay_dump(run.name, cp, run.ctx)) {
     compare_with(run.ctx, run.name, cp, cp->dump, false);
+    zb__reader_adopt_read_pos(run.r);
     if (run.next_seq != 0)
       zb__reader_expect_sequence(run.r, run.next_seq);
     check_metadata(run.r, cp, run.ctx);

@@ -147,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         zb_last_error());
   segment = zb__reader_segment(r);
   overlay(segment, data, size);
+  zb__reader_adopt_read_pos(r);
 
   zb_reader_health(r, &h);
   zb_health_read(name, &h);

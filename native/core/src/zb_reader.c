@@ -80,6 +80,13 @@ struct zb_reader {
    * writer's first frame while writer_pid already names yet another one.
    * Not in a full lap (check_lap): there only with writer_changed. */
   uint64_t expected_sequence;
+  /* Where we read next: payload_read_pos is ours alone (no peer writes it,
+   * docs/PROTOCOL.md §2.1), so the shared copy is only published, never
+   * read back: another process that rewinds it would have us hand out
+   * frames again (a replayed frame 1 passing for a new writer's). A shared
+   * value that is not this one is ZB_EPROTO (take_published). Atomic:
+   * zb_reader_unread_frames may run on another thread. */
+  _Atomic uint64_t read_pos;
   bool writer_changed;            /* writer_pid seen to change, or the
                                      stream ended, and no frame 1 taken
                                      since (the old writer's frames may
@@ -186,6 +193,7 @@ static int skip_tail(zb_reader *r, uint64_t pos, bool marker) {
   if (ring > pos)
     rc = pending_push(r, ring - pos, 0, true, NULL);
   if (rc == 0) {
+    atomic_store_explicit(&r->read_pos, 0, memory_order_relaxed);
     zb__store_release(&oieb->payload_read_pos, 0);
     if (marker)
       zb__store_release(&oieb->payload_read_count, read_count + 1);
@@ -376,6 +384,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   atomic_init(&r->metadata_given, false);
   atomic_init(&r->room_unposted, false);
   atomic_init(&r->in_place_answers, false);
+  atomic_init(&r->read_pos, 0);
   r->poison_released = opts != NULL && opts->poison_released;
   pthread_mutex_init(&r->pending_lock, NULL);
   strcpy(r->name, name);
@@ -537,9 +546,9 @@ static void walk_unread(zb_reader *r, uint64_t *frames, uint64_t *starts) {
   const uint64_t ring = r->seg.payload_size;
   uint64_t pos, write_pos, steps;
   *frames = *starts = 0;
-  pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
+  pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
   write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
-  if (pos > ring || write_pos > ring)
+  if (write_pos > ring)
     return;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; pos != write_pos && steps > 0;
        steps--) {
@@ -790,6 +799,7 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   /* After a frame that ends exactly at the end, read_pos stays at the end
    * (as the writer's write_pos does), never 0: docs/PROTOCOL.md §7,
    * "Peer quirks". */
+  atomic_store_explicit(&r->read_pos, pos + total, memory_order_relaxed);
   zb__store_release(&oieb->payload_read_pos, pos + total);
   zb__store_release(&oieb->payload_read_count, read_count + 1);
   r->frames_taken++;
@@ -837,16 +847,18 @@ static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
  * NOTHING_YET. */
 enum { NOTHING_YET = 2 };
 static int take_published(zb_reader *r, zb_frame *frame) {
-  const uint64_t ring = r->seg.payload_size;
   bool published;
   int rc;
   for (;;) {
-    uint64_t pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos), write_pos;
-    if (pos > ring)
-      return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past "
-                      "the %llu-byte ring (corrupted segment)",
-                      r->name, (unsigned long long)pos,
-                      (unsigned long long)ring);
+    uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
+    uint64_t shared = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
+    uint64_t write_pos;
+    if (shared != pos)
+      return zb__fail(ZB_EPROTO, "ring \"%s\": payload_read_pos is %llu, "
+                      "but this reader left it at %llu (another process "
+                      "changed the segment)",
+                      r->name, (unsigned long long)shared,
+                      (unsigned long long)pos);
     if ((rc = entry_published(r, pos, &published, &write_pos)) < 0)
       return rc;
     if (!published)
@@ -1150,6 +1162,12 @@ void zb__reader_expect_sequence(zb_reader *r, uint64_t sequence) {
 }
 
 uint8_t *zb__reader_segment(zb_reader *r) { return r->seg.base; }
+
+void zb__reader_adopt_read_pos(zb_reader *r) {
+  uint64_t pos = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
+  if (pos <= r->seg.payload_size) /* past the ring: refused at the next read */
+    atomic_store_explicit(&r->read_pos, pos, memory_order_relaxed);
+}
 
 void zb__reader_between_loads(zb_reader *r, void (*hook)(void *), void *arg) {
   r->between_loads = hook;

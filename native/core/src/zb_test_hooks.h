@@ -12,6 +12,11 @@ void zb__reader_expect_sequence(zb_reader *reader, uint64_t sequence);
  * over it and checks every pointer the reader hands out against it). */
 uint8_t *zb__reader_segment(zb_reader *reader);
 
+/* A reader whose segment was laid over (the golden dumps, the fuzz input)
+ * reads on from the payload_read_pos laid there, if within the ring:
+ * otherwise it keeps its own and refuses the segment's (ZB_EPROTO). */
+void zb__reader_adopt_read_pos(zb_reader *reader);
+
 /* Rings inspected by creates so far in this process: the one being created
  * and each one a full sweep visited (so a test can show that a create's cost
  * does not grow with the rings on the machine). */

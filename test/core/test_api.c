@@ -2078,6 +2078,34 @@ static void test_forged_lap_refused(void) {
   }
 }
 
+/* A write position moved back below the reader's (another process): the
+ * zeros where the reader stands passed for a wrap marker, and the reader
+ * gave the tail back before it found the frame at 0 past that position:
+ * 1700 free bytes in a 1024-byte ring, which the health snapshot and our
+ * writer then refuse. The wrap is refused before anything goes back. */
+static void test_wrap_behind_moved_write_pos(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "wposback", 1024) == 0) {
+    zb_oieb *o = fx.m.oieb;
+    uint64_t seq;
+    for (seq = 1; seq <= 3; seq++) {
+      CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [0, 348) */
+      GET_RELEASE(fx.r, 100, seq);
+    }
+    atomic_store(&o->payload_write_pos, 50);
+    flood_sem_w(fx.name, 1);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO);
+    CHECK_MSG("frame at offset 0 claims 100 bytes, past the writer's position 50");
+    CHECK_EQ_U64(atomic_load(&o->payload_free_bytes), 1024);
+    CHECK_EQ_U64(atomic_load(&o->payload_read_pos), 348);
+    atomic_store(&o->payload_write_pos, 348); /* put back: nothing lost */
+    CHECK_RC(put(fx.w, 100, 4, 0), 0);
+    GET_RELEASE(fx.r, 100, 4);
+  }
+  fixture_close(&fx);
+}
+
 /* payload_read_pos is the reader's alone: one moved by another process
  * (the review's hostile writer) is refused, naming both values, and
  * nothing is taken until it is put back. Rewound to 0 after frames 1-3,
@@ -3952,6 +3980,7 @@ int main(void) {
   RUN(test_no_lap_while_holding);
   RUN(test_forged_lap_refused);
   RUN(test_moved_read_pos_refused);
+  RUN(test_wrap_behind_moved_write_pos);
   RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);
   RUN(test_new_writer_lap_after_old_frames);

@@ -769,6 +769,15 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   if (e.problem != ZB_ENTRY_OK)
     return zb__entry_fail(r->name, ring, &e, write_pos);
   if (e.kind != ZB_ENTRY_FRAME) {
+    /* A writer past 0 has published the entry there: one that does not
+     * add up says the wrap is no writer's (a position moved back by
+     * another process), and is refused before the tail goes back, which
+     * would push the free bytes past the ring's size. */
+    if (write_pos != 0) {
+      const zb_entry first = zb__entry_at(r->seg.payload, ring, 0, write_pos);
+      if (first.problem != ZB_ENTRY_OK)
+        return zb__entry_fail(r->name, ring, &first, write_pos);
+    }
     /* Writers wrap without a marker when fewer than 16 bytes are left
      * (docs/PROTOCOL.md §2.3 and §7); none is counted here, whatever
      * the writer counted (the C++ writer nothing, ours and the Python

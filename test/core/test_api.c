@@ -2580,6 +2580,48 @@ static void overwrite_sem(const char *kind, const char *name,
   close(fd);
 }
 
+/* A semaphore file cut short (0 bytes) by another process: glibc maps it
+ * without looking at its size, and the connect's first touch of sem-w
+ * killed the writer with SIGBUS (sem-r: its first wait for room). The
+ * connect is EPROTO naming the file. In a child: the old way it dies. */
+static void test_truncated_semaphore_connect(void) {
+  static const char *const kinds[2] = {"sem-w", "sem-r"};
+  int k;
+  for (k = 0; k < 2; k++) {
+    const char *name = zb_test_name("semtrunc");
+    char path[300], needle[400];
+    uint8_t saved[sizeof(sem_t)];
+    zb_reader *r = NULL;
+    int fd, status = -1;
+    pid_t pid;
+    CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+    snprintf(path, sizeof path, "/dev/shm/sem.%s-%s", kinds[k], name);
+    fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && pread(fd, saved, sizeof saved, 0) == (ssize_t)sizeof saved &&
+          ftruncate(fd, 0) == 0);
+    snprintf(needle, sizeof needle, "ring \"%s\": semaphore file %s is "
+             "truncated (0 bytes, a semaphore takes %zu)", name, path,
+             sizeof(sem_t));
+    pid = fork();
+    if (pid == 0) {
+      zb_writer *w = NULL;
+      int rc = zb_writer_connect(&w, name);
+      _exit(rc == ZB_EPROTO && w == NULL &&
+                    strstr(zb_last_error(), needle) != NULL
+                ? 0
+                : 1);
+    }
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* put back: the reader's close posts sem-r */
+    CHECK(fd >= 0 && pwrite(fd, saved, sizeof saved, 0) == (ssize_t)sizeof saved);
+    if (fd >= 0)
+      close(fd);
+    zb_reader_destroy(r);
+    zb_test_remove_ring(name);
+  }
+}
+
 /* A semaphore file a peer wrote over: glibc's futex call fails on it and
  * glibc aborts the process ("The futex facility returned an unexpected
  * error code."). Two garbages from the adversarial run: all 0xff, and
@@ -3992,6 +4034,7 @@ int main(void) {
   RUN(test_health_entry_past_writer);
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
   RUN(test_corrupt_semaphores);
+  RUN(test_truncated_semaphore_connect);
   RUN(test_corrupt_sem_w_writer);
   RUN(test_corrupt_sem_r_reader);
 #endif

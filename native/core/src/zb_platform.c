@@ -333,6 +333,8 @@ int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out) {
 }
 
 int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
+  char path[PATH_MAX];
+  struct stat st;
   sem_t *sem = sem_open(sem_name, 0);
   if (sem == SEM_FAILED) {
     if (errno == ENOENT)
@@ -342,6 +344,18 @@ int zb__sem_open(const char *sem_name, const char *ring, sem_t **out) {
                       ring, sem_name);
     return zb__fail_errno(errno, "cannot open semaphore %s of ring \"%s\"",
                           sem_name, ring);
+  }
+  /* glibc maps the file without looking at its size: one cut short (by
+   * any process that may write it) faults, SIGBUS, at the first touch of
+   * the semaphore. Looked at once here; a cut made later still faults
+   * (docs/GUARANTEES.md, "Limits"). */
+  snprintf(path, sizeof path, "/dev/shm/sem.%s", sem_name + 1);
+  if (stat(path, &st) == 0 && (uint64_t)st.st_size < sizeof(sem_t)) {
+    sem_close(sem);
+    return zb__fail(ZB_EPROTO, "ring \"%s\": semaphore file %s is "
+                    "truncated (%llu bytes, a semaphore takes %zu): another "
+                    "process cut it short", ring, path,
+                    (unsigned long long)st.st_size, sizeof(sem_t));
   }
   *out = sem;
   return 0;

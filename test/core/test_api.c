@@ -3341,6 +3341,10 @@ static void test_errors(void) {
       CHECK(all[i].code != all[j].code); /* names are unambiguous */
   }
   CHECK(strcmp(zb_err_name(ZB_ESEQUENCE), "ESEQUENCE") == 0);
+  /* both sides' EAGAIN: the writer's full ring, the reader's "no frame
+   * ready" (the text said "ring is full" under the reader's details) */
+  CHECK(strcmp(zb_strerror(ZB_EAGAIN),
+               "nothing ready now (ring full, or no frame)") == 0);
   CHECK(strcmp(zb_err_name(0), "OK") == 0);
   CHECK(strcmp(zb_strerror(0), "success") == 0); /* not "unknown error" */
   CHECK(strcmp(zb_err_name(1), "EUNKNOWN") == 0);

@@ -86,7 +86,7 @@ const char *zb_version_string(void);
   XX(ENOENT, -ENOENT, "no such ring")                                          \
   XX(EEXIST, -EEXIST, "ring already owned by a live reader")                   \
   XX(EBUSY, -EBUSY, "ring already has a live writer")                          \
-  XX(EAGAIN, -EAGAIN, "ring is full")                                          \
+  XX(EAGAIN, -EAGAIN, "nothing ready now (ring full, or no frame)")            \
   XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                       \
   XX(ECANCELED, -ECANCELED, "wait interrupted by a wake call")                 \
   XX(EPROTO, -EPROTO, "corrupted segment or protocol violation")              \

@@ -329,6 +329,38 @@ static void test_names(void) {
 }
 
 /* 2. Sizes, rounding and mode. */
+/* metadata_size 0 is a ring for frames alone (the Node API's
+ * metadataSize 0, peers' rings of raw bytes; zerobuffer.h says what it
+ * means): frames go through; metadata cannot, and with no room for the
+ * writer's note the reader sees only the detach. */
+static void test_no_metadata_block(void) {
+  char name[96];
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  const uint8_t *data = NULL;
+  uint64_t size = 1;
+  zb_frame f;
+  snprintf(name, sizeof name, "%s", zb_test_name("nometa"));
+  CHECK_RC(zb_reader_create(&r, name, 0, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL) {
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+    return;
+  }
+  CHECK_RC(zb_writer_set_metadata(w, (const uint8_t *)"{}", 2), ZB_EMSGSIZE);
+  CHECK_MSG("its metadata block is 0 bytes, 8 of them for the length; create "
+            "the ring with a metadata size of at least 10");
+  CHECK_RC(put(w, 10, 1, 0), 0);
+  GET_RELEASE(r, 10, 1);
+  CHECK_RC(zb_reader_metadata(r, &data, &size), 0);
+  CHECK(data == NULL && size == 0);
+  zb_writer_destroy(w);
+  CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
 static void test_sizes(void) {
   char name[96];
   zb_reader *r = NULL;
@@ -3999,6 +4031,7 @@ int main(void) {
   RUN(test_name_charset);
   RUN(test_name_collisions);
   RUN(test_sizes);
+  RUN(test_no_metadata_block);
   RUN(test_permissions);
   RUN(test_frame_sizes);
   RUN(test_full_ring);

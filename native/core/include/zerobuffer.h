@@ -198,7 +198,14 @@ typedef struct zb_frame {
  * when it is a dead reader's ring of this user; ZB_EEXIST when its reader
  * is alive, ZB_EACCES (naming the owner) when a file under the name belongs
  * to another user, ZB_EPROTO when /dev/shm/NAME is not a ZeroBuffer ring:
- * such files are left alone. */
+ * such files are left alone. metadata_size 0 makes a ring without a
+ * metadata block, for frames alone (peers make such rings of raw bytes):
+ * a writer's zb_writer_set_metadata there is ZB_EMSGSIZE, and the block
+ * has no room for its note that the metadata did not fit (docs/PROTOCOL.md
+ * §9.5), so the reader is not told why: it sees only the writer's frames,
+ * if any, and its detach (ZB_EOF). Give a metadata size whenever the
+ * writer sends metadata (zerosink's caps: 4096). payload_size 0, or a size
+ * over ZB_MAX_PAYLOAD_SIZE / ZB_MAX_METADATA_SIZE: ZB_ESIZE. */
 int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
                      uint64_t payload_size, const zb_reader_options *opts);
 

@@ -392,8 +392,13 @@ typedef struct zb_reservation {
   uint64_t id;
 } zb_reservation;
 
-/* Connects to the ring NAME. Fails with ZB_ENOENT (no ring), ZB_EPROTO
- * (invalid OIEB), ZB_EREADERGONE (no live reader) or ZB_EBUSY (live writer). */
+/* Connects to the ring NAME. Fails with ZB_EINVAL (out NULL), ZB_ENAME
+ * (invalid name), ZB_ENOENT (no ring, or one its reader has not finished
+ * creating), ZB_EPROTO (not a ZeroBuffer ring, an invalid OIEB, a
+ * semaphore file written over or cut short), ZB_EREADERGONE (no live
+ * reader), ZB_EBUSY (live writer), ZB_EACCES (the ring's files are not
+ * this user's to open), or what opening and mapping them failed with
+ * (ZB_EMFILE, ZB_ENFILE, ZB_ENOMEM, ...). */
 int zb_writer_connect(zb_writer **out, const char *name);
 
 /* Detaches now (writer_pid = 0: the reader sees end of stream once it has
@@ -440,7 +445,8 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
  * its metadata did not fit, docs/PROTOCOL.md §9.5).
  * ZB_EMSGSIZE when they do not fit the ring's metadata block: unless this
  * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
- * a note of the block size needed there for the reader (docs/PROTOCOL.md
+ * a note of the block size needed there for the reader, when the note fits
+ * the block (not in a 0-byte one: zb_reader_create) (docs/PROTOCOL.md
  * §9.5), while writer_pid is still its own. The bytes are opaque to the ring; zerosrc and the Node API read
  * the convention of GStreamer users of the protocol (docs/PROTOCOL.md
  * §2.2): a UTF-8 JSON object whose "caps" string gives the frames' caps

@@ -50,24 +50,30 @@ function describe(img: Image): string {
 }
 
 /**
- * Packed 8-bit RGB (height × width × 3) of any frame: encoded frames are
- * decoded (a copy of their bytes, so releasing the frame meanwhile is safe;
- * a 16-bit PNG's samples keep their high byte, libvips's cut, where toRGB
- * rounds GRAY16; a JPEG's EXIF orientation is not applied, as jpegdec does
- * not), raw frames converted by toRGB. Throws ImageDecodeError (code 'EDECODE')
+ * Packed 8-bit RGB (height × width × 3) of any frame, in bytes of its own
+ * (read or copied before the first await, so the frame may be released once
+ * this is called): encoded frames are decoded (a 16-bit PNG's samples keep
+ * their high byte, libvips's cut, where toRGB rounds GRAY16; a JPEG's EXIF
+ * orientation is not applied, as jpegdec does not), raw frames converted by
+ * toRGB (packed RGB copied, where toRGB gives the frame's bytes). Throws ImageDecodeError (code 'EDECODE')
  * for corrupt or truncated data and for a picture whose size is not the one
  * its caps give.
  */
 export async function decodeImage(source: Frame | Image): Promise<Image> {
   const img = sourceImage(source, 'decodeImage');
-  if (!img.encoded) return toRGB(img);
+  if (!img.encoded) {
+    // a promise of a view that the frame's release empties is a trap: packed RGB, which toRGB leaves in place, is copied
+    const rgb = toRGB(img);
+    return rgb.data.buffer === img.data.buffer ? { ...rgb, data: rgb.data.slice() } : rgb;
+  }
+  const bytes = Buffer.from(img.data); // a copy, made before the first await: the frame may be released meanwhile
   const sharp = await loadSharp();
   const what = describe(img);
   const fail = (message: string, cause?: unknown): ImageDecodeError =>
     new ImageDecodeError(`${what}: ${message}`, { code: 'EDECODE', cause, sequence: img.sequence });
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await sharp(Buffer.from(img.data), { failOn: 'warning' })
+    decoded = await sharp(bytes, { failOn: 'warning' })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()

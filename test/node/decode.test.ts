@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB, type PlainUint8Array } from '../../src/index.js';
+import {
+  decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB, ZeroBufferReader, ZeroBufferWriter, type PlainUint8Array,
+} from '../../src/index.js';
 import { leftovers, readPng, ringName } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -206,5 +208,36 @@ test('JPEG frames from a real pipeline (jpegenc ! zerosink) decode while the fra
   }
   await stream.close();
   expect(sizes).toEqual(['160x120x3', '160x120x3', '160x120x3']);
+  expect(leftovers()).toEqual([]);
+});
+
+test('encodePng and decodeImage of a frame released right after the call use its bytes as they were (RGB, GRAY8, JPEG)', async () => {
+  const { bytes: jpeg } = await encoded('jpegenc', 'jpegdec', 32, 24);
+  const cases = [
+    { caps: 'video/x-raw,format=RGB,width=32,height=24', bytes: new Uint8Array(32 * 24 * 3).map((_, i) => i % 251) },
+    { caps: 'video/x-raw,format=GRAY8,width=32,height=24', bytes: new Uint8Array(32 * 24).map((_, i) => i % 253) },
+    { caps: 'image/jpeg,width=32,height=24', bytes: jpeg },
+  ];
+  for (const { caps, bytes } of cases) {
+    const reader = await ZeroBufferReader.create({ name: ringName('released'), metadataSize: 4096, payloadSize: 1 << 16 });
+    const writer = await ZeroBufferWriter.connect(reader.name);
+    await writer.setMetadata({ caps });
+    await writer.write(bytes);
+    const kept = (await reader.next())!.copy(); // what the picture should be made of
+    const expected = Array.from(caps.startsWith('image/') ? (await decodeImage(frameOf(caps, kept))).data : toRGB(frameOf(caps, kept)).data);
+    for (const call of ['encodePng', 'decodeImage'] as const) {
+      await writer.write(bytes);
+      const frame = (await reader.next())!;
+      const made = call === 'encodePng' ? encodePng(frame) : decodeImage(frame);
+      frame.release(); // e.g. a frames() loop moving on: the writer may reuse the room at once
+      await writer.write(new Uint8Array(bytes.length).fill(0xee));
+      const result = await made;
+      const pixels = 'png' in result ? (await sharp(result.png).raw().toBuffer()) : result.data;
+      expect([caps, call, Array.from(pixels)]).toEqual([caps, call, expected]);
+      await reader.next().then((f) => f!.release());
+    }
+    await writer.close();
+    await reader.close();
+  }
   expect(leftovers()).toEqual([]);
 });

@@ -903,7 +903,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS; after a restart of the
    * server, each such error says so: this client cannot reach the new one,
    * connect a new client), ZeroBufferError (EOF) when the server ended its
-   * responses with this request unanswered, TimeoutError (naming
+   * responses with this request unanswered, ZeroBufferError (ESTATE) when
+   * this client is closed before or during the call, TimeoutError (naming
    * the request by its sequence number in this client's stream, or saying
    * it was not sent); rejects with signal.reason on abort. `timeoutMs`
    * (default: the client's) bounds the wait for the calls before it and for
@@ -972,6 +973,10 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         this.#owed++; // its answer may still come: the next request throws it away
         throw e;
       }
+      // null is also what the response ring's reader gives once this client closed it: not the server's doing
+      if (response === null && this.#responses.closed)
+        throw new ZeroBufferError(`duplex client of channel "${this.name}" was closed during the wait for the response to request ${sequence}`,
+          { code: 'ESTATE' });
       if (response === null)
         throw new ZeroBufferError(`duplex channel "${this.name}": the server ended its responses with request ${sequence} unanswered`,
           { code: 'EOF' });

@@ -5,7 +5,8 @@
 // request gets its own answer (it got the late one before). Overlapping
 // calls are queued in call order, each sent once the one before is over
 // (a call that gave up while another waited had its request sent all the
-// same, and the one waiting got its answer).
+// same, and the one waiting got its answer). close() during a request ends
+// it with ESTATE, not the EOF of a server that ended its responses.
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -138,6 +139,29 @@ test('overlapping request() calls run one at a time in call order: each gets its
   } finally {
     await answers.close();
     await client.close();
+    await requests.close();
+  }
+});
+
+test('close() of the client during a request ends it with ESTATE, as a writer\'s close() ends its write; not the server\'s EOF', async () => {
+  const channel = channelName();
+  const rings = duplexRingNames(channel);
+  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
+  const answers = await ZeroBufferWriter.connect(rings.response); // a server still there, slow to answer
+  try {
+    const pending = client.request(new Uint8Array([1]));
+    const queued = client.request(new Uint8Array([2]));
+    (await requests.next({ timeoutMs: 1000 }))!.release();
+    await sleep(150);
+    await client.close();
+    await expect(pending).rejects.toMatchObject({
+      name: 'ZeroBufferError', code: 'ESTATE', message: `duplex client of channel "${channel}" was closed during the wait for the response to request 1`,
+    });
+    await expect(queued).rejects.toMatchObject({ code: 'ESTATE' });
+    await expect(client.request(new Uint8Array([3]))).rejects.toMatchObject({ code: 'ESTATE' });
+  } finally {
+    await answers.close();
     await requests.close();
   }
 });

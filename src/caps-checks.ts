@@ -2,6 +2,7 @@
 // runs them before anything loads it (`plugin-path` must work beside an
 // addon built for another version).
 import { parseCaps, type CapsValue } from './caps.js';
+import { received } from './option-checks.js';
 
 /** A value that is one value (a list or a range is a choice of several; an array is fixed if its values are). */
 function fixedValue(v: CapsValue): boolean {
@@ -19,7 +20,7 @@ function fixedValue(v: CapsValue): boolean {
 export function checkFixedCaps(value: unknown, what: string): void {
   const refuse = (why: string): never => {
     throw new TypeError(`${what}: it must be fixed caps such as "video/x-raw,format=RGB,width=2,height=2", ` +
-      `received ${JSON.stringify(value)?.slice(0, 200)}: ${why}`);
+      `received ${typeof value === 'string' ? JSON.stringify(value).slice(0, 200) : received(value)}: ${why}`);
   };
   if (typeof value !== 'string') return refuse('not a string');
   let caps;

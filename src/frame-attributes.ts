@@ -5,6 +5,7 @@
 import { checkFixedCaps, checkRawCapsFields } from './caps-checks.js';
 import { parseCaps } from './caps.js';
 import { ProtocolError } from './errors.js';
+import { received } from './option-checks.js';
 import { RAW_FORMATS, undescribedVideoInfo, VideoInfoError, videoInfoFromCaps } from './video-info.js';
 
 /**
@@ -20,7 +21,7 @@ export const MAX_ATTRIBUTE_BYTES = 65480;
 
 export function encodeAttributes(attributes: FrameAttributes): Uint8Array {
   if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes))
-    throw new TypeError(`attributes must be an object of strings, numbers and booleans, received ${JSON.stringify(attributes)}`);
+    throw new TypeError(`attributes must be an object of strings, numbers and booleans, received ${received(attributes)}`);
   for (const [k, v] of Object.entries(attributes))
     if (v !== null && !['string', 'number', 'boolean'].includes(typeof v))
       throw new TypeError(`attribute ${JSON.stringify(k)} must be a string, number, boolean or null, received ${typeof v}`);

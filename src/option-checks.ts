@@ -20,10 +20,16 @@ export function isDetached(buffer: ArrayBufferLike): boolean {
   }
 }
 
-/** A value as an error message shows what it received. */
+/**
+ * A value as an error message shows what it received: a number as is, a
+ * string quoted, other values with their type (0n printed as 0 would read as
+ * the number an integer check then seems to refuse).
+ */
 export function received(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v == null) return String(v);
+  if (typeof v === 'number' || v == null) return String(v);
+  if (typeof v === 'bigint') return `a bigint (${v}n)`;
+  if (typeof v === 'boolean') return `a boolean (${v})`;
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }

@@ -2,7 +2,7 @@
 // pixels → one `img=` message.
 import type { Frame } from '../frame.js';
 import { sourceImage, type Image } from '../image.js';
-import { optionNames, validateOptions } from '../option-checks.js';
+import { optionNames, received, validateOptions } from '../option-checks.js';
 import { checkAttribute, ETX, LF, PREFIX, SOH, STX, type ImgEncoding } from './message.js';
 
 export interface ImgPixels {
@@ -28,7 +28,7 @@ export interface ImgFormatOptions {
 const IMG_FORMAT_OPTIONS = optionNames<ImgFormatOptions>({ encoding: true });
 
 function header(height: number, width: number, attributes: Attributes, encoding: ImgEncoding): Uint8Array {
-  if (encoding !== 'utf-8' && encoding !== 'latin1') throw new TypeError(`img= header encoding must be utf-8 or latin1, received ${String(encoding)}`);
+  if (encoding !== 'utf-8' && encoding !== 'latin1') throw new TypeError(`img= header encoding must be utf-8 or latin1, received ${received(encoding)}`);
   const parts = Object.entries(attributes).map(([k, v]) => {
     const value = String(v);
     checkAttribute(k, value);

@@ -6,6 +6,7 @@
 // writer connects to it, waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
+import { received } from '../option-checks.js';
 import { fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateName } from '../options.js';
 import { connectWhenThere } from '../writer.js';
 import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
@@ -153,7 +154,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
   refuseUnknownOptions(options, INGEST_OPTIONS);
   validateName(options.name);
   const format = options.format ?? 'GRAY16_BE';
-  if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${String(format)}`);
+  if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${received(format)}`);
   const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 10000);
   const writer = await connectWhenThere(options.name, {
     frameHeader: true, connectTimeoutMs, intervalMs: 20, signal: options.signal, option: connectOption,

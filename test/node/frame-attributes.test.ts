@@ -131,6 +131,7 @@ test('a "caps" attribute is the frame\'s own caps: fixed caps are taken and desc
     ['', /: 0 structures, not one/],
     ['video/x-raw, width=(int)2, format=(string)"RGB', /received .*: .*at position/],
     [5, /received 5: not a string/],
+    [true, /received a boolean \(true\): not a string/],
   ];
   for (const [caps, why] of refusals) {
     for (const call of [
@@ -149,4 +150,20 @@ test('a "caps" attribute is the frame\'s own caps: fixed caps are taken and desc
   const f = (await reader.next({ timeoutMs: 1000 }))!;
   expect([f.attributes, f.videoInfo?.format, f.videoInfo?.width, f.size]).toEqual([{ caps: rgb, id: 'a' }, 'RGB', 2, 16]);
   f.release();
+});
+
+test('a header value of another type says its type: 0n is "a bigint (0n)", not the 0 an integer check seems to refuse', async () => {
+  await using reader = await ZeroBufferReader.create({ name: ringName('types'), metadataSize: 1024, payloadSize: 8192 });
+  await using writer = await ZeroBufferWriter.connect(reader.name, { frameHeader: true });
+  writer.setMetadata({ caps: CAPS });
+  const pixels = new Uint8Array(8);
+  await expect(writer.write(pixels, { pts: 0n as never })).rejects.toThrow(
+    new TypeError('option "pts" must be a time in ns: an integer from 0 to 2^64, received a bigint (0n)'));
+  await expect(writer.write(pixels, { flags: true as never })).rejects.toThrow(
+    new TypeError('option "flags" must be an integer of 32 bits (0 to 0xffffffff), received a boolean (true)'));
+  await expect(writer.write(pixels, { duration: 2.5 })).rejects.toThrow(/, received 2\.5$/);
+  // these printed the value as JSON, which throws "Do not know how to serialize a BigInt"
+  await expect(writer.write(pixels, { attributes: 5n as never })).rejects.toThrow(
+    new TypeError('attributes must be an object of strings, numbers and booleans, received a bigint (5n)'));
+  expect(reader.stats().framesUnread).toBe(0); // none of them was written
 });

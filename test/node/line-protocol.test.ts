@@ -111,6 +111,8 @@ describe('formatMessage and announce', () => {
   test('invalid messages are TypeErrors', () => {
     expect(() => formatMessage({ method: 'start-stream', name: 'a/b', metadataSize: 1, payloadSize: 1 })).toThrow(TypeError);
     expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 0, payloadSize: 1 })).toThrow(/metadataSize/);
+    expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 5n as never, payloadSize: 1 }))
+      .toThrow(/metadataSize must be a positive integer, received a bigint \(5n\)/); // not "received 5"
   });
   test('announce writes one line in one write, then resolves', async () => {
     const writes: string[] = [];

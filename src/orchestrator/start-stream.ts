@@ -330,9 +330,10 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
 
 /**
  * Creates the ring (or takes options.reader), announces it when asked, and starts the pipeline into
- * it; resolves once gst-launch runs (stream.pipeline.pid is its pid; its
+ * it; resolves once gst-launch is spawned (stream.pipeline.pid is its pid; its
  * 'starting' state event came before: a listener added then hears 'playing'
- * on), or could not be started (no pid; frames() throws why).
+ * on). One that could not be started has no pid, and its PipelineError comes
+ * a moment later, with the spawn's error: stream.error, frames() throws it.
  * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal),
  * and with a TypeError for an option it cannot take (one with a null byte
  * among the pipeline's words: none can be a process argument).

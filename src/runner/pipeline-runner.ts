@@ -435,13 +435,15 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #failure(exitCode: number | undefined, signal: string | undefined, spawnError: string | undefined, pluginLoadFailure: string | undefined): PipelineError {
     if (spawnError !== undefined) {
       // Never ran (no status, no signal): restarting cannot help. Not on the
-      // PATH is what a user who has Node but not GStreamer's tools meets first.
+      // PATH is what a user who has Node but not GStreamer's tools meets first;
+      // a path (with a slash) is not looked up there: that file is missing.
       const command = this.#options.gstLaunch ?? 'gst-launch-1.0';
-      const missing = /\bENOENT\b/.test(spawnError)
-        ? `\n${command} is not on the PATH: zerobuffer runs GStreamer's command-line tools, which npm does not install ` +
-          '(Debian, Ubuntu: apt install gstreamer1.0-tools gstreamer1.0-plugins-base; README, "Installing")'
-        : '';
-      return new PipelineError(`${command} could not be started: ${spawnError}${missing}`,
+      const why = /\bEACCES\b/.test(spawnError) ? `\n${command} is not executable (a directory, or a file without this user's execute permission)`
+        : !/\bENOENT\b/.test(spawnError) ? ''
+          : command.includes('/') ? `\n${command} does not exist (a path is run as given, not looked up on the PATH)`
+            : `\n${command} is not on the PATH: zerobuffer runs GStreamer's command-line tools, which npm does not install ` +
+              '(Debian, Ubuntu: apt install gstreamer1.0-tools gstreamer1.0-plugins-base; README, "Installing")';
+      return new PipelineError(`${command} could not be started: ${spawnError}${why}`,
         { output: '', code: 'EPIPELINE', permanent: true, spawnError });
     }
     const refused = this.#tail.refused;

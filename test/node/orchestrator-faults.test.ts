@@ -754,3 +754,20 @@ test('startStream given a reader: the pipeline writes into its ring, announced w
   }
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
+
+test('a gstLaunch path that does not exist or cannot be run: its PipelineError says so (a path is not looked up on the PATH); startStream resolves with no pid, the error a moment later', async () => {
+  const notExecutable = path.join(tmp, 'fake-gst-not-executable');
+  fs.writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+  for (const [gstLaunch, why] of [
+    [path.join(tmp, 'no-such-gst'), `${path.join(tmp, 'no-such-gst')} does not exist (a path is run as given, not looked up on the PATH)`],
+    [notExecutable, `${notExecutable} is not executable (a directory, or a file without this user's execute permission)`],
+  ] as const) {
+    const stream = await startStream({ source: SOURCE, name: ringName('spawn-failed'), gstLaunch });
+    expect([stream.pipeline.pid, stream.pipeline.state, stream.error]).toEqual([undefined, 'starting', undefined]);
+    const failed = await stream.frames().next().then(() => undefined, (e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'EPIPELINE', permanent: true, message: expect.stringContaining(`${gstLaunch} could not be started: `) });
+    expect((failed as Error).message.split('\n').at(-1)).toBe(why);
+    expect(stream.error).toBe(failed);
+    await stream.close();
+  }
+});

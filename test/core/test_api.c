@@ -2110,6 +2110,16 @@ static void test_forged_lap_refused(void) {
   }
 }
 
+/* Frames 1-3 of 100 bytes written and read: [0, 348) given back, the
+ * reader at 348. */
+static void pass_three_frames(ring_fixture *fx) {
+  uint64_t seq;
+  for (seq = 1; seq <= 3; seq++) {
+    CHECK_RC(put(fx->w, 100, seq, 0), 0);
+    GET_RELEASE(fx->r, 100, seq);
+  }
+}
+
 /* A write position moved back below the reader's (another process): the
  * zeros where the reader stands passed for a wrap marker, and the reader
  * gave the tail back before it found the frame at 0 past that position:
@@ -2120,11 +2130,7 @@ static void test_wrap_behind_moved_write_pos(void) {
   zb_frame f;
   if (fixture_open(&fx, "wposback", 1024) == 0) {
     zb_oieb *o = fx.m.oieb;
-    uint64_t seq;
-    for (seq = 1; seq <= 3; seq++) {
-      CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [0, 348) */
-      GET_RELEASE(fx.r, 100, seq);
-    }
+    pass_three_frames(&fx);
     atomic_store(&o->payload_write_pos, 50);
     flood_sem_w(fx.name, 1);
     CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO);
@@ -2152,10 +2158,7 @@ static void test_moved_read_pos_refused(void) {
     if (fixture_open(&fx, "rposmoved", 1024) == 0) {
       zb_oieb *o = fx.m.oieb;
       uint64_t seq;
-      for (seq = 1; seq <= 3; seq++) {
-        CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [0, 348) */
-        GET_RELEASE(fx.r, 100, seq);
-      }
+      pass_three_frames(&fx);
       for (seq = 4; forward && seq <= 6; seq++)
         CHECK_RC(put(fx.w, 100, seq, 0), 0); /* [348, 696) */
       atomic_store(&o->payload_read_pos, forward ? 580 : 0);

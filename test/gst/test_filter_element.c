@@ -1450,6 +1450,26 @@ request_pool_buffer (GstBufferPool * pool, guint8 value, guint index)
   return buffer;
 }
 
+/* zerofilter's request pool, active, as SRCPAD's peer answers the
+ * allocation query for GRAY_CAPS: the pool an upstream element draws
+ * from. */
+static GstBufferPool *
+request_pool (GstPad * srcpad)
+{
+  GstCaps *caps = gst_caps_from_string (GRAY_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+
+  gst_caps_unref (caps);
+  fail_unless (gst_pad_peer_query (srcpad, query));
+  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+  gst_query_unref (query);
+  fail_unless (pool != NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  return pool;
+}
+
 /* Step by step, what videorate does: pool buffer A sent, B taken from the
  * pool, then A pushed again (a repeat, with RESYNC): the repeat would
  * come after B's request, so it is dropped; it repeats the frame before,
@@ -1462,24 +1482,14 @@ GST_START_TEST (test_no_discont_after_dropped_repeat)
   gchar *desc = g_strdup_printf ("zerofilter name=f channel=%s "
       "frame-header=true connect-timeout=5000", channel);
   GstHarness *h = gst_harness_new_parse (desc);
-  GstBufferPool *pool = NULL;
-  GstQuery *query;
-  GstCaps *caps;
+  GstBufferPool *pool;
   GstBuffer *a, *b, *repeat, *out;
   GstElement *filter;
   guint i;
 
   g_free (desc);
   gst_harness_set_src_caps_str (h, GRAY_CAPS);
-  caps = gst_caps_from_string (GRAY_CAPS);
-  query = gst_query_new_allocation (caps, TRUE);
-  gst_caps_unref (caps);
-  fail_unless (gst_pad_peer_query (h->srcpad, query));
-  fail_unless_equals_int (gst_query_get_n_allocation_pools (query), 1);
-  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
-  gst_query_unref (query);
-  fail_unless (pool != NULL);
-  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  pool = request_pool (h->srcpad);
 
   a = request_pool_buffer (pool, 0xA, 0);
   fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (a)),
@@ -2136,6 +2146,26 @@ pull_filled (GstElement * appsink, guint8 fill, guint i)
   gst_sample_unref (sample);
 }
 
+/* Plays PIPELINE (appsrc "in" into zerofilter "f" into appsink "out"),
+ * pushes a first buffer, copied, so that the caps are there and the server
+ * connected, and returns zerofilter's request pool, active. */
+static GstBufferPool *
+held_back_start (GstElement * pipeline)
+{
+  GstElement *appsrc = by_name (pipeline, "in");
+  GstPad *srcpad = gst_element_get_static_pad (appsrc, "src");
+  GstBufferPool *pool;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0x10,
+      0);
+  pull_filled (by_name (pipeline, "out"), 0x10, 0);
+  pool = request_pool (srcpad);
+  gst_object_unref (srcpad);
+  return pool;
+}
+
 /* An upstream that holds back a buffer of zerofilter's pool (input-selector
  * holding the inactive pad's while the new active pad pushes buffers of a
  * pool of its own) and pushes those it took after it first: their requests
@@ -2153,26 +2183,11 @@ GST_START_TEST (test_pool_buffer_held_back)
       "sync=false");
   GstElement *appsrc = by_name (pipeline, "in");
   GstElement *appsink = by_name (pipeline, "out");
-  GstCaps *caps = gst_caps_from_string (GRAY_CAPS);
-  GstQuery *query = gst_query_new_allocation (caps, TRUE);
-  GstPad *srcpad = gst_element_get_static_pad (appsrc, "src");
-  GstBufferPool *pool = NULL;
+  GstBufferPool *pool = held_back_start (pipeline);
   GstBuffer *held, *b, *c;
   GstMessage *msg;
 
   g_free (desc);
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  /* a first buffer, copied: the caps are there and the server connected */
-  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0x10,
-      0);
-  pull_filled (appsink, 0x10, 0);
-
-  fail_unless (gst_pad_peer_query (srcpad, query));
-  fail_unless (gst_query_get_n_allocation_pools (query) > 0);
-  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
-  fail_unless (pool != NULL);
-  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
       GST_FLOW_OK);
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
@@ -2196,9 +2211,6 @@ GST_START_TEST (test_pool_buffer_held_back)
   gst_message_unref (msg);
   gst_buffer_pool_set_active (pool, FALSE);
   gst_object_unref (pool);
-  gst_query_unref (query);
-  gst_caps_unref (caps);
-  gst_object_unref (srcpad);
   finish (pipeline, server, channel);
 }
 
@@ -2216,24 +2228,13 @@ GST_START_TEST (test_pool_buffer_held_back_times_out)
   GstElement *pipeline = filter_pipeline (channel, desc, "timeout=500",
       "sync=false");
   GstElement *appsrc = by_name (pipeline, "in");
-  GstCaps *caps = gst_caps_from_string (GRAY_CAPS);
-  GstQuery *query = gst_query_new_allocation (caps, TRUE);
-  GstPad *srcpad = gst_element_get_static_pad (appsrc, "src");
-  GstBufferPool *pool = NULL;
+  GstBufferPool *pool = held_back_start (pipeline);
   GstBuffer *held, *b;
   GstMessage *msg;
   GError *error = NULL;
   gchar *debug = NULL;
 
   g_free (desc);
-  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
-  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0x10,
-      0);
-  pull_filled (by_name (pipeline, "out"), 0x10, 0);
-  fail_unless (gst_pad_peer_query (srcpad, query));
-  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
-  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
       GST_FLOW_OK);
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
@@ -2253,9 +2254,6 @@ GST_START_TEST (test_pool_buffer_held_back_times_out)
   gst_buffer_unref (held);
   gst_buffer_pool_set_active (pool, FALSE);
   gst_object_unref (pool);
-  gst_query_unref (query);
-  gst_caps_unref (caps);
-  gst_object_unref (srcpad);
   finish_after_error (pipeline, error, debug, server, channel);
 }
 

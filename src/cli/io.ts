@@ -1,6 +1,7 @@
 // Where the commands write: process streams by default, replaceable in tests.
 import { fstatSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -14,13 +15,15 @@ export interface CliIo {
  * The output path names this process's stdout: "-", or a path to the file
  * fd 1 has open (/dev/stdout, /proc/self/fd/1, the file it was redirected
  * to). Opening it again would truncate it, and what the command says on
- * stdout would go into it too.
+ * stdout would go into it too. Not a device other than a terminal: every
+ * /dev/null is one file, and a command run with >/dev/null may still
+ * write its output to /dev/null.
  */
 export function isStdout(file: string): boolean {
   if (file === '-') return true;
   try {
     const [named, out] = [statSync(file), fstatSync(1)];
-    return named.dev === out.dev && named.ino === out.ino;
+    return named.dev === out.dev && named.ino === out.ino && (!named.isCharacterDevice() || isatty(1));
   } catch {
     return false;
   }

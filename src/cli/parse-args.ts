@@ -441,7 +441,9 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
       const target: Endpoint = named.kind === 'file' && isStdout(named.path) ? { kind: 'stdio' } : named;
       // the protocol lines would go into the img= stream, which no reader of either could then parse
       if (a['announce'] === true && target.kind === 'stdio')
-        throw new UsageError(`--announce prints to stdout, which serve img ${String(a['target'])} sends the img= stream to: give a tcp: or file target, or leave --announce out`);
+        throw new UsageError(named.kind === 'stdio'
+          ? '--announce prints to stdout, which serve img - sends the img= stream to: give a tcp: or file target, or leave --announce out'
+          : `--announce prints to stdout, and ${String(a['target'])} is where stdout goes: give serve img another file or a tcp: target, or leave --announce out`);
       return {
         kind: 'serve',
         args: {

@@ -55,7 +55,7 @@ function stdoutSnapshotProblem(args: RunArgs, io: CliIo): string | undefined {
 }
 
 export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
-  // A snapshot to stdout has it to itself: the stats and protocol lines go to stderr (as a terminal's or not)
+  // A snapshot to stdout has it to itself: the stats go to stderr (as a terminal's or not); --announce is refused then
   const snapshotToStdout = args.snapshot !== undefined && isStdout(args.snapshot);
   const out = snapshotToStdout ? io.stderr : io.stdout;
   const tty = out.isTTY === true;

@@ -153,7 +153,7 @@ function served(failure: unknown, frames: number, sink: Writable | undefined, ex
   const goneCode = typeof code === 'string' && GONE.has(code);
   if (failure === undefined || io.signal.aborted || goneCode || clientGone) {
     const gone = goneCode || clientGone ? ' (the client went away)' : '';
-    say(io.stderr, `zerobuffer serve: ${frames} images served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
+    say(io.stderr, `zerobuffer serve: ${frames} ${frames === 1 ? 'image' : 'images'} served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
     if (exit?.error !== undefined && !exit.stopped) {
       say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(exit.error, 'zerosink')}`);
       return EXIT.pipeline;

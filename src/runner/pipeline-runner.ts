@@ -438,8 +438,10 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       // PATH is what a user who has Node but not GStreamer's tools meets first;
       // a path (with a slash) is not looked up there: that file is missing.
       const command = this.#options.gstLaunch ?? 'gst-launch-1.0';
-      const why = /\bEACCES\b/.test(spawnError) ? `\n${command} is not executable (a directory, or a file without this user's execute permission)`
-        : !/\bENOENT\b/.test(spawnError) ? ''
+      // the code ends the text ("spawn COMMAND ENOENT"): the command and its words before it may hold anything
+      const code = /\b(E[A-Z]+)$/.exec(spawnError)?.[1];
+      const why = code === 'EACCES' ? `\n${command} is not executable (a directory, or a file without this user's execute permission)`
+        : code !== 'ENOENT' ? ''
           : command.includes('/') ? `\n${command} does not exist (a path is run as given, not looked up on the PATH)`
             : `\n${command} is not on the PATH: zerobuffer runs GStreamer's command-line tools, which npm does not install ` +
               '(Debian, Ubuntu: apt install gstreamer1.0-tools gstreamer1.0-plugins-base; README, "Installing")';

@@ -760,6 +760,8 @@ test('a gstLaunch path that does not exist or cannot be run: its PipelineError s
   fs.writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
   for (const [gstLaunch, why] of [
     [path.join(tmp, 'no-such-gst'), `${path.join(tmp, 'no-such-gst')} does not exist (a path is run as given, not looked up on the PATH)`],
+    // the error's text holds the path: only its code, at the end, says why
+    [path.join(tmp, 'EACCES', 'gst'), `${path.join(tmp, 'EACCES', 'gst')} does not exist (a path is run as given, not looked up on the PATH)`],
     [notExecutable, `${notExecutable} is not executable (a directory, or a file without this user's execute permission)`],
   ] as const) {
     const stream = await startStream({ source: SOURCE, name: ringName('spawn-failed'), gstLaunch });

@@ -485,22 +485,48 @@ oldest_request_published (GstZeroFilter * self)
   return TRUE;
 }
 
+/* With qlock held: the newest request waiting, the one of the largest
+ * frame id (they wait in ring order), or NULL. */
+static Pending *
+last_request (GstZeroFilter * self)
+{
+  GList *l;
+
+  for (l = self->pending.tail; l != NULL; l = l->prev) {
+    Pending *p = l->data;
+
+    if (p->pass == NULL)
+      return p;
+  }
+  return NULL;
+}
+
 /* With qlock held: queues request P in ring order, where the server reads
  * it, and so answers it: a pool buffer pushed after buffers taken from the
- * pool later goes before their requests (published only now, with it:
- * none of them is answered yet). */
+ * pool later goes just before the first of their requests (published only
+ * now, with it: none of them is answered yet), so before the buffers
+ * skipped after that one too, which keep their place behind it. Frame ids
+ * compare: every request waiting is the one writer's (a new writer numbers
+ * from 0, but connects only once none waits: after the session's end and
+ * the flush that empties pending, or after bypass). */
 static void
 pending_add_request (GstZeroFilter * self, Pending * p)
 {
-  GList *l = self->pending.tail;
+  GList *l, *later = NULL;
 
-  while (l != NULL && ((Pending *) l->data)->pass == NULL &&
-      ((Pending *) l->data)->frame_id > p->frame_id)
-    l = l->prev;
-  if (l != NULL)
-    g_queue_insert_after (&self->pending, l, p);
+  for (l = self->pending.tail; l != NULL; l = l->prev) {
+    Pending *q = l->data;
+
+    if (q->pass != NULL)
+      continue;
+    if (q->frame_id < p->frame_id)
+      break;
+    later = l;
+  }
+  if (later != NULL)
+    g_queue_insert_before (&self->pending, later, p);
   else
-    g_queue_push_head (&self->pending, p);
+    g_queue_push_tail (&self->pending, p);
 }
 
 /* With qlock held: wakes the waiters on qcond, if any (GLib's broadcast
@@ -1746,9 +1772,9 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
           0));
   g_mutex_lock (&self->qlock);
   self->request_sending = TRUE; /* until counted, or known not sent */
-  last = g_queue_peek_tail (&self->pending);
+  last = last_request (self);
   self->request_reordered = reservation != NULL &&
-      reservation->writer != NULL && last != NULL && last->pass == NULL &&
+      reservation->writer != NULL && last != NULL &&
       last->frame_id > reservation->id;
   g_mutex_unlock (&self->qlock);
   ret = gst_zero_sink_pool_write (self->link, buffer, size, 0, self->flushing,

@@ -2146,6 +2146,28 @@ pull_filled (GstElement * appsink, guint8 fill, guint i)
   gst_sample_unref (sample);
 }
 
+/* Pulls the buffer of PTS I frames passed unprocessed: its bytes all
+ * FILL. */
+static void
+pull_passed (GstElement * appsink, guint8 fill, guint i)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *buffer;
+  GstMapInfo map;
+  gsize j;
+
+  fail_unless (sample != NULL, "no buffer %u within 10 s", i);
+  buffer = gst_sample_get_buffer (sample);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), i * FRAME_NS);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  for (j = 0; j < map.size && map.data[j] == fill; j++);
+  fail_unless (j == map.size, "buffer %u passed has byte %u at %"
+      G_GSIZE_FORMAT ", not %u", i, map.data[j], j, fill);
+  gst_buffer_unmap (buffer, &map);
+  gst_sample_unref (sample);
+}
+
 /* Plays PIPELINE (appsrc "in" into zerofilter "f" into appsink "out"),
  * pushes a first buffer, copied, so that the caps are there and the server
  * connected, and returns zerofilter's request pool, active. */
@@ -2259,6 +2281,59 @@ GST_START_TEST (test_pool_buffer_held_back_times_out)
 
 GST_END_TEST;
 
+/* A buffer skipped and passed (policy=drop skipped=pass) while a pool
+ * buffer is held back: the held buffer's request, published before the
+ * requests queued after the pass, goes before them and before the pass
+ * (which keeps its place after the request it came after). Before, it
+ * was queued after the pass, behind the later request: the answers came
+ * paired with each other's requests (PTS 3 with the held one's answer). */
+GST_START_TEST (test_pool_buffer_held_back_behind_pass)
+{
+  gchar *channel = channel_name ("held-pass");
+  Server *server = server_start (channel, 400);
+  gchar *desc = g_strdup_printf ("appsrc name=in format=time caps=\"%s\"",
+      GRAY_CAPS);
+  GstElement *pipeline = filter_pipeline (channel, desc,
+      "timeout=5000 depth=2 policy=drop skipped=pass", "sync=false");
+  GstElement *appsrc = by_name (pipeline, "in");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstBufferPool *pool = held_back_start (pipeline);
+  GstBuffer *b, *held, *c;
+  GstMessage *msg;
+
+  g_free (desc);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
+      GST_FLOW_OK);
+  push_filled (appsrc, b, 0xb0, 1);     /* published, answered in 400 ms */
+  push_filled (appsrc, c, 0xc0, 3);     /* behind HELD */
+  /* depth (2) requests wait and the oldest is published: skipped, passed
+   * in its turn */
+  push_filled (appsrc, gst_buffer_new_allocate (NULL, 64 * 48, NULL), 0xd0,
+      4);
+  pull_filled (appsink, 0xb0, 1);
+  push_filled (appsrc, held, 0xa0, 2);
+  pull_filled (appsink, 0xa0, 2);
+  pull_filled (appsink, 0xc0, 3);
+  pull_passed (appsink, 0xd0, 4);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"),
+          "frames-passed"), 1);
+
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* The case above as input-selector makes it: switched, it holds the
  * buffer of the pad it left (taken from one pool of zerofilter's) while
  * the new active pad pushes buffers of another, taken later; zerofilter
@@ -2336,6 +2411,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_stop_during_first_caps);
   tcase_add_test (tc, test_pool_buffer_held_back);
   tcase_add_test (tc, test_pool_buffer_held_back_times_out);
+  tcase_add_test (tc, test_pool_buffer_held_back_behind_pass);
   tcase_add_test (tc, test_input_selector_switch);
   return s;
 }

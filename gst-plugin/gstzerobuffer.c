@@ -89,7 +89,7 @@ typedef struct
 /* The one table of error kinds. Permanent: the ring or the pipeline is
  * wrong and stays wrong (a frame that can never fit, no ring after
  * connect-timeout, caps or metadata that differ from the ring's, a bad name,
- * permission denied, misuse). Transient: the other side or the system may
+ * permission denied, misuse, a buffer that is not a frame of its caps). Transient: the other side or the system may
  * change (the reader went away, the ring stayed full, the writer died, the
  * ring is busy, resources ran out). A code not listed is transient. */
 static const ZerobufferErrorKind error_kinds[] = {
@@ -104,6 +104,8 @@ static const ZerobufferErrorKind error_kinds[] = {
   {ZB_EINVAL, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
   {ZB_ESIZE, TRUE, gst_resource_error_quark, GST_RESOURCE_ERROR_SETTINGS},
   {ZB_EPROTO, TRUE, gst_stream_error_quark, GST_STREAM_ERROR_DECODE},
+  {ZEROBUFFER_EFRAMESIZE, TRUE, gst_stream_error_quark,
+      GST_STREAM_ERROR_FORMAT},
   {ZB_ESTATE, TRUE, gst_core_error_quark, GST_CORE_ERROR_FAILED},
   {ZB_EREADERGONE, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_WRITE},
   {ZB_EWRITERDEAD, FALSE, gst_resource_error_quark, GST_RESOURCE_ERROR_READ},
@@ -229,7 +231,8 @@ zerobuffer_post_message (GstElement * element, GstMessageType type,
     const gchar * file, const gchar * function, gint line)
 {
   const ZerobufferErrorKind *kind = zerobuffer_error_kind (code);
-  const gchar *name = zb_err_name (code);
+  const gchar *name = code == ZEROBUFFER_EFRAMESIZE ? "EFRAMESIZE" :
+      zb_err_name (code);
   GString *full_debug = g_string_new (debug);
   GstStructure *details, *stats = NULL;
   guint64 written;

@@ -108,7 +108,8 @@ gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
  * responses). Raw video in system memory of a fixed format and size has
  * one size: that of GStreamer's default layout (gst_video_info_from_caps:
  * rows rounded up to 4 bytes, no padding), which zerosink writes (its pool
- * offers no video meta, so upstream keeps those strides), which the Node
+ * offers no video meta, so upstream keeps those strides; other buffers are
+ * repacked or refused, gst_zero_sink_pool_write), which the Node
  * reader's frame.image() requires too (EFRAMESIZE), and which downstream
  * assumes of a buffer without video meta. Pushed as is, a frame of another
  * size is a short buffer for the application, or rows read at the wrong
@@ -128,12 +129,18 @@ typedef struct
 gsize zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps);
 void zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized);
 
+/* The plugin's own kind of error, outside the core's codes: a raw video
+ * buffer that is not a frame of its caps (zerosink's, zerofilter's check of
+ * what they write), "EFRAMESIZE" as the Node reader names the same fault. */
+#define ZEROBUFFER_EFRAMESIZE (-4900)
+
 /* Errors a supervisor can classify without reading the text.
  *
  * Every error zerosink, zerosrc and zerofilter post (but zerofilter's
  * plain "No caps before the first buffer") and every warning posted
  * through zerobuffer_post_message (not the plain GST_ELEMENT_WARNINGs of
- * on-reader-lost=wait, upstream's buffers, the server's output) names the kind of failure by the core's error name (zb_err_name: "EMSGSIZE", "ENOENT", ...)
+ * on-reader-lost=wait, upstream's buffers, the server's output) names the kind of failure by the core's error name (zb_err_name: "EMSGSIZE", "ENOENT", ...;
+ * "EFRAMESIZE" for the plugin's ZEROBUFFER_EFRAMESIZE)
  * and says whether it is permanent (the same pipeline against the same ring
  * fails the same way again: do not restart) or transient (a restart can
  * succeed: the reader came back, the ring drained, a new writer came). The

@@ -91,6 +91,7 @@ struct _GstZeroLink
   zb_writer *writer;            /* connected, metadata in place */
   GstCaps *caps;                /* the metadata's, to come (set_caps) */
   GstCaps *frame_caps;          /* of the frames from now on */
+  ZeroBufferFrameSize sized;    /* the frame size of frame_caps */
   GstCaps *metadata_caps;       /* the caps the ring's metadata declares */
   GBytes *attributes;           /* after every frame's header, or NULL */
   GstZeroLinkMakeRoom make_room;        /* set once, before use */
@@ -155,6 +156,7 @@ gst_zero_link_unref (GstZeroLink * link)
     link->make_room_notify (link->make_room_data);
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
+  zerobuffer_frame_size_clear (&link->sized);
   gst_caps_replace (&link->metadata_caps, NULL);
   g_clear_pointer (&link->attributes, g_bytes_unref);
   g_array_unref (link->open_tickets);
@@ -720,6 +722,19 @@ gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
   ok = set_frame_caps_locked (link, caps);
   g_mutex_unlock (&link->lock);
   return ok;
+}
+
+gsize
+gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info)
+{
+  gsize size;
+
+  g_mutex_lock (&link->lock);
+  size = zerobuffer_frame_size (&link->sized, link->frame_caps);
+  if (size != 0)
+    *info = link->sized.info;
+  g_mutex_unlock (&link->lock);
+  return size;
 }
 
 GstCaps *

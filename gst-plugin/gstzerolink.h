@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include "zerobuffer.h"
 
@@ -270,6 +271,11 @@ gsize gst_zero_link_header_size (GstZeroLink * link);
  * fields to the metadata's caps, as a parser refining its caps does; caps
  * too long). */
 gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
+
+/* The one size of a frame of the caps in force (zerobuffer_frame_size:
+ * raw video in system memory), with their default layout in *INFO; 0 when
+ * any size goes (*INFO untouched). */
+gsize gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info);
 
 /* The caps of the ring's metadata (a reference), NULL until connected. */
 GstCaps *gst_zero_link_ref_metadata_caps (GstZeroLink * link);

@@ -17,7 +17,9 @@
  * it writes a delta unit after a dropped frame, or as a reader's first
  * frame. For raw
  * video it offers upstream a pool whose buffers are reservations in the
- * ring (#GstZeroSink:zero-copy); #GstZeroSink:frame-header carries
+ * ring (#GstZeroSink:zero-copy), repacks a buffer whose video meta gives
+ * other strides into GStreamer's default layout (the one readers take) and
+ * refuses one that is not a frame of its caps; #GstZeroSink:frame-header carries
  * timestamps, flags and caps changes to zerosrc. Its errors say whether
  * they are permanent or transient, and carry its frame count.
  * README.md ("GStreamer") and gst-plugin/README.md tell the details.
@@ -578,7 +580,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     return GST_FLOW_OK;
   }
   do {
-    ret = gst_zero_sink_pool_write (self->link, buffer, size,
+    ret = gst_zero_sink_pool_write (self->link, buffer, &size,
         self->pending_flags, self->unlocked, NULL, &kind, NULL, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);

@@ -406,6 +406,117 @@ copy_into (GstBuffer * buffer, guint8 * dst)
   return TRUE;
 }
 
+typedef enum
+{
+  LAYOUT_AS_IS,                 /* a frame of the caps as it is (or any size
+                                 * goes) */
+  LAYOUT_REPACK,                /* a frame in the layout of its video meta */
+  LAYOUT_REFUSED                /* not a frame of the caps */
+} FrameLayout;
+
+/* The bytes META's planes reach, a full stride per row (what a copy of the
+ * frame may read); 0 when it cannot be told (a stride not above 0, a
+ * tiled format). Not gst_video_meta_get_plane_size(): it refuses any
+ * stride but its alignment's. */
+static gsize
+meta_extent (GstVideoMeta * meta)
+{
+  const GstVideoFormatInfo *finfo = gst_video_format_get_info (meta->format);
+  gint comp[GST_VIDEO_MAX_COMPONENTS];
+  gsize extent = 0;
+  guint i;
+
+  if (finfo == NULL || GST_VIDEO_FORMAT_INFO_IS_TILED (finfo))
+    return 0;
+  for (i = 0; i < meta->n_planes; i++) {
+    if (meta->stride[i] <= 0)
+      return 0;
+    gst_video_format_info_component (finfo, i, comp);
+    extent = MAX (extent, meta->offset[i] + (gsize) meta->stride[i] *
+        GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, comp[0], meta->height));
+  }
+  return extent;
+}
+
+/* Whether BUFFER (SIZE bytes) is a frame of the caps in force, INFO's
+ * default layout of FRAME_SIZE bytes (gst_zero_link_frame_size): a raw
+ * video frame has that one size, the only one zerosrc (and the Node
+ * reader) take. A buffer of other strides or offsets, or with padding,
+ * whose video meta says so, is repacked; one that no meta
+ * explains is refused here, before the ring, with the reason in *ERROR:
+ * written, it would stop the reader, which is not at fault. Longer
+ * buffers are refused too, as zerosrc refuses longer frames: trailing
+ * bytes cannot be told from rows of another stride. */
+static FrameLayout
+frame_layout (GstBuffer * buffer, gsize size, GstVideoInfo * info,
+    gsize frame_size, GstZeroError ** error)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
+  gsize needed;
+  gboolean default_layout = size == frame_size;
+  gchar *why;
+  guint i;
+
+  if (meta != NULL && meta->format == GST_VIDEO_INFO_FORMAT (info) &&
+      meta->width >= (guint) GST_VIDEO_INFO_WIDTH (info) &&
+      meta->height >= (guint) GST_VIDEO_INFO_HEIGHT (info) &&
+      meta->n_planes == GST_VIDEO_INFO_N_PLANES (info) &&
+      (needed = meta_extent (meta)) > 0) {
+    for (i = 0; i < meta->n_planes; i++) {
+      default_layout = default_layout &&
+          meta->offset[i] == GST_VIDEO_INFO_PLANE_OFFSET (info, i) &&
+          meta->stride[i] == GST_VIDEO_INFO_PLANE_STRIDE (info, i);
+    }
+    if (default_layout)
+      return LAYOUT_AS_IS;
+    if (size >= needed)
+      return LAYOUT_REPACK;
+    why = g_strdup_printf ("its video meta lays out %" G_GSIZE_FORMAT
+        " bytes", needed);
+  } else if (meta != NULL) {
+    why = g_strdup_printf ("its video meta (%s %ux%u, %u planes) does not "
+        "lay out frames of them", gst_video_format_to_string (meta->format),
+        meta->width, meta->height, meta->n_planes);
+  } else if (default_layout) {
+    return LAYOUT_AS_IS;
+  } else {
+    why = g_strdup ("it has no video meta giving another layout");
+  }
+  *error = gst_zero_error_new (ZEROBUFFER_EFRAMESIZE,
+      g_strdup_printf ("A buffer of %" G_GSIZE_FORMAT " bytes is not a frame "
+          "of its caps: %s %dx%d frames have %" G_GSIZE_FORMAT " bytes, and "
+          "%s", size, GST_VIDEO_INFO_NAME (info), GST_VIDEO_INFO_WIDTH (info),
+          GST_VIDEO_INFO_HEIGHT (info), frame_size, why),
+      g_strdup ("a raw video frame is written in GStreamer's default layout "
+          "(rows rounded up to 4 bytes, no padding), the only one its reader "
+          "takes; a buffer of other strides or offsets needs a GstVideoMeta "
+          "saying so (it is then repacked)"));
+  g_free (why);
+  return LAYOUT_REFUSED;
+}
+
+/* Copies BUFFER, laid out as its video meta says, into DST in INFO's
+ * default layout (INFO's size). */
+static gboolean
+repack_into (GstBuffer * buffer, GstVideoInfo * info, guint8 * dst)
+{
+  GstBuffer *out = gst_buffer_new_wrapped_full (0, dst,
+      GST_VIDEO_INFO_SIZE (info), 0, GST_VIDEO_INFO_SIZE (info), NULL, NULL);
+  GstVideoFrame src_frame, dst_frame;
+  gboolean ok = FALSE;
+
+  if (gst_video_frame_map (&src_frame, info, buffer, GST_MAP_READ)) {
+    /* (a frame over bytes of ours, without meta: mapped as INFO says) */
+    if (gst_video_frame_map (&dst_frame, info, out, GST_MAP_WRITE)) {
+      ok = gst_video_frame_copy (&dst_frame, &src_frame);
+      gst_video_frame_unmap (&dst_frame);
+    }
+    gst_video_frame_unmap (&src_frame);
+  }
+  gst_buffer_unref (out);
+  return ok;
+}
+
 /* Zero copy: BUFFER is one pool memory over SLOT's reservation, which
  * upstream filled in place: commit it, with a hold on its bytes (HOLD, the
  * caller's, or else the slot's own, ended when the memory is freed).
@@ -466,12 +577,14 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
 }
 
 GstFlowReturn
-gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
+gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     guint32 flags, GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
     guint64 * commit_ns, guint64 * frame_id, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
-  gsize header = gst_zero_link_header_size (link);
+  gsize header = gst_zero_link_header_size (link), bytes = *size, frame_size;
+  FrameLayout layout = LAYOUT_AS_IS;
+  GstVideoInfo info;
   GBytes *attributes = NULL;
   zb_reservation res;
   zb_writer *writer = NULL;
@@ -503,12 +616,24 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
    * is copied (zerofilter offers no pool while frames carry them) */
   if (slot != NULL && attributes == NULL &&
       gst_buffer_n_memory (buffer) == 1 &&
-      commit_in_place (link, buffer, slot, size, flags, hold, commit_ns,
+      commit_in_place (link, buffer, slot, bytes, flags, hold, commit_ns,
           frame_id, &ret, &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
   }
+
+  /* (a pool buffer committed in place is a frame of the caps its pool was
+   * made for: only what is copied is looked at) */
+  frame_size = gst_zero_link_frame_size (link, &info);
+  if (frame_size != 0)
+    layout = frame_layout (buffer, bytes, &info, frame_size, error);
+  if (layout == LAYOUT_REFUSED) {
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
+  if (layout == LAYOUT_REPACK)
+    bytes = frame_size;
 
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
   if (ret == GST_ZERO_LINK_NO_READER) {
@@ -526,7 +651,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   }
   if (attributes != NULL)
     header += g_bytes_get_size (attributes);
-  ret = gst_zero_link_reserve (link, writer, size + header, FALSE, ticket,
+  ret = gst_zero_link_reserve (link, writer, bytes + header, FALSE, ticket,
       TRUE, cancellable, &res, error);
   if (ret == GST_ZERO_LINK_LATE) {
     /* written now, it would come after the frames of buffers upstream
@@ -545,16 +670,19 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
   if (ret != GST_FLOW_OK)
     goto done;
   *frame_id = res.id;
-  if (!copy_into (buffer, res.data + header)) {
+  if (layout == LAYOUT_REPACK ? !repack_into (buffer, &info,
+          res.data + header) : !copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
     gst_zero_link_settle (link, ticket, writer, *frame_id, FALSE);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
-        g_strdup ("a memory of the buffer cannot be mapped for reading"));
+        g_strdup (layout == LAYOUT_REPACK ? "the buffer cannot be mapped as "
+            "its video meta lays it out" : "a memory of the buffer cannot be "
+            "mapped for reading"));
     ret = GST_FLOW_ERROR;
     goto done;
   }
-  rc = commit (&res, buffer, attributes, flags, header, size + header, hold,
+  rc = commit (&res, buffer, attributes, flags, header, bytes + header, hold,
       commit_ns);
   gst_zero_link_settle (link, ticket, writer, *frame_id, rc == 0);
   if (rc < 0) {
@@ -565,6 +693,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize size,
     goto done;
   }
   *kind = repeated ? GST_ZERO_WRITE_REPEATED : GST_ZERO_WRITE_COPIED;
+  *size = bytes;
 done:
   zb_writer_unref (writer);
   if (attributes != NULL)

@@ -64,9 +64,15 @@ typedef enum
                                  * that frame, back in time */
 } GstZeroWriteKind;
 
-/* Writes BUFFER (SIZE bytes, SIZE > 0) as one frame through LINK, with the
+/* Writes BUFFER (*SIZE bytes, *SIZE > 0) as one frame through LINK, with the
  * per-frame header when the link has one (its flags: BUFFER's and FLAGS): a pool buffer's reservation is
  * committed in place, anything else is copied into a fresh reservation.
+ * A copied raw video buffer must be a frame of the caps in force
+ * (gst_zero_link_frame_size): one in another layout that its video meta
+ * gives is repacked into the default layout (*SIZE then set to the
+ * frame's size, once written),
+ * any other is refused before the ring (GST_FLOW_ERROR, *ERROR of
+ * ZEROBUFFER_EFRAMESIZE).
  * With HOLD (not NULL), the frame is committed with a hold on its bytes
  * (zb_reservation_commit_hold), which the caller releases. GST_FLOW_OK
  * with *KIND and, when COMMIT_NS is not NULL, the zb_now_ns taken just
@@ -76,7 +82,7 @@ typedef enum
  * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
  * *ERROR (also the failure a fallback buffer of the pool carries). */
 GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
-    GstBuffer * buffer, gsize size, guint32 flags, GCancellable * cancellable,
+    GstBuffer * buffer, gsize * size, guint32 flags, GCancellable * cancellable,
     zb_hold * hold, GstZeroWriteKind * kind, guint64 * commit_ns,
     guint64 * frame_id, GstZeroError ** error);
 

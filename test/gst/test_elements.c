@@ -21,6 +21,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/video.h>
 
 #include "zerobuffer.h"
 #include "gst_test_common.h"
@@ -6085,6 +6086,183 @@ GST_START_TEST (test_frame_size_free_when_encoded)
 
 GST_END_TEST;
 
+/* A buffer of CAPS_STRING (raw video) laid out with STRIDES, its planes
+ * one after the other, with a video meta saying so, its padding bytes
+ * 0xee; the frame in GStreamer's default layout in *EXPECTED (g_free it),
+ * *EXPECTED_SIZE bytes. */
+static GstBuffer *
+strided_frame (const gchar * caps_string, const gint * strides,
+    guint8 ** expected, gsize * expected_size)
+{
+  GstCaps *caps = gst_caps_from_string (caps_string);
+  gsize offsets[GST_VIDEO_MAX_PLANES], size = 0;
+  GstVideoInfo info;
+  GstBuffer *buffer;
+  guint8 *data;
+  guint p, row, x;
+
+  fail_unless (gst_video_info_from_caps (&info, caps));
+  gst_caps_unref (caps);
+  for (p = 0; p < GST_VIDEO_INFO_N_PLANES (&info); p++) {
+    offsets[p] = size;
+    size += strides[p] * GST_VIDEO_INFO_COMP_HEIGHT (&info, p);
+  }
+  data = g_malloc (size);
+  memset (data, 0xee, size);
+  *expected_size = GST_VIDEO_INFO_SIZE (&info);
+  *expected = g_malloc0 (*expected_size);
+  for (p = 0; p < GST_VIDEO_INFO_N_PLANES (&info); p++) {
+    for (row = 0; row < (guint) GST_VIDEO_INFO_COMP_HEIGHT (&info, p); row++) {
+      for (x = 0; x < (guint) (GST_VIDEO_INFO_COMP_WIDTH (&info, p) *
+              GST_VIDEO_INFO_COMP_PSTRIDE (&info, p)); x++) {
+        guint8 v = (guint8) (p * 80 + row * 9 + x);
+
+        data[offsets[p] + row * strides[p] + x] = v;
+        (*expected)[GST_VIDEO_INFO_PLANE_OFFSET (&info, p) +
+            row * GST_VIDEO_INFO_PLANE_STRIDE (&info, p) + x] = v;
+      }
+    }
+  }
+  buffer = gst_buffer_new_wrapped (data, size);
+  gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+      GST_VIDEO_INFO_FORMAT (&info), GST_VIDEO_INFO_WIDTH (&info),
+      GST_VIDEO_INFO_HEIGHT (&info), GST_VIDEO_INFO_N_PLANES (&info),
+      offsets, (gint *) strides);
+  return buffer;
+}
+
+/* A raw video buffer of other strides than GStreamer's default layout,
+ * which its video meta gives (appsrc ignores the allocation query; so do
+ * applications, v4l2src, hardware decoders), is repacked into that
+ * layout, the one zerosrc requires: it used to be written as it was, and
+ * zerosrc stopped at it with EPROTO. A repack counts as a copy. */
+GST_START_TEST (test_sink_repacks_strided_frames)
+{
+  const struct
+  {
+    const gchar *caps;
+    gint strides[GST_VIDEO_MAX_PLANES];
+    const gchar *properties;
+  } cases[] = {
+    {"video/x-raw, format=(string)RGB, width=(int)8, height=(int)4",
+        {32}, ""},
+    {"video/x-raw, format=(string)RGB, width=(int)8, height=(int)4",
+        {32}, "frame-header=true"},
+    {"video/x-raw, format=(string)I420, width=(int)16, height=(int)8",
+        {32, 16, 12}, ""},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = ring_name ("repack");
+    zb_reader *reader = NULL;
+    GstElement *pipeline, *appsrc;
+    GstBuffer *buffer;
+    GstMessage *msg;
+    guint8 *expected;
+    gsize size, header;
+    zb_frame frame;
+
+    fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 4096,
+            NULL), 0);
+    pipeline = writer_pipeline (name, cases[i].properties, cases[i].caps,
+        &appsrc);
+    set_state (pipeline, GST_STATE_PLAYING);
+    buffer = strided_frame (cases[i].caps, cases[i].strides, &expected,
+        &size);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    header = strstr (cases[i].properties, "frame-header") ? 48 : 0;
+    fail_unless_equals_uint64 (frame.size, size + header);
+    fail_unless (memcmp (frame.data + header, expected, size) == 0,
+        "%s: not the default layout's bytes", cases[i].caps);
+    zb_frame_release (&frame);
+    /* counted once written: at the EOS after it */
+    gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+    msg = wait_eos_or_error (pipeline);
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+    gst_message_unref (msg);
+    fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+            "frames-copied"), 1);
+    fail_unless_equals_uint64 (stat_u64 (by_name (pipeline, "sink"),
+            "bytes-written"), size);
+    end_writer (pipeline, reader);
+    g_free (expected);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
+/* A raw video buffer that is not a frame of its caps and that no video
+ * meta explains (a row short, a byte too many, fewer bytes than its meta
+ * lays out) is zerosink's own permanent error, naming both sizes, before
+ * the ring: its reader saw no error, only the writer's end (such buffers
+ * used to be written, and zerosrc stopped with EPROTO while zerosink only
+ * heard that its reader was gone). */
+GST_START_TEST (test_sink_refuses_buffer_not_a_frame)
+{
+  const gchar *caps = "video/x-raw, format=(string)RGB, width=(int)8, "
+      "height=(int)4, framerate=(fraction)30/1";
+  const struct
+  {
+    gsize size;
+    gboolean meta;
+    const gchar *why;
+  } cases[] = {
+    {72, FALSE, "it has no video meta giving another layout"},
+    {97, FALSE, "it has no video meta giving another layout"},
+    {100, TRUE, "its video meta lays out 128 bytes"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = ring_name ("notframe");
+    GstElement *appsink, *reader_pipe, *pipeline, *appsrc;
+    GstBuffer *buffer;
+    GstSample *sample;
+    GstMessage *msg;
+    gchar *text, *expected;
+
+    reader_pipe = playing_reader (name, "", &appsink);
+    pipeline = writer_pipeline (name, "", caps, &appsrc);
+    set_state (pipeline, GST_STATE_PLAYING);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 96, FALSE));
+    buffer = make_frame (1, cases[i].size, FALSE);
+    if (cases[i].meta) {
+      gsize offsets[GST_VIDEO_MAX_PLANES] = { 0 };
+      gint strides[GST_VIDEO_MAX_PLANES] = { 32 };
+
+      gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+          GST_VIDEO_FORMAT_RGB, 8, 4, 1, offsets, strides);
+    }
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+    text = wait_error (pipeline, "EFRAMESIZE (permanent)", name);
+    expected = g_strdup_printf ("A buffer of %" G_GSIZE_FORMAT " bytes is "
+        "not a frame of its caps: RGB 8x4 frames have 96 bytes, and %s",
+        cases[i].size, cases[i].why);
+    fail_unless (strstr (text, expected) != NULL, "%s", text);
+    fail_unless (strstr (text, "\nzerobuffer-stats frames-written=1 ") !=
+        NULL, "%s", text);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "the first frame did not arrive");
+    gst_sample_unref (sample);
+    /* the reader sees the writer's end, no error */
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    msg = wait_eos_or_error (reader_pipe);
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "reader: %s",
+        GST_MESSAGE_TYPE_NAME (msg));
+    gst_message_unref (msg);
+    end_reader (reader_pipe, name);
+    g_free (expected);
+    g_free (text);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* Overwrites 8 bytes of ring NAME's segment at OFFSET with VALUE (little
  * endian, as the OIEB and the metadata length prefix are). */
 static void
@@ -6570,6 +6748,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_size_contradicts_caps);
   tcase_add_test (tc, test_frame_size_follows_frame_caps);
   tcase_add_test (tc, test_frame_size_free_when_encoded);
+  tcase_add_test (tc, test_sink_repacks_strided_frames);
+  tcase_add_test (tc, test_sink_refuses_buffer_not_a_frame);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

@@ -1302,6 +1302,49 @@ GST_START_TEST (test_server_caps_without_size)
 
 GST_END_TEST;
 
+/* A raw video request that is not a frame of its caps (a row short, no
+ * video meta) is refused before the request ring, as zerosink refuses it
+ * (EFRAMESIZE, both sizes named): a duplex server of raw video reads
+ * frames in GStreamer's default layout. */
+GST_START_TEST (test_request_not_a_frame)
+{
+  gchar *channel = channel_name ("notframe");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "appsrc name=src "
+      "format=time caps=" GRAY_CAPS, "", "sync=false");
+  GstElement *appsrc = by_name (pipeline, "src");
+  GstBuffer *buffer;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+  gst_buffer_memset (buffer, 0, 0, 64 * 48);
+  GST_BUFFER_PTS (buffer) = 0;
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  buffer = gst_buffer_new_allocate (NULL, 64 * 47, NULL);
+  GST_BUFFER_PTS (buffer) = FRAME_NS;
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  fail_unless (strstr (error->message, "Could not send a request: A buffer "
+          "of 3008 bytes is not a frame of its caps: GRAY8 64x48 frames have "
+          "3072 bytes") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EFRAMESIZE (permanent)") !=
+      NULL, "%s", debug);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
+      1);
+  finish_after_error (pipeline, error, debug, server, channel);
+}
+
+GST_END_TEST;
+
 #define VTS_REPEATED "videotestsrc num-buffers=12 pattern=ball " \
   "is-live=false ! video/x-raw,format=RGB,width=320,height=240," \
   "framerate=10/1 ! videorate ! video/x-raw,framerate=30/1"
@@ -2405,6 +2448,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_in_place_server_gone_with_holds);
   tcase_add_test (tc, test_corrupt_response_metadata);
   tcase_add_test (tc, test_server_caps_without_size);
+  tcase_add_test (tc, test_request_not_a_frame);
   tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_request_metadata_too_big);

@@ -623,9 +623,10 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     return ret;
   }
 
-  /* (a pool buffer committed in place is a frame of the caps its pool was
-   * made for: only what is copied is looked at) */
-  frame_size = gst_zero_link_frame_size (link, &info);
+  /* a pool buffer is a frame of the caps its pool was made for: copied
+   * (pushed again, its reservation abandoned) as it would have been
+   * committed in place, unlooked at */
+  frame_size = slot == NULL ? gst_zero_link_frame_size (link, &info) : 0;
   if (frame_size != 0)
     layout = frame_layout (buffer, bytes, &info, frame_size, error);
   if (layout == LAYOUT_REFUSED) {

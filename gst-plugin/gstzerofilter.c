@@ -2054,7 +2054,8 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
     }
     case GST_EVENT_FLUSH_START:
       gst_zero_filter_cancel (self, FALSE);
-      gst_zero_link_wake (self->link);
+      /* the pool acquires of upstream's thread too, until flush-stop */
+      gst_zero_link_flush (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);
       qwake (self);

@@ -41,7 +41,8 @@ struct _GstZeroLink
   const gchar *creator;         /* who creates the ring, for the hint */
 
   /* `lock` guards everything below; `cond` is broadcast when the writer,
-   * `connecting`, `closed` or `eos` change, and by gst_zero_link_wake */
+   * `connecting`, `closed`, `flushing` or `eos` change, and by
+   * gst_zero_link_wake */
   GMutex lock;
   GCond cond;
   gchar *name;
@@ -58,6 +59,7 @@ struct _GstZeroLink
                                  * progress takes the new policy */
   gboolean closed;              /* between close and open */
   gboolean eos;                 /* after finish, until resume or open */
+  gboolean flushing;            /* after flush, until resume or open */
   gboolean connecting;          /* a thread is connecting */
   gboolean tried;               /* connected or tried to, since open/resume */
   gboolean reconnect;           /* after a reader is lost: the next one */
@@ -217,6 +219,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->frame_header = frame_header;
   link->closed = FALSE;
   link->eos = FALSE;
+  link->flushing = FALSE;
   link->tried = FALSE;
   /* with reconnect, no reader yet is as a reader lost: frames are
    * dropped until one creates the ring (no connect-timeout wait) */
@@ -258,6 +261,7 @@ gst_zero_link_resume (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
   link->eos = FALSE;
+  link->flushing = FALSE;
   link->tried = FALSE;
   /* a stream that starts again after its EOS (detached) is as one that
    * starts: with reconnect, no reader yet is as a reader lost */
@@ -267,6 +271,17 @@ gst_zero_link_resume (GstZeroLink * link)
     link->dropped = 0;
     link->next_look = 0;
   }
+  g_mutex_unlock (&link->lock);
+}
+
+void
+gst_zero_link_flush (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  link->flushing = TRUE;
+  if (link->writer != NULL)
+    zb_writer_wake (link->writer);
+  g_cond_broadcast (&link->cond);
   g_mutex_unlock (&link->lock);
 }
 
@@ -1095,7 +1110,8 @@ put_metadata (GstZeroLink * link, zb_writer * writer, GstCaps ** ring_caps)
 static GstFlowReturn
 interrupted_locked (GstZeroLink * link, GCancellable * cancellable)
 {
-  if (link->closed || g_cancellable_is_cancelled (cancellable))
+  if (link->closed || link->flushing ||
+      g_cancellable_is_cancelled (cancellable))
     return GST_FLOW_FLUSHING;
   if (link->eos)
     return GST_FLOW_EOS;

@@ -62,6 +62,11 @@ void gst_zero_link_close (GstZeroLink * link);
  * the ring); get_writer returns GST_FLOW_EOS until gst_zero_link_resume. */
 void gst_zero_link_finish (GstZeroLink * link);
 void gst_zero_link_resume (GstZeroLink * link);
+/* A flush (flush-start, a pad deactivated): every wait of the link returns
+ * GST_FLOW_FLUSHING until gst_zero_link_resume or open, in any thread (a
+ * pool acquire in upstream's too, whose pool upstream may never flush).
+ * Any thread. */
+void gst_zero_link_flush (GstZeroLink * link);
 /* Whether a reader that is there would not hear of the end of the stream
  * without gst_zero_link_connect_at_eos: no connect was tried since open or
  * resume, or the reader was lost (reconnect) and none found since. */
@@ -203,8 +208,8 @@ gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
     GstZeroError ** error);
 
 /* The writer (a reference: zb_writer_unref), connected and with the
- * metadata in place. GST_FLOW_FLUSHING when the link is closed or
- * CANCELLABLE is cancelled, GST_FLOW_EOS after finish, GST_FLOW_ERROR with
+ * metadata in place. GST_FLOW_FLUSHING when the link is closed, flushing
+ * or CANCELLABLE is cancelled, GST_FLOW_EOS after finish, GST_FLOW_ERROR with
  * *error, GST_ZERO_LINK_NO_READER (see set_reconnect). Any thread;
  * interrupted by gst_zero_link_wake. */
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
@@ -233,7 +238,8 @@ guint64 gst_zero_link_ticket (GstZeroLink * link);
  * reservation for a numbered buffer is taken while it reserves (they
  * wait, DONTWAIT ones do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
- * DONTWAIT), GST_FLOW_FLUSHING (closed, or CANCELLABLE cancelled),
+ * DONTWAIT), GST_FLOW_FLUSHING (closed, flushing, or CANCELLABLE
+ * cancelled),
  * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
  * GST_ZERO_LINK_LATE (COPY: see there), GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,

@@ -633,10 +633,22 @@ static gboolean
 gst_zero_sink_unlock (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstPad *pad = GST_BASE_SINK_PAD (self);
+  gboolean flushing;
 
   GST_DEBUG_OBJECT (self, "unlock");
   g_cancellable_cancel (self->unlocked);
-  gst_zero_link_wake (self->link);
+  /* a flush (flush-start, the pad deactivated going to READY: its flag is
+   * set before) also ends the pool acquires of upstream's thread, which
+   * hold its stream lock: unlock_stop comes at once, not when they give
+   * up; they fail until flush-stop or READY_TO_PAUSED (resume, open) */
+  GST_OBJECT_LOCK (pad);
+  flushing = GST_PAD_IS_FLUSHING (pad);
+  GST_OBJECT_UNLOCK (pad);
+  if (flushing)
+    gst_zero_link_flush (self->link);
+  else
+    gst_zero_link_wake (self->link);
   return TRUE;
 }
 

@@ -3685,6 +3685,154 @@ GST_START_TEST (test_pool_failed_acquire_returns_buffer)
 
 GST_END_TEST;
 
+/* A decoder upstream of zerosink takes pool buffers on its streaming
+ * thread, holding its pad's stream lock, and never flushes the pool: with
+ * a full ring and timeout=-1, only zerosink can end that wait. Stopping
+ * (the sink goes to READY, then upstream's pad is deactivated, which
+ * waits for the stream lock) and a flush (the seek then takes the stream
+ * lock) must end it with FLUSHING; before, the acquire woke and waited
+ * again, and stopping hung for ever. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} Done;
+
+static void
+done_set (Done * d)
+{
+  g_mutex_lock (&d->lock);
+  d->done = TRUE;
+  g_cond_broadcast (&d->cond);
+  g_mutex_unlock (&d->lock);
+}
+
+/* Whether D is set within 5 s. */
+static gboolean
+done_wait (Done * d)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gboolean done;
+
+  g_mutex_lock (&d->lock);
+  while (!d->done && g_cond_wait_until (&d->cond, &d->lock, end));
+  done = d->done;
+  g_mutex_unlock (&d->lock);
+  return done;
+}
+
+typedef struct
+{
+  PoolSink *p;
+  GstFlowReturn ret;            /* of the acquire, once acquired is set */
+  Done acquired;
+  Done stopped;
+} Upstream;
+
+static gpointer
+upstream_acquire (gpointer data)
+{
+  Upstream *u = data;
+  GstBuffer *buffer = NULL;
+
+  GST_PAD_STREAM_LOCK (u->p->h->srcpad);
+  u->ret = gst_buffer_pool_acquire_buffer (u->p->pool, &buffer, NULL);
+  gst_clear_buffer (&buffer);
+  GST_PAD_STREAM_UNLOCK (u->p->h->srcpad);
+  done_set (&u->acquired);
+  return NULL;
+}
+
+static gpointer
+upstream_stop (gpointer data)
+{
+  Upstream *u = data;
+
+  gst_element_set_state (u->p->h->element, GST_STATE_READY);
+  gst_pad_set_active (u->p->h->srcpad, FALSE);
+  done_set (&u->stopped);
+  return NULL;
+}
+
+/* A ring of ring NAME (in *READER) filled by 3 pool buffers, and U's
+ * acquire of a fourth waiting for room (the wait is let begin). */
+static GThread *
+upstream_blocked (const gchar * name, zb_reader ** reader, PoolSink * p,
+    Upstream * u)
+{
+  GThread *thread;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (reader, name, 4096, 3200,
+          NULL), 0);
+  pool_sink_start (p, name, "timeout=-1 max-buffers=3");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p->h, fill_pool_buffer (p->pool,
+                0xE0 + i)), GST_FLOW_OK);
+  memset (u, 0, sizeof *u);
+  u->p = p;
+  thread = g_thread_new ("upstream", upstream_acquire, u);
+  g_usleep (200 * 1000);
+  fail_if (u->acquired.done, "the acquire did not wait for room");
+  return thread;
+}
+
+GST_START_TEST (test_stop_upstream_pool_acquire)
+{
+  gchar *name = ring_name ("poolstop");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  Upstream u;
+  GThread *acquiring, *stopping;
+
+  acquiring = upstream_blocked (name, &reader, &p, &u);
+  stopping = g_thread_new ("stop", upstream_stop, &u);
+  fail_unless (done_wait (&u.stopped), "stopping hung behind the acquire");
+  g_thread_join (stopping);
+  g_thread_join (acquiring);
+  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* After the flush, acquires take room again. */
+GST_START_TEST (test_flush_upstream_pool_acquire)
+{
+  gchar *name = ring_name ("poolflush");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  Upstream u;
+  GThread *acquiring;
+  GstSegment segment;
+
+  acquiring = upstream_blocked (name, &reader, &p, &u);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&u.acquired), "the flush left the acquire waiting");
+  g_thread_join (acquiring);
+  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_segment (&segment)));
+
+  expect_frame (reader, 0xE0);
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+              0xE3)), GST_FLOW_OK);
+  expect_frame (reader, 0xE1);
+  expect_frame (reader, 0xE2);
+  expect_frame (reader, 0xE3);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A pool buffer someone holds after zerosink committed it (a probe, the
  * application) is read-only over the ring: mapping it for writing gives
  * the holder a copy, and the frame the reader has keeps its bytes (before,
@@ -6704,6 +6852,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_stop_blocked);
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
+  tcase_add_test (tc, test_stop_upstream_pool_acquire);
+  tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);
   tcase_add_test (tc, test_pool_trimmed_buffer_kept);
   tcase_add_test (tc, test_pool_config_counts_refused);

@@ -1568,6 +1568,85 @@ GST_START_TEST (test_no_discont_after_dropped_repeat)
 
 GST_END_TEST;
 
+/* A pool buffer taken on upstream's streaming thread, holding its pad's
+ * stream lock as a video decoder does (which never flushes the pool),
+ * waits for room in a full request ring: a flush-start ends the wait with
+ * FLUSHING. Before, it woke and waited again, and the seek, which takes
+ * that stream lock, hung. */
+typedef struct
+{
+  GstHarness *h;
+  GstBufferPool *pool;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  GstFlowReturn ret;
+} UpstreamAcquire;
+
+static gpointer
+upstream_acquire (gpointer data)
+{
+  UpstreamAcquire *u = data;
+  GstBuffer *buffer = NULL;
+  GstFlowReturn ret;
+
+  GST_PAD_STREAM_LOCK (u->h->srcpad);
+  ret = gst_buffer_pool_acquire_buffer (u->pool, &buffer, NULL);
+  gst_clear_buffer (&buffer);
+  GST_PAD_STREAM_UNLOCK (u->h->srcpad);
+  g_mutex_lock (&u->lock);
+  u->ret = ret;
+  u->done = TRUE;
+  g_cond_signal (&u->cond);
+  g_mutex_unlock (&u->lock);
+  return NULL;
+}
+
+GST_START_TEST (test_flush_ends_upstream_pool_acquire)
+{
+  gchar *channel = channel_name ("flush-acquire");
+  gchar *desc = g_strdup_printf ("zerofilter channel=%s timeout=-1 "
+      "connect-timeout=5000", channel);
+  char name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  UpstreamAcquire u = { 0, };
+  GThread *thread;
+  gint64 end;
+
+  /* a server that reads no request: one fills its ring */
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          name, sizeof name), 0);
+  fail_unless_equals_int (zb_reader_create (&requests, name, 4096, 4096,
+          NULL), 0);
+  u.h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (u.h, GRAY_CAPS);
+  u.pool = request_pool (u.h->srcpad);
+  fail_unless_equals_int (gst_harness_push (u.h, request_pool_buffer (u.pool,
+              0xA, 0)), GST_FLOW_OK);
+  thread = g_thread_new ("upstream", upstream_acquire, &u);
+  g_usleep (200 * 1000);
+  fail_if (u.done, "the acquire did not wait for room");
+
+  fail_unless (gst_harness_push_event (u.h, gst_event_new_flush_start ()));
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  g_mutex_lock (&u.lock);
+  while (!u.done && g_cond_wait_until (&u.cond, &u.lock, end));
+  g_mutex_unlock (&u.lock);
+  fail_unless (u.done, "the flush left the acquire waiting");
+  g_thread_join (thread);
+  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+  fail_unless (gst_harness_push_event (u.h, gst_event_new_flush_stop (TRUE)));
+
+  fail_unless (gst_buffer_pool_set_active (u.pool, FALSE));
+  gst_object_unref (u.pool);
+  gst_harness_teardown (u.h);
+  zb_reader_destroy (requests);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
@@ -2451,6 +2530,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_request_not_a_frame);
   tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
+  tcase_add_test (tc, test_flush_ends_upstream_pool_acquire);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   tcase_add_test (tc, test_pool_buffer_held_back);

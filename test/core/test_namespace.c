@@ -10,6 +10,8 @@
  * - a FIFO under a ring's name or its lock file's hangs nothing;
  * - a create's cost does not grow with the stale rings on the machine (a
  *   count of the rings it inspects);
+ * - another user's file (or link) under a user's sweep stamp does not stop
+ *   that user's sweep;
  * - a /dev/shm too full for a semaphore says so, with the hint.
  *
  * Mounting needs root (CAP_SYS_ADMIN), as do the other-user cases; without
@@ -21,6 +23,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -772,6 +775,98 @@ static void test_sweep_cost(void) {
   run_confined("sweep cost", sweep_cost_child, NULL, "size=64m", 120000);
 }
 
+/* ------------------------------------ a sweep stamp that is not ours */
+
+/* Holds ZB_LOCK_DIR/.sweep-0 flock'ed, as another user could. */
+static int hold_stamp_flock(void *path) {
+  int fd = open(path, O_RDWR);
+  return fd >= 0 && flock(fd, LOCK_EX) == 0 ? 0 : 2;
+}
+
+/* A create as nobody, in a new process (a due in-process sweep). */
+static int create_as_nobody(void *name) {
+  zb_reader *r = NULL;
+  if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+    return SKIP;
+  if (zb_reader_create(&r, name, 0, 64, NULL) != 0) {
+    fprintf(stderr, "  [nobody] %s\n", zb_last_error());
+    return 2;
+  }
+  zb_reader_destroy(r);
+  return 0;
+}
+
+static int foreign_stamp_child(void *arg) {
+  zb_reader *r = NULL;
+  pid_t holder, pid;
+  int status;
+  (void)arg;
+
+  CHECK(chmod("/tmp", 01777) == 0);
+  /* a) nobody's stale ring; root got to nobody's stamp first (0600): nobody
+   * cannot open it, yet nobody's next create sweeps the ring */
+  holder = start_holder(stale_ring_of_nobody, "fxmul-nobodys");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK(unlink("/tmp/zerobuffer/.sweep-65534") == 0); /* the holder's */
+  CHECK(write_file("/tmp/zerobuffer/.sweep-65534", "1\n", 0, 0600));
+  pid = fork();
+  if (pid == 0)
+    _exit(create_as_nobody("fxmul-by-nobody"));
+  status = reap(pid, 10000);
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(!exists("/dev/shm/%s", "fxmul-nobodys"));
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "fxmul-nobodys"));
+
+  /* b) root's stale ring; root's stamp is nobody's file, kept flock'ed */
+  holder = start_holder(stale_ring_of_root, "fxmul-roots");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK(unlink("/tmp/zerobuffer/.sweep-0") == 0);
+  CHECK(write_file("/tmp/zerobuffer/.sweep-0", "1\n", NOBODY, 0600));
+  holder = start_holder(hold_stamp_flock, "/tmp/zerobuffer/.sweep-0");
+  CHECK(holder > 0);
+  CHECK_RC(zb_reader_create(&r, "fxmul-by-root", 0, 64, NULL), 0);
+  zb_reader_destroy(r);
+  r = NULL;
+  CHECK(!exists("/dev/shm/%s", "fxmul-roots"));
+  kill_holder(holder);
+
+  /* c) root's stamp is a hard link to another file of root's: that file is
+   * not rewritten, and the sweep still runs (due at once: this process swept
+   * in b) */
+  holder = start_holder(stale_ring_of_root, "fxmul-roots-2");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK(write_file("/tmp/precious", "keep me\n", 0, 0600));
+  CHECK(unlink("/tmp/zerobuffer/.sweep-0") == 0);
+  CHECK(link("/tmp/precious", "/tmp/zerobuffer/.sweep-0") == 0);
+  zb__set_sweep_interval_ms(0);
+  CHECK_RC(zb_reader_create(&r, "fxmul-by-root-2", 0, 64, NULL), 0);
+  zb_reader_destroy(r);
+  CHECK(!exists("/dev/shm/%s", "fxmul-roots-2"));
+  {
+    char text[32] = {0};
+    int fd = open("/tmp/precious", O_RDONLY);
+    CHECK(fd >= 0 && read(fd, text, sizeof text - 1) > 0);
+    CHECK(strcmp(text, "keep me\n") == 0);
+    if (fd >= 0)
+      close(fd);
+  }
+  return 0;
+}
+
+/* ZB_LOCK_DIR is 1777: another user's .sweep-UID (made first, or flock'ed,
+ * or a link) must not switch off UID's sweep of its stale rings. */
+static void test_foreign_sweep_stamp(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: other users' files need root\n");
+    return;
+  }
+  run_confined("foreign sweep stamp", foreign_stamp_child, NULL, "size=16m",
+               60000);
+}
+
 /* ----------------------------------------------- a full /dev/shm */
 
 /* /dev/shm is 1 MiB: a segment of exactly 1 MiB fits, its semaphore not. */
@@ -799,6 +894,7 @@ int main(void) {
   RUN(test_stranger_files);
   RUN(test_fifo_files);
   RUN(test_sweep_cost);
+  RUN(test_foreign_sweep_stamp);
   RUN(test_semaphore_enospc);
   return zb_test_finish("core-namespace");
 }

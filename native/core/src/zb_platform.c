@@ -1220,13 +1220,23 @@ int zb__set_sweep_interval_ms(int ms) {
   return previous;
 }
 
+static uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool interval_passed(uint64_t last_ms, uint64_t now_ms) {
+  return last_ms == 0 || last_ms > now_ms ||
+         now_ms - last_ms >= (uint64_t)sweep_interval_ms;
+}
+
 /* The time of this user's last full sweep lives in ZB_LOCK_DIR/.sweep-UID
  * (a name no ring's lock file can have), so that the rate limit holds
  * across processes; its flock lets one sweeper run at a time. */
 static bool full_sweep_due(int stamp_fd) {
   char text[32];
-  struct timespec ts;
-  uint64_t now_ms, last_ms = 0;
+  uint64_t now_ms = wall_ms(), last_ms = 0;
   ssize_t n = pread(stamp_fd, text, sizeof text - 1, 0);
   int len;
 
@@ -1234,30 +1244,44 @@ static bool full_sweep_due(int stamp_fd) {
     text[n] = '\0';
     last_ms = strtoull(text, NULL, 10);
   }
-  clock_gettime(CLOCK_REALTIME, &ts);
-  now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-  if (last_ms != 0 && last_ms <= now_ms &&
-      now_ms - last_ms < (uint64_t)sweep_interval_ms)
+  if (!interval_passed(last_ms, now_ms))
     return false;
   len = snprintf(text, sizeof text, "%llu\n", (unsigned long long)now_ms);
   return ftruncate(stamp_fd, 0) == 0 && pwrite(stamp_fd, text, (size_t)len, 0) == len;
 }
 
+/* ZB_LOCK_DIR is 1777: any user can create .sweep-UID first, or keep it
+ * flock'ed. Such a stamp says nothing about this user's sweeps, and must
+ * not switch them off: the rate limit is then this process's own. */
+static atomic_uint_fast64_t process_sweep_ms;
+
+static bool process_sweep_due(void) {
+  uint_fast64_t last = atomic_load(&process_sweep_ms);
+  uint64_t now_ms = wall_ms();
+  return interval_passed(last, now_ms) &&
+         atomic_compare_exchange_strong(&process_sweep_ms, &last, now_ms);
+}
+
 void zb__sweep_stale_rings(void) {
   char stamp[64];
   struct dirent *entry;
+  struct stat st;
   DIR *dir;
   int fd;
 
   snprintf(stamp, sizeof stamp, ZB_LOCK_DIR "/.sweep-%u", (unsigned)geteuid());
   fd = open_regular(stamp, O_RDWR | O_CREAT, 0600);
-  if (fd < 0)
-    return;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !full_sweep_due(fd) ||
-      (dir = opendir(ZB_LOCK_DIR)) == NULL) {
+  /* ours alone: a hard link to another of our files would be truncated */
+  if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+                  st.st_nlink != 1)) {
     close(fd);
-    return;
+    fd = -1;
   }
+  if (fd >= 0 ? flock(fd, LOCK_EX | LOCK_NB) != 0 || !full_sweep_due(fd)
+              : !process_sweep_due())
+    goto done;
+  if ((dir = opendir(ZB_LOCK_DIR)) == NULL)
+    goto done;
   while ((entry = readdir(dir)) != NULL) {
     char name[NAME_MAX + 1];
     size_t len = strlen(entry->d_name);
@@ -1269,7 +1293,9 @@ void zb__sweep_stale_rings(void) {
     zb_ring_remove_stale(name);
   }
   closedir(dir);
-  close(fd);
+done:
+  if (fd >= 0)
+    close(fd);
 }
 
 /* The bounds of the slow case described at zb_copy in zerobuffer.h, as

@@ -167,7 +167,8 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
 #define ZB_SWEEP_INTERVAL_MS 10000
 
 /* Removes rings whose lock is free and whose reader and writer are dead, at
- * most once per ZB_SWEEP_INTERVAL_MS for this user (across processes):
+ * most once per ZB_SWEEP_INTERVAL_MS for this user (across processes; per
+ * process when its stamp in ZB_LOCK_DIR is not this user's own file):
  * with many rings on the machine a create must not pay for all of them. */
 void zb__sweep_stale_rings(void);
 /* Counts a ring inspected by a create (zb__rings_visited, for tests). */

@@ -12,6 +12,8 @@
  *   count of the rings it inspects);
  * - another user's file (or link) under a user's sweep stamp does not stop
  *   that user's sweep;
+ * - a writer another user's ring shuts out is told its owner, its group and
+ *   what to change;
  * - a /dev/shm too full for a semaphore says so, with the hint.
  *
  * Mounting needs root (CAP_SYS_ADMIN), as do the other-user cases; without
@@ -775,6 +777,78 @@ static void test_sweep_cost(void) {
   run_confined("sweep cost", sweep_cost_child, NULL, "size=64m", 120000);
 }
 
+/* ------------------------------------ a ring another user may not open */
+
+typedef struct denied_case {
+  const char *ring;
+  gid_t extra_group; /* a supplementary group of the writer, or NOBODY */
+  const char *says;  /* in the error, besides owner, group and mode */
+} denied_case;
+
+/* A writer as nobody (with extra_group): EACCES, naming the segment's owner
+ * and group and what to do. */
+static int connect_denied(void *arg) {
+  const denied_case *c = arg;
+  zb_writer *w = NULL;
+  int rc;
+  if (setgroups(1, &c->extra_group) != 0 || setgid(NOBODY) != 0 ||
+      setuid(NOBODY) != 0)
+    return SKIP;
+  rc = zb_writer_connect(&w, c->ring);
+  if (rc != ZB_EACCES ||
+      strstr(zb_last_error(), "belongs to user root (uid 0) and group root "
+                              "(gid 0), and its mode") == NULL ||
+      strstr(zb_last_error(), "does not let this user (uid 65534) write it: ") == NULL ||
+      strstr(zb_last_error(), c->says) == NULL) {
+    fprintf(stderr, "  %s as nobody: %s (%s)\n", c->ring, zb_err_name(rc),
+            zb_last_error());
+    return 1;
+  }
+  return 0;
+}
+
+static int denied_child(void *arg) {
+  zb_reader_options group_rw = {.mode = 0660};
+  zb_reader *private_ring = NULL, *group_ring = NULL;
+  const denied_case cases[] = {
+      /* not in the group, no group bits: a primary group and mode=0660 */
+      {"fxmul-private", NOBODY,
+       "primary group (systemd: Group=; or sg/newgrp) and mode=0660"},
+      /* the group may, this user is not in it */
+      {"fxmul-group", NOBODY, "this user is not in that group"},
+      /* in the group, which the mode leaves out */
+      {"fxmul-private", 0, "the mode does not let the group in: start the "
+                           "reader with mode=0660"},
+  };
+  size_t i;
+  (void)arg;
+
+  CHECK(chmod("/tmp", 01777) == 0);
+  CHECK_RC(zb_reader_create(&private_ring, "fxmul-private", 0, 64, NULL), 0);
+  CHECK_RC(zb_reader_create(&group_ring, "fxmul-group", 0, 64, &group_rw), 0);
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    pid_t pid = fork();
+    int status;
+    if (pid == 0)
+      _exit(connect_denied((void *)&cases[i]));
+    status = reap(pid, 10000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  zb_reader_destroy(private_ring);
+  zb_reader_destroy(group_ring);
+  return 0;
+}
+
+/* Group sharing goes by the reader's primary group and the mode: the
+ * EACCES says which group and what to change. */
+static void test_denied_names_group(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: other users' files need root\n");
+    return;
+  }
+  run_confined("denied ring", denied_child, NULL, "size=16m", 30000);
+}
+
 /* ------------------------------------ a sweep stamp that is not ours */
 
 /* Holds ZB_LOCK_DIR/.sweep-0 flock'ed, as another user could. */
@@ -895,6 +969,7 @@ int main(void) {
   RUN(test_fifo_files);
   RUN(test_sweep_cost);
   RUN(test_foreign_sweep_stamp);
+  RUN(test_denied_names_group);
   RUN(test_semaphore_enospc);
   return zb_test_finish("core-namespace");
 }

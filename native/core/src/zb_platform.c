@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -563,10 +564,12 @@ void zb__segment_close(zb_segment *seg) {
 }
 
 static void describe_uid(uid_t uid, char *out, size_t cap);
+static void describe_gid(gid_t gid, char *out, size_t cap);
+static const char *how_to_share(const struct stat *st, bool writable);
 
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
                      bool writable) {
-  char path[sizeof "/dev/shm" + sizeof names->shm], who[128];
+  char path[sizeof "/dev/shm" + sizeof names->shm], who[128], group[128];
   struct stat st;
   int rc;
 
@@ -588,14 +591,17 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
       return zb__fail(ZB_EPROTO,
                       "ring \"%s\": %s is a directory: not a ZeroBuffer "
                       "segment", name, path);
-    if (rc == EACCES) { /* say whose, and that only they can look */
+    if (rc == EACCES) { /* say whose, and how to share it */
       if (stat(path, &st) == 0 && st.st_uid != geteuid()) {
         describe_uid(st.st_uid, who, sizeof who);
+        describe_gid(st.st_gid, group, sizeof group);
         return zb__fail(ZB_EACCES,
-                        "cannot open ring \"%s\": %s belongs to %s and its "
-                        "mode (%04o) does not let this user (uid %u) %s it",
-                        name, path, who, (unsigned)(st.st_mode & 07777),
-                        (unsigned)geteuid(), writable ? "write" : "read");
+                        "cannot open ring \"%s\": %s belongs to %s and %s, "
+                        "and its mode (%04o) does not let this user (uid %u) "
+                        "%s it: %s",
+                        name, path, who, group, (unsigned)(st.st_mode & 07777),
+                        (unsigned)geteuid(), writable ? "write" : "read",
+                        how_to_share(&st, writable));
       }
     }
     return zb__fail_errno(rc, "cannot open ring \"%s\"", name);
@@ -710,6 +716,50 @@ static void describe_uid(uid_t uid, char *out, size_t cap) {
     snprintf(out, cap, "user %s (uid %u)", found->pw_name, (unsigned)uid);
   else
     snprintf(out, cap, "uid %u", (unsigned)uid);
+}
+
+/* "group video (gid 44)", or "gid 1234" when it has no group entry. */
+static void describe_gid(gid_t gid, char *out, size_t cap) {
+  struct group gr, *found = NULL;
+  char buf[4096];
+  if (getgrgid_r(gid, &gr, buf, sizeof buf, &found) == 0 && found != NULL)
+    snprintf(out, cap, "group %s (gid %u)", found->gr_name, (unsigned)gid);
+  else
+    snprintf(out, cap, "gid %u", (unsigned)gid);
+}
+
+static bool process_in_group(gid_t gid) {
+  int i, n = getgroups(0, NULL);
+  gid_t *groups = n > 0 ? malloc((size_t)n * sizeof *groups) : NULL;
+  bool in = getegid() == gid;
+
+  if (groups != NULL) {
+    n = getgroups(n, groups);
+    for (i = 0; i < n && !in; i++)
+      in = groups[i] == gid;
+    free(groups);
+  }
+  return in;
+}
+
+/* What lets another user at a ring: its files get the group of the reader
+ * that creates them (its primary group; nothing changes it), and its mode
+ * must give that group access. */
+static const char *how_to_share(const struct stat *st, bool writable) {
+  mode_t need = writable ? 06 : 04;
+  bool group_may = ((st->st_mode >> 3) & need) == need;
+
+  if (!process_in_group(st->st_gid))
+    return group_may
+               ? "this user is not in that group: add it to the group, or "
+                 "start the reader with a group this user is in as its "
+                 "primary group (systemd: Group=; or sg/newgrp), or run both "
+                 "as one user"
+               : "start the reader with a group this user is in as its "
+                 "primary group (systemd: Group=; or sg/newgrp) and "
+                 "mode=0660, or run both as one user";
+  return "this user is in that group, but the mode does not let the group "
+         "in: start the reader with mode=0660, or run both as one user";
 }
 
 /* path belongs to another user: never ours to remove or take over, even

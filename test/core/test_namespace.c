@@ -529,6 +529,7 @@ static int stranger_child(void *arg) {
   CHECK_MSG("/dev/shm/strange belongs to user nobody (uid 65534), not to "
             "this user (uid 0)");
   CHECK_MSG("Pick another name");
+  CHECK_MSG("(zerobuffer cleanup strange, run as that user)");
   CHECK(strstr(zb_last_error(), "live reader") == NULL);
   CHECK(r == NULL);
   CHECK(exists("/dev/shm/%s", "strange"));
@@ -573,6 +574,11 @@ static int stranger_child(void *arg) {
   CHECK_MSG("belongs to user nobody (uid 65534)");
   CHECK(r == NULL);
   CHECK_RC(zb_ring_remove_stale("theirs"), ZB_EACCES);
+  /* the advice fits a removal, not a create */
+  CHECK_MSG("belongs to user nobody (uid 65534), not to this user (uid 0)");
+  CHECK_MSG("remove it as that user (runuser -u nobody -- zerobuffer cleanup theirs)");
+  CHECK(strstr(zb_last_error(), "Pick another name") == NULL);
+  CHECK(strstr(zb_last_error(), "rm ") == NULL);
   visited = zb__rings_visited();
   CHECK_RC(zb_reader_create(&r, "bystander", 0, 256, NULL), 0); /* full sweep */
   CHECK(zb__rings_visited() - visited >= 2);

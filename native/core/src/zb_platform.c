@@ -763,17 +763,33 @@ static const char *how_to_share(const struct stat *st, bool writable) {
 }
 
 /* path belongs to another user: never ours to remove or take over, even
- * for root (which the sticky directories would not stop). */
-static int refuse_foreign(const char *name, const char *path, uid_t owner) {
-  char who[128];
+ * for root (which the sticky directories would not stop). The advice fits
+ * the operation: a reader creating the ring, or a removal by name. */
+static int refuse_foreign(const char *name, const char *path, uid_t owner,
+                          bool removing) {
+  struct passwd pw, *found = NULL;
+  char who[128], buf[1024], how[256];
   describe_uid(owner, who, sizeof who);
+  if (!removing)
+    return zb__fail(ZB_EACCES,
+                    "ring \"%.64s\": %s belongs to %s, not to this user (uid "
+                    "%u): the name is taken by that user's ring (live or left "
+                    "over) or file, which is not ours to take over or remove. "
+                    "Pick another name, or ask that user to close or remove "
+                    "it (zerobuffer cleanup %.64s, run as that user)",
+                    name, path, who, (unsigned)geteuid(), name);
+  if (geteuid() == 0 &&
+      getpwuid_r(owner, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
+    snprintf(how, sizeof how, "runuser -u %s -- zerobuffer cleanup %.64s",
+             found->pw_name, name);
+  else
+    snprintf(how, sizeof how, "ask that user to run zerobuffer cleanup %.64s",
+             name);
   return zb__fail(ZB_EACCES,
-                  "ring \"%.64s\": %s belongs to %s, not to this user (uid %u): "
-                  "the name is taken by that user's ring (live or left "
-                  "over) or file, which is not ours to take over or remove. "
-                  "Pick another name, or ask that user to close or remove it "
-                  "(zerobuffer cleanup, or rm %s)",
-                  name, path, who, (unsigned)geteuid(), path);
+                  "ring \"%.64s\": %s belongs to %s, not to this user (uid "
+                  "%u): that user's ring (live or left over) or file is not "
+                  "ours to remove; remove it as that user (%s)",
+                  name, path, who, (unsigned)geteuid(), how);
 }
 
 /* A reader killed while creating its ring leaves a segment whose header is
@@ -879,7 +895,8 @@ int zb__segment_unready(const char *name, const zb_names *names) {
 }
 
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
-                        uint64_t *reader_pid, uint64_t *writer_pid) {
+                        bool removing, uint64_t *reader_pid,
+                        uint64_t *writer_pid) {
   char path[3][PATH_MAX + 16], reason[256];
   zb_segment seg;
   struct stat st;
@@ -891,7 +908,7 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
   snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
   for (i = 2; i >= 0; i--)
     if (lstat(path[i], &st) == 0 && st.st_uid != geteuid())
-      return refuse_foreign(name, path[i], st.st_uid);
+      return refuse_foreign(name, path[i], st.st_uid, removing);
   if (lstat(path[0], &st) != 0)
     return 0; /* no segment: nothing of value can be lost */
   rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)
@@ -1021,7 +1038,7 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
   if (rc == -EACCES) {
     struct stat st;
     if (lstat(names->lock, &st) == 0 && st.st_uid != geteuid())
-      return refuse_foreign(name, names->lock, st.st_uid);
+      return refuse_foreign(name, names->lock, st.st_uid, false);
     return zb__fail(ZB_EACCES,
                     "ring \"%s\": cannot open %s: permission denied ("
                     ZB_LOCK_DIR " is not shared: it should be mode 1777)",
@@ -1037,7 +1054,7 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
     if (fstat(*fd, &st) == 0 && st.st_uid != geteuid()) {
       close(*fd);
       *fd = -1;
-      return refuse_foreign(name, names->lock, st.st_uid);
+      return refuse_foreign(name, names->lock, st.st_uid, false);
     }
   }
   if (fchmod(*fd, (mode_t)mode) != 0) {
@@ -1150,7 +1167,7 @@ static int check_lock_owner(const char *name, const zb_names *names) {
   if (lstat(names->lock, &st) != 0)
     return 0;
   if (st.st_uid != geteuid())
-    return refuse_foreign(name, names->lock, st.st_uid);
+    return refuse_foreign(name, names->lock, st.st_uid, true);
   if (!S_ISREG(st.st_mode))
     return refuse_odd_lock(name, names->lock);
   return 0;
@@ -1173,7 +1190,8 @@ static int remove_stale(const char *name, bool remove) {
   else if (entry.reader_alive || entry.writer_alive)
     rc = zb__fail(ZB_EBUSY, "ring \"%s\" is in use: its %s is alive", name,
                   entry.reader_alive ? "reader" : "writer");
-  else if ((rc = zb__check_leftovers(name, &names, fd, &reader_pid, &writer_pid)) < 0 ||
+  else if ((rc = zb__check_leftovers(name, &names, fd, true, &reader_pid,
+                                     &writer_pid)) < 0 ||
            (entry.has_lock && (rc = check_lock_owner(name, &names)) < 0))
     ; /* another user's, or not a ring: not ours to remove */
   else if (remove) {

@@ -158,10 +158,12 @@ void zb__unlink_ring_objects(const zb_names *names);
  * liveness check) or a ring whose reader died while creating it (an empty
  * segment, which holds nothing, or a zero header beside a lock file naming
  * that dead reader). ZB_EACCES naming the
- * owner when any of it is another user's, ZB_EPROTO when the segment is not
- * a ring: a stranger's file is never removed. */
+ * owner when any of it is another user's (with advice for a removal by
+ * name when removing, else for a reader creating the ring), ZB_EPROTO when
+ * the segment is not a ring: a stranger's file is never removed. */
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
-                        uint64_t *reader_pid, uint64_t *writer_pid);
+                        bool removing, uint64_t *reader_pid,
+                        uint64_t *writer_pid);
 
 /* Full sweeps are rate-limited per user to one per this many ms. */
 #define ZB_SWEEP_INTERVAL_MS 10000

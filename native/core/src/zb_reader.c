@@ -321,7 +321,7 @@ static int remove_stale_segment(zb_reader *r) {
   int rc;
 
   zb__note_ring_visit();
-  if ((rc = zb__check_leftovers(r->name, &r->names, r->lock_fd, &pid,
+  if ((rc = zb__check_leftovers(r->name, &r->names, r->lock_fd, false, &pid,
                                  &writer_pid)) < 0)
     return rc;
   if (pid != 0 && pid != zb__self_pid() && zb__lock_owner_alive(r->lock_fd, pid))

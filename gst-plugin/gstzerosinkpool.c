@@ -416,8 +416,9 @@ typedef enum
 
 /* The bytes META's planes reach, a full stride per row (what a copy of the
  * frame may read); 0 when it cannot be told (a stride not above 0, a
- * tiled format). Not gst_video_meta_get_plane_size(): it refuses any
- * stride but its alignment's. */
+ * tiled format, a palette, whose plane is no rows of pixels). Not
+ * gst_video_meta_get_plane_size(): it refuses any stride but its
+ * alignment's. */
 static gsize
 meta_extent (GstVideoMeta * meta)
 {
@@ -426,7 +427,8 @@ meta_extent (GstVideoMeta * meta)
   gsize extent = 0;
   guint i;
 
-  if (finfo == NULL || GST_VIDEO_FORMAT_INFO_IS_TILED (finfo))
+  if (finfo == NULL || GST_VIDEO_FORMAT_INFO_IS_TILED (finfo) ||
+      GST_VIDEO_FORMAT_INFO_HAS_PALETTE (finfo))
     return 0;
   for (i = 0; i < meta->n_planes; i++) {
     if (meta->stride[i] <= 0)
@@ -460,19 +462,24 @@ frame_layout (GstBuffer * buffer, gsize size, GstVideoInfo * info,
   if (meta != NULL && meta->format == GST_VIDEO_INFO_FORMAT (info) &&
       meta->width >= (guint) GST_VIDEO_INFO_WIDTH (info) &&
       meta->height >= (guint) GST_VIDEO_INFO_HEIGHT (info) &&
-      meta->n_planes == GST_VIDEO_INFO_N_PLANES (info) &&
-      (needed = meta_extent (meta)) > 0) {
+      meta->n_planes == GST_VIDEO_INFO_N_PLANES (info)) {
     for (i = 0; i < meta->n_planes; i++) {
       default_layout = default_layout &&
           meta->offset[i] == GST_VIDEO_INFO_PLANE_OFFSET (info, i) &&
           meta->stride[i] == GST_VIDEO_INFO_PLANE_STRIDE (info, i);
     }
-    if (default_layout)
+    needed = meta_extent (meta);
+    /* a layout whose extent cannot be told goes as it is when it has the
+     * frame's size, as a buffer without meta: repacked, it could be read
+     * past its end */
+    if (default_layout || (needed == 0 && size == frame_size))
       return LAYOUT_AS_IS;
-    if (size >= needed)
+    if (needed > 0 && size >= needed)
       return LAYOUT_REPACK;
-    why = g_strdup_printf ("its video meta lays out %" G_GSIZE_FORMAT
-        " bytes", needed);
+    why = needed > 0 ? g_strdup_printf ("its video meta lays out %"
+        G_GSIZE_FORMAT " bytes", needed) : g_strdup ("its video meta's "
+        "layout cannot be repacked (a tiled or palette format, or a stride "
+        "not above 0)");
   } else if (meta != NULL) {
     why = g_strdup_printf ("its video meta (%s %ux%u, %u planes) does not "
         "lay out frames of them", gst_video_format_to_string (meta->format),

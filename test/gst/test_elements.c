@@ -6342,6 +6342,64 @@ GST_START_TEST (test_sink_repacks_strided_frames)
 
 GST_END_TEST;
 
+/* A frame in its caps' default layout whose video meta says so is written
+ * as it is, also where the meta's extent cannot be told (a tiled format,
+ * a palette): NV12_4L4 with its meta, which a hardware decoder hands out,
+ * was refused as "not a frame" of the very size its caps give. */
+GST_START_TEST (test_sink_keeps_default_layout_with_meta)
+{
+  const gchar *cases[] = {
+    "video/x-raw, format=(string)NV12_4L4, width=(int)64, height=(int)64",
+    "video/x-raw, format=(string)RGB8P, width=(int)8, height=(int)4",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = ring_name ("tiled");
+    GstCaps *caps = gst_caps_from_string (cases[i]);
+    zb_reader *reader = NULL;
+    GstElement *pipeline, *appsrc;
+    GstBuffer *buffer;
+    GstMessage *msg;
+    GstVideoInfo info;
+    zb_frame frame;
+    guint8 *bytes;
+    gsize j;
+
+    fail_unless (gst_video_info_from_caps (&info, caps));
+    gst_caps_unref (caps);
+    bytes = g_malloc (GST_VIDEO_INFO_SIZE (&info));
+    for (j = 0; j < GST_VIDEO_INFO_SIZE (&info); j++)
+      bytes[j] = (guint8) (j * 7);
+    buffer = gst_buffer_new_memdup (bytes, GST_VIDEO_INFO_SIZE (&info));
+    gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_INFO_FORMAT (&info), GST_VIDEO_INFO_WIDTH (&info),
+        GST_VIDEO_INFO_HEIGHT (&info), GST_VIDEO_INFO_N_PLANES (&info),
+        info.offset, info.stride);
+    fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+            NULL), 0);
+    pipeline = writer_pipeline (name, "", cases[i], &appsrc);
+    set_state (pipeline, GST_STATE_PLAYING);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+    fail_unless (zb_reader_next (reader, &frame, 5000) == 0, "%s: no frame",
+        cases[i]);
+    fail_unless_equals_uint64 (frame.size, GST_VIDEO_INFO_SIZE (&info));
+    fail_unless (memcmp (frame.data, bytes, frame.size) == 0, "%s: changed",
+        cases[i]);
+    zb_frame_release (&frame);
+    gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+    msg = wait_eos_or_error (pipeline);
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s: an error",
+        cases[i]);
+    gst_message_unref (msg);
+    end_writer (pipeline, reader);
+    g_free (bytes);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* A raw video buffer that is not a frame of its caps and that no video
  * meta explains (a row short, a byte too many, fewer bytes than its meta
  * lays out) is zerosink's own permanent error, naming both sizes, before
@@ -6900,6 +6958,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_size_free_when_encoded);
   tcase_add_test (tc, test_sink_repacks_strided_frames);
   tcase_add_test (tc, test_sink_refuses_buffer_not_a_frame);
+  tcase_add_test (tc, test_sink_keeps_default_layout_with_meta);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);
   return s;

@@ -512,7 +512,14 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
 
+  /* A flush also ends the pool acquires of upstream's thread, which hold
+   * its stream lock (a decoder never flushes our pool): they fail until
+   * flush-stop. Set here, not in unlock(), which may run late, once a
+   * flush-stop has passed, and leave them failing for good. */
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      gst_zero_link_flush (self->link);
+      break;
     case GST_EVENT_FLUSH_STOP:
       gst_zero_link_resume (self->link);
       break;
@@ -633,22 +640,11 @@ static gboolean
 gst_zero_sink_unlock (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
-  GstPad *pad = GST_BASE_SINK_PAD (self);
-  gboolean flushing;
 
   GST_DEBUG_OBJECT (self, "unlock");
   g_cancellable_cancel (self->unlocked);
-  /* a flush (flush-start, the pad deactivated going to READY: its flag is
-   * set before) also ends the pool acquires of upstream's thread, which
-   * hold its stream lock: unlock_stop comes at once, not when they give
-   * up; they fail until flush-stop or READY_TO_PAUSED (resume, open) */
-  GST_OBJECT_LOCK (pad);
-  flushing = GST_PAD_IS_FLUSHING (pad);
-  GST_OBJECT_UNLOCK (pad);
-  if (flushing)
-    gst_zero_link_flush (self->link);
-  else
-    gst_zero_link_wake (self->link);
+  /* a flush has set the link flushing before (flush-start, PAUSED_TO_READY) */
+  gst_zero_link_wake (self->link);
   return TRUE;
 }
 
@@ -699,6 +695,10 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
       gst_zero_link_resume (self->link);
     }
   }
+  /* before basesink deactivates the pad: upstream's pool acquires end
+   * (they hold its stream lock) until READY_TO_PAUSED (resume, open) */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_zero_link_flush (self->link);
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 

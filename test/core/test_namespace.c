@@ -823,8 +823,8 @@ static int denied_child(void *arg) {
       /* the group may, this user is not in it */
       {"fxmul-group", NOBODY, "this user is not in that group"},
       /* in the group, which the mode leaves out */
-      {"fxmul-private", 0, "the mode does not let the group in: start the "
-                           "reader with mode=0660"},
+      {"fxmul-private", 0, "the mode does not let the group write: start "
+                           "the reader with mode=0660"},
   };
   size_t i;
   (void)arg;

@@ -758,8 +758,12 @@ static const char *how_to_share(const struct stat *st, bool writable) {
                : "start the reader with a group this user is in as its "
                  "primary group (systemd: Group=; or sg/newgrp) and "
                  "mode=0660, or run both as one user";
-  return "this user is in that group, but the mode does not let the group "
-         "in: start the reader with mode=0660, or run both as one user";
+  return writable ? "this user is in that group, but the mode does not let "
+                    "the group write: start the reader with mode=0660, or "
+                    "run both as one user"
+                  : "this user is in that group, but the mode does not let "
+                    "the group read: start the reader with mode=0640 (0660 "
+                    "for a writer), or run both as one user";
 }
 
 /* path belongs to another user: never ours to remove or take over, even

@@ -2310,6 +2310,33 @@ held_back_start (GstElement * pipeline)
   return pool;
 }
 
+/* A buffer from POOL, which must have one. */
+static GstBuffer *
+pool_buffer (GstBufferPool * pool)
+{
+  GstBuffer *buffer = NULL;
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  return buffer;
+}
+
+/* Ends the stream of held_back_start's PIPELINE with its EOS, no error,
+ * and lets POOL go. */
+static void
+held_back_end (GstElement * pipeline, GstBufferPool * pool)
+{
+  GstMessage *msg;
+
+  gst_app_src_end_of_stream (GST_APP_SRC (by_name (pipeline, "in")));
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+}
+
 /* An upstream that holds back a buffer of zerofilter's pool (input-selector
  * holding the inactive pad's while the new active pad pushes buffers of a
  * pool of its own) and pushes those it took after it first: their requests
@@ -2329,15 +2356,11 @@ GST_START_TEST (test_pool_buffer_held_back)
   GstElement *appsink = by_name (pipeline, "out");
   GstBufferPool *pool = held_back_start (pipeline);
   GstBuffer *held, *b, *c;
-  GstMessage *msg;
 
   g_free (desc);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
-      GST_FLOW_OK);
+  held = pool_buffer (pool);
+  b = pool_buffer (pool);
+  c = pool_buffer (pool);
   push_filled (appsrc, b, 0xb0, 2);
   push_filled (appsrc, c, 0xc0, 3);
   /* depth (2) requests wait now, both behind HELD */
@@ -2348,13 +2371,7 @@ GST_START_TEST (test_pool_buffer_held_back)
   fail_unless_equals_int (stat_of (by_name (pipeline, "f"),
           "requests-zero-copy"), 3);
 
-  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  gst_buffer_pool_set_active (pool, FALSE);
-  gst_object_unref (pool);
+  held_back_end (pipeline, pool);
   finish (pipeline, server, channel);
 }
 
@@ -2379,10 +2396,8 @@ GST_START_TEST (test_pool_buffer_held_back_times_out)
   gchar *debug = NULL;
 
   g_free (desc);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
-      GST_FLOW_OK);
+  held = pool_buffer (pool);
+  b = pool_buffer (pool);
   push_filled (appsrc, b, 0xb0, 2);
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
       GST_MESSAGE_ERROR);
@@ -2421,15 +2436,11 @@ GST_START_TEST (test_pool_buffer_held_back_behind_pass)
   GstElement *appsink = by_name (pipeline, "out");
   GstBufferPool *pool = held_back_start (pipeline);
   GstBuffer *b, *held, *c;
-  GstMessage *msg;
 
   g_free (desc);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held, NULL),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
-      GST_FLOW_OK);
+  b = pool_buffer (pool);
+  held = pool_buffer (pool);
+  c = pool_buffer (pool);
   push_filled (appsrc, b, 0xb0, 1);     /* published, answered in 400 ms */
   push_filled (appsrc, c, 0xc0, 3);     /* behind HELD */
   /* depth (2) requests wait and the oldest is published: skipped, passed
@@ -2444,13 +2455,7 @@ GST_START_TEST (test_pool_buffer_held_back_behind_pass)
   fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"),
           "frames-passed"), 1);
 
-  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
-  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
-  gst_message_unref (msg);
-  gst_buffer_pool_set_active (pool, FALSE);
-  gst_object_unref (pool);
+  held_back_end (pipeline, pool);
   finish (pipeline, server, channel);
 }
 

@@ -125,4 +125,77 @@ wait_key_unit_requests (gint * requests, gint n)
   fail_unless_equals_int (g_atomic_int_get (requests), n);
 }
 
+/* Set once, waited for with a timeout: how a test learns that a thread
+ * got past a blocking call. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} Done;
+
+static void
+done_set (Done * d)
+{
+  g_mutex_lock (&d->lock);
+  d->done = TRUE;
+  g_cond_broadcast (&d->cond);
+  g_mutex_unlock (&d->lock);
+}
+
+/* Whether D is set within 5 s. */
+static gboolean
+done_wait (Done * d)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gboolean done;
+
+  g_mutex_lock (&d->lock);
+  while (!d->done && g_cond_wait_until (&d->cond, &d->lock, end));
+  done = d->done;
+  g_mutex_unlock (&d->lock);
+  return done;
+}
+
+/* A pool buffer taken on upstream's streaming thread, holding its pad's
+ * stream lock as a video decoder does (which never flushes the pool). */
+typedef struct
+{
+  GstPad *srcpad;
+  GstBufferPool *pool;
+  GstFlowReturn ret;            /* of the acquire, once acquired is set */
+  Done acquired;
+} UpstreamAcquire;
+
+static gpointer
+upstream_acquire_run (gpointer data)
+{
+  UpstreamAcquire *u = data;
+  GstBuffer *buffer = NULL;
+
+  GST_PAD_STREAM_LOCK (u->srcpad);
+  u->ret = gst_buffer_pool_acquire_buffer (u->pool, &buffer, NULL);
+  gst_clear_buffer (&buffer);
+  GST_PAD_STREAM_UNLOCK (u->srcpad);
+  done_set (&u->acquired);
+  return NULL;
+}
+
+/* Starts U's acquire from POOL on SRCPAD's streaming thread, and checks
+ * that it is still waiting (for room) 200 ms later. */
+static GThread *
+upstream_acquire_start (UpstreamAcquire * u, GstPad * srcpad,
+    GstBufferPool * pool)
+{
+  GThread *thread;
+
+  memset (u, 0, sizeof *u);
+  u->srcpad = srcpad;
+  u->pool = pool;
+  thread = g_thread_new ("upstream", upstream_acquire_run, u);
+  g_usleep (200 * 1000);
+  fail_if (u->acquired.done, "the acquire did not wait for room");
+  return thread;
+}
+
 #endif

@@ -3694,55 +3694,10 @@ GST_END_TEST;
  * again, and stopping hung for ever. */
 typedef struct
 {
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-} Done;
-
-static void
-done_set (Done * d)
-{
-  g_mutex_lock (&d->lock);
-  d->done = TRUE;
-  g_cond_broadcast (&d->cond);
-  g_mutex_unlock (&d->lock);
-}
-
-/* Whether D is set within 5 s. */
-static gboolean
-done_wait (Done * d)
-{
-  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  gboolean done;
-
-  g_mutex_lock (&d->lock);
-  while (!d->done && g_cond_wait_until (&d->cond, &d->lock, end));
-  done = d->done;
-  g_mutex_unlock (&d->lock);
-  return done;
-}
-
-typedef struct
-{
   PoolSink *p;
-  GstFlowReturn ret;            /* of the acquire, once acquired is set */
-  Done acquired;
+  UpstreamAcquire acquire;
   Done stopped;
 } Upstream;
-
-static gpointer
-upstream_acquire (gpointer data)
-{
-  Upstream *u = data;
-  GstBuffer *buffer = NULL;
-
-  GST_PAD_STREAM_LOCK (u->p->h->srcpad);
-  u->ret = gst_buffer_pool_acquire_buffer (u->p->pool, &buffer, NULL);
-  gst_clear_buffer (&buffer);
-  GST_PAD_STREAM_UNLOCK (u->p->h->srcpad);
-  done_set (&u->acquired);
-  return NULL;
-}
 
 static gpointer
 upstream_stop (gpointer data)
@@ -3761,7 +3716,6 @@ static GThread *
 upstream_blocked (const gchar * name, zb_reader ** reader, PoolSink * p,
     Upstream * u)
 {
-  GThread *thread;
   guint i;
 
   fail_unless_equals_int (zb_reader_create (reader, name, 4096, 3200,
@@ -3772,10 +3726,7 @@ upstream_blocked (const gchar * name, zb_reader ** reader, PoolSink * p,
                 0xE0 + i)), GST_FLOW_OK);
   memset (u, 0, sizeof *u);
   u->p = p;
-  thread = g_thread_new ("upstream", upstream_acquire, u);
-  g_usleep (200 * 1000);
-  fail_if (u->acquired.done, "the acquire did not wait for room");
-  return thread;
+  return upstream_acquire_start (&u->acquire, p->h->srcpad, p->pool);
 }
 
 GST_START_TEST (test_stop_upstream_pool_acquire)
@@ -3791,7 +3742,7 @@ GST_START_TEST (test_stop_upstream_pool_acquire)
   fail_unless (done_wait (&u.stopped), "stopping hung behind the acquire");
   g_thread_join (stopping);
   g_thread_join (acquiring);
-  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (u.acquire.ret, GST_FLOW_FLUSHING);
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
@@ -3812,9 +3763,9 @@ GST_START_TEST (test_flush_upstream_pool_acquire)
 
   acquiring = upstream_blocked (name, &reader, &p, &u);
   fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
-  fail_unless (done_wait (&u.acquired), "the flush left the acquire waiting");
+  fail_unless (done_wait (&u.acquire.acquired), "the flush left the acquire waiting");
   g_thread_join (acquiring);
-  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (u.acquire.ret, GST_FLOW_FLUSHING);
   fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_stop (TRUE)));
   gst_segment_init (&segment, GST_FORMAT_TIME);
   fail_unless (gst_harness_push_event (p.h, gst_event_new_segment (&segment)));

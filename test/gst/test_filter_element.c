@@ -1573,35 +1573,6 @@ GST_END_TEST;
  * waits for room in a full request ring: a flush-start ends the wait with
  * FLUSHING. Before, it woke and waited again, and the seek, which takes
  * that stream lock, hung. */
-typedef struct
-{
-  GstHarness *h;
-  GstBufferPool *pool;
-  GMutex lock;
-  GCond cond;
-  gboolean done;
-  GstFlowReturn ret;
-} UpstreamAcquire;
-
-static gpointer
-upstream_acquire (gpointer data)
-{
-  UpstreamAcquire *u = data;
-  GstBuffer *buffer = NULL;
-  GstFlowReturn ret;
-
-  GST_PAD_STREAM_LOCK (u->h->srcpad);
-  ret = gst_buffer_pool_acquire_buffer (u->pool, &buffer, NULL);
-  gst_clear_buffer (&buffer);
-  GST_PAD_STREAM_UNLOCK (u->h->srcpad);
-  g_mutex_lock (&u->lock);
-  u->ret = ret;
-  u->done = TRUE;
-  g_cond_signal (&u->cond);
-  g_mutex_unlock (&u->lock);
-  return NULL;
-}
-
 GST_START_TEST (test_flush_ends_upstream_pool_acquire)
 {
   gchar *channel = channel_name ("flush-acquire");
@@ -1609,38 +1580,33 @@ GST_START_TEST (test_flush_ends_upstream_pool_acquire)
       "connect-timeout=5000", channel);
   char name[ZB_NAME_MAX + 1];
   zb_reader *requests = NULL;
-  UpstreamAcquire u = { 0, };
+  GstHarness *h;
+  GstBufferPool *pool;
+  UpstreamAcquire u;
   GThread *thread;
-  gint64 end;
 
   /* a server that reads no request: one fills its ring */
   fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
           name, sizeof name), 0);
   fail_unless_equals_int (zb_reader_create (&requests, name, 4096, 4096,
           NULL), 0);
-  u.h = gst_harness_new_parse (desc);
+  h = gst_harness_new_parse (desc);
   g_free (desc);
-  gst_harness_set_src_caps_str (u.h, GRAY_CAPS);
-  u.pool = request_pool (u.h->srcpad);
-  fail_unless_equals_int (gst_harness_push (u.h, request_pool_buffer (u.pool,
+  gst_harness_set_src_caps_str (h, GRAY_CAPS);
+  pool = request_pool (h->srcpad);
+  fail_unless_equals_int (gst_harness_push (h, request_pool_buffer (pool,
               0xA, 0)), GST_FLOW_OK);
-  thread = g_thread_new ("upstream", upstream_acquire, &u);
-  g_usleep (200 * 1000);
-  fail_if (u.done, "the acquire did not wait for room");
+  thread = upstream_acquire_start (&u, h->srcpad, pool);
 
-  fail_unless (gst_harness_push_event (u.h, gst_event_new_flush_start ()));
-  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  g_mutex_lock (&u.lock);
-  while (!u.done && g_cond_wait_until (&u.cond, &u.lock, end));
-  g_mutex_unlock (&u.lock);
-  fail_unless (u.done, "the flush left the acquire waiting");
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&u.acquired), "the flush left the acquire waiting");
   g_thread_join (thread);
   fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
-  fail_unless (gst_harness_push_event (u.h, gst_event_new_flush_stop (TRUE)));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
 
-  fail_unless (gst_buffer_pool_set_active (u.pool, FALSE));
-  gst_object_unref (u.pool);
-  gst_harness_teardown (u.h);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_harness_teardown (h);
   zb_reader_destroy (requests);
   g_free (channel);
 }

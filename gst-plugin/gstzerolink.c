@@ -752,6 +752,17 @@ gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info)
   return size;
 }
 
+gboolean
+gst_zero_link_knows_caps (GstZeroLink * link)
+{
+  gboolean known;
+
+  g_mutex_lock (&link->lock);
+  known = link->caps != NULL || link->metadata_caps != NULL;
+  g_mutex_unlock (&link->lock);
+  return known;
+}
+
 GstCaps *
 gst_zero_link_ref_metadata_caps (GstZeroLink * link)
 {

@@ -283,6 +283,11 @@ gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
  * any size goes (*INFO untouched). */
 gsize gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info);
 
+/* Whether the caps the ring's metadata declares are known (set_caps,
+ * change_caps, or the ring's own once connected): connecting before would
+ * write metadata without them. */
+gboolean gst_zero_link_knows_caps (GstZeroLink * link);
+
 /* The caps of the ring's metadata (a reference), NULL until connected. */
 GstCaps *gst_zero_link_ref_metadata_caps (GstZeroLink * link);
 

@@ -194,6 +194,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   GBytes *attributes = NULL;
   GstMemory *mem;
   GstFlowReturn ret;
+  gboolean caps_known, reserve;
   guint64 *ticket;
 
   ret = GST_BUFFER_POOL_CLASS (parent_class)->acquire_buffer (bpool, buffer,
@@ -206,18 +207,28 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
    * numbered later got its reservation is dropped, not copied behind it */
   ticket = g_new (guint64, 1);
   *ticket = gst_zero_link_ticket (pool->link);
-  ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
-      &failure);
+  /* upstream may take a buffer before the caps reach the sink (imagefreeze
+   * answers the allocation query itself and sends the caps from its own
+   * thread later): connecting now would write metadata without caps,
+   * which no reader can read the stream by. A plain buffer then, copied
+   * once the caps are known. */
+  caps_known = gst_zero_link_knows_caps (pool->link);
+  if (caps_known)
+    ret = gst_zero_link_get_writer (pool->link, pool->flushing, &writer,
+        &failure);
+  else
+    GST_DEBUG_OBJECT (pool, "no caps yet: a plain buffer");
   /* frames that carry their caps (the ring's metadata has others, as
    * connecting may have just found) have no room for them in a pool
    * buffer: a second reservation beside this one would take two frames'
    * room for one, so they get a plain buffer, copied once */
-  if (ret == GST_FLOW_OK && header > 0)
+  if (ret == GST_FLOW_OK && caps_known && header > 0)
     attributes = gst_zero_link_ref_attributes (pool->link);
-  if (ret == GST_FLOW_OK && attributes == NULL)
+  reserve = caps_known && attributes == NULL;
+  if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         dontwait, *ticket, FALSE, pool->flushing, &slot->res, &failure);
-  if (ret == GST_FLOW_OK && attributes == NULL) {
+  if (ret == GST_FLOW_OK && reserve) {
     slot->mapping = writer;
     slot->link = gst_zero_link_ref (pool->link);
     slot->ticket = *ticket;
@@ -227,7 +238,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
 
-  if (ret == GST_FLOW_OK && attributes == NULL) {
+  if (ret == GST_FLOW_OK && reserve) {
     mem = gst_memory_new_wrapped (0, slot->res.data + header, pool->size, 0,
         pool->size, slot, slot_free);
     gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), reservation_quark,
@@ -236,7 +247,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
         pool->size);
   } else if (ret == GST_FLOW_OK || ret == GST_FLOW_ERROR ||
       ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
-    /* a plain buffer: the sink copies it (frames carry caps), drops or
+    /* a plain buffer: the sink copies it (no caps yet, frames carry caps), drops or
      * copies it (ring full with policy=drop; no reader since the last
      * one went), or posts the failure it carries */
     g_clear_pointer (&attributes, g_bytes_unref);

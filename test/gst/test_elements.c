@@ -2881,6 +2881,60 @@ GST_START_TEST (test_zero_copy_queue)
 
 GST_END_TEST;
 
+/* imagefreeze answers the allocation query from its sink pad, so
+ * videotestsrc takes a buffer of zerosink's pool before imagefreeze's
+ * thread sends zerosink the caps: that buffer is a plain one, and the
+ * ring's metadata is written with the caps when it is rendered (before,
+ * the pool connected at that acquire and wrote metadata without caps:
+ * zerosrc failed with EMETADATA, "has no caps string"). */
+GST_START_TEST (test_pool_taken_before_caps)
+{
+  const guint frames = 5;
+  gchar *name = ring_name ("freeze");
+  gchar **hashes = reference_hashes (VTS_RGB, 1);
+  gchar *src = g_strdup_printf (VTS_RGB, 1);
+  gchar *desc = g_strdup_printf ("%s ! imagefreeze num-buffers=%u ! "
+      "zerosink name=sink buffer-name=%s sync=false", src, frames, name);
+  GstElement *reader_pipe, *writer_pipe, *appsink, *sink;
+  GstMessage *msg;
+  GstStructure *s;
+  gint width = 0;
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = launch (desc);
+  sink = by_name (writer_pipe, "sink");
+  set_state (writer_pipe, GST_STATE_PLAYING);
+
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    gchar *hash;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    s = gst_caps_get_structure (gst_sample_get_caps (sample), 0);
+    fail_unless (gst_structure_get_int (s, "width", &width));
+    fail_unless_equals_int (width, 320);
+    fail_unless_equals_string (gst_structure_get_string (s, "format"), "RGB");
+    hash = buffer_hash (gst_sample_get_buffer (sample));
+    fail_unless_equals_string (hash, hashes[0]);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+  msg = wait_eos_or_error (reader_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-written"), frames);
+
+  end_pair (writer_pipe, reader_pipe);
+  g_strfreev (hashes);
+  g_free (desc);
+  g_free (src);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 #define VTS_64X48(format) "videotestsrc num-buffers=%u pattern=ball " \
   "is-live=false ! video/x-raw,format=" format ",width=64,height=48," \
   "framerate=30/1"
@@ -6848,6 +6902,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_zero_copy_off);
   tcase_add_test (tc, test_zero_copy_frame_header);
   tcase_add_test (tc, test_zero_copy_queue);
+  tcase_add_test (tc, test_pool_taken_before_caps);
   tcase_add_test (tc, test_second_writer_other_caps_pool);
   tcase_add_test (tc, test_videorate_repeats);
   tcase_add_test (tc, test_last_sample_stays);

@@ -630,26 +630,24 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   /* a pool buffer that is copied (plain, pushed again, joined with other
    * memory) goes into the ring in the order the pool numbered it */
   ticket = memory_ticket (first);
+  /* a pool buffer too: upstream may have trimmed it (gst_buffer_resize),
+   * and a raw video frame of another size stops the reader (EPROTO) */
+  frame_size = gst_zero_link_frame_size (link, &info);
+  if (frame_size != 0)
+    layout = frame_layout (buffer, bytes, &info, frame_size, error);
+  if (layout == LAYOUT_REFUSED) {
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
   /* a pool buffer has room for the fixed header only: with attributes it
    * is copied (zerofilter offers no pool while frames carry them) */
-  if (slot != NULL && attributes == NULL &&
+  if (slot != NULL && attributes == NULL && layout == LAYOUT_AS_IS &&
       gst_buffer_n_memory (buffer) == 1 &&
       commit_in_place (link, buffer, slot, bytes, flags, hold, commit_ns,
           frame_id, &ret, &moved, error)) {
     /* bytes moved to the front count as a copy */
     *kind = moved ? GST_ZERO_WRITE_COPIED : GST_ZERO_WRITE_IN_PLACE;
     return ret;
-  }
-
-  /* a pool buffer is a frame of the caps its pool was made for: copied
-   * (pushed again, its reservation abandoned) as it would have been
-   * committed in place, unlooked at */
-  frame_size = slot == NULL ? gst_zero_link_frame_size (link, &info) : 0;
-  if (frame_size != 0)
-    layout = frame_layout (buffer, bytes, &info, frame_size, error);
-  if (layout == LAYOUT_REFUSED) {
-    ret = GST_FLOW_ERROR;
-    goto done;
   }
   if (layout == LAYOUT_REPACK)
     bytes = frame_size;

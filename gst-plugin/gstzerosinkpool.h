@@ -67,7 +67,7 @@ typedef enum
 /* Writes BUFFER (*SIZE bytes, *SIZE > 0) as one frame through LINK, with the
  * per-frame header when the link has one (its flags: BUFFER's and FLAGS): a pool buffer's reservation is
  * committed in place, anything else is copied into a fresh reservation.
- * A raw video buffer not of the pool must be a frame of the caps in force
+ * A raw video buffer, of the pool too, must be a frame of the caps in force
  * (gst_zero_link_frame_size): one in another layout that its video meta
  * gives is repacked into the default layout (*SIZE then set to the
  * frame's size, once written), any other is refused before the ring

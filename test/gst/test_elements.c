@@ -3586,10 +3586,11 @@ typedef struct
   GstBus *bus;                  /* the sink's messages */
 } PoolSink;
 
-/* zerosink buffer-name=NAME PROPERTIES, negotiated for GRAY8 40x25
- * (frames of 1000 bytes). */
+/* zerosink buffer-name=NAME PROPERTIES, negotiated for CAPS, its pool
+ * taken for GRAY8 40x25 (frames of 1000 bytes). */
 static void
-pool_sink_start (PoolSink * p, const gchar * name, const gchar * properties)
+pool_sink_start_caps (PoolSink * p, const gchar * name,
+    const gchar * properties, const gchar * caps)
 {
   gchar *desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
       "sync=false %s", name, properties);
@@ -3599,9 +3600,20 @@ pool_sink_start (PoolSink * p, const gchar * name, const gchar * properties)
   p->sink = gst_bin_get_by_name (GST_BIN (p->h->element), "sink");
   p->bus = gst_bus_new ();
   gst_element_set_bus (p->sink, p->bus);
-  gst_harness_set_src_caps_str (p->h, GRAY8_CAPS (40, 25));
+  gst_harness_set_src_caps_str (p->h, caps);
   p->pool = sink_pool (p->h, &p->max_buffers);
 }
+
+/* The same negotiated for GRAY8 40x25. */
+static void
+pool_sink_start (PoolSink * p, const gchar * name, const gchar * properties)
+{
+  pool_sink_start_caps (p, name, properties, GRAY8_CAPS (40, 25));
+}
+
+/* Caps whose frames may have any size: a pool buffer upstream trimmed is
+ * a frame of the size it has. */
+#define ANY_SIZE_CAPS "application/x-fxg-any-size"
 
 static void
 pool_sink_stop (PoolSink * p)
@@ -3896,7 +3908,9 @@ expect_counting (const guint8 * data, gsize size, guint from)
 }
 
 /* A pool buffer whose front upstream trimmed off (its memory's offset is
- * 64) is committed with its bytes moved to the frame's start; whoever
+ * 64), in a stream whose frames may have any size (raw video refuses it:
+ * test_pool_trimmed_video_refused), is committed with its 936 bytes moved
+ * to the frame's start; whoever
  * still holds it, or a copy of it sharing its memory, reads the same bytes
  * as before the push, and a second push of it (videorate) gives the reader
  * the same frame again (before, both read 64 bytes further on: the memory
@@ -3914,7 +3928,7 @@ GST_START_TEST (test_pool_trimmed_buffer_kept)
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
           NULL), 0);
-  pool_sink_start (&p, name, "max-buffers=3");
+  pool_sink_start_caps (&p, name, "max-buffers=3", ANY_SIZE_CAPS);
   kept = fill_pool_buffer (p.pool, 0);
   fail_unless (gst_buffer_map (kept, &map, GST_MAP_WRITE));
   for (i = 0; i < map.size; i++)
@@ -3954,6 +3968,52 @@ GST_START_TEST (test_pool_trimmed_buffer_kept)
 
   zb_frame_release (&again);
   zb_frame_release (&frame);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A pool buffer of raw video that upstream trimmed (front or back) is no
+ * frame of its caps: zerosink's permanent EFRAMESIZE, before the ring, as
+ * for any other buffer; its reservation is cancelled and the next pool
+ * buffer reaches the reader (before, it was committed in place with its
+ * trimmed size, and zerosrc stopped with EPROTO). */
+GST_START_TEST (test_pool_trimmed_video_refused)
+{
+  const gssize offsets[] = { 64, 0 };
+  gchar *name = ring_name ("trimvideo");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *trimmed;
+  GstMessage *msg;
+  gchar *text;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "max-buffers=3");
+  for (i = 0; i < G_N_ELEMENTS (offsets); i++) {
+    trimmed = fill_pool_buffer (p.pool, 0x11);
+    gst_buffer_resize (trimmed, offsets[i], 1000 - 64);
+    fail_unless_equals_int (gst_harness_push (p.h, trimmed), GST_FLOW_ERROR);
+    msg = gst_bus_pop_filtered (p.bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL, "no error for a buffer trimmed at %d",
+        (gint) offsets[i]);
+    text = error_text (msg, "EFRAMESIZE (permanent)", name);
+    fail_unless (strstr (text, "A buffer of 936 bytes is not a frame of its "
+            "caps: GRAY8 40x25 frames have 1000 bytes") != NULL, "%s", text);
+    g_free (text);
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 100),
+        ZB_ETIMEDOUT);
+  }
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+              0x22)), GST_FLOW_OK);
+  expect_frame (reader, 0x22);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-written"), 1);
+
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
@@ -4231,7 +4291,7 @@ GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
 GST_END_TEST;
 
 /* The same with a reservation whose front upstream trimmed off (memory
- * offset 64): its bytes, moved to the frame's start for the commit that
+ * offset 64; frames of any size): its bytes, moved to the frame's start for the commit that
  * then failed (the ring was let go of), are copied into the next ring
  * from where the buffer says they are: they went there shifted by 64,
  * stale bytes at the end (review of the abandoned-reservation change). */
@@ -4248,8 +4308,8 @@ GST_START_TEST (test_reader_lost_wait_trimmed_reservation)
 
   fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
       0);
-  pool_sink_start (&p, name, "on-reader-lost=wait frame-header=true "
-      "max-buffers=6");
+  pool_sink_start_caps (&p, name, "on-reader-lost=wait frame-header=true "
+      "max-buffers=6", ANY_SIZE_CAPS);
   trimmed = fill_pool_buffer (p.pool, 0);
   fail_unless (gst_buffer_map (trimmed, &map, GST_MAP_WRITE));
   for (i = 0; i < map.size; i++)
@@ -6920,6 +6980,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);
   tcase_add_test (tc, test_pool_trimmed_buffer_kept);
+  tcase_add_test (tc, test_pool_trimmed_video_refused);
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);

@@ -247,9 +247,9 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
         pool->size);
   } else if (ret == GST_FLOW_OK || ret == GST_FLOW_ERROR ||
       ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
-    /* a plain buffer: the sink copies it (no caps yet, frames carry caps), drops or
-     * copies it (ring full with policy=drop; no reader since the last
-     * one went), or posts the failure it carries */
+    /* a plain buffer: the sink copies it (no caps yet, frames carry
+     * caps), drops or copies it (ring full with policy=drop; no reader
+     * since the last one went), or posts the failure it carries */
     g_clear_pointer (&attributes, g_bytes_unref);
     g_free (slot);
     mem = gst_allocator_alloc (NULL, pool->size, NULL);

@@ -281,7 +281,7 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   // loop, blocking on the source's streaming thread, which a sink still prerolling holds (zerofilter's
   // EOS after its error, or frames it passes): gst-launch would hang until killed. zerofilter's
   // error ends gst-launch by itself; what prerolls without the script plays, then stops; a pipeline
-  // that does neither within a second is stopped as it is.
+  // that does neither within a second is killed (SIGKILL) as it is: an EOS would hang it just the same.
   const stopOncePlaying = (): void => {
     if (runner.state !== 'starting') {
       void runner.stop();
@@ -291,12 +291,15 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
       clearTimeout(late);
       runner.off('state', playing);
     };
-    const stop = (): void => {
+    const playing = (e: PipelineStateEvent): void => {
+      if (e.state !== 'playing') return;
       settle();
       void runner.stop();
     };
-    const playing = (e: PipelineStateEvent): void => void (e.state === 'playing' && stop());
-    const late = setTimeout(stop, 1000);
+    const late = setTimeout(() => {
+      settle();
+      void runner.kill();
+    }, 1000);
     runner.on('state', playing);
     void runner.done.then(settle);
   };

@@ -207,6 +207,22 @@ test('zerobuffer filter --on-error stop: a script that fails on the first reques
   }
 }, 90000);
 
+test('zerobuffer filter --on-error stop: a pipeline still prerolling a second after the script failed is killed at once, not sent an EOS it cannot take', async () => {
+  // zerofilter passes frames once the server is gone (its on-error=pass), but the valve's branch never
+  // prerolls: the pipeline neither fails nor plays.
+  // (before: the EOS hung gst-launch -e until zerobuffer SIGKILLed it 5 s later, told as the stop's deadline)
+  const name = ringName('clifstop2');
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('failing-filter.mjs'), 'fakesink  videotestsrc ! valve drop=true ! fakesink',
+    '--on-error', 'stop', '--sink-property', 'on-error=pass', '--json', '--name', name], gstEnv);
+  await cli.line(/"handlerError"/, 20000);
+  const failed = Date.now();
+  expect(await cli.exit(20000)).toBe(3);
+  expect(Date.now() - failed).toBeLessThan(3000);
+  expect(cli.stderr).toBe('zerobuffer filter: the script failed: the duplex handler failed on request 1: undefinedTransform is not defined\n');
+  expect(processesWith(name)).toEqual([]);
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+}, 60000);
+
 test('zerobuffer filter with output caps: a script that fails stops it (the default there), no frame passes under caps it does not have; --on-error pass is refused', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifgray-'));
   try {

@@ -236,7 +236,7 @@ export const COMMANDS = {
     describe: 'Create a ring and send its GRAY16 frames as an img= stream to one TCP client, a file or stdout',
     positionals: {
       kind: { type: 'string', describe: 'Stream format: img' },
-      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file (emptied at the first image, or at the end when none came: a serve that fails before it leaves an existing file as it was), or - (stdout, not a terminal; a path to what stdout has open, such as /dev/stdout, counts as -)' },
+      target: { type: 'string', describe: 'tcp:[HOST:]PORT (listen, 127.0.0.1 unless HOST is given, an IPv6 one in brackets: tcp:[::1]:9000; port 0 picks one), a file (emptied at the first image, or at the end when none came: a serve that fails before it leaves an existing file as it was), or - (stdout, not a terminal; a path to what stdout has open, such as /dev/stdout, counts as -); not a terminal named by its path (/dev/tty): the stream is binary' },
     },
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline writing into the ring (zerosink is appended; with tcp: the ring is created at once, the pipeline starts once the client is connected); else wait for any writer' },
@@ -252,7 +252,7 @@ export const COMMANDS = {
     notes: 'Frames keep their attributes (key=value; a value that is no token goes out {braced}, without braces or control characters inside, with a warning when it loses some), a Latin-1 header (img.encoding=latin1, from ingest) byte for byte; frames from GStreamer have none (zerosink\'s caps attribute, after a caps change, is not sent: the shape says the size). GRAY16_LE frames are swapped to the wire\'s order. Ctrl-C stops it: a client or file is given 1 s more for what was sent, then dropped (a client that stopped reading would hold it for ever).',
     exitCodes: exits([EXIT.pipeline, EXIT.ring, EXIT.stream], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, stopped with Ctrl-C, or output closed: | head, 2>&1 | head)',
-      [EXIT.usage]: USAGE_PLUGIN_PATH,
+      [EXIT.usage]: `${USAGE_PLUGIN_PATH}; a target that is a terminal (-, /dev/tty)`,
       [EXIT.pipeline]: 'pipeline failure (--pipeline): gst-launch rejected it, or zerosink reported a permanent error',
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO, a frame of another size than its caps, EFRAMESIZE)',
       [EXIT.stream]: 'a frame img= cannot carry (not GRAY16: img= messages are 16-bit gray), or its connection or file failed',

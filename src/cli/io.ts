@@ -1,5 +1,5 @@
 // Where the commands write: process streams by default, replaceable in tests.
-import { fstatSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 
@@ -24,6 +24,25 @@ export function isStdout(file: string): boolean {
   try {
     const [named, out] = [statSync(file), fstatSync(1)];
     return named.dev === out.dev && named.ino === out.ino && (!named.isCharacterDevice() || isatty(1));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The path names a terminal (/dev/tty, /dev/pts/N), whatever stdout is.
+ * Only a character device is opened to tell (without becoming its
+ * controlling terminal): the command would open it to write anyway.
+ */
+export function isTerminal(file: string): boolean {
+  try {
+    if (!statSync(file).isCharacterDevice()) return false;
+    const fd = openSync(file, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    try {
+      return isatty(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return false;
   }

@@ -112,6 +112,11 @@ export type ParsedArgs =
 
 class UsageError extends Error {}
 
+/** The line after a usage error: where the command's options (or the commands) are told. */
+export function helpLine(command: string | undefined): string {
+  return command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.';
+}
+
 /** This package's version, for --version. */
 const VERSION = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -512,13 +517,13 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     }
     return {
       kind: 'usage', message,
-      help: command !== undefined ? `Run "zerobuffer ${command} --help" for the options.` : 'Run "zerobuffer --help" for the commands.',
+      help: helpLine(command),
     };
   }
   // "snapshot --help": yargs prints the commands' help, for a word that is no command, as without --help
   const first = a._[0];
   if (first !== undefined && !Object.hasOwn(COMMANDS, String(first)))
-    return { kind: 'usage', message: `Unknown argument: ${String(first)}`, help: 'Run "zerobuffer --help" for the commands.' };
+    return { kind: 'usage', message: `Unknown argument: ${String(first)}`, help: helpLine(undefined) };
   // again, for the help text: number options labelled [number]
   if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
   const command = String(a._[0]) as CommandName;
@@ -533,7 +538,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
     return parsed;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    return { kind: 'usage', message: e.message, help: `Run "zerobuffer ${command} --help" for the options.` };
+    return { kind: 'usage', message: e.message, help: helpLine(command) };
   }
 }
 

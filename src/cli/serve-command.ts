@@ -18,9 +18,9 @@ import { ZeroBufferReader } from '../reader.js';
 import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-tokens.js';
 import { LateFile, openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { say, type CliIo } from './io.js';
+import { isTerminal, say, type CliIo } from './io.js';
 import { inCommandWords } from './pipeline-failure.js';
-import type { ServeArgs } from './parse-args.js';
+import { helpLine, type ServeArgs } from './parse-args.js';
 import { fileProblem } from './snapshot.js';
 
 const GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
@@ -45,8 +45,12 @@ async function endSink(sink: Writable, signal: AbortSignal): Promise<void> {
 export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode> {
   let stream: Stream | undefined;
   let reader: ZeroBufferReader;
-  if (args.target.kind === 'stdio' && io.stdout.isTTY === true) {
-    say(io.stderr, 'zerobuffer serve: the img= stream is binary, and stdout is a terminal: redirect it (> FILE, | a reader) or give a tcp: or file target');
+  const terminal = args.target.kind === 'stdio' ? (io.stdout.isTTY === true ? 'stdout' : undefined)
+    : args.target.kind === 'file' && isTerminal(args.target.path) ? args.target.path : undefined;
+  if (terminal !== undefined) {
+    say(io.stderr, `zerobuffer serve: the img= stream is binary, and ${terminal} is a terminal: ${terminal === 'stdout'
+      ? 'redirect it (> FILE, | a reader) or give a tcp: or file target' : 'give a tcp: target, a file, or - with stdout redirected (> FILE, | a reader)'}`);
+    say(io.stderr, helpLine('serve'));
     return EXIT.usage;
   }
   // an output file that cannot be written, told before the ring exists

@@ -342,6 +342,28 @@ test('serve to a path naming its own stdout (the file stdout is redirected to) i
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 
+test('serve to a terminal is a usage error with the help line, as every other: stdout (-) on one, and one named by its path (/dev/tty) while stdout is redirected', async () => {
+  const name = ringName('serve-tty');
+  const words = [process.execPath, bin, 'serve', 'img', '/dev/tty', '--name', name, '--frames', '1', '--pipeline',
+    'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY16_BE,width=8,height=4'].map((w) => `'${w}'`).join(' ');
+  // (before: the binary img= stream went onto the terminal, status 0)
+  const named = run('script', ['-qefc', `${words} >/dev/null`, '/dev/null'], gstEnv);
+  expect(await named.exit()).toBe(EXIT.usage);
+  expect(named.stdout.map((l) => l.replace(/\r$/, ''))).toEqual([
+    'zerobuffer serve: the img= stream is binary, and /dev/tty is a terminal: give a tcp: target, a file, or - with stdout redirected (> FILE, | a reader)',
+    'Run "zerobuffer serve --help" for the options.',
+  ]);
+  // (before: without the help line)
+  const stdout = runOnTerminal(process.execPath, [bin, 'serve', 'img', '-', '--name', name, '--frames', '1', '--pipeline',
+    'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY16_BE,width=8,height=4'], gstEnv);
+  expect(await stdout.exit()).toBe(EXIT.usage);
+  expect(stdout.stdout.map((l) => l.replace(/\r$/, ''))).toEqual([
+    'zerobuffer serve: the img= stream is binary, and stdout is a terminal: redirect it (> FILE, | a reader) or give a tcp: or file target',
+    'Run "zerobuffer serve --help" for the options.',
+  ]);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
 test('serve --announce without --pipeline says stop-stream too once its ring is gone (it printed start-stream only), as with --pipeline', async () => {
   const name = ringName('serve-an2');
   const file = path.join(dir, 'announced2.img');

@@ -54,8 +54,9 @@ export const DEMO_PIPELINE =
 export const DEMO_FRAMES_OFF_TTY = 150;
 /**
  * Frames run --snapshot tries before it gives up: one that cannot be made a
- * picture (a corrupt JPEG: a webcam's first is often cut short; a frame of
- * another size than its caps say) is skipped.
+ * picture (a corrupt JPEG: a webcam's first is often cut short) is skipped.
+ * A raw frame of another size than its caps say never reaches it: zerosink
+ * refuses it (EFRAMESIZE).
  */
 export const SNAPSHOT_TRIES = 10;
 
@@ -108,7 +109,7 @@ export const COMMANDS = {
         describe: 'Write the first frame as a PNG image to this file, whose name ends in .png (a device, a pipe or a link, /dev/fd/3, takes any; - or /dev/stdout: stdout, which then holds the PNG alone: the stats, JSON or not, go to stderr; refused on a terminal and with --announce) (any raw format, JPEG or PNG frames; needs sharp, an optional dependency): 8-bit RGB, ' +
           'but GRAY16_LE/GRAY16_BE frames give a 16-bit gray PNG with every sample exact, ARGB64 (pngdec of a 16-bit PNG file; GStreamer 1.22.0 pngdec shifts its samples: leave such files encoded), ARGB64_LE/BE, ' +
           'RGBA64_LE/BE, BGRA64_LE/BE and ABGR64_LE/BE frames a 16-bit RGBA PNG of their samples, and 16-bit PNG frames are written as they came. ' +
-          `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is; a frame of another size than its caps say) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); --frames does not end the run before the snapshot is written. ` +
+          `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); a raw frame of another size than its caps say is zerosink's permanent EFRAMESIZE error before the ring (exit 3, no PNG); --frames does not end the run before the snapshot is written. ` +
           'The summary says what was written: "snapshot": {"file", "width", "height", "bitDepth" (8 or 16), "color" (gray, RGB, gray+alpha or RGBA)}',
       },
       announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists, and the stop-stream line once it is gone' },
@@ -128,8 +129,8 @@ export const COMMANDS = {
     ],
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given.`,
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
-      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), ' +
-        `or it kept dying (--max-restarts); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (corrupt JPEG, a frame of another size than its caps say)`,
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, a raw frame of another size than its caps (EFRAMESIZE), ' +
+        `no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (a corrupt JPEG)`,
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO)',
     }),
   },

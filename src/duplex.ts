@@ -850,6 +850,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * its wait for its answer are over before the next request goes.
    */
   readonly #calls = new WaitQueue();
+  /** At close(): the server had ended its responses already (#responsesEnded), so a request still waiting gets its EOF. */
+  #endedBeforeClose = false;
 
   private constructor(name: string, requests: ZeroBufferWriter, responses: ZeroBufferReader, timeoutMs: number,
     server: { ring: string; ino: number; pid: number }) {
@@ -903,8 +905,9 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
    * ring: seen within ZB_DUPLEX_CONNECT_RETRY_MS; after a restart of the
    * server, each such error says so: this client cannot reach the new one,
    * connect a new client), ZeroBufferError (EOF) when the server ended its
-   * responses with this request unanswered, ZeroBufferError (ESTATE) when
-   * this client is closed before or during the call, TimeoutError (naming
+   * responses with this request unanswered (also when it did so before
+   * this client's close(), that end not read yet), ZeroBufferError (ESTATE)
+   * when this client is closed before or during the call, TimeoutError (naming
    * the request by its sequence number in this client's stream, or saying
    * it was not sent); rejects with signal.reason on abort. `timeoutMs`
    * (default: the client's) bounds the wait for the calls before it and for
@@ -973,8 +976,9 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
         this.#owed++; // its answer may still come: the next request throws it away
         throw e;
       }
-      // null is also what the response ring's reader gives once this client closed it: not the server's doing
-      if (response === null && this.#responses.closed)
+      // null is also what the response ring's reader gives once this client closed it: not the server's
+      // doing, unless the server had ended its responses before (its end not read yet)
+      if (response === null && this.#responses.closed && !this.#endedBeforeClose)
         throw new ZeroBufferError(`duplex client of channel "${this.name}" was closed during the wait for the response to request ${sequence}`,
           { code: 'ESTATE' });
       if (response === null)
@@ -1051,10 +1055,30 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     }
   }
 
-  /** Ends the requests (the server sees end of stream) and closes the response ring. */
+  /**
+   * Ends the requests (the server sees end of stream) and closes the response
+   * ring. A request still waiting gets ESTATE, or the server's EOF when the
+   * server had ended its responses before this call, whether or not the
+   * client had read that end yet.
+   */
   closeSync(): void {
+    if (!this.#responses.closed) this.#endedBeforeClose = this.#responsesEnded();
     this.#requests.closeSync();
     this.#responses.closeSync();
+  }
+
+  /**
+   * The server took the response ring (wrote an answer or its metadata) and
+   * detached, and every answer was read: what the next read reports as EOF.
+   * (A server that died is left to the read that finds it.)
+   */
+  #responsesEnded(): boolean {
+    try {
+      const s = this.#responses.stats();
+      return s.writerPid === 0 && s.framesUnread === 0 && s.batched === 0 && (s.writtenCount > 0 || this.#responses.metadata !== undefined);
+    } catch {
+      return false; // a metadata block that does not add up: its read reports it
+    }
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,8 @@
 // calls are queued in call order, each sent once the one before is over
 // (a call that gave up while another waited had its request sent all the
 // same, and the one waiting got its answer). close() during a request ends
-// it with ESTATE, not the EOF of a server that ended its responses.
+// it with ESTATE, not the EOF of a server that ended its responses; in one
+// turn with the server's end, the order of the two decides.
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -162,6 +163,41 @@ test('close() of the client during a request ends it with ESTATE, as a writer\'s
     await expect(client.request(new Uint8Array([3]))).rejects.toMatchObject({ code: 'ESTATE' });
   } finally {
     await answers.close();
+    await requests.close();
+  }
+});
+
+test.each([
+  ['the server ends its responses, then the client closes before it read that end: the server\'s EOF', 'server', 'EOF',
+    (channel: string) => `duplex channel "${channel}": the server ended its responses with request 2 unanswered`],
+  ['the client closes, then the server ends its responses: the client\'s ESTATE', 'client', 'ESTATE',
+    (channel: string) => `duplex client of channel "${channel}" was closed during the wait for the response to request 2`],
+])('in one turn of the event loop, %s', async (_, first, code, message) => {
+  const channel = channelName();
+  const rings = duplexRingNames(channel);
+  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
+  const answers = await ZeroBufferWriter.connect(rings.response);
+  try {
+    const answered = client.request(new Uint8Array([1]));
+    (await requests.next({ timeoutMs: 1000 }))!.release();
+    await answers.write(new Uint8Array([101]));
+    (await answered).release();
+    const pending = client.request(new Uint8Array([2]));
+    (await requests.next({ timeoutMs: 1000 }))!.release();
+    // both before the client's read can hear of either
+    // (before: ESTATE either way, as the read that found the server's end came after the close)
+    if (first === 'server') {
+      answers.closeSync();
+      client.closeSync();
+    } else {
+      client.closeSync();
+      answers.closeSync();
+    }
+    await expect(pending).rejects.toMatchObject({ name: 'ZeroBufferError', code, message: message(channel) });
+  } finally {
+    await answers.close();
+    await client.close();
     await requests.close();
   }
 });

@@ -796,20 +796,34 @@ static int refuse_foreign(const char *name, const char *path, uid_t owner,
                   name, path, who, (unsigned)geteuid(), how);
 }
 
+/* Our readers record "PID START_TIME\n" in the lock file they hold
+ * (zb__lock_record_owner); the peers' readers write nothing there. Reads
+ * it from LOCK_FD; false when the file holds no such record. */
+static bool read_lock_record(int lock_fd, zb_process *owner) {
+  char content[64];
+  unsigned long long pid, start;
+  ssize_t n = pread(lock_fd, content, sizeof content - 1, 0);
+
+  if (n <= 0)
+    return false;
+  content[n] = '\0';
+  if (sscanf(content, "%llu %llu", &pid, &start) != 2)
+    return false;
+  owner->pid = pid;
+  owner->start_time = start;
+  return true;
+}
+
 /* A reader killed while creating its ring leaves a segment whose header is
  * still zero (maybe of size 0), next to its lock file naming it. */
 static bool half_created_by_dead_reader(const char *path, int lock_fd) {
   uint8_t header[ZB_OIEB_SIZE];
-  char content[64];
-  unsigned long long pid, start;
+  zb_process owner;
   ssize_t n;
   int fd;
 
-  if (lock_fd < 0 || (n = pread(lock_fd, content, sizeof content - 1, 0)) <= 0)
-    return false;
-  content[n] = '\0';
-  if (sscanf(content, "%llu %llu", &pid, &start) != 2 ||
-      zb__lock_owner_alive(lock_fd, pid))
+  if (lock_fd < 0 || !read_lock_record(lock_fd, &owner) ||
+      zb__lock_owner_alive(lock_fd, owner.pid))
     return false;
   if ((fd = open_regular(path, O_RDONLY, 0)) < 0)
     return false;
@@ -1070,20 +1084,14 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
   return rc;
 }
 
-/* The lock file holds "PID START_TIME" of the reader that held it last. */
 bool zb__lock_owner_alive(int lock_fd, uint64_t pid) {
-  char content[64];
-  unsigned long long recorded_pid, recorded_start;
+  zb_process owner;
   uint64_t start;
-  ssize_t n = pread(lock_fd, content, sizeof content - 1, 0);
   bool alive = zb__process_probe(pid, &start);
 
-  if (n <= 0)
-    return alive;
-  content[n] = '\0';
-  if (sscanf(content, "%llu %llu", &recorded_pid, &recorded_start) == 2 &&
-      recorded_pid == pid && recorded_start != 0 && start != 0)
-    return alive && start == recorded_start; /* else the pid was recycled */
+  if (read_lock_record(lock_fd, &owner) && owner.pid == pid &&
+      owner.start_time != 0 && start != 0)
+    return alive && start == owner.start_time; /* else the pid was recycled */
   return alive;
 }
 

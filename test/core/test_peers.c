@@ -26,10 +26,14 @@
  *            message says why the frame cannot be placed.
  *   issue    the Python writer's case that broke our reader: sizes 1..5000,
  *            a 64 KiB ring, 30000 frames; and the C++ writer likewise.
+ *   note     our writer whose metadata does not fit a peer reader's block
+ *            leaves no metadata_needed note there, so a later writer's
+ *            metadata fits (a lock file without our readers' record).
  *
  * Runs are seeded; each prints its seed. ZB_PEERS_SEED=N reruns from seed
  * N, ZB_PEERS_RUNS=K sets the runs per pairing (default 6). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -828,6 +832,93 @@ static void test_cpp_reader_small_tails(void) {
     seq_to_emulated(&seqs[k], NULL, base_seed + 800 + k, EMU_TAIL_CPP, 500);
 }
 
+/* ------------------------------------ our writer's metadata, a peer's reader */
+
+enum { LOCK_AS_PEER_LEFT_IT, LOCK_OTHER_PID, LOCK_PID_RECYCLED };
+
+/* What a reader's lock file holds beside the emulated reader (pid READER):
+ * nothing, as the peer leaves it; or the record of a reader of ours that
+ * died and left it, the peer reusing the file: another pid, or the same
+ * pid (recycled) with another start time. */
+static void write_lock_record(const char *name, pid_t reader, int record) {
+  char path[512], content[64];
+  int fd, len;
+  if (record == LOCK_AS_PEER_LEFT_IT)
+    return;
+  snprintf(path, sizeof path, "/tmp/zerobuffer/%s.lock", name);
+  len = snprintf(content, sizeof content, "%d 1\n",
+                 record == LOCK_OTHER_PID ? (int)getpid() : (int)reader);
+  fd = open(path, O_WRONLY);
+  CHECK(fd >= 0 && pwrite(fd, content, (size_t)len, 0) == len);
+  if (fd >= 0)
+    close(fd);
+}
+
+/* Our writer whose metadata does not fit a peer reader's block leaves no
+ * metadata_needed note there (docs/PROTOCOL.md §9.5): it did, and the peer
+ * reader saw metadata without caps, and a later writer whose metadata fits
+ * was refused ("metadata already written"). The note is for a reader whose
+ * lock file records it, as ours do; here the later writer writes its
+ * metadata and a frame, and the reader reads it. */
+static void no_metadata_note_for_peer_reader(int record) {
+  static const char meta[] = "{\"caps\":\"video/x-raw\"}";
+  static char big[280];
+  const char *name = zb_test_name("notepeer");
+  shared_result *res = shared_page();
+  emu_read_opts o = {1, base_seed, 64, 4096, 0, 5000, announce_ready, NULL,
+                     EMU_TAIL_FAIL};
+  uint8_t segment[ZB_OIEB_SIZE + 64], frame[100];
+  uint64_t written;
+  zb_writer *w;
+  zb_gen g;
+  pid_t pid;
+
+  memset(big, ' ', sizeof big);
+  big[0] = '{';
+  big[sizeof big - 1] = '}';
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0)
+    return;
+  write_lock_record(name, pid, record);
+  if (w != NULL) {
+    CHECK_RC(zb_writer_set_metadata(w, big, sizeof big), ZB_EMSGSIZE);
+    CHECK_MSG("at least 288");
+    zb_writer_destroy(w);
+    w = NULL;
+    CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+          (long)sizeof segment);
+    memcpy(&written, segment + 0x18, 8); /* metadata_written_bytes */
+    CHECK_EQ_U64(written, 0);
+    CHECK_RC(zb_writer_connect(&w, name), 0);
+  }
+  if (w != NULL) {
+    CHECK_RC(zb_writer_set_metadata(w, meta, sizeof meta - 1), 0);
+    zb_gen_start(&g, base_seed, 1);
+    zb_gen_fill(&g, frame, sizeof frame);
+    CHECK_RC(zb_writer_write(w, frame, sizeof frame, WAIT_MS), 0);
+    CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+          (long)sizeof segment);
+    CHECK(memcmp(segment + ZB_OIEB_SIZE + 8, meta, sizeof meta - 1) == 0);
+    zb_writer_destroy(w);
+  } else {
+    kill(pid, SIGKILL);
+  }
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, 1);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
+static void test_no_metadata_note_for_peer_reader(void) {
+  no_metadata_note_for_peer_reader(LOCK_AS_PEER_LEFT_IT);
+  no_metadata_note_for_peer_reader(LOCK_OTHER_PID);
+  no_metadata_note_for_peer_reader(LOCK_PID_RECYCLED);
+}
+
 int main(int argc, char **argv) {
   const char *env;
   (void)argc;
@@ -841,6 +932,7 @@ int main(int argc, char **argv) {
   RUN(test_frames_near_half_ring);
   RUN(test_cpp_reader_small_tails);
   RUN(test_lone_marker_timeout_message);
+  RUN(test_no_metadata_note_for_peer_reader);
   RUN(test_python_writer_64k);
   RUN(test_emulated_writers);
   RUN(test_emulated_writers_oldest_kept);

@@ -447,10 +447,12 @@ int zb_writer_metadata(zb_writer *writer, const uint8_t **data,
  * writer then writes fitting metadata or a frame, zb_writer_destroy leaves
  * a note of the block size needed there for the reader, when the note fits
  * the block (not in a 0-byte one: zb_reader_create) (docs/PROTOCOL.md
- * §9.5), while writer_pid is still its own. The bytes are opaque to the ring; zerosrc and the Node API read
- * the convention of GStreamer users of the protocol (docs/PROTOCOL.md
- * §2.2): a UTF-8 JSON object whose "caps" string gives the frames' caps
- * as gst_caps_to_string prints them, e.g.
+ * §9.5), while writer_pid is still its own, and only when the reader is
+ * ours (its lock file records it; a peer's reader would take the note for
+ * metadata without caps). The bytes are opaque to the ring; zerosrc and
+ * the Node API read the convention of GStreamer users of the protocol
+ * (docs/PROTOCOL.md §2.2): a UTF-8 JSON object whose "caps" string gives
+ * the frames' caps as gst_caps_to_string prints them, e.g.
  *   {"caps":"video/x-raw, format=(string)GRAY8, width=(int)640, height=(int)480, framerate=(fraction)30/1"}
  * (zerosrc fails without it unless its caps property is set). Each frame
  * is then one buffer of those caps; zb_metadata_declare_frame_header adds

@@ -1095,6 +1095,22 @@ bool zb__lock_owner_alive(int lock_fd, uint64_t pid) {
   return alive;
 }
 
+bool zb__lock_records_reader(const char *lock_path, uint64_t pid) {
+  zb_process owner;
+  uint64_t start;
+  bool recorded;
+  int fd = open_regular(lock_path, O_RDONLY, 0);
+
+  if (fd < 0)
+    return false;
+  recorded = pid != 0 && read_lock_record(fd, &owner) && owner.pid == pid;
+  close(fd);
+  if (!recorded)
+    return false;
+  zb__process_probe(pid, &start); /* a recycled pid is another process */
+  return owner.start_time == 0 || start == 0 || start == owner.start_time;
+}
+
 int zb__lock_record_owner(int lock_fd, const char *name,
                           const char *lock_path) {
   char content[64];

@@ -146,6 +146,11 @@ bool zb__lock_owner_alive(int lock_fd, uint64_t pid);
 /* Records our pid and start time in the lock file we hold. */
 int zb__lock_record_owner(int lock_fd, const char *name,
                           const char *lock_path);
+/* Whether the lock file at lock_path records pid (with its start time,
+ * when both are known) as the reader that holds it: a reader of ours, as a
+ * peer's reader records nothing. Never blocks: no flock, a bounded read;
+ * false when the file cannot be read. */
+bool zb__lock_records_reader(const char *lock_path, uint64_t pid);
 
 /* Removes the shm segment and both semaphores of a ring (missing is fine). */
 void zb__unlink_ring_objects(const zb_names *names);

@@ -555,7 +555,9 @@ static void write_metadata(zb_writer *w, const void *data, uint64_t size) {
 /* A writer that leaves without a frame after its metadata did not fit
  * tells the reader why in the block, when its note fits there (its
  * reader would otherwise wait for a stream that never comes: nothing else
- * in the segment says that a writer was there). */
+ * in the segment says that a writer was there). Only a reader of ours
+ * reads the note: a peer's reader would take it for metadata without
+ * caps, and its later writers would find the write-once block taken. */
 static void note_metadata_needed(zb_writer *w) {
   const uint8_t *existing;
   uint64_t existing_size;
@@ -563,12 +565,15 @@ static void note_metadata_needed(zb_writer *w) {
   int n;
 
   /* Only into a block never written: one that holds empty metadata (a
-   * length of 0) was written, and a peer reader may have read it. And only
-   * while writer_pid is ours: else the block may be another writer's. */
+   * length of 0) was written, and a peer reader may have read it. Only
+   * while writer_pid is ours: else the block may be another writer's.
+   * And only when the lock file records reader_pid, as our readers do. */
   if (w->metadata_needed == 0 || w->frames > 0 ||
       zb__load_relaxed(&w->seg.oieb->writer_pid) != w->pid ||
       zb__load_acquire(&w->seg.oieb->metadata_written_bytes) != 0 ||
-      zb__segment_metadata_quiet(&w->seg, &existing, &existing_size) < 0)
+      zb__segment_metadata_quiet(&w->seg, &existing, &existing_size) < 0 ||
+      !zb__lock_records_reader(w->names.lock,
+                               zb__load_acquire(&w->seg.oieb->reader_pid)))
     return;
   n = snprintf(note, sizeof note, ZB__METADATA_NEEDED_NOTE,
                (unsigned long long)w->metadata_needed);

@@ -53,8 +53,9 @@
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS, and streams without the header, get the running time of
- * arrival (never before what was pushed already; once the writer's stamps
- * are anchored, the time of the frame before them), whatever #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
+ * arrival (never before what was pushed already; right after a frame the
+ * writer stamped, at most that frame's end), whatever
+ * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
  * and ignored (basesrc's would give a frame with a PTS but no DTS its
  * arrival as DTS, after its PTS, which brings back the wrong order). A frame
  * whose header is invalid is a protocol error. So is, with or without the
@@ -161,6 +162,8 @@ struct _GstZeroSrc
                                  * dropped; 0 once a frame is kept */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
+  GstClockTimeDiff ts_writer_end;       /* the end of the last frame pushed
+                                         * if the writer stamped it (or -1) */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
   GstClockTime gap_from;        /* sparse streams: where a GAP event would
                                  * start (the end of what was pushed) */
@@ -739,10 +742,12 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
 /* A live source's stamp for what the writer did not stamp: the running
  * time of its arrival (as basesrc's do-timestamp would), never before what
  * was pushed already, and what is stamped after it is not before it either
- * (the anchor comes after ts_last). Once the writer's stamps are anchored,
- * the time of the frame before: the stamped frames are mapped to their
- * commits, which come before their arrival, so an arrival stamp would be
- * ahead of the next of them. */
+ * (the anchor comes after ts_last). Right after a frame the writer stamped
+ * (anchored), at most the end of that frame: the stamped frames are mapped
+ * to their commits, which come before their arrival, so an arrival stamp
+ * would be ahead of the next of them if this one is between two. A run of
+ * unstamped frames (a writer that stamped only its first, as basesrc does
+ * filesrc's) gets its arrivals from the second on. */
 static void
 gst_zero_src_stamp_arrival (GstZeroSrc * self, GstBuffer * buffer)
 {
@@ -750,13 +755,16 @@ gst_zero_src_stamp_arrival (GstZeroSrc * self, GstBuffer * buffer)
       (self));
   GstClockTimeDiff at;
 
-  if (self->ts_anchored && self->ts_last >= 0)
-    at = self->ts_last;
+  if (self->ts_anchored && self->ts_writer_end >= 0)
+    at = GST_CLOCK_TIME_IS_VALID (now) ?
+        MIN ((GstClockTimeDiff) now, self->ts_writer_end) :
+        self->ts_writer_end;
   else if (GST_CLOCK_TIME_IS_VALID (now))
-    at = MAX ((GstClockTimeDiff) now, self->ts_last);
-  else if (self->ts_last >= 0)
-    at = self->ts_last;
+    at = now;
   else
+    at = self->ts_last;
+  at = MAX (at, self->ts_last);
+  if (at < 0)
     return;
   GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) = at;
   self->ts_last = at;
@@ -1065,6 +1073,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
+  self->ts_writer_end = -1;
   self->gap_from = GST_CLOCK_TIME_NONE;
   self->ts_keep_offset = FALSE;
   self->drop_until_ns = 0;
@@ -1246,7 +1255,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gsize offset = 0, size;
   gint timeout, wait;
   zb_deadline deadline;
-  gboolean eos_on_writer_exit, resumed, sparse;
+  gboolean eos_on_writer_exit, resumed, sparse, stamped;
   GstFlowReturn ret;
   guint moved;
   int rc;
@@ -1394,6 +1403,7 @@ next_frame:
     /* what was pushed is of the running time before, ahead of ours now */
     self->ts_anchored = FALSE;
     self->ts_last = -1;
+    self->ts_writer_end = -1;
     self->gap_from = GST_CLOCK_TIME_NONE;
   }
   if (resumed || self->discont || frame.sequence == 1) {
@@ -1442,11 +1452,15 @@ next_frame:
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
-  if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
+  stamped = GST_BUFFER_PTS_IS_VALID (buffer) || GST_BUFFER_DTS_IS_VALID (buffer);
+  if (!stamped)
     gst_zero_src_stamp_arrival (self, buffer);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
+  self->ts_writer_end = stamped && self->ts_last >= 0 ? self->ts_last +
+      (GstClockTimeDiff) (GST_BUFFER_DURATION_IS_VALID (buffer) ?
+      GST_BUFFER_DURATION (buffer) : 0) : -1;
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;

@@ -5952,6 +5952,54 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
 
 GST_END_TEST;
 
+/* A writer that stamps only its first frame (basesrc gives filesrc's first
+ * buffer a DTS, the others none), its frames 30 ms apart: the unstamped
+ * ones get their arrival, each after the one before, not all the first
+ * frame's time (they were, once its stamp was anchored). */
+GST_START_TEST (test_unstamped_run_after_stamped_frame)
+{
+  const gchar *meta = "{\"caps\":\"audio/x-raw, format=(string)S16LE, "
+      "layout=(string)interleaved, rate=(int)44100, channels=(int)1\","
+      "\"zerobuffer\":{\"frame_header\":1}}";
+  gchar *name = ring_name ("fhunstamped");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstClockTime last = 0;
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  write_timed_frame (writer, -1, 0, 0, zb_now_ns (), 1764);
+  for (i = 0; i < 5; i++) {
+    g_usleep (30 * G_USEC_PER_SEC / 1000);
+    write_timed_frame (writer, -1, -1, 0, zb_now_ns (), 1764);
+  }
+  for (i = 0; i < 6; i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "buffer %u unstamped", i);
+    /* the second at most the first's end (20 ms of audio), the others
+     * arrived 30 ms after the one before */
+    if (i > 0)
+      fail_unless (GST_BUFFER_PTS (buffer) >= last + (i == 1 ? 1 : 20) *
+          GST_MSECOND, "buffer %u: PTS %" GST_TIME_FORMAT " but %"
+          GST_TIME_FORMAT " before it", i,
+          GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), GST_TIME_ARGS (last));
+    fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer),
+        GST_BUFFER_PTS (buffer));
+    last = GST_BUFFER_PTS (buffer);
+    gst_buffer_unref (buffer);
+  }
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static GMutex gaps_lock;
 
 /* GAP events pushed downstream, in the order they came. */
@@ -7030,6 +7078,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
+  tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);

@@ -19,7 +19,8 @@
  * video it offers upstream a pool whose buffers are reservations in the
  * ring (#GstZeroSink:zero-copy), repacks a buffer whose video meta gives
  * other strides into GStreamer's default layout (the one readers take) and
- * refuses one that is not a frame of its caps; #GstZeroSink:frame-header carries
+ * refuses one that is not a frame of its caps; planar audio's planes are
+ * packed one after the other, wherever its audio meta puts them; #GstZeroSink:frame-header carries
  * timestamps, flags and caps changes to zerosrc. Its errors say whether
  * they are permanent or transient, and carry its frame count.
  * README.md ("GStreamer") and gst-plugin/README.md tell the details.

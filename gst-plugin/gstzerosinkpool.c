@@ -17,6 +17,7 @@
 
 #include <string.h>
 
+#include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
@@ -422,6 +423,8 @@ typedef enum
   LAYOUT_AS_IS,                 /* a frame of the caps as it is (or any size
                                  * goes) */
   LAYOUT_REPACK,                /* a frame in the layout of its video meta */
+  LAYOUT_PACK_PLANES,           /* planar audio, planes where its audio meta
+                                 * says */
   LAYOUT_REFUSED                /* not a frame of the caps */
 } FrameLayout;
 
@@ -535,6 +538,47 @@ repack_into (GstBuffer * buffer, GstVideoInfo * info, guint8 * dst)
   return ok;
 }
 
+/* Planar raw audio whose audio meta puts its planes elsewhere than one
+ * after the other (a trim moves their offsets, an application may leave
+ * room between them): its frame is the planes packed, the layout zerosrc's
+ * audio meta gives, of *SIZE bytes. NULL for a buffer as it is. */
+static GstAudioMeta *
+planes_to_pack (GstBuffer * buffer, gsize * size)
+{
+  GstAudioMeta *meta = gst_buffer_get_audio_meta (buffer);
+  gsize plane;
+  gint i;
+
+  if (meta == NULL ||
+      GST_AUDIO_INFO_LAYOUT (&meta->info) != GST_AUDIO_LAYOUT_NON_INTERLEAVED)
+    return NULL;
+  plane = meta->samples * GST_AUDIO_INFO_BPS (&meta->info);
+  for (i = 0; i < GST_AUDIO_INFO_CHANNELS (&meta->info); i++) {
+    if (meta->offsets[i] != i * plane)
+      break;
+  }
+  if (i == GST_AUDIO_INFO_CHANNELS (&meta->info) && *size == i * plane)
+    return NULL;
+  *size = plane * GST_AUDIO_INFO_CHANNELS (&meta->info);
+  return meta;
+}
+
+/* Copies BUFFER's planes, where META says, into DST one after the other. */
+static gboolean
+pack_planes_into (GstBuffer * buffer, GstAudioMeta * meta, guint8 * dst)
+{
+  GstAudioBuffer audio;
+  gsize plane = meta->samples * GST_AUDIO_INFO_BPS (&meta->info);
+  gint i;
+
+  if (!gst_audio_buffer_map (&audio, &meta->info, buffer, GST_MAP_READ))
+    return FALSE;
+  for (i = 0; i < audio.n_planes; i++)
+    zb_copy (dst + i * plane, audio.planes[i], plane);
+  gst_audio_buffer_unmap (&audio);
+  return TRUE;
+}
+
 /* Zero copy: BUFFER is one pool memory over SLOT's reservation, which
  * upstream filled in place: commit it, with a hold on its bytes (HOLD, the
  * caller's, or else the slot's own, ended when the memory is freed).
@@ -603,6 +647,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   gsize header = gst_zero_link_header_size (link), bytes = *size, frame_size;
   FrameLayout layout = LAYOUT_AS_IS;
   GstVideoInfo info;
+  GstAudioMeta *planes = NULL;
   GBytes *attributes = NULL;
   zb_reservation res;
   zb_writer *writer = NULL;
@@ -635,6 +680,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   frame_size = gst_zero_link_frame_size (link, &info);
   if (frame_size != 0)
     layout = frame_layout (buffer, bytes, &info, frame_size, error);
+  else if ((planes = planes_to_pack (buffer, &bytes)) != NULL)
+    layout = LAYOUT_PACK_PLANES;
   if (layout == LAYOUT_REFUSED) {
     ret = GST_FLOW_ERROR;
     goto done;
@@ -688,14 +735,17 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     goto done;
   *frame_id = res.id;
   if (layout == LAYOUT_REPACK ? !repack_into (buffer, &info,
-          res.data + header) : !copy_into (buffer, res.data + header)) {
+          res.data + header) : layout == LAYOUT_PACK_PLANES ?
+      !pack_planes_into (buffer, planes, res.data + header) :
+      !copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
     gst_zero_link_settle (link, ticket, writer, *frame_id, FALSE);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
         g_strdup (layout == LAYOUT_REPACK ? "the buffer cannot be mapped as "
-            "its video meta lays it out" : "a memory of the buffer cannot be "
-            "mapped for reading"));
+            "its video meta lays it out" : layout == LAYOUT_PACK_PLANES ?
+            "the buffer cannot be mapped as its audio meta lays it out" :
+            "a memory of the buffer cannot be mapped for reading"));
     ret = GST_FLOW_ERROR;
     goto done;
   }

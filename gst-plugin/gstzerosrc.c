@@ -65,7 +65,9 @@
  * padding (other caps take any size). A buffer that gets no
  * duration from the writer (or has no header) lasts one frame of the
  * caps' framerate, when that is above 0, and raw audio its samples at the
- * caps' rate. While a sparse stream (text/, subtitle/,
+ * caps' rate; planar raw audio (layout=non-interleaved) gets the audio
+ * meta it is mapped by, its planes one after the other. While a sparse
+ * stream (text/, subtitle/,
  * application/x-subtitle caps) has no frame, zerosrc pushes GAP events,
  * every 20 ms, from the end of the buffer pushed last up to the running
  * time less its latency, so that a textoverlay's video goes on.
@@ -577,6 +579,25 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
           "framerate", &n, &d) && n > 0 && d > 0)
     return gst_util_uint64_scale_int (GST_SECOND, d, n);
   return GST_CLOCK_TIME_NONE;
+}
+
+/* Planar raw audio (layout=non-interleaved) is mapped by its audio meta,
+ * which audioconvert and the like require: a frame's planes come one after
+ * the other, the only layout zerosink writes. */
+static void
+gst_zero_src_add_audio_meta (GstZeroSrc * self, GstBuffer * buffer,
+    gsize size)
+{
+  GstCaps *caps = gst_zero_src_caps_in_force (self);
+  GstAudioInfo audio;
+
+  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
+      && gst_audio_info_from_caps (&audio, caps) &&
+      GST_AUDIO_INFO_LAYOUT (&audio) == GST_AUDIO_LAYOUT_NON_INTERLEAVED &&
+      GST_AUDIO_INFO_BPF (&audio) > 0)
+    gst_buffer_add_audio_meta (buffer, &audio,
+        size / GST_AUDIO_INFO_BPF (&audio), NULL);
 }
 
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
@@ -1458,6 +1479,7 @@ next_frame:
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
+  gst_zero_src_add_audio_meta (self, buffer, size);
   self->ts_writer_end = stamped && self->ts_last >= 0 ? self->ts_last +
       (GstClockTimeDiff) (GST_BUFFER_DURATION_IS_VALID (buffer) ?
       GST_BUFFER_DURATION (buffer) : 0) : -1;

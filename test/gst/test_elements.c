@@ -19,6 +19,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -5952,6 +5953,85 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
 
 GST_END_TEST;
 
+/* Planar S16 stereo audio of SAMPLES samples, the left plane FIRST on, the
+ * right its negation, GAP bytes between the planes, as its audio meta
+ * says. */
+static GstBuffer *
+planar_audio (GstAudioInfo * info, guint samples, gint16 first, gsize gap)
+{
+  gsize plane = samples * sizeof (gint16);
+  gsize offsets[2] = { 0, plane + gap };
+  GstBuffer *buffer = gst_buffer_new_and_alloc (2 * plane + gap);
+  GstMapInfo map;
+  guint i;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  memset (map.data, 0x77, map.size);
+  for (i = 0; i < samples; i++) {
+    ((gint16 *) map.data)[i] = first + i;
+    ((gint16 *) (map.data + offsets[1]))[i] = -(first + i);
+  }
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_add_audio_meta (buffer, info, samples, offsets);
+  return buffer;
+}
+
+/* Planar (non-interleaved) raw audio through the ring into audioconvert,
+ * which maps it by its audio meta: zerosrc gives one (it had none, and
+ * audioconvert failed to map its input). The writer's planes are packed
+ * whatever its meta's offsets: room between them, a trimmed buffer (they
+ * went into the ring as they lay, padding and trimmed samples too). */
+GST_START_TEST (test_planar_audio)
+{
+  const gchar *caps = "audio/x-raw, format=(string)S16LE, rate=(int)8000, "
+      "channels=(int)2, layout=(string)non-interleaved";
+  gchar *name = ring_name ("planar");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  const gint16 firsts[] = { 0, 1000, 2010 };
+  const guint samples[] = { 100, 100, 80 };
+  GstCaps *audio_caps = gst_caps_from_string (caps);
+  GstAudioInfo info;
+  GstBuffer *trimmed;
+  guint i, k;
+
+  fail_unless (gst_audio_info_from_caps (&info, audio_caps));
+  gst_caps_unref (audio_caps);
+  reader_pipe = playing_reader (name, "! audioconvert ! audio/x-raw, "
+      "format=S16LE, layout=interleaved", &appsink);
+  writer_pipe = writer_pipeline (name, "", caps, &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), planar_audio (&info, 100,
+          0, 0));
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), planar_audio (&info, 100,
+          1000, 64));
+  /* the first 10 samples and the last 10 trimmed */
+  trimmed = planar_audio (&info, 100, 2000, 0);
+  gst_audio_buffer_truncate (trimmed, GST_AUDIO_INFO_BPF (&info), 10, 80);
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), trimmed);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  for (i = 0; i < G_N_ELEMENTS (firsts); i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+    GstMapInfo map;
+
+    fail_unless_equals_uint64 (gst_buffer_get_size (buffer),
+        samples[i] * GST_AUDIO_INFO_BPF (&info));
+    fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+    for (k = 0; k < samples[i]; k++) {
+      fail_unless_equals_int (((gint16 *) map.data)[2 * k], firsts[i] + k);
+      fail_unless_equals_int (((gint16 *) map.data)[2 * k + 1],
+          -(firsts[i] + k));
+    }
+    gst_buffer_unmap (buffer, &map);
+    gst_buffer_unref (buffer);
+  }
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  fail_if (ring_exists (name), "ring %s still exists after NULL", name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A writer that stamps only its first frame (basesrc gives filesrc's first
  * buffer a DTS, the others none), its frames 30 ms apart: the unstamped
  * ones get their arrival, each after the one before, not all the first
@@ -7079,6 +7159,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
+  tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);

@@ -130,6 +130,8 @@ struct _GstZeroSink
   guint32 pending_flags;        /* streaming thread: ZEROSINK_PENDING_FLAGS
                                  * of buffers that became no frame */
   GstZeroKeyUnitNeed key_unit;  /* streaming thread */
+  gboolean delta_warned;        /* streaming thread: of delta units written
+                                 * without the frame header */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -394,6 +396,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   GST_OBJECT_UNLOCK (self);
   gst_zero_key_unit_need_reset (&self->key_unit);
   gst_zero_link_reset_counts (self->link);
+  self->delta_warned = FALSE;
 
   if (name == NULL || name[0] == '\0') {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
@@ -564,6 +567,25 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   return TRUE;
 }
 
+/* A delta unit written without the frame header: the reader cannot tell
+ * it from a key unit (webmmux marks every frame a key frame, silently), nor
+ * has it its timestamps. Said once a stream; the header stays off by
+ * default for readers that do not take it. */
+static void
+gst_zero_sink_warn_flags_lost (GstZeroSink * self)
+{
+  if (self->delta_warned || gst_zero_link_header_size (self->link) > 0)
+    return;
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("The stream has delta units, "
+          "but frame-header is off: buffer flags (which frames are key "
+          "units) and timestamps do not cross the ring, the reader stamps "
+          "each frame at its arrival and a muxer may take every frame for a "
+          "key unit. Set frame-header=true when the reader is zerosrc or "
+          "the zerobuffer Node reader (said once)"),
+      ("a DELTA_UNIT buffer written without the per-frame header"));
+  self->delta_warned = TRUE;
+}
+
 static GstFlowReturn
 gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -636,6 +658,8 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   self->pending_flags = 0;
   gst_zero_link_written (self->link, GST_ELEMENT (self), size,
       kind == GST_ZERO_WRITE_IN_PLACE);
+  if (delta)
+    gst_zero_sink_warn_flags_lost (self);
   gst_zero_key_unit_need_written (&self->key_unit, self->link,
       GST_BASE_SINK_PAD (self), delta);
   GST_LOG_OBJECT (self, "wrote a frame of %" G_GSIZE_FORMAT " bytes%s", size,
@@ -830,7 +854,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
           "PTS, DTS, duration, flags and commit time, declared in the "
           "metadata as \"zerobuffer\":{\"frame_header\":1}. Only for zerosrc "
           "and the zerobuffer Node reader: other ZeroBuffer readers would "
-          "misread the frames. Default: false (raw buffer bytes only)",
+          "misread the frames. Default: false (raw buffer bytes only; a "
+          "warning, once, when a delta unit is written so)",
           DEFAULT_FRAME_HEADER,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -6662,6 +6662,67 @@ GST_START_TEST (test_sink_refuses_buffer_not_a_frame)
 
 GST_END_TEST;
 
+/* An encoded stream's delta units written without the frame header lose
+ * their flag and timestamps (a reader's webmmux made every VP8 frame a key
+ * frame, silently): zerosink warns once a stream, not with the header. */
+GST_START_TEST (test_sink_warns_delta_units_without_header)
+{
+  const gchar *props[] = { "", "frame-header=true" };
+  guint p;
+
+  for (p = 0; p < G_N_ELEMENTS (props); p++) {
+    gchar *name = ring_name ("delta");
+    zb_reader *reader = NULL;
+    GstElement *pipeline, *appsrc;
+    GstMessage *msg;
+    GstBus *bus;
+    zb_frame frame;
+    guint i, warnings = 0;
+
+    fail_unless_equals_int (zb_reader_create (&reader, name, 65536, 4096,
+            NULL), 0);
+    pipeline = writer_pipeline (name, props[p], "video/x-vp8, width=(int)16, "
+        "height=(int)16, framerate=(fraction)30/1", &appsrc);
+    set_state (pipeline, GST_STATE_PLAYING);
+    /* a key frame, two delta units, a key frame, two delta units */
+    for (i = 0; i < 6; i++) {
+      GstBuffer *buffer = make_frame (i, 100, FALSE);
+
+      if (i % 3 != 0)
+        GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+      gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+    }
+    gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+    for (i = 0; i < 6; i++) {
+      fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+      zb_frame_release (&frame);
+    }
+    /* the warnings, up to the end of the stream */
+    bus = gst_element_get_bus (pipeline);
+    while ((msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_WARNING
+                | GST_MESSAGE_EOS | GST_MESSAGE_ERROR)) != NULL &&
+        GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err = NULL;
+
+      gst_message_parse_warning (msg, &err, NULL);
+      fail_unless (strstr (err->message, "but frame-header is off") != NULL,
+          "%s", err->message);
+      warnings++;
+      g_error_free (err);
+      gst_message_unref (msg);
+    }
+    fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+        "no EOS");
+    gst_message_unref (msg);
+    gst_object_unref (bus);
+    fail_unless_equals_int (warnings, p == 0 ? 1 : 0);
+    end_writer (pipeline, reader);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* The same refusal of the very first buffer, before zerosink connected
  * (it connects at its first frame): it connects then, without waiting, so
  * the reader that waits for a writer sees one come and go when the writer
@@ -7194,6 +7255,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_sink_repacks_strided_frames);
   tcase_add_test (tc, test_sink_refuses_buffer_not_a_frame);
   tcase_add_test (tc, test_sink_refuses_first_buffer_reader_told);
+  tcase_add_test (tc, test_sink_warns_delta_units_without_header);
   tcase_add_test (tc, test_sink_keeps_default_layout_with_meta);
   tcase_add_test (tc, test_held_buffers_move_out_of_the_ring);
   tcase_add_test (tc, test_two_frame_ring_goes_round_without_copies);

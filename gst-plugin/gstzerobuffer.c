@@ -632,6 +632,21 @@ zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized)
   sized->size = 0;
 }
 
+void
+zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps)
+{
+  GstAudioInfo audio;
+
+  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
+      && gst_audio_info_from_caps (&audio, caps) &&
+      GST_AUDIO_INFO_LAYOUT (&audio) == GST_AUDIO_LAYOUT_NON_INTERLEAVED &&
+      GST_AUDIO_INFO_BPF (&audio) > 0 &&
+      gst_buffer_get_audio_meta (buffer) == NULL)
+    gst_buffer_add_audio_meta (buffer, &audio,
+        gst_buffer_get_size (buffer) / GST_AUDIO_INFO_BPF (&audio), NULL);
+}
+
 static gboolean
 plugin_init (GstPlugin * plugin)
 {

@@ -129,6 +129,12 @@ typedef struct
 gsize zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps);
 void zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized);
 
+/* Planar raw audio (CAPS audio/x-raw, layout=non-interleaved) is mapped by
+ * its audio meta, which audioconvert and the like require: BUFFER, a frame
+ * from a ring, gets one, its planes one after the other (the only layout
+ * the writers put in a ring). */
+void zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps);
+
 /* The plugin's own kind of error, outside the core's codes: a raw video
  * buffer that is not a frame of its caps (zerosink's, zerofilter's check of
  * what they write), "EFRAMESIZE" as the Node reader names the same fault. */

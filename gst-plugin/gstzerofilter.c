@@ -624,6 +624,17 @@ flag_for_push (GstZeroFilter * self, GstBuffer * buffer, guint flags)
   return buffer;
 }
 
+/* A buffer over ring memory, going out under the source pad's caps: planar
+ * audio needs its audio meta. */
+static void
+add_planar_audio_meta (GstZeroFilter * self, GstBuffer * out)
+{
+  GstCaps *caps = gst_pad_get_current_caps (self->srcpad);
+
+  zerobuffer_add_planar_audio_meta (out, caps);
+  gst_clear_caps (&caps);
+}
+
 /* OUT gets the timestamps and flags of P's input. Appending its ring
  * memory set TAG_MEMORY, which would tell downstream of a change to the
  * buffer's memory that none made. */
@@ -678,6 +689,7 @@ held_request_buffer (GstZeroFilter * self, Pending * p)
   b = gst_buffer_new ();
   gst_buffer_append_memory (b, memory);
   stamp (b, p);
+  add_planar_audio_meta (self, b);
   return b;
 }
 
@@ -1206,6 +1218,7 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   gst_buffer_append_memory (out, memory);
   stamp_response (out, p, self->response_header ? &ext : NULL,
       gst_zero_link_header_size (self->link) > 0);
+  add_planar_audio_meta (self, out);
   pending_free (p);
   GST_OBJECT_LOCK (self);
   self->responses_pushed++;

@@ -581,25 +581,6 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
-/* Planar raw audio (layout=non-interleaved) is mapped by its audio meta,
- * which audioconvert and the like require: a frame's planes come one after
- * the other, the only layout zerosink writes. */
-static void
-gst_zero_src_add_audio_meta (GstZeroSrc * self, GstBuffer * buffer,
-    gsize size)
-{
-  GstCaps *caps = gst_zero_src_caps_in_force (self);
-  GstAudioInfo audio;
-
-  if (caps != NULL && gst_caps_get_size (caps) > 0 &&
-      gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
-      && gst_audio_info_from_caps (&audio, caps) &&
-      GST_AUDIO_INFO_LAYOUT (&audio) == GST_AUDIO_LAYOUT_NON_INTERLEAVED &&
-      GST_AUDIO_INFO_BPF (&audio) > 0)
-    gst_buffer_add_audio_meta (buffer, &audio,
-        size / GST_AUDIO_INFO_BPF (&audio), NULL);
-}
-
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
  * the writer's timeline: one that leads its commit by more than
  * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's, else the
@@ -1479,7 +1460,8 @@ next_frame:
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
-  gst_zero_src_add_audio_meta (self, buffer, size);
+  zerobuffer_add_planar_audio_meta (buffer,
+      gst_zero_src_caps_in_force (self));
   self->ts_writer_end = stamped && self->ts_last >= 0 ? self->ts_last +
       (GstClockTimeDiff) (GST_BUFFER_DURATION_IS_VALID (buffer) ?
       GST_BUFFER_DURATION (buffer) : 0) : -1;

@@ -70,6 +70,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
@@ -1650,6 +1651,84 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
+/* Planar S16 stereo audio of 100 samples, the left plane FIRST on, the
+ * right its negation, GAP bytes between the planes, as its audio meta
+ * says. */
+static GstBuffer *
+planar_audio (GstAudioInfo * info, gint16 first, gsize gap)
+{
+  gsize plane = 100 * sizeof (gint16);
+  gsize offsets[2] = { 0, plane + gap };
+  GstBuffer *buffer = gst_buffer_new_and_alloc (2 * plane + gap);
+  GstMapInfo map;
+  guint i;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  memset (map.data, 0x77, map.size);
+  for (i = 0; i < 100; i++) {
+    ((gint16 *) map.data)[i] = first + i;
+    ((gint16 *) (map.data + offsets[1]))[i] = -(first + i);
+  }
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_add_audio_meta (buffer, info, 100, offsets);
+  return buffer;
+}
+
+/* Planar (non-interleaved) raw audio through a server that echoes it,
+ * into audioconvert, which maps it by its audio meta: the responses get
+ * one (they had none: audioconvert failed to map them), and the request
+ * whose meta leaves room between its planes goes out packed. */
+GST_START_TEST (test_planar_audio_responses)
+{
+  const gchar *caps = "audio/x-raw, format=(string)S16LE, rate=(int)8000, "
+      "channels=(int)2, layout=(string)non-interleaved";
+  gchar *channel = channel_name ("planar");
+  Server *server = server_start_full (channel, 0, TRUE);
+  GstCaps *audio_caps = gst_caps_from_string (caps);
+  GstElement *pipeline, *appsrc, *appsink;
+  GstAudioInfo info;
+  gchar *desc;
+  guint i, k;
+
+  fail_unless (gst_audio_info_from_caps (&info, audio_caps));
+  desc = g_strdup_printf ("appsrc name=in format=time ! zerofilter name=f "
+      "channel=%s connect-timeout=5000 ! audioconvert ! audio/x-raw, "
+      "format=S16LE, layout=interleaved ! appsink name=out sync=false",
+      channel);
+  pipeline = launch (desc);
+  g_free (desc);
+  appsrc = by_name (pipeline, "in");
+  appsink = by_name (pipeline, "out");
+  g_object_set (appsrc, "caps", audio_caps, NULL);
+  gst_caps_unref (audio_caps);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  for (i = 0; i < 2; i++) {
+    GstBuffer *buffer = planar_audio (&info, 1000 * i, 64 * i);
+    GstSample *sample;
+    GstMapInfo map;
+
+    GST_BUFFER_PTS (buffer) = i * FRAME_NS;
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "no answer to buffer %u", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (gst_buffer_get_size (buffer), 400);
+    fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+    for (k = 0; k < 100; k++) {
+      fail_unless_equals_int (((gint16 *) map.data)[2 * k], 1000 * i + k);
+      fail_unless_equals_int (((gint16 *) map.data)[2 * k + 1],
+          -(gint) (1000 * i + k));
+    }
+    gst_buffer_unmap (buffer, &map);
+    gst_sample_unref (sample);
+  }
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Requests without a frame header, responses with one (as a Node server
  * answering in place sends): the server knew none of the input's flags, so
  * its own are added to them: the odd inputs' DELTA_UNIT stays, the
@@ -2488,6 +2567,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_growth_payload_size_too_small);
   tcase_add_test (tc, test_caps_growth_in_place);
   tcase_add_test (tc, test_response_timing);
+  tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);

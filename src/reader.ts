@@ -182,6 +182,7 @@ export class ZeroBufferReader implements AsyncDisposable {
     options = validateOptions(options, WAIT_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
+    if (this.#closed) throw new ZeroBufferError(`ring "${this.name}" is closed`, { code: 'ESTATE' });
     if (this.#noMetadataBlock)
       throw new RingError(`ring "${this.name}" has no metadata block (metadataSize 0): no writer can write metadata ` +
         'into it; create the ring with a metadataSize for the writer\'s metadata (zerosink\'s caps: 4096)', { code: 'EMSGSIZE' });

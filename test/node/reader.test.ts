@@ -528,6 +528,8 @@ test('options and ring errors are typed', async () => {
     code: 'EMSGSIZE', message: expect.stringMatching(/has no metadata block \(metadataSize 0\): no writer can write metadata/),
   });
   await bare.close();
+  // closed is closed, block or no block (EMSGSIZE came first)
+  await expect(bare.waitForMetadata()).rejects.toMatchObject({ code: 'ESTATE', message: expect.stringMatching(/is closed/) });
   await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 64, payloadSize: 10 })).rejects.toThrow(TypeError);
   await expect(ZeroBufferReader.create({ metadataSize: 64, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
     /option "timeoutMs" must be .* received -5/);

@@ -1389,24 +1389,6 @@ gst_zero_link_connect_at_eos (GstZeroLink * link, GstElement * element,
   return GST_FLOW_ERROR;
 }
 
-void
-gst_zero_link_connect_before_refusal (GstZeroLink * link,
-    GstElement * element, GCancellable * cancellable)
-{
-  zb_writer *writer = NULL;
-  GstZeroError *e = NULL;
-
-  if (get_writer (link, TRUE, cancellable, &writer, &e) == GST_FLOW_OK)
-    GST_INFO_OBJECT (element, "connected to ring %s to refuse the stream: "
-        "its reader sees the writer go", zb_writer_name (writer));
-  zb_writer_unref (writer);
-  if (e != NULL) {
-    GST_INFO_OBJECT (element, "no reader to see the stream refused: %s (%s)",
-        e->text, e->debug);
-    gst_zero_error_free (e);
-  }
-}
-
 /* ------------------------------------------------------------ reserving */
 
 /* Why a reservation of SIZE bytes (frame header included) failed, under

@@ -85,16 +85,6 @@ gboolean gst_zero_link_owes_eos (GstZeroLink * link);
 GstFlowReturn gst_zero_link_connect_at_eos (GstZeroLink * link,
     GstElement * element, GCancellable * cancellable);
 
-/* A stream refused before anything asked for the ring (its first buffer
- * no frame of its caps) ends too: as at EOS, a reader that is there gets
- * the metadata now, without waiting for one, and sees the writer go when
- * the element stops (the end of the stream, as after a refusal later on),
- * rather than waiting for a writer that never comes. What connecting meets
- * is only logged on ELEMENT: the refusal is the error to post. zerosink,
- * after owes_eos. */
-void gst_zero_link_connect_before_refusal (GstZeroLink * link,
-    GstElement * element, GCancellable * cancellable);
-
 /* What get_writer returns, with no error, while a link that reconnects
  * has no reader (none yet, or it lost its reader) and no reader has
  * created the ring since: the caller drops the frame. */

@@ -621,12 +621,6 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     kind = GST_ZERO_WRITE_NO_READER;
     ret = GST_FLOW_OK;
   } else if (ret != GST_FLOW_OK) {
-    /* refused before the ring, which nothing asked for yet: a reader
-     * waiting for a writer would never hear of it */
-    if (e != NULL && e->code == ZEROBUFFER_EFRAMESIZE &&
-        gst_zero_link_owes_eos (self->link))
-      gst_zero_link_connect_before_refusal (self->link, GST_ELEMENT (self),
-          self->unlocked);
     if (e != NULL)
       gst_zero_link_post (self->link, GST_ELEMENT (self), e);
     return ret;

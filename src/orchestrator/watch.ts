@@ -149,6 +149,14 @@ export const DEFAULT_STOP_TIMEOUT_MS = 5000;
 /** How long a stopped command that outlives its SIGINT may handle its SIGTERM before SIGKILL (ms). */
 export const COMMAND_KILL_AFTER_TERM_MS = 1000;
 
+/**
+ * Once the command has exited and its group is stopped, how long its output
+ * is still read at most (ms), and how long a pause in it ends that sooner:
+ * what it wrote before its exit is in the pipe already.
+ */
+const OUTPUT_AFTER_EXIT_MS = 1000;
+const OUTPUT_QUIET_MS = 100;
+
 export interface WatchEvents {
   /**
    * A start-stream, start-duplex or stop-stream line acted on. One for a
@@ -246,7 +254,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
     this.#child = child;
     const pid = child.pid;
     if (pid !== undefined) {
-      child.once('exit', () => void (this.#leftoversStopped = this.#stopLeftovers(pid)));
+      child.once('exit', () => {
+        this.#commandEnded = true;
+        this.#leftoversStopped = this.#stopLeftovers(pid);
+      });
       queueMicrotask(() => this.emit('spawn', pid));
     }
     this.done = this.#run(child);
@@ -280,8 +291,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
       void this.stop();
     };
     out.on('error', onOutError);
+    const stopReading = new AbortController();
+    let eventsRead = 0;
     const reading = (async () => {
-      for await (const event of readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes, partialLogs: true })) {
+      const lines = readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes, partialLogs: true, signal: stopReading.signal });
+      for await (const event of lines) {
+        eventsRead++;
         if (event.type === 'log') {
           if (!outClosed && !out.write(event.raw))
             await new Promise<void>((resolve) => {
@@ -296,6 +311,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
         } else if (event.type === 'warning') {
           if (event.code === 'ENAME' && event.message?.method === 'start-stream') this.#refuse(event.message.name, event.reason);
           else this.emit('warning', event);
+        } else if (event.message.method !== 'stop-stream' && this.#commandEnded) {
+          // what the command left running is being stopped: no pipeline starts for it
+          this.emit('warning', {
+            type: 'warning', line: event.line, raw: event.raw,
+            reason: `${event.message.method} for ring "${event.message.name}" after the command exited: ignored`,
+          });
         } else if (event.message.method === 'stop-stream' && !this.#history.has(event.message.name)) {
           this.emit('warning', {
             type: 'warning', reason: `stop-stream for ring "${event.message.name}", which no start-stream announced: ignored`,
@@ -328,11 +349,22 @@ export class Watcher extends EventEmitter<WatchEvents> {
         }
       }
     })();
-    const result = await child;
+    // The command's exit ends it, not the end of its stdout, which a process it started in a session of its own may keep open
+    // (execa's promise waits for that): spawn failures settle the promise with no exit.
+    await Promise.race([child, new Promise((resolve) => child.once('exit', resolve))]);
     this.#commandEnded = true;
     await this.#leftoversStopped;
     const killedWith = this.#interrupt?.sent.filter((s) => s !== 'SIGINT') ?? [];
-    await settledWithin(reading, 1000);
+    // Output still coming (written before the exit, or by the group while it was stopped) is read while it keeps
+    // coming, up to OUTPUT_AFTER_EXIT_MS; then reading stops: a process out of the group may hold the pipe for ever.
+    const deadline = performance.now() + OUTPUT_AFTER_EXIT_MS;
+    for (let seen = -1; seen !== eventsRead && performance.now() < deadline;) {
+      seen = eventsRead;
+      await settledWithin(reading, Math.min(OUTPUT_QUIET_MS, deadline - performance.now()));
+    }
+    stopReading.abort();
+    child.stdout?.destroy();
+    const result = await child;
     await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
     out.off('error', onOutError);
     const spawnFailed = result.exitCode === undefined && result.signal === undefined && result.failed;

@@ -423,6 +423,42 @@ test('a command that exits by itself, leaving a reader in the background: the pi
   }
 });
 
+test('a command that exits while a process it started in a session of its own keeps its stdout open: watch ends at the exit, with what the command printed before it', async () => {
+  // (a duration of its own: the detached sleep is found by it, and killed, below)
+  const held = `30.${Math.floor(Math.random() * 1e6)}`;
+  const started = Date.now();
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', `setsid sleep ${held} & echo bye; exit 0`]);
+  try {
+    // before: watch ran until the sleep closed the pipe, 30 s
+    expect(await child.exit(15000)).toBe(EXIT.ok);
+    expect(Date.now() - started).toBeLessThan(15000);
+    expect(child.stdout).toContain('bye');
+    expect(child.stderr).toContain('no ring was announced');
+  } finally {
+    child.proc.kill('SIGKILL');
+    for (const p of processesFor(`sleep ${held}`)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+  }
+});
+
+test('a start-stream printed after the command exited (by what it left running, while that is stopped) starts no pipeline: ignored, and said so', async () => {
+  const name = `fxw-${ringName('after-exit')}`;
+  const line = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
+  // in the command's group, ignoring the SIGINT of the stop that starts at the exit (set before the fork, which the
+  // exit may otherwise beat): it announces while being stopped
+  const script = 'trap "" INT; (sleep 0.5; echo "$0"; sleep 30) & exit 0';
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', script, line]);
+  try {
+    // before: its pipeline started and failed (no such ring): status 3
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).toContain(`zerobuffer watch: ignored protocol line: start-stream for ring "${name}" after the command exited: ignored: ${line}\n`);
+    expect(child.stderr).not.toMatch(/playing \(pid/);
+    expect(child.stderr).toContain('did not exit within 5 s of its SIGINT: zerobuffer sent its process group SIGTERM');
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch stopped by Ctrl-C while its command ignores SIGINT: SIGTERM to its group after 5 s, and the text output says so (still status 0)', async () => {
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', "trap '' INT; echo ready; while :; do sleep 0.05; done"]);
   try {

@@ -19,7 +19,7 @@ import { fail, optionNames, refuseUnknownOptions, validateSignal, validateSize, 
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
-import { interruptGroup, spawnGuarded, type GroupInterrupt } from '../runner/child-guard.js';
+import { interruptGroup, spawnGuarded, type Escalation, type GroupInterrupt } from '../runner/child-guard.js';
 import { resolvePluginPath } from '../runner/plugin-path.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
@@ -66,7 +66,8 @@ export interface WatchOptions {
   /**
    * How long a stop waits for each pipeline's EOS before SIGKILL, and for
    * the command to exit after its SIGINT before SIGTERM (SIGKILL follows
-   * COMMAND_KILL_AFTER_TERM_MS later) (ms; Infinity: no limit, no SIGTERM nor SIGKILL).
+   * COMMAND_KILL_AFTER_TERM_MS later; a process SIGKILLed leaves the same
+   * schedule to the command's guard) (ms; Infinity: no limit, no SIGTERM nor SIGKILL).
    * @default 5000
    */
   stopTimeoutMs?: number;
@@ -247,10 +248,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // The pipelines' plugin path: a gst-launch command with zerosrc finds the plugin they use.
     const pluginPath = resolvePluginPath({ pluginPath: options.pluginPath });
     const env = pluginPath === undefined ? {} : { env: { [pluginPath.variable]: pluginPath.value } };
-    // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring
+    // SIGINT if watch dies, as when it stops the command: a gst-launch with zerosrc then removes its ring; then
+    // SIGTERM and SIGKILL at a stop's times for a group still there
     // (SIGPIPE ignored for it alone: Node and Python ignore it themselves, and any other command keeps its own)
     const child = spawnGuarded(file!, args, { stdin: 'inherit', stdout: 'pipe', stderr: 'inherit', reject: false, buffer: false, ...env },
-      { deathSignal: 'SIGINT', ignoreSigpipe: path.basename(file!).startsWith('gst-launch'), leftovers: 'keep' });
+      { deathSignal: 'SIGINT', deathEscalation: this.#escalation(), ignoreSigpipe: path.basename(file!).startsWith('gst-launch'), leftovers: 'keep' });
     this.#child = child;
     const pid = child.pid;
     if (pid !== undefined) {
@@ -531,8 +533,13 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /** SIGINT to the command's group, SIGTERM after stopTimeoutMs, SIGKILL COMMAND_KILL_AFTER_TERM_MS later. */
   #interruptCommand(pid: number): void {
+    this.#interrupt = interruptGroup(pid, this.#escalation());
+  }
+
+  /** What follows the command's SIGINT for a group still there: SIGTERM after stopTimeoutMs, SIGKILL COMMAND_KILL_AFTER_TERM_MS later. */
+  #escalation(): Escalation {
     const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    this.#interrupt = interruptGroup(pid, [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]]);
+    return [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]];
   }
 }
 

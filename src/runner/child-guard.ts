@@ -10,7 +10,9 @@
 // from us and, when the pipe closes with no word from us (we died), sends
 // the group the signal and then SIGCONT (a group we had stopped for Ctrl-Z
 // would otherwise keep the signal pending, and its rings, for ever; the
-// kernel's parent-death signal, `setpriv --pdeathsig`, cannot continue it).
+// kernel's parent-death signal, `setpriv --pdeathsig`, cannot continue it),
+// then the later signals of its escalation, if any, to a group still there
+// (the schedule a stop of ours would keep: one that ignores SIGINT ends all the same).
 // SIGTERM (the default) ends anything that does not catch it. SIGINT lets a
 // command that owns a ring clean up as on Ctrl-C (gst-launch dies of SIGTERM
 // with its zerosrc ring left behind; a gst-launch -e would wait for an EOS
@@ -19,7 +21,8 @@
 // cleanup. The child waits for its guard: a shell reads a go from us on its
 // fd 3 before it execs the program, and ends without running it if we died
 // before the guard was there. A stop (interruptGroup) disarms a SIGINT
-// guard: the group has its SIGINT. A child that gets SIGINT also ignores
+// guard: the group has its SIGINT; a guard that sends only the escalation,
+// timed from our death, takes its place. A child that gets SIGINT also ignores
 // SIGPIPE (as Node and Python do): its stdout may be a pipe to us, read by
 // nobody once we are dead, and gst-launch's "handling interrupt." into it
 // killed it before its cleanup (one time in four).
@@ -40,9 +43,14 @@ interface Group {
   deathGuard?: ChildProcess;
   /** What the guard sends. */
   deathSignal: DeathSignal;
+  /** What the guard sends after it to a group still there. */
+  escalation: Escalation;
 }
 
 type DeathSignal = 'SIGTERM' | 'SIGINT';
+
+/** Later signals for a group still there, each at its time (ms after the first signal; Infinity: never). */
+export type Escalation = ReadonlyArray<readonly [NodeJS.Signals, number]>;
 
 /** The groups we started, by leader pid, until they are over. */
 const groups = new Map<number, Group>();
@@ -121,15 +129,28 @@ function forgetGroup(pid: number): void {
   groups.delete(pid);
 }
 
+/** The guard's script: $1 the group, $2 its signal ("-": none), then pairs of a later signal and its time in tenths of a second. */
+const DEATH_GUARD_SCRIPT = `read -r _ || {
+  g=-$1; [ "$2" = - ] || kill -s "$2" -- "$g"; kill -s CONT -- "$g"; shift 2; t=0
+  while [ $# -gt 1 ]; do
+    while [ $t -lt "$2" ] && kill -s 0 -- "$g"; do sleep 0.1; t=$((t + 1)); done
+    kill -s "$1" -- "$g" || exit 0
+    shift 2
+  done
+} 2>/dev/null`;
+
 /**
- * A process that sends the group `pgid` signal once, then SIGCONT, when its
- * stdin, a pipe from us, closes without a line: when we die. It is in a
- * session of its own, out of reach of the terminal's Ctrl-C, and does not
- * keep us running.
+ * A process that sends the group `pgid` signal once (undefined: none), then
+ * SIGCONT, then each signal of escalation at its time while the group is
+ * still there, when its stdin, a pipe from us, closes without a line: when
+ * we die. It is in a session of its own, out of reach of the terminal's
+ * Ctrl-C, and does not keep us running.
  */
-function startDeathGuard(pgid: number, signal: DeathSignal): ChildProcess {
-  const guard = spawn('/bin/sh', ['-c', 'read -r _ || { kill -s "$2" -- "-$1"; kill -s CONT -- "-$1"; } 2>/dev/null',
-    'zerobuffer-death-guard', String(pgid), signal.slice(3)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+function startDeathGuard(pgid: number, signal: DeathSignal | undefined, escalation: Escalation): ChildProcess {
+  const later = escalation.filter(([, afterMs]) => Number.isFinite(afterMs))
+    .flatMap(([laterSignal, afterMs]) => [laterSignal.slice(3), String(Math.ceil(afterMs / 100))]);
+  const guard = spawn('/bin/sh', ['-c', DEATH_GUARD_SCRIPT, 'zerobuffer-death-guard', String(pgid), signal?.slice(3) ?? '-', ...later],
+    { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   guard.on('error', () => {}); // no /bin/sh: the child runs unguarded
   guard.stdin!.on('error', () => {});
   guard.unref();
@@ -204,7 +225,7 @@ export interface GroupInterrupt {
  * for the whole group, also once its leader has exited (spawnGuarded kills
  * the rest only when this process exits), and ends when the group is empty.
  */
-export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS.Signals, number]>): GroupInterrupt {
+export function interruptGroup(pid: number, then: Escalation): GroupInterrupt {
   const sent: NodeJS.Signals[] = [];
   const send = (signal: NodeJS.Signals): void => {
     if (killGroup(pid, signal)) sent.push(signal);
@@ -212,10 +233,10 @@ export function interruptGroup(pid: number, then: ReadonlyArray<readonly [NodeJS
   const group = groups.get(pid);
   if (group !== undefined) {
     group.interrupted = true;
-    if (group.deathSignal === 'SIGINT') {
-      // the group has its SIGINT: a second one at our death would cut its cleanup short
-      group.deathGuard?.kill('SIGKILL');
-      group.deathGuard = undefined;
+    if (group.deathSignal === 'SIGINT' && group.deathGuard !== undefined) {
+      // the group has its SIGINT: a second one at our death would cut its cleanup short; the rest still comes
+      group.deathGuard.kill('SIGKILL');
+      group.deathGuard = group.escalation.length > 0 ? startDeathGuard(pid, undefined, group.escalation) : undefined;
     }
   }
   let finish!: () => void;
@@ -253,6 +274,13 @@ export interface GuardOptions {
    * @default 'SIGTERM'
    */
   deathSignal?: DeathSignal;
+  /**
+   * What the guard sends after the death signal to a group still there, each
+   * signal at its time (ms after it; Infinity: never), as interruptGroup's
+   * `then`: a command that ignores SIGINT is stopped as a stop of ours would stop it.
+   * @default [] (none)
+   */
+  deathEscalation?: Escalation;
   /**
    * Run it with SIGPIPE ignored (set by sh, kept across exec, and inherited
    * by its children, whose shells cannot undo it): for a gst-launch given
@@ -304,9 +332,9 @@ export function spawnGuarded(
   const child = execa(command[0]!, command.slice(1), { ...launch, detached: true, cleanup: false, shell: false } as Options);
   const pid = child.pid;
   if (pid !== undefined) {
-    const group: Group = { leaderExited: false, interrupted: false, deathSignal };
+    const group: Group = { leaderExited: false, interrupted: false, deathSignal, escalation: guard.deathEscalation ?? [] };
     if (found) {
-      group.deathGuard = startDeathGuard(pid, deathSignal);
+      group.deathGuard = startDeathGuard(pid, deathSignal, group.escalation);
       const go = child.stdio[3] as Writable;
       go.on('error', () => {}); // the shell is gone already (killed): its exit tells
       go.end('go\n');

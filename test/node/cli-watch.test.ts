@@ -328,6 +328,47 @@ test('watch SIGKILLed while it stops its command: the command got its SIGINT fro
   }
 });
 
+/** Waits for the process to be gone, by pid: the marks it leaves say which signals it had. */
+async function stubbornCommandAfterWatchDies(interruptFirst: boolean): Promise<{ marks: string; termAfterMs: number }> {
+  const marks = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fxw-marks-')), 'signals');
+  // ignores SIGINT (says it got it) and SIGTERM (says so too), as a command that outlasts both: only SIGKILL ends it
+  const script = `trap 'echo INT >> "$1"' INT; trap 'echo TERM >> "$1"' TERM; echo ready; while :; do sleep 0.05; done`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'bash', '-c', script, 'fxw-stubborn', marks]);
+  let commandPid: number | undefined;
+  try {
+    await child.line(/^ready$/, 20000);
+    [commandPid] = processesFor(marks).map((p) => Number(p.split(' ')[0])).filter((pid) => pid !== child.proc.pid);
+    if (interruptFirst) {
+      child.proc.kill('SIGINT');
+      await until('the SIGINT of the stop', () => fs.existsSync(marks), 5000);
+    }
+    child.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    await until('the SIGTERM', () => fs.existsSync(marks) && fs.readFileSync(marks, 'utf8').includes('TERM'), 15000);
+    const termAfterMs = Date.now() - killedAt;
+    // SIGKILL 1 s after the SIGTERM
+    await until('the command to be killed', () => !alive(commandPid!), 10000);
+    return { marks: fs.readFileSync(marks, 'utf8'), termAfterMs };
+  } finally {
+    child.proc.kill('SIGKILL');
+    if (commandPid !== undefined && alive(commandPid)) process.kill(commandPid, 'SIGKILL');
+    fs.rmSync(path.dirname(marks), { recursive: true, force: true });
+  }
+}
+
+test('watch SIGKILLed while its command outlasts SIGINT: the guard goes on as a stop would, SIGTERM after 5 s, then SIGKILL (it ran on for ever)', async () => {
+  const { marks, termAfterMs } = await stubbornCommandAfterWatchDies(false);
+  expect(marks).toBe('INT\nTERM\n');
+  expect(termAfterMs).toBeGreaterThanOrEqual(4500);
+});
+
+test('watch SIGKILLed while it stops a command that outlasts its SIGINT: no second SIGINT, and SIGTERM, then SIGKILL, still come (it ran on for ever)', async () => {
+  const { marks, termAfterMs } = await stubbornCommandAfterWatchDies(true);
+  expect(marks).toBe('INT\nTERM\n');
+  // timed from watch's death, never sooner than the stop's own schedule
+  expect(termAfterMs).toBeGreaterThanOrEqual(4500);
+});
+
 test('a command that is not gst-launch keeps its own SIGPIPE (its shell pipelines end as ever; SIGPIPE is ignored for gst-launch alone)', async () => {
   const pipeIgnored = (out: string[]): boolean => (BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out.join('\n'))![1]}`) & (1n << 12n)) !== 0n;
   const shell = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', 'grep SigIgn /proc/self/status']);

@@ -163,7 +163,8 @@ export class LineSplitter {
         const bytes = withoutLineEnd(raw);
         if (bytes.length > this.maxLineBytes) this.#overlong(raw, true, out);
         else out.push({ kind: 'line', bytes, raw });
-      } else if (this.#pendingBytes > this.maxLineBytes) {
+      } else if (this.#pendingBytes - (piece[piece.length - 1] === CR ? 1 : 0) > this.maxLineBytes) {
+        // (a last CR may be the start of the line end: not counted until a byte other than LF follows)
         this.#overlong(this.#take(), false, out);
       }
     }

@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { announce, formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import { parseLine, type LineEvent } from '../../src/line-protocol/parse-line.js';
-import { readLines } from '../../src/line-protocol/read-lines.js';
+import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../src/line-protocol/read-lines.js';
 import { repoRoot, run } from './helpers.js';
 
 const start = (params: unknown, extra: Record<string, unknown> = {}): string =>
@@ -290,6 +290,23 @@ describe('readLines', () => {
     const lines = [...bytes].flatMap((b) => s.push(Uint8Array.of(b)));
     lines.push(...s.end());
     expect(lines.map((l) => `${l.kind} ${Buffer.from(l.bytes).toString()}`)).toEqual(['line ab', 'line cd', 'line ef']);
+  });
+
+  test('LineSplitter: a protocol line of exactly the limit is taken also when its CR and LF come in separate writes (the held CR counted against the limit: dropped as overlong)', () => {
+    const head = '> {"jsonrpc":"2.0","method":"stop-stream","params":["x"]}';
+    const line = head + ' '.repeat(DEFAULT_MAX_LINE_BYTES - head.length);
+    const kinds = (writes: string[]): string[] => {
+      const s = new LineSplitter(DEFAULT_MAX_LINE_BYTES);
+      const lines = writes.flatMap((w) => s.push(Buffer.from(w)));
+      lines.push(...s.end());
+      return lines.map((l) => `${l.kind} ${l.bytes.length}`);
+    };
+    expect(kinds([`${line}\r\n`])).toEqual([`line ${DEFAULT_MAX_LINE_BYTES}`]);
+    expect(kinds([`${line}\r`, '\n'])).toEqual([`line ${DEFAULT_MAX_LINE_BYTES}`]);
+    expect(kinds([line, '\r', '\n'])).toEqual([`line ${DEFAULT_MAX_LINE_BYTES}`]);
+    // one byte more is overlong however it comes, and so is a CR inside the line
+    expect(kinds([`${line} \r`, '\n'])).toEqual(['overlong 256']);
+    expect(kinds([`${line}\r`, ' \n'])).toEqual(['overlong 256']);
   });
 
   test('LineSplitter with partialLogs fed a byte at a time: a protocol line comes whole, a log line in pieces as its bytes come, which join into it', () => {

@@ -36,8 +36,9 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);
     // A fatal failure is told once, below; this is a pipeline that ended without ending the watch.
     if (fatal || exit.stopped || exit.error === undefined) return;
+    // (zerosink's EREADERGONE does not tell a reader that closed its ring from one that died)
     say(io.stderr, exit.error.code === 'EREADERGONE'
-      ? `zerobuffer watch: pipeline into ${name} ended: the reader closed its ring (EREADERGONE)`
+      ? `zerobuffer watch: pipeline into ${name} ended: its reader is gone (EREADERGONE)`
       : `zerobuffer watch: pipeline into ${name} ended (${briefFailure(exit.error)}); not restarted: its reader is gone`);
   });
   const result = await watcher.done;

@@ -369,6 +369,30 @@ test('watch SIGKILLed while it stops a command that outlasts its SIGINT: no seco
   expect(termAfterMs).toBeGreaterThanOrEqual(4500);
 });
 
+test('a reader SIGKILLed while its pipeline plays: "its reader is gone (EREADERGONE)", not that it closed its ring (it closed nothing)', async () => {
+  const name = `fxw-${ringName('reader-killed')}`;
+  const reader = `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};
+    const [name] = process.argv.slice(1);
+    const r = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 65536 });
+    console.log('> ' + JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] }));
+    let n = 0;
+    for await (const f of r.frames()) if (++n >= 10) break;
+    process.kill(process.pid, 'SIGKILL');`;
+  // the shell outlives its reader: the pipeline ends of EREADERGONE while the command runs
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', '"$0" --input-type=module -e "$1" "$2"; sleep 1',
+    process.execPath, reader, name]);
+  try {
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stderr).toContain(`zerobuffer watch: pipeline into ${name} ended: its reader is gone (EREADERGONE)\n`);
+    expect(child.stderr).not.toContain('closed its ring');
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+    // what the killed reader left
+    for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+});
+
 test('a command that is not gst-launch keeps its own SIGPIPE (its shell pipelines end as ever; SIGPIPE is ignored for gst-launch alone)', async () => {
   const pipeIgnored = (out: string[]): boolean => (BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out.join('\n'))![1]}`) & (1n << 12n)) !== 0n;
   const shell = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', 'grep SigIgn /proc/self/status']);

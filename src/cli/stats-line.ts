@@ -15,7 +15,7 @@ export function statsLine(s: StreamStats): string {
     `drops ${s.drops}`,
     `ring ${s.ringUtilisationPercent.toFixed(0)}% ${s.ringBand}`,
     `latency ${s.latencyMs === undefined ? '-' : `${s.latencyMs.toFixed(2)} ms`}`,
-    `pipeline ${s.pipeline}${s.restarts > 0 ? ` (${s.restarts} restarts)` : ''}`,
+    `pipeline ${s.pipeline}${s.restarts > 0 ? ` (${s.restarts} restart${s.restarts === 1 ? '' : 's'})` : ''}`,
   ];
   return parts.join('  ');
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fitLine, LiveLine } from '../../src/cli/io.js';
+import { statsLine } from '../../src/cli/stats-line.js';
 import { leftovers, repoRoot, ringName, run } from './helpers.js';
 
 type Terminal = Writable & { isTTY?: boolean; columns?: number; written: string[] };
@@ -29,6 +30,16 @@ function resize(out: Terminal, columns: number): void {
 
 const LINE = '114 frames  30.0 fps  27.6 MB/s  drops 0  ring 0% healthy  latency 0.16 ms  pipeline playing';
 const CLEAR = '\r\x1b[2K';
+
+test('statsLine: the pipeline\'s restarts in the singular for one ("1 restarts" before), none said for none', () => {
+  const stats = {
+    name: 'x', frames: 114, bytes: 0, fps: 30, bytesPerSecond: 27.6e6, drops: 0, writerRestarts: 0, elapsedMs: 0, latencyMs: 0.16,
+    pipeline: 'exited', restarts: 0, payloadSize: 0, ringUtilisationPercent: 0, ringBand: 'healthy', writerPid: 1, writerAlive: true,
+  } as const;
+  expect(statsLine(stats)).toMatch(/ {2}pipeline exited$/);
+  expect(statsLine({ ...stats, restarts: 1 })).toMatch(/ {2}pipeline exited \(1 restart\)$/);
+  expect(statsLine({ ...stats, restarts: 2 })).toMatch(/ {2}pipeline exited \(2 restarts\)$/);
+});
 
 test('fitLine: a line as wide as the terminal or wider is cut to one column less, ending in …; one that fits, or an unknown width, is whole', () => {
   expect(fitLine(LINE, 80)).toBe(`${LINE.slice(0, 78)}…`);

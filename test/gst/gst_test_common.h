@@ -5,6 +5,7 @@
 #define GST_TEST_COMMON_H
 
 #include <gst/check/gstcheck.h>
+#include <gst/audio/audio.h>
 
 /* Any file of the ring NAME (its segment, its lock) still there. */
 static gboolean
@@ -196,6 +197,29 @@ upstream_acquire_start (UpstreamAcquire * u, GstPad * srcpad,
   g_usleep (200 * 1000);
   fail_if (u->acquired.done, "the acquire did not wait for room");
   return thread;
+}
+
+/* Planar S16 stereo audio of SAMPLES samples, the left plane FIRST on, the
+ * right its negation, GAP bytes between the planes, as its audio meta
+ * says. */
+static GstBuffer *
+planar_audio (GstAudioInfo * info, guint samples, gint16 first, gsize gap)
+{
+  gsize plane = samples * sizeof (gint16);
+  gsize offsets[2] = { 0, plane + gap };
+  GstBuffer *buffer = gst_buffer_new_and_alloc (2 * plane + gap);
+  GstMapInfo map;
+  guint i;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  memset (map.data, 0x77, map.size);
+  for (i = 0; i < samples; i++) {
+    ((gint16 *) map.data)[i] = first + i;
+    ((gint16 *) (map.data + offsets[1]))[i] = -(first + i);
+  }
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_add_audio_meta (buffer, info, samples, offsets);
+  return buffer;
 }
 
 #endif

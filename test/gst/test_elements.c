@@ -5953,29 +5953,6 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
 
 GST_END_TEST;
 
-/* Planar S16 stereo audio of SAMPLES samples, the left plane FIRST on, the
- * right its negation, GAP bytes between the planes, as its audio meta
- * says. */
-static GstBuffer *
-planar_audio (GstAudioInfo * info, guint samples, gint16 first, gsize gap)
-{
-  gsize plane = samples * sizeof (gint16);
-  gsize offsets[2] = { 0, plane + gap };
-  GstBuffer *buffer = gst_buffer_new_and_alloc (2 * plane + gap);
-  GstMapInfo map;
-  guint i;
-
-  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
-  memset (map.data, 0x77, map.size);
-  for (i = 0; i < samples; i++) {
-    ((gint16 *) map.data)[i] = first + i;
-    ((gint16 *) (map.data + offsets[1]))[i] = -(first + i);
-  }
-  gst_buffer_unmap (buffer, &map);
-  gst_buffer_add_audio_meta (buffer, info, samples, offsets);
-  return buffer;
-}
-
 /* Planar (non-interleaved) raw audio through the ring into audioconvert,
  * which maps it by its audio meta: zerosrc gives one (it had none, and
  * audioconvert failed to map its input). The writer's planes are packed

@@ -1651,29 +1651,6 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
-/* Planar S16 stereo audio of 100 samples, the left plane FIRST on, the
- * right its negation, GAP bytes between the planes, as its audio meta
- * says. */
-static GstBuffer *
-planar_audio (GstAudioInfo * info, gint16 first, gsize gap)
-{
-  gsize plane = 100 * sizeof (gint16);
-  gsize offsets[2] = { 0, plane + gap };
-  GstBuffer *buffer = gst_buffer_new_and_alloc (2 * plane + gap);
-  GstMapInfo map;
-  guint i;
-
-  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
-  memset (map.data, 0x77, map.size);
-  for (i = 0; i < 100; i++) {
-    ((gint16 *) map.data)[i] = first + i;
-    ((gint16 *) (map.data + offsets[1]))[i] = -(first + i);
-  }
-  gst_buffer_unmap (buffer, &map);
-  gst_buffer_add_audio_meta (buffer, info, 100, offsets);
-  return buffer;
-}
-
 /* Planar (non-interleaved) raw audio through a server that echoes it,
  * into audioconvert, which maps it by its audio meta: the responses get
  * one (they had none: audioconvert failed to map them), and the request
@@ -1704,7 +1681,7 @@ GST_START_TEST (test_planar_audio_responses)
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   for (i = 0; i < 2; i++) {
-    GstBuffer *buffer = planar_audio (&info, 1000 * i, 64 * i);
+    GstBuffer *buffer = planar_audio (&info, 100, 1000 * i, 64 * i);
     GstSample *sample;
     GstMapInfo map;
 

@@ -23,6 +23,15 @@ afterAll(() => {
   expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(prefix))).toEqual([]);
 });
 
+/** A client of CHANNEL, and the server's side by hand: the reader of its requests and the writer of its answers. */
+async function serverByHand(channel: string) {
+  const rings = duplexRingNames(channel);
+  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
+  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
+  const answers = await ZeroBufferWriter.connect(rings.response);
+  return { requests, client, answers };
+}
+
 test('connect({ signal }) ends the wait for a server that is not there', async () => {
   const stop = new AbortController();
   const connecting = ZeroBufferDuplexClient.connect({ name: channelName(), connectTimeoutMs: Infinity, signal: stop.signal });
@@ -35,11 +44,8 @@ test('connect({ signal }) ends the wait for a server that is not there', async (
 
 test('request() with its own signal and timeout; a late answer to a request given up on is thrown away', async () => {
   const channel = channelName();
-  const rings = duplexRingNames(channel);
-  // the server's side by hand: it reads the requests and answers when the test says
-  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
-  const answers = await ZeroBufferWriter.connect(rings.response);
+  // it reads the requests and answers when the test says
+  const { requests, client, answers } = await serverByHand(channel);
   try {
     const stop = new AbortController();
     const aborted = client.request(new Uint8Array([1]), { signal: stop.signal });
@@ -74,10 +80,7 @@ test('request() with its own signal and timeout; a late answer to a request give
 
 test('overlapping request() calls run one at a time in call order: each gets its own answer, one given up on while queued is never sent', async () => {
   const channel = channelName();
-  const rings = duplexRingNames(channel);
-  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
-  const answers = await ZeroBufferWriter.connect(rings.response);
+  const { requests, client, answers } = await serverByHand(channel);
   /** The next request's first byte, or null when none comes within ms. */
   const nextRequest = async (ms: number): Promise<number | null> => {
     const r = await requests.next({ timeoutMs: ms }).catch((e: { code?: string }) => {
@@ -146,10 +149,7 @@ test('overlapping request() calls run one at a time in call order: each gets its
 
 test('close() of the client during a request ends it with ESTATE, as a writer\'s close() ends its write; not the server\'s EOF', async () => {
   const channel = channelName();
-  const rings = duplexRingNames(channel);
-  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
-  const answers = await ZeroBufferWriter.connect(rings.response); // a server still there, slow to answer
+  const { requests, client, answers } = await serverByHand(channel); // a server still there, slow to answer
   try {
     const pending = client.request(new Uint8Array([1]));
     const queued = client.request(new Uint8Array([2]));
@@ -174,10 +174,7 @@ test.each([
     (channel: string) => `duplex client of channel "${channel}" was closed during the wait for the response to request 2`],
 ])('in one turn of the event loop, %s', async (_, first, code, message) => {
   const channel = channelName();
-  const rings = duplexRingNames(channel);
-  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 1 << 16 });
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000, payloadSize: 1 << 16 });
-  const answers = await ZeroBufferWriter.connect(rings.response);
+  const { requests, client, answers } = await serverByHand(channel);
   try {
     const answered = client.request(new Uint8Array([1]));
     (await requests.next({ timeoutMs: 1000 }))!.release();

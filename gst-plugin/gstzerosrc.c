@@ -21,7 +21,7 @@
  * is unknown.
  * zerosrc is a live source: buffers are
  * timestamped with the running time at which they arrived, unless the
- * writer sends their times (below).
+ * writer sends the per-frame header (below).
  *
  * When the metadata declares the per-frame header ("zerobuffer":
  * {"frame_header":1}, written by zerosink frame-header=true), each buffer
@@ -52,12 +52,12 @@
  * the frame after it if it goes back, with one warning. Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
- * and DTS, and streams without the header, get the running time of
- * arrival (never before what was pushed already; right after a frame the
- * writer stamped, at most that frame's end), whatever
- * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted
- * and ignored (basesrc's would give a frame with a PTS but no DTS its
- * arrival as DTS, after its PTS, which brings back the wrong order). A frame
+ * and DTS get the running time of their commit, mapped as the anchor's,
+ * and streams without the header that of their arrival (never before what
+ * was pushed already), whatever #GstZeroSrc:do-timestamp says: zerosrc's
+ * own, accepted and ignored (basesrc's would give a frame with a PTS but no
+ * DTS its arrival as DTS, after its PTS, which brings back the wrong
+ * order). A frame
  * whose header is invalid is a protocol error. So is, with or without the
  * header, a raw video frame (fixed format, width and height, in system
  * memory) of another size than GStreamer's default layout of its caps, the
@@ -164,8 +164,6 @@ struct _GstZeroSrc
                                  * dropped; 0 once a frame is kept */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
-  GstClockTimeDiff ts_writer_end;       /* the end of the last frame pushed
-                                         * if the writer stamped it (or -1) */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
   GstClockTime gap_from;        /* sparse streams: where a GAP event would
                                  * start (the end of what was pushed) */
@@ -631,6 +629,18 @@ gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
   return ahead;
 }
 
+/* The running time of a frame's commit: now, less how long ago it was (the
+ * writer's CLOCK_MONOTONIC, ours too on one host), not before 0; now when
+ * the header has no commit time. NOW is valid. */
+static GstClockTimeDiff
+gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
+{
+  GstClockTimeDiff age = ext->commit_ns != 0 ?
+      (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
+
+  return (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now);
+}
+
 /* The writer's timestamps and flags from the per-frame header. The first
  * frame with a timestamp after a new writer (or after we went PLAYING
  * again) anchors the time base: its decode time (the DTS, else the PTS) is
@@ -657,11 +667,8 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   if (decode >= 0) {
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
         (self));
-    /* the commit in our running time: now, less how long ago it was */
-    GstClockTimeDiff age = ext->commit_ns != 0 ?
-        (GstClockTimeDiff) (zb_now_ns () - ext->commit_ns) : 0;
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
-        (GstClockTimeDiff) now - CLAMP (age, 0, (GstClockTimeDiff) now) : 0;
+        gst_zero_src_commit_time (ext, now) : 0;
     gboolean leapt = FALSE;
 
     /* a DISCONT frame that goes back (or stays: a second seek to the
@@ -741,30 +748,30 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
-/* A live source's stamp for what the writer did not stamp: the running
- * time of its arrival (as basesrc's do-timestamp would), never before what
- * was pushed already, and what is stamped after it is not before it either
- * (the anchor comes after ts_last). Right after a frame the writer stamped
- * (anchored), at most the end of that frame: the stamped frames are mapped
- * to their commits, which come before their arrival, so an arrival stamp
- * would be ahead of the next of them if this one is between two. A run of
- * unstamped frames (a writer that stamped only its first, as basesrc does
- * filesrc's) gets its arrivals from the second on. */
+/* A live source's stamp for what the writer did not stamp: with the frame
+ * header (EXT), the running time of its commit, as the writer's stamped
+ * frames are anchored: one clock for all the frames of the stream, so that
+ * one read late (its arrival after the stamped frames' commits) is not
+ * stamped after the stamped frames that follow it, and a writer that
+ * stamped only its first frame (basesrc does filesrc's) has the others
+ * stamped at its pace. Without it, the running time of its arrival (as
+ * basesrc's do-timestamp would). Never before what was pushed already, and
+ * what is stamped after it is not before it either (the anchor comes after
+ * ts_last). */
 static void
-gst_zero_src_stamp_arrival (GstZeroSrc * self, GstBuffer * buffer)
+gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
+    const zb_frame_ext * ext)
 {
   GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
       (self));
   GstClockTimeDiff at;
 
-  if (self->ts_anchored && self->ts_writer_end >= 0)
-    at = GST_CLOCK_TIME_IS_VALID (now) ?
-        MIN ((GstClockTimeDiff) now, self->ts_writer_end) :
-        self->ts_writer_end;
-  else if (GST_CLOCK_TIME_IS_VALID (now))
-    at = now;
-  else
+  if (!GST_CLOCK_TIME_IS_VALID (now))
     at = self->ts_last;
+  else if (ext != NULL)
+    at = gst_zero_src_commit_time (ext, now);
+  else
+    at = now;
   at = MAX (at, self->ts_last);
   if (at < 0)
     return;
@@ -1075,7 +1082,6 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
-  self->ts_writer_end = -1;
   self->gap_from = GST_CLOCK_TIME_NONE;
   self->ts_keep_offset = FALSE;
   self->drop_until_ns = 0;
@@ -1257,7 +1263,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gsize offset = 0, size;
   gint timeout, wait;
   zb_deadline deadline;
-  gboolean eos_on_writer_exit, resumed, sparse, stamped;
+  gboolean eos_on_writer_exit, resumed, sparse;
   GstFlowReturn ret;
   guint moved;
   int rc;
@@ -1405,7 +1411,6 @@ next_frame:
     /* what was pushed is of the running time before, ahead of ours now */
     self->ts_anchored = FALSE;
     self->ts_last = -1;
-    self->ts_writer_end = -1;
     self->gap_from = GST_CLOCK_TIME_NONE;
   }
   if (resumed || self->discont || frame.sequence == 1) {
@@ -1454,17 +1459,14 @@ next_frame:
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   if (self->frame_header)
     gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
-  stamped = GST_BUFFER_PTS_IS_VALID (buffer) || GST_BUFFER_DTS_IS_VALID (buffer);
-  if (!stamped)
-    gst_zero_src_stamp_arrival (self, buffer);
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
+    gst_zero_src_stamp_untimed (self, buffer, self->frame_header ? &ext :
+        NULL);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
   zerobuffer_add_planar_audio_meta (buffer,
       gst_zero_src_caps_in_force (self));
-  self->ts_writer_end = stamped && self->ts_last >= 0 ? self->ts_last +
-      (GstClockTimeDiff) (GST_BUFFER_DURATION_IS_VALID (buffer) ?
-      GST_BUFFER_DURATION (buffer) : 0) : -1;
   if (self->discont || frame.sequence == 1) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;

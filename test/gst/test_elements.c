@@ -5896,12 +5896,13 @@ next_buffer (GstElement * appsink)
   return buffer;
 }
 
-/* vorbisenc's stream: three HEADER buffers without timestamps, stamped at
- * their arrival, then the first packet, stamped by the writer and
- * committed before the headers arrived (here 300 ms before). Its DTS and
- * PTS come after the headers' (its anchor at its commit put it before the
- * third header's: ts_last knew nothing of arrival stamps); and an unstamped
- * buffer after it is not stamped after the stamped one that follows it. */
+/* vorbisenc's stream: three HEADER buffers without timestamps (nor commit
+ * times: stamped at their arrival), then the first packet, stamped by the
+ * writer and committed before the headers arrived (here 300 ms before). Its
+ * DTS and PTS come after the headers' (its anchor at its commit put it
+ * before the third header's: ts_last knew nothing of arrival stamps); and
+ * an unstamped buffer after it, committed early too, is not stamped after
+ * the stamped one that follows it. */
 GST_START_TEST (test_arrival_stamps_never_go_back)
 {
   const gchar *meta = "{\"caps\":\"audio/x-vorbis, rate=(int)44100, "
@@ -5923,7 +5924,7 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
     write_timed_frame (writer, -1, -1, GST_BUFFER_FLAG_HEADER, 0, 30);
   write_timed_frame (writer, 0, 0, 0, now - 300 * GST_MSECOND, 40);
   /* unstamped between stamped ones, committed early too */
-  write_timed_frame (writer, -1, -1, 0, 0, 40);
+  write_timed_frame (writer, -1, -1, 0, now - 290 * GST_MSECOND, 40);
   write_timed_frame (writer, 23 * GST_MSECOND, 23 * GST_MSECOND, 0,
       now - 277 * GST_MSECOND, 40);
   for (i = 0; i < 6; i++) {
@@ -6011,8 +6012,9 @@ GST_END_TEST;
 
 /* A writer that stamps only its first frame (basesrc gives filesrc's first
  * buffer a DTS, the others none), its frames 30 ms apart: the unstamped
- * ones get their arrival, each after the one before, not all the first
- * frame's time (they were, once its stamp was anchored). */
+ * ones get their commits, in order and over the writer's 150 ms, not all
+ * the first frame's time (they were, once its stamp was anchored). The
+ * bound is well under 150 ms: a clock read late makes a stamp early. */
 GST_START_TEST (test_unstamped_run_after_stamped_frame)
 {
   const gchar *meta = "{\"caps\":\"audio/x-raw, format=(string)S16LE, "
@@ -6021,7 +6023,7 @@ GST_START_TEST (test_unstamped_run_after_stamped_frame)
   gchar *name = ring_name ("fhunstamped");
   GstElement *pipeline, *appsink;
   zb_writer *writer = NULL;
-  GstClockTime last = 0;
+  GstClockTime start = 0, last = 0;
   guint i;
 
   pipeline = playing_reader (name, "", &appsink);
@@ -6037,18 +6039,70 @@ GST_START_TEST (test_unstamped_run_after_stamped_frame)
     GstBuffer *buffer = next_buffer (appsink);
 
     fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "buffer %u unstamped", i);
-    /* the second at most the first's end (20 ms of audio), the others
-     * arrived 30 ms after the one before */
-    if (i > 0)
-      fail_unless (GST_BUFFER_PTS (buffer) >= last + (i == 1 ? 1 : 20) *
-          GST_MSECOND, "buffer %u: PTS %" GST_TIME_FORMAT " but %"
-          GST_TIME_FORMAT " before it", i,
-          GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), GST_TIME_ARGS (last));
+    fail_unless (GST_BUFFER_PTS (buffer) >= last, "buffer %u: PTS %"
+        GST_TIME_FORMAT " before the %" GST_TIME_FORMAT " pushed", i,
+        GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), GST_TIME_ARGS (last));
     fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer),
         GST_BUFFER_PTS (buffer));
+    if (i == 0)
+      start = GST_BUFFER_PTS (buffer);
     last = GST_BUFFER_PTS (buffer);
     gst_buffer_unref (buffer);
   }
+  fail_unless (last >= start + 60 * GST_MSECOND, "the last PTS %"
+      GST_TIME_FORMAT " is not 60 ms after the first's %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (last), GST_TIME_ARGS (start));
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A reader behind its writer: a stamped frame, two unstamped ones, two
+ * stamped ones, committed 200, 166, 133, 100 and 80 ms before they are
+ * read. The unstamped ones are stamped at their commits, between their
+ * neighbours: at their arrival they came after the next stamped frame,
+ * whose commit is 100 ms after the first's, and its DTS went back. */
+GST_START_TEST (test_unstamped_between_stamped_read_late)
+{
+  const gchar *meta = "{\"caps\":\"audio/x-raw, format=(string)S16LE, "
+      "layout=(string)interleaved, rate=(int)44100, channels=(int)1\","
+      "\"zerobuffer\":{\"frame_header\":1}}";
+  const gint64 pts[] = { 0, -1, -1, 100, 120 };
+  const guint64 age[] = { 200, 166, 133, 100, 80 };
+  gchar *name = ring_name ("fhlate");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstClockTime stamps[G_N_ELEMENTS (pts)];
+  guint64 now;
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  g_usleep (G_USEC_PER_SEC / 2);        /* a running time above 200 ms */
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  now = zb_now_ns ();
+  for (i = 0; i < G_N_ELEMENTS (pts); i++)
+    write_timed_frame (writer, pts[i] < 0 ? -1 : pts[i] * GST_MSECOND,
+        pts[i] < 0 ? -1 : pts[i] * GST_MSECOND, 0, now - age[i] * GST_MSECOND,
+        1764);
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "buffer %u unstamped", i);
+    fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer),
+        GST_BUFFER_PTS (buffer));
+    stamps[i] = GST_BUFFER_PTS (buffer);
+    fail_unless (i == 0 || stamps[i] >= stamps[i - 1], "buffer %u: PTS %"
+        GST_TIME_FORMAT " before the %" GST_TIME_FORMAT " pushed", i,
+        GST_TIME_ARGS (stamps[i]), GST_TIME_ARGS (stamps[i - 1]));
+    gst_buffer_unref (buffer);
+  }
+  /* the stamped frames keep the writer's spacing */
+  fail_unless_equals_uint64 (stamps[4] - stamps[3], 20 * GST_MSECOND);
   zb_writer_destroy (writer);
   gst_message_unref (wait_eos_or_error (pipeline));
   end_reader (pipeline, name);
@@ -7206,6 +7260,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
+  tcase_add_test (tc, test_unstamped_between_stamped_read_late);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);

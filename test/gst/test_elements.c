@@ -4831,9 +4831,12 @@ GST_START_TEST (test_reader_pause_drops_waited_frames)
       now = (gint64) gst_element_get_current_running_time (reader_pipe);
       fail_unless ((gint64) GST_BUFFER_PTS (got) > last_pts,
           "frame %u: PTS went back", i);
-      /* on time: due within a frame of when it was pulled */
+      /* on time: due within 6 frames of when it was pulled (a loaded host
+       * delays the pull, by over a frame at times; frames played at the
+       * writer's pace after the pause would be due the 20 frames of the
+       * pause away, 1 s) */
       fail_unless (ABS ((gint64) GST_BUFFER_PTS (got) - now) <
-          (gint64) spacing, "frame %u is due %" G_GINT64_FORMAT " ms from "
+          6 * (gint64) spacing, "frame %u is due %" G_GINT64_FORMAT " ms from "
           "when it was pulled", i, ((gint64) GST_BUFFER_PTS (got) - now) /
           (gint64) GST_MSECOND);
       last_pts = (gint64) GST_BUFFER_PTS (got);

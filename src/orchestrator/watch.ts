@@ -152,10 +152,9 @@ export const COMMAND_KILL_AFTER_TERM_MS = 1000;
 
 /**
  * Once the command has exited and its group is stopped, how long its output
- * is still read at most (ms), and how long a pause in it ends that sooner:
- * what it wrote before its exit is in the pipe already.
+ * pipe must stay idle (nothing read while the reading waits for it) for the
+ * reading to end (ms): what the group wrote is in the pipe already.
  */
-const OUTPUT_AFTER_EXIT_MS = 1000;
 const OUTPUT_QUIET_MS = 100;
 
 export interface WatchEvents {
@@ -294,11 +293,14 @@ export class Watcher extends EventEmitter<WatchEvents> {
     };
     out.on('error', onOutError);
     const stopReading = new AbortController();
-    let eventsRead = 0;
+    // Since when the reading has waited for the command's output; undefined while it passes on what it read, which a
+    // slow consumer of our stdout can make long: that time is no pause of the command's output.
+    let waitingSince: number | undefined = performance.now();
+    let readingOver = false;
     const reading = (async () => {
       const lines = readLines(child.stdout!, { maxLineBytes: this.#options.maxLineBytes, partialLogs: true, signal: stopReading.signal });
       for await (const event of lines) {
-        eventsRead++;
+        waitingSince = undefined;
         if (event.type === 'log') {
           if (!outClosed && !out.write(event.raw))
             await new Promise<void>((resolve) => {
@@ -349,20 +351,29 @@ export class Watcher extends EventEmitter<WatchEvents> {
             void this.#stopPipeline(event.message.name);
           }
         }
+        waitingSince = performance.now();
       }
     })();
+    const over = (): void => {
+      readingOver = true;
+    };
+    void reading.then(over, over);
     // The command's exit ends it, not the end of its stdout, which a process it started in a session of its own may keep open
     // (execa's promise waits for that): spawn failures settle the promise with no exit.
     await Promise.race([child, new Promise((resolve) => child.once('exit', resolve))]);
     this.#commandEnded = true;
     await this.#leftoversStopped;
     const killedWith = this.#interrupt?.sent.filter((s) => s !== 'SIGINT') ?? [];
-    // Output still coming (written before the exit, or by the group while it was stopped) is read while it keeps
-    // coming, up to OUTPUT_AFTER_EXIT_MS; then reading stops: a process out of the group may hold the pipe for ever.
-    const deadline = performance.now() + OUTPUT_AFTER_EXIT_MS;
-    for (let seen = -1; seen !== eventsRead && performance.now() < deadline;) {
-      seen = eventsRead;
-      await settledWithin(reading, Math.min(OUTPUT_QUIET_MS, deadline - performance.now()));
+    // Output still there (written before the exit, or by the group while it was stopped) is all read, however long
+    // passing it on takes: reading ends once the pipe has been idle for OUTPUT_QUIET_MS, as a process out of the
+    // group may hold it open for ever.
+    while (!readingOver) {
+      const idleMs = waitingSince === undefined ? 0 : performance.now() - waitingSince;
+      if (idleMs >= OUTPUT_QUIET_MS) break;
+      await settledWithin(reading, OUTPUT_QUIET_MS - idleMs);
+      // through an I/O poll before the next look: a timer that fires late (a loaded host) would find data that
+      // came meanwhile not read yet, and take the pipe for idle
+      await new Promise((resolve) => setImmediate(resolve));
     }
     stopReading.abort();
     child.stdout?.destroy();

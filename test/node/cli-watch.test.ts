@@ -505,6 +505,38 @@ test('a command that exits while a process it started in a session of its own ke
   }
 });
 
+test('a command that prints much and exits while a slow consumer of watch\'s stdout is behind: all it printed passes on; its start-stream, read after the exit, is ignored', async () => {
+  const name = `fxd-${ringName('late')}`;
+  const line = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
+  // Reads fast up to line 150000, then 4 KiB every 50 ms: the command exits with watch hundreds of KiB behind it.
+  const reader = [
+    "const fs = require('node:fs');",
+    'const buf = Buffer.alloc(4096);',
+    "let lines = 0, bytes = 0, tail = '';",
+    'for (let n; (n = fs.readSync(0, buf)) > 0;) {',
+    '  const text = buf.toString("latin1", 0, n);',
+    '  bytes += n;',
+    '  lines += text.split("\\n").length - 1;',
+    '  tail = (tail + text).slice(-20);',
+    '  if (lines > 150000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);',
+    '}',
+    'console.log(`lines ${lines} bytes ${bytes} last ${JSON.stringify(tail.split("\\n").at(-2))}`);',
+  ].join('\n');
+  const script = 'set -o pipefail; "$0" "$1" watch --pipeline "$2" -- sh -c \'seq 1 200000; echo "$0"; exit 0\' "$3" | "$0" -e "$4"';
+  const child = run('bash', ['-c', script, process.execPath, bin, SOURCE, line, reader]);
+  try {
+    // before: watch read on for 1 s after the exit, then threw the rest away (about 30000 lines lost)
+    expect(await child.exit(50000)).toBe(EXIT.ok);
+    let bytes = 0;
+    for (let i = 1; i <= 200000; i++) bytes += String(i).length + 1;
+    expect(child.stdout).toEqual([`lines 200000 bytes ${bytes} last "200000"`]);
+    expect(child.stderr).toContain(`zerobuffer watch: ignored protocol line: start-stream for ring "${name}" after the command exited: ignored: ${line}\n`);
+    expect(child.stderr).not.toMatch(/playing \(pid/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('a start-stream printed after the command exited (by what it left running, while that is stopped) starts no pipeline: ignored, and said so', async () => {
   const name = `fxw-${ringName('after-exit')}`;
   const line = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;

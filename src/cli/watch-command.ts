@@ -65,7 +65,13 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       `of its SIGINT: zerobuffer sent its process group SIGTERM${then}`);
   }
   for (const ring of result.rings) say(io.stderr, `zerobuffer watch: ${summaryLine(ring)}`);
-  if (result.rings.length === 0) say(io.stderr, 'zerobuffer watch: no ring was announced (the command printed no start-stream line)');
+  const late = result.announcedAfterExit;
+  if (result.rings.length === 0)
+    // one read after the exit was printed all the same (before the exit, maybe, and read late): not "none printed"
+    say(io.stderr, late === undefined ? 'zerobuffer watch: no ring was announced (the command printed no start-stream line)'
+      : 'zerobuffer watch: no ring announcement was read before the command exited ' +
+        `(${late.length === 1 ? 'that of ring' : 'those of rings'} ${late.map((n) => `"${n}"`).join(', ')} ` +
+        `${late.length === 1 ? 'was' : 'were'} read after it: ignored)`);
   if (result.pipelineError !== undefined) {
     say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
     return EXIT.pipeline;

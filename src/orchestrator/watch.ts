@@ -134,6 +134,12 @@ export interface WatchResult {
   commandKilledWith?: NodeJS.Signals[];
   /** Every ring announced, in the order of their first announcement. */
   rings: RingSummary[];
+  /**
+   * The rings named by start-stream and start-duplex lines read after the
+   * command exited (ignored: no pipeline starts then; in rings only when
+   * announced before too); undefined when none.
+   */
+  announcedAfterExit?: string[];
 }
 
 /**
@@ -209,6 +215,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** The command exited (or was killed): no pipeline starts any more. */
   #commandEnded = false;
   #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
+  /** WatchResult.announcedAfterExit. */
+  readonly #announcedAfterExit = new Set<string>();
   /** Resolves when the command has exited and every pipeline is stopped. */
   readonly done: Promise<WatchResult>;
 
@@ -317,6 +325,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
           else this.emit('warning', event);
         } else if (event.message.method !== 'stop-stream' && this.#commandEnded) {
           // what the command left running is being stopped: no pipeline starts for it
+          this.#announcedAfterExit.add(event.message.name);
           this.emit('warning', {
             type: 'warning', line: event.line, raw: event.raw,
             reason: `${event.message.method} for ring "${event.message.name}" after the command exited: ignored`,
@@ -391,6 +400,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
       stopped: this.#stopped,
       rings: this.summary(),
+      announcedAfterExit: this.#announcedAfterExit.size > 0 ? [...this.#announcedAfterExit] : undefined,
     };
   }
 

@@ -505,7 +505,7 @@ test('a command that exits while a process it started in a session of its own ke
   }
 });
 
-test('a command that prints much and exits while a slow consumer of watch\'s stdout is behind: all it printed passes on; its start-stream, read after the exit, is ignored', async () => {
+test('a command that prints much and exits while a slow consumer of watch\'s stdout is behind: all it printed passes on; its start-stream, read after the exit, is ignored, and the summary says so', async () => {
   const name = `fxd-${ringName('late')}`;
   const line = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 65536] })}`;
   // Reads fast up to line 150000, then 4 KiB every 50 ms: the command exits with watch hundreds of KiB behind it.
@@ -531,7 +531,9 @@ test('a command that prints much and exits while a slow consumer of watch\'s std
     for (let i = 1; i <= 200000; i++) bytes += String(i).length + 1;
     expect(child.stdout).toEqual([`lines 200000 bytes ${bytes} last "200000"`]);
     expect(child.stderr).toContain(`zerobuffer watch: ignored protocol line: start-stream for ring "${name}" after the command exited: ignored: ${line}\n`);
-    expect(child.stderr).not.toMatch(/playing \(pid/);
+    // before: "no ring was announced (the command printed no start-stream line)"
+    expect(child.stderr).toContain(`zerobuffer watch: no ring announcement was read before the command exited (that of ring "${name}" was read after it: ignored)\n`);
+    expect(child.stderr).not.toMatch(/printed no start-stream line|playing \(pid/);
   } finally {
     child.proc.kill('SIGKILL');
   }

@@ -49,6 +49,18 @@ function describe(img: Image): string {
   return `${img.sequence === undefined ? 'image' : `frame ${img.sequence}`} (${img.mimeType}, ${img.data.byteLength} bytes)`;
 }
 
+const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
+
+/** The media type whose signature the bytes start with: image/jpeg, image/png, or undefined. */
+function encodedTypeOf(bytes: Uint8Array): 'image/jpeg' | 'image/png' | undefined {
+  const starts = (signature: number[]): boolean => bytes.byteLength >= signature.length && signature.every((b, i) => bytes[i] === b);
+  return starts(JPEG_SIGNATURE) ? 'image/jpeg' : starts(PNG_SIGNATURE) ? 'image/png' : undefined;
+}
+
+function hex(bytes: Uint8Array): string {
+  return bytes.byteLength === 0 ? 'no bytes' : Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
 /**
  * Packed 8-bit RGB (height × width × 3) of any frame, in bytes of its own
  * (read or copied before the first await, so the frame may be released once
@@ -56,8 +68,9 @@ function describe(img: Image): string {
  * their high byte, libvips's cut, where toRGB rounds GRAY16; a JPEG's EXIF
  * orientation is not applied, as jpegdec does not), raw frames converted by
  * toRGB (packed RGB copied, where toRGB gives the frame's bytes). Throws ImageDecodeError (code 'EDECODE')
- * for corrupt or truncated data and for a picture whose size is not the one
- * its caps give.
+ * for corrupt or truncated data, for bytes that are not the JPEG or PNG its
+ * caps say (by their signature), and for a picture whose size is not the
+ * one its caps give.
  */
 export async function decodeImage(source: Frame | Image): Promise<Image> {
   const img = sourceImage(source, 'decodeImage');
@@ -67,10 +80,16 @@ export async function decodeImage(source: Frame | Image): Promise<Image> {
     return rgb.data.buffer === img.data.buffer ? { ...rgb, data: rgb.data.slice() } : rgb;
   }
   const bytes = Buffer.from(img.data); // a copy, made before the first await: the frame may be released meanwhile
-  const sharp = await loadSharp();
   const what = describe(img);
   const fail = (message: string, cause?: unknown): ImageDecodeError =>
     new ImageDecodeError(`${what}: ${message}`, { code: 'EDECODE', cause, sequence: img.sequence });
+  // sharp decodes whatever the bytes are: the caps' media type is checked here
+  const actual = encodedTypeOf(bytes);
+  if (actual !== img.mimeType)
+    throw fail(actual === undefined
+      ? `the bytes do not start as ${img.mimeType} does (${hex(bytes.subarray(0, 8))})`
+      : `the bytes are ${actual}, but its caps say ${img.mimeType}`);
+  const sharp = await loadSharp();
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     decoded = await sharp(bytes, { failOn: 'warning' })

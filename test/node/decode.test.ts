@@ -1,7 +1,8 @@
 // decodeImage: JPEG and PNG frames made by GStreamer's encoders, decoded by
 // sharp and compared with GStreamer's own decoders on the same bytes; JPEG
 // frames through a real ring; corrupt, truncated and mis-sized pictures are
-// ImageDecodeErrors naming the frame; an EXIF orientation is not applied, CMYK
+// ImageDecodeErrors naming the frame, and so are bytes of the other type
+// than the caps say; an EXIF orientation is not applied, CMYK
 // becomes sRGB; raw frames come back as toRGB gives them;
 // encodePng writes GRAY16 as 16-bit gray, every sample as stored, a 16-bit
 // PNG frame as it came, and ARGB64 & co. as 16-bit RGBA.
@@ -83,9 +84,24 @@ test('corrupt, truncated and mis-sized JPEGs are ImageDecodeErrors naming the fr
   for (let i = 600; i < 4000; i++) corrupt[i]! ^= 0x5a;
   await expect(decodeImage(frameOf(caps, corrupt, 42))).rejects.toThrow(/^frame 42 .*cannot decode: .*Corrupt JPEG/);
   await expect(decodeImage(frameOf(caps, new TextEncoder().encode('not a picture'), 43)))
-    .rejects.toThrow(/^frame 43 \(image\/jpeg, 13 bytes\): cannot decode: .*unsupported image format/);
+    .rejects.toThrow('frame 43 (image/jpeg, 13 bytes): the bytes do not start as image/jpeg does (6e 6f 74 20 61 20 70 69)');
   await expect(decodeImage(frameOf('image/jpeg, width=(int)640, height=(int)480', bytes, 44)))
     .rejects.toThrow('frame 44 (image/jpeg, ' + bytes.length + ' bytes): decodes to 320x240, but its caps say 640x480');
+});
+
+test('PNG bytes under image/jpeg caps, and JPEG bytes under image/png caps, are EDECODE naming both types', async () => {
+  const jpeg = await encoded('jpegenc', 'jpegdec', 32, 24);
+  const png = await encoded('pngenc', 'pngdec', 32, 24);
+  const asJpeg = decodeImage(frameOf('image/jpeg, width=(int)32, height=(int)24', png.bytes, 51));
+  await expect(asJpeg).rejects.toThrow(ImageDecodeError);
+  await expect(asJpeg).rejects.toMatchObject({
+    code: 'EDECODE', sequence: 51, message: `frame 51 (image/jpeg, ${png.bytes.length} bytes): the bytes are image/png, but its caps say image/jpeg`,
+  });
+  await expect(decodeImage(frameOf('image/png, width=(int)32, height=(int)24', jpeg.bytes, 52))).rejects.toMatchObject({
+    code: 'EDECODE', sequence: 52, message: `frame 52 (image/png, ${jpeg.bytes.length} bytes): the bytes are image/jpeg, but its caps say image/png`,
+  });
+  // encodePng checks them too
+  await expect(encodePng(frameOf('image/jpeg, width=(int)32, height=(int)24', png.bytes, 53))).rejects.toMatchObject({ code: 'EDECODE', sequence: 53 });
 });
 
 test('raw frames come back as toRGB gives them; encodePng writes any frame', async () => {

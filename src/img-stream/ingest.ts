@@ -3,12 +3,12 @@
 // GRAY16_LE swapped), its attributes the frame's
 // attributes (with img.encoding: 'latin1' when the header is not UTF-8),
 // its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
-// writer connects to it, waiting for it like zerosink does.
+// writer connects to it at the first image (parsed and checked), waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { received } from '../option-checks.js';
 import { fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateName } from '../options.js';
-import { connectWhenThere } from '../writer.js';
+import { connectWhenThere, type ZeroBufferWriter } from '../writer.js';
 import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
 import { IMG_PARSER_OPTIONS, parseImgMessages, type ImgParserOptions } from './parse.js';
 
@@ -20,8 +20,9 @@ export interface IngestOptions extends ImgParserOptions {
   /** Written into the metadata as "camera_id". */
   cameraId?: string;
   /**
-   * How long to wait for the ring to exist with a live reader (ms; a stale
-   * one is waited on): 0 fails at once, -1 or Infinity waits without limit.
+   * How long to wait, from the first image on, for the ring to exist with a
+   * live reader (ms; a stale one is waited on): 0 fails at once, -1 or
+   * Infinity waits without limit.
    * @default 10000
    */
   connectTimeoutMs?: number;
@@ -136,7 +137,9 @@ function frameOf(be: Uint8Array, width: number, height: number, format: 'GRAY16_
 
 /**
  * Writes the img= messages of `stream` into the ring `options.name` until the
- * stream ends (the writer then detaches: the reader sees end of stream).
+ * stream ends (the writer then detaches: the reader sees end of stream). It
+ * connects at the first image, once parsed and checked: a stream that ends
+ * or fails before one never touches the ring (its reader waits on).
  * Throws ImgStreamError for bad input (frames before it stay in the ring),
  * and ZeroBufferError subclasses for ring trouble.
  */
@@ -156,9 +159,9 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${received(format)}`);
   const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 10000);
-  const writer = await connectWhenThere(options.name, {
-    frameHeader: true, connectTimeoutMs, intervalMs: 20, signal: options.signal, option: connectOption,
-  });
+  // connected at the first image, once it is parsed and checked: a writer that
+  // came and left without metadata leaves no trace a waiting reader is sure to see
+  let writer: ZeroBufferWriter | undefined;
   const result: IngestResult = { frames: 0 };
   const ptsOf = cameraClock();
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
@@ -178,13 +181,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
       reading = undefined;
       if (next.done) break;
       const m = next.value;
-      if (result.width === undefined) {
-        writer.setMetadata({
-          caps: `video/x-raw, format=(string)${format}, width=(int)${m.width}, height=(int)${m.height}, framerate=(fraction)0/1`,
-          ...(options.cameraId === undefined ? {} : { camera_id: options.cameraId }),
-        });
-        [result.width, result.height] = [m.width, m.height];
-      } else if (m.width !== result.width || m.height !== result.height) {
+      if (result.width !== undefined && (m.width !== result.width || m.height !== result.height)) {
         throw new ImgStreamError(
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', m.offset);
@@ -200,6 +197,16 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
       if (((size + 7) & ~7) > MAX_ATTRIBUTE_BYTES) // padded to 8 in the header
         throw new ImgStreamError(`image ${result.frames + 1}: its attributes take ${size} bytes as JSON, ` +
           `more than the ${MAX_ATTRIBUTE_BYTES} a frame header holds`, 'header', m.offset);
+      if (writer === undefined) {
+        writer = await connectWhenThere(options.name, {
+          frameHeader: true, connectTimeoutMs, intervalMs: 20, signal: options.signal, option: connectOption,
+        });
+        writer.setMetadata({
+          caps: `video/x-raw, format=(string)${format}, width=(int)${m.width}, height=(int)${m.height}, framerate=(fraction)0/1`,
+          ...(options.cameraId === undefined ? {} : { camera_id: options.cameraId }),
+        });
+        [result.width, result.height] = [m.width, m.height];
+      }
       await writer.write(frameOf(m.pixels, m.width, m.height, format), {
         attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
       });
@@ -209,7 +216,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
     }
   } finally {
     if (reading === undefined) await messages.return();
-    await writer.close();
+    await writer?.close();
   }
   return result;
 }

@@ -292,6 +292,29 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/ 6 a frame img= cannot carry \(not GRAY16: img= messages are 16-bit gray\), or its connection or file failed/);
 });
 
+test('an ingest that fails before its first image (a bad first header; an empty input) leaves the ring untouched: serve waits on and takes the next ingest\'s images', async () => {
+  const name = ringName('img-nofirst');
+  const out = path.join(dir, 'after-failed.img');
+  const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', name, '--payload-size', String(1 << 20)]);
+  await until('serve to wait for a writer', () => serve.stderr.includes('is waiting for a writer') || undefined);
+  const bad = path.join(dir, 'bad-first.img');
+  fs.writeFileSync(bad, Buffer.concat([Buffer.from('img=\x01u16[3,5,2]\x02'), Buffer.alloc(60), Buffer.from('\x03\n')]));
+  // the input comes a second late, so a writer connected at once is attached while serve waits: it saw it leave, as end of stream
+  const late = (file: string): Child =>
+    run('bash', ['-c', '{ sleep 1; cat "$0"; } | "$1" "$2" ingest img - --name "$3"', file, process.execPath, bin, name]);
+  const badIngest = late(bad);
+  expect(await badIngest.exit()).toBe(EXIT.stream);
+  expect(badIngest.stderr).toContain('bad shape "u16[3,5,2]"');
+  const emptyIngest = late('/dev/null');
+  expect(await emptyIngest.exit()).toBe(EXIT.ok);
+  const good = run(process.execPath, [bin, 'ingest', 'img', recording, '--name', name]);
+  expect(await good.exit()).toBe(EXIT.ok);
+  // before: serve ended at the failed ingest's leaving, "0 images served", and the good ingest found no ring
+  expect(await serve.exit()).toBe(EXIT.ok);
+  expect(serve.stderr).toContain('5 images served');
+  expect(fs.readFileSync(out).equals(wire)).toBe(true);
+});
+
 test('serve img - --announce is a usage error (the protocol lines went into the img= stream on stdout, which then did not parse); to a file, the stream parses and stdout has the lines', async () => {
   const name = ringName('serve-an');
   const pipeline = ['--pipeline', 'videotestsrc num-buffers=1 ! video/x-raw,format=GRAY16_BE,width=8,height=4'];

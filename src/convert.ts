@@ -1,7 +1,8 @@
 // Frames to the pictures vision code expects: packed 8-bit RGB (H×W×3),
 // RGBA (H×W×4) or gray (H×W), no row padding. Pixels are computed by the
 // addon (native/addon/convert.c) as GStreamer 1.22's videoconvert computes
-// them; a frame that already is in the wanted layout is handed over as is.
+// them; a frame that already is in the wanted layout is handed over as is
+// (copied into the caller's `out` when one is given).
 import { types } from 'node:util';
 import { grayColorimetry, yuvColorimetry } from './colorimetry.js';
 import { MetadataError } from './errors.js';
@@ -39,8 +40,9 @@ export interface ConvertOptions {
   /**
    * Write the pixels here (at least width × height × channels bytes; the
    * result's data is a view of it) instead of a new buffer per frame: saves
-   * the allocation and its page faults in a loop. Unused when the frame
-   * already is the picture asked for.
+   * the allocation and its page faults in a loop. Filled also when the
+   * frame already is the picture asked for (a copy, which the frame's
+   * release does not empty).
    */
   out?: Uint8Array;
 }
@@ -56,12 +58,17 @@ function convert(source: Frame | Image, target: Target, given: ConvertOptions | 
         'decode them with decodeImage()',
       { code: 'EFORMAT' },
     );
-  const view = asIs(img, target);
-  if (view !== undefined) return result(img, target, view);
   const bytes = img.width * img.height * CHANNELS[target];
   if (options.out !== undefined && (!types.isUint8Array(options.out) || options.out.byteLength < bytes))
     throw new TypeError(`out must be a Uint8Array of at least ${bytes} bytes for ${img.width}x${img.height} ${target}`);
+  const view = asIs(img, target);
+  // a caller who gave out wants the pixels there (a view of the ring dies at release): one copy
+  if (view !== undefined && options.out === undefined) return result(img, target, view);
   const out = options.out?.subarray(0, bytes) ?? new Uint8Array(bytes);
+  if (view !== undefined) {
+    out.set(view);
+    return result(img, target, out);
+  }
   const c = isYuv(img.format) ? (img.colorimetry ?? yuvColorimetry(undefined, img.height))
     : isGray(img.format) ? (img.colorimetry ?? grayColorimetry(undefined)) : undefined;
   native.convert(img.data, {
@@ -79,7 +86,7 @@ function convert(source: Frame | Image, target: Target, given: ConvertOptions | 
  * interlaced frames, 4:2:0 chroma by field), gray stretched when its
  * colorimetry says limited range, 16-bit gray rounded to 8 bits, alpha
  * dropped. No copy when the frame already is
- * packed RGB. Throws MetadataError for encoded frames (see decodeImage),
+ * packed RGB and no `out` is given. Throws MetadataError for encoded frames (see decodeImage),
  * FrameSizeError when the frame's size does not match its caps, and a
  * TypeError (code EINVAL) for an image whose own colorimetry's kr and kb
  * make no usable matrix (1 - kr - kb near 0).
@@ -97,7 +104,7 @@ export function toRGBA(source: Frame | Image, options?: ConvertOptions): Image {
  * 8-bit gray, height × width: GRAY8 as is, GRAY16 rounded to 8 bits, BT.601
  * luma of RGB, and of YUV the luma samples as stored (what OpenCV's
  * YUV2GRAY gives: no range expansion). No copy for GRAY8 and for the Y plane
- * of I420/YV12/NV12/NV21 when its rows are not padded.
+ * of I420/YV12/NV12/NV21 when its rows are not padded, unless `out` is given.
  */
 export function toGray(source: Frame | Image, options?: ConvertOptions): Image {
   return convert(source, 'GRAY8', options);

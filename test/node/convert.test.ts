@@ -1,3 +1,37 @@
+test('{ out } is filled also when the frame already is the picture asked for (RGBA, GRAY8, I420\'s Y), through a ring: out keeps the pixels after release', async () => {
+  const [w, h] = [8, 4];
+  const cases = [
+    { caps: capsFor('RGBA', w, h), convert: toRGBA, size: w * h * 4, bytes: randomBytes(w * h * 4, 5) },
+    { caps: capsFor('GRAY8', w, h), convert: toGray, size: w * h, bytes: randomBytes(w * h, 6) },
+    { caps: capsFor('I420', w, h), convert: toGray, size: w * h, bytes: randomBytes(planesFor('I420', w, h).size, 7) },
+  ];
+  for (const { caps, convert, size, bytes } of cases) {
+    const reader = await ZeroBufferReader.create({ name: ringName('out'), metadataSize: 4096, payloadSize: 1 << 16 });
+    const writer = await ZeroBufferWriter.connect(reader.name);
+    try {
+      writer.setMetadata({ caps });
+      await writer.write(bytes);
+      const frame = (await reader.next())!;
+      const out = new Uint8Array(size + 5).fill(0xee);
+      const picture = convert(frame, { out });
+      // before: a view of the ring, out left as it was
+      expect(picture.data.buffer).toBe(out.buffer);
+      frame.release();
+      await writer.write(new Uint8Array(bytes.length)); // the writer may reuse the room at once
+      await reader.next().then((f) => f!.release());
+      expect([caps, Array.from(out)]).toEqual([caps, [...bytes.subarray(0, size), 0xee, 0xee, 0xee, 0xee, 0xee]]);
+      // too small an out is refused here too
+      await writer.write(bytes);
+      const next = (await reader.next())!;
+      expect(() => convert(next, { out: new Uint8Array(size - 1) })).toThrow(`out must be a Uint8Array of at least ${size} bytes`);
+      next.release();
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  }
+});
+
 // toRGB / toRGBA / toGray against GStreamer's own videoconvert on the same
 // bytes: random frames (every byte value, out-of-range YUV included) of every
 // raw format, odd and HD sizes, with and without colorimetry and chroma-site
@@ -11,7 +45,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   decodeImage, encodePng, Frame, parseMetadata, planesFor, type PlainUint8Array, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps,
-  ZeroBufferReader, type RawFormat,
+  ZeroBufferReader, ZeroBufferWriter, type RawFormat,
 } from '../../src/index.js';
 import { killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
 

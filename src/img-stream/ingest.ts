@@ -2,7 +2,7 @@
 // wire's byte order, as is, rows padded to GStreamer's stride at odd widths;
 // GRAY16_LE swapped), its attributes the frame's
 // attributes (with img.encoding: 'latin1' when the header is not UTF-8),
-// its `timestamp` the frame's PTS (relative to the first). The ring belongs to its reader (zerosrc, a Node reader): the
+// its `timestamp` the frame's PTS (relative to the first; its arrival when it has none: see streamClock). The ring belongs to its reader (zerosrc, a Node reader): the
 // writer connects to it at the first image (parsed and checked), waiting for it like zerosink does.
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
@@ -90,24 +90,31 @@ function imgTimestampNs(value: string | undefined): bigint | undefined {
 }
 
 /**
- * The PTS of each image: the camera's time since the first image's
- * `timestamp`, so that zerosrc (which stamps the first frame with its arrival
- * and keeps the writer's spacing) replays the camera's pacing. An image whose
- * timestamp is missing, not a date, or earlier than the one before gets none
- * (zerosrc stamps it with its arrival).
+ * The PTS of each image, on one timeline that starts at 0 with the first
+ * image: the camera's time since then, by its `timestamp`, so that zerosrc
+ * (which stamps the first frame with its arrival and keeps the writer's
+ * spacing) replays the camera's pacing. An image whose timestamp is missing,
+ * not a date, before the PTS already given, or 2^64 ns (584 years) or more
+ * on (beyond the header's PTS) is stamped by its arrival: the previous PTS
+ * plus the monotonic time since the previous image came. Counted from the
+ * previous image, not the first: a camera's clock and ours drift apart, and
+ * the next stamped image must not look as if it went back. The first image
+ * with a timestamp sets where the camera's time falls on the timeline.
  */
-function cameraClock(): (attributes: Record<string, string>) => number | undefined {
-  let first: bigint | undefined;
-  let last: bigint | undefined;
+function streamClock(): (attributes: Record<string, string>) => number {
+  let cameraAtZero: bigint | undefined;
+  let last: { pts: bigint; arrival: bigint } | undefined;
   return (attributes) => {
+    const arrival = process.hrtime.bigint();
+    let pts = last === undefined ? 0n : last.pts + (arrival - last.arrival);
     const t = imgTimestampNs(attributes.timestamp);
-    if (t === undefined || (last !== undefined && t < last)) return undefined;
-    first ??= t;
-    // 2^64 ns (584 years) or more after the first: beyond the header's PTS, so none, as for one going back
-    const pts = Number(t - first);
-    if (pts >= 2 ** 64) return undefined;
-    last = t;
-    return pts;
+    if (t !== undefined) {
+      cameraAtZero ??= t - pts;
+      const own = t - cameraAtZero;
+      if ((last === undefined || own >= last.pts) && own < 2n ** 64n) pts = own;
+    }
+    last = { pts, arrival };
+    return Number(pts);
   };
 }
 
@@ -163,7 +170,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
   // came and left without metadata leaves no trace a waiting reader is sure to see
   let writer: ZeroBufferWriter | undefined;
   const result: IngestResult = { frames: 0 };
-  const ptsOf = cameraClock();
+  const ptsOf = streamClock();
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const warned = new Set<string>();
   const messages = parseImgMessages(stream, { maxPixelBytes: options.maxPixelBytes, maxHeaderBytes: options.maxHeaderBytes });
@@ -181,6 +188,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
       reading = undefined;
       if (next.done) break;
       const m = next.value;
+      const pts = ptsOf(m.attributes); // at its arrival
       if (result.width !== undefined && (m.width !== result.width || m.height !== result.height)) {
         throw new ImgStreamError(
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
@@ -208,7 +216,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
         [result.width, result.height] = [m.width, m.height];
       }
       await writer.write(frameOf(m.pixels, m.width, m.height, format), {
-        attributes, pts: ptsOf(m.attributes), timeoutMs: options.timeoutMs, signal: options.signal,
+        attributes, pts, timeoutMs: options.timeoutMs, signal: options.signal,
       });
       result.frames++;
       options.onFrame?.({ frames: result.frames, width: m.width, height: m.height });

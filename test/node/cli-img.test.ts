@@ -163,7 +163,7 @@ test('frame attributes reach a Node reader; a picture of another size ends the i
   await reader.close();
 });
 
-test('timestamp= becomes the PTS, relative to the first image; one missing, not a date or going back gets none', async () => {
+test('timestamp= becomes the PTS, relative to the first image; one missing, not a date or going back gets its arrival on the same timeline', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('img-pts'), metadataSize: 4096, payloadSize: 1 << 20 });
   const stamps = ['{2024-04-25T23:59:59.9}', '{2024-04-26T00:00:00.000000123}', undefined, '{yesterday}',
     '{2024-04-25T23:59:59.5}', '{2024-04-26T02:00:01+02:00}'];
@@ -171,9 +171,39 @@ test('timestamp= becomes the PTS, relative to the first image; one missing, not 
     t === undefined ? {} : { timestamp: t })));
   const done = ingestImg(Readable.from([bytes]), { name: reader.name });
   const pts: (number | undefined)[] = [];
-  for await (const f of reader.frames({ timeoutMs: 15000 })) pts.push(f.pts);
+  const meta: [number, string][] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) {
+    pts.push(f.pts);
+    meta.push([f.imageMeta.timestamp_ms, f.imageMeta.timestamp_source]);
+  }
   expect(await done).toMatchObject({ frames: 6 });
-  expect(pts).toEqual([0, 100_000_123, undefined, undefined, undefined, 1_100_000_000]);
+  // before: no PTS for images 3-5, and imageMeta gave their CLOCK_MONOTONIC commit times, hours from the others
+  const [first, second, ...rest] = pts as number[];
+  expect([first, second, rest[3]]).toEqual([0, 100_000_123, 1_100_000_000]);
+  // 3-5: the previous PTS plus the time since the previous image came (a local stream: well under 0.5 s in all)
+  expect(rest.slice(0, 3).every((p, i) => Number.isInteger(p) && p > (i === 0 ? second! : rest[i - 1]!))).toBe(true);
+  expect(rest[2]! - second!).toBeLessThan(500_000_000);
+  expect(meta.map(([ms, source]) => [ms * 1e6, source])).toEqual(pts.map((p) => [expect.closeTo(p!, -1), 'pts']));
+  await reader.close();
+});
+
+test('a stream whose first images have no timestamp: PTS 0 at the first, and the first stamped one is placed at its arrival, the camera\'s time from there', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('img-pts-late'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const stamps = [undefined, '{2024-04-26T00:00:00}', '{2024-04-26T00:00:00.250}', '{2024-04-26T00:00:00.100}', '{2024-04-26T00:00:00.500}'];
+  const bytes = Buffer.concat(stamps.map((t, i) => formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4).fill(i) },
+    t === undefined ? {} : { timestamp: t })));
+  const done = ingestImg(Readable.from([bytes]), { name: reader.name });
+  const pts: number[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) pts.push(f.pts!);
+  expect(await done).toMatchObject({ frames: 5 });
+  const at = pts[1]!; // the second image's arrival: after the first, well under 0.25 s on
+  expect(at).toBeGreaterThan(0);
+  expect(at).toBeLessThan(250_000_000);
+  expect(pts[0]).toBe(0);
+  expect(pts[2]).toBe(at + 250_000_000);
+  expect(pts[3]).toBeGreaterThan(pts[2]!); // went back: its arrival, after the one before
+  expect(pts[3]).toBeLessThan(at + 500_000_000);
+  expect(pts[4]).toBe(at + 500_000_000);
   await reader.close();
 });
 

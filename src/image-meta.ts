@@ -12,6 +12,8 @@ export interface ImageMeta {
    * Milliseconds (with a fraction): the buffer PTS when the writer sent the
    * frame header with one (stream time), else its commit time, else our
    * arrival time (both CLOCK_MONOTONIC of this host). timestamp_source says which.
+   * A writer that sends a PTS with some frames only mixes the two clocks in
+   * one ring (ingest img gives every frame one).
    */
   timestamp_ms: number;
   timestamp_source: 'pts' | 'commit' | 'arrival';

@@ -111,7 +111,8 @@ function streamClock(): (attributes: Record<string, string>) => number {
     if (t !== undefined) {
       cameraAtZero ??= t - pts;
       const own = t - cameraAtZero;
-      if ((last === undefined || own >= last.pts) && own < 2n ** 64n) pts = own;
+      // as a double, as the header takes it: 2^64 - 1 rounds up to 2^64
+      if ((last === undefined || own >= last.pts) && Number(own) < 2 ** 64) pts = own;
     }
     last = { pts, arrival };
     return Number(pts);

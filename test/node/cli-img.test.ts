@@ -207,6 +207,21 @@ test('a stream whose first images have no timestamp: PTS 0 at the first, and the
   await reader.close();
 });
 
+test('an image 2^64 - 1 ns (584 years) after the first, a PTS the header cannot take as a double, is stamped by its arrival', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('img-pts-far'), metadataSize: 4096, payloadSize: 1 << 20 });
+  const stamps = ['{1970-01-01T00:00:00Z}', '{2554-07-21T23:34:33.709551615Z}', '{1970-01-01T00:00:01Z}'];
+  const bytes = Buffer.concat(stamps.map((t, i) => formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4).fill(i) }, { timestamp: t })));
+  const done = ingestImg(Readable.from([bytes]), { name: reader.name });
+  const pts: number[] = [];
+  for await (const f of reader.frames({ timeoutMs: 15000 })) pts.push(f.pts!);
+  expect(await done).toMatchObject({ frames: 3 });
+  expect(pts[0]).toBe(0);
+  expect(pts[1]).toBeGreaterThan(0);
+  expect(pts[1]).toBeLessThan(500_000_000);
+  expect(pts[2]).toBe(1_000_000_000);
+  await reader.close();
+});
+
 test('timestamp= with more than 9 fraction digits (as the README allows any number) gives a PTS, cut to nanoseconds', async () => {
   const reader = await ZeroBufferReader.create({ name: ringName('img-pts12'), metadataSize: 4096, payloadSize: 1 << 20 });
   const stamps = ['{2024-04-25T12:34:56.100000000000}', '{2024-04-25T12:34:56.200000000999Z}', '{2024-04-25T12:34:57.3000000009999999}'];

@@ -522,6 +522,20 @@ stat_of (GstElement * filter, const gchar * field)
   return v;
 }
 
+/* Waits up to 5 s for zerofilter's counter FIELD to reach VALUE, and checks
+ * that it is VALUE: a counter is updated after the frame it counts went
+ * out, so the test may see that frame (its answer) first. */
+static void
+wait_stat (GstElement * filter, const gchar * field, guint64 value)
+{
+  guint waited;
+
+  for (waited = 0; stat_of (filter, field) < value && waited < 5000;
+      waited += 5)
+    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_uint64 (stat_of (filter, field), value);
+}
+
 /* Three flushing seeks, the sink full, zerofilter blocked pushing,
  * requests waiting (with in-place answers: held downstream). */
 static void
@@ -1827,10 +1841,7 @@ GST_START_TEST (test_discont_after_drop_then_failed_write)
     if (i == 0)
       fail_unless_equals_int (zb_reader_next (requests, &request, 5000), 0);
   }
-  for (waited = 0; stat_of (filter, "frames-dropped") < 1 && waited < 5000;
-      waited += 5)
-    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
-  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 1);
+  wait_stat (filter, "frames-dropped", 1);
 
   /* the response to 0, pushed as it came */
   for (waited = 0; zb_writer_connect (&responses, response_name) < 0 &&
@@ -1990,10 +2001,7 @@ GST_START_TEST (test_key_unit_after_skip)
   next_request (requests, &request, 0);
   push_unit (appsrc, 1, FALSE);
   push_unit (appsrc, 2, FALSE);
-  for (waited = 0; stat_of (filter, "frames-dropped") < 2 && waited < 5000;
-      waited += 5)
-    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
-  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 2);
+  wait_stat (filter, "frames-dropped", 2);
   fail_unless_equals_int (g_atomic_int_get (&key_units), 0);
   for (waited = 0; zb_writer_connect (&responses, response_name) < 0 &&
       waited < 5000; waited += 5)
@@ -2007,10 +2015,7 @@ GST_START_TEST (test_key_unit_after_skip)
   wait_key_unit_requests (&key_units, 1);
   /* 4 (key) skipped while 3 waits: the key unit asked for, perhaps, lost */
   push_unit (appsrc, 4, TRUE);
-  for (waited = 0; stat_of (filter, "frames-dropped") < 3 && waited < 5000;
-      waited += 5)
-    g_usleep (5 * G_TIME_SPAN_MILLISECOND);
-  fail_unless_equals_uint64 (stat_of (filter, "frames-dropped"), 3);
+  wait_stat (filter, "frames-dropped", 3);
   fail_unless_equals_int (g_atomic_int_get (&key_units), 1);
   answer_and_pull (responses, &request, appsink);
   /* 5 and 6 (deltas) sent within a second of the request: not asked again
@@ -2390,8 +2395,7 @@ GST_START_TEST (test_pool_buffer_held_back)
   pull_filled (appsink, 0xa0, 1);
   pull_filled (appsink, 0xb0, 2);
   pull_filled (appsink, 0xc0, 3);
-  fail_unless_equals_int (stat_of (by_name (pipeline, "f"),
-          "requests-zero-copy"), 3);
+  wait_stat (by_name (pipeline, "f"), "requests-zero-copy", 3);
 
   held_back_end (pipeline, pool);
   finish (pipeline, server, channel);

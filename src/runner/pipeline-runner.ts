@@ -86,8 +86,12 @@ export interface PipelineOptions {
    * @default false
    */
   restart?: boolean | RestartOptions;
-  /** Asked before each restart; false ends supervision (e.g. the reader is gone). */
-  shouldRestart?: () => boolean;
+  /**
+   * Asked before each restart; false ends supervision (e.g. the reader is
+   * gone). It may resolve later (a promise; rejected counts as false):
+   * nothing restarts once stop() or kill() came meanwhile.
+   */
+  shouldRestart?: () => boolean | Promise<boolean>;
   /**
    * How long stop() waits for EOS before SIGKILL (ms; Infinity: no limit).
    * @default 5000
@@ -410,18 +414,36 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
     if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
     else if (signal === 'SIGKILL' && this.#killedHung) exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
-    if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent ||
-      (this.#options.shouldRestart?.() ?? true) === false) {
+    if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent) {
       this.#end(exit);
       return;
     }
-    if (this.#restarts >= this.#restart.maxRestarts) {
+    const budget = this.#restart;
+    // only false refuses (as before a promise was allowed); a promise is awaited
+    const verdict: unknown = this.#options.shouldRestart?.();
+    if (!(verdict instanceof Promise)) this.#restartOrEnd(exit, error, budget, verdict !== false);
+    else {
+      void verdict.catch(() => false).then((restart) => {
+        // a stop() (or kill()) while the verdict was awaited ends it: it found no run to stop
+        if (this.#stopping) this.#end({ ...exit, stopped: true });
+        else this.#restartOrEnd(exit, error, budget, restart !== false);
+      });
+    }
+  }
+
+  /** After a transient failure: a restart after the backoff delay, unless refused or out of restarts. */
+  #restartOrEnd(exit: PipelineExit, error: PipelineError, budget: Required<RestartOptions>, restart: boolean): void {
+    if (!restart) {
+      this.#end(exit);
+      return;
+    }
+    if (this.#restarts >= budget.maxRestarts) {
       this.#end({ ...exit, outOfRestarts: true });
       return;
     }
-    if (this.#playingSince > 0 && Date.now() - this.#playingSince >= STABLE_MS) this.#delay = this.#restart.initialDelayMs;
+    if (this.#playingSince > 0 && Date.now() - this.#playingSince >= STABLE_MS) this.#delay = budget.initialDelayMs;
     const delayMs = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, this.#restart.maxDelayMs);
+    this.#delay = Math.min(this.#delay * 2, budget.maxDelayMs);
     this.#restarts++;
     this.#playingSince = 0;
     this.#emit({ state: 'restarting', delayMs, error });

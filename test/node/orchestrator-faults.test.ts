@@ -9,6 +9,7 @@
 // can hold (a null byte), and with a gst-inspect-1.0 that hangs on the PATH,
 // each in a Node process of its own (an unhandled rejection shows there).
 // And a watched ring with a corrupt entry whose reader lives: still restarted.
+// And a shouldRestart that resolves later: a stop() meanwhile starts nothing.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -190,6 +191,30 @@ test('a transient error is restarted with a doubling delay until the budget is u
   expect(exit).toMatchObject({ restarts: 2, outOfRestarts: true });
   expect(exit.error).toMatchObject({ code: 'EREADERGONE', permanent: false });
   expect(runner.lastError?.code).toBe('EREADERGONE');
+  expect(processesWith(name)).toEqual([]);
+});
+
+test('shouldRestart resolving later: true restarts after it; a stop() while it is awaited ends the runner and starts nothing', async () => {
+  const name = ringName('late-verdict');
+  let asked = 0;
+  const runner = new PipelineRunner({
+    source: 'fakesrc', name, gstLaunch: hungAfterError(name, 'EREADERGONE (transient)'), restart: { initialDelayMs: 50 },
+    shouldRestart: async () => {
+      // the second death: stopped while its verdict is awaited
+      if (++asked === 2) void runner.stop();
+      await sleep(100);
+      return true;
+    },
+  });
+  const states: string[] = [];
+  runner.on('state', (e) => states.push(e.state));
+  runner.start();
+  const exit = await within('the runner stopped while shouldRestart was awaited', runner.done, 10000);
+  expect(asked).toBe(2);
+  expect(exit).toMatchObject({ stopped: true, restarts: 1 });
+  await sleep(300);
+  expect(states.filter((s) => s === 'starting')).toHaveLength(2);
+  expect(states.filter((s) => s === 'restarting')).toHaveLength(1);
   expect(processesWith(name)).toEqual([]);
 });
 

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError } from '../errors.js';
 import { describeValue, SHOWN_CHARACTERS } from '../line-protocol/describe.js';
@@ -162,6 +163,10 @@ export const COMMAND_KILL_AFTER_TERM_MS = 1000;
  * reading to end (ms): what the group wrote is in the pipe already.
  */
 const OUTPUT_QUIET_MS = 100;
+
+/** How long a pipeline that died with no reader at its ring waits for one to come back before it ends (ms; readerBack). */
+const READER_BACK_MS = 500;
+const READER_POLL_MS = 20;
 
 export interface WatchEvents {
   /**
@@ -462,7 +467,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
         : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...givenProperties(this.#options.sinkProperties ?? {}) },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
-      shouldRestart: () => !this.#stopped && this.#child?.exitCode === null && readerAlive(served),
+      shouldRestart: () => {
+        const serving = () => !this.#stopped && this.#child?.exitCode === null;
+        if (!serving()) return false;
+        return readerAlive(served) || readerBack(served, serving);
+      },
     });
     this.#pipelines.set(name, runner);
     const file = ringFile(served);
@@ -589,6 +598,21 @@ function readerAlive(name: string): boolean {
       return false;
     }
   }
+}
+
+/**
+ * Whether ring NAME's reader is back within READER_BACK_MS, looked for every
+ * READER_POLL_MS while serving() holds: a reader that closes its ring and at
+ * once creates it again (no new announcement) has none for a moment, and a
+ * pipeline that died then is restarted, not ended as if its reader were gone.
+ */
+async function readerBack(name: string, serving: () => boolean): Promise<boolean> {
+  for (const until = Date.now() + READER_BACK_MS; Date.now() < until;) {
+    await sleep(READER_POLL_MS);
+    if (!serving()) return false;
+    if (readerAlive(name)) return true;
+  }
+  return false;
 }
 
 /**

@@ -121,6 +121,18 @@ test('transient: the reader creates its ring again; the pipeline is restarted on
   expect(Number(summary![1])).toBeGreaterThanOrEqual(60);
 });
 
+test('transient: the reader creates its ring again 200 ms after closing it; the pipeline, dead meanwhile, is restarted once, not ended as if its reader were gone', async () => {
+  // (a CI run under load once met the recreate test's close-create window: "ended: its reader is gone", watch hung)
+  const name = ringName('late');
+  const r = await watchFixture('recreate-late', name, [], ['30']);
+  expect(r.stderr).not.toContain('its reader is gone');
+  expect(r.status).toBe(EXIT.ok);
+  expect(r.stdout.filter((l) => l === 'got 30 frames')).toHaveLength(2);
+  expect(r.stdout).toContain('reader done');
+  expect(r.stderr).toContain(`pipeline into ${name} died (EREADERGONE, transient: The reader of ring ${name} is gone); restart 1 in 250 ms`);
+  expect(r.stderr).toMatch(new RegExp(`ring ${name}: \\d+ frames written, 1 restart, last error: EREADERGONE \\(transient\\)`));
+});
+
 test('the restart budget: a ring that stays full kills the pipeline again and again; after --max-restarts 2 it "keeps dying", exit 3', async () => {
   const name = ringName('budget');
   const r = await watchFixture('stuck', name, ['--max-restarts', '2', '--sink-property', 'timeout=100']);

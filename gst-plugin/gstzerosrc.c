@@ -1652,8 +1652,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_DO_TIMESTAMP,
       g_param_spec_boolean ("do-timestamp", "Do timestamp",
           "Accepted and ignored (basesrc's, made zerosrc's own): zerosrc "
-          "always stamps a buffer that comes without a PTS and DTS (no frame "
-          "header, or none in it) with the running time of its arrival, "
+          "always stamps a buffer that comes without a PTS and DTS with the "
+          "running time of its commit (frame header) or of its arrival (no "
+          "frame header), "
           "and keeps the times a writer sends, adding none (a frame with a "
           "PTS but no DTS gets no DTS) (default: true)", DEFAULT_DO_TIMESTAMP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

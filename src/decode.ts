@@ -187,7 +187,8 @@ export function pngHeader(bytes: Uint8Array): { bitDepth: number; color: PngColo
  * ImageDecodeError as with decodeImage): every sample, and alpha, as sent;
  * and frames of the 16-bit RGB formats with alpha (RGBA64_FORMATS: ARGB64,
  * RGBA64_LE, ...; a Frame, as they have no image()), which give a 16-bit
- * RGBA PNG of their samples as stored.
+ * RGBA PNG of their samples as stored. Bytes that are not the JPEG or PNG
+ * their caps say are an ImageDecodeError, as with decodeImage.
  */
 export async function encodePng(source: Frame | Image): Promise<{ png: Buffer; width: number; height: number }> {
   const rgba64 = rgba64Samples(source); // a copy, made before the first await: the frame may be released meanwhile

@@ -176,7 +176,9 @@ export class ZeroBufferReader implements AsyncDisposable {
    * WriterGoneError (EWRITERDEAD) when a writer died before it wrote any,
    * RingError (EMSGSIZE, the block size it needed) when its metadata did not
    * fit the ring's block and it left, or at once when the ring has no
-   * metadata block (metadataSize 0: no metadata ever comes).
+   * metadata block (metadataSize 0: no metadata ever comes);
+   * ZeroBufferError (ESTATE) when the reader is closed, before or during
+   * the wait.
    */
   async waitForMetadata(options?: WaitOptions): Promise<Metadata> {
     options = validateOptions(options, WAIT_OPTIONS);

@@ -116,7 +116,7 @@ export interface PipelineExit {
   stopped: boolean;
   /**
    * The last run failed: zerosink's (or gst-launch's) words are in error.message.
-   * Not after stop() when it ended by a signal or because the reader closed its ring (EREADERGONE).
+   * Not after stop() when it ended by a signal or because its reader is gone (EREADERGONE).
    */
   error?: PipelineError;
   restarts: number;

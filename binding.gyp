@@ -50,7 +50,13 @@
       "cflags_cc!": ["-fno-exceptions"],
       "cflags!": ["-fno-exceptions"],
       "defines!": ["NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "libraries": ["-lpthread", "-lrt"]
+      "libraries": ["-lpthread", "-lrt"],
+      # Never unloaded: Node dlcloses an addon with the last worker
+      # environment that loaded it, before that worker's heap is torn down,
+      # and the heap then frees the ring views still alive through the
+      # addon's code (ring-view.cc: the backing store's deleter and its
+      # shared_ptr control block): SIGSEGV at exit.
+      "ldflags": ["-Wl,-z,nodelete"]
     }
   ]
 }

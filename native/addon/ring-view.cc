@@ -7,7 +7,9 @@
 // and detaches the same way. Its deleter runs when the store is freed: on
 // the JS thread when release() detaches the view, else after the view is
 // collected, possibly on a GC thread, which LeaseTable::Finalize allows (it
-// takes its lock; the core's release is thread-safe).
+// takes its lock; the core's release is thread-safe), or at a worker's
+// heap teardown, after Node unloaded the addon with the worker's
+// environment: hence the addon is never unloaded (binding.gyp, -z nodelete).
 //
 // V8's C++ API has no stable ABI, unlike Node-API (the prebuilt addon is
 // one N-API build for every Node >= 20.19, and Electron loads it too), so

@@ -240,6 +240,21 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
     }
   }, 70000);
 
+  // The worker that alone loaded the addon ended holding a ring view: Node
+  // unloaded the addon with the worker's environment, then the worker's
+  // heap freed the view through the addon's code (SIGSEGV, every time; in
+  // the test above when the reader worker's heap went after the writer
+  // worker's environment: 1 run in 185 under load).
+  test('terminate() of the one worker that loaded the addon, a ring view held: no crash, the ring unlinked', async () => {
+    const name = ringName(`${wait}-held`);
+    const child = run(process.execPath, [fixture, name, 'held'], env);
+    const code = await child.exit(15000);
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toEqual(['held: code 1']);
+    expect(code).toBe(0);
+    expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
+  });
+
   test('an idle reader does not keep the process alive; a worker ended during a wait cleans up', async () => {
     const name = ringName(`${wait}-idle`);
     // After its reads the script returns without closing anything: the

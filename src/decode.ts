@@ -83,13 +83,14 @@ export async function decodeImage(source: Frame | Image): Promise<Image> {
   const what = describe(img);
   const fail = (message: string, cause?: unknown): ImageDecodeError =>
     new ImageDecodeError(`${what}: ${message}`, { code: 'EDECODE', cause, sequence: img.sequence });
+  // without sharp nothing decodes, whatever the bytes: that is the first thing to say
+  const sharp = await loadSharp();
   // sharp decodes whatever the bytes are: the caps' media type is checked here
   const actual = encodedTypeOf(bytes);
   if (actual !== img.mimeType)
     throw fail(actual === undefined
       ? `the bytes do not start as ${img.mimeType} does (${hex(bytes.subarray(0, 8))})`
       : `the bytes are ${actual}, but its caps say ${img.mimeType}`);
-  const sharp = await loadSharp();
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     decoded = await sharp(bytes, { failOn: 'warning' })

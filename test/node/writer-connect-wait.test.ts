@@ -5,7 +5,7 @@
 // at once, as before.
 import { jest } from '@jest/globals';
 import path from 'node:path';
-import { ingestImg, ReaderGoneError, RingError, ZeroBufferDuplexClient, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
+import { formatImgMessage, ingestImg, ReaderGoneError, RingError, ZeroBufferDuplexClient, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { killIfRunning, leftovers, repoRoot, ringName, run, sleep } from './helpers.js';
 
 jest.setTimeout(30000);
@@ -77,10 +77,13 @@ test('connectTimeoutMs -1 waits without limit until its signal aborts; bad value
 });
 
 test('connectTimeoutMs means the same to ZeroBufferWriter.connect, ingestImg and ZeroBufferDuplexClient.connect: 0 at once, -1 no limit, anything else not a wait a TypeError', async () => {
-  const noImages = (async function* (): AsyncGenerator<Uint8Array> {})();
+  // one image: ingestImg connects at its first image (an input with none never touches the ring)
+  const oneImage = (): AsyncGenerator<Uint8Array> => (async function* () {
+    yield formatImgMessage({ width: 2, height: 2, data: new Uint8Array(8) });
+  })();
   const connects: [string, (connectTimeoutMs: unknown, signal?: AbortSignal) => Promise<unknown>][] = [
     ['writer', (connectTimeoutMs, signal) => ZeroBufferWriter.connect(ringName('cto-writer'), { connectTimeoutMs: connectTimeoutMs as number, signal })],
-    ['ingestImg', (connectTimeoutMs, signal) => ingestImg(noImages, { name: ringName('cto-ingest'), connectTimeoutMs: connectTimeoutMs as number, signal })],
+    ['ingestImg', (connectTimeoutMs, signal) => ingestImg(oneImage(), { name: ringName('cto-ingest'), connectTimeoutMs: connectTimeoutMs as number, signal })],
     ['duplex client', (connectTimeoutMs, signal) =>
       ZeroBufferDuplexClient.connect({ name: ringName('cto-client'), connectTimeoutMs: connectTimeoutMs as number, signal })],
   ];

@@ -678,6 +678,9 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       // found here, it is the handler's error (onError applies), not a write's that ends serve()
       if (reserved === undefined && types.isUint8Array(result) && result.byteLength === 0 && isDetached(result.buffer))
         throw new TypeError('the handler answered with bytes it had transferred away (postMessage, structuredClone): none are left');
+      // the copying fallback's scratch buffer moves (a view over the ring is cloned): its commit would throw EDETACHED
+      if (reserved !== undefined && isDetached(reserved.buffer))
+        throw new TypeError('the handler transferred the buffer of reply.reserve() away (postMessage, structuredClone): its bytes are gone');
     } catch (e) {
       await reserving?.catch(() => undefined);
       if (client.lost !== undefined) throw client.lost.error; // reply.reserve() found the client gone or stalled

@@ -7,6 +7,7 @@ import { closeAtExit } from './cleanup.js';
 import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { checkFrameCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import type { PlainUint8Array } from './frame.js';
+import { isDetached } from './option-checks.js';
 import { parseMetadata } from './metadata.js';
 import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
@@ -295,7 +296,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
   /**
    * Publishes the first `size` bytes of the reservation (all of it by
    * default): at least 1, or 0 when frames carry the header (an empty frame
-   * with its header, as write() of no bytes sends).
+   * with its header, as write() of no bytes sends). A view whose buffer was
+   * transferred away (a postMessage transfer list; only the copying
+   * fallback's scratch buffer can be) throws EDETACHED: nothing is
+   * published and the reservation is cancelled.
    */
   commit(size?: number): void {
     const least = this.#frameHeader ? 0 : 1;
@@ -304,6 +308,13 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen();
     const r = this.#reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });
+    if (isDetached(r.buffer)) {
+      // its bytes are in another thread now: an empty frame would be published in their stead
+      this.cancelReservation();
+      throw new ZeroBufferError(`commit: the reservation's buffer was transferred away (a postMessage transfer list): ` +
+        'its bytes are not here; the reservation is cancelled, nothing was published (post a copy of the bytes instead)',
+      { code: 'EDETACHED' });
+    }
     try {
       wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
     } catch (e) {

@@ -253,6 +253,11 @@ export interface NativeAddon {
   frameFields: NativeFrameFields;
   /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
   forceCopy: boolean;
+  /**
+   * Frames and reservations are views over the ring: neither forceCopy nor a runtime that refuses
+   * external ArrayBuffers (Electron's V8 sandbox, found when the addon loaded) makes them copies.
+   */
+  zeroCopy: boolean;
   /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (external ArrayBuffers, under V8's sandbox). */
   ringViews: 'v8' | 'napi';
   /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte (not those of a ring whose metadata declares in-place answers). */

@@ -157,6 +157,16 @@ export class ZeroBufferReader implements AsyncDisposable {
   }
 
   /**
+   * Frames are views over the ring (false: the copying fallback, where each
+   * frame's bytes are copied out, frame.copied, and it holds no ring room:
+   * ZEROBUFFER_FORCE_COPY=1 when the addon loaded, or a runtime that
+   * refuses external ArrayBuffers, such as Electron's V8 sandbox).
+   */
+  get zeroCopy(): boolean {
+    return native.zeroCopy;
+  }
+
+  /**
    * The metadata, once a writer has written it (undefined before). Throws
    * RingError EMSGSIZE, as next() does, once a writer whose metadata did not
    * fit the block left its note there instead (docs/PROTOCOL.md §9.5), and

@@ -104,6 +104,15 @@ export class ZeroBufferWriter implements AsyncDisposable {
   }
 
   /**
+   * reserve() hands out views over the ring (false: the copying fallback,
+   * as reader.zeroCopy says, where it hands out a scratch buffer that
+   * commit() copies in).
+   */
+  get zeroCopy(): boolean {
+    return native.zeroCopy;
+  }
+
+  /**
    * Largest frame this ring can ever hold: bytes of data, the frame header
    * taken off when frames carry it (connected with frameHeader: true, from
    * the start; else once setMetadata() wrote metadata that declares it).
@@ -268,7 +277,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
 
   /**
    * Reserves room for a frame of `size` bytes and returns it to be filled in
-   * place (zero copy); commit() publishes it, cancelReservation() drops it.
+   * place (zero copy; with zeroCopy false, a scratch buffer that commit()
+   * copies in); commit() publishes it, cancelReservation() drops it.
    * The view empties at commit/cancel. When frames carry a header, it goes
    * before the view with the options' fields, stamped at commit. One at a
    * time: until it is committed or cancelled (the writer holds it, its view

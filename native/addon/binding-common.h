@@ -23,7 +23,7 @@ namespace zbnode {
 // ------------------------------------------------------------- instance data
 
 struct AddonData {
-  bool force_copy = false;
+  bool force_copy = false;  // ZEROBUFFER_FORCE_COPY=1, or external buffers refused (binding.cc's probe at load)
   bool debug = false;  // ZEROBUFFER_DEBUG=1: poison released frames
   // Set by an environment cleanup hook: Node then frees the readers' and
   // writers' thread-safe functions itself, possibly before their objects'

@@ -77,7 +77,7 @@ constexpr int kLoopLookMs = 50;
 
 struct ReaderJs : std::enable_shared_from_this<ReaderJs> {
   std::shared_ptr<ReaderSession> session;
-  bool force_copy = false;  // also once the runtime refused a view
+  bool force_copy = false;  // AddonData's: forced, or the runtime refuses views
   bool debug = false;
   uint64_t next_wait_id = 0;
   uint64_t pending_wait = 0;  // id of the wait in flight, 0 when none
@@ -123,9 +123,9 @@ uint32_t Deliver(Napi::Env env, ReaderJs &js) {
           lease = js.session->leases().Id(slot);
           slot = nullptr;
         } else {
-          // napi_no_external_buffers_allowed (sandboxed V8, for good) or any
-          // other refusal: fall back to a copy, transparently.
-          if (st == napi_no_external_buffers_allowed) js.force_copy = true;
+          // a refusal the load-time probe did not foresee (that one,
+          // napi_no_external_buffers_allowed, set force_copy): this frame
+          // is copied, transparently.
           napi_value ignored;
           napi_get_and_clear_last_exception(env, &ignored);
         }
@@ -722,11 +722,25 @@ Napi::Value DuplexCheckAnswers(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// Whether the runtime refuses external ArrayBuffers (Electron's V8 sandbox,
+// for good): asked once at load, so that the copying fallback is known
+// before the first frame or reservation, and none tries a view first.
+bool ExternalBuffersRefused(napi_env env) {
+  static uint8_t probe;
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(env, &probe, 1, nullptr, nullptr, &ab);
+  if (st == napi_ok) return false;
+  napi_value ignored;
+  napi_get_and_clear_last_exception(env, &ignored);
+  return st == napi_no_external_buffers_allowed;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
   const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
   const char *debug = std::getenv("ZEROBUFFER_DEBUG");
-  data->force_copy = force != nullptr && std::strcmp(force, "1") == 0;
+  bool forced = force != nullptr && std::strcmp(force, "1") == 0;
+  data->force_copy = forced || ExternalBuffersRefused(env);
   data->debug = debug != nullptr && std::strcmp(debug, "1") == 0;
   env.SetInstanceData<AddonData>(data);
   napi_add_env_cleanup_hook(env, [](void *d) { static_cast<AddonData *>(d)->tearing_down = true; }, data);
@@ -761,7 +775,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (int i = 0; i < kFrameFields; i++) fields.Set(field_names[i], Napi::Number::New(env, i));
   fields.Set("count", Napi::Number::New(env, kFrameFields));
   exports.Set("frameFields", fields);
-  exports.Set("forceCopy", Napi::Boolean::New(env, data->force_copy));
+  exports.Set("forceCopy", Napi::Boolean::New(env, forced));
+  exports.Set("zeroCopy", Napi::Boolean::New(env, !data->force_copy));
   exports.Set("ringViews", Napi::String::New(env, ChooseRingViews(env)));
   exports.Set("debug", Napi::Boolean::New(env, data->debug));
   exports.Set("frameHeaderSize", Napi::Number::New(env, ZB_EXT_HEADER_SIZE));

@@ -43,3 +43,10 @@ test.each(['0', '1'])("ZEROBUFFER_FORCE_COPY=%s: a duplex handler that transferr
     responses: 3, errorCount: moved ? 1 : 0, passed: moved ? 1 : 0, copied: 3,
   });
 }, 30000);
+
+test.each(['0', '1'])('ZEROBUFFER_FORCE_COPY=%s: reader.zeroCopy and writer.zeroCopy tell the mode before the first frame', async (copy) => {
+  const copies = copy === '1';
+  expect(await runFixture('zero-copy-mode.mjs', copy)).toEqual({
+    reader: !copies, writer: !copies, copied: copies, heldFrames: copies ? 0 : 1,
+  });
+}, 30000);

@@ -22,9 +22,11 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
   }
   // A stop while the source opened has fired already: it ends the read at once.
   const removeStop = onAbort(io.signal, () => void source.destroy());
+  let written = 0;
   try {
     const r = await ingestImgAs(source, {
       name: args.name, format: args.format, cameraId: args.cameraId, connectTimeoutMs: args.connectTimeoutMs, signal: io.signal,
+      onFrame: ({ frames }) => { written = frames; },
       onWarning: (message) => say(io.stderr, `zerobuffer ingest: warning: ${message}`),
     }, '--connect-timeout');
     say(io.stderr, `zerobuffer ingest: ${r.frames} images${r.width === undefined ? '' : ` of ${r.width}x${r.height}`} into ring ${args.name}`);
@@ -35,7 +37,10 @@ export async function ingestCommand(args: IngestArgs, io: CliIo): Promise<ExitCo
       return EXIT.ok;
     }
     if (e instanceof ImgStreamError) {
-      say(io.stderr, `zerobuffer ingest: ${args.sourceText}: ${e.message}; the images before it are in ring ${args.name}`);
+      // a stream bad before its first image never touched the ring
+      const kept = written === 0 ? 'no image was written'
+        : written === 1 ? `the image before it is in ring ${args.name}` : `the ${written} images before it are in ring ${args.name}`;
+      say(io.stderr, `zerobuffer ingest: ${args.sourceText}: ${e.message}; ${kept}`);
       return EXIT.stream;
     }
     if (e instanceof ZeroBufferError) {

@@ -114,8 +114,16 @@ test.each([
   expect(r.code).toBe(EXIT.stream);
   expect(r.stderr).toMatch(said);
   expect(r.stderr).toContain(`(img= stream, byte ${first.length})`); // where image 2 begins
-  expect(r.stderr).toMatch(/image 2: .*the images before it are in ring/);
+  expect(r.stderr).toMatch(/image 2: .*the image before it is in ring/);
   expect(r.frames.map((f) => f.attributes)).toEqual([{ n: '1' }]);
+});
+
+test('ingest: a stream bad before its first image says no image was written (status 6), not that images are in the ring', async () => {
+  const file = path.join(dir, 'garbage.img');
+  fs.writeFileSync(file, 'garbage');
+  const child = run(process.execPath, [bin, 'ingest', 'img', file, '--name', clName('no-ring')]);
+  expect(await child.exit()).toBe(EXIT.stream);
+  expect(child.stderr).toMatch(/expected "img=".*found byte 0x67.*; no image was written\n$/);
 });
 
 test('ingest: an attribute named caps (reserved: the frame\'s own caps) is renamed img.caps with one warning; the frames stay GRAY16 as the ring says', async () => {

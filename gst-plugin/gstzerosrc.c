@@ -20,8 +20,9 @@
  * not add up (the core's EPROTO) is an error even so, as what it declares
  * is unknown.
  * zerosrc is a live source: buffers are
- * timestamped with the running time at which they arrived, unless the
- * writer sends the per-frame header (below).
+ * timestamped with the running time at which they arrived (one that
+ * waited in the ring: one frame after the one before, see below), unless
+ * the writer sends the per-frame header (below).
  *
  * When the metadata declares the per-frame header ("zerobuffer":
  * {"frame_header":1}, written by zerosink frame-header=true), each buffer
@@ -53,11 +54,15 @@
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS get the running time of their commit, mapped as the anchor's,
- * and streams without the header that of their arrival (never before what
- * was pushed already), whatever #GstZeroSrc:do-timestamp says: zerosrc's
- * own, accepted and ignored (basesrc's would give a frame with a PTS but no
- * DTS its arrival as DTS, after its PTS, which brings back the wrong
- * order). A frame
+ * and streams without the header that of their arrival, or for a frame that
+ * was waiting in the ring already (a synchronised sink held the push) the
+ * stamp of the frame before plus one frame's duration of the caps when
+ * that is earlier, and not more than the ring's frames of its size times
+ * that before its arrival, so that the sink's hold does not space the
+ * frames (never before what was pushed already), whatever
+ * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted and ignored
+ * (basesrc's would give a frame with a PTS but no DTS its arrival as DTS,
+ * after its PTS, which brings back the wrong order). A frame
  * whose header is invalid is a protocol error. So is, with or without the
  * header, a raw video frame (fixed format, width and height, in system
  * memory) of another size than GStreamer's default layout of its caps, the
@@ -156,7 +161,9 @@ struct _GstZeroSrc
   ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
-  gboolean ts_anchored;         /* ts_offset is set for this writer */
+  gboolean ts_anchored;         /* ts_offset is set for this writer
+                                 * (without the header: ts_last is the
+                                 * stamp of its frame before) */
   gboolean ts_keep_offset;      /* the next anchor is after a pause, same
                                  * writer: keeps its spacing (once) */
   guint64 drop_from_ns;         /* after a pause: raw frames committed from */
@@ -754,24 +761,49 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
  * one read late (its arrival after the stamped frames' commits) is not
  * stamped after the stamped frames that follow it, and a writer that
  * stamped only its first frame (basesrc does filesrc's) has the others
- * stamped at its pace. Without it, the running time of its arrival (as
- * basesrc's do-timestamp would). Never before what was pushed already, and
- * what is stamped after it is not before it either (the anchor comes after
- * ts_last). */
+ * stamped at its pace. Without it, a frame we waited for gets the running
+ * time of its arrival (as basesrc's do-timestamp would). One that was
+ * waiting in the ring already (QUEUED) came one duration (the caps', SIZE
+ * bytes) after the frame before it, at the writer's pace, or now if that
+ * is later: a synchronised sink holds our push for its processing deadline
+ * (20 ms), and frames stamped when we got round to them would be spaced by
+ * that wait, not by their capture, and fall behind for ever. Never more
+ * than the ring's frames of its size times the duration before now: while
+ * downstream takes frames slower than the caps' rate, the ring full (the
+ * writer then writes at our pace), stamps one duration apart would fall
+ * ever further behind. The first frame of a writer (and after a pause or
+ * a flush), and one of unknown duration, gets its arrival. Never before
+ * what was pushed already, and what is stamped after it is not before it
+ * either (the anchor comes after ts_last). */
 static void
 gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
-    const zb_frame_ext * ext)
+    const zb_frame_ext * ext, zb_reader * reader, gboolean queued, gsize size)
 {
   GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
       (self));
+  GstClockTime step;
   GstClockTimeDiff at;
+  zb_reader_room_info room;
 
   if (!GST_CLOCK_TIME_IS_VALID (now))
     at = self->ts_last;
   else if (ext != NULL)
     at = gst_zero_src_commit_time (ext, now);
-  else
+  else {
     at = now;
+    if (queued && self->ts_anchored &&
+        GST_CLOCK_TIME_IS_VALID (step = gst_zero_src_caps_duration (self,
+                size)) && zb_reader_room (reader, &room) == 0) {
+      guint64 frames = MAX (room.size / (ZB_FRAME_HEADER_SIZE + size), 1);
+
+      /* (the step is capped at now, as the stamp is: no sum overflows) */
+      at = MIN ((GstClockTimeDiff) now, self->ts_last +
+          (GstClockTimeDiff) MIN (step, now));
+      if (step <= now / frames)
+        at = MAX (at, (GstClockTimeDiff) (now - step * frames));
+    }
+    self->ts_anchored = TRUE;
+  }
   at = MAX (at, self->ts_last);
   if (at < 0)
     return;
@@ -1263,8 +1295,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gsize offset = 0, size;
   gint timeout, wait;
   zb_deadline deadline;
-  gboolean eos_on_writer_exit, resumed, sparse;
+  gboolean eos_on_writer_exit, resumed, sparse, queued;
   GstFlowReturn ret;
+  guint64 unread;
   guint moved;
   int rc;
 
@@ -1287,6 +1320,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   zb_deadline_start (&deadline, 0);
 
 next_frame:
+  /* whether the frame taken next was in the ring before we looked, so did
+   * not arrive now (gst_zero_src_stamp_untimed) */
+  queued = zb_reader_unread_frames (reader, &unread) == 0 && unread > 0;
   for (;;) {
     gboolean flushing;
 
@@ -1461,7 +1497,7 @@ next_frame:
     gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
   if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
     gst_zero_src_stamp_untimed (self, buffer, self->frame_header ? &ext :
-        NULL);
+        NULL, reader, queued, size);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);
@@ -1514,14 +1550,16 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
 }
 
 /* The ring buffers what the writer put in it for as long as we take: no
- * maximum. Each frame is stamped at its arrival, or (with the frame
- * header) mapped to its commit, which comes before we push it: by the
- * transport's time, and by up to ZEROSRC_TS_SLACK when the writer's
- * timestamps run behind its commits before the time base moves. That is
- * the minimum then (as v4l2src's, whose frames are stamped when captured,
- * a frame before they are pushed), so that sinks do not take such frames
- * for late; learnt with the metadata, after PLAYING: a LATENCY message
- * asks for the pipeline's again. */
+ * maximum. Each frame is stamped at its arrival (one that waited in the
+ * ring, earlier: by about how long downstream held our push past one
+ * frame, which downstream's own latency covers, so no minimum of ours),
+ * or (with the frame header) mapped to its commit, which comes before we
+ * push it: by the transport's time, and by up to ZEROSRC_TS_SLACK when
+ * the writer's timestamps run behind its commits before the time base
+ * moves. That is the minimum then (as v4l2src's, whose frames are stamped
+ * when captured, a frame before they are pushed), so that sinks do not
+ * take such frames for late; learnt with the metadata, after PLAYING: a
+ * LATENCY message asks for the pipeline's again. */
 static gboolean
 gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
 {

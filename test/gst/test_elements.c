@@ -5957,6 +5957,109 @@ GST_START_TEST (test_arrival_stamps_never_go_back)
 
 GST_END_TEST;
 
+/* Frames without the header that queued in the ring (written before the
+ * reader went PLAYING) keep the writer's pace, one frame of the caps'
+ * 60/1 apart, into a synchronised sink, which holds each push for its
+ * processing deadline (20 ms by default): stamped at the read, they were
+ * 20 ms apart, and a 60 fps stream fell behind without limit. Spaced by
+ * the stamps alone: the sink's wait (or a slower machine's) only makes the
+ * reads later than the stamps. */
+GST_START_TEST (test_queued_frames_keep_pace)
+{
+  const gchar *meta = "{\"caps\":\"video/x-raw, format=(string)GRAY8, "
+      "width=(int)4, height=(int)4, framerate=(fraction)60/1\"}";
+  GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, 1, 60);
+  gchar *name = ring_name ("pace");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink name=out "
+      "sync=true processing-deadline=%" G_GUINT64_FORMAT, name,
+      (guint64) 20 * GST_MSECOND);
+  GstElement *pipeline = launch (desc), *appsink = by_name (pipeline, "out");
+  zb_writer *writer = NULL;
+  guint8 pixels[16] = { 0 };
+  GstClockTime last = 0;
+  guint i;
+
+  set_state (pipeline, GST_STATE_PAUSED);       /* the ring, not a frame */
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  for (i = 0; i < 6; i++)
+    fail_unless_equals_int (zb_writer_write (writer, pixels, sizeof pixels,
+            1000), 0);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 6; i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "frame %u unstamped", i);
+    if (i > 0)
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer) - last, frame);
+    last = GST_BUFFER_PTS (buffer);
+    gst_buffer_unref (buffer);
+  }
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* How far behind zerosrc's running time the buffers through a pad come;
+ * the most in the GstClockTime DATA. */
+static GstPadProbeReturn
+record_stamp_lag (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstElement *src = GST_ELEMENT (gst_pad_get_parent (pad));
+  GstClockTime now = gst_element_get_current_running_time (src);
+  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+
+  gst_object_unref (src);
+  fail_unless (GST_CLOCK_TIME_IS_VALID (pts) && now >= pts);
+  *(GstClockTime *) data = MAX (*(GstClockTime *) data, now - pts);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Downstream slower (50 ms a frame) than the caps' 100/1, the ring of 4
+ * frames kept full: the writer then writes at our pace, and frames stamped
+ * one frame after the one before fell 40 ms further behind each. Not more
+ * than the ring's 4 frames (40 ms) behind; 300 ms over that for a loaded
+ * machine's stall between the stamp and the probe, where the 20th frame
+ * would be 760 ms behind. */
+GST_START_TEST (test_queued_frames_lag_bounded)
+{
+  const gchar *caps = "video/x-raw, format=(string)GRAY8, width=(int)4, "
+      "height=(int)4, framerate=(fraction)100/1";
+  gchar *name = ring_name ("lag");
+  gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
+      "payload-size=128 ! identity sleep-time=50000 ! fakesink sync=false",
+      name);
+  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstClockTime lag = 0;
+  GstPad *pad = gst_element_get_static_pad (by_name (reader_pipe, "src"),
+      "src");
+  guint i;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_stamp_lag, &lag,
+      NULL);
+  gst_object_unref (pad);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  writer_pipe = writer_pipeline (name, "", caps, &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 20; i++)
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            make_frame (i, 16, FALSE)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  fail_unless (lag <= 340 * GST_MSECOND, "a buffer %" GST_TIME_FORMAT
+      " behind", GST_TIME_ARGS (lag));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Planar (non-interleaved) raw audio through the ring into audioconvert,
  * which maps it by its audio meta: zerosrc gives one (it had none, and
  * audioconvert failed to map its input). The writer's planes are packed
@@ -7262,6 +7365,8 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_dropped_buffer_flags_go_on);
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
+  tcase_add_test (tc, test_queued_frames_keep_pace);
+  tcase_add_test (tc, test_queued_frames_lag_bounded);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);
   tcase_add_test (tc, test_planar_audio);

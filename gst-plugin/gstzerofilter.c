@@ -873,14 +873,23 @@ gst_zero_filter_connect (GstZeroFilter * self)
     else if (e->code == ZB_EMSGSIZE)
       what = "The duplex server's request ring is too small for this "
           "stream's metadata";
+    else if (e->code == ZB_EACCES)
+      what = "Permission denied on the duplex server's request ring";
     else
       what = "No duplex server on the channel";
+    /* the core's EACCES advice names "the reader": here the server, whose
+     * mode (not our mode=, which opens the response ring) lets us in */
     ret = gst_zero_filter_fail (self, NULL, e->code,
         g_strdup_printf ("%s: %s", what, e->text), e->code == ZB_ENOENT ?
         g_strdup ("the duplex server creates the request ring: start it "
             "first (zerobuffer watch, or serve() of the Node API; "
             "docs/DUPLEX.md), or raise connect-timeout") :
-        g_strdup (e->debug));
+        e->code == ZB_EACCES ? g_strdup_printf ("%s; the duplex server "
+            "must be created with a mode that gives this user access "
+            "(Node: ZeroBufferDuplexServer.create({ mode: 0o666 }), or "
+            "0o660 and a group this user is in): zerofilter's mode= opens "
+            "only the response ring, for the server to answer "
+            "(docs/DUPLEX.md)", e->debug) : g_strdup (e->debug));
     gst_zero_error_free (e);
     return ret;
   }
@@ -2668,7 +2677,9 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "error at the caps change)", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
-      zerobuffer_param_spec_mode ("the response ring (CHANNEL_response)"));
+      zerobuffer_param_spec_mode ("the response ring (CHANNEL_response, "
+          "for a server of another user to answer; the server's own mode "
+          "opens CHANNEL_request to this user)"));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
           "The server's round trip to report in the LATENCY query, in "

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { types } from 'node:util';
 import { WaitQueue } from './abort.js';
-import { formatStacks, ProtocolError, ReaderGoneError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { formatStacks, ProtocolError, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import type { Frame, PlainUint8Array } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
@@ -120,10 +120,18 @@ export interface DuplexServerOptions {
    * response ring, as for a client that does not accept in-place answers.
    */
   inPlace?: boolean;
+  /**
+   * Permission bits of the request ring (its segment, semaphores and lock
+   * file), as a reader's `mode`: 0o666 (or 0o660 and a shared group) lets a
+   * client of another user connect. The client's own `mode` (zerofilter's
+   * mode=) opens its response ring, for this server to answer it.
+   * @default 0o600
+   */
+  mode?: number;
 }
 
 const SERVER_OPTIONS = optionNames<DuplexServerOptions>({
-  name: true, metadataSize: true, payloadSize: true, outputCaps: true, onError: true, timeoutMs: true, inPlace: true,
+  name: true, metadataSize: true, payloadSize: true, outputCaps: true, onError: true, timeoutMs: true, inPlace: true, mode: true,
 });
 
 export interface DuplexServerStats {
@@ -279,6 +287,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
       name: rings.request,
       metadataSize: validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1),
       payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
+      mode: validateMode(options.mode),
     });
     const server = new ZeroBufferDuplexServer(options.name, rings, requests, options);
     server.#lookForClient();
@@ -799,7 +808,9 @@ export interface DuplexClientOptions {
   payloadSize?: number;
   /**
    * Permission bits of the response ring (its segment, semaphores and lock
-   * file), as a reader's `mode`: 0o666 lets a server of another user answer.
+   * file), as a reader's `mode`: 0o666 (or 0o660 and a shared group) lets a
+   * server of another user answer. It does not open the server's request
+   * ring: that is the server's own `mode`.
    * @default 0o600
    */
   mode?: number;
@@ -820,6 +831,17 @@ function setRequestMetadata(requests: ZeroBufferWriter, metadata: string | Uint8
     checkFrameCaps(metadata.caps, 'metadata "caps" is the requests\' caps (the duplex server takes it as their format)',
       'the duplex server could not describe the requests (frame.videoInfo, frame.image(): ENOCAPS)');
   requests.setMetadata(metadata);
+}
+
+/**
+ * The server's request ring is there but this user may not write it: the
+ * core's advice names "the reader", which here is the server, created by
+ * another user without a mode that lets this one in.
+ */
+function requestRingDenied(ring: string, e: RingError): RingError {
+  return new RingError(`Permission denied on the duplex server's request ring ${ring}: the server must be created ` +
+    'with a mode that gives this user access (ZeroBufferDuplexServer.create({ mode: 0o666 }), or 0o660 and a group ' +
+    `this user is in; docs/DUPLEX.md). ${e.message}`, { code: e.code, errno: e.errno, cause: e });
 }
 
 const CLIENT_OPTIONS = optionNames<DuplexClientOptions>({
@@ -878,6 +900,8 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const signal = validateSignal(options.signal);
     const requests = await connectWhenThere(rings.request, {
       connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
+    }).catch((e: unknown) => {
+      throw (e as { code?: string }).code === 'EACCES' ? requestRingDenied(rings.request, e as RingError) : e;
     });
     try {
       const server = { ring: rings.request, ino: ringInode(rings.request) ?? 0, pid: requests.stats().readerPid };

@@ -146,7 +146,8 @@ zerobuffer_param_spec_mode (const gchar * what)
       "on the command line, with the leading 0: mode=0660 lets the file "
       "group's users in, 0666 everyone, e.g. a peer running as another "
       "user; without the 0 it is decimal: 660 is out of range, 440 is "
-      "0670); default 0600, this user only", what);
+      "0670); default 0600, this user only; the owner must keep read and "
+      "write (0600 in it), another mode is refused (EINVAL)", what);
   GParamSpec *spec = g_param_spec_uint ("mode", "Mode", blurb, 1, 0777,
       ZEROBUFFER_DEFAULT_MODE, G_PARAM_READWRITE | G_PARAM_STATIC_NAME |
       G_PARAM_STATIC_NICK | GST_PARAM_MUTABLE_READY);

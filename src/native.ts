@@ -103,7 +103,10 @@ export interface NativeRingEntry {
   hasLock: boolean;
   readerAlive: boolean;
   writerAlive: boolean;
-  /** Another user's ring whose lock file and segment this user may not read: whether its peers live is unknown (both false). */
+  /**
+   * A ring whose lock file or segment this user may not read (another user's, or a mode that shuts its owner out),
+   * and no live reader seen: whether its peers live is unknown (both false).
+   */
   accessDenied: boolean;
 }
 

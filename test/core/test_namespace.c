@@ -947,6 +947,131 @@ static void test_foreign_sweep_stamp(void) {
                60000);
 }
 
+/* ------------------------------- a live ring its owner may not open */
+
+static int become_nobody(void) {
+  return setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0;
+}
+
+typedef struct odd_mode_ring {
+  const char *name;
+  mode_t mode; /* of its lock file, as a create with that mode made it */
+} odd_mode_ring;
+
+/* As nobody: a reader in the middle of its create (it holds its lock file,
+ * whose mode is c->mode; no segment yet), as an older version's create
+ * with that mode was when its own sweep ran. */
+static int hold_odd_mode_lock(void *arg) {
+  const odd_mode_ring *c = arg;
+  char path[128];
+  int fd;
+  if (!become_nobody())
+    return SKIP;
+  snprintf(path, sizeof path, "/tmp/zerobuffer/%s.lock", c->name);
+  fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || flock(fd, LOCK_EX) != 0 || fchmod(fd, c->mode) != 0)
+    return 2;
+  return 0; /* holds it until killed */
+}
+
+typedef struct entry_seen {
+  const char *name;
+  int found, stale;
+} entry_seen;
+
+static int see_entry(const zb_ring_entry *ring, void *user) {
+  entry_seen *seen = user;
+  if (strcmp(ring->name, seen->name) == 0) {
+    seen->found = 1;
+    seen->stale = !ring->access_denied && !ring->reader_alive &&
+                  !ring->writer_alive;
+  }
+  return 0;
+}
+
+/* As nobody, the same user: the ring is not stale, and neither a removal
+ * by name nor a create's sweep removes its lock file. */
+static int sweep_odd_mode_ring(void *arg) {
+  const odd_mode_ring *c = arg;
+  entry_seen seen = {c->name, 0, 0};
+  zb_reader *r = NULL;
+  int rc, failed = 0;
+  if (!become_nobody())
+    return SKIP;
+  if (zb_rings_list(see_entry, &seen) != 0 || !seen.found || seen.stale) {
+    fprintf(stderr, "  %s (lock mode 0%o): listed stale or not at all\n",
+            c->name, (unsigned)c->mode);
+    failed = 1;
+  }
+  rc = zb_ring_remove_stale(c->name);
+  if (rc != ZB_EBUSY && rc != ZB_EACCES) {
+    fprintf(stderr, "  %s (lock mode 0%o): remove_stale said %s (%s)\n",
+            c->name, (unsigned)c->mode, zb_err_name(rc), zb_last_error());
+    failed = 1;
+  }
+  zb__set_sweep_interval_ms(0);
+  if (zb_reader_create(&r, "odd-bystander", 0, 64, NULL) != 0) {
+    fprintf(stderr, "  [sweeper] %s\n", zb_last_error());
+    return 2;
+  }
+  zb_reader_destroy(r);
+  return failed;
+}
+
+static int odd_mode_child(void *arg) {
+  const odd_mode_ring cases[] = {
+      {"odd-0066", 0066}, {"odd-0200", 0200}, {"odd-0400", 0400}};
+  zb_reader_options opts = {0};
+  zb_reader *r = NULL;
+  size_t i;
+  (void)arg;
+
+  CHECK(chmod("/tmp", 01777) == 0);
+  CHECK_RC(zb_reader_create(&r, "odd-first", 0, 64, NULL), 0); /* lock dir */
+  zb_reader_destroy(r);
+  r = NULL;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    pid_t holder = start_holder(hold_odd_mode_lock, (void *)&cases[i]);
+    pid_t pid;
+    int status;
+    CHECK(holder > 0);
+    pid = fork();
+    if (pid == 0)
+      _exit(sweep_odd_mode_ring((void *)&cases[i]));
+    status = reap(pid, 10000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(exists("/tmp/zerobuffer/%s.lock", cases[i].name));
+    kill_holder(holder);
+  }
+
+  /* such a mode is refused at the create: its owner's sweeps could not
+   * open its lock file, nor its owner's writers its segment */
+  opts.mode = 0066;
+  CHECK_RC(zb_reader_create(&r, "odd-refused", 0, 64, &opts), ZB_EINVAL);
+  CHECK_MSG("mode 0066 does not let the owner read and write");
+  CHECK(r == NULL);
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "odd-refused"));
+  opts.mode = 0400;
+  CHECK_RC(zb_reader_create(&r, "odd-refused", 0, 64, &opts), ZB_EINVAL);
+  opts.mode = 0600;
+  CHECK_RC(zb_reader_create(&r, "odd-refused", 0, 64, &opts), 0);
+  zb_reader_destroy(r);
+  return 0;
+}
+
+/* A live reader whose lock file its own user may not open read-write (an
+ * older version made it with mode 0066, 0200, 0400): that user's sweeps
+ * and removals keep it, as only a dead reader's ring is ever removed. A
+ * create with such a mode is refused. */
+static void test_odd_mode_ring(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: another user's ring needs root\n");
+    return;
+  }
+  run_confined("live ring its owner may not open", odd_mode_child, NULL,
+               "size=16m", 60000);
+}
+
 /* ----------------------------------------------- a full /dev/shm */
 
 /* /dev/shm is 1 MiB: a segment of exactly 1 MiB fits, its semaphore not. */
@@ -977,5 +1102,6 @@ int main(void) {
   RUN(test_foreign_sweep_stamp);
   RUN(test_denied_names_group);
   RUN(test_semaphore_enospc);
+  RUN(test_odd_mode_ring);
   return zb_test_finish("core-namespace");
 }

@@ -3355,6 +3355,35 @@ GST_START_TEST (test_zerosrc_mode)
 
 GST_END_TEST;
 
+/* A mode that does not let the owner read and write is refused, before
+ * any file is made: the owner's sweeps could not open the lock file of its
+ * live ring (they removed that lock file at the ring's own create). */
+GST_START_TEST (test_zerosrc_mode_owner_rw)
+{
+  gchar *name = ring_name ("ownermode");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s mode=0066 ! "
+      "fakesink", name);
+  gchar *lock = g_strdup_printf ("/tmp/zerobuffer/%s.lock", name);
+  GstElement *pipeline = launch (desc);
+  gchar *text;
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  text = wait_error (pipeline, "EINVAL (permanent)", name);
+  fail_unless (strstr (text, "mode 0066 does not let the owner read and "
+          "write") != NULL, "%s", text);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (name));
+  fail_if (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_free (text);
+  g_free (lock);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* mode given as chmod's digits without the leading 0 is decimal:
  * mode=440 is 0670 (rw-rwx---, the group may write), which zerosrc uses
  * as given (0670 may be meant) with a warning naming the octal form and
@@ -7343,6 +7372,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_keeps_first_frame);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
   tcase_add_test (tc, test_zerosrc_mode);
+  tcase_add_test (tc, test_zerosrc_mode_owner_rw);
   tcase_add_test (tc, test_zerosrc_mode_decimal_digits);
   tcase_add_test (tc, test_debug_categories);
   tcase_add_test (tc, test_zero_copy_drop);

@@ -533,6 +533,12 @@ test('options and ring errors are typed', async () => {
   await expect(ZeroBufferReader.create({ name: 'a/b', metadataSize: 64, payloadSize: 10 })).rejects.toThrow(TypeError);
   await expect(ZeroBufferReader.create({ metadataSize: 64, payloadSize: 10, timeoutMs: -5 })).rejects.toThrow(
     /option "timeoutMs" must be .* received -5/);
+  // the core's check, the same for zerosrc: a mode that shuts the owner out would hide a live ring from its own sweeps
+  for (const mode of [0o066, 0o200, 0o400]) {
+    await expect(ZeroBufferReader.create({ name: ringName('mode'), metadataSize: 64, payloadSize: 64, mode })).rejects.toMatchObject({
+      code: 'EINVAL', message: expect.stringMatching(/mode 0[0-7]{3} does not let the owner read and write \(the mode option needs 0600 in it/),
+    });
+  }
   const reader = await ZeroBufferReader.create({ name: ringName('dup'), metadataSize: 64, payloadSize: 1024 });
   try {
     const dup = await ZeroBufferReader.create({ name: reader.name, metadataSize: 64, payloadSize: 1024 }).catch((e) => e);

@@ -149,7 +149,8 @@ typedef struct zb_reader zb_reader;
 
 typedef struct zb_reader_options {
   /* Permission bits of the segment, semaphores and lock file.
-   * 0 means 0600 (owner only). The process umask does not apply. */
+   * 0 means 0600 (owner only). The process umask does not apply. It must
+   * let the owner read and write (0600 in it): ZB_EINVAL otherwise. */
   unsigned mode;
   /* Overwrite every released frame's bytes with ZB_POISON_BYTE, so that
    * code still reading them after release (against the rules) reads
@@ -904,9 +905,10 @@ typedef struct zb_ring_entry {
   bool has_lock;     /* its lock file exists */
   bool reader_alive; /* holds the lock, or is the live process it names */
   bool writer_alive;
-  /* Neither its lock file nor its segment could be read (another user's,
-   * permission denied): reader_alive and writer_alive are unknown (false),
-   * and the ring is not stale by them; only its owner (or root) can tell. */
+  /* Its lock file or its segment could not be read (another user's, or a
+   * mode that shuts its owner out: permission denied), and no live reader
+   * was seen: reader_alive and writer_alive are unknown (false), and the
+   * ring is not stale by them; only its owner (or root) can tell. */
   bool access_denied;
 } zb_ring_entry;
 

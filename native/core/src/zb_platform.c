@@ -998,13 +998,17 @@ static int ensure_lock_dir(const char *name) {
 
 /* Opens and locks path without following symlinks; retries when a sweeper
  * unlinked the file between our open and flock (the lock would then guard
- * nothing). 0, ZB_EEXIST when another process holds it, or an errno code. */
-static int lock_file(const char *path, unsigned mode, bool create, int *out) {
+ * nothing). 0, ZB_EEXIST when another process holds it, or an errno code.
+ * A probe opens it read-only (flock needs no more): a lock file whose mode
+ * leaves its owner read but not write is still seen held. */
+static int lock_file(const char *path, unsigned mode, bool create,
+                     bool writable, int *out) {
   struct stat by_fd, by_path;
   int attempt, fd;
 
   for (attempt = 0; attempt < 8; attempt++) {
-    fd = open_regular(path, O_RDWR | (create ? O_CREAT : 0), (mode_t)mode);
+    fd = open_regular(path, (writable ? O_RDWR : O_RDONLY) |
+                                (create ? O_CREAT : 0), (mode_t)mode);
     if (fd < 0)
       return -errno;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -1043,7 +1047,7 @@ int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,
   /* A sweeper in another process holds a stale lock for a moment while it
    * removes the ring; a live reader holds it for good. */
   for (attempt = 0; attempt < 10; attempt++) {
-    rc = lock_file(names->lock, mode, true, fd);
+    rc = lock_file(names->lock, mode, true, true, fd);
     if (rc != ZB_EEXIST)
       break;
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
@@ -1151,12 +1155,14 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
   strcpy(entry->name, name);
   entry->has_lock = lstat(names.lock, &st) == 0;
   if (entry->has_lock) {
-    rc = lock_file(names.lock, 0600, false, &fd);
+    rc = lock_file(names.lock, 0600, false, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
-    lock_denied = rc == -EACCES; /* another user's: it tells us nothing */
+    /* another user's, or a mode that shuts its owner out: it tells us
+     * nothing, and a reader may hold it */
+    lock_denied = rc == -EACCES;
   } else if (took_lock != NULL && lstat(path, &st) == 0 &&
              ensure_lock_dir(name) == 0) {
-    rc = lock_file(names.lock, 0600, true, &fd);
+    rc = lock_file(names.lock, 0600, true, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
     *took_lock = rc == 0;
   }
@@ -1167,11 +1173,6 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
     entry->has_segment = true;
   else
     entry->has_segment = lstat(path, &st) == 0;
-  /* Liveness unknown: neither the lock nor the OIEB's pids could be read.
-   * Such a ring is not stale (it may be live): only its owner can tell. */
-  entry->access_denied =
-      !entry->reader_alive &&
-      (rc == ZB_EACCES || (lock_denied && rc != 0));
   if (rc == 0) {
     uint64_t reader_pid = zb__load_acquire(&seg.oieb->reader_pid);
     if (!entry->reader_alive)
@@ -1181,6 +1182,11 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
         zb__process_probe(zb__load_acquire(&seg.oieb->writer_pid), &start);
     zb__segment_close(&seg);
   }
+  /* Liveness unknown: the lock or the OIEB's pids could not be read (a
+   * reader still creating the ring has written no pid yet). Such a ring is
+   * not stale (it may be live): only its owner can tell. */
+  entry->access_denied =
+      !entry->reader_alive && (rc == ZB_EACCES || lock_denied);
   if (took_lock != NULL)
     *lock_fd = fd;
   else if (fd >= 0)
@@ -1222,6 +1228,14 @@ static int remove_stale(const char *name, bool remove) {
                                      &writer_pid)) < 0 ||
            (entry.has_lock && (rc = check_lock_owner(name, &names)) < 0))
     ; /* another user's, or not a ring: not ours to remove */
+  else if (entry.access_denied)
+    rc = zb__fail(ZB_EACCES,
+                  "ring \"%s\": %s cannot be opened by this user (its mode "
+                  "does not let its owner read it), so whether its reader "
+                  "lives cannot be told: kept. If no reader of it runs, "
+                  "remove that file (rm %s), then the ring (zerobuffer "
+                  "cleanup %s)",
+                  name, names.lock, names.lock, name);
   else if (remove) {
     zb__unlink_ring_objects(&names);
     unlink(names.lock); /* while we hold it: no reader can be half-created */

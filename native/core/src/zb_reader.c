@@ -369,6 +369,14 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
   if (mode & ~0777u)
     return zb__fail(ZB_EINVAL, "ring \"%s\": mode %o has bits other than rwx",
                     name, mode);
+  /* The owner's sweeps tell a live ring by opening its lock file, and its
+   * writers open the segment read-write */
+  if ((mode & 0600u) != 0600u)
+    return zb__fail(ZB_EINVAL,
+                    "ring \"%s\": mode %04o does not let the owner read and "
+                    "write (the mode option needs 0600 in it, e.g. 0600, "
+                    "0660 or 0666)",
+                    name, mode);
   meta = zb__align64(metadata_size);
   payload = zb__align64(payload_size);
 

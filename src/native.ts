@@ -101,6 +101,8 @@ export interface NativeRingEntry {
   name: string;
   hasSegment: boolean;
   hasLock: boolean;
+  /** A semaphore file of it in /dev/shm (also a stray one, with nothing else left). */
+  hasSemaphores: boolean;
   readerAlive: boolean;
   writerAlive: boolean;
   /**

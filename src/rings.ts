@@ -12,8 +12,10 @@ export interface RingHealth extends NativeHealth {
 
 export type RingEntry = NativeRingEntry & {
   /**
-   * Neither a live reader nor a live writer: cleanup removes it. Never a ring whose access was denied
-   * (another user's, unreadable here): it may be live, and only its owner or root can tell.
+   * Neither a live reader nor a live writer: cleanup removes it when it is this user's (another user's stale
+   * ring, readable here or a semaphore file alone, makes removeStaleRing throw EACCES naming its owner; cleanup
+   * skips it). Never a ring whose access was denied (unreadable here): it may be live, and only its owner or
+   * root can tell.
    */
   stale: boolean;
 };

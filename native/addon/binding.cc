@@ -544,8 +544,8 @@ Napi::Value HealthByName(const Napi::CallbackInfo &info) {
   return HealthObject(info.Env(), h);
 }
 
-// ringsList() -> [{ name, hasSegment, hasLock, readerAlive, writerAlive,
-// accessDenied }] in name order (zb_rings_list); a ring with neither peer
+// ringsList() -> [{ name, hasSegment, hasLock, hasSemaphores, readerAlive,
+// writerAlive, accessDenied }] in name order (zb_rings_list); a ring with neither peer
 // alive, whose access was not denied, is stale.
 int CollectRing(const zb_ring_entry *ring, void *user) {
   static_cast<std::vector<zb_ring_entry> *>(user)->push_back(*ring);
@@ -563,6 +563,7 @@ Napi::Value RingsList(const Napi::CallbackInfo &info) {
     o.Set("name", Napi::String::New(env, rings[i].name));
     o.Set("hasSegment", Napi::Boolean::New(env, rings[i].has_segment));
     o.Set("hasLock", Napi::Boolean::New(env, rings[i].has_lock));
+    o.Set("hasSemaphores", Napi::Boolean::New(env, rings[i].has_semaphores));
     o.Set("readerAlive", Napi::Boolean::New(env, rings[i].reader_alive));
     o.Set("writerAlive", Napi::Boolean::New(env, rings[i].writer_alive));
     o.Set("accessDenied", Napi::Boolean::New(env, rings[i].access_denied));

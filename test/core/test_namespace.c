@@ -947,11 +947,99 @@ static void test_foreign_sweep_stamp(void) {
                60000);
 }
 
-/* ------------------------------- a live ring its owner may not open */
+/* ---------------------------------------- stray semaphores alone */
 
 static int become_nobody(void) {
   return setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0;
 }
+
+typedef struct listed_entry {
+  const char *name;
+  int found;
+} listed_entry;
+
+static int find_entry(const zb_ring_entry *ring, void *user) {
+  listed_entry *l = user;
+  if (strcmp(ring->name, l->name) == 0)
+    l->found = 1;
+  return 0;
+}
+
+static int listed(const char *name) {
+  listed_entry l = {name, 0};
+  return zb_rings_list(find_entry, &l) == 0 && l.found;
+}
+
+static int remove_as_nobody(void *name) {
+  if (!become_nobody())
+    return SKIP;
+  if (zb_ring_remove_stale(name) != 0) {
+    fprintf(stderr, "  [nobody] %s\n", zb_last_error());
+    return 1;
+  }
+  return 0;
+}
+
+/* A semaphore file with no segment and no lock file (any user can make
+ * one, or a link, or a directory of that name): ours is removed (by name
+ * and by the list's sweep), another user's is refused naming its owner
+ * and removed by that owner, a directory is no ring at all. */
+static int stray_child(void *arg) {
+  pid_t pid;
+  int status;
+  (void)arg;
+
+  CHECK(chmod("/tmp", 01777) == 0);
+  CHECK(write_file("/dev/shm/sem.sem-w-stray-mine", "", 0, 0644));
+  CHECK(listed("stray-mine"));
+  CHECK_RC(zb_ring_check_stale("stray-mine"), 0);
+  CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-mine"));
+  CHECK_RC(zb_ring_remove_stale("stray-mine"), 0);
+  CHECK(!exists("/dev/shm/sem.sem-w-%s", "stray-mine"));
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-mine"));
+  CHECK(!listed("stray-mine"));
+
+  /* a link goes, what it points to stays */
+  CHECK(write_file("/tmp/target", "keep me\n", 0, 0600));
+  CHECK(symlink("/tmp/target", "/dev/shm/sem.sem-r-stray-link") == 0);
+  CHECK(listed("stray-link") == 0); /* the list goes by sem-w */
+  CHECK_RC(zb_ring_remove_stale("stray-link"), 0);
+  CHECK(access("/dev/shm/sem.sem-r-stray-link", F_OK) != 0 && errno == ENOENT);
+  CHECK(exists("%s", "/tmp/target"));
+
+  /* another user's: refused by name (EACCES, the owner and how), kept */
+  CHECK(write_file("/dev/shm/sem.sem-w-stray-theirs", "", NOBODY, 0644));
+  CHECK(listed("stray-theirs"));
+  CHECK_RC(zb_ring_remove_stale("stray-theirs"), ZB_EACCES);
+  CHECK_MSG("/dev/shm/sem.sem-w-stray-theirs belongs to user nobody (uid 65534)");
+  CHECK_MSG("runuser -u nobody -- zerobuffer cleanup stray-theirs");
+  CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-theirs"));
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-theirs"));
+  /* ... which that user's cleanup removes, as the advice says */
+  pid = fork();
+  if (pid == 0)
+    _exit(remove_as_nobody("stray-theirs"));
+  status = reap(pid, 10000);
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(!exists("/dev/shm/sem.sem-w-%s", "stray-theirs"));
+
+  /* a directory is no semaphore: not listed, nothing to remove */
+  CHECK(mkdir("/dev/shm/sem.sem-w-stray-dir", 0755) == 0);
+  CHECK(!listed("stray-dir"));
+  CHECK_RC(zb_ring_remove_stale("stray-dir"), ZB_ENOENT);
+  CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-dir"));
+  return 0;
+}
+
+static void test_stray_semaphores(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: another user's file needs root\n");
+    return;
+  }
+  run_confined("stray semaphores", stray_child, NULL, "size=16m", 30000);
+}
+
+/* ------------------------------- a live ring its owner may not open */
 
 typedef struct odd_mode_ring {
   const char *name;
@@ -1103,5 +1191,6 @@ int main(void) {
   RUN(test_denied_names_group);
   RUN(test_semaphore_enospc);
   RUN(test_odd_mode_ring);
+  RUN(test_stray_semaphores);
   return zb_test_finish("core-namespace");
 }

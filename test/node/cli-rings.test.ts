@@ -219,6 +219,46 @@ test("another user's live ring we may not read: not stale, a sweep skips it (sta
   expect(files(name)).toEqual([false, false, false, false]);
 });
 
+// A semaphore file alone in /dev/shm (any user can make one under any ring's
+// name: a file, a link, a directory) made every user's sweep fail (status 4,
+// "no ring named ... (ENOENT)"), and its owner could not remove it by name. A
+// sweep of another user skips it (status 0), its owner's cleanup NAME removes
+// it, a directory is no ring (not found, status 0). As root the files are
+// nobody's, the sweep runs as uid 65533 (no ring of its own to remove).
+test("a semaphore file alone: another user's sweep skips it (status 0), its owner's cleanup NAME removes it; a directory is not found", async () => {
+  if (asNobody.length === 0) {
+    console.warn('skipped: files of another user need root');
+    return;
+  }
+  const stray = ringName('stray-sem');
+  const dir = ringName('stray-dir');
+  const semFile = `/dev/shm/sem.sem-w-${stray}`;
+  const semDir = `/dev/shm/sem.sem-w-${dir}`;
+  fs.writeFileSync(semFile, '');
+  fs.chownSync(semFile, NOBODY, NOBODY);
+  fs.mkdirSync(semDir);
+  fs.chownSync(semDir, NOBODY, NOBODY);
+  const other = (args: string[]) => run('setpriv', ['--reuid=65533', '--regid=65533', '--clear-groups', process.execPath, ...args]);
+  try {
+    const sweep = other([bin, 'cleanup', '--json']);
+    expect(await sweep.exit()).toBe(EXIT.ok);
+    const swept = JSON.parse(sweep.stdout.join('\n')) as { skipped: string[]; failed: { name: string }[] };
+    expect(swept.skipped).toContain(stray);
+    expect(swept.skipped).not.toContain(dir);
+    expect(swept.failed.filter((f) => [stray, dir].includes(f.name))).toEqual([]);
+    expect(fs.existsSync(semFile)).toBe(true);
+
+    const named = runAs([bin, 'cleanup', stray, dir, '--json']);
+    expect(await named.exit()).toBe(EXIT.ok);
+    expect(JSON.parse(named.stdout.join('\n'))).toMatchObject({ removed: [stray], failed: [], missing: [dir] });
+    expect(fs.existsSync(semFile)).toBe(false);
+    expect(fs.existsSync(semDir)).toBe(true);
+  } finally {
+    fs.rmSync(semFile, { force: true });
+    fs.rmdirSync(semDir);
+  }
+});
+
 // A duplex channel whose rings are another user's, which we may not read:
 // whether its server or client runs is unknown, as for a single such ring
 // (it was told live: its rings are never stale).

@@ -903,6 +903,7 @@ typedef struct zb_ring_entry {
   char name[ZB_NAME_MAX + 1];
   bool has_segment;  /* /dev/shm/NAME exists */
   bool has_lock;     /* its lock file exists */
+  bool has_semaphores; /* a semaphore file of it (not a directory) */
   bool reader_alive; /* holds the lock, or is the live process it names */
   bool writer_alive;
   /* Its lock file or its segment could not be read (another user's, or a
@@ -912,8 +913,8 @@ typedef struct zb_ring_entry {
   bool access_denied;
 } zb_ring_entry;
 
-/* Calls visit once per ring found (lock files, and segments that have the
- * ring's semaphores), in name order; stops at a non-zero return of visit and
+/* Calls visit once per ring found (lock files, and semaphores, also stray
+ * ones with nothing else left), in name order; stops at a non-zero return of visit and
  * returns it. A ring with neither a live reader nor a live writer, whose
  * access was not denied, is stale. */
 int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),

@@ -1130,6 +1130,23 @@ int zb__lock_record_owner(int lock_fd, const char *name,
   return 0;
 }
 
+/* Whether /dev/shm holds a semaphore of ring NAME: any file but a
+ * directory (a stray one: sem_unlink removes it, a symlink itself and not
+ * what it points to). */
+static bool has_semaphores(const zb_names *names) {
+  char path[PATH_MAX + 16];
+  const char *sem[2] = {names->sem_w, names->sem_r};
+  struct stat st;
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "/dev/shm/sem.%s", sem[i] + 1);
+    if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+      return true;
+  }
+  return false;
+}
+
 /* What is left of ring NAME and who is alive in it. With took_lock (to
  * remove it), a free lock file stays locked in *lock_fd (so nobody creates
  * the ring while it is being removed), and a segment without a lock file
@@ -1154,13 +1171,15 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
   memset(entry, 0, sizeof *entry);
   strcpy(entry->name, name);
   entry->has_lock = lstat(names.lock, &st) == 0;
+  entry->has_semaphores = has_semaphores(&names);
   if (entry->has_lock) {
     rc = lock_file(names.lock, 0600, false, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a live reader holds it */
     /* another user's, or a mode that shuts its owner out: it tells us
      * nothing, and a reader may hold it */
     lock_denied = rc == -EACCES;
-  } else if (took_lock != NULL && lstat(path, &st) == 0 &&
+  } else if (took_lock != NULL &&
+             (lstat(path, &st) == 0 || entry->has_semaphores) &&
              ensure_lock_dir(name) == 0) {
     rc = lock_file(names.lock, 0600, true, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
@@ -1219,7 +1238,7 @@ static int remove_stale(const char *name, bool remove) {
   if ((rc = zb__names(name, &names)) < 0 ||
       (rc = inspect_ring(name, &entry, &fd, &took_lock)) < 0)
     return rc;
-  if (!entry.has_segment && !entry.has_lock)
+  if (!entry.has_segment && !entry.has_lock && !entry.has_semaphores)
     rc = zb__fail(ZB_ENOENT, "no ring named \"%s\"", name);
   else if (entry.reader_alive || entry.writer_alive)
     rc = zb__fail(ZB_EBUSY, "ring \"%s\" is in use: its %s is alive", name,
@@ -1298,7 +1317,8 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
   if (visit == NULL)
     return zb__fail(ZB_EINVAL, "zb_rings_list: visit is NULL");
   /* A ring has a lock file, or at least its semaphores (an unrelated shm
-   * object alone is never taken for a ring). */
+   * object alone is never taken for a ring, nor a directory named as a
+   * semaphore). */
   if ((rc = collect_names(ZB_LOCK_DIR, "", ".lock", &names, &count, &cap)) < 0 ||
       (rc = collect_names("/dev/shm", "sem.sem-w-", "", &names, &count, &cap)) < 0)
     goto done;
@@ -1306,7 +1326,8 @@ int zb_rings_list(int (*visit)(const zb_ring_entry *ring, void *user),
     qsort(names, count, sizeof *names, compare_names);
   for (i = 0; i < count && rc == 0; i++) {
     if ((i > 0 && strcmp(names[i], names[i - 1]) == 0) ||
-        inspect_ring(names[i], &entry, NULL, NULL) < 0)
+        inspect_ring(names[i], &entry, NULL, NULL) < 0 ||
+        !(entry.has_lock || entry.has_segment || entry.has_semaphores))
       continue;
     rc = visit(&entry, user);
   }

@@ -1031,6 +1031,32 @@ static int stray_child(void *arg) {
   return 0;
 }
 
+/* A symlink under a ring's name is never followed: a look at it (inspect,
+ * a writer) says whose it is, as a create does, not "Too many levels of
+ * symbolic links". */
+static int symlink_child(void *arg) {
+  zb_health health;
+  (void)arg;
+  CHECK(write_file("/tmp/target", "keep me\n", 0, 0600));
+  CHECK(symlink("/tmp/target", "/dev/shm/lnk-theirs") == 0 &&
+        lchown("/dev/shm/lnk-theirs", NOBODY, NOBODY) == 0);
+  CHECK_RC(zb_health_read("lnk-theirs", &health), ZB_EACCES);
+  CHECK_MSG("/dev/shm/lnk-theirs belongs to user nobody (uid 65534), not to "
+            "this user (uid 0): a symbolic link, which is never followed");
+  CHECK(symlink("/tmp/target", "/dev/shm/lnk-mine") == 0);
+  CHECK_RC(zb_health_read("lnk-mine", &health), ZB_EPROTO);
+  CHECK_MSG("/dev/shm/lnk-mine is a symbolic link, which is never followed");
+  return 0;
+}
+
+static void test_symlink_segment(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: another user's link needs root\n");
+    return;
+  }
+  run_confined("symlink segment", symlink_child, NULL, "size=16m", 30000);
+}
+
 static void test_stray_semaphores(void) {
   if (getuid() != 0) {
     fprintf(stderr, "  skipped: another user's file needs root\n");
@@ -1192,5 +1218,6 @@ int main(void) {
   RUN(test_semaphore_enospc);
   RUN(test_odd_mode_ring);
   RUN(test_stray_semaphores);
+  RUN(test_symlink_segment);
   return zb_test_finish("core-namespace");
 }

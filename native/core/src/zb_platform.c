@@ -591,6 +591,21 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
       return zb__fail(ZB_EPROTO,
                       "ring \"%s\": %s is a directory: not a ZeroBuffer "
                       "segment", name, path);
+    /* shm_open's O_NOFOLLOW: a symlink is never followed (it could point
+     * anywhere), and ELOOP would say nothing of that */
+    if (rc == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+      if (st.st_uid == geteuid())
+        return zb__fail(ZB_EPROTO,
+                        "ring \"%s\": %s is a symbolic link, which is never "
+                        "followed: not a ZeroBuffer segment",
+                        name, path);
+      describe_uid(st.st_uid, who, sizeof who);
+      return zb__fail(ZB_EACCES,
+                      "ring \"%s\": %s belongs to %s, not to this user (uid "
+                      "%u): a symbolic link, which is never followed, so no "
+                      "ZeroBuffer segment; not ours to remove",
+                      name, path, who, (unsigned)geteuid());
+    }
     if (rc == EACCES) { /* say whose, and how to share it */
       if (stat(path, &st) == 0 && st.st_uid != geteuid()) {
         describe_uid(st.st_uid, who, sizeof who);

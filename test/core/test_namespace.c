@@ -985,6 +985,7 @@ static int remove_as_nobody(void *name) {
  * and by the list's sweep), another user's is refused naming its owner
  * and removed by that owner, a directory is no ring at all. */
 static int stray_child(void *arg) {
+  zb_reader *r = NULL;
   pid_t pid;
   int status;
   (void)arg;
@@ -1028,6 +1029,14 @@ static int stray_child(void *arg) {
   CHECK(!listed("stray-dir"));
   CHECK_RC(zb_ring_remove_stale("stray-dir"), ZB_ENOENT);
   CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-dir"));
+  /* a create says so, not "ask that user to run zerobuffer cleanup", which
+   * finds nothing to remove */
+  CHECK(chown("/dev/shm/sem.sem-w-stray-dir", NOBODY, NOBODY) == 0);
+  CHECK_RC(zb_reader_create(&r, "stray-dir", 0, 64, NULL), ZB_EPROTO);
+  CHECK_MSG("/dev/shm/sem.sem-w-stray-dir is a directory (of user nobody "
+            "(uid 65534)), not a semaphore");
+  CHECK(r == NULL);
+  CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-dir"));
   return 0;
 }
 

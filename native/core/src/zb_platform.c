@@ -939,9 +939,23 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
   snprintf(path[0], sizeof path[0], "/dev/shm%s", names->shm);
   snprintf(path[1], sizeof path[1], "/dev/shm/sem.%s", names->sem_w + 1);
   snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
-  for (i = 2; i >= 0; i--)
-    if (lstat(path[i], &st) == 0 && st.st_uid != geteuid())
+  for (i = 2; i >= 0; i--) {
+    if (lstat(path[i], &st) != 0)
+      continue;
+    /* no cleanup removes it (no ring is there), nor does sem_unlink */
+    if (i > 0 && S_ISDIR(st.st_mode)) {
+      char who[128];
+      describe_uid(st.st_uid, who, sizeof who);
+      return zb__fail(ZB_EPROTO,
+                      "ring \"%.64s\": %s is a directory (of %s), not a "
+                      "semaphore, so the ring cannot be made: pick another "
+                      "name, or remove it if you know it is garbage (rm -r "
+                      "%s, as its owner)",
+                      name, path[i], who, path[i]);
+    }
+    if (st.st_uid != geteuid())
       return refuse_foreign(name, path[i], st.st_uid, removing);
+  }
   if (lstat(path[0], &st) != 0)
     return 0; /* no segment: nothing of value can be lost */
   rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zb_error.h"
 #include "zb_oieb.h"
 #include "zb_test.h"
 #include "zb_test_hooks.h"
@@ -3747,6 +3748,65 @@ static int all_files_exist(const char *name) {
   return 1;
 }
 
+/* Whether S is valid UTF-8: GStreamer drops an error's debug text that is
+ * not, and the zerobuffer-error line with it. */
+static bool utf8_valid(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p != 0) {
+    int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+            : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0)
+      return false;
+    for (p++; n > 0; n--, p++)
+      if ((*p & 0xC0) != 0x80)
+        return false;
+  }
+  return true;
+}
+
+/* A name (up to 245 bytes of any characters) is in its messages whole: a
+ * name cut at a byte count named another ring, or split a character (the
+ * text was no longer UTF-8). A name too long to be one is cut between
+ * characters, and so is any text too long for the details. */
+static void test_long_name_messages(void) {
+  char name[600], big[3 * 2048 + 4];
+  size_t i, n = 0;
+  int cut;
+
+  name[n++] = 'x';
+  for (i = 0; i < 120; i++, n += 2)
+    memcpy(name + n, "\xc3\xbc", 2); /* ü */
+  memcpy(name + n, "/y", 3);
+  CHECK_RC(zb_validate_name(name), ZB_ENAME);
+  CHECK_MSG(name);
+  CHECK_MSG("contains '/'");
+  CHECK(utf8_valid(zb_last_error()));
+  memcpy(name + n, "..", 3);
+  CHECK_RC(zb_validate_name(name), ZB_ENAME);
+  CHECK_MSG(name);
+  CHECK(utf8_valid(zb_last_error()));
+
+  for (i = 0; i < 150; i++, n += 2)
+    memcpy(name + n, "\xc3\xbc", 2);
+  name[n] = '\0';
+  CHECK_RC(zb_validate_name(name), ZB_ENAME);
+  CHECK_MSG("...\" is too long");
+  CHECK(utf8_valid(zb_last_error()));
+
+  /* the safety net: every cut position inside a 3-byte character (€) */
+  for (cut = 0; cut < 3; cut++) {
+    memset(big, 'x', (size_t)cut);
+    for (i = (size_t)cut; i + 3 < sizeof big; i += 3)
+      memcpy(big + i, "\xe2\x82\xac", 3);
+    big[i] = '\0';
+    CHECK_RC(zb__fail(ZB_EIO, "%s", big), ZB_EIO);
+    CHECK(utf8_valid(zb_last_error()));
+    CHECK(strlen(zb_last_error()) > 1000);
+    CHECK_RC(zb__fail_errno(EIO, "%s", big), ZB_EIO);
+    CHECK(utf8_valid(zb_last_error()));
+  }
+}
+
 static void test_name_charset(void) {
   static const char *const infix[] = {
       " ", ":", "@", "+", "\xc3\xbc" /* ü */, "\"", "'", "\\", ";", "*", "!",
@@ -4032,6 +4092,7 @@ int main(void) {
   RUN(test_unlink);
   RUN(test_names);
   RUN(test_name_charset);
+  RUN(test_long_name_messages);
   RUN(test_name_collisions);
   RUN(test_sizes);
   RUN(test_no_metadata_block);

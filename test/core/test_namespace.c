@@ -606,6 +606,53 @@ static void test_stranger_files(void) {
   run_confined("stranger's files", stranger_child, NULL, "size=16m", 60000);
 }
 
+/* Another user's stale ring under a long non-ASCII name, or a name a shell
+ * would split: the advice prints the name whole, and its command to paste
+ * shell-quoted (a name cut at 64 bytes named another ring, "not found"). */
+static int foreign_names_child(void *arg) {
+  char name[ZB_NAME_MAX + 1], hint[ZB_NAME_MAX + 128];
+  zb_reader *r = NULL;
+  pid_t holder;
+  size_t n = 3;
+  (void)arg;
+
+  memcpy(name, "rv-", 3);
+  while (n + 2 <= ZB_NAME_MAX) {
+    memcpy(name + n, "\xc3\xbc", 2); /* ü */
+    n += 2;
+  }
+  name[n] = '\0';
+  holder = start_holder(stale_ring_of_nobody, name);
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK_RC(zb_reader_create(&r, name, 0, 256, NULL), ZB_EACCES);
+  snprintf(hint, sizeof hint, "(zerobuffer cleanup %s, run as that user)", name);
+  CHECK_MSG(hint);
+  snprintf(hint, sizeof hint, "ring \"%s\": ", name);
+  CHECK_MSG(hint);
+  CHECK_MSG("belongs to user nobody (uid 65534)");
+  CHECK_RC(zb_ring_remove_stale(name), ZB_EACCES);
+  snprintf(hint, sizeof hint, "(runuser -u nobody -- zerobuffer cleanup %s)", name);
+  CHECK_MSG(hint);
+
+  holder = start_holder(stale_ring_of_nobody, "it's mine");
+  CHECK(holder > 0);
+  kill_holder(holder);
+  CHECK_RC(zb_ring_remove_stale("it's mine"), ZB_EACCES);
+  CHECK_MSG("ring \"it's mine\": ");
+  CHECK_MSG("(runuser -u nobody -- zerobuffer cleanup 'it'\\''s mine')");
+  return 0;
+}
+
+static void test_foreign_long_names(void) {
+  if (getuid() != 0) {
+    fprintf(stderr, "  skipped: other users' files need root\n");
+    return;
+  }
+  run_confined("another user's long names", foreign_names_child, NULL,
+               "size=16m", 60000);
+}
+
 /* ------------------------------------------------ FIFOs under ring names */
 
 static int count_ring(const zb_ring_entry *ring, void *user) {
@@ -1220,6 +1267,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   RUN(test_name_space_disjoint);
   RUN(test_stranger_files);
+  RUN(test_foreign_long_names);
   RUN(test_fifo_files);
   RUN(test_sweep_cost);
   RUN(test_foreign_sweep_stamp);

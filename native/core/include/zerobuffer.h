@@ -117,7 +117,9 @@ const char *zb_err_name(int code);
 /* Generic text for a code (strerror() for other negative errnos; "success"
  * for 0, "unknown error" for a code not in the list). */
 const char *zb_strerror(int code);
-/* Details of the last failure on this thread: what failed and what to do. */
+/* Details of the last failure on this thread: what failed and what to do.
+ * A ring's name is in them whole (shell-quoted in a command to paste, when
+ * it needs quoting); a text too long is cut between UTF-8 characters. */
 const char *zb_last_error(void);
 
 #define ZB_WAIT_FOREVER (-1)

@@ -31,18 +31,22 @@ int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
   if (n >= cap)
     return zb__fail(ZB_EINVAL,
                     "zb_duplex_ring_name: %zu bytes needed for the name of "
-                    "channel \"%.64s\"'s %s ring",
-                    n + 1, channel, suffix + 1);
+                    "channel \"%.*s%s\"'s %s ring",
+                    n + 1, zb__utf8_prefix(channel, ZB_NAME_MAX), channel,
+                    strlen(channel) > ZB_NAME_MAX ? "..." : "", suffix + 1);
   snprintf(out, cap, "%s%s", channel, suffix);
   rc = zb_validate_name(out);
   if (rc < 0) {
     /* the reason lives in the buffer the new details are formatted into */
-    char reason[256];
+    char reason[ZB__ERROR_MAX];
     snprintf(reason, sizeof reason, "%s", zb_last_error());
     return zb__fail(ZB_ENAME,
-                    "invalid duplex channel name \"%.64s\": its ring \"%.80s\" "
-                    "is not a valid ring name (%s)",
-                    channel, out, reason);
+                    "invalid duplex channel name \"%.*s%s\": its ring "
+                    "\"%.*s%s\" is not a valid ring name (%s)",
+                    zb__utf8_prefix(channel, ZB_NAME_MAX), channel,
+                    strlen(channel) > ZB_NAME_MAX ? "..." : "",
+                    zb__utf8_prefix(out, ZB_NAME_MAX), out,
+                    strlen(out) > ZB_NAME_MAX ? "..." : "", reason);
   }
   return 0;
 }

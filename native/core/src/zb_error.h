@@ -21,4 +21,21 @@ int zb__fail_keyed(uint64_t key, int code, const char *fmt, ...)
 int zb__fail_errno(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Room for one message's details: a ring's name (up to ZB_NAME_MAX bytes)
+ * may be in it whole up to three times (the name, a file's path, a command
+ * to paste). A longer text is cut, never inside a UTF-8 character. */
+#define ZB__ERROR_MAX 2048
+
+/* How many of S's bytes "%.*s" prints to show at most MAX of them without
+ * splitting a UTF-8 character (a name too long to show whole). */
+int zb__utf8_prefix(const char *s, size_t max);
+
+/* Room for zb__shell_quote of a ring's name or one of its files' paths:
+ * every byte a quote ('\'') at worst. */
+#define ZB__QUOTED_MAX (4 * (ZB_NAME_MAX + 32) + 3)
+
+/* S as a word to paste into a shell: as it is when it needs no quoting,
+ * else in single quotes (a quote in it as '\''). Returns OUT. */
+const char *zb__shell_quote(const char *s, char *out, size_t cap);
+
 #endif /* ZB_ERROR_H */

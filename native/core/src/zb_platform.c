@@ -30,22 +30,22 @@ int zb_validate_name(const char *name) {
   len = strnlen(name, ZB_NAME_MAX + 1);
   if (len > ZB_NAME_MAX)
     return zb__fail(ZB_ENAME,
-                    "ring name \"%.32s...\" is too long: at most %d bytes, so "
+                    "ring name \"%.*s...\" is too long: at most %d bytes, so "
                     "that \"sem.sem-w-NAME\" fits a file name",
-                    name, ZB_NAME_MAX);
+                    zb__utf8_prefix(name, 64), name, ZB_NAME_MAX);
   /* The contract's rule (the peers' too): any bytes but '/' (NAME is part
    * of file names) and "..", NUL ending the string. Spaces, ':', '@',
    * non-ASCII UTF-8, a leading '.' are all fine in /dev/shm/NAME,
    * /dev/shm/sem.sem-w-NAME and /tmp/zerobuffer/NAME.lock. */
   if (strchr(name, '/') != NULL)
     return zb__fail(ZB_ENAME,
-                    "ring name \"%.64s\" contains '/': the name becomes a "
+                    "ring name \"%s\" contains '/': the name becomes a "
                     "file name (/dev/shm/NAME); use any characters but '/' "
                     "and control characters, without \"..\"",
                     name);
   if (strstr(name, "..") != NULL)
     return zb__fail(ZB_ENAME,
-                    "ring name \"%.64s\" contains \"..\" (it becomes a file "
+                    "ring name \"%s\" contains \"..\" (it becomes a file "
                     "name); pick another name",
                     name);
   if (strcmp(name, ".") == 0)
@@ -72,10 +72,11 @@ int zb_validate_name(const char *name) {
    * refuses as "not a ZeroBuffer ring" and never removes. */
   if (strncmp(name, "sem.sem-w-", 10) == 0 || strncmp(name, "sem.sem-r-", 10) == 0)
     return zb__fail(ZB_ENAME,
-                    "ring name \"%.64s\" starts with \"%.10s\": /dev/shm/%.64s "
-                    "is the file of a semaphore of ring \"%.64s\", so the "
-                    "two rings would destroy each other; pick another name",
-                    name, name, name, name + 10);
+                    "ring name \"%s\" starts with \"%.10s\": its segment, "
+                    "/dev/shm/NAME, is the file of a semaphore of ring "
+                    "\"%s\", so the two rings would destroy each other; pick "
+                    "another name",
+                    name, name, name + 10);
   return 0;
 }
 
@@ -787,25 +788,26 @@ static const char *how_to_share(const struct stat *st, bool writable) {
 static int refuse_foreign(const char *name, const char *path, uid_t owner,
                           bool removing) {
   struct passwd pw, *found = NULL;
-  char who[128], buf[1024], how[256];
+  char who[128], buf[1024], quoted[ZB__QUOTED_MAX], how[ZB__QUOTED_MAX + 128];
   describe_uid(owner, who, sizeof who);
+  zb__shell_quote(name, quoted, sizeof quoted);
   if (!removing)
     return zb__fail(ZB_EACCES,
-                    "ring \"%.64s\": %s belongs to %s, not to this user (uid "
+                    "ring \"%s\": %s belongs to %s, not to this user (uid "
                     "%u): the name is taken by that user's ring (live or left "
                     "over) or file, which is not ours to take over or remove. "
                     "Pick another name, or ask that user to close or remove "
-                    "it (zerobuffer cleanup %.64s, run as that user)",
-                    name, path, who, (unsigned)geteuid(), name);
+                    "it (zerobuffer cleanup %s, run as that user)",
+                    name, path, who, (unsigned)geteuid(), quoted);
   if (geteuid() == 0 &&
       getpwuid_r(owner, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
-    snprintf(how, sizeof how, "runuser -u %s -- zerobuffer cleanup %.64s",
-             found->pw_name, name);
+    snprintf(how, sizeof how, "runuser -u %s -- zerobuffer cleanup %s",
+             found->pw_name, quoted);
   else
-    snprintf(how, sizeof how, "ask that user to run zerobuffer cleanup %.64s",
-             name);
+    snprintf(how, sizeof how, "ask that user to run zerobuffer cleanup %s",
+             quoted);
   return zb__fail(ZB_EACCES,
-                  "ring \"%.64s\": %s belongs to %s, not to this user (uid "
+                  "ring \"%s\": %s belongs to %s, not to this user (uid "
                   "%u): that user's ring (live or left over) or file is not "
                   "ours to remove; remove it as that user (%s)",
                   name, path, who, (unsigned)geteuid(), how);
@@ -905,32 +907,36 @@ int zb__segment_unready(const char *name, const zb_names *names) {
   if (stale) {
     /* (an empty file may also be one a program made and left: "gone" is
      * all we know; only its owner may remove it) */
-    char remedy[ZB_NAME_MAX + 128];
+    char quoted[ZB__QUOTED_MAX], remedy[ZB__QUOTED_MAX + 128];
+    zb__shell_quote(name, quoted, sizeof quoted);
     if (st.st_uid == geteuid())
       snprintf(remedy, sizeof remedy, "a reader of this name removes it when "
-               "it creates the ring, and so does zerobuffer cleanup %s", name);
+               "it creates the ring, and so does zerobuffer cleanup %s",
+               quoted);
     else
       snprintf(remedy, sizeof remedy, "it belongs to uid %u, who may remove "
-               "it (zerobuffer cleanup %s)", (unsigned)st.st_uid, name);
+               "it (zerobuffer cleanup %s)", (unsigned)st.st_uid, quoted);
     return zb__fail(ZB_EREADERGONE,
                     "ring \"%s\" was left half-created: %s is %s and no "
                     "reader holds %s, so whoever made it%s is gone; %s",
                     name, path, st.st_size == 0 ? "empty" : "not initialised",
                     names->lock, creator, remedy);
   }
+  char quoted[ZB__QUOTED_MAX];
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
                   "%s and no lock file names a dead reader that made it: it "
                   "is no ring being created, and a reader of this name "
                   "refuses it too (not ours to remove); remove it if you "
                   "know it is garbage (rm %s)",
-                  name, path, names->lock, path);
+                  name, path, names->lock,
+                  zb__shell_quote(path, quoted, sizeof quoted));
 }
 
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                         bool removing, uint64_t *reader_pid,
                         uint64_t *writer_pid) {
-  char path[3][PATH_MAX + 16], reason[256];
+  char path[3][PATH_MAX + 16], reason[ZB__ERROR_MAX];
   zb_segment seg;
   struct stat st;
   int i, rc;
@@ -972,12 +978,14 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                                              : "its header is all zero");
   }
   if (rc == ZB_EPROTO) {
+    char quoted[ZB__QUOTED_MAX];
     snprintf(reason, sizeof reason, "%s", zb_last_error());
     return zb__fail(ZB_EPROTO,
-                    "ring \"%.64s\": %s exists and is not a ZeroBuffer ring "
+                    "ring \"%s\": %s exists and is not a ZeroBuffer ring "
                     "(%s), so it is not ours to remove. Pick another name, or "
                     "remove it if you know it is garbage (rm -r %s)",
-                    name, path[0], reason, path[0]);
+                    name, path[0], reason,
+                    zb__shell_quote(path[0], quoted, sizeof quoted));
   }
   if (rc < 0)
     return rc;
@@ -1058,12 +1066,13 @@ static int lock_file(const char *path, unsigned mode, bool create,
 }
 
 static int refuse_odd_lock(const char *name, const char *lock) {
+  char quoted[ZB__QUOTED_MAX];
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s is not a regular file (a FIFO, a "
                   "directory, ...), so it is no lock file of ours: pick "
                   "another name, or remove it if you know it is garbage "
                   "(rm -r %s)",
-                  name, lock, lock);
+                  name, lock, zb__shell_quote(lock, quoted, sizeof quoted));
 }
 
 int zb__lock_acquire(const char *name, const zb_names *names, unsigned mode,

@@ -226,6 +226,18 @@ zerobuffer_stats_line (const GstStructure * stats)
       written, bytes, dropped);
 }
 
+gchar *
+zerobuffer_utf8_take_valid (gchar * text)
+{
+  gchar *valid;
+
+  if (text == NULL || g_utf8_validate (text, -1, NULL))
+    return text;
+  valid = g_utf8_make_valid (text, -1);
+  g_free (text);
+  return valid;
+}
+
 void
 zerobuffer_post_message (GstElement * element, GstMessageType type,
     int code, const gchar * ring, gchar * text, gchar * debug,
@@ -234,15 +246,22 @@ zerobuffer_post_message (GstElement * element, GstMessageType type,
   const ZerobufferErrorKind *kind = zerobuffer_error_kind (code);
   const gchar *name = code == ZEROBUFFER_EFRAMESIZE ? "EFRAMESIZE" :
       zb_err_name (code);
-  GString *full_debug = g_string_new (debug);
+  GString *full_debug;
   GstStructure *details, *stats = NULL;
   guint64 written;
 
+  debug = zerobuffer_utf8_take_valid (debug);
+  full_debug = g_string_new (debug);
   details = gst_structure_new (ZEROBUFFER_ERROR_DETAILS,
       "name", G_TYPE_STRING, name,
       "permanent", G_TYPE_BOOLEAN, kind->permanent, NULL);
-  if (ring != NULL)
-    gst_structure_set (details, "ring", G_TYPE_STRING, ring, NULL);
+  if (ring != NULL) {
+    /* (a structure refuses a string that is not UTF-8) */
+    gchar *valid = zerobuffer_utf8_take_valid (g_strdup (ring));
+
+    gst_structure_set (details, "ring", G_TYPE_STRING, valid, NULL);
+    g_free (valid);
+  }
   /* A writer's count goes into its error itself: gst-launch prints an error
    * at once from the posting thread, but may quit before it prints an
    * earlier INFO message. */
@@ -266,7 +285,8 @@ zerobuffer_post_message (GstElement * element, GstMessageType type,
       kind->permanent ? "permanent" : "transient");
   g_free (debug);
   gst_element_message_full_with_details (element, type, kind->domain (),
-      kind->gst_code, text, g_string_free (full_debug, FALSE), file, function,
+      kind->gst_code, zerobuffer_utf8_take_valid (text),
+      g_string_free (full_debug, FALSE), file, function,
       line, details);
 }
 

@@ -153,7 +153,8 @@ void zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps);
  * kind decides the GError domain and code, and the message carries it twice:
  * - details (gst_message_parse_error_details): a GstStructure named
  *   "zerobuffer-error" with "name" (string), "permanent" (boolean) and
- *   "ring" (string, when the ring's name is known);
+ *   "ring" (string, when the ring's name is known; U+FFFD for its bytes
+ *   that are not UTF-8, as in the texts);
  * - the last line of the debug text, for supervisors that only see what
  *   gst-launch prints: "zerobuffer-error=NAME (permanent)" or
  *   "zerobuffer-error=NAME (transient)".
@@ -168,10 +169,16 @@ void zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps);
  * zerosink's stats structure: the line supervisors read. g_free() it. */
 gchar *zerobuffer_stats_line (const GstStructure * stats);
 
+/* TEXT (g_malloc'd, or NULL) itself when it is valid UTF-8, else freed and
+ * replaced by a valid copy (U+FFFD for the bytes that are not): a ring's
+ * name is any bytes but '/', and GStreamer drops a message's debug text
+ * that is not UTF-8, the zerobuffer-error line with it. */
+gchar *zerobuffer_utf8_take_valid (gchar * text);
+
 /* Posts a message of TYPE (GST_MESSAGE_ERROR or GST_MESSAGE_WARNING) from
  * ELEMENT about ring RING (NULL when unknown), of the kind CODE (a ZB_E*
- * code). Takes TEXT and DEBUG (g_malloc'd, DEBUG may be NULL). Use the
- * macros below. */
+ * code). Takes TEXT and DEBUG (g_malloc'd, DEBUG may be NULL), made valid
+ * UTF-8 (zerobuffer_utf8_take_valid). Use the macros below. */
 void zerobuffer_post_message (GstElement * element, GstMessageType type,
     int code, const gchar * ring, gchar * text, gchar * debug,
     const gchar * file, const gchar * function, gint line);

@@ -107,8 +107,9 @@ gst_zero_error_new (int code, gchar * text, gchar * debug)
   GstZeroError *e = g_new (GstZeroError, 1);
 
   e->code = code;
-  e->text = text;
-  e->debug = debug;
+  /* (valid UTF-8 for the plain GST_ELEMENT_WARNINGs too) */
+  e->text = zerobuffer_utf8_take_valid (text);
+  e->debug = zerobuffer_utf8_take_valid (debug);
   return e;
 }
 

@@ -1126,6 +1126,45 @@ GST_START_TEST (test_bad_name)
 
 GST_END_TEST;
 
+/* A refused name of any bytes: a long non-ASCII one (the core cut it at 64
+ * bytes, inside a "ü") and one that is not UTF-8 at all still end the
+ * error's debug text with its zerobuffer-error line (GStreamer drops a debug
+ * text that is not UTF-8): the first whole in the debug text, the other
+ * with U+FFFD for its byte that is not UTF-8. */
+GST_START_TEST (test_bad_name_not_ascii)
+{
+  GString *long_name = g_string_new ("x");
+  const gchar *names[2];
+  guint i;
+
+  for (i = 0; i < 40; i++)
+    g_string_append (long_name, "\xc3\xbc");    /* ü */
+  g_string_append (long_name, "/x");
+  names[0] = long_name->str;
+  names[1] = "bad-\xff/x";
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstElement *pipeline = launch (i ? "zerosrc name=src ! fakesink" :
+        "appsrc ! zerosink name=sink");
+    gchar *text;
+
+    g_object_set (by_name (pipeline, i ? "src" : "sink"), "buffer-name",
+        names[i], NULL);
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    text = wait_error (pipeline, "ENAME (permanent)",
+        i ? "bad-\xef\xbf\xbd/x" : names[0]);
+    fail_unless (i || strstr (strstr (text, " | "), names[0]) != NULL, "%s",
+        text);
+    fail_unless (strstr (text, "contains '/'") != NULL, "%s", text);
+    g_free (text);
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+  }
+  g_string_free (long_name, TRUE);
+}
+
+GST_END_TEST;
+
 /* A frame larger than the ring can ever hold is an error, also under
  * policy=drop (which would drop every frame of that size for as long as
  * the ring lives): the message says that dropping cannot help. */
@@ -7327,6 +7366,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_lost_wait_too_small_caps_change);
   tcase_add_test (tc, test_stale_ring);
   tcase_add_test (tc, test_bad_name);
+  tcase_add_test (tc, test_bad_name_not_ascii);
   tcase_add_test (tc, test_failed_start_resets_stats);
   tcase_add_test (tc, test_frame_too_large);
   tcase_add_test (tc, test_frame_too_large_drop_policy);

@@ -203,7 +203,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
   readonly #stopping = new Map<string, Promise<void>>();
   /** The last start-stream (or start-duplex) of each ring, until a stop-stream for it: what a deferred start checks. */
   readonly #announced = new Map<string, StartStreamMessage | StartDuplexMessage>();
-  /** The ring file each running pipeline was started for (its inode), when it existed then. */
+  /**
+   * The ring file each running pipeline's latest run was started for (its
+   * inode), when it existed then: a restart goes into the ring there as it
+   * starts (a reader that died and came back), not the one before.
+   */
   readonly #ringFiles = new Map<PipelineRunner, number>();
   /**
    * Every ring a start-stream named (so that a stop-stream for another is
@@ -474,10 +478,16 @@ export class Watcher extends EventEmitter<WatchEvents> {
       },
     });
     this.#pipelines.set(name, runner);
-    const file = ringFile(served);
-    if (file !== undefined) this.#ringFiles.set(runner, file);
     record.runners.push(runner);
-    runner.on('state', (e) => this.emit('state', name, e));
+    runner.on('state', (e) => {
+      // each run, a restart too, connects to the ring there as it starts: an announcement of that ring is a duplicate
+      if (e.state === 'starting') {
+        const file = ringFile(served);
+        if (file !== undefined) this.#ringFiles.set(runner, file);
+        else this.#ringFiles.delete(runner);
+      }
+      this.emit('state', name, e);
+    });
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
@@ -495,8 +505,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /**
    * The pipeline a start-stream (or start-duplex) would duplicate: one
-   * running into the same ring, which was not created again since it
-   * started and is not being stopped (a start then waits for the stop).
+   * running into the same ring, which was not created again since its
+   * latest run started and is not being stopped (a start then waits for the stop).
    */
   #running(message: StartStreamMessage | StartDuplexMessage): PipelineRunner | undefined {
     if (this.#stopped || this.#commandEnded || this.#stopping.has(message.name)) return undefined;

@@ -144,13 +144,34 @@ test('a reader that creates its ring again and announces it (no stop-stream): a 
   // EREADERGONE was counted against --max-restarts (with --no-restart: fatal at once).
   const name = ringName('recreate');
   // (The old pipeline may also die of its ring's end before the announcement is read: then it is
-  // restarted into the new ring, and the announcement replaces it; either way the stream goes on.)
+  // restarted into the new ring, and the announcement is a duplicate; either way the stream goes on.)
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--recreate']);
   try {
     expect(await child.exit(40000)).toBe(EXIT.ok);
     expect(child.stdout).toContain('got 10 frames of re-creation 1');
     expect(child.stdout).toContain('got 10 frames of re-creation 2');
     expect(child.stderr).not.toMatch(/already has a pipeline/);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('a reader killed and started again, which announces its ring once the pipeline restarted into it feeds it: the restarted pipeline serves it on, the announcement is a duplicate', async () => {
+  // Before, the announcement was taken for a ring created again since the first run started:
+  // the restarted pipeline was stopped, its EOS ended reader 2's stream.
+  const name = ringName('readerback');
+  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, readerBack, name, '60']);
+  try {
+    const status = await child.exit(30000);
+    expect(child.stdout).toContain('reader 2 fed before its announcement');
+    expect(child.stdout).toContain('reader 2 got 60 frames');
+    expect(status).toBe(EXIT.ok);
+    expect(child.stderr).toMatch(/restart 1 in \d+ ms/);
+    // the first run and its restart, no third
+    expect(gstPids(child.stderr)).toHaveLength(2);
+    expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
+    expect(processesFor(name)).toEqual([]);
   } finally {
     child.proc.kill('SIGKILL');
   }

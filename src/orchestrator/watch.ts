@@ -541,7 +541,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * would: SIGINT to its process group (a gst-launch with zerosrc removes
    * its ring, a Python reader gets KeyboardInterrupt; SIGTERM kills either
    * without cleanup), SIGTERM after stopTimeoutMs, SIGKILL
-   * COMMAND_KILL_AFTER_TERM_MS later, for all its group: also once the
+   * COMMAND_KILL_AFTER_TERM_MS later (SIGCONT after the SIGINT and the
+   * SIGTERM: a stopped command handles them), for all its group: also once the
    * command is gone (a shell that dies of SIGINT while what it started in
    * the background cleans up). Resolves with the result once the group is
    * empty, or got its SIGKILL.

@@ -221,14 +221,18 @@ export interface GroupInterrupt {
  * zerosrc removes its ring; Python raises KeyboardInterrupt; SIGTERM would
  * kill either without cleanup), then each later signal of `then` at its time
  * (ms from now, not counting time we are stopped) for a group that ignores
- * or outlasts it. The schedule holds
+ * or outlasts it; each but SIGKILL followed by SIGCONT, so that a process
+ * stopped handles it. The schedule holds
  * for the whole group, also once its leader has exited (spawnGuarded kills
  * the rest only when this process exits), and ends when the group is empty.
  */
 export function interruptGroup(pid: number, then: Escalation): GroupInterrupt {
   const sent: NodeJS.Signals[] = [];
   const send = (signal: NodeJS.Signals): void => {
-    if (killGroup(pid, signal)) sent.push(signal);
+    if (!killGroup(pid, signal)) return;
+    sent.push(signal);
+    // a stopped process would keep it pending, and its ring, until the SIGKILL: as the death guard does
+    if (signal !== 'SIGKILL') killGroup(pid, 'SIGCONT');
   };
   const group = groups.get(pid);
   if (group !== undefined) {

@@ -474,6 +474,30 @@ test.each([
   }
 });
 
+test('watch stopped while its command is stopped (SIGSTOP): SIGCONT after its SIGINT, it ends by its handler (it got SIGKILL only, its cleanup never ran)', async () => {
+  const marker = ringName('stopped-cmd');
+  const out = sink();
+  const command = script(marker, "trap 'echo got INT; exit 4' INT\necho ready\nkill -STOP $$\nwhile :; do sleep 0.05; done");
+  const watcher = watch({ command: [command], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs: 400 });
+  const state = (): string | undefined => {
+    try {
+      const stat = fs.readFileSync(`/proc/${watcher.pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    } catch {
+      return undefined;
+    }
+  };
+  try {
+    await until('the command to stop itself', () => state() === 'T');
+    const result = await within('stop()', watcher.stop(), 5000);
+    expect(out.bytes().toString().split('\n').filter((l) => l.startsWith('got '))).toEqual(['got INT']);
+    expect(result).toMatchObject({ stopped: true, exitCode: 4, signal: undefined, commandKilledWith: undefined });
+    expect(processesWith(marker)).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
 /**
  * A script that says "ready", then loops until SIGTERM (saying "got TERM"):
  * started by a non-interactive shell with "&", it has SIGINT ignored.

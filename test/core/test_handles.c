@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "zb_oieb.h"
+#include "zb_ring.h"
 #include "zb_test.h"
 #include "zb_test_hooks.h"
 
@@ -418,7 +419,9 @@ static void test_wake_all_waiters(void) {
 }
 
 /* With the early wrap, frames reuse the start of the ring while the reader
- * keeps up, and the stream is unchanged for the reader. */
+ * keeps up, and the stream is unchanged for the reader. 216-byte frames in
+ * 2048 bytes: the wrap leaves more than (2048 - 216) / 2 bytes free from
+ * write_pos 1296 on, so the writer cycles through the first 6 slots. */
 static void test_wrap_early(void) {
   pair p;
   zb_health h;
@@ -431,9 +434,16 @@ static void test_wrap_early(void) {
       CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
       EXPECT_FRAME(p.r, 200, (uint64_t)i, (uint64_t)i + 1);
       CHECK_RC(zb_reader_health(p.r, &h), 0);
-      CHECK(h.write_pos == 216); /* always the first slot */
+      CHECK_EQ_U64(h.write_pos, 216 * (uint64_t)(i % 6 + 1));
     }
-    /* A reader that holds the first slot: the next frame goes after it. */
+    /* write_pos 432 (frame 19 in slot 1). A reader that holds the frame at
+     * 1080 leaves too little free at 1296 for the early wrap: the next frame
+     * goes after it instead of to 0. */
+    for (i = 20; i < 23; i++) {
+      fill(buf, 200, (uint64_t)i);
+      CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
+      EXPECT_FRAME(p.r, 200, (uint64_t)i, (uint64_t)i + 1);
+    }
     {
       zb_frame f;
       fill(buf, 200, 100);
@@ -442,15 +452,61 @@ static void test_wrap_early(void) {
       fill(buf, 200, 101);
       CHECK_RC(zb_writer_write(p.w, buf, 200, 0), 0);
       CHECK_RC(zb_reader_health(p.r, &h), 0);
-      CHECK_EQ_U64(h.write_pos, 432);
+      CHECK_EQ_U64(h.write_pos, 1512);
       CHECK(holds(&f, 200, 100));
       CHECK_RC(zb_frame_release(&f), 0);
-      EXPECT_FRAME(p.r, 200, 101, 22);
+      EXPECT_FRAME(p.r, 200, 101, 25);
     }
     CHECK_RC(zb_reader_health(p.r, &h), 0);
     CHECK_EQ_U64(h.payload_free_bytes, 2048);
   }
   pair_close(&p);
+}
+
+/* The early wrap leaves a stalled reader slack: the skipped tail counts as
+ * used until the reader passes the marker, so a wrap from just after one
+ * frame would fill the ring with that frame alone. In rings of N frames of
+ * 256 KiB (the writer's default early wrap), a reader that took every frame
+ * and then stops, wherever the writer stands, leaves room for at least
+ * ceil(N / 2) + 1 frames. */
+static void test_wrap_early_leaves_slack(void) {
+  static const unsigned ns[] = {2, 3, 4, 5, 8};
+  const uint64_t size = ZB_WRAP_EARLY_FROM;
+  uint8_t *buf = malloc(size);
+  unsigned n, round, i, placed;
+  uint64_t key = 0, seq = 0;
+  zb_health h;
+  pair p;
+  CHECK(buf != NULL);
+  for (n = 0; buf != NULL && n < sizeof ns / sizeof ns[0]; n++) {
+    if (pair_open(&p, "slack", zb_payload_size_for(size, ns[n], false), NULL) != 0) {
+      pair_close(&p);
+      break;
+    }
+    seq = 0;
+    for (round = 0; round <= ns[n]; round++) {
+      for (i = 0; i < round; i++) { /* the reader keeps up */
+        fill(buf, size, ++key);
+        CHECK_RC(zb_writer_write(p.w, buf, size, 0), 0);
+        EXPECT_FRAME(p.r, size, key, ++seq);
+      }
+      CHECK_RC(zb_writer_health(p.w, &h), 0);
+      CHECK_EQ_U64(h.payload_free_bytes, h.payload_size);
+      for (placed = 0;; placed++) { /* the reader stalls */
+        fill(buf, size, key + placed + 1);
+        if (zb_writer_write(p.w, buf, size, 0) != 0)
+          break;
+      }
+      if (placed < (ns[n] + 1) / 2 + 1)
+        fprintf(stderr, "  %u-frame ring, write_pos %llu: %u frames placed\n",
+                ns[n], (unsigned long long)h.write_pos, placed);
+      CHECK(placed >= (ns[n] + 1) / 2 + 1);
+      for (i = 0; i < placed; i++)
+        EXPECT_FRAME(p.r, size, ++key, ++seq);
+    }
+    pair_close(&p);
+  }
+  free(buf);
 }
 
 /* Leaves the state of a writer killed in the middle of publishing frame 2
@@ -1619,6 +1675,7 @@ int main(void) {
   RUN(test_destroy_with_open_reservation);
   RUN(test_wake_all_waiters);
   RUN(test_wrap_early);
+  RUN(test_wrap_early_leaves_slack);
   RUN(test_writer_died_mid_publish);
   RUN(test_next_writer_completes_torn_publish);
   RUN(test_next_writer_after_small_tails);

@@ -104,10 +104,18 @@ zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,
      * the C++ writer, leave the small tail then (zeroed at the next wrap). */
     bool fits_here = pos == 0 || left == 0 || left >= ZB_FRAME_HEADER_SIZE ||
                      space + total > ring;
-    /* Early wrap: only with room for a marker, and when the wrap costs no
-     * wait (the tail and the frame's bytes at 0 are free already). */
+    /* Early wrap: only with room for a marker, when the wrap costs no wait
+     * (the tail and the frame's bytes at 0 are free already), and when it
+     * leaves a stalled reader slack: the skipped tail stays used until the
+     * reader passes the marker, so wrapping from just after one frame would
+     * fill the ring with one frame in flight. So more than (ring - total) / 2
+     * bytes must stay free after it: at least half the ring, less half a
+     * frame for the rounding of zb__ring_size_for. In a ring of N equal
+     * frames, at least ceil(N / 2) frames' room then stays free: 4 frames
+     * cycle through 3 slots, 2 or 3 frames never wrap early. */
     bool early = wrap_early && pos != 0 && space >= ZB_FRAME_HEADER_SIZE &&
-                 space + total <= ring && available >= space + total;
+                 space + total <= ring && available >= space + total &&
+                 2 * (available - space - total) > ring - total;
     if (fits_here && !early)
       return (zb_placement){pos, 0, total, false, false, false};
   }

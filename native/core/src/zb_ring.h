@@ -30,11 +30,13 @@ typedef struct zb_placement {
 /* The placement of a frame of `total` bytes (zb__frame_total) in a ring of
  * `ring` bytes when the writer is at `pos` and `available` bytes from pos on
  * are free. With wrap_early, a frame that would fit at pos goes to 0 instead
- * when the reader has already given back [pos, ring) and [0, total): frames
- * then keep reusing the first slots while the rest of the ring is slack for
- * a reader's hiccups (a 4K writer through a 4-frame ring: 1.6–2.2 instead
- * of 3.2–3.5 ms of CPU per frame on the AMD benchmark host, much of it a
- * copy corner of glibc that fewer places avoid: scripts/bench/notes.md).
+ * when the reader has already given back [pos, ring) and [0, total) and more
+ * than (ring - total) / 2 bytes stay free after it (in a ring of N equal
+ * frames: room for ceil(N / 2) of them): frames then keep reusing the first
+ * slots while the rest of the ring is slack for a reader's hiccups (a 4K
+ * writer through a 4-frame ring: 1.6–2.2 instead of 3.2–3.5 ms of CPU per
+ * frame on the AMD benchmark host, much of it a copy corner of glibc that
+ * fewer places avoid: scripts/bench/notes.md).
  * Every reader, the peers' included, follows a wrap marker wherever it
  * stands. */
 zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,

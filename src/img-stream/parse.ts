@@ -33,6 +33,7 @@ export class ImgParser {
   #shape?: { height: number; width: number; attributes: Record<string, string>; encoding: ImgEncoding };
   #pixels?: Uint8Array;
   #filled = 0;
+  #fault?: ImgStreamError; // met after whole messages of the same chunk: thrown at the next call
 
   constructor(options?: ImgParserOptions) {
     options = validateOptions(options, IMG_PARSER_OPTIONS);
@@ -45,9 +46,24 @@ export class ImgParser {
     return this.#state === 'magic' && this.#magic === 0;
   }
 
-  /** Parses what `chunk` completes; throws ImgStreamError on bad input. */
+  /**
+   * Parses what `chunk` completes; throws ImgStreamError on bad input. The
+   * messages that came whole before a fault in the same chunk are returned
+   * first, and the fault is thrown by the next call (push or end).
+   */
   push(chunk: Uint8Array): ImgMessage[] {
+    if (this.#fault !== undefined) throw this.#fault;
     const out: ImgMessage[] = [];
+    try {
+      this.#parse(chunk, out);
+    } catch (e) {
+      if (out.length === 0 || !(e instanceof ImgStreamError)) throw e;
+      this.#fault = e;
+    }
+    return out;
+  }
+
+  #parse(chunk: Uint8Array, out: ImgMessage[]): void {
     let i = 0;
     while (i < chunk.length) {
       switch (this.#state) {
@@ -107,11 +123,11 @@ export class ImgParser {
       i++;
     }
     this.#offset += chunk.length;
-    return out;
   }
 
-  /** The stream ended: throws a short-read error when it ended inside a message. */
+  /** The stream ended: throws a fault push() kept back, or a short-read error when it ended inside a message. */
   end(): void {
+    if (this.#fault !== undefined) throw this.#fault;
     if (this.idle) return;
     const where = this.#state === 'pixels'
       ? `after ${this.#filled} of ${this.#shape!.height * this.#shape!.width * 2} pixel bytes`

@@ -120,6 +120,19 @@ test('GRAY16_BE frames go out as they are (no copy); GRAY16_LE frames are swappe
   expect(() => formatImgParts({ ...img, height: 4097, stride: 2 ** 52 })).toThrow(/need 16388 bytes, received 4/);
 });
 
+test('a fault after whole messages in the same chunk: those messages come first, the fault at the next call', async () => {
+  const good = formatImgMessage({ width: 2, height: 1, data: new Uint8Array(4).fill(7) });
+  const bytes = Buffer.concat([good, Buffer.from('junk')]);
+  const parser = new ImgParser();
+  expect(parser.push(bytes).map((m) => m.width)).toEqual([2]);
+  expect(() => parser.end()).toThrow(`expected "img=" and SOH, found byte 0x6a (img= stream, byte ${good.length})`);
+  expect(() => parser.push(new Uint8Array(0))).toThrow(/found byte 0x6a/);
+  // through the stream reader too: the image, then the error
+  const got: number[] = [];
+  await expect((async () => { for await (const m of parseImgMessages(Readable.from([bytes]))) got.push(m.width); })()).rejects.toThrow(/found byte 0x6a/);
+  expect(got).toEqual([2]);
+});
+
 test('pixels that arrive in one chunk are a view of it', () => {
   const bytes = formatImgMessage({ width: 2, height: 2, data: new Uint8Array(8).fill(7) });
   const [m] = new ImgParser().push(bytes);

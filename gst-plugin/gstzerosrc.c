@@ -57,9 +57,9 @@
  * and streams without the header that of their arrival, or for a frame that
  * was waiting in the ring already (a synchronised sink held the push) the
  * stamp of the frame before plus one frame's duration of the caps when
- * that is earlier, and not more than the ring's frames of its size times
- * that before its arrival, so that the sink's hold does not space the
- * frames (never before what was pushed already), whatever
+ * that is earlier, and not more than the pipeline's latency before its
+ * arrival, so that the sink's hold does not space the frames (never
+ * before what was pushed already), whatever
  * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted and ignored
  * (basesrc's would give a frame with a PTS but no DTS its arrival as DTS,
  * after its PTS, which brings back the wrong order). A frame
@@ -182,6 +182,8 @@ struct _GstZeroSrc
   guint64 paused_ns;            /* object lock: when we stopped PLAYING (or
                                  * started), and when we went PLAYING again */
   guint64 playing_ns;
+  GstClockTime pipeline_latency;        /* object lock: the LATENCY event's,
+                                         * 0 before one came */
 };
 
 #define DEFAULT_BUFFER_NAME NULL
@@ -768,22 +770,22 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
  * is later: a synchronised sink holds our push for its processing deadline
  * (20 ms), and frames stamped when we got round to them would be spaced by
  * that wait, not by their capture, and fall behind for ever. Never more
- * than the ring's frames of its size times the duration before now: while
- * downstream takes frames slower than the caps' rate, the ring full (the
- * writer then writes at our pace), stamps one duration apart would fall
- * ever further behind. The first frame of a writer (and after a pause or
+ * than the pipeline's latency (the LATENCY event's) before now: that is
+ * as far as the sink's hold puts the next frame's read after its due
+ * time, and while downstream takes frames slower than the caps' rate (the
+ * writer then writes at our pace) stamps one duration apart would fall
+ * ever further behind, late for a sink that drops late buffers. The first frame of a writer (and after a pause or
  * a flush), and one of unknown duration, gets its arrival. Never before
  * what was pushed already, and what is stamped after it is not before it
  * either (the anchor comes after ts_last). */
 static void
 gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
-    const zb_frame_ext * ext, zb_reader * reader, gboolean queued, gsize size)
+    const zb_frame_ext * ext, gboolean queued, gsize size)
 {
   GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT
       (self));
   GstClockTime step;
   GstClockTimeDiff at;
-  zb_reader_room_info room;
 
   if (!GST_CLOCK_TIME_IS_VALID (now))
     at = self->ts_last;
@@ -793,14 +795,16 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
     at = now;
     if (queued && self->ts_anchored &&
         GST_CLOCK_TIME_IS_VALID (step = gst_zero_src_caps_duration (self,
-                size)) && zb_reader_room (reader, &room) == 0) {
-      guint64 frames = MAX (room.size / (ZB_FRAME_HEADER_SIZE + size), 1);
+                size))) {
+      GstClockTime latency;
 
-      /* (the step is capped at now, as the stamp is: no sum overflows) */
+      GST_OBJECT_LOCK (self);
+      latency = self->pipeline_latency;
+      GST_OBJECT_UNLOCK (self);
+      /* (step and latency capped at now, as the stamp is: no sum overflows) */
       at = MIN ((GstClockTimeDiff) now, self->ts_last +
           (GstClockTimeDiff) MIN (step, now));
-      if (step <= now / frames)
-        at = MAX (at, (GstClockTimeDiff) (now - step * frames));
+      at = MAX (at, (GstClockTimeDiff) (now - MIN (latency, now)));
     }
     self->ts_anchored = TRUE;
   }
@@ -817,7 +821,9 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
  * application dropping what its pipeline holds sends it to the pipeline,
  * which has us push it, or to a sink, whence it comes up to us): frames
  * stamped on from the time base before would be ahead of the running time
- * by all that went, for a synchronised sink to wait out. */
+ * by all that went, for a synchronised sink to wait out. And the
+ * pipeline's latency, which a sink's LATENCY event brings up to us: how far
+ * behind a frame that waited in the ring may be stamped. */
 static GstPadProbeReturn
 gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
@@ -828,6 +834,15 @@ gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     gst_event_parse_flush_stop (event, &reset_time);
   if (reset_time)
     g_atomic_int_set (&GST_ZERO_SRC (data)->time_reset, TRUE);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+
+    gst_event_parse_latency (event, &latency);
+    GST_OBJECT_LOCK (data);
+    GST_ZERO_SRC (data)->pipeline_latency =
+        GST_CLOCK_TIME_IS_VALID (latency) ? latency : 0;
+    GST_OBJECT_UNLOCK (data);
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -1497,7 +1512,7 @@ next_frame:
     gst_zero_src_apply_ext (self, buffer, &ext, zb_reader_name (reader));
   if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
     gst_zero_src_stamp_untimed (self, buffer, self->frame_header ? &ext :
-        NULL, reader, queued, size);
+        NULL, queued, size);
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);

@@ -6088,19 +6088,20 @@ record_stamp_lag (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Downstream slower (50 ms a frame) than the caps' 100/1, the ring of 4
- * frames kept full: the writer then writes at our pace, and frames stamped
- * one frame after the one before fell 40 ms further behind each. Not more
- * than the ring's 4 frames (40 ms) behind; 700 ms over that for a loaded
- * machine's stall between the stamp and the probe, where the 40th frame
- * would be 1.56 s behind. */
+/* Downstream slower (50 ms a frame) than the caps' 100/1 into a
+ * synchronised sink (a pipeline latency of 20 ms, its processing deadline),
+ * frames queue in the ring: stamped one frame after the one before, they
+ * fell 40 ms further behind each (the 40th 1.6 s; bounded by the ring's 256
+ * frames, 2.56 s, they were late for any sink that drops late buffers).
+ * Not more than the pipeline's latency behind; 500 ms over it for a loaded
+ * machine's stall between the stamp and the probe. */
 GST_START_TEST (test_queued_frames_lag_bounded)
 {
   const gchar *caps = "video/x-raw, format=(string)GRAY8, width=(int)4, "
       "height=(int)4, framerate=(fraction)100/1";
   gchar *name = ring_name ("lag");
   gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
-      "payload-size=128 ! identity sleep-time=50000 ! fakesink sync=false",
+      "payload-size=8192 ! identity sleep-time=50000 ! fakesink sync=true",
       name);
   GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
   GstClockTime lag = 0;
@@ -6119,7 +6120,7 @@ GST_START_TEST (test_queued_frames_lag_bounded)
             make_frame (i, 16, FALSE)), GST_FLOW_OK);
   gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
   gst_message_unref (wait_eos_or_error (reader_pipe));
-  fail_unless (lag <= 740 * GST_MSECOND, "a buffer %" GST_TIME_FORMAT
+  fail_unless (lag <= 520 * GST_MSECOND, "a buffer %" GST_TIME_FORMAT
       " behind", GST_TIME_ARGS (lag));
   end_pair (writer_pipe, reader_pipe);
   g_free (desc);

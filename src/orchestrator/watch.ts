@@ -204,12 +204,6 @@ export class Watcher extends EventEmitter<WatchEvents> {
   /** The last start-stream (or start-duplex) of each ring, until a stop-stream for it: what a deferred start checks. */
   readonly #announced = new Map<string, StartStreamMessage | StartDuplexMessage>();
   /**
-   * The ring file each running pipeline's latest run was started for (its
-   * inode), when it existed then: a restart goes into the ring there as it
-   * starts (a reader that died and came back), not the one before.
-   */
-  readonly #ringFiles = new Map<PipelineRunner, number>();
-  /**
    * Every ring a start-stream named (so that a stop-stream for another is
    * reported): the runners started into it, or why none could start.
    */
@@ -479,19 +473,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
     });
     this.#pipelines.set(name, runner);
     record.runners.push(runner);
-    runner.on('state', (e) => {
-      // each run, a restart too, connects to the ring there as it starts: an announcement of that ring is a duplicate
-      if (e.state === 'starting') {
-        const file = ringFile(served);
-        if (file !== undefined) this.#ringFiles.set(runner, file);
-        else this.#ringFiles.delete(runner);
-      }
-      this.emit('state', name, e);
-    });
+    runner.on('state', (e) => this.emit('state', name, e));
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
-      this.#ringFiles.delete(runner);
       // Fatal: it can never write into this ring (permanent), keeps dying,
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
@@ -505,16 +490,17 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /**
    * The pipeline a start-stream (or start-duplex) would duplicate: one
-   * running into the same ring, which was not created again since its
-   * latest run started and is not being stopped (a start then waits for the stop).
+   * running into the same ring, not being stopped (a start then waits for
+   * the stop). Which ring its gst-launch writes is decided now, not when it
+   * was spawned: a restart, or zerosink's on-reader-lost=wait, goes into a
+   * ring its reader created again after that.
    */
   #running(message: StartStreamMessage | StartDuplexMessage): PipelineRunner | undefined {
     if (this.#stopped || this.#commandEnded || this.#stopping.has(message.name)) return undefined;
     const runner = this.#pipelines.get(message.name);
     if (runner === undefined) return undefined;
-    const file = this.#ringFiles.get(runner);
     const served = message.method === 'start-duplex' ? duplexRingNames(message.name).request : message.name;
-    return file !== undefined && ringFile(served) !== file ? undefined : runner;
+    return runner.pid !== undefined && writesOldRing(runner.pid, served) ? undefined : runner;
   }
 
   /** The restart option of a new pipeline into a ring: what its earlier ones left of the budget. */
@@ -584,12 +570,37 @@ export class Watcher extends EventEmitter<WatchEvents> {
   }
 }
 
-/** The inode of ring NAME's file: tells a ring created again from the one a pipeline was started for. */
-function ringFile(name: string): number | undefined {
+/**
+ * Whether process PID writes a ring NAME that was created again since: it
+ * maps a /dev/shm/NAME segment that is not the file there now (unlinked, or
+ * "(deleted)"), and is not the writer of the ring there now (it may still
+ * map the old one as it moves over). A process that maps none of NAME is
+ * still connecting (or between runs): it attaches to the ring there now.
+ */
+function writesOldRing(pid: number, name: string): boolean {
+  let maps: string;
   try {
-    return fs.statSync(`/dev/shm/${name}`).ino;
+    maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
   } catch {
-    return undefined;
+    return false; // exited: a restart connects to the ring there now
+  }
+  let current: number | undefined;
+  try {
+    current = fs.statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    current = undefined;
+  }
+  const file = `/dev/shm/${name}`;
+  // "address perms offset dev inode path": the path is the rest of the line (a ring name may hold spaces)
+  const old = maps.split('\n').some((line) => {
+    const m = /^\S+ \S+ \S+ \S+ (\d+) +(.*)$/.exec(line);
+    return m !== null && (m[2] === file || m[2] === `${file} (deleted)`) && Number(m[1]) !== current;
+  });
+  if (!old) return false;
+  try {
+    return native.healthByName(name).writerPid !== pid;
+  } catch {
+    return true;
   }
 }
 

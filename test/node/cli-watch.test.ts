@@ -177,6 +177,45 @@ test('a reader killed and started again, which announces its ring once the pipel
   }
 });
 
+test('a reader that creates its ring again while the restarted pipeline is still connecting, then announces it once fed: a duplicate, the restarted pipeline serves it on', async () => {
+  // Before, watch took the ring the restart was spawned for: the announcement of the newer one
+  // stopped the pipeline feeding it ("reader 2: end of stream after 1 frames"), a third started.
+  const name = ringName('backconnecting');
+  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, readerBack, name, '60', '--recreate-while-connecting']);
+  try {
+    const status = await child.exit(30000);
+    expect(child.stdout).toContain('reader 2 fed before its announcement');
+    expect(child.stdout).toContain('reader 2 got 60 frames');
+    expect(status).toBe(EXIT.ok);
+    expect(gstPids(child.stderr)).toHaveLength(2);
+    expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
+test('with on-reader-lost=wait, a reader killed and started again that announces its ring once fed: the pipeline, never restarted, serves it on', async () => {
+  // Before, watch kept the dead ring as the pipeline's: the announcement stopped it
+  // ("reader 2: end of stream after 1 frames"), a second pipeline started.
+  const name = ringName('backwait');
+  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
+  const child = run(process.execPath, [bin, 'watch', '--sink-property', 'on-reader-lost=wait', '--pipeline', SOURCE, '--',
+    process.execPath, readerBack, name, '60']);
+  try {
+    const status = await child.exit(30000);
+    expect(child.stdout).toContain('reader 2 fed before its announcement');
+    expect(child.stdout).toContain('reader 2 got 60 frames');
+    expect(status).toBe(EXIT.ok);
+    expect(gstPids(child.stderr)).toHaveLength(1);
+    expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('the same start-stream again while its pipeline runs: told once, as ignored (ring, why), not as a start-stream taken', async () => {
   const name = ringName('twice');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--announce-twice']);

@@ -1027,6 +1027,10 @@ static int remove_as_nobody(void *name) {
   return 0;
 }
 
+/* 63 bytes, then a character of 2 (a cut at 64 bytes splits it) */
+#define LONG_DIR "stray-dir ~ * " \
+  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9"
+
 /* A semaphore file with no segment and no lock file (any user can make
  * one, or a link, or a directory of that name): ours is removed (by name
  * and by the list's sweep), another user's is refused naming its owner
@@ -1063,6 +1067,17 @@ static int stray_child(void *arg) {
   CHECK_MSG("runuser -u nobody -- zerobuffer cleanup stray-theirs");
   CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-theirs"));
   CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-theirs"));
+  /* a name the CLI would take for an option (or, "--", for no names: a
+   * sweep of every ring) goes after "--" in the advice */
+  CHECK(write_file("/dev/shm/sem.sem-w--rvx", "", NOBODY, 0644));
+  CHECK_RC(zb_ring_remove_stale("-rvx"), ZB_EACCES);
+  CHECK_MSG("runuser -u nobody -- zerobuffer cleanup -- -rvx)");
+  CHECK(write_file("/dev/shm/sem.sem-w---", "", NOBODY, 0644));
+  CHECK_RC(zb_ring_remove_stale("--"), ZB_EACCES);
+  CHECK_MSG("runuser -u nobody -- zerobuffer cleanup -- --)");
+  CHECK(write_file("/dev/shm/sem.sem-w--x y", "", NOBODY, 0644));
+  CHECK_RC(zb_reader_create(&r, "-x y", 0, 64, NULL), ZB_EACCES);
+  CHECK_MSG("(zerobuffer cleanup -- '-x y', run as that user)");
   /* ... which that user's cleanup removes, as the advice says */
   pid = fork();
   if (pid == 0)
@@ -1084,6 +1099,12 @@ static int stray_child(void *arg) {
             "(uid 65534)), not a semaphore");
   CHECK(r == NULL);
   CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-dir"));
+  /* whole (not cut inside a character), and quoted: "~" and "*" pasted
+   * as they are would remove the home directory, or what "*" matches */
+  CHECK(mkdir("/dev/shm/sem.sem-r-" LONG_DIR, 0755) == 0);
+  CHECK_RC(zb_reader_create(&r, LONG_DIR, 0, 64, NULL), ZB_EPROTO);
+  CHECK_MSG("ring \"" LONG_DIR "\": /dev/shm/sem.sem-r-" LONG_DIR " is a directory");
+  CHECK_MSG("(rm -r '/dev/shm/sem.sem-r-" LONG_DIR "', as its owner)");
   return 0;
 }
 
@@ -1188,6 +1209,18 @@ static int sweep_odd_mode_ring(void *arg) {
   return failed;
 }
 
+/* As nobody: its own lock file, mode 0200, that no reader holds. The
+ * advice to paste is quoted: "*" would match every file here. */
+static int odd_mode_advice(void *arg) {
+  (void)arg;
+  if (!become_nobody())
+    return SKIP;
+  CHECK_RC(zb_ring_remove_stale("-x * y"), ZB_EACCES);
+  CHECK_MSG("remove that file (rm '/tmp/zerobuffer/-x * y.lock'), then the "
+            "ring (zerobuffer cleanup -- '-x * y')");
+  return zb_test_failures;
+}
+
 static int odd_mode_child(void *arg) {
   const odd_mode_ring cases[] = {
       {"odd-0066", 0066}, {"odd-0200", 0200}, {"odd-0400", 0400}};
@@ -1212,6 +1245,17 @@ static int odd_mode_child(void *arg) {
     CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     CHECK(exists("/tmp/zerobuffer/%s.lock", cases[i].name));
     kill_holder(holder);
+  }
+
+  {
+    pid_t pid;
+    int status;
+    CHECK(write_file("/tmp/zerobuffer/-x * y.lock", "", NOBODY, 0200));
+    pid = fork();
+    if (pid == 0)
+      _exit(odd_mode_advice(NULL));
+    status = reap(pid, 10000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 
   /* such a mode is refused at the create: its owner's sweeps could not

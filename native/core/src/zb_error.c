@@ -87,6 +87,15 @@ const char *zb__shell_quote(const char *s, char *out, size_t cap) {
   return out;
 }
 
+const char *zb__cleanup_command(const char *name, char *out, size_t cap) {
+  char quoted[ZB__QUOTED_MAX];
+  /* the CLI would take "-x" for an option, and "--" for the end of them:
+   * no names, a sweep of every ring */
+  snprintf(out, cap, "zerobuffer cleanup %s%s", name[0] == '-' ? "-- " : "",
+           zb__shell_quote(name, quoted, sizeof quoted));
+  return out;
+}
+
 static void format_details(const char *fmt, va_list ap) {
   int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
   if (n >= (int)sizeof last_error)

@@ -38,4 +38,11 @@ int zb__utf8_prefix(const char *s, size_t max);
  * else in single quotes (a quote in it as '\''). Returns OUT. */
 const char *zb__shell_quote(const char *s, char *out, size_t cap);
 
+/* Room for zb__cleanup_command of a ring's name. */
+#define ZB__CLEANUP_MAX (ZB__QUOTED_MAX + sizeof "zerobuffer cleanup -- ")
+
+/* "zerobuffer cleanup NAME" to paste: NAME shell-quoted, after "--" when it
+ * begins with '-'. Returns OUT. */
+const char *zb__cleanup_command(const char *name, char *out, size_t cap);
+
 #endif /* ZB_ERROR_H */

@@ -788,24 +788,23 @@ static const char *how_to_share(const struct stat *st, bool writable) {
 static int refuse_foreign(const char *name, const char *path, uid_t owner,
                           bool removing) {
   struct passwd pw, *found = NULL;
-  char who[128], buf[1024], quoted[ZB__QUOTED_MAX], how[ZB__QUOTED_MAX + 128];
+  char who[128], buf[1024], cleanup[ZB__CLEANUP_MAX],
+      how[ZB__CLEANUP_MAX + 128];
   describe_uid(owner, who, sizeof who);
-  zb__shell_quote(name, quoted, sizeof quoted);
+  zb__cleanup_command(name, cleanup, sizeof cleanup);
   if (!removing)
     return zb__fail(ZB_EACCES,
                     "ring \"%s\": %s belongs to %s, not to this user (uid "
                     "%u): the name is taken by that user's ring (live or left "
                     "over) or file, which is not ours to take over or remove. "
                     "Pick another name, or ask that user to close or remove "
-                    "it (zerobuffer cleanup %s, run as that user)",
-                    name, path, who, (unsigned)geteuid(), quoted);
+                    "it (%s, run as that user)",
+                    name, path, who, (unsigned)geteuid(), cleanup);
   if (geteuid() == 0 &&
       getpwuid_r(owner, &pw, buf, sizeof buf, &found) == 0 && found != NULL)
-    snprintf(how, sizeof how, "runuser -u %s -- zerobuffer cleanup %s",
-             found->pw_name, quoted);
+    snprintf(how, sizeof how, "runuser -u %s -- %s", found->pw_name, cleanup);
   else
-    snprintf(how, sizeof how, "ask that user to run zerobuffer cleanup %s",
-             quoted);
+    snprintf(how, sizeof how, "ask that user to run %s", cleanup);
   return zb__fail(ZB_EACCES,
                   "ring \"%s\": %s belongs to %s, not to this user (uid "
                   "%u): that user's ring (live or left over) or file is not "
@@ -907,15 +906,14 @@ int zb__segment_unready(const char *name, const zb_names *names) {
   if (stale) {
     /* (an empty file may also be one a program made and left: "gone" is
      * all we know; only its owner may remove it) */
-    char quoted[ZB__QUOTED_MAX], remedy[ZB__QUOTED_MAX + 128];
-    zb__shell_quote(name, quoted, sizeof quoted);
+    char cleanup[ZB__CLEANUP_MAX], remedy[ZB__CLEANUP_MAX + 128];
+    zb__cleanup_command(name, cleanup, sizeof cleanup);
     if (st.st_uid == geteuid())
       snprintf(remedy, sizeof remedy, "a reader of this name removes it when "
-               "it creates the ring, and so does zerobuffer cleanup %s",
-               quoted);
+               "it creates the ring, and so does %s", cleanup);
     else
       snprintf(remedy, sizeof remedy, "it belongs to uid %u, who may remove "
-               "it (zerobuffer cleanup %s)", (unsigned)st.st_uid, quoted);
+               "it (%s)", (unsigned)st.st_uid, cleanup);
     return zb__fail(ZB_EREADERGONE,
                     "ring \"%s\" was left half-created: %s is %s and no "
                     "reader holds %s, so whoever made it%s is gone; %s",
@@ -950,14 +948,15 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
       continue;
     /* no cleanup removes it (no ring is there), nor does sem_unlink */
     if (i > 0 && S_ISDIR(st.st_mode)) {
-      char who[128];
+      char who[128], quoted[ZB__QUOTED_MAX];
       describe_uid(st.st_uid, who, sizeof who);
       return zb__fail(ZB_EPROTO,
-                      "ring \"%.64s\": %s is a directory (of %s), not a "
+                      "ring \"%s\": %s is a directory (of %s), not a "
                       "semaphore, so the ring cannot be made: pick another "
                       "name, or remove it if you know it is garbage (rm -r "
                       "%s, as its owner)",
-                      name, path[i], who, path[i]);
+                      name, path[i], who,
+                      zb__shell_quote(path[i], quoted, sizeof quoted));
     }
     if (st.st_uid != geteuid())
       return refuse_foreign(name, path[i], st.st_uid, removing);
@@ -1285,15 +1284,17 @@ static int remove_stale(const char *name, bool remove) {
                                      &writer_pid)) < 0 ||
            (entry.has_lock && (rc = check_lock_owner(name, &names)) < 0))
     ; /* another user's, or not a ring: not ours to remove */
-  else if (entry.access_denied)
+  else if (entry.access_denied) {
+    char quoted[ZB__QUOTED_MAX], cleanup[ZB__CLEANUP_MAX];
     rc = zb__fail(ZB_EACCES,
                   "ring \"%s\": %s cannot be opened by this user (its mode "
                   "does not let its owner read it), so whether its reader "
                   "lives cannot be told: kept. If no reader of it runs, "
-                  "remove that file (rm %s), then the ring (zerobuffer "
-                  "cleanup %s)",
-                  name, names.lock, names.lock, name);
-  else if (remove) {
+                  "remove that file (rm %s), then the ring (%s)",
+                  name, names.lock,
+                  zb__shell_quote(names.lock, quoted, sizeof quoted),
+                  zb__cleanup_command(name, cleanup, sizeof cleanup));
+  } else if (remove) {
     zb__unlink_ring_objects(&names);
     unlink(names.lock); /* while we hold it: no reader can be half-created */
     took_lock = false;

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -1017,6 +1018,22 @@ static int listed(const char *name) {
   return zb_rings_list(find_entry, &l) == 0 && l.found;
 }
 
+/* Whether a file was created in /tmp/zerobuffer since WATCH (an inotify
+ * descriptor) began: a lock file there for even a moment counts. */
+static int lock_file_created(int watch) {
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  ssize_t len;
+  while ((len = read(watch, buf, sizeof buf)) > 0) {
+    const struct inotify_event *e;
+    for (char *p = buf; p < buf + len; p += sizeof *e + e->len) {
+      e = (const struct inotify_event *)p;
+      if (e->mask & IN_CREATE)
+        return 1;
+    }
+  }
+  return 0;
+}
+
 static int remove_as_nobody(void *name) {
   if (!become_nobody())
     return SKIP;
@@ -1038,7 +1055,7 @@ static int remove_as_nobody(void *name) {
 static int stray_child(void *arg) {
   zb_reader *r = NULL;
   pid_t pid;
-  int status;
+  int status, watch;
   (void)arg;
 
   CHECK(chmod("/tmp", 01777) == 0);
@@ -1062,9 +1079,17 @@ static int stray_child(void *arg) {
   /* another user's: refused by name (EACCES, the owner and how), kept */
   CHECK(write_file("/dev/shm/sem.sem-w-stray-theirs", "", NOBODY, 0644));
   CHECK(listed("stray-theirs"));
+  /* ... without a lock file of ours even for a moment: that user's reader
+   * creating the ring then would be refused it as ours */
+  watch = inotify_init1(IN_NONBLOCK);
+  CHECK(watch >= 0 && inotify_add_watch(watch, "/tmp/zerobuffer", IN_CREATE) >= 0);
+  CHECK_RC(zb_ring_check_stale("stray-theirs"), ZB_EACCES);
+  CHECK_MSG("/dev/shm/sem.sem-w-stray-theirs belongs to user nobody (uid 65534)");
   CHECK_RC(zb_ring_remove_stale("stray-theirs"), ZB_EACCES);
   CHECK_MSG("/dev/shm/sem.sem-w-stray-theirs belongs to user nobody (uid 65534)");
   CHECK_MSG("runuser -u nobody -- zerobuffer cleanup stray-theirs");
+  CHECK(!lock_file_created(watch));
+  close(watch);
   CHECK(exists("/dev/shm/sem.sem-w-%s", "stray-theirs"));
   CHECK(!exists("/tmp/zerobuffer/%s.lock", "stray-theirs"));
   /* a name the CLI would take for an option (or, "--", for no names: a

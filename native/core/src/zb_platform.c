@@ -1184,13 +1184,30 @@ static bool has_semaphores(const zb_names *names) {
   return false;
 }
 
+/* Whether the segment or a semaphore of the ring is another user's file. */
+static bool has_foreign_files(const zb_names *names) {
+  char path[3][PATH_MAX + 16];
+  struct stat st;
+  int i;
+
+  snprintf(path[0], sizeof path[0], "/dev/shm%s", names->shm);
+  snprintf(path[1], sizeof path[1], "/dev/shm/sem.%s", names->sem_w + 1);
+  snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
+  for (i = 0; i < 3; i++)
+    if (lstat(path[i], &st) == 0 && st.st_uid != geteuid())
+      return true;
+  return false;
+}
+
 /* What is left of ring NAME and who is alive in it. With took_lock (to
  * remove it), a free lock file stays locked in *lock_fd (so nobody creates
  * the ring while it is being removed), and a segment without a lock file
  * gets one, made and locked here as a reader would (*took_lock: the caller
  * unlinks it while it holds it): a reader creating the ring meanwhile then
  * holds it first (alive) or waits for ours, instead of having the segment
- * it has just made removed under it. Otherwise the lock is released at
+ * it has just made removed under it. Not when a file of the ring is another
+ * user's (refused anyway): that user's reader creating the ring meanwhile
+ * would find our lock file and fail. Otherwise the lock is released at
  * once. */
 static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
                         bool *took_lock) {
@@ -1217,7 +1234,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
     lock_denied = rc == -EACCES;
   } else if (took_lock != NULL &&
              (lstat(path, &st) == 0 || entry->has_semaphores) &&
-             ensure_lock_dir(name) == 0) {
+             !has_foreign_files(&names) && ensure_lock_dir(name) == 0) {
     rc = lock_file(names.lock, 0600, true, false, &fd);
     entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
     *took_lock = rc == 0;

@@ -8,7 +8,9 @@
 // names such files (unclaimed): nothing says they are rings. A sweep skips
 // other users' rings (EACCES: not ours to remove, and maybe live when we may
 // not even read them): they are their owner's business, not a failure; a
-// name given is judged, so its EACCES is one.
+// name given is judged, so its EACCES is one. A sweep skips our own ring
+// whose lock file we may not open too (a mode an older version allowed):
+// live or not is unknown, and the core keeps it.
 import { ZeroBufferError } from '../errors.js';
 import { checkStaleRing, listRings, removeStaleRing, unclaimedEmptySegments } from '../rings.js';
 import { channelRings } from './channel-rings.js';
@@ -83,8 +85,9 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
       say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);
     }
     if (skipped.length > 0) {
-      say(io.stdout, `skipped ${skipped.length} ring${skipped.length === 1 ? '' : 's'} of other users (EACCES: not ours to remove, ` +
-        `live or not; their owner can, and zerobuffer cleanup NAME says whose): ${skipped.join(' ')}`);
+      say(io.stdout, `skipped ${skipped.length} ring${skipped.length === 1 ? '' : 's'} (EACCES: another user's, not ours to remove, ` +
+        `live or not; or ours with a lock file whose mode shuts us out, so its reader may live; ` +
+        `zerobuffer cleanup NAME says which and what to do): ${skipped.join(' ')}`);
     }
     for (const f of failed) say(io.stderr, `zerobuffer cleanup: ${f.name}: ${f.error} (${f.code})`);
     if (removed.length + live.length + missing.length + unclaimed.length + failed.length + skipped.length === 0) say(io.stdout, 'no rings found');

@@ -199,7 +199,7 @@ test("another user's live ring we may not read: not stale, a sweep skips it (sta
     expect(swept.failed).toEqual([]);
     const dry = other([bin, 'cleanup', '--dry-run']);
     expect(await dry.exit()).toBe(EXIT.ok);
-    expect(dry.stdout.join('\n')).toMatch(new RegExp(`^skipped \\d+ rings? of other users \\(EACCES: not ours to remove.*\\b${name}\\b`, 'm'));
+    expect(dry.stdout.join('\n')).toMatch(new RegExp(`^skipped \\d+ rings? \\(EACCES: another user's, not ours to remove.*\\b${name}\\b`, 'm'));
     expect(files(name)).toEqual([true, true, true, true]);
 
     const named = other([bin, 'cleanup', name, '--json']);
@@ -217,6 +217,31 @@ test("another user's live ring we may not read: not stale, a sweep skips it (sta
     await holder.exit();
   }
   expect(files(name)).toEqual([false, false, false, false]);
+});
+
+// Our own ring whose lock file we may not open (mode 0200, which an older
+// version's create allowed): a sweep skips it, but not as "of other users"
+// (it said so). As root the ring is nobody's, and so is the sweep.
+test('our ring whose lock file shuts us out: a sweep skips it, not as "of other users"', async () => {
+  if (asNobody.length === 0) {
+    console.warn('skipped: a lock file that shuts its owner out needs another user (root reads it)');
+    return;
+  }
+  const name = ringName('shut-out');
+  const lock = `/tmp/zerobuffer/${name}.lock`;
+  fs.mkdirSync('/tmp/zerobuffer', { recursive: true, mode: 0o1777 });
+  fs.writeFileSync(lock, '', { mode: 0o200 });
+  fs.chownSync(lock, NOBODY, NOBODY);
+  try {
+    const dry = runAs([bin, 'cleanup', '--dry-run']);
+    expect(await dry.exit()).toBe(EXIT.ok);
+    const line = dry.stdout.find((l) => l.startsWith('skipped '));
+    expect(line).toMatch(new RegExp(`ours with a lock file whose mode shuts us out.*\\b${name}\\b`));
+    expect(line).not.toMatch(/of other users/);
+    expect(fs.existsSync(lock)).toBe(true);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
 });
 
 // A semaphore file alone in /dev/shm (any user can make one under any ring's

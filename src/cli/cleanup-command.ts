@@ -13,6 +13,7 @@
 // live or not is unknown, and the core keeps it.
 import { ZeroBufferError } from '../errors.js';
 import { checkStaleRing, listRings, removeStaleRing, unclaimedEmptySegments } from '../rings.js';
+import { shellWord } from '../runner/pipeline-tokens.js';
 import { channelRings } from './channel-rings.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
@@ -78,11 +79,11 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
       say(io.stdout, channel === undefined ? `not found ${n}`
         : `not found ${n}: a duplex channel, whose rings are ${request} and ${response} ` +
           `(${channel.live === true ? 'live: its server or client still runs'
-            : channel.live === null ? `live or not: unknown, another user's rings, which we may not read; zerobuffer cleanup ${request} ${response} says whose`
-              : `zerobuffer cleanup ${request} ${response} removes them`})`);
+            : channel.live === null ? `live or not: unknown, another user's rings, which we may not read; ${pasteCleanup([request!, response!])} says whose`
+              : `${pasteCleanup([request!, response!])} removes them`})`);
     }
     for (const n of unclaimed) {
-      say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), zerobuffer cleanup ${n} removes it`);
+      say(io.stdout, `unclaimed (kept) ${n}: /dev/shm/${n} is empty and no lock file or semaphore says it is a ring's; if it is (its reader died creating it), ${pasteCleanup([n])} removes it`);
     }
     if (skipped.length > 0) {
       say(io.stdout, `skipped ${skipped.length} ring${skipped.length === 1 ? '' : 's'} (EACCES: another user's, not ours to remove, ` +
@@ -93,4 +94,9 @@ export async function cleanupCommand(args: CleanupArgs, io: CliIo): Promise<Exit
     if (removed.length + live.length + missing.length + unclaimed.length + failed.length + skipped.length === 0) say(io.stdout, 'no rings found');
   }
   return failed.length > 0 ? EXIT.ring : EXIT.ok;
+}
+
+/** `zerobuffer cleanup NAMES` to paste: names shell-quoted, after `--` when one starts with '-' (as the core's advice). */
+function pasteCleanup(names: readonly string[]): string {
+  return `zerobuffer cleanup ${names.some((n) => n.startsWith('-')) ? '-- ' : ''}${names.map(shellWord).join(' ')}`;
 }

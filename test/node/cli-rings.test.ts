@@ -100,6 +100,23 @@ test('leftovers of a SIGKILLed reader: inspect says dead, cleanup --dry-run list
   expect(files(name)).toEqual([false, false, false, false]);
 });
 
+// The commands the sweep prints to paste name the ring as a shell reads it:
+// a name with a space quoted, one starting with '-' after `--` (else the CLI
+// takes it for an option), as the core's own advice does.
+test('a sweep\'s advice for an unclaimed empty segment quotes its name, after -- when it starts with -', async () => {
+  const odd = `-${ringName('odd')} x`;
+  fs.writeFileSync(`/dev/shm/${odd}`, '', { mode: 0o600 });
+  if (asNobody.length > 0) fs.chownSync(`/dev/shm/${odd}`, NOBODY, NOBODY);
+  try {
+    const sweep = runAs([bin, 'cleanup', '--dry-run']);
+    expect([EXIT.ok, EXIT.ring]).toContain(await sweep.exit());
+    expect(sweep.stdout).toContain(`unclaimed (kept) ${odd}: /dev/shm/${odd} is empty and no lock file or semaphore says it is a ring's; ` +
+      `if it is (its reader died creating it), zerobuffer cleanup -- '${odd}' removes it`);
+  } finally {
+    fs.rmSync(`/dev/shm/${odd}`, { force: true });
+  }
+});
+
 // A reader killed between creating its segment and sizing it leaves an empty
 // /dev/shm/NAME (and its lock file, which nobody holds then; or none, when it
 // went too). The core judges it by the lock file, as a writer and a reader of

@@ -579,7 +579,7 @@ gst_zero_sink_warn_flags_lost (GstZeroSink * self)
   GST_ELEMENT_WARNING (self, STREAM, FORMAT, ("The stream has delta units, "
           "but frame-header is off: buffer flags (which frames are key "
           "units) and timestamps do not cross the ring, the reader stamps "
-          "each frame at its arrival and a muxer may take every frame for a "
+          "each frame itself (by its arrival) and a muxer may take every frame for a "
           "key unit. Set frame-header=true when the reader is zerosrc or "
           "the zerobuffer Node reader (said once)"),
       ("a DELTA_UNIT buffer written without the per-frame header"));

@@ -767,7 +767,7 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
  * time of its arrival (as basesrc's do-timestamp would). One that was
  * waiting in the ring already (QUEUED) came one duration (the caps', SIZE
  * bytes) after the frame before it, at the writer's pace, or now if that
- * is later: a synchronised sink holds our push for its processing deadline
+ * is earlier: a synchronised sink holds our push for its processing deadline
  * (20 ms), and frames stamped when we got round to them would be spaced by
  * that wait, not by their capture, and fall behind for ever. Never more
  * than the pipeline's latency (the LATENCY event's) before now: that is
@@ -1707,7 +1707,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "Accepted and ignored (basesrc's, made zerosrc's own): zerosrc "
           "always stamps a buffer that comes without a PTS and DTS with the "
           "running time of its commit (frame header) or of its arrival (no "
-          "frame header), "
+          "frame header; one that waited in the ring, one frame after the "
+          "one before, at most the pipeline latency before now), "
           "and keeps the times a writer sends, adding none (a frame with a "
           "PTS but no DTS gets no DTS) (default: true)", DEFAULT_DO_TIMESTAMP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

@@ -263,7 +263,7 @@ export interface NativeAddon {
    * external ArrayBuffers (Electron's V8 sandbox, found when the addon loaded) makes them copies.
    */
   zeroCopy: boolean;
-  /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (external ArrayBuffers, under V8's sandbox). */
+  /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (napi's external ArrayBuffers: a build with V8's sandbox, which refuses them, so frames are copies; a module ABI other than the build's; ZEROBUFFER_RING_VIEWS=napi). */
   ringViews: 'v8' | 'napi';
   /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte (not those of a ring whose metadata declares in-place answers). */
   debug: boolean;

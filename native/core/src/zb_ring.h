@@ -32,11 +32,10 @@ typedef struct zb_placement {
  * are free. With wrap_early, a frame that would fit at pos goes to 0 instead
  * when the reader has already given back [pos, ring) and [0, total) and more
  * than (ring - total) / 2 bytes stay free after it (in a ring of N equal
- * frames: room for ceil(N / 2) of them): frames then keep reusing the first
- * slots while the rest of the ring is slack for a reader's hiccups (a 4K
- * writer through a 4-frame ring: 1.6–2.2 instead of 3.2–3.5 ms of CPU per
- * frame on the AMD benchmark host, much of it a copy corner of glibc that
- * fewer places avoid: scripts/bench/notes.md).
+ * frames: room for ceil(N / 2) of them): frames then cycle through fewer
+ * slots than the ring has (fewer places for glibc's copy corner and the
+ * cache) while the rest of the ring stays slack for a reader's hiccups
+ * (scripts/bench/notes.md).
  * Every reader, the peers' included, follows a wrap marker wherever it
  * stands. */
 zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,

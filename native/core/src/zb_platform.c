@@ -931,6 +931,14 @@ int zb__segment_unready(const char *name, const zb_names *names) {
                   zb__shell_quote(path, quoted, sizeof quoted));
 }
 
+/* The files of ring NAMES in /dev/shm: its segment, then its sem-w and sem-r
+ * semaphores. */
+static void ring_files(const zb_names *names, char path[3][PATH_MAX + 16]) {
+  snprintf(path[0], PATH_MAX + 16, "/dev/shm%s", names->shm);
+  snprintf(path[1], PATH_MAX + 16, "/dev/shm/sem.%s", names->sem_w + 1);
+  snprintf(path[2], PATH_MAX + 16, "/dev/shm/sem.%s", names->sem_r + 1);
+}
+
 int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                         bool removing, uint64_t *reader_pid,
                         uint64_t *writer_pid) {
@@ -940,9 +948,7 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
   int i, rc;
 
   *reader_pid = *writer_pid = 0;
-  snprintf(path[0], sizeof path[0], "/dev/shm%s", names->shm);
-  snprintf(path[1], sizeof path[1], "/dev/shm/sem.%s", names->sem_w + 1);
-  snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
+  ring_files(names, path);
   for (i = 2; i >= 0; i--) {
     if (lstat(path[i], &st) != 0)
       continue;
@@ -1171,16 +1177,14 @@ int zb__lock_record_owner(int lock_fd, const char *name,
  * directory (a stray one: sem_unlink removes it, a symlink itself and not
  * what it points to). */
 static bool has_semaphores(const zb_names *names) {
-  char path[PATH_MAX + 16];
-  const char *sem[2] = {names->sem_w, names->sem_r};
+  char path[3][PATH_MAX + 16];
   struct stat st;
   int i;
 
-  for (i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "/dev/shm/sem.%s", sem[i] + 1);
-    if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+  ring_files(names, path);
+  for (i = 1; i < 3; i++)
+    if (lstat(path[i], &st) == 0 && !S_ISDIR(st.st_mode))
       return true;
-  }
   return false;
 }
 
@@ -1190,9 +1194,7 @@ static bool has_foreign_files(const zb_names *names) {
   struct stat st;
   int i;
 
-  snprintf(path[0], sizeof path[0], "/dev/shm%s", names->shm);
-  snprintf(path[1], sizeof path[1], "/dev/shm/sem.%s", names->sem_w + 1);
-  snprintf(path[2], sizeof path[2], "/dev/shm/sem.%s", names->sem_r + 1);
+  ring_files(names, path);
   for (i = 0; i < 3; i++)
     if (lstat(path[i], &st) == 0 && st.st_uid != geteuid())
       return true;

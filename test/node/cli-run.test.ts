@@ -328,7 +328,7 @@ test('--frames stops a live source early; the ring and gst-launch are gone after
   expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
 });
 
-test('SIGTERM after SIGTERM, every millisecond until it exits, to a run whose gst-launch is frozen (SIGSTOP): killed after 5 s, the summary, status 0, its ring and gst-launch gone', async () => {
+test('SIGTERM after SIGTERM, every millisecond until it exits, to a run whose gst-launch is kept frozen (SIGSTOP): killed after 5 s, the summary, status 0, its ring and gst-launch gone', async () => {
   const name = ringName('termspam');
   const child = run(process.execPath, [bin, 'run', '--name', name, '--json',
     'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32,framerate=60/1']);
@@ -338,9 +338,16 @@ test('SIGTERM after SIGTERM, every millisecond until it exits, to a run whose gs
     process.kill(gst, 'SIGSTOP');
     const exited = child.exit(30000);
     // every stage of the stop gets some, the end of the command too (there,
-    // before: no listener any more, the process died of it, status 143)
+    // before: no listener any more, the process died of it, status 143);
+    // gst-launch is stopped again each time, as the stop sends it SIGCONT
+    // after its SIGINT (a stopped process then handles it)
     while (child.proc.exitCode === null && child.proc.signalCode === null) {
       child.proc.kill('SIGTERM');
+      try {
+        process.kill(gst, 'SIGSTOP');
+      } catch {
+        // killed: gone
+      }
       await sleep(1);
     }
     expect(await exited).toBe(EXIT.ok);

@@ -18,7 +18,7 @@ import { native } from '../native.js';
 import { listRings } from '../rings.js';
 import { fail, optionNames, refuseUnknownOptions, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
-import { givenProperties, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
+import { givenProperties, glibPropertyName, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type Escalation, type GroupInterrupt } from '../runner/child-guard.js';
 import { resolvePluginPath } from '../runner/plugin-path.js';
@@ -194,6 +194,8 @@ type Command = ReturnType<typeof spawnGuarded>;
 export class Watcher extends EventEmitter<WatchEvents> {
   readonly #options: WatchOptions;
   readonly #source: string[];
+  /** The start-stream pipelines' zerosink has on-reader-lost=wait: it writes into whichever ring of its name has a reader. */
+  readonly #sinkWaitsForReader: boolean;
   readonly #pipelines = new Map<string, PipelineRunner>();
   /**
    * Stops under way, by ring: a start-stream for that name meanwhile (a
@@ -248,6 +250,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
       fail('stdout', 'a writable stream', out);
     const signal = validateSignal(options.signal);
     this.#options = options;
+    this.#sinkWaitsForReader = Object.entries(givenProperties(options.sinkProperties ?? {}))
+      .some(([k, v]) => glibPropertyName(k) === 'on-reader-lost' && (v === 'wait' || String(v) === '1'));
     if (signal?.aborted) {
       // Stopped before it began: the command is not run at all.
       this.#stopped = true;
@@ -492,13 +496,17 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * The pipeline a start-stream (or start-duplex) would duplicate: one
    * running into the same ring, not being stopped (a start then waits for
    * the stop). Which ring its gst-launch writes is decided now, not when it
-   * was spawned: a restart, or zerosink's on-reader-lost=wait, goes into a
-   * ring its reader created again after that.
+   * was spawned: a restart goes into a ring its reader created again after
+   * that. A start-stream pipeline whose zerosink has on-reader-lost=wait is
+   * never replaced: it goes into the new ring itself.
    */
   #running(message: StartStreamMessage | StartDuplexMessage): PipelineRunner | undefined {
     if (this.#stopped || this.#commandEnded || this.#stopping.has(message.name)) return undefined;
     const runner = this.#pipelines.get(message.name);
     if (runner === undefined) return undefined;
+    // zerosink with on-reader-lost=wait moves over to the new ring by itself, and its EOS, were it stopped, would
+    // go there too (it connects at an EOS to tell a reader): it ended the new reader's stream before it had a frame
+    if (message.method === 'start-stream' && this.#sinkWaitsForReader) return runner;
     const served = message.method === 'start-duplex' ? duplexRingNames(message.name).request : message.name;
     return runner.pid !== undefined && writesOldRing(runner.pid, served) ? undefined : runner;
   }

@@ -216,6 +216,33 @@ test('with on-reader-lost=wait, a reader killed and started again that announces
   }
 });
 
+test('a reader SIGKILLed (its ring left in /dev/shm) and a new one that creates the ring again and announces it at once, or after the pipeline ended: frames flow to the new reader, in sequence', async () => {
+  // With on-reader-lost=wait the announcement replaced the pipeline still on the dead ring: its EOS went into the
+  // new ring ("reader 2: end of stream after 0 frames", status 5), as zerosink connects at an EOS to tell a reader.
+  const killedReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-killed.mjs');
+  const once = async (i: number, delayMs: number, wait: boolean): Promise<void> => {
+    const name = ringName(`killed${i}`);
+    const child = run(process.execPath, [bin, 'watch', ...(wait ? ['--sink-property', 'on-reader-lost=wait'] : []), '--pipeline', SOURCE, '--',
+      process.execPath, killedReader, name, '60', String(delayMs)]);
+    try {
+      const status = await child.exit(30000);
+      expect(child.stdout).toContain('reader 1 left its ring');
+      expect(child.stdout).toContain('reader 2 got 60 frames in sequence');
+      expect(status).toBe(EXIT.ok);
+      // the pipeline that waits for a reader serves the new ring itself; the other is restarted, or started anew
+      if (wait) expect(gstPids(child.stderr)).toHaveLength(1);
+      else expect(gstPids(child.stderr)).toHaveLength(2);
+      expect(processesFor(name)).toEqual([]);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+  };
+  // 0 ms: announced before the pipeline saw reader 1 die; 1000 ms: after it ended (its reader gone 500 ms)
+  for (const wait of [false, true]) for (const delayMs of [0, 1000]) await once(wait ? 2 : 0, delayMs, wait);
+  // the race of the EOS with the move to the new ring: several times
+  for (let i = 0; i < 4; i++) await once(10 + i, 0, true);
+}, 120000);
+
 test('the same start-stream again while its pipeline runs: told once, as ignored (ring, why), not as a start-stream taken', async () => {
   const name = ringName('twice');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '10', '--announce-twice']);

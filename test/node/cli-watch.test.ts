@@ -156,6 +156,24 @@ test('a reader that creates its ring again and announces it (no stop-stream): a 
   }
 });
 
+test('a reader that creates its ring again twice within the 250 ms restart delay (at once, or once its pipeline died of the loss): one pipeline, into the newest ring, nothing hangs', async () => {
+  const once = async (flag: string, i: number): Promise<void> => {
+    const name = ringName(`twicefast${i}`);
+    const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '30', flag]);
+    try {
+      expect(await child.exit(30000)).toBe(EXIT.ok);
+      expect(child.stdout).toContain('got 30 frames of the newest ring in sequence');
+      expect(child.stdout).toContain('pipelines feeding the ring: 1');
+      // the first and the one into the newest ring (a restart, or a new pipeline): none for the ring between
+      expect(gstPids(child.stderr)).toHaveLength(2);
+      expect(processesFor(name)).toEqual([]);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+  };
+  for (const flag of ['--recreate-twice-fast', '--recreate-twice-in-restart']) for (let i = 0; i < 2; i++) await once(flag, i);
+}, 120000);
+
 test('a reader killed and started again, which announces its ring once the pipeline restarted into it feeds it: the restarted pipeline serves it on, the announcement is a duplicate', async () => {
   // Before, the announcement was taken for a ring created again since the first run started:
   // the restarted pipeline was stopped, its EOS ended reader 2's stream.

@@ -53,6 +53,10 @@ test('--help names every exit status; watch --help shows its command after "--"'
   for (const code of Object.values(EXIT)) expect(text).toMatch(new RegExp(`^ {2}${code} {2}\\S`, 'm'));
   const watch = await parseArgs(['watch', '--help']);
   expect(watch.kind === 'help' ? watch.text : '').toMatch(/^zerobuffer watch \[options\] -- <command> \[args\.\.\]\n\nRun a reader command/);
+  // status 3 for a gst-launch SIGKILLed under --no-restart (cli-watch.test.ts), which the help did not say
+  const watchText = (watch.kind === 'help' ? watch.text : '').replace(/\s+/g, ' ');
+  expect(watchText).toContain('or with --no-restart it died while its reader waited: a transient error, or a gst-launch killed (also by SIGKILL) or crashed');
+  expect(text.replace(/\s+/g, ' ')).toContain('it died without a restart while its reader waited (watch --no-restart: also a gst-launch SIGKILLed)');
 });
 
 test('--announce says both lines it prints (run, serve), and that serve takes it only with a target other than -', async () => {

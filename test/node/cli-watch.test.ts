@@ -523,6 +523,24 @@ test('runs ended by another element\'s error never tell zerosink\'s count: the s
   }
 });
 
+test('with --no-restart, a gst-launch SIGKILLed while its reader reads stops the watch: status 3 (pipeline failure), as --help says', async () => {
+  const name = ringName('norestartkill');
+  const child = run(process.execPath, [bin, 'watch', '--no-restart', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '2', '30']);
+  try {
+    await child.line(/^got 30 frames of generation 1$/, 20000);
+    const [pid] = gstPids(child.stderr);
+    process.kill(pid!, 'SIGKILL');
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toMatch(/pipeline into .* failed and was not restarted; gst-launch said:\ngst-launch was killed by SIGKILL/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: .*, 0 restarts, last error: EPIPELINE \\(gst-launch was killed by SIGKILL\\)`));
+    expect(child.stderr).toMatch(/^zerobuffer watch: stopped \S*node$/m);
+    expect(gstPids(child.stderr)).toHaveLength(1);
+    expect(processesFor(name)).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('a pipeline gst-launch rejects stops the reader; exit status "pipeline failure"', async () => {
   const name = ringName('reject');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', 'videotestsrc ! no-such-element-xyz', '--', process.execPath, fixture, name, '1', '10']);

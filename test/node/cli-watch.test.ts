@@ -174,64 +174,45 @@ test('a reader that creates its ring again twice within the 250 ms restart delay
   for (const flag of ['--recreate-twice-fast', '--recreate-twice-in-restart']) for (let i = 0; i < 2; i++) await once(flag, i);
 }, 120000);
 
-test('a reader killed and started again, which announces its ring once the pipeline restarted into it feeds it: the restarted pipeline serves it on, the announcement is a duplicate', async () => {
-  // Before, the announcement was taken for a ring created again since the first run started:
-  // the restarted pipeline was stopped, its EOS ended reader 2's stream.
-  const name = ringName('readerback');
+/**
+ * watch-reader-back.mjs under watch: reader 1 is SIGKILLed, reader 2 creates the ring again and announces it only once
+ * a frame came. It gets its 60 frames; `pipelines` gst-launch runs in all served it; its announcement was a duplicate.
+ */
+async function readerComesBack(tag: string, pipelines: number, { watchArgs = [], fixtureArgs = [] }: { watchArgs?: string[]; fixtureArgs?: string[] } = {}): Promise<string> {
+  const name = ringName(tag);
   const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
-  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, readerBack, name, '60']);
+  const child = run(process.execPath, [bin, 'watch', ...watchArgs, '--pipeline', SOURCE, '--', process.execPath, readerBack, name, '60', ...fixtureArgs]);
   try {
     const status = await child.exit(30000);
     expect(child.stdout).toContain('reader 2 fed before its announcement');
     expect(child.stdout).toContain('reader 2 got 60 frames');
     expect(status).toBe(EXIT.ok);
-    expect(child.stderr).toMatch(/restart 1 in \d+ ms/);
-    // the first run and its restart, no third
-    expect(gstPids(child.stderr)).toHaveLength(2);
+    expect(gstPids(child.stderr)).toHaveLength(pipelines);
     expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
     expect(processesFor(name)).toEqual([]);
+    return child.stderr;
   } finally {
     child.proc.kill('SIGKILL');
   }
+}
+
+test('a reader killed and started again, which announces its ring once the pipeline restarted into it feeds it: the restarted pipeline serves it on, the announcement is a duplicate', async () => {
+  // Before, the announcement was taken for a ring created again since the first run started:
+  // the restarted pipeline was stopped, its EOS ended reader 2's stream.
+  // (the first run and its restart, no third)
+  expect(await readerComesBack('readerback', 2)).toMatch(/restart 1 in \d+ ms/);
 });
 
 test('a reader that creates its ring again while the restarted pipeline is still connecting, then announces it once fed: a duplicate, the restarted pipeline serves it on', async () => {
   // Before, watch took the ring the restart was spawned for: the announcement of the newer one
   // stopped the pipeline feeding it ("reader 2: end of stream after 1 frames"), a third started.
-  const name = ringName('backconnecting');
-  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
-  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, readerBack, name, '60', '--recreate-while-connecting']);
-  try {
-    const status = await child.exit(30000);
-    expect(child.stdout).toContain('reader 2 fed before its announcement');
-    expect(child.stdout).toContain('reader 2 got 60 frames');
-    expect(status).toBe(EXIT.ok);
-    expect(gstPids(child.stderr)).toHaveLength(2);
-    expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
-    expect(processesFor(name)).toEqual([]);
-  } finally {
-    child.proc.kill('SIGKILL');
-  }
+  await readerComesBack('backconnecting', 2, { fixtureArgs: ['--recreate-while-connecting'] });
 });
 
 test('with on-reader-lost=wait, a reader killed and started again that announces its ring once fed: the pipeline, never restarted, serves it on', async () => {
   // Before, watch kept the dead ring as the pipeline's: the announcement stopped it
   // ("reader 2: end of stream after 1 frames"), a second pipeline started.
-  const name = ringName('backwait');
-  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
-  const child = run(process.execPath, [bin, 'watch', '--sink-property', 'on-reader-lost=wait', '--pipeline', SOURCE, '--',
-    process.execPath, readerBack, name, '60']);
-  try {
-    const status = await child.exit(30000);
-    expect(child.stdout).toContain('reader 2 fed before its announcement');
-    expect(child.stdout).toContain('reader 2 got 60 frames');
-    expect(status).toBe(EXIT.ok);
-    expect(gstPids(child.stderr)).toHaveLength(1);
-    expect(child.stderr).toMatch(new RegExp(`ignored protocol line: start-stream for ring "${name}", which has a pipeline already`));
-    expect(processesFor(name)).toEqual([]);
-  } finally {
-    child.proc.kill('SIGKILL');
-  }
+  await readerComesBack('backwait', 1, { watchArgs: ['--sink-property', 'on-reader-lost=wait'] });
 });
 
 test('a reader SIGKILLed (its ring left in /dev/shm) and a new one that creates the ring again and announces it at once, or after the pipeline ended: frames flow to the new reader, in sequence', async () => {

@@ -849,6 +849,25 @@ gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 static GstPadProbeReturn gst_zero_src_ended (GstPad * pad,
     GstPadProbeInfo * info, gpointer unused);
 
+/* basesrc sends an ALLOCATION query after every negotiation that succeeds,
+ * with the caps then set; ours succeeds without caps until the first frame
+ * brought them (gst_zero_src_negotiate), and a query without caps is a
+ * CRITICAL in sinks that read them (fakevideosink's gst_video_info_from_caps).
+ * Not sent: basesrc takes the query as unanswered, and zerosrc allocates
+ * nothing (its buffers wrap the ring). */
+static GstPadProbeReturn
+gst_zero_src_allocation_probe (GstPad * pad, GstPadProbeInfo * info,
+    gpointer unused)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *caps = NULL;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ALLOCATION)
+    return GST_PAD_PROBE_OK;
+  gst_query_parse_allocation (query, &caps, NULL);
+  return caps == NULL ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 static void
 gst_zero_src_init (GstZeroSrc * self)
 {
@@ -868,6 +887,9 @@ gst_zero_src_init (GstZeroSrc * self)
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   gst_pad_add_probe (GST_BASE_SRC_PAD (self),
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, gst_zero_src_ended, NULL, NULL);
+  gst_pad_add_probe (GST_BASE_SRC_PAD (self),
+      GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, gst_zero_src_allocation_probe,
+      NULL, NULL);
   /* not basesrc's do-timestamp, which would give a frame with a PTS but
    * no DTS its arrival as DTS: create() stamps frames without either (and
    * the property of that name is zerosrc's own, PROP_DO_TIMESTAMP) */
@@ -1213,7 +1235,9 @@ gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
 }
 
 /* The caps are known only once the first frame arrived: negotiation happens
- * in create(); later reconfigurations set the same caps again. */
+ * in create(); later reconfigurations set the same caps again. (Until then
+ * basesrc's ALLOCATION query after it is not sent:
+ * gst_zero_src_allocation_probe.) */
 static gboolean
 gst_zero_src_negotiate (GstBaseSrc * bsrc)
 {

@@ -6129,6 +6129,65 @@ GST_START_TEST (test_queued_frames_lag_bounded)
 
 GST_END_TEST;
 
+/* Counts the ALLOCATION queries through a pad without caps in the guint
+ * DATA. */
+static GstPadProbeReturn
+count_capsless_allocation (GstPad * pad, GstPadProbeInfo * info,
+    gpointer data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *caps = NULL;
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ALLOCATION) {
+    gst_query_parse_allocation (query, &caps, NULL);
+    if (caps == NULL)
+      g_atomic_int_inc ((gint *) data);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Before the first frame brought the caps, basesrc's negotiation went on to
+ * an ALLOCATION query without caps, which fakevideosink's
+ * gst_video_info_from_caps took for a CRITICAL (a check fails on it). None
+ * goes out, and the frames still come through, with their caps. */
+GST_START_TEST (test_no_allocation_query_without_caps)
+{
+  gchar *name = ring_name ("alloc");
+  GstElementFactory *video_sink = gst_element_factory_find ("fakevideosink");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! identity "
+      "name=id ! %s name=out", name, video_sink ? "fakevideosink" :
+      "fakesink");
+  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstPad *pad = gst_element_get_static_pad (by_name (reader_pipe, "id"),
+      "sink");
+  GstCaps *caps;
+  gint capsless = 0;
+  guint i;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      count_capsless_allocation, &capsless, NULL);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  writer_pipe = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            make_frame (i, 16, FALSE)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  fail_unless_equals_int (g_atomic_int_get (&capsless), 0);
+  caps = gst_pad_get_current_caps (pad);
+  fail_unless (caps != NULL && gst_caps_is_fixed (caps));
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  end_pair (writer_pipe, reader_pipe);
+  if (video_sink != NULL)
+    gst_object_unref (video_sink);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Planar (non-interleaved) raw audio through the ring into audioconvert,
  * which maps it by its audio meta: zerosrc gives one (it had none, and
  * audioconvert failed to map its input). The writer's planes are packed
@@ -7438,6 +7497,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_queued_frames_keep_pace);
   tcase_add_test (tc, test_queued_frames_lag_bounded);
+  tcase_add_test (tc, test_no_allocation_query_without_caps);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);
   tcase_add_test (tc, test_planar_audio);

@@ -58,7 +58,9 @@
  * was waiting in the ring already (a synchronised sink held the push) the
  * stamp of the frame before plus one frame's duration of the caps when
  * that is earlier, and not more than the pipeline's latency before its
- * arrival, so that the sink's hold does not space the frames (never
+ * arrival, less the time downstream takes a buffer to the sink (by the
+ * sink's QoS events), so that the sink's hold does not space the frames
+ * and the frames still reach it in time (never
  * before what was pushed already), whatever
  * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted and ignored
  * (basesrc's would give a frame with a PTS but no DTS its arrival as DTS,
@@ -184,6 +186,15 @@ struct _GstZeroSrc
   guint64 playing_ns;
   GstClockTime pipeline_latency;        /* object lock: the LATENCY event's,
                                          * 0 before one came */
+  GstClockTime downstream_time; /* object lock: how long the last buffer a
+                                 * sink's QoS event told of took from our
+                                 * push to the sink, or NONE */
+  struct
+  {
+    GstClockTime pts, lag;      /* how far behind our running time a
+                                 * buffer stamped here was pushed */
+  } pushed[16];                 /* object lock: the last ones, for the QoS */
+  guint pushed_next;
 };
 
 #define DEFAULT_BUFFER_NAME NULL
@@ -757,6 +768,46 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
+/* A buffer stamped PTS left LAG behind our running time (for
+ * gst_zero_src_note_qos). */
+static void
+gst_zero_src_note_lag (GstZeroSrc * self, GstClockTime pts, GstClockTime lag)
+{
+  GST_OBJECT_LOCK (self);
+  self->pushed[self->pushed_next].pts = pts;
+  self->pushed[self->pushed_next].lag = lag;
+  self->pushed_next = (self->pushed_next + 1) % G_N_ELEMENTS (self->pushed);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* A sink's QoS event: the buffer of running time TIMESTAMP reached it DIFF
+ * after its due time (the running time plus the pipeline's latency; DIFF
+ * is negative when early). It left us its lag after TIMESTAMP, so the
+ * rest is what downstream took from our push: the part of the latency a
+ * stamp must leave it (gst_zero_src_stamp_untimed). */
+static void
+gst_zero_src_note_qos (GstZeroSrc * self, GstEvent * event)
+{
+  GstClockTimeDiff diff, took;
+  GstClockTime timestamp;
+  guint i;
+
+  gst_event_parse_qos (event, NULL, NULL, &diff, &timestamp);
+  GST_OBJECT_LOCK (self);
+  for (i = 0; i < G_N_ELEMENTS (self->pushed); i++) {
+    if (self->pushed[i].pts != timestamp)
+      continue;
+    took = (GstClockTimeDiff) self->pipeline_latency + diff -
+        (GstClockTimeDiff) self->pushed[i].lag;
+    self->downstream_time = MAX (took, 0);
+    GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT " took %"
+        GST_STIME_FORMAT " downstream", GST_TIME_ARGS (timestamp),
+        GST_STIME_ARGS (took));
+    break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
 /* A live source's stamp for what the writer did not stamp: with the frame
  * header (EXT), the running time of its commit, as the writer's stamped
  * frames are anchored: one clock for all the frames of the stream, so that
@@ -774,8 +825,13 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
  * as far as the sink's hold puts the next frame's read after its due
  * time, and while downstream takes frames slower than the caps' rate (the
  * writer then writes at our pace) stamps one duration apart would fall
- * ever further behind, late for a sink that drops late buffers. The first frame of a writer (and after a pause or
- * a flush), and one of unknown duration, gets its arrival. Never before
+ * ever further behind, late for a sink that drops late buffers. Less what
+ * downstream took a buffer from our push to the sink (gst_zero_src_note_qos):
+ * that part of the latency is downstream's, and frames stamped the whole
+ * latency behind, behind an element slower than the caps' rate, reached a
+ * video sink late (fakevideosink dropped 93 of 101). The first frame of a
+ * writer (and after a pause or a flush), and one of unknown duration, gets
+ * its arrival. Never before
  * what was pushed already, and what is stamped after it is not before it
  * either (the anchor comes after ts_last). */
 static void
@@ -800,6 +856,8 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
 
       GST_OBJECT_LOCK (self);
       latency = self->pipeline_latency;
+      if (GST_CLOCK_TIME_IS_VALID (self->downstream_time))
+        latency -= MIN (latency, self->downstream_time);
       GST_OBJECT_UNLOCK (self);
       /* (step and latency capped at now, as the stamp is: no sum overflows) */
       at = MIN ((GstClockTimeDiff) now, self->ts_last +
@@ -813,6 +871,9 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
     return;
   GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) = at;
   self->ts_last = at;
+  if (ext == NULL && GST_CLOCK_TIME_IS_VALID (now))
+    gst_zero_src_note_lag (self, at, (GstClockTimeDiff) now > at ? now - at :
+        0);
 }
 
 /* -------------------------------------------------- init / properties */
@@ -823,7 +884,8 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
  * stamped on from the time base before would be ahead of the running time
  * by all that went, for a synchronised sink to wait out. And the
  * pipeline's latency, which a sink's LATENCY event brings up to us: how far
- * behind a frame that waited in the ring may be stamped. */
+ * behind a frame that waited in the ring may be stamped, less what the
+ * sink's QoS events tell downstream takes. */
 static GstPadProbeReturn
 gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
@@ -834,6 +896,8 @@ gst_zero_src_flush_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     gst_event_parse_flush_stop (event, &reset_time);
   if (reset_time)
     g_atomic_int_set (&GST_ZERO_SRC (data)->time_reset, TRUE);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS)
+    gst_zero_src_note_qos (GST_ZERO_SRC (data), event);
   if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
     GstClockTime latency;
 
@@ -880,6 +944,7 @@ gst_zero_src_init (GstZeroSrc * self)
   self->eos_on_writer_exit = DEFAULT_EOS_ON_WRITER_EXIT;
   self->announce = DEFAULT_ANNOUNCE;
   self->do_timestamp = DEFAULT_DO_TIMESTAMP;
+  self->downstream_time = GST_CLOCK_TIME_NONE;
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_pad_add_probe (GST_BASE_SRC_PAD (self), GST_PAD_PROBE_TYPE_EVENT_FLUSH |
@@ -1591,7 +1656,11 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
 /* The ring buffers what the writer put in it for as long as we take: no
  * maximum. Each frame is stamped at its arrival (one that waited in the
  * ring, earlier: by about how long downstream held our push past one
- * frame, which downstream's own latency covers, so no minimum of ours),
+ * frame, which downstream's own latency covers, so no minimum of ours: a
+ * minimum that bounded those stamps would not keep the pace, as the sink
+ * holds our push up to a stamp's due time, that minimum included, and the
+ * next frame, stamped within it, comes the sink's processing deadline
+ * later: 45 fps from a 60 fps writer into a 20 ms deadline),
  * or (with the frame header) mapped to its commit, which comes before we
  * push it: by the transport's time, and by up to ZEROSRC_TS_SLACK when
  * the writer's timestamps run behind its commits before the time base
@@ -1732,7 +1801,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "always stamps a buffer that comes without a PTS and DTS with the "
           "running time of its commit (frame header) or of its arrival (no "
           "frame header; one that waited in the ring, one frame after the "
-          "one before, at most the pipeline latency before now), "
+          "one before, at most the pipeline latency less downstream's time "
+          "before now), "
           "and keeps the times a writer sends, adding none (a frame with a "
           "PTS but no DTS gets no DTS) (default: true)", DEFAULT_DO_TIMESTAMP,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

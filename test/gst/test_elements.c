@@ -6129,6 +6129,54 @@ GST_START_TEST (test_queued_frames_lag_bounded)
 
 GST_END_TEST;
 
+/* Downstream slower (45 ms a frame) than the caps' 30/1 into a sink that
+ * drops buffers whose end comes over 5 ms late (fakevideosink's
+ * max-lateness) and allows 100 ms for the processing before it (its
+ * processing deadline): frames queue in the ring, and stamped up
+ * to the whole pipeline latency behind their read, they reached the sink
+ * that 45 ms after their due time, and it dropped nearly all of them (36
+ * of 40). The sink's QoS events tell zerosrc how long downstream takes, and
+ * stamps leave it that. At most a quarter dropped, for a loaded machine's
+ * stalls. */
+GST_START_TEST (test_slow_downstream_keeps_its_latency)
+{
+  const gchar *caps = "video/x-raw, format=(string)GRAY8, width=(int)4, "
+      "height=(int)4, framerate=(fraction)30/1";
+  gchar *name = ring_name ("slow");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s payload-size=8192 "
+      "! identity sleep-time=45000 ! fakesink name=out sync=true qos=true "
+      "max-lateness=%" G_GUINT64_FORMAT " processing-deadline=%"
+      G_GUINT64_FORMAT, name, (guint64) 5 * GST_MSECOND,
+      (guint64) 100 * GST_MSECOND);
+  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstStructure *stats;
+  guint64 rendered = 0, dropped = 0;
+  guint i;
+
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  writer_pipe = writer_pipeline (name, "", caps, &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < 40; i++)
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            make_frame (i, 16, FALSE)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  g_object_get (by_name (reader_pipe, "out"), "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "rendered", &rendered) &&
+      gst_structure_get_uint64 (stats, "dropped", &dropped));
+  GST_INFO ("%" G_GUINT64_FORMAT " rendered, %" G_GUINT64_FORMAT " dropped",
+      rendered, dropped);
+  fail_unless_equals_uint64 (rendered + dropped, 40);
+  fail_unless (dropped <= 10, "%" G_GUINT64_FORMAT " of 40 dropped as late",
+      dropped);
+  gst_structure_free (stats);
+  end_pair (writer_pipe, reader_pipe);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Counts the ALLOCATION queries through a pad without caps in the guint
  * DATA. */
 static GstPadProbeReturn
@@ -7497,6 +7545,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_queued_frames_keep_pace);
   tcase_add_test (tc, test_queued_frames_lag_bounded);
+  tcase_add_test (tc, test_slow_downstream_keeps_its_latency);
   tcase_add_test (tc, test_no_allocation_query_without_caps);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);

@@ -43,14 +43,17 @@
  * playing) are dropped, as a live source makes nothing then, and the next
  * buffer is DISCONT; encoded frames are kept, so such a stream stays as
  * late as the pause was long. When the writer's timestamps fall behind its
- * commit times by more than 15 ms (it paused, or seeked back), the offset
- * grows by as much; those 15 ms are zerosrc's minimum latency then. A
+ * commit times by more than 15 ms (it paused, or seeked back, or stalled),
+ * the offset grows by as much; those 15 ms are zerosrc's minimum latency
+ * then. A
  * DISCONT frame that jumps ahead of its commit (a seek forward: over a
  * second further ahead than the frame before) is stamped at its commit, a
  * new time base, not a gap for the sinks to wait out; so is a frame
  * without DISCONT that leaps over an hour plus its duration further ahead
  * (a bad timestamp: 2^62 ns had a synchronised sink wait 146 years), and
- * the frame after it if it goes back, with one warning. Duration
+ * the frame after it if it goes back, with one warning. The first buffer
+ * of a new or moved time base is DISCONT, as its timestamp does not follow
+ * the buffer before it (an audio sink resyncs on it). Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS get the running time of their commit, mapped as the anchor's,
@@ -676,7 +679,11 @@ gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
  * frame that leads its commit by over ZEROSRC_TS_JUMP more than the frame
  * before did starts a new time base, and so does one without DISCONT by
  * over ZEROSRC_TS_LEAP (plus its duration): else a synchronised sink waits
- * out the leap (a PTS of 2^62 ns: 146 years). */
+ * out the leap (a PTS of 2^62 ns: 146 years). The first buffer of a new
+ * time base, or of one moved, is DISCONT: its timestamp does not follow the
+ * buffer before it, and an audio sink resyncs on that flag at once
+ * (without it, audiobasesink takes the jump for drift and aligns the
+ * samples with those before it for up to its discont-wait, a second). */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, const gchar * ring)
@@ -689,6 +696,7 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
         (self));
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         gst_zero_src_commit_time (ext, now) : 0;
+    GstClockTimeDiff offset_before = self->ts_offset;
     gboolean leapt = FALSE;
 
     /* a DISCONT frame that goes back (or stays: a second seek to the
@@ -735,6 +743,8 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
       }
     }
     self->ts_lead = decode + self->ts_offset - committed;
+    if (self->ts_offset != offset_before)
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
   }
   if (dts < 0 && pts >= 0 && self->ts_anchored &&
       pts + self->ts_offset < self->ts_last && !self->reorder_warned) {

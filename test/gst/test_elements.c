@@ -5132,11 +5132,98 @@ GST_START_TEST (test_pts_jump_forward_with_discont)
 
 GST_END_TEST;
 
+/* Pushes N frames of 33 ms, frame i with PTS PTS_MS[i] at AT_MS[i] ms
+ * after the first, DISCONT where DISCONT[i]. Every frame after the first
+ * goes 10 ms early (see push_pts_only): a loaded machine's late wake-up
+ * is then no writer fallen behind its clock. */
+static void
+push_timed (GstElement * appsrc, const gint64 * pts_ms, const gint64 * at_ms,
+    const gboolean * discont, guint n)
+{
+  gint64 start = g_get_monotonic_time ();
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *buffer = make_frame (i, 16, FALSE);
+    gint64 left = start + (at_ms[i] - (i > 0 ? 10 : 0)) *
+        G_TIME_SPAN_MILLISECOND - g_get_monotonic_time ();
+
+    if (left > 0)
+      g_usleep (left);
+    GST_BUFFER_PTS (buffer) = pts_ms[i] * GST_MSECOND;
+    if (discont[i])
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            buffer), GST_FLOW_OK);
+  }
+}
+
+/* The next frame at the reader: its PTS, duration and DISCONT flag. */
+static void
+next_stamp (GstElement * appsink, gint64 * pts, gint64 * duration,
+    gboolean * discont)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *got;
+
+  fail_unless (sample != NULL, "a frame did not arrive");
+  got = gst_sample_get_buffer (sample);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (got));
+  fail_unless (GST_BUFFER_DURATION_IS_VALID (got));
+  *pts = (gint64) GST_BUFFER_PTS (got);
+  *duration = (gint64) GST_BUFFER_DURATION (got);
+  *discont = GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_DISCONT);
+  gst_sample_unref (sample);
+}
+
+/* A live writer that stalls 150 ms between frames 3 and 4 (a SIGSTOP, a
+ * loaded host) and then goes on with contiguous PTS: frame 4 falls that
+ * far behind its commit, and zerosrc moves its time base forward by as
+ * much. The buffer moved is DISCONT: its PTS no longer follows the buffer
+ * before it, and an audio sink resyncs on that flag at once. It had none:
+ * 150 ms of timestamps jumped with no flag, and an audio sink took the
+ * jump for drift. Every buffer's DISCONT says whether its PTS follows the
+ * end of the one before it. */
+GST_START_TEST (test_writer_stall_marks_discont)
+{
+  const gint64 pts_ms[] = { 0, 33, 66, 99, 132, 165, 198, 231 };
+  const gint64 at_ms[] = { 0, 33, 66, 99, 282, 315, 348, 381 };
+  const gboolean discont[G_N_ELEMENTS (pts_ms)] = { FALSE };
+  gchar *name = ring_name ("fhstall");
+  GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+  gint64 pts[G_N_ELEMENTS (pts_ms)], duration[G_N_ELEMENTS (pts_ms)];
+  gboolean flagged[G_N_ELEMENTS (pts_ms)];
+  guint i;
+
+  reader_pipe = playing_reader (name, "", &appsink);
+  writer_pipe = writer_pipeline (name, "frame-header=true",
+      GRAY8_CAPS (4, 4), &appsrc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  push_timed (appsrc, pts_ms, at_ms, discont, G_N_ELEMENTS (pts_ms));
+  for (i = 0; i < G_N_ELEMENTS (pts_ms); i++)
+    next_stamp (appsink, &pts[i], &duration[i], &flagged[i]);
+  /* frame 4 came 140 ms (less the 10 ms early) behind its commit */
+  fail_unless (pts[4] - pts[3] - duration[3] >= 100 * GST_MSECOND,
+      "frame 4: PTS %" G_GINT64_FORMAT " ms after the end of frame 3",
+      (pts[4] - pts[3] - duration[3]) / GST_MSECOND);
+  fail_unless (flagged[4], "the buffer whose time base moved has no DISCONT");
+  for (i = 1; i < G_N_ELEMENTS (pts_ms); i++)
+    fail_unless_equals_int (flagged[i], pts[i] != pts[i - 1] +
+        duration[i - 1]);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  end_pair (writer_pipe, reader_pipe);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A writer whose frame 2 leaps 2^62 ns (146 years) ahead WITHOUT DISCONT,
  * into a synchronised sink: that frame is stamped at its commit (a new
- * time base, as a DISCONT jump is), and so is the frame after it, which
- * goes back to the writer's timeline; the sink waited out the leap for
- * ever before. One warning names the ring and the leap. Frames come 33 ms
+ * time base, as a DISCONT jump is, and DISCONT: it had no flag), and so is
+ * the frame after it, which goes back to the writer's timeline; the sink
+ * waited out the leap for ever before. One warning names the ring and the leap. Frames come 33 ms
  * apart, as the caps' 30/1 says. */
 GST_START_TEST (test_pts_leap_without_discont)
 {
@@ -5177,6 +5264,9 @@ GST_START_TEST (test_pts_leap_without_discont)
     got = gst_sample_get_buffer (sample);
     fail_unless (GST_BUFFER_PTS_IS_VALID (got), "frame %u: no PTS", i);
     pts[i] = (gint64) GST_BUFFER_PTS (got);
+    /* the leap and the frame back each start a new time base */
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (got,
+            GST_BUFFER_FLAG_DISCONT), i == 0 || i == 2 || i == 3);
     gst_sample_unref (sample);
     if (i > 0)
       fail_unless (pts[i] > pts[i - 1] && pts[i] - pts[i - 1] < 500 *
@@ -7559,6 +7649,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_same_place_twice_with_discont);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
+  tcase_add_test (tc, test_writer_stall_marks_discont);
   tcase_add_test (tc, test_pts_leap_without_discont);
   tcase_add_test (tc, test_pts_gap_without_discont_kept);
   tcase_add_test (tc, test_pts_leap_after_pause);

@@ -60,8 +60,19 @@ export const DEMO_FRAMES_OFF_TTY = 150;
  */
 export const SNAPSHOT_TRIES = 10;
 
+/** --mode: the permission bits of a ring the command creates (what: which ring, for the help). */
+function modeOption(what: string): OptionSpec {
+  return {
+    type: 'string',
+    describe: `Permission bits of ${what} (its shared memory, semaphores and lock file), in octal as chmod takes them: 0660 or 660 lets the file group's users in ` +
+      '(a writer of another user in it), 0666 everyone; default 0600, this user only. The owner must keep read and write (0600 in it): another mode, ' +
+      'or one that is not octal digits, is a usage error (status 2)',
+  };
+}
+
 const ringOptions: Record<string, OptionSpec> = {
   name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
+  mode: modeOption('the ring'),
   'metadata-size': { type: 'number', describe: `Metadata block size in bytes (default: ${addon.native?.defaultMetadataSize ?? "the core's ZB_DEFAULT_METADATA_SIZE"})` },
   'payload-size': {
     type: 'number',
@@ -160,6 +171,7 @@ export const COMMANDS = {
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
       interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<8 hex digits>, the first 8 of a random UUID)' },
+      mode: modeOption('the channel\'s request ring, NAME_request, which this command creates (the response ring is zerofilter\'s: --sink-property mode=0660)'),
       'payload-size': {
         type: 'number',
         describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',

@@ -18,7 +18,7 @@ import { killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../
 import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
-import type { FilterArgs } from './parse-args.js';
+import { modeRefused, type FilterArgs } from './parse-args.js';
 import { failureText } from './pipeline-failure.js';
 
 interface Script {
@@ -186,9 +186,14 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   try {
     server = await ZeroBufferDuplexServer.create({
       name, payloadSize, outputCaps, onError,
-      inPlace: args.inPlace,
+      inPlace: args.inPlace, mode: args.mode,
     });
   } catch (e) {
+    const refused = modeRefused(e, args.mode);
+    if (refused !== undefined) {
+      say(io.stderr, `zerobuffer filter: ${refused}`);
+      return EXIT.usage;
+    }
     if (e instanceof ZeroBufferError) {
       say(io.stderr, `zerobuffer filter: cannot create the channel ${name}: ${e.message} (${e.code})`);
       return EXIT.ring;

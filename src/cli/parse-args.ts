@@ -31,6 +31,8 @@ export interface RunArgs {
   name?: string;
   metadataSize?: number;
   payloadSize?: number;
+  /** --mode: the ring's permission bits. */
+  mode?: number;
   pluginPath?: string;
   sinkProperties: Record<string, string>;
 }
@@ -49,6 +51,8 @@ export interface FilterArgs {
   intervalMs: number;
   name?: string;
   payloadSize?: number;
+  /** --mode: the request ring's permission bits. */
+  mode?: number;
   pluginPath?: string;
   sinkProperties: Record<string, string>;
 }
@@ -83,6 +87,8 @@ export interface ServeArgs {
   name?: string;
   metadataSize?: number;
   payloadSize?: number;
+  /** --mode: the ring's permission bits. */
+  mode?: number;
   pluginPath?: string;
   sinkProperties: Record<string, string>;
 }
@@ -280,6 +286,31 @@ function bytes(option: string, v: unknown): number | undefined {
   return wholeNumber(option, v, 1, 'a size in bytes (a whole number of 1 or more)');
 }
 
+/**
+ * --mode: permission bits in octal, with or without the leading 0, as chmod
+ * takes them (0660, 660); rwx bits only, as a reader's mode. That the owner
+ * keeps read and write is the core's rule: it refuses the ring (EINVAL),
+ * which the commands tell as a usage error (modeRefused).
+ */
+function mode(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const t = String(v);
+  const n = /^[0-7]{1,4}$/.test(t) ? parseInt(t, 8) : NaN;
+  if (!(n >= 1 && n <= 0o777))
+    throw expects('mode', 'permission bits in octal as chmod takes them, from 0001 to 0777 (such as 0660 or 660)', t);
+  return n;
+}
+
+/**
+ * The core's refusal of a --mode given (EINVAL: one that does not let the
+ * owner read and write), as a usage error's message; undefined for any
+ * other failure (the sizes and the name are refused otherwise).
+ */
+export function modeRefused(e: unknown, given: number | undefined): string | undefined {
+  if (given === undefined || (e as { code?: unknown } | undefined)?.code !== 'EINVAL') return undefined;
+  return `--mode ${given.toString(8).padStart(4, '0')}: ${(e as Error).message}`;
+}
+
 function maxRestarts(v: unknown): number {
   const n = wholeNumber('max-restarts', v, -1, 'a whole number of 0 or more, or -1 for no limit')!;
   return n === -1 ? Infinity : n;
@@ -389,6 +420,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
           name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
+          mode: mode(a['mode']),
           pluginPath: pluginPath(a['plugin-path']),
           sinkProperties: sinkProperties(a),
         },
@@ -405,7 +437,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
         args: {
           source: String(a['source']), sink: String(a['sink']), script: a['script'], outputCaps: capsOption('output-caps', a['output-caps']),
           onError, inPlace: a['in-place'] !== false, frames: count('frames', a['frames']), json: a['json'] as boolean | undefined, intervalMs: interval * 1000,
-          name: ringName(given, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']),
+          name: ringName(given, a['name'], { channel: true }), payloadSize: bytes('payload-size', a['payload-size']), mode: mode(a['mode']),
           pluginPath: pluginPath(a['plugin-path']), sinkProperties: properties,
         },
       };
@@ -459,6 +491,7 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
           name: ringName(given, a['name']),
           metadataSize: bytes('metadata-size', a['metadata-size']),
           payloadSize: bytes('payload-size', a['payload-size']),
+          mode: mode(a['mode']),
           pluginPath: pluginPath(a['plugin-path']),
           sinkProperties: sinkProperties(a),
         },

@@ -12,7 +12,7 @@ import { shellCommand, splitPipeline } from '../runner/pipeline-tokens.js';
 import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
-import type { RunArgs } from './parse-args.js';
+import { modeRefused, type RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
@@ -78,7 +78,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   let stream: Stream;
   try {
     stream = await startStream({
-      source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize,
+      source, name: args.name, metadataSize: args.metadataSize, payloadSize: args.payloadSize, mode: args.mode,
       announce: args.announce ? (live?.aboveStream(io.stdout) ?? io.stdout) : false, restart: args.restart && { maxRestarts: args.maxRestarts }, pluginPath: args.pluginPath,
       // The demo's frames carry the per-frame header: its stats then show
       // latency and drops (our reader understands it; a user's pipeline
@@ -93,6 +93,11 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     stopListening();
     if (e instanceof TypeError) {
       say(io.stderr, `zerobuffer run: ${e.message}`);
+      return EXIT.usage;
+    }
+    const refused = modeRefused(e, args.mode);
+    if (refused !== undefined) {
+      say(io.stderr, `zerobuffer run: ${refused}`);
       return EXIT.usage;
     }
     if (e instanceof ZeroBufferError) {

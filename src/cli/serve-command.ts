@@ -20,7 +20,7 @@ import { LateFile, openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isTerminal, say, type CliIo } from './io.js';
 import { inCommandWords } from './pipeline-failure.js';
-import { helpLine, type ServeArgs } from './parse-args.js';
+import { helpLine, modeRefused, type ServeArgs } from './parse-args.js';
 import { fileProblem } from './snapshot.js';
 
 const GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
@@ -77,7 +77,7 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
       if (args.target.kind === 'tcp') {
         const sizes = defaultSizes(sourceWords('source', source));
         ring = await ZeroBufferReader.create({
-          name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize,
+          name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize, mode: args.mode,
         });
         try {
           sink = await openSink(args.target, io.stdout, listening, io.signal);
@@ -89,14 +89,14 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
       // given the ring, startStream owns it: it closes it when it fails
       stream = await startStream({
         source, reader: ring, name: ring === undefined ? args.name : undefined, metadataSize: args.metadataSize,
-        payloadSize: ring === undefined ? args.payloadSize : undefined, announce: args.announce ? io.stdout : false,
+        payloadSize: ring === undefined ? args.payloadSize : undefined, mode: ring === undefined ? args.mode : undefined, announce: args.announce ? io.stdout : false,
         pluginPath: args.pluginPath, sinkProperties: args.sinkProperties,
       });
       reader = stream.reader;
     } else {
       const sizes = defaultSizes([]);
       reader = await ZeroBufferReader.create({
-        name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize,
+        name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize, mode: args.mode,
       });
       if (args.announce) await announce({ method: 'start-stream', name: reader.name, metadataSize: args.metadataSize ?? sizes.metadataSize,
         payloadSize: reader.stats().payloadSize }, { stream: io.stdout });
@@ -106,8 +106,9 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
   } catch (e) {
     if (sink !== undefined && sink !== io.stdout) sink.destroy(); // the client waited for a pipeline that did not start
     if (io.signal.aborted) return served(undefined, 0, sink, undefined, undefined, io); // stopped while the pipeline started
-    if (e instanceof TypeError) {
-      say(io.stderr, `zerobuffer serve: ${e.message}`);
+    const refused = modeRefused(e, args.mode);
+    if (e instanceof TypeError || refused !== undefined) {
+      say(io.stderr, `zerobuffer serve: ${refused ?? (e as Error).message}`);
       return EXIT.usage;
     }
     if (e instanceof ZeroBufferError) {

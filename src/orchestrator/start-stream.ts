@@ -73,6 +73,13 @@ export interface StartStreamOptions {
    */
   payloadSize?: number;
   /**
+   * Permission bits of the ring created here (as ZeroBufferReader.create()'s
+   * `mode`: 0o660 lets the file group's users write to it); left out with
+   * `reader` (a TypeError): that ring has its own.
+   * @default 0o600
+   */
+  mode?: number;
+  /**
    * Print the start-stream line (to stdout, or to the given stream) once the ring exists.
    * @default false
    */
@@ -122,7 +129,7 @@ export interface StreamFramesOptions extends WaitOptions {
 }
 
 const START_STREAM_OPTIONS = optionNames<StartStreamOptions>({
-  source: true, reader: true, name: true, metadataSize: true, payloadSize: true, announce: true, restart: true,
+  source: true, reader: true, name: true, metadataSize: true, payloadSize: true, mode: true, announce: true, restart: true,
   sinkProperties: true, gstLaunch: true, pluginPath: true, stopTimeoutMs: true, signal: true,
 });
 const STREAM_FRAMES_OPTIONS = [...WAIT_OPTIONS, ...optionNames<Omit<StreamFramesOptions, keyof WaitOptions>>({ closeOnReturn: true })];
@@ -355,6 +362,7 @@ export async function startStream(options: StartStreamOptions): Promise<Stream> 
 async function start(options: StartStreamOptions, given: ZeroBufferReader | undefined): Promise<Stream> {
   if (given !== undefined && options.name !== undefined) fail('name', 'left out with reader (the ring has its name)', options.name);
   if (given !== undefined && options.payloadSize !== undefined) fail('payloadSize', 'left out with reader (the ring has its size)', options.payloadSize);
+  if (given !== undefined && options.mode !== undefined) fail('mode', 'left out with reader (the ring has its mode)', options.mode);
   const signal = validateSignal(options.signal);
   const source = sourceWords('source', options.source);
   refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring the stream reads (give its name as "name")');
@@ -364,7 +372,7 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
   signal?.throwIfAborted();
-  const reader = given ?? await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize });
+  const reader = given ?? await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize, mode: options.mode });
   const ringSize = given?.stats().payloadSize ?? payloadSize;
   const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
   let announced = false;

@@ -23,6 +23,9 @@ export interface ReaderStats {
   utilisationPercent: number;
   /** Its band: healthy below 80 %, degraded to 95 %, critical above (the core's). */
   band: RingBand;
+  /** Bytes of the ring's metadata block, as created (the size asked for, rounded up to 64; 0: none). */
+  metadataSize: number;
+  /** Bytes of the payload ring, as created (the size asked for, rounded up to 64). */
   payloadSize: number;
   payloadFreeBytes: number;
   writePos: number;
@@ -544,6 +547,7 @@ export class ZeroBufferReader implements AsyncDisposable {
       frames: this.#frames,
       utilisationPercent: h.utilisationPercent,
       band: h.band,
+      metadataSize: h.metadataSize,
       payloadSize: h.payloadSize,
       payloadFreeBytes: h.payloadFreeBytes,
       writePos: h.writePos,

@@ -98,8 +98,10 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
       reader = await ZeroBufferReader.create({
         name: args.name, metadataSize: args.metadataSize ?? sizes.metadataSize, payloadSize: args.payloadSize ?? sizes.payloadSize, mode: args.mode,
       });
-      if (args.announce) await announce({ method: 'start-stream', name: reader.name, metadataSize: args.metadataSize ?? sizes.metadataSize,
-        payloadSize: reader.stats().payloadSize }, { stream: io.stdout });
+      if (args.announce) {
+        const { metadataSize, payloadSize } = reader.stats(); // as created (rounded up), as startStream announces
+        await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize }, { stream: io.stdout });
+      }
       say(io.stderr, `zerobuffer serve: ring ${reader.name} is waiting for a writer (zerosink ${gstPropertyWord('buffer-name', reader.name)}, ` +
         `or zerobuffer ingest img SOURCE --name ${shellWord(reader.name)})`);
     }

@@ -51,8 +51,8 @@ export interface StartStreamOptions {
    * ring before it listens, and starts the pipeline once its client came).
    * The stream owns it: close() closes it, and so does a startStream() that
    * rejects. `name` and `payloadSize` must then be left out (a TypeError):
-   * the ring has them; `metadataSize` is only what the start-stream line
-   * says (the reader cannot tell), the size it was created with.
+   * the ring has them, and so does the start-stream line (`metadataSize`
+   * is then unused).
    */
   reader?: ZeroBufferReader;
   /**
@@ -373,7 +373,6 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
   signal?.throwIfAborted();
   const reader = given ?? await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize, mode: options.mode });
-  const ringSize = given?.stats().payloadSize ?? payloadSize;
   const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
   let announced = false;
   let stream: Stream;
@@ -382,7 +381,9 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
     if (announceTo !== undefined) {
       // Set before the wait: an abort ends the wait, not the write, so the line may go out all the same.
       announced = true;
-      await announce({ method: 'start-stream', name: reader.name, metadataSize, payloadSize: ringSize }, { stream: announceTo, signal });
+      // the ring's sizes as the core made them (rounded up), not those asked for: a writer checks its frames against them
+      const ring = reader.stats();
+      await announce({ method: 'start-stream', name: reader.name, metadataSize: ring.metadataSize, payloadSize: ring.payloadSize }, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
     const pipeline = new PipelineRunner({

@@ -380,6 +380,23 @@ test('serve img - --announce is a usage error (the protocol lines went into the 
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 
+test('serve --announce, with a writer of its own or --pipeline, gives the sizes of the ring as created (rounded up to 64), not those asked for', async () => {
+  for (const extra of [[], ['--pipeline', 'videotestsrc is-live=true ! video/x-raw,format=GRAY16_BE,width=8,height=4,framerate=30/1']]) {
+    const name = ringName('serve-sizes');
+    const child = run(process.execPath, [bin, 'serve', 'img', path.join(dir, `${name}.img`), '--announce', '--name', name,
+      '--metadata-size', '1000', '--payload-size', '100000', ...extra], gstEnv);
+    try {
+      const line = await child.line(/"method":"start-stream"/, 20000);
+      const ring = inspectRing(name);
+      expect([ring.metadataSize, ring.payloadSize]).toEqual([1024, 100032]);
+      expect({ extra, line }).toEqual({ extra, line: `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",${ring.metadataSize},${ring.payloadSize}]}` });
+    } finally {
+      child.proc.kill('SIGINT');
+      expect(await child.exit()).toBe(EXIT.ok);
+    }
+  }
+});
+
 test('serve to a path naming its own stdout (the file stdout is redirected to) is serve img -: --announce refused, and without it the stream is written as stdout has it open, not emptied again; - on a terminal is refused; /dev/null with stdout on /dev/null is a file', async () => {
   const name = ringName('serve-out');
   const file = path.join(dir, 'stdout.img');

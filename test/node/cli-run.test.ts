@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { ZeroBufferReader } from '../../src/index.js';
+import { inspectRing, ZeroBufferReader } from '../../src/index.js';
 import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -54,6 +54,21 @@ test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json 
     `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",65536,${64 * (64 * 48 * 3 + 64)}]}`, // 64 frames of the caps (small frames)
     `> {"jsonrpc":"2.0","method":"stop-stream","params":["${name}"]}`,
   ]);
+});
+
+test('--announce gives the sizes of the ring as created (the core rounds them up to 64), not those asked for: a writer checks its frames against them', async () => {
+  const name = ringName('run-sizes');
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=16,height=16,framerate=30/1',
+    '--name', name, '--json', '--announce', '--metadata-size', '1000', '--payload-size', '100000']);
+  try {
+    const line = await child.line(/"method":"start-stream"/, 20000);
+    const ring = inspectRing(name);
+    expect([ring.metadataSize, ring.payloadSize]).toEqual([1024, 100032]); // what the test is about: sizes the core rounded
+    expect(line).toBe(`> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",${ring.metadataSize},${ring.payloadSize}]}`);
+  } finally {
+    child.proc.kill('SIGINT');
+    expect(await child.exit()).toBe(EXIT.ok);
+  }
 });
 
 test('a --snapshot file that cannot be written, or not named .png, is a usage error, told before anything starts', async () => {

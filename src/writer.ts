@@ -388,6 +388,14 @@ export function ringNotReady(e: unknown): boolean {
   return code === 'ENOENT' || code === 'EREADERGONE';
 }
 
+/** How long whenRingReady waits: connectTimeoutMs (Infinity: no limit), looking every intervalMs; option names the wait in its error. */
+export interface RingWait {
+  connectTimeoutMs: number;
+  intervalMs: number;
+  signal?: AbortSignal;
+  option?: string;
+}
+
 /**
  * Connects as writer to `name`, waiting as zerosink does while the ring is
  * not ready (ringNotReady): looks every `intervalMs` for up to
@@ -396,15 +404,19 @@ export function ringNotReady(e: unknown): boolean {
  * wait: connectTimeoutMs by default); other errors end it at once, and an
  * abort rejects with signal.reason at once.
  */
-export async function connectWhenThere(name: string, options: Omit<WriterOptions, 'connectTimeoutMs' | 'signal'> & {
-  connectTimeoutMs: number; intervalMs: number; signal?: AbortSignal; option?: string;
-}): Promise<ZeroBufferWriter> {
-  const { connectTimeoutMs, intervalMs, signal, option = 'connectTimeoutMs', ...writerOptions } = options;
+export async function connectWhenThere(name: string, options: Omit<WriterOptions, 'connectTimeoutMs' | 'signal'> & RingWait): Promise<ZeroBufferWriter> {
+  const { connectTimeoutMs, intervalMs, signal, option, ...writerOptions } = options;
+  return whenRingReady(() => ZeroBufferWriter.connect(name, writerOptions), { connectTimeoutMs, intervalMs, signal, option });
+}
+
+/** attempt()'s result once it stops failing with ringNotReady, waiting as connectWhenThere does. */
+export async function whenRingReady<T>(attempt: () => T | Promise<T>, wait: RingWait): Promise<T> {
+  const { connectTimeoutMs, intervalMs, signal, option = 'connectTimeoutMs' } = wait;
   const deadline = Date.now() + connectTimeoutMs;
   for (;;) {
     signal?.throwIfAborted();
     try {
-      return await ZeroBufferWriter.connect(name, writerOptions);
+      return await attempt();
     } catch (e) {
       if (!ringNotReady(e)) throw e;
       if (Date.now() >= deadline) throw waitedFor(e as ZeroBufferError, connectTimeoutMs, option);

@@ -232,15 +232,15 @@ export const COMMANDS = {
       name: { type: 'string', describe: 'Ring to write into (required; created by its reader)' },
       format: { type: 'string', describe: 'Frame format in the ring: GRAY16_BE (the bytes as sent) or GRAY16_LE (swapped)', default: 'GRAY16_BE' },
       'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata' },
-      'connect-timeout': { type: 'number', describe: 'Milliseconds to wait, from the first image on, for the ring to exist with a live reader (a stale one is waited on, as zerosink does)', default: 10000 },
+      'connect-timeout': { type: 'number', describe: 'Milliseconds to wait, from the first image on (or from the end of an input without one), for the ring to exist with a live reader (a stale one is waited on, as zerosink does)', default: 10000 },
     },
     examples: [
       ['$0 ingest img tcp:camera.local:9000 --name cam0', 'a camera server into ring cam0 (e.g. gst-launch-1.0 zerosrc buffer-name=cam0 ! ...)'],
       ['$0 ingest img recording.img --name cam0', 'a recorded stream'],
     ],
-    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); a header that is not UTF-8 is read as Latin-1, one character per byte, and marked img.encoding=latin1 (serve writes it back byte for byte); timestamp={…} (any number of fraction digits, cut to ns) becomes the PTS, counted from the first image\'s; an image without a usable one (missing, not a date, going back) is stamped by its arrival: the previous PTS plus the time since the previous image came. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest. It connects to the ring at its first image: an input that is empty or fails before one leaves the ring untouched (its reader waits on).',
+    notes: 'Frames carry the 48-byte frame header with the image\'s attributes (frame.attributes in Node; zerosrc skips them); a header that is not UTF-8 is read as Latin-1, one character per byte, and marked img.encoding=latin1 (serve writes it back byte for byte); timestamp={…} (any number of fraction digits, cut to ns) becomes the PTS, counted from the first image\'s; an image without a usable one (missing, not a date, going back) is stamped by its arrival: the previous PTS plus the time since the previous image came. The caps are GRAY16_BE (or GRAY16_LE) at the first image\'s size; an image of another size ends the ingest. It connects to the ring at its first image: an input that is empty or fails before one leaves the ring untouched (its reader waits on). An empty input still names a ring: it is looked for (read-only) as the first image would have been, and none there after --connect-timeout is a ring error (status 4), as with images.',
     exitCodes: exits([EXIT.ring, EXIT.stream], {
-      [EXIT.ok]: 'success: the img= stream ended, or Ctrl-C stopped it',
+      [EXIT.ok]: 'success: the img= stream ended (an empty one: into a ring that is there), or Ctrl-C stopped it',
       [EXIT.usage]: USAGE,
       [EXIT.ring]: 'ring error (no ring under --name: its reader creates it)',
       [EXIT.stream]: 'bad img= stream, or its connection or file failed',

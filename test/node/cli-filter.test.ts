@@ -401,7 +401,7 @@ test('zerobuffer filter: usage errors', async () => {
     path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
   expect(await twice.exit(20000)).toBe(2);
   expect(twice.stderr).toMatch(/the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added/);
-});
+}, 60000);
 
 test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {
   const name = ringName('wdx');

@@ -33,7 +33,7 @@ export interface FailureContext {
   ring: string;
   /** The budget was used up (PipelineExit.outOfRestarts). */
   outOfRestarts: boolean;
-  /** Restarts made before the last failure. */
+  /** Restarts in a row made before the last failure (as many as the budget when outOfRestarts). */
   restarts: number;
   /** --plugin-path as given, if it was. */
   pluginPath?: string;

@@ -193,7 +193,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer run: ${killedAfterEosText(exit.killedAfterEosMs)}`);
   const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
   if (error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink' })}`);
+    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink' })}`);
     if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {
       // the message says where the plugin is missing, or what to install
     } else if (error.code === 'EMSGSIZE' && error.element !== undefined) {

@@ -28,6 +28,8 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   watcher.on('message', (m) => say(io.stderr, `zerobuffer watch: ${m.method} ${m.name}`));
   watcher.on('state', (name, e) => {
     if (e.state === 'playing') say(io.stderr, `zerobuffer watch: pipeline into ${name} playing (pid ${e.pid})`);
+    else if (e.state === 'restarting' && e.recreated === true)
+      say(io.stderr, `zerobuffer watch: pipeline into ${name} ended (${briefFailure(e.error)}); its ring was created again: into it in ${e.delayMs} ms (not counted as a restart)`);
     else if (e.state === 'restarting')
       say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
   });
@@ -50,11 +52,11 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     return EXIT.command;
   }
   if (result.pipelineError !== undefined) {
-    const ring = result.rings.find((r) => r.name === result.failedRing);
     say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
       ? `zerobuffer watch: no pipeline can write into the announced ring: ${result.pipelineError.message}`
       : `zerobuffer watch: ${failureText(result.pipelineError, {
-        ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: ring?.restarts ?? 0, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
+        // (out of restarts: it restarted as many times in a row as the budget allows)
+        ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: args.maxRestarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
       })}`);
   }
   if (result.commandKilledWith !== undefined) {

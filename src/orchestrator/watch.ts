@@ -34,9 +34,12 @@ export interface WatchOptions {
   pipeline: string | readonly string[];
   /**
    * Restart a pipeline that dies of a transient error while its reader
-   * lives, within the budget (RestartOptions.maxRestarts, default 10), in
-   * all per ring: pipelines started into it again (a stop-stream, then a
-   * start-stream) share it.
+   * lives, within the budget (RestartOptions.maxRestarts, default 10) of
+   * restarts in a row per ring: pipelines started into it again (a
+   * stop-stream, then a start-stream) go on with the count, and a run that
+   * stays up 5 s starts it again. A pipeline that ended because its reader
+   * went away, into a ring created again, goes into the new ring, not
+   * counted as a restart.
    * @default true
    */
   restart?: boolean | RestartOptions;
@@ -463,16 +466,20 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const runner = new PipelineRunner({
-      source: this.#source, name, restart: this.#restartBudget(record.runners),
+      source: this.#source, name, restart: this.#restartOption(), restartsInARow: record.runners.at(-1)?.restartsInARow ?? 0,
       sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
       sinkProperties: duplex
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
         : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...givenProperties(this.#options.sinkProperties ?? {}) },
       gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
-      shouldRestart: () => {
+      shouldRestart: (error) => {
         const serving = () => !this.#stopped && this.#child?.exitCode === null;
         if (!serving()) return false;
-        return readerAlive(served) || readerBack(served, serving);
+        // A run its reader's going ended (EREADERGONE), into a ring there again, met a re-creation, not a failure.
+        // Its reader's stop-stream, written before the ring was created again, may still be in the pipe: the
+        // restart's delay gives the reading time to stop the runner first.
+        const verdict = (back: boolean) => (back && error.code === 'EREADERGONE' ? 'recreated' : back);
+        return readerAlive(served) ? verdict(true) : readerBack(served, serving).then(verdict);
       },
     });
     this.#pipelines.set(name, runner);
@@ -511,12 +518,9 @@ export class Watcher extends EventEmitter<WatchEvents> {
     return runner.pid !== undefined && writesOldRing(runner.pid, served) ? undefined : runner;
   }
 
-  /** The restart option of a new pipeline into a ring: what its earlier ones left of the budget. */
-  #restartBudget(earlier: readonly PipelineRunner[]): boolean | RestartOptions {
-    const restart = validateRestart(this.#options.restart ?? true);
-    if (restart === undefined) return false;
-    const used = earlier.reduce((n, r) => n + r.restarts, 0);
-    return { ...restart, maxRestarts: Math.max(0, restart.maxRestarts - used) };
+  /** The restart option of each pipeline (the count in a row its ring's last one left goes on: restartsInARow). */
+  #restartOption(): boolean | RestartOptions {
+    return validateRestart(this.#options.restart ?? true) ?? false;
   }
 
   async #stopPipeline(name: string): Promise<void> {

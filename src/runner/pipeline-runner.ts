@@ -28,15 +28,23 @@ export interface PipelineStateEvent {
   error?: PipelineError;
   /** restarting: how long until the next start, in ms. */
   delayMs?: number;
+  /**
+   * restarting: the run ended because its reader went away, and shouldRestart
+   * found the ring created again: a restart into the new ring, not counted
+   * (restarts is unchanged) and not backed off (delayMs is initialDelayMs).
+   */
+  recreated?: boolean;
   /** Restarts so far. */
   restarts: number;
 }
 
 export interface RestartOptions {
   /**
-   * The budget: restarts allowed over the runner's life (Infinity: no
-   * limit). When it is used up the pipeline is reported as one that keeps
-   * dying (PipelineExit.outOfRestarts).
+   * The budget: restarts allowed in a row (Infinity: no limit). A run that
+   * stays up 5 s (playing) was no part of a crash loop: the count starts
+   * again after it, so rare deaths spread over a long life never use the
+   * budget up. When it is used up the pipeline is reported as one that
+   * keeps dying (PipelineExit.outOfRestarts).
    * @default 10
    */
   maxRestarts?: number;
@@ -87,11 +95,21 @@ export interface PipelineOptions {
    */
   restart?: boolean | RestartOptions;
   /**
-   * Asked before each restart; false ends supervision (e.g. the reader is
-   * gone). It may resolve later (a promise; rejected counts as false):
+   * Asked before each restart, with the failure; false ends supervision
+   * (e.g. the reader is gone); 'recreated' (for a run that ended because
+   * its reader went away, whose ring a new reader created again) restarts
+   * it into the new ring after initialDelayMs (not doubled), not counted as
+   * a restart, its error not lastError. It may resolve later (a promise; rejected counts as false):
    * nothing restarts once stop() or kill() came meanwhile.
    */
-  shouldRestart?: () => boolean | Promise<boolean>;
+  shouldRestart?: (error: PipelineError) => boolean | 'recreated' | Promise<boolean | 'recreated'>;
+  /**
+   * Restarts in a row made before this runner, by earlier pipelines into
+   * the same ring (a supervisor's, as watch()'s): they count against
+   * restart.maxRestarts until a run stays up 5 s.
+   * @default 0
+   */
+  restartsInARow?: number;
   /**
    * How long stop() waits for EOS before SIGKILL (ms; Infinity: no limit).
    * @default 5000
@@ -106,7 +124,7 @@ export interface PipelineOptions {
 const RESTART_OPTIONS = optionNames<RestartOptions>({ maxRestarts: true, initialDelayMs: true, maxDelayMs: true });
 const PIPELINE_OPTIONS = optionNames<PipelineOptions>({
   source: true, name: true, sinkProperties: true, sink: true, gstLaunch: true, pluginPath: true, restart: true,
-  shouldRestart: true, stopTimeoutMs: true, env: true, signal: true,
+  shouldRestart: true, restartsInARow: true, stopTimeoutMs: true, env: true, signal: true,
 });
 
 export interface PipelineExit {
@@ -182,7 +200,7 @@ export function killedAfterEosText(ms: number): string {
   return `gst-launch did not stop within ${ms / 1000} s of its EOS: zerobuffer killed it with SIGKILL`;
 }
 
-/** A pipeline that stayed up this long resets the restart delay (ms). */
+/** A run that stayed up this long (playing) resets the restart delay and the count of restarts in a row (ms). */
 const STABLE_MS = 5000;
 
 /**
@@ -227,6 +245,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #started = false;
   #stopping = false;
   #restarts = 0;
+  /** Restarts since the last run that stayed up STABLE_MS (or since the start): what the budget counts. */
+  #restartsInARow = 0;
   #delay = 0;
   #timer?: NodeJS.Timeout;
   /** stop()'s signals to the running gst-launch's group: SIGINT (EOS), SIGKILL after stopTimeoutMs. */
@@ -259,6 +279,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     if (options.sink === undefined) refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring named by option "name"');
     else refuseRingProperty(options.sinkProperties, CHANNEL_PROPERTY, 'zerofilter joins the channel named by option "name"');
     this.#restart = validateRestart(options.restart);
+    const inARow: unknown = options.restartsInARow ?? 0;
+    if (!(Number.isSafeInteger(inARow) && (inARow as number) >= 0)) fail('restartsInARow', 'a whole number of 0 or more', inARow);
+    this.#restartsInARow = inARow as number;
     this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 5000);
     validateSignal(options.signal);
     this.#options = options;
@@ -293,6 +316,10 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   }
   get restarts(): number {
     return this.#restarts;
+  }
+  /** Restarts since the last run that stayed up 5 s, with restartsInARow given: what the budget (maxRestarts) counts. */
+  get restartsInARow(): number {
+    return this.#restartsInARow;
   }
   /** The last lines gst-launch printed. */
   get output(): string {
@@ -403,12 +430,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#hungTimer = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
     else if (this.#playingSince > 0) this.#framesWrittenExact = false;
+    // A run that stayed up was no part of a crash loop: the budget counts failures in a row since the last one (as
+    // systemd's start limit and pm2's min_uptime do), so a service with rare transient deaths over weeks is not ended.
+    if (this.#playedFor(STABLE_MS)) {
+      this.#restartsInARow = 0;
+      this.#delay = this.#restart?.initialDelayMs ?? 0;
+    }
     // Once stop() asked for the end, a reader that closed its ring meanwhile
     // (it said stop-stream and went; close() closing ours) only ended the run
     // sooner: zerosink's EREADERGONE then is no failure.
     const clean = !this.#killedRefused && (exitCode === 0 ||
       (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE')));
     const error = clean ? undefined : this.#failure(exitCode, signal, spawnError, pluginLoadFailure);
+    const errorBefore = this.#lastError;
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
@@ -420,33 +454,47 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     }
     const budget = this.#restart;
     // only false refuses (as before a promise was allowed); a promise is awaited
-    const verdict: unknown = this.#options.shouldRestart?.();
-    if (!(verdict instanceof Promise)) this.#restartOrEnd(exit, error, budget, verdict !== false);
+    const verdict: unknown = this.#options.shouldRestart?.(error);
+    if (!(verdict instanceof Promise)) this.#restartOrEnd(exit, error, errorBefore, budget, verdict === 'recreated' ? verdict : verdict !== false);
     else {
       void verdict.catch(() => false).then((restart) => {
-        // a stop() (or kill()) while the verdict was awaited ends it: it found no run to stop
-        if (this.#stopping) this.#end({ ...exit, stopped: true });
-        else this.#restartOrEnd(exit, error, budget, restart !== false);
+        if (this.#stopping) {
+          // a stop() (or kill()) while the verdict was awaited ends it: it found no run to stop; as for a stop before
+          // the exit, a reader that closed its ring meanwhile (its stop-stream was still on its way) only ended the run sooner
+          const readerWent = error.code === 'EREADERGONE';
+          if (readerWent) this.#lastError = errorBefore;
+          this.#end({ ...exit, stopped: true, error: readerWent ? undefined : error });
+        } else this.#restartOrEnd(exit, error, errorBefore, budget, restart === 'recreated' ? restart : restart !== false);
       });
     }
   }
 
-  /** After a transient failure: a restart after the backoff delay, unless refused or out of restarts. */
-  #restartOrEnd(exit: PipelineExit, error: PipelineError, budget: Required<RestartOptions>, restart: boolean): void {
-    if (!restart) {
+  /**
+   * After a transient failure: a restart after the backoff delay, unless refused or out of restarts in a row. A
+   * ring created again ('recreated') is no failure: restarted into it after initialDelayMs, not counted, its error
+   * not the last.
+   */
+  #restartOrEnd(exit: PipelineExit, error: PipelineError, errorBefore: PipelineError | undefined, budget: Required<RestartOptions>,
+    restart: boolean | 'recreated'): void {
+    if (restart === false) {
       this.#end(exit);
       return;
     }
-    if (this.#restarts >= budget.maxRestarts) {
+    const recreated = restart === 'recreated';
+    if (!recreated && this.#restartsInARow >= budget.maxRestarts) {
       this.#end({ ...exit, outOfRestarts: true });
       return;
     }
-    if (this.#playingSince > 0 && Date.now() - this.#playingSince >= STABLE_MS) this.#delay = budget.initialDelayMs;
-    const delayMs = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, budget.maxDelayMs);
-    this.#restarts++;
+    let delayMs = budget.initialDelayMs;
+    if (recreated) this.#lastError = errorBefore;
+    else {
+      delayMs = this.#delay;
+      this.#delay = Math.min(this.#delay * 2, budget.maxDelayMs);
+      this.#restarts++;
+      this.#restartsInARow++;
+    }
     this.#playingSince = 0;
-    this.#emit({ state: 'restarting', delayMs, error });
+    this.#emit({ state: 'restarting', delayMs, error, ...(recreated ? { recreated } : {}) });
     this.#timer = setTimeout(() => {
       if (this.#stopping) this.#end({ ...exit, stopped: true });
       else void this.#launch();

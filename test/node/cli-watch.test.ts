@@ -199,8 +199,10 @@ async function readerComesBack(tag: string, pipelines: number, { watchArgs = [],
 test('a reader killed and started again, which announces its ring once the pipeline restarted into it feeds it: the restarted pipeline serves it on, the announcement is a duplicate', async () => {
   // Before, the announcement was taken for a ring created again since the first run started:
   // the restarted pipeline was stopped, its EOS ended reader 2's stream.
-  // (the first run and its restart, no third)
-  expect(await readerComesBack('readerback', 2)).toMatch(/restart 1 in \d+ ms/);
+  // (the first run and its restart into the ring created again, no third; a re-creation, not counted as a restart)
+  const stderr = await readerComesBack('readerback', 2);
+  expect(stderr).toMatch(/ended \(EREADERGONE, transient[^)]*\); its ring was created again: into it in \d+ ms \(not counted as a restart\)/);
+  expect(stderr).toMatch(/: \d+ frames written, 0 restarts, last error: none/);
 });
 
 test('a reader that creates its ring again while the restarted pipeline is still connecting, then announces it once fed: a duplicate, the restarted pipeline serves it on', async () => {
@@ -701,3 +703,33 @@ test('watch stopped while its gst-launch ignores the EOS: killed with SIGKILL af
     real.proc.kill('SIGKILL');
   }
 });
+
+test('the restart budget counts failures in a row: a pipeline that dies after every 5 s run is restarted each time with --max-restarts 1; one that dies at once still "keeps dying", exit 3', async () => {
+  // Before, the budget lasted the ring's whole life: the second death, however long after the first, stopped the
+  // service as one that "keeps dying" (exit 3), as rare transient deaths over weeks did with the default 10.
+  const name = ringName('healthyruns');
+  // 330 frames at 60 fps: each run plays 5.5 s, then identity fails it (a transient failure)
+  const child = run(process.execPath, [bin, 'watch', '--max-restarts', '1', '--pipeline', `${SOURCE} ! identity error-after=330`,
+    '--', process.execPath, fixture, name, '3', '20']);
+  try {
+    expect(await child.exit(40000)).toBe(EXIT.ok);
+    expect(child.stdout).toContain('got 20 frames of generation 3');
+    // the delay is back to 250 ms after each run that stayed up
+    expect(child.stderr).toMatch(new RegExp(`pipeline into ${name} died \\(.*\\); restart 1 in 250 ms`));
+    expect(child.stderr).toMatch(new RegExp(`pipeline into ${name} died \\(.*\\); restart 2 in 250 ms`));
+    expect(child.stderr).not.toMatch(/keeps dying/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: at least \\d+ frames written, 2 restarts, last error: `));
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+  // the same, dying after 10 frames: out of restarts at its second death
+  const dying = ringName('dyingruns');
+  const quick = run(process.execPath, [bin, 'watch', '--max-restarts', '1', '--pipeline', `${SOURCE} ! identity error-after=10`,
+    '--', process.execPath, fixture, dying, '3', '20']);
+  try {
+    expect(await quick.exit(20000)).toBe(EXIT.pipeline);
+    expect(quick.stderr).toContain(`pipeline into ${dying} keeps dying: it failed again after 1 restart (--max-restarts)`);
+  } finally {
+    quick.proc.kill('SIGKILL');
+  }
+}, 70000);

@@ -210,9 +210,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
   readonly #announced = new Map<string, StartStreamMessage | StartDuplexMessage>();
   /**
    * Every ring a start-stream named (so that a stop-stream for another is
-   * reported): the runners started into it, or why none could start.
+   * reported): what its pipelines did, or why none could start. Totals, not
+   * the runners, which (with their output) would be kept for the watch's life.
    */
-  readonly #history = new Map<string, { runners: PipelineRunner[]; refused?: PipelineError }>();
+  readonly #history = new Map<string, RingRecord>();
   /** The command; never started when the signal had aborted already. */
   readonly #child?: Command;
   #stopped = false;
@@ -416,13 +417,16 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /** What happened to each announced ring so far. */
   summary(): RingSummary[] {
-    return [...this.#history].map(([name, { runners, refused }]) => ({
-      name,
-      framesWritten: runners.reduce((n, r) => n + r.framesWritten, 0),
-      framesWrittenExact: runners.every((r) => r.framesWrittenExact),
-      restarts: runners.reduce((n, r) => n + r.restarts, 0),
-      lastError: refused ?? runners.map((r) => r.lastError).filter((e) => e !== undefined).at(-1),
-    }));
+    return [...this.#history].map(([name, record]) => {
+      const live = record.live;
+      return {
+        name,
+        framesWritten: record.framesWritten + (live?.framesWritten ?? 0),
+        framesWrittenExact: record.framesWrittenExact && (live?.framesWrittenExact ?? true),
+        restarts: record.restarts + (live?.restarts ?? 0),
+        lastError: record.refused ?? live?.lastError ?? record.lastError,
+      };
+    });
   }
 
   /** A start-stream for a ring no writer can open (a name the core refuses): a permanent failure. */
@@ -431,13 +435,15 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // the name as read, unless it is too long to show (a 64 KiB line's)
     const shown = name.length <= SHOWN_CHARACTERS ? name : describeValue(name);
     const error = new PipelineError(reason, { code: 'ENAME', permanent: true });
-    this.#history.set(shown, { runners: this.#history.get(shown)?.runners ?? [], refused: error });
+    const record = this.#history.get(shown) ?? newRecord();
+    record.refused = error;
+    this.#history.set(shown, record);
     this.#failure = { name: shown, error, outOfRestarts: false };
     void this.stop();
   }
 
   #start(message: StartStreamMessage | StartDuplexMessage): void {
-    const record = this.#history.get(message.name) ?? { runners: [] };
+    const record = this.#history.get(message.name) ?? newRecord();
     this.#history.set(message.name, record);
     // once the command has ended its pipelines are being stopped: none may start after
     if (this.#stopped || this.#commandEnded) return;
@@ -466,7 +472,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       return;
     }
     const runner = new PipelineRunner({
-      source: this.#source, name, restart: this.#restartOption(), restartsInARow: record.runners.at(-1)?.restartsInARow ?? 0,
+      source: this.#source, name, restart: this.#restartOption(), restartsInARow: record.restartsInARow,
       sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
       sinkProperties: duplex
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
@@ -483,11 +489,12 @@ export class Watcher extends EventEmitter<WatchEvents> {
       },
     });
     this.#pipelines.set(name, runner);
-    record.runners.push(runner);
+    record.live = runner;
     runner.on('state', (e) => this.emit('state', name, e));
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
+      foldRunner(record, runner);
       // Fatal: it can never write into this ring (permanent), keeps dying,
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
@@ -518,7 +525,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     return runner.pid !== undefined && writesOldRing(runner.pid, served) ? undefined : runner;
   }
 
-  /** The restart option of each pipeline (the count in a row its ring's last one left goes on: restartsInARow). */
+  /** The restart option of each pipeline (the count in a row its ring's earlier ones left is RingRecord.restartsInARow). */
   #restartOption(): boolean | RestartOptions {
     return validateRestart(this.#options.restart ?? true) ?? false;
   }
@@ -580,6 +587,34 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     return [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]];
   }
+}
+
+/** What the pipelines into one ring did, for summary(): the sums over those that ended, and the one running. */
+interface RingRecord {
+  framesWritten: number;
+  framesWrittenExact: boolean;
+  restarts: number;
+  /** The last ended pipeline's restarts in a row: the next one goes on with the count. */
+  restartsInARow: number;
+  lastError?: PipelineError;
+  /** Why no pipeline could start (a name no writer can open). */
+  refused?: PipelineError;
+  /** The pipeline running (or restarting, or stopping) into it. */
+  live?: PipelineRunner;
+}
+
+function newRecord(): RingRecord {
+  return { framesWritten: 0, framesWrittenExact: true, restarts: 0, restartsInARow: 0 };
+}
+
+/** Adds what a pipeline that is over did to its ring's record, which then keeps no reference to it. */
+function foldRunner(record: RingRecord, runner: PipelineRunner): void {
+  record.framesWritten += runner.framesWritten;
+  record.framesWrittenExact &&= runner.framesWrittenExact;
+  record.restarts += runner.restarts;
+  record.restartsInARow = runner.restartsInARow;
+  record.lastError = runner.lastError ?? record.lastError;
+  if (record.live === runner) record.live = undefined;
 }
 
 /**

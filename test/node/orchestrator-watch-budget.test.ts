@@ -1,11 +1,12 @@
 // watch() over a reader that serves its ring again and again (a long-running
-// service): its re-creations are no restarts.
+// service): its re-creations are no restarts, and the watch keeps totals of
+// the pipelines it started, not the pipelines themselves.
 import { jest } from '@jest/globals';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { watch } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
-import { leftovers, processesWith, repoRoot, ringName, within } from './helpers.js';
+import { leftovers, processesWith, repoRoot, ringName, run, within } from './helpers.js';
 
 jest.setTimeout(30000);
 
@@ -47,5 +48,16 @@ test('a reader that closes its ring, says stop-stream and creates the ring again
   // every death met the ring created again (the stop-stream behind the stalled output): none counted
   expect(restarting.length).toBeGreaterThan(0);
   expect(restarting.filter((e) => e.recreated !== true)).toEqual([]);
+  expect(processesWith(name)).toEqual([]);
+});
+
+test('watch keeps no pipeline runner once its pipeline is over: 30 pipelines started one after another, none alive after garbage collection', async () => {
+  // Before, every runner (with its 60-line output tail) stayed in the watch's history for its life:
+  // ~6 KB of heap per pipeline start, 75 → 115 MB RSS over 1500 cycles of a long-running reader.
+  const name = ringName('retained');
+  const child = run(process.execPath, ['--expose-gc', path.join(fixtures, 'watch-retained-runners.mjs'), name, '30']);
+  expect(await child.exit(25000)).toBe(0);
+  const report = JSON.parse(child.stdout.at(-1)!) as { exitCode: number; started: number; alive: number; rings: number };
+  expect(report).toEqual({ exitCode: 0, started: 30, alive: 0, rings: 1 });
   expect(processesWith(name)).toEqual([]);
 });

@@ -35,13 +35,42 @@
 // listens then, and a handler elsewhere (another thread) cannot tell a
 // main thread that shuts down gracefully (a process.once listener, gone
 // before it runs) from one that does not listen at all.
+//
+// A reader or writer dropped without close() is closed once garbage
+// collected, with a warning naming its ring, as Node closes a FileHandle:
+// its ring would otherwise stay until the process exits, its name taken
+// (EEXIST) and its peer waiting for it. So what this module holds is the
+// handle's closer (its native side, what closing needs), never the handle:
+// a strong hold here kept every reader and writer reachable for ever (nor a
+// WeakRef to it: each one kept a closed reader's memory for several more
+// collections). At exit the closers close the rings; the handles' own state
+// stays as it was, for the exit listeners that run after ours only, whose
+// close() is then harmless.
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { onExit } from 'signal-exit';
 import { signals } from 'signal-exit/signals';
 import { native } from './native.js';
 
-const open = new Set<{ closeSync(): void }>();
+/** What closes a handle's ring without the handle (so it keeps nothing of the handle reachable). */
+export interface Closer {
+  closeSync(): void;
+}
+
+/** The open handles' closers. */
+const open = new Set<Closer>();
+const dropped = new FinalizationRegistry<{ closer: Closer; what: string }>(({ closer, what }) => {
+  if (!open.has(closer)) return;
+  let failed = '';
+  try {
+    closer.closeSync();
+  } catch (e) {
+    failed = ` (closing failed: ${e instanceof Error ? e.message : String(e)})`; // told, not thrown: no caller to catch it
+  }
+  forget(closer);
+  process.emitWarning(`Closing the ${what} on garbage collection: it was dropped without close() ` +
+    `(close it, or declare it with \`await using\`)${failed}`);
+});
 let removeHandler: (() => void) | undefined;
 let hold: { release(): void } | undefined;
 
@@ -53,9 +82,9 @@ for (const name of signals) {
 }
 
 function closeAll(): void {
-  for (const handle of [...open]) {
+  for (const closer of [...open]) {
     try {
-      handle.closeSync();
+      closer.closeSync();
     } catch {
       // exiting: nothing more to do
     }
@@ -80,18 +109,28 @@ function onHeldSignal(signum: number): void {
   process.kill(process.pid, name);
 }
 
-/** Registers a handle to close at exit; the returned function unregisters it. */
-export function closeAtExit(handle: { closeSync(): void }): () => void {
+/**
+ * Registers a handle for `closer` to close at exit, or once the handle is
+ * collected without close(), with a warning naming it (`what`: "reader of
+ * ring \"NAME\""). The returned function unregisters it.
+ */
+export function closeAtExit(handle: object, closer: Closer, what: string): () => void {
   // Workers get no signals, and a worker's loop must end with no handles
   // open. The hold first: it skips the signals the process ignores (above).
   if (isMainThread) hold ??= new native.SignalHold([...heldSignals.keys()], onHeldSignal);
   removeHandler ??= onExit(closeAll);
-  open.add(handle);
+  open.add(closer);
+  dropped.register(handle, { closer, what }, closer);
   return () => {
-    if (open.delete(handle) && open.size === 0) {
-      removeHandler?.();
-      removeHandler = undefined;
-      releaseHold();
-    }
+    dropped.unregister(closer);
+    forget(closer);
   };
+}
+
+function forget(closer: Closer): void {
+  if (open.delete(closer) && open.size === 0) {
+    removeHandler?.();
+    removeHandler = undefined;
+    releaseHold();
+  }
 }

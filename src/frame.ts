@@ -77,7 +77,8 @@ export class Frame implements Disposable {
   readonly copied: boolean;
   /** The ring's metadata as of this frame. */
   readonly metadata?: Metadata;
-  readonly #owner: FrameOwner;
+  /** Its reader until released: a frame held keeps its reader (and ring) alive, one released does not. */
+  #owner: FrameOwner | undefined;
   readonly #ticket: number;
   /** undefined once released: the empty array `data` then returns is made when it is read */
   #data: PlainUint8Array | undefined;
@@ -180,7 +181,8 @@ export class Frame implements Disposable {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#owner.releaseFrame(this.#ticket, this.#data!.buffer as ArrayBuffer);
+    this.#owner!.releaseFrame(this.#ticket, this.#data!.buffer as ArrayBuffer);
+    this.#owner = undefined;
     this.#data = undefined; // most frames are not read after release: no empty array for them
   }
 

@@ -3,7 +3,7 @@
 // from the addon in batches (every frame ready when it looks, in one hop);
 // next() hands them out one at a time.
 import { abortable, onAbortWeakly, WaitQueue, type WeakAbortListener } from './abort.js';
-import { closeAtExit } from './cleanup.js';
+import { closeAtExit, type Closer } from './cleanup.js';
 import { fromNative, RingError, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
 import { Frame } from './frame.js';
@@ -74,10 +74,31 @@ const F = native.frameFields;
 /** frames()'s end, shared by every loop: consumers only read a result, and frozen, none can change it for another. */
 const DONE: IteratorReturnResult<void> = Object.freeze({ value: undefined, done: true });
 
+/**
+ * Closes a reader's native side, giving back the frames of its batch not
+ * handed out (a view of the batch is set to undefined as it is handed out):
+ * closeSync()'s work, and cleanup.ts's at exit or for a reader collected
+ * unclosed, so it must not reference the reader.
+ */
+class ReaderCloser implements Closer {
+  constructor(readonly native: NativeReader, readonly fields: Float64Array, readonly views: (ArrayBuffer | undefined)[]) {}
+
+  closeSync(): void {
+    for (let i = 0; i < this.views.length; i++) {
+      const view = this.views[i];
+      if (view === undefined) continue;
+      this.native.release(this.fields[i * F.count + F.lease]!, view);
+      this.views[i] = undefined;
+    }
+    this.native.close();
+  }
+}
+
 export class ZeroBufferReader implements AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
   readonly #native: NativeReader;
+  readonly #closer: ReaderCloser;
   readonly #unregister: () => void;
   /** The batch: the addon fills them, next() hands out [#next, #taken). */
   readonly #fields: Float64Array;
@@ -119,7 +140,8 @@ export class ZeroBufferReader implements AsyncDisposable {
     this.#views = views;
     this.name = nativeReader.name;
     this.timeoutMs = timeoutMs;
-    this.#unregister = closeAtExit(this);
+    this.#closer = new ReaderCloser(nativeReader, fields, views);
+    this.#unregister = closeAtExit(this, this.#closer, `reader of ring "${this.name}"`);
   }
 
   /** Creates the ring as its reader (the name defaults to a fresh UUID). */
@@ -604,16 +626,15 @@ export class ZeroBufferReader implements AsyncDisposable {
    * Closes now: a pending read resolves null and the ring is unlinked (the
    * writer sees the reader gone). Frames you still hold stay readable until
    * you release them; their memory is never unmapped under native code that
-   * may still read it.
+   * may still read it. A reader dropped without close is closed once garbage
+   * collected (a pending read, or a frame not released, keeps it), with a
+   * process warning naming its ring; until then its ring stays.
    */
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (; this.#next < this.#taken; this.#next++) { // taken, never handed out
-      this.#native.release(this.#fields[this.#next * F.count + F.lease]!, this.#views[this.#next]!);
-      this.#views[this.#next] = undefined;
-    }
-    this.#native.close();
+    this.#next = this.#taken; // the closer gives back the frames taken and never handed out
+    this.#closer.closeSync();
     this.#unregister();
   }
 

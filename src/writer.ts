@@ -3,7 +3,7 @@
 import { types } from 'node:util';
 import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
-import { closeAtExit } from './cleanup.js';
+import { closeAtExit, type Closer } from './cleanup.js';
 import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { checkFrameCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import type { PlainUint8Array } from './frame.js';
@@ -57,24 +57,44 @@ const WRITE_OPTIONS = [
   }),
 ];
 
+/**
+ * A writer's native side and its open reservation, whose view empties as at
+ * cancel when it closes (the ring is unmapped after close): closeSync()'s
+ * work, and cleanup.ts's at exit or for a writer collected unclosed, so it
+ * must not reference the writer.
+ */
+class WriterCloser implements Closer {
+  reservation?: NativeReservation;
+
+  constructor(readonly native: NativeWriter) {}
+
+  closeSync(): void {
+    if (this.reservation !== undefined) this.native.cancelReservation(this.reservation.buffer);
+    this.reservation = undefined;
+    this.native.close();
+  }
+}
+
 export class ZeroBufferWriter implements AsyncDisposable {
   readonly name: string;
   readonly timeoutMs: number;
   readonly #native: NativeWriter;
+  /** Holds the open reservation too. */
+  readonly #closer: WriterCloser;
   readonly #unregister: () => void;
   readonly #wantHeader: boolean;
   #frameHeader = false;
   #closed = false;
   /** Writes' and reservations' waits in the addon: one at a time, in call order. */
   readonly #waits = new WaitQueue();
-  #reservation?: NativeReservation;
 
   private constructor(w: NativeWriter, options: { timeoutMs: number; frameHeader: boolean }) {
     this.#native = w;
     this.name = w.name;
     this.timeoutMs = options.timeoutMs;
     this.#wantHeader = options.frameHeader;
-    this.#unregister = closeAtExit(this);
+    this.#closer = new WriterCloser(w);
+    this.#unregister = closeAtExit(this, this.#closer, `writer of ring "${this.name}"`);
   }
 
   /**
@@ -293,11 +313,11 @@ export class ZeroBufferWriter implements AsyncDisposable {
     this.#checkOpen();
     const header = this.#header(options);
     try {
-      this.#reservation = await this.#waits.run((waitMs) => {
+      this.#closer.reservation = await this.#waits.run((waitMs) => {
         this.#checkOpen();
         return abortable(signal, () => this.#native.reserve(size, nativeTimeout(waitMs), header), () => this.#native.cancel());
       }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
-      return new Uint8Array(this.#reservation.buffer);
+      return new Uint8Array(this.#closer.reservation.buffer);
     } catch (e) {
       throw this.#waitError(e, timeoutMs, { size, header });
     }
@@ -316,7 +336,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= least))
       fail('size', `an integer >= ${least}${least === 1 ? ' (a frame without the frame header has 1 byte or more)' : ''}`, size);
     this.#checkOpen();
-    const r = this.#reservation;
+    const r = this.#closer.reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });
     if (isDetached(r.buffer)) {
       // its bytes are in another thread now: an empty frame would be published in their stead
@@ -329,15 +349,15 @@ export class ZeroBufferWriter implements AsyncDisposable {
       wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
     } catch (e) {
       // a bad size leaves it open; else it was ended (ReaderGoneError: dropped, nothing published)
-      if ((e as { code?: string }).code !== 'EINVAL') this.#reservation = undefined;
+      if ((e as { code?: string }).code !== 'EINVAL') this.#closer.reservation = undefined;
       throw e;
     }
-    this.#reservation = undefined;
+    this.#closer.reservation = undefined;
   }
 
   cancelReservation(): void {
-    if (!this.#closed) this.#native.cancelReservation(this.#reservation?.buffer);
-    this.#reservation = undefined;
+    if (!this.#closed) this.#native.cancelReservation(this.#closer.reservation?.buffer);
+    this.#closer.reservation = undefined;
   }
 
   /** The ring's health snapshot (its OIEB: sizes, positions, counts, pids and liveness, utilisation band). */
@@ -350,14 +370,16 @@ export class ZeroBufferWriter implements AsyncDisposable {
     if (this.#closed) throw new ZeroBufferError(`writer of ring "${this.name}" is closed`, { code: 'ESTATE' });
   }
 
-  /** Detaches now: the reader sees end of stream after the frames written. */
+  /**
+   * Detaches now: the reader sees end of stream after the frames written. A
+   * writer dropped without close is closed once garbage collected (a pending
+   * write keeps it), with a process warning naming its ring; until then its
+   * reader sees it attached.
+   */
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // an open reservation's view empties as at cancel: the ring is unmapped after close
-    if (this.#reservation !== undefined) this.#native.cancelReservation(this.#reservation.buffer);
-    this.#reservation = undefined;
-    this.#native.close();
+    this.#closer.closeSync();
     this.#unregister();
   }
 

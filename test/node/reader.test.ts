@@ -1085,6 +1085,27 @@ test('frames({ signal }) loops dropped after a frame each leave no listener on a
   });
 });
 
+// Before, the exit-time cleanup held every reader and writer: none dropped
+// unclosed was ever collected, its ring staying until the process ended
+// (creating the name again: EEXIST; the dropped writer's reader timed out
+// instead of ending its stream).
+test('readers and writers dropped without close() are closed once collected, with a warning naming the ring; a frame held keeps its reader until released', async () => {
+  const name = ringName('dropped-handle');
+  const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-handles.mjs'), name]);
+  const code = await child.exit();
+  expect(code).toBe(0);
+  const closed = (what: string, ring: string): string =>
+    `Closing the ${what} of ring "${ring}" on garbage collection: it was dropped without close() (close it, or declare it with \`await using\`)`;
+  expect(JSON.parse(child.stdout.join(''))).toEqual({
+    readerFiles: [name, `${name}.lock`, `sem.sem-r-${name}`, `sem.sem-w-${name}`].sort(),
+    readerCollected: true, readerFilesAfterGc: [], createdAgain: true,
+    writerCollected: true, readerNextAfterWriterGc: null, writerConnectedAgain: true,
+    heldKeepsReader: true, heldBytes: [1, 2, 3], releasedCollected: true, heldFilesAfterGc: [],
+    warnings: [closed('reader', name), closed('writer', name), closed('reader', `${name}-held`)],
+  });
+  expect(child.stderr).toContain(closed('reader', name)); // printed as Node prints its own warnings
+}, 30000);
+
 // A loop dropped after the first frame while the caps were ones the API
 // does not describe as video (audio, encoded, ABGR64_LE, none): the
 // metadata's problem (a MetadataError, kept for the reader's life) was made

@@ -256,7 +256,7 @@ export interface NativeAddon {
   /** The package version binding.gyp stamped in (package.json's when it was built); loadAddon() checks it. */
   packageVersion: string;
   frameFields: NativeFrameFields;
-  /** ZEROBUFFER_FORCE_COPY=1 was set when the addon loaded. */
+  /** ZEROBUFFER_FORCE_COPY=1 was in this thread's process.env (a worker's is its own) when the addon loaded. */
   forceCopy: boolean;
   /**
    * Frames and reservations are views over the ring: neither forceCopy nor a runtime that refuses
@@ -265,7 +265,7 @@ export interface NativeAddon {
   zeroCopy: boolean;
   /** How zero-copy views are made: "v8" (a V8 backing store over the ring) or "napi" (napi's external ArrayBuffers: a build with V8's sandbox, which refuses them, so frames are copies; a module ABI other than the build's; ZEROBUFFER_RING_VIEWS=napi). */
   ringViews: 'v8' | 'napi';
-  /** ZEROBUFFER_DEBUG=1 was set when the addon loaded: released frames are poisoned with poisonByte (not those of a ring whose metadata declares in-place answers). */
+  /** ZEROBUFFER_DEBUG=1 was in this thread's process.env when the addon loaded: released frames are poisoned with poisonByte (not those of a ring whose metadata declares in-place answers). */
   debug: boolean;
   poisonByte: number;
   frameHeaderSize: number;

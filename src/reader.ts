@@ -184,7 +184,8 @@ export class ZeroBufferReader implements AsyncDisposable {
   /**
    * Frames are views over the ring (false: the copying fallback, where each
    * frame's bytes are copied out, frame.copied, and it holds no ring room:
-   * ZEROBUFFER_FORCE_COPY=1 when the addon loaded, or a runtime that
+   * ZEROBUFFER_FORCE_COPY=1 in this thread's process.env when the addon
+   * loaded (a worker's is its own, its `env` option), or a runtime that
    * refuses external ArrayBuffers, such as Electron's V8 sandbox).
    */
   get zeroCopy(): boolean {

@@ -23,15 +23,13 @@
 // V8 sandbox) whose end only ends the frame's lease if JS did not; release
 // detaches it. Released frames go back to the writer together (one wake)
 // when the batch is done. Where external buffers are refused
-// (napi_no_external_buffers_allowed, the Electron sandbox) or
-// ZEROBUFFER_FORCE_COPY=1 is set at load, the bytes are copied instead and
-// the ring frames go back as soon as their batch is copied.
+// (napi_no_external_buffers_allowed, the Electron sandbox) or the loading
+// thread's process.env has ZEROBUFFER_FORCE_COPY=1, the bytes are copied
+// instead and the ring frames go back as soon as their batch is copied.
 #include <napi.h>
 
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <malloc.h>
 #include <memory>
 #include <vector>
@@ -736,13 +734,24 @@ bool ExternalBuffersRefused(napi_env env) {
   return st == napi_no_external_buffers_allowed;
 }
 
+// Whether the loading environment's process.env has NAME=1. Its own, not
+// the C environment (getenv): a worker_thread's is a copy, its `env` option
+// (the JS side reads ZEROBUFFER_NO_URING there too), which Init, run once
+// per environment, honours.
+bool EnvSwitch(Napi::Env env, const char *name) {
+  Napi::Value process = env.Global().Get("process");
+  if (!process.IsObject()) return false;
+  Napi::Value vars = process.As<Napi::Object>().Get("env");
+  if (!vars.IsObject()) return false;
+  Napi::Value v = vars.As<Napi::Object>().Get(name);
+  return v.IsString() && v.As<Napi::String>().Utf8Value() == "1";
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   AddonData *data = new AddonData();
-  const char *force = std::getenv("ZEROBUFFER_FORCE_COPY");
-  const char *debug = std::getenv("ZEROBUFFER_DEBUG");
-  bool forced = force != nullptr && std::strcmp(force, "1") == 0;
+  bool forced = EnvSwitch(env, "ZEROBUFFER_FORCE_COPY");
   data->force_copy = forced || ExternalBuffersRefused(env);
-  data->debug = debug != nullptr && std::strcmp(debug, "1") == 0;
+  data->debug = EnvSwitch(env, "ZEROBUFFER_DEBUG");
   env.SetInstanceData<AddonData>(data);
   napi_add_env_cleanup_hook(env, [](void *d) { static_cast<AddonData *>(d)->tearing_down = true; }, data);
   exports.Set("Reader", Reader::Init(env));

@@ -50,3 +50,21 @@ test.each(['0', '1'])('ZEROBUFFER_FORCE_COPY=%s: reader.zeroCopy and writer.zero
     reader: !copies, writer: !copies, copied: copies, heldFrames: copies ? 0 : 1,
   });
 }, 30000);
+
+// The addon read its modes with getenv, the process's C environment: a
+// worker's own process.env (its `env` option) went unheard, frames were
+// views ({ reader: true, writer: true, copied: false, heldFrames: 1 }) and
+// released bytes stayed, while ZEROBUFFER_NO_URING, which the JS side reads
+// there, was honoured.
+test("a worker_thread's env option sets ZEROBUFFER_FORCE_COPY and ZEROBUFFER_DEBUG for its addon, where the process has neither", async () => {
+  const inWorker = async (name: string, variable: string): Promise<unknown> => {
+    const child = run(process.execPath, [fixture('worker-env.mjs'), name, ringName('workerenv'), `${variable}=1`],
+      { ZEROBUFFER_FORCE_COPY: '0', ZEROBUFFER_DEBUG: '0' });
+    const code = await child.exit();
+    expect({ code, stderr: child.stderr }).toEqual({ code: 0, stderr: '' });
+    return JSON.parse(child.stdout.join(''));
+  };
+  expect(await inWorker('zero-copy-mode.mjs', 'ZEROBUFFER_FORCE_COPY'))
+    .toEqual({ reader: false, writer: false, copied: true, heldFrames: 0 });
+  expect(await inWorker('poison-ring.mjs', 'ZEROBUFFER_DEBUG')).toEqual({ before: [1, 2, 3], after: [0xdb] });
+}, 30000);

@@ -12,7 +12,7 @@ import type { Frame, PlainUint8Array } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
-  checkBytes, fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal,
+  checkBytes, fail, failArgument, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal,
   validateSize, validateTimeout,
   WAIT_OPTIONS, type WaitOptions,
 } from './options.js';
@@ -270,7 +270,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
 
   /** Creates NAME_request and starts looking for NAME_response (every 100 ms, like the peers). */
   static async create(options: DuplexServerOptions): Promise<ZeroBufferDuplexServer> {
-    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    if (typeof options !== 'object' || options === null) failArgument('options', 'an object', options);
     refuseUnknownOptions(options, SERVER_OPTIONS);
     const rings = duplexRingNames(options.name);
     if (options.onError !== undefined && options.onError !== 'stop' && options.onError !== 'pass')
@@ -440,7 +440,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * ends cleanly.
    */
   async serve(handler: DuplexHandler): Promise<void> {
-    if (typeof handler !== 'function') fail('handler', 'a function', handler);
+    if (typeof handler !== 'function') failArgument('handler', 'a function', handler);
     if (this.#closed) {
       throw new ZeroBufferError(`duplex channel "${this.name}": serve() on a closed server (its request ring is gone); ` +
         'a loop that serves client after client tests server.closed: while (!server.closed) await server.serve(handler)',
@@ -889,7 +889,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
 
   /** Finds NAME_request, then creates NAME_response at once (the peers' servers look for it for 5 s only). */
   static async connect(options: DuplexClientOptions): Promise<ZeroBufferDuplexClient> {
-    if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+    if (typeof options !== 'object' || options === null) failArgument('options', 'an object', options);
     refuseUnknownOptions(options, CLIENT_OPTIONS);
     const rings = duplexRingNames(options.name);
     const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);

@@ -82,15 +82,28 @@ export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
 }
 
+/** fail() for a method's own argument (write()'s data, reserve()'s size), which is no option. */
+export function failArgument(argument: string, expected: string, value: unknown): never {
+  throw new TypeError(`argument "${argument}" must be ${expected}, received ${received(value)}`);
+}
+
 /**
- * Bytes to send (write(), request()): a Uint8Array or Buffer of any realm
- * (instanceof refuses a vm context's), whose buffer is still there: a
- * transferred one would reach the core as a frame of 0 bytes (EINVAL).
+ * Bytes to send, the `argument` of write() or request(): a Uint8Array or
+ * Buffer of any realm (instanceof refuses a vm context's), whose buffer is
+ * still there: a transferred one would reach the core as a frame of 0
+ * bytes (EINVAL). Other views and ArrayBuffers are named, with the
+ * Uint8Array over their bytes.
  */
-export function checkBytes(option: string, value: unknown): asserts value is Uint8Array {
-  if (!types.isUint8Array(value)) fail(option, 'a Uint8Array', value);
+export function checkBytes(argument: string, value: unknown): asserts value is Uint8Array {
+  if (!types.isUint8Array(value)) {
+    const kind = Object.prototype.toString.call(value).slice(8, -1); // DataView, Uint16Array, ArrayBuffer, ... of any realm
+    const got = types.isArrayBufferView(value)
+      ? `a ${kind}: pass new Uint8Array(${argument}.buffer, ${argument}.byteOffset, ${argument}.byteLength) for its bytes`
+      : types.isAnyArrayBuffer(value) ? `an ${kind}: pass new Uint8Array(${argument}) for its bytes` : received(value);
+    throw new TypeError(`argument "${argument}" must be a Uint8Array, received ${got}`);
+  }
   if (value.byteLength === 0 && isDetached(value.buffer))
-    throw new TypeError(`option "${option}" is a Uint8Array whose buffer was detached: transferred (postMessage, ` +
+    throw new TypeError(`argument "${argument}" is a Uint8Array whose buffer was detached: transferred (postMessage, ` +
       'structuredClone) or a released frame\'s view; it has no bytes left');
 }
 

@@ -13,7 +13,7 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  checkBytes, fail, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
+  checkBytes, fail, failArgument, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
   WAIT_OPTIONS, WRITER_OPTIONS, type WaitOptions, type WriterOptions,
 } from './options.js';
 
@@ -172,7 +172,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
       if (this.#wantHeader) bytes = wrapNative(() => native.declareFrameHeader(bytes));
       bytes = this.#sameStreamMetadata(bytes) ?? bytes;
     } else {
-      fail('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
+      failArgument('metadata', 'a string, a Uint8Array or an object with a "caps" string', metadata);
     }
     const frameHeader = parseMetadata(bytes).frameHeader;
     if (this.#wantHeader && !frameHeader)
@@ -306,7 +306,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * reject with ESTATE.
    */
   async reserve(size: number, options?: WriteOptions): Promise<PlainUint8Array> {
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) fail('size', 'an integer > 0', size);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) failArgument('size', 'an integer > 0', size);
     options = validateOptions(options, WRITE_OPTIONS);
     const signal = validateSignal(options.signal);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
@@ -334,7 +334,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
   commit(size?: number): void {
     const least = this.#frameHeader ? 0 : 1;
     if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size >= least))
-      fail('size', `an integer >= ${least}${least === 1 ? ' (a frame without the frame header has 1 byte or more)' : ''}`, size);
+      failArgument('size', `an integer >= ${least}${least === 1 ? ' (a frame without the frame header has 1 byte or more)' : ''}`, size);
     this.#checkOpen();
     const r = this.#closer.reservation;
     if (r === undefined) throw new ZeroBufferError('commit: no reservation is open', { code: 'ESTATE' });

@@ -56,7 +56,7 @@ test('a Uint8Array of another realm is written, is metadata, is a toRGB out buff
 });
 
 test('write() and request() of a transferred (detached) buffer are TypeErrors saying so, not an empty frame', async () => {
-  const detachedError = { name: 'TypeError', message: expect.stringMatching(/^option "data" is a Uint8Array whose buffer was detached: transferred/) };
+  const detachedError = { name: 'TypeError', message: expect.stringMatching(/^argument "data" is a Uint8Array whose buffer was detached: transferred/) };
   const reader = await ZeroBufferReader.create({ name: ringName('detached'), metadataSize: 0, payloadSize: 4096 });
   const writer = await ZeroBufferWriter.connect(reader.name);
   try {
@@ -146,5 +146,38 @@ test('a frame posted to a worker or structured-cloned is a DataCloneError that s
     await worker.terminate();
     await writer.close();
     await reader.close();
+  }
+});
+
+// DataView and ArrayBuffer are not options: write(new DataView(...)) said
+// 'option "data" must be a Uint8Array, received an object'.
+test('write() and request() of bytes that are not a Uint8Array name the argument and what they got, with the Uint8Array over them', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('notbytes'), metadataSize: 0, payloadSize: 4096 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  const view = 'pass new Uint8Array(data.buffer, data.byteOffset, data.byteLength) for its bytes';
+  const cases: [unknown, string][] = [
+    [new DataView(new ArrayBuffer(8)), `argument "data" must be a Uint8Array, received a DataView: ${view}`],
+    [new Uint16Array(4), `argument "data" must be a Uint8Array, received a Uint16Array: ${view}`],
+    [new ArrayBuffer(8), 'argument "data" must be a Uint8Array, received an ArrayBuffer: pass new Uint8Array(data) for its bytes'],
+    ['text', 'argument "data" must be a Uint8Array, received "text"'],
+  ];
+  try {
+    for (const [data, message] of cases)
+      await expect(writer.write(data as Uint8Array)).rejects.toMatchObject({ name: 'TypeError', message });
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const channel = ringName('notbytes-dx');
+  const server = await ZeroBufferDuplexServer.create({ name: channel });
+  const serving = server.serve((request) => request);
+  const client = await ZeroBufferDuplexClient.connect({ name: channel });
+  try {
+    await expect(client.request(new DataView(new ArrayBuffer(8)) as unknown as Uint8Array))
+      .rejects.toMatchObject({ name: 'TypeError', message: cases[0]![1] });
+  } finally {
+    await client.close();
+    await server.close(); // serve() waits on for a client that never sent a request
+    await serving;
   }
 });

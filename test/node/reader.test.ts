@@ -977,7 +977,7 @@ test('writer options: header fields are checked (TypeError naming them), and ref
     await plain.writer.reserve(4);
     for (const size of [-1, 1.5, '2', 0])
       expect(() => plain.writer.commit(size as number)).toThrow(new TypeError(
-        `option "size" must be an integer >= 1 (a frame without the frame header has 1 byte or more), received ${JSON.stringify(size)}`));
+        `argument "size" must be an integer >= 1 (a frame without the frame header has 1 byte or more), received ${JSON.stringify(size)}`));
     plain.writer.cancelReservation();
   } finally {
     await plain.writer.close();

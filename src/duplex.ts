@@ -419,8 +419,14 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * response, in request order, until the client ends its stream (resolves)
    * or the server closes. Call it again for the next client. A client that
    * comes back before the end of its stream was seen (its requests start
-   * again at sequence 1) is served on without returning. A client that
-   * leaves or dies with answers due does not make it reject: the requests
+   * again at sequence 1) is served on without returning. It returns at each
+   * end of stream the request ring's reader sees, so not once per client: a
+   * client that connects and leaves without a request between two of that
+   * reader's looks (50 ms apart) leaves no trace (serving goes on to the next
+   * client), and a next client that connects within a look of its
+   * predecessor's going is served on; count clients by a request's sequence
+   * 1 or the 'client' event (docs/DUPLEX.md). A client that leaves or dies
+   * with answers due does not make it reject: the requests
    * that can no longer be answered are dropped (stats().dropped), never answered
    * into the next client's ring, 'clientGone' is emitted, and serving goes
    * on: it resolves as at an end of stream when the client died writing

@@ -4,6 +4,9 @@
 // server and there is no client to name, so no 'clientGone' (it was
 // emitted with pid 0); with its response ring found, the event names that
 // client's pid. serve() resolves either way and the next client is served.
+// One that closes cleanly without a request, having stayed connected over a
+// wait slice, ends serve() too (docs/DUPLEX.md: one that came and went
+// between two looks of the request reader leaves no trace).
 import path from 'node:path';
 import { WriterGoneError, ZeroBufferDuplexServer, type DuplexClientGone } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, within } from './helpers.js';
@@ -47,6 +50,33 @@ test.each([
     expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
     await within('serve() at the next client\'s end', next, 5000);
     expect(gone).toHaveLength(withRing ? 1 : 0);
+  } finally {
+    killIfRunning(a);
+    if (b !== undefined) killIfRunning(b);
+    await server.close();
+  }
+}, 60000);
+
+test('a client (a process) that closes without a request after 1 s ends serve() within 2 s of its exit, no clientGone; the next client is answered', async () => {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxidle') });
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  const a = run(process.execPath, [duplexClientPath, server.name, '0', '1', 'idle', '1000']);
+  let b: ReturnType<typeof run> | undefined;
+  try {
+    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    expect(await a.line(/^(connected|failed.*)$/, 15000)).toBe('connected');
+    expect(await a.exit(10000)).toBe(0);
+    expect(a.stdout).toEqual(['connected', 'closed']);
+    await within('serve() after the client closed', serving, 2000);
+    expect(gone).toEqual([]);
+    expect(server.stats()).toMatchObject({ requests: 0, responses: 0, dropped: 0 });
+    const next = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    b = run(process.execPath, [duplexClientPath, server.name, '5', '2']);
+    expect(await b.exit(20000)).toBe(0);
+    expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
+    await within('serve() at the next client\'s end', next, 5000);
+    expect(gone).toEqual([]);
   } finally {
     killIfRunning(a);
     if (b !== undefined) killIfRunning(b);

@@ -45,13 +45,10 @@
  * late as the pause was long. When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back, or stalled),
  * the offset grows by as much; those 15 ms are zerosrc's minimum latency
- * then. A DISCONT frame that jumps ahead of its commit (a seek forward:
- * over 50 ms, and two of its durations, further ahead than the frame
- * before was, beyond what that frame gained on the one before it, as a
- * writer ahead of its clock gains at every frame) is stamped at its
- * commit, a new time base, not a gap for the sinks to wait out (a live
- * writer's DISCONT after lost frames, committed as late as its timestamp,
- * keeps its gap); so is a frame
+ * then. A
+ * DISCONT frame that jumps ahead of its commit (a seek forward: over a
+ * second further ahead than the frame before) is stamped at its commit, a
+ * new time base, not a gap for the sinks to wait out; so is a frame
  * without DISCONT that leaps over an hour plus its duration further ahead
  * (a bad timestamp: 2^62 ns had a synchronised sink wait 146 years), and
  * the frame after it if it goes back, with one warning. The first buffer
@@ -180,8 +177,6 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
-  GstClockTimeDiff ts_gain;     /* how much further than the frame before
-                                 * it did (0 for an anchor) */
   GstClockTime gap_from;        /* sparse streams: where a GAP event would
                                  * start (the end of what was pushed) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
@@ -226,15 +221,9 @@ struct _GstZeroSrc
  * within a video sink's default max-lateness. */
 #define ZEROSRC_TS_SLACK (15 * GST_MSECOND)
 /* How much further a DISCONT frame may lead its commit than the frame
- * before it did, beyond what that frame gained on the one before it (a
- * writer ahead of its clock gains a frame's duration at every frame), and
- * beyond two of its durations, before zerosrc takes it for a seek forward
- * (a new time base) rather than a live writer's loss (a real gap, its
- * commit as late) or a writer ahead of its clock keeping its spacing:
- * above a loaded host's jitter between two commits, below a stall anyone
- * sees (with a second, a seek 0.9 s forward froze the reader's sink for
- * 0.9 s). */
-#define ZEROSRC_TS_JUMP (50 * GST_MSECOND)
+ * before it did before zerosrc takes it for a seek forward (a new time
+ * base) rather than a writer ahead of its clock keeping its spacing. */
+#define ZEROSRC_TS_JUMP (1 * GST_SECOND)
 /* The same for a frame without DISCONT, plus its duration: a leap so
  * large that it is a bad timestamp (a PTS of 2^62 ns), not a gap a user
  * wants a synchronised sink to wait out. Far above ZEROSRC_TS_JUMP: a
@@ -613,34 +602,6 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
-/* A frame's duration: the header's, else one of the caps' (NONE when
- * neither tells). */
-static GstClockTime
-gst_zero_src_frame_duration (GstZeroSrc * self, const zb_frame_ext * ext)
-{
-  return ext->duration != ZB_EXT_NONE &&
-      ext->duration <= (guint64) G_MAXINT64 / 4 ? ext->duration :
-      gst_zero_src_caps_duration (self, ext->size);
-}
-
-/* Whether a DISCONT frame that leads its commit by GAIN more than the frame
- * before did jumped ahead (a seek forward, or a seek while the writer was
- * paused: a new time base): by over ZEROSRC_TS_JUMP, and two of its
- * durations, more than that frame had gained (a writer ahead of its clock
- * gains about a frame's duration at every frame; a live writer that lost
- * frames gains nothing, its commit as late as its timestamp). */
-static gboolean
-gst_zero_src_jumped (GstZeroSrc * self, const zb_frame_ext * ext,
-    GstClockTimeDiff gain)
-{
-  GstClockTime step = gst_zero_src_frame_duration (self, ext);
-  GstClockTimeDiff slack = ZEROSRC_TS_JUMP;
-
-  if (GST_CLOCK_TIME_IS_VALID (step))
-    slack = MAX (slack, 2 * (GstClockTimeDiff) step);
-  return gain - MAX (self->ts_gain, 0) > slack;
-}
-
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
  * the writer's timeline: one that leads its commit by more than
  * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's, else the
@@ -661,7 +622,9 @@ gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
   gboolean ahead = FALSE;
 
   if (gain > ZEROSRC_TS_LEAP) {
-    GstClockTime step = gst_zero_src_frame_duration (self, ext);
+    GstClockTime step = ext->duration != ZB_EXT_NONE &&
+        ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
+        gst_zero_src_caps_duration (self, ext->size);
 
     ahead = !GST_CLOCK_TIME_IS_VALID (step) ||
         gain - (GstClockTimeDiff) step > ZEROSRC_TS_LEAP;
@@ -713,15 +676,14 @@ gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
  * for ever. Frames are committed in decode order, hence the DTS. A DISCONT
- * frame that jumps ahead of its commit (gst_zero_src_jumped) starts a new
- * time base, and so does one without DISCONT that leads it by over
- * ZEROSRC_TS_LEAP (plus its duration) more than the frame before did: else
- * a synchronised sink waits out the jump (a PTS of 2^62 ns: 146 years). The
- * first buffer of a new time base, or of one moved, is DISCONT: its
- * timestamp does not follow the buffer before it, and an audio sink
- * resyncs on that flag at once (without it, audiobasesink takes the jump
- * for drift and aligns the samples with those before it for up to its
- * discont-wait, a second). */
+ * frame that leads its commit by over ZEROSRC_TS_JUMP more than the frame
+ * before did starts a new time base, and so does one without DISCONT by
+ * over ZEROSRC_TS_LEAP (plus its duration): else a synchronised sink waits
+ * out the leap (a PTS of 2^62 ns: 146 years). The first buffer of a new
+ * time base, or of one moved, is DISCONT: its timestamp does not follow the
+ * buffer before it, and an audio sink resyncs on that flag at once
+ * (without it, audiobasesink takes the jump for drift and aligns the
+ * samples with those before it for up to its discont-wait, a second). */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, const gchar * ring)
@@ -735,8 +697,6 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         gst_zero_src_commit_time (ext, now) : 0;
     GstClockTimeDiff offset_before = self->ts_offset;
-    GstClockTimeDiff gain = decode + self->ts_offset - committed -
-        self->ts_lead;
     gboolean leapt = FALSE;
 
     /* a DISCONT frame that goes back (or stays: a second seek to the
@@ -746,12 +706,12 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
      * fills */
     if (self->ts_anchored && (ext->flags & GST_BUFFER_FLAG_DISCONT) &&
         (decode + self->ts_offset <= self->ts_last ||
-            gst_zero_src_jumped (self, ext, gain)))
+            decode + self->ts_offset - committed - self->ts_lead >
+            ZEROSRC_TS_JUMP))
       self->ts_anchored = FALSE;
     else if (self->ts_anchored && GST_CLOCK_TIME_IS_VALID (now))
       leapt = gst_zero_src_check_leap (self, ext, decode, committed, ring);
     self->ts_leapt = leapt;
-    self->ts_gain = self->ts_anchored ? gain : 0;
     if (!self->ts_anchored) {
       GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
 

@@ -790,6 +790,20 @@ gst_zero_src_note_lag (GstZeroSrc * self, GstClockTime pts, GstClockTime lag)
   GST_OBJECT_UNLOCK (self);
 }
 
+/* No downstream time known, and no buffer pushed to match a QoS event
+ * with (an empty entry's PTS is none, which no QoS event carries). Object
+ * lock held, or not shared yet. */
+static void
+gst_zero_src_forget_downstream (GstZeroSrc * self)
+{
+  guint i;
+
+  self->downstream_time = GST_CLOCK_TIME_NONE;
+  for (i = 0; i < G_N_ELEMENTS (self->pushed); i++)
+    self->pushed[i].pts = GST_CLOCK_TIME_NONE;
+  self->pushed_next = 0;
+}
+
 /* A sink's QoS event: the buffer of running time TIMESTAMP reached it DIFF
  * after its due time (the running time plus the pipeline's latency; DIFF
  * is negative when early). It left us its lag after TIMESTAMP, so the
@@ -954,7 +968,7 @@ gst_zero_src_init (GstZeroSrc * self)
   self->eos_on_writer_exit = DEFAULT_EOS_ON_WRITER_EXIT;
   self->announce = DEFAULT_ANNOUNCE;
   self->do_timestamp = DEFAULT_DO_TIMESTAMP;
-  self->downstream_time = GST_CLOCK_TIME_NONE;
+  gst_zero_src_forget_downstream (self);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_pad_add_probe (GST_BASE_SRC_PAD (self), GST_PAD_PROBE_TYPE_EVENT_FLUSH |
@@ -1140,6 +1154,9 @@ gst_zero_src_start (GstBaseSrc * bsrc)
       gst_caps_to_string (self->caps) : NULL;
   if (self->caps != NULL && unfixed_caps == NULL)
     unusable_caps = zerobuffer_raw_caps_unusable (self->caps);
+  /* downstream may be another path now (relinked in READY): its time is
+   * learnt again from its own QoS events */
+  gst_zero_src_forget_downstream (self);
   GST_OBJECT_UNLOCK (self);
 
   /* gst_base_src_set_do_timestamp() reaches basesrc's past our property */

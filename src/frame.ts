@@ -57,7 +57,10 @@ export interface FrameInit {
 const NOT_CLONEABLE = Symbol('a Frame is not cloned or posted to another thread (its bytes do not go with it): ' +
   'post frame.copy(), its bytes, instead');
 
-/** A frame read from a ring: a reader's next() and frames() make them (the class is exported for its type and instanceof). */
+/**
+ * A frame read from a ring: a reader's next() and frames() make them (the class is exported for its type and instanceof).
+ * Not posted or cloned: postMessage(frame) and structuredClone(frame) throw a DataCloneError; post frame.copy().
+ */
 export class Frame implements Disposable {
   /** 1, 2, 3 ... per writer connection. */
   readonly sequence: number;

@@ -31,7 +31,8 @@ export interface ReaderOptions {
    */
   timeoutMs?: number;
   /**
-   * Permission bits of the segment, semaphores and lock file.
+   * Permission bits of the segment, semaphores and lock file; they must include 0o600 (the core refuses
+   * others, EINVAL).
    * @default 0o600
    */
   mode?: number;

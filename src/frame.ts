@@ -48,18 +48,8 @@ export interface FrameInit {
 }
 
 /**
- * What a structured clone of a frame (postMessage, structuredClone) throws a
- * DataCloneError with: a clone copies own properties and a frame's bytes are
- * private, so the other side got its fields without its bytes, and no error.
- * A symbol, which clones refuse and JSON.stringify leaves out (Node 20 has
- * no worker.markAsUncloneable()).
- */
-const NOT_CLONEABLE = Symbol('a Frame is not cloned or posted to another thread (its bytes do not go with it): ' +
-  'post frame.copy(), its bytes, instead');
-
-/**
  * A frame read from a ring: a reader's next() and frames() make them (the class is exported for its type and instanceof).
- * Not posted or cloned: postMessage(frame) and structuredClone(frame) throw a DataCloneError; post frame.copy().
+ * Its bytes are private: postMessage(frame) and structuredClone(frame) copy its fields, not its bytes; post frame.copy().
  */
 export class Frame implements Disposable {
   /** 1, 2, 3 ... per writer connection. */
@@ -90,8 +80,6 @@ export class Frame implements Disposable {
   readonly copied: boolean;
   /** The ring's metadata as of this frame. */
   readonly metadata?: Metadata;
-  /** @internal postMessage(frame) and structuredClone(frame) throw a DataCloneError naming frame.copy() (NOT_CLONEABLE). */
-  readonly notCloneable = NOT_CLONEABLE;
   /** Its reader until released: a frame held keeps its reader (and ring) alive, one released does not. */
   #owner: FrameOwner | undefined;
   readonly #ticket: number;

@@ -69,7 +69,7 @@ const dropped = new FinalizationRegistry<{ closer: Closer; what: string }>(({ cl
   }
   forget(closer);
   process.emitWarning(`Closing the ${what} on garbage collection: it was dropped without close() ` +
-    `(close it, or declare it with \`await using\`)${failed}`);
+    `(close it, or in TypeScript declare it with \`await using\`)${failed}`, { code: 'ZEROBUFFER_UNCLOSED' });
 });
 let removeHandler: (() => void) | undefined;
 let hold: { release(): void } | undefined;

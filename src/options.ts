@@ -98,9 +98,10 @@ export function failArgument(argument: string, expected: string, value: unknown)
 export function checkBytes(argument: string, value: unknown): asserts value is Uint8Array {
   if (!types.isUint8Array(value)) {
     const kind = Object.prototype.toString.call(value).slice(8, -1); // DataView, Uint16Array, ArrayBuffer, ... of any realm
+    const article = /^[AEIO]/.test(kind) ? 'an' : 'a'; // an Int16Array, a Uint16Array, a SharedArrayBuffer
     const got = types.isArrayBufferView(value)
-      ? `a ${kind}: pass new Uint8Array(${argument}.buffer, ${argument}.byteOffset, ${argument}.byteLength) for its bytes`
-      : types.isAnyArrayBuffer(value) ? `an ${kind}: pass new Uint8Array(${argument}) for its bytes` : received(value);
+      ? `${article} ${kind}: pass new Uint8Array(${argument}.buffer, ${argument}.byteOffset, ${argument}.byteLength) for its bytes`
+      : types.isAnyArrayBuffer(value) ? `${article} ${kind}: pass new Uint8Array(${argument}) for its bytes` : received(value);
     throw new TypeError(`argument "${argument}" must be a Uint8Array, received ${got}`);
   }
   if (value.byteLength === 0 && isDetached(value.buffer))

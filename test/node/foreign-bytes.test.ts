@@ -125,6 +125,8 @@ test('write() and request() of bytes that are not a Uint8Array name the argument
   const cases: [unknown, string][] = [
     [new DataView(new ArrayBuffer(8)), `argument "data" must be a Uint8Array, received a DataView: ${view}`],
     [new Uint16Array(4), `argument "data" must be a Uint8Array, received a Uint16Array: ${view}`],
+    [new Int16Array(4), `argument "data" must be a Uint8Array, received an Int16Array: ${view}`],
+    [new SharedArrayBuffer(8), 'argument "data" must be a Uint8Array, received a SharedArrayBuffer: pass new Uint8Array(data) for its bytes'],
     [new ArrayBuffer(8), 'argument "data" must be a Uint8Array, received an ArrayBuffer: pass new Uint8Array(data) for its bytes'],
     ['text', 'argument "data" must be a Uint8Array, received "text"'],
   ];

@@ -1095,13 +1095,13 @@ test('readers and writers dropped without close() are closed once collected, wit
   const code = await child.exit();
   expect(code).toBe(0);
   const closed = (what: string, ring: string): string =>
-    `Closing the ${what} of ring "${ring}" on garbage collection: it was dropped without close() (close it, or declare it with \`await using\`)`;
+    `Closing the ${what} of ring "${ring}" on garbage collection: it was dropped without close() (close it, or in TypeScript declare it with \`await using\`)`;
   expect(JSON.parse(child.stdout.join(''))).toEqual({
     readerFiles: [name, `${name}.lock`, `sem.sem-r-${name}`, `sem.sem-w-${name}`].sort(),
     readerCollected: true, readerFilesAfterGc: [], createdAgain: true,
     writerCollected: true, readerNextAfterWriterGc: null, writerConnectedAgain: true,
     heldKeepsReader: true, heldBytes: [1, 2, 3], releasedCollected: true, heldFilesAfterGc: [],
-    warnings: [closed('reader', name), closed('writer', name), closed('reader', `${name}-held`)],
+    warnings: [closed('reader', name), closed('writer', name), closed('reader', `${name}-held`)].map((text) => `ZEROBUFFER_UNCLOSED: ${text}`),
   });
   expect(child.stderr).toContain(closed('reader', name)); // printed as Node prints its own warnings
 }, 30000);

@@ -1141,6 +1141,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gchar *unfixed_caps, *unusable_caps = NULL;
   zb_reader *reader = NULL;
   zb_reader_options opts = { 0 };
+  zb_health health;
   gsize frame_size = 0;
   int rc;
 
@@ -1218,6 +1219,12 @@ gst_zero_src_start (GstBaseSrc * bsrc)
           ("%s", zb_last_error ()));
     g_free (name);
     return FALSE;
+  }
+  /* the sizes as created, which the core rounds: those a writer checks its
+   * frames against, in the announcement too */
+  if (zb_reader_health (reader, &health) == 0) {
+    metadata_size = health.metadata_size;
+    payload_size = health.payload_size;
   }
   if (frame_size > 0)
     GST_INFO_OBJECT (self, "created ring %s: metadata %" G_GUINT64_FORMAT
@@ -1813,8 +1820,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       g_param_spec_boolean ("announce", "Announce",
           "Print the line > {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\","
           "\"params\":[NAME,METADATA_SIZE,PAYLOAD_SIZE]} on stdout when the "
-          "ring is ready, so an orchestrator can start the writer "
-          "(default: false)", DEFAULT_ANNOUNCE,
+          "ring is ready, so an orchestrator can start the writer (its sizes "
+          "as created, which the core rounds up to 64) (default: false)", DEFAULT_ANNOUNCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   /* basesrc's do-timestamp, installed again under the same name (GObject

@@ -7,7 +7,8 @@ import { announce, formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import { parseLine, type LineEvent } from '../../src/line-protocol/parse-line.js';
 import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../src/line-protocol/read-lines.js';
-import { repoRoot, run } from './helpers.js';
+import { inspectRing } from '../../src/index.js';
+import { repoRoot, ringName, run } from './helpers.js';
 
 const start = (params: unknown, extra: Record<string, unknown> = {}): string =>
   `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params, ...extra })}`;
@@ -349,3 +350,21 @@ describe('readLines', () => {
     expect(s.end().map((l) => `${l.kind} ${JSON.stringify(Buffer.from(l.raw).toString())}`)).toEqual(['fragment "\\r"']);
   });
 });
+
+// zerosrc announced the sizes it asked for: 1000 and 100000 for a ring of
+// 1024 and 100032 bytes.
+test('zerosrc announce=true gives the sizes of its ring as created (the core rounds them up to 64), as zerobuffer run does', async () => {
+  const name = ringName('zerosrc-sizes');
+  const env = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
+  const child = run('gst-launch-1.0', ['zerosrc', `buffer-name=${name}`, 'metadata-size=1000', 'payload-size=100000',
+    'announce=true', '!', 'fakesink'], env);
+  try {
+    const line = await child.line(/"method":"start-stream"/, 20000);
+    const ring = inspectRing(name);
+    expect([ring.metadataSize, ring.payloadSize]).toEqual([1024, 100032]);
+    expect(line).toBe(`> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",${ring.metadataSize},${ring.payloadSize}]}`);
+  } finally {
+    child.proc.kill('SIGINT');
+    expect(await child.exit()).toBe(0);
+  }
+}, 30000);

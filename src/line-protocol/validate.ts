@@ -4,9 +4,9 @@ import { native } from '../native.js';
 import { describeValue } from './describe.js';
 import { METHODS, type StreamMessage } from './messages.js';
 
-function checkSize(what: string, value: unknown, max: number): string | undefined {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    return `${what} must be a positive integer, received ${describeValue(value)}`;
+function checkSize(what: string, value: unknown, min: 0 | 1, max: number): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    return `${what} must be ${min === 0 ? 'a whole number of 0 or more' : 'a positive integer'}, received ${describeValue(value)}`;
   if (value > max) return `${what} ${value} is above the limit of ${max} bytes`;
   return undefined;
 }
@@ -37,8 +37,9 @@ export function checkMessage(message: StreamMessage): string | undefined {
     }
   }
   if (message.method === 'start-stream') {
-    return checkSize('metadataSize', message.metadataSize, native.maxMetadataSize) ??
-      checkSize('payloadSize', message.payloadSize, native.maxPayloadSize);
+    // metadata size 0: a ring without metadata (a peer's ring of raw bytes, or one made with metadataSize 0)
+    return checkSize('metadataSize', message.metadataSize, 0, native.maxMetadataSize) ??
+      checkSize('payloadSize', message.payloadSize, 1, native.maxPayloadSize);
   }
   return undefined;
 }

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { onAbort } from '../abort.js';
 import { PipelineError, WriterGoneError, ZeroBufferError } from '../errors.js';
 import type { Frame } from '../frame.js';
-import { announce } from '../line-protocol/format.js';
+import { announce, formatMessage } from '../line-protocol/format.js';
 import {
   fail, optionNames, refuseUnknownOptions, validateOptions, validateSignal, validateSize, WAIT_OPTIONS, type WaitOptions,
 } from '../options.js';
@@ -379,11 +379,14 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   try {
     signal?.throwIfAborted();
     if (announceTo !== undefined) {
-      // Set before the wait: an abort ends the wait, not the write, so the line may go out all the same.
-      announced = true;
       // the ring's sizes as the core made them (rounded up), not those asked for: a writer checks its frames against them
       const ring = reader.stats();
-      await announce({ method: 'start-stream', name: reader.name, metadataSize: ring.metadataSize, payloadSize: ring.payloadSize }, { stream: announceTo, signal });
+      const message = { method: 'start-stream', name: reader.name, metadataSize: ring.metadataSize, payloadSize: ring.payloadSize } as const;
+      // a message announce() refuses throws here, before any line went out (no stop-stream for it then)
+      formatMessage(message);
+      // Set before the wait: an abort ends the wait, not the write, so the line may go out all the same.
+      announced = true;
+      await announce(message, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
     const pipeline = new PipelineRunner({

@@ -102,7 +102,7 @@ test('a start-stream whose name is missing or not a string is a malformed line, 
   expect(child.stderr.split('\n').filter((l) => l.includes('ignored protocol line')).map((l) => /: (start-stream: [^:]*):/.exec(l)?.[1])).toEqual([
     'start-stream: name must be a string, received nothing',
     'start-stream: name must be a string, received 7',
-    'start-stream: metadataSize must be a positive integer, received nothing',
+    'start-stream: metadataSize must be a whole number of 0 or more, received nothing',
   ]);
   expect(child.stderr).not.toMatch(/ENAME|no pipeline can write|ring 7|stopped sh/);
 });

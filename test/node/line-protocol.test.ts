@@ -22,6 +22,9 @@ describe('parseLine', () => {
     ['no space after >', `>${start(['a', 1, 1]).slice(2)}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
     ['stop-stream', '> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}', { method: 'stop-stream', name: 'cam0' }],
     ['stop-stream named', '> {"jsonrpc":"2.0","method":"stop-stream","params":{"name":"cam0"}}', { method: 'stop-stream', name: 'cam0' }],
+    // a ring without metadata (a peer's of raw bytes, or made with metadataSize 0) is announced with its honest 0
+    ['metadata size 0', start(['raw', 0, 64]), { method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 }],
+    ['metadata size 0, named', start({ name: 'raw', metadataSize: 0, payloadSize: 64 }), { method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 }],
     ['max sizes', start(['x', 64 << 20, 16 * 2 ** 30]), { method: 'start-stream', name: 'x', metadataSize: 64 << 20, payloadSize: 16 * 2 ** 30 }],
   ];
   test.each(valid)('valid: %s', (_, line, message) => {
@@ -61,10 +64,11 @@ describe('parseLine', () => {
     ['too many params', start(['a', 1, 1, 1]), /received 4 value/],
     ['params not array/object', start('a'), /params of start-stream/],
     ['no params', '> {"jsonrpc":"2.0","method":"start-stream"}', /params of start-stream/],
-    ['negative size', start(['a', -1, 1]), /metadataSize must be a positive integer/],
-    ['zero size', start(['a', 1, 0]), /payloadSize must be a positive integer/],
-    ['fractional size', start(['a', 1.5, 1]), /metadataSize must be a positive integer/],
-    ['string size', start(['a', '64', 1]), /metadataSize must be a positive integer/],
+    ['negative size', start(['a', -1, 1]), /metadataSize must be a whole number of 0 or more/],
+    ['zero payload size', start(['a', 1, 0]), /payloadSize must be a positive integer, received 0/],
+    ['zero payload size, no metadata', start(['a', 0, 0]), /payloadSize must be a positive integer, received 0/],
+    ['fractional size', start(['a', 1.5, 1]), /metadataSize must be a whole number of 0 or more/],
+    ['string size', start(['a', '64', 1]), /metadataSize must be a whole number of 0 or more/],
     ['huge payload', start(['a', 1, 2 ** 40]), /above the limit/],
     ['huge metadata', start(['a', 2 ** 30, 1]), /above the limit/],
     ['unsafe integer', start(['a', 1, 2 ** 60]), /positive integer/],
@@ -84,7 +88,7 @@ describe('parseLine', () => {
     ['deep jsonrpc', `> {"jsonrpc":${'['.repeat(5000)}${']'.repeat(5000)}}`, /"jsonrpc" must be "2.0", received an array of 1 value$/],
     ['deep method', `> {"jsonrpc":"2.0","method":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`, /unknown method an object \(/],
     ['deep name', `> {"jsonrpc":"2.0","method":"start-stream","params":[${'['.repeat(5000)}${']'.repeat(5000)},1,1]}`, /name must be a string, received an array of 1 value$/],
-    ['deep size', `> {"jsonrpc":"2.0","method":"start-stream","params":["a",${'['.repeat(5000)}${']'.repeat(5000)},1]}`, /metadataSize must be a positive integer, received an array/],
+    ['deep size', `> {"jsonrpc":"2.0","method":"start-stream","params":["a",${'['.repeat(5000)}${']'.repeat(5000)},1]}`, /metadataSize must be a whole number of 0 or more, received an array/],
     ['long string size', start(['a', 'x'.repeat(60000), 1]), /received "x{80}"… \(60000 characters\)$/],
   ];
   test.each(invalid)('warning: %s', (_, line, reason) => {
@@ -109,11 +113,17 @@ describe('formatMessage and announce', () => {
     expect(back.type === 'message' && back.message.name).toBe('cam0');
     expect(formatMessage({ method: 'stop-stream', name: 'cam0' })).toBe('> {"jsonrpc":"2.0","method":"stop-stream","params":["cam0"]}\n');
   });
+  test('a ring without metadata: metadata size 0 is formatted and parses back', () => {
+    const line = formatMessage({ method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 });
+    expect(line).toBe('> {"jsonrpc":"2.0","method":"start-stream","params":["raw",0,64]}\n');
+    const back = parseLine(line.trimEnd());
+    expect(back.type === 'message' && back.message).toEqual({ method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 });
+  });
   test('invalid messages are TypeErrors', () => {
     expect(() => formatMessage({ method: 'start-stream', name: 'a/b', metadataSize: 1, payloadSize: 1 })).toThrow(TypeError);
-    expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 0, payloadSize: 1 })).toThrow(/metadataSize/);
+    expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 0, payloadSize: 0 })).toThrow(/payloadSize must be a positive integer/);
     expect(() => formatMessage({ method: 'start-stream', name: 'a', metadataSize: 5n as never, payloadSize: 1 }))
-      .toThrow(/metadataSize must be a positive integer, received a bigint \(5n\)/); // not "received 5"
+      .toThrow(/metadataSize must be a whole number of 0 or more, received a bigint \(5n\)/); // not "received 5"
   });
   test('announce writes one line in one write, then resolves', async () => {
     const writes: string[] = [];

@@ -804,6 +804,25 @@ test('startStream given a reader: the pipeline writes into its ring, announced w
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
 });
 
+test('startStream given a reader of a ring without metadata (metadataSize 0): announced with its honest 0, and zerosink, a writer with metadata, then fails with EMSGSIZE, not announce with a TypeError', async () => {
+  const name = ringName('meta0');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 0, payloadSize: 8192 });
+  const out = sink();
+  const stream = await startStream({ source: SOURCE, reader, announce: out.stream });
+  try {
+    const failed = await stream.frames().next().then(() => undefined, (e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'EMSGSIZE', permanent: true, message: expect.stringContaining(`Could not write the metadata of ring ${name}`) });
+  } finally {
+    await stream.close();
+  }
+  expect(out.bytes().toString().split('\n')).toEqual([
+    `> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",0,8192]}`,
+    `> {"jsonrpc":"2.0","method":"stop-stream","params":["${name}"]}`,
+    '',
+  ]);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
 test('a gstLaunch path that does not exist or cannot be run: its PipelineError says so (a path is not looked up on the PATH); startStream resolves with no pid, the error a moment later', async () => {
   const notExecutable = path.join(tmp, 'fake-gst-not-executable');
   fs.writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });

@@ -24,7 +24,7 @@ import { interruptGroup, spawnGuarded, type Escalation, type GroupInterrupt } fr
 import { resolvePluginPath } from '../runner/plugin-path.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import {
-  PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  isAppendedElement, PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -471,6 +471,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
       this.emit('warning', { type: 'warning', reason: `${message.method} for ring "${name}", which has a pipeline already: ignored`, line: '', raw: new Uint8Array(0) });
       return;
     }
+    // the segment of the ring the run is started into (the ring it writes into, unless that is created again meanwhile)
+    let runInode: number | undefined;
     const runner = new PipelineRunner({
       source: this.#source, name, restart: this.#restartOption(), restartsInARow: record.restartsInARow,
       sink: duplex ? (this.#options.filterSink ?? 'fakesink') : undefined,
@@ -481,16 +483,23 @@ export class Watcher extends EventEmitter<WatchEvents> {
       shouldRestart: (error) => {
         const serving = () => !this.#stopped && this.#child?.exitCode === null;
         if (!serving()) return false;
-        // A run its reader's going ended (EREADERGONE), into a ring there again, met a re-creation, not a failure.
-        // Its reader's stop-stream, written before the ring was created again, may still be in the pipe: the
-        // restart's delay gives the reading time to stop the runner first.
-        const verdict = (back: boolean) => (back && error.code === 'EREADERGONE' ? 'recreated' : back);
+        // A run that ended because the served ring's reader went (EREADERGONE from the appended element, not from
+        // another zerosink of the source), whose ring is now another segment than the one the run wrote into, met a
+        // re-creation, not a failure. Its reader's stop-stream, written before the ring was created again, may
+        // still be in the pipe: the restart's delay gives the reading time to stop the runner first.
+        const servedReaderWent = error.code === 'EREADERGONE' && error.element !== undefined &&
+          isAppendedElement(error.element.element, duplex ? 'zerofilter' : 'zerosink');
+        const verdict = (back: boolean) =>
+          (back && servedReaderWent && segmentInode(served) !== runInode ? 'recreated' : back);
         return readerAlive(served) ? verdict(true) : readerBack(served, serving).then(verdict);
       },
     });
     this.#pipelines.set(name, runner);
     record.live = runner;
-    runner.on('state', (e) => this.emit('state', name, e));
+    runner.on('state', (e) => {
+      if (e.state === 'starting') runInode = segmentInode(served);
+      this.emit('state', name, e);
+    });
     runner.on('output', (l) => this.emit('output', name, l));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
@@ -617,6 +626,15 @@ function foldRunner(record: RingRecord, runner: PipelineRunner): void {
   if (record.live === runner) record.live = undefined;
 }
 
+/** The inode of ring NAME's segment (/dev/shm/NAME), which tells a ring created again from the one before; undefined if none. */
+function segmentInode(name: string): number | undefined {
+  try {
+    return fs.statSync(`/dev/shm/${name}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether process PID writes a ring NAME that was created again since: it
  * maps a /dev/shm/NAME segment that is not the file there now (unlinked, or
@@ -631,12 +649,7 @@ function writesOldRing(pid: number, name: string): boolean {
   } catch {
     return false; // exited: a restart connects to the ring there now
   }
-  let current: number | undefined;
-  try {
-    current = fs.statSync(`/dev/shm/${name}`).ino;
-  } catch {
-    current = undefined;
-  }
+  const current = segmentInode(name);
   const file = `/dev/shm/${name}`;
   // "address perms offset dev inode path": the path is the rest of the line (a ring name may hold spaces)
   const old = maps.split('\n').some((line) => {

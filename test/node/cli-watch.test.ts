@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { removeStaleRing } from '../../src/index.js';
 import { eosIgnoringGstLaunchDir, leftovers, repoRoot, ringName, run, until } from './helpers.js';
 
 jest.setTimeout(60000);
@@ -733,3 +734,33 @@ test('the restart budget counts failures in a row: a pipeline that dies after ev
     quick.proc.kill('SIGKILL');
   }
 }, 70000);
+
+test('a pipeline killed by the reader of ANOTHER ring (a tee\'s second zerosink) is restarted with backoff and counted, and "keeps dying" at the budget: its served ring was not created again (it was taken for a re-creation: restarted for ever, uncounted)', async () => {
+  const name = ringName('served');
+  const side = ringName('side');
+  // the side ring's reader closes it every 1.5 s and creates it again: each time the pipeline's zerosink0 fails
+  const sideReader = run(process.execPath, [path.join(repoRoot, 'test', 'node', 'fixtures', 'side-reader.mjs'), side, '1500']);
+  let child: ReturnType<typeof run> | undefined;
+  try {
+    await sideReader.line(/^created$/, 10000);
+    const pipeline = `${SOURCE} ! tee name=t ! queue ! zerosink buffer-name=${side} connect-timeout=3000 t. ! queue`;
+    child = run(process.execPath, [bin, 'watch', '--max-restarts', '2', '--pipeline', pipeline, '--', process.execPath, fixture, name, '1000', '10']);
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+    const gone = `EREADERGONE, transient: The reader of ring ${side} is gone`;
+    expect(child.stderr).toContain(`pipeline into ${name} died (${gone}); restart 1 in 250 ms`);
+    expect(child.stderr).toContain(`pipeline into ${name} died (${gone}); restart 2 in 500 ms`);
+    expect(child.stderr).not.toMatch(/created again/);
+    expect(child.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts (--max-restarts)`);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: \\d+ frames written, 2 restarts, last error: EREADERGONE \\(transient\\)`));
+  } finally {
+    child?.proc.kill('SIGKILL');
+    sideReader.proc.kill('SIGKILL');
+    await sideReader.exit(10000).catch(() => undefined);
+    try {
+      removeStaleRing(side); // a SIGKILLed reader cannot unlink it
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ENOENT') throw e;
+    }
+  }
+  expect(leftovers().filter((n) => n.includes(name) || n.includes(side))).toEqual([]);
+}, 60000);

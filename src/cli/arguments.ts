@@ -202,7 +202,7 @@ export const COMMANDS = {
       'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink' },
       restart: {
         type: 'boolean', default: true,
-        describe: 'Restart a pipeline that dies of a transient error while its reader lives, a gst-launch killed (SIGKILL too) or crashed as well (--no-restart: do not: such a death stops the watch, exit 3); a permanent error stops the watch (exit 3)',
+        describe: 'Restart a pipeline that dies of a transient error while its reader lives, a gst-launch killed (SIGKILL too) or crashed as well (--no-restart: do not: such a death stops the watch, exit 3; a pipeline whose reader created its ring again still goes into the new ring, no restart); a permanent error stops the watch (exit 3)',
       },
       'max-restarts': { type: 'number', describe: 'Restarts allowed in a row per announced ring (-1: no limit; with --no-restart, a usage error): a run that stays up 5 s starts the count again, and a pipeline whose reader went and created its ring again goes into the new ring uncounted; used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
       'max-pipelines': { type: 'number', describe: 'Pipelines running at once, at most; an announcement of another ring beyond it is ignored with a warning', default: DEFAULT_MAX_PIPELINES },

@@ -39,7 +39,7 @@ export interface WatchOptions {
    * stop-stream, then a start-stream) go on with the count, and a run that
    * stays up 5 s starts it again. A pipeline that ended because its reader
    * went away, into a ring created again, goes into the new ring, not
-   * counted as a restart.
+   * counted as a restart (with restart false too).
    * @default true
    */
   restart?: boolean | RestartOptions;

@@ -99,7 +99,8 @@ export interface PipelineOptions {
    * (e.g. the reader is gone); 'recreated' (for a run that ended because
    * its reader went away, whose ring a new reader created again) restarts
    * it into the new ring after initialDelayMs (not doubled), not counted as
-   * a restart, its error not lastError. It may resolve later (a promise; rejected counts as false):
+   * a restart, its error not lastError. Without restart it is asked too,
+   * after an EREADERGONE only, where 'recreated' alone goes on (250 ms later). It may resolve later (a promise; rejected counts as false):
    * nothing restarts once stop() or kill() came meanwhile.
    */
   shouldRestart?: (error: PipelineError) => boolean | 'recreated' | Promise<boolean | 'recreated'>;
@@ -448,11 +449,12 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
     if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
     else if (signal === 'SIGKILL' && this.#killedHung) exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
-    if (this.#stopping || this.#restart === undefined || error === undefined || error.permanent) {
+    // Without restarts a run its reader's going ended is still asked about: a ring created again is no restart.
+    if (this.#stopping || error === undefined || error.permanent || (this.#restart === undefined && error.code !== 'EREADERGONE')) {
       this.#end(exit);
       return;
     }
-    const budget = this.#restart;
+    const budget = this.#restart ?? validateRestart(true)!;
     // only false refuses (as before a promise was allowed); a promise is awaited
     const verdict: unknown = this.#options.shouldRestart?.(error);
     if (!(verdict instanceof Promise)) this.#restartOrEnd(exit, error, errorBefore, budget, verdict === 'recreated' ? verdict : verdict !== false);
@@ -470,13 +472,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   }
 
   /**
-   * After a transient failure: a restart after the backoff delay, unless refused or out of restarts in a row. A
-   * ring created again ('recreated') is no failure: restarted into it after initialDelayMs, not counted, its error
-   * not the last.
+   * After a transient failure: a restart after the backoff delay, unless refused, out of restarts in a row or
+   * without restarts. A ring created again ('recreated') is no failure: restarted into it after initialDelayMs
+   * (restarts or not), not counted, its error not the last.
    */
   #restartOrEnd(exit: PipelineExit, error: PipelineError, errorBefore: PipelineError | undefined, budget: Required<RestartOptions>,
     restart: boolean | 'recreated'): void {
-    if (restart === false) {
+    if (restart === false || (this.#restart === undefined && restart !== 'recreated')) {
       this.#end(exit);
       return;
     }

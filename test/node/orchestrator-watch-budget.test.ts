@@ -4,7 +4,7 @@
 import { jest } from '@jest/globals';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { watch } from '../../src/index.js';
+import { watch, type WatchOptions } from '../../src/index.js';
 import type { PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, within } from './helpers.js';
 
@@ -17,12 +17,12 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-test('a reader that closes its ring, says stop-stream and creates the ring again while watch has not read that stop-stream yet: a re-creation, no restart counted, no error', async () => {
-  // Before, the old pipeline's EREADERGONE was handled first and, the new ring's reader alive, counted as a restart:
-  // 0.7 % of a long run's cycles, until after 10 the watch stopped the service as one that "keeps dying" (exit 3).
-  // Here watch's output stalls 150 ms on the "hold" line before each stop-stream, so that every cycle meets it;
-  // with maxRestarts 0 the first such count ended the watch.
-  const name = ringName('recycle-held');
+/**
+ * watch() over a recycling reader whose output stalls 150 ms on the "hold" line before each stop-stream, so that
+ * every cycle's pipeline dies of its reader's going while the ring is there again: each must be a re-creation.
+ */
+async function heldRecycling(tag: string, restart: WatchOptions['restart']): Promise<void> {
+  const name = ringName(tag);
   const out = new Writable({
     highWaterMark: 1,
     write(chunk: Buffer, _encoding, callback) {
@@ -33,7 +33,7 @@ test('a reader that closes its ring, says stop-stream and creates the ring again
   const watcher = watch({
     command: [process.execPath, recyclingReader, name, '6', '5', '--hold'],
     pipeline: 'videotestsrc ! video/x-raw,format=RGB,width=64,height=48,framerate=100/1',
-    stdout: out, restart: { maxRestarts: 0 },
+    stdout: out, restart,
   });
   const restarting: PipelineStateEvent[] = [];
   watcher.on('state', (_ring, e) => {
@@ -49,6 +49,17 @@ test('a reader that closes its ring, says stop-stream and creates the ring again
   expect(restarting.length).toBeGreaterThan(0);
   expect(restarting.filter((e) => e.recreated !== true)).toEqual([]);
   expect(processesWith(name)).toEqual([]);
+}
+
+test('a reader that closes its ring, says stop-stream and creates the ring again while watch has not read that stop-stream yet: a re-creation, no restart counted, no error', async () => {
+  // Before, the old pipeline's EREADERGONE was handled first and, the new ring's reader alive, counted as a restart:
+  // 0.7 % of a long run's cycles, until after 10 the watch stopped the service as one that "keeps dying" (exit 3).
+  // With maxRestarts 0 the first such count ended the watch.
+  await heldRecycling('recycle-held', { maxRestarts: 0 });
+});
+
+test('without restarts (restart: false, --no-restart) as well: a ring created again is gone into, no restart, no error (the death was fatal: exit 3 at the first cycle that met it)', async () => {
+  await heldRecycling('recycle-held-norestart', false);
 });
 
 test('watch keeps no pipeline runner once its pipeline is over: 30 pipelines started one after another, none alive after garbage collection', async () => {

@@ -17,10 +17,11 @@ const ringName = fc
   .string({ minLength: 1, maxLength: 40, unit: 'grapheme' })
   .filter((n) => !/[/\u0000-\u001f\u007f]/.test(n) && !n.includes('..') && n !== '.' &&
     !/^sem\.sem-[wr]-/.test(n) && Buffer.byteLength(n) <= 245);
-// Within the core's limits (64 MiB of metadata, 16 GiB of payload).
+// Within the core's limits (64 MiB of metadata, 16 GiB of payload); metadata 0 is a ring without metadata.
 const size = fc.integer({ min: 1, max: 64 << 20 });
+const metadataSize = fc.integer({ min: 0, max: 64 << 20 });
 const message: fc.Arbitrary<StreamMessage> = fc.oneof(
-  fc.record({ method: fc.constant('start-stream' as const), name: ringName, metadataSize: size, payloadSize: size }),
+  fc.record({ method: fc.constant('start-stream' as const), name: ringName, metadataSize, payloadSize: size }),
   fc.record({ method: fc.constant('stop-stream' as const), name: ringName }),
 );
 

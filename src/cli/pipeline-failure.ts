@@ -60,6 +60,14 @@ export function inCommandWords(error: PipelineError, sinkPropertyTo: 'zerosink' 
     .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2');
 }
 
+/**
+ * "restart N", and how many in a row when that differs (what --max-restarts counts: a run that stayed up
+ * started it again, or watch carried it over from the ring's pipeline before).
+ */
+export function restartCount(event: { restarts: number; restartsInARow: number }): string {
+  return `restart ${event.restarts}${event.restartsInARow !== event.restarts ? ` (${event.restartsInARow} in a row)` : ''}`;
+}
+
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
 export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
@@ -69,7 +77,7 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   if (outOfRestarts && restarts === 0)
     return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and --max-restarts 0 allows no restart; ${who}:\n${message}`;
   if (outOfRestarts)
-    return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} (--max-restarts); the last time ${who}:\n${message}`;
+    return `pipeline into ${ring} keeps dying: it failed again after ${restarts} restart${restarts === 1 ? '' : 's'} in a row (--max-restarts); the last time ${who}:\n${message}`;
   if (error.rejected) return `gst-launch rejected the pipeline for ${ring}: ${message}${pluginMissing(error, pluginPath)}`;
   // the ring of the element the command appended; the source's own zerosink names another
   if (error.code === 'ENOENT' && error.element !== undefined && (isAppendedElement(error.element.element, 'zerosink') || isAppendedElement(error.element.element, 'zerofilter')))

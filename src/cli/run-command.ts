@@ -13,7 +13,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type RunArgs } from './parse-args.js';
-import { briefFailure, failureText, pluginMissing } from './pipeline-failure.js';
+import { briefFailure, failureText, pluginMissing, restartCount } from './pipeline-failure.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -116,12 +116,12 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     error: e.error?.code ?? null, permanent: e.error?.permanent ?? null,
   }));
   // startStream resolved once gst-launch was started: its 'starting' event came before this listener
-  if (json && stream.pipeline.state === 'starting') pipelineLine({ state: 'starting', pid: stream.pipeline.pid, restarts: 0 });
+  if (json && stream.pipeline.state === 'starting') pipelineLine({ state: 'starting', pid: stream.pipeline.pid, restarts: 0, restartsInARow: 0 });
   stream.on('state', (e) => {
     if (json) {
       pipelineLine(e);
     } else if (e.state === 'restarting') {
-      live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
+      live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
     }
   });
   // (time suspended by Ctrl-Z does not count: the stream did not run)

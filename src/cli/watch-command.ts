@@ -7,7 +7,7 @@ import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
-import { briefFailure, errorKind, failureText } from './pipeline-failure.js';
+import { briefFailure, errorKind, failureText, restartCount } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
@@ -31,7 +31,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     else if (e.state === 'restarting' && e.recreated === true)
       say(io.stderr, `zerobuffer watch: pipeline into ${name} ended (${briefFailure(e.error)}); its ring was created again: into it in ${e.delayMs} ms (not counted as a restart)`);
     else if (e.state === 'restarting')
-      say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); restart ${e.restarts} in ${e.delayMs} ms`);
+      say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
   });
   watcher.on('ended', (name, exit, fatal) => {
     if (exit.killedAfterEosMs !== undefined)

@@ -50,7 +50,7 @@ export interface StartStreamOptions {
    * problems are then known before the pipeline is due (serve creates its
    * ring before it listens, and starts the pipeline once its client came).
    * The stream owns it: close() closes it, and so does a startStream() that
-   * rejects. `name` and `payloadSize` must then be left out (a TypeError):
+   * rejects. `name`, `payloadSize` and `mode` must then be left out (a TypeError):
    * the ring has them, and so does the start-stream line (`metadataSize`
    * is then unused).
    */
@@ -80,7 +80,8 @@ export interface StartStreamOptions {
    */
   mode?: number;
   /**
-   * Print the start-stream line (to stdout, or to the given stream) once the ring exists.
+   * Print the start-stream line (to stdout, or to the given stream) once the ring exists, with the ring's
+   * sizes as created (rounded up to 64 by the core).
    * @default false
    */
   announce?: boolean | Writable;

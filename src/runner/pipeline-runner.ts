@@ -36,6 +36,8 @@ export interface PipelineStateEvent {
   recreated?: boolean;
   /** Restarts so far. */
   restarts: number;
+  /** Restarts in a row so far: what the budget (maxRestarts) counts. */
+  restartsInARow: number;
 }
 
 export interface RestartOptions {
@@ -339,9 +341,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     return this.#lastError;
   }
 
-  #emit(event: Omit<PipelineStateEvent, 'restarts'>): void {
+  #emit(event: Omit<PipelineStateEvent, 'restarts' | 'restartsInARow'>): void {
     if (event.state !== 'exited' || this.#state !== 'exited') this.#state = event.state;
-    this.emit('state', { ...event, restarts: this.#restarts });
+    this.emit('state', { ...event, restarts: this.#restarts, restartsInARow: this.#restartsInARow });
   }
 
   /**

@@ -140,7 +140,7 @@ test('the restart budget: a ring that stays full kills the pipeline again and ag
   const r = await watchFixture('stuck', name, ['--max-restarts', '2', '--sink-property', 'timeout=100']);
   expect(r.status).toBe(EXIT.pipeline);
   expect([...r.stderr.matchAll(/restart (\d+) in (\d+) ms/g)].map((m) => [Number(m[1]), Number(m[2])])).toEqual([[1, 250], [2, 500]]);
-  expect(r.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts (--max-restarts)`);
+  expect(r.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts in a row (--max-restarts)`);
   // the whole message, once (with the output when it is not: a CI run under load once had none)
   expect({ times: count(r.stderr, `stayed full for 100 ms (`), stderr: r.stderr }).toMatchObject({ times: 1 });
   // The ring holds 3 frames: the first run fills it, the later ones write nothing.
@@ -255,7 +255,7 @@ test('a real gst-launch that crashes (SIGSEGV while playing) dies of it, restart
   }
   const exited = child.stdout.filter((l) => l.includes('"state":"exited"')).map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(exited).toMatchObject([{ pid: first, exitCode: null, signal: 'SIGSEGV' }, { pid: second, exitCode: null, signal: 'SIGSEGV' }]);
-  expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} keeps dying: it failed again after 1 restart (--max-restarts); ` +
+  expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} keeps dying: it failed again after 1 restart in a row (--max-restarts); ` +
     'the last time gst-launch said:\ngst-launch was killed by SIGSEGV');
 });
 

@@ -717,7 +717,7 @@ test('the restart budget counts failures in a row: a pipeline that dies after ev
     expect(child.stdout).toContain('got 20 frames of generation 3');
     // the delay is back to 250 ms after each run that stayed up
     expect(child.stderr).toMatch(new RegExp(`pipeline into ${name} died \\(.*\\); restart 1 in 250 ms`));
-    expect(child.stderr).toMatch(new RegExp(`pipeline into ${name} died \\(.*\\); restart 2 in 250 ms`));
+    expect(child.stderr).toMatch(new RegExp(`pipeline into ${name} died \\(.*\\); restart 2 \\(1 in a row\\) in 250 ms`));
     expect(child.stderr).not.toMatch(/keeps dying/);
     expect(child.stderr).toMatch(new RegExp(`ring ${name}: at least \\d+ frames written, 2 restarts, last error: `));
   } finally {
@@ -729,7 +729,7 @@ test('the restart budget counts failures in a row: a pipeline that dies after ev
     '--', process.execPath, fixture, dying, '3', '20']);
   try {
     expect(await quick.exit(20000)).toBe(EXIT.pipeline);
-    expect(quick.stderr).toContain(`pipeline into ${dying} keeps dying: it failed again after 1 restart (--max-restarts)`);
+    expect(quick.stderr).toContain(`pipeline into ${dying} keeps dying: it failed again after 1 restart in a row (--max-restarts)`);
   } finally {
     quick.proc.kill('SIGKILL');
   }
@@ -750,7 +750,7 @@ test('a pipeline killed by the reader of ANOTHER ring (a tee\'s second zerosink)
     expect(child.stderr).toContain(`pipeline into ${name} died (${gone}); restart 1 in 250 ms`);
     expect(child.stderr).toContain(`pipeline into ${name} died (${gone}); restart 2 in 500 ms`);
     expect(child.stderr).not.toMatch(/created again/);
-    expect(child.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts (--max-restarts)`);
+    expect(child.stderr).toContain(`pipeline into ${name} keeps dying: it failed again after 2 restarts in a row (--max-restarts)`);
     expect(child.stderr).toMatch(new RegExp(`ring ${name}: \\d+ frames written, 2 restarts, last error: EREADERGONE \\(transient\\)`));
   } finally {
     child?.proc.kill('SIGKILL');

@@ -221,11 +221,11 @@ test('with on-reader-lost=wait, a reader killed and started again that announces
 test('a reader SIGKILLed (its ring left in /dev/shm) and a new one that creates the ring again and announces it at once, or after the pipeline ended: frames flow to the new reader, in sequence', async () => {
   // With on-reader-lost=wait the announcement replaced the pipeline still on the dead ring: its EOS went into the
   // new ring ("reader 2: end of stream after 0 frames", status 5), as zerosink connects at an EOS to tell a reader.
-  const killedReader = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-killed.mjs');
+  const readerBack = path.join(repoRoot, 'test', 'node', 'fixtures', 'watch-reader-back.mjs');
   const once = async (i: number, delayMs: number, wait: boolean): Promise<void> => {
     const name = ringName(`killed${i}`);
     const child = run(process.execPath, [bin, 'watch', ...(wait ? ['--sink-property', 'on-reader-lost=wait'] : []), '--pipeline', SOURCE, '--',
-      process.execPath, killedReader, name, '60', String(delayMs)]);
+      process.execPath, readerBack, name, '60', '--announce-at-once', String(delayMs)]);
     try {
       const status = await child.exit(30000);
       expect(child.stdout).toContain('reader 1 left its ring');

@@ -382,6 +382,25 @@ writer_pipeline (const gchar * name, const gchar * sink_props,
 #define GRAY8_CAPS(w, h) "video/x-raw, format=(string)GRAY8, width=(int)" \
   #w ", height=(int)" #h ", framerate=(fraction)30/1"
 
+/* A playing writer pipeline (see writer_pipeline) that wrote N_FRAMES
+ * frames of 16 bytes with CAPS and its end of stream into ring NAME, once
+ * READER_PIPE has seen that end; for end_pair. */
+static GstElement *
+write_16_byte_frames_to_eos (const gchar * name, const gchar * caps,
+    guint n_frames, GstElement * reader_pipe)
+{
+  GstElement *appsrc, *pipeline = writer_pipeline (name, "", caps, &appsrc);
+  guint i;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < n_frames; i++)
+    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+            make_frame (i, 16, FALSE)), GST_FLOW_OK);
+  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+  gst_message_unref (wait_eos_or_error (reader_pipe));
+  return pipeline;
+}
+
 /* A reader of ring NAME in *READER, 4096 bytes (4 frames of 1000 bytes fill
  * it), and a playing writer pipeline (see writer_pipeline) given N_FRAMES
  * such frames; its appsrc in *APPSRC when not NULL. */
@@ -6193,23 +6212,16 @@ GST_START_TEST (test_queued_frames_lag_bounded)
   gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
       "payload-size=8192 ! identity sleep-time=50000 ! fakesink sync=true",
       name);
-  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstElement *reader_pipe = launch (desc), *writer_pipe;
   GstClockTime lag = 0;
   GstPad *pad = gst_element_get_static_pad (by_name (reader_pipe, "src"),
       "src");
-  guint i;
 
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_stamp_lag, &lag,
       NULL);
   gst_object_unref (pad);
   set_state (reader_pipe, GST_STATE_PLAYING);
-  writer_pipe = writer_pipeline (name, "", caps, &appsrc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
-  for (i = 0; i < 40; i++)
-    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
-            make_frame (i, 16, FALSE)), GST_FLOW_OK);
-  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
-  gst_message_unref (wait_eos_or_error (reader_pipe));
+  writer_pipe = write_16_byte_frames_to_eos (name, caps, 40, reader_pipe);
   fail_unless (lag <= 520 * GST_MSECOND, "a buffer %" GST_TIME_FORMAT
       " behind", GST_TIME_ARGS (lag));
   end_pair (writer_pipe, reader_pipe);
@@ -6238,19 +6250,12 @@ GST_START_TEST (test_slow_downstream_keeps_its_latency)
       "max-lateness=%" G_GUINT64_FORMAT " processing-deadline=%"
       G_GUINT64_FORMAT, name, (guint64) 5 * GST_MSECOND,
       (guint64) 100 * GST_MSECOND);
-  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstElement *reader_pipe = launch (desc), *writer_pipe;
   GstStructure *stats;
   guint64 rendered = 0, dropped = 0;
-  guint i;
 
   set_state (reader_pipe, GST_STATE_PLAYING);
-  writer_pipe = writer_pipeline (name, "", caps, &appsrc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
-  for (i = 0; i < 40; i++)
-    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
-            make_frame (i, 16, FALSE)), GST_FLOW_OK);
-  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
-  gst_message_unref (wait_eos_or_error (reader_pipe));
+  writer_pipe = write_16_byte_frames_to_eos (name, caps, 40, reader_pipe);
   g_object_get (by_name (reader_pipe, "out"), "stats", &stats, NULL);
   fail_unless (gst_structure_get_uint64 (stats, "rendered", &rendered) &&
       gst_structure_get_uint64 (stats, "dropped", &dropped));
@@ -6295,23 +6300,17 @@ GST_START_TEST (test_no_allocation_query_without_caps)
   gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! identity "
       "name=id ! %s name=out", name, video_sink ? "fakevideosink" :
       "fakesink");
-  GstElement *reader_pipe = launch (desc), *writer_pipe, *appsrc;
+  GstElement *reader_pipe = launch (desc), *writer_pipe;
   GstPad *pad = gst_element_get_static_pad (by_name (reader_pipe, "id"),
       "sink");
   GstCaps *caps;
   gint capsless = 0;
-  guint i;
 
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
       count_capsless_allocation, &capsless, NULL);
   set_state (reader_pipe, GST_STATE_PLAYING);
-  writer_pipe = writer_pipeline (name, "", GRAY8_CAPS (4, 4), &appsrc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
-  for (i = 0; i < 5; i++)
-    fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
-            make_frame (i, 16, FALSE)), GST_FLOW_OK);
-  gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
-  gst_message_unref (wait_eos_or_error (reader_pipe));
+  writer_pipe = write_16_byte_frames_to_eos (name, GRAY8_CAPS (4, 4), 5,
+      reader_pipe);
   fail_unless_equals_int (g_atomic_int_get (&capsless), 0);
   caps = gst_pad_get_current_caps (pad);
   fail_unless (caps != NULL && gst_caps_is_fixed (caps));

@@ -8,7 +8,7 @@
 // wait slice, ends serve() too (docs/DUPLEX.md: one that came and went
 // between two looks of the request reader leaves no trace).
 import path from 'node:path';
-import { WriterGoneError, ZeroBufferDuplexServer, type DuplexClientGone } from '../../src/index.js';
+import { WriterGoneError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler } from '../../src/index.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, within } from './helpers.js';
 
 const duplexClientPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-client.mjs');
@@ -24,18 +24,40 @@ function xorHash(seed: number, frames: number): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** Each request answered XOR 0x5a, as xorHash expects. */
+const xorAnswer: DuplexHandler = (frame) => frame.data.map((v) => v ^ 0x5a);
+
+/** A server whose 'clientGone' events gather in gone, and a duplex-client.mjs of ARGS connected to it and serving. */
+async function serveOneClient(ringPrefix: string, args: string[]) {
+  const server = await ZeroBufferDuplexServer.create({ name: ringName(ringPrefix) });
+  const gone: DuplexClientGone[] = [];
+  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
+  const found = new Promise<void>((resolve) => server.once('client', () => resolve()));
+  const client = run(process.execPath, [duplexClientPath, server.name, ...args]);
+  const serving = server.serve(xorAnswer);
+  serving.catch(() => undefined); // awaited by the test; a failed step before must not leave it unhandled
+  return { server, gone, found, client, serving };
+}
+
+/** The next client (5 requests of seed 2) is answered right and ends its serve(). */
+async function expectNextClientAnswered(server: ZeroBufferDuplexServer): Promise<void> {
+  const next = server.serve(xorAnswer);
+  const b = run(process.execPath, [duplexClientPath, server.name, '5', '2']);
+  try {
+    expect(await b.exit(20000)).toBe(0);
+    expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
+    await within('serve() at the next client\'s end', next, 5000);
+  } finally {
+    killIfRunning(b);
+  }
+}
+
 test.each([
   ['before its response ring was found: no clientGone', false],
   ['after its response ring was found: clientGone names its pid', true],
 ] as const)('a request writer killed (SIGKILL) before its first request, %s; serve() resolves, the next client is answered', async (_label, withRing) => {
-  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxdied') });
-  const gone: DuplexClientGone[] = [];
-  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
-  const found = new Promise<void>((resolve) => server.once('client', () => resolve()));
-  const a = run(process.execPath, [duplexClientPath, server.name, '0', '1', 'hold', ...(withRing ? ['ring'] : [])]);
-  let b: ReturnType<typeof run> | undefined;
+  const { server, gone, found, client: a, serving } = await serveOneClient('dxdied', ['0', '1', 'hold', ...(withRing ? ['ring'] : [])]);
   try {
-    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
     expect(await a.line(/^(connected|failed.*)$/, 15000)).toBe('connected');
     if (withRing) await within('the server finding its response ring', found, 5000);
     a.proc.kill('SIGKILL');
@@ -44,42 +66,27 @@ test.each([
     await within('serve() after the writer died', serving, 5000);
     expect(gone).toEqual(withRing ? [{ pid: a.proc.pid, reason: 'writerDied', error: expect.any(WriterGoneError) }] : []);
     expect(server.stats()).toMatchObject({ requests: 0, responses: 0, dropped: 0 });
-    const next = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
-    b = run(process.execPath, [duplexClientPath, server.name, '5', '2']);
-    expect(await b.exit(20000)).toBe(0);
-    expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
-    await within('serve() at the next client\'s end', next, 5000);
+    await expectNextClientAnswered(server);
     expect(gone).toHaveLength(withRing ? 1 : 0);
   } finally {
     killIfRunning(a);
-    if (b !== undefined) killIfRunning(b);
     await server.close();
   }
 }, 60000);
 
 test('a client (a process) that closes without a request after 1 s ends serve() within 2 s of its exit, no clientGone; the next client is answered', async () => {
-  const server = await ZeroBufferDuplexServer.create({ name: ringName('dxidle') });
-  const gone: DuplexClientGone[] = [];
-  server.on('clientGone', (g: DuplexClientGone) => gone.push(g));
-  const a = run(process.execPath, [duplexClientPath, server.name, '0', '1', 'idle', '1000']);
-  let b: ReturnType<typeof run> | undefined;
+  const { server, gone, client: a, serving } = await serveOneClient('dxidle', ['0', '1', 'idle', '1000']);
   try {
-    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
     expect(await a.line(/^(connected|failed.*)$/, 15000)).toBe('connected');
     expect(await a.exit(10000)).toBe(0);
     expect(a.stdout).toEqual(['connected', 'closed']);
     await within('serve() after the client closed', serving, 2000);
     expect(gone).toEqual([]);
     expect(server.stats()).toMatchObject({ requests: 0, responses: 0, dropped: 0 });
-    const next = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
-    b = run(process.execPath, [duplexClientPath, server.name, '5', '2']);
-    expect(await b.exit(20000)).toBe(0);
-    expect(b.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
-    await within('serve() at the next client\'s end', next, 5000);
+    await expectNextClientAnswered(server);
     expect(gone).toEqual([]);
   } finally {
     killIfRunning(a);
-    if (b !== undefined) killIfRunning(b);
     await server.close();
   }
 }, 60000);

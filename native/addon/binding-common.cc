@@ -17,8 +17,19 @@ Napi::Error UsageError(Napi::Env env, const std::string &message) {
 
 Status ClosedStatus(const std::string &what) { return Status::Make(ZB_ESTATE, what + " is closed"); }
 
-std::string ArgString(const Napi::CallbackInfo &info, size_t i, const char *what) {
+std::string ArgName(const Napi::CallbackInfo &info, size_t i, const char *what) {
   if (!info[i].IsString()) throw UsageError(info.Env(), std::string(what) + " must be a string");
+  // a lone surrogate has no UTF-8: converted, it becomes U+FFFD, and the ring
+  // made or opened is another's than the one the string names
+  std::u16string units = info[i].As<Napi::String>().Utf16Value();
+  for (size_t k = 0; k < units.size(); k++) {
+    bool high = units[k] >= 0xD800 && units[k] <= 0xDBFF;
+    if (high && k + 1 < units.size() && units[k + 1] >= 0xDC00 && units[k + 1] <= 0xDFFF)
+      k++;
+    else if (high || (units[k] >= 0xDC00 && units[k] <= 0xDFFF))
+      throw MakeError(info.Env(), Status::Make(ZB_ENAME, "ring name is not valid Unicode: a lone surrogate at index " +
+                                                             std::to_string(k) + " (its bytes would name another ring)"));
+  }
   return info[i].As<Napi::String>().Utf8Value();
 }
 

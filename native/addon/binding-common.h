@@ -61,7 +61,8 @@ Napi::Error MakeError(Napi::Env env, const Status &s);
 Napi::Error UsageError(Napi::Env env, const std::string &message);
 Status ClosedStatus(const std::string &what);
 
-std::string ArgString(const Napi::CallbackInfo &info, size_t i, const char *what);
+// A string argument naming a ring, as UTF-8 (a lone surrogate: ENAME).
+std::string ArgName(const Napi::CallbackInfo &info, size_t i, const char *what);
 double ArgNumber(const Napi::CallbackInfo &info, size_t i, const char *what);
 uint64_t ArgSize(const Napi::CallbackInfo &info, size_t i, const char *what);
 // timeoutMs: undefined or negative waits forever.

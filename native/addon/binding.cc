@@ -325,7 +325,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
   // taken where the kernel allows, else the next one down.
   Reader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Reader>(info) {
     Napi::Env env = info.Env();
-    std::string name = ArgString(info, 0, "name");
+    std::string name = ArgName(info, 0, "name");
     uint64_t meta = ArgSize(info, 1, "metadataSize");
     uint64_t payload = ArgSize(info, 2, "payloadSize");
     unsigned mode = info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
@@ -518,7 +518,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
 // ------------------------------------------------------------------ module
 
 Napi::Value ValidateName(const Napi::CallbackInfo &info) {
-  std::string name = ArgString(info, 0, "name");
+  std::string name = ArgName(info, 0, "name");
   if (name.find('\0') != std::string::npos) throw MakeError(info.Env(), Status::Make(ZB_ENAME, "ring name contains NUL"));
   int rc = zb_validate_name(name.c_str());
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
@@ -528,7 +528,7 @@ Napi::Value ValidateName(const Napi::CallbackInfo &info) {
 Napi::Value NowNs(const Napi::CallbackInfo &info) { return U64(info.Env(), zb_now_ns()); }
 
 Napi::Value HealthByName(const Napi::CallbackInfo &info) {
-  std::string name = ArgString(info, 0, "name");
+  std::string name = ArgName(info, 0, "name");
   zb_health h{};
   int rc = zb_health_read(name.c_str(), &h);
   if (rc < 0) {
@@ -573,7 +573,7 @@ Napi::Value RingsList(const Napi::CallbackInfo &info) {
 // ringRemoveStale(name): removes a ring whose reader and writer are both
 // dead; throws EBUSY (nothing removed) or ENOENT (zb_ring_remove_stale).
 Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
-  std::string name = ArgString(info, 0, "name");
+  std::string name = ArgName(info, 0, "name");
   int rc = zb_ring_remove_stale(name.c_str());
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
   return info.Env().Undefined();
@@ -582,7 +582,7 @@ Napi::Value RingRemoveStale(const Napi::CallbackInfo &info) {
 // ringCheckStale(name): what ringRemoveStale(name) would throw, removing
 // nothing (zb_ring_check_stale: cleanup --dry-run).
 Napi::Value RingCheckStale(const Napi::CallbackInfo &info) {
-  std::string name = ArgString(info, 0, "name");
+  std::string name = ArgName(info, 0, "name");
   int rc = zb_ring_check_stale(name.c_str());
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
   return info.Env().Undefined();
@@ -686,7 +686,7 @@ Napi::Value LiveCountsObject(const Napi::CallbackInfo &info) {
 // duplexRingNames(channel) -> { request, response }: the names of a duplex
 // channel's two rings (zb_duplex_ring_name); throws ENAME.
 Napi::Value DuplexRingNames(const Napi::CallbackInfo &info) {
-  std::string channel = ArgString(info, 0, "channel");
+  std::string channel = ArgName(info, 0, "channel");
   if (channel.find('\0') != std::string::npos) throw MakeError(info.Env(), Status::Make(ZB_ENAME, "channel name contains NUL"));
   Napi::Object out = Napi::Object::New(info.Env());
   const std::pair<const char *, zb_duplex_ring> rings[] = {{"request", ZB_DUPLEX_REQUEST}, {"response", ZB_DUPLEX_RESPONSE}};
@@ -715,7 +715,7 @@ Napi::Value DuplexSameClient(const Napi::CallbackInfo &info) {
 // (zb_duplex_check_answers).
 Napi::Value DuplexCheckAnswers(const Napi::CallbackInfo &info) {
   zb_duplex_pairing pairing = {ArgSize(info, 0, "requests"), ArgSize(info, 1, "responses")};
-  std::string ring = ArgString(info, 4, "responseRing");
+  std::string ring = ArgName(info, 4, "responseRing");
   int rc = zb_duplex_check_answers(&pairing, ArgSize(info, 2, "sending"), ArgSize(info, 3, "answers"), ring.c_str());
   if (rc < 0) throw MakeError(info.Env(), Status::FromCore(rc));
   return info.Env().Undefined();

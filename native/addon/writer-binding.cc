@@ -106,7 +106,7 @@ class Writer : public Napi::ObjectWrap<Writer> {
   // new Writer(name)
   Writer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Writer>(info) {
     Napi::Env env = info.Env();
-    std::string name = ArgString(info, 0, "name");
+    std::string name = ArgName(info, 0, "name");
     js_ = std::make_shared<WriterJs>();
     js_->force_copy = Data(env)->force_copy;
     Status s = WriterSession::Connect(name.c_str(), &js_->session);

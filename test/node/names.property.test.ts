@@ -48,8 +48,8 @@ async function passes(reader: ZeroBufferReader, bytes: Uint8Array): Promise<void
 }
 
 // The contract's names (docs/PROTOCOL.md §1): a peer's ring may be called "cam:1", "a b" or "Kamera-ü".
-test('names with a space, a colon and UTF-8 work end to end; ENAME only for what the contract refuses and control characters', async () => {
-  for (const shape of ['nm cam:1 ', 'nm@host+x=y ', 'nm Kamera-ü € ', '.nm "q" \\ ']) {
+test('names with a space, a colon and UTF-8 work end to end; ENAME only for what the contract refuses, control characters and lone surrogates', async () => {
+  for (const shape of ['nm cam:1 ', 'nm@host+x=y ', 'nm Kamera-ü € 😀 ', '.nm "q" \\ ']) {
     const name = `${shape}${ringName('sp')}`;
     const reader = await ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 });
     try {
@@ -70,10 +70,16 @@ test('names with a space, a colon and UTF-8 work end to end; ENAME only for what
     ['', /empty/], ['a/b', /contains '\/'/], ['x..y', /contains "\.\."/], ['.', /\/dev\/shm itself/],
     ['nm\tx', /control character 0x09/], ['nm\nx', /control character 0x0a/], ['nm\u007fx', /0x7f/],
     ['nm\u0000x', /NUL/], ['sem.sem-w-nm', /semaphore of ring "nm"/], ['ü'.repeat(123), /too long/],
+    // their UTF-8 would be U+FFFD's: another ring than the one the string names
+    ['nm\ud83dx', /lone surrogate at index 2/], ['nm\ude00', /lone surrogate at index 2/],
   ] as const) {
     await expect(ZeroBufferReader.create({ name, metadataSize: 64, payloadSize: 1024 }))
       .rejects.toMatchObject({ code: 'ENAME', message: expect.stringMatching(reason) });
   }
+  expect(exist('nm\ufffdx')).toEqual([false, false, false, false]);
+  await expect(ZeroBufferWriter.connect('nm\ud83d', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'ENAME' });
+  expect(parseLine('> {"jsonrpc":"2.0","method":"start-stream","params":["nm\\ud83d",64,1024]}'))
+    .toMatchObject({ type: 'warning', code: 'ENAME', reason: expect.stringMatching(/lone surrogate/) });
   // 245 bytes is the limit, not 245 characters: 122 × 'ü' and one byte more
   const wide = `${'ü'.repeat(122)}a`;
   const reader = await ZeroBufferReader.create({ name: wide, metadataSize: 64, payloadSize: 1024 });

@@ -18,25 +18,30 @@ if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   missing=() missing_optional=()
   installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
   for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
-  for p in "${optional_packages[@]}"; do installed "$p" || missing_optional+=("$p"); done
-  if [ $((${#missing[@]} + ${#missing_optional[@]})) -gt 0 ]; then
-    if [ "$(id -u)" -eq 0 ]; then sudo=()
-    elif command -v sudo >/dev/null; then sudo=(sudo)
-    else die "need root or sudo to install: ${missing[*]}"
-    fi
-    echo "bootstrap: installing ${missing[*]} ${missing_optional[*]}"
-    # noninteractive + -y: CI has no stdin to answer prompts.
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    if [ ${#missing[@]} -gt 0 ]; then
-      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-    fi
-    if [ ${#missing_optional[@]} -gt 0 ]; then
-      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing_optional[@]}" ||
-        echo "bootstrap: ${missing_optional[*]} not installable here; npm test will skip fuzzing"
-    fi
-  else
-    echo "bootstrap: system packages present"
+  # optional ones apt does not know of (a release with another clang) are not
+  # asked for again on every run; without any package index (a slimmed
+  # image) nothing is known yet, and they are
+  known() { ! apt-cache show bash >/dev/null 2>&1 || apt-cache show "$1" >/dev/null 2>&1; }
+  for p in "${optional_packages[@]}"; do installed "$p" || ! known "$p" || missing_optional+=("$p"); done
+  if [ "$(id -u)" -eq 0 ]; then sudo=()
+  elif command -v sudo >/dev/null; then sudo=(sudo)
+  else sudo=(false)
   fi
+  apt_get() { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+  # noninteractive + -y: CI has no stdin to answer prompts.
+  if [ ${#missing[@]} -gt 0 ]; then
+    [ "${sudo[*]}" != false ] || die "need root or sudo to install: ${missing[*]}"
+    echo "bootstrap: installing ${missing[*]}"
+    apt_get update -q
+    apt_get install -y -q "${missing[@]}"
+  fi
+  if [ ${#missing_optional[@]} -gt 0 ]; then
+    # optional: without them npm test skips fuzzing, and nothing else stops
+    echo "bootstrap: installing ${missing_optional[*]} (for fuzzing)"
+    { [ ${#missing[@]} -gt 0 ] || apt_get update -q; } && apt_get install -y -q "${missing_optional[@]}" ||
+      echo "bootstrap: ${missing_optional[*]} not installed; npm test will skip fuzzing"
+  fi
+  [ $((${#missing[@]} + ${#missing_optional[@]})) -gt 0 ] || echo "bootstrap: system packages present"
 else
   echo "bootstrap: not Debian/Ubuntu; install the equivalents of these yourself: ${packages[*]}"
 fi

@@ -305,7 +305,7 @@ export function checkAddonVersion(addon: object, expected: string, file: string)
   throw new ZeroBufferError(
     `zerobuffer: the native addon ${file} was built for ${was}, but this is zerobuffer ${expected}: ` +
       'the addon and dist/ come from different builds. Rebuild the addon: "npm run build:addon" in a checkout, ' +
-      '"npm rebuild zerobuffer --build-from-source" in a project (a package packed with "npm pack --ignore-scripts" ' +
+      '"npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project (a package packed with "npm pack --ignore-scripts" ' +
       'ships the prebuilds/ of an earlier pack: pack without it).',
     { code: 'EADDON' },
   );
@@ -325,7 +325,7 @@ function loadAddon(): NativeAddon {
     const reason = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).filter((l) => l !== '').join(', ');
     throw new ZeroBufferError(
       `zerobuffer: cannot load the native addon: ${reason}. Build it for this machine: "npm run build" in a checkout, ` +
-        '"npm rebuild zerobuffer --build-from-source" in a project (needs a C/C++ compiler, python3 and make).',
+        '"npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project (needs a C/C++ compiler, python3 and make).',
       { code: 'EADDON', cause: e },
     );
   }

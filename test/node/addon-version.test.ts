@@ -39,7 +39,7 @@ test('an addon of another version, or one without the stamp, is refused with EAD
   expect(check(native)).toMatchObject({
     name: 'ZeroBufferError', code: 'EADDON',
     message: expect.stringMatching(new RegExp(`/x/build/Release/zerobuffer.node was built for zerobuffer ${version.replace(/\./g, '\\.')}, ` +
-      'but this is zerobuffer 9\\.9\\.9-nd.*npm run build:addon.*npm rebuild zerobuffer --build-from-source')),
+      'but this is zerobuffer 9\\.9\\.9-nd.*npm run build:addon.*npm rebuild zerobuffer --build-from-source --ignore-scripts=false')),
   });
   expect(check({})).toMatchObject({ code: 'EADDON', message: expect.stringContaining('an older zerobuffer (no version stamped in it)') });
 });
@@ -113,7 +113,7 @@ async function expectCliRefused(dir: string, version: string, refused: RegExp): 
   }
 }
 
-const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source" in a project \(needs a C\/C\+\+ compiler, python3 and make\)\.$/;
+const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project \(needs a C\/C\+\+ compiler, python3 and make\)\.$/;
 
 test('with the addon, the help shows the core\'s defaults from it', async () => {
   const help = async (...argv: string[]): Promise<string> => {

@@ -10,6 +10,15 @@ cd "$(dirname "$0")/.."
 # are always built here, and a missing gstreamer-check-1.0 fails the setup
 # instead of leaving tests out; a builddir set up before the option existed
 # has it at its default (auto) and is set to enabled.
+# A checkout moved since: meson's build directories hold its old absolute
+# paths (ninja then misses the old path's files), so they start afresh; those
+# of scripts/test.sh too, which builds through here first.
+for dir in builddir builddir-asan builddir-tsan builddir-fuzz; do
+  [ -f "$dir/meson-info/meson-info.json" ] || continue
+  node -e 'const fs = require("fs"), { source } = require(process.argv[1]).directories;
+    process.exit(fs.existsSync(source) && fs.realpathSync(source) === process.cwd() ? 0 : 1)' \
+    "./$dir/meson-info/meson-info.json" || { echo "build: $dir was set up for another path: set up again" >&2; rm -rf "$dir"; }
+done
 if [ ! -f builddir/build.ninja ]; then
   meson setup builddir -Dtests=enabled
 elif ! meson configure builddir | grep -E '^\s*tests\s+enabled\s' >/dev/null; then

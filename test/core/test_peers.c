@@ -29,6 +29,9 @@
  *   note     our writer whose metadata does not fit a peer reader's block
  *            leaves no metadata_needed note there, so a later writer's
  *            metadata fits (a lock file without our readers' record).
+ *   filling  our writer connecting while the C++-like reader fills the
+ *            header field by field waits for it and connects; a header
+ *            left half-filled is told apart from an impossible one.
  *
  * Runs are seeded; each prints its seed. ZB_PEERS_SEED=N reruns from seed
  * N, ZB_PEERS_RUNS=K sets the runs per pairing (default 6). */
@@ -38,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -408,7 +413,7 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
   uint8_t *buf = malloc(max);
   emu_stats ours;
   emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL,
-                     EMU_TAIL_FAIL};
+                     EMU_TAIL_FAIL, 0};
   zb_writer *w;
   uint64_t seq, early = 0, big = 0;
   int failures = zb_test_failures, status;
@@ -636,7 +641,7 @@ static void seq_to_emulated(const size_seq *q, const uint64_t *random_sizes,
   shared_result *res = shared_page();
   uint8_t buf[SEQ_RING];
   emu_read_opts o = {q->frames, seed, 256, SEQ_RING, 0, 2 * write_ms,
-                     announce_ready, NULL, tail_mode};
+                     announce_ready, NULL, tail_mode, 0};
   emu_stats ours;
   zb_writer *w;
   uint64_t i;
@@ -866,7 +871,7 @@ static void no_metadata_note_for_peer_reader(int record) {
   const char *name = zb_test_name("notepeer");
   shared_result *res = shared_page();
   emu_read_opts o = {1, base_seed, 64, 4096, 0, 5000, announce_ready, NULL,
-                     EMU_TAIL_FAIL};
+                     EMU_TAIL_FAIL, 0};
   uint8_t segment[ZB_OIEB_SIZE + 64], frame[100];
   uint64_t written;
   zb_writer *w;
@@ -919,6 +924,139 @@ static void test_no_metadata_note_for_peer_reader(void) {
   no_metadata_note_for_peer_reader(LOCK_PID_RECYCLED);
 }
 
+/* ------------------------------------ a peer's reader still filling the header */
+
+/* Connects to NAME, trying again while it is not there or not ready (as
+ * zerosink and the Node writer do up to their connect timeout) for at
+ * most TIMEOUT_MS; the last result, its message in zb_last_error. *HALF
+ * counts the tries that found a half-filled header. */
+static int connect_until(zb_writer **w, const char *name, int timeout_ms,
+                         int *half) {
+  int rc, waited_ms = 0;
+  for (;;) {
+    rc = zb_writer_connect(w, name);
+    if (rc == ZB_ENOENT && strstr(zb_last_error(), "half-filled") != NULL)
+      (*half)++;
+    if ((rc != ZB_ENOENT && rc != ZB_EREADERGONE) || waited_ms >= timeout_ms)
+      return rc;
+    usleep(2000);
+    waited_ms += 2;
+  }
+}
+
+/* The C++ reader fills the header in place, field by field, oieb_size
+ * first and reader_pid last (then its semaphores): our writer that came
+ * meanwhile stopped for good, ZB_EPROTO "block sizes (metadata 1024,
+ * payload 0) do not match", as zerosink did against it (peer review). It
+ * waits now, then connects, and the reader reads its frames. */
+static void test_writer_waits_for_header_being_filled(void) {
+  const char *name = zb_test_name("halffill");
+  shared_result *res = shared_page();
+  emu_read_opts o = {3, base_seed, 1024, 4096, 0, 5000, NULL, NULL,
+                     EMU_TAIL_FAIL, 15};
+  char path[300];
+  uint8_t frame[200];
+  zb_writer *w = NULL;
+  int half = 0, waited_ms;
+  uint64_t seq;
+  pid_t pid;
+
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  pid = fork();
+  if (pid == 0) {
+    res->status = emu_read_cpp(name, &o, &res->stats, res->err, sizeof res->err);
+    _exit(0);
+  }
+  CHECK(pid > 0);
+  if (pid < 0)
+    return;
+  for (waited_ms = 0; access(path, F_OK) != 0 && waited_ms < WAIT_MS; waited_ms++)
+    usleep(1000);
+  CHECK_RC(connect_until(&w, name, 5000, &half), 0);
+  CHECK(half > 0); /* it saw the header half-filled, and waited */
+  for (seq = 1; w != NULL && seq <= o.frames; seq++) {
+    zb_gen g;
+    zb_gen_start(&g, base_seed, seq);
+    zb_gen_fill(&g, frame, sizeof frame);
+    CHECK_RC(zb_writer_write(w, frame, sizeof frame, WAIT_MS), 0);
+  }
+  zb_writer_destroy(w);
+  if (w == NULL)
+    kill(pid, SIGKILL);
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, o.frames);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
+/* A header left half-filled (oieb_size, the version and metadata_size
+ * stored, payload_size not) while its creator holds the lock: still being
+ * created until the connect timeout, whose last error says what is
+ * missing; once no reader holds the lock, refused at once (its creator is
+ * gone), as is, at once, a value no reader stores, or a header whose
+ * reader_pid is set (complete, so impossible). */
+static void test_header_stuck_half_filled(void) {
+  const char *name = zb_test_name("halfstuck");
+  char shm[300], lock_path[300];
+  uint64_t meta = 1024, pid = (uint64_t)getpid();
+  zb_writer *w = NULL;
+  uint8_t *base;
+  int fd, lock, half = 0;
+
+  snprintf(shm, sizeof shm, "/%s", name);
+  snprintf(lock_path, sizeof lock_path, "/tmp/zerobuffer/%s.lock", name);
+  (void)mkdir("/tmp/zerobuffer", 01777);
+  lock = open(lock_path, O_RDWR | O_CREAT, 0600);
+  CHECK(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0);
+  fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL, 0600);
+  CHECK(fd >= 0 && ftruncate(fd, 128 + 1024 + 4096) == 0);
+  base = mmap(NULL, 128 + 1024 + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+              0);
+  CHECK(base != MAP_FAILED);
+  if (fd < 0 || base == MAP_FAILED)
+    return;
+  base[0] = 128; /* oieb_size */
+  base[4] = 1;   /* version 1.0.0 */
+  memcpy(base + 0x08, &meta, 8);
+  CHECK_RC(connect_until(&w, name, 300, &half), ZB_ENOENT);
+  CHECK(w == NULL && half > 0);
+  CHECK_MSG("still being created");
+  CHECK_MSG("half-filled: block sizes (metadata 1024, payload 0) do not match "
+            "the 5248-byte segment");
+  CHECK_MSG(lock_path);
+  /* no reader holds the lock: its creator is gone */
+  close(lock);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("left half-created");
+  CHECK_MSG("(metadata 1024, payload 0)");
+  lock = open(lock_path, O_RDWR);
+  CHECK(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0);
+  /* complete but impossible, though reader_pid is 0: at once */
+  base[4] = 2;
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("protocol version 2.0.0");
+  base[4] = 0;
+  CHECK_RC(zb_writer_connect(&w, name), ZB_ENOENT);
+  CHECK_MSG("half-filled: protocol version 0.0.0");
+  /* reader_pid set: every field was stored before it */
+  memcpy(base + 0x58, &pid, 8);
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("protocol version 0.0.0");
+  base[4] = 1;
+  CHECK_RC(zb_writer_connect(&w, name), ZB_EPROTO);
+  CHECK_MSG("block sizes (metadata 1024, payload 0) do not match");
+  CHECK(w == NULL);
+  munmap(base, 128 + 1024 + 4096);
+  close(fd);
+  close(lock);
+  shm_unlink(shm);
+  unlink(lock_path);
+}
+
 int main(int argc, char **argv) {
   const char *env;
   (void)argc;
@@ -939,5 +1077,7 @@ int main(int argc, char **argv) {
   RUN(test_emulated_writers_batched_release);
   RUN(test_emulated_reader);
   RUN(test_emulated_reader_early_wrap);
+  RUN(test_writer_waits_for_header_being_filled);
+  RUN(test_header_stuck_half_filled);
   return zb_test_finish("core-peers");
 }

@@ -299,8 +299,16 @@ int emu_write(const char *name, const emu_write_opts *opts, emu_stats *s,
 
 /* ---------------------------------------------------------------- reader */
 
+/* After each field reader_create stores: a writer looking meanwhile sees
+ * every half-filled header. */
+static void step(int ms) {
+  if (ms > 0)
+    usleep((useconds_t)ms * 1000);
+}
+
 static int reader_create(ring *g, const char *name, uint64_t metadata_size,
-                         uint64_t payload_size, char *err, size_t errlen) {
+                         uint64_t payload_size, int step_ms, char *err,
+                         size_t errlen) {
   uint64_t meta = (metadata_size + 63) & ~(uint64_t)63;
   int fd;
   names(g, name);
@@ -324,19 +332,37 @@ static int reader_create(ring *g, const char *name, uint64_t metadata_size,
     return fail(err, errlen, EMU_ERROR, "mmap: %s", strerror(errno));
   g->oieb = (emu_oieb *)g->base;
   g->payload = g->base + 128 + meta;
-  g->oieb->oieb_size = 128;
-  g->oieb->version[0] = 1;
-  g->oieb->metadata_size = meta;
-  g->oieb->metadata_free_bytes = meta;
-  g->oieb->payload_size = g->ring;
-  g->oieb->payload_free_bytes = g->ring;
+  /* In the order of the C++ reader's constructor (Reader::Impl): the
+   * header in place, field by field from oieb_size to reader_pid, then
+   * the semaphores. */
+  __atomic_store_n(&g->oieb->oieb_size, 128, __ATOMIC_RELEASE);
+  step(step_ms);
+  __atomic_store_n(&g->oieb->version[0], 1, __ATOMIC_RELEASE);
+  step(step_ms);
+  st(&g->oieb->metadata_size, meta);
+  step(step_ms);
+  st(&g->oieb->metadata_free_bytes, meta);
+  step(step_ms);
+  st(&g->oieb->metadata_written_bytes, 0);
+  step(step_ms);
+  st(&g->oieb->payload_size, g->ring);
+  step(step_ms);
+  st(&g->oieb->payload_free_bytes, g->ring);
+  step(step_ms);
+  st(&g->oieb->payload_write_pos, 0);
+  st(&g->oieb->payload_read_pos, 0);
+  st(&g->oieb->payload_written_count, 0);
+  st(&g->oieb->payload_read_count, 0);
+  st(&g->oieb->writer_pid, 0);
+  step(step_ms);
+  st(&g->oieb->reader_pid, (uint64_t)getpid());
+  step(step_ms);
   sem_unlink(g->sem_w);
   sem_unlink(g->sem_r);
   g->w = sem_open(g->sem_w, O_CREAT | O_EXCL, 0600, 0);
   g->r = sem_open(g->sem_r, O_CREAT | O_EXCL, 0600, 0);
   if (g->w == SEM_FAILED || g->r == SEM_FAILED)
     return fail(err, errlen, EMU_ERROR, "sem_open: %s", strerror(errno));
-  st(&g->oieb->reader_pid, (uint64_t)getpid());
   return EMU_OK;
 }
 
@@ -443,7 +469,8 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
 
   emu_stats_init(s);
   err[0] = '\0';
-  rc = reader_create(&g, name, opts->metadata_size, opts->payload_size, err, errlen);
+  rc = reader_create(&g, name, opts->metadata_size, opts->payload_size,
+                     opts->init_step_ms, err, errlen);
   if (rc == EMU_OK && (want = malloc(g.ring)) == NULL)
     rc = fail(err, errlen, EMU_ERROR, "out of memory");
   if (rc == EMU_OK && opts->ready != NULL)

@@ -64,6 +64,7 @@ typedef struct emu_read_opts {
   void (*ready)(const char *name, void *user); /* ring created */
   void *user;
   int tail_mode;        /* EMU_TAIL_*: what a 1..15-byte tail at read_pos is */
+  int init_step_ms;     /* pause after each OIEB field stored at creation */
 } emu_read_opts;
 
 /* emu_read_opts.tail_mode. Each still takes one sem-w post per frame. */

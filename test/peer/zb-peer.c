@@ -338,7 +338,7 @@ static void announce(const char *name, void *user) {
 static int do_emulated_read(const args *a) {
   emu_read_opts o = {a->frames, a->seed, a->metadata_size, a->payload_size,
                      (unsigned)a->hold, a->timeout_ms, announce, NULL,
-                     EMU_TAIL_FAIL};
+                     EMU_TAIL_FAIL, 0};
   emu_stats s;
   char err[512];
   int rc = emu_read_cpp(a->name, &o, &s, err, sizeof err);

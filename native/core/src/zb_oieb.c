@@ -1,7 +1,10 @@
 /* zb_oieb.c — validating a mapped segment before trusting any of it. */
 #include "zb_oieb.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "zb_atomic.h"
@@ -9,15 +12,53 @@
 #include "zb_platform.h"
 #include "zb_ring.h"
 
+static _Thread_local char unready_state[ZB__ERROR_MAX];
+
+const char *zb__unready_state(void) { return unready_state; }
+
+int zb__fail_unready(const char *name, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(unready_state, sizeof unready_state, fmt, ap);
+  va_end(ap);
+  return zb__fail(ZB_ENOENT,
+                  "ring \"%s\" is still being created by its reader (%s); "
+                  "try again",
+                  name, unready_state);
+}
+
+/* A check of the header failed on REASON. The peers' readers fill the
+ * header in place while a writer may look (docs/PROTOCOL.md §2.1): the C++
+ * and Python ones field by field, oieb_size first and reader_pid last; the
+ * C# one copies the whole block, reader_pid in its last half. So while
+ * reader_pid (loaded first) is 0, a field still 0 (UNSET) may just not be
+ * stored yet: still being created, ZB_ENOENT, and a connecting writer
+ * tries again until its timeout, its last error saying what is missing.
+ * A value no reader stores, or any failure once reader_pid is set, is a
+ * complete but impossible header: ZB_EPROTO at once. */
+static int refuse_header(const char *name, uint64_t reader_pid, bool unset,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse_header(const char *name, uint64_t reader_pid, bool unset,
+                         const char *fmt, ...) {
+  char reason[ZB__ERROR_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  if (unset && reader_pid == 0)
+    return zb__fail_unready(name, "its header is half-filled: %s", reason);
+  return zb__fail(ZB_EPROTO, "ring \"%s\": %s", name, reason);
+}
+
 int zb__segment_validate(zb_segment *seg, const char *name) {
   zb_oieb *oieb = (zb_oieb *)seg->base;
-  uint64_t meta, payload, avail = seg->map_size - ZB_OIEB_SIZE;
+  uint64_t meta, payload, reader_pid, avail = seg->map_size - ZB_OIEB_SIZE;
 
   if (oieb->oieb_size == 0)
-    return zb__fail(ZB_ENOENT,
-                    "ring \"%s\" is still being created by its reader (its "
-                    "header is not initialised yet); try again",
-                    name);
+    return zb__fail_unready(name, "its header is not initialised yet");
+  /* reader_pid before the fields: set, it was stored after all of them */
+  reader_pid = zb__load_acquire(&oieb->reader_pid);
   atomic_thread_fence(memory_order_acquire); /* pairs with the reader's */
   if (oieb->oieb_size != ZB_OIEB_SIZE)
     return zb__fail(ZB_EPROTO,
@@ -25,26 +66,26 @@ int zb__segment_validate(zb_segment *seg, const char *name) {
                     "ZeroBuffer v1 segment)",
                     name, oieb->oieb_size);
   if (oieb->version[0] != ZB_VERSION_MAJOR)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": protocol version %u.%u.%u, this library "
-                    "speaks 1.x",
-                    name, oieb->version[0], oieb->version[1], oieb->version[2]);
+    return refuse_header(name, reader_pid, oieb->version[0] == 0,
+                         "protocol version %u.%u.%u, this library speaks 1.x",
+                         oieb->version[0], oieb->version[1],
+                         oieb->version[2]);
   meta = zb__load_relaxed(&oieb->metadata_size);
   payload = zb__load_relaxed(&oieb->payload_size);
   if (meta > avail || payload != avail - meta)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": block sizes (metadata %llu, payload %llu) do "
-                    "not match the %llu-byte segment (128-byte header, then "
-                    "the two blocks)",
-                    name, (unsigned long long)meta, (unsigned long long)payload,
-                    (unsigned long long)seg->map_size);
+    return refuse_header(name, reader_pid, meta == 0 || payload == 0,
+                         "block sizes (metadata %llu, payload %llu) do not "
+                         "match the %llu-byte segment (128-byte header, then "
+                         "the two blocks)",
+                         (unsigned long long)meta, (unsigned long long)payload,
+                         (unsigned long long)seg->map_size);
   if (payload <= ZB_FRAME_HEADER_SIZE)
-    return zb__fail(ZB_EPROTO,
-                    "ring \"%s\": payload block of %llu bytes is too small: "
-                    "a ring needs at least %d bytes (a %d-byte frame header "
-                    "and one byte)",
-                    name, (unsigned long long)payload,
-                    ZB_FRAME_HEADER_SIZE + 1, ZB_FRAME_HEADER_SIZE);
+    return refuse_header(name, reader_pid, payload == 0,
+                         "payload block of %llu bytes is too small: a ring "
+                         "needs at least %d bytes (a %d-byte frame header "
+                         "and one byte)",
+                         (unsigned long long)payload,
+                         ZB_FRAME_HEADER_SIZE + 1, ZB_FRAME_HEADER_SIZE);
   {
     /* the first field out of range, by name, value and bound */
     const struct {

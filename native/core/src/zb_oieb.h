@@ -84,8 +84,18 @@ typedef struct zb_segment {
 
 /* Checks the OIEB of a mapped segment of map_size bytes: size, version,
  * block sizes matching the mapping, positions/free bytes within the ring.
- * Fills the block pointers of seg on success. 0 or ZB_EPROTO. */
+ * Fills the block pointers of seg on success. 0, ZB_EPROTO, or ZB_ENOENT
+ * for a header its reader is still filling in (zero, or half-filled by a
+ * peer's reader: docs/PROTOCOL.md §2.1). */
 int zb__segment_validate(zb_segment *seg, const char *name);
+
+/* ZB_ENOENT for ring NAME, still being created by its reader: STATE (a
+ * format) says how far ("its segment is empty yet", "its header is
+ * half-filled: ..."), also kept for zb__unready_state. */
+int zb__fail_unready(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The state of the calling thread's last zb__fail_unready. */
+const char *zb__unready_state(void);
 
 /* The metadata content, validated; *size = 0 (and *data NULL) when none
  * was written or it is empty (a length prefix of 0: what a peer writer's

@@ -635,13 +635,10 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
   }
   /* A reader sizes its new segment right after creating it (ftruncate:
    * empty, then its full size): empty is a ring still being created, like
-   * a zeroed header (zb__segment_validate), and a connecting writer tries
-   * again. Only a few bytes are never a ring. */
+   * a zero or half-filled header (zb__segment_validate), and a connecting
+   * writer tries again. Only a few bytes are never a ring. */
   if (st.st_size == 0) {
-    rc = zb__fail(ZB_ENOENT,
-                  "ring \"%s\" is still being created by its reader (its "
-                  "segment is empty yet); try again",
-                  name);
+    rc = zb__fail_unready(name, "its segment is empty yet");
     goto fail;
   }
   if ((uint64_t)st.st_size < ZB_OIEB_SIZE) {
@@ -830,17 +827,13 @@ static bool read_lock_record(int lock_fd, zb_process *owner) {
   return true;
 }
 
-/* A reader killed while creating its ring leaves a segment whose header is
- * still zero (maybe of size 0), next to its lock file naming it. */
-static bool half_created_by_dead_reader(const char *path, int lock_fd) {
+/* Whether the segment at PATH has no byte but zeros in its header (also
+ * when it is shorter). */
+static bool header_is_zero(const char *path) {
   uint8_t header[ZB_OIEB_SIZE];
-  zb_process owner;
   ssize_t n;
   int fd;
 
-  if (lock_fd < 0 || !read_lock_record(lock_fd, &owner) ||
-      zb__lock_owner_alive(lock_fd, owner.pid))
-    return false;
   if ((fd = open_regular(path, O_RDONLY, 0)) < 0)
     return false;
   n = pread(fd, header, sizeof header, 0);
@@ -851,6 +844,17 @@ static bool half_created_by_dead_reader(const char *path, int lock_fd) {
     if (header[--n] != 0)
       return false;
   return true;
+}
+
+/* A reader killed while creating its ring leaves a segment whose header is
+ * still zero (maybe of size 0), next to its lock file naming it. */
+static bool half_created_by_dead_reader(const char *path, int lock_fd) {
+  zb_process owner;
+
+  if (lock_fd < 0 || !read_lock_record(lock_fd, &owner) ||
+      zb__lock_owner_alive(lock_fd, owner.pid))
+    return false;
+  return header_is_zero(path);
 }
 
 /* Whether a reader that holds the lock (no creator is alive) may remove the
@@ -891,9 +895,8 @@ int zb__segment_unready(const char *name, const zb_names *names) {
     close(fd);
     return zb__fail(ZB_ENOENT,
                     "ring \"%s\" is still being created by its reader%s, "
-                    "which holds %s (its segment is not initialised yet); try "
-                    "again",
-                    name, creator, names->lock);
+                    "which holds %s (%s); try again",
+                    name, creator, names->lock, zb__unready_state());
   }
   if (lstat(path, &st) != 0) {
     if (fd >= 0)
@@ -921,6 +924,14 @@ int zb__segment_unready(const char *name, const zb_names *names) {
                     names->lock, creator, remedy);
   }
   char quoted[ZB__QUOTED_MAX];
+  if (!header_is_zero(path))
+    return zb__fail(ZB_EPROTO,
+                    "ring \"%s\": %s was left half-created (%s) and no "
+                    "reader holds %s: its creator is gone, or it is no ring; "
+                    "a reader of this name refuses it too (not ours to "
+                    "remove); remove it if you know it is garbage (rm %s)",
+                    name, path, zb__unready_state(), names->lock,
+                    zb__shell_quote(path, quoted, sizeof quoted));
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
                   "%s and no lock file names a dead reader that made it: it "
@@ -971,16 +982,19 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
     return 0; /* no segment: nothing of value can be lost */
   rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)
                            : zb__fail(ZB_EPROTO, "it is not a regular file");
-  /* Empty or a zero header (ENOENT, "still being created"): we hold the
-   * lock, so its creator is dead, or it is not a ring at all. */
+  /* Empty, a zero or a half-filled header (ENOENT, "still being
+   * created"): we hold the lock, so its creator is dead, or it is not a
+   * ring at all. */
   if ((rc == ZB_ENOENT && unready_is_stale(path[0], st.st_size, lock_fd)) ||
       (rc == ZB_EPROTO && half_created_by_dead_reader(path[0], lock_fd)))
     return 0;
   if (rc == ZB_ENOENT) {
     if (lstat(path[0], &st) != 0)
       return 0; /* gone meanwhile */
-    rc = zb__fail(ZB_EPROTO, st.st_size == 0 ? "it is empty"
-                                             : "its header is all zero");
+    rc = st.st_size == 0 ? zb__fail(ZB_EPROTO, "it is empty")
+         : header_is_zero(path[0])
+             ? zb__fail(ZB_EPROTO, "its header is all zero")
+             : zb__fail(ZB_EPROTO, "%s", zb__unready_state());
   }
   if (rc == ZB_EPROTO) {
     char quoted[ZB__QUOTED_MAX];

@@ -2179,6 +2179,44 @@ static void test_moved_read_pos_refused(void) {
   }
 }
 
+/* The Python writer before its OIEBView read the whole OIEB at the start
+ * of each write and wrote it all back after the frame, with the
+ * payload_read_pos, payload_read_count and free bytes of before the
+ * reader's last read (zerosrc and the Node reader stopped after 1-3
+ * frames, peer review). Our reader stops, naming the likely cause, and
+ * hands out no frame twice; the reader's released bytes are lost to the
+ * write-back (why it is not tolerated). */
+static void test_stale_header_written_back(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "staleback", 1024) == 0) {
+    zb_oieb *o = fx.m.oieb;
+    uint8_t snapshot[ZB_OIEB_SIZE];
+    uint64_t write_pos, written;
+    CHECK_RC(put(fx.w, 100, 1, 0), 0);
+    memcpy(snapshot, o, sizeof snapshot); /* the writer's read, frame 2 */
+    GET_RELEASE(fx.r, 100, 1);            /* meanwhile: read_pos 116 */
+    CHECK_RC(put(fx.w, 100, 2, 0), 0);    /* the frame, then the write-back */
+    write_pos = atomic_load(&o->payload_write_pos);
+    written = atomic_load(&o->payload_written_count);
+    memcpy(o, snapshot, sizeof snapshot);
+    atomic_store(&o->payload_write_pos, write_pos);
+    atomic_store(&o->payload_written_count, written);
+    atomic_store(&o->payload_free_bytes, 1024 - 2 * 116);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO);
+    CHECK_MSG("payload_read_pos is 0, but this reader left it at 116");
+    CHECK_MSG("writes back a stale copy of the whole header");
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EPROTO); /* frame 1 not again */
+    CHECK_EQ_U64(zb_reader_held_frames(fx.r), 0);
+    CHECK_EQ_U64(atomic_load(&o->payload_read_count), 0);
+    atomic_store(&o->payload_read_pos, 116); /* put back: frame 2 is read */
+    GET_RELEASE(fx.r, 100, 2);
+    /* frame 1's 116 bytes given back before the write-back are lost */
+    CHECK_EQ_U64(atomic_load(&o->payload_free_bytes), 1024 - 116);
+  }
+  fixture_close(&fx);
+}
+
 /* A real lap of a new writer still starts at 1, behind its marker, when
  * the reader saw the stream end or writer_pid change since its last frame
  * (the new writer's pid; here set by hand once the lap is written). */
@@ -4134,6 +4172,7 @@ int main(void) {
   RUN(test_no_lap_while_holding);
   RUN(test_forged_lap_refused);
   RUN(test_moved_read_pos_refused);
+  RUN(test_stale_header_written_back);
   RUN(test_wrap_behind_moved_write_pos);
   RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);

@@ -870,10 +870,13 @@ static int take_published(zb_reader *r, zb_frame *frame) {
     uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
     uint64_t shared = zb__load_relaxed(&r->seg.oieb->payload_read_pos);
     uint64_t write_pos;
+    /* the usual culprit: docs/PROTOCOL.md §2.1 */
     if (shared != pos)
       return zb__fail(ZB_EPROTO, "ring \"%s\": payload_read_pos is %llu, "
                       "but this reader left it at %llu (another process "
-                      "changed the segment)",
+                      "changed the segment; likely a writer that writes "
+                      "back a stale copy of the whole header, as the "
+                      "Python writer did before its OIEBView)",
                       r->name, (unsigned long long)shared,
                       (unsigned long long)pos);
     if ((rc = entry_published(r, pos, &published, &write_pos)) < 0)

@@ -327,11 +327,16 @@ json_depth (const gchar * p, gsize len)
 /* The metadata's JSON object, parsed by json-glib once it is known to be
  * within bounds (json-glib recurses once per level: a peer's 64 MiB of '['
  * would overflow the stack). Existing readers take the text from the first
- * '{' to the last '}'. NULL with the reason in *why (when not NULL). */
+ * '{' to the last '}'. DATA may be shared memory that its writer still
+ * changes (the ring's metadata, a frame's attributes): the bounds are
+ * checked on a private copy of that span, which json-glib then parses, so
+ * that a byte flipped between the two cannot hide a deep nesting from the
+ * check. NULL with the reason in *why (when not NULL). */
 static JsonParser *
 metadata_parse (const guint8 * data, gsize size, gchar ** why)
 {
   const gchar *text = (const gchar *) data, *first, *last;
+  gchar *copy;
   JsonParser *parser;
   JsonNode *root;
   GError *err = NULL;
@@ -354,21 +359,25 @@ metadata_parse (const guint8 * data, gsize size, gchar ** why)
           ZEROBUFFER_METADATA_MAX_LENGTH);
     return NULL;
   }
-  depth = json_depth (first, len);
+  copy = g_malloc (len);
+  memcpy (copy, first, len);
+  depth = json_depth (copy, len);
   if (depth == G_MAXUINT) {
     if (why)
       *why = g_strdup ("it has comments or single quotes outside strings, "
           "which JSON does not allow");
+    g_free (copy);
     return NULL;
   }
   if (depth > ZEROBUFFER_JSON_MAX_DEPTH) {
     if (why)
       *why = g_strdup_printf ("its JSON nests %u levels deep, over the %d "
           "this element reads", depth, ZEROBUFFER_JSON_MAX_DEPTH);
+    g_free (copy);
     return NULL;
   }
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, first, (gssize) len, &err) ||
+  if (!json_parser_load_from_data (parser, copy, (gssize) len, &err) ||
       (root = json_parser_get_root (parser)) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (root)) {
     if (why)
@@ -376,8 +385,10 @@ metadata_parse (const guint8 * data, gsize size, gchar ** why)
           err ? err->message : "another JSON value");
     g_clear_error (&err);
     g_object_unref (parser);
+    g_free (copy);
     return NULL;
   }
+  g_free (copy);
   return parser;
 }
 

@@ -13,6 +13,7 @@
  * The plugin is loaded from ZB_GST_PLUGIN (set by meson), in process, so that
  * a sanitized build does not depend on the uninstrumented plugin scanner. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6665,6 +6666,121 @@ GST_START_TEST (test_unreadable_frame_attributes)
 
 GST_END_TEST;
 
+/* Flips a byte of a frame's attributes in the ring between '"' and ' ', as
+ * a process of the same user can, until told to stop. */
+typedef struct
+{
+  volatile guint8 *byte;
+  gint started, stop;
+} ByteFlipper;
+
+static gpointer
+flip_byte (gpointer data)
+{
+  ByteFlipper *f = data;
+
+  g_atomic_int_set (&f->started, 1);
+  while (!g_atomic_int_get (&f->stop)) {
+    gint64 until = g_get_monotonic_time () + g_random_int_range (5, 100);
+
+    *f->byte = *f->byte == ' ' ? '"' : ' ';
+    while (g_get_monotonic_time () < until) {
+    }
+  }
+  return NULL;
+}
+
+/* Attributes {"a":"[[[...["} whose opening quote a thread of the test flips
+ * to a space and back, at random intervals, while zerosrc reads each
+ * frame: the depth check saw a string, then json-glib read the bytes in
+ * the ring again, saw 60,000 nested arrays and recursed past the end of
+ * the streaming thread's stack (SIGSEGV, within ~100 of these frames; the
+ * threads started here get 1 MiB of stack, so that every frame the race
+ * hits crashes). Now every frame goes out under the ring's caps, the
+ * attributes read with the quote flipped refused for their depth (said
+ * once), and the stream ends normally. */
+GST_START_TEST (test_attributes_changed_while_read)
+{
+  const guint frames = 300, depth = 60000;
+  gchar *name = ring_name ("flipped-attrs");
+  GString *attrs = g_string_new ("{\"a\":\"");
+  GstCaps *gray8 = gst_caps_from_string (GRAY8_CAPS (2, 2));
+  GstElement *pipeline, *appsink;
+  pthread_attr_t saved, small;
+  zb_writer *writer = NULL;
+  GError *error = NULL;
+  GstMessage *msg;
+  GstBus *bus;
+  guint i;
+
+  for (i = 0; i < depth; i++)
+    g_string_append_c (attrs, '[');
+  g_string_append (attrs, "\"}");
+  fail_unless_equals_int (pthread_getattr_default_np (&saved), 0);
+  fail_unless_equals_int (pthread_attr_init (&small), 0);
+  fail_unless_equals_int (pthread_attr_setstacksize (&small, 1 << 20), 0);
+  fail_unless_equals_int (pthread_setattr_default_np (&small), 0);
+
+  pipeline = playing_reader (name, "", &appsink);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  for (i = 0; i < frames; i++) {
+    zb_frame_ext ext = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE, 0, 0, 0,
+      NULL, 0, (const uint8_t *) attrs->str, attrs->len
+    };
+    gsize skip = ZB_EXT_HEADER_SIZE + attrs->len;
+    ByteFlipper flipper = { NULL, 0, 0 };
+    zb_reservation res;
+    GstSample *sample;
+    GThread *thread;
+
+    fail_unless_equals_int (zb_writer_reserve (writer, skip + 8, &res,
+            1000), 0);
+    zb_frame_ext_write (res.data, &ext);
+    memset ((guint8 *) res.data + skip, 0x5a, 8);
+    flipper.byte = (guint8 *) res.data + ZB_EXT_HEADER_SIZE + 5;
+    thread = g_thread_new ("flip", flip_byte, &flipper);
+    while (!g_atomic_int_get (&flipper.started))
+      g_thread_yield ();
+    fail_unless_equals_int (zb_reservation_commit (&res, skip + 8), 0);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    g_atomic_int_set (&flipper.stop, 1);
+    g_thread_join (thread);
+    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
+    fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), gray8));
+    fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+            (sample)), 8);
+    gst_sample_unref (sample);
+  }
+  /* (the warning is said once; here, before EOS is waited for, which
+   * drops the messages before it) */
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no frame was read with its quote flipped");
+  gst_message_parse_warning (msg, &error, NULL);
+  fail_unless (strstr (error->message, "its JSON nests 60001 levels deep, "
+          "over the 64") != NULL, "%s", error->message);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+      "more than one warning");
+  gst_object_unref (bus);
+  zb_writer_destroy (writer);
+  msg = wait_eos_or_error (pipeline);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  end_reader (pipeline, name);
+  fail_unless_equals_int (pthread_setattr_default_np (&saved), 0);
+  pthread_attr_destroy (&small);
+  pthread_attr_destroy (&saved);
+  g_clear_error (&error);
+  gst_caps_unref (gray8);
+  g_string_free (attrs, TRUE);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------ frame sizes */
 
 #define RGB_320X240 "video/x-raw, format=(string)RGB, width=(int)320, " \
@@ -7668,6 +7784,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unsized_raw_caps_property);
   tcase_add_test (tc, test_corrupt_metadata);
   tcase_add_test (tc, test_unreadable_frame_attributes);
+  tcase_add_test (tc, test_attributes_changed_while_read);
   tcase_add_test (tc, test_frame_size_contradicts_caps);
   tcase_add_test (tc, test_frame_size_follows_frame_caps);
   tcase_add_test (tc, test_frame_size_free_when_encoded);

@@ -19,9 +19,11 @@ if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
   for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
   # optional ones apt does not know of (a release with another clang) are not
-  # asked for again on every run; without any package index (a slimmed
-  # image) nothing is known yet, and they are
-  known() { ! apt-cache show bash >/dev/null 2>&1 || apt-cache show "$1" >/dev/null 2>&1; }
+  # asked for again on every run; without any package list (apt-get update
+  # never ran: a fresh container) nothing is known yet, and they are
+  known() {
+    ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null || apt-cache show "$1" >/dev/null 2>&1
+  }
   for p in "${optional_packages[@]}"; do installed "$p" || ! known "$p" || missing_optional+=("$p"); done
   if [ "$(id -u)" -eq 0 ]; then sudo=()
   elif command -v sudo >/dev/null; then sudo=(sudo)

@@ -15,9 +15,12 @@ cd "$(dirname "$0")/.."
 # of scripts/test.sh too, which builds through here first.
 for dir in builddir builddir-asan builddir-tsan builddir-fuzz; do
   [ -f "$dir/meson-info/meson-info.json" ] || continue
+  # status 3 only for another path: node missing or failing wipes nothing
+  status=0
   node -e 'const fs = require("fs"), { source } = require(process.argv[1]).directories;
-    process.exit(fs.existsSync(source) && fs.realpathSync(source) === process.cwd() ? 0 : 1)' \
-    "./$dir/meson-info/meson-info.json" || { echo "build: $dir was set up for another path: set up again" >&2; rm -rf "$dir"; }
+    process.exit(fs.existsSync(source) && fs.realpathSync(source) === process.cwd() ? 0 : 3)' \
+    "./$dir/meson-info/meson-info.json" || status=$?
+  if [ "$status" -eq 3 ]; then echo "build: $dir was set up for another path: set up again" >&2; rm -rf "$dir"; fi
 done
 if [ ! -f builddir/build.ninja ]; then
   meson setup builddir -Dtests=enabled

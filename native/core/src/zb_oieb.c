@@ -14,7 +14,12 @@
 
 static _Thread_local char unready_state[ZB__ERROR_MAX];
 
-const char *zb__unready_state(void) { return unready_state; }
+void zb__unready_reset(void) { unready_state[0] = '\0'; }
+
+const char *zb__unready_state(void) {
+  return unready_state[0] != '\0' ? unready_state
+                                   : "its segment is not initialised yet";
+}
 
 int zb__fail_unready(const char *name, const char *fmt, ...) {
   va_list ap;

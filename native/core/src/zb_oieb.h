@@ -94,8 +94,12 @@ int zb__segment_validate(zb_segment *seg, const char *name);
  * half-filled: ..."), also kept for zb__unready_state. */
 int zb__fail_unready(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* The state of the calling thread's last zb__fail_unready. */
+/* The state of the calling thread's last zb__fail_unready since its last
+ * zb__unready_reset (each zb__segment_open: a state of another ring, or of
+ * an earlier look, is not this one's), else "its segment is not initialised
+ * yet" (the segment appeared after the look that found none). */
 const char *zb__unready_state(void);
+void zb__unready_reset(void);
 
 /* The metadata content, validated; *size = 0 (and *data NULL) when none
  * was written or it is empty (a length prefix of 0: what a peer writer's

@@ -575,6 +575,7 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
   int rc;
 
   memset(seg, 0, sizeof *seg);
+  zb__unready_reset();
   /* O_NONBLOCK: a FIFO under the name would block the open for ever */
   seg->fd = shm_open(names->shm,
                      (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);

@@ -387,13 +387,15 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // Output still there (written before the exit, or by the group while it was stopped) is all read, however long
     // passing it on takes: reading ends once the pipe has been idle for OUTPUT_QUIET_MS, as a process out of the
     // group may hold it open for ever.
-    while (!readingOver) {
+    for (;;) {
+      // through an I/O poll before each look, the first too: a timer found the group empty, and what its last
+      // process wrote before it exited may not be read yet (lost on a loaded host); a timer that fires late would
+      // likewise find data that came meanwhile not read yet, and take the pipe for idle
+      await new Promise((resolve) => setImmediate(resolve));
+      if (readingOver) break;
       const idleMs = waitingSince === undefined ? 0 : performance.now() - waitingSince;
       if (idleMs >= OUTPUT_QUIET_MS) break;
       await settledWithin(reading, OUTPUT_QUIET_MS - idleMs);
-      // through an I/O poll before the next look: a timer that fires late (a loaded host) would find data that
-      // came meanwhile not read yet, and take the pipe for idle
-      await new Promise((resolve) => setImmediate(resolve));
     }
     stopReading.abort();
     child.stdout?.destroy();

@@ -528,6 +528,33 @@ test('watch stopped while its command, a shell, dies of SIGINT at once but what 
   }
 });
 
+test('watch stopped on a busy event loop (a loaded host) while what its command started in the background outlasts it: the last words it writes as it ends are passed on', async () => {
+  const marker = ringName('bgbusy');
+  const out = sink();
+  const background = termOnlyScript(marker);
+  const watcher = watch({ command: ['bash', '-c', '"$0" & wait', background], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs: 200 });
+  // The event loop kept busy 60 ms at a time, between its reads of pipes and its timers: the background ends
+  // meanwhile, and the watch's timer that looks for what is left of the group runs before the pipe is read next
+  // (before: "got TERM" was lost, as it once was on a loaded CI host).
+  let busy = true;
+  const keepBusy = (): void => {
+    for (const until = performance.now() + 60; performance.now() < until;);
+    if (busy) setImmediate(keepBusy);
+  };
+  try {
+    await until('the background command to set its trap', () => out.bytes().includes('ready'));
+    setImmediate(keepBusy);
+    const result = await within('stop()', watcher.stop(), 5000);
+    busy = false;
+    expect(result.commandKilledWith).toEqual(['SIGTERM']);
+    expect(out.bytes().toString()).toBe('ready\ngot TERM\n');
+    expect(processesWith(marker)).toEqual([]);
+  } finally {
+    busy = false;
+    await watcher.stop();
+  }
+});
+
 test('the watched command exits by itself, leaving what it started in the background running: that is stopped as the command would be (SIGTERM after stopTimeoutMs), not killed at once, and the result says so', async () => {
   const marker = ringName('leftover');
   const out = sink();

@@ -60,12 +60,17 @@ async function relay(mux: string[]): Promise<Relayed> {
     const metadata = await reader.waitForMetadata({ timeoutMs: 20000 });
     const writer = await ZeroBufferWriter.connect(out, { timeoutMs: 5000, frameHeader: true });
     writer.setMetadata({ caps: metadata.capsString! });
-    const pts: number[] = [];
+    // All read first, then written at once: an encoder slower than real time (a loaded host) would put the
+    // writer's PTS behind its commits, and zerosrc then moves its time base forward, as it should, leaving a
+    // gap in the DTS that is no fault of the recipe's (every run under CPU load failed so).
+    const frames: { data: Uint8Array; pts: number; duration?: number; flags?: number }[] = [];
     for await (const frame of reader.frames({ timeoutMs: 20000 })) {
       expect(frame.dts).toBeDefined(); // zerosink sends x265enc's DTS: dropped here
-      pts.push(frame.pts!);
-      await writer.write(frame.data, { pts: frame.pts, duration: frame.duration, flags: frame.flags });
+      // (a copy: the frame is a view of the ring, released at the next one)
+      frames.push({ data: Uint8Array.from(frame.data), pts: frame.pts!, duration: frame.duration, flags: frame.flags });
     }
+    const pts = frames.map((f) => f.pts);
+    for (const f of frames) await writer.write(f.data, { pts: f.pts, duration: f.duration, flags: f.flags });
     await writer.close();
     expect(await source.exit()).toBe(0);
     expect(await sink.exit()).toBe(0);

@@ -46,10 +46,12 @@ static bool string_token(scan *s, const uint8_t **start, size_t *len) {
   if (s->p >= s->end || *s->p != '"')
     return false;
   *start = ++s->p;
-  while (s->p < s->end && *s->p != '"') {
-    if (*s->p < 0x20 || (*s->p == '\\' && s->end - s->p < 2))
+  /* each byte read once: the metadata is shared memory a writer may change
+   * under us, and an escape judged twice could step past the end */
+  for (uint8_t c; s->p < s->end && (c = *s->p) != '"';) {
+    if (c < 0x20 || (c == '\\' && s->end - s->p < 2))
       return false;
-    s->p += *s->p == '\\' ? 2 : 1;
+    s->p += c == '\\' ? 2 : 1;
   }
   if (s->p >= s->end)
     return false;

@@ -81,7 +81,8 @@ gboolean gst_zero_link_owes_eos (GstZeroLink * link);
  * sources, where it waits for the streaming thread, so a wait here could
  * only end at connect-timeout (test_stop.sh (d)). GST_FLOW_OK when the EOS
  * goes on; GST_FLOW_ERROR once posted on ELEMENT; GST_FLOW_FLUSHING when
- * interrupted (call again to go on). zerosink at EOS, after owes_eos. */
+ * interrupted (call again to go on). zerosink at EOS, after owes_eos,
+ * unless its own error ended the stream. */
 GstFlowReturn gst_zero_link_connect_at_eos (GstZeroLink * link,
     GstElement * element, GCancellable * cancellable);
 

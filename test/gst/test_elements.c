@@ -7246,13 +7246,20 @@ GST_END_TEST;
  * of the wrong size usually means wrong caps, and the corrected writer,
  * with other caps, must find the metadata block unwritten (a refused
  * writer that connected to tell the reader wrote its caps there for
- * good: EMETADATA for the next one, and a peer's reader is stuck so). */
+ * good: EMETADATA for the next one, and a peer's reader is stuck so).
+ * Also once the EOS that appsrc (a basesrc) sends after the failed push
+ * has reached zerosink: it connected then to tell the reader of a stream
+ * without frames, so the reader ended its stream and the corrected
+ * writer's frame did not come, whenever the application stopped the
+ * pipeline after that EOS (a loaded CI host, once). */
 GST_START_TEST (test_sink_refused_first_buffer_leaves_ring)
 {
   gchar *name = ring_name ("notfirst");
   GstElement *appsink, *reader_pipe, *pipeline, *appsrc;
   GstSample *sample;
   GstStructure *s;
+  GstMessage *msg;
+  GstBus *bus;
   gint height = 0;
   gchar *text;
 
@@ -7263,6 +7270,11 @@ GST_START_TEST (test_sink_refused_first_buffer_leaves_ring)
   gst_app_src_push_buffer (GST_APP_SRC (appsrc), make_frame (0, 72, FALSE));
   text = wait_error (pipeline, "EFRAMESIZE (permanent)", name);
   g_free (text);
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_EOS);
+  fail_unless (msg != NULL, "appsrc's EOS after the error did not pass");
+  gst_message_unref (msg);
+  gst_object_unref (bus);
   set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
 

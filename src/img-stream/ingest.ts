@@ -195,6 +195,11 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
           `image ${result.frames + 1} is u16[${m.height},${m.width}], but the ring's caps say ${result.height}x${result.width} ` +
             '(a ring keeps its caps; start a new ring for the new size)', 'shape', m.offset);
       }
+      for (const name of m.repeated ?? []) {
+        if (warned.has(`repeated ${name}`)) continue;
+        warned.add(`repeated ${name}`);
+        warn(`image ${result.frames + 1}: attribute "${name}" is given more than once: its last value is kept (said once per name)`);
+      }
       const attributes = withoutReserved(m.attributes, (from, to) => {
         if (warned.has(from)) return;
         warned.add(from);

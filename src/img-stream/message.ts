@@ -18,8 +18,10 @@ export const PREFIX = 'img=';
 export interface ImgMessage {
   height: number;
   width: number;
-  /** Attributes in the order sent; braced values keep their braces. */
+  /** Attributes in the order sent; braced values keep their braces. A name sent again keeps its last value. */
   attributes: Record<string, string>;
+  /** The names sent more than once (in attributes with their last value), when any; ingest warns of each. */
+  repeated?: string[];
   /** height × width × 2 bytes, big endian (GRAY16_BE); a view of the input when it arrived in one chunk. */
   pixels: Uint8Array;
   /** Byte offset in the stream where the message begins (its "img="). */

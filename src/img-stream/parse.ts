@@ -30,7 +30,7 @@ export class ImgParser {
   #magic = 0; // bytes of MAGIC matched
   #start = 0; // offset of the current message's "img="
   #header: number[] = [];
-  #shape?: { height: number; width: number; attributes: Record<string, string>; encoding: ImgEncoding };
+  #shape?: Omit<ImgMessage, 'pixels' | 'offset'>;
   #pixels?: Uint8Array;
   #filled = 0;
   #fault?: ImgStreamError; // met after whole messages of the same chunk: thrown at the next call
@@ -110,8 +110,7 @@ export class ImgParser {
             throw new ImgStreamError(
               `missing ETX after ${this.#shape!.height}x${this.#shape!.width} pixels (found 0x${chunk[i]!.toString(16).padStart(2, '0')}): ` +
                 'the header\'s shape does not match the pixels sent', 'etx', this.#offset + i);
-          const { height, width, attributes, encoding } = this.#shape!;
-          out.push({ height, width, attributes, pixels: this.#pixels!, offset: this.#start, encoding });
+          out.push({ ...this.#shape!, pixels: this.#pixels!, offset: this.#start });
           this.#shape = undefined;
           this.#pixels = undefined;
           this.#filled = 0;
@@ -149,15 +148,17 @@ export class ImgParser {
     if (height * width * 2 > this.maxPixelBytes)
       throw new ImgStreamError(`picture u16[${height},${width}] is larger than ${this.maxPixelBytes} bytes`, 'size', at);
     const attributes: Record<string, string> = {};
+    const repeated = new Set<string>();
     let pos = shape[0].length;
     ATTRIBUTE.lastIndex = pos;
     for (let m = ATTRIBUTE.exec(text); m !== null; m = ATTRIBUTE.exec(text)) {
+      if (Object.hasOwn(attributes, m[1]!)) repeated.add(m[1]!);
       setAttribute(attributes, m[1]!, m[2]!); // own, also __proto__
       pos = ATTRIBUTE.lastIndex;
     }
     if (!/^[ \t\n\v\f\r]*$/.test(text.slice(pos)))
       throw new ImgStreamError(`bad attributes ${JSON.stringify(text.slice(pos, pos + 60))}: expected key=value or key={…}`, 'header', at);
-    this.#shape = { height, width, attributes, encoding };
+    this.#shape = { height, width, attributes, encoding, ...(repeated.size > 0 ? { repeated: [...repeated] } : {}) };
   }
 }
 

@@ -135,6 +135,15 @@ test('ingest: an attribute named caps (reserved: the frame\'s own caps) is renam
   expect(r.stderr.match(/warning: image 1: attribute "caps" is reserved .*: sent as "img.caps"/g)).toHaveLength(1);
 });
 
+test('ingest: an attribute name given twice in a header keeps its last value, with one warning per name', async () => {
+  const r = await ingest(Buffer.concat([img(2, 2, ' k=v n=1 k=w k=x'), img(2, 2, ' k=1 k=2 n=2 n=3')]), 'twice');
+  expect(r.code).toBe(EXIT.ok);
+  expect(r.frames.map((f) => f.attributes)).toEqual([{ k: 'x', n: '1' }, { k: '2', n: '3' }]);
+  expect(r.stderr.match(/warning: image \d: attribute "\w" is given more than once: its last value is kept/g))
+    .toEqual(['warning: image 1: attribute "k" is given more than once: its last value is kept',
+      'warning: image 2: attribute "n" is given more than once: its last value is kept']);
+});
+
 test('ingest: an attribute named __proto__ is kept as it came, with the others', async () => {
   const r = await ingest(img(2, 2, ' __proto__=x b=1 constructor=y'), 'proto');
   expect(r.code).toBe(EXIT.ok);

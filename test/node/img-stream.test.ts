@@ -91,6 +91,14 @@ test.each([
   expect((err as Error).message).toMatch(message);
 });
 
+test('a name sent twice keeps its last value and is named in repeated; a header without one has no repeated', async () => {
+  const enc = (t: string) => Buffer.from(t, 'latin1');
+  const [twice, once] = await parseAll([enc('img=\x01u16[1,1] k=v n=1 k={w x}\x02ab\x03\nimg=\x01u16[1,1] k=v\x02ab\x03\n')]);
+  expect(twice).toMatchObject({ attributes: { k: '{w x}', n: '1' }, repeated: ['k'] });
+  expect(once!.attributes).toEqual({ k: 'v' });
+  expect(once).not.toHaveProperty('repeated');
+});
+
 test('the wire bytes of one message, as documented', () => {
   const bytes = formatImgMessage({ width: 2, height: 1, data: Uint8Array.of(0x12, 0x34, 0xab, 0xcd) },
     { imageId: 1, timestamp: '{2024-04-25T12:34:56.789}' });

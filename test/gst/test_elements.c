@@ -6609,6 +6609,35 @@ GST_START_TEST (test_unfixed_caps_in_frame_header)
 
 GST_END_TEST;
 
+/* Frame I + 1 as pulled from an appsink (NULL: it did not come): it has
+ * CAPS and 8 bytes. */
+static void
+check_8_byte_sample (GstSample * sample, GstCaps * caps, guint i)
+{
+  fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
+  fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), caps));
+  fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+          (sample)), 8);
+  gst_sample_unref (sample);
+}
+
+/* The one warning PIPELINE posted so far (MISSING: what its absence
+ * means), in *ERROR and *DEBUG (when not NULL). */
+static void
+pop_only_warning (GstElement * pipeline, const gchar * missing,
+    GError ** error, gchar ** debug)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+
+  fail_unless (msg != NULL, "%s", missing);
+  gst_message_parse_warning (msg, error, debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+      "more than one warning");
+  gst_object_unref (bus);
+}
+
 /* Header attributes that are no JSON object (not UTF-8, here with what
  * would be a caps string): the frames still go out, under the ring's caps
  * (attributes are opaque to the protocol), but a warning says once that
@@ -6618,8 +6647,6 @@ GST_START_TEST (test_unreadable_frame_attributes)
   gchar *name = ring_name ("bad-attrs");
   GstElement *pipeline, *appsink;
   zb_writer *writer = NULL;
-  GstBus *bus;
-  GstMessage *msg;
   GError *error = NULL;
   gchar *debug = NULL, *expected;
   GstCaps *gray8 = gst_caps_from_string (GRAY8_CAPS (2, 2));
@@ -6630,29 +6657,16 @@ GST_START_TEST (test_unreadable_frame_attributes)
   fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
           strlen (HEADER_META_GRAY8)), 0);
   for (i = 0; i < 2; i++) {
-    GstSample *sample;
-
     write_sized_frame (writer, TRUE, "{\"caps\":\"\xff((\"}", 8);
-    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
-    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
-    fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), gray8));
-    fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
-            (sample)), 8);
-    gst_sample_unref (sample);
+    check_8_byte_sample (gst_app_sink_try_pull_sample (GST_APP_SINK
+            (appsink), WAIT), gray8, i);
   }
-  bus = gst_element_get_bus (pipeline);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
-  fail_unless (msg != NULL, "no warning");
-  gst_message_parse_warning (msg, &error, &debug);
+  pop_only_warning (pipeline, "no warning", &error, &debug);
   expected = g_strdup_printf ("Frame 1 of ring %s carries header attributes "
       "that are not a JSON object", name);
   fail_unless (strstr (error->message, expected) != NULL, "%s",
       error->message);
   fail_unless (strstr (debug, "{\"caps\":\"\\xff((\"}") != NULL, "%s", debug);
-  gst_message_unref (msg);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
-      "more than one warning");
-  gst_object_unref (bus);
   assert_no_error (pipeline);
   zb_writer_destroy (writer);
   set_state (pipeline, GST_STATE_NULL);
@@ -6710,7 +6724,6 @@ GST_START_TEST (test_attributes_changed_while_read)
   zb_writer *writer = NULL;
   GError *error = NULL;
   GstMessage *msg;
-  GstBus *bus;
   guint i;
 
   for (i = 0; i < depth; i++)
@@ -6747,24 +6760,14 @@ GST_START_TEST (test_attributes_changed_while_read)
     sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
     g_atomic_int_set (&flipper.stop, 1);
     g_thread_join (thread);
-    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
-    fail_unless (gst_caps_is_equal (gst_sample_get_caps (sample), gray8));
-    fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
-            (sample)), 8);
-    gst_sample_unref (sample);
+    check_8_byte_sample (sample, gray8, i);
   }
   /* (the warning is said once; here, before EOS is waited for, which
    * drops the messages before it) */
-  bus = gst_element_get_bus (pipeline);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
-  fail_unless (msg != NULL, "no frame was read with its quote flipped");
-  gst_message_parse_warning (msg, &error, NULL);
+  pop_only_warning (pipeline, "no frame was read with its quote flipped",
+      &error, NULL);
   fail_unless (strstr (error->message, "its JSON nests 60001 levels deep, "
           "over the 64") != NULL, "%s", error->message);
-  gst_message_unref (msg);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
-      "more than one warning");
-  gst_object_unref (bus);
   zb_writer_destroy (writer);
   msg = wait_eos_or_error (pipeline);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);

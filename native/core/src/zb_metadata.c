@@ -131,17 +131,21 @@ static bool find_member(scan *s, const char *key, bool *malformed) {
   }
 }
 
-/* The non-negative integer at s (digits only, at most 9 of them). */
+/* The non-negative integer at s (digits only, at most 9 of them). Each
+ * byte is read once, as in string_token: a digit that changed between its
+ * check and its use would overflow v. */
 static int small_integer(scan *s) {
   int v = 0, digits = 0;
+  uint8_t c = 0;
   skip_ws(s);
-  while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && digits < 9) {
-    v = v * 10 + (*s->p++ - '0');
+  while (s->p < s->end && (c = *s->p) >= '0' && c <= '9' && digits < 9) {
+    v = v * 10 + (c - '0');
+    s->p++;
     digits++;
   }
-  if (digits == 0 || (s->p < s->end && (*s->p == '.' || *s->p == 'e' ||
-                                        *s->p == 'E' || (*s->p >= '0' &&
-                                                         *s->p <= '9'))))
+  if (digits == 0 ||
+      (s->p < s->end && ((c = *s->p) == '.' || c == 'e' || c == 'E' ||
+                         (c >= '0' && c <= '9'))))
     return -1;
   return v;
 }

@@ -64,6 +64,8 @@ struct _GstZeroLink
   gboolean tried;               /* connected or tried to, since open/resume */
   gboolean reconnect;           /* after a reader is lost: the next one */
   gboolean lost;                /* the reader went away; looking for the next */
+  gboolean failed;              /* the element's error ended the stream,
+                                 * since open/resume (mark_failed) */
   guint losses;                 /* readers lost since open */
   ZeroLinkAbsent absent;        /* why frames are written into a ring found
                                  * next, not told yet (gst_zero_link_written) */
@@ -222,6 +224,7 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
   link->eos = FALSE;
   link->flushing = FALSE;
   link->tried = FALSE;
+  link->failed = FALSE;
   /* with reconnect, no reader yet is as a reader lost: frames are
    * dropped until one creates the ring (no connect-timeout wait) */
   link->lost = link->reconnect;
@@ -264,6 +267,7 @@ gst_zero_link_resume (GstZeroLink * link)
   link->eos = FALSE;
   link->flushing = FALSE;
   link->tried = FALSE;
+  link->failed = FALSE;
   /* a stream that starts again after its EOS (detached) is as one that
    * starts: with reconnect, no reader yet is as a reader lost */
   if (link->writer == NULL) {
@@ -292,9 +296,17 @@ gst_zero_link_owes_eos (GstZeroLink * link)
   gboolean owes;
 
   g_mutex_lock (&link->lock);
-  owes = !link->tried || link->lost;
+  owes = !link->failed && (!link->tried || link->lost);
   g_mutex_unlock (&link->lock);
   return owes;
+}
+
+void
+gst_zero_link_mark_failed (GstZeroLink * link)
+{
+  g_mutex_lock (&link->lock);
+  link->failed = TRUE;
+  g_mutex_unlock (&link->lock);
 }
 
 void

@@ -69,8 +69,15 @@ void gst_zero_link_resume (GstZeroLink * link);
 void gst_zero_link_flush (GstZeroLink * link);
 /* Whether a reader that is there would not hear of the end of the stream
  * without gst_zero_link_connect_at_eos: no connect was tried since open or
- * resume, or the reader was lost (reconnect) and none found since. */
+ * resume, or the reader was lost (reconnect) and none found since; and no
+ * error of the element ended the stream (gst_zero_link_mark_failed). */
 gboolean gst_zero_link_owes_eos (GstZeroLink * link);
+/* The element posted an error that ended its stream (zerosink's render):
+ * until open or resume, the link owes no EOS. A source sends its EOS after
+ * the failed push (basesrc does), and connecting then would write the
+ * refused stream's caps into the write-once metadata, refusing the
+ * corrected writer. */
+void gst_zero_link_mark_failed (GstZeroLink * link);
 
 /* A stream that ends before anything asked for the ring still reaches a
  * reader that is there: connecting without waiting puts its metadata in
@@ -81,8 +88,7 @@ gboolean gst_zero_link_owes_eos (GstZeroLink * link);
  * sources, where it waits for the streaming thread, so a wait here could
  * only end at connect-timeout (test_stop.sh (d)). GST_FLOW_OK when the EOS
  * goes on; GST_FLOW_ERROR once posted on ELEMENT; GST_FLOW_FLUSHING when
- * interrupted (call again to go on). zerosink at EOS, after owes_eos,
- * unless its own error ended the stream. */
+ * interrupted (call again to go on). zerosink at EOS, after owes_eos. */
 GstFlowReturn gst_zero_link_connect_at_eos (GstZeroLink * link,
     GstElement * element, GCancellable * cancellable);
 

@@ -132,8 +132,6 @@ struct _GstZeroSink
   GstZeroKeyUnitNeed key_unit;  /* streaming thread */
   gboolean delta_warned;        /* streaming thread: of delta units written
                                  * without the frame header */
-  gboolean failed;              /* streaming thread: render posted an error
-                                 * since start, READY_TO_PAUSED or a flush */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -399,7 +397,6 @@ gst_zero_sink_start (GstBaseSink * bsink)
   gst_zero_key_unit_need_reset (&self->key_unit);
   gst_zero_link_reset_counts (self->link);
   self->delta_warned = FALSE;
-  self->failed = FALSE;
 
   if (name == NULL || name[0] == '\0') {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
@@ -497,12 +494,9 @@ gst_zero_sink_wait_event (GstBaseSink * bsink, GstEvent * event)
   if (ret != GST_FLOW_OK || GST_EVENT_TYPE (event) != GST_EVENT_EOS)
     return ret;
   /* a stream without frames too reaches a reader that is there, unless it
-   * heard of this one (without caps, nothing to describe: the ring is left
-   * for a next writer); not one that zerosink ended with its error: a
-   * source sends its EOS after the failed push (basesrc does), and
-   * connecting then would write the refused stream's caps into the
-   * write-once metadata, refusing the corrected writer */
-  if (!self->failed && gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) &&
+   * heard of this one or zerosink's error ended it (owes_eos; without caps,
+   * nothing to describe: the ring is left for a next writer) */
+  if (gst_pad_has_current_caps (GST_BASE_SINK_PAD (self)) &&
       gst_zero_link_owes_eos (self->link)) {
     do {
       ret = gst_zero_link_connect_at_eos (self->link, GST_ELEMENT (self),
@@ -532,7 +526,6 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_zero_link_resume (self->link);
-      self->failed = FALSE;
       break;
     default:
       break;
@@ -631,7 +624,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     if (e != NULL)
       gst_zero_link_post (self->link, GST_ELEMENT (self), e);
     if (ret == GST_FLOW_ERROR)
-      self->failed = TRUE;
+      gst_zero_link_mark_failed (self->link);
     return ret;
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
@@ -724,7 +717,6 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
     if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
       return GST_STATE_CHANGE_FAILURE;
     if (!reopen) {
-      self->failed = FALSE;
       gst_zero_link_set_reconnect (self->link, reconnect);
       gst_zero_link_set_connect_timeout (self->link, connect_timeout);
       gst_zero_link_resume (self->link);

@@ -381,7 +381,8 @@ static gboolean
 gst_zero_sink_start (GstBaseSink * bsink)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
-  gchar *name, *camera_id;
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *camera_id = NULL;
   gint connect_timeout;
   gboolean frame_header, reconnect;
 
@@ -402,15 +403,11 @@ gst_zero_sink_start (GstBaseSink * bsink)
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
         ("No ring name given: set the buffer-name property"),
         ("buffer-name is required"));
-    g_free (name);
-    g_free (camera_id);
     return FALSE;
   }
   if (zb_validate_name (name) < 0) {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, name,
         ("Invalid ring name \"%s\"", name), ("%s", zb_last_error ()));
-    g_free (name);
-    g_free (camera_id);
     return FALSE;
   }
   gst_zero_link_set_reconnect (self->link, reconnect);
@@ -419,8 +416,6 @@ gst_zero_sink_start (GstBaseSink * bsink)
   GST_OBJECT_LOCK (self);
   self->reopen = FALSE;
   GST_OBJECT_UNLOCK (self);
-  g_free (name);
-  g_free (camera_id);
   return TRUE;
 }
 

@@ -336,7 +336,7 @@ static JsonParser *
 metadata_parse (const guint8 * data, gsize size, gchar ** why)
 {
   const gchar *text = (const gchar *) data, *first, *last;
-  gchar *copy;
+  g_autofree gchar *copy = NULL;
   JsonParser *parser;
   JsonNode *root;
   GError *err = NULL;
@@ -366,14 +366,12 @@ metadata_parse (const guint8 * data, gsize size, gchar ** why)
     if (why)
       *why = g_strdup ("it has comments or single quotes outside strings, "
           "which JSON does not allow");
-    g_free (copy);
     return NULL;
   }
   if (depth > ZEROBUFFER_JSON_MAX_DEPTH) {
     if (why)
       *why = g_strdup_printf ("its JSON nests %u levels deep, over the %d "
           "this element reads", depth, ZEROBUFFER_JSON_MAX_DEPTH);
-    g_free (copy);
     return NULL;
   }
   parser = json_parser_new_immutable ();
@@ -385,10 +383,8 @@ metadata_parse (const guint8 * data, gsize size, gchar ** why)
           err ? err->message : "another JSON value");
     g_clear_error (&err);
     g_object_unref (parser);
-    g_free (copy);
     return NULL;
   }
-  g_free (copy);
   return parser;
 }
 

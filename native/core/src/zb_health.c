@@ -27,6 +27,7 @@ const char *zb_band_name(zb_band band) {
 int zb_health_read(const char *name, zb_health *health) {
   zb_names names;
   zb_segment seg;
+  zb_unready unready;
   int rc;
 
   if (health == NULL)
@@ -35,9 +36,9 @@ int zb_health_read(const char *name, zb_health *health) {
   rc = zb__names(name, &names);
   if (rc < 0)
     return rc;
-  rc = zb__segment_open(&seg, name, &names, false);
+  rc = zb__segment_open(&seg, name, &names, false, &unready);
   if (rc == ZB_ENOENT) /* missing, or not ready: which one, as a writer is told */
-    return zb__segment_unready(name, &names);
+    return zb__segment_unready(name, &names, &unready);
   if (rc < 0)
     return rc;
   rc = zb__segment_health(&seg, name, health, -1);

@@ -12,24 +12,24 @@
 #include "zb_platform.h"
 #include "zb_ring.h"
 
-static _Thread_local char unready_state[ZB__ERROR_MAX];
-
-void zb__unready_reset(void) { unready_state[0] = '\0'; }
-
-const char *zb__unready_state(void) {
-  return unready_state[0] != '\0' ? unready_state
-                                   : "its segment is not initialised yet";
+const char *zb__unready_state(const zb_unready *unready) {
+  return unready->state[0] != '\0' ? unready->state
+                                    : "its segment is not initialised yet";
 }
 
-int zb__fail_unready(const char *name, const char *fmt, ...) {
+int zb__fail_unready(const char *name, zb_unready *unready, const char *fmt,
+                     ...) {
+  zb_unready unused;
   va_list ap;
+  if (unready == NULL)
+    unready = &unused;
   va_start(ap, fmt);
-  vsnprintf(unready_state, sizeof unready_state, fmt, ap);
+  vsnprintf(unready->state, sizeof unready->state, fmt, ap);
   va_end(ap);
   return zb__fail(ZB_ENOENT,
                   "ring \"%s\" is still being created by its reader (%s); "
                   "try again",
-                  name, unready_state);
+                  name, unready->state);
 }
 
 /* A check of the header failed on REASON. The peers' readers fill the
@@ -41,27 +41,31 @@ int zb__fail_unready(const char *name, const char *fmt, ...) {
  * tries again until its timeout, its last error saying what is missing.
  * A value no reader stores, or any failure once reader_pid is set, is a
  * complete but impossible header: ZB_EPROTO at once. */
-static int refuse_header(const char *name, uint64_t reader_pid, bool unset,
-                         const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int refuse_header(const char *name, uint64_t reader_pid, bool unset,
-                         const char *fmt, ...) {
+static int refuse_header(const char *name, zb_unready *unready,
+                         uint64_t reader_pid, bool unset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int refuse_header(const char *name, zb_unready *unready,
+                         uint64_t reader_pid, bool unset, const char *fmt,
+                         ...) {
   char reason[ZB__ERROR_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(reason, sizeof reason, fmt, ap);
   va_end(ap);
   if (unset && reader_pid == 0)
-    return zb__fail_unready(name, "its header is half-filled: %s", reason);
+    return zb__fail_unready(name, unready, "its header is half-filled: %s",
+                            reason);
   return zb__fail(ZB_EPROTO, "ring \"%s\": %s", name, reason);
 }
 
-int zb__segment_validate(zb_segment *seg, const char *name) {
+int zb__segment_validate(zb_segment *seg, const char *name,
+                         zb_unready *unready) {
   zb_oieb *oieb = (zb_oieb *)seg->base;
   uint64_t meta, payload, reader_pid, avail = seg->map_size - ZB_OIEB_SIZE;
 
   if (oieb->oieb_size == 0)
-    return zb__fail_unready(name, "its header is not initialised yet");
+    return zb__fail_unready(name, unready,
+                            "its header is not initialised yet");
   /* reader_pid before the fields: set, it was stored after all of them */
   reader_pid = zb__load_acquire(&oieb->reader_pid);
   atomic_thread_fence(memory_order_acquire); /* pairs with the reader's */
@@ -71,21 +75,22 @@ int zb__segment_validate(zb_segment *seg, const char *name) {
                     "ZeroBuffer v1 segment)",
                     name, oieb->oieb_size);
   if (oieb->version[0] != ZB_VERSION_MAJOR)
-    return refuse_header(name, reader_pid, oieb->version[0] == 0,
+    return refuse_header(name, unready, reader_pid, oieb->version[0] == 0,
                          "protocol version %u.%u.%u, this library speaks 1.x",
                          oieb->version[0], oieb->version[1],
                          oieb->version[2]);
   meta = zb__load_relaxed(&oieb->metadata_size);
   payload = zb__load_relaxed(&oieb->payload_size);
   if (meta > avail || payload != avail - meta)
-    return refuse_header(name, reader_pid, meta == 0 || payload == 0,
+    return refuse_header(name, unready, reader_pid,
+                         meta == 0 || payload == 0,
                          "block sizes (metadata %llu, payload %llu) do not "
                          "match the %llu-byte segment (128-byte header, then "
                          "the two blocks)",
                          (unsigned long long)meta, (unsigned long long)payload,
                          (unsigned long long)seg->map_size);
   if (payload <= ZB_FRAME_HEADER_SIZE)
-    return refuse_header(name, reader_pid, payload == 0,
+    return refuse_header(name, unready, reader_pid, payload == 0,
                          "payload block of %llu bytes is too small: a ring "
                          "needs at least %d bytes (a %d-byte frame header "
                          "and one byte)",

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zb_error.h"
 #include "zerobuffer.h"
 
 typedef _Atomic uint64_t zb_shared_u64;
@@ -82,24 +83,31 @@ typedef struct zb_segment {
   uint64_t payload_size;
 } zb_segment;
 
+/* How far a ring still being created by its reader got, as the look that
+ * found it so (zb__segment_open, zb__segment_validate: ZB_ENOENT) tells
+ * the callers that say why next (zb__segment_unready,
+ * zb__check_leftovers). Empty when that look said nothing of it. */
+typedef struct zb_unready {
+  char state[ZB__ERROR_MAX];
+} zb_unready;
+
 /* Checks the OIEB of a mapped segment of map_size bytes: size, version,
  * block sizes matching the mapping, positions/free bytes within the ring.
  * Fills the block pointers of seg on success. 0, ZB_EPROTO, or ZB_ENOENT
  * for a header its reader is still filling in (zero, or half-filled by a
- * peer's reader: docs/PROTOCOL.md §2.1). */
-int zb__segment_validate(zb_segment *seg, const char *name);
+ * peer's reader: docs/PROTOCOL.md §2.1), how far in *unready (when not
+ * NULL). */
+int zb__segment_validate(zb_segment *seg, const char *name,
+                         zb_unready *unready);
 
 /* ZB_ENOENT for ring NAME, still being created by its reader: STATE (a
  * format) says how far ("its segment is empty yet", "its header is
- * half-filled: ..."), also kept for zb__unready_state. */
-int zb__fail_unready(const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* The state of the calling thread's last zb__fail_unready since its last
- * zb__unready_reset (each zb__segment_open: a state of another ring, or of
- * an earlier look, is not this one's), else "its segment is not initialised
- * yet" (the segment appeared after the look that found none). */
-const char *zb__unready_state(void);
-void zb__unready_reset(void);
+ * half-filled: ..."), also kept in *unready (when not NULL). */
+int zb__fail_unready(const char *name, zb_unready *unready, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+/* UNREADY's state, or "its segment is not initialised yet" when it has
+ * none (the segment appeared after the look that found none). */
+const char *zb__unready_state(const zb_unready *unready);
 
 /* The metadata content, validated; *size = 0 (and *data NULL) when none
  * was written or it is empty (a length prefix of 0: what a peer writer's

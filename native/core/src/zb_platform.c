@@ -569,13 +569,14 @@ static void describe_gid(gid_t gid, char *out, size_t cap);
 static const char *how_to_share(const struct stat *st, bool writable);
 
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
-                     bool writable) {
+                     bool writable, zb_unready *unready) {
   char path[sizeof "/dev/shm" + sizeof names->shm], who[128], group[128];
   struct stat st;
   int rc;
 
   memset(seg, 0, sizeof *seg);
-  zb__unready_reset();
+  if (unready != NULL)
+    unready->state[0] = '\0';
   /* O_NONBLOCK: a FIFO under the name would block the open for ever */
   seg->fd = shm_open(names->shm,
                      (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
@@ -639,7 +640,7 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
    * a zero or half-filled header (zb__segment_validate), and a connecting
    * writer tries again. Only a few bytes are never a ring. */
   if (st.st_size == 0) {
-    rc = zb__fail_unready(name, "its segment is empty yet");
+    rc = zb__fail_unready(name, unready, "its segment is empty yet");
     goto fail;
   }
   if ((uint64_t)st.st_size < ZB_OIEB_SIZE) {
@@ -660,7 +661,7 @@ int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
     rc = zb__fail_errno(errno, "cannot map ring \"%s\"", name);
     goto fail;
   }
-  rc = zb__segment_validate(seg, name);
+  rc = zb__segment_validate(seg, name, unready);
   if (rc < 0)
     goto fail;
   return 0;
@@ -867,7 +868,8 @@ static bool unready_is_stale(const char *path, off_t size, int lock_fd) {
   return size == 0 || half_created_by_dead_reader(path, lock_fd);
 }
 
-int zb__segment_unready(const char *name, const zb_names *names) {
+int zb__segment_unready(const char *name, const zb_names *names,
+                        const zb_unready *unready) {
   char path[PATH_MAX + 16], content[64], creator[48] = "";
   unsigned long long pid, start;
   struct stat st;
@@ -897,7 +899,7 @@ int zb__segment_unready(const char *name, const zb_names *names) {
     return zb__fail(ZB_ENOENT,
                     "ring \"%s\" is still being created by its reader%s, "
                     "which holds %s (%s); try again",
-                    name, creator, names->lock, zb__unready_state());
+                    name, creator, names->lock, zb__unready_state(unready));
   }
   if (lstat(path, &st) != 0) {
     if (fd >= 0)
@@ -931,7 +933,7 @@ int zb__segment_unready(const char *name, const zb_names *names) {
                     "reader holds %s: its creator is gone, or it is no ring; "
                     "a reader of this name refuses it too (not ours to "
                     "remove); remove it if you know it is garbage (rm %s)",
-                    name, path, zb__unready_state(), names->lock,
+                    name, path, zb__unready_state(unready), names->lock,
                     zb__shell_quote(path, quoted, sizeof quoted));
   return zb__fail(ZB_EPROTO,
                   "ring \"%s\": %s has an all-zero header, no reader holds "
@@ -956,6 +958,7 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
                         uint64_t *writer_pid) {
   char path[3][PATH_MAX + 16], reason[ZB__ERROR_MAX];
   zb_segment seg;
+  zb_unready unready;
   struct stat st;
   int i, rc;
 
@@ -981,8 +984,9 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
   }
   if (lstat(path[0], &st) != 0)
     return 0; /* no segment: nothing of value can be lost */
-  rc = S_ISREG(st.st_mode) ? zb__segment_open(&seg, name, names, false)
-                           : zb__fail(ZB_EPROTO, "it is not a regular file");
+  rc = S_ISREG(st.st_mode)
+           ? zb__segment_open(&seg, name, names, false, &unready)
+           : zb__fail(ZB_EPROTO, "it is not a regular file");
   /* Empty, a zero or a half-filled header (ENOENT, "still being
    * created"): we hold the lock, so its creator is dead, or it is not a
    * ring at all. */
@@ -995,7 +999,7 @@ int zb__check_leftovers(const char *name, const zb_names *names, int lock_fd,
     rc = st.st_size == 0 ? zb__fail(ZB_EPROTO, "it is empty")
          : header_is_zero(path[0])
              ? zb__fail(ZB_EPROTO, "its header is all zero")
-             : zb__fail(ZB_EPROTO, "%s", zb__unready_state());
+             : zb__fail(ZB_EPROTO, "%s", zb__unready_state(&unready));
   }
   if (rc == ZB_EPROTO) {
     char quoted[ZB__QUOTED_MAX];
@@ -1256,7 +1260,7 @@ static int inspect_ring(const char *name, zb_ring_entry *entry, int *lock_fd,
     entry->reader_alive = rc == ZB_EEXIST; /* a reader made it meanwhile */
     *took_lock = rc == 0;
   }
-  rc = zb__segment_open(&seg, name, &names, false);
+  rc = zb__segment_open(&seg, name, &names, false, NULL);
   /* ENOENT also for a segment still being created (or left so); EACCES
    * for another user's, which is there all the same */
   if (rc == 0 || rc == ZB_EPROTO)

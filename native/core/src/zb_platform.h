@@ -89,22 +89,26 @@ int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word);
 int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out);
 int zb__sem_open(const char *sem_name, const char *ring, sem_t **out);
 
-/* Maps an existing segment (read-only when !writable) and validates it. */
+/* Maps an existing segment (read-only when !writable) and validates it.
+ * ZB_ENOENT also for a segment still being created by its reader (empty,
+ * a zero or half-filled header), how far in *unready (when not NULL;
+ * emptied first). */
 int zb__segment_open(zb_segment *seg, const char *name, const zb_names *names,
-                     bool writable);
+                     bool writable, zb_unready *unready);
 /* Why zb__segment_open found ring NAME's segment not ready (ZB_ENOENT:
- * empty, a zero header, or one half-filled by a peer's reader), told by
- * the lock file (docs/PROTOCOL.md §4, "Writer connect"): ZB_ENOENT while
- * a live reader holds it (still being created; the message says how far,
- * zb__unready_state) or when it cannot be told (the lock file
- * unreadable to us), or when the segment is gone meanwhile (the last error
- * then stays zb__segment_open's); ZB_EREADERGONE when no reader holds it and
- * a reader creating the ring would remove it as a dead creator's leftovers
- * (zb__check_leftovers: an empty segment, or a zero header beside a lock
- * file naming a dead reader); ZB_EPROTO when a reader would refuse it too
- * (a zero header nobody's lock file explains, or a half-filled one that no
- * reader holds). */
-int zb__segment_unready(const char *name, const zb_names *names);
+ * empty, a zero header, or one half-filled by a peer's reader; UNREADY is
+ * what it said of it), told by the lock file (docs/PROTOCOL.md §4, "Writer
+ * connect"): ZB_ENOENT while a live reader holds it (still being created;
+ * the message says how far, zb__unready_state) or when it cannot be told
+ * (the lock file unreadable to us), or when the segment is gone meanwhile
+ * (the last error then stays zb__segment_open's); ZB_EREADERGONE when no
+ * reader holds it and a reader creating the ring would remove it as a dead
+ * creator's leftovers (zb__check_leftovers: an empty segment, or a zero
+ * header beside a lock file naming a dead reader); ZB_EPROTO when a reader
+ * would refuse it too (a zero header nobody's lock file explains, or a
+ * half-filled one that no reader holds). */
+int zb__segment_unready(const char *name, const zb_names *names,
+                        const zb_unready *unready);
 /* Creates, sizes (backed by real pages, so a full /dev/shm is an error
  * here rather than a SIGBUS later) and maps a zeroed segment. */
 int zb__segment_create(zb_segment *seg, const char *name, const zb_names *names,

@@ -429,7 +429,7 @@ int zb_reader_create(zb_reader **out, const char *name, uint64_t metadata_size,
    * zeroed header ("still being created") or a complete one. */
   atomic_thread_fence(memory_order_release);
   oieb->oieb_size = ZB_OIEB_SIZE;
-  if ((rc = zb__segment_validate(&r->seg, name)) < 0)
+  if ((rc = zb__segment_validate(&r->seg, name, NULL)) < 0)
     goto fail_unlink;
   r->pid = zb__self_pid();
   zb__store_release(&oieb->reader_pid, r->pid);

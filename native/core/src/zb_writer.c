@@ -472,6 +472,7 @@ static int claim_writer_slot(zb_writer *w) {
 
 int zb_writer_connect(zb_writer **out, const char *name) {
   zb_writer *w;
+  zb_unready unready;
   uint64_t reader_pid, write_pos;
   int rc;
 
@@ -493,9 +494,9 @@ int zb_writer_connect(zb_writer **out, const char *name) {
   strcpy(w->name, name);
   zb__names(name, &w->names);
 
-  if ((rc = zb__segment_open(&w->seg, name, &w->names, true)) < 0) {
+  if ((rc = zb__segment_open(&w->seg, name, &w->names, true, &unready)) < 0) {
     if (rc == ZB_ENOENT) /* missing, or not ready: which one */
-      rc = zb__segment_unready(name, &w->names);
+      rc = zb__segment_unready(name, &w->names, &unready);
     goto fail;
   }
   reader_pid = zb__load_acquire(&w->seg.oieb->reader_pid);

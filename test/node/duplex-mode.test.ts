@@ -3,11 +3,12 @@
 // ring, for the server to answer). A client denied the request ring is told
 // so (EACCES, and that the server's mode is what to give), not that there
 // is no server. The other user is nobody: that part needs root.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ZeroBufferDuplexServer, ZeroBufferReader } from '../../src/index.js';
-import { killIfRunning, leftovers, repoRoot, ringName, run, settledWithin, type Child } from './helpers.js';
+import { killIfRunning, leftovers, repoRoot, ringName, run, settledWithin, type Child, type RunOptions } from './helpers.js';
 
 const NOBODY = 'nobody';
 const isRoot = process.getuid?.() === 0;
@@ -42,15 +43,18 @@ test("the server's mode is its request ring's (segment and lock file); 0600 with
 describe('a client of another user', () => {
   let registry: string;
   beforeAll(() => {
-    // nobody's gst-launch keeps its plugin registry here (it has no home to keep it in)
+    // nobody's gst-launch keeps its plugin registry here, its HOME (it has no home of its own)
     registry = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-dmode-'));
     fs.chmodSync(registry, 0o777);
   });
   afterAll(() => fs.rmSync(registry, { recursive: true, force: true }));
 
-  const asNobody = (cmd: string, args: string[]): Child => run('runuser', ['-u', NOBODY, '--', 'env',
-    `GST_PLUGIN_PATH=${path.join(repoRoot, 'builddir', 'gst-plugin')}`, `GST_REGISTRY=${path.join(registry, 'registry.bin')}`, cmd, ...args]);
-  const zerofilter = (channel: string): Child => asNobody('gst-launch-1.0', ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} mode=0666 timeout=5000 ! fakesink`.split(' ')]);
+  // setpriv and env exec cmd (runuser would stay its parent): the child is cmd itself, so that a gst-launch that lost
+  // its quit gets the SIGINT (helpers' LOST_QUIT_MS), and a kill reaches it
+  const asNobody = (cmd: string, args: string[], options?: RunOptions): Child => run('setpriv', [`--reuid=${NOBODY}`,
+    `--regid=${execFileSync('id', ['-g', NOBODY], { encoding: 'utf8' }).trim()}`, '--clear-groups', 'env', `HOME=${registry}`,
+    `GST_PLUGIN_PATH=${path.join(repoRoot, 'builddir', 'gst-plugin')}`, `GST_REGISTRY=${path.join(registry, 'registry.bin')}`, cmd, ...args], {}, options);
+  const zerofilter = (channel: string): Child => asNobody('gst-launch-1.0', ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} mode=0666 timeout=5000 ! fakesink`.split(' ')], { gstLaunch: true });
   // its response ring 0666, for the server (another user) to answer
   const nodeClient = (channel: string): Child => asNobody('node', ['--input-type=module', '-e', `
     import { ZeroBufferDuplexClient } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};

@@ -58,8 +58,31 @@ export function killIfRunning(child: Child | undefined): void {
   if (child !== undefined && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
 }
 
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+/**
+ * gst-launch 1.22 quits its main loop from the thread that posts an element's
+ * error; one posted during preroll before the main thread has entered the
+ * loop (a loaded host) is lost, and gst-launch then waits for ever (the
+ * CLI's runner kills it: HUNG_AFTER_ERROR_MS). Seen in CI: duplex-mode's
+ * zerofilter, denied the request ring at its first caps, printed its error
+ * and did not exit within 20 s (10 runs of ~160 with four busy loops on two
+ * cores). A gst-launch child still running this long after "doesn't want to
+ * preroll" (and not "Setting pipeline to NULL": it left its loop) is sent
+ * SIGINT: in its loop by then, it stops as it would have, tearing the
+ * pipeline down (a teardown that hangs still fails the test), and exits 1.
+ */
+export const LOST_QUIT_MS = 2000;
+
+export interface RunOptions {
+  /** cmd runs gst-launch-1.0 in its own process (through env or setpriv, which exec it): SIGINT it after a lost quit
+   * (LOST_QUIT_MS). Default: whether cmd is gst-launch-1.0. */
+  gstLaunch?: boolean;
+}
+
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): Child {
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const gstLaunch = options.gstLaunch ?? path.basename(cmd) === 'gst-launch-1.0';
+  let lostQuit: NodeJS.Timeout | undefined;
+  proc.once('exit', () => clearTimeout(lostQuit));
   // 'close': the child has exited and its stdout and stderr are read to their end
   const outputRead = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const child: Child = {
@@ -124,7 +147,15 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): C
     }
   });
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => (child.stderr += d));
+  proc.stderr!.on('data', (d: string) => {
+    child.stderr += d;
+    if (gstLaunch && lostQuit === undefined && proc.exitCode === null && proc.signalCode === null &&
+        child.stderr.includes("ERROR: pipeline doesn't want to preroll.")) {
+      lostQuit = setTimeout(() => {
+        if (proc.exitCode === null && proc.signalCode === null && !child.stdout.some((l) => l.startsWith('Setting pipeline to NULL'))) proc.kill('SIGINT');
+      }, LOST_QUIT_MS);
+    }
+  });
   return child;
 }
 

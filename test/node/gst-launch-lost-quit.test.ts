@@ -27,7 +27,7 @@ test('gst-launch whose main loop starts after zerofilter\'s error at its first c
   const t0 = Date.now();
   const gst = run('gst-launch-1.0', ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0 ! fakesink`.split(' ')],
     { ...gstEnv, LD_PRELOAD: late, LATE_MAIN_LOOP_MS: '1000' });
-  expect(await gst.exit(10000)).toBe(1);
+  expect(await gst.exit(15000)).toBe(1);
   // it did not leave its loop by itself: the SIGINT did
   expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
   expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);

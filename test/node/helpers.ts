@@ -69,8 +69,10 @@ export function killIfRunning(child: Child | undefined): void {
  * preroll" (and not "Setting pipeline to NULL": it left its loop) is sent
  * SIGINT: in its loop by then, it stops as it would have, tearing the
  * pipeline down (a teardown that hangs still fails the test), and exits 1.
+ * Long enough that a slow teardown on a loaded host (past its loop, where a
+ * SIGINT would kill it) is not taken for a lost quit.
  */
-export const LOST_QUIT_MS = 2000;
+export const LOST_QUIT_MS = 5000;
 
 export interface RunOptions {
   /** cmd runs gst-launch-1.0 in its own process (through env or setpriv, which exec it): SIGINT it after a lost quit

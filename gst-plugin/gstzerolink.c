@@ -682,6 +682,11 @@ field_is_known_or_informational (GQuark field, const GValue * value,
     format = gst_structure_get_string (both[1], "stream-format");
     return g_strcmp0 (format, "byte-stream") == 0;
   }
+  /* a muxer (matroskamux, webmmux) or parser sends its header buffers
+   * in-band, flagged HEADER, before it copies them into streamheader: the
+   * ring already holds them */
+  if (g_str_equal (name, "streamheader"))
+    return TRUE;
   return g_strv_contains (informational_fields, name);
 }
 

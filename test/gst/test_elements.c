@@ -1779,6 +1779,76 @@ GST_START_TEST (test_caps_layout_field_is_a_change)
 
 GST_END_TEST;
 
+#define MATROSKA_OPUS "audiotestsrc num-buffers=50 ! audio/x-raw, " \
+  "rate=48000, channels=2 ! opusenc ! matroskamux streamable=true"
+
+/* matroskamux sends its header buffers (flagged HEADER), then caps that add
+ * them as streamheader: without the frame header that is a refinement, and
+ * the ring gets the stream a one-process run gives, buffer for buffer (the
+ * header holds random UIDs; the frames after it are the same bytes). Before,
+ * zerosink stopped with EMETADATA after the 2 header frames. */
+GST_START_TEST (test_streamheader_added_is_a_refinement)
+{
+  gchar *name = ring_name ("mkv");
+  gchar *desc = g_strdup_printf ("%s ! appsink name=out sync=false",
+      MATROSKA_OPUS);
+  GstElement *pipeline = launch (desc), *appsink = by_name (pipeline, "out");
+  GPtrArray *expected = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) gst_buffer_unref);
+  guint headers = 0, i = 0;
+  GstSample *sample;
+  zb_reader *reader = NULL;
+  int rc;
+  zb_frame frame;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  while ((sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+              WAIT)) != NULL) {
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+
+    if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER))
+      headers = expected->len + 1;
+    g_ptr_array_add (expected, gst_buffer_ref (buffer));
+    gst_sample_unref (sample);
+  }
+  fail_unless (gst_app_sink_is_eos (GST_APP_SINK (appsink)));
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  fail_unless (headers > 0 && expected->len > headers + 10,
+      "%u buffers, %u headers", expected->len, headers);
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  desc = g_strdup_printf ("%s ! zerosink buffer-name=%s sync=false",
+      MATROSKA_OPUS, name);
+  pipeline = launch (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; (rc = zb_reader_next (reader, &frame, 5000)) == 0; i++) {
+    GstBuffer *sent;
+
+    fail_unless (i < expected->len, "more frames than buffers");
+    sent = g_ptr_array_index (expected, i);
+    fail_unless_equals_uint64 (frame.size, gst_buffer_get_size (sent));
+    fail_unless (i < headers ||
+        gst_buffer_memcmp (sent, 0, frame.data, frame.size) == 0,
+        "frame %u differs", i);
+    zb_frame_release (&frame);
+  }
+  assert_no_error (pipeline);
+  fail_unless_equals_int (rc, ZB_EOF);
+  fail_unless_equals_int (i, expected->len);
+
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  zb_reader_destroy (reader);
+  g_ptr_array_unref (expected);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* With frame-header=true a caps change goes through: each frame after it
  * carries the new caps in its header, zerosrc sets them downstream before
  * that frame, and back when a frame carries none again. */
@@ -7709,6 +7779,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_caps_change_refused);
   tcase_add_test (tc, test_caps_refinement_without_header);
   tcase_add_test (tc, test_caps_layout_field_is_a_change);
+  tcase_add_test (tc, test_streamheader_added_is_a_refinement);
   tcase_add_test (tc, test_caps_change_with_frame_header);
   tcase_add_test (tc, test_caps_change_with_frame_header_pool);
   tcase_add_test (tc, test_metadata_without_caps);

@@ -641,15 +641,19 @@ zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps)
     return sized->size;
   gst_caps_replace (&sized->caps, caps);
   sized->size = 0;
-  if (caps != NULL && gst_caps_is_fixed (caps) &&
-      gst_structure_has_name (gst_caps_get_structure (caps, 0),
-          "video/x-raw") &&
-      ((features = gst_caps_get_features (caps, 0)) == NULL ||
-          gst_caps_features_is_equal (features,
-              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) &&
-      gst_video_info_from_caps (&sized->info, caps) &&
+  sized->sample_frame = 0;
+  if (caps == NULL || !gst_caps_is_fixed (caps) ||
+      ((features = gst_caps_get_features (caps, 0)) != NULL &&
+          !gst_caps_features_is_equal (features,
+              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)))
+    return 0;
+  if (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "video/x-raw") && gst_video_info_from_caps (&sized->info, caps) &&
       GST_VIDEO_INFO_VIEWS (&sized->info) == 1)
     sized->size = GST_VIDEO_INFO_SIZE (&sized->info);
+  else if (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "audio/x-raw") && gst_audio_info_from_caps (&sized->audio, caps))
+    sized->sample_frame = GST_AUDIO_INFO_BPF (&sized->audio);
   return sized->size;
 }
 
@@ -658,6 +662,35 @@ zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized)
 {
   gst_caps_replace (&sized->caps, NULL);
   sized->size = 0;
+  sized->sample_frame = 0;
+}
+
+gboolean
+zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized, GstCaps * caps,
+    gsize size, const gchar * whose, gchar ** expected, const gchar ** rule)
+{
+  gsize frame_size = zerobuffer_frame_size (sized, caps);
+
+  if (frame_size != 0 && size != frame_size) {
+    *expected = g_strdup_printf ("%s %dx%d frames%s have %" G_GSIZE_FORMAT
+        " bytes", GST_VIDEO_INFO_NAME (&sized->info),
+        GST_VIDEO_INFO_WIDTH (&sized->info),
+        GST_VIDEO_INFO_HEIGHT (&sized->info), whose, frame_size);
+    *rule = "a raw video frame is laid out as GStreamer lays it out by "
+        "default (rows rounded up to 4 bytes, no padding)";
+    return FALSE;
+  }
+  if (sized->sample_frame != 0 && size % sized->sample_frame != 0) {
+    *expected = g_strdup_printf ("%s audio of %d channels%s comes in whole "
+        "sample frames of %" G_GSIZE_FORMAT " bytes",
+        GST_AUDIO_INFO_NAME (&sized->audio),
+        GST_AUDIO_INFO_CHANNELS (&sized->audio), whose, sized->sample_frame);
+    *rule = "a raw audio frame holds whole sample frames (channels times "
+        "the sample's width); a planar one its planes one after the other, "
+        "each as many samples long";
+    return FALSE;
+  }
+  return TRUE;
 }
 
 void

@@ -6,6 +6,7 @@
 #define GST_ZEROBUFFER_ELEMENTS_H
 
 #include <gst/gst.h>
+#include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
 #include "zerobuffer.h"
@@ -113,14 +114,19 @@ gchar *zerobuffer_quote_peer_bytes (const guint8 * data, gsize size,
  * reader's frame.image() requires too (EFRAMESIZE), and which downstream
  * assumes of a buffer without video meta. Pushed as is, a frame of another
  * size is a short buffer for the application, or rows read at the wrong
- * stride. Anything else (encoded video, audio, other memory, several views,
- * caps not fixed) takes any size. */
+ * stride. Raw audio in system memory has whole sample frames (bytes per
+ * frame: channels times the sample's width): pushed as is, a part of one
+ * is a GLib warning and a generic "Internal data stream error" downstream,
+ * or planes read at the wrong offsets. Anything else (encoded video or
+ * audio, other memory, several views, caps not fixed) takes any size. */
 typedef struct
 {
   GstCaps *caps;                /* the caps sized (a ref: a later caps cannot
                                  * take their address) */
   GstVideoInfo info;            /* ...and their layout, when raw video */
   gsize size;                   /* their frame size, 0: any size goes */
+  GstAudioInfo audio;           /* ...their format, when raw audio */
+  gsize sample_frame;           /* its bytes per frame, else 0 */
 } ZeroBufferFrameSize;
 
 /* The frame size of CAPS (NULL allowed), 0 when any size goes; SIZED
@@ -128,6 +134,15 @@ typedef struct
  * their layout in SIZED->info when the size is not 0. */
 gsize zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps);
 void zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized);
+
+/* Whether SIZE bytes can be a frame of CAPS: raw video's one size
+ * (zerobuffer_frame_size), raw audio's whole sample frames. When not,
+ * *EXPECTED (g_free it) says what a frame of them is, to follow "but ",
+ * naming the caps with WHOSE after their format (" (the output caps)", or
+ * ""), and *RULE (static) how such a frame is laid out. */
+gboolean zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized,
+    GstCaps * caps, gsize size, const gchar * whose, gchar ** expected,
+    const gchar ** rule);
 
 /* Planar raw audio (CAPS audio/x-raw, layout=non-interleaved) is mapped by
  * its audio meta, which audioconvert and the like require: BUFFER, a frame

@@ -1008,37 +1008,39 @@ in_place_refused (GstZeroFilter * self, Pending * p, gsize size)
 
 /* Why a response of SIZE bytes (after its header) answering request
  * REQUEST cannot go out under the output caps (a raw video frame has one
- * size, zerobuffer_frame_size, which zerosrc checks a writer's frames
- * against too): *TEXT and *DEBUG (g_free them), or FALSE. Pushed, it would
- * be a short buffer downstream, or rows read at the wrong stride. With the
- * push lock. */
+ * size, raw audio whole sample frames: zerobuffer_frame_size_fits, which
+ * zerosrc checks a writer's frames against too): *TEXT and *DEBUG (g_free
+ * them), or FALSE. Pushed, it would be a short buffer downstream, rows read
+ * at the wrong stride, or planes at the wrong offsets. With the push
+ * lock. */
 static gboolean
 response_size_refused (GstZeroFilter * self, guint64 request, gsize size,
     gchar ** text, gchar ** debug)
 {
-  gsize frame_size = zerobuffer_frame_size (&self->sized, self->out_caps);
   gsize header = gst_zero_link_header_size (self->link);
-  gchar *caps, *quoted;
+  gsize frame_size;
+  gchar *expected, *caps, *quoted;
+  const gchar *rule;
 
-  if (frame_size == 0 || size == frame_size)
+  if (zerobuffer_frame_size_fits (&self->sized, self->out_caps, size,
+          " (the output caps)", &expected, &rule))
     return FALSE;
+  frame_size = zerobuffer_frame_size (&self->sized, self->out_caps);
   caps = gst_caps_to_string (self->out_caps);
   quoted = zerobuffer_quote_peer_bytes ((const guint8 *) caps, strlen (caps),
       256);
   *text = g_strdup_printf ("The duplex server answered request %"
-      G_GUINT64_FORMAT " with %" G_GSIZE_FORMAT " bytes, but %s %dx%d frames "
-      "(the output caps) have %" G_GSIZE_FORMAT " bytes%s", request, size,
-      GST_VIDEO_INFO_NAME (&self->sized.info),
-      GST_VIDEO_INFO_WIDTH (&self->sized.info),
-      GST_VIDEO_INFO_HEIGHT (&self->sized.info), frame_size,
-      header > 0 && !self->response_header && size == frame_size + header ?
+      G_GUINT64_FORMAT " with %" G_GSIZE_FORMAT " bytes, but %s%s", request,
+      size, expected, frame_size != 0 && header > 0 &&
+      !self->response_header && size == frame_size + header ?
       ": its answer is the request's per-frame header and frame, as from a "
       "server that does not read the header (frame-header=true): set "
       "frame-header=false with it" : "");
-  *debug = g_strdup_printf ("output caps \"%s\" (%s); a raw video frame is "
-      "laid out as GStreamer lays it out by default (rows rounded up to 4 "
-      "bytes, no padding)", quoted, self->server_declared_caps ?
-      "declared by the server in its response metadata" : "the input's");
+  *debug = g_strdup_printf ("output caps \"%s\" (%s); %s", quoted,
+      self->server_declared_caps ?
+      "declared by the server in its response metadata" : "the input's",
+      rule);
+  g_free (expected);
   g_free (quoted);
   g_free (caps);
   return TRUE;

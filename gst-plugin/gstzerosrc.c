@@ -72,11 +72,13 @@
  * header, a raw video frame (fixed format, width and height, in system
  * memory) of another size than GStreamer's default layout of its caps, the
  * frame's own when its header carries caps: rows rounded up to 4 bytes, no
- * padding (other caps take any size). A buffer that gets no
- * duration from the writer (or has no header) lasts one frame of the
- * caps' framerate, when that is above 0, and raw audio its samples at the
- * caps' rate; planar raw audio (layout=non-interleaved) gets the audio
- * meta it is mapped by, its planes one after the other. While a sparse
+ * padding, and a raw audio frame ending in part of a sample frame
+ * (channels times the sample's width; other caps take any size). A buffer
+ * that gets no duration from the writer (or has no header) lasts one
+ * frame of the caps' framerate, when that is above 0, and raw audio its
+ * samples at the caps' rate; planar raw audio (layout=non-interleaved)
+ * gets the audio meta it is mapped by, its planes one after the other.
+ * While a sparse
  * stream (text/, subtitle/,
  * application/x-subtitle caps) has no frame, zerosrc pushes GAP events,
  * every 20 ms, from the end of the buffer pushed last up to the running
@@ -538,18 +540,20 @@ gst_zero_src_caps_in_force (GstZeroSrc * self)
 }
 
 /* Whether a frame of SIZE bytes can be a frame of the caps in force
- * (zerobuffer_frame_size: raw video in system memory has one size). FALSE,
- * with an error posted, when the frame cannot be. */
+ * (zerobuffer_frame_size_fits: raw video in system memory has one size,
+ * raw audio whole sample frames). FALSE, with an error posted, when the
+ * frame cannot be. */
 static gboolean
 gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
     guint64 sequence, gsize size)
 {
   GstCaps *caps = gst_zero_src_caps_in_force (self);
-  gsize frame_size = zerobuffer_frame_size (&self->sized, caps);
-  gchar *text, *quoted, *writer;
+  gchar *expected, *text, *quoted, *writer;
+  const gchar *rule;
   gboolean overridden;
 
-  if (frame_size == 0 || size == frame_size)
+  if (zerobuffer_frame_size_fits (&self->sized, caps, size, "", &expected,
+          &rule))
     return TRUE;
 
   GST_OBJECT_LOCK (self);
@@ -561,19 +565,14 @@ gst_zero_src_check_frame_size (GstZeroSrc * self, zb_reader * reader,
   writer = gst_zero_src_describe_writer (reader);
   ZEROBUFFER_ELEMENT_ERROR (self, ZB_EPROTO, zb_reader_name (reader),
       ("Frame %" G_GUINT64_FORMAT " of ring %s has %" G_GSIZE_FORMAT
-          " bytes, but %s %dx%d frames have %" G_GSIZE_FORMAT " bytes%s",
-          sequence, zb_reader_name (reader), size,
-          GST_VIDEO_INFO_NAME (&self->sized.info),
-          GST_VIDEO_INFO_WIDTH (&self->sized.info),
-          GST_VIDEO_INFO_HEIGHT (&self->sized.info), frame_size,
-          overridden ? ": set the caps property of zerosrc to the format "
-          "of the frames" : ""),
-      ("caps \"%s\" (%s), frame from %s; a raw video frame is laid out as "
-          "GStreamer lays it out by default (rows rounded up to 4 bytes, no "
-          "padding)", quoted, overridden ? "the caps property" :
-          self->frame_caps != NULL ? "the frame's header" : "the metadata",
-          writer));
+          " bytes, but %s%s", sequence, zb_reader_name (reader), size,
+          expected, overridden ? ": set the caps property of zerosrc to the "
+          "format of the frames" : ""),
+      ("caps \"%s\" (%s), frame from %s; %s", quoted, overridden ?
+          "the caps property" : self->frame_caps != NULL ?
+          "the frame's header" : "the metadata", writer, rule));
   g_free (writer);
+  g_free (expected);
   g_free (quoted);
   g_free (text);
   return FALSE;

@@ -6980,6 +6980,80 @@ GST_START_TEST (test_frame_size_follows_frame_caps)
 
 GST_END_TEST;
 
+#define F32_PLANAR "audio/x-raw, format=(string)F32LE, rate=(int)48000, " \
+  "channels=(int)2, layout=(string)non-interleaved"
+
+/* Raw audio comes in whole sample frames (channels times the sample's
+ * width: 8 bytes for 2-channel F32LE): a frame with part of one is an
+ * EPROTO error naming the sizes, after the whole frames before it went out
+ * byte-exact, their planes where their audio meta says. Before, it went
+ * out as it was: planes at offsets rounded down, or for interleaved audio
+ * a GLib warning "size 1004 is not a multiple of unit size 8" and a
+ * generic "Internal data stream error". */
+GST_START_TEST (test_audio_frame_not_whole_samples)
+{
+  const gchar *meta = "{\"caps\":\"" F32_PLANAR "\"}";
+  const gsize sizes[] = { 1000, 8, 1004 };
+  gchar *name = ring_name ("fsize-audio");
+  GstElement *appsink, *pipeline = playing_reader (name, "", &appsink);
+  zb_writer *writer = NULL;
+  gchar *text, *expected;
+  guint i;
+
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+          strlen (meta)), 0);
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    zb_reservation res;
+    gsize j;
+
+    fail_unless_equals_int (zb_writer_reserve (writer, sizes[i], &res,
+            1000), 0);
+    for (j = 0; j < sizes[i]; j++)
+      ((guint8 *) res.data)[j] = (guint8) (i * 31 + j);
+    fail_unless_equals_int (zb_reservation_commit (&res, sizes[i]), 0);
+  }
+  for (i = 0; i < 2; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+    GstAudioMeta *audio;
+    GstMapInfo map;
+    gsize j;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+    fail_unless_equals_uint64 (map.size, sizes[i]);
+    for (j = 0; j < map.size; j++)
+      fail_unless (map.data[j] == (guint8) (i * 31 + j), "frame %u, byte %"
+          G_GSIZE_FORMAT, i + 1, j);
+    gst_buffer_unmap (buffer, &map);
+    audio = gst_buffer_get_audio_meta (buffer);
+    fail_unless (audio != NULL);
+    fail_unless_equals_uint64 (audio->samples, sizes[i] / 8);
+    fail_unless_equals_uint64 (audio->offsets[1], sizes[i] / 2);
+    gst_sample_unref (sample);
+  }
+  text = wait_error (pipeline, "EPROTO (permanent)", name);
+  expected = g_strdup_printf ("Frame 3 of ring %s has 1004 bytes, but F32LE "
+      "audio of 2 channels comes in whole sample frames of 8 bytes", name);
+  fail_unless (strstr (text, expected) != NULL, "%s", text);
+  fail_unless (strstr (text, "(the metadata)") != NULL, "%s", text);
+  fail_unless (strstr (text, "a raw audio frame holds whole sample frames")
+      != NULL, "%s", text);
+  fail_unless (gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), 0) ==
+      NULL, "the frame was pushed");
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (expected);
+  g_free (text);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Encoded frames have no one size: any size goes out. */
 GST_START_TEST (test_frame_size_free_when_encoded)
 {
@@ -7873,6 +7947,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_attributes_changed_while_read);
   tcase_add_test (tc, test_frame_size_contradicts_caps);
   tcase_add_test (tc, test_frame_size_follows_frame_caps);
+  tcase_add_test (tc, test_audio_frame_not_whole_samples);
   tcase_add_test (tc, test_frame_size_free_when_encoded);
   tcase_add_test (tc, test_sink_repacks_strided_frames);
   tcase_add_test (tc, test_sink_refuses_buffer_not_a_frame);

@@ -21,7 +21,9 @@
 # with another request's timestamp (below).
 # And a peer-like echo server that does not read the per-frame header
 # (frame-header=true): every answer is 48 bytes longer than an RGB frame,
-# an EPROTO at request 1 that says to set frame-header=false.
+# an EPROTO at request 1 that says to set frame-header=false. Last, a
+# response one byte short of whole sample frames of planar raw audio: an
+# EPROTO naming the sizes.
 ZB_PREFIX="zbgst-ff-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -207,5 +209,14 @@ check_counts "twice, on-error=pass" "$tmp/twice-pass.log" $N
 check_ring_gone "${ch}_request" "twice, on-error=pass"
 check_ring_gone "${ch}_response" "twice, on-error=pass"
 echo "twice, on-error=pass: $(stats_of "$tmp/twice-pass.log" responses) answers, every buffer its own frame"
+
+# Planar raw audio a byte short of whole sample frames (before: pushed,
+# its audio meta's samples rounded down, the planes at the wrong offsets).
+STREAM=(audiotestsrc num-buffers=$N samplesperbuffer=480
+  ! audio/x-raw,format=F32LE,rate=48000,channels=2,layout=non-interleaved)
+fault_error short-audio "--mode invert --short $K" "EPROTO"
+grep -q "The duplex server answered request $K with 3839 bytes, but F32LE audio of 2 channels (the output caps) comes in whole sample frames of 8 bytes" "$tmp/short-audio-err.log" &&
+  grep -q "a raw audio frame holds whole sample frames" "$tmp/short-audio-err.log" ||
+  fail "short-audio: the error does not name the sizes: $(grep -A3 -m1 '^ERROR' "$tmp/short-audio-err.log")"
 
 finish

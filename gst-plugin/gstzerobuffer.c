@@ -551,8 +551,9 @@ zerobuffer_raw_caps_unusable (const GstCaps * caps)
   };
   const GstStructure *s;
   const gchar *const *fields;
-  gboolean usable;
+  gboolean usable, unpositioned;
   gchar *missing, *shown, *why;
+  gint channels;
   GstVideoInfo video;
   GstAudioInfo audio;
 
@@ -574,9 +575,17 @@ zerobuffer_raw_caps_unusable (const GstCaps * caps)
   if (usable)
     return NULL;
   missing = missing_fields (s, fields);
+  /* gst_audio_info_from_caps positions only mono and stereo itself */
+  unpositioned = missing == NULL && fields == audio_fields &&
+      gst_structure_get_int (s, "channels", &channels) && channels > 2 &&
+      !gst_structure_has_field (s, "channel-mask");
+  if (unpositioned)
+    missing = g_strdup ("channel-mask");
   shown = gst_caps_to_string (caps);
   why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
-      "which GStreamer needs to describe their frames", shown, missing) :
+      "which GStreamer needs to describe their frames%s", shown, missing,
+      unpositioned ? " (the positions of more than 2 channels; "
+      "channel-mask=(bitmask)0 for none)" : "") :
       g_strdup_printf ("GStreamer cannot describe the frames of the raw "
       "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
       video_fields ? "video" : "audio");

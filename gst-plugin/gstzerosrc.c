@@ -1197,7 +1197,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
             unusable_caps),
         ("it replaces the caps the writer sends: give raw video its format, "
             "width and height (raw audio its format, rate, channels and "
-            "layout)"));
+            "layout, and a channel-mask for more than 2 channels)"));
     g_free (unusable_caps);
     g_free (name);
     return FALSE;
@@ -1802,7 +1802,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "caps, one format: ranges, lists, ANY or EMPTY are an error at "
           "start (a capsfilter after zerosrc checks the writer's caps), and "
           "so are raw video caps without format, width and height (raw "
-          "audio: format, rate, channels, layout) "
+          "audio: format, rate, channels, layout, and channel-mask for more "
+          "than 2 channels) "
           "(default: none, the caps come from the metadata)", GST_TYPE_CAPS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -45,14 +45,21 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * checkFixedCaps, and raw caps with the fields GStreamer needs to describe
- * their frames (RAW_FIELDS), else a TypeError that starts with `what` and
- * ends with `outcome`.
+ * their frames (RAW_FIELDS; raw audio of more than 2 channels also their
+ * channel-mask, as gst_audio_info_from_caps positions only mono and stereo
+ * itself), else a TypeError that starts with `what` and ends with `outcome`.
  */
 export function checkRawCapsFields(value: unknown, what: string, outcome: string): void {
   checkFixedCaps(value, what);
   const s = parseCaps(value as string).structures[0]!;
   const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
+  const channels = s.fields['channels']?.value;
+  const unpositioned = missing.length === 0 && s.mediaType === 'audio/x-raw' &&
+    (typeof channels === 'number' || typeof channels === 'bigint') &&
+    channels > 2 && s.fields['channel-mask'] === undefined;
+  if (unpositioned) missing.push('channel-mask');
   if (missing.length > 0)
     throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} lack ${missing.join(', ')}, ` +
-      `which GStreamer needs to describe their frames; ${outcome}`);
+      `which GStreamer needs to describe their frames${unpositioned ?
+        ' (the positions of more than 2 channels; channel-mask=(bitmask)0 for none)' : ''}; ${outcome}`);
 }

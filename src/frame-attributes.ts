@@ -45,10 +45,10 @@ export { checkFixedCaps };
  * height, as videoInfoFromCaps takes them, whatever the caps features, as
  * GStreamer's parser ignores them; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
- * channels, layout), else the reader that takes them fails on them: a
- * TypeError that starts with `what` and ends with `outcome` (zerofilter's
- * refusal by default; zerosrc's for a writer's metadata, a duplex server's
- * for a client's requests).
+ * channels, layout, and channel-mask for more than 2 channels), else the
+ * reader that takes them fails on them: a TypeError that starts with `what`
+ * and ends with `outcome` (zerofilter's refusal by default; zerosrc's for a
+ * writer's metadata, a duplex server's for a client's requests).
  */
 export function checkFrameCaps(value: unknown, what: string, outcome = 'zerofilter refuses them (EMETADATA)'): void {
   checkRawCapsFields(value, what, outcome);

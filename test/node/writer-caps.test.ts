@@ -104,3 +104,50 @@ test('setMetadata({ caps }) over an earlier writer\'s metadata: the same caps ho
     await reader.close();
   }
 });
+
+// gst_audio_info_from_caps positions mono and stereo itself: more channels
+// need a channel-mask (0: unpositioned), else zerosrc refuses the caps.
+const SIX_CHANNELS = 'audio/x-raw,format=S16LE,rate=48000,channels=6,layout=interleaved';
+
+test('raw audio of more than 2 channels needs a channel-mask: setMetadata refuses it without one, naming it, as zerosrc\'s caps property does', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('wmask'), metadataSize: 4096, payloadSize: 1 << 16 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    expect(() => writer.setMetadata({ caps: SIX_CHANNELS })).toThrow(TypeError);
+    expect(() => writer.setMetadata({ caps: SIX_CHANNELS })).toThrow('metadata "caps" is the stream\'s caps (zerosrc and ' +
+      `readers take it as the frames' format): the raw caps "${SIX_CHANNELS}" lack channel-mask, which GStreamer needs to ` +
+      'describe their frames (the positions of more than 2 channels; channel-mask=(bitmask)0 for none); zerosrc refuses them');
+    expect(reader.metadata).toBeUndefined();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const gst = run('gst-launch-1.0', ['zerosrc', `buffer-name=${ringName('wmask-prop')}`, `caps=${SIX_CHANNELS}`, '!', 'fakesink'], gstEnv);
+  expect(await gst.exit(20000)).not.toBe(0);
+  expect(gst.stderr).toContain('The caps property of zerosrc cannot describe the frames: the raw caps audio/x-raw, ' +
+    'format=(string)S16LE, rate=(int)48000, channels=(int)6, layout=(string)interleaved lack channel-mask, which ' +
+    'GStreamer needs to describe their frames (the positions of more than 2 channels; channel-mask=(bitmask)0 for none)');
+  expect(gst.stderr).toContain('give raw video its format, width and height (raw audio its format, rate, channels and layout, ' +
+    'and a channel-mask for more than 2 channels)');
+}, 30000);
+
+test.each([
+  [`${SIX_CHANNELS},channel-mask=(bitmask)0x3f`, 6],
+  [`${SIX_CHANNELS},channel-mask=(bitmask)0`, 6],
+  ['audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved', 2],
+] as const)('raw audio caps setMetadata takes, zerosrc reads: %s', async (caps, channels) => {
+  const name = ringName('wmask-read');
+  const gst = run('gst-launch-1.0', ['zerosrc', `buffer-name=${name}`, '!', 'fakesink'], gstEnv);
+  let writer: ZeroBufferWriter | undefined;
+  try {
+    writer = await ZeroBufferWriter.connect(name, { connectTimeoutMs: 10000 });
+    writer.setMetadata({ caps });
+    await writer.write(new Uint8Array(channels * 2 * 480));
+    await writer.close();
+    expect(await gst.exit(20000)).toBe(0);
+    expect(gst.stderr).toBe('');
+  } finally {
+    killIfRunning(gst);
+    await writer?.close();
+  }
+}, 30000);

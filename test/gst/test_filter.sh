@@ -559,13 +559,17 @@ for policy in block drop; do
   if [ $policy = block ]; then sopts=(--mute-after 3) oldest=4; else sopts=(--delay-ms 1500) oldest=1; fi
   bg_server "$tmp/late.log" "${ZB_PREFIX}late-$policy" "${sopts[@]}"
   t0=$(now_ns)
-  fg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
+  bg_launch "$tmp/got.log" -- videotestsrc num-buffers=10 ! "$RGB" ! \
     zerofilter channel="${ZB_PREFIX}late-$policy" timeout=500 policy=$policy ! fakesink
-  w=$?
+  # timed to the error, not to gst-launch's exit: one that lost the quit
+  # (policy=drop's error comes during preroll) exits 5 s later (lib_process.sh)
+  wait_for_line "$tmp/got.log" "^zerobuffer-error=" 5
   ms=$(ms_since "$t0")
+  wait_status $BG_PID
+  w=$?
   [ $w -ne 0 ] && [ $w -ne 124 ] || fail "late, policy=$policy: gst-launch exited $w"
   grep -q "zerobuffer-error=ETIMEDOUT" "$tmp/got.log" || fail "late, policy=$policy: $(grep -i error "$tmp/got.log" | head -3)"
-  [ "$ms" -lt 5000 ] || fail "late, policy=$policy: took $ms ms"
+  [ "$ms" -lt 5000 ] || fail "late, policy=$policy: the error took $ms ms"
   grep -q "The duplex server did not answer request $oldest within 500 ms" "$tmp/got.log" &&
     grep -q "raise timeout (-1 waits forever), or use on-error=pass" "$tmp/got.log" &&
     ! grep -q "use policy=drop" "$tmp/got.log" ||

@@ -1802,8 +1802,8 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
       last->frame_id > reservation->id;
   g_mutex_unlock (&self->qlock);
   ret = gst_zero_sink_pool_write (self->link, buffer, &size, 0, self->flushing,
-      in_place || pass_on_error ? &p->hold : NULL, &kind, &p->sent_ns,
-      &p->frame_id, &e);
+      in_place || pass_on_error ? &p->hold : NULL, NULL, NULL, &kind,
+      &p->sent_ns, &p->frame_id, &e);
   if (ret != GST_FLOW_OK || kind == GST_ZERO_WRITE_DROPPED ||
       kind == GST_ZERO_WRITE_REPEAT_DROPPED || kind == GST_ZERO_WRITE_LATE) {
     g_mutex_lock (&self->qlock);

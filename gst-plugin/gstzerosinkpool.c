@@ -640,7 +640,8 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
 
 GstFlowReturn
 gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
-    guint32 flags, GCancellable * cancellable, zb_hold * hold, GstZeroWriteKind * kind,
+    guint32 flags, GCancellable * cancellable, zb_hold * hold,
+    GstZeroSinkPoolBehind behind, gpointer data, GstZeroWriteKind * kind,
     guint64 * commit_ns, guint64 * frame_id, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
@@ -707,6 +708,10 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   }
   if (ret != GST_FLOW_OK)
     goto done;
+  if (behind != NULL && behind (buffer, data)) {
+    *kind = GST_ZERO_WRITE_BEHIND;
+    goto done;
+  }
   /* connecting may have just found that frames must carry their caps (the
    * ring's metadata has others): the first frame carries them too */
   if (header > 0) {

@@ -62,7 +62,14 @@ typedef enum
    * (gst_zero_link_reserve: one not cancelled since, in the same ring) */
   GST_ZERO_WRITE_LATE,          /* dropped: copied, it would come after
                                  * that frame, back in time */
+  GST_ZERO_WRITE_BEHIND,        /* dropped: the caller's BEHIND said so */
 } GstZeroWriteKind;
+
+/* Asked by gst_zero_sink_pool_write once connected, before BUFFER is
+ * copied into the ring (not for a pool reservation, written in place):
+ * TRUE drops it. */
+typedef gboolean (*GstZeroSinkPoolBehind) (GstBuffer * buffer,
+    gpointer data);
 
 /* Writes BUFFER (*SIZE bytes, *SIZE > 0) as one frame through LINK, with the
  * per-frame header when the link has one (its flags: BUFFER's and FLAGS): a pool buffer's reservation is
@@ -79,11 +86,13 @@ typedef enum
  * is not NULL, the core's id of the frame's reservation
  * (gst_zero_link_published), GST_FLOW_FLUSHING (closed, or CANCELLABLE
  * cancelled: call again to go on), GST_FLOW_EOS, or GST_FLOW_ERROR with
- * *ERROR (also the failure a fallback buffer of the pool carries). */
+ * *ERROR (also the failure a fallback buffer of the pool carries). BEHIND
+ * (or NULL) with DATA: see GstZeroSinkPoolBehind. */
 GstFlowReturn gst_zero_sink_pool_write (GstZeroLink * link,
     GstBuffer * buffer, gsize * size, guint32 flags, GCancellable * cancellable,
-    zb_hold * hold, GstZeroWriteKind * kind, guint64 * commit_ns,
-    guint64 * frame_id, GstZeroError ** error);
+    zb_hold * hold, GstZeroSinkPoolBehind behind, gpointer data,
+    GstZeroWriteKind * kind, guint64 * commit_ns, guint64 * frame_id,
+    GstZeroError ** error);
 
 G_END_DECLS
 

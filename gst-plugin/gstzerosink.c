@@ -51,6 +51,7 @@
 #include <gst/base/gstbasesink.h>
 
 #include "gstzerobufferelements.h"
+#include "gstzerocatchup.h"
 #include "gstzerolink.h"
 #include "gstzerosinkpool.h"
 #include "zerobuffer.h"
@@ -135,12 +136,7 @@ struct _GstZeroSink
   GstZeroKeyUnitNeed key_unit;  /* streaming thread */
   gboolean delta_warned;        /* streaming thread: of delta units written
                                  * without the frame header */
-  /* streaming thread: a live upstream's buffers may be late from the
-   * connect (gst_zero_sink_behind) */
-  gboolean catching_up;
-  GstClockTimeDiff connected_at;        /* the running time it ended */
-  GstClockTimeDiff behind_slack;        /* lateness that is not from it */
-  guint64 behind;               /* buffers dropped as late from it */
+  GstZeroCatchUp catch_up;      /* streaming thread */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -148,10 +144,6 @@ struct _GstZeroSink
  * header of the next frame written instead of being lost with it. */
 #define ZEROSINK_PENDING_FLAGS (GST_BUFFER_FLAG_DISCONT | \
     GST_BUFFER_FLAG_RESYNC)
-
-/* How late a live stream's buffer may come after zerosink waited for the
- * reader before it is dropped: a video sink's default max-lateness. */
-#define ZEROSINK_BEHIND_SLACK (20 * GST_MSECOND)
 
 #define DEFAULT_BUFFER_NAME NULL
 #define DEFAULT_CONNECT_TIMEOUT 10000
@@ -411,7 +403,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   gst_zero_key_unit_need_reset (&self->key_unit);
   gst_zero_link_reset_counts (self->link);
   self->delta_warned = FALSE;
-  self->catching_up = FALSE;
+  gst_zero_catch_up_reset (&self->catch_up, bsink, self->link,
+      GST_CAT_DEFAULT);
 
   if (name == NULL || name[0] == '\0') {
     ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
@@ -595,104 +588,13 @@ gst_zero_sink_warn_flags_lost (GstZeroSink * self)
   self->delta_warned = TRUE;
 }
 
-/* Whether upstream is live (a capture, a live test source, appsrc
- * is-live=true): it goes on producing while we wait, and its buffers are
- * due at their running time. */
-static gboolean
-gst_zero_sink_upstream_live (GstZeroSink * self)
-{
-  GstQuery *query = gst_query_new_latency ();
-  gboolean live = FALSE;
-
-  if (gst_pad_peer_query (GST_BASE_SINK_PAD (self), query))
-    gst_query_parse_latency (query, &live, NULL, NULL);
-  gst_query_unref (query);
-  return live;
-}
-
-/* When a synchronised sink renders BUFFER: the running time of its DTS
- * (else PTS) plus the pipeline's latency and ts-offset, in *DUE, and the
- * running time now in *NOW. FALSE without a clock or a timestamp. */
-static gboolean
-gst_zero_sink_due (GstZeroSink * self, GstBuffer * buffer,
-    GstClockTimeDiff * due, GstClockTimeDiff * now)
-{
-  GstBaseSink *bsink = GST_BASE_SINK (self);
-  GstClockTime clock_now = gst_element_get_current_running_time (GST_ELEMENT
-      (self));
-  GstClockTime at = GST_BUFFER_DTS_OR_PTS (buffer);
-
-  if (!GST_CLOCK_TIME_IS_VALID (clock_now) || !GST_CLOCK_TIME_IS_VALID (at) ||
-      !GST_CLOCK_TIME_IS_VALID (at = gst_segment_to_running_time
-          (&bsink->segment, GST_FORMAT_TIME, at)))
-    return FALSE;
-  *due = (GstClockTimeDiff) (at + gst_base_sink_get_latency (bsink)) +
-      gst_base_sink_get_ts_offset (bsink);
-  *now = (GstClockTimeDiff) clock_now;
-  return TRUE;
-}
-
-/* What gst_zero_sink_behind knows from before a buffer's write. */
-typedef struct
-{
-  GstZeroSink *sink;
-  guint64 connects;             /* gst_zero_link_connects then */
-  GstClockTimeDiff late;        /* how late it came to us (0: unknown) */
-} GstZeroSinkBefore;
-
-/* GstZeroSinkPoolBehind, once connected for a buffer that is not a pool
- * reservation (the pool connected for it, before upstream filled it). A
- * live upstream that produced on while the connect waited pushes the
- * buffers it owes back to back: written, the reader would have them all,
- * at their spacing from a first frame stamped at its commit, and play the
- * whole stream that late. So after a connect, the buffers due before it
- * ended and later than the buffer that waited for it was (by over
- * ZEROSINK_BEHIND_SLACK) are dropped, but HEADER buffers, up to the first
- * that is not: a source that is always as late, or ever later (slower than
- * its clock), loses only what it owed. A non-live upstream's are all
- * written. Streaming thread. */
-static gboolean
-gst_zero_sink_behind (GstBuffer * buffer, gpointer data)
-{
-  GstZeroSinkBefore *before = data;
-  GstZeroSink *self = before->sink;
-  GstClockTimeDiff due = 0, now = 0;
-
-  if (gst_zero_link_connects (self->link) != before->connects) {
-    GstClockTime at = gst_element_get_current_running_time (GST_ELEMENT
-        (self));
-
-    self->behind = 0;
-    self->catching_up = GST_CLOCK_TIME_IS_VALID (at) &&
-        gst_zero_sink_upstream_live (self);
-    self->connected_at = (GstClockTimeDiff) at;
-    self->behind_slack = MAX (before->late, 0) + ZEROSINK_BEHIND_SLACK;
-  }
-  if (!self->catching_up ||
-      GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER))
-    return FALSE;
-  /* (a buffer without a timestamp, or no clock: not known to be late) */
-  if (gst_zero_sink_due (self, buffer, &due, &now) &&
-      due < self->connected_at && now - due > self->behind_slack) {
-    self->behind++;
-    return TRUE;
-  }
-  self->catching_up = FALSE;
-  if (self->behind > 0)
-    GST_INFO_OBJECT (self, "dropped %" G_GUINT64_FORMAT " buffers of the "
-        "live stream that came late after the wait for the reader",
-        self->behind);
-  return FALSE;
-}
-
 static GstFlowReturn
 gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   gsize size = gst_buffer_get_size (buffer);
   GstZeroWriteKind kind = GST_ZERO_WRITE_COPIED;
-  GstZeroSinkBefore before = { self, 0, 0 };
-  GstClockTimeDiff due, now;
+  GstZeroCatchUpBefore before;
   GstZeroError *e = NULL;
   GstFlowReturn ret;
   guint64 empty;
@@ -710,13 +612,11 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
         "header" : "");
     return GST_FLOW_OK;
   }
-  before.connects = gst_zero_link_connects (self->link);
-  if (gst_zero_sink_due (self, buffer, &due, &now))
-    before.late = now - due;
+  gst_zero_catch_up_before (&self->catch_up, buffer, &before);
   do {
     ret = gst_zero_sink_pool_write (self->link, buffer, &size,
-        self->pending_flags, self->unlocked, NULL, gst_zero_sink_behind,
-        &before, &kind, NULL, NULL, &e);
+        self->pending_flags, self->unlocked, NULL,
+        gst_zero_catch_up_behind, &before, &kind, NULL, NULL, &e);
   } while (ret == GST_FLOW_FLUSHING &&
       (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (ret == GST_FLOW_ERROR && gst_zero_link_lost (self->link,

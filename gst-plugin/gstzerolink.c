@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include <gst/base/gstbasesink.h>
 #include <gst/video/video.h>
 
 #include "gstzerobufferelements.h"
@@ -617,6 +618,30 @@ gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop)
       zb_writer_wake (link->writer);
   }
   g_mutex_unlock (&link->lock);
+}
+
+/* Whether a reserve GST_ZERO_LINK_WAIT_PLAYING may wait for room: the
+ * element is no sink (zerofilter), or a sink PLAYING or on its way there
+ * (not on its way to PAUSED: its unlock() wakes the wait then; a flush
+ * that lost the state has PAUSED pending until the sink prerolls). Not
+ * with the link's lock: the element's object lock comes first
+ * (set_property sets the policy under it). */
+static gboolean
+may_wait_for_room (GstZeroLink * link)
+{
+  GstElement *element = g_weak_ref_get (&link->element);
+  GstState state;
+  gboolean may;
+
+  if (element == NULL)
+    return FALSE;
+  GST_OBJECT_LOCK (element);
+  state = GST_STATE_PENDING (element) == GST_STATE_VOID_PENDING ?
+      GST_STATE (element) : GST_STATE_PENDING (element);
+  may = !GST_IS_BASE_SINK (element) || state == GST_STATE_PLAYING;
+  GST_OBJECT_UNLOCK (element);
+  gst_object_unref (element);
+  return may;
 }
 
 void
@@ -1561,17 +1586,17 @@ gst_zero_link_published (GstZeroLink * link, guint64 id)
  * would come before it), then GST_FLOW_OK with TICKET's reservation noted
  * as being taken in WRITER's ring, GST_ZERO_LINK_LATE for a COPY of a
  * buffer numbered before a frame of that ring (latest_ticket_locked), or
- * how the wait was interrupted (DONTWAIT: GST_FLOW_CUSTOM_SUCCESS, no
- * wait). */
+ * how the wait was interrupted (GST_ZERO_LINK_DONTWAIT:
+ * GST_FLOW_CUSTOM_SUCCESS, no wait). */
 static GstFlowReturn
 order_locked (GstZeroLink * link, zb_writer * writer, guint64 ticket,
-    gboolean copy, gboolean dontwait, GCancellable * cancellable)
+    gboolean copy, GstZeroLinkWait how, GCancellable * cancellable)
 {
   GstFlowReturn ret;
 
   while ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK &&
       link->copying) {
-    if (dontwait)
+    if (how == GST_ZERO_LINK_DONTWAIT)
       return GST_FLOW_CUSTOM_SUCCESS;
     g_cond_wait (&link->cond, &link->lock);
   }
@@ -1588,7 +1613,7 @@ order_locked (GstZeroLink * link, zb_writer * writer, guint64 ticket,
 }
 
 static GstFlowReturn reserve (GstZeroLink * link, zb_writer * writer,
-    gsize size, gboolean dontwait, GCancellable * cancellable,
+    gsize size, GstZeroLinkWait how, GCancellable * cancellable,
     zb_reservation * res, GstZeroError ** error);
 
 /* With the lock: RES, just reserved on WRITER, is open (not in a ring
@@ -1602,19 +1627,19 @@ opened_locked (GstZeroLink * link, zb_writer * writer, zb_reservation * res)
 
 GstFlowReturn
 gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
-    gboolean dontwait, guint64 ticket, gboolean copy,
+    GstZeroLinkWait how, guint64 ticket, gboolean copy,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error)
 {
   GstFlowReturn ret;
 
   if (ticket != 0) {
     g_mutex_lock (&link->lock);
-    ret = order_locked (link, writer, ticket, copy, dontwait, cancellable);
+    ret = order_locked (link, writer, ticket, copy, how, cancellable);
     g_mutex_unlock (&link->lock);
     if (ret != GST_FLOW_OK)
       return ret;
   }
-  ret = reserve (link, writer, size, dontwait, cancellable, res, error);
+  ret = reserve (link, writer, size, how, cancellable, res, error);
   g_mutex_lock (&link->lock);
   if (ret == GST_FLOW_OK)
     opened_locked (link, writer, res);
@@ -1632,7 +1657,7 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
 
 static GstFlowReturn
 reserve (GstZeroLink * link, zb_writer * writer, gsize size,
-    gboolean dontwait, GCancellable * cancellable, zb_reservation * res,
+    GstZeroLinkWait how, GCancellable * cancellable, zb_reservation * res,
     GstZeroError ** error)
 {
   GstFlowReturn ret;
@@ -1652,16 +1677,18 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   g_mutex_unlock (&link->lock);
   for (;;) {
     gint left, wait;
-    gboolean may_move, sliced;
+    gboolean may_move, sliced, paused;
 
+    paused = how == GST_ZERO_LINK_WAIT_PLAYING && !may_wait_for_room (link);
     g_mutex_lock (&link->lock);
     if (policy_seq != link->policy_seq) {       /* the start, or a change */
       policy_seq = link->policy_seq;
       timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
       policy_drop = link->drop;
-      drop = link->drop || dontwait;
       deadline.timeout_ms = timeout;
     }
+    /* paused: no wait, now or after unlock()'s wake */
+    drop = policy_drop || how == GST_ZERO_LINK_DONTWAIT || paused;
     g_mutex_unlock (&link->lock);
     /* what is left of the timeout (after a wake, a slice), up to the next
      * wait: with held frames that may be moved out, slices, moving them

@@ -234,8 +234,20 @@ GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
  * later got its reservation. Any thread. */
 guint64 gst_zero_link_ticket (GstZeroLink * link);
 
-/* Reserves SIZE bytes on WRITER with the link's policy (with DONTWAIT, a
- * full ring does not wait whatever the policy) for the buffer numbered
+/* How a reserve waits for room in a full ring. */
+typedef enum
+{
+  GST_ZERO_LINK_WAIT,           /* as the policy says (timeout, drop) */
+  /* the same, but when the element is a sink (zerosink) only while it
+   * is PLAYING or on its way there: else it cannot preroll while upstream
+   * waits in its pool, so not at all then, and a wait ends when its
+   * unlock() wakes it (gst_zero_link_wake) on the way to PAUSED */
+  GST_ZERO_LINK_WAIT_PLAYING,
+  GST_ZERO_LINK_DONTWAIT,       /* not at all, whatever the policy */
+} GstZeroLinkWait;
+
+/* Reserves SIZE bytes on WRITER with the link's policy, waiting for room
+ * as HOW says, for the buffer numbered
  * TICKET (0: a buffer without a number, reserved as it comes). A numbered
  * reservation counts as a frame of the ring from the time it is being
  * taken until gst_zero_link_settle says it ended without a frame, and for
@@ -243,14 +255,14 @@ guint64 gst_zero_link_ticket (GstZeroLink * link);
  * them all. A copy of a numbered buffer (COPY TRUE)
  * reserves only when no frame numbered after it counts, and no
  * reservation for a numbered buffer is taken while it reserves (they
- * wait, DONTWAIT ones do not). GST_FLOW_OK,
+ * wait, GST_ZERO_LINK_DONTWAIT ones do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
- * DONTWAIT), GST_FLOW_FLUSHING (closed, flushing, or CANCELLABLE
+ * HOW does not wait now), GST_FLOW_FLUSHING (closed, flushing, or CANCELLABLE
  * cancelled),
  * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
  * GST_ZERO_LINK_LATE (COPY: see there), GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
-    gsize size, gboolean dontwait, guint64 ticket, gboolean copy,
+    gsize size, GstZeroLinkWait how, guint64 ticket, gboolean copy,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error);
 
 /* The reservation gst_zero_link_reserve took on WRITER, numbered ID by

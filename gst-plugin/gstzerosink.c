@@ -678,7 +678,7 @@ gst_zero_sink_unlock (GstBaseSink * bsink)
 
   GST_DEBUG_OBJECT (self, "unlock");
   g_cancellable_cancel (self->unlocked);
-  /* a flush has set the link flushing before (flush-start, PAUSED_TO_READY) */
+  /* pool acquires too; flush-start and PAUSED_TO_READY set it flushing */
   gst_zero_link_wake (self->link);
   return TRUE;
 }
@@ -812,7 +812,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       g_param_spec_int ("timeout", "Timeout",
           "How long to wait for space in a full ring with policy=block, in "
           "milliseconds, before posting an error (-1 = wait forever); time "
-          "the process is stopped (Ctrl-Z) does not count. A "
+          "the process is stopped (Ctrl-Z) or PAUSED does not count. A "
           "reader that is gone ends the wait at once: an error "
           "(EREADERGONE), or with on-reader-lost=wait a WARNING and the "
           "frames dropped until the next reader", -1,

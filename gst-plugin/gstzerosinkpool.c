@@ -226,9 +226,14 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   if (ret == GST_FLOW_OK && caps_known && header > 0)
     attributes = gst_zero_link_ref_attributes (pool->link);
   reserve = caps_known && attributes == NULL;
+  /* no wait for room while the sink does not play (it prerolls, or
+   * pauses): upstream would stay here, where unlock() does not reach it,
+   * with nothing for the sink to preroll on and the timeout running; a
+   * plain buffer then, copied once it plays */
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        dontwait, *ticket, FALSE, pool->flushing, &slot->res, &failure);
+        dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING,
+        *ticket, FALSE, pool->flushing, &slot->res, &failure);
   if (ret == GST_FLOW_OK && reserve) {
     slot->mapping = writer;
     slot->link = gst_zero_link_ref (pool->link);
@@ -249,8 +254,9 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   } else if (ret == GST_FLOW_OK || ret == GST_FLOW_ERROR ||
       ret == GST_FLOW_CUSTOM_SUCCESS || ret == GST_ZERO_LINK_NO_READER) {
     /* a plain buffer: the sink copies it (no caps yet, frames carry
-     * caps), drops or copies it (ring full with policy=drop; no reader
-     * since the last one went), or posts the failure it carries */
+     * caps), drops or copies it (ring full with policy=drop or while
+     * paused; no reader since the last one went), or posts the failure
+     * it carries */
     g_clear_pointer (&attributes, g_bytes_unref);
     g_free (slot);
     mem = gst_allocator_alloc (NULL, pool->size, NULL);
@@ -720,8 +726,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   }
   if (attributes != NULL)
     header += g_bytes_get_size (attributes);
-  ret = gst_zero_link_reserve (link, writer, bytes + header, FALSE, ticket,
-      TRUE, cancellable, &res, error);
+  ret = gst_zero_link_reserve (link, writer, bytes + header,
+      GST_ZERO_LINK_WAIT, ticket, TRUE, cancellable, &res, error);
   if (ret == GST_ZERO_LINK_LATE) {
     /* written now, it would come after the frames of buffers upstream
      * took from the pool later: a repeat, or a buffer taken while the ring

@@ -7,7 +7,9 @@
  * commits the reservation when the buffer is rendered, and a buffer that
  * comes back unrendered cancels it. While frames carry their caps in the
  * frame header (the ring's metadata has others) there is no room for them
- * in a reservation: an acquire then hands out a plain buffer, copied. The pool never posts an error: when
+ * in a reservation: an acquire then hands out a plain buffer, copied; so
+ * it does while zerosink does not play and the ring has no room at once
+ * (GST_ZERO_LINK_WAIT_PLAYING). The pool never posts an error: when
  * the ring refuses, it hands out a plain buffer that carries the failure,
  * and the sink posts it when that buffer arrives. */
 #ifndef GST_ZERO_SINK_POOL_H

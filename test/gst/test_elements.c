@@ -1296,6 +1296,186 @@ GST_START_TEST (test_reader_gone_zero_copy)
 
 GST_END_TEST;
 
+/* Waits until the writer of READER's ring stops writing: the ring is full
+ * (no frame written for 200 ms, at least one written). */
+static void
+wait_ring_full (zb_reader * reader)
+{
+  gint64 start = g_get_monotonic_time (), still = start;
+  guint64 written = 0;
+  zb_health health;
+
+  while (g_get_monotonic_time () - still < 200 * 1000) {
+    fail_unless (g_get_monotonic_time () - start < 10 * G_USEC_PER_SEC,
+        "the writer did not fill the ring");
+    g_usleep (10 * 1000);
+    fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+    if (health.written_count != written || written == 0)
+      still = g_get_monotonic_time ();
+    written = health.written_count;
+  }
+}
+
+/* The frames of READER's ring, read and released until N_FRAMES have
+ * come: each a frame of BYTES (the pattern does not move), with the
+ * header's PTS after the one before (LIVE: later; else the next frame's,
+ * at 30/1: none lost, none twice); the PTS of the last in *PTS (the one
+ * before the first in, or NONE). */
+static void
+read_frames_in_order (zb_reader * reader, guint n_frames, GBytes * bytes,
+    gboolean live, guint64 * pts)
+{
+  guint i;
+
+  for (i = 0; i < n_frames; i++) {
+    zb_frame frame;
+    zb_frame_ext ext;
+
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size,
+            &ext), 0);
+    fail_unless (ext.size == g_bytes_get_size (bytes) &&
+        memcmp (ext.data, g_bytes_get_data (bytes, NULL), ext.size) == 0,
+        "frame %u: other bytes", i);
+    if (*pts != ZB_EXT_NONE && live)
+      fail_unless (ext.pts > *pts, "frame %u: PTS %" G_GUINT64_FORMAT
+          " after %" G_GUINT64_FORMAT, i, ext.pts, *pts);
+    else if (*pts != ZB_EXT_NONE)
+      fail_unless_equals_uint64 (gst_util_uint64_scale_round (ext.pts, 30,
+              GST_SECOND), gst_util_uint64_scale_round (*pts, 30,
+              GST_SECOND) + 1);
+    *pts = ext.pts;
+    fail_unless_equals_int (zb_frame_release (&frame), 0);
+  }
+}
+
+/* A pipeline writing through zerosink's zero-copy pool into a full ring
+ * (its reader stalls) pauses at once: upstream, waiting in the pool for
+ * room, gets a plain buffer, which zerosink prerolls on; it used to stay
+ * in the pool, where unlock() did not reach it, until the timeout, and
+ * the failure prerolled and was posted at PLAYING ("stayed full for 1000
+ * ms") although the reader had read by then. Paused for longer than the
+ * timeout, it plays on without an error once the reader reads, the frame
+ * of that buffer copied, the frames in order. Live and not. */
+static void
+pool_pause_while_ring_full (gboolean live)
+{
+  gchar *name = ring_name ("poolpause");
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=%d pattern=colors ! "
+      "video/x-raw,format=GRAY8,width=40,height=25,framerate=30/1 ! "
+      "zerosink name=sink buffer-name=%s sync=false frame-header=true "
+      "timeout=1000", live, name);
+  zb_reader *reader = NULL;
+  GstElement *pipeline, *sink;
+  GstStateChangeReturn ret;
+  guint64 pts = ZB_EXT_NONE;
+  zb_frame frame;
+  zb_frame_ext ext;
+  GBytes *bytes;
+  gint64 start, elapsed;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 8192, NULL),
+      0);
+  pipeline = launch (desc);
+  sink = by_name (pipeline, "sink");
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  bytes = g_bytes_new (ext.data, ext.size);
+  pts = ext.pts;
+  fail_unless_equals_int (zb_frame_release (&frame), 0);
+  wait_ring_full (reader);      /* upstream waits in the pool for room */
+
+  start = g_get_monotonic_time ();
+  ret = gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  fail_unless (ret != GST_STATE_CHANGE_FAILURE);
+  ret = gst_element_get_state (pipeline, NULL, NULL, 500 * GST_MSECOND);
+  elapsed = g_get_monotonic_time () - start;
+  fail_unless_equals_int (ret, live ? GST_STATE_CHANGE_NO_PREROLL :
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (elapsed < 500 * 1000, "pausing took %" G_GINT64_FORMAT " us",
+      elapsed);
+  /* paused past the timeout, the ring full all along */
+  g_usleep (1500 * 1000);
+  assert_no_error (pipeline);
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  read_frames_in_order (reader, 20, bytes, live, &pts);
+  assert_no_error (pipeline);
+  fail_unless (stat_u64 (sink, "frames-copied") >= 1);
+  fail_unless (stat_u64 (sink, "frames-zero-copy") >= 10);
+  end_writer (pipeline, reader);
+  g_bytes_unref (bytes);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_START_TEST (test_pool_pause_while_ring_full)
+{
+  pool_pause_while_ring_full (FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pool_pause_while_ring_full_live)
+{
+  pool_pause_while_ring_full (TRUE);
+}
+
+GST_END_TEST;
+
+/* The same after a flushing seek (timeout=-1): the pipeline prerolls on a
+ * plain buffer and plays, the ring still full; it used to stay ASYNC while
+ * upstream waited in the pool. The reader then gets the frames in the
+ * ring, then the seek's from 10 s on, in order. */
+GST_START_TEST (test_pool_seek_while_ring_full)
+{
+  gchar *name = ring_name ("poolseek");
+  gchar *desc = g_strdup_printf ("videotestsrc pattern=colors ! "
+      "video/x-raw,format=GRAY8,width=40,height=25,framerate=30/1 ! "
+      "zerosink name=sink buffer-name=%s sync=false frame-header=true "
+      "timeout=-1", name);
+  zb_reader *reader = NULL;
+  GstElement *pipeline;
+  guint64 pts = ZB_EXT_NONE;
+  zb_frame frame;
+  zb_frame_ext ext;
+  GBytes *bytes;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 8192, NULL),
+      0);
+  pipeline = launch (desc);
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+  fail_unless_equals_int (zb_frame_ext_parse (frame.data, frame.size, &ext),
+      0);
+  bytes = g_bytes_new (ext.data, ext.size);
+  fail_unless_equals_int (zb_frame_release (&frame), 0);
+  wait_ring_full (reader);
+
+  fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, 10 * GST_SECOND));
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  assert_no_error (pipeline);
+
+  /* the frames written before the seek, up to the seek's first */
+  for (i = 0; pts != 10 * GST_SECOND; i++) {
+    fail_unless (i < 10, "no frame of PTS 10 s");
+    read_frames_in_order (reader, 1, bytes, TRUE, &pts);
+    fail_unless (pts <= 10 * GST_SECOND, "PTS %" G_GUINT64_FORMAT, pts);
+  }
+  read_frames_in_order (reader, 20, bytes, FALSE, &pts);
+  end_writer (pipeline, reader);
+  g_bytes_unref (bytes);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_full_ring_times_out)
 {
   gchar *name = ring_name ("fulltimeout");
@@ -7844,6 +8024,9 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_too_large_drop_policy);
   tcase_add_test (tc, test_reader_gone);
   tcase_add_test (tc, test_reader_gone_zero_copy);
+  tcase_add_test (tc, test_pool_pause_while_ring_full);
+  tcase_add_test (tc, test_pool_pause_while_ring_full_live);
+  tcase_add_test (tc, test_pool_seek_while_ring_full);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_key_unit_after_drop);

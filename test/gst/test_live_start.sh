@@ -6,8 +6,9 @@
 #             samplesperbuffer=480 freq=100.3 ! CAPS (10 ms a buffer)
 #             ! zerosink frame-header=true
 #   reader, 2 s later: gst-launch-1.0 -e zerosrc ! checksumsink sync=true
-# Live: the reader ends within 500 ms of the writer (before the fix it ran
-# the whole 2 s late: the 200 buffers owed were written back to back and
+# Live: the reader ends within 1 s of the writer (about 60 ms here; room for
+# a sanitized build's teardown on a loaded host; before the fix it ran the
+# whole 2 s late: the 200 buffers owed were written back to back and
 # zerosrc kept their spacing), zerosink counts W written and D dropped,
 # D >= 100, W + D == 300, bytes == W * 1920, and the reader got exactly the
 # last W buffers of the stream, in order. Non-live: all 300, none dropped,
@@ -68,8 +69,8 @@ writer_first live true
 if [ -z "$W" ] || [ -z "$D" ] || [ -z "$B" ]; then
   fail "live: no zerobuffer-stats line"; cat "$tmp/live-writer.log"
 else
-  [ "$LAG_MS" -le 500 ] ||
-    fail "live: the reader ended $LAG_MS ms after the writer, not within 500"
+  [ "$LAG_MS" -le 1000 ] ||
+    fail "live: the reader ended $LAG_MS ms after the writer, not within 1000"
   [ "$D" -ge 100 ] || fail "live: $D buffers dropped, not the ~200 owed"
   [ $((W + D)) -eq $N ] || fail "live: $W written + $D dropped != $N"
   [ "$B" -eq $((W * FRAME)) ] || fail "live: $B bytes for $W frames"

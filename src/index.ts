@@ -31,6 +31,7 @@ export {
 } from './runner/pipeline-runner.js';
 export { DEFAULT_MAX_RESTARTS } from './runner/restart-budget.js';
 export { splitPipeline } from './runner/pipeline-tokens.js';
+export type { ElementWarning } from './runner/pipeline-output.js';
 export { resolvePluginPath, type PluginPath, type PluginPathOptions } from './runner/plugin-path.js';
 export { formatMessage, announce, type AnnounceOptions } from './line-protocol/format.js';
 export { parseLine, isProtocolLine, type LineEvent, type LogEvent, type MessageEvent, type WarningEvent } from './line-protocol/parse-line.js';

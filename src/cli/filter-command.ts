@@ -19,7 +19,7 @@ import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type FilterArgs } from './parse-args.js';
-import { failureText } from './pipeline-failure.js';
+import { failureText, warningJson, warningText } from './pipeline-failure.js';
 
 interface Script {
   handler: DuplexHandler;
@@ -233,6 +233,11 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     }
     throw e;
   }
+  // (zerofilter's on-error=pass makes its failures warnings: the stream goes on unfiltered)
+  runner.on('elementWarning', (w) => {
+    if (json) say(io.stdout, warningJson(w));
+    else live!.above(io.stderr, `zerobuffer filter: ${warningText(w)}`);
+  });
   if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
 
   const limit = args.frames;

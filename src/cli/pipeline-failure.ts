@@ -2,6 +2,7 @@
 // retried, and the whole message (zerosink's, with its hint, or gst-launch's
 // words) once for the failure that ends the command.
 import type { PipelineError } from '../errors.js';
+import type { ElementWarning } from '../runner/pipeline-output.js';
 import { isAppendedElement } from '../runner/pipeline-runner.js';
 
 /** "EREADERGONE, transient: The reader of ring X is gone" or gst-launch's first error line. */
@@ -98,4 +99,14 @@ export function pluginMissing(error: PipelineError, pluginPath?: string): string
     : `--plugin-path ${pluginPath} holds no libgstzerobuffer.so (nor its subdirectories): give the directory that does`;
   return `\nGStreamer did not find the zerobuffer plugin (${element}): ${where}, or install it ` +
     '(zerobuffer plugin-path prints the one this package carries; where there is none, meson install: README, "Installing").';
+}
+
+/** An element's warning as gst-launch printed it, with the first line of its debug text indented below. */
+export function warningText(w: ElementWarning): string {
+  return `WARNING: from element ${w.element}: ${w.message}${w.hint === '' ? '' : `\n  ${w.hint}`}`;
+}
+
+/** The `--json` line of an element's warning. */
+export function warningJson(w: ElementWarning): string {
+  return JSON.stringify({ type: 'warning', element: w.element, message: w.message, hint: w.hint });
 }

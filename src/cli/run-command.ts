@@ -13,7 +13,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type RunArgs } from './parse-args.js';
-import { briefFailure, failureText, pluginMissing, restartCount } from './pipeline-failure.js';
+import { briefFailure, failureText, pluginMissing, restartCount, warningJson, warningText } from './pipeline-failure.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -123,6 +123,10 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     } else if (e.state === 'restarting') {
       live!.above(io.stderr, `zerobuffer: pipeline died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
     }
+  });
+  stream.on('elementWarning', (w) => {
+    if (json) say(out, warningJson(w));
+    else live!.above(io.stderr, `zerobuffer run: ${warningText(w)}`);
   });
   // (time suspended by Ctrl-Z does not count: the stream did not run)
   const cancelTimer = args.durationMs === undefined ? undefined : scheduleTimer(() => stop.abort(), args.durationMs);

@@ -7,7 +7,7 @@ import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
-import { briefFailure, errorKind, failureText, restartCount } from './pipeline-failure.js';
+import { briefFailure, errorKind, failureText, restartCount, warningText } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
@@ -33,6 +33,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     else if (e.state === 'restarting')
       say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
   });
+  watcher.on('elementWarning', (name, w) => say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${warningText(w)}`));
   watcher.on('ended', (name, exit, fatal) => {
     if (exit.killedAfterEosMs !== undefined)
       say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);

@@ -11,6 +11,7 @@ import {
 } from '../options.js';
 import { ZeroBufferReader } from '../reader.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
+import type { ElementWarning } from '../runner/pipeline-output.js';
 import {
   PipelineRunner, validateLaunch, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
@@ -147,7 +148,7 @@ export interface StreamStats extends FrameCounters {
   writerAlive: boolean;
 }
 
-export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> implements AsyncDisposable {
+export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: [string]; elementWarning: [ElementWarning] }> implements AsyncDisposable {
   readonly name: string;
   readonly reader: ZeroBufferReader;
   readonly pipeline: PipelineRunner;
@@ -172,6 +173,7 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     this.pipeline = pipeline;
     pipeline.on('state', (e) => this.emit('state', e));
     pipeline.on('output', (l) => this.emit('output', l));
+    pipeline.on('elementWarning', (w) => this.emit('elementWarning', w));
     void pipeline.done.then((exit) => this.#pipelineDone(exit));
   }
 

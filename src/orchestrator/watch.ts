@@ -23,6 +23,7 @@ export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type Escalation, type GroupInterrupt } from '../runner/child-guard.js';
 import { resolvePluginPath } from '../runner/plugin-path.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
+import type { ElementWarning } from '../runner/pipeline-output.js';
 import {
   isAppendedElement, PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
@@ -188,6 +189,8 @@ export interface WatchEvents {
   ended: [string, PipelineExit, boolean];
   /** A line gst-launch printed. */
   output: [string, string];
+  /** An element's warning in a pipeline (its ring's name). */
+  elementWarning: [string, ElementWarning];
   /** The command started (its pid). */
   spawn: [number];
 }
@@ -503,6 +506,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       this.emit('state', name, e);
     });
     runner.on('output', (l) => this.emit('output', name, l));
+    runner.on('elementWarning', (w) => this.emit('elementWarning', name, w));
     void runner.done.then((exit) => {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
       foldRunner(record, runner);

@@ -46,22 +46,35 @@ export function refusedValue(line: string): RefusedValue | undefined {
 }
 
 const ERROR_LINE = /^ERROR: from element (\S+): (.*)$/;
+const WARNING_LINE = /^WARNING: from element (\S+): (.*)$/;
 const KIND_LINE = /^zerobuffer-error=([A-Z0-9_]+) \((permanent|transient)\)$/;
 // zerosink's count, or zerofilter's: its requests are the frames it wrote into NAME_request.
 const STATS_LINE = /^zerobuffer-stats frames-written=(\d+)\b|^zerofilter-stats\b.*?\brequests=(\d+)\b/;
 /** Debug lines kept per error (zerobuffer's are one or two). */
 const MAX_DEBUG_LINES = 8;
 
-type Block = { element: string; message: string; stage: 'header' | 'location' | 'debug'; debug: string[] };
+type Block = { kind: 'error' | 'warning'; element: string; message: string; stage: 'header' | 'location' | 'debug'; debug: string[] };
+
+/** An element's warning as gst-launch printed it: the element goes on (zerofilter on-error=pass, a repeat dropped). */
+export interface ElementWarning {
+  /** The element's path, e.g. /GstPipeline:pipeline0/GstZeroFilter:zerofilter. */
+  element: string;
+  /** The element's message (what follows "WARNING: from element …: "). */
+  message: string;
+  /** The first line of its debug text: details or what to do (empty when none). */
+  hint: string;
+}
 
 /**
  * Keeps the last lines printed, gst-launch's error lines among them, the
- * first classified error of zerosink/zerosrc, and zerosink's (or zerofilter's) frame count.
+ * first classified error of zerosink/zerosrc, and zerosink's (or zerofilter's) frame count;
+ * hands each element's warning to onWarning.
  * Lines of stdout and stderr are told apart (`from`) because an error block
  * spans several stderr lines that stdout lines may come between.
  */
 export class OutputTail {
   readonly #limit: number;
+  readonly #onWarning: (warning: ElementWarning) => void;
   #lines: string[] = [];
   #errors: string[] = [];
   #blocks = new Map<string, Block>();
@@ -73,8 +86,9 @@ export class OutputTail {
   /** Frames zerosink (or zerofilter: requests) said it wrote (its INFO before EOS or error), if it said so. */
   framesWritten?: number;
 
-  constructor(limit = 60) {
+  constructor(limit = 60, onWarning: (warning: ElementWarning) => void = () => {}) {
     this.#limit = limit;
+    this.#onWarning = onWarning;
   }
 
   add(line: string, from = 'stderr'): void {
@@ -90,9 +104,11 @@ export class OutputTail {
     if (stats !== null) this.framesWritten = Number(stats[1] ?? stats[2]);
     const block = this.#blocks.get(from);
     const error = ERROR_LINE.exec(line);
+    const warning = WARNING_LINE.exec(line);
     if (error !== null || /^(ERROR|WARNING|INFO)[: ]/.test(line)) {
-      this.#blocks.delete(from);
-      if (error !== null) this.#blocks.set(from, { element: error[1]!, message: error[2]!, stage: 'header', debug: [] });
+      this.#endBlock(from);
+      if (error !== null) this.#blocks.set(from, { kind: 'error', element: error[1]!, message: error[2]!, stage: 'header', debug: [] });
+      if (warning !== null) this.#blocks.set(from, { kind: 'warning', element: warning[1]!, message: warning[2]!, stage: 'header', debug: [] });
       if (/^(ERROR|WARNING: erroneous)/.test(line)) this.#keepError(line);
     } else if (block !== undefined) {
       this.#blockLine(from, block, line);
@@ -102,11 +118,16 @@ export class OutputTail {
   #blockLine(from: string, block: Block, line: string): void {
     if (block.stage === 'header') {
       if (line === 'Additional debug info:') block.stage = 'location';
-      else this.#blocks.delete(from);
+      else this.#endBlock(from);
       return;
     }
     if (block.stage === 'location') {
       block.stage = 'debug'; // "file(line): function (): element:"
+      return;
+    }
+    if (block.kind === 'warning') {
+      block.debug.push(line);
+      this.#endBlock(from);
       return;
     }
     const kind = KIND_LINE.exec(line);
@@ -122,6 +143,18 @@ export class OutputTail {
     if (block.debug.length === 0) this.#keepError(`  ${line.trim()}`);
     if (block.debug.length < MAX_DEBUG_LINES) block.debug.push(line);
     else this.#blocks.delete(from);
+  }
+
+  /** Ends the block of `from`, if any: a warning is told with what came of its debug text. */
+  #endBlock(from: string): void {
+    const block = this.#blocks.get(from);
+    this.#blocks.delete(from);
+    if (block?.kind === 'warning') this.#onWarning({ element: block.element, message: block.message, hint: block.debug[0]?.trim() ?? '' });
+  }
+
+  /** The output is over: a warning still open (no debug text came) is told. */
+  end(): void {
+    for (const from of [...this.#blocks.keys()]) this.#endBlock(from);
   }
 
   #keepError(line: string): void {

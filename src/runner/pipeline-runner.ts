@@ -8,7 +8,7 @@ import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, optionNames, refuseUnknownOptions, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
-import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine } from './pipeline-output.js';
+import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
 import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
@@ -236,13 +236,14 @@ export function isAppendedElement(path: string, element: 'zerosink' | 'zerofilte
   return new RegExp(`^/GstPipeline:[^/]+/${own}$`).test(path);
 }
 
-export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string] }> {
+export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string]; elementWarning: [ElementWarning] }> {
   readonly name: string;
   readonly args: readonly string[];
   readonly #options: PipelineOptions;
   readonly #restart?: Required<RestartOptions>;
   readonly #stopTimeoutMs: number;
-  readonly #tail = new OutputTail();
+  /** An element's warning (gst-launch's "WARNING: from element"): the element went on, maybe degraded (zerofilter on-error=pass). */
+  readonly #tail = new OutputTail(60, (w) => this.emit('elementWarning', w));
   #child?: ReturnType<typeof spawnGuarded>;
   #state: PipelineState | 'idle' = 'idle';
   #started = false;
@@ -391,6 +392,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const closed = [child.stdout!, child.stderr!].map((s, i) => eachLine(s, (l) => onLine(l, i === 0 ? 'stdout' : 'stderr')));
     const result = await child;
     await settledWithin(Promise.all(closed), 500);
+    this.#tail.end();
     const loadFailure = await this.#pluginLoadFailure(gstPluginPath);
     this.#exited(result.exitCode, result.signal ?? undefined, result.failed && result.exitCode === undefined && !result.signal ? result.message : undefined, loadFailure);
   }

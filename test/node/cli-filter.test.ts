@@ -475,6 +475,20 @@ test('zerobuffer filter whose script does not answer in zerofilter\'s timeout: t
   expect(cli.stderr).not.toMatch(/use on-error=pass/);
 });
 
+test.each([['--json'], ['--no-json']])('zerobuffer filter %s whose script answers late under on-error=pass: zerofilter\'s warning is told (the stream went on unfiltered), exit 0', async (mode) => {
+  // (before: nothing but the counts told that the stream had become a pass-through)
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('late-filter.mjs'), 'fakesink', mode, '--name', ringName('cliwarn'),
+    '--sink-property', 'on-error=pass', '--sink-property', 'timeout=500'], gstEnv);
+  expect(await cli.exit(30000)).toBe(0);
+  const message = 'The duplex server did not answer request 5 within 500 ms (2 requests waiting); passing buffers through unprocessed';
+  if (mode === '--json') {
+    const warnings = cli.stdout.filter((l) => l.includes('"type":"warning"')).map((l) => JSON.parse(l) as unknown);
+    expect(warnings).toEqual([{ type: 'warning', element: '/GstPipeline:pipeline0/GstZeroFilter:zerofilter', message, hint: 'raise timeout (-1 waits forever)' }]);
+  } else {
+    expect(cli.stderr).toContain(`zerobuffer filter: WARNING: from element /GstPipeline:pipeline0/GstZeroFilter:zerofilter: ${message}\n  raise timeout (-1 waits forever)\n`);
+  }
+});
+
 test('zerobuffer filter: a script writing past the global console (node:console, a Worker, process.stdout.write) writes to stderr too, and has every console method (timeStamp)', async () => {
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('stdout-writing-filter.mjs'), 'fakesink', '--json', '--name', ringName('clistdout')], gstEnv);
   expect(await cli.exit(30000)).toBe(0);

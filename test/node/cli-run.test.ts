@@ -645,3 +645,18 @@ test('run whose frames or metadata do not fit its ring: zerosink\'s message, the
   expect(await metadata.exit(30000)).toBe(EXIT.pipeline);
   expect(metadata.stderr).toMatch(/zerobuffer run: ring \S*metasmall\S* is this command's \(its metadata block: --metadata-size\); give --metadata-size N/);
 });
+
+test.each([['--json'], ['--no-json']])('run %s: an element\'s warning (zerosink: VP8 delta units without frame-header) is told, not hidden', async (mode) => {
+  // (before: gst-launch's "WARNING: from element" lines were dropped by every command)
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8',
+    '--name', ringName('clirunwarn'), mode]);
+  expect(await child.exit(30000)).toBe(0);
+  const element = '/GstPipeline:pipeline0/GstZeroSink:zerosink';
+  if (mode === '--json') {
+    expect(jsonLines(child.stdout).filter((l) => l['type'] === 'warning')).toEqual([{
+      type: 'warning', element, message: expect.stringMatching(/^The stream has delta units, but frame-header is off/), hint: expect.any(String),
+    }]);
+  } else {
+    expect(child.stderr).toMatch(new RegExp(`^zerobuffer run: WARNING: from element ${element}: The stream has delta units, but frame-header is off`, 'm'));
+  }
+});

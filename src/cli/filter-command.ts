@@ -324,10 +324,10 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   // connected ('clientGone'); one that died before it connected leaves it waiting
   await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   clearInterval(ticker);
-  // gst-launch failed (an element's error, its own exit status, or a property value it refused, for
-  // which zerobuffer killed it; not killed by another's signal, nor stopped), or zerobuffer killed it
-  // as hung after an error: told below
-  const failedOrHung = failure === undefined && exit.error !== undefined && !exit.stopped;
+  // gst-launch failed (an element's error, also during a stop, its own exit status, or a property value
+  // it refused, for which zerobuffer killed it; not killed by another's signal, nor a stop's SIGKILL
+  // without an error), or zerobuffer killed it as hung after an error: told below
+  const failedOrHung = failure === undefined && exit.error !== undefined;
   const pipelineEnd = !failedOrHung ? undefined
     : exit.killedAfterErrorMs !== undefined ? `went as zerobuffer killed its pipeline with SIGKILL, hung ${exit.killedAfterErrorMs} ms after an error (below)`
     : exit.error!.element !== undefined || exit.exitCode !== undefined || exit.error!.rejected ? 'went as its pipeline failed (the error below)'
@@ -368,7 +368,8 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
       `${(failure as { code?: string }).code === 'EMSGSIZE' ? responseRingHint(args.sinkProperties) : ''}`);
     return EXIT.pipeline;
   }
-  if (exit.error instanceof PipelineError && !exit.stopped) {
+  // (also after a stop: zerofilter's error while its EOS waited for a slow script's answer is the run's, status 3)
+  if (exit.error instanceof PipelineError) {
     say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter' })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))

@@ -137,7 +137,8 @@ export interface PipelineExit {
   stopped: boolean;
   /**
    * The last run failed: zerosink's (or gst-launch's) words are in error.message.
-   * Not after stop() when it ended by a signal or because its reader is gone (EREADERGONE).
+   * Not after stop() when it ended by a signal (and printed no element's
+   * error before) or because its reader is gone (EREADERGONE).
    */
   error?: PipelineError;
   restarts: number;
@@ -257,6 +258,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #stopInterrupt?: GroupInterrupt;
   #hungTimer?: NodeJS.Timeout;
   #killedHung = false;
+  /** This run printed an element's error. */
+  #errorPrinted = false;
   /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
   #killedRefused = false;
   #playingSince = 0;
@@ -375,13 +378,17 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#emit({ state: 'starting', pid: child.pid });
     this.#killedHung = false;
     this.#killedRefused = false;
+    this.#errorPrinted = false;
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
       if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
         this.#killRun(child.pid, 'refused');
-      if (isElementErrorLine(line) && this.#hungTimer === undefined && !this.#stopping)
+      // also while stopping: an error during the stop (zerofilter's timeout while its EOS waits) loses the quit just the same
+      if (isElementErrorLine(line) && this.#hungTimer === undefined) {
+        this.#errorPrinted = true;
         this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'hung'), HUNG_AFTER_ERROR_MS);
+      }
       else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
@@ -421,7 +428,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
    * run ends at once and fails as rejected (#failure), never restarted.
    */
   #killRun(pid: number | undefined, why: 'hung' | 'refused'): void {
-    if (this.#stopping || pid === undefined || this.#child?.pid !== pid) return;
+    if ((this.#stopping && why === 'refused') || pid === undefined || this.#child?.pid !== pid) return;
     if (why === 'hung') this.#killedHung = true;
     else this.#killedRefused = true;
     killGroup(pid, 'SIGKILL');
@@ -443,9 +450,12 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     }
     // Once stop() asked for the end, a reader that closed its ring meanwhile
     // (it said stop-stream and went; close() closing ours) only ended the run
-    // sooner: zerosink's EREADERGONE then is no failure.
+    // sooner: zerosink's EREADERGONE then is no failure. A run the stop's
+    // SIGKILL ended is clean, unless an element's error came first (then it
+    // was killed as hung, or its EOS could not pass): that error is the run's.
+    const readerWent = this.#tail.elementError?.name === 'EREADERGONE';
     const clean = !this.#killedRefused && (exitCode === 0 ||
-      (this.#stopping && (signal !== undefined || this.#tail.elementError?.name === 'EREADERGONE')));
+      (this.#stopping && (readerWent || (signal !== undefined && !this.#errorPrinted))));
     const error = clean ? undefined : this.#failure(exitCode, signal, spawnError, pluginLoadFailure);
     const errorBefore = this.#lastError;
     if (error !== undefined) this.#lastError = error;

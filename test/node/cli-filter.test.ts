@@ -178,11 +178,30 @@ test.each([
 
 test('zerobuffer filter stopped while a slow script answers: gst-launch is killed at the stop\'s deadline, and its response ring goes with the command, not with the next sweep', async () => {
   const name = ringName('clifslow');
+  // (zerofilter's timeout past the stop's deadline: its error would come first, below)
   const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1',
-    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name], gstEnv);
+    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name,
+    '--sink-property', 'timeout=20000'], gstEnv);
   await cli.line(/"type":"stats".*"requests":[1-9]/, 20000);
   cli.proc.kill('SIGINT');
   expect(await cli.exit(30000)).toBe(0);
+  expect(cli.stderr).toContain('zerobuffer filter: gst-launch did not stop within 5 s of its EOS: zerobuffer killed it with SIGKILL\n');
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+}, 60000);
+
+test('zerobuffer filter stopped while a script slower than zerofilter\'s timeout answers: zerofilter\'s error is told, status 3, gst-launch ended soon after it (a hung one killed 0.5 s after it, not 5 s after the EOS)', async () => {
+  // (before: the error gst-launch printed was dropped, the hung gst-launch was SIGKILLed 5 s after its EOS, status 0)
+  const name = ringName('clifslowerr');
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1',
+    '--script', fixture('slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name, '--sink-property', 'timeout=3000'], gstEnv);
+  await cli.line(/"type":"stats".*"requests":[1-9]/, 20000);
+  await sleep(1500); // the error comes 1.5 s into the stop, the stop's SIGKILL would 5 s into it
+  const stopped = Date.now();
+  cli.proc.kill('SIGINT');
+  expect(await cli.exit(30000)).toBe(3);
+  expect(Date.now() - stopped).toBeLessThan(4500); // the error 1.5 s into the stop, then the server's 1 s to see the client gone
+  expect(cli.stderr).toMatch(/failed \(ETIMEDOUT, transient\).*zerofilter said:\nThe duplex server did not answer request 1 within 3000 ms/);
+  expect(cli.stderr).not.toContain('did not stop within');
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
 }, 60000);
 

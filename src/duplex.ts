@@ -851,6 +851,13 @@ function requestRingDenied(ring: string, e: RingError): RingError {
     `this user is in; docs/DUPLEX.md). ${e.message}`, { code: e.code, errno: e.errno, cause: e });
 }
 
+/** The core's EBUSY on NAME_request (its writer lives): the client's words, as zerofilter's, for a channel already in use. */
+function requestRingBusy(ring: string, e: RingError): RingError {
+  return new RingError(`The duplex server serves another client: a channel has one client at a time (its request ring ${ring} ` +
+    `has one writer), so connect once that client has closed, or give this one a channel of its own. ${e.message}`,
+  { code: e.code, errno: e.errno, cause: e });
+}
+
 const CLIENT_OPTIONS = optionNames<DuplexClientOptions>({
   name: true, metadata: true, metadataSize: true, payloadSize: true, mode: true, connectTimeoutMs: true, timeoutMs: true, signal: true,
 });
@@ -908,7 +915,9 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     const requests = await connectWhenThere(rings.request, {
       connectTimeoutMs, intervalMs: native.duplexConnectRetryMs, signal,
     }).catch((e: unknown) => {
-      throw (e as { code?: string }).code === 'EACCES' ? requestRingDenied(rings.request, e as RingError) : e;
+      const code = (e as { code?: string }).code;
+      throw code === 'EACCES' ? requestRingDenied(rings.request, e as RingError)
+        : code === 'EBUSY' ? requestRingBusy(rings.request, e as RingError) : e;
     });
     try {
       const server = { ring: rings.request, ino: ringInode(rings.request) ?? 0, pid: requests.stats().readerPid };

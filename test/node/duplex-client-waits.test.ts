@@ -198,3 +198,29 @@ test.each([
     await requests.close();
   }
 });
+
+test('connect() to a channel whose server serves another client fails with EBUSY saying so, as zerofilter does; the first client goes on', async () => {
+  // (before: the core's words only, "ring ... already has a live writer (pid N): one writer at a time")
+  const channel = channelName();
+  const { requests, client, answers } = await serverByHand(channel);
+  try {
+    const second = ZeroBufferDuplexClient.connect({ name: channel, connectTimeoutMs: 0 });
+    await expect(second).rejects.toMatchObject({
+      name: 'RingError', code: 'EBUSY',
+      message: expect.stringMatching(new RegExp(`^The duplex server serves another client: a channel has one client at a time \\(its request ring ` +
+        `${duplexRingNames(channel).request} has one writer\\), so connect once that client has closed.*already has a live writer \\(pid ${process.pid}\\)`)),
+    });
+    expect(fs.existsSync(`/dev/shm/${duplexRingNames(channel).response}`)).toBe(true); // the first client's, still there
+    const asked = client.request(new Uint8Array([7]));
+    const got = await requests.next({ timeoutMs: 5000 });
+    await answers.write(got!.data);
+    got!.release();
+    const answer = await asked;
+    expect([...answer.data]).toEqual([7]);
+    answer.release();
+  } finally {
+    await client.close();
+    await answers.close();
+    await requests.close();
+  }
+});

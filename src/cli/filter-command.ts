@@ -12,7 +12,7 @@ import {
 } from '../duplex.js';
 import { checkFrameCaps } from '../frame-attributes.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
-import { duplexSizes } from '../orchestrator/sizes.js';
+import { duplexSizes, type RingSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
 import { killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { shellCommand } from '../runner/pipeline-tokens.js';
@@ -84,9 +84,11 @@ function responseRingHint(sinkProperties: Record<string, string>): string {
  * creates: --payload-size sizes it (zerofilter's message speaks of "the
  * reader", the server that creates it).
  */
-function requestRingHint(name: string, payloadSize: number, given: boolean): string {
+function requestRingHint(name: string, payloadSize: number, sizedBy: '--payload-size' | RingSizes['from']): string {
+  const how = sizedBy === '--payload-size' ? sizedBy : sizedBy === 'caps' ? "sized for the source's caps"
+    : 'the default size, 3 frames of 1080p RGB or more: the source does not end with caps that give the frame size';
   return `zerobuffer filter: ${duplexRingNames(name).request}, the request ring, is this command's: ${payloadSize} payload bytes ` +
-    `(${given ? '--payload-size' : "sized for the source's caps"}); give --payload-size N with N of at least the size zerofilter names`;
+    `(${how}); give --payload-size N with N of at least the size zerofilter names`;
 }
 
 /**
@@ -181,7 +183,8 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   // (a value out of guint's range is not: gst-launch refuses it, as it does any value it cannot take)
   const givenDepth = /^[1-9][0-9]*$/.test(args.sinkProperties['depth'] ?? '') ? Number(args.sinkProperties['depth']) : undefined;
   const depth = givenDepth !== undefined && givenDepth <= 0xffffffff ? givenDepth : undefined;
-  const payloadSize = args.payloadSize ?? duplexSizes(args.source, depth).payloadSize;
+  const sizes = args.payloadSize === undefined ? duplexSizes(args.source, depth) : undefined;
+  const payloadSize = args.payloadSize ?? sizes!.payloadSize;
   let server: ZeroBufferDuplexServer;
   try {
     server = await ZeroBufferDuplexServer.create({
@@ -373,7 +376,7 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter' })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
-      say(io.stderr, requestRingHint(name, payloadSize, args.payloadSize !== undefined));
+      say(io.stderr, requestRingHint(name, payloadSize, sizes?.from ?? '--payload-size'));
     return EXIT.pipeline;
   }
   // --on-error pass keeps a stream going past a failing frame; a script that failed on every one filtered nothing

@@ -315,6 +315,17 @@ test('zerobuffer filter: frames that can never fit the request ring: zerofilter\
     'give --payload-size N with N of at least the size zerofilter names');
 }, 60000);
 
+test('zerobuffer filter: frames that can never fit a request ring of the default size (the source ends with caps without a size): the hint says the default sized it', async () => {
+  // (before: "sized for the source's caps", which gave no size)
+  const name = ringName('clifreqdef');
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc num-buffers=2 ! video/x-raw,width=3840,height=2160 ! videoconvert ! video/x-raw,format=RGB',
+    '--script', fixture('echo-filter.mjs'), 'fakesink', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).toMatch(/EMSGSIZE/);
+  expect(cli.stderr).toMatch(new RegExp(`zerobuffer filter: ${name}_request, the request ring, is this command's: \\d+ payload bytes \\(the default size, ` +
+    '3 frames of 1080p RGB or more: the source does not end with caps that give the frame size\\); give --payload-size N'));
+}, 60000);
+
 test('zerobuffer filter: a --sink-property value gst-launch refuses with a warning only (depth=0, out of range) stops it, as a value it cannot parse does', async () => {
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=0',
     '--json', '--name', ringName('clifdepth')], gstEnv);

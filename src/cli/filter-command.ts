@@ -150,7 +150,35 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   }
 }
 
+/**
+ * An exception the script throws outside its calls (in a timer, a promise
+ * nothing awaits), heard while the command runs: Node's default ended the
+ * process with a raw stack, no summary, zerofilter's response ring left
+ * behind. onCrash: what the command does once the first is heard.
+ */
+class ScriptCrash {
+  error?: unknown;
+  onCrash = (): void => {};
+  readonly heard = (e: unknown): void => {
+    if (this.error !== undefined) return; // (the first is the cause)
+    this.error = e ?? new Error(String(e));
+    this.onCrash();
+  };
+}
+
 async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined): Promise<ExitCode> {
+  const crash = new ScriptCrash();
+  process.on('uncaughtException', crash.heard);
+  process.on('unhandledRejection', crash.heard);
+  try {
+    return await filterRun(args, io, json, live, crash);
+  } finally {
+    process.off('uncaughtException', crash.heard);
+    process.off('unhandledRejection', crash.heard);
+  }
+}
+
+async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined, crash: ScriptCrash): Promise<ExitCode> {
   let script: Script;
   try {
     script = await loadScript(args.script);
@@ -316,6 +344,12 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     runner.on('state', playing);
     void runner.done.then(settle);
   };
+  // as a failure under --on-error stop: what the script does after it is unknown
+  crash.onCrash = () => {
+    server.closeSync();
+    stopOncePlaying();
+  };
+  if (crash.error !== undefined) crash.onCrash(); // (its top level's promise, while the channel was made)
   runner.start();
   const exit = await runner.done;
   if (exit.killedAfterEosMs !== undefined) {
@@ -330,7 +364,7 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
   // gst-launch failed (an element's error, also during a stop, its own exit status, or a property value
   // it refused, for which zerobuffer killed it; not killed by another's signal, nor a stop's SIGKILL
   // without an error), or zerobuffer killed it as hung after an error: told below
-  const failedOrHung = failure === undefined && exit.error !== undefined;
+  const failedOrHung = failure === undefined && crash.error === undefined && exit.error !== undefined;
   const pipelineEnd = !failedOrHung ? undefined
     : exit.killedAfterErrorMs !== undefined ? `went as zerobuffer killed its pipeline with SIGKILL, hung ${exit.killedAfterErrorMs} ms after an error (below)`
     : exit.error!.element !== undefined || exit.exitCode !== undefined || exit.error!.rejected ? 'went as its pipeline failed (the error below)'
@@ -360,6 +394,12 @@ async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: Live
     if (element !== undefined)
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
         `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);
+  }
+  if (crash.error !== undefined) {
+    const e = crash.error;
+    say(io.stderr, `zerobuffer filter: the script failed outside a request (an uncaught exception, from a timer or a promise nothing awaits): ` +
+      `${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return EXIT.pipeline;
   }
   if (failure instanceof DuplexHandlerError) {
     say(io.stderr, `zerobuffer filter: the script failed: ${failure.message}`);

@@ -519,6 +519,17 @@ test.each([['--json'], ['--no-json']])('zerobuffer filter %s whose script answer
   }
 });
 
+test('zerobuffer filter: a script that throws in a timer (outside a request) fails the command with its stack, status 3, a summary, no ring left', async () => {
+  // (before: the process died of the uncaught exception, Node's raw stack, status 1, no summary, zerofilter's response ring left behind)
+  const name = ringName('cliuncaught');
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1',
+    '--script', fixture('timer-throwing-filter.mjs'), 'fakesink', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(30000)).toBe(3);
+  expect(cli.stderr).toMatch(/zerobuffer filter: the script failed outside a request \(an uncaught exception, from a timer or a promise nothing awaits\): Error: timer-throwing-filter: thrown in a timer\n\s+at .*timer-throwing-filter\.mjs:4/);
+  expect(cli.stdout.some((l) => l.includes('"type":"summary"'))).toBe(true);
+  expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+}, 60000);
+
 test('zerobuffer filter: a script writing past the global console (node:console, a Worker, process.stdout.write) writes to stderr too, and has every console method (timeStamp)', async () => {
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('stdout-writing-filter.mjs'), 'fakesink', '--json', '--name', ringName('clistdout')], gstEnv);
   expect(await cli.exit(30000)).toBe(0);

@@ -16,6 +16,12 @@ gst_zero_catch_up_reset (GstZeroCatchUp * catch_up, GstBaseSink * sink,
   .sink = sink,.link = link,.category = category};
 }
 
+void
+gst_zero_catch_up_stop (GstZeroCatchUp * catch_up)
+{
+  catch_up->catching_up = FALSE;
+}
+
 /* Whether upstream is live: it goes on producing while we wait, and its
  * buffers are due at their running time. */
 static gboolean

@@ -47,6 +47,10 @@ typedef struct
 /* At the sink's start: no catching up. */
 void gst_zero_catch_up_reset (GstZeroCatchUp * catch_up, GstBaseSink * sink,
     GstZeroLink * link, GstDebugCategory * category);
+/* A new timeline (a flush, the stream started again after READY): the
+ * running time of a connect before it no longer tells what is late. With
+ * the streaming thread stopped. */
+void gst_zero_catch_up_stop (GstZeroCatchUp * catch_up);
 /* Before BUFFER's write: fills BEFORE. */
 void gst_zero_catch_up_before (GstZeroCatchUp * catch_up, GstBuffer * buffer,
     GstZeroCatchUpBefore * before);

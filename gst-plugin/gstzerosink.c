@@ -528,6 +528,7 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_zero_link_resume (self->link);
+      gst_zero_catch_up_stop (&self->catch_up);
       break;
     default:
       break;
@@ -728,6 +729,7 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
       gst_zero_link_set_reconnect (self->link, reconnect);
       gst_zero_link_set_connect_timeout (self->link, connect_timeout);
       gst_zero_link_resume (self->link);
+      gst_zero_catch_up_stop (&self->catch_up);
     }
   }
   /* before basesink deactivates the pad: upstream's pool acquires end

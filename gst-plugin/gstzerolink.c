@@ -623,9 +623,12 @@ gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop)
 /* Whether a reserve GST_ZERO_LINK_WAIT_PLAYING may wait for room: the
  * element is no sink (zerofilter), or a sink PLAYING or on its way there
  * (not on its way to PAUSED: its unlock() wakes the wait then; a flush
- * that lost the state has PAUSED pending until the sink prerolls). Not
- * with the link's lock: the element's object lock comes first
- * (set_property sets the policy under it). */
+ * that lost the state has PAUSED pending until the sink prerolls), or
+ * stopping (READY or NULL pending: the wait goes on until PAUSED_TO_READY
+ * sets the link flushing, and upstream's acquire ends with FLUSHING, not
+ * with a plain buffer it would push into a stopped sink). Not with the
+ * link's lock: the element's object lock comes first (set_property sets
+ * the policy under it). */
 static gboolean
 may_wait_for_room (GstZeroLink * link)
 {
@@ -638,7 +641,8 @@ may_wait_for_room (GstZeroLink * link)
   GST_OBJECT_LOCK (element);
   state = GST_STATE_PENDING (element) == GST_STATE_VOID_PENDING ?
       GST_STATE (element) : GST_STATE_PENDING (element);
-  may = !GST_IS_BASE_SINK (element) || state == GST_STATE_PLAYING;
+  may = !GST_IS_BASE_SINK (element) || state == GST_STATE_PLAYING ||
+      state <= GST_STATE_READY;
   GST_OBJECT_UNLOCK (element);
   gst_object_unref (element);
   return may;

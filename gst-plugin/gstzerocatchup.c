@@ -63,10 +63,14 @@ gst_zero_catch_up_before (GstZeroCatchUp * catch_up, GstBuffer * buffer,
     GstZeroCatchUpBefore * before)
 {
   GstClockTimeDiff due, now;
+  gboolean connected;
 
   before->catch_up = catch_up;
-  before->connects = gst_zero_link_connects (catch_up->link);
-  before->late = buffer_due (catch_up, buffer, &due, &now) ? now - due : 0;
+  before->connects = gst_zero_link_connects (catch_up->link, &connected);
+  /* connected, the write connects only if the reader goes meanwhile: not
+   * worth reading the clock for every frame */
+  before->late = !connected && buffer_due (catch_up, buffer, &due, &now) ?
+      now - due : 0;
 }
 
 gboolean
@@ -76,7 +80,7 @@ gst_zero_catch_up_behind (GstBuffer * buffer, gpointer data)
   GstZeroCatchUp *catch_up = before->catch_up;
   GstClockTimeDiff due = 0, now = 0;
 
-  if (gst_zero_link_connects (catch_up->link) != before->connects) {
+  if (gst_zero_link_connects (catch_up->link, NULL) != before->connects) {
     GstClockTime at = gst_element_get_current_running_time (GST_ELEMENT
         (catch_up->sink));
 

@@ -845,12 +845,14 @@ gst_zero_link_ref_attributes (GstZeroLink * link)
 }
 
 guint64
-gst_zero_link_connects (GstZeroLink * link)
+gst_zero_link_connects (GstZeroLink * link, gboolean * connected)
 {
   guint64 connects;
 
   g_mutex_lock (&link->lock);
   connects = link->connects;
+  if (connected != NULL)
+    *connected = link->writer != NULL;
   g_mutex_unlock (&link->lock);
   return connects;
 }
@@ -1766,7 +1768,7 @@ void
 gst_zero_key_unit_need_written (GstZeroKeyUnitNeed * need,
     GstZeroLink * link, GstPad * sinkpad, gboolean delta)
 {
-  guint64 connects = gst_zero_link_connects (link);
+  guint64 connects = gst_zero_link_connects (link, NULL);
 
   /* a reader whose first frame this is has seen no key unit before it */
   if (connects != need->connects) {

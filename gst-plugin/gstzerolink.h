@@ -321,8 +321,9 @@ GBytes *gst_zero_link_ref_attributes (GstZeroLink * link);
 
 /* How many times the link connected to a ring (and put its metadata in
  * place) since it was made: a change means a reader that has seen none
- * of the frames before. Any thread. */
-guint64 gst_zero_link_connects (GstZeroLink * link);
+ * of the frames before. *CONNECTED (may be NULL): whether it is connected
+ * now. Any thread. */
+guint64 gst_zero_link_connects (GstZeroLink * link, gboolean * connected);
 
 /* Fills *health from the connected ring; FALSE when not connected. */
 gboolean gst_zero_link_health (GstZeroLink * link, zb_health * health);

@@ -195,6 +195,17 @@ zerobuffer_check_mode (GstElement * element, guint mode)
       GST_OBJECT_NAME (element), digits, mode, bits, digits, digits, mode);
 }
 
+GType
+zerobuffer_enum_type (const gchar * name, const GEnumValue * values,
+    GType * type)
+{
+  if (g_once_init_enter (type)) {
+    GType t = g_enum_register_static (name, values);
+    g_once_init_leave (type, t);
+  }
+  return *type;
+}
+
 gboolean
 zerobuffer_property_settable (GstElement * element, GParamSpec * pspec)
 {

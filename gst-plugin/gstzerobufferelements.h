@@ -53,6 +53,11 @@ void zerobuffer_check_mode (GstElement * element, guint mode);
 gboolean zerobuffer_property_settable (GstElement * element,
     GParamSpec * pspec);
 
+/* The enum type NAME of VALUES (a static array ending in {0, NULL, NULL}),
+ * registered at the first call (*TYPE, a static of the caller, keeps it). */
+GType zerobuffer_enum_type (const gchar * name, const GEnumValue * values,
+    GType * type);
+
 /* Appends S to OUT as a JSON string literal (quotes and escapes included). */
 void zerobuffer_json_append_string (GString * out, const gchar * s);
 

@@ -292,16 +292,6 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerofilter, "zerofilter",
     GST_RANK_NONE, GST_TYPE_ZERO_FILTER, zerobuffer_element_init (plugin));
 
 static GType
-enum_type (const gchar * name, const GEnumValue * values, GType * type)
-{
-  if (g_once_init_enter (type)) {
-    GType t = g_enum_register_static (name, values);
-    g_once_init_leave (type, t);
-  }
-  return *type;
-}
-
-static GType
 gst_zero_filter_policy_get_type (void)
 {
   static GType type = 0;
@@ -312,7 +302,7 @@ gst_zero_filter_policy_get_type (void)
           "requests wait (see skipped), and count it", "drop"},
     {0, NULL, NULL},
   };
-  return enum_type ("GstZeroFilterPolicy", values, &type);
+  return zerobuffer_enum_type ("GstZeroFilterPolicy", values, &type);
 }
 
 static GType
@@ -326,7 +316,7 @@ gst_zero_filter_skipped_get_type (void)
     {GST_ZERO_FILTER_SKIPPED_DROP, "Drop it", "drop"},
     {0, NULL, NULL},
   };
-  return enum_type ("GstZeroFilterSkipped", values, &type);
+  return zerobuffer_enum_type ("GstZeroFilterSkipped", values, &type);
 }
 
 static GType
@@ -339,7 +329,7 @@ gst_zero_filter_on_error_get_type (void)
           "through unprocessed from then on", "pass"},
     {0, NULL, NULL},
   };
-  return enum_type ("GstZeroFilterOnError", values, &type);
+  return zerobuffer_enum_type ("GstZeroFilterOnError", values, &type);
 }
 
 /* ---------------------------------------------------------- statistics */

@@ -100,8 +100,20 @@ typedef enum
   GST_ZERO_SINK_POLICY_DROP,
 } GstZeroSinkPolicy;
 
+static GType
+gst_zero_sink_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_SINK_POLICY_BLOCK,
+        "Wait for space in the ring (up to the timeout)", "block"},
+    {GST_ZERO_SINK_POLICY_DROP,
+        "Drop the buffer when the ring is full, and count it", "drop"},
+    {0, NULL, NULL},
+  };
+  return zerobuffer_enum_type ("GstZeroSinkPolicy", values, &type);
+}
 #define GST_TYPE_ZERO_SINK_POLICY (gst_zero_sink_policy_get_type ())
-static GType gst_zero_sink_policy_get_type (void);
 
 typedef enum
 {
@@ -109,8 +121,22 @@ typedef enum
   GST_ZERO_SINK_READER_LOST_WAIT,
 } GstZeroSinkReaderLost;
 
+static GType
+gst_zero_sink_reader_lost_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_SINK_READER_LOST_ERROR,
+        "Post an error (EREADERGONE, transient)", "error"},
+    {GST_ZERO_SINK_READER_LOST_WAIT,
+          "Drop the frames (counted in frames-dropped) while no reader has "
+          "the ring, from the start too, and write into the ring the next "
+          "reader creates", "wait"},
+    {0, NULL, NULL},
+  };
+  return zerobuffer_enum_type ("GstZeroSinkReaderLost", values, &type);
+}
 #define GST_TYPE_ZERO_SINK_READER_LOST (gst_zero_sink_reader_lost_get_type ())
-static GType gst_zero_sink_reader_lost_get_type (void);
 
 struct _GstZeroSink
 {
@@ -174,46 +200,6 @@ enum
 G_DEFINE_TYPE (GstZeroSink, gst_zero_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerosink, "zerosink", GST_RANK_NONE,
     GST_TYPE_ZERO_SINK, zerobuffer_element_init (plugin));
-
-static GType
-gst_zero_sink_policy_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_ZERO_SINK_POLICY_BLOCK,
-        "Wait for space in the ring (up to the timeout)", "block"},
-    {GST_ZERO_SINK_POLICY_DROP,
-        "Drop the buffer when the ring is full, and count it", "drop"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstZeroSinkPolicy", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
-
-static GType
-gst_zero_sink_reader_lost_get_type (void)
-{
-  static GType type = 0;
-  static const GEnumValue values[] = {
-    {GST_ZERO_SINK_READER_LOST_ERROR,
-        "Post an error (EREADERGONE, transient)", "error"},
-    {GST_ZERO_SINK_READER_LOST_WAIT,
-          "Drop the frames (counted in frames-dropped) while no reader has "
-          "the ring, from the start too, and write into the ring the next "
-          "reader creates", "wait"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstZeroSinkReaderLost", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -753,7 +739,8 @@ gst_zero_sink_post_message (GstElement * element, GstMessage * message)
       GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS) {
     GstStructure *stats = gst_zero_sink_get_stats (self);
     guint64 written = 0;
-    gchar *name, *text;
+    g_autofree gchar *name = NULL;
+    gchar *text;
 
     gst_structure_get_uint64 (stats, "frames-written", &written);
     GST_OBJECT_LOCK (self);
@@ -761,7 +748,6 @@ gst_zero_sink_post_message (GstElement * element, GstMessage * message)
     GST_OBJECT_UNLOCK (self);
     text = g_strdup_printf ("Wrote %" G_GUINT64_FORMAT " frames into ring %s",
         written, name ? name : "(none)");
-    g_free (name);
     gst_element_message_full_with_details (element, GST_MESSAGE_INFO,
         GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE, text,
         zerobuffer_stats_line (stats), __FILE__, GST_FUNCTION, __LINE__,

@@ -551,6 +551,20 @@ missing_fields (const GstStructure * s, const gchar * const *fields)
   return missing != NULL ? g_string_free (missing, FALSE) : NULL;
 }
 
+/* gst_audio_info_from_caps, but for no channels or fewer, which it takes
+ * with channel-mask=(bitmask)0 (GStreamer 1.22: 0 channels, frames of 0
+ * bytes; fewer crashes) */
+static gboolean
+audio_info_from_caps (GstAudioInfo * audio, const GstCaps * caps)
+{
+  gint channels;
+
+  if (gst_structure_get_int (gst_caps_get_structure (caps, 0), "channels",
+          &channels) && channels < 1)
+    return FALSE;
+  return gst_audio_info_from_caps (audio, caps);
+}
+
 gchar *
 zerobuffer_raw_caps_unusable (const GstCaps * caps)
 {
@@ -578,7 +592,7 @@ zerobuffer_raw_caps_unusable (const GstCaps * caps)
     usable = gst_video_info_from_caps (&video, caps);
     fields = video_fields;
   } else if (gst_structure_has_name (s, "audio/x-raw")) {
-    usable = gst_audio_info_from_caps (&audio, caps);
+    usable = audio_info_from_caps (&audio, caps);
     fields = audio_fields;
   } else {
     return NULL;
@@ -593,13 +607,18 @@ zerobuffer_raw_caps_unusable (const GstCaps * caps)
   if (unpositioned)
     missing = g_strdup ("channel-mask");
   shown = gst_caps_to_string (caps);
-  why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
-      "which GStreamer needs to describe their frames%s", shown, missing,
-      unpositioned ? " (the positions of more than 2 channels; "
-      "channel-mask=(bitmask)0 for none)" : "") :
-      g_strdup_printf ("GStreamer cannot describe the frames of the raw "
-      "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
-      video_fields ? "video" : "audio");
+  if (missing == NULL && fields == audio_fields &&
+      gst_structure_get_int (s, "channels", &channels) && channels < 1)
+    why = g_strdup_printf ("the raw caps %s have channels=%d: raw audio has "
+        "1 channel or more", shown, channels);
+  else
+    why = missing != NULL ? g_strdup_printf ("the raw caps %s lack %s, "
+        "which GStreamer needs to describe their frames%s", shown, missing,
+        unpositioned ? " (the positions of more than 2 channels; "
+        "channel-mask=(bitmask)0 for none)" : "") :
+        g_strdup_printf ("GStreamer cannot describe the frames of the raw "
+        "caps %s (gst_%s_info_from_caps refuses them)", shown, fields ==
+        video_fields ? "video" : "audio");
   g_free (missing);
   g_free (shown);
   return why;
@@ -672,7 +691,7 @@ zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps)
       GST_VIDEO_INFO_VIEWS (&sized->info) == 1)
     sized->size = GST_VIDEO_INFO_SIZE (&sized->info);
   else if (gst_structure_has_name (gst_caps_get_structure (caps, 0),
-          "audio/x-raw") && gst_audio_info_from_caps (&sized->audio, caps))
+          "audio/x-raw") && audio_info_from_caps (&sized->audio, caps))
     sized->sample_frame = GST_AUDIO_INFO_BPF (&sized->audio);
   return sized->size;
 }
@@ -713,6 +732,32 @@ zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized, GstCaps * caps,
   return TRUE;
 }
 
+GstZeroError *
+zerobuffer_sample_frames_refused (ZeroBufferFrameSize * sized, GstPad * pad,
+    GstBuffer * buffer)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  GstAudioMeta *meta = gst_buffer_get_audio_meta (buffer);
+  gsize size = gst_buffer_get_size (buffer);
+  gchar *expected = NULL, *text;
+  const gchar *rule = NULL;
+  gboolean fits;
+
+  zerobuffer_frame_size (sized, caps);
+  fits = sized->sample_frame == 0 || (meta != NULL &&
+      GST_AUDIO_INFO_LAYOUT (&meta->info) == GST_AUDIO_LAYOUT_NON_INTERLEAVED)
+      || zerobuffer_frame_size_fits (sized, caps, size, "", &expected, &rule);
+  gst_clear_caps (&caps);
+  if (fits)
+    return NULL;
+  text = g_strdup_printf ("A buffer of %" G_GSIZE_FORMAT " bytes is not raw "
+      "audio of its caps: %s", size, expected);
+  g_free (expected);
+  return gst_zero_error_new (ZEROBUFFER_EFRAMESIZE, text,
+      g_strdup_printf ("%s; its reader would refuse the frame (zerosrc: "
+          "EPROTO)", rule));
+}
+
 void
 zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps)
 {
@@ -720,7 +765,7 @@ zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps)
 
   if (caps != NULL && gst_caps_get_size (caps) > 0 &&
       gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw")
-      && gst_audio_info_from_caps (&audio, caps) &&
+      && audio_info_from_caps (&audio, caps) &&
       GST_AUDIO_INFO_LAYOUT (&audio) == GST_AUDIO_LAYOUT_NON_INTERLEAVED &&
       GST_AUDIO_INFO_BPF (&audio) > 0 &&
       gst_buffer_get_audio_meta (buffer) == NULL)

@@ -9,6 +9,7 @@
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
+#include "gstzerolink.h"
 #include "zerobuffer.h"
 
 G_BEGIN_DECLS
@@ -149,6 +150,13 @@ gboolean zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized,
     GstCaps * caps, gsize size, const gchar * whose, gchar ** expected,
     const gchar ** rule);
 
+/* zerosink's check of a buffer before the ring: raw audio (PAD's caps) in
+ * whole sample frames (zerobuffer_frame_size_fits), as zerosrc takes them;
+ * planes an audio meta places are packed by it. NULL, or the refusal
+ * (ZEROBUFFER_EFRAMESIZE) naming the buffer's and the sample frame's size. */
+GstZeroError *zerobuffer_sample_frames_refused (ZeroBufferFrameSize * sized,
+    GstPad * pad, GstBuffer * buffer);
+
 /* Planar raw audio (CAPS audio/x-raw, layout=non-interleaved) is mapped by
  * its audio meta, which audioconvert and the like require: BUFFER, a frame
  * from a ring, gets one, its planes one after the other (the only layout
@@ -157,7 +165,7 @@ void zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps);
 
 /* The plugin's own kind of error, outside the core's codes: a raw video
  * buffer that is not a frame of its caps (zerosink's, zerofilter's check of
- * what they write), "EFRAMESIZE" as the Node reader names the same fault. */
+ * what they write), a raw audio one of part of a sample frame (zerosink's), "EFRAMESIZE" as the Node reader names the same fault. */
 #define ZEROBUFFER_EFRAMESIZE (-4900)
 
 /* Errors a supervisor can classify without reading the text.

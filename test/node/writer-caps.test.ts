@@ -5,6 +5,8 @@
 // (docs/GUARANTEES.md, "the next writer may have other caps"). A Node
 // writer that follows another writer is judged by the meaning of the
 // metadata there, as zerosink judges it: the same caps and declarations.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { capsField, ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
 import { killIfRunning, leftovers, repoRoot, ringName, run, type Child } from './helpers.js';
@@ -151,3 +153,44 @@ test.each([
     await writer?.close();
   }
 }, 30000);
+
+// zerosink refuses a raw audio buffer that is not whole sample frames
+// before the ring (EFRAMESIZE), where zerosrc would stop at the frame
+// (EPROTO): the reader gets the whole frames before it, then the end.
+test('zerosink refuses a raw audio buffer of part of a sample frame, naming its size and the sample frame\'s; the frames before it arrive', async () => {
+  const name = ringName('wpart');
+  const file = path.join(os.tmpdir(), `${name}.raw`);
+  fs.writeFileSync(file, Uint8Array.from({ length: 11 }, (_, i) => i + 1)); // blocks of 4, 4 and 3 bytes
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 16 });
+  const gst = run('gst-launch-1.0', ['filesrc', `location=${file}`, 'blocksize=4', '!',
+    'audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved', '!', 'zerosink', `buffer-name=${name}`], gstEnv);
+  try {
+    for (const bytes of [[1, 2, 3, 4], [5, 6, 7, 8]]) {
+      const frame = await reader.next({ timeoutMs: 10000 });
+      expect(frame === null ? null : [...frame.data]).toEqual(bytes);
+      frame?.release();
+    }
+    expect(await reader.next({ timeoutMs: 10000 })).toBeNull();
+    expect(await gst.exit(20000)).toBe(1);
+    expect(gst.stderr).toContain('ERROR: from element /GstPipeline:pipeline0/GstZeroSink:zerosink0: A buffer of 3 bytes is ' +
+      'not raw audio of its caps: S16LE audio of 2 channels comes in whole sample frames of 4 bytes');
+    expect(gst.stderr).toContain('its reader would refuse the frame (zerosrc: EPROTO)');
+    expect(gst.stderr).toContain('zerobuffer-error=EFRAMESIZE (permanent)');
+  } finally {
+    killIfRunning(gst);
+    await reader.close();
+    fs.rmSync(file, { force: true });
+  }
+}, 30000);
+
+// GStreamer 1.22 takes raw audio of 0 channels or fewer when a channel-mask
+// is given (frames of 0 bytes; fewer crashed zerosrc: SIGSEGV, then
+// gst-launch spinning): zerosrc refuses them as it refuses other raw caps
+// GStreamer cannot describe.
+test.each(['channels=0,channel-mask=(bitmask)0', 'channels=-1,channel-mask=(bitmask)0', 'channels=0'])(
+  'zerosrc\'s caps property refuses raw audio with %s: no count of channels', async (fields) => {
+    const gst = run('gst-launch-1.0', ['zerosrc', `buffer-name=${ringName('wnone')}`,
+      `caps=audio/x-raw,format=S16LE,rate=48000,layout=interleaved,${fields}`, '!', 'fakesink'], gstEnv);
+    expect(await gst.exit(20000)).toBe(255);
+    expect(gst.stderr).toMatch(/The caps property of zerosrc cannot describe the frames: the raw caps audio\/x-raw, .* have channels=-?[01]: raw audio has 1 channel or more/);
+  }, 30000);

@@ -1,7 +1,7 @@
 // Checks of caps strings that need no addon: the CLI's argument parsing
 // runs them before anything loads it (`plugin-path` must work beside an
 // addon built for another version).
-import { parseCaps, type CapsValue } from './caps.js';
+import { parseCaps, type CapsField, type CapsStructure, type CapsValue } from './caps.js';
 import { received } from './option-checks.js';
 
 /** A value that is one value (a list or a range is a choice of several; an array is fixed if its values are). */
@@ -43,16 +43,64 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'audio/x-raw': ['format', 'rate', 'channels', 'layout'],
 };
 
+/** The sample formats of GStreamer 1.22's gst_audio_format_from_string (UNKNOWN is refused, ENCODED taken). */
+const AUDIO_FORMATS = [
+  'S8', 'U8', 'S16LE', 'S16BE', 'U16LE', 'U16BE', 'S24_32LE', 'S24_32BE', 'U24_32LE', 'U24_32BE', 'S32LE', 'S32BE',
+  'U32LE', 'U32BE', 'S24LE', 'S24BE', 'U24LE', 'U24BE', 'S20LE', 'S20BE', 'U20LE', 'U20BE', 'S18LE', 'S18BE', 'U18LE',
+  'U18BE', 'F32LE', 'F32BE', 'F64LE', 'F64BE', 'ENCODED',
+] as const;
+
+const AUDIO_LAYOUTS: readonly string[] = ['interleaved', 'non-interleaved'];
+
+/** A field as gst_structure_get_int takes it: of type int (gint), in its range. */
+function gint(field: CapsField): number | undefined {
+  const { type, value } = field;
+  return (type === 'int' || type === 'gint') && typeof value === 'number' && Number.isInteger(value) &&
+    value >= -2147483648 && value <= 2147483647 ? value : undefined;
+}
+
+/** How a field is written in caps: name=(type)value. */
+function shown(name: string, field: CapsField): string {
+  const value = typeof field.value === 'object' ? JSON.stringify(field.value) : String(field.value);
+  return `${name}=(${field.type})${value}`;
+}
+
+/**
+ * What of raw audio caps that have RAW_FIELDS gst_audio_info_from_caps
+ * refuses, as zerosrc refuses it too (gstzerobuffer.c's
+ * zerobuffer_raw_caps_unusable, which also refuses 0 channels or fewer),
+ * or undefined. A missing channel-mask is the caller's to name.
+ */
+function audioFieldsRefused(s: CapsStructure): string | undefined {
+  const { format, layout, rate, channels } = s.fields as Record<string, CapsField>;
+  if (format!.type !== 'string' || !(AUDIO_FORMATS as readonly CapsValue[]).includes(format!.value))
+    return `have ${shown('format', format!)}, not a raw audio format GStreamer knows (${AUDIO_FORMATS.join(', ')})`;
+  if (layout!.type !== 'string' || !AUDIO_LAYOUTS.includes(layout!.value as string))
+    return `have ${shown('layout', layout!)}: raw audio is laid out interleaved or non-interleaved`;
+  if (gint(rate!) === undefined) return `have ${shown('rate', rate!)}, not an int`;
+  const count = gint(channels!);
+  if (count === undefined) return `have ${shown('channels', channels!)}, not an int`;
+  if (count < 1) return `have ${shown('channels', channels!)}: raw audio has 1 channel or more`;
+  const mask = s.fields['channel-mask'];
+  if (mask !== undefined && mask.type !== 'bitmask') return `have ${shown('channel-mask', mask)}, not a bitmask`;
+  return undefined;
+}
+
 /**
  * checkFixedCaps, and raw caps with the fields GStreamer needs to describe
  * their frames (RAW_FIELDS; raw audio of more than 2 channels also their
  * channel-mask, as gst_audio_info_from_caps positions only mono and stereo
- * itself), else a TypeError that starts with `what` and ends with `outcome`.
+ * itself; raw audio's fields of the values and types it takes:
+ * audioFieldsRefused), else a TypeError that starts with `what` and ends
+ * with `outcome`.
  */
 export function checkRawCapsFields(value: unknown, what: string, outcome: string): void {
   checkFixedCaps(value, what);
   const s = parseCaps(value as string).structures[0]!;
   const missing = (RAW_FIELDS[s.mediaType] ?? []).filter((f) => s.fields[f] === undefined);
+  const refused = missing.length === 0 && s.mediaType === 'audio/x-raw' ? audioFieldsRefused(s) : undefined;
+  if (refused !== undefined)
+    throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${refused}; ${outcome}`);
   const channels = s.fields['channels']?.value;
   const unpositioned = missing.length === 0 && s.mediaType === 'audio/x-raw' &&
     (typeof channels === 'number' || typeof channels === 'bigint') &&

@@ -92,7 +92,8 @@ export interface DuplexServerOptions {
    * Caps of the responses when they differ from the requests' (declared in the response ring's
    * metadata; they stay when the requests' caps change). Without, each response has its request's caps.
    * Fixed caps, and raw caps that describe a frame (video/x-raw with format, width and height; audio/x-raw
-   * with format, rate, channels and layout, and channel-mask for more than 2 channels), as zerofilter takes
+   * with a format GStreamer knows, an int rate, 1 channel or more, layout interleaved or non-interleaved, and
+   * channel-mask for more than 2 channels), as zerofilter takes
    * them: else a TypeError at create().
    */
   outputCaps?: string;

@@ -45,7 +45,8 @@ export { checkFixedCaps };
  * height, as videoInfoFromCaps takes them, whatever the caps features, as
  * GStreamer's parser ignores them; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
- * channels, layout, and channel-mask for more than 2 channels), else the
+ * channels, layout, and channel-mask for more than 2 channels, of values
+ * GStreamer takes: checkRawCapsFields), else the
  * reader that takes them fails on them: a TypeError that starts with `what`
  * and ends with `outcome` (zerofilter's refusal by default; zerosrc's for a
  * writer's metadata, a duplex server's for a client's requests).

@@ -148,6 +148,8 @@ test('usage errors name what is wrong', async () => {
       /^--output-caps: it must be fixed caps .*: width is not fixed/],
     [['filter', 'videotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'video/x-raw,format=GRAY8'],
       /^--output-caps: the raw caps "video\/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames; zerofilter refuses them \(EMETADATA\)$/],
+    [['filter', 'audiotestsrc', 'fakesink', '--script', 'x.mjs', '--output-caps', 'audio/x-raw,format=S16LE,rate=8000,channels=0,layout=interleaved'],
+      /^--output-caps: the raw caps "audio\/x-raw,format=S16LE,rate=8000,channels=0,layout=interleaved" have channels=\(int\)0: raw audio has 1 channel or more; zerofilter refuses them \(EMETADATA\)$/],
   ];
   for (const [argv, re] of cases) {
     const r = await parseArgs(argv);

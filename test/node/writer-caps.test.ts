@@ -194,3 +194,64 @@ test.each(['channels=0,channel-mask=(bitmask)0', 'channels=-1,channel-mask=(bitm
     expect(await gst.exit(20000)).toBe(255);
     expect(gst.stderr).toMatch(/The caps property of zerosrc cannot describe the frames: the raw caps audio\/x-raw, .* have channels=-?[01]: raw audio has 1 channel or more/);
   }, 30000);
+
+// Raw audio caps with every field, of values gst_audio_info_from_caps
+// refuses (or 0 channels or fewer): setMetadata refuses them, naming the
+// field and its value, as zerosrc's caps property refuses them.
+const STEREO = { format: 'S16LE', rate: '48000', channels: '2', layout: 'interleaved' };
+test.each([
+  [{ channels: '0,channel-mask=(bitmask)0' }, 'channels=(int)0: raw audio has 1 channel or more'],
+  [{ channels: '-1,channel-mask=(bitmask)0' }, 'channels=(int)-1: raw audio has 1 channel or more'],
+  [{ channels: '2.5' }, 'channels=(double)2.5, not an int'],
+  [{ channels: '(string)2' }, 'channels=(string)2, not an int'],
+  [{ channels: '(uint)2' }, 'channels=(uint)2, not an int'],
+  [{ format: 'S17LE' }, 'format=(string)S17LE, not a raw audio format GStreamer knows (S8, U8, S16LE, '],
+  [{ format: 'UNKNOWN' }, 'format=(string)UNKNOWN, not a raw audio format GStreamer knows'],
+  [{ format: '(int)3' }, 'format=(int)3, not a raw audio format GStreamer knows'],
+  [{ layout: 'planar' }, 'layout=(string)planar: raw audio is laid out interleaved or non-interleaved'],
+  [{ rate: '(string)fast' }, 'rate=(string)fast, not an int'],
+  [{ channels: '3,channel-mask=(int)7' }, 'channel-mask=(int)7, not a bitmask'],
+])('raw audio caps with %j: setMetadata refuses them, naming the field, as zerosrc does', async (fields, why) => {
+  const caps = 'audio/x-raw,' + Object.entries({ ...STEREO, ...fields }).map(([k, v]) => `${k}=${v}`).join(',');
+  const reader = await ZeroBufferReader.create({ name: ringName('wfield'), metadataSize: 4096, payloadSize: 1 << 16 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    expect(() => writer.setMetadata({ caps })).toThrow(TypeError);
+    expect(() => writer.setMetadata({ caps })).toThrow('metadata "caps" is the stream\'s caps (zerosrc and readers take ' +
+      `it as the frames' format): the raw caps "${caps}" have ${why}`);
+    expect(reader.metadata).toBeUndefined();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const gst = run('gst-launch-1.0', ['zerosrc', `buffer-name=${ringName('wfield-prop')}`, `caps=${caps}`, '!', 'fakesink'], gstEnv);
+  expect(await gst.exit(20000)).toBe(255);
+  expect(gst.stderr).toContain('The caps property of zerosrc cannot describe the frames');
+}, 30000);
+
+// Every sample format GStreamer's audio elements take (audioconvert's pad
+// template) in either layout: setMetadata takes it, and zerosrc reads it.
+test('raw audio caps of every format audioconvert takes, interleaved or not: setMetadata takes them, zerosrc too', async () => {
+  const inspect = run('gst-inspect-1.0', ['audioconvert']);
+  expect(await inspect.exit(20000)).toBe(0);
+  const formats = [...inspect.stdout.join('').match(/format: \{([^}]*)\}/)![1]!.matchAll(/\(string\)(\w+)/g)].map((m) => m[1]!);
+  expect(formats).toContain('F32LE');
+  for (const format of formats) {
+    for (const layout of ['interleaved', 'non-interleaved']) {
+      const caps = `audio/x-raw,format=${format},rate=8000,channels=2,layout=${layout}`;
+      const name = ringName('wformat');
+      const gst = run('gst-launch-1.0', ['zerosrc', `buffer-name=${name}`, 'timeout=10000', '!', 'fakesink'], gstEnv);
+      let writer: ZeroBufferWriter | undefined;
+      try {
+        writer = await ZeroBufferWriter.connect(name, { connectTimeoutMs: 10000 });
+        writer.setMetadata({ caps });
+        await writer.write(new Uint8Array(48 * 8)); // whole sample frames of any format: 2 channels of 1, 2, 3, 4 or 8 bytes
+        await writer.close();
+        expect([caps, await gst.exit(20000), gst.stderr]).toEqual([caps, 0, '']);
+      } finally {
+        killIfRunning(gst);
+        await writer?.close();
+      }
+    }
+  }
+}, 120000);

@@ -1,6 +1,7 @@
 // The ring's metadata: raw bytes, the JSON object (existing readers cut
 // before the first '{' and after the last '}'), its caps and video info,
 // and our extensions (the per-frame header).
+import { checkRawCapsFields } from './caps-checks.js';
 import { parseCaps, type Caps } from './caps.js';
 import { formatStacks, MetadataError } from './errors.js';
 import { native } from './native.js';
@@ -23,7 +24,10 @@ export interface Metadata {
   videoInfo?: VideoInfo;
   /** Frames start with the 48-byte header ("zerobuffer": {"frame_header": 1}). */
   frameHeader: boolean;
-  /** Why caps or video info are missing, thrown by helpers that need them. */
+  /**
+   * Why caps or video info are missing, thrown by helpers that need them
+   * (for audio caps: that they are no picture).
+   */
   problem?: MetadataError;
 }
 
@@ -106,7 +110,26 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
     m.videoInfo = videoInfoFromCaps(m.caps);
   } catch (e) {
     if (m.caps !== undefined) m.videoInfo = undescribedVideoInfo(m.caps, (e as Error).message);
-    m.problem = problem(`metadata caps are not usable: ${m.videoInfo?.reason ?? (e as Error).message}`, e);
+    m.problem = problem(capsProblem(capsString, m.caps, m.videoInfo?.reason ?? (e as Error).message), e);
   }
   return m;
+}
+
+/**
+ * Why caps have no described video info (`reason`): audio is no picture
+ * rather than unusable caps, unless zerosrc refuses its raw caps too.
+ */
+function capsProblem(capsString: string, caps: Caps | undefined, reason: string): string {
+  const s = caps?.structures[0];
+  if (s === undefined || !s.mediaType.startsWith('audio/')) return `metadata caps are not usable: ${reason}`;
+  if (s.mediaType === 'audio/x-raw') {
+    try {
+      checkRawCapsFields(capsString, 'metadata caps are not usable', 'zerosrc refuses them');
+    } catch (refused) {
+      return (refused as Error).message;
+    }
+  }
+  const format = s.fields['format']?.value;
+  return `metadata caps are audio (${typeof format === 'string' ? `${format} ${s.mediaType}` : s.mediaType}), not video: ` +
+    'their frames have no picture (frame.image(), toRGB() and the like take video/x-raw and image/jpeg and image/png)';
 }

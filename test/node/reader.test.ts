@@ -1136,3 +1136,44 @@ test('setMetadata on a closed frameHeader writer says it is closed (ESTATE), wha
     await reader.close();
   }
 });
+
+// Raw audio caps zerosink writes are valid caps: the metadata's problem
+// (thrown by frame.image()) says they are no picture, not that they are
+// unusable; audio caps zerosrc refuses are named as zerosrc names them.
+test('metadata of raw audio from zerosink: problem says the caps are audio, not video, and frame.image() throws it', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('audio-problem'), metadataSize: 4096, payloadSize: 1 << 16 });
+  const gst = run('gst-launch-1.0', ['audiotestsrc', 'num-buffers=1', 'samplesperbuffer=100', '!',
+    'audio/x-raw,format=S16LE,rate=8000,channels=2,layout=interleaved', '!', 'zerosink', `buffer-name=${reader.name}`],
+  { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') });
+  try {
+    const frame = await reader.next({ timeoutMs: 10000 });
+    expect(frame?.size).toBe(400);
+    const said = 'metadata caps are audio (S16LE audio/x-raw), not video: their frames have no picture ' +
+      '(frame.image(), toRGB() and the like take video/x-raw and image/jpeg and image/png)';
+    expect(reader.metadata?.problem).toMatchObject({ code: 'ENOCAPS', message: said });
+    expect(() => frame!.image()).toThrow(said);
+    frame!.release();
+    expect(await reader.next({ timeoutMs: 10000 })).toBeNull();
+    expect(await gst.exit(20000)).toBe(0);
+  } finally {
+    killIfRunning(gst);
+    await reader.close();
+  }
+});
+
+test('metadata of raw audio caps zerosrc refuses (0 channels): problem names the field as zerosrc refuses it', async () => {
+  const { reader, writer } = await pair('audio-refused');
+  try {
+    const caps = 'audio/x-raw,format=S16LE,rate=8000,channels=0,channel-mask=(bitmask)0,layout=interleaved';
+    writer.setMetadata(JSON.stringify({ caps }));
+    await writer.write(new Uint8Array(4));
+    (await reader.next({ timeoutMs: 10000 }))!.release();
+    expect(reader.metadata?.problem).toMatchObject({
+      code: 'ENOCAPS',
+      message: `metadata caps are not usable: the raw caps "${caps}" have channels=(int)0: raw audio has 1 channel or more; zerosrc refuses them`,
+    });
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});

@@ -7514,6 +7514,69 @@ GST_START_TEST (test_sink_refuses_buffer_not_a_frame)
 
 GST_END_TEST;
 
+/* A raw audio buffer holding part of a sample frame (channels times the
+ * sample's width; planar too, without an audio meta placing its planes) is
+ * zerosink's permanent EFRAMESIZE error, naming both sizes, before the
+ * ring: its reader gets the frames before it, then the writer's end.
+ * Before, it was written, and zerosrc stopped at it with EPROTO. */
+GST_START_TEST (test_sink_refuses_audio_not_whole_samples)
+{
+  const struct
+  {
+    const gchar *caps;
+    gsize whole, part;
+    const gchar *expected;
+  } cases[] = {
+    {"audio/x-raw, format=(string)S16LE, rate=(int)48000, channels=(int)2, "
+          "layout=(string)interleaved", 8, 6, "A buffer of 6 bytes is not "
+          "raw audio of its caps: S16LE audio of 2 channels comes in whole "
+          "sample frames of 4 bytes"},
+    {F32_PLANAR, 16, 12, "A buffer of 12 bytes is not raw audio of its "
+          "caps: F32LE audio of 2 channels comes in whole sample frames of "
+          "8 bytes"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *name = ring_name ("notsamples");
+    GstElement *appsink, *reader_pipe, *pipeline, *appsrc;
+    GstSample *sample;
+    GstMessage *msg;
+    gchar *text;
+
+    reader_pipe = playing_reader (name, "", &appsink);
+    pipeline = writer_pipeline (name, "", cases[i].caps, &appsrc);
+    set_state (pipeline, GST_STATE_PLAYING);
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+        make_frame (0, cases[i].whole, FALSE));
+    gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+        make_frame (1, cases[i].part, FALSE));
+    text = wait_error (pipeline, "EFRAMESIZE (permanent)", name);
+    fail_unless (strstr (text, cases[i].expected) != NULL, "%s", text);
+    fail_unless (strstr (text, "its reader would refuse the frame (zerosrc: "
+            "EPROTO)") != NULL, "%s", text);
+    fail_unless (strstr (text, "\nzerobuffer-stats frames-written=1 ") !=
+        NULL, "%s", text);
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "the first frame did not arrive");
+    fail_unless_equals_uint64 (gst_buffer_get_size (gst_sample_get_buffer
+            (sample)), cases[i].whole);
+    gst_sample_unref (sample);
+    /* the reader sees the writer's end, no error */
+    set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+    msg = wait_eos_or_error (reader_pipe);
+    fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "reader: %s",
+        GST_MESSAGE_TYPE_NAME (msg));
+    gst_message_unref (msg);
+    end_reader (reader_pipe, name);
+    g_free (text);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* An encoded stream's delta units written without the frame header lose
  * their flag and timestamps (a reader's webmmux made every VP8 frame a key
  * frame, silently): zerosink warns once a stream, not with the header. */
@@ -8141,6 +8204,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_frame_size_free_when_encoded);
   tcase_add_test (tc, test_sink_repacks_strided_frames);
   tcase_add_test (tc, test_sink_refuses_buffer_not_a_frame);
+  tcase_add_test (tc, test_sink_refuses_audio_not_whole_samples);
   tcase_add_test (tc, test_sink_refused_first_buffer_leaves_ring);
   tcase_add_test (tc, test_sink_warns_delta_units_without_header);
   tcase_add_test (tc, test_sink_keeps_default_layout_with_meta);

@@ -737,14 +737,15 @@ zerobuffer_sample_frames_refused (ZeroBufferFrameSize * sized, GstPad * pad,
     GstBuffer * buffer)
 {
   GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstAudioMeta *meta = gst_buffer_get_audio_meta (buffer);
+  GstAudioMeta *meta;
   gsize size = gst_buffer_get_size (buffer);
   gchar *expected = NULL, *text;
   const gchar *rule = NULL;
   gboolean fits;
 
   zerobuffer_frame_size (sized, caps);
-  fits = sized->sample_frame == 0 || (meta != NULL &&
+  fits = sized->sample_frame == 0 ||
+      ((meta = gst_buffer_get_audio_meta (buffer)) != NULL &&
       GST_AUDIO_INFO_LAYOUT (&meta->info) == GST_AUDIO_LAYOUT_NON_INTERLEAVED)
       || zerobuffer_frame_size_fits (sized, caps, size, "", &expected, &rule);
   gst_clear_caps (&caps);

@@ -165,7 +165,8 @@ void zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps);
 
 /* The plugin's own kind of error, outside the core's codes: a raw video
  * buffer that is not a frame of its caps (zerosink's, zerofilter's check of
- * what they write), a raw audio one of part of a sample frame (zerosink's), "EFRAMESIZE" as the Node reader names the same fault. */
+ * what they write), a raw audio one of part of a sample frame (zerosink's),
+ * "EFRAMESIZE" as the Node reader names the same fault. */
 #define ZEROBUFFER_EFRAMESIZE (-4900)
 
 /* Errors a supervisor can classify without reading the text.

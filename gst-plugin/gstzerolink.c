@@ -620,15 +620,42 @@ gst_zero_link_set_policy (GstZeroLink * link, gint timeout, gboolean drop)
   g_mutex_unlock (&link->lock);
 }
 
+/* Whether a bin holding ELEMENT is on its way to READY or NULL. It takes
+ * its children there a step at a time: a sink goes PLAYING -> PAUSED
+ * first, with PAUSED its own pending state, and its unlock() wakes the
+ * wait for room meanwhile. */
+static gboolean
+parent_stops (GstElement * element)
+{
+  GstObject *parent = gst_object_get_parent (GST_OBJECT (element));
+  gboolean stops = FALSE;
+
+  while (parent != NULL && !stops) {
+    GstObject *next;
+
+    GST_OBJECT_LOCK (parent);
+    stops = GST_IS_ELEMENT (parent) &&
+        GST_STATE_PENDING (parent) != GST_STATE_VOID_PENDING &&
+        GST_STATE_PENDING (parent) <= GST_STATE_READY;
+    GST_OBJECT_UNLOCK (parent);
+    next = stops ? NULL : gst_object_get_parent (parent);
+    gst_object_unref (parent);
+    parent = next;
+  }
+  return stops;
+}
+
 /* Whether a reserve GST_ZERO_LINK_WAIT_PLAYING may wait for room: the
  * element is no sink (zerofilter), or a sink PLAYING or on its way there
  * (not on its way to PAUSED: its unlock() wakes the wait then; a flush
  * that lost the state has PAUSED pending until the sink prerolls), or
- * stopping (READY or NULL pending: the wait goes on until PAUSED_TO_READY
- * sets the link flushing, and upstream's acquire ends with FLUSHING, not
- * with a plain buffer it would push into a stopped sink). Not with the
- * link's lock: the element's object lock comes first (set_property sets
- * the policy under it). */
+ * stopping (READY or NULL pending, its own or a bin's that takes it
+ * there: the wait goes on until PAUSED_TO_READY sets the link flushing,
+ * and upstream's acquire ends with FLUSHING, not with a plain buffer it
+ * would push into a stopped sink; as a bin's child, woken on the way
+ * through PAUSED, it took one 1 run in 3 under load). Not with the link's
+ * lock: the element's object lock comes first (set_property sets the
+ * policy under it). */
 static gboolean
 may_wait_for_room (GstZeroLink * link)
 {
@@ -644,6 +671,8 @@ may_wait_for_room (GstZeroLink * link)
   may = !GST_IS_BASE_SINK (element) || state == GST_STATE_PLAYING ||
       state <= GST_STATE_READY;
   GST_OBJECT_UNLOCK (element);
+  if (!may)
+    may = parent_stops (element);
   gst_object_unref (element);
   return may;
 }

@@ -647,8 +647,11 @@ parent_stops (GstElement * element)
 
 /* Whether a reserve GST_ZERO_LINK_WAIT_PLAYING may wait for room: the
  * element is no sink (zerofilter), or a sink PLAYING or on its way there
- * (not on its way to PAUSED: its unlock() wakes the wait then; a flush
- * that lost the state has PAUSED pending until the sink prerolls), or
+ * from PAUSED (not on its way to PAUSED: its unlock() wakes the wait
+ * then; a flush that lost the state has PAUSED pending until the sink
+ * prerolls; nor prerolling with PLAYING pending, set there straight from
+ * READY or NULL as gst_element_sync_state_with_parent does: it never
+ * prerolled while the ring stayed full), or
  * stopping (READY or NULL pending, its own or a bin's that takes it
  * there: the wait goes on until PAUSED_TO_READY sets the link flushing,
  * and upstream's acquire ends with FLUSHING, not with a plain buffer it
@@ -668,8 +671,8 @@ may_wait_for_room (GstZeroLink * link)
   GST_OBJECT_LOCK (element);
   state = GST_STATE_PENDING (element) == GST_STATE_VOID_PENDING ?
       GST_STATE (element) : GST_STATE_PENDING (element);
-  may = !GST_IS_BASE_SINK (element) || state == GST_STATE_PLAYING ||
-      state <= GST_STATE_READY;
+  may = !GST_IS_BASE_SINK (element) || (state == GST_STATE_PLAYING &&
+      GST_STATE (element) >= GST_STATE_PAUSED) || state <= GST_STATE_READY;
   GST_OBJECT_UNLOCK (element);
   if (!may)
     may = parent_stops (element);

@@ -239,9 +239,10 @@ typedef enum
 {
   GST_ZERO_LINK_WAIT,           /* as the policy says (timeout, drop) */
   /* the same, but when the element is a sink (zerosink) only while it
-   * is PLAYING or on its way there: else it cannot preroll while upstream
-   * waits in its pool, so not at all then, and a wait ends when its
-   * unlock() wakes it (gst_zero_link_wake) on the way to PAUSED */
+   * is PLAYING or on its way there from PAUSED (or stopping): else it
+   * cannot preroll while upstream waits in its pool, so not at all then,
+   * and a wait ends when its unlock() wakes it (gst_zero_link_wake) on
+   * the way to PAUSED */
   GST_ZERO_LINK_WAIT_PLAYING,
   GST_ZERO_LINK_DONTWAIT,       /* not at all, whatever the policy */
 } GstZeroLinkWait;

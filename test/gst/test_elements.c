@@ -1496,6 +1496,67 @@ GST_START_TEST (test_pool_seek_while_ring_full)
 
 GST_END_TEST;
 
+/* zerosink set straight to PLAYING (added to a running pipeline:
+ * gst_element_sync_state_with_parent), its ring full (an earlier writer's
+ * frames unread): it prerolls at once on a plain buffer, as one its bin
+ * steps through PAUSED does, and writes once the reader has read. With
+ * PLAYING pending during READY -> PAUSED, upstream waited in the pool for
+ * room (timeout=-1: for ever) and the sink did not preroll (ASYNC). */
+GST_START_TEST (test_pool_sink_set_playing_while_ring_full)
+{
+  gchar *name = ring_name ("straight");
+  gchar *desc = g_strdup_printf ("videotestsrc name=src num-buffers=3 "
+      "pattern=colors ! capsfilter name=caps caps=video/x-raw,format=GRAY8,"
+      "width=40,height=25,framerate=30/1 ! zerosink name=sink "
+      "buffer-name=%s sync=false frame-header=true timeout=-1", name);
+  zb_reader *reader = NULL;
+  GstElement *filler, *pipeline, *sink;
+  GstStateChangeReturn ret;
+  zb_frame frame;
+  gint64 start;
+  guint i;
+
+  /* room for 3 frames of 48 + 1000 bytes, which the first writer fills */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  filler = launch (desc);
+  set_state (filler, GST_STATE_PLAYING);
+  gst_message_unref (wait_eos_or_error (filler));
+  assert_no_error (filler);
+  set_state (filler, GST_STATE_NULL);
+  gst_object_unref (filler);
+
+  /* each element set to PLAYING by itself, the sink first, as
+   * gst_element_sync_state_with_parent sets the elements added to a
+   * pipeline that plays */
+  pipeline = launch (desc);
+  sink = by_name (pipeline, "sink");
+  set_state (sink, GST_STATE_PLAYING);
+  set_state (by_name (pipeline, "caps"), GST_STATE_PLAYING);
+  set_state (by_name (pipeline, "src"), GST_STATE_PLAYING);
+  ret = gst_element_get_state (sink, NULL, NULL, 2 * GST_SECOND);
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_SUCCESS);
+
+  for (i = 0; i < 3; i++) {     /* the first writer's */
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    fail_unless_equals_int (zb_frame_release (&frame), 0);
+  }
+  start = g_get_monotonic_time ();
+  while (stat_u64 (sink, "frames-written") < 3) {
+    fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC,
+        "the sink wrote %" G_GUINT64_FORMAT " frames in 5 s",
+        stat_u64 (sink, "frames-written"));
+    g_usleep (10 * 1000);
+  }
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 0);
+  end_writer (pipeline, reader);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_full_ring_times_out)
 {
   gchar *name = ring_name ("fulltimeout");
@@ -8193,6 +8254,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_pause_while_ring_full_live);
   tcase_add_test (tc, test_pool_pause_while_ring_full_queue);
   tcase_add_test (tc, test_pool_seek_while_ring_full);
+  tcase_add_test (tc, test_pool_sink_set_playing_while_ring_full);
   tcase_add_test (tc, test_full_ring_times_out);
   tcase_add_test (tc, test_drop_policy);
   tcase_add_test (tc, test_key_unit_after_drop);

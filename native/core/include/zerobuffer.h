@@ -681,10 +681,15 @@ uint64_t zb_now_ns(void);
  * no more than its rate before explains, takes the time since that end as
  * stopped. What one look finds counts for every deadline of the process
  * that lived through it (a long wait cut short by a wake misses a stop
- * another wait saw). So a stop under a second counts as time running; a
- * caller busy between its looks is not taken for stopped (its CPU time
- * runs), but one blocked elsewhere while the rest of the process idles
- * is, as are a debugger's stop and a paused VM.
+ * another wait saw). Where the kernel tells a thread's time waiting to
+ * run (/proc/thread-self/schedstat), a look whose thread ran or waited to
+ * run for over half the late time is not taken for stopped either: a busy
+ * caller starved of the CPU (a loaded host) gets under half of it, but a
+ * stopped one neither runs nor waits to. So a stop under a second counts
+ * as time running; a caller busy between its looks is not taken for
+ * stopped (its CPU time runs, or it waits to run), but one blocked
+ * elsewhere while the rest of the process idles is, as are a debugger's
+ * stop and a paused VM.
  * The CPU rate is sampled at looks, at most every 200 ms: a deadline of a
  * busy process that looks seldom (slices of seconds) may not tell a stop.
  * Allocated by the caller; timeout_ms is the caller's to change between

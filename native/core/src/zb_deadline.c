@@ -9,9 +9,16 @@
  * it: a wait whose own look came too late to tell (it asked for a long
  * wait, then a wake cut it short) gets the stop another wait saw, and a
  * look after SIGCONT that found nothing (a deadline just started) hides
- * nothing from a later one that finds more. */
+ * nothing from a later one that finds more. Where the kernel tells a
+ * thread's time waiting to run (/proc/thread-self/schedstat), a late look
+ * whose thread ran or waited to run for over half the late time is no stop
+ * either: a busy caller starved of the CPU (7 runnable on 2 cores) got
+ * under half of it, but a stopped thread neither runs nor waits to. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zb_error.h"
 #include "zb_platform.h"
@@ -36,12 +43,21 @@ static uint64_t stops_count; /* pieces found so far */
 /* CPU time (from) at a moment (until), the latest last */
 static span cpu_samples[CPU_SAMPLES];
 static unsigned cpu_sampled;
+/* This thread's time running or waiting to run (from) at a moment
+ * (until), taken at its looks at most every CPU_SAMPLE_NS */
+static _Thread_local span thread_sample;
 
 /* A child of fork() must not find the lock held by a thread it lacks. */
 static void stops_prepare(void) { pthread_mutex_lock(&stops_lock); }
 static void stops_resume(void) { pthread_mutex_unlock(&stops_lock); }
+/* ... and its thread's schedstat starts anew: the parent's sample is not
+ * its thread's. */
+static void stops_child(void) {
+  thread_sample = (span){0, 0};
+  pthread_mutex_unlock(&stops_lock);
+}
 static void stops_init(void) {
-  pthread_atfork(stops_prepare, stops_resume, stops_resume);
+  pthread_atfork(stops_prepare, stops_resume, stops_child);
 }
 
 static uint64_t process_cpu_ns(void) {
@@ -49,6 +65,37 @@ static uint64_t process_cpu_ns(void) {
   if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
     return UINT64_MAX; /* unknown: nothing is taken for stopped */
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* This thread's time on the CPU plus its time waiting for one, in ns, or
+ * UINT64_MAX when the kernel does not tell (no schedstat). */
+static uint64_t thread_busy_ns(void) {
+  char buf[96];
+  unsigned long long ran, waited;
+  ssize_t n;
+  int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return UINT64_MAX;
+  n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return UINT64_MAX;
+  buf[n] = '\0';
+  if (sscanf(buf, "%llu %llu", &ran, &waited) != 2)
+    return UINT64_MAX;
+  return (uint64_t)ran + (uint64_t)waited;
+}
+
+/* Whether this thread ran or waited to run for over half of [from, now],
+ * by the least its time busy since its sample allows: all of it before
+ * FROM may have been spent before FROM. */
+static bool thread_busy(uint64_t busy, uint64_t from, uint64_t now) {
+  uint64_t before;
+  if (busy == UINT64_MAX || thread_sample.until == 0 ||
+      thread_sample.until > from || busy < thread_sample.from)
+    return false; /* cannot tell: the process-wide rule decides */
+  before = from - thread_sample.until;
+  return busy - thread_sample.from > before + (now - from) / 2;
 }
 
 static uint64_t overlap(span a, uint64_t from, uint64_t until) {
@@ -129,11 +176,16 @@ static void credit_stops(zb_deadline *d, uint64_t now) {
 
 int zb__deadline_look(zb_deadline *d, uint64_t now, int slice_ms) {
   uint64_t end, asked_end = d->looked_ns + (uint64_t)d->wait_ms * NS_PER_MS;
+  uint64_t busy = UINT64_MAX;
+  bool late = now > asked_end + (uint64_t)ZB_STOPPED_GAP_MS * NS_PER_MS;
 
+  /* schedstat at a late look, else at most every CPU_SAMPLE_NS (a look is
+   * on the way of every frame that waits; the read is three calls) */
+  if (late || now - thread_sample.until >= CPU_SAMPLE_NS)
+    busy = thread_busy_ns();
   pthread_once(&stops_once, stops_init);
   pthread_mutex_lock(&stops_lock);
-  if (now > asked_end + (uint64_t)ZB_STOPPED_GAP_MS * NS_PER_MS &&
-      cpu_still(asked_end, now))
+  if (late && cpu_still(asked_end, now) && !thread_busy(busy, asked_end, now))
     add_stop(asked_end, now);
   if (cpu_sampled == 0 ||
       now - cpu_samples[(cpu_sampled - 1) % CPU_SAMPLES].until >=
@@ -144,6 +196,8 @@ int zb__deadline_look(zb_deadline *d, uint64_t now, int slice_ms) {
   }
   credit_stops(d, now);
   pthread_mutex_unlock(&stops_lock);
+  if (busy != UINT64_MAX)
+    thread_sample = (span){busy, now};
 
   d->looked_ns = now;
   d->wait_ms = slice_ms;

@@ -117,10 +117,10 @@ echo "filesink: 200 answers in place, $moved copied out while filesink gathered 
 # The server killed (no detach) with answers held downstream.
 bg_server "$tmp/die.srv" "${ZB_PREFIX}die" --mode echo --in-place 1 --die-after 10
 t0=$(now_ns)
-fg_launch "$tmp/die.log" -- videotestsrc num-buffers=300 ! "$RGB" ! \
+bg_launch "$tmp/die.log" -- videotestsrc num-buffers=300 ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}die" timeout=3000 ! \
   queue min-threshold-buffers=50 max-size-buffers=0 max-size-bytes=0 max-size-time=0 ! fakesink
-check_server_error "killed with 10 answers held" $? "$(ms_since "$t0")" "$tmp/die.log" \
+check_server_error "killed with 10 answers held" $BG_PID "$t0" "$tmp/die.log" \
   "duplex server (died|stopped answering)[a-z0-9 ]*"
 remove_ring "${ZB_PREFIX}die_request"
 

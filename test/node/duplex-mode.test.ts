@@ -49,8 +49,7 @@ describe('a client of another user', () => {
   });
   afterAll(() => fs.rmSync(registry, { recursive: true, force: true }));
 
-  // setpriv and env exec cmd (runuser would stay its parent): the child is cmd itself, so that a gst-launch that lost
-  // its quit gets the SIGINT (helpers' LOST_QUIT_MS), and a kill reaches it
+  // setpriv and env exec cmd (runuser would stay its parent): the child is cmd itself, so that a kill reaches it
   const asNobody = (cmd: string, args: string[], options?: RunOptions): Child => run('setpriv', [`--reuid=${NOBODY}`,
     `--regid=${execFileSync('id', ['-g', NOBODY], { encoding: 'utf8' }).trim()}`, '--clear-groups', 'env', `HOME=${registry}`,
     `GST_PLUGIN_PATH=${path.join(repoRoot, 'builddir', 'gst-plugin')}`, `GST_REGISTRY=${path.join(registry, 'registry.bin')}`, cmd, ...args], {}, options);

@@ -5,15 +5,33 @@
 // Here the main thread is made late into its loop (late-main-loop.c,
 // preloaded), and zerofilter, with no server and connect-timeout=0, fails at
 // its first caps: a child of run() still exits, with gst-launch's status 1,
-// once the SIGINT ends the loop.
+// once the SIGINT ends the loop; so does one run through a wrapper that does
+// not exec it. One whose quit was not lost but whose teardown is slow
+// (slow-exit.c) is left alone.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LOST_QUIT_MS, leftovers, repoRoot, ringName, run } from './helpers.js';
+import { type Child, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-lost-quit-'));
+
+/** The fixture NAME.c built as a library to preload. */
+function preload(name: string): string {
+  const lib = path.join(tmp, `${name}.so`);
+  execFileSync('cc', ['-shared', '-fPIC', '-o', lib, path.join(repoRoot, 'test', 'node', 'fixtures', `${name}.c`), '-ldl']);
+  return lib;
+}
+
+/** gst-launch's arguments: zerofilter, with no server and connect-timeout=0, fails at its first caps. */
+const failingFilter = (channel: string): string[] =>
+  ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0 ! fakesink`.split(' ')];
+
+/** Kills what is left of a gst-launch on channel (a failed test's). */
+function killLeft(channel: string): void {
+  for (const p of processesWith(`channel=${channel}`)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+}
 
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -21,15 +39,45 @@ afterAll(() => {
 });
 
 test('gst-launch whose main loop starts after zerofilter\'s error at its first caps: it exits 1 with the error, not hangs', async () => {
-  const late = path.join(tmp, 'late-main-loop.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-o', late, path.join(repoRoot, 'test', 'node', 'fixtures', 'late-main-loop.c'), '-ldl']);
   const channel = ringName('lostquit');
   const t0 = Date.now();
-  const gst = run('gst-launch-1.0', ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0 ! fakesink`.split(' ')],
-    { ...gstEnv, LD_PRELOAD: late, LATE_MAIN_LOOP_MS: '1000' });
+  const gst = run('gst-launch-1.0', failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
   expect(await gst.exit(15000)).toBe(1);
   // it did not leave its loop by itself: the SIGINT did
   expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
   expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
   expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
+}, 30000);
+
+test.each([
+  ['sh -c', (channel: string, env: NodeJS.ProcessEnv): Child =>
+    run('sh', ['-c', 'gst-launch-1.0 "$@"; exit $?', 'sh', ...failingFilter(channel)], env, { gstLaunch: true })],
+  ['script (on a terminal)', (channel: string, env: NodeJS.ProcessEnv): Child => runOnTerminal('gst-launch-1.0', failingFilter(channel), env)],
+])('the same through a wrapper that does not exec gst-launch (%s): gst-launch gets the SIGINT and the wrapper exits 1', async (_how, start) => {
+  const channel = ringName('lostquitwrap');
+  try {
+    const t0 = Date.now();
+    // (before: the SIGINT went to sh, which died of it (130) leaving gst-launch to wait for ever; script was not
+    // watched at all, the error coming on its stdout)
+    const gst = start(channel, { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+    expect(await gst.exit(15000)).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
+    expect(gst.stderr + gst.stdout.join('\n')).toContain("ERROR: pipeline doesn't want to preroll.");
+  } finally {
+    killLeft(channel);
+  }
+}, 30000);
+
+test('gst-launch -q whose quit was not lost but whose teardown ends over 5 s after the error: not interrupted, status 1', async () => {
+  const channel = ringName('slowexit');
+  try {
+    const t0 = Date.now();
+    // (before: SIGINT after LOST_QUIT_MS, with -q nothing said it had left its loop; past its handler it died: 130)
+    const gst = run('gst-launch-1.0', failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('slow-exit'), SLOW_EXIT_MS: String(LOST_QUIT_MS + 1500) });
+    expect(await gst.exit(20000)).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS + 1500);
+    expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
+  } finally {
+    killLeft(channel);
+  }
 }, 30000);

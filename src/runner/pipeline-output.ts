@@ -78,6 +78,8 @@ export class OutputTail {
   #lines: string[] = [];
   #errors: string[] = [];
   #blocks = new Map<string, Block>();
+  /** end() was called: a line added later is no part of this run's output (until reset()). */
+  #over = false;
   rejected = false;
   /** The first property value gst-launch refused with a warning only (see refusedValue). */
   refused?: RefusedValue;
@@ -92,6 +94,7 @@ export class OutputTail {
   }
 
   add(line: string, from = 'stderr'): void {
+    if (this.#over) return;
     this.#lines.push(line);
     if (this.#lines.length > this.#limit) this.#lines.shift();
     if (isRejection(line)) this.rejected = true;
@@ -122,7 +125,10 @@ export class OutputTail {
       return;
     }
     if (block.stage === 'location') {
-      block.stage = 'debug'; // "file(line): function (): element:"
+      // "file(line): function (): element:" when debug text follows; without the colon GStreamer
+      // had none (gst_element_message_full): the next line is not the block's
+      if (line.endsWith(':')) block.stage = 'debug';
+      else this.#endBlock(from);
       return;
     }
     if (block.kind === 'warning') {
@@ -152,9 +158,10 @@ export class OutputTail {
     if (block?.kind === 'warning') this.#onWarning({ element: block.element, message: block.message, hint: block.debug[0]?.trim() ?? '' });
   }
 
-  /** The output is over: a warning still open (no debug text came) is told. */
+  /** The output is over: a warning still open (no debug text came) is told; lines added later are ignored until reset(). */
   end(): void {
     for (const from of [...this.#blocks.keys()]) this.#endBlock(from);
+    this.#over = true;
   }
 
   #keepError(line: string): void {
@@ -175,6 +182,7 @@ export class OutputTail {
     this.#lines = [];
     this.#errors = [];
     this.#blocks.clear();
+    this.#over = false;
     this.rejected = false;
     this.refused = undefined;
     this.elementError = undefined;

@@ -141,7 +141,7 @@ export const COMMANDS = {
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given. An element's warning (gst-launch's "WARNING: from element ...") goes to stderr with the first line of its debug text (--json: a {"type":"warning"} line).`,
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, a raw frame of another size than its caps (EFRAMESIZE), ' +
-        `no such ring, caps mismatch, bad name, permission denied), or it kept dying (--max-restarts); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (a corrupt JPEG)`,
+        `no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), or an element failed during the stop (Ctrl-C, --frames, --duration: "failed while it stopped", as gst-launch -e itself then exits 1; --json\'s summary: lastError); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (a corrupt JPEG)`,
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO)',
     }),
   },

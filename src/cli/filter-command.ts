@@ -413,7 +413,7 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   }
   // (also after a stop: zerofilter's error while its EOS waited for a slow script's answer is the run's, status 3)
   if (exit.error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter' })}`);
+    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter', stopped: exit.stopped })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
       say(io.stderr, requestRingHint(name, payloadSize, sizes?.from ?? '--payload-size'));

@@ -44,6 +44,8 @@ export interface FailureContext {
    * takes none of it).
    */
   sinkPropertyTo: 'zerosink' | 'zerofilter';
+  /** It failed while a stop ended it (PipelineExit.stopped): no restart was due. */
+  stopped?: boolean;
 }
 
 /**
@@ -70,7 +72,7 @@ export function restartCount(event: { restarts: number; restartsInARow: number }
 }
 
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
-export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo }: FailureContext): string {
+export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo, stopped }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
   const message = inCommandWords(error, sinkPropertyTo);
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
@@ -84,7 +86,7 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   if (error.code === 'ENOENT' && error.element !== undefined && (isAppendedElement(error.element.element, 'zerosink') || isAppendedElement(error.element.element, 'zerofilter')))
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${message}`;
-  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''} and was not restarted; ${who}:\n${message}`;
+  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''}${stopped === true ? ' while it stopped (its EOS)' : ' and was not restarted'}; ${who}:\n${message}`;
 }
 
 /**

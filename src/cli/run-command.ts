@@ -195,9 +195,11 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     if (extra['sha256'] !== undefined) say(io.stderr, `zerobuffer: sha256 ${String(extra['sha256'])}`);
   }
   if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer run: ${killedAfterEosText(exit.killedAfterEosMs)}`);
-  const error = failure ?? (exit.error !== undefined && !exit.stopped ? exit.error : undefined);
+  // An element's error during the stop (its EOS) fails the run too, as gst-launch's own status 1 says, and as the
+  // summary's lastError shows it (a stop's SIGKILL without an error, or zerosink's reader gone, is none: the runner)
+  const error = failure ?? exit.error;
   if (error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink' })}`);
+    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: exit.stopped })}`);
     if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {
       // the message says where the plugin is missing, or what to install
     } else if (error.code === 'EMSGSIZE' && error.element !== undefined) {

@@ -635,6 +635,30 @@ test('run whose gst-launch ignores the EOS at the stop: killed with SIGKILL afte
   }
 });
 
+test('run whose pipeline fails during the stop (an element\'s error at its EOS, gst-launch status 1): status 3, the error told, the summary\'s lastError the same', async () => {
+  // (before: status 0 while --json's summary said lastError EPIPELINE; gst-launch itself exits 1)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
+    '#!/bin/bash',
+    "trap 'echo \"ERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\" >&2; echo \"Additional debug info:\" >&2; " +
+      "echo \"gstqueue.c(1): f (): /GstPipeline:pipeline0/GstQueue:queue0:\" >&2; echo \"the hint\" >&2; exit 1' INT",
+    "echo 'Setting pipeline to PLAYING ...'",
+    'while :; do sleep 0.05; done',
+  ].join('\n'), { mode: 0o755 });
+  const name = ringName('stoperror');
+  const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--duration', '1s', '--json'], { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain(`zerobuffer run: pipeline into ${name} failed while it stopped (its EOS); gst-launch said:\n` +
+      'gst-launch exited with status 1:\nERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\n  the hint\n');
+    expect(jsonLines(child.stdout).find((l) => l['type'] === 'summary')).toMatchObject({ lastError: 'EPIPELINE' });
+    expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('run whose frames or metadata do not fit its ring: zerosink\'s message, then which option sizes the ring (status 3)', async () => {
   const source = 'videotestsrc num-buffers=3 ! video/x-raw,format=BGRx,width=640,height=480';
   const frames = run(process.execPath, [bin, 'run', source, '--name', ringName('toosmall'), '--payload-size', '1000000', '--fast', '--json']);

@@ -187,7 +187,8 @@ export const COMMANDS = {
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.ok]: 'success (the stream ended, --frames reached, or stopped with Ctrl-C and no element failed during the stop)',
       [EXIT.usage]: `${USAGE_PLUGIN_PATH}; --on-error pass with output caps`,
-      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error (or any error during a Ctrl-C\'s stop: zerofilter\'s timeout while a slow script answered), the script failed under --on-error stop or on every request, or threw outside a request (an uncaught exception, e.g. in a timer: told with its stack), or the server could not write an answer',
+      [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, an element reported a permanent error (or any error during a Ctrl-C\'s stop: zerofilter\'s timeout while a slow script answered), the script failed under --on-error stop or on every request, or threw outside a request (an uncaught exception, e.g. in a timer: told with its stack; later ones counted), or ended the process itself (process.exit(N), whatever N: its pipeline killed, the rings removed), or the server could not write an answer',
+      [EXIT.internal]: `${EXIT_TEXTS[EXIT.internal]}; also an uncaught exception whose stack names only zerobuffer's own files (a bug of zerobuffer, not the script's)`,
       // filter meets a ring error only creating the request ring (filter-command.ts); the server's later failures are status 3
       [EXIT.ring]: 'ring error (cannot create the channel\'s request ring: the name is taken, /dev/shm is full, ...)',
     }),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { types } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
 } from '../duplex.js';
@@ -14,6 +14,7 @@ import { checkFrameCaps } from '../frame-attributes.js';
 import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes, type RingSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
+import { killAllGroups } from '../runner/child-guard.js';
 import { killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
@@ -150,35 +151,97 @@ export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCo
   }
 }
 
+/** The package's compiled code (dist/): frames there are the CLI's own. */
+const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
 /**
- * An exception the script throws outside its calls (in a timer, a promise
- * nothing awaits), heard while the command runs: Node's default ended the
- * process with a raw stack, no summary, zerofilter's response ring left
- * behind. onCrash: what the command does once the first is heard.
+ * Whether an uncaught exception is the CLI's own (a bug of zerobuffer) rather
+ * than the script's: every file its stack names is in dist/ or Node's own.
+ * One naming the script, a module it imports, or no file at all (a value
+ * thrown that is no Error) is the script's.
  */
-class ScriptCrash {
-  error?: unknown;
+function isOwnException(e: unknown): boolean {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return false;
+  const files = e.stack.split('\n').slice(1)
+    .map((frame) => /^\s+at (?:.*\()?((?:file:\/\/|\/|node:)[^()]*?)(?::\d+:\d+)?\)?$/.exec(frame)?.[1])
+    .filter((file): file is string => file !== undefined && !file.startsWith('node:'))
+    .map((file) => (file.startsWith('file://') ? fileURLToPath(file) : file));
+  return files.length > 0 && files.every((file) => file.startsWith(distDir + path.sep));
+}
+
+/**
+ * Uncaught exceptions heard while the command runs: the script's, thrown
+ * outside its calls (in a timer, a promise nothing awaits), which Node's
+ * default ended the process with (a raw stack, no summary, zerofilter's
+ * response ring left behind), and the CLI's own (isOwnException). The first
+ * of each kind is kept; onCrash: what the command does at the first one.
+ */
+class Uncaught {
+  script?: unknown;
+  own?: unknown;
+  /** Heard after the first: counted, not shown. */
+  later = 0;
   onCrash = (): void => {};
   readonly heard = (e: unknown): void => {
-    if (this.error !== undefined) return; // (the first is the cause)
-    this.error = e ?? new Error(String(e));
-    this.onCrash();
+    const value = e ?? new Error(String(e));
+    const first = this.script === undefined && this.own === undefined;
+    const own = isOwnException(value);
+    if (own && this.own === undefined) this.own = value;
+    else if (!own && this.script === undefined) this.script = value;
+    else this.later++;
+    if (first) this.onCrash();
   };
 }
 
+/**
+ * The process ends while the command runs: the script called process.exit()
+ * (or a second Ctrl-C, bin.ts). Nothing asynchronous runs any more: the
+ * channel's rings go here, synchronously. onExit is set once there is a
+ * channel.
+ */
+class ProcessEnd {
+  onExit?: (code: number) => void;
+  readonly heard = (code: number): void => this.onExit?.(code);
+}
+
 async function filterWith(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined): Promise<ExitCode> {
-  const crash = new ScriptCrash();
-  process.on('uncaughtException', crash.heard);
-  process.on('unhandledRejection', crash.heard);
+  const uncaught = new Uncaught();
+  const end = new ProcessEnd();
+  process.on('uncaughtException', uncaught.heard);
+  process.on('unhandledRejection', uncaught.heard);
+  process.on('exit', end.heard);
   try {
-    return await filterRun(args, io, json, live, crash);
+    return await filterRun(args, io, json, live, uncaught, end);
   } finally {
-    process.off('uncaughtException', crash.heard);
-    process.off('unhandledRejection', crash.heard);
+    process.off('uncaughtException', uncaught.heard);
+    process.off('unhandledRejection', uncaught.heard);
+    process.off('exit', end.heard);
   }
 }
 
-async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined, crash: ScriptCrash): Promise<ExitCode> {
+/** How long the process's end waits for its killed gst-launch to die before it removes zerofilter's response ring (ms). */
+const KILLED_DEATH_MS = 1000;
+
+/**
+ * Removes zerofilter's response ring once its gst-launch, killed, is dead
+ * (until then the ring is live: EBUSY), waiting synchronously: the process
+ * is ending. Any other failure (ENOENT: zerofilter removed it) leaves it be.
+ */
+function removeResponseRingSync(name: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + KILLED_DEATH_MS;
+  for (;;) {
+    try {
+      removeStaleRing(duplexRingNames(name).response);
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EBUSY' || Date.now() > deadline) return;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
+async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveLine | undefined, uncaught: Uncaught, end: ProcessEnd): Promise<ExitCode> {
   let script: Script;
   try {
     script = await loadScript(args.script);
@@ -248,6 +311,19 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     else if (live === undefined) say(io.stderr, clientGoneText(g));
     else live.above(io.stderr, clientGoneText(g));
   });
+  // The process ends under the command (the script's process.exit(), bin.ts's second Ctrl-C): gst-launch
+  // is killed at exit (child-guard) and zerofilter's response ring, whose reader it is, would stay
+  end.onExit = (code) => {
+    server.closeSync();
+    killAllGroups();
+    removeResponseRingSync(name);
+    if (io.signal.aborted) return; // a stop was asked: bin.ts's second Ctrl-C ends the process so, with a stop's status
+    const text = `zerobuffer filter: the script ended the process (process.exit(${code})) while the command ran: ` +
+      `its pipeline killed, the channel's rings removed, status ${EXIT.pipeline}`;
+    if (live === undefined) say(io.stderr, text);
+    else live.above(io.stderr, text);
+    process.exitCode = EXIT.pipeline;
+  };
   let runner: PipelineRunner;
   try {
     runner = new PipelineRunner({
@@ -344,12 +420,12 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     runner.on('state', playing);
     void runner.done.then(settle);
   };
-  // as a failure under --on-error stop: what the script does after it is unknown
-  crash.onCrash = () => {
+  // as a failure under --on-error stop: what the script (or the CLI, after its own bug) does after it is unknown
+  uncaught.onCrash = () => {
     server.closeSync();
     stopOncePlaying();
   };
-  if (crash.error !== undefined) crash.onCrash(); // (its top level's promise, while the channel was made)
+  if (uncaught.script !== undefined || uncaught.own !== undefined) uncaught.onCrash(); // (its top level's promise, while the channel was made)
   runner.start();
   const exit = await runner.done;
   if (exit.killedAfterEosMs !== undefined) {
@@ -364,7 +440,7 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   // gst-launch failed (an element's error, also during a stop, its own exit status, or a property value
   // it refused, for which zerobuffer killed it; not killed by another's signal, nor a stop's SIGKILL
   // without an error), or zerobuffer killed it as hung after an error: told below
-  const failedOrHung = failure === undefined && crash.error === undefined && exit.error !== undefined;
+  const failedOrHung = failure === undefined && uncaught.script === undefined && uncaught.own === undefined && exit.error !== undefined;
   const pipelineEnd = !failedOrHung ? undefined
     : exit.killedAfterErrorMs !== undefined ? `went as zerobuffer killed its pipeline with SIGKILL, hung ${exit.killedAfterErrorMs} ms after an error (below)`
     : exit.error!.element !== undefined || exit.exitCode !== undefined || exit.error!.rejected ? 'went as its pipeline failed (the error below)'
@@ -375,6 +451,8 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   }
   const s = stats();
   await server.close();
+  // a handler call still running ends with the server: its exceptions are still heard (filterWith) until then
+  await Promise.race([serving, new Promise((r) => setTimeout(r, 1000))]);
   // A pipeline killed at the stop's deadline (a slow script's answers still due) left zerofilter's
   // response ring: ours to remove rather than the next sweep's.
   try {
@@ -395,10 +473,16 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
         `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);
   }
-  if (crash.error !== undefined) {
-    const e = crash.error;
+  const more = uncaught.later === 0 ? '' : `\nzerobuffer filter: ${uncaught.later} more uncaught exception${uncaught.later === 1 ? '' : 's'} while the command ended (not shown)`;
+  const stack = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+  if (uncaught.own !== undefined) {
+    say(io.stderr, `zerobuffer filter: internal error (a bug of zerobuffer, not the script's: an uncaught exception in its own code): ${stack(uncaught.own)}` +
+      `${uncaught.script === undefined ? '' : `\nzerobuffer filter: the script too failed outside a request: ${stack(uncaught.script)}`}${more}`);
+    return EXIT.internal;
+  }
+  if (uncaught.script !== undefined) {
     say(io.stderr, `zerobuffer filter: the script failed outside a request (an uncaught exception, from a timer or a promise nothing awaits): ` +
-      `${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      `${stack(uncaught.script)}${more}`);
     return EXIT.pipeline;
   }
   if (failure instanceof DuplexHandlerError) {

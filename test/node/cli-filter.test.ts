@@ -530,6 +530,46 @@ test('zerobuffer filter: a script that throws in a timer (outside a request) fai
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
 }, 60000);
 
+/** /dev/shm and /tmp/zerobuffer entries of the channel name (its rings' segments, semaphores and locks). */
+function channelLeftovers(name: string): string[] {
+  const locks = fs.existsSync('/tmp/zerobuffer') ? fs.readdirSync('/tmp/zerobuffer') : [];
+  return [...leftovers(), ...locks].filter((f) => f.includes(name));
+}
+
+const LIVE_SMALL = 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
+
+test('zerobuffer filter: a script that calls process.exit(7) ends the command with status 3, said on stderr; zerofilter\'s response ring and its lock are removed', async () => {
+  // (before: status 7, not a word, NAME_response and its semaphores left in /dev/shm, its lock in /tmp/zerobuffer)
+  const name = ringName('cliexit');
+  const cli = run(process.execPath, [bin, 'filter', LIVE_SMALL, '--script', fixture('exiting-filter.mjs'), 'fakesink', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(30000)).toBe(3);
+  expect(cli.stderr).toContain('zerobuffer filter: the script ended the process (process.exit(7)) while the command ran: ' +
+    'its pipeline killed, the channel\'s rings removed, status 3');
+  expect(channelLeftovers(name)).toEqual([]);
+  expect(processesWith(name)).toEqual([]);
+}, 60000);
+
+test('zerobuffer filter: an uncaught exception whose stack names only zerobuffer\'s dist/ is the CLI\'s own: an internal error, status 1, not blamed on the script; no ring left', async () => {
+  // (before: "the script failed outside a request", status 3)
+  const name = ringName('cliown');
+  const cli = run(process.execPath, [bin, 'filter', LIVE_SMALL, '--script', fixture('own-throwing-filter.mjs'), 'fakesink', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(30000)).toBe(1);
+  expect(cli.stderr).toMatch(/zerobuffer filter: internal error \(a bug of zerobuffer, not the script's: an uncaught exception in its own code\): TypeError: own-throwing-filter: a bug in the CLI\n\s+at Timeout\.show \(.*dist\/cli\/filter-command\.js:1:1\)/);
+  expect(cli.stderr).not.toContain('the script failed');
+  expect(cli.stdout.some((l) => l.includes('"type":"summary"'))).toBe(true);
+  expect(channelLeftovers(name)).toEqual([]);
+}, 60000);
+
+test('zerobuffer filter: uncaught exceptions after the first, while the command ends, are counted, not dropped unsaid (before: dropped, not a word)', async () => {
+  const name = ringName('cliinterval');
+  const cli = run(process.execPath, [bin, 'filter', LIVE_SMALL, '--script', fixture('timers-throwing-filter.mjs'), 'fakesink', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(30000)).toBe(3);
+  expect(cli.stderr).toMatch(/the script failed outside a request \(an uncaught exception, from a timer or a promise nothing awaits\): Error: timers-throwing-filter: thrown 1\n/);
+  expect(cli.stderr).toContain('\nzerobuffer filter: 2 more uncaught exceptions while the command ended (not shown)\n');
+  expect(cli.stderr).not.toContain('thrown 2');
+  expect(channelLeftovers(name)).toEqual([]);
+}, 60000);
+
 test('zerobuffer filter: a script writing past the global console (node:console, a Worker, process.stdout.write) writes to stderr too, and has every console method (timeStamp)', async () => {
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('stdout-writing-filter.mjs'), 'fakesink', '--json', '--name', ringName('clistdout')], gstEnv);
   expect(await cli.exit(30000)).toBe(0);

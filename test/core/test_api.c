@@ -2297,6 +2297,77 @@ static void test_new_writer_lap_after_old_frames(void) {
   fixture_close(&fx);
 }
 
+/* The new writer B (another process) attached while the old writer A's
+ * frame 1 was still to read: the reader's first look saw B's pid, then
+ * took A's frames 1 and 2, and A's frame 1 used the change up. B's lap
+ * (its frames from where A's end, round to it) was then refused as stale
+ * bytes (ZB_ESEQUENCE at every look). mode 0: B had written nothing when
+ * the reader saw its pid (its first frame goes where A stopped); 1: the
+ * same, the reader having seen A's pid at an empty ring first; 2: B had
+ * written its frame 1 already (two frames 1 unread when its pid was
+ * seen). */
+static void test_new_writer_lap_before_old_first_frame(void) {
+  int mode;
+  for (mode = 0; mode <= 2; mode++) {
+    ring_fixture fx;
+    int to_b[2], from_b[2], status;
+    zb_frame f;
+    char step;
+    pid_t b;
+    if (fixture_open(&fx, "newlapfirst", 1024) != 0 || pipe(to_b) != 0 ||
+        pipe(from_b) != 0) {
+      fixture_close(&fx);
+      CHECK(0);
+      return;
+    }
+    if (mode == 1)
+      CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_EAGAIN); /* sees A's pid */
+    CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+    CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    b = fork();
+    if (b == 0) {
+      zb_writer *w = NULL;
+      /* mode 2: [52, 78), then [78, 1008), a marker, [0, 52); else
+       * [52, 1008), a marker, [0, 52): a whole lap, ending where A's
+       * frames end */
+      int ok = zb_writer_connect(&w, fx.name) == 0 &&
+               (mode != 2 || put(w, 10, 1, 1000) == 0) &&
+               write(from_b[1], "c", 1) == 1 && read(to_b[0], &step, 1) == 1 &&
+               (mode == 2 ? put(w, 914, 2, 1000) == 0 && put(w, 36, 3, 1000) == 0
+                          : put(w, 940, 1, 1000) == 0 && put(w, 36, 2, 1000) == 0) &&
+               write(from_b[1], "w", 1) == 1 && read(to_b[0], &step, 1) == 1;
+      zb_writer_destroy(w);
+      _exit(ok ? 0 : 1);
+    }
+    CHECK(b > 0);
+    CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
+    GET_RELEASE(fx.r, 10, 1);              /* the look that sees B's pid */
+    GET_RELEASE(fx.r, 10, 2);
+    CHECK(write(to_b[1], "g", 1) == 1);
+    CHECK(read(from_b[0], &step, 1) == 1); /* B's lap written */
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
+    if (mode == 2) {
+      GET_RELEASE(fx.r, 10, 1);
+      GET_RELEASE(fx.r, 914, 2);
+      GET_RELEASE(fx.r, 36, 3);
+    } else {
+      GET_RELEASE(fx.r, 940, 1);
+      GET_RELEASE(fx.r, 36, 2);
+    }
+    CHECK(write(to_b[1], "e", 1) == 1);
+    CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
+    close(to_b[0]);
+    close(to_b[1]);
+    close(from_b[0]);
+    close(from_b[1]);
+    fixture_close(&fx);
+  }
+}
+
 /* Reserves a, b, c and d, commits b and c (c with a hold) behind a, lets
  * pid 1 take the ring and commits a: refused, and b and c are dropped with
  * it (nothing goes into the taker's stream); d, still open, is refused at
@@ -4194,6 +4265,7 @@ int main(void) {
   RUN(test_tail_given_back_after_moving);
   RUN(test_new_writer_lap);
   RUN(test_new_writer_lap_after_old_frames);
+  RUN(test_new_writer_lap_before_old_first_frame);
   RUN(test_writer_pid_taken);
   RUN(test_cancel_after_refusal);
   RUN(test_metadata_after_ring_taken);

@@ -1,7 +1,8 @@
 /* test_process.c — the core with two real processes: long randomised
  * streams over thousands of wraps, frames held and released out of order
  * while the writer runs, reader and writer death, end of stream and writer
- * generations, one writer at a time, the duplex pairing of a response
+ * generations (also a writer after another whose frames are unread), one
+ * writer at a time, the duplex pairing of a response
  * ring with its request ring by process, stale rings swept, a live ring
  * refused, handles copied by fork(), and wake calls from another thread.
  *
@@ -1132,6 +1133,171 @@ static void test_writer_generations(void) {
   zb_test_remove_ring(name);
 }
 
+/* 6b. A writer after another, while the first one's frames are unread:
+ * writer A writes its frames and detaches; writer B connects (the reader
+ * has read nothing yet, so the first pid it sees is B's) and writes into
+ * the room the reader gives back. The reader gets A's frames 1..N, then
+ * B's 1..M, then ZB_EOF: no end in between (it looked only once B was
+ * there) and nothing else. With equal frames that tile the ring, B's frames
+ * come round to where A's end: a full lap starting at B's frame 1, which
+ * the reader refused as stale bytes (ZB_ESEQUENCE, "stale bytes, not a
+ * lap"): A's frame 1, taken after B's pid was seen, had used the change up. */
+typedef struct handover_writer {
+  const char *name;
+  uint64_t salt, frames;
+  uint64_t size;     /* every frame's size; 0: frame_size(salt, seq, max) */
+  uint64_t max_size; /* the largest frame */
+} handover_writer;
+
+static uint64_t handover_size(const handover_writer *hw, uint64_t seq) {
+  return hw->size != 0 ? hw->size : frame_size(hw->salt, seq, hw->max_size);
+}
+
+/* Connects, sends 'C', waits for a byte, writes its frames, detaches. */
+static int handover_writer_child(void *argp, int in, int out) {
+  const handover_writer *hw = argp;
+  uint8_t *buf = malloc(hw->max_size);
+  zb_writer *w = NULL;
+  uint64_t seq;
+  int rc;
+  if (buf == NULL)
+    return 2;
+  if ((rc = zb_writer_connect(&w, hw->name)) != 0) {
+    child_report("connect", rc);
+    return 3;
+  }
+  send_byte(out, 'C');
+  if (wait_byte(in, 30000) < 0)
+    return 4;
+  for (seq = 1; seq <= hw->frames; seq++) {
+    uint64_t size = handover_size(hw, seq);
+    fill(buf, size, hw->salt, seq);
+    if ((rc = zb_writer_write(w, buf, size, 10000)) != 0) {
+      child_report("write", rc);
+      return 5;
+    }
+  }
+  free(buf);
+  zb_writer_destroy(w);
+  return 0;
+}
+
+/* Reads the writer's frames 1..frames, each checked by size, sequence and
+ * bytes, and releases each. 1 when all were right. */
+static int read_handover(zb_reader *r, const handover_writer *hw,
+                         uint8_t *scratch) {
+  uint64_t seq;
+  zb_frame f;
+  for (seq = 1; seq <= hw->frames; seq++) {
+    uint64_t size = handover_size(hw, seq);
+    int rc = zb_reader_next(r, &f, 5000), ok;
+    if (rc != 0) {
+      fprintf(stderr, "  frame %llu of writer %llu: %s (%s)\n",
+              (unsigned long long)seq, (unsigned long long)hw->salt,
+              zb_err_name(rc), zb_last_error());
+      return 0;
+    }
+    fill(scratch, size, hw->salt, seq);
+    ok = f.sequence == seq && f.size == size &&
+         memcmp(f.data, scratch, (size_t)size) == 0;
+    if (!ok)
+      fprintf(stderr, "  frame %llu of writer %llu: got sequence %llu, %llu "
+              "bytes (expected %llu)\n", (unsigned long long)seq,
+              (unsigned long long)hw->salt, (unsigned long long)f.sequence,
+              (unsigned long long)f.size, (unsigned long long)size);
+    if (zb_frame_release(&f) != 0 || !ok)
+      return 0;
+  }
+  return 1;
+}
+
+typedef struct handover_case {
+  const char *what;
+  uint64_t ring;
+  uint64_t size_a, frames_a;
+  uint64_t size_b, frames_b; /* size_b 0: sizes of 1..max_b bytes */
+  uint64_t max_b;
+  unsigned rounds;
+} handover_case;
+
+/* One round: the reader starts reading delay_ms after B was let write
+ * (0: at once, concurrently with B's writes). 1 when all was right. */
+static int handover_round(const handover_case *hc, unsigned round,
+                          unsigned delay_ms, uint8_t *scratch) {
+  char name[96];
+  zb_reader *r = NULL;
+  child a = {0, -1, -1}, b = {0, -1, -1};
+  handover_writer wa, wb;
+  zb_frame f;
+  int ok = 0, rc;
+  copy_name(name, "handover");
+  wa = (handover_writer){name, 2 * round + 1, hc->frames_a, hc->size_a,
+                         hc->size_a};
+  wb = (handover_writer){name, 2 * round + 2, hc->frames_b, hc->size_b,
+                         hc->size_b != 0 ? hc->size_b : hc->max_b};
+  if (zb_reader_create(&r, name, 256, hc->ring, NULL) != 0 ||
+      spawn(&a, handover_writer_child, &wa) != 0)
+    goto out;
+  if (wait_byte(a.from_child, 5000) != 'C')
+    goto out;
+  send_byte(a.to_child, 'G');
+  if (child_end(&a, 10000) != 0 || spawn(&b, handover_writer_child, &wb) != 0)
+    goto out;
+  if (wait_byte(b.from_child, 5000) != 'C')
+    goto out;
+  send_byte(b.to_child, 'G');
+  if (delay_ms > 0)
+    sleep_ms(delay_ms);
+  if (!read_handover(r, &wa, scratch) || !read_handover(r, &wb, scratch))
+    goto out;
+  if ((rc = zb_reader_next(r, &f, 5000)) != ZB_EOF) {
+    fprintf(stderr, "  after writer B: %s (%s), expected EOF\n",
+            zb_err_name(rc), zb_last_error());
+    goto out;
+  }
+  ok = child_end(&b, 5000) == 0;
+out:
+  if (!ok)
+    fprintf(stderr, "  %s: round %u failed (reader started %u ms late)\n",
+            hc->what, round, delay_ms);
+  if (a.pid > 0)
+    child_kill(&a);
+  if (b.pid > 0)
+    child_kill(&b);
+  zb_reader_destroy(r);
+  zb_test_remove_ring(name);
+  return ok;
+}
+
+static void test_writer_handover(void) {
+  const uint64_t big = UINT64_C(256) << 10; /* wraps early */
+  const uint64_t big_ring = zb_payload_size_for(big, 4, false);
+  const handover_case cases[] = {
+      {"A less than a lap", 4096, 240, 5, 240, 48, 0, 40},
+      {"A the whole ring", 4096, 240, 16, 240, 48, 0, 40},
+      {"B of other sizes", 4096, 240, 10, 0, 48, 600, 40},
+      {"B of twice the size", 4096, 240, 7, 496, 24, 0, 40},
+      {"frames that wrap early", big_ring, big, 3, big, 12, 0, 12},
+      {"frames that wrap early, A the whole ring", big_ring, big, 4, big, 12,
+       0, 12},
+  };
+  uint8_t *scratch = malloc(big);
+  size_t i;
+  CHECK(scratch != NULL);
+  for (i = 0; scratch != NULL && i < sizeof cases / sizeof cases[0]; i++) {
+    unsigned round, failed = 0;
+    for (round = 0; round < cases[i].rounds; round++)
+      if (!handover_round(&cases[i], round, round % 4, scratch))
+        failed++;
+    if (failed > 0) {
+      zb_test_failures++;
+      fprintf(stderr, "%s:%d: %s: %u of %u rounds failed\n", __FILE__,
+              __LINE__, cases[i].what, failed, cases[i].rounds);
+    }
+  }
+  free(scratch);
+}
+
 /* 6. One writer at a time: a second live writer gets ZB_EBUSY; once the
  * first is killed, a new writer replaces its pid. */
 static void test_second_writer(void) {
@@ -2188,6 +2354,7 @@ int main(int argc, char **argv) {
   RUN_CLEAN(test_deadline_shared_stop);
   RUN_CLEAN(test_writer_death);
   RUN_CLEAN(test_writer_generations);
+  RUN_CLEAN(test_writer_handover);
   RUN_CLEAN(test_second_writer);
   RUN_CLEAN(test_duplex_same_client);
   RUN_CLEAN(test_stale_sweep);

@@ -91,6 +91,18 @@ struct zb_reader {
                                      stream ended, and no frame 1 taken
                                      since (the old writer's frames may
                                      still be read after the change) */
+  /* The writer last seen to come (writer_pid changed to it): older
+   * writers' frames may still be unread then. Its first frame is the last
+   * frame 1 unread then, or, if it had written none, the frame at the
+   * write position seen then. starts_unread: frames 1 unread then and not
+   * taken since; a frame 1 taken while more are left was an older writer's
+   * and keeps writer_changed. first_pos: that write position; first_at:
+   * whether the reader has still to come to it, stands there (no frame
+   * taken since), or neither. A lap whose first entry stands there may
+   * start with that writer's 1 (check_lap). */
+  uint64_t starts_unread;
+  uint64_t first_pos;
+  enum { FIRST_NONE, FIRST_AHEAD, FIRST_HERE } first_at;
   zb_process writer;              /* the writer_pid last seen, as first seen */
   uint64_t metadata_seen;         /* metadata_written_bytes last seen */
   uint64_t metadata_needed;       /* a writer's note that its metadata
@@ -179,6 +191,14 @@ static void pending_drain(zb_reader *r) {
     atomic_store(&r->room_unposted, true); /* reported by the next read */
 }
 
+/* The reader moved to pos, past a frame (took_frame) or a wrap. */
+static void note_move(zb_reader *r, uint64_t pos, bool took_frame) {
+  if (took_frame && r->first_at == FIRST_HERE)
+    r->first_at = FIRST_NONE;
+  else if (r->first_at == FIRST_AHEAD && pos == r->first_pos)
+    r->first_at = FIRST_HERE;
+}
+
 /* Steps from pos over a tail skipped at a wrap (a marker, counted, or a
  * tail too short for one) to 0; its bytes go back as soon as the frames
  * before it have. Moved first, then given back: once back, a writer may
@@ -198,6 +218,7 @@ static int skip_tail(zb_reader *r, uint64_t pos, bool marker) {
     if (marker)
       zb__store_release(&oieb->payload_read_count, read_count + 1);
     pending_drain(r);
+    note_move(r, 0, false);
   }
   pthread_mutex_unlock(&r->pending_lock);
   return rc;
@@ -550,12 +571,12 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
  * start a writer's stream. What lies there is published and not given
  * back, so no writer changes it. Equal positions: nothing unread, or a
  * whole lap, which this leaves at 0. */
-static void walk_unread(zb_reader *r, uint64_t *frames, uint64_t *starts) {
+static void walk_unread(zb_reader *r, uint64_t write_pos, uint64_t *frames,
+                        uint64_t *starts) {
   const uint64_t ring = r->seg.payload_size;
-  uint64_t pos, write_pos, steps;
+  uint64_t pos, steps;
   *frames = *starts = 0;
   pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
-  write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   if (write_pos > ring)
     return;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; pos != write_pos && steps > 0;
@@ -577,7 +598,8 @@ int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
   if (r == NULL || count == NULL)
     return zb__fail(ZB_EINVAL,
                     "zb_reader_unread_stream_starts: arguments are required");
-  walk_unread(r, &frames, count);
+  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), &frames,
+              count);
   return 0;
 }
 
@@ -586,7 +608,8 @@ int zb_reader_unread_frames(zb_reader *r, uint64_t *count) {
   if (r == NULL || count == NULL)
     return zb__fail(ZB_EINVAL,
                     "zb_reader_unread_frames: arguments are required");
-  walk_unread(r, count, &starts);
+  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), count,
+              &starts);
   return 0;
 }
 
@@ -617,6 +640,20 @@ static void see_metadata(zb_reader *r, uint64_t metadata) {
     atomic_store(&r->in_place_answers, true);
 }
 
+/* writer_pid changed to a writer, just loaded: where its first frame is
+ * (the fields after writer_changed). The write position loaded after the
+ * pid: a writer starts where the one before it stopped. */
+static void note_new_writer(zb_reader *r) {
+  const uint64_t write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
+  uint64_t frames;
+  walk_unread(r, write_pos, &frames, &r->starts_unread);
+  r->first_pos = write_pos;
+  r->first_at =
+      write_pos == atomic_load_explicit(&r->read_pos, memory_order_relaxed)
+          ? FIRST_HERE
+          : FIRST_AHEAD;
+}
+
 /* pid: writer_pid, loaded after metadata (metadata_written_bytes). A writer
  * is seen attached, or by the metadata that appeared since the last look:
  * every writer claims writer_pid before it writes the metadata, so one that
@@ -628,6 +665,8 @@ static void track_writer(zb_reader *r, uint64_t metadata, uint64_t pid) {
     r->writer_changed = true;
     if (!zb__process_probe(pid, &r->writer.start_time))
       r->writer.start_time = 0;
+    if (pid != 0)
+      note_new_writer(r);
   }
   if (pid != 0 && pid != r->reported_dead_writer)
     r->stream_active = true;
@@ -827,7 +866,10 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   frame->sequence = e.sequence;
   frame->reader = r;
   r->expected_sequence = e.sequence + 1;
-  if (e.sequence == 1)
+  note_move(r, pos + total, true);
+  if (e.sequence == 1 && r->starts_unread > 1)
+    r->starts_unread--; /* an older writer's: the new one's is still to come */
+  else if (e.sequence == 1)
     r->writer_changed = false;
   r->stream_active = true;
   return TOOK_FRAME;
@@ -839,7 +881,10 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
  * would be handed out again, a frame 1 passing for a writer's restart.
  * So the lap's first frame (behind the marker or tail at pos, if any) must
  * be the next of the stream, or a 1 of a writer that came since our last
- * frame. Anything else is left to take_entry, which refuses it. */
+ * frame 1 (frames 1 of older writers, unread when it came, aside), or a 1
+ * where the writer last seen to come stood then, with no frame taken
+ * since we came to it. Anything else is left to take_entry, which refuses
+ * it. */
 static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
   const uint64_t ring = r->seg.payload_size;
   zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
@@ -847,7 +892,9 @@ static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
     e = zb__entry_at(r->seg.payload, ring, 0, write_pos);
   if (e.problem != ZB_ENTRY_OK || e.kind != ZB_ENTRY_FRAME ||
       e.sequence == r->expected_sequence ||
-      (e.sequence == 1 && r->writer_changed))
+      (e.sequence == 1 &&
+       (r->writer_changed ||
+        (r->first_at == FIRST_HERE && pos == r->first_pos))))
     return 0;
   return zb__fail(ZB_ESEQUENCE,
                   "ring \"%s\": posts and counts claim a full lap, but the "

@@ -732,33 +732,6 @@ zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized, GstCaps * caps,
   return TRUE;
 }
 
-GstZeroError *
-zerobuffer_sample_frames_refused (ZeroBufferFrameSize * sized, GstPad * pad,
-    GstBuffer * buffer)
-{
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstAudioMeta *meta;
-  gsize size = gst_buffer_get_size (buffer);
-  gchar *expected = NULL, *text;
-  const gchar *rule = NULL;
-  gboolean fits;
-
-  zerobuffer_frame_size (sized, caps);
-  fits = sized->sample_frame == 0 ||
-      ((meta = gst_buffer_get_audio_meta (buffer)) != NULL &&
-      GST_AUDIO_INFO_LAYOUT (&meta->info) == GST_AUDIO_LAYOUT_NON_INTERLEAVED)
-      || zerobuffer_frame_size_fits (sized, caps, size, "", &expected, &rule);
-  gst_clear_caps (&caps);
-  if (fits)
-    return NULL;
-  text = g_strdup_printf ("A buffer of %" G_GSIZE_FORMAT " bytes is not raw "
-      "audio of its caps: %s", size, expected);
-  g_free (expected);
-  return gst_zero_error_new (ZEROBUFFER_EFRAMESIZE, text,
-      g_strdup_printf ("%s; its reader would refuse the frame (zerosrc: "
-          "EPROTO)", rule));
-}
-
 void
 zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps)
 {

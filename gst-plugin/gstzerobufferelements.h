@@ -9,7 +9,6 @@
 #include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
-#include "gstzerolink.h"
 #include "zerobuffer.h"
 
 G_BEGIN_DECLS
@@ -149,13 +148,6 @@ void zerobuffer_frame_size_clear (ZeroBufferFrameSize * sized);
 gboolean zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized,
     GstCaps * caps, gsize size, const gchar * whose, gchar ** expected,
     const gchar ** rule);
-
-/* zerosink's check of a buffer before the ring: raw audio (PAD's caps) in
- * whole sample frames (zerobuffer_frame_size_fits), as zerosrc takes them;
- * planes an audio meta places are packed by it. NULL, or the refusal
- * (ZEROBUFFER_EFRAMESIZE) naming the buffer's and the sample frame's size. */
-GstZeroError *zerobuffer_sample_frames_refused (ZeroBufferFrameSize * sized,
-    GstPad * pad, GstBuffer * buffer);
 
 /* Planar raw audio (CAPS audio/x-raw, layout=non-interleaved) is mapped by
  * its audio meta, which audioconvert and the like require: BUFFER, a frame

@@ -831,6 +831,29 @@ gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info)
   return size;
 }
 
+GstZeroError *
+gst_zero_link_refuse_part_samples (GstZeroLink * link, gsize size)
+{
+  gchar *expected = NULL, *text;
+  const gchar *rule = NULL;
+  gboolean fits;
+
+  g_mutex_lock (&link->lock);
+  zerobuffer_frame_size (&link->sized, link->frame_caps);
+  fits = link->sized.sample_frame == 0 ||
+      zerobuffer_frame_size_fits (&link->sized, link->frame_caps, size, "",
+      &expected, &rule);
+  g_mutex_unlock (&link->lock);
+  if (fits)
+    return NULL;
+  text = g_strdup_printf ("A buffer of %" G_GSIZE_FORMAT " bytes is not raw "
+      "audio of its caps: %s", size, expected);
+  g_free (expected);
+  return gst_zero_error_new (ZEROBUFFER_EFRAMESIZE, text,
+      g_strdup_printf ("%s; its reader would refuse the frame (zerosrc: "
+          "EPROTO)", rule));
+}
+
 gboolean
 gst_zero_link_knows_caps (GstZeroLink * link)
 {

@@ -303,6 +303,13 @@ gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
  * any size goes (*INFO untouched). */
 gsize gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info);
 
+/* Whether SIZE bytes can be a frame of the caps in force when they are raw
+ * audio: whole sample frames (zerobuffer_frame_size_fits), as its reader
+ * takes them. NULL, or the refusal (ZEROBUFFER_EFRAMESIZE) naming SIZE and
+ * the sample frame's size. */
+GstZeroError *gst_zero_link_refuse_part_samples (GstZeroLink * link,
+    gsize size);
+
 /* Whether the caps the ring's metadata declares are known (set_caps,
  * change_caps, or the ring's own once connected): connecting before would
  * write metadata without them. */

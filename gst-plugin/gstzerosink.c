@@ -163,7 +163,6 @@ struct _GstZeroSink
   gboolean delta_warned;        /* streaming thread: of delta units written
                                  * without the frame header */
   GstZeroCatchUp catch_up;      /* streaming thread */
-  ZeroBufferFrameSize sized;    /* streaming thread: raw audio's frame */
 };
 
 /* Flags that say something about the stream before a buffer rather than
@@ -423,7 +422,6 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   /* upstream may still be in the pool's acquire: from now on it gets
    * FLUSHING; its open reservations are abandoned */
   gst_zero_link_close (self->link);
-  zerobuffer_frame_size_clear (&self->sized);
   /* (test/gst scripts read this line) */
   stats = gst_zero_sink_get_stats (self);
   gst_structure_get (stats, "frames-written", G_TYPE_UINT64, &written,
@@ -602,17 +600,12 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     return GST_FLOW_OK;
   }
   gst_zero_catch_up_before (&self->catch_up, buffer, &before);
-  /* part of a sample frame would stop the reader: refused here */
-  if ((e = zerobuffer_sample_frames_refused (&self->sized,
-              GST_BASE_SINK_PAD (self), buffer)) != NULL)
-    ret = GST_FLOW_ERROR;
-  else
-    do {
-      ret = gst_zero_sink_pool_write (self->link, buffer, &size,
-          self->pending_flags, self->unlocked, NULL,
-          gst_zero_catch_up_behind, &before, &kind, NULL, NULL, &e);
-    } while (ret == GST_FLOW_FLUSHING &&
-        (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
+  do {
+    ret = gst_zero_sink_pool_write (self->link, buffer, &size,
+        self->pending_flags, self->unlocked, NULL,
+        gst_zero_catch_up_behind, &before, &kind, NULL, NULL, &e);
+  } while (ret == GST_FLOW_FLUSHING &&
+      (ret = gst_zero_sink_resume (self, ret)) == GST_FLOW_OK);
   if (ret == GST_FLOW_ERROR && gst_zero_link_lost (self->link,
           GST_ELEMENT (self), e)) {
     /* on-reader-lost=wait: the frame goes with the reader (or its ring

@@ -907,6 +907,9 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     layout = frame_layout (buffer, bytes, &info, frame_size, error);
   else if ((planes = planes_to_pack (buffer, &bytes)) != NULL)
     layout = LAYOUT_PACK_PLANES;
+  /* part of a sample frame would stop the reader (zerosrc: EPROTO) */
+  else if ((*error = gst_zero_link_refuse_part_samples (link, bytes)) != NULL)
+    layout = LAYOUT_REFUSED;
   if (layout == LAYOUT_REFUSED) {
     ret = GST_FLOW_ERROR;
     goto done;

@@ -1360,6 +1360,51 @@ GST_START_TEST (test_request_not_a_frame)
 
 GST_END_TEST;
 
+/* A raw audio request of part of a sample frame is refused before the
+ * request ring, as zerosink refuses such a buffer (EFRAMESIZE, both sizes
+ * named): the server's reader (zerosrc) would refuse the frame. */
+GST_START_TEST (test_request_not_whole_samples)
+{
+  gchar *channel = channel_name ("notsamples");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "appsrc name=src "
+      "format=time caps=\"audio/x-raw,format=S16LE,rate=48000,channels=2,"
+      "layout=interleaved\"", "", "sync=false");
+  GstElement *appsrc = by_name (pipeline, "src");
+  GstBuffer *buffer;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  buffer = gst_buffer_new_allocate (NULL, 8, NULL);
+  gst_buffer_memset (buffer, 0, 0, 8);
+  GST_BUFFER_PTS (buffer) = 0;
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+  pull_paired (by_name (pipeline, "out"), NULL);
+  buffer = gst_buffer_new_allocate (NULL, 6, NULL);
+  gst_buffer_memset (buffer, 0, 0, 6);
+  GST_BUFFER_PTS (buffer) = FRAME_NS;
+  gst_app_src_push_buffer (GST_APP_SRC (appsrc), buffer);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), WAIT,
+      GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  fail_unless (strstr (error->message, "Could not send a request: A buffer "
+          "of 6 bytes is not raw audio of its caps: S16LE audio of 2 channels "
+          "comes in whole sample frames of 4 bytes") != NULL, "%s",
+      error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EFRAMESIZE (permanent)") !=
+      NULL, "%s", debug);
+  fail_unless_equals_uint64 (stat_of (by_name (pipeline, "f"), "responses"),
+      1);
+  finish_after_error (pipeline, error, debug, server, channel);
+}
+
+GST_END_TEST;
+
 #define VTS_REPEATED "videotestsrc num-buffers=12 pattern=ball " \
   "is-live=false ! video/x-raw,format=RGB,width=320,height=240," \
   "framerate=10/1 ! videorate ! video/x-raw,framerate=30/1"
@@ -2560,6 +2605,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_corrupt_response_metadata);
   tcase_add_test (tc, test_server_caps_without_size);
   tcase_add_test (tc, test_request_not_a_frame);
+  tcase_add_test (tc, test_request_not_whole_samples);
   tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_flush_ends_upstream_pool_acquire);

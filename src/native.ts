@@ -219,6 +219,8 @@ export interface NativeAddon {
   defaultFramesInFlight(frameSize: number): number;
   /** The payload size readers pick by default (zb_default_payload_size; 0: frame size unknown). */
   defaultPayloadSize(frameSize: number): number;
+  /** The payload size readers pick by default for raw audio of this many bytes a second (zb_default_payload_size_for_rate; 0: unknown). */
+  defaultPayloadSizeForRate(bytesPerSecond: number): number;
   /** Either ring of a duplex channel by default, with depth requests waiting (zb_duplex_payload_size; 0: too large). */
   duplexPayloadSize(frameSize: number, depth: number): number;
   /** The per-frame header version metadata declares (0: none); throws EPROTO when unreadable. */

@@ -611,6 +611,11 @@ Napi::Value DefaultPayloadSize(const Napi::CallbackInfo &info) {
   return U64(info.Env(), zb_default_payload_size(ArgSize(info, 0, "frameSize")));
 }
 
+// defaultPayloadSizeForRate(bytesPerSecond or 0) -> a raw audio ring
+Napi::Value DefaultPayloadSizeForRate(const Napi::CallbackInfo &info) {
+  return U64(info.Env(), zb_default_payload_size_for_rate(ArgSize(info, 0, "bytesPerSecond")));
+}
+
 // duplexPayloadSize(frameSize or 0, depth) -> either ring of a duplex channel
 Napi::Value DuplexPayloadSize(const Napi::CallbackInfo &info) {
   return U64(info.Env(), zb_duplex_payload_size(ArgSize(info, 0, "frameSize"),
@@ -767,6 +772,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"payloadSizeFor", PayloadSizeFor},
       {"defaultFramesInFlight", DefaultFramesInFlight},
       {"defaultPayloadSize", DefaultPayloadSize},
+      {"defaultPayloadSizeForRate", DefaultPayloadSizeForRate},
       {"duplexPayloadSize", DuplexPayloadSize},
       {"metadataFrameHeader", MetadataDeclared<zb_metadata_frame_header>},
       {"declareFrameHeader", MetadataDeclare<zb_metadata_declare_frame_header>},

@@ -595,6 +595,14 @@ unsigned zb_default_frames_in_flight(uint64_t frame_size);
  * RGB. 0 when frames that large cannot fit any ring. */
 uint64_t zb_default_payload_size(uint64_t frame_size);
 
+/* The payload size a reader picks by default for raw audio of
+ * bytes_per_second (rate × channels × bytes per sample, planar or
+ * interleaved alike): a second of it, at least 64 KiB (several of the
+ * largest buffers common sources push at low rates), at most the
+ * fallback of zb_default_payload_size(0), which 0 (unknown) also gives.
+ * Rounded up to 64. */
+uint64_t zb_default_payload_size_for_rate(uint64_t bytes_per_second);
+
 /* ------------------------------------------- per-frame header (opt-in) */
 
 /* Our extension (docs/PROTOCOL.md §9.1, "Per-frame header"): when the metadata JSON

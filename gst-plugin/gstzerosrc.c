@@ -1098,13 +1098,18 @@ gst_zero_src_get_property (GObject * object, guint prop_id, GValue * value,
 
 /* The size of the frames the caps property, or else downstream's fixed
  * raw video caps (e.g. a caps filter right after zerosrc), describe; 0
- * when neither says (the writer's caps come later, with its metadata). */
+ * when neither says (the writer's caps come later, with its metadata).
+ * Raw audio's fixed format, rate and channels give *bytes_per_second
+ * instead (its buffers are of any length). */
 static gsize
-gst_zero_src_expected_frame_size (GstZeroSrc * self)
+gst_zero_src_expected_frame_size (GstZeroSrc * self,
+    guint64 * bytes_per_second)
 {
   GstCaps *caps;
   GstStructure *s;
   GstVideoInfo info;
+  const gchar *format;
+  gint rate, channels;
   gsize size = 0;
 
   GST_OBJECT_LOCK (self);
@@ -1123,6 +1128,14 @@ gst_zero_src_expected_frame_size (GstZeroSrc * self)
       caps = gst_caps_fixate (caps);
       if (gst_video_info_from_caps (&info, caps))
         size = GST_VIDEO_INFO_SIZE (&info);
+    } else if (gst_structure_has_name (s, "audio/x-raw") &&
+        (format = gst_structure_get_string (s, "format")) != NULL &&
+        gst_structure_get_int (s, "rate", &rate) && rate > 0 &&
+        gst_structure_get_int (s, "channels", &channels) && channels > 0) {
+      /* planar or interleaved alike; ENCODED and unknown are 0 wide */
+      *bytes_per_second = (guint64) rate * channels *
+          (GST_AUDIO_FORMAT_INFO_WIDTH (gst_audio_format_get_info
+              (gst_audio_format_from_string (format))) / 8);
     }
   }
   if (caps != NULL)
@@ -1142,6 +1155,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   zb_reader_options opts = { 0 };
   zb_health health;
   gsize frame_size = 0;
+  guint64 bytes_per_second = 0;
   int rc;
 
   GST_OBJECT_LOCK (self);
@@ -1203,8 +1217,9 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     return FALSE;
   }
   if (payload_size == 0) {
-    frame_size = gst_zero_src_expected_frame_size (self);
-    payload_size = zb_default_payload_size (frame_size);
+    frame_size = gst_zero_src_expected_frame_size (self, &bytes_per_second);
+    payload_size = frame_size > 0 ? zb_default_payload_size (frame_size) :
+        zb_default_payload_size_for_rate (bytes_per_second);
   }
   rc = zb_reader_create (&reader, name, metadata_size, payload_size, &opts);
   if (rc < 0) {
@@ -1775,9 +1790,10 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "Size of the ring's frame area in bytes (rounded up to 64); each "
           "frame takes its size + 16 bytes (+ 48 with the per-frame "
           "header). 0 (default): room for the frames the caps property, or "
-          "else fixed raw video caps right downstream, describe: frames of "
+          "else fixed raw caps right downstream, describe: frames of "
           "256 KiB and more, as many as fit in 32 MiB, 2 to 4; smaller "
-          "ones, as many as fit in 1 MiB, 4 to 64; "
+          "ones, as many as fit in 1 MiB, 4 to 64; raw audio (format, rate "
+          "and channels), 1 s of it, at least 64 KiB; "
           "3 frames of 1080p RGB when neither describes them", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |

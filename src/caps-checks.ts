@@ -43,12 +43,17 @@ const RAW_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'audio/x-raw': ['format', 'rate', 'channels', 'layout'],
 };
 
-/** The sample formats of GStreamer 1.22's gst_audio_format_from_string (UNKNOWN is refused, ENCODED taken). */
-const AUDIO_FORMATS = [
-  'S8', 'U8', 'S16LE', 'S16BE', 'U16LE', 'U16BE', 'S24_32LE', 'S24_32BE', 'U24_32LE', 'U24_32BE', 'S32LE', 'S32BE',
-  'U32LE', 'U32BE', 'S24LE', 'S24BE', 'U24LE', 'U24BE', 'S20LE', 'S20BE', 'U20LE', 'U20BE', 'S18LE', 'S18BE', 'U18LE',
-  'U18BE', 'F32LE', 'F32BE', 'F64LE', 'F64BE', 'ENCODED',
-] as const;
+/**
+ * The sample formats of GStreamer 1.22's gst_audio_format_from_string (UNKNOWN is refused, ENCODED taken),
+ * each with the bytes a sample takes (GST_AUDIO_FORMAT_INFO_WIDTH / 8: S24_32 in 4, S20 and S18 packed in
+ * 3; ENCODED none).
+ */
+const AUDIO_SAMPLE_BYTES: Readonly<Record<string, number>> = {
+  S8: 1, U8: 1, S16LE: 2, S16BE: 2, U16LE: 2, U16BE: 2, S24_32LE: 4, S24_32BE: 4, U24_32LE: 4, U24_32BE: 4,
+  S32LE: 4, S32BE: 4, U32LE: 4, U32BE: 4, S24LE: 3, S24BE: 3, U24LE: 3, U24BE: 3, S20LE: 3, S20BE: 3, U20LE: 3,
+  U20BE: 3, S18LE: 3, S18BE: 3, U18LE: 3, U18BE: 3, F32LE: 4, F32BE: 4, F64LE: 8, F64BE: 8, ENCODED: 0,
+};
+const AUDIO_FORMATS: readonly string[] = Object.keys(AUDIO_SAMPLE_BYTES);
 
 const AUDIO_LAYOUTS: readonly string[] = ['interleaved', 'non-interleaved'];
 
@@ -57,6 +62,22 @@ function gint(field: CapsField): number | undefined {
   const { type, value } = field;
   return (type === 'int' || type === 'gint') && typeof value === 'number' && Number.isInteger(value) &&
     value >= -2147483648 && value <= 2147483647 ? value : undefined;
+}
+
+/**
+ * Bytes a second of raw audio whose format, rate and channels are fixed (rate × channels × bytes per
+ * sample, planar or interleaved alike), as zerosrc reckons them to size its ring; undefined when the caps
+ * do not say (not raw audio, a range or list, an encoded or unknown format).
+ */
+export function audioBytesPerSecond(s: CapsStructure): number | undefined {
+  if (s.mediaType !== 'audio/x-raw') return undefined;
+  const { format, rate, channels } = s.fields;
+  if (format?.type !== 'string' || typeof format.value !== 'string' || !Object.hasOwn(AUDIO_SAMPLE_BYTES, format.value))
+    return undefined;
+  const hz = rate && gint(rate);
+  const count = channels && gint(channels);
+  const bytes = AUDIO_SAMPLE_BYTES[format.value]!;
+  return hz && hz > 0 && count && count > 0 && bytes > 0 ? hz * count * bytes : undefined;
 }
 
 /** How a field is written in caps: name=(type)value. */

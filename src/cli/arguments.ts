@@ -77,7 +77,8 @@ const ringOptions: Record<string, OptionSpec> = {
   'payload-size': {
     type: 'number',
     describe: 'Payload ring size in bytes (default: frames of the size the caps at the end of the pipeline describe, ' +
-      '2 to 4 of them, as many as fit in 32 MiB (up to 64 of small frames), with room for the frame header; else 3 × 1920×1080 RGB)',
+      '2 to 4 of them, as many as fit in 32 MiB (up to 64 of small frames), with room for the frame header; raw audio: 1 s of it, ' +
+      'at least 64 KiB; else 3 × 1920×1080 RGB)',
   },
 };
 

@@ -1,9 +1,11 @@
 // Ring sizes for a source: for the frames the caps filter at its end
 // describes when it says enough, else the readers' fallback, by the core's
 // rule (zb_default_payload_size: 2 to 4 frames, as many as fit in 32 MiB,
-// up to 64 of small frames, with room for the per-frame header; 3
-// frames of 1080p RGB when the frame size is unknown).
+// up to 64 of small frames, with room for the per-frame header; raw audio,
+// zb_default_payload_size_for_rate: 1 s of it, at least 64 KiB; 3 frames
+// of 1080p RGB when the caps do not say).
 import { parseCaps, type Caps } from '../caps.js';
+import { audioBytesPerSecond } from '../caps-checks.js';
 import { native } from '../native.js';
 import { fail, validateSize } from '../options.js';
 import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
@@ -84,15 +86,19 @@ export function capsFromSource(words: readonly string[]): Caps | undefined {
 }
 
 /**
- * Bytes of one frame as the source's last caps filter that gives a frame size describes it, or undefined;
- * `atEnd` false when a converter follows it (its frames may be of another size: a converter in passthrough
- * keeps it). A filter after it that gives no size (`capsfilter caps=video/x-raw`, ANY, a format alone)
- * narrows the caps and keeps the frames' size unless a converter comes between.
+ * Bytes of one frame (raw video) or of one second (raw audio: `size` undefined) as the source's last caps
+ * filter that gives either describes it, or undefined; `atEnd` false when a converter follows it (its frames
+ * may be of another size: a converter in passthrough keeps it). A filter after it that gives no size
+ * (`capsfilter caps=video/x-raw`, ANY, a format alone) narrows the caps and keeps the frames' size unless a
+ * converter comes between.
  */
-function frameOfSource(words: readonly string[]): { size: number; atEnd: boolean } | undefined {
+function frameOfSource(words: readonly string[]): { size?: number; bytesPerSecond?: number; atEnd: boolean } | undefined {
   for (const { text, atEnd } of capsFiltersFromEnd(words)) {
     try {
-      const size = videoInfoFromCaps(parseCaps(text)).size;
+      const caps = parseCaps(text);
+      const bytesPerSecond = caps.structures.length === 1 ? audioBytesPerSecond(caps.structures[0]!) : undefined;
+      if (bytesPerSecond !== undefined) return { bytesPerSecond, atEnd };
+      const size = videoInfoFromCaps(caps).size;
       if (size !== undefined) return { size, atEnd };
     } catch {
       // caps that give no frame size: the filters before it may
@@ -113,7 +119,7 @@ export interface RingSizes {
   payloadSize: number;
   /** Where payloadSize came from. */
   from: 'caps' | 'default';
-  /** Frames of the caps' size the ring holds (from: 'caps'). */
+  /** Frames of the caps' size the ring holds (from: 'caps', raw video). */
   frames?: number;
 }
 
@@ -127,7 +133,7 @@ export interface RingSizes {
 export function duplexSizes(source: string | readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
   validateSize('depth', depth, 1);
   const frame = frameOfSource(sourceWordsOf(source));
-  const payloadSize = frame === undefined ? 0 : native.duplexPayloadSize(frame.size, depth);
+  const payloadSize = frame?.size === undefined ? 0 : native.duplexPayloadSize(frame.size, depth);
   const fallback = native.defaultPayloadSize(0);
   if (payloadSize === 0 || !frame!.atEnd)
     return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: Math.max(fallback, payloadSize), from: 'default' };
@@ -135,16 +141,19 @@ export function duplexSizes(source: string | readonly string[], depth: number = 
 }
 
 /**
- * The caps' frames in flight when the source ends with its caps filter; else the fallback, or (a
- * converter after the filter, in passthrough when the sink takes that format) the caps' frames if larger.
- * `source` as for duplexSizes.
+ * The caps' frames in flight (raw audio: 1 s of it, at least 64 KiB, as zerosrc sizes it) when the source
+ * ends with its caps filter; else the fallback, or (a converter after the filter, in passthrough when the
+ * sink takes that format) the caps' frames if larger. `source` as for duplexSizes.
  */
 export function defaultSizes(source: string | readonly string[]): RingSizes {
   const frame = frameOfSource(sourceWordsOf(source));
-  const payloadSize = frame === undefined ? 0 : native.defaultPayloadSize(frame.size);
+  const payloadSize = frame === undefined ? 0 : frame.size !== undefined
+    ? native.defaultPayloadSize(frame.size)
+    : native.defaultPayloadSizeForRate(frame.bytesPerSecond!);
   const fallback = native.defaultPayloadSize(0);
   if (payloadSize === 0 || !frame!.atEnd)
     return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: Math.max(fallback, payloadSize), from: 'default' };
+  if (frame!.size === undefined) return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize, from: 'caps' };
   return {
     metadataSize: DEFAULT_METADATA_SIZE,
     payloadSize,

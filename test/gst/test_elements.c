@@ -3699,6 +3699,95 @@ GST_START_TEST (test_zerosrc_sizes_ring)
 
 GST_END_TEST;
 
+#define ATS_48K "audiotestsrc num-buffers=%u ! audio/x-raw,format=S16LE," \
+  "rate=48000,channels=2,layout=interleaved"
+
+/* Raw audio caps size the ring by time (zb_default_payload_size_for_rate:
+ * 1 s, at least 64 KiB), not with the video fallback that held 100 s of
+ * 48 kHz stereo: audiotestsrc's buffers arrive byte-exact through it, and
+ * one larger than the ring is EMSGSIZE naming the payload size needed. */
+GST_START_TEST (test_zerosrc_sizes_audio_ring)
+{
+  const guint n_buffers = 50;
+  gchar *name = ring_name ("audio");
+  gchar **hashes = reference_hashes (ATS_48K, n_buffers);
+  gchar *src = g_strdup_printf (ATS_48K, n_buffers);
+  GstElement *reader_pipe, *writer_pipe, *appsink;
+  GstMessage *msg;
+  zb_health health;
+  gchar *desc, *text;
+  guint i;
+
+  fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
+          "rate=48000,channels=2"), 192000);
+  fail_unless_equals_uint64 (zerosrc_ring_size ("caps=audio/x-raw,"
+          "format=F64LE,rate=192000,channels=8,layout=non-interleaved,"
+          "channel-mask=(bitmask)0x3f3"), 192000 * 8 * 8);
+  fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
+          "rate=8000,channels=1"), 65536);
+  /* a range is no rate: the fallback */
+  fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
+          "rate=[8000,48000],channels=1"), zb_default_payload_size (0));
+
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
+      "format=S16LE,rate=48000,channels=2,layout=interleaved ! appsink "
+      "name=out sync=false", name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  appsink = by_name (reader_pipe, "out");
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_health_read (name, &health), 0);
+  fail_unless_equals_uint64 (health.payload_size, 192000);
+  desc = g_strdup_printf ("%s ! zerosink buffer-name=%s sync=false", src,
+      name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  for (i = 0; i < n_buffers; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    gchar *hash;
+
+    fail_unless (sample != NULL, "buffer %u did not arrive", i);
+    hash = buffer_hash (gst_sample_get_buffer (sample));
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  end_pair (writer_pipe, reader_pipe);
+
+  /* 6 s of 8 kHz mono in one buffer: 96000 bytes, the ring 65536 */
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
+      "format=S16LE,rate=8000,channels=1,layout=interleaved ! fakesink",
+      name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  desc = g_strdup_printf ("audiotestsrc num-buffers=1 samplesperbuffer=48000 "
+      "! audio/x-raw,format=S16LE,rate=8000,channels=1 ! zerosink "
+      "buffer-name=%s sync=false", name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  text = wait_error (writer_pipe, "EMSGSIZE (permanent)", name);
+  fail_unless (strstr (text, "A frame of 96000 bytes can never fit") != NULL,
+      "%s", text);
+  fail_unless (strstr (text, "payload size of at least 96064 bytes") != NULL,
+      "%s", text);
+  g_free (text);
+  set_state (writer_pipe, GST_STATE_NULL);
+  gst_object_unref (writer_pipe);
+  end_reader (reader_pipe, name);
+  g_strfreev (hashes);
+  g_free (src);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* The permission bits of every file of ring NAME (segment, semaphores,
  * lock file) are MODE. */
 static void
@@ -8295,6 +8384,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_holds_frames);
   tcase_add_test (tc, test_reader_keeps_first_frame);
   tcase_add_test (tc, test_zerosrc_sizes_ring);
+  tcase_add_test (tc, test_zerosrc_sizes_audio_ring);
   tcase_add_test (tc, test_zerosrc_mode);
   tcase_add_test (tc, test_zerosrc_mode_owner_rw);
   tcase_add_test (tc, test_zerosrc_mode_decimal_digits);

@@ -119,11 +119,15 @@ export interface StartStreamOptions {
 export interface StreamFramesOptions extends WaitOptions {
   /**
    * Leaving the loop before it ended (`break`, `return`, an exception in
-   * its body: the iterator's return() or throw()) closes the stream: the
-   * pipeline gets its EOS and exits, the ring goes, and a process with
-   * nothing else to do exits, as Node's own stream iterators destroy their
-   * stream (`readable.iterator({ destroyOnReturn })`). close() returns that
-   * same closing. false: the pipeline runs on (a later frames() loop takes
+   * its body: the iterator's return() or throw()) closes the stream, as
+   * Node's own stream iterators destroy their stream
+   * (`readable.iterator({ destroyOnReturn })`), and the loop is left once
+   * that closing is done (for-await awaits the iterator's return()): the
+   * pipeline got its EOS and exited, the ring is gone, and its name can be
+   * used again right after the loop. The wait is close()'s: up to
+   * stopTimeoutMs for the EOS (then SIGKILL), 2 s at most for the
+   * stop-stream line. close() returns that same closing (its error, if
+   * any: leaving the loop does not throw it). false: the pipeline runs on (a later frames() loop takes
    * the frames after), until close().
    * @default true
    */
@@ -208,8 +212,9 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * frames in it and given the room of none back".
    * With `restart`, a writer that detached or died is followed by the
    * restarted pipeline's: the loop goes on with its frames. Leaving the
-   * loop early closes the stream (see closeOnReturn); the loop's end (end
-   * of stream, abort, failure) leaves that to close().
+   * loop early closes the stream, and the loop is left once it is closed
+   * (see closeOnReturn); the loop's end (end of stream, abort, failure)
+   * leaves that to close().
    */
   async *frames(options?: StreamFramesOptions): AsyncGenerator<Frame, void, undefined> {
     options = validateOptions(options, STREAM_FRAMES_OPTIONS);
@@ -254,8 +259,10 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
       }
     } finally {
       this.#consuming = false;
-      // Not awaited, as Node's iterators do not wait for destroy(): close() hands out this closing and its end.
-      if (handedOut && closeOnReturn) this.close().catch(() => {});
+      // Awaited (for-await awaits return()): once the loop is left, the ring
+      // and gst-launch are gone and the name can be used again. close()
+      // bounds the wait, and a later close() hands out its end or error.
+      if (handedOut && closeOnReturn) await this.close().catch(() => {});
     }
     const error = this.error;
     if (error !== undefined && !(signal?.aborted ?? false)) throw error;

@@ -2,14 +2,17 @@
 // Node's own stream iterators destroy theirs: gst-launch gets its EOS and
 // exits at once (it used to run on until zerosink gave up on the full
 // ring, 5 s later, keeping a process with nothing else to do alive), the
-// ring goes; closeOnReturn: false keeps the pipeline for a later loop. And
-// close() no longer waits for ever on a stop-stream line nobody takes.
+// ring goes; closeOnReturn: false keeps the pipeline for a later loop. The
+// loop is left once that closing is done: the name is free right after it
+// (a reader created then failed with EEXIST while the closing ran on in the
+// background). And close() no longer waits for ever on a stop-stream line
+// nobody takes.
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startStream } from '../../src/index.js';
+import { startStream, ZeroBufferReader } from '../../src/index.js';
 import { repoRoot, run, sleep } from './helpers.js';
 
 jest.setTimeout(30000);
@@ -55,6 +58,38 @@ test('break out of frames() stops the pipeline within moments and removes the ri
   expect(exit).toMatchObject({ stopped: true, exitCode: 0, error: undefined });
   await expect(stream.close()).resolves.toBe(exit); // the closing the break started
   expect(stream.reader.closed).toBe(true);
+});
+
+test('after break out of frames() the ring and gst-launch are gone: a reader under the same name is created right after the loop', async () => {
+  const name = ringName();
+  const stream = await startStream({ name, source: LIVE });
+  const pid = stream.pipeline.pid!;
+  let n = 0;
+  for await (const _frame of stream.frames()) if (++n === 3) break;
+  expect(alive(pid)).toBe(false);
+  expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 16 });
+  await reader.close();
+  expect(await stream.close()).toMatchObject({ stopped: true, exitCode: 0 });
+});
+
+test('after an exception in the body of frames() the name is free: a stream under the same name starts right after the loop', async () => {
+  const name = ringName();
+  const stream = await startStream({ name, source: LIVE });
+  let n = 0;
+  await expect((async () => {
+    for await (const _frame of stream.frames()) if (++n === 3) throw new Error('body failed');
+  })()).rejects.toThrow('body failed');
+  const again = await startStream({ name, source: LIVE });
+  try {
+    for await (const frame of again.frames()) {
+      expect(frame.size).toBe(64 * 48);
+      break;
+    }
+  } finally {
+    await again.close();
+  }
+  expect(await stream.close()).toMatchObject({ stopped: true, exitCode: 0 });
 });
 
 test('a process that leaves the loop and has nothing else to do exits promptly, its gst-launch gone', async () => {

@@ -29,8 +29,16 @@ export interface NativeHealth {
   readerPid: number;
   writerAlive: boolean;
   readerAlive: boolean;
-  /** Frames the reader has not read yet / has read and not given back (from the frame headers). */
+  /** Frames the reader has not read yet (from the frame headers). */
   framesUnread: number;
+  /**
+   * Frames the reader has read and whose room is not back yet, as the ring
+   * shows them to any process: held, or released behind one held (room
+   * goes back in ring order).
+   * Not a Node reader's own stats().heldFrames, the views it handed out and
+   * that are not released: a frame released behind a held one counts here,
+   * not there.
+   */
   framesHeld: number;
 }
 

@@ -45,7 +45,9 @@ export interface ReaderStats {
   /**
    * Frames handed out that still hold ring space: zero-copy views neither
    * released nor garbage-collected yet. Copied frames hold none and are not
-   * counted; nor is the batch not handed out yet (see `batched`).
+   * counted; nor is the batch not handed out yet (see `batched`). The
+   * ring's framesHeld (writer.stats(), inspectRing()) counts all frames
+   * whose room is not back, those released behind a held one too.
    */
   heldFrames: number;
   /** Frames taken from the ring into this reader's batch (read, by the ring's counts) and not handed out yet. */

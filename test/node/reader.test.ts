@@ -731,6 +731,28 @@ test('stats() reports the ring', async () => {
   }
 });
 
+// Two counts, not one under two names: the reader's heldFrames counts the
+// views it handed out and that are not released; the ring's framesHeld (the
+// writer's stats(), inspectRing) the frames whose room is not back, and room
+// goes back in ring order.
+test('reader.stats().heldFrames counts views not released, writer.stats().framesHeld frames whose room is not back', async () => {
+  const { reader, writer } = await pair('heldcounts', 1024);
+  try {
+    await writer.write(new Uint8Array(100).fill(1));
+    await writer.write(new Uint8Array(100).fill(2));
+    const first = (await reader.next({ timeoutMs: 2000 }))!;
+    const second = (await reader.next({ timeoutMs: 2000 }))!;
+    second.release(); // behind the first, which is kept: its room is not back either
+    const held = reader.zeroCopy ? 1 : 0;
+    expect([reader.stats().heldFrames, writer.stats().framesHeld]).toEqual([held, 2 * held]);
+    first.release();
+    expect([reader.stats().heldFrames, writer.stats().framesHeld]).toEqual([0, 0]);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('stats().framesUnread goes by the frames, not the counts our writer moves apart at small tails', async () => {
   // 1000-byte frames in a 1024-byte ring: each leaves an 8-byte tail our
   // writer wraps past, zeroed and counted (PROTOCOL §6), our reader skips it

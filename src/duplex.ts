@@ -18,7 +18,9 @@ import {
 } from './options.js';
 import { isDetached } from './option-checks.js';
 import { ZeroBufferReader } from './reader.js';
-import { connectWhenThere, ringNotReady, ZeroBufferWriter, type MetadataObject, type WriteOptions } from './writer.js';
+import {
+  connectWhenThere, ringNotReady, sizesLeftToReader, ZeroBufferWriter, type MetadataObject, type WriteOptions,
+} from './writer.js';
 
 /** The names of a duplex channel's rings. */
 export function duplexRingNames(channel: string): { request: string; response: string } {
@@ -307,6 +309,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         return null;
       }
       const inPlace = this.#inPlace && this.#clientTakesInPlace();
+      sizesLeftToReader.add(w);
       try {
         const metadata = this.#responseMetadata(w.stats().metadataSize, inPlace);
         if (metadata !== undefined) w.setMetadata(metadata);

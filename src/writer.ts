@@ -4,9 +4,10 @@ import { types } from 'node:util';
 import { abortable, onAbort, WaitQueue } from './abort.js';
 import { capsEqual } from './caps.js';
 import { closeAtExit, type Closer } from './cleanup.js';
-import { fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
+import { FrameSizeError, fromNative, ReaderGoneError, RingError, TimeoutError, wrapNative, ZeroBufferError } from './errors.js';
 import { checkFrameCaps, encodeAttributes, type FrameAttributes } from './frame-attributes.js';
 import type { PlainUint8Array } from './frame.js';
+import { frameSizeMismatch, frameSizeRule, type FrameSizeRule } from './frame-size.js';
 import { isDetached } from './option-checks.js';
 import { parseMetadata } from './metadata.js';
 import {
@@ -48,6 +49,13 @@ export interface WriteOptions extends WaitOptions {
   attributes?: FrameAttributes;
 }
 
+/**
+ * Writers whose reader checks the frame sizes itself and answers for them:
+ * a duplex server's, whose wrong-sized answer zerofilter fails as that
+ * request's (docs/DUPLEX.md), serving going on. Not exported by the package.
+ */
+export const sizesLeftToReader = new WeakSet<ZeroBufferWriter>();
+
 /** How often a connect that waits for its ring looks again (ms): zerosink's CONNECT_RETRY_MS. */
 const CONNECT_RETRY_MS = 20;
 
@@ -84,6 +92,10 @@ export class ZeroBufferWriter implements AsyncDisposable {
   readonly #unregister: () => void;
   readonly #wantHeader: boolean;
   #frameHeader = false;
+  /** The sizes frames of the metadata's caps have, when they are raw. */
+  #streamFrames: FrameSizeRule | undefined;
+  /** The same for the open reservation's caps, which commit() checks its size against. */
+  #reservedFrames: FrameSizeRule | undefined;
   #closed = false;
   /** Writes' and reservations' waits in the addon: one at a time, in call order. */
   readonly #waits = new WaitQueue();
@@ -181,6 +193,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
         'setMetadata({ caps }), which declares it, or JSON that declares it itself ("zerobuffer": {"frame_header": 1})', { code: 'EINVAL' });
     wrapNative(() => this.#native.setMetadata(bytes));
     this.#frameHeader = frameHeader;
+    const caps = parseMetadata(bytes).capsString;
+    this.#streamFrames = caps === undefined ? undefined : frameSizeRule(caps);
   }
 
   /**
@@ -211,7 +225,12 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * follow it, in call order, each within its own timeout. Resolves once the
    * frame is committed and published (the reader can take it); rejects with
    * ESTATE while a reservation of this writer is open (frames are published
-   * in reservation order: commit or cancel it first).
+   * in reservation order: commit or cancel it first). A frame that is no
+   * frame of its caps (the "caps" attribute, else the metadata's) is
+   * refused with FrameSizeError (EFRAMESIZE), nothing written: raw video
+   * (a format RAW_FORMATS describes, in system memory) has the size of
+   * GStreamer's default layout, raw audio whole sample frames; zerosrc
+   * would stop at it for good. Other caps take any size.
    */
   async write(data: Uint8Array, options?: WriteOptions): Promise<void> {
     checkBytes('data', data);
@@ -220,6 +239,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
     const header = this.#header(options);
+    this.#checkFrameSize(data.byteLength, this.#framesOf(options));
     const frame = { size: data.byteLength, header };
     // the addon takes bytes of an ArrayBuffer only (not a SharedArrayBuffer's)
     let bytes = types.isArrayBuffer(data.buffer) ? data : new Uint8Array(data);
@@ -255,6 +275,25 @@ export class ZeroBufferWriter implements AsyncDisposable {
       `${attributes > 0 ? ` (${native.frameHeaderSize} + ${attributes} of attributes)` : ''} make a frame of ` +
       `${frame.size + headerBytes} bytes; at most ${fits} bytes fit beside this header: ${err.message}`,
     { code: err.code, errno: err.errno, cause: err });
+  }
+
+  /**
+   * The sizes a frame written with these options may have: those of its own
+   * caps (the "caps" attribute), else of the metadata's, as zerosrc reads
+   * them.
+   */
+  #framesOf(options: WriteOptions): FrameSizeRule | undefined {
+    if (sizesLeftToReader.has(this)) return undefined;
+    const caps = options.attributes?.['caps'];
+    return typeof caps === 'string' ? frameSizeRule(caps) : this.#streamFrames;
+  }
+
+  /** A frame of `size` bytes that is no frame of its caps: zerosrc would stop at it for good (EPROTO). */
+  #checkFrameSize(size: number, frames: FrameSizeRule | undefined): void {
+    const mismatch = frameSizeMismatch(frames, size);
+    if (mismatch !== undefined)
+      throw new FrameSizeError(`writer of ring "${this.name}": ${mismatch}; its reader would refuse the frame ` +
+        '(zerosrc: EPROTO) and stop; nothing was written', { code: 'EFRAMESIZE' });
   }
 
   /** The addon waits for room for a write or reservation (one written at once leaves nothing to queue behind). */
@@ -303,7 +342,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * before the view with the options' fields, stamped at commit. One at a
    * time: until it is committed or cancelled (the writer holds it, its view
    * dropped or not: cancel it when the fill fails), reserve() and write()
-   * reject with ESTATE.
+   * reject with ESTATE. A size that is no frame of its caps is refused as
+   * write() refuses it (EFRAMESIZE).
    */
   async reserve(size: number, options?: WriteOptions): Promise<PlainUint8Array> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) failArgument('size', 'an integer > 0', size);
@@ -312,11 +352,14 @@ export class ZeroBufferWriter implements AsyncDisposable {
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, this.timeoutMs);
     this.#checkOpen();
     const header = this.#header(options);
+    const frames = this.#framesOf(options);
+    this.#checkFrameSize(size, frames);
     try {
       this.#closer.reservation = await this.#waits.run((waitMs) => {
         this.#checkOpen();
         return abortable(signal, () => this.#native.reserve(size, nativeTimeout(waitMs), header), () => this.#native.cancel());
       }, timeoutMs, signal, () => this.#queuedTimeout(timeoutMs), this.#addonWaits);
+      this.#reservedFrames = frames;
       return new Uint8Array(this.#closer.reservation.buffer);
     } catch (e) {
       throw this.#waitError(e, timeoutMs, { size, header });
@@ -329,7 +372,9 @@ export class ZeroBufferWriter implements AsyncDisposable {
    * with its header, as write() of no bytes sends). A view whose buffer was
    * transferred away (a postMessage transfer list; only the copying
    * fallback's scratch buffer can be) throws EDETACHED: nothing is
-   * published and the reservation is cancelled.
+   * published and the reservation is cancelled. A size that is no frame
+   * of the reservation's caps (as write() checks them) throws
+   * FrameSizeError (EFRAMESIZE): nothing is published, it stays open.
    */
   commit(size?: number): void {
     const least = this.#frameHeader ? 0 : 1;
@@ -345,6 +390,8 @@ export class ZeroBufferWriter implements AsyncDisposable {
         'its bytes are not here; the reservation is cancelled, nothing was published (post a copy of the bytes instead)',
       { code: 'EDETACHED' });
     }
+    // it stays open, as for a bad size; one past the reservation is the addon's EINVAL
+    if (size !== undefined && size <= r.buffer.byteLength) this.#checkFrameSize(size, this.#reservedFrames);
     try {
       wrapNative(() => this.#native.commit(size ?? r.buffer.byteLength, r.buffer, r.copied));
     } catch (e) {

@@ -88,8 +88,9 @@ test('a frame whose data.buffer was transferred: copy() and image() throw EDETAC
   const { port1, port2 } = new MessageChannel();
   try {
     writer.setMetadata({ caps: 'video/x-raw,format=GRAY8,width=2,height=1' });
-    await writer.write(new Uint8Array([1, 2]));
-    await writer.write(new Uint8Array(0)); // an empty frame, sent with its header
+    await writer.write(new Uint8Array([1, 2, 0, 0])); // rows of 4 bytes
+    // an empty frame, sent with its header: no raw video frame, so under caps of its own
+    await writer.write(new Uint8Array(0), { attributes: { caps: 'application/octet-stream' } });
     const moved = (await reader.next({ timeoutMs: 2000 }))!;
     port1.postMessage(moved.data, [moved.data.buffer]);
     expect([moved.released, moved.size]).toEqual([false, 0]);

@@ -6,7 +6,7 @@
 // but GRAY8 16x16 frames have 256 bytes", "Internal data stream error"),
 // the writer learning it only later as EREADERGONE.
 import path from 'node:path';
-import { FrameSizeError, ZeroBufferWriter, type FrameAttributes } from '../../src/index.js';
+import { FrameSizeError, ZeroBufferDuplexServer, ZeroBufferWriter, type FrameAttributes } from '../../src/index.js';
 import { killIfRunning, leftovers, repoRoot, ringName, run, type Child } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -123,3 +123,22 @@ test.each(['image/jpeg,width=16,height=16,framerate=30/1', 'video/x-h264,stream-
       await writer?.close();
     }
   }, 30000);
+
+// zerofilter checks a duplex server's answers itself and fails that
+// request, naming it (docs/DUPLEX.md): the server's writer leaves the size
+// to it rather than ending serve() with its own refusal.
+test('a duplex server\'s answer of another size than its outputCaps reaches zerofilter, which names the request', async () => {
+  const channel = ringName('wfduplex');
+  const server = await ZeroBufferDuplexServer.create({ name: channel, outputCaps: 'video/x-raw,format=GRAY8,width=4,height=2,framerate=30/1' });
+  const serving = server.serve(() => new Uint8Array(7)).catch((e: unknown) => e);
+  const gst = run('gst-launch-1.0', ['videotestsrc', 'num-buffers=1', '!', 'video/x-raw,format=GRAY8,width=4,height=2,framerate=30/1', '!',
+    'zerofilter', `channel=${channel}`, '!', 'fakesink'], gstEnv);
+  try {
+    expect(await gst.exit(30000)).toBe(1);
+    expect(gst.stderr).toContain('The duplex server answered request 1 with 7 bytes, but GRAY8 4x2 frames (the output caps) have 8 bytes');
+  } finally {
+    killIfRunning(gst);
+    await server.close();
+    expect(await serving).not.toBeInstanceOf(FrameSizeError);
+  }
+}, 60000);

@@ -64,6 +64,12 @@ function gint(field: CapsField): number | undefined {
     value >= -2147483648 && value <= 2147483647 ? value : undefined;
 }
 
+/** Bytes of one sample of a raw audio format (AUDIO_SAMPLE_BYTES); undefined for ENCODED and unknown names. */
+export function audioSampleBytes(format: string): number | undefined {
+  const bytes = Object.hasOwn(AUDIO_SAMPLE_BYTES, format) ? AUDIO_SAMPLE_BYTES[format]! : 0;
+  return bytes > 0 ? bytes : undefined;
+}
+
 /**
  * Bytes a second of raw audio whose format, rate and channels are fixed (rate × channels × bytes per
  * sample, planar or interleaved alike), as zerosrc reckons them to size its ring; undefined when the caps
@@ -72,12 +78,10 @@ function gint(field: CapsField): number | undefined {
 export function audioBytesPerSecond(s: CapsStructure): number | undefined {
   if (s.mediaType !== 'audio/x-raw') return undefined;
   const { format, rate, channels } = s.fields;
-  if (format?.type !== 'string' || typeof format.value !== 'string' || !Object.hasOwn(AUDIO_SAMPLE_BYTES, format.value))
-    return undefined;
+  const bytes = format?.type === 'string' && typeof format.value === 'string' ? audioSampleBytes(format.value) : undefined;
   const hz = rate && gint(rate);
   const count = channels && gint(channels);
-  const bytes = AUDIO_SAMPLE_BYTES[format.value]!;
-  return hz && hz > 0 && count && count > 0 && bytes > 0 ? hz * count * bytes : undefined;
+  return hz && hz > 0 && count && count > 0 && bytes !== undefined ? hz * count * bytes : undefined;
 }
 
 /** How a field is written in caps: name=(type)value. */

@@ -4,23 +4,13 @@
 // frames. A writer refuses other sizes before the ring: zerosrc would stop
 // at such a frame for good.
 import { parseCaps } from './caps.js';
+import { audioSampleBytes } from './caps-checks.js';
 import { videoInfoFromCaps } from './video-info.js';
 
 /** What sizes frames of some caps have: one size (raw video) or a multiple of a sample frame (raw audio). */
 export type FrameSizeRule =
   | { kind: 'video'; format: string; width: number; height: number; size: number }
   | { kind: 'audio'; format: string; channels: number; sampleFrame: number };
-
-/**
- * Bytes of one sample of a raw audio format, as GStreamer stores it:
- * S24_32 in 4 bytes, S20 and S18 in 3 (gst_audio_format_get_info's width);
- * undefined for ENCODED (no samples) and names it does not know.
- */
-function sampleBytes(format: string): number | undefined {
-  const m = /^[SUF](8|16|18|20|24|32|64)(_32)?(LE|BE)?$/.exec(format);
-  if (m === null) return undefined;
-  return m[2] !== undefined ? 4 : Math.ceil(Number(m[1]) / 8);
-}
 
 /**
  * The rule for frames of `caps`, or undefined when zerosrc takes frames of
@@ -48,7 +38,7 @@ export function frameSizeRule(caps: string): FrameSizeRule | undefined {
   if (s.mediaType !== 'audio/x-raw' || !s.features.every((f) => f === 'memory:SystemMemory')) return undefined;
   const format = s.fields['format']?.value;
   const channels = s.fields['channels']?.value;
-  const bytes = typeof format === 'string' ? sampleBytes(format) : undefined;
+  const bytes = typeof format === 'string' ? audioSampleBytes(format) : undefined;
   if (bytes === undefined || typeof channels !== 'number' || !Number.isInteger(channels) || channels < 1) return undefined;
   return { kind: 'audio', format: format as string, channels, sampleFrame: bytes * channels };
 }

@@ -1235,9 +1235,9 @@ static void test_sizing(void) {
   CHECK_EQ_U64(zb_payload_size_for(ZB_MAX_PAYLOAD_SIZE - 47, 1, true), 0);
   CHECK_EQ_U64(zb_default_payload_size(UINT64_MAX), 0);
   /* raw audio: a second, at least 64 KiB, at most the fallback */
-  CHECK_EQ_U64(zb_default_payload_size_for_rate(48000 * 2 * 2), 192000);
-  CHECK_EQ_U64(zb_default_payload_size_for_rate(44100 * 2 * 2), 176448);
-  CHECK_EQ_U64(zb_default_payload_size_for_rate(192000 * 8 * 8), 12288000);
+  CHECK_EQ_U64(zb_default_payload_size_for_rate(48000 * 2 * 2), 192064);
+  CHECK_EQ_U64(zb_default_payload_size_for_rate(44100 * 2 * 2), 176512);
+  CHECK_EQ_U64(zb_default_payload_size_for_rate(192000 * 8 * 8), 12288064);
   CHECK_EQ_U64(zb_default_payload_size_for_rate(8000 * 1 * 2), 65536);
   CHECK_EQ_U64(zb_default_payload_size_for_rate(1), 65536);
   CHECK_EQ_U64(zb_default_payload_size_for_rate(0),

@@ -3703,7 +3703,7 @@ GST_END_TEST;
   "rate=48000,channels=2,layout=interleaved"
 
 /* Raw audio caps size the ring by time (zb_default_payload_size_for_rate:
- * 1 s, at least 64 KiB), not with the video fallback that held 100 s of
+ * a buffer of 1 s, at least 64 KiB), not with the video fallback that held 100 s of
  * 48 kHz stereo: audiotestsrc's buffers arrive byte-exact through it, and
  * one larger than the ring is EMSGSIZE naming the payload size needed. */
 GST_START_TEST (test_zerosrc_sizes_audio_ring)
@@ -3719,10 +3719,10 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   guint i;
 
   fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
-          "rate=48000,channels=2"), 192000);
+          "rate=48000,channels=2"), 192064);
   fail_unless_equals_uint64 (zerosrc_ring_size ("caps=audio/x-raw,"
           "format=F64LE,rate=192000,channels=8,layout=non-interleaved,"
-          "channel-mask=(bitmask)0x3f3"), 192000 * 8 * 8);
+          "channel-mask=(bitmask)0x3f3"), 192000 * 8 * 8 + 64);
   fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
           "rate=8000,channels=1"), 65536);
   /* a range is no rate: the fallback */
@@ -3737,7 +3737,7 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   appsink = by_name (reader_pipe, "out");
   set_state (reader_pipe, GST_STATE_PLAYING);
   fail_unless_equals_int (zb_health_read (name, &health), 0);
-  fail_unless_equals_uint64 (health.payload_size, 192000);
+  fail_unless_equals_uint64 (health.payload_size, 192064);
   desc = g_strdup_printf ("%s ! zerosink buffer-name=%s sync=false", src,
       name);
   writer_pipe = launch (desc);
@@ -3756,6 +3756,26 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   }
   msg = wait_eos_or_error (writer_pipe);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  end_pair (writer_pipe, reader_pipe);
+
+  /* buffers of a whole second fit, one at a time (the ring had room for
+   * 1 s of bytes only, not its entry: EMSGSIZE) */
+  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
+      "format=S16LE,rate=48000,channels=2,layout=interleaved ! fakesink",
+      name);
+  reader_pipe = launch (desc);
+  g_free (desc);
+  set_state (reader_pipe, GST_STATE_PLAYING);
+  desc = g_strdup_printf ("audiotestsrc num-buffers=3 samplesperbuffer=48000 "
+      "! audio/x-raw,format=S16LE,rate=48000,channels=2 ! zerosink "
+      "buffer-name=%s sync=false", name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  msg = wait_eos_or_error (writer_pipe);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "writer: %s",
+      GST_MESSAGE_TYPE_NAME (msg));
   gst_message_unref (msg);
   end_pair (writer_pipe, reader_pipe);
 

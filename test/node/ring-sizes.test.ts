@@ -139,15 +139,15 @@ test.each([
 
 const AUDIO_48K = 'audiotestsrc num-buffers=50 ! audio/x-raw,format=S16LE,rate=48000,channels=2';
 
-test('raw audio caps size the ring by time: 1 s, at least 64 KiB, the fallback when they do not say', () => {
+test('raw audio caps size the ring by time: a buffer of 1 s, at least 64 KiB, the fallback when they do not say', () => {
   // before: 3 frames of 1080p RGB for any audio, 100 s of 48 kHz stereo S16
   const fallback = defaultSizes('audiotestsrc').payloadSize;
   const audio = (caps: string): number => defaultSizes(`audiotestsrc ! ${caps}`).payloadSize;
-  expect(defaultSizes(AUDIO_48K)).toEqual({ metadataSize: 65536, payloadSize: 192000, from: 'caps' });
-  expect(audio('audio/x-raw,format=S16LE,rate=44100,channels=2')).toBe(176448); // 176400 rounded up to 64
-  expect(audio('audio/x-raw,format=F64LE,rate=192000,channels=8,layout=non-interleaved')).toBe(192000 * 8 * 8);
-  expect(audio('capsfilter caps="audio/x-raw, format=(string)S24LE, rate=(int)96000, channels=(int)2"')).toBe(576000);
-  expect(audio('audio/x-raw,format=S24_32LE,rate=96000,channels=2')).toBe(768000);
+  expect(defaultSizes(AUDIO_48K)).toEqual({ metadataSize: 65536, payloadSize: 192064, from: 'caps' });
+  expect(audio('audio/x-raw,format=S16LE,rate=44100,channels=2')).toBe(176512); // 176400 and its entry's 64 bytes, rounded up to 64
+  expect(audio('audio/x-raw,format=F64LE,rate=192000,channels=8,layout=non-interleaved')).toBe(192000 * 8 * 8 + 64);
+  expect(audio('capsfilter caps="audio/x-raw, format=(string)S24LE, rate=(int)96000, channels=(int)2"')).toBe(576064);
+  expect(audio('audio/x-raw,format=S24_32LE,rate=96000,channels=2')).toBe(768064);
   expect(audio('audio/x-raw,format=U8,rate=8000,channels=1')).toBe(65536);
   for (const caps of ['audio/x-raw,format=S16LE,rate=[8000,48000],channels=2', 'audio/x-raw,format=S16LE,channels=2',
     'audio/x-raw,format=ENCODED,rate=48000,channels=2', 'audio/x-raw,format=S16LE,rate=48000,channels=2 ! audioconvert'])
@@ -167,7 +167,7 @@ test('startStream of raw audio reads a 1 s ring and gets every buffer byte-exact
   const payloadSize = stream.reader.stats().payloadSize;
   await stream.close();
   expect(stream.error).toBeUndefined();
-  expect(payloadSize).toBe(192000);
+  expect(payloadSize).toBe(192064);
   expect(sizes).toEqual(new Array(50).fill(1024 * 4));
   expect(Buffer.concat(chunks).equals(expected)).toBe(true);
 }, 60000);

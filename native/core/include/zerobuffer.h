@@ -597,10 +597,11 @@ uint64_t zb_default_payload_size(uint64_t frame_size);
 
 /* The payload size a reader picks by default for raw audio of
  * bytes_per_second (rate × channels × bytes per sample, planar or
- * interleaved alike): a second of it, at least 64 KiB (several of the
- * largest buffers common sources push at low rates), at most the
- * fallback of zb_default_payload_size(0), which 0 (unknown) also gives.
- * Rounded up to 64. */
+ * interleaved alike): a second of it, with room for a buffer of that
+ * whole second (zb_payload_size_for(bytes_per_second, 1, true)), at least
+ * 64 KiB (several of the largest buffers common sources push at low
+ * rates), at most the fallback of zb_default_payload_size(0), which 0
+ * (unknown) also gives. Rounded up to 64. */
 uint64_t zb_default_payload_size_for_rate(uint64_t bytes_per_second);
 
 /* ------------------------------------------- per-frame header (opt-in) */

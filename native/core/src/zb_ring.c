@@ -198,9 +198,11 @@ uint64_t zb_default_payload_size(uint64_t frame_size) {
  * several times over (audiotestsrc's 1024 samples, pulsesrc's 10 ms,
  * mp3's 1152 samples, wavparse's 40 ms, flacdec's 4608 samples: 5 to
  * 96 ms at 44.1 kHz and up) and bounds what a reader behind (policy=drop)
- * lags by. At least ZB_AUDIO_RING_FLOOR, for low rates: flacdec's 4608
- * samples are 576 ms of 8 kHz mono (9216 bytes; 7 fit), wavparse's 4096
- * bytes 256 ms. At most the fallback. */
+ * lags by: room for one buffer of that second, its entry and frame header
+ * included (a buffer of exactly a second fits, one at a time). At least
+ * ZB_AUDIO_RING_FLOOR, for low rates: flacdec's 4608 samples are 576 ms of
+ * 8 kHz mono (9216 bytes; 7 fit), wavparse's 4096 bytes 256 ms. At most the
+ * fallback. */
 #define ZB_AUDIO_RING_SECONDS 1
 #define ZB_AUDIO_RING_FLOOR (UINT64_C(64) << 10)
 
@@ -210,8 +212,9 @@ uint64_t zb_default_payload_size_for_rate(uint64_t bytes_per_second) {
   if (bytes_per_second == 0 ||
       bytes_per_second > fallback / ZB_AUDIO_RING_SECONDS)
     return fallback;
-  bytes = bytes_per_second * ZB_AUDIO_RING_SECONDS;
+  bytes = zb_payload_size_for(bytes_per_second * ZB_AUDIO_RING_SECONDS, 1,
+                              true);
   if (bytes < ZB_AUDIO_RING_FLOOR)
     bytes = ZB_AUDIO_RING_FLOOR;
-  return zb__align64(bytes);
+  return bytes > fallback ? fallback : bytes;
 }

@@ -9,6 +9,8 @@
 // command's status. An addon that does not load, or of another version, fails a command
 // (EADDON): one line, not a stack; --help, --version, plugin-path and a
 // usage error need none.
+import fs from 'node:fs';
+import tty from 'node:tty';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -44,6 +46,24 @@ const onStop = (signal: NodeJS.Signals): void => {
   if (children !== undefined) noteStopping();
 };
 for (const s of STOP_SIGNALS) process.on(s, onStop);
+
+// A terminal hung up under us (its window closed: SIGHUP, then EIO on it).
+// At exit Node 20 puts back the modes of each of fds 0-2 that was a
+// terminal at its start, and aborts when that fails (nodejs/node#51519): a
+// core dump, status 134 or 139, instead of the stop's status. It skips an
+// fd that now refers to another file: /dev/null goes in the place of each
+// that is no terminal any more (its writes, from libuv's own copy of the
+// descriptor, keep failing as they did, and a file opened later cannot
+// take the number).
+const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
+process.on('exit', () => {
+  for (const fd of terminals) {
+    if (tty.isatty(fd)) continue;
+    fs.closeSync(fd);
+    const opened = fs.openSync('/dev/null', 'r+'); // the lowest free number: fd, unless a thread took it in between
+    if (opened !== fd) fs.closeSync(opened);
+  }
+});
 
 /** After a Ctrl-C, says on stderr that the stop goes on once it takes more than a moment (not while main.js loads: no child to wait for). */
 function noteStopping(): void {

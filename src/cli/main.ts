@@ -20,7 +20,7 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   // A command handed an aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   if (signal.aborted) return EXIT.ok;
-  // Our stdout or stderr closed under us (`| head`, `2>&1 | head`): nothing
+  // Our stdout or stderr closed under us (`| head`, `2>&1 | head`, a terminal hung up): nothing
   // more can be said, so the command stops as on Ctrl-C, where an unheard
   // EPIPE would end the process with a stack trace (and rings left behind),
   // and its status stands (a failure's too). Any other write error (a full
@@ -28,16 +28,18 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   // stdout's; for stderr's there is nowhere left to say it.
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
-  const closed = (e: NodeJS.ErrnoException): boolean => e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED';
+  // EIO from a terminal: it was hung up (its window closed), as good as closed
+  const closed = (e: NodeJS.ErrnoException, stream: NodeJS.WriteStream): boolean =>
+    e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED' || (e.code === 'EIO' && stream.isTTY);
   let outError: NodeJS.ErrnoException | undefined;
   let errFailed = false;
   signal.addEventListener('abort', stop, { once: true });
   stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (!closed(e)) outError ??= e;
+    if (!closed(e, stdout)) outError ??= e;
     stop();
   });
   stderr.on('error', (e: NodeJS.ErrnoException) => {
-    if (!closed(e)) errFailed = true;
+    if (!closed(e, stderr)) errFailed = true;
     stop();
   });
   const told = async (status: ExitCode): Promise<ExitCode> => {

@@ -228,3 +228,28 @@ test('watch suspended by SIGTSTP (Ctrl-Z), then SIGKILLed (kill -9 %1): its stop
     fs.rmSync(marker, { force: true });
   }
 });
+
+test.each([
+  ['stdout and stderr on it', false],
+  ['only stdin on it (--json > file)', true],
+] as const)('its terminal hung up (the window closed: SIGHUP, then EIO on the terminal), %s: run stops gracefully, status 0, no crash at exit, no ring left', async (_, json) => {
+  const name = ringName(json ? 'hup-json' : 'hup-tty');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-hup-'));
+  const [out, err] = [path.join(dir, 'out'), path.join(dir, 'err')];
+  // the stats on stdout (a file) or the ring's line on stderr: the run is under way
+  const [waitFile, waitText] = json ? [out, '"type":"stats"'] : [err, `zerobuffer: ring ${name}`];
+  const hangUp = run('python3', [path.join(repoRoot, 'test', 'node', 'fixtures', 'hang-up.py'), ...(json ? ['--stdout', out] : []), '--stderr', err,
+    '--wait-file', waitFile, '--wait-text', waitText, '--timeout', '40', '--', process.execPath, bin, 'run', '--name', name, ...(json ? ['--json'] : [])]);
+  try {
+    expect(await hangUp.exit(50000)).toBe(0);
+    const stderr = fs.readFileSync(err, 'utf8');
+    // before: "signal 11" or "signal 6", stderr "cannot write to stdout: write EIO" and node::ResetStdio()'s "Assertion failed"
+    expect({ status: hangUp.stdout, stderr }).toEqual({ status: ['exit 0'], stderr: expect.not.stringMatching(/Assertion failed|cannot write|EIO/) as unknown });
+    if (json) expect(fs.readFileSync(out, 'utf8')).toContain(`"type":"summary","name":"${name}"`);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  } finally {
+    hangUp.proc.kill('SIGKILL');
+    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -160,7 +160,9 @@ function parser(numbersAsText: boolean): Argv {
     .demandCommand(1, 'Name a command: run, filter, watch, ingest, serve, inspect, cleanup or plugin-path')
     .strict()
     .help()
+    .alias('h', 'help')
     .version(VERSION)
+    .alias('version', ['v', 'V'])
     .wrap(helpWidth())
     .exitProcess(false)
     .updateStrings({ 'Not enough arguments following: %s': '--%s needs a value' })
@@ -535,8 +537,12 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   const a = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unliteral(v)])) as Raw;
   if (err) {
     const command = a._[0] !== undefined && Object.hasOwn(COMMANDS, String(a._[0])) ? String(a._[0]) as CommandName : undefined;
+    const first = a._[0];
+    if (command === undefined && first !== undefined) return unknownCommand(String(first));
     let message = withDashes(err.message.replaceAll(LITERAL, ''), argv);
     if (command !== undefined) {
+      message = withSuggestions(message, COMMANDS[command]);
+      if (command === 'watch' && end < 0) message += watchCommandHint(message);
       // "inspect --name cam0": the positional given as an option is what is wrong, not the missing positional;
       // "--no-json=true": the value, not an unknown option
       try {
@@ -555,8 +561,7 @@ export async function parseArgs(argv: readonly string[]): Promise<ParsedArgs> {
   }
   // "snapshot --help": yargs prints the commands' help, for a word that is no command, as without --help
   const first = a._[0];
-  if (first !== undefined && !Object.hasOwn(COMMANDS, String(first)))
-    return { kind: 'usage', message: `Unknown argument: ${String(first)}`, help: helpLine(undefined) };
+  if (first !== undefined && !Object.hasOwn(COMMANDS, String(first))) return unknownCommand(String(first));
   // again, for the help text: number options labelled [number]
   if (a['help'] === true || output) return { kind: 'help', text: (await parse(false))[2] };
   const command = String(a._[0]) as CommandName;
@@ -661,6 +666,58 @@ function withDashes(message: string, argv: readonly string[]): string {
   const camel = (w: string): string => w.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   const words = named.filter((w) => !named.some((v) => v !== w && camel(v) === w)).map((w) =>
     argv.some((a) => a === `--${w}` || a.startsWith(`--${w}=`)) ? `--${w}`
+    // "--no-bogus": yargs names it "bogus"
+    : argv.some((a) => a === `--no-${w}` || a.startsWith(`--no-${w}=`)) ? `--no-${w}`
     : w.length === 1 && argv.some((a) => /^-[^-]/.test(a) && a.includes(w)) ? `-${w}` : w);
   return `Unknown ${words.every((w) => w.startsWith('-')) ? 'option' : 'argument'}${words.length > 1 ? 's' : ''}: ${words.join(', ')}`;
+}
+
+/** A first word that is no command ("runn", "inspekt x"): the words after it do not matter yet. */
+function unknownCommand(word: string): ParsedArgs {
+  const near = closest(word, Object.keys(COMMANDS));
+  return { kind: 'usage', message: `Unknown argument: ${word}${near === undefined ? '' : ` (did you mean ${near}?)`}`, help: helpLine(undefined) };
+}
+
+/** "Unknown option: --frame" → "Unknown option: --frame (did you mean --frames?)", each word by the command's options. */
+function withSuggestions(message: string, spec: CommandSpec): string {
+  const m = /^(Unknown (?:option|argument)s?: )(.*)$/.exec(message);
+  if (m === null) return message;
+  const options: Record<string, OptionSpec> = spec.options;
+  const names = [...Object.keys(options), 'help', 'version',
+    ...Object.entries(options).filter(([, os]) => os.type === 'boolean').map(([o]) => `no-${o}`)];
+  return m[1]! + m[2]!.split(', ').map((w) => {
+    // not "--frames.x": no option has a dot in its name (parseArgs), and no slip makes one
+    const near = w.startsWith('--') && !w.includes('.') ? closest(w.slice(2), names) : undefined;
+    return near === undefined ? w : `${w} (did you mean --${near}?)`;
+  }).join(', ');
+}
+
+/** watch's command given without "--" before it: yargs names its words as unknown arguments. */
+function watchCommandHint(message: string): string {
+  const words = /^Unknown arguments?: (.*)$/.exec(message)?.[1]?.split(', ').filter((w) => !w.startsWith('-'));
+  return words === undefined || words.length === 0 ? '' : ` (the command goes after "--": zerobuffer watch --pipeline "..." -- ${words.join(' ')})`;
+}
+
+/**
+ * The candidate nearest to word by edit distance (a letter added, dropped,
+ * changed, or two swapped), if near enough to be a slip: at most 1 edit in
+ * a word of up to 4 letters, 2 in a longer one; none when two tie.
+ */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = word.length <= 4 ? 1 : 2;
+  const scored = candidates.map((c) => [c, editDistance(word.toLowerCase(), c)] as const).filter(([, d]) => d <= limit).sort((x, y) => x[1] - y[1]);
+  return scored.length > 0 && scored[1]?.[1] !== scored[0]![1] ? scored[0]![0] : undefined;
+}
+
+/** Optimal string alignment distance: Levenshtein's, with a swap of neighbours as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }

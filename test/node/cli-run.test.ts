@@ -513,6 +513,38 @@ test('an option given twice, a word that is not one of its choices, a bad proper
   }
 });
 
+test('a misspelt command or option names the nearest one; watch\'s command without "--" is told where it goes: one line, exit 2, nothing started', async () => {
+  // before: "Unknown argument: runn", "Unknown arguments: inspekt, x", "Unknown option: --frame", "Unknown arguments: node, rd.mjs"
+  for (const [argv, line, help] of [
+    [['runn'], 'Unknown argument: runn (did you mean run?)', 'zerobuffer'],
+    [['inspekt', 'x'], 'Unknown argument: inspekt (did you mean inspect?)', 'zerobuffer'],
+    [['run', '--frame', '3'], 'Unknown option: --frame (did you mean --frames?)', 'zerobuffer run'],
+    [['run', '--jsno', '--frames', '1'], 'Unknown option: --jsno (did you mean --json?)', 'zerobuffer run'],
+    [['run', '--frame', '3', '--jsno'], 'Unknown options: --frame (did you mean --frames?), --jsno (did you mean --json?)', 'zerobuffer run'],
+    [['run', '--no-hsah'], 'Unknown option: --no-hsah (did you mean --no-hash?)', 'zerobuffer run'],
+    [['watch', '--pipeline', 'videotestsrc', 'node', 'rd.mjs'],
+      'Unknown arguments: node, rd.mjs (the command goes after "--": zerobuffer watch --pipeline "..." -- node rd.mjs)', 'zerobuffer watch'],
+    // nothing near enough: no guess
+    [['frobnicate'], 'Unknown argument: frobnicate', 'zerobuffer'],
+    [['run', '--bogus'], 'Unknown option: --bogus', 'zerobuffer run'],
+  ] as const) {
+    const child = run(process.execPath, [bin, ...argv]);
+    expect({ argv, exit: await child.exit() }).toEqual({ argv, exit: EXIT.usage });
+    expect(child.stderr).toBe(`zerobuffer: ${line}\nRun "${help} --help" for the ${help === 'zerobuffer' ? 'commands' : 'options'}.\n`);
+    expect(child.stdout).toEqual([]);
+  }
+});
+
+test('-h is --help and -v, -V are --version, alone or after a command: status 0 (before: "Unknown option: -h", exit 2)', async () => {
+  const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const [argv, first] of [
+    [['-h'], 'zerobuffer <command> [options]'], [['run', '-h'], 'zerobuffer run [pipeline..]'], [['-v'], version], [['-V'], version],
+  ] as const) {
+    const child = run(process.execPath, [bin, ...argv]);
+    expect({ argv, exit: await child.exit(), first: child.stdout[0] }).toEqual({ argv, exit: EXIT.ok, first });
+  }
+});
+
 test('--sink-property buffer_name=X (GLib reads it as buffer-name) is refused as buffer-name is: exit 2, no ring, no gst-launch (run went on into a ring zerosink never found: exit 3)', async () => {
   const name = ringName('bn');
   const other = ringName('bn-other');

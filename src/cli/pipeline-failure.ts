@@ -4,6 +4,27 @@
 import type { PipelineError } from '../errors.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import { isAppendedElement } from '../runner/pipeline-runner.js';
+import { closest } from './nearest.js';
+
+/** zerosink's properties, its base classes' too (gst-inspect-1.0 zerosink): the nearest to a --sink-property name it has not. */
+export const ZEROSINK_PROPERTIES: readonly string[] = [
+  'async', 'blocksize', 'buffer-name', 'camera-id', 'connect-timeout', 'enable-last-sample', 'frame-header', 'last-sample', 'max-bitrate',
+  'max-buffers', 'max-lateness', 'name', 'on-reader-lost', 'parent', 'policy', 'processing-deadline', 'qos', 'render-delay', 'stats', 'sync',
+  'throttle-time', 'timeout', 'ts-offset', 'zero-copy',
+];
+
+/**
+ * gst-launch's rejection for a --sink-property name (given: the command's)
+ * that zerosink does not have ('no property "polcy" in element "zerosink"'):
+ * a usage error's message, with the nearest name it has; else undefined.
+ */
+export function unknownSinkProperty(error: PipelineError, given: Record<string, string>): string | undefined {
+  const property = /no property "([^"]+)" in element "zerosink\d*"/.exec(error.message)?.[1];
+  if (!error.rejected || property === undefined || given[property] === undefined) return undefined;
+  const near = closest(property, ZEROSINK_PROPERTIES);
+  return `--sink-property ${property}=${given[property]}: zerosink has no property "${property}"${near === undefined ? '' : ` (did you mean ${near}?)`} ` +
+    '(gst-inspect-1.0 zerosink lists them)';
+}
 
 /** "EREADERGONE, transient: The reader of ring X is gone" or gst-launch's first error line. */
 export function briefFailure(error: PipelineError | undefined): string {

@@ -13,7 +13,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type RunArgs } from './parse-args.js';
-import { briefFailure, failureText, pluginMissing, restartCount, warningJson, warningText } from './pipeline-failure.js';
+import { briefFailure, failureText, pluginMissing, restartCount, unknownSinkProperty, warningJson, warningText } from './pipeline-failure.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -198,6 +198,11 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   // An element's error during the stop (its EOS) fails the run too, as gst-launch's own status 1 says, and as the
   // summary's lastError shows it (a stop's SIGKILL without an error, or zerosink's reader gone, is none: the runner)
   const error = failure ?? exit.error;
+  const misspelt = error instanceof PipelineError ? unknownSinkProperty(error, args.sinkProperties) : undefined;
+  if (misspelt !== undefined) {
+    say(io.stderr, `zerobuffer run: ${misspelt}`);
+    return EXIT.usage;
+  }
   if (error instanceof PipelineError) {
     say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: exit.stopped })}`);
     if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {

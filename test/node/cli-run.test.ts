@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { ZEROSINK_PROPERTIES } from '../../src/cli/pipeline-failure.js';
 import { inspectRing, ZeroBufferReader } from '../../src/index.js';
 import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
 
@@ -543,6 +544,26 @@ test('-h is --help and -v, -V are --version, alone or after a command: status 0 
     const child = run(process.execPath, [bin, ...argv]);
     expect({ argv, exit: await child.exit(), first: child.stdout[0] }).toEqual({ argv, exit: EXIT.ok, first });
   }
+});
+
+test('--sink-property with a name zerosink does not have (polcy=drop): a usage error naming the nearest one it has, exit 2, no ring left (before: "gst-launch rejected the pipeline … Check the pipeline syntax", exit 3)', async () => {
+  const name = ringName('polcy');
+  for (const [property, said] of [
+    ['polcy=drop', '--sink-property polcy=drop: zerosink has no property "polcy" (did you mean policy?) (gst-inspect-1.0 zerosink lists them)'],
+    ['frame_headr=true', '--sink-property frame-headr=true: zerosink has no property "frame-headr" (did you mean frame-header?) (gst-inspect-1.0 zerosink lists them)'],
+    ['zzzzzz=1', '--sink-property zzzzzz=1: zerosink has no property "zzzzzz" (gst-inspect-1.0 zerosink lists them)'],
+  ] as const) {
+    const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--frames', '5', '--sink-property', property]);
+    expect({ property, exit: await child.exit() }).toEqual({ property, exit: EXIT.usage });
+    expect(child.stderr).toBe(`zerobuffer run: ${said}\n`);
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  }
+});
+
+test('the zerosink properties a misspelt --sink-property is matched against are those gst-inspect-1.0 lists', () => {
+  const inspect = spawnSync('gst-inspect-1.0', ['zerosink'], { env: { ...process.env, GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') }, encoding: 'utf8' });
+  const listed = inspect.stdout.slice(inspect.stdout.indexOf('Element Properties:')).split('\n').flatMap((l) => /^ {2}([a-z][\w-]*) +: /.exec(l)?.[1] ?? []);
+  expect([...ZEROSINK_PROPERTIES].sort()).toEqual(listed.sort());
 });
 
 test('--sink-property buffer_name=X (GLib reads it as buffer-name) is refused as buffer-name is: exit 2, no ring, no gst-launch (run went on into a ring zerosink never found: exit 3)', async () => {

@@ -124,7 +124,11 @@ export const COMMANDS = {
           `A frame that cannot be made a picture (a corrupt JPEG, as a webcam's first often is) is skipped, up to ${SNAPSHOT_TRIES} frames (then exit 3); a raw frame of another size than its caps say is zerosink's permanent EFRAMESIZE error before the ring (exit 3, no PNG); --frames does not end the run before the snapshot is written. ` +
           'The summary says what was written: "snapshot": {"file", "width", "height", "bitDepth" (8 or 16), "color" (gray, RGB, gray+alpha or RGBA)}',
       },
-      announce: { type: 'boolean', describe: 'Print the start-stream line ("> {jsonrpc...}") once the ring exists, and the stop-stream line once it is gone' },
+      announce: {
+        type: 'boolean',
+        describe: 'Print the start-stream line ("> {jsonrpc...}") to stdout once the ring exists, and the stop-stream line once it is gone: the line protocol a supervisor ' +
+          '(zerobuffer watch) reads. With --json they are among the JSON lines (start-stream first, stop-stream before the summary): a JSON consumer skips lines that begin with ">" (grep -v "^>" | jq)',
+      },
       hash: { type: 'boolean', describe: 'Add a SHA-256 of all frame bytes, in order, to the summary' },
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
       'max-restarts': { type: 'number', describe: 'With --restart (without it, a usage error): restarts allowed in a row (-1: no limit; a run that stays up 5 s starts the count again); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },

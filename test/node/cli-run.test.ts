@@ -546,6 +546,21 @@ test('-h is --help and -v, -V are --version, alone or after a command: status 0 
   }
 });
 
+test('run --json --announce: the protocol lines on stdout, start-stream first and stop-stream before the summary, every other line JSON (a consumer skips those beginning with ">"), as --help says', async () => {
+  const name = ringName('announce-json');
+  const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--json', '--announce', '--frames', '5']);
+  expect(await child.exit()).toBe(EXIT.ok);
+  const protocol = child.stdout.filter((l) => l.startsWith('>'));
+  expect(protocol.map((l) => (JSON.parse(l.slice(1)) as { method: string }).method)).toEqual(['start-stream', 'stop-stream']);
+  expect(child.stdout[0]).toBe(protocol[0]);
+  expect(child.stdout.slice(-2)).toEqual([protocol[1], expect.stringMatching(/^\{"type":"summary"/)]);
+  for (const l of child.stdout.filter((l) => !l.startsWith('>'))) expect(() => JSON.parse(l) as unknown).not.toThrow();
+  // before: --help said nothing of the JSON lines (jq failed on the first line)
+  const help = run(process.execPath, [bin, 'run', '--help']);
+  expect(await help.exit()).toBe(EXIT.ok);
+  expect(help.stdout.join(' ').replace(/\s+/g, ' ')).toContain('a JSON consumer skips lines that begin with ">"');
+});
+
 test('--sink-property with a name zerosink does not have (polcy=drop): a usage error naming the nearest one it has, exit 2, no ring left (before: "gst-launch rejected the pipeline … Check the pipeline syntax", exit 3)', async () => {
   const name = ringName('polcy');
   for (const [property, said] of [

@@ -133,7 +133,7 @@ export const COMMANDS = {
       restart: { type: 'boolean', describe: 'Restart the pipeline with backoff when it dies of a transient error (never after a permanent one)' },
       'max-restarts': { type: 'number', describe: 'With --restart (without it, a usage error): restarts allowed in a row (-1: no limit; a run that stays up 5 s starts the count again); used up, the pipeline "keeps dying" (exit 3)', default: DEFAULT_MAX_RESTARTS },
       'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata (zerosink camera-id; frame.imageMeta.camera_id)' },
-      interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
+      interval: { type: 'number', describe: 'Seconds between stats updates (0.05 or more)', default: 1 },
       ...ringOptions,
       ...pipelineOptions,
     },
@@ -174,7 +174,7 @@ export const COMMANDS = {
         describe: 'Stop after N answers: the script answers N frames, then the pipeline is stopped (EOS); the frames still in flight get the N-th answer again, not handed to the script nor counted ("drained" in the summary)',
       },
       json: { type: 'boolean', describe: 'Stats as JSON lines (the default when stdout is not a terminal)' },
-      interval: { type: 'number', describe: 'Seconds between stats updates (0.5: twice a second)', default: 1 },
+      interval: { type: 'number', describe: 'Seconds between stats updates (0.05 or more)', default: 1 },
       name: { type: 'string', describe: 'Channel name (default: zb-filter-<8 hex digits>, the first 8 of a random UUID)' },
       mode: modeOption('the channel\'s request ring, NAME_request, which this command creates (the response ring is zerofilter\'s: --sink-property mode=0660)'),
       'payload-size': {

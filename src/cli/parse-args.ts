@@ -333,13 +333,16 @@ function restartBudget(a: Raw, given: boolean, restarting: boolean, why: string)
 /** The longest timer Node keeps (ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The shortest --interval (s): 20 stats lines a second; a shorter one floods stdout (0.0001: 10000 lines a second) and shows no more. */
+const MIN_INTERVAL_S = 0.05;
+
 /** --interval: seconds, fractions too. */
 function seconds(option: string, v: unknown): number {
-  const what = `a number of seconds such as 2 or 0.5 (above 0, at most ${Math.floor(MAX_TIMER_MS / 1000)})`;
+  const what = `a number of seconds such as 2 or 0.5 (at least ${MIN_INTERVAL_S}, at most ${Math.floor(MAX_TIMER_MS / 1000)})`;
   const t = v as Exclude<Typed, undefined>;
   if (typeof t === 'number') return t;
   const n = /^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$/.test(t) ? Number(t) : NaN;
-  if (!(n > 0 && n * 1000 <= MAX_TIMER_MS)) throw expects(option, what, t);
+  if (!(n >= MIN_INTERVAL_S && n * 1000 <= MAX_TIMER_MS)) throw expects(option, what, t);
   return n;
 }
 

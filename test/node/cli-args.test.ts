@@ -178,7 +178,7 @@ const EXPECTS: Record<string, string> = {
   'max-restarts': 'a whole number of 0 or more, or -1 for no limit',
   'max-pipelines': 'a whole number of 1 or more',
   'connect-timeout': 'milliseconds (a whole number of 0 or more)',
-  interval: 'a number of seconds such as 2 or 0.5 (above 0, at most 2147483)',
+  interval: 'a number of seconds such as 2 or 0.5 (at least 0.05, at most 2147483)',
   duration: 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)',
 };
 
@@ -236,12 +236,14 @@ test('number options: the range of each kind, its edges, and its help still says
   expect(await value([...ingest, '--connect-timeout', '0'], 'connectTimeoutMs')).toBe(0);
   expect(await value(ingest, 'connectTimeoutMs')).toBe(10000);
   for (const bad of ['-1', '1.5', '2s']) expect(await value([...ingest, '--connect-timeout', bad], 'connectTimeoutMs')).toBe(refused('connect-timeout', bad));
-  // --interval: seconds above 0, fractions too; at most what a timer holds (a longer one would fire at once, every ms)
+  // --interval: seconds from 0.05, fractions too; at most what a timer holds (a longer one would fire at once, every ms)
   expect(await value(['run', '--interval', '0.5'], 'intervalMs')).toBe(500);
+  expect(await value(['run', '--interval', '0.05'], 'intervalMs')).toBe(50);
   expect(await value(['run', '--interval', '.25'], 'intervalMs')).toBe(250);
   expect(await value(['run', '--interval', '2147483'], 'intervalMs')).toBe(2147483000);
   expect(await value(['run'], 'intervalMs')).toBe(1000);
-  for (const bad of ['0', '-1', '0.0', '2147484', 'fast'])
+  // 0.0001 and 0.049: before, taken (0.0001 flooded stdout with 10000 stats lines a second)
+  for (const bad of ['0', '-1', '0.0', '0.0001', '0.049', '2147484', 'fast'])
     for (const head of [['run'], VALID['filter']![0]]) expect(await value([...head, '--interval', bad], 'intervalMs')).toBe(refused('interval', bad));
   // --duration: the same bound
   expect(await value(['run', '--duration', '596h'], 'durationMs')).toBe(596 * 3600000);

@@ -480,7 +480,7 @@ test('a pipeline gst-launch rejects: its own message, exit status "pipeline fail
 test('a number option given a word: one line naming the option and the value as typed, the hint, exit 2, nothing started', async () => {
   for (const [argv, line] of [
     [['run', '--frames', 'abc'], '--frames expects a whole number of 1 or more, got "abc"'],
-    [['run', '--interval=-1'], '--interval expects a number of seconds such as 2 or 0.5 (above 0, at most 2147483), got "-1"'],
+    [['run', '--interval=-1'], '--interval expects a number of seconds such as 2 or 0.5 (at least 0.05, at most 2147483), got "-1"'],
     [['serve', 'img', '-', '--payload-size', '1.5'], '--payload-size expects a size in bytes (a whole number of 1 or more), got "1.5"'],
   ] as const) {
     const child = run(process.execPath, [bin, ...argv]);

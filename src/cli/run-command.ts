@@ -102,6 +102,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     }
     if (e instanceof ZeroBufferError) {
       say(io.stderr, `zerobuffer run: cannot create the ring: ${e.message} (${e.code})`);
+      // --json: the failure as JSON too, as inspect --json tells its own (the consumer reads no summary)
+      if (json) say(out, JSON.stringify({ type: 'error', name: args.name ?? null, error: `cannot create the ring: ${e.message}`, code: e.code }));
       return EXIT.ring;
     }
     throw e;

@@ -599,7 +599,7 @@ test('--sink-property buffer_name=X (GLib reads it as buffer-name) is refused as
   expect(leftovers().filter((n) => n.includes(name) || n.includes(other))).toEqual([]);
 });
 
-test('a bad ring name is a usage error; a ring name that is taken is a ring error', async () => {
+test('a bad ring name is a usage error; a ring name that is taken is a ring error, with --json a JSON error line on stdout', async () => {
   const bad = run(process.execPath, [bin, 'run', '--name', 'a/b', '--frames', '1']);
   expect(await bad.exit()).toBe(EXIT.usage);
   expect(bad.stderr).toMatch(/name/);
@@ -609,6 +609,11 @@ test('a bad ring name is a usage error; a ring name that is taken is a ring erro
     const taken = run(process.execPath, [bin, 'run', '--name', name, '--frames', '1']);
     expect(await taken.exit()).toBe(EXIT.ring);
     expect(taken.stderr).toMatch(/cannot create the ring.*EEXIST/);
+    // JSON (stdout no terminal): the failure as a JSON line too, as inspect --json tells its own (before: nothing on stdout)
+    expect(taken.stdout.map((l) => JSON.parse(l) as unknown)).toEqual([
+      { type: 'error', name, error: expect.stringMatching(/^cannot create the ring: /) as unknown, code: 'EEXIST' }]);
+    const text = run(process.execPath, [bin, 'run', '--name', name, '--frames', '1', '--no-json']);
+    expect({ exit: await text.exit(), stdout: text.stdout }).toEqual({ exit: EXIT.ring, stdout: [] });
   } finally {
     await reader.close();
   }

@@ -79,9 +79,15 @@ export interface FailureContext {
  * element --sink-property does not reach, stay as they are.
  */
 export function inCommandWords(error: PipelineError, sinkPropertyTo: 'zerosink' | 'zerofilter'): string {
-  if (error.element === undefined || !isAppendedElement(error.element.element, sinkPropertyTo)) return error.message;
-  return error.message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
-    .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2');
+  return error.element === undefined ? error.message : propertiesInCommandWords(error.message, error.element.element, sinkPropertyTo);
+}
+
+/** An element's message (element: its path) with its property hints in the command's words (inCommandWords). */
+function propertiesInCommandWords(message: string, element: string, sinkPropertyTo: 'zerosink' | 'zerofilter' | undefined): string {
+  if (sinkPropertyTo === undefined || !isAppendedElement(element, sinkPropertyTo)) return message;
+  return message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
+    .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2')
+    .replace(/\bSet (frame-header)=(true)\b/g, 'Set --sink-property $1=$2');
 }
 
 /**
@@ -124,12 +130,16 @@ export function pluginMissing(error: PipelineError, pluginPath?: string): string
     '(zerobuffer plugin-path prints the one this package carries; where there is none, meson install: README, "Installing").';
 }
 
-/** An element's warning as gst-launch printed it, with the first line of its debug text indented below. */
-export function warningText(w: ElementWarning): string {
-  return `WARNING: from element ${w.element}: ${w.message}${w.hint === '' ? '' : `\n  ${w.hint}`}`;
+/**
+ * An element's warning as gst-launch printed it, with the first line of its
+ * debug text indented below; sinkPropertyTo: its property hints in the
+ * command's words, as a failure's (inCommandWords).
+ */
+export function warningText(w: ElementWarning, sinkPropertyTo?: 'zerosink' | 'zerofilter'): string {
+  return `WARNING: from element ${w.element}: ${propertiesInCommandWords(w.message, w.element, sinkPropertyTo)}${w.hint === '' ? '' : `\n  ${w.hint}`}`;
 }
 
-/** The `--json` line of an element's warning. */
-export function warningJson(w: ElementWarning): string {
-  return JSON.stringify({ type: 'warning', element: w.element, message: w.message, hint: w.hint });
+/** The `--json` line of an element's warning (sinkPropertyTo: as warningText's). */
+export function warningJson(w: ElementWarning, sinkPropertyTo?: 'zerosink' | 'zerofilter'): string {
+  return JSON.stringify({ type: 'warning', element: w.element, message: propertiesInCommandWords(w.message, w.element, sinkPropertyTo), hint: w.hint });
 }

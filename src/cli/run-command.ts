@@ -127,8 +127,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     }
   });
   stream.on('elementWarning', (w) => {
-    if (json) say(out, warningJson(w));
-    else live!.above(io.stderr, `zerobuffer run: ${warningText(w)}`);
+    if (json) say(out, warningJson(w, 'zerosink'));
+    else live!.above(io.stderr, `zerobuffer run: ${warningText(w, 'zerosink')}`);
   });
   // (time suspended by Ctrl-Z does not count: the stream did not run)
   const cancelTimer = args.durationMs === undefined ? undefined : scheduleTimer(() => stop.abort(), args.durationMs);

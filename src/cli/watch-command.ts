@@ -33,7 +33,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     else if (e.state === 'restarting')
       say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
   });
-  watcher.on('elementWarning', (name, w) => say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${warningText(w)}`));
+  watcher.on('elementWarning', (name, w) => say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${warningText(w, 'zerosink')}`));
   watcher.on('ended', (name, exit, fatal) => {
     if (exit.killedAfterEosMs !== undefined)
       say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);

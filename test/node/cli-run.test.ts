@@ -756,4 +756,8 @@ test.each([['--json'], ['--no-json']])('run %s: an element\'s warning (zerosink:
   } else {
     expect(child.stderr).toMatch(new RegExp(`^zerobuffer run: WARNING: from element ${element}: The stream has delta units, but frame-header is off`, 'm'));
   }
+  // its hint in run's words (before: "Set frame-header=true", a property run takes as --sink-property)
+  const said = mode === '--json' ? child.stdout.join('\n') : child.stderr;
+  expect(said).toContain('Set --sink-property frame-header=true when the reader is zerosrc');
+  expect(said).not.toMatch(/Set frame-header/);
 });

@@ -52,14 +52,17 @@ for (const s of STOP_SIGNALS) process.on(s, onStop);
 // terminal at its start, and aborts when that fails (nodejs/node#51519): a
 // core dump, status 134 or 139, instead of the stop's status. It skips an
 // fd that now refers to another file: /dev/null goes in the place of each
-// that is no terminal any more (its writes, from libuv's own copy of the
-// descriptor, keep failing as they did, and a file opened later cannot
-// take the number).
+// that is no terminal any more (what is still written there is lost, as it
+// was on the hung-up terminal; a file opened later cannot take the number).
 const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
 process.on('exit', () => {
   for (const fd of terminals) {
     if (tty.isatty(fd)) continue;
-    fs.closeSync(fd);
+    try {
+      fs.closeSync(fd);
+    } catch {
+      continue; // closed already: Node skips it too
+    }
     const opened = fs.openSync('/dev/null', 'r+'); // the lowest free number: fd, unless a thread took it in between
     if (opened !== fd) fs.closeSync(opened);
   }

@@ -2070,9 +2070,9 @@ GST_START_TEST (test_streamheader_added_is_a_refinement)
 
     fail_unless (i < expected->len, "more frames than buffers");
     sent = g_ptr_array_index (expected, i);
-    fail_unless_equals_uint64 (frame.size, gst_buffer_get_size (sent));
-    fail_unless (i < headers ||
-        gst_buffer_memcmp (sent, 0, frame.data, frame.size) == 0,
+    /* (a header's random UIDs take 7 or 8 bytes: EBML sizes them) */
+    fail_unless (i < headers || (frame.size == gst_buffer_get_size (sent) &&
+            gst_buffer_memcmp (sent, 0, frame.data, frame.size) == 0),
         "frame %u differs", i);
     zb_frame_release (&frame);
   }

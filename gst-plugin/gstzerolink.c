@@ -819,7 +819,8 @@ gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps)
 }
 
 gsize
-gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info)
+gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info,
+    gsize * sample_frame)
 {
   gsize size;
 
@@ -827,6 +828,7 @@ gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info)
   size = zerobuffer_frame_size (&link->sized, link->frame_caps);
   if (size != 0)
     *info = link->sized.info;
+  *sample_frame = link->sized.sample_frame;
   g_mutex_unlock (&link->lock);
   return size;
 }

@@ -300,8 +300,10 @@ gboolean gst_zero_link_set_frame_caps (GstZeroLink * link, GstCaps * caps);
 
 /* The one size of a frame of the caps in force (zerobuffer_frame_size:
  * raw video in system memory), with their default layout in *INFO; 0 when
- * any size goes (*INFO untouched). */
-gsize gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info);
+ * any size goes (*INFO untouched). *SAMPLE_FRAME: the bytes of a sample
+ * frame when they are raw audio, else 0 (one lock per buffer for both). */
+gsize gst_zero_link_frame_size (GstZeroLink * link, GstVideoInfo * info,
+    gsize * sample_frame);
 
 /* Whether SIZE bytes can be a frame of the caps in force when they are raw
  * audio: whole sample frames (zerobuffer_frame_size_fits), as its reader

@@ -651,7 +651,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     guint64 * commit_ns, guint64 * frame_id, GstZeroError ** error)
 {
   GstMemory *first = gst_buffer_peek_memory (buffer, 0);
-  gsize header = gst_zero_link_header_size (link), bytes = *size, frame_size;
+  gsize header = gst_zero_link_header_size (link), bytes = *size, frame_size,
+      sample_frame;
   FrameLayout layout = LAYOUT_AS_IS;
   GstVideoInfo info;
   GstAudioMeta *planes = NULL;
@@ -684,13 +685,15 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   ticket = memory_ticket (first);
   /* a pool buffer too: upstream may have trimmed it (gst_buffer_resize),
    * and a raw video frame of another size stops the reader (EPROTO) */
-  frame_size = gst_zero_link_frame_size (link, &info);
+  frame_size = gst_zero_link_frame_size (link, &info, &sample_frame);
   if (frame_size != 0)
     layout = frame_layout (buffer, bytes, &info, frame_size, error);
   else if ((planes = planes_to_pack (buffer, &bytes)) != NULL)
     layout = LAYOUT_PACK_PLANES;
-  /* part of a sample frame would stop the reader (zerosrc: EPROTO) */
-  else if ((*error = gst_zero_link_refuse_part_samples (link, bytes)) != NULL)
+  /* part of a sample frame would stop the reader (zerosrc: EPROTO); the
+   * refusal looks again, at the caps then in force */
+  else if (sample_frame != 0 && bytes % sample_frame != 0 &&
+      (*error = gst_zero_link_refuse_part_samples (link, bytes)) != NULL)
     layout = LAYOUT_REFUSED;
   if (layout == LAYOUT_REFUSED) {
     ret = GST_FLOW_ERROR;

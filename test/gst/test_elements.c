@@ -3682,6 +3682,32 @@ GST_END_TEST;
 #define ATS_48K "audiotestsrc num-buffers=%u ! audio/x-raw,format=S16LE," \
   "rate=48000,channels=2,layout=interleaved"
 
+/* zerosrc buffer-name=NAME reading interleaved S16LE audio of RATE and
+ * CHANNELS into DOWNSTREAM, then SOURCE's audio of those caps written into
+ * the ring by zerosink, both playing: the writer's pipeline, the reader's
+ * in *READER_PIPE. */
+static GstElement *
+s16_audio_pair (const gchar * name, guint rate, guint channels,
+    const gchar * downstream, const gchar * source, GstElement ** reader_pipe)
+{
+  gchar *caps = g_strdup_printf ("audio/x-raw,format=S16LE,rate=%u,"
+      "channels=%u,layout=interleaved", rate, channels);
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! %s ! %s", name,
+      caps, downstream);
+  GstElement *writer_pipe;
+
+  *reader_pipe = launch (desc);
+  g_free (desc);
+  set_state (*reader_pipe, GST_STATE_PLAYING);
+  desc = g_strdup_printf ("%s ! %s ! zerosink buffer-name=%s sync=false",
+      source, caps, name);
+  writer_pipe = launch (desc);
+  g_free (desc);
+  g_free (caps);
+  set_state (writer_pipe, GST_STATE_PLAYING);
+  return writer_pipe;
+}
+
 /* Raw audio caps size the ring by time (zb_default_payload_size_for_rate:
  * a buffer of 1 s, at least 64 KiB), not with the video fallback that held 100 s of
  * 48 kHz stereo: audiotestsrc's buffers arrive byte-exact through it, and
@@ -3691,11 +3717,11 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   const guint n_buffers = 50;
   gchar *name = ring_name ("audio");
   gchar **hashes = reference_hashes (ATS_48K, n_buffers);
-  gchar *src = g_strdup_printf (ATS_48K, n_buffers);
+  gchar *src = g_strdup_printf ("audiotestsrc num-buffers=%u", n_buffers);
   GstElement *reader_pipe, *writer_pipe, *appsink;
   GstMessage *msg;
   zb_health health;
-  gchar *desc, *text;
+  gchar *text;
   guint i;
 
   fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
@@ -3709,20 +3735,11 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
           "rate=[8000,48000],channels=1"), zb_default_payload_size (0));
 
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
-      "format=S16LE,rate=48000,channels=2,layout=interleaved ! appsink "
-      "name=out sync=false", name);
-  reader_pipe = launch (desc);
-  g_free (desc);
+  writer_pipe = s16_audio_pair (name, 48000, 2, "appsink name=out sync=false",
+      src, &reader_pipe);
   appsink = by_name (reader_pipe, "out");
-  set_state (reader_pipe, GST_STATE_PLAYING);
   fail_unless_equals_int (zb_health_read (name, &health), 0);
   fail_unless_equals_uint64 (health.payload_size, 192064);
-  desc = g_strdup_printf ("%s ! zerosink buffer-name=%s sync=false", src,
-      name);
-  writer_pipe = launch (desc);
-  g_free (desc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
   for (i = 0; i < n_buffers; i++) {
     GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
         WAIT);
@@ -3741,18 +3758,8 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
 
   /* buffers of a whole second fit, one at a time (the ring had room for
    * 1 s of bytes only, not its entry: EMSGSIZE) */
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
-      "format=S16LE,rate=48000,channels=2,layout=interleaved ! fakesink",
-      name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  set_state (reader_pipe, GST_STATE_PLAYING);
-  desc = g_strdup_printf ("audiotestsrc num-buffers=3 samplesperbuffer=48000 "
-      "! audio/x-raw,format=S16LE,rate=48000,channels=2 ! zerosink "
-      "buffer-name=%s sync=false", name);
-  writer_pipe = launch (desc);
-  g_free (desc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
+  writer_pipe = s16_audio_pair (name, 48000, 2, "fakesink",
+      "audiotestsrc num-buffers=3 samplesperbuffer=48000", &reader_pipe);
   msg = wait_eos_or_error (writer_pipe);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "writer: %s",
       GST_MESSAGE_TYPE_NAME (msg));
@@ -3760,18 +3767,8 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   end_pair (writer_pipe, reader_pipe);
 
   /* 6 s of 8 kHz mono in one buffer: 96000 bytes, the ring 65536 */
-  desc = g_strdup_printf ("zerosrc buffer-name=%s ! audio/x-raw,"
-      "format=S16LE,rate=8000,channels=1,layout=interleaved ! fakesink",
-      name);
-  reader_pipe = launch (desc);
-  g_free (desc);
-  set_state (reader_pipe, GST_STATE_PLAYING);
-  desc = g_strdup_printf ("audiotestsrc num-buffers=1 samplesperbuffer=48000 "
-      "! audio/x-raw,format=S16LE,rate=8000,channels=1 ! zerosink "
-      "buffer-name=%s sync=false", name);
-  writer_pipe = launch (desc);
-  g_free (desc);
-  set_state (writer_pipe, GST_STATE_PLAYING);
+  writer_pipe = s16_audio_pair (name, 8000, 1, "fakesink",
+      "audiotestsrc num-buffers=1 samplesperbuffer=48000", &reader_pipe);
   text = wait_error (writer_pipe, "EMSGSIZE (permanent)", name);
   fail_unless (strstr (text, "A frame of 96000 bytes can never fit") != NULL,
       "%s", text);

@@ -224,6 +224,23 @@ zerobuffer_property_settable (GstElement * element, GParamSpec * pspec)
   return FALSE;
 }
 
+gboolean
+zerobuffer_ring_name_usable (GstElement * element, const gchar * name)
+{
+  if (name == NULL || name[0] == '\0') {
+    ZEROBUFFER_ELEMENT_ERROR (element, ZB_ENAME, NULL,
+        ("No ring name given: set the buffer-name property"),
+        ("buffer-name is required"));
+    return FALSE;
+  }
+  if (zb_validate_name (name) < 0) {
+    ZEROBUFFER_ELEMENT_ERROR (element, ZB_ENAME, name,
+        ("Invalid ring name \"%s\"", name), ("%s", zb_last_error ()));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gchar *
 zerobuffer_stats_line (const GstStructure * stats)
 {

@@ -53,6 +53,11 @@ void zerobuffer_check_mode (GstElement * element, guint mode);
 gboolean zerobuffer_property_settable (GstElement * element,
     GParamSpec * pspec);
 
+/* Whether NAME (the buffer-name property) can name a ring: else an ENAME
+ * error posted from ELEMENT, before any ring is touched. */
+gboolean zerobuffer_ring_name_usable (GstElement * element,
+    const gchar * name);
+
 /* The enum type NAME of VALUES (a static array ending in {0, NULL, NULL}),
  * registered at the first call (*TYPE, a static of the caller, keeps it). */
 GType zerobuffer_enum_type (const gchar * name, const GEnumValue * values,

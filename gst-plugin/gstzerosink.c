@@ -392,17 +392,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   gst_zero_catch_up_reset (&self->catch_up, bsink, self->link,
       GST_CAT_DEFAULT);
 
-  if (name == NULL || name[0] == '\0') {
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
-        ("No ring name given: set the buffer-name property"),
-        ("buffer-name is required"));
+  if (!zerobuffer_ring_name_usable (GST_ELEMENT (self), name))
     return FALSE;
-  }
-  if (zb_validate_name (name) < 0) {
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, name,
-        ("Invalid ring name \"%s\"", name), ("%s", zb_last_error ()));
-    return FALSE;
-  }
   gst_zero_link_set_reconnect (self->link, reconnect);
   gst_zero_link_open (self->link, name, GST_OBJECT_NAME (self), camera_id,
       connect_timeout, frame_header);

@@ -1179,10 +1179,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
         "stamps frames without a time itself");
     gst_base_src_set_do_timestamp (bsrc, FALSE);
   }
-  if (name == NULL || name[0] == '\0') {
-    ZEROBUFFER_ELEMENT_ERROR (self, ZB_ENAME, NULL,
-        ("No ring name given: set the buffer-name property"),
-        ("buffer-name is required"));
+  if (!zerobuffer_ring_name_usable (GST_ELEMENT (self), name)) {
     g_free (name);
     g_free (unfixed_caps);
     g_free (unusable_caps);

@@ -85,12 +85,14 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
     // would leave each frame to the timer 50 ms after the previous post,
     // about 30 ms late, and an eventfd the kernel signals late about
     // 13-16 ms after the post; woken by the post it takes well under a
-    // millisecond.
+    // millisecond, a few at a load of 13 on 2 cores: the bound sits between.
+    // The first frames are left out: under load the reader's first reads in
+    // a fresh jest process stalled 50-100 ms (frames 2-6 queued behind them).
     const reader = await create('wake');
     const script = `import { ZeroBufferWriter } from ${JSON.stringify(dist)};
       const w = await ZeroBufferWriter.connect(${JSON.stringify(reader.name)}, { frameHeader: true });
       w.setMetadata({ caps: 'application/x-test' });
-      for (let i = 1; i <= 12; i++) {
+      for (let i = 1; i <= 16; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         await w.write(new Uint8Array([i]));
       }
@@ -98,15 +100,15 @@ describe.each(['io_uring', 'io_uring-signal', 'thread'] as const)('reads that sl
     const child = run(process.execPath, ['--input-type=module', '-e', script], env);
     try {
       const late: number[] = [];
-      for (let i = 1; i <= 12; i++) {
+      for (let i = 1; i <= 16; i++) {
         const f = (await reader.next({ timeoutMs: 10000 }))!;
         expect(f.data[0]).toBe(i);
-        late.push(f.latencyNs! / 1e6);
+        if (i > 4) late.push(f.latencyNs! / 1e6);
         f.release();
       }
       expect(await child.exit()).toBe(0);
       late.sort((a, b) => a - b);
-      expect(late[6]).toBeLessThan(5); // ms, the median
+      expect(late[6]).toBeLessThan(10); // ms, the median
     } finally {
       await reader.close();
     }

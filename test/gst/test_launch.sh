@@ -4,49 +4,29 @@
 #   gst-launch-1.0 -e zerosrc buffer-name=X ! checksumsink
 # Both exit 0, the reader sees the same buffers (checksums) as the same source
 # without the ring, the caps arrive without being typed, and the ring is gone
-# afterwards. Every process runs under `timeout`. Also: a stream that ends
-# before its first frame, caps with stream headers, and metadata that does
-# not fit the reader's block (both fail, naming the size needed).
-# A sanitized plugin needs the sanitizer runtimes, which the uninstrumented
-# gst-launch-1.0 does not load: meson passes their paths in
-# ZB_SANITIZER_PRELOAD and they are preloaded; without them: exit 77 (skip).
-set -uo pipefail
-
-if [ "${ZB_SANITIZED:-0}" = 1 ]; then
-  if [ -z "${ZB_SANITIZER_PRELOAD:-}" ]; then
-    echo "SKIP: sanitized build and no sanitizer runtime to preload"
-    exit 77
-  fi
-  export LD_PRELOAD="$ZB_SANITIZER_PRELOAD${LD_PRELOAD:+ $LD_PRELOAD}"
-  echo "sanitized build: LD_PRELOAD=$LD_PRELOAD"
-fi
-if [ -z "${GST_PLUGIN_PATH:-}" ]; then
-  echo "GST_PLUGIN_PATH must point at the built plugin" >&2
-  exit 1
-fi
+# afterwards. Also: a stream that ends before its first frame, caps with
+# stream headers, and metadata that does not fit the reader's block (both
+# fail, naming the size needed). Every process runs through lib_process.sh
+# (under `timeout`, a lost quit of an error during preroll rescued).
+ZB_PREFIX="zbgst-launch-$$-"
+. "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
 N=30
 CAPS='video/x-raw,format=RGB,width=320,height=240,framerate=30/1'
-LIMIT=30 # seconds per process
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # Hashes of the reference stream (no ring), one per line.
-timeout "$LIMIT" gst-launch-1.0 -q videotestsrc num-buffers=$N ! "$CAPS" ! \
-  checksumsink >"$tmp/ref.log" 2>&1 || { cat "$tmp/ref.log"; exit 1; }
+fg_launch "$tmp/ref.log" -- -q videotestsrc num-buffers=$N ! "$CAPS" ! \
+  checksumsink || { cat "$tmp/ref.log"; exit 1; }
 awk 'NF == 2 { print $2 }' "$tmp/ref.log" >"$tmp/ref.sha"
 [ "$(wc -l <"$tmp/ref.sha")" -eq $N ] || { cat "$tmp/ref.log"; exit 1; }
 
 run_writer() { # name
-  timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=$N ! "$CAPS" ! \
-    zerosink buffer-name="$1" >"$tmp/writer.log" 2>&1
+  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=$N ! "$CAPS" ! \
+    zerosink buffer-name="$1"
 }
 run_reader() { # name
-  timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$1" announce=true ! \
-    checksumsink >"$tmp/reader.log" 2>&1
+  fg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$1" announce=true ! \
+    checksumsink
 }
 
 check() { # order name writer-status reader-status
@@ -68,23 +48,23 @@ check() { # order name writer-status reader-status
 }
 
 # Reader first: the ring exists when the writer connects.
-name="zbgst-launch-$$-a"
-run_reader "$name" &
-reader_pid=$!
+name="${ZB_PREFIX}a"
+bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" announce=true ! checksumsink
+reader_pid=$BG_PID
 sleep 0.3
 run_writer "$name"
 w=$?
-wait $reader_pid
+wait_status $reader_pid
 check "reader first" "$name" $w $?
 
 # Writer first: zerosink waits for the ring (connect-timeout).
-name="zbgst-launch-$$-b"
-run_writer "$name" &
-writer_pid=$!
+name="${ZB_PREFIX}b"
+bg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=$N ! "$CAPS" ! zerosink buffer-name="$name"
+writer_pid=$BG_PID
 sleep 1
 run_reader "$name"
 r=$?
-wait $writer_pid
+wait_status $writer_pid
 check "writer first" "$name" $? $r
 
 # zerosrc READER and WRITER ! zerosink over ring NAME (READER and WRITER are
@@ -92,22 +72,15 @@ check "writer first" "$name" $? $r
 both_exit_0() { # label name reader writer
   local label=$1 name=$2 w r
   # shellcheck disable=SC2086 # the words of the pipelines
-  timeout "$LIMIT" gst-launch-1.0 -e zerosrc buffer-name="$name" $3 \
-    >"$tmp/reader.log" 2>&1 &
-  reader_pid=$!
+  bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" $3
+  reader_pid=$BG_PID
   # WAIT_FOR_RING=1 (the reader has announce=true): the writer starts once
   # the ring exists (bounded: 10 s)
-  if [ "${WAIT_FOR_RING:-0}" = 1 ]; then
-    for _ in $(seq 500); do
-      grep -qF "\"start-stream\",\"params\":[\"$name\"" "$tmp/reader.log" && break
-      sleep 0.02
-    done
-  fi
+  [ "${WAIT_FOR_RING:-0}" = 1 ] && wait_for_ring "$tmp/reader.log" "$name"
   # shellcheck disable=SC2086
-  timeout "$LIMIT" gst-launch-1.0 -e $4 ! zerosink buffer-name="$name" \
-    >"$tmp/writer.log" 2>&1
+  fg_launch "$tmp/writer.log" -- -e $4 ! zerosink buffer-name="$name"
   w=$?
-  wait $reader_pid
+  wait_status $reader_pid
   r=$?
   if [ $w -ne 0 ] || [ $r -ne 0 ]; then
     fail "$label: writer $w, reader $r"
@@ -118,21 +91,20 @@ both_exit_0() { # label name reader writer
 }
 
 # The README's pipelines: default caps, videoconvert after zerosrc.
-both_exit_0 videoconvert "zbgst-launch-$$-c" "! videoconvert ! fakesink" \
+both_exit_0 videoconvert "${ZB_PREFIX}c" "! videoconvert ! fakesink" \
   "videotestsrc num-buffers=10"
 
 # A stream that ends before its first frame ends the reader's that is there
 # (the writer starts once the reader announced its ring: the EOS does not
 # wait for a reader).
-WAIT_FOR_RING=1 both_exit_0 empty "zbgst-launch-$$-e" "announce=true ! fakesink" \
+WAIT_FOR_RING=1 both_exit_0 empty "${ZB_PREFIX}e" "announce=true ! fakesink" \
   "videotestsrc num-buffers=0"
 # ... and with no reader at all it is no error, and ends at once, not after
 # connect-timeout (60 s here, over LIMIT).
-t0=$(date +%s%N)
-if timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=0 ! \
-  zerosink buffer-name="zbgst-launch-$$-f" connect-timeout=60000 \
-  >"$tmp/writer.log" 2>&1; then
-  ms=$((($(date +%s%N) - t0) / 1000000))
+t0=$(now_ns)
+if fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=0 ! \
+  zerosink buffer-name="${ZB_PREFIX}f" connect-timeout=60000; then
+  ms=$(ms_since "$t0")
   echo "empty, no reader: writer 0 after $ms ms"
   [ "$ms" -lt 5000 ] || fail "empty, no reader: took $ms ms"
 else
@@ -142,27 +114,25 @@ fi
 
 # Caps with stream headers (vorbis: about 7 KiB of metadata) fit the
 # default metadata block; the stream decodes after the ring.
-if gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then
-  both_exit_0 vorbis "zbgst-launch-$$-d" "! vorbisdec ! fakesink" \
+if timeout 30 env LD_PRELOAD="$GST_PRELOAD" gst-inspect-1.0 vorbisenc >/dev/null 2>&1; then
+  both_exit_0 vorbis "${ZB_PREFIX}d" "! vorbisdec ! fakesink" \
     "audiotestsrc num-buffers=20 ! vorbisenc"
 fi
 
 # Metadata that does not fit the reader's block (64 bytes): the writer
-# fails with the size needed, and the reader, told by the writer's note in
-# the block, fails with the same size instead of waiting for ever (it did:
-# 10 s here, then killed).
-name="zbgst-launch-$$-g"
-timeout 10 gst-launch-1.0 -e zerosrc buffer-name="$name" metadata-size=64 \
-  announce=true ! fakesink >"$tmp/reader.log" 2>&1 &
-reader_pid=$!
-for _ in $(seq 500); do
-  grep -qF "\"start-stream\",\"params\":[\"$name\"" "$tmp/reader.log" && break
-  sleep 0.02
-done
-timeout "$LIMIT" gst-launch-1.0 -e videotestsrc num-buffers=3 ! "$CAPS" ! \
-  zerosink buffer-name="$name" >"$tmp/writer.log" 2>&1
+# fails with the size needed, during its preroll (a lost quit there is
+# rescued), and the reader, told by the writer's note in the block, fails
+# with the same size instead of waiting for ever (it did: 10 s here, then
+# killed).
+name="${ZB_PREFIX}g"
+LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" metadata-size=64 \
+  announce=true ! fakesink
+reader_pid=$BG_PID
+wait_for_ring "$tmp/reader.log" "$name"
+fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
+  zerosink buffer-name="$name"
 w=$?
-wait $reader_pid
+wait_status $reader_pid
 r=$?
 needed=$(grep -o 'metadata size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
 if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
@@ -174,7 +144,4 @@ else
   echo "metadata too big: writer $w, reader $r, both naming $needed bytes"
 fi
 [ -e "/dev/shm/$name" ] && fail "metadata too big: /dev/shm/$name left"
-
-[ $failures -eq 0 ] && echo "PASS" && exit 0
-echo "$failures failure(s)"
-exit 1
+finish

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { formatImgMessage, ingestImg, inspectRing, parseImgMessages, ZeroBufferReader, type ImgMessage } from '../../src/index.js';
-import { leftovers, readPng, repoRoot, ringName, run, runOnTerminal, sleep, type Child } from './helpers.js';
+import { gstLaunch, leftovers, readPng, repoRoot, ringName, run, runOnTerminal, sleep, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -262,9 +262,8 @@ test('a header that is not UTF-8 (a Latin-1 µ): a Node reader sees it read as L
 
 test('serve leaves out zerosink\'s own caps attribute (sent after its caps changed): PNGs of two sizes give two images without it', async () => {
   for (const [i, w, h] of [[0, 4, 4], [1, 5, 3]] as const) {
-    const made = spawnSync('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', '!', `video/x-raw,format=GRAY16_BE,width=${w},height=${h}`,
-      '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, `g${i}.png`)}`], { timeout: 20000 });
-    expect(made.status).toBe(0);
+    await gstLaunch(['-q', 'videotestsrc', 'num-buffers=1', '!', `video/x-raw,format=GRAY16_BE,width=${w},height=${h}`,
+      '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, `g${i}.png`)}`], {}, 20000);
   }
   const out = path.join(dir, 'caps-change.img');
   const serve = run(process.execPath, [bin, 'serve', 'img', out, '--name', ringName('img-capsattr'), '--sink-property', 'frame-header=true',

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZEROSINK_PROPERTIES } from '../../src/cli/pipeline-failure.js';
 import { inspectRing, ZeroBufferReader } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
+import { eosIgnoringGstLaunchDir, gstLaunch, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -32,7 +32,7 @@ function jsonLines(lines: string[]): Record<string, unknown>[] {
 
 test('N frames arrive byte-exact, the snapshot decodes to the caps size, --json parses, --announce prints the lines', async () => {
   const ref = path.join(tmp, 'ref.raw');
-  execFileSync('gst-launch-1.0', ['-q', ...SOURCE.split(' '), '!', 'filesink', `location=${ref}`], { timeout: 20000 });
+  await gstLaunch(['-q', ...SOURCE.split(' '), '!', 'filesink', `location=${ref}`], {}, 20000);
   const want = createHash('sha256').update(fs.readFileSync(ref)).digest('hex');
   const png = path.join(tmp, 'snap.png');
   const name = ringName('run');
@@ -278,7 +278,7 @@ test('--snapshot of pngdec\'s frames of a 16-bit RGBA PNG file (ARGB64) is a 16-
   // GStreamer 1.22.0's pngdec puts every sample one place late (the first is 0): what it gives, not
   // the file's samples, is what the snapshot must hold
   const decoded = path.join(tmp, 'pngdec-rgba16.raw');
-  execFileSync('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'pngdec', '!', 'filesink', `location=${decoded}`], { timeout: 30000 });
+  await gstLaunch(['-q', 'filesrc', `location=${file}`, '!', 'pngdec', '!', 'filesink', `location=${decoded}`]);
   const argb = fs.readFileSync(decoded);
   const words = Array.from({ length: argb.length / 2 }, (_, i) => (os.endianness() === 'LE' ? argb.readUInt16LE(i * 2) : argb.readUInt16BE(i * 2)));
   const samples = words.flatMap((_, i) => (i % 4 === 0 ? [words[i + 1]!, words[i + 2]!, words[i + 3]!, words[i]!] : []));

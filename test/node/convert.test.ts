@@ -38,7 +38,6 @@ test('{ out } is filled also when the frame already is the picture asked for (RG
 // in the caps. Every pixel must be within ±2 of what videoconvert makes; the
 // largest difference seen is asserted too, so a drift shows.
 import { jest } from '@jest/globals';
-import { execa } from 'execa';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,7 +46,7 @@ import {
   decodeImage, encodePng, Frame, parseMetadata, planesFor, type PlainUint8Array, RAW_FORMATS, toGray, toRGB, toRGBA, yuvColorimetry, parseCaps,
   ZeroBufferReader, ZeroBufferWriter, type RawFormat,
 } from '../../src/index.js';
-import { killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
+import { gstLaunch, killIfRunning, repoRoot, ringName, run, type Child } from './helpers.js';
 
 jest.setTimeout(120000);
 
@@ -82,8 +81,8 @@ async function videoconvert(caps: string, data: Uint8Array, out: 'RGB' | 'RGBA' 
   const input = path.join(dir, `in-${n}.raw`);
   const output = path.join(dir, `out-${n}.raw`);
   fs.writeFileSync(input, data);
-  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${input}`, `blocksize=${data.length}`, '!', caps.replace(/\(\w+\)/g, ''),
-    '!', 'videoconvert', '!', `video/x-raw,format=${out}`, '!', 'filesink', `location=${output}`], { timeout: 30000 });
+  await gstLaunch(['-q', 'filesrc', `location=${input}`, `blocksize=${data.length}`, '!', caps.replace(/\(\w+\)/g, ''),
+    '!', 'videoconvert', '!', `video/x-raw,format=${out}`, '!', 'filesink', `location=${output}`]);
   return fs.readFileSync(output);
 }
 

@@ -7,7 +7,6 @@
 // encodePng writes GRAY16 as 16-bit gray, every sample as stored, a 16-bit
 // PNG frame as it came, and ARGB64 & co. as 16-bit RGBA.
 import { jest } from '@jest/globals';
-import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import sharp from 'sharp';
 import {
   decodeImage, encodePng, Frame, ImageDecodeError, parseMetadata, startStream, toRGB, ZeroBufferReader, ZeroBufferWriter, type PlainUint8Array,
 } from '../../src/index.js';
-import { leftovers, readPng, ringName } from './helpers.js';
+import { gstLaunch, leftovers, readPng, ringName } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -33,10 +32,10 @@ function frameOf(caps: string, data: Uint8Array, sequence = 3): Frame {
 /** One encoded picture of videotestsrc, and GStreamer's own decode of it as packed RGB. */
 async function encoded(encoder: 'jpegenc' | 'pngenc', decoder: 'jpegdec' | 'pngdec', w: number, h: number) {
   const file = path.join(dir, `${encoder}-${w}x${h}`);
-  await execa('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=1', 'pattern=smpte', '!', `video/x-raw,width=${w},height=${h}`,
-    '!', encoder, '!', 'filesink', `location=${file}`], { timeout: 30000 });
-  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', decoder, '!', 'videoconvert', '!',
-    'video/x-raw,format=RGB', '!', 'filesink', `location=${file}.rgb`], { timeout: 30000 });
+  await gstLaunch(['-q', 'videotestsrc', 'num-buffers=1', 'pattern=smpte', '!', `video/x-raw,width=${w},height=${h}`,
+    '!', encoder, '!', 'filesink', `location=${file}`]);
+  await gstLaunch(['-q', 'filesrc', `location=${file}`, '!', decoder, '!', 'videoconvert', '!',
+    'video/x-raw,format=RGB', '!', 'filesink', `location=${file}.rgb`]);
   return { bytes: new Uint8Array(fs.readFileSync(file)), rgb: fs.readFileSync(`${file}.rgb`) };
 }
 
@@ -139,8 +138,8 @@ test('a 16-bit PNG frame (pngenc of GRAY16_BE): image() and decodeImage give 8 b
   const raw = Buffer.alloc(24, 0xee);
   values.forEach((v, i) => raw.writeUInt16BE(v, Math.floor(i / 5) * 12 + (i % 5) * 2));
   fs.writeFileSync(path.join(dir, 'gray16.raw'), raw);
-  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${path.join(dir, 'gray16.raw')}`, '!', 'video/x-raw,format=GRAY16_BE,width=5,height=2,framerate=30/1',
-    '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, 'gray16.png')}`], { timeout: 30000 });
+  await gstLaunch(['-q', 'filesrc', `location=${path.join(dir, 'gray16.raw')}`, '!', 'video/x-raw,format=GRAY16_BE,width=5,height=2,framerate=30/1',
+    '!', 'pngenc', '!', 'filesink', `location=${path.join(dir, 'gray16.png')}`]);
   const bytes = new Uint8Array(fs.readFileSync(path.join(dir, 'gray16.png')));
   expect(readPng(Buffer.from(bytes))).toMatchObject({ bitDepth: 16, colourType: 0, samples: values });
   const frame = frameOf('image/png, width=(int)5, height=(int)2', bytes, 7);
@@ -189,8 +188,8 @@ test('a JPEG decodes as stored: its EXIF orientation is not applied, as jpegdec 
   expect((await sharp(jpeg).metadata()).orientation).toBe(6);
   const file = path.join(dir, 'orientation-6.jpg');
   fs.writeFileSync(file, jpeg);
-  await execa('gst-launch-1.0', ['-q', 'filesrc', `location=${file}`, '!', 'jpegdec', '!', 'videoconvert', '!', 'video/x-raw,format=RGB', '!',
-    'filesink', `location=${file}.rgb`], { timeout: 30000 });
+  await gstLaunch(['-q', 'filesrc', `location=${file}`, '!', 'jpegdec', '!', 'videoconvert', '!', 'video/x-raw,format=RGB', '!',
+    'filesink', `location=${file}.rgb`]);
   const jpegdec = fs.readFileSync(`${file}.rgb`); // rows of 12 bytes: no padding
   const img = await decodeImage(frameOf('image/jpeg, width=(int)4, height=(int)2', new Uint8Array(jpeg)));
   expect([img.width, img.height]).toEqual([4, 2]);

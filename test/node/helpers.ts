@@ -207,6 +207,18 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, op
 }
 
 /**
+ * gst-launch-1.0 with args through run() (so a lost quit is rescued), waited
+ * for up to ms (then killed): its Child once it exited 0; any other status
+ * throws, naming it and what gst-launch wrote to stderr.
+ */
+export async function gstLaunch(args: string[], env: NodeJS.ProcessEnv = {}, ms = 30000): Promise<Child> {
+  const gst = run('gst-launch-1.0', args, env);
+  const status = await gst.exit(ms);
+  if (status !== 0) throw new Error(`gst-launch-1.0 ${args.join(' ')} exited ${status}; stderr: ${gst.stderr}`);
+  return gst;
+}
+
+/**
  * cmd run on a terminal of its own (a pty from util-linux script, 0 columns:
  * the width unknown): its stdout and stderr are that terminal, read back as
  * the child's stdout, each line ending in the terminal's \r. The status is cmd's.

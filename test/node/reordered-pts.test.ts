@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
-import { killIfRunning, leftovers, repoRoot, ringName, run, type Child } from './helpers.js';
+import { gstLaunch, killIfRunning, leftovers, repoRoot, ringName, run, type Child } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -114,10 +114,8 @@ const ns = (t: string): number => {
 (timestamper ? test : test.skip)('PTS-only B-frames through the README recipe: the MP4 holds them in decode order with their composition offsets', async () => {
   const { pts, file } = await relay(['h265parse', '!', 'video/x-h265,stream-format=hvc1', '!', 'h265timestamper', '!', 'mp4mux']);
   try {
-    const demux = spawnSync('gst-launch-1.0', ['-v', 'filesrc', `location=${file}`, '!', 'qtdemux', '!', 'fakesink', 'silent=false', 'sync=false'],
-      { env: { ...process.env, ...gstEnv }, encoding: 'utf8', timeout: 20000 });
-    expect(demux.status).toBe(0);
-    const samples = demux.stdout.split('\n').filter((l) => l.includes('chain   ***')).map((l) => {
+    const demux = await gstLaunch(['-v', 'filesrc', `location=${file}`, '!', 'qtdemux', '!', 'fakesink', 'silent=false', 'sync=false'], gstEnv, 20000);
+    const samples = demux.stdout.filter((l) => l.includes('chain   ***')).map((l) => {
       const m = /dts: ([0-9:.]+), pts: ([0-9:.]+)/.exec(l);
       expect(m).not.toBeNull();
       return { dts: ns(m![1]!), pts: ns(m![2]!) };

@@ -6,11 +6,13 @@
 // value is no link, as for gst-launch's own lexer, and the command line run
 // prints gives a shell back the words gst-launch got.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startStream } from '../../src/index.js';
 import { capsFromSource, defaultSizes, duplexSizes } from '../../src/orchestrator/sizes.js';
 import { sourceWords, splitPipeline } from '../../src/runner/pipeline-tokens.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { gstLaunch, leftovers, repoRoot, ringName, run } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -155,7 +157,15 @@ test('raw audio caps size the ring by time: a buffer of 1 s, at least 64 KiB, th
 });
 
 test('startStream of raw audio reads a 1 s ring and gets every buffer byte-exact', async () => {
-  const expected = execFileSync('gst-launch-1.0', ['-q', ...splitPipeline(`${AUDIO_48K} ! fdsink fd=1`)], { maxBuffer: 1 << 24 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-ring-sizes-'));
+  let expected: Buffer;
+  try {
+    const file = path.join(dir, 'audio.raw');
+    await gstLaunch(['-q', ...splitPipeline(`${AUDIO_48K} ! filesink location=${file}`)]);
+    expected = fs.readFileSync(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   expect(expected.length).toBe(50 * 1024 * 4);
   const stream = await startStream({ source: AUDIO_48K, name: ringName('audio'), sinkProperties: { sync: false } });
   const sizes: number[] = [];

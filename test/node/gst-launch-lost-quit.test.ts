@@ -6,13 +6,13 @@
 // preloaded), and zerofilter, with no server and connect-timeout=0, fails at
 // its first caps: a child of run() still exits, with gst-launch's status 1,
 // once the SIGINT ends the loop; so does one run through a wrapper that does
-// not exec it. One whose quit was not lost but whose teardown is slow
-// (slow-exit.c) is left alone.
+// not exec it, and gstLaunch throws naming that status. One whose quit was
+// not lost but whose teardown is slow (slow-exit.c) is left alone.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Child, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
+import { type Child, gstLaunch, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-lost-quit-'));
@@ -63,6 +63,19 @@ test.each([
     expect(await gst.exit(15000)).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
     expect(gst.stderr + gst.stdout.join('\n')).toContain("ERROR: pipeline doesn't want to preroll.");
+  } finally {
+    killLeft(channel);
+  }
+}, 30000);
+
+test('the same through gstLaunch (a gst-launch that has to succeed): it throws naming status 1 and the error, not waits out its limit', async () => {
+  const channel = ringName('lostquitok');
+  try {
+    const t0 = Date.now();
+    // (before, as execa, execFileSync or spawnSync: no rescue, killed at the limit without the status)
+    await expect(gstLaunch(failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' }, 15000))
+      .rejects.toThrow(/exited 1; stderr: [^]*No duplex server on the channel/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
   } finally {
     killLeft(channel);
   }

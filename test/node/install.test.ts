@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { leftovers, repoRoot, ringName, run } from './helpers.js';
+import { leftovers, repoRoot, ringName } from './helpers.js';
 
 jest.setTimeout(600000);
 
@@ -139,10 +139,10 @@ describe('the npm package', () => {
       });
     });
     await Promise.race([waiting, reader]); // a reader that died is reported below
-    const writer = run('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', '!', 'zerosink', `buffer-name=${name}`], gstEnv);
-    const status = await writer.exit(60000);
-    expect([...writer.stdout, writer.stderr].join('')).toBe('');
-    expect(status).toBe(0);
+    const writer = await execa('gst-launch-1.0', ['-q', 'videotestsrc', 'num-buffers=30', '!', 'zerosink', `buffer-name=${name}`],
+      { env: gstEnv, all: true, reject: false, timeout: 60000 });
+    expect(writer.all).toBe('');
+    expect(writer.exitCode).toBe(0);
     const r = await reader;
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n');

@@ -749,6 +749,23 @@ zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized, GstCaps * caps,
   return TRUE;
 }
 
+guint64
+zerobuffer_audio_bytes_per_second (const GstStructure * s)
+{
+  const gchar *format;
+  gint rate, channels;
+
+  if (!gst_structure_has_name (s, "audio/x-raw") ||
+      (format = gst_structure_get_string (s, "format")) == NULL ||
+      !gst_structure_get_int (s, "rate", &rate) || rate <= 0 ||
+      !gst_structure_get_int (s, "channels", &channels) || channels <= 0)
+    return 0;
+  /* ENCODED and unknown formats are 0 wide */
+  return (guint64) rate * channels *
+      (GST_AUDIO_FORMAT_INFO_WIDTH (gst_audio_format_get_info
+          (gst_audio_format_from_string (format))) / 8);
+}
+
 void
 zerobuffer_add_planar_audio_meta (GstBuffer * buffer, GstCaps * caps)
 {

@@ -154,6 +154,13 @@ gboolean zerobuffer_frame_size_fits (ZeroBufferFrameSize * sized,
     GstCaps * caps, gsize size, const gchar * whose, gchar ** expected,
     const gchar ** rule);
 
+/* Bytes a second of raw audio whose format, rate and channels S fixes
+ * (rate times channels times the sample's width, planar or interleaved
+ * alike), else 0 (not raw audio, fields not fixed, an encoded or unknown
+ * format): what zerosrc's ring and zerofilter's response ring are sized by
+ * for raw audio (zb_default_payload_size_for_rate). */
+guint64 zerobuffer_audio_bytes_per_second (const GstStructure * s);
+
 /* Planar raw audio (CAPS audio/x-raw, layout=non-interleaved) is mapped by
  * its audio meta, which audioconvert and the like require: BUFFER, a frame
  * from a ring, gets one, its planes one after the other (the only layout

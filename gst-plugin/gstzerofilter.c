@@ -843,7 +843,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   zb_reader *reader = NULL;
   zb_reader_options opts = { 0 };
   GstVideoInfo info;
-  guint64 metadata_size, payload_size, frame_size = 0;
+  guint64 metadata_size, payload_size, frame_size = 0, bytes_per_second = 0;
   guint depth;
   gchar *channel;
   const gchar *what;
@@ -896,7 +896,16 @@ gst_zero_filter_connect (GstZeroFilter * self)
     if (self->in_caps != NULL && gst_video_info_from_caps (&info,
             self->in_caps))
       frame_size = GST_VIDEO_INFO_SIZE (&info);
-    payload_size = zb_duplex_payload_size (frame_size, depth);
+    else if (self->in_caps != NULL && !gst_caps_is_empty (self->in_caps) &&
+        !gst_caps_is_any (self->in_caps))
+      bytes_per_second = zerobuffer_audio_bytes_per_second
+          (gst_caps_get_structure (self->in_caps, 0));
+    /* raw audio's buffers are of any length: a second of it, as zerosrc's
+     * ring, holds depth + 3 buffers of up to 1 / (depth + 3) s; common
+     * sources push 5 to 96 ms (zb_default_payload_size_for_rate) */
+    payload_size = bytes_per_second > 0 ?
+        zb_default_payload_size_for_rate (bytes_per_second) :
+        zb_duplex_payload_size (frame_size, depth);
   }
   zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE, name, sizeof name);
   g_free (channel);
@@ -2662,8 +2671,9 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_uint64 ("payload-size", "Payload size",
           "Payload bytes of the response ring (0: as many frames of the "
           "input's size as a reader's ring holds by default, at least "
-          "depth + 3, for the first caps; the readers' default when the "
-          "input has no size); raise it when responses are larger than "
+          "depth + 3, for the first caps; raw audio (format, rate and "
+          "channels), 1 s of it, at least 64 KiB; the readers' default when "
+          "the input has no size); raise it when responses are larger than "
           "requests, when downstream keeps responses, or for caps that grow "
           "mid-stream (an answer by copy that cannot fit is an EMSGSIZE "
           "error at the caps change)", 0,

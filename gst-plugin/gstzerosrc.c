@@ -1108,8 +1108,6 @@ gst_zero_src_expected_frame_size (GstZeroSrc * self,
   GstCaps *caps;
   GstStructure *s;
   GstVideoInfo info;
-  const gchar *format;
-  gint rate, channels;
   gsize size = 0;
 
   GST_OBJECT_LOCK (self);
@@ -1128,14 +1126,8 @@ gst_zero_src_expected_frame_size (GstZeroSrc * self,
       caps = gst_caps_fixate (caps);
       if (gst_video_info_from_caps (&info, caps))
         size = GST_VIDEO_INFO_SIZE (&info);
-    } else if (gst_structure_has_name (s, "audio/x-raw") &&
-        (format = gst_structure_get_string (s, "format")) != NULL &&
-        gst_structure_get_int (s, "rate", &rate) && rate > 0 &&
-        gst_structure_get_int (s, "channels", &channels) && channels > 0) {
-      /* planar or interleaved alike; ENCODED and unknown are 0 wide */
-      *bytes_per_second = (guint64) rate * channels *
-          (GST_AUDIO_FORMAT_INFO_WIDTH (gst_audio_format_get_info
-              (gst_audio_format_from_string (format))) / 8);
+    } else {
+      *bytes_per_second = zerobuffer_audio_bytes_per_second (s);
     }
   }
   if (caps != NULL)

@@ -179,7 +179,7 @@ export const COMMANDS = {
       mode: modeOption('the channel\'s request ring, NAME_request, which this command creates (the response ring is zerofilter\'s: --sink-property mode=0660)'),
       'payload-size': {
         type: 'number',
-        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; else 3 × 1920×1080 RGB)',
+        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; raw audio: 1 s of it, at least 64 KiB, as zerofilter sizes its response ring; else 3 × 1920×1080 RGB)',
       },
       'plugin-path': pipelineOptions['plugin-path'],
       'sink-property': { type: 'string', repeatable: true, describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop; a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3)' },

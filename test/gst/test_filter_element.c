@@ -49,6 +49,8 @@
  *   gone no hold is left (the request ring is no longer mapped);
  * - a server declaring raw caps without a frame size: EMETADATA naming
  *   what they lack;
+ * - raw audio input: the response ring sized by time (1 s of it), every
+ *   answer paired;
  * - videorate repeating buffers of zerofilter's pool: a repeat dropped
  *   (it would come after a later request) is said in a warning, and
  *   counted; the buffer after the dropped repeat is not DISCONT (it
@@ -1747,6 +1749,34 @@ GST_START_TEST (test_planar_audio_responses)
 
 GST_END_TEST;
 
+/* Raw audio input sizes the response ring by time, as zerosrc's
+ * (zb_default_payload_size_for_rate: 48 kHz stereo S16, 192064 bytes), not
+ * with the video fallback (3 frames of 1080p RGB, 100 s of it); every
+ * answer comes paired with its request through it. */
+GST_START_TEST (test_audio_response_ring_by_time)
+{
+  gchar *channel = channel_name ("audio-ring");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "audiotestsrc ! "
+      "audio/x-raw,format=S16LE,rate=48000,channels=2", "",
+      "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  zb_health health;
+  guint i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 50; i++)
+    fail_unless_equals_uint64 (pull_paired (appsink, NULL),
+        gst_util_uint64_scale (i * 1024, GST_SECOND, 48000));
+  fail_unless_equals_int (zb_health_read (server->response_name, &health),
+      0);
+  fail_unless_equals_uint64 (health.payload_size, 192064);
+  assert_no_error (pipeline);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Requests without a frame header, responses with one (as a Node server
  * answering in place sends): the server knew none of the input's flags, so
  * its own are added to them: the odd inputs' DELTA_UNIT stays, the
@@ -2576,6 +2606,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_growth_in_place);
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_planar_audio_responses);
+  tcase_add_test (tc, test_audio_response_ring_by_time);
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);

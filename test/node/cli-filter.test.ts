@@ -84,6 +84,27 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
   expect(summary).toMatchObject({ responses: 6, inPlace: 6, copied: 0, zerofilter: { responses: 6, 'responses-in-place': 6, 'in-place-copied': 0 } });
 }, 90000);
 
+test('zerobuffer filter of raw audio: the request ring sized by time (1 s of it, as zerofilter\'s response ring), every byte answered through the channel', async () => {
+  // before: the request ring was the readers' fallback for any audio, 3 frames of 1080p RGB (18662592 bytes)
+  const src = 'audiotestsrc num-buffers=50 ! audio/x-raw,format=S16LE,rate=48000,channels=2';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifa-'));
+  try {
+    const input = path.join(dir, 'in.raw');
+    const output = path.join(dir, 'out.raw');
+    const ref = run('gst-launch-1.0', ['-q', ...src.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
+    expect(await ref.exit(20000)).toBe(0);
+    const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-in-place-filter.mjs'),
+      `filesink location=${output}`, '--no-json', '--name', ringName('clifa')], gstEnv);
+    expect(await cli.exit(40000)).toBe(0);
+    expect(cli.stderr).toContain('(requests: 192064 bytes)');
+    const want = fs.readFileSync(input).map((v) => 255 - v);
+    expect(want.length).toBe(50 * 1024 * 4);
+    expect(sha(fs.readFileSync(output))).toBe(sha(want));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 90000);
+
 test.each([[1, '0'], [7, '1']])('zerobuffer filter --frames %i (COUNT_FILTER_RESERVE=%s): the script is handed exactly that many frames, the summary counts that many answers, the pipeline ends at EOS', async (n, reserve) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifn-'));
   try {

@@ -156,6 +156,15 @@ test('raw audio caps size the ring by time: a buffer of 1 s, at least 64 KiB, th
     expect([caps, defaultSizes(`audiotestsrc ! ${caps}`)]).toEqual([caps, { metadataSize: 65536, payloadSize: fallback, from: 'default' }]);
 });
 
+test('a duplex channel of raw audio is sized by time as zerofilter sizes its response ring, whatever the depth', () => {
+  // before: the readers' fallback, 3 frames of 1080p RGB (18662592 bytes) for any audio
+  const fallback = duplexSizes('audiotestsrc').payloadSize;
+  expect(duplexSizes(AUDIO_48K)).toEqual({ metadataSize: 65536, payloadSize: 192064, from: 'caps' });
+  expect(duplexSizes(AUDIO_48K, 8)).toEqual(duplexSizes(AUDIO_48K));
+  expect(duplexSizes('audiotestsrc ! audio/x-raw,format=U8,rate=8000,channels=1').payloadSize).toBe(65536);
+  expect(duplexSizes(`${AUDIO_48K} ! audioconvert`)).toEqual({ metadataSize: 65536, payloadSize: fallback, from: 'default' });
+});
+
 test('startStream of raw audio reads a 1 s ring and gets every buffer byte-exact', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-ring-sizes-'));
   let expected: Buffer;

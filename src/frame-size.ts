@@ -3,9 +3,35 @@
 // memory one size, GStreamer's default layout; raw audio whole sample
 // frames. A writer refuses other sizes before the ring: zerosrc would stop
 // at such a frame for good.
-import { parseCaps } from './caps.js';
+import { parseCaps, type CapsStructure } from './caps.js';
 import { audioSampleBytes } from './caps-checks.js';
-import { videoInfoFromCaps } from './video-info.js';
+import { RGBA64_FORMATS, videoInfoFromCaps } from './video-info.js';
+
+/**
+ * Raw video formats the API does not describe whose frames it can still size: one plane of 8 bytes a
+ * pixel (16 bits a channel), rows never padded, interlaced or not (GstVideoInfo of GStreamer 1.22 gives
+ * ARGB64 3x5 and AYUV64 3x5 120 bytes).
+ */
+const EIGHT_BYTE_PIXEL_FORMATS: readonly string[] = [...Object.keys(RGBA64_FORMATS), 'AYUV64'];
+
+/** GStreamer's int: caps widths and heights fit in it. */
+const INT_MAX = 2147483647;
+
+/**
+ * The size of a frame of raw video in one of EIGHT_BYTE_PIXEL_FORMATS, or undefined. interlace-mode=alternate
+ * (a field a buffer) is not sized: GStreamer describes it only with the format:Interlaced caps feature,
+ * whose frames zerosrc takes at any size.
+ */
+function eightBytePixelFrame(s: CapsStructure): FrameSizeRule | undefined {
+  const format = s.fields['format']?.value;
+  const width = s.fields['width']?.value;
+  const height = s.fields['height']?.value;
+  const dimension = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= INT_MAX;
+  if (typeof format !== 'string' || !EIGHT_BYTE_PIXEL_FORMATS.includes(format) || !dimension(width) || !dimension(height) ||
+    width * 8 > INT_MAX || s.fields['interlace-mode']?.value === 'alternate')
+    return undefined;
+  return { kind: 'video', format, width, height, size: width * 8 * height };
+}
 
 /** What sizes frames of some caps have: one size (raw video) or a multiple of a sample frame (raw audio). */
 export type FrameSizeRule =
@@ -15,8 +41,10 @@ export type FrameSizeRule =
 /**
  * The rule for frames of `caps`, or undefined when zerosrc takes frames of
  * any size: other media types, caps features other than system memory,
- * caps it cannot read, and raw video formats this package does not
- * describe (video-info.ts's RAW_FORMATS lays out the others).
+ * caps it cannot read; and raw video formats this package can neither lay
+ * out (video-info.ts's RAW_FORMATS) nor size (EIGHT_BYTE_PIXEL_FORMATS),
+ * whose frames zerosrc still checks (GstVideoInfo): I420_10LE, v210, P010
+ * and the like.
  */
 export function frameSizeRule(caps: string): FrameSizeRule | undefined {
   let parsed;
@@ -32,7 +60,7 @@ export function frameSizeRule(caps: string): FrameSizeRule | undefined {
       const info = videoInfoFromCaps(parsed);
       return { kind: 'video', format: info.format!, width: info.width!, height: info.height!, size: info.size! };
     } catch {
-      return undefined;
+      return s.features.every((f) => f === 'memory:SystemMemory') ? eightBytePixelFrame(s) : undefined;
     }
   }
   if (s.mediaType !== 'audio/x-raw' || !s.features.every((f) => f === 'memory:SystemMemory')) return undefined;

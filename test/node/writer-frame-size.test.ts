@@ -84,6 +84,29 @@ test('a frame\'s own caps (the "caps" attribute) decide its size, the metadata\'
   }
 }, 30000);
 
+// Formats the API does not lay out (no image()) but can size: 8 bytes a
+// pixel, rows never padded, as GstVideoInfo gives them. They were written at
+// any size, and zerosrc stopped for good at the first wrong one.
+test.each(['RGBA64_LE', 'ARGB64', 'ABGR64_BE', 'AYUV64'])('raw video of 16 bits a channel (%s) is size-checked as zerosrc checks it', async (format) => {
+  const name = ringName('wf64');
+  const gst = zerosrc(name);
+  let writer: ZeroBufferWriter | undefined;
+  try {
+    writer = await ZeroBufferWriter.connect(name, { connectTimeoutMs: 10000 });
+    writer.setMetadata({ caps: `video/x-raw,format=${format},width=5,height=3,framerate=30/1,interlace-mode=interleaved` });
+    await refused(writer.write(new Uint8Array(100)),
+      `a frame of 100 bytes is not a frame of its caps: ${format} 5x3 frames have 120 bytes`);
+    await writer.write(new Uint8Array(120).fill(7));
+    await writer.close();
+    expect(await gst.exit(20000)).toBe(0);
+    expect(gst.stderr).toBe('');
+    expect(chainSizes(gst)).toEqual([120]);
+  } finally {
+    killIfRunning(gst);
+    await writer?.close();
+  }
+}, 30000);
+
 test('raw audio: a frame of part of a sample frame is refused in zerosink\'s words; whole sample frames pass', async () => {
   const name = ringName('wfaudio');
   const gst = zerosrc(name);

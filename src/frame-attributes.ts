@@ -43,7 +43,8 @@ export { checkFixedCaps };
  * server's outputCaps, which zerofilter takes): fixed (checkFixedCaps), and
  * raw caps with what describes a frame (video/x-raw: format, width and
  * height, as videoInfoFromCaps takes them, whatever the caps features, as
- * GStreamer's parser ignores them; a format the API does not
+ * GStreamer's parser ignores them, but interlace-mode=alternate needs
+ * format:Interlaced; a format the API does not
  * describe needs positive width and height; audio/x-raw: format, rate,
  * channels, layout, and channel-mask for more than 2 channels, of values
  * GStreamer takes: checkRawCapsFields), else the
@@ -59,9 +60,17 @@ export function checkFrameCaps(value: unknown, what: string, outcome = 'zerofilt
     throw new TypeError(`${what}: the raw caps ${JSON.stringify(value)?.slice(0, 200)} ${why}; ${outcome}`);
   };
   if (s.mediaType !== 'video/x-raw') return;
+  // one field a buffer: gst_video_info_from_caps takes it with the format:Interlaced feature only (then zerosrc
+  // takes frames of any size, and the rest is checked as for other frames)
+  const alternate = s.fields['interlace-mode']?.value === 'alternate';
+  if (alternate && !s.features.includes('format:Interlaced'))
+    refuse('describe no frame: interlace-mode=alternate (one field a buffer) needs the format:Interlaced caps feature, ' +
+      'without which GStreamer cannot describe its frames');
+  const fields = { ...s.fields };
+  if (alternate) delete fields['interlace-mode'];
   try {
-    // GStreamer's parser (gst_video_info_from_caps) ignores caps features: (memory:NVMM) NV12 is sized as NV12
-    videoInfoFromCaps({ ...caps, structures: [{ ...s, features: [] }] });
+    // GStreamer's parser (gst_video_info_from_caps) ignores caps features but format:Interlaced: (memory:NVMM) NV12 is sized as NV12
+    videoInfoFromCaps({ ...caps, structures: [{ ...s, features: [], fields }] });
   } catch (e) {
     if (!(e instanceof VideoInfoError)) throw e;
     const format = s.fields['format']!.value;

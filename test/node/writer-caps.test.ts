@@ -154,6 +154,45 @@ test.each([
   }
 }, 30000);
 
+// interlace-mode=alternate (one field a buffer): GStreamer describes it
+// with the format:Interlaced caps feature only. setMetadata took it without
+// in a format the API does not describe (zerosrc then failed: EMETADATA),
+// and refused it with the feature in one it describes (zerosrc takes it).
+test.each(['I420', 'RGBA64_LE'])('interlace-mode=alternate in %s: setMetadata refuses it without format:Interlaced, as zerosrc does, and takes it with', async (format) => {
+  const fields = `format=${format},width=8,height=6,framerate=30/1,interlace-mode=alternate`;
+  const reader = await ZeroBufferReader.create({ name: ringName('walt'), metadataSize: 4096, payloadSize: 1 << 16 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    expect(() => writer.setMetadata({ caps: `video/x-raw,${fields}` })).toThrow(TypeError);
+    expect(() => writer.setMetadata({ caps: `video/x-raw,${fields}` })).toThrow(`the raw caps "video/x-raw,${fields}" describe no ` +
+      'frame: interlace-mode=alternate (one field a buffer) needs the format:Interlaced caps feature, without which GStreamer ' +
+      'cannot describe its frames; zerosrc refuses them (EMETADATA)');
+    expect(reader.metadata).toBeUndefined();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+  const refused = run('gst-launch-1.0', ['zerosrc', `buffer-name=${ringName('walt-prop')}`, `caps=video/x-raw,${fields}`, '!', 'fakesink'], gstEnv);
+  expect(await refused.exit(20000)).toBe(255);
+  expect(refused.stderr).toContain('The caps property of zerosrc cannot describe the frames');
+
+  const name = ringName('walt-read');
+  const gst = run('gst-launch-1.0', ['-v', 'zerosrc', `buffer-name=${name}`, '!', 'fakesink', 'silent=false'], gstEnv);
+  let interlaced: ZeroBufferWriter | undefined;
+  try {
+    interlaced = await ZeroBufferWriter.connect(name, { connectTimeoutMs: 10000 });
+    interlaced.setMetadata({ caps: `video/x-raw(format:Interlaced),${fields}` });
+    await interlaced.write(new Uint8Array(48)); // a field: frames of any size under caps features (zerosrc's check too)
+    await interlaced.close();
+    expect(await gst.exit(20000)).toBe(0);
+    expect(gst.stderr).toBe('');
+    expect(gst.stdout.join('\n')).toMatch(/chain[^(]*\(fakesink0:sink\) \(48 bytes/);
+  } finally {
+    killIfRunning(gst);
+    await interlaced?.close();
+  }
+}, 30000);
+
 // zerosink refuses a raw audio buffer that is not whole sample frames
 // before the ring (EFRAMESIZE), where zerosrc would stop at the frame
 // (EPROTO): the reader gets the whole frames before it, then the end.

@@ -524,7 +524,7 @@ test('zerobuffer filter whose script does not answer in zerofilter\'s timeout: t
   expect(await cli.exit(30000)).toBe(3);
   expect(cli.stderr).toMatch(/did not answer request 1 within 500 ms.*\n {2}raise --sink-property timeout=MS \(-1 waits forever\), or use --sink-property on-error=pass \(pass buffers/);
   expect(cli.stderr).not.toMatch(/use on-error=pass/);
-});
+}, 60000);
 
 test.each([['--json'], ['--no-json']])('zerobuffer filter %s whose script answers late under on-error=pass: zerofilter\'s warning is told (the stream went on unfiltered), exit 0', async (mode) => {
   // (before: nothing but the counts told that the stream had become a pass-through)
@@ -538,7 +538,7 @@ test.each([['--json'], ['--no-json']])('zerobuffer filter %s whose script answer
   } else {
     expect(cli.stderr).toContain(`zerobuffer filter: WARNING: from element /GstPipeline:pipeline0/GstZeroFilter:zerofilter: ${message}\n  raise timeout (-1 waits forever)\n`);
   }
-});
+}, 60000);
 
 test('zerobuffer filter: a script that throws in a timer (outside a request) fails the command with its stack, status 3, a summary, no ring left', async () => {
   // (before: the process died of the uncaught exception, Node's raw stack, status 1, no summary, zerofilter's response ring left behind)
@@ -597,7 +597,7 @@ test('zerobuffer filter: a script writing past the global console (node:console,
   expect(cli.stdout.length).toBeGreaterThan(0);
   for (const line of cli.stdout) expect(() => JSON.parse(line)).not.toThrow();
   for (const from of ['node:console', 'worker', 'process.stdout.write']) expect(cli.stderr).toContain(`stdout-writing-filter: ${from}\n`);
-});
+}, 60000);
 
 test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
   const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
@@ -607,7 +607,7 @@ test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) g
   expect(cli.stdout.some((l) => l.includes('"summary"'))).toBe(true);
   expect(cli.stderr).toContain('logging-filter: loaded\n');
   for (const method of ['log', 'info', 'debug', 'warn', 'error']) for (const n of [10, 20]) expect(cli.stderr).toContain(`logging-filter: ${method} ${n}\n`);
-});
+}, 60000);
 
 test('zerobuffer filter on a terminal: the script\'s logs go above the live stats line, each on a line of its own, not glued onto it', async () => {
   const live = 'videotestsrc is-live=true num-buffers=25 ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1';
@@ -619,4 +619,4 @@ test('zerobuffer filter on a terminal: the script\'s logs go above the live stat
   expect(cli.stdout.some((l) => /\d+ frames {2}[\d.]+ fps/.test(l))).toBe(true); // the stats line was up
   // the line's text is cleared (\r, erase) before each log, which starts where that line started
   for (const l of logs) expect(l).toMatch(/(?:^|\r\x1b\[2K)logging-filter: [a-z]+(?: \d+)?\r$/);
-});
+}, 60000);

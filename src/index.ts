@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// The declarations use Node's types (node:events, node:stream): this pulls
+// them in for users whose tsconfig lists none ("types": [], as tsc --init writes).
 export { ZeroBufferReader, type ReaderStats } from './reader.js';
 export type { WaitPath } from './native.js';
 export { ZeroBufferWriter, type MetadataObject, type WriteOptions, type WriterStats } from './writer.js';

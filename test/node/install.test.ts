@@ -189,8 +189,9 @@ describe('the npm package', () => {
     expect(fs.existsSync(path.join(slim, 'cam.png'))).toBe(false);
 
     fs.writeFileSync(path.join(slim, 'tsconfig.json'), JSON.stringify({
+      // types: [] as `tsc --init` (5.9) writes it: the declarations pull in Node's types themselves
       compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, noEmit: true,
-        types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
+        types: [], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
       files: ['slim.ts'],
     }));
     fs.writeFileSync(path.join(slim, 'slim.ts'), "import { decodeImage, encodePng, type Image } from 'zerobuffer';\n" +
@@ -212,8 +213,9 @@ describe('the npm package', () => {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     fs.writeFileSync(path.join(dir, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }));
     fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+      // types: [] as `tsc --init` (5.9) writes it: the declarations pull in Node's types themselves
       compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, noEmit: true,
-        types: ['node'], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
+        types: [], typeRoots: [path.join(repoRoot, 'node_modules', '@types')] },
     }));
     fs.writeFileSync(path.join(dir, 'node.ts'), node!);
     fs.writeFileSync(path.join(dir, 'pictures.ts'), pictures!); // as written: it defines all it uses

@@ -2368,6 +2368,76 @@ static void test_new_writer_lap_before_old_first_frame(void) {
   }
 }
 
+/* The new writer B (another process) first seen while a whole lap of
+ * older frames was unread (positions equal, the ring exactly full), that
+ * lap holding a writer A's frame 1: A's 1 used the change up, and B's lap
+ * (its frames from where A's end, round to them) was refused as stale
+ * bytes (ZB_ESEQUENCE at every look). mode 0: A's frames are the whole
+ * lap; 1: the lap starts with the older stream's frame 3, A's 1 after it.
+ * A is this process again, unseen: the reader's last look was before. */
+static void test_new_writer_after_full_lap(void) {
+  int mode;
+  for (mode = 0; mode <= 1; mode++) {
+    ring_fixture fx;
+    int to_b[2], from_b[2], status;
+    zb_frame f;
+    char step;
+    pid_t b;
+    if (fixture_open(&fx, "newlapfull", 1024) != 0 || pipe(to_b) != 0 ||
+        pipe(from_b) != 0) {
+      fixture_close(&fx);
+      CHECK(0);
+      return;
+    }
+    CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+    CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+    GET_RELEASE(fx.r, 10, 1);
+    GET_RELEASE(fx.r, 10, 2);
+    if (mode == 1)
+      CHECK_RC(put(fx.w, 484, 3, 0), 0); /* [52, 552) */
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    /* A: [52, 1008) or [552, 1008), a marker, [0, 52) */
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    CHECK_RC(put(fx.w, mode == 1 ? 440 : 940, 1, 0), 0);
+    CHECK_RC(put(fx.w, 36, 2, 0), 0);
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    b = fork();
+    if (b == 0) {
+      zb_writer *w = NULL;
+      /* [52, 1008), a marker, [0, 52): a whole lap again */
+      int ok = zb_writer_connect(&w, fx.name) == 0 &&
+               write(from_b[1], "c", 1) == 1 && read(to_b[0], &step, 1) == 1 &&
+               put(w, 940, 1, 1000) == 0 && put(w, 36, 2, 1000) == 0 &&
+               write(from_b[1], "w", 1) == 1 && read(to_b[0], &step, 1) == 1;
+      zb_writer_destroy(w);
+      _exit(ok ? 0 : 1);
+    }
+    CHECK(b > 0);
+    CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
+    if (mode == 1)
+      GET_RELEASE(fx.r, 484, 3); /* the look that sees B's pid */
+    GET_RELEASE(fx.r, mode == 1 ? 440 : 940, 1);
+    GET_RELEASE(fx.r, 36, 2);
+    CHECK(write(to_b[1], "g", 1) == 1);
+    CHECK(read(from_b[0], &step, 1) == 1); /* B's lap written */
+    CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
+    GET_RELEASE(fx.r, 940, 1);
+    GET_RELEASE(fx.r, 36, 2);
+    CHECK(write(to_b[1], "e", 1) == 1);
+    CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
+          WEXITSTATUS(status) == 0);
+    CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
+    close(to_b[0]);
+    close(to_b[1]);
+    close(from_b[0]);
+    close(from_b[1]);
+    fixture_close(&fx);
+  }
+}
+
 /* Reserves a, b, c and d, commits b and c (c with a hold) behind a, lets
  * pid 1 take the ring and commits a: refused, and b and c are dropped with
  * it (nothing goes into the taker's stream); d, still open, is refused at
@@ -4266,6 +4336,7 @@ int main(void) {
   RUN(test_new_writer_lap);
   RUN(test_new_writer_lap_after_old_frames);
   RUN(test_new_writer_lap_before_old_first_frame);
+  RUN(test_new_writer_after_full_lap);
   RUN(test_writer_pid_taken);
   RUN(test_cancel_after_refusal);
   RUN(test_metadata_after_ring_taken);

@@ -97,9 +97,10 @@ struct zb_reader {
    * write position seen then. starts_unread: frames 1 unread then and not
    * taken since; a frame 1 taken while more are left was an older writer's
    * and keeps writer_changed. first_pos: that write position; first_at:
-   * whether the reader has still to come to it, stands there (no frame
-   * taken since), or neither. A lap whose first entry stands there may
-   * start with that writer's 1 (check_lap). */
+   * whether the reader has still to come to it (a whole lap round when the
+   * ring was full then), stands there (no frame taken since), or neither.
+   * A lap whose first entry stands there may start with that writer's 1
+   * (check_lap). */
   uint64_t starts_unread;
   uint64_t first_pos;
   enum { FIRST_NONE, FIRST_AHEAD, FIRST_HERE } first_at;
@@ -569,18 +570,18 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
  * entry as take_entry steps (never by the counts: a Python writer's
  * phantom count would shift them): the frames, and those of them that
  * start a writer's stream. What lies there is published and not given
- * back, so no writer changes it. Equal positions: nothing unread, or a
- * whole lap, which this leaves at 0. */
-static void walk_unread(zb_reader *r, uint64_t write_pos, uint64_t *frames,
-                        uint64_t *starts) {
+ * back, so no writer changes it. Equal positions: nothing unread, or,
+ * with lap (a full lap claimed, lap_claimed), the whole ring round. */
+static void walk_unread(zb_reader *r, uint64_t write_pos, bool lap,
+                        uint64_t *frames, uint64_t *starts) {
   const uint64_t ring = r->seg.payload_size;
   uint64_t pos, steps;
   *frames = *starts = 0;
   pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
   if (write_pos > ring)
     return;
-  for (steps = ring / ZB_FRAME_HEADER_SIZE + 2; pos != write_pos && steps > 0;
-       steps--) {
+  for (steps = ring / ZB_FRAME_HEADER_SIZE + 2;
+       (pos != write_pos || lap) && steps > 0; steps--, lap = false) {
     const zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
     if (e.problem != ZB_ENTRY_OK)
       break; /* not an entry take_entry would take: stop counting */
@@ -598,8 +599,8 @@ int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
   if (r == NULL || count == NULL)
     return zb__fail(ZB_EINVAL,
                     "zb_reader_unread_stream_starts: arguments are required");
-  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), &frames,
-              count);
+  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), false,
+              &frames, count);
   return 0;
 }
 
@@ -608,8 +609,8 @@ int zb_reader_unread_frames(zb_reader *r, uint64_t *count) {
   if (r == NULL || count == NULL)
     return zb__fail(ZB_EINVAL,
                     "zb_reader_unread_frames: arguments are required");
-  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), count,
-              &starts);
+  walk_unread(r, zb__load_acquire(&r->seg.oieb->payload_write_pos), false,
+              count, &starts);
   return 0;
 }
 
@@ -640,18 +641,22 @@ static void see_metadata(zb_reader *r, uint64_t metadata) {
     atomic_store(&r->in_place_answers, true);
 }
 
+static bool lap_claimed(zb_reader *r);
+
 /* writer_pid changed to a writer, just loaded: where its first frame is
  * (the fields after writer_changed). The write position loaded after the
- * pid: a writer starts where the one before it stopped. */
+ * pid: a writer starts where the one before it stopped. Equal positions
+ * are asked what rule 3 asks (lap_claimed): a full ring holds a whole lap
+ * of older frames, and the new writer's first frame comes after it. */
 static void note_new_writer(zb_reader *r) {
   const uint64_t write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
+  const bool level =
+      write_pos == atomic_load_explicit(&r->read_pos, memory_order_relaxed);
+  const bool lap = level && lap_claimed(r);
   uint64_t frames;
-  walk_unread(r, write_pos, &frames, &r->starts_unread);
+  walk_unread(r, write_pos, lap, &frames, &r->starts_unread);
   r->first_pos = write_pos;
-  r->first_at =
-      write_pos == atomic_load_explicit(&r->read_pos, memory_order_relaxed)
-          ? FIRST_HERE
-          : FIRST_AHEAD;
+  r->first_at = level && !lap ? FIRST_HERE : FIRST_AHEAD;
 }
 
 /* pid: writer_pid, loaded after metadata (metadata_written_bytes). A writer
@@ -752,6 +757,24 @@ static unsigned take_posts(zb_reader *r) {
   return posts;
 }
 
+/* Positions equal (write_pos loaded before): empty, or the writer went a
+ * whole lap round. A lap leaves bytes in use, so fewer than ring free (a
+ * peer writer's lost updates only lower them): with every byte free,
+ * counts and posts that claim one (a flooded sem-w) would replay the
+ * frames read already. Nor is it a lap while we hold bytes: a lap would
+ * cover them, and no writer writes over bytes not given back (held now,
+ * so held when write_pos was loaded). */
+static bool lap_claimed(zb_reader *r) {
+  zb_oieb *oieb = r->seg.oieb;
+  uint64_t held, size;
+  take_posts(r);
+  return posted_unread(r) > 0 &&
+         zb__load_acquire(&oieb->payload_written_count) !=
+             zb__load_relaxed(&oieb->payload_read_count) &&
+         zb__load_acquire(&oieb->payload_free_bytes) < r->seg.payload_size &&
+         zb_reader_held_bytes(r, &held, &size) == 0 && held == 0;
+}
+
 /* Whether the entry at read position pos is published (docs/PROTOCOL.md §5,
  * "How our reader knows a frame is there"). At a tail shorter than a frame
  * header (or pos == ring, after a frame that ended exactly at the end),
@@ -762,7 +785,6 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t ring = r->seg.payload_size;
   uint64_t write_pos = zb__load_acquire(&oieb->payload_write_pos);
-  uint64_t held, size;
   bool in_tail = pos < ring && ring - pos < ZB_FRAME_HEADER_SIZE;
 
   *published = false;
@@ -780,19 +802,7 @@ static int entry_published(zb_reader *r, uint64_t pos, bool *published,
     *published = true;
     return 0;
   }
-  /* Positions equal: empty, or the writer went a whole lap round. A lap
-   * leaves bytes in use, so fewer than ring free (a peer writer's lost
-   * updates only lower them): with every byte free, counts and posts that
-   * claim one (a flooded sem-w) would replay the frames read already. Nor
-   * is it a lap while we hold bytes: a lap would cover them, and no writer
-   * writes over bytes not given back (held now, so held when write_pos
-   * was loaded). */
-  take_posts(r);
-  *published = posted_unread(r) > 0 &&
-               zb__load_acquire(&oieb->payload_written_count) !=
-                   zb__load_relaxed(&oieb->payload_read_count) &&
-               zb__load_acquire(&oieb->payload_free_bytes) < ring &&
-               zb_reader_held_bytes(r, &held, &size) == 0 && held == 0;
+  *published = lap_claimed(r);
   return 0;
 }
 

@@ -2368,6 +2368,46 @@ static void test_new_writer_lap_before_old_first_frame(void) {
   }
 }
 
+/* Stale bytes where the writer last seen to come stood when the reader
+ * first saw it: that writer (pid 1 here, set by hand) had written its
+ * frames 1 and 2 already, the reader took them and stands where they end,
+ * on an older lap's frame 1. A lap forged there (free bytes lowered, the
+ * written count 5 ahead, 5 sem-w posts) handed that frame out, passing for
+ * the writer's first, which is the frame 1 read a moment before: the lap
+ * round from there holds it (and another), a real first lap no 1 but its
+ * own. Nothing is taken. */
+static void test_forged_lap_at_new_writer_place(void) {
+  ring_fixture fx;
+  zb_frame f;
+  if (fixture_open(&fx, "forgedfirst", 1024) == 0) {
+    zb_oieb *o = fx.m.oieb;
+    CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
+    CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
+    GET_RELEASE(fx.r, 10, 1);
+    GET_RELEASE(fx.r, 10, 2);
+    zb_writer_destroy(fx.w);
+    fx.w = NULL;
+    CHECK_RC(zb_writer_connect(&fx.w, fx.name), 0);
+    CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [52, 78) */
+    CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [78, 104) */
+    atomic_store(&o->writer_pid, 1);
+    GET_RELEASE(fx.r, 10, 1); /* the look that sees pid 1 */
+    GET_RELEASE(fx.r, 10, 2);
+    put_header(fx.m.payload + 104, 10, 1);
+    atomic_fetch_sub(&o->payload_free_bytes, 1000);
+    atomic_store(&o->payload_written_count,
+                 atomic_load(&o->payload_read_count) + 5);
+    flood_sem_w(fx.name, 5);
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_ESEQUENCE);
+    CHECK_MSG("(offset 104) is 1, not the next (3) nor");
+    CHECK_RC(zb_reader_next(fx.r, &f, 0), ZB_ESEQUENCE); /* and stays */
+    CHECK_EQ_U64(atomic_load(&o->payload_read_pos), 104);
+    CHECK_EQ_U64(zb_reader_held_frames(fx.r), 0);
+    atomic_store(&o->writer_pid, (uint64_t)getpid());
+  }
+  fixture_close(&fx);
+}
+
 /* The new writer B (another process) first seen while a whole lap of
  * older frames was unread (positions equal, the ring exactly full), that
  * lap holding a writer A's frame 1: A's 1 used the change up, and B's lap
@@ -4337,6 +4377,7 @@ int main(void) {
   RUN(test_new_writer_lap_after_old_frames);
   RUN(test_new_writer_lap_before_old_first_frame);
   RUN(test_new_writer_after_full_lap);
+  RUN(test_forged_lap_at_new_writer_place);
   RUN(test_writer_pid_taken);
   RUN(test_cancel_after_refusal);
   RUN(test_metadata_after_ring_taken);

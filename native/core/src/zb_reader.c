@@ -100,7 +100,7 @@ struct zb_reader {
    * whether the reader has still to come to it (a whole lap round when the
    * ring was full then), stands there (no frame taken since), or neither.
    * A lap whose first entry stands there may start with that writer's 1
-   * (check_lap). */
+   * (first_lap_here). */
   uint64_t starts_unread;
   uint64_t first_pos;
   enum { FIRST_NONE, FIRST_AHEAD, FIRST_HERE } first_at;
@@ -571,15 +571,16 @@ int zb_reader_health(zb_reader *r, zb_health *health) {
  * phantom count would shift them): the frames, and those of them that
  * start a writer's stream. What lies there is published and not given
  * back, so no writer changes it. Equal positions: nothing unread, or,
- * with lap (a full lap claimed, lap_claimed), the whole ring round. */
-static void walk_unread(zb_reader *r, uint64_t write_pos, bool lap,
+ * with lap (a full lap claimed, lap_claimed), the whole ring round.
+ * Whether the walk came to write_pos, entry by entry. */
+static bool walk_unread(zb_reader *r, uint64_t write_pos, bool lap,
                         uint64_t *frames, uint64_t *starts) {
   const uint64_t ring = r->seg.payload_size;
   uint64_t pos, steps;
   *frames = *starts = 0;
   pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
   if (write_pos > ring)
-    return;
+    return false;
   for (steps = ring / ZB_FRAME_HEADER_SIZE + 2;
        (pos != write_pos || lap) && steps > 0; steps--, lap = false) {
     const zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
@@ -592,6 +593,7 @@ static void walk_unread(zb_reader *r, uint64_t write_pos, bool lap,
     }
     pos = e.next;
   }
+  return !lap && pos == write_pos;
 }
 
 int zb_reader_unread_stream_starts(zb_reader *r, uint64_t *count) {
@@ -885,15 +887,29 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   return TOOK_FRAME;
 }
 
+/* Whether the full lap at pos may be the first of the writer last seen to
+ * come: pos is where it stood then, and we came to it and took nothing
+ * since. Such a lap is that writer's alone, its frame 1 first and no
+ * other. Stale bytes there (that writer wrote its frames before we saw
+ * its pid, and we took them) pass round the lap the frame 1 we took since
+ * it came (writer_changed is cleared): refused, unless that writer's
+ * frames were the whole ring then (docs/PROTOCOL.md §5, "Limits"). The
+ * walk is a lap's entries, only at such a lap, never per frame. */
+static bool first_lap_here(zb_reader *r, uint64_t pos, uint64_t write_pos) {
+  uint64_t frames, starts;
+  return r->first_at == FIRST_HERE && pos == r->first_pos &&
+         walk_unread(r, write_pos, true, &frames, &starts) && starts == 1;
+}
+
 /* A full lap (positions equal, entry_published) is claimed by posts,
  * counts and free bytes, which any process of the user can forge: stale
  * bytes where we stand (zeros taken for a marker, a frame of a lap ago)
  * would be handed out again, a frame 1 passing for a writer's restart.
  * So the lap's first frame (behind the marker or tail at pos, if any) must
  * be the next of the stream, or a 1 of a writer that came since our last
- * frame 1 (frames 1 of older writers, unread when it came, aside), or a 1
- * where the writer last seen to come stood then, with no frame taken
- * since we came to it. Anything else is left to take_entry, which refuses
+ * frame 1 (frames 1 of older writers, unread when it came, aside), or the
+ * 1 of a first lap where the writer last seen to come stood then
+ * (first_lap_here). Anything else is left to take_entry, which refuses
  * it. */
 static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
   const uint64_t ring = r->seg.payload_size;
@@ -903,8 +919,7 @@ static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
   if (e.problem != ZB_ENTRY_OK || e.kind != ZB_ENTRY_FRAME ||
       e.sequence == r->expected_sequence ||
       (e.sequence == 1 &&
-       (r->writer_changed ||
-        (r->first_at == FIRST_HERE && pos == r->first_pos))))
+       (r->writer_changed || first_lap_here(r, pos, write_pos))))
     return 0;
   return zb__fail(ZB_ESEQUENCE,
                   "ring \"%s\": posts and counts claim a full lap, but the "

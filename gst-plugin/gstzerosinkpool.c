@@ -10,7 +10,18 @@
  * its bytes, never the frames the writer would place over them, and
  * cannot write into the reader's frame (the memory is read-only). While
  * frames carry their caps (gst_zero_link_ref_attributes), an acquire
- * reserves nothing and hands out a plain buffer. */
+ * reserves nothing and hands out a plain buffer.
+ *
+ * Frames are published in the order they were reserved, so a plain buffer
+ * handed out because the ring had no room (full under policy=drop, or
+ * while zerosink did not play) would come after the frame of a buffer
+ * taken later that got one (a queue before zerosink holds it across a
+ * pause while the reader makes room): the acquire of that buffer first
+ * reserves a place for each such plain buffer still out, oldest first,
+ * under the same wait; the plain buffer is copied into its place when
+ * rendered, and the place is cancelled when its memory is freed unrendered
+ * (the later frames stay valid). A plain buffer that gets no place is
+ * written as before: dropped when a later frame counts. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -35,6 +46,9 @@ struct _GstZeroSinkPool
   guint max_buffers;
   gsize size;                   /* from the configuration */
   GCancellable *flushing;       /* cancelled between flush start and stop */
+  GMutex plain_lock;            /* guards `plain` and its slots' state */
+  GCond plain_cond;             /* a place's reserve ended */
+  GQueue plain;                 /* PlainSlots still out, by ticket */
 };
 
 /* What a pool memory lies over: its reservation, then the hold on the
@@ -53,9 +67,33 @@ typedef struct
   guint64 ticket;
 } PoolSlot;
 
+/* How far a plain buffer's place in the ring got. */
+typedef enum
+{
+  PLACE_NONE,                   /* none yet: a later acquire reserves one */
+  PLACE_RESERVING,              /* an acquire reserves it now */
+  PLACE_RESERVED,               /* `place` is open */
+  PLACE_ENDED,                  /* none, for good: the buffer was rendered
+                                 * or freed, or its place refused */
+} PlaceState;
+
+/* A plain buffer handed out because the ring had no room: its memory
+ * holds it (and a placing acquire, for a while) and ends it when freed. */
+typedef struct
+{
+  gint refs;                    /* with the pool's plain_lock */
+  GstZeroSinkPool *pool;        /* a reference: its list holds the slot */
+  guint64 ticket;
+  gsize size;                   /* of its frame, the header's bytes included */
+  PlaceState state;
+  zb_reservation place;         /* PLACE_RESERVED */
+  zb_writer *mapping;           /* PLACE_RESERVED: the place's writer */
+} PlainSlot;
+
 static GQuark reservation_quark;
 static GQuark failure_quark;
 static GQuark ticket_quark;
+static GQuark plain_quark;
 
 #define gst_zero_sink_pool_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST_TYPE_BUFFER_POOL);
@@ -82,6 +120,7 @@ quarks_init (void)
     reservation_quark = g_quark_from_static_string ("zerosink-reservation");
     failure_quark = g_quark_from_static_string ("zerosink-failure");
     ticket_quark = g_quark_from_static_string ("zerosink-ticket");
+    plain_quark = g_quark_from_static_string ("zerosink-plain");
     g_once_init_leave (&done, 1);
   }
 }
@@ -133,6 +172,148 @@ slot_free (gpointer data)
   zb_writer_unref (slot->mapping);
   gst_zero_link_unref (slot->link);
   g_free (slot);
+}
+
+static gint
+plain_slot_by_ticket (gconstpointer a, gconstpointer b, gpointer data)
+{
+  guint64 x = ((const PlainSlot *) a)->ticket;
+  guint64 y = ((const PlainSlot *) b)->ticket;
+
+  return x < y ? -1 : x > y;
+}
+
+/* With the pool's plain_lock: drops a reference to SLOT. */
+static void
+plain_slot_unref_locked (PlainSlot * slot)
+{
+  if (--slot->refs == 0)
+    g_free (slot);
+}
+
+/* With the pool's plain_lock: SLOT's buffer needs no place any more (it
+ * is rendered, or its memory freed). TRUE with its open place in *PLACE
+ * and the place's writer in *MAPPING (the caller's now). Again: FALSE. */
+static gboolean
+plain_slot_end_locked (PlainSlot * slot, zb_reservation * place,
+    zb_writer ** mapping)
+{
+  gboolean placed = slot->state == PLACE_RESERVED;
+
+  g_queue_remove (&slot->pool->plain, slot);
+  if (placed) {
+    *place = slot->place;
+    *mapping = slot->mapping;
+    slot->mapping = NULL;
+  }
+  slot->state = PLACE_ENDED;
+  return placed;
+}
+
+/* Cancels PLACE (on MAPPING, whose reference it takes), the place of the
+ * plain buffer numbered TICKET. */
+static void
+place_cancel (GstZeroLink * link, guint64 ticket, zb_reservation * place,
+    zb_writer * mapping)
+{
+  guint64 id = place->id;
+
+  zb_reservation_cancel (place);
+  gst_zero_link_settle (link, ticket, mapping, id, FALSE);
+  zb_writer_unref (mapping);
+}
+
+/* Destroy notify of a plain buffer's memory: its place, if it has one,
+ * is cancelled (it never came to be rendered). */
+static void
+plain_slot_free (gpointer data)
+{
+  PlainSlot *slot = data;
+  GstZeroSinkPool *pool = slot->pool;
+  zb_reservation place;
+  zb_writer *mapping = NULL;
+  gboolean placed;
+
+  g_mutex_lock (&pool->plain_lock);
+  placed = plain_slot_end_locked (slot, &place, &mapping);
+  g_mutex_unlock (&pool->plain_lock);
+  if (placed) {
+    GST_LOG_OBJECT (pool, "plain buffer %" G_GUINT64_FORMAT " freed "
+        "unrendered: cancelling its place", slot->ticket);
+    place_cancel (pool->link, slot->ticket, &place, mapping);
+  }
+  g_mutex_lock (&pool->plain_lock);
+  plain_slot_unref_locked (slot);
+  g_mutex_unlock (&pool->plain_lock);
+  gst_object_unref (pool);
+}
+
+/* Before the frame of the buffer numbered TICKET is reserved on WRITER:
+ * a place (SIZE bytes) for each plain buffer numbered before it that is
+ * still out and has none, oldest first, waiting for room as HOW says.
+ * Reserved as the copy it stands for, a place is never taken after a
+ * frame numbered later (that buffer is then dropped when rendered, as
+ * before). A place refused otherwise (a full ring that does not wait, no
+ * reader, flushing, an error in *FAILURE) ends the round, and the next
+ * acquire tries again: that is returned, and the caller's buffer gets no
+ * frame either (reserved once the reader has made room, it would make the
+ * earlier one late); GST_FLOW_OK when all are placed. */
+static GstFlowReturn
+place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
+    guint64 ticket, gsize size, GstZeroLinkWait how, GstZeroError ** failure)
+{
+  for (;;) {
+    PlainSlot *slot = NULL;
+    zb_reservation place;
+    GstFlowReturn ret;
+    gboolean kept;
+    GList *l;
+
+    g_mutex_lock (&pool->plain_lock);
+    for (l = pool->plain.head; l != NULL && slot == NULL; l = l->next) {
+      PlainSlot *s = l->data;
+
+      if (s->ticket > ticket)
+        break;
+      if (s->state == PLACE_NONE)
+        slot = s;
+    }
+    if (slot != NULL) {
+      slot->state = PLACE_RESERVING;
+      slot->refs++;
+    }
+    g_mutex_unlock (&pool->plain_lock);
+    if (slot == NULL)
+      return GST_FLOW_OK;
+    /* reserved as the copy it stands for: not after a frame numbered
+     * later (GST_ZERO_LINK_LATE), and no other numbered frame meanwhile */
+    ret = gst_zero_link_reserve (pool->link, writer, size, how, slot->ticket,
+        TRUE, pool->flushing, &place, failure);
+    g_mutex_lock (&pool->plain_lock);
+    kept = slot->state == PLACE_RESERVING && ret == GST_FLOW_OK;
+    if (kept) {
+      GST_LOG_OBJECT (pool, "reserved a place for plain buffer %"
+          G_GUINT64_FORMAT " before buffer %" G_GUINT64_FORMAT,
+          slot->ticket, ticket);
+      slot->place = place;
+      slot->mapping = zb_writer_ref (writer);
+      slot->state = PLACE_RESERVED;
+    } else if (slot->state == PLACE_RESERVING) {
+      /* late: a frame numbered after it counts, the buffer is dropped
+       * when rendered (still listed until then, never placed); else
+       * (no room, no reader, flushing) the next acquire tries again */
+      slot->state = ret == GST_ZERO_LINK_LATE ? PLACE_ENDED : PLACE_NONE;
+    }
+    g_cond_broadcast (&pool->plain_cond);
+    g_mutex_unlock (&pool->plain_lock);
+    if (ret == GST_FLOW_OK && !kept)    /* rendered or freed meanwhile */
+      place_cancel (pool->link, slot->ticket, &place, zb_writer_ref (writer));
+    g_mutex_lock (&pool->plain_lock);
+    plain_slot_unref_locked (slot);
+    g_mutex_unlock (&pool->plain_lock);
+    if (ret != GST_FLOW_OK && ret != GST_ZERO_LINK_LATE)
+      return ret;
+  }
 }
 
 /* The configuration upstream chose, when its buffer counts are within
@@ -195,6 +376,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   GBytes *attributes = NULL;
   GstMemory *mem;
   GstFlowReturn ret;
+  GstZeroLinkWait how;
   gboolean caps_known, reserve;
   guint64 *ticket;
 
@@ -230,10 +412,13 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
    * pauses): upstream would stay here, where unlock() does not reach it,
    * with nothing for the sink to preroll on and the timeout running; a
    * plain buffer then, copied once it plays */
+  how = dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING;
+  if (ret == GST_FLOW_OK && reserve)
+    ret = place_plain_buffers (pool, writer, *ticket, pool->size + header,
+        how, &failure);
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING,
-        *ticket, FALSE, pool->flushing, &slot->res, &failure);
+        how, *ticket, FALSE, pool->flushing, &slot->res, &failure);
   if (ret == GST_FLOW_OK && reserve) {
     slot->mapping = writer;
     slot->link = gst_zero_link_ref (pool->link);
@@ -265,6 +450,19 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
           failure->text);
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), failure_quark,
           failure, (GDestroyNotify) gst_zero_error_free);
+    } else if (ret == GST_FLOW_CUSTOM_SUCCESS) {
+      /* no room: a later acquire reserves a place for it first */
+      PlainSlot *plain = g_new0 (PlainSlot, 1);
+
+      plain->refs = 1;
+      plain->pool = gst_object_ref (pool);
+      plain->ticket = *ticket;
+      plain->size = pool->size + header;
+      g_mutex_lock (&pool->plain_lock);
+      g_queue_insert_sorted (&pool->plain, plain, plain_slot_by_ticket, NULL);
+      g_mutex_unlock (&pool->plain_lock);
+      gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), plain_quark,
+          plain, plain_slot_free);
     }
   } else {                      /* flushing, or end of stream */
     g_free (slot);
@@ -316,6 +514,9 @@ static void
 gst_zero_sink_pool_init (GstZeroSinkPool * pool)
 {
   pool->flushing = g_cancellable_new ();
+  g_mutex_init (&pool->plain_lock);
+  g_cond_init (&pool->plain_cond);
+  g_queue_init (&pool->plain);
 }
 
 static void
@@ -325,6 +526,8 @@ gst_zero_sink_pool_finalize (GObject * object)
 
   gst_zero_link_unref (pool->link);
   g_object_unref (pool->flushing);
+  g_mutex_clear (&pool->plain_lock);
+  g_cond_clear (&pool->plain_cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -661,9 +864,10 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   zb_writer *writer = NULL;
   GstZeroError *failure;
   GstFlowReturn ret;
-  gboolean moved = FALSE, repeated;
+  gboolean moved = FALSE, repeated, placed = FALSE;
   guint64 committed_ns, ticket, id;
   PoolSlot *slot;
+  PlainSlot *plain;
   int rc;
 
   if (commit_ns == NULL)
@@ -680,6 +884,20 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     attributes = gst_zero_link_ref_attributes (link);
   slot = (PoolSlot *) gst_zero_sink_pool_reservation (first);
   repeated = slot != NULL && slot->committed;
+  /* a plain buffer is copied into the place reserved for it, if any (it
+   * needs none from now on). One being reserved is waited for: copied
+   * meanwhile, it would come after the places the acquire reserves next,
+   * for buffers after it (a late frame). That reserve ends when the sink's
+   * would (unlock, flush and stop wake the link; not playing, it does not
+   * wait for room). */
+  if ((plain = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (first),
+              plain_quark)) != NULL) {
+    g_mutex_lock (&plain->pool->plain_lock);
+    while (plain->state == PLACE_RESERVING)
+      g_cond_wait (&plain->pool->plain_cond, &plain->pool->plain_lock);
+    placed = plain_slot_end_locked (plain, &res, &writer);
+    g_mutex_unlock (&plain->pool->plain_lock);
+  }
   /* a pool buffer that is copied (plain, pushed again, joined with other
    * memory) goes into the ring in the order the pool numbered it */
   ticket = memory_ticket (first);
@@ -711,7 +929,16 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   }
   if (layout == LAYOUT_REPACK)
     bytes = frame_size;
+  /* (frames that carry their caps since have no room in it) */
+  if (placed && (attributes != NULL || bytes + header > res.size)) {
+    place_cancel (link, ticket, &res, writer);
+    writer = NULL;
+    placed = FALSE;
+  }
+  if (placed)
+    goto copy;
 
+another_ring:
   ret = gst_zero_link_get_writer (link, cancellable, &writer, error);
   if (ret == GST_ZERO_LINK_NO_READER) {
     *kind = GST_ZERO_WRITE_NO_READER;
@@ -750,6 +977,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   }
   if (ret != GST_FLOW_OK)
     goto done;
+copy:
   *frame_id = res.id;
   if (layout == LAYOUT_REPACK ? !repack_into (buffer, &info,
           res.data + header) : layout == LAYOUT_PACK_PLANES ?
@@ -769,6 +997,13 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   rc = commit (&res, buffer, attributes, flags, header, bytes + header, hold,
       commit_ns);
   gst_zero_link_settle (link, ticket, writer, *frame_id, rc == 0);
+  if (rc == ZB_ESTATE && placed) {
+    /* a place in a ring the link has left (its reader was lost): the
+     * bytes are copied as any other buffer's, into the next */
+    g_clear_pointer (&writer, zb_writer_unref);
+    placed = FALSE;
+    goto another_ring;
+  }
   if (rc < 0) {
     *error = commit_error (writer, rc);
     if (rc == ZB_EREADERGONE)
@@ -779,6 +1014,8 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   *kind = repeated ? GST_ZERO_WRITE_REPEATED : GST_ZERO_WRITE_COPIED;
   *size = bytes;
 done:
+  if (placed && res.writer != NULL)     /* refused before its copy */
+    place_cancel (link, ticket, &res, g_steal_pointer (&writer));
   zb_writer_unref (writer);
   if (attributes != NULL)
     g_bytes_unref (attributes);

@@ -1356,15 +1356,20 @@ read_frames_in_order (zb_reader * reader, guint n_frames, GBytes * bytes,
  * the failure prerolled and was posted at PLAYING ("stayed full for 2000
  * ms") although the reader had read by then. Paused for longer than the
  * timeout, it plays on without an error once the reader reads, the frame
- * of that buffer copied, the frames in order. Live and not. */
+ * of that buffer copied, the frames in order, none dropped. Live and not;
+ * and with a QUEUE before zerosink, the reader reading the ring while the
+ * pipeline is paused: the queue holds the plain buffers upstream took
+ * meanwhile, and upstream's next buffers get frames reserved once the
+ * reader made room; the plain ones were dropped as late (a frame numbered
+ * after them was reserved first), frames missing. */
 static void
-pool_pause_while_ring_full (gboolean live)
+pool_pause_while_ring_full (gboolean live, gboolean queue)
 {
   gchar *name = ring_name ("poolpause");
   gchar *desc = g_strdup_printf ("videotestsrc is-live=%d pattern=colors ! "
-      "video/x-raw,format=GRAY8,width=40,height=25,framerate=30/1 ! "
+      "video/x-raw,format=GRAY8,width=40,height=25,framerate=30/1 ! %s"
       "zerosink name=sink buffer-name=%s sync=false frame-header=true "
-      "timeout=2000", live, name);
+      "timeout=2000", live, queue ? "queue ! " : "", name);
   zb_reader *reader = NULL;
   GstElement *pipeline, *sink;
   GstStateChangeReturn ret;
@@ -1399,10 +1404,18 @@ pool_pause_while_ring_full (gboolean live)
   /* paused past the timeout, the ring full all along */
   g_usleep (2500 * 1000);
   assert_no_error (pipeline);
+  if (queue) {
+    zb_health health;
+
+    fail_unless_equals_int (zb_reader_health (reader, &health), 0);
+    read_frames_in_order (reader, health.frames_unread, bytes, live, &pts);
+    g_usleep (200 * 1000);      /* upstream takes buffers meanwhile */
+  }
 
   set_state (pipeline, GST_STATE_PLAYING);
   read_frames_in_order (reader, 20, bytes, live, &pts);
   assert_no_error (pipeline);
+  fail_unless_equals_uint64 (stat_u64 (sink, "frames-dropped"), 0);
   fail_unless (stat_u64 (sink, "frames-copied") >= 1);
   fail_unless (stat_u64 (sink, "frames-zero-copy") >= 10);
   end_writer (pipeline, reader);
@@ -1413,14 +1426,21 @@ pool_pause_while_ring_full (gboolean live)
 
 GST_START_TEST (test_pool_pause_while_ring_full)
 {
-  pool_pause_while_ring_full (FALSE);
+  pool_pause_while_ring_full (FALSE, FALSE);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_pool_pause_while_ring_full_live)
 {
-  pool_pause_while_ring_full (TRUE);
+  pool_pause_while_ring_full (TRUE, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pool_pause_while_ring_full_queue)
+{
+  pool_pause_while_ring_full (FALSE, TRUE);
 }
 
 GST_END_TEST;
@@ -4636,10 +4656,13 @@ plain_while_full (PoolSink * p, zb_reader * reader, guint8 value, guint n,
 
 /* policy=drop, a queue before zerosink: a buffer taken while the ring was
  * full is a plain one; the reader reads, upstream takes the next buffer,
- * a reservation; the plain one, rendered after, is dropped (counted, the
- * next frame DISCONT), not copied behind the reservation, which would put
- * it after a later frame (frames went back in time). A later reservation
- * that was cancelled, not committed, does not make it late (it did). */
+ * a reservation, after a place for the plain one: rendered after, it is
+ * copied there, before the later frame. Copied behind the reservation,
+ * it would have come after a later frame (frames went back in time); then
+ * it was dropped instead (counted, the next frame DISCONT), as it still is
+ * when it gets no place (test_reader_lost_wait_queued_plain_buffers). A
+ * later reservation that was cancelled, not committed, does not make it
+ * late (it did). */
 GST_START_TEST (test_pool_plain_buffer_not_behind_later)
 {
   gchar *name = ring_name ("late");
@@ -4656,18 +4679,20 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   later = fill_pool_buffer (p.pool, 0x14);      /* room again: reserved */
   fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x13);
   fail_unless_equals_int (next_value (reader, &flags), 0x14);
-  fail_unless (flags & GST_BUFFER_FLAG_DISCONT, "no DISCONT after the drop");
+  fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
   fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
   fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
 
   /* a plain buffer with no later one reserved is still copied */
   plain_while_full (&p, reader, 0x20, 1, plain);
   fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x23);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
 
   /* two plain ones: the second's failed reservation does not make the
    * first late (it put no frame in the ring): both copied, in order */
@@ -4676,18 +4701,88 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   fail_unless_equals_int (gst_harness_push (p.h, plain[1]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x43);
   fail_unless_equals_int (next_value (reader, &flags), 0x44);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 3);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
 
   /* a later buffer returned unrendered: its reservation, cancelled, put
-   * no frame in the ring, so the plain one is copied, not dropped */
+   * no frame in the ring, and the plain one is copied (into its place) */
   plain_while_full (&p, reader, 0x50, 1, plain);
   later = fill_pool_buffer (p.pool, 0x54);      /* reserved */
   gst_buffer_unref (later);     /* and cancelled */
   fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x53);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 4);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 5);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* policy=block, a queue before zerosink (it pushes buffers in the order
+ * upstream took them): the sink pauses while the ring is full, upstream
+ * takes two buffers (plain: zerosink waits for room only while it plays),
+ * the reader reads, and upstream's next buffer gets its frame reserved. At
+ * PLAYING every frame arrives, in order, none dropped: a place was
+ * reserved for each plain buffer before that frame. Before, both were
+ * dropped as late (frames-dropped 2, the next frame DISCONT). A plain
+ * buffer that never comes (freed unrendered) gives its place back, and
+ * the frame after it is still read. */
+GST_START_TEST (test_pool_pause_queued_plain_buffers_kept)
+{
+  gchar *name = ring_name ("pauseq");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *held[3], *plain[2], *later;
+  guint64 flags;
+  guint i;
+
+  /* room for 3 frames of 48 + 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  pool_sink_start (&p, name, "timeout=-1 frame-header=true max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p.pool, 0x70 + i);
+  for (i = 0; i < 3; i++)       /* the ring is full */
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+  set_state (p.sink, GST_STATE_PAUSED);
+  for (i = 0; i < 2; i++)
+    plain[i] = fill_pool_buffer (p.pool, 0x73 + i);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x70 + i);
+  later = fill_pool_buffer (p.pool, 0x75);      /* room: reserved */
+  set_state (p.sink, GST_STATE_PLAYING);
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, plain[i]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (next_value (reader, &flags), 0x73 + i);
+    fail_if (flags & GST_BUFFER_FLAG_DISCONT, "frame %u has DISCONT", i);
+  }
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 4);
+
+  /* the same, but the plain buffer never comes (a flush frees it): its
+   * place is cancelled, and the later frame is published */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p.pool, 0x80 + i);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+  set_state (p.sink, GST_STATE_PAUSED);
+  plain[0] = fill_pool_buffer (p.pool, 0x83);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x80 + i);
+  later = fill_pool_buffer (p.pool, 0x84);
+  set_state (p.sink, GST_STATE_PLAYING);
+  gst_buffer_unref (plain[0]);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x84);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
@@ -8263,6 +8358,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reader_gone_zero_copy);
   tcase_add_test (tc, test_pool_pause_while_ring_full);
   tcase_add_test (tc, test_pool_pause_while_ring_full_live);
+  tcase_add_test (tc, test_pool_pause_while_ring_full_queue);
   tcase_add_test (tc, test_pool_seek_while_ring_full);
   tcase_add_test (tc, test_pool_sink_set_playing_while_ring_full);
   tcase_add_test (tc, test_full_ring_times_out);
@@ -8321,6 +8417,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_trimmed_video_refused);
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
+  tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);
   tcase_add_test (tc, test_reader_lost_wait_trimmed_reservation);

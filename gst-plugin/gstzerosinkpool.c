@@ -248,6 +248,16 @@ plain_slot_free (gpointer data)
   gst_object_unref (pool);
 }
 
+/* A cancellable's callback: waits for a place (gst_zero_sink_pool_write)
+ * look at it again. */
+static void
+wake_place_waits (GCancellable * cancellable, GstZeroSinkPool * pool)
+{
+  g_mutex_lock (&pool->plain_lock);
+  g_cond_broadcast (&pool->plain_cond);
+  g_mutex_unlock (&pool->plain_lock);
+}
+
 /* Before the frame of the buffer numbered TICKET is reserved on WRITER:
  * a place (SIZE bytes) for each plain buffer numbered before it that is
  * still out and has none, oldest first, waiting for room as HOW says.
@@ -887,16 +897,30 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   /* a plain buffer is copied into the place reserved for it, if any (it
    * needs none from now on). One being reserved is waited for: copied
    * meanwhile, it would come after the places the acquire reserves next,
-   * for buffers after it (a late frame). That reserve ends when the sink's
-   * would (unlock, flush and stop wake the link; not playing, it does not
-   * wait for room). */
+   * for buffers after it (a late frame). That reserve, in upstream's
+   * acquire, may wait for room until the stop's flush, which comes only
+   * once the sink's unlock() has freed this thread: so CANCELLABLE ends
+   * this wait (FLUSHING, the place still to come). */
   if ((plain = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (first),
               plain_quark)) != NULL) {
-    g_mutex_lock (&plain->pool->plain_lock);
-    while (plain->state == PLACE_RESERVING)
-      g_cond_wait (&plain->pool->plain_cond, &plain->pool->plain_lock);
-    placed = plain_slot_end_locked (plain, &res, &writer);
-    g_mutex_unlock (&plain->pool->plain_lock);
+    GstZeroSinkPool *pool = plain->pool;
+    gulong woken = cancellable == NULL ? 0 : g_cancellable_connect
+        (cancellable, G_CALLBACK (wake_place_waits), pool, NULL);
+    gboolean interrupted;
+
+    g_mutex_lock (&pool->plain_lock);
+    while (plain->state == PLACE_RESERVING &&
+        !g_cancellable_is_cancelled (cancellable))
+      g_cond_wait (&pool->plain_cond, &pool->plain_lock);
+    interrupted = plain->state == PLACE_RESERVING;
+    if (!interrupted)
+      placed = plain_slot_end_locked (plain, &res, &writer);
+    g_mutex_unlock (&pool->plain_lock);
+    g_cancellable_disconnect (cancellable, woken);
+    if (interrupted) {
+      ret = GST_FLOW_FLUSHING;
+      goto done;
+    }
   }
   /* a pool buffer that is copied (plain, pushed again, joined with other
    * memory) goes into the ring in the order the pool numbered it */
@@ -935,6 +959,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     writer = NULL;
     placed = FALSE;
   }
+  ret = GST_FLOW_OK;
   if (placed)
     goto copy;
 

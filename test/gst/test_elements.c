@@ -4348,6 +4348,72 @@ GST_START_TEST (test_stop_upstream_pool_acquire)
 
 GST_END_TEST;
 
+/* The plain buffer of a pause (the ring full, zerosink not playing) is
+ * pushed while upstream's next acquire reserves its place, waiting for
+ * room (timeout=-1): its render waits for that place, holding the sink's
+ * preroll lock. Stopping must still end both: unlock() the render's wait,
+ * the stop's flush the acquire's (before, the render waited on until the
+ * reader read, and the stop with it, for ever). */
+typedef struct
+{
+  GstHarness *h;
+  GstBuffer *buffer;
+  GstFlowReturn ret;
+  Done pushed;
+} HarnessPush;
+
+static gpointer
+harness_push_run (gpointer data)
+{
+  HarnessPush *push = data;
+
+  push->ret = gst_harness_push (push->h, push->buffer);
+  done_set (&push->pushed);
+  return NULL;
+}
+
+GST_START_TEST (test_stop_while_plain_buffer_placed)
+{
+  gchar *name = ring_name ("placestop");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  Upstream u;
+  HarnessPush push = { 0, };
+  GThread *acquiring, *pushing, *stopping;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3200,
+          NULL), 0);
+  pool_sink_start (&p, name, "timeout=-1 max-buffers=6");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0xE0 + i)), GST_FLOW_OK);
+  set_state (p.sink, GST_STATE_PAUSED);
+  push.h = p.h;
+  push.buffer = fill_pool_buffer (p.pool, 0xE3);   /* plain: no room */
+  set_state (p.sink, GST_STATE_PLAYING);
+  memset (&u, 0, sizeof u);
+  u.p = &p;
+  acquiring = upstream_acquire_start (&u.acquire, p.h->srcpad, p.pool);
+  pushing = g_thread_new ("push", harness_push_run, &push);
+  g_usleep (200 * 1000);
+  fail_if (push.pushed.done, "the render did not wait for the place");
+  stopping = g_thread_new ("stop", upstream_stop, &u);
+  fail_unless (done_wait (&u.stopped), "stopping hung behind the render's "
+      "wait for the place");
+  g_thread_join (stopping);
+  g_thread_join (pushing);
+  g_thread_join (acquiring);
+  fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (u.acquire.ret, GST_FLOW_FLUSHING);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* After the flush, acquires take room again. */
 GST_START_TEST (test_flush_upstream_pool_acquire)
 {
@@ -8411,6 +8477,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_stop_upstream_pool_acquire);
+  tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);
   tcase_add_test (tc, test_pool_trimmed_buffer_kept);

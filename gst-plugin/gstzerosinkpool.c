@@ -20,8 +20,12 @@
  * reserves a place for each such plain buffer still out, oldest first,
  * under the same wait; the plain buffer is copied into its place when
  * rendered, and the place is cancelled when its memory is freed unrendered
- * (the later frames stay valid). A plain buffer that gets no place is
- * written as before: dropped when a later frame counts. */
+ * (the later frames stay valid). One rendered before it has a place
+ * reserves its frame itself, and acquires wait for that before they
+ * reserve anything after it. A plain buffer that gets no place is
+ * written as before: dropped when a later frame counts (no reader had the
+ * ring; or a second thread's acquire reserved its later frame before this
+ * one's plain buffer was listed). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -71,7 +75,8 @@ typedef struct
 typedef enum
 {
   PLACE_NONE,                   /* none yet: a later acquire reserves one */
-  PLACE_RESERVING,              /* an acquire reserves it now */
+  PLACE_RESERVING,              /* an acquire reserves it now, or the
+                                 * buffer's render its frame */
   PLACE_RESERVED,               /* `place` is open */
   PLACE_ENDED,                  /* none, for good: the buffer was rendered
                                  * or freed, or its place refused */
@@ -248,8 +253,8 @@ plain_slot_free (gpointer data)
   gst_object_unref (pool);
 }
 
-/* A cancellable's callback: waits for a place (gst_zero_sink_pool_write)
- * look at it again. */
+/* A cancellable's callback: waits for a place (gst_zero_sink_pool_write,
+ * place_plain_buffers) look at it again. */
 static void
 wake_place_waits (GCancellable * cancellable, GstZeroSinkPool * pool)
 {
@@ -258,9 +263,32 @@ wake_place_waits (GCancellable * cancellable, GstZeroSinkPool * pool)
   g_mutex_unlock (&pool->plain_lock);
 }
 
+/* The render of SLOT's buffer, which reserved the buffer's frame itself
+ * (it had no place), is done with that reserve: the acquires waiting
+ * behind it go on. AGAIN: it was interrupted (FLUSHING), and the buffer
+ * may be rendered again, so a later acquire may still place it. */
+static void
+plain_slot_unclaim (PlainSlot * slot, gboolean again)
+{
+  GstZeroSinkPool *pool = slot->pool;
+
+  g_mutex_lock (&pool->plain_lock);
+  if (again) {
+    slot->state = PLACE_NONE;
+  } else {
+    g_queue_remove (&pool->plain, slot);
+    slot->state = PLACE_ENDED;
+  }
+  g_cond_broadcast (&pool->plain_cond);
+  g_mutex_unlock (&pool->plain_lock);
+}
+
 /* Before the frame of the buffer numbered TICKET is reserved on WRITER:
  * a place (SIZE bytes) for each plain buffer numbered before it that is
  * still out and has none, oldest first, waiting for room as HOW says.
+ * One whose frame is being reserved (its render copies it, or another
+ * acquire places it) is waited for, as HOW says, before any after it:
+ * reserved first, a later one would make it late.
  * Reserved as the copy it stands for, a place is never taken after a
  * frame numbered later (that buffer is then dropped when rendered, as
  * before). A place refused otherwise (a full ring that does not wait, no
@@ -272,21 +300,45 @@ static GstFlowReturn
 place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     guint64 ticket, gsize size, GstZeroLinkWait how, GstZeroError ** failure)
 {
+  GstFlowReturn ret = GST_FLOW_OK;
+  gulong woken = 0;
+
   for (;;) {
     PlainSlot *slot = NULL;
     zb_reservation place;
-    GstFlowReturn ret;
-    gboolean kept;
+    gboolean kept, busy = FALSE;
     GList *l;
 
     g_mutex_lock (&pool->plain_lock);
-    for (l = pool->plain.head; l != NULL && slot == NULL; l = l->next) {
+    for (l = pool->plain.head; l != NULL; l = l->next) {
       PlainSlot *s = l->data;
 
       if (s->ticket > ticket)
         break;
       if (s->state == PLACE_NONE)
         slot = s;
+      busy = s->state == PLACE_RESERVING;
+      if (slot != NULL || busy)
+        break;
+    }
+    if (busy) {
+      gboolean connect = FALSE;
+
+      if (how == GST_ZERO_LINK_DONTWAIT)
+        ret = GST_FLOW_CUSTOM_SUCCESS;
+      else if (g_cancellable_is_cancelled (pool->flushing))
+        ret = GST_FLOW_FLUSHING;
+      else if (woken == 0)
+        connect = TRUE;         /* then a look again: not with the lock */
+      else
+        g_cond_wait (&pool->plain_cond, &pool->plain_lock);
+      g_mutex_unlock (&pool->plain_lock);
+      if (connect)
+        woken = g_cancellable_connect (pool->flushing,
+            G_CALLBACK (wake_place_waits), pool, NULL);
+      if (ret != GST_FLOW_OK)
+        break;
+      continue;
     }
     if (slot != NULL) {
       slot->state = PLACE_RESERVING;
@@ -294,7 +346,7 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     }
     g_mutex_unlock (&pool->plain_lock);
     if (slot == NULL)
-      return GST_FLOW_OK;
+      break;
     /* reserved as the copy it stands for: not after a frame numbered
      * later (GST_ZERO_LINK_LATE), and no other numbered frame meanwhile */
     ret = gst_zero_link_reserve (pool->link, writer, size, how, slot->ticket,
@@ -316,14 +368,18 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     }
     g_cond_broadcast (&pool->plain_cond);
     g_mutex_unlock (&pool->plain_lock);
-    if (ret == GST_FLOW_OK && !kept)    /* rendered or freed meanwhile */
+    if (ret == GST_FLOW_OK && !kept)    /* freed meanwhile */
       place_cancel (pool->link, slot->ticket, &place, zb_writer_ref (writer));
     g_mutex_lock (&pool->plain_lock);
     plain_slot_unref_locked (slot);
     g_mutex_unlock (&pool->plain_lock);
-    if (ret != GST_FLOW_OK && ret != GST_ZERO_LINK_LATE)
-      return ret;
+    if (ret == GST_ZERO_LINK_LATE)
+      ret = GST_FLOW_OK;
+    else if (ret != GST_FLOW_OK)
+      break;
   }
+  g_cancellable_disconnect (pool->flushing, woken);
+  return ret;
 }
 
 /* The configuration upstream chose, when its buffer counts are within
@@ -875,6 +931,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
   GstZeroError *failure;
   GstFlowReturn ret;
   gboolean moved = FALSE, repeated, placed = FALSE;
+  PlainSlot *claimed = NULL;
   guint64 committed_ns, ticket, id;
   PoolSlot *slot;
   PlainSlot *plain;
@@ -900,7 +957,11 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
    * for buffers after it (a late frame). That reserve, in upstream's
    * acquire, may wait for room until the stop's flush, which comes only
    * once the sink's unlock() has freed this thread: so CANCELLABLE ends
-   * this wait (FLUSHING, the place still to come). */
+   * this wait (FLUSHING, the place still to come). One without a place
+   * stays listed, its frame being reserved, until this reserve is done:
+   * an acquire meanwhile (upstream goes on once the buffer before came
+   * back) would place a later plain buffer first, and this one would be
+   * dropped as late (a queue lost a frame after a pause so, under load) */
   if ((plain = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (first),
               plain_quark)) != NULL) {
     GstZeroSinkPool *pool = plain->pool;
@@ -913,8 +974,12 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
         !g_cancellable_is_cancelled (cancellable))
       g_cond_wait (&pool->plain_cond, &pool->plain_lock);
     interrupted = plain->state == PLACE_RESERVING;
-    if (!interrupted)
+    if (plain->state == PLACE_NONE) {
+      plain->state = PLACE_RESERVING;
+      claimed = plain;
+    } else if (!interrupted) {
       placed = plain_slot_end_locked (plain, &res, &writer);
+    }
     g_mutex_unlock (&pool->plain_lock);
     g_cancellable_disconnect (cancellable, woken);
     if (interrupted) {
@@ -986,6 +1051,10 @@ another_ring:
     header += g_bytes_get_size (attributes);
   ret = gst_zero_link_reserve (link, writer, bytes + header,
       GST_ZERO_LINK_WAIT, ticket, TRUE, cancellable, &res, error);
+  if (claimed != NULL) {
+    plain_slot_unclaim (claimed, ret == GST_FLOW_FLUSHING);
+    claimed = NULL;
+  }
   if (ret == GST_ZERO_LINK_LATE) {
     /* written now, it would come after the frames of buffers upstream
      * took from the pool later: a repeat, or a buffer taken while the ring
@@ -1039,6 +1108,8 @@ copy:
   *kind = repeated ? GST_ZERO_WRITE_REPEATED : GST_ZERO_WRITE_COPIED;
   *size = bytes;
 done:
+  if (claimed != NULL)
+    plain_slot_unclaim (claimed, ret == GST_FLOW_FLUSHING);
   if (placed && res.writer != NULL)     /* refused before its copy */
     place_cancel (link, ticket, &res, g_steal_pointer (&writer));
   zb_writer_unref (writer);

@@ -4857,6 +4857,123 @@ GST_START_TEST (test_pool_pause_queued_plain_buffers_kept)
 
 GST_END_TEST;
 
+/* A plain buffer rendered while upstream takes its next buffer: the
+ * render copies it into the ring itself (it has no place yet), and the
+ * acquire reserves places for the plain buffers after it, then its own
+ * frame. The render and the acquire start together, the acquire a little
+ * earlier or later each round (a spin, on two threads), so that some
+ * rounds meet the render between taking the buffer off the pool's list
+ * and reserving its frame: there the acquire reserved a place for the
+ * next plain buffer first, and this one was dropped as late (a queue
+ * before zerosink lost a frame after a pause so, under load: PTS 10 after
+ * 8 in test_pool_pause_while_ring_full_queue). Each round: every frame
+ * arrives, in order, none dropped. */
+typedef struct
+{
+  GstBufferPool *pool;
+  guint8 value;
+  guint spins;
+  Done ready;
+  gint go;
+  GstBuffer *buffer;
+} RacingAcquire;
+
+static void
+spin (guint n)
+{
+  volatile guint i;
+
+  for (i = 0; i < n; i++);
+}
+
+static gpointer
+racing_acquire_run (gpointer data)
+{
+  RacingAcquire *a = data;
+
+  done_set (&a->ready);
+  while (!g_atomic_int_get (&a->go));
+  spin (a->spins);
+  a->buffer = fill_pool_buffer (a->pool, a->value);
+  return NULL;
+}
+
+#define PLAIN_RENDER_ROUNDS 1000
+#define PLAIN_RENDER_SPIN_STEP 100
+
+/* The frames of the round before (ROUND, -1 for the ring's filling; its
+ * acquire OFFSET steps after the push): VALUE on, every one, in order,
+ * none dropped. */
+static void
+expect_race_round (PoolSink * p, zb_reader * reader, guint8 value,
+    gint round, gint offset)
+{
+  guint64 flags;
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    guint got = next_value (reader, &flags);
+
+    fail_unless (got == value + i, "round %d (the acquire %d steps after "
+        "the push): frame %u is 0x%02x, not 0x%02x", round, offset, i, got,
+        value + i);
+  }
+  fail_unless_equals_uint64 (stat_u64 (p->sink, "frames-dropped"), 0);
+}
+
+GST_START_TEST (test_pool_plain_render_races_acquire)
+{
+  gchar *name = ring_name ("plainrace");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  GstBuffer *plain[2];
+  RacingAcquire later;
+  GThread *thread;
+  guint8 value = 0;
+  gint offset = 0;
+  guint round, i;
+
+  /* room for 3 frames of 48 + 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  /* policy=drop: a full ring gives plain buffers while playing too */
+  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
+  for (i = 0; i < 3; i++)       /* the ring is full */
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                value + i)), GST_FLOW_OK);
+  for (round = 0; round < PLAIN_RENDER_ROUNDS; round++) {
+    guint8 before = value;
+
+    value = 3 + (round % 80) * 3;
+    for (i = 0; i < 2; i++)
+      plain[i] = fill_pool_buffer (p.pool, value + i);
+    expect_race_round (&p, reader, before, (gint) round - 1, offset);
+
+    /* the acquire starts up to 20 steps before or after the push */
+    offset = (gint) (round % 41) - 20;
+    memset (&later, 0, sizeof later);
+    later.pool = p.pool;
+    later.value = value + 2;
+    later.spins = MAX (offset, 0) * PLAIN_RENDER_SPIN_STEP;
+    thread = g_thread_new ("acquire", racing_acquire_run, &later);
+    fail_unless (done_wait (&later.ready));
+    g_atomic_int_set (&later.go, 1);
+    spin (MAX (-offset, 0) * PLAIN_RENDER_SPIN_STEP);
+    fail_unless_equals_int (gst_harness_push (p.h, plain[0]), GST_FLOW_OK);
+    g_thread_join (thread);
+    fail_unless_equals_int (gst_harness_push (p.h, plain[1]), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (p.h, later.buffer),
+        GST_FLOW_OK);
+  }
+  expect_race_round (&p, reader, value, (gint) round - 1, offset);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* on-reader-lost=wait, a queue before zerosink: buffers taken while no
  * reader had the ring are plain; a reader comes, upstream takes the next
  * buffer, a reservation in the new ring; the plain ones still queued are
@@ -8485,6 +8602,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
+  tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);
   tcase_add_test (tc, test_reader_lost_wait_trimmed_reservation);

@@ -89,7 +89,7 @@ const pipelineOptions: Record<string, OptionSpec> = {
   },
   'sink-property': {
     type: 'string', repeatable: true,
-    describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop (not buffer-name, nor buffer_name, which GStreamer reads as the same: the ring is zerobuffer\'s); a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3); for run, a name zerosink does not have is a usage error (status 2) naming the nearest it has',
+    describe: 'Extra zerosink property as name=value (repeatable), e.g. policy=drop (not buffer-name, nor buffer_name, which GStreamer reads as the same: the ring is zerobuffer\'s); a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3); a name zerosink does not have is a usage error (status 2) naming the nearest it has',
   },
   fast: {
     type: 'boolean',

@@ -1,7 +1,7 @@
 // How run and watch tell a pipeline's failures: one line per failure that is
 // retried, and the whole message (zerosink's, with its hint, or gst-launch's
 // words) once for the failure that ends the command.
-import type { PipelineError } from '../errors.js';
+import { PipelineError } from '../errors.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import { isAppendedElement } from '../runner/pipeline-runner.js';
 import { closest } from './nearest.js';
@@ -16,9 +16,11 @@ export const ZEROSINK_PROPERTIES: readonly string[] = [
 /**
  * gst-launch's rejection for a --sink-property name (given: the command's)
  * that zerosink does not have ('no property "polcy" in element "zerosink"'):
- * a usage error's message, with the nearest name it has; else undefined.
+ * a usage error's message, with the nearest name it has; else undefined
+ * (any other failure: run, serve and watch tell those as pipeline failures).
  */
-export function unknownSinkProperty(error: PipelineError, given: Record<string, string>): string | undefined {
+export function unknownSinkProperty(error: unknown, given: Record<string, string>): string | undefined {
+  if (!(error instanceof PipelineError)) return undefined;
   const property = /no property "([^"]+)" in element "zerosink\d*"/.exec(error.message)?.[1];
   if (!error.rejected || property === undefined || given[property] === undefined) return undefined;
   const near = closest(property, ZEROSINK_PROPERTIES);

@@ -200,7 +200,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   // An element's error during the stop (its EOS) fails the run too, as gst-launch's own status 1 says, and as the
   // summary's lastError shows it (a stop's SIGKILL without an error, or zerosink's reader gone, is none: the runner)
   const error = failure ?? exit.error;
-  const misspelt = error instanceof PipelineError ? unknownSinkProperty(error, args.sinkProperties) : undefined;
+  const misspelt = unknownSinkProperty(error, args.sinkProperties);
   if (misspelt !== undefined) {
     say(io.stderr, `zerobuffer run: ${misspelt}`);
     return EXIT.usage;

@@ -19,7 +19,7 @@ import { gstPropertyWord, shellWord, sourceWords } from '../runner/pipeline-toke
 import { LateFile, openSink } from './endpoint.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isTerminal, say, type CliIo } from './io.js';
-import { inCommandWords } from './pipeline-failure.js';
+import { inCommandWords, unknownSinkProperty } from './pipeline-failure.js';
 import { helpLine, modeRefused, type ServeArgs } from './parse-args.js';
 import { fileProblem } from './snapshot.js';
 
@@ -83,7 +83,7 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
           sink = await openSink(args.target, io.stdout, listening, io.signal);
         } catch (e) {
           await ring.close();
-          return served(e, 0, sink, undefined, undefined, io);
+          return served(e, 0, sink, undefined, undefined, args.sinkProperties, io);
         }
       }
       // given the ring, startStream owns it: it closes it when it fails
@@ -107,7 +107,7 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     }
   } catch (e) {
     if (sink !== undefined && sink !== io.stdout) sink.destroy(); // the client waited for a pipeline that did not start
-    if (io.signal.aborted) return served(undefined, 0, sink, undefined, undefined, io); // stopped while the pipeline started
+    if (io.signal.aborted) return served(undefined, 0, sink, undefined, undefined, args.sinkProperties, io); // stopped while the pipeline started
     const refused = modeRefused(e, args.mode);
     if (e instanceof TypeError || refused !== undefined) {
       say(io.stderr, `zerobuffer serve: ${refused ?? (e as Error).message}`);
@@ -150,12 +150,21 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
     // as a stream does: whoever acted on the start-stream line learns that the ring is gone
     if (args.announce) await announceStop(reader.name, io.stdout);
   }
-  return served(failure, frames, sink, exit, reader.name, io, clientGone);
+  return served(failure, frames, sink, exit, reader.name, args.sinkProperties, io, clientGone);
 }
 
-/** The end of a serve: what it says and its status, after a failure or none (clientGone: its TCP client closed or reset). */
-function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined, io: CliIo,
-  clientGone = false): ExitCode {
+/**
+ * The end of a serve: what it says and its status, after a failure or none (sinkProperties: --sink-property's;
+ * clientGone: its TCP client closed or reset).
+ */
+function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined,
+  sinkProperties: Record<string, string>, io: CliIo, clientGone = false): ExitCode {
+  // a misspelt --sink-property is the command line's fault, as run tells it
+  const misspelt = unknownSinkProperty(failure, sinkProperties) ?? (exit?.stopped === true ? undefined : unknownSinkProperty(exit?.error, sinkProperties));
+  if (misspelt !== undefined) {
+    say(io.stderr, `zerobuffer serve: ${misspelt}`);
+    return EXIT.usage;
+  }
   const code = (failure as { code?: unknown } | undefined)?.code;
   const goneCode = typeof code === 'string' && GONE.has(code);
   if (failure === undefined || io.signal.aborted || goneCode || clientGone) {

@@ -7,7 +7,7 @@ import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
-import { briefFailure, errorKind, failureText, restartCount, warningText } from './pipeline-failure.js';
+import { briefFailure, errorKind, failureText, restartCount, unknownSinkProperty, warningText } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
@@ -52,7 +52,10 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     say(io.stderr, `zerobuffer watch: ${program} could not be started: ${result.spawnError}${hint}`);
     return EXIT.command;
   }
-  if (result.pipelineError !== undefined) {
+  // a misspelt --sink-property is the command line's fault, as run tells it
+  const misspelt = unknownSinkProperty(result.pipelineError, args.sinkProperties);
+  if (misspelt !== undefined) say(io.stderr, `zerobuffer watch: ${misspelt}`);
+  else if (result.pipelineError !== undefined) {
     say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
       ? `zerobuffer watch: no pipeline can write into the announced ring: ${result.pipelineError.message}`
       : `zerobuffer watch: ${failureText(result.pipelineError, {
@@ -77,7 +80,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
         `${late.length === 1 ? 'was' : 'were'} read after it: ignored)`);
   if (result.pipelineError !== undefined) {
     say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
-    return EXIT.pipeline;
+    return misspelt !== undefined ? EXIT.usage : EXIT.pipeline;
   }
   if (result.stopped) return EXIT.ok;
   if (result.exitCode !== 0) {

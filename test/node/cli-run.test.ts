@@ -575,6 +575,21 @@ test('--sink-property with a name zerosink does not have (polcy=drop): a usage e
   }
 });
 
+test('serve and watch with --sink-property polcy=drop: the usage error run gives, naming policy, exit 2 (before: a pipeline failure, exit 3)', async () => {
+  const name = ringName('polcy');
+  const said = '--sink-property polcy=drop: zerosink has no property "polcy" (did you mean policy?) (gst-inspect-1.0 zerosink lists them)';
+  const serve = run(process.execPath, [bin, 'serve', 'img', '-', '--name', name, '--frames', '1', '--pipeline', SOURCE, '--sink-property', 'polcy=drop']);
+  expect(await serve.exit(30000)).toBe(EXIT.usage);
+  expect(serve.stderr).toBe(`zerobuffer serve: ${said}\n`);
+  // the command announces a ring (never created: gst-launch refuses the property before zerosink looks for it)
+  const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 100000] })}`;
+  const watch = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--sink-property', 'polcy=drop', '--', 'sh', '-c', `echo '${announce}'; exec sleep 30`]);
+  expect(await watch.exit(30000)).toBe(EXIT.usage);
+  expect(watch.stderr).toContain(`\nzerobuffer watch: ${said}\n`);
+  expect(watch.stderr).not.toMatch(/rejected/);
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+});
+
 test('the zerosink properties a misspelt --sink-property is matched against are those gst-inspect-1.0 lists', () => {
   const inspect = spawnSync('gst-inspect-1.0', ['zerosink'], { env: { ...process.env, GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') }, encoding: 'utf8' });
   const listed = inspect.stdout.slice(inspect.stdout.indexOf('Element Properties:')).split('\n').flatMap((l) => /^ {2}([a-z][\w-]*) +: /.exec(l)?.[1] ?? []);

@@ -219,11 +219,12 @@ export const COMMANDS = {
     ],
     notes: 'The command goes after "--". Its output passes through unchanged except lines whose first non-blank character is ">": those are the line protocol (start-stream, stop-stream, start-duplex: a duplex server asking for "<pipeline> ! zerofilter channel=NAME ! <--filter-sink>"). Ignored protocol lines are reported on stderr, and so is a pipeline element\'s warning (gst-launch\'s "WARNING: from element ...") (a start-stream whose ring name, a string, is invalid is a failure: exit 3). Ctrl-C or the command\'s exit stops everything: the pipelines by EOS, the command as Ctrl-C in its terminal would (SIGINT to its process group, whatever the command: a gst-launch with zerosrc then removes its ring; SIGTERM after 5 s, SIGKILL 1 s later, each said on stderr; SIGCONT after the SIGINT and the SIGTERM, so that a stopped command handles them; a second Ctrl-C: SIGKILL to all at once). After the command\'s exit no pipeline starts (an announcement read then is ignored, and said so), and its output is read while its group is being stopped, then until its pipe has been idle for 100 ms: all it wrote passes on, however slowly watch\'s own output is read, and a process it started with setsid that keeps the output open does not keep watch running. A pipeline that fails for good (a permanent zerosink error, out of restarts, or with --no-restart any death while its reader lives, a gst-launch SIGKILLed too) is reported once and stops the command too (exit 3). zerosink waits 2 s for an announced ring (--sink-property connect-timeout=MS to change). At the end one line per announced ring: frames written, restarts, last error.',
     exitCodes: exits([EXIT.pipeline, EXIT.command], {
-      [EXIT.ok]: 'success: the command exited 0, or Ctrl-C stopped everything',
+      [EXIT.ok]: 'success: the command exited 0, or Ctrl-C stopped everything (and no element failed during the stop)',
       [EXIT.usage]: USAGE_PLUGIN_PATH,
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (also: the announced ring does not exist, or its name is invalid), ' +
         'it kept dying (--max-restarts), or with --no-restart it died while its reader waited: a transient error, or a gst-launch killed (also by SIGKILL) or crashed ' +
-        '(not one zerobuffer itself SIGKILLed when its stop\'s EOS went unanswered for 5 s: that changes no status)',
+        '(not one zerobuffer itself SIGKILLed when its stop\'s EOS went unanswered for 5 s: that changes no status), ' +
+        'or an element failed during the stop (Ctrl-C, or the command\'s exit: "failed while it stopped (its EOS)", as gst-launch -e itself then exits 1)',
       [EXIT.command]: 'the command failed (exited non-zero, was killed, or could not be started: not found on the PATH, ...; no pipeline failed)',
     }),
   },

@@ -61,6 +61,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       : `zerobuffer watch: ${failureText(result.pipelineError, {
         // (out of restarts: it restarted as many times in a row as the budget allows)
         ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: args.maxRestarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
+        stopped: result.failedWhileStopping,
       })}`);
   }
   if (result.commandKilledWith !== undefined) {
@@ -79,7 +80,8 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
         `(${late.length === 1 ? 'that of ring' : 'those of rings'} ${late.map((n) => `"${n}"`).join(', ')} ` +
         `${late.length === 1 ? 'was' : 'were'} read after it: ignored)`);
   if (result.pipelineError !== undefined) {
-    say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
+    // (a failure during the watch's stop did not stop the command: the stop did)
+    if (!result.failedWhileStopping) say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
     return misspelt !== undefined ? EXIT.usage : EXIT.pipeline;
   }
   if (result.stopped) return EXIT.ok;

@@ -121,13 +121,19 @@ export interface WatchResult {
    * The failure that ended the watch (the command was stopped): a permanent
    * error (zerosink's, or gst-launch rejected the pipeline), a pipeline that
    * kept dying (outOfRestarts), or one that died without restart while its
-   * reader lived.
+   * reader lived. Or, when failedWhileStopping, the first error of a pipeline
+   * during the stop at the watch's end (its EOS), as run fails then.
    */
   pipelineError?: PipelineError;
   /** The ring of pipelineError. */
   failedRing?: string;
   /** pipelineError is the last of a pipeline that used up its restarts. */
   outOfRestarts: boolean;
+  /**
+   * pipelineError came while the watch stopped the pipeline at its end
+   * (stop(), the signal, or the command's exit): it did not end the watch.
+   */
+  failedWhileStopping: boolean;
   /** stop() or the signal ended the watch (also our stdout closed: a consumer that went, `| head`). */
   stopped: boolean;
   /** Why the command could not be started (no exit status, no signal). */
@@ -226,7 +232,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
   #leftoversStopped?: Promise<void>;
   /** The command exited (or was killed): no pipeline starts any more. */
   #commandEnded = false;
-  #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
+  #failure?: { name: string; error: PipelineError; outOfRestarts: boolean; whileStopping: boolean };
   /** WatchResult.announcedAfterExit. */
   readonly #announcedAfterExit = new Set<string>();
   /** Resolves when the command has exited and every pipeline is stopped. */
@@ -262,7 +268,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (signal?.aborted) {
       // Stopped before it began: the command is not run at all.
       this.#stopped = true;
-      this.done = Promise.resolve({ outOfRestarts: false, stopped: true, rings: [] });
+      this.done = Promise.resolve({ outOfRestarts: false, failedWhileStopping: false, stopped: true, rings: [] });
       return;
     }
     const [file, ...args] = options.command;
@@ -414,6 +420,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       pipelineError: this.#failure?.error,
       failedRing: this.#failure?.name,
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
+      failedWhileStopping: this.#failure?.whileStopping ?? false,
       stopped: this.#stopped,
       rings: this.summary(),
       announcedAfterExit: this.#announcedAfterExit.size > 0 ? [...this.#announcedAfterExit] : undefined,
@@ -443,7 +450,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const record = this.#history.get(shown) ?? newRecord();
     record.refused = error;
     this.#history.set(shown, record);
-    this.#failure = { name: shown, error, outOfRestarts: false };
+    this.#failure = { name: shown, error, outOfRestarts: false, whileStopping: false };
     void this.stop();
   }
 
@@ -514,7 +521,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
         (exit.error.permanent || exit.outOfRestarts || (this.#child?.exitCode === null && readerAlive(served)));
-      if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
+      if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts, whileStopping: false };
+      // An element's error during the EOS of the watch's end (a stop's SIGKILL without one, or the reader gone,
+      // is none: the runner) fails the watch too, as it fails run; a stop-stream's stop is the reader's affair
+      else if (exit.error !== undefined && exit.stopped && (this.#stopped || this.#commandEnded) && this.#failure === undefined)
+        this.#failure = { name, error: exit.error, outOfRestarts: false, whileStopping: true };
       this.emit('ended', name, exit, fatal);
       if (fatal) void this.stop();
     });

@@ -101,7 +101,7 @@ describe('watch()', () => {
     });
     try {
       const result = await within('done', watcher.done, 1000);
-      expect(result).toEqual({ outOfRestarts: false, stopped: true, rings: [] });
+      expect(result).toEqual({ outOfRestarts: false, failedWhileStopping: false, stopped: true, rings: [] });
       expect(watcher.pid).toBeUndefined();
       expect(processesWith(name)).toEqual([]);
       expect(leftovers().filter((n) => n.includes(name))).toEqual([]);

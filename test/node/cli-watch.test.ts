@@ -764,3 +764,32 @@ test('a pipeline killed by the reader of ANOTHER ring (a tee\'s second zerosink)
   }
   expect(leftovers().filter((n) => n.includes(name) || n.includes(side))).toEqual([]);
 }, 60000);
+
+test('watch whose pipeline fails during the stop of a Ctrl-C (an element\'s error at its EOS, gst-launch status 1): status 3, the error told, as run', async () => {
+  // (before: status 0, the error only in the ring's summary line, as run was before ad30af2)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
+    '#!/bin/bash',
+    "trap 'echo \"ERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\" >&2; echo \"Additional debug info:\" >&2; " +
+      "echo \"gstqueue.c(1): f (): /GstPipeline:pipeline0/GstQueue:queue0:\" >&2; echo \"the hint\" >&2; exit 1' INT",
+    "echo 'Setting pipeline to PLAYING ...'",
+    'while :; do sleep 0.05; done',
+  ].join('\n'), { mode: 0o755 });
+  const name = ringName('watchstoperror');
+  // the command announces a ring (never created: the fake gst-launch does not look for it)
+  const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 100000] })}`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', `echo '${announce}'; exec sleep 30`],
+    { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    await until('the pipeline playing', () => child.stderr.includes(`pipeline into ${name} playing`), 20000);
+    child.proc.kill('SIGINT');
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+    expect(child.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed while it stopped (its EOS); gst-launch said:\n` +
+      'gst-launch exited with status 1:\nERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\n  the hint\n');
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: .*last error: EPIPELINE`));
+    expect(child.stderr).not.toMatch(/zerobuffer watch: stopped sh/); // the Ctrl-C stopped it, not the failure
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

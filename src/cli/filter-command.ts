@@ -342,8 +342,8 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   }
   // (zerofilter's on-error=pass makes its failures warnings: the stream goes on unfiltered)
   runner.on('elementWarning', (w) => {
-    if (json) say(io.stdout, warningJson(w));
-    else live!.above(io.stderr, `zerobuffer filter: ${warningText(w)}`);
+    if (json) say(io.stdout, warningJson(w, 'zerofilter'));
+    else live!.above(io.stderr, `zerobuffer filter: ${warningText(w, 'zerofilter')}`);
   });
   if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
 

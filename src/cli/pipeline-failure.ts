@@ -84,12 +84,22 @@ export function inCommandWords(error: PipelineError, sinkPropertyTo: 'zerosink' 
   return error.element === undefined ? error.message : propertiesInCommandWords(error.message, error.element.element, sinkPropertyTo);
 }
 
-/** An element's message (element: its path) with its property hints in the command's words (inCommandWords). */
+/**
+ * An element's message (element: its path) with its property hints in the
+ * command's words (inCommandWords). A zerosink of the user's own pipeline
+ * text (filter's are all so) is set there: --sink-property, which the hint
+ * would otherwise seem to mean, does not reach it.
+ */
 function propertiesInCommandWords(message: string, element: string, sinkPropertyTo: 'zerosink' | 'zerofilter' | undefined): string {
-  if (sinkPropertyTo === undefined || !isAppendedElement(element, sinkPropertyTo)) return message;
+  if (sinkPropertyTo === undefined) return message;
+  if (!isAppendedElement(element, sinkPropertyTo)) {
+    if (!/\/GstZeroSink:[^/]+$/.test(element)) return message;
+    const appended = sinkPropertyTo === 'zerofilter' ? "zerofilter's" : "the appended zerosink's";
+    return message.replace(/\bSet (frame-header=true)\b/g, `Set $1 on this zerosink in your pipeline (--sink-property sets ${appended} properties only)`);
+  }
   return message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
     .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2')
-    .replace(/\bSet (frame-header)=(true)\b/g, 'Set --sink-property $1=$2');
+    .replace(/\b([Ss]et) (frame-header)=(true|false)\b/g, '$1 --sink-property $2=$3');
 }
 
 /**
@@ -134,14 +144,19 @@ export function pluginMissing(error: PipelineError, pluginPath?: string): string
 
 /**
  * An element's warning as gst-launch printed it, with the first line of its
- * debug text indented below; sinkPropertyTo: its property hints in the
- * command's words, as a failure's (inCommandWords).
+ * debug text indented below; sinkPropertyTo: the property hints of both in
+ * the command's words, as a failure's (inCommandWords; a failure's message
+ * holds its debug text).
  */
 export function warningText(w: ElementWarning, sinkPropertyTo?: 'zerosink' | 'zerofilter'): string {
-  return `WARNING: from element ${w.element}: ${propertiesInCommandWords(w.message, w.element, sinkPropertyTo)}${w.hint === '' ? '' : `\n  ${w.hint}`}`;
+  const hint = propertiesInCommandWords(w.hint, w.element, sinkPropertyTo);
+  return `WARNING: from element ${w.element}: ${propertiesInCommandWords(w.message, w.element, sinkPropertyTo)}${hint === '' ? '' : `\n  ${hint}`}`;
 }
 
 /** The `--json` line of an element's warning (sinkPropertyTo: as warningText's). */
 export function warningJson(w: ElementWarning, sinkPropertyTo?: 'zerosink' | 'zerofilter'): string {
-  return JSON.stringify({ type: 'warning', element: w.element, message: propertiesInCommandWords(w.message, w.element, sinkPropertyTo), hint: w.hint });
+  return JSON.stringify({
+    type: 'warning', element: w.element, message: propertiesInCommandWords(w.message, w.element, sinkPropertyTo),
+    hint: propertiesInCommandWords(w.hint, w.element, sinkPropertyTo),
+  });
 }

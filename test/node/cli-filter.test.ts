@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ZeroBufferReader } from '../../src/index.js';
 import { eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, until } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
@@ -534,9 +535,36 @@ test.each([['--json'], ['--no-json']])('zerobuffer filter %s whose script answer
   const message = 'The duplex server did not answer request 5 within 500 ms (2 requests waiting); passing buffers through unprocessed';
   if (mode === '--json') {
     const warnings = cli.stdout.filter((l) => l.includes('"type":"warning"')).map((l) => JSON.parse(l) as unknown);
-    expect(warnings).toEqual([{ type: 'warning', element: '/GstPipeline:pipeline0/GstZeroFilter:zerofilter', message, hint: 'raise timeout (-1 waits forever)' }]);
+    // its hint in filter's words, as its error's (before: "raise timeout", a property filter takes as --sink-property)
+    expect(warnings).toEqual([{
+      type: 'warning', element: '/GstPipeline:pipeline0/GstZeroFilter:zerofilter', message, hint: 'raise --sink-property timeout=MS (-1 waits forever)',
+    }]);
   } else {
-    expect(cli.stderr).toContain(`zerobuffer filter: WARNING: from element /GstPipeline:pipeline0/GstZeroFilter:zerofilter: ${message}\n  raise timeout (-1 waits forever)\n`);
+    expect(cli.stderr).toContain(`zerobuffer filter: WARNING: from element /GstPipeline:pipeline0/GstZeroFilter:zerofilter: ${message}\n` +
+      '  raise --sink-property timeout=MS (-1 waits forever)\n');
+  }
+});
+
+test.each([['--json'], ['--no-json']])('zerobuffer filter %s: a zerosink of the sink pipeline warns of delta units without frame-header: the hint says to set it on that zerosink, which --sink-property (zerofilter\'s) does not reach', async (mode) => {
+  // (before: "Set frame-header=true", which filter's --sink-property would have set on zerofilter, where it is set already)
+  const name = ringName('clisinkwarn');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 1 << 20 });
+  try {
+    const cli = run(process.execPath, [bin, 'filter', 'videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8',
+      '--script', fixture('echo-filter.mjs'), `tee name=t ! queue ! zerosink buffer-name=${name} t. ! queue ! fakesink`, mode], gstEnv);
+    expect(await cli.exit(30000)).toBe(0);
+    const hint = "Set frame-header=true on this zerosink in your pipeline (--sink-property sets zerofilter's properties only) when the reader is zerosrc";
+    const element = '/GstPipeline:pipeline0/GstZeroSink:zerosink0';
+    if (mode === '--json') {
+      const warnings = cli.stdout.filter((l) => l.includes('"type":"warning"')).map((l) => JSON.parse(l) as Record<string, string>);
+      expect(warnings).toEqual([{ type: 'warning', element, message: expect.stringContaining(hint), hint: 'a DELTA_UNIT buffer written without the per-frame header' }]);
+    } else {
+      expect(cli.stderr).toMatch(new RegExp(`^zerobuffer filter: WARNING: from element ${element}: The stream has delta units, but frame-header is off`, 'm'));
+      expect(cli.stderr).toContain(hint);
+    }
+    expect([...cli.stdout, cli.stderr].join('\n')).not.toMatch(/Set frame-header=true when/);
+  } finally {
+    await reader.close();
   }
 }, 60000);
 

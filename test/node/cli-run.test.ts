@@ -776,3 +776,18 @@ test.each([['--json'], ['--no-json']])('run %s: an element\'s warning (zerosink:
   expect(said).toContain('Set --sink-property frame-header=true when the reader is zerosrc');
   expect(said).not.toMatch(/Set frame-header/);
 });
+
+test('run: a zerosink of the pipeline itself (a tee\'s) that warns of delta units is told to be set in the pipeline, not by --sink-property (the appended one\'s)', async () => {
+  const side = ringName('clirunteewarn');
+  const reader = await ZeroBufferReader.create({ name: side, metadataSize: 4096, payloadSize: 1 << 20 });
+  try {
+    const child = run(process.execPath, [bin, 'run', `videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8 ! tee name=t ! queue ! zerosink buffer-name=${side} t. ! queue`,
+      '--name', ringName('clirunwarn'), '--no-json']);
+    expect(await child.exit(30000)).toBe(0);
+    expect(child.stderr).toContain('zerobuffer run: WARNING: from element /GstPipeline:pipeline0/GstZeroSink:zerosink0: The stream has delta units');
+    expect(child.stderr).toContain("Set frame-header=true on this zerosink in your pipeline (--sink-property sets the appended zerosink's properties only) when the reader is zerosrc");
+    expect(child.stderr).toContain('Set --sink-property frame-header=true when the reader is zerosrc'); // the appended zerosink's own
+  } finally {
+    await reader.close();
+  }
+});

@@ -649,14 +649,21 @@ static bool lap_claimed(zb_reader *r);
  * (the fields after writer_changed). The write position loaded after the
  * pid: a writer starts where the one before it stopped. Equal positions
  * are asked what rule 3 asks (lap_claimed): a full ring holds a whole lap
- * of older frames, and the new writer's first frame comes after it. */
+ * of unread frames, and the new writer's first frame comes after it. A
+ * write position that moved since it was loaded had room: the posts and
+ * counts lap_claimed saw were the new writer's frames committed meanwhile,
+ * no lap (walked round, stale bytes after them would be counted as
+ * unread frames 1, keeping writer_changed for the whole stream). */
 static void note_new_writer(zb_reader *r) {
   const uint64_t write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   const bool level =
       write_pos == atomic_load_explicit(&r->read_pos, memory_order_relaxed);
-  const bool lap = level && lap_claimed(r);
-  uint64_t frames;
-  walk_unread(r, write_pos, lap, &frames, &r->starts_unread);
+  bool lap = level && lap_claimed(r);
+  uint64_t walk_to = write_pos, frames;
+  if (lap && (walk_to = zb__load_acquire(
+                  &r->seg.oieb->payload_write_pos)) != write_pos)
+    lap = false;
+  walk_unread(r, walk_to, lap, &frames, &r->starts_unread);
   r->first_pos = write_pos;
   r->first_at = level && !lap ? FIRST_HERE : FIRST_AHEAD;
 }
@@ -887,18 +894,17 @@ static int take_entry(zb_reader *r, uint64_t pos, uint64_t write_pos,
   return TOOK_FRAME;
 }
 
-/* Whether the full lap at pos may be the first of the writer last seen to
- * come: pos is where it stood then, and we came to it and took nothing
- * since. Such a lap is that writer's alone, its frame 1 first and no
- * other. Stale bytes there (that writer wrote its frames before we saw
+/* Whether the full lap at pos, where the writer last seen to come stood
+ * then (we came to it and took nothing since: FIRST_HERE at first_pos),
+ * may be that writer's first. Such a lap is that writer's alone, its
+ * frame 1 first and no other. Stale bytes there (that writer wrote its frames before we saw
  * its pid, and we took them) pass round the lap the frame 1 we took since
  * it came (writer_changed is cleared): refused, unless that writer's
  * frames were the whole ring then (docs/PROTOCOL.md §5, "Limits"). The
  * walk is a lap's entries, only at such a lap, never per frame. */
-static bool first_lap_here(zb_reader *r, uint64_t pos, uint64_t write_pos) {
+static bool first_lap_here(zb_reader *r, uint64_t write_pos) {
   uint64_t frames, starts;
-  return r->first_at == FIRST_HERE && pos == r->first_pos &&
-         walk_unread(r, write_pos, true, &frames, &starts) && starts == 1;
+  return walk_unread(r, write_pos, true, &frames, &starts) && starts == 1;
 }
 
 /* A full lap (positions equal, entry_published) is claimed by posts,
@@ -916,10 +922,13 @@ static int check_lap(zb_reader *r, uint64_t pos, uint64_t write_pos) {
   zb_entry e = zb__entry_at(r->seg.payload, ring, pos, write_pos);
   if (e.problem == ZB_ENTRY_OK && e.kind != ZB_ENTRY_FRAME)
     e = zb__entry_at(r->seg.payload, ring, 0, write_pos);
+  /* at the new writer's place, only the walk tells: writer_changed stays
+   * set when that writer's frame 1 was taken before its pid was seen */
   if (e.problem != ZB_ENTRY_OK || e.kind != ZB_ENTRY_FRAME ||
       e.sequence == r->expected_sequence ||
-      (e.sequence == 1 &&
-       (r->writer_changed || first_lap_here(r, pos, write_pos))))
+      (e.sequence == 1 && (r->first_at == FIRST_HERE && pos == r->first_pos
+                               ? first_lap_here(r, write_pos)
+                               : r->writer_changed)))
     return 0;
   return zb__fail(ZB_ESEQUENCE,
                   "ring \"%s\": posts and counts claim a full lap, but the "

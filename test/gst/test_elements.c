@@ -1117,7 +1117,7 @@ GST_START_TEST (test_reader_lost_wait_eos)
 GST_END_TEST;
 
 /* A name the core refuses, and no name at all: permanent ENAME errors from
- * both elements, before any ring is touched. */
+ * both elements, in the same words, before any ring is touched. */
 GST_START_TEST (test_bad_name)
 {
   const gchar *descs[] = {
@@ -1137,7 +1137,7 @@ GST_START_TEST (test_bad_name)
             GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
     text = wait_error (pipeline, "ENAME (permanent)", rings[i]);
     fail_unless (strstr (text, i % 2 ? "No ring name given" :
-            "ring name") != NULL, "%s", text);
+            "Invalid ring name") != NULL, "%s", text);
     g_free (text);
     set_state (pipeline, GST_STATE_NULL);
     gst_object_unref (pipeline);

@@ -155,7 +155,7 @@ export const COMMANDS = {
     describe: 'Run <source> ! zerofilter ! <sink> with a Node script answering every frame (a duplex channel), with live stats',
     positionals: {
       source: { type: 'string', describe: 'Source pipeline in gst-launch syntax (zerofilter follows it)' },
-      sink: { type: 'string', describe: 'Sink pipeline in gst-launch syntax (it follows zerofilter)' },
+      sink: { type: 'string', describe: 'Sink pipeline in gst-launch syntax (it follows zerofilter; nothing is appended after it: it may end in a zerosink of its own, into a ring its reader created)' },
     },
     options: {
       script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },
@@ -205,7 +205,7 @@ export const COMMANDS = {
     positionals: {},
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended, or zerofilter for a start-duplex)' },
-      'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink' },
+      'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink; it may end in a zerosink of its own' },
       restart: {
         type: 'boolean', default: true,
         describe: 'Restart a pipeline that dies of a transient error while its reader lives, a gst-launch killed (SIGKILL too) or crashed as well (--no-restart: do not: such a death stops the watch, exit 3; a pipeline whose reader created its ring again still goes into the new ring, no restart); a permanent error stops the watch (exit 3)',

@@ -22,7 +22,7 @@ import { givenProperties, glibPropertyName, RING_PROPERTY, refuseRingProperty } 
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { interruptGroup, spawnGuarded, type Escalation, type GroupInterrupt } from '../runner/child-guard.js';
 import { resolvePluginPath } from '../runner/plugin-path.js';
-import { sourceWords } from '../runner/pipeline-tokens.js';
+import { pipelineWords, sourceWords } from '../runner/pipeline-tokens.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import {
   isAppendedElement, PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
@@ -55,7 +55,8 @@ export interface WatchOptions {
   /**
    * What follows zerofilter for a start-duplex line: the pipeline is then
    * `<pipeline> ! zerofilter channel=NAME ! <filterSink>` (sinkProperties
-   * are not zerofilter's).
+   * are not zerofilter's). Nothing is appended after it: it may end in a
+   * zerosink of its own.
    * @default 'fakesink'
    */
   filterSink?: string | readonly string[];
@@ -248,7 +249,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       fail('command', 'a non-empty array of strings without null bytes (program and arguments)', options.command);
     this.#source = sourceWords('pipeline', options.pipeline);
     // checked now, not at the first start-stream or start-duplex (where it would end the watch)
-    if (options.filterSink !== undefined) sourceWords('filterSink', options.filterSink);
+    if (options.filterSink !== undefined) pipelineWords('filterSink', options.filterSink);
     validateLaunch(options);
     refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring each start-stream names');
     validateRestart(options.restart ?? true);

@@ -9,7 +9,7 @@ import { PipelineError, type ElementError } from '../errors.js';
 import { fail, optionNames, refuseUnknownOptions, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
-import { endsIn, gstValue, propertyWords, sourceWords } from './pipeline-tokens.js';
+import { endsIn, gstValue, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 import { CHANNEL_PROPERTY, RING_PROPERTY, refuseRingProperty } from './sink-properties.js';
@@ -71,7 +71,8 @@ export interface PipelineOptions {
   sinkProperties?: Record<string, string | number | boolean | undefined>;
   /**
    * A filter pipeline instead: `<source> ! zerofilter channel=NAME ! <sink>`,
-   * NAME being a duplex channel whose server created NAME_request.
+   * NAME being a duplex channel whose server created NAME_request. Nothing
+   * is appended after it: it may end in a zerosink of its own.
    */
   sink?: string | readonly string[];
   /**
@@ -304,7 +305,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const launch = ['-e', '--no-fault', ...source, '!'];
     this.args = options.sink === undefined
       ? [...launch, element, `buffer-name=${gstValue(this.name)}`, ...properties]
-      : [...launch, element, `channel=${gstValue(this.name)}`, ...properties, '!', ...sourceWords('sink', options.sink)];
+      : [...launch, element, `channel=${gstValue(this.name)}`, ...properties, '!', ...pipelineWords('sink', options.sink)];
     this.done = new Promise((resolve) => (this.#finish = resolve));
     if (options.signal !== undefined) {
       // An aborted signal stops the runner before it starts; the listener

@@ -156,19 +156,29 @@ export function pipelineElements(words: readonly string[]): string[] {
 }
 
 /**
- * The words of a source pipeline given as a description or as words; a
- * TypeError (naming `option`) when it is empty, has a null byte (no
- * process argument can hold one: execa would throw as the pipeline
- * starts), or already ends in zerosink, which run, watch and
- * PipelineRunner append themselves.
+ * The words of a pipeline given as a description or as words; a TypeError
+ * (naming `option`) when it is empty or has a null byte (no process
+ * argument can hold one: execa would throw as the pipeline starts). A
+ * filter's sink pipeline is checked so: nothing is appended after it, so it
+ * may end in a zerosink of its own.
  */
-export function sourceWords(option: string, value: unknown): string[] {
+export function pipelineWords(option: string, value: unknown): string[] {
   const words = typeof value === 'string' ? splitPipeline(value)
     : Array.isArray(value) && value.every((w) => typeof w === 'string') ? [...value as string[]]
     : fail(option, 'a pipeline description (string or string[])', value);
   if (words.length === 0) fail(option, 'a non-empty pipeline description', value);
   const withNull = words.find((w) => w.includes('\0'));
   if (withNull !== undefined) fail(option, 'a pipeline description without null bytes', withNull);
+  return words;
+}
+
+/**
+ * The words of a source pipeline (pipelineWords); a TypeError too when it
+ * already ends in zerosink, which run, watch and PipelineRunner append
+ * themselves.
+ */
+export function sourceWords(option: string, value: unknown): string[] {
+  const words = pipelineWords(option, value);
   if (endsIn(words, 'zerosink'))
     throw new TypeError(
       'the pipeline already ends in zerosink, but zerobuffer run and watch add "! zerosink buffer-name=<ring>" ' +

@@ -466,6 +466,50 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
 }, 60000);
 
+/** SRC's frames, every byte inverted: what a filter that inverts passes on. */
+function invertedSource(): Uint8Array {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
+  try {
+    const input = path.join(dir, 'in.raw');
+    execFileSync('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], { env: { ...process.env, ...gstEnv }, timeout: 20000 });
+    return fs.readFileSync(input).map((v) => 255 - v);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The bytes of every frame left in the reader's ring, whose writer is gone. */
+async function readAll(reader: ZeroBufferReader): Promise<Buffer> {
+  const frames: Buffer[] = [];
+  for (let frame = await reader.next({ timeoutMs: 5000 }); frame !== null; frame = await reader.next({ timeoutMs: 5000 })) {
+    frames.push(Buffer.from(frame.data));
+    frame.release();
+  }
+  return Buffer.concat(frames);
+}
+
+test.each([
+  ['filter', (name: string, script: string) => ['filter', SRC, '--script', script, `videoconvert ! zerosink buffer-name=${name}`, '--json']],
+  ['watch', (name: string) => ['watch', '--pipeline', SRC, '--filter-sink', `videoconvert ! zerosink buffer-name=${name}`, '--',
+    duplexServerPath, ringName('wdxsink'), '--mode', 'invert', '--announce', '1']],
+])('zerobuffer %s: a sink pipeline ending in zerosink passes the filtered frames into another reader\'s ring', async (_command, args) => {
+  // (before: refused as a source ending in zerosink, "zerobuffer run and watch add "! zerosink ..." themselves", status 2;
+  // nothing is appended after the sink)
+  const name = ringName('clisinkring');
+  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 4 << 20 }); // the whole stream: read after the exit
+  try {
+    const cli = run(process.execPath, [bin, ...args(name, fixture('invert-filter.mjs'))], gstEnv);
+    const status = await cli.exit(40000);
+    expect(cli.stderr).not.toMatch(/already ends in zerosink/);
+    expect(status).toBe(0);
+    const got = await readAll(reader);
+    expect(got.length).toBe(25 * 160 * 120 * 3);
+    expect(sha(got)).toBe(sha(invertedSource()));
+  } finally {
+    await reader.close();
+  }
+}, 60000);
+
 test('zerobuffer watch: the hint of a start-duplex pipeline\'s zerofilter, which --sink-property does not reach, keeps its own words', async () => {
   const name = ringName('wdxslow');
   const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--max-restarts', '0', '--',

@@ -275,11 +275,17 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     super();
     if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
     refuseUnknownOptions(options, PIPELINE_OPTIONS);
-    const source = sourceWords('source', options.source);
+    const source = options.sink === undefined ? sourceWords('source', options.source) : pipelineWords('source', options.source);
     if (options.sink !== undefined && endsIn(source, 'zerofilter'))
       throw new TypeError(
         'the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added: ' +
           "end it before zerofilter and give zerofilter's properties with --sink-property name=value (sinkProperties in the API)",
+      );
+    // (run's reason, that zerosink is appended, would be wrong here, and so would its --sink-property, zerofilter's)
+    if (options.sink !== undefined && endsIn(source, 'zerosink'))
+      throw new TypeError(
+        'the source ends in zerosink, which has no output for the "! zerofilter channel=<name>" a filter pipeline gets added: ' +
+          'end it before zerosink (a zerosink of your own goes at the end of the sink pipeline, or of a tee\'s branch)',
       );
     if (options.name === undefined) fail('name', 'a ring name', undefined);
     this.name = validateName(options.name);

@@ -453,6 +453,11 @@ test('zerobuffer filter: usage errors', async () => {
     path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
   expect(await twice.exit(20000)).toBe(2);
   expect(twice.stderr).toMatch(/the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added/);
+  // (before: run's reason, "zerobuffer run and watch add "! zerosink ..." themselves", and its --sink-property, here zerofilter's)
+  const intoRing = run(process.execPath, [bin, 'filter', `${SRC} ! zerosink buffer-name=x`, '--script',
+    path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
+  expect(await intoRing.exit(20000)).toBe(2);
+  expect(intoRing.stderr).toMatch(/^zerobuffer filter: the source ends in zerosink, which has no output for the "! zerofilter channel=<name>" a filter pipeline gets added: end it before zerosink/m);
 }, 60000);
 
 test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {

@@ -524,9 +524,10 @@ test('zerobuffer watch: the hint of a start-duplex pipeline\'s zerofilter, which
     expect(cli.stderr).toMatch(/; zerofilter said:\nThe duplex server did not answer request 1 within 5000 ms.*\n {2}raise timeout \(-1 waits forever\), or use on-error=pass /);
     expect(cli.stderr).not.toMatch(/--sink-property/);
   } finally {
-    // the server, stopped in its 6 s sleep, leaves its ring
+    // the server, stopped in its 6 s sleep, leaves its ring and lock file
     for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
     for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+    fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
   }
 }, 60000);
 

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { ZEROSINK_PROPERTIES } from '../../src/cli/pipeline-failure.js';
 import { inspectRing, ZeroBufferReader } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, gstLaunch, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
+import { eosFailingGstLaunchDir, eosIgnoringGstLaunchDir, gstLaunch, leftovers, processesWith, readPng, repoRoot, ringName, run, runOnTerminal, sleep } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -725,14 +725,7 @@ test('run whose gst-launch ignores the EOS at the stop: killed with SIGKILL afte
 
 test('run whose pipeline fails during the stop (an element\'s error at its EOS, gst-launch status 1): status 3, the error told, the summary\'s lastError the same', async () => {
   // (before: status 0 while --json's summary said lastError EPIPELINE; gst-launch itself exits 1)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
-    '#!/bin/bash',
-    "trap 'echo \"ERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\" >&2; echo \"Additional debug info:\" >&2; " +
-      "echo \"gstqueue.c(1): f (): /GstPipeline:pipeline0/GstQueue:queue0:\" >&2; echo \"the hint\" >&2; exit 1' INT",
-    "echo 'Setting pipeline to PLAYING ...'",
-    'while :; do sleep 0.05; done',
-  ].join('\n'), { mode: 0o755 });
+  const dir = eosFailingGstLaunchDir(); // first on the PATH
   const name = ringName('stoperror');
   const child = run(process.execPath, [bin, 'run', SOURCE, '--name', name, '--duration', '1s', '--json'], { PATH: `${dir}:${process.env['PATH']}` });
   try {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { removeStaleRing } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, leftovers, repoRoot, ringName, run, until } from './helpers.js';
+import { eosFailingGstLaunchDir, eosIgnoringGstLaunchDir, leftovers, repoRoot, ringName, run, until } from './helpers.js';
 
 jest.setTimeout(60000);
 
@@ -767,14 +767,7 @@ test('a pipeline killed by the reader of ANOTHER ring (a tee\'s second zerosink)
 
 test('watch whose pipeline fails during the stop of a Ctrl-C (an element\'s error at its EOS, gst-launch status 1): status 3, the error told, as run', async () => {
   // (before: status 0, the error only in the ring's summary line, as run was before ad30af2)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
-    '#!/bin/bash',
-    "trap 'echo \"ERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\" >&2; echo \"Additional debug info:\" >&2; " +
-      "echo \"gstqueue.c(1): f (): /GstPipeline:pipeline0/GstQueue:queue0:\" >&2; echo \"the hint\" >&2; exit 1' INT",
-    "echo 'Setting pipeline to PLAYING ...'",
-    'while :; do sleep 0.05; done',
-  ].join('\n'), { mode: 0o755 });
+  const dir = eosFailingGstLaunchDir(); // first on the PATH
   const name = ringName('watchstoperror');
   // the command announces a ring (never created: the fake gst-launch does not look for it)
   const announce = `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 100000] })}`;

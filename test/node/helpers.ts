@@ -41,6 +41,23 @@ export function eosIgnoringGstLaunchDir(): string {
   return dir;
 }
 
+/**
+ * Like eosIgnoringGstLaunchDir, but its gst-launch-1.0 fails at the SIGINT
+ * (the EOS): an element's error as gst-launch prints it (queue0, "failed at
+ * EOS", its hint "the hint"), then status 1.
+ */
+export function eosFailingGstLaunchDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
+    '#!/bin/bash',
+    "trap 'echo \"ERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\" >&2; echo \"Additional debug info:\" >&2; " +
+      "echo \"gstqueue.c(1): f (): /GstPipeline:pipeline0/GstQueue:queue0:\" >&2; echo \"the hint\" >&2; exit 1' INT",
+    "echo 'Setting pipeline to PLAYING ...'",
+    'while :; do sleep 0.05; done',
+  ].join('\n'), { mode: 0o755 });
+  return dir;
+}
+
 export interface Child {
   proc: ChildProcess;
   stdout: string[];

@@ -89,7 +89,6 @@ typedef struct
   gint refs;                    /* with the pool's plain_lock */
   GstZeroSinkPool *pool;        /* a reference: its list holds the slot */
   guint64 ticket;
-  gsize size;                   /* of its frame, the header's bytes included */
   PlaceState state;
   zb_reservation place;         /* PLACE_RESERVED */
   zb_writer *mapping;           /* PLACE_RESERVED: the place's writer */
@@ -523,7 +522,6 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
       plain->refs = 1;
       plain->pool = gst_object_ref (pool);
       plain->ticket = *ticket;
-      plain->size = pool->size + header;
       g_mutex_lock (&pool->plain_lock);
       g_queue_insert_sorted (&pool->plain, plain, plain_slot_by_ticket, NULL);
       g_mutex_unlock (&pool->plain_lock);

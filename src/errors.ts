@@ -112,7 +112,7 @@ export function wrapNative<T>(fn: () => T): T {
  * An error zerosink or zerosrc posted, as gst-launch printed it: the
  * element's message, its debug text, and the kind the plugin gave it (the
  * last debug line "zerobuffer-error=NAME (permanent|transient)"; the table
- * of kinds is the plugin's, gst-plugin/README.md in the source tree).
+ * of kinds is in the plugin's README, gst-plugin/README.md).
  */
 export interface ElementError {
   /** The core's error name: 'EMSGSIZE', 'ENOENT', 'EREADERGONE', ... */

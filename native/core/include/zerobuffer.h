@@ -583,7 +583,7 @@ uint64_t zb_payload_size_for(uint64_t frame_size, unsigned frames,
                              bool frame_header);
 
 /* The frames in flight a ring of frames of this size holds by default
- * (measured in docs/BENCHMARKS.md in the source tree): frames from 256 KiB on, as many as fit in
+ * (measured in docs/BENCHMARKS.md in the repository): frames from 256 KiB on, as many as fit in
  * 32 MiB, 2 to 4 (more ran no faster at 4K); smaller
  * frames, a ring of about 1 MiB, 4 to 64, so that a reader takes many per
  * wake-up. */
@@ -817,7 +817,7 @@ int zb_duplex_same_client(const struct zb_health *request,
  * (the client's) holds the responses to the depth requests waiting, the
  * one being pushed downstream, the one a sink keeps as its last sample,
  * and one the server reserves meanwhile (with depth + 1, 1080p and 4K
- * round trips lost 20-60 %, scripts/bench/notes.md in the source tree). NAME_request (the
+ * round trips lost 20-60 %, docs/BENCHMARKS.md in the repository). NAME_request (the
  * server's) holds as many when answers are in place: the requests
  * waiting, the two downstream keeps of the answered ones, the one being
  * written. frame_size 0: the readers' default (zb_default_payload_size).

@@ -4,7 +4,8 @@
 # processes are tracked and killed (by pid) on exit if still there, and the
 # rings this run created (names start with $ZB_PREFIX) are checked for and
 # removed at the end. A gst-launch-1.0 that lost the quit of an error during
-# preroll is interrupted (rescue_lost_quit).
+# preroll is interrupted, and with -e killed if that is not enough
+# (rescue_lost_quit).
 #
 # A sanitized plugin needs the sanitizer runtimes, which the uninstrumented
 # gst-launch-1.0 does not load: meson passes their paths in
@@ -64,18 +65,30 @@ child_alive() { # pid parent
   read -r -a st 2>/dev/null <"/proc/$1/stat" && [ "${st[3]}" = "$2" ]
 }
 
-# Whether PID has a handler for SIGINT (bit 2 of SigCgt in its status).
-catches_sigint() { # pid
+# Whether PID has a handler for signal number SIG (its bit in SigCgt in
+# its status).
+catches() { # pid sig
   local mask
   mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
-  [ -n "$mask" ] && (((16#$mask >> 1) & 1))
+  [ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
+}
+
+# Whether gst-launch-1.0 PID runs with -e (--eos-on-shutdown, or -e among
+# other short options).
+eos_on_shutdown() { # pid
+  local args a
+  mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" || return 1
+  for a in "${args[@]:1}"; do
+    [[ $a == --eos-on-shutdown || $a =~ ^-[a-zA-Z]*e[a-zA-Z]*$ ]] && return 0
+  done
+  return 1
 }
 
 # gst-launch 1.22 quits its main loop from the thread that posts an
 # element's error; one posted during preroll before the main thread has
 # entered the loop (a loaded host) is lost: gst-launch prints the error and
 # "doesn't want to preroll", then waits for ever, and the test sees 124
-# after LIMIT (docs/GUARANTEES.md; the jest helpers' LOST_QUIT_MS). A
+# after LIMIT (the jest helpers' LOST_QUIT_MS, gst-launch-rescue.mjs). A
 # gst-launch still running 5 s after that line, not yet "Setting pipeline
 # to NULL" (a slow teardown is not a lost quit) and still catching SIGINT,
 # gets SIGINT, to it alone (interrupt_launch says why): in its loop by then,
@@ -83,22 +96,39 @@ catches_sigint() { # pid
 # not print that line: its SIGINT handler (from before its loop until its
 # teardown has set the pipeline to NULL; a SIGINT meanwhile is dropped)
 # tells instead, as past it a SIGINT kills it (exit 130).
+# With -e it answers that SIGINT by forcing an EOS onto the pipeline
+# instead, and stops catching SIGINT; a pipeline that failed in preroll
+# never delivers that EOS, and it waits for ever again (FORCED_EOS_MS). One
+# still in its loop 5 s later (not "Setting pipeline to NULL", and still
+# catching SIGHUP, which it stops catching once its teardown has set the
+# pipeline to NULL) gets SIGINT again, which kills it: the test sees 130 (it
+# has no way left to exit 1 by itself; its error is in its log).
 # Runs beside each launch and ends with its gst-launch (within 0.1 s).
 rescue_lost_quit() { # log timeout-pid
-  local gst i
+  local gst
   gst=$(child_of "$2") || return 0
   until grep -q "doesn't want to preroll" "$1" 2>/dev/null; do
     child_alive "$gst" "$2" || return 0
     sleep 0.1
   done
-  for i in $(seq 50); do
-    child_alive "$gst" "$2" || return 0
-    sleep 0.1
-  done
-  grep -q "^Setting pipeline to NULL" "$1" && return 0
-  child_alive "$gst" "$2" && catches_sigint "$gst" || return 0
+  in_loop_after_5_s "$1" "$gst" "$2" && catches "$gst" 2 || return 0
   echo "lost quit: gst-launch-1.0 ($1) still running 5 s after \"doesn't want to preroll\": SIGINT"
   kill -INT "$gst"
+  eos_on_shutdown "$gst" || return 0
+  in_loop_after_5_s "$1" "$gst" "$2" && ! catches "$gst" 2 && catches "$gst" 1 || return 0
+  echo "lost quit: gst-launch-1.0 -e ($1) still waiting, 5 s on, for the EOS that SIGINT forced: SIGINT again (exit 130)"
+  kill -INT "$gst"
+}
+
+# Whether gst-launch GST (TIMEOUT-PID's child) still runs 5 s on, and has
+# not said "Setting pipeline to NULL" in LOG (it left its loop).
+in_loop_after_5_s() { # log gst timeout-pid
+  local i
+  for i in $(seq 50); do
+    child_alive "$2" "$3" || return 1
+    sleep 0.1
+  done
+  ! grep -q "^Setting pipeline to NULL" "$1" && child_alive "$2" "$3"
 }
 
 # gst-launch-1.0 in the background under timeout; its pid in $BG_PID.

@@ -120,10 +120,10 @@ if timeout 30 env LD_PRELOAD="$GST_PRELOAD" gst-inspect-1.0 vorbisenc >/dev/null
 fi
 
 # Metadata that does not fit the reader's block (64 bytes): the writer
-# fails with the size needed, during its preroll (a lost quit there is
-# rescued), and the reader, told by the writer's note in the block, fails
-# with the same size instead of waiting for ever (it did: 10 s here, then
-# killed).
+# fails with the size needed, at its first render (so after its preroll:
+# no quit lost there, status 1), and the reader, told by the writer's note
+# in the block, fails with the same size instead of waiting for ever (it
+# did: 10 s here, then killed).
 name="${ZB_PREFIX}g"
 LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" metadata-size=64 \
   announce=true ! fakesink

@@ -6,13 +6,15 @@
 // preloaded), and zerofilter, with no server and connect-timeout=0, fails at
 // its first caps: a child of run() still exits, with gst-launch's status 1,
 // once the SIGINT ends the loop; so does one run through a wrapper that does
-// not exec it, and gstLaunch throws naming that status. One whose quit was
-// not lost but whose teardown is slow (slow-exit.c) is left alone.
+// not exec it, and gstLaunch throws naming that status. With -e the SIGINT
+// forces an EOS the failed pipeline never delivers: a second SIGINT kills
+// it (130). One whose quit was not lost but whose teardown is slow
+// (slow-exit.c) is left alone.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Child, gstLaunch, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
+import { type Child, FORCED_EOS_MS, gstLaunch, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-lost-quit-'));
@@ -76,6 +78,21 @@ test('the same through gstLaunch (a gst-launch that has to succeed): it throws n
     await expect(gstLaunch(failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' }, 15000))
       .rejects.toThrow(/exited 1; stderr: [^]*No duplex server on the channel/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
+  } finally {
+    killLeft(channel);
+  }
+}, 30000);
+
+test('the same with -e (and -q): the SIGINT forces an EOS the failed pipeline never delivers; a second SIGINT kills it (130), not its limit', async () => {
+  const channel = ringName('lostquiteos');
+  try {
+    const t0 = Date.now();
+    // (before: gst-launch, no longer catching SIGINT, waited for that EOS for ever: killed here after 20 s)
+    const gst = run('gst-launch-1.0', ['-e', ...failingFilter(channel)], { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+    expect(await gst.exit(20000)).toBe(130);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS + FORCED_EOS_MS);
+    expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
+    expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
   } finally {
     killLeft(channel);
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { rescueLostQuit } from './gst-launch-rescue.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const peerPath = path.join(repoRoot, 'builddir', 'test', 'zb-peer');
@@ -75,82 +76,17 @@ export function killIfRunning(child: Child | undefined): void {
   if (child !== undefined && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
 }
 
-/**
- * gst-launch 1.22 quits its main loop from the thread that posts an element's
- * error; one posted during preroll before the main thread has entered the
- * loop (a loaded host) is lost, and gst-launch then waits for ever (the
- * CLI's runner kills it: HUNG_AFTER_ERROR_MS). Seen in CI: duplex-mode's
- * zerofilter, denied the request ring at its first caps, printed its error
- * and did not exit within 20 s (10 runs of ~160 with four busy loops on two
- * cores). A gst-launch still running this long after "doesn't want to
- * preroll" (and not "Setting pipeline to NULL": it left its loop) is sent
- * SIGINT, it alone (not a wrapper that started it), and only while it
- * catches SIGINT: in its loop by then, it stops as it would have, tearing
- * the pipeline down (a teardown that hangs still fails the test), and exits
- * 1. Long enough that a slow teardown on a loaded host is not taken for a
- * lost quit; and one slower still is not interrupted: with -q gst-launch
- * prints nothing as it leaves its loop, but it catches SIGINT only until its
- * teardown has set the pipeline to NULL (a SIGINT meanwhile is dropped),
- * and past that a SIGINT would kill it (exit 130).
- */
-export const LOST_QUIT_MS = 5000;
+/** How long after a lost quit, and after its forced EOS (-e), gst-launch is rescued (gst-launch-rescue.mjs). */
+export { FORCED_EOS_MS, LOST_QUIT_MS } from './gst-launch-rescue.mjs';
 
 export interface RunOptions {
-  /** cmd runs gst-launch-1.0, itself or through a wrapper (env, setpriv, runuser, sh -c, script): SIGINT that
-   * gst-launch after a lost quit (LOST_QUIT_MS). Default: whether cmd is gst-launch-1.0. */
+  /** cmd runs gst-launch-1.0, itself or through a wrapper (env, setpriv, runuser, sh -c, script): rescue that
+   * gst-launch from a lost quit (rescueLostQuit). Default: whether cmd is gst-launch-1.0. */
   gstLaunch?: boolean;
-}
-
-/** The gst-launch-1.0 process pid is, or the first found among its descendants, or undefined. */
-function gstLaunchProcess(pid: number): number | undefined {
-  const children = new Map<number, number[]>();
-  for (const d of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      // after the command's name (in parentheses, which it may hold too): state, then the parent's pid
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const todo = [pid];
-  for (let p = todo.shift(); p !== undefined; p = todo.shift()) {
-    try {
-      if (fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'gst-launch-1.0') return p;
-    } catch {
-      continue; // gone meanwhile
-    }
-    todo.push(...(children.get(p) ?? []));
-  }
-  return undefined;
-}
-
-/** Whether pid has a handler for SIGINT (bit 2 of SigCgt in its status). */
-function catchesSigint(pid: number): boolean {
-  try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return mask !== undefined && (BigInt(`0x${mask}`) & 2n) !== 0n;
-  } catch {
-    return false;
-  }
 }
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): Child {
   const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const gstLaunch = options.gstLaunch ?? path.basename(cmd) === 'gst-launch-1.0';
-  let lostQuit: NodeJS.Timeout | undefined;
-  proc.once('exit', () => clearTimeout(lostQuit));
-  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
-  // (through script, gst-launch's stderr comes on the terminal: the child's stdout)
-  const watchLostQuit = (output: string): void => {
-    if (!gstLaunch || lostQuit !== undefined || !running() || !output.includes("ERROR: pipeline doesn't want to preroll.")) return;
-    lostQuit = setTimeout(() => {
-      if (!running() || child.stdout.some((l) => l.startsWith('Setting pipeline to NULL'))) return;
-      const gst = gstLaunchProcess(proc.pid!);
-      if (gst !== undefined && catchesSigint(gst)) process.kill(gst, 'SIGINT');
-    }, LOST_QUIT_MS);
-  };
   // 'close': the child has exited and its stdout and stderr are read to their end
   const outputRead = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const child: Child = {
@@ -211,15 +147,12 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, op
       const l = buf.slice(0, i);
       buf = buf.slice(i + 1);
       child.stdout.push(l);
-      watchLostQuit(l);
       proc.stdout!.emit('line', l);
     }
   });
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => {
-    child.stderr += d;
-    watchLostQuit(child.stderr);
-  });
+  proc.stderr!.on('data', (d: string) => (child.stderr += d));
+  if (options.gstLaunch ?? path.basename(cmd) === 'gst-launch-1.0') rescueLostQuit(proc);
   return child;
 }
 

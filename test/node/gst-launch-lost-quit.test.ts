@@ -8,13 +8,14 @@
 // once the SIGINT ends the loop; so does one run through a wrapper that does
 // not exec it, and gstLaunch throws naming that status. With -e the SIGINT
 // forces an EOS the failed pipeline never delivers: a second SIGINT kills
-// it (130). One whose quit was not lost but whose teardown is slow
-// (slow-exit.c) is left alone.
+// it (130). A fixture that starts gst-launch itself rescues it the same.
+// One whose quit was not lost but whose teardown is slow (slow-exit.c) is
+// left alone.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Child, FORCED_EOS_MS, gstLaunch, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal } from './helpers.js';
+import { type Child, FORCED_EOS_MS, gstLaunch, LOST_QUIT_MS, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, until } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-lost-quit-'));
@@ -93,6 +94,22 @@ test('the same with -e (and -q): the SIGINT forces an EOS the failed pipeline ne
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS + FORCED_EOS_MS);
     expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
     expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
+  } finally {
+    killLeft(channel);
+  }
+}, 30000);
+
+test('a fixture that starts gst-launch itself (dropped-peek-loop.mjs) rescues it the same: nothing is left once the fixture gives up', async () => {
+  const channel = ringName('lostquitpeek');
+  try {
+    const source = `videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0`;
+    const fixture = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-peek-loop.mjs'),
+      ringName('lostquitpeekring'), ...source.split(' ')], { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+    // its reader gives up on the first frame after 10 s (the rescue comes 5 s after the error)
+    expect(await fixture.exit(20000)).toBe(1);
+    expect(fixture.stderr).toContain('no frame within 10000 ms');
+    // (before: its gst-launch, started without the rescue, was left waiting for ever)
+    await until(`the fixture's gst-launch on ${channel} to be gone`, () => processesWith(`channel=${channel}`).length === 0, 2000);
   } finally {
     killLeft(channel);
   }

@@ -2250,19 +2250,79 @@ static void test_new_writer_lap(void) {
   }
 }
 
+/* A new writer B in another process (so with another pid), talking to
+ * this one over two pipes: it attaches to the ring and writes its first
+ * `early` frames, then at writer_b_lap the rest (frame i: sizes[i] bytes,
+ * sequence i + 1), then leaves at writer_b_end, which checks it exited 0.
+ * Each side closes the other's pipe ends: a B that failed is read as an
+ * end of file, not waited for (and a word to it fails: SIGPIPE is
+ * ignored). */
+typedef struct writer_b {
+  pid_t pid;
+  int to_b[2], from_b[2];
+} writer_b;
+
+/* Returns once B is attached (and its early frames written). */
+static void writer_b_start(writer_b *b, const char *name,
+                           const uint64_t *sizes, int n, int early) {
+  char step;
+  b->pid = -1;
+  b->to_b[0] = b->to_b[1] = b->from_b[0] = b->from_b[1] = -1;
+  if (pipe(b->to_b) != 0 || pipe(b->from_b) != 0) {
+    CHECK(!"pipes to writer B");
+    return;
+  }
+  b->pid = fork();
+  if (b->pid == 0) {
+    zb_writer *w = NULL;
+    int i, ok;
+    close(b->to_b[1]);
+    close(b->from_b[0]);
+    ok = zb_writer_connect(&w, name) == 0;
+    for (i = 0; ok && i < early; i++)
+      ok = put(w, sizes[i], (uint64_t)i + 1, 1000) == 0;
+    ok = ok && write(b->from_b[1], "c", 1) == 1 &&
+         read(b->to_b[0], &step, 1) == 1;
+    for (; ok && i < n; i++)
+      ok = put(w, sizes[i], (uint64_t)i + 1, 1000) == 0;
+    ok = ok && write(b->from_b[1], "w", 1) == 1 &&
+         read(b->to_b[0], &step, 1) == 1;
+    zb_writer_destroy(w);
+    _exit(ok ? 0 : 1);
+  }
+  close(b->to_b[0]);
+  close(b->from_b[1]);
+  CHECK(b->pid > 0);
+  CHECK(read(b->from_b[0], &step, 1) == 1); /* B attached */
+}
+
+/* B writes the rest of its frames; returns once they are written. */
+static void writer_b_lap(writer_b *b) {
+  char step;
+  CHECK(write(b->to_b[1], "g", 1) == 1);
+  CHECK(read(b->from_b[0], &step, 1) == 1);
+}
+
+static void writer_b_end(writer_b *b) {
+  int status;
+  CHECK(write(b->to_b[1], "e", 1) == 1);
+  CHECK(b->pid > 0 && waitpid(b->pid, &status, 0) == b->pid &&
+        WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(b->to_b[1]);
+  close(b->from_b[0]);
+}
+
 /* The same with the new writer (another process) seen while the old
  * one's last frame was still to read: the look that saw its pid took that
  * frame and so forgot the change, and the new writer's lap was refused
  * (ZB_ESEQUENCE at every look) as forged (review). */
 static void test_new_writer_lap_after_old_frames(void) {
+  /* B: [52, 1008), a marker, [0, 52) */
+  static const uint64_t lap[] = {940, 36};
   ring_fixture fx;
-  int to_b[2], from_b[2], status;
-  char step;
-  pid_t b;
-  if (fixture_open(&fx, "newlapold", 1024) != 0 || pipe(to_b) != 0 ||
-      pipe(from_b) != 0) {
+  writer_b b;
+  if (fixture_open(&fx, "newlapold", 1024) != 0) {
     fixture_close(&fx);
-    CHECK(0);
     return;
   }
   CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
@@ -2270,30 +2330,12 @@ static void test_new_writer_lap_after_old_frames(void) {
   GET_RELEASE(fx.r, 10, 1);
   zb_writer_destroy(fx.w);
   fx.w = NULL;
-  b = fork();
-  if (b == 0) {
-    zb_writer *w = NULL;
-    int ok = zb_writer_connect(&w, fx.name) == 0 && write(from_b[1], "c", 1) == 1 &&
-             read(to_b[0], &step, 1) == 1 && put(w, 940, 1, 1000) == 0 &&
-             put(w, 36, 2, 1000) == 0 && write(from_b[1], "w", 1) == 1 &&
-             read(to_b[0], &step, 1) == 1;
-    zb_writer_destroy(w);
-    _exit(ok ? 0 : 1);
-  }
-  CHECK(b > 0);
-  CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
-  GET_RELEASE(fx.r, 10, 2);              /* the look that sees B's pid */
-  CHECK(write(to_b[1], "g", 1) == 1);
-  CHECK(read(from_b[0], &step, 1) == 1); /* [52, 1008), marker, [0, 52) */
+  writer_b_start(&b, fx.name, lap, 2, 0);
+  GET_RELEASE(fx.r, 10, 2); /* the look that sees B's pid */
+  writer_b_lap(&b);
   GET_RELEASE(fx.r, 940, 1);
   GET_RELEASE(fx.r, 36, 2);
-  CHECK(write(to_b[1], "e", 1) == 1);
-  CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
-        WEXITSTATUS(status) == 0);
-  close(to_b[0]);
-  close(to_b[1]);
-  close(from_b[0]);
-  close(from_b[1]);
+  writer_b_end(&b);
   fixture_close(&fx);
 }
 
@@ -2307,17 +2349,17 @@ static void test_new_writer_lap_after_old_frames(void) {
  * written its frame 1 already (two frames 1 unread when its pid was
  * seen). */
 static void test_new_writer_lap_before_old_first_frame(void) {
+  /* B, mode 2: [52, 78), then [78, 1008), a marker, [0, 52); else
+   * [52, 1008), a marker, [0, 52): a whole lap, ending where A's frames
+   * end */
+  static const uint64_t first_then_lap[] = {10, 914, 36}, lap[] = {940, 36};
   int mode;
   for (mode = 0; mode <= 2; mode++) {
     ring_fixture fx;
-    int to_b[2], from_b[2], status;
+    writer_b b;
     zb_frame f;
-    char step;
-    pid_t b;
-    if (fixture_open(&fx, "newlapfirst", 1024) != 0 || pipe(to_b) != 0 ||
-        pipe(from_b) != 0) {
+    if (fixture_open(&fx, "newlapfirst", 1024) != 0) {
       fixture_close(&fx);
-      CHECK(0);
       return;
     }
     if (mode == 1)
@@ -2326,27 +2368,13 @@ static void test_new_writer_lap_before_old_first_frame(void) {
     CHECK_RC(put(fx.w, 10, 2, 0), 0); /* [26, 52) */
     zb_writer_destroy(fx.w);
     fx.w = NULL;
-    b = fork();
-    if (b == 0) {
-      zb_writer *w = NULL;
-      /* mode 2: [52, 78), then [78, 1008), a marker, [0, 52); else
-       * [52, 1008), a marker, [0, 52): a whole lap, ending where A's
-       * frames end */
-      int ok = zb_writer_connect(&w, fx.name) == 0 &&
-               (mode != 2 || put(w, 10, 1, 1000) == 0) &&
-               write(from_b[1], "c", 1) == 1 && read(to_b[0], &step, 1) == 1 &&
-               (mode == 2 ? put(w, 914, 2, 1000) == 0 && put(w, 36, 3, 1000) == 0
-                          : put(w, 940, 1, 1000) == 0 && put(w, 36, 2, 1000) == 0) &&
-               write(from_b[1], "w", 1) == 1 && read(to_b[0], &step, 1) == 1;
-      zb_writer_destroy(w);
-      _exit(ok ? 0 : 1);
-    }
-    CHECK(b > 0);
-    CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
-    GET_RELEASE(fx.r, 10, 1);              /* the look that sees B's pid */
+    if (mode == 2)
+      writer_b_start(&b, fx.name, first_then_lap, 3, 1);
+    else
+      writer_b_start(&b, fx.name, lap, 2, 0);
+    GET_RELEASE(fx.r, 10, 1); /* the look that sees B's pid */
     GET_RELEASE(fx.r, 10, 2);
-    CHECK(write(to_b[1], "g", 1) == 1);
-    CHECK(read(from_b[0], &step, 1) == 1); /* B's lap written */
+    writer_b_lap(&b);
     CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
     if (mode == 2) {
       GET_RELEASE(fx.r, 10, 1);
@@ -2356,14 +2384,8 @@ static void test_new_writer_lap_before_old_first_frame(void) {
       GET_RELEASE(fx.r, 940, 1);
       GET_RELEASE(fx.r, 36, 2);
     }
-    CHECK(write(to_b[1], "e", 1) == 1);
-    CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
-          WEXITSTATUS(status) == 0);
+    writer_b_end(&b);
     CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
-    close(to_b[0]);
-    close(to_b[1]);
-    close(from_b[0]);
-    close(from_b[1]);
     fixture_close(&fx);
   }
 }
@@ -2430,17 +2452,15 @@ static void test_forged_lap_at_new_writer_place(void) {
  * lap; 1: the lap starts with the older stream's frame 3, A's 1 after it.
  * A is this process again, unseen: the reader's last look was before. */
 static void test_new_writer_after_full_lap(void) {
+  /* B: [52, 1008), a marker, [0, 52): a whole lap again */
+  static const uint64_t lap[] = {940, 36};
   int mode;
   for (mode = 0; mode <= 1; mode++) {
     ring_fixture fx;
-    int to_b[2], from_b[2], status;
+    writer_b b;
     zb_frame f;
-    char step;
-    pid_t b;
-    if (fixture_open(&fx, "newlapfull", 1024) != 0 || pipe(to_b) != 0 ||
-        pipe(from_b) != 0) {
+    if (fixture_open(&fx, "newlapfull", 1024) != 0) {
       fixture_close(&fx);
-      CHECK(0);
       return;
     }
     CHECK_RC(put(fx.w, 10, 1, 0), 0); /* [0, 26) */
@@ -2458,36 +2478,17 @@ static void test_new_writer_after_full_lap(void) {
     CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
     zb_writer_destroy(fx.w);
     fx.w = NULL;
-    b = fork();
-    if (b == 0) {
-      zb_writer *w = NULL;
-      /* [52, 1008), a marker, [0, 52): a whole lap again */
-      int ok = zb_writer_connect(&w, fx.name) == 0 &&
-               write(from_b[1], "c", 1) == 1 && read(to_b[0], &step, 1) == 1 &&
-               put(w, 940, 1, 1000) == 0 && put(w, 36, 2, 1000) == 0 &&
-               write(from_b[1], "w", 1) == 1 && read(to_b[0], &step, 1) == 1;
-      zb_writer_destroy(w);
-      _exit(ok ? 0 : 1);
-    }
-    CHECK(b > 0);
-    CHECK(read(from_b[0], &step, 1) == 1); /* B attached */
+    writer_b_start(&b, fx.name, lap, 2, 0);
     if (mode == 1)
       GET_RELEASE(fx.r, 484, 3); /* the look that sees B's pid */
     GET_RELEASE(fx.r, mode == 1 ? 440 : 940, 1);
     GET_RELEASE(fx.r, 36, 2);
-    CHECK(write(to_b[1], "g", 1) == 1);
-    CHECK(read(from_b[0], &step, 1) == 1); /* B's lap written */
+    writer_b_lap(&b);
     CHECK_EQ_U64(atomic_load(&fx.m.oieb->payload_write_pos), 52);
     GET_RELEASE(fx.r, 940, 1);
     GET_RELEASE(fx.r, 36, 2);
-    CHECK(write(to_b[1], "e", 1) == 1);
-    CHECK(waitpid(b, &status, 0) == b && WIFEXITED(status) &&
-          WEXITSTATUS(status) == 0);
+    writer_b_end(&b);
     CHECK_RC(zb_reader_next(fx.r, &f, 1000), ZB_EOF);
-    close(to_b[0]);
-    close(to_b[1]);
-    close(from_b[0]);
-    close(from_b[1]);
     fixture_close(&fx);
   }
 }

@@ -3176,6 +3176,30 @@ reference_hashes (const gchar * source, guint frames)
   return hashes;
 }
 
+/* FRAMES frames arrive at APPSINK (each within WAIT), frame i of SIZE
+ * bytes hashing as HASHES[i]. */
+static void
+pull_frames_as (GstElement * appsink, gchar ** hashes, guint frames,
+    gsize size)
+{
+  guint i;
+
+  for (i = 0; i < frames; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+    gchar *hash;
+
+    fail_unless (sample != NULL, "frame %u did not arrive", i);
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_uint64 (gst_buffer_get_size (buffer), size);
+    hash = buffer_hash (buffer);
+    fail_unless_equals_string (hash, hashes[i]);
+    g_free (hash);
+    gst_sample_unref (sample);
+  }
+}
+
 /* videotestsrc [BETWEEN] ! zerosink → zerosrc ! appsink: every frame exact,
  * and counted as written in place (or copied with zero-copy=false). */
 static void
@@ -3189,7 +3213,6 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header,
   gchar *desc;
   GstElement *reader_pipe, *writer_pipe, *appsink, *sink;
   GstMessage *msg;
-  guint i;
 
   reader_pipe = playing_reader (name, "", &appsink);
 
@@ -3201,20 +3224,7 @@ videotestsrc_round_trip (gboolean zero_copy, gboolean frame_header,
   sink = by_name (writer_pipe, "sink");
   set_state (writer_pipe, GST_STATE_PLAYING);
 
-  for (i = 0; i < frames; i++) {
-    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-        WAIT);
-    GstBuffer *buffer;
-    gchar *hash;
-
-    fail_unless (sample != NULL, "frame %u did not arrive", i);
-    buffer = gst_sample_get_buffer (sample);
-    fail_unless_equals_uint64 (gst_buffer_get_size (buffer), 320 * 240 * 3);
-    hash = buffer_hash (buffer);
-    fail_unless_equals_string (hash, hashes[i]);
-    g_free (hash);
-    gst_sample_unref (sample);
-  }
+  pull_frames_as (appsink, hashes, frames, 320 * 240 * 3);
 
   /* EOS travels */
   msg = wait_eos_or_error (writer_pipe);
@@ -3742,7 +3752,6 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   GstMessage *msg;
   zb_health health;
   gchar *text;
-  guint i;
 
   fail_unless_equals_uint64 (zerosrc_ring_size ("! audio/x-raw,format=S16LE,"
           "rate=48000,channels=2"), 192064);
@@ -3760,17 +3769,8 @@ GST_START_TEST (test_zerosrc_sizes_audio_ring)
   appsink = by_name (reader_pipe, "out");
   fail_unless_equals_int (zb_health_read (name, &health), 0);
   fail_unless_equals_uint64 (health.payload_size, 192064);
-  for (i = 0; i < n_buffers; i++) {
-    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-        WAIT);
-    gchar *hash;
-
-    fail_unless (sample != NULL, "buffer %u did not arrive", i);
-    hash = buffer_hash (gst_sample_get_buffer (sample));
-    fail_unless_equals_string (hash, hashes[i]);
-    g_free (hash);
-    gst_sample_unref (sample);
-  }
+  /* audiotestsrc's 1024 samples a buffer, of 2 channels of 2 bytes */
+  pull_frames_as (appsink, hashes, n_buffers, 1024 * 2 * 2);
   msg = wait_eos_or_error (writer_pipe);
   fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
   gst_message_unref (msg);

@@ -102,6 +102,8 @@ struct _GstZeroLink
   GstZeroLinkMakeRoom make_room;        /* set once, before use */
   gpointer make_room_data;
   GDestroyNotify make_room_notify;
+  gpointer pool_shared;         /* gst_zero_link_pool_shared */
+  GDestroyNotify pool_shared_free;
 };
 
 GstZeroError *
@@ -160,6 +162,8 @@ gst_zero_link_unref (GstZeroLink * link)
   zb_writer_destroy (link->writer);
   if (link->make_room_notify != NULL)
     link->make_room_notify (link->make_room_data);
+  if (link->pool_shared_free != NULL)
+    link->pool_shared_free (link->pool_shared);
   gst_caps_replace (&link->caps, NULL);
   gst_caps_replace (&link->frame_caps, NULL);
   zerobuffer_frame_size_clear (&link->sized);
@@ -587,6 +591,22 @@ gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps)
   g_mutex_lock (&link->lock);
   link->other_caps = other_caps;
   g_mutex_unlock (&link->lock);
+}
+
+gpointer
+gst_zero_link_pool_shared (GstZeroLink * link, gpointer (*make) (void),
+    GDestroyNotify free_func)
+{
+  gpointer shared;
+
+  g_mutex_lock (&link->lock);
+  if (link->pool_shared == NULL) {
+    link->pool_shared = make ();
+    link->pool_shared_free = free_func;
+  }
+  shared = link->pool_shared;
+  g_mutex_unlock (&link->lock);
+  return shared;
 }
 
 void

@@ -178,6 +178,13 @@ void gst_zero_link_set_in_place (GstZeroLink * link, gboolean in_place);
  * the same caps, docs/DUPLEX.md). Before open. */
 void gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps);
 
+/* What the buffer pools that reserve through the link share, whichever
+ * pool of them upstream takes buffers from (zerosink's pool: the plain
+ * buffers still out): made by MAKE the first time it is asked for, freed
+ * by FREE_FUNC with the link. Any thread. */
+gpointer gst_zero_link_pool_shared (GstZeroLink * link,
+    gpointer (*make) (void), GDestroyNotify free_func);
+
 /* Moves frames held by the writer (zb_reservation_commit_hold) out of the
  * ring: copies them and releases their holds; returns how many. */
 typedef guint (*GstZeroLinkMakeRoom) (gpointer data);

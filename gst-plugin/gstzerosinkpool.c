@@ -18,11 +18,12 @@
  * taken later that got one (a queue before zerosink holds it across a
  * pause while the reader makes room): the acquire of that buffer first
  * reserves a place for each such plain buffer still out, oldest first,
- * under the same wait; the plain buffer is copied into its place when
- * rendered, and the place is cancelled when its memory is freed unrendered
- * (the later frames stay valid). One rendered before it has a place
- * reserves its frame itself, and acquires wait for that before they
- * reserve anything after it. A plain buffer that gets no place is
+ * under the same wait, also one an earlier pool of the link handed out
+ * (the list of them is the link's); the plain buffer is copied into its
+ * place when rendered, and the place is cancelled when its memory is
+ * freed unrendered (the later frames stay valid). One rendered before it
+ * has a place reserves its frame itself, and acquires wait for that before
+ * they reserve anything after it. A plain buffer that gets no place is
  * written as before: dropped when a later frame counts (no reader had the
  * ring; or a second thread's acquire reserved its later frame before this
  * one's plain buffer was listed). */
@@ -42,6 +43,17 @@
  * is only set up with its class */
 #define GST_CAT_DEFAULT gst_zerobuffer_debug
 
+/* The plain buffers still out of every pool of one link: upstream may
+ * take buffers from a new pool (a renegotiation, a decoder allocating
+ * anew) while one of an earlier pool is still out, and the new pool
+ * places it too. */
+typedef struct
+{
+  GMutex lock;                  /* guards `slots` and their state */
+  GCond cond;                   /* a place's reserve ended */
+  GQueue slots;                 /* PlainSlots still out, by ticket */
+} PlainList;
+
 struct _GstZeroSinkPool
 {
   GstBufferPool parent;
@@ -50,9 +62,7 @@ struct _GstZeroSinkPool
   guint max_buffers;
   gsize size;                   /* from the configuration */
   GCancellable *flushing;       /* cancelled between flush start and stop */
-  GMutex plain_lock;            /* guards `plain` and its slots' state */
-  GCond plain_cond;             /* a place's reserve ended */
-  GQueue plain;                 /* PlainSlots still out, by ticket */
+  PlainList *plain;             /* the link's (gst_zero_link_pool_shared) */
 };
 
 /* What a pool memory lies over: its reservation, then the hold on the
@@ -86,9 +96,11 @@ typedef enum
  * holds it (and a placing acquire, for a while) and ends it when freed. */
 typedef struct
 {
-  gint refs;                    /* with the pool's plain_lock */
-  GstZeroSinkPool *pool;        /* a reference: its list holds the slot */
+  gint refs;                    /* with the list's lock */
+  GstZeroSinkPool *pool;        /* a reference: the pool that handed it out */
   guint64 ticket;
+  gsize size;                   /* the buffer's: its place has room for it
+                                 * (and the frame header) */
   PlaceState state;
   zb_reservation place;         /* PLACE_RESERVED */
   zb_writer *mapping;           /* PLACE_RESERVED: the place's writer */
@@ -102,6 +114,28 @@ static GQuark plain_quark;
 #define gst_zero_sink_pool_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST_TYPE_BUFFER_POOL);
 
+static gpointer
+plain_list_new (void)
+{
+  PlainList *list = g_new0 (PlainList, 1);
+
+  g_mutex_init (&list->lock);
+  g_cond_init (&list->cond);
+  g_queue_init (&list->slots);
+  return list;
+}
+
+/* With the link, after every slot: a slot's pool holds the link. */
+static void
+plain_list_free (gpointer data)
+{
+  PlainList *list = data;
+
+  g_mutex_clear (&list->lock);
+  g_cond_clear (&list->cond);
+  g_free (list);
+}
+
 GstBufferPool *
 gst_zero_sink_pool_new (GstZeroLink * link, guint max_buffers)
 {
@@ -109,6 +143,8 @@ gst_zero_sink_pool_new (GstZeroLink * link, guint max_buffers)
 
   gst_object_ref_sink (pool);
   pool->link = gst_zero_link_ref (link);
+  pool->plain = gst_zero_link_pool_shared (link, plain_list_new,
+      plain_list_free);
   pool->max_buffers = max_buffers;
   return GST_BUFFER_POOL (pool);
 }
@@ -187,7 +223,7 @@ plain_slot_by_ticket (gconstpointer a, gconstpointer b, gpointer data)
   return x < y ? -1 : x > y;
 }
 
-/* With the pool's plain_lock: drops a reference to SLOT. */
+/* With the list's lock: drops a reference to SLOT. */
 static void
 plain_slot_unref_locked (PlainSlot * slot)
 {
@@ -195,7 +231,7 @@ plain_slot_unref_locked (PlainSlot * slot)
     g_free (slot);
 }
 
-/* With the pool's plain_lock: SLOT's buffer needs no place any more (it
+/* With the list's lock: SLOT's buffer needs no place any more (it
  * is rendered, or its memory freed). TRUE with its open place in *PLACE
  * and the place's writer in *MAPPING (the caller's now). Again: FALSE. */
 static gboolean
@@ -204,7 +240,7 @@ plain_slot_end_locked (PlainSlot * slot, zb_reservation * place,
 {
   gboolean placed = slot->state == PLACE_RESERVED;
 
-  g_queue_remove (&slot->pool->plain, slot);
+  g_queue_remove (&slot->pool->plain->slots, slot);
   if (placed) {
     *place = slot->place;
     *mapping = slot->mapping;
@@ -234,32 +270,33 @@ plain_slot_free (gpointer data)
 {
   PlainSlot *slot = data;
   GstZeroSinkPool *pool = slot->pool;
+  PlainList *list = pool->plain;
   zb_reservation place;
   zb_writer *mapping = NULL;
   gboolean placed;
 
-  g_mutex_lock (&pool->plain_lock);
+  g_mutex_lock (&list->lock);
   placed = plain_slot_end_locked (slot, &place, &mapping);
-  g_mutex_unlock (&pool->plain_lock);
+  g_mutex_unlock (&list->lock);
   if (placed) {
     GST_LOG_OBJECT (pool, "plain buffer %" G_GUINT64_FORMAT " freed "
         "unrendered: cancelling its place", slot->ticket);
     place_cancel (pool->link, slot->ticket, &place, mapping);
   }
-  g_mutex_lock (&pool->plain_lock);
+  g_mutex_lock (&list->lock);
   plain_slot_unref_locked (slot);
-  g_mutex_unlock (&pool->plain_lock);
+  g_mutex_unlock (&list->lock);
   gst_object_unref (pool);
 }
 
 /* A cancellable's callback: waits for a place (gst_zero_sink_pool_write,
  * place_plain_buffers) look at it again. */
 static void
-wake_place_waits (GCancellable * cancellable, GstZeroSinkPool * pool)
+wake_place_waits (GCancellable * cancellable, PlainList * list)
 {
-  g_mutex_lock (&pool->plain_lock);
-  g_cond_broadcast (&pool->plain_cond);
-  g_mutex_unlock (&pool->plain_lock);
+  g_mutex_lock (&list->lock);
+  g_cond_broadcast (&list->cond);
+  g_mutex_unlock (&list->lock);
 }
 
 /* The render of SLOT's buffer, which reserved the buffer's frame itself
@@ -269,22 +306,23 @@ wake_place_waits (GCancellable * cancellable, GstZeroSinkPool * pool)
 static void
 plain_slot_unclaim (PlainSlot * slot, gboolean again)
 {
-  GstZeroSinkPool *pool = slot->pool;
+  PlainList *list = slot->pool->plain;
 
-  g_mutex_lock (&pool->plain_lock);
+  g_mutex_lock (&list->lock);
   if (again) {
     slot->state = PLACE_NONE;
   } else {
-    g_queue_remove (&pool->plain, slot);
+    g_queue_remove (&list->slots, slot);
     slot->state = PLACE_ENDED;
   }
-  g_cond_broadcast (&pool->plain_cond);
-  g_mutex_unlock (&pool->plain_lock);
+  g_cond_broadcast (&list->cond);
+  g_mutex_unlock (&list->lock);
 }
 
 /* Before the frame of the buffer numbered TICKET is reserved on WRITER:
- * a place (SIZE bytes) for each plain buffer numbered before it that is
- * still out and has none, oldest first, waiting for room as HOW says.
+ * a place (its buffer's size and HEADER bytes) for each plain buffer
+ * numbered before it that is still out and has none, whichever pool of the
+ * link handed it out, oldest first, waiting for room as HOW says.
  * One whose frame is being reserved (its render copies it, or another
  * acquire places it) is waited for, as HOW says, before any after it:
  * reserved first, a later one would make it late.
@@ -297,8 +335,10 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
  * earlier one late); GST_FLOW_OK when all are placed. */
 static GstFlowReturn
 place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
-    guint64 ticket, gsize size, GstZeroLinkWait how, GstZeroError ** failure)
+    guint64 ticket, gsize header, GstZeroLinkWait how,
+    GstZeroError ** failure)
 {
+  PlainList *list = pool->plain;
   GstFlowReturn ret = GST_FLOW_OK;
   gulong woken = 0;
 
@@ -308,8 +348,8 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     gboolean kept, busy = FALSE;
     GList *l;
 
-    g_mutex_lock (&pool->plain_lock);
-    for (l = pool->plain.head; l != NULL; l = l->next) {
+    g_mutex_lock (&list->lock);
+    for (l = list->slots.head; l != NULL; l = l->next) {
       PlainSlot *s = l->data;
 
       if (s->ticket > ticket)
@@ -330,11 +370,11 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
       else if (woken == 0)
         connect = TRUE;         /* then a look again: not with the lock */
       else
-        g_cond_wait (&pool->plain_cond, &pool->plain_lock);
-      g_mutex_unlock (&pool->plain_lock);
+        g_cond_wait (&list->cond, &list->lock);
+      g_mutex_unlock (&list->lock);
       if (connect)
         woken = g_cancellable_connect (pool->flushing,
-            G_CALLBACK (wake_place_waits), pool, NULL);
+            G_CALLBACK (wake_place_waits), list, NULL);
       if (ret != GST_FLOW_OK)
         break;
       continue;
@@ -343,14 +383,14 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
       slot->state = PLACE_RESERVING;
       slot->refs++;
     }
-    g_mutex_unlock (&pool->plain_lock);
+    g_mutex_unlock (&list->lock);
     if (slot == NULL)
       break;
     /* reserved as the copy it stands for: not after a frame numbered
      * later (GST_ZERO_LINK_LATE), and no other numbered frame meanwhile */
-    ret = gst_zero_link_reserve (pool->link, writer, size, how, slot->ticket,
-        TRUE, pool->flushing, &place, failure);
-    g_mutex_lock (&pool->plain_lock);
+    ret = gst_zero_link_reserve (pool->link, writer, slot->size + header,
+        how, slot->ticket, TRUE, pool->flushing, &place, failure);
+    g_mutex_lock (&list->lock);
     kept = slot->state == PLACE_RESERVING && ret == GST_FLOW_OK;
     if (kept) {
       GST_LOG_OBJECT (pool, "reserved a place for plain buffer %"
@@ -365,13 +405,13 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
        * (no room, no reader, flushing) the next acquire tries again */
       slot->state = ret == GST_ZERO_LINK_LATE ? PLACE_ENDED : PLACE_NONE;
     }
-    g_cond_broadcast (&pool->plain_cond);
-    g_mutex_unlock (&pool->plain_lock);
+    g_cond_broadcast (&list->cond);
+    g_mutex_unlock (&list->lock);
     if (ret == GST_FLOW_OK && !kept)    /* freed meanwhile */
       place_cancel (pool->link, slot->ticket, &place, zb_writer_ref (writer));
-    g_mutex_lock (&pool->plain_lock);
+    g_mutex_lock (&list->lock);
     plain_slot_unref_locked (slot);
-    g_mutex_unlock (&pool->plain_lock);
+    g_mutex_unlock (&list->lock);
     if (ret == GST_ZERO_LINK_LATE)
       ret = GST_FLOW_OK;
     else if (ret != GST_FLOW_OK)
@@ -479,8 +519,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
    * plain buffer then, copied once it plays */
   how = dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING;
   if (ret == GST_FLOW_OK && reserve)
-    ret = place_plain_buffers (pool, writer, *ticket, pool->size + header,
-        how, &failure);
+    ret = place_plain_buffers (pool, writer, *ticket, header, how, &failure);
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         how, *ticket, FALSE, pool->flushing, &slot->res, &failure);
@@ -522,9 +561,11 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
       plain->refs = 1;
       plain->pool = gst_object_ref (pool);
       plain->ticket = *ticket;
-      g_mutex_lock (&pool->plain_lock);
-      g_queue_insert_sorted (&pool->plain, plain, plain_slot_by_ticket, NULL);
-      g_mutex_unlock (&pool->plain_lock);
+      plain->size = pool->size;
+      g_mutex_lock (&pool->plain->lock);
+      g_queue_insert_sorted (&pool->plain->slots, plain, plain_slot_by_ticket,
+          NULL);
+      g_mutex_unlock (&pool->plain->lock);
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), plain_quark,
           plain, plain_slot_free);
     }
@@ -578,9 +619,6 @@ static void
 gst_zero_sink_pool_init (GstZeroSinkPool * pool)
 {
   pool->flushing = g_cancellable_new ();
-  g_mutex_init (&pool->plain_lock);
-  g_cond_init (&pool->plain_cond);
-  g_queue_init (&pool->plain);
 }
 
 static void
@@ -590,8 +628,6 @@ gst_zero_sink_pool_finalize (GObject * object)
 
   gst_zero_link_unref (pool->link);
   g_object_unref (pool->flushing);
-  g_mutex_clear (&pool->plain_lock);
-  g_cond_clear (&pool->plain_cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -962,15 +998,15 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
    * dropped as late (a queue lost a frame after a pause so, under load) */
   if ((plain = gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST (first),
               plain_quark)) != NULL) {
-    GstZeroSinkPool *pool = plain->pool;
+    PlainList *list = plain->pool->plain;
     gulong woken = cancellable == NULL ? 0 : g_cancellable_connect
-        (cancellable, G_CALLBACK (wake_place_waits), pool, NULL);
+        (cancellable, G_CALLBACK (wake_place_waits), list, NULL);
     gboolean interrupted;
 
-    g_mutex_lock (&pool->plain_lock);
+    g_mutex_lock (&list->lock);
     while (plain->state == PLACE_RESERVING &&
         !g_cancellable_is_cancelled (cancellable))
-      g_cond_wait (&pool->plain_cond, &pool->plain_lock);
+      g_cond_wait (&list->cond, &list->lock);
     interrupted = plain->state == PLACE_RESERVING;
     if (plain->state == PLACE_NONE) {
       plain->state = PLACE_RESERVING;
@@ -978,7 +1014,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     } else if (!interrupted) {
       placed = plain_slot_end_locked (plain, &res, &writer);
     }
-    g_mutex_unlock (&pool->plain_lock);
+    g_mutex_unlock (&list->lock);
     g_cancellable_disconnect (cancellable, woken);
     if (interrupted) {
       ret = GST_FLOW_FLUSHING;

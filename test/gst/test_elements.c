@@ -4082,14 +4082,16 @@ expect_frame (zb_reader * reader, guint8 value)
   zb_frame_release (&frame);
 }
 
+/* The pool zerosink offers in H for an allocation query with CAPS,
+ * active (a new one each time, as upstream asks again). */
 static GstBufferPool *
-sink_pool (GstHarness * h, guint * max_buffers)
+sink_pool_for (GstHarness * h, const gchar * caps_str, guint * max_buffers)
 {
   GstBufferPool *pool = NULL;
   GstQuery *query;
   GstCaps *caps;
 
-  caps = gst_caps_from_string (GRAY8_CAPS (40, 25));
+  caps = gst_caps_from_string (caps_str);
   query = gst_query_new_allocation (caps, TRUE);
   gst_caps_unref (caps);
   fail_unless (gst_pad_peer_query (h->srcpad, query));
@@ -4100,6 +4102,12 @@ sink_pool (GstHarness * h, guint * max_buffers)
   gst_query_unref (query);
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   return pool;
+}
+
+static GstBufferPool *
+sink_pool (GstHarness * h, guint * max_buffers)
+{
+  return sink_pool_for (h, GRAY8_CAPS (40, 25), max_buffers);
 }
 
 /* zerosink in a harness, its pool taken as upstream would take it. */
@@ -4780,6 +4788,82 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 5);
   fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
 
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* policy=drop, a queue before zerosink: a plain buffer of the pool
+ * upstream took first (the ring was full) is still out when upstream
+ * takes buffers from a new pool (it asked again: a decoder allocating
+ * anew may, and a queue holds the earlier buffer). The new pool's acquire
+ * reserves the plain buffer's place before its own frame, with the plain
+ * buffer's size (a pool asked for with other caps hands out smaller
+ * buffers), and the plain buffer is copied there: every frame arrives, in
+ * order, with its bytes, none dropped. Before, each pool listed only its
+ * own plain buffers: the new pool's frame was reserved first, and the
+ * plain buffer was dropped as late. */
+GST_START_TEST (test_pool_plain_buffer_of_earlier_pool_placed)
+{
+  gchar *name = ring_name ("twopools");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBufferPool *earlier, *renewed, *smaller;
+  GstBuffer *held[3], *plain, *later = NULL;
+  guint i;
+
+  /* room for 3 frames of 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop max-buffers=6");
+  earlier = p.pool;
+  renewed = sink_pool (p.h, NULL);
+  smaller = sink_pool_for (p.h, GRAY8_CAPS (40, 20), NULL);
+
+  /* 1. the new pool hands out buffers of the same size */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (earlier, 0x10 + i);
+  plain = fill_pool_buffer (earlier, 0x13);       /* the ring is full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+    expect_frame (reader, 0x10 + i);
+  }
+  later = fill_pool_buffer (renewed, 0x14);      /* room again: reserved */
+  fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  expect_frame (reader, 0x13);
+  expect_frame (reader, 0x14);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+
+  /* 2. the new pool's buffers have 800 bytes (never pushed: the caps in
+   * force are the 1000-byte frames' one) */
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (renewed, 0x20 + i);
+  plain = fill_pool_buffer (renewed, 0x23);      /* the ring is full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+    expect_frame (reader, 0x20 + i);
+  }
+  later = NULL;
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (smaller, &later,
+          NULL), GST_FLOW_OK);
+  fail_unless_equals_uint64 (gst_buffer_get_size (later), 800);
+  fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
+  expect_frame (reader, 0x23);
+  gst_buffer_unref (later);     /* its reservation cancelled */
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+
+  fail_unless (gst_buffer_pool_set_active (renewed, FALSE));
+  fail_unless (gst_buffer_pool_set_active (smaller, FALSE));
+  gst_object_unref (renewed);
+  gst_object_unref (smaller);
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
   g_free (name);
@@ -8601,6 +8685,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_trimmed_video_refused);
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
+  tcase_add_test (tc, test_pool_plain_buffer_of_earlier_pool_placed);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);

@@ -23,10 +23,11 @@
  * place when rendered, and the place is cancelled when its memory is
  * freed unrendered (the later frames stay valid). One rendered before it
  * has a place reserves its frame itself, and acquires wait for that before
- * they reserve anything after it. A plain buffer that gets no place is
- * written as before: dropped when a later frame counts (no reader had the
- * ring; or a second thread's acquire reserved its later frame before this
- * one's plain buffer was listed). */
+ * they reserve anything after it. An acquire lists its buffer before it
+ * reserves anything, as being reserved: another thread's acquire of a
+ * later buffer waits for it, and places it when it is a plain one. A plain
+ * buffer that gets no place (no reader had the ring) is written as
+ * before: dropped when a later frame counts. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -86,14 +87,16 @@ typedef enum
 {
   PLACE_NONE,                   /* none yet: a later acquire reserves one */
   PLACE_RESERVING,              /* an acquire reserves it now, or the
-                                 * buffer's render its frame */
+                                 * buffer's render or own acquire its
+                                 * frame */
   PLACE_RESERVED,               /* `place` is open */
   PLACE_ENDED,                  /* none, for good: the buffer was rendered
                                  * or freed, or its place refused */
 } PlaceState;
 
-/* A plain buffer handed out because the ring had no room: its memory
- * holds it (and a placing acquire, for a while) and ends it when freed. */
+/* A plain buffer handed out because the ring had no room (listed from
+ * the start of its acquire): its memory holds it (and a placing acquire,
+ * for a while) and ends it when freed. */
 typedef struct
 {
   gint refs;                    /* with the list's lock */
@@ -299,10 +302,31 @@ wake_place_waits (GCancellable * cancellable, PlainList * list)
   g_mutex_unlock (&list->lock);
 }
 
-/* The render of SLOT's buffer, which reserved the buffer's frame itself
- * (it had no place), is done with that reserve: the acquires waiting
- * behind it go on. AGAIN: it was interrupted (FLUSHING), and the buffer
- * may be rendered again, so a later acquire may still place it. */
+/* Lists a slot for POOL's buffer numbered TICKET, as being reserved by
+ * its acquire, before it reserves anything. */
+static PlainSlot *
+plain_slot_list (GstZeroSinkPool * pool, guint64 ticket)
+{
+  PlainSlot *slot = g_new0 (PlainSlot, 1);
+
+  slot->refs = 1;
+  slot->pool = gst_object_ref (pool);
+  slot->ticket = ticket;
+  slot->size = pool->size;
+  slot->state = PLACE_RESERVING;
+  g_mutex_lock (&pool->plain->lock);
+  g_queue_insert_sorted (&pool->plain->slots, slot, plain_slot_by_ticket,
+      NULL);
+  g_mutex_unlock (&pool->plain->lock);
+  return slot;
+}
+
+/* What reserved the frame of SLOT's buffer itself (its acquire; its
+ * render, when it had no place) is done with that reserve: the acquires
+ * waiting behind it go on. AGAIN: the buffer got no frame, and a later
+ * acquire may still place it (the acquire hands out a plain buffer; the
+ * render was interrupted, FLUSHING, and the buffer may be rendered
+ * again). */
 static void
 plain_slot_unclaim (PlainSlot * slot, gboolean again)
 {
@@ -323,8 +347,9 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
  * a place (its buffer's size and HEADER bytes) for each plain buffer
  * numbered before it that is still out and has none, whichever pool of the
  * link handed it out, oldest first, waiting for room as HOW says.
- * One whose frame is being reserved (its render copies it, or another
- * acquire places it) is waited for, as HOW says, before any after it:
+ * One whose frame is being reserved (its own acquire, or its render,
+ * reserves it, or another acquire places it) is waited for, as HOW says
+ * (a DONTWAIT acquire gets no buffer then), before any after it:
  * reserved first, a later one would make it late.
  * Reserved as the copy it stands for, a place is never taken after a
  * frame numbered later (that buffer is then dropped when rendered, as
@@ -352,7 +377,7 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     for (l = list->slots.head; l != NULL; l = l->next) {
       PlainSlot *s = l->data;
 
-      if (s->ticket > ticket)
+      if (s->ticket >= ticket)
         break;
       if (s->state == PLACE_NONE)
         slot = s;
@@ -482,7 +507,8 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   GstMemory *mem;
   GstFlowReturn ret;
   GstZeroLinkWait how;
-  gboolean caps_known, reserve;
+  gboolean caps_known, reserve, plain;
+  PlainSlot *listed = NULL;
   guint64 *ticket;
 
   ret = GST_BUFFER_POOL_CLASS (parent_class)->acquire_buffer (bpool, buffer,
@@ -518,8 +544,13 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
    * with nothing for the sink to preroll on and the timeout running; a
    * plain buffer then, copied once it plays */
   how = dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING;
-  if (ret == GST_FLOW_OK && reserve)
+  /* listed before anything is reserved: listed once its reserve failed,
+   * another thread's acquire of a later buffer could get its frame
+   * meanwhile, and this buffer, plain, would be dropped as late */
+  if (ret == GST_FLOW_OK && reserve) {
+    listed = plain_slot_list (pool, *ticket);
     ret = place_plain_buffers (pool, writer, *ticket, header, how, &failure);
+  }
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
         how, *ticket, FALSE, pool->flushing, &slot->res, &failure);
@@ -532,6 +563,13 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   }
   if (ret == GST_FLOW_CUSTOM_SUCCESS && dontwait)
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
+  /* no room: a plain buffer, which a later acquire places first */
+  plain = ret == GST_FLOW_CUSTOM_SUCCESS && failure == NULL;
+  if (listed != NULL) {
+    plain_slot_unclaim (listed, plain);
+    if (!plain)
+      g_clear_pointer (&listed, plain_slot_free);
+  }
 
   if (ret == GST_FLOW_OK && reserve) {
     mem = gst_memory_new_wrapped (0, slot->res.data + header, pool->size, 0,
@@ -554,20 +592,9 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
           failure->text);
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), failure_quark,
           failure, (GDestroyNotify) gst_zero_error_free);
-    } else if (ret == GST_FLOW_CUSTOM_SUCCESS) {
-      /* no room: a later acquire reserves a place for it first */
-      PlainSlot *plain = g_new0 (PlainSlot, 1);
-
-      plain->refs = 1;
-      plain->pool = gst_object_ref (pool);
-      plain->ticket = *ticket;
-      plain->size = pool->size;
-      g_mutex_lock (&pool->plain->lock);
-      g_queue_insert_sorted (&pool->plain->slots, plain, plain_slot_by_ticket,
-          NULL);
-      g_mutex_unlock (&pool->plain->lock);
+    } else if (listed != NULL) {
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), plain_quark,
-          plain, plain_slot_free);
+          listed, plain_slot_free);
     }
   } else {                      /* flushing, or end of stream */
     g_free (slot);

@@ -4871,6 +4871,130 @@ GST_START_TEST (test_pool_plain_buffer_of_earlier_pool_placed)
 
 GST_END_TEST;
 
+/* Upstream takes pool buffers from two threads: one's acquire finds the
+ * ring full (policy=drop: a plain buffer), and the other's, once the
+ * reader made room, gets its frame while the first is still on its way
+ * out of the pool (held here in the default allocator, which gives the
+ * plain buffer its memory). The later acquire places the plain buffer
+ * first: both frames arrive, in the order taken, none dropped. Before, an
+ * acquire listed its plain buffer only once it had its memory, the other
+ * thread's frame was reserved first, and the plain buffer was dropped as
+ * late. */
+typedef struct
+{
+  GstAllocator parent;
+} GatedAllocator;
+
+typedef struct
+{
+  GstAllocatorClass parent_class;
+} GatedAllocatorClass;
+
+static GThread *gate_thread;    /* whose next alloc waits for gate_open */
+static Done gate_entered, gate_open;
+
+GType gated_allocator_get_type (void);
+G_DEFINE_TYPE (GatedAllocator, gated_allocator, GST_TYPE_ALLOCATOR);
+
+static GstMemory *
+gated_allocator_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  GstAllocator *sysmem = gst_allocator_find (GST_ALLOCATOR_SYSMEM);
+  GstMemory *mem;
+
+  if (g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+  mem = gst_allocator_alloc (sysmem, size, params);
+  gst_object_unref (sysmem);
+  return mem;
+}
+
+/* (never: the memory is the system allocator's) */
+static void
+gated_allocator_free (GstAllocator * allocator, GstMemory * mem)
+{
+  g_assert_not_reached ();
+}
+
+static void
+gated_allocator_class_init (GatedAllocatorClass * klass)
+{
+  klass->parent_class.alloc = gated_allocator_alloc;
+  klass->parent_class.free = gated_allocator_free;
+}
+
+static void
+gated_allocator_init (GatedAllocator * allocator)
+{
+}
+
+typedef struct
+{
+  GstBufferPool *pool;
+  GstBuffer *buffer;
+} GatedAcquire;
+
+static gpointer
+gated_acquire_run (gpointer data)
+{
+  GatedAcquire *a = data;
+
+  g_atomic_pointer_set (&gate_thread, g_thread_self ());
+  a->buffer = fill_pool_buffer (a->pool, 0x13);
+  return NULL;
+}
+
+GST_START_TEST (test_pool_plain_buffer_listed_before_later_acquire)
+{
+  gchar *name = ring_name ("gated");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GatedAcquire gated = { NULL, NULL };
+  GstBuffer *later;
+  GThread *thread;
+  guint64 flags;
+  guint i;
+
+  /* room for 3 frames of 48 + 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
+  for (i = 0; i < 3; i++)       /* the ring is full */
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0x10 + i)), GST_FLOW_OK);
+  gst_allocator_set_default (gst_object_ref_sink (g_object_new
+          (gated_allocator_get_type (), NULL)));
+  gated.pool = p.pool;
+  thread = g_thread_new ("gated", gated_acquire_run, &gated);
+  fail_unless (done_wait (&gate_entered), "the acquire took no memory");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  later = fill_pool_buffer (p.pool, 0x14);      /* room again: reserved */
+  done_set (&gate_open);
+  g_thread_join (thread);
+  gst_allocator_set_default (gst_allocator_find (GST_ALLOCATOR_SYSMEM));
+
+  fail_unless_equals_int (gst_harness_push (p.h, gated.buffer), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x13);
+  fail_unless_equals_int (next_value (reader, &flags), 0x14);
+  fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=block, a queue before zerosink (it pushes buffers in the order
  * upstream took them): the sink pauses while the ring is full, upstream
  * takes two buffers (plain: zerosink waits for room only while it plays),
@@ -8686,6 +8810,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_config_counts_refused);
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_pool_plain_buffer_of_earlier_pool_placed);
+  tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);

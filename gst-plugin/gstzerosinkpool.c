@@ -44,6 +44,12 @@
  * is only set up with its class */
 #define GST_CAT_DEFAULT gst_zerobuffer_debug
 
+/* How long a DONTWAIT acquire waits for the reserve of an earlier
+ * buffer's frame (another thread's acquire, a render) to end: with room,
+ * it ends at once; waiting for room, the ring has none for this one
+ * either. */
+#define BUSY_PATIENCE_US (20 * G_TIME_SPAN_MILLISECOND)
+
 /* The plain buffers still out of every pool of one link: upstream may
  * take buffers from a new pool (a renegotiation, a decoder allocating
  * anew) while one of an earlier pool is still out, and the new pool
@@ -349,7 +355,7 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
  * link handed it out, oldest first, waiting for room as HOW says.
  * One whose frame is being reserved (its own acquire, or its render,
  * reserves it, or another acquire places it) is waited for, as HOW says
- * (a DONTWAIT acquire gets no buffer then), before any after it:
+ * (DONTWAIT: BUSY_PATIENCE_US at most), before any after it:
  * reserved first, a later one would make it late.
  * Reserved as the copy it stands for, a place is never taken after a
  * frame numbered later (that buffer is then dropped when rendered, as
@@ -366,6 +372,7 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
   PlainList *list = pool->plain;
   GstFlowReturn ret = GST_FLOW_OK;
   gulong woken = 0;
+  gint64 patience = 0;
 
   for (;;) {
     PlainSlot *slot = NULL;
@@ -388,9 +395,12 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     if (busy) {
       gboolean connect = FALSE;
 
-      if (how == GST_ZERO_LINK_DONTWAIT)
-        ret = GST_FLOW_CUSTOM_SUCCESS;
-      else if (g_cancellable_is_cancelled (pool->flushing))
+      if (how == GST_ZERO_LINK_DONTWAIT) {
+        if (patience == 0)
+          patience = g_get_monotonic_time () + BUSY_PATIENCE_US;
+        if (!g_cond_wait_until (&list->cond, &list->lock, patience))
+          ret = GST_FLOW_CUSTOM_SUCCESS;
+      } else if (g_cancellable_is_cancelled (pool->flushing))
         ret = GST_FLOW_FLUSHING;
       else if (woken == 0)
         connect = TRUE;         /* then a look again: not with the lock */

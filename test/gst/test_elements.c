@@ -5182,6 +5182,65 @@ GST_START_TEST (test_pool_plain_render_races_acquire)
 
 GST_END_TEST;
 
+/* A DONTWAIT acquire while another thread's acquire of an earlier buffer
+ * reserves its frame (listed meanwhile, as being reserved), the ring with
+ * room for both: it gets a buffer, each round. The two start together,
+ * the other one a little earlier or later each round. Before, it got none
+ * (GST_FLOW_EOS, as for a full ring) whenever it met that reserve. */
+GST_START_TEST (test_pool_dontwait_beside_acquire)
+{
+  gchar *name = ring_name ("dontwait");
+  zb_reader *reader = NULL;
+  GstBufferPoolAcquireParams dontwait = { 0, };
+  PoolSink p;
+  RacingAcquire other;
+  GstBuffer *buffer;
+  GThread *thread;
+  GstFlowReturn ret;
+  zb_frame frame;
+  guint round, refused = 0;
+  gint offset;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "max-buffers=6");
+  dontwait.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  for (round = 0; round < PLAIN_RENDER_ROUNDS; round++) {
+    offset = (gint) (round % 41) - 20;
+    memset (&other, 0, sizeof other);
+    other.pool = p.pool;
+    other.value = 0xD0;
+    other.spins = MAX (offset, 0) * PLAIN_RENDER_SPIN_STEP;
+    thread = g_thread_new ("acquire", racing_acquire_run, &other);
+    fail_unless (done_wait (&other.ready));
+    g_atomic_int_set (&other.go, 1);
+    spin (MAX (-offset, 0) * PLAIN_RENDER_SPIN_STEP);
+    buffer = NULL;
+    ret = gst_buffer_pool_acquire_buffer (p.pool, &buffer, &dontwait);
+    g_thread_join (thread);
+    fail_unless_equals_int (gst_harness_push (p.h, other.buffer),
+        GST_FLOW_OK);
+    if (ret == GST_FLOW_OK) {
+      gst_buffer_memset (buffer, 0, 0xD1, 1000);
+      fail_unless_equals_int (gst_harness_push (p.h, buffer), GST_FLOW_OK);
+      fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+      zb_frame_release (&frame);
+    } else {
+      refused++;
+    }
+    fail_unless_equals_int (zb_reader_next (reader, &frame, 5000), 0);
+    zb_frame_release (&frame);
+  }
+  fail_unless (refused == 0, "%u DONTWAIT acquires in %u got no buffer",
+      refused, PLAIN_RENDER_ROUNDS);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* on-reader-lost=wait, a queue before zerosink: buffers taken while no
  * reader had the ring are plain; a reader comes, upstream takes the next
  * buffer, a reservation in the new ring; the plain ones still queued are
@@ -8813,6 +8872,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
+  tcase_add_test (tc, test_pool_dontwait_beside_acquire);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);
   tcase_add_test (tc, test_reader_lost_wait_abandoned_reservation);
   tcase_add_test (tc, test_reader_lost_wait_trimmed_reservation);

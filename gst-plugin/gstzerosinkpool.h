@@ -11,10 +11,10 @@
  * it does while zerosink does not play and the ring has no room at once
  * (GST_ZERO_LINK_WAIT_PLAYING), and under policy=drop while it is full:
  * such a buffer gets a place in the ring before the frame of the next
- * buffer taken, and is copied there (a queue before zerosink holds it
- * while the reader makes room). The pool never posts an error: when
- * the ring refuses, it hands out a plain buffer that carries the failure,
- * and the sink posts it when that buffer arrives. */
+ * buffer taken (from any pool of the link), and is copied there (a queue
+ * before zerosink holds it while the reader makes room). The pool never
+ * posts an error: when the ring refuses, it hands out a plain buffer that
+ * carries the failure, and the sink posts it when that buffer arrives. */
 #ifndef GST_ZERO_SINK_POOL_H
 #define GST_ZERO_SINK_POOL_H
 

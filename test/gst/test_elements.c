@@ -5070,8 +5070,8 @@ GST_END_TEST;
  * acquire reserves places for the plain buffers after it, then its own
  * frame. The render and the acquire start together, the acquire a little
  * earlier or later each round (a spin, on two threads), so that some
- * rounds meet the render between taking the buffer off the pool's list
- * and reserving its frame: there the acquire reserved a place for the
+ * rounds meet the render between taking the buffer off the list of plain
+ * buffers and reserving its frame: there the acquire reserved a place for the
  * next plain buffer first, and this one was dropped as late (a queue
  * before zerosink lost a frame after a pause so, under load: PTS 10 after
  * 8 in test_pool_pause_while_ring_full_queue). Each round: every frame

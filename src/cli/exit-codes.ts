@@ -12,8 +12,8 @@ export const EXIT = {
    * rejected it, zerosink reported a permanent error (a frame that can never
    * fit, no such ring, other caps than the ring's, a bad name, permission
    * denied), it kept dying (--max-restarts used up), it died without a
-   * restart while its reader waited, an element failed during run's or
-   * filter's stop, filter's script failed under
+   * restart while its reader waited, an element failed during run's,
+   * filter's or a watch pipeline's stop, filter's script failed under
    * --on-error stop or on every request, or run --snapshot got no frame it
    * could make a picture of.
    */
@@ -34,10 +34,10 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** What each status means, one item each (a command's own wording may replace one: CommandSpec.exitCodes). */
 export const EXIT_TEXTS: Record<ExitCode, string> = {
-  [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C (a second Ctrl-C kills the children at once; run, filter: no element failed during the stop), or output closed: | head, 2>&1 | head)',
+  [EXIT.ok]: 'success (stream ended, --frames/--duration reached, stopped with Ctrl-C (a second Ctrl-C kills the children at once; run, filter, watch: no element failed during the stop), or output closed: | head, 2>&1 | head)',
   [EXIT.internal]: 'unexpected error, stdout or stderr cannot be written (a full disk), or the native addon does not load or was built for another version (build it: the message says how; plugin-path needs none)',
   [EXIT.usage]: 'usage error (bad option or argument, e.g. an option that takes a value given twice, an invalid ring name, a --plugin-path that does not exist or a --snapshot file that cannot be written or is not named .png)',
-  [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), it died without a restart while its reader waited (watch --no-restart: also a gst-launch SIGKILLed), (run, filter) an element failed during the stop, (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
+  [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), it died without a restart while its reader waited (watch --no-restart: also a gst-launch SIGKILLed), (run, filter, watch) an element failed during the stop, (filter) the script failed under --on-error stop or on every request, or (run --snapshot) no frame came that could be made a picture',
   [EXIT.ring]: 'ring error (cannot create, find or remove a ring; inspect: a ring whose OIEB or entries are wrong; run, serve: its writer broke the protocol)',
   [EXIT.command]: 'watch: the watched command failed (exited non-zero, was killed, or could not be started; no pipeline failed)',
   [EXIT.stream]: 'ingest / serve: bad img= stream, a frame img= cannot carry (serve: not GRAY16), or its connection or file failed',

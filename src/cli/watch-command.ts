@@ -38,7 +38,15 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     if (exit.killedAfterEosMs !== undefined)
       say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);
     // A fatal failure is told once, below; this is a pipeline that ended without ending the watch.
-    if (fatal || exit.stopped || exit.error === undefined) return;
+    if (fatal || exit.error === undefined) return;
+    // an element's error during its stop (its EOS) is told as it comes, a stop-stream's long before the watch's end
+    // (which then has status 3)
+    if (exit.stopped) {
+      say(io.stderr, `zerobuffer watch: ${failureText(exit.error, {
+        ring: name, outOfRestarts: false, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: true,
+      })}`);
+      return;
+    }
     // (zerosink's EREADERGONE does not tell a reader that closed its ring from one that died)
     say(io.stderr, exit.error.code === 'EREADERGONE'
       ? `zerobuffer watch: pipeline into ${name} ended: its reader is gone (EREADERGONE)`
@@ -55,13 +63,13 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
   // a misspelt --sink-property is the command line's fault, as run tells it
   const misspelt = unknownSinkProperty(result.pipelineError, args.sinkProperties);
   if (misspelt !== undefined) say(io.stderr, `zerobuffer watch: ${misspelt}`);
-  else if (result.pipelineError !== undefined) {
+  // (one during a stop was told as it came)
+  else if (result.pipelineError !== undefined && !result.failedWhileStopping) {
     say(io.stderr, result.pipelineError.code === 'ENAME' && result.pipelineError.element === undefined
       ? `zerobuffer watch: no pipeline can write into the announced ring: ${result.pipelineError.message}`
       : `zerobuffer watch: ${failureText(result.pipelineError, {
         // (out of restarts: it restarted as many times in a row as the budget allows)
         ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: args.maxRestarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
-        stopped: result.failedWhileStopping,
       })}`);
   }
   if (result.commandKilledWith !== undefined) {

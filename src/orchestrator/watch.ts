@@ -123,7 +123,7 @@ export interface WatchResult {
    * error (zerosink's, or gst-launch rejected the pipeline), a pipeline that
    * kept dying (outOfRestarts), or one that died without restart while its
    * reader lived. Or, when failedWhileStopping, the first error of a pipeline
-   * during the stop at the watch's end (its EOS), as run fails then.
+   * during a stop (its EOS: a stop-stream's, or the watch's end), as run fails then.
    */
   pipelineError?: PipelineError;
   /** The ring of pipelineError. */
@@ -131,8 +131,8 @@ export interface WatchResult {
   /** pipelineError is the last of a pipeline that used up its restarts. */
   outOfRestarts: boolean;
   /**
-   * pipelineError came while the watch stopped the pipeline at its end
-   * (stop(), the signal, or the command's exit): it did not end the watch.
+   * pipelineError came while a pipeline was being stopped (a stop-stream,
+   * stop(), the signal, or the command's exit): it did not end the watch.
    */
   failedWhileStopping: boolean;
   /** stop() or the signal ended the watch (also our stdout closed: a consumer that went, `| head`). */
@@ -233,7 +233,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
   #leftoversStopped?: Promise<void>;
   /** The command exited (or was killed): no pipeline starts any more. */
   #commandEnded = false;
-  #failure?: { name: string; error: PipelineError; outOfRestarts: boolean; whileStopping: boolean };
+  /** The failure that ends the watch. */
+  #failure?: { name: string; error: PipelineError; outOfRestarts: boolean };
+  /** The first element's error during a pipeline's stop: the watch's failure unless #failure ends it. */
+  #failedStopping?: { name: string; error: PipelineError };
   /** WatchResult.announcedAfterExit. */
   readonly #announcedAfterExit = new Set<string>();
   /** Resolves when the command has exited and every pipeline is stopped. */
@@ -418,10 +421,10 @@ export class Watcher extends EventEmitter<WatchEvents> {
       signal: result.signal ?? undefined,
       spawnError: spawnFailed ? ((result.cause as Error | undefined)?.message ?? result.shortMessage) : undefined,
       commandKilledWith: killedWith.length > 0 ? killedWith : undefined,
-      pipelineError: this.#failure?.error,
-      failedRing: this.#failure?.name,
+      pipelineError: (this.#failure ?? this.#failedStopping)?.error,
+      failedRing: (this.#failure ?? this.#failedStopping)?.name,
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
-      failedWhileStopping: this.#failure?.whileStopping ?? false,
+      failedWhileStopping: this.#failure === undefined && this.#failedStopping !== undefined,
       stopped: this.#stopped,
       rings: this.summary(),
       announcedAfterExit: this.#announcedAfterExit.size > 0 ? [...this.#announcedAfterExit] : undefined,
@@ -451,7 +454,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     const record = this.#history.get(shown) ?? newRecord();
     record.refused = error;
     this.#history.set(shown, record);
-    this.#failure = { name: shown, error, outOfRestarts: false, whileStopping: false };
+    this.#failure = { name: shown, error, outOfRestarts: false };
     void this.stop();
   }
 
@@ -522,11 +525,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
       // or died for good while the reader waits for it.
       const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
         (exit.error.permanent || exit.outOfRestarts || (this.#child?.exitCode === null && readerAlive(served)));
-      if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts, whileStopping: false };
-      // An element's error during the EOS of the watch's end (a stop's SIGKILL without one, or the reader gone,
-      // is none: the runner) fails the watch too, as it fails run; a stop-stream's stop is the reader's affair
-      else if (exit.error !== undefined && exit.stopped && (this.#stopped || this.#commandEnded) && this.#failure === undefined)
-        this.#failure = { name, error: exit.error, outOfRestarts: false, whileStopping: true };
+      if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
+      // An element's error during a stop's EOS (a stop's SIGKILL without one, or the reader gone, is none: the
+      // runner) fails the watch too, as it fails run, whichever stop it was: the watch's end, or a stop-stream's,
+      // which its reader may well send right before it exits (the watch's end would then be a matter of timing)
+      else if (exit.error !== undefined && exit.stopped) this.#failedStopping ??= { name, error: exit.error };
       this.emit('ended', name, exit, fatal);
       if (fatal) void this.stop();
     });

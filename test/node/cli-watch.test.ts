@@ -781,6 +781,34 @@ test('watch whose pipeline fails during the stop of a Ctrl-C (an element\'s erro
       'gst-launch exited with status 1:\nERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\n  the hint\n');
     expect(child.stderr).toMatch(new RegExp(`ring ${name}: .*last error: EPIPELINE`));
     expect(child.stderr).not.toMatch(/zerobuffer watch: stopped sh/); // the Ctrl-C stopped it, not the failure
+    expect(child.stderr.split('failed while it stopped')).toHaveLength(2); // told once
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('watch whose pipeline fails during the stop its reader\'s stop-stream asked for: the error told as it comes, the command goes on, status 3 at its exit', async () => {
+  // (before: nothing told and status 0, "the reader's affair"; a reader that exited right after its stop-stream got
+  // status 3 when its exit came before the pipeline's end, 0 after)
+  const dir = eosFailingGstLaunchDir(); // first on the PATH; the command's flag files too
+  const name = ringName('watchstopstream');
+  const line = (method: string): string => `> ${JSON.stringify({ jsonrpc: '2.0', method, params: method === 'stop-stream' ? [name] : [name, 4096, 100000] })}`;
+  const command = `echo '${line('start-stream')}'; until [ -e ${dir}/stop ]; do sleep 0.05; done; ` +
+    `echo '${line('stop-stream')}'; until [ -e ${dir}/exit ]; do sleep 0.05; done`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', command], { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    await until('the pipeline playing', () => child.stderr.includes(`pipeline into ${name} playing`), 20000);
+    fs.writeFileSync(path.join(dir, 'stop'), '');
+    const told = `zerobuffer watch: pipeline into ${name} failed while it stopped (its EOS); gst-launch said:\n` +
+      'gst-launch exited with status 1:\nERROR: from element /GstPipeline:pipeline0/GstQueue:queue0: failed at EOS\n  the hint\n';
+    await until('the failure told', () => child.stderr.includes(told), 20000);
+    expect(child.proc.exitCode).toBe(null); // the failure did not stop the command
+    fs.writeFileSync(path.join(dir, 'exit'), '');
+    expect(await child.exit(30000)).toBe(EXIT.pipeline);
+    expect(child.stderr.split(told)).toHaveLength(2); // told once
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: .*last error: EPIPELINE`));
+    expect(child.stderr).not.toMatch(/zerobuffer watch: stopped sh/);
   } finally {
     child.proc.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

@@ -70,6 +70,9 @@ function modeOption(what: string): OptionSpec {
   };
 }
 
+/** The readers' fallback ring (3 frames of 1080p RGB): its bytes from the core when the addon loads. */
+const FALLBACK_SIZE = `3 × 1920×1080 RGB${addon.native === undefined ? '' : ` (${addon.native.defaultPayloadSize(0)} bytes)`}`;
+
 const ringOptions: Record<string, OptionSpec> = {
   name: { type: 'string', describe: 'Ring name (default: zb-<uuid>)' },
   mode: modeOption('the ring'),
@@ -78,7 +81,7 @@ const ringOptions: Record<string, OptionSpec> = {
     type: 'number',
     describe: 'Payload ring size in bytes (default: frames of the size the caps at the end of the pipeline describe, ' +
       '2 to 4 of them, as many as fit in 32 MiB (up to 64 of small frames), with room for the frame header; raw audio: 1 s of it, ' +
-      'at least 64 KiB; else 3 × 1920×1080 RGB)',
+      `at least 64 KiB; else, encoded caps too (their frames have no set size), ${FALLBACK_SIZE}, as zerosrc sizes its ring)`,
   },
 };
 
@@ -179,7 +182,8 @@ export const COMMANDS = {
       mode: modeOption('the channel\'s request ring, NAME_request, which this command creates (the response ring is zerofilter\'s: --sink-property mode=0660)'),
       'payload-size': {
         type: 'number',
-        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; raw audio: 1 s of it, at least 64 KiB, as zerofilter sizes its response ring; else 3 × 1920×1080 RGB)',
+        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; raw audio: 1 s of it, at least 64 KiB, as zerofilter sizes its response ring; ' +
+          `else, encoded caps too (their frames have no set size), ${FALLBACK_SIZE}, as zerofilter sizes its response ring then)`,
       },
       'plugin-path': pipelineOptions['plugin-path'],
       'sink-property': { type: 'string', repeatable: true, describe: 'Extra zerofilter property as name=value (repeatable), e.g. depth=4 or policy=drop; a value gst-launch refuses, also one out of range (which it only warns about), stops the pipeline (status 3)' },

@@ -345,7 +345,10 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     if (json) say(io.stdout, warningJson(w, 'zerofilter'));
     else live!.above(io.stderr, `zerobuffer filter: ${warningText(w, 'zerofilter')}`);
   });
-  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
+  // a size the caps did not give is said so: 18 MB for a small encoded stream (whose frames' size no caps give) is
+  // the readers' fallback, zerosrc's and zerofilter's response ring's too, not a mistake
+  const sizedBy = sizes?.from === 'default' ? ', the default: the caps at the source\'s end give no frame size; --payload-size N to change' : '';
+  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes${sizedBy}) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
 
   const limit = args.frames;
   // --frames N: the script answers N requests, then the pipeline is stopped (EOS). zerofilter

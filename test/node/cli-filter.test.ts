@@ -106,6 +106,16 @@ test('zerobuffer filter of raw audio: the request ring sized by time (1 s of it,
   }
 }, 90000);
 
+test('zerobuffer filter of an encoded stream (VP8): the request ring is the readers\' fallback, as zerosrc\'s and zerofilter\'s response ring for such caps, its line says why; every frame answered', async () => {
+  // (before: the same 18662592 bytes for a 64x48 stream, and nothing said of why: encoded caps give no frame size)
+  const src = 'videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8,width=64,height=48';
+  const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+    'fakesink', '--no-json', '--name', ringName('clifv')], gstEnv);
+  expect(await cli.exit(40000)).toBe(0);
+  expect(cli.stderr).toContain('(requests: 18662592 bytes, the default: the caps at the source\'s end give no frame size; --payload-size N to change)');
+  expect(cli.stderr).toMatch(/\nzerofilter: 10 answers, 0 passed, 0 dropped/);
+}, 60000);
+
 test.each([[1, '0'], [7, '1']])('zerobuffer filter --frames %i (COUNT_FILTER_RESERVE=%s): the script is handed exactly that many frames, the summary counts that many answers, the pipeline ends at EOS', async (n, reserve) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifn-'));
   try {

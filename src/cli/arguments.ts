@@ -158,7 +158,7 @@ export const COMMANDS = {
     describe: 'Run <source> ! zerofilter ! <sink> with a Node script answering every frame (a duplex channel), with live stats',
     positionals: {
       source: { type: 'string', describe: 'Source pipeline in gst-launch syntax (zerofilter follows it)' },
-      sink: { type: 'string', describe: 'Sink pipeline in gst-launch syntax (it follows zerofilter; nothing is appended after it: it may end in a zerosink of its own, into a ring its reader created)' },
+      sink: { type: 'string', describe: 'Sink pipeline in gst-launch syntax (it follows zerofilter; nothing is appended after it: it ends in a sink element, e.g. fakesink or a zerosink of its own, into a ring its reader created; one whose output goes nowhere fails with gst-launch\'s not-linked, exit 3, said so)' },
     },
     options: {
       script: { type: 'string', describe: 'ES module whose default export answers each frame: (frame, reply) => bytes | frame | void (required)' },

@@ -116,6 +116,17 @@ test('zerobuffer filter of an encoded stream (VP8): the request ring is the read
   expect(cli.stderr).toMatch(/\nzerofilter: 10 answers, 0 passed, 0 dropped/);
 }, 60000);
 
+test('zerobuffer filter whose sink pipeline ends in no sink element (videoconvert): status 3, a line saying the answers go nowhere and what to end it with', async () => {
+  // (before: only gst-launch's "streaming stopped, reason not-linked", and the --json summary's "zerofilter": null)
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+    'queue ! videoconvert', '--json', '--name', ringName('clifnl')], gstEnv);
+  expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).toContain('reason not-linked');
+  expect(cli.stderr).toContain('\nzerobuffer filter: the sink pipeline ("queue ! videoconvert") sends the answers nowhere (not-linked): it must end in a sink element, ' +
+    'which filter does not append: e.g. "videoconvert ! autovideosink", or fakesink to drop them\n');
+  expect(JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!)).toMatchObject({ zerofilter: null });
+}, 60000);
+
 test.each([[1, '0'], [7, '1']])('zerobuffer filter --frames %i (COUNT_FILTER_RESERVE=%s): the script is handed exactly that many frames, the summary counts that many answers, the pipeline ends at EOS', async (n, reserve) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifn-'));
   try {

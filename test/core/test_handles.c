@@ -1246,6 +1246,16 @@ static void test_sizing(void) {
                zb_default_payload_size(0));
   CHECK_EQ_U64(zb_default_payload_size_for_rate(UINT64_MAX),
                zb_default_payload_size(0));
+  /* a duplex ring of raw audio: depth + 3 buffers of up to a second */
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(48000 * 2 * 2, 2),
+               5 * 192064);
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(48000 * 2 * 2, 4),
+               zb_payload_size_for(48000 * 2 * 2, 7, true));
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(8000 * 1 * 1, 1), 65536);
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(0, 2),
+               zb_default_payload_size(0));
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(UINT64_MAX, 2), 0);
+  CHECK_EQ_U64(zb_duplex_payload_size_for_rate(1, UINT_MAX - 3), 0);
   CHECK_EQ_U64(zb_duplex_payload_size(UINT64_MAX, 5), 0);
   CHECK_EQ_U64(zb_duplex_payload_size(1, UINT_MAX), 0);
   CHECK_EQ_U64(zb_duplex_payload_size(1, UINT_MAX - 3), 0);

@@ -824,6 +824,17 @@ int zb_duplex_same_client(const struct zb_health *request,
  * 0 when frames that large, or that many, cannot fit any ring. */
 uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth);
 
+/* The same for raw audio of bytes_per_second (rate × channels × bytes per
+ * sample), whose buffers are of any length: depth + 3 of them of up to a
+ * second each (audiotestsrc samplesperbuffer=48000 at 48 kHz; common
+ * sources push 5 to 96 ms), per-frame header room included, and at least
+ * a reader's ring of it (zb_default_payload_size_for_rate: a second,
+ * which holds depth + 3 buffers only of up to 1 / (depth + 3) s).
+ * bytes_per_second 0 (unknown): zb_default_payload_size(0). 0 when that
+ * much cannot fit any ring. */
+uint64_t zb_duplex_payload_size_for_rate(uint64_t bytes_per_second,
+                                         unsigned depth);
+
 /* ---------------------------------------------------------------- health */
 
 /* Utilisation bands of a ring, from the protocol's capacity guidance

@@ -116,6 +116,24 @@ uint64_t zb_duplex_payload_size(uint64_t frame_size, unsigned depth) {
   return zb_payload_size_for(frame_size, frames, true);
 }
 
+uint64_t zb_duplex_payload_size_for_rate(uint64_t bytes_per_second,
+                                         unsigned depth) {
+  /* a reader's ring of it: a second, at least 64 KiB (or, for 0, the
+   * fallback), which low rates keep */
+  uint64_t reader = zb_default_payload_size_for_rate(bytes_per_second);
+  uint64_t bytes;
+  if (bytes_per_second == 0)
+    return reader;
+  if (depth > UINT_MAX - 3)
+    return 0;
+  /* depth + 3 buffers, as zb_duplex_payload_size, of up to a second each:
+   * how long one is, the caps do not say */
+  bytes = zb_payload_size_for(bytes_per_second, depth + 3, true);
+  if (bytes == 0)
+    return 0;
+  return bytes > reader ? bytes : reader;
+}
+
 int zb_duplex_same_client(const zb_health *request, const zb_health *response) {
   if (request == NULL || response == NULL)
     return zb__fail(ZB_EINVAL, "zb_duplex_same_client: NULL health");

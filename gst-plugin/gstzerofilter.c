@@ -900,11 +900,10 @@ gst_zero_filter_connect (GstZeroFilter * self)
         !gst_caps_is_any (self->in_caps))
       bytes_per_second = zerobuffer_audio_bytes_per_second
           (gst_caps_get_structure (self->in_caps, 0));
-    /* raw audio's buffers are of any length: a second of it, as zerosrc's
-     * ring, holds depth + 3 buffers of up to 1 / (depth + 3) s; common
-     * sources push 5 to 96 ms (zb_default_payload_size_for_rate) */
+    /* raw audio's buffers are of any length, which the caps do not say:
+     * depth + 3 of up to a second each */
     payload_size = bytes_per_second > 0 ?
-        zb_default_payload_size_for_rate (bytes_per_second) :
+        zb_duplex_payload_size_for_rate (bytes_per_second, depth) :
         zb_duplex_payload_size (frame_size, depth);
   }
   zb_duplex_ring_name (channel, ZB_DUPLEX_RESPONSE, name, sizeof name);
@@ -2672,11 +2671,11 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
           "Payload bytes of the response ring (0: as many frames of the "
           "input's size as a reader's ring holds by default, at least "
           "depth + 3, for the first caps; raw audio (format, rate and "
-          "channels), 1 s of it, at least 64 KiB; the readers' default when "
-          "the input has no size); raise it when responses are larger than "
-          "requests, when downstream keeps responses, or for caps that grow "
-          "mid-stream (an answer by copy that cannot fit is an EMSGSIZE "
-          "error at the caps change)", 0,
+          "channels), depth + 3 buffers of up to 1 s, at least 64 KiB; the "
+          "readers' default when the input has no size); raise it when "
+          "responses are larger than requests, when downstream keeps "
+          "responses, or for caps that grow mid-stream (an answer by copy "
+          "that cannot fit is an EMSGSIZE error at the caps change)", 0,
           ZB_MAX_PAYLOAD_SIZE, DEFAULT_PAYLOAD_SIZE, ready));
   g_object_class_install_property (gobject_class, PROP_MODE,
       zerobuffer_param_spec_mode ("the response ring (CHANNEL_response, "

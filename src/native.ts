@@ -231,6 +231,8 @@ export interface NativeAddon {
   defaultPayloadSizeForRate(bytesPerSecond: number): number;
   /** Either ring of a duplex channel by default, with depth requests waiting (zb_duplex_payload_size; 0: too large). */
   duplexPayloadSize(frameSize: number, depth: number): number;
+  /** Either ring of a duplex channel of raw audio: depth + 3 buffers of up to 1 s (zb_duplex_payload_size_for_rate; 0: too large). */
+  duplexPayloadSizeForRate(bytesPerSecond: number, depth: number): number;
   /** The per-frame header version metadata declares (0: none); throws EPROTO when unreadable. */
   metadataFrameHeader(bytes: Uint8Array): number;
   /** The metadata JSON object with the per-frame header declared. */

@@ -622,6 +622,13 @@ Napi::Value DuplexPayloadSize(const Napi::CallbackInfo &info) {
                                                 static_cast<unsigned>(ArgSize(info, 1, "depth"))));
 }
 
+// duplexPayloadSizeForRate(bytesPerSecond or 0, depth) -> either ring of a
+// duplex channel of raw audio
+Napi::Value DuplexPayloadSizeForRate(const Napi::CallbackInfo &info) {
+  return U64(info.Env(), zb_duplex_payload_size_for_rate(ArgSize(info, 0, "bytesPerSecond"),
+                                                         static_cast<unsigned>(ArgSize(info, 1, "depth"))));
+}
+
 // metadataFrameHeader(bytes) / metadataInPlace(bytes) -> the version of
 // the per-frame header / of in-place answers the metadata declares (0:
 // none); throws EPROTO when the declaration cannot be read.
@@ -774,6 +781,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"defaultPayloadSize", DefaultPayloadSize},
       {"defaultPayloadSizeForRate", DefaultPayloadSizeForRate},
       {"duplexPayloadSize", DuplexPayloadSize},
+      {"duplexPayloadSizeForRate", DuplexPayloadSizeForRate},
       {"metadataFrameHeader", MetadataDeclared<zb_metadata_frame_header>},
       {"declareFrameHeader", MetadataDeclare<zb_metadata_declare_frame_header>},
       {"metadataInPlace", MetadataDeclared<zb_metadata_in_place>},

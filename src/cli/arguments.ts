@@ -182,7 +182,7 @@ export const COMMANDS = {
       mode: modeOption('the channel\'s request ring, NAME_request, which this command creates (the response ring is zerofilter\'s: --sink-property mode=0660)'),
       'payload-size': {
         type: 'number',
-        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; raw audio: 1 s of it, at least 64 KiB, as zerofilter sizes its response ring; ' +
+        describe: 'Request ring payload bytes (default: for the frame size the caps filter the source ends with describes, zerofilter\'s depth + 3 frames or more, as its response ring; raw audio: depth + 3 buffers of up to 1 s, at least 64 KiB, as zerofilter sizes its response ring; ' +
           `else, encoded caps too (their frames have no set size), ${FALLBACK_SIZE}, as zerofilter sizes its response ring then)`,
       },
       'plugin-path': pipelineOptions['plugin-path'],

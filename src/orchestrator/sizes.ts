@@ -127,8 +127,8 @@ export interface RingSizes {
  * A duplex server's request ring for the source's frames with `depth` requests waiting (zerofilter's
  * depth), by the core's rule for either ring of a channel (zb_duplex_payload_size: the frames in flight,
  * at least depth + 3, for in-place answers held downstream); raw audio, whose buffers are of any length,
- * as zerofilter sizes its response ring for it: 1 s of it, at least 64 KiB (zb_default_payload_size_for_rate);
- * the readers' fallback when the caps do not say. `source`: a pipeline description (split as the CLI splits
+ * as zerofilter sizes its response ring for it: depth + 3 buffers of up to 1 s each, at least 64 KiB
+ * (zb_duplex_payload_size_for_rate); the readers' fallback when the caps do not say. `source`: a pipeline description (split as the CLI splits
  * it) or its words. TypeErrors name a bad `source` or `depth` (an integer >= 1).
  */
 export function duplexSizes(source: string | readonly string[], depth: number = native.duplexDefaultDepth): RingSizes {
@@ -136,7 +136,7 @@ export function duplexSizes(source: string | readonly string[], depth: number = 
   const frame = frameOfSource(sourceWordsOf(source));
   const payloadSize = frame === undefined ? 0 : frame.size !== undefined
     ? native.duplexPayloadSize(frame.size, depth)
-    : native.defaultPayloadSizeForRate(frame.bytesPerSecond!);
+    : native.duplexPayloadSizeForRate(frame.bytesPerSecond!, depth);
   const fallback = native.defaultPayloadSize(0);
   if (payloadSize === 0 || !frame!.atEnd)
     return { metadataSize: DEFAULT_METADATA_SIZE, payloadSize: Math.max(fallback, payloadSize), from: 'default' };

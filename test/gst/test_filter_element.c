@@ -49,8 +49,8 @@
  *   gone no hold is left (the request ring is no longer mapped);
  * - a server declaring raw caps without a frame size: EMETADATA naming
  *   what they lack;
- * - raw audio input: the response ring sized by time (1 s of it), every
- *   answer paired;
+ * - raw audio input: the response ring sized by time (depth + 3 buffers
+ *   of up to a second), every answer paired, buffers of a second too;
  * - videorate repeating buffers of zerofilter's pool: a repeat dropped
  *   (it would come after a later request) is said in a warning, and
  *   counted; the buffer after the dropped repeat is not DISCONT (it
@@ -1749,30 +1749,54 @@ GST_START_TEST (test_planar_audio_responses)
 
 GST_END_TEST;
 
-/* Raw audio input sizes the response ring by time, as zerosrc's
- * (zb_default_payload_size_for_rate: 48 kHz stereo S16, 192064 bytes), not
- * with the video fallback (3 frames of 1080p RGB, 100 s of it); every
- * answer comes paired with its request through it. */
-GST_START_TEST (test_audio_response_ring_by_time)
+/* Raw audio input of SAMPLES-sample buffers (48 kHz stereo S16) with
+ * DEPTH requests waiting: the response ring is sized by time for depth + 3
+ * buffers of up to a second (zb_duplex_payload_size_for_rate), not with
+ * the video fallback (3 frames of 1080p RGB, 100 s of it); every answer
+ * comes paired with its request through it. */
+static void
+audio_round_trip (guint samples, guint depth, guint answers)
 {
   gchar *channel = channel_name ("audio-ring");
   Server *server = server_start (channel, 0);
-  GstElement *pipeline = filter_pipeline (channel, "audiotestsrc ! "
-      "audio/x-raw,format=S16LE,rate=48000,channels=2", "",
+  gchar *source = g_strdup_printf ("audiotestsrc samplesperbuffer=%u ! "
+      "audio/x-raw,format=S16LE,rate=48000,channels=2", samples);
+  gchar *props = g_strdup_printf ("depth=%u", depth);
+  GstElement *pipeline = filter_pipeline (channel, source, props,
       "sync=false max-buffers=2");
   GstElement *appsink = by_name (pipeline, "out");
   zb_health health;
   guint i;
 
+  g_free (source);
+  g_free (props);
   reach_state (pipeline, GST_STATE_PLAYING);
-  for (i = 0; i < 50; i++)
+  for (i = 0; i < answers; i++)
     fail_unless_equals_uint64 (pull_paired (appsink, NULL),
-        gst_util_uint64_scale (i * 1024, GST_SECOND, 48000));
+        gst_util_uint64_scale (i * samples, GST_SECOND, 48000));
   fail_unless_equals_int (zb_health_read (server->response_name, &health),
       0);
-  fail_unless_equals_uint64 (health.payload_size, 192064);
+  fail_unless_equals_uint64 (health.payload_size,
+      zb_payload_size_for (48000 * 2 * 2, depth + 3, TRUE));
   assert_no_error (pipeline);
   finish (pipeline, server, channel);
+}
+
+/* audiotestsrc's 1024 samples: 5 s of audio at depth 2. */
+GST_START_TEST (test_audio_response_ring_by_time)
+{
+  audio_round_trip (1024, 2, 50);
+}
+
+GST_END_TEST;
+
+/* Buffers of a second (audiotestsrc samplesperbuffer=48000, 192000
+ * bytes), 2 and 4 requests waiting. (Before, the ring was a second of
+ * audio whatever the depth, 192064 bytes: it held one answer at a time.) */
+GST_START_TEST (test_audio_second_buffers)
+{
+  audio_round_trip (48000, 2, 8);
+  audio_round_trip (48000, 4, 8);
 }
 
 GST_END_TEST;
@@ -2607,6 +2631,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_audio_response_ring_by_time);
+  tcase_add_test (tc, test_audio_second_buffers);
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);

@@ -85,9 +85,11 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
   expect(summary).toMatchObject({ responses: 6, inPlace: 6, copied: 0, zerofilter: { responses: 6, 'responses-in-place': 6, 'in-place-copied': 0 } });
 }, 90000);
 
-test('zerobuffer filter of raw audio: the request ring sized by time (1 s of it, as zerofilter\'s response ring), every byte answered through the channel', async () => {
-  // before: the request ring was the readers' fallback for any audio, 3 frames of 1080p RGB (18662592 bytes)
-  const src = 'audiotestsrc num-buffers=50 ! audio/x-raw,format=S16LE,rate=48000,channels=2';
+/**
+ * Runs `zerobuffer filter <src> --script invert-in-place-filter.mjs filesink` (+ extra); its stderr, after checking that every
+ * byte of the source's `bytes` came back inverted.
+ */
+async function invertedAudio(src: string, bytes: number, extra: string[] = []): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifa-'));
   try {
     const input = path.join(dir, 'in.raw');
@@ -95,16 +97,31 @@ test('zerobuffer filter of raw audio: the request ring sized by time (1 s of it,
     const ref = run('gst-launch-1.0', ['-q', ...src.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
     expect(await ref.exit(20000)).toBe(0);
     const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-in-place-filter.mjs'),
-      `filesink location=${output}`, '--no-json', '--name', ringName('clifa')], gstEnv);
-    expect(await cli.exit(40000)).toBe(0);
-    expect(cli.stderr).toContain('(requests: 192064 bytes)');
+      `filesink location=${output}`, '--no-json', '--name', ringName('clifa'), ...extra], gstEnv);
+    expect([await cli.exit(40000), cli.stderr]).toEqual([0, cli.stderr]); // its stderr shown when it failed
     const want = fs.readFileSync(input).map((v) => 255 - v);
-    expect(want.length).toBe(50 * 1024 * 4);
+    expect(want.length).toBe(bytes);
     expect(sha(fs.readFileSync(output))).toBe(sha(want));
+    return cli.stderr;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('zerobuffer filter of raw audio: the request ring sized by time (depth + 3 buffers of up to 1 s, as zerofilter\'s response ring), every byte answered through the channel', async () => {
+  // before: the request ring was the readers' fallback for any audio, 3 frames of 1080p RGB (18662592 bytes)
+  const stderr = await invertedAudio('audiotestsrc num-buffers=50 ! audio/x-raw,format=S16LE,rate=48000,channels=2', 50 * 1024 * 4);
+  expect(stderr).toContain('(requests: 960320 bytes)'); // 5 × 192064
 }, 90000);
+
+test.each([[['--sink-property', 'depth=2']], [['--sink-property', 'depth=4', '--no-in-place']]])(
+  'zerobuffer filter %j of raw audio in buffers of 1.5 s: both rings hold them, every byte answered', async (extra) => {
+    // before: each ring was a second of audio (192064 bytes): an answer in place held the 288048-byte request in
+    // the request ring, which could not take it; an answer by copy could not fit the response ring (EMSGSIZE)
+    const stderr = await invertedAudio('audiotestsrc num-buffers=6 samplesperbuffer=72000 ! audio/x-raw,format=S16LE,rate=48000,channels=2',
+      6 * 72000 * 4, extra);
+    expect(stderr).toContain(`(requests: ${extra[1] === 'depth=2' ? 5 * 192064 : 7 * 192064} bytes)`);
+  }, 90000);
 
 test('zerobuffer filter of an encoded stream (VP8): the request ring is the readers\' fallback, as zerosrc\'s and zerofilter\'s response ring for such caps, its line says why; every frame answered', async () => {
   // (before: the same 18662592 bytes for a 64x48 stream, and nothing said of why: encoded caps give no frame size)

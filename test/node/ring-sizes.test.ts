@@ -156,11 +156,12 @@ test('raw audio caps size the ring by time: a buffer of 1 s, at least 64 KiB, th
     expect([caps, defaultSizes(`audiotestsrc ! ${caps}`)]).toEqual([caps, { metadataSize: 65536, payloadSize: fallback, from: 'default' }]);
 });
 
-test('a duplex channel of raw audio is sized by time as zerofilter sizes its response ring, whatever the depth', () => {
-  // before: the readers' fallback, 3 frames of 1080p RGB (18662592 bytes) for any audio
+test('a duplex channel of raw audio is sized by time as zerofilter sizes its response ring: depth + 3 buffers of up to 1 s', () => {
+  // before: the readers' fallback, 3 frames of 1080p RGB (18662592 bytes) for any audio; then 1 s of it
+  // whatever the depth (192064 bytes), which held depth + 3 buffers only of up to 1 / (depth + 3) s
   const fallback = duplexSizes('audiotestsrc').payloadSize;
-  expect(duplexSizes(AUDIO_48K)).toEqual({ metadataSize: 65536, payloadSize: 192064, from: 'caps' });
-  expect(duplexSizes(AUDIO_48K, 8)).toEqual(duplexSizes(AUDIO_48K));
+  expect(duplexSizes(AUDIO_48K)).toEqual({ metadataSize: 65536, payloadSize: 5 * 192064, from: 'caps' });
+  expect(duplexSizes(AUDIO_48K, 8).payloadSize).toBe(11 * 192064);
   expect(duplexSizes('audiotestsrc ! audio/x-raw,format=U8,rate=8000,channels=1').payloadSize).toBe(65536);
   expect(duplexSizes(`${AUDIO_48K} ! audioconvert`)).toEqual({ metadataSize: 65536, payloadSize: fallback, from: 'default' });
 });

@@ -30,8 +30,9 @@
  * new caps; with frame-header=true each later request carries its caps in
  * the frame header (the request ring's metadata keeps the first ones).
  * The response ring keeps the size it got at the start (the server stays
- * on it): new caps whose answers cannot fit it are an EMSGSIZE error
- * naming the payload-size they need.
+ * on it): new caps whose answers cannot fit it (raw video's frames, raw
+ * audio's buffers of up to a second) are an EMSGSIZE error naming the
+ * payload-size they need.
  *
  * Up to #GstZeroFilter:depth requests may wait for their responses (a
  * pipelined server), more while the oldest is held back from the server
@@ -1923,31 +1924,32 @@ gst_zero_filter_request_caps (GstZeroFilter * self, GstCaps * caps)
 }
 
 /* After a caps change, every response before it pushed: whether the
- * response ring holds one answer to a frame of the new caps (raw video;
- * the server answers with frames of the input caps unless it declared
- * caps of its own). The ring was sized at the start of the session (with
- * payload-size 0, for the first caps) and the server's writer stays on it
- * for the session: the duplex protocol has no way to move it to a larger
- * one. An answer that can never fit made the server fail, and zerofilter
- * said only that it stopped answering; now the change is an EMSGSIZE
- * failure naming payload-size and the size needed. Not when answers may
- * come in place (in-place, and the server declared the frame header):
- * those take a header's room. With the push lock; FALSE when that failed
- * us with an error. */
+ * response ring holds one answer to a frame of the new caps (raw video)
+ * or to a buffer of them (raw audio, by time as the ring is sized: a
+ * buffer of up to a second); the server answers with frames of the input
+ * caps unless it declared caps of its own. The ring was sized at the
+ * start of the session (with payload-size 0, for the first caps) and the
+ * server's writer stays on it for the session: the duplex protocol has no
+ * way to move it to a larger one. An answer that can never fit made the
+ * server fail, and zerofilter said only that it stopped answering; now
+ * the change is an EMSGSIZE failure naming payload-size and the size
+ * needed. Not when answers may come in place (in-place, and the server
+ * declared the frame header): those take a header's room. With the push
+ * lock; FALSE when that failed us with an error. */
 static gboolean
 gst_zero_filter_check_response_room (GstZeroFilter * self)
 {
   GstVideoInfo info;
   zb_health h;
-  guint64 payload_size, frame_size, needed;
+  guint64 payload_size, answer_size, needed, sized;
   guint depth;
-  gboolean in_place;
-  gchar *caps, *has;
+  gboolean in_place, audio;
+  gchar *caps, *has, *answers;
   GstFlowReturn ret;
 
   if (is_bypass (self) || self->responses == NULL ||
-      self->server_declared_caps ||
-      !gst_video_info_from_caps (&info, self->in_caps) ||
+      self->server_declared_caps || gst_caps_is_empty (self->in_caps) ||
+      gst_caps_is_any (self->in_caps) ||
       zb_reader_health (gst_zero_src_ring_reader (self->responses), &h) < 0)
     return TRUE;
   GST_OBJECT_LOCK (self);
@@ -1955,12 +1957,36 @@ gst_zero_filter_check_response_room (GstZeroFilter * self)
   depth = self->depth;
   in_place = self->in_place;
   GST_OBJECT_UNLOCK (self);
-  frame_size = GST_VIDEO_INFO_SIZE (&info);
-  needed = zb_payload_size_for (frame_size + (self->response_header ?
+  audio = FALSE;
+  if (gst_video_info_from_caps (&info, self->in_caps)) {
+    answer_size = GST_VIDEO_INFO_SIZE (&info);
+    answers = g_strdup_printf ("%s %dx%d frames of %" G_GUINT64_FORMAT
+        " bytes", GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
+        GST_VIDEO_INFO_HEIGHT (&info), answer_size);
+    sized = zb_duplex_payload_size (answer_size, depth);
+  } else {
+    const GstStructure *s = gst_caps_get_structure (self->in_caps, 0);
+    gint rate = 0, channels = 0;
+
+    answer_size = zerobuffer_audio_bytes_per_second (s);
+    if (answer_size == 0)       /* neither raw video nor raw audio */
+      return TRUE;
+    audio = TRUE;
+    gst_structure_get_int (s, "rate", &rate);
+    gst_structure_get_int (s, "channels", &channels);
+    answers = g_strdup_printf ("%s audio of %d channel%s at %d Hz in "
+        "buffers of up to a second (%" G_GUINT64_FORMAT " bytes)",
+        gst_structure_get_string (s, "format"), channels,
+        channels == 1 ? "" : "s", rate, answer_size);
+    sized = zb_duplex_payload_size_for_rate (answer_size, depth);
+  }
+  needed = zb_payload_size_for (answer_size + (self->response_header ?
           ZB_EXT_HEADER_SIZE : 0), 1, FALSE);
   if (needed == 0 || needed <= h.payload_size ||
-      (in_place && self->response_header))
+      (in_place && self->response_header)) {
+    g_free (answers);
     return TRUE;
+  }
   has = payload_size != 0 ? g_strdup_printf ("this zerofilter has "
       "payload-size=%" G_GUINT64_FORMAT, payload_size) :
       g_strdup_printf ("this zerofilter's response ring has %"
@@ -1969,16 +1995,16 @@ gst_zero_filter_check_response_room (GstZeroFilter * self)
   caps = gst_caps_to_string (self->in_caps);
   ret = gst_zero_filter_fail (self, NULL, ZB_EMSGSIZE,
       g_strdup_printf ("The response ring cannot hold an answer to the new "
-          "caps' frames: %s %dx%d frames of %" G_GUINT64_FORMAT " bytes "
-          "need payload-size=%" G_GUINT64_FORMAT " or more, %s",
-          GST_VIDEO_INFO_NAME (&info), GST_VIDEO_INFO_WIDTH (&info),
-          GST_VIDEO_INFO_HEIGHT (&info), frame_size, needed, has),
+          "caps' %s: %s need payload-size=%" G_GUINT64_FORMAT " or more, %s",
+          audio ? "buffers" : "frames", answers, needed, has),
       g_strdup_printf ("new input caps %s; the duplex server writes each "
           "answer into the response ring, which zerofilter creates at the "
           "start of the session and the server keeps: set payload-size for "
-          "the largest frames (%" G_GUINT64_FORMAT ": what payload-size=0 "
-          "gives these frames, at least depth + 3 of them)", caps,
-          zb_duplex_payload_size (frame_size, depth)));
+          "the largest %s (%" G_GUINT64_FORMAT ": what payload-size=0 "
+          "gives %s)", caps, audio ? "buffers" : "frames", sized,
+          audio ? "this audio, depth + 3 buffers of up to a second" :
+          "these frames, at least depth + 3 of them"));
+  g_free (answers);
   g_free (caps);
   g_free (has);
   return ret == GST_FLOW_OK;

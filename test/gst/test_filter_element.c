@@ -51,6 +51,8 @@
  *   what they lack;
  * - raw audio input: the response ring sized by time (depth + 3 buffers
  *   of up to a second), every answer paired, buffers of a second too;
+ *   raw audio caps that grow beyond it, answered by copy: EMSGSIZE naming
+ *   payload-size and the size needed; caps that grow less: no error;
  * - videorate repeating buffers of zerofilter's pool: a repeat dropped
  *   (it would come after a later request) is said in a warning, and
  *   counted; the buffer after the dropped repeat is not DISCONT (it
@@ -1801,6 +1803,115 @@ GST_START_TEST (test_audio_second_buffers)
 
 GST_END_TEST;
 
+#define AUDIO_CAPS_MONO "audio/x-raw,format=S16LE,rate=48000,channels=1"
+#define AUDIO_CAPS_F64 "audio/x-raw,format=F64LE,rate=48000,channels=2"
+
+/* Raw audio caps that grow by 8 (48 kHz mono S16 to stereo F64) under the
+ * same buffers of a second (48000 samples: 96000, then 768000 bytes), the
+ * server answering by copy: the response ring, sized for the first caps
+ * (depth + 3 of their buffers of up to a second: 480320 bytes), cannot
+ * hold an answer of a second of the new ones, so the caps change is an
+ * EMSGSIZE error naming the payload-size needed, once the answers before
+ * it are pushed. (Before: only raw video was checked; the server could
+ * not reserve the answer, and zerofilter failed with "The duplex server
+ * stopped answering with 1 request waiting", EOF, which said nothing of
+ * the size.) */
+GST_START_TEST (test_audio_caps_growth)
+{
+  gchar *channel = channel_name ("grow-audio");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "audiotestsrc "
+      "samplesperbuffer=48000 ! capsfilter name=cf caps=" AUDIO_CAPS_MONO, "",
+      "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstCaps *caps = gst_caps_from_string (AUDIO_CAPS_F64);
+  gchar *want = g_strdup_printf ("The response ring cannot hold an answer "
+      "to the new caps' buffers: F64LE audio of 2 channels at 48000 Hz in "
+      "buffers of up to a second (768000 bytes) need payload-size=%"
+      G_GUINT64_FORMAT " or more, this zerofilter's response ring has %"
+      G_GUINT64_FORMAT " bytes (payload-size=0 sized it for the first caps)",
+      zb_payload_size_for (768000, 1, FALSE),
+      zb_duplex_payload_size_for_rate (96000, ZB_DUPLEX_DEFAULT_DEPTH));
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GstMessage *msg;
+  guint i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_uint64 (pull_paired (appsink, NULL), i * GST_SECOND);
+  g_object_set (by_name (pipeline, "cf"), "caps", caps, NULL);
+  gst_caps_unref (caps);
+  /* the sink pulled from, so that the change flows: every answer of the
+   * first caps' size, none of the new ones' */
+  for (i = 0; i < 100 && (msg = gst_bus_pop_filtered (GST_ELEMENT_BUS
+              (pipeline), GST_MESSAGE_ERROR)) == NULL; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        100 * GST_MSECOND);
+
+    if (sample != NULL) {
+      fail_unless_equals_int (gst_buffer_get_size (gst_sample_get_buffer
+              (sample)), 96000);
+      gst_sample_unref (sample);
+    }
+  }
+  fail_unless (msg != NULL, "no error within 10 s");
+  gst_message_parse_error (msg, &error, &debug);
+  gst_message_unref (msg);
+  fail_unless (strstr (error->message, want) != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EMSGSIZE") != NULL, "%s",
+      debug);
+  g_free (want);
+  g_free (debug);
+  g_clear_error (&error);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
+/* Raw audio caps that grow less (48 kHz mono to stereo S16: a second of
+ * them fits the ring of 480320 bytes): no error, every answer paired,
+ * those after the change of the new caps' size. */
+GST_START_TEST (test_audio_caps_growth_that_fits)
+{
+  gchar *channel = channel_name ("grow-audio-fits");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = filter_pipeline (channel, "audiotestsrc "
+      "samplesperbuffer=24000 ! capsfilter name=cf caps=" AUDIO_CAPS_MONO, "",
+      "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  GstCaps *caps = gst_caps_from_string ("audio/x-raw,format=S16LE,"
+      "rate=48000,channels=2");
+  guint i, stereo = 0;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_uint64 (pull_paired (appsink, NULL), 0);
+  g_object_set (by_name (pipeline, "cf"), "caps", caps, NULL);
+  gst_caps_unref (caps);
+  for (i = 1; i < 50 && stereo < 3; i++) {
+    GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+        WAIT);
+    GstBuffer *buffer;
+    guint64 answered = 0;
+
+    fail_unless (sample != NULL, "no buffer within 10 s");
+    buffer = gst_sample_get_buffer (sample);
+    fail_unless_equals_int (gst_buffer_extract (buffer, 0, &answered,
+            sizeof answered), sizeof answered);
+    fail_unless_equals_uint64 (answered, GST_BUFFER_PTS (buffer));
+    if (gst_buffer_get_size (buffer) == 96000)
+      stereo++;
+    else
+      fail_unless_equals_int (stereo, 0);
+    gst_sample_unref (sample);
+  }
+  fail_unless_equals_int (stereo, 3);
+  assert_no_error (pipeline);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Requests without a frame header, responses with one (as a Node server
  * answering in place sends): the server knew none of the input's flags, so
  * its own are added to them: the odd inputs' DELTA_UNIT stays, the
@@ -2632,6 +2743,8 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_audio_response_ring_by_time);
   tcase_add_test (tc, test_audio_second_buffers);
+  tcase_add_test (tc, test_audio_caps_growth);
+  tcase_add_test (tc, test_audio_caps_growth_that_fits);
   tcase_add_test (tc, test_response_flags_added_to_plain_requests);
   tcase_add_test (tc, test_discont_after_drop);
   tcase_add_test (tc, test_discont_after_drop_then_failed_write);

@@ -53,7 +53,9 @@
  * (a bad timestamp: 2^62 ns had a synchronised sink wait 146 years), and
  * the frame after it if it goes back, with one warning. The first buffer
  * of a new or moved time base is DISCONT, as its timestamp does not follow
- * the buffer before it (an audio sink resyncs on it). Duration
+ * the buffer before it (an audio sink resyncs on it), except a move of a
+ * writer merely late, whose frame starts where its frame before ended
+ * (decoders drain on DISCONT). Duration
  * and the buffer flags (DELTA_UNIT,
  * DISCONT, HEADER, GAP, ...) are the writer's too. Frames without a PTS
  * and DTS get the running time of their commit, mapped as the anchor's,
@@ -179,6 +181,9 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
+  GstClockTimeDiff ts_end;      /* the writer's decode time + duration of
+                                 * that frame, or -1 when unknown */
+  GstClockTime ts_step;         /* ...and its duration */
   GstClockTime gap_from;        /* sparse streams: where a GAP event would
                                  * start (the end of what was pushed) */
   gint resumed;                 /* atomic: PLAYING again since the anchor */
@@ -601,6 +606,16 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
+/* A frame's duration: the header's, else by the caps; NONE when neither
+ * says (or the header's is absurd). */
+static GstClockTime
+gst_zero_src_frame_duration (GstZeroSrc * self, const zb_frame_ext * ext)
+{
+  return ext->duration != ZB_EXT_NONE &&
+      ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
+      gst_zero_src_caps_duration (self, ext->size);
+}
+
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
  * the writer's timeline: one that leads its commit by more than
  * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's, else the
@@ -621,9 +636,7 @@ gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
   gboolean ahead = FALSE;
 
   if (gain > ZEROSRC_TS_LEAP) {
-    GstClockTime step = ext->duration != ZB_EXT_NONE &&
-        ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
-        gst_zero_src_caps_duration (self, ext->size);
+    GstClockTime step = gst_zero_src_frame_duration (self, ext);
 
     ahead = !GST_CLOCK_TIME_IS_VALID (step) ||
         gain - (GstClockTimeDiff) step > ZEROSRC_TS_LEAP;
@@ -674,15 +687,20 @@ gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
  * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
- * for ever. Frames are committed in decode order, hence the DTS. A DISCONT
+ * for ever; that move is no DISCONT when the frame starts where the
+ * writer's frame before ended (within half its duration): the data goes on,
+ * only late, and a decoder drains on DISCONT (vorbisdec lost a third of a
+ * slow writer's samples). Frames are committed in decode order, hence the
+ * DTS. A DISCONT
  * frame that leads its commit by over ZEROSRC_TS_JUMP more than the frame
  * before did starts a new time base, and so does one without DISCONT by
  * over ZEROSRC_TS_LEAP (plus its duration): else a synchronised sink waits
  * out the leap (a PTS of 2^62 ns: 146 years). The first buffer of a new
- * time base, or of one moved, is DISCONT: its timestamp does not follow the
- * buffer before it, and an audio sink resyncs on that flag at once
- * (without it, audiobasesink takes the jump for drift and aligns the
- * samples with those before it for up to its discont-wait, a second). */
+ * time base, or of one moved for frames lost or skipped, is DISCONT: its
+ * timestamp does not follow the buffer before it, and an audio sink
+ * resyncs on that flag at once (without it, audiobasesink takes the jump
+ * for drift and aligns the samples with those before it for up to its
+ * discont-wait, a second, as after a move for lateness alone). */
 static void
 gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, const gchar * ring)
@@ -696,7 +714,8 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GstClockTimeDiff committed = GST_CLOCK_TIME_IS_VALID (now) ?
         gst_zero_src_commit_time (ext, now) : 0;
     GstClockTimeDiff offset_before = self->ts_offset;
-    gboolean leapt = FALSE;
+    GstClockTime step = gst_zero_src_frame_duration (self, ext);
+    gboolean leapt = FALSE, only_late = FALSE;
 
     /* a DISCONT frame that goes back (or stays: a second seek to the
      * same place), or jumps ahead of its commit, starts a new timeline
@@ -735,6 +754,9 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
 
       if (lead < -ZEROSRC_TS_SLACK) {
         self->ts_offset -= lead;
+        only_late = self->ts_end >= 0 &&
+            ABS (decode - self->ts_end) <=
+            (GstClockTimeDiff) self->ts_step / 2;
         GST_DEBUG_OBJECT (self, "writer time %" GST_TIME_FORMAT " came %"
             GST_STIME_FORMAT " before its commit: offset %" GST_STIME_FORMAT,
             GST_TIME_ARGS (decode), GST_STIME_ARGS (-lead),
@@ -742,8 +764,11 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
       }
     }
     self->ts_lead = decode + self->ts_offset - committed;
-    if (self->ts_offset != offset_before)
+    if (self->ts_offset != offset_before && !only_late)
       GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    self->ts_end = GST_CLOCK_TIME_IS_VALID (step) ?
+        decode + (GstClockTimeDiff) step : -1;
+    self->ts_step = step;
   }
   if (dts < 0 && pts >= 0 && self->ts_anchored &&
       pts + self->ts_offset < self->ts_last && !self->reorder_warned) {

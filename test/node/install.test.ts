@@ -347,7 +347,7 @@ describe('meson install', () => {
     expect(usr.all).toContain(`GStreamer plugin directory: ${systemDir} (GStreamer looks there by itself)`);
   });
 
-  test('the documents zerobuffer.h refers to, the licence and the changelog are installed next to it, in <datadir>/doc/zerobuffer', () => {
+  test('the documents zerobuffer.h and they refer to, the licence and the changelog are installed next to it, in <datadir>/doc/zerobuffer', () => {
     const header = execFileSync('find', [destdir, '-name', 'zerobuffer.h'], { encoding: 'utf8' }).trim();
     expect(header).not.toBe('');
     const named = new Set([...fs.readFileSync(header, 'utf8').matchAll(/\bdocs\/([A-Z]+\.md)(?! in the repository)/g)].map((m) => m[1]!));
@@ -355,7 +355,9 @@ describe('meson install', () => {
     const docDir = path.join(destdir, pkgconfig(['--variable=prefix', 'zerobuffer'],
       { PKG_CONFIG_PATH: path.dirname(execFileSync('find', [destdir, '-name', 'zerobuffer.pc'], { encoding: 'utf8' }).trim()) }), 'share', 'doc', 'zerobuffer');
     expect([...named].filter((f) => !fs.existsSync(path.join(docDir, f)))).toEqual([]);
-    expect(fs.readdirSync(docDir).sort()).toEqual(['CHANGELOG.md', 'DUPLEX.md', 'GUARANTEES.md', 'LICENSE', 'PROTOCOL.md']);
+    expect(fs.readdirSync(docDir).sort()).toEqual(['CHANGELOG.md', 'DUPLEX.md', 'GUARANTEES.md', 'LICENSE', 'PROTOCOL.md', 'SOAK.md', 'gst-plugin']);
+    // what those send their readers to: the elements' reference and error kinds
+    expect(fs.readdirSync(path.join(docDir, 'gst-plugin'))).toEqual(['README.md']);
   });
 
   test('a checkout configures without Node: C and GStreamer users need none', async () => {

@@ -58,6 +58,7 @@ typedef struct
 {
   GMutex lock;                  /* guards `slots` and their state */
   GCond cond;                   /* a place's reserve ended */
+  guint waiters;                /* threads waiting on `cond` */
   GQueue slots;                 /* PlainSlots still out, by ticket */
 } PlainList;
 
@@ -106,7 +107,8 @@ typedef enum
 typedef struct
 {
   gint refs;                    /* with the list's lock */
-  GstZeroSinkPool *pool;        /* a reference: the pool that handed it out */
+  GstZeroSinkPool *pool;        /* the pool that handed it out: a reference
+                                 * once the buffer is plain (its memory's) */
   guint64 ticket;
   gsize size;                   /* the buffer's: its place has room for it
                                  * (and the frame header) */
@@ -232,6 +234,31 @@ plain_slot_by_ticket (gconstpointer a, gconstpointer b, gpointer data)
   return x < y ? -1 : x > y;
 }
 
+/* With the list's lock: waits on its cond, until END when it is not 0
+ * (FALSE: END came). Counted, so that a wake with nobody waiting costs no
+ * call into the kernel. */
+static gboolean
+plain_list_wait_locked (PlainList * list, gint64 end)
+{
+  gboolean woken = TRUE;
+
+  list->waiters++;
+  if (end == 0)
+    g_cond_wait (&list->cond, &list->lock);
+  else
+    woken = g_cond_wait_until (&list->cond, &list->lock, end);
+  list->waiters--;
+  return woken;
+}
+
+/* With the list's lock: the waits on it look again. */
+static void
+plain_list_wake_locked (PlainList * list)
+{
+  if (list->waiters > 0)
+    g_cond_broadcast (&list->cond);
+}
+
 /* With the list's lock: drops a reference to SLOT. */
 static void
 plain_slot_unref_locked (PlainSlot * slot)
@@ -304,7 +331,7 @@ static void
 wake_place_waits (GCancellable * cancellable, PlainList * list)
 {
   g_mutex_lock (&list->lock);
-  g_cond_broadcast (&list->cond);
+  plain_list_wake_locked (list);
   g_mutex_unlock (&list->lock);
 }
 
@@ -316,7 +343,7 @@ plain_slot_list (GstZeroSinkPool * pool, guint64 ticket)
   PlainSlot *slot = g_new0 (PlainSlot, 1);
 
   slot->refs = 1;
-  slot->pool = gst_object_ref (pool);
+  slot->pool = pool;
   slot->ticket = ticket;
   slot->size = pool->size;
   slot->state = PLACE_RESERVING;
@@ -325,6 +352,21 @@ plain_slot_list (GstZeroSinkPool * pool, guint64 ticket)
       NULL);
   g_mutex_unlock (&pool->plain->lock);
   return slot;
+}
+
+/* SLOT's acquire is done with it, its buffer not a plain one (it got its
+ * frame, or no buffer): it goes, in one step (while being reserved it is
+ * nobody else's), and the acquires waiting behind it go on. */
+static void
+plain_slot_unlist (PlainSlot * slot)
+{
+  PlainList *list = slot->pool->plain;
+
+  g_mutex_lock (&list->lock);
+  g_queue_remove (&list->slots, slot);
+  plain_list_wake_locked (list);
+  g_mutex_unlock (&list->lock);
+  g_free (slot);
 }
 
 /* What reserved the frame of SLOT's buffer itself (its acquire; its
@@ -345,7 +387,7 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
     g_queue_remove (&list->slots, slot);
     slot->state = PLACE_ENDED;
   }
-  g_cond_broadcast (&list->cond);
+  plain_list_wake_locked (list);
   g_mutex_unlock (&list->lock);
 }
 
@@ -398,14 +440,14 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
       if (how == GST_ZERO_LINK_DONTWAIT) {
         if (patience == 0)
           patience = g_get_monotonic_time () + BUSY_PATIENCE_US;
-        if (!g_cond_wait_until (&list->cond, &list->lock, patience))
+        if (!plain_list_wait_locked (list, patience))
           ret = GST_FLOW_CUSTOM_SUCCESS;
       } else if (g_cancellable_is_cancelled (pool->flushing))
         ret = GST_FLOW_FLUSHING;
       else if (woken == 0)
         connect = TRUE;         /* then a look again: not with the lock */
       else
-        g_cond_wait (&list->cond, &list->lock);
+        plain_list_wait_locked (list, 0);
       g_mutex_unlock (&list->lock);
       if (connect)
         woken = g_cancellable_connect (pool->flushing,
@@ -440,7 +482,7 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
        * (no room, no reader, flushing) the next acquire tries again */
       slot->state = ret == GST_ZERO_LINK_LATE ? PLACE_ENDED : PLACE_NONE;
     }
-    g_cond_broadcast (&list->cond);
+    plain_list_wake_locked (list);
     g_mutex_unlock (&list->lock);
     if (ret == GST_FLOW_OK && !kept)    /* freed meanwhile */
       place_cancel (pool->link, slot->ticket, &place, zb_writer_ref (writer));
@@ -575,11 +617,10 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     ret = GST_FLOW_EOS;         /* a full ring: no buffer now, as asked */
   /* no room: a plain buffer, which a later acquire places first */
   plain = ret == GST_FLOW_CUSTOM_SUCCESS && failure == NULL;
-  if (listed != NULL) {
-    plain_slot_unclaim (listed, plain);
-    if (!plain)
-      g_clear_pointer (&listed, plain_slot_free);
-  }
+  if (listed != NULL && plain)
+    plain_slot_unclaim (listed, TRUE);
+  else if (listed != NULL)
+    g_clear_pointer (&listed, plain_slot_unlist);
 
   if (ret == GST_FLOW_OK && reserve) {
     mem = gst_memory_new_wrapped (0, slot->res.data + header, pool->size, 0,
@@ -603,6 +644,7 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), failure_quark,
           failure, (GDestroyNotify) gst_zero_error_free);
     } else if (listed != NULL) {
+      gst_object_ref (pool);    /* the memory's, with its slot */
       gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), plain_quark,
           listed, plain_slot_free);
     }
@@ -1043,7 +1085,7 @@ gst_zero_sink_pool_write (GstZeroLink * link, GstBuffer * buffer, gsize * size,
     g_mutex_lock (&list->lock);
     while (plain->state == PLACE_RESERVING &&
         !g_cancellable_is_cancelled (cancellable))
-      g_cond_wait (&list->cond, &list->lock);
+      plain_list_wait_locked (list, 0);
     interrupted = plain->state == PLACE_RESERVING;
     if (plain->state == PLACE_NONE) {
       plain->state = PLACE_RESERVING;

@@ -225,15 +225,6 @@ slot_free (gpointer data)
   g_free (slot);
 }
 
-static gint
-plain_slot_by_ticket (gconstpointer a, gconstpointer b, gpointer data)
-{
-  guint64 x = ((const PlainSlot *) a)->ticket;
-  guint64 y = ((const PlainSlot *) b)->ticket;
-
-  return x < y ? -1 : x > y;
-}
-
 /* With the list's lock: waits on its cond, until END when it is not 0
  * (FALSE: END came). Counted, so that a wake with nobody waiting costs no
  * call into the kernel. */
@@ -335,22 +326,27 @@ wake_place_waits (GCancellable * cancellable, PlainList * list)
   g_mutex_unlock (&list->lock);
 }
 
-/* Lists a slot for POOL's buffer numbered TICKET, as being reserved by
- * its acquire, before it reserves anything. */
+/* Numbers POOL's buffer (*TICKET) and lists a slot for it, as being
+ * reserved by its acquire, before it reserves anything. In one step:
+ * numbered, then listed, the buffer could meet, in between, the acquire
+ * of a later buffer that found nothing listed before its own and
+ * reserved its frame, and then, plain, be dropped as late. Every listed
+ * buffer is numbered so, and the list grows in the order of the numbers.
+ * (The list's lock is taken before the link's, never after.) */
 static PlainSlot *
-plain_slot_list (GstZeroSinkPool * pool, guint64 ticket)
+plain_slot_list (GstZeroSinkPool * pool, guint64 * ticket)
 {
+  PlainList *list = pool->plain;
   PlainSlot *slot = g_new0 (PlainSlot, 1);
 
   slot->refs = 1;
   slot->pool = pool;
-  slot->ticket = ticket;
   slot->size = pool->size;
   slot->state = PLACE_RESERVING;
-  g_mutex_lock (&pool->plain->lock);
-  g_queue_insert_sorted (&pool->plain->slots, slot, plain_slot_by_ticket,
-      NULL);
-  g_mutex_unlock (&pool->plain->lock);
+  g_mutex_lock (&list->lock);
+  *ticket = slot->ticket = gst_zero_link_ticket (pool->link);
+  g_queue_push_tail (&list->slots, slot);
+  g_mutex_unlock (&list->lock);
   return slot;
 }
 
@@ -569,10 +565,6 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
     g_free (slot);
     return ret;
   }
-  /* every buffer is numbered, plain ones too: one rendered after a buffer
-   * numbered later got its reservation is dropped, not copied behind it */
-  ticket = g_new (guint64, 1);
-  *ticket = gst_zero_link_ticket (pool->link);
   /* upstream may take a buffer before the caps reach the sink (imagefreeze
    * answers the allocation query itself and sends the caps from its own
    * thread later): connecting now would write metadata without caps,
@@ -596,12 +588,18 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
    * with nothing for the sink to preroll on and the timeout running; a
    * plain buffer then, copied once it plays */
   how = dontwait ? GST_ZERO_LINK_DONTWAIT : GST_ZERO_LINK_WAIT_PLAYING;
-  /* listed before anything is reserved: listed once its reserve failed,
-   * another thread's acquire of a later buffer could get its frame
-   * meanwhile, and this buffer, plain, would be dropped as late */
+  /* every buffer is numbered, plain ones too: one rendered after a buffer
+   * numbered later got its reservation is dropped, not copied behind it.
+   * One that reserves is listed as it is numbered, before anything is
+   * reserved: listed once its reserve failed, another thread's acquire of
+   * a later buffer could get its frame meanwhile, and this buffer, plain,
+   * would be dropped as late */
+  ticket = g_new (guint64, 1);
   if (ret == GST_FLOW_OK && reserve) {
-    listed = plain_slot_list (pool, *ticket);
+    listed = plain_slot_list (pool, ticket);
     ret = place_plain_buffers (pool, writer, *ticket, header, how, &failure);
+  } else {
+    *ticket = gst_zero_link_ticket (pool->link);
   }
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,

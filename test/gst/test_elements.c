@@ -4995,6 +4995,113 @@ GST_START_TEST (test_pool_plain_buffer_listed_before_later_acquire)
 
 GST_END_TEST;
 
+/* Upstream takes pool buffers from two threads while the ring is full
+ * (policy=drop): one's acquire is held after its buffer is numbered (at
+ * its first reference to the pool, where a tracer's hook holds it), the
+ * reader makes room, and the other thread takes three buffers, which fill
+ * the ring again. They place the held one's buffer first: every frame
+ * arrives, in the order taken, none dropped. Before, that reference came
+ * between numbering the buffer and listing it, as any delay may (another
+ * thread's connect, a preemption): the later acquires found nothing
+ * listed before theirs and reserved their frames, the held one found the
+ * ring full, and its plain buffer was dropped as late when rendered. An
+ * acquire now numbers its buffer as it lists it: held anywhere after its
+ * number, it is listed. */
+typedef struct
+{
+  GstTracer parent;
+} GatedTracer;
+
+typedef struct
+{
+  GstTracerClass parent_class;
+} GatedTracerClass;
+
+static GstObject *gated_object; /* whose next reference on gate_thread
+                                 * waits for gate_open */
+
+GType gated_tracer_get_type (void);
+G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
+
+static void
+gated_tracer_object_reffed (GstTracer * tracer, GstClockTime ts,
+    GstObject * object, gint refcount)
+{
+  if (object == g_atomic_pointer_get (&gated_object) &&
+      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+}
+
+static void
+gated_tracer_class_init (GatedTracerClass * klass)
+{
+}
+
+static void
+gated_tracer_init (GatedTracer * tracer)
+{
+  gst_tracing_register_hook (GST_TRACER (tracer), "object-reffed",
+      G_CALLBACK (gated_tracer_object_reffed));
+}
+
+GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
+{
+  gchar *name = ring_name ("numbered");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GatedAcquire gated = { NULL, NULL };
+  GstBuffer *later[3];
+  GThread *thread;
+  guint64 flags;
+  guint i;
+
+  /* room for 3 frames of 48 + 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
+  for (i = 0; i < 3; i++)       /* the ring is full */
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0x10 + i)), GST_FLOW_OK);
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  g_atomic_pointer_set (&gated_object, GST_OBJECT (p.pool));
+  gated.pool = p.pool;
+  thread = g_thread_new ("gated", gated_acquire_run, &gated);
+  fail_unless (done_wait (&gate_entered), "the acquire took no reference "
+      "to the pool");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  for (i = 0; i < 3; i++)       /* room again, then full again */
+    later[i] = fill_pool_buffer (p.pool, 0x14 + i);
+  done_set (&gate_open);
+  g_thread_join (thread);
+  g_atomic_pointer_set (&gated_object, NULL);
+
+  fail_unless_equals_int (gst_harness_push (p.h, gated.buffer), GST_FLOW_OK);
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, later[i]), GST_FLOW_OK);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (next_value (reader, &flags), 0x13 + i);
+    fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  }
+  /* the last one, plain (the ring was full again), once there is room */
+  fail_unless_equals_int (gst_harness_push (p.h, later[2]), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x16);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=block, a queue before zerosink (it pushes buffers in the order
  * upstream took them): the sink pauses while the ring is full, upstream
  * takes two buffers (plain: zerosink waits for room only while it plays),
@@ -8985,6 +9092,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_not_behind_later);
   tcase_add_test (tc, test_pool_plain_buffer_of_earlier_pool_placed);
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
+  tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_pool_dontwait_beside_acquire);

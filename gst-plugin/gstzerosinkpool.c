@@ -23,11 +23,16 @@
  * place when rendered, and the place is cancelled when its memory is
  * freed unrendered (the later frames stay valid). One rendered before it
  * has a place reserves its frame itself, and acquires wait for that before
- * they reserve anything after it. An acquire lists its buffer before it
- * reserves anything, as being reserved: another thread's acquire of a
- * later buffer waits for it, and places it when it is a plain one. A plain
- * buffer that gets no place (no reader had the ring) is written as
- * before: dropped when a later frame counts. */
+ * they reserve anything after it. An acquire numbers its buffer and lists
+ * it, as being reserved, in one step before it reserves anything: another
+ * thread's acquire of a buffer numbered later waits for that reserve (a
+ * DONTWAIT one BUSY_PATIENCE_US at most), and places the buffer when it
+ * is a plain one. A plain buffer without a place when rendered is written
+ * as before, dropped when a frame numbered later counts: it got none (no
+ * reader had the ring: not listed), its place was refused (a frame
+ * numbered after it came first: a later buffer rendered before it), or
+ * its place is cancelled at its render (frames carry their caps by then,
+ * or the place is too small for it). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -102,8 +107,8 @@ typedef enum
 } PlaceState;
 
 /* A plain buffer handed out because the ring had no room (listed from
- * the start of its acquire): its memory holds it (and a placing acquire,
- * for a while) and ends it when freed. */
+ * its numbering, just before its acquire reserves): its memory holds it
+ * (and a placing acquire, for a while) and ends it when freed. */
 typedef struct
 {
   gint refs;                    /* with the list's lock */

@@ -429,6 +429,7 @@ static void test_sizes(void) {
     CHECK_RC(zb_reader_health(r, &h), 0);
     CHECK_EQ_U64(h.metadata_size, 0);
     CHECK_EQ_U64(h.payload_size, 64);
+    CHECK_EQ_U64(zb_reader_max_frame_size(r), 48);
     CHECK_RC(zb_writer_connect(&w, name), 0);
     if (w != NULL) {
       CHECK_EQ_U64(zb_writer_max_frame_size(w), 48);
@@ -3672,6 +3673,7 @@ static void test_null_handles(void) {
     zb_writer_wake(NULL);
     CHECK_EQ_U64(zb_reader_held_frames(NULL), 0);
     CHECK_EQ_U64(zb_writer_max_frame_size(NULL), 0);
+    CHECK_EQ_U64(zb_reader_max_frame_size(NULL), 0);
     CHECK(zb_writer_ref(NULL) == NULL);
     CHECK(zb_reader_name(NULL) == NULL);
     CHECK(zb_writer_name(NULL) == NULL);

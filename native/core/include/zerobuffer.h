@@ -231,6 +231,13 @@ void zb_reader_unlink(zb_reader *reader);
 /* NULL for NULL. */
 const char *zb_reader_name(const zb_reader *reader);
 
+/* The largest frame (payload bytes) that this ring can ever hold, as
+ * zb_writer_max_frame_size tells its writer (0 for NULL): a reader that
+ * knows the size of the writer's frames (from its metadata) can tell that
+ * none will ever come; zb_payload_size_for(size, 1, frame_header) is then
+ * the payload size needed, as the writer's ZB_EMSGSIZE names it. */
+uint64_t zb_reader_max_frame_size(const zb_reader *reader);
+
 /* The metadata content (without its length prefix), zero copy. *size is 0
  * (and *data NULL) while no writer has written metadata yet, and for empty
  * metadata (a length of 0: a peer writer's set_metadata(x, 0)). zerosink writes the JSON

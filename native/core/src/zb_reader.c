@@ -499,6 +499,10 @@ const char *zb_reader_name(const zb_reader *r) {
   return r != NULL ? r->name : NULL;
 }
 
+uint64_t zb_reader_max_frame_size(const zb_reader *r) {
+  return r != NULL ? r->seg.payload_size - ZB_FRAME_HEADER_SIZE : 0;
+}
+
 int zb_reader_metadata(zb_reader *r, const uint8_t **data, uint64_t *size) {
   if (r == NULL || data == NULL || size == NULL)
     return zb__fail(ZB_EINVAL, "zb_reader_metadata: arguments are required");

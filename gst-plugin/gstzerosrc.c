@@ -170,6 +170,7 @@ struct _GstZeroSrc
   ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
+  gboolean fit_checked;         /* the metadata was there to size frames by */
   gboolean ts_anchored;         /* ts_offset is set for this writer
                                  * (without the header: ts_last is the
                                  * stamp of its frame before) */
@@ -421,6 +422,68 @@ fail:
   g_free (writer);
   if (caps != NULL)
     gst_caps_unref (caps);
+  return FALSE;
+}
+
+/* Whether a frame of the writer's caps (the caps property, else the
+ * metadata's) fits the ring: raw video's frames have one size
+ * (zerobuffer_frame_size), which zerosink writes. One that cannot is refused
+ * to the writer (ZB_EMSGSIZE), which then leaves before its first frame:
+ * without this look the stream would end without a frame and without a
+ * word. Looked at once the metadata is there; it is written once per ring,
+ * so a later writer's caps are the same, unless its frames carry their own
+ * (the per-frame header): when WAIT_NEXT (a next writer is waited for), one
+ * whose caps changed may fit (zerosink on-reader-lost=wait comes back so).
+ * FALSE, with an error posted, when no frame can ever fit. */
+static gboolean
+gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
+    gboolean wait_next)
+{
+  const uint8_t *meta = NULL;
+  uint64_t meta_size = 0;
+  ZeroBufferFrameSize sized = { 0 };
+  GstCaps *caps;
+  gchar *caps_str = NULL, *why = NULL, *text, *quoted;
+  gboolean overridden;
+  guint64 size, header = 0, largest;
+
+  if (zb_reader_metadata (reader, &meta, &meta_size) < 0 || meta_size == 0)
+    return TRUE;
+  self->fit_checked = TRUE;
+  GST_OBJECT_LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  overridden = caps != NULL;
+  /* metadata that cannot be read fails at the first frame, with its own
+   * message (gst_zero_src_negotiate_from_ring) */
+  if (caps == NULL && zerobuffer_metadata_get_string (meta, meta_size, "caps",
+          &caps_str, &why) && caps_str != NULL)
+    caps = zerobuffer_stream_caps_from_peer (caps_str, &why);
+  g_free (caps_str);
+  g_free (why);
+  size = zerobuffer_frame_size (&sized, caps);
+  zerobuffer_frame_size_clear (&sized);
+  if (size > 0 && zb_metadata_frame_header (meta, meta_size) == 1)
+    header = ZB_EXT_HEADER_SIZE;
+  largest = zb_reader_max_frame_size (reader);
+  if (size + header <= largest || (header > 0 && !overridden && wait_next)) {
+    gst_clear_caps (&caps);
+    return TRUE;
+  }
+  text = gst_caps_to_string (caps);
+  quoted = zerobuffer_quote_peer_bytes ((const guint8 *) text, strlen (text),
+      256);
+  ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, zb_reader_name (reader),
+      ("Frames of %" G_GUINT64_FORMAT " bytes can never fit ring %s (largest "
+          "frame: %" G_GUINT64_FORMAT " bytes): set payload-size to at least %"
+          G_GUINT64_FORMAT " bytes", size + header, zb_reader_name (reader),
+          largest, zb_payload_size_for (size, 1, header > 0)),
+      ("caps \"%s\" (%s)%s; with payload-size=0, fixed raw caps after "
+          "zerosrc size the ring", quoted, overridden ? "the caps property" :
+          "the metadata", header > 0 ? ", and the per-frame header" : ""));
+  g_free (quoted);
+  g_free (text);
+  gst_caps_unref (caps);
   return FALSE;
 }
 
@@ -1275,6 +1338,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->ts_leapt = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;
+  self->fit_checked = FALSE;
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
@@ -1516,6 +1580,9 @@ next_frame:
     rc = zb_reader_next (reader, &frame, wait);
     if (rc == 0)
       break;
+    if (self->stream_caps == NULL && !self->fit_checked &&
+        !gst_zero_src_check_frames_fit (self, reader, !eos_on_writer_exit))
+      return GST_FLOW_ERROR;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)
       return ret;

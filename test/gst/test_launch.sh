@@ -5,9 +5,10 @@
 # Both exit 0, the reader sees the same buffers (checksums) as the same source
 # without the ring, the caps arrive without being typed, and the ring is gone
 # afterwards. Also: a stream that ends before its first frame, caps with
-# stream headers, and metadata that does not fit the reader's block (both
-# fail, naming the size needed). Every process runs through lib_process.sh
-# (under `timeout`, a lost quit of an error during preroll rescued).
+# stream headers, and metadata that does not fit the reader's block, or
+# frames that do not fit its ring (both sides fail, naming the size
+# needed). Every process runs through lib_process.sh (under `timeout`, a
+# lost quit of an error during preroll rescued).
 ZB_PREFIX="zbgst-launch-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -144,4 +145,61 @@ else
   echo "metadata too big: writer $w, reader $r, both naming $needed bytes"
 fi
 [ -e "/dev/shm/$name" ] && fail "metadata too big: /dev/shm/$name left"
+
+# Frames that can never fit the reader's ring (payload-size 64 KiB, frames
+# of 230400 bytes): the writer fails with the payload size needed at its
+# first frame, and the reader, which knows the frames' size from the caps
+# (the metadata's, or its caps property) and whether the metadata declares
+# the per-frame header, fails with the same size instead of ending cleanly
+# without a frame (it did: EOS, status 0).
+for how in metadata "caps property"; do
+  name="${ZB_PREFIX}h"
+  if [ "$how" = metadata ]; then
+    reader_caps=() writer_opts=() bytes=230400 whose="the metadata"
+  else
+    reader_caps=(caps="$CAPS") writer_opts=(frame-header=true) bytes=230448
+    whose="the caps property), and the per-frame header"
+  fi
+  LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
+    payload-size=65536 "${reader_caps[@]}" announce=true ! fakesink
+  reader_pid=$BG_PID
+  wait_for_ring "$tmp/reader.log" "$name"
+  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
+    zerosink buffer-name="$name" "${writer_opts[@]}"
+  w=$?
+  wait_status $reader_pid
+  r=$?
+  needed=$(grep -m1 -o 'payload size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
+  if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
+    ! grep -q "Frames of $bytes bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least $needed bytes" "$tmp/reader.log" ||
+    ! grep -qF "($whose" "$tmp/reader.log" ||
+    ! grep -q 'zerobuffer-error=EMSGSIZE (permanent)' "$tmp/reader.log"; then
+    fail "frames too big ($how): writer $w, reader $r, needed '$needed'"
+    cat "$tmp/writer.log" "$tmp/reader.log"
+  else
+    echo "frames too big ($how): writer $w, reader $r, both naming $needed bytes"
+  fi
+done
+# ... but frames that carry their own caps (frame-header=true) may fit
+# from a next writer, whose caps changed, which eos-on-writer-exit=false
+# waits for: that reader waits on (until Ctrl-C, status 0).
+name="${ZB_PREFIX}i"
+LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
+  payload-size=65536 eos-on-writer-exit=false announce=true ! fakesink
+reader_pid=$BG_PID
+wait_for_ring "$tmp/reader.log" "$name"
+fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
+  zerosink buffer-name="$name" frame-header=true
+w=$?
+sleep 0.5
+if kill -0 $reader_pid 2>/dev/null; then alive=1; else alive=0; fi
+interrupt_launch $reader_pid
+wait_status $reader_pid
+r=$?
+if [ $w -ne 1 ] || [ $alive -ne 1 ] || [ $r -ne 0 ]; then
+  fail "frames too big, next writer awaited: writer $w, reader alive $alive, reader $r"
+  cat "$tmp/writer.log" "$tmp/reader.log"
+else
+  echo "frames too big, next writer awaited: writer $w, reader waited, then $r"
+fi
 finish

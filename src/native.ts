@@ -143,6 +143,8 @@ export interface NativeReader {
   health(): NativeHealth;
   /** Frames in the ring, not taken yet, with sequence 1 (each starts a writer's stream). */
   unreadStreamStarts(): number;
+  /** The largest frame (payload bytes, frame header included) the ring can ever hold (zb_reader_max_frame_size). */
+  maxFrameSize(): number;
   heldViews(): number;
   close(): void;
 }

@@ -7,6 +7,7 @@ import { closeAtExit, type Closer } from './cleanup.js';
 import { fromNative, RingError, TimeoutError, wrapNative, WriterGoneError, ZeroBufferError } from './errors.js';
 import { capsAttribute } from './frame-attributes.js';
 import { Frame } from './frame.js';
+import { frameSizeRule } from './frame-size.js';
 import { parseMetadata, type Metadata } from './metadata.js';
 import { native, type NativeReader, type RingBand, type WaitPath } from './native.js';
 import {
@@ -111,6 +112,8 @@ export class ZeroBufferReader implements AsyncDisposable {
   /** The metadata with the caps of the last frame that carried its own (capsAttribute). */
   #framesCaps?: { caps: string; metadata: Metadata };
   #frames = 0;
+  /** #frames at the last end of a stream: none came since when it is still #frames. */
+  #framesAtEnd = 0;
   #closed = false;
   /**
    * frames() releases the frames of a batch as it goes: their bytes go back
@@ -254,7 +257,9 @@ export class ZeroBufferReader implements AsyncDisposable {
   /**
    * The next frame, or null at end of stream (the writer detached and every
    * frame was read) or once the reader is closed. Throws TimeoutError,
-   * WriterGoneError, ProtocolError; rejects with signal.reason on abort.
+   * WriterGoneError, ProtocolError, RingError EMSGSIZE (a writer's metadata
+   * did not fit, or a stream ended without a frame because its raw video
+   * caps can never fit the ring); rejects with signal.reason on abort.
    * The caller releases the frame (frames() does it for you): its `data` is
    * valid until then. Calls made while another read waits for a frame (a
    * next() or a frames() loop) get the frames after it, in call order, each
@@ -336,10 +341,33 @@ export class ZeroBufferReader implements AsyncDisposable {
    */
   #endOf(e: unknown, timeoutMs: number): null {
     const err = fromNative(e);
-    if (err instanceof ZeroBufferError && err.code === 'EOF') return null;
+    if (err instanceof ZeroBufferError && err.code === 'EOF') {
+      if (this.#frames === this.#framesAtEnd) this.#checkFramesFit(err);
+      this.#framesAtEnd = this.#frames;
+      return null;
+    }
     if (timeoutMs === 0 && err instanceof ZeroBufferError && err.code === 'EAGAIN')
       throw new TimeoutError(`ring "${this.name}": no frame within 0 ms`, { code: 'ETIMEDOUT', cause: err });
     throw err;
+  }
+
+  /**
+   * A stream that ended without a frame because none of its raw video caps
+   * can ever fit the ring: its writer was refused its first frame
+   * (EMSGSIZE) and left. Thrown as RingError EMSGSIZE naming the payload
+   * size needed, as the writer's error does, instead of an end of stream.
+   * Not when the frames carry their own caps (the frame header): a next
+   * writer's may fit.
+   */
+  #checkFramesFit(eof: ZeroBufferError): void {
+    const metadata = this.metadata;
+    const rule = metadata?.capsString !== undefined && !metadata.frameHeader ? frameSizeRule(metadata.capsString) : undefined;
+    if (rule?.kind !== 'video') return;
+    const largest = wrapNative(() => this.#native.maxFrameSize());
+    if (rule.size <= largest) return;
+    throw new RingError(`ring "${this.name}": frames of ${rule.size} bytes (${rule.format} ${rule.width}x${rule.height}) can ` +
+      `never fit it (largest frame: ${largest} bytes), so its writer left without one; create the ring with a payloadSize ` +
+      `of at least ${native.payloadSizeFor(rule.size, 1, false)}`, { code: 'EMSGSIZE', cause: eof });
   }
 
   /** The addon took `taken` frames into the batch; false at the end (null: closed). */

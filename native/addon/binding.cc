@@ -315,6 +315,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
                         InstanceMethod<&Reader::GiveBack>("giveBack"),
                         InstanceMethod<&Reader::Health>("health"),
                         InstanceMethod<&Reader::UnreadStreamStarts>("unreadStreamStarts"),
+                        InstanceMethod<&Reader::MaxFrameSize>("maxFrameSize"),
                         InstanceMethod<&Reader::HeldViews>("heldViews"),
                         InstanceMethod<&Reader::Close>("close")});
   }
@@ -475,6 +476,15 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Status s = js_->session->UnreadStreamStarts(&starts);
     if (!s.ok()) throw MakeError(info.Env(), s);
     return Napi::Number::New(info.Env(), static_cast<double>(starts));
+  }
+
+  // maxFrameSize() -> the largest frame the ring can ever hold
+  // (zb_reader_max_frame_size); ESTATE once closed
+  Napi::Value MaxFrameSize(const Napi::CallbackInfo &info) {
+    uint64_t size = 0;
+    Status s = js_->session->MaxFrameSize(&size);
+    if (!s.ok()) throw MakeError(info.Env(), s);
+    return U64(info.Env(), size);
   }
 
   // heldViews() -> frames handed to JS, neither released nor collected.

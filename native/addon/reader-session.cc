@@ -365,6 +365,14 @@ Status ReaderSession::UnreadStreamStarts(uint64_t *out) {
   return Status::FromCore(zb_reader_unread_stream_starts(reader_, out));
 }
 
+Status ReaderSession::MaxFrameSize(uint64_t *out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reader_ == nullptr)
+    return Status::Make(ZB_ESTATE, "ring \"" + name_ + "\" is closed");
+  *out = zb_reader_max_frame_size(reader_);
+  return Status();
+}
+
 void ReaderSession::Close() {
   std::lock_guard<std::mutex> closing(close_mu_);
   {

@@ -132,6 +132,8 @@ class ReaderSession {
   Status Metadata(std::vector<uint8_t> *out);
   Status Health(zb_health *out);
   Status UnreadStreamStarts(uint64_t *out);
+  // zb_reader_max_frame_size (ZB_ESTATE once closed).
+  Status MaxFrameSize(uint64_t *out);
 
   // Unlinks the ring (its names go at once, before the session leaves the
   // registry: an UnlinkAll meanwhile never skips a ring that is still

@@ -494,6 +494,36 @@ test('zerosink whose metadata does not fit: waitForMetadata() and reader.metadat
   }
 });
 
+test('a writer whose raw video frames can never fit the ring leaves without one: next() and frames() reject with EMSGSIZE naming its payload size, not an end', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('frames-big'), metadataSize: 4096, payloadSize: 65536 });
+  try {
+    const writer = await ZeroBufferWriter.connect(reader.name);
+    writer.setMetadata({ caps: 'video/x-raw,format=RGB,width=320,height=240,framerate=30/1' });
+    const refused = await writer.write(new Uint8Array(320 * 240 * 3)).catch((e) => e);
+    expect(refused).toMatchObject({ code: 'EMSGSIZE' });
+    const needed = /payload size of at least (\d+)/.exec((refused as Error).message)?.[1];
+    expect(needed).toBe(String(native.payloadSizeFor(320 * 240 * 3, 1, false)));
+    await writer.close();
+    const message = new RegExp(`frames of 230400 bytes \\(RGB 320x240\\) can never fit it \\(largest frame: 65520 bytes\\).*` +
+      `payloadSize of at least ${needed}$`);
+    const read: unknown = await reader.next({ timeoutMs: 5000 }).catch((e) => e);
+    expect(read).toBeInstanceOf(RingError);
+    expect(read).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(message) });
+    // the ring's next writer has the same caps (metadata is written once): the same answer; it stays long
+    // enough for the waiting reader to see it come (one that comes and goes unseen writes nothing new)
+    const looped = (async () => {
+      for await (const frame of reader.frames({ timeoutMs: 5000 })) void frame;
+    })().catch((e) => e);
+    await sleep(200);
+    const writer2 = await ZeroBufferWriter.connect(reader.name);
+    await sleep(300);
+    await writer2.close();
+    expect(await looped).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(message) });
+  } finally {
+    await reader.close();
+  }
+});
+
 test('null options are TypeErrors saying so (they read properties of null), and an object is "an object"', async () => {
   const { reader, writer } = await pair('null-options');
   try {

@@ -32,16 +32,22 @@ let over = false;
 // groups and ends the process at once, status 0 as a stop's; the exit
 // handlers still remove our rings. Only SIGINT: SIGTERM and SIGHUP come
 // again without anyone asking (a parent's death signal comes once for each
-// of its dying threads), and must not cut the stop short.
+// of its dying threads), and must not cut the stop short. Nor a SIGINT
+// within SAME_INTERRUPT_MS of the first: the same interrupt sent twice, as
+// GNU timeout does (to its child, then to the child's process group), not
+// a person pressing Ctrl-C again.
+const SAME_INTERRUPT_MS = 200;
+let stoppedAt = 0;
 const onStop = (signal: NodeJS.Signals): void => {
   if (over) process.exit();
   if (stop.signal.aborted) {
-    if (signal !== 'SIGINT') return;
+    if (signal !== 'SIGINT' || performance.now() - stoppedAt < SAME_INTERRUPT_MS) return;
     children?.killAllGroups();
     process.exitCode = EXIT.ok;
     process.exit();
   }
   interrupted = signal === 'SIGINT';
+  stoppedAt = performance.now();
   stop.abort();
   if (children !== undefined) noteStopping();
 };

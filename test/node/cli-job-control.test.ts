@@ -125,6 +125,25 @@ test('filter suspended by SIGTSTP while zerofilter waits for an answer (the scri
   }
 });
 
+test('a SIGINT that comes twice within a moment (GNU timeout sends it to the CLI, then to its process group) is one interrupt: run stops as at one Ctrl-C, with its exited and summary lines, status 0', async () => {
+  // (before: the second was taken for a second Ctrl-C, which kills at once: no exited line, no summary; 2 runs of 3 under timeout)
+  const name = ringName('int-twice');
+  const child = run(process.execPath, [bin, 'run', '--name', name, '--json', 'videotestsrc is-live=true ! video/x-raw,format=GRAY8,width=32,height=32']);
+  try {
+    await child.line(/"state":"playing"/, 20000);
+    child.proc.kill('SIGINT');
+    await sleep(10);
+    child.proc.kill('SIGINT');
+    expect([await child.exit(20000), child.stderr]).toEqual([EXIT.ok, '']);
+    const lines = jsonLines(child.stdout);
+    expect(lines.find((l) => l['type'] === 'pipeline' && l['state'] === 'exited')).toBeDefined();
+    expect(lines.find((l) => l['type'] === 'summary')).toMatchObject({ name });
+    expect(fs.existsSync(`/dev/shm/${name}`)).toBe(false);
+  } finally {
+    killAll(name, child);
+  }
+});
+
 test('a second Ctrl-C while run waits for a stuck pipeline\'s EOS: the first says it is stopping, the second kills gst-launch and ends the run at once (no 5 s wait for the SIGKILL), status 0, no ring left', async () => {
   const name = ringName('twice-run');
   // 20 s per buffer: the EOS waits behind it, and the stop would end with a SIGKILL after 5 s

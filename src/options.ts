@@ -129,7 +129,8 @@ export function validateName(name: unknown): string {
 
 export function validateSize(option: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
-    fail(option, `an integer >= ${min}`, value);
+    // (past 2^53 - 1 a number no longer counts every byte)
+    fail(option, Number.isInteger(value) && (value as number) > min ? `an integer from ${min} to 2^53 - 1` : `an integer >= ${min}`, value);
   return value;
 }
 

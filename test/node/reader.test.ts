@@ -552,6 +552,9 @@ test('null options are TypeErrors saying so (they read properties of null), and 
 test('options and ring errors are typed', async () => {
   await expect(ZeroBufferReader.create({ metadataSize: -1, payloadSize: 10 })).rejects.toThrow(
     'option "metadataSize" must be an integer >= 0, received -1');
+  // (before: "must be an integer >= 1", which 2^53 is)
+  await expect(ZeroBufferReader.create({ metadataSize: 0, payloadSize: 2 ** 53 })).rejects.toThrow(
+    'option "payloadSize" must be an integer from 1 to 2^53 - 1, received 9007199254740992');
   // no metadata block, as peers make rings of raw bytes: no metadata ever comes, so waitForMetadata() says so at
   // once (it waited for ever: a 0-byte block has no room for a writer's note that its metadata did not fit)
   const bare = await ZeroBufferReader.create({ metadataSize: 0, payloadSize: 64 });

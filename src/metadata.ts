@@ -66,8 +66,11 @@ function jsonDepth(text: string): number {
   return deepest;
 }
 
-/** Decodes metadata bytes; never throws (see `problem`). */
-export function parseMetadata(bytes: Uint8Array): Metadata {
+/**
+ * Decodes metadata bytes; never throws (see `problem`). capsOrigin names the
+ * caps in a problem's message: the ring's metadata's, or a frame's own.
+ */
+export function parseMetadata(bytes: Uint8Array, capsOrigin = 'metadata caps'): Metadata {
   const text = new TextDecoder().decode(bytes);
   const m: Metadata = { bytes, text, frameHeader: false };
   const first = text.indexOf('{');
@@ -110,7 +113,7 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
     m.videoInfo = videoInfoFromCaps(m.caps);
   } catch (e) {
     if (m.caps !== undefined) m.videoInfo = undescribedVideoInfo(m.caps, (e as Error).message);
-    m.problem = problem(capsProblem(capsString, m.caps, m.videoInfo?.reason ?? (e as Error).message), e);
+    m.problem = problem(capsProblem(capsString, m.caps, m.videoInfo?.reason ?? (e as Error).message, capsOrigin), e);
   }
   return m;
 }
@@ -119,17 +122,17 @@ export function parseMetadata(bytes: Uint8Array): Metadata {
  * Why caps have no described video info (`reason`): audio is no picture
  * rather than unusable caps, unless zerosrc refuses its raw caps too.
  */
-function capsProblem(capsString: string, caps: Caps | undefined, reason: string): string {
+function capsProblem(capsString: string, caps: Caps | undefined, reason: string, origin: string): string {
   const s = caps?.structures[0];
-  if (s === undefined || !s.mediaType.startsWith('audio/')) return `metadata caps are not usable: ${reason}`;
+  if (s === undefined || !s.mediaType.startsWith('audio/')) return `${origin} are not usable: ${reason}`;
   if (s.mediaType === 'audio/x-raw') {
     try {
-      checkRawCapsFields(capsString, 'metadata caps are not usable', 'zerosrc refuses them');
+      checkRawCapsFields(capsString, `${origin} are not usable`, 'zerosrc refuses them');
     } catch (refused) {
       return (refused as Error).message;
     }
   }
   const format = s.fields['format']?.value;
-  return `metadata caps are audio (${typeof format === 'string' ? `${format} ${s.mediaType}` : s.mediaType}), not video: ` +
+  return `${origin} are audio (${typeof format === 'string' ? `${format} ${s.mediaType}` : s.mediaType}), not video: ` +
     'their frames have no picture (frame.image(), toRGB() and the like take video/x-raw and image/jpeg and image/png)';
 }

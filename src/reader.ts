@@ -427,7 +427,7 @@ export class ZeroBufferReader implements AsyncDisposable {
     if (caps === undefined || ring?.json === undefined) return ring;
     if (this.#framesCaps?.caps !== caps) {
       const json = JSON.stringify({ ...ring.json, caps });
-      this.#framesCaps = { caps, metadata: parseMetadata(new TextEncoder().encode(json)) };
+      this.#framesCaps = { caps, metadata: parseMetadata(new TextEncoder().encode(json), 'the frame\'s caps (its header\'s caps attribute)') };
     }
     return this.#framesCaps.metadata;
   }

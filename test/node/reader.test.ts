@@ -1219,6 +1219,26 @@ test('metadata of raw audio from zerosink: problem says the caps are audio, not 
   }
 });
 
+test('a frame whose own caps (its header\'s caps attribute) are audio or unusable: frame.image() names the frame\'s caps, not the metadata\'s', async () => {
+  // (before: "metadata caps are audio ...", though the ring's metadata caps were GRAY8 video)
+  const { reader, writer } = await pair('frame-caps-problem', 4096, true);
+  try {
+    writer.setMetadata({ caps: GRAY_CAPS });
+    await writer.write(new Uint8Array(6), { attributes: { caps: 'audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved' } });
+    await writer.write(new Uint8Array(7), { attributes: { caps: 'application/x-foo' } });
+    const audio = (await reader.next({ timeoutMs: 10000 }))!;
+    expect(() => audio.image()).toThrow(/^the frame's caps \(its header's caps attribute\) are audio \(S16LE audio\/x-raw\), not video/);
+    audio.release();
+    const other = (await reader.next({ timeoutMs: 10000 }))!;
+    expect(() => other.image()).toThrow(/^the frame's caps \(its header's caps attribute\) are not usable: application\/x-foo/);
+    other.release();
+    expect(reader.metadata?.problem).toBeUndefined();
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
+
 test('metadata of raw audio caps zerosrc refuses (0 channels): problem names the field as zerosrc refuses it', async () => {
   const { reader, writer } = await pair('audio-refused');
   try {

@@ -432,12 +432,15 @@ fail:
  * without this look the stream would end without a frame and without a
  * word. Looked at once the metadata is there; it is written once per ring,
  * so a later writer's caps are the same, unless its frames carry their own
- * (the per-frame header): when WAIT_NEXT (a next writer is waited for), one
- * whose caps changed may fit (zerosink on-reader-lost=wait comes back so).
- * FALSE, with an error posted, when no frame can ever fit. */
+ * (the per-frame header, and no caps property): those may be of other caps
+ * than the metadata's, even the first writer's (caps changed before its
+ * first frame), so they are judged only when STREAM_ENDS (the writer left
+ * without a frame and no next one is waited for; zerosink
+ * on-reader-lost=wait comes back with caps that fit). FALSE, with an error
+ * posted, when no frame can ever fit. */
 static gboolean
 gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
-    gboolean wait_next)
+    gboolean stream_ends)
 {
   const uint8_t *meta = NULL;
   uint64_t meta_size = 0;
@@ -449,7 +452,6 @@ gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
 
   if (zb_reader_metadata (reader, &meta, &meta_size) < 0 || meta_size == 0)
     return TRUE;
-  self->fit_checked = TRUE;
   GST_OBJECT_LOCK (self);
   caps = self->caps ? gst_caps_ref (self->caps) : NULL;
   GST_OBJECT_UNLOCK (self);
@@ -466,10 +468,12 @@ gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
   if (size > 0 && zb_metadata_frame_header (meta, meta_size) == 1)
     header = ZB_EXT_HEADER_SIZE;
   largest = zb_reader_max_frame_size (reader);
-  if (size + header <= largest || (header > 0 && !overridden && wait_next)) {
+  if (size + header <= largest || (header > 0 && !overridden && !stream_ends)) {
+    self->fit_checked = size + header <= largest;
     gst_clear_caps (&caps);
     return TRUE;
   }
+  self->fit_checked = TRUE;
   text = gst_caps_to_string (caps);
   quoted = zerobuffer_quote_peer_bytes ((const guint8 *) text, strlen (text),
       256);
@@ -1581,7 +1585,8 @@ next_frame:
     if (rc == 0)
       break;
     if (self->stream_caps == NULL && !self->fit_checked &&
-        !gst_zero_src_check_frames_fit (self, reader, !eos_on_writer_exit))
+        !gst_zero_src_check_frames_fit (self, reader, rc == ZB_EOF &&
+            eos_on_writer_exit))
       return GST_FLOW_ERROR;
     if ((rc == ZB_ETIMEDOUT || rc == ZB_EAGAIN) &&
         (ret = gst_zero_src_wait_playing (self, &deadline)) != GST_FLOW_OK)

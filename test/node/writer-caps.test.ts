@@ -299,3 +299,35 @@ test('raw audio caps of every format audioconvert takes, interleaved or not: set
     }
   }
 }, 120000);
+
+// zerosrc refuses raw video whose frames can never fit its ring; frames that
+// carry their own caps (the frame header) may be of other caps than the
+// metadata's, even the first writer's: judged only once the writer left
+// without a frame (it refused them, with a permanent EMSGSIZE, when its wait
+// for the first frame looked after the metadata came and before a frame did).
+test('zerosrc takes frames whose own caps fit although the metadata\'s caps would not, whenever they come; and fails with EMSGSIZE when the writer leaves without one', async () => {
+  const big = 'video/x-raw,format=RGBA,width=1920,height=1080,framerate=30/1';
+  const gray = 'video/x-raw,format=GRAY8,width=640,height=480,framerate=30/1';
+  for (const frames of [3, 0]) {
+    const name = ringName(`wfit-${frames}`);
+    const gst = run('gst-launch-1.0', ['-v', 'zerosrc', `buffer-name=${name}`, 'payload-size=2000000', '!', 'fakesink', 'silent=false'], gstEnv);
+    let writer: ZeroBufferWriter | undefined;
+    try {
+      writer = await ZeroBufferWriter.connect(name, { connectTimeoutMs: 10000, frameHeader: true });
+      writer.setMetadata({ caps: big });
+      await new Promise((resolve) => setTimeout(resolve, 400)); // past zerosrc's next look without a frame
+      for (let i = 0; i < frames; i++) await writer.write(new Uint8Array(640 * 480).fill(i), { attributes: { caps: gray } });
+      await writer.close();
+      if (frames > 0) {
+        expect([await gst.exit(20000), gst.stderr]).toEqual([0, '']);
+        expect(gst.stdout.filter((l) => /chain[^(]*\(fakesink0:sink\) \(307200 bytes/.test(l))).toHaveLength(frames);
+      } else {
+        expect(await gst.exit(20000)).toBe(1);
+        expect(gst.stderr).toContain(`Frames of 8294448 bytes can never fit ring ${name} (largest frame: 1999984 bytes)`);
+      }
+    } finally {
+      killIfRunning(gst);
+      await writer?.close();
+    }
+  }
+}, 60000);

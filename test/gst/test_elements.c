@@ -4948,32 +4948,56 @@ gated_acquire_run (gpointer data)
   return NULL;
 }
 
+/* A ring of 3 frames (of 48 + 1000 bytes, policy=drop frame-header=true)
+ * that pool buffers 0x10 to 0x12 fill; its reader. */
+static zb_reader *
+full_pool_ring (PoolSink * p, const gchar * name)
+{
+  zb_reader *reader = NULL;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  pool_sink_start (p, name, "policy=drop frame-header=true max-buffers=6");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p->h, fill_pool_buffer (p->pool,
+                0x10 + i)), GST_FLOW_OK);
+  return reader;
+}
+
+/* GATED's acquire of 0x13 on a thread of its own, held at the gate the
+ * caller set up (it takes WHAT there), then the three frames of the full
+ * ring read: room again while it is held. */
+static GThread *
+gated_acquire_start (GatedAcquire * gated, zb_reader * reader,
+    const gchar * what)
+{
+  GThread *thread = g_thread_new ("gated", gated_acquire_run, gated);
+  guint64 flags;
+  guint i;
+
+  fail_unless (done_wait (&gate_entered), "the acquire took no %s", what);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  return thread;
+}
+
 GST_START_TEST (test_pool_plain_buffer_listed_before_later_acquire)
 {
   gchar *name = ring_name ("gated");
-  zb_reader *reader = NULL;
+  zb_reader *reader;
   zb_frame frame;
   PoolSink p;
   GatedAcquire gated = { NULL, NULL };
   GstBuffer *later;
   GThread *thread;
   guint64 flags;
-  guint i;
 
-  /* room for 3 frames of 48 + 1000 bytes */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
-      0);
-  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
-  for (i = 0; i < 3; i++)       /* the ring is full */
-    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
-                0x10 + i)), GST_FLOW_OK);
+  reader = full_pool_ring (&p, name);
   gst_allocator_set_default (gst_object_ref_sink (g_object_new
           (gated_allocator_get_type (), NULL)));
   gated.pool = p.pool;
-  thread = g_thread_new ("gated", gated_acquire_run, &gated);
-  fail_unless (done_wait (&gate_entered), "the acquire took no memory");
-  for (i = 0; i < 3; i++)
-    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  thread = gated_acquire_start (&gated, reader, "memory");
   later = fill_pool_buffer (p.pool, 0x14);      /* room again: reserved */
   done_set (&gate_open);
   g_thread_join (thread);
@@ -5050,7 +5074,7 @@ gated_tracer_init (GatedTracer * tracer)
 GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
 {
   gchar *name = ring_name ("numbered");
-  zb_reader *reader = NULL;
+  zb_reader *reader;
   zb_frame frame;
   PoolSink p;
   GatedAcquire gated = { NULL, NULL };
@@ -5059,22 +5083,12 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
   guint64 flags;
   guint i;
 
-  /* room for 3 frames of 48 + 1000 bytes */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
-      0);
-  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
-  for (i = 0; i < 3; i++)       /* the ring is full */
-    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
-                0x10 + i)), GST_FLOW_OK);
+  reader = full_pool_ring (&p, name);
   /* (hooked for the rest of the test's process) */
   g_object_new (gated_tracer_get_type (), NULL);
   g_atomic_pointer_set (&gated_object, GST_OBJECT (p.pool));
   gated.pool = p.pool;
-  thread = g_thread_new ("gated", gated_acquire_run, &gated);
-  fail_unless (done_wait (&gate_entered), "the acquire took no reference "
-      "to the pool");
-  for (i = 0; i < 3; i++)
-    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  thread = gated_acquire_start (&gated, reader, "reference to the pool");
   for (i = 0; i < 3; i++)       /* room again, then full again */
     later[i] = fill_pool_buffer (p.pool, 0x14 + i);
   done_set (&gate_open);

@@ -39,10 +39,14 @@
  * a DTS has a PTS before what was pushed already (B-frames), zerosrc warns
  * once: mp4mux would store such frames in the wrong order without a word
  * (not for a DISCONT one, a writer that looped back: a new time base).
- * Raw frames committed while zerosrc was not PLAYING (paused, or not yet
- * playing) are dropped, as a live source makes nothing then, and the next
- * buffer is DISCONT; encoded frames are kept, so such a stream stays as
- * late as the pause was long. When the writer's timestamps fall behind its
+ * Raw frames committed while zerosrc was paused (from PLAYING to PAUSED
+ * until PLAYING again) are dropped, as a live source makes nothing then,
+ * and the next buffer is DISCONT; encoded frames are kept, so such a
+ * stream stays as late as the pause was long. Its start is no pause: the
+ * frames committed between its start (which creates the ring) and its
+ * first PLAYING are pushed, as udpsrc or shmsrc push what was queued
+ * before PLAYING (zerosink drops what a live upstream made while it
+ * waited for the ring). When the writer's timestamps fall behind its
  * commit times by more than 15 ms (it paused, or seeked back, or stalled),
  * the offset grows by as much; those 15 ms are zerosrc's minimum latency
  * then. A
@@ -192,8 +196,9 @@ struct _GstZeroSrc
                                  * time since the anchor */
   gint late_stamps;             /* atomic: frame_header, for the latency
                                  * query (another thread) */
-  guint64 paused_ns;            /* object lock: when we stopped PLAYING (or
-                                 * started), and when we went PLAYING again */
+  guint64 paused_ns;            /* object lock: when we went from PLAYING
+                                 * to PAUSED (0 from the start on: no
+                                 * pause), and when we went PLAYING again */
   guint64 playing_ns;
   GstClockTime pipeline_latency;        /* object lock: the LATENCY event's,
                                          * 0 before one came */
@@ -1692,13 +1697,14 @@ next_frame:
     self->ts_keep_offset = FALSE;
   }
   if (resumed) {
+    /* 0: no pause since the start, nothing to drop */
     GST_OBJECT_LOCK (self);
     self->drop_from_ns = self->paused_ns;
-    self->drop_until_ns = self->playing_ns;
+    self->drop_until_ns = self->paused_ns != 0 ? self->playing_ns : 0;
     GST_OBJECT_UNLOCK (self);
   }
   if (self->drop_until_ns != 0) {
-    /* committed while we were not PLAYING; only commit times within the
+    /* committed while we were paused; only commit times within the
      * pause count: a writer on another clock (a time namespace) is not
      * judged */
     gboolean waited = self->frame_header &&
@@ -1830,8 +1836,11 @@ gst_zero_src_change_state (GstElement * element, GstStateChange transition)
     GST_OBJECT_LOCK (self);
     if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
       self->playing_ns = zb_now_ns ();
-    else
+    else if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
       self->paused_ns = zb_now_ns ();
+    else                        /* a start: no pause, none kept from a run
+                                 * before */
+      self->paused_ns = 0;
     GST_OBJECT_UNLOCK (self);
   }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)

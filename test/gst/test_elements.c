@@ -7388,6 +7388,87 @@ GST_START_TEST (test_queued_frames_keep_pace)
 
 GST_END_TEST;
 
+/* zerosrc's start is no pause (frame header, raw video): the frames a
+ * writer commits between its start (READY to PAUSED, which creates the
+ * ring) and its first PLAYING are all pushed, in order, with their bytes
+ * and the writer's spacing, the first alone DISCONT; also after a pause
+ * and a restart through READY, or through NULL: the pause's window is not
+ * the new start's. They were dropped as frames of a pause, and a non-live
+ * writer that waited for the ring lost the head of its stream. */
+GST_START_TEST (test_frames_before_first_playing_kept)
+{
+  const guint n = 8;
+  gchar *name = ring_name ("fhstart");
+  /* no EOS between the passes: appsink keeps an EOS through READY */
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s "
+      "eos-on-writer-exit=false ! appsink name=out sync=false", name);
+  GstElement *reader_pipe = launch (desc);
+  GstElement *appsink = by_name (reader_pipe, "out");
+  GstElement *writer_pipe, *appsrc;
+  gint64 deadline;
+  guint pass, i;
+
+  for (pass = 0; pass < 3; pass++) {
+    GstClockTime first_pts = GST_CLOCK_TIME_NONE;
+
+    if (pass == 1) {
+      set_state (reader_pipe, GST_STATE_PAUSED);
+      g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+      set_state (reader_pipe, GST_STATE_READY);
+    } else if (pass == 2) {
+      set_state (reader_pipe, GST_STATE_NULL);  /* through PAUSED */
+    }
+    set_state (reader_pipe, GST_STATE_PAUSED);  /* the ring, not PLAYING */
+    writer_pipe = writer_pipeline (name, "frame-header=true",
+        GRAY8_CAPS (4, 4), &appsrc);
+    set_state (writer_pipe, GST_STATE_PLAYING);
+    for (i = 0; i < n; i++)
+      fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+              make_frame (i, 16, FALSE)), GST_FLOW_OK);
+    deadline = g_get_monotonic_time () + WAIT / GST_USECOND;
+    while (stat_u64 (by_name (writer_pipe, "sink"), "frames-written") < n &&
+        g_get_monotonic_time () < deadline)
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    fail_unless_equals_uint64 (stat_u64 (by_name (writer_pipe, "sink"),
+            "frames-written"), n);
+    /* committed well before PLAYING, past zerosrc's 15 ms slack */
+    g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+    set_state (reader_pipe, GST_STATE_PLAYING);
+    for (i = 0; i < n; i++) {
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+          WAIT);
+      GstBuffer *got, *sent = make_frame (i, 16, FALSE);
+      gchar *got_hash, *sent_hash = buffer_hash (sent);
+
+      fail_unless (sample != NULL, "pass %u: frame %u did not arrive", pass,
+          i);
+      got = gst_sample_get_buffer (sample);
+      got_hash = buffer_hash (got);
+      fail_unless_equals_string (got_hash, sent_hash);
+      fail_unless (GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_DISCONT) ==
+          (i == 0), "pass %u: frame %u: DISCONT %d", pass, i,
+          GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_DISCONT));
+      fail_unless (GST_BUFFER_PTS_IS_VALID (got));
+      if (i == 0)
+        first_pts = GST_BUFFER_PTS (got);
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (got) - first_pts,
+          GST_BUFFER_PTS (sent));
+      g_free (got_hash);
+      g_free (sent_hash);
+      gst_buffer_unref (sent);
+      gst_sample_unref (sample);
+    }
+    assert_no_error (writer_pipe);
+    set_state (writer_pipe, GST_STATE_NULL);
+    gst_object_unref (writer_pipe);
+  }
+  end_reader (reader_pipe, name);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* How far behind zerosrc's running time the buffers through a pad come;
  * the most in the GstClockTime DATA. */
 static GstPadProbeReturn
@@ -9120,6 +9201,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_writer_pause_moves_time_base);
   tcase_add_test (tc, test_arrival_stamps_never_go_back);
   tcase_add_test (tc, test_queued_frames_keep_pace);
+  tcase_add_test (tc, test_frames_before_first_playing_kept);
   tcase_add_test (tc, test_queued_frames_lag_bounded);
   tcase_add_test (tc, test_slow_downstream_keeps_its_latency);
   tcase_add_test (tc, test_no_allocation_query_without_caps);

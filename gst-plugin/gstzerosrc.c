@@ -1232,10 +1232,12 @@ gst_zero_src_expected_frame_size (GstZeroSrc * self,
   return size;
 }
 
+/* Creates the ring (at READY->PAUSED, and again after the end of the
+ * stream when a flush starts it anew); FALSE after posting the error. */
 static gboolean
-gst_zero_src_start (GstBaseSrc * bsrc)
+gst_zero_src_open_ring (GstZeroSrc * self)
 {
-  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
   gchar *name;
   guint64 metadata_size, payload_size;
   gboolean announce;
@@ -1548,7 +1550,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   if (ring == NULL) {
     /* closed at the end of the stream (gst_zero_src_ended), which a flush
      * started again: the ring is created anew, as at READY->PAUSED */
-    if (!gst_zero_src_start (GST_BASE_SRC (self)))
+    if (!gst_zero_src_open_ring (self))
       return GST_FLOW_ERROR;
     return gst_zero_src_create (psrc, outbuf);
   }
@@ -1823,11 +1825,13 @@ gst_zero_src_query (GstBaseSrc * bsrc, GstQuery * query)
 }
 
 /* Our running time stood still while PAUSED and the writer's went on: the
- * writer's timestamps are anchored again at the next frame. */
+ * writer's timestamps are anchored again at the next frame. The ring is
+ * created at READY->PAUSED, closed by stop() at PAUSED->READY. */
 static GstStateChangeReturn
 gst_zero_src_change_state (GstElement * element, GstStateChange transition)
 {
   GstZeroSrc *self = GST_ZERO_SRC (element);
+  GstStateChangeReturn ret;
 
   /* the writer's CLOCK_MONOTONIC, which its commit times are in */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING ||
@@ -1845,7 +1849,17 @@ gst_zero_src_change_state (GstElement * element, GstStateChange transition)
   }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
     g_atomic_int_set (&self->resumed, TRUE);
-  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  /* the ring before basesrc starts, not in its start(): one that fails has
+   * basesrc post a second error after ours, gst-launch's "state change
+   * failed and some element failed to post a proper error message" */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+      !gst_zero_src_open_ring (self))
+    return GST_STATE_CHANGE_FAILURE;
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+      ret == GST_STATE_CHANGE_FAILURE)
+    gst_zero_src_stop (GST_BASE_SRC (self));
+  return ret;
 }
 
 static void
@@ -1960,7 +1974,6 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       "a writer puts into it, without copying them", "zerobuffer");
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_zero_src_change_state);
-  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_src_start);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_zero_src_query);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_src_stop);
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_src_get_caps);

@@ -7154,7 +7154,7 @@ GST_START_TEST (test_incomplete_raw_caps_metadata)
 
 GST_END_TEST;
 
-/* zerosrc with CAPS_STRING in its caps property fails to start with an
+/* zerosrc with CAPS_STRING in its caps property fails to start with one
  * EINVAL error holding both WANT and ALSO, and creates no ring. */
 static void
 check_caps_property_refused (const gchar * caps_string, const gchar * want,
@@ -7178,6 +7178,9 @@ check_caps_property_refused (const gchar * caps_string, const gchar * want,
   text = error_text (msg, "EINVAL (permanent)", name);
   fail_unless (strstr (text, want) != NULL, "%s", text);
   fail_unless (strstr (text, also) != NULL, "%s", text);
+  /* not also basesrc's generic error for a start() that failed */
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "%s: a second error", caps_string);
   g_free (text);
   gst_object_unref (bus);
   set_state (pipeline, GST_STATE_NULL);

@@ -7,8 +7,9 @@
 # afterwards. Also: a stream that ends before its first frame, caps with
 # stream headers, and metadata that does not fit the reader's block, or
 # frames that do not fit its ring (both sides fail, naming the size
-# needed). Every process runs through lib_process.sh (under `timeout`, a
-# lost quit of an error during preroll rescued).
+# needed), and a second reader of a ring (one error, its own). Every
+# process runs through lib_process.sh (under `timeout`, a lost quit of an
+# error during preroll rescued).
 ZB_PREFIX="zbgst-launch-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -201,5 +202,34 @@ if [ $w -ne 1 ] || [ $alive -ne 1 ] || [ $r -ne 0 ]; then
   cat "$tmp/writer.log" "$tmp/reader.log"
 else
   echo "frames too big, next writer awaited: writer $w, reader waited, then $r"
+fi
+
+# A second zerosrc on a ring that has a live reader: one error, zerosrc's
+# (EEXIST, naming the ring), not also basesrc's generic one after it
+# ("state change failed and some element failed to post a proper error
+# message", which a start() that fails brings: the ring is now created
+# before basesrc starts), and a status that is not 0; the first reader
+# goes on, its ring still there, and ends at Ctrl-C with status 0.
+name="${ZB_PREFIX}j"
+LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
+  announce=true ! fakesink
+reader_pid=$BG_PID
+wait_for_ring "$tmp/reader.log" "$name"
+fg_launch "$tmp/second.log" -- zerosrc buffer-name="$name" ! fakesink
+s=$?
+if [ -e "/dev/shm/$name" ]; then kept=1; else kept=0; fi
+interrupt_launch $reader_pid
+wait_status $reader_pid
+r=$?
+errors=$(grep -c '^ERROR: from element' "$tmp/second.log")
+if [ $s -eq 0 ] || [ $s -eq 124 ] || [ "$errors" -ne 1 ] ||
+  ! grep -qF "Ring $name already has a live reader" "$tmp/second.log" ||
+  ! grep -q 'zerobuffer-error=EEXIST (transient)' "$tmp/second.log" ||
+  grep -q 'failed to post a proper error message' "$tmp/second.log" ||
+  [ $kept -ne 1 ] || [ $r -ne 0 ]; then
+  fail "second reader: status $s, $errors errors, first reader's ring kept $kept, first reader $r"
+  cat "$tmp/second.log" "$tmp/reader.log"
+else
+  echo "second reader: status $s, one error (EEXIST); first reader went on, then $r"
 fi
 finish

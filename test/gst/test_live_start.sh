@@ -13,7 +13,9 @@
 # D >= 100, W + D == 300, bytes == W * 1920, and the reader got exactly the
 # last W buffers of the stream, in order. Non-live: all 300, none dropped,
 # the stream's checksums and the writer's spacing (2.99 s from first PTS
-# to last). All exit 0, rings gone afterwards.
+# to last; up to 50 ms more: a writer that stalls past zerosrc's 15 ms
+# slack on a loaded host moves the time base, as it should). All exit 0,
+# rings gone afterwards.
 ZB_PREFIX="zbgst-live-start-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -86,6 +88,7 @@ cmp -s "$tmp/ref.sha" "$tmp/non-live.sha" ||
   fail "non-live: the reader did not get the $N buffers of the stream"
 span=$(timestamps "$tmp/non-live-reader.log" | awk -F: '
   { t = $1 * 3600 + $2 * 60 + $3 } NR == 1 { first = t } END { printf "%d", (t - first) * 1000 + 0.5 }')
-[ "$span" = 2990 ] || fail "non-live: $span ms from first PTS to last, not 2990"
+[ "$span" -ge 2990 ] && [ "$span" -le 3040 ] ||
+  fail "non-live: $span ms from first PTS to last, not 2990 (to 3040)"
 
 finish

@@ -4160,6 +4160,31 @@ pool_sink_stop (PoolSink * p)
   gst_harness_teardown (p->h);
 }
 
+/* The frames READER got are all there are: no further one within 100 ms,
+ * and P's sink dropped DROPPED and copied COPIED so far. The messages give
+ * both counts expected, telling apart the calls of one check. */
+static void
+expect_frames_end (PoolSink * p, zb_reader * reader, guint64 dropped,
+    guint64 copied)
+{
+  zb_frame frame;
+  guint64 got;
+  int rc;
+
+  rc = zb_reader_next (reader, &frame, 100);
+  fail_unless (rc == ZB_ETIMEDOUT, "a further frame (zb_reader_next %d, "
+      "not ZB_ETIMEDOUT), expecting %" G_GUINT64_FORMAT " dropped, %"
+      G_GUINT64_FORMAT " copied", rc, dropped, copied);
+  got = stat_u64 (p->sink, "frames-dropped");
+  fail_unless (got == dropped, "frames-dropped is %" G_GUINT64_FORMAT
+      ", not %" G_GUINT64_FORMAT " (frames-copied expected %" G_GUINT64_FORMAT
+      ")", got, dropped, copied);
+  got = stat_u64 (p->sink, "frames-copied");
+  fail_unless (got == copied, "frames-copied is %" G_GUINT64_FORMAT ", not %"
+      G_GUINT64_FORMAT " (frames-dropped %" G_GUINT64_FORMAT ")", got, copied,
+      dropped);
+}
+
 GST_START_TEST (test_pool_reservations)
 {
   gchar *name = ring_name ("held");
@@ -4741,7 +4766,6 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
 {
   gchar *name = ring_name ("late");
   zb_reader *reader = NULL;
-  zb_frame frame;
   PoolSink p;
   GstBuffer *plain[2], *later;
   guint64 flags;
@@ -4756,10 +4780,8 @@ GST_START_TEST (test_pool_plain_buffer_not_behind_later)
   fail_unless_equals_int (next_value (reader, &flags), 0x13);
   fail_unless_equals_int (next_value (reader, &flags), 0x14);
   fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  expect_frames_end (&p, reader, 0, 1);
   fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 4);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
 
   /* a plain buffer with no later one reserved is still copied */
   plain_while_full (&p, reader, 0x20, 1, plain);
@@ -4809,7 +4831,6 @@ GST_START_TEST (test_pool_plain_buffer_of_earlier_pool_placed)
 {
   gchar *name = ring_name ("twopools");
   zb_reader *reader = NULL;
-  zb_frame frame;
   PoolSink p;
   GstBufferPool *earlier, *renewed, *smaller;
   GstBuffer *held[3], *plain, *later = NULL;
@@ -4836,9 +4857,7 @@ GST_START_TEST (test_pool_plain_buffer_of_earlier_pool_placed)
   fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
   expect_frame (reader, 0x13);
   expect_frame (reader, 0x14);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+  expect_frames_end (&p, reader, 0, 1);
 
   /* 2. the new pool's buffers have 800 bytes (never pushed: the caps in
    * force are the 1000-byte frames' one) */
@@ -4856,9 +4875,7 @@ GST_START_TEST (test_pool_plain_buffer_of_earlier_pool_placed)
   fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
   expect_frame (reader, 0x23);
   gst_buffer_unref (later);     /* its reservation cancelled */
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  expect_frames_end (&p, reader, 0, 2);
 
   fail_unless (gst_buffer_pool_set_active (renewed, FALSE));
   fail_unless (gst_buffer_pool_set_active (smaller, FALSE));
@@ -4986,7 +5003,6 @@ GST_START_TEST (test_pool_plain_buffer_listed_before_later_acquire)
 {
   gchar *name = ring_name ("gated");
   zb_reader *reader;
-  zb_frame frame;
   PoolSink p;
   GatedAcquire gated = { NULL, NULL };
   GstBuffer *later;
@@ -5008,9 +5024,7 @@ GST_START_TEST (test_pool_plain_buffer_listed_before_later_acquire)
   fail_unless_equals_int (next_value (reader, &flags), 0x13);
   fail_unless_equals_int (next_value (reader, &flags), 0x14);
   fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 1);
+  expect_frames_end (&p, reader, 0, 1);
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
@@ -5075,7 +5089,6 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
 {
   gchar *name = ring_name ("numbered");
   zb_reader *reader;
-  zb_frame frame;
   PoolSink p;
   GatedAcquire gated = { NULL, NULL };
   GstBuffer *later[3];
@@ -5105,9 +5118,7 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
   /* the last one, plain (the ring was full again), once there is room */
   fail_unless_equals_int (gst_harness_push (p.h, later[2]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x16);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  expect_frames_end (&p, reader, 0, 2);
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
@@ -5253,23 +5264,17 @@ expect_race_round (PoolSink * p, zb_reader * reader, guint8 value,
 GST_START_TEST (test_pool_plain_render_races_acquire)
 {
   gchar *name = ring_name ("plainrace");
-  zb_reader *reader = NULL;
+  zb_reader *reader;
   PoolSink p;
   GstBuffer *plain[2];
   RacingAcquire later;
   GThread *thread;
-  guint8 value = 0;
+  guint8 value = 0x10;          /* the full ring's first frame */
   gint offset = 0;
   guint round, i;
 
-  /* room for 3 frames of 48 + 1000 bytes */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
-      0);
   /* policy=drop: a full ring gives plain buffers while playing too */
-  pool_sink_start (&p, name, "policy=drop frame-header=true max-buffers=6");
-  for (i = 0; i < 3; i++)       /* the ring is full */
-    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
-                value + i)), GST_FLOW_OK);
+  reader = full_pool_ring (&p, name);
   for (round = 0; round < PLAIN_RENDER_ROUNDS; round++) {
     guint8 before = value;
 
@@ -5435,7 +5440,6 @@ GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
 {
   gchar *name = ring_name ("lostab");
   zb_reader *reader = NULL;
-  zb_frame frame;
   PoolSink p;
   GstBuffer *plain, *reserved, *gone;
   guint64 flags;
@@ -5456,9 +5460,7 @@ GST_START_TEST (test_reader_lost_wait_abandoned_reservation)
   fail_unless_equals_int (gst_harness_push (p.h, gone), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x63);
   fail_unless_equals_int (next_value (reader, &flags), 0x64);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
-  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  expect_frames_end (&p, reader, 1, 2);
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);

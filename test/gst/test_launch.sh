@@ -121,21 +121,33 @@ if timeout 30 env LD_PRELOAD="$GST_PRELOAD" gst-inspect-1.0 vorbisenc >/dev/null
     "audiotestsrc num-buffers=20 ! vorbisenc"
 fi
 
+# zerosrc over ring NAME with the properties READER (announcing it, for at
+# most 10 s), then, once the ring exists, 3 frames of $CAPS into it through
+# zerosink with the properties WRITER (READER and WRITER are words split on
+# spaces): the statuses in w and r, the logs in $tmp/writer.log and
+# $tmp/reader.log.
+too_big_run() { # name reader writer
+  local name=$1 reader_pid
+  # shellcheck disable=SC2086 # the words of the properties
+  LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" $2 \
+    announce=true ! fakesink
+  reader_pid=$BG_PID
+  wait_for_ring "$tmp/reader.log" "$name"
+  # shellcheck disable=SC2086
+  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
+    zerosink buffer-name="$name" $3
+  w=$?
+  wait_status $reader_pid
+  r=$?
+}
+
 # Metadata that does not fit the reader's block (64 bytes): the writer
 # fails with the size needed, at its first render (so after its preroll:
 # no quit lost there, status 1), and the reader, told by the writer's note
 # in the block, fails with the same size instead of waiting for ever (it
 # did: 10 s here, then killed).
 name="${ZB_PREFIX}g"
-LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" metadata-size=64 \
-  announce=true ! fakesink
-reader_pid=$BG_PID
-wait_for_ring "$tmp/reader.log" "$name"
-fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
-  zerosink buffer-name="$name"
-w=$?
-wait_status $reader_pid
-r=$?
+too_big_run "$name" metadata-size=64 ""
 needed=$(grep -o 'metadata size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
 if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
   ! grep -q "gave up: its metadata needs a metadata block of $needed bytes, this ring's is 64" "$tmp/reader.log" ||
@@ -156,20 +168,12 @@ fi
 for how in metadata "caps property"; do
   name="${ZB_PREFIX}h"
   if [ "$how" = metadata ]; then
-    reader_caps=() writer_opts=() bytes=230400 whose="the metadata"
+    reader_caps="" writer_opts="" bytes=230400 whose="the metadata"
   else
-    reader_caps=(caps="$CAPS") writer_opts=(frame-header=true) bytes=230448
+    reader_caps="caps=$CAPS" writer_opts=frame-header=true bytes=230448
     whose="the caps property), and the per-frame header"
   fi
-  LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
-    payload-size=65536 "${reader_caps[@]}" announce=true ! fakesink
-  reader_pid=$BG_PID
-  wait_for_ring "$tmp/reader.log" "$name"
-  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
-    zerosink buffer-name="$name" "${writer_opts[@]}"
-  w=$?
-  wait_status $reader_pid
-  r=$?
+  too_big_run "$name" "payload-size=65536 $reader_caps" "$writer_opts"
   needed=$(grep -m1 -o 'payload size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
   if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
     ! grep -q "Frames of $bytes bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least $needed bytes" "$tmp/reader.log" ||

@@ -31,9 +31,17 @@ function preload(name: string): string {
 const failingFilter = (channel: string): string[] =>
   ['-q', ...`videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0 ! fakesink`.split(' ')];
 
-/** Kills what is left of a gst-launch on channel (a failed test's). */
-function killLeft(channel: string): void {
-  for (const p of processesWith(`channel=${channel}`)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+/** The environment of a gst-launch whose main thread runs its main loop a second late (late-main-loop.c preloaded). */
+const lateMainLoopEnv = (): NodeJS.ProcessEnv => ({ ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+
+/** Runs body on a new channel named after prefix, then kills what is left of a gst-launch on it (a failed test's). */
+async function onChannel(prefix: string, body: (channel: string) => Promise<void>): Promise<void> {
+  const channel = ringName(prefix);
+  try {
+    await body(channel);
+  } finally {
+    for (const p of processesWith(`channel=${channel}`)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+  }
 }
 
 afterAll(() => {
@@ -41,90 +49,70 @@ afterAll(() => {
   expect(leftovers()).toEqual([]);
 });
 
-test('gst-launch whose main loop starts after zerofilter\'s error at its first caps: it exits 1 with the error, not hangs', async () => {
-  const channel = ringName('lostquit');
-  const t0 = Date.now();
-  const gst = run('gst-launch-1.0', failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
-  expect(await gst.exit(15000)).toBe(1);
-  // it did not leave its loop by itself: the SIGINT did
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
-  expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
-  expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
-}, 30000);
+test('gst-launch whose main loop starts after zerofilter\'s error at its first caps: it exits 1 with the error, not hangs', () =>
+  onChannel('lostquit', async (channel) => {
+    const t0 = Date.now();
+    const gst = run('gst-launch-1.0', failingFilter(channel), lateMainLoopEnv());
+    expect(await gst.exit(15000)).toBe(1);
+    // it did not leave its loop by itself: the SIGINT did
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
+    expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
+    expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
+  }), 30000);
 
 test.each([
   ['sh -c', (channel: string, env: NodeJS.ProcessEnv): Child =>
     run('sh', ['-c', 'gst-launch-1.0 "$@"; exit $?', 'sh', ...failingFilter(channel)], env, { gstLaunch: true })],
   ['script (on a terminal)', (channel: string, env: NodeJS.ProcessEnv): Child => runOnTerminal('gst-launch-1.0', failingFilter(channel), env)],
-])('the same through a wrapper that does not exec gst-launch (%s): gst-launch gets the SIGINT and the wrapper exits 1', async (_how, start) => {
-  const channel = ringName('lostquitwrap');
-  try {
+])('the same through a wrapper that does not exec gst-launch (%s): gst-launch gets the SIGINT and the wrapper exits 1', (_how, start) =>
+  onChannel('lostquitwrap', async (channel) => {
     const t0 = Date.now();
     // (before: the SIGINT went to sh, which died of it (130) leaving gst-launch to wait for ever; script was not
     // watched at all, the error coming on its stdout)
-    const gst = start(channel, { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+    const gst = start(channel, lateMainLoopEnv());
     expect(await gst.exit(15000)).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
     expect(gst.stderr + gst.stdout.join('\n')).toContain("ERROR: pipeline doesn't want to preroll.");
-  } finally {
-    killLeft(channel);
-  }
-}, 30000);
+  }), 30000);
 
-test('the same through gstLaunch (a gst-launch that has to succeed): it throws naming status 1 and the error, not waits out its limit', async () => {
-  const channel = ringName('lostquitok');
-  try {
+test('the same through gstLaunch (a gst-launch that has to succeed): it throws naming status 1 and the error, not waits out its limit', () =>
+  onChannel('lostquitok', async (channel) => {
     const t0 = Date.now();
     // (before, as execa, execFileSync or spawnSync: no rescue, killed at the limit without the status)
-    await expect(gstLaunch(failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' }, 15000))
+    await expect(gstLaunch(failingFilter(channel), lateMainLoopEnv(), 15000))
       .rejects.toThrow(/exited 1; stderr: [^]*No duplex server on the channel/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS);
-  } finally {
-    killLeft(channel);
-  }
-}, 30000);
+  }), 30000);
 
-test('the same with -e (and -q): the SIGINT forces an EOS the failed pipeline never delivers; a second SIGINT kills it (130), not its limit', async () => {
-  const channel = ringName('lostquiteos');
-  try {
+test('the same with -e (and -q): the SIGINT forces an EOS the failed pipeline never delivers; a second SIGINT kills it (130), not its limit', () =>
+  onChannel('lostquiteos', async (channel) => {
     const t0 = Date.now();
     // (before: gst-launch, no longer catching SIGINT, waited for that EOS for ever: killed here after 20 s)
-    const gst = run('gst-launch-1.0', ['-e', ...failingFilter(channel)], { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+    const gst = run('gst-launch-1.0', ['-e', ...failingFilter(channel)], lateMainLoopEnv());
     expect(await gst.exit(20000)).toBe(130);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS + FORCED_EOS_MS);
     expect(gst.stderr).toContain(`No duplex server on the channel: No reader created ring ${channel}_request within 0 ms`);
     expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
-  } finally {
-    killLeft(channel);
-  }
-}, 30000);
+  }), 30000);
 
-test('a fixture that starts gst-launch itself (dropped-peek-loop.mjs) rescues it the same: nothing is left once the fixture gives up', async () => {
-  const channel = ringName('lostquitpeek');
-  try {
+test('a fixture that starts gst-launch itself (dropped-peek-loop.mjs) rescues it the same: nothing is left once the fixture gives up', () =>
+  onChannel('lostquitpeek', async (channel) => {
     const source = `videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=64,height=48 ! zerofilter channel=${channel} connect-timeout=0`;
     const fixture = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'dropped-peek-loop.mjs'),
-      ringName('lostquitpeekring'), ...source.split(' ')], { ...gstEnv, LD_PRELOAD: preload('late-main-loop'), LATE_MAIN_LOOP_MS: '1000' });
+      ringName('lostquitpeekring'), ...source.split(' ')], lateMainLoopEnv());
     // its reader gives up on the first frame after 10 s (the rescue comes 5 s after the error)
     expect(await fixture.exit(20000)).toBe(1);
     expect(fixture.stderr).toContain('no frame within 10000 ms');
     // (before: its gst-launch, started without the rescue, was left waiting for ever)
     await until(`the fixture's gst-launch on ${channel} to be gone`, () => processesWith(`channel=${channel}`).length === 0, 2000);
-  } finally {
-    killLeft(channel);
-  }
-}, 30000);
+  }), 30000);
 
-test('gst-launch -q whose quit was not lost but whose teardown ends over 5 s after the error: not interrupted, status 1', async () => {
-  const channel = ringName('slowexit');
-  try {
+test('gst-launch -q whose quit was not lost but whose teardown ends over 5 s after the error: not interrupted, status 1', () =>
+  onChannel('slowexit', async (channel) => {
     const t0 = Date.now();
     // (before: SIGINT after LOST_QUIT_MS, with -q nothing said it had left its loop; past its handler it died: 130)
     const gst = run('gst-launch-1.0', failingFilter(channel), { ...gstEnv, LD_PRELOAD: preload('slow-exit'), SLOW_EXIT_MS: String(LOST_QUIT_MS + 1500) });
     expect(await gst.exit(20000)).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(LOST_QUIT_MS + 1500);
     expect(gst.stderr).toContain("ERROR: pipeline doesn't want to preroll.");
-  } finally {
-    killLeft(channel);
-  }
-}, 30000);
+  }), 30000);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ZeroBufferReader } from '../../src/index.js';
-import { eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, until } from './helpers.js';
+import { type Child, eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, until } from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -22,24 +22,34 @@ afterAll(() => {
 
 const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 
-/** Runs `zerobuffer filter SRC --script <fixture> filesink` (+ extra); its JSON summary, after checking that every byte came back inverted. */
-async function invertingFilter(fixture: string, extra: string[] = []): Promise<Record<string, unknown> & { inPlace: number; copied: number }> {
+const fixture = (file: string): string => path.join(repoRoot, 'test', 'node', 'fixtures', file);
+
+/**
+ * Runs `zerobuffer filter <src> --script <script> filesink` (+ args); the command, after checking that it exited 0 and that
+ * every byte of the source's `bytes` came back inverted.
+ */
+async function invertedThroughFilter(src: string, script: string, bytes: number, args: string[]): Promise<Child> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));
   try {
     const input = path.join(dir, 'in.raw');
     const output = path.join(dir, 'out.raw');
-    const ref = run('gst-launch-1.0', ['-q', ...SRC.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
+    const ref = run('gst-launch-1.0', ['-q', ...src.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
     expect(await ref.exit(20000)).toBe(0);
-    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', fixture),
-      `filesink location=${output}`, '--json', '--name', ringName('clif'), ...extra], gstEnv);
-    expect(await cli.exit(40000)).toBe(0);
+    const cli = run(process.execPath, [bin, 'filter', src, '--script', fixture(script), `filesink location=${output}`, ...args], gstEnv);
+    expect([await cli.exit(40000), cli.stderr]).toEqual([0, cli.stderr]); // its stderr shown when it failed
     const want = fs.readFileSync(input).map((v) => 255 - v);
-    expect(want.length).toBe(25 * 160 * 120 * 3);
+    expect(want.length).toBe(bytes);
     expect(sha(fs.readFileSync(output))).toBe(sha(want));
-    return JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
+    return cli;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs `zerobuffer filter SRC --script <script> filesink` (+ extra); its JSON summary, after checking that every byte came back inverted. */
+async function invertingFilter(script: string, extra: string[] = []): Promise<Record<string, unknown> & { inPlace: number; copied: number }> {
+  const cli = await invertedThroughFilter(SRC, script, 25 * 160 * 120 * 3, ['--json', '--name', ringName('clif'), ...extra]);
+  return JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
 }
 
 test('zerobuffer filter: the script inverts every frame; JSON stats and a summary with zerofilter\'s counts', async () => {
@@ -49,14 +59,14 @@ test('zerobuffer filter: the script inverts every frame; JSON stats and a summar
 }, 90000);
 
 test('zerobuffer filter: a script that leaves a timer running does not keep the command once the stream ended', async () => {
-  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'lingering-filter.mjs'),
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', fixture('lingering-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clif')], gstEnv);
   expect(await cli.exit(40000)).toBe(0);
   expect(JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!)).toMatchObject({ requests: 25, responses: 25 });
 }, 60000);
 
 test('zerobuffer filter: a script that fails says where, once, with its stack; later failures by their message', async () => {
-  const script = path.join(repoRoot, 'test', 'node', 'fixtures', 'failing-filter.mjs');
+  const script = fixture('failing-filter.mjs');
   const cli = run(process.execPath, [bin, 'filter', SRC, '--script', script, 'fakesink', '--json', '--name', ringName('clif')], gstEnv);
   expect(await cli.exit(40000)).toBe(3); // --on-error pass: the frames went on unchanged, but nothing was filtered
   expect(cli.stderr).toMatch(/the script failed on every request \(25\): nothing was filtered/);
@@ -78,7 +88,7 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
   // 3 of these frames are 44 MB: the fallback ring (3 × 1080p RGB) holds one, and the one fakesink keeps
   // would have to be copied out of it for every next request
   const src = 'videotestsrc num-buffers=6 pattern=ball ! video/x-raw,format=BGRx,width=2560,height=1440,framerate=30/1';
-  const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+  const cli = run(process.execPath, [bin, 'filter', src, '--script', fixture('echo-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clif')], gstEnv);
   expect(await cli.exit(60000)).toBe(0);
   const summary = JSON.parse(cli.stdout.find((l) => l.includes('"summary"'))!);
@@ -90,22 +100,8 @@ test('zerobuffer filter sizes the request ring for the source\'s caps: 2560x1440
  * byte of the source's `bytes` came back inverted.
  */
 async function invertedAudio(src: string, bytes: number, extra: string[] = []): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clifa-'));
-  try {
-    const input = path.join(dir, 'in.raw');
-    const output = path.join(dir, 'out.raw');
-    const ref = run('gst-launch-1.0', ['-q', ...src.split(' '), '!', 'filesink', `location=${input}`], gstEnv);
-    expect(await ref.exit(20000)).toBe(0);
-    const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-in-place-filter.mjs'),
-      `filesink location=${output}`, '--no-json', '--name', ringName('clifa'), ...extra], gstEnv);
-    expect([await cli.exit(40000), cli.stderr]).toEqual([0, cli.stderr]); // its stderr shown when it failed
-    const want = fs.readFileSync(input).map((v) => 255 - v);
-    expect(want.length).toBe(bytes);
-    expect(sha(fs.readFileSync(output))).toBe(sha(want));
-    return cli.stderr;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const cli = await invertedThroughFilter(src, 'invert-in-place-filter.mjs', bytes, ['--no-json', '--name', ringName('clifa'), ...extra]);
+  return cli.stderr;
 }
 
 test('zerobuffer filter of raw audio: the request ring sized by time (depth + 3 buffers of up to 1 s, as zerofilter\'s response ring), every byte answered through the channel', async () => {
@@ -126,7 +122,7 @@ test.each([[['--sink-property', 'depth=2']], [['--sink-property', 'depth=4', '--
 test('zerobuffer filter of an encoded stream (VP8): the request ring is the readers\' fallback, as zerosrc\'s and zerofilter\'s response ring for such caps, its line says why; every frame answered', async () => {
   // (before: the same 18662592 bytes for a 64x48 stream, and nothing said of why: encoded caps give no frame size)
   const src = 'videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8,width=64,height=48';
-  const cli = run(process.execPath, [bin, 'filter', src, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+  const cli = run(process.execPath, [bin, 'filter', src, '--script', fixture('echo-filter.mjs'),
     'fakesink', '--no-json', '--name', ringName('clifv')], gstEnv);
   expect(await cli.exit(40000)).toBe(0);
   expect(cli.stderr).toContain('(requests: 18662592 bytes, the default: the caps at the source\'s end give no frame size; --payload-size N to change)');
@@ -135,7 +131,7 @@ test('zerobuffer filter of an encoded stream (VP8): the request ring is the read
 
 test('zerobuffer filter whose sink pipeline ends in no sink element (videoconvert): status 3, a line saying the answers go nowhere and what to end it with', async () => {
   // (before: only gst-launch's "streaming stopped, reason not-linked", and the --json summary's "zerofilter": null)
-  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'echo-filter.mjs'),
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', fixture('echo-filter.mjs'),
     'queue ! videoconvert', '--json', '--name', ringName('clifnl')], gstEnv);
   expect(await cli.exit(40000)).toBe(3);
   expect(cli.stderr).toContain('reason not-linked');
@@ -149,7 +145,7 @@ test.each([[1, '0'], [7, '1']])('zerobuffer filter --frames %i (COUNT_FILTER_RES
   try {
     const output = path.join(dir, 'out.gray');
     const cli = run(process.execPath, [bin, 'filter', 'videotestsrc pattern=ball ! video/x-raw,format=RGB,width=64,height=48',
-      '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'count-filter.mjs'), `filesink location=${output}`, '--frames', String(n), '--json',
+      '--script', fixture('count-filter.mjs'), `filesink location=${output}`, '--frames', String(n), '--json',
       '--name', ringName('clifn')], { ...gstEnv, COUNT_FILTER_RESERVE: reserve });
     expect(await cli.exit(40000)).toBe(0);
     const calls = cli.stderr.split('\n').filter((l) => l.startsWith('count-filter: '));
@@ -196,7 +192,7 @@ test.each([
   // depth 4 and a response ring of one answer: a stopped pipeline leaves answers without room
   const name = ringName('clifgone');
   const cli = run(process.execPath, [bin, 'filter', 'videotestsrc num-buffers=100000 ! video/x-raw,format=RGB,width=160,height=120',
-    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink', '--json', '--name', name,
+    '--script', fixture('invert-filter.mjs'), 'fakesink', '--json', '--name', name,
     '--sink-property', 'depth=4', '--sink-property', 'payload-size=60000'], gstEnv);
   let pid = 0;
   try {
@@ -240,7 +236,7 @@ test('zerobuffer filter stopped while a slow script answers: gst-launch is kille
   const name = ringName('clifslow');
   // (zerofilter's timeout past the stop's deadline: its error would come first, below)
   const cli = run(process.execPath, [bin, 'filter', 'videotestsrc is-live=true ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1',
-    '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name,
+    '--script', fixture('slow-filter.mjs'), 'fakesink', '--json', '--interval', '0.2', '--name', name,
     '--sink-property', 'timeout=20000'], gstEnv);
   await cli.line(/"type":"stats".*"requests":[1-9]/, 20000);
   cli.proc.kill('SIGINT');
@@ -265,7 +261,6 @@ test('zerobuffer filter stopped while a script slower than zerofilter\'s timeout
   expect(leftovers().filter((f) => f.includes(name))).toEqual([]);
 }, 60000);
 
-const fixture = (file: string): string => path.join(repoRoot, 'test', 'node', 'fixtures', file);
 const SMALL = 'videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
 
 test('zerobuffer filter --on-error stop: a script that fails on the first request ends the command at once, gst-launch not killed', async () => {
@@ -481,19 +476,19 @@ test('zerobuffer filter: usage errors', async () => {
     expect(unsized.stderr).toContain(`cannot load ${script}: ${script}: its outputCaps export: the raw caps ` +
       '"video/x-raw,format=GRAY8" lack width, height, which GStreamer needs to describe their frames');
     // sizes are judged by the command (the argument parsing does not load the addon)
-    const zero = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), '--output-caps', 'video/x-raw,format=GRAY8,width=0,height=2', 'fakesink'], gstEnv);
+    const zero = run(process.execPath, [bin, 'filter', SRC, '--script', fixture('invert-filter.mjs'), '--output-caps', 'video/x-raw,format=GRAY8,width=0,height=2', 'fakesink'], gstEnv);
     expect(await zero.exit(20000)).toBe(2);
     expect(zero.stderr).toMatch(/^zerobuffer filter: --output-caps: the raw caps "video\/x-raw,format=GRAY8,width=0,height=2" describe no frame: /m);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const twice = run(process.execPath, [bin, 'filter', `${SRC} ! zerofilter channel=x`, '--script',
-    path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
+    fixture('invert-filter.mjs'), 'fakesink'], gstEnv);
   expect(await twice.exit(20000)).toBe(2);
   expect(twice.stderr).toMatch(/the source already ends in zerofilter, but a filter pipeline gets "! zerofilter channel=<name>" added/);
   // (before: run's reason, "zerobuffer run and watch add "! zerosink ..." themselves", and its --sink-property, here zerofilter's)
   const intoRing = run(process.execPath, [bin, 'filter', `${SRC} ! zerosink buffer-name=x`, '--script',
-    path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'), 'fakesink'], gstEnv);
+    fixture('invert-filter.mjs'), 'fakesink'], gstEnv);
   expect(await intoRing.exit(20000)).toBe(2);
   expect(intoRing.stderr).toMatch(/^zerobuffer filter: the source ends in zerosink, which has no output for the "! zerofilter channel=<name>" a filter pipeline gets added: end it before zerosink/m);
 }, 60000);
@@ -716,7 +711,7 @@ test('zerobuffer filter: a script writing past the global console (node:console,
 }, 60000);
 
 test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) goes to stderr; --json\'s stdout stays JSON lines only', async () => {
-  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
+  const cli = run(process.execPath, [bin, 'filter', SRC, '--script', fixture('logging-filter.mjs'),
     'fakesink', '--json', '--name', ringName('clilog')], gstEnv);
   expect(await cli.exit(40000)).toBe(0);
   expect(cli.stdout.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } })).toEqual([]);
@@ -727,7 +722,7 @@ test('zerobuffer filter: the script\'s console (log, info, debug, warn, error) g
 
 test('zerobuffer filter on a terminal: the script\'s logs go above the live stats line, each on a line of its own, not glued onto it', async () => {
   const live = 'videotestsrc is-live=true num-buffers=25 ! video/x-raw,format=RGB,width=160,height=120,framerate=30/1';
-  const cli = runOnTerminal(process.execPath, [bin, 'filter', live, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'logging-filter.mjs'),
+  const cli = runOnTerminal(process.execPath, [bin, 'filter', live, '--script', fixture('logging-filter.mjs'),
     'fakesink', '--interval', '0.05', '--name', ringName('clitty')], gstEnv);
   expect(await cli.exit(40000)).toBe(0);
   const logs = cli.stdout.filter((l) => l.includes('logging-filter: '));

@@ -87,9 +87,9 @@ struct _GstZeroLink
   guint64 refused_size;         /* ... and that ring's payload size */
   guint64 tickets;              /* numbers handed out (gst_zero_link_ticket) */
   guint64 connects;             /* rings connected to (gst_zero_link_connects) */
-  /* the numbered frames of the ring connected to (none after a connect): */
-  GArray *open_tickets;         /* reservations open or being taken */
-  guint64 committed_ticket;     /* the highest committed */
+  /* the numbered reservations of the ring connected to, open or being
+   * taken (none after a connect) */
+  GArray *open_tickets;
   /* the core's ids (ring order) of the writer's reservations open now */
   GArray *open_ids;
   gboolean copying;             /* a numbered copy is reserving its frame */
@@ -1412,7 +1412,6 @@ connect_locked (GstZeroLink * link, gint connect_timeout,
   /* a new ring: no frame of it comes before any other yet */
   g_array_set_size (link->open_tickets, 0);
   g_array_set_size (link->open_ids, 0);
-  link->committed_ticket = 0;
 out:
   gst_caps_replace (&ring_caps, NULL);
   link->connecting = FALSE;
@@ -1601,12 +1600,15 @@ gst_zero_link_ticket (GstZeroLink * link)
   return ticket;
 }
 
-/* With the lock: the highest number of a frame in the ring, or that may
- * still be (its reservation open, or being taken). */
+/* With the lock: the highest number of a frame that may still come into
+ * the ring (its reservation open, or being taken). Not one committed: that
+ * buffer was rendered, so a copy of one numbered before it, rendered now,
+ * goes after it in the order pushed (a decoder pushes in presentation
+ * order the buffers it took in decode order). */
 static guint64
 latest_ticket_locked (GstZeroLink * link)
 {
-  guint64 latest = link->committed_ticket;
+  guint64 latest = 0;
   guint i;
 
   for (i = 0; i < link->open_tickets->len; i++)
@@ -1614,18 +1616,16 @@ latest_ticket_locked (GstZeroLink * link)
   return latest;
 }
 
-/* With the lock: TICKET's reservation ended, COMMITTED or not (nothing
- * when it was none of the ring connected to: a ring lost since). */
+/* With the lock: TICKET's reservation ended (nothing when it was none of
+ * the ring connected to: a ring lost since). */
 static void
-settle_locked (GstZeroLink * link, guint64 ticket, gboolean committed)
+settle_locked (GstZeroLink * link, guint64 ticket)
 {
   guint i;
 
   for (i = 0; i < link->open_tickets->len; i++) {
     if (g_array_index (link->open_tickets, guint64, i) == ticket) {
       g_array_remove_index_fast (link->open_tickets, i);
-      if (committed)
-        link->committed_ticket = MAX (link->committed_ticket, ticket);
       return;
     }
   }
@@ -1633,13 +1633,13 @@ settle_locked (GstZeroLink * link, guint64 ticket, gboolean committed)
 
 void
 gst_zero_link_settle (GstZeroLink * link, guint64 ticket, zb_writer * writer,
-    guint64 id, gboolean committed)
+    guint64 id)
 {
   guint i;
 
   g_mutex_lock (&link->lock);
   if (ticket != 0)
-    settle_locked (link, ticket, committed);
+    settle_locked (link, ticket);
   if (writer == link->writer) {
     for (i = 0; i < link->open_ids->len; i++) {
       if (g_array_index (link->open_ids, guint64, i) == id) {
@@ -1668,7 +1668,8 @@ gst_zero_link_published (GstZeroLink * link, guint64 id)
  * lock: waits while a numbered copy reserves (a frame reserved meanwhile
  * would come before it), then GST_FLOW_OK with TICKET's reservation noted
  * as being taken in WRITER's ring, GST_ZERO_LINK_LATE for a COPY of a
- * buffer numbered before a frame of that ring (latest_ticket_locked), or
+ * buffer numbered before a frame still to come into that ring
+ * (latest_ticket_locked), or
  * how the wait was interrupted (GST_ZERO_LINK_DONTWAIT:
  * GST_FLOW_CUSTOM_SUCCESS, no wait). */
 static GstFlowReturn
@@ -1729,7 +1730,7 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   /* no frame (a full ring under policy=drop, no reader): copies numbered
    * before it may go */
   else if (ticket != 0)
-    settle_locked (link, ticket, FALSE);
+    settle_locked (link, ticket);
   if (ticket != 0 && copy) {
     link->copying = FALSE;
     g_cond_broadcast (&link->cond);

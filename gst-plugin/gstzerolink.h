@@ -230,15 +230,17 @@ GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
 /* What a reserve for a numbered copy (gst_zero_link_reserve's COPY)
- * returns when a frame was reserved for a buffer numbered after it: its
- * frame would come after that one's, back in time; the caller drops it. */
+ * returns when a frame is reserved (not yet committed) for a buffer
+ * numbered after it: its frame would come after that one's, whose buffer
+ * comes after it (back in time); the caller drops it. */
 #define GST_ZERO_LINK_LATE GST_FLOW_CUSTOM_SUCCESS_2
 
 /* A number for a buffer about to be handed out (zerosink's pool numbers
  * every buffer, ring reservation or plain), increasing, never 0. Frames
  * are published in the order they are reserved, so a buffer that is not
- * a reservation must not be copied into the ring after a buffer numbered
- * later got its reservation. Any thread. */
+ * a reservation must not be copied into the ring while a buffer numbered
+ * later has its reservation open (pushed after it, it would come before
+ * it). Any thread. */
 guint64 gst_zero_link_ticket (GstZeroLink * link);
 
 /* How a reserve waits for room in a full ring. */
@@ -257,11 +259,12 @@ typedef enum
 /* Reserves SIZE bytes on WRITER with the link's policy, waiting for room
  * as HOW says, for the buffer numbered
  * TICKET (0: a buffer without a number, reserved as it comes). A numbered
- * reservation counts as a frame of the ring from the time it is being
- * taken until gst_zero_link_settle says it ended without a frame, and for
- * good once it says it was committed; connecting (a new ring) forgets
- * them all. A copy of a numbered buffer (COPY TRUE)
- * reserves only when no frame numbered after it counts, and no
+ * reservation counts as a frame still to come from the time it is being
+ * taken until gst_zero_link_settle says it ended (committed: its buffer
+ * was rendered, before the copies rendered after it; or not);
+ * connecting (a new ring) forgets them all. A copy of a numbered buffer
+ * (COPY TRUE) reserves only when no frame numbered after it is still to
+ * come, and no
  * reservation for a numbered buffer is taken while it reserves (they
  * wait, GST_ZERO_LINK_DONTWAIT ones do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
@@ -275,11 +278,11 @@ GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
 
 /* The reservation gst_zero_link_reserve took on WRITER, numbered ID by
  * the core (zb_reservation.id, read before its commit or cancel), for
- * TICKET (0: none) ended: COMMITTED (its frame is in the ring, or will be
- * once the reservations before it end), or else cancelled, abandoned or
- * refused. Any thread. */
+ * TICKET (0: none) ended: committed (its frame is in the ring, or will be
+ * once the reservations before it end), cancelled, abandoned or refused.
+ * Any thread. */
 void gst_zero_link_settle (GstZeroLink * link, guint64 ticket,
-    zb_writer * writer, guint64 id, gboolean committed);
+    zb_writer * writer, guint64 id);
 
 /* Whether the frame committed from the reservation the core numbered ID
  * is visible to the reader: no reservation taken before it (through the

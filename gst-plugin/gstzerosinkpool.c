@@ -27,12 +27,15 @@
  * it, as being reserved, in one step before it reserves anything: another
  * thread's acquire of a buffer numbered later waits for that reserve (a
  * DONTWAIT one BUSY_PATIENCE_US at most), and places the buffer when it
- * is a plain one. A plain buffer without a place when rendered is written
- * as before, dropped when a frame numbered later counts: it got none (no
- * reader had the ring: not listed), its place was refused (a frame
- * numbered after it came first: a later buffer rendered before it), or
- * its place is cancelled at its render (frames carry their caps by then,
- * or the place is too small for it). */
+ * is a plain one. A plain buffer without a place when rendered is copied
+ * behind the frames in the ring by then: pushed after a buffer taken
+ * later (a decoder pushes in presentation order what it took in decode
+ * order), it comes after that one's frame. It is dropped when a frame
+ * numbered later is reserved and not yet committed (that buffer comes
+ * after it): it got none (no reader had the ring: not listed), its place
+ * was refused (an acquire came to place it while a later buffer pushed
+ * before it was being written), or its place is cancelled at its render
+ * (frames carry their caps by then, or the place is too small for it). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -222,7 +225,7 @@ slot_free (gpointer data)
     GST_LOG ("pool buffer returned without being rendered: cancelling its "
         "reservation");
     zb_reservation_cancel (&slot->res);
-    gst_zero_link_settle (slot->link, slot->ticket, slot->mapping, id, FALSE);
+    gst_zero_link_settle (slot->link, slot->ticket, slot->mapping, id);
   }
   zb_hold_release (&slot->hold);
   zb_writer_unref (slot->mapping);
@@ -291,7 +294,7 @@ place_cancel (GstZeroLink * link, guint64 ticket, zb_reservation * place,
   guint64 id = place->id;
 
   zb_reservation_cancel (place);
-  gst_zero_link_settle (link, ticket, mapping, id, FALSE);
+  gst_zero_link_settle (link, ticket, mapping, id);
   zb_writer_unref (mapping);
 }
 
@@ -401,12 +404,13 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
  * (DONTWAIT: BUSY_PATIENCE_US at most), before any after it:
  * reserved first, a later one would make it late.
  * Reserved as the copy it stands for, a place is never taken after a
- * frame numbered later (that buffer is then dropped when rendered, as
- * before). A place refused otherwise (a full ring that does not wait, no
- * reader, flushing, an error in *FAILURE) ends the round, and the next
- * acquire tries again: that is returned, and the caller's buffer gets no
- * frame either (reserved once the reader has made room, it would make the
- * earlier one late); GST_FLOW_OK when all are placed. */
+ * frame numbered later that is still to come (that buffer is then dropped
+ * when rendered, as before). A place refused otherwise (a full ring that
+ * does not wait, no reader, flushing, an error in *FAILURE) ends the
+ * round, and the next acquire tries again: that is returned, and the
+ * caller's buffer gets no frame either (reserved once the reader has made
+ * room, it would make the earlier one late); GST_FLOW_OK when all are
+ * placed. */
 static GstFlowReturn
 place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     guint64 ticket, gsize header, GstZeroLinkWait how,
@@ -478,7 +482,7 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
       slot->mapping = zb_writer_ref (writer);
       slot->state = PLACE_RESERVED;
     } else if (slot->state == PLACE_RESERVING) {
-      /* late: a frame numbered after it counts, the buffer is dropped
+      /* late: a frame numbered after it is to come, the buffer is dropped
        * when rendered (still listed until then, never placed); else
        * (no room, no reader, flushing) the next acquire tries again */
       slot->state = ret == GST_ZERO_LINK_LATE ? PLACE_ENDED : PLACE_NONE;
@@ -996,8 +1000,7 @@ commit_in_place (GstZeroLink * link, GstBuffer * buffer, PoolSlot * slot,
   *frame_id = slot->res.id;
   rc = commit (&slot->res, buffer, NULL, flags, header, size + header,
       hold != NULL ? hold : &slot->hold, commit_ns);
-  gst_zero_link_settle (link, slot->ticket, slot->mapping, *frame_id,
-      rc == 0);
+  gst_zero_link_settle (link, slot->ticket, slot->mapping, *frame_id);
   if (rc == ZB_ESTATE) {
     /* abandoned (the reader was lost): the buffer is copied through its
      * memory, at its offset, into the next ring: the bytes go back there */
@@ -1172,9 +1175,10 @@ another_ring:
     claimed = NULL;
   }
   if (ret == GST_ZERO_LINK_LATE) {
-    /* written now, it would come after the frames of buffers upstream
-     * took from the pool later: a repeat, or a buffer taken while the ring
-     * could not give one (full under policy=drop, no reader) */
+    /* written now, it would come after the frame of a buffer upstream
+     * took from the pool later and has yet to push: a repeat, or a buffer
+     * taken while the ring could not give one (full under policy=drop, no
+     * reader) */
     *kind = repeated ? GST_ZERO_WRITE_REPEAT_DROPPED : GST_ZERO_WRITE_LATE;
     ret = GST_FLOW_OK;
     goto done;
@@ -1194,7 +1198,7 @@ copy:
       !pack_planes_into (buffer, planes, res.data + header) :
       !copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
-    gst_zero_link_settle (link, ticket, writer, *frame_id, FALSE);
+    gst_zero_link_settle (link, ticket, writer, *frame_id);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
         g_strdup (layout == LAYOUT_REPACK ? "the buffer cannot be mapped as "
@@ -1206,7 +1210,7 @@ copy:
   }
   rc = commit (&res, buffer, attributes, flags, header, bytes + header, hold,
       commit_ns);
-  gst_zero_link_settle (link, ticket, writer, *frame_id, rc == 0);
+  gst_zero_link_settle (link, ticket, writer, *frame_id);
   if (rc == ZB_ESTATE && placed) {
     /* a place in a ring the link has left (its reader was lost): the
      * bytes are copied as any other buffer's, into the next */

@@ -5127,6 +5127,68 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
 
 GST_END_TEST;
 
+/* policy=drop: upstream takes two buffers while the ring is full (plain
+ * ones) and, once the reader made room, pushes them the other way round,
+ * as a decoder pushes in presentation order the buffers it took in decode
+ * order. Both arrive, copied, in the order pushed, none dropped; also
+ * when the next acquire reserves the place of the one still out after the
+ * frame of the one pushed first. Before, the one pushed second was
+ * dropped as late (frames-dropped 1, DISCONT): a buffer numbered after it
+ * had a frame in the ring, though one it came after. */
+GST_START_TEST (test_pool_plain_buffers_pushed_out_of_order)
+{
+  gchar *name = ring_name ("reorder");
+  zb_reader *reader;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *taken[2], *later;
+  static const guint8 pushed[] = { 0x24, 0x23, 0x25 };
+  guint64 flags;
+  guint i;
+
+  reader = full_pool_ring (&p, name);
+  taken[0] = fill_pool_buffer (p.pool, 0x13);   /* the ring is full */
+  taken[1] = fill_pool_buffer (p.pool, 0x14);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  fail_unless_equals_int (gst_harness_push (p.h, taken[1]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, taken[0]), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x14);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+  fail_unless_equals_int (next_value (reader, &flags), 0x13);
+  fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+
+  /* the next buffer, taken between the two pushes, places the one still
+   * out after the frame pushed first, then gets its own frame */
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0x20 + i)), GST_FLOW_OK);
+  taken[0] = fill_pool_buffer (p.pool, 0x23);   /* the ring is full */
+  taken[1] = fill_pool_buffer (p.pool, 0x24);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x20 + i);
+  fail_unless_equals_int (gst_harness_push (p.h, taken[1]), GST_FLOW_OK);
+  later = fill_pool_buffer (p.pool, 0x25);      /* room: reserved */
+  fail_unless_equals_int (gst_harness_push (p.h, taken[0]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (next_value (reader, &flags), pushed[i]);
+    fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  }
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 4);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-zero-copy"), 7);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=block, a queue before zerosink (it pushes buffers in the order
  * upstream took them): the sink pauses while the ring is full, upstream
  * takes two buffers (plain: zerosink waits for room only while it plays),
@@ -9193,6 +9255,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_of_earlier_pool_placed);
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
+  tcase_add_test (tc, test_pool_plain_buffers_pushed_out_of_order);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_pool_dontwait_beside_acquire);

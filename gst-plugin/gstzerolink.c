@@ -1667,15 +1667,16 @@ gst_zero_link_published (GstZeroLink * link, guint64 id)
 /* The order of numbered frames (gst_zero_link_reserve's TICKET), with the
  * lock: waits while a numbered copy reserves (a frame reserved meanwhile
  * would come before it), then GST_FLOW_OK with TICKET's reservation noted
- * as being taken in WRITER's ring, GST_ZERO_LINK_LATE for a COPY of a
+ * as being taken in WRITER's ring (not a copy being written: its buffer is
+ * here, no frame still to come), GST_ZERO_LINK_LATE for a copy of a
  * buffer numbered before a frame still to come into that ring
- * (latest_ticket_locked), or
- * how the wait was interrupted (GST_ZERO_LINK_DONTWAIT:
- * GST_FLOW_CUSTOM_SUCCESS, no wait). */
+ * (latest_ticket_locked), or how the wait was interrupted
+ * (GST_ZERO_LINK_DONTWAIT: GST_FLOW_CUSTOM_SUCCESS, no wait). */
 static GstFlowReturn
 order_locked (GstZeroLink * link, zb_writer * writer, guint64 ticket,
-    gboolean copy, GstZeroLinkWait how, GCancellable * cancellable)
+    GstZeroLinkFrameFor what, GstZeroLinkWait how, GCancellable * cancellable)
 {
+  gboolean copy = what != GST_ZERO_LINK_FOR_POOL;
   GstFlowReturn ret;
 
   while ((ret = interrupted_locked (link, cancellable)) == GST_FLOW_OK &&
@@ -1691,7 +1692,7 @@ order_locked (GstZeroLink * link, zb_writer * writer, guint64 ticket,
   if (copy)
     link->copying = TRUE;
   /* (a writer lost since: the reservation fails, or is abandoned) */
-  if (writer == link->writer)
+  if (writer == link->writer && what != GST_ZERO_LINK_FOR_COPY)
     g_array_append_val (link->open_tickets, ticket);
   return GST_FLOW_OK;
 }
@@ -1711,14 +1712,14 @@ opened_locked (GstZeroLink * link, zb_writer * writer, zb_reservation * res)
 
 GstFlowReturn
 gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
-    GstZeroLinkWait how, guint64 ticket, gboolean copy,
+    GstZeroLinkWait how, guint64 ticket, GstZeroLinkFrameFor what,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error)
 {
   GstFlowReturn ret;
 
   if (ticket != 0) {
     g_mutex_lock (&link->lock);
-    ret = order_locked (link, writer, ticket, copy, how, cancellable);
+    ret = order_locked (link, writer, ticket, what, how, cancellable);
     g_mutex_unlock (&link->lock);
     if (ret != GST_FLOW_OK)
       return ret;
@@ -1731,7 +1732,7 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
    * before it may go */
   else if (ticket != 0)
     settle_locked (link, ticket);
-  if (ticket != 0 && copy) {
+  if (ticket != 0 && what != GST_ZERO_LINK_FOR_POOL) {
     link->copying = FALSE;
     g_cond_broadcast (&link->cond);
   }

@@ -229,8 +229,8 @@ gboolean gst_zero_link_change_caps (GstZeroLink * link, GstCaps * caps,
 GstFlowReturn gst_zero_link_get_writer (GstZeroLink * link,
     GCancellable * cancellable, zb_writer ** writer, GstZeroError ** error);
 
-/* What a reserve for a numbered copy (gst_zero_link_reserve's COPY)
- * returns when a frame is reserved (not yet committed) for a buffer
+/* What a reserve for a numbered copy (gst_zero_link_reserve for a place
+ * or a copy) returns when a frame is reserved (not yet committed) for a buffer
  * numbered after it: its frame would come after that one's, whose buffer
  * comes after it (back in time); the caller drops it. */
 #define GST_ZERO_LINK_LATE GST_FLOW_CUSTOM_SUCCESS_2
@@ -256,24 +256,34 @@ typedef enum
   GST_ZERO_LINK_DONTWAIT,       /* not at all, whatever the policy */
 } GstZeroLinkWait;
 
+/* What a numbered reserve (gst_zero_link_reserve) takes a frame for. */
+typedef enum
+{
+  GST_ZERO_LINK_FOR_POOL,       /* a pool buffer, as upstream takes it */
+  GST_ZERO_LINK_FOR_PLACE,      /* the copy of a plain pool buffer upstream
+                                 * has yet to push (its place) */
+  GST_ZERO_LINK_FOR_COPY,       /* the copy of a buffer being written */
+} GstZeroLinkFrameFor;
+
 /* Reserves SIZE bytes on WRITER with the link's policy, waiting for room
  * as HOW says, for the buffer numbered
- * TICKET (0: a buffer without a number, reserved as it comes). A numbered
- * reservation counts as a frame still to come from the time it is being
- * taken until gst_zero_link_settle says it ended (committed: its buffer
- * was rendered, before the copies rendered after it; or not);
+ * TICKET (0: a buffer without a number, reserved as it comes) as WHAT
+ * says. A numbered reservation (not GST_ZERO_LINK_FOR_COPY: that buffer
+ * is being written) counts as a frame still to come from the time it is
+ * being taken until gst_zero_link_settle says it ended (committed: its
+ * buffer was rendered, before the copies rendered after it; or not);
  * connecting (a new ring) forgets them all. A copy of a numbered buffer
- * (COPY TRUE) reserves only when no frame numbered after it is still to
- * come, and no
+ * (not GST_ZERO_LINK_FOR_POOL) reserves only when no frame numbered after
+ * it is still to come, and no
  * reservation for a numbered buffer is taken while it reserves (they
  * wait, GST_ZERO_LINK_DONTWAIT ones do not). GST_FLOW_OK,
  * GST_FLOW_CUSTOM_SUCCESS when the ring is full and the policy drops (or
  * HOW does not wait now), GST_FLOW_FLUSHING (closed, flushing, or CANCELLABLE
  * cancelled),
  * GST_ZERO_LINK_NO_READER (reconnect: the reader was lost meanwhile),
- * GST_ZERO_LINK_LATE (COPY: see there), GST_FLOW_ERROR with *error. */
+ * GST_ZERO_LINK_LATE (a copy: see there), GST_FLOW_ERROR with *error. */
 GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
-    gsize size, GstZeroLinkWait how, guint64 ticket, gboolean copy,
+    gsize size, GstZeroLinkWait how, guint64 ticket, GstZeroLinkFrameFor what,
     GCancellable * cancellable, zb_reservation * res, GstZeroError ** error);
 
 /* The reservation gst_zero_link_reserve took on WRITER, numbered ID by

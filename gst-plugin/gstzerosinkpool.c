@@ -31,11 +31,11 @@
  * behind the frames in the ring by then: pushed after a buffer taken
  * later (a decoder pushes in presentation order what it took in decode
  * order), it comes after that one's frame. It is dropped when a frame
- * numbered later is reserved and not yet committed (that buffer comes
- * after it): it got none (no reader had the ring: not listed), its place
- * was refused (an acquire came to place it while a later buffer pushed
- * before it was being written), or its place is cancelled at its render
- * (frames carry their caps by then, or the place is too small for it). */
+ * numbered later is still to come (reserved for a pool buffer or a place,
+ * not yet committed: that buffer comes after it): it got none (no
+ * reader had the ring: not listed), or its place is cancelled at its
+ * render (frames carry their caps by then, or the place is too small for
+ * it). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -471,7 +471,8 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
     /* reserved as the copy it stands for: not after a frame numbered
      * later (GST_ZERO_LINK_LATE), and no other numbered frame meanwhile */
     ret = gst_zero_link_reserve (pool->link, writer, slot->size + header,
-        how, slot->ticket, TRUE, pool->flushing, &place, failure);
+        how, slot->ticket, GST_ZERO_LINK_FOR_PLACE, pool->flushing, &place,
+        failure);
     g_mutex_lock (&list->lock);
     kept = slot->state == PLACE_RESERVING && ret == GST_FLOW_OK;
     if (kept) {
@@ -612,7 +613,8 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * bpool,
   }
   if (ret == GST_FLOW_OK && reserve)
     ret = gst_zero_link_reserve (pool->link, writer, pool->size + header,
-        how, *ticket, FALSE, pool->flushing, &slot->res, &failure);
+        how, *ticket, GST_ZERO_LINK_FOR_POOL, pool->flushing, &slot->res,
+        &failure);
   if (ret == GST_FLOW_OK && reserve) {
     slot->mapping = writer;
     slot->link = gst_zero_link_ref (pool->link);
@@ -1169,7 +1171,8 @@ another_ring:
   if (attributes != NULL)
     header += g_bytes_get_size (attributes);
   ret = gst_zero_link_reserve (link, writer, bytes + header,
-      GST_ZERO_LINK_WAIT, ticket, TRUE, cancellable, &res, error);
+      GST_ZERO_LINK_WAIT, ticket, GST_ZERO_LINK_FOR_COPY, cancellable, &res,
+      error);
   if (claimed != NULL) {
     plain_slot_unclaim (claimed, ret == GST_FLOW_FLUSHING);
     claimed = NULL;

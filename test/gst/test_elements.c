@@ -5189,6 +5189,136 @@ GST_START_TEST (test_pool_plain_buffers_pushed_out_of_order)
 
 GST_END_TEST;
 
+/* The same, the next acquire on another thread while the buffer pushed
+ * first is being copied into the ring (held here in the map of its
+ * memory, from an allocator of ours): it places the other one after that
+ * frame, and every frame arrives, in the order pushed, none dropped.
+ * Before, that copy counted as a frame still to come, numbered after the
+ * other one: its place was refused, and it was dropped as late. */
+typedef struct
+{
+  GstMemory mem;
+  guint8 *data;
+} MapGatedMemory;
+
+typedef struct
+{
+  GstAllocator parent;
+} MapGatedAllocator;
+
+typedef struct
+{
+  GstAllocatorClass parent_class;
+} MapGatedAllocatorClass;
+
+GType map_gated_allocator_get_type (void);
+G_DEFINE_TYPE (MapGatedAllocator, map_gated_allocator, GST_TYPE_ALLOCATOR);
+
+static GstMemory *
+map_gated_allocator_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  MapGatedMemory *m = g_new0 (MapGatedMemory, 1);
+
+  m->data = g_malloc (size);
+  gst_memory_init (GST_MEMORY_CAST (m), 0, allocator, NULL, size, 0, 0, size);
+  return GST_MEMORY_CAST (m);
+}
+
+static void
+map_gated_allocator_free (GstAllocator * allocator, GstMemory * mem)
+{
+  g_free (((MapGatedMemory *) mem)->data);
+  g_free (mem);
+}
+
+/* a read-only map on gate_thread (a copy into the ring) waits for
+ * gate_open */
+static gpointer
+map_gated_memory_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
+{
+  if (!(flags & GST_MAP_WRITE) &&
+      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+  return ((MapGatedMemory *) mem)->data;
+}
+
+static void
+map_gated_memory_unmap (GstMemory * mem)
+{
+}
+
+static void
+map_gated_allocator_class_init (MapGatedAllocatorClass * klass)
+{
+  klass->parent_class.alloc = map_gated_allocator_alloc;
+  klass->parent_class.free = map_gated_allocator_free;
+}
+
+static void
+map_gated_allocator_init (MapGatedAllocator * allocator)
+{
+  GST_ALLOCATOR (allocator)->mem_type = "MapGated";
+  GST_ALLOCATOR (allocator)->mem_map = map_gated_memory_map;
+  GST_ALLOCATOR (allocator)->mem_unmap = map_gated_memory_unmap;
+  GST_OBJECT_FLAG_SET (allocator, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
+}
+
+static gpointer
+gated_push_run (gpointer data)
+{
+  g_atomic_pointer_set (&gate_thread, g_thread_self ());
+  return harness_push_run (data);
+}
+
+GST_START_TEST (test_pool_plain_buffer_placed_while_later_one_copied)
+{
+  gchar *name = ring_name ("reordercopy");
+  zb_reader *reader;
+  zb_frame frame;
+  PoolSink p;
+  HarnessPush push = { NULL, };
+  GstBuffer *taken[2], *later;
+  GThread *thread;
+  guint64 flags;
+  guint i;
+
+  reader = full_pool_ring (&p, name);
+  gst_allocator_set_default (gst_object_ref_sink (g_object_new
+          (map_gated_allocator_get_type (), NULL)));
+  taken[0] = fill_pool_buffer (p.pool, 0x13);   /* the ring is full */
+  taken[1] = fill_pool_buffer (p.pool, 0x14);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x10 + i);
+  push.h = p.h;
+  push.buffer = taken[1];
+  thread = g_thread_new ("push", gated_push_run, &push);
+  fail_unless (done_wait (&gate_entered), "the render copied nothing");
+  later = fill_pool_buffer (p.pool, 0x15);      /* room: reserved */
+  done_set (&gate_open);
+  g_thread_join (thread);
+  gst_allocator_set_default (gst_allocator_find (GST_ALLOCATOR_SYSMEM));
+  fail_unless_equals_int (push.ret, GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, taken[0]), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x14);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 0);
+  fail_unless_equals_int (next_value (reader, &flags), 0x13);
+  fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  fail_unless_equals_int (next_value (reader, &flags), 0x15);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100), ZB_ETIMEDOUT);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-copied"), 2);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=block, a queue before zerosink (it pushes buffers in the order
  * upstream took them): the sink pauses while the ring is full, upstream
  * takes two buffers (plain: zerosink waits for room only while it plays),
@@ -9256,6 +9386,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
   tcase_add_test (tc, test_pool_plain_buffers_pushed_out_of_order);
+  tcase_add_test (tc, test_pool_plain_buffer_placed_while_later_one_copied);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_pool_dontwait_beside_acquire);

@@ -15,12 +15,12 @@ import { PipelineError, ZeroBufferError } from '../errors.js';
 import { duplexSizes, type RingSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
 import { killAllGroups } from '../runner/child-guard.js';
-import { isAppendedElement, killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../runner/pipeline-runner.js';
-import { pipelineElements, shellCommand, splitPipeline } from '../runner/pipeline-tokens.js';
+import { killedAfterEosText, PipelineRunner, type PipelineStateEvent } from '../runner/pipeline-runner.js';
+import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type FilterArgs } from './parse-args.js';
-import { failureText, warningJson, warningText } from './pipeline-failure.js';
+import { failureText, sinkNotLinkedHint, warningJson, warningText } from './pipeline-failure.js';
 
 interface Script {
   handler: DuplexHandler;
@@ -71,19 +71,6 @@ function clientGoneText(g: DuplexClientGone, pipelineEnd?: string): string {
     : `its request ${g.sequence} and any later ones dropped (not answered)`;
   const why = pipelineEnd ?? CLIENT_GONE[g.reason];
   return `zerobuffer filter: client pid ${g.pid} ${why} [${g.reason}]; ${dropped}`;
-}
-
-/**
- * zerofilter's "streaming stopped, reason not-linked": what it pushes its answers into, the sink pipeline, ends
- * in an output linked to nothing (no sink element at its end: filter appends none). Which element a description
- * ends in is a sink only GStreamer's registry knows, so this is told once gst-launch has said it, not before.
- */
-function sinkNotLinkedHint(error: PipelineError, sink: string): string | undefined {
-  const notLinked = [...error.message.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)];
-  if (!notLinked.some((m) => isAppendedElement(m[1]!, 'zerofilter'))) return undefined;
-  const last = pipelineElements(splitPipeline(sink)).at(-1)!;
-  return `zerobuffer filter: the sink pipeline ("${sink}") sends the answers nowhere (not-linked): it must end in a sink element, ` +
-    `which filter does not append: e.g. "${last} ! autovideosink", or fakesink to drop them`;
 }
 
 /** An answer too large for zerofilter's response ring: zerofilter creates it, its payload-size sizes it. */
@@ -517,8 +504,8 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
       say(io.stderr, requestRingHint(name, payloadSize, sizes?.from ?? '--payload-size'));
-    const notLinked = sinkNotLinkedHint(exit.error, args.sink);
-    if (notLinked !== undefined) say(io.stderr, notLinked);
+    const notLinked = sinkNotLinkedHint(exit.error, args.sink, 'filter');
+    if (notLinked !== undefined) say(io.stderr, `zerobuffer filter: ${notLinked}`);
     return EXIT.pipeline;
   }
   // --on-error pass keeps a stream going past a failing frame; a script that failed on every one filtered nothing

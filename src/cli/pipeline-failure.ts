@@ -1,9 +1,10 @@
-// How run and watch tell a pipeline's failures: one line per failure that is
+// How run, watch and filter tell a pipeline's failures: one line per failure that is
 // retried, and the whole message (zerosink's, with its hint, or gst-launch's
 // words) once for the failure that ends the command.
 import { PipelineError } from '../errors.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import { isAppendedElement } from '../runner/pipeline-runner.js';
+import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { closest } from './nearest.js';
 
 /** zerosink's properties, its base classes' too (gst-inspect-1.0 zerosink): the nearest to a --sink-property name it has not. */
@@ -126,6 +127,21 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${message}`;
   return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''}${stopped === true ? ' while it stopped (its EOS)' : ' and was not restarted'}; ${who}:\n${message}`;
+}
+
+/**
+ * zerofilter's "streaming stopped, reason not-linked": what it pushes its answers into, the sink pipeline (filter's
+ * <sink>, watch's --filter-sink), ends in an output linked to nothing (no sink element at its end: neither command
+ * appends one). Which element a description ends in is a sink only GStreamer's registry knows, so this is told once
+ * gst-launch has said it, not before. The caller prefixes "zerobuffer filter: " or "zerobuffer watch: ".
+ */
+export function sinkNotLinkedHint(error: PipelineError, sink: string, command: 'filter' | 'watch'): string | undefined {
+  const notLinked = [...error.message.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)];
+  if (!notLinked.some((m) => isAppendedElement(m[1]!, 'zerofilter'))) return undefined;
+  const last = pipelineElements(splitPipeline(sink)).at(-1)!;
+  const given = command === 'filter' ? 'the sink pipeline' : 'the --filter-sink pipeline';
+  return `${given} ("${sink}") sends the answers nowhere (not-linked): it must end in a sink element, ` +
+    `which ${command} does not append: e.g. "${last} ! autovideosink", or fakesink to drop them`;
 }
 
 /**

@@ -2,12 +2,13 @@
 // output passes through; its start-stream lines start the pipeline. A
 // pipeline that fails for good is reported once and ends the watch (exit 3);
 // at the end one summary line per announced ring.
+import type { PipelineError } from '../errors.js';
 import { COMMAND_KILL_AFTER_TERM_MS, DEFAULT_STOP_TIMEOUT_MS, watch, type RingSummary } from '../orchestrator/watch.js';
 import { killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
-import { briefFailure, errorKind, failureText, restartCount, unknownSinkProperty, warningText } from './pipeline-failure.js';
+import { briefFailure, errorKind, failureText, restartCount, sinkNotLinkedHint, unknownSinkProperty, warningText } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
@@ -24,6 +25,15 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
     }
     throw e;
   }
+  // A --filter-sink that ends in no sink element fails every start-duplex pipeline alike, as one that dies and
+  // restarts, fails while it stops, or ends the watch: told once, after the first such failure's line.
+  let notLinkedTold = false;
+  const tellNotLinked = (error: PipelineError | undefined): void => {
+    const hint = notLinkedTold || error === undefined ? undefined : sinkNotLinkedHint(error, args.filterSink, 'watch');
+    if (hint === undefined) return;
+    notLinkedTold = true;
+    say(io.stderr, `zerobuffer watch: ${hint}`);
+  };
   watcher.on('warning', (w) => say(io.stderr, `zerobuffer watch: ignored protocol line: ${w.reason}${w.line ? `: ${w.line}` : ''}`));
   watcher.on('message', (m) => say(io.stderr, `zerobuffer watch: ${m.method} ${m.name}`));
   watcher.on('state', (name, e) => {
@@ -32,6 +42,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       say(io.stderr, `zerobuffer watch: pipeline into ${name} ended (${briefFailure(e.error)}); its ring was created again: into it in ${e.delayMs} ms (not counted as a restart)`);
     else if (e.state === 'restarting')
       say(io.stderr, `zerobuffer watch: pipeline into ${name} died (${briefFailure(e.error)}); ${restartCount(e)} in ${e.delayMs} ms`);
+    if (e.state === 'restarting') tellNotLinked(e.error);
   });
   watcher.on('elementWarning', (name, w) => say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${warningText(w, 'zerosink')}`));
   watcher.on('ended', (name, exit, fatal) => {
@@ -45,12 +56,14 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       say(io.stderr, `zerobuffer watch: ${failureText(exit.error, {
         ring: name, outOfRestarts: false, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: true,
       })}`);
+      tellNotLinked(exit.error);
       return;
     }
     // (zerosink's EREADERGONE does not tell a reader that closed its ring from one that died)
     say(io.stderr, exit.error.code === 'EREADERGONE'
       ? `zerobuffer watch: pipeline into ${name} ended: its reader is gone (EREADERGONE)`
       : `zerobuffer watch: pipeline into ${name} ended (${briefFailure(exit.error)}); not restarted: its reader is gone`);
+    tellNotLinked(exit.error);
   });
   const result = await watcher.done;
   if (result.spawnError !== undefined) {
@@ -71,6 +84,7 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
         // (out of restarts: it restarted as many times in a row as the budget allows)
         ring: result.failedRing!, outOfRestarts: result.outOfRestarts, restarts: args.maxRestarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink',
       })}`);
+    tellNotLinked(result.pipelineError);
   }
   if (result.commandKilledWith !== undefined) {
     const then = result.commandKilledWith.includes('SIGKILL') ? `, then SIGKILL ${COMMAND_KILL_AFTER_TERM_MS / 1000} s later` : '';

@@ -504,6 +504,26 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
 }, 60000);
 
+test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a line, once, saying the answers go nowhere and what to end it with, as filter says', async () => {
+  // (before: "died (gst-launch exited with status 1: Internal data stream error.); restart 1", or zerofilter's "reason
+  // not-linked" when it failed while stopping, nothing naming --filter-sink; which of the two, and the status, depends on
+  // whether the server, whose response ring went, exits before the pipeline is restarted)
+  const name = ringName('wdxnl');
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'queue ! videoconvert', '--',
+    duplexServerPath, name, '--mode', 'invert', '--announce', '1'], gstEnv);
+  try {
+    expect([0, 3]).toContain(await cli.exit(40000));
+    const hint = 'zerobuffer watch: the --filter-sink pipeline ("queue ! videoconvert") sends the answers nowhere (not-linked): ' +
+      'it must end in a sink element, which watch does not append: e.g. "videoconvert ! autovideosink", or fakesink to drop them\n';
+    expect(cli.stderr.split(hint)).toHaveLength(2);
+  } finally {
+    // (a server stopped by watch, not exiting by itself, leaves its ring and lock file)
+    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+    for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+    fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
+  }
+}, 60000);
+
 /** SRC's frames, every byte inverted: what a filter that inverts passes on. */
 function invertedSource(): Uint8Array {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-clif-'));

@@ -21,6 +21,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type FilterArgs } from './parse-args.js';
 import { failureText, sinkNotLinkedHint, warningJson, warningText } from './pipeline-failure.js';
+import { defaultSizeNote } from './ring-size-note.js';
 
 interface Script {
   handler: DuplexHandler;
@@ -345,10 +346,7 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     if (json) say(io.stdout, warningJson(w, 'zerofilter'));
     else live!.above(io.stderr, `zerobuffer filter: ${warningText(w, 'zerofilter')}`);
   });
-  // a size the caps did not give is said so: 18 MB for a small encoded stream (whose frames' size no caps give) is
-  // the readers' fallback, zerosrc's and zerofilter's response ring's too, not a mistake
-  const sizedBy = sizes?.from === 'default' ? ', the default: the caps at the source\'s end give no frame size; --payload-size N to change' : '';
-  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes${sizedBy}) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
+  if (!json) say(io.stderr, `zerobuffer: channel ${name} (requests: ${payloadSize} bytes${defaultSizeNote(sizes)}) ⇄ gst-launch-1.0 ${shellCommand(runner.args)}`);
 
   const limit = args.frames;
   // --frames N: the script answers N requests, then the pipeline is stopped (EOS). zerofilter

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { onAbort } from '../abort.js';
 import type { Caps } from '../caps.js';
 import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
-import { capsFromSource } from '../orchestrator/sizes.js';
+import { capsFromSource, defaultSizes } from '../orchestrator/sizes.js';
 import { startStream, type Stream } from '../orchestrator/start-stream.js';
 import { scheduleTimer } from '../runner/child-guard.js';
 import { killedAfterEosText, type PipelineStateEvent } from '../runner/pipeline-runner.js';
@@ -14,6 +14,7 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type RunArgs } from './parse-args.js';
 import { briefFailure, failureText, pluginMissing, restartCount, unknownSinkProperty, warningJson, warningText } from './pipeline-failure.js';
+import { defaultSizeNote } from './ring-size-note.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
 
@@ -110,7 +111,9 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   }
   const { payloadSize } = stream.reader.stats();
   if (!json) {
-    say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes) ← gst-launch-1.0 ${shellCommand(stream.pipeline.args)}`);
+    // the sizes startStream gave the ring (it took the source already: it does not throw here)
+    const sizes = args.payloadSize === undefined ? defaultSizes(source) : undefined;
+    say(io.stderr, `zerobuffer: ring ${stream.name} (${payloadSize} bytes${defaultSizeNote(sizes)}) ← gst-launch-1.0 ${shellCommand(stream.pipeline.args)}`);
     if (demo) say(io.stderr, 'zerobuffer: demo pipeline; Ctrl-C stops it (or give your own: zerobuffer run "<pipeline>")');
   }
   const pipelineLine = (e: PipelineStateEvent): void => say(out, JSON.stringify({

@@ -751,6 +751,20 @@ test('run whose frames or metadata do not fit its ring: zerosink\'s message, the
   expect(metadata.stderr).toMatch(/zerobuffer run: ring \S*metasmall\S* is this command's \(its metadata block: --metadata-size\); give --metadata-size N/);
 });
 
+test.each([
+  ['an encoded (VP8) source: the fallback, said so', 'videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8,width=64,height=48', [],
+    '(18662592 bytes, the default: the caps at the source\'s end give no frame size; --payload-size N to change) ←'],
+  ['raw video: sized for its caps, the line unchanged', SOURCE, [], '(593920 bytes) ←'],
+  ['an encoded source with --payload-size: the size given, the line unchanged', 'videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8',
+    ['--payload-size', '1048576'], '(1048576 bytes) ←'],
+])('run\'s first line for %s', async (_case, source, extra, sized) => {
+  // (before: "(18662592 bytes) ←" for the encoded source too, nothing saying why a 64x48 stream got 18 MB; filter said it)
+  const name = ringName('clirunsize');
+  const child = run(process.execPath, [bin, 'run', source, '--name', name, '--no-json', '--fast', ...extra]);
+  expect(await child.exit(30000)).toBe(0);
+  expect(child.stderr.split('\n')[0]).toBe(`zerobuffer: ring ${name} ${sized} gst-launch-1.0 -e --no-fault ${source} ! zerosink buffer-name=${name} sync=false name=zerosink`);
+});
+
 test.each([['--json'], ['--no-json']])('run %s: an element\'s warning (zerosink: VP8 delta units without frame-header) is told, not hidden', async (mode) => {
   // (before: gst-launch's "WARNING: from element" lines were dropped by every command)
   const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=10 ! video/x-raw,width=64,height=48 ! vp8enc ! video/x-vp8',

@@ -152,7 +152,7 @@ struct _GstZeroSink
   gboolean frame_header;
   guint max_buffers;
   gchar *camera_id;
-  gboolean reopen;              /* what start() reads changed since */
+  gboolean reopen;              /* what open_link reads changed since */
   GstCaps *refused_caps;        /* caps set_caps refused (posted once) */
 
   GstZeroLink *link;            /* the ring, shared with the pool; counts */
@@ -368,10 +368,13 @@ gst_zero_sink_get_property (GObject * object, guint prop_id, GValue * value,
 
 /* ------------------------------------------------------------- vfuncs */
 
+/* Opens the link to the ring the properties name (it connects when first
+ * needed) and resets the counts: at NULL->READY, and at READY->PAUSED when
+ * the link is opened anew (change_state); FALSE after posting the error. */
 static gboolean
-gst_zero_sink_start (GstBaseSink * bsink)
+gst_zero_sink_open_link (GstZeroSink * self)
 {
-  GstZeroSink *self = GST_ZERO_SINK (bsink);
+  GstBaseSink *bsink = GST_BASE_SINK (self);
   g_autofree gchar *name = NULL;
   g_autofree gchar *camera_id = NULL;
   gint connect_timeout;
@@ -671,14 +674,17 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* basesink starts zerosink at NULL->READY only: what start() reads, set in
- * READY, takes effect at READY->PAUSED. What the ring holds or is (its
- * name, the frame header, camera-id in the metadata) opens the link anew
- * as from NULL (detached from the ring it had), and so does a reader that
- * left the ring meanwhile (a new one may have created it under the name:
- * the old one's would only give EREADERGONE at the first frame); the
- * rest, and nothing changed, keeps it attached, and a stream that ended
- * with an EOS starts again, as after a flush. */
+/* The link is opened at NULL->READY before basesink's part, not in its
+ * start(): one that fails has basesink post a second error after ours,
+ * gst-launch's "state change failed and some element failed to post a
+ * proper error message". What open_link reads, set in READY, takes effect
+ * at READY->PAUSED: what the ring holds or is (its name, the frame header,
+ * camera-id in the metadata) opens the link anew as from NULL (detached
+ * from the ring it had), and so does a reader that left the ring meanwhile
+ * (a new one may have created it under the name: the old one's would only
+ * give EREADERGONE at the first frame); the rest, and nothing changed,
+ * keeps it attached, and a stream that ended with an EOS starts again, as
+ * after a flush. */
 static GstStateChangeReturn
 gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
 {
@@ -687,6 +693,9 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
   gint connect_timeout;
   zb_health health;
 
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+      !gst_zero_sink_open_link (self))
+    return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GST_OBJECT_LOCK (self);
     reopen = self->reopen;
@@ -700,7 +709,7 @@ gst_zero_sink_change_state (GstElement * element, GstStateChange transition)
           health.reader_pid);
       reopen = TRUE;
     }
-    if (reopen && !gst_zero_sink_start (GST_BASE_SINK (self)))
+    if (reopen && !gst_zero_sink_open_link (self))
       return GST_STATE_CHANGE_FAILURE;
     if (!reopen) {
       gst_zero_link_set_reconnect (self->link, reconnect);
@@ -881,7 +890,6 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_zero_sink_change_state);
 
-  basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_sink_stop);
   basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_get_caps);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_sink_set_caps);

@@ -1117,7 +1117,9 @@ GST_START_TEST (test_reader_lost_wait_eos)
 GST_END_TEST;
 
 /* A name the core refuses, and no name at all: permanent ENAME errors from
- * both elements, in the same words, before any ring is touched. */
+ * both elements, in the same words, before any ring is touched; one error
+ * each, not also the base class's generic one for a start() that failed
+ * (basesink's "Failed to start" came after zerosink's). */
 GST_START_TEST (test_bad_name)
 {
   const gchar *descs[] = {
@@ -1131,6 +1133,8 @@ GST_START_TEST (test_bad_name)
 
   for (i = 0; i < G_N_ELEMENTS (descs); i++) {
     GstElement *pipeline = launch (descs[i]);
+    GstBus *bus = gst_element_get_bus (pipeline);
+    GstMessage *second;
     gchar *text;
 
     fail_unless_equals_int (gst_element_set_state (pipeline,
@@ -1138,7 +1142,10 @@ GST_START_TEST (test_bad_name)
     text = wait_error (pipeline, "ENAME (permanent)", rings[i]);
     fail_unless (strstr (text, i % 2 ? "No ring name given" :
             "Invalid ring name") != NULL, "%s", text);
+    second = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (second == NULL, "%s: a second error", descs[i]);
     g_free (text);
+    gst_object_unref (bus);
     set_state (pipeline, GST_STATE_NULL);
     gst_object_unref (pipeline);
   }
@@ -2625,10 +2632,9 @@ GST_START_TEST (test_failed_start_resets_stats)
 
 GST_END_TEST;
 
-/* basesink starts zerosink at NULL->READY only: what its start() reads
- * (buffer-name, frame-header, camera-id, ...) set in READY was ignored
- * until NULL, the frames going on into the old ring. It takes effect at
- * READY->PAUSED: zerosink detaches from the old ring (its reader sees the
+/* zerosink opens its link at NULL->READY: what that reads (buffer-name,
+ * frame-header, camera-id, ...) set in READY was ignored until NULL, the
+ * frames going on into the old ring. It takes effect at READY->PAUSED: zerosink detaches from the old ring (its reader sees the
  * end of the stream) and writes into the new one, header and camera id in
  * its metadata. Without a change (the same value set again) it stays
  * attached through READY. */

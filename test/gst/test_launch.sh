@@ -7,9 +7,9 @@
 # afterwards. Also: a stream that ends before its first frame, caps with
 # stream headers, and metadata that does not fit the reader's block, or
 # frames that do not fit its ring (both sides fail, naming the size
-# needed), and a second reader of a ring (one error, its own). Every
-# process runs through lib_process.sh (under `timeout`, a lost quit of an
-# error during preroll rescued).
+# needed), and a second reader of a ring or a ring name refused (one
+# error, the element's own). Every process runs through lib_process.sh
+# (under `timeout`, a lost quit of an error during preroll rescued).
 ZB_PREFIX="zbgst-launch-$$-"
 . "$(dirname "${BASH_SOURCE[0]}")/lib_process.sh"
 
@@ -236,4 +236,33 @@ if [ $s -eq 0 ] || [ $s -eq 124 ] || [ "$errors" -ne 1 ] ||
 else
   echo "second reader: status $s, one error (EEXIST); first reader went on, then $r"
 fi
+
+# A name refused at the start: one error, the element's own (ENAME, with
+# TEXT), not also its base class's generic one after it (basesink's
+# "state change failed and some element failed to post a proper error
+# message" for a start() that fails: zerosink's link is now opened before
+# basesink's part), and a status that is not 0.
+one_name_error() { # label text gst-launch arguments...
+  local label=$1 text=$2 s errors
+  shift 2
+  fg_launch "$tmp/refused.log" -- "$@"
+  s=$?
+  errors=$(grep -c '^ERROR: from element' "$tmp/refused.log")
+  if [ $s -eq 0 ] || [ $s -eq 124 ] || [ "$errors" -ne 1 ] ||
+    ! grep -qF "$text" "$tmp/refused.log" ||
+    ! grep -q 'zerobuffer-error=ENAME (permanent)' "$tmp/refused.log" ||
+    grep -q 'failed to post a proper error message' "$tmp/refused.log"; then
+    fail "$label: status $s, $errors errors"
+    cat "$tmp/refused.log"
+  else
+    echo "$label: status $s, one error (ENAME)"
+  fi
+}
+one_name_error "zerosink, bad name" 'Invalid ring name "bad/name"' \
+  fakesrc ! zerosink buffer-name=bad/name
+one_name_error "zerosink, no name" 'No ring name given' fakesrc ! zerosink
+one_name_error "zerosrc, bad name" 'Invalid ring name "..bad"' \
+  zerosrc buffer-name=..bad ! fakesink
+one_name_error "zerofilter, bad channel" 'Invalid duplex channel name' \
+  fakesrc ! zerofilter channel=bad/name ! fakesink
 finish

@@ -209,7 +209,7 @@ export const COMMANDS = {
     positionals: {},
     options: {
       pipeline: { type: 'string', describe: 'Source pipeline in gst-launch syntax (required; zerosink is appended, or zerofilter for a start-duplex)' },
-      'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink; nothing is appended after it: it ends in a sink element, e.g. fakesink or a zerosink of its own; one whose output goes nowhere fails with gst-launch\'s not-linked, said so' },
+      'filter-sink': { type: 'string', describe: 'What follows zerofilter when the command announces a duplex channel (start-duplex); default: fakesink; nothing is appended after it: it ends in a sink element, e.g. fakesink or a zerosink of its own; one whose output goes nowhere fails with gst-launch\'s not-linked, said so: a permanent error, not restarted (exit 3)' },
       restart: {
         type: 'boolean', default: true,
         describe: 'Restart a pipeline that dies of a transient error while its reader lives, a gst-launch killed (SIGKILL too) or crashed as well (--no-restart: do not: such a death stops the watch, exit 3; a pipeline whose reader created its ring again still goes into the new ring, no restart); a permanent error stops the watch (exit 3)',

@@ -3,7 +3,7 @@
 // words) once for the failure that ends the command.
 import { PipelineError } from '../errors.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
-import { isAppendedElement } from '../runner/pipeline-runner.js';
+import { isAppendedElement, sinkNotLinked } from '../runner/pipeline-runner.js';
 import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { closest } from './nearest.js';
 
@@ -136,8 +136,7 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
  * gst-launch has said it, not before. The caller prefixes "zerobuffer filter: " or "zerobuffer watch: ".
  */
 export function sinkNotLinkedHint(error: PipelineError, sink: string, command: 'filter' | 'watch'): string | undefined {
-  const notLinked = [...error.message.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)];
-  if (!notLinked.some((m) => isAppendedElement(m[1]!, 'zerofilter'))) return undefined;
+  if (!sinkNotLinked(error.message)) return undefined;
   const last = pipelineElements(splitPipeline(sink)).at(-1)!;
   const given = command === 'filter' ? 'the sink pipeline' : 'the --filter-sink pipeline';
   return `${given} ("${sink}") sends the answers nowhere (not-linked): it must end in a sink element, ` +

@@ -92,8 +92,9 @@ export interface PipelineOptions {
    * delay, but only after a transient failure: not when gst-launch rejected
    * the description or zerosink reported a permanent error (a frame that can
    * never fit, no ring, other caps than the ring's, a bad name, permission
-   * denied). Failures that zerosink did not classify (another element's
-   * error, a crash) count as transient.
+   * denied), nor after zerofilter's not-linked in a filter pipeline (`sink`:
+   * see sinkNotLinked). Failures that zerosink did not classify (another
+   * element's error, a crash) count as transient.
    * @default false
    */
   restart?: boolean | RestartOptions;
@@ -236,6 +237,18 @@ const REFUSED_VALUE_WINDOW_MS = 1000;
 export function isAppendedElement(path: string, element: 'zerosink' | 'zerofilter'): boolean {
   const own = element === 'zerosink' ? 'GstZeroSink:zerosink' : 'GstZeroFilter:zerofilter';
   return new RegExp(`^/GstPipeline:[^/]+/${own}$`).test(path);
+}
+
+/**
+ * zerofilter's "streaming stopped, reason not-linked" in gst-launch's output: the sink pipeline after it sends its
+ * answers into an output linked to nothing (it ends in no sink element). Permanent: gst-launch links the description's
+ * pads as it parses it (a decodebin's later pads in pad-added, before data flows through them), so the same
+ * description fails the same way every run. Another element's not-linked is not taken so: its path does not say
+ * whether it is the source's (a uridecodebin whose pads gst-launch links in whichever order they come).
+ */
+export function sinkNotLinked(output: string): boolean {
+  return [...output.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)]
+    .some((m) => isAppendedElement(m[1]!, 'zerofilter'));
 }
 
 export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string]; elementWarning: [ElementWarning] }> {
@@ -560,6 +573,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
     return new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}${pluginLoadFailure === undefined ? '' : `\n${pluginLoadFailure}`}`, {
       ...options, code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE', rejected: this.#tail.rejected, pluginLoadFailure,
+      permanent: this.#options.sink !== undefined && sinkNotLinked(this.#tail.errors),
     });
   }
 

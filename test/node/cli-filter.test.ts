@@ -504,15 +504,17 @@ test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channe
   expect(cli.stderr).toContain(`zerobuffer watch: ring ${name}: 25 frames written, 0 restarts, last error: none`); // zerofilter's requests
 }, 60000);
 
-test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a line, once, saying the answers go nowhere and what to end it with, as filter says', async () => {
+test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a permanent failure (status 3, no restart), and a line, once, saying the answers go nowhere and what to end it with, as filter says', async () => {
   // (before: "died (gst-launch exited with status 1: Internal data stream error.); restart 1", or zerofilter's "reason
-  // not-linked" when it failed while stopping, nothing naming --filter-sink; which of the two, and the status, depends on
-  // whether the server, whose response ring went, exits before the pipeline is restarted)
+  // not-linked" when it failed while stopping, nothing naming --filter-sink; which of the two, and the status, 3 or 0,
+  // depended on whether the server, whose response ring went, exited before the pipeline was restarted)
   const name = ringName('wdxnl');
   const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'queue ! videoconvert', '--',
     duplexServerPath, name, '--mode', 'invert', '--announce', '1'], gstEnv);
   try {
-    expect([0, 3]).toContain(await cli.exit(40000));
+    expect([await cli.exit(40000), cli.stderr]).toEqual([3, cli.stderr]);
+    expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
+    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE `));
     const hint = 'zerobuffer watch: the --filter-sink pipeline ("queue ! videoconvert") sends the answers nowhere (not-linked): ' +
       'it must end in a sink element, which watch does not append: e.g. "videoconvert ! autovideosink", or fakesink to drop them\n';
     expect(cli.stderr.split(hint)).toHaveLength(2);

@@ -518,8 +518,11 @@ test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a
     const hint = 'zerobuffer watch: the --filter-sink pipeline ("queue ! videoconvert") sends the answers nowhere (not-linked): ' +
       'it must end in a sink element, which watch does not append: e.g. "videoconvert ! autovideosink", or fakesink to drop them\n';
     expect(cli.stderr.split(hint)).toHaveLength(2);
+    // the server, stopped by watch's SIGINT as the pipeline failed, removed its ring and lock file (before: left them)
+    expect(cli.stderr).toContain('zerobuffer watch: stopped ');
+    expect([processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)])
+      .toEqual([[], [], false]);
   } finally {
-    // (a server stopped by watch, not exiting by itself, leaves its ring and lock file)
     for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
     for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
     fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
@@ -578,8 +581,10 @@ test('zerobuffer watch: the hint of a start-duplex pipeline\'s zerofilter, which
     expect(await cli.exit(40000)).toBe(3);
     expect(cli.stderr).toMatch(/; zerofilter said:\nThe duplex server did not answer request 1 within 5000 ms.*\n {2}raise timeout \(-1 waits forever\), or use on-error=pass /);
     expect(cli.stderr).not.toMatch(/--sink-property/);
+    // the server, stopped by watch's SIGINT in its 6 s sleep (or ended by itself after it), left no ring or lock file
+    expect([processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)])
+      .toEqual([[], [], false]);
   } finally {
-    // the server, stopped in its 6 s sleep, leaves its ring and lock file
     for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
     for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
     fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });

@@ -385,6 +385,22 @@ test('Node client ↔ a C server that connects late (--connect-delay 1000, after
   }
 }, 60000);
 
+test.each(['SIGINT', 'SIGTERM'] as const)('the C server stopped by %s (watch\'s stop, Ctrl-C, timeout(1)) while it waits for its client removes its request ring and lock file, status 0', async (signal) => {
+  // (before: killed by the signal, the ring and its lock file left behind)
+  const channel = ringName('dxsig');
+  const server = run(duplexServerPath, [channel, '--connect-timeout', '20000']);
+  try {
+    await server.line(/^ready /);
+    server.proc.kill(signal);
+    expect(await server.exit(5000)).toBe(0);
+    expect([leftovers().filter((f) => f.includes(channel)), fs.existsSync(`/tmp/zerobuffer/${channel}_request.lock`)]).toEqual([[], false]);
+  } finally {
+    killIfRunning(server);
+    for (const f of leftovers().filter((f) => f.includes(channel))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+    fs.rmSync(`/tmp/zerobuffer/${channel}_request.lock`, { force: true });
+  }
+});
+
 test('a server gone before it took the response ring (killed; closed its request ring): the client\'s request fails with EREADERGONE within a slice, not at its timeout', async () => {
   // The response ring never had a writer, so it never ends: before, request() waited out its 20 s.
   // Killed: the C server, asleep in --connect-delay once the response ring is there.

@@ -62,9 +62,14 @@
  * by one (zb_duplex_pair cannot see it: the answers after it pair with the
  * requests before theirs).
  *
- * Exit status: 0 ok, 1 a core error (message on stderr; the rings are
- * removed all the same), 2 usage,
+ * SIGINT or SIGTERM (zerobuffer watch's stop, Ctrl-C, timeout(1)) ends it
+ * as the end of the request stream does: its rings and their lock files
+ * are removed, not left for the next run or test to clean up, status 0.
+ *
+ * Exit status: 0 ok (also stopped by SIGINT or SIGTERM), 1 a core error
+ * (message on stderr; the rings are removed all the same), 2 usage,
  * 4 no client created the response ring in time. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +95,19 @@ static int answer_in_place(zb_writer *responses, zb_frame *request,
                            bool request_header, bool inverting,
                            bool bad_header, bool clobber_header,
                            uint32_t *hash, long delay_ms, int timeout);
+
+/* SIGINT or SIGTERM came: the loops end at their next look, and a wait in
+ * the core, which goes on after EINTR, is woken (the wake calls are
+ * async-signal-safe; one made before the wait starts ends it as it starts). */
+static volatile sig_atomic_t stop_signal;
+static zb_reader *volatile waiting_requests;
+static zb_writer *volatile waiting_responses;
+
+static void on_stop_signal(int sig) {
+  stop_signal = sig;
+  zb_reader_wake(waiting_requests);
+  zb_writer_wake(waiting_responses);
+}
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -193,6 +211,15 @@ int main(int argc, char **argv) {
   rc = zb_reader_create(&requests, request_name, 4096, payload_size, NULL);
   if (rc < 0)
     return core_error("creating the request ring", rc);
+  waiting_requests = requests;
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+  }
   printf("ready %s\n", channel);
   if (announce) /* a valid ring name needs no JSON escaping */
     printf("> {\"jsonrpc\":\"2.0\",\"method\":\"start-duplex\","
@@ -202,6 +229,10 @@ int main(int argc, char **argv) {
   for (waited = 0;; waited += ZB_DUPLEX_CONNECT_RETRY_MS) {
     zb_health health;
 
+    if (stop_signal) {
+      zb_reader_destroy(requests);
+      return 0;
+    }
     if (connect_delay > 0 && zb_health_read(response_name, &health) == 0) {
       sleep_ms(connect_delay); /* the ring is there: connect late */
       connect_delay = 0;
@@ -217,6 +248,7 @@ int main(int argc, char **argv) {
     }
     sleep_ms(ZB_DUPLEX_CONNECT_RETRY_MS);
   }
+  waiting_responses = responses;
   /* the client wrote the request metadata before it created the response
    * ring */
   if (in_place_opt && strcmp(mode, "gray") != 0) {
@@ -245,8 +277,12 @@ int main(int argc, char **argv) {
     zb_reservation res;
     uint64_t size, k;
 
+    if (stop_signal)
+      break;
     rc = zb_reader_next(requests, &request, (int)timeout);
-    if (rc == ZB_EOF)
+    if (rc == 0 && stop_signal)
+      zb_frame_release(&request);
+    if (rc == ZB_EOF || stop_signal)
       break;
     if (rc < 0) {
       status = core_error("reading a request", rc);
@@ -267,6 +303,8 @@ int main(int argc, char **argv) {
                            (long)served + 1 == bad_header,
                            (long)served + 1 == clobber_header,
                            hashing ? &hash : NULL, delay_ms, (int)timeout);
+      if (rc < 0 && stop_signal)
+        break;
       if (rc < 0) {
         status = core_error("answering in place", rc);
         goto out;
@@ -281,6 +319,10 @@ int main(int argc, char **argv) {
     if ((long)served + 1 == short_answer && size > 0)
       size--;
     rc = zb_writer_reserve(responses, size, &res, (int)timeout);
+    if (rc < 0 && stop_signal) {
+      zb_frame_release(&request);
+      break;
+    }
     if (rc < 0) {
       status = core_error("reserving a response", rc);
       goto out;
@@ -305,6 +347,8 @@ int main(int argc, char **argv) {
       /* the same answer again, committed behind it */
       zb_reservation again;
       rc = zb_writer_reserve(responses, size, &again, (int)timeout);
+      if (rc < 0 && stop_signal)
+        break;
       if (rc < 0) {
         status = core_error("reserving a response", rc);
         goto out;

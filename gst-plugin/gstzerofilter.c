@@ -1812,7 +1812,7 @@ gst_zero_filter_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_link_refuse_pool (self->link, GST_ELEMENT (self), self->sinkpad,
-        "requests", kind == GST_ZERO_WRITE_REPEAT_DROPPED);
+        "requests", "max-buffers=0", kind == GST_ZERO_WRITE_REPEAT_DROPPED);
   if (ret == GST_FLOW_OK && (kind == GST_ZERO_WRITE_DROPPED ||
           kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
           kind == GST_ZERO_WRITE_LATE)) {

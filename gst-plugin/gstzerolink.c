@@ -542,7 +542,8 @@ gst_zero_link_stats (GstZeroLink * link, const gchar * name)
 
 void
 gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
-    GstPad * sinkpad, const gchar * what, gboolean dropped)
+    GstPad * sinkpad, const gchar * what, const gchar * no_pool,
+    gboolean dropped)
 {
   gboolean first, tell_drop;
 
@@ -553,23 +554,27 @@ gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
   link->repeat_drop_told |= dropped;
   g_mutex_unlock (&link->lock);
   /* a frame less than upstream sent must not go unsaid: the first warning
-   * says whether its repeat was dropped, and a later drop warns once */
+   * says whether its repeat was dropped, and a later drop warns once; both
+   * say how to keep them all, as a repeat dropped is a surprise */
   if (first)
     GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("Upstream pushes buffers "
             "more than once (as videorate does when it repeats frames): %s "
-            "are copied from now on, to keep them in order%s", what,
+            "are copied from now on, to keep them in order%s; set %s to "
+            "copy %s from the start, which keeps every repeat", what,
             dropped ? "; this repeat was dropped (counted in "
             "frames-dropped): it came after a buffer upstream had already "
-            "taken from the pool" : ""), ("a pool buffer came again; "
-            "repeats that would go after %s upstream had already taken "
-            "from the pool are dropped (counted in frames-dropped) until "
-            "upstream stops using the pool", what));
+            "taken from the pool" : "", no_pool, what), ("a pool buffer came "
+            "again; repeats that would go after %s upstream had already "
+            "taken from the pool are dropped (counted in frames-dropped) "
+            "until upstream stops using the pool", what));
   else if (tell_drop)
     GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("A repeat of a buffer "
             "(as videorate pushes) was dropped (counted in frames-dropped): "
             "it came after a buffer upstream had already taken from the "
-            "pool, and %s are copied in order", what), ("said once; "
-            "upstream stops using the pool when it allocates again"));
+            "pool, and %s are copied in order; set %s to copy %s from the "
+            "start, which keeps every repeat", what, no_pool, what),
+        ("said once; upstream stops using the pool when it allocates "
+            "again"));
   if (first)
     gst_pad_push_event (sinkpad, gst_event_new_reconfigure ());
 }

@@ -160,11 +160,14 @@ void gst_zero_link_reset_counts (GstZeroLink * link);
  * longer the order they come. Said once per open, in a WARNING on ELEMENT
  * (WHAT: "frames" or "requests" are copied from now on), which says that
  * the repeat was DROPPED (it came after a later pool buffer) when it was;
- * a later dropped repeat warns once more if that one did not. SINKPAD gets
+ * a later dropped repeat warns once more if that one did not. Both name
+ * NO_POOL, the setting of ELEMENT that offers no pool ("zero-copy=false"),
+ * which keeps every repeat: all are copied from the start. SINKPAD gets
  * a reconfigure, and gst_zero_link_pool_refused is TRUE until the next
  * open: the pool is withdrawn, upstream allocates again without it. */
 void gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
-    GstPad * sinkpad, const gchar * what, gboolean dropped);
+    GstPad * sinkpad, const gchar * what, const gchar * no_pool,
+    gboolean dropped);
 gboolean gst_zero_link_pool_refused (GstZeroLink * link);
 
 /* Whether the metadata declares in-place answers ("zerobuffer":

@@ -615,7 +615,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
   if (kind == GST_ZERO_WRITE_REPEATED || kind == GST_ZERO_WRITE_REPEAT_DROPPED)
     gst_zero_link_refuse_pool (self->link, GST_ELEMENT (self),
-        GST_BASE_SINK_PAD (self), "frames",
+        GST_BASE_SINK_PAD (self), "frames", "zero-copy=false",
         kind == GST_ZERO_WRITE_REPEAT_DROPPED);
   if (kind == GST_ZERO_WRITE_DROPPED || kind == GST_ZERO_WRITE_REPEAT_DROPPED ||
       kind == GST_ZERO_WRITE_NO_READER || kind == GST_ZERO_WRITE_LATE ||

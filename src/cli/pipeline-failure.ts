@@ -100,7 +100,7 @@ function propertiesInCommandWords(message: string, element: string, sinkProperty
   }
   return message.replace(/\braise (timeout|connect-timeout)\b/g, 'raise --sink-property $1=MS')
     .replace(/\buse (on-error|policy)=([\w-]+)/g, 'use --sink-property $1=$2')
-    .replace(/\b([Ss]et) (frame-header)=(true|false)\b/g, '$1 --sink-property $2=$3');
+    .replace(/\b([Ss]et) ((?:frame-header|zero-copy)=(?:true|false)|max-buffers=\d+)\b/g, '$1 --sink-property $2');
 }
 
 /**

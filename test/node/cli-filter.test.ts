@@ -678,6 +678,15 @@ test.each([['--json'], ['--no-json']])('zerobuffer filter %s: a zerosink of the 
   }
 }, 60000);
 
+test('zerobuffer filter: videorate repeating pool buffers: zerofilter\'s warning says how to keep every repeat, in filter\'s words', async () => {
+  // (before: a repeat dropped, and nothing said that --sink-property max-buffers=0 keeps them all)
+  const cli = run(process.execPath, [bin, 'filter', 'videotestsrc num-buffers=12 pattern=ball ! video/x-raw,format=RGB,width=64,height=48,framerate=10/1 ! ' +
+    'videorate ! video/x-raw,framerate=30/1', '--script', fixture('echo-filter.mjs'), 'fakesink', '--no-json', '--name', ringName('clifilterrepeat')], gstEnv);
+  expect(await cli.exit(30000)).toBe(0);
+  expect(cli.stderr).toMatch(/zerobuffer filter: WARNING: from element \/GstPipeline:pipeline0\/GstZeroFilter:zerofilter: Upstream pushes buffers more than once .*; set --sink-property max-buffers=0 to copy requests from the start, which keeps every repeat/);
+  expect(cli.stderr).not.toMatch(/set max-buffers=0/);
+}, 60000);
+
 test('zerobuffer filter: a script that throws in a timer (outside a request) fails the command with its stack, status 3, a summary, no ring left', async () => {
   // (before: the process died of the uncaught exception, Node's raw stack, status 1, no summary, zerofilter's response ring left behind)
   const name = ringName('cliuncaught');

@@ -784,6 +784,16 @@ test.each([['--json'], ['--no-json']])('run %s: an element\'s warning (zerosink:
   expect(said).not.toMatch(/Set frame-header/);
 });
 
+test.each([['--json'], ['--no-json']])('run %s: videorate repeating pool buffers: zerosink\'s warning says how to keep every repeat, in run\'s words', async (mode) => {
+  // (before: a repeat dropped, and nothing said that --sink-property zero-copy=false keeps them all)
+  const child = run(process.execPath, [bin, 'run', 'videotestsrc num-buffers=20 pattern=ball ! video/x-raw,format=RGB,width=160,height=120,framerate=10/1 ! ' +
+    'videorate ! video/x-raw,framerate=30/1', '--name', ringName('clirunrepeat'), '--fast', mode]);
+  expect(await child.exit(30000)).toBe(0);
+  const said = mode === '--json' ? jsonLines(child.stdout).filter((l) => l['type'] === 'warning').map((l) => l['message']).join('\n') : child.stderr;
+  expect(said).toMatch(/Upstream pushes buffers more than once \(as videorate does when it repeats frames\): frames are copied from now on.*; set --sink-property zero-copy=false to copy frames from the start, which keeps every repeat/);
+  expect(said).not.toMatch(/set zero-copy=false/);
+});
+
 test('run: a zerosink of the pipeline itself (a tee\'s) that warns of delta units is told to be set in the pipeline, not by --sink-property (the appended one\'s)', async () => {
   const side = ringName('clirunteewarn');
   const reader = await ZeroBufferReader.create({ name: side, metadataSize: 4096, payloadSize: 1 << 20 });

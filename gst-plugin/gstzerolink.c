@@ -1194,14 +1194,21 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
         "%s, but %s has frame-header=%s (caps %s on both sides)",
         link->name, their_header_str, link->owner,
         our_header ? "true" : "false", our_caps_str);
-  debug = g_strdup_printf ("metadata written by %s: %s; %s",
+  /* frames that carry their own caps are what lets caps differ (as
+   * carried above): the way out for the next time, as this ring's first
+   * writer did not declare them, or this one does not */
+  debug = g_strdup_printf ("metadata written by %s: %s; %s%s",
       writer ? writer : "an earlier writer", quoted,
       caps_equal || refined ? "give it the frame-header setting of the "
       "earlier writer, "
       "or have the ring's reader (zerosrc, a Node reader, a duplex server) "
       "create it anew" : "the metadata of a ZeroBuffer ring is written "
       "once: the ring's reader (zerosrc, a Node reader, a duplex server) "
-      "must create it anew for another format");
+      "must create it anew for another format",
+      !caps_equal && !refined && link->other_caps && their_caps_str != NULL
+      && link->caps != NULL ? "; set frame-header=true on every writer into "
+      "the ring, from its first on, to let a later one send other caps "
+      "(each frame then carries its own)" : "");
   g_free (their_header_str);
   g_free (our_caps_str);
   g_free (writer);

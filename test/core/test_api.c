@@ -350,14 +350,74 @@ static void test_no_metadata_block(void) {
     return;
   }
   CHECK_RC(zb_writer_set_metadata(w, (const uint8_t *)"{}", 2), ZB_EMSGSIZE);
-  CHECK_MSG("its metadata block is 0 bytes, 8 of them for the length; create "
-            "the ring with a metadata size of at least 10");
+  /* (it said "its metadata block is 0 bytes, 8 of them for the length") */
+  CHECK_MSG("does not fit ring \"");
+  CHECK_MSG("\": it has no metadata block; create the ring with a metadata "
+            "size of at least 10");
   CHECK_RC(put(w, 10, 1, 0), 0);
   GET_RELEASE(r, 10, 1);
   CHECK_RC(zb_reader_metadata(r, &data, &size), 0);
   CHECK(data == NULL && size == 0);
   zb_writer_destroy(w);
   CHECK_RC(zb_reader_next(r, &f, 1000), ZB_EOF);
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+}
+
+/* Metadata too large for a metadata block the writer can use: what the
+ * message says of the block holds for its size. One of 64 bytes has 8 of
+ * them for the length; one of 1 to 7 (a peer's ring: ours round it up to
+ * 64) has too few even for that (it said "4 bytes, 8 of them for the
+ * length"); none at all: test_no_metadata_block. */
+static void test_metadata_block_too_small(void) {
+  char name[96], meta[57];
+  raw_map m;
+  zb_reader *r = NULL;
+  zb_writer *w = NULL;
+  memset(meta, 'm', sizeof meta);
+  snprintf(name, sizeof name, "%s", zb_test_name("smallmeta"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (r == NULL || w == NULL) {
+    zb_writer_destroy(w);
+    zb_reader_destroy(r);
+    return;
+  }
+  CHECK_RC(zb_writer_set_metadata(w, meta, 57), ZB_EMSGSIZE);
+  CHECK_MSG("metadata of 57 bytes does not fit ring \"");
+  CHECK_MSG("\": its metadata block is 64 bytes, 8 of them for the length; "
+            "create the ring with a metadata size of at least 65");
+  zb_writer_destroy(w);
+  w = NULL;
+  zb_reader_destroy(r);
+  CHECK(zb_test_ring_gone(name));
+
+  /* a 4-byte block, the payload block after it still filling the segment
+   * (a ring of its own: the writer before left its note in the block) */
+  snprintf(name, sizeof name, "%s", zb_test_name("smallmeta"));
+  CHECK_RC(zb_reader_create(&r, name, 64, 1024, NULL), 0);
+  if (r == NULL)
+    return;
+  if (raw_open(&m, name) != 0) {
+    CHECK(0);
+    raw_close(&m);
+    zb_reader_destroy(r);
+    return;
+  }
+  atomic_store(&m.oieb->metadata_size, 4);
+  atomic_store(&m.oieb->payload_size, 64 + 1024 - 4);
+  CHECK_RC(zb_writer_connect(&w, name), 0);
+  if (w != NULL) {
+    CHECK_RC(zb_writer_set_metadata(w, meta, 2), ZB_EMSGSIZE);
+    CHECK_MSG("metadata of 2 bytes does not fit ring \"");
+    CHECK_MSG("\": its metadata block of 4 bytes is too small for even the "
+              "length (8 bytes); create the ring with a metadata size of at "
+              "least 10");
+    zb_writer_destroy(w);
+  }
+  atomic_store(&m.oieb->metadata_size, 64);
+  atomic_store(&m.oieb->payload_size, 1024);
+  raw_close(&m);
   zb_reader_destroy(r);
   CHECK(zb_test_ring_gone(name));
 }
@@ -4360,6 +4420,7 @@ int main(void) {
   RUN(test_name_collisions);
   RUN(test_sizes);
   RUN(test_no_metadata_block);
+  RUN(test_metadata_block_too_small);
   RUN(test_permissions);
   RUN(test_frame_sizes);
   RUN(test_full_ring);

@@ -1741,8 +1741,9 @@ gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   if (ret == GST_FLOW_OK)
     opened_locked (link, writer, res);
   /* no frame (a full ring under policy=drop, no reader): copies numbered
-   * before it may go */
-  else if (ticket != 0)
+   * before it may go (a copy listed no number: one of its own may be
+   * listed by its pool buffer's reservation, still open) */
+  else if (ticket != 0 && what != GST_ZERO_LINK_FOR_COPY)
     settle_locked (link, ticket);
   if (ticket != 0 && what != GST_ZERO_LINK_FOR_POOL) {
     link->copying = FALSE;

@@ -291,7 +291,9 @@ GstFlowReturn gst_zero_link_reserve (GstZeroLink * link, zb_writer * writer,
 
 /* The reservation gst_zero_link_reserve took on WRITER, numbered ID by
  * the core (zb_reservation.id, read before its commit or cancel), for
- * TICKET (0: none) ended: committed (its frame is in the ring, or will be
+ * TICKET (0: none; also for GST_ZERO_LINK_FOR_COPY, which counted as no
+ * frame to come: its pool buffer's own reservation, of that number, may
+ * still be open) ended: committed (its frame is in the ring, or will be
  * once the reservations before it end), cancelled, abandoned or refused.
  * Any thread. */
 void gst_zero_link_settle (GstZeroLink * link, guint64 ticket,

@@ -1201,7 +1201,7 @@ copy:
       !pack_planes_into (buffer, planes, res.data + header) :
       !copy_into (buffer, res.data + header)) {
     zb_reservation_cancel (&res);
-    gst_zero_link_settle (link, ticket, writer, *frame_id);
+    gst_zero_link_settle (link, placed ? ticket : 0, writer, *frame_id);
     *error = gst_zero_error_new (ZB_EINVAL,
         g_strdup ("Could not read a buffer to copy it into the ring"),
         g_strdup (layout == LAYOUT_REPACK ? "the buffer cannot be mapped as "
@@ -1213,7 +1213,10 @@ copy:
   }
   rc = commit (&res, buffer, attributes, flags, header, bytes + header, hold,
       commit_ns);
-  gst_zero_link_settle (link, ticket, writer, *frame_id);
+  /* a copy's reserve listed no number (a place's did): the same number
+   * may be a pool buffer's reservation still open (a buffer joining its
+   * memory), a frame still to come */
+  gst_zero_link_settle (link, placed ? ticket : 0, writer, *frame_id);
   if (rc == ZB_ESTATE && placed) {
     /* a place in a ring the link has left (its reader was lost): the
      * bytes are copied as any other buffer's, into the next */

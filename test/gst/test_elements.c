@@ -5344,6 +5344,84 @@ GST_START_TEST (test_pool_plain_buffer_placed_while_later_one_copied)
 
 GST_END_TEST;
 
+/* A buffer joined of a pool buffer's memory and an empty one (copied, it
+ * carries that pool buffer's number), pushed while that pool buffer's
+ * frame is reserved and not yet pushed: the copy's end, written or
+ * dropped (a full ring under policy=drop), leaves that frame still to
+ * come, and a repeat of an earlier pool buffer pushed before it is
+ * dropped, as late, not copied behind it (the reader would get it after
+ * a frame upstream pushed later). Before, the copy's end took that frame
+ * off the frames still to come (the copy's reserve lists none of its
+ * own) and the repeat was copied behind it: 0x31 0x32 0x32 0x31, none
+ * dropped; 0x40 0x41 0x42 0x41, one dropped (the copy). */
+static GstBuffer *
+joined_with_empty (GstBuffer * pool_buffer)
+{
+  GstBuffer *joined = gst_buffer_new ();
+
+  gst_buffer_append_memory (joined,
+      gst_memory_ref (gst_buffer_peek_memory (pool_buffer, 0)));
+  gst_buffer_append_memory (joined, gst_allocator_alloc (NULL, 0, NULL));
+  return joined;
+}
+
+GST_START_TEST (test_pool_joined_copy_keeps_later_open)
+{
+  gchar *name = ring_name ("joined"), *full_name = ring_name ("joinedfull");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  GstBuffer *earlier, *later;
+  guint64 flags;
+
+  /* the copy written, in a ring with room */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "max-buffers=3");
+  earlier = fill_pool_buffer (p.pool, 0x31);
+  fail_unless_equals_int (gst_harness_push (p.h, gst_buffer_ref (earlier)),
+      GST_FLOW_OK);
+  expect_frame (reader, 0x31);
+  later = fill_pool_buffer (p.pool, 0x32);      /* reserved */
+  fail_unless_equals_int (gst_harness_push (p.h, joined_with_empty (later)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, earlier), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  expect_frame (reader, 0x32);
+  expect_frame (reader, 0x32);
+  expect_frames_end (&p, reader, 1, 1);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+
+  /* the copy dropped: a ring of 3 frames (policy=drop), full */
+  fail_unless_equals_int (zb_reader_create (&reader, full_name, 3400, 4096,
+          NULL), 0);
+  pool_sink_start (&p, full_name,
+      "policy=drop frame-header=true max-buffers=6");
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+              0x40)), GST_FLOW_OK);
+  earlier = fill_pool_buffer (p.pool, 0x41);
+  fail_unless_equals_int (gst_harness_push (p.h, gst_buffer_ref (earlier)),
+      GST_FLOW_OK);
+  later = fill_pool_buffer (p.pool, 0x42);      /* the ring's third frame */
+  fail_unless_equals_int (gst_harness_push (p.h, joined_with_empty (later)),
+      GST_FLOW_OK);
+  fail_unless_equals_uint64 (stat_u64 (p.sink, "frames-dropped"), 1);
+  fail_unless_equals_int (next_value (reader, &flags), 0x40);
+  fail_unless_equals_int (next_value (reader, &flags), 0x41);
+  fail_unless_equals_int (gst_harness_push (p.h, earlier), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x42);
+  expect_frames_end (&p, reader, 2, 0);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+
+  g_free (full_name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=block, a queue before zerosink (it pushes buffers in the order
  * upstream took them): the sink pauses while the ring is full, upstream
  * takes two buffers (plain: zerosink waits for room only while it plays),
@@ -9412,6 +9490,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
   tcase_add_test (tc, test_pool_plain_buffers_pushed_out_of_order);
   tcase_add_test (tc, test_pool_plain_buffer_placed_while_later_one_copied);
+  tcase_add_test (tc, test_pool_joined_copy_keeps_later_open);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_pool_dontwait_beside_acquire);

@@ -404,8 +404,9 @@ plain_slot_unclaim (PlainSlot * slot, gboolean again)
  * (DONTWAIT: BUSY_PATIENCE_US at most), before any after it:
  * reserved first, a later one would make it late.
  * Reserved as the copy it stands for, a place is never taken after a
- * frame numbered later that is still to come (that buffer is then dropped
- * when rendered, as before). A place refused otherwise (a full ring that
+ * frame numbered later that is still to come (that buffer, rendered, is
+ * then copied as one without a place: dropped while a frame numbered
+ * after it is still to come). A place refused otherwise (a full ring that
  * does not wait, no reader, flushing, an error in *FAILURE) ends the
  * round, and the next acquire tries again: that is returned, and the
  * caller's buffer gets no frame either (reserved once the reader has made
@@ -483,9 +484,10 @@ place_plain_buffers (GstZeroSinkPool * pool, zb_writer * writer,
       slot->mapping = zb_writer_ref (writer);
       slot->state = PLACE_RESERVED;
     } else if (slot->state == PLACE_RESERVING) {
-      /* late: a frame numbered after it is to come, the buffer is dropped
-       * when rendered (still listed until then, never placed); else
-       * (no room, no reader, flushing) the next acquire tries again */
+      /* late: a frame numbered after it is to come; the buffer, never
+       * placed (still listed until rendered), is copied then, or dropped
+       * while such a frame is still to come; else (no room, no reader,
+       * flushing) the next acquire tries again */
       slot->state = ret == GST_ZERO_LINK_LATE ? PLACE_ENDED : PLACE_NONE;
     }
     plain_list_wake_locked (list);

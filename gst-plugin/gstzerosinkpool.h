@@ -57,14 +57,15 @@ typedef enum
    * frame): the pool no longer keeps frames in the order they are pushed */
   GST_ZERO_WRITE_REPEATED,      /* copied once more */
   GST_ZERO_WRITE_REPEAT_DROPPED,        /* dropped: it would have come after
-                                         * frames upstream took since */
+                                         * the frame of a buffer upstream
+                                         * took since and has yet to push */
   GST_ZERO_WRITE_NO_READER,     /* dropped: the link lost its reader (or
                                  * had none yet) and none created the ring
                                  * (gst_zero_link_set_reconnect) */
   /* a plain pool buffer (the ring gave none when upstream took it: full
    * under policy=drop, no reader; or a reservation abandoned since)
-   * rendered after a buffer upstream took later got its frame reserved
-   * (gst_zero_link_reserve: one not cancelled since, in the same ring) */
+   * rendered while a buffer upstream took later has its frame reserved and
+   * not yet committed (gst_zero_link_reserve, in the same ring) */
   GST_ZERO_WRITE_LATE,          /* dropped: copied, it would come after
                                  * that frame, back in time */
   GST_ZERO_WRITE_BEHIND,        /* dropped: the caller's BEHIND said so */

@@ -5353,7 +5353,8 @@ GST_END_TEST;
  * a frame upstream pushed later). Before, the copy's end took that frame
  * off the frames still to come (the copy's reserve lists none of its
  * own) and the repeat was copied behind it: 0x31 0x32 0x32 0x31, none
- * dropped; 0x40 0x41 0x42 0x41, one dropped (the copy). */
+ * dropped; 0x40 0x41 0x42 0x41, one dropped (the copy). Once that buffer
+ * is pushed, a repeat is copied behind its frame. */
 static GstBuffer *
 joined_with_empty (GstBuffer * pool_buffer)
 {
@@ -5390,6 +5391,17 @@ GST_START_TEST (test_pool_joined_copy_keeps_later_open)
   expect_frame (reader, 0x32);
   expect_frame (reader, 0x32);
   expect_frames_end (&p, reader, 1, 1);
+  /* pushed after that buffer, a repeat is copied behind its frame */
+  earlier = fill_pool_buffer (p.pool, 0x51);
+  fail_unless_equals_int (gst_harness_push (p.h, gst_buffer_ref (earlier)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+              0x52)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (p.h, earlier), GST_FLOW_OK);
+  expect_frame (reader, 0x51);
+  expect_frame (reader, 0x52);
+  expect_frame (reader, 0x51);
+  expect_frames_end (&p, reader, 1, 2);
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
 

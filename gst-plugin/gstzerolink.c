@@ -562,16 +562,16 @@ gst_zero_link_refuse_pool (GstZeroLink * link, GstElement * element,
             "are copied from now on, to keep them in order%s; set %s to "
             "copy %s from the start, which keeps every repeat", what,
             dropped ? "; this repeat was dropped (counted in "
-            "frames-dropped): it came after a buffer upstream had already "
-            "taken from the pool" : "", no_pool, what), ("a pool buffer came "
-            "again; repeats that would go after %s upstream had already "
-            "taken from the pool are dropped (counted in frames-dropped) "
-            "until upstream stops using the pool", what));
+            "frames-dropped): a buffer upstream took from the pool after "
+            "it was not pushed yet" : "", no_pool, what), ("a pool buffer "
+            "came again; until upstream stops using the pool, a repeat is "
+            "dropped (counted in frames-dropped) while %s upstream took "
+            "from the pool after it are not pushed yet", what));
   else if (tell_drop)
     GST_ELEMENT_WARNING (element, STREAM, FORMAT, ("A repeat of a buffer "
             "(as videorate pushes) was dropped (counted in frames-dropped): "
-            "it came after a buffer upstream had already taken from the "
-            "pool, and %s are copied in order; set %s to copy %s from the "
+            "a buffer upstream took from the pool after it was not pushed "
+            "yet, and %s are copied in order; set %s to copy %s from the "
             "start, which keeps every repeat", what, no_pool, what),
         ("said once; upstream stops using the pool when it allocates "
             "again"));

@@ -174,15 +174,16 @@ export function pipelineWords(option: string, value: unknown): string[] {
 
 /**
  * The words of a source pipeline (pipelineWords); a TypeError too when it
- * already ends in zerosink, which run, watch and PipelineRunner append
- * themselves.
+ * already ends in zerosink, which PipelineRunner appends itself. The message
+ * names no caller: the API's and each command's (run, serve, watch) are the
+ * same, and a command says its name before it.
  */
 export function sourceWords(option: string, value: unknown): string[] {
   const words = pipelineWords(option, value);
   if (endsIn(words, 'zerosink'))
     throw new TypeError(
-      'the pipeline already ends in zerosink, but zerobuffer run and watch add "! zerosink buffer-name=<ring>" ' +
-        "themselves: end it before zerosink and give zerosink's properties with --sink-property name=value " +
+      'the pipeline already ends in zerosink, but "! zerosink buffer-name=<ring>" is added to it: ' +
+        "end it before zerosink and give zerosink's properties with --sink-property name=value " +
         '(sinkProperties in the API)',
     );
   return words;

@@ -127,10 +127,14 @@ test.each([
   ['run', ['videotestsrc ! zerosink sync=false']],
   ['run', ['videotestsrc', '!', 'zerosink']],
   ['watch', ['--pipeline', 'videotestsrc!zerosink', '--', process.execPath, '-e', 'process.exit(7)']],
-])('%s with a pipeline ending in zerosink says it adds zerosink itself', async (command, args) => {
+  // serve adds it too: the refusal once named "run and watch" only, to serve's user
+  ['serve', ['img', path.join(os.tmpdir(), 'zb-never-written.img'), '--pipeline', 'videotestsrc ! video/x-raw,format=GRAY16_LE ! zerosink']],
+  ['serve', ['img', 'tcp:127.0.0.1:0', '--pipeline', 'videotestsrc ! video/x-raw,format=GRAY16_LE ! zerosink']],
+])('%s with a pipeline ending in zerosink says zerosink is added to it', async (command, args) => {
   const child = run(process.execPath, [bin, command, ...args]);
   expect(await child.exit()).toBe(EXIT.usage);
-  expect(child.stderr).toMatch(/already ends in zerosink, but zerobuffer run and watch add "! zerosink buffer-name=<ring>" themselves/);
+  expect(child.stderr).toMatch(new RegExp(`^zerobuffer ${command}: the pipeline already ends in zerosink, but "! zerosink buffer-name=<ring>" is added to it:`));
+  expect(child.stderr).not.toMatch(/run and watch/);
   expect(child.stderr).toMatch(/--sink-property name=value/);
 });
 

@@ -2,7 +2,9 @@
 // here answering with the script's default export, and
 // `gst-launch-1.0 <source> ! zerofilter channel=NAME ! <sink>` supervised,
 // with live stats.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { types } from 'node:util';
@@ -36,6 +38,60 @@ async function loadScript(file: string): Promise<Script> {
     throw new TypeError(`${file}: its outputCaps export must be a caps string`);
   if (mod.outputCaps !== undefined) checkFrameCaps(mod.outputCaps, `${file}: its outputCaps export`);
   return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
+}
+
+/** How long `node --check` may take to find where a script's syntax error is (ms). */
+const SYNTAX_CHECK_MS = 5000;
+
+/**
+ * Why the script did not load, said where it is: the frames of the script
+ * (and of the modules it imports) where its own code threw; for a syntax
+ * error, which Node 20 raises with no location when a module is imported,
+ * the place `node --check` finds in the script (file:line, the line and a
+ * caret; a CommonJS file's error has them). A failure of zerobuffer's own
+ * checks (no default export) is its message alone.
+ */
+async function loadErrorText(file: string, e: unknown): Promise<string> {
+  if (!(e instanceof Error)) return String(e);
+  if (e instanceof SyntaxError) {
+    // a CommonJS file's has its place before its name already
+    const stack = e.stack ?? '';
+    const place = stack.startsWith('SyntaxError') ? await syntaxErrorPlace(file) : stack.split('\n\n')[0];
+    if (place !== undefined) return `${e.message}\n${place}`;
+  }
+  const frames = (e.stack ?? '').split('\n').filter((frame) => {
+    const file = frameFile(frame);
+    return file !== undefined && !file.startsWith('node:') && !isOwnFile(file);
+  });
+  return [e.message, ...frames].join('\n');
+}
+
+/**
+ * Where `node --check` finds the syntax error in the script: its first lines
+ * (file:line, the line, a caret), under the file's name as given. Its source
+ * goes in as a module's (an ambiguous .js file names none, and there Node 20's
+ * --check finds no error). None when it finds none (the error is in a module
+ * the script imports), cannot tell in time, or the file cannot be read.
+ */
+async function syntaxErrorPlace(file: string): Promise<string | undefined> {
+  let source: Buffer;
+  try {
+    source = await fs.readFile(file);
+  } catch {
+    return undefined;
+  }
+  const check = spawn(process.execPath, ['--check', '--input-type=module'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: SYNTAX_CHECK_MS });
+  let stderr = '';
+  check.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  check.stdin.on('error', () => {}); // a check that ended before reading it all: its status says
+  check.stdin.end(source);
+  const status = await new Promise<number | null>((resolve) => {
+    check.on('error', () => resolve(null));
+    check.on('close', resolve);
+  });
+  // "[stdin]:4\n}\n^\n\nSyntaxError: ...", or "[stdin]:2\n\n\n\nSyntaxError: ..." at the end of the input
+  const place = /^\[stdin\]:(\d+)(\n[^]*?)?\n\n/.exec(stderr);
+  return status === 1 && place !== null ? `${file}:${place[1]}${place[2] ?? ''}` : undefined;
 }
 
 /** zerofilter's counts from its EOS message (gst-launch prints the line). */
@@ -163,11 +219,19 @@ const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
  */
 function isOwnException(e: unknown): boolean {
   if (!(e instanceof Error) || typeof e.stack !== 'string') return false;
-  const files = e.stack.split('\n').slice(1)
-    .map((frame) => /^\s+at (?:.*\()?((?:file:\/\/|\/|node:)[^()]*?)(?::\d+:\d+)?\)?$/.exec(frame)?.[1])
-    .filter((file): file is string => file !== undefined && !file.startsWith('node:'))
-    .map((file) => (file.startsWith('file://') ? fileURLToPath(file) : file));
-  return files.length > 0 && files.every((file) => file.startsWith(distDir + path.sep));
+  const files = e.stack.split('\n').slice(1).map(frameFile)
+    .filter((file): file is string => file !== undefined && !file.startsWith('node:'));
+  return files.length > 0 && files.every(isOwnFile);
+}
+
+/** The file a stack frame ("    at f (file:///x.mjs:2:9)") names: a URL, a path or node:…; none for another line. */
+function frameFile(frame: string): string | undefined {
+  return /^\s+at (?:.*\()?((?:file:\/\/|\/|node:)[^()]*?)(?::\d+:\d+)?\)?$/.exec(frame)?.[1];
+}
+
+/** Whether a stack frame's file is the package's compiled code. */
+function isOwnFile(file: string): boolean {
+  return (file.startsWith('file://') ? fileURLToPath(file) : file).startsWith(distDir + path.sep);
 }
 
 /**
@@ -247,7 +311,7 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   try {
     script = await loadScript(args.script);
   } catch (e) {
-    say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${(e as Error).message}`);
+    say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${await loadErrorText(args.script, e)}`);
     return EXIT.usage;
   }
   if (args.outputCaps !== undefined) {

@@ -493,6 +493,29 @@ test('zerobuffer filter: usage errors', async () => {
   expect(intoRing.stderr).toMatch(/^zerobuffer filter: the source ends in zerosink, which has no output for the "! zerofilter channel=<name>" a filter pipeline gets added: end it before zerosink/m);
 }, 60000);
 
+test('zerobuffer filter: a script that does not load is told where: its syntax error\'s line, or the frames of its code that threw', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-load-'));
+  const load = async (file: string, source: string): Promise<string> => {
+    fs.writeFileSync(path.join(dir, file), source);
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(dir, file), 'fakesink'], gstEnv);
+    expect(await cli.exit(20000)).toBe(2);
+    return cli.stderr;
+  };
+  try {
+    // Node's import says "Unexpected token '}'" and no more
+    expect(await load('syn3.mjs', 'export default (f) => {\n  return f\n}\n}\n'))
+      .toBe(`zerobuffer filter: cannot load ${dir}/syn3.mjs: Unexpected token '}'\n${dir}/syn3.mjs:4\n}\n^\n`);
+    // a .js file that names no module type (no package.json): `node --check FILE` finds nothing there
+    expect(await load('syn.js', 'export default (f) => f +\n')).toBe(`zerobuffer filter: cannot load ${dir}/syn.js: Unexpected end of input\n${dir}/syn.js:2\n`);
+    const top = await load('top.mjs', 'function init() {\n  throw new Error("missing model file")\n}\ninit()\nexport default (f) => f\n');
+    expect(top).toMatch(new RegExp(`^zerobuffer filter: cannot load ${dir}/top.mjs: missing model file\n    at init \\(file://${dir}/top.mjs:2:9\\)\n    at file://${dir}/top.mjs:4:1\n$`));
+    // zerobuffer's own refusal: its message, no frames of zerobuffer's code
+    expect(await load('none.mjs', 'export const x = 1\n')).toBe(`zerobuffer filter: cannot load ${dir}/none.mjs: ${dir}/none.mjs must export a default function (frame, reply) => bytes | frame | void\n`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {
   const name = ringName('wdx');
   const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'fakesink', '--',

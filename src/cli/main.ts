@@ -16,10 +16,11 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   const parsed = await parseArgs(argv);
   const run = parsed.kind === 'help' || parsed.kind === 'usage' ? undefined : await loadCommand(parsed);
   // Stopped before a command started (a Ctrl-C while the modules loaded):
-  // nothing to stop or clean up, so the status of any stop and nothing else.
-  // A command handed an aborted signal would not see it: 'abort' has fired.
+  // nothing to stop or clean up, so the status of any stop, and (run --json)
+  // the summary a program reading the lines relies on. A command handed an
+  // aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
-  if (signal.aborted) return EXIT.ok;
+  const stoppedBeforeStart = signal.aborted;
   // Our stdout or stderr closed under us (`| head`, `2>&1 | head`, a terminal hung up): nothing
   // more can be said, so the command stops as on Ctrl-C, where an unheard
   // EPIPE would end the process with a stack trace (and rings left behind),
@@ -47,6 +48,10 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     if (outError !== undefined) say(stderr, `zerobuffer: cannot write to stdout: ${outError.message}`);
     return outError === undefined && !errFailed ? status : EXIT.internal;
   };
+  if (stoppedBeforeStart) {
+    if (parsed.kind === 'run') (await import('./run-command.js')).stoppedBeforeStart(parsed.args, { stdout, stderr });
+    return told(EXIT.ok);
+  }
   if (parsed.kind === 'help') {
     // every command would fail: said as a warning (the help names the core's defaults it cannot show)
     if (addon.error !== undefined) say(stderr, addon.error instanceof Error ? addon.error.message : String(addon.error));

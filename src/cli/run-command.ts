@@ -5,7 +5,8 @@ import { onAbort } from '../abort.js';
 import type { Caps } from '../caps.js';
 import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
 import { capsFromSource, defaultSizes } from '../orchestrator/sizes.js';
-import { startStream, type Stream } from '../orchestrator/start-stream.js';
+import { startStream, type Stream, type StreamStats } from '../orchestrator/start-stream.js';
+import { ringBand } from '../orchestrator/stream-stats.js';
 import { scheduleTimer } from '../runner/child-guard.js';
 import { killedAfterEosText, type PipelineStateEvent } from '../runner/pipeline-runner.js';
 import { shellCommand, splitPipeline } from '../runner/pipeline-tokens.js';
@@ -55,12 +56,33 @@ function stdoutSnapshotProblem(args: RunArgs, io: CliIo): string | undefined {
   return undefined;
 }
 
-export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
+/** Where the stats go, and whether as JSON lines. */
+function statsOutput(args: RunArgs, io: Pick<CliIo, 'stdout' | 'stderr'>): { out: CliIo['stdout']; json: boolean } {
   // A snapshot to stdout has it to itself: the stats go to stderr (as a terminal's or not); --announce is refused then
+  const out = args.snapshot !== undefined && isStdout(args.snapshot) ? io.stderr : io.stdout;
+  return { out, json: args.json ?? out.isTTY !== true };
+}
+
+/**
+ * A run stopped before it started (a stop signal while the command loaded):
+ * no ring, no pipeline, no frame. With --json its summary says so all the
+ * same (pipeline "idle", name null unless --name gave it), the one line a
+ * program reading them relies on; without --json nothing is said.
+ */
+export function stoppedBeforeStart(args: RunArgs, io: Pick<CliIo, 'stdout' | 'stderr'>): void {
+  const { out, json } = statsOutput(args, io);
+  if (!json) return;
+  const none: StreamStats = {
+    name: args.name ?? '', frames: 0, bytes: 0, fps: 0, bytesPerSecond: 0, drops: 0, writerRestarts: 0, elapsedMs: 0,
+    pipeline: 'idle', restarts: 0, payloadSize: 0, ringUtilisationPercent: 0, ringBand: ringBand(0), writerPid: 0, writerAlive: false,
+  };
+  say(out, statsJson('summary', none, { name: args.name ?? null, caps: null, lastError: null, lastErrorPermanent: null }));
+}
+
+export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   const snapshotToStdout = args.snapshot !== undefined && isStdout(args.snapshot);
-  const out = snapshotToStdout ? io.stderr : io.stdout;
+  const { out, json } = statsOutput(args, io);
   const tty = out.isTTY === true;
-  const json = args.json ?? !tty;
   const demo = args.pipeline === undefined;
   const frameLimit = args.frames ?? (demo && !tty && args.durationMs === undefined ? DEMO_FRAMES_OFF_TTY : undefined);
   const source = sourceOf(args);

@@ -1,7 +1,9 @@
 // A stop signal that comes while the zerobuffer command is still loading its
 // modules (yargs, execa, the addon: about half a second) ends it as a stop
-// does, status 0, and nothing else: no command runs, nothing is printed,
-// nothing is left in /dev/shm. Node's own startup, before the program's
+// does, status 0: no command runs, nothing is left in /dev/shm, and nothing
+// is printed but run --json's summary (off a terminal --json is the default),
+// which says no pipeline ran: a program reading the lines gets the one it
+// relies on (it once got none at all, status 0). Node's own startup, before the program's
 // first line, is not covered (nothing there can listen yet: Node's default
 // ends the process), so each signal is sent once /proc shows the child's
 // JavaScript running.
@@ -43,12 +45,20 @@ function addonLoaded(proc: string): boolean {
   return fs.readFileSync(`${proc}/maps`, 'utf8').includes('zerobuffer.node');
 }
 
-function startRun(name: string): Child {
-  return run(process.execPath, [bin, 'run', '--name', name, LIVE]);
+function startRun(name: string, ...options: string[]): Child {
+  return run(process.execPath, [bin, 'run', '--name', name, LIVE, ...options]);
+}
+
+/** run --json's summary of a run stopped before it started. */
+function notStartedSummary(name: string | null): string {
+  return JSON.stringify({
+    type: 'summary', name, frames: 0, bytes: 0, fps: 0, bytesPerSecond: 0, drops: 0, ringUtilisationPercent: 0, ringBand: 'healthy',
+    latencyMs: null, pipeline: 'idle', restarts: 0, writerRestarts: 0, elapsedMs: 0, caps: null, lastError: null, lastErrorPermanent: null,
+  });
 }
 
 test.each([['SIGINT', 3], ['SIGTERM', 1], ['SIGHUP', 1]] as const)(
-  '%s as soon as the CLI listens (before its imports), %i run(s): status 0 and nothing else, no ring', async (signal, runs) => {
+  '%s as soon as the CLI listens (before its imports), %i run(s): status 0, its --json summary (no pipeline ran) and nothing else, no ring', async (signal, runs) => {
     for (let i = 0; i < runs; i++) {
       const name = ringName(`listens${i}`);
       const child = startRun(name);
@@ -56,7 +66,7 @@ test.each([['SIGINT', 3], ['SIGTERM', 1], ['SIGHUP', 1]] as const)(
         await until(child, 'listening for SIGHUP', listensForSighup);
         child.proc.kill(signal);
         expect({ run: i, status: await child.exit(), stdout: child.stdout, stderr: child.stderr })
-          .toEqual({ run: i, status: EXIT.ok, stdout: [], stderr: '' });
+          .toEqual({ run: i, status: EXIT.ok, stdout: [notStartedSummary(name)], stderr: '' });
         expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
       } finally {
         killIfRunning(child);
@@ -64,7 +74,7 @@ test.each([['SIGINT', 3], ['SIGTERM', 1], ['SIGHUP', 1]] as const)(
     }
   });
 
-test('SIGINT while the modules load (the addon just mapped, about 0.1 s before main() starts), five runs: status 0 and nothing else, no ring', async () => {
+test('SIGINT while the modules load (the addon just mapped, about 0.1 s before main() starts), five runs: status 0, its --json summary (no pipeline ran) and nothing else, no ring', async () => {
   for (let i = 0; i < 5; i++) {
     const name = ringName(`loading${i}`);
     const child = startRun(name);
@@ -72,10 +82,27 @@ test('SIGINT while the modules load (the addon just mapped, about 0.1 s before m
       await until(child, 'loading the addon', addonLoaded);
       child.proc.kill('SIGINT');
       expect({ run: i, status: await child.exit(), stdout: child.stdout, stderr: child.stderr })
-        .toEqual({ run: i, status: EXIT.ok, stdout: [], stderr: '' });
+        .toEqual({ run: i, status: EXIT.ok, stdout: [notStartedSummary(name)], stderr: '' });
       expect(fs.readdirSync('/dev/shm').filter((n) => n.includes(name))).toEqual([]);
     } finally {
       killIfRunning(child);
     }
+  }
+});
+
+test.each([
+  ['--json', [`--name=${ringName('jsonstop')}`, '--json'], true],
+  ['--json, no --name', ['--json'], true],
+  ['--no-json', [`--name=${ringName('plainstop')}`, '--no-json'], false],
+] as const)('SIGINT while the modules load, run %s: status 0, its summary line as JSON only', async (_, options, json) => {
+  const child = run(process.execPath, [bin, 'run', LIVE, ...options]);
+  try {
+    await until(child, 'loading the addon', addonLoaded);
+    child.proc.kill('SIGINT');
+    const name = options.find((o) => o.startsWith('--name='))?.slice('--name='.length) ?? null;
+    expect({ status: await child.exit(), stdout: child.stdout, stderr: child.stderr })
+      .toEqual({ status: EXIT.ok, stdout: json ? [notStartedSummary(name)] : [], stderr: '' });
+  } finally {
+    killIfRunning(child);
   }
 });

@@ -185,6 +185,20 @@ function routed(stream: NodeJS.WriteStream, to: Writable): () => void {
   };
 }
 
+/**
+ * A filter stopped before it started (a stop signal while the command
+ * loaded): no script loaded, no channel, no pipeline. With --json its summary
+ * says so all the same (no request, zerofilter null, name null unless --name
+ * gave it), as run's does; without --json nothing is said.
+ */
+export function stoppedBeforeStart(args: FilterArgs, io: Pick<CliIo, 'stdout'>): void {
+  if (!(args.json ?? io.stdout.isTTY !== true)) return;
+  const none: DuplexServerStats = { requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0, serviceP50Ms: 0, serviceP99Ms: 0 };
+  say(io.stdout, JSON.stringify({
+    type: 'summary', name: args.name ?? null, elapsedMs: 0, ...none, ...(args.frames === undefined ? {} : { drained: 0 }), zerofilter: null,
+  }));
+}
+
 export async function filterCommand(args: FilterArgs, io: CliIo): Promise<ExitCode> {
   const json = args.json ?? io.stdout.isTTY !== true;
   // The script's stdout goes to stderr: stdout is the command's own (its JSON

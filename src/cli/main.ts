@@ -16,8 +16,8 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   const parsed = await parseArgs(argv);
   const run = parsed.kind === 'help' || parsed.kind === 'usage' ? undefined : await loadCommand(parsed);
   // Stopped before a command started (a Ctrl-C while the modules loaded):
-  // nothing to stop or clean up, so the status of any stop, and (run --json)
-  // the summary a program reading the lines relies on. A command handed an
+  // nothing to stop or clean up, so the status of any stop, and (run and
+  // filter with --json) the summary a program reading the lines relies on. A command handed an
   // aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   const stoppedBeforeStart = signal.aborted;
@@ -50,6 +50,7 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   };
   if (stoppedBeforeStart) {
     if (parsed.kind === 'run') (await import('./run-command.js')).stoppedBeforeStart(parsed.args, { stdout, stderr });
+    if (parsed.kind === 'filter') (await import('./filter-command.js')).stoppedBeforeStart(parsed.args, { stdout });
     return told(EXIT.ok);
   }
   if (parsed.kind === 'help') {

@@ -106,3 +106,20 @@ test.each([
     killIfRunning(child);
   }
 });
+
+test('SIGINT while the modules load, filter --json --frames 5: status 0, its summary line (no request, zerofilter null)', async () => {
+  const child = run(process.execPath, [bin, 'filter', LIVE, '--script', path.join(repoRoot, 'test', 'node', 'fixtures', 'invert-filter.mjs'),
+    'fakesink', '--json', '--frames', '5']);
+  try {
+    await until(child, 'loading the addon', addonLoaded);
+    child.proc.kill('SIGINT');
+    expect({ status: await child.exit(), stdout: child.stdout, stderr: child.stderr }).toEqual({
+      status: EXIT.ok, stderr: '', stdout: [JSON.stringify({
+        type: 'summary', name: null, elapsedMs: 0, requests: 0, responses: 0, errors: 0, passed: 0, inPlace: 0, copied: 0, dropped: 0,
+        serviceP50Ms: 0, serviceP99Ms: 0, drained: 0, zerofilter: null,
+      })],
+    });
+  } finally {
+    killIfRunning(child);
+  }
+});

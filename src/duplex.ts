@@ -12,7 +12,7 @@ import type { Frame, PlainUint8Array } from './frame.js';
 import { checkFrameCaps } from './frame-attributes.js';
 import { native, type NativeHealthPids } from './native.js';
 import {
-  checkBytes, fail, failArgument, optionNames, refuseUnknownOptions, validateConnectTimeout, validateMode, validateName, validateOptions, validateSignal,
+  checkBytes, fail, failArgument, optionNames, refuseUnknownOptions, validateMode, validateName, validateOptions, validateSignal,
   validateSize, validateTimeout,
   WAIT_OPTIONS, type WaitOptions,
 } from './options.js';
@@ -111,7 +111,8 @@ export interface DuplexServerOptions {
   /**
    * How long an answer may wait for room in the response ring (ms, default
    * 5000); a client that reads none for that long is dropped ('clientGone',
-   * reason 'stalled').
+   * reason 'stalled'). -1 or Infinity: no limit, a stalled client is waited
+   * for (and serving with it) until it reads or goes.
    */
   timeoutMs?: number;
   /**
@@ -260,7 +261,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
   #sample = 0;
 
   private constructor(channel: string, rings: { request: string; response: string }, requests: ZeroBufferReader,
-    options: DuplexServerOptions) {
+    options: DuplexServerOptions, timeoutMs: number) {
     super();
     this.name = channel;
     this.requestRing = rings.request;
@@ -268,7 +269,7 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
     this.#requests = requests;
     this.#outputCaps = options.outputCaps;
     this.#onError = options.onError ?? 'stop';
-    this.#timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
+    this.#timeoutMs = timeoutMs;
     this.#inPlace = options.inPlace ?? true;
   }
 
@@ -287,13 +288,15 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
         "With outputCaps, use onError 'stop' (the default), or catch in the handler and return an answer of those caps");
     }
     if (options.inPlace !== undefined && typeof options.inPlace !== 'boolean') fail('inPlace', 'a boolean', options.inPlace);
+    // checked before the request ring exists: refused after, it was left behind, its reader open
+    const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const requests = await ZeroBufferReader.create({
       name: rings.request,
       metadataSize: validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1),
       payloadSize: options.payloadSize ?? native.defaultPayloadSize(0),
       mode: validateMode(options.mode),
     });
-    const server = new ZeroBufferDuplexServer(options.name, rings, requests, options);
+    const server = new ZeroBufferDuplexServer(options.name, rings, requests, options, timeoutMs);
     server.#lookForClient();
     return server;
   }
@@ -827,7 +830,10 @@ export interface DuplexClientOptions {
   mode?: number;
   /** How long to wait for the server's request ring (ms, default 5000; 0: fail at once; -1 or Infinity: no limit). */
   connectTimeoutMs?: number;
-  /** How long a request may wait for room and for its response (ms, default 5000; request()'s own overrides it). */
+  /**
+   * How long a request may wait for room and for its response (ms, default
+   * 5000; -1 or Infinity: no limit; request()'s own overrides it).
+   */
   timeoutMs?: number;
   /** Ends the wait for the server's request ring: connect() rejects with signal.reason. */
   signal?: AbortSignal;
@@ -910,7 +916,7 @@ export class ZeroBufferDuplexClient implements AsyncDisposable {
     if (typeof options !== 'object' || options === null) failArgument('options', 'an object', options);
     refuseUnknownOptions(options, CLIENT_OPTIONS);
     const rings = duplexRingNames(options.name);
-    const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
+    const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 5000);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     // the server writes its metadata (caps) into the response ring
     const metadataSize = validateSize('metadataSize', options.metadataSize ?? native.defaultMetadataSize, 1);

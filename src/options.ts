@@ -26,7 +26,8 @@ export interface ReaderOptions {
   /** Bytes for the payload ring (rounded up to 64); each frame takes 16 more than its size. */
   payloadSize: number;
   /**
-   * How long one read waits for a frame before it throws TimeoutError (ms).
+   * How long one read waits for a frame before it throws TimeoutError (ms;
+   * 0: only a frame already there; -1 or Infinity: no limit).
    * @default Infinity
    */
   timeoutMs?: number;
@@ -51,7 +52,8 @@ export interface WriterOptions {
   /** Ends connect()'s wait for the ring (connectTimeoutMs): connect() rejects with signal.reason. */
   signal?: AbortSignal;
   /**
-   * How long one write waits for room before it throws TimeoutError (ms).
+   * How long one write waits for room before it throws TimeoutError (ms;
+   * 0: only room already there; -1 or Infinity: no limit).
    * @default 5000
    */
   timeoutMs?: number;
@@ -75,7 +77,7 @@ export interface WaitOptions {
    * signal.aborted after the loop.
    */
   signal?: AbortSignal;
-  /** Overrides the reader's or writer's timeoutMs for this call. */
+  /** Overrides the reader's or writer's timeoutMs for this call (ms; 0: no wait; -1 or Infinity: no limit). */
   timeoutMs?: number;
 }
 
@@ -134,22 +136,32 @@ export function validateSize(option: string, value: unknown, min: number): numbe
   return value;
 }
 
+/** What every timeout option takes, as its TypeError says. */
+const TIMEOUT_VALUES = 'a number of milliseconds >= 0, or -1 or Infinity (no limit)';
+
+/**
+ * A timeout option (ms), one meaning everywhere: 0 does not wait, -1 or
+ * Infinity waits without limit (returned as Infinity), as zerosink's
+ * timeout and connect-timeout take -1. Fractions are waited for as they are.
+ */
 export function validateTimeout(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
-    fail(option, 'a number of milliseconds >= 0 (Infinity: no limit)', value);
+  if (value === -1) return Infinity;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) fail(option, TIMEOUT_VALUES, value);
   return value;
 }
 
+/** The longest delay setTimeout takes (ms): a longer one fires after 1 ms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /**
- * How long a connect waits for its ring (ms): 0 at once, -1 or Infinity
- * without limit (returned as Infinity), as zerosink's connect-timeout.
+ * A delay option (ms), such as a restart's: a wait that must end, so no
+ * "no limit", and none longer than setTimeout takes.
  */
-export function validateConnectTimeout(option: string, value: unknown, fallback: number): number {
+export function validateDelay(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (value === -1) return Infinity;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
-    fail(option, 'a number of milliseconds >= 0, or -1 or Infinity (no limit)', value);
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_DELAY_MS))
+    fail(option, `a number of milliseconds from 0 to ${MAX_DELAY_MS} (2^31 - 1)`, value);
   return value;
 }
 

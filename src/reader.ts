@@ -99,6 +99,7 @@ class ReaderCloser implements Closer {
 
 export class ZeroBufferReader implements AsyncDisposable {
   readonly name: string;
+  /** The reads' timeoutMs (ms; Infinity: no limit, also when -1 was given). */
   readonly timeoutMs: number;
   readonly #native: NativeReader;
   readonly #closer: ReaderCloser;

@@ -14,7 +14,7 @@ import {
   native, type NativeFrameHeader, type NativeHealth, type NativeReservation, type NativeWriter,
 } from './native.js';
 import {
-  checkBytes, fail, failArgument, nativeTimeout, optionNames, validateBoolean, validateConnectTimeout, validateName, validateOptions, validateSignal, validateTimeout,
+  checkBytes, fail, failArgument, nativeTimeout, optionNames, validateBoolean, validateName, validateOptions, validateSignal, validateTimeout,
   WAIT_OPTIONS, WRITER_OPTIONS, type WaitOptions, type WriterOptions,
 } from './options.js';
 
@@ -85,6 +85,7 @@ class WriterCloser implements Closer {
 
 export class ZeroBufferWriter implements AsyncDisposable {
   readonly name: string;
+  /** The writes' timeoutMs (ms; Infinity: no limit, also when -1 was given). */
   readonly timeoutMs: number;
   readonly #native: NativeWriter;
   /** Holds the open reservation too. */
@@ -121,7 +122,7 @@ export class ZeroBufferWriter implements AsyncDisposable {
     options = validateOptions(options, WRITER_OPTIONS);
     const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
     const frameHeader = validateBoolean('frameHeader', options.frameHeader, false);
-    const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 0);
+    const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 0);
     const signal = validateSignal(options.signal);
     signal?.throwIfAborted();
     if (connectTimeoutMs > 0)

@@ -7,7 +7,7 @@
 import { onAbort } from '../abort.js';
 import { MAX_ATTRIBUTE_BYTES } from '../frame-attributes.js';
 import { received } from '../option-checks.js';
-import { fail, optionNames, refuseUnknownOptions, validateConnectTimeout, validateName } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateName, validateTimeout } from '../options.js';
 import { connectWhenThere, type ZeroBufferWriter } from '../writer.js';
 import { ENCODING_ATTRIBUTE, ImgStreamError, RESERVED_ATTRIBUTES, setAttribute, type ImgMessage } from './message.js';
 import { IMG_PARSER_OPTIONS, parseImgMessages, type ImgParserOptions } from './parse.js';
@@ -26,7 +26,7 @@ export interface IngestOptions extends ImgParserOptions {
    * @default 10000
    */
   connectTimeoutMs?: number;
-  /** How long one frame may wait for room in the ring (ms). @default 5000 */
+  /** How long one frame may wait for room in the ring (ms; -1 or Infinity: no limit). @default 5000 */
   timeoutMs?: number;
   /**
    * Aborting stops after the frame being written, or at once while the
@@ -166,7 +166,9 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
   validateName(options.name);
   const format = options.format ?? 'GRAY16_BE';
   if (format !== 'GRAY16_BE' && format !== 'GRAY16_LE') throw new TypeError(`format must be GRAY16_BE or GRAY16_LE, received ${received(format)}`);
-  const connectTimeoutMs = validateConnectTimeout('connectTimeoutMs', options.connectTimeoutMs, 10000);
+  const connectTimeoutMs = validateTimeout('connectTimeoutMs', options.connectTimeoutMs, 10000);
+  // checked before the first image: write() would refuse it only after the ring was found
+  const timeoutMs = validateTimeout('timeoutMs', options.timeoutMs, 5000);
   // connected at the first image, once it is parsed and checked: a writer that
   // came and left without metadata leaves no trace a waiting reader is sure to see
   let writer: ZeroBufferWriter | undefined;
@@ -222,7 +224,7 @@ export async function ingestImgAs(stream: AsyncIterable<Uint8Array | string>, op
         [result.width, result.height] = [m.width, m.height];
       }
       await writer.write(frameOf(m.pixels, m.width, m.height, format), {
-        attributes, pts, timeoutMs: options.timeoutMs, signal: options.signal,
+        attributes, pts, timeoutMs, signal: options.signal,
       });
       result.frames++;
       options.onFrame?.({ frames: result.frames, width: m.width, height: m.height });

@@ -102,7 +102,8 @@ export interface StartStreamOptions {
   /** Directory of the zerobuffer plugin (see PipelineOptions.pluginPath). */
   pluginPath?: string;
   /**
-   * How long close() waits for the pipeline's EOS before killing it (ms).
+   * How long close() waits for the pipeline's EOS before killing it (ms;
+   * -1 or Infinity: no limit).
    * @default 5000
    */
   stopTimeoutMs?: number;

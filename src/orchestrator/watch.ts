@@ -73,7 +73,7 @@ export interface WatchOptions {
    * How long a stop waits for each pipeline's EOS before SIGKILL, and for
    * the command to exit after its SIGINT before SIGTERM (SIGKILL follows
    * COMMAND_KILL_AFTER_TERM_MS later; a process SIGKILLed leaves the same
-   * schedule to the command's guard) (ms; Infinity: no limit, no SIGTERM nor SIGKILL).
+   * schedule to the command's guard) (ms; -1 or Infinity: no limit, no SIGTERM nor SIGKILL).
    * @default 5000
    */
   stopTimeoutMs?: number;
@@ -224,6 +224,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
    * the runners, which (with their output) would be kept for the watch's life.
    */
   readonly #history = new Map<string, RingRecord>();
+  /** options.stopTimeoutMs, -1 as Infinity. */
+  readonly #stopTimeoutMs: number;
   /** The command; never started when the signal had aborted already. */
   readonly #child?: Command;
   #stopped = false;
@@ -261,7 +263,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     // checked before the command runs: readLines would refuse maxLineBytes at the first read, the runner stopTimeoutMs
     // at the first start-stream, both then unhandled rejections with the command running unread
     if (options.maxLineBytes !== undefined) validateSize('maxLineBytes', options.maxLineBytes, 1);
-    validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 0);
+    this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS);
     const out: unknown = options.stdout;
     if (out !== undefined && !(typeof out === 'object' && out !== null && typeof (out as Writable).write === 'function' && typeof (out as Writable).on === 'function'))
       fail('stdout', 'a writable stream', out);
@@ -495,7 +497,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       sinkProperties: duplex
         ? { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS }
         : { 'connect-timeout': ANNOUNCED_RING_CONNECT_TIMEOUT_MS, ...givenProperties(this.#options.sinkProperties ?? {}) },
-      gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#options.stopTimeoutMs,
+      gstLaunch: this.#options.gstLaunch, pluginPath: this.#options.pluginPath, stopTimeoutMs: this.#stopTimeoutMs,
       shouldRestart: (error) => {
         const serving = () => !this.#stopped && this.#child?.exitCode === null;
         if (!serving()) return false;
@@ -614,8 +616,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
 
   /** What follows the command's SIGINT for a group still there: SIGTERM after stopTimeoutMs, SIGKILL COMMAND_KILL_AFTER_TERM_MS later. */
   #escalation(): Escalation {
-    const timeoutMs = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    return [['SIGTERM', timeoutMs], ['SIGKILL', timeoutMs + COMMAND_KILL_AFTER_TERM_MS]];
+    return [['SIGTERM', this.#stopTimeoutMs], ['SIGKILL', this.#stopTimeoutMs + COMMAND_KILL_AFTER_TERM_MS]];
   }
 }
 

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
-import { fail, optionNames, refuseUnknownOptions, validateName, validateSignal, validateTimeout } from '../options.js';
+import { fail, optionNames, refuseUnknownOptions, validateDelay, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
 import { endsIn, gstValue, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
@@ -50,9 +50,12 @@ export interface RestartOptions {
    * @default 10
    */
   maxRestarts?: number;
-  /** First delay before a restart (ms); doubles each time, back to this after a run that stayed up 5 s. @default 250 */
+  /**
+   * First delay before a restart (ms, 0 to 2^31 - 1); doubles each time,
+   * back to this after a run that stayed up 5 s. @default 250
+   */
   initialDelayMs?: number;
-  /** The cap of the delay (ms). @default 5000 */
+  /** The cap of the delay (ms, 0 to 2^31 - 1). @default 5000 */
   maxDelayMs?: number;
 }
 
@@ -116,7 +119,7 @@ export interface PipelineOptions {
    */
   restartsInARow?: number;
   /**
-   * How long stop() waits for EOS before SIGKILL (ms; Infinity: no limit).
+   * How long stop() waits for EOS before SIGKILL (ms; -1 or Infinity: no limit).
    * @default 5000
    */
   stopTimeoutMs?: number;
@@ -196,8 +199,8 @@ export function validateRestart(value: unknown): Required<RestartOptions> | unde
     fail('restart.maxRestarts', 'an integer >= 0 (Infinity: no limit)', max);
   return {
     maxRestarts: max,
-    initialDelayMs: validateTimeout('restart.initialDelayMs', o.initialDelayMs, 250),
-    maxDelayMs: validateTimeout('restart.maxDelayMs', o.maxDelayMs, 5000),
+    initialDelayMs: validateDelay('restart.initialDelayMs', o.initialDelayMs, 250),
+    maxDelayMs: validateDelay('restart.maxDelayMs', o.maxDelayMs, 5000),
   };
 }
 

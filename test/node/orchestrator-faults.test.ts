@@ -111,10 +111,10 @@ test('gst-launch hangs while still starting (never says PLAYING): stop() is just
   expect(processesWith(name)).toEqual([]);
 });
 
-test('stopTimeoutMs: Infinity is no limit: stop() waits for a gst-launch that takes its time over the EOS, no SIGKILL (setTimeout took Infinity as 1 ms)', async () => {
+test.each([Infinity, -1])('stopTimeoutMs: %p is no limit: stop() waits for a gst-launch that takes its time over the EOS, no SIGKILL (setTimeout took Infinity as 1 ms; -1 was a TypeError)', async (stopTimeoutMs) => {
   const name = ringName('stop-nolimit');
   const fake = script(name, "trap 'sleep 1; exit 0' INT\necho 'slow to stop'\nwhile :; do sleep 0.05; done");
-  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs: Infinity });
+  const runner = new PipelineRunner({ source: 'fakesrc', name, gstLaunch: fake, stopTimeoutMs });
   let ready = false;
   runner.on('output', (l) => (ready ||= l === 'slow to stop'));
   runner.start();
@@ -474,6 +474,25 @@ test.each([
   }
 });
 
+test.each([Infinity, -1])('watch with stopTimeoutMs %p: a command slow over its SIGINT gets no SIGTERM nor SIGKILL (-1 was a TypeError)', async (stopTimeoutMs) => {
+  const marker = ringName('hcl2-nolimit');
+  const out = sink();
+  // past a SIGTERM at once (then SIGKILL COMMAND_KILL_AFTER_TERM_MS later), which -1 taken as a number of ms would send
+  const command = script(marker, "trap 'echo got INT; sleep 1.5; exit 4' INT; trap 'echo got TERM; exit 5' TERM\necho ready\nwhile :; do sleep 0.05; done");
+  const watcher = watch({ command: [command], pipeline: SOURCE, stdout: out.stream, stopTimeoutMs });
+  try {
+    await until('the command to set its traps', () => out.bytes().includes('ready'));
+    const t0 = Date.now();
+    const result = await within('stop()', watcher.stop(), 10000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1400);
+    expect(out.bytes().toString().split('\n').filter((l) => l.startsWith('got '))).toEqual(['got INT']);
+    expect(result).toMatchObject({ stopped: true, exitCode: 4, signal: undefined, commandKilledWith: undefined });
+    expect(processesWith(marker)).toEqual([]);
+  } finally {
+    await watcher.stop();
+  }
+});
+
 test('watch stopped while its command is stopped (SIGSTOP): SIGCONT after its SIGINT, it ends by its handler (it got SIGKILL only, its cleanup never ran)', async () => {
   const marker = ringName('stopped-cmd');
   const out = sink();
@@ -786,7 +805,7 @@ test('watch with maxLineBytes, stdout or stopTimeoutMs it cannot take: a TypeErr
   const marker = `hcli-watch-opts-${process.pid}`;
   const start = '> {"jsonrpc":"2.0","method":"start-stream","params":["horch-none",4096,65536]}';
   const { status, stdout } = await apiChild([
-    `for (const bad of [{ maxLineBytes: 0 }, { maxLineBytes: 'x' }, { stdout: 5 }, { stdout: {} }, { stopTimeoutMs: 'x' }, { stopTimeoutMs: -1 }]) {`,
+    `for (const bad of [{ maxLineBytes: 0 }, { maxLineBytes: 'x' }, { stdout: 5 }, { stdout: {} }, { stopTimeoutMs: 'x' }, { stopTimeoutMs: -2 }]) {`,
     `  try { const w = watch({ command: ['/bin/sh', '-c', ${JSON.stringify(`echo '${start}'; echo ran; sleep 1`)}, ${JSON.stringify(marker)}],`,
     "    pipeline: 'videotestsrc', ...bad }); console.log(`returned, then ${JSON.stringify(await w.done)}`); }",
     '  catch (e) { console.log(`threw ${e.name}: ${e.message}`); }',
@@ -799,8 +818,8 @@ test('watch with maxLineBytes, stdout or stopTimeoutMs it cannot take: a TypeErr
       'threw TypeError: option "maxLineBytes" must be an integer >= 1, received "x"',
       'threw TypeError: option "stdout" must be a writable stream, received 5',
       'threw TypeError: option "stdout" must be a writable stream, received an object',
-      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0 (Infinity: no limit), received "x"',
-      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0 (Infinity: no limit), received -1',
+      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0, or -1 or Infinity (no limit), received "x"',
+      'threw TypeError: option "stopTimeoutMs" must be a number of milliseconds >= 0, or -1 or Infinity (no limit), received -2',
     ],
   });
   expect(processesWith(marker)).toEqual([]);

@@ -316,7 +316,7 @@ test('using / Symbol.dispose releases a frame', async () => {
 test('frames() behaves as an async generator: reads in order, options on the first next(), return() and throw() end it', async () => {
   const { reader, writer } = await pair('loop', 4096);
   try {
-    const bad = reader.frames({ timeoutMs: -1 }); // read on the first next(), as a generator's body would
+    const bad = reader.frames({ timeoutMs: -2 }); // read on the first next(), as a generator's body would
     await expect(bad.next()).rejects.toThrow('option "timeoutMs" must be a number of milliseconds');
     expect(await bad.next()).toEqual({ value: undefined, done: true });
 

@@ -244,7 +244,7 @@ export const COMMANDS = {
       name: { type: 'string', describe: 'Ring to write into (required; created by its reader)' },
       format: { type: 'string', describe: 'Frame format in the ring: GRAY16_BE (the bytes as sent) or GRAY16_LE (swapped)', default: 'GRAY16_BE' },
       'camera-id': { type: 'string', describe: 'Camera id written into the ring metadata' },
-      'connect-timeout': { type: 'number', describe: 'Milliseconds to wait, from the first image on (or from the end of an input without one), for the ring to exist with a live reader (a stale one is waited on, as zerosink does)', default: 10000 },
+      'connect-timeout': { type: 'number', describe: 'Milliseconds to wait, from the first image on (or from the end of an input without one), for the ring to exist with a live reader (a stale one is waited on, as zerosink does; -1: no limit)', default: 10000 },
     },
     examples: [
       ['$0 ingest img tcp:camera.local:9000 --name cam0', 'a camera server into ring cam0 (e.g. gst-launch-1.0 zerosrc buffer-name=cam0 ! ...)'],

@@ -77,6 +77,7 @@ export interface IngestArgs {
   name: string;
   format: 'GRAY16_BE' | 'GRAY16_LE';
   cameraId?: string;
+  /** ms; Infinity: no limit (--connect-timeout -1). */
   connectTimeoutMs: number;
 }
 
@@ -467,12 +468,12 @@ function toCommand(command: CommandName, a: Raw, given: GivenName[], typed: Set<
       oneOf('<kind>', a['kind'], ['img']);
       if (typeof a['name'] !== 'string' || a['name'] === '') throw new UsageError('ingest needs --name RING (the ring its reader created)');
       const format = oneOf('format', a['format'], ['GRAY16_BE', 'GRAY16_LE']);
-      const timeout = wholeNumber('connect-timeout', a['connect-timeout'], 0, 'milliseconds (a whole number of 0 or more)')!;
+      const timeout = wholeNumber('connect-timeout', a['connect-timeout'], -1, 'milliseconds (a whole number of 0 or more, or -1 for no limit)')!;
       return {
         kind: 'ingest',
         args: {
           source: endpoint(String(a['source']), false), sourceText: String(a['source']), name: ringName(given, a['name'])!, format,
-          cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout,
+          cameraId: a['camera-id'] as string | undefined, connectTimeoutMs: timeout === -1 ? Infinity : timeout,
         },
       };
     }

@@ -177,7 +177,7 @@ const EXPECTS: Record<string, string> = {
   'payload-size': 'a size in bytes (a whole number of 1 or more)',
   'max-restarts': 'a whole number of 0 or more, or -1 for no limit',
   'max-pipelines': 'a whole number of 1 or more',
-  'connect-timeout': 'milliseconds (a whole number of 0 or more)',
+  'connect-timeout': 'milliseconds (a whole number of 0 or more, or -1 for no limit)',
   interval: 'a number of seconds such as 2 or 0.5 (at least 0.05, at most 2147483)',
   duration: 'a time above 0 such as 10s, 500ms, 2m or 1h (a bare number is seconds)',
 };
@@ -231,11 +231,13 @@ test('number options: the range of each kind, its edges, and its help still says
   expect(await value(['run', '--restart', '--max-restarts', '-1'], 'maxRestarts')).toBe(Infinity);
   expect(await value(['run'], 'maxRestarts')).toBe(10);
   for (const bad of ['-2', '1.5', '-1.0', 'x']) expect(await value(['run', '--max-restarts', bad], 'maxRestarts')).toBe(refused('max-restarts', bad));
-  // --connect-timeout: milliseconds, 0 or more
+  // --connect-timeout: milliseconds, 0 or more, -1 for no limit (as ingestImg's connectTimeoutMs and zerosink's connect-timeout)
   const ingest = VALID['ingest']![0];
   expect(await value([...ingest, '--connect-timeout', '0'], 'connectTimeoutMs')).toBe(0);
+  expect(await value([...ingest, '--connect-timeout', '-1'], 'connectTimeoutMs')).toBe(Infinity);
+  expect(await value([...ingest, '--connect-timeout=-1'], 'connectTimeoutMs')).toBe(Infinity);
   expect(await value(ingest, 'connectTimeoutMs')).toBe(10000);
-  for (const bad of ['-1', '1.5', '2s']) expect(await value([...ingest, '--connect-timeout', bad], 'connectTimeoutMs')).toBe(refused('connect-timeout', bad));
+  for (const bad of ['-2', '-1.0', '1.5', '2s']) expect(await value([...ingest, '--connect-timeout', bad], 'connectTimeoutMs')).toBe(refused('connect-timeout', bad));
   // --interval: seconds from 0.05, fractions too; at most what a timer holds (a longer one would fire at once, every ms)
   expect(await value(['run', '--interval', '0.5'], 'intervalMs')).toBe(500);
   expect(await value(['run', '--interval', '0.05'], 'intervalMs')).toBe(50);

@@ -336,7 +336,7 @@ test('bad input and missing peers: exit codes and messages that say what is wron
   expect(help.stdout.replace(/\s+/g, ' ')).toMatch(/ 6 a frame img= cannot carry \(not GRAY16: img= messages are 16-bit gray\), or its connection or file failed/);
 });
 
-test('an empty input names a ring all the same: none there after --connect-timeout is a ring error (status 4, not "0 images" and success); one created meanwhile is found, untouched (status 0)', async () => {
+test('an empty input names a ring all the same: none there after --connect-timeout is a ring error (status 4, not "0 images" and success); one created meanwhile is found, untouched (status 0), also by --connect-timeout -1 (no limit)', async () => {
   const missing = ringName('img-empty');
   const started = Date.now();
   const none = run(process.execPath, [bin, 'ingest', 'img', '/dev/null', '--name', missing, '--connect-timeout', '300']);
@@ -346,16 +346,18 @@ test('an empty input names a ring all the same: none there after --connect-timeo
     '\\(waited 300 ms: --connect-timeout\\) \\(ENOENT\\) \\(the ring\'s reader creates it'));
   expect(none.stderr).not.toContain('0 images into ring');
 
-  const name = ringName('img-empty');
-  const later = run(process.execPath, [bin, 'ingest', 'img', '/dev/null', '--name', name, '--connect-timeout', '10000']);
-  await sleep(300);
-  const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 65536 });
-  try {
-    expect(await later.exit()).toBe(EXIT.ok);
-    expect(later.stderr).toBe(`zerobuffer ingest: 0 images into ring ${name}\n`);
-    expect(reader.stats()).toMatchObject({ writerPid: 0, writtenCount: 0 }); // no writer ever came
-  } finally {
-    await reader.close();
+  for (const timeout of ['10000', '-1']) {
+    const name = ringName('img-empty');
+    const later = run(process.execPath, [bin, 'ingest', 'img', '/dev/null', '--name', name, '--connect-timeout', timeout]);
+    await sleep(300);
+    const reader = await ZeroBufferReader.create({ name, metadataSize: 4096, payloadSize: 65536 });
+    try {
+      expect({ timeout, status: await later.exit() }).toEqual({ timeout, status: EXIT.ok });
+      expect(later.stderr).toBe(`zerobuffer ingest: 0 images into ring ${name}\n`);
+      expect(reader.stats()).toMatchObject({ writerPid: 0, writtenCount: 0 }); // no writer ever came
+    } finally {
+      await reader.close();
+    }
   }
 });
 

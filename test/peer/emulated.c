@@ -2,7 +2,8 @@
  * them (see emulated.h). Deliberately independent of native/core: the
  * layout is spelled out here, the shared fields are plain loads and stores
  * (the peers' fields are not atomics), except payload_free_bytes, which the
- * contract wants changed with atomic add/sub. */
+ * contract wants changed with atomic add/sub, and which the peers change
+ * with a plain load and store when asked (plain_rmw). */
 #include "emulated.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,8 +41,22 @@ _Static_assert(sizeof(emu_oieb) == 128, "the OIEB is 128 bytes");
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-static void add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
-static void sub(uint64_t *p, uint64_t v) { __atomic_fetch_sub(p, v, __ATOMIC_ACQ_REL); }
+/* payload_free_bytes += delta: atomically, or (plain) as the C++ and
+ * Python peers do, a load and a store, with a yield between that widens
+ * the window in which the other side's update is lost (docs/PROTOCOL.md
+ * §7, "Lost updates"). */
+static void change_free(uint64_t *p, uint64_t delta, int plain) {
+  uint64_t v;
+  if (!plain) {
+    __atomic_fetch_add(p, delta, __ATOMIC_ACQ_REL);
+    return;
+  }
+  v = ld(p);
+  sched_yield();
+  st(p, v + delta);
+}
+static void add(uint64_t *p, uint64_t v, int plain) { change_free(p, v, plain); }
+static void sub(uint64_t *p, uint64_t v, int plain) { change_free(p, -v, plain); }
 
 static int fail(char *err, size_t errlen, int status, const char *fmt, ...) {
   va_list ap;
@@ -203,8 +219,8 @@ static int wait_space(ring *g, uint64_t required, int timeout_ms, emu_stats *s,
 }
 
 /* The wrap before a frame that does not fit in the space to the end. */
-static int wrap(ring *g, emu_kind kind, uint64_t pos, emu_stats *s, char *err,
-                size_t errlen) {
+static int wrap(ring *g, emu_kind kind, int plain, uint64_t pos, emu_stats *s,
+                char *err, size_t errlen) {
   emu_oieb *o = g->oieb;
   uint64_t space = g->ring - pos;
   static const uint8_t marker[HEADER];
@@ -221,10 +237,10 @@ static int wrap(ring *g, emu_kind kind, uint64_t pos, emu_stats *s, char *err,
   if (kind == EMU_CPP) {
     if (space >= HEADER) /* counted before write_pos moves */
       st(&o->payload_written_count, ld(&o->payload_written_count) + 1);
-    sub(&o->payload_free_bytes, space);
+    sub(&o->payload_free_bytes, space, plain);
     st(&o->payload_write_pos, 0);
   } else {
-    sub(&o->payload_free_bytes, space);
+    sub(&o->payload_free_bytes, space, plain);
     st(&o->payload_write_pos, 0);
     st(&o->payload_written_count, ld(&o->payload_written_count) + 1);
     if (space < HEADER)
@@ -273,7 +289,7 @@ int emu_write(const char *name, const emu_write_opts *opts, emu_stats *s,
     if ((rc = wait_space(&g, required, timeout_ms, s, err, errlen)) != EMU_OK)
       break;
     if (space < total) {
-      if ((rc = wrap(&g, opts->kind, pos, s, err, errlen)) != EMU_OK)
+      if ((rc = wrap(&g, opts->kind, opts->plain_rmw, pos, s, err, errlen)) != EMU_OK)
         break;
       pos = 0;
     }
@@ -284,7 +300,7 @@ int emu_write(const char *name, const emu_write_opts *opts, emu_stats *s,
     if (pos + total == g.ring)
       s->exact_ends++;
     st(&o->payload_write_pos, pos + total);
-    sub(&o->payload_free_bytes, total);
+    sub(&o->payload_free_bytes, total, opts->plain_rmw);
     st(&o->payload_written_count, ld(&o->payload_written_count) + 1);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     sem_post(g.w);
@@ -384,21 +400,21 @@ typedef struct held {
   unsigned count;
 } held;
 
-static void release_oldest(ring *g, held *h) {
-  add(&g->oieb->payload_free_bytes, h->totals[0]);
+static void release_oldest(ring *g, held *h, int plain) {
+  add(&g->oieb->payload_free_bytes, h->totals[0], plain);
   memmove(h->totals, h->totals + 1, --h->count * sizeof h->totals[0]);
   sem_post(g->r);
 }
 
 /* One frame after a sem-w post, at read_pos (a marker sends us to 0). */
 static int read_one(ring *g, uint64_t expected, uint8_t *want, held *h,
-                    emu_stats *s, uint64_t seed, int tail_mode, char *err,
-                    size_t errlen) {
+                    emu_stats *s, uint64_t seed, int tail_mode, int plain,
+                    char *err, size_t errlen) {
   emu_oieb *o = g->oieb;
   uint64_t pos = ld(&o->payload_read_pos), header[2], total;
   zb_gen gen;
   if (tail_mode == EMU_TAIL_IMPLICIT && pos < g->ring && g->ring - pos < HEADER) {
-    add(&o->payload_free_bytes, g->ring - pos); /* not counted */
+    add(&o->payload_free_bytes, g->ring - pos, plain); /* not counted */
     st(&o->payload_read_pos, 0);
     s->small_tails++;
     pos = 0;
@@ -422,7 +438,7 @@ static int read_one(ring *g, uint64_t expected, uint8_t *want, held *h,
     memcpy(header, g->payload + pos, HEADER);
   }
   if (header[0] == 0) {
-    add(&o->payload_free_bytes, g->ring - pos);
+    add(&o->payload_free_bytes, g->ring - pos, plain);
     st(&o->payload_read_pos, 0);
     st(&o->payload_read_count, ld(&o->payload_read_count) + 1);
     s->markers++;
@@ -500,13 +516,13 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
       break;
     }
     rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed, opts->tail_mode,
-                  err, errlen);
+                  opts->plain_rmw, err, errlen);
     last_frame = now_ms();
     while (rc == EMU_OK && h.count > max_held)
-      release_oldest(&g, &h);
+      release_oldest(&g, &h, opts->plain_rmw);
   }
   while (h.count > 0)
-    release_oldest(&g, &h);
+    release_oldest(&g, &h, opts->plain_rmw);
   /* Our writer counts a small tail (docs/PROTOCOL.md §6): a reader that
    * skips it uncounted ends that many behind; the C++ one counts it. */
   if (rc == EMU_OK &&
@@ -518,7 +534,9 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
               (unsigned long long)ld(&g.oieb->payload_written_count),
               (unsigned long long)ld(&g.oieb->payload_read_count),
               (unsigned long long)s->small_tails);
-  if (rc == EMU_OK && ld(&g.oieb->payload_free_bytes) != g.ring)
+  /* (with plain updates its own lost ones leave them anywhere) */
+  if (rc == EMU_OK && !opts->plain_rmw &&
+      ld(&g.oieb->payload_free_bytes) != g.ring)
     rc = fail(err, errlen, EMU_SEQUENCE, "%llu bytes free of %llu after the last release",
               (unsigned long long)ld(&g.oieb->payload_free_bytes),
               (unsigned long long)g.ring);

@@ -28,6 +28,9 @@
  *                    tail_mode makes it a wrap instead); sets read_pos to
  *                    0 after a frame that ends exactly at the end; gives a
  *                    frame's bytes back and posts sem-r at release.
+ * plain_rmw          payload_free_bytes changed with a plain load and store
+ *                    (a yield between), as the C++ and Python writers and
+ *                    readers do: the other side's update in between is lost.
  */
 #ifndef ZB_EMULATED_H
 #define ZB_EMULATED_H
@@ -55,6 +58,10 @@ typedef struct emu_write_opts {
   int edge_sizes;       /* frame-gen.h "edge" sizes, else uniform */
   const char *metadata; /* written first when not NULL */
   int timeout_ms;       /* wait for space at most this long (0: 5000) */
+  int plain_rmw;        /* change payload_free_bytes with a plain load and
+                           store, as the C++ and Python peers do (an update
+                           of the reader's in between is lost), not
+                           atomically as the contract wants */
 } emu_write_opts;
 
 typedef struct emu_read_opts {
@@ -65,6 +72,9 @@ typedef struct emu_read_opts {
   void *user;
   int tail_mode;        /* EMU_TAIL_*: what a 1..15-byte tail at read_pos is */
   int init_step_ms;     /* pause after each OIEB field stored at creation */
+  int plain_rmw;        /* as emu_write_opts.plain_rmw (a writer's update
+                           lost); the free bytes are then not checked at
+                           the end */
 } emu_read_opts;
 
 /* emu_read_opts.tail_mode. Each still takes one sem-w post per frame. */

@@ -29,6 +29,10 @@
  *   note     our writer whose metadata does not fit a peer reader's block
  *            leaves no metadata_needed note there, so a later writer's
  *            metadata fits (a lock file without our readers' record).
+ *   plain    the C++-like and Python-like writers and the C++-like reader
+ *            changing payload_free_bytes with a plain load and store (an
+ *            update of ours in between lost): no "buffer is full" on an
+ *            empty ring, no frame placed over an unread one, no EPROTO.
  *   filling  our writer connecting while the C++-like reader fills the
  *            header field by field waits for it and connects; a header
  *            left half-filled is told apart from an impossible one.
@@ -55,6 +59,10 @@
 #include "zerobuffer.h"
 
 #define WAIT_MS 10000
+
+/* The emulated peers change payload_free_bytes with a plain load and store,
+ * as the C++ and Python ones do (docs/PROTOCOL.md §7, "Lost updates"). */
+static int peers_update_plainly;
 
 static uint64_t rng_state;
 
@@ -199,7 +207,8 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
   }
   pid = fork();
   if (pid == 0) {
-    emu_write_opts o = {kind, frames, seed, min, max, edge, "{}", 5000};
+    emu_write_opts o = {kind, frames, seed, min, max, edge, "{}", 5000,
+                        peers_update_plainly};
     res->status = emu_write(name, &o, &res->stats, res->err, sizeof res->err);
     _exit(0);
   }
@@ -413,7 +422,7 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
   uint8_t *buf = malloc(max);
   emu_stats ours;
   emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL,
-                     EMU_TAIL_FAIL, 0};
+                     EMU_TAIL_FAIL, 0, peers_update_plainly};
   zb_writer *w;
   uint64_t seq, early = 0, big = 0;
   int failures = zb_test_failures, status;
@@ -595,6 +604,36 @@ static void test_python_writer_64k(void) {
   writer_run(EMU_CPP, 65536, 1, 5000, 30000, 0, 316, 0, HOLD_RANDOM);
 }
 
+/* Peers that change payload_free_bytes with a plain load and store: an
+ * update of the other side between the two is lost (docs/PROTOCOL.md §7).
+ * Their writer overwrites our reader's give-backs: the free bytes shrink
+ * for good, and as it looks at them again only after a post of sem-r, it
+ * stopped with "buffer is full" on an empty ring (a review's Python-style
+ * writer: 100-byte frames into a 1024-byte ring, after 9,368 frames). Our
+ * reader holds up to 2 frames here: the room it puts right is the ring
+ * less what it holds. Every frame in order, and all the room back at the
+ * end. */
+static void test_plain_rmw_writers(void) {
+  peers_update_plainly = 1;
+  writer_run(EMU_PYTHON, 1024, 100, 100, 5000, 0, base_seed + 900, 0,
+             HOLD_RANDOM);
+  writer_run(EMU_CPP, 1024, 100, 100, 5000, 0, base_seed + 901, 0,
+             HOLD_RANDOM);
+  peers_update_plainly = 0;
+}
+
+/* Their reader overwrites our writer's subtractions: the free bytes grow
+ * past the truth, and our writer placed frames over unread ones and, once
+ * they passed the ring's size, refused the ring (EPROTO "69648 free bytes
+ * in a 65536-byte ring", a review's run after 14,464 frames). The
+ * emulated reader checks every frame's sequence and bytes. */
+static void test_plain_rmw_reader(void) {
+  peers_update_plainly = 1;
+  reader_run(4096, 1, 1000, 20000, 0, base_seed + 910, WRAP_DEFAULT);
+  reader_run(4096, 1, 1000, 20000, 1, base_seed + 911, WRAP_DEFAULT);
+  peers_update_plainly = 0;
+}
+
 /* --------------------------- frames near half the ring (interop finding 1) */
 
 /* A 1024-byte ring, frames of 484, 494 and 100 bytes: the second (510 bytes
@@ -645,7 +684,7 @@ static void seq_to_emulated(const size_seq *q, const uint64_t *random_sizes,
   shared_result *res = shared_page();
   uint8_t buf[SEQ_RING];
   emu_read_opts o = {q->frames, seed, 256, SEQ_RING, 0, 2 * write_ms,
-                     announce_ready, NULL, tail_mode, 0};
+                     announce_ready, NULL, tail_mode, 0, 0};
   emu_stats ours;
   zb_writer *w;
   uint64_t i;
@@ -875,7 +914,7 @@ static void no_metadata_note_for_peer_reader(int record) {
   const char *name = zb_test_name("notepeer");
   shared_result *res = shared_page();
   emu_read_opts o = {1, base_seed, 64, 4096, 0, 5000, announce_ready, NULL,
-                     EMU_TAIL_FAIL, 0};
+                     EMU_TAIL_FAIL, 0, 0};
   uint8_t segment[ZB_OIEB_SIZE + 64], frame[100];
   uint64_t written;
   zb_writer *w;
@@ -957,7 +996,7 @@ static void test_writer_waits_for_header_being_filled(void) {
   const char *name = zb_test_name("halffill");
   shared_result *res = shared_page();
   emu_read_opts o = {3, base_seed, 1024, 4096, 0, 5000, NULL, NULL,
-                     EMU_TAIL_FAIL, 15};
+                     EMU_TAIL_FAIL, 15, 0};
   char path[300];
   uint8_t frame[200];
   zb_writer *w = NULL;
@@ -1081,6 +1120,8 @@ int main(int argc, char **argv) {
   RUN(test_emulated_writers_batched_release);
   RUN(test_emulated_reader);
   RUN(test_emulated_reader_early_wrap);
+  RUN(test_plain_rmw_writers);
+  RUN(test_plain_rmw_reader);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);
   return zb_test_finish("core-peers");

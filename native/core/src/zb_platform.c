@@ -307,6 +307,16 @@ int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word) {
 #endif
 }
 
+long zb__sem_sleepers(sem_t *sem) {
+#ifdef ZB_GLIBC_SEM_LAYOUT
+  return (long)(atomic_load_explicit((_Atomic uint64_t *)(void *)sem,
+                                     memory_order_acquire) >> 32);
+#else
+  (void)sem;
+  return -1;
+#endif
+}
+
 /* glibc keeps named semaphores as /dev/shm/sem.NAME; sem_open applies the
  * umask, so set the requested mode on the file afterwards. */
 static void chmod_sem_file(const char *sem_name, unsigned mode) {

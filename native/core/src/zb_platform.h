@@ -85,6 +85,11 @@ unsigned zb__sem_take_all(sem_t *sem, unsigned max);
  * sem_t is not glibc's known one. */
 int zb__sem_count_waiter(sem_t *sem, int delta, const uint32_t **word);
 
+/* The processes sleeping in a wait on sem now (glibc counts them in the
+ * semaphore), or -1 where glibc's sem_t layout is not known. A process
+ * killed in its wait stays counted. */
+long zb__sem_sleepers(sem_t *sem);
+
 /* Creates the semaphore, replacing a stale one; applies mode exactly. */
 int zb__sem_create(const char *sem_name, unsigned mode, sem_t **out);
 int zb__sem_open(const char *sem_name, const char *ring, sem_t **out);

@@ -113,6 +113,12 @@ struct zb_reader {
   void (*between_loads)(void *);  /* zb__reader_between_loads */
   void *between_loads_arg;
 
+  /* repair_lost_room: the idle ring last seen, and since when */
+  struct {
+    bool seen;
+    uint64_t write_pos, written, read, free_bytes, frames_taken, since_ns;
+  } idle;
+
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
   bool closed;                    /* destroyed: nothing goes back any more */
   atomic_bool unlinked;           /* names removed (zb_reader_unlink or destroy) */
@@ -1009,6 +1015,95 @@ static void repair_after_death(zb_reader *r) {
     zb__cas(&oieb->payload_written_count, &written, read);
 }
 
+/* Whether the entry where we stand (behind a marker or a small tail: at 0)
+ * is the next frame of the stream, or a frame 1: positions equal with a
+ * full lap behind them, not an empty ring. Stale bytes of an empty ring
+ * are a frame of an older lap. */
+static bool next_frame_here(zb_reader *r, uint64_t pos) {
+  const uint64_t ring = r->seg.payload_size;
+  zb_entry e = zb__entry_at(r->seg.payload, ring, pos, pos);
+  if (e.problem == ZB_ENTRY_OK && e.kind != ZB_ENTRY_FRAME)
+    e = zb__entry_at(r->seg.payload, ring, 0, pos);
+  return e.problem == ZB_ENTRY_OK && e.kind == ZB_ENTRY_FRAME &&
+         (e.sequence == r->expected_sequence || e.sequence == 1);
+}
+
+/* Whether the ring is empty at pos, as far as a writer that published and
+ * posted every frame we took can tell: positions equal (write_pos loaded
+ * after the caller's free bytes), each frame we took posted (a writer
+ * posts after its updates of the free bytes and count), and not a full
+ * lap (next_frame_here). */
+static bool empty_here(zb_reader *r, uint64_t pos, uint64_t *write_pos) {
+  *write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
+  take_posts(r);
+  return *write_pos == pos && posted_unread(r) == 0 &&
+         !next_frame_here(r, pos);
+}
+
+/* Puts the free bytes up to the ring less what we have not given back,
+ * from free_bytes as loaded (a give-back since fails the swap), and posts
+ * sem-r for the writer waiting for room. */
+static void give_back_lost_room(zb_reader *r, uint64_t free_bytes) {
+  uint64_t most;
+  pthread_mutex_lock(&r->pending_lock);
+  most = r->seg.payload_size - r->unreturned;
+  if (free_bytes < most &&
+      zb__cas(&r->seg.oieb->payload_free_bytes, &free_bytes, most) &&
+      !zb__sem_post(r->sem_r))
+    atomic_store(&r->room_unposted, true); /* reported by the next read */
+  pthread_mutex_unlock(&r->pending_lock);
+}
+
+/* A peer writer changes payload_free_bytes with a plain load and store: a
+ * give-back of ours in between is lost for good, and as the peers' writers
+ * look at the free bytes again only after a post of sem-r, one stopped
+ * with "buffer is full" on an empty ring (docs/PROTOCOL.md §7, "Lost
+ * updates"). So when a writer sleeps on sem-r, the ring is empty
+ * (empty_here) and the free bytes say less than the ring less what we
+ * hold, unchanged for a wait slice, they are put right and sem-r posted.
+ * A sleeping peer writer is between two frames, not between its updates
+ * of one (the peers' writers are one thread); the slice covers a sleeper
+ * count left by a writer killed in its wait. Our writer never takes this
+ * path: it updates atomically, so the free bytes of an empty ring are
+ * right once each frame is posted, and while another of its threads is
+ * between its updates of a lap's last frame, the next frame is where we
+ * stand. Without glibc's sem_t layout (no sleeper count) nothing is put
+ * right. */
+static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
+  zb_oieb *oieb = r->seg.oieb;
+  const uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
+  uint64_t free_bytes, write_pos, written, read, now;
+  if (writer_pid == 0 || zb__sem_sleepers(r->sem_r) <= 0) {
+    r->idle.seen = false;
+    return;
+  }
+  free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
+  if (free_bytes >= r->seg.payload_size || !empty_here(r, pos, &write_pos)) {
+    r->idle.seen = false;
+    return;
+  }
+  written = zb__load_acquire(&oieb->payload_written_count);
+  read = zb__load_relaxed(&oieb->payload_read_count);
+  now = zb__now_ns();
+  if (!r->idle.seen || r->idle.write_pos != write_pos ||
+      r->idle.written != written || r->idle.read != read ||
+      r->idle.free_bytes != free_bytes ||
+      r->idle.frames_taken != r->frames_taken) {
+    r->idle.seen = true;
+    r->idle.write_pos = write_pos;
+    r->idle.written = written;
+    r->idle.read = read;
+    r->idle.free_bytes = free_bytes;
+    r->idle.frames_taken = r->frames_taken;
+    r->idle.since_ns = now;
+    return;
+  }
+  if (now - r->idle.since_ns < (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u)
+    return;
+  r->idle.seen = false;
+  give_back_lost_room(r, free_bytes);
+}
+
 /* The writer detached, having counted every entry it published and taken
  * its bytes, and we took them all. So more entries read than written, or
  * more bytes free than the ring less what we hold, are a dead writer's
@@ -1020,12 +1115,16 @@ static void repair_after_death(zb_reader *r) {
  * writer that connected since may have counted and taken bytes (leaving
  * the count short still, the free bytes above the truth still), never the
  * other way. Not before the end: while a writer publishes, a frame we took
- * may have its bytes not taken yet. docs/PROTOCOL.md §4. */
+ * may have its bytes not taken yet. Fewer bytes free than that are a peer
+ * writer's lost updates, put back with the checks below. docs/PROTOCOL.md
+ * §4. */
 static void repair_at_end(zb_reader *r) {
   zb_oieb *oieb = r->seg.oieb;
+  const uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
   uint64_t written = zb__load_acquire(&oieb->payload_written_count);
   uint64_t read = zb__load_relaxed(&oieb->payload_read_count);
   uint64_t free_bytes = zb__load_acquire(&oieb->payload_free_bytes), most;
+  uint64_t write_pos;
   if (written < read)
     zb__cas(&oieb->payload_written_count, &written, read);
   /* free loaded first: a give-back since then makes the swap fail */
@@ -1034,6 +1133,15 @@ static void repair_at_end(zb_reader *r) {
   pthread_mutex_unlock(&r->pending_lock);
   if (free_bytes > most)
     zb__cas(&oieb->payload_free_bytes, &free_bytes, most);
+  /* Fewer: give-backs a peer writer's plain updates lost (§7, "Lost
+   * updates"), put right now that it left, with each of its updates
+   * done. A writer that connected since changes the free bytes after it
+   * set writer_pid (loaded after them) and the swap fails, or stores its
+   * own value over ours (fewer again, never more). */
+  else if (free_bytes < most &&
+           zb__load_acquire(&oieb->writer_pid) == 0 &&
+           empty_here(r, pos, &write_pos))
+    give_back_lost_room(r, free_bytes);
 }
 
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
@@ -1142,6 +1250,7 @@ static int reader_look(zb_reader *r, zb_frame *frame, int timeout_ms,
     return rc;
   if (rc == MORE_FRAMES)
     return 0;
+  repair_lost_room(r, writer_pid);
   if (timeout_ms == 0)
     return no_frame_ready(r);
   return NOTHING_YET;

@@ -21,7 +21,7 @@
  * pushes an in-place answer downstream over its request's bytes). The
  * writer never places a frame over held bytes: the room ahead of the
  * allocation position ends at the first held frame, as well as at the
- * reader's free bytes. A reserve blocked by holds waits on a semaphore of
+ * reader's free bytes and the bytes it has not read (follow_reader). A reserve blocked by holds waits on a semaphore of
  * this process (sem-r belongs to the protocol), which each release posts.
  * A hold keeps a writer reference, like a reservation.
  */
@@ -82,6 +82,9 @@ struct zb_writer {
   uint64_t pub_pos;       /* where the next published entry goes (OIEB) */
   uint64_t alloc_pos;     /* where the next reservation goes */
   uint64_t booked;        /* bytes from pub_pos to alloc_pos (unpublished) */
+  uint64_t unread;        /* bytes before pub_pos the reader has not read
+                             (follow_reader), published tails included */
+  uint64_t seen_read_pos, seen_read_count; /* the reader, as last seen */
   uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
                              frame after it yet) went, its tail bytes (0
                              once a frame is placed) and the size of the
@@ -189,6 +192,7 @@ static void publish(zb_writer *w, uint64_t consumed, uint64_t entries,
   zb__store_release(&oieb->payload_write_pos, w->pub_pos);
   zb__sub_release(&oieb->payload_free_bytes, consumed);
   w->booked -= consumed;
+  w->unread += consumed;
   if (entries > 0)
     zb__store_release(&oieb->payload_written_count,
                       zb__load_relaxed(&oieb->payload_written_count) + entries);
@@ -450,6 +454,18 @@ static void complete_torn_publish(zb_writer *w) {
   }
 }
 
+/* What the reader has not read when we connect, from its position to
+ * ours (follow_reader goes on from there). Equal positions are taken for
+ * an empty ring: the free bytes alone bound a full lap left by the last
+ * writer, as they did for every lap before follow_reader. */
+static void unread_at_connect(zb_writer *w) {
+  const uint64_t ring = w->seg.payload_size;
+  zb_oieb *oieb = w->seg.oieb;
+  w->seen_read_count = zb__load_acquire(&oieb->payload_read_count);
+  w->seen_read_pos = zb__load_acquire(&oieb->payload_read_pos) % ring;
+  w->unread = (w->pub_pos % ring + ring - w->seen_read_pos) % ring;
+}
+
 static int claim_writer_slot(zb_writer *w) {
   zb_oieb *oieb = w->seg.oieb;
   uint64_t self = zb__self_pid(), current = zb__load_acquire(&oieb->writer_pid);
@@ -536,6 +552,7 @@ int zb_writer_connect(zb_writer **out, const char *name) {
     goto fail;
   }
   w->pub_pos = w->alloc_pos = write_pos;
+  unread_at_connect(w);
   *out = w;
   return 0;
 
@@ -829,6 +846,32 @@ static const char *needs_text(char *buf, size_t len, uint64_t size,
   return buf;
 }
 
+/* Follows the reader (locked): w->unread, the bytes we published that it
+ * has not read, from its position to ours; when they are equal, all of
+ * them (a full lap) only if it was so when last seen and the reader has
+ * neither moved nor counted anything since (a reader moves its position
+ * before it counts: the count is loaded first, so a count that moved comes
+ * with its position). */
+static int follow_reader(zb_writer *w) {
+  const uint64_t ring = w->seg.payload_size;
+  zb_oieb *oieb = w->seg.oieb;
+  uint64_t count = zb__load_acquire(&oieb->payload_read_count);
+  uint64_t pos = zb__load_acquire(&oieb->payload_read_pos);
+  if (pos > ring)
+    return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past the "
+                    "%llu-byte ring (corrupted segment)",
+                    w->name, (unsigned long long)pos, (unsigned long long)ring);
+  pos %= ring;
+  if (pos != w->pub_pos % ring)
+    w->unread = (w->pub_pos % ring + ring - pos) % ring;
+  else if (w->unread < ring || pos != w->seen_read_pos ||
+           count != w->seen_read_count)
+    w->unread = 0;
+  w->seen_read_pos = pos;
+  w->seen_read_count = count;
+  return 0;
+}
+
 /* One step of reserve (locked): places the frame when there is room (0),
  * or says why not (ZB_EAGAIN: wait for space; other codes: fail). */
 static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
@@ -840,15 +883,36 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
   zb_placement p;
   zb_slot *s;
   char needs[160];
+  int rc;
 
   for (;;) {
     free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
+    if ((rc = follow_reader(w)) < 0)
+      return rc;
+    /* A peer reader's plain `free += size` that overwrote our subtraction
+     * (docs/PROTOCOL.md §7, "Lost updates"): put right to what is not
+     * unread, loaded after the free bytes, so a give-back since fails the
+     * swap and the next look sees it. It loses at most what we published
+     * between its load and store, less than a ring (we publish nothing
+     * past what it has not read): more is a corrupted segment. */
+    if (free_bytes > ring && free_bytes - ring <= ring) {
+      uint64_t loaded = free_bytes;
+      free_bytes = w->unread < ring ? ring - w->unread : 0;
+      if (!zb__cas(&w->seg.oieb->payload_free_bytes, &loaded, free_bytes))
+        continue;
+    }
     if (free_bytes > ring || free_bytes < w->booked)
       return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
                       "ring with %llu bytes reserved (corrupted segment)",
                       w->name, (unsigned long long)free_bytes,
                       (unsigned long long)ring, (unsigned long long)w->booked);
     avail = free_bytes - w->booked;
+    /* Never over bytes not read yet, whatever the free bytes say (a peer
+     * reader's lost updates raise them above the truth). */
+    if (w->unread + w->booked >= ring)
+      avail = 0;
+    else if (avail > ring - w->unread - w->booked)
+      avail = ring - w->unread - w->booked;
     room = hold_room(w);
     *held = room < avail;
     if (*held)

@@ -1923,8 +1923,7 @@ static void test_directory_under_names(void) {
   check_usable();
 }
 
-/* The writer notices corrupted free bytes while connected: more than a
- * peer reader's lost updates leave (they stay within twice the ring). */
+/* The writer notices corrupted free bytes while connected. */
 static void test_corrupt_free_while_connected(void) {
   ring_fixture fx;
   zb_health h;

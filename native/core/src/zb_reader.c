@@ -1072,13 +1072,19 @@ static void give_back_lost_room(zb_reader *r, uint64_t free_bytes) {
 static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
-  uint64_t free_bytes, write_pos, written, read, now;
+  uint64_t free_bytes, most, write_pos, written, read, now;
   if (writer_pid == 0 || zb__sem_sleepers(r->sem_r) <= 0) {
     r->idle.seen = false;
     return;
   }
   free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
-  if (free_bytes >= r->seg.payload_size || !empty_here(r, pos, &write_pos)) {
+  /* Nothing lost (so with our writer, but between its updates of a lap's
+   * last frame, whose bytes are published): the bytes where we stand,
+   * which another thread of our writer may be filling, are not read. */
+  pthread_mutex_lock(&r->pending_lock);
+  most = r->seg.payload_size - r->unreturned;
+  pthread_mutex_unlock(&r->pending_lock);
+  if (free_bytes >= most || !empty_here(r, pos, &write_pos)) {
     r->idle.seen = false;
     return;
   }

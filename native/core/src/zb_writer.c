@@ -85,6 +85,7 @@ struct zb_writer {
   uint64_t unread;        /* bytes before pub_pos the reader has not read
                              (follow_reader), published tails included */
   uint64_t seen_read_pos, seen_read_count; /* the reader, as last seen */
+  bool reader_is_peer;    /* its lock file does not record it: not ours */
   uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
                              frame after it yet) went, its tail bytes (0
                              once a frame is placed) and the size of the
@@ -531,6 +532,7 @@ int zb_writer_connect(zb_writer **out, const char *name) {
                   name, (unsigned long long)reader_pid);
     goto fail;
   }
+  w->reader_is_peer = !zb__lock_records_reader(w->names.lock, reader_pid);
   /* A corrupt sem-w (another process wrote over its file) would leave
    * out every frame's post: refused now, as each commit would be. */
   if ((rc = zb__sem_open(w->names.sem_w, name, &w->sem_w)) < 0 ||
@@ -890,12 +892,11 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
     if ((rc = follow_reader(w)) < 0)
       return rc;
     /* A peer reader's plain `free += size` that overwrote our subtraction
-     * (docs/PROTOCOL.md §7, "Lost updates"): put right to what is not
-     * unread, loaded after the free bytes, so a give-back since fails the
-     * swap and the next look sees it. It loses at most what we published
-     * between its load and store, less than a ring (we publish nothing
-     * past what it has not read): more is a corrupted segment. */
-    if (free_bytes > ring && free_bytes - ring <= ring) {
+     * (docs/PROTOCOL.md §7, "Lost updates"), once or many times over: put
+     * right to what is not unread, loaded after the free bytes, so a
+     * give-back since fails the swap and the next look sees it. Our
+     * reader updates atomically: there it is a corrupted segment. */
+    if (free_bytes > ring && w->reader_is_peer) {
       uint64_t loaded = free_bytes;
       free_bytes = w->unread < ring ? ring - w->unread : 0;
       if (!zb__cas(&w->seg.oieb->payload_free_bytes, &loaded, free_bytes))

@@ -38,9 +38,11 @@
  *            left half-filled is told apart from an impossible one.
  *
  * Runs are seeded; each prints its seed. ZB_PEERS_SEED=N reruns from seed
- * N, ZB_PEERS_RUNS=K sets the runs per pairing (default 6). */
+ * N, ZB_PEERS_RUNS=K sets the runs per pairing (default 6), ZB_PEERS_ONLY=TEXT
+ * runs only the tests whose names contain TEXT. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +210,7 @@ static void writer_run(emu_kind kind, uint64_t ring, uint64_t min, uint64_t max,
   pid = fork();
   if (pid == 0) {
     emu_write_opts o = {kind, frames, seed, min, max, edge, "{}", 5000,
-                        peers_update_plainly};
+                        peers_update_plainly, 0, 0, 0};
     res->status = emu_write(name, &o, &res->stats, res->err, sizeof res->err);
     _exit(0);
   }
@@ -620,6 +622,129 @@ static void test_plain_rmw_writers(void) {
   writer_run(EMU_CPP, 1024, 100, 100, 5000, 0, base_seed + 901, 0,
              HOLD_RANDOM);
   peers_update_plainly = 0;
+}
+
+/* A 1024-byte ring, frames of 400 bytes with their header, from the
+ * plain-rmw C++-like writer, which loses our give-back once before frame 2
+ * (lose_when, lose_to: free bytes set to 300 while we stand at 400) and
+ * waits on sem-r for 400. */
+typedef struct lost_room {
+  const char *name;
+  zb_reader *r;
+  shared_result *res;
+  pid_t pid;
+} lost_room;
+
+static int lost_room_start(lost_room *t, uint64_t lose_when) {
+  t->name = zb_test_name("lost");
+  t->res = shared_page();
+  t->r = NULL;
+  CHECK_RC(zb_reader_create(&t->r, t->name, 256, 1024, NULL), 0);
+  if (t->r == NULL)
+    return -1;
+  t->pid = fork();
+  if (t->pid == 0) {
+    emu_write_opts o = {EMU_CPP, 2, base_seed + 920, 384, 384, 0, "{}", 3000,
+                        1, 2, lose_when, 300};
+    t->res->status = emu_write(t->name, &o, &t->res->stats, t->res->err,
+                               sizeof t->res->err);
+    _exit(0);
+  }
+  return 0;
+}
+
+static void lost_room_end(lost_room *t) {
+  zb_frame f;
+  CHECK_RC(zb_reader_next(t->r, &f, WAIT_MS), ZB_EOF);
+  CHECK(wait_child(t->pid) == 0);
+  if (t->res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  writer: %s\n", t->res->err);
+  }
+  CHECK_EQ_U64(t->res->stats.frames, 2);
+  zb_reader_destroy(t->r);
+  CHECK(zb_test_ring_gone(t->name));
+  munmap(t->res, sizeof *t->res);
+}
+
+/* The room lost in the first lap of a fresh ring: we hold nothing and
+ * expect frame 2 at 400, where the bytes are still zeros (read as a
+ * marker), with the writer's frame 1 at 0. That frame 1 is an older lap's,
+ * not a full lap (no writer came since our frame 1): the room is put back
+ * and frame 2 comes. It was taken for a lap, and the writer stopped with
+ * "buffer is full" at frame 2. */
+static void test_plain_rmw_lost_in_first_lap(void) {
+  lost_room t;
+  zb_frame f;
+  zb_health hl;
+  int i;
+  if (lost_room_start(&t, 1024) < 0)
+    return;
+  CHECK_RC(zb_reader_next(t.r, &f, WAIT_MS), 0);
+  CHECK_EQ_U64(f.sequence, 1);
+  /* after the writer's plain update for frame 1, which would lose the
+   * release's give-back (then the free bytes never read 1024) */
+  for (i = 0; i < 3000; i++) {
+    CHECK_RC(zb_reader_health(t.r, &hl), 0);
+    if (hl.payload_free_bytes == 1024 - 400)
+      break;
+    usleep(1000);
+  }
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_RC(zb_reader_next(t.r, &f, WAIT_MS), 0);
+  CHECK_EQ_U64(f.sequence, 2);
+  CHECK_RC(zb_frame_release(&f), 0);
+  lost_room_end(&t);
+}
+
+typedef struct swap_race {
+  zb_frame *held;
+  pthread_t thread;
+} swap_race;
+
+static void *release_held(void *arg) {
+  CHECK_RC(zb_frame_release(((swap_race *)arg)->held), 0);
+  return NULL;
+}
+
+/* Between the reader's load of the free bytes and its swap: another thread
+ * releases frame 1 (the writer wakes and writes frame 2 where we stand,
+ * its plain store bringing the free bytes back to the value loaded), and
+ * the swap comes 300 ms later. */
+static void release_then_swap(void *arg) {
+  swap_race *s = arg;
+  CHECK(pthread_create(&s->thread, NULL, release_held, s) == 0);
+  usleep(300 * 1000);
+}
+
+/* The room put back while we hold frame 1 (400 bytes, so 624 is all there
+ * can be), raced by a release of frame 1 and the writer's frame 2 (above):
+ * the swap must not succeed on the free bytes the writer's store brought
+ * back to the value loaded (it raised them to 1024 over frame 2, unread:
+ * a writer would overwrite it). With frame 2 held, 624 bytes at most are
+ * free (fewer when the writer's plain store lost the release's give-back:
+ * the repair's to put right later). */
+static void test_plain_rmw_repair_raced(void) {
+  lost_room t;
+  zb_frame f1, f2;
+  swap_race s = {&f1, 0};
+  zb_health hl;
+  if (lost_room_start(&t, 624) < 0)
+    return;
+  CHECK_RC(zb_reader_next(t.r, &f1, WAIT_MS), 0);
+  CHECK_EQ_U64(f1.sequence, 1);
+  zb__reader_before_room_swap(t.r, release_then_swap, &s);
+  CHECK_RC(zb_reader_next(t.r, &f2, WAIT_MS), 0);
+  CHECK_EQ_U64(f2.sequence, 2);
+  CHECK(s.thread != 0 && pthread_join(s.thread, NULL) == 0);
+  CHECK_RC(zb_reader_health(t.r, &hl), 0);
+  if (hl.payload_free_bytes > 1024 - 400) {
+    zb_test_failures++;
+    fprintf(stderr, "  %llu bytes free with frame 2 (400 bytes) unread\n",
+            (unsigned long long)hl.payload_free_bytes);
+  }
+  CHECK_RC(zb_frame_release(&f2), 0);
+  lost_room_end(&t);
 }
 
 /* Their reader overwrites our writer's subtractions: the free bytes grow
@@ -1100,8 +1225,22 @@ static void test_header_stuck_half_filled(void) {
   unlink(lock_path);
 }
 
+/* ZB_PEERS_ONLY=TEXT runs only the tests whose names contain TEXT. */
+static const char *only;
+#undef RUN
+#define RUN(test)                                                              \
+  do {                                                                         \
+    int before_ = zb_test_failures;                                            \
+    if (only != NULL && strstr(#test, only) == NULL)                           \
+      break;                                                                   \
+    test();                                                                    \
+    fprintf(stderr, "%s %s\n", zb_test_failures == before_ ? "ok  " : "FAIL",  \
+            #test);                                                            \
+  } while (0)
+
 int main(int argc, char **argv) {
   const char *env;
+  only = getenv("ZB_PEERS_ONLY");
   (void)argc;
   (void)argv;
   if ((env = getenv("ZB_PEERS_SEED")) != NULL)
@@ -1121,6 +1260,8 @@ int main(int argc, char **argv) {
   RUN(test_emulated_reader);
   RUN(test_emulated_reader_early_wrap);
   RUN(test_plain_rmw_writers);
+  RUN(test_plain_rmw_lost_in_first_lap);
+  RUN(test_plain_rmw_repair_raced);
   RUN(test_plain_rmw_reader);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);

@@ -286,6 +286,23 @@ int emu_write(const char *name, const emu_write_opts *opts, emu_stats *s,
                 (unsigned long long)space, (unsigned long long)g.ring);
       break;
     }
+    if (seq == opts->lose_at) {
+      double until = now_ms() + timeout_ms;
+      while (ld(&o->payload_read_pos) != pos ||
+             ld(&o->payload_free_bytes) != opts->lose_when) {
+        if (now_ms() > until) {
+          rc = fail(err, errlen, EMU_ERROR, "frame %llu: the reader never "
+                    "stood at %llu with %llu bytes free",
+                    (unsigned long long)seq, (unsigned long long)pos,
+                    (unsigned long long)opts->lose_when);
+          break;
+        }
+        usleep(1000);
+      }
+      if (rc != EMU_OK)
+        break;
+      st(&o->payload_free_bytes, opts->lose_to);
+    }
     if ((rc = wait_space(&g, required, timeout_ms, s, err, errlen)) != EMU_OK)
       break;
     if (space < total) {

@@ -62,6 +62,11 @@ typedef struct emu_write_opts {
                            store, as the C++ and Python peers do (an update
                            of the reader's in between is lost), not
                            atomically as the contract wants */
+  /* A lost give-back, forced once: before frame lose_at (0: never), the
+   * writer waits (up to its timeout) until read_pos is its write_pos and
+   * the free bytes are lose_when, then stores lose_to there, as a plain
+   * store of a value loaded before the reader's give-backs would. */
+  uint64_t lose_at, lose_when, lose_to;
 } emu_write_opts;
 
 typedef struct emu_read_opts {

@@ -112,6 +112,8 @@ struct zb_reader {
   uint64_t reported_dead_writer;  /* pid whose death was already reported */
   void (*between_loads)(void *);  /* zb__reader_between_loads */
   void *between_loads_arg;
+  void (*before_room_swap)(void *); /* zb__reader_before_room_swap */
+  void *before_room_swap_arg;
 
   /* repair_lost_room: the idle ring last seen, and since when */
   struct {
@@ -1016,23 +1018,28 @@ static void repair_after_death(zb_reader *r) {
 }
 
 /* Whether the entry where we stand (behind a marker or a small tail: at 0)
- * is the next frame of the stream, or a frame 1: positions equal with a
+ * is the next frame of the stream, or the frame 1 of a writer that came
+ * since our last frame 1 (as check_lap allows it): positions equal with a
  * full lap behind them, not an empty ring. Stale bytes of an empty ring
- * are a frame of an older lap. */
+ * are a frame of an older lap: so is a frame 1 at 0 in the first lap of a
+ * fresh ring (zeros where we stand read as a marker), and any frame 1
+ * while we hold bytes (a lap would cover them, as lap_claimed says).
+ * pending_lock held. */
 static bool next_frame_here(zb_reader *r, uint64_t pos) {
   const uint64_t ring = r->seg.payload_size;
   zb_entry e = zb__entry_at(r->seg.payload, ring, pos, pos);
   if (e.problem == ZB_ENTRY_OK && e.kind != ZB_ENTRY_FRAME)
     e = zb__entry_at(r->seg.payload, ring, 0, pos);
   return e.problem == ZB_ENTRY_OK && e.kind == ZB_ENTRY_FRAME &&
-         (e.sequence == r->expected_sequence || e.sequence == 1);
+         (e.sequence == r->expected_sequence ||
+          (e.sequence == 1 && r->writer_changed && r->unreturned == 0));
 }
 
 /* Whether the ring is empty at pos, as far as a writer that published and
  * posted every frame we took can tell: positions equal (write_pos loaded
  * after the caller's free bytes), each frame we took posted (a writer
  * posts after its updates of the free bytes and count), and not a full
- * lap (next_frame_here). */
+ * lap (next_frame_here). pending_lock held. */
 static bool empty_here(zb_reader *r, uint64_t pos, uint64_t *write_pos) {
   *write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   take_posts(r);
@@ -1040,18 +1047,23 @@ static bool empty_here(zb_reader *r, uint64_t pos, uint64_t *write_pos) {
          !next_frame_here(r, pos);
 }
 
-/* Puts the free bytes up to the ring less what we have not given back,
- * from free_bytes as loaded (a give-back since fails the swap), and posts
- * sem-r for the writer waiting for room. */
-static void give_back_lost_room(zb_reader *r, uint64_t free_bytes) {
-  uint64_t most;
-  pthread_mutex_lock(&r->pending_lock);
-  most = r->seg.payload_size - r->unreturned;
-  if (free_bytes < most &&
-      zb__cas(&r->seg.oieb->payload_free_bytes, &free_bytes, most) &&
+/* Puts the free bytes up to most (the ring less what we have not given
+ * back) from free_bytes, loaded under pending_lock, which the caller holds
+ * from that load through its checks to here: none of our give-backs can
+ * come in between, and a peer writer's stores only lower the free bytes,
+ * so the swap never raises them over a frame written since (a give-back
+ * then the writer's frame would bring them back to the value loaded).
+ * Posts sem-r for the writer waiting for room. */
+static void give_back_lost_room(zb_reader *r, uint64_t free_bytes,
+                                uint64_t most) {
+  if (r->before_room_swap != NULL) {
+    void (*hook)(void *) = r->before_room_swap;
+    r->before_room_swap = NULL;
+    hook(r->before_room_swap_arg);
+  }
+  if (zb__cas(&r->seg.oieb->payload_free_bytes, &free_bytes, most) &&
       !zb__sem_post(r->sem_r))
     atomic_store(&r->room_unposted, true); /* reported by the next read */
-  pthread_mutex_unlock(&r->pending_lock);
 }
 
 /* A peer writer changes payload_free_bytes with a plain load and store: a
@@ -1077,15 +1089,16 @@ static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
     r->idle.seen = false;
     return;
   }
+  /* Held from the load of the free bytes to the swap: give_back_lost_room */
+  pthread_mutex_lock(&r->pending_lock);
   free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
+  most = r->seg.payload_size - r->unreturned;
   /* Nothing lost (so with our writer, but between its updates of a lap's
    * last frame, whose bytes are published): the bytes where we stand,
    * which another thread of our writer may be filling, are not read. */
-  pthread_mutex_lock(&r->pending_lock);
-  most = r->seg.payload_size - r->unreturned;
-  pthread_mutex_unlock(&r->pending_lock);
   if (free_bytes >= most || !empty_here(r, pos, &write_pos)) {
     r->idle.seen = false;
+    pthread_mutex_unlock(&r->pending_lock);
     return;
   }
   written = zb__load_acquire(&oieb->payload_written_count);
@@ -1102,12 +1115,12 @@ static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
     r->idle.free_bytes = free_bytes;
     r->idle.frames_taken = r->frames_taken;
     r->idle.since_ns = now;
-    return;
+  } else if (now - r->idle.since_ns >=
+             (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u) {
+    r->idle.seen = false;
+    give_back_lost_room(r, free_bytes, most);
   }
-  if (now - r->idle.since_ns < (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u)
-    return;
-  r->idle.seen = false;
-  give_back_lost_room(r, free_bytes);
+  pthread_mutex_unlock(&r->pending_lock);
 }
 
 /* The writer detached, having counted every entry it published and taken
@@ -1129,14 +1142,15 @@ static void repair_at_end(zb_reader *r) {
   const uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
   uint64_t written = zb__load_acquire(&oieb->payload_written_count);
   uint64_t read = zb__load_relaxed(&oieb->payload_read_count);
-  uint64_t free_bytes = zb__load_acquire(&oieb->payload_free_bytes), most;
-  uint64_t write_pos;
+  uint64_t free_bytes, most, write_pos;
   if (written < read)
     zb__cas(&oieb->payload_written_count, &written, read);
-  /* free loaded first: a give-back since then makes the swap fail */
+  /* Held from the load of the free bytes to the swaps: a give-back of ours
+   * can come neither in between (give_back_lost_room) nor before the swap
+   * down (the bytes it gives back would be lost). */
   pthread_mutex_lock(&r->pending_lock);
+  free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
   most = r->seg.payload_size - r->unreturned;
-  pthread_mutex_unlock(&r->pending_lock);
   if (free_bytes > most)
     zb__cas(&oieb->payload_free_bytes, &free_bytes, most);
   /* Fewer: give-backs a peer writer's plain updates lost (§7, "Lost
@@ -1147,7 +1161,8 @@ static void repair_at_end(zb_reader *r) {
   else if (free_bytes < most &&
            zb__load_acquire(&oieb->writer_pid) == 0 &&
            empty_here(r, pos, &write_pos))
-    give_back_lost_room(r, free_bytes);
+    give_back_lost_room(r, free_bytes, most);
+  pthread_mutex_unlock(&r->pending_lock);
 }
 
 /* Nothing to read: has the stream ended, or (when probe_liveness) has its
@@ -1392,4 +1407,10 @@ void zb__reader_adopt_read_pos(zb_reader *r) {
 void zb__reader_between_loads(zb_reader *r, void (*hook)(void *), void *arg) {
   r->between_loads = hook;
   r->between_loads_arg = arg;
+}
+
+void zb__reader_before_room_swap(zb_reader *r, void (*hook)(void *),
+                                 void *arg) {
+  r->before_room_swap = hook;
+  r->before_room_swap_arg = arg;
 }

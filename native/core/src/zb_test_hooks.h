@@ -51,4 +51,11 @@ void zb__writer_set_next_sequence(zb_writer *writer, uint64_t sequence);
 void zb__reader_between_loads(zb_reader *reader, void (*hook)(void *),
                               void *arg);
 
+/* Calls hook(arg) once, when the reader next puts back room a peer writer
+ * lost (repair_lost_room, repair_at_end): after its load of the free bytes
+ * and its checks, before its compare-and-swap, with pending_lock held (a
+ * release on another thread meanwhile waits for the swap). */
+void zb__reader_before_room_swap(zb_reader *reader, void (*hook)(void *),
+                                 void *arg);
+
 #endif /* ZB_TEST_HOOKS_H */

@@ -1134,7 +1134,7 @@ GST_START_TEST (test_bad_name)
   for (i = 0; i < G_N_ELEMENTS (descs); i++) {
     GstElement *pipeline = launch (descs[i]);
     GstBus *bus = gst_element_get_bus (pipeline);
-    GstMessage *second;
+    GstMessage *second_error;
     gchar *text;
 
     fail_unless_equals_int (gst_element_set_state (pipeline,
@@ -1142,8 +1142,8 @@ GST_START_TEST (test_bad_name)
     text = wait_error (pipeline, "ENAME (permanent)", rings[i]);
     fail_unless (strstr (text, i % 2 ? "No ring name given" :
             "Invalid ring name") != NULL, "%s", text);
-    second = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-    fail_unless (second == NULL, "%s: a second error", descs[i]);
+    second_error = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (second_error == NULL, "%s: a second error", descs[i]);
     g_free (text);
     gst_object_unref (bus);
     set_state (pipeline, GST_STATE_NULL);
@@ -5370,7 +5370,6 @@ GST_START_TEST (test_pool_joined_copy_keeps_later_open)
 {
   gchar *name = ring_name ("joined"), *full_name = ring_name ("joinedfull");
   zb_reader *reader = NULL;
-  zb_frame frame;
   PoolSink p;
   GstBuffer *earlier, *later;
   guint64 flags;

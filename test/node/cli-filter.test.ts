@@ -543,14 +543,23 @@ test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a
     expect(cli.stderr.split(hint)).toHaveLength(2);
     // the server, stopped by watch's SIGINT as the pipeline failed, removed its ring and lock file (before: left them)
     expect(cli.stderr).toContain('zerobuffer watch: stopped ');
-    expect([processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)])
-      .toEqual([[], [], false]);
+    expect(serverLeftovers(name)).toEqual([[], [], false]);
   } finally {
-    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
-    for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
-    fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
+    removeServerLeftovers(name);
   }
 }, 60000);
+
+/** What a duplex server of channel NAME left: its processes, its shm files, whether its request ring's lock file is there. */
+function serverLeftovers(name: string): [string[], string[], boolean] {
+  return [processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)];
+}
+
+/** Kills and removes what serverLeftovers finds, so a failed test leaves nothing to the next. */
+function removeServerLeftovers(name: string): void {
+  for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+  for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
+}
 
 /** SRC's frames, every byte inverted: what a filter that inverts passes on. */
 function invertedSource(): Uint8Array {
@@ -605,12 +614,9 @@ test('zerobuffer watch: the hint of a start-duplex pipeline\'s zerofilter, which
     expect(cli.stderr).toMatch(/; zerofilter said:\nThe duplex server did not answer request 1 within 5000 ms.*\n {2}raise timeout \(-1 waits forever\), or use on-error=pass /);
     expect(cli.stderr).not.toMatch(/--sink-property/);
     // the server, stopped by watch's SIGINT in its 6 s sleep (or ended by itself after it), left no ring or lock file
-    expect([processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)])
-      .toEqual([[], [], false]);
+    expect(serverLeftovers(name)).toEqual([[], [], false]);
   } finally {
-    for (const p of processesWith(name)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
-    for (const f of leftovers().filter((f) => f.includes(name))) fs.rmSync(`/dev/shm/${f}`, { force: true });
-    fs.rmSync(`/tmp/zerobuffer/${name}_request.lock`, { force: true });
+    removeServerLeftovers(name);
   }
 }, 60000);
 

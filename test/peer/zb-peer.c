@@ -191,8 +191,9 @@ out:
 }
 
 static int do_emulated_write(const args *a, emu_kind kind) {
-  emu_write_opts o = {kind, a->frames, a->seed, a->min, a->max, a->edge,
-                      a->metadata, a->timeout_ms};
+  emu_write_opts o = {.kind = kind, .frames = a->frames, .seed = a->seed,
+                      .min = a->min, .max = a->max, .edge_sizes = a->edge,
+                      .metadata = a->metadata, .timeout_ms = a->timeout_ms};
   emu_stats s;
   char err[512];
   int rc = emu_write(a->name, &o, &s, err, sizeof err);
@@ -336,9 +337,12 @@ static void announce(const char *name, void *user) {
 }
 
 static int do_emulated_read(const args *a) {
-  emu_read_opts o = {a->frames, a->seed, a->metadata_size, a->payload_size,
-                     (unsigned)a->hold, a->timeout_ms, announce, NULL,
-                     EMU_TAIL_FAIL, 0};
+  emu_read_opts o = {.frames = a->frames, .seed = a->seed,
+                     .metadata_size = a->metadata_size,
+                     .payload_size = a->payload_size,
+                     .max_held = (unsigned)a->hold,
+                     .timeout_ms = a->timeout_ms, .ready = announce,
+                     .tail_mode = EMU_TAIL_FAIL};
   emu_stats s;
   char err[512];
   int rc = emu_read_cpp(a->name, &o, &s, err, sizeof err);

@@ -763,28 +763,20 @@ static int set_metadata_locked(zb_writer *w, const void *data, uint64_t size) {
   if (size > w->seg.metadata_size || w->seg.metadata_size - size < 8) {
     w->metadata_needed = size + 8;
     /* a block of 0 to 7 bytes cannot have 8 of them for the length */
-    if (w->seg.metadata_size == 0)
-      return zb__fail(ZB_EMSGSIZE,
-                      "metadata of %llu bytes does not fit ring \"%s\": it "
-                      "has no metadata block; create the ring with a "
-                      "metadata size of at least %llu",
-                      (unsigned long long)size, w->name,
-                      (unsigned long long)(size + 8));
-    if (w->seg.metadata_size < 8)
-      return zb__fail(ZB_EMSGSIZE,
-                      "metadata of %llu bytes does not fit ring \"%s\": its "
-                      "metadata block of %llu bytes is too small for even "
-                      "the length (8 bytes); create the ring with a metadata "
-                      "size of at least %llu",
-                      (unsigned long long)size, w->name,
-                      (unsigned long long)w->seg.metadata_size,
-                      (unsigned long long)(size + 8));
+    char block[96];
+    unsigned long long block_size = w->seg.metadata_size;
+    if (block_size == 0)
+      snprintf(block, sizeof block, "it has no metadata block");
+    else if (block_size < 8)
+      snprintf(block, sizeof block, "its metadata block of %llu bytes is too "
+               "small for even the length (8 bytes)", block_size);
+    else
+      snprintf(block, sizeof block, "its metadata block is %llu bytes, 8 of "
+               "them for the length", block_size);
     return zb__fail(ZB_EMSGSIZE,
-                    "metadata of %llu bytes does not fit ring \"%s\": its "
-                    "metadata block is %llu bytes, 8 of them for the length; "
+                    "metadata of %llu bytes does not fit ring \"%s\": %s; "
                     "create the ring with a metadata size of at least %llu",
-                    (unsigned long long)size, w->name,
-                    (unsigned long long)w->seg.metadata_size,
+                    (unsigned long long)size, w->name, block,
                     (unsigned long long)(size + 8));
   }
   write_metadata(w, data, size);

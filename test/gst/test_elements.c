@@ -5503,6 +5503,124 @@ GST_START_TEST (test_pool_pause_queued_plain_buffers_kept)
 
 GST_END_TEST;
 
+/* zerosink playing, timeout=-1, its ring of 3 frames (48 + 1000 bytes)
+ * full of pool buffers VALUE to VALUE + 2; a plain buffer VALUE + 3 taken
+ * while paused (zerosink waits for room only while it plays), pushed on
+ * PUSH's thread, its render waiting for room. */
+static GThread *
+plain_render_waiting (PoolSink * p, guint8 value, HarnessPush * push)
+{
+  GstBuffer *held[3];
+  GThread *thread;
+  guint i;
+
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p->pool, value + i);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p->h, held[i]), GST_FLOW_OK);
+  set_state (p->sink, GST_STATE_PAUSED);
+  push->h = p->h;
+  push->buffer = fill_pool_buffer (p->pool, value + 3);
+  set_state (p->sink, GST_STATE_PLAYING);
+  thread = g_thread_new ("push", harness_push_run, push);
+  g_usleep (200 * 1000);
+  fail_if (push->pushed.done, "the render did not wait for room");
+  return thread;
+}
+
+/* FLUSH-STOP and a new segment into P's sink. */
+static void
+pool_sink_flush_stop (PoolSink * p)
+{
+  GstSegment segment;
+
+  fail_unless (gst_harness_push_event (p->h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (p->h, gst_event_new_segment (&segment)));
+}
+
+/* A flush while the render of a plain buffer waits for room (it goes back
+ * to having no place): that render ends FLUSHING, and so does an acquire
+ * waiting behind it. Upstream that still holds the buffer and pushes it
+ * again after the flush has it written, in the order taken, before the
+ * buffer taken next (whose acquire places it first), none dropped;
+ * upstream that let it go (the flush dropped what was in flight) has the
+ * buffers after it written in order, none dropped, no wait for it. */
+GST_START_TEST (test_flush_plain_buffer_render)
+{
+  gchar *name = ring_name ("plainflush");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  HarnessPush push = { NULL, }, again = { NULL, };
+  UpstreamAcquire next;
+  GstBuffer *plain;
+  GThread *pushing, *acquiring;
+  guint64 flags;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 3400, 4096, NULL),
+      0);
+  pool_sink_start (&p, name, "timeout=-1 frame-header=true max-buffers=6");
+
+  /* 1. pushed again: upstream's next acquire places it (waiting for room),
+   * its render waits for that place */
+  pushing = plain_render_waiting (&p, 0x70, &push);
+  plain = gst_buffer_ref (push.buffer);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&push.pushed), "the flush left the render waiting");
+  g_thread_join (pushing);
+  fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
+  pool_sink_flush_stop (&p);
+  acquiring = upstream_acquire_start (&next, p.h->srcpad, p.pool);
+  again.h = p.h;
+  again.buffer = plain;
+  pushing = g_thread_new ("push", harness_push_run, &again);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x70 + i);
+  fail_unless (done_wait (&again.pushed), "the render of 0x73 hung");
+  fail_unless (done_wait (&next.acquired), "the acquire after 0x73 hung");
+  g_thread_join (pushing);
+  g_thread_join (acquiring);
+  fail_unless_equals_int (again.ret, GST_FLOW_OK);
+  fail_unless_equals_int (next.ret, GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x73);
+  fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+              0x75)), GST_FLOW_OK);
+  fail_unless_equals_int (next_value (reader, &flags), 0x75);
+  expect_frames_end (&p, reader, 0, 1);
+
+  /* 2. let go, an acquire waiting behind its render */
+  memset (&push, 0, sizeof push);
+  pushing = plain_render_waiting (&p, 0x80, &push);
+  acquiring = upstream_acquire_start (&next, p.h->srcpad, p.pool);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&push.pushed), "the flush left the render waiting");
+  fail_unless (done_wait (&next.acquired), "the flush left the acquire "
+      "waiting");
+  g_thread_join (pushing);
+  g_thread_join (acquiring);
+  fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (next.ret, GST_FLOW_FLUSHING);
+  pool_sink_flush_stop (&p);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (next_value (reader, &flags), 0x80 + i);
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0x84 + i)), GST_FLOW_OK);
+  for (i = 0; i < 2; i++) {
+    fail_unless_equals_int (next_value (reader, &flags), 0x84 + i);
+    fail_if (flags & GST_BUFFER_FLAG_DISCONT, "DISCONT without a drop");
+  }
+  expect_frames_end (&p, reader, 0, 1);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A plain buffer rendered while upstream takes its next buffer: the
  * render copies it into the ring itself (it has no place yet), and the
  * acquire reserves places for the plain buffers after it, then its own
@@ -9503,6 +9621,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_placed_while_later_one_copied);
   tcase_add_test (tc, test_pool_joined_copy_keeps_later_open);
   tcase_add_test (tc, test_pool_pause_queued_plain_buffers_kept);
+  tcase_add_test (tc, test_flush_plain_buffer_render);
   tcase_add_test (tc, test_pool_plain_render_races_acquire);
   tcase_add_test (tc, test_pool_dontwait_beside_acquire);
   tcase_add_test (tc, test_reader_lost_wait_queued_plain_buffers);

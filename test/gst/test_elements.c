@@ -5545,10 +5545,12 @@ pool_sink_flush_stop (PoolSink * p)
 /* A flush while the render of a plain buffer waits for room (it goes back
  * to having no place): that render ends FLUSHING, and so does an acquire
  * waiting behind it. Upstream that still holds the buffer and pushes it
- * again after the flush has it written, in the order taken, before the
- * buffer taken next (whose acquire places it first), none dropped;
- * upstream that let it go (the flush dropped what was in flight) has the
- * buffers after it written in order, none dropped, no wait for it. */
+ * again after the flush has it written into the place its next acquire
+ * reserved for it first (that buffer goes back unpushed), then the
+ * frames after it, none dropped; upstream that let it go (the flush
+ * dropped what was in flight) has the buffers after it written in order,
+ * none dropped, no wait for it. A render that ended the buffer's place
+ * for good at the flush would drop it, pushed again, as late. */
 GST_START_TEST (test_flush_plain_buffer_render)
 {
   gchar *name = ring_name ("plainflush");

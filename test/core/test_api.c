@@ -1509,7 +1509,7 @@ static void test_writer_checks(void) {
   CHECK_RC(zb_writer_connect(&w, name), 0);
   CHECK_RC(zb_writer_connect(&w2, name), ZB_EBUSY);
   CHECK(w2 == NULL);
-  CHECK_MSG("live writer");
+  CHECK_MSG("live writer in this process");
   CHECK_MSG(name);
   /* The first writer is untouched by the refused second one. */
   CHECK_RC(put(w, 10, 1, 0), 0);
@@ -1541,6 +1541,8 @@ static void test_writer_checks(void) {
   /* A live writer of another process holds the slot. */
   atomic_store(&m.oieb->writer_pid, (uint64_t)getppid());
   CHECK_RC(zb_writer_connect(&w, name), ZB_EBUSY);
+  CHECK_MSG("live writer (pid");
+  CHECK(strstr(zb_last_error(), "this process") == NULL);
   CHECK_EQ_U64(atomic_load(&m.oieb->writer_pid), (uint64_t)getppid());
   /* A dead writer's slot is taken over. */
   atomic_store(&m.oieb->writer_pid, (uint64_t)dead_pid());

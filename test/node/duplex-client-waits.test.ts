@@ -208,7 +208,7 @@ test('connect() to a channel whose server serves another client fails with EBUSY
     await expect(second).rejects.toMatchObject({
       name: 'RingError', code: 'EBUSY',
       message: expect.stringMatching(new RegExp(`^The duplex server serves another client: a channel has one client at a time \\(its request ring ` +
-        `${duplexRingNames(channel).request} has one writer\\), so connect once that client has closed.*already has a live writer \\(pid ${process.pid}\\)`)),
+        `${duplexRingNames(channel).request} has one writer\\), so connect once that client has closed.*already has a live writer in this process \\(pid ${process.pid}, another of its writers\\)`)),
     });
     expect(fs.existsSync(`/dev/shm/${duplexRingNames(channel).response}`)).toBe(true); // the first client's, still there
     const asked = client.request(new Uint8Array([7]));

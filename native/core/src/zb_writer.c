@@ -471,7 +471,14 @@ static int claim_writer_slot(zb_writer *w) {
   zb_oieb *oieb = w->seg.oieb;
   uint64_t self = zb__self_pid(), current = zb__load_acquire(&oieb->writer_pid);
   uint64_t start;
-  if (current != 0 && (current == self || zb__process_probe(current, &start)))
+  /* Our own pid is named as such: a user looking for another process
+   * would not find it (two zerosinks of one pipeline into one ring). */
+  if (current != 0 && current == self)
+    return zb__fail(ZB_EBUSY,
+                    "ring \"%s\" already has a live writer in this process "
+                    "(pid %llu, another of its writers): one writer at a time",
+                    w->name, (unsigned long long)current);
+  if (current != 0 && zb__process_probe(current, &start))
     return zb__fail(ZB_EBUSY,
                     "ring \"%s\" already has a live writer (pid %llu): one "
                     "writer at a time",

@@ -1197,8 +1197,11 @@ check_metadata (GstZeroLink * link, const guint8 * data, gsize size,
   /* frames that carry their own caps are what lets caps differ (as
    * carried above): the way out for the next time, as this ring's first
    * writer did not declare them, or this one does not */
-  debug = g_strdup_printf ("metadata written by %s: %s; %s%s",
-      writer ? writer : "an earlier writer", quoted,
+  /* "an earlier writer": its element may have our element's default name
+   * (zerofilter0 in another process), which alone reads as if we wrote it */
+  debug = g_strdup_printf ("metadata written by an earlier writer%s%s%s: "
+      "%s; %s%s", writer ? " (its element " : "", writer ? writer : "",
+      writer ? ")" : "", quoted,
       caps_equal || refined ? "give it the frame-header setting of the "
       "earlier writer, "
       "or have the ring's reader (zerosrc, a Node reader, a duplex server) "

@@ -73,6 +73,8 @@ test('caps other than the ring\'s metadata: exit 3, zerosink\'s message once nam
   expect(r.status).toBe(EXIT.pipeline);
   expect(count(r.stderr, `Ring ${name} already carries the metadata of another stream`)).toBe(1);
   expect(r.stderr).toMatch(/its caps are video\/x-raw, format=\(string\)GRAY8, width=\(int\)8.*zerosink\d* sends video\/x-raw, format=\(string\)RGB, width=\(int\)64/);
+  // the earlier writer's element is not taken for ours (both zerosink0, in two processes)
+  expect(r.stderr).toContain('metadata written by an earlier writer (its element zerosink0): ');
   expect(r.stderr).toContain(`failed for good (EMETADATA, permanent)`);
   expect(r.stderr).toContain(`ring ${name}: 0 frames written, 0 restarts, last error: EMETADATA (permanent)`);
   expect(r.stderr).not.toMatch(/restart \d+ in/);

@@ -16,9 +16,10 @@
  * The #GstZeroSrc:caps property overrides them (and is required when the
  * writer sends no usable caps): fixed caps, one format, not a filter
  * (ranges, lists or ANY are an error at start, and so are raw video or
- * audio caps lacking what sizes a frame). A metadata block that does
- * not add up (the core's EPROTO) is an error even so, as what it declares
- * is unknown.
+ * audio caps lacking what sizes a frame, and raw video whose frames the
+ * ring, by #GstZeroSrc:payload-size, cannot hold). A metadata block that
+ * does not add up (the core's EPROTO) is an error even so, as what it
+ * declares is unknown.
  * zerosrc is a live source: buffers are
  * timestamped with the running time at which they arrived (one that
  * waited in the ring: one frame after the one before, see below), unless
@@ -174,7 +175,11 @@ struct _GstZeroSrc
   ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
   gboolean discont;
   gboolean frame_header;        /* frames start with the per-frame header */
-  gboolean fit_checked;         /* the metadata was there to size frames by */
+  gboolean fit_checked;         /* the frames were judged against the ring */
+  GstCaps *fit_caps;            /* the writer's caps they are judged by (the
+                                 * caps property's, else the metadata's),
+                                 * sized once: NULL until known */
+  gsize fit_size;               /* ...their frame size, 0: any size */
   gboolean ts_anchored;         /* ts_offset is set for this writer
                                  * (without the header: ts_last is the
                                  * stamp of its frame before) */
@@ -430,19 +435,49 @@ fail:
   return FALSE;
 }
 
+/* Posts that frames of SIZE bytes of CAPS (the caps property's when
+ * OVERRIDDEN, else the metadata's), with HEADER bytes of per-frame header,
+ * can never fit ring NAME, whose largest frame is LARGEST bytes. */
+static void
+gst_zero_src_post_too_big (GstZeroSrc * self, const gchar * name,
+    GstCaps * caps, gboolean overridden, guint64 size, guint64 header,
+    guint64 largest)
+{
+  gchar *text = gst_caps_to_string (caps);
+  gchar *quoted = zerobuffer_quote_peer_bytes ((const guint8 *) text,
+      strlen (text), 256);
+
+  ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, name,
+      ("Frames of %" G_GUINT64_FORMAT " bytes can never fit ring %s (largest "
+          "frame: %" G_GUINT64_FORMAT " bytes): set payload-size to at least %"
+          G_GUINT64_FORMAT " bytes", size + header, name, largest,
+          zb_payload_size_for (size, 1, header > 0)),
+      ("caps \"%s\" (%s)%s; with payload-size=0, %s size the ring", quoted,
+          overridden ? "the caps property" : "the metadata",
+          header > 0 ? ", and the per-frame header" : "", overridden ?
+          "they" : "fixed raw caps after zerosrc"));
+  g_free (quoted);
+  g_free (text);
+}
+
 /* Whether a frame of the writer's caps (the caps property, else the
  * metadata's) fits the ring: raw video's frames have one size
  * (zerobuffer_frame_size), which zerosink writes. One that cannot is refused
  * to the writer (ZB_EMSGSIZE), which then leaves before its first frame:
  * without this look the stream would end without a frame and without a
- * word. Looked at once the metadata is there; it is written once per ring,
- * so a later writer's caps are the same, unless its frames carry their own
+ * word. Looked at once the metadata is there (the caps property's frames
+ * without the per-frame header were at the start,
+ * gst_zero_src_property_frames_fit); it is written once per ring, so a
+ * later writer's caps are the same, unless its frames carry their own
  * (the per-frame header, and no caps property): those may be of other caps
  * than the metadata's, even the first writer's (caps changed before its
  * first frame), so they are judged only when STREAM_ENDS (the writer left
  * without a frame and no next one is waited for; zerosink
- * on-reader-lost=wait comes back with caps that fit). FALSE, with an error
- * posted, when no frame can ever fit. */
+ * on-reader-lost=wait comes back with caps that fit). The caps are sized
+ * once (fit_caps), not at each wait of a stream whose frames carry their
+ * own. FALSE, with an error posted, when no frame can ever fit. Raw
+ * audio's buffers, and encoded frames, have no one size: not judged (the
+ * writer's own error names the payload size its buffer needs). */
 static gboolean
 gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
     gboolean stream_ends)
@@ -451,49 +486,72 @@ gst_zero_src_check_frames_fit (GstZeroSrc * self, zb_reader * reader,
   uint64_t meta_size = 0;
   ZeroBufferFrameSize sized = { 0 };
   GstCaps *caps;
-  gchar *caps_str = NULL, *why = NULL, *text, *quoted;
+  gchar *caps_str = NULL, *why = NULL;
   gboolean overridden;
-  guint64 size, header = 0, largest;
+  guint64 header = 0, largest;
 
   if (zb_reader_metadata (reader, &meta, &meta_size) < 0 || meta_size == 0)
     return TRUE;
   GST_OBJECT_LOCK (self);
-  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  overridden = self->caps != NULL;
+  caps = overridden && self->fit_caps == NULL ? gst_caps_ref (self->caps) :
+      NULL;
   GST_OBJECT_UNLOCK (self);
-  overridden = caps != NULL;
-  /* metadata that cannot be read fails at the first frame, with its own
-   * message (gst_zero_src_negotiate_from_ring) */
-  if (caps == NULL && zerobuffer_metadata_get_string (meta, meta_size, "caps",
-          &caps_str, &why) && caps_str != NULL)
-    caps = zerobuffer_stream_caps_from_peer (caps_str, &why);
-  g_free (caps_str);
-  g_free (why);
-  size = zerobuffer_frame_size (&sized, caps);
-  zerobuffer_frame_size_clear (&sized);
-  if (size > 0 && zb_metadata_frame_header (meta, meta_size) == 1)
+  if (self->fit_caps == NULL) {
+    /* metadata that cannot be read fails at the first frame, with its own
+     * message (gst_zero_src_negotiate_from_ring) */
+    if (caps == NULL && zerobuffer_metadata_get_string (meta, meta_size,
+            "caps", &caps_str, &why) && caps_str != NULL)
+      caps = zerobuffer_stream_caps_from_peer (caps_str, &why);
+    g_free (caps_str);
+    g_free (why);
+    self->fit_size = zerobuffer_frame_size (&sized, caps);
+    zerobuffer_frame_size_clear (&sized);
+    if (self->fit_size == 0) {
+      gst_clear_caps (&caps);
+      self->fit_checked = TRUE;
+      return TRUE;
+    }
+    self->fit_caps = caps;
+  }
+  if (zb_metadata_frame_header (meta, meta_size) == 1)
     header = ZB_EXT_HEADER_SIZE;
   largest = zb_reader_max_frame_size (reader);
-  if (size + header <= largest || (header > 0 && !overridden && !stream_ends)) {
-    self->fit_checked = size + header <= largest;
-    gst_clear_caps (&caps);
+  if (self->fit_size + header <= largest || (header > 0 && !overridden &&
+          !stream_ends)) {
+    self->fit_checked = self->fit_size + header <= largest;
     return TRUE;
   }
   self->fit_checked = TRUE;
-  text = gst_caps_to_string (caps);
-  quoted = zerobuffer_quote_peer_bytes ((const guint8 *) text, strlen (text),
-      256);
-  ZEROBUFFER_ELEMENT_ERROR (self, ZB_EMSGSIZE, zb_reader_name (reader),
-      ("Frames of %" G_GUINT64_FORMAT " bytes can never fit ring %s (largest "
-          "frame: %" G_GUINT64_FORMAT " bytes): set payload-size to at least %"
-          G_GUINT64_FORMAT " bytes", size + header, zb_reader_name (reader),
-          largest, zb_payload_size_for (size, 1, header > 0)),
-      ("caps \"%s\" (%s)%s; with payload-size=0, fixed raw caps after "
-          "zerosrc size the ring", quoted, overridden ? "the caps property" :
-          "the metadata", header > 0 ? ", and the per-frame header" : ""));
-  g_free (quoted);
-  g_free (text);
-  gst_caps_unref (caps);
+  gst_zero_src_post_too_big (self, zb_reader_name (reader), self->fit_caps,
+      overridden, self->fit_size, header, largest);
   return FALSE;
+}
+
+/* Whether a raw video frame of the caps property fits the new ring
+ * READER, without the per-frame header (whether it comes, only the
+ * writer's metadata says: gst_zero_src_check_frames_fit). The property is
+ * the frames' format, so a ring too small for one fails at the start: a
+ * peer writer writes no metadata, and leaves no trace in the ring when its
+ * frame is refused, so zerosrc would wait for it without a word. FALSE,
+ * with an error posted, when it does not. */
+static gboolean
+gst_zero_src_property_frames_fit (GstZeroSrc * self, zb_reader * reader)
+{
+  ZeroBufferFrameSize sized = { 0 };
+  GstCaps *caps;
+  guint64 size, largest = zb_reader_max_frame_size (reader);
+
+  GST_OBJECT_LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  size = zerobuffer_frame_size (&sized, caps);
+  zerobuffer_frame_size_clear (&sized);
+  if (size > largest)
+    gst_zero_src_post_too_big (self, zb_reader_name (reader), caps,
+        TRUE, size, 0, largest);
+  gst_clear_caps (&caps);
+  return size <= largest;
 }
 
 static void
@@ -1090,6 +1148,7 @@ gst_zero_src_finalize (GObject * object)
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
   zerobuffer_frame_size_clear (&self->sized);
+  gst_clear_caps (&self->fit_caps);
   g_free (self->buffer_name);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1322,6 +1381,11 @@ gst_zero_src_open_ring (GstZeroSrc * self)
     g_free (name);
     return FALSE;
   }
+  if (!gst_zero_src_property_frames_fit (self, reader)) {
+    zb_reader_destroy (reader);
+    g_free (name);
+    return FALSE;
+  }
   /* the sizes as created, which the core rounds: those a writer checks its
    * frames against, in the announcement too */
   if (zb_reader_health (reader, &health) == 0) {
@@ -1350,6 +1414,7 @@ gst_zero_src_open_ring (GstZeroSrc * self)
   self->discont = TRUE;
   self->frame_header = FALSE;
   self->fit_checked = FALSE;
+  gst_clear_caps (&self->fit_caps);
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
@@ -1395,6 +1460,7 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
   gst_caps_replace (&self->stream_caps, NULL);
   gst_zero_src_forget_frame_caps (self);
   zerobuffer_frame_size_clear (&self->sized);
+  gst_clear_caps (&self->fit_caps);
   return TRUE;
 }
 
@@ -1928,7 +1994,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
           "start (a capsfilter after zerosrc checks the writer's caps), and "
           "so are raw video caps without format, width and height (raw "
           "audio: format, rate, channels, layout, and channel-mask for more "
-          "than 2 channels) "
+          "than 2 channels), and so is raw video whose frames payload-size "
+          "cannot hold "
           "(default: none, the caps come from the metadata)", GST_TYPE_CAPS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));

@@ -2292,6 +2292,44 @@ GST_START_TEST (test_downstream_refuses_caps)
 
 GST_END_TEST;
 
+/* A zerosrc whose caps property describes raw video frames its ring
+ * (payload-size) cannot hold fails at the start, with the size needed,
+ * and leaves no ring. Before, it waited for the metadata to judge them:
+ * a peer writer writes none, and leaves no trace in the ring when its
+ * frame is refused (EMSGSIZE), so zerosrc waited on without a word. */
+GST_START_TEST (test_caps_property_too_big)
+{
+  gchar *name = ring_name ("bigcapsprop");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s payload-size=65536 "
+      "caps=\"" GRAY8_CAPS (320, 240) "\" ! fakesink", name);
+  GstElement *pipeline = launch (desc);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  gchar *text, *want;
+
+  fail_unless_equals_int (gst_element_set_state (pipeline,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no ERROR");
+  text = error_text (msg, "EMSGSIZE (permanent)", name);
+  want = g_strdup_printf ("Frames of 76800 bytes can never fit ring %s "
+      "(largest frame: 65520 bytes): set payload-size to at least %"
+      G_GUINT64_FORMAT " bytes", name, zb_payload_size_for (320 * 240, 1,
+          false));
+  fail_unless (strstr (text, want) != NULL, "%s", text);
+  fail_unless (strstr (text, "(the caps property);") != NULL, "%s", text);
+  fail_if (ring_exists (name));
+  g_free (want);
+  g_free (text);
+  gst_object_unref (bus);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_escaped_metadata)
 {
   gchar *name = ring_name ("capsprop");
@@ -9576,6 +9614,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_caps_change_with_frame_header_pool);
   tcase_add_test (tc, test_metadata_without_caps);
   tcase_add_test (tc, test_downstream_refuses_caps);
+  tcase_add_test (tc, test_caps_property_too_big);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);

@@ -122,11 +122,11 @@ if timeout 30 env LD_PRELOAD="$GST_PRELOAD" gst-inspect-1.0 vorbisenc >/dev/null
 fi
 
 # zerosrc over ring NAME with the properties READER (announcing it, for at
-# most 10 s), then, once the ring exists, 3 frames of $CAPS into it through
-# zerosink with the properties WRITER (READER and WRITER are words split on
-# spaces): the statuses in w and r, the logs in $tmp/writer.log and
-# $tmp/reader.log.
-too_big_run() { # name reader writer
+# most 10 s), then, once the ring exists, 3 frames of caps WRITER_CAPS
+# (default $CAPS) into it through zerosink with the properties WRITER
+# (READER and WRITER are words split on spaces): the statuses in w and r,
+# the logs in $tmp/writer.log and $tmp/reader.log.
+too_big_run() { # name reader writer [writer_caps]
   local name=$1 reader_pid
   # shellcheck disable=SC2086 # the words of the properties
   LIMIT=10 bg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" $2 \
@@ -134,8 +134,8 @@ too_big_run() { # name reader writer
   reader_pid=$BG_PID
   wait_for_ring "$tmp/reader.log" "$name"
   # shellcheck disable=SC2086
-  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! "$CAPS" ! \
-    zerosink buffer-name="$name" $3
+  fg_launch "$tmp/writer.log" -- -e videotestsrc num-buffers=3 ! \
+    "${4:-$CAPS}" ! zerosink buffer-name="$name" $3
   w=$?
   wait_status $reader_pid
   r=$?
@@ -164,19 +164,24 @@ fi
 # first frame, and the reader, which knows the frames' size from the caps
 # (the metadata's, or its caps property) and whether the metadata declares
 # the per-frame header, fails with the same size instead of ending cleanly
-# without a frame (it did: EOS, status 0).
+# without a frame (it did: EOS, status 0). With the caps property, a ring
+# that holds a frame only without the header (RGB 322x244: 236192 bytes,
+# 236208 at most in a ring of 236224; 48 more with the header).
 for how in metadata "caps property"; do
   name="${ZB_PREFIX}h"
   if [ "$how" = metadata ]; then
-    reader_caps="" writer_opts="" bytes=230400 whose="the metadata"
+    reader_opts="payload-size=65536" writer_opts="" writer_caps=$CAPS
+    bytes=230400 largest=65520 whose="the metadata"
   else
-    reader_caps="caps=$CAPS" writer_opts=frame-header=true bytes=230448
+    writer_caps='video/x-raw,format=RGB,width=322,height=244,framerate=30/1'
+    reader_opts="payload-size=236224 caps=$writer_caps"
+    writer_opts=frame-header=true bytes=236240 largest=236208
     whose="the caps property), and the per-frame header"
   fi
-  too_big_run "$name" "payload-size=65536 $reader_caps" "$writer_opts"
+  too_big_run "$name" "$reader_opts" "$writer_opts" "$writer_caps"
   needed=$(grep -m1 -o 'payload size of at least [0-9]*' "$tmp/writer.log" | grep -o '[0-9]*$')
   if [ $w -ne 1 ] || [ $r -ne 1 ] || [ -z "$needed" ] ||
-    ! grep -q "Frames of $bytes bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least $needed bytes" "$tmp/reader.log" ||
+    ! grep -q "Frames of $bytes bytes can never fit ring $name (largest frame: $largest bytes): set payload-size to at least $needed bytes" "$tmp/reader.log" ||
     ! grep -qF "($whose" "$tmp/reader.log" ||
     ! grep -q 'zerobuffer-error=EMSGSIZE (permanent)' "$tmp/reader.log"; then
     fail "frames too big ($how): writer $w, reader $r, needed '$needed'"
@@ -185,6 +190,28 @@ for how in metadata "caps property"; do
     echo "frames too big ($how): writer $w, reader $r, both naming $needed bytes"
   fi
 done
+# A caps property whose frames, even without the header, the ring cannot
+# hold: zerosrc fails at its start, one error naming the size needed (as
+# a failed start: no generic error after it, a status that is not 0),
+# without a ring left (it waited for the writer's metadata: a peer writer
+# writes none, and leaves no trace when its frame is refused).
+name="${ZB_PREFIX}k"
+fg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
+  payload-size=65536 caps="$CAPS" ! fakesink
+r=$?
+errors=$(grep -c '^ERROR: from element' "$tmp/reader.log")
+if [ $r -eq 0 ] || [ $r -eq 124 ] || [ "$errors" -ne 1 ] ||
+  ! grep -q "Frames of 230400 bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least 230464 bytes" "$tmp/reader.log" ||
+  ! grep -qF "(the caps property);" "$tmp/reader.log" ||
+  ! grep -q 'zerobuffer-error=EMSGSIZE (permanent)' "$tmp/reader.log" ||
+  grep -q 'failed to post a proper error message' "$tmp/reader.log"; then
+  fail "frames too big for the caps property: status $r, $errors errors"
+  cat "$tmp/reader.log"
+else
+  echo "frames too big for the caps property: status $r at its start, one error"
+fi
+check_ring_gone "$name" "frames too big for the caps property"
+
 # ... but frames that carry their own caps (frame-header=true) may fit
 # from a next writer, whose caps changed, which eos-on-writer-exit=false
 # waits for: that reader waits on (until Ctrl-C, status 0).

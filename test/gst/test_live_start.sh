@@ -6,10 +6,12 @@
 #             samplesperbuffer=480 freq=100.3 ! CAPS (10 ms a buffer)
 #             ! zerosink frame-header=true
 #   reader, 2 s later: gst-launch-1.0 -e zerosrc ! checksumsink sync=true
-# Live: the reader ends within 1 s of the writer (about 60 ms here; room for
-# a sanitized build's teardown on a loaded host; before the fix it ran the
-# whole 2 s late: the 200 buffers owed were written back to back and
-# zerosrc kept their spacing), zerosink counts W written and D dropped,
+# Live: the reader ends within 1 s of the writer (zerosrc sees the detach
+# within the core's 50 ms wait slice, the sink takes the EOS at the last
+# frame's end plus zerosrc's 15 ms latency: 55-85 ms measured; the rest is
+# room for a sanitized build's teardown on a loaded host; before the fix it
+# ran the whole 2 s late: the 200 buffers owed were written back to back
+# and zerosrc kept their spacing), zerosink counts W written and D dropped,
 # D >= 100, W + D == 300, bytes == W * 1920, and the reader got exactly the
 # last W buffers of the stream, in order. Non-live: all 300, none dropped,
 # the stream's checksums and the writer's spacing (2.99 s from first PTS

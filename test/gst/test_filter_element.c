@@ -20,8 +20,9 @@
  * - a caps change mid-stream with frame-header=true: the server sees each
  *   request's caps (the metadata's, then the new ones in the frame header's
  *   attributes); caps that grow beyond the response ring, answered by
- *   copy: EMSGSIZE naming payload-size and the size needed; answered in
- *   place: no error, every answer paired;
+ *   copy: EMSGSIZE naming payload-size and the size needed, under which
+ *   the growth goes on (depth 8 too); answered in place: no error, every
+ *   answer paired;
  * - a server whose response header carries its own PTS, durations and
  *   flags, under caps of another framerate: the buffers pushed have its
  *   timing and flags, and the input's duration where it sent none (one
@@ -1005,6 +1006,37 @@ GST_START_TEST (test_caps_growth_payload_size_too_small)
 
   caps_growth_error ("grow-small", "payload-size=250000", want);
   g_free (want);
+}
+
+GST_END_TEST;
+
+/* The payload-size the growth's error names (room for one answer of the
+ * new caps) is enough: under it the same growth goes on, every answer
+ * paired, also with depth 8 requests waiting (the server answers one at a
+ * time, and zerofilter copies the answers downstream keeps out of the
+ * ring when the server waits for room). */
+GST_START_TEST (test_caps_growth_named_size_works)
+{
+  gchar *channel = channel_name ("grow-named");
+  Server *server = server_start (channel, 0);
+  gchar *props = g_strdup_printf ("depth=8 payload-size=%" G_GUINT64_FORMAT,
+      zb_payload_size_for (640 * 480, 1, FALSE));
+  GstElement *pipeline = filter_pipeline (channel, "videotestsrc ! "
+      "capsfilter name=cf caps=" GRAY_CAPS, props,
+      "sync=false max-buffers=2");
+  GstElement *appsink = by_name (pipeline, "out");
+  guint index = 0, i;
+
+  reach_state (pipeline, GST_STATE_PLAYING);
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (pull_checked (appsink, &index, server), 64);
+  change_caps (by_name (pipeline, "cf"), GRAY_CAPS_LARGE, 640, appsink,
+      &index, server);
+  for (i = 0; i < 20; i++)
+    fail_unless_equals_int (pull_checked (appsink, &index, server), 640);
+  assert_no_error (pipeline);
+  g_free (props);
+  finish (pipeline, server, channel);
 }
 
 GST_END_TEST;
@@ -2754,6 +2786,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_growth_response_ring_auto);
   tcase_add_test (tc, test_caps_growth_payload_size_too_small);
   tcase_add_test (tc, test_caps_growth_in_place);
+  tcase_add_test (tc, test_caps_growth_named_size_works);
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_audio_response_ring_by_time);

@@ -8548,7 +8548,8 @@ GST_END_TEST;
   "height=(int)240, framerate=(fraction)30/1"
 
 /* The error zerosrc (with PROPERTIES) posts for a frame of SIZE bytes, the
- * first of ring NAME, under metadata META; nothing may reach the appsink. */
+ * first of ring NAME, under metadata META (NULL: none, as a peer writer);
+ * nothing may reach the appsink. */
 static gchar *
 frame_size_error (const gchar * meta, const gchar * properties,
     gboolean header, const gchar * attrs, gsize size)
@@ -8561,8 +8562,9 @@ frame_size_error (const gchar * meta, const gchar * properties,
   GstSample *sample;
 
   fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
-  fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
-          strlen (meta)), 0);
+  if (meta != NULL)
+    fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+            strlen (meta)), 0);
   write_sized_frame (writer, header, attrs, size);
   text = wait_error (pipeline, "EPROTO (permanent)", name);
   expected = g_strdup_printf ("Frame 1 of ring %s has %" G_GSIZE_FORMAT
@@ -8583,7 +8585,8 @@ frame_size_error (const gchar * meta, const gchar * properties,
  * buggy writer: 100 bytes under 320x240 RGB, one byte too many, or a
  * header whose attributes leave the payload short) is an EPROTO error
  * that names the ring, the frame, its size and the caps' size, also with
- * the caps property (then to be corrected: it says so); such frames used to be pushed as they were (a short
+ * the caps property (then to be corrected: it says so), from a writer that
+ * writes no metadata too; such frames used to be pushed as they were (a short
  * buffer for appsink, "invalid video buffer" from videoconvert). */
 GST_START_TEST (test_frame_size_contradicts_caps)
 {
@@ -8607,6 +8610,10 @@ GST_START_TEST (test_frame_size_contradicts_caps)
         "RGB 320x240 frames have 230400 bytes", "(the metadata)"},
     {meta, "caps=\"video/x-raw,format=GRAY8,width=2,height=2\"", NULL, FALSE,
         4, "GRAY8 2x2 frames have 8 bytes: set the caps property of zerosrc",
+        "(the caps property)"},
+    /* a peer writer, which writes no metadata */
+    {NULL, "caps=\"video/x-raw,format=GRAY8,width=2,height=2\"", NULL, FALSE,
+        12, "GRAY8 2x2 frames have 8 bytes: set the caps property of zerosrc",
         "(the caps property)"},
   };
   guint i;

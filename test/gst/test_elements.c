@@ -8630,6 +8630,53 @@ GST_START_TEST (test_frame_size_contradicts_caps)
 
 GST_END_TEST;
 
+/* A frame's header changes the caps mid-stream to caps downstream does
+ * not take (a caps filter of the first width): zerosrc's EMETADATA error
+ * naming the new caps, the frame and what downstream takes, after the
+ * frames before the change, not basesrc's bare not-negotiated. */
+GST_START_TEST (test_caps_change_refused_downstream)
+{
+  gchar *name = ring_name ("capsrefused");
+  gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! capsfilter "
+      "caps=video/x-raw,width=2 ! appsink name=out sync=false", name);
+  GstElement *pipeline = launch (desc);
+  GstElement *appsink = by_name (pipeline, "out");
+  const gchar *wider = "{\"caps\":\"" GRAY8_CAPS (4, 2) "\"}";
+  zb_writer *writer = NULL;
+  GstSample *sample;
+  gchar *text, *want;
+  guint i;
+
+  set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  for (i = 0; i < 2; i++)
+    write_sized_frame (writer, TRUE, NULL, 8);  /* GRAY8 2x2: rows of 4 */
+  write_sized_frame (writer, TRUE, wider, 8);   /* GRAY8 4x2 */
+  for (i = 0; i < 2; i++) {
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink), WAIT);
+    fail_unless (sample != NULL, "frame %u did not arrive", i + 1);
+    gst_sample_unref (sample);
+  }
+  text = wait_error (pipeline, "EMETADATA (permanent)", name);
+  want = g_strdup_printf ("Downstream does not accept the caps "
+      GRAY8_CAPS (4, 2) " that frame 3 of ring %s changed to", name);
+  fail_unless (strstr (text, want) != NULL, "%s", text);
+  fail_unless (strstr (text, "downstream takes video/x-raw, width=(int)2")
+      != NULL, "%s", text);
+  zb_writer_destroy (writer);
+  set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  fail_if (ring_exists (name));
+  g_free (want);
+  g_free (text);
+  g_free (desc);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Caps that a frame's header changes to are the ones its size is checked
  * against: a frame of the new caps' size goes out although the ring's
  * caps say otherwise, one of the ring's size under the new caps is an
@@ -9622,6 +9669,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_metadata_without_caps);
   tcase_add_test (tc, test_downstream_refuses_caps);
   tcase_add_test (tc, test_caps_property_too_big);
+  tcase_add_test (tc, test_caps_change_refused_downstream);
   tcase_add_test (tc, test_escaped_metadata);
   tcase_add_test (tc, test_writer_restarts);
   tcase_add_test (tc, test_ready_properties_refused_while_playing);

@@ -4,7 +4,8 @@
 //   + closeSync used to segfault);
 // - with ZEROBUFFER_DEBUG=1 released bytes are poisoned, so a consumer that
 //   reads them late sees garbage, not a plausible other frame;
-// - frames() takes every ready frame in one hop; next() takes one.
+// - frames() takes every ready frame in one hop; next() takes one;
+// - a reader, writer or frame cloned (postMessage) is a plain object of its fields.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ZeroBufferReader, ZeroBufferWriter } from '../../src/index.js';
@@ -77,6 +78,29 @@ test('a frame buffer moved away by a transfer outlives release, close and the gr
     const readOnly = fs.readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim() === '2';
     expect(r).toMatchObject({ views: 'v8', first: 0, bytes: 4096, sum: 0, wrote: readOnly ? 'not tried' : 1 });
     expect(r.freedMib).toBeGreaterThanOrEqual(60);
+  }
+});
+
+test('structuredClone (postMessage\'s copy) of a reader, a writer and a frame: plain objects of their fields, no bytes nor methods; the originals work on', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('clone'), metadataSize: 64, payloadSize: 1 << 16 });
+  const writer = await ZeroBufferWriter.connect(reader.name);
+  try {
+    await writer.write(new Uint8Array([1, 2, 3]));
+    const frame = (await reader.next({ timeoutMs: 2000 }))!;
+    const clones = [reader, writer, frame].map((o) => structuredClone(o) as unknown as Record<string, unknown>);
+    expect(clones.map((c) => Object.getPrototypeOf(c))).toEqual([Object.prototype, Object.prototype, Object.prototype]);
+    expect(clones.slice(0, 2)).toEqual([{ name: reader.name, timeoutMs: reader.timeoutMs }, { name: writer.name, timeoutMs: writer.timeoutMs }]);
+    expect(clones[2]).toMatchObject({ sequence: 1, copied: frame.copied });
+    expect(clones[2]!['data']).toBeUndefined();
+    expect(Array.from(frame.data)).toEqual([1, 2, 3]);
+    frame.release();
+    await writer.write(new Uint8Array([4]));
+    const next = (await reader.next({ timeoutMs: 2000 }))!;
+    expect([next.sequence, Array.from(next.data)]).toEqual([2, [4]]);
+    next.release();
+  } finally {
+    await writer.close();
+    await reader.close();
   }
 });
 

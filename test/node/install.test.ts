@@ -5,7 +5,8 @@
 // else from the checkout), then the README's ten-line program against a
 // gst-launch-1.0 … ! zerosink that finds the plugin only through
 // `zerobuffer plugin-path`, a CommonJS require(), the README's Node and
-// Pictures examples through tsc (strict, nodenext; ES module and CommonJS),
+// Pictures examples through tsc (strict, nodenext; ES module and CommonJS,
+// that one at ES2015 too),
 // `npx zerobuffer run --frames 30 --json` and --help, an install without
 // the optional sharp, and one without the prebuilt plugin (another platform)
 // where the README's meson commands build the plugin inside the installed
@@ -207,7 +208,7 @@ describe('the npm package', () => {
     expect(tsc.exitCode).toBe(0);
   });
 
-  test('the README\'s Node and Pictures examples type-check in a strict "module": "nodenext" project, ES module and CommonJS', async () => {
+  test('the README\'s Node and Pictures examples type-check in a strict "module": "nodenext" project, ES module and CommonJS (that one at ES2015, the lowest target, too)', async () => {
     const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
     const node = /ten-line program:\n\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
     const pictures = /## Pictures\n[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -230,6 +231,13 @@ describe('the npm package', () => {
     const tsc = await execa(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', dir], { cwd: dir, env: userEnv(), all: true, reject: false });
     expect(tsc.all).toBe('');
     expect(tsc.exitCode).toBe(0);
+    // the README's lowest target: the CommonJS one has no top-level await, which ES2017 needs
+    fs.writeFileSync(path.join(dir, 'tsconfig.es2015.json'), JSON.stringify({
+      extends: './tsconfig.json', compilerOptions: { target: 'es2015' }, files: ['cjs/node.ts'] }));
+    const es2015 = await execa(path.join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-p', path.join(dir, 'tsconfig.es2015.json')],
+      { cwd: dir, env: userEnv(), all: true, reject: false });
+    expect(es2015.all).toBe('');
+    expect(es2015.exitCode).toBe(0);
   });
 
   test('npx zerobuffer run --frames 30 --json, and --help', async () => {

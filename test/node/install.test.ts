@@ -6,7 +6,8 @@
 // gst-launch-1.0 … ! zerosink that finds the plugin only through
 // `zerobuffer plugin-path`, a CommonJS require(), the README's Node and
 // Pictures examples through tsc (strict, nodenext; ES module and CommonJS,
-// that one at ES2015 too),
+// that one at ES2015 too), the shipped documents naming only shipped files
+// (or saying which are the repository's),
 // `npx zerobuffer run --frames 30 --json` and --help, an install without
 // the optional sharp, and one without the prebuilt plugin (another platform)
 // where the README's meson commands build the plugin inside the installed
@@ -97,6 +98,33 @@ describe('the npm package', () => {
     expect(named).toContain('docs/DUPLEX.md');
     expect(named).toContain('gst-plugin/README.md');
     expect([...new Set([...links, ...documents, ...named])].filter((f) => !files.includes(f))).toEqual([]);
+  });
+
+  test('every document it ships links only to files it ships, and names files it does not ship only as the repository\'s', () => {
+    const pkg = path.join(project, 'node_modules', 'zerobuffer');
+    const ships = (f: string): boolean => files.includes(f) || files.some((g) => g.startsWith(`${f.replace(/\/$/, '')}/`));
+    const glob = (p: string): RegExp =>
+      new RegExp(`^${p.split('**/').map((part) => part.replaceAll('.', '\\.').replaceAll('*', '[^/]*')).join('(?:.*/)?')}$`);
+    const documents = files.filter((f) => f.endsWith('.md'));
+    expect(documents).toEqual(expect.arrayContaining(['README.md', 'docs/GUARANTEES.md', 'gst-plugin/README.md']));
+    const wrong: string[] = [];
+    for (const doc of documents) {
+      const text = fs.readFileSync(path.join(pkg, doc), 'utf8').replace(/\s+/g, ' ');
+      for (const [, target] of text.matchAll(/\]\((?!https?:|#)([^)#\s]+)/g)) {
+        if (!ships(path.posix.join(path.posix.dirname(doc), target!))) wrong.push(`${doc} links ${target}`);
+      }
+      // the changelog names the files each change touched, as the repository had them
+      if (doc === 'CHANGELOG.md') continue;
+      // "Files under `test/` and `scripts/` are the repository's: the npm package ... carries none of them."
+      const note = /[Ff]iles under ((?:`[\w./-]+\/`(?:, | and )?)+) are the repository's: the npm package (?:and meson install )?carr(?:y|ies) none of them/.exec(text);
+      const elsewhere = note === null ? [] : [...note[1]!.matchAll(/`([\w./-]+\/)`/g)].map((m) => m[1]!);
+      wrong.push(...elsewhere.filter((d) => ships(d)).map((d) => `${doc} says ${d} is not shipped`));
+      for (const [named] of text.matchAll(/(?<![\w./-])(?:docs|gst-plugin|scripts|test|src|native|\.ci)\/[\w./*-]*\w\.[a-z]+\b(?![^.;)]*in the repository)/g)) {
+        const found = named.includes('*') ? files.some((f) => glob(named).test(f)) : ships(named);
+        if (!found && !elsewhere.some((d) => named.startsWith(d))) wrong.push(`${doc} names ${named}`);
+      }
+    }
+    expect([...new Set(wrong)]).toEqual([]);
   });
 
   test('its JavaScript names no source map: none is shipped (src/ is not), and a missing one makes bundlers warn', () => {

@@ -9,7 +9,8 @@
  * while the writer laps the ring; holds end in any order and wake a waiting
  * reserve at once; a reserve that holds block times out saying so; a hold
  * outlives zb_writer_destroy; a frame moved down over a cancelled
- * reservation's gap is held where it was published. */
+ * reservation's gap is held where it was published; writes into a
+ * reservation abandoned by zb_writer_destroy reach no next writer's frame. */
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -372,6 +373,64 @@ static void test_destroy_with_open_reservation(void) {
     CHECK_EQ_U64(f.sequence, 1);
     CHECK_RC(zb_frame_release(&f), 0);
   }
+  pair_close(&p);
+}
+
+/* Bytes written into a reservation abandoned by zb_writer_destroy reach
+ * no other process: the next writer's first frame goes where the
+ * reservation was (same segment bytes), and a write through the abandoned
+ * reservation after it leaves that frame as written. The reservation keeps
+ * the bytes it had at the destroy. A metadata block of 4 KiB puts the
+ * payload past the header's page, which stays shared. */
+static void test_abandoned_reservation_writes_stay_private(void) {
+  enum { META = 4096, SIZE = 5000 };
+  const uint64_t at = ZB_OIEB_SIZE + META + ZB_FRAME_HEADER_SIZE;
+  pair p;
+  zb_reservation a;
+  zb_frame f;
+  uint8_t *seg, frame[SIZE];
+  struct stat st;
+  char path[128];
+  uint64_t i, kept = 0, other = 0;
+  int fd;
+  memset(&p, 0, sizeof p);
+  snprintf(p.name, sizeof p.name, "%s", zb_test_name("abandonedprivate"));
+  CHECK_RC(zb_reader_create(&p.r, p.name, META, 64 * 1024, NULL), 0);
+  CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+  snprintf(path, sizeof path, "/%s", p.name);
+  fd = shm_open(path, O_RDWR, 0);
+  CHECK(fd >= 0 && fstat(fd, &st) == 0);
+  seg = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+             0);
+  CHECK(seg != MAP_FAILED);
+  if (p.r != NULL && p.w != NULL && seg != MAP_FAILED) {
+    CHECK_RC(zb_writer_reserve(p.w, SIZE, &a, 0), 0);
+    memset(a.data, 0x11, SIZE);
+    CHECK(seg[at] == 0x11 && seg[at + SIZE - 1] == 0x11); /* where it is */
+    zb_writer_destroy(p.w); /* the reservation keeps the mapping */
+    CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
+    memset(frame, 0x33, SIZE);
+    CHECK_RC(zb_writer_write(p.w, frame, SIZE, 0), 0);
+    for (i = 0; i < SIZE; i++) {
+      kept += a.data[i] == 0x11;
+      other += seg[at + i] == 0x33;
+    }
+    CHECK_EQ_U64(kept, SIZE);  /* the bytes it had at the destroy */
+    CHECK_EQ_U64(other, SIZE); /* the next writer's frame is there */
+    memset(a.data, 0x44, SIZE);
+    CHECK_RC(zb_reader_next(p.r, &f, 1000), 0);
+    CHECK_EQ_U64(f.size, SIZE);
+    for (i = 0, other = 0; i < f.size; i++)
+      other += f.data[i] == 0x33;
+    CHECK_EQ_U64(other, SIZE);
+    CHECK_RC(zb_frame_release(&f), 0);
+    CHECK(a.data[0] == 0x44 && a.data[SIZE - 1] == 0x44);
+    CHECK_RC(zb_reservation_commit(&a, SIZE), ZB_ESTATE); /* unmaps it */
+  }
+  if (seg != MAP_FAILED)
+    munmap(seg, (size_t)st.st_size);
+  if (fd >= 0)
+    close(fd);
   pair_close(&p);
 }
 
@@ -1695,6 +1754,7 @@ int main(void) {
   RUN(test_random_order);
   RUN(test_threads);
   RUN(test_destroy_with_open_reservation);
+  RUN(test_abandoned_reservation_writes_stay_private);
   RUN(test_wake_all_waiters);
   RUN(test_wrap_early);
   RUN(test_wrap_early_leaves_slack);

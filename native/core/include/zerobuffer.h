@@ -414,13 +414,20 @@ int zb_writer_connect(zb_writer **out, const char *name);
 /* Detaches now (writer_pid = 0: the reader sees end of stream once it has
  * drained the ring). Frames committed before the first reservation still
  * open were published; reservations still open are abandoned: their commit
- * fails with ZB_ESTATE, and their memory stays mapped until they are ended.
- * Their bytes, and those of this writer's holds, are no longer kept for
- * them: the next writer to connect may place its frames there at once, so
- * stop writing into abandoned reservations before the destroy (bytes
- * written there after it may end up in the next writer's frames) and read
- * no held bytes after it (they may be the next writer's by then).
- * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
+ * fails with ZB_ESTATE, and their memory stays mapped until they are ended,
+ * holding the bytes it had. Before writer_pid is cleared that memory is
+ * given private pages of this process (the bytes beside it on its first
+ * and last page with it), so that writes into an abandoned reservation
+ * after the destroy stay there: the next writer to connect may place its
+ * frames where it was at once. Except where the kernel refuses the pages
+ * (out of memory, vm.overcommit_memory=2) and on the segment's first page,
+ * which holds the header and stays shared (a metadata block smaller than a
+ * page less 128 bytes puts the first payload bytes there): bytes written
+ * there after the destroy may end up in the next writer's frames. Writes that
+ * race with the destroy may be lost. The bytes of this writer's holds are
+ * no longer kept for them: read no held bytes after it (they may be the
+ * next writer's by then). Waits in other threads return ZB_ECANCELED.
+ * Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
 /* Another reference to the writer (NULL for NULL), for a thread that uses
@@ -428,7 +435,9 @@ void zb_writer_destroy(zb_writer *writer);
  * writer stays mapped while referenced; its calls that would write then
  * fail with ZB_ESTATE (reserve, write, set_metadata: the ring may have the
  * next writer already); those that only look (metadata, health, holds)
- * still answer. */
+ * still answer; in the pages made private at the destroy they see the
+ * bytes as they were then (health fails with ZB_EPROTO when the next
+ * writer's frame headers it walks lie there). */
 zb_writer *zb_writer_ref(zb_writer *writer);
 void zb_writer_unref(zb_writer *writer);
 

@@ -541,6 +541,32 @@ void zb__segment_retire(zb_segment *seg, zb_range *range) {
   pthread_mutex_unlock(&retired_lock);
 }
 
+void zb__segment_make_private(zb_segment *seg, uint8_t *bytes, uint64_t size) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  /* The header's page stays shared: the detach (writer_pid) is written
+   * there after this. */
+  uintptr_t start = (uintptr_t)bytes & ~(page - 1);
+  uintptr_t end = ((uintptr_t)bytes + size + page - 1) & ~(page - 1);
+  void *fresh, *moved;
+  if (start < (uintptr_t)seg->base + page)
+    start = (uintptr_t)seg->base + page;
+  if (end <= start)
+    return;
+  /* Made elsewhere and moved over the bytes in one mremap, as in
+   * zb__segment_retire (a refused MAP_FIXED may have unmapped them).
+   * Under vm.overcommit_memory=2 the mmap may be refused: then they stay
+   * shared. */
+  fresh = mmap(NULL, end - start, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (fresh == MAP_FAILED)
+    return;
+  memcpy(fresh, (void *)start, end - start);
+  moved = mremap(fresh, end - start, end - start,
+                 MREMAP_MAYMOVE | MREMAP_FIXED, (void *)start);
+  if (moved == MAP_FAILED)
+    munmap(fresh, end - start);
+}
+
 void zb__reap_retired(void) {
   uint64_t grace_ns =
       (uint64_t)atomic_load(&retire_grace_ms) * UINT64_C(1000000);

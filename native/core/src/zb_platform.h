@@ -135,6 +135,14 @@ void zb__range_disown(zb_range *range);
  * zb__reap_retired unmaps it ZB_RETIRE_GRACE_MS later, once no pin is left
  * on `range`. Then zb__segment_close() closes the rest. */
 void zb__segment_retire(zb_segment *seg, zb_range *range);
+/* Replaces the pages under [bytes, bytes + size) (inside the segment's
+ * mapping) with private pages of this process holding the same bytes, so
+ * that later writes there reach no other process; the neighbours on the
+ * partial first and last pages go private with them. The header's page
+ * stays shared. When the kernel refuses (no memory, vm.overcommit_memory=2,
+ * the map count limit) they stay shared. zb__segment_close unmaps them with
+ * the rest. */
+void zb__segment_make_private(zb_segment *seg, uint8_t *bytes, uint64_t size);
 /* Unmaps the retired ranges whose grace is over and that nobody pins.
  * Called at each reader create and close: no timer or thread, so a process
  * that stops creating and closing readers keeps the last ones' ranges

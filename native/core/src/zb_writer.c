@@ -611,19 +611,30 @@ static void note_metadata_needed(zb_writer *w) {
 void zb_writer_destroy(zb_writer *w) {
   uint64_t self;
   int waiters;
+  size_t i;
+  zb_slot *s;
   if (w == NULL)
     return;
   pthread_mutex_lock(&w->lock);
-  /* What is committed before the first open reservation was published at
-   * its commit. The rest is dropped: open reservations may still be written
-   * by their holders, so nothing may be moved into them, and frames after
-   * the detach below would come after the reader's end of stream. */
   w->closed = true;
-  w->count = 0;
   /* A forked copy only lets go of its own mapping and semaphore handles:
    * the ring, its writer_pid and its waiters are the parent's. */
   if (!forked_copy(w)) {
     note_metadata_needed(w); /* while writer_pid is ours (§4) */
+    /* Open reservations may still be written by their holders (a pool
+     * buffer upstream fills after the sink stopped), and the next writer
+     * may place its frames there once writer_pid is cleared: from now on
+     * those writes stay in this process. Before the clear, so that no next
+     * writer has written there yet and their bytes are still theirs to
+     * keep (a pool copies a buffer held across a restart into the next
+     * ring). */
+    for (i = 0; i < w->count; i++) {
+      s = slot_at(w, i);
+      if (s->state == SLOT_OPEN)
+        zb__segment_make_private(
+            &w->seg, w->seg.payload + s->pos + ZB_FRAME_HEADER_SIZE,
+            s->reserved);
+    }
     self = zb__self_pid();
     /* No sem-w post: readers take one per frame. A waiting reader looks at
      * writer_pid after each wait slice. */
@@ -631,6 +642,11 @@ void zb_writer_destroy(zb_writer *w) {
     for (waiters = atomic_load(&w->waiters); waiters > 0; waiters--)
       zb__sem_post(w->sem_r); /* waits in other threads end */
   }
+  /* What is committed before the first open reservation was published at
+   * its commit. The rest is dropped: open reservations may still be written
+   * by their holders, so nothing may be moved into them, and frames after
+   * the detach would come after the reader's end of stream. */
+  w->count = 0;
   wake_hold_waiters(w);
   unref_unlock(w);
 }

@@ -4523,6 +4523,49 @@ GST_START_TEST (test_stop_while_plain_buffer_placed)
 
 GST_END_TEST;
 
+/* Upstream holds a pool buffer (an open reservation) when zerosink stops
+ * (sinks change state before their upstream) and fills it after another
+ * writer took the ring: that writer's first frame goes where the buffer
+ * lies, and the reader gets it as written; the buffer keeps its bytes
+ * (before, the reader got the other writer's frame with upstream's bytes,
+ * and the buffer read the other writer's). */
+GST_START_TEST (test_stop_held_pool_buffer_written_after)
+{
+  gchar *name = ring_name ("heldafterstop");
+  zb_reader *reader = NULL;
+  zb_writer *other = NULL;
+  PoolSink p;
+  GstBuffer *held;
+  GstMapInfo map;
+  guint8 frame[1000];
+  gsize i, kept = 0;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 65536,
+          NULL), 0);
+  pool_sink_start (&p, name, "timeout=500 max-buffers=3");
+  held = fill_pool_buffer (p.pool, 0x11);
+  set_state (p.sink, GST_STATE_NULL);
+
+  fail_unless_equals_int (zb_writer_connect (&other, name), 0);
+  memset (frame, 0x33, sizeof frame);
+  fail_unless_equals_int (zb_writer_write (other, frame, sizeof frame, 0), 0);
+  fail_unless (gst_buffer_map (held, &map, GST_MAP_READ));
+  for (i = 0; i < map.size; i++)
+    kept += map.data[i] == 0x11;
+  gst_buffer_unmap (held, &map);
+  fail_unless_equals_uint64 (kept, 1000);
+  gst_buffer_memset (held, 0, 0x44, 1000);
+  expect_frame (reader, 0x33);
+
+  gst_buffer_unref (held);
+  zb_writer_destroy (other);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* After the flush, acquires take room again. */
 GST_START_TEST (test_flush_upstream_pool_acquire)
 {
@@ -9706,6 +9749,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_reservations);
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_stop_upstream_pool_acquire);
+  tcase_add_test (tc, test_stop_held_pool_buffer_written_after);
   tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);

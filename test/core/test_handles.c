@@ -389,7 +389,7 @@ static void test_abandoned_reservation_writes_stay_private(void) {
   zb_reservation a;
   zb_frame f;
   uint8_t *seg, frame[SIZE];
-  struct stat st;
+  struct stat st = {0};
   char path[128];
   uint64_t i, kept = 0, other = 0;
   int fd;

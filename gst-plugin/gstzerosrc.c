@@ -31,7 +31,7 @@
  * the writer's timestamps: the decode time (DTS, else PTS) of the first
  * frame of each writer connection (and the first after zerosrc was paused)
  * is the running time of its commit (the writer's CLOCK_MONOTONIC, the same
- * clock on one host), never before what was pushed already, and every
+ * clock on one host), never before the end of what was pushed, and every
  * later PTS and DTS keeps the writer's spacing from it (PTS and DTS are
  * offset by the same amount; a frame without a DTS gets none, as its PTS
  * goes back in a reordered stream: h264timestamper or h265timestamper
@@ -190,6 +190,9 @@ struct _GstZeroSrc
                                  * dropped; 0 once a frame is kept */
   GstClockTimeDiff ts_offset;   /* writer PTS + ts_offset = our running time */
   GstClockTimeDiff ts_last;     /* the last decode time pushed (or -1) */
+  GstClockTimeDiff ts_pushed_end;       /* the latest end of a buffer pushed
+                                         * (or -1): a new time base starts
+                                         * there or later */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
   GstClockTimeDiff ts_end;      /* the writer's decode time + duration of
                                  * that frame, or -1 when unknown */
@@ -811,9 +814,11 @@ gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
  * again) anchors the time base: its decode time (the DTS, else the PTS) is
  * the running time of the frame's commit (the writer's CLOCK_MONOTONIC,
  * ours too on one host), so a frame that waited in the ring is not stamped
- * fresh; later frames keep the writer's spacing. Never at or before what was
- * pushed already (our running time stands still while PAUSED, the
- * writer's clock does not), nor before 0. A frame's decode time is never
+ * fresh; later frames keep the writer's spacing. Never before the end of
+ * what was pushed already (ts_pushed_end: our running time stands still
+ * while PAUSED, the writer's clock does not, and a writer that seeked back
+ * commits its next frame before the one before has ended), nor before 0.
+ * A frame's decode time is never
  * more than ZEROSRC_TS_SLACK before its commit: when the writer's timeline
  * fell behind its clock (it paused, or seeked or looped back) the time base
  * moves forward by as much, so that such frames do not reach the sinks late
@@ -861,7 +866,8 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
       leapt = gst_zero_src_check_leap (self, ext, decode, committed, ring);
     self->ts_leapt = leapt;
     if (!self->ts_anchored) {
-      GstClockTimeDiff offset = MAX (committed, self->ts_last + 1) - decode;
+      GstClockTimeDiff offset = MAX (committed, MAX (self->ts_last + 1,
+              self->ts_pushed_end)) - decode;
 
       /* the same writer's encoded frames that waited through a pause: at
        * its spacing to the frames pushed before, not bunched just after
@@ -1418,6 +1424,7 @@ gst_zero_src_open_ring (GstZeroSrc * self)
   g_atomic_int_set (&self->late_stamps, FALSE);
   self->ts_anchored = FALSE;
   self->ts_last = -1;
+  self->ts_pushed_end = -1;
   self->gap_from = GST_CLOCK_TIME_NONE;
   self->ts_keep_offset = FALSE;
   self->drop_until_ns = 0;
@@ -1758,6 +1765,7 @@ next_frame:
     /* what was pushed is of the running time before, ahead of ours now */
     self->ts_anchored = FALSE;
     self->ts_last = -1;
+    self->ts_pushed_end = -1;
     self->gap_from = GST_CLOCK_TIME_NONE;
   }
   if (resumed || self->discont || frame.sequence == 1) {
@@ -1820,13 +1828,21 @@ next_frame:
     self->discont = FALSE;
   }
   if (GST_BUFFER_PTS_IS_VALID (buffer)) {
+    GstClockTime duration = GST_BUFFER_DURATION (buffer);
     GstClockTime end = GST_BUFFER_PTS (buffer) +
-        (GST_BUFFER_DURATION_IS_VALID (buffer) ? GST_BUFFER_DURATION (buffer) :
-        0);
+        (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
 
     /* (a GAP pushed up to later stays so) */
     if (!GST_CLOCK_TIME_IS_VALID (self->gap_from) || end > self->gap_from)
       self->gap_from = end;
+    /* a new time base does not overlap it: it starts at its end, or 1 ns
+     * after its PTS without a duration, or with one over an hour (a bad
+     * one, as such a leap of a PTS is: not for a synchronised sink to wait
+     * out) */
+    self->ts_pushed_end = MAX (self->ts_pushed_end,
+        (GstClockTimeDiff) GST_BUFFER_PTS (buffer) +
+        (GST_CLOCK_TIME_IS_VALID (duration) && duration > 0 &&
+            duration <= ZEROSRC_TS_LEAP ? (GstClockTimeDiff) duration : 1));
   }
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT
       " bytes, pts %" GST_TIME_FORMAT, frame.sequence, size,

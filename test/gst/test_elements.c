@@ -6718,6 +6718,91 @@ GST_START_TEST (test_pts_same_place_twice_with_discont)
 
 GST_END_TEST;
 
+/* The next frame at the reader: its PTS, duration and DISCONT flag. */
+static void
+next_stamp (GstElement * appsink, gint64 * pts, gint64 * duration,
+    gboolean * discont)
+{
+  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
+      WAIT);
+  GstBuffer *got;
+
+  fail_unless (sample != NULL, "a frame did not arrive");
+  got = gst_sample_get_buffer (sample);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (got));
+  fail_unless (GST_BUFFER_DURATION_IS_VALID (got));
+  *pts = (gint64) GST_BUFFER_PTS (got);
+  *duration = (gint64) GST_BUFFER_DURATION (got);
+  *discont = GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_DISCONT);
+  gst_sample_unref (sample);
+}
+
+/* A writer that loops back (a flushing seek: its first buffer after the
+ * flush DISCONT) right after a frame that lasts: the new time base starts
+ * at the end of the last buffer pushed, not within it (it started 1 ns
+ * after its PTS: overlapping buffers, which a synchronised video sink
+ * drops and an audio sink resyncs on), whether the duration is the
+ * writer's or the caps' (30/1). A duration over an hour is a bad one, as
+ * such a leap of a PTS is: the new time base does not wait it out. The
+ * writer runs ahead of its clock (its frames pushed at once, 5 s apart),
+ * so the loop back is anchored after the last buffer, however the commits
+ * fall. */
+GST_START_TEST (test_pts_loop_back_after_last_buffer_end)
+{
+  const gint64 pts_seconds[] = { 0, 5, 10, 0, 5 };
+  const GstClockTime durations[] = { 5 * GST_SECOND, GST_CLOCK_TIME_NONE,
+    G_GUINT64_CONSTANT (1) << 62
+  };
+  guint d, i;
+
+  for (d = 0; d < G_N_ELEMENTS (durations); d++) {
+    gchar *name = ring_name ("fhend");
+    GstElement *reader_pipe, *writer_pipe, *appsrc, *appsink;
+    gint64 pts[G_N_ELEMENTS (pts_seconds)];
+    gint64 duration[G_N_ELEMENTS (pts_seconds)];
+    gboolean flagged[G_N_ELEMENTS (pts_seconds)];
+    gint64 expected = GST_CLOCK_TIME_IS_VALID (durations[d]) ?
+        (gint64) durations[d] : (gint64) (GST_SECOND / 30);
+
+    reader_pipe = playing_reader (name, "", &appsink);
+    writer_pipe = writer_pipeline (name, "frame-header=true",
+        GRAY8_CAPS (4, 4), &appsrc);
+    set_state (writer_pipe, GST_STATE_PLAYING);
+    for (i = 0; i < G_N_ELEMENTS (pts_seconds); i++) {
+      GstBuffer *buffer = make_frame (i, 16, FALSE);
+
+      GST_BUFFER_PTS (buffer) = pts_seconds[i] * GST_SECOND;
+      GST_BUFFER_DURATION (buffer) = durations[d];
+      if (i == 3)
+        GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+      fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
+              buffer), GST_FLOW_OK);
+    }
+    for (i = 0; i < G_N_ELEMENTS (pts_seconds); i++) {
+      next_stamp (appsink, &pts[i], &duration[i], &flagged[i]);
+      fail_unless_equals_int64 (duration[i], expected);
+    }
+    fail_unless (flagged[3], "duration %" G_GINT64_FORMAT ": the loop back "
+        "is no DISCONT", expected);
+    if (d < 2)
+      fail_unless (pts[3] >= pts[2] + duration[2], "duration %"
+          G_GINT64_FORMAT ": the loop back starts %" G_GINT64_FORMAT " ns "
+          "before the end of the buffer before it", expected,
+          pts[2] + duration[2] - pts[3]);
+    else
+      fail_unless (pts[3] > pts[2] && pts[3] - pts[2] < GST_SECOND,
+          "a bad duration: the loop back starts %" G_GINT64_FORMAT " ms "
+          "after the buffer before it", (pts[3] - pts[2]) / GST_MSECOND);
+    fail_unless_equals_int64 (pts[4] - pts[3], 5 * GST_SECOND);
+    gst_app_src_end_of_stream (GST_APP_SRC (appsrc));
+    gst_message_unref (wait_eos_or_error (reader_pipe));
+    end_pair (writer_pipe, reader_pipe);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 /* A writer that seeks forward (its first buffer after the flush DISCONT):
  * that frame is stamped at its commit, as any first frame, not 10 s on,
  * which a synchronised sink waited out while the ring filled and the
@@ -6776,25 +6861,6 @@ push_timed (GstElement * appsrc, const gint64 * pts_ms, const gint64 * at_ms,
     fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
             buffer), GST_FLOW_OK);
   }
-}
-
-/* The next frame at the reader: its PTS, duration and DISCONT flag. */
-static void
-next_stamp (GstElement * appsink, gint64 * pts, gint64 * duration,
-    gboolean * discont)
-{
-  GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (appsink),
-      WAIT);
-  GstBuffer *got;
-
-  fail_unless (sample != NULL, "a frame did not arrive");
-  got = gst_sample_get_buffer (sample);
-  fail_unless (GST_BUFFER_PTS_IS_VALID (got));
-  fail_unless (GST_BUFFER_DURATION_IS_VALID (got));
-  *pts = (gint64) GST_BUFFER_PTS (got);
-  *duration = (gint64) GST_BUFFER_DURATION (got);
-  *discont = GST_BUFFER_FLAG_IS_SET (got, GST_BUFFER_FLAG_DISCONT);
-  gst_sample_unref (sample);
 }
 
 /* A live writer that stalls 150 ms between frames 3 and 4 (a SIGSTOP, a
@@ -9792,6 +9858,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_reordered_pts_without_dts);
   tcase_add_test (tc, test_pts_loop_back_with_discont);
   tcase_add_test (tc, test_pts_same_place_twice_with_discont);
+  tcase_add_test (tc, test_pts_loop_back_after_last_buffer_end);
   tcase_add_test (tc, test_pts_jump_forward_with_discont);
   tcase_add_test (tc, test_writer_stall_discont_only_for_lost_frames);
   tcase_add_test (tc, test_slow_writer_moves_without_discont);

@@ -339,7 +339,8 @@ function loadAddon(): NativeAddon {
     const reason = (e instanceof Error ? e.message : String(e)).split(/\s*\n\s*/).filter((l) => l !== '').join(', ');
     throw new ZeroBufferError(
       `zerobuffer: cannot load the native addon: ${reason}. Build it for this machine: "npm run build" in a checkout, ` +
-        '"npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project (needs a C/C++ compiler, python3 and make).',
+        '"npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project (needs a C/C++ compiler, python3 and make; ' +
+        'npm 12 and later build it only for a package the project allows: "allowScripts": {"zerobuffer": true} in its package.json).',
       { code: 'EADDON', cause: e },
     );
   }

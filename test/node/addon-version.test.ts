@@ -113,7 +113,7 @@ async function expectCliRefused(dir: string, version: string, refused: RegExp): 
   }
 }
 
-const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project \(needs a C\/C\+\+ compiler, python3 and make\)\.$/;
+const REBUILD = /Build it for this machine: "npm run build" in a checkout, "npm rebuild zerobuffer --build-from-source --ignore-scripts=false" in a project \(needs a C\/C\+\+ compiler, python3 and make; npm 12 and later build it only for a package the project allows: "allowScripts": \{"zerobuffer": true\} in its package\.json\)\.$/;
 
 test('with the addon, the help shows the core\'s defaults from it', async () => {
   const help = async (...argv: string[]): Promise<string> => {

@@ -1,6 +1,7 @@
 // Options of readers and writers, with one validator per option: a bad
 // value is a TypeError naming the option, what it expects and what it got.
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { types } from 'node:util';
 import { fromNative } from './errors.js';
 import { native } from './native.js';
@@ -83,6 +84,11 @@ export interface WaitOptions {
 
 export function fail(option: string, expected: string, value: unknown): never {
   throw new TypeError(`option "${option}" must be ${expected}, received ${received(value)}`);
+}
+
+/** Something a line can be written to: an object with write() and on(), as a Writable has (duck-typed: any realm's). */
+export function isWritableStream(value: unknown): value is Writable {
+  return typeof value === 'object' && value !== null && typeof (value as Writable).write === 'function' && typeof (value as Writable).on === 'function';
 }
 
 /** fail() for a method's own argument (write()'s data, reserve()'s size), which is no option. */

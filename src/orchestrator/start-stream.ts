@@ -7,13 +7,14 @@ import { PipelineError, WriterGoneError, ZeroBufferError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import { announce, formatMessage } from '../line-protocol/format.js';
 import {
-  fail, optionNames, refuseUnknownOptions, validateOptions, validateSignal, validateSize, WAIT_OPTIONS, type WaitOptions,
+  fail, isWritableStream, optionNames, refuseUnknownOptions, validateName, validateOptions, validateSignal, validateSize, WAIT_OPTIONS,
+  type WaitOptions,
 } from '../options.js';
 import { ZeroBufferReader } from '../reader.js';
 import { sourceWords } from '../runner/pipeline-tokens.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import {
-  PipelineRunner, validateLaunch, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  PipelineRunner, type PipelineExit, type PipelineStateEvent, type RestartOptions,
 } from '../runner/pipeline-runner.js';
 import { RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 import { defaultSizes } from './sizes.js';
@@ -354,7 +355,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
  * a moment later, with the spawn's error: stream.error, frames() throws it.
  * Rejects with signal.reason when the signal aborts first (see StartStreamOptions.signal),
  * and with a TypeError for an option it cannot take (one with a null byte
- * among the pipeline's words: none can be a process argument).
+ * among the pipeline's words: none can be a process argument), before the
+ * ring is created or announced.
  */
 export async function startStream(options: StartStreamOptions): Promise<Stream> {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
@@ -377,16 +379,30 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
   const signal = validateSignal(options.signal);
   const source = sourceWords('source', options.source);
   refuseRingProperty(options.sinkProperties, RING_PROPERTY, 'zerosink writes into the ring the stream reads (give its name as "name")');
-  // checked before the ring is created (and announced): the runner would refuse them only after
-  validateLaunch(options);
+  const announceOption: unknown = options.announce;
+  if (announceOption !== undefined && typeof announceOption !== 'boolean' && !isWritableStream(announceOption))
+    fail('announce', 'a boolean or a writable stream', announceOption);
+  const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
   const sizes = defaultSizes(source);
   const metadataSize = options.metadataSize === undefined ? sizes.metadataSize : validateSize('metadataSize', options.metadataSize, 1);
   const payloadSize = options.payloadSize === undefined ? sizes.payloadSize : validateSize('payloadSize', options.payloadSize, 1);
-  signal?.throwIfAborted();
-  const reader = given ?? await ZeroBufferReader.create({ name: options.name, metadataSize, payloadSize, mode: options.mode });
-  const announceTo = options.announce === true ? process.stdout : options.announce || undefined;
+  // Made before the ring is created (and announced): the runner checks every option of its own (restart,
+  // stopTimeoutMs, gstLaunch, ...), and one it refused would otherwise leave a start-stream line behind.
+  let reader: ZeroBufferReader | undefined = given;
+  const pipeline = new PipelineRunner({
+    source, name: given?.name ?? validateName(options.name), sinkProperties: options.sinkProperties, gstLaunch: options.gstLaunch,
+    pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
+    shouldRestart: () => reader?.closed === false,
+  });
   let announced = false;
   let stream: Stream;
+  try {
+    signal?.throwIfAborted();
+    reader ??= await ZeroBufferReader.create({ name: pipeline.name, metadataSize, payloadSize, mode: options.mode });
+  } catch (e) {
+    void pipeline.stop(); // never started: it ends at once
+    throw e;
+  }
   try {
     signal?.throwIfAborted();
     if (announceTo !== undefined) {
@@ -400,14 +416,10 @@ async function start(options: StartStreamOptions, given: ZeroBufferReader | unde
       await announce(message, { stream: announceTo, signal });
       signal?.throwIfAborted();
     }
-    const pipeline = new PipelineRunner({
-      source, name: reader.name, sinkProperties: options.sinkProperties, gstLaunch: options.gstLaunch,
-      pluginPath: options.pluginPath, restart: options.restart, stopTimeoutMs: options.stopTimeoutMs,
-      shouldRestart: () => !reader.closed,
-    });
     stream = new Stream(reader, pipeline, announceTo, signal);
     pipeline.start();
   } catch (e) {
+    void pipeline.stop();
     await reader.close();
     // Whoever acted on the start-stream line learns that the ring is gone.
     if (announced) await announceStop(reader.name, announceTo);

@@ -16,7 +16,7 @@ import { duplexRingNames } from '../duplex.js';
 import type { WarningEvent } from '../line-protocol/parse-line.js';
 import { native } from '../native.js';
 import { listRings } from '../rings.js';
-import { fail, optionNames, refuseUnknownOptions, validateSignal, validateSize, validateTimeout } from '../options.js';
+import { fail, isWritableStream, optionNames, refuseUnknownOptions, validateSignal, validateSize, validateTimeout } from '../options.js';
 import { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
 import { givenProperties, glibPropertyName, RING_PROPERTY, refuseRingProperty } from '../runner/sink-properties.js';
 export { DEFAULT_MAX_PIPELINES } from './max-pipelines.js';
@@ -265,7 +265,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
     if (options.maxLineBytes !== undefined) validateSize('maxLineBytes', options.maxLineBytes, 1);
     this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS);
     const out: unknown = options.stdout;
-    if (out !== undefined && !(typeof out === 'object' && out !== null && typeof (out as Writable).write === 'function' && typeof (out as Writable).on === 'function'))
+    if (out !== undefined && !isWritableStream(out))
       fail('stdout', 'a writable stream', out);
     const signal = validateSignal(options.signal);
     this.#options = options;

@@ -165,12 +165,20 @@ export interface PipelineExit {
 
 /**
  * sinkProperties, gstLaunch, pluginPath and env as a process can be given
- * them: strings, without null bytes. execa would throw as the pipeline
- * starts, after startStream() or watch() returned: an unhandled rejection;
- * a value of another type would be made a string, and gst-launch run with
- * it (pluginPath 5: a plugin path without the plugin).
+ * them: strings (sinkProperties' values also numbers and booleans, made
+ * strings), without null bytes. execa would throw as the pipeline starts,
+ * after startStream() or watch() returned: an unhandled rejection; a value
+ * of another type would be made a string, and gst-launch run with it
+ * (pluginPath 5: a plugin path without the plugin; sinkProperties 5: none).
  */
 export function validateLaunch(options: Pick<PipelineOptions, 'sinkProperties' | 'gstLaunch' | 'pluginPath' | 'env'>): void {
+  const properties: unknown = options.sinkProperties;
+  if (properties !== undefined && (typeof properties !== 'object' || properties === null || Array.isArray(properties)))
+    fail('sinkProperties', 'an object of property names to values', properties);
+  for (const [property, value] of Object.entries(properties ?? {})) {
+    if (value !== undefined && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      fail(`sinkProperties.${property}`, 'a string, number or boolean', value);
+  }
   const withNull = propertyWords(options.sinkProperties ?? {}).find((w) => w.includes('\0'));
   if (withNull !== undefined) fail('sinkProperties', 'names and values without null bytes', withNull);
   const program: unknown = options.gstLaunch;

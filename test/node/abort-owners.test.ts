@@ -155,15 +155,6 @@ describe('startStream()', () => {
     expect(listeners(c.signal)).toBe(0);
   });
 
-  test('the pipeline is refused after the start-stream line went out: stop-stream follows it, the ring is removed', async () => {
-    const name = ringName('stream-refused');
-    const out = sink();
-    await expect(startStream({ source: LIVE, name, announce: out.stream, restart: 'often' as never })).rejects.toThrow(/restart/);
-    const lines = out.text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l.slice(2)) as { method: string; params: unknown[] });
-    expect(lines.map((l) => [l.method, l.params[0]])).toEqual([['start-stream', name], ['stop-stream', name]]);
-    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
-  });
-
   test('aborted while the start-stream line is being written: stop-stream follows it, the ring is removed', async () => {
     const name = ringName('stream-abort-announcing');
     const c = new AbortController();

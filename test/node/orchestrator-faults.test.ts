@@ -15,7 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { COMMAND_KILL_AFTER_TERM_MS, inspectRing, removeStaleRing, startStream, watch, ZeroBufferReader, type WarningEvent, type Watcher, type WatchOptions } from '../../src/index.js';
+import {
+  COMMAND_KILL_AFTER_TERM_MS, inspectRing, removeStaleRing, startStream, watch, ZeroBufferReader, type StartStreamOptions, type WarningEvent, type Watcher,
+  type WatchOptions,
+} from '../../src/index.js';
 import type { PipelineOptions, PipelineStateEvent } from '../../src/runner/pipeline-runner.js';
 import { HUNG_AFTER_ERROR_MS, PipelineRunner } from '../../src/runner/pipeline-runner.js';
 import { leftovers, processesWith, repoRoot, ringName, run, sleep, until, within } from './helpers.js';
@@ -886,4 +889,26 @@ test('a gstLaunch path that does not exist or cannot be run: its PipelineError s
     expect(stream.error).toBe(failed);
     await stream.close();
   }
+});
+
+test('startStream refuses an option of the pipeline it cannot take (stopTimeoutMs, restart, announce, sinkProperties) before the ring: no start-stream line, no stop-stream, nothing in /dev/shm (stopTimeoutMs and restart were refused after both lines went out)', async () => {
+  const name = ringName('late-opt');
+  const cases: [Partial<StartStreamOptions>, string][] = [
+    [{ stopTimeoutMs: -5 }, 'option "stopTimeoutMs" must be a number of milliseconds >= 0, or -1 or Infinity (no limit), received -5'],
+    [{ restart: { maxRestarts: -1 } }, 'option "restart.maxRestarts" must be an integer >= 0 (Infinity: no limit), received -1'],
+    [{ restart: 'yes' as never }, 'option "restart" must be a boolean or { maxRestarts, initialDelayMs, maxDelayMs }, received "yes"'],
+    [{ sinkProperties: 5 as never }, 'option "sinkProperties" must be an object of property names to values, received 5'],
+    [{ sinkProperties: { policy: {} } as never }, 'option "sinkProperties.policy" must be a string, number or boolean, received an object'],
+  ];
+  for (const [bad, message] of cases) {
+    const out = sink();
+    await expect(startStream({ source: SOURCE, name, payloadSize: 4096, announce: out.stream, ...bad })).rejects.toThrow(new TypeError(message));
+    expect({ bad, announced: out.bytes().toString() }).toEqual({ bad, announced: '' });
+    expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  }
+  // announce itself: it was written to at once ("stream.write is not a function"), once the ring existed
+  await expect(startStream({ source: SOURCE, name, payloadSize: 4096, announce: 5 as never }))
+    .rejects.toThrow(new TypeError('option "announce" must be a boolean or a writable stream, received 5'));
+  expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
+  expect(processesWith(name)).toEqual([]);
 });

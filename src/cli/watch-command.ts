@@ -3,8 +3,8 @@
 // pipeline that fails for good is reported once and ends the watch (exit 3);
 // at the end one summary line per announced ring.
 import type { PipelineError } from '../errors.js';
-import { COMMAND_KILL_AFTER_TERM_MS, DEFAULT_STOP_TIMEOUT_MS, watch, type RingSummary } from '../orchestrator/watch.js';
-import { killedAfterEosText } from '../runner/pipeline-runner.js';
+import { COMMAND_KILL_AFTER_TERM_MS, watch, type RingSummary } from '../orchestrator/watch.js';
+import { DEFAULT_STOP_TIMEOUT_MS, killedAfterEosText } from '../runner/pipeline-runner.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';

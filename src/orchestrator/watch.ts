@@ -25,7 +25,8 @@ import { resolvePluginPath } from '../runner/plugin-path.js';
 import { pipelineWords, sourceWords } from '../runner/pipeline-tokens.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
 import {
-  isAppendedElement, PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent, type RestartOptions,
+  DEFAULT_STOP_TIMEOUT_MS, isAppendedElement, PipelineRunner, validateLaunch, validateRestart, type PipelineExit, type PipelineStateEvent,
+  type RestartOptions,
 } from '../runner/pipeline-runner.js';
 
 export interface WatchOptions {
@@ -161,9 +162,6 @@ export interface WatchResult {
  * ENOENT), and the watch need not wait zerosink's default 10 s to say so.
  */
 export const ANNOUNCED_RING_CONNECT_TIMEOUT_MS = 2000;
-
-/** How long a stop waits for each pipeline's EOS and for the command's group after its SIGINT, unless stopTimeoutMs is given (ms). */
-export const DEFAULT_STOP_TIMEOUT_MS = 5000;
 
 /** How long a stopped command that outlives its SIGINT may handle its SIGTERM before SIGKILL (ms). */
 export const COMMAND_KILL_AFTER_TERM_MS = 1000;

@@ -217,6 +217,12 @@ export function killedAfterEosText(ms: number): string {
   return `gst-launch did not stop within ${ms / 1000} s of its EOS: zerobuffer killed it with SIGKILL`;
 }
 
+/**
+ * How long stop() waits for the EOS before SIGKILL, unless stopTimeoutMs is given (ms); watch() waits as long for its
+ * command's group after the SIGINT.
+ */
+export const DEFAULT_STOP_TIMEOUT_MS = 5000;
+
 /** A run that stayed up this long (playing) resets the restart delay and the count of restarts in a row (ms). */
 const STABLE_MS = 5000;
 
@@ -320,7 +326,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const inARow: unknown = options.restartsInARow ?? 0;
     if (!(Number.isSafeInteger(inARow) && (inARow as number) >= 0)) fail('restartsInARow', 'a whole number of 0 or more', inARow);
     this.#restartsInARow = inARow as number;
-    this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, 5000);
+    this.#stopTimeoutMs = validateTimeout('stopTimeoutMs', options.stopTimeoutMs, DEFAULT_STOP_TIMEOUT_MS);
     validateSignal(options.signal);
     this.#options = options;
     this.#delay = this.#restart?.initialDelayMs ?? 0;

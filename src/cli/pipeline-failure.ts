@@ -3,7 +3,7 @@
 // words) once for the failure that ends the command.
 import { PipelineError } from '../errors.js';
 import type { ElementWarning } from '../runner/pipeline-output.js';
-import { isAppendedElement, sinkNotLinked } from '../runner/pipeline-runner.js';
+import { isAppendedElement, notLinkedElements } from '../runner/pipeline-runner.js';
 import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { closest } from './nearest.js';
 
@@ -130,13 +130,14 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
 }
 
 /**
- * zerofilter's "streaming stopped, reason not-linked": what it pushes its answers into, the sink pipeline (filter's
- * <sink>, watch's --filter-sink), ends in an output linked to nothing (no sink element at its end: neither command
- * appends one). Which element a description ends in is a sink only GStreamer's registry knows, so this is told once
- * gst-launch has said it, not before. The caller prefixes "zerobuffer filter: " or "zerobuffer watch: ".
+ * A permanent "streaming stopped, reason not-linked" (the runner's sinkNotLinked: zerofilter's, or an element's of
+ * the sink pipeline): what zerofilter pushes its answers into, the sink pipeline (filter's <sink>, watch's
+ * --filter-sink), ends in an output linked to nothing (no sink element at its end: neither command appends one).
+ * Which element a description ends in is a sink only GStreamer's registry knows, so this is told once gst-launch has
+ * said it, not before. The caller prefixes "zerobuffer filter: " or "zerobuffer watch: ".
  */
 export function sinkNotLinkedHint(error: PipelineError, sink: string, command: 'filter' | 'watch'): string | undefined {
-  if (!sinkNotLinked(error.message)) return undefined;
+  if (!error.permanent || error.element !== undefined || notLinkedElements(error.message).length === 0) return undefined;
   const last = pipelineElements(splitPipeline(sink)).at(-1)!;
   const given = command === 'filter' ? 'the sink pipeline' : 'the --filter-sink pipeline';
   return `${given} ("${sink}") sends the answers nowhere (not-linked): it must end in a sink element, ` +

@@ -9,7 +9,7 @@ import { PipelineError, type ElementError } from '../errors.js';
 import { fail, optionNames, refuseUnknownOptions, validateDelay, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
-import { endsIn, gstValue, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
+import { elementNames, endsIn, gstValue, pipelineElements, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
 import { CHANNEL_PROPERTY, RING_PROPERTY, refuseRingProperty } from './sink-properties.js';
@@ -95,8 +95,8 @@ export interface PipelineOptions {
    * delay, but only after a transient failure: not when gst-launch rejected
    * the description or zerosink reported a permanent error (a frame that can
    * never fit, no ring, other caps than the ring's, a bad name, permission
-   * denied), nor after zerofilter's not-linked in a filter pipeline (`sink`:
-   * see sinkNotLinked). Failures that zerosink did not classify (another
+   * denied), nor after a not-linked of zerofilter or of its sink pipeline's
+   * elements in a filter pipeline (`sink`: see sinkNotLinked). Failures that zerosink did not classify (another
    * element's error, a crash) count as transient.
    * @default false
    */
@@ -256,16 +256,24 @@ export function isAppendedElement(path: string, element: 'zerosink' | 'zerofilte
   return new RegExp(`^/GstPipeline:[^/]+/${own}$`).test(path);
 }
 
+/** The paths of the elements gst-launch's output says stopped streaming for want of a link ("reason not-linked"). */
+export function notLinkedElements(output: string): string[] {
+  return [...output.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)].map((m) => m[1]!);
+}
+
 /**
- * zerofilter's "streaming stopped, reason not-linked" in gst-launch's output: the sink pipeline after it sends its
- * answers into an output linked to nothing (it ends in no sink element). Permanent: gst-launch links the description's
- * pads as it parses it (a decodebin's later pads in pad-added, before data flows through them), so the same
- * description fails the same way every run. Another element's not-linked is not taken so: its path does not say
- * whether it is the source's (a uridecodebin whose pads gst-launch links in whichever order they come).
+ * A not-linked (notLinkedElements) of zerofilter or an element after it (`filterElements`: their names,
+ * elementNames), a child of the pipeline itself: the sink pipeline sends zerofilter's answers into an output linked
+ * to nothing (it ends in no sink element; at EOS a queue there says so, else zerofilter). Permanent: gst-launch links
+ * the description's pads as it parses it (a decodebin's later pads in pad-added, before data flows through them), so
+ * the same description fails the same way every run. A not-linked of the source's elements is not taken so (a
+ * uridecodebin whose pads gst-launch links in whichever order they come), nor of an element inside a bin.
  */
-export function sinkNotLinked(output: string): boolean {
-  return [...output.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)]
-    .some((m) => isAppendedElement(m[1]!, 'zerofilter'));
+export function sinkNotLinked(output: string, filterElements: ReadonlySet<string>): boolean {
+  return notLinkedElements(output).some((path) => {
+    const child = /^\/GstPipeline:[^/]+\/[^/:]+:([^/]+)$/.exec(path);
+    return child !== null && filterElements.has(child[1]!);
+  });
 }
 
 export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; output: [string]; elementWarning: [ElementWarning] }> {
@@ -274,6 +282,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   readonly #options: PipelineOptions;
   readonly #restart?: Required<RestartOptions>;
   readonly #stopTimeoutMs: number;
+  /** A filter pipeline's: the names of zerofilter and the elements after it (sinkNotLinked). */
+  readonly #filterElements?: ReadonlySet<string>;
   /** An element's warning (gst-launch's "WARNING: from element"): the element went on, maybe degraded (zerofilter on-error=pass). */
   readonly #tail = new OutputTail(60, (w) => this.emit('elementWarning', w));
   #child?: ReturnType<typeof spawnGuarded>;
@@ -339,9 +349,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     // it but spins, waiting for a debugger, forever: a crashed run must die of
     // its signal, to be told and restarted.
     const launch = ['-e', '--no-fault', ...source, '!'];
-    this.args = options.sink === undefined
-      ? [...launch, element, `buffer-name=${gstValue(this.name)}`, ...properties]
-      : [...launch, element, `channel=${gstValue(this.name)}`, ...properties, '!', ...pipelineWords('sink', options.sink)];
+    if (options.sink === undefined) this.args = [...launch, element, `buffer-name=${gstValue(this.name)}`, ...properties];
+    else {
+      const filter = [element, `channel=${gstValue(this.name)}`, ...properties, '!', ...pipelineWords('sink', options.sink)];
+      this.args = [...launch, ...filter];
+      // named as gst-launch names them: counted over the whole description
+      this.#filterElements = new Set(elementNames([...source, '!', ...filter]).slice(pipelineElements(source).length));
+    }
     this.done = new Promise((resolve) => (this.#finish = resolve));
     if (options.signal !== undefined) {
       // An aborted signal stops the runner before it starts; the listener
@@ -590,7 +604,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const said = this.#tail.errors || spawnError || this.#tail.text.split('\n').slice(-5).join('\n');
     return new PipelineError(`gst-launch ${how}${said ? `:\n${said}` : ''}${pluginLoadFailure === undefined ? '' : `\n${pluginLoadFailure}`}`, {
       ...options, code: this.#tail.rejected ? 'EPIPELINE_REJECTED' : 'EPIPELINE', rejected: this.#tail.rejected, pluginLoadFailure,
-      permanent: this.#options.sink !== undefined && sinkNotLinked(this.#tail.errors),
+      permanent: this.#filterElements !== undefined && sinkNotLinked(this.#tail.errors, this.#filterElements),
     });
   }
 

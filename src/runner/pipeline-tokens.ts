@@ -155,6 +155,28 @@ export function pipelineElements(words: readonly string[]): string[] {
   return elements;
 }
 
+/** An element's `name=` in its text (pipelineElements): quoted, or with its spaces escaped (launchDescription). */
+const NAME_PROPERTY = /(?:^|\s)name\s*=\s*(?:"([^"]*)"|'([^']*)'|((?:\\.|[^\s\\])+))/;
+
+/**
+ * The names gst-launch gives the elements of a pipeline (its words), in the order of pipelineElements: an
+ * element's `name=`, else its default name, its factory and how many elements of that factory without a name came
+ * before it in the description, from 0 (gst-launch makes them left to right; caps between links are a capsfilter),
+ * as `queue ! x ! queue` makes queue0 and queue1. A factory whose type is named otherwise (its default name is the
+ * type's) gets a name no element has.
+ */
+export function elementNames(words: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  return pipelineElements(words).map((element) => {
+    const named = NAME_PROPERTY.exec(element);
+    if (named !== null) return named[1] ?? named[2] ?? named[3]!.replace(/\\(.)/g, '$1');
+    const factory = CAPS_START.test(element) ? 'capsfilter' : element.split(/\s/)[0]!;
+    const n = counts.get(factory) ?? 0;
+    counts.set(factory, n + 1);
+    return `${factory}${n}`;
+  });
+}
+
 /**
  * The words of a pipeline given as a description or as words; a TypeError
  * (naming `option`) when it is empty or has a null byte (no process

@@ -549,6 +549,24 @@ test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a
   }
 }, 60000);
 
+test('zerobuffer watch --filter-sink "queue" with a source that ends at once: the queue\'s own not-linked (at EOS, before zerofilter had one) is permanent too: status 3, no restart', async () => {
+  // (before: "died (gst-launch exited with status 1: Internal data stream error.); restart 1 in 250 ms", status 0)
+  const name = ringName('wdxnlq');
+  const one = SRC.replace('num-buffers=25', 'num-buffers=1');
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', one, '--filter-sink', 'queue', '--',
+    duplexServerPath, name, '--mode', 'invert', '--announce', '1'], gstEnv);
+  try {
+    expect([await cli.exit(40000), cli.stderr]).toEqual([3, cli.stderr]);
+    expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
+    expect(cli.stderr).toMatch(/^ERROR: from element \/GstPipeline:pipeline0\/Gst(Queue:queue0|ZeroFilter:zerofilter): Internal data stream error\.$/m);
+    expect(cli.stderr).not.toContain('restart 1');
+    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE `));
+    expect(cli.stderr).toContain('zerobuffer watch: the --filter-sink pipeline ("queue") sends the answers nowhere (not-linked)');
+  } finally {
+    removeServerLeftovers(name);
+  }
+}, 60000);
+
 /** What a duplex server of channel NAME left: its processes, its shm files, whether its request ring's lock file is there. */
 function serverLeftovers(name: string): [string[], string[], boolean] {
   return [processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)];

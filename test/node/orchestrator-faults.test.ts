@@ -912,3 +912,32 @@ test('startStream refuses an option of the pipeline it cannot take (stopTimeoutM
   expect(leftovers().filter((n) => n.includes(name))).toEqual([]);
   expect(processesWith(name)).toEqual([]);
 });
+
+test('a filter pipeline\'s not-linked: permanent (not restarted) from zerofilter or an element of the sink pipeline, by the name gst-launch gives it; transient from the source\'s (a queue there is queue0, the sink\'s queue1)', async () => {
+  const name = ringName('notlinked');
+  const notLinked = (element: string): string => script(`${name}-${element.replace(/\W/g, '_')}`, [
+    `echo "ERROR: from element /GstPipeline:pipeline0/${element}: Internal data stream error." >&2`,
+    'echo "Additional debug info:" >&2',
+    `echo "../plugins/elements/gstqueue.c(992): gst_queue_handle_sink_event (): /GstPipeline:pipeline0/${element}:" >&2`,
+    'echo "streaming stopped, reason not-linked (-1)" >&2',
+    'exit 1',
+  ].join('\n'));
+  const cases: [string, boolean][] = [
+    ['GstQueue:queue0', false], // the source's
+    ['GstQueue:queue1', true], // before: restarted as transient (gst-launch's "--filter-sink queue" at EOS)
+    ['GstCapsFilter:capsfilter1', true], // the sink's caps
+    ['GstZeroFilter:zerofilter', true],
+    ['GstTee:t', true], // named
+    ['GstBin:bin0/GstQueue:queue1', false], // inside a bin: not one of the description's
+  ];
+  for (const [element, permanent] of cases) {
+    const runner = new PipelineRunner({
+      source: 'videotestsrc ! queue ! video/x-raw', name, sink: 'queue ! video/x-raw ! tee name=t ! fakesink', gstLaunch: notLinked(element),
+      restart: { maxRestarts: 1, initialDelayMs: 0 },
+    });
+    runner.start();
+    const exit = await within('the pipeline', runner.done, 10000);
+    expect({ element, permanent: exit.error?.permanent, restarts: exit.restarts }).toEqual({ element, permanent, restarts: permanent ? 0 : 1 });
+  }
+  expect(processesWith(name)).toEqual([]);
+});

@@ -38,10 +38,13 @@ export function briefFailure(error: PipelineError | undefined): string {
   return cause === undefined ? first : `${first}: ${cause.replace(/^ERROR: from element \S+: /, '')}`;
 }
 
-/** "EMSGSIZE (permanent)", or the code and gst-launch's first line for failures zerosink did not classify. */
+/**
+ * "EMSGSIZE (permanent)", or the code and gst-launch's first line for failures zerosink did not classify, said to be
+ * permanent when they are (a sink pipeline's not-linked, a gst-launch that could not be started).
+ */
 export function errorKind(error: PipelineError): string {
   return error.element !== undefined || error.code === 'ENAME' ? `${error.code} (${kind(error)})`
-    : `${error.code} (${firstLine(error)})`;
+    : `${error.code} (${error.permanent ? 'permanent: ' : ''}${firstLine(error)})`;
 }
 
 /** The message's first line, without the colon that introduces gst-launch's words. */

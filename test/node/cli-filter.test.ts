@@ -560,7 +560,7 @@ test('zerobuffer watch --filter-sink "queue" with a source that ends at once: th
     expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
     expect(cli.stderr).toMatch(/^ERROR: from element \/GstPipeline:pipeline0\/Gst(Queue:queue0|ZeroFilter:zerofilter): Internal data stream error\.$/m);
     expect(cli.stderr).not.toContain('restart 1');
-    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE `));
+    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE \\(permanent: gst-launch exited with status 1\\)\n`));
     expect(cli.stderr).toContain('zerobuffer watch: the --filter-sink pipeline ("queue") sends the answers nowhere (not-linked)');
   } finally {
     removeServerLeftovers(name);

@@ -17,8 +17,8 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   const run = parsed.kind === 'help' || parsed.kind === 'usage' ? undefined : await loadCommand(parsed);
   // Stopped before a command started (a Ctrl-C while the modules loaded):
   // nothing to stop or clean up, so the status of any stop, and (run and
-  // filter with --json) the summary a program reading the lines relies on. A command handed an
-  // aborted signal would not see it: 'abort' has fired.
+  // filter with --json) the summary a program reading the lines relies on.
+  // A command handed an aborted signal would not see it: 'abort' has fired.
   await signalsDispatched();
   const stoppedBeforeStart = signal.aborted;
   // Our stdout or stderr closed under us (`| head`, `2>&1 | head`, a terminal hung up): nothing

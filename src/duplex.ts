@@ -22,13 +22,13 @@ import {
   connectWhenThere, ringNotReady, sizesLeftToReader, ZeroBufferWriter, type MetadataObject, type WriteOptions,
 } from './writer.js';
 
-/** The names of a duplex channel's rings. */
+/** The names of a duplex channel's rings; a name the core refuses is a TypeError naming the option, as validateName's. */
 export function duplexRingNames(channel: string): { request: string; response: string } {
   validateName(channel);
   try {
     return native.duplexRingNames(channel);
   } catch (e) {
-    throw new ZeroBufferError((e as Error).message, { code: 'ENAME', cause: e });
+    throw Object.assign(new TypeError(`option "name": ${(e as Error).message}`), { code: 'ENAME', cause: e });
   }
 }
 

@@ -1354,6 +1354,24 @@ static void test_duplex_ring_name_reason(void) {
   CHECK_MSG("(ring name \"cam/0_request\" contains '/': the name becomes a file name");
 }
 
+/* A channel name too long for NAME_response: ENAME stating the limit in
+ * bytes (no NUL counted), whichever ring is asked for; at the limit both
+ * names are made. */
+static void test_duplex_channel_too_long(void) {
+  char channel[ZB_DUPLEX_CHANNEL_MAX + 2];
+  char name[ZB_NAME_MAX + 1];
+  CHECK(ZB_DUPLEX_CHANNEL_MAX == 236);
+  memset(channel, 'a', ZB_DUPLEX_CHANNEL_MAX);
+  channel[ZB_DUPLEX_CHANNEL_MAX] = '\0';
+  CHECK_RC(zb_duplex_ring_name(channel, ZB_DUPLEX_RESPONSE, name, sizeof name), 0);
+  CHECK(strlen(name) == ZB_NAME_MAX);
+  channel[ZB_DUPLEX_CHANNEL_MAX] = 'a';
+  channel[ZB_DUPLEX_CHANNEL_MAX + 1] = '\0';
+  CHECK_RC(zb_duplex_ring_name(channel, ZB_DUPLEX_REQUEST, name, sizeof name), ZB_ENAME);
+  CHECK_MSG("is too long: at most 236 bytes, so that \"NAME_response\" fits a ring name");
+  CHECK_RC(zb_duplex_ring_name(channel, ZB_DUPLEX_RESPONSE, name, sizeof name), ZB_ENAME);
+}
+
 static void test_health_backlog(void) {
   pair p;
   zb_health h;
@@ -1774,6 +1792,7 @@ int main(void) {
   RUN(test_metadata_frame_header);
   RUN(test_sizing);
   RUN(test_duplex_ring_name_reason);
+  RUN(test_duplex_channel_too_long);
   RUN(test_health_backlog);
   RUN(test_hold_never_overwritten);
   RUN(test_hold_release_out_of_order);

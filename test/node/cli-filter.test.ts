@@ -466,6 +466,9 @@ test('zerobuffer filter: usage errors', async () => {
   const bad = run(process.execPath, [bin, 'filter', SRC, '--script', '/nonexistent.mjs', 'fakesink'], gstEnv);
   expect(await bad.exit(20000)).toBe(2);
   expect(bad.stderr).toMatch(/cannot load/);
+  const long = run(process.execPath, [bin, 'filter', SRC, '--script', '/nonexistent.mjs', '--name', 'a'.repeat(240), 'fakesink'], gstEnv);
+  expect(await long.exit(20000)).toBe(2);
+  expect(long.stderr).toContain(`--name: channel name "${'a'.repeat(64)}..." is too long: at most 236 bytes, so that "NAME_response" fits a ring name`);
   // output caps zerofilter would refuse (EMETADATA) once the pipeline runs are refused before it starts
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-caps-'));
   try {

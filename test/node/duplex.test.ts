@@ -69,6 +69,19 @@ test('ring names come from the core', () => {
   expect(() => duplexRingNames('a/b')).toThrow(expect.objectContaining({ code: 'ENAME' }));
 });
 
+test('a channel name too long for NAME_response is a TypeError naming the option and the limit, wherever it is given', async () => {
+  const longest = 'a'.repeat(236); // 245 bytes with "_response"
+  expect(duplexRingNames(longest).response).toBe(`${longest}_response`);
+  const message = `option "name": channel name "${'a'.repeat(64)}..." is too long: at most 236 bytes, ` +
+    'so that "NAME_response" fits a ring name';
+  const tooLong = 'a'.repeat(237);
+  const refused = expect.objectContaining({ name: 'TypeError', code: 'ENAME', message });
+  expect(() => duplexRingNames(tooLong)).toThrow(refused);
+  await expect(ZeroBufferDuplexServer.create({ name: tooLong })).rejects.toEqual(refused);
+  await expect(ZeroBufferDuplexClient.connect({ name: tooLong, connectTimeoutMs: 0 })).rejects.toEqual(refused);
+  expect(fs.readdirSync('/dev/shm').filter((f) => f.includes(tooLong.slice(0, 200)))).toEqual([]);
+});
+
 test.each([
   ['RGB', RGB],
   ['I420 321x241', `videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=I420,width=321,height=241,framerate=30/1`],

@@ -770,9 +770,12 @@ typedef enum zb_duplex_ring {
  * default; what a server sizes NAME_request for when it does not know. */
 #define ZB_DUPLEX_DEFAULT_DEPTH 2
 
+/* The longest channel name, in bytes: NAME_response must be a ring name. */
+#define ZB_DUPLEX_CHANNEL_MAX (ZB_NAME_MAX - (int)(sizeof "_response" - 1))
+
 /* Writes the name of the channel's ring to out (cap bytes, NUL included):
- * ZB_EINVAL when it does not fit, ZB_ENAME when the result is not a valid
- * ring name. */
+ * ZB_ENAME when the channel name is longer than ZB_DUPLEX_CHANNEL_MAX or the
+ * result is not a valid ring name, ZB_EINVAL when it does not fit out. */
 int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
                         size_t cap);
 

@@ -27,13 +27,19 @@ int zb_duplex_ring_name(const char *channel, zb_duplex_ring ring, char *out,
     return zb__fail(ZB_EINVAL, "zb_duplex_ring_name: unknown ring %d",
                     (int)ring);
   }
+  if (strlen(channel) > ZB_DUPLEX_CHANNEL_MAX)
+    return zb__fail(ZB_ENAME,
+                    "channel name \"%.*s...\" is too long: at most %d "
+                    "bytes, so that \"NAME_response\" fits a ring name",
+                    zb__utf8_prefix(channel, 64), channel,
+                    ZB_DUPLEX_CHANNEL_MAX);
   n = strlen(channel) + strlen(suffix);
   if (n >= cap)
     return zb__fail(ZB_EINVAL,
-                    "zb_duplex_ring_name: %zu bytes needed for the name of "
-                    "channel \"%.*s%s\"'s %s ring",
-                    n + 1, zb__utf8_prefix(channel, ZB_NAME_MAX), channel,
-                    strlen(channel) > ZB_NAME_MAX ? "..." : "", suffix + 1);
+                    "zb_duplex_ring_name: the name of channel \"%s\"'s %s "
+                    "ring is %zu bytes, and out (cap %zu) holds at most %zu "
+                    "and a NUL",
+                    channel, suffix + 1, n, cap, cap > 0 ? cap - 1 : 0);
   snprintf(out, cap, "%s%s", channel, suffix);
   rc = zb_validate_name(out);
   if (rc < 0) {

@@ -250,6 +250,8 @@ export interface NativeAddon {
   liveCounts(): NativeLiveCounts;
   /** Tests only: sets how long a closed reader's range stays mapped as zero pages (30000 ms), returns the previous value. */
   setRetireGraceMs(ms: number): number;
+  /** Whether the pipe or socket fd writes into has no reader left (poll's POLLERR / POLLHUP); false for a file. */
+  readerGone(fd: number): boolean;
   /** The names of a duplex channel's rings (zb_duplex_ring_name); throws ENAME. */
   duplexRingNames(channel: string): { request: string; response: string };
   /**

@@ -13,7 +13,8 @@
 //           healthBands, bandOf (the core's utilisation bands),
 //           liveCounts (live native objects and malloc figures, for leak checks),
 //           duplexRingNames (a duplex channel's two rings), duplexSameClient,
-//           duplexCheckAnswers (the core's duplex rules)
+//           duplexCheckAnswers (the core's duplex rules),
+//           readerGone (a pipe or socket written into has no reader left)
 //
 // Frames reach JS in batches: a wait resolves with the number of frames it
 // took, whose views go into an array and whose fields into a Float64Array,
@@ -29,8 +30,10 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <malloc.h>
+#include <poll.h>
 #include <memory>
 #include <vector>
 
@@ -721,6 +724,18 @@ Napi::Value DuplexRingNames(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// readerGone(fd) -> whether the pipe or socket fd writes into has no reader
+// left (poll: POLLERR for a pipe, POLLHUP for a socket): a write alone tells
+// it otherwise, and a command whose output is done writes no more.
+Napi::Value ReaderGone(const Napi::CallbackInfo &info) {
+  int fd = static_cast<int>(ArgNumber(info, 0, "fd"));
+  struct pollfd p = {fd, POLLOUT, 0};
+  int rc;
+  do rc = poll(&p, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  return Napi::Boolean::New(info.Env(), rc > 0 && (p.revents & (POLLERR | POLLHUP)) != 0);
+}
+
 // duplexSameClient(requestHealth, responseHealth) -> whether the response
 // ring's reader is the request ring's writer, one client
 // (zb_duplex_same_client), from the two rings' health() snapshots.
@@ -801,6 +816,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"duplexRingNames", DuplexRingNames},
       {"duplexSameClient", DuplexSameClient},
       {"duplexCheckAnswers", DuplexCheckAnswers},
+      {"readerGone", ReaderGone},
   };
   for (const auto &f : functions) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
   Napi::Object fields = Napi::Object::New(env);

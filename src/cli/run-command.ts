@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { onAbort } from '../abort.js';
 import type { Caps } from '../caps.js';
 import { FrameSizeError, ImageDecodeError, PipelineError, ZeroBufferError } from '../errors.js';
+import { native } from '../native.js';
 import { capsFromSource, defaultSizes } from '../orchestrator/sizes.js';
 import { startStream, type Stream, type StreamStats } from '../orchestrator/start-stream.js';
 import { ringBand } from '../orchestrator/stream-stats.js';
@@ -54,6 +55,25 @@ function stdoutSnapshotProblem(args: RunArgs, io: CliIo): string | undefined {
   if (args.announce)
     return `--announce prints to stdout, which --snapshot ${args.snapshot} sends the PNG to: give --snapshot a file, or leave --announce out`;
   return undefined;
+}
+
+/** How often a run whose PNG went to stdout looks whether the program reading it has quit. */
+const STDOUT_READER_CHECK_MS = 100;
+
+/**
+ * Calls onGone once the pipe or socket `stdout` writes into has no reader
+ * left: after the PNG nothing more is written to it, so no write can tell
+ * (`| head -c 100` after a PNG that fit the pipe). Returns the stop.
+ */
+function whenStdoutReaderGone(stdout: CliIo['stdout'], onGone: () => void): () => void {
+  const fd = (stdout as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return () => {};
+  const timer = setInterval(() => {
+    if (!native.readerGone(fd)) return;
+    clearInterval(timer);
+    onGone();
+  }, STDOUT_READER_CHECK_MS);
+  return () => clearInterval(timer);
 }
 
 /** Where the stats go, and whether as JSON lines. */
@@ -169,6 +189,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     else live!.update(statsLine(s));
   };
   const ticker = setInterval(show, args.intervalMs);
+  let stopWatchingStdout = (): void => {};
   let failure: unknown;
   try {
     // closeOnReturn false: leaving the loop does not close yet, so the summary's ring figures below are the
@@ -181,6 +202,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
         if (snapshotRefused !== undefined) break;
         try {
           snapshot = { file: args.snapshot, ...(await writeSnapshot(frame, args.snapshot, snapshotToStdout ? io.stdout : undefined)) };
+          // its reader quitting is a stop, as a write into the closed pipe is (EPIPE, below): status 0
+          if (snapshotToStdout) stopWatchingStdout = whenStdoutReaderGone(io.stdout, () => stop.abort());
         } catch (e) {
           if (!(e instanceof ImageDecodeError || e instanceof FrameSizeError)) {
             snapshotError = e;
@@ -203,6 +226,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     failure = e;
   } finally {
     clearInterval(ticker);
+    stopWatchingStdout();
     cancelTimer?.();
     stopListening();
   }

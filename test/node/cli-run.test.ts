@@ -143,6 +143,30 @@ test('--snapshot - is refused on a terminal and with --announce (status 2); a st
   expect({ status: closed.status, stderr: closed.stderr }).toEqual({ status: EXIT.ok, stderr: expect.not.stringContaining('no snapshot') });
 });
 
+test('--snapshot - into a pipe or socket whose reader quits after a PNG that fit in: a quiet stop soon after, status 0 (it read frames on until stopped: nothing is written after the PNG to tell)', async () => {
+  const ENDLESS = 'videotestsrc pattern=smpte ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1';
+  // a pipe (| head -c 100): timeout's SIGINT, 15 s on, is the stop the old code waited for (status 124)
+  const started = Date.now();
+  const piped = spawnSync('bash', ['-c', 'timeout -s INT 15 "$0" "$@" | head -c 100 > /dev/null; exit ${PIPESTATUS[0]}', process.execPath, bin, 'run', ENDLESS,
+    '--name', ringName('snaphead'), '--snapshot', '-'], { encoding: 'utf8', timeout: 30000 });
+  expect({ status: piped.status, stderr: piped.stderr }).toEqual({ status: EXIT.ok, stderr: expect.not.stringContaining('no snapshot') });
+  expect(Date.now() - started).toBeLessThan(12000);
+  expect(JSON.parse(piped.stderr.trim().split('\n').at(-1)!)).toMatchObject({ type: 'summary', snapshot: { file: '-', width: 64, height: 48 } });
+  // a socket (a parent's stdio pipe) closed by its reader once the PNG came
+  const child = spawn(process.execPath, [bin, 'run', ENDLESS, '--name', ringName('snapsock'), '--snapshot', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  let stoppedBySigint = false;
+  const stop = setTimeout(() => {
+    stoppedBySigint = true;
+    child.kill('SIGINT');
+  }, 15000);
+  const status = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  clearTimeout(stop);
+  expect({ status, stoppedBySigint, stderr }).toEqual({ status: EXIT.ok, stoppedBySigint: false, stderr: expect.not.stringContaining('no snapshot') });
+}, 60000);
+
 test('--snapshot skips a frame it cannot make a picture of (a corrupt first JPEG, as webcams send) and takes the next, even with --frames 1', async () => {
   const good = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
   fs.writeFileSync(path.join(tmp, 'cam0.jpg'), good.subarray(0, good.length >> 1)); // cut short

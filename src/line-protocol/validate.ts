@@ -33,7 +33,7 @@ export function checkMessage(message: StreamMessage): string | undefined {
     try {
       native.duplexRingNames(message.name);
     } catch (e) {
-      return `invalid duplex channel name: ${(e as Error).message}`;
+      return (e as Error).message; // the core names the channel and why
     }
   }
   if (message.method === 'start-stream') {

@@ -97,6 +97,9 @@ describe('parseLine', () => {
     ['deep name', `> {"jsonrpc":"2.0","method":"start-stream","params":[${'['.repeat(5000)}${']'.repeat(5000)},1,1]}`, /name must be a string, received an array of 1 value$/],
     ['deep size', `> {"jsonrpc":"2.0","method":"start-stream","params":["a",${'['.repeat(5000)}${']'.repeat(5000)},1]}`, /metadataSize must be a whole number of 0 or more, received an array/],
     ['long string size', start(['a', 'x'.repeat(60000), 1]), /received "x{80}"… \(60000 characters\)$/],
+    // the core's words alone (they said "invalid duplex channel name: channel name ...")
+    ['duplex channel name too long', `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-duplex', params: ['c'.repeat(237)] })}`,
+      /^start-duplex: channel name "c+\.\.\." is too long: at most 236 bytes, so that "NAME_response" fits a ring name$/],
   ];
   test.each(invalid)('warning: %s', (_, line, reason) => {
     const e = parseLine(line);
@@ -398,6 +401,9 @@ test('zerosrc announce=true gives the sizes of its ring as created (the core rou
     const ring = inspectRing(name);
     expect([ring.metadataSize, ring.payloadSize]).toEqual([1024, 100032]);
     expect(line).toBe(`> {"jsonrpc":"2.0","method":"start-stream","params":["${name}",${ring.metadataSize},${ring.payloadSize}]}`);
+    // zerosrc announces while gst-launch sets PAUSED, before gst-launch has a SIGINT handler (it installs one
+    // in its main loop, which prints the clock): a SIGINT before then kills it, status 130, the ring left
+    await child.line(/New clock/, 20000);
   } finally {
     child.proc.kill('SIGINT');
     expect(await child.exit()).toBe(0);

@@ -193,6 +193,8 @@ struct _GstZeroSrc
   GstClockTimeDiff ts_pushed_end;       /* the latest end of a buffer pushed
                                          * (or -1): a new time base starts
                                          * there or later */
+  gboolean ts_last_untimed;     /* the last buffer pushed was stamped by
+                                 * gst_zero_src_stamp_untimed */
   GstClockTimeDiff ts_lead;     /* how far it led its commit */
   GstClockTimeDiff ts_end;      /* the writer's decode time + duration of
                                  * that frame, or -1 when unknown */
@@ -1017,7 +1019,8 @@ gst_zero_src_note_qos (GstZeroSrc * self, GstEvent * event)
  * writer (and after a pause or a flush), and one of unknown duration, gets
  * its arrival. Never before
  * what was pushed already, and what is stamped after it is not before it
- * either (the anchor comes after ts_last). */
+ * either (the anchor comes after ts_last); with the header, never at the
+ * last PTS pushed nor within a stamped frame's duration. */
 static void
 gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, gboolean queued, gsize size)
@@ -1053,8 +1056,17 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
   at = MAX (at, self->ts_last);
   if (at < 0)
     return;
+  /* with the header, after the last one pushed, and after the end of the
+   * writer's frame before (a writer ahead of its clock: its PTS leads the
+   * commits), as a new time base starts: no two buffers with one PTS, and
+   * none within a stamped frame; not after the end of our own stamp, whose
+   * duration is the caps' guess, not the writer's pace */
+  if (ext != NULL)
+    at = MAX (at, self->ts_last_untimed ? self->ts_last + 1 :
+        MAX (self->ts_last + 1, self->ts_pushed_end));
   GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) = at;
   self->ts_last = at;
+  self->ts_last_untimed = TRUE;
   if (ext == NULL && GST_CLOCK_TIME_IS_VALID (now))
     gst_zero_src_note_lag (self, at, (GstClockTimeDiff) now > at ? now - at :
         0);
@@ -1425,6 +1437,7 @@ gst_zero_src_open_ring (GstZeroSrc * self)
   self->ts_anchored = FALSE;
   self->ts_last = -1;
   self->ts_pushed_end = -1;
+  self->ts_last_untimed = FALSE;
   self->gap_from = GST_CLOCK_TIME_NONE;
   self->ts_keep_offset = FALSE;
   self->drop_until_ns = 0;
@@ -1818,6 +1831,8 @@ next_frame:
   if (!GST_BUFFER_PTS_IS_VALID (buffer) && !GST_BUFFER_DTS_IS_VALID (buffer))
     gst_zero_src_stamp_untimed (self, buffer, self->frame_header ? &ext :
         NULL, queued, size);
+  else
+    self->ts_last_untimed = FALSE;
   /* muxers and videorate need durations; the writer's, else the caps' */
   if (!GST_BUFFER_DURATION_IS_VALID (buffer))
     GST_BUFFER_DURATION (buffer) = gst_zero_src_caps_duration (self, size);

@@ -8350,6 +8350,83 @@ GST_START_TEST (test_unstamped_between_stamped_read_late)
 
 GST_END_TEST;
 
+/* Commits a frame of SIZE bytes (0x5a) now, after a per-frame header with
+ * PTS and DURATION (-1: none), no DTS. */
+static void
+write_lasting_frame (zb_writer * writer, gint64 pts, gint64 duration,
+    gsize size)
+{
+  zb_frame_ext ext = { pts < 0 ? ZB_EXT_NONE : (uint64_t) pts, ZB_EXT_NONE,
+    duration < 0 ? ZB_EXT_NONE : (uint64_t) duration, 0, 0, 0, NULL, 0, NULL,
+    0
+  };
+  zb_reservation res;
+
+  fail_unless_equals_int (zb_writer_reserve (writer, ZB_EXT_HEADER_SIZE +
+          size, &res, 1000), 0);
+  zb_frame_ext_write (res.data, &ext);
+  memset ((guint8 *) res.data + ZB_EXT_HEADER_SIZE, 0x5a, size);
+  fail_unless_equals_int (zb_reservation_commit (&res, ZB_EXT_HEADER_SIZE +
+          size), 0);
+}
+
+/* A writer ahead of its clock (two stamped frames 1 s apart, a file's)
+ * then two unstamped frames, all committed at once: the first unstamped
+ * one starts at the end of the stamped one before it (it got its PTS:
+ * two buffers with one PTS, the second within the first), as a new time
+ * base does, 1 ns after its PTS when its duration is over an hour (a bad
+ * one); the second comes after it, by its commit (it got the same PTS
+ * too), not a duration of the caps later, which is our guess, not the
+ * writer's pace. */
+GST_START_TEST (test_unstamped_after_stamped_frame_end)
+{
+  const gint64 durations[] = { 40 * GST_MSECOND, G_GINT64_CONSTANT (1) << 62 };
+  const gint64 pts[] = { 0, GST_SECOND, -1, -1 };
+  guint d, i;
+
+  for (d = 0; d < G_N_ELEMENTS (durations); d++) {
+    gchar *name = ring_name ("fhuntimedend");
+    GstElement *pipeline, *appsink;
+    zb_writer *writer = NULL;
+    GstClockTime stamps[G_N_ELEMENTS (pts)];
+    GstClockTime end;
+
+    pipeline = playing_reader (name, "", &appsink);
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer,
+            HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
+    for (i = 0; i < G_N_ELEMENTS (pts); i++)
+      write_lasting_frame (writer, pts[i], pts[i] < 0 ? -1 : durations[d], 8);
+    for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+      GstBuffer *buffer = next_buffer (appsink);
+
+      fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "buffer %u unstamped", i);
+      if (pts[i] < 0)
+        fail_unless_equals_uint64 (GST_BUFFER_DTS (buffer),
+            GST_BUFFER_PTS (buffer));
+      stamps[i] = GST_BUFFER_PTS (buffer);
+      gst_buffer_unref (buffer);
+    }
+    fail_unless_equals_uint64 (stamps[1] - stamps[0], GST_SECOND);
+    end = stamps[1] + (d == 0 ? durations[d] : 1);
+    fail_unless (stamps[2] == end, "duration %" G_GINT64_FORMAT ": the "
+        "unstamped frame at %" GST_TIME_FORMAT ", not at the end of the "
+        "frame before, %" GST_TIME_FORMAT, durations[d],
+        GST_TIME_ARGS (stamps[2]), GST_TIME_ARGS (end));
+    fail_unless (stamps[3] > stamps[2] && stamps[3] < stamps[2] +
+        GST_SECOND / 30, "duration %" G_GINT64_FORMAT ": the second "
+        "unstamped frame at %" GST_TIME_FORMAT ", the first at %"
+        GST_TIME_FORMAT, durations[d], GST_TIME_ARGS (stamps[3]),
+        GST_TIME_ARGS (stamps[2]));
+    zb_writer_destroy (writer);
+    gst_message_unref (wait_eos_or_error (pipeline));
+    end_reader (pipeline, name);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 static GMutex gaps_lock;
 
 /* GAP events pushed downstream, in the order they came. */
@@ -9849,6 +9926,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_no_allocation_query_without_caps);
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);
+  tcase_add_test (tc, test_unstamped_after_stamped_frame_end);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);

@@ -1844,20 +1844,21 @@ next_frame:
   }
   if (GST_BUFFER_PTS_IS_VALID (buffer)) {
     GstClockTime duration = GST_BUFFER_DURATION (buffer);
-    GstClockTime end = GST_BUFFER_PTS (buffer) +
-        (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0);
+    /* a duration over an hour is a bad one, as such a leap of a PTS is: not
+     * for a synchronised sink to wait out, nor for GAP events to start
+     * after (the writer's, up to 2^64 - 2, would also overflow the sum) */
+    GstClockTime lasting = GST_CLOCK_TIME_IS_VALID (duration) &&
+        duration <= ZEROSRC_TS_LEAP ? duration : 0;
+    GstClockTime end = GST_BUFFER_PTS (buffer) + lasting;
 
     /* (a GAP pushed up to later stays so) */
     if (!GST_CLOCK_TIME_IS_VALID (self->gap_from) || end > self->gap_from)
       self->gap_from = end;
     /* a new time base does not overlap it: it starts at its end, or 1 ns
-     * after its PTS without a duration, or with one over an hour (a bad
-     * one, as such a leap of a PTS is: not for a synchronised sink to wait
-     * out) */
+     * after its PTS without a duration (or with a bad one) */
     self->ts_pushed_end = MAX (self->ts_pushed_end,
         (GstClockTimeDiff) GST_BUFFER_PTS (buffer) +
-        (GST_CLOCK_TIME_IS_VALID (duration) && duration > 0 &&
-            duration <= ZEROSRC_TS_LEAP ? (GstClockTimeDiff) duration : 1));
+        (GstClockTimeDiff) MAX (lasting, 1));
   }
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT
       " bytes, pts %" GST_TIME_FORMAT, frame.sequence, size,

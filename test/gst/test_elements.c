@@ -8351,14 +8351,13 @@ GST_START_TEST (test_unstamped_between_stamped_read_late)
 GST_END_TEST;
 
 /* Commits a frame of SIZE bytes (0x5a) now, after a per-frame header with
- * PTS and DURATION (-1: none), no DTS. */
+ * PTS (-1: none) and DURATION (ZB_EXT_NONE: none), no DTS. */
 static void
-write_lasting_frame (zb_writer * writer, gint64 pts, gint64 duration,
+write_lasting_frame (zb_writer * writer, gint64 pts, guint64 duration,
     gsize size)
 {
   zb_frame_ext ext = { pts < 0 ? ZB_EXT_NONE : (uint64_t) pts, ZB_EXT_NONE,
-    duration < 0 ? ZB_EXT_NONE : (uint64_t) duration, 0, 0, 0, NULL, 0, NULL,
-    0
+    duration, 0, 0, 0, NULL, 0, NULL, 0
   };
   zb_reservation res;
 
@@ -8396,7 +8395,8 @@ GST_START_TEST (test_unstamped_after_stamped_frame_end)
     fail_unless_equals_int (zb_writer_set_metadata (writer,
             HEADER_META_GRAY8, strlen (HEADER_META_GRAY8)), 0);
     for (i = 0; i < G_N_ELEMENTS (pts); i++)
-      write_lasting_frame (writer, pts[i], pts[i] < 0 ? -1 : durations[d], 8);
+      write_lasting_frame (writer, pts[i], pts[i] < 0 ? ZB_EXT_NONE :
+          (guint64) durations[d], 8);
     for (i = 0; i < G_N_ELEMENTS (pts); i++) {
       GstBuffer *buffer = next_buffer (appsink);
 
@@ -8511,6 +8511,73 @@ GST_START_TEST (test_sparse_stream_gaps)
     g_mutex_unlock (&gaps_lock);
     gst_buffer_unref (before);
     gst_buffer_unref (after);
+    zb_writer_destroy (writer);
+    gst_message_unref (wait_eos_or_error (pipeline));
+    end_reader (pipeline, name);
+    g_array_unref (gaps);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
+/* A sparse stream's frame with an absurd duration from the writer (2^63
+ * ns, 2^64 - 2): the GAP events after it start at its PTS, as without a
+ * duration, the duration being a bad one, as one over an hour is for a new
+ * time base. The end was its PTS plus the duration: 292 years on, and no
+ * GAP came (textoverlay's video froze), or, wrapped round, 2 ns before its
+ * PTS. */
+GST_START_TEST (test_sparse_gaps_after_absurd_duration)
+{
+  const gchar *meta = "{\"caps\":\"text/x-raw, format=(string)utf8\","
+      "\"zerobuffer\":{\"frame_header\":1}}";
+  const guint64 durations[] = { G_GUINT64_CONSTANT (1) << 63,
+    GST_CLOCK_TIME_NONE - 1
+  };
+  guint d;
+
+  for (d = 0; d < G_N_ELEMENTS (durations); d++) {
+    gchar *name = ring_name ("sparseabsurd");
+    GArray *gaps = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+    GstElement *pipeline, *appsink;
+    zb_writer *writer = NULL;
+    GstBuffer *buffer;
+    GstClockTime end, now;
+    GstPad *pad;
+    guint i, n;
+
+    pipeline = playing_reader (name, "", &appsink);
+    pad = gst_element_get_static_pad (appsink, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_gaps,
+        gaps, NULL);
+    gst_object_unref (pad);
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer, meta,
+            strlen (meta)), 0);
+    write_lasting_frame (writer, 0, durations[d], 8);
+    buffer = next_buffer (appsink);
+    end = GST_BUFFER_PTS (buffer);
+    fail_unless (GST_CLOCK_TIME_IS_VALID (end) && end >= 2);
+    gst_buffer_unref (buffer);
+    g_usleep (G_USEC_PER_SEC / 2);
+    now = gst_element_get_current_running_time (pipeline);
+    g_mutex_lock (&gaps_lock);
+    n = gaps->len / 2;
+    fail_unless (n >= 2, "duration %" G_GUINT64_FORMAT ": %u GAP events in "
+        "500 ms", durations[d], n);
+    for (i = 0; i < n; i++) {
+      GstClockTime start = g_array_index (gaps, GstClockTime, 2 * i);
+      GstClockTime duration = g_array_index (gaps, GstClockTime, 2 * i + 1);
+
+      fail_unless (start == end, "duration %" G_GUINT64_FORMAT ": GAP %u "
+          "from %" GST_TIME_FORMAT ", not %" GST_TIME_FORMAT, durations[d], i,
+          GST_TIME_ARGS (start), GST_TIME_ARGS (end));
+      fail_unless (duration > 0 && duration != GST_CLOCK_TIME_NONE);
+      end = start + duration;
+    }
+    fail_unless (end <= now, "GAP to %" GST_TIME_FORMAT " past %"
+        GST_TIME_FORMAT, GST_TIME_ARGS (end), GST_TIME_ARGS (now));
+    g_mutex_unlock (&gaps_lock);
     zb_writer_destroy (writer);
     gst_message_unref (wait_eos_or_error (pipeline));
     end_reader (pipeline, name);
@@ -9929,6 +9996,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unstamped_after_stamped_frame_end);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
+  tcase_add_test (tc, test_sparse_gaps_after_absurd_duration);
   tcase_add_test (tc, test_reordered_and_paused_timestamps);
   tcase_add_test (tc, test_reader_pause_drops_waited_frames);
   tcase_add_test (tc, test_timeout_not_while_paused);

@@ -380,11 +380,13 @@ static void test_destroy_with_open_reservation(void) {
  * no other process: the next writer's first frame goes where the
  * reservation was (same segment bytes), and a write through the abandoned
  * reservation after it leaves that frame as written. The reservation keeps
- * the bytes it had at the destroy. A metadata block of 4 KiB puts the
- * payload past the header's page, which stays shared. */
+ * the bytes it had at the destroy. A metadata block of a page puts the
+ * payload past the header's page, which stays shared (16 or 64 KiB on some
+ * arm64 and ppc64 kernels). */
 static void test_abandoned_reservation_writes_stay_private(void) {
-  enum { META = 4096, SIZE = 5000 };
-  const uint64_t at = ZB_OIEB_SIZE + META + ZB_FRAME_HEADER_SIZE;
+  enum { SIZE = 5000 };
+  const uint64_t meta = (uint64_t)sysconf(_SC_PAGESIZE);
+  const uint64_t at = ZB_OIEB_SIZE + meta + ZB_FRAME_HEADER_SIZE;
   pair p;
   zb_reservation a;
   zb_frame f;
@@ -395,7 +397,7 @@ static void test_abandoned_reservation_writes_stay_private(void) {
   int fd;
   memset(&p, 0, sizeof p);
   snprintf(p.name, sizeof p.name, "%s", zb_test_name("abandonedprivate"));
-  CHECK_RC(zb_reader_create(&p.r, p.name, META, 64 * 1024, NULL), 0);
+  CHECK_RC(zb_reader_create(&p.r, p.name, meta, 64 * 1024, NULL), 0);
   CHECK_RC(zb_writer_connect(&p.w, p.name), 0);
   snprintf(path, sizeof path, "/%s", p.name);
   fd = shm_open(path, O_RDWR, 0);

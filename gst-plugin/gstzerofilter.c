@@ -2088,6 +2088,7 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       if (answered && (surplus = leftover_answers (self)) != NULL)
         ret = fail_surplus (self, NULL, ": answers were left over at the "
             "end of stream", surplus);
+      gst_zero_sink_pool_cancel_places (self->link);
       gst_zero_link_finish (self->link);
       self->session_ended = TRUE;
       if (ret == GST_FLOW_OK) {
@@ -2334,6 +2335,7 @@ gst_zero_filter_start (GstZeroFilter * self)
 static void
 gst_zero_filter_stop (GstZeroFilter * self)
 {
+  gst_zero_sink_pool_cancel_places (self->link);
   gst_zero_link_close (self->link);
   responses_close (self);
   pending_clear (self);
@@ -2377,6 +2379,7 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
        * response; the streaming thread may be about to start the task
        * (first caps, flush stop, a new session): it no longer does */
       gst_zero_filter_cancel (self, TRUE);
+      gst_zero_sink_pool_cancel_places (self->link);
       gst_zero_link_close (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);

@@ -414,7 +414,9 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   guint64 written = 0, bytes = 0, zero_copy = 0, copied = 0, dropped = 0;
 
   /* upstream may still be in the pool's acquire: from now on it gets
-   * FLUSHING; its open reservations are abandoned */
+   * FLUSHING; its open reservations are abandoned (the places of plain
+   * buffers first cancelled: nobody writes into them) */
+  gst_zero_sink_pool_cancel_places (self->link);
   gst_zero_link_close (self->link);
   /* (test/gst scripts read this line) */
   stats = gst_zero_sink_get_stats (self);
@@ -489,6 +491,7 @@ gst_zero_sink_wait_event (GstBaseSink * bsink, GstEvent * event)
       return ret;
   }
   /* the reader sees end of stream; the pool hands out no more */
+  gst_zero_sink_pool_cancel_places (self->link);
   gst_zero_link_finish (self->link);
   return GST_FLOW_OK;
 }

@@ -324,6 +324,43 @@ plain_slot_free (gpointer data)
   gst_object_unref (pool);
 }
 
+void
+gst_zero_sink_pool_cancel_places (GstZeroLink * link)
+{
+  PlainList *list = gst_zero_link_pool_shared (link, plain_list_new,
+      plain_list_free);
+
+  for (;;) {
+    PlainSlot *slot = NULL;
+    zb_reservation place;
+    zb_writer *mapping;
+    guint64 ticket;
+    GList *l;
+
+    g_mutex_lock (&list->lock);
+    for (l = list->slots.head; l != NULL && slot == NULL; l = l->next) {
+      PlainSlot *s = l->data;
+
+      if (s->state == PLACE_RESERVED)
+        slot = s;
+    }
+    if (slot != NULL) {
+      place = slot->place;
+      mapping = slot->mapping;
+      ticket = slot->ticket;
+      slot->mapping = NULL;
+      /* a later acquire places it again, in the next ring */
+      slot->state = PLACE_NONE;
+    }
+    g_mutex_unlock (&list->lock);
+    if (slot == NULL)
+      break;
+    GST_LOG ("cancelling the place of plain buffer %" G_GUINT64_FORMAT
+        " before the detach", ticket);
+    place_cancel (link, ticket, &place, mapping);
+  }
+}
+
 /* A cancellable's callback: waits for a place (gst_zero_sink_pool_write,
  * place_plain_buffers) look at it again. */
 static void

@@ -39,6 +39,14 @@ zb_reservation *gst_zero_sink_pool_reservation (GstMemory * mem);
 /* The failure a fallback MEM carries, when it is one. */
 GstZeroError *gst_zero_sink_pool_failure (GstMemory * mem);
 
+/* Cancels the places of the plain buffers still out of LINK's pools
+ * (they are copied into at render: upstream has no mapping of them),
+ * before the link detaches, so that zb_writer_destroy copies only
+ * reservations upstream holds and a frame committed after a place is
+ * published. Such a buffer rendered later is copied as one without a
+ * place. */
+void gst_zero_sink_pool_cancel_places (GstZeroLink * link);
+
 /* Offers upstream, in the allocation QUERY, a pool of MAX_BUFFERS ring
  * reservations through LINK when the caps are raw video of a fixed frame
  * size in system memory (anything else gets no pool and is copied). No

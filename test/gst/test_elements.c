@@ -4523,6 +4523,50 @@ GST_START_TEST (test_stop_while_plain_buffer_placed)
 
 GST_END_TEST;
 
+/* A plain buffer (handed out while the ring was full) has its place,
+ * reserved by the acquire of a buffer taken after it, when zerosink stops
+ * with it unrendered: the place is cancelled before the writer detaches
+ * (upstream has no mapping of it: the destroy need not copy it into pages
+ * of this process), and the frame of the later buffer, rendered before
+ * the stop, reaches the reader. Before, the place was abandoned open, and
+ * the frame behind it dropped. */
+GST_START_TEST (test_stop_plain_buffer_place_cancelled)
+{
+  gchar *name = ring_name ("placecancel");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  GstBuffer *held[3], *plain, *later;
+  zb_frame frame;
+  guint i;
+
+  /* room for 3 frames of 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
+  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+    expect_frame (reader, 0x10 + i);
+  }
+  later = fill_pool_buffer (p.pool, 0x14);      /* plain's place first */
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 100),
+      ZB_ETIMEDOUT);            /* behind the place */
+
+  set_state (p.sink, GST_STATE_NULL);
+  expect_frame (reader, 0x14);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  gst_buffer_unref (plain);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Upstream holds a pool buffer (an open reservation) when zerosink stops
  * (sinks change state before their upstream) and fills it after another
  * writer took the ring: that writer's first frame goes where the buffer
@@ -9961,6 +10005,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_failed_acquire_returns_buffer);
   tcase_add_test (tc, test_stop_upstream_pool_acquire);
   tcase_add_test (tc, test_stop_held_pool_buffer_written_after);
+  tcase_add_test (tc, test_stop_plain_buffer_place_cancelled);
   tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);

@@ -419,15 +419,24 @@ int zb_writer_connect(zb_writer **out, const char *name);
  * given private pages of this process (the bytes beside it on its first
  * and last page with it), so that writes into an abandoned reservation
  * after the destroy stay there: the next writer to connect may place its
- * frames where it was at once. Except where the kernel refuses the pages
- * (out of memory, vm.overcommit_memory=2) and on the segment's first page,
- * which holds the header and stays shared (a metadata block smaller than a
- * page less 128 bytes puts the first payload bytes there): bytes written
- * there after the destroy may end up in the next writer's frames. Writes that
- * race with the destroy may be lost. The bytes of this writer's holds are
- * no longer kept for them: read no held bytes after it (they may be the
- * next writer's by then). Waits in other threads return ZB_ECANCELED.
- * Accepts NULL. */
+ * frames where it was at once. That costs a copy of each open reservation
+ * (time and anonymous memory of its size, under the writer's lock): end
+ * the reservations nobody will write into before the destroy. Bytes
+ * written after the destroy may still end up in the next writer's frames:
+ * - on the segment's first page, which holds the header and stays shared
+ *   (a metadata block smaller than a page less 128 bytes puts the first
+ *   payload bytes there; pages are 16 or 64 KiB on some kernels);
+ * - where the kernel refuses the pages (out of memory,
+ *   vm.overcommit_memory=2, vm.max_map_count);
+ * - when written by the kernel or a device into pages pinned before the
+ *   destroy (V4L2 USERPTR capture, io_uring fixed buffers, O_DIRECT or AIO
+ *   in flight, RDMA or GPU-registered memory): the move changes only this
+ *   process's page tables, the pinned pages stay the ring's. Do not hand
+ *   reservations to such importers across a destroy.
+ * Writes that race with the destroy itself may be lost, or left in the
+ * ring. The bytes of this writer's holds are no longer kept for them:
+ * read no held bytes after it (they may be the next writer's by then).
+ * Waits in other threads return ZB_ECANCELED. Accepts NULL. */
 void zb_writer_destroy(zb_writer *writer);
 
 /* Another reference to the writer (NULL for NULL), for a thread that uses

@@ -2082,13 +2082,16 @@ gst_zero_filter_sink_event (GstPad * pad, GstObject * parent,
       gboolean answered;
       GstFlowReturn ret = GST_FLOW_OK;
 
+      /* no buffer comes after EOS to fill the places of plain buffers:
+       * cancelled first, the requests committed behind them go out and
+       * are answered below (kept, they waited for good) */
+      gst_zero_sink_pool_cancel_places (self->link);
       /* every request answered, then the server sees the end */
       answered = gst_zero_filter_wait_sent (self) == GST_FLOW_OK;
       g_rec_mutex_lock (&self->push_lock);     /* the last push done */
       if (answered && (surplus = leftover_answers (self)) != NULL)
         ret = fail_surplus (self, NULL, ": answers were left over at the "
             "end of stream", surplus);
-      gst_zero_sink_pool_cancel_places (self->link);
       gst_zero_link_finish (self->link);
       self->session_ended = TRUE;
       if (ret == GST_FLOW_OK) {

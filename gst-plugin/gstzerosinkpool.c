@@ -349,8 +349,10 @@ gst_zero_sink_pool_cancel_places (GstZeroLink * link)
       mapping = slot->mapping;
       ticket = slot->ticket;
       slot->mapping = NULL;
-      /* a later acquire places it again, in the next ring */
-      slot->state = PLACE_NONE;
+      /* no place again: placed in the next ring (after EOS and a flush, a
+       * restart) it would hold back every frame after it while upstream
+       * keeps the buffer; rendered, it is copied as one without a place */
+      slot->state = PLACE_ENDED;
     }
     g_mutex_unlock (&list->lock);
     if (slot == NULL)

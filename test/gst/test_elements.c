@@ -5668,6 +5668,52 @@ pool_sink_flush_stop (PoolSink * p)
   fail_unless (gst_harness_push_event (p->h, gst_event_new_segment (&segment)));
 }
 
+/* A plain buffer whose place EOS cancelled, still held upstream when the
+ * stream starts again (a flush after EOS), gets no place in the new ring:
+ * the frames after it go out at once, and pushed, it is copied after them
+ * (a place there held back every frame of the new stream until upstream
+ * let the buffer go). */
+GST_START_TEST (test_eos_cancelled_place_not_placed_again)
+{
+  gchar *name = ring_name ("placeagain");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  GstBuffer *held[3], *plain, *later, *next;
+  zb_frame frame;
+  guint i;
+
+  /* room for 3 frames of 1000 bytes */
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
+  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+    expect_frame (reader, 0x10 + i);
+  }
+  later = fill_pool_buffer (p.pool, 0x14);      /* plain's place first */
+  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_eos ()));
+  expect_frame (reader, 0x14);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
+  pool_sink_flush_stop (&p);
+  next = fill_pool_buffer (p.pool, 0x15);
+  fail_unless_equals_int (gst_harness_push (p.h, next), GST_FLOW_OK);
+  expect_frame (reader, 0x15);
+  fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
+  expect_frame (reader, 0x13);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* A flush while the render of a plain buffer waits for room (it goes back
  * to having no place): that render ends FLUSHING, and so does an acquire
  * waiting behind it. Upstream that still holds the buffer and pushes it
@@ -10006,6 +10052,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_upstream_pool_acquire);
   tcase_add_test (tc, test_stop_held_pool_buffer_written_after);
   tcase_add_test (tc, test_stop_plain_buffer_place_cancelled);
+  tcase_add_test (tc, test_eos_cancelled_place_not_placed_again);
   tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);
   tcase_add_test (tc, test_pool_committed_buffer_read_only);

@@ -626,8 +626,8 @@ static void test_plain_rmw_writers(void) {
 
 /* A 1024-byte ring, frames of 400 bytes with their header, from the
  * plain-rmw C++-like writer, which loses our give-back once before frame 2
- * (lose_when, lose_to: free bytes set to 300 while we stand at 400) and
- * waits on sem-r for 400. */
+ * (lose_when, lose_to: free bytes set to lose_to, 300 or 624, while we
+ * stand at 400) and, below 400, waits on sem-r for them. */
 typedef struct lost_room {
   const char *name;
   zb_reader *r;
@@ -635,7 +635,8 @@ typedef struct lost_room {
   pid_t pid;
 } lost_room;
 
-static int lost_room_start(lost_room *t, uint64_t lose_when) {
+static int lost_room_start(lost_room *t, uint64_t lose_when,
+                           uint64_t lose_to) {
   t->name = zb_test_name("lost");
   t->res = shared_page();
   t->r = NULL;
@@ -645,7 +646,7 @@ static int lost_room_start(lost_room *t, uint64_t lose_when) {
   t->pid = fork();
   if (t->pid == 0) {
     emu_write_opts o = {EMU_CPP, 2, base_seed + 920, 384, 384, 0, "{}", 3000,
-                        1, 2, lose_when, 300};
+                        1, 2, lose_when, lose_to};
     t->res->status = emu_write(t->name, &o, &t->res->stats, t->res->err,
                                sizeof t->res->err);
     _exit(0);
@@ -653,9 +654,14 @@ static int lost_room_start(lost_room *t, uint64_t lose_when) {
   return 0;
 }
 
+/* The end of the stream, every frame released: all the room is back,
+ * what the writer's store lost included (repair_at_end). */
 static void lost_room_end(lost_room *t) {
   zb_frame f;
+  zb_health hl;
   CHECK_RC(zb_reader_next(t->r, &f, WAIT_MS), ZB_EOF);
+  CHECK_RC(zb_reader_health(t->r, &hl), 0);
+  CHECK_EQ_U64(hl.payload_free_bytes, 1024);
   CHECK(wait_child(t->pid) == 0);
   if (t->res->status != EMU_OK) {
     zb_test_failures++;
@@ -678,13 +684,41 @@ static void test_plain_rmw_lost_in_first_lap(void) {
   zb_frame f;
   zb_health hl;
   int i;
-  if (lost_room_start(&t, 1024) < 0)
+  if (lost_room_start(&t, 1024, 300) < 0)
     return;
   CHECK_RC(zb_reader_next(t.r, &f, WAIT_MS), 0);
   CHECK_EQ_U64(f.sequence, 1);
   /* after the writer's plain update for frame 1, which would lose the
    * release's give-back (then the free bytes never read 1024) */
   for (i = 0; i < 3000; i++) {
+    CHECK_RC(zb_reader_health(t.r, &hl), 0);
+    if (hl.payload_free_bytes == 1024 - 400)
+      break;
+    usleep(1000);
+  }
+  CHECK_RC(zb_frame_release(&f), 0);
+  CHECK_RC(zb_reader_next(t.r, &f, WAIT_MS), 0);
+  CHECK_EQ_U64(f.sequence, 2);
+  CHECK_RC(zb_frame_release(&f), 0);
+  lost_room_end(&t);
+}
+
+/* The room lost in the first lap, the writer not waiting for it (624 bytes
+ * left, frame 2 needs 400) and then ending the stream: at the end we stand
+ * at 800 on zeros (read as a marker) with the writer's frame 1 at 0. The
+ * end's repair took that frame 1 for a full lap (the stream's end lets a
+ * next writer's frame 1 be one) and put nothing back: 624 bytes free of
+ * 1024 on an empty ring, for the next writer. */
+static void test_plain_rmw_lost_before_end(void) {
+  lost_room t;
+  zb_frame f;
+  zb_health hl;
+  int i;
+  if (lost_room_start(&t, 1024, 624) < 0)
+    return;
+  CHECK_RC(zb_reader_next(t.r, &f, WAIT_MS), 0);
+  CHECK_EQ_U64(f.sequence, 1);
+  for (i = 0; i < 3000; i++) { /* as in test_plain_rmw_lost_in_first_lap */
     CHECK_RC(zb_reader_health(t.r, &hl), 0);
     if (hl.payload_free_bytes == 1024 - 400)
       break;
@@ -729,7 +763,7 @@ static void test_plain_rmw_repair_raced(void) {
   zb_frame f1, f2;
   swap_race s = {&f1, 0};
   zb_health hl;
-  if (lost_room_start(&t, 624) < 0)
+  if (lost_room_start(&t, 624, 300) < 0)
     return;
   CHECK_RC(zb_reader_next(t.r, &f1, WAIT_MS), 0);
   CHECK_EQ_U64(f1.sequence, 1);
@@ -1262,6 +1296,7 @@ int main(int argc, char **argv) {
   RUN(test_plain_rmw_writers);
   RUN(test_plain_rmw_lost_in_first_lap);
   RUN(test_plain_rmw_repair_raced);
+  RUN(test_plain_rmw_lost_before_end);
   RUN(test_plain_rmw_reader);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);

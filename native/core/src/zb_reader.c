@@ -1019,20 +1019,20 @@ static void repair_after_death(zb_reader *r) {
 
 /* Whether the entry where we stand (behind a marker or a small tail: at 0)
  * is the next frame of the stream, or the frame 1 of a writer that came
- * since our last frame 1 (as check_lap allows it): positions equal with a
- * full lap behind them, not an empty ring. Stale bytes of an empty ring
- * are a frame of an older lap: so is a frame 1 at 0 in the first lap of a
- * fresh ring (zeros where we stand read as a marker), and any frame 1
- * while we hold bytes (a lap would cover them, as lap_claimed says).
- * pending_lock held. */
-static bool next_frame_here(zb_reader *r, uint64_t pos) {
+ * since our last frame 1 (writer_came: as check_lap allows it): positions
+ * equal with a full lap behind them, not an empty ring. Stale bytes of an
+ * empty ring are a frame of an older lap: so is a frame 1 at 0 in the
+ * first lap of a fresh ring (zeros where we stand read as a marker), and
+ * any frame 1 while we hold bytes (a lap would cover them, as lap_claimed
+ * says). pending_lock held. */
+static bool next_frame_here(zb_reader *r, uint64_t pos, bool writer_came) {
   const uint64_t ring = r->seg.payload_size;
   zb_entry e = zb__entry_at(r->seg.payload, ring, pos, pos);
   if (e.problem == ZB_ENTRY_OK && e.kind != ZB_ENTRY_FRAME)
     e = zb__entry_at(r->seg.payload, ring, 0, pos);
   return e.problem == ZB_ENTRY_OK && e.kind == ZB_ENTRY_FRAME &&
          (e.sequence == r->expected_sequence ||
-          (e.sequence == 1 && r->writer_changed && r->unreturned == 0));
+          (e.sequence == 1 && writer_came && r->unreturned == 0));
 }
 
 /* Whether the ring is empty at pos, as far as a writer that published and
@@ -1040,11 +1040,12 @@ static bool next_frame_here(zb_reader *r, uint64_t pos) {
  * after the caller's free bytes), each frame we took posted (a writer
  * posts after its updates of the free bytes and count), and not a full
  * lap (next_frame_here). pending_lock held. */
-static bool empty_here(zb_reader *r, uint64_t pos, uint64_t *write_pos) {
+static bool empty_here(zb_reader *r, uint64_t pos, uint64_t *write_pos,
+                       bool writer_came) {
   *write_pos = zb__load_acquire(&r->seg.oieb->payload_write_pos);
   take_posts(r);
   return *write_pos == pos && posted_unread(r) == 0 &&
-         !next_frame_here(r, pos);
+         !next_frame_here(r, pos, writer_came);
 }
 
 /* Puts the free bytes up to most (the ring less what we have not given
@@ -1096,7 +1097,8 @@ static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
   /* Nothing lost (so with our writer, but between its updates of a lap's
    * last frame, whose bytes are published): the bytes where we stand,
    * which another thread of our writer may be filling, are not read. */
-  if (free_bytes >= most || !empty_here(r, pos, &write_pos)) {
+  if (free_bytes >= most ||
+      !empty_here(r, pos, &write_pos, r->writer_changed)) {
     r->idle.seen = false;
     pthread_mutex_unlock(&r->pending_lock);
     return;
@@ -1157,10 +1159,15 @@ static void repair_at_end(zb_reader *r) {
    * updates"), put right now that it left, with each of its updates
    * done. A writer that connected since changes the free bytes after it
    * set writer_pid (loaded after them) and the swap fails, or stores its
-   * own value over ours (fewer again, never more). */
+   * own value over ours (fewer again, never more). A frame 1 where we
+   * stand is no lap by itself here: writer_changed is set by the end
+   * itself (writer_pid seen 0), and a writer that came and left since
+   * posted each frame of its lap (empty_here counts the posts). Taken for
+   * one, the frame 1 at 0 of a fresh ring's first lap (zeros where we
+   * stand read as a marker) left the lost room out for the next writer. */
   else if (free_bytes < most &&
            zb__load_acquire(&oieb->writer_pid) == 0 &&
-           empty_here(r, pos, &write_pos))
+           empty_here(r, pos, &write_pos, false))
     give_back_lost_room(r, free_bytes, most);
   pthread_mutex_unlock(&r->pending_lock);
 }

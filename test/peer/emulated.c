@@ -411,16 +411,36 @@ static void reader_destroy(ring *g) {
     close(g->lock_fd);
 }
 
-/* Frames read and not yet released, oldest first (their total sizes). */
+/* Frames read and not yet released, oldest first: their total sizes,
+ * where they are and their sequence numbers. */
 typedef struct held {
-  uint64_t totals[64];
+  uint64_t totals[64], pos[64], seqs[64];
   unsigned count;
 } held;
 
-static void release_oldest(ring *g, held *h, int plain) {
-  add(&g->oieb->payload_free_bytes, h->totals[0], plain);
-  memmove(h->totals, h->totals + 1, --h->count * sizeof h->totals[0]);
+/* Gives the oldest held frame back (raise_by more at the release of frame
+ * raise_at), with check_held after checking that its bytes are still the
+ * ones read: a writer placed a frame over it otherwise. */
+static int release_oldest(ring *g, held *h, const emu_read_opts *opts,
+                          uint8_t *want, char *err, size_t errlen) {
+  uint64_t size = h->totals[0] - HEADER, extra = 0;
+  zb_gen gen;
+  zb_gen_start(&gen, opts->seed, h->seqs[0]);
+  zb_gen_fill(&gen, want, size);
+  if (opts->check_held &&
+      memcmp(want, g->payload + h->pos[0] + HEADER, size) != 0)
+    return fail(err, errlen, EMU_SEQUENCE, "frame %llu (at offset %llu) "
+                "changed while the reader held it",
+                (unsigned long long)h->seqs[0], (unsigned long long)h->pos[0]);
+  if (h->seqs[0] == opts->raise_at)
+    extra = opts->raise_by;
+  add(&g->oieb->payload_free_bytes, h->totals[0] + extra, opts->plain_rmw);
+  h->count--;
+  memmove(h->totals, h->totals + 1, h->count * sizeof h->totals[0]);
+  memmove(h->pos, h->pos + 1, h->count * sizeof h->pos[0]);
+  memmove(h->seqs, h->seqs + 1, h->count * sizeof h->seqs[0]);
   sem_post(g->r);
+  return EMU_OK;
 }
 
 /* One frame after a sem-w post, at read_pos (a marker sends us to 0). */
@@ -486,7 +506,9 @@ static int read_one(ring *g, uint64_t expected, uint8_t *want, held *h,
     st(&o->payload_read_pos, pos + total);
   }
   st(&o->payload_read_count, ld(&o->payload_read_count) + 1);
-  h->totals[h->count++] = total;
+  h->totals[h->count] = total;
+  h->pos[h->count] = pos;
+  h->seqs[h->count++] = expected;
   return EMU_OK;
 }
 
@@ -496,7 +518,7 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
   unsigned max_held = opts->max_held < 63 ? opts->max_held : 63;
   uint8_t *want = NULL;
   double last_frame;
-  held h = {{0}, 0};
+  held h = {{0}, {0}, {0}, 0};
   int rc;
   ring g;
 
@@ -532,14 +554,16 @@ int emu_read_cpp(const char *name, const emu_read_opts *opts, emu_stats *s,
                 (unsigned long long)opts->frames);
       break;
     }
+    if (s->frames + 1 == opts->pause_at)
+      usleep((useconds_t)opts->pause_ms * 1000);
     rc = read_one(&g, s->frames + 1, want, &h, s, opts->seed, opts->tail_mode,
                   opts->plain_rmw, err, errlen);
     last_frame = now_ms();
     while (rc == EMU_OK && h.count > max_held)
-      release_oldest(&g, &h, opts->plain_rmw);
+      rc = release_oldest(&g, &h, opts, want, err, errlen);
   }
-  while (h.count > 0)
-    release_oldest(&g, &h, opts->plain_rmw);
+  while (rc == EMU_OK && h.count > 0)
+    rc = release_oldest(&g, &h, opts, want, err, errlen);
   /* Our writer counts a small tail (docs/PROTOCOL.md §6): a reader that
    * skips it uncounted ends that many behind; the C++ one counts it. */
   if (rc == EMU_OK &&

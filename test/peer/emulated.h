@@ -27,7 +27,8 @@
  *                    there and reports a sequence error on stale bytes;
  *                    tail_mode makes it a wrap instead); sets read_pos to
  *                    0 after a frame that ends exactly at the end; gives a
- *                    frame's bytes back and posts sem-r at release.
+ *                    frame's bytes back and posts sem-r at release (with
+ *                    check_held, having checked its bytes again).
  * plain_rmw          payload_free_bytes changed with a plain load and store
  *                    (a yield between), as the C++ and Python writers and
  *                    readers do: the other side's update in between is lost.
@@ -80,6 +81,21 @@ typedef struct emu_read_opts {
   int plain_rmw;        /* as emu_write_opts.plain_rmw (a writer's update
                            lost); the free bytes are then not checked at
                            the end */
+  /* A writer's update lost, forced once: at the release of frame raise_at
+   * (0: never) the reader gives back raise_by bytes more than the frame's,
+   * as its plain store of a value loaded before the writer's subtraction
+   * would. */
+  uint64_t raise_at, raise_by;
+  /* A slow reader, once: before it reads frame pause_at (0: never) it
+   * waits pause_ms, keeping the frame it holds. */
+  uint64_t pause_at;
+  int pause_ms;
+  /* Check a frame's bytes again at its release: no writer may place a
+   * frame over one still held. Not in general: the C++ reader gives the
+   * tail behind a marker back when it steps over it, before the frame it
+   * holds in front of the marker, and a writer that uses those bytes
+   * writes over that frame on its way to them (the peer's bug). */
+  int check_held;
 } emu_read_opts;
 
 /* emu_read_opts.tail_mode. Each still takes one sem-w post per frame. */

@@ -86,6 +86,8 @@ struct zb_writer {
                              (follow_reader), published tails included */
   uint64_t seen_read_pos, seen_read_count; /* the reader, as last seen */
   bool reader_is_peer;    /* its lock file does not record it: not ours */
+  uint64_t largest_total; /* the largest frame published, its header
+                             included: what a peer's reader may hold */
   uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
                              frame after it yet) went, its tail bytes (0
                              once a frame is placed) and the size of the
@@ -268,6 +270,8 @@ static void publish_ready(zb_writer *w) {
         hold_published(w, s->hold_id, w->pub_pos);
       w->pub_pos += zb__frame_total(s->committed);
       consumed += zb__frame_total(s->committed);
+      if (zb__frame_total(s->committed) > w->largest_total)
+        w->largest_total = zb__frame_total(s->committed);
       entries++;
       w->frames++;
     }
@@ -908,12 +912,19 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
       return rc;
     /* A peer reader's plain `free += size` that overwrote our subtraction
      * (docs/PROTOCOL.md §7, "Lost updates"), once or many times over: put
-     * right to what is not unread, loaded after the free bytes, so a
-     * give-back since fails the swap and the next look sees it. Our
-     * reader updates atomically: there it is a corrupted segment. */
+     * right to the ring less what is unread (loaded after the free bytes,
+     * so a give-back since fails the swap and the next look sees it) and
+     * less the frame the reader may still hold: a peer's reader moves its
+     * position when it reads a frame but gives its bytes back only at
+     * release. Counted free, that frame was written over while held, and
+     * its release pushed the free bytes over the truth again. The largest
+     * frame we published stands for it; when the reader held nothing, the
+     * free bytes are that much short until the next such reset (room lost
+     * for a while, never a frame). Our reader updates atomically: there
+     * it is a corrupted segment. */
     if (free_bytes > ring && w->reader_is_peer) {
-      uint64_t loaded = free_bytes;
-      free_bytes = w->unread < ring ? ring - w->unread : 0;
+      uint64_t loaded = free_bytes, kept = w->unread + w->largest_total;
+      free_bytes = kept < ring ? ring - kept : 0;
       if (!zb__cas(&w->seg.oieb->payload_free_bytes, &loaded, free_bytes))
         continue;
     }

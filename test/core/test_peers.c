@@ -849,6 +849,76 @@ static void test_peer_reader_held_across_reset(void) {
   munmap(res, sizeof *res);
 }
 
+/* zb_writer_holds says whether a frame would wait for the writer's holds
+ * when the reader's room would do. It took that room as the free bytes
+ * less the reservations, without the cap on bytes not read yet that
+ * reserve applies: with a peer's reader whose lost update overstates the
+ * free bytes it said holds blocked a frame that the unread bytes block
+ * anyway. A 1024-byte ring: frame 1 (400 bytes with its header) at 0,
+ * frame 2 held by us at 400; the C++-like reader gives frame 1 back with
+ * 300 bytes too many (924 free, or 1324 when its plain store also loses
+ * our subtraction for frame 2) and waits 3 s before it reads frame 2. The
+ * hold leaves 624 bytes from 800, as many as the unread frame 2 does: a
+ * frame of 700 bytes (224 at the end + 700 at 0) waits for the reader,
+ * not for the hold. */
+static void test_holds_answer_with_unread_cap(void) {
+  const char *name = zb_test_name("holdcap");
+  shared_result *res = shared_page();
+  emu_read_opts o = {.frames = 2, .seed = base_seed + 940, .metadata_size = 256,
+                     .payload_size = 1024, .timeout_ms = 5000,
+                     .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
+                     .plain_rmw = 1, .raise_at = 1, .raise_by = 300,
+                     .pause_at = 2, .pause_ms = 3000};
+  uint8_t segment[ZB_OIEB_SIZE];
+  zb_reservation r1, r2;
+  zb_writer_holds_info info;
+  zb_writer *w;
+  zb_hold hold;
+  uint64_t read = 0, free_bytes = 0;
+  int i;
+  pid_t pid;
+
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0)
+    return;
+  if (w != NULL) {
+    zb_gen g;
+    /* both reserved before the reader gives anything back: no reserve
+     * sees the overstated free bytes (it would put them right) */
+    CHECK_RC(zb_writer_reserve(w, 384, &r1, WAIT_MS), 0);
+    CHECK_RC(zb_writer_reserve(w, 384, &r2, WAIT_MS), 0);
+    zb_gen_start(&g, o.seed, 1);
+    zb_gen_fill(&g, r1.data, 384);
+    zb_gen_start(&g, o.seed, 2);
+    zb_gen_fill(&g, r2.data, 384);
+    CHECK_RC(zb_reservation_commit_hold(&r2, 384, &hold), 0);
+    CHECK_RC(zb_reservation_commit(&r1, 384), 0);
+    for (i = 0; i < WAIT_MS && (read < 1 || free_bytes < 924); i++) {
+      CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+            (long)sizeof segment);
+      memcpy(&read, segment + 0x48, 8);       /* payload_read_count */
+      memcpy(&free_bytes, segment + 0x28, 8); /* payload_free_bytes */
+      usleep(1000);
+    }
+    CHECK(read == 1 && (free_bytes == 924 || free_bytes == 1324));
+    CHECK_RC(zb_writer_holds(w, 684, &info), 0);
+    CHECK_EQ_U64(info.room, 624);
+    CHECK(!info.blocks_size);
+    zb_hold_release(&hold);
+    zb_writer_destroy(w);
+  } else {
+    kill(pid, SIGKILL);
+  }
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, 2);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
 /* --------------------------- frames near half the ring (interop finding 1) */
 
 /* A 1024-byte ring, frames of 484, 494 and 100 bytes: the second (510 bytes
@@ -1355,6 +1425,7 @@ int main(int argc, char **argv) {
   RUN(test_plain_rmw_lost_before_end);
   RUN(test_plain_rmw_reader);
   RUN(test_peer_reader_held_across_reset);
+  RUN(test_holds_answer_with_unread_cap);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);
   return zb_test_finish("core-peers");

@@ -566,9 +566,10 @@ void zb_hold_release(zb_hold *hold);
  * room ahead of the allocation position before the first held frame (the
  * payload size when none limits it), how many reserves in progress the
  * holds block right now, and whether a frame of `size` payload bytes
- * (0: not asked) would wait for holds now (the reader's free bytes would
- * do). An adapter that sees holds block moves held bytes out (copies them)
- * and releases their holds. */
+ * (0: not asked) would wait for holds now (the room the reader leaves
+ * would do: its free bytes, never over bytes it has not read, as reserve
+ * takes it). An adapter that sees holds block moves held bytes out
+ * (copies them) and releases their holds. */
 typedef struct zb_writer_holds_info {
   uint64_t holds, bytes, room, blocked;
   bool blocks_size;

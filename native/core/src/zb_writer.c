@@ -893,6 +893,33 @@ static int follow_reader(zb_writer *w) {
   return 0;
 }
 
+/* What free bytes above the ring's size with a peer's reader are put
+ * right to (try_place): the ring less what is unread and less the frame
+ * the reader may still hold. A peer's reader moves its position when it
+ * reads a frame but gives its bytes back only at release: counted free,
+ * that frame was written over while held, and its release pushed the free
+ * bytes over the truth again. The largest frame we published stands for
+ * it; when the reader held nothing, the free bytes are that much short
+ * until the next such reset (room lost for a while, never a frame). */
+static uint64_t free_set_back(const zb_writer *w) {
+  uint64_t kept = w->unread + w->largest_total;
+  return kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
+}
+
+/* The bytes a reservation may take from the allocation position on
+ * (locked, follow_reader done): FREE_BYTES (at most the ring's size, and
+ * at least what is reserved) less the reservations, and never over bytes
+ * not read yet, whatever the free bytes say (a peer reader's lost updates
+ * raise them above the truth). Holds aside (hold_room). */
+static uint64_t reader_room(const zb_writer *w, uint64_t free_bytes) {
+  const uint64_t ring = w->seg.payload_size;
+  if (w->unread + w->booked >= ring)
+    return 0;
+  if (free_bytes - w->booked > ring - w->unread - w->booked)
+    return ring - w->unread - w->booked;
+  return free_bytes - w->booked;
+}
+
 /* One step of reserve (locked): places the frame when there is room (0),
  * or says why not (ZB_EAGAIN: wait for space; other codes: fail). */
 static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
@@ -912,19 +939,12 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
       return rc;
     /* A peer reader's plain `free += size` that overwrote our subtraction
      * (docs/PROTOCOL.md §7, "Lost updates"), once or many times over: put
-     * right to the ring less what is unread (loaded after the free bytes,
-     * so a give-back since fails the swap and the next look sees it) and
-     * less the frame the reader may still hold: a peer's reader moves its
-     * position when it reads a frame but gives its bytes back only at
-     * release. Counted free, that frame was written over while held, and
-     * its release pushed the free bytes over the truth again. The largest
-     * frame we published stands for it; when the reader held nothing, the
-     * free bytes are that much short until the next such reset (room lost
-     * for a while, never a frame). Our reader updates atomically: there
-     * it is a corrupted segment. */
+     * right (free_set_back; the unread bytes loaded after the free bytes,
+     * so a give-back since fails the swap and the next look sees it). Our
+     * reader updates atomically: there it is a corrupted segment. */
     if (free_bytes > ring && w->reader_is_peer) {
-      uint64_t loaded = free_bytes, kept = w->unread + w->largest_total;
-      free_bytes = kept < ring ? ring - kept : 0;
+      uint64_t loaded = free_bytes;
+      free_bytes = free_set_back(w);
       if (!zb__cas(&w->seg.oieb->payload_free_bytes, &loaded, free_bytes))
         continue;
     }
@@ -933,13 +953,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                       "ring with %llu bytes reserved (corrupted segment)",
                       w->name, (unsigned long long)free_bytes,
                       (unsigned long long)ring, (unsigned long long)w->booked);
-    avail = free_bytes - w->booked;
-    /* Never over bytes not read yet, whatever the free bytes say (a peer
-     * reader's lost updates raise them above the truth). */
-    if (w->unread + w->booked >= ring)
-      avail = 0;
-    else if (avail > ring - w->unread - w->booked)
-      avail = ring - w->unread - w->booked;
+    avail = reader_room(w, free_bytes);
     room = hold_room(w);
     *held = room < avail;
     if (*held)
@@ -1349,14 +1363,23 @@ void zb_hold_release(zb_hold *hold) {
 }
 
 /* Whether a frame of size bytes would wait for holds now (locked): try_place's
- * test without placing it. */
+ * test without placing it or putting free bytes right, with the room the
+ * reader leaves as try_place takes it (reader_room): free bytes less the
+ * reservations alone said holds blocked a frame that the bytes the reader
+ * has not read block anyway. */
 static bool holds_block(zb_writer *w, uint64_t size) {
   const uint64_t ring = w->seg.payload_size, total = zb__frame_total(size);
   uint64_t free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
-  uint64_t avail = free_bytes > w->booked ? free_bytes - w->booked : 0;
-  uint64_t room = hold_room(w);
+  uint64_t avail, room = hold_room(w);
   zb_placement p;
-  if (room >= avail || total > ring)
+  if (follow_reader(w) < 0 || total > ring)
+    return false; /* a corrupted segment: the reserve says so */
+  if (free_bytes > ring && w->reader_is_peer)
+    free_bytes = free_set_back(w);
+  if (free_bytes > ring || free_bytes < w->booked)
+    return false;
+  avail = reader_room(w, free_bytes);
+  if (room >= avail)
     return false;
   p = zb__place_frame(ring, w->alloc_pos, total, room,
                       total >= w->wrap_early_from);

@@ -1424,6 +1424,7 @@ typedef struct reader_run {
   uint64_t next_seq;       /* next frame our reader should return, 0: none */
   uint64_t read_pos;       /* where our reader's read_pos should be */
   bool read_any;           /* our reader returned a frame */
+  bool ended;              /* the drain saw the end of the stream */
   held_frames held;
 } reader_run;
 
@@ -1505,6 +1506,7 @@ static void drain(reader_run *run) {
   rc = zb_reader_next(run->r, &f, SHORT_MS);
   if (rc == 0)
     hold(&run->held, &f);
+  run->ended = rc == ZB_EOF;
   expect_rc(run->ctx, "zb_reader_next after the last frame", rc,
             run->read_any || le64(run->start->dump + OFF_METADATA_WRITTEN) != 0
                 ? ZB_EOF
@@ -1514,8 +1516,12 @@ static void drain(reader_run *run) {
 /* Once everything is read and released, the ring is the last dump matched
  * with the reader's fields moved on: every entry counted as read, read_pos
  * after the last frame, and all bytes free but those of frames the peer
- * still held in the dump laid over the ring (our reader cannot free them).
- * This pins small-tail/after-write3: free 1024, read_pos 1016, read_count 3. */
+ * still held in the dump laid over the ring (our reader cannot free them
+ * while a stream may go on). At the end of the stream those are free too:
+ * our reader takes them for room a peer writer's store lost and puts them
+ * back (repair_at_end; three-frames/B-frame1-read-held, frame 1 at 0
+ * held). This pins small-tail/after-write3: free 1024, read_pos 1016,
+ * read_count 3. */
 static void compare_drained(reader_run *run) {
   const checkpoint *at = run->at;
   uint8_t *expected = malloc(at->dump_size);
@@ -1523,7 +1529,7 @@ static void compare_drained(reader_run *run) {
   size_t i;
   if (expected == NULL)
     return;
-  for (i = 0; i < run->start->n_frames; i++)
+  for (i = 0; i < run->start->n_frames && !run->ended; i++)
     if (run->start->frames[i].status == F_READ_HELD)
       free_bytes -= run->start->frames[i].total;
   memcpy(expected, at->dump, at->dump_size);

@@ -32,7 +32,11 @@
  *   plain    the C++-like and Python-like writers and the C++-like reader
  *            changing payload_free_bytes with a plain load and store (an
  *            update of ours in between lost): no "buffer is full" on an
- *            empty ring, no frame placed over an unread one, no EPROTO.
+ *            empty ring, no frame placed over an unread one, no EPROTO;
+ *            all the room back at the end of a stream; a frame the
+ *            C++-like reader holds across our writer's reset of free
+ *            bytes above P is not written over; zb_writer_holds answers
+ *            with the room the reader leaves.
  *   filling  our writer connecting while the C++-like reader fills the
  *            header field by field waits for it and connects; a header
  *            left half-filled is told apart from an impossible one.

@@ -853,6 +853,57 @@ static void test_peer_reader_held_across_reset(void) {
   munmap(res, sizeof *res);
 }
 
+/* The same reset with a reader that holds nothing: the C++-like reader
+ * releases each frame as soon as it has read it, 100 bytes too many at
+ * frame 1 (a lost update forced), in a ring of one frame (496 bytes and
+ * its header in 512). Set back to the ring less the largest frame, the
+ * free bytes stayed 0 with nothing read, unread nor held: frame 2 waited
+ * until its timeout ("stayed full"). Healed once the reader sleeps on
+ * sem-w with nothing unread for a wait slice, every frame goes through. */
+static void test_peer_reader_idle_after_reset(void) {
+  const char *name = zb_test_name("idlereset");
+  shared_result *res = shared_page();
+  emu_read_opts o = {.frames = 20, .seed = base_seed + 940, .metadata_size = 256,
+                     .payload_size = 512, .max_held = 0, .timeout_ms = 5000,
+                     .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
+                     .plain_rmw = 1, .raise_at = 1, .raise_by = 100,
+                     .check_held = 1};
+  uint8_t buf[496];
+  emu_stats ours;
+  zb_writer *w;
+  uint64_t seq;
+  pid_t pid;
+
+  emu_stats_init(&ours);
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0)
+    return;
+  for (seq = 1; w != NULL && seq <= o.frames; seq++) {
+    zb_gen g;
+    int rc;
+    zb_gen_start(&g, o.seed, seq);
+    zb_gen_fill(&g, buf, sizeof buf);
+    if ((rc = zb_writer_write(w, buf, sizeof buf, 2000)) != 0) {
+      CHECK_RC(rc, 0);
+      fprintf(stderr, "  frame %llu\n", (unsigned long long)seq);
+      break;
+    }
+    emu_stats_frame(&ours, buf, sizeof buf);
+  }
+  zb_writer_destroy(w);
+  if (w == NULL || seq <= o.frames)
+    kill(pid, SIGKILL);
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, o.frames);
+  CHECK_EQ_U64(res->stats.hash, ours.hash);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
 /* zb_writer_holds says whether a frame would wait for the writer's holds
  * when the reader's room would do. It took that room as the free bytes
  * less the reservations, without the cap on bytes not read yet that
@@ -1429,6 +1480,7 @@ int main(int argc, char **argv) {
   RUN(test_plain_rmw_lost_before_end);
   RUN(test_plain_rmw_reader);
   RUN(test_peer_reader_held_across_reset);
+  RUN(test_peer_reader_idle_after_reset);
   RUN(test_holds_answer_with_unread_cap);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);

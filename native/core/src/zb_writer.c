@@ -88,6 +88,12 @@ struct zb_writer {
   bool reader_is_peer;    /* its lock file does not record it: not ours */
   uint64_t largest_total; /* the largest frame published, its header
                              included: what a peer's reader may hold */
+  uint64_t margin_kept;   /* what the last set-back kept from the free
+                             bytes for that frame, not healed yet */
+  struct {                /* heal_margin: the idle ring last seen, since */
+    bool seen;
+    uint64_t free_bytes, read_count, written, pub_pos, since_ns;
+  } idle;
   uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
                              frame after it yet) went, its tail bytes (0
                              once a frame is placed) and the size of the
@@ -900,7 +906,7 @@ static int follow_reader(zb_writer *w) {
  * that frame was written over while held, and its release pushed the free
  * bytes over the truth again. The largest frame we published stands for
  * it; when the reader held nothing, the free bytes are that much short
- * until the next such reset (room lost for a while, never a frame). */
+ * until heal_margin gives it back (room lost for a while, never a frame). */
 static uint64_t free_set_back(const zb_writer *w) {
   uint64_t kept = w->unread + w->largest_total;
   return kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
@@ -947,6 +953,7 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
       free_bytes = free_set_back(w);
       if (!zb__cas(&w->seg.oieb->payload_free_bytes, &loaded, free_bytes))
         continue;
+      w->margin_kept = (w->unread < ring ? ring - w->unread : 0) - free_bytes;
     }
     if (free_bytes > ring || free_bytes < w->booked)
       return zb__fail(ZB_EPROTO, "ring \"%s\": %llu free bytes in a %llu-byte "
@@ -1009,6 +1016,63 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
     res->id = s->id;
     return 0;
   }
+}
+
+/* Gives back what the last set-back kept for a frame the reader may hold
+ * (free_set_back) once the reader holds none, as far as we can tell:
+ * nothing unread (positions and counts equal) and a process asleep on
+ * sem-w, all unchanged for a wait slice, while a reserve waits for room
+ * (locked, try_place's follow_reader done). A reader asleep in its next
+ * read has released what it read when it gives frames back at read (the
+ * C++ reader before its RAII frames, the Python one) or drops its frame
+ * before reading again; one that keeps its last frame across the next
+ * read (a C++ Frame assigned over, the emulated reader with max_held >=
+ * 1) does not, and there the heal counts that frame free: so it gives
+ * back at most the margin kept, once per set-back (the free bytes then
+ * over the truth by one frame at most, as before the margin), and never
+ * again until the next set-back, where that frame would block the stream
+ * anyway (the reader waits for our frame, we for its room). Our lock
+ * keeps our frames out from the load to the swap; only the reader's store
+ * can come between, and then the swap fails or (its load older than our
+ * last subtraction) loses room, never raises over a frame. Without
+ * glibc's sem_t layout (no sleeper count) nothing is healed. True when
+ * healed. */
+static bool heal_margin(zb_writer *w, uint64_t now) {
+  zb_oieb *oieb = w->seg.oieb;
+  const uint64_t ring = w->seg.payload_size;
+  uint64_t free_bytes, read_count, written, healed;
+  if (w->margin_kept == 0 || !w->reader_is_peer || w->unread != 0 ||
+      zb__sem_sleepers(w->sem_w) <= 0) {
+    w->idle.seen = false;
+    return false;
+  }
+  free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
+  read_count = zb__load_acquire(&oieb->payload_read_count);
+  written = zb__load_relaxed(&oieb->payload_written_count);
+  if (free_bytes >= ring || read_count != written) {
+    w->idle.seen = false;
+    return false;
+  }
+  if (!w->idle.seen || w->idle.free_bytes != free_bytes ||
+      w->idle.read_count != read_count || w->idle.written != written ||
+      w->idle.pub_pos != w->pub_pos) {
+    w->idle.seen = true;
+    w->idle.free_bytes = free_bytes;
+    w->idle.read_count = read_count;
+    w->idle.written = written;
+    w->idle.pub_pos = w->pub_pos;
+    w->idle.since_ns = now;
+    return false;
+  }
+  if (now - w->idle.since_ns < (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u)
+    return false;
+  w->idle.seen = false;
+  healed = ring - free_bytes > w->margin_kept ? free_bytes + w->margin_kept
+                                              : ring;
+  if (!zb__cas(&oieb->payload_free_bytes, &free_bytes, healed))
+    return false;
+  w->margin_kept = 0;
+  return true;
 }
 
 /* Where sem_t's layout is not glibc's, sem-r posts taken in one go at most
@@ -1077,6 +1141,8 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
       break;
     }
+    if (!held && heal_margin(w, now))
+      continue;
     /* Time stopped (Ctrl-Z stops zerobuffer's whole job, the reader with
      * it) does not count: at SIGCONT the wait would fail before the
      * reader, continued too, could make room. */

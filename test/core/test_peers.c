@@ -35,8 +35,9 @@
  *            empty ring, no frame placed over an unread one, no EPROTO;
  *            all the room back at the end of a stream; a frame the
  *            C++-like reader holds across our writer's reset of free
- *            bytes above P is not written over; zb_writer_holds answers
- *            with the room the reader leaves.
+ *            bytes above P is not written over, and the room that reset
+ *            kept for it comes back when it holds none; zb_writer_holds
+ *            answers with the room the reader leaves.
  *   filling  our writer connecting while the C++-like reader fills the
  *            header field by field waits for it and connects; a header
  *            left half-filled is told apart from an impossible one.

@@ -1566,6 +1566,45 @@ static void test_hold_never_overwritten(void) {
   pair_close(&p);
 }
 
+/* zb_writer_holds answers (0) with a read position past the ring (a
+ * corrupted segment, which the next reserve reports) and leaves the
+ * thread's last error as it was: it set "read position 2000 is past the
+ * 1024-byte ring" over the caller's error while returning 0. */
+static void test_holds_keep_last_error(void) {
+  pair p;
+  zb_hold h;
+  zb_reservation res;
+  zb_writer_holds_info info;
+  struct stat st;
+  zb_oieb *oieb;
+  uint8_t *base;
+  uint64_t read_pos;
+  char path[128];
+  int fd;
+  if (pair_open(&p, "hold-error", 1024, NULL) == 0) {
+    CHECK_RC(write_frame(p.w, 100, 7, &h), 0);
+    snprintf(path, sizeof path, "/%s", p.name);
+    fd = shm_open(path, O_RDWR, 0);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0);
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                fd, 0);
+    CHECK(base != MAP_FAILED);
+    oieb = (zb_oieb *)base;
+    read_pos = atomic_exchange(&oieb->payload_read_pos, 2000);
+    CHECK_RC(zb_writer_reserve(p.w, 0, &res, 0), ZB_EINVAL);
+    CHECK_RC(zb_writer_holds(p.w, 100, &info), 0);
+    CHECK_MSG("a frame of 0 bytes is invalid");
+    CHECK_RC(zb_writer_reserve(p.w, 100, &res, 0), ZB_EPROTO);
+    CHECK_MSG("read position 2000 is past the 1024-byte ring");
+    atomic_store(&oieb->payload_read_pos, read_pos);
+    munmap(base, (size_t)st.st_size);
+    close(fd);
+    read_frame(p.r, 100, 7);
+    zb_hold_release(&h);
+  }
+  pair_close(&p);
+}
+
 /* Holds end in any order: the room always ends at the oldest one left. */
 static void test_hold_release_out_of_order(void) {
   pair p;
@@ -1797,6 +1836,7 @@ int main(void) {
   RUN(test_duplex_channel_too_long);
   RUN(test_health_backlog);
   RUN(test_hold_never_overwritten);
+  RUN(test_holds_keep_last_error);
   RUN(test_hold_release_out_of_order);
   RUN(test_hold_release_wakes_reserve);
   RUN(test_hold_timeout_message);

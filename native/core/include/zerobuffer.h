@@ -569,7 +569,9 @@ void zb_hold_release(zb_hold *hold);
  * (0: not asked) would wait for holds now (the room the reader leaves
  * would do: its free bytes, never over bytes it has not read, as reserve
  * takes it). An adapter that sees holds block moves held bytes out
- * (copies them) and releases their holds. */
+ * (copies them) and releases their holds. A corrupted segment answers
+ * blocks_size false and leaves the last error as it was: the next reserve
+ * reports it. */
 typedef struct zb_writer_holds_info {
   uint64_t holds, bytes, room, blocked;
   bool blocks_size;

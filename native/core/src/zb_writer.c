@@ -878,16 +878,17 @@ static const char *needs_text(char *buf, size_t len, uint64_t size,
  * them (a full lap) only if it was so when last seen and the reader has
  * neither moved nor counted anything since (a reader moves its position
  * before it counts: the count is loaded first, so a count that moved comes
- * with its position). */
-static int follow_reader(zb_writer *w) {
+ * with its position). False, *read_pos set, when its position is past the
+ * ring: a corrupted segment, which the caller reports or not (no error
+ * set here: zb_writer_holds answers regardless). */
+static bool follow_reader(zb_writer *w, uint64_t *read_pos) {
   const uint64_t ring = w->seg.payload_size;
   zb_oieb *oieb = w->seg.oieb;
   uint64_t count = zb__load_acquire(&oieb->payload_read_count);
   uint64_t pos = zb__load_acquire(&oieb->payload_read_pos);
+  *read_pos = pos;
   if (pos > ring)
-    return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past the "
-                    "%llu-byte ring (corrupted segment)",
-                    w->name, (unsigned long long)pos, (unsigned long long)ring);
+    return false;
   pos %= ring;
   if (pos != w->pub_pos % ring)
     w->unread = (w->pub_pos % ring + ring - pos) % ring;
@@ -896,7 +897,7 @@ static int follow_reader(zb_writer *w) {
     w->unread = 0;
   w->seen_read_pos = pos;
   w->seen_read_count = count;
-  return 0;
+  return true;
 }
 
 /* What free bytes above the ring's size with a peer's reader are put
@@ -933,16 +934,17 @@ static int try_place(zb_writer *w, uint64_t size, zb_reservation *res,
                      uint64_t *tail_out, bool *held) {
   const uint64_t ring = w->seg.payload_size;
   const uint64_t total = zb__frame_total(size);
-  uint64_t free_bytes, avail, room;
+  uint64_t free_bytes, read_pos, avail, room;
   zb_placement p;
   zb_slot *s;
   char needs[160];
-  int rc;
 
   for (;;) {
     free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
-    if ((rc = follow_reader(w)) < 0)
-      return rc;
+    if (!follow_reader(w, &read_pos))
+      return zb__fail(ZB_EPROTO, "ring \"%s\": read position %llu is past "
+                      "the %llu-byte ring (corrupted segment)", w->name,
+                      (unsigned long long)read_pos, (unsigned long long)ring);
     /* A peer reader's plain `free += size` that overwrote our subtraction
      * (docs/PROTOCOL.md §7, "Lost updates"), once or many times over: put
      * right (free_set_back; the unread bytes loaded after the free bytes,
@@ -1436,9 +1438,9 @@ void zb_hold_release(zb_hold *hold) {
 static bool holds_block(zb_writer *w, uint64_t size) {
   const uint64_t ring = w->seg.payload_size, total = zb__frame_total(size);
   uint64_t free_bytes = zb__load_acquire(&w->seg.oieb->payload_free_bytes);
-  uint64_t avail, room = hold_room(w);
+  uint64_t read_pos, avail, room = hold_room(w);
   zb_placement p;
-  if (follow_reader(w) < 0 || total > ring)
+  if (!follow_reader(w, &read_pos) || total > ring)
     return false; /* a corrupted segment: the reserve says so */
   if (free_bytes > ring && w->reader_is_peer)
     free_bytes = free_set_back(w);

@@ -36,8 +36,9 @@
  *            all the room back at the end of a stream; a frame the
  *            C++-like reader holds across our writer's reset of free
  *            bytes above P is not written over, and the room that reset
- *            kept for it comes back when it holds none; zb_writer_holds
- *            answers with the room the reader leaves.
+ *            kept for it comes back when it holds none; the reset never
+ *            goes below our open reservations; zb_writer_holds answers
+ *            with the room the reader leaves.
  *   filling  our writer connecting while the C++-like reader fills the
  *            header field by field waits for it and connects; a header
  *            left half-filled is told apart from an impossible one.
@@ -975,6 +976,93 @@ static void test_holds_answer_with_unread_cap(void) {
   munmap(res, sizeof *res);
 }
 
+/* Waits (5 s at most) until the reader has read want_read frames and the
+ * free bytes are min_free or more. */
+static void wait_read(const char *name, uint64_t want_read, uint64_t min_free) {
+  uint8_t segment[ZB_OIEB_SIZE];
+  uint64_t read = 0, free_bytes = 0;
+  int i;
+  for (i = 0; i < 5000; i++) {
+    CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+          (long)sizeof segment);
+    memcpy(&read, segment + 0x48, 8);
+    memcpy(&free_bytes, segment + 0x28, 8);
+    if (read >= want_read && free_bytes >= min_free)
+      break;
+    usleep(1000);
+  }
+  CHECK(read >= want_read && free_bytes >= min_free);
+}
+
+/* A set-back while reservations are open: frame 1 (400 bytes at 0) read
+ * and given back, frame 2 (200 at 400), then two 400-byte reservations
+ * (at 600, and at 0 behind the 24-byte tail: 824 bytes booked). The
+ * reader gives frame 2 back 500 over (1524 free bytes); a reserve sets
+ * them back. P less the largest frame, 624, was below what is booked: the
+ * reserve failed EPROTO ("624 free bytes ... with 824 bytes reserved
+ * (corrupted segment)") on a healthy ring, and the two commits took the
+ * free bytes below 0 (18446744073709551416). Never below the booked
+ * bytes, the reserve finds no room yet (the heal has had no wait slice:
+ * timeout 0), and the commits leave the free bytes 200 short of the truth
+ * (what the booked bytes left of the margin, which the heal gives back
+ * once a reserve waits), never below 0. */
+static void test_set_back_keeps_booked(void) {
+  const char *name = zb_test_name("setbackbooked");
+  shared_result *res = shared_page();
+  emu_read_opts o = {.frames = 4, .seed = base_seed + 992, .metadata_size = 256,
+                     .payload_size = 1024, .max_held = 0, .timeout_ms = 8000,
+                     .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
+                     .plain_rmw = 1, .raise_at = 2, .raise_by = 500,
+                     .pause_at = 2, .pause_ms = 1000};
+  uint8_t buf[384], segment[ZB_OIEB_SIZE];
+  zb_reservation r3, r4, r5;
+  zb_writer *w;
+  zb_gen g;
+  uint64_t free_bytes;
+  pid_t pid;
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0)
+    return;
+  if (w != NULL) {
+    zb_gen_start(&g, o.seed, 1);
+    zb_gen_fill(&g, buf, 384);
+    CHECK_RC(zb_writer_write(w, buf, 384, WAIT_MS), 0);
+    wait_read(name, 1, 1024);
+    zb_gen_start(&g, o.seed, 2);
+    zb_gen_fill(&g, buf, 184);
+    CHECK_RC(zb_writer_write(w, buf, 184, WAIT_MS), 0);
+    CHECK_RC(zb_writer_reserve(w, 384, &r3, WAIT_MS), 0);
+    CHECK_RC(zb_writer_reserve(w, 384, &r4, WAIT_MS), 0);
+    wait_read(name, 2, 1025);
+    CHECK_RC(zb_writer_reserve(w, 8, &r5, 0), ZB_EAGAIN);
+    zb_gen_start(&g, o.seed, 3);
+    zb_gen_fill(&g, r3.data, 384);
+    CHECK_RC(zb_reservation_commit(&r3, 384), 0);
+    CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+          (long)sizeof segment);
+    memcpy(&free_bytes, segment + 0x28, 8);
+    CHECK(free_bytes == 424 || free_bytes == 824); /* frame 3 read or not */
+    zb_gen_start(&g, o.seed, 4);
+    zb_gen_fill(&g, r4.data, 384);
+    CHECK_RC(zb_reservation_commit(&r4, 384), 0);
+    CHECK(zb_test_read_segment(name, segment, sizeof segment) ==
+          (long)sizeof segment);
+    memcpy(&free_bytes, segment + 0x28, 8);
+    CHECK(free_bytes <= 1024);
+    zb_writer_destroy(w);
+  } else {
+    kill(pid, SIGKILL);
+  }
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, 4);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
 /* --------------------------- frames near half the ring (interop finding 1) */
 
 /* A 1024-byte ring, frames of 484, 494 and 100 bytes: the second (510 bytes
@@ -1483,6 +1571,7 @@ int main(int argc, char **argv) {
   RUN(test_peer_reader_held_across_reset);
   RUN(test_peer_reader_idle_after_reset);
   RUN(test_holds_answer_with_unread_cap);
+  RUN(test_set_back_keeps_booked);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);
   return zb_test_finish("core-peers");

@@ -901,16 +901,21 @@ static bool follow_reader(zb_writer *w, uint64_t *read_pos) {
 }
 
 /* What free bytes above the ring's size with a peer's reader are put
- * right to (try_place): the ring less what is unread and less the frame
- * the reader may still hold. A peer's reader moves its position when it
- * reads a frame but gives its bytes back only at release: counted free,
- * that frame was written over while held, and its release pushed the free
- * bytes over the truth again. The largest frame we published stands for
- * it; when the reader held nothing, the free bytes are that much short
- * until heal_margin gives it back (room lost for a while, never a frame). */
+ * right to (try_place; follow_reader done): the ring less what is unread
+ * and less the frame the reader may still hold. A peer's reader moves its
+ * position when it reads a frame but gives its bytes back only at
+ * release: counted free, that frame was written over while held, and its
+ * release pushed the free bytes over the truth again. The largest frame we
+ * published stands for it; when the reader held nothing, the free bytes
+ * are that much short until heal_margin gives it back (room lost for a
+ * while, never a frame). Never below our reservations: they were placed
+ * before the lost update, outside any frame held, and each commit takes
+ * its bytes from the free bytes. */
 static uint64_t free_set_back(const zb_writer *w) {
   uint64_t kept = w->unread + w->largest_total;
-  return kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
+  uint64_t set_back =
+      kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
+  return set_back > w->booked ? set_back : w->booked;
 }
 
 /* The bytes a reservation may take from the allocation position on

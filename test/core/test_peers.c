@@ -36,9 +36,10 @@
  *            all the room back at the end of a stream; a frame the
  *            C++-like reader holds across our writer's reset of free
  *            bytes above P is not written over, and the room that reset
- *            kept for it comes back when it holds none; the reset never
- *            goes below our open reservations; zb_writer_holds answers
- *            with the room the reader leaves.
+ *            kept for it comes back when it holds none; a writer that
+ *            came after another keeps half the ring for the earlier one's
+ *            frame; the reset never goes below our open reservations;
+ *            zb_writer_holds answers with the room the reader leaves.
  *   filling  our writer connecting while the C++-like reader fills the
  *            header field by field waits for it and connects; a header
  *            left half-filled is told apart from an impossible one.
@@ -994,6 +995,63 @@ static void wait_read(const char *name, uint64_t want_read, uint64_t min_free) {
   CHECK(read >= want_read && free_bytes >= min_free);
 }
 
+/* A writer that connects after another has published nothing yet: the
+ * set-back keeps half the ring (inherited_margin) for the frame the peer's
+ * reader may hold of the earlier writer's, here frame 2 (400 bytes at
+ * 400). Writer A leaves with frame 1 still unread (224 free bytes, which
+ * B accepts); the reader reads frame 2, keeps it and gives frame 1 back
+ * 500 over (1124 free). B's reserves look once (timeout 0), before
+ * heal_margin could count the kept frame free (the limit PROTOCOL.md §6
+ * states): of 116 bytes each, at 800, then at 0 behind the 108-byte
+ * tail, three fit the 512 bytes left. With no margin (largest_total 0
+ * before a first frame) all five were placed, the fifth over frame 2. */
+static void test_reconnected_writer_keeps_held_frame(void) {
+  const char *name = zb_test_name("reconheld");
+  shared_result *res = shared_page();
+  emu_read_opts o = {.frames = 8, .seed = base_seed + 991, .metadata_size = 256,
+                     .payload_size = 1024, .max_held = 1, .timeout_ms = 8000,
+                     .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
+                     .raise_at = 1, .raise_by = 500, .pause_at = 2,
+                     .pause_ms = 1000, .check_held = 1};
+  uint8_t buf[384], seg[128 + 256 + 1024], before[384];
+  zb_reservation rs[5];
+  zb_writer *w, *w2 = NULL;
+  pid_t pid;
+  int k, placed = 0;
+  w = connect_to_emulated_reader(name, &o, res, &pid);
+  if (pid < 0 || w == NULL)
+    return;
+  for (k = 1; k <= 2; k++) {
+    zb_gen g;
+    zb_gen_start(&g, o.seed, (uint64_t)k);
+    zb_gen_fill(&g, buf, 384);
+    CHECK_RC(zb_writer_write(w, buf, 384, WAIT_MS), 0);
+  }
+  zb_writer_destroy(w);
+  CHECK_RC(zb_writer_connect(&w2, name), 0);
+  wait_read(name, 2, 1025);
+  CHECK(zb_test_read_segment(name, seg, sizeof seg) == (long)sizeof seg);
+  memcpy(before, seg + 128 + 256 + 400 + 16, 384);
+  for (k = 0; w2 != NULL && k < 5; k++) {
+    if (zb_writer_reserve(w2, 100, &rs[k], 0) != 0)
+      break;
+    memset(rs[k].data, 0xEE, 100);
+    placed++;
+  }
+  CHECK_EQ_U64(placed, 3);
+  CHECK(zb_test_read_segment(name, seg, sizeof seg) == (long)sizeof seg);
+  if (memcmp(before, seg + 128 + 256 + 400 + 16, 384) != 0) {
+    zb_test_failures++;
+    fprintf(stderr, "  frame 2 (at 400), held by the peer's reader, was "
+            "written over by the writer that came after\n");
+  }
+  zb_writer_destroy(w2);
+  kill(pid, SIGKILL);
+  wait_child(pid);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
 /* A set-back while reservations are open: frame 1 (400 bytes at 0) read
  * and given back, frame 2 (200 at 400), then two 400-byte reservations
  * (at 600, and at 0 behind the 24-byte tail: 824 bytes booked). The
@@ -1572,6 +1630,7 @@ int main(int argc, char **argv) {
   RUN(test_peer_reader_idle_after_reset);
   RUN(test_holds_answer_with_unread_cap);
   RUN(test_set_back_keeps_booked);
+  RUN(test_reconnected_writer_keeps_held_frame);
   RUN(test_writer_waits_for_header_being_filled);
   RUN(test_header_stuck_half_filled);
   return zb_test_finish("core-peers");

@@ -88,6 +88,11 @@ struct zb_writer {
   bool reader_is_peer;    /* its lock file does not record it: not ours */
   uint64_t largest_total; /* the largest frame published, its header
                              included: what a peer's reader may hold */
+  uint64_t inherited_margin; /* what it may hold of an earlier writer's
+                                until it has read our first frame: half
+                                the ring, the peers' frame limit */
+  uint64_t first_frame_count; /* the written count with our first frame
+                                 published (0: none yet) */
   uint64_t margin_kept;   /* what the last set-back kept from the free
                              bytes for that frame, not healed yet */
   struct {                /* heal_margin: the idle ring last seen, since */
@@ -282,6 +287,9 @@ static void publish_ready(zb_writer *w) {
       w->frames++;
     }
     publish(w, consumed, entries, s->state == SLOT_COMMITTED);
+    if (w->first_frame_count == 0 && w->frames > 0)
+      w->first_frame_count =
+          zb__load_relaxed(&w->seg.oieb->payload_written_count);
     w->head = (w->head + 1) % w->cap;
     w->count--;
   }
@@ -550,6 +558,8 @@ int zb_writer_connect(zb_writer **out, const char *name) {
     goto fail;
   }
   w->reader_is_peer = !zb__lock_records_reader(w->names.lock, reader_pid);
+  if (w->reader_is_peer)
+    w->inherited_margin = w->seg.payload_size / 2;
   /* A corrupt sem-w (another process wrote over its file) would leave
    * out every frame's post: refused now, as each commit would be. */
   if ((rc = zb__sem_open(w->names.sem_w, name, &w->sem_w)) < 0 ||
@@ -906,15 +916,21 @@ static bool follow_reader(zb_writer *w, uint64_t *read_pos) {
  * position when it reads a frame but gives its bytes back only at
  * release: counted free, that frame was written over while held, and its
  * release pushed the free bytes over the truth again. The largest frame we
- * published stands for it; when the reader held nothing, the free bytes
+ * published stands for it, and half the ring for an earlier writer's
+ * until the reader has read our first (a writer that came after another
+ * knows none of its frames); when the reader held nothing, the free bytes
  * are that much short until heal_margin gives it back (room lost for a
  * while, never a frame). Never below our reservations: they were placed
  * before the lost update, outside any frame held, and each commit takes
  * its bytes from the free bytes. */
 static uint64_t free_set_back(const zb_writer *w) {
-  uint64_t kept = w->unread + w->largest_total;
-  uint64_t set_back =
-      kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
+  uint64_t margin = w->largest_total, kept, set_back;
+  if (margin < w->inherited_margin &&
+      (w->first_frame_count == 0 ||
+       w->seen_read_count < w->first_frame_count))
+    margin = w->inherited_margin;
+  kept = w->unread + margin;
+  set_back = kept < w->seg.payload_size ? w->seg.payload_size - kept : 0;
   return set_back > w->booked ? set_back : w->booked;
 }
 

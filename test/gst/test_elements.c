@@ -4523,6 +4523,34 @@ GST_START_TEST (test_stop_while_plain_buffer_placed)
 
 GST_END_TEST;
 
+/* A ring of 3 frames of 1000 bytes, full with pool buffers 0x10-0x12 when
+ * upstream takes plain buffer 0x13 (returned, unpushed), then 0x12 read:
+ * 0x14, taken then, is pushed behind 0x13's place, not published yet. */
+static GstBuffer *
+later_behind_plain_place (PoolSink * p, const gchar * name,
+    zb_reader ** reader)
+{
+  GstBuffer *held[3], *plain, *later;
+  zb_frame frame;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (reader, name, 4096, 3400, NULL),
+      0);
+  pool_sink_start (p, name, "policy=drop max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p->pool, 0x10 + i);
+  plain = fill_pool_buffer (p->pool, 0x13);
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (p->h, held[i]), GST_FLOW_OK);
+    expect_frame (*reader, 0x10 + i);
+  }
+  later = fill_pool_buffer (p->pool, 0x14);
+  fail_unless_equals_int (gst_harness_push (p->h, later), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_next (*reader, &frame, 100),
+      ZB_ETIMEDOUT);
+  return plain;
+}
+
 /* A plain buffer (handed out while the ring was full) has its place,
  * reserved by the acquire of a buffer taken after it, when zerosink stops
  * with it unrendered: the place is cancelled before the writer detaches
@@ -4535,26 +4563,10 @@ GST_START_TEST (test_stop_plain_buffer_place_cancelled)
   gchar *name = ring_name ("placecancel");
   zb_reader *reader = NULL;
   PoolSink p;
-  GstBuffer *held[3], *plain, *later;
+  GstBuffer *plain;
   zb_frame frame;
-  guint i;
 
-  /* room for 3 frames of 1000 bytes */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
-      0);
-  pool_sink_start (&p, name, "policy=drop max-buffers=6");
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
-  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
-    expect_frame (reader, 0x10 + i);
-  }
-  later = fill_pool_buffer (p.pool, 0x14);      /* plain's place first */
-  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 100),
-      ZB_ETIMEDOUT);            /* behind the place */
-
+  plain = later_behind_plain_place (&p, name, &reader);
   set_state (p.sink, GST_STATE_NULL);
   expect_frame (reader, 0x14);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
@@ -5678,23 +5690,10 @@ GST_START_TEST (test_eos_cancelled_place_not_placed_again)
   gchar *name = ring_name ("placeagain");
   zb_reader *reader = NULL;
   PoolSink p;
-  GstBuffer *held[3], *plain, *later, *next;
+  GstBuffer *plain, *next;
   zb_frame frame;
-  guint i;
 
-  /* room for 3 frames of 1000 bytes */
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
-      0);
-  pool_sink_start (&p, name, "policy=drop max-buffers=6");
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
-  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
-    expect_frame (reader, 0x10 + i);
-  }
-  later = fill_pool_buffer (p.pool, 0x14);      /* plain's place first */
-  fail_unless_equals_int (gst_harness_push (p.h, later), GST_FLOW_OK);
+  plain = later_behind_plain_place (&p, name, &reader);
   fail_unless (gst_harness_push_event (p.h, gst_event_new_eos ()));
   expect_frame (reader, 0x14);
   fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);

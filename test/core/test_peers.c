@@ -800,6 +800,48 @@ static void test_plain_rmw_reader(void) {
   peers_update_plainly = 0;
 }
 
+/* Our writer writes o->frames frames of `size` bytes (at most 512) to the
+ * C++-like reader with o's options, each within timeout_ms: the reader
+ * must get them all, byte for byte. */
+static void write_to_emulated_reader(const char *name, const emu_read_opts *o,
+                                     size_t size, int timeout_ms) {
+  shared_result *res = shared_page();
+  uint8_t buf[512];
+  emu_stats ours;
+  zb_writer *w;
+  uint64_t seq;
+  pid_t pid;
+
+  emu_stats_init(&ours);
+  w = connect_to_emulated_reader(name, o, res, &pid);
+  if (pid < 0)
+    return;
+  for (seq = 1; w != NULL && seq <= o->frames; seq++) {
+    zb_gen g;
+    int rc;
+    zb_gen_start(&g, o->seed, seq);
+    zb_gen_fill(&g, buf, size);
+    if ((rc = zb_writer_write(w, buf, size, timeout_ms)) != 0) {
+      CHECK_RC(rc, 0);
+      fprintf(stderr, "  frame %llu\n", (unsigned long long)seq);
+      break;
+    }
+    emu_stats_frame(&ours, buf, size);
+  }
+  zb_writer_destroy(w);
+  if (w == NULL || seq <= o->frames)
+    kill(pid, SIGKILL);
+  CHECK(wait_child(pid) == 0);
+  if (res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", res->err);
+  }
+  CHECK_EQ_U64(res->stats.frames, o->frames);
+  CHECK_EQ_U64(res->stats.hash, ours.hash);
+  zb_test_remove_ring(name);
+  munmap(res, sizeof *res);
+}
+
 /* A peer's reader gives a frame's bytes back at release, not when it reads
  * it, and the C++-like one here holds the frame it read last until it has
  * read the next. A lost update of our writer's (forced: 500 bytes too many
@@ -814,46 +856,12 @@ static void test_plain_rmw_reader(void) {
  * and all the room is back at the end, no more. */
 static void test_peer_reader_held_across_reset(void) {
   const char *name = zb_test_name("heldreset");
-  shared_result *res = shared_page();
   emu_read_opts o = {.frames = 5, .seed = base_seed + 930, .metadata_size = 256,
                      .payload_size = 1024, .max_held = 1, .timeout_ms = 5000,
                      .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
                      .raise_at = 1, .raise_by = 500, .pause_at = 3,
                      .pause_ms = 500, .check_held = 1};
-  uint8_t buf[384];
-  emu_stats ours;
-  zb_writer *w;
-  uint64_t seq;
-  pid_t pid;
-
-  emu_stats_init(&ours);
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0)
-    return;
-  for (seq = 1; w != NULL && seq <= o.frames; seq++) {
-    zb_gen g;
-    int rc;
-    zb_gen_start(&g, o.seed, seq);
-    zb_gen_fill(&g, buf, sizeof buf);
-    if ((rc = zb_writer_write(w, buf, sizeof buf, WAIT_MS)) != 0) {
-      CHECK_RC(rc, 0);
-      fprintf(stderr, "  frame %llu\n", (unsigned long long)seq);
-      break;
-    }
-    emu_stats_frame(&ours, buf, sizeof buf);
-  }
-  zb_writer_destroy(w);
-  if (w == NULL || seq <= o.frames)
-    kill(pid, SIGKILL);
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, o.frames);
-  CHECK_EQ_U64(res->stats.hash, ours.hash);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  write_to_emulated_reader(name, &o, 384, WAIT_MS);
 }
 
 /* The same reset with a reader that holds nothing: the C++-like reader
@@ -865,46 +873,12 @@ static void test_peer_reader_held_across_reset(void) {
  * sem-w with nothing unread for a wait slice, every frame goes through. */
 static void test_peer_reader_idle_after_reset(void) {
   const char *name = zb_test_name("idlereset");
-  shared_result *res = shared_page();
   emu_read_opts o = {.frames = 20, .seed = base_seed + 940, .metadata_size = 256,
                      .payload_size = 512, .max_held = 0, .timeout_ms = 5000,
                      .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
                      .plain_rmw = 1, .raise_at = 1, .raise_by = 100,
                      .check_held = 1};
-  uint8_t buf[496];
-  emu_stats ours;
-  zb_writer *w;
-  uint64_t seq;
-  pid_t pid;
-
-  emu_stats_init(&ours);
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0)
-    return;
-  for (seq = 1; w != NULL && seq <= o.frames; seq++) {
-    zb_gen g;
-    int rc;
-    zb_gen_start(&g, o.seed, seq);
-    zb_gen_fill(&g, buf, sizeof buf);
-    if ((rc = zb_writer_write(w, buf, sizeof buf, 2000)) != 0) {
-      CHECK_RC(rc, 0);
-      fprintf(stderr, "  frame %llu\n", (unsigned long long)seq);
-      break;
-    }
-    emu_stats_frame(&ours, buf, sizeof buf);
-  }
-  zb_writer_destroy(w);
-  if (w == NULL || seq <= o.frames)
-    kill(pid, SIGKILL);
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, o.frames);
-  CHECK_EQ_U64(res->stats.hash, ours.hash);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  write_to_emulated_reader(name, &o, 496, 2000);
 }
 
 /* zb_writer_holds says whether a frame would wait for the writer's holds

@@ -6585,6 +6585,11 @@ GST_START_TEST (test_reader_pause_drops_waited_frames)
       set_state (reader_pipe, GST_STATE_PLAYING);
     gst_buffer_memset (buffer, 0, (guint8) i, 1);
     GST_BUFFER_PTS (buffer) = i * spacing;
+    /* each frame ends where the next starts: a writer woken late by a
+     * loaded host then only moves the time base (no DISCONT); by the
+     * caps' 30 fps each would end 17 ms before the next, a hole as if
+     * frames were lost */
+    GST_BUFFER_DURATION (buffer) = spacing;
     fail_unless_equals_int (gst_app_src_push_buffer (GST_APP_SRC (appsrc),
             buffer), GST_FLOW_OK);
     if (i == 0)

@@ -1019,6 +1019,8 @@ static void test_reconnected_writer_keeps_held_frame(void) {
     fprintf(stderr, "  frame 2 (at 400), held by the peer's reader, was "
             "written over by the writer that came after\n");
   }
+  for (k = 0; k < placed; k++)
+    zb_reservation_cancel(&rs[k]); /* each holds the writer */
   zb_writer_destroy(w2);
   kill(pid, SIGKILL);
   wait_child(pid);

@@ -6,9 +6,7 @@
 // its bytes come, without waiting for its end: a progress display's "\r"
 // updates and a prompt waiting for input show at once (watch's pass-through).
 // A line that may still become protocol is held until its end, so a protocol
-// line is always read whole. There a carriage return followed by anything but
-// LF starts the line again, as on a terminal: the line so far is passed on,
-// and what follows may be protocol ("working 50%\r> {...}").
+// line is always read whole.
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
 import { optionNames, validateOptions } from '../option-checks.js';
@@ -97,9 +95,6 @@ export class LineSplitter {
    */
   #start: 'blank' | 'mark' | 'protocol' | 'log' = 'blank';
 
-  /** The last chunk ended in a CR: the next byte tells a line end (LF) from a new start. */
-  #crEnded = false;
-
   /** A log line goes on in pieces as its bytes come (see LineSplitterOptions). */
   readonly partialLogs: boolean;
 
@@ -138,55 +133,22 @@ export class LineSplitter {
     }
   }
 
-  /**
-   * With partialLogs, a CR (held last) followed by a byte other than LF: the
-   * line starts again. What is held goes on as a log piece (past the limit, as
-   * an overlong line: a protocol one is dropped to its LF), unless it is
-   * blanks only that start the line, which lead the new start; those of a log
-   * line passed on go on with it, however the bytes came.
-   */
-  #restart(out: RawLine[]): void {
-    if (this.#pendingBytes - 1 > this.maxLineBytes && this.#mode === 'normal') {
-      const raw = this.#take();
-      this.#overlong(raw, false, out);
-      if (!startsAsProtocol(raw)) this.#mode = 'normal';
-      return;
-    }
-    if (this.#start !== 'blank' || this.#mode === 'pass') {
-      const raw = this.#take();
-      out.push({ kind: 'fragment', bytes: raw, raw, partial: true });
-    }
-    this.#mode = 'normal';
-  }
-
   /** Lines completed by this chunk, and with partialLogs the start of one that cannot be protocol (a fragment, partial). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
-    const restarts = this.partialLogs;
-    if (this.#crEnded && chunk.length > 0 && chunk[0] !== LF && this.#mode !== 'drop') this.#restart(out);
-    if (chunk.length > 0) this.#crEnded = false;
     let start = 0;
-    let cr = restarts ? chunk.indexOf(CR) : -1;
     while (start < chunk.length) {
       const nl = chunk.indexOf(LF, start);
-      let end = nl < 0 ? chunk.length : nl + 1;
-      while (cr >= 0 && cr < start) cr = chunk.indexOf(CR, cr + 1);
-      // a CR inside the piece with a byte other than LF after it ends the piece: the line starts again after it
-      const restart = cr >= 0 && cr + 1 < end && chunk[cr + 1] !== LF && this.#mode !== 'drop';
-      if (restart) end = cr + 1;
+      const end = nl < 0 ? chunk.length : nl + 1;
       // Copied: the caller may reuse its chunk.
       const piece = Uint8Array.prototype.slice.call(chunk, start, end);
       start = end;
-      const terminated = !restart && nl >= 0;
+      const terminated = nl >= 0;
       if (this.#mode === 'drop') {
         if (terminated) this.#mode = 'normal';
         continue;
       }
       this.#hold(piece);
-      if (restart) {
-        this.#restart(out);
-        continue;
-      }
       if (this.#mode === 'pass') {
         // unterminated, it goes on at the chunk's end, below
         if (terminated) {
@@ -221,7 +183,6 @@ export class LineSplitter {
         this.#start = 'log';
       }
     }
-    if (restarts && chunk.length > 0 && chunk[chunk.length - 1] === CR && this.#mode !== 'drop') this.#crEnded = true;
     return out;
   }
 
@@ -229,7 +190,6 @@ export class LineSplitter {
   end(): RawLine[] {
     const passing = this.#mode === 'pass';
     this.#mode = 'normal';
-    this.#crEnded = false;
     const raw = this.#take();
     // the input ended inside a log line passed on: its last piece (what was held back, or nothing) ends it
     if (passing) return [{ kind: 'fragment', bytes: raw, raw }];

@@ -70,8 +70,9 @@
  * that is earlier, and not more than the pipeline's latency before its
  * arrival, less the time downstream takes a buffer to the sink (by the
  * sink's QoS events), so that the sink's hold does not space the frames
- * and the frames still reach it in time (never
- * before what was pushed already), whatever
+ * and the frames still reach it in time (always
+ * after what was pushed already, 1 ns at least: no two buffers with one
+ * PTS, however little the running time moved), whatever
  * #GstZeroSrc:do-timestamp says: zerosrc's own, accepted and ignored
  * (basesrc's would give a frame with a PTS but no DTS its arrival as DTS,
  * after its PTS, which brings back the wrong order). A frame
@@ -1017,10 +1018,10 @@ gst_zero_src_note_qos (GstZeroSrc * self, GstEvent * event)
  * latency behind, behind an element slower than the caps' rate, reached a
  * video sink late (fakevideosink dropped 93 of 101). The first frame of a
  * writer (and after a pause or a flush), and one of unknown duration, gets
- * its arrival. Never before
- * what was pushed already, and what is stamped after it is not before it
- * either (the anchor comes after ts_last); with the header, never at the
- * last PTS pushed nor within a stamped frame's duration. */
+ * its arrival. Always after
+ * what was pushed already, 1 ns at least, and what is stamped after it is
+ * not before it either (the anchor comes after ts_last); with the header,
+ * never within a stamped frame's duration. */
 static void
 gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
     const zb_frame_ext * ext, gboolean queued, gsize size)
@@ -1056,14 +1057,16 @@ gst_zero_src_stamp_untimed (GstZeroSrc * self, GstBuffer * buffer,
   at = MAX (at, self->ts_last);
   if (at < 0)
     return;
-  /* with the header, after the last one pushed, and after the end of the
+  /* after the last one pushed: no two buffers with one PTS, however
+   * little our running time moved between them (frames committed at once,
+   * a clock of coarse steps); with the header also after the end of the
    * writer's frame before (a writer ahead of its clock: its PTS leads the
-   * commits), as a new time base starts: no two buffers with one PTS, and
-   * none within a stamped frame; not after the end of our own stamp, whose
-   * duration is the caps' guess, not the writer's pace */
-  if (ext != NULL)
-    at = MAX (at, self->ts_last_untimed ? self->ts_last + 1 :
-        MAX (self->ts_last + 1, self->ts_pushed_end));
+   * commits), as a new time base starts: none within a stamped frame; not
+   * after the end of our own stamp, whose duration is the caps' guess, not
+   * the writer's pace */
+  at = MAX (at, self->ts_last + 1);
+  if (ext != NULL && !self->ts_last_untimed)
+    at = MAX (at, self->ts_pushed_end);
   GST_BUFFER_PTS (buffer) = GST_BUFFER_DTS (buffer) = at;
   self->ts_last = at;
   self->ts_last_untimed = TRUE;

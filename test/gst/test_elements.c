@@ -8522,6 +8522,58 @@ GST_START_TEST (test_unstamped_after_stamped_frame_end)
 
 GST_END_TEST;
 
+/* Unstamped frames read while our running time stands still (a clock of
+ * coarse steps; here a test clock that never moves), three committed at
+ * once: each is stamped after the one before, 1 ns at least, with the
+ * frame header or without. Without it they got one PTS, their arrival's
+ * (never before the last one pushed, but at it). */
+GST_START_TEST (test_unstamped_stamps_increase_on_still_clock)
+{
+  const gchar *metas[] = {
+    "{\"caps\":\"" GRAY8_CAPS (2, 2) "\"}",
+    HEADER_META_GRAY8,
+  };
+  guint m, i;
+
+  for (m = 0; m < G_N_ELEMENTS (metas); m++) {
+    gchar *name = ring_name ("stillclock");
+    gchar *desc = g_strdup_printf ("zerosrc buffer-name=%s ! appsink "
+        "name=out sync=false", name);
+    GstElement *pipeline = launch (desc), *appsink = by_name (pipeline, "out");
+    GstClock *clock = gst_test_clock_new ();
+    zb_writer *writer = NULL;
+    GstClockTime last = GST_CLOCK_TIME_NONE;
+
+    gst_pipeline_use_clock (GST_PIPELINE (pipeline), clock);
+    set_state (pipeline, GST_STATE_PLAYING);
+    fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+    fail_unless_equals_int (zb_writer_set_metadata (writer, metas[m],
+            strlen (metas[m])), 0);
+    for (i = 0; i < 3; i++)
+      write_sized_frame (writer, m == 1, NULL, 8);
+    for (i = 0; i < 3; i++) {
+      GstBuffer *buffer = next_buffer (appsink);
+
+      fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "%s: buffer %u "
+          "unstamped", metas[m], i);
+      fail_unless (i == 0 || GST_BUFFER_PTS (buffer) > last, "%s: buffer %u "
+          "at %" GST_TIME_FORMAT ", the one before at %" GST_TIME_FORMAT,
+          metas[m], i, GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
+          GST_TIME_ARGS (last));
+      last = GST_BUFFER_PTS (buffer);
+      gst_buffer_unref (buffer);
+    }
+    zb_writer_destroy (writer);
+    gst_message_unref (wait_eos_or_error (pipeline));
+    end_reader (pipeline, name);
+    gst_object_unref (clock);
+    g_free (desc);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 static GMutex gaps_lock;
 
 /* GAP events pushed downstream, in the order they came. */
@@ -10091,6 +10143,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unstamped_run_after_stamped_frame);
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);
   tcase_add_test (tc, test_unstamped_after_stamped_frame_end);
+  tcase_add_test (tc, test_unstamped_stamps_increase_on_still_clock);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_sparse_gaps_after_absurd_duration);

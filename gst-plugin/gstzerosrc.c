@@ -252,7 +252,8 @@ struct _GstZeroSrc
  * large that it is a bad timestamp (a PTS of 2^62 ns), not a gap a user
  * wants a synchronised sink to wait out. Far above ZEROSRC_TS_JUMP: a
  * writer ahead of its clock (sync=false, a file) keeps its real holes
- * (a recording's gaps, a sparse stream's silences) up to this. */
+ * (a recording's gaps, a sparse stream's silences) up to this. A longer
+ * duration is a bad one too (plausible_duration). */
 #define ZEROSRC_TS_LEAP (3600 * GST_SECOND)
 
 enum
@@ -672,6 +673,17 @@ writer_time (uint64_t t)
       (GstClockTimeDiff) t;
 }
 
+/* DURATION, or NONE when it is none or a bad one: over ZEROSRC_TS_LEAP
+ * (an hour), as a leap of a PTS that far is a bad timestamp. A writer's
+ * (up to 2^64 - 2) would have sinks and GAP events wait it out, and
+ * overflow a PTS plus it. The one rule for the durations zerosrc pushes,
+ * judges leaps and moves by, and starts a new time base after. */
+static GstClockTime
+plausible_duration (GstClockTime duration)
+{
+  return duration <= ZEROSRC_TS_LEAP ? duration : GST_CLOCK_TIME_NONE;
+}
+
 /* The caps of the frames pushed now: the last frame's own, else the
  * stream's. */
 static GstCaps *
@@ -742,26 +754,27 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
   return GST_CLOCK_TIME_NONE;
 }
 
-/* A frame's duration: the header's, else by the caps; NONE when neither
- * says (or the header's is absurd). */
+/* A frame's duration: the header's, unless a bad one, else by the caps;
+ * NONE when neither says. */
 static GstClockTime
 gst_zero_src_frame_duration (GstZeroSrc * self, const zb_frame_ext * ext)
 {
-  return ext->duration != ZB_EXT_NONE &&
-      ext->duration <= (guint64) G_MAXINT64 / 2 ? ext->duration :
+  GstClockTime duration = plausible_duration (ext->duration);
+
+  return GST_CLOCK_TIME_IS_VALID (duration) ? duration :
       gst_zero_src_caps_duration (self, ext->size);
 }
 
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
  * the writer's timeline: one that leads its commit by more than
- * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's, else the
- * caps') more than the frame before did, or the first frame after such a
- * leap that goes back more than ZEROSRC_TS_LEAP before it (the leap was a
- * lone bad timestamp), unanchors the time base, as a DISCONT frame that
- * jumps does: it is stamped at its commit. Smaller gaps keep the writer's
- * timeline: a writer ahead of its clock (not synchronised, a file) has
- * real holes, and a live writer's gaps come with as late commits. Warns
- * once a writer. TRUE when the frame leapt ahead. */
+ * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's unless a bad
+ * one, else the caps') more than the frame before did, or the first frame
+ * after such a leap that goes back more than ZEROSRC_TS_LEAP before it
+ * (the leap was a lone bad timestamp), unanchors the time base, as a
+ * DISCONT frame that jumps does: it is stamped at its commit. Smaller
+ * gaps keep the writer's timeline: a writer ahead of its clock (not
+ * synchronised, a file) has real holes, and a live writer's gaps come with
+ * as late commits. Warns once a writer. TRUE when the frame leapt ahead. */
 static gboolean
 gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
     GstClockTimeDiff decode, GstClockTimeDiff committed, const gchar * ring)
@@ -1846,12 +1859,9 @@ next_frame:
     self->discont = FALSE;
   }
   if (GST_BUFFER_PTS_IS_VALID (buffer)) {
-    GstClockTime duration = GST_BUFFER_DURATION (buffer);
-    /* a duration over an hour is a bad one, as such a leap of a PTS is: not
-     * for a synchronised sink to wait out, nor for GAP events to start
-     * after (the writer's, up to 2^64 - 2, would also overflow the sum) */
-    GstClockTime lasting = GST_CLOCK_TIME_IS_VALID (duration) &&
-        duration <= ZEROSRC_TS_LEAP ? duration : 0;
+    /* (the caps' may be a bad one too: a framerate of 1/7200) */
+    GstClockTime duration = plausible_duration (GST_BUFFER_DURATION (buffer));
+    GstClockTime lasting = GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0;
     GstClockTime end = GST_BUFFER_PTS (buffer) + lasting;
 
     /* (a GAP pushed up to later stays so) */

@@ -8574,6 +8574,71 @@ GST_START_TEST (test_unstamped_stamps_increase_on_still_clock)
 
 GST_END_TEST;
 
+/* A writer ahead of its clock whose frame leaps 90 min ahead without
+ * DISCONT, with a duration of 2 h: the duration is a bad one (over an
+ * hour, as a leap that far is), so it does not excuse the leap, which
+ * starts a new time base (DISCONT, at the end of the buffer before) with
+ * a warning; the frame after it keeps the writer's spacing. The leap was
+ * judged against the 2 h (a bound of 2^62 ns for durations there, an
+ * hour elsewhere) and kept, for a synchronised sink to wait 90 min. */
+GST_START_TEST (test_pts_leap_with_absurd_duration)
+{
+  const gint64 pts[] = { 0, 40 * GST_MSECOND,
+    80 * GST_MSECOND + 5400 * GST_SECOND, 120 * GST_MSECOND + 5400 * GST_SECOND
+  };
+  const guint64 durations[] = { 40 * GST_MSECOND, 40 * GST_MSECOND,
+    7200 * GST_SECOND, 40 * GST_MSECOND
+  };
+  gchar *name = ring_name ("leapduration");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  GstClockTime stamps[G_N_ELEMENTS (pts)];
+  gboolean discont[G_N_ELEMENTS (pts)];
+  gboolean leap_warned = FALSE;
+  GstMessage *msg;
+  GstBus *bus;
+  guint i;
+
+  pipeline = playing_reader (name, "", &appsink);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  for (i = 0; i < G_N_ELEMENTS (pts); i++)
+    write_lasting_frame (writer, pts[i], durations[i], 8);
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    stamps[i] = GST_BUFFER_PTS (buffer);
+    discont[i] = GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    gst_buffer_unref (buffer);
+  }
+  fail_unless (stamps[2] > stamps[1] && stamps[2] - stamps[1] < GST_SECOND,
+      "the leap at %" GST_TIME_FORMAT ", the frame before at %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (stamps[2]), GST_TIME_ARGS (stamps[1]));
+  fail_unless (discont[2], "the leap is no DISCONT");
+  fail_if (discont[3], "the frame after the leap is DISCONT");
+  fail_unless_equals_uint64 (stamps[3] - stamps[2], 40 * GST_MSECOND);
+  /* the leap's warning, besides the bad duration's */
+  bus = gst_element_get_bus (pipeline);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) != NULL) {
+    GError *error = NULL;
+
+    gst_message_parse_warning (msg, &error, NULL);
+    leap_warned |= strstr (error->message, "without marking it DISCONT") !=
+        NULL;
+    g_clear_error (&error);
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  fail_unless (leap_warned, "no warning of the leap");
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static GMutex gaps_lock;
 
 /* GAP events pushed downstream, in the order they came. */
@@ -10144,6 +10209,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unstamped_between_stamped_read_late);
   tcase_add_test (tc, test_unstamped_after_stamped_frame_end);
   tcase_add_test (tc, test_unstamped_stamps_increase_on_still_clock);
+  tcase_add_test (tc, test_pts_leap_with_absurd_duration);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_sparse_gaps_after_absurd_duration);

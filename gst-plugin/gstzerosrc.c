@@ -82,10 +82,12 @@
  * frame's own when its header carries caps: rows rounded up to 4 bytes, no
  * padding, and a raw audio frame ending in part of a sample frame
  * (channels times the sample's width; other caps take any size). A buffer
- * that gets no duration from the writer (or has no header) lasts one
- * frame of the caps' framerate, when that is above 0, and raw audio its
- * samples at the caps' rate; planar raw audio (layout=non-interleaved)
- * gets the audio meta it is mapped by, its planes one after the other.
+ * that gets no duration from the writer (or has no header), or one over
+ * an hour (a bad one, as such a leap of a PTS is: dropped, with one
+ * warning), lasts one frame of the caps' framerate, when that is above 0,
+ * and raw audio its samples at the caps' rate; planar raw audio
+ * (layout=non-interleaved) gets the audio meta it is mapped by, its planes
+ * one after the other.
  * While a sparse
  * stream (text/, subtitle/,
  * application/x-subtitle caps) has no frame, zerosrc pushes GAP events,
@@ -171,6 +173,7 @@ struct _GstZeroSrc
   gboolean attrs_warned;        /* of attributes that are no JSON object */
   gboolean reorder_warned;      /* of PTS that go back without a DTS */
   gboolean leap_warned;         /* of PTS that leap without DISCONT */
+  gboolean duration_warned;     /* of durations over ZEROSRC_TS_LEAP */
   gboolean ts_leapt;            /* the last frame leapt: a new time base */
   GstCaps *frame_caps;          /* the same, parsed */
   ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
@@ -949,8 +952,25 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     GST_BUFFER_DTS (buffer) = dts + self->ts_offset;
   if (decode >= 0 && self->ts_anchored && decode + self->ts_offset >= 0)
     self->ts_last = MAX (self->ts_last, decode + self->ts_offset);
-  if (ext->duration != ZB_EXT_NONE)
+  /* a bad duration is dropped, the buffer lasting as one without (create
+   * gives it the caps'): else a sink or muxer would take it as given */
+  if (GST_CLOCK_TIME_IS_VALID (plausible_duration (ext->duration)))
     GST_BUFFER_DURATION (buffer) = ext->duration;
+  else if (ext->duration != ZB_EXT_NONE) {
+    GST_DEBUG_OBJECT (self, "writer duration %" GST_TIME_FORMAT " is over "
+        "an hour: dropped", GST_TIME_ARGS (ext->duration));
+    if (!self->duration_warned) {
+      ZEROBUFFER_ELEMENT_WARNING (self, ZB_EPROTO, ring,
+          ("The writer of ring %s gave a frame a duration of %"
+              GST_TIME_FORMAT ", over an hour: taken for a bad one, the "
+              "buffer lasts as one without a duration (said once)", ring,
+              GST_TIME_ARGS (ext->duration)),
+          ("writer PTS %" GST_TIME_FORMAT ", duration %" G_GUINT64_FORMAT
+              " ns", GST_TIME_ARGS (ext->pts == ZB_EXT_NONE ?
+                  GST_CLOCK_TIME_NONE : ext->pts), ext->duration));
+      self->duration_warned = TRUE;
+    }
+  }
   GST_BUFFER_FLAG_SET (buffer, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
 }
 
@@ -1444,6 +1464,7 @@ gst_zero_src_open_ring (GstZeroSrc * self)
   self->attrs_warned = FALSE;
   self->reorder_warned = FALSE;
   self->leap_warned = FALSE;
+  self->duration_warned = FALSE;
   self->ts_leapt = FALSE;
   self->discont = TRUE;
   self->frame_header = FALSE;

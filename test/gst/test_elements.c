@@ -8702,6 +8702,62 @@ GST_START_TEST (test_pts_leap_with_absurd_duration)
 
 GST_END_TEST;
 
+/* A writer fallen behind its commits (each frame committed 100 ms after
+ * the one before, its PTS about a frame on): the time base moves at each,
+ * DISCONT only when the frame does not start where the one before ended
+ * within half its duration. The caps' duration, 1/30 s, is an odd
+ * 33333333 ns, whose half the rule rounds down to 16666666: as the PTS
+ * are whole nanoseconds, that judges them as the exact half does, a
+ * frame 16666666 ns off merely late and one 16666667 ns off not, early
+ * or late. */
+GST_START_TEST (test_merely_late_within_half_a_frame)
+{
+  const gint64 step = GST_SECOND / 30;
+  const gint64 off[] = { 0, step / 2, step / 2 + 1, -(step / 2),
+    -(step / 2) - 1
+  };
+  const gboolean expected[] = { TRUE, FALSE, TRUE, FALSE, TRUE };
+  gchar *name = ring_name ("halfframe");
+  GstElement *pipeline, *appsink;
+  zb_writer *writer = NULL;
+  guint64 first_commit;
+  gint64 pts = 0;
+  GstClockTime last = 0;
+  guint i;
+
+  fail_unless_equals_int64 (step % 2, 1);
+  pipeline = playing_reader (name, "", &appsink);
+  fail_unless_equals_int (zb_writer_connect (&writer, name), 0);
+  fail_unless_equals_int (zb_writer_set_metadata (writer, HEADER_META_GRAY8,
+          strlen (HEADER_META_GRAY8)), 0);
+  /* commit times in the past, but after the start of our running time */
+  g_usleep (G_N_ELEMENTS (off) * 100 * G_TIME_SPAN_MILLISECOND);
+  first_commit = zb_now_ns () - G_N_ELEMENTS (off) * 100 * GST_MSECOND;
+  for (i = 0; i < G_N_ELEMENTS (off); i++) {
+    pts += i == 0 ? 0 : step + off[i];
+    write_timed_frame (writer, pts, -1, 0, first_commit + i * 100 *
+        GST_MSECOND, 8);
+  }
+  for (i = 0; i < G_N_ELEMENTS (off); i++) {
+    GstBuffer *buffer = next_buffer (appsink);
+
+    /* moved: 100 ms after the one before, by the commits */
+    fail_unless (i == 0 || GST_BUFFER_PTS (buffer) - last > (GstClockTime)
+        (step + off[i] + 15 * GST_MSECOND), "frame %u not moved", i);
+    fail_unless (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT) ==
+        expected[i], "frame %u, %" G_GINT64_FORMAT " ns off the end of the "
+        "one before: DISCONT %d", i, off[i], !expected[i]);
+    last = GST_BUFFER_PTS (buffer);
+    gst_buffer_unref (buffer);
+  }
+  zb_writer_destroy (writer);
+  gst_message_unref (wait_eos_or_error (pipeline));
+  end_reader (pipeline, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static GMutex gaps_lock;
 
 /* GAP events pushed downstream, in the order they came. */
@@ -10274,6 +10330,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_unstamped_stamps_increase_on_still_clock);
   tcase_add_test (tc, test_absurd_writer_duration_dropped);
   tcase_add_test (tc, test_pts_leap_with_absurd_duration);
+  tcase_add_test (tc, test_merely_late_within_half_a_frame);
   tcase_add_test (tc, test_planar_audio);
   tcase_add_test (tc, test_sparse_stream_gaps);
   tcase_add_test (tc, test_sparse_gaps_after_absurd_duration);

@@ -443,7 +443,12 @@ export class ZeroBufferDuplexServer extends EventEmitter implements AsyncDisposa
    * (stalled): its response ring is let go for good, so when it reads
    * again it finds the answers it had and then the end of the responses,
    * never an answer to another request. It rejects on a handler error
-   * under onError 'stop', or a protocol error; that client is given up on
+   * under onError 'stop', a protocol error, or a RingError EMSGSIZE from
+   * the request ring: a client whose metadata, or whose raw video requests
+   * (by its metadata's caps, and the frame header when declared), can never
+   * fit it left without a request (create the server with the size the
+   * error names; an answer too large for the client's response ring is an
+   * EMSGSIZE naming that ring, not a RingError). That client is given up on
    * as a stalled one is (a serve() called again drops the rest of its
    * stream). close() ends it as at an end of stream (it resolves), also
    * while the handler is making an answer: that request is dropped.

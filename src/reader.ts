@@ -357,18 +357,21 @@ export class ZeroBufferReader implements AsyncDisposable {
    * can ever fit the ring: its writer was refused its first frame
    * (EMSGSIZE) and left. Thrown as RingError EMSGSIZE naming the payload
    * size needed, as the writer's error does, instead of an end of stream.
-   * Not when the frames carry their own caps (the frame header): a next
-   * writer's may fit.
+   * With the frame header declared too, as zerosrc judges it once the
+   * writer left without a frame: its first frame had the metadata's caps,
+   * and the header's bytes go with it.
    */
   #checkFramesFit(eof: ZeroBufferError): void {
     const metadata = this.metadata;
-    const rule = metadata?.capsString !== undefined && !metadata.frameHeader ? frameSizeRule(metadata.capsString) : undefined;
+    const rule = metadata?.capsString !== undefined ? frameSizeRule(metadata.capsString) : undefined;
     if (rule?.kind !== 'video') return;
+    const header = metadata?.frameHeader === true ? native.frameHeaderSize : 0;
     const largest = wrapNative(() => this.#native.maxFrameSize());
-    if (rule.size <= largest) return;
-    throw new RingError(`ring "${this.name}": frames of ${rule.size} bytes (${rule.format} ${rule.width}x${rule.height}) can ` +
-      `never fit it (largest frame: ${largest} bytes), so its writer left without one; create the ring with a payloadSize ` +
-      `of at least ${native.payloadSizeFor(rule.size, 1, false)}`, { code: 'EMSGSIZE', cause: eof });
+    if (rule.size + header <= largest) return;
+    throw new RingError(`ring "${this.name}": frames of ${rule.size} bytes (${rule.format} ${rule.width}x${rule.height})` +
+      `${header > 0 ? ` and the frame header's ${header}` : ''} can never fit it (largest frame: ${largest} bytes), so its ` +
+      `writer left without one; create the ring with a payloadSize of at least ${native.payloadSizeFor(rule.size, 1, header > 0)}`,
+    { code: 'EMSGSIZE', cause: eof });
   }
 
   /** The addon took `taken` frames into the batch; false at the end (null: closed). */

@@ -13,7 +13,7 @@ import {
   duplexRingNames, DuplexHandlerError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler, type DuplexServerStats,
 } from '../duplex.js';
 import { checkFrameCaps } from '../frame-attributes.js';
-import { PipelineError, ZeroBufferError } from '../errors.js';
+import { PipelineError, RingError, ZeroBufferError } from '../errors.js';
 import { duplexSizes, type RingSizes } from '../orchestrator/sizes.js';
 import { removeStaleRing } from '../rings.js';
 import { killAllGroups } from '../runner/child-guard.js';
@@ -147,6 +147,17 @@ function requestRingHint(name: string, payloadSize: number, sizedBy: '--payload-
     : 'the default size, 3 frames of 1080p RGB or more: the source does not end with caps that give the frame size';
   return `zerobuffer filter: ${duplexRingNames(name).request}, the request ring, is this command's: ${payloadSize} payload bytes ` +
     `(${how}); give --payload-size N with N of at least the size zerofilter names`;
+}
+
+/**
+ * serve() rejected as its request ring's reader found that zerofilter's
+ * requests (by the caps in its metadata, and their frame header), or its
+ * metadata, can never fit that ring: a RingError EMSGSIZE (the server's
+ * answers too large for the response ring are EMSGSIZE too, not RingErrors).
+ * zerofilter's write was refused first, and it left.
+ */
+function requestRingRefused(e: unknown): boolean {
+  return e instanceof RingError && e.code === 'EMSGSIZE';
 }
 
 /**
@@ -468,6 +479,9 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     lastAnswer = (reserved ?? (types.isUint8Array(answer) ? answer : answer === frame ? frame.data : undefined))?.slice();
     return answer;
   }).catch((e: unknown) => {
+    // zerofilter's own failure, which it told first naming the size (its error, told below with the request
+    // ring's hint; with on-error=pass, its warning: the stream passed through), seen again once it left: not the server's
+    if (requestRingRefused(e)) return;
     failure = e;
     // no answer comes any more: zerofilter, waiting for one, sees the server gone rather than waiting out its timeout
     server.closeSync();

@@ -365,9 +365,26 @@ test('zerobuffer filter: frames that can never fit the request ring: zerofilter\
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--payload-size', '4096',
     '--json', '--name', name], gstEnv);
   expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).toMatch(new RegExp(`zerofilter said:\nCould not send a request: A frame of 9264 bytes can never fit ring ${name}_request `));
   expect(cli.stderr).toMatch(/EMSGSIZE/);
   expect(cli.stderr).toContain(`zerobuffer filter: ${name}_request, the request ring, is this command's: 4096 payload bytes (--payload-size); ` +
     'give --payload-size N with N of at least the size zerofilter names');
+  // (its server's reader sees zerofilter leave without a request: not the server's failure, nor the response ring's)
+  expect(cli.stderr).not.toContain('could not answer');
+  expect(cli.stderr).not.toContain('response ring');
+}, 60000);
+
+test('zerobuffer filter: frames that can never fit the request ring under --sink-property on-error=pass: zerofilter\'s warning, the stream passed through, status 0, not the server\'s failure', async () => {
+  const name = ringName('clifreqpass');
+  const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--payload-size', '4096',
+    '--sink-property', 'on-error=pass', '--json', '--name', name], gstEnv);
+  expect([await cli.exit(40000), cli.stderr]).toEqual([0, '']);
+  const lines = cli.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines.filter((l) => l['type'] === 'warning')).toEqual([expect.objectContaining({
+    message: expect.stringMatching(new RegExp(`^Could not send a request: A frame of 9264 bytes can never fit ring ${name}_request .*; ` +
+      'passing buffers through unprocessed$')),
+  })]);
+  expect(lines.find((l) => l['type'] === 'summary')).toMatchObject({ requests: 0, responses: 0, zerofilter: { 'frames-passed': 20 } });
 }, 60000);
 
 test('zerobuffer filter: frames that can never fit a request ring of the default size (the source ends with caps without a size): the hint says the default sized it', async () => {

@@ -3,7 +3,8 @@
 // variable-size JPEG; invert against a reference computed here; RGB in,
 // GRAY8 out; input caps changed mid-stream, also as the handler sees them
 // with frame-header=true; handler errors under both
-// policies, also after a reply.reserve() not awaited; reply.reserve), the
+// policies, also after a reply.reserve() not awaited; reply.reserve;
+// requests that can never fit the request ring: serve() rejects), the
 // Node duplex client against the C server that behaves like the peers' (also
 // one that connects late and declares GRAY8 for RGB requests, and a server
 // gone before it took the response ring: the request fails soon; one that
@@ -24,6 +25,7 @@ import {
   DuplexHandlerError, ProtocolError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
   capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexHandler,
 } from '../../src/index.js';
+import { native } from '../../src/native.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -464,6 +466,28 @@ test('an answer that can never fit the client\'s response ring: the error names 
   await client.close();
   await server.close();
 }, 30000);
+
+test('requests that can never fit the request ring (zerofilter, frame-header=true, refused its first): serve() rejects with EMSGSIZE naming the payloadSize zerofilter names, not an end of stream', async () => {
+  const channel = ringName('dxreqbig');
+  const server = await ZeroBufferDuplexServer.create({ name: channel, payloadSize: 4096 });
+  try {
+    const serving = server.serve((frame) => frame).then(() => 'resolved', (e: unknown) => e);
+    const gst = run('gst-launch-1.0', ['videotestsrc', 'num-buffers=5', '!', 'video/x-raw,format=RGB,width=64,height=48', '!',
+      'zerofilter', `channel=${channel}`, 'frame-header=true', '!', 'fakesink'], gstEnv);
+    expect(await gst.exit(30000)).not.toBe(0);
+    const output = [...gst.stdout, gst.stderr].join('\n');
+    const needed = new RegExp(`can never fit ring ${server.requestRing} .*payload size of at least (\\d+) bytes`).exec(output)?.[1];
+    expect([needed, output]).toEqual([String(native.payloadSizeFor(64 * 48 * 3, 1, true)), output]);
+    await settledWithin(serving, 3000);
+    // (before: 'resolved', as at the end of a stream that fit)
+    expect(await Promise.race([serving, sleep(0).then(() => 'pending')])).toMatchObject({
+      name: 'RingError', code: 'EMSGSIZE', message: expect.stringMatching(new RegExp(`^ring "${server.requestRing}": frames of 9216 bytes ` +
+        `\\(RGB 64x48\\) and the frame header's ${native.frameHeaderSize} can never fit it .*payloadSize of at least ${needed}$`)),
+    });
+  } finally {
+    await server.close();
+  }
+}, 40000);
 
 test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
   const channel = ringName('dxn');

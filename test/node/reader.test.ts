@@ -524,6 +524,27 @@ test('a writer whose raw video frames can never fit the ring leaves without one:
   }
 });
 
+test('with the frame header declared ("zerobuffer": {"frame_header": 1}), a writer whose raw video frames can never fit the ring leaves without one: next() rejects with EMSGSIZE counting the header', async () => {
+  const reader = await ZeroBufferReader.create({ name: ringName('frames-big-header'), metadataSize: 4096, payloadSize: 65536 });
+  try {
+    const writer = await ZeroBufferWriter.connect(reader.name);
+    writer.setMetadata('{"type":"gstreamer-sink","caps":"video/x-raw,format=RGB,width=320,height=240,framerate=30/1",' +
+      '"zerobuffer":{"frame_header":1}}');
+    const refused = await writer.write(new Uint8Array(320 * 240 * 3)).catch((e) => e);
+    expect(refused).toMatchObject({ code: 'EMSGSIZE' });
+    const needed = /payload size of at least (\d+)/.exec((refused as Error).message)?.[1];
+    expect(needed).toBe(String(native.payloadSizeFor(320 * 240 * 3, 1, true)));
+    await writer.close();
+    const read: unknown = await reader.next({ timeoutMs: 5000 }).catch((e) => e);
+    expect(read).toBeInstanceOf(RingError);
+    expect(read).toMatchObject({ code: 'EMSGSIZE', message: expect.stringMatching(new RegExp(
+      `frames of 230400 bytes \\(RGB 320x240\\) and the frame header's ${native.frameHeaderSize} can never fit it ` +
+      `\\(largest frame: 65520 bytes\\).*payloadSize of at least ${needed}$`)) });
+  } finally {
+    await reader.close();
+  }
+});
+
 test('null options are TypeErrors saying so (they read properties of null), and an object is "an object"', async () => {
   const { reader, writer } = await pair('null-options');
   try {

@@ -592,8 +592,11 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   if (exit.error instanceof PipelineError) {
     say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter', stopped: exit.stopped })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
-    if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message))
-      say(io.stderr, requestRingHint(name, payloadSize, sizes?.from ?? '--payload-size'));
+    // (its response ring, which it sized for its first caps, when its caps grow: payload-size sizes that one)
+    if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message)) {
+      say(io.stderr, /^The response ring /.test(exit.error.element.message) ? responseRingHint(args.sinkProperties).trimStart()
+        : requestRingHint(name, payloadSize, sizes?.from ?? '--payload-size'));
+    }
     const notLinked = sinkNotLinkedHint(exit.error, args.sink, 'filter');
     if (notLinked !== undefined) say(io.stderr, `zerobuffer filter: ${notLinked}`);
     return EXIT.pipeline;

@@ -398,6 +398,20 @@ test('zerobuffer filter: frames that can never fit a request ring of the default
     '3 frames of 1080p RGB or more: the source does not end with caps that give the frame size\\); give --payload-size N'));
 }, 60000);
 
+test('zerobuffer filter: caps that grow beyond the response ring zerofilter sized for its first caps: its EMSGSIZE, then that its payload-size sizes that ring', async () => {
+  // (before: the request ring's hint, --payload-size, which this command had made large enough; in place, the
+  // script's reserve fails naming the response ring instead, and zerofilter passes that request through)
+  const name = ringName('clifgrow');
+  const rgb = (w: number, h: number) => `videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=${w},height=${h},framerate=30/1 ! c.`;
+  const cli = run(process.execPath, [bin, 'filter', `${rgb(160, 120)} ${rgb(1920, 1080)} concat name=c`, '--script', fixture('invert-filter.mjs'),
+    'fakesink', '--payload-size', '20000000', '--sink-property', 'in-place=false', '--json', '--name', name], gstEnv);
+  expect(await cli.exit(40000)).toBe(3);
+  expect(cli.stderr).toMatch(/zerofilter said:\nThe response ring cannot hold an answer to the new caps' frames: RGB 1920x1080 frames of 6220800 bytes need payload-size=6220864 or more/);
+  expect(cli.stderr).toContain("zerobuffer filter: zerofilter's response ring holds the answers: zerofilter sized it for its input caps (and depth); " +
+    'give --sink-property payload-size=N with N of at least the size named above');
+  expect(cli.stderr).not.toContain('the request ring, is this command');
+}, 60000);
+
 test('zerobuffer filter: a --sink-property value gst-launch refuses with a warning only (depth=0, out of range) stops it, as a value it cannot parse does', async () => {
   const cli = run(process.execPath, [bin, 'filter', SMALL, '--script', fixture('echo-filter.mjs'), 'fakesink', '--sink-property', 'depth=0',
     '--json', '--name', ringName('clifdepth')], gstEnv);

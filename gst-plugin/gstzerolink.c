@@ -681,7 +681,9 @@ parent_stops (GstElement * element)
  * there: the wait goes on until PAUSED_TO_READY sets the link flushing,
  * and upstream's acquire ends with FLUSHING, not with a plain buffer it
  * would push into a stopped sink; as a bin's child, woken on the way
- * through PAUSED, it took one 1 run in 3 under load). Not with the link's
+ * through PAUSED, it took one 1 run in 3 under load). The two looks are
+ * not one: the sink seen on its way to PAUSED, then its bin once READY, say
+ * "no wait", and reserve then finds the link flushing. Not with the link's
  * lock: the element's object lock comes first (set_property sets the
  * policy under it). */
 static gboolean
@@ -1823,8 +1825,18 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
       }
       continue;
     }
-    if (rc == ZB_EAGAIN && drop)
+    if (rc == ZB_EAGAIN && drop) {
+      /* no wait, so no wake tells of a stop or a flush since the look at
+       * the state above: a bin that takes the sink to READY flushes the
+       * link before it gets there, and a look at the sink on its way to
+       * PAUSED, then at the bin once READY, says "paused" */
+      g_mutex_lock (&link->lock);
+      ret = interrupted_locked (link, cancellable);
+      g_mutex_unlock (&link->lock);
+      if (ret != GST_FLOW_OK)
+        return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
       return GST_FLOW_CUSTOM_SUCCESS;
+    }
     if (rc != ZB_ECANCELED && rc != ZB_ESTATE)
       break;
     /* a wake: ours (stop, flush, unlock) or one meant for another waiter

@@ -5232,6 +5232,7 @@ typedef struct
 
 static GstObject *gated_object; /* whose next reference on gate_thread
                                  * waits for gate_open */
+static GstObject *gated_unreffed;       /* the same, for its next unref */
 
 GType gated_tracer_get_type (void);
 G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
@@ -5249,6 +5250,18 @@ gated_tracer_object_reffed (GstTracer * tracer, GstClockTime ts,
 }
 
 static void
+gated_tracer_object_unreffed (GstTracer * tracer, GstClockTime ts,
+    GstObject * object, gint refcount)
+{
+  if (object == g_atomic_pointer_get (&gated_unreffed) &&
+      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+}
+
+static void
 gated_tracer_class_init (GatedTracerClass * klass)
 {
 }
@@ -5258,6 +5271,8 @@ gated_tracer_init (GatedTracer * tracer)
 {
   gst_tracing_register_hook (GST_TRACER (tracer), "object-reffed",
       G_CALLBACK (gated_tracer_object_reffed));
+  gst_tracing_register_hook (GST_TRACER (tracer), "object-unreffed",
+      G_CALLBACK (gated_tracer_object_unreffed));
 }
 
 GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
@@ -5294,6 +5309,47 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
   fail_unless_equals_int (gst_harness_push (p.h, later[2]), GST_FLOW_OK);
   fail_unless_equals_int (next_value (reader, &flags), 0x16);
   expect_frames_end (&p, reader, 0, 2);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Upstream's acquire waits for room when the bin holding zerosink pauses:
+ * unlock() wakes it, it sees the sink on its way to PAUSED and its bin not
+ * stopping, so it takes no wait (a plain buffer, handed out at once), and
+ * is held right after that look (at its last unref of zerosink there, by
+ * a tracer's hook) while the bin goes on to READY, which flushes the link.
+ * Let go, it ends FLUSHING. Before, its reserve, not waiting, found the
+ * full ring and handed out a plain buffer into the stopped sink: the same
+ * look made stale by a stop under way, which failed
+ * test_stop_upstream_pool_acquire once under AddressSanitizer (the sink
+ * seen on its way to PAUSED, its bin only once READY). */
+GST_START_TEST (test_stop_after_pause_pool_acquire)
+{
+  gchar *name = ring_name ("pausestop");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  Upstream u;
+  GThread *acquiring;
+
+  acquiring = upstream_blocked (name, &reader, &p, &u);
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (p.sink));
+  g_atomic_pointer_set (&gate_thread, acquiring);
+  set_state (p.h->element, GST_STATE_PAUSED);
+  fail_unless (done_wait (&gate_entered), "the acquire did not look at the "
+      "state again");
+  set_state (p.h->element, GST_STATE_READY);
+  done_set (&gate_open);
+  fail_unless (done_wait (&u.acquire.acquired), "the acquire hung");
+  g_thread_join (acquiring);
+  g_atomic_pointer_set (&gated_unreffed, NULL);
+  fail_unless (u.acquire.ret == GST_FLOW_FLUSHING, "the acquire ended with %s",
+      gst_flow_get_name (u.acquire.ret));
 
   pool_sink_stop (&p);
   zb_reader_destroy (reader);
@@ -10303,6 +10359,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_of_earlier_pool_placed);
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
+  tcase_add_test (tc, test_stop_after_pause_pool_acquire);
   tcase_add_test (tc, test_pool_plain_buffers_pushed_out_of_order);
   tcase_add_test (tc, test_pool_plain_buffer_placed_while_later_one_copied);
   tcase_add_test (tc, test_pool_joined_copy_keeps_later_open);

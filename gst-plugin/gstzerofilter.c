@@ -2338,7 +2338,6 @@ gst_zero_filter_start (GstZeroFilter * self)
 static void
 gst_zero_filter_stop (GstZeroFilter * self)
 {
-  gst_zero_sink_pool_cancel_places (self->link);
   gst_zero_link_close (self->link);
   responses_close (self);
   pending_clear (self);
@@ -2382,7 +2381,6 @@ gst_zero_filter_change_state (GstElement * element, GstStateChange transition)
        * response; the streaming thread may be about to start the task
        * (first caps, flush stop, a new session): it no longer does */
       gst_zero_filter_cancel (self, TRUE);
-      gst_zero_sink_pool_cancel_places (self->link);
       gst_zero_link_close (self->link);
       responses_wake (self);
       g_mutex_lock (&self->qlock);

@@ -104,6 +104,7 @@ struct _GstZeroLink
   GDestroyNotify make_room_notify;
   gpointer pool_shared;         /* gst_zero_link_pool_shared */
   GDestroyNotify pool_shared_free;
+  void (*pool_cancel_places) (GstZeroLink * link);
 };
 
 GstZeroError *
@@ -195,6 +196,28 @@ detach_locked (GstZeroLink * link)
   g_cond_broadcast (&link->cond);
 }
 
+/* With the lock, once the link refuses new reservations (closed or eos
+ * set): ends the waits in progress, lets the pools cancel what they
+ * reserved that nobody writes into (the destroy would copy it into pages
+ * of this process), without the lock (theirs comes first), then detaches.
+ * Refused first: a reserve that began before the cancel ends now, and
+ * none begins after it to leave a reservation open at the destroy. */
+static void
+detach_refused_locked (GstZeroLink * link)
+{
+  void (*cancel_places) (GstZeroLink * link) = link->pool_cancel_places;
+
+  if (link->writer != NULL)
+    zb_writer_wake (link->writer);
+  g_cond_broadcast (&link->cond);
+  if (cancel_places != NULL) {
+    g_mutex_unlock (&link->lock);
+    cancel_places (link);
+    g_mutex_lock (&link->lock);
+  }
+  detach_locked (link);
+}
+
 static void
 reset_counts_locked (GstZeroLink * link)
 {
@@ -216,7 +239,8 @@ gst_zero_link_open (GstZeroLink * link, const gchar * name,
     gboolean frame_header)
 {
   g_mutex_lock (&link->lock);
-  detach_locked (link);
+  link->closed = TRUE;          /* until the settings below are in place */
+  detach_refused_locked (link);
   g_free (link->name);
   g_free (link->owner);
   g_free (link->camera_id);
@@ -252,7 +276,7 @@ gst_zero_link_close (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
   link->closed = TRUE;
-  detach_locked (link);
+  detach_refused_locked (link);
   g_mutex_unlock (&link->lock);
 }
 
@@ -261,7 +285,7 @@ gst_zero_link_finish (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
   link->eos = TRUE;
-  detach_locked (link);
+  detach_refused_locked (link);
   g_mutex_unlock (&link->lock);
 }
 
@@ -600,7 +624,7 @@ gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps)
 
 gpointer
 gst_zero_link_pool_shared (GstZeroLink * link, gpointer (*make) (void),
-    GDestroyNotify free_func)
+    GDestroyNotify free_func, void (*cancel_places) (GstZeroLink * link))
 {
   gpointer shared;
 
@@ -608,6 +632,7 @@ gst_zero_link_pool_shared (GstZeroLink * link, gpointer (*make) (void),
   if (link->pool_shared == NULL) {
     link->pool_shared = make ();
     link->pool_shared_free = free_func;
+    link->pool_cancel_places = cancel_places;
   }
   shared = link->pool_shared;
   g_mutex_unlock (&link->lock);

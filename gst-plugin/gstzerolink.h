@@ -51,15 +51,19 @@ void gst_zero_link_unref (GstZeroLink * link);
 /* Starts a session with these settings (the element's start()): the next
  * get_writer connects to ring NAME. OWNER names the writer in the
  * metadata ("element_name"), CAMERA_ID (NULL: no key) the camera
- * ("camera_id"). */
+ * ("camera_id"). A writer still attached is detached first, as close
+ * does. */
 void gst_zero_link_open (GstZeroLink * link, const gchar * name,
     const gchar * owner, const gchar * camera_id, gint connect_timeout,
     gboolean frame_header);
-/* Ends the session (stop()): detaches, and every wait returns
- * GST_FLOW_FLUSHING until the next open. */
+/* Ends the session (stop()): every wait returns GST_FLOW_FLUSHING until
+ * the next open, from now on (the waits in progress end); then the places
+ * the pools reserved are cancelled (gst_zero_link_pool_shared), and the
+ * link detaches. */
 void gst_zero_link_close (GstZeroLink * link);
-/* End of stream: detaches (the reader sees the end once it has drained
- * the ring); get_writer returns GST_FLOW_EOS until gst_zero_link_resume. */
+/* End of stream: as close, but get_writer returns GST_FLOW_EOS until
+ * gst_zero_link_resume (the reader sees the end once it has drained the
+ * ring). */
 void gst_zero_link_finish (GstZeroLink * link);
 void gst_zero_link_resume (GstZeroLink * link);
 /* A flush (flush-start, a pad deactivated): every wait of the link returns
@@ -184,9 +188,13 @@ void gst_zero_link_set_other_caps (GstZeroLink * link, gboolean other_caps);
 /* What the buffer pools that reserve through the link share, whichever
  * pool of them upstream takes buffers from (zerosink's pool: the plain
  * buffers still out): made by MAKE the first time it is asked for, freed
- * by FREE_FUNC with the link. Any thread. */
+ * by FREE_FUNC with the link. Before open, close or finish detach, once
+ * the link refuses new reservations, CANCEL_PLACES (called without the
+ * link's lock) cancels what the pools reserved that nobody writes into:
+ * zb_writer_destroy would copy it. Any thread. */
 gpointer gst_zero_link_pool_shared (GstZeroLink * link,
-    gpointer (*make) (void), GDestroyNotify free_func);
+    gpointer (*make) (void), GDestroyNotify free_func,
+    void (*cancel_places) (GstZeroLink * link));
 
 /* Moves frames held by the writer (zb_reservation_commit_hold) out of the
  * ring: copies them and releases their holds; returns how many. */

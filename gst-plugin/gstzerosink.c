@@ -416,7 +416,6 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   /* upstream may still be in the pool's acquire: from now on it gets
    * FLUSHING; its open reservations are abandoned (the places of plain
    * buffers first cancelled: nobody writes into them) */
-  gst_zero_sink_pool_cancel_places (self->link);
   gst_zero_link_close (self->link);
   /* (test/gst scripts read this line) */
   stats = gst_zero_sink_get_stats (self);
@@ -490,8 +489,8 @@ gst_zero_sink_wait_event (GstBaseSink * bsink, GstEvent * event)
     if (ret != GST_FLOW_OK)
       return ret;
   }
-  /* the reader sees end of stream; the pool hands out no more */
-  gst_zero_sink_pool_cancel_places (self->link);
+  /* the reader sees end of stream; the pool hands out no more (the places
+   * of plain buffers cancelled first) */
   gst_zero_link_finish (self->link);
   return GST_FLOW_OK;
 }

@@ -133,6 +133,8 @@ static GQuark plain_quark;
 #define gst_zero_sink_pool_parent_class parent_class
 G_DEFINE_TYPE (GstZeroSinkPool, gst_zero_sink_pool, GST_TYPE_BUFFER_POOL);
 
+static void cancel_places_before_detach (GstZeroLink * link);
+
 static gpointer
 plain_list_new (void)
 {
@@ -163,7 +165,7 @@ gst_zero_sink_pool_new (GstZeroLink * link, guint max_buffers)
   gst_object_ref_sink (pool);
   pool->link = gst_zero_link_ref (link);
   pool->plain = gst_zero_link_pool_shared (link, plain_list_new,
-      plain_list_free);
+      plain_list_free, cancel_places_before_detach);
   pool->max_buffers = max_buffers;
   return GST_BUFFER_POOL (pool);
 }
@@ -324,25 +326,38 @@ plain_slot_free (gpointer data)
   gst_object_unref (pool);
 }
 
-void
-gst_zero_sink_pool_cancel_places (GstZeroLink * link)
+/* Cancels the places of the plain buffers still out of LINK's pools;
+ * with BEING_RESERVED, once no reserve of a listed buffer's frame or place
+ * is under way (an acquire's, a render's): the link refuses new
+ * reservations then, so each such reserve ends at once, and none begins
+ * after. */
+static void
+cancel_places (GstZeroLink * link, gboolean being_reserved)
 {
   PlainList *list = gst_zero_link_pool_shared (link, plain_list_new,
-      plain_list_free);
+      plain_list_free, cancel_places_before_detach);
 
   for (;;) {
     PlainSlot *slot = NULL;
     zb_reservation place;
     zb_writer *mapping;
     guint64 ticket;
+    gboolean busy;
     GList *l;
 
     g_mutex_lock (&list->lock);
-    for (l = list->slots.head; l != NULL && slot == NULL; l = l->next) {
-      PlainSlot *s = l->data;
+    for (;;) {
+      busy = FALSE;
+      for (l = list->slots.head; l != NULL && slot == NULL; l = l->next) {
+        PlainSlot *s = l->data;
 
-      if (s->state == PLACE_RESERVED)
-        slot = s;
+        if (s->state == PLACE_RESERVED)
+          slot = s;
+        busy |= s->state == PLACE_RESERVING;
+      }
+      if (slot != NULL || !busy || !being_reserved)
+        break;
+      plain_list_wait_locked (list, 0);
     }
     if (slot != NULL) {
       place = slot->place;
@@ -361,6 +376,21 @@ gst_zero_sink_pool_cancel_places (GstZeroLink * link)
         " before the detach", ticket);
     place_cancel (link, ticket, &place, mapping);
   }
+}
+
+void
+gst_zero_sink_pool_cancel_places (GstZeroLink * link)
+{
+  cancel_places (link, FALSE);
+}
+
+/* The link's, before it detaches (gst_zero_link_pool_shared): a place
+ * reserved while the cancel looked, open at the detach, would be copied
+ * into pages of this process. */
+static void
+cancel_places_before_detach (GstZeroLink * link)
+{
+  cancel_places (link, TRUE);
 }
 
 /* A cancellable's callback: waits for a place (gst_zero_sink_pool_write,

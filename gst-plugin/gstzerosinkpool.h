@@ -40,9 +40,12 @@ zb_reservation *gst_zero_sink_pool_reservation (GstMemory * mem);
 GstZeroError *gst_zero_sink_pool_failure (GstMemory * mem);
 
 /* Cancels the places of the plain buffers still out of LINK's pools
- * (they are copied into at render: upstream has no mapping of them),
- * before the link detaches, so that zb_writer_destroy copies only
- * reservations upstream holds and a frame committed after a place is
+ * (they are copied into at render: upstream has no mapping of them), so
+ * that the frames committed after them are published (zerofilter at EOS).
+ * The link does so itself before it detaches, once it refuses new
+ * reservations, also waiting for the places being reserved then
+ * (gst_zero_link_pool_shared): zb_writer_destroy copies only
+ * reservations upstream holds, and a frame committed after a place is
  * published. Such a buffer rendered later is copied as one without a
  * place. */
 void gst_zero_sink_pool_cancel_places (GstZeroLink * link);

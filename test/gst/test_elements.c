@@ -4579,6 +4579,112 @@ GST_START_TEST (test_stop_plain_buffer_place_cancelled)
 
 GST_END_TEST;
 
+/* An event pushed into a harness from a thread of its own. */
+typedef struct
+{
+  GstHarness *h;
+  GstEvent *event;
+  gboolean ret;
+} HarnessEvent;
+
+static gpointer
+harness_event_run (gpointer data)
+{
+  HarnessEvent *push = data;
+
+  push->ret = gst_harness_push_event (push->h, push->event);
+  return NULL;
+}
+
+/* The link's detach at EOS waits for detach_open (its INFO line, logged
+ * with the link's lock held, before zb_writer_destroy), and a place
+ * reserved since ("reserved a place" of the pool's LOG line) is counted:
+ * it was open at the destroy (a reserve on a destroyed writer fails). */
+static Done detach_entered, detach_open;
+static gint detach_seen, placed_after_detach;
+
+static void
+hold_detach (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer data)
+{
+  const gchar *text = gst_debug_message_get (message);
+
+  if (g_str_has_prefix (text, "reserved a place for plain buffer") &&
+      g_atomic_int_get (&detach_seen))
+    g_atomic_int_inc (&placed_after_detach);
+  if (g_str_has_prefix (text, "detaching from ring") &&
+      g_atomic_int_compare_and_exchange (&detach_seen, 0, 1)) {
+    done_set (&detach_entered);
+    done_wait (&detach_open);   /* the test checks the order, not this */
+  }
+}
+
+/* EOS comes while upstream's acquire waits for room for the place of a
+ * plain buffer (handed out while the ring was full under policy=drop, then
+ * policy=block timeout=-1); the reader makes room while the detach is held
+ * at its log line. The link refuses new reservations first (the wait ends:
+ * FLUSHING), then cancels the places, then detaches: no place is reserved
+ * in the ring it leaves. Before, the places were cancelled first, the
+ * acquire got its place once the reader made room, and it was open at
+ * zb_writer_destroy (copied into pages of this process; 50 ms for 33 MB):
+ * "reserved a place" came after "detaching from ring". */
+GST_START_TEST (test_eos_while_place_reserved)
+{
+  gchar *name = ring_name ("eosplace");
+  zb_reader *reader = NULL;
+  zb_frame frame;
+  PoolSink p;
+  UpstreamAcquire later;
+  HarnessEvent eos = { NULL, NULL, FALSE };
+  GstBuffer *held[3], *plain;
+  GThread *acquiring, *pushing;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
+      0);
+  pool_sink_start (&p, name, "policy=drop max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
+  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
+  gst_util_set_object_arg (G_OBJECT (p.sink), "policy", "block");
+  g_object_set (p.sink, "timeout", -1, NULL);
+  /* its acquire places the plain buffer first: it waits for room */
+  acquiring = upstream_acquire_start (&later, p.h->srcpad, p.pool);
+
+  gst_debug_set_threshold_for_name ("zerosink", GST_LEVEL_INFO);
+  gst_debug_set_threshold_for_name ("zerobuffer", GST_LEVEL_LOG);
+  gst_debug_add_log_function (hold_detach, NULL, NULL);
+  eos.h = p.h;
+  eos.event = gst_event_new_eos ();
+  pushing = g_thread_new ("eos", harness_event_run, &eos);
+  fail_unless (done_wait (&detach_entered), "no detach at EOS");
+  expect_frame (reader, 0x10);  /* room for the place */
+  g_usleep (200 * 1000);        /* for a wait still under way to take it */
+  done_set (&detach_open);
+  g_thread_join (pushing);
+  fail_unless (eos.ret);
+  fail_unless (done_wait (&later.acquired), "the acquire hung");
+  g_thread_join (acquiring);
+  gst_debug_remove_log_function (hold_detach);
+  gst_debug_set_threshold_for_name ("zerosink", GST_LEVEL_NONE);
+  gst_debug_set_threshold_for_name ("zerobuffer", GST_LEVEL_NONE);
+  fail_unless_equals_int (later.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (g_atomic_int_get (&placed_after_detach), 0);
+  expect_frame (reader, 0x11);
+  expect_frame (reader, 0x12);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  gst_buffer_unref (plain);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Upstream holds a pool buffer (an open reservation) when zerosink stops
  * (sinks change state before their upstream) and fills it after another
  * writer took the ring: that writer's first frame goes where the buffer
@@ -10348,6 +10454,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_upstream_pool_acquire);
   tcase_add_test (tc, test_stop_held_pool_buffer_written_after);
   tcase_add_test (tc, test_stop_plain_buffer_place_cancelled);
+  tcase_add_test (tc, test_eos_while_place_reserved);
   tcase_add_test (tc, test_eos_cancelled_place_not_placed_again);
   tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);

@@ -4579,6 +4579,34 @@ GST_START_TEST (test_stop_plain_buffer_place_cancelled)
 
 GST_END_TEST;
 
+/* The same place when zerosink, back in READY, opens its link anew at
+ * READY to PAUSED (camera-id changed): the place is cancelled before the
+ * old writer detaches, and the later buffer's frame reaches the reader.
+ * Before, the detach of the re-open left the place open: the frame behind
+ * it was dropped (the reader saw the end of the stream at once). */
+GST_START_TEST (test_reopen_plain_buffer_place_cancelled)
+{
+  gchar *name = ring_name ("placereopen");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  GstBuffer *plain;
+  zb_frame frame;
+
+  plain = later_behind_plain_place (&p, name, &reader);
+  set_state (p.sink, GST_STATE_READY);
+  g_object_set (p.sink, "camera-id", "other", NULL);
+  set_state (p.sink, GST_STATE_PAUSED);
+  expect_frame (reader, 0x14);
+  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+
+  gst_buffer_unref (plain);
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* An event pushed into a harness from a thread of its own. */
 typedef struct
 {
@@ -10455,6 +10483,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_stop_held_pool_buffer_written_after);
   tcase_add_test (tc, test_stop_plain_buffer_place_cancelled);
   tcase_add_test (tc, test_eos_while_place_reserved);
+  tcase_add_test (tc, test_reopen_plain_buffer_place_cancelled);
   tcase_add_test (tc, test_eos_cancelled_place_not_placed_again);
   tcase_add_test (tc, test_stop_while_plain_buffer_placed);
   tcase_add_test (tc, test_flush_upstream_pool_acquire);

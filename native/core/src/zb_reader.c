@@ -115,11 +115,7 @@ struct zb_reader {
   void (*before_room_swap)(void *); /* zb__reader_before_room_swap */
   void *before_room_swap_arg;
 
-  /* repair_lost_room: the idle ring last seen, and since when */
-  struct {
-    bool seen;
-    uint64_t write_pos, written, read, free_bytes, frames_taken, since_ns;
-  } idle;
+  zb_idle_watch idle;             /* repair_lost_room's */
 
   pthread_mutex_t pending_lock;   /* release() may come from any thread */
   bool closed;                    /* destroyed: nothing goes back any more */
@@ -1085,9 +1081,9 @@ static void give_back_lost_room(zb_reader *r, uint64_t free_bytes,
 static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
   zb_oieb *oieb = r->seg.oieb;
   const uint64_t pos = atomic_load_explicit(&r->read_pos, memory_order_relaxed);
-  uint64_t free_bytes, most, write_pos, written, read, now;
+  uint64_t free_bytes, most, write_pos, written, read;
   if (writer_pid == 0 || zb__sem_sleepers(r->sem_r) <= 0) {
-    r->idle.seen = false;
+    zb__idle_forget(&r->idle);
     return;
   }
   /* Held from the load of the free bytes to the swap: give_back_lost_room */
@@ -1099,28 +1095,18 @@ static void repair_lost_room(zb_reader *r, uint64_t writer_pid) {
    * which another thread of our writer may be filling, are not read. */
   if (free_bytes >= most ||
       !empty_here(r, pos, &write_pos, r->writer_changed)) {
-    r->idle.seen = false;
+    zb__idle_forget(&r->idle);
     pthread_mutex_unlock(&r->pending_lock);
     return;
   }
   written = zb__load_acquire(&oieb->payload_written_count);
   read = zb__load_relaxed(&oieb->payload_read_count);
-  now = zb__now_ns();
-  if (!r->idle.seen || r->idle.write_pos != write_pos ||
-      r->idle.written != written || r->idle.read != read ||
-      r->idle.free_bytes != free_bytes ||
-      r->idle.frames_taken != r->frames_taken) {
-    r->idle.seen = true;
-    r->idle.write_pos = write_pos;
-    r->idle.written = written;
-    r->idle.read = read;
-    r->idle.free_bytes = free_bytes;
-    r->idle.frames_taken = r->frames_taken;
-    r->idle.since_ns = now;
-  } else if (now - r->idle.since_ns >=
-             (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u) {
-    r->idle.seen = false;
-    give_back_lost_room(r, free_bytes, most);
+  {
+    const uint64_t seen[] = {write_pos, written, read, free_bytes,
+                             r->frames_taken};
+    if (zb__idle_for_slice(&r->idle, seen, sizeof seen / sizeof *seen,
+                           zb__now_ns()))
+      give_back_lost_room(r, free_bytes, most);
   }
   pthread_mutex_unlock(&r->pending_lock);
 }

@@ -1,5 +1,5 @@
-/* zb_ring.c — ring arithmetic (see zb_ring.h) and the sizing helpers of the
- * public API.
+/* zb_ring.c — ring arithmetic (see zb_ring.h), the idle-ring watch, and the
+ * sizing helpers of the public API.
  *
  * Placement rules (docs/PROTOCOL.md §2.3 and §6): a frame is never split across the end of
  * the ring; when it does not fit before the end, the tail is skipped (with a
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "zb_error.h"
+#include "zb_platform.h"
 
 zb_entry zb__entry_at(const uint8_t *payload, uint64_t ring, uint64_t pos,
                       uint64_t write_pos) {
@@ -88,6 +89,20 @@ int zb__entry_fail(const char *name, uint64_t ring, const zb_entry *e,
     break;
   }
   return 0;
+}
+
+bool zb__idle_for_slice(zb_idle_watch *watch, const uint64_t *values,
+                        size_t n, uint64_t now) {
+  if (!watch->seen || memcmp(watch->values, values, n * sizeof *values) != 0) {
+    watch->seen = true;
+    memcpy(watch->values, values, n * sizeof *values);
+    watch->since_ns = now;
+    return false;
+  }
+  if (now - watch->since_ns < (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u)
+    return false;
+  watch->seen = false;
+  return true;
 }
 
 zb_placement zb__place_frame(uint64_t ring, uint64_t pos, uint64_t total,

@@ -2,11 +2,13 @@
  * where the next frame goes (docs/PROTOCOL.md §2.3 and §6),
  * and how large a ring must be to hold N frames. The writer places frames
  * with it and the public sizing helpers (zb_payload_size_for) are built on
- * it; nobody else computes positions. */
+ * it; nobody else computes positions. Also the entry a reader finds at a
+ * position, and the watch for a ring idle for a wait slice. */
 #ifndef ZB_RING_H
 #define ZB_RING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zb_oieb.h"
@@ -90,5 +92,29 @@ zb_entry zb__entry_at(const uint8_t *payload, uint64_t ring, uint64_t pos,
 /* ZB_EPROTO for an entry with a problem, saying which, in ring `name`. */
 int zb__entry_fail(const char *name, uint64_t ring, const zb_entry *entry,
                    uint64_t write_pos);
+
+/* A ring watched while it is idle: the values that say where it stands
+ * (positions, counts, free bytes, as one side sees them), the same at each
+ * look since since_ns. The writer's heal of the margin it kept
+ * (heal_margin) and the reader's repair of room a peer writer lost
+ * (repair_lost_room) act only on a ring idle for a wait slice. */
+#define ZB_IDLE_VALUES_MAX 5
+typedef struct zb_idle_watch {
+  bool seen;
+  uint64_t values[ZB_IDLE_VALUES_MAX];
+  uint64_t since_ns;
+} zb_idle_watch;
+
+/* A look at `now`: true when the ring's n values (n <= ZB_IDLE_VALUES_MAX,
+ * the same n at each look) have been these for a wait slice
+ * (ZB_LIVENESS_SLICE_MS); the watch then starts over. Other values start
+ * it over from now. */
+bool zb__idle_for_slice(zb_idle_watch *watch, const uint64_t *values,
+                        size_t n, uint64_t now);
+
+/* A look that found the ring not idle: the next one starts over. */
+static inline void zb__idle_forget(zb_idle_watch *watch) {
+  watch->seen = false;
+}
 
 #endif /* ZB_RING_H */

@@ -95,10 +95,7 @@ struct zb_writer {
                                  published (0: none yet) */
   uint64_t margin_kept;   /* what the last set-back kept from the free
                              bytes for that frame, not healed yet */
-  struct {                /* heal_margin: the idle ring last seen, since */
-    bool seen;
-    uint64_t free_bytes, read_count, written, pub_pos, since_ns;
-  } idle;
+  zb_idle_watch idle;     /* heal_margin's */
   uint64_t lone_wrap_at;  /* where the last wrap marker published alone (no
                              frame after it yet) went, its tail bytes (0
                              once a frame is placed) and the size of the
@@ -1066,30 +1063,21 @@ static bool heal_margin(zb_writer *w, uint64_t now) {
   uint64_t free_bytes, read_count, written, healed;
   if (w->margin_kept == 0 || !w->reader_is_peer || w->unread != 0 ||
       zb__sem_sleepers(w->sem_w) <= 0) {
-    w->idle.seen = false;
+    zb__idle_forget(&w->idle);
     return false;
   }
   free_bytes = zb__load_acquire(&oieb->payload_free_bytes);
   read_count = zb__load_acquire(&oieb->payload_read_count);
   written = zb__load_relaxed(&oieb->payload_written_count);
   if (free_bytes >= ring || read_count != written) {
-    w->idle.seen = false;
+    zb__idle_forget(&w->idle);
     return false;
   }
-  if (!w->idle.seen || w->idle.free_bytes != free_bytes ||
-      w->idle.read_count != read_count || w->idle.written != written ||
-      w->idle.pub_pos != w->pub_pos) {
-    w->idle.seen = true;
-    w->idle.free_bytes = free_bytes;
-    w->idle.read_count = read_count;
-    w->idle.written = written;
-    w->idle.pub_pos = w->pub_pos;
-    w->idle.since_ns = now;
-    return false;
+  {
+    const uint64_t seen[] = {free_bytes, read_count, written, w->pub_pos};
+    if (!zb__idle_for_slice(&w->idle, seen, sizeof seen / sizeof *seen, now))
+      return false;
   }
-  if (now - w->idle.since_ns < (uint64_t)ZB_LIVENESS_SLICE_MS * 1000000u)
-    return false;
-  w->idle.seen = false;
   healed = ring - free_bytes > w->margin_kept ? free_bytes + w->margin_kept
                                               : ring;
   if (!zb__cas(&oieb->payload_free_bytes, &free_bytes, healed))

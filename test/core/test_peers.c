@@ -392,6 +392,57 @@ static zb_writer *connect_to_emulated_reader(const char *name,
   return w;
 }
 
+/* Our writer to the emulated C++-like reader (a child) of one ring: what
+ * the tests of that pairing start and end with. */
+typedef struct peer_reader {
+  const char *name;
+  shared_result *res;
+  pid_t pid;
+} peer_reader;
+
+/* Starts the reader of ring NAME with options O and connects our writer
+ * (connect_to_emulated_reader): *w, or NULL with the failure counted (end
+ * the fixture then too). -1 when there is no reader: nothing to end. */
+static int peer_reader_start(peer_reader *t, const char *name,
+                             const emu_read_opts *o, zb_writer **w) {
+  t->name = name;
+  t->res = shared_page();
+  *w = connect_to_emulated_reader(name, o, t->res, &t->pid);
+  if (t->pid < 0) {
+    munmap(t->res, sizeof *t->res);
+    return -1;
+  }
+  return 0;
+}
+
+/* After our writer's end: the reader, killed first when `stop` (the test
+ * could not give it its frames), must have ended well with `frames` frames
+ * read; the ring is removed. What the reader counted. */
+static emu_stats peer_reader_end(peer_reader *t, bool stop, uint64_t frames) {
+  emu_stats stats;
+  if (stop)
+    kill(t->pid, SIGKILL);
+  CHECK(wait_child(t->pid) == 0);
+  if (t->res->status != EMU_OK) {
+    zb_test_failures++;
+    fprintf(stderr, "  reader: %s\n", t->res->err);
+  }
+  stats = t->res->stats;
+  CHECK_EQ_U64(stats.frames, frames);
+  zb_test_remove_ring(t->name);
+  munmap(t->res, sizeof *t->res);
+  return stats;
+}
+
+/* The end of a reader left waiting for frames on purpose: killed, the ring
+ * removed. */
+static void peer_reader_kill(peer_reader *t) {
+  kill(t->pid, SIGKILL);
+  wait_child(t->pid);
+  zb_test_remove_ring(t->name);
+  munmap(t->res, sizeof *t->res);
+}
+
 /* How our writer placed a frame of `size` bytes that it was to put at
  * `pos`, now that its write_pos is `after`: early when it went to 0 though
  * it fitted at pos (docs/PROTOCOL.md §6, "Early wrap"). */
@@ -426,24 +477,21 @@ static void let_reader_catch_up(zb_writer *w, unsigned max_held) {
 static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
                        uint64_t frames, unsigned max_held, uint64_t seed,
                        int wrap) {
-  const char *name = zb_test_name("peerr");
-  shared_result *res = shared_page();
   uint8_t *buf = malloc(max);
-  emu_stats ours;
+  emu_stats ours, theirs;
   emu_read_opts o = {frames, seed, 256, ring, max_held, 5000, announce_ready, NULL,
                      EMU_TAIL_FAIL, 0, peers_update_plainly, 0, 0, 0, 0, 0};
+  peer_reader t;
   zb_writer *w;
   uint64_t seq, early = 0, big = 0;
-  int failures = zb_test_failures, status;
-  pid_t pid;
+  int failures = zb_test_failures;
 
   emu_stats_init(&ours);
   if (buf == NULL) {
     zb_test_failures++;
     return;
   }
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0) {
+  if (peer_reader_start(&t, zb_test_name("peerr"), &o, &w) < 0) {
     free(buf);
     return;
   }
@@ -479,26 +527,18 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
     emu_stats_frame(&ours, buf, size);
   }
   zb_writer_destroy(w);
-  if (seq <= frames)
-    kill(pid, SIGKILL);
-  status = wait_child(pid);
-  CHECK(status == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, frames);
-  CHECK_EQ_U64(res->stats.hash, ours.hash);
-  CHECK_EQ_U64(res->stats.sizes_hash, ours.sizes_hash);
-  CHECK(res->stats.markers > 0);
+  theirs = peer_reader_end(&t, seq <= frames, frames);
+  CHECK_EQ_U64(theirs.hash, ours.hash);
+  CHECK_EQ_U64(theirs.sizes_hash, ours.sizes_hash);
+  CHECK(theirs.markers > 0);
   if (wrap == WRAP_DEFAULT && max < (UINT64_C(256) << 10))
-    CHECK(res->stats.exact_ends > 0);
+    CHECK(theirs.exact_ends > 0);
   else if (wrap == WRAP_EARLY_ALWAYS || max <= ring / 3)
     CHECK(early > 0);
   /* else frames near half the ring: an early wrap needs write_pos between
    * the frame's size and the ring less it, a window too narrow to be met
    * for sure (test_emulated_reader_early_wrap covers big frames) */
-  CHECK_EQ_U64(res->stats.small_tails, 0); /* the reader fails on one anyway */
+  CHECK_EQ_U64(theirs.small_tails, 0); /* the reader fails on one anyway */
   fprintf(stderr, "  %s core writer%s -> C++-like reader: ring %llu, sizes "
           "%llu..%llu, %llu frames, seed %llu, held <= %u: markers %llu, "
           "exact ends %llu, early wraps %llu\n",
@@ -507,10 +547,8 @@ static void reader_run(uint64_t ring, uint64_t min, uint64_t max,
           (unsigned long long)ring, (unsigned long long)min,
           (unsigned long long)max, (unsigned long long)frames,
           (unsigned long long)seed, max_held,
-          (unsigned long long)res->stats.markers,
-          (unsigned long long)res->stats.exact_ends, (unsigned long long)early);
-  zb_test_remove_ring(name); /* the child was killed if it failed */
-  munmap(res, sizeof *res);
+          (unsigned long long)theirs.markers,
+          (unsigned long long)theirs.exact_ends, (unsigned long long)early);
   free(buf);
 }
 
@@ -805,16 +843,14 @@ static void test_plain_rmw_reader(void) {
  * must get them all, byte for byte. */
 static void write_to_emulated_reader(const char *name, const emu_read_opts *o,
                                      size_t size, int timeout_ms) {
-  shared_result *res = shared_page();
   uint8_t buf[512];
-  emu_stats ours;
+  emu_stats ours, theirs;
+  peer_reader t;
   zb_writer *w;
   uint64_t seq;
-  pid_t pid;
 
   emu_stats_init(&ours);
-  w = connect_to_emulated_reader(name, o, res, &pid);
-  if (pid < 0)
+  if (peer_reader_start(&t, name, o, &w) < 0)
     return;
   for (seq = 1; w != NULL && seq <= o->frames; seq++) {
     zb_gen g;
@@ -829,17 +865,8 @@ static void write_to_emulated_reader(const char *name, const emu_read_opts *o,
     emu_stats_frame(&ours, buf, size);
   }
   zb_writer_destroy(w);
-  if (w == NULL || seq <= o->frames)
-    kill(pid, SIGKILL);
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, o->frames);
-  CHECK_EQ_U64(res->stats.hash, ours.hash);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  theirs = peer_reader_end(&t, w == NULL || seq <= o->frames, o->frames);
+  CHECK_EQ_U64(theirs.hash, ours.hash);
 }
 
 /* A peer's reader gives a frame's bytes back at release, not when it reads
@@ -895,7 +922,6 @@ static void test_peer_reader_idle_after_reset(void) {
  * not for the hold. */
 static void test_holds_answer_with_unread_cap(void) {
   const char *name = zb_test_name("holdcap");
-  shared_result *res = shared_page();
   emu_read_opts o = {.frames = 2, .seed = base_seed + 940, .metadata_size = 256,
                      .payload_size = 1024, .timeout_ms = 5000,
                      .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
@@ -904,14 +930,13 @@ static void test_holds_answer_with_unread_cap(void) {
   uint8_t segment[ZB_OIEB_SIZE];
   zb_reservation r1, r2;
   zb_writer_holds_info info;
+  peer_reader t;
   zb_writer *w;
   zb_hold hold;
   uint64_t read = 0, free_bytes = 0;
   int i;
-  pid_t pid;
 
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0)
+  if (peer_reader_start(&t, name, &o, &w) < 0)
     return;
   if (w != NULL) {
     zb_gen g;
@@ -938,17 +963,8 @@ static void test_holds_answer_with_unread_cap(void) {
     CHECK(!info.blocks_size);
     zb_hold_release(&hold);
     zb_writer_destroy(w);
-  } else {
-    kill(pid, SIGKILL);
   }
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, 2);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  peer_reader_end(&t, w == NULL, 2);
 }
 
 /* Waits (5 s at most) until the reader has read want_read frames and the
@@ -981,7 +997,6 @@ static void wait_read(const char *name, uint64_t want_read, uint64_t min_free) {
  * before a first frame) all five were placed, the fifth over frame 2. */
 static void test_reconnected_writer_keeps_held_frame(void) {
   const char *name = zb_test_name("reconheld");
-  shared_result *res = shared_page();
   emu_read_opts o = {.frames = 8, .seed = base_seed + 991, .metadata_size = 256,
                      .payload_size = 1024, .max_held = 1, .timeout_ms = 8000,
                      .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
@@ -989,12 +1004,15 @@ static void test_reconnected_writer_keeps_held_frame(void) {
                      .pause_ms = 1000, .check_held = 1};
   uint8_t buf[384], seg[128 + 256 + 1024], before[384];
   zb_reservation rs[5];
+  peer_reader t;
   zb_writer *w, *w2 = NULL;
-  pid_t pid;
   int k, placed = 0;
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0 || w == NULL)
+  if (peer_reader_start(&t, name, &o, &w) < 0)
     return;
+  if (w == NULL) {
+    peer_reader_kill(&t);
+    return;
+  }
   for (k = 1; k <= 2; k++) {
     zb_gen g;
     zb_gen_start(&g, o.seed, (uint64_t)k);
@@ -1022,10 +1040,7 @@ static void test_reconnected_writer_keeps_held_frame(void) {
   for (k = 0; k < placed; k++)
     zb_reservation_cancel(&rs[k]); /* each holds the writer */
   zb_writer_destroy(w2);
-  kill(pid, SIGKILL);
-  wait_child(pid);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  peer_reader_kill(&t);
 }
 
 /* A set-back while reservations are open: frame 1 (400 bytes at 0) read
@@ -1042,7 +1057,6 @@ static void test_reconnected_writer_keeps_held_frame(void) {
  * once a reserve waits), never below 0. */
 static void test_set_back_keeps_booked(void) {
   const char *name = zb_test_name("setbackbooked");
-  shared_result *res = shared_page();
   emu_read_opts o = {.frames = 4, .seed = base_seed + 992, .metadata_size = 256,
                      .payload_size = 1024, .max_held = 0, .timeout_ms = 8000,
                      .ready = announce_ready, .tail_mode = EMU_TAIL_FAIL,
@@ -1050,12 +1064,11 @@ static void test_set_back_keeps_booked(void) {
                      .pause_at = 2, .pause_ms = 1000};
   uint8_t buf[384], segment[ZB_OIEB_SIZE];
   zb_reservation r3, r4, r5;
+  peer_reader t;
   zb_writer *w;
   zb_gen g;
   uint64_t free_bytes;
-  pid_t pid;
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0)
+  if (peer_reader_start(&t, name, &o, &w) < 0)
     return;
   if (w != NULL) {
     zb_gen_start(&g, o.seed, 1);
@@ -1084,17 +1097,8 @@ static void test_set_back_keeps_booked(void) {
     memcpy(&free_bytes, segment + 0x28, 8);
     CHECK(free_bytes <= 1024);
     zb_writer_destroy(w);
-  } else {
-    kill(pid, SIGKILL);
   }
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, 4);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  peer_reader_end(&t, w == NULL, 4);
 }
 
 /* --------------------------- frames near half the ring (interop finding 1) */
@@ -1375,22 +1379,20 @@ static void no_metadata_note_for_peer_reader(int record) {
   static const char meta[] = "{\"caps\":\"video/x-raw\"}";
   static char big[280];
   const char *name = zb_test_name("notepeer");
-  shared_result *res = shared_page();
   emu_read_opts o = {1, base_seed, 64, 4096, 0, 5000, announce_ready, NULL,
                      EMU_TAIL_FAIL, 0, 0, 0, 0, 0, 0, 0};
   uint8_t segment[ZB_OIEB_SIZE + 64], frame[100];
   uint64_t written;
+  peer_reader t;
   zb_writer *w;
   zb_gen g;
-  pid_t pid;
 
   memset(big, ' ', sizeof big);
   big[0] = '{';
   big[sizeof big - 1] = '}';
-  w = connect_to_emulated_reader(name, &o, res, &pid);
-  if (pid < 0)
+  if (peer_reader_start(&t, name, &o, &w) < 0)
     return;
-  write_lock_record(name, pid, record);
+  write_lock_record(name, t.pid, record);
   if (w != NULL) {
     CHECK_RC(zb_writer_set_metadata(w, big, sizeof big), ZB_EMSGSIZE);
     CHECK_MSG("at least 288");
@@ -1411,17 +1413,8 @@ static void no_metadata_note_for_peer_reader(int record) {
           (long)sizeof segment);
     CHECK(memcmp(segment + ZB_OIEB_SIZE + 8, meta, sizeof meta - 1) == 0);
     zb_writer_destroy(w);
-  } else {
-    kill(pid, SIGKILL);
   }
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, 1);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  peer_reader_end(&t, w == NULL, 1);
 }
 
 static void test_no_metadata_note_for_peer_reader(void) {
@@ -1456,8 +1449,8 @@ static int connect_until(zb_writer **w, const char *name, int timeout_ms,
  * payload 0) do not match", as zerosink did against it (peer review). It
  * waits now, then connects, and the reader reads its frames. */
 static void test_writer_waits_for_header_being_filled(void) {
-  const char *name = zb_test_name("halffill");
-  shared_result *res = shared_page();
+  /* the reader announces nothing: started here, not by peer_reader_start */
+  peer_reader t = {zb_test_name("halffill"), shared_page(), -1};
   emu_read_opts o = {3, base_seed, 1024, 4096, 0, 5000, NULL, NULL,
                      EMU_TAIL_FAIL, 15, 0, 0, 0, 0, 0, 0};
   char path[300];
@@ -1465,20 +1458,20 @@ static void test_writer_waits_for_header_being_filled(void) {
   zb_writer *w = NULL;
   int half = 0, waited_ms;
   uint64_t seq;
-  pid_t pid;
 
-  snprintf(path, sizeof path, "/dev/shm/%s", name);
-  pid = fork();
-  if (pid == 0) {
-    res->status = emu_read_cpp(name, &o, &res->stats, res->err, sizeof res->err);
+  snprintf(path, sizeof path, "/dev/shm/%s", t.name);
+  t.pid = fork();
+  if (t.pid == 0) {
+    t.res->status = emu_read_cpp(t.name, &o, &t.res->stats, t.res->err,
+                                 sizeof t.res->err);
     _exit(0);
   }
-  CHECK(pid > 0);
-  if (pid < 0)
+  CHECK(t.pid > 0);
+  if (t.pid < 0)
     return;
   for (waited_ms = 0; access(path, F_OK) != 0 && waited_ms < WAIT_MS; waited_ms++)
     usleep(1000);
-  CHECK_RC(connect_until(&w, name, 5000, &half), 0);
+  CHECK_RC(connect_until(&w, t.name, 5000, &half), 0);
   CHECK(half > 0); /* it saw the header half-filled, and waited */
   for (seq = 1; w != NULL && seq <= o.frames; seq++) {
     zb_gen g;
@@ -1487,16 +1480,7 @@ static void test_writer_waits_for_header_being_filled(void) {
     CHECK_RC(zb_writer_write(w, frame, sizeof frame, WAIT_MS), 0);
   }
   zb_writer_destroy(w);
-  if (w == NULL)
-    kill(pid, SIGKILL);
-  CHECK(wait_child(pid) == 0);
-  if (res->status != EMU_OK) {
-    zb_test_failures++;
-    fprintf(stderr, "  reader: %s\n", res->err);
-  }
-  CHECK_EQ_U64(res->stats.frames, o.frames);
-  zb_test_remove_ring(name);
-  munmap(res, sizeof *res);
+  peer_reader_end(&t, w == NULL, o.frames);
 }
 
 /* A header left half-filled (oieb_size, the version and metadata_size

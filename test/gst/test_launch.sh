@@ -190,6 +190,19 @@ for how in metadata "caps property"; do
     echo "frames too big ($how): writer $w, reader $r, both naming $needed bytes"
   fi
 done
+
+# Whether LOG, of a gst-launch-1.0 that exited STATUS, tells one failure,
+# the element's own: a status neither 0 nor the timeout's 124, one error
+# (their count in `errors`) naming TEXT and zerobuffer-error=KIND, and not
+# also its base class's generic one after it ("state change failed and
+# some element failed to post a proper error message").
+one_own_error() { # log status text kind
+  errors=$(grep -c '^ERROR: from element' "$1")
+  [ "$2" -ne 0 ] && [ "$2" -ne 124 ] && [ "$errors" -eq 1 ] &&
+    grep -qF "$3" "$1" && grep -qF "zerobuffer-error=$4" "$1" &&
+    ! grep -q 'failed to post a proper error message' "$1"
+}
+
 # A caps property whose frames, even without the header, the ring cannot
 # hold: zerosrc fails at its start, one error naming the size needed (as
 # a failed start: no generic error after it, a status that is not 0),
@@ -199,12 +212,9 @@ name="${ZB_PREFIX}k"
 fg_launch "$tmp/reader.log" -- -e zerosrc buffer-name="$name" \
   payload-size=65536 caps="$CAPS" ! fakesink
 r=$?
-errors=$(grep -c '^ERROR: from element' "$tmp/reader.log")
-if [ $r -eq 0 ] || [ $r -eq 124 ] || [ "$errors" -ne 1 ] ||
-  ! grep -q "Frames of 230400 bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least 230464 bytes" "$tmp/reader.log" ||
-  ! grep -qF "(the caps property);" "$tmp/reader.log" ||
-  ! grep -q 'zerobuffer-error=EMSGSIZE (permanent)' "$tmp/reader.log" ||
-  grep -q 'failed to post a proper error message' "$tmp/reader.log"; then
+if ! one_own_error "$tmp/reader.log" $r "Frames of 230400 bytes can never fit ring $name (largest frame: 65520 bytes): set payload-size to at least 230464 bytes" \
+  "EMSGSIZE (permanent)" ||
+  ! grep -qF "(the caps property);" "$tmp/reader.log"; then
   fail "frames too big for the caps property: status $r, $errors errors"
   cat "$tmp/reader.log"
 else
@@ -252,12 +262,8 @@ if [ -e "/dev/shm/$name" ]; then kept=1; else kept=0; fi
 interrupt_launch $reader_pid
 wait_status $reader_pid
 r=$?
-errors=$(grep -c '^ERROR: from element' "$tmp/second.log")
-if [ $s -eq 0 ] || [ $s -eq 124 ] || [ "$errors" -ne 1 ] ||
-  ! grep -qF "Ring $name already has a live reader" "$tmp/second.log" ||
-  ! grep -q 'zerobuffer-error=EEXIST (transient)' "$tmp/second.log" ||
-  grep -q 'failed to post a proper error message' "$tmp/second.log" ||
-  [ $kept -ne 1 ] || [ $r -ne 0 ]; then
+if ! one_own_error "$tmp/second.log" $s "Ring $name already has a live reader" \
+  "EEXIST (transient)" || [ $kept -ne 1 ] || [ $r -ne 0 ]; then
   fail "second reader: status $s, $errors errors, first reader's ring kept $kept, first reader $r"
   cat "$tmp/second.log" "$tmp/reader.log"
 else
@@ -265,20 +271,15 @@ else
 fi
 
 # A name refused at the start: one error, the element's own (ENAME, with
-# TEXT), not also its base class's generic one after it (basesink's
-# "state change failed and some element failed to post a proper error
-# message" for a start() that fails: zerosink's link is now opened before
-# basesink's part), and a status that is not 0.
+# TEXT), not also its base class's generic one after it (basesink's for a
+# start() that fails: zerosink's link is now opened before basesink's
+# part), and a status that is not 0.
 one_name_error() { # label text gst-launch arguments...
   local label=$1 text=$2 s errors
   shift 2
   fg_launch "$tmp/refused.log" -- "$@"
   s=$?
-  errors=$(grep -c '^ERROR: from element' "$tmp/refused.log")
-  if [ $s -eq 0 ] || [ $s -eq 124 ] || [ "$errors" -ne 1 ] ||
-    ! grep -qF "$text" "$tmp/refused.log" ||
-    ! grep -q 'zerobuffer-error=ENAME (permanent)' "$tmp/refused.log" ||
-    grep -q 'failed to post a proper error message' "$tmp/refused.log"; then
+  if ! one_own_error "$tmp/refused.log" $s "$text" "ENAME (permanent)"; then
     fail "$label: status $s, $errors errors"
     cat "$tmp/refused.log"
   else

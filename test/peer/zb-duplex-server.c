@@ -5,6 +5,7 @@
  *                    [--die-after N] [--payload-size P] [--caps CAPS]
  *                    [--connect-timeout MS] [--timeout MS] [--announce 1]
  *                    [--in-place 1] [--hash 0] [--connect-delay MS]
+ *                    [--connect-after-file PATH]
  *                    [--out-of-turn N] [--skip N] [--bad-header N]
  *                    [--short N] [--clobber-header N] [--mute-after N]
  *                    [--keep-requests 1] [--twice N]
@@ -17,7 +18,11 @@
  * --connect-timeout (default ZB_DUPLEX_PEER_CONNECT_TIMEOUT_MS, the C++
  * server's 5 s) and give up after that; with --connect-delay, connect MS
  * after the response ring appeared (a late server, loading a model: later
- * than the 300 ms zerofilter waits for the server's caps at setup). Then
+ * than the 300 ms zerofilter waits for the server's caps at setup); with
+ * --connect-after-file, only once PATH exists too (a test makes it once it
+ * has seen the client go on without the server: late whatever the load,
+ * which a fixed delay from the ring's creation is not; the wait counts
+ * towards --connect-timeout). Then
  * answer every request, in order, with exactly one response:
  *   echo    the request's bytes;
  *   invert  255 - every byte (RGB frames: the inverted image);
@@ -68,7 +73,7 @@
  *
  * Exit status: 0 ok (also stopped by SIGINT or SIGTERM), 1 a core error
  * (message on stderr; the rings are removed all the same), 2 usage,
- * 4 no client created the response ring in time. */
+ * 4 no client created the response ring in time (or PATH did not appear). */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,6 +137,7 @@ int main(int argc, char **argv) {
   long waited, announce = 0, in_place_opt = 0, connect_delay = 0;
   long out_of_turn = -1, skip = -1, bad_header = -1, short_answer = -1;
   long clobber_header = -1, mute_after = -1, keep_requests = 0, twice = -1;
+  const char *connect_after_file = NULL;
   uint64_t in_place_answers = 0;
   bool in_place = false, request_header = false, hashing = true;
   int rc, i, status = 0;
@@ -143,7 +149,8 @@ int main(int argc, char **argv) {
             "gray] [--delay-ms D] [--die-after N] [--payload-size "
             "P] [--caps CAPS] [--connect-timeout MS] [--timeout MS] "
             "[--announce 1] [--in-place 1] [--hash 0] "
-            "[--connect-delay MS] [--out-of-turn N] [--skip N] "
+            "[--connect-delay MS] [--connect-after-file PATH] "
+            "[--out-of-turn N] [--skip N] "
             "[--bad-header N] [--short N] [--clobber-header N] "
             "[--mute-after N] [--keep-requests 1] [--twice N]\n(the "
             "options: the comment at the top of "
@@ -174,6 +181,8 @@ int main(int argc, char **argv) {
       hashing = atol(argv[i + 1]) != 0;
     else if (strcmp(argv[i], "--connect-delay") == 0)
       connect_delay = atol(argv[i + 1]);
+    else if (strcmp(argv[i], "--connect-after-file") == 0)
+      connect_after_file = argv[i + 1];
     else if (strcmp(argv[i], "--out-of-turn") == 0)
       out_of_turn = atol(argv[i + 1]);
     else if (strcmp(argv[i], "--skip") == 0)
@@ -237,12 +246,18 @@ int main(int argc, char **argv) {
       sleep_ms(connect_delay); /* the ring is there: connect late */
       connect_delay = 0;
     }
-    rc = zb_writer_connect(&responses, response_name);
-    if (rc == 0)
-      break;
+    if (connect_after_file == NULL || access(connect_after_file, F_OK) == 0) {
+      rc = zb_writer_connect(&responses, response_name);
+      if (rc == 0)
+        break;
+    }
     if (waited >= connect_timeout) {
-      fprintf(stderr, "zb-duplex-server: no response ring %s after %ld ms\n",
-              response_name, connect_timeout);
+      if (connect_after_file != NULL && access(connect_after_file, F_OK) != 0)
+        fprintf(stderr, "zb-duplex-server: no file %s (--connect-after-file) "
+                "after %ld ms\n", connect_after_file, connect_timeout);
+      else
+        fprintf(stderr, "zb-duplex-server: no response ring %s after %ld ms\n",
+                response_name, connect_timeout);
       zb_reader_destroy(requests);
       return 4;
     }

@@ -2,7 +2,7 @@
 // retried, and the whole message (zerosink's, with its hint, or gst-launch's
 // words) once for the failure that ends the command.
 import { PipelineError } from '../errors.js';
-import type { ElementWarning } from '../runner/pipeline-output.js';
+import { ELEMENT_PATH, type ElementWarning } from '../runner/pipeline-output.js';
 import { isAppendedElement, notLinkedElements } from '../runner/pipeline-runner.js';
 import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { closest } from './nearest.js';
@@ -35,7 +35,7 @@ export function briefFailure(error: PipelineError | undefined): string {
   const first = firstLine(error);
   if (error.element !== undefined) return `${error.code}, ${kind(error)}: ${first}`;
   const cause = error.message.split('\n').find((l) => l.startsWith('ERROR: from element'));
-  return cause === undefined ? first : `${first}: ${cause.replace(/^ERROR: from element \S+: /, '')}`;
+  return cause === undefined ? first : `${first}: ${cause.replace(new RegExp(`^ERROR: from element ${ELEMENT_PATH}: `), '')}`;
 }
 
 /**

@@ -45,8 +45,13 @@ export function refusedValue(line: string): RefusedValue | undefined {
   return m === null ? undefined : { warning: m[1]!, value: m[2]!, property: m[3]! };
 }
 
-const ERROR_LINE = /^ERROR: from element (\S+): (.*)$/;
-const WARNING_LINE = /^WARNING: from element (\S+): (.*)$/;
+/**
+ * An element's path as gst-launch prints it (`/GstPipeline:pipeline0/GstQueue:my q`): its names as the
+ * description gave them, spaces and all, so it ends at the first ": " (one in a name cannot be told apart).
+ */
+export const ELEMENT_PATH = String.raw`\/.*?`;
+const ERROR_LINE = new RegExp(`^ERROR: from element (${ELEMENT_PATH}): (.*)$`);
+const WARNING_LINE = new RegExp(`^WARNING: from element (${ELEMENT_PATH}): (.*)$`);
 const KIND_LINE = /^zerobuffer-error=([A-Z0-9_]+) \((permanent|transient)\)$/;
 // zerosink's count, or zerofilter's: its requests are the frames it wrote into NAME_request.
 const STATS_LINE = /^zerobuffer-stats frames-written=(\d+)\b|^zerofilter-stats\b.*?\brequests=(\d+)\b/;

@@ -8,7 +8,7 @@ import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, optionNames, refuseUnknownOptions, validateDelay, validateName, validateSignal, validateTimeout } from '../options.js';
 import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
-import { OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
+import { ELEMENT_PATH, OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
 import { elementNames, endsIn, gstValue, pipelineElements, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
 import { DEFAULT_MAX_RESTARTS } from './restart-budget.js';
@@ -258,7 +258,8 @@ export function isAppendedElement(path: string, element: 'zerosink' | 'zerofilte
 
 /** The paths of the elements gst-launch's output says stopped streaming for want of a link ("reason not-linked"). */
 export function notLinkedElements(output: string): string[] {
-  return [...output.matchAll(/^ERROR: from element (\S+): Internal data stream error\.\n\s*streaming stopped, reason not-linked\b/gm)].map((m) => m[1]!);
+  const notLinked = new RegExp(`^ERROR: from element (${ELEMENT_PATH}): Internal data stream error\\.\\n\\s*streaming stopped, reason not-linked\\b`, 'gm');
+  return [...output.matchAll(notLinked)].map((m) => m[1]!);
 }
 
 /**

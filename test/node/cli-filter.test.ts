@@ -601,6 +601,26 @@ test('zerobuffer watch --filter-sink "queue" with a source that ends at once: th
   }
 }, 60000);
 
+test('zerobuffer watch --filter-sink whose element named with a space ("my q") has the not-linked: permanent too, found by its whole path: status 3, no restart, the hint', async () => {
+  // (before: its path, /GstPipeline:pipeline0/GstQueue:my q, was read up to the space: not the sink pipeline's element,
+  // so "died ...; restart 1", status 0)
+  const name = ringName('wdxnlsp');
+  const one = SRC.replace('num-buffers=25', 'num-buffers=1');
+  // (the queue holds the one answer below its threshold until EOS, then has the not-linked itself: never zerofilter)
+  const sink = 'queue name="my q" min-threshold-buffers=2';
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', one, '--filter-sink', sink, '--',
+    duplexServerPath, name, '--mode', 'invert', '--announce', '1'], gstEnv);
+  try {
+    expect([await cli.exit(40000), cli.stderr]).toEqual([3, cli.stderr]);
+    expect(cli.stderr).toMatch(/^ERROR: from element \/GstPipeline:pipeline0\/GstQueue:my q: Internal data stream error\.$/m);
+    expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
+    expect(cli.stderr).not.toContain('restart 1');
+    expect(cli.stderr).toContain(`zerobuffer watch: the --filter-sink pipeline ("${sink}") sends the answers nowhere (not-linked)`);
+  } finally {
+    removeServerLeftovers(name);
+  }
+}, 60000);
+
 /** What a duplex server of channel NAME left: its processes, its shm files, whether its request ring's lock file is there. */
 function serverLeftovers(name: string): [string[], string[], boolean] {
   return [processesWith(name), leftovers().filter((f) => f.includes(name)), fs.existsSync(`/tmp/zerobuffer/${name}_request.lock`)];

@@ -928,11 +928,12 @@ test('a filter pipeline\'s not-linked: permanent (not restarted) from zerofilter
     ['GstCapsFilter:capsfilter1', true], // the sink's caps
     ['GstZeroFilter:zerofilter', true],
     ['GstTee:t', true], // named
+    ['GstQueue:my q', true], // named with a space (before: its path read up to the space, transient)
     ['GstBin:bin0/GstQueue:queue1', false], // inside a bin: not one of the description's
   ];
   for (const [element, permanent] of cases) {
     const runner = new PipelineRunner({
-      source: 'videotestsrc ! queue ! video/x-raw', name, sink: 'queue ! video/x-raw ! tee name=t ! fakesink', gstLaunch: notLinked(element),
+      source: 'videotestsrc ! queue ! video/x-raw', name, sink: 'queue ! video/x-raw ! tee name=t ! queue name="my q" ! fakesink', gstLaunch: notLinked(element),
       restart: { maxRestarts: 1, initialDelayMs: 0 },
     });
     runner.start();

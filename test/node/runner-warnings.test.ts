@@ -64,3 +64,18 @@ test('OutputTail: lines added after end() are not the run\'s: a warning there is
   tail.end();
   expect(warnings).toEqual([{ element: ELEMENT, message: 'next run', hint: '' }]);
 });
+
+test('OutputTail: an element named with spaces (name="my q") is read by its whole path, its warning told and its error block kept with its debug text; a message with ": " in it stays whole', () => {
+  // (before: the path was read up to its first space: the warning was not told, the error's debug text not kept)
+  const element = '/GstPipeline:pipeline0/GstQueue:my q';
+  const warnings: ElementWarning[] = [];
+  const tail = new OutputTail(60, (w) => warnings.push(w));
+  for (const line of [
+    `WARNING: from element ${element}: late: by 2 s`, 'Additional debug info:', `gstqueue.c(1): f (): ${element}:`, 'the hint',
+    `ERROR: from element ${element}: Internal data stream error.`, 'Additional debug info:', `gstqueue.c(2): f (): ${element}:`,
+    'streaming stopped, reason not-linked (-1)',
+  ]) tail.add(line);
+  tail.end();
+  expect(warnings).toEqual([{ element, message: 'late: by 2 s', hint: 'the hint' }]);
+  expect(tail.errors).toBe(`ERROR: from element ${element}: Internal data stream error.\n  streaming stopped, reason not-linked (-1)`);
+});

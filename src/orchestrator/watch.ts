@@ -522,8 +522,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
       if (this.#pipelines.get(name) === runner) this.#pipelines.delete(name);
       foldRunner(record, runner);
       // Fatal: it can never write into this ring (permanent), keeps dying,
-      // or died for good while the reader waits for it.
-      const fatal = exit.error !== undefined && !exit.stopped && !this.#stopped && this.#failure === undefined &&
+      // or died for good while the reader waits for it. A permanent failure
+      // before its stop is one too: the stop may well be its effect (a duplex
+      // server that exits as the failing gst-launch closes its response ring).
+      const ownFailure = !exit.stopped || (exit.failedBeforeStop === true && exit.error?.permanent === true);
+      const fatal = exit.error !== undefined && ownFailure && !this.#stopped && this.#failure === undefined &&
         (exit.error.permanent || exit.outOfRestarts || (this.#child?.exitCode === null && readerAlive(served)));
       if (fatal) this.#failure = { name, error: exit.error!, outOfRestarts: exit.outOfRestarts };
       // An element's error during a stop's EOS (a stop's SIGKILL without one, or the reader gone, is none: the

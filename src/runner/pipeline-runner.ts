@@ -141,6 +141,14 @@ export interface PipelineExit {
   /** stop() (or the signal) asked for the end. */
   stopped: boolean;
   /**
+   * Stopped, but the run had failed already when stop() came: its element's
+   * error was printed (gst-launch on its way out), or gst-launch had exited.
+   * error is the run's own then, not the stop's (a stop that the failure
+   * itself brought about, such as a duplex server's exit when zerofilter
+   * closed its response ring, came too late to be its cause).
+   */
+  failedBeforeStop?: true;
+  /**
    * The last run failed: zerosink's (or gst-launch's) words are in error.message.
    * Not after stop() when it ended by a signal (and printed no element's
    * error before) or because its reader is gone (EREADERGONE).
@@ -302,6 +310,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #killedHung = false;
   /** This run printed an element's error. */
   #errorPrinted = false;
+  /** stop() came once the run had failed already (PipelineExit.failedBeforeStop). */
+  #failedBeforeStop = false;
   /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
   #killedRefused = false;
   #playingSince = 0;
@@ -513,6 +523,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     if (error !== undefined) this.#lastError = error;
     this.#emit({ state: 'exited', pid, exitCode, signal, error });
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
+    if (error !== undefined && this.#stopping && this.#failedBeforeStop) exit.failedBeforeStop = true;
     if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
     else if (signal === 'SIGKILL' && this.#killedHung) exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
     // Without restarts a run its reader's going ended is still asked about: a ring created again is no restart.
@@ -531,7 +542,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
           // the exit, a reader that closed its ring meanwhile (its stop-stream was still on its way) only ended the run sooner
           const readerWent = error.code === 'EREADERGONE';
           if (readerWent) this.#lastError = errorBefore;
-          this.#end({ ...exit, stopped: true, error: readerWent ? undefined : error });
+          this.#end({ ...exit, stopped: true, ...(readerWent ? { error: undefined } : { failedBeforeStop: true }) });
         } else this.#restartOrEnd(exit, error, errorBefore, budget, restart === 'recreated' ? restart : restart !== false);
       });
     }
@@ -629,6 +640,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       } else if (child === undefined) {
         if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
       } else {
+        this.#failedBeforeStop = this.#errorPrinted || child.exitCode !== null || child.signalCode !== null;
         this.#emit({ state: 'stopping', pid: child.pid });
         // (no pid: it could not be started, and its end is on its way)
         if (child.pid !== undefined) this.#stopInterrupt = interruptGroup(child.pid, [['SIGKILL', this.#stopTimeoutMs]]);

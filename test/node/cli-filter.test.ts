@@ -583,6 +583,28 @@ test('zerobuffer watch --filter-sink ending in no sink element (videoconvert): a
   }
 }, 60000);
 
+test('zerobuffer watch --filter-sink ending in no sink element whose server exits before gst-launch does: still the failure that ends the watch, and the server said stopped', async () => {
+  // The server exits as the failing gst-launch closes its response ring, and the watch stops the pipeline at that exit:
+  // after gst-launch's error, before its exit. (before: taken for an error during that stop, told as it came, no
+  // "stopped" line; the check above failed so whenever the server's exit came first)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  const gstLaunch = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
+  // first on the PATH: the real one, then, its error printed and its rings closed, a second more, deaf to the SIGINT
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    `#!/bin/bash\n${gstLaunch} "$@"\nstatus=$?\ntrap '' INT\nsleep 1\nexit $status\n`, { mode: 0o755 });
+  const name = ringName('wdxlate');
+  const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'queue ! videoconvert', '--',
+    duplexServerPath, name, '--mode', 'invert', '--announce', '1'], { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    expect([await cli.exit(40000), cli.stderr]).toEqual([3, cli.stderr]);
+    expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
+    expect(cli.stderr).toContain('zerobuffer watch: stopped ');
+  } finally {
+    removeServerLeftovers(name);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 test('zerobuffer watch --filter-sink "queue" with a source that ends at once: the queue\'s own not-linked (at EOS, before zerofilter had one) is permanent too: status 3, no restart', async () => {
   // (before: "died (gst-launch exited with status 1: Internal data stream error.); restart 1 in 250 ms", status 0)
   const name = ringName('wdxnlq');

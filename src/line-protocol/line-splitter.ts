@@ -6,7 +6,10 @@
 // its bytes come, without waiting for its end: a progress display's "\r"
 // updates and a prompt waiting for input show at once (watch's pass-through).
 // A line that may still become protocol is held until its end, so a protocol
-// line is always read whole.
+// line is always read whole. There carriage returns followed by a byte other
+// than CR and LF start the line again, as on a terminal: the line so far is
+// passed on (or, protocol past the limit, dropped), and what follows may be
+// protocol ("working 50%\r> {...}").
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
 import { optionNames, validateOptions } from '../option-checks.js';
@@ -61,6 +64,19 @@ function passableLength(bytes: Uint8Array): number {
   return end;
 }
 
+/**
+ * The index after the first CR at or after from that a byte other than CR
+ * and LF follows in chunk: where the line starts again; -1 if none. (A CR
+ * run ends at its last CR; a CR before LF is a CRLF.)
+ */
+function restartAfter(chunk: Uint8Array, from: number): number {
+  for (let cr = chunk.indexOf(CR, from); cr >= 0 && cr + 1 < chunk.length; cr = chunk.indexOf(CR, cr + 1)) {
+    const next = chunk[cr + 1];
+    if (next !== CR && next !== LF) return cr + 1;
+  }
+  return -1;
+}
+
 function withoutLineEnd(raw: Uint8Array): Uint8Array {
   let end = raw.length;
   if (end > 0 && raw[end - 1] === LF) end--;
@@ -94,6 +110,9 @@ export class LineSplitter {
    * bytes come, not by reading the held line again at each chunk.
    */
   #start: 'blank' | 'mark' | 'protocol' | 'log' = 'blank';
+
+  /** With partialLogs, the last chunk ended in a CR: the next byte tells a line end (LF) or more CRs from a new start. */
+  #crEnded = false;
 
   /** A log line goes on in pieces as its bytes come (see LineSplitterOptions). */
   readonly partialLogs: boolean;
@@ -133,22 +152,52 @@ export class LineSplitter {
     }
   }
 
+  /**
+   * With partialLogs, CRs (held last) followed by a byte other than CR and
+   * LF: the line starts again. What is held goes on as a log piece (past the
+   * limit, as an overlong line: a protocol one is dropped), unless it is
+   * blanks only that start the line, which lead the new start; those of a
+   * log line passed on go on with it, however the bytes came. A line being
+   * dropped ends there.
+   */
+  #restart(out: RawLine[]): void {
+    if (this.#mode === 'normal' && this.#pendingBytes - 1 > this.maxLineBytes) this.#overlong(this.#take(), false, out);
+    else if (this.#start !== 'blank' || this.#mode === 'pass') {
+      const raw = this.#take();
+      out.push({ kind: 'fragment', bytes: raw, raw, partial: true });
+    }
+    this.#mode = 'normal';
+  }
+
   /** Lines completed by this chunk, and with partialLogs the start of one that cannot be protocol (a fragment, partial). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
+    if (chunk.length === 0) return out;
+    const restarts = this.partialLogs;
+    if (this.#crEnded && chunk[0] !== LF && chunk[0] !== CR) this.#restart(out);
+    this.#crEnded = false;
     let start = 0;
+    let restartAt = restarts ? restartAfter(chunk, 0) : -1;
     while (start < chunk.length) {
       const nl = chunk.indexOf(LF, start);
-      const end = nl < 0 ? chunk.length : nl + 1;
+      let end = nl < 0 ? chunk.length : nl + 1;
+      if (restartAt >= 0 && restartAt <= start) restartAt = restartAfter(chunk, start);
+      // CRs inside the piece with a byte other than CR and LF after them end the piece: the line starts again there
+      const restart = restartAt >= 0 && restartAt < end;
+      if (restart) end = restartAt;
       // Copied: the caller may reuse its chunk.
       const piece = Uint8Array.prototype.slice.call(chunk, start, end);
       start = end;
-      const terminated = nl >= 0;
+      const terminated = !restart && nl >= 0;
       if (this.#mode === 'drop') {
-        if (terminated) this.#mode = 'normal';
+        if (terminated || restart) this.#mode = 'normal';
         continue;
       }
       this.#hold(piece);
+      if (restart) {
+        this.#restart(out);
+        continue;
+      }
       if (this.#mode === 'pass') {
         // unterminated, it goes on at the chunk's end, below
         if (terminated) {
@@ -183,6 +232,7 @@ export class LineSplitter {
         this.#start = 'log';
       }
     }
+    this.#crEnded = restarts && chunk[chunk.length - 1] === CR;
     return out;
   }
 
@@ -190,6 +240,7 @@ export class LineSplitter {
   end(): RawLine[] {
     const passing = this.#mode === 'pass';
     this.#mode = 'normal';
+    this.#crEnded = false;
     const raw = this.#take();
     // the input ended inside a log line passed on: its last piece (what was held back, or nothing) ends it
     if (passing) return [{ kind: 'fragment', bytes: raw, raw }];

@@ -1,6 +1,8 @@
 // One line of another process's stdout → a log line, a message or a
 // warning. Only lines whose first non-blank character is a single '>' are
-// protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A bad
+// protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A
+// carriage return starts a line again (as on a terminal): what follows the
+// last one with text after it is what counts ("working 50%\r> {...}"). A bad
 // protocol line is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
 import { describeValue } from './describe.js';
@@ -70,9 +72,20 @@ function withoutBlanks(line: string): string {
   return line.replace(/^[ \t\r\v\f]+/, '');
 }
 
-/** True when the first non-blank character is '>' and the next is not another '>'. */
+/** What follows the line's last carriage return with more than carriage returns after it (the line, when it has none). */
+function afterLastReturn(line: string): string {
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 0x0d) end--;
+  return end === 0 ? line : line.slice(line.lastIndexOf('\r', end - 1) + 1);
+}
+
+/**
+ * True when, after the line's last carriage return (followed by more than
+ * carriage returns), the first non-blank character is '>' and the next is
+ * not another '>'.
+ */
 export function isProtocolLine(line: string): boolean {
-  const trimmed = withoutBlanks(line);
+  const trimmed = withoutBlanks(afterLastReturn(line));
   return trimmed.startsWith(PROTOCOL_MARK) && !trimmed.startsWith(PROTOCOL_MARK, PROTOCOL_MARK.length);
 }
 
@@ -108,7 +121,7 @@ function toMessage(method: string, params: unknown): StreamMessage | string {
 /** Classifies one line (text without its line end); raw is passed along for logs. */
 export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
   if (!isProtocolLine(line)) return { type: 'log', text: line, raw };
-  const trimmed = withoutBlanks(line);
+  const trimmed = withoutBlanks(afterLastReturn(line));
   let json: unknown;
   try {
     json = JSON.parse(trimmed.slice(PROTOCOL_MARK.length));

@@ -293,6 +293,32 @@ test('output without a line end passes on before it: a progress display\'s "\\r"
   expect(err).toMatch(/no ring was announced/);
 });
 
+test('an announcement after "\\r" progress updates on the same line is served (it was taken for output: "no ring was announced"); the progress passes on', async () => {
+  const name = ringName('crannounce');
+  const payloadSize = 3 * (64 * 48 * 3 + 64);
+  const script = [
+    `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};`,
+    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
+    `const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: ${payloadSize} });`,
+    "for (const n of [1, 2]) { await w(`progress ${n}\\r`); await new Promise((r) => setTimeout(r, 50)); }",
+    `await w('> ' + JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [${JSON.stringify(name)}, 4096, ${payloadSize}] }) + '\\n');`,
+    "for (let i = 0; i < 5; i++) { const f = await reader.next({ timeoutMs: 15000 }); if (f === null) break; f.release(); }",
+    "await w('got 5 frames\\n');",
+    'reader.close();',
+  ].join('\n');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script]);
+  try {
+    await child.line(/got 5 frames$/, 20000);
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stdout.join('\n')).toContain('progress 1\rprogress 2\r');
+    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
+    expect(child.stderr).not.toMatch(/no ring was announced/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: (at least )?\\d+ frames written`));
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {
   const name = ringName('epipe');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

@@ -26,6 +26,11 @@ describe('parseLine', () => {
     ['metadata size 0', start(['raw', 0, 64]), { method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 }],
     ['metadata size 0, named', start({ name: 'raw', metadataSize: 0, payloadSize: 64 }), { method: 'start-stream', name: 'raw', metadataSize: 0, payloadSize: 64 }],
     ['max sizes', start(['x', 64 << 20, 16 * 2 ** 30]), { method: 'start-stream', name: 'x', metadataSize: 64 << 20, payloadSize: 16 * 2 ** 30 }],
+    // a carriage return starts the line again, as on a terminal: a progress display's updates before the announcement
+    ['after progress and CR', `progress 1\rprogress 2\r${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['after >> and CR', `>> quoted\r  ${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['trailing CR', `${start(['a', 1, 1])}\r`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['after a run of CRs, and CRs after', `x\r\r${start(['a', 1, 1])}\r\r`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
   ];
   test.each(valid)('valid: %s', (_, line, message) => {
     const e = parseLine(line);
@@ -46,6 +51,9 @@ describe('parseLine', () => {
     ['NBSP before the mark', '\u00a0> not json'],
     ['ideographic space before the mark', `\u3000${start(['a', 1, 1])}`],
     ['BOM before the mark', '\ufeff> x'],
+    // what follows the last carriage return counts: the announcement was overwritten
+    ['protocol then CR and text', `${start(['a', 1, 1])}\rworking 50%`],
+    ['progress after CR', 'x\r>> y\rworking'],
   ];
   test.each(logs)('log: %s', (_, line) => {
     expect(parseLine(line)).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });
@@ -295,7 +303,40 @@ describe('readLines', () => {
       return out;
     };
     expect(await texts()).toEqual(['\rframes 1\rframes 2', 'Press Enter: y']);
-    expect(await texts(true)).toEqual(['\rframes 1 …', '\rframes 2', 'Press …', ' Enter:  …', 'y']);
+    // (a CR followed by more starts the line again: the log line's CR is its piece, "frames 2" might have been protocol)
+    expect(await texts(true)).toEqual(['\rframes 1 …', '\r …', 'frames 2', 'Press …', ' Enter:  …', 'y']);
+  });
+
+  test('readLines with partialLogs: an announcement after "\\r" progress on the same line is a message, however the bytes come; the progress passes on', async () => {
+    const bytes = Buffer.from(`progress 1\rprogress 2\r${announceLine}\r\nworking 50%\r>> q\rdone\n`);
+    for (const size of [1, 3, 7, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      const logs: string[] = [];
+      const messages: unknown[] = [];
+      for await (const e of readLines(Readable.from(chunks), { partialLogs: true })) {
+        if (e.type === 'log') logs.push(e.text);
+        else if (e.type === 'message') messages.push(e.message);
+        else throw new Error(`warning: ${e.reason}`);
+      }
+      expect(messages).toEqual([{ method: 'start-stream', name: 'cam0', metadataSize: 4096, payloadSize: 65536 }]);
+      expect(logs.join('')).toBe('progress 1\rprogress 2\rworking 50%\r>> q\rdone');
+    }
+  });
+
+  test('readLines with partialLogs: a run of "\\r" starts the line again at its last one, CRs before the line end start nothing, and a protocol line dropped as too long ends at a "\\r"', async () => {
+    const bytes = Buffer.from(`x\r\r${announceLine}\r\r\n> ${'y'.repeat(200)}\r${announceLine}\n`);
+    for (const size of [1, 2, 3, 7, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      const events: string[] = [];
+      for await (const e of readLines(Readable.from(chunks), { partialLogs: true, maxLineBytes: 128 })) {
+        // the pieces of the output joined
+        if (e.type === 'log' && events.at(-1)?.startsWith('log ') === true) events[events.length - 1] += e.text;
+        else events.push(e.type === 'log' ? `log ${e.text}` : e.type === 'message' ? e.message.name : e.reason);
+      }
+      expect(events).toEqual(['log x\r\r', 'cam0', 'protocol line longer than the limit of 128 bytes, ignored', 'cam0']);
+    }
   });
 
   test('LineSplitter keeps lines split anywhere: by default each line comes whole', () => {
@@ -345,7 +386,7 @@ describe('readLines', () => {
     const push = (text: string | number[]): string[] =>
       s.push(typeof text === 'string' ? Buffer.from(text) : Uint8Array.from(text)).map((l) => `${l.kind}${l.partial === true ? ' partial' : ''} ${JSON.stringify(Buffer.from(l.raw).toString())}`);
     expect(push('\rframes 1')).toEqual(['fragment partial "\\rframes 1"']);
-    expect(push('\rframes 2')).toEqual(['fragment partial "\\rframes 2"']);
+    expect(push('\rframes 2')).toEqual(['fragment partial "\\r"', 'fragment partial "frames 2"']);
     expect(push('\nPress Enter: ')).toEqual(['fragment "\\n"', 'fragment partial "Press Enter: "']);
     expect(push('y\n')).toEqual(['fragment "y\\n"']);
     // blanks alone, or a single '>' so far, may still be a protocol line: held until decided

@@ -39,12 +39,23 @@ describe('line protocol', () => {
     );
   });
 
+  test('a message after any text and a carriage return (a progress display) parses as the message', () => {
+    fc.assert(
+      fc.property(fc.string().map((t) => t.replace(/[\r\n]/g, '')), message, (progress, m) => {
+        expect(parseLine(`${progress}\r${formatMessage(m).replace(/\n$/, '')}`)).toMatchObject({ type: 'message', message: m });
+      }),
+      RUNS,
+    );
+  });
+
   test('any line is a log line, a message or a warning; never an exception', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `> ${s}`)), (line) => {
         const event = parseLine(line);
         expect(['log', 'message', 'warning']).toContain(event.type);
-        if (!line.trimStart().startsWith('>') || line.trimStart().startsWith('>>'))
+        // a carriage return starts the line again: what follows the last one with more than CRs after it counts
+        const shown = line.slice(line.replace(/\r+$/, '').lastIndexOf('\r') + 1).trimStart();
+        if (!shown.startsWith('>') || shown.startsWith('>>'))
           expect(event).toMatchObject({ type: 'log', text: line });
       }),
       RUNS,

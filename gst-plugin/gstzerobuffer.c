@@ -688,6 +688,12 @@ zerobuffer_quote_peer_bytes (const guint8 * data, gsize size, gsize max_chars)
   return g_string_free (out, FALSE);
 }
 
+GstClockTime
+zerobuffer_plausible_duration (GstClockTime duration)
+{
+  return duration <= ZEROBUFFER_TS_LEAP ? duration : GST_CLOCK_TIME_NONE;
+}
+
 gsize
 zerobuffer_frame_size (ZeroBufferFrameSize * sized, GstCaps * caps)
 {

@@ -29,6 +29,18 @@ void zerobuffer_element_init (GstPlugin * plugin);
   ((guint32) ~((guint) GST_MINI_OBJECT_FLAG_LAST - 1) & \
       (guint32) ~GST_BUFFER_FLAG_TAG_MEMORY)
 
+/* An hour: a peer's timestamp that leaps further (zerosrc's writer: a PTS
+ * of 2^62 ns), or a duration in the per-frame header that is longer, is a
+ * bad one, not a gap or a frame anyone wants a synchronised sink to wait
+ * out. */
+#define ZEROBUFFER_TS_LEAP (3600 * GST_SECOND)
+
+/* DURATION, or NONE when it is none or a bad one: over ZEROBUFFER_TS_LEAP.
+ * A peer's (up to 2^64 - 2) would have sinks, muxers and GAP events wait
+ * it out, and overflow a PTS plus it. The one rule for the durations from
+ * a frame header that zerosrc and zerofilter push. */
+GstClockTime zerobuffer_plausible_duration (GstClockTime duration);
+
 /* The "mode" property of an element that creates a ring (zerosrc, and
  * zerofilter for its response ring): the permission bits of the ring's
  * segment, semaphores and lock file (zb_reader_options.mode), whatever the

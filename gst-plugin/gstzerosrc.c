@@ -173,7 +173,7 @@ struct _GstZeroSrc
   gboolean attrs_warned;        /* of attributes that are no JSON object */
   gboolean reorder_warned;      /* of PTS that go back without a DTS */
   gboolean leap_warned;         /* of PTS that leap without DISCONT */
-  gboolean duration_warned;     /* of durations over ZEROSRC_TS_LEAP */
+  gboolean duration_warned;     /* of durations over ZEROBUFFER_TS_LEAP */
   gboolean ts_leapt;            /* the last frame leapt: a new time base */
   GstCaps *frame_caps;          /* the same, parsed */
   ZeroBufferFrameSize sized;    /* the frame size of the caps in force */
@@ -251,13 +251,13 @@ struct _GstZeroSrc
  * before it did before zerosrc takes it for a seek forward (a new time
  * base) rather than a writer ahead of its clock keeping its spacing. */
 #define ZEROSRC_TS_JUMP (1 * GST_SECOND)
-/* The same for a frame without DISCONT, plus its duration: a leap so
- * large that it is a bad timestamp (a PTS of 2^62 ns), not a gap a user
- * wants a synchronised sink to wait out. Far above ZEROSRC_TS_JUMP: a
- * writer ahead of its clock (sync=false, a file) keeps its real holes
- * (a recording's gaps, a sparse stream's silences) up to this. A longer
- * duration is a bad one too (plausible_duration). */
-#define ZEROSRC_TS_LEAP (3600 * GST_SECOND)
+/* The same for a frame without DISCONT, plus its duration, is
+ * ZEROBUFFER_TS_LEAP (an hour): a leap so large that it is a bad
+ * timestamp (a PTS of 2^62 ns), not a gap a user wants a synchronised
+ * sink to wait out. Far above ZEROSRC_TS_JUMP: a writer ahead of its
+ * clock (sync=false, a file) keeps its real holes (a recording's gaps, a
+ * sparse stream's silences) up to this. A longer duration is a bad one
+ * too (zerobuffer_plausible_duration). */
 
 enum
 {
@@ -676,17 +676,6 @@ writer_time (uint64_t t)
       (GstClockTimeDiff) t;
 }
 
-/* DURATION, or NONE when it is none or a bad one: over ZEROSRC_TS_LEAP
- * (an hour), as a leap of a PTS that far is a bad timestamp. A writer's
- * (up to 2^64 - 2) would have sinks and GAP events wait it out, and
- * overflow a PTS plus it. The one rule for the durations zerosrc pushes,
- * judges leaps and moves by, and starts a new time base after. */
-static GstClockTime
-plausible_duration (GstClockTime duration)
-{
-  return duration <= ZEROSRC_TS_LEAP ? duration : GST_CLOCK_TIME_NONE;
-}
-
 /* The caps of the frames pushed now: the last frame's own, else the
  * stream's. */
 static GstCaps *
@@ -762,7 +751,7 @@ gst_zero_src_caps_duration (GstZeroSrc * self, gsize size)
 static GstClockTime
 gst_zero_src_frame_duration (GstZeroSrc * self, const zb_frame_ext * ext)
 {
-  GstClockTime duration = plausible_duration (ext->duration);
+  GstClockTime duration = zerobuffer_plausible_duration (ext->duration);
 
   return GST_CLOCK_TIME_IS_VALID (duration) ? duration :
       gst_zero_src_caps_duration (self, ext->size);
@@ -770,11 +759,11 @@ gst_zero_src_frame_duration (GstZeroSrc * self, const zb_frame_ext * ext)
 
 /* A frame without DISCONT whose decode time leaps absurdly far ahead of
  * the writer's timeline: one that leads its commit by more than
- * ZEROSRC_TS_LEAP (an hour) plus its duration (the header's unless a bad
- * one, else the caps') more than the frame before did, or the first frame
- * after such a leap that goes back more than ZEROSRC_TS_LEAP before it
- * (the leap was a lone bad timestamp), unanchors the time base, as a
- * DISCONT frame that jumps does: it is stamped at its commit. Smaller
+ * ZEROBUFFER_TS_LEAP (an hour) plus its duration (the header's unless a
+ * bad one, else the caps') more than the frame before did, or the first
+ * frame after such a leap that goes back more than ZEROBUFFER_TS_LEAP
+ * before it (the leap was a lone bad timestamp), unanchors the time base,
+ * as a DISCONT frame that jumps does: it is stamped at its commit. Smaller
  * gaps keep the writer's timeline: a writer ahead of its clock (not
  * synchronised, a file) has real holes, and a live writer's gaps come with
  * as late commits. Warns once a writer. TRUE when the frame leapt ahead. */
@@ -784,14 +773,15 @@ gst_zero_src_check_leap (GstZeroSrc * self, const zb_frame_ext * ext,
 {
   GstClockTimeDiff at = decode + self->ts_offset;
   GstClockTimeDiff gain = at - committed - self->ts_lead;
-  gboolean back = self->ts_leapt && at < self->ts_last - ZEROSRC_TS_LEAP;
+  gboolean back = self->ts_leapt &&
+      at < self->ts_last - ZEROBUFFER_TS_LEAP;
   gboolean ahead = FALSE;
 
-  if (gain > ZEROSRC_TS_LEAP) {
+  if (gain > ZEROBUFFER_TS_LEAP) {
     GstClockTime step = gst_zero_src_frame_duration (self, ext);
 
     ahead = !GST_CLOCK_TIME_IS_VALID (step) ||
-        gain - (GstClockTimeDiff) step > ZEROSRC_TS_LEAP;
+        gain - (GstClockTimeDiff) step > ZEROBUFFER_TS_LEAP;
   }
   if (!ahead && !back)
     return FALSE;
@@ -848,9 +838,9 @@ gst_zero_src_commit_time (const zb_frame_ext * ext, GstClockTime now)
  * DTS. A DISCONT
  * frame that leads its commit by over ZEROSRC_TS_JUMP more than the frame
  * before did starts a new time base, and so does one without DISCONT by
- * over ZEROSRC_TS_LEAP (plus its duration): else a synchronised sink waits
- * out the leap (a PTS of 2^62 ns: 146 years). The first buffer of a new
- * time base, or of one moved for frames lost or skipped, is DISCONT: its
+ * over ZEROBUFFER_TS_LEAP (plus its duration): else a synchronised sink
+ * waits out the leap (a PTS of 2^62 ns: 146 years). The first buffer of a
+ * new time base, or of one moved for frames lost or skipped, is DISCONT: its
  * timestamp does not follow the buffer before it, and an audio sink
  * resyncs on that flag at once (without it, audiobasesink takes the jump
  * for drift and aligns the samples with those before it for up to its
@@ -954,7 +944,8 @@ gst_zero_src_apply_ext (GstZeroSrc * self, GstBuffer * buffer,
     self->ts_last = MAX (self->ts_last, decode + self->ts_offset);
   /* a bad duration is dropped, the buffer lasting as one without (create
    * gives it the caps'): else a sink or muxer would take it as given */
-  if (GST_CLOCK_TIME_IS_VALID (plausible_duration (ext->duration)))
+  if (GST_CLOCK_TIME_IS_VALID (zerobuffer_plausible_duration
+          (ext->duration)))
     GST_BUFFER_DURATION (buffer) = ext->duration;
   else if (ext->duration != ZB_EXT_NONE) {
     GST_DEBUG_OBJECT (self, "writer duration %" GST_TIME_FORMAT " is over "
@@ -1881,7 +1872,8 @@ next_frame:
   }
   if (GST_BUFFER_PTS_IS_VALID (buffer)) {
     /* (the caps' may be a bad one too: a framerate of 1/7200) */
-    GstClockTime duration = plausible_duration (GST_BUFFER_DURATION (buffer));
+    GstClockTime duration =
+        zerobuffer_plausible_duration (GST_BUFFER_DURATION (buffer));
     GstClockTime lasting = GST_CLOCK_TIME_IS_VALID (duration) ? duration : 0;
     GstClockTime end = GST_BUFFER_PTS (buffer) + lasting;
 

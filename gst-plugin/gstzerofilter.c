@@ -220,6 +220,9 @@ struct _GstZeroFilter
   gboolean warned_skipped_caps; /* with the push lock */
   gboolean surplus_told;        /* answers beyond the requests were told
                                  * (with the push lock) */
+  gboolean duration_warned;     /* of response durations over
+                                 * ZEROBUFFER_TS_LEAP, this session's (with
+                                 * the push lock) */
   /* After a buffer was dropped, the next that goes downstream is DISCONT
    * (with the dropped one's RESYNC), as zerosink marks the frame after a
    * drop (not after a dropped repeat: chain_dropped): a decoder behind us must hear of the gap. Dropped in the chain
@@ -639,18 +642,49 @@ stamp (GstBuffer * out, const Pending * p)
   GST_BUFFER_FLAG_SET (out, p->flags);
 }
 
+/* A response's duration over ZEROBUFFER_TS_LEAP, dropped: said once a
+ * session, naming the channel and request REQUEST. With the push lock. */
+static void
+warn_bad_duration (GstZeroFilter * self, const zb_frame_ext * ext,
+    guint64 request)
+{
+  gchar *channel;
+
+  GST_DEBUG_OBJECT (self, "response to request %" G_GUINT64_FORMAT ": "
+      "duration %" GST_TIME_FORMAT " is over an hour: dropped", request,
+      GST_TIME_ARGS (ext->duration));
+  if (self->duration_warned)
+    return;
+  self->duration_warned = TRUE;
+  GST_OBJECT_LOCK (self);
+  channel = g_strdup (self->channel);
+  GST_OBJECT_UNLOCK (self);
+  ZEROBUFFER_ELEMENT_WARNING (self, ZB_EPROTO, channel,
+      ("The duplex server of channel %s gave the response to request %"
+          G_GUINT64_FORMAT " a duration of %" GST_TIME_FORMAT ", over an "
+          "hour: taken for a bad one, the response keeps its request's "
+          "duration (said once)", channel, request,
+          GST_TIME_ARGS (ext->duration)),
+      ("response PTS %" GST_TIME_FORMAT ", duration %" G_GUINT64_FORMAT
+          " ns", GST_TIME_ARGS (ext->pts), ext->duration));
+  g_free (channel);
+}
+
 /* A response's timing and flags, as zerosrc takes a writer's: the PTS and
  * DTS of its frame header (EXT, NULL when the response metadata declares
- * none) when it has either, its duration when it has one; else those of
- * P's input (stamp() set them). Not one frame of the server caps'
- * framerate: responses are one per request, so they come at the input's
- * rate. Its flags replace the input's when the request carried them (a
- * frame header, REQUEST_HEADER), as the server may clear one (DELTA_UNIT
- * of a frame it encoded as a key frame); else it knew none of them and
- * only adds its own. The DISCONT and RESYNC of drops before it stay. */
+ * none) when it has either, its duration when it has one, unless a bad
+ * one (zerobuffer_plausible_duration: a sink or muxer would take it as
+ * given; warn_bad_duration names REQUEST, the request OUT answers); else
+ * those of P's input (stamp() set them). Not one frame of the server
+ * caps' framerate: responses are one per request, so they come at the
+ * input's rate. Its flags replace the input's when the request carried
+ * them (a frame header, REQUEST_HEADER), as the server may clear one
+ * (DELTA_UNIT of a frame it encoded as a key frame); else it knew none of
+ * them and only adds its own. The DISCONT and RESYNC of drops before it
+ * stay. With the push lock. */
 static void
-stamp_response (GstBuffer * out, const Pending * p, const zb_frame_ext * ext,
-    gboolean request_header)
+stamp_response (GstZeroFilter * self, GstBuffer * out, const Pending * p,
+    const zb_frame_ext * ext, gboolean request_header, guint64 request)
 {
   stamp (out, p);
   if (ext == NULL)
@@ -659,8 +693,10 @@ stamp_response (GstBuffer * out, const Pending * p, const zb_frame_ext * ext,
     GST_BUFFER_PTS (out) = ext->pts;    /* ZB_EXT_NONE is CLOCK_TIME_NONE */
     GST_BUFFER_DTS (out) = ext->dts;
   }
-  if (ext->duration != ZB_EXT_NONE)
+  if (GST_CLOCK_TIME_IS_VALID (zerobuffer_plausible_duration (ext->duration)))
     GST_BUFFER_DURATION (out) = ext->duration;
+  else if (ext->duration != ZB_EXT_NONE)
+    warn_bad_duration (self, ext, request);
   if (request_header)
     GST_BUFFER_FLAG_UNSET (out, p->flags & ~p->drop_flags);
   GST_BUFFER_FLAG_SET (out, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
@@ -924,6 +960,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   self->surplus_taken = FALSE;
   g_mutex_unlock (&self->qlock);
   self->surplus_told = FALSE;
+  self->duration_warned = FALSE;
   self->response_metadata = FALSE;
   return GST_FLOW_OK;
 }
@@ -1226,8 +1263,8 @@ gst_zero_filter_push_response (GstZeroFilter * self, zb_frame * frame,
   }
   out = gst_buffer_new ();
   gst_buffer_append_memory (out, memory);
-  stamp_response (out, p, self->response_header ? &ext : NULL,
-      gst_zero_link_header_size (self->link) > 0);
+  stamp_response (self, out, p, self->response_header ? &ext : NULL,
+      gst_zero_link_header_size (self->link) > 0, request);
   add_planar_audio_meta (self, out);
   pending_free (p);
   GST_OBJECT_LOCK (self);

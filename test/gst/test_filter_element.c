@@ -26,8 +26,9 @@
  * - a server whose response header carries its own PTS, durations and
  *   flags, under caps of another framerate: the buffers pushed have its
  *   timing and flags, and the input's duration where it sent none (one
- *   response per request); a server that answers requests without the
- *   header with one adds its flags to the input's;
+ *   response per request) or one over an hour (a bad one, dropped with
+ *   one warning); a server that answers requests without the header with
+ *   one adds its flags to the input's;
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  *   also one that passes because its write failed (on-error=pass, the
  *   server gone), with the dropped one's RESYNC;
@@ -142,6 +143,8 @@ typedef struct
                                  * sets HEADER on every other one */
   gboolean retime;              /* declares the header and 25/1 caps; see
                                  * answer () */
+  const guint64 *durations;     /* ...with these durations, by request (as
+                                 * many as it makes), not its own */
   gint answers_left;            /* then stops answering (-1: never) */
   const gchar *metadata;        /* the response metadata it writes */
   gint stop;                    /* atomic */
@@ -261,7 +264,8 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
      * encoder's choice of key frames) */
     guint64 index = ext.pts / FRAME_NS;
     zb_frame_ext out = { 2 * ext.pts, ZB_EXT_NONE,
-      index % 2 == 0 ? RETIMED_DURATION : ZB_EXT_NONE, 0,
+      s->durations != NULL ? s->durations[index] : index % 2 == 0 ?
+          RETIMED_DURATION : ZB_EXT_NONE, 0,
       ext.flags ^ GST_BUFFER_FLAG_DELTA_UNIT, 0, NULL, 0, NULL, 0
     };
 
@@ -1743,6 +1747,62 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
+/* A server whose response durations are over an hour (2 h, 2^62 ns,
+ * 2^64 - 2: bad ones, as zerosrc takes a writer's): they are dropped, the
+ * response keeping its request's duration (20 ms), while an hour and the
+ * server's 30 ms are kept; one warning names the channel. They were
+ * pushed as they came, for a synchronised sink or a muxer to wait out (a
+ * PTS plus 2^64 - 2 wraps round). */
+GST_START_TEST (test_absurd_response_duration_dropped)
+{
+  const guint64 durations[] = { 7200 * GST_SECOND, 3600 * GST_SECOND,
+    G_GUINT64_CONSTANT (1) << 62, RETIMED_DURATION, ZB_EXT_NONE - 1,
+    ZB_EXT_NONE
+  };
+  gchar *channel = channel_name ("badduration");
+  Server *server = server_start (channel, 0);
+  GstElement *pipeline = delta_on_odd_pipeline (channel, "");
+  GstElement *appsink;
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  guint i;
+
+  server->retime = TRUE;
+  server->durations = durations;
+  reach_state (pipeline, GST_STATE_PLAYING);
+  appsink = by_name (pipeline, "out");
+  for (i = 0; i < G_N_ELEMENTS (durations); i++) {
+    GstSample *sample = pull_response (appsink, i);
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+    GstClockTime expected = durations[i] <= 3600 * GST_SECOND ?
+        durations[i] : FRAME_NS;
+
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buffer), 2 * i * FRAME_NS);
+    fail_unless (GST_BUFFER_DURATION (buffer) == expected, "response %u: "
+        "the server's duration %" G_GUINT64_FORMAT " pushed as %"
+        G_GUINT64_FORMAT, i, durations[i], GST_BUFFER_DURATION (buffer));
+    gst_sample_unref (sample);
+  }
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning of the bad durations");
+  gst_message_parse_warning (msg, &error, &debug);
+  fail_unless (strstr (error->message, channel) != NULL &&
+      strstr (error->message, "over an hour") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EPROTO") != NULL, "%s",
+      debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+      "more than one warning");
+  gst_object_unref (bus);
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
 /* Planar (non-interleaved) raw audio through a server that echoes it,
  * into audioconvert, which maps it by its audio meta: the responses get
  * one (they had none: audioconvert failed to map them), and the request
@@ -2788,6 +2848,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_growth_in_place);
   tcase_add_test (tc, test_caps_growth_named_size_works);
   tcase_add_test (tc, test_response_timing);
+  tcase_add_test (tc, test_absurd_response_duration_dropped);
   tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_audio_response_ring_by_time);
   tcase_add_test (tc, test_audio_second_buffers);

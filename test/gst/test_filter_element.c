@@ -1710,6 +1710,167 @@ GST_START_TEST (test_flush_ends_upstream_pool_acquire)
 
 GST_END_TEST;
 
+/* A thread's next unref of an object, held by a tracer's hook until the
+ * test lets it go (the look at the state in the link's reserve ends with
+ * one: may_wait_for_room). */
+typedef struct
+{
+  GstTracer parent;
+} GatedTracer;
+
+typedef struct
+{
+  GstTracerClass parent_class;
+} GatedTracerClass;
+
+static GThread *gate_thread;
+static GstObject *gated_unreffed;
+static Done gate_entered, gate_open;
+
+GType gated_tracer_get_type (void);
+G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
+
+static void
+gated_tracer_object_unreffed (GstTracer * tracer, GstClockTime ts,
+    GstObject * object, gint refcount)
+{
+  if (object == g_atomic_pointer_get (&gated_unreffed) &&
+      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+}
+
+static void
+gated_tracer_class_init (GatedTracerClass * klass)
+{
+}
+
+static void
+gated_tracer_init (GatedTracer * tracer)
+{
+  gst_tracing_register_hook (GST_TRACER (tracer), "object-unreffed",
+      G_CALLBACK (gated_tracer_object_unreffed));
+}
+
+/* A buffer pushed into a harness from a thread of its own. */
+typedef struct
+{
+  GstHarness *h;
+  GstBuffer *buffer;
+  GstFlowReturn ret;
+  Done pushed;
+} HarnessPush;
+
+static gpointer
+harness_push_run (gpointer data)
+{
+  HarnessPush *push = data;
+
+  push->ret = gst_harness_push (push->h, push->buffer);
+  done_set (&push->pushed);
+  return NULL;
+}
+
+typedef struct
+{
+  GstElement *element;
+  GstStateChangeReturn ret;
+  Done changed;
+} StateChange;
+
+static gpointer
+state_change_run (gpointer data)
+{
+  StateChange *change = data;
+
+  change->ret = gst_element_set_state (change->element, GST_STATE_READY);
+  done_set (&change->changed);
+  return NULL;
+}
+
+/* PAUSED to READY while upstream's acquire (its own thread, as behind a
+ * queue) and the chain's copy of a buffer of no pool both wait for room
+ * in the full request ring (timeout=-1): the acquire, woken by a timeout
+ * set meanwhile, looked at the link (not closed yet) and is held by a
+ * tracer's hook before it waits again. The close refuses new reservations
+ * and wakes the link once: the chain's wait takes that wake (FLUSHING);
+ * the acquire, let go, waits for room, and the cancel of the places before
+ * the detach waits for that reserve to end. Before, nothing woke it again:
+ * the state change hung until the server read (timeout: 600 s here); the
+ * detach's zb_writer_destroy used to end it. */
+GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
+{
+  gchar *channel = channel_name ("rewake");
+  gchar *desc = g_strdup_printf ("zerofilter name=f channel=%s timeout=-1 "
+      "connect-timeout=5000", channel);
+  char name[ZB_NAME_MAX + 1];
+  zb_reader *requests = NULL;
+  GstHarness *h;
+  GstElement *filter;
+  GstBufferPool *pool;
+  UpstreamAcquire u;
+  HarnessPush push;
+  StateChange change;
+  GThread *acquiring, *pushing, *changing;
+
+  /* a server that reads no request: one fills its ring */
+  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
+          name, sizeof name), 0);
+  fail_unless_equals_int (zb_reader_create (&requests, name, 4096, 4096,
+          NULL), 0);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, GRAY_CAPS);
+  pool = request_pool (h->srcpad);
+  fail_unless_equals_int (gst_harness_push (h, request_pool_buffer (pool,
+              0xA, 0)), GST_FLOW_OK);
+  acquiring = upstream_acquire_start (&u, h->srcpad, pool);
+  memset (&push, 0, sizeof push);
+  memset (&change, 0, sizeof change);
+  /* the chain copies a buffer of no pool: it waits for room too */
+  push.h = h;
+  push.buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+  gst_buffer_memset (push.buffer, 0, 0xB, 64 * 48);
+  GST_BUFFER_PTS (push.buffer) = FRAME_NS;
+  GST_BUFFER_DURATION (push.buffer) = FRAME_NS;
+  pushing = g_thread_new ("push", harness_push_run, &push);
+  g_usleep (300 * 1000);
+  fail_if (push.pushed.done, "the chain did not wait for room");
+
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  filter = gst_bin_get_by_name (GST_BIN (h->element), "f");
+  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
+  g_atomic_pointer_set (&gate_thread, acquiring);
+  g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
+  fail_unless (done_wait (&gate_entered), "the acquire did not look again");
+
+  change.element = h->element;
+  changing = g_thread_new ("ready", state_change_run, &change);
+  fail_unless (done_wait (&push.pushed), "the close left the chain waiting");
+  fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
+  done_set (&gate_open);
+  fail_unless (done_wait (&change.changed), "PAUSED to READY hung: the "
+      "cancel waits for a reserve nothing wakes");
+  g_thread_join (changing);
+  g_thread_join (pushing);
+  fail_unless (done_wait (&u.acquired), "the acquire hung");
+  g_thread_join (acquiring);
+  g_atomic_pointer_set (&gated_unreffed, NULL);
+  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+
+  gst_object_unref (filter);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_harness_teardown (h);
+  zb_reader_destroy (requests);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
@@ -2869,6 +3030,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_videorate_repeat_dropped_is_told);
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_flush_ends_upstream_pool_acquire);
+  tcase_add_test (tc, test_stop_rewakes_reserve_after_taken_wake);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   tcase_add_test (tc, test_pool_buffer_held_back);

@@ -6,6 +6,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/audio/audio.h>
+#include <gst/check/gstharness.h>
 
 /* Any file of the ring NAME (its segment, its lock) still there. */
 static gboolean
@@ -156,6 +157,95 @@ done_wait (Done * d)
   done = d->done;
   g_mutex_unlock (&d->lock);
   return done;
+}
+
+/* A gate: the next time gate_thread passes it, it is held there until
+ * gate_open is set, and gate_entered is set meanwhile (how a test holds a
+ * thread at a given point inside an element). */
+static GThread *gate_thread;
+static Done gate_entered, gate_open;
+
+static void
+gate_pass (void)
+{
+  if (g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
+          NULL)) {
+    done_set (&gate_entered);
+    done_wait (&gate_open);     /* the test checks the order, not this */
+  }
+}
+
+/* A tracer whose hooks take gate_thread through the gate at its next
+ * reference to gated_reffed, or its next unref of gated_unreffed. Once
+ * created, it stays hooked for the rest of the test's process. */
+typedef struct
+{
+  GstTracer parent;
+} GatedTracer;
+
+typedef struct
+{
+  GstTracerClass parent_class;
+} GatedTracerClass;
+
+static GstObject *gated_reffed, *gated_unreffed;
+
+GType gated_tracer_get_type (void);
+G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
+
+static void
+gated_tracer_object_reffed (GstTracer * tracer, GstClockTime ts,
+    GstObject * object, gint refcount)
+{
+  if (object == g_atomic_pointer_get (&gated_reffed))
+    gate_pass ();
+}
+
+static void
+gated_tracer_object_unreffed (GstTracer * tracer, GstClockTime ts,
+    GstObject * object, gint refcount)
+{
+  if (object == g_atomic_pointer_get (&gated_unreffed))
+    gate_pass ();
+}
+
+static void
+gated_tracer_class_init (GatedTracerClass * klass)
+{
+}
+
+static void
+gated_tracer_init (GatedTracer * tracer)
+{
+  gst_tracing_register_hook (GST_TRACER (tracer), "object-reffed",
+      G_CALLBACK (gated_tracer_object_reffed));
+  gst_tracing_register_hook (GST_TRACER (tracer), "object-unreffed",
+      G_CALLBACK (gated_tracer_object_unreffed));
+}
+
+/* A buffer, or else an event, pushed into a harness from a thread of its
+ * own. */
+typedef struct
+{
+  GstHarness *h;
+  GstBuffer *buffer;
+  GstEvent *event;
+  GstFlowReturn ret;            /* the buffer's */
+  gboolean handled;             /* the event's */
+  Done pushed;
+} HarnessPush;
+
+static gpointer
+harness_push_run (gpointer data)
+{
+  HarnessPush *push = data;
+
+  if (push->buffer != NULL)
+    push->ret = gst_harness_push (push->h, push->buffer);
+  else
+    push->handled = gst_harness_push_event (push->h, push->event);
+  done_set (&push->pushed);
+  return NULL;
 }
 
 /* A pool buffer taken on upstream's streaming thread, holding its pad's

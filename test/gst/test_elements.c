@@ -4430,6 +4430,18 @@ upstream_blocked (const gchar * name, zb_reader ** reader, PoolSink * p,
   return upstream_acquire_start (&u->acquire, p->h->srcpad, p->pool);
 }
 
+/* U's acquire ended FLUSHING; then its sink, READER and ring NAME are let
+ * go. */
+static void
+upstream_flushed_end (Upstream * u, zb_reader * reader, gchar * name)
+{
+  fail_unless (u->acquire.ret == GST_FLOW_FLUSHING, "the acquire ended with "
+      "%s", gst_flow_get_name (u->acquire.ret));
+  pool_sink_stop (u->p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
 GST_START_TEST (test_stop_upstream_pool_acquire)
 {
   gchar *name = ring_name ("poolstop");
@@ -4447,12 +4459,7 @@ GST_START_TEST (test_stop_upstream_pool_acquire)
    * through PAUSED, whose unlock() wakes the wait while the sink's own
    * pending state is PAUSED; the acquire that looked then took one (1 run
    * in 3 under load) */
-  fail_unless (u.acquire.ret == GST_FLOW_FLUSHING, "the acquire ended with %s",
-      gst_flow_get_name (u.acquire.ret));
-
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  upstream_flushed_end (&u, reader, name);
 }
 
 GST_END_TEST;
@@ -4463,24 +4470,6 @@ GST_END_TEST;
  * preroll lock. Stopping must still end both: unlock() the render's wait,
  * the stop's flush the acquire's (before, the render waited on until the
  * reader read, and the stop with it, for ever). */
-typedef struct
-{
-  GstHarness *h;
-  GstBuffer *buffer;
-  GstFlowReturn ret;
-  Done pushed;
-} HarnessPush;
-
-static gpointer
-harness_push_run (gpointer data)
-{
-  HarnessPush *push = data;
-
-  push->ret = gst_harness_push (push->h, push->buffer);
-  done_set (&push->pushed);
-  return NULL;
-}
-
 GST_START_TEST (test_stop_while_plain_buffer_placed)
 {
   gchar *name = ring_name ("placestop");
@@ -4523,32 +4512,70 @@ GST_START_TEST (test_stop_while_plain_buffer_placed)
 
 GST_END_TEST;
 
-/* A ring of 3 frames of 1000 bytes, full with pool buffers 0x10-0x12 when
- * upstream takes plain buffer 0x13 (returned, unpushed), then 0x12 read:
- * 0x14, taken then, is pushed behind 0x13's place, not published yet. */
-static GstBuffer *
-later_behind_plain_place (PoolSink * p, const gchar * name,
-    zb_reader ** reader)
+/* A ring of 3 frames of 1000 bytes (named after PREFIX) under
+ * policy=drop, full with pool buffers 0x10-0x12, pushed unread, when
+ * upstream takes plain buffer 0x13 (held, unpushed). */
+typedef struct
 {
-  GstBuffer *held[3], *plain, *later;
+  gchar *name;
+  zb_reader *reader;
+  PoolSink p;
+  GstBuffer *plain;
+} PlainPlace;
+
+static void
+plain_place_start (PlainPlace * pp, const gchar * prefix)
+{
+  GstBuffer *held[3];
+  guint i;
+
+  pp->name = ring_name (prefix);
+  pp->reader = NULL;
+  fail_unless_equals_int (zb_reader_create (&pp->reader, pp->name, 4096,
+          3400, NULL), 0);
+  pool_sink_start (&pp->p, pp->name, "policy=drop max-buffers=6");
+  for (i = 0; i < 3; i++)
+    held[i] = fill_pool_buffer (pp->p.pool, 0x10 + i);
+  pp->plain = fill_pool_buffer (pp->p.pool, 0x13);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (pp->p.h, held[i]), GST_FLOW_OK);
+}
+
+/* All of PP let go (its plain buffer, unless pushed since: NULL). */
+static void
+plain_place_stop (PlainPlace * pp)
+{
+  gst_clear_buffer (&pp->plain);
+  pool_sink_stop (&pp->p);
+  zb_reader_destroy (pp->reader);
+  g_free (pp->name);
+}
+
+/* The reader sees the end of the stream next; then PP is let go. */
+static void
+plain_place_end (PlainPlace * pp)
+{
+  zb_frame frame;
+
+  fail_unless_equals_int (zb_reader_next (pp->reader, &frame, 1000), ZB_EOF);
+  plain_place_stop (pp);
+}
+
+/* PP's ring, then its three frames read: 0x14, taken then, is pushed
+ * behind 0x13's place, not published yet. */
+static void
+later_behind_plain_place (PlainPlace * pp, const gchar * prefix)
+{
   zb_frame frame;
   guint i;
 
-  fail_unless_equals_int (zb_reader_create (reader, name, 4096, 3400, NULL),
-      0);
-  pool_sink_start (p, name, "policy=drop max-buffers=6");
+  plain_place_start (pp, prefix);
   for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (p->pool, 0x10 + i);
-  plain = fill_pool_buffer (p->pool, 0x13);
-  for (i = 0; i < 3; i++) {
-    fail_unless_equals_int (gst_harness_push (p->h, held[i]), GST_FLOW_OK);
-    expect_frame (*reader, 0x10 + i);
-  }
-  later = fill_pool_buffer (p->pool, 0x14);
-  fail_unless_equals_int (gst_harness_push (p->h, later), GST_FLOW_OK);
-  fail_unless_equals_int (zb_reader_next (*reader, &frame, 100),
+    expect_frame (pp->reader, 0x10 + i);
+  fail_unless_equals_int (gst_harness_push (pp->p.h,
+          fill_pool_buffer (pp->p.pool, 0x14)), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_next (pp->reader, &frame, 100),
       ZB_ETIMEDOUT);
-  return plain;
 }
 
 /* A plain buffer (handed out while the ring was full) has its place,
@@ -4560,21 +4587,12 @@ later_behind_plain_place (PoolSink * p, const gchar * name,
  * the frame behind it dropped. */
 GST_START_TEST (test_stop_plain_buffer_place_cancelled)
 {
-  gchar *name = ring_name ("placecancel");
-  zb_reader *reader = NULL;
-  PoolSink p;
-  GstBuffer *plain;
-  zb_frame frame;
+  PlainPlace pp;
 
-  plain = later_behind_plain_place (&p, name, &reader);
-  set_state (p.sink, GST_STATE_NULL);
-  expect_frame (reader, 0x14);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
-
-  gst_buffer_unref (plain);
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  later_behind_plain_place (&pp, "placecancel");
+  set_state (pp.p.sink, GST_STATE_NULL);
+  expect_frame (pp.reader, 0x14);
+  plain_place_end (&pp);
 }
 
 GST_END_TEST;
@@ -4586,43 +4604,17 @@ GST_END_TEST;
  * it was dropped (the reader saw the end of the stream at once). */
 GST_START_TEST (test_reopen_plain_buffer_place_cancelled)
 {
-  gchar *name = ring_name ("placereopen");
-  zb_reader *reader = NULL;
-  PoolSink p;
-  GstBuffer *plain;
-  zb_frame frame;
+  PlainPlace pp;
 
-  plain = later_behind_plain_place (&p, name, &reader);
-  set_state (p.sink, GST_STATE_READY);
-  g_object_set (p.sink, "camera-id", "other", NULL);
-  set_state (p.sink, GST_STATE_PAUSED);
-  expect_frame (reader, 0x14);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
-
-  gst_buffer_unref (plain);
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  later_behind_plain_place (&pp, "placereopen");
+  set_state (pp.p.sink, GST_STATE_READY);
+  g_object_set (pp.p.sink, "camera-id", "other", NULL);
+  set_state (pp.p.sink, GST_STATE_PAUSED);
+  expect_frame (pp.reader, 0x14);
+  plain_place_end (&pp);
 }
 
 GST_END_TEST;
-
-/* An event pushed into a harness from a thread of its own. */
-typedef struct
-{
-  GstHarness *h;
-  GstEvent *event;
-  gboolean ret;
-} HarnessEvent;
-
-static gpointer
-harness_event_run (gpointer data)
-{
-  HarnessEvent *push = data;
-
-  push->ret = gst_harness_push_event (push->h, push->event);
-  return NULL;
-}
 
 /* The link's detach at EOS waits for detach_open (its INFO line, logged
  * with the link's lock held, before zb_writer_destroy), and a place
@@ -4659,41 +4651,29 @@ hold_detach (GstDebugCategory * category, GstDebugLevel level,
  * "reserved a place" came after "detaching from ring". */
 GST_START_TEST (test_eos_while_place_reserved)
 {
-  gchar *name = ring_name ("eosplace");
-  zb_reader *reader = NULL;
-  zb_frame frame;
-  PoolSink p;
+  PlainPlace pp;
   UpstreamAcquire later;
-  HarnessEvent eos = { NULL, NULL, FALSE };
-  GstBuffer *held[3], *plain;
+  HarnessPush eos = { NULL, };
   GThread *acquiring, *pushing;
-  guint i;
 
-  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3400, NULL),
-      0);
-  pool_sink_start (&p, name, "policy=drop max-buffers=6");
-  for (i = 0; i < 3; i++)
-    held[i] = fill_pool_buffer (p.pool, 0x10 + i);
-  plain = fill_pool_buffer (p.pool, 0x13);      /* the ring is full */
-  for (i = 0; i < 3; i++)
-    fail_unless_equals_int (gst_harness_push (p.h, held[i]), GST_FLOW_OK);
-  gst_util_set_object_arg (G_OBJECT (p.sink), "policy", "block");
-  g_object_set (p.sink, "timeout", -1, NULL);
+  plain_place_start (&pp, "eosplace");  /* the ring is full */
+  gst_util_set_object_arg (G_OBJECT (pp.p.sink), "policy", "block");
+  g_object_set (pp.p.sink, "timeout", -1, NULL);
   /* its acquire places the plain buffer first: it waits for room */
-  acquiring = upstream_acquire_start (&later, p.h->srcpad, p.pool);
+  acquiring = upstream_acquire_start (&later, pp.p.h->srcpad, pp.p.pool);
 
   gst_debug_set_threshold_for_name ("zerosink", GST_LEVEL_INFO);
   gst_debug_set_threshold_for_name ("zerobuffer", GST_LEVEL_LOG);
   gst_debug_add_log_function (hold_detach, NULL, NULL);
-  eos.h = p.h;
+  eos.h = pp.p.h;
   eos.event = gst_event_new_eos ();
-  pushing = g_thread_new ("eos", harness_event_run, &eos);
+  pushing = g_thread_new ("eos", harness_push_run, &eos);
   fail_unless (done_wait (&detach_entered), "no detach at EOS");
-  expect_frame (reader, 0x10);  /* room for the place */
+  expect_frame (pp.reader, 0x10);       /* room for the place */
   g_usleep (200 * 1000);        /* for a wait still under way to take it */
   done_set (&detach_open);
   g_thread_join (pushing);
-  fail_unless (eos.ret);
+  fail_unless (eos.handled);
   fail_unless (done_wait (&later.acquired), "the acquire hung");
   g_thread_join (acquiring);
   gst_debug_remove_log_function (hold_detach);
@@ -4701,14 +4681,9 @@ GST_START_TEST (test_eos_while_place_reserved)
   gst_debug_set_threshold_for_name ("zerobuffer", GST_LEVEL_NONE);
   fail_unless_equals_int (later.ret, GST_FLOW_FLUSHING);
   fail_unless_equals_int (g_atomic_int_get (&placed_after_detach), 0);
-  expect_frame (reader, 0x11);
-  expect_frame (reader, 0x12);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
-
-  gst_buffer_unref (plain);
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  expect_frame (pp.reader, 0x11);
+  expect_frame (pp.reader, 0x12);
+  plain_place_end (&pp);
 }
 
 GST_END_TEST;
@@ -5216,9 +5191,6 @@ typedef struct
   GstAllocatorClass parent_class;
 } GatedAllocatorClass;
 
-static GThread *gate_thread;    /* whose next alloc waits for gate_open */
-static Done gate_entered, gate_open;
-
 GType gated_allocator_get_type (void);
 G_DEFINE_TYPE (GatedAllocator, gated_allocator, GST_TYPE_ALLOCATOR);
 
@@ -5229,11 +5201,7 @@ gated_allocator_alloc (GstAllocator * allocator, gsize size,
   GstAllocator *sysmem = gst_allocator_find (GST_ALLOCATOR_SYSMEM);
   GstMemory *mem;
 
-  if (g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
-          NULL)) {
-    done_set (&gate_entered);
-    done_wait (&gate_open);     /* the test checks the order, not this */
-  }
+  gate_pass ();
   mem = gst_allocator_alloc (sysmem, size, params);
   gst_object_unref (sysmem);
   return mem;
@@ -5354,61 +5322,6 @@ GST_END_TEST;
  * ring full, and its plain buffer was dropped as late when rendered. An
  * acquire now numbers its buffer as it lists it: held anywhere after its
  * number, it is listed. */
-typedef struct
-{
-  GstTracer parent;
-} GatedTracer;
-
-typedef struct
-{
-  GstTracerClass parent_class;
-} GatedTracerClass;
-
-static GstObject *gated_object; /* whose next reference on gate_thread
-                                 * waits for gate_open */
-static GstObject *gated_unreffed;       /* the same, for its next unref */
-
-GType gated_tracer_get_type (void);
-G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
-
-static void
-gated_tracer_object_reffed (GstTracer * tracer, GstClockTime ts,
-    GstObject * object, gint refcount)
-{
-  if (object == g_atomic_pointer_get (&gated_object) &&
-      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
-          NULL)) {
-    done_set (&gate_entered);
-    done_wait (&gate_open);     /* the test checks the order, not this */
-  }
-}
-
-static void
-gated_tracer_object_unreffed (GstTracer * tracer, GstClockTime ts,
-    GstObject * object, gint refcount)
-{
-  if (object == g_atomic_pointer_get (&gated_unreffed) &&
-      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
-          NULL)) {
-    done_set (&gate_entered);
-    done_wait (&gate_open);     /* the test checks the order, not this */
-  }
-}
-
-static void
-gated_tracer_class_init (GatedTracerClass * klass)
-{
-}
-
-static void
-gated_tracer_init (GatedTracer * tracer)
-{
-  gst_tracing_register_hook (GST_TRACER (tracer), "object-reffed",
-      G_CALLBACK (gated_tracer_object_reffed));
-  gst_tracing_register_hook (GST_TRACER (tracer), "object-unreffed",
-      G_CALLBACK (gated_tracer_object_unreffed));
-}
-
 GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
 {
   gchar *name = ring_name ("numbered");
@@ -5423,14 +5336,14 @@ GST_START_TEST (test_pool_acquire_held_once_numbered_placed)
   reader = full_pool_ring (&p, name);
   /* (hooked for the rest of the test's process) */
   g_object_new (gated_tracer_get_type (), NULL);
-  g_atomic_pointer_set (&gated_object, GST_OBJECT (p.pool));
+  g_atomic_pointer_set (&gated_reffed, GST_OBJECT (p.pool));
   gated.pool = p.pool;
   thread = gated_acquire_start (&gated, reader, "reference to the pool");
   for (i = 0; i < 3; i++)       /* room again, then full again */
     later[i] = fill_pool_buffer (p.pool, 0x14 + i);
   done_set (&gate_open);
   g_thread_join (thread);
-  g_atomic_pointer_set (&gated_object, NULL);
+  g_atomic_pointer_set (&gated_reffed, NULL);
 
   fail_unless_equals_int (gst_harness_push (p.h, gated.buffer), GST_FLOW_OK);
   for (i = 0; i < 2; i++)
@@ -5482,12 +5395,7 @@ GST_START_TEST (test_stop_after_pause_pool_acquire)
   fail_unless (done_wait (&u.acquire.acquired), "the acquire hung");
   g_thread_join (acquiring);
   g_atomic_pointer_set (&gated_unreffed, NULL);
-  fail_unless (u.acquire.ret == GST_FLOW_FLUSHING, "the acquire ended with %s",
-      gst_flow_get_name (u.acquire.ret));
-
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  upstream_flushed_end (&u, reader, name);
 }
 
 GST_END_TEST;
@@ -5599,12 +5507,8 @@ map_gated_allocator_free (GstAllocator * allocator, GstMemory * mem)
 static gpointer
 map_gated_memory_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
 {
-  if (!(flags & GST_MAP_WRITE) &&
-      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
-          NULL)) {
-    done_set (&gate_entered);
-    done_wait (&gate_open);     /* the test checks the order, not this */
-  }
+  if (!(flags & GST_MAP_WRITE))
+    gate_pass ();
   return ((MapGatedMemory *) mem)->data;
 }
 
@@ -5877,28 +5781,24 @@ pool_sink_flush_stop (PoolSink * p)
  * let the buffer go). */
 GST_START_TEST (test_eos_cancelled_place_not_placed_again)
 {
-  gchar *name = ring_name ("placeagain");
-  zb_reader *reader = NULL;
-  PoolSink p;
-  GstBuffer *plain, *next;
+  PlainPlace pp;
+  GstBuffer *next;
   zb_frame frame;
 
-  plain = later_behind_plain_place (&p, name, &reader);
-  fail_unless (gst_harness_push_event (p.h, gst_event_new_eos ()));
-  expect_frame (reader, 0x14);
-  fail_unless_equals_int (zb_reader_next (reader, &frame, 1000), ZB_EOF);
+  later_behind_plain_place (&pp, "placeagain");
+  fail_unless (gst_harness_push_event (pp.p.h, gst_event_new_eos ()));
+  expect_frame (pp.reader, 0x14);
+  fail_unless_equals_int (zb_reader_next (pp.reader, &frame, 1000), ZB_EOF);
 
-  fail_unless (gst_harness_push_event (p.h, gst_event_new_flush_start ()));
-  pool_sink_flush_stop (&p);
-  next = fill_pool_buffer (p.pool, 0x15);
-  fail_unless_equals_int (gst_harness_push (p.h, next), GST_FLOW_OK);
-  expect_frame (reader, 0x15);
-  fail_unless_equals_int (gst_harness_push (p.h, plain), GST_FLOW_OK);
-  expect_frame (reader, 0x13);
-
-  pool_sink_stop (&p);
-  zb_reader_destroy (reader);
-  g_free (name);
+  fail_unless (gst_harness_push_event (pp.p.h, gst_event_new_flush_start ()));
+  pool_sink_flush_stop (&pp.p);
+  next = fill_pool_buffer (pp.p.pool, 0x15);
+  fail_unless_equals_int (gst_harness_push (pp.p.h, next), GST_FLOW_OK);
+  expect_frame (pp.reader, 0x15);
+  fail_unless_equals_int (gst_harness_push (pp.p.h,
+          g_steal_pointer (&pp.plain)), GST_FLOW_OK);
+  expect_frame (pp.reader, 0x13);
+  plain_place_stop (&pp);
 }
 
 GST_END_TEST;

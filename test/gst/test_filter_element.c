@@ -1665,6 +1665,52 @@ GST_START_TEST (test_no_discont_after_dropped_repeat)
 
 GST_END_TEST;
 
+/* A zerofilter (timeout=-1, its channel named after PREFIX) in a
+ * harness, whose server reads no request: request pool buffer 0xA fills
+ * its ring, and the acquire of another, on upstream's streaming thread
+ * (the one returned), waits for room. */
+typedef struct
+{
+  gchar *channel;
+  zb_reader *requests;
+  GstHarness *h;
+  GstBufferPool *pool;
+  UpstreamAcquire acquire;
+} FullRequestRing;
+
+static GThread *
+full_request_ring_start (FullRequestRing * r, const gchar * prefix)
+{
+  gchar *desc;
+  char name[ZB_NAME_MAX + 1];
+
+  r->channel = channel_name (prefix);
+  desc = g_strdup_printf ("zerofilter channel=%s timeout=-1 "
+      "connect-timeout=5000", r->channel);
+  fail_unless_equals_int (zb_duplex_ring_name (r->channel,
+          ZB_DUPLEX_REQUEST, name, sizeof name), 0);
+  r->requests = NULL;
+  fail_unless_equals_int (zb_reader_create (&r->requests, name, 4096, 4096,
+          NULL), 0);
+  r->h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (r->h, GRAY_CAPS);
+  r->pool = request_pool (r->h->srcpad);
+  fail_unless_equals_int (gst_harness_push (r->h,
+          request_pool_buffer (r->pool, 0xA, 0)), GST_FLOW_OK);
+  return upstream_acquire_start (&r->acquire, r->h->srcpad, r->pool);
+}
+
+static void
+full_request_ring_stop (FullRequestRing * r)
+{
+  fail_unless (gst_buffer_pool_set_active (r->pool, FALSE));
+  gst_object_unref (r->pool);
+  gst_harness_teardown (r->h);
+  zb_reader_destroy (r->requests);
+  g_free (r->channel);
+}
+
 /* A pool buffer taken on upstream's streaming thread, holding its pad's
  * stream lock as a video decoder does (which never flushes the pool),
  * waits for room in a full request ring: a flush-start ends the wait with
@@ -1672,107 +1718,22 @@ GST_END_TEST;
  * that stream lock, hung. */
 GST_START_TEST (test_flush_ends_upstream_pool_acquire)
 {
-  gchar *channel = channel_name ("flush-acquire");
-  gchar *desc = g_strdup_printf ("zerofilter channel=%s timeout=-1 "
-      "connect-timeout=5000", channel);
-  char name[ZB_NAME_MAX + 1];
-  zb_reader *requests = NULL;
-  GstHarness *h;
-  GstBufferPool *pool;
-  UpstreamAcquire u;
+  FullRequestRing r;
   GThread *thread;
 
-  /* a server that reads no request: one fills its ring */
-  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
-          name, sizeof name), 0);
-  fail_unless_equals_int (zb_reader_create (&requests, name, 4096, 4096,
-          NULL), 0);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  gst_harness_set_src_caps_str (h, GRAY_CAPS);
-  pool = request_pool (h->srcpad);
-  fail_unless_equals_int (gst_harness_push (h, request_pool_buffer (pool,
-              0xA, 0)), GST_FLOW_OK);
-  thread = upstream_acquire_start (&u, h->srcpad, pool);
-
-  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
-  fail_unless (done_wait (&u.acquired), "the flush left the acquire waiting");
+  thread = full_request_ring_start (&r, "flush-acquire");
+  fail_unless (gst_harness_push_event (r.h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&r.acquire.acquired), "the flush left the acquire "
+      "waiting");
   g_thread_join (thread);
-  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
-  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
-
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_harness_teardown (h);
-  zb_reader_destroy (requests);
-  g_free (channel);
+  fail_unless_equals_int (r.acquire.ret, GST_FLOW_FLUSHING);
+  fail_unless (gst_harness_push_event (r.h, gst_event_new_flush_stop (TRUE)));
+  full_request_ring_stop (&r);
 }
 
 GST_END_TEST;
 
-/* A thread's next unref of an object, held by a tracer's hook until the
- * test lets it go (the look at the state in the link's reserve ends with
- * one: may_wait_for_room). */
-typedef struct
-{
-  GstTracer parent;
-} GatedTracer;
-
-typedef struct
-{
-  GstTracerClass parent_class;
-} GatedTracerClass;
-
-static GThread *gate_thread;
-static GstObject *gated_unreffed;
-static Done gate_entered, gate_open;
-
-GType gated_tracer_get_type (void);
-G_DEFINE_TYPE (GatedTracer, gated_tracer, GST_TYPE_TRACER);
-
-static void
-gated_tracer_object_unreffed (GstTracer * tracer, GstClockTime ts,
-    GstObject * object, gint refcount)
-{
-  if (object == g_atomic_pointer_get (&gated_unreffed) &&
-      g_atomic_pointer_compare_and_exchange (&gate_thread, g_thread_self (),
-          NULL)) {
-    done_set (&gate_entered);
-    done_wait (&gate_open);     /* the test checks the order, not this */
-  }
-}
-
-static void
-gated_tracer_class_init (GatedTracerClass * klass)
-{
-}
-
-static void
-gated_tracer_init (GatedTracer * tracer)
-{
-  gst_tracing_register_hook (GST_TRACER (tracer), "object-unreffed",
-      G_CALLBACK (gated_tracer_object_unreffed));
-}
-
-/* A buffer pushed into a harness from a thread of its own. */
-typedef struct
-{
-  GstHarness *h;
-  GstBuffer *buffer;
-  GstFlowReturn ret;
-  Done pushed;
-} HarnessPush;
-
-static gpointer
-harness_push_run (gpointer data)
-{
-  HarnessPush *push = data;
-
-  push->ret = gst_harness_push (push->h, push->buffer);
-  done_set (&push->pushed);
-  return NULL;
-}
-
+/* An element taken to READY from a thread of its own. */
 typedef struct
 {
   GstElement *element;
@@ -1802,35 +1763,17 @@ state_change_run (gpointer data)
  * detach's zb_writer_destroy used to end it. */
 GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
 {
-  gchar *channel = channel_name ("rewake");
-  gchar *desc = g_strdup_printf ("zerofilter name=f channel=%s timeout=-1 "
-      "connect-timeout=5000", channel);
-  char name[ZB_NAME_MAX + 1];
-  zb_reader *requests = NULL;
-  GstHarness *h;
+  FullRequestRing r;
   GstElement *filter;
-  GstBufferPool *pool;
-  UpstreamAcquire u;
   HarnessPush push;
   StateChange change;
   GThread *acquiring, *pushing, *changing;
 
-  /* a server that reads no request: one fills its ring */
-  fail_unless_equals_int (zb_duplex_ring_name (channel, ZB_DUPLEX_REQUEST,
-          name, sizeof name), 0);
-  fail_unless_equals_int (zb_reader_create (&requests, name, 4096, 4096,
-          NULL), 0);
-  h = gst_harness_new_parse (desc);
-  g_free (desc);
-  gst_harness_set_src_caps_str (h, GRAY_CAPS);
-  pool = request_pool (h->srcpad);
-  fail_unless_equals_int (gst_harness_push (h, request_pool_buffer (pool,
-              0xA, 0)), GST_FLOW_OK);
-  acquiring = upstream_acquire_start (&u, h->srcpad, pool);
+  acquiring = full_request_ring_start (&r, "rewake");
   memset (&push, 0, sizeof push);
   memset (&change, 0, sizeof change);
   /* the chain copies a buffer of no pool: it waits for room too */
-  push.h = h;
+  push.h = r.h;
   push.buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
   gst_buffer_memset (push.buffer, 0, 0xB, 64 * 48);
   GST_BUFFER_PTS (push.buffer) = FRAME_NS;
@@ -1841,13 +1784,13 @@ GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
 
   /* (hooked for the rest of the test's process) */
   g_object_new (gated_tracer_get_type (), NULL);
-  filter = gst_bin_get_by_name (GST_BIN (h->element), "f");
+  filter = gst_harness_find_element (r.h, "zerofilter");
   g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
   g_atomic_pointer_set (&gate_thread, acquiring);
   g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
   fail_unless (done_wait (&gate_entered), "the acquire did not look again");
 
-  change.element = h->element;
+  change.element = r.h->element;
   changing = g_thread_new ("ready", state_change_run, &change);
   fail_unless (done_wait (&push.pushed), "the close left the chain waiting");
   fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
@@ -1856,17 +1799,13 @@ GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
       "cancel waits for a reserve nothing wakes");
   g_thread_join (changing);
   g_thread_join (pushing);
-  fail_unless (done_wait (&u.acquired), "the acquire hung");
+  fail_unless (done_wait (&r.acquire.acquired), "the acquire hung");
   g_thread_join (acquiring);
   g_atomic_pointer_set (&gated_unreffed, NULL);
-  fail_unless_equals_int (u.ret, GST_FLOW_FLUSHING);
+  fail_unless_equals_int (r.acquire.ret, GST_FLOW_FLUSHING);
 
   gst_object_unref (filter);
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_harness_teardown (h);
-  zb_reader_destroy (requests);
-  g_free (channel);
+  full_request_ring_stop (&r);
 }
 
 GST_END_TEST;

@@ -282,6 +282,30 @@ check_counts() { # label log n
     fail "$1: frames-in ${fin:-none}, responses ${resp:-none} + frames-passed ${passed:-none} + frames-dropped ${dropped:-none} (want $3 both)"
 }
 
+# The caps zerofilter0's src pad had, in order (gst-launch -v).
+filter_caps() { sed -n 's/^.*GstZeroFilter:zerofilter0\.GstPad:src: caps = //p' "$1"; }
+
+# Lets a late server (bg_server ... --connect-after-file FILE, with a
+# --connect-timeout that leaves room for the wait) connect: makes FILE once
+# LOG (bg_launch -v) has a line matching REGEX, by default zerofilter0's src
+# caps, which it pushes without the server once its setup wait is over. So
+# the server is late whatever the load; a fixed --connect-delay from the
+# response ring's creation is not (a stalled gst-launch can take longer
+# than that to get to its setup wait).
+release_late_server() { # label log file [regex]
+  local regex="${4:-GstZeroFilter:zerofilter0\.GstPad:src: caps = }"
+  wait_for_line "$2" "$regex" 10 ||
+    fail "$1: no line matching '$regex' in 10 s while the server stayed away"
+  touch "$3"
+}
+
+# Fails LABEL unless the first caps zerofilter0 pushed (LOG, gst-launch -v)
+# were the input's, of FORMAT: the server came after them.
+check_input_caps_first() { # label log format
+  filter_caps "$2" | head -n1 | grep -q "format=(string)$3," ||
+    fail "$1: the first output caps are not the input's (the server came after them): $(filter_caps "$2" | head -n1)"
+}
+
 # The first buffer checksumsink saw: "PTS HASH".
 first_buffer() { awk 'NF == 2 && $1 ~ /^[0-9]+:/ { print; exit }' "$1"; }
 

@@ -125,8 +125,6 @@ format_sizes() { # log
 }
 # The format of the caps in force at each buffer identity saw.
 buffer_formats() { format_sizes "$1" | cut -d: -f1; }
-# The caps zerofilter's src pad had, in order.
-filter_caps() { sed -n 's/^.*GstZeroFilter:zerofilter0\.GstPad:src: caps = //p' "$1"; }
 
 # The same server connecting late (as one loading a model): only once
 # zerofilter, its 300 ms setup wait over, has pushed caps without it (a
@@ -138,13 +136,10 @@ bg_server "$tmp/gray-late.log" "${ZB_PREFIX}gray-late" --mode gray --caps "$GRAY
   --connect-after-file "$tmp/gray-late.go" --connect-timeout 20000
 bg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}gray-late" ! identity silent=false ! checksumsink
-wait_for_line "$tmp/got.log" "GstZeroFilter:zerofilter0\.GstPad:src: caps = " 10 ||
-  fail "gray, late: zerofilter pushed no caps in 10 s while the server stayed away"
-touch "$tmp/gray-late.go"
+release_late_server "gray, late" "$tmp/got.log" "$tmp/gray-late.go"
 wait_status $BG_PID || fail "gray, late: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
 wait_status $SV_PID || fail "gray, late: server: $(cat "$tmp/gray-late.log")"
-filter_caps "$tmp/got.log" | head -n1 | grep -q 'format=(string)RGB' ||
-  fail "gray, late: the first output caps are not the input's (the server came after them): $(filter_caps "$tmp/got.log" | head -n1)"
+check_input_caps_first "gray, late" "$tmp/got.log" RGB
 [ "$(buffer_formats "$tmp/got.log" | sort | uniq -c | awk '{ print $1 " " $2 }')" = "$N GRAY8" ] ||
   fail "gray, late: buffers under the caps: $(buffer_formats "$tmp/got.log" | uniq -c | tr '\n' ' ')"
 sink_caps "$tmp/got.log" | grep -q 'format=(string)GRAY8' ||
@@ -153,27 +148,38 @@ cmp -s <(checksums "$tmp/gray.got.log") <(checksums "$tmp/got.log") ||
   fail "gray, late: $(checksums "$tmp/got.log" | wc -l) buffers whose bytes differ from the in-time run's"
 echo "gray, late: the server's GRAY8 before its first response, $N of $N buffers as in time"
 
-# A late server whose caps cannot be used: the error of the setup, or with
+# A late server (connecting once zerofilter has pushed the input caps, as
+# above) whose caps cannot be used: the error of the setup, or with
 # on-error=pass a warning and the stream unprocessed (the requests in
 # flight lost).
 BAD="video/x-raw, width=(int)wide"
-bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late" --mode gray --caps "$BAD" --connect-delay 2500
-fg_launch "$tmp/got.log" -- videotestsrc num-buffers=$N ! "$RGB" ! \
+bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late" --mode gray --caps "$BAD" \
+  --connect-after-file "$tmp/bad-late.go" --connect-timeout 20000
+bg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N ! "$RGB" ! \
   zerofilter channel="${ZB_PREFIX}bad-late" ! fakesink
+release_late_server "bad caps, late" "$tmp/got.log" "$tmp/bad-late.go"
+wait_status $BG_PID
 w=$?
 wait_status $SV_PID
 [ $w -ne 0 ] && [ $w -ne 124 ] || fail "bad caps, late: gst-launch exited $w"
 grep -q "Cannot use the caps the duplex server declares: GStreamer cannot parse" "$tmp/got.log" &&
   grep -q "zerobuffer-error=EMETADATA" "$tmp/got.log" ||
   fail "bad caps, late: $(grep -i -m3 error "$tmp/got.log")"
+# (in time, the setup fails before zerofilter pushes caps)
+check_input_caps_first "bad caps, late" "$tmp/got.log" RGB
 # (with in-place=false too: with on-error=pass a request is held all the same)
 for inplace in true false; do
   label="bad caps, late, on-error=pass, in-place=$inplace"
-  bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass-$inplace" --mode gray --caps "$BAD" --connect-delay 2500
-  fg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
-    zerofilter channel="${ZB_PREFIX}bad-late-pass-$inplace" on-error=pass in-place=$inplace ! checksumsink ||
-    fail "$label: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
+  bg_server "$tmp/bad-late.log" "${ZB_PREFIX}bad-late-pass-$inplace" --mode gray --caps "$BAD" \
+    --connect-after-file "$tmp/bad-late-pass-$inplace.go" --connect-timeout 20000
+  bg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=$N pattern=ball ! "$RGB" ! \
+    zerofilter channel="${ZB_PREFIX}bad-late-pass-$inplace" on-error=pass in-place=$inplace ! checksumsink
+  release_late_server "$label" "$tmp/got.log" "$tmp/bad-late-pass-$inplace.go"
+  wait_status $BG_PID || fail "$label: gst-launch failed: $(grep -i -m3 error "$tmp/got.log")"
   wait_status $SV_PID
+  # (in time, the setup's failure sends no request: every buffer passes)
+  [ "$(stats_of "$tmp/got.log" requests)" -ge 1 ] 2>/dev/null ||
+    fail "$label: no request before the server's caps (it was not late): $(grep -o 'zerofilter-stats.*' "$tmp/got.log")"
   n=$(checksums "$tmp/got.log" | wc -l)
   grep -q "Cannot use the caps the duplex server declares.*passing buffers through" "$tmp/got.log" ||
     fail "$label: no warning"
@@ -193,16 +199,29 @@ done
 
 # The server's caps refused downstream, in time or late, while upstream
 # has sent its last buffer already: an error, not an EOS without buffers.
-for delay in 0 1000; do
-  bg_server "$tmp/refused.log" "${ZB_PREFIX}refused$delay" --mode gray --caps "$GRAY" --connect-delay $delay
-  fg_launch "$tmp/got.log" -- videotestsrc num-buffers=2 ! "$RGB" ! \
-    zerofilter channel="${ZB_PREFIX}refused$delay" ! "$RGB" ! fakesink
-  w=$?
-  wait_status $SV_PID
-  [ $w -ne 0 ] && [ $w -ne 124 ] || fail "refused, delay $delay: gst-launch exited $w"
+# The late server connects once upstream's EOS has passed identity into
+# zerofilter (after zerofilter pushed the input caps, the buffers sent).
+refused_error() { # label gst-launch-status
+  [ "$2" -ne 0 ] && [ "$2" -ne 124 ] || fail "$1: gst-launch exited $2"
   grep -A3 "^ERROR: from element .*zerofilter0" "$tmp/got.log" | grep -q "reason not-negotiated" ||
-    fail "refused, delay $delay: $(grep -i -m3 error "$tmp/got.log")"
-done
+    fail "$1: $(grep -i -m3 error "$tmp/got.log")"
+}
+bg_server "$tmp/refused.log" "${ZB_PREFIX}refused" --mode gray --caps "$GRAY"
+fg_launch "$tmp/got.log" -- videotestsrc num-buffers=2 ! "$RGB" ! \
+  zerofilter channel="${ZB_PREFIX}refused" ! "$RGB" ! fakesink
+w=$?
+wait_status $SV_PID
+refused_error "refused, in time" $w
+bg_server "$tmp/refused.log" "${ZB_PREFIX}refused-late" --mode gray --caps "$GRAY" \
+  --connect-after-file "$tmp/refused-late.go" --connect-timeout 20000
+bg_launch "$tmp/got.log" -- -v videotestsrc num-buffers=2 ! "$RGB" ! identity silent=false ! \
+  zerofilter channel="${ZB_PREFIX}refused-late" ! "$RGB" ! fakesink
+release_late_server "refused, late" "$tmp/got.log" "$tmp/refused-late.go" "identity0: last-message = event .*type: eos"
+wait_status $BG_PID
+w=$?
+wait_status $SV_PID
+refused_error "refused, late" $w
+check_input_caps_first "refused, late" "$tmp/got.log" RGB
 echo "refused: downstream's refusal of the server's caps is an error, in time and late"
 
 # Caps from downstream: videotestsrc, with no caps of its own, negotiates

@@ -154,16 +154,20 @@ check_counts "caps, on-error=pass" "$tmp/caps-pass.log" $N
   fail "caps, on-error=pass: the request answered in place did not pass first: $(first_buffer "$tmp/caps-pass.log")"
 echo "caps: in place under other caps is EPROTO; with on-error=pass $n of $N buffers pass unprocessed, the refused one first"
 
-# The same from a server that connects after zerofilter's setup wait (1 s
-# after the response ring appeared): its caps, read before its first
-# answer, still forbid answers in place.
-bg_server "$tmp/caps-late.srv" "${ZB_PREFIX}caps-late" --mode echo --in-place 1 --caps "$GRAY" --connect-delay 1000
-fg_launch "$tmp/caps-late.log" -- "${STREAM[@]}" ! zerofilter channel="${ZB_PREFIX}caps-late" ! fakesink
+# The same from a server that connects after zerofilter's setup wait (only
+# once zerofilter has pushed the input caps without it): its caps, read
+# before its first answer, still forbid answers in place.
+bg_server "$tmp/caps-late.srv" "${ZB_PREFIX}caps-late" --mode echo --in-place 1 --caps "$GRAY" \
+  --connect-after-file "$tmp/caps-late.go" --connect-timeout 20000
+bg_launch "$tmp/caps-late.log" -- -v "${STREAM[@]}" ! zerofilter channel="${ZB_PREFIX}caps-late" ! fakesink
+release_late_server "caps, late" "$tmp/caps-late.log" "$tmp/caps-late.go"
+wait_status $BG_PID
 w=$?
 wait_status $SV_PID
 [ $w -ne 0 ] && [ $w -ne 124 ] || fail "caps, late: gst-launch exited $w"
 grep -q "zerobuffer-error=EPROTO" "$tmp/caps-late.log" && grep -q "declares output caps other" "$tmp/caps-late.log" ||
   fail "caps, late: $(grep -i -m3 error "$tmp/caps-late.log")"
+check_input_caps_first "caps, late" "$tmp/caps-late.log" RGB
 echo "caps, late: in place under the late server's other caps is EPROTO too"
 
 finish

@@ -22,7 +22,7 @@ import { shellCommand } from '../runner/pipeline-tokens.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type FilterArgs } from './parse-args.js';
-import { failureText, sinkNotLinkedHint, warningJson, warningText } from './pipeline-failure.js';
+import { failureText, sinkNotLinkedHint, stopOf, warningJson, warningText } from './pipeline-failure.js';
 import { defaultSizeNote } from './ring-size-note.js';
 
 interface Script {
@@ -588,9 +588,10 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
       `${(failure as { code?: string }).code === 'EMSGSIZE' ? responseRingHint(args.sinkProperties) : ''}`);
     return EXIT.pipeline;
   }
-  // (also after a stop: zerofilter's error while its EOS waited for a slow script's answer is the run's, status 3)
+  // (also after a stop: zerofilter's error while its EOS waited for a slow script's answer is the run's, status 3;
+  // one printed before the stop came is told as the run's own, stopOf)
   if (exit.error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter', stopped: exit.stopped })}`);
+    say(io.stderr, `zerobuffer filter: ${failureText(exit.error, { ring: name, outOfRestarts: exit.outOfRestarts, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerofilter', stop: stopOf(exit) })}`);
     // (not for its metadata: the request ring's metadata block is the default size, and no option changes it)
     // (its response ring, which it sized for its first caps, when its caps grow: payload-size sizes that one)
     if (exit.error.code === 'EMSGSIZE' && exit.error.element !== undefined && !/metadata/.test(exit.error.element.message)) {

@@ -3,7 +3,7 @@
 // words) once for the failure that ends the command.
 import { PipelineError } from '../errors.js';
 import { ELEMENT_PATH, type ElementWarning } from '../runner/pipeline-output.js';
-import { isAppendedElement, notLinkedElements } from '../runner/pipeline-runner.js';
+import { isAppendedElement, notLinkedElements, type PipelineExit } from '../runner/pipeline-runner.js';
 import { pipelineElements, splitPipeline } from '../runner/pipeline-tokens.js';
 import { closest } from './nearest.js';
 
@@ -71,8 +71,17 @@ export interface FailureContext {
    * takes none of it).
    */
   sinkPropertyTo: 'zerosink' | 'zerofilter';
-  /** It failed while a stop ended it (PipelineExit.stopped): no restart was due. */
-  stopped?: boolean;
+  /**
+   * A stop ended it (PipelineExit.stopped), leaving no restart due: 'during', an element failed while the stop's
+   * EOS went through; 'before', the run had failed already when the stop came (PipelineExit.failedBeforeStop): its
+   * own failure, which the stop neither caused nor let restart (stopOf).
+   */
+  stop?: 'during' | 'before';
+}
+
+/** How a stop met the run's failure (FailureContext.stop): none, during its EOS, or after the failure came. */
+export function stopOf(exit: Pick<PipelineExit, 'stopped' | 'failedBeforeStop'>): FailureContext['stop'] {
+  return !exit.stopped ? undefined : exit.failedBeforeStop === true ? 'before' : 'during';
 }
 
 /**
@@ -114,8 +123,11 @@ export function restartCount(event: { restarts: number; restartsInARow: number }
   return `restart ${event.restarts}${event.restartsInARow !== event.restarts ? ` (${event.restartsInARow} in a row)` : ''}`;
 }
 
+/** Why a transient failure was not restarted, by FailureContext.stop. */
+const STOP_TEXT = { during: ' while it stopped (its EOS)', before: ' before its stop came (not restarted)', none: ' and was not restarted' };
+
 /** The failure that ends the command, whole; the caller prefixes "zerobuffer run: " or "zerobuffer watch: ". */
-export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo, stopped }: FailureContext): string {
+export function failureText(error: PipelineError, { ring, outOfRestarts, restarts, pluginPath, sinkPropertyTo, stop }: FailureContext): string {
   if (error.spawnError !== undefined) return `pipeline into ${ring} never ran: ${error.message}`;
   const message = inCommandWords(error, sinkPropertyTo);
   const who = error.element !== undefined ? `${error.element.element.split('/').at(-1)!.replace(/^\w+:/, '')} said` : 'gst-launch said';
@@ -129,7 +141,7 @@ export function failureText(error: PipelineError, { ring, outOfRestarts, restart
   if (error.code === 'ENOENT' && error.element !== undefined && (isAppendedElement(error.element.element, 'zerosink') || isAppendedElement(error.element.element, 'zerofilter')))
     return `ring ${ring} does not exist: it was announced but never created (or removed at once); ${who}:\n${message}`;
   if (error.permanent) return `pipeline into ${ring} failed for good (${error.code}, permanent); ${who}:\n${message}`;
-  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''}${stopped === true ? ' while it stopped (its EOS)' : ' and was not restarted'}; ${who}:\n${message}`;
+  return `pipeline into ${ring} failed${error.element !== undefined ? ` (${error.code}, transient)` : ''}${STOP_TEXT[stop ?? 'none']}; ${who}:\n${message}`;
 }
 
 /**

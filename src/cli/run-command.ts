@@ -15,7 +15,7 @@ import { DEMO_FRAMES_OFF_TTY, DEMO_PIPELINE, SNAPSHOT_TRIES } from './arguments.
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { isStdout, LiveLine, say, type CliIo } from './io.js';
 import { modeRefused, type RunArgs } from './parse-args.js';
-import { briefFailure, failureText, pluginMissing, restartCount, unknownSinkProperty, warningJson, warningText } from './pipeline-failure.js';
+import { briefFailure, failureText, pluginMissing, restartCount, stopOf, unknownSinkProperty, warningJson, warningText } from './pipeline-failure.js';
 import { defaultSizeNote } from './ring-size-note.js';
 import { snapshotEncoderProblem, snapshotFileProblem, snapshotProblem, SnapshotFileError, writeSnapshot, type SnapshotWritten } from './snapshot.js';
 import { statsJson, statsLine } from './stats-line.js';
@@ -247,7 +247,8 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
   }
   if (exit.killedAfterEosMs !== undefined) say(io.stderr, `zerobuffer run: ${killedAfterEosText(exit.killedAfterEosMs)}`);
   // An element's error during the stop (its EOS) fails the run too, as gst-launch's own status 1 says, and as the
-  // summary's lastError shows it (a stop's SIGKILL without an error, or zerosink's reader gone, is none: the runner)
+  // summary's lastError shows it (a stop's SIGKILL without an error, or zerosink's reader gone, is none: the runner);
+  // one printed before the stop came (Ctrl-C right after it) is told as the run's own (stopOf), not the stop's
   const error = failure ?? exit.error;
   const misspelt = unknownSinkProperty(error, args.sinkProperties);
   if (misspelt !== undefined) {
@@ -255,7 +256,7 @@ export async function runCommand(args: RunArgs, io: CliIo): Promise<ExitCode> {
     return EXIT.usage;
   }
   if (error instanceof PipelineError) {
-    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: exit.stopped })}`);
+    say(io.stderr, `zerobuffer run: ${failureText(error, { ring: stream.name, outOfRestarts: exit.outOfRestarts, restarts: stream.pipeline.restartsInARow, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stop: stopOf(exit) })}`);
     if (error.pluginLoadFailure !== undefined || pluginMissing(error, args.pluginPath) !== '') {
       // the message says where the plugin is missing, or what to install
     } else if (error.code === 'EMSGSIZE' && error.element !== undefined) {

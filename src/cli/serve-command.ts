@@ -159,8 +159,11 @@ export async function serveCommand(args: ServeArgs, io: CliIo): Promise<ExitCode
  */
 function served(failure: unknown, frames: number, sink: Writable | undefined, exit: PipelineExit | undefined, ring: string | undefined,
   sinkProperties: Record<string, string>, io: CliIo, clientGone = false): ExitCode {
+  // An element's error during the stop (its EOS) fails no serve; one printed before the stop came (a Ctrl-C, the
+  // client's going, --frames right after it) is the pipeline's own failure (PipelineExit.failedBeforeStop)
+  const pipelineFailure = exit?.stopped === true && exit.failedBeforeStop !== true ? undefined : exit?.error;
   // a misspelt --sink-property is the command line's fault, as run tells it
-  const misspelt = unknownSinkProperty(failure, sinkProperties) ?? (exit?.stopped === true ? undefined : unknownSinkProperty(exit?.error, sinkProperties));
+  const misspelt = unknownSinkProperty(failure, sinkProperties) ?? unknownSinkProperty(pipelineFailure, sinkProperties);
   if (misspelt !== undefined) {
     say(io.stderr, `zerobuffer serve: ${misspelt}`);
     return EXIT.usage;
@@ -170,8 +173,8 @@ function served(failure: unknown, frames: number, sink: Writable | undefined, ex
   if (failure === undefined || io.signal.aborted || goneCode || clientGone) {
     const gone = goneCode || clientGone ? ' (the client went away)' : '';
     say(io.stderr, `zerobuffer serve: ${frames} ${frames === 1 ? 'image' : 'images'} served${io.signal.aborted && sink === undefined ? ' (stopped before a client came)' : gone}`);
-    if (exit?.error !== undefined && !exit.stopped) {
-      say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(exit.error, 'zerosink')}`);
+    if (pipelineFailure !== undefined) {
+      say(io.stderr, `zerobuffer serve: the pipeline failed. ${inCommandWords(pipelineFailure, 'zerosink')}`);
       return EXIT.pipeline;
     }
     return EXIT.ok;

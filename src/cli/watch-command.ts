@@ -8,7 +8,7 @@ import { DEFAULT_STOP_TIMEOUT_MS, killedAfterEosText } from '../runner/pipeline-
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { say, type CliIo } from './io.js';
 import type { WatchArgs } from './parse-args.js';
-import { briefFailure, errorKind, failureText, restartCount, sinkNotLinkedHint, unknownSinkProperty, warningText } from './pipeline-failure.js';
+import { briefFailure, errorKind, failureText, restartCount, sinkNotLinkedHint, stopOf, unknownSinkProperty, warningText } from './pipeline-failure.js';
 
 export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode> {
   let watcher;
@@ -50,11 +50,11 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
       say(io.stderr, `zerobuffer watch: pipeline into ${name}: ${killedAfterEosText(exit.killedAfterEosMs)}`);
     // A fatal failure is told once, below; this is a pipeline that ended without ending the watch.
     if (fatal || exit.error === undefined) return;
-    // an element's error during its stop (its EOS) is told as it comes, a stop-stream's long before the watch's end
-    // (which then has status 3)
+    // an element's error during its stop (its EOS), or a transient one printed before the stop came (stopOf), is
+    // told as it comes, a stop-stream's long before the watch's end (which then has status 3)
     if (exit.stopped) {
       say(io.stderr, `zerobuffer watch: ${failureText(exit.error, {
-        ring: name, outOfRestarts: false, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stopped: true,
+        ring: name, outOfRestarts: false, restarts: exit.restarts, pluginPath: args.pluginPath, sinkPropertyTo: 'zerosink', stop: stopOf(exit),
       })}`);
       tellNotLinked(exit.error);
       return;

@@ -2,7 +2,7 @@
 // generator zb-peer uses, child processes with bounded waits, and the check
 // that a suite leaves nothing in /dev/shm.
 import os from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,6 +56,23 @@ export function eosFailingGstLaunchDir(): string {
     "echo 'Setting pipeline to PLAYING ...'",
     'while :; do sleep 0.05; done',
   ].join('\n'), { mode: 0o755 });
+  return dir;
+}
+
+/**
+ * A gst-launch-1.0 (first on the PATH) that fails before its command's stop comes, and exits after it: the real one
+ * runs; once it has exited (its error printed), the command that started it (its parent) gets a Ctrl-C (SIGINT)
+ * 0.3 s later, time enough to have read that error, and the wrapper, deaf to the stop's SIGINT, exits with the real
+ * one's status a second after that. The race of a Ctrl-C right after a pipeline's failure, made certain. The real
+ * one's stdout goes into its stderr: one pipe keeps its lines in order, its "Setting pipeline to NULL" after the
+ * error, which the runner's watch for a gst-launch hung after an error waits for (read from two pipes, it may come
+ * first: the watch then kills the wrapper, outliving the real one, as hung).
+ */
+export function ctrlCAfterFailureGstLaunchDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
+  const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
+    `#!/bin/bash\n${real} "$@" 1>&2\nstatus=$?\ntrap '' INT\nsleep 0.3\nkill -INT $PPID\nsleep 1\nexit $status\n`, { mode: 0o755 });
   return dir;
 }
 

@@ -30,9 +30,10 @@ void zerobuffer_element_init (GstPlugin * plugin);
       (guint32) ~GST_BUFFER_FLAG_TAG_MEMORY)
 
 /* An hour: a peer's timestamp that leaps further (zerosrc's writer: a PTS
- * of 2^62 ns), or a duration in the per-frame header that is longer, is a
- * bad one, not a gap or a frame anyone wants a synchronised sink to wait
- * out. */
+ * of 2^62 ns; zerofilter's duplex server: a response's PTS or DTS from
+ * its request's), or a duration in the per-frame header that is longer,
+ * is a bad one, not a gap or a frame anyone wants a synchronised sink to
+ * wait out. */
 #define ZEROBUFFER_TS_LEAP (3600 * GST_SECOND)
 
 /* DURATION, or NONE when it is none or a bad one: over ZEROBUFFER_TS_LEAP.

@@ -220,9 +220,9 @@ struct _GstZeroFilter
   gboolean warned_skipped_caps; /* with the push lock */
   gboolean surplus_told;        /* answers beyond the requests were told
                                  * (with the push lock) */
-  gboolean duration_warned;     /* of response durations over
-                                 * ZEROBUFFER_TS_LEAP, this session's (with
-                                 * the push lock) */
+  gboolean timing_warned;       /* of a response's bad timestamp or
+                                 * duration, this session's (with the push
+                                 * lock) */
   /* After a buffer was dropped, the next that goes downstream is DISCONT
    * (with the dropped one's RESYNC), as zerosink marks the frame after a
    * drop (not after a dropped repeat: chain_dropped): a decoder behind us must hear of the gap. Dropped in the chain
@@ -642,40 +642,67 @@ stamp (GstBuffer * out, const Pending * p)
   GST_BUFFER_FLAG_SET (out, p->flags);
 }
 
-/* A response's duration over ZEROBUFFER_TS_LEAP, dropped: said once a
- * session, naming the channel and request REQUEST. With the push lock. */
+/* Whether T, a response's timestamp, is a bad one, as a writer's leap is
+ * for zerosrc: more than ZEROBUFFER_TS_LEAP from REQUEST_T, its request's.
+ * Responses are one per request, so a server's own timing stays near its
+ * input's; a synchronised sink would wait out such a leap. Not when the
+ * request has none: nothing to judge it by. */
+static gboolean
+response_time_leaps (GstClockTime t, GstClockTime request_t)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (t) || !GST_CLOCK_TIME_IS_VALID (request_t))
+    return FALSE;
+  return (t > request_t ? t - request_t : request_t - t) > ZEROBUFFER_TS_LEAP;
+}
+
+/* A response's bad timing, dropped (BAD: what it was and what the response
+ * keeps; taken): a debug line each time, one warning a session naming the
+ * channel and REQUEST, the request P whose response EXT is. With the push
+ * lock. */
 static void
-warn_bad_duration (GstZeroFilter * self, const zb_frame_ext * ext,
-    guint64 request)
+warn_bad_timing (GstZeroFilter * self, const Pending * p,
+    const zb_frame_ext * ext, guint64 request, gchar * bad)
 {
   gchar *channel;
 
-  GST_DEBUG_OBJECT (self, "response to request %" G_GUINT64_FORMAT ": "
-      "duration %" GST_TIME_FORMAT " is over an hour: dropped", request,
-      GST_TIME_ARGS (ext->duration));
-  if (self->duration_warned)
-    return;
-  self->duration_warned = TRUE;
-  GST_OBJECT_LOCK (self);
-  channel = g_strdup (self->channel);
-  GST_OBJECT_UNLOCK (self);
-  ZEROBUFFER_ELEMENT_WARNING (self, ZB_EPROTO, channel,
-      ("The duplex server of channel %s gave the response to request %"
-          G_GUINT64_FORMAT " a duration of %" GST_TIME_FORMAT ", over an "
-          "hour: taken for a bad one, the response keeps its request's "
-          "duration (said once)", channel, request,
-          GST_TIME_ARGS (ext->duration)),
-      ("response PTS %" GST_TIME_FORMAT ", duration %" G_GUINT64_FORMAT
-          " ns", GST_TIME_ARGS (ext->pts), ext->duration));
-  g_free (channel);
+  GST_DEBUG_OBJECT (self, "response to request %" G_GUINT64_FORMAT ": %s",
+      request, bad);
+  if (!self->timing_warned) {
+    self->timing_warned = TRUE;
+    GST_OBJECT_LOCK (self);
+    channel = g_strdup (self->channel);
+    GST_OBJECT_UNLOCK (self);
+    ZEROBUFFER_ELEMENT_WARNING (self, ZB_EPROTO, channel,
+        ("The duplex server of channel %s gave the response to request %"
+            G_GUINT64_FORMAT " %s (bad timing is said once)", channel,
+            request, bad),
+        ("response PTS %" G_GUINT64_FORMAT " ns, DTS %" G_GUINT64_FORMAT
+            " ns, duration %" G_GUINT64_FORMAT " ns; request PTS %"
+            GST_TIME_FORMAT ", DTS %" GST_TIME_FORMAT, ext->pts, ext->dts,
+            ext->duration, GST_TIME_ARGS (p->pts), GST_TIME_ARGS (p->dts)));
+    g_free (channel);
+  }
+  g_free (bad);
+}
+
+/* A response's bad PTS or DTS (response_time_leaps): NAME, its value T,
+ * REQUEST_T its request's. */
+static gchar *
+bad_time (const gchar * name, GstClockTime t, GstClockTime request_t)
+{
+  return g_strdup_printf ("a %s of %" GST_TIME_FORMAT ", over an hour from "
+      "its request's %" GST_TIME_FORMAT ": taken for a bad one, the response "
+      "keeps its request's PTS and DTS", name, GST_TIME_ARGS (t),
+      GST_TIME_ARGS (request_t));
 }
 
 /* A response's timing and flags, as zerosrc takes a writer's: the PTS and
  * DTS of its frame header (EXT, NULL when the response metadata declares
- * none) when it has either, its duration when it has one, unless a bad
- * one (zerobuffer_plausible_duration: a sink or muxer would take it as
- * given; warn_bad_duration names REQUEST, the request OUT answers); else
- * those of P's input (stamp() set them). Not one frame of the server
+ * none) when it has either, unless one is a bad one
+ * (response_time_leaps), its duration when it has one, unless a bad one
+ * (zerobuffer_plausible_duration: a sink or muxer would take it as
+ * given); else those of P's input (stamp() set them; warn_bad_timing
+ * names REQUEST, the request OUT answers). Not one frame of the server
  * caps' framerate: responses are one per request, so they come at the
  * input's rate. Its flags replace the input's when the request carried
  * them (a frame header, REQUEST_HEADER), as the server may clear one
@@ -686,17 +713,33 @@ static void
 stamp_response (GstZeroFilter * self, GstBuffer * out, const Pending * p,
     const zb_frame_ext * ext, gboolean request_header, guint64 request)
 {
+  /* each judged by the request's own, else its other one (an encoder's
+   * DTS for a request with a PTS alone) */
+  GstClockTime request_pts = GST_CLOCK_TIME_IS_VALID (p->pts) ? p->pts :
+      p->dts;
+  GstClockTime request_dts = GST_CLOCK_TIME_IS_VALID (p->dts) ? p->dts :
+      p->pts;
+
   stamp (out, p);
   if (ext == NULL)
     return;
-  if (ext->pts != ZB_EXT_NONE || ext->dts != ZB_EXT_NONE) {
+  if (response_time_leaps (ext->pts, request_pts))
+    warn_bad_timing (self, p, ext, request, bad_time ("PTS", ext->pts,
+            request_pts));
+  else if (response_time_leaps (ext->dts, request_dts))
+    warn_bad_timing (self, p, ext, request, bad_time ("DTS", ext->dts,
+            request_dts));
+  else if (ext->pts != ZB_EXT_NONE || ext->dts != ZB_EXT_NONE) {
     GST_BUFFER_PTS (out) = ext->pts;    /* ZB_EXT_NONE is CLOCK_TIME_NONE */
     GST_BUFFER_DTS (out) = ext->dts;
   }
   if (GST_CLOCK_TIME_IS_VALID (zerobuffer_plausible_duration (ext->duration)))
     GST_BUFFER_DURATION (out) = ext->duration;
   else if (ext->duration != ZB_EXT_NONE)
-    warn_bad_duration (self, ext, request);
+    warn_bad_timing (self, p, ext, request, g_strdup_printf ("a duration "
+            "of %" GST_TIME_FORMAT ", over an hour: taken for a bad one, "
+            "the response keeps its request's duration",
+            GST_TIME_ARGS (ext->duration)));
   if (request_header)
     GST_BUFFER_FLAG_UNSET (out, p->flags & ~p->drop_flags);
   GST_BUFFER_FLAG_SET (out, ext->flags & ZEROBUFFER_CARRIED_FLAGS);
@@ -960,7 +1003,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
   self->surplus_taken = FALSE;
   g_mutex_unlock (&self->qlock);
   self->surplus_told = FALSE;
-  self->duration_warned = FALSE;
+  self->timing_warned = FALSE;
   self->response_metadata = FALSE;
   return GST_FLOW_OK;
 }

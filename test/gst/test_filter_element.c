@@ -27,8 +27,9 @@
  *   flags, under caps of another framerate: the buffers pushed have its
  *   timing and flags, and the input's duration where it sent none (one
  *   response per request) or one over an hour (a bad one, dropped with
- *   one warning); a server that answers requests without the header with
- *   one adds its flags to the input's;
+ *   one warning), and the input's PTS and DTS where its PTS or DTS is
+ *   over an hour from the request's (bad ones too); a server that answers
+ *   requests without the header with one adds its flags to the input's;
  * - policy=drop with a slow server: the buffer after a drop is DISCONT;
  *   also one that passes because its write failed (on-error=pass, the
  *   server gone), with the dropped one's RESYNC;
@@ -87,6 +88,7 @@
 #define GRAY_CAPS "video/x-raw,format=GRAY8,width=64,height=48,framerate=50/1"
 #define FRAME_NS (GST_SECOND / 50)
 #define RETIMED_DURATION (30 * GST_MSECOND)
+#define HOUR_NS (3600 * GST_SECOND)
 #define RESPONSE_WAIT_MS 1000
 
 static gchar *
@@ -145,6 +147,7 @@ typedef struct
                                  * answer () */
   const guint64 *durations;     /* ...with these durations, by request (as
                                  * many as it makes), not its own */
+  const guint64 *pts, *dts;     /* ...and these PTS and DTS, likewise */
   gint answers_left;            /* then stops answering (-1: never) */
   const gchar *metadata;        /* the response metadata it writes */
   gint stop;                    /* atomic */
@@ -263,8 +266,10 @@ answer (Server * s, zb_writer * responses, zb_frame * request)
      * DELTA_UNIT where the request has none and not where it has (an
      * encoder's choice of key frames) */
     guint64 index = ext.pts / FRAME_NS;
-    zb_frame_ext out = { 2 * ext.pts, ZB_EXT_NONE,
-      s->durations != NULL ? s->durations[index] : index % 2 == 0 ?
+    guint64 listed = request->sequence - 1;     /* the lists' entry */
+    zb_frame_ext out = { s->pts != NULL ? s->pts[listed] : 2 * ext.pts,
+      s->dts != NULL ? s->dts[listed] : ZB_EXT_NONE,
+      s->durations != NULL ? s->durations[listed] : index % 2 == 0 ?
           RETIMED_DURATION : ZB_EXT_NONE, 0,
       ext.flags ^ GST_BUFFER_FLAG_DELTA_UNIT, 0, NULL, 0, NULL, 0
     };
@@ -1847,6 +1852,32 @@ GST_START_TEST (test_response_timing)
 
 GST_END_TEST;
 
+/* Fails unless PIPELINE posted one warning, of a response's bad timing
+ * over CHANNEL, first told of WHAT (its PTS, DTS or duration). */
+static void
+one_bad_timing_warning (GstElement * pipeline, const gchar * channel,
+    const gchar * what)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  fail_unless (msg != NULL, "no warning of the bad timing");
+  gst_message_parse_warning (msg, &error, &debug);
+  fail_unless (strstr (error->message, channel) != NULL &&
+      strstr (error->message, what) != NULL &&
+      strstr (error->message, "over an hour") != NULL, "%s", error->message);
+  fail_unless (strstr (debug, "zerobuffer-error=EPROTO") != NULL, "%s",
+      debug);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
+      "more than one warning");
+  gst_object_unref (bus);
+}
+
 /* A server whose response durations are over an hour (2 h, 2^62 ns,
  * 2^64 - 2: bad ones, as zerosrc takes a writer's): they are dropped, the
  * response keeping its request's duration (20 ms), while an hour and the
@@ -1863,10 +1894,6 @@ GST_START_TEST (test_absurd_response_duration_dropped)
   Server *server = server_start (channel, 0);
   GstElement *pipeline = delta_on_odd_pipeline (channel, "");
   GstElement *appsink;
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg;
-  GError *error = NULL;
-  gchar *debug = NULL;
   guint i;
 
   server->retime = TRUE;
@@ -1885,19 +1912,69 @@ GST_START_TEST (test_absurd_response_duration_dropped)
         G_GUINT64_FORMAT, i, durations[i], GST_BUFFER_DURATION (buffer));
     gst_sample_unref (sample);
   }
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
-  fail_unless (msg != NULL, "no warning of the bad durations");
-  gst_message_parse_warning (msg, &error, &debug);
-  fail_unless (strstr (error->message, channel) != NULL &&
-      strstr (error->message, "over an hour") != NULL, "%s", error->message);
-  fail_unless (strstr (debug, "zerobuffer-error=EPROTO") != NULL, "%s",
-      debug);
-  g_clear_error (&error);
-  g_free (debug);
-  gst_message_unref (msg);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING) == NULL,
-      "more than one warning");
-  gst_object_unref (bus);
+  one_bad_timing_warning (pipeline, channel, "a duration of");
+  finish (pipeline, server, channel);
+}
+
+GST_END_TEST;
+
+/* A server whose response PTS or DTS is more than an hour from its
+ * request's (2^62 ns, 2^64 - 2, the request's + 2 h or - 2 h, the
+ * requests starting at 3 h; a DTS of 2^62 ns, judged by the request's PTS
+ * as the requests have no DTS): bad ones, as a writer's leap is for
+ * zerosrc, which a synchronised sink would wait out. The response keeps
+ * its request's PTS and DTS (none), while the server's + 30 ms, + an
+ * hour and a DTS 30 ms before its PTS are kept, and a response without
+ * either keeps its request's; one warning names the channel. They were
+ * pushed as they came. */
+#define LATE_START (3 * HOUR_NS)
+#define REQUEST_PTS(i) ((GstClockTime) LATE_START + (i) * FRAME_NS)
+
+GST_START_TEST (test_absurd_response_timestamps_dropped)
+{
+  const guint64 pts[] = { G_GUINT64_CONSTANT (1) << 62,
+    REQUEST_PTS (1) + 2 * HOUR_NS, REQUEST_PTS (2) - 2 * HOUR_NS,
+    REQUEST_PTS (3) + RETIMED_DURATION, ZB_EXT_NONE,
+    REQUEST_PTS (5) + RETIMED_DURATION, REQUEST_PTS (6) + HOUR_NS,
+    ZB_EXT_NONE - 1
+  };
+  const guint64 dts[] = { ZB_EXT_NONE, ZB_EXT_NONE, ZB_EXT_NONE,
+    ZB_EXT_NONE, ZB_EXT_NONE, G_GUINT64_CONSTANT (1) << 62,
+    REQUEST_PTS (6) + HOUR_NS - RETIMED_DURATION, ZB_EXT_NONE
+  };
+  const gboolean keeps_request[] = { TRUE, TRUE, TRUE, FALSE, TRUE, TRUE,
+    FALSE, TRUE
+  };
+  gchar *channel = channel_name ("badpts");
+  Server *server = server_start (channel, 0);
+  gchar *source = g_strdup_printf ("videotestsrc num-buffers=%u "
+      "timestamp-offset=%" G_GUINT64_FORMAT " ! " GRAY_CAPS,
+      (guint) G_N_ELEMENTS (pts), LATE_START);
+  GstElement *pipeline = filter_pipeline (channel, source, "", "sync=false");
+  GstElement *appsink;
+  guint i;
+
+  server->retime = TRUE;
+  server->pts = pts;
+  server->dts = dts;
+  reach_state (pipeline, GST_STATE_PLAYING);
+  appsink = by_name (pipeline, "out");
+  for (i = 0; i < G_N_ELEMENTS (pts); i++) {
+    GstSample *sample = pull_response (appsink, i);
+    GstBuffer *buffer = gst_sample_get_buffer (sample);
+    GstClockTime expected_pts = keeps_request[i] ? REQUEST_PTS (i) : pts[i];
+    GstClockTime expected_dts = keeps_request[i] ? GST_CLOCK_TIME_NONE :
+        dts[i];
+
+    fail_unless (GST_BUFFER_PTS (buffer) == expected_pts &&
+        GST_BUFFER_DTS (buffer) == expected_dts, "response %u: the server's "
+        "PTS %" G_GUINT64_FORMAT ", DTS %" G_GUINT64_FORMAT " pushed as %"
+        G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT, i, pts[i], dts[i],
+        GST_BUFFER_PTS (buffer), GST_BUFFER_DTS (buffer));
+    gst_sample_unref (sample);
+  }
+  one_bad_timing_warning (pipeline, channel, "a PTS of");
+  g_free (source);
   finish (pipeline, server, channel);
 }
 
@@ -2949,6 +3026,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_caps_growth_named_size_works);
   tcase_add_test (tc, test_response_timing);
   tcase_add_test (tc, test_absurd_response_duration_dropped);
+  tcase_add_test (tc, test_absurd_response_timestamps_dropped);
   tcase_add_test (tc, test_planar_audio_responses);
   tcase_add_test (tc, test_audio_response_ring_by_time);
   tcase_add_test (tc, test_audio_second_buffers);

@@ -441,17 +441,24 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     this.#killedHung = false;
     this.#killedRefused = false;
     this.#errorPrinted = false;
+    /** This run printed its shutdown line (isShutdownLine): it left its main loop, no watch for a lost quit. */
+    let leftMainLoop = false;
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
       if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
         this.#killRun(child.pid, 'refused');
       // also while stopping: an error during the stop (zerofilter's timeout while its EOS waits) loses the quit just the same
-      if (isElementErrorLine(line) && this.#hungTimer === undefined) {
+      if (isElementErrorLine(line)) {
         this.#errorPrinted = true;
-        this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'hung'), HUNG_AFTER_ERROR_MS);
+        // two pipes keep no order between them: the shutdown line (stdout) may be read before the error (stderr)
+        // printed ahead of it, and a watch armed then killed a gst-launch slow over its teardown as hung
+        if (!leftMainLoop && this.#hungTimer === undefined)
+          this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'hung'), HUNG_AFTER_ERROR_MS);
+      } else if (isShutdownLine(line)) {
+        leftMainLoop = true;
+        clearTimeout(this.#hungTimer);
       }
-      else if (isShutdownLine(line)) clearTimeout(this.#hungTimer);
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
         this.#emit({ state: 'playing', pid: child.pid });

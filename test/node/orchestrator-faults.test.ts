@@ -178,6 +178,39 @@ test('gst-launch hangs after another element\'s error (not one zerosink classifi
   expect(processesWith(name)).toEqual([]);
 });
 
+test('gst-launch slow over its teardown after an error, its shutdown line read before the error: not hung, its failure is the element\'s, with its status', async () => {
+  // (before: the error read after "Setting pipeline to NULL" armed the watch for a lost quit, which nothing cleared:
+  // SIGKILLed 0.5 s later, "hung after an error")
+  const name = ringName('slow-teardown');
+  const missing = '/nonexistent/zb-slow-teardown.raw';
+  // the real gst-launch, its stdout passed on as printed, its stderr (the error) held until it has exited and passed on
+  // 0.3 s after that, then 1.5 s of teardown (> HUNG_AFTER_ERROR_MS) before its status
+  const wrapper = script(name, [
+    'exec 3>&1',
+    'said=$(gst-launch-1.0 "$@" 2>&1 1>&3)',
+    'status=$?',
+    'sleep 0.3',
+    'printf \'%s\\n\' "$said" >&2',
+    'sleep 1.5',
+    'exit $status',
+  ].join('\n'));
+  const runner = new PipelineRunner({ source: `filesrc location=${missing}`, name, gstLaunch: wrapper });
+  const order: string[] = [];
+  runner.on('output', (l) => {
+    if (l.startsWith('Setting pipeline to NULL') || l.startsWith('ERROR: from element')) order.push(l);
+  });
+  runner.start();
+  const exit = await within('the pipeline slow over its teardown', runner.done, 10000);
+  expect(order[0]).toBe('Setting pipeline to NULL ...');
+  expect(exit).toMatchObject({ stopped: false, exitCode: 255 });
+  expect(exit.signal).toBeUndefined();
+  expect(exit.killedAfterErrorMs).toBeUndefined();
+  expect(exit.error).toMatchObject({ code: 'EPIPELINE' });
+  expect(exit.error!.message.split('\n').slice(0, 3)).toEqual(['gst-launch exited with status 255:',
+    'ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.', `  No such file "${missing}"`]);
+  expect(processesWith(name)).toEqual([]);
+});
+
 test('a transient error is restarted with a doubling delay until the budget is used up: outOfRestarts', async () => {
   const name = ringName('hung-transient');
   const runner = new PipelineRunner({

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ZeroBufferReader } from '../../src/index.js';
-import { type Child, eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, until } from './helpers.js';
+import {
+  type Child, eosIgnoringGstLaunchDir, leftovers, processesWith, repoRoot, ringName, run, runOnTerminal, sleep, slowExitGstLaunchDir, until,
+} from './helpers.js';
 
 const bin = path.join(repoRoot, 'dist', 'cli', 'bin.js');
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
@@ -587,11 +589,8 @@ test('zerobuffer watch --filter-sink ending in no sink element whose server exit
   // The server exits as the failing gst-launch closes its response ring, and the watch stops the pipeline at that exit:
   // after gst-launch's error, before its exit. (before: taken for an error during that stop, told as it came, no
   // "stopped" line; the check above failed so whenever the server's exit came first)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
-  const gstLaunch = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
-  // first on the PATH: the real one, then, its error printed and its rings closed, a second more, deaf to the SIGINT
-  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
-    `#!/bin/bash\n${gstLaunch} "$@"\nstatus=$?\ntrap '' INT\nsleep 1\nexit $status\n`, { mode: 0o755 });
+  // (first on the PATH: gst-launch exits a second after its error, its rings closed, deaf to the SIGINT)
+  const dir = slowExitGstLaunchDir();
   const name = ringName('wdxlate');
   const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'queue ! videoconvert', '--',
     duplexServerPath, name, '--mode', 'invert', '--announce', '1'], { ...gstEnv, PATH: `${dir}:${process.env['PATH']}` });

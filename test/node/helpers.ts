@@ -60,20 +60,31 @@ export function eosFailingGstLaunchDir(): string {
 }
 
 /**
- * A gst-launch-1.0 (first on the PATH) that fails before its command's stop comes, and exits after it: the real one
- * runs; once it has exited (its error printed), the command that started it (its parent) gets a Ctrl-C (SIGINT)
- * 0.3 s later, time enough to have read that error, and the wrapper, deaf to the stop's SIGINT, exits with the real
- * one's status a second after that. The race of a Ctrl-C right after a pipeline's failure, made certain. The real
- * one's stdout goes into its stderr: one pipe keeps its lines in order, its "Setting pipeline to NULL" after the
- * error, which the runner's watch for a gst-launch hung after an error waits for (read from two pipes, it may come
- * first: the watch then kills the wrapper, outliving the real one, as hung).
+ * A fresh directory holding a gst-launch-1.0 (put it first on the PATH) that runs the real one, then, deaf to SIGINT
+ * (the stop's EOS), runs the shell lines `after` and exits with the real one's status: a gst-launch slow to exit once
+ * its pipeline ended (its error printed, its rings closed).
  */
-export function ctrlCAfterFailureGstLaunchDir(): string {
+function afterRealGstLaunchDir(after: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-fake-gst-'));
   const real = execFileSync('sh', ['-c', 'command -v gst-launch-1.0']).toString().trim();
   fs.writeFileSync(path.join(dir, 'gst-launch-1.0'),
-    `#!/bin/bash\n${real} "$@" 1>&2\nstatus=$?\ntrap '' INT\nsleep 0.3\nkill -INT $PPID\nsleep 1\nexit $status\n`, { mode: 0o755 });
+    `#!/bin/bash\n${real} "$@"\nstatus=$?\ntrap '' INT\n${after}\nexit $status\n`, { mode: 0o755 });
   return dir;
+}
+
+/** afterRealGstLaunchDir: its gst-launch-1.0 exits a second after the real one, whatever the stop. */
+export function slowExitGstLaunchDir(): string {
+  return afterRealGstLaunchDir('sleep 1');
+}
+
+/**
+ * afterRealGstLaunchDir: a gst-launch-1.0 that fails before its command's stop comes, and exits after it: once the
+ * real one has exited (its error printed), the command that started it (its parent) gets a Ctrl-C (SIGINT) 0.3 s
+ * later, time enough to have read that error, and the wrapper exits a second after that. The race of a Ctrl-C right
+ * after a pipeline's failure, made certain.
+ */
+export function ctrlCAfterFailureGstLaunchDir(): string {
+  return afterRealGstLaunchDir('sleep 0.3\nkill -INT $PPID\nsleep 1');
 }
 
 export interface Child {

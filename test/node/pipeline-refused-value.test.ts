@@ -56,16 +56,21 @@ test('zerobuffer run --sink-property with a value out of range: status 3, "gst-l
 }, 40000);
 
 test('the same warning once the pipeline has played for over a second (an element\'s own setting) ends nothing: the run goes on and ends as it would', async () => {
-  const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zb-refused-')), 'gst-launch-late-warning');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-refused-'));
+  const fake = path.join(dir, 'gst-launch-late-warning');
   fs.writeFileSync(fake, ['#!/bin/sh', 'echo "Setting pipeline to PAUSED ..."', 'echo "Setting pipeline to PLAYING ..."', 'sleep 1.5',
     "echo \"(gst-launch-1.0:1): GLib-GObject-WARNING **: value \\\"0\\\" of type 'guint' is invalid or out of range for property 'depth' of type 'guint'\" >&2",
     'sleep 0.5', 'echo "Got EOS from element \\"pipeline0\\"."', 'exit 0'].join('\n') + '\n', { mode: 0o755 });
-  const runner = new PipelineRunner({ name: ringName('late-refused'), source: 'fakesrc', gstLaunch: fake });
-  const lines: string[] = [];
-  runner.on('output', (l: string) => lines.push(l));
-  runner.start();
-  const exit = await runner.done;
-  expect(lines.some((l) => l.includes('GLib-GObject-WARNING'))).toBe(true);
-  expect(exit.error).toBeUndefined();
-  expect(exit).toMatchObject({ exitCode: 0 });
+  try {
+    const runner = new PipelineRunner({ name: ringName('late-refused'), source: 'fakesrc', gstLaunch: fake });
+    const lines: string[] = [];
+    runner.on('output', (l: string) => lines.push(l));
+    runner.start();
+    const exit = await runner.done;
+    expect(lines.some((l) => l.includes('GLib-GObject-WARNING'))).toBe(true);
+    expect(exit.error).toBeUndefined();
+    expect(exit).toMatchObject({ exitCode: 0 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, 30000);

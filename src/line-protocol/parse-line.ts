@@ -21,7 +21,9 @@ export interface LogEvent {
    * updates, a prompt: passed on as they come). Each piece but the last has
    * partial: true, and the next piece goes on with it (the last may hold
    * only the line end, or nothing when the input ended inside the line:
-   * text ''). A protocol line always comes whole.
+   * text ''), unless a "\r" started the line again: then a message or the
+   * end of the input may follow a partial piece, with no piece to close
+   * it. A protocol line always comes whole.
    */
   partial?: true;
 }

@@ -20,13 +20,14 @@
 // 'clientGone' event keeps no request frame or answer (--expose-gc).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   DuplexHandlerError, ProtocolError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
   capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexHandler,
 } from '../../src/index.js';
 import { native } from '../../src/native.js';
-import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep } from './helpers.js';
+import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep, until } from './helpers.js';
 
 const gstEnv = { GST_PLUGIN_PATH: path.join(repoRoot, 'builddir', 'gst-plugin') };
 const duplexServerPath = path.join(repoRoot, 'builddir', 'test', 'zb-duplex-server');
@@ -363,7 +364,7 @@ test('Node client ↔ a C server that answers request 1 twice (--twice 1, its se
   expect(server.stdout.some((l) => /^served 1 /.test(l))).toBe(true);
 }, 60000);
 
-test('Node client ↔ a C server that connects late (--connect-delay 1000, after the first request was sent) and declares GRAY8 for RGB requests: every response carries GRAY8, bytes exact', async () => {
+test('Node client ↔ a C server that connects late (only once the client sent its first request without it) and declares GRAY8 for RGB requests: every response carries GRAY8, bytes exact', async () => {
   const W = 64, H = 48;
   const gray = `video/x-raw,format=GRAY8,width=${W},height=${H},framerate=30/1`;
   const toGray = (rgb: Uint8Array): Uint8Array => {
@@ -372,20 +373,33 @@ test('Node client ↔ a C server that connects late (--connect-delay 1000, after
     return out;
   };
   const channel = ringName('dxlate');
-  const server = run(duplexServerPath, [channel, '--mode', 'gray', '--caps', gray, '--connect-delay', '1000']);
+  const rings = duplexRingNames(channel);
+  // The server connects only once this file is there, made once request 1 is in the request ring: late whatever
+  // the load. A fixed --connect-delay from the response ring's creation was not: a jest stall past it before request
+  // 1 went let the server in first, failing the check, or passing its >= 800 ms when its clock started before the stall.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-dxlate-'));
+  const serverMayConnect = path.join(dir, 'connect');
+  const server = run(duplexServerPath, [channel, '--mode', 'gray', '--caps', gray, '--connect-after-file', serverMayConnect,
+    '--connect-timeout', '20000']);
+  let client: ZeroBufferDuplexClient | undefined;
   try {
     await server.line(/^ready /);
-    const client = await ZeroBufferDuplexClient.connect({
-      name: channel, metadata: { caps: `video/x-raw,format=RGB,width=${W},height=${H},framerate=30/1` }, timeoutMs: 10000,
+    client = await ZeroBufferDuplexClient.connect({
+      name: channel, metadata: { caps: `video/x-raw,format=RGB,width=${W},height=${H},framerate=30/1` }, timeoutMs: 20000,
     });
-    expect(client.responseMetadata).toBeUndefined(); // the server has not connected yet
-    const t0 = Date.now();
     const got: { caps?: string; format?: string; hash: string }[] = [];
     const want: { caps?: string; format?: string; hash: string }[] = [];
     for (let i = 1; i <= 10; i++) {
       const req = new Uint8Array(W * H * 3).map((_, k) => (k * 7 + i * 13) & 255);
-      const res = await client.request(req);
-      if (i === 1) expect(Date.now() - t0).toBeGreaterThanOrEqual(800); // answered only once the late server came
+      const answer = client.request(req);
+      if (i === 1) {
+        await until('request 1 in the request ring', () => inspectRing(rings.request).writtenCount === 1, 10000);
+        // the client went first: its request sent while the response ring had no writer and no caps
+        expect({ responseWriter: inspectRing(rings.response).writerPid, caps: client.responseMetadata })
+          .toEqual({ responseWriter: 0, caps: undefined });
+        fs.writeFileSync(serverMayConnect, '');
+      }
+      const res = await answer;
       got.push({ caps: res.metadata?.capsString, format: res.videoInfo?.format, hash: sha(res.data) });
       want.push({ caps: gray, format: 'GRAY8', hash: sha(toGray(req)) });
       res.release();
@@ -396,7 +410,9 @@ test('Node client ↔ a C server that connects late (--connect-delay 1000, after
     expect(await server.exit(10000)).toBe(0);
     expect(server.stdout.join('\n')).toMatch(/^served 10 /m);
   } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
     killIfRunning(server);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 60000);
 

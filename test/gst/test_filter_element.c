@@ -1815,6 +1815,29 @@ GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
 
 GST_END_TEST;
 
+/* A server answering with its own timing (Server.retime; by request,
+ * DURATIONS, PTS and DTS where not NULL) in *SERVER, and a pipeline
+ * sending it SOURCE's buffers (NULL: delta_on_odd_pipeline's), playing;
+ * its appsink in *APPSINK. */
+static GstElement *
+retimed_pipeline (const gchar * channel, const gchar * source,
+    const guint64 * durations, const guint64 * pts, const guint64 * dts,
+    Server ** server, GstElement ** appsink)
+{
+  GstElement *pipeline;
+
+  *server = server_start (channel, 0);
+  pipeline = source != NULL ? filter_pipeline (channel, source, "",
+      "sync=false") : delta_on_odd_pipeline (channel, "");
+  (*server)->retime = TRUE;
+  (*server)->durations = durations;
+  (*server)->pts = pts;
+  (*server)->dts = dts;
+  reach_state (pipeline, GST_STATE_PLAYING);
+  *appsink = by_name (pipeline, "out");
+  return pipeline;
+}
+
 /* A server whose response frame header carries its own timing, and whose
  * caps have another framerate (25/1 for 50/1): the buffers zerofilter
  * pushes have the response's PTS, no DTS as it has none, and its duration
@@ -1827,14 +1850,12 @@ GST_END_TEST;
 GST_START_TEST (test_response_timing)
 {
   gchar *channel = channel_name ("retime");
-  Server *server = server_start (channel, 0);
-  GstElement *pipeline = delta_on_odd_pipeline (channel, "");
+  Server *server;
   GstElement *appsink;
+  GstElement *pipeline = retimed_pipeline (channel, NULL, NULL, NULL, NULL,
+      &server, &appsink);
   guint i;
 
-  server->retime = TRUE;
-  reach_state (pipeline, GST_STATE_PLAYING);
-  appsink = by_name (pipeline, "out");
   for (i = 0; i < 6; i++) {
     GstSample *sample = pull_response (appsink, i);
     GstBuffer *buffer = gst_sample_get_buffer (sample);
@@ -1891,15 +1912,12 @@ GST_START_TEST (test_absurd_response_duration_dropped)
     ZB_EXT_NONE
   };
   gchar *channel = channel_name ("badduration");
-  Server *server = server_start (channel, 0);
-  GstElement *pipeline = delta_on_odd_pipeline (channel, "");
+  Server *server;
   GstElement *appsink;
+  GstElement *pipeline = retimed_pipeline (channel, NULL, durations, NULL,
+      NULL, &server, &appsink);
   guint i;
 
-  server->retime = TRUE;
-  server->durations = durations;
-  reach_state (pipeline, GST_STATE_PLAYING);
-  appsink = by_name (pipeline, "out");
   for (i = 0; i < G_N_ELEMENTS (durations); i++) {
     GstSample *sample = pull_response (appsink, i);
     GstBuffer *buffer = gst_sample_get_buffer (sample);
@@ -1946,19 +1964,15 @@ GST_START_TEST (test_absurd_response_timestamps_dropped)
     FALSE, TRUE
   };
   gchar *channel = channel_name ("badpts");
-  Server *server = server_start (channel, 0);
   gchar *source = g_strdup_printf ("videotestsrc num-buffers=%u "
       "timestamp-offset=%" G_GUINT64_FORMAT " ! " GRAY_CAPS,
       (guint) G_N_ELEMENTS (pts), LATE_START);
-  GstElement *pipeline = filter_pipeline (channel, source, "", "sync=false");
+  Server *server;
   GstElement *appsink;
+  GstElement *pipeline = retimed_pipeline (channel, source, NULL, pts, dts,
+      &server, &appsink);
   guint i;
 
-  server->retime = TRUE;
-  server->pts = pts;
-  server->dts = dts;
-  reach_state (pipeline, GST_STATE_PLAYING);
-  appsink = by_name (pipeline, "out");
   for (i = 0; i < G_N_ELEMENTS (pts); i++) {
     GstSample *sample = pull_response (appsink, i);
     GstBuffer *buffer = gst_sample_get_buffer (sample);

@@ -40,58 +40,71 @@ async function loadScript(file: string): Promise<Script> {
   return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
 }
 
-/** How long `node --check` may take to find where a script's syntax error is (ms). */
+/** How long syntaxErrorPlace's child may take to find where a syntax error is (ms). */
 const SYNTAX_CHECK_MS = 5000;
 
 /**
- * Why the script did not load, said where it is: the frames of the script
- * (and of the modules it imports) where its own code threw; for a syntax
- * error, which Node 20 raises with no location when a module is imported,
- * the place `node --check` finds in the script (file:line, the line and a
- * caret; a CommonJS file's error has them). A failure of zerobuffer's own
- * checks (no default export) is its message alone.
+ * Why the script did not load, said where it is: for a syntax error, the
+ * place Node knows (file:line, the line and a caret) in the script or a
+ * module it imports; else the frames of the script (and of the modules it
+ * imports) where its own code threw. A failure of zerobuffer's own checks
+ * (no default export) is its message alone.
  */
 async function loadErrorText(file: string, e: unknown): Promise<string> {
   if (!(e instanceof Error)) return String(e);
-  if (e instanceof SyntaxError) {
-    // a CommonJS file's has its place before its name already
-    const stack = e.stack ?? '';
-    const place = stack.startsWith('SyntaxError') ? await syntaxErrorPlace(file) : stack.split('\n\n')[0];
-    if (place !== undefined) return `${e.message}\n${place}`;
-  }
   const frames = (e.stack ?? '').split('\n').filter((frame) => {
     const file = frameFile(frame);
     return file !== undefined && !file.startsWith('node:') && !isOwnFile(file);
   });
+  if (e instanceof SyntaxError) {
+    // A CommonJS file's and a link error's (an import of a name not exported) have their place
+    // before the name; an ES module's, raised as Node imports it, has none. One that no loader
+    // raised (JSON.parse as the script ran) has frames of the script instead.
+    const place = (await placeBefore(e.stack ?? '', file)) ?? (frames.length === 0 ? await syntaxErrorPlace(file, e.message) : undefined);
+    if (place !== undefined) return `${e.message}\n${place}`;
+  }
   return [e.message, ...frames].join('\n');
 }
 
 /**
- * Where `node --check` finds the syntax error in the script: its first lines
- * (file:line, the line, a caret), under the file's name as given. Its source
- * goes in as a module's (an ambiguous .js file names none, and there Node 20's
- * --check finds no error). None when it finds none (the error is in a module
- * the script imports), cannot tell in time, or the file cannot be read.
+ * The place at the start of `text`, before "SyntaxError: " (a SyntaxError's
+ * stack, or what Node prints of one that ends the process): "file:line", the
+ * line and a caret, as far as Node gives them; the script under its name as
+ * given, another module by its path. None when the text starts otherwise.
  */
-async function syntaxErrorPlace(file: string): Promise<string | undefined> {
-  let source: Buffer;
-  try {
-    source = await fs.readFile(file);
-  } catch {
-    return undefined;
-  }
-  const check = spawn(process.execPath, ['--check', '--input-type=module'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: SYNTAX_CHECK_MS });
+async function placeBefore(text: string, file: string): Promise<string | undefined> {
+  // "/x.cjs:4\n}\n^\n\nSyntaxError: ...", "file:///x.mjs:2\n\n\n\nSyntaxError: ..." (the end of the input)
+  const place = /^((?:file:\/\/)?\/[^\n]*):(\d+)(\n[^]*?)?\n+SyntaxError: /.exec(text);
+  if (place === null) return undefined;
+  const where = place[1]!.startsWith('file://') ? fileURLToPath(place[1]!) : place[1]!;
+  const script = path.resolve(file);
+  const isScript = where === script || where === (await fs.realpath(script).catch(() => script));
+  return `${isScript ? file : where}:${place[2]}${place[3] ?? ''}`;
+}
+
+/**
+ * Where the syntax error `message`, which an ES module's import raised with
+ * no place, is: in the script or in a module it imports (placeBefore). Node
+ * keeps that place from JavaScript and prints it only when the error ends
+ * the process, so a child Node imports the script as the command did (the
+ * same loader, formats and resolution) beside an import that can never
+ * link: every module the script imports is found and parsed, and none runs
+ * (a link error stops it before any evaluation). None when the child ends
+ * on another error (one in a module imported with import() as the script
+ * runs, which no link reaches) or cannot tell in time.
+ */
+async function syntaxErrorPlace(file: string, message: string): Promise<string | undefined> {
+  const neverLinks = `import ${JSON.stringify(pathToFileURL(path.resolve(file)).href)}; import { stopBeforeEvaluation } from 'data:text/javascript,';`;
+  // (no warnings: a loader's of NODE_OPTIONS would come before the place)
+  const check = spawn(process.execPath, ['--no-warnings', '--input-type=module', '--eval', neverLinks],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: SYNTAX_CHECK_MS });
   let stderr = '';
   check.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  check.stdin.on('error', () => {}); // a check that ended before reading it all: its status says
-  check.stdin.end(source);
-  const status = await new Promise<number | null>((resolve) => {
-    check.on('error', () => resolve(null));
-    check.on('close', resolve);
+  await new Promise<void>((resolve) => {
+    check.on('error', () => resolve());
+    check.on('close', () => resolve());
   });
-  // "[stdin]:4\n}\n^\n\nSyntaxError: ...", or "[stdin]:2\n\n\n\nSyntaxError: ..." at the end of the input
-  const place = /^\[stdin\]:(\d+)(\n[^]*?)?\n\n/.exec(stderr);
-  return status === 1 && place !== null ? `${file}:${place[1]}${place[2] ?? ''}` : undefined;
+  return stderr.includes(`\nSyntaxError: ${message}\n`) ? await placeBefore(stderr, file) : undefined;
 }
 
 /** zerofilter's counts from its EOS message (gst-launch prints the line). */

@@ -552,6 +552,40 @@ test('zerobuffer filter: a script that does not load is told where: its syntax e
   }
 }, 60000);
 
+test('zerobuffer filter: a script whose imports do not load is told where: the syntax error\'s file and line in the module it imports', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-imports-'));
+  fs.mkdirSync(path.join(dir, 'lib'));
+  const write = (file: string, source: string): void => fs.writeFileSync(path.join(dir, file), source);
+  const load = async (file: string, source: string): Promise<string> => {
+    write(file, source);
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(dir, file), 'fakesink'], gstEnv);
+    expect([await cli.exit(20000), cli.stderr]).toEqual([2, cli.stderr]);
+    return cli.stderr;
+  };
+  try {
+    write('lib/broken.mjs', 'export default (f) => {\n  return f\n}\n}\n');
+    write('lib/end.js', 'export default (f) => f +\n');
+    write('lib/good.mjs', `import fs from 'node:fs';\nfs.appendFileSync(${JSON.stringify(path.join(dir, 'ran'))}, 'good ');\nexport default (f) => f;\n`);
+    // (before: "Unexpected token '}'" and no more: Node's import of an ES module names no place)
+    expect(await load('imports-broken.mjs', "import g from './lib/good.mjs';\nimport b from './lib/broken.mjs';\nexport default (f) => b(g(f));\n"))
+      .toBe(`zerobuffer filter: cannot load ${dir}/imports-broken.mjs: Unexpected token '}'\n${dir}/lib/broken.mjs:4\n}\n^\n`);
+    expect(await load('imports-end.mjs', "export { default } from './lib/end.js';\n"))
+      .toBe(`zerobuffer filter: cannot load ${dir}/imports-end.mjs: Unexpected end of input\n${dir}/lib/end.js:2\n`);
+    // A name the module does not export: the import's line in the script (before: that and the stack of zerobuffer's own code)
+    expect(await load('imports-missing.mjs', "import g from './lib/good.mjs';\nimport { nope } from './lib/good.mjs';\nexport default g;\n"))
+      .toBe(`zerobuffer filter: cannot load ${dir}/imports-missing.mjs: The requested module './lib/good.mjs' does not provide an export named 'nope'\n` +
+        `${dir}/imports-missing.mjs:2\nimport { nope } from './lib/good.mjs';\n         ^^^^\n`);
+    // None of the modules ran, there or in the look for the place
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+    // One imported with import() as the script runs: its message alone (no link reaches it); the script ran once
+    expect(await load('imports-later.mjs', "import g from './lib/good.mjs';\nconst b = await import('./lib/broken.mjs');\nexport default (f) => b.default(g(f));\n"))
+      .toBe(`zerobuffer filter: cannot load ${dir}/imports-later.mjs: Unexpected token '}'\n`);
+    expect(fs.readFileSync(path.join(dir, 'ran'), 'utf8')).toBe('good ');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
 test('zerobuffer watch: a start-duplex line gets "<pipeline> ! zerofilter channel=NAME ! <filter-sink>"', async () => {
   const name = ringName('wdx');
   const cli = run(process.execPath, [bin, 'watch', '--pipeline', SRC, '--filter-sink', 'fakesink', '--',

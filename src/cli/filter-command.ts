@@ -349,6 +349,10 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   try {
     script = await loadScript(args.script);
   } catch (e) {
+    // Node 20 also rejects a promise of its own with the error of a CommonJS module the script
+    // imports, unhandled: heard by the listeners here (and dropped), it does not end the process
+    // once they are gone
+    await new Promise((resolve) => setImmediate(resolve));
     say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${await loadErrorText(args.script, e)}`);
     return EXIT.usage;
   }

@@ -566,6 +566,7 @@ test('zerobuffer filter: a script whose imports do not load is told where: the s
     write('lib/broken.mjs', 'export default (f) => {\n  return f\n}\n}\n');
     write('lib/end.js', 'export default (f) => f +\n');
     write('lib/good.mjs', `import fs from 'node:fs';\nfs.appendFileSync(${JSON.stringify(path.join(dir, 'ran'))}, 'good ');\nexport default (f) => f;\n`);
+    write('lib/throws.cjs', 'module.exports = (f) => f;\nthrow new Error("no model file")\n');
     // (before: "Unexpected token '}'" and no more: Node's import of an ES module names no place)
     expect(await load('imports-broken.mjs', "import g from './lib/good.mjs';\nimport b from './lib/broken.mjs';\nexport default (f) => b(g(f));\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-broken.mjs: Unexpected token '}'\n${dir}/lib/broken.mjs:4\n}\n^\n`);
@@ -577,6 +578,10 @@ test('zerobuffer filter: a script whose imports do not load is told where: the s
         `${dir}/imports-missing.mjs:2\nimport { nope } from './lib/good.mjs';\n         ^^^^\n`);
     // None of the modules ran, there or in the look for the place
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+    // A CommonJS module that throws as it loads: its frame (before: the same line, then Node's own report of the error,
+    // unhandled, status 1)
+    expect(await load('imports-throwing.mjs', "export { default } from './lib/throws.cjs';\n"))
+      .toBe(`zerobuffer filter: cannot load ${dir}/imports-throwing.mjs: no model file\n    at Object.<anonymous> (${dir}/lib/throws.cjs:2:7)\n`);
     // One imported with import() as the script runs: its message alone (no link reaches it); the script ran once
     expect(await load('imports-later.mjs', "import g from './lib/good.mjs';\nconst b = await import('./lib/broken.mjs');\nexport default (f) => b.default(g(f));\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-later.mjs: Unexpected token '}'\n`);

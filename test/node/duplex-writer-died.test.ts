@@ -5,13 +5,15 @@
 // emitted with pid 0); with its response ring found, the event names that
 // client's pid. serve() resolves either way and the next client is served.
 // One that closes cleanly without a request, having stayed connected over a
-// wait slice, ends serve() too (docs/DUPLEX.md: one that came and went
-// between two looks of the request reader leaves no trace).
+// wait slice, ends serve() too; one that came and went between two looks of
+// the request reader leaves no trace (docs/DUPLEX.md), pinned with the
+// server stopped meanwhile.
 import path from 'node:path';
 import { WriterGoneError, ZeroBufferDuplexServer, type DuplexClientGone, type DuplexHandler } from '../../src/index.js';
-import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, within } from './helpers.js';
+import { type Child, fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, within } from './helpers.js';
 
 const duplexClientPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-client.mjs');
+const serveLoopPath = path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-serve-loop.mjs');
 
 afterAll(() => {
   expect(leftovers()).toEqual([]);
@@ -88,5 +90,46 @@ test('a client (a process) that closes without a request after 1 s ends serve() 
   } finally {
     killIfRunning(a);
     await server.close();
+  }
+}, 60000);
+
+test('a client (a process) that connects and closes without a request between two looks of the server leaves no trace: no client event, serve() goes on, and the same call serves the next client', async () => {
+  // Pins docs/DUPLEX.md's limit, made certain here by stopping the server (SIGSTOP) while that client comes and goes:
+  // the only field of the request ring it writes is writer_pid, claimed and cleared (the metadata is written once per
+  // ring, its response ring is removed at its close), so no look of the server after it can tell that it came.
+  const name = ringName('dxunseen');
+  const server = run(process.execPath, [serveLoopPath, name]);
+  const clients: Child[] = [];
+  const client = (...args: string[]): Child => {
+    const c = run(process.execPath, [duplexClientPath, name, ...args]);
+    clients.push(c);
+    return c;
+  };
+  try {
+    await server.line(/^ready$/, 15000);
+    const a = client('5', '1');
+    expect(await a.exit(20000)).toBe(0);
+    expect(a.stdout).toEqual([`answered 5 fnv1a=${xorHash(1, 5)}`]);
+    await server.line(/^resolved requests=5$/, 5000); // the end of a's stream, seen
+    server.proc.kill('SIGSTOP');
+    try {
+      const b = client('0', '1', 'idle', '0');
+      expect(await b.exit(20000)).toBe(0);
+      expect(b.stdout).toEqual(['connected', 'closed']);
+    } finally {
+      server.proc.kill('SIGCONT');
+    }
+    const c = client('5', '2');
+    expect(await c.exit(20000)).toBe(0);
+    expect(c.stdout).toEqual([`answered 5 fnv1a=${xorHash(2, 5)}`]);
+    await server.line(/^resolved requests=10$/, 5000);
+    server.proc.kill('SIGTERM');
+    expect(await server.exit(10000)).toBe(0);
+    // b: no 'client', no 'clientGone', no serve() of its own
+    expect(server.stdout).toEqual(['ready', 'client', 'resolved requests=5', 'client', 'resolved requests=10', 'closed']);
+  } finally {
+    for (const c of clients) killIfRunning(c);
+    server.proc.kill('SIGCONT');
+    killIfRunning(server);
   }
 }, 60000);

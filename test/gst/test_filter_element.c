@@ -383,8 +383,11 @@ server_loop (gpointer data)
   return NULL;
 }
 
+/* A server whose request ring is there but whose thread has not started:
+ * its fields set now are seen by that thread from its start (set after,
+ * they would reach it only through the ring's synchronisation). */
 static Server *
-server_start_full (const gchar * channel, gint delay_ms, gboolean plain)
+server_new (const gchar * channel, gint delay_ms, gboolean plain)
 {
   Server *s = g_new0 (Server, 1);
   char name[ZB_NAME_MAX + 1];
@@ -402,8 +405,21 @@ server_start_full (const gchar * channel, gint delay_ms, gboolean plain)
   s->answers_left = -1;
   g_mutex_init (&s->lock);
   s->caps_seen = g_ptr_array_new_with_free_func (g_free);
+  return s;
+}
+
+/* Starts S's thread; S. */
+static Server *
+server_run (Server * s)
+{
   s->thread = g_thread_new ("duplex-server", server_loop, s);
   return s;
+}
+
+static Server *
+server_start_full (const gchar * channel, gint delay_ms, gboolean plain)
+{
+  return server_run (server_new (channel, delay_ms, plain));
 }
 
 static Server *
@@ -556,12 +572,13 @@ static void
 flushing_seeks (gboolean in_place)
 {
   gchar *channel = channel_name (in_place ? "ip-seek" : "seek");
-  Server *server = server_start (channel, 5);
+  Server *server = server_new (channel, 5, FALSE);
   GstElement *pipeline, *appsink;
   GstClockTime pts, start = 0, seek_to = 10 * GST_SECOND;
   guint i, round;
 
   server->in_place = in_place;
+  server_run (server);
   pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS,
       "depth=3", "sync=false max-buffers=2");
   appsink = by_name (pipeline, "out");
@@ -1056,11 +1073,12 @@ GST_END_TEST;
 GST_START_TEST (test_caps_growth_in_place)
 {
   gchar *channel = channel_name ("grow-ip");
-  Server *server = server_start (channel, 0);
+  Server *server = server_new (channel, 0, FALSE);
   GstElement *pipeline, *appsink, *cf;
   guint index = 0, i;
 
   server->in_place = TRUE;
+  server_run (server);
   pipeline = filter_pipeline (channel, "videotestsrc ! capsfilter name=cf "
       "caps=" GRAY_CAPS, "", "sync=false max-buffers=2");
   appsink = by_name (pipeline, "out");
@@ -1224,13 +1242,14 @@ GST_END_TEST;
 GST_START_TEST (test_in_place_server_gone_with_holds)
 {
   gchar *channel = channel_name ("ip-gone");
-  Server *server = server_start (channel, 0);
+  Server *server = server_new (channel, 0, FALSE);
   gchar *request_name = g_strdup (server->request_name);
   GstElement *pipeline;
   GError *error;
 
   server->in_place = TRUE;
   server->answers_left = 10;
+  server_run (server);
   pipeline = filter_pipeline (channel, "videotestsrc ! " GRAY_CAPS,
       "timeout=1000", "sync=false max-buffers=0 emit-signals=false");
   error = play_until_error (pipeline);
@@ -1315,13 +1334,14 @@ GST_END_TEST;
 GST_START_TEST (test_corrupt_response_metadata)
 {
   gchar *channel = channel_name ("corrupt-meta");
-  Server *server = server_start (channel, 0);
+  Server *server = server_new (channel, 0, FALSE);
   GstElement *pipeline;
   GError *error = NULL;
   gchar *debug = NULL;
 
   server->in_place = TRUE;
   server->corrupt_metadata = TRUE;
+  server_run (server);
   pipeline = pipeline_until_error (channel, &error, &debug);
   fail_unless (strstr (error->message, "Cannot read the duplex server's "
           "response metadata") != NULL, "%s", error->message);
@@ -1342,13 +1362,14 @@ GST_END_TEST;
 GST_START_TEST (test_server_caps_without_size)
 {
   gchar *channel = channel_name ("nosize");
-  Server *server = server_start (channel, 0);
+  Server *server = server_new (channel, 0, FALSE);
   GstElement *pipeline;
   GError *error = NULL;
   gchar *debug = NULL;
 
   server->metadata = "{\"caps\":\"video/x-raw,format=GRAY8\","
       "\"zerobuffer\":{\"frame_header\":0}}";
+  server_run (server);
   pipeline = pipeline_until_error (channel, &error, &debug);
   fail_unless (strstr (error->message, "Cannot use the caps the duplex "
           "server declares: the raw caps video/x-raw, format=(string)GRAY8 "
@@ -1826,13 +1847,14 @@ retimed_pipeline (const gchar * channel, const gchar * source,
 {
   GstElement *pipeline;
 
-  *server = server_start (channel, 0);
-  pipeline = source != NULL ? filter_pipeline (channel, source, "",
-      "sync=false") : delta_on_odd_pipeline (channel, "");
+  *server = server_new (channel, 0, FALSE);
   (*server)->retime = TRUE;
   (*server)->durations = durations;
   (*server)->pts = pts;
   (*server)->dts = dts;
+  server_run (*server);
+  pipeline = source != NULL ? filter_pipeline (channel, source, "",
+      "sync=false") : delta_on_odd_pipeline (channel, "");
   reach_state (pipeline, GST_STATE_PLAYING);
   *appsink = by_name (pipeline, "out");
   return pipeline;
@@ -2217,13 +2239,14 @@ GST_END_TEST;
 GST_START_TEST (test_response_flags_added_to_plain_requests)
 {
   gchar *channel = channel_name ("plainflags");
-  Server *server = server_start_full (channel, 0, TRUE);
-  GstElement *pipeline = delta_on_odd_pipeline (channel,
-      "frame-header=false");
+  Server *server = server_new (channel, 0, TRUE);
+  GstElement *pipeline;
   GstElement *appsink;
   guint i;
 
   server->plain_flags = TRUE;
+  server_run (server);
+  pipeline = delta_on_odd_pipeline (channel, "frame-header=false");
   reach_state (pipeline, GST_STATE_PLAYING);
   appsink = by_name (pipeline, "out");
   for (i = 0; i < 6; i++) {

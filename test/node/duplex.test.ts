@@ -434,14 +434,19 @@ test.each(['SIGINT', 'SIGTERM'] as const)('the C server stopped by %s (watch\'s 
 
 test('a server gone before it took the response ring (killed; closed its request ring): the client\'s request fails with EREADERGONE within a slice, not at its timeout', async () => {
   // The response ring never had a writer, so it never ends: before, request() waited out its 20 s.
+  // Each server goes once request 1 is in its request ring: the client waits for the answer then, and sees the
+  // server gone after a slice of that wait (ZB_DUPLEX_CONNECT_RETRY_MS). The 5 s bound only tells that from the
+  // wait running on to the request's timeout (20 s), generous under load.
   // Killed: the C server, asleep in --connect-delay once the response ring is there.
   const channel = ringName('dxgone0');
+  const killedRings = duplexRingNames(channel);
   const server = run(duplexServerPath, [channel, '--connect-delay', '60000']);
+  let clientOfKilled: ZeroBufferDuplexClient | undefined;
   try {
     await server.line(/^ready /);
-    const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000 });
-    const answer = client.request(new Uint8Array(64).fill(3)).then(() => 'answered', (e: unknown) => e);
-    await sleep(300);
+    clientOfKilled = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 20000 });
+    const answer = clientOfKilled.request(new Uint8Array(64).fill(3)).then(() => 'answered', (e: unknown) => e);
+    await until('request 1 in the request ring', () => inspectRing(killedRings.request).writtenCount === 1);
     const t0 = Date.now();
     server.proc.kill('SIGKILL');
     expect(await answer).toMatchObject({
@@ -449,26 +454,34 @@ test('a server gone before it took the response ring (killed; closed its request
       message: expect.stringMatching(/the server \(pid \d+\) died with request 1 unanswered, before it took the response ring/),
     });
     expect(Date.now() - t0).toBeLessThan(5000);
-    await client.close();
+    await clientOfKilled.close();
   } finally {
+    clientOfKilled?.closeSync(); // a failed check leaves no ring behind for afterAll's
     killIfRunning(server);
     await server.exit(5000).catch(() => undefined);
+    // a killed server cannot unlink its request ring (none when it failed before making it)
+    if (fs.existsSync(`/dev/shm/${killedRings.request}`)) removeStaleRing(killedRings.request);
   }
-  removeStaleRing(duplexRingNames(channel).request); // a killed server cannot unlink it
 
   // Closed: a request ring whose reader (this process) never looks for the response ring, then closes.
-  const rings = duplexRingNames(ringName('dxgone0'));
-  const requests = await ZeroBufferReader.create({ name: rings.request, metadataSize: 1024, payloadSize: 4096 });
-  const client = await ZeroBufferDuplexClient.connect({ name: rings.request.slice(0, -'_request'.length), timeoutMs: 20000 });
-  const answer = client.request(new Uint8Array(64).fill(4)).then(() => 'answered', (e: unknown) => e);
-  await sleep(300);
-  const t0 = Date.now();
-  await requests.close();
-  expect(await answer).toMatchObject({
-    code: 'EREADERGONE', message: expect.stringMatching(/the server closed its request ring with request 1 unanswered/),
-  });
-  expect(Date.now() - t0).toBeLessThan(5000);
-  await client.close();
+  const closedRings = duplexRingNames(ringName('dxgone0'));
+  const requests = await ZeroBufferReader.create({ name: closedRings.request, metadataSize: 1024, payloadSize: 4096 });
+  let clientOfClosed: ZeroBufferDuplexClient | undefined;
+  try {
+    clientOfClosed = await ZeroBufferDuplexClient.connect({ name: closedRings.request.slice(0, -'_request'.length), timeoutMs: 20000 });
+    const answer = clientOfClosed.request(new Uint8Array(64).fill(4)).then(() => 'answered', (e: unknown) => e);
+    await until('request 1 in the request ring', () => inspectRing(closedRings.request).writtenCount === 1);
+    const t0 = Date.now();
+    await requests.close();
+    expect(await answer).toMatchObject({
+      code: 'EREADERGONE', message: expect.stringMatching(/the server closed its request ring with request 1 unanswered/),
+    });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await clientOfClosed.close();
+  } finally {
+    clientOfClosed?.closeSync();
+    await requests.close();
+  }
 }, 30000);
 
 test('an answer that can never fit the client\'s response ring: the error names the fix, zerofilter\'s payload-size', async () => {

@@ -55,10 +55,13 @@ async function filter(source: string, handler: DuplexHandler, options: {
   }).catch((e: unknown) => e);
   const gst = run('gst-launch-1.0', [options.verbose ? '-v' : '-q', ...`${source} ! zerofilter channel=${channel} ${options.filterArgs ?? ''} ! ${options.sink ?? 'checksumsink'}`
     .split(' ').filter((s) => s !== '')], gstEnv);
-  const code = await gst.exit(30000);
-  await settledWithin(serving, 3000);
-  await server.close();
-  return { code, out: gst.stdout, requests, server, errors };
+  try {
+    const code = await gst.exit(30000);
+    await settledWithin(serving, 3000);
+    return { code, out: gst.stdout, requests, server, errors };
+  } finally {
+    await server.close(); // also when gst-launch or serving did not end in time: no ring left for afterAll's
+  }
 }
 
 const RGB = `videotestsrc num-buffers=${N} pattern=ball ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1`;
@@ -244,21 +247,27 @@ test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo a
   for (const mode of ['echo', 'invert']) {
     const channel = ringName('dxc');
     const server = run(duplexServerPath, [channel, '--mode', mode]);
-    await server.line(/^ready /);
-    const client = await ZeroBufferDuplexClient.connect({ name: channel });
-    const hashes: string[] = [];
-    for (let i = 1; i <= 50; i++) {
-      const req = new Uint8Array(1000 + i * 37).map((_, k) => (k * i) & 255);
-      const res = await client.request(req);
-      const want = mode === 'echo' ? req : req.map((v) => 255 - v);
-      expect(res.sequence).toBe(i);
-      expect(sha(res.data)).toBe(sha(want));
-      hashes.push(sha(res.data));
-      res.release();
+    let client: ZeroBufferDuplexClient | undefined;
+    try {
+      await server.line(/^ready /);
+      client = await ZeroBufferDuplexClient.connect({ name: channel });
+      const hashes: string[] = [];
+      for (let i = 1; i <= 50; i++) {
+        const req = new Uint8Array(1000 + i * 37).map((_, k) => (k * i) & 255);
+        const res = await client.request(req);
+        const want = mode === 'echo' ? req : req.map((v) => 255 - v);
+        expect(res.sequence).toBe(i);
+        expect(sha(res.data)).toBe(sha(want));
+        hashes.push(sha(res.data));
+        res.release();
+      }
+      await client.close();
+      expect(await server.exit(10000)).toBe(0);
+      expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
+    } finally {
+      client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+      killIfRunning(server);
     }
-    await client.close();
-    expect(await server.exit(10000)).toBe(0);
-    expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
   }
 }, 60000);
 
@@ -266,11 +275,10 @@ test('Node client ↔ a C server that crashes and is started again: each request
   const channel = ringName('hcl2-restart');
   const first = run(duplexServerPath, [channel, '--die-after', '3']);
   let second: ReturnType<typeof run> | undefined;
-  const client = await (async () => {
-    await first.line(/^ready /);
-    return ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
-  })();
+  let client: ZeroBufferDuplexClient | undefined;
   try {
+    await first.line(/^ready /);
+    client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
     for (let i = 1; i <= 3; i++) (await client.request(new Uint8Array([i]))).release();
     expect(await first.exit(10000)).toBe(9);
     second = run(duplexServerPath, [channel]);
@@ -283,7 +291,7 @@ test('Node client ↔ a C server that crashes and is started again: each request
       expect(failed?.message).not.toContain('before it took the response ring'); // it had answered 3
     }
   } finally {
-    client.closeSync();
+    client?.closeSync();
     killIfRunning(first);
     killIfRunning(second);
     if (second !== undefined) await second.exit(10000).catch(() => undefined);
@@ -296,9 +304,10 @@ test('Node client ↔ a Node server closed and created again on its channel: the
   const echo: DuplexHandler = (frame) => frame.data.slice();
   const first = await ZeroBufferDuplexServer.create({ name: channel });
   const firstServing = first.serve(echo);
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  let client: ZeroBufferDuplexClient | undefined;
   let second: ZeroBufferDuplexServer | undefined;
   try {
+    client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
     (await client.request(new Uint8Array([1]))).release();
     await first.close();
     await firstServing.catch(() => undefined);
@@ -308,7 +317,8 @@ test('Node client ↔ a Node server closed and created again on its channel: the
     expect(failed?.message).toContain(`the server restarted: ${channel}_request is a new ring (its reader pid ${process.pid}; ` +
       `this client connected to pid ${process.pid}'s), which its requests cannot reach; close this client and connect a new one`);
   } finally {
-    client.closeSync();
+    client?.closeSync();
+    await first.close(); // (closed already unless a check failed before)
     await second?.close();
   }
 });
@@ -316,9 +326,10 @@ test('Node client ↔ a Node server closed and created again on its channel: the
 test('Node client ↔ a C server whose responses start again at sequence 1 mid-stream (--out-of-turn 3): ESEQUENCE saying the pairing is lost', async () => {
   const channel = ringName('hcl2-outofturn');
   const server = run(duplexServerPath, [channel, '--out-of-turn', '3']);
-  await server.line(/^ready /);
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  let client: ZeroBufferDuplexClient | undefined;
   try {
+    await server.line(/^ready /);
+    client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
     for (let i = 1; i <= 2; i++) (await client.request(new Uint8Array([i]))).release();
     const failed = await client.request(new Uint8Array([3])).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
     expect(failed?.code).toBe('ESEQUENCE');
@@ -326,7 +337,7 @@ test('Node client ↔ a C server whose responses start again at sequence 1 mid-s
       'again (it restarted them, or another server took the response ring), so which request an answer pairs with is lost; ' +
       'close this client and connect a new one');
   } finally {
-    client.closeSync(); // the end of its requests: the server leaves by itself
+    client?.closeSync(); // the end of its requests: the server leaves by itself
     await server.exit(10000).catch(() => undefined);
   }
 }, 60000);
@@ -334,9 +345,10 @@ test('Node client ↔ a C server whose responses start again at sequence 1 mid-s
 test('Node client ↔ a C server that answers request 1 twice (--twice 1, its sequence numbers still following): request 2 is refused with ESEQUENCE, never given request 1\'s answer', async () => {
   const channel = ringName('hcl2-twice');
   const server = run(duplexServerPath, [channel, '--twice', '1']);
-  await server.line(/^ready /);
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+  let client: ZeroBufferDuplexClient | undefined;
   try {
+    await server.line(/^ready /);
+    client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
     const first = await client.request(new Uint8Array([1, 1]));
     expect([first.sequence, ...first.data]).toEqual([1, 1, 1]);
     first.release();
@@ -356,12 +368,14 @@ test('Node client ↔ a C server that answers request 1 twice (--twice 1, its se
         'order, the next request would get it',
     });
     expect(failed).toBeInstanceOf(ProtocolError);
-  } finally {
     client.closeSync();
+    // request 2 was never sent
+    expect(await server.exit(10000)).toBe(0);
+    expect(server.stdout.some((l) => /^served 1 /.test(l))).toBe(true);
+  } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+    killIfRunning(server);
   }
-  // request 2 was never sent
-  expect(await server.exit(10000)).toBe(0);
-  expect(server.stdout.some((l) => /^served 1 /.test(l))).toBe(true);
 }, 60000);
 
 test('Node client ↔ a C server that connects late (only once the client sent its first request without it) and declares GRAY8 for RGB requests: every response carries GRAY8, bytes exact', async () => {
@@ -487,13 +501,18 @@ test('a server gone before it took the response ring (killed; closed its request
 test('an answer that can never fit the client\'s response ring: the error names the fix, zerofilter\'s payload-size', async () => {
   const channel = ringName('dxbig');
   const server = await ZeroBufferDuplexServer.create({ name: channel });
-  const serving = server.serve(() => new Uint8Array(8192));
-  const client = await ZeroBufferDuplexClient.connect({ name: channel, payloadSize: 4096, timeoutMs: 2000 });
-  const answered = client.request(new Uint8Array(64)).then((r) => r.release(), (e: unknown) => e);
-  await expect(serving).rejects.toMatchObject({ code: 'EMSGSIZE', message: expect.stringContaining("zerofilter's payload-size") });
-  await answered;
-  await client.close();
-  await server.close();
+  let client: ZeroBufferDuplexClient | undefined;
+  try {
+    const serving = server.serve(() => new Uint8Array(8192));
+    client = await ZeroBufferDuplexClient.connect({ name: channel, payloadSize: 4096, timeoutMs: 2000 });
+    const answered = client.request(new Uint8Array(64)).then((r) => r.release(), (e: unknown) => e);
+    await expect(serving).rejects.toMatchObject({ code: 'EMSGSIZE', message: expect.stringContaining("zerofilter's payload-size") });
+    await answered;
+    await client.close();
+  } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+    await server.close();
+  }
 }, 30000);
 
 test('requests that can never fit the request ring (zerofilter, frame-header=true, refused its first): serve() rejects with EMSGSIZE naming the payloadSize zerofilter names, not an end of stream', async () => {
@@ -521,16 +540,21 @@ test('requests that can never fit the request ring (zerofilter, frame-header=tru
 test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
   const channel = ringName('dxn');
   const server = await ZeroBufferDuplexServer.create({ name: channel });
-  const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
-  const client = await ZeroBufferDuplexClient.connect({ name: channel });
-  for (let i = 1; i <= 20; i++) {
-    const res = await client.request(new Uint8Array(64).fill(i));
-    expect([...res.data]).toEqual(new Array(64).fill(i ^ 0x5a));
-    res.release();
+  let client: ZeroBufferDuplexClient | undefined;
+  try {
+    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
+    client = await ZeroBufferDuplexClient.connect({ name: channel });
+    for (let i = 1; i <= 20; i++) {
+      const res = await client.request(new Uint8Array(64).fill(i));
+      expect([...res.data]).toEqual(new Array(64).fill(i ^ 0x5a));
+      res.release();
+    }
+    await client.close();
+    await serving;
+  } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+    await server.close();
   }
-  await client.close();
-  await serving;
-  await server.close();
   const t0 = Date.now();
   await expect(ZeroBufferDuplexClient.connect({ name: ringName('dxnone'), connectTimeoutMs: 300 }))
     .rejects.toMatchObject({ code: 'ENOENT' });
@@ -543,15 +567,20 @@ test('a client\'s mode sets its response ring\'s permission bits, as a reader\'s
   for (const [mode, want] of [[undefined, 0o600], [0o666, 0o666]] as const) {
     const channel = ringName('dxmode');
     const server = await ZeroBufferDuplexServer.create({ name: channel });
-    const serving = server.serve((frame) => frame.data);
-    const client = await ZeroBufferDuplexClient.connect({ name: channel, mode });
-    expect(fs.statSync(`/dev/shm/${channel}_response`).mode & 0o777).toBe(want);
-    const res = await client.request(Uint8Array.of(7));
-    expect([...res.data]).toEqual([7]);
-    res.release();
-    await client.close();
-    await serving;
-    await server.close();
+    let client: ZeroBufferDuplexClient | undefined;
+    try {
+      const serving = server.serve((frame) => frame.data);
+      client = await ZeroBufferDuplexClient.connect({ name: channel, mode });
+      expect(fs.statSync(`/dev/shm/${channel}_response`).mode & 0o777).toBe(want);
+      const res = await client.request(Uint8Array.of(7));
+      expect([...res.data]).toEqual([7]);
+      res.release();
+      await client.close();
+      await serving;
+    } finally {
+      client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+      await server.close();
+    }
   }
 }, 30000);
 
@@ -569,14 +598,16 @@ test('a response ring still being created (its segment empty yet) is looked for 
   let outcome = 'serving';
   const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a))
     .then(() => { outcome = 'resolved'; }, (e: { code?: string; message?: string }) => { outcome = `${e.code}: ${e.message}`; });
-  const requests = await ZeroBufferWriter.connect(server.requestRing);
+  let requests: ZeroBufferWriter | undefined;
+  let responses: ZeroBufferReader | undefined;
   try {
+    requests = await ZeroBufferWriter.connect(server.requestRing);
     await requests.write(new Uint8Array(64).fill(7));
     await sleep(500); // five looks at the empty segment
     expect(outcome).toBe('serving');
     fs.rmSync(emptySegment);
     // this process writes the requests, so it is the client whose ring the server looks for
-    const responses = await ZeroBufferReader.create({ name: server.responseRing, metadataSize: 1024, payloadSize: 4096 });
+    responses = await ZeroBufferReader.create({ name: server.responseRing, metadataSize: 1024, payloadSize: 4096 });
     const answer = await responses.next({ timeoutMs: 5000 });
     expect(answer).not.toBeNull();
     expect([...answer!.data]).toEqual(new Array(64).fill(7 ^ 0x5a));
@@ -588,7 +619,8 @@ test('a response ring still being created (its segment empty yet) is looked for 
     await responses.close();
   } finally {
     fs.rmSync(emptySegment, { force: true }); // also when the server took it for an error
-    await requests.close();
+    await requests?.close();
+    await responses?.close();
     await server.close();
   }
 }, 30000);
@@ -604,18 +636,23 @@ test('a client that comes back before the server saw it leave (same process, at 
       serves++;
     }
   })();
-  for (let cycle = 0; cycle < 10; cycle++) {
-    const client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
-    for (let i = 1; i <= 3; i++) {
-      const res = await client.request(new Uint8Array(64).fill(cycle * 10 + i));
-      expect([...res.data]).toEqual(new Array(64).fill((cycle * 10 + i) ^ 0x5a));
-      res.release();
+  let client: ZeroBufferDuplexClient | undefined;
+  try {
+    for (let cycle = 0; cycle < 10; cycle++) {
+      client = await ZeroBufferDuplexClient.connect({ name: channel, timeoutMs: 2000 });
+      for (let i = 1; i <= 3; i++) {
+        const res = await client.request(new Uint8Array(64).fill(cycle * 10 + i));
+        expect([...res.data]).toEqual(new Array(64).fill((cycle * 10 + i) ^ 0x5a));
+        res.release();
+      }
+      client.closeSync();
     }
-    client.closeSync();
+  } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+    stopped = true;
+    await server.close();
+    await serving;
   }
-  stopped = true;
-  await server.close();
-  await serving;
   console.log(`serve() ended ${serves} times for 10 clients`);
 }, 60000);
 

@@ -1807,6 +1807,175 @@ static void test_hold_after_cancelled_gap(void) {
   pair_close(&p);
 }
 
+/* ------------------------------------------------------------ flushing */
+
+/* Which reserves are about to sleep in their wait (zb__writer_before_wait):
+ * each waiting thread sets its bit, then, while `gate` is set, stays there
+ * (its wait has not looked again yet). */
+typedef struct sleep_watch {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  unsigned sleeping;
+  bool gate;
+} sleep_watch;
+
+static _Thread_local unsigned waiter_bit;
+
+static void note_sleeping(void *arg) {
+  sleep_watch *sw = arg;
+  pthread_mutex_lock(&sw->lock);
+  sw->sleeping |= waiter_bit;
+  pthread_cond_broadcast(&sw->cond);
+  while (sw->gate)
+    pthread_cond_wait(&sw->cond, &sw->lock);
+  pthread_mutex_unlock(&sw->lock);
+}
+
+static void open_gate(sleep_watch *sw) {
+  pthread_mutex_lock(&sw->lock);
+  sw->gate = false;
+  pthread_cond_broadcast(&sw->cond);
+  pthread_mutex_unlock(&sw->lock);
+}
+
+/* Waits until every thread of `bits` is about to sleep (10 s at most, a
+ * failure); true when they are. */
+static bool await_sleeping(sleep_watch *sw, unsigned bits) {
+  struct timespec until;
+  bool all;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&sw->lock);
+  while ((sw->sleeping & bits) != bits &&
+         pthread_cond_timedwait(&sw->cond, &sw->lock, &until) == 0)
+    ;
+  all = (sw->sleeping & bits) == bits;
+  pthread_mutex_unlock(&sw->lock);
+  CHECK(all);
+  return all;
+}
+
+typedef struct flush_waiter {
+  zb_writer *w;
+  uint64_t size;
+  unsigned bit;
+  int rc;
+  char error[512];
+} flush_waiter;
+
+static void *reserve_until_flushed(void *arg) {
+  flush_waiter *a = arg;
+  zb_reservation res;
+  waiter_bit = a->bit;
+  a->rc = zb_writer_reserve(a->w, a->size, &res, 10000);
+  snprintf(a->error, sizeof a->error, "%s", zb_last_error());
+  if (a->rc == 0)
+    zb_reservation_cancel(&res);
+  return NULL;
+}
+
+/* Flushing is a state, not a wake that the first wait takes: the reserves
+ * waiting end, and so does every reserve that starts while it is on (a
+ * wake taken by another thread's wait leaves the next reserve waiting for
+ * room: zerosink's stop and flush met that). Off again, reserves wait. */
+static void test_flushing_ends_every_wait(void) {
+  pair p;
+  sleep_watch sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+                    false};
+  pthread_t t[2];
+  flush_waiter a[2];
+  zb_reservation res;
+  double start;
+  int i;
+  if (pair_open(&p, "flushing", 1024, NULL) == 0) {
+    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
+    zb__writer_before_wait(p.w, note_sleeping, &sw);
+    for (i = 0; i < 2; i++) {
+      a[i] = (flush_waiter){p.w, 400, 1u << i, 1, ""};
+      pthread_create(&t[i], NULL, reserve_until_flushed, &a[i]);
+    }
+    await_sleeping(&sw, 3);
+    zb_writer_set_flushing(p.w, true);
+    for (i = 0; i < 2; i++) {
+      pthread_join(t[i], NULL);
+      CHECK_RC(a[i].rc, ZB_ECANCELED);
+      CHECK(strstr(a[i].error, "is flushing (zb_writer_set_flushing)") !=
+            NULL);
+    }
+    /* a reserve that starts now, after both waits took the flush */
+    start = now_ms();
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 2000), ZB_ECANCELED);
+    CHECK(now_ms() - start < 1000);
+    CHECK_MSG("is flushing (zb_writer_set_flushing): no reserve waits");
+    CHECK_RC(zb_writer_write(p.w, (uint8_t[400]){0}, 400, 2000),
+             ZB_ECANCELED);
+    /* a look that does not wait: full is ZB_EAGAIN as ever */
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 0), ZB_EAGAIN);
+    /* room is no wait: the frame is reserved */
+    CHECK_RC(zb_writer_reserve(p.w, 40, &res, 1000), 0);
+    zb_reservation_cancel(&res);
+    zb_writer_set_flushing(p.w, false);
+    start = now_ms();
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 150), ZB_ETIMEDOUT);
+    CHECK(now_ms() - start >= 140);
+    /* the room comes back: the frame fits */
+    read_frame(p.r, 900, 0);
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 1000), 0);
+    zb_reservation_cancel(&res);
+    zb__writer_before_wait(p.w, NULL, NULL);
+  }
+  pair_close(&p);
+}
+
+/* A flush set and cleared again before a waiting reserve looks still ends
+ * it; a wake made before the flush is used up by the wait the flush ended
+ * (the next wait is not cancelled by it), and a reserve waiting for holds
+ * ends too. */
+static void test_flushing_brief_and_holds(void) {
+  pair p;
+  sleep_watch sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+                    false};
+  pthread_t t;
+  flush_waiter a;
+  zb_hold h[16];
+  zb_reservation res;
+  int n, i;
+  if (pair_open(&p, "flush-brief", 1024, NULL) == 0) {
+    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
+    zb__writer_before_wait(p.w, note_sleeping, &sw);
+    a = (flush_waiter){p.w, 400, 1, 1, ""};
+    sw.gate = true; /* it looks again only after the flush is over */
+    pthread_create(&t, NULL, reserve_until_flushed, &a);
+    await_sleeping(&sw, 1);
+    zb_writer_wake(p.w);
+    zb_writer_set_flushing(p.w, true);
+    zb_writer_set_flushing(p.w, false);
+    open_gate(&sw);
+    pthread_join(t, NULL);
+    CHECK_RC(a.rc, ZB_ECANCELED);
+    CHECK(strstr(a.error, "was set flushing during the wait") != NULL);
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 100), ZB_ETIMEDOUT);
+    read_frame(p.r, 900, 0);
+
+    n = hold_all(&p, h, 16);
+    CHECK(n >= 7);
+    sw.sleeping = 0;
+    a = (flush_waiter){p.w, 100, 1, 1, ""};
+    pthread_create(&t, NULL, reserve_until_flushed, &a);
+    await_sleeping(&sw, 1);
+    zb_writer_set_flushing(p.w, true);
+    pthread_join(t, NULL);
+    CHECK_RC(a.rc, ZB_ECANCELED);
+    CHECK(strstr(a.error, "is flushing") != NULL);
+    zb_writer_set_flushing(p.w, false);
+    for (i = 0; i < n; i++)
+      zb_hold_release(&h[i]);
+    zb__writer_before_wait(p.w, NULL, NULL);
+    zb_writer_set_flushing(NULL, true); /* nothing to do */
+  }
+  pair_close(&p);
+}
+
 int main(void) {
   RUN(test_published_in_ring_order);
   RUN(test_cancel_earlier);
@@ -1842,5 +2011,7 @@ int main(void) {
   RUN(test_hold_timeout_message);
   RUN(test_hold_outlives_writer);
   RUN(test_hold_after_cancelled_gap);
+  RUN(test_flushing_ends_every_wait);
+  RUN(test_flushing_brief_and_holds);
   return zb_test_finish("core-handles");
 }

@@ -596,6 +596,23 @@ int zb_writer_write(zb_writer *writer, const void *data, uint64_t size,
  * thread and from signal handlers. Does nothing for NULL. */
 void zb_writer_wake(zb_writer *writer);
 
+/* A state rather than a one-shot wake, as gst_buffer_pool_set_flushing:
+ * while flushing is true, every zb_writer_reserve (and zb_writer_write)
+ * that would wait for room returns ZB_ECANCELED at once, whenever it
+ * started; setting it true ends the waits in progress so too (also when it
+ * is false again before they look). A wake is taken by the waits that see
+ * it: a reserve that starts just after another thread's wait took it waits
+ * for room as if none was made, so a caller that stops (a stop, a flush,
+ * end of stream) sets flushing, and no reserve of any thread waits past
+ * it. A reserve that finds room still succeeds, and one with timeout 0
+ * does not wait: ZB_EAGAIN when full, as ever (a drop-if-full look drops
+ * the frame either way). A wait it ends uses up the wakes made before, as
+ * a wait a wake ends does. False: reserves wait as before. Safe from any
+ * thread, not from a signal handler (it takes the writer's lock:
+ * zb_writer_wake is the one for those); does nothing for NULL or in a
+ * child of fork(). */
+void zb_writer_set_flushing(zb_writer *writer, bool flushing);
+
 /* The largest frame (payload bytes) that this ring can ever hold (0 for
  * NULL). */
 uint64_t zb_writer_max_frame_size(const zb_writer *writer);

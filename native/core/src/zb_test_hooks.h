@@ -41,6 +41,12 @@ int zb__set_overcommit_mode(int mode);
  * default it is for frames of ZB_WRAP_EARLY_FROM bytes and more. */
 void zb__writer_set_wrap_early(zb_writer *writer, bool on);
 
+/* Calls hook(arg) each time a reserve of the writer is about to sleep in
+ * its wait for room, the writer's lock released (a test knows the waits
+ * in progress); NULL: no more. */
+void zb__writer_before_wait(zb_writer *writer, void (*hook)(void *),
+                            void *arg);
+
 /* The sequence number the writer's next published frame carries (a faulty
  * duplex server, test/peer/zb-duplex-server: a response out of turn). */
 void zb__writer_set_next_sequence(zb_writer *writer, uint64_t sequence);

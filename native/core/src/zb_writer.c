@@ -108,6 +108,12 @@ struct zb_writer {
   int reader_lost;        /* READER_*: once gone, gone for good */
   uint64_t reader_lost_pid; /* READER_REPLACED: the reader_pid found */
   uint64_t wake_handled;  /* the wake_seq the last cancelled wait saw */
+  bool flushing;          /* zb_writer_set_flushing: no reserve waits */
+  uint64_t flushes;       /* times flushing was set: a wait in progress
+                             then ends even if it is cleared before the
+                             wait looks again */
+  void (*before_wait)(void *); /* zb__writer_before_wait */
+  void *before_wait_arg;
   atomic_uint_fast64_t wake_seq;
   atomic_int waiters;
   zb_held *holds;         /* in no order */
@@ -720,6 +726,32 @@ void zb_writer_wake(zb_writer *w) {
   wake_hold_waiters(w);
 }
 
+void zb_writer_set_flushing(zb_writer *w, bool flushing) {
+  int n;
+  if (w == NULL || forked_copy(w)) /* the waits are the parent's */
+    return;
+  /* Under the lock, as a reserve looks at the flag and counts itself a
+   * hold waiter under it before it sleeps: each wait either sees the flag
+   * or is counted here and gets its post (none is taken by another
+   * waiter's zb__sem_take_all, which runs under the lock too). */
+  pthread_mutex_lock(&w->lock);
+  w->flushing = flushing;
+  if (flushing) {
+    w->flushes++;
+    for (n = atomic_load(&w->waiters); n > 0; n--)
+      zb__sem_post(w->sem_r);
+    wake_hold_waiters(w);
+  }
+  pthread_mutex_unlock(&w->lock);
+}
+
+void zb__writer_before_wait(zb_writer *w, void (*hook)(void *), void *arg) {
+  pthread_mutex_lock(&w->lock);
+  w->before_wait = hook;
+  w->before_wait_arg = arg;
+  pthread_mutex_unlock(&w->lock);
+}
+
 void zb__writer_set_wrap_early(zb_writer *w, bool on) {
   w->wrap_early_from = on ? 0 : UINT64_MAX;
 }
@@ -1093,11 +1125,14 @@ static bool heal_margin(zb_writer *w, uint64_t now) {
 
 int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
                       int timeout_ms) {
-  uint64_t now, start_wake, wake, avail = 0, needed = 0, tail = 0;
+  uint64_t now, start_wake, start_flushes, wake, avail = 0, needed = 0,
+      tail = 0;
   bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
   zb_deadline deadline;
   int rc, wait_ms;
   char needs[160];
+  void (*before_wait)(void *);
+  void *before_wait_arg;
 
   if (w == NULL || res == NULL)
     return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
@@ -1123,6 +1158,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
    * frame's, not this one's */
   earlier_lone = w->lone_wrap_tail > 0;
   start_wake = w->wake_handled;
+  start_flushes = w->flushes;
   atomic_fetch_add(&w->waiters, 1);
   for (;;) {
     now = zb__now_ns();
@@ -1146,7 +1182,19 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
      * meant for (the lock is held since the closed check: no destroy). */
     if (timeout_ms == 0)
       break; /* ZB_EAGAIN from try_place */
+    /* Flushing ends the wait as a wake does, and serves the wakes made
+     * meanwhile: none is left to end a wait after the flush. */
     wake = atomic_load(&w->wake_seq);
+    if (w->flushing || w->flushes != start_flushes) {
+      w->wake_handled = wake;
+      rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted: the "
+                    "writer %s (zb_writer_set_flushing)%s", w->name,
+                    w->flushing ? "is flushing" : "was set flushing during "
+                    "the wait",
+                    w->flushing ? ": no reserve waits for room until it is "
+                    "set back to false" : "");
+      break;
+    }
     if (wake != start_wake) {
       w->wake_handled = wake;
       rc = zb__fail(ZB_ECANCELED, "ring \"%s\": wait interrupted", w->name);
@@ -1226,7 +1274,11 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
     }
     if (held) /* a release posts hold_sem, the reader's releases do not help */
       atomic_fetch_add(&w->hold_waiters, 1);
+    before_wait = w->before_wait;
+    before_wait_arg = w->before_wait_arg;
     pthread_mutex_unlock(&w->lock);
+    if (before_wait != NULL)
+      before_wait(before_wait_arg);
     rc = zb__sem_wait_until(held ? &w->hold_sem : w->sem_r,
                             held ? NULL : w->names.sem_r, w->name,
                             now + (uint64_t)wait_ms * 1000000u);

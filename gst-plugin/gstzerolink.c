@@ -196,20 +196,36 @@ detach_locked (GstZeroLink * link)
   g_cond_broadcast (&link->cond);
 }
 
+/* With the lock, after closed, eos or flushing changed: the writer is
+ * flushing (zb_writer_set_flushing) exactly while the link refuses
+ * reservations (interrupted_locked), so every reserve on it that would
+ * wait for room ends, in any thread, also one that looked at the link
+ * just before the change: a wake is taken by the waits that see it, and
+ * one that starts after another took it would wait for room. Never while
+ * the link takes reservations: a reserve whose link says go on would
+ * then find the writer flushing again and again. */
+static void
+refusal_changed_locked (GstZeroLink * link)
+{
+  if (link->writer != NULL)
+    zb_writer_set_flushing (link->writer, link->closed || link->eos ||
+        link->flushing);
+  g_cond_broadcast (&link->cond);
+}
+
 /* With the lock, once the link refuses new reservations (closed or eos
- * set): ends the waits in progress, lets the pools cancel what they
- * reserved that nobody writes into (the destroy would copy it into pages
- * of this process), without the lock (theirs comes first), then detaches.
- * Refused first: a reserve that began before the cancel ends now, and
- * none begins after it to leave a reservation open at the destroy. */
+ * set): ends the waits in progress and refuses those to come
+ * (refusal_changed_locked), lets the pools cancel what they reserved that
+ * nobody writes into (the destroy would copy it into pages of this
+ * process), without the lock (theirs comes first), then detaches. Refused
+ * first: a reserve that began before the cancel ends now, and none begins
+ * after it to leave a reservation open at the destroy. */
 static void
 detach_refused_locked (GstZeroLink * link)
 {
   void (*cancel_places) (GstZeroLink * link) = link->pool_cancel_places;
 
-  if (link->writer != NULL)
-    zb_writer_wake (link->writer);
-  g_cond_broadcast (&link->cond);
+  refusal_changed_locked (link);
   if (cancel_places != NULL) {
     g_mutex_unlock (&link->lock);
     cancel_places (link);
@@ -297,6 +313,7 @@ gst_zero_link_resume (GstZeroLink * link)
   link->flushing = FALSE;
   link->tried = FALSE;
   link->failed = FALSE;
+  refusal_changed_locked (link);
   /* a stream that starts again after its EOS (detached) is as one that
    * starts: with reconnect, no reader yet is as a reader lost */
   if (link->writer == NULL) {
@@ -313,9 +330,7 @@ gst_zero_link_flush (GstZeroLink * link)
 {
   g_mutex_lock (&link->lock);
   link->flushing = TRUE;
-  if (link->writer != NULL)
-    zb_writer_wake (link->writer);
-  g_cond_broadcast (&link->cond);
+  refusal_changed_locked (link);
   g_mutex_unlock (&link->lock);
 }
 

@@ -57,7 +57,9 @@ void gst_zero_link_open (GstZeroLink * link, const gchar * name,
     const gchar * owner, const gchar * camera_id, gint connect_timeout,
     gboolean frame_header);
 /* Ends the session (stop()): every wait returns GST_FLOW_FLUSHING until
- * the next open, from now on (the waits in progress end); then the places
+ * the next open, from now on (the waits in progress end, and a reserve
+ * that looked at the link just before ends at once: the writer is set
+ * flushing, zb_writer_set_flushing, while the link refuses); then the places
  * the pools reserved are cancelled (gst_zero_link_pool_shared), and the
  * link detaches. */
 void gst_zero_link_close (GstZeroLink * link);

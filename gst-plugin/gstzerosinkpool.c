@@ -58,10 +58,6 @@
  * either. */
 #define BUSY_PATIENCE_US (20 * G_TIME_SPAN_MILLISECOND)
 
-/* How often the cancel before a detach wakes the link's waits again while
- * a reserve of a listed buffer is still under way (cancel_places). */
-#define REWAKE_US (50 * G_TIME_SPAN_MILLISECOND)
-
 /* The plain buffers still out of every pool of one link: upstream may
  * take buffers from a new pool (a renegotiation, a decoder allocating
  * anew) while one of an earlier pool is still out, and the new pool
@@ -361,16 +357,9 @@ cancel_places (GstZeroLink * link, gboolean being_reserved)
       }
       if (slot != NULL || !busy || !being_reserved)
         break;
-      /* the link's one wake ends the reserves waiting then; one that
-       * looked at the link before it and entered its wait after another
-       * waiter took it would wait for room (for good with timeout=-1):
-       * woken again, it finds the link refusing */
-      if (!plain_list_wait_locked (list, g_get_monotonic_time () +
-              REWAKE_US)) {
-        g_mutex_unlock (&list->lock);
-        gst_zero_link_wake (link);
-        g_mutex_lock (&list->lock);
-      }
+      /* the link's writer is flushing (gst_zero_link_close, finish): a
+       * reserve that looked at the link just before ends too, at once */
+      plain_list_wait_locked (list, 0);
     }
     if (slot != NULL) {
       place = slot->place;

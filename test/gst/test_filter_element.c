@@ -1782,11 +1782,13 @@ state_change_run (gpointer data)
  * in the full request ring (timeout=-1): the acquire, woken by a timeout
  * set meanwhile, looked at the link (not closed yet) and is held by a
  * tracer's hook before it waits again. The close refuses new reservations
- * and wakes the link once: the chain's wait takes that wake (FLUSHING);
- * the acquire, let go, waits for room, and the cancel of the places before
- * the detach waits for that reserve to end. Before, nothing woke it again:
- * the state change hung until the server read (timeout: 600 s here); the
- * detach's zb_writer_destroy used to end it. */
+ * and sets the writer flushing: the chain's wait ends (FLUSHING), and so
+ * does the acquire's reserve once let go, at once, and the cancel of the
+ * places before the detach, which waits for that reserve to end, goes
+ * on. Before, the close woke the link once, the chain's wait took that
+ * wake, and the acquire waited for room: the state change hung until the
+ * server read (timeout: 600 s here); the detach's zb_writer_destroy used
+ * to end it; then the cancel woke the link again every 50 ms. */
 GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
 {
   FullRequestRing r;
@@ -1829,6 +1831,58 @@ GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
   g_thread_join (acquiring);
   g_atomic_pointer_set (&gated_unreffed, NULL);
   fail_unless_equals_int (r.acquire.ret, GST_FLOW_FLUSHING);
+
+  gst_object_unref (filter);
+  full_request_ring_stop (&r);
+}
+
+GST_END_TEST;
+
+/* The same window at a flush: the chain's copy and upstream's acquire
+ * wait for room in the full request ring (timeout 600 s), the acquire held
+ * by a tracer's hook after it looked at the link (not flushing yet) and
+ * before it waits again. Flush-start sets the writer flushing: the chain's
+ * wait ends (FLUSHING), and the acquire's reserve, let go after that,
+ * ends at once too. Before, the flush woke the link once, the chain's wait
+ * took that wake, and the acquire waited for room until the server read
+ * (the flush-stop and the seek after it would take its stream lock). */
+GST_START_TEST (test_flush_ends_reserve_after_taken_wake)
+{
+  FullRequestRing r;
+  GstElement *filter;
+  HarnessPush push;
+  GThread *acquiring, *pushing;
+
+  acquiring = full_request_ring_start (&r, "flushwake");
+  memset (&push, 0, sizeof push);
+  push.h = r.h;
+  push.buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+  gst_buffer_memset (push.buffer, 0, 0xB, 64 * 48);
+  GST_BUFFER_PTS (push.buffer) = FRAME_NS;
+  GST_BUFFER_DURATION (push.buffer) = FRAME_NS;
+  pushing = g_thread_new ("push", harness_push_run, &push);
+  g_usleep (300 * 1000);
+  fail_if (push.pushed.done, "the chain did not wait for room");
+
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  filter = gst_harness_find_element (r.h, "zerofilter");
+  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
+  g_atomic_pointer_set (&gate_thread, acquiring);
+  g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
+  fail_unless (done_wait (&gate_entered), "the acquire did not look again");
+
+  fail_unless (gst_harness_push_event (r.h, gst_event_new_flush_start ()));
+  fail_unless (done_wait (&push.pushed), "the flush left the chain waiting");
+  fail_unless_equals_int (push.ret, GST_FLOW_FLUSHING);
+  done_set (&gate_open);
+  fail_unless (done_wait (&r.acquire.acquired), "the flush left the acquire "
+      "waiting for room: its reserve started after the chain took the wake");
+  g_thread_join (acquiring);
+  g_thread_join (pushing);
+  g_atomic_pointer_set (&gated_unreffed, NULL);
+  fail_unless_equals_int (r.acquire.ret, GST_FLOW_FLUSHING);
+  fail_unless (gst_harness_push_event (r.h, gst_event_new_flush_stop (TRUE)));
 
   gst_object_unref (filter);
   full_request_ring_stop (&r);
@@ -3085,6 +3139,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_no_discont_after_dropped_repeat);
   tcase_add_test (tc, test_flush_ends_upstream_pool_acquire);
   tcase_add_test (tc, test_stop_rewakes_reserve_after_taken_wake);
+  tcase_add_test (tc, test_flush_ends_reserve_after_taken_wake);
   tcase_add_test (tc, test_request_metadata_too_big);
   tcase_add_test (tc, test_stop_during_first_caps);
   tcase_add_test (tc, test_pool_buffer_held_back);

@@ -553,6 +553,7 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
   const failedOrHung = failure === undefined && uncaught.script === undefined && uncaught.own === undefined && exit.error !== undefined;
   const pipelineEnd = !failedOrHung ? undefined
     : exit.killedAfterErrorMs !== undefined ? `went as zerobuffer killed its pipeline with SIGKILL, hung ${exit.killedAfterErrorMs} ms after an error (below)`
+    : exit.killedInTeardownMs !== undefined ? 'went as zerobuffer killed its pipeline with SIGKILL, hung in its teardown after an error (below)'
     : exit.error!.element !== undefined || exit.exitCode !== undefined || exit.error!.rejected ? 'went as its pipeline failed (the error below)'
     : undefined;
   for (const g of gone) {

@@ -169,6 +169,14 @@ export interface PipelineExit {
    * SIGKILL as hung; error.message says so too.
    */
   killedAfterErrorMs?: number;
+  /**
+   * The last run printed an element's error and left its main loop
+   * ("Setting pipeline to NULL ..."), but its teardown had not ended this
+   * long after (ms: stopTimeoutMs, the time a stop gives it; never with no
+   * limit), so zerobuffer killed it with SIGKILL as hung in its teardown;
+   * error.message says so too.
+   */
+  killedInTeardownMs?: number;
 }
 
 /**
@@ -306,8 +314,10 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #timer?: NodeJS.Timeout;
   /** stop()'s signals to the running gst-launch's group: SIGINT (EOS), SIGKILL after stopTimeoutMs. */
   #stopInterrupt?: GroupInterrupt;
+  /** The watch for a run hung after an element's error: before it left its main loop, then in its teardown. */
   #hungTimer?: NodeJS.Timeout;
-  #killedHung = false;
+  /** Why this run was killed as hung (#killRun). */
+  #killedHung?: 'afterError' | 'inTeardown';
   /** This run printed an element's error. */
   #errorPrinted = false;
   /** stop() came once the run had failed already (PipelineExit.failedBeforeStop). */
@@ -438,11 +448,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     });
     this.#child = child;
     this.#emit({ state: 'starting', pid: child.pid });
-    this.#killedHung = false;
+    this.#killedHung = undefined;
     this.#killedRefused = false;
     this.#errorPrinted = false;
     /** This run printed its shutdown line (isShutdownLine): it left its main loop, no watch for a lost quit. */
     let leftMainLoop = false;
+    // After both an element's error and the shutdown line (read in either order), the teardown gets as long as a
+    // stop gives gst-launch: one that never ends (a wedged element's state change) was else waited for for ever.
+    const watchTeardown = (): void => {
+      clearTimeout(this.#hungTimer);
+      // (no limit, or one longer than setTimeout takes, which would fire at once: no watch)
+      this.#hungTimer = this.#stopTimeoutMs > 2 ** 31 - 1 ? undefined
+        : setTimeout(() => this.#killRun(child.pid, 'inTeardown'), this.#stopTimeoutMs);
+    };
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
       this.emit('output', line);
@@ -450,14 +468,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         this.#killRun(child.pid, 'refused');
       // also while stopping: an error during the stop (zerofilter's timeout while its EOS waits) loses the quit just the same
       if (isElementErrorLine(line)) {
+        const first = !this.#errorPrinted;
         this.#errorPrinted = true;
         // two pipes keep no order between them: the shutdown line (stdout) may be read before the error (stderr)
-        // printed ahead of it, and a watch armed then killed a gst-launch slow over its teardown as hung
-        if (!leftMainLoop && this.#hungTimer === undefined)
-          this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'hung'), HUNG_AFTER_ERROR_MS);
-      } else if (isShutdownLine(line)) {
+        // printed ahead of it, and a watch for a lost quit armed then killed a gst-launch slow over its teardown as hung
+        if (leftMainLoop) {
+          if (first) watchTeardown();
+        } else if (this.#hungTimer === undefined) {
+          this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'afterError'), HUNG_AFTER_ERROR_MS);
+        }
+      } else if (isShutdownLine(line) && !leftMainLoop) {
         leftMainLoop = true;
-        clearTimeout(this.#hungTimer);
+        if (this.#errorPrinted) watchTeardown();
+        else clearTimeout(this.#hungTimer);
       }
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
@@ -489,17 +512,19 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   }
 
   /**
-   * SIGKILLs the run's process group and marks why: hung, gst-launch printed
-   * an element's error but did not leave its main loop (HUNG_AFTER_ERROR_MS);
+   * SIGKILLs the run's process group and marks why: afterError, gst-launch
+   * printed an element's error but did not leave its main loop
+   * (HUNG_AFTER_ERROR_MS); inTeardown, it left it after such an error, but
+   * its teardown did not end (stopTimeoutMs);
    * refused, gst-launch refused a property value with GLib's warning only
    * and runs with the property's default (a value it cannot parse is refused
    * as "erroneous pipeline"): the description as given cannot run, so the
    * run ends at once and fails as rejected (#failure), never restarted.
    */
-  #killRun(pid: number | undefined, why: 'hung' | 'refused'): void {
+  #killRun(pid: number | undefined, why: 'afterError' | 'inTeardown' | 'refused'): void {
     if ((this.#stopping && why === 'refused') || pid === undefined || this.#child?.pid !== pid) return;
-    if (why === 'hung') this.#killedHung = true;
-    else this.#killedRefused = true;
+    if (why === 'refused') this.#killedRefused = true;
+    else this.#killedHung = why;
     killGroup(pid, 'SIGKILL');
   }
 
@@ -532,7 +557,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const exit: PipelineExit = { exitCode, signal, stopped: this.#stopping, error, restarts: this.#restarts, outOfRestarts: false };
     if (error !== undefined && this.#stopping && this.#failedBeforeStop) exit.failedBeforeStop = true;
     if (signal === 'SIGKILL' && this.#stopInterrupt?.sent.includes('SIGKILL') === true) exit.killedAfterEosMs = this.#stopTimeoutMs;
-    else if (signal === 'SIGKILL' && this.#killedHung) exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
+    else if (signal === 'SIGKILL' && this.#killedHung === 'afterError') exit.killedAfterErrorMs = HUNG_AFTER_ERROR_MS;
+    else if (signal === 'SIGKILL' && this.#killedHung === 'inTeardown') exit.killedInTeardownMs = this.#stopTimeoutMs;
     // Without restarts a run its reader's going ended is still asked about: a ring created again is no restart.
     if (this.#stopping || error === undefined || error.permanent || (this.#restart === undefined && error.code !== 'EREADERGONE')) {
       this.#end(exit);
@@ -611,7 +637,10 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         `WARNING: ${refused.warning}`, { exitCode, signal, output: this.#tail.text, code: 'EPIPELINE_REJECTED', rejected: true });
     }
     const how = exitCode !== undefined ? `exited with status ${exitCode}`
-      : this.#killedHung ? `hung after an error and zerobuffer killed it with SIGKILL` : `was killed by ${signal}`;
+      : this.#killedHung === 'afterError' ? 'hung after an error and zerobuffer killed it with SIGKILL'
+        : this.#killedHung === 'inTeardown' ? `hung in its teardown after an error (not exited ${this.#stopTimeoutMs / 1000} s after ` +
+          '"Setting pipeline to NULL") and zerobuffer killed it with SIGKILL'
+          : `was killed by ${signal}`;
     const options = { exitCode, signal, output: this.#tail.text };
     const element: ElementError | undefined = this.#tail.elementError;
     if (element !== undefined) {

@@ -211,6 +211,27 @@ test('gst-launch slow over its teardown after an error, its shutdown line read b
   expect(processesWith(name)).toEqual([]);
 });
 
+test('gst-launch whose teardown never ends after an error (its shutdown line printed): killed as hung in its teardown after stopTimeoutMs', async () => {
+  // (before: the shutdown line disarmed the watch for a lost quit and nothing took its place: the run was waited for
+  // for ever, ended only by a stop's SIGKILL)
+  const name = ringName('hung-teardown');
+  const missing = '/nonexistent/zb-hung-teardown.raw';
+  // the real gst-launch (its error, then "Setting pipeline to NULL ...", then its exit), then a teardown that never ends
+  const wrapper = script(name, ['gst-launch-1.0 "$@"', "trap '' INT TERM", 'while :; do sleep 0.05; done'].join('\n'));
+  const stopTimeoutMs = 1000;
+  const runner = new PipelineRunner({ source: `filesrc location=${missing}`, name, gstLaunch: wrapper, stopTimeoutMs });
+  runner.start();
+  const exit = await within('the pipeline hung in its teardown', runner.done, 10000).finally(() => runner.kill());
+  expect(exit).toMatchObject({ stopped: false, signal: 'SIGKILL', killedInTeardownMs: stopTimeoutMs });
+  expect(exit.killedAfterErrorMs).toBeUndefined();
+  expect(exit.killedAfterEosMs).toBeUndefined();
+  expect(exit.error).toMatchObject({ code: 'EPIPELINE' });
+  expect(exit.error!.message.split('\n').slice(0, 3)).toEqual([
+    'gst-launch hung in its teardown after an error (not exited 1 s after "Setting pipeline to NULL") and zerobuffer killed it with SIGKILL:',
+    'ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.', `  No such file "${missing}"`]);
+  expect(processesWith(name)).toEqual([]);
+});
+
 test('a transient error is restarted with a doubling delay until the budget is used up: outOfRestarts', async () => {
   const name = ringName('hung-transient');
   const runner = new PipelineRunner({

@@ -463,10 +463,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     };
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
-      this.emit('output', line);
-      if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
-        this.#killRun(child.pid, 'refused');
-      // also while stopping: an error during the stop (zerofilter's timeout while its EOS waits) loses the quit just the same
+      // Taken note of before the line is handed out: a listener that stops the runner on the error finds it printed
+      // (PipelineExit.failedBeforeStop). Also while stopping: an error during the stop (zerofilter's timeout while its
+      // EOS waits) loses the quit just the same.
       if (isElementErrorLine(line)) {
         const first = !this.#errorPrinted;
         this.#errorPrinted = true;
@@ -482,6 +481,9 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         if (this.#errorPrinted) watchTeardown();
         else clearTimeout(this.#hungTimer);
       }
+      this.emit('output', line);
+      if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
+        this.#killRun(child.pid, 'refused');
       if (isPlayingLine(line) && this.#state === 'starting') {
         this.#playingSince = Date.now();
         this.#emit({ state: 'playing', pid: child.pid });

@@ -361,6 +361,35 @@ test('startStream with restart: a slow consumer still reading the killed writer\
   expect(stream.pipeline.restarts).toBe(1);
 });
 
+/**
+ * A gst-launch that fails as the real one does (its error, its exit), then, deaf to the stop's SIGINT, exits with its
+ * status once the file stopCame exists (the test writes it when its stop came): on its way out until then, whatever
+ * the load (a SIGINT that comes before the real one's exit may end it, by that signal).
+ */
+function exitsOnceStopCame(marker: string, stopCame: string): string {
+  return script(marker, [
+    'gst-launch-1.0 "$@"', 'status=$?', "trap '' INT", `while [ ! -e ${stopCame} ]; do sleep 0.05; done`, 'exit $status',
+  ].join('\n'));
+}
+
+test('a runner stopped by a listener of its element\'s error line, gst-launch on its way out: failedBeforeStop, the error the run\'s own', async () => {
+  // (before: the line was handed out before the runner took note of it: that stop found no failure printed, and
+  // was told as one during the stop)
+  const name = ringName('stop-on-error-line');
+  const stopCame = path.join(tmp, `${name}.stop-came`);
+  const runner = new PipelineRunner({ source: 'filesrc location=/nonexistent/zb-stop-on-error-line.raw', name, gstLaunch: exitsOnceStopCame(name, stopCame) });
+  runner.on('output', (l) => {
+    if (!l.startsWith('ERROR: from element')) return;
+    void runner.stop();
+    fs.writeFileSync(stopCame, '');
+  });
+  runner.start();
+  const exit = await within('the stopped pipeline', runner.done, 10000).finally(() => fs.writeFileSync(stopCame, ''));
+  expect(exit).toMatchObject({ stopped: true, failedBeforeStop: true });
+  expect(exit.error).toMatchObject({ code: 'EPIPELINE', permanent: false });
+  expect(processesWith(name)).toEqual([]);
+});
+
 const FLOOD_MB = 50;
 
 test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {

@@ -184,7 +184,9 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   }
 
   #pipelineDone(exit: PipelineExit): void {
-    if (exit.error !== undefined && !exit.stopped) {
+    // A failure printed before the stop came (close() or the signal right after it, gst-launch on its way out) is
+    // the pipeline's own, not the stop's: run and filter fail with it too ("failed before its stop came", status 3).
+    if (exit.error !== undefined && (!exit.stopped || exit.failedBeforeStop === true)) {
       this.#ended.abort(exit.error);
       return;
     }
@@ -199,7 +201,13 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
     if (s.writerPid === 0 && s.framesUnread === 0 && s.batched === 0) this.#ended.abort();
   }
 
-  /** The pipeline's failure, when it failed for good. */
+  /**
+   * The pipeline's failure, when it failed for good: also one it printed
+   * before the stream's stop (close() or the signal) came, while gst-launch
+   * was still on its way out (PipelineExit.failedBeforeStop), as `zerobuffer
+   * run` fails with it; not an element's error during the stop's EOS (close()
+   * returns that one, in its PipelineExit).
+   */
   get error(): PipelineError | undefined {
     const r: unknown = this.#ended.signal.reason;
     return r instanceof PipelineError ? r : undefined;
@@ -211,7 +219,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
    * (gst-launch's own message) when the pipeline fails for good, also when
    * its zerosink gave up and detached first (the reader then sees the end
    * of the stream): the error says why, e.g. "its reader has read the 4
-   * frames in it and given the room of none back".
+   * frames in it and given the room of none back", and when the stream was
+   * closed (close() or the signal) right after the pipeline failed (see error).
    * With `restart`, a writer that detached or died is followed by the
    * restarted pipeline's: the loop goes on with its frames. Leaving the
    * loop early closes the stream, and the loop is left once it is closed

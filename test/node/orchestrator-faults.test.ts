@@ -390,6 +390,37 @@ test('a runner stopped by a listener of its element\'s error line, gst-launch on
   expect(processesWith(name)).toEqual([]);
 });
 
+test('startStream closed (its signal) right after its pipeline failed, gst-launch still on its way out: stream.error is that failure and frames() throws it, as run fails with it', async () => {
+  // (before: the stop made it no failure: frames() ended quietly, stream.error undefined, where run says "failed
+  // before its stop came", status 3)
+  const name = ringName('stream-failed-before-stop');
+  const missing = '/nonexistent/zb-stream-failed-before-stop.raw';
+  const stopCame = path.join(tmp, `${name}.stop-came`);
+  const wrapper = exitsOnceStopCame(name, stopCame);
+  const stop = new AbortController();
+  const stream = await startStream({ source: `filesrc location=${missing}`, name, gstLaunch: wrapper, payloadSize: 1 << 16, signal: stop.signal });
+  stream.on('output', (l) => {
+    if (!l.startsWith('ERROR: from element') || stop.signal.aborted) return;
+    stop.abort(); // close(): the pipeline's stop, while gst-launch runs
+    fs.writeFileSync(stopCame, '');
+  });
+  let frames = 0;
+  const thrown = await within('frames() to end', (async () => {
+    for await (const frame of stream.frames()) {
+      frames++;
+      frame.release();
+    }
+  })().then(() => undefined, (e: unknown) => e), 10000).finally(() => fs.writeFileSync(stopCame, ''));
+  const exit = await stream.close();
+  expect(frames).toBe(0);
+  expect(exit).toMatchObject({ stopped: true, failedBeforeStop: true });
+  expect(stream.error).toMatchObject({ code: 'EPIPELINE', permanent: false });
+  expect(stream.error!.message).toContain(`ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.\n  No such file "${missing}"`);
+  expect(thrown).toBe(stream.error);
+  expect(exit.error).toBe(stream.error);
+  expect(processesWith(name)).toEqual([]);
+});
+
 const FLOOD_MB = 50;
 
 test(`gst-launch floods stderr (${FLOOD_MB} MB of lines) then exits 3: reported with its status, memory and the kept output bounded`, async () => {

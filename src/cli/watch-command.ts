@@ -102,8 +102,13 @@ export async function watchCommand(args: WatchArgs, io: CliIo): Promise<ExitCode
         `(${late.length === 1 ? 'that of ring' : 'those of rings'} ${late.map((n) => `"${n}"`).join(', ')} ` +
         `${late.length === 1 ? 'was' : 'were'} read after it: ignored)`);
   if (result.pipelineError !== undefined) {
-    // (a failure during the watch's stop did not stop the command: the stop did)
-    if (!result.failedWhileStopping) say(io.stderr, `zerobuffer watch: stopped ${args.command[0]}`);
+    // (a failure during the watch's stop did not stop the command: the stop did.) One that had exited by itself (a
+    // duplex server whose client, the failing pipeline, went) was not stopped: how it ended is said instead.
+    if (!result.failedWhileStopping) {
+      const how = result.exitCode !== undefined ? `status ${result.exitCode}` : `killed by ${result.signal}`;
+      say(io.stderr, result.commandStopped === true ? `zerobuffer watch: stopped ${args.command[0]}`
+        : `zerobuffer watch: ${args.command[0]} had exited by itself (${how})`);
+    }
     return misspelt !== undefined ? EXIT.usage : EXIT.pipeline;
   }
   if (result.stopped) return EXIT.ok;

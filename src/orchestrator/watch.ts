@@ -120,7 +120,8 @@ export interface WatchResult {
   exitCode?: number;
   signal?: string;
   /**
-   * The failure that ended the watch (the command was stopped): a permanent
+   * The failure that ended the watch (the command was stopped, unless it
+   * had exited by itself first: commandStopped): a permanent
    * error (zerosink's, or gst-launch rejected the pipeline), a pipeline that
    * kept dying (outOfRestarts), or one that died without restart while its
    * reader lived. Or, when failedWhileStopping, the first error of a pipeline
@@ -138,6 +139,14 @@ export interface WatchResult {
   failedWhileStopping: boolean;
   /** stop() or the signal ended the watch (also our stdout closed: a consumer that went, `| head`). */
   stopped: boolean;
+  /**
+   * The watch stopped the command: its SIGINT went to the command while it
+   * ran (stop(), the signal, or a failure that ended the watch). Left out
+   * when the command exited by itself first (exitCode, signal): also after
+   * a failure that ended the watch, which then stopped only what the
+   * command left running.
+   */
+  commandStopped?: true;
   /** Why the command could not be started (no exit status, no signal). */
   spawnError?: string;
   /**
@@ -229,6 +238,8 @@ export class Watcher extends EventEmitter<WatchEvents> {
   #stopped = false;
   /** The stop of the command's process group (stop()). */
   #interrupt?: GroupInterrupt;
+  /** The stop's SIGINT went to the command while it ran (WatchResult.commandStopped). */
+  #commandStopped = false;
   /** The stop of what the command left running, from its exit (#stopLeftovers). */
   #leftoversStopped?: Promise<void>;
   /** The command exited (or was killed): no pipeline starts any more. */
@@ -426,6 +437,7 @@ export class Watcher extends EventEmitter<WatchEvents> {
       outOfRestarts: this.#failure?.outOfRestarts ?? false,
       failedWhileStopping: this.#failure === undefined && this.#failedStopping !== undefined,
       stopped: this.#stopped,
+      ...(this.#commandStopped ? { commandStopped: true as const } : {}),
       rings: this.summary(),
       announcedAfterExit: this.#announcedAfterExit.size > 0 ? [...this.#announcedAfterExit] : undefined,
     };
@@ -590,7 +602,11 @@ export class Watcher extends EventEmitter<WatchEvents> {
       this.#stopped = true;
       await Promise.all([...this.#pipelines.keys()].map((n) => this.#stopPipeline(n)));
       const pid = this.#child?.pid;
-      if (pid !== undefined && this.#child?.exitCode === null && this.#interrupt === undefined) this.#interruptCommand(pid);
+      if (pid !== undefined && this.#child?.exitCode === null && this.#interrupt === undefined) {
+        // (a command killed by a signal has no exitCode either: gone all the same)
+        this.#commandStopped = !this.#commandEnded;
+        this.#interruptCommand(pid);
+      }
     }
     return this.done;
   }

@@ -840,3 +840,42 @@ test('watch whose pipeline fails during the stop its reader\'s stop-stream asked
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a pipeline failure that ends the watch after the command exited by itself: "<command> had exited by itself (status N)", not "stopped <command>"; status 3', async () => {
+  // (before: "zerobuffer watch: stopped sh", as though watch had stopped it)
+  // Ordered by files, not time: ring "hold" plays and, at its stop's SIGINT, tells the command, which then exits 7; its
+  // gst-launch ends only once the command is gone, so the watch, stopping its pipelines before the command, finds the
+  // command gone. Ring "fails" is announced once "hold" plays, and its gst-launch fails at once, permanently: the
+  // failure that ends the watch.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-watch-self-exit-'));
+  const hold = ringName('selfexit-hold');
+  const fails = ringName('selfexit-fails');
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), [
+    '#!/bin/bash',
+    `case "$*" in *buffer-name=${fails}*)`,
+    '  echo "ERROR: from element /GstPipeline:pipeline0/GstZeroSink:zerosink: the ring is gone for good" >&2',
+    '  echo "Additional debug info:" >&2',
+    '  echo "../gst-plugin/gstzerosink.c(1): f (): /GstPipeline:pipeline0/GstZeroSink:zerosink:" >&2',
+    '  echo "the hint" >&2',
+    '  echo "zerobuffer-error=ENOENT (permanent)" >&2',
+    '  exit 1;;',
+    'esac',
+    `trap 'touch ${dir}/hold-stopping' INT`,
+    "echo 'Setting pipeline to PLAYING ...'",
+    `touch ${dir}/hold-playing`,
+    `while kill -0 "$(cat ${dir}/command.pid)" 2>/dev/null; do sleep 0.05; done`,
+  ].join('\n'), { mode: 0o755 });
+  const line = (name: string): string => `> ${JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [name, 4096, 100000] })}`;
+  const command = `echo $$ > ${dir}/command.pid; echo '${line(hold)}'; until [ -e ${dir}/hold-playing ]; do sleep 0.05; done; ` +
+    `echo '${line(fails)}'; until [ -e ${dir}/hold-stopping ]; do sleep 0.05; done; exit 7`;
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', 'sh', '-c', command], { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    expect([await child.exit(30000), child.stderr]).toEqual([EXIT.pipeline, child.stderr]);
+    expect(child.stderr).toContain(`zerobuffer watch: ring ${fails} does not exist: it was announced but never created`);
+    expect(child.stderr).toMatch(/^zerobuffer watch: sh had exited by itself \(status 7\)$/m);
+    expect(child.stderr).not.toMatch(/zerobuffer watch: stopped sh/);
+  } finally {
+    child.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -149,7 +149,7 @@ export const COMMANDS = {
     notes: `zerobuffer appends "! zerosink buffer-name=<ring>" itself: the pipeline ends before it. zerosink syncs to the clock like every sink, so a non-live source plays at its caps' framerate; --fast (sync=false) runs it flat out. Without a pipeline the demo runs until Ctrl-C on a terminal; when stdout is not a terminal it stops after ${DEMO_FRAMES_OFF_TTY} frames (5 s) unless --frames or --duration is given. An element's warning (gst-launch's "WARNING: from element ...") goes to stderr with the first line of its debug text (--json: a {"type":"warning"} line).`,
     exitCodes: exits([EXIT.pipeline, EXIT.ring], {
       [EXIT.pipeline]: 'pipeline failure: gst-launch rejected it, zerosink reported a permanent error (frame too large for the ring, a raw frame of another size than its caps (EFRAMESIZE), ' +
-        `no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), or an element failed during the stop (Ctrl-C, --frames, --duration: "failed while it stopped", as gst-launch -e itself then exits 1; --json\'s summary: lastError) or just before it came ("failed before its stop came": the run\'s own failure, not the stop\'s); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (a corrupt JPEG)`,
+        `no such ring, caps mismatch, bad name, permission denied), it kept dying (--max-restarts), or an element failed during the stop (Ctrl-C, --frames, --duration: "failed while it stopped", as gst-launch -e itself then exits 1; --json\'s summary: lastError) or before it came (gst-launch on its way out, or --restart waiting its delay: "failed before its stop came", the run\'s own failure, not the stop\'s); --snapshot: no frame came, or none of the first ${SNAPSHOT_TRIES} could be made a picture (a corrupt JPEG)`,
       [EXIT.ring]: 'ring error (cannot create the ring: the name is taken, /dev/shm is full, ...; or its writer broke the protocol: a frame out of sequence, ESEQUENCE, a corrupt segment, EPROTO)',
     }),
   },
@@ -229,7 +229,7 @@ export const COMMANDS = {
         'it kept dying (--max-restarts), or with --no-restart it died while its reader waited: a transient error, or a gst-launch killed (also by SIGKILL) or crashed ' +
         '(not one zerobuffer itself SIGKILLed when its stop\'s EOS went unanswered for 5 s: that changes no status), ' +
         'or an element failed during a pipeline\'s stop (a stop-stream, Ctrl-C, or the command\'s exit: "failed while it stopped (its EOS)", told as it comes, ' +
-        'as is a transient failure printed just before that stop came, "failed before its stop came", ' +
+        'as is a transient failure printed before that stop came (gst-launch on its way out, or its restart waiting its delay), "failed before its stop came", ' +
         'as gst-launch -e itself then exits 1; a stop-stream\'s does not stop the command: the status is the watch\'s at its end)',
       [EXIT.command]: 'the command failed (exited non-zero, was killed, or could not be started: not found on the PATH, ...; no pipeline failed)',
     }),

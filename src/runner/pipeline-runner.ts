@@ -142,7 +142,8 @@ export interface PipelineExit {
   stopped: boolean;
   /**
    * Stopped, but the run had failed already when stop() came: its element's
-   * error was printed (gst-launch on its way out), or gst-launch had exited.
+   * error was printed (gst-launch on its way out), or gst-launch had exited
+   * (also while its restart waited its delay; not for EREADERGONE).
    * error is the run's own then, not the stop's (a stop that the failure
    * itself brought about, such as a duplex server's exit when zerofilter
    * closed its response ring, came too late to be its cause).
@@ -322,6 +323,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   #errorPrinted = false;
   /** stop() came once the run had failed already (PipelineExit.failedBeforeStop). */
   #failedBeforeStop = false;
+  /** restarting: ends the runner as a stop before the next start does (#restartOrEnd). */
+  #endRestartWait?: () => void;
   /** This run was killed for a property value gst-launch refused with a warning only (OutputTail.refused). */
   #killedRefused = false;
   #playingSince = 0;
@@ -608,10 +611,18 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       this.#restartsInARow++;
     }
     this.#playingSince = 0;
+    // A stop before the next start finds the run failed as one while gst-launch was on its way out does: the failure is
+    // the run's (failedBeforeStop); a reader's going only ended the run sooner, a ring created again is no failure.
+    const readerWent = error.code === 'EREADERGONE';
+    this.#endRestartWait = () => {
+      if (readerWent) this.#lastError = errorBefore;
+      const stopped = { ...exit, stopped: true, restarts: this.#restarts };
+      this.#end(readerWent ? { ...stopped, error: undefined } : { ...stopped, failedBeforeStop: true as const });
+    };
     this.#emit({ state: 'restarting', delayMs, error, ...(recreated ? { recreated } : {}) });
     this.#timer = setTimeout(() => {
-      if (this.#stopping) this.#end({ ...exit, stopped: true });
-      else void this.#launch();
+      this.#endRestartWait = undefined;
+      void this.#launch();
     }, delayMs);
   }
 
@@ -676,7 +687,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       if (this.#state === 'idle') {
         this.#end({ stopped: true, restarts: 0, outOfRestarts: false });
       } else if (child === undefined) {
-        if (this.#state === 'restarting') this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
+        if (this.#state === 'restarting') this.#endRestartWait?.();
       } else {
         this.#failedBeforeStop = this.#errorPrinted || child.exitCode !== null || child.signalCode !== null;
         this.#emit({ state: 'stopping', pid: child.pid });

@@ -390,6 +390,22 @@ test('a runner stopped by a listener of its element\'s error line, gst-launch on
   expect(processesWith(name)).toEqual([]);
 });
 
+test('a runner stopped while a transient failure\'s restart waits its delay: failedBeforeStop, the error the run\'s own (as while gst-launch is on its way out)', async () => {
+  // (before: a clean stop with no error, where a stop a moment earlier, gst-launch still exiting, gave the failure)
+  const name = ringName('stop-in-restart-delay');
+  const runner = new PipelineRunner({ source: 'filesrc location=/nonexistent/zb-stop-in-restart-delay.raw', name, restart: { initialDelayMs: 60000 } });
+  runner.on('state', (e) => {
+    if (e.state === 'restarting') void runner.stop();
+  });
+  runner.start();
+  const exit = await within('the runner stopped in its restart delay', runner.done, 10000);
+  expect(exit).toMatchObject({ stopped: true, failedBeforeStop: true, restarts: 1 });
+  expect(exit.error).toMatchObject({ code: 'EPIPELINE', permanent: false });
+  expect(exit.error!.message).toContain('ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.');
+  expect(runner.lastError).toBe(exit.error);
+  expect(processesWith(name)).toEqual([]);
+});
+
 test('startStream closed (its signal) right after its pipeline failed, gst-launch still on its way out: stream.error is that failure and frames() throws it, as run fails with it', async () => {
   // (before: the stop made it no failure: frames() ended quietly, stream.error undefined, where run says "failed
   // before its stop came", status 3)

@@ -2,8 +2,11 @@
 // warning. Only lines whose first non-blank character is a single '>' are
 // protocol; '>>' (quotes, prompts, merge markers) is ordinary output. A
 // carriage return starts a line again (as on a terminal): what follows the
-// last one with text after it is what counts ("working 50%\r> {...}"). A bad
-// protocol line is a warning with the reason, never an exception.
+// last one with text after it is what counts ("working 50%\r> {...}"). A
+// carriage return is also JSON whitespace: a mark starting the line, or
+// following a CR, whose text to the line end parses as JSON makes the line
+// protocol too ('> {"jsonrpc":"2.0",\r"method":...}'). A bad protocol line
+// is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
 import { describeValue } from './describe.js';
 import { checkMessage, checkName } from './validate.js';
@@ -64,31 +67,69 @@ export function shorten(line: string): string {
   return line.length > SHOWN ? `${line.slice(0, SHOWN)}… (${line.length} characters)` : line;
 }
 
+const CR = 0x0d;
+
 /**
- * The line without its leading blanks: ASCII's (space, tab, CR, VT, FF), as
- * the line splitter counts them, which tells an overlong or unfinished line
- * that cannot be protocol by its bytes; trimStart() also took Unicode's
- * (NBSP, U+3000, BOM), so a line the splitter passed as a log was protocol here.
+ * ASCII's blanks (space, tab, CR, VT, FF), as the line splitter counts
+ * them, which tells an overlong or unfinished line that cannot be protocol
+ * by its bytes; trimStart() also took Unicode's (NBSP, U+3000, BOM), so a
+ * line the splitter passed as a log was protocol here.
  */
-function withoutBlanks(line: string): string {
-  return line.replace(/^[ \t\r\v\f]+/, '');
-}
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c || c === CR;
 
-/** What follows the line's last carriage return with more than carriage returns after it (the line, when it has none). */
-function afterLastReturn(line: string): string {
+/**
+ * Where the line starts again last, as on a terminal: after its last
+ * carriage return with a non-blank character after it (CRs and blanks
+ * before the line end start nothing); 0 when none does.
+ */
+function lastStart(line: string): number {
   let end = line.length;
-  while (end > 0 && line.charCodeAt(end - 1) === 0x0d) end--;
-  return end === 0 ? line : line.slice(line.lastIndexOf('\r', end - 1) + 1);
+  while (end > 0 && isBlank(line.charCodeAt(end - 1))) end--;
+  return end === 0 ? 0 : line.lastIndexOf('\r', end - 1) + 1;
 }
 
 /**
- * True when, after the line's last carriage return (followed by more than
- * carriage returns), the first non-blank character is '>' and the next is
- * not another '>'.
+ * The index of the last '>' that is the first non-blank character of the
+ * line or of a start after a carriage return, and not followed by another
+ * '>'; -1 if none. Only text from there can parse as JSON: a later start's
+ * mark would be in it, and a '>' is no JSON outside a string, which a raw
+ * CR cannot be in.
+ */
+function lastMark(line: string): number {
+  for (let i = line.lastIndexOf(PROTOCOL_MARK); i >= 0; i = i === 0 ? -1 : line.lastIndexOf(PROTOCOL_MARK, i - 1)) {
+    if (line.startsWith(PROTOCOL_MARK, i + 1)) continue;
+    let before = i - 1;
+    while (before >= 0 && line.charCodeAt(before) !== CR && isBlank(line.charCodeAt(before))) before--;
+    if (before < 0 || line.charCodeAt(before) === CR) return i;
+  }
+  return -1;
+}
+
+/**
+ * The JSON after the line's protocol mark, or why it is none (a protocol
+ * line still: a warning); undefined for a log line. The mark counts when it
+ * starts what a terminal shows last (no CR with text after it follows), or
+ * when the text after it parses: its CRs are then JSON whitespace.
+ */
+function protocolJson(line: string): { json: unknown } | { error: string } | undefined {
+  const mark = lastMark(line);
+  if (mark < 0) return undefined;
+  try {
+    return { json: JSON.parse(line.slice(mark + PROTOCOL_MARK.length)) };
+  } catch (e) {
+    return mark >= lastStart(line) ? { error: (e as Error).message } : undefined;
+  }
+}
+
+/**
+ * True when the line is protocol (parseLine gives a message or a warning):
+ * after the line's last carriage return with text after it, the first
+ * non-blank character is '>' and the next is not another '>'; or such a '>'
+ * starts the line, or follows an earlier CR, and the text after it parses
+ * as JSON (the CRs in it are whitespace).
  */
 export function isProtocolLine(line: string): boolean {
-  const trimmed = withoutBlanks(afterLastReturn(line));
-  return trimmed.startsWith(PROTOCOL_MARK) && !trimmed.startsWith(PROTOCOL_MARK, PROTOCOL_MARK.length);
+  return protocolJson(line) !== undefined;
 }
 
 function warning(reason: string, line: string, raw: Uint8Array): WarningEvent {
@@ -122,14 +163,10 @@ function toMessage(method: string, params: unknown): StreamMessage | string {
 
 /** Classifies one line (text without its line end); raw is passed along for logs. */
 export function parseLine(line: string, raw: Uint8Array = EMPTY): LineEvent {
-  if (!isProtocolLine(line)) return { type: 'log', text: line, raw };
-  const trimmed = withoutBlanks(afterLastReturn(line));
-  let json: unknown;
-  try {
-    json = JSON.parse(trimmed.slice(PROTOCOL_MARK.length));
-  } catch (e) {
-    return warning(`protocol line is not JSON: ${(e as Error).message}`, line, raw);
-  }
+  const parsed = protocolJson(line);
+  if (parsed === undefined) return { type: 'log', text: line, raw };
+  if ('error' in parsed) return warning(`protocol line is not JSON: ${parsed.error}`, line, raw);
+  const json = parsed.json;
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     return warning('protocol line is not a JSON-RPC 2.0 notification object', line, raw);
   const o = json as Record<string, unknown>;

@@ -31,6 +31,12 @@ describe('parseLine', () => {
     ['after >> and CR', `>> quoted\r  ${start(['a', 1, 1])}`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
     ['trailing CR', `${start(['a', 1, 1])}\r`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
     ['after a run of CRs, and CRs after', `x\r\r${start(['a', 1, 1])}\r\r`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['two announcements, the first overwritten', `${start(['a', 1, 1])}\r${start(['b', 1, 1])}`, { method: 'start-stream', name: 'b', metadataSize: 1, payloadSize: 1 }],
+    // a CR is also JSON whitespace: the text from a mark to the line end that parses is the message
+    ['CRs as JSON whitespace', '> {"jsonrpc":"2.0",\r"method":"start-stream",\r"params":["a",1,1]}\r', { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    ['CRs as JSON whitespace, after progress and CR', 'working 50%\r> {"jsonrpc":"2.0",\r\r"method":"start-stream","params":\r["a",1,1]}', { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
+    // CRs and blanks before the line end start nothing
+    ['CR and blanks after', `${start(['a', 1, 1])}\r \t`, { method: 'start-stream', name: 'a', metadataSize: 1, payloadSize: 1 }],
   ];
   test.each(valid)('valid: %s', (_, line, message) => {
     const e = parseLine(line);
@@ -54,6 +60,7 @@ describe('parseLine', () => {
     // what follows the last carriage return counts: the announcement was overwritten
     ['protocol then CR and text', `${start(['a', 1, 1])}\rworking 50%`],
     ['progress after CR', 'x\r>> y\rworking'],
+    ['JSON with a CR in it, then CR and text', '> {"a":\r1}\rworking'],
   ];
   test.each(logs)('log: %s', (_, line) => {
     expect(parseLine(line)).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });
@@ -61,6 +68,8 @@ describe('parseLine', () => {
 
   const invalid: [string, string, RegExp][] = [
     ['bad JSON', '> {"jsonrpc":"2.0",', /not JSON/],
+    ['bad JSON, then CR and blanks', '> {"jsonrpc":"2.0",\r  ', /not JSON/],
+    ['CR as JSON whitespace, bad name', '> {"jsonrpc":"2.0",\r"method":"start-stream","params":["a/b",1,1]}', /invalid ring name/],
     ['mark only', '>', /not JSON/],
     ['array', '> [1,2,3]', /notification object/],
     ['string', '> "start-stream"', /notification object/],

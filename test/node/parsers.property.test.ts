@@ -48,17 +48,59 @@ describe('line protocol', () => {
     );
   });
 
-  test('any line is a log line, a message or a warning; never an exception', () => {
+  test('a message whose JSON has raw carriage returns (and other JSON whitespace) between its tokens, after progress and a CR or not, parses as the message', () => {
+    const whitespace = fc.string({ unit: fc.constantFrom(' ', '\t', '\r'), minLength: 1, maxLength: 4 });
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `> ${s}`)), (line) => {
-        const event = parseLine(line);
-        expect(['log', 'message', 'warning']).toContain(event.type);
-        // a carriage return starts the line again: what follows the last one with more than CRs after it counts
-        const shown = line.slice(line.replace(/\r+$/, '').lastIndexOf('\r') + 1).trimStart();
-        if (!shown.startsWith('>') || shown.startsWith('>>'))
-          expect(event).toMatchObject({ type: 'log', text: line });
+      fc.property(fc.option(fc.string().map((t) => t.replace(/[\r\n]/g, ''))), message, fc.array(whitespace, { minLength: 1 }), (progress, m, gaps) => {
+        // pretty-printed: a line end between tokens, each replaced by a gap (CRs in it, at least one)
+        const json = JSON.stringify(JSON.parse(formatMessage(m).slice(2)), null, 1).split('\n')
+          .reduce((text, part, i) => text + (i === 0 ? '' : `${gaps[i % gaps.length]!}\r`) + part, '');
+        const line = `${progress === null ? '' : `${progress}\r`}> ${json}`;
+        expect(parseLine(line)).toMatchObject({ type: 'message', message: m });
+        expect(isProtocolLine(line)).toBe(true);
       }),
       RUNS,
+    );
+  });
+
+  // The rule, as docs/PROTOCOL.md says it: a start (the line's, or after a CR) whose first non-blank character is a
+  // single '>' makes the line protocol when what follows it parses as JSON (CRs in it are whitespace), or when no
+  // CR with text after it follows (what a terminal shows last: a bad line is then a warning)
+  const protocolByTheRule = (line: string): boolean =>
+    [0, ...[...line.matchAll(/\r/g)].map((m) => m.index + 1)].some((start) => {
+      const shown = line.slice(start).replace(/^[ \t\r\v\f]+/, '');
+      if (!shown.startsWith('>') || shown.startsWith('>>')) return false;
+      const rest = shown.slice(1);
+      if (!/\r[ \t\r\v\f]*[^ \t\r\v\f]/.test(rest)) return true;
+      try {
+        JSON.parse(rest);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+
+  test('any line is a log line, a message or a warning, never an exception; protocol (message or warning) by the rule, as isProtocolLine says', () => {
+    // Starts (blanks, a mark or not, then JSON, JSON with CRs for its line ends, or text) joined by CRs, blanks and CRs after
+    const blanks = fc.string({ unit: fc.constantFrom(' ', '\t', '\r'), maxLength: 3 });
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v) ?? ''),
+      fc.tuple(fc.jsonValue({ maxDepth: 2 }), blanks).map(([v, gap]) => (JSON.stringify(v, null, 1) ?? '').replace(/\n/g, `${gap}\r`)),
+      fc.string({ maxLength: 12 }).map((t) => t.replace(/\n/g, '')),
+    );
+    const start = fc.tuple(blanks, fc.constantFrom('', '>', '> ', '>>'), body).map((parts) => parts.join(''));
+    const crLine = fc.tuple(fc.array(start, { minLength: 1, maxLength: 4 }), fc.constantFrom('\r', '\r\r'), blanks)
+      .map(([starts, cr, end]) => starts.join(cr) + end);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string().map((s) => `> ${s}`), crLine), (line) => {
+        const event = parseLine(line);
+        expect(['log', 'message', 'warning']).toContain(event.type);
+        const protocol = protocolByTheRule(line);
+        expect(isProtocolLine(line)).toBe(protocol);
+        if (!protocol) expect(event).toEqual({ type: 'log', text: line, raw: new Uint8Array(0) });
+        else expect(event.type).not.toBe('log');
+      }),
+      { numRuns: 5000 },
     );
   });
 

@@ -1,15 +1,22 @@
 // Bytes → lines, for stdout read from another process: lines split across
 // chunks, LF or CRLF, a last line without a line end, and lines longer than
 // a limit (a log line is passed on in pieces, unchanged; a protocol line is
-// dropped with a warning). With partialLogs, a line that cannot be protocol
-// (its first non-blank byte is there and is no single '>') is passed on as
-// its bytes come, without waiting for its end: a progress display's "\r"
-// updates and a prompt waiting for input show at once (watch's pass-through).
-// A line that may still become protocol is held until its end, so a protocol
-// line is always read whole. There carriage returns followed by a byte other
-// than CR and LF start the line again, as on a terminal: the line so far is
-// passed on (or, protocol past the limit, dropped), and what follows may be
-// protocol ("working 50%\r> {...}").
+// dropped with a warning). A carriage return followed by a byte other than
+// CR and LF starts the line again, as on a terminal: past the limit, what
+// precedes the line's last one goes on by its own start (a log line's piece,
+// or an overlong protocol line, dropped) and what follows is held as a line
+// start of its own, so an announcement after progress updates is found
+// however long they ran ("working 50%\r> {...}"), never holding more than
+// the limit. Blanks alone after a CR, up to the line end, start nothing:
+// they end the line before. Within the limit a line is held whole, CRs
+// included, which may be JSON whitespace in an announcement (parseLine
+// judges it). With partialLogs, a line that cannot be protocol (its first
+// non-blank byte is there and is no single '>') is passed on as its bytes
+// come, without waiting for its end, up to a CR that starts it again: a
+// progress display's "\r" updates and a prompt waiting for input show at
+// once (watch's pass-through). A line that may still become protocol is
+// held until its end (or the limit), so a protocol line is always read
+// whole.
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
 import { optionNames, validateOptions } from '../option-checks.js';
@@ -23,7 +30,8 @@ export interface RawLine {
    * 'line': a whole line; 'fragment': a piece of a log line passed on before
    * its end (overlong, or no protocol by its first bytes: pass it on, do
    * not parse it); 'overlong': a protocol line past the limit, dropped
-   * (bytes hold its first part).
+   * (bytes hold its first part). Past the limit, a line's text before a CR
+   * that starts it again goes on as one of those two by its own start.
    */
   kind: 'line' | 'fragment' | 'overlong';
   /** A fragment that does not end its line: the next fragment goes on with it. */
@@ -36,14 +44,26 @@ const MARK = 0x3e; // '>'
 
 const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR;
 
-/** The first non-blank byte is '>', not followed by another (isProtocolLine). */
-function startsAsProtocol(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    if (isBlank(bytes[i]!)) continue;
-    return bytes[i] === MARK && bytes[i + 1] !== MARK;
+/**
+ * How a line starts: blanks only, blanks and one '>' (either may still
+ * become a protocol line), or decided: a protocol line ('>' and another
+ * byte) or a log line (another byte first, or '>>').
+ */
+type Start = 'blank' | 'mark' | 'protocol' | 'log';
+
+/** How a line that started as start goes on with bytes (a line end decides nothing). */
+function startWith(start: Start, bytes: Uint8Array): Start {
+  for (let i = 0; i < bytes.length && (start === 'blank' || start === 'mark'); i++) {
+    const b = bytes[i]!;
+    if (b === LF) break;
+    if (start === 'mark') start = b === MARK ? 'log' : 'protocol';
+    else if (b === MARK) start = 'mark';
+    else if (!isBlank(b)) start = 'log';
   }
-  return false;
+  return start;
 }
+
+const mayBeProtocol = (start: Start): boolean => start === 'mark' || start === 'protocol';
 
 /**
  * Where a piece passed on before its line's end is cut: before a UTF-8
@@ -88,8 +108,9 @@ export interface LineSplitterOptions {
   /**
    * Pass a log line on in pieces as its bytes come (fragments, partial), not
    * at its end: for output shown as it comes (a progress display's "\r"
-   * updates, a prompt). Without it a log line comes whole, but for pieces of
-   * one longer than maxLineBytes.
+   * updates, a prompt), up to a "\r" that starts the line again. Without
+   * it a log line comes whole, but for pieces of one longer than
+   * maxLineBytes.
    * @default false
    */
   partialLogs?: boolean;
@@ -103,15 +124,20 @@ export class LineSplitter {
   #pendingBytes = 0;
   /** Inside a log line passed on before its end (pass its pieces on), or an overlong protocol line (drop it). */
   #mode: 'normal' | 'pass' | 'drop' = 'normal';
+  /** How the line held starts; told as the bytes come, not by reading the held line again at each chunk. */
+  #start: Start = 'blank';
+  /** Where the line held started again last (after a CR followed by more): 0 if it did not. */
+  #restartAt = 0;
+  /** The last of those with a byte other than a blank after it, where the line is cut past the limit; 0 if none. */
+  #textRestartAt = 0;
   /**
-   * How the line held starts: blanks only, blanks and one '>' (either may
-   * still become a protocol line), or decided: a protocol line ('>' and
-   * another byte) or a log line (another byte first, or '>>'). Told as the
-   * bytes come, not by reading the held line again at each chunk.
+   * The line's text before a CR that started it again went on already:
+   * dropped (an overlong protocol line) or passed on (a log line's piece).
+   * Blanks alone after it, up to the line end, are no line of their own: they
+   * end that one. Cleared by a byte other than a blank.
    */
-  #start: 'blank' | 'mark' | 'protocol' | 'log' = 'blank';
-
-  /** With partialLogs, the last chunk ended in a CR: the next byte tells a line end (LF) or more CRs from a new start. */
+  #before: 'dropped' | 'passed' | undefined;
+  /** The last chunk ended in a CR: the next byte tells a line end (LF) or more CRs from a new start. */
   #crEnded = false;
 
   /** A log line goes on in pieces as its bytes come (see LineSplitterOptions). */
@@ -128,56 +154,155 @@ export class LineSplitter {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#start = 'blank';
+    this.#restartAt = 0;
+    this.#textRestartAt = 0;
     return all;
   }
 
   #hold(piece: Uint8Array): void {
+    if (piece.length === 0) return;
     this.#pending.push(piece);
     this.#pendingBytes += piece.length;
-    for (let i = 0; i < piece.length && (this.#start === 'blank' || this.#start === 'mark'); i++) {
-      const b = piece[i]!;
-      if (this.#start === 'mark') this.#start = b === MARK ? 'log' : 'protocol';
-      else if (b === MARK) this.#start = 'mark';
-      else if (!isBlank(b)) this.#start = 'log';
-    }
+    this.#start = startWith(this.#start, piece);
+    if (this.#start !== 'blank') this.#before = undefined;
+    if (this.#textRestartAt !== this.#restartAt && piece.some((b) => b !== LF && !isBlank(b))) this.#textRestartAt = this.#restartAt;
   }
 
-  #overlong(raw: Uint8Array, terminated: boolean, out: RawLine[]): void {
-    if (startsAsProtocol(raw)) {
-      out.push({ kind: 'overlong', bytes: raw.subarray(0, 256), raw });
-      this.#mode = terminated ? 'normal' : 'drop';
+  /** The held byte k bytes before the last. */
+  #heldByteBack(k: number): number | undefined {
+    for (let i = this.#pending.length - 1; i >= 0; i--) {
+      const piece = this.#pending[i]!;
+      if (k < piece.length) return piece[piece.length - 1 - k];
+      k -= piece.length;
+    }
+    return undefined;
+  }
+
+  /** How many more bytes (other than CR and LF, which may not count) the held line takes within the limit. */
+  #lineRoom(): number {
+    return Math.max(0, this.maxLineBytes - this.#pendingBytes);
+  }
+
+  /**
+   * The held line's length without its line end, or without a last CR (a
+   * CRLF's start, or a restart's: not counted, as a line end is not).
+   */
+  #heldLineBytes(): number {
+    let length = this.#pendingBytes;
+    if (this.#heldByteBack(0) === LF) length--;
+    if (this.#heldByteBack(this.#pendingBytes - length) === CR) length--;
+    return length;
+  }
+
+  /**
+   * A line's text that ends at a CR starting the line again (what precedes
+   * the restart past the limit, an overlong line, a log line's piece): by its
+   * start, dropped as an overlong protocol line (a warning) or passed on as a
+   * log line's piece; blanks after a text gone on go as that went.
+   */
+  #endBeforeRestart(text: Uint8Array, start: Start, out: RawLine[]): void {
+    if (start === 'blank' && this.#before === 'dropped') return;
+    if (mayBeProtocol(start)) {
+      out.push({ kind: 'overlong', bytes: text.subarray(0, 256), raw: text });
+      this.#before = 'dropped';
     } else {
-      out.push({ kind: 'fragment', bytes: withoutLineEnd(raw), raw, partial: !terminated });
-      this.#mode = terminated ? 'normal' : 'pass';
+      out.push({ kind: 'fragment', bytes: text, raw: text, partial: true });
+      this.#before = 'passed';
     }
   }
 
   /**
-   * With partialLogs, CRs (held last) followed by a byte other than CR and
-   * LF: the line starts again. What is held goes on as a log piece (past the
-   * limit, as an overlong line: a protocol one is dropped), unless it is
-   * blanks only that start the line, which lead the new start; those of a
-   * log line passed on go on with it, however the bytes came. A line being
-   * dropped ends there.
+   * The line held is past the limit: only its text after its last restart
+   * with text after it may still be protocol (blanks after a CR, up to the
+   * line end, start nothing). What precedes ends there (#endBeforeRestart);
+   * the rest is held as a line start of its own. Still past the limit with
+   * blanks only after a later restart, the rest cannot be protocol either:
+   * it ends at that restart too, and the blanks wait for what follows.
    */
-  #restart(out: RawLine[]): void {
-    if (this.#mode === 'normal' && this.#pendingBytes - 1 > this.maxLineBytes) this.#overlong(this.#take(), false, out);
-    else if (this.#start !== 'blank' || this.#mode === 'pass') {
-      const raw = this.#take();
-      out.push({ kind: 'fragment', bytes: raw, raw, partial: true });
-    }
-    this.#mode = 'normal';
+  #cutAtRestart(out: RawLine[]): void {
+    this.#cutAt(this.#textRestartAt, out);
+    if (this.#heldLineBytes() > this.maxLineBytes) this.#cutAt(this.#restartAt, out);
   }
 
-  /** Lines completed by this chunk, and with partialLogs the start of one that cannot be protocol (a fragment, partial). */
+  #cutAt(at: number, out: RawLine[]): void {
+    if (at === 0) return;
+    const restartAt = this.#restartAt;
+    const all = this.#take();
+    const head = all.subarray(0, at);
+    this.#endBeforeRestart(head, startWith('blank', head), out);
+    this.#hold(all.subarray(at));
+    // a later restart, blanks only after it so far, is one of the rest's
+    this.#restartAt = restartAt - at;
+  }
+
+  /** A CR (held last) followed by a byte other than CR and LF: the line starts again after it. */
+  #restart(out: RawLine[]): void {
+    if (this.#mode === 'drop') {
+      this.#mode = 'normal';
+      this.#before = 'dropped';
+      return;
+    }
+    if (this.#mode === 'normal' && this.#heldLineBytes() > this.maxLineBytes) {
+      this.#cutAtRestart(out);
+      if (this.#heldLineBytes() > this.maxLineBytes) {
+        const start = this.#start;
+        this.#endBeforeRestart(this.#take(), start, out);
+      }
+    }
+    if (this.#mode === 'pass' || (this.partialLogs && this.#start === 'log')) {
+      // a log line passed on as it comes: its piece ends here, and what follows may be protocol
+      this.#mode = 'normal';
+      this.#endBeforeRestart(this.#take(), 'log', out);
+      return;
+    }
+    // held on through the CR: within the limit it may be JSON whitespace in an announcement
+    this.#restartAt = this.#pendingBytes;
+  }
+
+  /** The line held is complete (its line end held last). */
+  #lineEnd(out: RawLine[]): void {
+    if (this.#heldLineBytes() > this.maxLineBytes) this.#cutAtRestart(out);
+    const start = this.#start;
+    const raw = this.#take();
+    const before = this.#before;
+    this.#before = undefined;
+    const bytes = withoutLineEnd(raw);
+    if (start === 'blank' && before !== undefined) {
+      // blanks alone after a text gone on: that line's end
+      if (before === 'passed') out.push({ kind: 'fragment', bytes, raw });
+    } else if (bytes.length <= this.maxLineBytes) out.push({ kind: 'line', bytes, raw });
+    else if (mayBeProtocol(start)) out.push({ kind: 'overlong', bytes: raw.subarray(0, 256), raw });
+    else out.push({ kind: 'fragment', bytes, raw });
+  }
+
+  /**
+   * The line held goes on and is past the limit: cut at its last restart
+   * (#cutAtRestart); the rest, past the limit on its own, is judged by its
+   * start: dropped up to its end or next restart (a warning), or passed on as
+   * its bytes come.
+   */
+  #overflow(out: RawLine[]): void {
+    this.#cutAtRestart(out);
+    if (this.#heldLineBytes() <= this.maxLineBytes) return;
+    this.#before = undefined;
+    if (mayBeProtocol(this.#start)) {
+      const raw = this.#take();
+      out.push({ kind: 'overlong', bytes: raw.subarray(0, 256), raw });
+      this.#mode = 'drop';
+    } else {
+      // passed on at the chunk's end, but for a last CR or a character's first bytes
+      this.#mode = 'pass';
+    }
+  }
+
+  /** Lines completed by this chunk, pieces of lines past the limit, and with partialLogs the start of one that cannot be protocol (a fragment, partial). */
   push(chunk: Uint8Array): RawLine[] {
     const out: RawLine[] = [];
     if (chunk.length === 0) return out;
-    const restarts = this.partialLogs;
     if (this.#crEnded && chunk[0] !== LF && chunk[0] !== CR) this.#restart(out);
     this.#crEnded = false;
     let start = 0;
-    let restartAt = restarts ? restartAfter(chunk, 0) : -1;
+    let restartAt = restartAfter(chunk, 0);
     while (start < chunk.length) {
       const nl = chunk.indexOf(LF, start);
       let end = nl < 0 ? chunk.length : nl + 1;
@@ -186,36 +311,38 @@ export class LineSplitter {
       const restart = restartAt >= 0 && restartAt < end;
       if (restart) end = restartAt;
       // Copied: the caller may reuse its chunk.
-      const piece = Uint8Array.prototype.slice.call(chunk, start, end);
+      let piece = Uint8Array.prototype.slice.call(chunk, start, end);
       start = end;
       const terminated = !restart && nl >= 0;
+      // A line that passes the limit inside the piece is cut where it passes it, as when its bytes come one at a
+      // time: its last restart then is the one before that byte. (Within a piece CRs are only its last bytes.)
+      for (let fits = this.#lineRoom(); this.#mode === 'normal' && fits < piece.length && piece[fits] !== CR && piece[fits] !== LF;
+        fits = this.#lineRoom()) {
+        this.#hold(piece.subarray(0, fits + 1));
+        piece = piece.subarray(fits + 1);
+        this.#overflow(out);
+      }
       if (this.#mode === 'drop') {
-        if (terminated || restart) this.#mode = 'normal';
+        if (restart) this.#restart(out);
+        else if (terminated) {
+          this.#mode = 'normal';
+          this.#before = undefined;
+        }
         continue;
       }
       this.#hold(piece);
-      if (restart) {
-        this.#restart(out);
-        continue;
-      }
-      if (this.#mode === 'pass') {
+      if (restart) this.#restart(out);
+      else if (this.#mode === 'pass') {
         // unterminated, it goes on at the chunk's end, below
         if (terminated) {
           const raw = this.#take();
           out.push({ kind: 'fragment', bytes: withoutLineEnd(raw), raw });
           this.#mode = 'normal';
+          this.#before = undefined;
         }
-        continue;
-      }
-      if (terminated) {
-        const raw = this.#take();
-        const bytes = withoutLineEnd(raw);
-        if (bytes.length > this.maxLineBytes) this.#overlong(raw, true, out);
-        else out.push({ kind: 'line', bytes, raw });
-      } else if (this.#pendingBytes - (piece[piece.length - 1] === CR ? 1 : 0) > this.maxLineBytes) {
-        // (a last CR may be the start of the line end: not counted until a byte other than LF follows)
-        this.#overlong(this.#take(), false, out);
-      }
+      } else if (terminated) this.#lineEnd(out);
+      // (a last CR may be the start of the line end: not counted until a byte other than LF follows)
+      else if (this.#heldLineBytes() > this.maxLineBytes) this.#overflow(out);
     }
     if (this.#pendingBytes > 0 && (this.#mode === 'pass' || (this.partialLogs && this.#mode === 'normal' && this.#start === 'log'))) {
       const pending = this.#take();
@@ -232,19 +359,24 @@ export class LineSplitter {
         this.#start = 'log';
       }
     }
-    this.#crEnded = restarts && chunk[chunk.length - 1] === CR;
+    this.#crEnded = chunk[chunk.length - 1] === CR;
     return out;
   }
 
   /** At end of input: the last line when it had no line end. */
   end(): RawLine[] {
     const passing = this.#mode === 'pass';
+    const before = this.#before;
+    const start = this.#start;
     this.#mode = 'normal';
     this.#crEnded = false;
+    this.#before = undefined;
     const raw = this.#take();
     // the input ended inside a log line passed on: its last piece (what was held back, or nothing) ends it
     if (passing) return [{ kind: 'fragment', bytes: raw, raw }];
     if (raw.length === 0) return [];
+    // blanks alone after a text gone on: that line's end
+    if (start === 'blank' && before !== undefined) return before === 'passed' ? [{ kind: 'fragment', bytes: raw, raw }] : [];
     return [{ kind: 'line', bytes: withoutLineEnd(raw), raw }];
   }
 }

@@ -18,15 +18,16 @@ export interface LogEvent {
   /** The bytes exactly as read, line end included: pass these on unchanged. */
   raw: Uint8Array;
   /**
-   * A line comes in pieces when it is longer than maxLineBytes, or, with
-   * readLines' partialLogs, when its first bytes already tell it is no
-   * protocol line and the rest has not come yet (a progress display's "\r"
-   * updates, a prompt: passed on as they come). Each piece but the last has
-   * partial: true, and the next piece goes on with it (the last may hold
-   * only the line end, or nothing when the input ended inside the line:
-   * text ''), unless a "\r" started the line again: then a message or the
-   * end of the input may follow a partial piece, with no piece to close
-   * it. A protocol line always comes whole.
+   * A line comes in pieces when it is longer than maxLineBytes (its text
+   * before its last "\r" goes on, what follows is judged as a line start of
+   * its own), or, with readLines' partialLogs, when its first bytes already
+   * tell it is no protocol line and the rest has not come yet (a progress
+   * display's "\r" updates, a prompt: passed on as they come). Each piece
+   * but the last has partial: true, and the next piece goes on with it (the
+   * last may hold only the line end, or nothing when the input ended inside
+   * the line: text ''), unless a "\r" started the line again: then a
+   * message, a warning or the end of the input may follow a partial piece,
+   * with no piece to close it. A protocol line always comes whole.
    */
   partial?: true;
 }

@@ -8,7 +8,10 @@ import { parseLine, shorten, type LineEvent } from './parse-line.js';
 export interface ReadLinesOptions {
   /**
    * Longest line accepted, in bytes. Longer log lines are passed on in
-   * pieces (LogEvent.partial); longer protocol lines are dropped with a warning.
+   * pieces (LogEvent.partial); longer protocol lines are dropped with a
+   * warning. A longer line's text after its last "\r" (with text after it)
+   * is judged as a line start of its own, so an announcement after progress
+   * updates is read however long they ran; no more than this is held.
    * @default 65536
    */
   maxLineBytes?: number;
@@ -17,7 +20,9 @@ export interface ReadLinesOptions {
    * at their end, once their first bytes show they are no protocol line:
    * for output shown as it comes, such as a progress display's "\r"
    * updates or a prompt (`watch` passes its command's output so). Protocol
-   * lines still come whole.
+   * lines still come whole: a line that may still be one (blanks, or a '>'
+   * so far, also after a "\r" that starts it again) is held until its end
+   * or maxLineBytes, a "\r" in it included (it may be JSON whitespace).
    * @default false
    */
   partialLogs?: boolean;

@@ -319,6 +319,30 @@ test('an announcement after "\\r" progress updates on the same line is served (i
   }
 });
 
+test('an announcement whose JSON has raw "\\r" as whitespace is served (the "\\r" was taken for a restart of the line: output, "no ring was announced")', async () => {
+  const name = ringName('crjson');
+  const payloadSize = 3 * (64 * 48 * 3 + 64);
+  const script = [
+    `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};`,
+    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
+    `const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: ${payloadSize} });`,
+    `await w('> {"jsonrpc":"2.0",\\r"method":"start-stream",\\r"params":[' + ${JSON.stringify(JSON.stringify(name))} + ',4096,${payloadSize}]}\\n');`,
+    "for (let i = 0; i < 5; i++) { const f = await reader.next({ timeoutMs: 15000 }); if (f === null) break; f.release(); }",
+    "await w('got 5 frames\\n');",
+    'reader.close();',
+  ].join('\n');
+  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script]);
+  try {
+    await child.line(/got 5 frames$/, 20000);
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
+    expect(child.stderr).not.toMatch(/no ring was announced/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: (at least )?\\d+ frames written`));
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+});
+
 test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {
   const name = ringName('epipe');
   const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, fixture, name, '1', '1000000']);

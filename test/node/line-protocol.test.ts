@@ -348,6 +348,85 @@ describe('readLines', () => {
     }
   });
 
+  /** The events of bytes cut into chunks of size: a log's text (each piece), a message's name, a warning's reason. */
+  async function eventsOf(bytes: Buffer, size: number, options: { partialLogs?: boolean; maxLineBytes?: number }): Promise<string[]> {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+    const events: string[] = [];
+    for await (const e of readLines(Readable.from(chunks), options))
+      events.push(e.type === 'log' ? `log ${e.text}` : e.type === 'message' ? `message ${e.message.name}` : `warning ${e.reason}`);
+    return events;
+  }
+
+  // ~80 s of a progress display at 800 B/s, past the 64 KiB limit: it was judged by its first bytes, so by default
+  // the whole line passed on as output (or, starting with '>', was dropped) and the announcement after its last
+  // "\r" was lost, which watch (partialLogs) served
+  test.each([false, true])('readLines (partialLogs %s): an announcement after "\\r" progress updates longer than maxLineBytes is a message; the progress passes on', async (partialLogs) => {
+    let progress = '';
+    for (let n = 0; progress.length <= DEFAULT_MAX_LINE_BYTES + 4096; n++) progress += `frame ${n} of 99999, 12.5 MB/s\r`;
+    const bytes = Buffer.from(`${progress}${announceLine}\ndone\n`);
+    for (const size of [997, 4096, 65536, bytes.length]) {
+      const events = await eventsOf(bytes, size, { partialLogs });
+      expect(events.filter((e) => !e.startsWith('log '))).toEqual(['message cam0']);
+      expect(events.at(-1)).toBe('log done');
+      // the progress before the last cut went on as output, byte for byte
+      const logs = events.slice(0, events.indexOf('message cam0')).map((e) => e.slice(4)).join('');
+      expect(progress.startsWith(logs)).toBe(true);
+      expect(logs.length).toBeGreaterThan(progress.length - DEFAULT_MAX_LINE_BYTES);
+    }
+  });
+
+  test.each([false, true])('readLines (partialLogs %s): past the limit, a line starting as protocol is dropped up to its last "\\r", and the text after it is a line start of its own', async (partialLogs) => {
+    const long = `> ${'y'.repeat(200)}\r`;
+    const cases: [string, string[]][] = [
+      [`${long}${announceLine}\n`, ['warning protocol line longer than the limit of 128 bytes, ignored', 'message cam0']],
+      // the progress after the dropped head passes on; CR and blanks before the line end end the dropped line
+      [`${long}${'working\r'.repeat(40)}${announceLine}\n${long}  \n`,
+        ['warning protocol line longer than the limit of 128 bytes, ignored', 'log working\r', 'message cam0',
+          'warning protocol line longer than the limit of 128 bytes, ignored']],
+    ];
+    for (const [text, expected] of cases) {
+      for (const size of [1, 3, 7, 64, text.length]) {
+        const events = (await eventsOf(Buffer.from(text), size, { partialLogs, maxLineBytes: 128 }))
+          // a log's pieces joined
+          .reduce<string[]>((out, e) => (e.startsWith('log ') && out.at(-1)?.startsWith('log ') === true ? [...out.slice(0, -1), out.at(-1)! + e.slice(4)] : [...out, e]), []);
+        // (by default the last updates before the announcement are its line's start, not output: those since the last cut at the limit)
+        expect(events.map((e) => e.replace(/^log (working\r)+$/, 'log working\r'))).toEqual(expected);
+      }
+    }
+  });
+
+  test.each([false, true])('readLines (partialLogs %s): raw CRs as JSON whitespace in an announcement, after progress too: a message (they were taken for a "\\r" starting the line again: output)', async (partialLogs) => {
+    const bytes = Buffer.from('> {"jsonrpc":"2.0",\r"method":"start-stream",\r"params":["cam0",4096,65536]}\r\n' +
+      'working 1\rworking 2\r> {"jsonrpc":"2.0","method":"stop-stream",\r"params":["cam0"]}\n');
+    for (const size of [1, 2, 5, bytes.length]) {
+      const events = await eventsOf(bytes, size, { partialLogs });
+      expect(events.filter((e) => !e.startsWith('log '))).toEqual(['message cam0', 'message cam0']);
+      // the progress passes on with partialLogs; by default it is the message line's start
+      expect(events.filter((e) => e.startsWith('log ')).map((e) => e.slice(4)).join('')).toBe(partialLogs ? 'working 1\rworking 2\r' : '');
+    }
+  });
+
+  test('LineSplitter holds no more than maxLineBytes of a line that goes on without a line end (progress updates pass on as they come, by default too), and finds the announcement after its last "\\r"', () => {
+    for (const partialLogs of [false, true]) {
+      const s = new LineSplitter(1024, { partialLogs });
+      let pushed = 0;
+      let passed = 0;
+      for (let n = 0; n < 2000; n++) {
+        const chunk = Buffer.from(`progress ${n}\r`);
+        pushed += chunk.length;
+        for (const l of s.push(chunk)) {
+          expect(l.kind).toBe('fragment');
+          passed += l.raw.length;
+        }
+        expect(pushed - passed).toBeLessThanOrEqual(1024 + 1);
+      }
+      const last = [...s.push(Buffer.from(`${announceLine}\n`)), ...s.end()];
+      expect(last.at(-1)!.kind).toBe('line');
+      expect(parseLine(Buffer.from(last.at(-1)!.bytes).toString()).type).toBe('message');
+    }
+  });
+
   test('LineSplitter keeps lines split anywhere: by default each line comes whole', () => {
     const s = new LineSplitter(100);
     const bytes = Buffer.from('ab\ncd\r\nef');

@@ -8,6 +8,7 @@ import { formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import type { StreamMessage } from '../../src/line-protocol/messages.js';
 import { isProtocolLine, parseLine } from '../../src/line-protocol/parse-line.js';
+import { toEvent } from '../../src/line-protocol/read-lines.js';
 
 const RUNS = { numRuns: 2000 };
 
@@ -155,6 +156,62 @@ describe('line protocol', () => {
         const cut = split(chunks);
         expect(cut.raw).toEqual(Buffer.from(bytes));
         expect(cut.lines).toEqual(whole.lines);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('line protocol past the limit', () => {
+  // Lines of pieces (progress, blanks, JSON, marks, announcements) around carriage returns, often longer than the limit.
+  const LIMIT = 256;
+  const piece = fc.oneof(
+    fc.constantFrom('\r', '\r\r', '\r  ', '> ', '>>', ' ', 'frame 12 of 99, 3.2 MB/s', '{"jsonrpc":"2.0",', '"method":"start-stream",',
+      '"params":["a",1,1]}', '> {"jsonrpc":"2.0","method":"stop-stream","params":["b"]}'),
+    fc.string({ maxLength: 40 }).map((t) => t.replace(/\n/g, '')),
+  );
+  const lineText = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''));
+
+  /** The events of the chunks: a log line's pieces joined (up to a piece not partial, or another event), a message's name, a warning's reason. */
+  function events(chunks: Uint8Array[], partialLogs: boolean): string[] {
+    const splitter = new LineSplitter(LIMIT, { partialLogs });
+    const out: string[] = [];
+    let log: string | undefined;
+    for (const line of [...chunks.flatMap((c) => splitter.push(c)), ...splitter.end()]) {
+      const e = toEvent(line, LIMIT);
+      if (e.type === 'log') {
+        log = (log ?? '') + e.text;
+        if (e.partial === true) continue;
+      }
+      if (log !== undefined) out.push(`log ${JSON.stringify(log)}`);
+      log = undefined;
+      if (e.type !== 'log') out.push(e.type === 'message' ? `message ${e.message.name}` : `warning ${e.reason}`);
+    }
+    if (log !== undefined) out.push(`log ${JSON.stringify(log)}`);
+    return out;
+  }
+  const cutAt = (bytes: Uint8Array, cuts: number[]): Uint8Array[] => {
+    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    return [0, ...points, bytes.length].slice(1).map((end, i, ends) => bytes.subarray(i ? ends[i - 1] : 0, end));
+  };
+
+  test.each([false, true])('an announcement after a line\'s last carriage return is found whatever precedes it, however long and however the bytes are cut (partialLogs %s)', (partialLogs) => {
+    fc.assert(
+      fc.property(lineText, message.filter((m) => Buffer.byteLength(formatMessage(m)) <= LIMIT), fc.array(fc.nat(), { maxLength: 12 }), (before, m, cuts) => {
+        const bytes = Buffer.from(`${before}\r${formatMessage(m)}`);
+        const seen = events(cutAt(bytes, cuts), partialLogs);
+        expect(seen.filter((e) => e.startsWith('message '))).toEqual([`message ${m.name}`]);
+        expect(seen.at(-1)).toBe(`message ${m.name}`);
+      }),
+      RUNS,
+    );
+  });
+
+  test.each([false, true])('lines past the limit with carriage returns give the same events however the bytes are cut (partialLogs %s)', (partialLogs) => {
+    fc.assert(
+      fc.property(fc.array(lineText, { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), (lines, cuts) => {
+        const bytes = Buffer.from(lines.join('\n'));
+        expect(events(cutAt(bytes, cuts), partialLogs)).toEqual(events([bytes], partialLogs));
       }),
       RUNS,
     );

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { onAbort, settledWithin } from '../abort.js';
 import { PipelineError, type ElementError } from '../errors.js';
 import { fail, optionNames, refuseUnknownOptions, validateDelay, validateName, validateSignal, validateTimeout } from '../options.js';
-import { interruptGroup, killGroup, spawnGuarded, type GroupInterrupt } from './child-guard.js';
+import { interruptGroup, killGroup, scheduleTimer, spawnGuarded, type GroupInterrupt } from './child-guard.js';
 import { ELEMENT_PATH, OutputTail, eachLine, isElementErrorLine, isPlayingLine, isShutdownLine, type ElementWarning } from './pipeline-output.js';
 import { elementNames, endsIn, gstValue, pipelineElements, pipelineWords, propertyWords, sourceWords } from './pipeline-tokens.js';
 import { findPluginFiles, pluginLoadFailure, pluginPathVariable, resolvePluginPath } from './plugin-path.js';
@@ -316,7 +316,7 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
   /** stop()'s signals to the running gst-launch's group: SIGINT (EOS), SIGKILL after stopTimeoutMs. */
   #stopInterrupt?: GroupInterrupt;
   /** The watch for a run hung after an element's error: before it left its main loop, then in its teardown. */
-  #hungTimer?: NodeJS.Timeout;
+  #cancelHungWatch?: () => void;
   /** Why this run was killed as hung (#killRun). */
   #killedHung?: 'afterError' | 'inTeardown';
   /** This run printed an element's error. */
@@ -458,11 +458,13 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     let leftMainLoop = false;
     // After both an element's error and the shutdown line (read in either order), the teardown gets as long as a
     // stop gives gst-launch: one that never ends (a wedged element's state change) was else waited for for ever.
+    // Both watches run on scheduleTimer: the time this process spends stopped (Ctrl-Z stops gst-launch with it) does
+    // not count.
     const watchTeardown = (): void => {
-      clearTimeout(this.#hungTimer);
+      this.#cancelHungWatch?.();
       // (no limit, or one longer than setTimeout takes, which would fire at once: no watch)
-      this.#hungTimer = this.#stopTimeoutMs > 2 ** 31 - 1 ? undefined
-        : setTimeout(() => this.#killRun(child.pid, 'inTeardown'), this.#stopTimeoutMs);
+      this.#cancelHungWatch = this.#stopTimeoutMs > 2 ** 31 - 1 ? undefined
+        : scheduleTimer(() => this.#killRun(child.pid, 'inTeardown'), this.#stopTimeoutMs);
     };
     const onLine = (line: string, from: string): void => {
       this.#tail.add(line, from);
@@ -476,13 +478,16 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
         // printed ahead of it, and a watch for a lost quit armed then killed a gst-launch slow over its teardown as hung
         if (leftMainLoop) {
           if (first) watchTeardown();
-        } else if (this.#hungTimer === undefined) {
-          this.#hungTimer = setTimeout(() => this.#killRun(child.pid, 'afterError'), HUNG_AFTER_ERROR_MS);
+        } else if (this.#cancelHungWatch === undefined) {
+          this.#cancelHungWatch = scheduleTimer(() => this.#killRun(child.pid, 'afterError'), HUNG_AFTER_ERROR_MS);
         }
       } else if (isShutdownLine(line) && !leftMainLoop) {
         leftMainLoop = true;
         if (this.#errorPrinted) watchTeardown();
-        else clearTimeout(this.#hungTimer);
+        else {
+          this.#cancelHungWatch?.();
+          this.#cancelHungWatch = undefined;
+        }
       }
       this.emit('output', line);
       if (this.#tail.refused !== undefined && !this.#killedRefused && !this.#playedFor(REFUSED_VALUE_WINDOW_MS))
@@ -537,8 +542,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const pid = this.#child?.pid;
     this.#child = undefined;
     clearTimeout(this.#timer);
-    clearTimeout(this.#hungTimer);
-    this.#hungTimer = undefined;
+    this.#cancelHungWatch?.();
+    this.#cancelHungWatch = undefined;
     if (this.#tail.framesWritten !== undefined) this.#framesWritten += this.#tail.framesWritten;
     else if (this.#playingSince > 0) this.#framesWrittenExact = false;
     // A run that stayed up was no part of a crash loop: the budget counts failures in a row since the last one (as
@@ -619,11 +624,12 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
       const stopped = { ...exit, stopped: true, restarts: this.#restarts };
       this.#end(readerWent ? { ...stopped, error: undefined } : { ...stopped, failedBeforeStop: true as const });
     };
-    this.#emit({ state: 'restarting', delayMs, error, ...(recreated ? { recreated } : {}) });
+    // armed before the event: a stop() from one of its listeners ends the wait (#end clears the timer)
     this.#timer = setTimeout(() => {
       this.#endRestartWait = undefined;
       void this.#launch();
     }, delayMs);
+    this.#emit({ state: 'restarting', delayMs, error, ...(recreated ? { recreated } : {}) });
   }
 
   /** The error of a run that did not end cleanly: zerosink's classified error when it posted one, else gst-launch's words. */
@@ -704,6 +710,8 @@ export class PipelineRunner extends EventEmitter<{ state: [PipelineStateEvent]; 
     const pid = this.#child?.pid;
     if (pid !== undefined) {
       killGroup(pid, 'SIGKILL');
+    } else if (this.#state === 'restarting') {
+      this.#endRestartWait?.();
     } else if (this.#state !== 'starting') {
       this.#end({ stopped: true, restarts: this.#restarts, outOfRestarts: false });
     }

@@ -228,6 +228,34 @@ test('Ctrl-Z during a stop whose gst-launch takes 3 s over its EOS: 6 s stopped 
   }
 });
 
+test('Ctrl-Z while gst-launch takes 3 s over its teardown after an error: 6 s stopped do not count against the 5 s its teardown is given, and after SIGCONT the run fails with that error, not a SIGKILL', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-slow-teardown-gst-'));
+  const nullPrinted = path.join(dir, 'null-printed');
+  // 30 sleeps of 0.1 s, each begun after the last: 3 s of time running, however long it was stopped
+  fs.writeFileSync(path.join(dir, 'gst-launch-1.0'), "#!/bin/bash\necho 'Setting pipeline to PLAYING ...'\n" +
+    "echo 'ERROR: from element /GstPipeline:pipeline0/GstVideoTestSrc:videotestsrc0: Internal data stream error.' >&2\n" +
+    `echo 'Setting pipeline to NULL ...'\ntouch ${nullPrinted}\nfor i in $(seq 30); do sleep 0.1; done\nexit 1\n`, { mode: 0o755 });
+  const name = ringName('tstp-teardown');
+  const child = runAsJob(['run', '--name', name, '--json', 'videotestsrc'], { PATH: `${dir}:${process.env['PATH']}` });
+  try {
+    const gst = (JSON.parse(await child.line(/"state":"starting"/, 20000)) as { pid: number }).pid;
+    const cli = child.proc.pid!;
+    await until('the shutdown line', () => fs.existsSync(nullPrinted), 10000);
+    await sleep(300); // (read by the CLI: its teardown watch armed)
+    process.kill(cli, 'SIGTSTP');
+    await until('the CLI and its gst-launch to stop', () => state(cli) === 'T' && state(gst) === 'T', 5000);
+    await sleep(6000);
+    process.kill(-cli, 'SIGCONT');
+    expect(await child.exit(20000)).toBe(EXIT.pipeline);
+    // before, at SIGCONT: "gst-launch hung in its teardown after an error (...) and zerobuffer killed it with SIGKILL"
+    expect(child.stderr).not.toContain('SIGKILL');
+    expect(child.stderr).toContain('Internal data stream error.');
+  } finally {
+    killAll(name, child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('watch suspended by SIGTSTP (Ctrl-Z), then SIGKILLed (kill -9 %1): its stopped command is continued with its SIGINT and cleans up', async () => {
   const name = ringName('tstp-kill-watch');
   const marker = `/dev/shm/${name}-marker`;

@@ -40,8 +40,14 @@ async function loadScript(file: string): Promise<Script> {
   return { handler: mod.default as DuplexHandler, outputCaps: mod.outputCaps as string | undefined };
 }
 
-/** How long syntaxErrorPlace's child may take to find where a syntax error is (ms). */
+/** How long syntaxErrorPlace's child may take to find where a syntax error is (ms): then it is killed (SIGKILL). */
 const SYNTAX_CHECK_MS = 5000;
+/** How long the child's stderr may stay open after it exited (a process it started holds it) (ms). */
+const SYNTAX_CHECK_STDERR_MS = 200;
+/** How much of the child's stderr is kept: the place comes in its first lines. */
+const SYNTAX_CHECK_STDERR_BYTES = 64 * 1024;
+/** How many lines Node prints between a place's "file:line" and "SyntaxError: " (the line, a caret, blank ones). */
+const PLACE_LINES = 5;
 
 /**
  * Why the script did not load, said where it is: for a syntax error, the
@@ -60,51 +66,81 @@ async function loadErrorText(file: string, e: unknown): Promise<string> {
     // A CommonJS file's and a link error's (an import of a name not exported) have their place
     // before the name; an ES module's, raised as Node imports it, has none. One that no loader
     // raised (JSON.parse as the script ran) has frames of the script instead.
-    const place = (await placeBefore(e.stack ?? '', file)) ?? (frames.length === 0 ? await syntaxErrorPlace(file, e.message) : undefined);
+    const place = (await placeBefore(e.stack ?? '', e.message, file)) ?? (frames.length === 0 ? await syntaxErrorPlace(file, e.message) : undefined);
     if (place !== undefined) return `${e.message}\n${place}`;
   }
   return [e.message, ...frames].join('\n');
 }
 
 /**
- * The place at the start of `text`, before "SyntaxError: " (a SyntaxError's
- * stack, or what Node prints of one that ends the process): "file:line", the
- * line and a caret, as far as Node gives them; the script under its name as
- * given, another module by its path. None when the text starts otherwise.
+ * The place Node gives before "SyntaxError: <message>" in `text` (a
+ * SyntaxError's stack, or what Node prints of one that ends the process,
+ * maybe after other lines): "file:line", the line and a caret, as far as
+ * Node gives them; the script under its name as given, another module by
+ * its path (one in the script's directory under that directory's name as
+ * given: Node names an imported module by its real path). None when no
+ * such line comes within a few lines before it.
  */
-async function placeBefore(text: string, file: string): Promise<string | undefined> {
+async function placeBefore(text: string, message: string, file: string): Promise<string | undefined> {
   // "/x.cjs:4\n}\n^\n\nSyntaxError: ...", "file:///x.mjs:2\n\n\n\nSyntaxError: ..." (the end of the input)
-  const place = /^((?:file:\/\/)?\/[^\n]*):(\d+)(\n[^]*?)?\n+SyntaxError: /.exec(text);
-  if (place === null) return undefined;
-  const where = place[1]!.startsWith('file://') ? fileURLToPath(place[1]!) : place[1]!;
+  const error = `${text}\n`.indexOf(`\nSyntaxError: ${message}\n`);
+  if (error < 0) return undefined;
+  const lines = text.slice(0, error).split('\n').slice(-PLACE_LINES);
+  let at = lines.length - 1;
+  while (at >= 0 && !/^(?:file:\/\/)?\/.*:\d+$/.test(lines[at]!)) at--;
+  if (at < 0) return undefined;
+  const [, url, line] = /^(.*):(\d+)$/.exec(lines[at]!)!;
+  const where = url!.startsWith('file://') ? fileURLToPath(url!) : url!;
   const script = path.resolve(file);
-  const isScript = where === script || where === (await fs.realpath(script).catch(() => script));
-  return `${isScript ? file : where}:${place[2]}${place[3] ?? ''}`;
+  const realScript = await fs.realpath(script).catch(() => script);
+  const realDir = path.dirname(realScript);
+  const shown = where === script || where === realScript ? file
+    : where.startsWith(realDir + path.sep) ? path.join(path.dirname(script), path.relative(realDir, where))
+    : where;
+  let last = lines.length;
+  while (last > at + 1 && lines[last - 1] === '') last--;
+  return [`${shown}:${line}`, ...lines.slice(at + 1, last)].join('\n');
 }
 
 /**
  * Where the syntax error `message`, which an ES module's import raised with
  * no place, is: in the script or in a module it imports (placeBefore). Node
  * keeps that place from JavaScript and prints it only when the error ends
- * the process, so a child Node imports the script as the command did (the
- * same loader, formats and resolution) beside an import that can never
- * link: every module the script imports is found and parsed, and none runs
- * (a link error stops it before any evaluation). None when the child ends
- * on another error (one in a module imported with import() as the script
- * runs, which no link reaches) or cannot tell in time.
+ * the process, so a child Node imports the script (with NODE_OPTIONS, as the
+ * command: a loader given there resolves for it too; not with the command's
+ * own node options) beside an import that can never link: every module the
+ * script imports is found and parsed, and none runs (a link error stops it
+ * before any evaluation). None when the child ends on another error (one in
+ * a module imported with import() as the script runs, which no link
+ * reaches) or cannot tell in time (a preload of NODE_OPTIONS that keeps it).
  */
 async function syntaxErrorPlace(file: string, message: string): Promise<string | undefined> {
   const neverLinks = `import ${JSON.stringify(pathToFileURL(path.resolve(file)).href)}; import { stopBeforeEvaluation } from 'data:text/javascript,';`;
+  // (no debugger: it would wait on the command's port, or take another)
+  const nodeOptions = (process.env['NODE_OPTIONS'] ?? '').replace(/(^|\s)--inspect\S*/g, '$1');
   // (no warnings: a loader's of NODE_OPTIONS would come before the place)
   const check = spawn(process.execPath, ['--no-warnings', '--input-type=module', '--eval', neverLinks],
-    { stdio: ['ignore', 'ignore', 'pipe'], timeout: SYNTAX_CHECK_MS });
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
   let stderr = '';
-  check.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  await new Promise<void>((resolve) => {
-    check.on('error', () => resolve());
-    check.on('close', () => resolve());
+  check.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < SYNTAX_CHECK_STDERR_BYTES) stderr += chunk.slice(0, SYNTAX_CHECK_STDERR_BYTES - stderr.length);
   });
-  return stderr.includes(`\nSyntaxError: ${message}\n`) ? await placeBefore(stderr, file) : undefined;
+  await new Promise<void>((resolve) => {
+    const timers: NodeJS.Timeout[] = [];
+    const done = (): void => {
+      for (const t of timers) clearTimeout(t);
+      resolve();
+    };
+    timers.push(setTimeout(done, SYNTAX_CHECK_MS));
+    check.on('error', done);
+    check.on('close', done);
+    // (its stderr read to the end, or held by a process it started)
+    check.on('exit', () => timers.push(setTimeout(done, SYNTAX_CHECK_STDERR_MS)));
+  });
+  // (one that traps SIGTERM and keeps running, a preload's doing)
+  check.kill('SIGKILL');
+  check.stderr.destroy();
+  return await placeBefore(stderr, message, file);
 }
 
 /** zerofilter's counts from its EOS message (gst-launch prints the line). */

@@ -553,11 +553,12 @@ test('zerobuffer filter: a script that does not load is told where: its syntax e
 }, 60000);
 
 test('zerobuffer filter: a script whose imports do not load is told where: the syntax error\'s file and line in the module it imports', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-imports-'));
+  // (its real path: Node names the modules the script imports by theirs)
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-imports-')));
   fs.mkdirSync(path.join(dir, 'lib'));
   const write = (file: string, source: string): void => fs.writeFileSync(path.join(dir, file), source);
-  const load = async (file: string, source: string): Promise<string> => {
-    write(file, source);
+  const load = async (file: string, source?: string): Promise<string> => {
+    if (source !== undefined) write(file, source);
     const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(dir, file), 'fakesink'], gstEnv);
     expect([await cli.exit(20000), cli.stderr]).toEqual([2, cli.stderr]);
     return cli.stderr;
@@ -566,17 +567,23 @@ test('zerobuffer filter: a script whose imports do not load is told where: the s
     write('lib/broken.mjs', 'export default (f) => {\n  return f\n}\n}\n');
     write('lib/end.js', 'export default (f) => f +\n');
     write('lib/good.mjs', `import fs from 'node:fs';\nfs.appendFileSync(${JSON.stringify(path.join(dir, 'ran'))}, 'good ');\nexport default (f) => f;\n`);
+    write('lib/side.cjs', `require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, 'ran'))}, 'side ');\n`);
     write('lib/throws.cjs', 'module.exports = (f) => f;\nthrow new Error("no model file")\n');
     // (before: "Unexpected token '}'" and no more: Node's import of an ES module names no place)
-    expect(await load('imports-broken.mjs', "import g from './lib/good.mjs';\nimport b from './lib/broken.mjs';\nexport default (f) => b(g(f));\n"))
+    expect(await load('imports-broken.mjs', "import './lib/side.cjs';\nimport g from './lib/good.mjs';\nimport b from './lib/broken.mjs';\nexport default (f) => b(g(f));\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-broken.mjs: Unexpected token '}'\n${dir}/lib/broken.mjs:4\n}\n^\n`);
+    // The script by a directory that is a symbolic link: the module by that name too (before: by its real path)
+    fs.symlinkSync(dir, path.join(dir, 'via'));
+    expect(await load('via/imports-broken.mjs'))
+      .toBe(`zerobuffer filter: cannot load ${dir}/via/imports-broken.mjs: Unexpected token '}'\n${dir}/via/lib/broken.mjs:4\n}\n^\n`);
     expect(await load('imports-end.mjs', "export { default } from './lib/end.js';\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-end.mjs: Unexpected end of input\n${dir}/lib/end.js:2\n`);
     // A name the module does not export: the import's line in the script (before: that and the stack of zerobuffer's own code)
     expect(await load('imports-missing.mjs', "import g from './lib/good.mjs';\nimport { nope } from './lib/good.mjs';\nexport default g;\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-missing.mjs: The requested module './lib/good.mjs' does not provide an export named 'nope'\n` +
         `${dir}/imports-missing.mjs:2\nimport { nope } from './lib/good.mjs';\n         ^^^^\n`);
-    // None of the modules ran, there or in the look for the place
+    // None of the modules ran, there or in the look for the place (a CommonJS one neither: Node parses the whole graph
+    // before it runs any of it)
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
     // A CommonJS module that throws as it loads: its frame (before: the same line, then Node's own report of the error,
     // unhandled, status 1)
@@ -586,6 +593,37 @@ test('zerobuffer filter: a script whose imports do not load is told where: the s
     expect(await load('imports-later.mjs', "import g from './lib/good.mjs';\nconst b = await import('./lib/broken.mjs');\nexport default (f) => b.default(g(f));\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-later.mjs: Unexpected token '}'\n`);
     expect(fs.readFileSync(path.join(dir, 'ran'), 'utf8')).toBe('good ');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
+
+test('zerobuffer filter: a script whose imports do not load is told where with preloads in NODE_OPTIONS: after a line one prints; ' +
+  'the message alone, in time, when one keeps the look for the place from ending', async () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'zb-filter-preload-')));
+  const write = (file: string, source: string): string => {
+    fs.writeFileSync(path.join(dir, file), source);
+    return path.join(dir, file);
+  };
+  const load = async (nodeOptions: string): Promise<string> => {
+    const cli = run(process.execPath, [bin, 'filter', SRC, '--script', path.join(dir, 'imports-broken.mjs'), 'fakesink'],
+      { ...gstEnv, NODE_OPTIONS: nodeOptions });
+    // (before, with the keeping preload: no end at all)
+    expect([await cli.exit(20000), cli.stderr]).toEqual([2, cli.stderr]);
+    return cli.stderr;
+  };
+  try {
+    write('broken.mjs', 'export default (f) => {\n  return f\n}\n}\n');
+    write('imports-broken.mjs', "export { default } from './broken.mjs';\n");
+    // (in the command and in the look for the place alike)
+    const says = write('says.cjs', "process.stderr.write('a preload says hello\\n');\n");
+    // (only in the look for the place, a node --eval: it hears the error that would end it, ignores SIGTERM and stays)
+    const keeps = write('keeps.cjs', "if (process.execArgv.includes('--eval')) {\n  process.on('uncaughtException', () => {});\n" +
+      "  process.on('SIGTERM', () => {});\n  setInterval(() => {}, 1000);\n}\n");
+    // (before: the message alone, the place not found after the child's first line)
+    expect(await load(`--require ${says}`))
+      .toBe(`a preload says hello\nzerobuffer filter: cannot load ${dir}/imports-broken.mjs: Unexpected token '}'\n${dir}/broken.mjs:4\n}\n^\n`);
+    expect(await load(`--require ${keeps}`)).toBe(`zerobuffer filter: cannot load ${dir}/imports-broken.mjs: Unexpected token '}'\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -321,7 +321,10 @@ class Uncaught {
   /** Heard after the first: counted, not shown. */
   later = 0;
   onCrash = (): void => {};
+  /** Not heard: Node's own rejection with the error that failed the script's load, which is told already. */
+  loadError?: unknown;
   readonly heard = (e: unknown): void => {
+    if (this.loadError !== undefined && e === this.loadError) return;
     const value = e ?? new Error(String(e));
     const first = this.script === undefined && this.own === undefined;
     const own = isOwnException(value);
@@ -330,6 +333,21 @@ class Uncaught {
     else this.later++;
     if (first) this.onCrash();
   };
+}
+
+/** What the command says of the uncaught exceptions heard (the CLI's own first), if any. */
+function uncaughtText(uncaught: Uncaught): string | undefined {
+  const more = uncaught.later === 0 ? '' : `\nzerobuffer filter: ${uncaught.later} more uncaught exception${uncaught.later === 1 ? '' : 's'} while the command ended (not shown)`;
+  const stack = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
+  if (uncaught.own !== undefined) {
+    return `zerobuffer filter: internal error (a bug of zerobuffer, not the script's: an uncaught exception in its own code): ${stack(uncaught.own)}` +
+      `${uncaught.script === undefined ? '' : `\nzerobuffer filter: the script too failed outside a request: ${stack(uncaught.script)}`}${more}`;
+  }
+  if (uncaught.script !== undefined) {
+    return 'zerobuffer filter: the script failed outside a request (an uncaught exception, from a timer or a promise nothing awaits): ' +
+      `${stack(uncaught.script)}${more}`;
+  }
+  return undefined;
 }
 
 /**
@@ -386,11 +404,14 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
     script = await loadScript(args.script);
   } catch (e) {
     // Node 20 also rejects a promise of its own with the error of a CommonJS module the script
-    // imports, unhandled: heard by the listeners here (and dropped), it does not end the process
-    // once they are gone
+    // imports, unhandled: heard by the listeners here (and left out), it does not end the process
+    // once they are gone. Any other (a promise the script rejected as it loaded) is told.
+    uncaught.loadError = e;
     await new Promise((resolve) => setImmediate(resolve));
     say(io.stderr, `zerobuffer filter: cannot load ${args.script}: ${await loadErrorText(args.script, e)}`);
-    return EXIT.usage;
+    const crash = uncaughtText(uncaught);
+    if (crash !== undefined) say(io.stderr, crash);
+    return uncaught.own !== undefined ? EXIT.internal : EXIT.usage;
   }
   if (args.outputCaps !== undefined) {
     try {
@@ -620,17 +641,10 @@ async function filterRun(args: FilterArgs, io: CliIo, json: boolean, live: LiveL
       say(io.stderr, `zerofilter: ${element['responses']} answers, ${element['frames-passed']} passed, ${element['frames-dropped']} dropped, ` +
         `round trip p50 ${(element['round-trip-p50-us']! / 1000).toFixed(2)} ms p99 ${(element['round-trip-p99-us']! / 1000).toFixed(2)} ms`);
   }
-  const more = uncaught.later === 0 ? '' : `\nzerobuffer filter: ${uncaught.later} more uncaught exception${uncaught.later === 1 ? '' : 's'} while the command ended (not shown)`;
-  const stack = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : String(e));
-  if (uncaught.own !== undefined) {
-    say(io.stderr, `zerobuffer filter: internal error (a bug of zerobuffer, not the script's: an uncaught exception in its own code): ${stack(uncaught.own)}` +
-      `${uncaught.script === undefined ? '' : `\nzerobuffer filter: the script too failed outside a request: ${stack(uncaught.script)}`}${more}`);
-    return EXIT.internal;
-  }
-  if (uncaught.script !== undefined) {
-    say(io.stderr, `zerobuffer filter: the script failed outside a request (an uncaught exception, from a timer or a promise nothing awaits): ` +
-      `${stack(uncaught.script)}${more}`);
-    return EXIT.pipeline;
+  const crash = uncaughtText(uncaught);
+  if (crash !== undefined) {
+    say(io.stderr, crash);
+    return uncaught.own !== undefined ? EXIT.internal : EXIT.pipeline;
   }
   if (failure instanceof DuplexHandlerError) {
     say(io.stderr, `zerobuffer filter: the script failed: ${failure.message}`);

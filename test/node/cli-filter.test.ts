@@ -589,6 +589,12 @@ test('zerobuffer filter: a script whose imports do not load is told where: the s
     // unhandled, status 1)
     expect(await load('imports-throwing.mjs', "export { default } from './lib/throws.cjs';\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-throwing.mjs: no model file\n    at Object.<anonymous> (${dir}/lib/throws.cjs:2:7)\n`);
+    // A promise the script rejected, unhandled, before it threw as it loaded: told too, as one rejected as it runs
+    // (before: its load error alone)
+    const rejecting = await load('rejecting.mjs', "Promise.reject(new Error('real one'));\nthrow new Error('load fails sync');\n");
+    expect(rejecting).toMatch(new RegExp(`^zerobuffer filter: cannot load ${dir}/rejecting.mjs: load fails sync\n    at file://${dir}/rejecting.mjs:2:7\n` +
+      'zerobuffer filter: the script failed outside a request \\(an uncaught exception, from a timer or a promise nothing awaits\\): ' +
+      `Error: real one\n    at file://${dir}/rejecting.mjs:1:16\n`));
     // One imported with import() as the script runs: its message alone (no link reaches it); the script ran once
     expect(await load('imports-later.mjs', "import g from './lib/good.mjs';\nconst b = await import('./lib/broken.mjs');\nexport default (f) => b.default(g(f));\n"))
       .toBe(`zerobuffer filter: cannot load ${dir}/imports-later.mjs: Unexpected token '}'\n`);

@@ -1976,6 +1976,62 @@ static void test_flushing_brief_and_holds(void) {
   pair_close(&p);
 }
 
+/* A wake is taken by the first wait that sees it: a reserve that starts
+ * after that waits for room, while one given a wake count read before the
+ * wake (zb_writer_reserve_since) ends at once, whoever took it. A count
+ * read after the wake is no wake. */
+static void test_reserve_since_taken_wake(void) {
+  pair p;
+  sleep_watch sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+                    false};
+  pthread_t t;
+  flush_waiter a;
+  zb_reservation res;
+  uint64_t wakes;
+  double start;
+  if (pair_open(&p, "since-wake", 1024, NULL) == 0) {
+    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
+    zb__writer_before_wait(p.w, note_sleeping, &sw);
+    a = (flush_waiter){p.w, 400, 1, 1, ""};
+    pthread_create(&t, NULL, reserve_until_flushed, &a);
+    await_sleeping(&sw, 1);
+    wakes = zb_writer_wakes(p.w);
+    zb_writer_wake(p.w);
+    CHECK(zb_writer_wakes(p.w) == wakes + 1);
+    pthread_join(t, NULL); /* the first waiter took the wake */
+    CHECK_RC(a.rc, ZB_ECANCELED);
+    start = now_ms();
+    CHECK_RC(zb_writer_reserve_since(p.w, 400, &res, 2000, wakes),
+             ZB_ECANCELED);
+    CHECK(now_ms() - start < 1000);
+    CHECK_MSG("wait interrupted");
+    /* again: the count is the caller's, not used up */
+    CHECK_RC(zb_writer_reserve_since(p.w, 400, &res, 2000, wakes),
+             ZB_ECANCELED);
+    /* a look that does not wait: full is ZB_EAGAIN as ever */
+    CHECK_RC(zb_writer_reserve_since(p.w, 400, &res, 0, wakes), ZB_EAGAIN);
+    /* room is no wait: the frame is reserved */
+    CHECK_RC(zb_writer_reserve_since(p.w, 40, &res, 1000, wakes), 0);
+    zb_reservation_cancel(&res);
+    /* the plain reserve, started after the wake was taken, waits */
+    start = now_ms();
+    CHECK_RC(zb_writer_reserve(p.w, 400, &res, 150), ZB_ETIMEDOUT);
+    CHECK(now_ms() - start >= 140);
+    /* a count read after the wake: no wake since, a wait for room */
+    start = now_ms();
+    CHECK_RC(zb_writer_reserve_since(p.w, 400, &res, 150,
+                                     zb_writer_wakes(p.w)),
+             ZB_ETIMEDOUT);
+    CHECK(now_ms() - start >= 140);
+    read_frame(p.r, 900, 0);
+    CHECK_RC(zb_writer_reserve_since(p.w, 400, &res, 1000, wakes), 0);
+    zb_reservation_cancel(&res);
+    zb__writer_before_wait(p.w, NULL, NULL);
+    CHECK(zb_writer_wakes(NULL) == 0);
+  }
+  pair_close(&p);
+}
+
 int main(void) {
   RUN(test_published_in_ring_order);
   RUN(test_cancel_earlier);
@@ -2013,5 +2069,6 @@ int main(void) {
   RUN(test_hold_after_cancelled_gap);
   RUN(test_flushing_ends_every_wait);
   RUN(test_flushing_brief_and_holds);
+  RUN(test_reserve_since_taken_wake);
   return zb_test_finish("core-handles");
 }

@@ -613,6 +613,24 @@ void zb_writer_wake(zb_writer *writer);
  * child of fork(). */
 void zb_writer_set_flushing(zb_writer *writer, bool flushing);
 
+/* How many zb_writer_wake calls this writer has had (0 for NULL): the
+ * count zb_writer_reserve_since takes. Safe from any thread. */
+uint64_t zb_writer_wakes(const zb_writer *writer);
+
+/* zb_writer_reserve, but the wait ends with ZB_ECANCELED on any wake made
+ * after the count WAKES (zb_writer_wakes) was read, also one another
+ * thread's wait took already: for one-shot wakes a caller pairs with a
+ * flag of its own (a GCancellable). Read the count, then look at the flag,
+ * then reserve; a waker that sets the flag before it wakes then ends the
+ * reserve whatever other waits took, as either the look saw the flag or
+ * the count has moved since. A wait it ends takes the wakes made before,
+ * as one of zb_writer_reserve does; it finds room or does not wait
+ * (timeout 0) as zb_writer_reserve, and flushing ends it so too. Any
+ * thread. */
+int zb_writer_reserve_since(zb_writer *writer, uint64_t size,
+                            zb_reservation *res, int timeout_ms,
+                            uint64_t wakes);
+
 /* The largest frame (payload bytes) that this ring can ever hold (0 for
  * NULL). */
 uint64_t zb_writer_max_frame_size(const zb_writer *writer);

@@ -1123,8 +1123,15 @@ static bool heal_margin(zb_writer *w, uint64_t now) {
  * is then taken over several looks, each one a wait's worth. */
 #define SEM_R_POSTS_PER_TAKE 65536u
 
-int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
-                      int timeout_ms) {
+uint64_t zb_writer_wakes(const zb_writer *w) {
+  return w == NULL ? 0 : atomic_load(&w->wake_seq);
+}
+
+/* The reserve of zb_writer_reserve (SINCE NULL: a wait ends on the wakes
+ * no earlier wait took) and of zb_writer_reserve_since (*SINCE: on the
+ * wakes made since the caller counted them, taken or not). */
+static int reserve(zb_writer *w, uint64_t size, zb_reservation *res,
+                   int timeout_ms, const uint64_t *since) {
   uint64_t now, start_wake, start_flushes, wake, avail = 0, needed = 0,
       tail = 0;
   bool held = false, blocked = false, earlier_lone, posted_in_vain = false;
@@ -1157,7 +1164,7 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   /* a marker an earlier call left alone: its timeout is told as that
    * frame's, not this one's */
   earlier_lone = w->lone_wrap_tail > 0;
-  start_wake = w->wake_handled;
+  start_wake = since != NULL ? *since : w->wake_handled;
   start_flushes = w->flushes;
   atomic_fetch_add(&w->waiters, 1);
   for (;;) {
@@ -1298,6 +1305,16 @@ int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   }
   unref_unlock(w);
   return rc;
+}
+
+int zb_writer_reserve(zb_writer *w, uint64_t size, zb_reservation *res,
+                      int timeout_ms) {
+  return reserve(w, size, res, timeout_ms, NULL);
+}
+
+int zb_writer_reserve_since(zb_writer *w, uint64_t size, zb_reservation *res,
+                            int timeout_ms, uint64_t wakes) {
+  return reserve(w, size, res, timeout_ms, &wakes);
 }
 
 /* The open slot of a reservation, locked; NULL (unlocked, with the error in

@@ -1821,9 +1821,19 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
   for (;;) {
     gint left, wait;
     gboolean may_move, sliced, paused;
+    /* read before the looks at the state and the cancellable: the wakers
+     * (unlock(), the pool's flush_start, set_policy) change what those see
+     * before they wake, so a wake made after either look ends the wait
+     * below, also once another waiter of this writer took it (a plain
+     * zb_writer_reserve would then wait for room) */
+    guint64 wakes = zb_writer_wakes (writer);
 
     paused = how == GST_ZERO_LINK_WAIT_PLAYING && !may_wait_for_room (link);
     g_mutex_lock (&link->lock);
+    if ((ret = interrupted_locked (link, cancellable)) != GST_FLOW_OK) {
+      g_mutex_unlock (&link->lock);
+      return ret == GST_FLOW_EOS ? GST_FLOW_FLUSHING : ret;
+    }
     if (policy_seq != link->policy_seq) {       /* the start, or a change */
       policy_seq = link->policy_seq;
       timeout = link->timeout < 0 ? ZB_WAIT_FOREVER : link->timeout;
@@ -1849,7 +1859,7 @@ reserve (GstZeroLink * link, zb_writer * writer, gsize size,
      * the ZB_EAGAIN of a wait of 0) */
     wait = drop ? 0 : sliced ? HOLD_PATIENCE_MS : timeout < 0 ? timeout :
         MAX (left, MIN (timeout, 1));
-    rc = zb_writer_reserve (writer, size, res, wait);
+    rc = zb_writer_reserve_since (writer, size, res, wait, wakes);
     if (rc == 0)
       return GST_FLOW_OK;
     if (rc == ZB_ETIMEDOUT && sliced) {

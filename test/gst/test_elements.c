@@ -5400,6 +5400,72 @@ GST_START_TEST (test_stop_after_pause_pool_acquire)
 
 GST_END_TEST;
 
+/* zerosink pauses while two wait for room in its full ring: its render
+ * copying a buffer of no pool, and upstream's acquire, held (by a
+ * tracer's hook, at its unref of zerosink there) right after its look at
+ * the state said "playing: wait". unlock() cancels the render and wakes
+ * the writer; the render's wait takes the wake (the pause gets the
+ * preroll lock only once it did). Let go, the acquire looks again and
+ * hands out a plain buffer, as one that looked while the sink pauses
+ * does. Before, its reserve started after the render had taken the one
+ * wake and waited for room: with timeout=-1 until the reader made room,
+ * here a false "ring stayed full" error after 3 s. */
+GST_START_TEST (test_unlock_wakes_acquire_after_render_took_wake)
+{
+  gchar *name = ring_name ("unlockwake");
+  zb_reader *reader = NULL;
+  PoolSink p;
+  HarnessPush push = { NULL, };
+  GatedAcquire gated = { NULL, NULL };
+  GThread *pushing, *acquiring;
+  guint i;
+
+  fail_unless_equals_int (zb_reader_create (&reader, name, 4096, 3200,
+          NULL), 0);
+  pool_sink_start (&p, name, "timeout=3000 max-buffers=3");
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (p.h, fill_pool_buffer (p.pool,
+                0xE0 + i)), GST_FLOW_OK);
+  push.h = p.h;
+  push.buffer = gst_buffer_new_allocate (NULL, 1000, NULL);
+  gst_buffer_memset (push.buffer, 0, 0xE3, 1000);
+  pushing = g_thread_new ("push", harness_push_run, &push);
+  g_usleep (200 * 1000);
+  fail_if (push.pushed.done, "the render did not wait for room");
+
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (p.sink));
+  gated.pool = p.pool;
+  acquiring = g_thread_new ("gated", gated_acquire_run, &gated);
+  fail_unless (done_wait (&gate_entered), "the acquire did not look at the "
+      "state");
+  set_state (p.sink, GST_STATE_PAUSED);
+  done_set (&gate_open);
+  g_thread_join (acquiring);
+  g_atomic_pointer_set (&gated_unreffed, NULL);
+
+  /* playing again: the render copies its buffer once there is room, then
+   * the acquired one, plain, is copied (before, it carried the timeout's
+   * error, and its push failed) */
+  set_state (p.sink, GST_STATE_PLAYING);
+  for (i = 0; i < 3; i++)
+    expect_frame (reader, 0xE0 + i);
+  fail_unless (done_wait (&push.pushed), "the render hung");
+  g_thread_join (pushing);
+  fail_unless_equals_int (push.ret, GST_FLOW_OK);
+  expect_frame (reader, 0xE3);
+  fail_unless_equals_int (gst_harness_push (p.h, gated.buffer), GST_FLOW_OK);
+  expect_frame (reader, 0x13);
+  expect_frames_end (&p, reader, 0, 2);
+
+  pool_sink_stop (&p);
+  zb_reader_destroy (reader);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* policy=drop: upstream takes two buffers while the ring is full (plain
  * ones) and, once the reader made room, pushes them the other way round,
  * as a decoder pushes in presentation order the buffers it took in decode
@@ -10396,6 +10462,7 @@ zerobuffer_suite (void)
   tcase_add_test (tc, test_pool_plain_buffer_listed_before_later_acquire);
   tcase_add_test (tc, test_pool_acquire_held_once_numbered_placed);
   tcase_add_test (tc, test_stop_after_pause_pool_acquire);
+  tcase_add_test (tc, test_unlock_wakes_acquire_after_render_took_wake);
   tcase_add_test (tc, test_pool_plain_buffers_pushed_out_of_order);
   tcase_add_test (tc, test_pool_plain_buffer_placed_while_later_one_copied);
   tcase_add_test (tc, test_pool_joined_copy_keeps_later_open);

@@ -318,7 +318,10 @@ void gst_zero_link_settle (GstZeroLink * link, guint64 ticket,
 gboolean gst_zero_link_published (GstZeroLink * link, guint64 id);
 
 /* Makes every wait of the link (connecting, reserving) look at its
- * cancellable again. Any thread. */
+ * cancellable again, also a reserve that looked at it just before and
+ * whose wait starts after another waiter took the wake (a reserve counts
+ * the writer's wakes before it looks: zb_writer_reserve_since); so cancel
+ * first, then wake. Any thread. */
 void gst_zero_link_wake (GstZeroLink * link);
 
 /* Bytes of the per-frame header in front of every frame (0 or 48). */

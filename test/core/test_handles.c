@@ -2028,6 +2028,8 @@ static void test_reserve_since_taken_wake(void) {
     zb_reservation_cancel(&res);
     zb__writer_before_wait(p.w, NULL, NULL);
     CHECK(zb_writer_wakes(NULL) == 0);
+    CHECK_RC(zb_writer_reserve_since(NULL, 40, &res, 0, wakes), ZB_EINVAL);
+    CHECK_MSG("zb_writer_reserve_since: writer and reservation");
   }
   pair_close(&p);
 }

@@ -1140,12 +1140,13 @@ static int reserve(zb_writer *w, uint64_t size, zb_reservation *res,
   char needs[160];
   void (*before_wait)(void *);
   void *before_wait_arg;
+  const char *fn = since != NULL ? "zb_writer_reserve_since"
+                                 : "zb_writer_reserve";
 
   if (w == NULL || res == NULL)
-    return zb__fail(ZB_EINVAL, "zb_writer_reserve: writer and reservation "
-                    "are required");
+    return zb__fail(ZB_EINVAL, "%s: writer and reservation are required", fn);
   memset(res, 0, sizeof *res);
-  if ((rc = zb__check_timeout("zb_writer_reserve", w->name, timeout_ms)) < 0 ||
+  if ((rc = zb__check_timeout(fn, w->name, timeout_ms)) < 0 ||
       (rc = check_frame_size(w, size)) < 0)
     return rc;
   zb_deadline_start(&deadline, timeout_ms);

@@ -10,13 +10,16 @@
 // the limit. Blanks alone after a CR, up to the line end, start nothing:
 // they end the line before. Within the limit a line is held whole, CRs
 // included, which may be JSON whitespace in an announcement (parseLine
-// judges it). With partialLogs, a line that cannot be protocol (its first
-// non-blank byte is there and is no single '>') is passed on as its bytes
-// come, without waiting for its end, up to a CR that starts it again: a
-// progress display's "\r" updates and a prompt waiting for input show at
+// judges it); past it, a line is not cut inside an announcement's JSON
+// while that fits. With partialLogs, a line that cannot be protocol (its
+// first non-blank byte is there and is no single '>') is passed on as its
+// bytes come, without waiting for its end, up to a CR that starts it again:
+// a progress display's "\r" updates and a prompt waiting for input show at
 // once (watch's pass-through). A line that may still become protocol is
 // held until its end (or the limit), so a protocol line is always read
-// whole.
+// whole; a CR starts it again but in an announcement's JSON (from a '>',
+// blanks and '{': a JSON-RPC notification is an object), so "> 50%\r"
+// progress passes on at each update.
 // Bytes are kept as read, so logs pass through byte for byte even when they
 // are not UTF-8.
 import { optionNames, validateOptions } from '../option-checks.js';
@@ -45,25 +48,54 @@ const MARK = 0x3e; // '>'
 const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR;
 
 /**
- * How a line starts: blanks only, blanks and one '>' (either may still
- * become a protocol line), or decided: a protocol line ('>' and another
- * byte) or a log line (another byte first, or '>>').
+ * How a line starts: blanks only, blanks and one '>', then blanks other
+ * than CR (any of those may still become a protocol line), or decided: an
+ * object ('>', such blanks, '{': an announcement, whose JSON may hold raw
+ * CRs), another protocol line ('>' and another byte: a CR in it starts the
+ * line again, as parseLine has it) or a log line (another byte first, or
+ * '>>').
  */
-type Start = 'blank' | 'mark' | 'protocol' | 'log';
+type Start = 'blank' | 'mark' | 'markBlank' | 'object' | 'protocol' | 'log';
+
+const OPEN_BRACE = 0x7b; // '{'
 
 /** How a line that started as start goes on with bytes (a line end decides nothing). */
 function startWith(start: Start, bytes: Uint8Array): Start {
-  for (let i = 0; i < bytes.length && (start === 'blank' || start === 'mark'); i++) {
+  for (let i = 0; i < bytes.length && (start === 'blank' || start === 'mark' || start === 'markBlank'); i++) {
     const b = bytes[i]!;
     if (b === LF) break;
-    if (start === 'mark') start = b === MARK ? 'log' : 'protocol';
-    else if (b === MARK) start = 'mark';
-    else if (!isBlank(b)) start = 'log';
+    if (start === 'blank') {
+      if (b === MARK) start = 'mark';
+      else if (!isBlank(b)) start = 'log';
+    } else if (b === OPEN_BRACE) start = 'object';
+    else if (b !== CR && isBlank(b)) start = 'markBlank';
+    else start = start === 'mark' && b === MARK ? 'log' : 'protocol';
   }
   return start;
 }
 
-const mayBeProtocol = (start: Start): boolean => start === 'mark' || start === 'protocol';
+const mayBeProtocol = (start: Start): boolean => start !== 'blank' && start !== 'log';
+const decided = (start: Start): boolean => start === 'object' || start === 'protocol';
+
+/**
+ * How a line's text cut off at a CR that starts it again counts: 'object'
+ * when the last of its starts that is protocol is an announcement's (one
+ * cut short, maybe: dropped with a warning), 'blank' for blanks only, else
+ * 'log' (text a terminal overwrote, which parseLine takes for output too).
+ * Its starts are told as #hold tells them as the bytes come.
+ */
+function headStart(head: Uint8Array): Start {
+  let start: Start = 'blank';
+  let object = false;
+  for (let from = 0; from < head.length;) {
+    const end = head.indexOf(CR, from) + 1 || head.length;
+    const segment = startWith('blank', head.subarray(from, end));
+    if (segment !== 'blank') start = 'log';
+    if (decided(segment)) object = segment === 'object';
+    from = end;
+  }
+  return object ? 'object' : start;
+}
 
 /**
  * Where a piece passed on before its line's end is cut: before a UTF-8
@@ -130,6 +162,14 @@ export class LineSplitter {
   #restartAt = 0;
   /** The last of those with a byte other than a blank after it, where the line is cut past the limit; 0 if none. */
   #textRestartAt = 0;
+  /** How the text after #restartAt starts. */
+  #segment: Start = 'blank';
+  /**
+   * Where the last start that is protocol starts, when it is an
+   * announcement's (its JSON may hold raw CRs: held through them, and past
+   * the limit not cut inside it while it fits); -1 if none.
+   */
+  #objectAt = -1;
   /**
    * The line's text before a CR that started it again went on already:
    * dropped (an overlong protocol line) or passed on (a log line's piece).
@@ -156,6 +196,8 @@ export class LineSplitter {
     this.#start = 'blank';
     this.#restartAt = 0;
     this.#textRestartAt = 0;
+    this.#segment = 'blank';
+    this.#objectAt = -1;
     return all;
   }
 
@@ -166,6 +208,10 @@ export class LineSplitter {
     this.#start = startWith(this.#start, piece);
     if (this.#start !== 'blank') this.#before = undefined;
     if (this.#textRestartAt !== this.#restartAt && piece.some((b) => b !== LF && !isBlank(b))) this.#textRestartAt = this.#restartAt;
+    const segment = this.#segment;
+    this.#segment = startWith(segment, piece);
+    // a later protocol start overwrites an earlier announcement's text
+    if (!decided(segment) && decided(this.#segment)) this.#objectAt = this.#segment === 'object' ? this.#restartAt : -1;
   }
 
   /** The held byte k bytes before the last. */
@@ -220,19 +266,27 @@ export class LineSplitter {
    * it ends at that restart too, and the blanks wait for what follows.
    */
   #cutAtRestart(out: RawLine[]): void {
-    this.#cutAt(this.#textRestartAt, out);
+    // an announcement's raw CRs are no cut: before it, while it fits
+    if (this.#objectAt > 0) this.#cutAt(this.#objectAt, out);
+    if (this.#heldLineBytes() > this.maxLineBytes) this.#cutAt(this.#textRestartAt, out);
     if (this.#heldLineBytes() > this.maxLineBytes) this.#cutAt(this.#restartAt, out);
   }
 
   #cutAt(at: number, out: RawLine[]): void {
     if (at === 0) return;
     const restartAt = this.#restartAt;
+    const textRestartAt = this.#textRestartAt;
+    const segment = this.#segment;
+    const objectAt = this.#objectAt;
     const all = this.#take();
     const head = all.subarray(0, at);
-    this.#endBeforeRestart(head, startWith('blank', head), out);
+    this.#endBeforeRestart(head, headStart(head), out);
     this.#hold(all.subarray(at));
-    // a later restart, blanks only after it so far, is one of the rest's
+    // the rest's restarts (at is one: those from it on are the rest's) and its last start's
     this.#restartAt = restartAt - at;
+    this.#textRestartAt = Math.max(0, textRestartAt - at);
+    this.#segment = segment;
+    this.#objectAt = objectAt < at ? -1 : objectAt - at;
   }
 
   /** A CR (held last) followed by a byte other than CR and LF: the line starts again after it. */
@@ -249,14 +303,16 @@ export class LineSplitter {
         this.#endBeforeRestart(this.#take(), start, out);
       }
     }
-    if (this.#mode === 'pass' || (this.partialLogs && this.#start === 'log')) {
-      // a log line passed on as it comes: its piece ends here, and what follows may be protocol
+    if (this.#mode === 'pass' || (this.partialLogs && this.#start !== 'blank' && this.#objectAt < 0)) {
+      // a log line passed on as it comes, or a '>' line that is no announcement (such as "> 50%\r" progress): a
+      // terminal shows it until here, what follows may be protocol
       this.#mode = 'normal';
       this.#endBeforeRestart(this.#take(), 'log', out);
       return;
     }
     // held on through the CR: within the limit it may be JSON whitespace in an announcement
     this.#restartAt = this.#pendingBytes;
+    this.#segment = 'blank';
   }
 
   /** The line held is complete (its line end held last). */

@@ -34,6 +34,6 @@ export const METHODS = ['start-stream', 'stop-stream', 'start-duplex'] as const;
 
 /**
  * Lines are protocol when their first non-blank character (after the last '\r' with text after it) is this, once ('>>'
- * is output); or when it starts the line, or follows an earlier '\r', and the text after it parses as JSON.
+ * is output); or when it starts the line, or follows an earlier '\r', and the text after it parses as a JSON object.
  */
 export const PROTOCOL_MARK = '>';

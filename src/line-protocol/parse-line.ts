@@ -4,9 +4,10 @@
 // carriage return starts a line again (as on a terminal): what follows the
 // last one with text after it is what counts ("working 50%\r> {...}"). A
 // carriage return is also JSON whitespace: a mark starting the line, or
-// following a CR, whose text to the line end parses as JSON makes the line
-// protocol too ('> {"jsonrpc":"2.0",\r"method":...}'). A bad protocol line
-// is a warning with the reason, never an exception.
+// following a CR, whose text to the line end parses as a JSON object makes
+// the line protocol too ('> {"jsonrpc":"2.0",\r"method":...}'; other text's
+// CRs start the line again: "> 50%\r" progress is output). A bad protocol
+// line is a warning with the reason, never an exception.
 import { METHODS, PROTOCOL_MARK, type StreamMessage } from './messages.js';
 import { describeValue } from './describe.js';
 import { checkMessage, checkName } from './validate.js';
@@ -106,19 +107,27 @@ function lastMark(line: string): number {
   return -1;
 }
 
+/** Blanks other than CR, then '{': an announcement's JSON, a JSON-RPC notification being an object. */
+const OBJECT = /^[ \t\v\f]*\{/;
+
 /**
  * The JSON after the line's protocol mark, or why it is none (a protocol
  * line still: a warning); undefined for a log line. The mark counts when it
  * starts what a terminal shows last (no CR with text after it follows), or
- * when the text after it parses: its CRs are then JSON whitespace.
+ * when the text after it is an object that parses: its CRs are then JSON
+ * whitespace. (Other text's CRs start the line again: "> 50%\r" progress is
+ * output, as the line splitter passes it on.)
  */
 function protocolJson(line: string): { json: unknown } | { error: string } | undefined {
   const mark = lastMark(line);
   if (mark < 0) return undefined;
+  const shown = mark >= lastStart(line);
+  const text = line.slice(mark + PROTOCOL_MARK.length);
+  if (!shown && !OBJECT.test(text)) return undefined;
   try {
-    return { json: JSON.parse(line.slice(mark + PROTOCOL_MARK.length)) };
+    return { json: JSON.parse(text) };
   } catch (e) {
-    return mark >= lastStart(line) ? { error: (e as Error).message } : undefined;
+    return shown ? { error: (e as Error).message } : undefined;
   }
 }
 
@@ -127,7 +136,7 @@ function protocolJson(line: string): { json: unknown } | { error: string } | und
  * after the line's last carriage return with text after it, the first
  * non-blank character is '>' and the next is not another '>'; or such a '>'
  * starts the line, or follows an earlier CR, and the text after it parses
- * as JSON (the CRs in it are whitespace).
+ * as a JSON object (the CRs in it are whitespace).
  */
 export function isProtocolLine(line: string): boolean {
   return protocolJson(line) !== undefined;

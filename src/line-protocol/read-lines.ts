@@ -21,8 +21,10 @@ export interface ReadLinesOptions {
    * for output shown as it comes, such as a progress display's "\r"
    * updates or a prompt (`watch` passes its command's output so). Protocol
    * lines still come whole: a line that may still be one (blanks, or a '>'
-   * so far, also after a "\r" that starts it again) is held until its end
-   * or maxLineBytes, a "\r" in it included (it may be JSON whitespace).
+   * so far, also after a "\r" that starts it again) is held until its end,
+   * maxLineBytes or a "\r" that starts it again ("> 50%\r" progress passes
+   * on there); from a '>' and '{' on (an announcement's JSON) its "\r"s are
+   * held too (they may be JSON whitespace).
    * @default false
    */
   partialLogs?: boolean;

@@ -293,6 +293,29 @@ test('output without a line end passes on before it: a progress display\'s "\\r"
   expect(err).toMatch(/no ring was announced/);
 });
 
+test('">" progress updates pass through to stdout (they were held to the line end, then taken for one protocol line: a warning on stderr)', async () => {
+  const script = [
+    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
+    "for (const n of [1, 2]) await w(`> step ${n}\\r`);",
+    "await w('> done\\n');",
+  ].join('\n');
+  const child = spawn(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    expect(await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))).toBe(EXIT.ok);
+    expect(out).toBe('> step 1\r> step 2\r');
+    // the line's last start alone is judged: no JSON
+    expect(err).toMatch(/ignored protocol line: protocol line is not JSON.*: > done$/m);
+    expect(err).not.toMatch(/step/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('an announcement after "\\r" progress updates on the same line is served (it was taken for output: "no ring was announced"); the progress passes on', async () => {
   const name = ringName('crannounce');
   const payloadSize = 3 * (64 * 48 * 3 + 64);

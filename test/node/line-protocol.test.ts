@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { announce, formatMessage } from '../../src/line-protocol/format.js';
 import { LineSplitter } from '../../src/line-protocol/line-splitter.js';
 import { parseLine, type LineEvent } from '../../src/line-protocol/parse-line.js';
-import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../src/line-protocol/read-lines.js';
+import { DEFAULT_MAX_LINE_BYTES, readLines, toEvent } from '../../src/line-protocol/read-lines.js';
 import { inspectRing } from '../../src/index.js';
 import { repoRoot, ringName, run } from './helpers.js';
 
@@ -404,6 +404,48 @@ describe('readLines', () => {
       expect(events.filter((e) => !e.startsWith('log '))).toEqual(['message cam0', 'message cam0']);
       // the progress passes on with partialLogs; by default it is the message line's start
       expect(events.filter((e) => e.startsWith('log ')).map((e) => e.slice(4)).join('')).toBe(partialLogs ? 'working 1\rworking 2\r' : '');
+    }
+  });
+
+  // f2207f7 held a '>' line through its CRs with partialLogs (they may be JSON whitespace): '>'-prefixed progress was
+  // held to its line end and went with it as one warning (watch writes those to stderr), or past the limit was dropped
+  test('readLines with partialLogs: ">" progress that is no JSON object passes on at each "\\r" as it comes; only the text at the line end is judged', () => {
+    const s = new LineSplitter(DEFAULT_MAX_LINE_BYTES, { partialLogs: true });
+    const seen = ['> step 1\r', '> step 2\r', '> step 3\r', '> done\n'].map((chunk) => s.push(Buffer.from(chunk))
+      .map((l) => toEvent(l, s.maxLineBytes)).map((e) => (e.type === 'log' ? `log ${e.text}` : e.type === 'warning' ? 'warning' : 'message')));
+    // (a chunk's last CR may be a CRLF's start: its piece goes on with the next byte)
+    expect(seen).toEqual([[], ['log > step 1\r'], ['log > step 2\r'], ['log > step 3\r', 'warning']]);
+  });
+
+  test.each(['> p 1%\r', '  > building [=====>  ] 50%\r', '>\r'])('readLines with partialLogs: 200 KB of %j progress passes on whole, no warning', async (update) => {
+    const bytes = Buffer.from(`${update.repeat(Math.ceil(200_000 / update.length))}done\n`);
+    const events = await eventsOf(bytes, 4096, { partialLogs: true });
+    expect(events.filter((e) => !e.startsWith('log '))).toEqual([]);
+    expect(events.map((e) => e.slice(4)).join('')).toBe(bytes.toString().slice(0, -1));
+  });
+
+  // The limit crossed after the raw CR inside an announcement's JSON: by default the line was cut at that CR, and the
+  // announcement lost (with partialLogs the progress had gone on before, so it fitted)
+  test.each([false, true])('readLines (partialLogs %s): past the limit, a line is not cut inside an announcement whose JSON has a raw "\\r"', async (partialLogs) => {
+    const announcement = '> {"jsonrpc":"2.0",\r"method":"stop-stream","params":["cam0"]}\r\n';
+    for (let n = 180; n <= 205; n++) {
+      const events = await eventsOf(Buffer.from(`${'p 1%\r'.repeat(n)}${announcement}`), 64, { partialLogs, maxLineBytes: 1000 });
+      expect(events.filter((e) => !e.startsWith('log '))).toEqual(['message cam0']);
+    }
+  });
+
+  // A cut's head was judged by its first bytes: with partialLogs, held from a '>', it was dropped as an overlong
+  // protocol line; by default, held from an "a", it passed on; parseLine says output
+  test.each([false, true])('readLines (partialLogs %s): past the limit, the text before the cut is judged by its last protocol start, as parseLine does', async (partialLogs) => {
+    for (const head of ['axyz\r>xyz\r>>a>\r', 'a\r> {xyz\r> x\r']) {
+      const text = `${head}> {"a":1}\n`;
+      // (followed by a start of text, as at the cut)
+      expect(parseLine(`${head}x`).type).toBe('log');
+      for (const size of [1, 3, text.length]) {
+        const events = (await eventsOf(Buffer.from(text), size, { partialLogs, maxLineBytes: 20 }))
+          .reduce<string[]>((out, e) => (e.startsWith('log ') && out.at(-1)?.startsWith('log ') === true ? [...out.slice(0, -1), out.at(-1)! + e.slice(4)] : [...out, e]), []);
+        expect(events).toEqual([`log ${head}`, 'warning "jsonrpc" must be "2.0", received nothing']);
+      }
     }
   });
 

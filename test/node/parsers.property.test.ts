@@ -65,14 +65,15 @@ describe('line protocol', () => {
   });
 
   // The rule, as docs/PROTOCOL.md says it: a start (the line's, or after a CR) whose first non-blank character is a
-  // single '>' makes the line protocol when what follows it parses as JSON (CRs in it are whitespace), or when no
-  // CR with text after it follows (what a terminal shows last: a bad line is then a warning)
+  // single '>' makes the line protocol when what follows it parses as a JSON object (CRs in it are whitespace), or
+  // when no CR with text after it follows (what a terminal shows last: a bad line is then a warning)
   const protocolByTheRule = (line: string): boolean =>
     [0, ...[...line.matchAll(/\r/g)].map((m) => m.index + 1)].some((start) => {
       const shown = line.slice(start).replace(/^[ \t\r\v\f]+/, '');
       if (!shown.startsWith('>') || shown.startsWith('>>')) return false;
       const rest = shown.slice(1);
       if (!/\r[ \t\r\v\f]*[^ \t\r\v\f]/.test(rest)) return true;
+      if (!/^[ \t\v\f]*\{/.test(rest)) return false;
       try {
         JSON.parse(rest);
         return true;
@@ -167,7 +168,8 @@ describe('line protocol past the limit', () => {
   const LIMIT = 256;
   const piece = fc.oneof(
     fc.constantFrom('\r', '\r\r', '\r  ', '> ', '>>', ' ', 'frame 12 of 99, 3.2 MB/s', '{"jsonrpc":"2.0",', '"method":"start-stream",',
-      '"params":["a",1,1]}', '> {"jsonrpc":"2.0","method":"stop-stream","params":["b"]}'),
+      '"params":["a",1,1]}', '> {"jsonrpc":"2.0","method":"stop-stream","params":["b"]}', '> p 50%\r', '  > [==>  ] 50%\r', '>\r',
+      '> [1,\r2]', '> {"jsonrpc":"2.0",\r"method":"stop-stream",\r"params":["c"]}\r'),
     fc.string({ maxLength: 40 }).map((t) => t.replace(/\n/g, '')),
   );
   const lineText = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''));

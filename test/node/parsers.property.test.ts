@@ -209,6 +209,38 @@ describe('line protocol past the limit', () => {
     );
   });
 
+  // Where the modes differ, by design: with partialLogs, text before a line's last start (progress) goes on as output
+  // at each CR that starts the line again, but in an announcement's JSON; by default it is the start of the line that
+  // parseLine judges, so it is in a message's line, or a warning's ('> 50%\r> done': one warning, where partialLogs
+  // passes "> 50%\r" on and warns of "> done"). Past the limit the modes cut at other bytes (by default more is
+  // held), so an overlong line's warning may differ. Messages never differ, nor, when neither mode warns, the bytes.
+  test('partialLogs or not, the messages are the same; when neither warns, the output with partialLogs is the default\'s and the text before a message\'s last start', () => {
+    /** Log and message events as read: ["log", raw] or ["message NAME", raw] (or a warning). */
+    const read = (chunks: Uint8Array[], partialLogs: boolean): [string, string][] => {
+      const splitter = new LineSplitter(LIMIT, { partialLogs });
+      return [...chunks.flatMap((c) => splitter.push(c)), ...splitter.end()].map((l) => toEvent(l, LIMIT))
+        .map((e) => [e.type === 'message' ? `message ${e.message.name}` : e.type, Buffer.from(e.raw).toString()]);
+    };
+    // also progress updates of any length up to twice the limit, then an announcement with raw CRs in its JSON
+    const progressThenAnnouncement = fc.tuple(fc.constantFrom('p 1%\r', '> p 1%\r', '  > [=>] 9%\r', 'frame 12 of 99\r'), fc.nat({ max: 100 }))
+      .map(([update, n]) => `${update.repeat(n)}> {"jsonrpc":"2.0",\r"method":"stop-stream",\r"params":["c"]}\r`);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(lineText, progressThenAnnouncement), { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), (lines, cuts) => {
+        const bytes = Buffer.from(lines.join('\n'));
+        const whole = read([bytes], false);
+        const partial = read(cutAt(bytes, cuts), true);
+        const messages = (seen: [string, string][]): [string, string][] => seen.filter(([what]) => what.startsWith('message '));
+        expect(messages(partial).map(([what]) => what)).toEqual(messages(whole).map(([what]) => what));
+        if (whole.some(([what]) => what === 'warning') || partial.some(([what]) => what === 'warning')) return;
+        expect(partial.map(([, raw]) => raw).join('')).toBe(bytes.toString());
+        expect(whole.map(([, raw]) => raw).join('')).toBe(bytes.toString());
+        // a message's line with partialLogs is the end of the default's: what precedes it went on as output
+        messages(partial).forEach(([, raw], i) => expect(messages(whole)[i]![1].endsWith(raw)).toBe(true));
+      }),
+      RUNS,
+    );
+  });
+
   test.each([false, true])('lines past the limit with carriage returns give the same events however the bytes are cut (partialLogs %s)', (partialLogs) => {
     fc.assert(
       fc.property(fc.array(lineText, { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), (lines, cuts) => {

@@ -761,8 +761,8 @@ async function nextClientAfterOneGone(prefix: string, aArgs: string[], aGoes: (t
 // worth per event kept).
 test('a kept clientGone event keeps neither the request frame nor the answer the server was writing when the client was found gone', async () => {
   const child = run(process.execPath, ['--expose-gc', path.join(repoRoot, 'test', 'node', 'fixtures', 'duplex-gone-retains.mjs'), ringName('dxkept')]);
-  expect(await child.exit(30000)).toBe(0);
-  expect(child.stderr).toBe('');
+  // (its stderr with the status: it failed once in the CI with status 1 and no word why)
+  expect([await child.exit(30000), child.stderr]).toEqual([0, '']);
   expect(JSON.parse(child.stdout.join(''))).toEqual({ gone: [{ reason: 'readerGone', sequence: 2, code: 'EREADERGONE' }], reachable: [] });
 }, 40000);
 

@@ -242,10 +242,7 @@ test('Ctrl-Z while gst-launch takes 3 s over its teardown after an error: 6 s st
     const cli = child.proc.pid!;
     await until('the shutdown line', () => fs.existsSync(nullPrinted), 10000);
     await sleep(300); // (read by the CLI: its teardown watch armed)
-    process.kill(cli, 'SIGTSTP');
-    await until('the CLI and its gst-launch to stop', () => state(cli) === 'T' && state(gst) === 'T', 5000);
-    await sleep(6000);
-    process.kill(-cli, 'SIGCONT');
+    await suspendAndContinue(cli, gst);
     expect(await child.exit(20000)).toBe(EXIT.pipeline);
     // before, at SIGCONT: "gst-launch hung in its teardown after an error (...) and zerobuffer killed it with SIGKILL"
     expect(child.stderr).not.toContain('SIGKILL');

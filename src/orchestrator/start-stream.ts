@@ -184,8 +184,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   }
 
   #pipelineDone(exit: PipelineExit): void {
-    // A failure printed before the stop came (close() or the signal right after it, gst-launch on its way out) is
-    // the pipeline's own, not the stop's: run and filter fail with it too ("failed before its stop came", status 3).
+    // A failure printed before the stop came (close() or the signal, gst-launch on its way out or its restart
+    // waiting its delay) is the pipeline's own, not the stop's: run and filter fail with it too ("failed before its stop came", status 3).
     if (exit.error !== undefined && (!exit.stopped || exit.failedBeforeStop === true)) {
       this.#ended.abort(exit.error);
       return;
@@ -204,8 +204,8 @@ export class Stream extends EventEmitter<{ state: [PipelineStateEvent]; output: 
   /**
    * The pipeline's failure, when it failed for good: also one it printed
    * before the stream's stop (close() or the signal) came, while gst-launch
-   * was still on its way out (PipelineExit.failedBeforeStop), as `zerobuffer
-   * run` fails with it; not an element's error during the stop's EOS (close()
+   * was still on its way out or its restart waited its delay
+   * (PipelineExit.failedBeforeStop), as `zerobuffer run` fails with it; not an element's error during the stop's EOS (close()
    * returns that one, in its PipelineExit).
    */
   get error(): PipelineError | undefined {

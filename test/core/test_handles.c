@@ -1874,6 +1874,16 @@ static void *reserve_until_flushed(void *arg) {
   return NULL;
 }
 
+/* Opens a pair whose ring one 900-byte frame fills, so that a 400-byte
+ * reserve waits for room; each wait is noted in `sw`. 0 when open. */
+static int open_full_ring(pair *p, const char *tag, sleep_watch *sw) {
+  if (pair_open(p, tag, 1024, NULL) != 0)
+    return -1;
+  CHECK_RC(write_frame(p->w, 900, 0, NULL), 0);
+  zb__writer_before_wait(p->w, note_sleeping, sw);
+  return 0;
+}
+
 /* Flushing is a state, not a wake that the first wait takes: the reserves
  * waiting end, and so does every reserve that starts while it is on (a
  * wake taken by another thread's wait leaves the next reserve waiting for
@@ -1887,9 +1897,7 @@ static void test_flushing_ends_every_wait(void) {
   zb_reservation res;
   double start;
   int i;
-  if (pair_open(&p, "flushing", 1024, NULL) == 0) {
-    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
-    zb__writer_before_wait(p.w, note_sleeping, &sw);
+  if (open_full_ring(&p, "flushing", &sw) == 0) {
     for (i = 0; i < 2; i++) {
       a[i] = (flush_waiter){p.w, 400, 1u << i, 1, ""};
       pthread_create(&t[i], NULL, reserve_until_flushed, &a[i]);
@@ -1940,9 +1948,7 @@ static void test_flushing_brief_and_holds(void) {
   zb_hold h[16];
   zb_reservation res;
   int n, i;
-  if (pair_open(&p, "flush-brief", 1024, NULL) == 0) {
-    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
-    zb__writer_before_wait(p.w, note_sleeping, &sw);
+  if (open_full_ring(&p, "flush-brief", &sw) == 0) {
     a = (flush_waiter){p.w, 400, 1, 1, ""};
     sw.gate = true; /* it looks again only after the flush is over */
     pthread_create(&t, NULL, reserve_until_flushed, &a);
@@ -1989,9 +1995,7 @@ static void test_reserve_since_taken_wake(void) {
   zb_reservation res;
   uint64_t wakes;
   double start;
-  if (pair_open(&p, "since-wake", 1024, NULL) == 0) {
-    CHECK_RC(write_frame(p.w, 900, 0, NULL), 0);
-    zb__writer_before_wait(p.w, note_sleeping, &sw);
+  if (open_full_ring(&p, "since-wake", &sw) == 0) {
     a = (flush_waiter){p.w, 400, 1, 1, ""};
     pthread_create(&t, NULL, reserve_until_flushed, &a);
     await_sleeping(&sw, 1);

@@ -1777,6 +1777,40 @@ state_change_run (gpointer data)
   return NULL;
 }
 
+/* R's request ring full, and both upstream's acquire (on *ACQUIRING) and
+ * the chain's copy of PUSH's buffer (on *PUSHING) waiting for room; a
+ * timeout set since woke the link, and the acquire, which looked at it
+ * again, is held by the gated tracer before it waits again until
+ * gate_open. Returns R's zerofilter (a ref; gated_unreffed until the test
+ * clears it). */
+static GstElement *
+reserves_waiting_start (FullRequestRing * r, const gchar * prefix,
+    HarnessPush * push, GThread ** acquiring, GThread ** pushing)
+{
+  GstElement *filter;
+
+  *acquiring = full_request_ring_start (r, prefix);
+  memset (push, 0, sizeof *push);
+  /* the chain copies a buffer of no pool: it waits for room too */
+  push->h = r->h;
+  push->buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
+  gst_buffer_memset (push->buffer, 0, 0xB, 64 * 48);
+  GST_BUFFER_PTS (push->buffer) = FRAME_NS;
+  GST_BUFFER_DURATION (push->buffer) = FRAME_NS;
+  *pushing = g_thread_new ("push", harness_push_run, push);
+  g_usleep (300 * 1000);
+  fail_if (push->pushed.done, "the chain did not wait for room");
+
+  /* (hooked for the rest of the test's process) */
+  g_object_new (gated_tracer_get_type (), NULL);
+  filter = gst_harness_find_element (r->h, "zerofilter");
+  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
+  g_atomic_pointer_set (&gate_thread, *acquiring);
+  g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
+  fail_unless (done_wait (&gate_entered), "the acquire did not look again");
+  return filter;
+}
+
 /* PAUSED to READY while upstream's acquire (its own thread, as behind a
  * queue) and the chain's copy of a buffer of no pool both wait for room
  * in the full request ring (timeout=-1): the acquire, woken by a timeout
@@ -1797,26 +1831,9 @@ GST_START_TEST (test_stop_rewakes_reserve_after_taken_wake)
   StateChange change;
   GThread *acquiring, *pushing, *changing;
 
-  acquiring = full_request_ring_start (&r, "rewake");
-  memset (&push, 0, sizeof push);
   memset (&change, 0, sizeof change);
-  /* the chain copies a buffer of no pool: it waits for room too */
-  push.h = r.h;
-  push.buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
-  gst_buffer_memset (push.buffer, 0, 0xB, 64 * 48);
-  GST_BUFFER_PTS (push.buffer) = FRAME_NS;
-  GST_BUFFER_DURATION (push.buffer) = FRAME_NS;
-  pushing = g_thread_new ("push", harness_push_run, &push);
-  g_usleep (300 * 1000);
-  fail_if (push.pushed.done, "the chain did not wait for room");
-
-  /* (hooked for the rest of the test's process) */
-  g_object_new (gated_tracer_get_type (), NULL);
-  filter = gst_harness_find_element (r.h, "zerofilter");
-  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
-  g_atomic_pointer_set (&gate_thread, acquiring);
-  g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
-  fail_unless (done_wait (&gate_entered), "the acquire did not look again");
+  filter = reserves_waiting_start (&r, "rewake", &push, &acquiring,
+      &pushing);
 
   change.element = r.h->element;
   changing = g_thread_new ("ready", state_change_run, &change);
@@ -1853,24 +1870,8 @@ GST_START_TEST (test_flush_ends_reserve_after_taken_wake)
   HarnessPush push;
   GThread *acquiring, *pushing;
 
-  acquiring = full_request_ring_start (&r, "flushwake");
-  memset (&push, 0, sizeof push);
-  push.h = r.h;
-  push.buffer = gst_buffer_new_allocate (NULL, 64 * 48, NULL);
-  gst_buffer_memset (push.buffer, 0, 0xB, 64 * 48);
-  GST_BUFFER_PTS (push.buffer) = FRAME_NS;
-  GST_BUFFER_DURATION (push.buffer) = FRAME_NS;
-  pushing = g_thread_new ("push", harness_push_run, &push);
-  g_usleep (300 * 1000);
-  fail_if (push.pushed.done, "the chain did not wait for room");
-
-  /* (hooked for the rest of the test's process) */
-  g_object_new (gated_tracer_get_type (), NULL);
-  filter = gst_harness_find_element (r.h, "zerofilter");
-  g_atomic_pointer_set (&gated_unreffed, GST_OBJECT (filter));
-  g_atomic_pointer_set (&gate_thread, acquiring);
-  g_object_set (filter, "timeout", 600000, NULL);       /* a wake */
-  fail_unless (done_wait (&gate_entered), "the acquire did not look again");
+  filter = reserves_waiting_start (&r, "flushwake", &push, &acquiring,
+      &pushing);
 
   fail_unless (gst_harness_push_event (r.h, gst_event_new_flush_start ()));
   fail_unless (done_wait (&push.pushed), "the flush left the chain waiting");

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   DuplexHandlerError, ProtocolError, TimeoutError, ZeroBufferDuplexClient, type DuplexClientGone, ZeroBufferDuplexServer, ZeroBufferReader, ZeroBufferWriter,
-  capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexHandler,
+  capsField, duplexRingNames, inspectRing, removeStaleRing, type DuplexClientOptions, type DuplexHandler,
 } from '../../src/index.js';
 import { native } from '../../src/native.js';
 import { fnv1a, FNV_START, killIfRunning, leftovers, makeFrame, repoRoot, ringName, run, settledWithin, sleep, until } from './helpers.js';
@@ -243,14 +243,30 @@ test("handler errors: onError 'stop' stops serving and the pipeline fails with a
   expect(Date.now() - t0).toBeLessThan(15000);
 }, 60000);
 
+// A client connected as OPTIONS say to SERVER, a zb-duplex-server once it is ready, given to USE;
+// then the client closes and the server, its client gone, exits 0 having served SERVED requests.
+// Either way no ring is left behind for afterAll's and the server does not outlive the test.
+async function withCServerClient(server: ReturnType<typeof run>, options: DuplexClientOptions, served: number,
+  use: (client: ZeroBufferDuplexClient) => Promise<void>): Promise<void> {
+  let client: ZeroBufferDuplexClient | undefined;
+  try {
+    await server.line(/^ready /);
+    client = await ZeroBufferDuplexClient.connect(options);
+    await use(client);
+    await client.close();
+    expect(await server.exit(10000)).toBe(0);
+    expect(server.stdout.join('\n')).toMatch(new RegExp(`^served ${served} `, 'm'));
+  } finally {
+    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
+    killIfRunning(server);
+  }
+}
+
 test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo and invert, paired by order', async () => {
   for (const mode of ['echo', 'invert']) {
     const channel = ringName('dxc');
     const server = run(duplexServerPath, [channel, '--mode', mode]);
-    let client: ZeroBufferDuplexClient | undefined;
-    try {
-      await server.line(/^ready /);
-      client = await ZeroBufferDuplexClient.connect({ name: channel });
+    await withCServerClient(server, { name: channel }, 50, async (client) => {
       const hashes: string[] = [];
       for (let i = 1; i <= 50; i++) {
         const req = new Uint8Array(1000 + i * 37).map((_, k) => (k * i) & 255);
@@ -261,13 +277,7 @@ test('Node client ↔ C server (zb-duplex-server, the peers\' behaviour): echo a
         hashes.push(sha(res.data));
         res.release();
       }
-      await client.close();
-      expect(await server.exit(10000)).toBe(0);
-      expect(server.stdout.join('\n')).toMatch(/^served 50 /m);
-    } finally {
-      client?.closeSync(); // a failed check leaves no ring behind for afterAll's
-      killIfRunning(server);
-    }
+    });
   }
 }, 60000);
 
@@ -395,37 +405,31 @@ test('Node client ↔ a C server that connects late (only once the client sent i
   const serverMayConnect = path.join(dir, 'connect');
   const server = run(duplexServerPath, [channel, '--mode', 'gray', '--caps', gray, '--connect-after-file', serverMayConnect,
     '--connect-timeout', '20000']);
-  let client: ZeroBufferDuplexClient | undefined;
   try {
-    await server.line(/^ready /);
-    client = await ZeroBufferDuplexClient.connect({
+    await withCServerClient(server, {
       name: channel, metadata: { caps: `video/x-raw,format=RGB,width=${W},height=${H},framerate=30/1` }, timeoutMs: 20000,
-    });
-    const got: { caps?: string; format?: string; hash: string }[] = [];
-    const want: { caps?: string; format?: string; hash: string }[] = [];
-    for (let i = 1; i <= 10; i++) {
-      const req = new Uint8Array(W * H * 3).map((_, k) => (k * 7 + i * 13) & 255);
-      const answer = client.request(req);
-      if (i === 1) {
-        await until('request 1 in the request ring', () => inspectRing(rings.request).writtenCount === 1, 10000);
-        // the client went first: its request sent while the response ring had no writer and no caps
-        expect({ responseWriter: inspectRing(rings.response).writerPid, caps: client.responseMetadata })
-          .toEqual({ responseWriter: 0, caps: undefined });
-        fs.writeFileSync(serverMayConnect, '');
+    }, 10, async (client) => {
+      const got: { caps?: string; format?: string; hash: string }[] = [];
+      const want: { caps?: string; format?: string; hash: string }[] = [];
+      for (let i = 1; i <= 10; i++) {
+        const req = new Uint8Array(W * H * 3).map((_, k) => (k * 7 + i * 13) & 255);
+        const answer = client.request(req);
+        if (i === 1) {
+          await until('request 1 in the request ring', () => inspectRing(rings.request).writtenCount === 1, 10000);
+          // the client went first: its request sent while the response ring had no writer and no caps
+          expect({ responseWriter: inspectRing(rings.response).writerPid, caps: client.responseMetadata })
+            .toEqual({ responseWriter: 0, caps: undefined });
+          fs.writeFileSync(serverMayConnect, '');
+        }
+        const res = await answer;
+        got.push({ caps: res.metadata?.capsString, format: res.videoInfo?.format, hash: sha(res.data) });
+        want.push({ caps: gray, format: 'GRAY8', hash: sha(toGray(req)) });
+        res.release();
       }
-      const res = await answer;
-      got.push({ caps: res.metadata?.capsString, format: res.videoInfo?.format, hash: sha(res.data) });
-      want.push({ caps: gray, format: 'GRAY8', hash: sha(toGray(req)) });
-      res.release();
-    }
-    expect(got).toEqual(want);
-    expect(client.responseMetadata?.capsString).toBe(gray);
-    await client.close();
-    expect(await server.exit(10000)).toBe(0);
-    expect(server.stdout.join('\n')).toMatch(/^served 10 /m);
+      expect(got).toEqual(want);
+      expect(client.responseMetadata?.capsString).toBe(gray);
+    });
   } finally {
-    client?.closeSync(); // a failed check leaves no ring behind for afterAll's
-    killIfRunning(server);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 60000);
@@ -537,24 +541,33 @@ test('requests that can never fit the request ring (zerofilter, frame-header=tru
   }
 }, 40000);
 
-test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
-  const channel = ringName('dxn');
-  const server = await ZeroBufferDuplexServer.create({ name: channel });
+// A server on the client's channel serving with HANDLER, and a client connected to it as OPTIONS
+// say, given to USE; then the client closes and the serving ends. Either way no ring is left
+// behind for afterAll's.
+async function withServedClient(options: DuplexClientOptions, handler: DuplexHandler,
+  use: (client: ZeroBufferDuplexClient) => Promise<void>): Promise<void> {
+  const server = await ZeroBufferDuplexServer.create({ name: options.name });
   let client: ZeroBufferDuplexClient | undefined;
   try {
-    const serving = server.serve((frame) => frame.data.map((v) => v ^ 0x5a));
-    client = await ZeroBufferDuplexClient.connect({ name: channel });
-    for (let i = 1; i <= 20; i++) {
-      const res = await client.request(new Uint8Array(64).fill(i));
-      expect([...res.data]).toEqual(new Array(64).fill(i ^ 0x5a));
-      res.release();
-    }
+    const serving = server.serve(handler);
+    client = await ZeroBufferDuplexClient.connect(options);
+    await use(client);
     await client.close();
     await serving;
   } finally {
     client?.closeSync(); // a failed check leaves no ring behind for afterAll's
     await server.close();
   }
+}
+
+test('Node client ↔ Node server, and a client with no server fails within its timeout', async () => {
+  await withServedClient({ name: ringName('dxn') }, (frame) => frame.data.map((v) => v ^ 0x5a), async (client) => {
+    for (let i = 1; i <= 20; i++) {
+      const res = await client.request(new Uint8Array(64).fill(i));
+      expect([...res.data]).toEqual(new Array(64).fill(i ^ 0x5a));
+      res.release();
+    }
+  });
   const t0 = Date.now();
   await expect(ZeroBufferDuplexClient.connect({ name: ringName('dxnone'), connectTimeoutMs: 300 }))
     .rejects.toMatchObject({ code: 'ENOENT' });
@@ -566,21 +579,12 @@ test('a client\'s mode sets its response ring\'s permission bits, as a reader\'s
     .rejects.toMatchObject({ message: expect.stringMatching(/mode/) }); // refused before it looks for the server
   for (const [mode, want] of [[undefined, 0o600], [0o666, 0o666]] as const) {
     const channel = ringName('dxmode');
-    const server = await ZeroBufferDuplexServer.create({ name: channel });
-    let client: ZeroBufferDuplexClient | undefined;
-    try {
-      const serving = server.serve((frame) => frame.data);
-      client = await ZeroBufferDuplexClient.connect({ name: channel, mode });
+    await withServedClient({ name: channel, mode }, (frame) => frame.data, async (client) => {
       expect(fs.statSync(`/dev/shm/${channel}_response`).mode & 0o777).toBe(want);
       const res = await client.request(Uint8Array.of(7));
       expect([...res.data]).toEqual([7]);
       res.release();
-      await client.close();
-      await serving;
-    } finally {
-      client?.closeSync(); // a failed check leaves no ring behind for afterAll's
-      await server.close();
-    }
+    });
   }
 }, 30000);
 

@@ -3,7 +3,7 @@
 // pipeline restarts it, the child's exit stops everything, and nothing is
 // left running — also when watch itself is SIGKILLed.
 import { jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -266,6 +266,46 @@ test('the same start-stream again while its pipeline runs: told once, as ignored
   }
 });
 
+// The argv of a watch whose command is the Node module SCRIPT.
+function watchScriptArgs(script: string): string[] {
+  return [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script];
+}
+
+// CHILD's stdout and stderr, gathered as they come (byte by byte, not by lines).
+function gathered(child: ChildProcess): { out: string; err: string } {
+  const output = { out: '', err: '' };
+  child.stdout!.on('data', (d: Buffer) => (output.out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output.err += d.toString()));
+  return output;
+}
+
+// A watch whose command creates ring NAME of PAYLOADSIZE, runs ANNOUNCE's script lines (`w`
+// writes to stdout), reads 5 frames and says so: the watch ends with status 0, having passed
+// PROGRESS on to stdout when given, and served the ring as announced (the announcement taken
+// for no output).
+async function expectReaderServed(name: string, payloadSize: number, announce: string[], progress?: string): Promise<void> {
+  const script = [
+    `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};`,
+    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
+    `const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: ${payloadSize} });`,
+    ...announce,
+    "for (let i = 0; i < 5; i++) { const f = await reader.next({ timeoutMs: 15000 }); if (f === null) break; f.release(); }",
+    "await w('got 5 frames\\n');",
+    'reader.close();',
+  ].join('\n');
+  const child = run(process.execPath, watchScriptArgs(script));
+  try {
+    await child.line(/got 5 frames$/, 20000);
+    expect(await child.exit(20000)).toBe(EXIT.ok);
+    if (progress !== undefined) expect(child.stdout.join('\n')).toContain(progress);
+    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
+    expect(child.stderr).not.toMatch(/no ring was announced/);
+    expect(child.stderr).toMatch(new RegExp(`ring ${name}: (at least )?\\d+ frames written`));
+  } finally {
+    child.proc.kill('SIGKILL');
+  }
+}
+
 test('output without a line end passes on before it: a progress display\'s "\\r" updates, then a prompt shows before the command has its answer (it was held until the line end: the prompt never showed)', async () => {
   // the command's stdin is watch's: the answer is written only once the prompt was seen
   const script = [
@@ -274,23 +314,19 @@ test('output without a line end passes on before it: a progress display\'s "\\r"
     "await w('\\nPress Enter: ');",
     "process.stdin.once('data', (d) => { process.stdout.write(`got ${String(d).trim()}\\n`); process.exit(0); });",
   ].join('\n');
-  const child = spawn(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const child = spawn(process.execPath, watchScriptArgs(script), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const output = gathered(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await until('the prompt to show before its line end', () => out.endsWith('Press Enter: '), 15000);
-    expect(out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: ');
+    await until('the prompt to show before its line end', () => output.out.endsWith('Press Enter: '), 15000);
+    expect(output.out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: ');
     child.stdin.end('yes\n');
     expect(await exited).toBe(EXIT.ok);
-    expect(out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: got yes\n');
+    expect(output.out).toBe('\rframes 1\rframes 2\rframes 3\nPress Enter: got yes\n');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-  expect(err).toMatch(/no ring was announced/);
+  expect(output.err).toMatch(/no ring was announced/);
 });
 
 test('">" progress updates pass through to stdout (they were held to the line end, then taken for one protocol line: a warning on stderr)', async () => {
@@ -299,18 +335,14 @@ test('">" progress updates pass through to stdout (they were held to the line en
     "for (const n of [1, 2]) await w(`> step ${n}\\r`);",
     "await w('> done\\n');",
   ].join('\n');
-  const child = spawn(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const child = spawn(process.execPath, watchScriptArgs(script), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = gathered(child);
   try {
     expect(await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))).toBe(EXIT.ok);
-    expect(out).toBe('> step 1\r> step 2\r');
+    expect(output.out).toBe('> step 1\r> step 2\r');
     // the line's last start alone is judged: no JSON
-    expect(err).toMatch(/ignored protocol line: protocol line is not JSON.*: > done$/m);
-    expect(err).not.toMatch(/step/);
+    expect(output.err).toMatch(/ignored protocol line: protocol line is not JSON.*: > done$/m);
+    expect(output.err).not.toMatch(/step/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -319,51 +351,18 @@ test('">" progress updates pass through to stdout (they were held to the line en
 test('an announcement after "\\r" progress updates on the same line is served (it was taken for output: "no ring was announced"); the progress passes on', async () => {
   const name = ringName('crannounce');
   const payloadSize = 3 * (64 * 48 * 3 + 64);
-  const script = [
-    `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};`,
-    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
-    `const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: ${payloadSize} });`,
+  await expectReaderServed(name, payloadSize, [
     "for (const n of [1, 2]) { await w(`progress ${n}\\r`); await new Promise((r) => setTimeout(r, 50)); }",
     `await w('> ' + JSON.stringify({ jsonrpc: '2.0', method: 'start-stream', params: [${JSON.stringify(name)}, 4096, ${payloadSize}] }) + '\\n');`,
-    "for (let i = 0; i < 5; i++) { const f = await reader.next({ timeoutMs: 15000 }); if (f === null) break; f.release(); }",
-    "await w('got 5 frames\\n');",
-    'reader.close();',
-  ].join('\n');
-  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script]);
-  try {
-    await child.line(/got 5 frames$/, 20000);
-    expect(await child.exit(20000)).toBe(EXIT.ok);
-    expect(child.stdout.join('\n')).toContain('progress 1\rprogress 2\r');
-    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
-    expect(child.stderr).not.toMatch(/no ring was announced/);
-    expect(child.stderr).toMatch(new RegExp(`ring ${name}: (at least )?\\d+ frames written`));
-  } finally {
-    child.proc.kill('SIGKILL');
-  }
+  ], 'progress 1\rprogress 2\r');
 });
 
 test('an announcement whose JSON has raw "\\r" as whitespace is served (the "\\r" was taken for a restart of the line: output, "no ring was announced")', async () => {
   const name = ringName('crjson');
   const payloadSize = 3 * (64 * 48 * 3 + 64);
-  const script = [
-    `import { ZeroBufferReader } from ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))};`,
-    "const w = (t) => new Promise((r) => process.stdout.write(t, r));",
-    `const reader = await ZeroBufferReader.create({ name: ${JSON.stringify(name)}, metadataSize: 4096, payloadSize: ${payloadSize} });`,
+  await expectReaderServed(name, payloadSize, [
     `await w('> {"jsonrpc":"2.0",\\r"method":"start-stream",\\r"params":[' + ${JSON.stringify(JSON.stringify(name))} + ',4096,${payloadSize}]}\\n');`,
-    "for (let i = 0; i < 5; i++) { const f = await reader.next({ timeoutMs: 15000 }); if (f === null) break; f.release(); }",
-    "await w('got 5 frames\\n');",
-    'reader.close();',
-  ].join('\n');
-  const child = run(process.execPath, [bin, 'watch', '--pipeline', SOURCE, '--', process.execPath, '--input-type=module', '-e', script]);
-  try {
-    await child.line(/got 5 frames$/, 20000);
-    expect(await child.exit(20000)).toBe(EXIT.ok);
-    expect(child.stdout.some((l) => l.includes('start-stream'))).toBe(false);
-    expect(child.stderr).not.toMatch(/no ring was announced/);
-    expect(child.stderr).toMatch(new RegExp(`ring ${name}: (at least )?\\d+ frames written`));
-  } finally {
-    child.proc.kill('SIGKILL');
-  }
+  ]);
 });
 
 test('watch whose stdout closes (| head): it stops cleanly, status 0, the reader and its ring gone', async () => {

@@ -701,7 +701,9 @@ test('zerobuffer watch --filter-sink "queue" with a source that ends at once: th
     expect(cli.stderr).toContain(`zerobuffer watch: pipeline into ${name} failed for good (EPIPELINE, permanent); gst-launch said:\n`);
     expect(cli.stderr).toMatch(/^ERROR: from element \/GstPipeline:pipeline0\/Gst(Queue:queue0|ZeroFilter:zerofilter): Internal data stream error\.$/m);
     expect(cli.stderr).not.toContain('restart 1');
-    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE \\(permanent: gst-launch exited with status 1\\)\n`));
+    // gst-launch exits 1 by itself, or, when the server's exit (its client gone) brings the watch's stop first, dies
+    // of that SIGINT in its teardown (its handler is gone by then): a race of the two processes (once in the CI)
+    expect(cli.stderr).toMatch(new RegExp(`zerobuffer watch: ring ${name}: [^\n]*, 0 restarts, last error: EPIPELINE \\(permanent: gst-launch (exited with status 1|was killed by SIGINT)\\)\n`));
     expect(cli.stderr).toContain('zerobuffer watch: the --filter-sink pipeline ("queue") sends the answers nowhere (not-linked)');
   } finally {
     removeServerLeftovers(name);
